@@ -1,0 +1,41 @@
+"""symgrad: derive the gradients of networks declared in SymPy, print the steps, compile the step.
+
+>>> import sympy as sp, symgrad as sg
+>>> x, y, z = sp.symbols('x y z')
+>>> sg.grad((x + y) * z, [x, y, z])
+[z, z, x + y]
+"""
+from .differentiate import derive, grad, hessian, jacobian
+from .errors import ShapeError, SymgradError, UnsupportedError, WrtError
+from .evaluate import numeric
+from .functions import (bce, cross_entropy, elementwise, hinge, kl_div, l1, leaky_relu, log_softmax,
+                        logsumexp, mse, relu, sigmoid, softmax, softplus, sum)
+from .nn import MLP, dense, mlp
+from .policy import Subgradients
+
+__version__ = "0.1.0"
+
+# Names defined in modules that import heavier things (the compiler, training, checking): loaded on
+# first use, so ``import symgrad`` stays light and the core never imports a backend.
+_LAZY = {
+    "compile": "symgrad.compile", "Program": "symgrad.compile",
+    "train": "symgrad.train", "History": "symgrad.train", "TrainingDiverged": "symgrad.train",
+    "check": "symgrad.check", "CheckResult": "symgrad.check", "gradcheck": "symgrad.check",
+    "optim": "symgrad.optim",
+}
+
+
+def __getattr__(name):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
+    import importlib
+    m = importlib.import_module(mod)
+    return m if mod.endswith("." + name) else getattr(m, name)
+
+__all__ = [
+    "grad", "derive", "jacobian", "hessian", "numeric",
+    "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
+    "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "dense", "mlp", "MLP",
+    "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",
+]

@@ -1,0 +1,1 @@
+"""Subcommands of the ``symgrad`` console script, one module each (see symgrad/cli.py)."""

@@ -1,0 +1,17 @@
+"""The exceptions symgrad raises. Each message names the culprit and says what is supported."""
+
+
+class SymgradError(Exception):
+    """Base class of every error symgrad raises on purpose."""
+
+
+class UnsupportedError(SymgradError, NotImplementedError):
+    """An expression node or function that symgrad cannot lower or differentiate."""
+
+
+class ShapeError(SymgradError, ValueError):
+    """Operands whose shapes do not fit together (a product, a sum, a value passed at run time)."""
+
+
+class WrtError(SymgradError, TypeError):
+    """A `wrt` argument that is not a Symbol or MatrixSymbol (or a list of them)."""

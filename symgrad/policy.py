@@ -1,0 +1,29 @@
+"""The subgradient policy: what the derivative of a kink is, in one place.
+
+At a point where a function is not differentiable, backprop still needs a number. The lecture notes
+(``shared/seeds``) use relu'(0) = 1; that is the default here. ``max`` routes its gradient to the
+first argument that attains the maximum (in SymPy's canonical argument order), and |x|'(0) = 0
+(SymPy's ``sign(0) = 0``). Derivatives of step functions (Heaviside, sign) are taken as 0 almost
+everywhere (SymPy would say DiracDelta).
+
+Pass ``policy=Subgradients(relu_at_zero=0)`` to `grad`, `derive`, ... to change it per call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Subgradients:
+    relu_at_zero: int = 1   # relu'(0); leaky_relu'(0) follows it (1 -> slope 1, 0 -> slope alpha)
+    abs_at_zero: int = 0    # |x|'(0)
+    max_ties: str = "first"  # "first": the first arg-max takes the whole gradient
+
+    def __post_init__(self):
+        if self.relu_at_zero not in (0, 1):
+            raise ValueError(f"relu_at_zero must be 0 or 1, got {self.relu_at_zero!r}")
+        if self.max_ties not in ("first",):
+            raise ValueError(f"max_ties: only 'first' is supported, got {self.max_ties!r}")
+
+
+DEFAULT = Subgradients()
