@@ -31,7 +31,7 @@ def __getattr__(name):
         raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
     import importlib
     m = importlib.import_module(mod)
-    return m if mod.endswith("." + name) else getattr(m, name)
+    return m if name == "optim" else getattr(m, name)
 
 __all__ = [
     "grad", "derive", "jacobian", "hessian", "numeric",
