@@ -263,6 +263,32 @@ def load(path) -> Checkpoint:
                       index["step"], index["epoch"])
 
 
+def init_values(params, seed: int = 0) -> dict:
+    """Initial values for ``params`` (Symbols and MatrixSymbols), keyed by name:
+
+    - a matrix W of shape (m, n), n > 1: uniform in (−1/√n, 1/√n), as torch.nn.Linear's weights;
+    - a column vector (m, 1) — a bias: zeros;
+    - a scalar Symbol: uniform in (−0.1, 0.1).
+
+    >>> import sympy as sp
+    >>> v = init_values([sp.MatrixSymbol("W", 2, 4), sp.MatrixSymbol("b", 2, 1), sp.Symbol("w")])
+    >>> v["W"].shape, v["b"].tolist(), abs(float(v["w"])) < 0.1
+    ((2, 4), [[0.0], [0.0]], True)
+    """
+    rng = np.random.default_rng(seed)
+    out = {}
+    for p in params:
+        shape = tuple(int(d) for d in getattr(p, "shape", ()))
+        if not shape:
+            out[_name(p)] = np.array(rng.uniform(-0.1, 0.1))
+        elif shape[-1] == 1:
+            out[_name(p)] = np.zeros(shape)
+        else:
+            bound = 1 / math.sqrt(shape[-1])
+            out[_name(p)] = rng.uniform(-bound, bound, size=shape)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------
 # The loop
 
@@ -339,7 +365,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
 
     - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
-      with its state and step count). ``state``: the optimizer state (default
+      with its state, and with step and epoch numbers that go on from it). ``state``: the optimizer state (default
       ``program.init_state(values)``).
     - ``shuffle``/``seed``: a new permutation of the samples each epoch, from
       ``numpy.random.default_rng(seed)``; the last minibatch of an epoch may be smaller.
@@ -370,9 +396,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     data = _check_data(data)
     if validation is not None:
         validation = _check_data(validation, "validation")
-    step = 0
+    step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)
     if isinstance(values, Checkpoint):
-        values, state, step = values.values, values.state if state is None else state, values.step
+        ck = values
+        values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
     if values is None:
         raise ValueError("train needs the initial parameter values: values={param: array, ...} "
                          "(or a Checkpoint from symgrad.train.load)")
@@ -388,7 +415,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     history = History(values=values, state=state, step=step)
     bar = _progress_bar(epochs * per_epoch, progress)
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(done + 1, done + epochs + 1):
             started, losses = time.perf_counter(), []
             order = rng.permutation(n) if shuffle else None
             for batch in batches(data, batch_size, order):

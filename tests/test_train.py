@@ -109,7 +109,7 @@ def test_checkpoint_resume_equals_uninterrupted_training(tmp_path):
     ck = load(path)
     assert isinstance(ck, Checkpoint) and ck.step == 2 * 3 and ck.epoch == 2 and ck.state["t"] == 6
     resumed = train(SoftmaxRegression(O.Adam(lr=0.05)), data, epochs=1, values=ck, **kw)
-    assert resumed.step == 9
+    assert resumed.step == 9 and [e["epoch"] for e in resumed.epochs] == [3]
     for k in ("W", "b"):              # Adam's bias correction needs t restored too
         np.testing.assert_allclose(resumed.values[k], straight.values[k], rtol=1e-12)
 
