@@ -77,10 +77,11 @@ def main(argv=None):
                        seed=args.seed, validation=val, progress=not args.no_progress,
                        metrics={"loss": mean_loss, "accuracy": accuracy(t)},
                        values=init_values(net.params, args.seed))
+    trained = time.perf_counter()
     plot(history, args.out)
     test_acc = accuracy(t)(program, history.values, test)
-    print(f"compile {compiled - started:.1f} s, train {time.perf_counter() - compiled:.1f} s, "
-          f"{history.step} steps; curves in {args.out}")
+    print(f"compile {compiled - started:.1f} s, train {trained - compiled:.1f} s "
+          f"({history.step} steps); curves in {args.out}")
     print(f"test accuracy: {test_acc:.4f}")
 
 

@@ -145,7 +145,7 @@ class SGD(Optimizer):
     (-0.09*b - 0.1*g + p, {'momentum_buffer': 0.9*b + g})
     """
 
-    lr: LR = 0.001
+    lr: LR = 0.01                # torch's default is 0.001; 0.01 is symgrad's (sg.compile's default)
     momentum: float = 0.0
     dampening: float = 0.0
     weight_decay: float = 0.0

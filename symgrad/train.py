@@ -5,11 +5,14 @@ minibatches of ``data`` for ``epochs`` passes and returns a `History`. It needs 
 compiled `Program` (sg.compile):
 
     program.step(values, state, batch) -> (new_values, new_state)      or (..., loss) as a third item
-    program.loss(values, batch) -> float      (when step does not return the loss; and for metrics)
+    program.last_loss                 the loss of the batch before the step (when step returns two)
+    program.loss(values, batch) -> float      (when neither gives the step's loss; and for metrics)
     program.grad(values, batch) -> {param: array}    (only to name the culprit when training diverges)
     program.init_state(values) -> state              (when no state is passed)
     program.forward(values, batch) -> output(s)      (only for the `accuracy` metric)
-    program.in_place: bool (optional)                (True: step overwrites the arrays it is given)
+    program.in_place: bool (optional)   False: step never writes into the arrays it is given. Unless
+                                        a program says so, train hands each step copies, so that a
+                                        failed step cannot overwrite the last good values.
 
 ``values`` and ``data`` are dicts keyed by SymPy symbol or by name; ``data`` holds one array per
 input with a leading sample axis. The loss recorded for a step is the minibatch loss at the values
@@ -31,8 +34,9 @@ import sys
 import tempfile
 import time
 import types
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable
 
 import numpy as np
 
@@ -313,6 +317,8 @@ def _check_data(data, what="data") -> dict:
 
 
 def _finite(x) -> bool:
+    if isinstance(x, np.ndarray):           # the common case first: this runs on every step
+        return x.dtype.kind not in "fc" or bool(np.isfinite(x).all())
     if isinstance(x, Mapping):
         return all(_finite(v) for v in x.values())
     if isinstance(x, (list, tuple)):
@@ -345,6 +351,8 @@ def _culprit(program, values, new_values, batch) -> tuple[str, str]:
 
 
 def _copy(x):
+    if isinstance(x, np.ndarray):
+        return x.copy()
     if isinstance(x, Mapping):
         return {k: _copy(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -378,7 +386,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
 
     A step whose loss, gradient or new parameter values are not finite stops training with
     `TrainingDiverged` (naming the step and the parameter); the values it holds, and the history's,
-    are those from before that step — a failed step never overwrites good parameters.
+    are those from before that step — a failed step never overwrites good parameters (each step is
+    given copies of the values and state, unless ``program.in_place`` is False).
 
     >>> import numpy as np
     >>> class Mean:                       # a tiny stand-in Program: fit w to the mean of x
@@ -407,7 +416,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if state is None:
         state = program.init_state(values)
     evaluations = None if metrics is None and validation is None else _metrics_dict(metrics)
-    in_place = bool(getattr(program, "in_place", False))
+    copies = getattr(program, "in_place", True) is not False
 
     rng = np.random.default_rng(seed)
     n = _num_samples(data)
@@ -420,13 +429,16 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
             order = rng.permutation(n) if shuffle else None
             for batch in batches(data, batch_size, order):
                 step += 1
-                given_values, given_state = (_copy(values), _copy(state)) if in_place else (values, state)
+                # the step may update the arrays it is given in place: give it copies
+                given_values, given_state = (_copy(values), _copy(state)) if copies else (values, state)
                 out = program.step(given_values, given_state, batch)
+                new_values, new_state = out[0], out[1]
                 if len(out) == 3:
-                    new_values, new_state, loss = out
-                else:
+                    loss = out[2]
+                elif hasattr(program, "last_loss"):
+                    loss = program.last_loss
+                else:                                     # `values` is intact: the step had copies
                     loss = program.loss(values, batch)
-                    new_values, new_state = out
                 loss = float(loss)
                 if not (math.isfinite(loss) and _finite(new_values) and _finite(new_state)):
                     param, why = _culprit(program, values, new_values, batch)
