@@ -160,3 +160,38 @@ def test_public_names():
     h = sg.train(SoftmaxRegression(O.SGD(lr=0.1)), blobs(8), epochs=1, batch_size=4,
                  progress=False, values=init())
     assert isinstance(h, sg.train.History) and issubclass(TrainingDiverged, sg.SymgradError)
+
+
+def test_loss_comes_from_last_loss_without_an_extra_evaluation():
+    class LastLoss(SoftmaxRegression):           # like sg.compile's Program: step keeps last_loss
+        last_loss = None
+
+        def step(self, values, state, batch):
+            self.last_loss = self.loss_and_grad(values, batch)[0]
+            return super().step(values, state, batch)
+
+        def loss(self, values, batch):
+            raise AssertionError("train should not evaluate the loss again")
+    data, v0 = blobs(30), init()
+    h = train(LastLoss(O.SGD(lr=0.1)), data, epochs=1, batch_size=30, progress=False, values=v0)
+    assert h.loss[0] == pytest.approx(SoftmaxRegression(O.SGD()).loss(v0, data), rel=1e-12)
+
+
+class Fixed:
+    """forward returns given rows: enough for the accuracy metric."""
+    def __init__(self, out):
+        self.out = out
+
+    def forward(self, values, batch):
+        return [self.out[batch["i"]]]
+
+
+@pytest.mark.parametrize("out,labels,threshold,expected", [
+    (np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), np.array([[0, 1], [0, 1], [0, 1]]), 0.5, 2 / 3),
+    (np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), np.array([1, 0, 0]), 0.5, 2 / 3),
+    (np.array([[0.9], [0.2], [0.6], [0.4]]), np.array([1, 0, 0, 0]), 0.5, 3 / 4),
+    (np.array([[2.0], [-1.0], [0.5]]), np.array([1.0, 0.0, 0.0]), 0.0, 2 / 3),
+])
+def test_accuracy_metric(out, labels, threshold, expected):
+    data = {"i": np.arange(len(out)), "y": labels}
+    assert accuracy("y", threshold=threshold)(Fixed(out), {}, data) == pytest.approx(expected)
