@@ -64,10 +64,11 @@ class Exp(StandIn):
             return float(np.mean(e)), {"w": np.mean(batch["x"] * e)}
 
 
-def blobs(n, k=3, dim=4, seed=0):
-    """k well-separated Gaussian classes in `dim` dimensions, one-hot targets."""
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(scale=4.0, size=(k, dim))
+def blobs(n, k=3, dim=4, seed=0, sample_seed=None):
+    """n samples of k well-separated Gaussian classes in `dim` dimensions, one-hot targets. The
+    classes are fixed by `seed`, the samples by `sample_seed` (a held-out set: another one)."""
+    centers = np.random.default_rng(seed).normal(scale=4.0, size=(k, dim))
+    rng = np.random.default_rng(1000 + seed if sample_seed is None else sample_seed)
     labels = rng.integers(0, k, size=n)
     x = centers[labels] + rng.normal(size=(n, dim))
     return {"x": x, "t": np.eye(k)[labels]}

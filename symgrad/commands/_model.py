@@ -30,8 +30,8 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from ..errors import SymgradError
 from .. import optim
+from ..errors import SymgradError
 
 
 @dataclass
