@@ -368,8 +368,7 @@ class LinearAnnealing:
         return (1 - frac) * self.lr0 + frac * self.lr_end
 
 
-# torch's names and the notes' names
-Momentum = SGD                    # SGD(momentum=...)
+# the notes' spellings of torch's names
 AdaGrad, RMSProp = Adagrad, RMSprop
 
 OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam}
