@@ -18,9 +18,9 @@ __version__ = "0.1.0"
 # Names defined in modules that import heavier things (the compiler, training, checking): loaded on
 # first use, so ``import symgrad`` stays light and the core never imports a backend.
 _LAZY = {
-    "compile": "symgrad.compile", "Program": "symgrad.compile",
-    "train": "symgrad.train", "History": "symgrad.train", "TrainingDiverged": "symgrad.train",
-    "check": "symgrad.check", "CheckResult": "symgrad.check", "gradcheck": "symgrad.check",
+    "compile": "symgrad.compiler", "Program": "symgrad.compiler",
+    "train": "symgrad.training", "History": "symgrad.training", "TrainingDiverged": "symgrad.training",
+    "check": "symgrad.checking", "CheckResult": "symgrad.checking", "gradcheck": "symgrad.checking",
     "optim": "symgrad.optim",
 }
 

@@ -16,7 +16,7 @@ import sympy as sp
 import symgrad as sg
 from symgrad import cli, optim as O
 from symgrad.commands import _model
-from symgrad.train import load
+from symgrad.training import load
 from standin_program import SoftmaxRegression, blobs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

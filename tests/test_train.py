@@ -7,7 +7,7 @@ import sympy as sp
 
 import symgrad as sg
 from symgrad import optim as O
-from symgrad.train import (Checkpoint, History, TrainingDiverged, accuracy, load, mean_loss, save,
+from symgrad.training import (Checkpoint, History, TrainingDiverged, accuracy, load, mean_loss, save,
                            train)
 from standin_program import Exp, SoftmaxRegression, blobs, init
 
@@ -158,7 +158,7 @@ def test_public_names():
     assert sg.History is History and sg.TrainingDiverged is TrainingDiverged
     h = sg.train(SoftmaxRegression(O.SGD(lr=0.1)), blobs(8), epochs=1, batch_size=4,
                  progress=False, values=init())
-    assert isinstance(h, sg.train.History) and issubclass(TrainingDiverged, sg.SymgradError)
+    assert isinstance(h, sg.History) and issubclass(TrainingDiverged, sg.SymgradError)
 
 
 def test_loss_comes_from_last_loss_without_an_extra_evaluation():

@@ -8,7 +8,7 @@ A model file is a Python script that defines, at module level:
     outputs     the network's output(s), for Program.forward and accuracy  (optional)
     optimizer   a symgrad.optim optimizer, e.g. sg.optim.Adam(lr=1e-3)     (optional)
     values      initial parameter values {name: array}                      (optional; default
-                symgrad.train.init_values(params, seed))
+                symgrad.training.init_values(params, seed))
     target      the input holding the class labels; with ``outputs``, ``symgrad train`` reports
                 the accuracy                                               (optional)
 
@@ -98,7 +98,7 @@ def choose_optimizer(model: Model, name=None, lr=None):
 
 def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32"):
     """sg.compile on what the model file defines."""
-    from ..compile import compile as sg_compile      # the compiler, loaded on first use
+    from ..compiler import compile as sg_compile      # the compiler, loaded on first use
     extra = {} if model.outputs is None else {"outputs": model.outputs}
     return sg_compile(model.loss, params=model.params, inputs=model.inputs, target=target,
                       optimizer=optimizer, dtype=dtype, **extra)

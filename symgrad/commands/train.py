@@ -48,7 +48,7 @@ def load_data(path, inputs, what="--data") -> dict:
 
 
 def run(args) -> int:
-    from .. import train as T
+    from .. import training as T
 
     model = _model.load_model(args.model)
     data = load_data(args.data, model.inputs)

@@ -19,21 +19,19 @@ input with a leading sample axis. The loss recorded for a step is the minibatch 
 BEFORE that step (the one whose gradient the step follows), as torch loops record it.
 
 >>> import numpy as np
->>> from symgrad.train import History
+>>> from symgrad.training import History
 >>> History(loss=[0.5, 0.25], epochs=[{"epoch": 1, "loss": 0.375}]).metric("loss")
 [0.375]
 
-(The module is callable, ``sg.train(program, data, ...)``, and ``sg.train.History`` works too.)
+(``sg.train`` is this module's ``train``; the module is ``symgrad.training``.)
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import sys
 import tempfile
 import time
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Callable
@@ -182,7 +180,7 @@ def _metrics_dict(metrics) -> dict:
             out[getattr(m, "__name__", f"metric{len(out)}")] = m
         else:
             raise ValueError(f"unknown metric {m!r}: give 'loss', a callable metric(program, "
-                             f"values, data), or a dict name -> callable (see symgrad.train.accuracy)")
+                             f"values, data), or a dict name -> callable (see symgrad.training.accuracy)")
     return out
 
 
@@ -411,7 +409,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
     if values is None:
         raise ValueError("train needs the initial parameter values: values={param: array, ...} "
-                         "(or a Checkpoint from symgrad.train.load)")
+                         "(or a Checkpoint from symgrad.training.load)")
     values = dict(values)
     if state is None:
         state = program.init_state(values)
@@ -473,13 +471,3 @@ def _progress_bar(total, enabled):
     from tqdm.auto import tqdm
     return tqdm(total=total, disable=not enabled, unit="step", desc="train", leave=True,
                 dynamic_ncols=True)
-
-
-# ``sg.train`` resolves to this module (see symgrad/__init__.py), so the module itself is callable:
-# sg.train(program, data, ...) is train(program, data, ...), and sg.train.History still works.
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return train(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
