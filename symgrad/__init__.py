@@ -20,7 +20,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "compile": "symgrad.compile", "Program": "symgrad.compile",
     "train": "symgrad.train", "History": "symgrad.train", "TrainingDiverged": "symgrad.train",
-    "check": "symgrad.check", "CheckResult": "symgrad.check", "gradcheck": "symgrad.check",
+    # Not "symgrad.check": importing a submodule named like the function sets sg.check to the module.
+    "check": "symgrad.checking", "CheckResult": "symgrad.checking", "gradcheck": "symgrad.checking",
     "optim": "symgrad.optim",
 }
 

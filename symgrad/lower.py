@@ -150,6 +150,7 @@ def _scalar_build(low, e, args):
 
 _SCALAR_NODE = _Handler(_scalar_children, _scalar_build)
 _on(sp.Add, sp.Mul, sp.Pow)(_SCALAR_NODE)
+_on(sp.Max, sp.Min)(_SCALAR_NODE)   # lattice ops, not Functions: listed explicitly
 
 # Matrix nodes --------------------------------------------------------------------------------------
 

@@ -1,0 +1,529 @@
+"""Check a hand-derived gradient: a verdict, a counterexample, and the kind of slip.
+
+``sg.check(f, wrt, claimed)`` compares a claim about ∂f/∂wrt with symgrad's own reverse-mode
+derivative. The claim may be
+
+- a SymPy expression (scalar or matrix) — one ``wrt`` symbol;
+- a list (in the order of ``wrt``) or a dict ``{symbol or name: expression}``;
+- a Python callable, a hand-written backprop function, checked numerically. It is called as
+  ``claimed(values)`` with ``values`` a dict of NumPy arrays keyed by symbol **name**: the ``wrt``
+  parameters at their declared shape, every other symbol (the inputs) with a leading batch axis of
+  ``batch`` examples (per-example shape (n, 1) or (n,) is passed as (B, n); a scalar as (B,)).
+  It returns the gradient of the **mean** of f over the batch (as `Program.grad` does): an array
+  when there is one ``wrt``, else a dict keyed by name (or symbol), or a list in ``wrt`` order.
+  With ``batch=None`` it is called on one example, inputs at their declared shapes.
+
+Layout convention: a gradient has the shape of its variable (∂f/∂W of a 3×2 W is 3×2); a column
+vector's gradient may be given as a 1-D array.
+
+How it is decided (`CheckResult.method`): a symbolic proof is attempted (simplify(claim − derived)
+== 0), and a numeric comparison is always made too — simplification can answer "don't know", and
+SymPy's own matrix derivatives can silently be 0. The numeric test evaluates the claim and symgrad's
+gradient in float64 at random points inside f's domain and away from its kinks (`symgrad.sampling`),
+re-evaluates borderline scalar cases with mpmath, and cross-checks symgrad's gradient against central
+differences of f. Kinks are then probed on purpose: a claim that differs only there is "equal except
+at points where f is not differentiable" (truthy), and the subgradient convention is named.
+
+>>> import sympy as sp, symgrad as sg
+>>> w, x, y = sp.symbols('w x y')
+>>> bool(sg.check((y - w*x)**2 / 2, w, -(y - w*x)*x))
+True
+>>> r = sg.check((y - w*x)**2 / 2, w, (y - w*x)*x)
+>>> r.verdict, r.hint.split(':')[0]
+('not equal', 'flipped sign')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import sympy as sp
+
+from . import sampling
+from .differentiate import _flatten_wrt, derive
+from .errors import ShapeError, SymgradError
+from .evaluate import evaluate
+from .ir import format_shape
+from .policy import DEFAULT, Subgradients
+
+EQUAL = "equal"
+NOT_EQUAL = "not equal"
+EQUAL_EXCEPT_KINKS = "equal except at points where f is not differentiable"
+LAYOUT = "a gradient has the shape of its variable (∂f/∂W has W's shape)"
+RTOL = 1e-6            # float64 evaluations of equal formulas agree to ~1e-12; 1e-6 leaves room
+
+
+@dataclass
+class Counterexample:
+    """Where the claim fails: the point, the parameter, the claimed and true value, the relative
+    error, and for a matrix the index of the worst entry."""
+    point: dict
+    param: str
+    claimed: Any
+    true: Any
+    rel_error: float
+    index: tuple | None = None
+
+    def __str__(self):
+        where = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.point.items())
+        if self.index is None:
+            return (f"at {where}: ∂f/∂{self.param} is {_fmt(self.claimed)} claimed vs "
+                    f"{_fmt(self.true)} true (relative error {self.rel_error:.2g})")
+        i = ", ".join(map(str, self.index))
+        c, t = np.asarray(self.claimed), np.asarray(self.true)
+        ce = c[self.index] if c.shape == t.shape else "?"
+        return (f"at {where}: the worst entry {self.param}[{i}] of ∂f/∂{self.param} is {_fmt(ce)} "
+                f"claimed vs {_fmt(t[self.index])} true (relative error {self.rel_error:.2g})")
+
+
+@dataclass
+class CheckResult:
+    """The outcome of `check`; truthy exactly when the claim is right (``verdict`` is "equal", or
+    "equal except at points where f is not differentiable")."""
+    verdict: str
+    method: str
+    counterexample: Counterexample | None = None
+    hint: str | None = None
+    layout: str = LAYOUT
+    kink: str | None = None                  # what happens at the kinks, when the claim differs there
+    errors: dict = field(default_factory=dict)   # param name -> max relative error over the points
+
+    def __bool__(self):
+        return self.verdict != NOT_EQUAL
+
+    def __str__(self):
+        parts = [f"{self.verdict}."]
+        if self.counterexample is not None:
+            parts.append(f"Counterexample {self.counterexample}.")
+        if self.kink:
+            parts.append(self.kink)
+        if self.hint:
+            parts.append(f"Hint: {self.hint}")
+        parts.append(f"Method: {self.method}. Layout: {self.layout}.")
+        return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | None = None,
+          batch: int | None = 4, points: int = 3, seed: int = 0,
+          policy: Subgradients = DEFAULT) -> CheckResult:
+    """Is ``claimed`` the gradient of the scalar ``f`` with respect to ``wrt``?
+
+    ``at`` fixes values of some symbols (keyed by symbol or name; the rest are drawn at random);
+    ``assumptions`` gives sampling intervals ``{symbol or name: (lo, hi) | "positive" | "unit"}``;
+    ``batch`` is the batch size a callable claim is called with (None: one example).
+
+    >>> import sympy as sp, symgrad as sg
+    >>> W, x = sp.MatrixSymbol('W', 3, 2), sp.MatrixSymbol('x', 2, 1)
+    >>> f = sg.sum(sp.HadamardPower(W * x, 2))              # ‖Wx‖²
+    >>> bool(sg.check(f, W, 2 * W * x * x.T))
+    True
+    >>> sg.check(f, W, 2 * x * x.T * W.T).hint.split(':')[0]
+    'transpose'
+    """
+    from .hints import Case, find_hint
+    f = sp.sympify(f)
+    params = _flatten_wrt(wrt)
+    claims = _normalize_claims(claimed, params)
+    is_callable = callable(claims)
+    D = derive(f, params, policy=policy)
+    inputs = _inputs(f, params, claims if not is_callable else None, at)
+    B = batch if is_callable and batch else None
+    rng = np.random.default_rng(seed)
+    pts = _points(D, params, inputs, at or {}, assumptions, rng, points, B)
+
+    # The claim and the truth at every point (truth: mean over the examples of the point).
+    truths = [_truth(D, p) for p in pts]
+    claim_vals = [_claim_values(claims, params, p, B) for p in pts]
+    cross = _cross_check(D, params, pts[0], truths[0], rng)
+
+    errs, worst = {}, None
+    for k, w in enumerate(params):
+        name = w.name
+        for i, (c, t) in enumerate(zip(claim_vals, truths)):
+            rel, idx, cn = _compare(c[k], t[k], w)
+            if rel > RTOL and not is_callable and rel < 1e-3:
+                rel = _mp_recheck(claims[k], D.gradients[k], pts[i], rel)
+            errs[name] = max(errs.get(name, 0.0), rel)
+            if rel > RTOL and (worst is None or rel > worst[0]):
+                worst = (rel, k, i, idx, cn, t[k])
+    symbolic = _symbolic(claims, D, params) if not is_callable else "not attempted (a callable claim)"
+    method = (f"symbolic: {symbolic}; numeric: float64 at {len(pts)} random point(s) inside f's "
+              f"domain, away from its kinks{' (batches of %d)' % B if B else ''}; symgrad's gradient "
+              f"cross-checked by central differences of f ({cross})")
+    layout = "a gradient has the shape of its variable: " + ", ".join(
+        f"∂f/∂{w.name} is {format_shape(_shape(w))} like {w.name}" for w in params)
+
+    if worst is not None:
+        rel, k, i, idx, cn, t = worst
+        shown = {kk: v for kk, v in pts[i].shown().items()}
+        cx = Counterexample(shown, params[k].name, cn, t, rel, idx)
+        case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
+                    claims=claim_vals, batch=B, claim_expr=None if is_callable else claims[k])
+        return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
+
+    kink = None if is_callable else _probe_kinks(f, D, params, claims, pts[0], policy)
+    return CheckResult(EQUAL_EXCEPT_KINKS if kink else EQUAL, method, layout=layout, kink=kink, errors=errs)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The claim: one expression or callable per wrt, or one callable for all.
+
+
+def _normalize_claims(claimed, params):
+    if callable(claimed) and not isinstance(claimed, sp.Basic):
+        return claimed
+    if isinstance(claimed, Mapping):
+        byname = {getattr(k, "name", str(k)): v for k, v in claimed.items()}
+        missing = [w.name for w in params if w.name not in byname]
+        extra = sorted(set(byname) - {w.name for w in params})
+        if missing or extra:
+            raise SymgradError(f"the claimed dict must have one entry per wrt symbol: "
+                               f"missing {missing}, not in wrt {extra}")
+        claimed = [byname[w.name] for w in params]
+    if isinstance(claimed, (list, tuple)):
+        if len(claimed) != len(params):
+            raise SymgradError(f"{len(claimed)} claimed gradients for {len(params)} wrt symbols")
+        return [sp.sympify(c) for c in claimed]
+    if len(params) != 1:
+        raise SymgradError(f"one claimed expression for {len(params)} wrt symbols; pass a list or "
+                           f"a dict {{symbol: expression}}")
+    return [sp.sympify(claimed)]
+
+
+def _symbols(expr) -> set:
+    return {s for s in sp.sympify(expr).free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))
+            and not isinstance(s, sp.Dummy)}
+
+
+def _inputs(f, params, claims, at):
+    """The non-wrt symbols the point needs: f's, and the claims' (which must be f's or given)."""
+    fs = _symbols(f)
+    names = {s.name for s in fs}
+    given = {getattr(k, "name", str(k)) for k in (at or {})}
+    for c in claims or ():
+        for s in _symbols(c):
+            if s.name not in names and s.name not in given:
+                raise SymgradError(f"the claimed gradient uses {s.name!r}, which f does not contain; "
+                                   f"f's symbols are {sorted(names)} (give {s.name!r} a value with at=)")
+            if s.name not in names:
+                fs.add(s)
+    pnames = {w.name for w in params}
+    return sorted((s for s in fs if s.name not in pnames), key=lambda s: s.name)
+
+
+def _shape(sym):
+    return tuple(int(d) for d in sym.shape) if isinstance(sym, sp.MatrixSymbol) else ()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Points
+
+
+class _Point:
+    """Parameter values and one or more examples (input values)."""
+
+    def __init__(self, params: dict, examples: list, batched: dict | None):
+        self.params, self.examples, self.batched = params, examples, batched
+
+    def example(self, i=0) -> dict:
+        return {**self.params, **self.examples[i]}
+
+    def shown(self) -> dict:
+        return {**self.params, **(self.batched if self.batched is not None else self.examples[0])}
+
+
+def _given(at, sym):
+    for k in (sym, sym.name):
+        if k in at:
+            return at[k]
+    return None
+
+
+def _points(D, params, inputs, at, assumptions, rng, n, B):
+    outs = [D.output] + [g for g in D.gradient_vars if g is not None]
+    syms = list(params) + list(inputs)
+    if all(_given(at, s) is not None for s in syms):
+        n = 1
+    pts, tries = [], 0
+    while len(pts) < n:
+        attempt = tries // 8
+        if tries >= 40:
+            if pts:
+                break
+            raise SymgradError("could not find a point inside f's domain away from its kinks "
+                               "(f or its gradient was not finite, or a kink was always near); give "
+                               "sampling intervals with assumptions={symbol: (lo, hi)} or values with at=")
+        tries += 1
+        pv = {}
+        for w in params:
+            g = _given(at, w)
+            pv[w.name] = g if g is not None else sampling.draw(
+                w, _shape(w), rng, sampling.interval_of(w, assumptions, attempt))
+        examples, batched = [], None
+        for b in range(B or 1):
+            ex = {}
+            for s in inputs:
+                g = _given(at, s)
+                if g is not None:
+                    ex[s.name] = _unstack(g, s, b) if B else g
+                else:
+                    ex[s.name] = sampling.draw(s, _shape(s), rng, sampling.interval_of(s, assumptions, attempt))
+            examples.append(ex)
+        if B:
+            batched = {s.name: _stack([ex[s.name] for ex in examples], s) for s in inputs}
+        pt = _Point(pv, examples, batched)
+        if _usable(D, outs, pt, given_all=n == 1 and tries == 1 and all(
+                _given(at, s) is not None for s in syms)):
+            pts.append(pt)
+    return pts
+
+
+def _usable(D, outs, pt, given_all=False):
+    with np.errstate(all="ignore"):
+        for i in range(len(pt.examples)):
+            vals = evaluate(D.graph, outs, pt.example(i))
+            if not all(np.all(np.isfinite(v)) for v in vals):
+                if given_all:
+                    raise SymgradError("f or its gradient is not finite at the given point (at=)")
+                return False
+            if not given_all and sampling.kink_distance(D.graph, [D.output], pt.example(i)) < sampling.KINK_MARGIN:
+                return False
+    return True
+
+
+def _stack(vals, s):
+    """Per-example values -> one batched array: (n, 1) -> (B, n); scalars -> (B,)."""
+    shape = _shape(s)
+    a = np.stack([np.asarray(v, dtype=float) for v in vals])
+    if shape and shape[1] == 1:
+        a = a.reshape(len(vals), shape[0])
+    return a
+
+
+def _unstack(v, s, b):
+    shape = _shape(s)
+    a = np.asarray(v, dtype=float)[b]
+    return float(a) if shape == () else a.reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Values
+
+
+def _truth(D, pt) -> list:
+    """symgrad's gradients at the point: per parameter, the mean over its examples."""
+    outs = [g for g in D.gradient_vars if g is not None]
+    acc = None
+    for i in range(len(pt.examples)):
+        vals = iter(evaluate(D.graph, outs, pt.example(i)))
+        row = [np.asarray(next(vals), float) if g is not None else np.zeros(_shape(w))
+               for g, w in zip(D.gradient_vars, _flatten_wrt(D.wrt))]
+        acc = row if acc is None else [a + r for a, r in zip(acc, row)]
+    return [a / len(pt.examples) for a in acc]
+
+
+def _claim_values(claims, params, pt, B) -> list:
+    if not callable(claims):
+        from .evaluate import numeric
+        vals = pt.example(0)
+        return [_eval_claim(c, vals) for c in claims]
+    arg = {**{k: np.array(v, dtype=float) for k, v in pt.params.items()},
+           **(pt.batched if B else pt.examples[0])}
+    out = claims(arg)
+    if isinstance(out, Mapping):
+        byname = {getattr(k, "name", str(k)): v for k, v in out.items()}
+        missing = [w.name for w in params if w.name not in byname]
+        if missing:
+            raise SymgradError(f"the callable's result has no gradient for {missing}; it returned "
+                               f"keys {sorted(byname)}")
+        return [np.asarray(byname[w.name], dtype=float) for w in params]
+    if isinstance(out, (list, tuple)) and len(params) > 1:
+        return [np.asarray(o, dtype=float) for o in out]
+    if len(params) != 1:
+        raise SymgradError("the callable returned one array for several wrt symbols; return a dict")
+    return [np.asarray(out, dtype=float)]
+
+
+def _eval_claim(expr, vals):
+    """A claimed expression at a point: by lowering (as symgrad evaluates anything), or — for scalar
+    expressions the IR does not take, such as Piecewise — by sympy.lambdify."""
+    from .errors import UnsupportedError
+    from .evaluate import numeric
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(numeric(expr, vals), dtype=float)
+    except UnsupportedError:
+        if isinstance(expr, (sp.MatrixExpr, sp.MatrixBase)) and not isinstance(expr, sp.MatrixBase):
+            raise
+    if isinstance(expr, sp.MatrixBase):
+        return np.array([[float(_eval_claim(e, vals)) for e in row] for row in expr.tolist()])
+    syms = sorted(_symbols(expr), key=lambda s: s.name)
+    fn = sp.lambdify(syms, expr, modules="numpy")
+    with np.errstate(all="ignore"):
+        return np.asarray(fn(*[vals[s.name] for s in syms]), dtype=float)
+
+
+def fit_shape(c: np.ndarray, shape: tuple) -> np.ndarray | None:
+    """The claim value in the variable's shape, if it is that shape up to a 1-D column vector or a
+    1×1 matrix; None when it cannot be the gradient's shape."""
+    c = np.asarray(c, dtype=float)
+    if c.shape == shape:
+        return c
+    if c.size == 1 and int(np.prod(shape or (1,))) == 1:
+        return c.reshape(shape)
+    if c.ndim == 1 and len(shape) == 2 and 1 in shape and c.size == max(shape):
+        return c.reshape(shape)
+    return None
+
+
+def rel_errors(c, t):
+    """Entrywise |c − t| / max(|c|, |t|, 1e-6·max|t|, 1e-12): relative, with a floor so that entries
+    that are 0 up to round-off do not count."""
+    c, t = np.asarray(c, float), np.asarray(t, float)
+    floor = max(1e-6 * float(np.max(np.abs(t))) if t.size else 0.0, 1e-12)
+    with np.errstate(all="ignore"):
+        r = np.abs(c - t) / np.maximum(np.maximum(np.abs(c), np.abs(t)), floor)
+    return np.where(np.isnan(r), np.inf, r)
+
+
+def _compare(c, t, w):
+    """(max relative error, index of the worst entry or None, claim in w's shape or as given)."""
+    shape = _shape(w)
+    cf = fit_shape(c, shape)
+    if cf is None:
+        return np.inf, None, np.asarray(c)
+    r = rel_errors(cf, t)
+    if shape == ():
+        return float(r), None, float(cf)
+    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(r)), r.shape))
+    return float(r[idx]), idx, cf
+
+
+def _mp_recheck(claim, truth_expr, pt, rel):
+    """Re-evaluate a borderline scalar comparison with mpmath at 30 digits (cancellation in float64
+    can make equal formulas differ by more than round-off)."""
+    if isinstance(claim, (sp.MatrixExpr, sp.MatrixBase)) or isinstance(truth_expr, (sp.MatrixExpr, sp.MatrixBase)):
+        return rel
+    vals = pt.example(0)
+    try:
+        subs = {s: sp.Float(vals[s.name], 30) for s in _symbols(claim) | _symbols(truth_expr)}
+        c = complex(sp.sympify(claim).evalf(30, subs=subs))
+        t = complex(sp.sympify(truth_expr).evalf(30, subs=subs))
+    except Exception:  # noqa: BLE001 - a node evalf cannot do: keep the float64 answer
+        return rel
+    return abs(c - t) / max(abs(c), abs(t), 1e-30)
+
+
+def _cross_check(D, params, pt, truth, rng) -> str:
+    """Central difference of f along a random direction v vs ⟨∇f, v⟩ (mean over the examples)."""
+    from .evaluate import evaluate as ev
+    dirs = {w.name: rng.standard_normal(_shape(w) or None) for w in params}
+    slope = sum(float(np.sum(np.asarray(t) * dirs[w.name])) for w, t in zip(params, truth))
+
+    def fval(h):
+        tot = 0.0
+        for i in range(len(pt.examples)):
+            vals = pt.example(i)
+            for w in params:
+                vals[w.name] = np.asarray(vals[w.name], float) + h * dirs[w.name]
+                if _shape(w) == ():
+                    vals[w.name] = float(vals[w.name])
+            tot += float(ev(D.graph, [D.output], vals)[0])
+        return tot / len(pt.examples)
+
+    h = 1e-5
+    with np.errstate(all="ignore"):
+        fd = (fval(h) - fval(-h)) / (2 * h)
+    err = abs(fd - slope) / max(abs(fd), abs(slope), 1e-8)
+    return f"agreement {err:.1g}" if err < 1e-4 else f"DISAGREEMENT {err:.2g} — please report this"
+
+
+def _symbolic(claims, D, params) -> str:
+    proved = []
+    for c, t, w in zip(claims, D.gradients, params):
+        z = symbolic_zero(c - t) if _same_kind(c, t) else None
+        proved.append(z)
+    if all(p is True for p in proved):
+        return "proved equal"
+    return "undecided"
+
+
+def _same_kind(c, t):
+    return isinstance(c, (sp.MatrixExpr, sp.MatrixBase)) == isinstance(t, (sp.MatrixExpr, sp.MatrixBase))
+
+
+def symbolic_zero(d) -> bool | None:
+    """True when simplification shows ``d`` is 0; None when it cannot tell (never a disproof).
+    Large expressions are not simplified (simplify's time grows quickly with size)."""
+    try:
+        if isinstance(d, (sp.MatrixExpr, sp.MatrixBase)):
+            e = sp.expand(d)
+            if getattr(e, "is_ZeroMatrix", False) or e == 0:
+                return True
+            e = e.doit()
+            return True if getattr(e, "is_ZeroMatrix", False) or e == 0 else None
+        e = sp.expand(d)
+        if e == 0:
+            return True
+        if sp.count_ops(e) > 120:
+            return None
+        from .functions import sigmoid, softplus
+        e = sp.simplify(e.replace(sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(
+            softplus, lambda u: sp.log(1 + sp.exp(u))))
+        return True if e == 0 else None
+    except Exception:  # noqa: BLE001 - simplification failing is "undecided", not an error
+        return None
+
+
+def _probe_kinks(f, D, params, claims, pt, policy) -> str | None:
+    """Compare claim and derivative on f's kinks; a sentence when they differ there (only there)."""
+    base = pt.example(0)
+    for kp, u, what in sampling.kink_points(f, set(params), base):
+        try:
+            t = _truth(D, _Point({w.name: kp[w.name] for w in params},
+                                 [{k: v for k, v in kp.items()}], None))
+            with np.errstate(all="ignore"):
+                c = [_eval_claim(cl, kp) for cl in claims]
+        except (SymgradError, KeyError, TypeError, ValueError):
+            continue
+        for k, w in enumerate(params):
+            rel, idx, cn = _compare(c[k], t[k], w)
+            if rel > RTOL:
+                where = ", ".join(f"{kk} = {_fmt(v)}" for kk, v in kp.items() if kk in {s.name for s in _symbols(u)})
+                why = f"a kink of {what}" if u.is_Symbol else f"where {u} = 0, a kink of {what}"
+                return (f"At {where} ({why}) f is not differentiable: the "
+                        f"claim gives {_fmt(cn)} and symgrad's subgradient convention "
+                        f"({convention(what, policy)}) gives {_fmt(t[k])}; both are valid choices there, "
+                        f"and everywhere else the claim is equal.")
+    return None
+
+
+def convention(what: str, policy: Subgradients) -> str:
+    """The subgradient convention for the kink of ``what``, in words."""
+    if what in ("relu", "leaky_relu", "Heaviside", "Piecewise"):
+        return f"relu'(0) = {policy.relu_at_zero}"
+    if what in ("Abs", "sign"):
+        return f"|x|'(0) = {policy.abs_at_zero}"
+    return "max/min route the gradient to the first argument that attains it"
+
+
+def _fmt(v) -> str:
+    a = np.asarray(v)
+    if a.ndim == 0:
+        return f"{float(a):.4g}"
+    if a.size <= 6:
+        return np.array2string(a.reshape(-1) if 1 in a.shape else a, precision=3, separator=", ",
+                               suppress_small=True).replace("\n", "")
+    return f"<{'×'.join(map(str, a.shape))} array>"
+
+
+# ---------------------------------------------------------------------------------------------------
+# gradcheck lives in its own module; re-exported here for sg.gradcheck.
+from .programcheck import GradcheckResult, gradcheck  # noqa: E402
+
+__all__ = ["check", "CheckResult", "Counterexample", "gradcheck", "GradcheckResult", "EQUAL",
+           "NOT_EQUAL", "EQUAL_EXCEPT_KINKS", "LAYOUT"]

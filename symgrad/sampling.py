@@ -1,0 +1,132 @@
+"""Where to test a gradient numerically: points inside f's domain and away from its kinks.
+
+A claim about ∂f/∂w is compared with symgrad's derivative at a few random points. Two things make a
+random point a bad witness:
+
+- it lies outside f's domain (log of a negative number, sqrt of one): f is NaN there, so nothing can
+  be compared. Points are drawn from N(0, 1) first; when f or its gradient is not finite the draw is
+  repeated from intervals that keep logs and square roots real: (0.2, 1.5), then (0.1, 0.9) (which
+  also keeps log(1 − p) real for probabilities). A symbol declared ``positive=True`` in SymPy, or
+  given an interval in ``assumptions``, is always drawn from it.
+- it lies on or near a kink of relu, |·|, max, min, sign or a step: there f has no derivative, and
+  a convention (symgrad's subgradient policy) decides. The argument u of every such function is
+  evaluated at the point (over every entry, for matrices) and the point is rejected when |u| < 0.05.
+  Kinks are then probed on purpose, separately (`kink_points`), so that a claim differing only there
+  is reported as such.
+
+>>> import sympy as sp, symgrad as sg, numpy as np
+>>> z = sp.Symbol('z')
+>>> sorted(str(u) for u in kink_arguments(sg.relu(z) + sp.Abs(z - 1)))
+['z', 'z - 1']
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import sympy as sp
+
+from .functions import leaky_relu, relu
+
+KINK_MARGIN = 0.05
+# Interval sets tried in turn when a point falls outside f's domain.
+_FALLBACK_INTERVALS = [None, (0.2, 1.5), (0.1, 0.9)]
+
+
+def kinks(expr) -> list:
+    """[(u, what)]: the expressions u whose zero is a kink of ``expr`` and the function that has it:
+    relu(u), leaky_relu(u), |u|, sign(u), Heaviside(u), the differences of the arguments of Max/Min,
+    lhs − rhs of Piecewise conditions. Searched through elementwise maps too (in terms of the map's
+    own variable)."""
+    out: dict = {}
+    for node in sp.preorder_traversal(sp.sympify(expr)):
+        if isinstance(node, (relu, leaky_relu, sp.Abs, sp.sign, sp.Heaviside)):
+            out.setdefault(node.args[0], type(node).__name__)
+        elif isinstance(node, (sp.Max, sp.Min)):
+            a = node.args
+            for i in range(len(a)):
+                for j in range(i + 1, len(a)):
+                    out.setdefault(a[i] - a[j], type(node).__name__)
+        elif isinstance(node, sp.Piecewise):
+            for _, cond in node.args:
+                if isinstance(cond, sp.core.relational.Relational):
+                    out.setdefault(cond.lhs - cond.rhs, "Piecewise")
+    return list(out.items())
+
+
+def kink_arguments(expr) -> list:
+    """The kink arguments u of ``expr`` (see `kinks`)."""
+    return [u for u, _ in kinks(expr)]
+
+
+def _body_kinks(body):
+    """Kink arguments of an ewise body, lambdified over its placeholders."""
+    from . import rules as R
+    args = kink_arguments(body)
+    if not args:
+        return None
+    n = 1 + max((int(s.name[1:]) for s in body.free_symbols if s in R._PH), default=-1)
+    return [sp.lambdify(R.placeholders(n), u, modules="numpy") for u in args]
+
+
+def kink_distance(graph, outs, values: Mapping) -> float:
+    """The smallest |u| over every kink argument u of every elementwise equation that ``outs``
+    depend on, evaluated at ``values`` (inf when there is no kink)."""
+    from . import rules as R
+    from .evaluate import evaluate
+    eqns = graph.ancestors(list(outs))
+    env = dict(zip((e.out.id for e in eqns), evaluate(graph, [e.out for e in eqns], values)))
+    best = np.inf
+    for e in eqns:
+        if e.prim is not R.ewise_p:
+            continue
+        fns = _body_kinks(e.params[0])
+        for fn in fns or ():
+            with np.errstate(all="ignore"):
+                u = np.asarray(fn(*[env[v.id] for v in e.inputs]), dtype=float)
+            if u.size:
+                best = min(best, float(np.nanmin(np.abs(u))))
+    return best
+
+
+def interval_of(sym, assumptions: Mapping | None, attempt: int):
+    """The sampling interval of ``sym`` (None: standard normal) on the given attempt."""
+    if assumptions:
+        a = assumptions.get(sym, assumptions.get(getattr(sym, "name", None)))
+        if a is not None:
+            return {"positive": (0.2, 2.0), "negative": (-2.0, -0.2), "unit": (0.1, 0.9)}.get(a, a) \
+                if isinstance(a, str) else tuple(a)
+    if getattr(sym, "is_positive", False):
+        return (0.2, 2.0)
+    if getattr(sym, "is_negative", False):
+        return (-2.0, -0.2)
+    return _FALLBACK_INTERVALS[min(attempt, len(_FALLBACK_INTERVALS) - 1)]
+
+
+def draw(sym, shape, rng: np.random.Generator, interval):
+    """One random value of ``sym``: a float for a scalar, an array of ``shape`` for a matrix."""
+    size = None if shape == () else tuple(int(d) for d in shape)
+    v = rng.standard_normal(size) if interval is None else rng.uniform(*interval, size)
+    return float(v) if size is None else np.asarray(v, dtype=float)
+
+
+def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
+    """Points on kinks of ``f`` (scalar symbols only): for each kink argument u, solve u = 0 for one
+    of its symbols (a wrt symbol first) with the others at ``base``. Returns [(point, u, what)]."""
+    out = []
+    for u, what in kinks(f):
+        syms = [s for s in u.free_symbols if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)]
+        if not syms or u.has(sp.MatrixSymbol) or len(out) >= limit:
+            continue
+        syms.sort(key=lambda s: (s not in wrt_syms, s.name))
+        s = syms[0]
+        rest = {t: base[t.name] for t in syms[1:] if t.name in base}
+        try:
+            sols = [r for r in sp.solve(u.xreplace(rest), s) if r.is_real]
+        except Exception:      # noqa: BLE001 - sympy's solver fails in many ways; then no probe
+            continue
+        if sols:
+            pt = dict(base)
+            pt[s.name] = float(sols[0])
+            out.append((pt, u, what))
+    return out
