@@ -146,8 +146,8 @@ def _fitted(case):
 def sign_hint(case: Case):
     Cs, Ts = _fitted(case)
     if all_same(Cs, Ts, -1):
-        return ("flipped sign: the claim is −1 times the gradient (check d/dw of (y − w·x): the inner "
-                "derivative −x; and a descent step subtracts the gradient, the gradient itself has no minus).")
+        return ("flipped sign: the claim is −1 times the gradient (a lost inner derivative −1, as in "
+                "d/dw ½(y − w·x)² = −(y − w·x)·x; or the descent step's minus carried into the gradient).")
     return None
 
 
@@ -380,8 +380,14 @@ def first_step_hint(case: Case):
     if expr is None or not case.derivation.raw_steps:
         return None
     D = case.derivation
-    subs = [s for s in sp.preorder_traversal(expr) if isinstance(s, sp.Expr) and not s.is_Atom
-            and not isinstance(s, sp.Lambda)][:60]
+    subs = []
+    for s in sp.preorder_traversal(expr):
+        if isinstance(s, sp.Expr) and not s.is_Atom and not isinstance(s, sp.Lambda):
+            subs.append(s)
+            if isinstance(s, sp.MatMul) and len(s.args) > 2:     # A·B·C holds A·B and B·C too
+                subs += [sp.MatMul(*s.args[:i]) for i in range(2, len(s.args))]
+                subs += [sp.MatMul(*s.args[i:]) for i in range(1, len(s.args) - 1)]
+    subs = list(dict.fromkeys(subs))[:80]
     sub_vals = []
     for s in subs:
         try:

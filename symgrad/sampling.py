@@ -120,13 +120,32 @@ def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
             continue
         syms.sort(key=lambda s: (s not in wrt_syms, s.name))
         s = syms[0]
-        rest = {t: base[t.name] for t in syms[1:] if t.name in base}
+        if any(t.name not in base for t in syms[1:]):
+            continue
+        rest = {t: sp.Float(base[t.name], 30) for t in syms[1:]}   # exact binary value, 30 digits
         try:
             sols = [r for r in sp.solve(u.xreplace(rest), s) if r.is_real]
         except Exception:      # noqa: BLE001 - sympy's solver fails in many ways; then no probe
             continue
         if sols:
             pt = dict(base)
-            pt[s.name] = float(sols[0])
+            pt[s.name] = _exact_zero(u, s, float(sols[0]), pt)
             out.append((pt, u, what))
     return out
+
+
+def _exact_zero(u, s, v: float, pt) -> float:
+    """v, or a neighbouring float within 4 ulps at which u evaluates to exactly 0 in float64 (so
+    that the kink is hit, not missed by rounding)."""
+    syms = sorted(u.free_symbols, key=lambda t: t.name)
+    fn = sp.lambdify(syms, u, modules="numpy")
+    cand = [v]
+    lo = hi = v
+    for _ in range(4):
+        lo, hi = np.nextafter(lo, -np.inf), np.nextafter(hi, np.inf)
+        cand += [hi, lo]
+    for c in cand:
+        vals = {**pt, s.name: c}
+        if float(fn(*[vals[t.name] for t in syms])) == 0.0:
+            return float(c)
+    return v
