@@ -268,8 +268,10 @@ def _path(D, wrt_name, v, eqn) -> str:
         chain.append(_label(D, cur) if cur.id != D.output.id else "")
     if cur.id != D.output.id:
         chain.append("…")
-    chain.append("the output")
-    return " → ".join(c for c in chain if c)
+    chain = [c for c in chain if c] + ["the output"]
+    if len(chain) > 6:                       # long chains: the start, where it forks, the end
+        chain = chain[:4] + ["…"] + chain[-2:]
+    return " → ".join(chain)
 
 
 def fanout_hint(case: Case):
