@@ -176,6 +176,9 @@ def factor_hint(case: Case):
         if all(np.all(c == c) for c in Cs):
             return "the gradient is 0 here, but the claim is not: f does not depend on it that way."
         return None
+    if all(np.all(c == 0) for c in Cs):
+        return ("the claim is 0 but the gradient is not (SymPy's diff of a matrix expression can "
+                "silently give 0: symgrad differentiates through the expression instead).")
     k = sum(float(np.sum(c * t)) for c, t in zip(Cs, Ts)) / tt
     if not all_same(Cs, Ts, k) or abs(k - 1) < 1e-9 or abs(k) < 1e-12:
         return None
