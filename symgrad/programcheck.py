@@ -8,7 +8,7 @@ The step h is chosen per parameter by a Taylor-remainder test rather than a fixe
 direction v, the central difference D(h) = (L(p + hv) − L(p − hv)) / 2h has the Taylor expansion
 D(h) = ⟨∇L, v⟩ + c·h² + O(h⁴), so its truncation error is about |D(h) − D(h/2)|·4/3, while
 round-off grows like ε·|L|/h. Over the ladder h = 10⁻¹ … 10⁻⁸ (times max(1, |p|)) the h with the
-smallest estimated error |D(h) − D(h/2)| is taken. The same ladder gives the classic Taylor test of
+smallest estimated total error is taken. The same ladder gives the classic Taylor test of
 the program's own gradient g: the remainder |L(p + hv) − L(p) − h⟨g, v⟩| falls like h² when g is
 right and only like h when it is wrong; its observed order is reported.
 
@@ -177,7 +177,9 @@ def _choose_step(L, p, g, rng):
     for h in ladder + [ladder[-1] / 2]:
         D[h] = (L(h * v) - L(-h * v)) / (2 * h)
     D.update({h / 2: (L(h / 2 * v) - L(-h / 2 * v)) / h for h in ladder if h / 2 not in D})
-    est = {h: abs(D[h] - D[h / 2]) for h in ladder}
+    # Estimated error of D(h): truncation |D(h) − D(h/2)|·4/3 plus round-off ε·|L|/h.
+    eps = np.finfo(float).eps
+    est = {h: abs(D[h] - D[h / 2]) * 4 / 3 + eps * max(abs(L0), 1e-300) / h for h in ladder}
     h = min(ladder, key=lambda s: (est[s], -s))
     # Taylor test of the program's gradient: remainders at h0, h0/2, h0/4 from a moderate h0.
     h0 = scale * 1e-2
