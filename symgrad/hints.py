@@ -13,7 +13,8 @@ gives the hint. In order:
                 counted twice (C = T + term). The terms come from the reverse-mode record: every
                 value that fans out received one contribution per consumer (`Derivation.raw_steps`),
                 and each contribution, pushed back to w, is one path's share of ∂f/∂w
-    σ'          C is what the chain rule gives with σ'(z) written as σ(z), 1 − σ(z), z(1 − z), σ(z)²
+    σ'          C is what the chain rule gives with σ'(z) left out or written as σ(z), 1 − σ(z),
+                z(1 − z), σ(z)², σ(z)(1 + σ(z))
     softmax     C is what it gives with the softmax Jacobian cut to its diagonal, s ⊙ (1 − s)
     first step  otherwise: the first step of the derivation (from the output down) whose value no
                 subexpression of the claim reproduces, when the claim reproduces an earlier one
@@ -309,6 +310,7 @@ def _sig_variant(label, dfun):
 
 
 _SIGMOID_SLIPS = [
+    _sig_variant("1 (the σ' factor left out)", lambda s, z: sp.S.One),
     _sig_variant("σ(z)", lambda s, z: s),
     _sig_variant("1 − σ(z)", lambda s, z: 1 - s),
     _sig_variant("z(1 − z)", lambda s, z: z * (1 - z)),

@@ -58,6 +58,8 @@ class ParamReport:
     note: str = ""
 
     def __str__(self):
+        if not np.isfinite(self.analytic):
+            return f"{self.name}: {self.note} — {self.band}"
         at = f"[{', '.join(map(str, self.index))}]" if self.index else ""
         s = (f"{self.name}: max relative error {self.max_rel_error:.2g} at {self.name}{at} "
              f"(program {self.analytic:.6g}, central difference {self.numeric:.6g}) — {self.band}; "
@@ -127,8 +129,8 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
                 res.params[name] = ParamReport(
                     name, np.inf, None, np.nan, np.nan, np.nan, None, "wrong",
                     f"its gradient has shape {g.shape} but {name} has shape {p.shape}"
-                    + (f" — summed over the batch? (batch of {_batch_size(batch)})"
-                       if g.shape[:1] == (_batch_size(batch),) else ""))
+                    + (f": one row per example of the batch of {_batch_size(batch)} — a missing "
+                       f"sum over the batch" if g.shape[:1] == (_batch_size(batch),) else ""))
                 continue
 
         def L(delta):

@@ -154,6 +154,7 @@ def matrix_entries():
     add("layer: dW transposed", layer, Wl, xl * delta.T, "wrong", "transpose")
     add("layer: σ' = σ", layer, Wl, sp.HadamardProduct(yh - yl, yh) * xl.T, "wrong", "σ'(z) written wrong")
     add("layer: db sign", layer, bl, -delta, "wrong", "flipped sign")
+    add("layer: σ' left out", layer, Wl, (yh - yl) * xl.T, "wrong", "σ'(z) written wrong")
     # A 2-layer relu MLP.
     W1, b1, W2, b2 = (sp.MatrixSymbol("W1", 4, 3), sp.MatrixSymbol("b1", 4, 1), sp.MatrixSymbol("W2", 2, 4),
                       sp.MatrixSymbol("b2", 2, 1))

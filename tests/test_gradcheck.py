@@ -65,7 +65,7 @@ def test_bias_not_summed_is_caught_and_named():
     r = sg.gradcheck(StandIn("bias"), values, batch)
     assert not r
     assert r.worst.name == "b1" and r.params["b1"].band == "wrong"
-    assert "(8, 4)" in r.params["b1"].note and "summed over the batch" in r.params["b1"].note
+    assert "(8, 4)" in r.params["b1"].note and "missing sum over the batch" in r.params["b1"].note
     assert "b1" in str(r).splitlines()[0]
     assert all(r.params[k].band == "fine" for k in ("W1", "W2", "b2"))
 
