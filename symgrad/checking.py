@@ -501,7 +501,7 @@ def symbolic_zero(d) -> bool | None:
 def _probe_kinks(f, D, params, claims, pt, policy) -> str | None:
     """Compare claim and derivative on f's kinks; a sentence when they differ there (only there)."""
     base = pt.example(0)
-    for kp, u, what in sampling.kink_points(f, set(params), base):
+    for kp, u, what, entry in sampling.kink_points(f, set(params), base):
         try:
             t = _truth(D, _Point({w.name: kp[w.name] for w in params},
                                  [{k: v for k, v in kp.items()}], None))
@@ -512,6 +512,14 @@ def _probe_kinks(f, D, params, claims, pt, policy) -> str | None:
         for k, w in enumerate(params):
             rel, idx, cn = _compare(c[k], t[k], w)
             if rel > RTOL:
+                if entry is not None:
+                    e = ", ".join(map(str, entry))
+                    return (f"At a point where entry [{e}] of {u} is 0 (a kink of {what}) f is not "
+                            f"differentiable: there the claim's ∂f/∂{w.name}{list(idx) if idx else ''} is "
+                            f"{_fmt(np.asarray(cn)[idx] if idx else cn)} and symgrad's subgradient "
+                            f"convention ({convention(what, policy)}) gives "
+                            f"{_fmt(np.asarray(t[k])[idx] if idx else t[k])}; both are valid choices "
+                            f"there, and everywhere else the claim is equal.")
                 where = ", ".join(f"{kk} = {_fmt(v)}" for kk, v in kp.items() if kk in {s.name for s in _symbols(u)})
                 why = f"a kink of {what}" if u.is_Symbol else f"where {u} = 0, a kink of {what}"
                 return (f"At {where} ({why}) f is not differentiable: the "

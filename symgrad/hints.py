@@ -132,10 +132,9 @@ def shape_hint(case: Case):
                 return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its {how} "
                         f"over axis {ax} is right — a sum over the examples (or over a broadcast "
                         f"dimension) was left out.")
-    if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs):
-        for ax in (None, 0, 1):
-            if all(same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
-                return (f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}.")
+    if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and all(
+            same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
+        return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}."
     return f"shape: the claim has shape {_shape_txt(cs)}, which cannot be the gradient's: {want}."
 
 

@@ -34,12 +34,27 @@ _FALLBACK_INTERVALS = [None, (0.2, 1.5), (0.1, 0.9)]
 
 
 def kinks(expr) -> list:
-    """[(u, what)]: the expressions u whose zero is a kink of ``expr`` and the function that has it:
+    """[(u, what)]: the expressions u whose zero is a kink of ``expr`` and the function that has it
+    (see `_kinks`); kinks stated in a map's own variable appear through the map's argument."""
+    return [(u, w) for u, w in _kinks(expr).items()
+            if not any(isinstance(v, sp.Dummy) for v in u.free_symbols)]
+
+
+def _kinks(expr) -> dict:
+    """{u: what}: the expressions u whose zero is a kink of ``expr`` and the function that has it:
     relu(u), leaky_relu(u), |u|, sign(u), Heaviside(u), the differences of the arguments of Max/Min,
     lhs − rhs of Piecewise conditions. Searched through elementwise maps too (in terms of the map's
     own variable)."""
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
     out: dict = {}
     for node in sp.preorder_traversal(sp.sympify(expr)):
+        if isinstance(node, ElementwiseApplyFunction):
+            # relu(M) is Map(t ↦ relu(t), M): its kinks are where an entry of M is 0.
+            t = node.function.variables[0]
+            for u, what in _kinks(node.function.expr).items():
+                if u == t:
+                    out.setdefault(node.expr, what)
+            continue
         if isinstance(node, (relu, leaky_relu, sp.Abs, sp.sign, sp.Heaviside)):
             out.setdefault(node.args[0], type(node).__name__)
         elif isinstance(node, (sp.Max, sp.Min)):
@@ -51,7 +66,7 @@ def kinks(expr) -> list:
             for _, cond in node.args:
                 if isinstance(cond, sp.core.relational.Relational):
                     out.setdefault(cond.lhs - cond.rhs, "Piecewise")
-    return list(out.items())
+    return out
 
 
 def kink_arguments(expr) -> list:
@@ -111,12 +126,21 @@ def draw(sym, shape, rng: np.random.Generator, interval):
 
 
 def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
-    """Points on kinks of ``f`` (scalar symbols only): for each kink argument u, solve u = 0 for one
-    of its symbols (a wrt symbol first) with the others at ``base``. Returns [(point, u, what)]."""
+    """Points on kinks of ``f``: for each scalar kink argument u, solve u = 0 for one of its symbols
+    (a wrt symbol first) with the others at ``base``; for a matrix one (relu(W·x + b)), move the
+    entry nearest 0 to exactly 0 through a matrix symbol that enters it additively (b).
+    Returns [(point, u, what, index)], index None for scalars."""
     out = []
     for u, what in kinks(f):
+        if len(out) >= limit:
+            break
+        if isinstance(u, sp.MatrixExpr):
+            hit = _matrix_kink(u, base)
+            if hit is not None:
+                out.append((hit[0], u, what, hit[1]))
+            continue
         syms = [s for s in u.free_symbols if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)]
-        if not syms or u.has(sp.MatrixSymbol) or len(out) >= limit:
+        if not syms or u.has(sp.MatrixSymbol):
             continue
         syms.sort(key=lambda s: (s not in wrt_syms, s.name))
         s = syms[0]
@@ -130,7 +154,7 @@ def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
         if sols:
             pt = dict(base)
             pt[s.name] = _exact_zero(u, s, float(sols[0]), pt)
-            out.append((pt, u, what))
+            out.append((pt, u, what, None))
     return out
 
 
@@ -149,3 +173,25 @@ def _exact_zero(u, s, v: float, pt) -> float:
         if float(fn(*[vals[t.name] for t in syms])) == 0.0:
             return float(c)
     return v
+
+
+def _matrix_kink(M, base):
+    """(point, (i, j)) with entry (i, j) of M exactly 0, or None. The entry nearest 0 is moved by a
+    MatrixSymbol S of M's shape that is M itself or one of its added terms: S[i, j] −= M[i, j],
+    repeated until float64 rounding gives exactly 0 (a Newton step of slope 1)."""
+    from .evaluate import numeric
+    terms = [M] if isinstance(M, sp.MatrixSymbol) else list(M.args) if isinstance(M, sp.MatAdd) else []
+    S = next((t for t in terms if isinstance(t, sp.MatrixSymbol) and t.shape == M.shape
+              and t.name in base), None)
+    if S is None:
+        return None
+    pt = {k: (np.array(v, dtype=float) if np.ndim(v) else v) for k, v in base.items()}
+    pt[S.name] = pt[S.name].reshape(tuple(int(d) for d in S.shape)).copy()
+    val = np.asarray(numeric(M, pt), dtype=float)
+    i, j = (int(k) for k in np.unravel_index(int(np.argmin(np.abs(val))), val.shape))
+    for _ in range(8):
+        if val[i, j] == 0.0:
+            return pt, (i, j)
+        pt[S.name][i, j] -= val[i, j]
+        val = np.asarray(numeric(M, pt), dtype=float)
+    return (pt, (i, j)) if val[i, j] == 0.0 else None

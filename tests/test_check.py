@@ -119,6 +119,21 @@ def test_kink_distance_rejects_points_near_a_kink():
     assert sampling.kink_distance(g, [out], {"z": 1.0, "w": 2.25}) == pytest.approx(0.25)
 
 
+def test_matrix_kink_is_probed():
+    v = sp.MatrixSymbol("v", 3, 1)
+    r = sg.check(sg.sum(sg.relu(v)), v, v.applyfunc(lambda u: sp.Heaviside(u, 0)))
+    assert r.verdict.startswith("equal except") and "of v is 0" in r.kink and "relu'(0) = 1" in r.kink
+    assert sg.check(sg.sum(sg.relu(v)), v, v.applyfunc(lambda u: sp.Heaviside(u, 1))).verdict == "equal"
+
+
+def test_matrix_kink_point_is_exact():
+    W, xx, b = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("b", 3, 1)
+    rng = np.random.default_rng(5)
+    base = {"W": rng.standard_normal((3, 2)), "x": rng.standard_normal((2, 1)), "b": rng.standard_normal((3, 1))}
+    [(pt, u, what, (i, j))] = sampling.kink_points(sg.sum(sg.relu(W * xx + b)), {W}, base)
+    assert what == "relu" and (pt["W"] @ pt["x"] + pt["b"])[i, j] == 0.0
+
+
 def test_a_claim_wrong_away_from_the_kink_is_wrong():
     assert not sg.check(sg.relu(z), z, sp.Heaviside(-z, 0))
 
