@@ -139,11 +139,20 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     from .hints import Case, find_hint
     f = sp.sympify(f)
     params = _flatten_wrt(wrt)
+    if isinstance(wrt, sp.MatrixBase) and isinstance(claimed, sp.MatrixBase):
+        if claimed.shape != wrt.shape:          # a Matrix of symbols: the claim entry by entry
+            raise SymgradError(f"wrt is a {wrt.shape} Matrix of symbols but the claim is {claimed.shape}")
+        claimed = list(claimed)
     claims = _normalize_claims(claimed, params)
     is_callable = callable(claims)
     D = derive(f, params, policy=policy)
     inputs = _inputs(f, params, claims if not is_callable else None, at)
     B = batch if is_callable and batch else None
+    if B and at:                                # batched inputs given: their batch size rules
+        sizes = {np.shape(_given(at, s))[0] for s in inputs if _given(at, s) is not None}
+        if len(sizes) > 1:
+            raise SymgradError(f"the inputs given in at= have different batch sizes {sorted(sizes)}")
+        B = sizes.pop() if sizes else B
     rng = np.random.default_rng(seed)
     pts = _points(D, params, inputs, at or {}, assumptions, rng, points, B)
 

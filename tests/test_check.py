@@ -213,6 +213,22 @@ def test_callable_per_example_and_list_result():
     assert not r and r.counterexample.param == "x" and r.hint.startswith("missing sum over the batch")
 
 
+def test_callable_with_given_batch():
+    rng = np.random.default_rng(3)
+    at = {"x": rng.standard_normal((5, N_IN)), "y": rng.standard_normal((5, N_OUT))}
+    seen = []
+    r = sg.check(MLP_LOSS, [W1, b1, W2, b2], lambda v: seen.append(v["x"].shape) or mlp_backprop(v), at=at)
+    assert r and set(seen) == {(5, N_IN)}
+
+
+def test_matrix_of_symbols_as_wrt():
+    a, c = sp.symbols("a c", real=True)
+    f = a ** 2 * c + sp.sin(c)
+    assert sg.check(f, sp.Matrix([a, c]), sp.Matrix([2 * a * c, a ** 2 + sp.cos(c)]))
+    r = sg.check(f, sp.Matrix([a, c]), sp.Matrix([2 * a * c, a ** 2 - sp.cos(c)]))
+    assert not r and r.counterexample.param == "c"
+
+
 def test_callable_checked_against_torch():
     """The hand-written backprop used above is itself right: torch.autograd agrees (an oracle
     independent of symgrad)."""
