@@ -35,14 +35,14 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import sympy as sp
 
 from . import sampling
 from .differentiate import _flatten_wrt, derive
-from .errors import ShapeError, SymgradError
+from .errors import SymgradError
 from .evaluate import evaluate
 from .ir import format_shape
 from .policy import DEFAULT, Subgradients
@@ -353,7 +353,6 @@ def _truth(D, pt) -> list:
 
 def _claim_values(claims, params, pt, B) -> list:
     if not callable(claims):
-        from .evaluate import numeric
         vals = pt.example(0)
         return [_eval_claim(c, vals) for c in claims]
     arg = {**{k: np.array(v, dtype=float) for k, v in pt.params.items()},

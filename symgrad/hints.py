@@ -114,9 +114,12 @@ def shape_hint(case: Case):
         return None
     cs = Cs[0].shape
     want = f"∂f/∂{w.name} must have {w.name}'s shape {_shape_txt(shape)}"
-    if len(shape) == 2 and cs == shape[::-1] and all_same([c.T for c in Cs], Ts):
-        return (f"transpose: the claim is the transpose of the gradient; {want}, the claim has "
-                f"{_shape_txt(cs)} (write it transposed: for z = W·y, ∂f/∂W = δ·yᵀ, not y·δᵀ).")
+    if len(shape) == 2 and cs == shape[::-1] and all(c.shape == cs for c in Cs):
+        also = _relation([c.T for c in Cs], Ts)
+        if also is not None:
+            return (f"transpose{also}: the claim is the transpose of the gradient{also}; {want}, the "
+                    f"claim has {_shape_txt(cs)} (write it transposed: for z = W·y, ∂f/∂W = δ·yᵀ, "
+                    f"not y·δᵀ).")
     B = case.batch
     if B and cs and cs[0] == B:
         for how, red in (("mean", lambda c: c.mean(axis=0)), ("sum", lambda c: c.sum(axis=0))):
@@ -151,16 +154,30 @@ def sign_hint(case: Case):
     return None
 
 
+def _relation(Cs, Ts) -> str | None:
+    """How C relates to T by a scalar: "" (equal), " and flipped sign", " and a factor k"; None."""
+    if all_same(Cs, Ts):
+        return ""
+    if all_same(Cs, Ts, -1):
+        return " and flipped sign"
+    tt = sum(float(np.sum(t * t)) for t in Ts)
+    if tt > 0:
+        k = sum(float(np.sum(c * t)) for c, t in zip(Cs, Ts)) / tt
+        if abs(k) > 1e-12 and all_same(Cs, Ts, k):
+            fr = _nice(k)
+            return f" and a factor {fr if fr is not None else format(k, '.6g')}"
+    return None
+
+
 def transpose_hint(case: Case):
+    """A square w: C = Tᵀ (possibly also negated or scaled), T not symmetric."""
     Cs, Ts = _fitted(case)
-    if Ts[0].ndim == 2 and Ts[0].shape[0] == Ts[0].shape[1] > 1 and all_same(Cs, [t.T for t in Ts]) \
-            and not all_same(Ts, [t.T for t in Ts]):
-        return (f"transpose: the claim is the transpose of the gradient (∂f/∂{case.w.name} has "
-                f"{case.w.name}'s layout: entry (i, j) is ∂f/∂{case.w.name}[i, j]).")
-    if Ts[0].ndim == 2 and any(s > 1 for s in Ts[0].shape):
-        flipped = [(-c.T if c.shape == t.shape[::-1] else None) for c, t in zip(Cs, Ts)]
-        if all(f is not None for f in flipped) and all_same(flipped, Ts):
-            return "transpose and flipped sign: the claim is −(gradient)ᵀ."
+    if Ts[0].ndim == 2 and Ts[0].shape[0] == Ts[0].shape[1] > 1 and not all_same(Ts, [t.T for t in Ts]):
+        also = _relation([c.T for c in Cs], Ts)
+        if also is not None:
+            return (f"transpose{also}: the claim is the transpose of the gradient{also} "
+                    f"(∂f/∂{case.w.name} has {case.w.name}'s layout: entry (i, j) is "
+                    f"∂f/∂{case.w.name}[i, j]).")
     return None
 
 

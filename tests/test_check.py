@@ -68,6 +68,22 @@ def test_shape_hint_says_both_shapes():
     assert not r and "(3, 1)" in r.hint and "(3, 2)" in r.hint
 
 
+def test_transpose_combined_with_sign_or_factor():
+    W, v = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("v", 2, 1)
+    f = sg.sum(sp.HadamardPower(W * v, 2))
+    assert sg.check(f, W, -2 * v * v.T * W.T).hint.startswith("transpose and flipped sign")
+    assert sg.check(f, W, v * v.T * W.T).hint.startswith("transpose and a factor 1/2")
+    # A square variable: ∂/∂S aᵀSc = a·cᵀ (not symmetric), so c·aᵀ is its transpose.
+    S, a, c = sp.MatrixSymbol("S", 3, 3), sp.MatrixSymbol("a", 3, 1), sp.MatrixSymbol("c", 3, 1)
+    h = (a.T * S * c)[0, 0]
+    assert sg.check(h, S, a * c.T)
+    assert sg.check(h, S, c * a.T).hint.startswith("transpose:")
+    assert sg.check(h, S, -c * a.T).hint.startswith("transpose and flipped sign")
+    # A symmetric gradient is its own transpose: ∂/∂S uᵀSu = u·uᵀ.
+    u = sp.MatrixSymbol("u", 3, 1)
+    assert sg.check((u.T * S * u)[0, 0], S, u * u.T)
+
+
 def test_zero_claim_is_named():
     W, v = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("v", 2, 1)
     r = sg.check(sg.sum(sp.HadamardPower(W * v, 2)), W, sp.ZeroMatrix(3, 2))
