@@ -237,8 +237,15 @@ def _dims(case) -> set:
 
 
 def _label(D, v, limit=40) -> str:
+    """A value by its SymPy expression: the user's own form, else rebuilt from the graph."""
     e = D.lowering.exprs.get(v.id)
-    s = str(e) if e is not None else f"v{v.id}"
+    if e is None:
+        from .to_sympy import SympyBuilder
+        try:
+            e = SympyBuilder(D.graph, D.lowering.exprs)(v)
+        except Exception:  # noqa: BLE001 - a label is only a label
+            e = f"v{v.id}"
+    s = str(e)
     return s if len(s) <= limit else s[:limit - 1] + "…"
 
 

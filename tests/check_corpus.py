@@ -137,6 +137,10 @@ def matrix_entries():
     add("x'Ax: (A + A')x", quad, v, (S + S.T) * v, "right")
     add("x'Ax wrt A: xx'", quad, S, v * v.T, "right")
     add("x'Ax: 2Ax (A not symmetric)", quad, v, 2 * S * v, "wrong")
+    quad_m = sg.sum(v.T * S * v)                             # the same, kept as a matrix product
+    add("x'Ax (matrix): Ax + A'x", quad_m, v, S * v + S.T * v, "right")
+    add("x'Ax (matrix): Ax, a path left out", quad_m, v, S * v, "wrong", "fan-out")
+    add("x'Ax (matrix): A'x, a path left out", quad_m, v, S.T * v, "wrong", "fan-out")
     P, Q, Wt = sp.MatrixSymbol("P", 3, 2), sp.MatrixSymbol("Q", 4, 2), sp.MatrixSymbol("W", 3, 4)
     tr = sp.Trace(P.T * Wt * Q)                              # tr(AᵀWB): ∂/∂W = A·Bᵀ
     add("trace: AB'", tr, Wt, P * Q.T, "right")
