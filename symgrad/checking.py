@@ -35,6 +35,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
@@ -374,21 +375,33 @@ def _claim_values(claims, params, pt, B) -> list:
 
 def _eval_claim(expr, vals):
     """A claimed expression at a point: by lowering (as symgrad evaluates anything), or — for scalar
-    expressions the IR does not take, such as Piecewise — by sympy.lambdify."""
+    expressions the IR does not take, such as Piecewise — by sympy.lambdify. Each form is built once
+    per expression and reused at every point."""
+    kind, fn = _claim_function(expr)
+    with np.errstate(all="ignore"):
+        if kind == "graph":
+            graph, out = fn
+            return np.asarray(evaluate(graph, [out], vals)[0], dtype=float)
+        if kind == "entries":
+            return np.array([[float(_eval_claim(e, vals)) for e in row] for row in fn])
+        syms, f = fn
+        return np.asarray(f(*[vals[s.name] for s in syms]), dtype=float)
+
+
+@lru_cache(maxsize=256)
+def _claim_function(expr):
     from .errors import UnsupportedError
-    from .evaluate import numeric
+    from .lower import lower
     try:
-        with np.errstate(all="ignore"):
-            return np.asarray(numeric(expr, vals), dtype=float)
+        graph, _, out = lower(expr)
+        return "graph", (graph, out)
     except UnsupportedError:
-        if isinstance(expr, (sp.MatrixExpr, sp.MatrixBase)) and not isinstance(expr, sp.MatrixBase):
+        if isinstance(expr, sp.MatrixExpr) and not isinstance(expr, sp.MatrixBase):
             raise
     if isinstance(expr, sp.MatrixBase):
-        return np.array([[float(_eval_claim(e, vals)) for e in row] for row in expr.tolist()])
+        return "entries", tuple(tuple(row) for row in expr.tolist())
     syms = sorted(_symbols(expr), key=lambda s: s.name)
-    fn = sp.lambdify(syms, expr, modules="numpy")
-    with np.errstate(all="ignore"):
-        return np.asarray(fn(*[vals[s.name] for s in syms]), dtype=float)
+    return "lambdify", (syms, sp.lambdify(syms, expr, modules="numpy"))
 
 
 def fit_shape(c: np.ndarray, shape: tuple) -> np.ndarray | None:
