@@ -16,6 +16,7 @@ gives the hint. In order:
     σ'          C is what the chain rule gives with σ'(z) left out or written as σ(z), 1 − σ(z),
                 z(1 − z), σ(z)², σ(z)(1 + σ(z))
     softmax     C is what it gives with the softmax Jacobian cut to its diagonal, s ⊙ (1 − s)
+    targets     C is right once a column input of a softmax loss is one-hot (sums to 1)
     first step  otherwise: the first step of the derivation (from the output down) whose value no
                 subexpression of the claim reproduces, when the claim reproduces an earlier one
 
@@ -93,7 +94,7 @@ def _shape_txt(s) -> str:
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, fanout_hint, sigmoid_hint,
-              softmax_hint, first_step_hint):
+              softmax_hint, target_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
@@ -394,6 +395,35 @@ def softmax_hint(case: Case):
         return ("softmax Jacobian cut to its diagonal: the claim uses ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ) only; the "
                 "softmax couples every output to every input, ∂sᵢ/∂zⱼ = sᵢ(δᵢⱼ − sⱼ), so "
                 "∂f/∂z = s ⊙ (ḡ − sᵀḡ), not s ⊙ (1 − s) ⊙ ḡ.")
+    return None
+
+
+_busy = []    # target_hint re-runs check, which must not try target_hint again
+
+
+def target_hint(case: Case):
+    """softmax(z) − t is ∂/∂z of −Σ t log softmax(z) only when Σt = 1: the full gradient is
+    softmax(z)·Σt − t. When f has a softmax and the claim becomes right with a one-hot column input,
+    say so (random targets do not sum to 1)."""
+    from .checking import _shape, _symbols, check
+    if _busy or case.claim_expr is None or not case.f.has(Softmax, LogSoftmax):
+        return None
+    pnames = {w.name for w in case.params}
+    for t in sorted(_symbols(case.f), key=lambda s: s.name):
+        shape = _shape(t)
+        if t.name in pnames or len(shape) != 2 or shape[1] != 1 or shape[0] < 2:
+            continue
+        onehot = np.zeros(shape)
+        onehot[0, 0] = 1.0
+        _busy.append(t)
+        try:
+            r = check(case.f, case.w, case.claim_expr, at={t.name: onehot})
+        finally:
+            _busy.pop()
+        if r.verdict == "equal":
+            return (f"targets: the claim is right when {t.name} is one-hot (its entries sum to 1), "
+                    f"as the derivation of softmax(z) − t assumes, but not for a general {t.name}; "
+                    f"check it with at={{'{t.name}': one_hot_column}}.")
     return None
 
 

@@ -84,6 +84,14 @@ def test_transpose_combined_with_sign_or_factor():
     assert sg.check((u.T * S * u)[0, 0], S, u * u.T)
 
 
+def test_one_hot_target_hint():
+    zz, t = sp.MatrixSymbol("z", 4, 1), sp.MatrixSymbol("t", 4, 1)
+    r = sg.check(sg.cross_entropy(zz, t), zz, sg.softmax(zz) - t)      # random t: Σt ≠ 1
+    assert not r and r.hint.startswith("targets: the claim is right when t is one-hot")
+    # The general gradient needs no one-hot target: softmax(z)·Σt − t.
+    assert sg.check(sg.cross_entropy(zz, t), zz, sg.softmax(zz) * sg.sum(t) - t)
+
+
 def test_zero_claim_is_named():
     W, v = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("v", 2, 1)
     r = sg.check(sg.sum(sp.HadamardPower(W * v, 2)), W, sp.ZeroMatrix(3, 2))
@@ -259,3 +267,21 @@ def test_callable_checked_against_torch():
     g = mlp_backprop(v)
     for k in ("W1", "b1", "W2", "b2"):
         np.testing.assert_allclose(g[k].reshape(v[k].shape), t[k].grad.numpy(), rtol=1e-10)
+
+
+def test_whole_network_at_once():
+    """Every parameter of sg.mlp's network, claimed at once (here: symgrad's own gradients, one of
+    them transposed, one negated)."""
+    net = sg.mlp([4, 6, 3], act=sg.sigmoid)
+    t = sp.MatrixSymbol("t", 3, 1)
+    L = sg.cross_entropy(net.output, t)
+    grads = list(sg.grad(L, net.params))
+    assert sg.check(L, net.params, grads)
+    bad = list(grads)
+    bad[0] = bad[0].T
+    r = sg.check(L, net.params, bad)
+    assert r.counterexample.param == "W1" and r.hint.startswith("transpose")
+    bad = list(grads)
+    bad[3] = -bad[3]
+    r = sg.check(L, net.params, bad)
+    assert r.counterexample.param == "b2" and r.hint.startswith("flipped sign")
