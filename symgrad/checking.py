@@ -418,10 +418,12 @@ def fit_shape(c: np.ndarray, shape: tuple) -> np.ndarray | None:
 
 
 def rel_errors(c, t):
-    """Entrywise |c − t| / max(|c|, |t|, 1e-6·max|t|, 1e-12): relative, with a floor so that entries
-    that are 0 up to round-off do not count."""
+    """Entrywise |c − t| / max(|c|, |t|, floor), floor = max(1e-6·(largest |entry| of c and t), 1e-9):
+    relative, with a floor so that entries that are 0 up to round-off (1e-17 against an exact 0) do
+    not count. Test points are O(1), so an absolute 1e-15 is round-off."""
     c, t = np.asarray(c, float), np.asarray(t, float)
-    floor = max(1e-6 * float(np.max(np.abs(t))) if t.size else 0.0, 1e-12)
+    scale = max(float(np.max(np.abs(t))) if t.size else 0.0, float(np.max(np.abs(c))) if c.size else 0.0)
+    floor = max(1e-6 * scale if np.isfinite(scale) else 0.0, 1e-9)
     with np.errstate(all="ignore"):
         r = np.abs(c - t) / np.maximum(np.maximum(np.abs(c), np.abs(t)), floor)
     return np.where(np.isnan(r), np.inf, r)
