@@ -46,6 +46,15 @@ def test_relu_kink(capsys):
     assert "relu'(0) = 1" in out
 
 
+def test_at_fixes_a_one_hot_target(capsys):
+    argv = ["cross_entropy(z, t)", "--matrix", "z:4x1", "--matrix", "t:4x1", "--wrt", "z",
+            "--claimed", "softmax(z) - t"]
+    code, out, _ = run(capsys, *argv, "--at", "t=0,1,0,0")
+    assert code == 0 and out.startswith("equal.")
+    code, out, _ = run(capsys, *argv)                       # a random t does not sum to 1
+    assert code == 1 and "Hint: targets" in out
+
+
 def test_greek_names_are_symbols(capsys):
     # beta and gamma are SymPy functions; here they are variables.
     assert run(capsys, "beta*gamma*w**2", "--wrt", "w", "--claimed", "2*beta*gamma*w")[0] == 0
@@ -64,6 +73,9 @@ def test_greek_names_are_symbols(capsys):
     ([SQ, "--matrix", "W:3by2", "--wrt", "w", "--claimed", "x"], "expected NAME:RxC"),
     (["W*x", "--matrix", "W:3x2", "--matrix", "x:2x1", "--wrt", "W", "--claimed", "W"], "must be a scalar"),
     ([SQ, "--wrt", "w", "--claimed", "x", "--claimed", "y"], "2 --claimed for 1 --wrt"),
+    ([SQ, "--wrt", "w", "--claimed", "x", "--at", "x=1,2"], "needs one value"),
+    ([SQ, "--wrt", "w", "--claimed", "x", "--at", "q=1"], "expected NAME=VALUE"),
+    ([SQ, "--wrt", "w", "--claimed", "x", "--at", "x=one"], "must be numbers"),
     (["__import__('os')", "--wrt", "w", "--claimed", "x"], "not allowed"),
 ])
 def test_bad_input_exits_2_with_a_message(capsys, argv, message):

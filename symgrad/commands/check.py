@@ -2,6 +2,7 @@
 
     symgrad check "0.5*(y - w*x)**2" --wrt w --claimed "-(y - w*x)*x"
     symgrad check "sum(HadamardPower(W*x, 2))" --matrix W:3x2 --matrix x:2x1 --wrt W --claimed "2*W*x*x.T"
+    symgrad check "cross_entropy(z, t)" --matrix z:4x1 --matrix t:4x1 --wrt z --claimed "softmax(z) - t" --at t=0,1,0,0
 
 Exit status: 0 when the claim is right (or differs only where f is not differentiable), 1 when it is
 wrong, 2 on bad input (an unparsable expression, a symbol f does not have, shapes that do not fit
@@ -12,7 +13,8 @@ Names: every name in the expressions is a real scalar Symbol unless declared a m
 ``--matrix NAME:RxC`` (repeatable); symgrad's functions (sigmoid, relu, leaky_relu, softplus,
 softmax, log_softmax, logsumexp, sum, mse, l1, hinge, bce, cross_entropy, kl_div) and SymPy's (exp,
 log, sqrt, Abs, Max, Heaviside, Piecewise, HadamardProduct, HadamardPower, ...) are known; ``M.T``
-is the transpose. ``--wrt`` and ``--claimed`` may be repeated, in the same order.
+is the transpose. ``--wrt`` and ``--claimed`` may be repeated, in the same order. ``--at NAME=V,...``
+fixes a value (a matrix's entries row by row) instead of drawing it at random.
 """
 from __future__ import annotations
 
@@ -35,6 +37,9 @@ def register(subparsers):
                    help="the claimed gradient (repeat, in --wrt order)")
     p.add_argument("--matrix", action="append", default=[], metavar="NAME:RxC",
                    help="declare NAME a matrix of R rows and C columns, e.g. W:3x2 (repeatable)")
+    p.add_argument("--at", action="append", default=[], metavar="NAME=V[,V...]",
+                   help="fix a value instead of drawing it: a number, or a matrix's entries row by "
+                        "row, e.g. t=0,1,0,0 (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the test points")
     p.set_defaults(func=run)
 
@@ -96,6 +101,35 @@ def parse(text: str, ns: dict, what: str):
     return expr
 
 
+def _values(specs, names) -> dict:
+    """--at NAME=V[,V...] -> {name: float or array of the symbol's shape}."""
+    import numpy as np
+    import sympy as sp
+    out = {}
+    for spec in specs:
+        name, eq, text = spec.partition("=")
+        name = name.strip()
+        if not eq or name not in names:
+            raise SymgradError(f"--at {spec!r}: expected NAME=VALUE with NAME one of f's symbols "
+                               f"{sorted(names)}")
+        try:
+            vals = [float(v) for v in text.split(",")]
+        except ValueError:
+            raise SymgradError(f"--at {spec!r}: values must be numbers separated by commas") from None
+        sym = names[name]
+        if isinstance(sym, sp.MatrixSymbol):
+            r, c = (int(d) for d in sym.shape)
+            if len(vals) != r * c:
+                raise SymgradError(f"--at {spec!r}: {name} is {r}x{c}, so it needs {r * c} values, "
+                                   f"got {len(vals)}")
+            out[name] = np.array(vals).reshape(r, c)
+        elif len(vals) != 1:
+            raise SymgradError(f"--at {spec!r}: {name} is a scalar, so it needs one value")
+        else:
+            out[name] = vals[0]
+    return out
+
+
 def _shape_msg(e) -> str:
     a = e.args
     if len(a) == 3 and isinstance(a[0], str):          # ('Matrices are not aligned', 2, 3)
@@ -128,8 +162,9 @@ def run(args) -> int:
             raise SymgradError(f"unknown symbol(s) {unknown} in --claimed {text!r}: f's symbols are "
                                f"{sorted(names)}")
         claims.append(c)
+    at = _values(args.at, names)
     try:
-        r = check(f, wrt, claims, seed=args.seed)
+        r = check(f, wrt, claims, at=at, seed=args.seed)
     except SymgradError:
         raise
     except Exception as e:  # noqa: BLE001 - the command line shows a message, never a traceback
