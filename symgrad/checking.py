@@ -35,18 +35,19 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
 import sympy as sp
 
 from . import sampling
+from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
+                     _same_kind, _shape, _symbols, _truth, fit_shape, symbolic_zero)
 from .differentiate import _flatten_wrt, derive
 from .errors import SymgradError
-from .evaluate import evaluate
 from .ir import format_shape
 from .policy import DEFAULT, Subgradients
+from .sampling import _given, _Point, _points
 
 EQUAL = "equal"
 NOT_EQUAL = "not equal"
@@ -195,267 +196,6 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     return CheckResult(EQUAL_EXCEPT_KINKS if kink else EQUAL, method, layout=layout, kink=kink, errors=errs)
 
 
-# ---------------------------------------------------------------------------------------------------
-# The claim: one expression or callable per wrt, or one callable for all.
-
-
-def _normalize_claims(claimed, params):
-    if callable(claimed) and not isinstance(claimed, sp.Basic):
-        return claimed
-    if isinstance(claimed, Mapping):
-        byname = {getattr(k, "name", str(k)): v for k, v in claimed.items()}
-        missing = [w.name for w in params if w.name not in byname]
-        extra = sorted(set(byname) - {w.name for w in params})
-        if missing or extra:
-            raise SymgradError(f"the claimed dict must have one entry per wrt symbol: "
-                               f"missing {missing}, not in wrt {extra}")
-        claimed = [byname[w.name] for w in params]
-    if isinstance(claimed, (list, tuple)):
-        if len(claimed) != len(params):
-            raise SymgradError(f"{len(claimed)} claimed gradients for {len(params)} wrt symbols")
-        return [sp.sympify(c) for c in claimed]
-    if len(params) != 1:
-        raise SymgradError(f"one claimed expression for {len(params)} wrt symbols; pass a list or "
-                           f"a dict {{symbol: expression}}")
-    return [sp.sympify(claimed)]
-
-
-def _symbols(expr) -> set:
-    return {s for s in sp.sympify(expr).free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))
-            and not isinstance(s, sp.Dummy)}
-
-
-def _inputs(f, params, claims, at):
-    """The non-wrt symbols the point needs: f's, and the claims' (which must be f's or given)."""
-    fs = _symbols(f)
-    names = {s.name for s in fs}
-    given = {getattr(k, "name", str(k)) for k in (at or {})}
-    for c in claims or ():
-        for s in _symbols(c):
-            if s.name not in names and s.name not in given:
-                raise SymgradError(f"the claimed gradient uses {s.name!r}, which f does not contain; "
-                                   f"f's symbols are {sorted(names)} (give {s.name!r} a value with at=)")
-            if s.name not in names:
-                fs.add(s)
-    pnames = {w.name for w in params}
-    return sorted((s for s in fs if s.name not in pnames), key=lambda s: s.name)
-
-
-def _shape(sym):
-    return tuple(int(d) for d in sym.shape) if isinstance(sym, sp.MatrixSymbol) else ()
-
-
-# ---------------------------------------------------------------------------------------------------
-# Points
-
-
-class _Point:
-    """Parameter values and one or more examples (input values)."""
-
-    def __init__(self, params: dict, examples: list, batched: dict | None):
-        self.params, self.examples, self.batched = params, examples, batched
-
-    def example(self, i=0) -> dict:
-        return {**self.params, **self.examples[i]}
-
-    def shown(self) -> dict:
-        return {**self.params, **(self.batched if self.batched is not None else self.examples[0])}
-
-
-def _given(at, sym):
-    for k in (sym, sym.name):
-        if k in at:
-            return at[k]
-    return None
-
-
-def _points(D, params, inputs, at, assumptions, rng, n, B):
-    outs = [D.output] + [g for g in D.gradient_vars if g is not None]
-    syms = list(params) + list(inputs)
-    if all(_given(at, s) is not None for s in syms):
-        n = 1
-    pts, tries = [], 0
-    while len(pts) < n:
-        attempt = tries // 8
-        if tries >= 40:
-            if pts:
-                break
-            raise SymgradError("could not find a point inside f's domain away from its kinks "
-                               "(f or its gradient was not finite, or a kink was always near); give "
-                               "sampling intervals with assumptions={symbol: (lo, hi)} or values with at=")
-        tries += 1
-        pv = {}
-        for w in params:
-            g = _given(at, w)
-            pv[w.name] = g if g is not None else sampling.draw(
-                w, _shape(w), rng, sampling.interval_of(w, assumptions, attempt))
-        examples, batched = [], None
-        for b in range(B or 1):
-            ex = {}
-            for s in inputs:
-                g = _given(at, s)
-                if g is not None:
-                    ex[s.name] = _unstack(g, s, b) if B else g
-                else:
-                    ex[s.name] = sampling.draw(s, _shape(s), rng, sampling.interval_of(s, assumptions, attempt))
-            examples.append(ex)
-        if B:
-            batched = {s.name: _stack([ex[s.name] for ex in examples], s) for s in inputs}
-        pt = _Point(pv, examples, batched)
-        if _usable(D, outs, pt, given_all=n == 1 and tries == 1 and all(
-                _given(at, s) is not None for s in syms)):
-            pts.append(pt)
-    return pts
-
-
-def _usable(D, outs, pt, given_all=False):
-    with np.errstate(all="ignore"):
-        for i in range(len(pt.examples)):
-            vals = evaluate(D.graph, outs, pt.example(i))
-            if not all(np.all(np.isfinite(v)) for v in vals):
-                if given_all:
-                    raise SymgradError("f or its gradient is not finite at the given point (at=)")
-                return False
-            if not given_all and sampling.kink_distance(D.graph, [D.output], pt.example(i)) < sampling.KINK_MARGIN:
-                return False
-    return True
-
-
-def _stack(vals, s):
-    """Per-example values -> one batched array: (n, 1) -> (B, n); scalars -> (B,)."""
-    shape = _shape(s)
-    a = np.stack([np.asarray(v, dtype=float) for v in vals])
-    if shape and shape[1] == 1:
-        a = a.reshape(len(vals), shape[0])
-    return a
-
-
-def _unstack(v, s, b):
-    shape = _shape(s)
-    a = np.asarray(v, dtype=float)[b]
-    return float(a) if shape == () else a.reshape(shape)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Values
-
-
-def _truth(D, pt) -> list:
-    """symgrad's gradients at the point: per parameter, the mean over its examples."""
-    outs = [g for g in D.gradient_vars if g is not None]
-    acc = None
-    for i in range(len(pt.examples)):
-        vals = iter(evaluate(D.graph, outs, pt.example(i)))
-        row = [np.asarray(next(vals), float) if g is not None else np.zeros(_shape(w))
-               for g, w in zip(D.gradient_vars, _flatten_wrt(D.wrt))]
-        acc = row if acc is None else [a + r for a, r in zip(acc, row)]
-    return [a / len(pt.examples) for a in acc]
-
-
-def _claim_values(claims, params, pt, B) -> list:
-    if not callable(claims):
-        vals = pt.example(0)
-        return [_eval_claim(c, vals) for c in claims]
-    arg = {**{k: np.array(v, dtype=float) for k, v in pt.params.items()},
-           **(pt.batched if B else pt.examples[0])}
-    out = claims(arg)
-    if isinstance(out, Mapping):
-        byname = {getattr(k, "name", str(k)): v for k, v in out.items()}
-        missing = [w.name for w in params if w.name not in byname]
-        if missing:
-            raise SymgradError(f"the callable's result has no gradient for {missing}; it returned "
-                               f"keys {sorted(byname)}")
-        return [np.asarray(byname[w.name], dtype=float) for w in params]
-    if isinstance(out, (list, tuple)) and len(params) > 1:
-        return [np.asarray(o, dtype=float) for o in out]
-    if len(params) != 1:
-        raise SymgradError("the callable returned one array for several wrt symbols; return a dict")
-    return [np.asarray(out, dtype=float)]
-
-
-def _eval_claim(expr, vals):
-    """A claimed expression at a point: by lowering (as symgrad evaluates anything), or — for scalar
-    expressions the IR does not take, such as Piecewise — by sympy.lambdify. Each form is built once
-    per expression and reused at every point."""
-    kind, fn = _claim_function(expr)
-    with np.errstate(all="ignore"):
-        if kind == "graph":
-            graph, out = fn
-            return np.asarray(evaluate(graph, [out], vals)[0], dtype=float)
-        if kind == "entries":
-            return np.array([[float(_eval_claim(e, vals)) for e in row] for row in fn])
-        syms, f = fn
-        return np.asarray(f(*[vals[s.name] for s in syms]), dtype=float)
-
-
-@lru_cache(maxsize=256)
-def _claim_function(expr):
-    from .errors import UnsupportedError
-    from .lower import lower
-    try:
-        graph, _, out = lower(expr)
-        return "graph", (graph, out)
-    except UnsupportedError:
-        if isinstance(expr, sp.MatrixExpr) and not isinstance(expr, sp.MatrixBase):
-            raise
-    if isinstance(expr, sp.MatrixBase):
-        return "entries", tuple(tuple(row) for row in expr.tolist())
-    syms = sorted(_symbols(expr), key=lambda s: s.name)
-    return "lambdify", (syms, sp.lambdify(syms, expr, modules="numpy"))
-
-
-def fit_shape(c: np.ndarray, shape: tuple) -> np.ndarray | None:
-    """The claim value in the variable's shape, if it is that shape up to a 1-D column vector or a
-    1×1 matrix; None when it cannot be the gradient's shape."""
-    c = np.asarray(c, dtype=float)
-    if c.shape == shape:
-        return c
-    if c.size == 1 and int(np.prod(shape or (1,))) == 1:
-        return c.reshape(shape)
-    if c.ndim == 1 and len(shape) == 2 and 1 in shape and c.size == max(shape):
-        return c.reshape(shape)
-    return None
-
-
-def rel_errors(c, t):
-    """Entrywise |c − t| / max(|c|, |t|, floor), floor = max(1e-6·(largest |entry| of c and t), 1e-9):
-    relative, with a floor so that entries that are 0 up to round-off (1e-17 against an exact 0) do
-    not count. Test points are O(1), so an absolute 1e-15 is round-off."""
-    c, t = np.asarray(c, float), np.asarray(t, float)
-    scale = max(float(np.max(np.abs(t))) if t.size else 0.0, float(np.max(np.abs(c))) if c.size else 0.0)
-    floor = max(1e-6 * scale if np.isfinite(scale) else 0.0, 1e-9)
-    with np.errstate(all="ignore"):
-        r = np.abs(c - t) / np.maximum(np.maximum(np.abs(c), np.abs(t)), floor)
-    return np.where(np.isnan(r), np.inf, r)
-
-
-def _compare(c, t, w):
-    """(max relative error, index of the worst entry or None, claim in w's shape or as given)."""
-    shape = _shape(w)
-    cf = fit_shape(c, shape)
-    if cf is None:
-        return np.inf, None, np.asarray(c)
-    r = rel_errors(cf, t)
-    if shape == ():
-        return float(r), None, float(cf)
-    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(r)), r.shape))
-    return float(r[idx]), idx, cf
-
-
-def _mp_recheck(claim, truth_expr, pt, rel):
-    """Re-evaluate a scalar disagreement with mpmath at 30 digits: cancellation in float64 can make
-    equal formulas differ by more than round-off (the float64 answer stands if evalf fails)."""
-    if isinstance(claim, (sp.MatrixExpr, sp.MatrixBase)) or isinstance(truth_expr, (sp.MatrixExpr, sp.MatrixBase)):
-        return rel
-    vals = pt.example(0)
-    try:
-        subs = {s: sp.Float(vals[s.name], 30) for s in _symbols(claim) | _symbols(truth_expr)}
-        c = complex(sp.sympify(claim).evalf(30, subs=subs))
-        t = complex(sp.sympify(truth_expr).evalf(30, subs=subs))
-    except Exception:  # noqa: BLE001 - a node evalf cannot do: keep the float64 answer
-        return rel
-    return abs(c - t) / max(abs(c), abs(t), 1e-30)
-
 
 def _cross_check(D, params, pt, truth, rng) -> str:
     """Central difference of f along a random direction v vs ⟨∇f, v⟩ (mean over the examples)."""
@@ -492,33 +232,6 @@ def _symbolic(claims, D, params) -> str:
     if all(p is True for p in proved):
         return "proved equal"
     return "undecided"
-
-
-def _same_kind(c, t):
-    return isinstance(c, (sp.MatrixExpr, sp.MatrixBase)) == isinstance(t, (sp.MatrixExpr, sp.MatrixBase))
-
-
-def symbolic_zero(d) -> bool | None:
-    """True when simplification shows ``d`` is 0; None when it cannot tell (never a disproof).
-    Large expressions are not simplified (simplify's time grows quickly with size)."""
-    try:
-        if isinstance(d, (sp.MatrixExpr, sp.MatrixBase)):
-            e = sp.expand(d)
-            if getattr(e, "is_ZeroMatrix", False) or e == 0:
-                return True
-            e = e.doit()
-            return True if getattr(e, "is_ZeroMatrix", False) or e == 0 else None
-        e = sp.expand(d)
-        if e == 0:
-            return True
-        if sp.count_ops(e) > 120:
-            return None
-        from .functions import sigmoid, softplus
-        e = sp.simplify(e.replace(sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(
-            softplus, lambda u: sp.log(1 + sp.exp(u))))
-        return True if e == 0 else None
-    except Exception:  # noqa: BLE001 - simplification failing is "undecided", not an error
-        return None
 
 
 def _probe_kinks(f, D, params, claims, pt, policy) -> str | None:

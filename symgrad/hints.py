@@ -78,7 +78,7 @@ class Case:
 
 def same(c, t, k=1.0) -> bool:
     """c ≈ k·t entrywise (relative, with a floor for entries that are 0 up to round-off)."""
-    from .checking import rel_errors
+    from .claims import rel_errors
     c, t = np.asarray(c, float), np.asarray(t, float)
     return c.shape == t.shape and bool(np.all(rel_errors(c, k * t) <= TOL))
 
@@ -108,7 +108,7 @@ def find_hint(case: Case) -> str | None:
 
 
 def shape_hint(case: Case):
-    from .checking import _shape, fit_shape
+    from .claims import _shape, fit_shape
     w, shape = case.w, _shape(case.w)
     Cs, Ts = case.C(), case.T()
     if all(fit_shape(c, shape) is not None for c in Cs):
@@ -143,7 +143,7 @@ def shape_hint(case: Case):
 
 
 def _fitted(case):
-    from .checking import _shape, fit_shape
+    from .claims import _shape, fit_shape
     return [fit_shape(c, _shape(case.w)) for c in case.C()], case.T()
 
 
@@ -226,7 +226,7 @@ def factor_hint(case: Case):
 
 
 def _dims(case) -> set:
-    from .checking import _shape, _symbols
+    from .claims import _shape, _symbols
     out = set()
     for s in _symbols(case.f):
         out.update(d for d in _shape(s) if d > 1)
@@ -405,7 +405,8 @@ def target_hint(case: Case):
     """softmax(z) − t is ∂/∂z of −Σ t log softmax(z) only when Σt = 1: the full gradient is
     softmax(z)·Σt − t. When f has a softmax and the claim becomes right with a one-hot column input,
     say so (random targets do not sum to 1)."""
-    from .checking import _shape, _symbols, check
+    from .checking import check
+    from .claims import _shape, _symbols
     if _busy or case.claim_expr is None or not case.f.has(Softmax, LogSoftmax):
         return None
     pnames = {w.name for w in case.params}
@@ -451,7 +452,7 @@ def first_step_hint(case: Case):
     sub_vals = []
     for s in subs:
         try:
-            from .checking import _eval_claim
+            from .claims import _eval_claim
             sub_vals.append([_eval_claim(s, p.example(0)) for p in case.points])
         except Exception:   # noqa: BLE001 - a subexpression that does not evaluate alone
             sub_vals.append(None)

@@ -1,4 +1,6 @@
-"""Where to test a gradient numerically: points inside f's domain and away from its kinks.
+"""Where to test a gradient numerically: points inside f's domain and away from its kinks, and
+points on the kinks on purpose. A point (`_Point`) is the parameters' values and one example of the
+inputs, or B examples when a callable claim takes a batch.
 
 A claim about ∂f/∂w is compared with symgrad's derivative at a few random points. Two things make a
 random point a bad witness:
@@ -26,6 +28,9 @@ from typing import Mapping
 import numpy as np
 import sympy as sp
 
+from .claims import _shape
+from .errors import SymgradError
+from .evaluate import evaluate
 from .functions import leaky_relu, relu
 
 KINK_MARGIN = 0.05
@@ -195,3 +200,94 @@ def _matrix_kink(M, base):
         pt[S.name][i, j] -= val[i, j]
         val = np.asarray(numeric(M, pt), dtype=float)
     return (pt, (i, j)) if val[i, j] == 0.0 else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Points: parameter values and examples, drawn inside the domain and away from kinks
+
+
+class _Point:
+    """Parameter values and one or more examples (input values)."""
+
+    def __init__(self, params: dict, examples: list, batched: dict | None):
+        self.params, self.examples, self.batched = params, examples, batched
+
+    def example(self, i=0) -> dict:
+        return {**self.params, **self.examples[i]}
+
+    def shown(self) -> dict:
+        return {**self.params, **(self.batched if self.batched is not None else self.examples[0])}
+
+
+def _given(at, sym):
+    for k in (sym, sym.name):
+        if k in at:
+            return at[k]
+    return None
+
+
+def _points(D, params, inputs, at, assumptions, rng, n, B):
+    outs = [D.output] + [g for g in D.gradient_vars if g is not None]
+    syms = list(params) + list(inputs)
+    if all(_given(at, s) is not None for s in syms):
+        n = 1
+    pts, tries = [], 0
+    while len(pts) < n:
+        attempt = tries // 8
+        if tries >= 40:
+            if pts:
+                break
+            raise SymgradError("could not find a point inside f's domain away from its kinks "
+                               "(f or its gradient was not finite, or a kink was always near); give "
+                               "sampling intervals with assumptions={symbol: (lo, hi)} or values with at=")
+        tries += 1
+        pv = {}
+        for w in params:
+            g = _given(at, w)
+            pv[w.name] = g if g is not None else draw(
+                w, _shape(w), rng, interval_of(w, assumptions, attempt))
+        examples, batched = [], None
+        for b in range(B or 1):
+            ex = {}
+            for s in inputs:
+                g = _given(at, s)
+                if g is not None:
+                    ex[s.name] = _unstack(g, s, b) if B else g
+                else:
+                    ex[s.name] = draw(s, _shape(s), rng, interval_of(s, assumptions, attempt))
+            examples.append(ex)
+        if B:
+            batched = {s.name: _stack([ex[s.name] for ex in examples], s) for s in inputs}
+        pt = _Point(pv, examples, batched)
+        if _usable(D, outs, pt, given_all=n == 1 and tries == 1 and all(
+                _given(at, s) is not None for s in syms)):
+            pts.append(pt)
+    return pts
+
+
+def _usable(D, outs, pt, given_all=False):
+    with np.errstate(all="ignore"):
+        for i in range(len(pt.examples)):
+            vals = evaluate(D.graph, outs, pt.example(i))
+            if not all(np.all(np.isfinite(v)) for v in vals):
+                if given_all:
+                    raise SymgradError("f or its gradient is not finite at the given point (at=)")
+                return False
+            if not given_all and kink_distance(D.graph, [D.output], pt.example(i)) < KINK_MARGIN:
+                return False
+    return True
+
+
+def _stack(vals, s):
+    """Per-example values -> one batched array: (n, 1) -> (B, n); scalars -> (B,)."""
+    shape = _shape(s)
+    a = np.stack([np.asarray(v, dtype=float) for v in vals])
+    if shape and shape[1] == 1:
+        a = a.reshape(len(vals), shape[0])
+    return a
+
+
+def _unstack(v, s, b):
+    shape = _shape(s)
+    a = np.asarray(v, dtype=float)[b]
+    return float(a) if shape == () else a.reshape(shape)
