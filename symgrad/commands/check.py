@@ -27,9 +27,13 @@ _MATRIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):([0-9]+)x([0-9]+)$")
 
 
 def register(subparsers):
+    import argparse
     p = subparsers.add_parser("check", help="check a hand-derived gradient",
-                              description=__doc__.split("\n\n")[0],
-                              epilog="Exit status: 0 right, 1 wrong, 2 bad input.")
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              description="Is a hand-derived gradient right? For example:\n\n"
+                                          + __doc__.split("\n\n")[1],
+                              epilog="Exit status: 0 right (or different only where f has no "
+                                     "derivative), 1 wrong, 2 bad input. See docs/checking.md.")
     p.add_argument("f", help="the scalar function, e.g. \"0.5*(y - w*x)**2\"")
     p.add_argument("--wrt", action="append", required=True, metavar="NAME",
                    help="the variable (repeat for several)")
