@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 # Names defined in modules that import heavier things (the compiler, training, checking): loaded on
 # first use, so ``import symgrad`` stays light and the core never imports a backend.
 _LAZY = {
+    # Module names differ from the functions: importing a submodule sets it as an attribute of the
+    # package, so a module symgrad.check would shadow the function sg.check.
     "compile": "symgrad.compiler", "Program": "symgrad.compiler",
     "train": "symgrad.training", "History": "symgrad.training", "TrainingDiverged": "symgrad.training",
     "check": "symgrad.checking", "CheckResult": "symgrad.checking", "gradcheck": "symgrad.checking",
