@@ -26,7 +26,7 @@ SUPPORTED = (
     "sign, Max, Min, sigmoid, relu, leaky_relu, softplus (and other SymPy functions with a known "
     "derivative); matrix: MatrixSymbol, MatMul, MatAdd, Transpose, HadamardProduct, HadamardPower, "
     "applyfunc (ElementwiseApplyFunction), Trace, M[i, j], Identity, ZeroMatrix, OneMatrix, explicit "
-    "numeric matrices, sg.sum, sg.softmax, sg.log_softmax, sg.logsumexp"
+    "matrices (Matrix), sg.sum, sg.softmax, sg.log_softmax, sg.logsumexp"
 )
 
 
@@ -117,15 +117,31 @@ def _number(low, e, a):
 
 
 _on(sp.Number, sp.NumberSymbol, sp.core.numbers.ImaginaryUnit)(_Handler(_no_children, _number))
-_on(sp.Identity, sp.ZeroMatrix, sp.OneMatrix, sp.ImmutableMatrix, sp.MutableDenseMatrix)(
-    _Handler(_no_children, lambda low, e, a: _explicit_matrix(low, e)))
-
-
-def _explicit_matrix(low, e):
+def _explicit_children(low, e):
     if isinstance(e, sp.MatrixBase) and e.free_symbols:
-        raise UnsupportedError(f"an explicit matrix with symbols in it ({e}) cannot be lowered; "
-                               f"use a MatrixSymbol, or pass the entries as a list of scalars")
-    return R.const(low.graph, e, _shape_of(e))
+        return tuple(dict.fromkeys(a for a in e if a.free_symbols))   # the distinct symbolic entries
+    return ()
+
+
+def _explicit_matrix(low, e, args):
+    """A numeric matrix is a constant. A matrix of expressions (the gradient of terms in M[i, j] is
+    one) is Σ_k entry_k ∘ mask_k, one term per distinct symbolic entry, plus its numeric part."""
+    shape = _shape_of(e)
+    if not args:
+        return R.const(low.graph, e, shape)
+    g = low.graph
+    numeric_part = e.applyfunc(lambda a: 0 if a.free_symbols else a)
+    terms = [R.const(g, numeric_part, shape)] if any(a != 0 for a in numeric_part) else []
+    for entry, var in zip(_explicit_children(low, e), args):
+        if var.shape != ():
+            raise ShapeError(f"an entry of the explicit matrix {e} is not a scalar: {entry}")
+        mask = sp.ImmutableMatrix(*e.shape, lambda i, j: 1 if e[i, j] == entry else 0)
+        terms.append(R.ewise(g, R.ph(0) * R.ph(1), var, R.const(g, mask, shape), shape=shape))
+    return R.add_n(g, terms, shape)
+
+
+_on(sp.Identity, sp.ZeroMatrix, sp.OneMatrix, sp.ImmutableMatrix, sp.MutableDenseMatrix)(
+    _Handler(_explicit_children, _explicit_matrix))
 
 
 # Scalar nodes: one ewise equation each --------------------------------------------------------------
@@ -149,7 +165,8 @@ def _scalar_build(low, e, args):
 
 
 _SCALAR_NODE = _Handler(_scalar_children, _scalar_build)
-_on(sp.Add, sp.Mul, sp.Pow)(_SCALAR_NODE)
+# Max and Min are LatticeOps, not Functions: they need their own entry.
+_on(sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min)(_SCALAR_NODE)
 
 # Matrix nodes --------------------------------------------------------------------------------------
 
