@@ -179,7 +179,8 @@ def _matmul(low, e, args):
     acc = mats[0]
     for k, m in enumerate(mats[1:]):
         if not R.dims_equal(acc.shape[1], m.shape[0]):
-            raise ShapeError(f"matrix product {e}: {names[k + 1]} has shape {format_shape(m.shape)} but "
+            # Not f"{e}": SymPy cannot print a product whose shapes do not align (it re-checks them).
+            raise ShapeError(f"matrix product {' * '.join(names)}: {names[k + 1]} has shape {format_shape(m.shape)} but "
                              f"the product before it ({' * '.join(names[:k + 1])}) has "
                              f"{format_shape(acc.shape)}: inner dimensions {acc.shape[1]} and "
                              f"{m.shape[0]} differ")
