@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 import symgrad as sg
-from oracle import (as_array, central_differences, is_matrix, substitute, symbolically_equal,
-                    torch_grads)
+from oracle import (as_array, central_differences, elementary, is_matrix, substitute,
+                    symbolically_equal, torch_grads)
 
 x, y, z = sp.symbols("x y z", real=True)
 A = sp.MatrixSymbol("A", 2, 3)
@@ -149,16 +149,6 @@ ROWS = [
 
 # Kinks and domains, checked for the scalar point: relu's argument x*y + z = -0.51, leaky's x - z = 0.3,
 # |x*y + z| at -0.51, Max(0.7, -1.3, 0.4) has no tie, hinge's margin 1 - y*x*z = 1.364.
-_HAND = {sg.sigmoid: lambda a: 1 / (1 + sp.exp(-a)), sg.relu: lambda a: sp.Max(0, a),
-         sg.softplus: lambda a: sp.log(1 + sp.exp(a)),
-         sg.leaky_relu: lambda a, alpha: sp.Max(0, a) + alpha * sp.Min(0, a)}
-
-
-def elementary(e):
-    """symgrad's activations written out by hand (the oracle must not use their fdiff)."""
-    for cls, form in _HAND.items():
-        e = e.replace(cls, form)
-    return e
 
 
 def _points(row, n=3):
