@@ -175,10 +175,10 @@ def _matmul(low, e, args):
     g = low.graph
     scalars = [a for a in args if a.shape == ()]
     mats = [a for a in args if a.shape != ()]
-    names = [str(x) for x in e.args if isinstance(x, sp.MatrixExpr)]
     acc = mats[0]
     for k, m in enumerate(mats[1:]):
         if not R.dims_equal(acc.shape[1], m.shape[0]):
+            names = [str(x) for x in e.args if isinstance(x, sp.MatrixExpr)]   # printing is slow: only here
             # Not f"{e}": SymPy cannot print a product whose shapes do not align (it re-checks them).
             raise ShapeError(f"matrix product {' * '.join(names)}: {names[k + 1]} has shape {format_shape(m.shape)} but "
                              f"the product before it ({' * '.join(names[:k + 1])}) has "
@@ -192,9 +192,12 @@ def _matmul(low, e, args):
 
 def _elementwise_nary(what, body_of_n):
     def build(low, e, args):
-        names = [str(x) for x in e.args]
         from .ir import check_same_shape
-        shape = check_same_shape(f"{what} {e}", [a.shape for a in args], names)
+        shapes = [a.shape for a in args]
+        try:
+            shape = check_same_shape(what, shapes)
+        except ShapeError:       # print the operands only now: printing every node is slow
+            shape = check_same_shape(f"{what} {e}", shapes, [str(x) for x in e.args])
         return R.ewise(low.graph, body_of_n(len(args)), *args, shape=shape)
     return build
 
