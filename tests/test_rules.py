@@ -87,6 +87,7 @@ ROWS = [
     Row("Max", sp.Max(x, y, z), lambda x, y, z: T.maximum(T.maximum(x, y), z), [x, y, z]),
     Row("Max-of-expressions", sp.Max(x * y, z - x),
         lambda x, y, z: T.maximum(x * y, z - x), [x, y, z]),
+    Row("Min", sp.Min(x * z, y + 1), lambda x, y, z: T.minimum(x * z, y + 1), [x, y, z]),   # 0.28 vs -0.3
     Row("sign", sp.sign(x * y + z) * x, lambda x, y, z: T.sign(x * y + z) * x, [x, y, z]),
     Row("sqrt", sp.sqrt(x ** 2 + z), lambda x, z: T.sqrt(x ** 2 + z), [x, z]),
     Row("Pow-integer", (x * y + z) ** 3, lambda x, y, z: (x * y + z) ** 3, [x, y, z]),
