@@ -120,8 +120,8 @@ def grad(f, wrt, *, policy: Subgradients = DEFAULT, mode: str = "reverse"):
 
     >>> import sympy as sp, symgrad as sg
     >>> W, x, y = sp.MatrixSymbol('W', 2, 3), sp.MatrixSymbol('x', 3, 1), sp.MatrixSymbol('y', 2, 1)
-    >>> sg.grad(sg.sum(sp.HadamardPower(W * x - y, 2)), W)
-    2*(W*x - y)*x.T
+    >>> sg.grad(sg.sum(sp.HadamardPower(W * x - y, 2)), W)       # = 2(Wx − y)xᵀ
+    (2*W*x - 2*y)*x.T
     """
     return derive(f, wrt, policy=policy, mode=mode).gradients
 
@@ -158,7 +158,7 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
     Matrix([
     [1,  cos(t)],
     [0, -sin(t)],
-    [0,   6/pi]])
+    [0,    6/pi]])
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
@@ -221,7 +221,7 @@ def hessian(f, wrt, *, policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:
     >>> x, y = sp.symbols('x y')
     >>> sg.hessian(x**2 * y + y**3, [x, y])
     Matrix([
-    [2*y,   2*x],
+    [2*y, 2*x],
     [2*x, 6*y]])
     """
     flat = _flatten_wrt(wrt)

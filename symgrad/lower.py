@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 import sympy as sp
-from sympy.core.function import AppliedUndef, Application
+from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -26,7 +26,7 @@ SUPPORTED = (
     "sign, Max, Min, sigmoid, relu, leaky_relu, softplus (and other SymPy functions with a known "
     "derivative); matrix: MatrixSymbol, MatMul, MatAdd, Transpose, HadamardProduct, HadamardPower, "
     "applyfunc (ElementwiseApplyFunction), Trace, M[i, j], Identity, ZeroMatrix, OneMatrix, explicit "
-    "numeric matrices, sg.sum, sg.softmax, sg.log_softmax, sg.logsumexp"
+    "matrices (Matrix), sg.sum, sg.softmax, sg.log_softmax, sg.logsumexp"
 )
 
 
@@ -77,8 +77,7 @@ class Lowering:
                 f"unknown function {e.func.__name__!r} in {e}: symgrad cannot differentiate an "
                 f"undefined function. Define it as a SymPy Function subclass with fdiff, or use one "
                 f"of the supported ones. Supported: {SUPPORTED}")
-        # Any applied SymPy function of scalars (exp, tanh, Max, sigmoid, ...): one ewise equation.
-        if isinstance(e, Application) and all(isinstance(a, sp.Expr) and not isinstance(a, sp.MatrixExpr)
+        if isinstance(e, sp.Function) and all(isinstance(a, sp.Expr) and not isinstance(a, sp.MatrixExpr)
                                               for a in e.args):
             return _SCALAR_NODE
         raise UnsupportedError(f"cannot lower {type(e).__name__} ({e}). Supported: {SUPPORTED}")
@@ -118,15 +117,31 @@ def _number(low, e, a):
 
 
 _on(sp.Number, sp.NumberSymbol, sp.core.numbers.ImaginaryUnit)(_Handler(_no_children, _number))
-_on(sp.Identity, sp.ZeroMatrix, sp.OneMatrix, sp.ImmutableMatrix, sp.MutableDenseMatrix)(
-    _Handler(_no_children, lambda low, e, a: _explicit_matrix(low, e)))
-
-
-def _explicit_matrix(low, e):
+def _explicit_children(low, e):
     if isinstance(e, sp.MatrixBase) and e.free_symbols:
-        raise UnsupportedError(f"an explicit matrix with symbols in it ({e}) cannot be lowered; "
-                               f"use a MatrixSymbol, or pass the entries as a list of scalars")
-    return R.const(low.graph, e, _shape_of(e))
+        return tuple(dict.fromkeys(a for a in e if a.free_symbols))   # the distinct symbolic entries
+    return ()
+
+
+def _explicit_matrix(low, e, args):
+    """A numeric matrix is a constant. A matrix of expressions (the gradient of terms in M[i, j] is
+    one) is Σ_k entry_k ∘ mask_k, one term per distinct symbolic entry, plus its numeric part."""
+    shape = _shape_of(e)
+    if not args:
+        return R.const(low.graph, e, shape)
+    g = low.graph
+    numeric_part = e.applyfunc(lambda a: 0 if a.free_symbols else a)
+    terms = [R.const(g, numeric_part, shape)] if any(a != 0 for a in numeric_part) else []
+    for entry, var in zip(_explicit_children(low, e), args):
+        if var.shape != ():
+            raise ShapeError(f"an entry of the explicit matrix {e} is not a scalar: {entry}")
+        mask = sp.ImmutableMatrix(*e.shape, lambda i, j: 1 if e[i, j] == entry else 0)
+        terms.append(R.ewise(g, R.ph(0) * R.ph(1), var, R.const(g, mask, shape), shape=shape))
+    return R.add_n(g, terms, shape)
+
+
+_on(sp.Identity, sp.ZeroMatrix, sp.OneMatrix, sp.ImmutableMatrix, sp.MutableDenseMatrix)(
+    _Handler(_explicit_children, _explicit_matrix))
 
 
 # Scalar nodes: one ewise equation each --------------------------------------------------------------
@@ -150,8 +165,8 @@ def _scalar_build(low, e, args):
 
 
 _SCALAR_NODE = _Handler(_scalar_children, _scalar_build)
-_on(sp.Add, sp.Mul, sp.Pow)(_SCALAR_NODE)
-_on(sp.Max, sp.Min)(_SCALAR_NODE)   # lattice ops, not Functions: listed explicitly
+# Max and Min are LatticeOps, not Functions: they need their own entry.
+_on(sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min)(_SCALAR_NODE)
 
 # Matrix nodes --------------------------------------------------------------------------------------
 
@@ -163,8 +178,9 @@ def _matmul(low, e, args):
     acc = mats[0]
     for k, m in enumerate(mats[1:]):
         if not R.dims_equal(acc.shape[1], m.shape[0]):
-            names = [str(x) for x in e.args if isinstance(x, sp.MatrixExpr)]  # printing is slow: only here
-            raise ShapeError(f"matrix product {e}: {names[k + 1]} has shape {format_shape(m.shape)} but "
+            names = [str(x) for x in e.args if isinstance(x, sp.MatrixExpr)]   # printing is slow: only here
+            # Not f"{e}": SymPy cannot print a product whose shapes do not align (it re-checks them).
+            raise ShapeError(f"matrix product {' * '.join(names)}: {names[k + 1]} has shape {format_shape(m.shape)} but "
                              f"the product before it ({' * '.join(names[:k + 1])}) has "
                              f"{format_shape(acc.shape)}: inner dimensions {acc.shape[1]} and "
                              f"{m.shape[0]} differ")
@@ -177,10 +193,11 @@ def _matmul(low, e, args):
 def _elementwise_nary(what, body_of_n):
     def build(low, e, args):
         from .ir import check_same_shape
+        shapes = [a.shape for a in args]
         try:
-            shape = check_same_shape(what, [a.shape for a in args])
-        except ShapeError:                       # print the expression (slow) only for the message
-            shape = check_same_shape(f"{what} {e}", [a.shape for a in args], [str(x) for x in e.args])
+            shape = check_same_shape(what, shapes)
+        except ShapeError:       # print the operands only now: printing every node is slow
+            shape = check_same_shape(f"{what} {e}", shapes, [str(x) for x in e.args])
         return R.ewise(low.graph, body_of_n(len(args)), *args, shape=shape)
     return build
 

@@ -32,11 +32,14 @@ from .policy import Subgradients
 # ---------------------------------------------------------------------------------------------------
 # Placeholders of ewise bodies: a0, a1, ... (real, so that |a|' = sign(a) and not a complex formula).
 _PH: list[sp.Symbol] = []
+_PH_SET: set[sp.Symbol] = set()   # for membership tests: `in _PH` is linear, and a sum over 3000 paths
+                                  # makes 3000 placeholders
 
 
 def ph(i: int) -> sp.Symbol:
     while len(_PH) <= i:
         _PH.append(sp.Symbol(f"a{len(_PH)}", real=True))
+        _PH_SET.add(_PH[-1])
     return _PH[i]
 
 
@@ -169,10 +172,10 @@ def _ewise_canonicalize(graph: Graph, inputs, params):
             new_inputs.append(v)
         sub[ph(i)] = ph(index[v.id])
     # Two passes so that a_i -> a_j renames do not collide.
-    tmp = {k: (sp.Dummy() if isinstance(val, sp.Symbol) and val in _PH else val) for k, val in sub.items()}
+    tmp = {k: (sp.Dummy() if isinstance(val, sp.Symbol) and val in _PH_SET else val) for k, val in sub.items()}
     back = {tmp[k]: val for k, val in sub.items() if isinstance(tmp[k], sp.Dummy)}
     body = body.xreplace(tmp).xreplace(back)
-    used = sorted({_ph_index(s) for s in body.free_symbols if s in _PH})
+    used = sorted({_ph_index(s) for s in body.free_symbols if s in _PH_SET})
     if len(used) < len(new_inputs):
         ren = {ph(j): ph(k) for k, j in enumerate(used)}
         body = body.xreplace(ren)

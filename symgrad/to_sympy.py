@@ -136,10 +136,12 @@ class StraightLine:
 
     >>> import sympy as sp, symgrad as sg
     >>> x, y = sp.symbols('x y')
-    >>> print(sg.derive(sp.sin(x * y), x).program)       # doctest: +NORMALIZE_WHITESPACE
+    >>> print(sg.derive(sp.sin(x * y), x).program)      # f = sin(xy) and ∂f/∂x = y·cos(xy)
     t0 = x*y
-    t1 = y*cos(t0)
-    out: t1
+    t1 = sin(t0)
+    t2 = cos(t0)
+    t3 = t2*y
+    out: t1, t3
     """
 
     assignments: list = field(default_factory=list)
