@@ -121,7 +121,7 @@ def grad(f, wrt, *, policy: Subgradients = DEFAULT, mode: str = "reverse"):
     >>> import sympy as sp, symgrad as sg
     >>> W, x, y = sp.MatrixSymbol('W', 2, 3), sp.MatrixSymbol('x', 3, 1), sp.MatrixSymbol('y', 2, 1)
     >>> sg.grad(sg.sum(sp.HadamardPower(W * x - y, 2)), W)       # = 2(Wx − y)xᵀ
-    (2*W*x - 2*y)*x.T
+    2*(W*x - y)*x.T
     """
     return derive(f, wrt, policy=policy, mode=mode).gradients
 

@@ -175,11 +175,15 @@ def _ewise_canonicalize(graph: Graph, inputs, params):
     tmp = {k: (sp.Dummy() if isinstance(val, sp.Symbol) and val in _PH_SET else val) for k, val in sub.items()}
     back = {tmp[k]: val for k, val in sub.items() if isinstance(tmp[k], sp.Dummy)}
     body = body.xreplace(tmp).xreplace(back)
-    used = sorted({_ph_index(s) for s in body.free_symbols if s in _PH_SET})
-    if len(used) < len(new_inputs):
-        ren = {ph(j): ph(k) for k, j in enumerate(used)}
-        body = body.xreplace(ren)
-        new_inputs = [new_inputs[j] for j in used]
+    # Keep the inputs the body uses, in graph order: a canonical form, so that a·b and b·a (and
+    # any permutation of the same operands) hash-cons to one equation.
+    # Not for Max/Min: which argument is "first" decides where a tie's gradient goes (the policy).
+    order = sorted({_ph_index(s) for s in body.free_symbols if s in _PH_SET},
+                   key=(lambda j: j) if body.has(sp.Max, sp.Min) else (lambda j: new_inputs[j].id))
+    if order != list(range(len(new_inputs))):
+        tmp = {ph(j): sp.Dummy() for j in order}
+        body = body.xreplace(tmp).xreplace({tmp[ph(j)]: ph(k) for k, j in enumerate(order)})
+        new_inputs = [new_inputs[j] for j in order]
     if not new_inputs:
         return const(graph, body, shape)
     if body == ph(0) and len(new_inputs) == 1 and new_inputs[0].shape == shape:

@@ -72,7 +72,10 @@ def ewise_to_matrix_expr(body: sp.Expr, args: Sequence, shape) -> sp.Basic:
             return total
         if e.is_Mul:
             prod = sp.HadamardProduct(*mats).doit(deep=False) if len(mats) > 1 else mats[0]
-            return sp.Mul(*scal) * prod if scal else prod
+            if not scal:
+                return prod
+            # MatMul, not *: c * (A + B) would distribute into c*A + c*B; keep 2*(W*x - y).
+            return sp.MatMul(sp.Mul(*scal), prod) if isinstance(prod, sp.MatAdd) else sp.Mul(*scal) * prod
         if e.is_Pow and not _is_mat(kids[1]):
             return sp.HadamardPower(kids[0], kids[1])
         if len(mats) == 1:
