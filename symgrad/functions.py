@@ -35,29 +35,31 @@ class Map(ElementwiseApplyFunction):
     def _call_form(self):
         lam = self.function
         body, (var,) = lam.expr, lam.variables
-        if isinstance(body, sp.Function) and body.args and body.args[0] == var and not any(
-                a.has(var) for a in body.args[1:]):
-            return body.func, body.args[1:]
-        return None
+        if not isinstance(body, sp.core.function.Application):
+            return None
+        at = [k for k, a in enumerate(body.args) if a == var]
+        if len(at) != 1 or any(a.has(var) for k, a in enumerate(body.args) if k != at[0]):
+            return None
+        return body.func, at[0], body.args
 
     def _sympystr(self, printer):
         form = self._call_form()
         if form is None:
             return "%s.(%s)" % (printer._print(self.function), printer._print(self.expr))
-        f, rest = form
-        return "%s(%s)" % (printer._print(f) if not isinstance(f, sp.FunctionClass) else f.__name__,
-                           ", ".join([printer._print(self.expr)] + [printer._print(a) for a in rest]))
+        f, k, args = form
+        shown = [printer._print(self.expr) if j == k else printer._print(a) for j, a in enumerate(args)]
+        return "%s(%s)" % (getattr(f, "__name__", str(f)), ", ".join(shown))
 
     def _latex(self, printer):
         form = self._call_form()
         if form is None:
             return r"\left(%s\right)_{\circ}\left(%s\right)" % (printer._print(self.function),
                                                                   printer._print(self.expr))
-        f, rest = form
-        inner = ", ".join([printer._print(self.expr)] + [printer._print(a) for a in rest])
-        probe = printer._print(f(_t, *rest)) if rest else printer._print(f(_t))
-        name = probe.split(r"\left(")[0] if r"\left(" in probe else f.__name__
-        return r"%s\left(%s\right)" % (name, inner)
+        f, k, args = form
+        shown = [printer._print(self.expr) if j == k else printer._print(a) for j, a in enumerate(args)]
+        probe = printer._print(f(*[_t if j == k else a for j, a in enumerate(args)]))
+        name = probe.split(r"\left(")[0] if r"\left(" in probe else getattr(f, "__name__", str(f))
+        return r"%s\left(%s\right)" % (name, ", ".join(shown))
 
 
 def elementwise(f, M):

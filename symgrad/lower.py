@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
+from sympy.core.function import AppliedUndef, Application
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -77,7 +77,8 @@ class Lowering:
                 f"unknown function {e.func.__name__!r} in {e}: symgrad cannot differentiate an "
                 f"undefined function. Define it as a SymPy Function subclass with fdiff, or use one "
                 f"of the supported ones. Supported: {SUPPORTED}")
-        if isinstance(e, sp.Function) and all(isinstance(a, sp.Expr) and not isinstance(a, sp.MatrixExpr)
+        # Any applied SymPy function of scalars (exp, tanh, Max, sigmoid, ...): one ewise equation.
+        if isinstance(e, Application) and all(isinstance(a, sp.Expr) and not isinstance(a, sp.MatrixExpr)
                                               for a in e.args):
             return _SCALAR_NODE
         raise UnsupportedError(f"cannot lower {type(e).__name__} ({e}). Supported: {SUPPORTED}")

@@ -156,6 +156,11 @@ def _ewise_canonicalize(graph: Graph, inputs, params):
             continue
         if e.prim is broadcast_p and e.inputs[0].shape == ():
             v = e.inputs[0]                       # a scalar broadcast: ewise broadcasts by itself
+            e = graph.producer[v.id]
+        c = _constant_multiple(e)
+        if c is not None:                         # c·u feeding an ewise: fold c in (−(−t) is t)
+            v = e.inputs[0]
+            body = body.xreplace({ph(i): c * ph(i)})
         if v.shape != () and not dims_equal_shape(v.shape, shape):
             raise ShapeError(f"elementwise operation: an operand of shape {format_shape(v.shape)} "
                              f"does not fit the result's shape {format_shape(shape)}")
@@ -177,6 +182,14 @@ def _ewise_canonicalize(graph: Graph, inputs, params):
     if body == ph(0) and len(new_inputs) == 1 and new_inputs[0].shape == shape:
         return new_inputs[0]
     return tuple(new_inputs), (body, shape)
+
+
+def _constant_multiple(e):
+    """c when the equation is ewise[c*a0](u) (a negation or scaling), else None."""
+    if e.prim is not ewise_p or len(e.inputs) != 1 or e.inputs[0].shape != e.out.shape:
+        return None
+    c = e.params[0] / ph(0)
+    return c if c.is_number else None
 
 
 def dims_equal_shape(a, b) -> bool:
