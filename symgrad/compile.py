@@ -92,7 +92,8 @@ class Spec:
 class Compiled:
     """What a backend returns: the source and the functions ``loss(params, batch)``,
     ``grad(params, batch, rng)``, ``step(params, slots, t, batch, rng)``, ``forward(params, batch)``
-    (params and batch are lists in declaration order; slots a flat list, parameter-major)."""
+    (params and batch are lists in declaration order; slots a flat list, slot-major: slot 0 of
+    every parameter, then slot 1, ...)."""
     source: str
     loss: Callable
     grad: Callable

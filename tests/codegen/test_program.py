@@ -261,3 +261,36 @@ def test_source_is_readable_numpy_only():
     assert "def step(" in src and "assert p0.shape == (5, 3)" in src
     assert "x0 @ p0.T" in src                        # W·x per example is a matrix product on the batch
     assert "∂L/∂p0" in src                           # derivation steps in comments
+
+
+@dataclass
+class TinyAdam(Optimizer):
+    """Adam as torch writes it (bias-corrected moments, ε outside the square root), declared here
+    only to exercise two slots and the step number in the compiled update."""
+    lr: float = 0.01
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+    slots = ("m", "v")
+
+    def rules(self, p, g, state, t):
+        m = self.b1 * state["m"] + (1 - self.b1) * g
+        v = self.b2 * state["v"] + (1 - self.b2) * g ** 2
+        mhat = m / (1 - self.b1 ** t)
+        vhat = v / (1 - self.b2 ** t)
+        return p - self.lr * mhat / (sp.sqrt(vhat) + self.eps), {"m": m, "v": v}
+
+
+def test_two_slot_optimizer_updates_slots_in_place_and_equals_torch_adam(rng):
+    n, t, _ = _net()
+    prog = sg.compile(sg.mse(n.output, t), n.params, [n.input, t], dtype="float64", optimizer=TinyAdam())
+    src = prog.source[prog.source.index("def step"):]
+    assert "n0_0" not in src              # the new moments were reused, no temporaries needed
+    values = {p.name: rng.normal(size=p.shape) for p in n.params}
+    batch = _data(rng)
+    want = _torch_trajectory(values, batch, lambda ps: torch.optim.Adam(ps, lr=0.01), 20)
+    vals, state = {k: v.copy() for k, v in values.items()}, prog.init_state(values)
+    for _ in range(20):
+        vals, state = prog.step(vals, state, batch)
+    for k in values:
+        np.testing.assert_allclose(vals[k], want[k], rtol=1e-9, atol=1e-12)
