@@ -111,13 +111,15 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
     xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
     sig = {"loss": "params, batch", "grad": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
-    doc = {"loss": "The loss of the batch (mean over examples unless compiled with reduction='sum'); "
-                   "dropout off.",
-           "grad": "(loss, [∂loss/∂p0, ...]) for the batch, each gradient shaped like its parameter.",
-           "step": "One training step: parameters and optimizer slots are updated in place; returns "
-                   "the loss before the update.",
-           "forward": "The requested outputs for the batch, batch axis first; dropout off."}[kind]
-    L = [f"def {kind}({sig}):", f'    """{doc}"""']
+    doc = {"loss": ["The loss of the batch (the mean over its examples, unless compiled with",
+                    "reduction='sum'); dropout off."],
+           "grad": ["(loss, [∂loss/∂p0, ...]) for the batch; each gradient is shaped like its parameter."],
+           "step": ["One training step: the parameters and the optimizer's slots are updated in place.",
+                    "Returns the batch's loss before the update."],
+           "forward": ["The requested outputs for the batch, batch axis first; dropout off."]}[kind]
+    L = [f"def {kind}({sig}):"] + [f'    """{doc[0]}'] + [f"    {d}" for d in doc[1:]]
+    L[-1] += '"""'
+
     body = []
     body.append(f"[{', '.join(params)}] = params" if params else "del params")
     if kind == "step":

@@ -408,7 +408,7 @@ class Scheduler:
                 code = _UFUNC[type(body).__name__].format(name)
             if code is not None:
                 st.code[0] = code
-                st.comment.append(f"(in place: v{u} is not needed after this)")
+                st.comment.append(f"(computed in the buffer named {name}: v{u} is not needed after this)")
                 self.names[v] = name
                 return
 
