@@ -294,3 +294,17 @@ def test_two_slot_optimizer_updates_slots_in_place_and_equals_torch_adam(rng):
         vals, state = prog.step(vals, state, batch)
     for k in values:
         np.testing.assert_allclose(vals[k], want[k], rtol=1e-9, atol=1e-12)
+
+
+def test_core_does_not_import_a_backend():
+    code = ("import sys, symgrad as sg, sympy as sp\n"
+            "assert not any(m.startswith('codegen') for m in sys.modules), 'imported early'\n"
+            "w, x = sp.symbols('w x')\n"
+            "sg.compile(w * x, [w], [x])\n"
+            "assert 'codegen.numpy_backend' in sys.modules\n"
+            "assert sg.Program.__name__ == 'Program'\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
+                           os.path.dirname(os.path.abspath(__file__))))))
+    assert r.returncode == 0, r.stderr
