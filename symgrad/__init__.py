@@ -8,8 +8,8 @@
 from .differentiate import derive, grad, hessian, jacobian
 from .errors import ShapeError, SymgradError, UnsupportedError, WrtError
 from .evaluate import numeric
-from .functions import (bce, cross_entropy, elementwise, gather, hinge, kl_div, l1, leaky_relu, log_softmax,
-                        logsumexp, mse, relu, sigmoid, softmax, softplus, sum)
+from .functions import (bce, cross_entropy, elementwise, gather, hinge, kl_div, l1, leaky_relu,
+                        log_softmax, logsumexp, mse, relu, sigmoid, softmax, softplus, sum)
 from .masks import dropout
 from .nn import MLP, dense, mlp
 from .policy import Subgradients
