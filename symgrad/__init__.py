@@ -19,9 +19,11 @@ __version__ = "0.1.0"
 # Names defined in modules that import heavier things (the compiler, training, checking): loaded on
 # first use, so ``import symgrad`` stays light and the core never imports a backend.
 _LAZY = {
-    "compile": "symgrad.compile", "Program": "symgrad.compile",
-    "train": "symgrad.train", "History": "symgrad.train", "TrainingDiverged": "symgrad.train",
-    "check": "symgrad.check", "CheckResult": "symgrad.check", "gradcheck": "symgrad.check",
+    # Module names differ from the functions: importing a submodule sets it as an attribute of the
+    # package, so a module symgrad.check would shadow the function sg.check.
+    "compile": "symgrad.compiler", "Program": "symgrad.compiler",
+    "train": "symgrad.training", "History": "symgrad.training", "TrainingDiverged": "symgrad.training",
+    "check": "symgrad.checking", "CheckResult": "symgrad.checking", "gradcheck": "symgrad.checking",
     "optim": "symgrad.optim",
 }
 
@@ -32,7 +34,7 @@ def __getattr__(name):
         raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
     import importlib
     m = importlib.import_module(mod)
-    return m if mod.endswith("." + name) else getattr(m, name)
+    return m if name == "optim" else getattr(m, name)
 
 __all__ = [
     "grad", "derive", "jacobian", "hessian", "numeric",
