@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symgrad.compile import Compiled, Lowered, Spec, register_backend, safe_text
+from symgrad.compiler import Compiled, Lowered, Spec, register_backend, safe_text
 
 from . import runtime
 from .printers.numpy_printer import NumpyPrinter
@@ -69,7 +69,7 @@ def _legend(spec: Spec) -> list:
         lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {_shape_text(p)}")
     lines.append("# Inputs (one row per example; shapes after the batch axis B):")
     for i, x in enumerate(spec.inputs):
-        from symgrad.compile import _batch_text, _batched_shape, _shape
+        from symgrad.compiler import _batch_text, _batched_shape, _shape
         lines.append(f"#   x{i}  {safe_text(repr(x.name))}  per example {_shape_text(x)} -> "
                      f"{_batch_text(_batched_shape(_shape(x)))}")
     opt = spec.optimizer
@@ -82,7 +82,7 @@ def _shape_text(sym) -> str:
 
 
 def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts: _Consts) -> list:
-    from symgrad.compile import _batched_shape, _shape
+    from symgrad.compiler import _batched_shape, _shape
     names: dict = {}
     for i, vid in enumerate(lw.params):
         names[vid] = f"p{i}"

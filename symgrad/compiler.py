@@ -23,7 +23,6 @@ or its name; parameters have their declared shape (a scalar parameter is a 0-d a
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -263,6 +262,7 @@ class Program:
                                                ("forward", need_fw, ev.inputs))}
         self.slots = tuple(getattr(spec.optimizer, "slots", ()))
         self.last_loss = None
+        self.in_place = True        # step writes into the arrays it is given (sg.train reads this)
         self.param_names = [p.name for p in self.params]
         self._pspec = [(p.name, p, s) for p, s in zip(self.params, self.param_shapes)]
         self._ispec = [(x.name, x, s, _batched_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
@@ -446,14 +446,3 @@ def _batched_shape(shape) -> tuple:
 
 def _batch_text(want) -> str:
     return "(B" + "".join(f", {d}" for d in want) + ")"
-
-
-# ``sg.compile`` is this module (``_LAZY`` in ``symgrad/__init__.py`` maps the name to it, and Python
-# binds a package's submodule to the package attribute of the same name on import), so the module
-# itself is made callable: ``sg.compile(loss, ...)`` calls `compile`, ``sg.Program`` is `Program`.
-class _CallableModule(type(sys.modules[__name__])):
-    def __call__(self, *args, **kwargs):
-        return compile(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
