@@ -206,7 +206,10 @@ def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter) -> list:
         code[new_marks[e]] = code[tgt]
     if in_place:
         return [_assign(code[tgt], e.xreplace(code), printer) for tgt, e in staged]
-    lines = [f"n{i}_{k} = {printer.doprint(e.xreplace(code))}" for k, e in enumerate(exprs)]
+    # every new value into a temporary first; subexpressions the rules share are computed once
+    reps, reduced = sp.cse([e.xreplace(code) for e in exprs], symbols=sp.numbered_symbols(f"c{i}_"))
+    lines = [f"{c} = {printer.doprint(v)}" for c, v in reps]
+    lines += [f"n{i}_{k} = {printer.doprint(e)}" for k, e in enumerate(reduced)]
     return lines + [f"{code[tgt]}[...] = n{i}_{k}" for k, tgt in enumerate(targets)]
 
 
