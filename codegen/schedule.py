@@ -63,8 +63,10 @@ class Value:
         """The array's shape as code strings (``"B"`` is the batch size)."""
         if not self.batched:
             return tuple(str(d) for d in self.shape)
-        m_n = {"scalar": (), "col": (self.shape[0],), "row": (self.shape[1],), "mat": self.shape}
-        return ("B",) + tuple(str(d) for d in m_n[self.layout])
+        lay = self.layout
+        rest = () if lay == "scalar" else (self.shape[0],) if lay == "col" else (
+            (self.shape[1],) if lay == "row" else self.shape)
+        return ("B",) + tuple(str(d) for d in rest)
 
 
 def shape_code(dims: tuple) -> str:

@@ -308,3 +308,13 @@ def test_core_does_not_import_a_backend():
                        env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
                            os.path.dirname(os.path.abspath(__file__))))))
     assert r.returncode == 0, r.stderr
+
+
+def test_dropout_of_a_scalar():
+    w, x, y = sp.symbols("w x y")
+    prog = sg.compile((sg.dropout(w * x, 0.25) - y) ** 2, [w], [x, y], dtype="float64", seed=3)
+    batch = {"x": np.ones(4000), "y": np.zeros(4000)}
+    assert prog.loss({"w": 1.0}, batch) == pytest.approx(1.0)        # evaluation mode: no dropout
+    g = float(prog.grad({"w": 1.0}, batch)["w"])
+    # d/dw mean((m·w·x)²) = 2·mean(m²) with m ∈ {0, 4/3}, P(m ≠ 0) = 3/4: expected 2·(16/9)·(3/4) = 8/3
+    assert g == pytest.approx(8 / 3, rel=0.05)
