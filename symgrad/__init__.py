@@ -8,8 +8,9 @@
 from .differentiate import derive, grad, hessian, jacobian
 from .errors import ShapeError, SymgradError, UnsupportedError, WrtError
 from .evaluate import numeric
-from .functions import (bce, cross_entropy, elementwise, hinge, kl_div, l1, leaky_relu, log_softmax,
-                        logsumexp, mse, relu, sigmoid, softmax, softplus, sum)
+from .functions import (bce, cross_entropy, elementwise, gather, hinge, kl_div, l1, leaky_relu,
+                        log_softmax, logsumexp, mse, relu, sigmoid, softmax, softplus, sum)
+from .masks import dropout
 from .nn import MLP, dense, mlp
 from .policy import Subgradients
 
@@ -39,5 +40,6 @@ __all__ = [
     "grad", "derive", "jacobian", "hessian", "numeric",
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "dense", "mlp", "MLP",
+    "dropout", "gather",
     "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",
 ]

@@ -15,3 +15,14 @@ class ShapeError(SymgradError, ValueError):
 
 class WrtError(SymgradError, TypeError):
     """A `wrt` argument that is not a Symbol or MatrixSymbol (or a list of them)."""
+
+
+class MissingValueError(SymgradError, LookupError):
+    """A value (a parameter, an input of the batch) that a compiled program needs was not given."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+class FreeSymbolError(SymgradError, ValueError):
+    """A symbol in an expression that is neither a declared parameter nor a declared input."""

@@ -18,7 +18,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from . import rules as R
 from .errors import ShapeError, UnsupportedError
-from .functions import LogSoftmax, LogSumExp, Softmax, Total
+from .functions import Gather, LogSoftmax, LogSumExp, Softmax, Total
 from .ir import Graph, Var, format_shape
 
 SUPPORTED = (
@@ -264,6 +264,7 @@ _on(MatrixElement)(_Handler(lambda low, e: (e.parent,), _element))
 # symgrad's own nodes -------------------------------------------------------------------------------
 _on(Total)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.reduce_sum(low.graph, a[0], None)))
 _on(LogSumExp)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.logsumexp(low.graph, a[0])))
+_on(Gather)(_Handler(_args, lambda low, e, a: R.gather(low.graph, a[0], a[1])))
 _on(Softmax)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.softmax(low.graph, a[0])))
 _on(LogSoftmax)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.ewise(
     low.graph, R.ph(0) - R.ph(1), a[0], R.logsumexp(low.graph, a[0]), shape=a[0].shape)))

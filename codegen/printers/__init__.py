@@ -1,0 +1,1 @@
+"""Code printers: subclasses of SymPy's printers with a function table each."""

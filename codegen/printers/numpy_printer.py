@@ -1,0 +1,113 @@
+"""The NumPy printer: SymPy's `NumPyPrinter` with symgrad's function table.
+
+Scalar bodies of symgrad's elementwise equations print to one NumPy expression over whole arrays.
+The table gives each function its numerically stable form:
+
+    sigmoid(x)       numpy.exp(-numpy.logaddexp(0, -x))   σ(x) = exp(−softplus(−x)): no overflow
+                                                           for any x, accurate where σ is tiny
+    softplus(x)      numpy.logaddexp(0, x)                 log(1 + eˣ) without overflow
+    log1p(x)         numpy.log1p(x)                        log(1 + x) accurate for small x
+    relu(x)          numpy.maximum(x, 0)
+    Heaviside(x, 1)  (x >= 0)     Heaviside(x, 0)  (x > 0) a boolean mask; products make it float
+    KroneckerDelta(i, j)  (i == j)                         the one-hot mask of a class label
+
+Max and Min of two arguments are ``numpy.maximum`` / ``numpy.minimum`` (SymPy's default reduces
+over a Python list). Rationals print as float literals (``0.5*x``, not ``(1/2)*x``), and negative
+integer powers as divisions.
+
+Symbols print their names verbatim: the schedule only ever hands the printer symbols whose names are
+code it made itself (``v12``, ``p0.T``, ``v3[:, None]``), never a user's symbol.
+
+>>> import sympy as sp
+>>> from symgrad.functions import sigmoid
+>>> z = sp.Symbol('v3')
+>>> NumpyPrinter().doprint(sigmoid(z) * (1 - sigmoid(z)))
+'(1 - numpy.exp(-numpy.logaddexp(0, -v3)))*numpy.exp(-numpy.logaddexp(0, -v3))'
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from symgrad.functions import leaky_relu, relu, sigmoid, softplus  # noqa: F401 (the table's keys)
+
+
+class NumpyPrinter(NumPyPrinter):
+    """SymPy's NumPy printer with stable forms for symgrad's functions (see the module docstring)."""
+
+    # Dispatch is by class name (``_print_sigmoid``), never by the expression's own ``_numpycode``:
+    # symgrad's activations define that to print their naive elementary form.
+
+    # name -> the stable form, from the printer and the function's SymPy arguments (arguments are
+    # printed as SymPy expressions, so −x of a sum is parenthesized by SymPy, not by string pasting)
+    FUNCTIONS = {
+        "sigmoid": lambda p, x: f"numpy.exp(-numpy.logaddexp(0, {p._print(-x)}))",
+        "softplus": lambda p, x: f"numpy.logaddexp(0, {p._print(x)})",
+        "relu": lambda p, x: f"numpy.maximum({p._print(x)}, 0)",
+        "leaky_relu": lambda p, x, a: f"numpy.where({p._print(x)} >= 0, {p._print(x)}, {p._print(a * x)})",
+        "log1p": lambda p, x: f"numpy.log1p({p._print(x)})",
+        "expm1": lambda p, x: f"numpy.expm1({p._print(x)})",
+    }
+
+    def __init__(self, settings=None):
+        super().__init__(dict({"fully_qualified_modules": True, "strict": True}, **(settings or {})))
+        self.printmethod = "_symgrad_numpycode"   # (NumPyPrinter.__init__ sets "_numpycode")
+
+    def _print_Function(self, expr):
+        form = self.FUNCTIONS.get(type(expr).__name__)
+        if form is not None:
+            return form(self, *expr.args)
+        return super()._print_Function(expr)
+
+    def _print_sigmoid(self, expr):
+        return self._print_Function(expr)
+
+    _print_softplus = _print_relu = _print_leaky_relu = _print_log1p = _print_expm1 = _print_sigmoid
+
+    def _print_Heaviside(self, expr):
+        x = self._print(expr.args[0])
+        h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if h0 == 1:
+            return f"({x} >= 0)"
+        if h0 == 0:
+            return f"({x} > 0)"
+        return f"numpy.heaviside({x}, {self._print(h0)})"
+
+    def _print_KroneckerDelta(self, expr):
+        i, j = (self._print(a) for a in expr.args)
+        return f"({i} == {j})"
+
+    def _minmax(self, expr, ufunc):
+        args = [self._print(a) for a in expr.args]
+        out = args[0]
+        for a in args[1:]:
+            out = f"numpy.{ufunc}({out}, {a})"
+        return out
+
+    def _print_Max(self, expr):
+        return self._minmax(expr, "maximum")
+
+    def _print_Min(self, expr):
+        return self._minmax(expr, "minimum")
+
+    def _print_Rational(self, expr):
+        return repr(float(expr))
+
+    _print_Half = _print_Rational
+
+    def _print_Pow(self, expr, rational=False):
+        b, e = expr.args
+        if e.is_Integer and e < 0:
+            inner = sp.Pow(b, -e, evaluate=False) if e != -1 else b
+            return f"1/{self.parenthesize(inner, sp.printing.precedence.PRECEDENCE['Pow'])}"
+        if e == sp.S.Half:
+            return f"numpy.sqrt({self._print(b)})"
+        return super()._print_Pow(expr, rational=rational)
+
+
+def is_boolean(body) -> bool:
+    """True when ``body`` prints to a boolean array (a mask, or a product of masks)."""
+    masks = (sp.Heaviside, sp.KroneckerDelta)
+    if isinstance(body, masks):
+        return True
+    return isinstance(body, sp.Mul) and all(isinstance(a, masks) for a in body.args)

@@ -1,0 +1,462 @@
+"""Scheduling: the per-example IR becomes batched NumPy statements.
+
+People declare the network for ONE example; at run time every input carries a leading batch axis.
+This pass decides how each IR variable lives as an array and prints one statement per variable that
+needs a name. The passes, in order:
+
+1. **batching** — a variable is *batched* when it depends on an input. Its per-example shape picks
+   the array layout: () → (B,); a column (m, 1) → (B, m); a row (1, n) → (B, n); (m, n) → (B, m, n).
+   Unbatched variables (parameters, constants, what depends on them only) keep their own shape.
+   So the per-example product W·x is ``x @ W.T`` on the (B, n) batch, and a transpose of a batched
+   column is the same array read as a row — no statement at all.
+2. **grouping** — an elementwise equation used once is not given a name: its SymPy body is
+   substituted into its consumer's, so a chain of elementwise equations prints as one NumPy
+   expression. Transposes and broadcasts are views, never statements.
+3. **batch sums** — a parameter's gradient is the sum over the batch of the per-example gradients
+   (the 1/B of the mean is in the seed of reverse mode). A per-example outer product δ·yᵀ summed
+   over the batch is one matrix product ``delta.T @ y``; anything else is ``.sum(0)``.
+4. **buffers** — a statement whose first operand is a fresh temporary that dies there reuses its
+   buffer in place (``v4 += p1.T``, ``numpy.maximum(v7, 0, out=v7)``), and temporaries are deleted
+   after their last use, so peak memory stays that of hand-written backprop.
+
+The result is a `Block`: statements (code and comment lines) and the names of the roots.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import sympy as sp
+
+from symgrad import rules as R
+from symgrad.ir import Graph, Var, format_shape
+
+from .printers.numpy_printer import NumpyPrinter, is_boolean
+
+
+# -------------------------------------------------------------------------------------------------
+# Layouts
+
+
+def layout_of(shape) -> str:
+    if shape == ():
+        return "scalar"
+    m, n = shape
+    if n == 1:
+        return "col"
+    if m == 1:
+        return "row"
+    return "mat"
+
+
+@dataclass(frozen=True)
+class Value:
+    """How a variable lives at run time."""
+    batched: bool
+    shape: tuple          # per-example shape
+
+    @property
+    def layout(self) -> str:
+        return layout_of(self.shape)
+
+    def array_shape(self) -> tuple:
+        """The array's shape as code strings (``"B"`` is the batch size)."""
+        if not self.batched:
+            return tuple(str(d) for d in self.shape)
+        lay = self.layout
+        rest = () if lay == "scalar" else (self.shape[0],) if lay == "col" else (
+            (self.shape[1],) if lay == "row" else self.shape)
+        return ("B",) + tuple(str(d) for d in rest)
+
+
+def shape_code(dims: tuple) -> str:
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def adapt(code: str, have: Value, want: Value) -> str:
+    """``code`` (an array laid out as ``have``) as an operand that NumPy broadcasting lines up with an
+    array laid out as ``want`` (an elementwise expression of that layout)."""
+    if not want.batched:
+        return code                                   # both in declared shapes: NumPy broadcasts
+    if not have.batched:
+        # a declared column (m, 1) lines up with a batch of columns (B, m) as its transpose (1, m)
+        if want.layout == "col" and have.layout == "col" and have.shape != (1, 1):
+            return code[:-2] if code.endswith(".T") else code + ".T"
+        return code
+    lay, wl = have.layout, want.layout
+    if lay == wl or lay == "scalar" and wl == "scalar":
+        return code
+    if lay == "scalar":
+        return code + ("[:, None, None]" if wl == "mat" else "[:, None]")
+    if wl == "mat":
+        return code + ("[:, :, None]" if lay == "col" else "[:, None, :]")
+    return code                                       # (B, 1) against (B, n): NumPy broadcasts
+
+
+# -------------------------------------------------------------------------------------------------
+# Statements
+
+
+@dataclass
+class Stmt:
+    code: list                       # lines of code
+    comment: list = field(default_factory=list)
+    reads: set = field(default_factory=set)      # var ids read
+    defines: int | None = None
+
+
+@dataclass
+class Block:
+    """Straight-line batched code: statements, then the roots' code names."""
+    stmts: list
+    roots: dict                      # role -> code name / expression
+
+
+class Scheduler:
+    """Schedule the variables ``roots`` of ``graph`` (see the module docstring).
+
+    ``names`` maps leaf var ids to argument names (``p0``, ``x1``, ``scale`` ...), ``batched_leaves``
+    the ids of leaves that carry the batch axis, ``notes`` var id → comment text (already safe).
+    ``grads`` are (name, var or None, declared shape) whose batch sums are wanted; ``keep`` the other
+    vars wanted by name, with their names.
+    """
+
+    def __init__(self, graph: Graph, names: dict, batched_leaves: set, notes: dict,
+                 printer: NumpyPrinter | None = None, consts=None):
+        self.g = graph
+        self.names = dict(names)
+        self.batched_leaves = batched_leaves
+        self.notes = notes
+        self.printer = printer or NumpyPrinter()
+        self.consts = consts               # shared module-level constants: .names, .defs
+
+    # -- analysis ---------------------------------------------------------------------------------
+    def _analyse(self, roots: Sequence[Var]):
+        self.eqns = self.g.ancestors(list(roots))
+        self.value: dict[int, Value] = {}
+        self.uses: dict[int, int] = {}
+        self.consumer: dict[int, object] = {}
+        for e in self.eqns:
+            if e.prim.leaf:
+                b = e.out.id in self.batched_leaves
+            else:
+                b = any(self.value[u.id].batched for u in e.inputs)
+            self.value[e.out.id] = Value(b, tuple(e.out.shape))
+            for u in e.inputs:
+                self.uses[u.id] = self.uses.get(u.id, 0) + 1
+                self.consumer[u.id] = e
+        for r in roots:
+            self.uses[r.id] = self.uses.get(r.id, 0) + 1
+        root_ids = {r.id for r in roots}
+        self.inline = {e.out.id for e in self.eqns
+                       if e.prim is R.ewise_p and self.uses.get(e.out.id) == 1 and e.out.id not in root_ids}
+
+    # -- references -------------------------------------------------------------------------------
+    def _const_name(self, e) -> str:
+        arr = R._const_impl((), e.params)
+        lit = repr(arr.tolist()) if hasattr(arr, "tolist") else repr(float(arr))
+        if lit not in self.consts.names:
+            name = f"C{len(self.consts.names)}"
+            self.consts.defs.append(f"{name} = numpy.array({lit}, dtype=DTYPE)")
+            self.consts.names[lit] = name
+        return self.consts.names[lit]
+
+    def view(self, v: int, reads: set) -> str:
+        """Code for var ``v`` as an array in its own layout (transposes are views, inline elementwise
+        equations are parenthesized expressions, broadcasts are ``numpy.broadcast_to`` views)."""
+        e = self.g.producer[v]
+        val = self.value[v]
+        if v in self.names:
+            reads.add(v)
+            return self.names[v]
+        if e.prim is R.const_p:
+            u = R.uniform_value(self.g, e.out)
+            return repr(float(u)) if e.out.shape == () else self._const_name(e)
+        if e.prim is R.transpose_p:
+            (a,) = e.inputs
+            code = self.view(a.id, reads)
+            if val.batched:
+                return code if val.layout != "mat" else f"{code}.transpose(0, 2, 1)"
+            return code[:-2] if code.endswith(".T") else f"{_atom(code)}.T"
+        if e.prim is R.broadcast_p:
+            (a,) = e.inputs
+            code = adapt(self.view(a.id, reads), self.value[a.id], val)
+            return f"numpy.broadcast_to({code}, {shape_code(val.array_shape())})"
+        if v in self.inline:
+            return "(" + self.printer.doprint(self.body_of(v, val, reads)) + ")"
+        raise AssertionError(f"v{v} has no name")   # pragma: no cover
+
+    def body_of(self, v: int, want: Value, reads: set):
+        """Var ``v`` as a SymPy expression over code-named leaves, laid out as ``want``: inline
+        elementwise equations are substituted, broadcasts dissolve into NumPy broadcasting."""
+        e = self.g.producer[v]
+        if v not in self.names:
+            if e.prim is R.ewise_p and v in self.inline:
+                return e.params[0].xreplace({R.ph(i): self.body_of(u.id, want, reads)
+                                            for i, u in enumerate(e.inputs)})
+            if e.prim is R.const_p and R.uniform_value(self.g, e.out) is not None:
+                return R.uniform_value(self.g, e.out)
+            if e.prim is R.broadcast_p:
+                return self.body_of(e.inputs[0].id, want, reads)
+        code = adapt(self.view(v, reads), self.value[v], want)
+        return sp.Symbol(code, real=True)
+
+    # -- statements -------------------------------------------------------------------------------
+    def schedule(self, keep: dict, grads: Sequence) -> Block:
+        """Statements computing ``keep`` (var → name) and the batch sums ``grads``
+        [(name, var | None, shape)]."""
+        all_roots = list(keep) + [g for _, g, _ in grads if g is not None]
+        self._analyse(all_roots)
+        fused = self._fusable_grad_matmuls(grads)
+        leaf_names = dict(self.names)
+        # Pass 1 finds what each statement reads; pass 2 prints again knowing each temporary's last
+        # use, so it can reuse dying buffers in place (and later statements see the reused name).
+        first = self._emit(keep, grads, fused, None)
+        last: dict[int, int] = {}
+        for i, st in enumerate(first):
+            for r in st.reads:
+                last[r] = i
+        self.names = leaf_names
+        stmts = self._emit(keep, grads, fused, last)
+        return Block(stmts, {var.id: name for var, name in keep.items()})
+
+    def _emit(self, keep, grads, fused, last) -> list:
+        stmts: list[Stmt] = []
+        self.fresh: set[int] = set()
+        for e in self.eqns:
+            v = e.out.id
+            if (e.prim.leaf or v in self.inline or v in fused or e.prim is R.transpose_p
+                    or e.prim is R.broadcast_p or v in self.names):
+                continue
+            st = self._statement(e)
+            if last is not None and getattr(st, "body", None) is not None:
+                self._in_place(st, st.body, v, len(stmts), last)
+            stmts.append(st)
+            if last is not None:
+                self._dels(st, len(stmts) - 1, last)
+        for var, name in keep.items():
+            reads: set = set()
+            code = self.view(var.id, reads)
+            stmts.append(Stmt([f"{name} = {code}"], reads=reads))
+        for name, var, shape in grads:
+            if var is None:
+                continue
+            reads = set()
+            code = self._batch_sum(var, shape, fused, reads)
+            note = self.notes.get(var.id)
+            stmts.append(Stmt([f"{name} = {code}"], [note] if note else [], reads=reads))
+        return stmts
+
+    def _statement(self, e) -> Stmt:
+        v = e.out.id
+        val = self.value[v]
+        name = f"v{v}"
+        reads: set = set()
+        comment = [_eqn_comment(e)] + ([self.notes[v]] if v in self.notes else [])
+        p = e.prim
+        if p is R.ewise_p:
+            body = self.body_of_stmt(e, val, reads)
+            code = self.printer.doprint(body)
+            if is_boolean(body) or not any(self._full(u.id, val) for u in e.inputs):
+                code = f"numpy.array(numpy.broadcast_to({code}, {shape_code(val.array_shape())}), dtype=DTYPE)"
+            st = Stmt([f"{name} = {code}"], comment, reads, v)
+            st.body = body
+        elif p is R.matmul_p:
+            st = Stmt([f"{name} = {self._matmul(e, reads)}"], comment, reads, v)
+        elif p is R.sum_p:
+            st = Stmt([f"{name} = {self._sum(e, reads)}"], comment, reads, v)
+        elif p is R.logsumexp_p:
+            st = Stmt(self._logsumexp(e, name, reads), comment, reads, v)
+        elif p is R.gather_p:
+            st = Stmt([f"{name} = {self._gather(e, reads)}"], comment, reads, v)
+        else:
+            from symgrad.errors import UnsupportedError
+            raise UnsupportedError(f"the NumPy backend has no rule for the primitive {p.name!r}")
+        self.names[v] = name
+        self.fresh.add(v)
+        return st
+
+    def _full(self, v: int, val: Value) -> bool:
+        """Whether var ``v``, as printed in an elementwise expression laid out as ``val``, already has
+        the whole array shape (else NumPy broadcasting alone would leave the result too small)."""
+        if self.value[v] != val:
+            return False
+        e = self.g.producer[v]
+        if v in self.names:
+            return True
+        if e.prim is R.broadcast_p or e.prim is R.const_p:
+            return False
+        if v in self.inline:
+            return any(self._full(u.id, val) for u in e.inputs)
+        return True
+
+    def body_of_stmt(self, e, val: Value, reads: set):
+        return e.params[0].xreplace({R.ph(i): self.body_of(u.id, val, reads)
+                                    for i, u in enumerate(e.inputs)})
+
+    def _matmul(self, e, reads: set) -> str:
+        a, b = e.inputs
+        va, vb, vo = self.value[a.id], self.value[b.id], self.value[e.out.id]
+        A, Bc = self.view(a.id, reads), self.view(b.id, reads)
+        if not va.batched and not vb.batched:
+            return f"{_atom(A)} @ {_atom(Bc)}"
+        if not va.batched and vb.layout == "col":           # W·x for a batch of columns: X @ Wᵀ
+            return f"{_atom(Bc)} @ {_T(A)}"
+        if va.batched and va.layout in ("row",) and not vb.batched:   # yᵀ·W for a batch of rows
+            return f"{_atom(A)} @ {_atom(Bc)}"
+        if va.batched and vb.batched and va.shape[0] == 1 and vb.shape[1] == 1:   # a row times a column
+            return f"numpy.einsum('bk,bk->b', {A}, {Bc})[:, None]"
+        # General case: both as stacks of matrices (B, m, k) @ (B, k, n), then back to the layout.
+        prod = f"{_atom(self._as3(A, va))} @ {_atom(self._as3(Bc, vb))}"
+        return {"col": f"({prod})[:, :, 0]", "row": f"({prod})[:, 0, :]",
+                "mat": prod, "scalar": f"({prod})[:, 0, 0]"}[vo.layout] if vo.batched else prod
+
+    @staticmethod
+    def _as3(code: str, val: Value) -> str:
+        if not val.batched:
+            return code
+        return {"col": f"{code}[:, :, None]", "row": f"{code}[:, None, :]", "mat": code}[val.layout]
+
+    def _sum(self, e, reads: set) -> str:
+        (a,) = e.inputs
+        axis = e.params[0]
+        va = self.value[a.id]
+        A = _atom(self.view(a.id, reads))
+        if not va.batched:
+            return f"numpy.sum({A})" if axis is None else f"{A}.sum({axis}, keepdims=True)"
+        lay = va.layout
+        if axis is None:
+            return f"{A}.sum((1, 2))" if lay == "mat" else f"{A}.sum(1)"
+        if lay == "mat":
+            return f"{A}.sum({1 if axis == 0 else 2})"
+        # a column summed over its rows, or a row over its columns, is a (1, 1): (B, 1)
+        if (lay == "col" and axis == 0) or (lay == "row" and axis == 1):
+            return f"{A}.sum(1, keepdims=True)"
+        return A                                            # summing a single row / column
+
+    def _gather(self, e, reads: set) -> str:
+        """z[k] for a column z and an integer label k: per example, the row's entry at its label."""
+        z, k = e.inputs
+        vz, vk = self.value[z.id], self.value[k.id]
+        Z, K = _atom(self.view(z.id, reads)), _atom(self.view(k.id, reads))
+        if vz.batched and vk.batched:
+            return f"{Z}[numpy.arange({Z}.shape[0]), {K}.astype(numpy.intp)]"
+        if vz.batched:
+            return f"{Z}[:, int({K})]"
+        if vk.batched:
+            return f"{Z}[{K}.astype(numpy.intp), 0]"
+        return f"{Z}[int({K}), 0]"
+
+    def _logsumexp(self, e, name: str, reads: set) -> list:
+        """log Σ exp(z) = m + log Σ exp(z − m), m = max z: no exp of a large number."""
+        (z,) = e.inputs
+        vz = self.value[z.id]
+        Z = _atom(self.view(z.id, reads))
+        if not vz.batched:
+            return [f"{name}_max = {Z}.max()",
+                    f"{name} = numpy.log(numpy.exp({Z} - {name}_max).sum()) + {name}_max"]
+        if vz.layout == "mat":
+            Z = f"{Z}.reshape({Z}.shape[0], -1)"
+        return [f"{name}_max = {Z}.max(1, keepdims=True)",
+                f"{name} = numpy.log(numpy.exp({Z} - {name}_max).sum(1))",
+                f"{name} += {name}_max[:, 0]"]
+
+    # -- batch sums of gradients ------------------------------------------------------------------
+    def _fusable_grad_matmuls(self, grads) -> set:
+        """Gradient vars that are a per-example outer product (column · row) used nowhere else:
+        their batch sum is one matrix product."""
+        out = set()
+        for _, var, _ in grads:
+            if var is None or self.uses.get(var.id) != 1:
+                continue
+            e = self.g.producer[var.id]
+            if e.prim is R.matmul_p:
+                a, b = e.inputs
+                va, vb = self.value[a.id], self.value[b.id]
+                if va.batched and vb.batched and a.shape[1] == 1 and b.shape[0] == 1:
+                    out.add(var.id)
+        return out
+
+    def _batch_sum(self, var: Var, shape, fused: set, reads: set) -> str:
+        val = self.value[var.id]
+        e = self.g.producer[var.id]
+        if var.id in fused:
+            a, b = e.inputs
+            return f"{_T(self.view(a.id, reads))} @ {_atom(self.view(b.id, reads))}"   # Σ_b δ_b y_bᵀ
+        code = _atom(self.view(var.id, reads))
+        if not val.batched:     # the same for every example: B times it
+            dims = shape_code(tuple(str(d) for d in shape))
+            return f"numpy.asarray(numpy.broadcast_to(B * {code}, {dims}), dtype=DTYPE)"
+        return {"scalar": f"{code}.sum()", "col": f"{code}.sum(0)[:, None]",
+                "row": f"{code}.sum(0)[None, :]", "mat": f"{code}.sum(0)"}[val.layout]
+
+    # -- buffers ----------------------------------------------------------------------------------
+    def _dels(self, st: Stmt, i: int, last: dict):
+        """``del`` the temporaries whose last use is statement ``i`` (their buffers go back at once,
+        so the peak memory is that of the live values only)."""
+        names = []
+        for r in sorted(st.reads):
+            if last.get(r) != i or r not in self.fresh:
+                continue
+            n = self.names[r]
+            if n in names or (st.defines is not None and self.names[st.defines] == n):
+                continue
+            names.append(n)
+        if names:
+            st.code.append("del " + ", ".join(names))
+
+    def _in_place(self, st: Stmt, body, v: int, i: int, last: dict):
+        val = self.value[v]
+        if is_boolean(body):
+            return
+        for u in sorted(st.reads):
+            if u not in self.fresh or last.get(u) != i or self.value[u] != val:
+                continue
+            name = self.names[u]
+            sym = sp.Symbol(name, real=True)
+            if sym not in body.free_symbols:
+                continue
+            code = None
+            if body.is_Add and sym in body.args:
+                code = f"{name} += {self.printer.doprint(body - sym)}"
+            elif body.is_Mul and sym in body.args and len(body.args) > 1:
+                code = f"{name} *= {self.printer.doprint(body / sym)}"
+            elif isinstance(body, sp.Function) and body.args == (sym,) and type(body).__name__ in _UFUNC:
+                code = _UFUNC[type(body).__name__].format(name)
+            if code is not None:
+                st.code[0] = code
+                st.comment.append(f"(computed in the buffer named {name}: v{u} is not needed after this)")
+                self.names[v] = name
+                return
+
+
+# f(a) computed into a's own buffer
+_UFUNC = {"exp": "numpy.exp({0}, out={0})", "tanh": "numpy.tanh({0}, out={0})",
+          "log": "numpy.log({0}, out={0})", "relu": "numpy.maximum({0}, 0, out={0})"}
+
+
+def _T(code: str) -> str:
+    return code[:-2] if code.endswith(".T") else f"{_atom(code)}.T"
+
+
+def _atom(code: str) -> str:
+    """Parenthesize ``code`` unless it is a name, possibly with attributes and subscripts."""
+    import re
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.T|\[[^\]]*\])*", code) or (
+            code.startswith("(") and code.endswith(")") and _balanced(code[1:-1])):
+        return code
+    return f"({code})"
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for c in s:
+        depth += c == "("
+        depth -= c == ")"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _eqn_comment(e) -> str:
+    return str(e)

@@ -1,0 +1,66 @@
+"""Dropout: each entry of a layer is zeroed with probability p during training.
+
+``sg.dropout(y, p)`` is ``y ⊙ M`` where ``M`` is a mask symbol of y's shape. A compiled program
+draws M afresh for every example from its seeded NumPy generator in ``.grad`` and ``.step``
+(entries 1/(1 − p) with probability 1 − p, else 0: "inverted" dropout, so the expected value is
+y), and sets M = 1 — dropout off — in ``.loss`` and ``.forward`` (evaluation mode).
+
+The mask is a symbol, so the derivation sees y ⊙ M like any product: ∂L/∂y = M ⊙ ∂L/∂(y ⊙ M).
+
+>>> import sympy as sp, symgrad as sg
+>>> y = sp.MatrixSymbol('y', 3, 1)
+>>> d = sg.dropout(y, 0.5)
+>>> d.shape
+(3, 1)
+"""
+from __future__ import annotations
+
+import itertools
+
+import sympy as sp
+
+_count = itertools.count()
+RATES: dict[str, float] = {}        # mask name -> drop probability p
+
+
+class DropoutMask(sp.MatrixSymbol):
+    """The mask of one `dropout` call (its drop probability is ``RATES[name]``)."""
+
+    @property
+    def p(self) -> float:
+        return RATES[self.name]
+
+
+class DropoutMaskScalar(sp.Symbol):
+    """The mask of a `dropout` of a scalar."""
+
+    @property
+    def p(self) -> float:
+        return RATES[self.name]
+
+
+def dropout(y, p: float):
+    """``y`` with each entry dropped with probability ``p`` in training (see the module docstring)."""
+    p = float(p)
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    y = sp.sympify(y)
+    name = f"dropout_mask_{next(_count)}"
+    RATES[name] = p
+    if isinstance(y, sp.MatrixExpr):
+        return sp.HadamardProduct(y, DropoutMask(name, *y.shape))
+    return y * DropoutMaskScalar(name, real=True)
+
+
+def masks_in(expr) -> list:
+    """The dropout masks in ``expr``, in a stable order."""
+    found = {a for a in expr.atoms(DropoutMask, DropoutMaskScalar)}
+    return sorted(found, key=lambda m: int(m.name.rsplit("_", 1)[1]))
+
+
+def switch_off(expr):
+    """``expr`` with every dropout mask set to 1 (evaluation mode)."""
+    sub = {}
+    for m in masks_in(expr):
+        sub[m] = sp.OneMatrix(*m.shape) if isinstance(m, DropoutMask) else sp.S.One
+    return expr.xreplace(sub) if sub else expr
