@@ -33,6 +33,17 @@ class Map(ElementwiseApplyFunction):
     """f applied to every entry of a matrix — SymPy's ``applyfunc`` node, printed as the slides
     write it: ``tanh(W*x + b)`` rather than ``Lambda(_d, tanh(_d)).(W*x + b)``."""
 
+    def __new__(cls, function, expr):
+        # SymPy's constructor calls function(expr) itself when expr is 1×1, and our activations
+        # answer a matrix argument by building a Map: that loops. Build the node directly.
+        expr = sp.sympify(expr)
+        if not expr.is_Matrix:
+            raise ValueError(f"{expr} must be a matrix")
+        if not isinstance(function, Lambda):
+            d = sp.Dummy("d")
+            function = Lambda(d, function(d))
+        return MatrixExpr.__new__(cls, function, expr)
+
     def _call_form(self):
         lam = self.function
         body, (var,) = lam.expr, lam.variables
