@@ -156,3 +156,30 @@ def test_gradcheck_agrees_with_check_on_the_same_slip():
     values["W2"] = np.random.default_rng(3).standard_normal((2, 5))
     r2 = sg.gradcheck(StandIn("bias"), values, batch)
     assert r1.counterexample.param == r2.worst.name == "b1"
+
+
+def test_gradcheck_on_a_real_compiled_program_and_a_sabotaged_one():
+    """sg.gradcheck on sg.compile's Program: right as compiled; wrong once its b1 gradient is replaced
+    by the per-example sum (a batch-mean slip), and the report names b1."""
+    import sympy as sp
+
+    import symgrad as sg
+    net = sg.mlp([3, 5, 2], act=sp.tanh)
+    t = sp.MatrixSymbol("t", 2, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], dtype="float64")
+    rng = np.random.default_rng(1)
+    vals = {str(p): rng.normal(size=p.shape) for p in net.params}
+    batch = {"x": rng.normal(size=(6, 3)), "t": np.eye(2)[[0, 1, 1, 0, 1, 0]]}
+    assert sg.gradcheck(prog, vals, batch)
+
+    class SummedBias:                         # the gradient of the batch SUM for b1, not the mean
+        def loss(self, values, batch):
+            return prog.loss(values, batch)
+
+        def grad(self, values, batch):
+            g = dict(prog.grad(values, batch))
+            g["b1"] = g["b1"] * len(batch["x"])
+            return g
+
+    r = sg.gradcheck(SummedBias(), vals, batch)
+    assert not r and "b1" in str(r)
