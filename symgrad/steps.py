@@ -137,6 +137,10 @@ class Steps:
     given: dict = field(default_factory=dict)
     number_format: str = ".4g"
     at: dict | None = None
+    # what the graph picture needs: the naming, values by var id, contributions by node
+    naming: Any = None
+    values: dict = field(default_factory=dict)
+    contribs: dict = field(default_factory=dict)
 
     def __iter__(self):
         return iter(self.steps)
@@ -371,6 +375,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
 
     expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
     expanded: dict[int, Any] = {}
+    named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
     steps: list[NodeStep] = []
     for vid in order:
         node, lhs = disp[vid], gsym[vid]
@@ -379,7 +384,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             one = sp.S.One if shape == () else sp.OneMatrix(*shape)
             steps.append(NodeStep(node, lhs, [one], note="seed: reverse mode starts from the output",
                                   value=1.0 if at is not None else None, expr=one))
-            expanded[vid] = one
+            expanded[vid] = named[vid] = one
             continue
         terms = contribs[vid]
         chain1, subst, rules, built = [], [], [], []
@@ -396,7 +401,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                           if shape == () else [gsym[o], partial(cname, str(node), ())])
             rules.append(Rule(rname, partial(cname, str(node), ()), local))
             if local is not None and shape == () and g.producer[o].out.shape == ():
-                gprev = expanded.get(o)
+                gprev = named.get(o)
                 gdisp = gprev if gprev is not None and _short(gprev) else gsym[o]
                 subst.append([gdisp, local])
                 built.append(gdisp * local)
@@ -412,12 +417,13 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         rhs.append(Chain(subst))
         total = _tidy(sp.Add(*built) if shape == () else _matadd(built))
         total = _given(total, given)
+        named[vid] = total
         rhs.append(total)
         full = _expand_in_user_symbols(expand, vid, terms, cot, g, given, shape)
         if full is not None and nm.user_exprs:
             full = _given(full.xreplace(nm.user_exprs), given)
         expanded[vid] = full
-        if full is not None and _short(full) and full != total:
+        if full is not None and _short(full, 2 * SHORT_OPS) and full != total:
             rhs.append(full)
         val = None
         if at is not None:
@@ -442,16 +448,17 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                       (0.0 if at is not None else None)))
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
-    return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at)
+    return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
+                 nm, vals, dict(contribs))
 
 
 def _zero(shape):
     return sp.S.Zero if shape == () else sp.ZeroMatrix(*shape)
 
 
-def _short(e) -> bool:
+def _short(e, limit=SHORT_OPS) -> bool:
     try:
-        return sp.count_ops(e) <= SHORT_OPS
+        return sp.count_ops(e) <= limit
     except Exception:  # pragma: no cover - count_ops on exotic matrix nodes
         return False
 
