@@ -57,6 +57,9 @@ class TextPrinter(StrPrinter):
     def _print_OneMatrix(self, expr):
         return "ones"
 
+    def _print_HadamardPower(self, expr):
+        return self.parenthesize(expr.base, 1000, strict=True) + ".^" + self._print(expr.exp)
+
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
 
@@ -131,6 +134,11 @@ class UnicodePrinter(TextPrinter):
 
     def _print_OneMatrix(self, expr):
         return "𝟙"
+
+    def _print_HadamardPower(self, expr):      # elementwise, as the rule at the right says
+        n = expr.exp
+        sup = str(n).translate(_SUPER) if n.is_Integer and 0 <= n <= 9 else "^" + self._print(n)
+        return self.parenthesize(expr.base, 1000, strict=True) + "∘" + sup
 
     def _print_Total(self, expr):
         return f"Σ({self._print(expr.arg)})"

@@ -222,10 +222,12 @@ class Naming:
                     self.transparent[e.out.id] = cs[0].out.id
         self._name_layers()
         k = 0
+        self.generic: set[int] = set()     # nodes named u₁, u₂, ... (skipped when a chain is written out)
         for e in self.fwd:
             if e.out.id not in disp and e.out.id not in self.transparent:
                 k += 1
                 disp[e.out.id] = _mk(self._free(f"u{k}"), e.out.shape)
+                self.generic.add(e.out.id)
         for t in self.transparent:
             a, b = self.graph.producer[t].inputs
             disp[t] = sp.MatMul(disp[a.id], disp[b.id])
@@ -373,6 +375,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         ids = list(want)
         vals = dict(zip(ids, evaluate(g, [want[i] for i in ids], at)))
 
+    inline = _inline_map(nm, g)
     expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
     expanded: dict[int, Any] = {}
     named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
@@ -416,14 +419,15 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         rhs.append(Chain(chain1))
         rhs.append(Chain(subst))
         total = _tidy(sp.Add(*built) if shape == () else _matadd(built))
-        total = _given(total, given)
+        total = _given(total.xreplace(inline) if inline else total, given)
         named[vid] = total
         rhs.append(total)
         full = _expand_in_user_symbols(expand, vid, terms, cot, g, given, shape)
         if full is not None and nm.user_exprs:
             full = _given(full.xreplace(nm.user_exprs), given)
         expanded[vid] = full
-        if full is not None and _short(full, 2 * SHORT_OPS) and full != total:
+        if full is not None and full != total and (_short(full) or (
+                shape == () and sp.sympify(full).is_polynomial() and _short(full, 2 * SHORT_OPS))):
             rhs.append(full)
         val = None
         if at is not None:
@@ -443,13 +447,26 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     grads = []
     for w, gv in zip(d.wrt_vars, d.gradient_vars):
         st = next((s for s in steps if s.node == disp[w.id]), None)
-        best = st and (st.expr if st.expr is not None and _short(st.expr) else st.result)
+        best = st and (st.expr if st.expr is not None and _short(st.expr, 5 * SHORT_OPS) else st.result)
         grads.append((disp[w.id], best if st else _zero(w.shape), st.value if st else
                       (0.0 if at is not None else None)))
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs))
+
+
+def _inline_map(nm, g) -> dict:
+    """u-nodes whose definition is short (u₂ = y − ŷ) -> that definition, so that results read
+    −(y − ŷ)·x rather than −u₂·x."""
+    out: dict = {}
+    for e in nm.fwd:
+        if e.out.id not in nm.generic or e.out.shape != ():
+            continue
+        ex = eqn_to_sympy(g, e, [nm.disp[v.id] for v in e.inputs]).xreplace(out)
+        if sp.count_ops(ex) <= 3 and not ex.atoms(sp.Function):
+            out[nm.disp[e.out.id]] = ex
+    return out
 
 
 def _zero(shape):
@@ -496,20 +513,24 @@ def _expand_in_user_symbols(expand, vid, terms, cot, g, given, shape):
 
 
 def _paths(vid, contribs, nm, root):
-    """Every path from the output down to node ``vid`` as [(upper, lower), ...] name pairs."""
-    out = []
+    """Every path from the output down to node ``vid``, through the nodes with names of their own
+    (u₁, u₂, ... are skipped: the chain rule holds on the coarser graph too), as name pairs."""
+    seqs = []
 
-    def walk(v, suffix):
-        if len(out) > MAX_PATHS:
+    def walk(v, below):
+        if len(seqs) > MAX_PATHS:
             return
         if v == root:
-            out.append(suffix)
+            seqs.append([v] + below)
             return
         for eqn, _, _ in contribs.get(v, ()):
-            o = nm.owner(eqn.out.id)
-            walk(o, [(str(nm.disp[o]), str(nm.disp[v]))] + suffix)
+            walk(nm.owner(eqn.out.id), [v] + below)
 
     walk(vid, [])
+    out = []
+    for seq in seqs:
+        kept = [u for k, u in enumerate(seq) if k in (0, len(seq) - 1) or u not in nm.generic]
+        out.append([(str(nm.disp[a]), str(nm.disp[b])) for a, b in zip(kept, kept[1:])])
     return out
 
 
