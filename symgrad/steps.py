@@ -424,7 +424,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         rhs.append(total)
         full = _expand_in_user_symbols(expand, vid, terms, cot, g, given, shape)
         if full is not None and nm.user_exprs:
-            full = _given(full.xreplace(nm.user_exprs), given)
+            full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and sp.sympify(full).is_polynomial() and _short(full, 2 * SHORT_OPS))):
@@ -456,15 +456,35 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                  nm, vals, dict(contribs))
 
 
+def _fold_products(e, user_exprs):
+    """Write a named matrix product back by its name inside longer products: 2·W·x·xᵀ -> 2·q·xᵀ."""
+    prods = [(k.args, v) for k, v in user_exprs.items() if isinstance(k, sp.MatMul)]
+    if not prods or not isinstance(e, sp.Basic):
+        return e
+
+    def fold(m):
+        args = list(m.args)
+        for pat, name in prods:
+            n = len(pat)
+            for i in range(len(args) - n + 1):
+                if tuple(args[i:i + n]) == tuple(pat):
+                    args[i:i + n] = [name]
+                    break
+        return sp.MatMul(*args)
+
+    return e.replace(lambda x: isinstance(x, sp.MatMul), fold)
+
+
 def _inline_map(nm, g) -> dict:
     """u-nodes whose definition is short (u₂ = y − ŷ) -> that definition, so that results read
     −(y − ŷ)·x rather than −u₂·x."""
     out: dict = {}
+    generic = {nm.disp[i] for i in nm.generic}
     for e in nm.fwd:
         if e.out.id not in nm.generic or e.out.shape != ():
             continue
         ex = eqn_to_sympy(g, e, [nm.disp[v.id] for v in e.inputs]).xreplace(out)
-        if sp.count_ops(ex) <= 3 and not ex.atoms(sp.Function):
+        if sp.count_ops(ex) <= 3 and not ex.atoms(sp.Function) and not ex.free_symbols & generic:
             out[nm.disp[e.out.id]] = ex
     return out
 
