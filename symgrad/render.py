@@ -15,6 +15,7 @@ df/dz = df/df * df/dz = 1*(x + y) = x + y    [product rule: df/dz = x + y]
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 import sympy as sp
@@ -175,7 +176,7 @@ def _pretty_name(name: str) -> str:
         p = pretty_symbol(base)
     except Exception:  # pragma: no cover - exotic names
         p = base
-    return p + (_STAR if star else "")
+    return unicodedata.normalize("NFC", p) + (_STAR if star else "")     # ŷ as one character
 
 
 class TeachLatexPrinter(LatexPrinter):
