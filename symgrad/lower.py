@@ -149,7 +149,8 @@ def _scalar_build(low, e, args):
 
 
 _SCALAR_NODE = _Handler(_scalar_children, _scalar_build)
-_on(sp.Add, sp.Mul, sp.Pow)(_SCALAR_NODE)
+# Max and Min are LatticeOps, not Functions: they need their own entry.
+_on(sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min)(_SCALAR_NODE)
 
 # Matrix nodes --------------------------------------------------------------------------------------
 
