@@ -109,7 +109,10 @@ class Derivation:
     def __str__(self):
         lines = [f"f = {self.f}"]
         for w, g in zip(self.wrt_vars, _flat(self.gradients)):
-            lines.append(f"∂f/∂{self.graph.producer[w.id].params[0]} = {g}")
+            text = str(g)
+            if len(text) > 160:             # a deep network's gradient: the steps below say it better
+                text = "(a long expression; the steps below build it)"
+            lines.append(f"∂f/∂{self.graph.producer[w.id].params[0]} = {text}")
         try:
             steps = self.render("unicode")
         except Exception as e:  # the summary above must print even if a teaching view cannot

@@ -291,11 +291,16 @@ def _is_activation(e) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # The local rule of one (consumer, input) pair.
 
-def local_rule(eqn, i: int, disp: dict, policy):
+def local_rule(eqn, i: int, disp: dict, graph):
     """(Rule, local) for ∂c/∂n where c = eqn's output and n = its i-th input. ``local`` is the
     scalar partial derivative for elementwise equations, None for matrix rules."""
     from .calculus import rule_name
     prim = eqn.prim
+    policy = graph.policy
+    if prim is R.ewise_p and _is_softmax(eqn, graph):
+        # y = softmax(z) = exp(z − logsumexp(z)): its two edges together are the softmax Jacobian
+        return ("softmax Jacobian ∂yⱼ/∂zᵢ = yᵢ(δᵢⱼ − yⱼ): the path through z" if i == 0 else
+                "softmax Jacobian: the path through logsumexp(z)"), None
     if prim is R.ewise_p:
         body = eqn.params[0]
         d = R.derivative_body(body, i, policy)
@@ -314,6 +319,22 @@ def local_rule(eqn, i: int, disp: dict, policy):
         "sum": "sum: every entry receives the gradient (the Jacobian of a sum is a row of ones)",
         "broadcast": "broadcast: the gradients of the copies are summed",
     }.get(prim.name, prim.rule), None
+
+
+def _definition(g, e, disp):
+    """n = its operation on the named inputs; an elementwise body that mixes a scalar into a matrix
+    is written entry by entry (z₃ − u₁, not (−u₁)·𝟙 + z₃)."""
+    if e.prim is R.ewise_p and e.out.shape != () and any(v.shape == () for v in e.inputs):
+        return e.params[0].xreplace({R.ph(j): _scalarize(disp[v.id]) for j, v in enumerate(e.inputs)})
+    return eqn_to_sympy(g, e, [disp[v.id] for v in e.inputs])
+
+
+def _is_softmax(eqn, graph) -> bool:
+    """exp(z − logsumexp(z)): the IR's softmax (see `symgrad.rules.softmax`)."""
+    if len(eqn.inputs) != 2 or eqn.params[0] != sp.exp(R.ph(0) - R.ph(1)):
+        return False
+    e = graph.producer[eqn.inputs[1].id]
+    return e.prim is R.logsumexp_p and e.inputs[0].id == eqn.inputs[0].id
 
 
 def _scalarize(e):
@@ -399,7 +420,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for eqn, i, c in terms:
             o = nm.owner(eqn.out.id)
             cname = str(disp[o])
-            rname, local = local_rule(eqn, i, disp, policy)
+            rname, local = local_rule(eqn, i, disp, g)
             chain1.append([partial(out_name, cname, ()), partial(cname, str(node), ())]
                           if shape == () else [gsym[o], partial(cname, str(node), ())])
             rules.append(Rule(rname, partial(cname, str(node), ()), local))
@@ -442,8 +463,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     for e in nm.fwd:
         if e.prim.leaf or e.out.id in nm.transparent:
             continue
-        ex = eqn_to_sympy(g, e, [disp[v.id] for v in e.inputs])
-        defs.append((disp[e.out.id], ex, vals.get(e.out.id)))
+        defs.append((disp[e.out.id], _definition(g, e, disp), vals.get(e.out.id)))
     grads = []
     for w, gv in zip(d.wrt_vars, d.gradient_vars):
         st = next((s for s in steps if s.node == disp[w.id]), None)
@@ -483,7 +503,7 @@ def _inline_map(nm, g) -> dict:
     for e in nm.fwd:
         if e.out.id not in nm.generic or e.out.shape != ():
             continue
-        ex = eqn_to_sympy(g, e, [nm.disp[v.id] for v in e.inputs]).xreplace(out)
+        ex = _definition(g, e, nm.disp).xreplace(out)
         if sp.count_ops(ex) <= 3 and not ex.atoms(sp.Function) and not ex.free_symbols & generic:
             out[nm.disp[e.out.id]] = ex
     return out
@@ -592,7 +612,7 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
             for i, v in enumerate(e.inputs):
                 if v.id not in tan_of:
                     continue
-                name, local = local_rule(e, i, disp, g.policy)
+                name, local = local_rule(e, i, disp, g)
                 chain.append([partial(str(node), str(disp[v.id]), ()), partial(str(disp[v.id]), wname, ())])
                 rules.append(Rule(name, partial(str(node), str(disp[v.id]), ()), local))
                 subst.append([local if local is not None else sp.Symbol("J"), expand(tan_of[v.id])])
@@ -604,7 +624,7 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     defs = []
     for e in nm.fwd:
         if not e.prim.leaf and e.out.id not in nm.transparent:
-            defs.append((disp[e.out.id], eqn_to_sympy(g, e, [disp[v.id] for v in e.inputs]), None))
+            defs.append((disp[e.out.id], _definition(g, e, disp), None))
     grads = [(disp[w.id], expand(gv) if gv is not None else sp.S.Zero, None)
              for w, gv in zip(d.wrt_vars, d.gradient_vars)]
     return Steps(d.f, out_sym, defs, steps, grads, "forward", _sweeps(len(d.wrt_vars), 1), {},

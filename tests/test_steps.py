@@ -90,6 +90,20 @@ def test_matrix_network_steps_are_matrix_level_and_fast():
     assert "∂L/∂W₂ = δ₂ · ∂z₂/∂W₂ = δ₂·y₁ᵀ" in text
     assert "δ₂ = ∂L/∂z₂ = ∂L/∂y₂ · ∂y₂/∂z₂" in text
     assert len(text.splitlines()) < 60
+    t0 = time.perf_counter()
+    printed = str(sg.derive(sg.cross_entropy(net.output, t), net.params))   # print(d) as a user would
+    assert time.perf_counter() - t0 < 2.0
+    assert len(printed.splitlines()) < 80 and max(map(len, printed.splitlines())) < 400
+
+
+def test_softmax_jacobian_and_max_router_are_named():
+    zz, t, yy = sp.MatrixSymbol("z", 3, 1), sp.MatrixSymbol("t", 3, 1), sp.MatrixSymbol("y", 3, 1)
+    s = sg.derive(sg.mse(sg.softmax(zz), t), [zz], names={yy: sg.softmax(zz)}).steps
+    assert any("softmax Jacobian" in r.name for r in s.find("z").rules)
+    s = sg.derive(sp.Max(x, y) * z, [x, y, z]).steps
+    assert any("arg-max" in r.name for r in s.find("x").rules)
+    s = sg.derive(sg.relu(x * y), [x, y]).steps
+    assert any("relu'(0) = 1" in r.name for r in s.find("z").rules)
 
 
 def test_given_simplifies_softmax_cross_entropy():
