@@ -9,7 +9,7 @@ and the function's name. `rule_name(body, a)` names the rule behind ∂body/∂a
 >>> c = sg.derive(sp.sin(x**2), x, style="calculus")
 >>> print(c.render("text"))                       # doctest: +NORMALIZE_WHITESPACE
 d/dx sin(x**2)
-let u = x**2; apply the chain rule: d/dx sin(u) = d/du sin(u) * du/dx
+let u = x**2; apply the chain rule: d/dx sin(u) = d/du sin(u)*du/dx
 the derivative of sine is cosine: d/du sin(u) = cos(u)
 power rule: d/dx x**2 = 2*x
 so d/dx sin(x**2) = 2*x*cos(x**2)

@@ -9,8 +9,8 @@ same with numbers), ``d.render(fmt)`` / ``d.latex()`` / ``d.markdown()`` (`symgr
 >>> import sympy as sp, symgrad as sg
 >>> x, y, z = sp.symbols('x y z')
 >>> d = sg.derive((x + y) * z, [x, y, z], at={x: -2, y: 5, z: -4})
->>> [s.value for s in d.steps][-3:]
-[3.0, -4.0, -4.0]
+>>> [value for w, grad, value in d.steps.gradients]
+[-4.0, -4.0, 3.0]
 """
 from __future__ import annotations
 

@@ -8,9 +8,14 @@ The functions below lay the steps out: one line per node, the rule used at the r
 >>> x, y, z = sp.symbols('x y z')
 >>> print(render(sg.derive((x + y) * z, z).steps, "text"))       # doctest: +ELLIPSIS
 f = z*(x + y)
-...
-df/dz = df/df * df/dz = 1*(x + y) = x + y    [product rule: df/dz = x + y]
-...
+Forward pass:
+  u1 = x + y
+  f = u1*z
+Backward pass (...):
+  df/df = 1    [seed: reverse mode starts from the output]
+  df/dz = df/df * df/dz = 1 * u1 = x + y    [product rule: df/dz = u1]
+Gradient:
+  df/dz = x + y
 """
 from __future__ import annotations
 
