@@ -109,9 +109,8 @@ class Derivation:
     def __str__(self):
         lines = [f"f = {self.f}"]
         for w, g in zip(self.wrt_vars, _flat(self.gradients)):
-            text = str(g)
-            if len(text) > 160:             # a deep network's gradient: the steps below say it better
-                text = "(a long expression; the steps below build it)"
+            # a deep network's gradient is long: the steps below say it better (and print faster)
+            text = str(g) if _small(g) else "(a long expression; the steps below build it)"
             lines.append(f"∂f/∂{self.graph.producer[w.id].params[0]} = {text}")
         try:
             steps = self.render("unicode")
@@ -129,6 +128,17 @@ class PictureGraph(Graph):
         from .graph_picture import picture
         d = self._derivation
         return picture(d.explain(**kw), d)
+
+
+def _small(e, limit: int = 40) -> bool:
+    """True when the expression tree of ``e`` has at most ``limit`` nodes (counted lazily)."""
+    import sympy as sp
+    if not isinstance(e, sp.Basic):
+        return True
+    for k, _ in enumerate(sp.preorder_traversal(e)):
+        if k > limit:
+            return False
+    return True
 
 
 def _flat(x):

@@ -92,8 +92,15 @@ class TextPrinter(StrPrinter):
         return _signed_sum(self, expr)
 
 
+def _negative(a) -> bool:
+    """Whether ``a`` prints with a leading minus (cheap for matrix products: no negation built)."""
+    if isinstance(a, sp.MatrixExpr):
+        return bool(isinstance(a, sp.MatMul) and a.args and a.args[0].is_number and a.args[0] < 0)
+    return bool(isinstance(a, sp.Expr) and a.could_extract_minus_sign())
+
+
 def _positive_first(expr, cls):
-    args = sorted(expr.args, key=lambda a: bool(a.could_extract_minus_sign()))
+    args = sorted(expr.args, key=_negative)
     return cls(*args, evaluate=False) if list(args) != list(expr.args) else expr
 
 
@@ -102,7 +109,7 @@ def _signed_sum(printer, expr):
     from sympy.printing.precedence import precedence
     out = ""
     for i, a in enumerate(_positive_first(expr, sp.MatAdd).args):
-        neg = a.could_extract_minus_sign()
+        neg = _negative(a)
         s = printer.parenthesize(-a if neg else a, precedence(expr))
         out += ("-" if neg else "") + s if i == 0 else (" - " if neg else " + ") + s
     return out
@@ -307,7 +314,7 @@ def _factor(e, fmt, alone=False):
     s = show(e, fmt)
     if alone:
         return s
-    if isinstance(e, (sp.Add, sp.MatAdd)) or (isinstance(e, sp.Expr) and e.could_extract_minus_sign()):
+    if isinstance(e, (sp.Add, sp.MatAdd)) or _negative(e):
         s = (r"\left(%s\right)" if fmt in ("latex", "markdown") else "(%s)") % s
     return s
 
@@ -347,7 +354,8 @@ def step_parts(step, fmt: str, spec: str = ".4g"):
         if n not in notes:
             notes.append(n)
     if step.note:
-        notes.insert(0, words(step.note, fmt))
+        parts = [step.note] if isinstance(step.note, str) else step.note
+        notes.insert(0, "".join(words(p, fmt) if isinstance(p, str) else show(p, fmt) for p in parts))
     joiner = r"\text{; }" if fmt in ("latex", "markdown") else "; "
     return lhs, segs, joiner.join(notes)
 

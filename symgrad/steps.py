@@ -107,7 +107,7 @@ class NodeStep:
     lhs: Any                  # ∂L/∂n (or δ)
     rhs: list                 # Chain | SymPy expression | Value, in order
     rules: list = field(default_factory=list)
-    note: str = ""            # "fan-out: ..." , "seed", "sweep k"
+    note: Any = ""            # "seed", "sweep k", or parts (strings and symbols): "fan-out: e reaches a ..."
     value: Any = None         # ∂L/∂n at the point, when given
     expr: Any = None          # ∂L/∂n written in the user's symbols (None when too long)
     delta_of: Any = None      # for δ symbols: the ∂L/∂n they stand for
@@ -314,7 +314,7 @@ def local_rule(eqn, i: int, disp: dict, graph):
     if prim is R.logsumexp_p:
         return "log-sum-exp: its gradient is softmax(z)", None
     return {
-        "matmul": ("matrix product: grad W = delta y^T" if i == 0 else "matrix product: grad y = W^T delta"),
+        "matmul": ("matrix product: ∇W = δ·yᵀ" if i == 0 else "matrix product: ∇y = Wᵀ·δ"),
         "transpose": "transpose: the gradient is transposed back",
         "sum": "sum: every entry receives the gradient (the Jacobian of a sum is a row of ones)",
         "broadcast": "broadcast: the gradients of the copies are summed",
@@ -454,8 +454,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if at is not None:
             val = _sum_values([vals[c.id] for _, _, c in terms])
             rhs.append(Value(val))
-        note = f"fan-out: {node} reaches {out_name} along {len(terms)} edges, so their contributions add up" \
-            if len(terms) > 1 else ""
+        note = ["fan-out: ", node, " reaches ", out_sym, f" along {len(terms)} edges, so their "
+                "contributions add up"] if len(terms) > 1 else ""
         delta_of = partial(out_name, str(node), shape) if getattr(lhs, "name", "").startswith("delta(") else None
         steps.append(NodeStep(node, lhs, rhs, rules, note, val, full, delta_of, total))
 
@@ -542,6 +542,8 @@ def _given(e, given):
 
 def _expand_in_user_symbols(expand, vid, terms, cot, g, given, shape):
     """∂L/∂n written in the user's symbols (None when that is long)."""
+    if shape != () and any(len(g.ancestors([c])) > 24 for _, _, c in terms):
+        return None                   # deep in a matrix network: long for sure, so not built at all
     parts = [expand(c) for _, _, c in terms]
     if not all(_short(p) for p in parts) and shape != ():
         return None

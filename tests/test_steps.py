@@ -52,7 +52,7 @@ def test_values_agree_with_the_evaluator():
 def test_fan_out_is_a_sum_over_paths():
     s = influence().steps
     e = s.find("e")
-    assert len(e.rules) == 2 and "fan-out" in e.note
+    assert len(e.rules) == 2 and e.note[0].startswith("fan-out")
     assert e.value == pytest.approx(25.0)                  # ∂a/∂b·1 + ∂a/∂c·1 = c + b = 10 + 15
     f = s.find("f")
     paths = f.rhs[0].terms                                # the three paths of the influence diagram
