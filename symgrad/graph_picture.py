@@ -56,7 +56,9 @@ def op_label(eqn) -> str:
         if body == 1 / a:
             return "1/x"
         if body.is_Pow and body.base == a and body.exp.is_number:
-            return f"x^{body.exp}"
+            n = body.exp
+            return "x" + (str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+                          if n.is_Integer and n >= 0 else f"^{n}")
         if isinstance(body, sp.Function) and body.args == (a,):
             return "σ" if body.func is sigmoid else body.func.__name__
     names = dict(zip(phs, sp.symbols("x y z s t u v w")[:n])) if n <= 8 else {}

@@ -397,7 +397,7 @@ def render(steps, fmt: str = "unicode") -> str:
     out.append("Gradient:")
     for w, e, v in steps.gradients:
         line = f"  {show(_grad_sym(steps, w), fmt)} = {show(e, fmt)}"
-        if v is not None:
+        if v is not None and number(v, fmt, spec) != show(e, fmt):
             line += " = " + number(v, fmt, spec)
         out.append(line)
     return "\n".join(out)

@@ -206,7 +206,7 @@ class Naming:
             used.add(name)
             self.user_exprs[_user_form(g, low, v)] = disp[v.id]
         root = d.output
-        if root.id not in disp:
+        if root.id not in disp or g.producer[root.id].prim is R.const_p:
             has_mat = any(isinstance(s, sp.MatrixSymbol) for s in getattr(d.f, "free_symbols", ()))
             first = ["L", "f"] if has_mat else ["f", "L"]
             name = output_name or next(n for n in first + ["J", "F", "out"] if n not in used)
@@ -466,6 +466,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         defs.append((disp[e.out.id], _definition(g, e, disp), vals.get(e.out.id)))
     grads = []
     for w, gv in zip(d.wrt_vars, d.gradient_vars):
+        if w.id not in disp:                            # f does not depend on w: ∂f/∂w = 0
+            disp[w.id] = g.producer[w.id].params[0]
         st = next((s for s in steps if s.node == disp[w.id]), None)
         best = st and (st.expr if st.expr is not None and _short(st.expr, 5 * SHORT_OPS) else st.result)
         grads.append((disp[w.id], best if st else _zero(w.shape), st.value if st else
@@ -629,5 +631,8 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
             defs.append((disp[e.out.id], _definition(g, e, disp), None))
     grads = [(disp[w.id], expand(gv) if gv is not None else sp.S.Zero, None)
              for w, gv in zip(d.wrt_vars, d.gradient_vars)]
+    fvals = {}
+    if at is not None:
+        fvals = dict(zip([e.out.id for e in nm.fwd], evaluate(g, [e.out for e in nm.fwd], at)))
     return Steps(d.f, out_sym, defs, steps, grads, "forward", _sweeps(len(d.wrt_vars), 1), {},
-                 number_format, at)
+                 number_format, at, nm, fvals, {})

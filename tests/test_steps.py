@@ -136,3 +136,12 @@ def test_derivation_graph_is_still_the_ir():
     d = xyz()
     assert len(d.graph.eqns) > 0 and d.graph.policy is not None   # the IR graph, as before
     assert type(d.graph(at={x: -2, y: 5, z: -4})).__name__ == "Digraph"
+
+
+def test_edge_cases_do_not_break_the_views():
+    d = sg.derive(y * 2, [x], at={x: 1, y: 2})          # f does not depend on x
+    assert "∂f/∂x = 0" in d.render("unicode")
+    d = sg.derive(sp.Integer(3), [x])
+    assert d.steps.gradients[0][1] == 0
+    d = sg.derive(x * y, [x, y], mode="forward", at={x: 1, y: 2})
+    assert "Forward accumulation" in d.render("text") and d.graph() is not None
