@@ -218,7 +218,7 @@ class _Narrator:
         if f not in RULES:
             return self._missing(e)
         arg = e.args[0]
-        t = sp.Dummy("t")
+        t = sp.Dummy("t", real=True)       # real, so that |t|' = sign(t) as for the user's real symbols
         rest = e.args[1:]
         fprime = sp.diff(f(t, *rest), t)
         if arg == x:
@@ -268,26 +268,38 @@ def narrate(f, x, at=None) -> Calculus:
 
 def _equal(a, b, x) -> bool:
     """a == b as functions: exactly, by simplification, or (for long expressions) at sample points."""
-    diff = sp.expand(a - b) if sp.count_ops(a) + sp.count_ops(b) < 200 else a - b
+    undefined = (sp.nan, sp.zoo)
+    if a.has(*undefined) and b.has(*undefined):
+        return True                      # both undefined (0**x: log 0), as SymPy's nan says
+    size = sp.count_ops(a) + sp.count_ops(b)
+    diff = sp.expand(a - b) if size < 60 else a - b
     if diff == 0:
         return True
     import random
     rng = random.Random(0)
     syms = sorted(diff.free_symbols, key=str)
+    try:
+        f = sp.lambdify(syms, diff, modules="mpmath")
+        g = sp.lambdify(syms, b, modules="mpmath")
+    except Exception:  # a node mpmath cannot print (an unevaluated infinity): decide symbolically
+        return size < 60 and sp.simplify(diff) == 0
+    import mpmath
     ok = 0
-    for _ in range(12):
-        pt = {s: sp.Float(rng.uniform(0.3, 1.7), 30) for s in syms}
-        try:
-            v = complex(diff.evalf(30, subs=pt))
-            s = complex(b.evalf(30, subs=pt))
-        except (TypeError, ValueError):
-            continue
-        if v != v or s != s:  # NaN
-            continue
-        if abs(v) > 1e-12 * max(1.0, abs(s)):
-            return False
-        ok += 1
-    return ok > 0 or sp.simplify(diff) == 0
+    with mpmath.workdps(30):
+        for _ in range(8):
+            pt = [mpmath.mpf(rng.uniform(0.3, 1.7)) for _ in syms]
+            try:
+                v, r = complex(f(*pt)), complex(g(*pt))
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+                continue
+            if v != v or r != r or abs(r) == float("inf"):
+                continue
+            if abs(v) > 1e-12 * max(1.0, abs(r)):
+                return False
+            ok += 1
+            if ok == 3:
+                return True
+    return ok > 0 or (size < 60 and sp.simplify(diff) == 0)
 
 
 def derive_calculus(f, wrt, at=None, **options) -> Calculus:
