@@ -26,7 +26,14 @@ GREEN, RED, BLUE = "#1e8449", "#c0392b", "#2e4053"
 
 
 def op_label(eqn) -> str:
-    """A short name for an operation: +, ×, exp, σ, 1/x, x², ·, Σ ..."""
+    """A short name for an operation: +, ×, exp, σ, 1/x, x², ·, Σ ...
+
+    >>> import sympy as sp, symgrad as sg
+    >>> x = sp.Symbol('x')
+    >>> d = sg.derive(sg.sigmoid(x ** 2), x)
+    >>> [op_label(e) for e in d.graph.ancestors([d.output]) if not e.prim.leaf]
+    ['x²', 'σ']
+    """
     p = eqn.prim
     if p is R.matmul_p:
         return "· (matmul)"
@@ -160,7 +167,14 @@ def _html(lines) -> str:
 
 
 def save(dot, path) -> Path:
-    """Write the picture to ``path``; the format comes from its suffix (.svg, .png, .pdf, .dot)."""
+    """Write the picture to ``path``; the format comes from its suffix (.svg, .png, .pdf, .dot).
+
+    >>> import sympy as sp, symgrad as sg, tempfile, pathlib
+    >>> x, y = sp.symbols('x y')
+    >>> out = save(sg.derive(x * y, [x, y]).graph(at={x: 2, y: 3}), pathlib.Path(tempfile.mkdtemp()) / "xy.dot")
+    >>> "digraph" in out.read_text()
+    True
+    """
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     if fmt == "dot" or fmt == "gv":

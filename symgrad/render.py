@@ -234,7 +234,12 @@ _H = sp.Function("H")     # the unit step, written H(z) as in the notes (SymPy: 
 
 
 def show(expr, fmt: str) -> str:
-    """One SymPy expression in the format ``fmt`` (text, unicode or latex)."""
+    """One SymPy expression in the format ``fmt`` (text, unicode or latex).
+
+    >>> W, y = sp.MatrixSymbol('W2', 3, 3), sp.MatrixSymbol('y1', 3, 1)
+    >>> show(W.T * y, "unicode"), show(W.T * y, "text"), show(W.T * y, "latex")
+    ('W₂ᵀ·y₁', 'W2^T*y1', 'W_{2}^{T} y_{1}')
+    """
     if isinstance(expr, sp.Basic) and expr.has(sp.Heaviside):
         expr = expr.replace(sp.Heaviside, lambda *a: _H(a[0]))
     p = _PRINTERS["latex" if fmt in ("latex", "markdown", "latex-inline") else fmt]
@@ -282,7 +287,11 @@ def _tex_escape(s):
 # Numbers
 
 def number(v, fmt: str, spec: str = ".4g") -> str:
-    """A value (float or small array) in the format ``fmt``."""
+    """A value (float or small array) in the format ``fmt``.
+
+    >>> number(-0.19661, "unicode", ".2f"), number([[1.0, 2.0]], "text")
+    ('−0.20', '[[1, 2]]')
+    """
     a = np.asarray(v, dtype=float)
     one = lambda x: _num(x, spec, fmt)  # noqa: E731
     if a.ndim == 0:

@@ -77,7 +77,12 @@ class MatPartial(sp.MatrixSymbol):
 
 
 def partial(num: str, den: str, shape=(), delta: bool = False):
-    """The symbol of ∂num/∂den (δ for ``delta``), scalar or with the node's matrix ``shape``."""
+    """The symbol of ∂num/∂den (δ for ``delta``), scalar or with the node's matrix ``shape``.
+
+    >>> from symgrad.render import show
+    >>> show(partial("L", "z2", (3, 1), delta=True), "unicode"), show(partial("f", "q"), "text")
+    ('δ₂', 'df/dq')
+    """
     name = _encode(num, den, delta)
     return Partial(name) if shape == () else MatPartial(name, *shape)
 
@@ -355,6 +360,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     ``names`` maps symbols (or strings) to subexpressions of f, to name intermediate nodes as the
     slide does; ``given`` maps expressions to values assumed when simplifying (``{sg.sum(t): 1}``
     for a one-hot target).
+
+    >>> import sympy as sp, symgrad as sg
+    >>> x, y = sp.symbols('x y')
+    >>> s = build_steps(sg.derive(x * y, [x, y]), at={x: 3, y: 4})
+    >>> [(str(t.node), t.value) for t in s]
+    [('f', 1.0), ('x', 4.0), ('y', 3.0)]
     """
     if d.mode == "forward":
         return _forward_steps(d, at, names, output_name, number_format)

@@ -107,3 +107,16 @@ def test_calculus_latex_compiles(tmp_path):
     r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", tex.name],
                        cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout[-2000:]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import symgrad.calculus
+    import symgrad.derivation
+    import symgrad.graph_picture
+    import symgrad.render
+    import symgrad.steps
+    for m in (symgrad.steps, symgrad.render, symgrad.calculus, symgrad.graph_picture, symgrad.derivation):
+        r = doctest.testmod(m, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert r.failed == 0, m.__name__
