@@ -357,9 +357,6 @@ def step_parts(step, fmt: str, spec: str = ".4g"):
         if r.local is not None:
             sep = r"\text{: }" if fmt in ("latex", "markdown") else ": "
             n += sep + show(r.lhs, fmt) + " = " + show(r.local, fmt)
-        if fmt in ("latex", "markdown"):
-            if r.local is None:
-                n += r"\text{: }" + show(r.lhs, fmt)
         if n not in notes:
             notes.append(n)
     if step.note:
