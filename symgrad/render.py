@@ -70,7 +70,7 @@ class TextPrinter(StrPrinter):
         return f"H({self._print(expr.args[0])})"
 
     def _print_Derivative(self, expr):
-        e, (v, n) = expr.expr, expr.variable_count[0]
+        e, v = expr.expr, expr.variable_count[0][0]
         inner, var = self._print(e), self._print(v)
         if e.is_Symbol:
             return f"d{inner}/d{var}"
@@ -220,7 +220,7 @@ class TeachLatexPrinter(LatexPrinter):
         return r"H\left(%s\right)" % self._print(expr.args[0])
 
     def _print_Derivative(self, expr):
-        e, (v, n) = expr.expr, expr.variable_count[0]
+        e, v = expr.expr, expr.variable_count[0][0]
         inner = self._print(e)
         if e.is_Add:
             inner = r"\left(%s\right)" % inner

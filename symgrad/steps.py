@@ -370,7 +370,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     if d.mode == "forward":
         return _forward_steps(d, at, names, output_name, number_format)
     nm = Naming(d, names, output_name)
-    g, disp, policy = d.graph, nm.disp, d.graph.policy
+    g, disp = d.graph, nm.disp
     given = {sp.sympify(k): sp.sympify(v) for k, v in (given or {}).items()}
     root = d.output
     out_sym = disp[root.id]

@@ -1,7 +1,6 @@
 """The chain-rule steps built from the recorded reverse sweep (symgrad/steps.py)."""
 import time
 
-import numpy as np
 import pytest
 import sympy as sp
 

@@ -21,7 +21,7 @@ def publish(name, d, args, **kw):
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{name}.tex").write_text(d.latex(document=True, **kw))
     if shutil.which("dot") is None:
-        print(f"(no picture: Graphviz's dot is not installed; apt-get install graphviz)")
+        print("(no picture: Graphviz's dot is not installed; apt-get install graphviz)")
         return
     from symgrad.graph_picture import save
     dot = d.graph(**kw)
