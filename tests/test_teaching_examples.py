@@ -91,6 +91,8 @@ def test_perceptron(capsys, tmp_path):
                    "∂L/∂w = ∂L/∂ŷ · ∂ŷ/∂w = (ŷ − y) · x",
                    "update rule: w ← w + η·x·(y − ŷ)"])
     assert grad_line(out, "∂L/∂w") == "−51"            # −(10.1 − 5)·10
+    # the slide asks "what do you think the weight parameter is?" for (10, 10.1), (2, 1.9), ...: ≈ 1
+    assert "training on the slide's data (η = 0.005, 20 epochs) from w = 0.5: w = 1.00" in out
     pic = picture(load("perceptron"))
     assert pic["w"] == ("0.5", "−51") and pic["ŷ"] == ("5", "−5.1")
 

@@ -15,6 +15,7 @@ except ImportError:  # imported as a module of the package examples.teaching
 
 w, x, y, yhat, eta = sp.symbols("w x y yhat eta")
 AT = {w: 0.5, x: 10, y: 10.1}          # the first training pair of the slide, w = 0.5
+DATA = [(10, 10.1), (2, 1.9), (3.5, 3.4), (1, 1.1)]    # the slide's training data (x, y)
 
 
 def build():
@@ -31,6 +32,16 @@ def update_rule(d):
     return grad, w + eta * (y - yhat) * x
 
 
+def train(d, eta=0.005, epochs=20, w0=0.5):
+    """The slide's loop: for each sample, w ← w − η·∇w with the derived ∇w (compiled by lambdify)."""
+    grad = sp.lambdify((w, x, y), d.gradients, "math")
+    wv = w0
+    for _ in range(epochs):
+        for xv, yv in DATA:
+            wv -= eta * grad(wv, xv, yv)
+    return wv
+
+
 def main(argv=None):
     args = arguments(argv, __doc__)
     d = build()
@@ -40,6 +51,7 @@ def main(argv=None):
     fmt = "text" if args.format == "text" else "unicode"
     print(f"gradient descent: w ← w − η·∇w with ∇w = {show(grad, fmt)}")
     print(f"update rule: w ← {show(rule, fmt)}")
+    print(f"training on the slide's data (η = 0.005, 20 epochs) from w = 0.5: w = {train(d):.3f}")
 
 
 if __name__ == "__main__":
