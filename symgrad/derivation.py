@@ -1,5 +1,17 @@
 """The Derivation: what `sg.derive` returns — the gradients, the CSE'd straight-line program, and the
-record of each step as reverse mode made it (the teaching views print these)."""
+record of each step as reverse mode made it (the teaching views print these).
+
+The teaching views: ``d.steps`` (the chain-rule steps, `symgrad.steps`), ``d.explain(at=...)`` (the
+same with numbers), ``d.render(fmt)`` / ``d.latex()`` / ``d.markdown()`` (`symgrad.render`), and
+``d.graph(at=...)`` (a graphviz picture, `symgrad.graph_picture`). Options given to `sg.derive`
+(``names``, ``at``, ``given``, ``output_name``, ``number_format``) are their defaults.
+
+>>> import sympy as sp, symgrad as sg
+>>> x, y, z = sp.symbols('x y z')
+>>> d = sg.derive((x + y) * z, [x, y, z], at={x: -2, y: 5, z: -4})
+>>> [value for w, grad, value in d.steps.gradients]
+[-4.0, -4.0, 3.0]
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,6 +43,16 @@ class Derivation:
     lowering: Any
     mode: str = "reverse"
     raw_steps: list = field(default_factory=list)
+    options: dict = field(default_factory=dict)   # teaching options from derive (names, at, ...)
+
+    def __post_init__(self):
+        # ``d.graph`` is the IR graph (d.graph.eqns, d.graph.policy) and, called, the picture:
+        # ``d.graph(at={...})`` -> graphviz.Digraph. The view shares the IR graph's state.
+        if isinstance(self.graph, Graph) and not isinstance(self.graph, PictureGraph):
+            view = PictureGraph.__new__(PictureGraph)
+            view.__dict__ = self.graph.__dict__
+            view._derivation = self
+            self.graph = view
 
     def values(self, at) -> dict:
         """Every forward value and gradient of the graph at the point ``at`` (symbol or name -> value)."""
@@ -39,11 +61,84 @@ class Derivation:
         vals = evaluate(self.graph, outs, at)
         return {"f": vals[0], "gradients": vals[1:]}
 
+    # -- teaching views ---------------------------------------------------------------------------
+    _TEACH = ("names", "at", "given", "output_name", "number_format")
+
+    def _opts(self, kw) -> dict:
+        bad = set(kw) - set(self._TEACH)
+        if bad:
+            raise TypeError(f"unknown option(s) {sorted(bad)}; the teaching views take {list(self._TEACH)}")
+        o = {k: v for k, v in self.options.items() if k in self._TEACH}
+        o.update({k: v for k, v in kw.items() if v is not None})
+        return o
+
+    def explain(self, **kw):
+        """The steps (`symgrad.steps.Steps`) with these options (``at``, ``names``, ``given``, ...)
+        over those given to `derive`."""
+        from .steps import build_steps
+        return build_steps(self, **self._opts(kw))
+
+    @property
+    def steps(self):
+        """The chain-rule steps, one per node, in the order reverse (or forward) mode takes them."""
+        if getattr(self, "_steps", None) is None:
+            self._steps = self.explain()
+        return self._steps
+
+    def render(self, fmt: str = "unicode", **kw) -> str:
+        """The derivation as ``fmt``: "text" (ASCII), "unicode", "markdown" or "latex"."""
+        from .render import render
+        return render(self.explain(**kw) if kw else self.steps, fmt)
+
+    def text(self, **kw) -> str:
+        return self.render("text", **kw)
+
+    def markdown(self, **kw) -> str:
+        return self.render("markdown", **kw)
+
+    def latex(self, document: bool = False, **kw) -> str:
+        """An ``align*`` block of the steps; ``document=True``: a whole document for pdflatex."""
+        return self.render("latex-document" if document else "latex", **kw)
+
+    def _repr_latex_(self):
+        return "$$" + self.render("latex-inline") + "$$"
+
+    def _repr_markdown_(self):
+        return self.render("markdown")
+
     def __str__(self):
         lines = [f"f = {self.f}"]
         for w, g in zip(self.wrt_vars, _flat(self.gradients)):
-            lines.append(f"∂f/∂{self.graph.producer[w.id].params[0]} = {g}")
-        return "\n".join(lines)
+            # a deep network's gradient is long: the steps below say it better (and print faster)
+            text = str(g) if _small(g) else "(a long expression; the steps below build it)"
+            lines.append(f"∂f/∂{self.graph.producer[w.id].params[0]} = {text}")
+        try:
+            steps = self.render("unicode")
+        except Exception as e:  # the summary above must print even if a teaching view cannot
+            steps = f"(steps unavailable: {e})"
+        return "\n".join(lines) + "\n\n" + steps
+
+
+class PictureGraph(Graph):
+    """The IR graph of a derivation that draws itself when called (see `Derivation.graph`)."""
+
+    def __call__(self, **kw):
+        """The computational graph as a ``graphviz.Digraph``: the forward value above each edge and
+        the gradient below (given ``at``); options as for `Derivation.explain`."""
+        from .graph_picture import picture
+        d = self._derivation
+        return picture(d.explain(**kw), d)
+
+
+def _small(e, limit: int = 40) -> bool:
+    """True when the expression tree of ``e`` has at most ``limit`` nodes (counted lazily)."""
+    import sympy as sp
+    if not isinstance(e, sp.Basic):
+        return True
+    for k, _ in enumerate(sp.preorder_traversal(e)):
+        if k > limit:
+            return False
+    return True
 
 
 def _flat(x):

@@ -69,7 +69,8 @@ def _zero(w):
 # ---------------------------------------------------------------------------------------------------
 
 
-def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, **options) -> Derivation:
+def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, style: str = "steps",
+           **options) -> Derivation:
     """Derive the gradient of the scalar ``f`` with respect to ``wrt`` by reverse accumulation
     (``mode="forward"``: one forward sweep per scalar of wrt), and keep the record.
 
@@ -81,7 +82,15 @@ def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, **o
     >>> d = sg.derive((y - w * x) ** 2 / 2, w)
     >>> d.gradients
     -x*(-w*x + y)
+
+    ``style="calculus"`` narrates one derivative with the rules of a calculus course instead
+    (`symgrad.calculus`); ``options`` (names, at, given, ...) are the teaching views' defaults.
     """
+    if style == "calculus":
+        from .calculus import derive_calculus
+        return derive_calculus(f, wrt, **options)
+    if style != "steps":
+        raise ValueError(f"style must be 'steps' or 'calculus', got {style!r}")
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
     flat = _flatten_wrt(wrt)
@@ -110,7 +119,7 @@ def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, **o
                       program=straight_line(graph, [out] + grads),
                       forward_program=straight_line(graph, [out]),
                       graph=graph, output=out, wrt_vars=wrt_vars, gradient_vars=grads,
-                      lowering=low, mode=mode, raw_steps=steps)
+                      lowering=low, mode=mode, raw_steps=steps, options=options)
 
 
 def grad(f, wrt, *, policy: Subgradients = DEFAULT, mode: str = "reverse"):

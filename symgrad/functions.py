@@ -95,7 +95,8 @@ class _Activation(Function):
 
     # Printers that do not know the class print its elementary form instead.
     def _numpycode(self, printer):
-        return printer._print(self.elementary())
+        # parenthesized: x**sigmoid(x) must not print as x**1/(1 + exp(-x))
+        return "(" + printer._print(self.elementary()) + ")"
 
     _mpmathcode = _pythoncode = _lambdacode = _numpycode
 
