@@ -211,7 +211,7 @@ def _cross_check(D, params, pt, truth, rng) -> str:
                 vals[w.name] = np.asarray(vals[w.name], float) + h * dirs[w.name]
                 if _shape(w) == ():
                     vals[w.name] = float(vals[w.name])
-            tot += float(ev(D.graph, [D.output], vals)[0])
+            tot += float(ev(D.ir, [D.output], vals)[0])
         return tot / len(pt.examples)
 
     h = 1e-5

@@ -83,7 +83,7 @@ def _truth(D, pt) -> list:
     outs = [g for g in D.gradient_vars if g is not None]
     acc = None
     for i in range(len(pt.examples)):
-        vals = iter(evaluate(D.graph, outs, pt.example(i)))
+        vals = iter(evaluate(D.ir, outs, pt.example(i)))
         row = [np.asarray(next(vals), float) if g is not None else np.zeros(_shape(w))
                for g, w in zip(D.gradient_vars, _flatten_wrt(D.wrt))]
         acc = row if acc is None else [a + r for a, r in zip(acc, row)]

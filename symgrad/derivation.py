@@ -36,7 +36,7 @@ class Derivation:
     gradients: Any                    # SymPy expressions, nested like wrt
     program: StraightLine             # f and its gradients, CSE'd
     forward_program: StraightLine     # f alone, CSE'd
-    graph: Graph
+    ir: Graph                         # the IR graph: forward and gradient equations, hash-consed
     output: Var
     wrt_vars: list
     gradient_vars: list
@@ -45,20 +45,11 @@ class Derivation:
     raw_steps: list = field(default_factory=list)
     options: dict = field(default_factory=dict)   # teaching options from derive (names, at, ...)
 
-    def __post_init__(self):
-        # ``d.graph`` is the IR graph (d.graph.eqns, d.graph.policy) and, called, the picture:
-        # ``d.graph(at={...})`` -> graphviz.Digraph. The view shares the IR graph's state.
-        if isinstance(self.graph, Graph) and not isinstance(self.graph, PictureGraph):
-            view = PictureGraph.__new__(PictureGraph)
-            view.__dict__ = self.graph.__dict__
-            view._derivation = self
-            self.graph = view
-
     def values(self, at) -> dict:
         """Every forward value and gradient of the graph at the point ``at`` (symbol or name -> value)."""
         from .evaluate import evaluate
         outs = [self.output] + [g for g in self.gradient_vars if g is not None]
-        vals = evaluate(self.graph, outs, at)
+        vals = evaluate(self.ir, outs, at)
         return {"f": vals[0], "gradients": vals[1:]}
 
     # -- teaching views ---------------------------------------------------------------------------
@@ -100,6 +91,13 @@ class Derivation:
         """An ``align*`` block of the steps; ``document=True``: a whole document for pdflatex."""
         return self.render("latex-document" if document else "latex", **kw)
 
+    def graph(self, **kw):
+        """The computational graph as a ``graphviz.Digraph``: one node per operation and value, the
+        forward value above each edge and the gradient below (given ``at``), fan-out sums marked;
+        options as for `explain`. (The IR itself is ``d.ir``.)"""
+        from .graph_picture import picture
+        return picture(self.explain(**kw), self)
+
     def _repr_latex_(self):
         return "$$" + self.render("latex-inline") + "$$"
 
@@ -111,23 +109,12 @@ class Derivation:
         for w, g in zip(self.wrt_vars, _flat(self.gradients)):
             # a deep network's gradient is long: the steps below say it better (and print faster)
             text = str(g) if _small(g) else "(a long expression; the steps below build it)"
-            lines.append(f"∂f/∂{self.graph.producer[w.id].params[0]} = {text}")
+            lines.append(f"∂f/∂{self.ir.producer[w.id].params[0]} = {text}")
         try:
             steps = self.render("unicode")
         except Exception as e:  # the summary above must print even if a teaching view cannot
             steps = f"(steps unavailable: {e})"
         return "\n".join(lines) + "\n\n" + steps
-
-
-class PictureGraph(Graph):
-    """The IR graph of a derivation that draws itself when called (see `Derivation.graph`)."""
-
-    def __call__(self, **kw):
-        """The computational graph as a ``graphviz.Digraph``: the forward value above each edge and
-        the gradient below (given ``at``); options as for `Derivation.explain`."""
-        from .graph_picture import picture
-        d = self._derivation
-        return picture(d.explain(**kw), d)
 
 
 def _small(e, limit: int = 40) -> bool:

@@ -118,7 +118,7 @@ def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, sty
     return Derivation(f=f, wrt=wrt, gradients=gradients,
                       program=straight_line(graph, [out] + grads),
                       forward_program=straight_line(graph, [out]),
-                      graph=graph, output=out, wrt_vars=wrt_vars, gradient_vars=grads,
+                      ir=graph, output=out, wrt_vars=wrt_vars, gradient_vars=grads,
                       lowering=low, mode=mode, raw_steps=steps, options=options)
 
 

@@ -31,7 +31,7 @@ def op_label(eqn) -> str:
     >>> import sympy as sp, symgrad as sg
     >>> x = sp.Symbol('x')
     >>> d = sg.derive(sg.sigmoid(x ** 2), x)
-    >>> [op_label(e) for e in d.graph.ancestors([d.output]) if not e.prim.leaf]
+    >>> [op_label(e) for e in d.ir.ancestors([d.output]) if not e.prim.leaf]
     ['x²', 'σ']
     """
     p = eqn.prim
@@ -81,7 +81,7 @@ def picture(steps, d):
                            "(pip install graphviz) and Debian's graphviz (apt-get install graphviz)") from e
     from .render import number, show
     nm, vals, spec = steps.naming, steps.values, steps.number_format
-    g = d.graph
+    g = d.ir
     have = bool(vals)
     grad_of = {}
     for s in steps.steps:

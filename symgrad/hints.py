@@ -243,7 +243,7 @@ def _label(D, v, limit=40) -> str:
     if e is None:
         from .to_sympy import SympyBuilder
         try:
-            e = SympyBuilder(D.graph, D.lowering.exprs)(v)
+            e = SympyBuilder(D.ir, D.lowering.exprs)(v)
         except Exception:  # noqa: BLE001 - a label is only a label
             e = f"v{v.id}"
     s = str(e)
@@ -272,7 +272,7 @@ def fanout_terms(D, wrt_var):
             if v.id == wrt_var.id:
                 out.append((v, eqn, c))
                 continue
-            (term,) = backward(D.graph, v, [wrt_var], seed=c)
+            (term,) = backward(D.ir, v, [wrt_var], seed=c)
             if term is not None:
                 out.append((v, eqn, term))
     return out
@@ -281,13 +281,13 @@ def fanout_terms(D, wrt_var):
 def _path(D, wrt_name, v, eqn) -> str:
     """wrt → … → v → consumer → … → the output, through single-consumer links."""
     users: dict[int, list] = {}
-    for e in D.graph.ancestors([D.output]):
+    for e in D.ir.ancestors([D.output]):
         for u in e.inputs:
             users.setdefault(u.id, []).append(e)
     chain = [wrt_name]
-    if D.graph.producer[v.id].prim.name not in ("param",):
-        chain.append("…" if D.graph.producer[v.id].inputs and not any(
-            u.id in {w.id for w in D.wrt_vars} for u in D.graph.producer[v.id].inputs) else "")
+    if D.ir.producer[v.id].prim.name not in ("param",):
+        chain.append("…" if D.ir.producer[v.id].inputs and not any(
+            u.id in {w.id for w in D.wrt_vars} for u in D.ir.producer[v.id].inputs) else "")
         chain.append(_label(D, v))
     cur = eqn.out
     chain.append(_label(D, cur))
@@ -310,12 +310,12 @@ def fanout_hint(case: Case):
     if not terms:
         return None
     Cs, Ts = _fitted(case)
-    vals = case.eval_vars(D.graph, [t for _, _, t in terms])
+    vals = case.eval_vars(D.ir, [t for _, _, t in terms])
     for j, (v, eqn, term) in enumerate(terms):
         m = [np.broadcast_to(vals[i][j], Ts[i].shape) for i in range(len(Ts))]
         for sign, what in ((-1, "leaves out"), (+1, "counts twice")):
             if all_same(Cs, [t + sign * mm for t, mm in zip(Ts, m)]):
-                expr = SympyBuilder(D.graph, D.lowering.exprs)(term)
+                expr = SympyBuilder(D.ir, D.lowering.exprs)(term)
                 return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
                         f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)} "
                         f"(that term is {expr}); the derivative sums over all paths of the influence diagram.")
@@ -349,11 +349,11 @@ def sigmoid_hint(case: Case):
         return None
     Cs, Ts = _fitted(case)
     for label, cls in _SIGMOID_SLIPS:
-        Dv = derive(case.f.replace(sigmoid, cls), case.params, policy=case.derivation.graph.policy)
+        Dv = derive(case.f.replace(sigmoid, cls), case.params, policy=case.derivation.ir.policy)
         g = Dv.gradient_vars[case.k]
         if g is None:
             continue
-        vals = case.eval_vars(Dv.graph, [g])
+        vals = case.eval_vars(Dv.ir, [g])
         if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
             return (f"σ'(z) written wrong: the claim is what the chain rule gives with σ'(z) = {label}; "
                     f"the derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).")
@@ -386,11 +386,11 @@ def softmax_hint(case: Case):
             out[K.name] = m + np.log(np.maximum(e.sum() - e, 1e-300))
         return out
 
-    Dv = derive(case.f.xreplace(sub), case.params, policy=case.derivation.graph.policy)
+    Dv = derive(case.f.xreplace(sub), case.params, policy=case.derivation.ir.policy)
     g = Dv.gradient_vars[case.k]
     if g is None:
         return None
-    vals = case.eval_vars(Dv.graph, [g], extra)
+    vals = case.eval_vars(Dv.ir, [g], extra)
     if all_same(Cs, [np.broadcast_to(v[0], tt.shape) for v, tt in zip(vals, Ts)]):
         return ("softmax Jacobian cut to its diagonal: the claim uses ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ) only; the "
                 "softmax couples every output to every input, ∂sᵢ/∂zⱼ = sᵢ(δᵢⱼ − sⱼ), so "
@@ -457,13 +457,13 @@ def first_step_hint(case: Case):
         except Exception:   # noqa: BLE001 - a subexpression that does not evaluate alone
             sub_vals.append(None)
     from .reverse import depends_on
-    on_path = depends_on(D.graph, [D.wrt_vars[case.k]])
+    on_path = depends_on(D.ir, [D.wrt_vars[case.k]])
     steps = [st for st in D.raw_steps if st.eqn.out.id in on_path and st.eqn.out.id != D.output.id]
     if len(case.points[0].examples) != 1:
         return None
-    gvals = case.eval_vars(D.graph, [st.cotangent for st in steps])
+    gvals = case.eval_vars(D.ir, [st.cotangent for st in steps])
     last_ok = None
-    build = SympyBuilder(D.graph, D.lowering.exprs)
+    build = SympyBuilder(D.ir, D.lowering.exprs)
     for j, st in enumerate(steps):
         target = [v[j] for v in gvals]
         hit = any(sv is not None and all(np.asarray(a).shape == np.asarray(b).shape and same(a, b)

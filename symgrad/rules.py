@@ -161,8 +161,11 @@ def _ewise_canonicalize(graph: Graph, inputs, params):
         if e.prim is broadcast_p and e.inputs[0].shape == ():
             v = e.inputs[0]                       # a scalar broadcast: ewise broadcasts by itself
             e = graph.producer[v.id]
-        c = _constant_multiple(e)
-        if c is not None:                         # c·u feeding an ewise: fold c in (−(−t) is t)
+        # c·u feeding a body that is affine in it folds c in: −(−t) is t, a + (−b) is a − b. Not
+        # into products or functions: exp(−z) keeps its "×(−1)" gate as the slides draw it, and
+        # ḡ·σ(1 − σ) with ḡ = f − y keeps reading (f − y)·σ(1 − σ).
+        c = _constant_multiple(e) if sp.diff(body, ph(i)).is_number else None
+        if c is not None:
             v = e.inputs[0]
             body = body.xreplace({ph(i): c * ph(i)})
         if v.shape != () and not dims_equal_shape(v.shape, shape):

@@ -268,12 +268,12 @@ def _points(D, params, inputs, at, assumptions, rng, n, B):
 def _usable(D, outs, pt, given_all=False):
     with np.errstate(all="ignore"):
         for i in range(len(pt.examples)):
-            vals = evaluate(D.graph, outs, pt.example(i))
+            vals = evaluate(D.ir, outs, pt.example(i))
             if not all(np.all(np.isfinite(v)) for v in vals):
                 if given_all:
                     raise SymgradError("f or its gradient is not finite at the given point (at=)")
                 return False
-            if not given_all and kink_distance(D.graph, [D.output], pt.example(i)) < KINK_MARGIN:
+            if not given_all and kink_distance(D.ir, [D.output], pt.example(i)) < KINK_MARGIN:
                 return False
     return True
 

@@ -182,7 +182,7 @@ class Naming:
     """Display symbols for the forward graph's nodes (var id -> SymPy symbol or expression)."""
 
     def __init__(self, d, names=None, output_name=None):
-        g, low = d.graph, d.lowering
+        g, low = d.ir, d.lowering
         self.graph = g
         self.fwd = g.ancestors([d.output])
         self.consumers: dict[int, list] = defaultdict(list)
@@ -370,7 +370,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     if d.mode == "forward":
         return _forward_steps(d, at, names, output_name, number_format)
     nm = Naming(d, names, output_name)
-    g, disp = d.graph, nm.disp
+    g, disp = d.ir, nm.disp
     given = {sp.sympify(k): sp.sympify(v) for k, v in (given or {}).items()}
     root = d.output
     out_sym = disp[root.id]
@@ -603,7 +603,7 @@ def _sum_values(xs):
 
 def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     nm = Naming(d, names, output_name)
-    g, disp = d.graph, nm.disp
+    g, disp = d.ir, nm.disp
     out_sym = disp[d.output.id]
     steps = []
     expand = SympyBuilder(g, d.lowering.exprs)

@@ -47,7 +47,7 @@ def test_fan_out_shows_the_sum():
 
 def test_op_labels():
     d = sg.derive(sg.sigmoid(x) + sp.exp(x) / x, [x])
-    labels = {op_label(e) for e in d.graph.ancestors([d.output]) if not e.prim.leaf}
+    labels = {op_label(e) for e in d.ir.ancestors([d.output]) if not e.prim.leaf}
     assert {"σ", "exp", "1/x", "+"} <= labels
 
 

@@ -51,14 +51,14 @@ def test_forward_value_reused_in_the_gradient():
     assert sum(1 for _, e in d.program if e.has(sg.functions.sigmoid)) == 1
     assert any(e.has(sig[0]) for _, e in d.program if not isinstance(e, sg.functions.sigmoid))
     # and in the graph: one sigmoid equation, w*x once
-    assert sum(1 for e in d.graph.eqns if e.prim is R.ewise_p and e.params[0].has(sg.functions.sigmoid)) == 1
-    assert len(_ewise(d.graph, R.ph(0) * R.ph(1))) == 3           # w·x, and ḡ·x, ḡ·w
+    assert sum(1 for e in d.ir.eqns if e.prim is R.ewise_p and e.params[0].has(sg.functions.sigmoid)) == 1
+    assert len(_ewise(d.ir, R.ph(0) * R.ph(1))) == 3           # w·x, and ḡ·x, ḡ·w
 
 
 def test_softmax_shared_between_forward_and_gradient():
     z, t = sp.MatrixSymbol("z", 4, 1), sp.MatrixSymbol("t", 4, 1)
     d = sg.derive(sg.cross_entropy(z, t) + sg.sum(sp.HadamardProduct(t, sg.softmax(z))), z)
-    assert sum(1 for e in d.graph.eqns if e.prim is R.logsumexp_p) == 1
+    assert sum(1 for e in d.ir.eqns if e.prim is R.logsumexp_p) == 1
 
 
 def test_printed_form():

@@ -111,7 +111,7 @@ def test_three_paths_influence_diagram():
     assert a.subs({f: 4, g: 2}) == 150
     assert da.subs({f: 4, g: 2}) == 60
     # e = f·g fans out to b and c: one equation in the graph, and its adjoint sums both paths
-    prog = sg.derive(a, [f, g]).graph
+    prog = sg.derive(a, [f, g]).ir
     muls = [q for q in prog.eqns if q.prim.name == "ewise" and q.params[0] == sp.Symbol("a0", real=True)
             * sp.Symbol("a1", real=True) and len(q.inputs) == 2
             and {prog.producer[v.id].prim.name for v in q.inputs} == {"param"}]

@@ -133,7 +133,7 @@ def test_explain_overrides_and_rejects_unknown_options():
 
 def test_derivation_graph_is_still_the_ir():
     d = xyz()
-    assert len(d.graph.eqns) > 0 and d.graph.policy is not None   # the IR graph, as before
+    assert len(d.ir.eqns) > 0 and d.ir.policy is not None   # the IR graph, as before
     assert type(d.graph(at={x: -2, y: 5, z: -4})).__name__ == "Digraph"
 
 
