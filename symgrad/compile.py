@@ -98,6 +98,7 @@ class Compiled:
     grad: Callable
     step: Callable
     forward: Callable | None = None
+    program: type | None = None     # the Program class to wrap it in (None: `Program`, NumPy arrays)
 
 
 def safe_text(text: str) -> str:
@@ -215,7 +216,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False)
     spec = Spec(params, inputs, train, ev, optimizer, dtype, reduction)
     compiled = _backend(target)(spec)
-    return Program(spec, compiled, seed, has_outputs=bool(outputs))
+    return (compiled.program or Program)(spec, compiled, seed, has_outputs=bool(outputs))
 
 
 # -------------------------------------------------------------------------------------------------
