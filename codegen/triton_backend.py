@@ -797,7 +797,7 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter) -> str:
               f"{_I}finish_kernel[({total},)](*args, BLOCK=UPDATE_BLOCK)",
               f"{_I}return grads"]
     else:
-        hp = PythonCodePrinter({"fully_qualified_modules": False})
+        hp = PythonCodePrinter()
         L += ["", "", "def update(params, parts, slots, t):",
               f'{_I}"""One optimizer step for every parameter, in place, in one launch ({type(opt).__name__})."""']
         for e, h in hoisted.items():

@@ -385,6 +385,13 @@ class Program:
         params = self._param_arrays(values)
         return list(self.compiled.forward(params, self._batch_arrays(batch, "forward")))
 
+    def as_torch(self, values=None, generator=None):
+        """A ``torch.nn.Module`` owning the parameters, whose forward(*inputs) is the loss and whose
+        backward runs the generated gradients (``codegen.torch_module``): ``loss.backward()``,
+        ``torch.optim`` and DistributedDataParallel work with it. ``values``: initial parameters."""
+        from codegen.torch_module import module_of
+        return module_of(self, values, generator)
+
     def save(self, path) -> None:
         """Write the generated module to ``path``: it imports only NumPy and runs without symgrad."""
         import os
