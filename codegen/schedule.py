@@ -255,7 +255,7 @@ class Scheduler:
         if p is R.ewise_p:
             body = self.body_of_stmt(e, val, reads)
             code = self.printer.doprint(body)
-            if is_boolean(body) or not any(self.value[u.id] == val for u in e.inputs):
+            if is_boolean(body) or not any(self._full(u.id, val) for u in e.inputs):
                 code = f"numpy.array(numpy.broadcast_to({code}, {shape_code(val.array_shape())}), dtype=DTYPE)"
             st = Stmt([f"{name} = {code}"], comment, reads, v)
             st.body = body
@@ -271,6 +271,20 @@ class Scheduler:
         self.names[v] = name
         self.fresh.add(v)
         return st
+
+    def _full(self, v: int, val: Value) -> bool:
+        """Whether var ``v``, as printed in an elementwise expression laid out as ``val``, already has
+        the whole array shape (else NumPy broadcasting alone would leave the result too small)."""
+        if self.value[v] != val:
+            return False
+        e = self.g.producer[v]
+        if v in self.names:
+            return True
+        if e.prim is R.broadcast_p or e.prim is R.const_p:
+            return False
+        if v in self.inline:
+            return any(self._full(u.id, val) for u in e.inputs)
+        return True
 
     def body_of_stmt(self, e, val: Value, reads: set):
         return e.params[0].xreplace({R.ph(i): self.body_of(u.id, val, reads)

@@ -17,9 +17,9 @@ or its name; parameters have their declared shape (a scalar parameter is a 0-d a
 >>> prog = sg.compile((w * x - y) ** 2 / 2, params=[w], inputs=[x, y], dtype="float64")
 >>> batch = {"x": np.array([10, 2, 3.5, 1]), "y": np.array([10.1, 1.9, 3.4, 1.1])}
 >>> round(prog.loss({"w": 1.0}, batch), 6)
-0.00875
->>> float(prog.grad({"w": 1.0}, batch)["w"])
--0.0375
+0.005
+>>> round(float(prog.grad({"w": 1.0}, batch)["w"]), 6)
+-0.1375
 """
 from __future__ import annotations
 
@@ -230,8 +230,8 @@ class Program:
     - ``grad(values, batch)`` → dict name → array shaped like the parameter (dropout on).
     - ``init_state(values)`` → the optimizer's state: ``{"t": 0, slot: {name: array}}``.
     - ``step(values, state, batch)`` → (values, state): one training step (dropout on). The
-      parameter and slot arrays are UPDATED IN PLACE when they are arrays of the program's dtype,
-      shape and C order (as `init_state` and a previous step return them); anything else is converted
+      parameter and slot arrays are UPDATED IN PLACE when they are NumPy arrays of the program's dtype
+      and shape (as `init_state` and a previous step return them); anything else is converted
       first and the caller's object is left alone. Use the returned dicts. ``last_loss`` is the loss
       of the batch before the update.
     - ``forward(values, batch)`` → list of arrays, one per ``outputs=[...]`` expression, batched.
@@ -261,33 +261,42 @@ class Program:
                                                ("forward", need_fw, ev.inputs))}
         self.slots = tuple(getattr(spec.optimizer, "slots", ()))
         self.last_loss = None
+        self.param_names = [p.name for p in self.params]
+        self._pspec = [(p.name, p, s) for p, s in zip(self.params, self.param_shapes)]
+        self._ispec = [(x.name, x, s, _batched_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
 
     def __repr__(self):
         return (f"Program(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
                 f"dtype={self.dtype.name})")
 
     # -- values -----------------------------------------------------------------------------------
+    # These run on every call, so the common case (arrays of the right dtype and shape, keyed by
+    # name) is a few dict lookups and identity tests; anything else takes the slow, checked path.
     @staticmethod
-    def _get(d, sym, what: str):
+    def _get(d, name, sym, what: str):
         if d is None:
             raise MissingValueError(f"no {what} values given; pass a dict keyed by symbol or name")
-        v = d.get(sym.name, _MISSING)
+        v = d.get(name, _MISSING)
         if v is _MISSING:
             v = d.get(sym, _MISSING)
-        if v is _MISSING:
-            raise MissingValueError(f"no value given for the {what} {sym.name!r}; values are keyed by "
-                                    f"the SymPy symbol or its name")
+            if v is _MISSING:
+                raise MissingValueError(f"no value given for the {what} {name!r}; values are keyed by "
+                                        f"the SymPy symbol or its name")
         return v
 
     def _param_arrays(self, values) -> list:
         out = []
         dt = self.dtype
-        for sym, shape in zip(self.params, self.param_shapes):
-            a = self._get(values, sym, "parameter")
-            if type(a) is not np.ndarray or a.dtype != dt or a.shape != shape or not a.flags.c_contiguous:
+        if values.__class__ is not dict:
+            values = dict(values) if values is not None else None
+        for name, sym, shape in self._pspec:
+            a = values.get(name, _MISSING) if values is not None else _MISSING
+            if a is _MISSING:
+                a = self._get(values, name, sym, "parameter")
+            if a.__class__ is not np.ndarray or a.dtype is not dt or a.shape != shape:
                 a = np.array(a, dtype=dt)
                 if a.shape != shape:
-                    raise ShapeError(f"the parameter {sym.name!r} has shape {a.shape}, but it is declared "
+                    raise ShapeError(f"the parameter {name!r} has shape {a.shape}, but it is declared "
                                      f"{format_shape(shape)}")
             out.append(a)
         return out
@@ -295,25 +304,27 @@ class Program:
     def _batch_arrays(self, batch, kind: str) -> list:
         out = []
         B = None
-        for sym, shape, needed in zip(self.inputs, self.input_shapes, self._needs[kind]):
+        dt = self.dtype
+        for (name, sym, shape, want), needed in zip(self._ispec, self._needs[kind]):
             if not needed:
                 out.append(None)
                 continue
-            a = self._get(batch, sym, "input")
-            if type(a) is not np.ndarray or a.dtype != self.dtype:
-                a = np.asarray(a, dtype=self.dtype)
-            want = _batched_shape(shape)
-            if a.shape[1:] != want:
+            a = batch.get(name, _MISSING) if batch.__class__ is dict else _MISSING
+            if a is _MISSING:
+                a = self._get(batch, name, sym, "input")
+            if a.__class__ is not np.ndarray or a.dtype is not dt:
+                a = np.asarray(a, dtype=dt)
+            if a.shape[1:] != want or a.ndim == 0:
                 if a.ndim >= 1 and a.shape[1:] == shape and shape != ():
                     a = a.reshape((a.shape[0],) + want)     # (B, n, 1) for an (n, 1) input: fine
                 else:
                     raise ShapeError(
-                        f"the input {sym.name!r} has shape {a.shape}; declared {format_shape(shape)} per "
+                        f"the input {name!r} has shape {a.shape}; declared {format_shape(shape)} per "
                         f"example, so a batch of B examples is {_batch_text(want)}")
             if B is None:
                 B = a.shape[0]
             elif a.shape[0] != B:
-                raise ShapeError(f"the input {sym.name!r} has {a.shape[0]} examples but an earlier input "
+                raise ShapeError(f"the input {name!r} has {a.shape[0]} examples but an earlier input "
                                  f"has {B}; every input of a batch needs the same leading size")
             out.append(a)
         return out
@@ -328,8 +339,7 @@ class Program:
         """∂loss/∂parameter for every parameter, keyed by name, each shaped like the parameter."""
         params = self._param_arrays(values)
         _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
-        return {p.name: np.asarray(g, dtype=self.dtype).reshape(s)
-                for p, g, s in zip(self.params, grads, self.param_shapes)}
+        return {name: np.asarray(g, dtype=self.dtype).reshape(s) for (name, _, s), g in zip(self._pspec, grads)}
 
     def init_state(self, values=None) -> dict:
         """The optimizer state before the first step: ``{"t": 0, slot: {name: array}}``."""
@@ -349,31 +359,29 @@ class Program:
         if state is None:
             state = self.init_state()
         slots = []
+        dt = self.dtype
         for s in self.slots:
             d = state.get(s) if isinstance(state, dict) else None
             if d is None:
                 raise MissingValueError(f"the optimizer state has no slot {s!r}; start from "
                                         f"program.init_state(values)")
-            for sym, shape in zip(self.params, self.param_shapes):
-                a = self._get(d, sym, f"optimizer slot {s!r} of the parameter")
-                if type(a) is not np.ndarray or a.dtype != self.dtype or a.shape != shape \
-                        or not a.flags.c_contiguous:
-                    a = np.array(a, dtype=self.dtype)
+            for name, sym, shape in self._pspec:
+                a = self._get(d, name, sym, f"optimizer slot {s!r} of the parameter")
+                if a.__class__ is not np.ndarray or a.dtype is not dt or a.shape != shape:
+                    a = np.array(a, dtype=dt)
                     if a.shape != shape:
-                        raise ShapeError(f"the optimizer slot {s!r} of {sym.name!r} has shape {a.shape}, "
+                        raise ShapeError(f"the optimizer slot {s!r} of {name!r} has shape {a.shape}, "
                                          f"expected {format_shape(shape)}")
                 slots.append(a)
         xs = self._batch_arrays(batch, "train")
         t = int(state.get("t", 0)) + 1
         loss = self.compiled.step(params, slots, t, xs, self.rng)
-        new_values = {p.name: a for p, a in zip(self.params, params)}
+        names = self.param_names
+        new_values = dict(zip(names, params))
         new_state: dict = {"t": t}
-        k = 0
-        for s in self.slots:
-            new_state[s] = {}
-            for p in self.params:
-                new_state[s][p.name] = slots[k]
-                k += 1
+        n = len(names)
+        for k, s in enumerate(self.slots):
+            new_state[s] = dict(zip(names, slots[k * n:(k + 1) * n]))
         self.last_loss = float(loss)
         return new_values, new_state
 

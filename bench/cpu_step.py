@@ -1,0 +1,243 @@
+"""CPU training step: the generated NumPy step against hand-written NumPy backprop, PyTorch eager and
+jax.jit, in one process, on the same data (issue 3).
+
+    PYTHONPATH=. python bench/cpu_step.py [--quick]
+
+For each MLP (relu hidden layers; softmax cross-entropy, or ½‖ŷ − y‖² for one output) and batch,
+one training step = forward, loss, backward, SGD update (lr 0.01), float32. Every library runs on
+one thread (BLAS included), so the ratios compare code, not thread counts. Printed: the median time
+of a step, the ratios generated / hand-written and generated / torch, and the peak memory the step
+allocates (tracemalloc; NumPy reports its buffers to it — torch's allocator does not, so no column).
+"""
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS"):
+    os.environ.setdefault(_v, "1" if _v != "XLA_FLAGS" else
+                          "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import argparse      # noqa: E402
+import datetime      # noqa: E402
+import platform      # noqa: E402
+import statistics    # noqa: E402
+import time          # noqa: E402
+import tracemalloc   # noqa: E402
+
+import numpy as np   # noqa: E402
+import sympy as sp   # noqa: E402
+
+import symgrad as sg  # noqa: E402
+from symgrad.optim import SGD  # noqa: E402
+
+LR = 0.01
+CASES = [((2, 16, 16, 1), 64), ((64, 128, 10), 128), ((64, 128, 10), 1024), ((784, 256, 128, 10), 256)]
+
+
+# -------------------------------------------------------------------------------------------------
+# The hand-written step: the seeds' algorithm (forward keeping the layer values, the loss, then the
+# derivatives traversed in reverse, then θ ← θ − α ∂loss/∂θ), written as an expert writes NumPy.
+
+
+def hand_step(Ws, bs, X, T, lr=LR):
+    """One SGD step, in place; returns the loss. Ws[k]: (n_out, n_in), bs[k]: (n_out, 1)."""
+    B = X.shape[0]
+    hs, zs = [X], []
+    h = X
+    for k, (W, b) in enumerate(zip(Ws, bs)):
+        z = h @ W.T
+        z += b.T
+        zs.append(z)
+        h = np.maximum(z, 0) if k < len(Ws) - 1 else z
+        hs.append(h)
+    if z.shape[1] == 1:                                  # ½‖ŷ − y‖²
+        d = z - T
+        loss = 0.5 * float(np.einsum("ij,ij->", d, d)) / B
+        d *= 1.0 / B
+    else:                                                # softmax cross-entropy, max-shifted
+        m = z.max(1, keepdims=True)
+        e = np.exp(z - m)
+        s = e.sum(1, keepdims=True)
+        loss = float((np.log(s[:, 0]) + m[:, 0] - np.einsum("ij,ij->i", T, z)).mean())
+        d = e / s
+        d -= T
+        d *= 1.0 / B                                     # δ = (softmax − t) / B
+    for k in range(len(Ws) - 1, -1, -1):
+        gW = d.T @ hs[k]
+        gb = d.sum(0)[:, None]
+        if k > 0:
+            d = d @ Ws[k]
+            d *= zs[k - 1] >= 0                          # relu'(z), relu'(0) = 1 as in the seeds
+        Ws[k] -= lr * gW
+        bs[k] -= lr * gb
+    return loss
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+def make_program(widths):
+    net = sg.mlp(list(widths), act=sg.relu)
+    t = sp.MatrixSymbol("t", widths[-1], 1)
+    loss = sg.mse(net.output, t) if widths[-1] == 1 else sg.cross_entropy(net.output, t)
+    return net, sg.compile(loss, net.params, [net.input, t], optimizer=SGD(lr=LR), dtype="float32")
+
+
+def data(widths, B, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(B, widths[0])).astype(np.float32)
+    if widths[-1] == 1:
+        T = rng.normal(size=(B, 1)).astype(np.float32)
+        labels = None
+    else:
+        labels = rng.integers(0, widths[-1], B)
+        T = np.eye(widths[-1], dtype=np.float32)[labels]
+    params = {}
+    for k in range(1, len(widths)):
+        params[f"W{k}"] = (rng.normal(size=(widths[k], widths[k - 1])) / np.sqrt(widths[k - 1])).astype(np.float32)
+        params[f"b{k}"] = np.zeros((widths[k], 1), np.float32)
+    return X, T, labels, params
+
+
+def torch_step_fn(widths, params, X, T, labels):
+    import torch
+    torch.set_num_threads(1)
+    ps = [torch.tensor(v.copy(), requires_grad=True) for v in params.values()]
+    Xt, Tt = torch.from_numpy(X), torch.from_numpy(T)
+    Lt = torch.from_numpy(labels) if labels is not None else None
+    F = torch.nn.functional
+
+    def step():
+        h = Xt
+        n = len(ps) // 2
+        for k in range(n):
+            h = F.linear(h, ps[2 * k], ps[2 * k + 1][:, 0])
+            if k < n - 1:
+                h = torch.relu(h)
+        loss = 0.5 * ((h - Tt) ** 2).sum() / h.shape[0] if Lt is None else F.cross_entropy(h, Lt)
+        loss.backward()
+        with torch.no_grad():
+            for p in ps:
+                p -= LR * p.grad
+                p.grad = None
+        return loss.item()
+    return step
+
+
+def jax_step_fn(widths, params, X, T):
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+
+    def loss_fn(ps, X, T):
+        h = X
+        n = len(ps) // 2
+        for k in range(n):
+            h = h @ ps[2 * k].T + ps[2 * k + 1][:, 0]
+            if k < n - 1:
+                h = jax.nn.relu(h)
+        if T.shape[1] == 1:
+            return 0.5 * jnp.sum((h - T) ** 2) / X.shape[0]
+        return jnp.mean(jax.nn.logsumexp(h, axis=1) - jnp.sum(T * h, axis=1))
+
+    @jax.jit
+    def update(ps, X, T):
+        loss, gs = jax.value_and_grad(loss_fn)(ps, X, T)
+        return [p - LR * g for p, g in zip(ps, gs)], loss
+
+    state = {"ps": [jnp.asarray(v) for v in params.values()]}
+    Xj, Tj = jnp.asarray(X), jnp.asarray(T)
+
+    def step():
+        state["ps"], loss = update(state["ps"], Xj, Tj)
+        return float(loss)
+    return step
+
+
+def time_steps(fns: dict, rounds: int, per_round: int) -> dict:
+    """Median seconds per step; the methods take turns, round by round, so drift hits all alike."""
+    samples = {k: [] for k in fns}
+    for f in fns.values():
+        for _ in range(3):
+            f()                                         # warm up (caches, JIT)
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                f()
+            samples[k].append((time.perf_counter() - t0) / per_round)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def peak_bytes(f) -> int:
+    f()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    f()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+def run(quick: bool = False):
+    rows = []
+    for widths, B in CASES:
+        net, prog = make_program(widths)
+        X, T, labels, params = data(widths, B)
+        # the generated step (through Program.step, as users call it)
+        gv = {k: v.copy() for k, v in params.items()}
+        gstate = {"values": gv, "state": prog.init_state(gv)}
+        batch = {"x": X, "t": T}
+
+        def gen():
+            gstate["values"], gstate["state"] = prog.step(gstate["values"], gstate["state"], batch)
+        hv = {k: v.copy() for k, v in params.items()}
+        n = len(widths) - 1
+        Ws, bs = [hv[f"W{k}"] for k in range(1, n + 1)], [hv[f"b{k}"] for k in range(1, n + 1)]
+
+        def hand():
+            hand_step(Ws, bs, X, T)
+        # sanity: one step from the same point gives the same parameters
+        a = {k: v.copy() for k, v in params.items()}
+        prog.step(a, prog.init_state(a), batch)
+        b = {k: v.copy() for k, v in params.items()}
+        hand_step([b[f"W{k}"] for k in range(1, n + 1)], [b[f"b{k}"] for k in range(1, n + 1)], X, T)
+        for k in a:
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-4, atol=1e-6)
+        fns = {"generated": gen, "hand": hand, "torch": torch_step_fn(widths, params, X, T, labels)}
+        j = jax_step_fn(widths, params, X, T)
+        if j is not None:
+            fns["jax"] = j
+        work = 2 * B * sum(widths[i] * widths[i + 1] for i in range(n)) * 3
+        per_round = max(1, int(2e8 / work)) if not quick else 1
+        rounds = 31 if not quick else 5
+        t = time_steps(fns, rounds, min(per_round, 200))
+        mem_g, mem_h = peak_bytes(gen), peak_bytes(hand)
+        rows.append((widths, B, t, mem_g, mem_h))
+        print(_row(widths, B, t, mem_g, mem_h), flush=True)
+    return rows
+
+
+HEADER = ("| MLP | batch | generated µs | hand-written µs | torch eager µs | jax.jit µs | gen/hand | "
+          "gen/torch | peak mem gen KiB | peak mem hand KiB | mem gen/hand |")
+
+
+def _row(widths, B, t, mg, mh):
+    j = f"{t['jax'] * 1e6:.1f}" if "jax" in t else "not installed"
+    return (f"| {'-'.join(map(str, widths))} | {B} | {t['generated'] * 1e6:.1f} | {t['hand'] * 1e6:.1f} | "
+            f"{t['torch'] * 1e6:.1f} | {j} | {t['generated'] / t['hand']:.2f} | "
+            f"{t['generated'] / t['torch']:.2f} | {mg / 1024:.1f} | {mh / 1024:.1f} | {mg / mh:.2f} |")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="few repetitions (a smoke test)")
+    args = ap.parse_args()
+    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}")
+    print(HEADER)
+    print("|" + "---|" * HEADER.count("|")[:-1] if False else "|---|---|---|---|---|---|---|---|---|---|---|")
+    run(args.quick)
