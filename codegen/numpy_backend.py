@@ -121,7 +121,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
     body = []
     body.append(f"[{', '.join(params)}] = params" if params else "del params")
     if kind == "step":
-        slot_names = [f"s{i}_{k}" for i in range(len(spec.params)) for k in range(len(_slots(spec)))]
+        # slot-major, as Program.step passes them: [slot 0 of p0, p1, ..., slot 1 of p0, ...]
+        slot_names = [f"s{i}_{k}" for k in range(len(_slots(spec))) for i in range(len(spec.params))]
         body.append(f"[{', '.join(slot_names)}] = slots" if slot_names else "del slots")
     body.append(f"[{', '.join(xs)}] = batch" if xs else "del batch")
     batch_inputs = [(i, x) for i, x in enumerate(spec.inputs) if lw.inputs[i] in used]

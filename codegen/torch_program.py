@@ -18,6 +18,17 @@ from symgrad.errors import MissingValueError, ShapeError, SymgradError
 from symgrad.ir import format_shape
 
 
+def lookup(d, sym, what: str):
+    """The value of ``sym`` in the dict ``d``, keyed by its name or by the symbol itself."""
+    if d is None:
+        raise MissingValueError(f"no {what} values given; pass a dict keyed by symbol or name")
+    for key in (sym.name, sym):
+        if key in d:
+            return d[key]
+    raise MissingValueError(f"no value given for the {what} {sym.name!r}; values are keyed by the SymPy "
+                            f"symbol or its name")
+
+
 class TorchProgram(Program):
     """A compiled loss whose values are torch tensors (see the module docstring)."""
 
@@ -51,7 +62,7 @@ class TorchProgram(Program):
         return t.contiguous()
 
     def _param_arrays(self, values) -> list:
-        return [self._tensor(self._get(values, sym, "parameter"), shape, f"parameter {sym.name!r}")
+        return [self._tensor(lookup(values, sym, "parameter"), shape, f"parameter {sym.name!r}")
                 for sym, shape in zip(self.params, self.param_shapes)]
 
     def _batch_arrays(self, batch, kind: str) -> list:
@@ -61,7 +72,7 @@ class TorchProgram(Program):
             if not needed:
                 out.append(None)
                 continue
-            a = self._get(batch, sym, "input")
+            a = lookup(batch, sym, "input")
             if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device):
                 a = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a,
                                                dtype=np.float32), device=self.device)
@@ -113,7 +124,7 @@ class TorchProgram(Program):
                 raise MissingValueError(f"the optimizer state has no slot {s!r}; start from "
                                         f"program.init_state(values)")
             for sym, shape in zip(self.params, self.param_shapes):
-                slots.append(self._tensor(self._get(d, sym, f"optimizer slot {s!r} of the parameter"), shape,
+                slots.append(self._tensor(lookup(d, sym, f"optimizer slot {s!r} of the parameter"), shape,
                                           f"optimizer slot {s!r} of {sym.name!r}"))
         xs = self._batch_arrays(batch, "train")
         t = int(state.get("t", 0)) + 1

@@ -294,7 +294,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
     body.append(f"[{', '.join(params)}] = params" if params else "del params")
     if kind == "step":
-        slot_names = [f"s{i}_{k}" for i in range(len(spec.params)) for k in range(len(_slots(spec)))]
+        # slot-major, as Program.step passes them: [slot 0 of p0, p1, ..., slot 1 of p0, ...]
+        slot_names = [f"s{i}_{k}" for k in range(len(_slots(spec))) for i in range(len(spec.params))]
         body.append(f"[{', '.join(slot_names)}] = slots" if slot_names else "del slots")
     body.append(f"[{', '.join(xs)}] = batch" if xs else "del batch")
     batch_inputs = [(i, x) for i, x in enumerate(spec.inputs) if lw.inputs[i] in used]
@@ -362,7 +363,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             if out.update is None:
                 out.update = "update"
                 out.pieces.append(_segments_kernel("update", spec, printer))
-            sl = f"[{', '.join(slot_names)}]" if _slots(spec) else "[]"
+            sl = "[" + ", ".join(f"s{i}_{k}" for i in range(len(spec.params)) for k in range(len(_slots(spec)))) + "]"
             body.append(f"update([{', '.join(params)}], [{partlist}], {sl}, t)")
             body.append("return loss")
 

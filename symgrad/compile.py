@@ -92,7 +92,8 @@ class Spec:
 class Compiled:
     """What a backend returns: the source and the functions ``loss(params, batch)``,
     ``grad(params, batch, rng)``, ``step(params, slots, t, batch, rng)``, ``forward(params, batch)``
-    (params and batch are lists in declaration order; slots a flat list, parameter-major)."""
+    (params and batch are lists in declaration order; slots a flat list, slot-major: the first slot
+    of every parameter, then the second ...)."""
     source: str
     loss: Callable
     grad: Callable
