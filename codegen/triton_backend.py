@@ -281,7 +281,12 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     if lw.scale is not None:
         names[lw.scale] = "scale"
     train = kind in ("grad", "step")
-    sch = KernelScheduler(lw.graph, names, set(lw.inputs), lw.notes, None, None)
+    notes = dict(lw.notes)      # what each argument is, for the kernels' argument comments
+    for i, vid in enumerate(lw.params):
+        notes[vid] = f"the parameter {safe_text(repr(spec.params[i].name))}"
+    for i, vid in enumerate(lw.inputs):
+        notes[vid] = f"the input {safe_text(repr(spec.inputs[i].name))}"
+    sch = KernelScheduler(lw.graph, names, set(lw.inputs), notes, None, None)
     roots = list(lw.outputs) if kind == "forward" else [lw.loss]
     grads = [(i, g) for i, g in enumerate(lw.grads)] if train else []
     plan = sch.plan(roots, grads)
@@ -517,19 +522,20 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     if mm is not None:
         eqn, a, P, flip = mm
         av = sch.value[a]
-        arg(f"{rb.name(a)}_ptr", f"(B, K) the batch of vectors multiplied: {rb.name(a)}", rb.name(a))
-        arg(f"{rb.name(P)}_ptr", f"the parameter matrix {rb.name(P)}" + (" (read transposed)" if flip else ""),
-            rb.name(P))
+        note = sch.notes.get(a)
+        arg(f"{rb.name(a)}_ptr", f"(B, K) the vectors multiplied: {_label(rb.name(a), note)}", rb.name(a))
+        arg(f"{rb.name(P)}_ptr", ("(K, N) " if flip else "(N, K) ") + f"{rb.name(P)}, {_clip(sch.notes.get(P, ''))}"
+            + (" (read transposed)" if flip else ""), rb.name(P))
     for v, how in loads.items():
         if how == "arg":
             continue
         shape = {"tile": "(B, N)", "row": "(B,)", "vector": "(N,)", "scalar": "()"}[how]
         note = sch.notes.get(v)
-        arg(f"{rb.name(v)}_ptr", f"{shape} {rb.name(v)}" + (f": {_clip(note)}" if note else ""), rb.name(v))
+        arg(f"{rb.name(v)}_ptr", f"{shape} {_label(rb.name(v), note)}", rb.name(v))
     for v in stored:
         shape = "(B,)" if sch.width_of(v) is None else "(B, N)"
         note = sch.notes.get(v)
-        arg(f"{rb.name(v)}_ptr", f"{shape} out: {rb.name(v)}" + (f" {_clip(note)}" if note else ""), rb.name(v))
+        arg(f"{rb.name(v)}_ptr", f"{shape} out: {_label(rb.name(v), note)}", rb.name(v))
     if any(how == "arg" for how in loads.values()):
         arg("scale", "the seed of reverse mode: 1/B for the mean over the batch", "scale")
     arg("B", "examples in the batch (rows)", "B")
@@ -646,6 +652,13 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     host_comments = [f"{kname}: " + "; ".join(math_lines[:3]) + (" ..." if len(math_lines) > 3 else "")] \
         if math_lines else [f"{kname}: the product {_math_eqn(mm[0])}"]
     return src, call, [safe_text(c) for c in host_comments]
+
+
+def _label(name: str, note) -> str:
+    """``v6 = relu(W1*x + b1)``, ``x1, the input 't'``: a var's name with what it is."""
+    if not note:
+        return name
+    return f"{name} {_clip(note)}" if note.startswith("= ") else f"{name}, {_clip(note)}"
 
 
 def _clip(text: str, n: int = 70) -> str:
