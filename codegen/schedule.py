@@ -465,7 +465,8 @@ def _eqn_comment(e) -> str:
 # 7. **batch reductions** — a gradient that is a per-example outer product δ·yᵀ becomes a
 #    "weight_grad" kernel (Σ_b δ_b y_bᵀ, a product over the batch axis); the batch sum of δ itself
 #    (the bias gradient) is fused into it; any other gradient is a "batch_sum" kernel. Both are
-#    two-stage: partial sums per slice of the batch, added up by the optimizer's update.
+#    two-stage: partial sums per slice of the batch, added up by the optimizer's update. Each runs
+#    right after the kernel that makes the last of its operands.
 
 
 @dataclass
@@ -627,10 +628,21 @@ class KernelScheduler(Scheduler):
                     grad_source[k.grad] = kernels.index(w)
                     k.kind = "fused"
                     break
-        keep = [k for k in kernels if k.kind != "fused"]
-        renumber = {id(k): i for i, k in enumerate(keep)}
+        # each reduction over the batch runs as soon as its operands exist, so that δ of a layer can
+        # be freed before the next layer's is made (peak memory: that of plain backprop)
+        order = kernels[:n_rows]
+        for k in kernels[n_rows:]:
+            if k.kind == "fused":
+                continue
+            after = max((home[s] for u in k.operands for s in self.sources(u)), default=-1)
+            pos = order.index(kernels[after]) + 1 if after >= 0 else 0
+            while pos < len(order) and order[pos].kind != "rows":
+                pos += 1                 # after the reductions already placed there
+            order.insert(pos, k)
+        renumber = {id(k): i for i, k in enumerate(order)}
+        home = {v: renumber[id(kernels[j])] for v, j in home.items()}
         grad_source = {i: renumber[id(kernels[j])] for i, j in grad_source.items()}
-        return Plan(keep, stored, home, self.unbatched, grad_source)
+        return Plan(order, stored, home, self.unbatched, grad_source)
 
     def _matmul_operands(self, e) -> tuple:
         """(eqn, a, P, transposed): the product as acc[b, i] = Σ_j a[b, j]·M[i, j], M = P or Pᵀ."""

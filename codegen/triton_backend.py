@@ -252,6 +252,7 @@ class _Out:
         self.finish = None           # name of the finish kernel's wrapper (made once)
         self.update = None
         self.made: set = set()
+        self.loss_sum = False
 
 
 def _legend(spec: Spec) -> list:
@@ -351,7 +352,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         body.append("return [" + ", ".join(_ref(sch, names, sch.base(o.id)) for o in lw.outputs) + "]")
     else:
         L = _ref(sch, names, sch.base(lw.loss.id))
-        body.append(f"loss = {L}.sum() * scale")
+        if not train:
+            body.append(f"loss = {L}.sum() * scale")
         if train:
             for i, p in enumerate(spec.params):
                 if i not in parts:      # the loss does not depend on p_i
@@ -362,16 +364,19 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         elif kind == "grad":
             if out.finish is None:
                 out.finish = "finish"
-                out.pieces.append(_segments_kernel("finish", spec, printer))
-            body.append(f"return loss, finish([{', '.join(params)}], [{partlist}])")
+                out.pieces.append(_segments_kernel("finish", spec, printer, out))
+            body.append(f"# stage 2 of every sum over the batch, and the loss Σ_b {L}_b · scale: one launch")
+            body.append(f"return finish([{', '.join(params)}], [{partlist}], {L}, scale)")
         elif kind == "step":
             if out.update is None:
                 out.update = "update"
-                out.pieces.append(_segments_kernel("update", spec, printer))
+                out.pieces.append(_segments_kernel("update", spec, printer, out))
             sl = "[" + ", ".join(f"s{i}_{k}" for i in range(len(spec.params)) for k in range(len(_slots(spec)))) + "]"
-            body.append(f"update([{', '.join(params)}], [{partlist}], {sl}, t)")
-            body.append("return loss")
+            body.append(f"# stage 2 of every sum over the batch, the update, and the loss Σ_b {L}_b · scale: "
+                        f"one launch")
+            body.append(f"return update([{', '.join(params)}], [{partlist}], {sl}, t, {L}, scale)")
 
+    body = _free_temporaries(body)
     sig = {"loss": "params, batch", "grad": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
     doc = {"loss": "The loss of the batch (a 0-d tensor).",
@@ -380,6 +385,26 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                    "loss before the update.",
            "forward": "The requested outputs for the batch, batch axis first."}[kind]
     return [f"def {kind}({sig}):", f'{_I}"""{doc}"""'] + [_I + b if b else "" for b in body]
+
+
+def _free_temporaries(lines: list) -> list:
+    """Add ``del v12, ...`` after the last line that reads each temporary ``v<id>``: its memory goes
+    back to torch's allocator while the step goes on (peak memory: the live values only)."""
+    import re
+    last: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        if line.startswith("#") or "=" not in line:
+            continue
+        rhs = line.split("=", 1)[1]
+        for name in re.findall(r"\bv\d+\b", rhs):
+            last[name] = i
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        dying = sorted({n for n, j in last.items() if j == i}, key=lambda n: int(n[1:]))
+        if dying and not line.startswith("return"):
+            out.append("del " + ", ".join(dying))
+    return out
 
 
 def p0(p) -> int:
@@ -708,7 +733,7 @@ def _hoist(exprs, t):
     return [visit(sp.sympify(e)) for e in exprs], found
 
 
-def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter) -> str:
+def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) -> str:
     """``update``: for every parameter, g = Σ_s partial[s] (stage 2), then the optimizer's rules;
     ``finish``: g = Σ_s partial[s] only. One launch: program ids are dealt out to the parameters in
     segments of UPDATE_BLOCK entries."""
@@ -730,6 +755,9 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter) -> str:
         hoisted, hnames = {}, []
     S = [f"s{k}" for k in range(len(slots))]
 
+    if not out.loss_sum:
+        out.loss_sum = True
+        out.pieces.append(LOSS_SUM)
     L = ["", "", "@triton.jit",
          f"def {which}_block(p_ptr, part_ptr, {''.join(s + '_ptr, ' for s in S)}n_parts, "
          f"{''.join(h + ', ' for h in hnames)}numel, block, BLOCK: tl.constexpr):"]
@@ -785,6 +813,10 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter) -> str:
         L.append(f"{_I}n_parts{i},  # slices of the batch")
     for h in hnames:
         L.append(f"{_I}{h},  # computed on the host from the step t")
+    L.append(f"{_I}l_ptr,  # (B,) the per-example losses")
+    L.append(f"{_I}loss_ptr,  # () out: the batch's loss, Σ_b L_b · scale")
+    L.append(f"{_I}B,  # examples in the batch")
+    L.append(f"{_I}scale,  # 1/B for the mean over the batch, 1 for the sum")
     L.append(f"{_I}BLOCK: tl.constexpr,  # entries per program")
     L.append("):")
     L.append(f'{_I}"""{"The optimizer update of every parameter" if which == "update" else "Every gradient"}, '
@@ -799,29 +831,48 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter) -> str:
         L.append(f"{_I}    {which}_block(p{i}_ptr, part{i}_ptr, {sl}n_parts{i}, {''.join(h + ', ' for h in hnames)}"
                  f"{sizes[i]}, pid - {start}, BLOCK)")
         start += nb
-    total = start
+    L.append(f"{_I}else:")
+    L.append(f"{_I}    loss_sum(l_ptr, loss_ptr, B, scale, BLOCK)")
+    total = start + 1           # the last program sums the loss
     # host wrapper
     if which == "finish":
-        L += ["", "", "def finish(params, parts):",
-              f'{_I}"""The gradients, shaped like the parameters: stage 2 of every sum over the batch, one launch."""',
+        L += ["", "", "def finish(params, parts, l, scale):",
+              f'{_I}"""(loss, gradients shaped like the parameters): stage 2 of every sum over the batch, one launch."""',
               f"{_I}grads = [torch.empty_like(p) for p in params]",
+              f"{_I}loss = torch.empty((), device=l.device, dtype=torch.float32)",
               f"{_I}args = []",
               f"{_I}for g, part in zip(grads, parts):",
               f"{_I}    args += [g, part, part.shape[0]]",
-              f"{_I}finish_kernel[({total},)](*args, BLOCK=UPDATE_BLOCK)",
-              f"{_I}return grads"]
+              f"{_I}finish_kernel[({total},)](*args, l, loss, l.shape[0], scale, BLOCK=UPDATE_BLOCK)",
+              f"{_I}return loss, grads"]
     else:
         hp = PythonCodePrinter()
-        L += ["", "", "def update(params, parts, slots, t):",
-              f'{_I}"""One optimizer step for every parameter, in place, in one launch ({type(opt).__name__})."""']
+        L += ["", "", "def update(params, parts, slots, t, l, scale):",
+              f'{_I}"""One optimizer step for every parameter, in place, in one launch ({type(opt).__name__}); '
+              f'returns the loss."""']
         for e, h in hoisted.items():
             code = hp.doprint(e.xreplace({t: sp.Symbol("t")}))
             L.append(f"{_I}{h} = {code}")
         L += [f"{_I}args = []",
               f"{_I}for i, (p, part) in enumerate(zip(params, parts)):",
               f"{_I}    args += [p, part] + list(slots[{len(slots)} * i:{len(slots)} * (i + 1)]) + [part.shape[0]]",
-              f"{_I}{'update'}_kernel[({total},)](*args, {''.join(h + ', ' for h in hnames)}BLOCK=UPDATE_BLOCK)"]
+              f"{_I}loss = torch.empty((), device=l.device, dtype=torch.float32)",
+              f"{_I}update_kernel[({total},)](*args, {''.join(h + ', ' for h in hnames)}l, loss, l.shape[0], scale, "
+              f"BLOCK=UPDATE_BLOCK)",
+              f"{_I}return loss"]
     return "\n".join(L)
+
+
+LOSS_SUM = '''
+
+@triton.jit
+def loss_sum(l_ptr, loss_ptr, B, scale, BLOCK: tl.constexpr):
+    """The batch's loss, Σ_b L_b · scale, by one program looping over the batch (fp32)."""
+    acc = tl.zeros((BLOCK,), dtype=tl.float32)
+    for b0 in range(0, B, BLOCK):
+        offs = b0 + tl.arange(0, BLOCK)
+        acc += tl.load(l_ptr + offs, mask=offs < B, other=0.0)
+    tl.store(loss_ptr, tl.sum(acc, axis=0) * scale)'''
 
 
 # =================================================================================================
