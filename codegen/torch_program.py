@@ -84,7 +84,7 @@ class TorchProgram(Program):
                     raise ShapeError(
                         f"the input {sym.name!r} has shape {tuple(a.shape)}; declared {format_shape(shape)} per "
                         f"example, so a batch of B examples is {_batch_text(want)}")
-            if a.dim() > 1 and a.stride(-1) != 1:
+            if a.dim() >= 1 and a.stride(-1) != 1:     # the kernels step rows by a stride, entries by 1
                 a = a.contiguous()
             if B is None:
                 B = a.shape[0]

@@ -36,7 +36,7 @@ def _adam():
     from symgrad.optim import Optimizer
 
     @dataclass
-    class _Adam(Optimizer):
+    class Adam(Optimizer):
         lr: float = 0.01
         betas: tuple = (0.9, 0.999)
         eps: float = 1e-8
@@ -48,7 +48,8 @@ def _adam():
             v = b2 * state["exp_avg_sq"] + (1 - b2) * g ** 2
             return p - lr / (1 - b1 ** t) * m / (sp.sqrt(v) / sp.sqrt(1 - b2 ** t) + self.eps), \
                 {"exp_avg": m, "exp_avg_sq": v}
-    return _Adam()
+    Adam.__qualname__ = "Adam"
+    return Adam()
 
 
 def _mlp_case(act, loss, optimizer=None, outputs=False, widths=WIDTHS):
