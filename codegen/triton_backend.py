@@ -546,7 +546,6 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     mm = k.matmul
     if mm is not None:
         eqn, a, P, flip = mm
-        av = sch.value[a]
         note = sch.notes.get(a)
         arg(f"{rb.name(a)}_ptr", f"(B, K) the vectors multiplied: {_label(rb.name(a), note)}", rb.name(a))
         arg(f"{rb.name(P)}_ptr", ("(K, N) " if flip else "(N, K) ") + f"{rb.name(P)}, {_clip(sch.notes.get(P, ''))}"
@@ -607,55 +606,54 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
         L.append(f'{_I}"""')
     else:
         L[-1] += '"""'
-    B = _I
-    L.append(f"{B}# -- map the program id to a block of rows (examples)")
-    L.append(f"{B}pid = tl.program_id(0)")
-    L.append(f"{B}offs_m = pid * BLOCK_M + tl.arange(0, BLOCK_M)")
-    L.append(f"{B}offs_n = tl.arange(0, BLOCK_N)")
-    L.append(f"{B}mask_m = offs_m < B")
-    L.append(f"{B}mask_n = offs_n < N")
-    L.append(f"{B}mask = mask_m[:, None] & mask_n[None, :]")
+    T = _I      # the kernel body's indentation
+    L.append(f"{T}# -- map the program id to a block of rows (examples)")
+    L.append(f"{T}pid = tl.program_id(0)")
+    L.append(f"{T}offs_m = pid * BLOCK_M + tl.arange(0, BLOCK_M)")
+    L.append(f"{T}offs_n = tl.arange(0, BLOCK_N)")
+    L.append(f"{T}mask_m = offs_m < B")
+    L.append(f"{T}mask_n = offs_n < N")
+    L.append(f"{T}mask = mask_m[:, None] & mask_n[None, :]")
     if mm is not None:
         an = rb.name(mm[1])
         wn = rb.name(mm[2])
-        L.append(f"{B}# -- iterate over K: acc = {an} @ {wn}{'ᵀ' if not mm[3] else ''}, accumulated in fp32")
-        L.append(f"{B}acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)")
-        L.append(f"{B}for k0 in range(0, K, BLOCK_K):")
-        L.append(f"{B}    offs_k = k0 + tl.arange(0, BLOCK_K)")
-        L.append(f"{B}    a = tl.load({an}_ptr + offs_m[:, None] * stride_{an} + offs_k[None, :],")
-        L.append(f"{B}                mask=mask_m[:, None] & (offs_k[None, :] < K), other=0.0)")
-        L.append(f"{B}    w = tl.load({wn}_ptr + offs_k[:, None] * stride_wk + offs_n[None, :] * stride_wn,")
-        L.append(f"{B}                mask=(offs_k[:, None] < K) & mask_n[None, :], other=0.0)")
-        L.append(f"{B}    acc = tl.dot(a, w, acc, input_precision=\"ieee\")")
+        L.append(f"{T}# -- iterate over K: acc = {an} @ {wn}{'ᵀ' if not mm[3] else ''}, accumulated in fp32")
+        L.append(f"{T}acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)")
+        L.append(f"{T}for k0 in range(0, K, BLOCK_K):")
+        L.append(f"{T}    offs_k = k0 + tl.arange(0, BLOCK_K)")
+        L.append(f"{T}    a = tl.load({an}_ptr + offs_m[:, None] * stride_{an} + offs_k[None, :],")
+        L.append(f"{T}                mask=mask_m[:, None] & (offs_k[None, :] < K), other=0.0)")
+        L.append(f"{T}    w = tl.load({wn}_ptr + offs_k[:, None] * stride_wk + offs_n[None, :] * stride_wn,")
+        L.append(f"{T}                mask=(offs_k[:, None] < K) & mask_n[None, :], other=0.0)")
+        L.append(f"{T}    acc = tl.dot(a, w, acc, input_precision=\"ieee\")")
     if any(h != "arg" for h in loads.values()):
-        L.append(f"{B}# -- load")
+        L.append(f"{T}# -- load")
     for v, how in loads.items():
         nm = rb.name(v)
         if how == "tile":
-            L.append(f"{B}{nm} = tl.load({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n[None, :], mask=mask, other=0.0)")
+            L.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n[None, :], mask=mask, other=0.0)")
         elif how == "row":
-            L.append(f"{B}{nm} = tl.load({nm}_ptr + offs_m, mask=mask_m, other=0.0)")
+            L.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m, mask=mask_m, other=0.0)")
         elif how == "vector":
-            L.append(f"{B}{nm} = tl.load({nm}_ptr + offs_n, mask=mask_n, other=0.0)")
+            L.append(f"{T}{nm} = tl.load({nm}_ptr + offs_n, mask=mask_n, other=0.0)")
         elif how == "scalar":
-            L.append(f"{B}{nm} = tl.load({nm}_ptr)")
+            L.append(f"{T}{nm} = tl.load({nm}_ptr)")
     if code_lines:
-        L.append(f"{B}# -- compute (one CSE over the kernel's bodies)")
-        L += [B + c for c in code_lines]
-    L.append(f"{B}# -- write back")
+        L.append(f"{T}# -- compute (one CSE over the kernel's bodies)")
+        L += [T + c for c in code_lines]
+    L.append(f"{T}# -- write back")
     for v in stored:
         nm = rb.name(v)
         src = "acc" if v == rb.acc else nm
         if sch.width_of(v) is None:
-            L.append(f"{B}tl.store({nm}_ptr + offs_m, {src}, mask=mask_m)")
+            L.append(f"{T}tl.store({nm}_ptr + offs_m, {src}, mask=mask_m)")
         else:
-            L.append(f"{B}tl.store({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n[None, :], {src}, mask=mask)")
+            L.append(f"{T}tl.store({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n[None, :], {src}, mask=mask)")
 
     # -- the host wrapper: check, allocate, grid, launch
     ins = list(dict.fromkeys(c for c, a in zip(calls, args) if a.endswith("_ptr")
                              and c not in {rb.name(v) for v in stored}))
     outs = [rb.name(v) for v in stored]
-    ref = rb.name(mm[1]) if mm else next((rb.name(v) for v, h in loads.items() if h in ("tile", "row")), None)
     wrapper_args = ins + (["scale"] if "scale" in calls else []) + ["B"]
     W = ["", "", f"def launch_{kname}({', '.join(wrapper_args)}):",
          f'{_I}"""Run {kname}: {", ".join(outs)} from {", ".join(ins) or "the arguments"}."""']
@@ -670,7 +668,6 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     kw = ", ".join(f"{c}={val}" for c, val, _ in const)
     W.append(f"{_I}{kname}[grid]({', '.join(calls)}, {kw})")
     W.append(f"{_I}return {', '.join(outs)}" + ("," if len(outs) == 1 else ""))
-    del ref
     src = "\n".join(L + W)
     lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")
     call = f"{lhs} = launch_{kname}({', '.join(wrapper_args)})"

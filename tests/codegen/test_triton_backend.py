@@ -206,7 +206,6 @@ def test_corrupt_cache_entry_is_rebuilt(rng):
     with open(path, "w") as f:
         f.write("raise RuntimeError('corrupt')\n")
     runtime._LOADED.pop(runtime.digest(tri.source), None)
-    again, _, _ = None, None, None
     again = _mlp_case("relu", "mse")[1]
     with open(path) as f:
         assert f.read() == tri.source
