@@ -483,6 +483,7 @@ class Kernel:
     grad: int | None = None
     bias: int | None = None
     operands: tuple = ()
+    stages: list | None = None                  # a rows kernel made of several (pass 8)
 
 
 @dataclass
@@ -537,21 +538,22 @@ class KernelScheduler(Scheduler):
             return self.sources(e.inputs[0].id)
         return {b}
 
-    def plan(self, roots: Sequence[Var], grads: Sequence) -> Plan:
-        """Kernels computing ``roots`` (stored) and the batch sums ``grads`` [(index, var | None)]."""
+    def plan(self, roots: Sequence[Var], grads: Sequence, fuse_rows: int = 0) -> Plan:
+        """Kernels computing ``roots`` (stored) and the batch sums ``grads`` [(index, var | None)].
+        ``fuse_rows``: when every width is at most this, all rows kernels become the stages of one
+        (pass 8 below); 0 turns that off."""
         from symgrad.errors import UnsupportedError
         self._analyse(list(roots) + [g for _, g in grads if g is not None])
         fused = self._fusable_grad_matmuls([(None, g, None) for _, g in grads])
         kernels: list[Kernel] = []
         home: dict[int, int] = {}
-        stored: set[int] = set()
+        reads: list[tuple] = []          # (var, index of the kernel that reads it; -1: a later launch)
         self.unbatched = set()
 
         def need(v: int, at: int):
-            """Var ``v`` is read by kernel ``at``: store it where it is computed, unless that is ``at``."""
+            """Var ``v`` is read by kernel ``at``."""
             for s in self.sources(v):
-                if home[s] != at:
-                    stored.add(s)
+                reads.append((s, at))
 
         for e in self.eqns:
             v, p = e.out.id, e.prim
@@ -596,7 +598,19 @@ class KernelScheduler(Scheduler):
             for u in e.inputs:
                 need(u.id, at)
 
+        # 8. **one kernel for the rows** — every rows kernel reads and writes the rows of its own
+        #    block of examples only, so consecutive ones can run one after the other in the same
+        #    program (the tiny-cuda-nn idea: a product's operand made by an earlier stage stays in
+        #    registers). Only when the whole rows fit in registers: every width ≤ ``fuse_rows``.
+        if fuse_rows and len(kernels) > 1 and all(
+                (k.width or 1) <= fuse_rows and (k.matmul is None or (self.width_of(k.matmul[1]) or 1) <= fuse_rows)
+                for k in kernels):
+            one = Kernel("rows", None, stages=kernels)
+            home = {v: 0 for v in home}
+            reads = [(v, 0 if at >= 0 else at) for v, at in reads]
+            kernels = [one]
         n_rows = len(kernels)
+        stored: set[int] = {v for v, at in reads if home[v] != at}
         for r in roots:
             for s in self.sources(r.id):
                 stored.add(s)
@@ -614,7 +628,8 @@ class KernelScheduler(Scheduler):
                                        f"(it does not depend on the inputs); the kernel backends do not "
                                        f"support that yet")
             for u in k.operands:
-                need(u, -1)
+                for s in self.sources(u):
+                    stored.add(s)
             kernels.append(k)
             grad_source[i] = len(kernels) - 1
         # the batch sum of δ (a bias gradient) rides along with the weight gradient δ·yᵀ

@@ -32,6 +32,7 @@ the backend for ``target="triton"``.
 from __future__ import annotations
 
 import math
+import os
 
 import sympy as sp
 
@@ -44,6 +45,9 @@ from .printers.triton_printer import TritonPrinter
 from .schedule import Kernel, KernelScheduler, Plan
 
 _I = "    "
+# All rows kernels become the stages of one when every width is at most this (0: never); see pass 8
+# of `codegen.schedule`. SYMGRAD_TRITON_FUSE_ROWS overrides it, e.g. =0 to compare.
+FUSE_ROWS = int(os.environ.get("SYMGRAD_TRITON_FUSE_ROWS", "128"))
 SPLIT_ROWS = 512          # examples per slice of the batch in stage 1 of a reduction over the batch
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
@@ -290,7 +294,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     sch = KernelScheduler(lw.graph, names, set(lw.inputs), notes, None, None)
     roots = list(lw.outputs) if kind == "forward" else [lw.loss]
     grads = [(i, g) for i, g in enumerate(lw.grads)] if train else []
-    plan = sch.plan(roots, grads)
+    plan = sch.plan(roots, grads, fuse_rows=FUSE_ROWS)
     used = sch.value
     if kind != "forward" and not used[lw.loss.id].batched:
         raise UnsupportedError("the loss does not depend on the inputs; the Triton backend needs a batch")
@@ -426,20 +430,24 @@ def _ref(sch: KernelScheduler, names: dict, v: int) -> str:
 
 
 class _RowsBody:
-    """The SymPy expressions of one rows kernel over code names, and what it loads."""
+    """The SymPy expressions of one rows kernel (one or several stages) over code names, and what
+    it loads."""
 
-    def __init__(self, k: Kernel, j: int, plan: Plan, sch: KernelScheduler, names: dict):
-        self.k, self.j, self.plan, self.sch, self.names = k, j, plan, sch, names
+    def __init__(self, stages: list, plan: Plan, sch: KernelScheduler, names: dict):
+        self.plan, self.sch, self.names = plan, sch, names
         self.loads: dict[int, str] = {}          # var id -> "tile" | "row" | "vector" | "scalar" | "arg"
-        here = {e.out.id for e in k.eqns}
+        here = {e.out.id for st in stages for e in st.eqns}
         self.inline = set()
-        for e in k.eqns:
-            v = e.out.id
-            c = sch.consumer.get(v)
-            if (e.prim is R.ewise_p and sch.uses.get(v) == 1 and v not in plan.stored and c is not None
-                    and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p)):
-                self.inline.add(v)
-        self.acc = k.matmul[0].out.id if k.matmul else None
+        for st in stages:
+            for e in st.eqns:
+                v = e.out.id
+                c = sch.consumer.get(v)
+                if (e.prim is R.ewise_p and sch.uses.get(v) == 1 and v not in plan.stored and c is not None
+                        and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p)):
+                    self.inline.add(v)
+        self.acc: dict[int, str] = {}            # var id of a stage's product -> "acc", "acc2", ...
+        self.local: set[int] = set()             # computed by the stages so far
+        self.width = None                        # of the stage being built
 
     def name(self, v: int) -> str:
         return self.names.get(v, f"v{v}")
@@ -449,11 +457,11 @@ class _RowsBody:
         values read as columns ``[:, None]`` and parameter vectors as rows ``[None, :]``."""
         sch = self.sch
         e = sch.g.producer[v]
-        if v == self.acc:
-            return sp.Symbol("acc")
+        if v in self.acc:
+            return sp.Symbol(self.acc[v])
         if v in self.inline or v in self.plan.unbatched:
             return e.params[0].xreplace({R.ph(i): self.expr(u.id, tile) for i, u in enumerate(e.inputs)})
-        if any(v == x.out.id for x in self.k.eqns):
+        if v in self.local:
             return self._sym(self.name(v), sch.width_of(v) is None and tile)
         if e.prim is R.const_p:
             u = R.uniform_value(sch.g, e.out)
@@ -471,20 +479,20 @@ class _RowsBody:
         if val.batched:
             w = sch.width_of(v)
             if w is None:
-                self.loads[v] = "row"
+                self.loads.setdefault(v, "row")
                 return self._sym(self.name(v), tile)
-            if w != self.k.width:
-                raise UnsupportedError(f"v{v} has {w} entries per example but is read in a kernel over {self.k.width}")
-            self.loads[v] = "tile"
+            if w != self.width:
+                raise UnsupportedError(f"v{v} has {w} entries per example but is read in a kernel over {self.width}")
+            self.loads.setdefault(v, "tile")
             return sp.Symbol(self.name(v))
         if val.shape == ():
-            self.loads[v] = "scalar"
+            self.loads.setdefault(v, "scalar")
             return sp.Symbol(self.name(v))
-        if 1 in val.shape and max(val.shape) == self.k.width:
-            self.loads[v] = "vector"
+        if 1 in val.shape and max(val.shape) == self.width:
+            self.loads.setdefault(v, "vector")
             return sp.Symbol(f"{self.name(v)}[None, :]")
         raise UnsupportedError(f"v{v} ({e}): a parameter of shape {val.shape} cannot be read in a kernel "
-                               f"over {self.k.width} entries per example")
+                               f"over {self.width} entries per example")
 
     @staticmethod
     def _sym(name: str, as_column: bool):
@@ -493,94 +501,160 @@ class _RowsBody:
 
 def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler, lw: Lowered,
                  names: dict, printer: TritonPrinter):
-    rb = _RowsBody(k, j, plan, sch, names)
-    # -- the statements: named equations, in graph order; inline ones are substituted
-    stmts = []          # (name, kind, expr)
-    math_lines = []
-    for e in k.eqns:
-        v = e.out.id
-        if v in rb.inline:
-            continue
-        nm = rb.name(v)
-        if e.prim is R.ewise_p:
-            tile = sch.width_of(v) is not None
-            stmts.append((nm, "let", e.params[0].xreplace({R.ph(i): rb.expr(u.id, tile)
-                                                           for i, u in enumerate(e.inputs)})))
-        elif e.prim is R.sum_p:
-            stmts.append((nm, "sum", rb.expr(e.inputs[0].id, True)))
-        else:
-            stmts.append((nm, "lse", rb.expr(e.inputs[0].id, True)))
-        math_lines.append(f"{nm} = {_math(stmts[-1])}")
-    stored = [v for v, h in plan.home.items() if h == j and v in plan.stored]
-    if rb.acc is not None and rb.acc in plan.stored:
-        stored = [rb.acc] + [v for v in stored if v != rb.acc]
-
-    # -- one CSE over every body of the kernel (forward and backward together)
-    exprs = [s[2] for s in stmts]
-    repl, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("t"), optimizations=None) if exprs else ([], [])
-    items = [(str(s), "let", x) for s, x in repl] + [(n, kd, x) for (n, kd, _), x in zip(stmts, reduced)]
-    defined = {"acc", "scale"} | {rb.name(v) for v in rb.loads}
-    code_lines = []
-    pending = list(items)
-    while pending:
-        for idx, (nm, kd, x) in enumerate(pending):
-            reads = {s.name.split("[")[0] for s in x.free_symbols} if isinstance(x, sp.Basic) else set()
-            if reads <= defined:
-                break
-        else:   # pragma: no cover - the graph is acyclic
-            raise AssertionError("kernel statements have a cycle")
-        pending.pop(idx)
-        code_lines += _statement(nm, kd, x, printer)
-        defined.add(nm)
-
-    # -- arguments, one comment each
-    loads = rb.loads
-    args, comments = [], []
-    calls = []
+    """A rows kernel (see `codegen.schedule`): its source, the host line that runs it, and comments.
+    A kernel of several stages (pass 8) names each stage's offsets and sizes with its number."""
+    stages = k.stages or [k]
+    many = len(stages) > 1
+    rb = _RowsBody(stages, plan, sch, names)
+    args, comments, calls = [], [], []
 
     def arg(a, comment, call):
-        args.append(a)
-        comments.append(comment)
-        calls.append(call)
+        if a not in args:
+            args.append(a)
+            comments.append(comment)
+            calls.append(call)
 
-    mm = k.matmul
-    if mm is not None:
-        eqn, a, P, flip = mm
-        note = sch.notes.get(a)
-        arg(f"{rb.name(a)}_ptr", f"(B, K) the vectors multiplied: {_label(rb.name(a), note)}", rb.name(a))
-        arg(f"{rb.name(P)}_ptr", ("(K, N) " if flip else "(N, K) ") + f"{rb.name(P)}, {_clip(sch.notes.get(P, ''))}"
-            + (" (read transposed)" if flip else ""), rb.name(P))
-    for v, how in loads.items():
-        if how == "arg":
-            continue
-        shape = {"tile": "(B, N)", "row": "(B,)", "vector": "(N,)", "scalar": "()"}[how]
-        note = sch.notes.get(v)
-        arg(f"{rb.name(v)}_ptr", f"{shape} {_label(rb.name(v), note)}", rb.name(v))
-    for v in stored:
-        shape = "(B,)" if sch.width_of(v) is None else "(B, N)"
-        note = sch.notes.get(v)
-        arg(f"{rb.name(v)}_ptr", f"{shape} out: {_label(rb.name(v), note)}", rb.name(v))
-    if any(how == "arg" for how in loads.values()):
+    const: list = []                 # (name, value, what)
+    doc: list = []
+    body: list = []                  # the kernel body after the program-id section
+    stored_all: list = []
+    uses_block_k = False
+    emitted: set = set()
+    defined = {"scale"}
+    T = _I
+    for si, st in enumerate(stages):
+        sfx = str(si + 1) if many else ""
+        rb.width = st.width
+        N = st.width or 1
+        const.append((f"N{sfx}", N, "entries per example in the tile" + (f" of stage {sfx}" if many else "")))
+        if st.matmul is not None:
+            const.append((f"K{sfx}", sch.width_of(st.matmul[1]) or 1, "entries per example of the vectors multiplied"))
+        const.append((f"BLOCK_N{sfx}", _pow2(N), f"≥ N{sfx}, a power of two: a program holds whole rows"))
+        if many:
+            body.append(f"{T}# -- stage {sfx}")
+        body += [f"{T}offs_n{sfx} = tl.arange(0, BLOCK_N{sfx})",
+                 f"{T}mask_n{sfx} = offs_n{sfx} < N{sfx}",
+                 f"{T}mask{sfx} = mask_m[:, None] & mask_n{sfx}[None, :]"]
+        mm = st.matmul
+        if mm is not None:
+            eqn, a, P, flip = mm
+            acc = f"acc{sfx}"
+            an, wn = rb.name(a), rb.name(P)
+            if a not in rb.local:
+                arg(f"{an}_ptr", f"(B, K) the vectors multiplied: {_label(an, sch.notes.get(a))}", an)
+            arg(f"{wn}_ptr", ("(K, N) " if flip else "(N, K) ") + f"{wn}, {_clip(sch.notes.get(P, ''))}"
+                + (" (read transposed)" if flip else ""), wn)
+            swn, swk = f"stride_w{sfx}n", f"stride_w{sfx}k"
+            arg(swn, f"stride of {wn} along an output entry", f"{wn}.stride({1 if flip else 0})")
+            arg(swk, f"stride of {wn} along the sum", f"{wn}.stride({0 if flip else 1})")
+            Mt = f"{wn}ᵀ" if not flip else wn
+            doc.append(f"{acc} = {an} @ {Mt}  (the batch of {_math_eqn(eqn)})")
+            if a in rb.local:      # made by an earlier stage: still in registers, whole rows
+                body += [f"{T}# -- {acc} = {an} @ {Mt}: {an} is in registers (whole rows, zero beyond K{sfx})",
+                         f"{T}offs_k{sfx} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",
+                         f"{T}w{sfx} = tl.load({wn}_ptr + offs_k{sfx}[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
+                         f"{T}             mask=(offs_k{sfx}[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
+                         f"{T}{acc} = tl.dot(tl.where((offs_k{sfx} < K{sfx})[None, :], {an}, 0.0), w{sfx}, "
+                         f"input_precision=\"ieee\")"]
+            else:
+                uses_block_k = True
+                arg(f"stride_{an}", f"row stride of {an}", f"{an}.stride(0)")
+                body += [f"{T}# -- iterate over K: {acc} = {an} @ {Mt}, accumulated in fp32",
+                         f"{T}{acc} = tl.zeros((BLOCK_M, BLOCK_N{sfx}), dtype=tl.float32)",
+                         f"{T}for k0 in range(0, K{sfx}, BLOCK_K):",
+                         f"{T}    offs_k = k0 + tl.arange(0, BLOCK_K)",
+                         f"{T}    a = tl.load({an}_ptr + offs_m[:, None] * stride_{an} + offs_k[None, :],",
+                         f"{T}                mask=mask_m[:, None] & (offs_k[None, :] < K{sfx}), other=0.0)",
+                         f"{T}    w = tl.load({wn}_ptr + offs_k[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
+                         f"{T}                mask=(offs_k[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
+                         f"{T}    {acc} = tl.dot(a, w, {acc}, input_precision=\"ieee\")"]
+            rb.acc[eqn.out.id] = acc
+            rb.local.add(eqn.out.id)
+            defined.add(acc)
+        # -- the statements: named equations, in graph order; inline ones are substituted
+        stmts = []
+        for e in st.eqns:
+            v = e.out.id
+            if v in rb.inline:
+                continue
+            nm = rb.name(v)
+            if e.prim is R.ewise_p:
+                tile = sch.width_of(v) is not None
+                stmts.append((nm, "let", e.params[0].xreplace({R.ph(i): rb.expr(u.id, tile)
+                                                               for i, u in enumerate(e.inputs)})))
+            elif e.prim is R.sum_p:
+                stmts.append((nm, "sum", rb.expr(e.inputs[0].id, True)))
+            else:
+                stmts.append((nm, "lse", rb.expr(e.inputs[0].id, True)))
+            doc.append(f"{nm} = {_math(stmts[-1])}")
+            rb.local.add(v)
+        for e in st.eqns:
+            rb.local.add(e.out.id)
+        new_loads = [(v, how) for v, how in rb.loads.items() if v not in emitted and how != "arg"]
+        if new_loads:
+            body.append(f"{T}# -- load")
+        for v, how in new_loads:
+            emitted.add(v)
+            nm = rb.name(v)
+            note = sch.notes.get(v)
+            shape = {"tile": "(B, N)", "row": "(B,)", "vector": "(N,)", "scalar": "()"}[how]
+            arg(f"{nm}_ptr", f"{shape} {_label(nm, note)}", nm)
+            if how == "tile":
+                arg(f"stride_{nm}", f"row stride of {nm}", f"{nm}.stride(0)")
+                body.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n{sfx}[None, :], "
+                            f"mask=mask{sfx}, other=0.0)")
+            elif how == "row":
+                body.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m, mask=mask_m, other=0.0)")
+            elif how == "vector":
+                body.append(f"{T}{nm} = tl.load({nm}_ptr + offs_n{sfx}, mask=mask_n{sfx}, other=0.0)")
+            else:
+                body.append(f"{T}{nm} = tl.load({nm}_ptr)")
+            defined.add(nm)
+        # -- one CSE over every body of the stage (forward and backward together)
+        exprs = [x[2] for x in stmts]
+        tsym = sp.numbered_symbols(f"t{sfx}_" if many else "t")
+        repl, reduced = sp.cse(exprs, symbols=tsym, optimizations=None) if exprs else ([], [])
+        items = [(str(x), "let", e) for x, e in repl] + [(n, kd, e) for (n, kd, _), e in zip(stmts, reduced)]
+        if items:
+            body.append(f"{T}# -- compute (one CSE over the {'stage' if many else 'kernel'}'s bodies)")
+        pending = list(items)
+        while pending:
+            for idx, (nm, kd, x) in enumerate(pending):
+                reads = {q.name.split("[")[0] for q in x.free_symbols} if isinstance(x, sp.Basic) else set()
+                if reads <= defined:
+                    break
+            else:   # pragma: no cover - the graph is acyclic
+                raise AssertionError("kernel statements have a cycle")
+            pending.pop(idx)
+            body += [T + c for c in _statement(nm, kd, x, printer, sfx)]
+            defined.add(nm)
+        # -- write back what later launches read
+        here = [e.out.id for e in st.eqns] + ([mm[0].out.id] if mm else [])
+        stored = [v for v in here if v in plan.stored]
+        if stored:
+            body.append(f"{T}# -- write back")
+        for v in stored:
+            nm = rb.name(v)
+            src = rb.acc.get(v, nm)
+            shape = "(B,)" if sch.width_of(v) is None else "(B, N)"
+            arg(f"{nm}_ptr", f"{shape} out: {_label(nm, sch.notes.get(v))}", nm)
+            if sch.width_of(v) is None:
+                body.append(f"{T}tl.store({nm}_ptr + offs_m, {src}, mask=mask_m)")
+            else:
+                arg(f"stride_{nm}", f"row stride of {nm}", f"{nm}.stride(0)")
+                body.append(f"{T}tl.store({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n{sfx}[None, :], {src}, "
+                            f"mask=mask{sfx})")
+        stored_all += stored
+    if "arg" in rb.loads.values():
         arg("scale", "the seed of reverse mode: 1/B for the mean over the batch", "scale")
     arg("B", "examples in the batch (rows)", "B")
-    strided = ([mm[1]] if mm else []) + [v for v, h in loads.items() if h == "tile"] + \
-        [v for v in stored if sch.width_of(v) is not None]
-    strided = list(dict.fromkeys(strided))
-    for v in strided:
-        arg(f"stride_{rb.name(v)}", f"row stride of {rb.name(v)}", f"{rb.name(v)}.stride(0)")
-    if mm is not None:
-        eqn, a, P, flip = mm
-        arg("stride_wn", f"stride of {rb.name(P)} along an output entry", f"{rb.name(P)}.stride({1 if flip else 0})")
-        arg("stride_wk", f"stride of {rb.name(P)} along the sum", f"{rb.name(P)}.stride({0 if flip else 1})")
-    N = k.width or 1
-    const = [("N", N, "entries per example in the tile")]
-    if mm is not None:
-        K = sch.width_of(mm[1]) or 1
-        const.append(("K", K, "entries per example of the vectors multiplied"))
-    const.append(("BLOCK_N", _pow2(N), "≥ N, a power of two: a program holds whole rows"))
+    # pointers first, then scalars, then strides (the tutorials' order)
+    order = sorted(range(len(args)), key=lambda i: (0 if args[i].endswith("_ptr") else
+                                                    2 if args[i].startswith("stride_") else 1, i))
+    args, comments, calls = ([xs[i] for i in order] for xs in (args, comments, calls))
 
     # -- the kernel source
-    L = ["", "", f"@triton.autotune(configs=rows_configs({mm is not None}), key=[\"B\"])", "@triton.jit",
+    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}), key=[\"B\"])", "@triton.jit",
          f"def {kname}("]
     width = max(len(a) for a in args + [c for c, _, _ in const]) + 2
     for a, c in zip(args, comments):
@@ -588,17 +662,13 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     for c, val, what in const:
         L.append(f"{_I}{(c + ': tl.constexpr,').ljust(width + 14)}# {what} ({val})")
     L.append(f"{_I}BLOCK_M: tl.constexpr,{' ' * 4}# examples per program")
-    if mm is not None:
+    if uses_block_k:
         L.append(f"{_I}BLOCK_K: tl.constexpr,{' ' * 4}# step of the sum over K")
     L.append("):")
-    doc = []
-    if mm is not None:
-        eqn, a, P, flip = mm
-        Mt = f"{rb.name(P)}ᵀ" if not flip else rb.name(P)
-        doc.append(f"acc = {rb.name(a)} @ {Mt}" + (f"  (the batch of {_math_eqn(eqn)})"))
-    doc += math_lines
-    if stored:
-        doc.append("stores " + ", ".join(rb.name(v) for v in stored))
+    if stored_all:
+        doc.append("stores " + ", ".join(rb.name(v) for v in stored_all))
+    if many:
+        doc.insert(0, f"{len(stages)} stages, one after the other on the same block of examples:")
     L.append(f'{_I}"""' + (doc[0] if doc else kname))
     if len(doc) > 1:
         L.append("")
@@ -606,54 +676,15 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
         L.append(f'{_I}"""')
     else:
         L[-1] += '"""'
-    T = _I      # the kernel body's indentation
     L.append(f"{T}# -- map the program id to a block of rows (examples)")
     L.append(f"{T}pid = tl.program_id(0)")
     L.append(f"{T}offs_m = pid * BLOCK_M + tl.arange(0, BLOCK_M)")
-    L.append(f"{T}offs_n = tl.arange(0, BLOCK_N)")
     L.append(f"{T}mask_m = offs_m < B")
-    L.append(f"{T}mask_n = offs_n < N")
-    L.append(f"{T}mask = mask_m[:, None] & mask_n[None, :]")
-    if mm is not None:
-        an = rb.name(mm[1])
-        wn = rb.name(mm[2])
-        L.append(f"{T}# -- iterate over K: acc = {an} @ {wn}{'ᵀ' if not mm[3] else ''}, accumulated in fp32")
-        L.append(f"{T}acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)")
-        L.append(f"{T}for k0 in range(0, K, BLOCK_K):")
-        L.append(f"{T}    offs_k = k0 + tl.arange(0, BLOCK_K)")
-        L.append(f"{T}    a = tl.load({an}_ptr + offs_m[:, None] * stride_{an} + offs_k[None, :],")
-        L.append(f"{T}                mask=mask_m[:, None] & (offs_k[None, :] < K), other=0.0)")
-        L.append(f"{T}    w = tl.load({wn}_ptr + offs_k[:, None] * stride_wk + offs_n[None, :] * stride_wn,")
-        L.append(f"{T}                mask=(offs_k[:, None] < K) & mask_n[None, :], other=0.0)")
-        L.append(f"{T}    acc = tl.dot(a, w, acc, input_precision=\"ieee\")")
-    if any(h != "arg" for h in loads.values()):
-        L.append(f"{T}# -- load")
-    for v, how in loads.items():
-        nm = rb.name(v)
-        if how == "tile":
-            L.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n[None, :], mask=mask, other=0.0)")
-        elif how == "row":
-            L.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m, mask=mask_m, other=0.0)")
-        elif how == "vector":
-            L.append(f"{T}{nm} = tl.load({nm}_ptr + offs_n, mask=mask_n, other=0.0)")
-        elif how == "scalar":
-            L.append(f"{T}{nm} = tl.load({nm}_ptr)")
-    if code_lines:
-        L.append(f"{T}# -- compute (one CSE over the kernel's bodies)")
-        L += [T + c for c in code_lines]
-    L.append(f"{T}# -- write back")
-    for v in stored:
-        nm = rb.name(v)
-        src = "acc" if v == rb.acc else nm
-        if sch.width_of(v) is None:
-            L.append(f"{T}tl.store({nm}_ptr + offs_m, {src}, mask=mask_m)")
-        else:
-            L.append(f"{T}tl.store({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n[None, :], {src}, mask=mask)")
+    L += body
 
     # -- the host wrapper: check, allocate, grid, launch
-    ins = list(dict.fromkeys(c for c, a in zip(calls, args) if a.endswith("_ptr")
-                             and c not in {rb.name(v) for v in stored}))
-    outs = [rb.name(v) for v in stored]
+    outs = [rb.name(v) for v in stored_all]
+    ins = list(dict.fromkeys(c for c, a in zip(calls, args) if a.endswith("_ptr") and c not in outs))
     wrapper_args = ins + (["scale"] if "scale" in calls else []) + ["B"]
     W = ["", "", f"def launch_{kname}({', '.join(wrapper_args)}):",
          f'{_I}"""Run {kname}: {", ".join(outs)} from {", ".join(ins) or "the arguments"}."""']
@@ -661,7 +692,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
         if a.endswith("_ptr") and c in ins and c.startswith(("v", "x")):
             W.append(f"{_I}assert {c}.shape[0] == B and {c}.stride(-1) == 1, '{c}: one contiguous row per example'")
     dev = f"{ins[0]}.device" if ins else "'cuda'"
-    for v in stored:
+    for v in stored_all:
         shape = "(B,)" if sch.width_of(v) is None else f"(B, {sch.width_of(v)})"
         W.append(f"{_I}{rb.name(v)} = torch.empty({shape}, device={dev}, dtype=torch.float32)")
     W.append(f"{_I}grid = lambda META: (triton.cdiv(B, META[\"BLOCK_M\"]),)")
@@ -671,9 +702,17 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     src = "\n".join(L + W)
     lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")
     call = f"{lhs} = launch_{kname}({', '.join(wrapper_args)})"
-    host_comments = [f"{kname}: " + "; ".join(math_lines[:3]) + (" ..." if len(math_lines) > 3 else "")] \
-        if math_lines else [f"{kname}: the product {_math_eqn(mm[0])}"]
-    return src, call, [safe_text(c) for c in host_comments]
+    lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
+    host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
+    return src, call, [safe_text(c) for c in host]
+
+
+def _stage_of(stages: list, v: int, many: bool) -> str:
+    """The suffix of the stage that computes var ``v``."""
+    for si, st in enumerate(stages):
+        if any(e.out.id == v for e in st.eqns) or (st.matmul and st.matmul[0].out.id == v):
+            return str(si + 1) if many else ""
+    raise AssertionError(f"v{v} is not computed by any stage")   # pragma: no cover
 
 
 def _label(name: str, note) -> str:
@@ -698,14 +737,14 @@ def _math_eqn(e) -> str:
     return str(e).split(" : ")[0]
 
 
-def _statement(nm: str, kd: str, x, printer: TritonPrinter) -> list:
+def _statement(nm: str, kd: str, x, printer: TritonPrinter, sfx: str = "") -> list:
     code = printer.doprint(x)
     if kd == "let":
         return [f"{nm} = {code}"]
     if kd == "sum":
-        return [f"{nm} = tl.sum(tl.where(mask_n[None, :], {code}, 0.0), axis=1)"]
+        return [f"{nm} = tl.sum(tl.where(mask_n{sfx}[None, :], {code}, 0.0), axis=1)"]
     # log Σ exp(z) = m + log Σ exp(z − m), m = max z: no exp of a large number
-    return [f"{nm}_z = tl.where(mask_n[None, :], {code}, -float(\"inf\"))",
+    return [f"{nm}_z = tl.where(mask_n{sfx}[None, :], {code}, -float(\"inf\"))",
             f"{nm}_max = tl.max({nm}_z, axis=1)",
             f"{nm} = {nm}_max + tl.log(tl.sum(tl.exp({nm}_z - {nm}_max[:, None]), axis=1))"]
 

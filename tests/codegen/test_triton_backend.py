@@ -100,6 +100,39 @@ def test_mlp_equals_numpy_backend(act, loss, rng):
             _close(st[slot][k], sr[slot][k], f"slot {slot} of {k}")
 
 
+@pytest.mark.parametrize("act, loss", [("relu", "cross_entropy"), ("sigmoid", "mse")])
+def test_one_kernel_per_layer_equals_numpy_backend(act, loss, rng, monkeypatch):
+    """With the rows kernels left apart (FUSE_ROWS = 0: one launch per product, as for wide
+    layers), loss, gradients and two Adam steps equal the NumPy backend's too."""
+    import codegen.triton_backend as tb
+    monkeypatch.setattr(tb, "FUSE_ROWS", 0)
+    net, tri, ref = _mlp_case(act, loss, _adam())
+    step = tri.source[tri.source.index("def step("):]
+    assert step.count("launch_train_kernel") == 3
+    values, batch = _data(rng, net, 19)
+    _close(tri.loss(values, batch), ref.loss(values, batch), "loss")
+    g_tri, g_ref = tri.grad(values, batch), ref.grad(values, batch)
+    for k in g_ref:
+        _close(g_tri[k], g_ref[k], k)
+    vt, st = dict(values), tri.init_state()
+    vr, sr = {k: v.copy() for k, v in values.items()}, ref.init_state()
+    for _ in range(2):
+        vt, st = tri.step(vt, st, batch)
+        vr, sr = ref.step(vr, sr, batch)
+    for k in vr:
+        _close(vt[k], vr[k], k)
+
+
+def test_launches_per_step():
+    """The fused step of a 2-layer MLP: one kernel for the forward and backward rows, one weight
+    gradient per layer (with its bias), one update for every parameter (with the loss)."""
+    _, tri, _ = _mlp_case("relu", "cross_entropy", _adam())
+    step = tri.source[tri.source.index("def step("):]
+    calls = [line.strip() for line in step.splitlines() if "(" in line and not line.strip().startswith(("#", "assert", "def"))]
+    launches = [c for c in calls if "launch_" in c or "weight_grad(" in c or "batch_sum(" in c or "update(" in c]
+    assert len(launches) == 4, launches
+
+
 def test_two_stage_batch_reduction(rng, monkeypatch):
     """Weight and bias gradients summed over several slices of the batch (stage 1) and added up
     (stage 2) equal the NumPy backend's; SPLIT_ROWS is lowered so that 37 examples make 5 slices."""
