@@ -7,7 +7,9 @@ the loss ½‖ŷ − y‖² per example, mean over the batch; Adam (lr 1e-3, β 
 float32; batches of 2^14, 2^16 and 2^18. One training step = forward, loss, backward, update.
 
     ours        the step compiled by ``sg.compile(..., target="triton")``, called as the generated
-                function (params, Adam slots and batch already tensors on the GPU; no host sync)
+                function (params, Adam slots and batch already tensors on the GPU; no host sync):
+                one kernel for the forward and backward rows, a weight gradient per layer, one update
+    ours, a kernel per layer   the same with FUSE_ROWS = 0 (a kernel per product)
     eager       the same network in PyTorch, ``torch.optim.Adam(fused=True)``
     compile     the loss function through ``torch.compile`` (default), fused Adam
     max-autot.  the same with ``mode="max-autotune"``
@@ -63,10 +65,12 @@ def _adam():
 # The contestants: each returns (step(), cleanup names) where step() runs one training step
 
 
-def ours(torch, width, X, Y, init):
+def ours(torch, width, X, Y, init, fuse_rows=128):
     import sympy as sp
 
+    import codegen.triton_backend as tb
     import symgrad as sg
+    tb.FUSE_ROWS = fuse_rows          # 0: one kernel per product instead of one for all the rows
     net = sg.mlp([N_IN] + [width] * HIDDEN_LAYERS + [N_OUT], act=sg.relu)
     y = sp.MatrixSymbol("y", N_OUT, 1)
     prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y], target="triton", optimizer=_adam())
@@ -149,7 +153,7 @@ def main(argv=None):
     if args.steps < 200 and not args.quick:
         sys.exit("--steps must be at least 200 (use --quick for a smoke run)")
     widths, batches = ((64,), (2 ** 14,)) if args.quick else (WIDTHS, BATCHES)
-    contestants = [("ours", None), ("eager", None)]
+    contestants = [("ours", None), ("ours, a kernel per layer", None), ("eager", None)]
     if not args.no_compile:
         contestants += [("compile", "default"), ("max-autotune", "max-autotune")]
     gpu = torch.cuda.get_device_name()
@@ -175,7 +179,10 @@ def main(argv=None):
             Y = torch.randn(B, N_OUT, device="cuda", generator=gen)
             results = {}
             for name, mode in contestants:
-                step = ours(torch, width, X, Y, init) if name == "ours" else eager(torch, width, X, Y, init, mode)
+                if name.startswith("ours"):
+                    step = ours(torch, width, X, Y, init, fuse_rows=128 if name == "ours" else 0)
+                else:
+                    step = eager(torch, width, X, Y, init, mode)
                 ms, peak = time_steps(torch, step, args.steps, args.warmup)
                 results[name] = (ms, peak, count_launches(torch, step))
                 del step
