@@ -6,7 +6,8 @@ jax.jit, in one process, on the same data (issue 3).
 For each MLP (relu hidden layers; softmax cross-entropy, or ½‖ŷ − y‖² for one output) and batch,
 one training step = forward, loss, backward, SGD update (lr 0.01), float32. Every library runs on
 one thread (BLAS included), so the ratios compare code, not thread counts. Printed: the median time
-of a step, the ratios generated / hand-written and generated / torch, and the peak memory the step
+of a step, the ratios generated / hand-written and generated / torch (medians of the per-round
+ratios: the methods run in turns, so a busy machine slows them alike), and the peak memory the step
 allocates (tracemalloc; NumPy reports its buffers to it — torch's allocator does not, so no column).
 """
 from __future__ import annotations
@@ -156,19 +157,25 @@ def jax_step_fn(widths, params, X, T):
     return step
 
 
-def time_steps(fns: dict, rounds: int, per_round: int) -> dict:
-    """Median seconds per step; the methods take turns, round by round, so drift hits all alike."""
+def time_steps(fns: dict, rounds: int, per_round: int) -> tuple:
+    """Median seconds per step, and the median over rounds of each method's time relative to the
+    generated step's in the same round. The methods take turns, round by round, so load from other
+    processes on a shared machine hits them alike; the per-round ratios are what the targets use."""
     samples = {k: [] for k in fns}
     for f in fns.values():
         for _ in range(3):
             f()                                         # warm up (caches, JIT)
-    for _ in range(rounds):
-        for k, f in fns.items():
+    order = list(fns)
+    for r in range(rounds):
+        for k in order[r % len(order):] + order[:r % len(order)]:   # rotate: no method always follows torch
+            f = fns[k]
             t0 = time.perf_counter()
             for _ in range(per_round):
                 f()
             samples[k].append((time.perf_counter() - t0) / per_round)
-    return {k: statistics.median(v) for k, v in samples.items()}
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    ratio = {k: statistics.median(g / o for g, o in zip(samples["generated"], v)) for k, v in samples.items()}
+    return med, ratio
 
 
 def peak_bytes(f) -> int:
@@ -182,7 +189,7 @@ def peak_bytes(f) -> int:
     return peak
 
 
-def run(quick: bool = False):
+def run(quick: bool = False, rounds: int = 31):
     rows = []
     for widths, B in CASES:
         net, prog = make_program(widths)
@@ -213,11 +220,11 @@ def run(quick: bool = False):
             fns["jax"] = j
         work = 2 * B * sum(widths[i] * widths[i + 1] for i in range(n)) * 3
         per_round = max(1, int(2e8 / work)) if not quick else 1
-        rounds = 31 if not quick else 5
-        t = time_steps(fns, rounds, min(per_round, 200))
+        rounds = rounds if not quick else 5
+        t, ratio = time_steps(fns, rounds, min(per_round, 200))
         mem_g, mem_h = peak_bytes(gen), peak_bytes(hand)
-        rows.append((widths, B, t, mem_g, mem_h))
-        print(_row(widths, B, t, mem_g, mem_h), flush=True)
+        rows.append((widths, B, t, ratio, mem_g, mem_h))
+        print(_row(widths, B, t, ratio, mem_g, mem_h), flush=True)
     return rows
 
 
@@ -225,19 +232,20 @@ HEADER = ("| MLP | batch | generated µs | hand-written µs | torch eager µs | 
           "gen/torch | peak mem gen KiB | peak mem hand KiB | mem gen/hand |")
 
 
-def _row(widths, B, t, mg, mh):
+def _row(widths, B, t, ratio, mg, mh):
     j = f"{t['jax'] * 1e6:.1f}" if "jax" in t else "not installed"
     return (f"| {'-'.join(map(str, widths))} | {B} | {t['generated'] * 1e6:.1f} | {t['hand'] * 1e6:.1f} | "
-            f"{t['torch'] * 1e6:.1f} | {j} | {t['generated'] / t['hand']:.2f} | "
-            f"{t['generated'] / t['torch']:.2f} | {mg / 1024:.1f} | {mh / 1024:.1f} | {mg / mh:.2f} |")
+            f"{t['torch'] * 1e6:.1f} | {j} | {ratio['hand']:.2f} | "
+            f"{ratio['torch']:.2f} | {mg / 1024:.1f} | {mh / 1024:.1f} | {mg / mh:.2f} |")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="few repetitions (a smoke test)")
+    ap.add_argument("--rounds", type=int, default=31, help="rounds of interleaved timing per row")
     args = ap.parse_args()
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}")
     print(HEADER)
-    print("|" + "---|" * HEADER.count("|")[:-1] if False else "|---|---|---|---|---|---|---|---|---|---|---|")
-    run(args.quick)
+    print("|" + "---|" * (HEADER.count("|") - 1))
+    run(args.quick, args.rounds)

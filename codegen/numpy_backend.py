@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symgrad.compile import Compiled, Lowered, Spec, register_backend, safe_text
+from symgrad.compiler import Compiled, Lowered, Spec, register_backend, safe_text
 
 from . import runtime
 from .printers.numpy_printer import NumpyPrinter
@@ -69,7 +69,7 @@ def _legend(spec: Spec) -> list:
         lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {_shape_text(p)}")
     lines.append("# Inputs (one row per example; shapes after the batch axis B):")
     for i, x in enumerate(spec.inputs):
-        from symgrad.compile import _batch_text, _batched_shape, _shape
+        from symgrad.compiler import _batch_text, _batched_shape, _shape
         lines.append(f"#   x{i}  {safe_text(repr(x.name))}  per example {_shape_text(x)} -> "
                      f"{_batch_text(_batched_shape(_shape(x)))}")
     opt = spec.optimizer
@@ -82,7 +82,7 @@ def _shape_text(sym) -> str:
 
 
 def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts: _Consts) -> list:
-    from symgrad.compile import _batched_shape, _shape
+    from symgrad.compiler import _batched_shape, _shape
     names: dict = {}
     for i, vid in enumerate(lw.params):
         names[vid] = f"p{i}"
@@ -111,17 +111,19 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
     xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
     sig = {"loss": "params, batch", "grad": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
-    doc = {"loss": "The loss of the batch (mean over examples unless compiled with reduction='sum'); "
-                   "dropout off.",
-           "grad": "(loss, [∂loss/∂p0, ...]) for the batch, each gradient shaped like its parameter.",
-           "step": "One training step: parameters and optimizer slots are updated in place; returns "
-                   "the loss before the update.",
-           "forward": "The requested outputs for the batch, batch axis first; dropout off."}[kind]
-    L = [f"def {kind}({sig}):", f'    """{doc}"""']
+    doc = {"loss": ["The loss of the batch (the mean over its examples, unless compiled with",
+                    "reduction='sum'); dropout off."],
+           "grad": ["(loss, [∂loss/∂p0, ...]) for the batch; each gradient is shaped like its parameter."],
+           "step": ["One training step: the parameters and the optimizer's slots are updated in place.",
+                    "Returns the batch's loss before the update."],
+           "forward": ["The requested outputs for the batch, batch axis first; dropout off."]}[kind]
+    L = [f"def {kind}({sig}):"] + [f'    """{doc[0]}'] + [f"    {d}" for d in doc[1:]]
+    L[-1] += '"""'
+
     body = []
     body.append(f"[{', '.join(params)}] = params" if params else "del params")
     if kind == "step":
-        # slot-major, as Program.step passes them: [slot 0 of p0, p1, ..., slot 1 of p0, ...]
+        # slot-major, as Program passes them: slot 0 of every parameter, then slot 1, ...
         slot_names = [f"s{i}_{k}" for k in range(len(_slots(spec))) for i in range(len(spec.params))]
         body.append(f"[{', '.join(slot_names)}] = slots" if slot_names else "del slots")
     body.append(f"[{', '.join(xs)}] = batch" if xs else "del batch")
@@ -204,7 +206,10 @@ def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter) -> list:
         code[new_marks[e]] = code[tgt]
     if in_place:
         return [_assign(code[tgt], e.xreplace(code), printer) for tgt, e in staged]
-    lines = [f"n{i}_{k} = {printer.doprint(e.xreplace(code))}" for k, e in enumerate(exprs)]
+    # every new value into a temporary first; subexpressions the rules share are computed once
+    reps, reduced = sp.cse([e.xreplace(code) for e in exprs], symbols=sp.numbered_symbols(f"c{i}_"))
+    lines = [f"{c} = {printer.doprint(v)}" for c, v in reps]
+    lines += [f"n{i}_{k} = {printer.doprint(e)}" for k, e in enumerate(reduced)]
     return lines + [f"{code[tgt]}[...] = n{i}_{k}" for k, tgt in enumerate(targets)]
 
 

@@ -63,8 +63,10 @@ class Value:
         """The array's shape as code strings (``"B"`` is the batch size)."""
         if not self.batched:
             return tuple(str(d) for d in self.shape)
-        m_n = {"scalar": (), "col": (self.shape[0],), "row": (self.shape[1],), "mat": self.shape}
-        return ("B",) + tuple(str(d) for d in m_n[self.layout])
+        lay = self.layout
+        rest = () if lay == "scalar" else (self.shape[0],) if lay == "col" else (
+            (self.shape[1],) if lay == "row" else self.shape)
+        return ("B",) + tuple(str(d) for d in rest)
 
 
 def shape_code(dims: tuple) -> str:
@@ -265,6 +267,8 @@ class Scheduler:
             st = Stmt([f"{name} = {self._sum(e, reads)}"], comment, reads, v)
         elif p is R.logsumexp_p:
             st = Stmt(self._logsumexp(e, name, reads), comment, reads, v)
+        elif p is R.gather_p:
+            st = Stmt([f"{name} = {self._gather(e, reads)}"], comment, reads, v)
         else:
             from symgrad.errors import UnsupportedError
             raise UnsupportedError(f"the NumPy backend has no rule for the primitive {p.name!r}")
@@ -329,6 +333,19 @@ class Scheduler:
         if (lay == "col" and axis == 0) or (lay == "row" and axis == 1):
             return f"{A}.sum(1, keepdims=True)"
         return A                                            # summing a single row / column
+
+    def _gather(self, e, reads: set) -> str:
+        """z[k] for a column z and an integer label k: per example, the row's entry at its label."""
+        z, k = e.inputs
+        vz, vk = self.value[z.id], self.value[k.id]
+        Z, K = _atom(self.view(z.id, reads)), _atom(self.view(k.id, reads))
+        if vz.batched and vk.batched:
+            return f"{Z}[numpy.arange({Z}.shape[0]), {K}.astype(numpy.intp)]"
+        if vz.batched:
+            return f"{Z}[:, int({K})]"
+        if vk.batched:
+            return f"{Z}[{K}.astype(numpy.intp), 0]"
+        return f"{Z}[int({K}), 0]"
 
     def _logsumexp(self, e, name: str, reads: set) -> list:
         """log Σ exp(z) = m + log Σ exp(z − m), m = max z: no exp of a large number."""
@@ -408,7 +425,7 @@ class Scheduler:
                 code = _UFUNC[type(body).__name__].format(name)
             if code is not None:
                 st.code[0] = code
-                st.comment.append(f"(in place: v{u} is not needed after this)")
+                st.comment.append(f"(computed in the buffer named {name}: v{u} is not needed after this)")
                 self.names[v] = name
                 return
 

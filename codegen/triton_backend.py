@@ -37,7 +37,7 @@ import os
 import sympy as sp
 
 from symgrad import rules as R
-from symgrad.compile import Compiled, Lowered, Spec, register_backend, safe_text
+from symgrad.compiler import Compiled, Lowered, Spec, register_backend, safe_text
 from symgrad.errors import UnsupportedError
 
 from . import runtime
@@ -260,7 +260,7 @@ class _Out:
 
 
 def _legend(spec: Spec) -> list:
-    from symgrad.compile import _batch_text, _batched_shape, _shape
+    from symgrad.compiler import _batch_text, _batched_shape, _shape
     lines = ["", "# Parameters:"]
     for i, p in enumerate(spec.params):
         lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {_shape(p)}")
@@ -277,7 +277,7 @@ def _legend(spec: Spec) -> list:
 
 
 def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _Out) -> list:
-    from symgrad.compile import _batched_shape, _shape
+    from symgrad.compiler import _batched_shape, _shape
     names: dict = {}
     for i, vid in enumerate(lw.params):
         names[vid] = f"p{i}"

@@ -8,8 +8,8 @@
 from .differentiate import derive, grad, hessian, jacobian
 from .errors import ShapeError, SymgradError, UnsupportedError, WrtError
 from .evaluate import numeric
-from .functions import (bce, cross_entropy, elementwise, hinge, kl_div, l1, leaky_relu, log_softmax,
-                        logsumexp, mse, relu, sigmoid, softmax, softplus, sum)
+from .functions import (bce, cross_entropy, elementwise, gather, hinge, kl_div, l1, leaky_relu,
+                        log_softmax, logsumexp, mse, relu, sigmoid, softmax, softplus, sum)
 from .masks import dropout
 from .nn import MLP, dense, mlp
 from .policy import Subgradients
@@ -19,9 +19,11 @@ __version__ = "0.1.0"
 # Names defined in modules that import heavier things (the compiler, training, checking): loaded on
 # first use, so ``import symgrad`` stays light and the core never imports a backend.
 _LAZY = {
-    "compile": "symgrad.compile", "Program": "symgrad.compile",
-    "train": "symgrad.train", "History": "symgrad.train", "TrainingDiverged": "symgrad.train",
-    "check": "symgrad.check", "CheckResult": "symgrad.check", "gradcheck": "symgrad.check",
+    # Module names differ from the functions: importing a submodule sets it as an attribute of the
+    # package, so a module symgrad.check would shadow the function sg.check.
+    "compile": "symgrad.compiler", "Program": "symgrad.compiler",
+    "train": "symgrad.training", "History": "symgrad.training", "TrainingDiverged": "symgrad.training",
+    "check": "symgrad.checking", "CheckResult": "symgrad.checking", "gradcheck": "symgrad.checking",
     "optim": "symgrad.optim",
 }
 
@@ -32,12 +34,12 @@ def __getattr__(name):
         raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
     import importlib
     m = importlib.import_module(mod)
-    return m if mod.endswith("." + name) else getattr(m, name)
+    return m if name == "optim" else getattr(m, name)
 
 __all__ = [
     "grad", "derive", "jacobian", "hessian", "numeric",
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "dense", "mlp", "MLP",
-    "dropout",
+    "dropout", "gather",
     "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",
 ]

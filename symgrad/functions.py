@@ -22,6 +22,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 __all__ = [
     "sigmoid", "relu", "leaky_relu", "softplus",
     "softmax", "log_softmax", "logsumexp", "sum", "Softmax", "LogSoftmax", "LogSumExp", "Total",
+    "gather", "Gather",
     "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "elementwise", "Map",
 ]
 
@@ -398,8 +399,37 @@ def bce(p, y):
 
 def cross_entropy(logits, t):
     """Softmax cross-entropy −Σ tᵢ log softmax(logits)ᵢ of a column of logits and a one-hot or
-    probability column t, computed through log-sum-exp. Its gradient is softmax(logits) − t."""
+    probability column t, computed through log-sum-exp. Its gradient is softmax(logits) − t.
+    When t is a scalar (an integer class label k) it is logsumexp(logits) − logits[k]."""
+    if not _is_matrix(t):
+        return LogSumExp(logits) - Gather(logits, t)
     return -Total(_hadamard(t, LogSoftmax(logits)))
+
+
+class Gather(Expr):
+    """gather(z, k) = z[k]: the entry of the column z at the integer class label k (a scalar)."""
+
+    is_commutative = True
+
+    def __new__(cls, z, k):
+        return Expr.__new__(cls, _matrix_arg(z, "gather"), sp.sympify(k))
+
+    def doit(self, **hints):
+        z, k = self.args
+        if k.is_Integer and (isinstance(z, sp.MatrixBase) or _explicit(z)):
+            return z.as_explicit()[int(k), 0]
+        return self
+
+    def _sympystr(self, printer):
+        return "%s[%s]" % (printer._print(self.args[0]), printer._print(self.args[1]))
+
+    def _latex(self, printer):
+        return r"%s_{%s}" % (printer._print(self.args[0]), printer._print(self.args[1]))
+
+
+def gather(z, k):
+    """The entry z[k] of a column z (n, 1) at an integer label k (a Symbol fed with integers)."""
+    return Gather(z, k)
 
 
 def kl_div(p, q):

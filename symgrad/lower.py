@@ -18,7 +18,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from . import rules as R
 from .errors import ShapeError, UnsupportedError
-from .functions import LogSoftmax, LogSumExp, Softmax, Total
+from .functions import Gather, LogSoftmax, LogSumExp, Softmax, Total
 from .ir import Graph, Var, format_shape
 
 SUPPORTED = (
@@ -151,6 +151,7 @@ def _scalar_build(low, e, args):
 
 _SCALAR_NODE = _Handler(_scalar_children, _scalar_build)
 _on(sp.Add, sp.Mul, sp.Pow)(_SCALAR_NODE)
+_on(sp.Max, sp.Min)(_SCALAR_NODE)   # lattice ops, not Functions: listed explicitly
 
 # Matrix nodes --------------------------------------------------------------------------------------
 
@@ -159,10 +160,10 @@ def _matmul(low, e, args):
     g = low.graph
     scalars = [a for a in args if a.shape == ()]
     mats = [a for a in args if a.shape != ()]
-    names = [str(x) for x in e.args if isinstance(x, sp.MatrixExpr)]
     acc = mats[0]
     for k, m in enumerate(mats[1:]):
         if not R.dims_equal(acc.shape[1], m.shape[0]):
+            names = [str(x) for x in e.args if isinstance(x, sp.MatrixExpr)]  # printing is slow: only here
             raise ShapeError(f"matrix product {e}: {names[k + 1]} has shape {format_shape(m.shape)} but "
                              f"the product before it ({' * '.join(names[:k + 1])}) has "
                              f"{format_shape(acc.shape)}: inner dimensions {acc.shape[1]} and "
@@ -175,9 +176,11 @@ def _matmul(low, e, args):
 
 def _elementwise_nary(what, body_of_n):
     def build(low, e, args):
-        names = [str(x) for x in e.args]
         from .ir import check_same_shape
-        shape = check_same_shape(f"{what} {e}", [a.shape for a in args], names)
+        try:
+            shape = check_same_shape(what, [a.shape for a in args])
+        except ShapeError:                       # print the expression (slow) only for the message
+            shape = check_same_shape(f"{what} {e}", [a.shape for a in args], [str(x) for x in e.args])
         return R.ewise(low.graph, body_of_n(len(args)), *args, shape=shape)
     return build
 
@@ -243,6 +246,7 @@ _on(MatrixElement)(_Handler(lambda low, e: (e.parent,), _element))
 # symgrad's own nodes -------------------------------------------------------------------------------
 _on(Total)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.reduce_sum(low.graph, a[0], None)))
 _on(LogSumExp)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.logsumexp(low.graph, a[0])))
+_on(Gather)(_Handler(_args, lambda low, e, a: R.gather(low.graph, a[0], a[1])))
 _on(Softmax)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.softmax(low.graph, a[0])))
 _on(LogSoftmax)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.ewise(
     low.graph, R.ph(0) - R.ph(1), a[0], R.logsumexp(low.graph, a[0]), shape=a[0].shape)))

@@ -6,9 +6,25 @@ An optimizer states, for ONE scalar entry of a parameter, how the entry and its 
     rules(p, g, state, t) -> (p_new, {slot: new_value})
 
 ``p`` is the entry, ``g`` its gradient, ``state`` a dict of Symbols (one per slot, e.g. Adam's
-``m`` and ``v``), ``t`` the step number (1 on the first step). All are scalar SymPy Symbols; the
-compiler applies the rules to every entry of every parameter as one elementwise body, and a
-backend may evaluate them however it likes. Slots start at ``initial[slot]`` (0 by default).
+``exp_avg`` and ``exp_avg_sq``), ``t`` the step number (1 on the first step). All are scalar SymPy
+Symbols; the compiler applies the rules to every entry of every parameter as one elementwise body,
+and a backend may evaluate them however it likes. Slots start at ``initial[slot]`` (0 by default).
+``p_new`` and the new slot values are written in terms of the OLD state (the new slot values are
+substituted into ``p_new``), so a backend can evaluate all of them from one set of inputs.
+
+Every optimizer follows ``torch.optim`` — its hyperparameter names, defaults, state-slot names and
+update formula — so that a trajectory equals torch's in float64 (tests/test_optim.py). Where the
+lecture notes (shared/seeds) write a formula differently, the class docstring says how.
+
+Regularization is an option of every optimizer, added to the gradient before the update:
+
+    g ← g + weight_decay·p + l1·sign(p)
+
+``weight_decay`` is torch's (the gradient of the L2 penalty (λ/2)·Σw²); ``l1`` is the gradient of the
+L1 penalty λ·Σ|w| with sign(0) = 0, as in the notes' rule W ← W − η(∇J + λ·sign(W)).
+
+The learning rate ``lr`` is a number or a function of the step ``t`` returning a SymPy expression,
+e.g. ``LinearAnnealing`` (the notes' linear annealing).
 
 >>> import sympy as sp
 >>> p, g, t = sp.symbols('p g t')
@@ -18,13 +34,24 @@ backend may evaluate them however it likes. Slots start at ``initial[slot]`` (0 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Union
 
+import numpy as np
 import sympy as sp
+
+Number = Union[int, float]
+LR = Union[Number, Callable]      # a number, or t -> SymPy expression (a schedule)
+
+
+def _check(name, value, ok, what):
+    if not ok:
+        raise ValueError(f"invalid {name}={value!r}: {what}")
 
 
 @dataclass
 class Optimizer:
-    """Base class. Subclasses set ``slots`` and define ``rules``."""
+    """Base class. Subclasses define ``slots``, ``rules`` and, where a slot does not start at 0,
+    ``initial``."""
 
     slots = ()                 # names of the per-entry state slots
     initial = {}               # slot -> initial value (default 0)
@@ -38,12 +65,327 @@ class Optimizer:
         state = {s: sp.Symbol(s, real=True) for s in self.slots}
         return p, g, state, t
 
+    # -- shared pieces -------------------------------------------------------------------------
+
+    def _check_common(self):
+        if not callable(self.lr):
+            _check("lr", self.lr, self.lr >= 0, "the learning rate must be >= 0")
+        _check("weight_decay", self.weight_decay, self.weight_decay >= 0, "must be >= 0")
+        _check("l1", self.l1, self.l1 >= 0, "must be >= 0")
+
+    def _lr(self, t):
+        """The learning rate at step t: a number, or the schedule's expression in t."""
+        return sp.sympify(self.lr(t)) if callable(self.lr) else sp.sympify(self.lr)
+
+    def _regularized(self, p, g):
+        """g + weight_decay·p + l1·sign(p): the gradients of (wd/2)·p² and l1·|p| added to g."""
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if self.l1:
+            g = g + self.l1 * sp.sign(p)
+        return g
+
+    # -- evaluating the rules with NumPy (the reference; the compiler emits its own code) ------
+
+    def init_state(self, shape=()):
+        """The initial state of a parameter of the given shape: {slot: array}.
+
+        >>> Adagrad(initial_accumulator_value=0.5).init_state((2,))
+        {'sum': array([0.5, 0.5])}
+        """
+        return {s: np.full(shape, float(self.initial.get(s, 0.0))) for s in self.slots}
+
+    def lambdify(self):
+        """The rules as a NumPy function ``update(p, g, state, t) -> (p_new, new_state)`` applied
+        entrywise to arrays (``sympy.lambdify``): the reference the compiled steps are tested with.
+
+        >>> import numpy as np
+        >>> update = SGD(lr=0.5, momentum=0.9).lambdify()
+        >>> update(np.array([1.0]), np.array([2.0]), {'momentum_buffer': np.array([0.0])}, 1)
+        (array([0.]), {'momentum_buffer': array([2.])})
+        """
+        p, g, state, t = self.symbols()
+        p_new, new = self.rules(p, g, state, t)
+        args = [p, g, *[state[s] for s in self.slots], t]
+        f = sp.lambdify(args, [p_new, *[new[s] for s in self.slots]], modules="numpy")
+
+        def update(p_val, g_val, st, t_val):
+            p_val = np.asarray(p_val, dtype=float)
+            out = f(p_val, np.asarray(g_val, dtype=float), *[st[s] for s in self.slots], t_val)
+            # a rule that does not depend on its arguments comes back as a scalar: broadcast it
+            out = [np.broadcast_to(np.asarray(o, dtype=float), p_val.shape).copy() for o in out]
+            return out[0], dict(zip(self.slots, out[1:]))
+
+        return update
+
+
+# ---------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class SGD(Optimizer):
-    """Plain gradient descent: p ← p − lr·g."""
+    """Gradient descent, with optional (Nesterov) momentum — ``torch.optim.SGD``.
 
-    lr: float = 0.01
+    With g ← g + wd·p (+ l1·sign p) and b the momentum buffer (torch's ``momentum_buffer``):
+
+        b_t = g                              on the first step (t = 1)
+        b_t = μ·b_{t−1} + (1 − τ)·g          after it (τ = dampening)
+        d   = g + μ·b_t  if nesterov  else  b_t     (d = g when momentum = 0)
+        p  ← p − lr·d
+
+    The notes write momentum as a velocity, v ← α·v − η·∇J, W ← W + v, and Nesterov as the
+    gradient taken at the look-ahead point W + α·v. Following torch, the buffer holds the
+    accumulated gradient (b = −v/η, the same trajectory for a constant η; with a changing lr torch
+    scales the whole buffer by the current lr), and Nesterov uses torch's reformulation, which
+    needs the gradient only at the current point: p ← p − lr·(g + μ·b_t).
+
+    >>> import sympy as sp
+    >>> p, g, t, b = sp.symbols('p g t b')
+    >>> SGD(lr=0.1, momentum=0.9).rules(p, g, {'momentum_buffer': b}, t)
+    (-0.09*b - 0.1*g + p, {'momentum_buffer': 0.9*b + g})
+    """
+
+    lr: LR = 0.01                # torch's default is 0.001; 0.01 is symgrad's (sg.compile's default)
+    momentum: float = 0.0
+    dampening: float = 0.0
+    weight_decay: float = 0.0
+    nesterov: bool = False
+    l1: float = 0.0
+
+    def __post_init__(self):
+        self._check_common()
+        _check("momentum", self.momentum, self.momentum >= 0, "must be >= 0")
+        _check("nesterov", self.nesterov, not self.nesterov or (self.momentum > 0 and self.dampening == 0),
+               "Nesterov momentum needs momentum > 0 and dampening = 0 (as in torch)")
+
+    @property
+    def slots(self):
+        return ("momentum_buffer",) if self.momentum else ()
 
     def rules(self, p, g, state, t):
-        return p - self.lr * g, {}
+        g = self._regularized(p, g)
+        lr = self._lr(t)
+        if not self.momentum:
+            return p - lr * g, {}
+        mu, b = self.momentum, state["momentum_buffer"]
+        if self.dampening:
+            # torch starts the buffer at g itself (no dampening on the first step)
+            b_new = sp.Piecewise((g, sp.Eq(t, 1)), (mu * b + (1 - self.dampening) * g, True))
+        else:
+            b_new = mu * b + g           # the buffer starts at 0, so step 1 gives b = g as torch
+        d = g + mu * b_new if self.nesterov else b_new
+        return p - lr * d, {"momentum_buffer": b_new}
+
+
+@dataclass
+class Adagrad(Optimizer):
+    """AdaGrad — ``torch.optim.Adagrad``: a learning rate per entry, scaled down by the root of
+    the sum of the squares of all its past gradients (torch's slot ``sum``):
+
+        s  ← s + g²                       (s starts at initial_accumulator_value)
+        p  ← p − lr_t · g / (√s + ε),     lr_t = lr / (1 + (t − 1)·lr_decay)
+
+    The notes' rule w ← w − η·g/(√M_t + ε), M_t = Σ g_i², is the same with lr_decay = 0 and
+    initial_accumulator_value = 0 (torch's defaults).
+
+    >>> import sympy as sp
+    >>> p, g, t, s = sp.symbols('p g t s')
+    >>> Adagrad(lr=0.1, eps=0).rules(p, g, {'sum': s}, t)[1]
+    {'sum': g**2 + s}
+    """
+
+    lr: LR = 0.01
+    lr_decay: float = 0.0
+    weight_decay: float = 0.0
+    initial_accumulator_value: float = 0.0
+    eps: float = 1e-10
+    l1: float = 0.0
+
+    slots = ("sum",)
+
+    def __post_init__(self):
+        self._check_common()
+        _check("lr_decay", self.lr_decay, self.lr_decay >= 0, "must be >= 0")
+        _check("initial_accumulator_value", self.initial_accumulator_value,
+               self.initial_accumulator_value >= 0, "must be >= 0")
+        _check("eps", self.eps, self.eps >= 0, "must be >= 0")
+
+    @property
+    def initial(self):
+        return {"sum": self.initial_accumulator_value}
+
+    def rules(self, p, g, state, t):
+        g = self._regularized(p, g)
+        clr = self._lr(t) / (1 + (t - 1) * self.lr_decay)
+        s = state["sum"] + g ** 2
+        return p - clr * g / (sp.sqrt(s) + self.eps), {"sum": s}
+
+
+@dataclass
+class RMSprop(Optimizer):
+    """RMSProp — ``torch.optim.RMSprop``: AdaGrad with the sum of squares replaced by an
+    exponentially decaying average (torch's slot ``square_avg``):
+
+        v ← α·v + (1 − α)·g²
+        a = √v + ε                         (centered: a = √(v − ḡ²) + ε, ḡ ← α·ḡ + (1 − α)·g)
+        p ← p − lr·g/a                     (momentum μ > 0: b ← μ·b + g/a, p ← p − lr·b)
+
+    The notes write M_t := (1 − β)·g² + β·M_{t−1} and w ← w − η·g/(√M_t + ε): the same rule with
+    β = alpha. torch's default alpha is 0.99.
+
+    >>> import sympy as sp
+    >>> p, g, t, v = sp.symbols('p g t v')
+    >>> RMSprop(lr=0.1, alpha=0.5, eps=0).rules(p, g, {'square_avg': v}, t)[1]
+    {'square_avg': 0.5*g**2 + 0.5*v}
+    """
+
+    lr: LR = 0.01
+    alpha: float = 0.99
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    centered: bool = False
+    l1: float = 0.0
+
+    def __post_init__(self):
+        self._check_common()
+        _check("alpha", self.alpha, 0 <= self.alpha <= 1, "must be in [0, 1]")
+        _check("eps", self.eps, self.eps >= 0, "must be >= 0")
+        _check("momentum", self.momentum, self.momentum >= 0, "must be >= 0")
+
+    @property
+    def slots(self):
+        return (("square_avg",) + (("momentum_buffer",) if self.momentum else ())
+                + (("grad_avg",) if self.centered else ()))
+
+    def rules(self, p, g, state, t):
+        g = self._regularized(p, g)
+        lr, a = self._lr(t), self.alpha
+        v = a * state["square_avg"] + (1 - a) * g ** 2
+        new = {"square_avg": v}
+        if self.centered:
+            gbar = a * state["grad_avg"] + (1 - a) * g
+            new["grad_avg"] = gbar
+            avg = sp.sqrt(v - gbar ** 2) + self.eps
+        else:
+            avg = sp.sqrt(v) + self.eps
+        if self.momentum:
+            b = self.momentum * state["momentum_buffer"] + g / avg
+            new["momentum_buffer"] = b
+            return p - lr * b, new
+        return p - lr * g / avg, new
+
+
+@dataclass
+class Adam(Optimizer):
+    """Adam — ``torch.optim.Adam``: RMSProp on a decaying average of the gradients, with both
+    averages corrected for their start at 0 (torch's slots ``exp_avg``, ``exp_avg_sq``):
+
+        m ← β₁·m + (1 − β₁)·g
+        v ← β₂·v + (1 − β₂)·g²             (amsgrad: v̂ ← max(v̂, v), and v̂ replaces v below)
+        p ← p − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+
+    The notes (AdaM) call β₁, β₂ α and β and divide by 1 − α^(t−1) and 1 − β^(t−1), which is 0 on
+    the first step; torch (and Kingma & Ba) use the exponent t, as here. The notes also put ε
+    outside the corrected root, as torch does.
+
+    >>> import sympy as sp
+    >>> p, g, t, m, v = sp.symbols('p g t m v')
+    >>> Adam(lr=0.1, betas=(0.5, 0.5)).rules(p, g, {'exp_avg': m, 'exp_avg_sq': v}, t)[1]
+    {'exp_avg': 0.5*g + 0.5*m, 'exp_avg_sq': 0.5*g**2 + 0.5*v}
+    """
+
+    lr: LR = 0.001
+    betas: tuple = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    amsgrad: bool = False
+    l1: float = 0.0
+
+    def __post_init__(self):
+        self._check_common()
+        for i, b in enumerate(self.betas):
+            _check(f"betas[{i}]", b, 0 <= b < 1, "must be in [0, 1)")
+        _check("eps", self.eps, self.eps >= 0, "must be >= 0")
+
+    @property
+    def slots(self):
+        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ())
+
+    def rules(self, p, g, state, t):
+        g = self._regularized(p, g)
+        (b1, b2), lr = self.betas, self._lr(t)
+        m = b1 * state["exp_avg"] + (1 - b1) * g
+        v = b2 * state["exp_avg_sq"] + (1 - b2) * g ** 2
+        new = {"exp_avg": m, "exp_avg_sq": v}
+        if self.amsgrad:
+            v = new["max_exp_avg_sq"] = sp.Max(state["max_exp_avg_sq"], v)
+        denom = sp.sqrt(v) / sp.sqrt(1 - b2 ** t) + self.eps
+        return p - lr / (1 - b1 ** t) * m / denom, new
+
+
+# ---------------------------------------------------------------------------------------------------
+# Learning-rate schedules: callables t -> SymPy expression, passed as ``lr``.
+
+
+@dataclass
+class LinearAnnealing:
+    """The notes' linear annealing of the learning rate from η₀ to η_τ over τ stages:
+
+        η_k = (1 − k/τ)·η₀ + (k/τ)·η_τ,   k = min(⌊(t − 1)/every⌋, τ)
+
+    The notes count k in passes over the data; here k counts optimizer steps, ``every`` of them
+    per stage (``every=steps_per_epoch`` gives the notes' per-epoch schedule). After τ stages the
+    rate stays at η_τ. This equals ``torch.optim.lr_scheduler.LinearLR(start_factor=1,
+    end_factor=η_τ/η₀, total_iters=τ)`` stepped once per stage.
+
+    >>> import sympy as sp
+    >>> t = sp.Symbol('t')
+    >>> sched = LinearAnnealing(0.1, 0.01, tau=9)
+    >>> [round(float(sched(t).subs(t, k)), 12) for k in (1, 10, 50)]
+    [0.1, 0.01, 0.01]
+    >>> opt = SGD(lr=sched)          # any optimizer takes a schedule as its lr
+    """
+
+    lr0: float
+    lr_end: float
+    tau: int
+    every: int = 1
+
+    def __post_init__(self):
+        _check("tau", self.tau, int(self.tau) == self.tau and self.tau >= 1, "must be an integer >= 1")
+        _check("every", self.every, int(self.every) == self.every and self.every >= 1,
+               "must be an integer >= 1")
+        _check("lr0", self.lr0, self.lr0 >= 0, "must be >= 0")
+        _check("lr_end", self.lr_end, self.lr_end >= 0, "must be >= 0")
+
+    def __call__(self, t):
+        # ⌊(t − 1)/every⌋, written ⌊(t − ½)/every⌋: SymPy expands (t − 1)/3 into t/3 − 1/3, which
+        # floats round to just below an integer (7/3 − 1/3 = 1.999…); the ½ keeps floor exact.
+        k = t - 1 if self.every == 1 else sp.floor((t - sp.Rational(1, 2)) / self.every)
+        k = sp.Min(k, self.tau)
+        frac = k / sp.Integer(self.tau)
+        return (1 - frac) * self.lr0 + frac * self.lr_end
+
+
+# the notes' spellings of torch's names
+AdaGrad, RMSProp = Adagrad, RMSprop
+
+OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam}
+
+
+def make(name: str, **hyper) -> Optimizer:
+    """An optimizer by name: sgd, momentum, nesterov, adagrad, rmsprop, adam (the command line's
+    ``--optimizer``). ``momentum`` and ``nesterov`` are SGD with momentum 0.9 unless given.
+
+    >>> make("nesterov", lr=0.1)
+    SGD(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=True, l1=0.0)
+    """
+    key = name.lower()
+    if key in ("momentum", "nesterov"):
+        hyper.setdefault("momentum", 0.9)
+        return SGD(nesterov=key == "nesterov", **hyper)
+    if key not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of "
+                         f"{', '.join(['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'])}")
+    return OPTIMIZERS[key](**hyper)

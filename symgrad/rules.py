@@ -8,6 +8,7 @@
     sum[axis]   Σ over all / rows / columns          vjp: broadcast ḡ back
     broadcast[shape]  a scalar, row or column repeated to ``shape``   vjp: sum over the new axes
     logsumexp   log Σ exp(z), stable   vjp: ḡ · softmax(z)
+    gather      z[k] at an integer label k        vjp: ḡ · e_k (one-hot)
 
 ``logsumexp`` is a primitive, a departure from the design's list (which composes it from sum, exp
 and log and stabilises it by a rewrite): as a primitive it is stable by construction in every
@@ -25,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import ShapeError, UnsupportedError
-from .functions import LogSoftmax, LogSumExp, Softmax, Total, leaky_relu, relu
+from .functions import Gather, LogSoftmax, LogSumExp, Softmax, Total, leaky_relu, relu
 from .ir import Eqn, Graph, Primitive, Var, check_same_shape, dims_equal, format_shape
 from .policy import Subgradients
 
@@ -517,9 +518,39 @@ logsumexp_p.vjp = _lse_vjp
 logsumexp_p.jvp = _lse_jvp
 
 
-PRIMITIVES = {p.name: p for p in (param_p, input_p, const_p, ewise_p, matmul_p, transpose_p, sum_p,
-                                  broadcast_p, logsumexp_p)}
+# ===================================================================================================
+# gather: z[k], the entry of a column z (n, 1) at an integer label k (a scalar).
 
-__all__ = ["PRIMITIVES", "ewise", "matmul", "transpose", "reduce_sum", "broadcast", "logsumexp",
+gather_p = Primitive("gather")
+gather_p.rule = "gather (indexing by a class label)"
+
+
+def gather(graph: Graph, z: Var, k: Var) -> Var:
+    if k.shape != () or len(z.shape) != 2 or not dims_equal(z.shape[1], 1):
+        raise ShapeError(f"gather takes a column (n, 1) and a scalar label; got {format_shape(z.shape)} "
+                         f"and {format_shape(k.shape)}")
+    return graph.bind(gather_p, (z, k))
+
+
+def _gather_vjp(graph, eqn, g, want):
+    """∂z[k]/∂z is the one-hot column e_k: ḡ·[i = k] for i = 0 … n−1 (the label gets none)."""
+    z, k = eqn.inputs
+    n = int(z.shape[0])
+    iota = const(graph, sp.ImmutableMatrix(n, 1, lambda i, j: i), (z.shape[0], 1))
+    onehot_g = ewise(graph, ph(1) * sp.KroneckerDelta(ph(0), ph(2)), k, g, iota, shape=z.shape)
+    return [onehot_g if want[0] else None, None]
+
+
+gather_p.shape = lambda shapes, params: ()
+gather_p.impl = lambda args, params: float(args[0][int(args[1]), 0])
+gather_p.to_sympy = lambda args, params, shape: Gather(*args)
+gather_p.vjp = _gather_vjp
+gather_p.jvp = lambda graph, eqn, t: gather(graph, t[0], eqn.inputs[1]) if t[0] is not None else None
+
+
+PRIMITIVES = {p.name: p for p in (param_p, input_p, const_p, ewise_p, matmul_p, transpose_p, sum_p,
+                                  broadcast_p, logsumexp_p, gather_p)}
+
+__all__ = ["PRIMITIVES", "ewise", "matmul", "transpose", "reduce_sum", "broadcast", "logsumexp", "gather",
            "softmax", "const", "add_n", "derivative_body", "ph", "placeholders", "uniform_value",
            "Softmax", "LogSoftmax"]

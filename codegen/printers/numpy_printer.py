@@ -9,6 +9,7 @@ The table gives each function its numerically stable form:
     log1p(x)         numpy.log1p(x)                        log(1 + x) accurate for small x
     relu(x)          numpy.maximum(x, 0)
     Heaviside(x, 1)  (x >= 0)     Heaviside(x, 0)  (x > 0) a boolean mask; products make it float
+    KroneckerDelta(i, j)  (i == j)                         the one-hot mask of a class label
 
 Max and Min of two arguments are ``numpy.maximum`` / ``numpy.minimum`` (SymPy's default reduces
 over a Python list). Rationals print as float literals (``0.5*x``, not ``(1/2)*x``), and negative
@@ -72,6 +73,10 @@ class NumpyPrinter(NumPyPrinter):
             return f"({x} > 0)"
         return f"numpy.heaviside({x}, {self._print(h0)})"
 
+    def _print_KroneckerDelta(self, expr):
+        i, j = (self._print(a) for a in expr.args)
+        return f"({i} == {j})"
+
     def _minmax(self, expr, ufunc):
         args = [self._print(a) for a in expr.args]
         out = args[0]
@@ -102,6 +107,7 @@ class NumpyPrinter(NumPyPrinter):
 
 def is_boolean(body) -> bool:
     """True when ``body`` prints to a boolean array (a mask, or a product of masks)."""
-    if isinstance(body, sp.Heaviside):
+    masks = (sp.Heaviside, sp.KroneckerDelta)
+    if isinstance(body, masks):
         return True
-    return isinstance(body, sp.Mul) and all(isinstance(a, sp.Heaviside) for a in body.args)
+    return isinstance(body, sp.Mul) and all(isinstance(a, masks) for a in body.args)

@@ -138,3 +138,30 @@ def test_float32_program_computes_in_float32(rng):
     for k in values:
         assert g32[k].dtype == np.float32
         np.testing.assert_allclose(g32[k], g64[k], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("act", sorted(ACTS))
+def test_cross_entropy_with_integer_labels_equals_torch(act, rng):
+    """cross_entropy(logits, k) with a scalar label k (the gather primitive) against torch's
+    class-index cross-entropy."""
+    f, tf = ACTS[act]
+    net = sg.mlp(WIDTHS, act=f)
+    k = sp.Symbol("k")
+    prog = sg.compile(sg.cross_entropy(net.output, k), net.params, [net.input, k], dtype="float64")
+    values = {p.name: rng.normal(size=p.shape) for p in net.params}
+    X, labels = rng.normal(size=(B, WIDTHS[0])), rng.integers(0, WIDTHS[-1], B)
+    batch = {"x": X, "k": labels}
+    tv = {kk: torch.tensor(v, requires_grad=True) for kk, v in values.items()}
+    z = tf(torch.tensor(X) @ tv["W1"].T + tv["b1"].T) @ tv["W2"].T + tv["b2"].T
+    tl = F.cross_entropy(z, torch.tensor(labels))
+    tl.backward()
+    _assert_close(prog.loss(values, batch), tl.item(), "loss")
+    g = prog.grad(values, batch)
+    for kk in values:
+        _assert_close(g[kk], tv[kk].grad.numpy(), kk)
+    # the same as one-hot targets
+    t = sp.MatrixSymbol("t", WIDTHS[-1], 1)
+    onehot = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], dtype="float64")
+    g1 = onehot.grad(values, {"x": X, "t": np.eye(WIDTHS[-1])[labels]})
+    for kk in values:
+        _assert_close(g[kk], g1[kk], kk)

@@ -261,3 +261,60 @@ def test_source_is_readable_numpy_only():
     assert "def step(" in src and "assert p0.shape == (5, 3)" in src
     assert "x0 @ p0.T" in src                        # W·x per example is a matrix product on the batch
     assert "∂L/∂p0" in src                           # derivation steps in comments
+
+
+@dataclass
+class TinyAdam(Optimizer):
+    """Adam as torch writes it (bias-corrected moments, ε outside the square root), declared here
+    only to exercise two slots and the step number in the compiled update."""
+    lr: float = 0.01
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+    slots = ("m", "v")
+
+    def rules(self, p, g, state, t):
+        m = self.b1 * state["m"] + (1 - self.b1) * g
+        v = self.b2 * state["v"] + (1 - self.b2) * g ** 2
+        mhat = m / (1 - self.b1 ** t)
+        vhat = v / (1 - self.b2 ** t)
+        return p - self.lr * mhat / (sp.sqrt(vhat) + self.eps), {"m": m, "v": v}
+
+
+def test_two_slot_optimizer_updates_slots_in_place_and_equals_torch_adam(rng):
+    n, t, _ = _net()
+    prog = sg.compile(sg.mse(n.output, t), n.params, [n.input, t], dtype="float64", optimizer=TinyAdam())
+    src = prog.source[prog.source.index("def step"):]
+    assert "n0_0" not in src              # the new moments were reused, no temporaries needed
+    values = {p.name: rng.normal(size=p.shape) for p in n.params}
+    batch = _data(rng)
+    want = _torch_trajectory(values, batch, lambda ps: torch.optim.Adam(ps, lr=0.01), 20)
+    vals, state = {k: v.copy() for k, v in values.items()}, prog.init_state(values)
+    for _ in range(20):
+        vals, state = prog.step(vals, state, batch)
+    for k in values:
+        np.testing.assert_allclose(vals[k], want[k], rtol=1e-9, atol=1e-12)
+
+
+def test_core_does_not_import_a_backend():
+    code = ("import sys, symgrad as sg, sympy as sp\n"
+            "assert not any(m.startswith('codegen') for m in sys.modules), 'imported early'\n"
+            "w, x = sp.symbols('w x')\n"
+            "sg.compile(w * x, [w], [x])\n"
+            "assert 'codegen.numpy_backend' in sys.modules\n"
+            "assert sg.Program.__name__ == 'Program'\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
+                           os.path.dirname(os.path.abspath(__file__))))))
+    assert r.returncode == 0, r.stderr
+
+
+def test_dropout_of_a_scalar():
+    w, x, y = sp.symbols("w x y")
+    prog = sg.compile((sg.dropout(w * x, 0.25) - y) ** 2, [w], [x, y], dtype="float64", seed=3)
+    batch = {"x": np.ones(4000), "y": np.zeros(4000)}
+    assert prog.loss({"w": 1.0}, batch) == pytest.approx(1.0)        # evaluation mode: no dropout
+    g = float(prog.grad({"w": 1.0}, batch)["w"])
+    # d/dw mean((m·w·x)²) = 2·mean(m²) with m ∈ {0, 4/3}, P(m ≠ 0) = 3/4: expected 2·(16/9)·(3/4) = 8/3
+    assert g == pytest.approx(8 / 3, rel=0.05)

@@ -23,7 +23,6 @@ or its name; parameters have their declared shape (a scalar parameter is a 0-d a
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -92,8 +91,8 @@ class Spec:
 class Compiled:
     """What a backend returns: the source and the functions ``loss(params, batch)``,
     ``grad(params, batch, rng)``, ``step(params, slots, t, batch, rng)``, ``forward(params, batch)``
-    (params and batch are lists in declaration order; slots a flat list, slot-major: the first slot
-    of every parameter, then the second ...)."""
+    (params and batch are lists in declaration order; slots a flat list, slot-major: slot 0 of
+    every parameter, then slot 1, ...)."""
     source: str
     loss: Callable
     grad: Callable
@@ -230,11 +229,13 @@ class Program:
     - ``loss(values, batch)`` → float: the mean loss over the batch, dropout off (evaluation mode).
     - ``grad(values, batch)`` → dict name → array shaped like the parameter (dropout on).
     - ``init_state(values)`` → the optimizer's state: ``{"t": 0, slot: {name: array}}``.
-    - ``step(values, state, batch)`` → (values, state): one training step (dropout on). The
-      parameter and slot arrays are UPDATED IN PLACE when they are NumPy arrays of the program's dtype
-      and shape (as `init_state` and a previous step return them); anything else is converted
-      first and the caller's object is left alone. Use the returned dicts. ``last_loss`` is the loss
-      of the batch before the update.
+    - ``step(values, state, batch)`` → (values, state): one training step (dropout on), IN PLACE:
+      the parameter and slot arrays are updated in place and ``state["t"]`` (the step count) is
+      incremented, and the same dicts are returned. A value that is not a NumPy array of the
+      program's dtype and shape (a list, a float64 array in a float32 program) is converted first:
+      the caller's object is then left alone and the returned dict (a new one) holds the updated
+      copy — so always continue with the returned dicts. ``last_loss`` is the batch's loss before
+      the update.
     - ``forward(values, batch)`` → list of arrays, one per ``outputs=[...]`` expression, batched.
     - ``source``: the generated module; ``save(path)`` writes it (it imports only NumPy).
 
@@ -262,6 +263,7 @@ class Program:
                                                ("forward", need_fw, ev.inputs))}
         self.slots = tuple(getattr(spec.optimizer, "slots", ()))
         self.last_loss = None
+        self.in_place = True        # step writes into the arrays it is given (sg.train reads this)
         self.param_names = [p.name for p in self.params]
         self._pspec = [(p.name, p, s) for p, s in zip(self.params, self.param_shapes)]
         self._ispec = [(x.name, x, s, _batched_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
@@ -288,13 +290,17 @@ class Program:
     def _param_arrays(self, values) -> list:
         out = []
         dt = self.dtype
+        self._fresh_values = False          # True when `values` does not hold the arrays used
         if values.__class__ is not dict:
             values = dict(values) if values is not None else None
+            self._fresh_values = True
         for name, sym, shape in self._pspec:
             a = values.get(name, _MISSING) if values is not None else _MISSING
             if a is _MISSING:
                 a = self._get(values, name, sym, "parameter")
+                self._fresh_values = True
             if a.__class__ is not np.ndarray or a.dtype is not dt or a.shape != shape:
+                self._fresh_values = True
                 a = np.array(a, dtype=dt)
                 if a.shape != shape:
                     raise ShapeError(f"the parameter {name!r} has shape {a.shape}, but it is declared "
@@ -354,21 +360,36 @@ class Program:
         return state
 
     def step(self, values, state, batch):
-        """One training step; returns (values, state). See the class docstring on in-place; the
-        batch's loss before the update is kept in ``self.last_loss``."""
+        """One training step, in place; returns (values, state). See the class docstring; the
+        batch's loss before the update is kept in ``self.last_loss``.
+
+        >>> import numpy as np, sympy as sp, symgrad as sg
+        >>> w, x, y = sp.symbols('w x y')
+        >>> prog = sg.compile((w * x - y) ** 2 / 2, [w], [x, y], optimizer=sg.optim.SGD(lr=0.1))
+        >>> values, state = {"w": np.float32(0.0)}, None
+        >>> for _ in range(50):
+        ...     values, state = prog.step(values, state, {"x": [1.0, 2.0], "y": [2.0, 4.0]})
+        >>> round(float(values["w"]), 3), state["t"]
+        (2.0, 50)
+        """
         params = self._param_arrays(values)
         if state is None:
             state = self.init_state()
         slots = []
         dt = self.dtype
+        fresh_slots = set()
         for s in self.slots:
             d = state.get(s) if isinstance(state, dict) else None
             if d is None:
                 raise MissingValueError(f"the optimizer state has no slot {s!r}; start from "
                                         f"program.init_state(values)")
             for name, sym, shape in self._pspec:
-                a = self._get(d, name, sym, f"optimizer slot {s!r} of the parameter")
+                a = d.get(name, _MISSING)
+                if a is _MISSING:
+                    a = self._get(d, name, sym, f"optimizer slot {s!r} of the parameter")
+                    fresh_slots.add(s)
                 if a.__class__ is not np.ndarray or a.dtype is not dt or a.shape != shape:
+                    fresh_slots.add(s)
                     a = np.array(a, dtype=dt)
                     if a.shape != shape:
                         raise ShapeError(f"the optimizer slot {s!r} of {name!r} has shape {a.shape}, "
@@ -377,14 +398,18 @@ class Program:
         xs = self._batch_arrays(batch, "train")
         t = int(state.get("t", 0)) + 1
         loss = self.compiled.step(params, slots, t, xs, self.rng)
+        # The arrays were updated in place. Hand back the caller's dicts where they hold them (the
+        # common case, and no copying); a new dict where a value had to be converted.
         names = self.param_names
-        new_values = dict(zip(names, params))
-        new_state: dict = {"t": t}
+        if self._fresh_values:
+            values = dict(zip(names, params))
+        state["t"] = t
         n = len(names)
         for k, s in enumerate(self.slots):
-            new_state[s] = dict(zip(names, slots[k * n:(k + 1) * n]))
+            if s in fresh_slots:
+                state[s] = dict(zip(names, slots[k * n:(k + 1) * n]))
         self.last_loss = float(loss)
-        return new_values, new_state
+        return values, state
 
     def forward(self, values, batch) -> list:
         """The ``outputs=[...]`` expressions for the batch (dropout off), each with the batch axis
@@ -429,14 +454,3 @@ def _batched_shape(shape) -> tuple:
 
 def _batch_text(want) -> str:
     return "(B" + "".join(f", {d}" for d in want) + ")"
-
-
-# ``sg.compile`` is this module (``_LAZY`` in ``symgrad/__init__.py`` maps the name to it, and Python
-# binds a package's submodule to the package attribute of the same name on import), so the module
-# itself is made callable: ``sg.compile(loss, ...)`` calls `compile`, ``sg.Program`` is `Program`.
-class _CallableModule(type(sys.modules[__name__])):
-    def __call__(self, *args, **kwargs):
-        return compile(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,32 @@
+"""``symgrad compile MODEL.py --target numpy -o step.py``: compile a model file (see
+symgrad/commands/_model.py for what it defines) into a standalone training-step module."""
+from __future__ import annotations
+
+import sys
+
+from . import _model
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "compile", help="compile a model file into a training-step module",
+        description=__doc__.split("\n\n")[0] + "\n\n" + _model.__doc__,
+        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p.add_argument("model", metavar="MODEL.py", help="a Python file defining loss, params, inputs")
+    p.add_argument("--target", default="numpy", choices=["numpy", "triton"],
+                   help="the backend (default numpy)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the module here (default: stdout)")
+    _model.add_optimizer_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    model = _model.load_model(args.model)
+    opt = _model.choose_optimizer(model, args.optimizer, args.lr)
+    program = _model.compile_program(model, args.target, opt, args.dtype)
+    if args.output:
+        program.save(args.output)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(program.source)
+    return 0

@@ -1,0 +1,219 @@
+"""A corpus of hand derivations, right and wrong, for `sg.check`.
+
+Written from textbook exercises and the lecture notes in shared/seeds: the ½(y − w·x)² regression of
+the backprop lecture (002), the three-path influence example d = f + 3, e = f·g, b = d + e, c = e + 2,
+a = b·c with ∂a/∂f = c + gc + gb = 2 + 5g + 2fg + 2fg² (004, Example 0.1), softmax cross-entropy with
+δ = f − f* (004, Proof 4.2), the softmax Jacobian yᵢ(δᵢⱼ − yⱼ) (002), the optimizers' updates (004,
+4.2), and the matrix-calculus exercises ‖Wx‖², ‖Ax − b‖², xᵀAx, tr(AᵀWB).
+
+Each entry: (name, f, wrt, claimed, expected, hint, at). ``expected`` is "right", "wrong" or "kink"
+(equal except where f is not differentiable); ``hint`` is the start of the hint a wrong entry must
+get (None: any hint or none). The expected answers were derived by hand, not by running symgrad.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import sympy as sp
+
+import symgrad as sg
+
+
+class Entry(NamedTuple):
+    name: str
+    f: Any
+    wrt: Any
+    claimed: Any
+    expected: str
+    hint: str | None = None
+    at: dict | None = None
+
+
+def _H(M, fn):
+    return M.applyfunc(fn)
+
+
+def scalar_entries():
+    w, x, y, b, z, lam, eta = sp.symbols("w x y b z lambda eta", real=True)
+    s = sg.sigmoid
+    sq = (y - w * x) ** 2 / 2
+    E = []
+    add = lambda *a, **k: E.append(Entry(*a, **k))  # noqa: E731
+    # Regression (lecture 002): Div = ½(y − w·x)².
+    add("sq: -(y-wx)x", sq, w, -(y - w * x) * x, "right")
+    add("sq: expanded", sq, w, w * x ** 2 - x * y, "right")
+    add("sq: sign", sq, w, (y - w * x) * x, "wrong", "flipped sign")
+    add("sq: factor 2", sq, w, -2 * (y - w * x) * x, "wrong", "constant factor: the claim is 2 times")
+    add("sq: factor 1/2", sq, w, -(y - w * x) * x / 2, "wrong", "constant factor: the claim is 1/2 times")
+    add("sq: inner derivative lost", sq, w, -(y - w * x), "wrong")
+    # The sigmoid and its derivative, in two equal forms.
+    add("sigmoid: s(1-s)", s(z), z, s(z) * (1 - s(z)), "right")
+    add("sigmoid: exp form", s(z), z, sp.exp(-z) / (1 + sp.exp(-z)) ** 2, "right")
+    add("sigmoid: s", s(z), z, s(z), "wrong", "σ'(z) written wrong")
+    add("sigmoid: 1-s", s(z), z, 1 - s(z), "wrong", "σ'(z) written wrong")
+    add("sigmoid: z(1-z)", s(z), z, z * (1 - z), "wrong", "σ'(z) written wrong")
+    # Logistic regression: bce(σ(wx + b), y).
+    L = sg.bce(s(w * x + b), y)
+    add("logistic: (p - y)x", L, w, (s(w * x + b) - y) * x, "right")
+    add("logistic: bias", L, b, s(w * x + b) - y, "right")
+    add("logistic: sign", L, w, (y - s(w * x + b)) * x, "wrong", "flipped sign")
+    add("logistic: sigma' = s", s(w * x + b), w, s(w * x + b) * x, "wrong", "σ'(z) written wrong")
+    add("tanh: 1 - tanh^2", sp.tanh(w * x), w, x * (1 - sp.tanh(w * x) ** 2), "right")
+    add("tanh: sech^2", sp.tanh(w * x), w, x / sp.cosh(w * x) ** 2, "right")
+    add("tanh: 1 - tanh", sp.tanh(w * x), w, x * (1 - sp.tanh(w * x)), "wrong")
+    add("softplus: sigmoid", sg.softplus(z), z, s(z), "right")
+    add("softplus: exp form", sg.softplus(z), z, sp.exp(z) / (1 + sp.exp(z)), "right")
+    add("log: domain", sp.log(w * x), w, 1 / w, "right")
+    add("sqrt: domain", sp.sqrt(w) * x, w, x / (2 * sp.sqrt(w)), "right")
+    add("sqrt: factor", sp.sqrt(w) * x, w, x / sp.sqrt(w), "wrong", "constant factor: the claim is 2 times")
+    # Kinks (the notes' relu'(0) = 1).
+    add("relu: H(z, 1)", sg.relu(z), z, sp.Heaviside(z, 1), "right")
+    add("relu: H(z, 0)", sg.relu(z), z, sp.Heaviside(z, 0), "kink")
+    add("relu: piecewise", sg.relu(z), z, sp.Piecewise((1, z > 0), (0, True)), "kink")
+    add("relu: sign", sg.relu(z), z, -sp.Heaviside(z, 1), "wrong", "flipped sign")
+    add("hinge", sg.hinge(w * x, y), w, -y * x * sp.Heaviside(1 - y * w * x, 0), "right")
+    # The three-path influence example (004, Example 0.1): a = b·c, b = d + e, c = e + 2, d = f + 3, e = f·g.
+    f_, g_ = sp.symbols("f g", real=True)
+    d_, e_ = f_ + 3, f_ * g_
+    b_, c_ = d_ + e_, e_ + 2
+    a_ = b_ * c_
+    add("paths: c + gc + gb", a_, f_, c_ + g_ * c_ + g_ * b_, "right")
+    add("paths: closed form", a_, f_, 2 + 5 * g_ + 2 * f_ * g_ + 2 * f_ * g_ ** 2, "right")
+    add("paths: wrt g", a_, g_, f_ * c_ + f_ * b_, "right")
+    add("paths: missing f→e→c→a", a_, f_, c_ + g_ * c_, "wrong", "fan-out")
+    add("paths: missing f→e→b→a", a_, f_, c_ + g_ * b_, "wrong", "fan-out")
+    add("paths: missing f→d→b→a", a_, f_, g_ * c_ + g_ * b_, "wrong", "fan-out")
+    add("paths: one counted twice", a_, f_, c_ + g_ * c_ + 2 * g_ * b_, "wrong", "fan-out")
+    # L1 / L2 regularization terms.
+    add("L2 term", sq + lam * w ** 2 / 2, w, -(y - w * x) * x + lam * w, "right")
+    add("L2 term: lost ½", sq + lam * w ** 2 / 2, w, -(y - w * x) * x + 2 * lam * w, "wrong")
+    add("L1 term", sq + lam * sp.Abs(w), w, -(y - w * x) * x + lam * sp.sign(w), "right")
+    add("L1 term: no sign", sq + lam * sp.Abs(w), w, -(y - w * x) * x + lam, "wrong")
+    # Optimizer updates (004, 4.2) as functions to differentiate.
+    g, m, beta, eps = sp.symbols("g m beta epsilon", real=True)
+    sgd = w - eta * (-(y - w * x) * x)                       # one SGD step on the regression
+    add("SGD step: d/dw", sgd, w, 1 - eta * x ** 2, "right")
+    add("SGD step: sign", sgd, w, 1 + eta * x ** 2, "wrong")
+    M = (1 - beta) * g ** 2 + beta * m                       # RMSProp: M_t = (1 − β)g² + βM_{t−1}
+    rms = w - eta * g / (sp.sqrt(M) + eps)
+    d_rms = -eta * (1 / (sp.sqrt(M) + eps) - (1 - beta) * g ** 2 / (sp.sqrt(M) * (sp.sqrt(M) + eps) ** 2))
+    pos = {"beta": 0.9, "epsilon": 1e-3, "m": 0.5, "eta": 0.1}
+    add("RMSProp step: d/dg", rms, g, d_rms, "right", at=pos)
+    add("RMSProp step: M held constant", rms, g, -eta / (sp.sqrt(M) + eps), "wrong", "fan-out", at=pos)
+    v = beta * m + g                                         # momentum: v ← βv + g, w ← w − ηv
+    add("momentum step: d/dg", w - eta * v, g, -eta, "right")
+    add("momentum step: d/dm", w - eta * v, m, -eta * beta, "right")
+    add("momentum step: d/dm sign", w - eta * v, m, eta * beta, "wrong", "flipped sign")
+    a2, b2 = sp.symbols("a2 b2", positive=True)
+    newton = w - (a2 * w - b2) / a2                          # Newton on ½a w² − b w lands on b/a
+    add("Newton step: d/dw", newton, w, sp.S.Zero, "right")
+    add("Newton step: d/db", newton, b2, 1 / a2, "right")
+    return E
+
+
+def matrix_entries():
+    E = []
+    add = lambda *a, **k: E.append(Entry(*a, **k))  # noqa: E731
+    W, x = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    nWx = sg.sum(sp.HadamardPower(W * x, 2))                 # ‖Wx‖²
+    add("|Wx|^2: 2Wxx'", nWx, W, 2 * W * x * x.T, "right")
+    add("|Wx|^2 wrt x", nWx, x, 2 * W.T * W * x, "right")
+    add("|Wx|^2: transpose", nWx, W, 2 * x * x.T * W.T, "wrong", "transpose")
+    add("|Wx|^2: sign", nWx, W, -2 * W * x * x.T, "wrong", "flipped sign")
+    add("|Wx|^2: factor", nWx, W, W * x * x.T, "wrong", "constant factor: the claim is 1/2 times")
+    add("|Wx|^2: shape", nWx, W, 2 * W * x, "wrong", "shape")
+    A, xx, bb = sp.MatrixSymbol("A", 4, 3), sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("b", 4, 1)
+    ls = sg.sum(sp.HadamardPower(A * xx - bb, 2))            # ‖Ax − b‖²
+    add("|Ax-b|^2: 2A'(Ax-b)", ls, xx, 2 * A.T * (A * xx - bb), "right")
+    add("|Ax-b|^2: 2(A'Ax - A'b)", ls, xx, 2 * (A.T * A * xx - A.T * bb), "right")
+    add("|Ax-b|^2 wrt A", ls, A, 2 * (A * xx - bb) * xx.T, "right")
+    add("|Ax-b|^2: factor", ls, xx, A.T * (A * xx - bb), "wrong", "constant factor: the claim is 1/2 times")
+    add("|Ax-b|^2: sign", ls, xx, 2 * A.T * (bb - A * xx), "wrong", "flipped sign")
+    add("|Ax-b|^2: row vector", ls, xx, 2 * (A * xx - bb).T * A, "wrong", "transpose")
+    add("|Ax-b|^2 wrt A: transpose", ls, A, 2 * xx * (A * xx - bb).T, "wrong", "transpose")
+    S, v = sp.MatrixSymbol("S", 3, 3), sp.MatrixSymbol("v", 3, 1)
+    quad = (v.T * S * v)[0, 0]                               # xᵀAx
+    add("x'Ax: (A + A')x", quad, v, (S + S.T) * v, "right")
+    add("x'Ax wrt A: xx'", quad, S, v * v.T, "right")
+    add("x'Ax: 2Ax (A not symmetric)", quad, v, 2 * S * v, "wrong")
+    quad_m = sg.sum(v.T * S * v)                             # the same, kept as a matrix product
+    add("x'Ax (matrix): Ax + A'x", quad_m, v, S * v + S.T * v, "right")
+    add("x'Ax (matrix): Ax, a path left out", quad_m, v, S * v, "wrong", "fan-out")
+    add("x'Ax (matrix): A'x, a path left out", quad_m, v, S.T * v, "wrong", "fan-out")
+    P, Q, Wt = sp.MatrixSymbol("P", 3, 2), sp.MatrixSymbol("Q", 4, 2), sp.MatrixSymbol("W", 3, 4)
+    tr = sp.Trace(P.T * Wt * Q)                              # tr(AᵀWB): ∂/∂W = A·Bᵀ
+    add("trace: AB'", tr, Wt, P * Q.T, "right")
+    add("trace: BA'", tr, Wt, Q * P.T, "wrong", "transpose")
+    # A layer: Div = ½‖σ(Wx + b) − y‖² (lecture 002).
+    Wl, xl, bl, yl = (sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("b", 3, 1),
+                      sp.MatrixSymbol("y", 3, 1))
+    yh = sg.sigmoid(Wl * xl + bl)
+    layer = sg.mse(yh, yl)
+    one = sp.OneMatrix(3, 1)
+    delta = sp.HadamardProduct(yh - yl, yh, one - yh)         # δ = (ŷ − y) ⊙ σ'(z)
+    add("layer: dW = δx'", layer, Wl, delta * xl.T, "right")
+    add("layer: db = δ", layer, bl, delta, "right")
+    add("layer: dict of both", layer, [Wl, bl], {Wl: delta * xl.T, "b": delta}, "right")
+    add("layer: dW transposed", layer, Wl, xl * delta.T, "wrong", "transpose")
+    add("layer: σ' = σ", layer, Wl, sp.HadamardProduct(yh - yl, yh) * xl.T, "wrong", "σ'(z) written wrong")
+    add("layer: db sign", layer, bl, -delta, "wrong", "flipped sign")
+    add("layer: σ' left out", layer, Wl, (yh - yl) * xl.T, "wrong", "σ'(z) written wrong")
+    # A 2-layer relu MLP.
+    W1, b1, W2, b2 = (sp.MatrixSymbol("W1", 4, 3), sp.MatrixSymbol("b1", 4, 1), sp.MatrixSymbol("W2", 2, 4),
+                      sp.MatrixSymbol("b2", 2, 1))
+    X, Y = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("y", 2, 1)
+    z1 = W1 * X + b1
+    h1 = sg.relu(z1)
+    out = W2 * h1 + b2
+    mlp = sg.mse(out, Y)
+    d2 = out - Y
+    d1 = sp.HadamardProduct(W2.T * d2, _H(z1, lambda u: sp.Heaviside(u, 1)))
+    add("mlp: dW2 = δ2 h1'", mlp, W2, d2 * h1.T, "right")
+    add("mlp: dW1 = δ1 x'", mlp, W1, d1 * X.T, "right")
+    add("mlp: db1 = δ1", mlp, b1, d1, "right")
+    add("mlp: dW1 without relu'", mlp, W1, (W2.T * d2) * X.T, "wrong", "first differing step")
+    d1_0 = sp.HadamardProduct(W2.T * d2, _H(z1, lambda u: sp.Heaviside(u, 0)))    # relu'(0) = 0
+    add("mlp: dW1 with relu'(0) = 0", mlp, W1, d1_0 * X.T, "kink")
+    add("mlp: db1 with relu'(0) = 0", mlp, b1, d1_0, "kink")
+    add("mlp: dW2 transposed", mlp, W2, h1 * d2.T, "wrong", "transpose")
+    # Softmax cross-entropy (004, Proof 4.2): δ = softmax(z) − t for a one-hot t.
+    z, t = sp.MatrixSymbol("z", 4, 1), sp.MatrixSymbol("t", 4, 1)
+    onehot = {"t": np.array([[0.0], [1.0], [0.0], [0.0]])}
+    ce = sg.cross_entropy(z, t)
+    sm = sg.softmax(z)
+    add("CE: softmax - t", ce, z, sm - t, "right", at=onehot)
+    add("CE: sign", ce, z, t - sm, "wrong", "flipped sign", at=onehot)
+    add("CE: diagonal Jacobian", ce, z, sp.HadamardProduct(t, sm) - t, "wrong", "softmax Jacobian", at=onehot)
+    Wc, xc = sp.MatrixSymbol("W", 4, 3), sp.MatrixSymbol("x", 3, 1)
+    ce2 = sg.cross_entropy(Wc * xc, t)
+    add("CE layer: (s - t)x'", ce2, Wc, (sg.softmax(Wc * xc) - t) * xc.T, "right", at=onehot)
+    add("CE layer: transposed", ce2, Wc, xc * (sg.softmax(Wc * xc) - t).T, "wrong", "transpose", at=onehot)
+    # Softmax then squared error: the full Jacobian yᵢ(δᵢⱼ − yⱼ) (lecture 002) vs its diagonal.
+    dv = sm - t
+    add("softmax+mse: s⊙d − s(s'd)", sg.mse(sm, t), z, sp.HadamardProduct(sm, dv) - sm * (sm.T * dv), "right")
+    add("softmax+mse: diagonal", sg.mse(sm, t), z, sp.HadamardProduct(sm, sp.OneMatrix(4, 1) - sm, dv),
+        "wrong", "softmax Jacobian")
+    # Regularization terms on a matrix.
+    lam = sp.Symbol("lambda", positive=True)
+    add("L2 on W: λW", lam / 2 * sg.sum(sp.HadamardPower(W, 2)), W, lam * W, "right")
+    add("L2 on W: 2λW", lam / 2 * sg.sum(sp.HadamardPower(W, 2)), W, 2 * lam * W, "wrong",
+        "constant factor: the claim is 2 times")
+    add("L1 on W: λ sign(W)", lam * sg.sum(_H(W, sp.Abs)), W, lam * _H(W, sp.sign), "right")
+    # A mean over N = 5 entries, and a sum over the examples (columns of a batch).
+    wv, xv, yv = sp.Symbol("w", real=True), sp.MatrixSymbol("x", 5, 1), sp.MatrixSymbol("y", 5, 1)
+    mse_n = sg.sum(sp.HadamardPower(wv * xv - yv, 2)) / 5
+    add("mean of N: 2/N Σ", mse_n, wv, 2 * sg.sum(sp.HadamardProduct(wv * xv - yv, xv)) / 5, "right")
+    add("mean of N: 1/N missing", mse_n, wv, 2 * sg.sum(sp.HadamardProduct(wv * xv - yv, xv)), "wrong",
+        "constant factor: the claim is 5 times")
+    Wb, Xb, bb2, Yb = (sp.MatrixSymbol("W", 2, 3), sp.MatrixSymbol("X", 3, 6), sp.MatrixSymbol("b", 2, 1),
+                       sp.MatrixSymbol("Y", 2, 6))
+    R = Wb * Xb + bb2 * sp.OneMatrix(1, 6) - Yb               # six examples as columns
+    batch = sg.sum(sp.HadamardPower(R, 2)) / 2
+    add("batch: db = R·1", batch, bb2, R * sp.OneMatrix(6, 1), "right")
+    add("batch: dW = R X'", batch, Wb, R * Xb.T, "right")
+    add("batch: db not summed", batch, bb2, R, "wrong", "missing sum")
+    return E
+
+
+ENTRIES = scalar_entries() + matrix_entries()

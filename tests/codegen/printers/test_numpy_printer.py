@@ -1,0 +1,51 @@
+"""The NumPy printer's function table: each stable form equals the function's elementary definition
+(evaluated by mpmath) over a range of arguments, and the structural forms print as NumPy code."""
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from codegen.printers.numpy_printer import NumpyPrinter, is_boolean
+from symgrad.functions import leaky_relu, relu, sigmoid, softplus
+
+a = sp.Symbol("a", real=True)
+b = sp.Symbol("b", real=True)
+P = NumpyPrinter()
+
+
+def _fn(expr, *syms):
+    src = P.doprint(expr)
+    return eval(f"lambda {', '.join(s.name for s in syms)}: {src}", {"numpy": np})
+
+
+@pytest.mark.parametrize("f, ref", [
+    (sigmoid, lambda x: 1 / (1 + mpmath.exp(-x))),
+    (softplus, lambda x: mpmath.log(1 + mpmath.exp(x))),
+    (relu, lambda x: max(x, 0)),
+    (lambda x: leaky_relu(x, sp.Rational(1, 10)), lambda x: x if x >= 0 else x / 10),
+], ids=["sigmoid", "softplus", "relu", "leaky_relu"])
+def test_table_forms_equal_the_definitions(f, ref):
+    g = _fn(f(a + b), a, b)                         # a sum as the argument: checks the parentheses
+    for x in (-700.0, -20.0, -1.5, -1e-8, 0.0, 1e-8, 2.0, 30.0, 700.0):
+        with mpmath.workdps(50):
+            want = float(ref(mpmath.mpf(x)))
+        got = g(np.float64(x), np.float64(0.0))
+        assert abs(got - want) <= 1e-13 * abs(want) + 1e-300, (f, x, got, want)
+
+
+def test_structural_forms():
+    m = P.doprint(sp.Max(a, b, 0))
+    assert m.count("numpy.maximum(") == 2 and "amax" not in m
+    assert P.doprint(sp.Heaviside(a, 1)) == "(a >= 0)"
+    assert P.doprint(sp.Heaviside(a, 0)) == "(a > 0)"
+    assert P.doprint(1 / a) == "1/a"
+    assert "numpy.sqrt" in P.doprint(sp.sqrt(a + b))
+    assert P.doprint(sp.Rational(1, 4) * a) in ("0.25*a", "(0.25)*a")
+    assert is_boolean(sp.Heaviside(a, 1)) and not is_boolean(a * sp.Heaviside(a, 1))
+
+
+def test_symbols_print_verbatim_and_nothing_else_leaks():
+    """The schedule names leaves with code such as ``p0.T``; the printer must keep them as atoms."""
+    leaf = sp.Symbol("p0.T", real=True)
+    assert P.doprint(-leaf + 1) in ("1 - p0.T", "-p0.T + 1")
+    assert P.doprint(sigmoid(-leaf)) == "numpy.exp(-numpy.logaddexp(0, p0.T))"

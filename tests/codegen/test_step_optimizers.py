@@ -1,0 +1,46 @@
+"""The compiled step with every optimizer of symgrad.optim: 20 steps of the compiled, in-place
+update equal 20 steps of the optimizer's own reference (`Optimizer.lambdify`, itself tested against
+torch.optim in tests/test_optim.py), fed the compiled gradients (tested against torch.autograd)."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad import optim as O
+
+CONFIGS = {
+    "sgd": lambda: O.SGD(lr=0.1),
+    "sgd-momentum": lambda: O.SGD(lr=0.05, momentum=0.9),
+    "sgd-nesterov-wd": lambda: O.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "sgd-l1": lambda: O.SGD(lr=0.05, l1=0.01),
+    "sgd-annealed": lambda: O.SGD(lr=O.LinearAnnealing(0.1, 0.01, tau=5, every=3)),
+    "adagrad": lambda: O.Adagrad(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+    "rmsprop-centered-momentum": lambda: O.RMSprop(lr=0.01, momentum=0.5, centered=True, weight_decay=0.01),
+    "adam": lambda: O.Adam(lr=0.01, weight_decay=0.01),
+    "adam-amsgrad": lambda: O.Adam(lr=0.01, amsgrad=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_compiled_step_follows_the_optimizer(name):
+    opt = CONFIGS[name]()
+    rng = np.random.default_rng(5)
+    net = sg.mlp([3, 4, 2], act=sp.tanh)
+    t = sp.MatrixSymbol("t", 2, 1)
+    prog = sg.compile(sg.mse(net.output, t), net.params, [net.input, t], dtype="float64", optimizer=opt)
+    values = {p.name: rng.normal(size=p.shape) for p in net.params}
+    batch = {"x": rng.normal(size=(6, 3)), "t": rng.normal(size=(6, 2))}
+    update = opt.lambdify()
+    ref = {k: v.copy() for k, v in values.items()}
+    ref_state = {k: opt.init_state(v.shape) for k, v in values.items()}
+    vals, state = {k: v.copy() for k, v in values.items()}, prog.init_state(values)
+    for step in range(1, 21):
+        g = prog.grad(ref, batch)
+        for k in ref:
+            ref[k], ref_state[k] = update(ref[k], g[k], ref_state[k], step)
+        vals, state = prog.step(vals, state, batch)
+    assert state["t"] == 20
+    for k in ref:
+        np.testing.assert_allclose(vals[k], ref[k], rtol=1e-9, atol=1e-12, err_msg=k)
+        for s in opt.slots:
+            np.testing.assert_allclose(state[s][k], ref_state[k][s], rtol=1e-9, atol=1e-12, err_msg=f"{s} {k}")

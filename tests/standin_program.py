@@ -1,0 +1,79 @@
+"""Stand-in Programs for the training-loop tests, in plain NumPy with hand-written gradients.
+
+They have the methods of a compiled `Program` (sg.compile, branch `numpy`) that `sg.train` uses —
+loss, grad, step, init_state, forward — so the loop is tested without the compiler. The optimizer
+update is symgrad.optim's rules evaluated with `Optimizer.lambdify`.
+"""
+import numpy as np
+
+
+class StandIn:
+    """Values {name: array}; state {"t": steps taken, "slots": {name: {slot: array}}}."""
+
+    def __init__(self, optimizer, return_loss=False, in_place=False):
+        self.optimizer, self.update = optimizer, optimizer.lambdify()
+        self.return_loss, self.in_place = return_loss, in_place
+
+    def loss(self, values, batch):
+        return self.loss_and_grad(values, batch)[0]
+
+    def grad(self, values, batch):
+        return self.loss_and_grad(values, batch)[1]
+
+    def init_state(self, values):
+        return {"t": 0, "slots": {k: self.optimizer.init_state(np.shape(v)) for k, v in values.items()}}
+
+    def step(self, values, state, batch):
+        loss, grads = self.loss_and_grad(values, batch)
+        t = state["t"] + 1
+        new_values, slots = {}, {}
+        for k, v in values.items():
+            new_values[k], slots[k] = self.update(v, grads[k], state["slots"][k], t)
+            if self.in_place:                       # overwrite the caller's arrays, as an in-place step would
+                v[...] = new_values[k]
+                new_values[k] = v
+        new_state = {"t": t, "slots": slots}
+        return (new_values, new_state, loss) if self.return_loss else (new_values, new_state)
+
+
+class SoftmaxRegression(StandIn):
+    """z = W·x + b, loss = mean over the batch of −Σ t·log softmax(z); inputs x (B, n), t (B, k)."""
+
+    def forward(self, values, batch):
+        return batch["x"] @ values["W"].T + values["b"][:, 0]
+
+    def loss_and_grad(self, values, batch):
+        z = self.forward(values, batch)
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        t, B = batch["t"], len(z)
+        loss = -np.sum(t * logp) / B
+        dz = (np.exp(logp) - t) / B                  # ∂loss/∂z = (softmax(z) − t)/B
+        return loss, {"W": dz.T @ batch["x"], "b": dz.sum(axis=0)[:, None]}
+
+
+class Exp(StandIn):
+    """loss = mean exp(w·x) over a batch of scalars x; overflows to inf for large w·x."""
+
+    def forward(self, values, batch):
+        return np.exp(values["w"] * batch["x"])
+
+    def loss_and_grad(self, values, batch):
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = np.exp(values["w"] * batch["x"])
+            return float(np.mean(e)), {"w": np.mean(batch["x"] * e)}
+
+
+def blobs(n, k=3, dim=4, seed=0, sample_seed=None):
+    """n samples of k well-separated Gaussian classes in `dim` dimensions, one-hot targets. The
+    classes are fixed by `seed`, the samples by `sample_seed` (a held-out set: another one)."""
+    centers = np.random.default_rng(seed).normal(scale=4.0, size=(k, dim))
+    rng = np.random.default_rng(1000 + seed if sample_seed is None else sample_seed)
+    labels = rng.integers(0, k, size=n)
+    x = centers[labels] + rng.normal(size=(n, dim))
+    return {"x": x, "t": np.eye(k)[labels]}
+
+
+def init(dim=4, k=3, seed=1):
+    rng = np.random.default_rng(seed)
+    return {"W": rng.normal(scale=0.1, size=(k, dim)), "b": np.zeros((k, 1))}
