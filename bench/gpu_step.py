@@ -51,14 +51,7 @@ def _require_cuda():
 
 def _adam():
     import symgrad as sg
-    Adam = getattr(sg.optim, "Adam", None)
-    if Adam is not None:
-        return Adam(lr=LR, betas=BETAS, eps=EPS)
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "codegen"))
-    from test_triton_backend import _adam as rules      # the same rules, until symgrad.optim.Adam lands
-    a = rules()
-    a.lr, a.betas, a.eps = LR, BETAS, EPS
-    return a
+    return sg.optim.Adam(lr=LR, betas=BETAS, eps=EPS)
 
 
 # -------------------------------------------------------------------------------------------------

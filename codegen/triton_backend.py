@@ -803,8 +803,10 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
         for s, e in zip(slots, [slot_new.get(s) for s in slots]):
             L.append(f"{_I}    {s} ← {safe_text(sp.sstr(e))}")
         L.append(f"{_I}    p ← {safe_text(sp.sstr(p_new))}")
-        if hoisted:
+        if slots:
             L.append("")
+            L.append(f"{_I}slots: " + ", ".join(f"s{k} = {safe_text(repr(x))}" for k, x in enumerate(slots)))
+        if hoisted:
             L.append(f"{_I}computed on the host: " + ", ".join(f"{h} = {safe_text(sp.sstr(e))}"
                                                               for e, h in hoisted.items()))
         L.append(f'{_I}"""')

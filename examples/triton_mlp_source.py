@@ -15,22 +15,11 @@ import sympy as sp  # noqa: E402
 import symgrad as sg  # noqa: E402
 
 
-def adam():
-    Adam = getattr(sg.optim, "Adam", None)
-    if Adam is not None:
-        return Adam(lr=1e-3)
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "codegen"))
-    from test_triton_backend import _adam      # the same rules, until symgrad.optim.Adam lands
-    a = _adam()
-    a.lr = 1e-3
-    return a
-
-
 def main(argv):
     net = sg.mlp([64, 64, 10], act=sg.relu)
     t = sp.MatrixSymbol("t", 10, 1)
     prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], target="triton",
-                      optimizer=adam())
+                      optimizer=sg.optim.Adam(lr=1e-3))
     if len(argv) > 1:
         prog.save(argv[1])
     else:

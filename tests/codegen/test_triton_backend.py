@@ -27,29 +27,7 @@ WIDTHS = [5, 7, 3]
 
 
 def _adam():
-    """Adam as an update rule (sg.optim.Adam where it exists; the same rules otherwise)."""
-    Adam = getattr(sg.optim, "Adam", None)
-    if Adam is not None:
-        return Adam(lr=0.01)
-    from dataclasses import dataclass
-
-    from symgrad.optim import Optimizer
-
-    @dataclass
-    class Adam(Optimizer):
-        lr: float = 0.01
-        betas: tuple = (0.9, 0.999)
-        eps: float = 1e-8
-        slots = ("exp_avg", "exp_avg_sq")
-
-        def rules(self, p, g, state, t):
-            (b1, b2), lr = self.betas, self.lr
-            m = b1 * state["exp_avg"] + (1 - b1) * g
-            v = b2 * state["exp_avg_sq"] + (1 - b2) * g ** 2
-            return p - lr / (1 - b1 ** t) * m / (sp.sqrt(v) / sp.sqrt(1 - b2 ** t) + self.eps), \
-                {"exp_avg": m, "exp_avg_sq": v}
-    Adam.__qualname__ = "Adam"
-    return Adam()
+    return sg.optim.Adam(lr=0.01)
 
 
 def _mlp_case(act, loss, optimizer=None, outputs=False, widths=WIDTHS):
