@@ -48,6 +48,9 @@ _I = "    "
 # All rows kernels become the stages of one when every width is at most this (0: never); see pass 8
 # of `codegen.schedule`. SYMGRAD_TRITON_FUSE_ROWS overrides it, e.g. =0 to compare.
 FUSE_ROWS = int(os.environ.get("SYMGRAD_TRITON_FUSE_ROWS", "128"))
+# tl.dot's input_precision for float32: "ieee" (as PyTorch's default, no TF32), or "tf32" (faster on
+# tensor cores, 10-bit mantissas). SYMGRAD_TRITON_DOT_PRECISION overrides it.
+DOT_PRECISION = os.environ.get("SYMGRAD_TRITON_DOT_PRECISION", "ieee")
 SPLIT_ROWS = 512          # examples per slice of the batch in stage 1 of a reduction over the batch
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
@@ -239,7 +242,7 @@ def emit_module(spec: Spec) -> str:
     src = [HEADER.format(split=SPLIT_ROWS, ublock=UPDATE_BLOCK)]
     src += _legend(spec)
     if out.uses_weight_grad:
-        src.append(WEIGHT_GRAD)
+        src.append(WEIGHT_GRAD.replace('input_precision="ieee"', f'input_precision="{DOT_PRECISION}"'))
     if out.uses_batch_sum:
         src.append(BATCH_SUM)
     src += out.pieces
@@ -555,7 +558,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                          f"{T}w{sfx} = tl.load({wn}_ptr + offs_k{sfx}[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}             mask=(offs_k{sfx}[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
                          f"{T}{acc} = tl.dot(tl.where((offs_k{sfx} < K{sfx})[None, :], {an}, 0.0), w{sfx}, "
-                         f"input_precision=\"ieee\")"]
+                         f"input_precision=\"{DOT_PRECISION}\")"]
             else:
                 uses_block_k = True
                 arg(f"stride_{an}", f"row stride of {an}", f"{an}.stride(0)")
@@ -567,7 +570,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                          f"{T}                mask=mask_m[:, None] & (offs_k[None, :] < K{sfx}), other=0.0)",
                          f"{T}    w = tl.load({wn}_ptr + offs_k[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}                mask=(offs_k[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
-                         f"{T}    {acc} = tl.dot(a, w, {acc}, input_precision=\"ieee\")"]
+                         f"{T}    {acc} = tl.dot(a, w, {acc}, input_precision=\"{DOT_PRECISION}\")"]
             rb.acc[eqn.out.id] = acc
             rb.local.add(eqn.out.id)
             defined.add(acc)

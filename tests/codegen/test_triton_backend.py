@@ -201,7 +201,8 @@ def test_ddp_two_processes_gloo_keeps_replicas_equal(tmp_path):
     from different values (DDP broadcasts rank 0's), see different data, and stay equal."""
     script = tmp_path / "ddp.py"
     script.write_text(_DDP_SCRIPT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path),
+               CUDA_VISIBLE_DEVICES="")        # the CPU and gloo, even on a machine with a GPU
     proc = subprocess.run([sys.executable, str(script), str(tmp_path)], env=env, capture_output=True,
                           text=True, timeout=150)
     assert proc.returncode == 0, proc.stderr[-3000:]
