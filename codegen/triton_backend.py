@@ -116,9 +116,8 @@ def batch_splits(B):
 
 WEIGHT_GRAD = '''
 
-@triton.autotune(configs=weight_grad_configs(), key=["B", "M", "K"])
 @triton.jit
-def weight_grad_kernel(
+def weight_grad_block(
     d_ptr,            # (B, M) δ: the adjoint of a layer's pre-activation, one row per example
     y_ptr,            # (B, K) y: the layer's input, one row per example
     part_w_ptr,       # (SPLITS, M, K) out: partial sums of δ_b y_bᵀ, one per slice of the batch
@@ -127,22 +126,24 @@ def weight_grad_kernel(
     rows_per_split,   # examples per slice
     stride_d,         # row stride of δ
     stride_y,         # row stride of y
+    tile,             # which (block of W, slice of the batch) this program sums
+    splits,           # slices of the batch
     M: tl.constexpr,  # entries of δ per example
     K: tl.constexpr,  # entries of y per example
     HAS_BIAS: tl.constexpr,  # also sum δ over the slice
     BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_B: tl.constexpr,
 ):
-    """Stage 1 of the weight gradient: the sum over the batch of per-example outer products,
+    """Stage 1 of a weight gradient: the sum over the batch of per-example outer products,
 
         ∂L/∂W = Σ_b δ_b y_bᵀ = δᵀ·Y          ∂L/∂b = Σ_b δ_b
 
-    Program (i, j, s) sums the examples of slice s for the (BLOCK_M, BLOCK_K) block (i, j) of W;
-    the update kernel adds the slices (stage 2).
+    One program sums the examples of one slice for one (BLOCK_M, BLOCK_K) block of W; the update
+    kernel adds the slices (stage 2).
     """
-    # -- map program ids to a block of W and a slice of the batch
-    pid_m = tl.program_id(0)
-    pid_k = tl.program_id(1)
-    pid_s = tl.program_id(2)
+    # -- map the tile number to a block of W and a slice of the batch
+    pid_s = tile % splits
+    pid_k = (tile // splits) % tl.cdiv(K, BLOCK_K)
+    pid_m = (tile // splits) // tl.cdiv(K, BLOCK_K)
     offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_k = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
     start = pid_s * rows_per_split
@@ -168,6 +169,16 @@ def weight_grad_kernel(
             tl.store(part_b_ptr + pid_s * M + offs_m, acc_b, mask=offs_m < M)
 
 
+@triton.autotune(configs=weight_grad_configs(), key=["B", "M", "K"])
+@triton.jit
+def weight_grad_kernel(d_ptr, y_ptr, part_w_ptr, part_b_ptr, B, rows_per_split, stride_d, stride_y, splits,
+                       M: tl.constexpr, K: tl.constexpr, HAS_BIAS: tl.constexpr,
+                       BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_B: tl.constexpr):
+    """One weight gradient (see weight_grad_block): program id = tile number."""
+    weight_grad_block(d_ptr, y_ptr, part_w_ptr, part_b_ptr, B, rows_per_split, stride_d, stride_y,
+                      tl.program_id(0), splits, M, K, HAS_BIAS, BLOCK_M, BLOCK_K, BLOCK_B)
+
+
 def weight_grad(d, y, with_bias):
     """Stage 1 of Σ_b δ_b y_bᵀ (and Σ_b δ_b): partial sums, one (M, K) block per slice of the batch."""
     d = d[:, None] if d.dim() == 1 else d
@@ -178,8 +189,8 @@ def weight_grad(d, y, with_bias):
     splits = batch_splits(B)
     part_w = torch.empty((splits, M, K), device=d.device, dtype=torch.float32)
     part_b = torch.empty((splits, M), device=d.device, dtype=torch.float32) if with_bias else part_w
-    grid = lambda META: (triton.cdiv(M, META["BLOCK_M"]), triton.cdiv(K, META["BLOCK_K"]), splits)
-    weight_grad_kernel[grid](d, y, part_w, part_b, B, triton.cdiv(B, splits), d.stride(0), y.stride(0),
+    grid = lambda META: (triton.cdiv(M, META["BLOCK_M"]) * triton.cdiv(K, META["BLOCK_K"]) * splits,)
+    weight_grad_kernel[grid](d, y, part_w, part_b, B, triton.cdiv(B, splits), d.stride(0), y.stride(0), splits,
                              M=M, K=K, HAS_BIAS=with_bias)
     return part_w, part_b
 '''
@@ -331,6 +342,9 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
 
     parts: dict[int, str] = {}           # gradient index -> its partial sums' name
     prefix = {"loss": "eval", "grad": "train", "step": "train", "forward": "forward"}[kind]
+    # after ONE rows kernel every δ exists at once: all weight gradients in one launch too
+    wgs = [k for k in plan.kernels if k.kind == "weight_grad"]
+    merged = wgs if len(wgs) > 1 and sum(k.kind == "rows" for k in plan.kernels) == 1 else []
     for j, k in enumerate(plan.kernels):
         kname = f"{prefix}_kernel{j + 1}"
         if k.kind == "rows":
@@ -339,6 +353,19 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                 out.made.add(kname)
                 out.pieces.append(src)
             body += [f"# {c}" for c in comments] + [call]
+        elif k.kind == "weight_grad" and k in merged:
+            out.uses_weight_grad = True
+            if k is not merged[0]:
+                continue
+            src, lines = _weight_grads_kernel(f"{prefix}_weight_grads_kernel", merged, sch, names)
+            if src is not None and f"{prefix}_weight_grads" not in out.made:
+                out.made.add(f"{prefix}_weight_grads")
+                out.pieces.append(src)
+            body += lines
+            for w in merged:
+                parts[w.grad] = f"part{w.grad}"
+                if w.bias is not None:
+                    parts[w.bias] = f"part{w.bias}"
         elif k.kind == "weight_grad":
             out.uses_weight_grad = True
             d, y = (_ref(sch, names, v) for v in k.operands)
@@ -716,6 +743,68 @@ def _stage_of(stages: list, v: int, many: bool) -> str:
         if any(e.out.id == v for e in st.eqns) or (st.matmul and st.matmul[0].out.id == v):
             return str(si + 1) if many else ""
     raise AssertionError(f"v{v} is not computed by any stage")   # pragma: no cover
+
+
+def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: dict):
+    """Stage 1 of several weight gradients in one launch: program ids are dealt out to the layers
+    in segments of tiles (as the update deals them out to the parameters). Returns the source and
+    the host lines that run it."""
+    n = len(group)
+    dims = []
+    for k in group:
+        d, y = k.operands
+        dims.append((sch.width_of(d) or 1, sch.width_of(y) or 1, k.bias is not None))
+    L = ["", "", "@triton.autotune(configs=weight_grad_configs(), key=[\"B\"])", "@triton.jit", f"def {kname}("]
+    for i, k in enumerate(group):
+        what = f"∂L/∂p{k.grad}" + (f" and ∂L/∂p{k.bias}" if k.bias is not None else "")
+        L += [f"{_I}d{i}_ptr, y{i}_ptr, part_w{i}_ptr, part_b{i}_ptr, stride_d{i}, stride_y{i},  # {what}"]
+    L += [f"{_I}B,  # examples in the batch",
+          f"{_I}rows_per_split,  # examples per slice of the batch",
+          f"{_I}splits,  # slices of the batch",
+          f"{_I}BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_B: tl.constexpr,",
+          "):",
+          f'{_I}"""Stage 1 of {n} weight gradients (see weight_grad_block) in one launch: program ids',
+          f'{_I}are dealt out to the layers in segments of (BLOCK_M, BLOCK_K) tiles times slices of the batch."""',
+          f"{_I}pid = tl.program_id(0)"]
+    for i, (M, K, _) in enumerate(dims):
+        prev = f"end{i - 1} + " if i else ""
+        L.append(f"{_I}end{i} = {prev}tl.cdiv({M}, BLOCK_M) * tl.cdiv({K}, BLOCK_K) * splits")
+    for i, (M, K, bias) in enumerate(dims):
+        kw = "if" if i == 0 else "elif"
+        start = f" - end{i - 1}" if i else ""
+        L += [f"{_I}{kw} pid < end{i}:",
+              f"{_I}    weight_grad_block(d{i}_ptr, y{i}_ptr, part_w{i}_ptr, part_b{i}_ptr, B, rows_per_split, "
+              f"stride_d{i}, stride_y{i},",
+              f"{_I}                      pid{start}, splits, {M}, {K}, {bias}, BLOCK_M, BLOCK_K, BLOCK_B)"]
+    args = ", ".join(f"d{i}, y{i}" for i in range(n))
+    L += ["", "", f"def launch_{kname}({args}):",
+          f'{_I}"""Stage 1 of {n} weight gradients: their partial sums, (w0, b0, w1, b1, ...)."""']
+    L += [f"{_I}d{i} = d{i}[:, None] if d{i}.dim() == 1 else d{i}\n{_I}y{i} = y{i}[:, None] if y{i}.dim() == 1 else y{i}"
+          for i in range(n)]
+    L += [f"{_I}B = d0.shape[0]",
+          f"{_I}splits = batch_splits(B)"]
+    for i, (M, K, bias) in enumerate(dims):
+        L.append(f"{_I}assert tuple(d{i}.shape) == (B, {M}) and tuple(y{i}.shape) == (B, {K}) "
+                 f"and d{i}.stride(1) == 1 and y{i}.stride(1) == 1")
+        L.append(f"{_I}part_w{i} = torch.empty((splits, {M}, {K}), device=d0.device, dtype=torch.float32)")
+        L.append(f"{_I}part_b{i} = torch.empty((splits, {M}), device=d0.device, dtype=torch.float32)" if bias
+                 else f"{_I}part_b{i} = part_w{i}  # (no bias)")
+    tiles = " + ".join(f"triton.cdiv({M}, META[\"BLOCK_M\"]) * triton.cdiv({K}, META[\"BLOCK_K\"])"
+                       for M, K, _ in dims)
+    L.append(f"{_I}grid = lambda META: (({tiles}) * splits,)")
+    call = ", ".join(f"d{i}, y{i}, part_w{i}, part_b{i}, d{i}.stride(0), y{i}.stride(0)" for i in range(n))
+    L.append(f"{_I}{kname}[grid]({call}, B, triton.cdiv(B, splits), splits)")
+    L.append(f"{_I}return " + ", ".join(f"part_w{i}, part_b{i}" for i in range(n)))
+    host_args = ", ".join(f"{_ref(sch, names, k.operands[0])}, {_ref(sch, names, k.operands[1])}" for k in group)
+    lhs = ", ".join(f"part{k.grad}, part{k.bias if k.bias is not None else '_'}" for k in group)
+    lines = ["# " + "; ".join(f"∂L/∂p{k.grad} = Σ_b {_ref(sch, names, k.operands[0])}_b "
+                                f"{_ref(sch, names, k.operands[1])}_bᵀ"
+                                + (f", ∂L/∂p{k.bias} = Σ_b {_ref(sch, names, k.operands[0])}_b"
+                                   if k.bias is not None else "") for k in group),
+             "# (stage 1: partial sums per slice of the batch, every layer in one launch)",
+             f"{lhs} = launch_{kname}({host_args})"]
+    src = "\n".join(L).replace('input_precision="ieee"', f'input_precision="{DOT_PRECISION}"')
+    return src, lines
 
 
 def _label(name: str, note) -> str:
