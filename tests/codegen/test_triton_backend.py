@@ -81,10 +81,12 @@ def test_mlp_equals_numpy_backend(act, loss, rng):
 @pytest.mark.parametrize("act, loss", [("relu", "cross_entropy"), ("sigmoid", "mse")])
 def test_one_kernel_per_layer_equals_numpy_backend(act, loss, rng, monkeypatch):
     """With the rows kernels left apart (FUSE_ROWS = 0: one launch per product, as for wide
-    layers), loss, gradients and two Adam steps equal the NumPy backend's too."""
+    layers, and a weight-gradient launch per layer), loss, gradients and two Adam steps equal the
+    NumPy backend's too."""
     import codegen.triton_backend as tb
     monkeypatch.setattr(tb, "FUSE_ROWS", 0)
     net, tri, ref = _mlp_case(act, loss, _adam())
+    monkeypatch.setitem(tri.compiled.grad.__globals__, "SPLIT_ROWS", 8)     # 3 slices of 19
     step = tri.source[tri.source.index("def step("):]
     assert step.count("launch_train_kernel") == 3
     values, batch = _data(rng, net, 19)
