@@ -141,16 +141,19 @@ def test_scalar_perceptron_and_forward(rng):
     _close(tri.forward(values, batch)[0], ref.forward(values, batch)[0], "forward")
 
 
-def test_as_torch_gradients_equal_autograd(rng):
-    """loss.backward() through the generated kernels equals torch.autograd on the same network,
-    and torch.optim steps the module's parameters."""
-    net, tri, _ = _mlp_case("tanh", "cross_entropy")
+@pytest.mark.parametrize("target", ["triton", "numpy"])
+def test_as_torch_gradients_equal_autograd(target, rng):
+    """loss.backward() through the generated code equals torch.autograd on the same network, and
+    torch.optim steps the module's parameters (the NumPy target's module runs through the CPU)."""
+    net, tri, ref = _mlp_case("tanh", "cross_entropy")
+    prog = tri if target == "triton" else ref
+    device = getattr(prog, "device", torch.device("cpu"))
     values, batch = _data(rng, net, 13)
-    model = tri.as_torch(values)
-    X, T = (torch.tensor(batch[k], device=tri.device) for k in ("x", "t"))
+    model = prog.as_torch(values)
+    X, T = (torch.tensor(batch[k], device=device) for k in ("x", "t"))
     loss = model(X, T)
     loss.backward()
-    p = {k: torch.tensor(v, device=tri.device, requires_grad=True) for k, v in values.items()}
+    p = {k: torch.tensor(v, device=device, requires_grad=True) for k, v in values.items()}
     z = torch.tanh(X @ p["W1"].T + p["b1"].T) @ p["W2"].T + p["b2"].T
     want = torch.nn.functional.cross_entropy(z, T.argmax(1))
     want.backward()
