@@ -391,7 +391,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         if train:
             for i, p in enumerate(spec.params):
                 if i not in parts:      # the loss does not depend on p_i
-                    body.append(f"part{i} = torch.zeros((1, {p0(p)}), device={L}.device, dtype=torch.float32)")
+                    body.append(f"part{i} = torch.zeros((1, {_numel(p)}), device={L}.device, dtype=torch.float32)")
             partlist = ", ".join(f"part{i}" for i in range(len(spec.params)))
         if kind == "loss":
             body.append("return loss")
@@ -427,9 +427,10 @@ def _free_temporaries(lines: list) -> list:
     import re
     last: dict[str, int] = {}
     for i, line in enumerate(lines):
-        if line.startswith("#") or "=" not in line:
+        if line.startswith("#"):
             continue
-        rhs = line.split("=", 1)[1]
+        assign = "=" in line and not line.startswith(("return", "assert"))
+        rhs = line.split("=", 1)[1] if assign else line
         for name in re.findall(r"\bv\d+\b", rhs):
             last[name] = i
     out = []
@@ -441,7 +442,7 @@ def _free_temporaries(lines: list) -> list:
     return out
 
 
-def p0(p) -> int:
+def _numel(p) -> int:
     """Number of entries of a parameter."""
     return int(math.prod(p.shape)) if isinstance(p, sp.MatrixSymbol) else 1
 
@@ -868,7 +869,7 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
     from sympy.printing.pycode import PythonCodePrinter
     opt = spec.optimizer
     slots = list(_slots(spec)) if which == "update" else []
-    sizes = [p0(p) for p in spec.params]
+    sizes = [_numel(p) for p in spec.params]
     if which == "update":
         p, g, state, t = opt.symbols()
         p_new, slot_new = opt.rules(p, g, state, t)

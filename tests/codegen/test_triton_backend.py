@@ -141,6 +141,25 @@ def test_scalar_perceptron_and_forward(rng):
     _close(tri.forward(values, batch)[0], ref.forward(values, batch)[0], "forward")
 
 
+def test_parameter_the_loss_does_not_use():
+    """Its gradient is 0 and the optimizer still moves it as its rules say (Adam: not at all)."""
+    w, c, x, y = sp.symbols("w c x y")
+    progs = [sg.compile((w * x - y) ** 2 / 2, params=[w, c], inputs=[x, y], target=tgt,
+                        optimizer=sg.optim.Adam(lr=0.1)) for tgt in ("triton", "numpy")]
+    batch = {"x": np.array([1.0, 2, 3]), "y": np.array([2.0, 1, 0])}
+    (gt, gr) = (p.grad({"w": 0.5, "c": 1.0}, batch) for p in progs)
+    for k in gr:
+        _close(gt[k], gr[k], k)
+    runs = []
+    for p in progs:
+        v, s = {"w": 0.5, "c": 1.0}, p.init_state()
+        for _ in range(2):
+            v, s = p.step(v, s, batch)
+        runs.append(v)
+    for k in runs[1]:
+        _close(runs[0][k], runs[1][k], k)
+
+
 @pytest.mark.parametrize("target", ["triton", "numpy"])
 def test_as_torch_gradients_equal_autograd(target, rng):
     """loss.backward() through the generated code equals torch.autograd on the same network, and
