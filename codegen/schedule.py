@@ -513,7 +513,7 @@ class Plan:
 
 
 class KernelScheduler(Scheduler):
-    """Partition the IR into kernels (passes 5–7 in the comment above); the backend prints them."""
+    """Partition the IR into kernels (passes 5–8 in the comments); the backend prints them."""
 
     def width_of(self, v: int) -> int | None:
         """Entries per example of var ``v``: None for a scalar (and a 1×1), m for a column or a row."""
@@ -639,6 +639,10 @@ class KernelScheduler(Scheduler):
                 a, y = self.g.producer[g.id].inputs
                 k = Kernel("weight_grad", grad=i, operands=(self.base(a.id), self.base(y.id)))
             elif self.value[g.id].batched:
+                if self.width_of(self.base(g.id)) != self.width_of(g.id):
+                    raise UnsupportedError(f"the gradient of parameter {i} is a per-example value "
+                                           f"broadcast to {format_shape(g.shape)}; the kernel backends do "
+                                           f"not support that yet")
                 k = Kernel("batch_sum", width=self.width_of(g.id), grad=i, operands=(self.base(g.id),))
             else:
                 raise UnsupportedError(f"the gradient of parameter {i} is the same for every example "
