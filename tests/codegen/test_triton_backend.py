@@ -280,3 +280,17 @@ def test_gpu_width_64_batch_4096_equals_numpy(rng):
     g_tri, g_ref = tri.grad(values, batch), ref.grad(values, batch)
     for k in g_ref:
         _close(g_tri[k], g_ref[k], k, tol=1e-4)
+
+
+def test_hostile_symbol_names_stay_in_comments(rng):
+    """Names are made by symgrad; a symbol's own name appears only in comments, escaped."""
+    import ast
+    W = sp.MatrixSymbol('W"""\nimport shutil #', 3, 2)
+    x, b, t = sp.MatrixSymbol("lambda", 2, 1), sp.MatrixSymbol("b\\n'", 3, 1), sp.MatrixSymbol("t; del B", 3, 1)
+    L = sg.cross_entropy(W * x + b, t)
+    tri, ref = (sg.compile(L, [W, b], [x, t], target=tgt) for tgt in ("triton", "numpy"))
+    imports = {a.name for node in ast.walk(ast.parse(tri.source)) if isinstance(node, ast.Import) for a in node.names}
+    assert imports == {"math", "os", "torch", "triton", "triton.language"}
+    values = {W.name: rng.normal(size=(3, 2)), b.name: rng.normal(size=(3, 1))}
+    batch = {x.name: rng.normal(size=(4, 2)), t.name: np.eye(3)[[0, 1, 2, 0]]}
+    _close(tri.loss(values, batch), ref.loss(values, batch), "loss")
