@@ -11,9 +11,12 @@ the IR (see its "Kernels" section):
                      (tl.dot, fp32 accumulator), then the elementwise equations (forward and backward
                      bodies together, ``sympy.cse`` across them) and row reductions (Σ over an
                      example, log-sum-exp) that follow it — bias, activation, loss, δ of the output
-                     layer, δ ⊙ f'(z) of the backward pass
+                     layer, δ ⊙ f'(z) of the backward pass. When every width is ≤ FUSE_ROWS, ONE rows
+                     kernel runs the whole forward and backward pass in stages, a product's operand
+                     staying in registers
     weight_grad      Σ_b δ_b y_bᵀ over the batch (tl.dot over the batch axis) with Σ_b δ_b (the bias)
-                     fused, stage 1 of a two-stage reduction: partial sums per slice of the batch
+                     fused, stage 1 of a two-stage reduction: partial sums per slice of the batch;
+                     after the one rows kernel, every layer's in one launch
     batch_sum        Σ_b v_b for any other gradient, also stage 1
     update           ONE launch for all parameters: stage 2 (add the partial sums) and the optimizer's
                      scalar update rules, entry by entry (t-dependent factors are computed on the host)
