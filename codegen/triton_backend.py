@@ -81,6 +81,7 @@ import triton
 import triton.language as tl
 
 INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
+AUTOTUNE = os.environ.get("SYMGRAD_TRITON_AUTOTUNE", "1") != "0"     # 0: one configuration each, untimed
 SPLIT_ROWS = {split}        # examples per slice of the batch in stage 1 of a reduction over the batch
 UPDATE_BLOCK = {ublock}    # entries per program of the update and finish kernels
 
@@ -92,6 +93,8 @@ def rows_configs(with_matmul):
     """Candidates for the kernels over whole rows: rows per program (and the K-step of the product)."""
     if INTERPRET:   # the CPU interpreter: one small configuration, nothing to time
         return [triton.Config(dict(BLOCK_M=16, **({{"BLOCK_K": 16}} if with_matmul else {{}})), num_warps=1)]
+    if not AUTOTUNE:
+        return [triton.Config(dict(BLOCK_M=32, **({{"BLOCK_K": 32}} if with_matmul else {{}})), num_warps=4)]
     return [triton.Config(dict(BLOCK_M=m, **({{"BLOCK_K": k}} if with_matmul else {{}})), num_warps=w, num_stages=s)
             for m in (32, 64, 128) for k in ((16, 32) if with_matmul else (0,)) for w in (4, 8) for s in (2, 3)]
 
@@ -100,6 +103,8 @@ def weight_grad_configs():
     """Candidates for Σ_b δ_b y_bᵀ: the output tile and the examples per step of the loop."""
     if INTERPRET:
         return [triton.Config({{"BLOCK_M": 16, "BLOCK_K": 16, "BLOCK_B": 16}}, num_warps=1)]
+    if not AUTOTUNE:
+        return [triton.Config({{"BLOCK_M": 64, "BLOCK_K": 64, "BLOCK_B": 32}}, num_warps=4)]
     return [triton.Config({{"BLOCK_M": m, "BLOCK_K": k, "BLOCK_B": b}}, num_warps=w, num_stages=3)
             for m in (32, 64) for k in (32, 64) for b in (32, 64) for w in (4, 8)]
 
@@ -108,6 +113,8 @@ def batch_sum_configs():
     """Candidates for column sums over a slice of the batch: examples per step of the loop."""
     if INTERPRET:
         return [triton.Config({{"BLOCK_B": 16}}, num_warps=1)]
+    if not AUTOTUNE:
+        return [triton.Config({{"BLOCK_B": 64}}, num_warps=4)]
     return [triton.Config({{"BLOCK_B": b}}, num_warps=w) for b in (32, 64, 128) for w in (2, 4)]
 
 

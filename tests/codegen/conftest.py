@@ -19,6 +19,8 @@ def _has_cuda() -> bool:
 # before triton is imported (the generated modules import it when a program is compiled).
 if not _has_cuda():
     os.environ.setdefault("TRITON_INTERPRET", "1")
+# On a GPU, one configuration per kernel: the tests check numbers, autotuning would only time them.
+os.environ.setdefault("SYMGRAD_TRITON_AUTOTUNE", "0")
 
 
 @pytest.fixture
