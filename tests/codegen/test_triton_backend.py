@@ -103,6 +103,25 @@ def test_one_kernel_per_layer_equals_numpy_backend(act, loss, rng, monkeypatch):
         _close(vt[k], vr[k], k)
 
 
+def test_three_hidden_layers_one_rows_kernel(rng):
+    """The benchmark's shape (three hidden layers), small: 7 products in one rows kernel's stages."""
+    widths = [6, 5, 9, 5, 4]
+    net, tri, ref = _mlp_case("relu", "mse", _adam(), widths=widths)
+    step = tri.source[tri.source.index("def step("):]
+    assert step.count("launch_") == 2            # the rows kernel and the weight gradients
+    values, batch = _data(rng, net, 21, widths=widths)
+    g_tri, g_ref = tri.grad(values, batch), ref.grad(values, batch)
+    for k in g_ref:
+        _close(g_tri[k], g_ref[k], k)
+    vt, st = dict(values), tri.init_state()
+    vr, sr = {k: v.copy() for k, v in values.items()}, ref.init_state()
+    for _ in range(2):
+        vt, st = tri.step(vt, st, batch)
+        vr, sr = ref.step(vr, sr, batch)
+    for k in vr:
+        _close(vt[k], vr[k], k)
+
+
 def test_launches_per_step():
     """The fused step of a 2-layer MLP: one kernel for the forward and backward rows, one for the
     weight (and bias) gradients of every layer, one update for every parameter (with the loss)."""
