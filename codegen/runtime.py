@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import linecache
 import os
 import sys
 import tempfile
@@ -82,6 +83,9 @@ def load(source: str) -> types.ModuleType:
         mod = types.ModuleType(name)
         mod.__file__ = f"<symgrad {key[:16]}>"
         code = compile(source, mod.__file__, "exec")
+        # no file to read it back from: keep the text where `inspect.getsource` looks (triton.jit
+        # reads each kernel's source that way)
+        linecache.cache[mod.__file__] = (len(source), None, source.splitlines(True), mod.__file__)
     exec(code, mod.__dict__)
     _LOADED[key] = mod
     return mod

@@ -460,3 +460,242 @@ def _balanced(s: str) -> bool:
 
 def _eqn_comment(e) -> str:
     return str(e)
+
+
+# =================================================================================================
+# Kernels: the same IR, partitioned into launches over blocks of examples (the Triton backend)
+#
+# A backend that launches kernels needs one more decision than the NumPy one: which equations run
+# in the same launch. `KernelScheduler.plan` makes it in one pass over the equations in graph order:
+#
+# 5. **rows kernels** — every kernel of the forward and backward pass gives each program a block of
+#    whole examples (rows), so a row reduction (the sum of an example's squared errors, a
+#    log-sum-exp) can sit in the same kernel as the elementwise work around it. A matrix product
+#    with a parameter (W·y, Wᵀ·δ) starts a new kernel; its result is the accumulator, and the
+#    elementwise equations that follow it join it as the epilogue (bias, activation, the loss and
+#    δ = ∂L/∂z of the output layer, δ ⊙ f'(z) of the backward pass).
+# 6. **placement** — an elementwise equation or a row reduction joins the latest kernel among those
+#    computing its operands when that kernel's tile has its width (a per-example value fits any
+#    tile); with operands only in memory it joins the last kernel whose tile fits. Everything it
+#    reads from an earlier kernel is stored there. A kernel never waits on a later one, so the
+#    launches run in the order they were made.
+# 7. **batch reductions** — a gradient that is a per-example outer product δ·yᵀ becomes a
+#    "weight_grad" kernel (Σ_b δ_b y_bᵀ, a product over the batch axis); the batch sum of δ itself
+#    (the bias gradient) is fused into it; any other gradient is a "batch_sum" kernel. Both are
+#    two-stage: partial sums per slice of the batch, added up by the optimizer's update. Each runs
+#    right after the kernel that makes the last of its operands.
+
+
+@dataclass
+class Kernel:
+    """One launch (see the section's comment). ``width`` is the number of entries per example in
+    the tile (None: one value per example); ``matmul`` is (eqn, a, M, M transposed) for a rows
+    kernel that starts with acc[b, i] = Σ_j a[b, j]·M[i, j], M a parameter or its transpose;
+    ``grad`` / ``bias`` are the indices of the gradients a reduction over the batch finishes, with
+    ``operands`` the var ids it reads."""
+    kind: str                                   # "rows" | "weight_grad" | "batch_sum"
+    width: int | None = None
+    matmul: tuple | None = None
+    eqns: list = field(default_factory=list)
+    grad: int | None = None
+    bias: int | None = None
+    operands: tuple = ()
+    stages: list | None = None                  # a rows kernel made of several (pass 8)
+
+
+@dataclass
+class Plan:
+    kernels: list
+    stored: set                  # var ids written to memory by the kernel that computes them
+    home: dict                   # var id -> index of the kernel that computes it
+    unbatched: set               # elementwise equations of parameters only: recomputed where used
+    grad_source: dict            # gradient index -> index of the kernel holding its partial sums
+
+
+class KernelScheduler(Scheduler):
+    """Partition the IR into kernels (passes 5–8 in the comments); the backend prints them."""
+
+    def width_of(self, v: int) -> int | None:
+        """Entries per example of var ``v``: None for a scalar (and a 1×1), m for a column or a row."""
+        shape = self.value[v].shape
+        if shape == () or tuple(shape) == (1, 1):
+            return None
+        m, n = shape
+        if n == 1 or m == 1:
+            return m if n == 1 else n
+        from symgrad.errors import UnsupportedError
+        raise UnsupportedError(f"v{v} is a {format_shape(shape)} matrix per example; the kernel backends "
+                               f"handle per-example scalars, columns and rows (networks of dense layers)")
+
+    def base(self, v: int) -> int:
+        """The var whose memory ``v`` reads: transposes of vectors, broadcasts and sums over a single
+        row or column are the same entries."""
+        e = self.g.producer[v]
+        if e.prim is R.transpose_p and (self.value[v].batched or 1 in e.out.shape):
+            return self.base(e.inputs[0].id)
+        if e.prim is R.broadcast_p:
+            return self.base(e.inputs[0].id)
+        if e.prim is R.sum_p and self._identity_sum(e):
+            return self.base(e.inputs[0].id)
+        return v
+
+    def _identity_sum(self, e) -> bool:
+        shape, axis = e.inputs[0].shape, e.params[0]
+        return axis is not None and shape[axis] == 1
+
+    def sources(self, v: int) -> set:
+        """The computed vars (not leaves, not recomputed) that var ``v`` reads."""
+        b = self.base(v)
+        e = self.g.producer[b]
+        if e.prim.leaf:
+            return set()
+        if b in self.unbatched:
+            return set().union(*[self.sources(u.id) for u in e.inputs])
+        if b != v and e.prim is R.broadcast_p:      # pragma: no cover - base() looks through these
+            return self.sources(e.inputs[0].id)
+        return {b}
+
+    def plan(self, roots: Sequence[Var], grads: Sequence, fuse_rows: int = 0) -> Plan:
+        """Kernels computing ``roots`` (stored) and the batch sums ``grads`` [(index, var | None)].
+        ``fuse_rows``: when every width is at most this, all rows kernels become the stages of one
+        (pass 8 below); 0 turns that off."""
+        from symgrad.errors import UnsupportedError
+        self._analyse(list(roots) + [g for _, g in grads if g is not None])
+        fused = self._fusable_grad_matmuls([(None, g, None) for _, g in grads])
+        kernels: list[Kernel] = []
+        home: dict[int, int] = {}
+        reads: list[tuple] = []          # (var, index of the kernel that reads it; -1: a later launch)
+        self.unbatched = set()
+
+        def need(v: int, at: int):
+            """Var ``v`` is read by kernel ``at``."""
+            for s in self.sources(v):
+                reads.append((s, at))
+
+        for e in self.eqns:
+            v, p = e.out.id, e.prim
+            if p.leaf or v in fused or self.base(v) != v or p is R.transpose_p or p is R.broadcast_p:
+                continue                # leaves; views (read through by `base`, or a matmul operand)
+            if not self.value[v].batched:
+                if p is R.ewise_p:
+                    self.unbatched.add(v)
+                    continue
+                raise UnsupportedError(f"{e}: a {p.name} of parameters alone (the same for every example) "
+                                       f"is not supported by the kernel backends yet")
+            if p is R.matmul_p:
+                k = Kernel("rows", self.width_of(v), matmul=self._matmul_operands(e))
+                kernels.append(k)
+                home[v] = len(kernels) - 1
+                need(k.matmul[1], home[v])
+                continue
+            if p is R.ewise_p:
+                tile = self.width_of(v)
+            elif p is R.sum_p or p is R.logsumexp_p:
+                if p is R.sum_p and e.params[0] is not None and self.width_of(v) is not None:
+                    raise UnsupportedError(f"{e}: a partial sum of a matrix per example is not supported")
+                tile = self.width_of(e.inputs[0].id)
+            else:
+                raise UnsupportedError(f"the kernel backends have no rule for the primitive {p.name!r} ({e})")
+            deps = set().union(*[self.sources(u.id) for u in e.inputs]) if e.inputs else set()
+            lo = max((home[s] for s in deps), default=-1)
+            order = ([lo] if lo >= 0 else []) + list(range(len(kernels) - 1, lo, -1))
+            at = None
+            for j in order:
+                k = kernels[j]
+                if k.kind == "rows" and (tile is None or k.width == tile or (k.width is None and k.matmul is None)):
+                    at = j
+                    break
+            if at is None:
+                kernels.append(Kernel("rows", tile))
+                at = len(kernels) - 1
+            if tile is not None:
+                kernels[at].width = tile
+            kernels[at].eqns.append(e)
+            home[v] = at
+            for u in e.inputs:
+                need(u.id, at)
+
+        # 8. **one kernel for the rows** — every rows kernel reads and writes the rows of its own
+        #    block of examples only, so consecutive ones can run one after the other in the same
+        #    program (the tiny-cuda-nn idea: a product's operand made by an earlier stage stays in
+        #    registers). Only when the whole rows fit in registers: every width ≤ ``fuse_rows``.
+        if fuse_rows and len(kernels) > 1 and all(
+                (k.width or 1) <= fuse_rows and (k.matmul is None or (self.width_of(k.matmul[1]) or 1) <= fuse_rows)
+                for k in kernels):
+            one = Kernel("rows", None, stages=kernels)
+            home = {v: 0 for v in home}
+            reads = [(v, 0 if at >= 0 else at) for v, at in reads]
+            kernels = [one]
+        n_rows = len(kernels)
+        stored: set[int] = {v for v, at in reads if home[v] != at}
+        for r in roots:
+            for s in self.sources(r.id):
+                stored.add(s)
+        grad_source: dict[int, int] = {}
+        for i, g in grads:
+            if g is None:
+                continue
+            if g.id in fused:
+                a, y = self.g.producer[g.id].inputs
+                k = Kernel("weight_grad", grad=i, operands=(self.base(a.id), self.base(y.id)))
+            elif self.value[g.id].batched:
+                if self.width_of(self.base(g.id)) != self.width_of(g.id):
+                    raise UnsupportedError(f"the gradient of parameter {i} is a per-example value "
+                                           f"broadcast to {format_shape(g.shape)}; the kernel backends do "
+                                           f"not support that yet")
+                k = Kernel("batch_sum", width=self.width_of(g.id), grad=i, operands=(self.base(g.id),))
+            else:
+                raise UnsupportedError(f"the gradient of parameter {i} is the same for every example "
+                                       f"(it does not depend on the inputs); the kernel backends do not "
+                                       f"support that yet")
+            for u in k.operands:
+                for s in self.sources(u):
+                    stored.add(s)
+            kernels.append(k)
+            grad_source[i] = len(kernels) - 1
+        # the batch sum of δ (a bias gradient) rides along with the weight gradient δ·yᵀ
+        for j in range(n_rows, len(kernels)):
+            k = kernels[j]
+            if k.kind != "batch_sum":
+                continue
+            for w in kernels[n_rows:]:
+                if w.kind == "weight_grad" and w.bias is None and w.operands[0] == k.operands[0]:
+                    w.bias = k.grad
+                    grad_source[k.grad] = kernels.index(w)
+                    k.kind = "fused"
+                    break
+        # each reduction over the batch runs as soon as its operands exist, so that δ of a layer can
+        # be freed before the next layer's is made (peak memory: that of plain backprop)
+        order = kernels[:n_rows]
+        for k in kernels[n_rows:]:
+            if k.kind == "fused":
+                continue
+            after = max((home[s] for u in k.operands for s in self.sources(u)), default=-1)
+            pos = order.index(kernels[after]) + 1 if after >= 0 else 0
+            while pos < len(order) and order[pos].kind != "rows":
+                pos += 1                 # after the reductions already placed there
+            order.insert(pos, k)
+        renumber = {id(k): i for i, k in enumerate(order)}
+        home = {v: renumber[id(kernels[j])] for v, j in home.items()}
+        grad_source = {i: renumber[id(kernels[j])] for i, j in grad_source.items()}
+        return Plan(order, stored, home, self.unbatched, grad_source)
+
+    def _matmul_operands(self, e) -> tuple:
+        """(eqn, a, P, transposed): the product as acc[b, i] = Σ_j a[b, j]·M[i, j], M = P or Pᵀ."""
+        from symgrad.errors import UnsupportedError
+        x, y = e.inputs
+        vx, vy = self.value[x.id], self.value[y.id]
+        if not vx.batched and vy.batched and vy.layout == "col":        # M·a
+            a, m, flip = y, x, False
+        elif vx.batched and vx.layout == "row" and not vy.batched:      # aᵀ·M' = (M'ᵀ·a)ᵀ
+            a, m, flip = x, y, True
+        else:
+            raise UnsupportedError(f"{e}: the kernel backends multiply a batch of vectors by a parameter "
+                                   f"matrix (W·y, Wᵀ·δ, yᵀ·W); this product is not of that form")
+        me = self.g.producer[m.id]
+        if me.prim is R.transpose_p:
+            m, flip = me.inputs[0], not flip
+            me = self.g.producer[m.id]
+        if not me.prim.leaf or me.prim is R.const_p:
+            raise UnsupportedError(f"{e}: the matrix of a product must be a parameter (or its transpose)")
+        return (e, self.base(a.id), m.id, flip)

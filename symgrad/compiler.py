@@ -98,6 +98,7 @@ class Compiled:
     grad: Callable
     step: Callable
     forward: Callable | None = None
+    program: type | None = None     # the Program class to wrap it in (None: `Program`, NumPy arrays)
 
 
 def safe_text(text: str) -> str:
@@ -215,7 +216,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False)
     spec = Spec(params, inputs, train, ev, optimizer, dtype, reduction)
     compiled = _backend(target)(spec)
-    return Program(spec, compiled, seed, has_outputs=bool(outputs))
+    return (compiled.program or Program)(spec, compiled, seed, has_outputs=bool(outputs))
 
 
 # -------------------------------------------------------------------------------------------------
@@ -417,6 +418,13 @@ class Program:
             raise SymgradError("this program has no outputs; compile with outputs=[...] to use forward")
         params = self._param_arrays(values)
         return list(self.compiled.forward(params, self._batch_arrays(batch, "forward")))
+
+    def as_torch(self, values=None, generator=None):
+        """A ``torch.nn.Module`` owning the parameters, whose forward(*inputs) is the loss and whose
+        backward runs the generated gradients (``codegen.torch_module``): ``loss.backward()``,
+        ``torch.optim`` and DistributedDataParallel work with it. ``values``: initial parameters."""
+        from codegen.torch_module import module_of
+        return module_of(self, values, generator)
 
     def save(self, path) -> None:
         """Write the generated module to ``path``: it imports only NumPy and runs without symgrad."""

@@ -1,0 +1,191 @@
+"""GPU training step: the generated Triton step against PyTorch eager and torch.compile (issue 6).
+
+    PYTHONPATH=. python bench/gpu_step.py [--quick] [--steps 200] [--markdown]
+
+The network: an MLP with input 32, three hidden layers of width 32, 64 or 128 (relu) and output 16;
+the loss ½‖ŷ − y‖² per example, mean over the batch; Adam (lr 1e-3, β = (0.9, 0.999), ε = 1e-8);
+float32; batches of 2^14, 2^16 and 2^18. One training step = forward, loss, backward, update.
+
+    ours        the step compiled by ``sg.compile(..., target="triton")``, called as the generated
+                function (params, Adam slots and batch already tensors on the GPU; no host sync):
+                one kernel for the forward and backward rows, a weight gradient per layer, one update
+    ours, a kernel per layer   the same with FUSE_ROWS = 0 (a kernel per product)
+    eager       the same network in PyTorch, ``torch.optim.Adam(fused=True)``
+    compile     the loss function through ``torch.compile`` (default), fused Adam
+    max-autot.  the same with ``mode="max-autotune"``
+
+Each step is timed with CUDA events, for ``--steps`` (≥ 200) steps after a warm-up (which includes
+autotuning and torch.compile's compilation); the median is printed with the ratios eager/ours and
+compile/ours, samples per second, kernel launches per step (counted by torch.profiler: every CUDA
+kernel of one step) and the peak GPU memory during the timed steps (torch.cuda.max_memory_allocated;
+ours must not exceed eager's). The goal (issue 6): at width 64 and batch 2^14-2^16, ours at least
+3x faster than eager and 1.5x faster than torch.compile.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import statistics
+import sys
+
+WIDTHS = (32, 64, 128)
+BATCHES = (2 ** 14, 2 ** 16, 2 ** 18)
+N_IN, N_OUT, HIDDEN_LAYERS = 32, 16, 3
+LR, BETAS, EPS = 1e-3, (0.9, 0.999), 1e-8
+
+
+def _require_cuda():
+    try:
+        import torch
+    except ImportError:
+        sys.exit("bench/gpu_step.py needs torch with CUDA (and triton); torch is not installed")
+    if not torch.cuda.is_available():
+        sys.exit("bench/gpu_step.py needs a CUDA GPU: torch.cuda.is_available() is False on this machine. "
+                 "(The Triton backend's correctness tests run on the CPU under TRITON_INTERPRET=1; timing "
+                 "them there means nothing.)")
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        sys.exit("unset TRITON_INTERPRET: the benchmark times compiled kernels on the GPU")
+    return torch
+
+
+def _adam():
+    import symgrad as sg
+    return sg.optim.Adam(lr=LR, betas=BETAS, eps=EPS)
+
+
+# -------------------------------------------------------------------------------------------------
+# The contestants: each returns (step(), cleanup names) where step() runs one training step
+
+
+def ours(torch, width, X, Y, init, fuse_rows=128):
+    import sympy as sp
+
+    import codegen.triton_backend as tb
+    import symgrad as sg
+    tb.FUSE_ROWS = fuse_rows          # 0: one kernel per product instead of one for all the rows
+    net = sg.mlp([N_IN] + [width] * HIDDEN_LAYERS + [N_OUT], act=sg.relu)
+    y = sp.MatrixSymbol("y", N_OUT, 1)
+    prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y], target="triton", optimizer=_adam())
+    params = [init[p.name].clone().contiguous() for p in net.params]
+    slots = [torch.zeros_like(p) for _ in prog.slots for p in params]     # slot-major
+    step_fn, rng = prog.compiled.step, prog.rng
+    t = [0]
+
+    def step():
+        t[0] += 1
+        step_fn(params, slots, t[0], [X, Y], rng)
+    return step
+
+
+def _torch_model(torch, width, init):
+    names = [f"{k}{i}" for i in range(1, HIDDEN_LAYERS + 2) for k in ("W", "b")]
+    params = [torch.nn.Parameter(init[n].clone()) for n in names]
+
+    def loss_fn(X, Y):
+        h = X
+        for i in range(HIDDEN_LAYERS + 1):
+            W, b = params[2 * i], params[2 * i + 1]
+            h = torch.addmm(b.T, h, W.T)
+            if i < HIDDEN_LAYERS:
+                h = torch.relu(h)
+        return 0.5 * ((h - Y) ** 2).sum(1).mean()
+    return params, loss_fn
+
+
+def eager(torch, width, X, Y, init, mode=None):
+    params, loss_fn = _torch_model(torch, width, init)
+    if mode is not None:
+        loss_fn = torch.compile(loss_fn, mode=None if mode == "default" else mode)
+    opt = torch.optim.Adam(params, lr=LR, betas=BETAS, eps=EPS, fused=True)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(X, Y).backward()
+        opt.step()
+    return step
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+def time_steps(torch, step, n_steps: int, warmup: int):
+    for _ in range(warmup):
+        step()
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    starts = [torch.cuda.Event(enable_timing=True) for _ in range(n_steps)]
+    ends = [torch.cuda.Event(enable_timing=True) for _ in range(n_steps)]
+    for s, e in zip(starts, ends):
+        s.record()
+        step()
+        e.record()
+    torch.cuda.synchronize()
+    ms = statistics.median(s.elapsed_time(e) for s, e in zip(starts, ends))
+    return ms, torch.cuda.max_memory_allocated()
+
+
+def count_launches(torch, step) -> int:
+    """CUDA kernels launched by one step (torch.profiler sees Triton's launches too)."""
+    from torch.profiler import ProfilerActivity, profile
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        step()
+        torch.cuda.synchronize()
+    return sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--steps", type=int, default=200, help="timed steps after the warm-up (>= 200)")
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="width 64, batch 2^14 only (a smoke run)")
+    ap.add_argument("--no-compile", action="store_true", help="skip the torch.compile contestants")
+    args = ap.parse_args(argv)
+    torch = _require_cuda()
+    if args.steps < 200 and not args.quick:
+        sys.exit("--steps must be at least 200 (use --quick for a smoke run)")
+    widths, batches = ((64,), (2 ** 14,)) if args.quick else (WIDTHS, BATCHES)
+    contestants = [("ours", None), ("ours, a kernel per layer", None), ("eager", None)]
+    if not args.no_compile:
+        contestants += [("compile", "default"), ("max-autotune", "max-autotune")]
+    gpu = torch.cuda.get_device_name()
+    print(f"# GPU training step, {datetime.date.today().isoformat()}, {gpu}, torch {torch.__version__}, "
+          f"triton {__import__('triton').__version__}")
+    print(f"MLP {N_IN}-(w x {HIDDEN_LAYERS}, relu)-{N_OUT}, ½‖ŷ − y‖², Adam, float32; median of {args.steps} "
+          f"steps (CUDA events) after {args.warmup} warm-up steps\n")
+    head = ("| width | batch | contestant | ms/step | eager/this | this/ours | samples/s | launches/step "
+            "| peak MiB |")
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for width in widths:
+        gen = torch.Generator(device="cuda").manual_seed(0)
+        shapes = {}
+        for i in range(1, HIDDEN_LAYERS + 2):
+            n_in = N_IN if i == 1 else width
+            n_out = N_OUT if i == HIDDEN_LAYERS + 1 else width
+            shapes[f"W{i}"], shapes[f"b{i}"] = (n_out, n_in), (n_out, 1)
+        init = {k: (torch.rand(s, device="cuda", generator=gen) * 2 - 1) / (s[1] ** 0.5 if s[1] > 1 else 10)
+                for k, s in shapes.items()}
+        for B in batches:
+            X = torch.randn(B, N_IN, device="cuda", generator=gen)
+            Y = torch.randn(B, N_OUT, device="cuda", generator=gen)
+            results = {}
+            for name, mode in contestants:
+                if name.startswith("ours"):
+                    step = ours(torch, width, X, Y, init, fuse_rows=128 if name == "ours" else 0)
+                else:
+                    step = eager(torch, width, X, Y, init, mode)
+                ms, peak = time_steps(torch, step, args.steps, args.warmup)
+                results[name] = (ms, peak, count_launches(torch, step))
+                del step
+                torch.cuda.empty_cache()
+            base = results["ours"][0]
+            for name, (ms, peak, launches) in results.items():
+                print(f"| {width} | 2^{B.bit_length() - 1} | {name} | {ms:.3f} | {results['eager'][0] / ms:.2f} "
+                      f"| {ms / base:.2f} | {B / ms * 1e3:,.0f} | {launches} | {peak / 2 ** 20:,.0f} |", flush=True)
+    print("\neager/this > 1: faster than PyTorch eager; this/ours > 1: slower than ours.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""`TorchProgram`: the `Program` API on torch tensors, for the Triton backend.
+
+Everything `symgrad.compiler.Program` promises holds, with torch tensors in place of NumPy arrays:
+values may be given as tensors, NumPy arrays or numbers (they are moved to the program's device as
+float32); ``grad`` returns tensors, ``init_state`` and ``step`` keep parameters and slots as tensors
+and update them in place when they already are float32, contiguous, of the declared shape and on
+the device. The device is CUDA when there is one; without one the kernels run on the CPU through
+Triton's interpreter, which needs ``TRITON_INTERPRET=1`` set before triton is imported.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from symgrad.compiler import Program, _batch_text, _batched_shape
+from symgrad.errors import MissingValueError, ShapeError, SymgradError
+from symgrad.ir import format_shape
+
+
+def lookup(d, sym, what: str):
+    """The value of ``sym`` in the dict ``d``, keyed by its name or by the symbol itself."""
+    if d is None:
+        raise MissingValueError(f"no {what} values given; pass a dict keyed by symbol or name")
+    for key in (sym.name, sym):
+        if key in d:
+            return d[key]
+    raise MissingValueError(f"no value given for the {what} {sym.name!r}; values are keyed by the SymPy "
+                            f"symbol or its name")
+
+
+class TorchProgram(Program):
+    """A compiled loss whose values are torch tensors (see the module docstring)."""
+
+    def __init__(self, spec, compiled, seed: int = 0, has_outputs: bool = False):
+        super().__init__(spec, compiled, seed, has_outputs)
+        import torch
+        self.torch = torch
+        if torch.cuda.is_available():
+            self.device = torch.device("cuda")
+        elif os.environ.get("TRITON_INTERPRET") == "1":
+            self.device = torch.device("cpu")
+        else:
+            raise SymgradError("target='triton' needs a CUDA device; on a machine without one, set "
+                               "TRITON_INTERPRET=1 before triton is imported to run the kernels on the CPU "
+                               "(slow: for tests with small shapes)")
+
+    def __repr__(self):
+        return (f"TorchProgram(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
+                f"device={self.device})")
+
+    # -- values -----------------------------------------------------------------------------------
+    def _tensor(self, a, shape, what: str, in_place_ok: bool = True):
+        torch = self.torch
+        if (in_place_ok and isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device
+                and tuple(a.shape) == tuple(shape) and a.is_contiguous()):
+            return a
+        t = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a, dtype=np.float32),
+                            device=self.device).clone()
+        if tuple(t.shape) != tuple(shape):
+            raise ShapeError(f"the {what} has shape {tuple(t.shape)}, but it is declared {format_shape(shape)}")
+        return t.contiguous()
+
+    def _param_arrays(self, values) -> list:
+        return [self._tensor(lookup(values, sym, "parameter"), shape, f"parameter {sym.name!r}")
+                for sym, shape in zip(self.params, self.param_shapes)]
+
+    def _batch_arrays(self, batch, kind: str) -> list:
+        torch = self.torch
+        out, B = [], None
+        for sym, shape, needed in zip(self.inputs, self.input_shapes, self._needs[kind]):
+            if not needed:
+                out.append(None)
+                continue
+            a = lookup(batch, sym, "input")
+            if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device):
+                a = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a,
+                                               dtype=np.float32), device=self.device)
+            want = _batched_shape(shape)
+            if tuple(a.shape[1:]) != want:
+                if a.dim() >= 1 and tuple(a.shape[1:]) == tuple(shape) and shape != ():
+                    a = a.reshape((a.shape[0],) + want)
+                else:
+                    raise ShapeError(
+                        f"the input {sym.name!r} has shape {tuple(a.shape)}; declared {format_shape(shape)} per "
+                        f"example, so a batch of B examples is {_batch_text(want)}")
+            if a.dim() >= 1 and a.stride(-1) != 1:     # the kernels step rows by a stride, entries by 1
+                a = a.contiguous()
+            if B is None:
+                B = a.shape[0]
+            elif a.shape[0] != B:
+                raise ShapeError(f"the input {sym.name!r} has {a.shape[0]} examples but an earlier input "
+                                 f"has {B}; every input of a batch needs the same leading size")
+            out.append(a)
+        return out
+
+    # -- running ----------------------------------------------------------------------------------
+    def grad(self, values, batch) -> dict:
+        """∂loss/∂parameter for every parameter, keyed by name: tensors shaped like the parameters."""
+        params = self._param_arrays(values)
+        _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
+        return {p.name: g.reshape(s) for p, g, s in zip(self.params, grads, self.param_shapes)}
+
+    def init_state(self, values=None) -> dict:
+        """The optimizer state before the first step: ``{"t": 0, slot: {name: tensor}}``."""
+        torch = self.torch
+        init = getattr(self.spec.optimizer, "initial", {}) or {}
+        state: dict = {"t": 0}
+        for s in self.slots:
+            v = float(init.get(s, 0.0))
+            state[s] = {p.name: torch.full(shape, v, dtype=torch.float32, device=self.device)
+                        for p, shape in zip(self.params, self.param_shapes)}
+        return state
+
+    def step(self, values, state, batch):
+        """One training step; returns (values, state); see `Program.step` on in-place updates."""
+        params = self._param_arrays(values)
+        if state is None:
+            state = self.init_state()
+        slots = []
+        for s in self.slots:
+            d = state.get(s) if isinstance(state, dict) else None
+            if d is None:
+                raise MissingValueError(f"the optimizer state has no slot {s!r}; start from "
+                                        f"program.init_state(values)")
+            for sym, shape in zip(self.params, self.param_shapes):
+                slots.append(self._tensor(lookup(d, sym, f"optimizer slot {s!r} of the parameter"), shape,
+                                          f"optimizer slot {s!r} of {sym.name!r}"))
+        xs = self._batch_arrays(batch, "train")
+        t = int(state.get("t", 0)) + 1
+        loss = self.compiled.step(params, slots, t, xs, self.rng)
+        new_values = {p.name: a for p, a in zip(self.params, params)}
+        new_state: dict = {"t": t}
+        k = 0
+        for s in self.slots:
+            new_state[s] = {}
+            for p in self.params:
+                new_state[s][p.name] = slots[k]
+                k += 1
+        self.last_loss = float(loss)
+        return new_values, new_state
+
+    def save(self, path) -> None:
+        """Write the generated module to ``path`` (it imports torch and triton)."""
+        super().save(path)
