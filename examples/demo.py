@@ -24,7 +24,7 @@ def derive_the_sigmoid_neuron():
     f = sg.sigmoid(w0 * x0 + w1 * x1 + w2)
     at = {w0: 2, w1: -3, w2: -3, x0: -1, x1: -2}
     d = sg.derive(f, [w0, w1, w2, x0, x1])
-    print(d.text(at=at) if hasattr(d, "text") else d)
+    print(d.render("unicode", at=at))      # also: d.latex(), d.markdown(), d.graph(at=at) (a picture)
     vals = d.values(at)
     print(f"\nat w = (2, -3, -3), x = (-1, -2): f = {vals['f']:.2f}; "
           f"∂f/∂w = ({', '.join(f'{g:.2f}' for g in vals['gradients'][:3])}), "
