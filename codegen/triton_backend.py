@@ -284,16 +284,8 @@ class _Out:
 
 
 def _legend(spec: Spec) -> list:
-    from symgrad.compiler import _batch_text, _batched_shape, _shape
-    lines = ["", "# Parameters:"]
-    for i, p in enumerate(spec.params):
-        lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {_shape(p)}")
-    lines.append("# Inputs (one row per example; shapes after the batch axis B):")
-    for i, x in enumerate(spec.inputs):
-        lines.append(f"#   x{i}  {safe_text(repr(x.name))}  per example {_shape(x)} -> "
-                     f"{_batch_text(_batched_shape(_shape(x)))}")
-    lines.append(f"# Optimizer: {safe_text(repr(spec.optimizer))}")
-    return lines
+    from .numpy_backend import _legend as legend     # the same legend as the NumPy module's
+    return [""] + legend(spec)
 
 
 # =================================================================================================

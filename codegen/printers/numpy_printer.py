@@ -29,10 +29,12 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
+from .table import FunctionTable
+
 from symgrad.functions import leaky_relu, relu, sigmoid, softplus  # noqa: F401 (the table's keys)
 
 
-class NumpyPrinter(NumPyPrinter):
+class NumpyPrinter(FunctionTable, NumPyPrinter):
     """SymPy's NumPy printer with stable forms for symgrad's functions (see the module docstring)."""
 
     # Dispatch is by class name (``_print_sigmoid``), never by the expression's own ``_numpycode``:
@@ -53,11 +55,11 @@ class NumpyPrinter(NumPyPrinter):
         super().__init__(dict({"fully_qualified_modules": True, "strict": True}, **(settings or {})))
         self.printmethod = "_symgrad_numpycode"   # (NumPyPrinter.__init__ sets "_numpycode")
 
+    MODULE = "numpy"
+
     def _print_Function(self, expr):
-        form = self.FUNCTIONS.get(type(expr).__name__)
-        if form is not None:
-            return form(self, *expr.args)
-        return super()._print_Function(expr)
+        text = self._print_from_table(expr)
+        return text if text is not None else super()._print_Function(expr)
 
     def _print_sigmoid(self, expr):
         return self._print_Function(expr)
@@ -76,24 +78,6 @@ class NumpyPrinter(NumPyPrinter):
     def _print_KroneckerDelta(self, expr):
         i, j = (self._print(a) for a in expr.args)
         return f"({i} == {j})"
-
-    def _minmax(self, expr, ufunc):
-        args = [self._print(a) for a in expr.args]
-        out = args[0]
-        for a in args[1:]:
-            out = f"numpy.{ufunc}({out}, {a})"
-        return out
-
-    def _print_Max(self, expr):
-        return self._minmax(expr, "maximum")
-
-    def _print_Min(self, expr):
-        return self._minmax(expr, "minimum")
-
-    def _print_Rational(self, expr):
-        return repr(float(expr))
-
-    _print_Half = _print_Rational
 
     def _print_Pow(self, expr, rational=False):
         b, e = expr.args

@@ -35,10 +35,12 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
+from .table import FunctionTable
+
 from symgrad.functions import leaky_relu, relu, sigmoid, softplus  # noqa: F401 (the table's keys)
 
 
-class TritonPrinter(PythonCodePrinter):
+class TritonPrinter(FunctionTable, PythonCodePrinter):
     """SymPy's Python printer, with ``tl.*`` for every function (see the module docstring)."""
 
     # name -> the form, from the printer and the function's SymPy arguments (printed as SymPy
@@ -65,14 +67,16 @@ class TritonPrinter(PythonCodePrinter):
         super().__init__(dict({"strict": True}, **(settings or {})))
         self.printmethod = "_symgrad_tritoncode"   # never a function's own naive ``_pythoncode``
 
+    MODULE = "tl"
+
     def _print_Function(self, expr):
-        form = self.FUNCTIONS.get(type(expr).__name__)
-        if form is None:
+        text = self._print_from_table(expr)
+        if text is None:
             from symgrad.errors import UnsupportedError
             raise UnsupportedError(f"the Triton printer has no form for {type(expr).__name__} (in {expr}); "
                                    f"it prints: {', '.join(sorted(self.FUNCTIONS))}, Heaviside, Max, Min, "
                                    f"powers")
-        return form(self, *expr.args)
+        return text
 
     # SymPy dispatches by class name first: route every function of the table through the table.
     _print_exp = _print_log = _print_sin = _print_cos = _print_Abs = _print_Function
@@ -87,23 +91,6 @@ class TritonPrinter(PythonCodePrinter):
         if h0 == 0:
             return f"tl.where({x} > 0, 1.0, 0.0)"
         return f"tl.where({x} > 0, 1.0, tl.where({x} < 0, 0.0, {self._print(h0)}))"
-
-    def _minmax(self, expr, fn):
-        out = self._print(expr.args[0])
-        for a in expr.args[1:]:
-            out = f"tl.{fn}({out}, {self._print(a)})"
-        return out
-
-    def _print_Max(self, expr):
-        return self._minmax(expr, "maximum")
-
-    def _print_Min(self, expr):
-        return self._minmax(expr, "minimum")
-
-    def _print_Rational(self, expr):
-        return repr(float(expr))
-
-    _print_Half = _print_Rational
 
     def _print_Float(self, expr):
         return repr(float(expr))
