@@ -139,7 +139,7 @@ def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarr
             out = _lookup(out, output)
         elif isinstance(out, (list, tuple)):
             out = out[output]
-        out = np.asarray(out)
+        out = _to_numpy(out)
         rows.append(out.reshape(out.shape[0], -1))
     return np.concatenate(rows)
 
@@ -208,7 +208,7 @@ def _pack(obj, arrays: dict):
         return {"none": None}
     if isinstance(obj, (bool, int, float, np.bool_, np.integer, np.floating)):
         return {"scalar": obj.item() if isinstance(obj, np.generic) else obj}
-    a = np.asarray(obj)
+    a = _to_numpy(obj)
     if a.dtype == object:
         raise TypeError(f"cannot save {type(obj).__name__} in a checkpoint: only dicts, lists, "
                         f"numbers and arrays")
@@ -314,9 +314,21 @@ def _check_data(data, what="data") -> dict:
     return data
 
 
+def _is_tensor(x) -> bool:
+    """A torch tensor (the Triton target's values), recognised without importing torch."""
+    return hasattr(x, "detach") and hasattr(x, "clone")
+
+
+def _to_numpy(x):
+    """An ndarray of ``x``; a tensor is copied off its device first (np.asarray fails on CUDA)."""
+    return x.detach().cpu().numpy() if _is_tensor(x) else np.asarray(x)
+
+
 def _finite(x) -> bool:
     if isinstance(x, np.ndarray):           # the common case first: this runs on every step
         return x.dtype.kind not in "fc" or bool(np.isfinite(x).all())
+    if _is_tensor(x):
+        return not x.is_floating_point() or bool(x.isfinite().all())
     if isinstance(x, Mapping):
         return all(_finite(v) for v in x.values())
     if isinstance(x, (list, tuple)):
@@ -351,11 +363,13 @@ def _culprit(program, values, new_values, batch) -> tuple[str, str]:
 def _copy(x):
     if isinstance(x, np.ndarray):
         return x.copy()
+    if _is_tensor(x):                       # an in-place step must not touch the kept values
+        return x.detach().clone()
     if isinstance(x, Mapping):
         return {k: _copy(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return type(x)(_copy(v) for v in x)
-    return x.copy() if isinstance(x, np.ndarray) else x
+    return x
 
 
 def _check_count(name, value, least):
