@@ -81,13 +81,17 @@ def _shape_text(sym) -> str:
     return str(tuple(int(d) for d in sym.shape)) if isinstance(sym, sp.MatrixSymbol) else "scalar"
 
 
+def argument_names(lw: Lowered) -> dict:
+    """var id -> the generated name of each parameter (p0, p1, ...) and input (x0, x1, ...): names
+    made by symgrad, never a symbol's own."""
+    names = {vid: f"p{i}" for i, vid in enumerate(lw.params)}
+    names.update({vid: f"x{i}" for i, vid in enumerate(lw.inputs)})
+    return names
+
+
 def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts: _Consts) -> list:
     from symgrad.compiler import _batched_shape, _shape
-    names: dict = {}
-    for i, vid in enumerate(lw.params):
-        names[vid] = f"p{i}"
-    for i, vid in enumerate(lw.inputs):
-        names[vid] = f"x{i}"
+    names = argument_names(lw)
     for k, (vid, _, _) in enumerate(lw.masks):
         names[vid] = f"m{k}"
     train = kind in ("grad", "step")

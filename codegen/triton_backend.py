@@ -294,11 +294,9 @@ def _legend(spec: Spec) -> list:
 
 def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _Out) -> list:
     from symgrad.compiler import _batched_shape, _shape
-    names: dict = {}
-    for i, vid in enumerate(lw.params):
-        names[vid] = f"p{i}"
-    for i, vid in enumerate(lw.inputs):
-        names[vid] = f"x{i}"
+
+    from .numpy_backend import argument_names
+    names = argument_names(lw)
     if lw.scale is not None:
         names[lw.scale] = "scale"
     train = kind in ("grad", "step")

@@ -78,6 +78,20 @@ def test_mlp_equals_numpy_backend(act, loss, rng):
             _close(st[slot][k], sr[slot][k], f"slot {slot} of {k}")
 
 
+def _grads_and_two_steps_match(tri, ref, values, batch):
+    """The Triton program's gradients, and its values after two steps, equal the NumPy backend's."""
+    g_tri, g_ref = tri.grad(values, batch), ref.grad(values, batch)
+    for k in g_ref:
+        _close(g_tri[k], g_ref[k], k)
+    vt, st = dict(values), tri.init_state()
+    vr, sr = {k: v.copy() for k, v in values.items()}, ref.init_state()
+    for _ in range(2):
+        vt, st = tri.step(vt, st, batch)
+        vr, sr = ref.step(vr, sr, batch)
+    for k in vr:
+        _close(vt[k], vr[k], k)
+
+
 @pytest.mark.parametrize("act, loss", [("relu", "cross_entropy"), ("sigmoid", "mse")])
 def test_one_kernel_per_layer_equals_numpy_backend(act, loss, rng, monkeypatch):
     """With the rows kernels left apart (FUSE_ROWS = 0: one launch per product, as for wide
@@ -91,16 +105,7 @@ def test_one_kernel_per_layer_equals_numpy_backend(act, loss, rng, monkeypatch):
     assert step.count("launch_train_kernel") == 3
     values, batch = _data(rng, net, 19)
     _close(tri.loss(values, batch), ref.loss(values, batch), "loss")
-    g_tri, g_ref = tri.grad(values, batch), ref.grad(values, batch)
-    for k in g_ref:
-        _close(g_tri[k], g_ref[k], k)
-    vt, st = dict(values), tri.init_state()
-    vr, sr = {k: v.copy() for k, v in values.items()}, ref.init_state()
-    for _ in range(2):
-        vt, st = tri.step(vt, st, batch)
-        vr, sr = ref.step(vr, sr, batch)
-    for k in vr:
-        _close(vt[k], vr[k], k)
+    _grads_and_two_steps_match(tri, ref, values, batch)
 
 
 def test_three_hidden_layers_one_rows_kernel(rng):
@@ -110,16 +115,7 @@ def test_three_hidden_layers_one_rows_kernel(rng):
     step = tri.source[tri.source.index("def step("):]
     assert step.count("launch_") == 2            # the rows kernel and the weight gradients
     values, batch = _data(rng, net, 21, widths=widths)
-    g_tri, g_ref = tri.grad(values, batch), ref.grad(values, batch)
-    for k in g_ref:
-        _close(g_tri[k], g_ref[k], k)
-    vt, st = dict(values), tri.init_state()
-    vr, sr = {k: v.copy() for k, v in values.items()}, ref.init_state()
-    for _ in range(2):
-        vt, st = tri.step(vt, st, batch)
-        vr, sr = ref.step(vr, sr, batch)
-    for k in vr:
-        _close(vt[k], vr[k], k)
+    _grads_and_two_steps_match(tri, ref, values, batch)
 
 
 def test_launches_per_step():
