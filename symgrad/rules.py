@@ -164,8 +164,8 @@ def _ewise_canonicalize(graph: Graph, inputs, params):
         # c·u feeding a body that is affine in it folds c in: −(−t) is t, a + (−b) is a − b. Not
         # into products or functions: exp(−z) keeps its "×(−1)" gate as the slides draw it, and
         # ḡ·σ(1 − σ) with ḡ = f − y keeps reading (f − y)·σ(1 − σ).
-        c = _constant_multiple(e) if sp.diff(body, ph(i)).is_number else None
-        if c is not None:
+        c = _constant_multiple(e)
+        if c is not None and _affine_in(body, i):
             v = e.inputs[0]
             body = body.xreplace({ph(i): c * ph(i)})
         if v.shape != () and not dims_equal_shape(v.shape, shape):
@@ -193,6 +193,12 @@ def _ewise_canonicalize(graph: Graph, inputs, params):
     if body == ph(0) and len(new_inputs) == 1 and new_inputs[0].shape == shape:
         return new_inputs[0]
     return tuple(new_inputs), (body, shape)
+
+
+@lru_cache(maxsize=None)
+def _affine_in(body: sp.Expr, i: int) -> bool:
+    """True when ∂body/∂a_i is a number (body = c·a_i + terms without a_i)."""
+    return sp.diff(body, ph(i)).is_number
 
 
 def _constant_multiple(e):
