@@ -277,7 +277,7 @@ def _equal(a, b, x) -> bool:
         return True
     import random
     rng = random.Random(0)
-    syms = sorted(diff.free_symbols, key=str)
+    syms = sorted(diff.free_symbols | b.free_symbols, key=str)   # b may have symbols diff lost
     try:
         f = sp.lambdify(syms, diff, modules="mpmath")
         g = sp.lambdify(syms, b, modules="mpmath")

@@ -160,7 +160,8 @@ class UnicodePrinter(TextPrinter):
         b, n = expr.args
         if n.is_Integer and 2 <= n <= 9:
             return self.parenthesize(b, 59) + str(n).translate(_SUPER)
-        return super()._print_Pow(expr, rational)
+        # protect ** from _print_Mul's * -> · (x**x inside a product printed as x··x)
+        return super()._print_Pow(expr, rational).replace("**", _STAR * 2)
 
     def _print_Mul(self, expr):
         return super()._print_Mul(expr).replace("*", "·")

@@ -95,3 +95,11 @@ def test_rule_names_of_edges():
 def test_bad_wrt():
     with pytest.raises(Exception, match="one scalar Symbol|one Symbol"):
         sg.derive(x ** 2, [x, c], style="calculus")
+
+
+def test_x_to_the_x_plus_a_term_free_of_x():
+    # hypothesis found it: x**x narrated as exp(x·log x)(log x + 1), and the equality check sampled
+    # only the symbols of the difference (x), while the reference also has y
+    x, y = sp.symbols("x y")
+    d = sg.derive(x * y + x ** x, x, style="calculus")
+    assert sp.simplify(d.result - sp.diff(x * y + x ** x, x)) == 0

@@ -120,3 +120,9 @@ def test_docstring_examples_run():
     for m in (symgrad.steps, symgrad.render, symgrad.calculus, symgrad.graph_picture, symgrad.derivation):
         r = doctest.testmod(m, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         assert r.failed == 0, m.__name__
+
+
+def test_a_symbolic_power_inside_a_product_keeps_its_double_star():
+    x, y = sp.symbols("x y")
+    last = str(sg.derive(x ** y, x, style="calculus")).splitlines()[-1]
+    assert "x**y" in last and "··" not in last
