@@ -89,6 +89,18 @@ def argument_names(lw: Lowered) -> dict:
     return names
 
 
+def unpack_arguments(spec: Spec, kind: str, params: list, xs: list) -> list:
+    """The first lines of a generated function: the parameter, slot and batch lists unpacked into
+    the names symgrad made (p0, s0_1, x0, ...)."""
+    lines = [f"[{', '.join(params)}] = params" if params else "del params"]
+    if kind == "step":
+        # slot-major, as Program passes them: slot 0 of every parameter, then slot 1, ...
+        slot_names = [f"s{i}_{k}" for k in range(len(_slots(spec))) for i in range(len(spec.params))]
+        lines.append(f"[{', '.join(slot_names)}] = slots" if slot_names else "del slots")
+    lines.append(f"[{', '.join(xs)}] = batch" if xs else "del batch")
+    return lines
+
+
 def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts: _Consts) -> list:
     from symgrad.compiler import _batched_shape, _shape
     names = argument_names(lw)
@@ -124,13 +136,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
     L = [f"def {kind}({sig}):"] + [f'    """{doc[0]}'] + [f"    {d}" for d in doc[1:]]
     L[-1] += '"""'
 
-    body = []
-    body.append(f"[{', '.join(params)}] = params" if params else "del params")
-    if kind == "step":
-        # slot-major, as Program passes them: slot 0 of every parameter, then slot 1, ...
-        slot_names = [f"s{i}_{k}" for k in range(len(_slots(spec))) for i in range(len(spec.params))]
-        body.append(f"[{', '.join(slot_names)}] = slots" if slot_names else "del slots")
-    body.append(f"[{', '.join(xs)}] = batch" if xs else "del batch")
+    body = unpack_arguments(spec, kind, params, xs)
     batch_inputs = [(i, x) for i, x in enumerate(spec.inputs) if lw.inputs[i] in used]
     body.append(f"B = x{batch_inputs[0][0]}.shape[0]" if batch_inputs else "B = 1")
     body.append("# shapes at entry")

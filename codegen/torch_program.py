@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from symgrad.compiler import Program, _batch_text, _batched_shape
+from symgrad.compiler import Program, _batched_shape, fit_batch_input, same_batch_size
 from symgrad.errors import MissingValueError, ShapeError, SymgradError
 from symgrad.ir import format_shape
 
@@ -76,21 +76,12 @@ class TorchProgram(Program):
             if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device):
                 a = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a,
                                                dtype=np.float32), device=self.device)
-            want = _batched_shape(shape)
-            if tuple(a.shape[1:]) != want:
-                if a.dim() >= 1 and tuple(a.shape[1:]) == tuple(shape) and shape != ():
-                    a = a.reshape((a.shape[0],) + want)
-                else:
-                    raise ShapeError(
-                        f"the input {sym.name!r} has shape {tuple(a.shape)}; declared {format_shape(shape)} per "
-                        f"example, so a batch of B examples is {_batch_text(want)}")
+            new_shape = fit_batch_input(sym.name, tuple(a.shape), tuple(shape), _batched_shape(shape))
+            if new_shape is not None:
+                a = a.reshape(new_shape)
             if a.dim() >= 1 and a.stride(-1) != 1:     # the kernels step rows by a stride, entries by 1
                 a = a.contiguous()
-            if B is None:
-                B = a.shape[0]
-            elif a.shape[0] != B:
-                raise ShapeError(f"the input {sym.name!r} has {a.shape[0]} examples but an earlier input "
-                                 f"has {B}; every input of a batch needs the same leading size")
+            B = same_batch_size(sym.name, a.shape[0], B)
             out.append(a)
         return out
 

@@ -44,6 +44,8 @@ from symgrad.compiler import Compiled, Lowered, Spec, register_backend, safe_tex
 from symgrad.errors import UnsupportedError
 
 from . import runtime
+from .numpy_backend import _legend as _numpy_legend
+from .numpy_backend import _slots, argument_names, unpack_arguments
 from .printers.triton_printer import TritonPrinter
 from .schedule import Kernel, KernelScheduler, Plan
 
@@ -284,8 +286,7 @@ class _Out:
 
 
 def _legend(spec: Spec) -> list:
-    from .numpy_backend import _legend as legend     # the same legend as the NumPy module's
-    return [""] + legend(spec)
+    return [""] + _numpy_legend(spec)                # the same legend as the NumPy module's
 
 
 # =================================================================================================
@@ -294,8 +295,6 @@ def _legend(spec: Spec) -> list:
 
 def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _Out) -> list:
     from symgrad.compiler import _batched_shape, _shape
-
-    from .numpy_backend import argument_names
     names = argument_names(lw)
     if lw.scale is not None:
         names[lw.scale] = "scale"
@@ -313,15 +312,9 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     if kind != "forward" and not used[lw.loss.id].batched:
         raise UnsupportedError("the loss does not depend on the inputs; the Triton backend needs a batch")
 
-    body: list[str] = []
     params = [f"p{i}" for i in range(len(spec.params))]
     xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
-    body.append(f"[{', '.join(params)}] = params" if params else "del params")
-    if kind == "step":
-        # slot-major, as Program.step passes them: [slot 0 of p0, p1, ..., slot 1 of p0, ...]
-        slot_names = [f"s{i}_{k}" for k in range(len(_slots(spec))) for i in range(len(spec.params))]
-        body.append(f"[{', '.join(slot_names)}] = slots" if slot_names else "del slots")
-    body.append(f"[{', '.join(xs)}] = batch" if xs else "del batch")
+    body = unpack_arguments(spec, kind, params, xs)
     batch_inputs = [(i, x) for i, x in enumerate(spec.inputs) if lw.inputs[i] in used]
     if not batch_inputs:
         raise UnsupportedError("the Triton backend needs at least one batch input")
@@ -445,10 +438,6 @@ def _free_temporaries(lines: list) -> list:
 def _numel(p) -> int:
     """Number of entries of a parameter."""
     return int(math.prod(p.shape)) if isinstance(p, sp.MatrixSymbol) else 1
-
-
-def _slots(spec: Spec) -> tuple:
-    return tuple(getattr(spec.optimizer, "slots", ()))
 
 
 def _ref(sch: KernelScheduler, names: dict, v: int) -> str:

@@ -321,18 +321,10 @@ class Program:
                 a = self._get(batch, name, sym, "input")
             if a.__class__ is not np.ndarray or a.dtype is not dt:
                 a = np.asarray(a, dtype=dt)
-            if a.shape[1:] != want or a.ndim == 0:
-                if a.ndim >= 1 and a.shape[1:] == shape and shape != ():
-                    a = a.reshape((a.shape[0],) + want)     # (B, n, 1) for an (n, 1) input: fine
-                else:
-                    raise ShapeError(
-                        f"the input {name!r} has shape {a.shape}; declared {format_shape(shape)} per "
-                        f"example, so a batch of B examples is {_batch_text(want)}")
-            if B is None:
-                B = a.shape[0]
-            elif a.shape[0] != B:
-                raise ShapeError(f"the input {name!r} has {a.shape[0]} examples but an earlier input "
-                                 f"has {B}; every input of a batch needs the same leading size")
+            new_shape = fit_batch_input(name, a.shape, shape, want)
+            if new_shape is not None:
+                a = a.reshape(new_shape)
+            B = same_batch_size(name, a.shape[0], B)
             out.append(a)
         return out
 
@@ -450,6 +442,27 @@ def _batched_shape(shape) -> tuple:
     if m == 1:
         return (n,)
     return (m, n)
+
+
+def fit_batch_input(name: str, got: tuple, shape: tuple, want: tuple) -> tuple | None:
+    """The batch convention for one input, whatever the array type: an input declared ``shape`` per
+    example comes as (B, *want) — None, it fits as it is — or as (B, *shape), e.g. (B, n, 1) for an
+    (n, 1) input — the shape to reshape it to. Anything else is a ShapeError naming the input."""
+    got = tuple(got)
+    if got and got[1:] == want:
+        return None
+    if got and shape != () and got[1:] == tuple(shape):
+        return (got[0],) + tuple(want)
+    raise ShapeError(f"the input {name!r} has shape {got}; declared {format_shape(shape)} per "
+                     f"example, so a batch of B examples is {_batch_text(want)}")
+
+
+def same_batch_size(name: str, n: int, B: int | None) -> int:
+    """Every input of a batch has the same leading size: B from the first, checked on the rest."""
+    if B is not None and n != B:
+        raise ShapeError(f"the input {name!r} has {n} examples but an earlier input has {B}; every "
+                         f"input of a batch needs the same leading size")
+    return n
 
 
 def _batch_text(want) -> str:

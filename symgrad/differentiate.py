@@ -135,23 +135,15 @@ def grad(f, wrt, *, policy: Subgradients = DEFAULT, mode: str = "reverse"):
     return derive(f, wrt, policy=policy, mode=mode).gradients
 
 
-def _outputs(F, graph, low):
+def _outputs(F, low) -> list:
     """Lower the outputs of a vector function: a list/tuple/Matrix of scalars or a matrix expr."""
-    if isinstance(F, (list, tuple)):
-        return [_as_scalar(graph, low(sp.sympify(Fi)), Fi) for Fi in F], None
-    if isinstance(F, sp.MatrixBase):
-        return [_as_scalar(graph, low(Fi), Fi) for Fi in F], F.shape
-    F = sp.sympify(F)
-    v = low(F)
-    if v.shape == ():
-        return [v], None
-    return [v], v.shape
-
-
-def _as_scalar(graph, v, e):
-    if v.shape != ():
-        raise ShapeError(f"each entry of F must be a scalar; {e} has shape {format_shape(v.shape)}")
-    return v
+    if isinstance(F, (list, tuple, sp.MatrixBase)):
+        outs = [(low(sp.sympify(Fi)), Fi) for Fi in F]
+        for v, Fi in outs:
+            if v.shape != ():
+                raise ShapeError(f"each entry of F must be a scalar; {Fi} has shape {format_shape(v.shape)}")
+        return [v for v, _ in outs]
+    return [low(sp.sympify(F))]
 
 
 def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:
@@ -174,27 +166,38 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
     flat = _flatten_wrt(wrt)
     graph = Graph(policy)
     low = Lowering(graph, params=flat)
-    outs, _ = _outputs(F, graph, low)
+    outs = _outputs(F, low)
     wrt_vars = [low.leaf(w) for w in flat]
     # Scalar "slots" of the outputs and of wrt: (var, (i, j) or None).
     out_slots = [(o, ij) for o in outs for ij in _entries(o.shape)]
     in_slots = [(w, ij) for w in wrt_vars for ij in _entries(w.shape)]
     build = SympyBuilder(graph, low.exprs)
+    explicit: dict[int, sp.Basic] = {}
+
+    def entry(v, ij):
+        """Entry ij of the variable v's SymPy form, written out once per variable."""
+        if v is None:
+            return sp.S.Zero
+        if v.id not in explicit:
+            e = build(v)
+            explicit[v.id] = (e.as_explicit().applyfunc(sp.simplify) if ij is not None
+                              and isinstance(e, (sp.MatrixExpr, sp.MatrixBase)) else e)
+        e = explicit[v.id]
+        return e if ij is None else e[ij]
+
     rows = [[sp.S.Zero] * len(in_slots) for _ in out_slots]
-    if mode == "reverse":
+    if mode == "reverse":                     # one sweep per output
         for r, (o, ij) in enumerate(out_slots):
-            adj = backward(graph, o, wrt_vars, seed=R.const(graph, _onehot(o.shape, ij), o.shape))
-            adj_by_id = {w.id: a for w, a in zip(wrt_vars, adj)}
+            adj = dict(zip([w.id for w in wrt_vars],
+                           backward(graph, o, wrt_vars, seed=R.const(graph, _onehot(o.shape, ij), o.shape))))
             for c, (w, kl) in enumerate(in_slots):
-                a = adj_by_id[w.id]
-                rows[r][c] = _entry(build(a), kl) if a is not None else sp.S.Zero
-    else:
+                rows[r][c] = entry(adj[w.id], kl)
+    else:                                     # one sweep per input
         for c, (w, kl) in enumerate(in_slots):
-            tans = _forward(graph, outs, {w.id: R.const(graph, _onehot(w.shape, kl), w.shape)})
-            tan_by_id = {o.id: t for o, t in zip(outs, tans)}
+            tan = dict(zip([o.id for o in outs],
+                           _forward(graph, outs, {w.id: R.const(graph, _onehot(w.shape, kl), w.shape)})))
             for r, (o, ij) in enumerate(out_slots):
-                t = tan_by_id[o.id]
-                rows[r][c] = _entry(build(t), ij) if t is not None else sp.S.Zero
+                rows[r][c] = entry(tan[o.id], ij)
     return sp.ImmutableMatrix(rows)
 
 
@@ -211,15 +214,6 @@ def _onehot(shape, ij):
     if shape == ():
         return 1
     return sp.ImmutableMatrix(shape[0], shape[1], lambda i, j: 1 if (i, j) == ij else 0)
-
-
-def _entry(expr, ij):
-    if ij is None:
-        return expr
-    i, j = ij
-    if isinstance(expr, (sp.MatrixExpr, sp.MatrixBase)):
-        return sp.simplify(expr.as_explicit()[i, j]) if expr.free_symbols else expr.as_explicit()[i, j]
-    return expr
 
 
 def hessian(f, wrt, *, policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:

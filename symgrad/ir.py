@@ -157,7 +157,7 @@ def check_same_shape(what: str, shapes: Sequence[Shape], names: Sequence[str] | 
         return ()
     first = mats[0][1]
     for i, s in mats[1:]:
-        if not _dims_equal(s, first):
+        if not shapes_equal(s, first):
             a = names[mats[0][0]] if names else f"operand {mats[0][0]}"
             b = names[i] if names else f"operand {i}"
             raise ShapeError(f"{what}: shapes do not match: {a} is {format_shape(first)} but "
@@ -166,11 +166,12 @@ def check_same_shape(what: str, shapes: Sequence[Shape], names: Sequence[str] | 
     return first
 
 
-def _dims_equal(a: Shape, b: Shape) -> bool:
-    return len(a) == len(b) and all(sp.simplify(sp.sympify(x) - sp.sympify(y)) == 0 if not
-                                    (isinstance(x, int) and isinstance(y, int)) else x == y
-                                    for x, y in zip(a, b))
-
-
 def dims_equal(a, b) -> bool:
-    return _dims_equal((a,), (b,))
+    """Two dimensions are equal: ints compared directly, symbolic ones (n, m + 1) by simplification."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    return sp.simplify(sp.sympify(a) - sp.sympify(b)) == 0
+
+
+def shapes_equal(a: Shape, b: Shape) -> bool:
+    return len(a) == len(b) and all(dims_equal(x, y) for x, y in zip(a, b))

@@ -27,7 +27,7 @@ import sympy as sp
 
 from .errors import ShapeError, UnsupportedError
 from .functions import Gather, LogSoftmax, LogSumExp, Softmax, Total, leaky_relu, relu
-from .ir import Eqn, Graph, Primitive, Var, check_same_shape, dims_equal, format_shape
+from .ir import Eqn, Graph, Primitive, Var, check_same_shape, dims_equal, format_shape, shapes_equal
 from .policy import Subgradients
 
 # ---------------------------------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def _ewise_canonicalize(graph: Graph, inputs, params):
         if c is not None and _affine_in(body, i):
             v = e.inputs[0]
             body = body.xreplace({ph(i): c * ph(i)})
-        if v.shape != () and not dims_equal_shape(v.shape, shape):
+        if v.shape != () and not shapes_equal(v.shape, shape):
             raise ShapeError(f"elementwise operation: an operand of shape {format_shape(v.shape)} "
                              f"does not fit the result's shape {format_shape(shape)}")
         if v.id not in index:
@@ -209,10 +209,6 @@ def _constant_multiple(e):
     return c if c.is_number else None
 
 
-def dims_equal_shape(a, b) -> bool:
-    return len(a) == len(b) and all(dims_equal(x, y) for x, y in zip(a, b))
-
-
 ewise_p.shape = _ewise_shape
 ewise_p.canonicalize = _ewise_canonicalize
 
@@ -245,22 +241,26 @@ def derivative_body(body: sp.Expr, i: int, policy: Subgradients) -> sp.Expr:
     return d
 
 
-class _RoutedMax(sp.Function):
-    """Max whose derivative routes a tie to the first argument (the subgradient policy)."""
+class _Routed(sp.Function):
+    """Max (sign 1) or Min (sign −1) whose derivative routes a tie to the first argument (the
+    subgradient policy): ∂/∂x_k = Π_{j<k} [s·(x_k − x_j) > 0] · Π_{j>k} [s·(x_k − x_j) ≥ 0]."""
+
+    sign = 1
 
     def fdiff(self, argindex=1):
         k = argindex - 1
         x = self.args[k]
-        terms = [sp.Heaviside(x - y, 0 if j < k else 1) for j, y in enumerate(self.args) if j != k]
-        return sp.Mul(*terms)
+        return sp.Mul(*[sp.Heaviside(self.sign * (x - y), 0 if j < k else 1)
+                        for j, y in enumerate(self.args) if j != k])
 
 
-class _RoutedMin(sp.Function):
-    def fdiff(self, argindex=1):
-        k = argindex - 1
-        x = self.args[k]
-        terms = [sp.Heaviside(y - x, 0 if j < k else 1) for j, y in enumerate(self.args) if j != k]
-        return sp.Mul(*terms)
+# Siblings, not one a subclass of the other: replace(cls, ...) matches subclasses too.
+class _RoutedMax(_Routed):
+    sign = 1
+
+
+class _RoutedMin(_Routed):
+    sign = -1
 
 
 class _Relu0(sp.Function):
@@ -315,9 +315,8 @@ def _ewise_jvp(graph: Graph, eqn: Eqn, tangents):
         if t is None:
             continue
         d = derivative_body(body, i, graph.policy)
-        if d != 0:
-            terms.append(_contribution(graph, eqn, t, d) if t.shape == shape or shape == () else
-                         _contribution(graph, eqn, broadcast(graph, t, shape), d))
+        if d != 0:                            # a scalar tangent of a matrix body broadcasts in ewise
+            terms.append(_contribution(graph, eqn, t, d))
     return add_n(graph, terms, shape)
 
 
@@ -457,7 +456,7 @@ broadcast_p.format_params = lambda params: format_shape(params[0])
 
 
 def broadcast(graph: Graph, a: Var, shape) -> Var:
-    if dims_equal_shape(a.shape, shape):
+    if shapes_equal(a.shape, shape):
         return a
     u = uniform_value(graph, a)
     if u is not None:

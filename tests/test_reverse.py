@@ -97,3 +97,11 @@ def test_max_routes_a_tie_to_the_first_argument():
 def test_abs_at_zero_is_zero():
     assert _at(sp.Abs(x), [x], {x: 0}) == ([0.0], [0.0])
     assert _at(sp.Abs(x), [x], {x: -2}) == ([-1.0], [-1.0])
+
+
+def test_min_inside_a_product_stays_min_in_the_gradient():
+    # The policy swaps Max/Min for routed stand-ins while differentiating; a Min that survives into
+    # the derivative must come back as Min, not as Max.
+    a, b, c = sp.symbols("a b c", real=True)
+    assert sg.grad(sp.Min(a, b) * c, c) == sp.Min(a, b)
+    assert sg.grad(sp.Max(a, b) * c, c) == sp.Max(a, b)

@@ -1,26 +1,5 @@
-import os
-import tempfile
-
+"""Fixtures of the codegen tests (the session environment is set in tests/conftest.py)."""
 import pytest
-
-# Generated modules go to a private cache folder per test session, not the user's home.
-os.environ.setdefault("SYMGRAD_CACHE", tempfile.mkdtemp(prefix="symgrad-test-cache-"))
-
-
-def _has_cuda() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
-# Without a GPU the Triton kernels run on the CPU through Triton's interpreter; it must be chosen
-# before triton is imported (the generated modules import it when a program is compiled).
-if not _has_cuda():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-# On a GPU, one configuration per kernel: the tests check numbers, autotuning would only time them.
-os.environ.setdefault("SYMGRAD_TRITON_AUTOTUNE", "0")
 
 
 @pytest.fixture
