@@ -148,8 +148,28 @@ class Scheduler:
         for r in roots:
             self.uses[r.id] = self.uses.get(r.id, 0) + 1
         root_ids = {r.id for r in roots}
+        self.softmax_of = self._softmaxes()
         self.inline = {e.out.id for e in self.eqns
-                       if e.prim is R.ewise_p and self.uses.get(e.out.id) == 1 and e.out.id not in root_ids}
+                       if e.prim is R.ewise_p and self.uses.get(e.out.id) == 1 and e.out.id not in root_ids
+                       and e.out.id not in self.softmax_of.values()}
+
+    def _softmaxes(self) -> dict:
+        """logsumexp var id → the id of the softmax ``exp(z − logsumexp z)`` of the same z, when the
+        program needs both. The log-sum-exp statement then keeps its exp(z − max z) and row sums and
+        divides, in place, into the softmax — the forward pass's exponentials serve the backward
+        pass, as in hand-written backprop, instead of a second exp over z."""
+        out = {}
+        for e in self.eqns:
+            if e.prim is not R.ewise_p or len(e.inputs) != 2:
+                continue
+            for i, j in ((0, 1), (1, 0)):
+                z, lse = e.inputs[i], e.inputs[j]
+                pe = self.g.producer[lse.id]
+                if (pe.prim is R.logsumexp_p and pe.inputs[0].id == z.id
+                        and e.params[0] == sp.exp(R.ph(i) - R.ph(j))
+                        and self.value[z.id] == self.value[e.out.id]):
+                    out[lse.id] = e.out.id
+        return out
 
     # -- references -------------------------------------------------------------------------------
     def _const_name(self, e) -> str:
@@ -321,7 +341,19 @@ class Scheduler:
         (a,) = e.inputs
         axis = e.params[0]
         va = self.value[a.id]
-        A = _atom(self.view(a.id, reads))
+        coeff = ""
+        if a.id in self.inline:
+            # Σ c·u = c·Σ u: the constant factor multiplies the (smaller) sum, not every entry.
+            c, rest = self.body_of(a.id, va, set()).as_coeff_Mul()
+            if c != 1 and rest != 1:
+                body = self.body_of(a.id, va, reads) / c
+                A = _atom(self.printer.doprint(body))
+                coeff = "-" if c == -1 else f"{_atom(self.printer.doprint(c))}*"
+        if not coeff:
+            A = _atom(self.view(a.id, reads))
+        return coeff + self._sum_code(A, axis, va)
+
+    def _sum_code(self, A: str, axis, va: Value) -> str:
         if not va.batched:
             return f"numpy.sum({A})" if axis is None else f"{A}.sum({axis}, keepdims=True)"
         lay = va.layout
@@ -348,18 +380,43 @@ class Scheduler:
         return f"{Z}[int({K}), 0]"
 
     def _logsumexp(self, e, name: str, reads: set) -> list:
-        """log Σ exp(z) = m + log Σ exp(z − m), m = max z: no exp of a large number."""
+        """log Σ exp(z) = m + log Σ exp(z − m), m = max z: no exp of a large number. When the program
+        also needs softmax(z), the exponentials and their sum are kept and become it in place:
+        softmax(z) = exp(z − m) / Σ exp(z − m)."""
         (z,) = e.inputs
         vz = self.value[z.id]
         Z = _atom(self.view(z.id, reads))
+        sm = self.softmax_of.get(e.out.id)
+        if sm is None:
+            if not vz.batched:
+                return [f"{name}_max = {Z}.max()",
+                        f"{name} = numpy.log(numpy.exp({Z} - {name}_max).sum()) + {name}_max"]
+            if vz.layout == "mat":
+                Z = f"{Z}.reshape({Z}.shape[0], -1)"
+            return [f"{name}_max = {Z}.max(1, keepdims=True)",
+                    f"{name} = numpy.log(numpy.exp({Z} - {name}_max).sum(1))",
+                    f"{name} += {name}_max[:, 0]",
+                    f"del {name}_max"]
+        S = f"v{sm}"
         if not vz.batched:
-            return [f"{name}_max = {Z}.max()",
-                    f"{name} = numpy.log(numpy.exp({Z} - {name}_max).sum()) + {name}_max"]
-        if vz.layout == "mat":
-            Z = f"{Z}.reshape({Z}.shape[0], -1)"
-        return [f"{name}_max = {Z}.max(1, keepdims=True)",
-                f"{name} = numpy.log(numpy.exp({Z} - {name}_max).sum(1))",
-                f"{name} += {name}_max[:, 0]"]
+            axes, first = "", ""
+        elif vz.layout == "mat":
+            axes, first = "(1, 2), keepdims=True", "[:, 0, 0]"
+        else:
+            axes, first = "1, keepdims=True", "[:, 0]"
+        lines = [f"{name}_max = {Z}.max({axes})",
+                 f"{S} = numpy.exp({Z} - {name}_max)",
+                 f"{name}_sum = {S}.sum({axes})",
+                 f"{name} = numpy.log({name}_sum{first})",
+                 f"{name} += {name}_max{first}",
+                 f"# {S} = softmax(z) = exp(z − max z) / Σ exp(z − max z), kept for the backward pass",
+                 f"{S} /= {name}_sum",
+                 f"del {name}_max, {name}_sum"]
+        if not vz.batched:      # 0-d results: numpy scalars are not buffers to add into
+            lines[4] = f"{name} = {name} + {name}_max"
+        self.names[sm] = S
+        self.fresh.add(sm)
+        return lines
 
     # -- batch sums of gradients ------------------------------------------------------------------
     def _fusable_grad_matmuls(self, grads) -> set:
