@@ -203,7 +203,10 @@ class Scheduler:
             code = adapt(self.view(a.id, reads), self.value[a.id], val)
             return f"numpy.broadcast_to({code}, {shape_code(val.array_shape())})"
         if v in self.inline:
-            return "(" + self.printer.doprint(self.body_of(v, val, reads)) + ")"
+            code = "(" + self.printer.doprint(self.body_of(v, val, reads)) + ")"
+            if not self._full(v, val):      # e.g. c·𝟙, all of whose operands are scalars: a view
+                code = f"numpy.broadcast_to({code}, {shape_code(val.array_shape())})"
+            return code
         raise AssertionError(f"v{v} has no name")   # pragma: no cover
 
     def body_of(self, v: int, want: Value, reads: set):
@@ -348,7 +351,7 @@ class Scheduler:
             if c != 1 and rest != 1:
                 body = self.body_of(a.id, va, reads) / c
                 A = _atom(self.printer.doprint(body))
-                coeff = "-" if c == -1 else f"{_atom(self.printer.doprint(c))}*"
+                coeff = "-" if c == -1 else f"{self.printer.doprint(c)}*"
         if not coeff:
             A = _atom(self.view(a.id, reads))
         return coeff + self._sum_code(A, axis, va)

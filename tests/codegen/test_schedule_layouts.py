@@ -2,6 +2,8 @@
 rows, general matrices and scalars as inputs; transposes, sums over rows and columns, broadcasts,
 traces, entries, log-sum-exp and softmax. Reference: symgrad.evaluate run example by example on the
 IR of the loss and of its reverse-mode gradient, then averaged."""
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -36,6 +38,12 @@ CASES = {
     "sums over axes": sg.sum(sp.HadamardPower(sp.OneMatrix(1, 3) * W * M, 2)) + sg.sum(W * sp.OneMatrix(4, 1) * u),
     "entries": W[1, 2] * x[3, 0] * s + (u * W * x)[0, 0] ** 2,
     "softplus and relu": sg.sum(sg.softplus(W * x)) + sg.sum(r * sg.relu(V * x)) * w,
+    # the softmax kept from log-sum-exp's exponentials, in each layout
+    "softmax of a matrix": sg.logsumexp(V * M) * s + sg.sum(sp.HadamardProduct(sg.softmax(V * M), V)),
+    "softmax of a row": sg.logsumexp(u * W) + sg.sum(sp.HadamardProduct(sg.softmax(u * W), r)),
+    "softmax of parameters": sg.logsumexp(W) * s + sg.sum(sp.HadamardProduct(sg.softmax(W), W)) * s,
+    "uniform matrices": (u * (w * sp.OneMatrix(3, 4)) * x)[0, 0] + sg.sum(w * sp.OneMatrix(3, 4)) * s,
+    "constant factors of sums": -3 * sg.sum(sp.HadamardPower(W * x - b, 2)) + sg.sum(-2 * u * W) * w,
 }
 
 
@@ -78,3 +86,22 @@ def test_batched_equals_per_example(name):
     for p, rg in zip(PARAMS, ref_grads):
         if p in params:
             np.testing.assert_allclose(g[p.name], rg, rtol=1e-10, atol=1e-12, err_msg=p.name)
+
+
+def test_softmax_reuses_the_forward_exponentials():
+    """Softmax cross-entropy: the step computes exp over the logits once (the forward pass's
+    exp(z − max z)) and divides it into the softmax the backward pass needs."""
+    net = sg.mlp([4, 5, 3], act=sg.relu)
+    t = sp.MatrixSymbol("t", 3, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], dtype="float64")
+    step = prog.source.split("def step(")[1]
+    code = [ln for ln in step.splitlines() if not ln.strip().startswith("#")]
+    assert sum(ln.count("numpy.exp(") for ln in code) == 1, step
+    loss_only = prog.source.split("def loss(")[1].split("\ndef ")[0]
+    assert "/=" not in loss_only           # the loss alone needs no softmax
+
+
+def test_constant_factor_multiplies_the_sum():
+    prog = sg.compile(sg.sum(-2 * u * W) * w, [W, w], [u], dtype="float64")
+    code = [ln.replace(" ", "") for ln in prog.source.splitlines() if not ln.strip().startswith("#")]
+    assert any(re.search(r"=-2\*v\d+\.sum\(1\)$", ln) for ln in code), prog.source
