@@ -341,20 +341,40 @@ class Scheduler:
         return {"col": f"{code}[:, :, None]", "row": f"{code}[:, None, :]", "mat": code}[val.layout]
 
     def _sum(self, e, reads: set) -> str:
+        """Σ of a var's entries (all, or along one axis). Per-example sums of a batch, (B, n) → (B,),
+        are ``numpy.einsum('bi->b', ·)`` — twice as fast as ``.sum(1)`` over short rows, and exact
+        enough over one example's entries — and a sum of a product of two rows is one contraction,
+        ``numpy.einsum('bi,bi->b', u, w)``, with no product array. Sums over the batch (the
+        gradients' batch sums) stay ``.sum(0)``: NumPy's pairwise summation, for long batches."""
         (a,) = e.inputs
         axis = e.params[0]
         va = self.value[a.id]
-        coeff = ""
+        coeff, body = "", None
         if a.id in self.inline:
             # Σ c·u = c·Σ u: the constant factor multiplies the (smaller) sum, not every entry.
             c, rest = self.body_of(a.id, va, set()).as_coeff_Mul()
             if c != 1 and rest != 1:
                 body = self.body_of(a.id, va, reads) / c
-                A = _atom(self.printer.doprint(body))
                 coeff = "-" if c == -1 else f"{self.printer.doprint(c)}*"
-        if not coeff:
-            A = _atom(self.view(a.id, reads))
+        rowwise = va.batched and va.layout in ("col", "row") and axis is None
+        if rowwise and a.id in self.inline:
+            pair = self._product_pair(self.g.producer[a.id], va)
+            if pair is not None:
+                return coeff + f"numpy.einsum('bi,bi->b', {self.view(pair[0], reads)}, {self.view(pair[1], reads)})"
+        A = _atom(self.printer.doprint(body)) if body is not None else _atom(self.view(a.id, reads))
+        if rowwise:
+            return coeff + f"numpy.einsum('bi->b', {A})"
         return coeff + self._sum_code(A, axis, va)
+
+    def _product_pair(self, e, val: Value):
+        """(u, w) when equation ``e`` is c·u⊙w of two batched arrays laid out like ``val``, else None."""
+        if e.prim is not R.ewise_p or len(e.inputs) != 2:
+            return None
+        _, rest = e.params[0].as_coeff_Mul()
+        if rest != R.ph(0) * R.ph(1) or any(self.value[u.id] != val or not self._full(u.id, val)
+                                             for u in e.inputs):
+            return None
+        return e.inputs[0].id, e.inputs[1].id
 
     def _sum_code(self, A: str, axis, va: Value) -> str:
         if not va.batched:
@@ -397,7 +417,7 @@ class Scheduler:
             if vz.layout == "mat":
                 Z = f"{Z}.reshape({Z}.shape[0], -1)"
             return [f"{name}_max = {Z}.max(1, keepdims=True)",
-                    f"{name} = numpy.log(numpy.exp({Z} - {name}_max).sum(1))",
+                    f"{name} = numpy.log(numpy.einsum('bi->b', numpy.exp({Z} - {name}_max)))",
                     f"{name} += {name}_max[:, 0]",
                     f"del {name}_max"]
         S = f"v{sm}"
@@ -409,7 +429,7 @@ class Scheduler:
             axes, first = "1, keepdims=True", "[:, 0]"
         lines = [f"{name}_max = {Z}.max({axes})",
                  f"{S} = numpy.exp({Z} - {name}_max)",
-                 f"{name}_sum = {S}.sum({axes})",
+                 f"{name}_sum = " + (f"numpy.einsum('bi->b', {S})[:, None]" if axes.startswith("1,") else f"{S}.sum({axes})"),
                  f"{name} = numpy.log({name}_sum{first})",
                  f"{name} += {name}_max{first}",
                  f"# {S} = softmax(z) = exp(z − max z) / Σ exp(z − max z), kept for the backward pass",
