@@ -357,21 +357,27 @@ class Scheduler:
                 body = self.body_of(a.id, va, reads) / c
                 coeff = "-" if c == -1 else f"{self.printer.doprint(c)}*"
         rowwise = va.batched and va.layout in ("col", "row") and axis is None
-        if rowwise and a.id in self.inline:
+        if rowwise and a.id in self.inline and va.shape != (1, 1):
             pair = self._product_pair(self.g.producer[a.id], va)
             if pair is not None:
                 return coeff + f"numpy.einsum('bi,bi->b', {self.view(pair[0], reads)}, {self.view(pair[1], reads)})"
         A = _atom(self.printer.doprint(body)) if body is not None else _atom(self.view(a.id, reads))
         if rowwise:
+            if va.shape == (1, 1):              # one entry per example: no sum at all
+                fresh = a.id in self.inline and self._full(a.id, va)   # else a view of a live array
+                return coeff + f"{A}[:, 0]" + ("" if fresh or coeff else ".copy()")
             return coeff + f"numpy.einsum('bi->b', {A})"
         return coeff + self._sum_code(A, axis, va)
 
     def _product_pair(self, e, val: Value):
-        """(u, w) when equation ``e`` is c·u⊙w of two batched arrays laid out like ``val``, else None."""
-        if e.prim is not R.ewise_p or len(e.inputs) != 2:
+        """(u, w) when equation ``e`` is c·u⊙w (or c·u⊙u) of batched arrays laid out like ``val``."""
+        if e.prim is not R.ewise_p:
             return None
         _, rest = e.params[0].as_coeff_Mul()
-        if rest != R.ph(0) * R.ph(1) or any(self.value[u.id] != val or not self._full(u.id, val)
+        if rest == R.ph(0) ** 2 and len(e.inputs) == 1:          # Σ u², the contraction of u with u
+            (u,) = e.inputs
+            return (u.id, u.id) if self.value[u.id] == val and self._full(u.id, val) else None
+        if len(e.inputs) != 2 or rest != R.ph(0) * R.ph(1) or any(self.value[u.id] != val or not self._full(u.id, val)
                                              for u in e.inputs):
             return None
         return e.inputs[0].id, e.inputs[1].id

@@ -43,6 +43,8 @@ CASES = {
     "softmax of a row": sg.logsumexp(u * W) + sg.sum(sp.HadamardProduct(sg.softmax(u * W), r)),
     "softmax of parameters": sg.logsumexp(W) * s + sg.sum(sp.HadamardProduct(sg.softmax(W), W)) * s,
     "uniform matrices": (u * (w * sp.OneMatrix(3, 4)) * x)[0, 0] + sg.sum(w * sp.OneMatrix(3, 4)) * s,
+    # a one-entry sum is a view of its operand: scaling it in place must not change the operand
+    "one-entry sums": sg.sum(u * W * x) * s * w + sg.sum(sp.HadamardPower(u * W * x, 2)),
     "constant factors of sums": -3 * sg.sum(sp.HadamardPower(W * x - b, 2)) + sg.sum(-2 * u * W) * w,
 }
 
