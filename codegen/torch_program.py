@@ -32,11 +32,13 @@ def lookup(d, sym, what: str):
 class TorchProgram(Program):
     """A compiled loss whose values are torch tensors (see the module docstring)."""
 
-    def __init__(self, spec, compiled, seed: int = 0, has_outputs: bool = False):
+    def __init__(self, spec, compiled, seed: int = 0, has_outputs: bool = False, device=None):
         super().__init__(spec, compiled, seed, has_outputs)
         import torch
         self.torch = torch
-        if torch.cuda.is_available():
+        if device is not None:          # chosen by the caller (codegen.triton_aot: a dry run on the CPU)
+            self.device = torch.device(device)
+        elif torch.cuda.is_available():
             self.device = torch.device("cuda")
         elif os.environ.get("TRITON_INTERPRET") == "1":
             self.device = torch.device("cpu")

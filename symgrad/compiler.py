@@ -186,6 +186,16 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     >>> prog.forward(values, {"x": np.ones((5, 2), np.float32)})[0].shape
     (5, 1)
     """
+    spec = specify(loss, params, inputs, optimizer=optimizer, dtype=dtype, outputs=outputs,
+                   reduction=reduction, policy=policy)
+    compiled = _backend(target)(spec)
+    return (compiled.program or Program)(spec, compiled, seed, has_outputs=bool(outputs))
+
+
+def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", outputs=None,
+            reduction: str = "mean", policy: Subgradients = DEFAULT) -> Spec:
+    """What `compile` gives a backend: the checked declaration, lowered to IR with its reverse-mode
+    gradients (arguments as `compile`'s). Tools that drive a backend themselves start here."""
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     if reduction not in ("mean", "sum"):
@@ -214,9 +224,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
         optimizer = SGD()
     train = _lower(loss, params, inputs, [], policy, with_grads=True)
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False)
-    spec = Spec(params, inputs, train, ev, optimizer, dtype, reduction)
-    compiled = _backend(target)(spec)
-    return (compiled.program or Program)(spec, compiled, seed, has_outputs=bool(outputs))
+    return Spec(params, inputs, train, ev, optimizer, dtype, reduction)
 
 
 # -------------------------------------------------------------------------------------------------
