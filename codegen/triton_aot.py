@@ -1,0 +1,259 @@
+"""Compile a program's Triton kernels for a GPU that is not here: ahead of time, down to the cubin.
+
+The interpreter (``TRITON_INTERPRET=1``) runs the kernels' Python on NumPy and forgives what the GPU
+compiler does not (block shapes, ``tl.dot`` operand sizes and types, shared memory, registers). This
+module compiles every kernel a training step launches for a real target — by default the H200's,
+``cuda`` compute capability 9.0 — with Triton's own compiler and the ``ptxas`` bundled in its wheel,
+and reads each cubin's resource use (registers, spilled bytes, shared memory) with the bundled
+``cuobjdump``. No GPU and no CUDA driver are needed.
+
+How: the host code of the step runs on CPU tensors with the kernel launches intercepted — each
+launch is compiled (for every autotuning candidate, or the first) with the arguments it would have
+had, through the same binder and option parsing as a real launch, instead of running. The outputs
+are left unwritten; only the launches matter.
+
+    python -m codegen.triton_aot                      # the benchmark networks, one config each
+    python -m codegen.triton_aot --all-configs        # every autotuning candidate (slow)
+
+Triton must not be in interpreter mode in this process: the kernels must be real ``@triton.jit``
+functions. The command line clears ``TRITON_INTERPRET`` before triton is imported; a program that
+imports this module itself must do so too (tests run it in a subprocess).
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+if __name__ == "__main__":      # before triton is imported, so that kernels are compiled, not interpreted
+    os.environ.pop("TRITON_INTERPRET", None)
+
+
+@dataclass
+class KernelReport:
+    """One kernel compiled for one configuration."""
+    kernel: str
+    config: str          # the meta-parameters and num_warps / num_stages
+    registers: int       # per thread
+    spill_bytes: int     # local memory the compiler spilled registers to (0 is what we want)
+    shared_bytes: int    # static shared memory per program
+    seconds: float       # compile time
+
+    def row(self) -> str:
+        return (f"| {self.kernel} | {self.config} | {self.registers} | {self.spill_bytes} | "
+                f"{self.shared_bytes} | {self.seconds:.1f} |")
+
+
+HEADER = "| kernel | configuration | registers | spilled bytes (stack) | shared bytes | compile s |\n|---|---|---|---|---|---|"
+
+
+def _tools():
+    import triton
+    base = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin")
+    return os.path.join(base, "cuobjdump")
+
+
+def _resources(cubin: bytes) -> tuple:
+    """(registers, spilled bytes, shared bytes) of the one function in ``cubin``."""
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+        f.write(cubin)
+        f.flush()
+        out = subprocess.run([_tools(), "--dump-resource-usage", f.name], capture_output=True, text=True,
+                             check=True).stdout
+    line = next((ln for ln in out.splitlines() if "REG:" in ln), "")
+
+    def field(name):
+        m = re.search(rf"\b{name}:(\d+)", line)
+        return int(m.group(1)) if m else 0
+    # registers that did not fit are spilled to the thread's stack frame (STACK); LOCAL would be local
+    # arrays, which these kernels do not have, so both count as spilled
+    return field("REG"), field("STACK") + field("LOCAL"), field("SHARED")
+
+
+class _Launches:
+    """While active, launching a Triton kernel records it instead of running it."""
+
+    def __init__(self, all_configs: bool):
+        self.all_configs = all_configs
+        self.calls: list = []
+
+    def __enter__(self):
+        from triton.runtime.autotuner import Autotuner
+        from triton.runtime.jit import JITFunction
+        self._saved = (JITFunction.run, Autotuner.run)
+        calls, every = self.calls, self.all_configs
+
+        tuned: list = [None]            # the autotuning candidate being launched, if any
+
+        def jit_run(fn, *args, grid, warmup, **kwargs):
+            calls.append((fn, args, dict(kwargs), tuned[0]))
+
+        def autotuner_run(tuner, *args, **kwargs):
+            for cfg in (tuner.configs if every else tuner.configs[:1]):
+                tuned[0] = dict(cfg.kwargs)
+                try:
+                    tuner.fn.run(*args, **{**kwargs, **cfg.all_kwargs()})
+                finally:
+                    tuned[0] = None
+
+        JITFunction.run, Autotuner.run = jit_run, autotuner_run
+        return self
+
+    def __exit__(self, *exc):
+        from triton.runtime.autotuner import Autotuner
+        from triton.runtime.jit import JITFunction
+        JITFunction.run, Autotuner.run = self._saved
+
+
+def compile_launch(fn, args, kwargs, arch: int = 90, tuned=None) -> tuple:
+    """Compile one recorded launch for ``cuda`` compute capability ``arch``: (compiled kernel, config
+    text: the autotuned meta-parameters ``tuned``, else the launch's block sizes, and warps/stages)."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource, make_backend
+    from triton.runtime.jit import create_function_from_signature
+    target = GPUTarget("cuda", arch, 32)
+    backend = make_backend(target)
+    from triton import knobs
+    kwargs = dict(kwargs)
+    # the options a real launch adds (JITFunction.run), so the compiled kernel lands in Triton's cache
+    # under the key a launch on the GPU looks up: compiling here warms the cache for the run there
+    kwargs["debug"] = kwargs.get("debug", fn.debug) or knobs.runtime.debug
+    for knob in ("instrumentation_mode", "fpsan_homomorphic_casts"):     # as the installed Triton has them
+        if hasattr(knobs.compilation, knob):
+            kwargs[knob] = getattr(knobs.compilation, knob)
+    binder = create_function_from_signature(fn.signature, fn.params, backend)
+    bound, specialization, options = binder(*args, **kwargs)
+    options, signature, constexprs, attrs = fn._pack_args(backend, kwargs, bound, specialization, options)
+    kernel = triton.compile(ASTSource(fn, signature, constexprs, attrs), target=target, options=options.__dict__)
+    meta = tuned if tuned is not None else {k: v for k, v in kwargs.items() if k.startswith("BLOCK")}
+    config = ", ".join(f"{k}={v}" for k, v in sorted(meta.items()))
+    config += f"; warps={options.num_warps}, stages={options.num_stages}"
+    return kernel, config
+
+
+def compile_step(spec, batch_size: int = 1024, arch: int = 90, all_configs: bool = False,
+                 progress=None, jobs: int = 1) -> list:
+    """Build the Triton program of ``spec`` (from `symgrad.compiler.specify`), run one ``step`` with
+    its launches intercepted, and compile each launch for ``arch`` (in ``jobs`` processes). Returns a
+    `KernelReport` each, in launch order.
+    Raises what Triton's compiler raises when a kernel does not compile for the target."""
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        raise RuntimeError("codegen.triton_aot needs real Triton kernels: run it in a process without "
+                           "TRITON_INTERPRET=1 (python -m codegen.triton_aot clears it)")
+    import torch
+
+    from .torch_program import TorchProgram
+    from .triton_backend import build
+    compiled = build(spec)
+    prog = TorchProgram(spec, compiled, device="cpu")
+    gen = torch.Generator().manual_seed(0)
+    values = {p.name: torch.randn(tuple(s), generator=gen) * 0.1 for p, s in zip(prog.params, prog.param_shapes)}
+    batch = {x.name: torch.randn((batch_size,) + _row_shape(s), generator=gen)
+             for x, s in zip(prog.inputs, prog.input_shapes)}
+    with _Launches(all_configs) as launches:
+        prog.step(values, prog.init_state(values), batch)
+    todo, seen = [], set()
+    for fn, args, kwargs, tuned in launches.calls:
+        # one compile per kernel, configuration and specialization (the scalar arguments' values and the
+        # tensors' dtypes decide it; the same kernel for two layers of one shape is compiled once)
+        key = (fn.__name__, tuple(sorted((k, v) for k, v in kwargs.items() if k.isupper() or k.startswith("num_"))),
+               tuple(a if isinstance(a, (bool, int, float)) else str(getattr(a, "dtype", type(a))) for a in args))
+        if key not in seen:
+            seen.add(key)
+            todo.append((fn, args, kwargs, tuned))
+    global _TODO
+    _TODO = (todo, arch)
+    if jobs <= 1:
+        results = map(_compile_one, range(len(todo)))
+    else:   # forked workers inherit the launches (kernels and tensors do not pickle); results come back
+        import multiprocessing
+        pool = multiprocessing.get_context("fork").Pool(jobs)
+        results = pool.imap(_compile_one, range(len(todo)))
+    reports = []
+    try:
+        for r in results:
+            reports.append(r)
+            if progress is not None:
+                progress(r)
+    finally:
+        if jobs > 1:
+            pool.terminate()
+    return reports
+
+
+_TODO: tuple = ((), 90)
+
+
+def _compile_one(i: int) -> KernelReport:
+    todo, arch = _TODO
+    fn, args, kwargs, tuned = todo[i]
+    t0 = time.perf_counter()
+    kernel, config = compile_launch(fn, args, kwargs, arch, tuned)
+    regs, spills, shared = _resources(kernel.asm["cubin"])
+    shared = max(shared, int(getattr(kernel.metadata, "shared", 0) or 0))
+    return KernelReport(fn.__name__, config, regs, spills, shared, time.perf_counter() - t0)
+
+
+def _row_shape(shape) -> tuple:
+    """The per-example shape as the batch carries it: () → (), (m, 1) → (m,), (1, n) → (n,)."""
+    shape = tuple(int(d) for d in shape)
+    if shape == ():
+        return ()
+    m, n = shape
+    return (m,) if n == 1 else (n,) if m == 1 else (m, n)
+
+
+def benchmark_specs():
+    """The networks of bench/gpu_step.py (3 hidden layers, input 32, output 16, MSE, Adam) at widths
+    32, 64, 128, and the 64-64-10 cross-entropy MLP kept in docs/."""
+    import sympy as sp
+
+    import symgrad as sg
+    from symgrad.compiler import specify
+    out = []
+    for w in (32, 64, 128):
+        net = sg.mlp([32, w, w, w, 16], act=sg.relu)
+        y = sp.MatrixSymbol("y", 16, 1)
+        adam = sg.optim.Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)    # as bench/gpu_step.py's
+        out.append((f"32-{w}-{w}-{w}-16 mse", specify(sg.mse(net.output, y), net.params, [net.input, y],
+                                                      optimizer=adam)))
+    net = sg.mlp([64, 64, 10], act=sg.relu)
+    t = sp.MatrixSymbol("t", 10, 1)
+    out.append(("64-64-10 cross-entropy", specify(sg.cross_entropy(net.output, t), net.params, [net.input, t],
+                                                  optimizer=sg.optim.Adam(lr=1e-3))))
+    return out
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", type=int, default=90, help="CUDA compute capability × 10 (90: H100/H200)")
+    ap.add_argument("--all-configs", action="store_true", help="compile every autotuning candidate")
+    ap.add_argument("--batch", type=int, default=1 << 14, help="batch size of the intercepted step")
+    ap.add_argument("--only", default="", help="the networks whose name contains this (e.g. 32-64)")
+    ap.add_argument("--jobs", type=int, default=1, help="compile in this many processes")
+    ap.add_argument("--fuse-rows", type=int, default=None,
+                    help="codegen.triton_backend.FUSE_ROWS (0: a rows kernel per product)")
+    args = ap.parse_args(argv)
+    if not args.all_configs:
+        os.environ.setdefault("SYMGRAD_TRITON_AUTOTUNE", "0")
+    from . import triton_backend
+    if args.fuse_rows is not None:
+        triton_backend.FUSE_ROWS = args.fuse_rows
+    fuse = triton_backend.FUSE_ROWS
+    print(f"# Triton kernels compiled for cuda sm_{args.arch} without a GPU (batch {args.batch}, "
+          f"FUSE_ROWS={fuse})")
+    for name, spec in benchmark_specs():
+        if args.only not in name:
+            continue
+        print(f"\n## {name}\n\n{HEADER}", flush=True)
+        compile_step(spec, args.batch, args.arch, args.all_configs, progress=lambda r: print(r.row(), flush=True),
+                     jobs=args.jobs)
+
+
+if __name__ == "__main__":
+    main()
