@@ -24,7 +24,7 @@ The result is a `Block`: statements (code and comment lines) and the names of th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 import sympy as sp
 

@@ -11,7 +11,7 @@ the IR (see its "Kernels" section):
                      (tl.dot, fp32 accumulator), then the elementwise equations (forward and backward
                      bodies together, ``sympy.cse`` across them) and row reductions (Σ over an
                      example, log-sum-exp) that follow it — bias, activation, loss, δ of the output
-                     layer, δ ⊙ f'(z) of the backward pass. When every width is ≤ FUSE_ROWS, ONE rows
+                     layer, δ ⊙ f'(z) of the backward pass. When every width is ≤ FUSE_ROWS (64), ONE rows
                      kernel runs the whole forward and backward pass in stages, a product's operand
                      staying in registers
     weight_grad      Σ_b δ_b y_bᵀ over the batch (tl.dot over the batch axis) with Σ_b δ_b (the bias)
@@ -51,8 +51,11 @@ from .schedule import Kernel, KernelScheduler, Plan
 
 _I = "    "
 # All rows kernels become the stages of one when every width is at most this (0: never); see pass 8
-# of `codegen.schedule`. SYMGRAD_TRITON_FUSE_ROWS overrides it, e.g. =0 to compare.
-FUSE_ROWS = int(os.environ.get("SYMGRAD_TRITON_FUSE_ROWS", "128"))
+# of `codegen.schedule`. SYMGRAD_TRITON_FUSE_ROWS overrides it, e.g. =0 or =128 to compare. 64: compiled
+# for sm_90 (codegen/triton_aot.py), the fused kernel of the benchmark's width-128 MLP spills registers
+# in every candidate configuration (176 to 2928 bytes a thread), the kernels per product at width 128
+# and the fused kernels up to width 64 do not (docs/triton.md, "Compiled for the GPU without one").
+FUSE_ROWS = int(os.environ.get("SYMGRAD_TRITON_FUSE_ROWS", "64"))
 # tl.dot's input_precision for float32: "ieee" (as PyTorch's default, no TF32), or "tf32" (faster on
 # tensor cores, 10-bit mantissas). SYMGRAD_TRITON_DOT_PRECISION overrides it.
 DOT_PRECISION = os.environ.get("SYMGRAD_TRITON_DOT_PRECISION", "ieee")
@@ -91,24 +94,33 @@ UPDATE_BLOCK = {ublock}    # entries per program of the update and finish kernel
 # -- autotuning candidates ----------------------------------------------------------------------
 
 
-def rows_configs(with_matmul):
-    """Candidates for the kernels over whole rows: rows per program (and the K-step of the product)."""
+def rows_configs(with_matmul, width):
+    """Candidates for the kernels over whole rows: examples per program (BLOCK_M) and warps, for
+    tiles of ``width`` entries per example (the widest of the kernel). A (BLOCK_M, width) fp32 tile
+    spread over the program's threads should be 4 to 8 values per thread: more, and the fused
+    kernels spill registers (measured for sm_90 with codegen/triton_aot.py, see docs/triton.md);
+    fewer, and threads idle. A product read from memory steps through K by 32. Few candidates: each
+    is compiled (seconds, a minute for the widest fused kernels) before it is timed."""
     if INTERPRET:   # the CPU interpreter: one small configuration, nothing to time
         return [triton.Config(dict(BLOCK_M=16, **({{"BLOCK_K": 16}} if with_matmul else {{}})), num_warps=1)]
-    if not AUTOTUNE:
-        return [triton.Config(dict(BLOCK_M=32, **({{"BLOCK_K": 32}} if with_matmul else {{}})), num_warps=4)]
-    return [triton.Config(dict(BLOCK_M=m, **({{"BLOCK_K": k}} if with_matmul else {{}})), num_warps=w, num_stages=s)
-            for m in (32, 64, 128) for k in ((16, 32) if with_matmul else (0,)) for w in (4, 8) for s in (2, 3)]
+    fits = [(m, w) for m in (16, 32, 64, 128) for w in (4, 8, 16) if 4 <= m * width // (32 * w) <= 8
+            and (w < 16 or width >= 128)]          # 16 warps only where 8 cannot hold 16 rows
+    fits = fits or [(16, 16)]       # wider than 256: the smallest tile, the most threads
+    if not AUTOTUNE:                # the largest block that fits with at most 8 warps
+        fits = [max((f for f in fits if f[1] <= 8), default=fits[0])]
+    return [triton.Config(dict(BLOCK_M=m, **({{"BLOCK_K": 32}} if with_matmul else {{}})), num_warps=w, num_stages=3)
+            for m, w in fits]
 
 
 def weight_grad_configs():
-    """Candidates for Σ_b δ_b y_bᵀ: the output tile and the examples per step of the loop."""
+    """Candidates for Σ_b δ_b y_bᵀ: the output tile and the examples per step of the loop (at most
+    128 KiB of shared memory, two programs per SM)."""
     if INTERPRET:
         return [triton.Config({{"BLOCK_M": 16, "BLOCK_K": 16, "BLOCK_B": 16}}, num_warps=1)]
     if not AUTOTUNE:
         return [triton.Config({{"BLOCK_M": 64, "BLOCK_K": 64, "BLOCK_B": 32}}, num_warps=4)]
-    return [triton.Config({{"BLOCK_M": m, "BLOCK_K": k, "BLOCK_B": b}}, num_warps=w, num_stages=3)
-            for m in (32, 64) for k in (32, 64) for b in (32, 64) for w in (4, 8)]
+    return [triton.Config({{"BLOCK_M": m, "BLOCK_K": k, "BLOCK_B": 32}}, num_warps=w, num_stages=3)
+            for m in (32, 64) for k in (32, 64) for w in (4, 8)]
 
 
 def batch_sum_configs():
@@ -674,7 +686,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     args, comments, calls = ([xs[i] for i in order] for xs in (args, comments, calls))
 
     # -- the kernel source
-    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}), key=[\"B\"])", "@triton.jit",
+    tile = max([val for c, val, _ in const if c.startswith("BLOCK_N")] or [16])
+    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}), key=[\"B\"])", "@triton.jit",
          f"def {kname}("]
     width = max(len(a) for a in args + [c for c, _, _ in const]) + 2
     for a, c in zip(args, comments):
