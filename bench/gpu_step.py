@@ -1,15 +1,19 @@
 """GPU training step: the generated Triton step against PyTorch eager and torch.compile (issue 6).
 
-    PYTHONPATH=. python bench/gpu_step.py [--quick] [--steps 200] [--markdown]
+    PYTHONPATH=. python bench/gpu_step.py [--quick] [--steps 200] [--widths 64] [--batches 14,16] [--precompile 16]
 
 The network: an MLP with input 32, three hidden layers of width 32, 64 or 128 (relu) and output 16;
 the loss ½‖ŷ − y‖² per example, mean over the batch; Adam (lr 1e-3, β = (0.9, 0.999), ε = 1e-8);
 float32; batches of 2^14, 2^16 and 2^18. One training step = forward, loss, backward, update.
 
-    ours        the step compiled by ``sg.compile(..., target="triton")``, called as the generated
-                function (params, Adam slots and batch already tensors on the GPU; no host sync):
-                one kernel for the forward and backward rows, a weight gradient per layer, one update
-    ours, a kernel per layer   the same with FUSE_ROWS = 0 (a kernel per product)
+    ours, fused rows       the step compiled by ``sg.compile(..., target="triton")``, called as the
+                           generated function (params, Adam slots and batch already tensors on the
+                           GPU; no host sync), with FUSE_ROWS = 128: one kernel for the forward and
+                           backward rows, one for the weight gradients, one update
+    ours, kernel/product   the same with FUSE_ROWS = 0: a rows kernel per product, a weight gradient
+                           per layer, one update
+    (the backend's default, FUSE_ROWS = 64, is the fused schedule at widths 32 and 64 and the kernel
+    per product at 128; its row is marked *, and this/ours is relative to it)
     eager       the same network in PyTorch, ``torch.optim.Adam(fused=True)``
     compile     the loss function through ``torch.compile`` (default), fused Adam
     max-autot.  the same with ``mode="max-autotune"``
@@ -20,6 +24,10 @@ compile/ours, samples per second, kernel launches per step (counted by torch.pro
 kernel of one step) and the peak GPU memory during the timed steps (torch.cuda.max_memory_allocated;
 ours must not exceed eager's). The goal (issue 6): at width 64 and batch 2^14-2^16, ours at least
 3x faster than eager and 1.5x faster than torch.compile.
+
+Compiling every autotuning candidate takes minutes on one core; ``--precompile 16`` compiles them in
+16 processes first (codegen.triton_aot), so that autotuning finds them in Triton's cache. Split a
+long run with ``--widths`` and ``--batches`` (each device command has a time limit).
 """
 from __future__ import annotations
 
@@ -28,6 +36,7 @@ import datetime
 import os
 import statistics
 import sys
+import time
 
 WIDTHS = (32, 64, 128)
 BATCHES = (2 ** 14, 2 ** 16, 2 ** 18)
@@ -58,7 +67,7 @@ def _adam():
 # The contestants: each returns (step(), cleanup names) where step() runs one training step
 
 
-def ours(torch, width, X, Y, init, fuse_rows=128):
+def ours(torch, width, X, Y, init, fuse_rows):
     import sympy as sp
 
     import codegen.triton_backend as tb
@@ -135,27 +144,56 @@ def count_launches(torch, step) -> int:
     return sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
 
 
+def precompile(widths, jobs: int):
+    """Compile our kernels for this GPU before anything is timed, in parallel (codegen.triton_aot), for
+    both schedules; autotuning then only times them. Prints how long it took."""
+    import codegen.triton_backend as tb
+    from codegen.triton_aot import benchmark_specs, compile_step
+    torch = __import__("torch")
+    major, minor = torch.cuda.get_device_capability()
+    t0 = time.perf_counter()
+    n = 0
+    for fuse in (128, 0):
+        tb.FUSE_ROWS = fuse
+        for name, spec in benchmark_specs():
+            if any(name.startswith(f"{N_IN}-{w}-") for w in widths):
+                n += len(compile_step(spec, 2 ** 14, 10 * major + minor, all_configs=True, jobs=jobs))
+    print(f"(precompiled {n} kernel configurations in {time.perf_counter() - t0:.0f} s with {jobs} processes)\n")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=200, help="timed steps after the warm-up (>= 200)")
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--quick", action="store_true", help="width 64, batch 2^14 only (a smoke run)")
     ap.add_argument("--no-compile", action="store_true", help="skip the torch.compile contestants")
+    ap.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="hidden widths, e.g. 64 or 32,64")
+    ap.add_argument("--batches", default="14,16,18", help="log2 of the batch sizes, e.g. 14,16")
+    ap.add_argument("--precompile", type=int, default=0, metavar="JOBS",
+                    help="first compile our kernels (every autotuning candidate) in JOBS processes with "
+                         "codegen.triton_aot, so that autotuning finds them in Triton's cache")
     args = ap.parse_args(argv)
     torch = _require_cuda()
+    import codegen.triton_backend as tb
+    default_fuse = tb.FUSE_ROWS           # the backend's schedule; each contestant of ours sets its own
     if args.steps < 200 and not args.quick:
         sys.exit("--steps must be at least 200 (use --quick for a smoke run)")
-    widths, batches = ((64,), (2 ** 14,)) if args.quick else (WIDTHS, BATCHES)
-    contestants = [("ours", None), ("ours, a kernel per layer", None), ("eager", None)]
+    widths = tuple(int(w) for w in args.widths.split(","))
+    batches = tuple(2 ** int(b) for b in args.batches.split(","))
+    if args.quick:
+        widths, batches = (64,), (2 ** 14,)
+    contestants = [("ours, fused rows", 128), ("ours, kernel/product", 0), ("eager", None)]
     if not args.no_compile:
         contestants += [("compile", "default"), ("max-autotune", "max-autotune")]
+    if args.precompile:
+        precompile(widths, args.precompile)
     gpu = torch.cuda.get_device_name()
     print(f"# GPU training step, {datetime.date.today().isoformat()}, {gpu}, torch {torch.__version__}, "
           f"triton {__import__('triton').__version__}")
     print(f"MLP {N_IN}-(w x {HIDDEN_LAYERS}, relu)-{N_OUT}, ½‖ŷ − y‖², Adam, float32; median of {args.steps} "
           f"steps (CUDA events) after {args.warmup} warm-up steps\n")
     head = ("| width | batch | contestant | ms/step | eager/this | this/ours | samples/s | launches/step "
-            "| peak MiB |")
+            "| peak MiB | set-up s |")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for width in widths:
@@ -172,19 +210,24 @@ def main(argv=None):
             Y = torch.randn(B, N_OUT, device="cuda", generator=gen)
             results = {}
             for name, mode in contestants:
+                t0 = time.perf_counter()
                 if name.startswith("ours"):
-                    step = ours(torch, width, X, Y, init, fuse_rows=128 if name == "ours" else 0)
+                    step = ours(torch, width, X, Y, init, fuse_rows=mode)
                 else:
                     step = eager(torch, width, X, Y, init, mode)
                 ms, peak = time_steps(torch, step, args.steps, args.warmup)
-                results[name] = (ms, peak, count_launches(torch, step))
+                results[name] = (ms, peak, count_launches(torch, step), time.perf_counter() - t0)
                 del step
                 torch.cuda.empty_cache()
-            base = results["ours"][0]
-            for name, (ms, peak, launches) in results.items():
-                print(f"| {width} | 2^{B.bit_length() - 1} | {name} | {ms:.3f} | {results['eager'][0] / ms:.2f} "
-                      f"| {ms / base:.2f} | {B / ms * 1e3:,.0f} | {launches} | {peak / 2 ** 20:,.0f} |", flush=True)
-    print("\neager/this > 1: faster than PyTorch eager; this/ours > 1: slower than ours.")
+            default = "ours, fused rows" if width <= default_fuse else "ours, kernel/product"
+            base = results[default][0]
+            for name, (ms, peak, launches, setup) in results.items():
+                label = name + (" *" if name == default else "")
+                print(f"| {width} | 2^{B.bit_length() - 1} | {label} | {ms:.3f} | {results['eager'][0] / ms:.2f} "
+                      f"| {ms / base:.2f} | {B / ms * 1e3:,.0f} | {launches} | {peak / 2 ** 20:,.0f} | {setup:.0f} |",
+                      flush=True)
+    print("\neager/this > 1: faster than PyTorch eager; this/ours > 1: slower than ours (the row marked *, the "
+          "backend's default schedule); set-up: building, compiling, autotuning and the timed steps, in seconds.")
 
 
 if __name__ == "__main__":
