@@ -427,25 +427,33 @@ class Scheduler:
                     f"{name} += {name}_max[:, 0]",
                     f"del {name}_max"]
         S = f"v{sm}"
-        if not vz.batched:
-            axes, first = "", ""
-        elif vz.layout == "mat":
-            axes, first = "(1, 2), keepdims=True", "[:, 0, 0]"
+        if not vz.batched:          # one z: plain reductions, 0-d results
+            return [f"{name}_max = {Z}.max()",
+                    f"{S} = numpy.exp({Z} - {name}_max)",
+                    f"{name}_sum = {S}.sum()",
+                    f"{name} = numpy.log({name}_sum) + {name}_max",
+                    f"# {S} = softmax(z) = exp(z − max z) / Σ exp(z − max z), kept for the backward pass",
+                    f"{S} /= {name}_sum",
+                    f"del {name}_max, {name}_sum"] + self._named(sm, S)
+        if vz.layout == "mat":      # per example over a matrix: reduce both of its axes
+            m, ssum, back = f"{Z}.max((1, 2))", f"{S}.sum((1, 2))", "[:, None, None]"
         else:
-            axes, first = "1, keepdims=True", "[:, 0]"
-        lines = [f"{name}_max = {Z}.max({axes})",
-                 f"{S} = numpy.exp({Z} - {name}_max)",
-                 f"{name}_sum = " + (f"numpy.einsum('bi->b', {S})[:, None]" if axes.startswith("1,") else f"{S}.sum({axes})"),
-                 f"{name} = numpy.log({name}_sum{first})",
-                 f"{name} += {name}_max{first}",
+            m, ssum, back = f"{Z}.max(1)", f"numpy.einsum('bi->b', {S})", "[:, None]"
+        lines = [f"{name}_max = {m}",
+                 f"{S} = numpy.exp({Z} - {name}_max{back})",
+                 f"{name}_sum = {ssum}",
+                 f"{name} = numpy.log({name}_sum)",
+                 f"{name} += {name}_max",
                  f"# {S} = softmax(z) = exp(z − max z) / Σ exp(z − max z), kept for the backward pass",
-                 f"{S} /= {name}_sum",
+                 f"{S} /= {name}_sum{back}",
                  f"del {name}_max, {name}_sum"]
-        if not vz.batched:      # 0-d results: numpy scalars are not buffers to add into
-            lines[4] = f"{name} = {name} + {name}_max"
-        self.names[sm] = S
-        self.fresh.add(sm)
-        return lines
+        return lines + self._named(sm, S)
+
+    def _named(self, v: int, name: str) -> list:
+        """Var ``v`` is now the fresh array ``name`` (made inside another statement); no code."""
+        self.names[v] = name
+        self.fresh.add(v)
+        return []
 
     # -- batch sums of gradients ------------------------------------------------------------------
     def _fusable_grad_matmuls(self, grads) -> set:
