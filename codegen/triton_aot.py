@@ -73,8 +73,10 @@ def _resources(cubin: bytes) -> tuple:
     return field("REG"), field("STACK") + field("LOCAL"), field("SHARED")
 
 
-class _Launches:
-    """While active, launching a Triton kernel records it instead of running it."""
+class Launches:
+    """While active, launching a Triton kernel records it (``.calls``: kernel, arguments, keyword
+    arguments, the autotuning candidate) instead of running it: the host code runs, allocations and
+    all, and no kernel does (``bench/step_memory.py`` measures a step's memory this way)."""
 
     def __init__(self, all_configs: bool):
         self.all_configs = all_configs
@@ -154,7 +156,7 @@ def compile_step(spec, batch_size: int = 1024, arch: int = 90, all_configs: bool
     values = {p.name: torch.randn(tuple(s), generator=gen) * 0.1 for p, s in zip(prog.params, prog.param_shapes)}
     batch = {x.name: torch.randn((batch_size,) + _row_shape(s), generator=gen)
              for x, s in zip(prog.inputs, prog.input_shapes)}
-    with _Launches(all_configs) as launches:
+    with Launches(all_configs) as launches:
         prog.step(values, prog.init_state(values), batch)
     todo, seen = [], set()
     for fn, args, kwargs, tuned in launches.calls:
