@@ -177,8 +177,9 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
         elif kind == "step":
             body.append("")
             body.append("# the optimizer's update, entry by entry: " + safe_text(type(spec.optimizer).__name__))
+            body.append("# (a parameter's step is worked out in its gradient's buffer: nothing reads it after)")
             for i, (g, p) in enumerate(zip(lw.grads, spec.params)):
-                body.extend(update_lines(spec.optimizer, i, g is not None, printer))
+                body.extend(update_lines(spec.optimizer, i, g is not None, printer, array=_shape(p) != ()))
             body.append("return loss")
     return L + [_INDENT + b if b else "" for b in body]
 
@@ -187,13 +188,14 @@ def _slots(spec: Spec) -> tuple:
     return tuple(getattr(spec.optimizer, "slots", ()))
 
 
-def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter) -> list:
+def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter, array: bool = True) -> list:
     """The optimizer's rules for parameter ``p{i}`` as in-place NumPy statements.
 
     Slots are updated first, then the parameter. Where a later rule uses a slot's new value as the
     very expression of the slot's rule (Adam's m̂ uses m ← β₁m + (1 − β₁)g), that expression is
     replaced by the updated slot; if a later rule still needs a slot's OLD value, every new value is
-    computed into a temporary first and assigned at the end.
+    computed into a temporary first and assigned at the end. The parameter's own rule, when it is
+    in place, is worked out in the gradient's buffer (``array``: the parameter is not a scalar).
     """
     p, g, state, t = opt.symbols()
     p_new, slot_new = opt.rules(p, g, state, t)
@@ -215,7 +217,14 @@ def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter) -> list:
         new_marks[e] = sp.Dummy(f"new{k}")
         code[new_marks[e]] = code[tgt]
     if in_place:
-        return [_assign(code[tgt], e.xreplace(code), printer) for tgt, e in staged]
+        arrays = {code[x] for x in targets} | ({code[g]} if has_grad else set())
+        lines = []
+        for k, (tgt, e) in enumerate(staged):
+            # the parameter's own rule comes last: after it nothing reads the gradient, whose buffer
+            # then holds the step (no temporaries)
+            last = k == len(staged) - 1 and has_grad and array      # (a scalar's gradient is no buffer)
+            lines += _assign(code[tgt], e.xreplace(code), printer, code[g] if last else None, arrays)
+        return lines
     # every new value into a temporary first; subexpressions the rules share are computed once
     reps, reduced = sp.cse([e.xreplace(code) for e in exprs], symbols=sp.numbered_symbols(f"c{i}_"))
     lines = [f"{c} = {printer.doprint(v)}" for c, v in reps]
@@ -223,16 +232,109 @@ def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter) -> list:
     return lines + [f"{code[tgt]}[...] = n{i}_{k}" for k, tgt in enumerate(targets)]
 
 
-def _assign(target: sp.Symbol, e: sp.Expr, printer: NumpyPrinter) -> str:
+def _assign(target: sp.Symbol, e: sp.Expr, printer: NumpyPrinter, scratch=None, arrays=frozenset()) -> list:
+    """Lines for ``target ← e`` in place: ``target -= …`` / ``target += …`` when e is target ± the
+    rest, after ``target *= a`` when it is a·target ± the rest. With ``scratch`` (the gradient's
+    buffer, which nothing reads after this rule) the rest is computed in that buffer by in-place
+    ufuncs (`_into`) rather than into fresh temporaries. ``arrays``: the symbols that are arrays."""
     if e == target:
-        return f"pass  # {target} unchanged"
-    if e.is_Add and target in e.args:
-        rest = e - target
-        if target not in rest.free_symbols:
-            if rest.could_extract_minus_sign():
-                return f"{target} -= {printer.doprint(-rest)}"
-            return f"{target} += {printer.doprint(rest)}"
-    return f"{target}[...] = {printer.doprint(e)}"
+        return [f"pass  # {target} unchanged"]
+    scale, rest = None, None
+    if e.is_Add:
+        for term in e.args:
+            c, t = term.as_coeff_Mul()
+            if t == target:
+                scale, rest = (None if c == 1 else c), e - term
+                break
+    if rest is None or target in rest.free_symbols:
+        return [f"{target}[...] = {printer.doprint(e)}"]
+    head = [f"{target} *= {_num(scale)}"] if scale is not None else []
+    sign, rest = ("-", -rest) if rest.could_extract_minus_sign() else ("+", rest)
+    if scratch is not None and rest.free_symbols & arrays and _scratch_ok(rest, scratch):
+        steps = _into(rest, scratch, arrays, printer)
+        if steps is not None:
+            why = [f"# {target} {sign}= {printer.doprint(rest)}, in {scratch}'s buffer"] if len(steps) > 1 else []
+            return head + why + steps + [f"{target} {sign}= {scratch}"]
+    return head + [f"{target} {sign}= {printer.doprint(rest)}"]
+
+
+def _num(x) -> str:
+    return repr(float(x)) if x.is_Number else str(x)
+
+
+def _scratch_ok(e: sp.Expr, buf: sp.Symbol) -> bool:
+    """Whether ``e`` can be worked out in ``buf``'s own buffer: ``e`` does not read ``buf``, or reads
+    it only as a factor of the whole product (consumed first)."""
+    if buf not in e.free_symbols or e == buf:
+        return True
+    return e.is_Mul and buf in e.args and all(buf not in f.free_symbols for f in e.args if f != buf)
+
+
+# f(x) into a buffer: numpy's ufuncs with out=
+_UFUNCS = {sp.exp: "numpy.exp", sp.log: "numpy.log", sp.sign: "numpy.sign", sp.Abs: "numpy.abs",
+           sp.tanh: "numpy.tanh"}
+_POWERS = {sp.Rational(1, 2): "numpy.sqrt", 2: "numpy.square", -1: "numpy.reciprocal"}
+
+
+def _into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
+    """Lines that leave the elementwise expression ``e`` in the array ``buf``: its first operand is
+    worked out into ``buf`` (recursively), the others are applied in place (``buf *= …``,
+    ``buf += …``), functions as ufuncs with ``out=buf``. None where ``e`` has another form. ``buf``
+    may be read only as described in `_scratch_ok`; other arrays are read, never written."""
+    pr = printer.doprint
+
+    def scalar(x):
+        return not (x.free_symbols & arrays)
+
+    if e == buf:
+        return []
+    if e.is_Symbol:
+        return [f"numpy.copyto({buf}, {e})"]
+    if e.is_Mul or e.is_Add:
+        mul = e.is_Mul
+        c = (sp.Mul if mul else sp.Add)(*[a for a in e.args if scalar(a)])
+        ops = [a for a in e.args if not scalar(a)]
+        if not ops:
+            return None
+        # the operand worked out into buf first: buf itself, else one that is not a plain array
+        first = buf if buf in ops else next((a for a in ops if not a.is_Symbol), ops[0])
+        if mul and first.is_Pow and first.exp == -1 and first != buf:     # 1/x: x, then inverted
+            lines = _into(first.base, buf, arrays, printer)
+            lines = None if lines is None else lines + [f"numpy.reciprocal({buf}, out={buf})"]
+        else:
+            lines = _into(first, buf, arrays, printer)
+        if lines is None:
+            return None
+        rest = list(ops)
+        rest.remove(first)
+        for a in rest:
+            if mul and a.is_Pow and a.exp == -1:
+                lines.append(f"{buf} /= {pr(a.base)}")
+            elif mul:
+                lines.append(f"{buf} *= {pr(a)}")
+            elif a.could_extract_minus_sign():
+                lines.append(f"{buf} -= {pr(-a)}")
+            else:
+                lines.append(f"{buf} += {pr(a)}")
+        if mul and c.is_Pow and c.exp == -1:
+            lines.append(f"{buf} /= {pr(c.base)}")
+        elif mul and c != 1:
+            lines.append(f"{buf} *= {_num(c) if c.is_Number else pr(c)}")
+        elif not mul and c != 0:
+            lines.append(f"{buf} += {_num(c) if c.is_Number else pr(c)}")
+        return lines
+    if e.is_Pow and e.exp in _POWERS:
+        if e.base.is_Symbol:
+            return [f"{_POWERS[e.exp]}({e.base}, out={buf})"]
+        inner = _into(e.base, buf, arrays, printer)
+        return None if inner is None else inner + [f"{_POWERS[e.exp]}({buf}, out={buf})"]
+    if isinstance(e, sp.Function) and e.func in _UFUNCS and len(e.args) == 1:
+        (a,) = e.args
+        if a.is_Symbol:
+            return [f"{_UFUNCS[e.func]}({a}, out={buf})"]
+        inner = _into(a, buf, arrays, printer)
+        return None if inner is None else inner + [f"{_UFUNCS[e.func]}({buf}, out={buf})"]
+    return None
 
 
 def build(spec: Spec) -> Compiled:

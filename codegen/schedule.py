@@ -480,7 +480,7 @@ class Scheduler:
         code = _atom(self.view(var.id, reads))
         if not val.batched:     # the same for every example: B times it
             dims = shape_code(tuple(str(d) for d in shape))
-            return f"numpy.asarray(numpy.broadcast_to(B * {code}, {dims}), dtype=DTYPE)"
+            return f"numpy.array(numpy.broadcast_to(B * {code}, {dims}), dtype=DTYPE)"   # writable: a step scales it in place
         return {"scalar": f"{code}.sum()", "col": f"{code}.sum(0)[:, None]",
                 "row": f"{code}.sum(0)[None, :]", "mat": f"{code}.sum(0)"}[val.layout]
 

@@ -44,3 +44,23 @@ def test_compiled_step_follows_the_optimizer(name):
         np.testing.assert_allclose(vals[k], ref[k], rtol=1e-9, atol=1e-12, err_msg=k)
         for s in opt.slots:
             np.testing.assert_allclose(state[s][k], ref_state[k][s], rtol=1e-9, atol=1e-12, err_msg=f"{s} {k}")
+
+
+def _update_code(opt, widths=(3, 4, 2)):
+    net = sg.mlp(list(widths), act=sp.tanh)
+    t = sp.MatrixSymbol("t", widths[-1], 1)
+    prog = sg.compile(sg.mse(net.output, t), net.params, [net.input, t], optimizer=opt)
+    update = prog.source.split("def step(")[1].split("# the optimizer's update")[1]
+    return [ln.strip() for ln in update.splitlines()[1:] if ln.strip() and not ln.strip().startswith("#")]
+
+
+def test_update_works_in_the_gradients_buffer():
+    """The parameter's rule is the last to read its gradient, so the step is worked out in the
+    gradient's own buffer, in place: no array-sized temporaries (hand-written: p -= lr * g makes one)."""
+    sgd = _update_code(O.SGD(lr=0.1))
+    assert sgd[:2] == ["g0 *= 0.1", "p0 -= g0"], sgd
+    adam = _update_code(O.Adam(lr=0.01))
+    k = adam.index("p0 -= g0")
+    assert adam[:4] == ["s0_0 *= 0.9", "s0_0 += 0.1*g0", "s0_1 *= 0.999", "s0_1 += 0.001*g0**2"], adam
+    assert adam[4] == "numpy.sqrt(s0_1, out=g0)" and "numpy.reciprocal(g0, out=g0)" in adam[4:k], adam
+    assert all(ln.startswith("g0 ") or "out=g0" in ln for ln in adam[4:k]), adam
