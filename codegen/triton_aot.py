@@ -138,10 +138,10 @@ def compile_launch(fn, args, kwargs, arch: int = 90, tuned=None) -> tuple:
 
 
 def compile_step(spec, batch_size: int = 1024, arch: int = 90, all_configs: bool = False,
-                 progress=None, jobs: int = 1) -> list:
+                 progress=None, jobs: int = 1, entry_points: bool = False) -> list:
     """Build the Triton program of ``spec`` (from `symgrad.compiler.specify`), run one ``step`` with
-    its launches intercepted, and compile each launch for ``arch`` (in ``jobs`` processes). Returns a
-    `KernelReport` each, in launch order.
+    its launches intercepted (and ``grad`` and ``loss`` too with ``entry_points``), and compile each
+    launch for ``arch`` (in ``jobs`` processes). Returns a `KernelReport` each, in launch order.
     Raises what Triton's compiler raises when a kernel does not compile for the target."""
     if os.environ.get("TRITON_INTERPRET") == "1":
         raise RuntimeError("codegen.triton_aot needs real Triton kernels: run it in a process without "
@@ -158,6 +158,9 @@ def compile_step(spec, batch_size: int = 1024, arch: int = 90, all_configs: bool
              for x, s in zip(prog.inputs, prog.input_shapes)}
     with Launches(all_configs) as launches:
         prog.step(values, prog.init_state(values), batch)
+        if entry_points:          # the kernels of loss and grad too (the eval rows, finish_kernel)
+            prog.grad(values, batch)
+            prog.loss(values, batch)
     todo, seen = [], set()
     for fn, args, kwargs, tuned in launches.calls:
         # one compile per kernel, configuration and specialization (the scalar arguments' values and the
@@ -238,6 +241,8 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=1 << 14, help="batch size of the intercepted step")
     ap.add_argument("--only", default="", help="the networks whose name contains this (e.g. 32-64)")
     ap.add_argument("--jobs", type=int, default=1, help="compile in this many processes")
+    ap.add_argument("--all-entry-points", action="store_true",
+                    help="also the kernels of Program.grad and Program.loss (not only step's)")
     ap.add_argument("--fuse-rows", type=int, default=None,
                     help="codegen.triton_backend.FUSE_ROWS (0: a rows kernel per product)")
     args = ap.parse_args(argv)
@@ -254,7 +259,7 @@ def main(argv=None):
             continue
         print(f"\n## {name}\n\n{HEADER}", flush=True)
         compile_step(spec, args.batch, args.arch, args.all_configs, progress=lambda r: print(r.row(), flush=True),
-                     jobs=args.jobs)
+                     jobs=args.jobs, entry_points=args.all_entry_points)
 
 
 if __name__ == "__main__":
