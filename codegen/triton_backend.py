@@ -135,6 +135,26 @@ def batch_sum_configs():
 def batch_splits(B):
     """How many slices stage 1 of a reduction over the batch cuts B examples into."""
     return max(1, triton.cdiv(B, SPLIT_ROWS))
+
+
+# -- buffers -------------------------------------------------------------------------------------
+
+# The training step's temporaries never leave it, so its buffers are kept from one call to the next
+# (one per name and device, made anew when the batch size changes): a step allocates nothing after
+# the first. grad, loss and forward allocate afresh: what they return, or what the backward pass of
+# as_torch() saves, must stay theirs. Not for two steps at once on one device (threads).
+WORKSPACE = {{}}
+
+
+def empty(ws, name, shape, device):
+    """A float32 tensor of ``shape``: a fresh one (``ws`` None), else the buffer ``name`` of ``ws``."""
+    if ws is None:
+        return torch.empty(shape, device=device, dtype=torch.float32)
+    key = (ws, name, device)
+    buf = WORKSPACE.get(key)
+    if buf is None or buf.shape != shape:
+        buf = WORKSPACE[key] = torch.empty(shape, device=device, dtype=torch.float32)
+    return buf
 '''
 
 
@@ -203,16 +223,17 @@ def weight_grad_kernel(d_ptr, y_ptr, part_w_ptr, part_b_ptr, B, rows_per_split, 
                       tl.program_id(0), splits, M, K, HAS_BIAS, BLOCK_M, BLOCK_K, BLOCK_B)
 
 
-def weight_grad(d, y, with_bias):
-    """Stage 1 of Σ_b δ_b y_bᵀ (and Σ_b δ_b): partial sums, one (M, K) block per slice of the batch."""
+def weight_grad(d, y, with_bias, ws=None):
+    """Stage 1 of Σ_b δ_b y_bᵀ (and Σ_b δ_b): partial sums, one (M, K) block per slice of the batch
+    (in the buffers of ``ws``, a training step's, when given)."""
     d = d[:, None] if d.dim() == 1 else d
     y = y[:, None] if y.dim() == 1 else y
     assert d.shape[0] == y.shape[0] and d.stride(1) == 1 and y.stride(1) == 1
     B, M = d.shape
     K = y.shape[1]
     splits = batch_splits(B)
-    part_w = torch.empty((splits, M, K), device=d.device, dtype=torch.float32)
-    part_b = torch.empty((splits, M), device=d.device, dtype=torch.float32) if with_bias else part_w
+    part_w = empty(ws, "part_w", (splits, M, K), d.device)
+    part_b = empty(ws, "part_b", (splits, M), d.device) if with_bias else part_w
     grid = lambda META: (triton.cdiv(M, META["BLOCK_M"]) * triton.cdiv(K, META["BLOCK_K"]) * splits,)
     weight_grad_kernel[grid](d, y, part_w, part_b, B, triton.cdiv(B, splits), d.stride(0), y.stride(0), splits,
                              M=M, K=K, HAS_BIAS=with_bias)
@@ -247,13 +268,13 @@ def batch_sum_kernel(
     tl.store(part_ptr + pid_s * N + offs_n, acc, mask=offs_n < N)
 
 
-def batch_sum(v):
-    """Stage 1 of Σ_b v_b: partial sums, one row per slice of the batch."""
+def batch_sum(v, ws=None):
+    """Stage 1 of Σ_b v_b: partial sums, one row per slice of the batch (in ``ws``'s buffer if given)."""
     v = v[:, None] if v.dim() == 1 else v
     assert v.stride(1) == 1
     B, N = v.shape
     splits = batch_splits(B)
-    part = torch.empty((splits, N), device=v.device, dtype=torch.float32)
+    part = empty(ws, "part", (splits, N), v.device)
     batch_sum_kernel[(splits,)](v, part, B, triton.cdiv(B, splits), v.stride(0), N=N, BLOCK_N=max(16, triton.next_power_of_2(N)))
     return part
 '''
@@ -357,7 +378,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             if kname not in out.made:        # grad and step share the training kernels
                 out.made.add(kname)
                 out.pieces.append(src)
-            body += [f"# {c}" for c in comments] + [call]
+            body += [f"# {c}" for c in comments] + [_in_workspace(call, kind)]
         elif k.kind == "weight_grad" and k in merged:
             out.uses_weight_grad = True
             if k is not merged[0]:
@@ -366,7 +387,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             if src is not None and f"{prefix}_weight_grads" not in out.made:
                 out.made.add(f"{prefix}_weight_grads")
                 out.pieces.append(src)
-            body += lines
+            body += lines[:-1] + [_in_workspace(lines[-1], kind)]
             for w in merged:
                 parts[w.grad] = f"part{w.grad}"
                 if w.bias is not None:
@@ -377,7 +398,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             bias = k.bias is not None
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {d}_b {y}_bᵀ" + (f", ∂L/∂p{k.bias} = Σ_b {d}_b" if bias else "")
                         + " (stage 1: partial sums per slice of the batch)")
-            body.append(f"part{k.grad}, part{k.bias if bias else '_'} = weight_grad({d}, {y}, {bias})")
+            body.append(_in_workspace(f"part{k.grad}, part{k.bias if bias else '_'} = weight_grad({d}, {y}, {bias})",
+                                      kind, f"p{k.grad}"))
             parts[k.grad] = f"part{k.grad}"
             if bias:
                 parts[k.bias] = f"part{k.bias}"
@@ -385,7 +407,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             out.uses_batch_sum = True
             (v,) = k.operands
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {_ref(sch, names, v)}_b (stage 1: partial sums per slice)")
-            body.append(f"part{k.grad} = batch_sum({_ref(sch, names, v)})")
+            body.append(_in_workspace(f"part{k.grad} = batch_sum({_ref(sch, names, v)})", kind, f"p{k.grad}"))
             parts[k.grad] = f"part{k.grad}"
     if kind == "forward":
         body.append("return [" + ", ".join(_ref(sch, names, sch.base(o.id)) for o in lw.outputs) + "]")
@@ -424,6 +446,14 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                    "loss before the update.",
            "forward": "The requested outputs for the batch, batch axis first."}[kind]
     return [f"def {kind}({sig}):", f'{_I}"""{doc}"""'] + [_I + b if b else "" for b in body]
+
+
+def _in_workspace(call: str, kind: str, tag: str = "") -> str:
+    """The training step's launches put their outputs in buffers kept between steps (WORKSPACE);
+    the other functions' allocate afresh."""
+    if kind != "step":
+        return call
+    return call[:-1] + (", " if call[-2] != "(" else "") + f"ws=\"step{'.' + tag if tag else ''}\")"
 
 
 def _free_temporaries(lines: list) -> list:
@@ -719,7 +749,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     outs = [rb.name(v) for v in stored_all]
     ins = list(dict.fromkeys(c for c, a in zip(calls, args) if a.endswith("_ptr") and c not in outs))
     wrapper_args = ins + (["scale"] if "scale" in calls else []) + ["B"]
-    W = ["", "", f"def launch_{kname}({', '.join(wrapper_args)}):",
+    W = ["", "", f"def launch_{kname}({', '.join(wrapper_args)}, ws=None):",
          f'{_I}"""Run {kname}: {", ".join(outs)} from {", ".join(ins) or "the arguments"}."""']
     for c, a in zip(calls, args):
         if a.endswith("_ptr") and c in ins and c.startswith(("v", "x")):
@@ -727,7 +757,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     dev = f"{ins[0]}.device" if ins else "'cuda'"
     for v in stored_all:
         shape = "(B,)" if sch.width_of(v) is None else f"(B, {sch.width_of(v)})"
-        W.append(f"{_I}{rb.name(v)} = torch.empty({shape}, device={dev}, dtype=torch.float32)")
+        W.append(f"{_I}{rb.name(v)} = empty(ws, \"{kname}.{rb.name(v)}\", {shape}, {dev})")
     W.append(f"{_I}grid = lambda META: (triton.cdiv(B, META[\"BLOCK_M\"]),)")
     kw = ", ".join(f"{c}={val}" for c, val, _ in const)
     W.append(f"{_I}{kname}[grid]({', '.join(calls)}, {kw})")
@@ -780,7 +810,7 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
               f"stride_d{i}, stride_y{i},",
               f"{_I}                      pid{start}, splits, {M}, {K}, {bias}, BLOCK_M, BLOCK_K, BLOCK_B)"]
     args = ", ".join(f"d{i}, y{i}" for i in range(n))
-    L += ["", "", f"def launch_{kname}({args}):",
+    L += ["", "", f"def launch_{kname}({args}, ws=None):",
           f'{_I}"""Stage 1 of {n} weight gradients: their partial sums, (w0, b0, w1, b1, ...)."""']
     L += [f"{_I}d{i} = d{i}[:, None] if d{i}.dim() == 1 else d{i}\n{_I}y{i} = y{i}[:, None] if y{i}.dim() == 1 else y{i}"
           for i in range(n)]
@@ -789,8 +819,8 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     for i, (M, K, bias) in enumerate(dims):
         L.append(f"{_I}assert tuple(d{i}.shape) == (B, {M}) and tuple(y{i}.shape) == (B, {K}) "
                  f"and d{i}.stride(1) == 1 and y{i}.stride(1) == 1")
-        L.append(f"{_I}part_w{i} = torch.empty((splits, {M}, {K}), device=d0.device, dtype=torch.float32)")
-        L.append(f"{_I}part_b{i} = torch.empty((splits, {M}), device=d0.device, dtype=torch.float32)" if bias
+        L.append(f"{_I}part_w{i} = empty(ws, \"{kname}.part_w{i}\", (splits, {M}, {K}), d0.device)")
+        L.append(f"{_I}part_b{i} = empty(ws, \"{kname}.part_b{i}\", (splits, {M}), d0.device)" if bias
                  else f"{_I}part_b{i} = part_w{i}  # (no bias)")
     tiles = " + ".join(f"triton.cdiv({M}, META[\"BLOCK_M\"]) * triton.cdiv({K}, META[\"BLOCK_K\"])"
                        for M, K, _ in dims)

@@ -78,6 +78,36 @@ def test_mlp_equals_numpy_backend(act, loss, rng):
             _close(st[slot][k], sr[slot][k], f"slot {slot} of {k}")
 
 
+@pytest.mark.parametrize("fuse_rows", [128, 0])
+def test_step_keeps_its_buffers_and_stays_right(fuse_rows, rng, monkeypatch):
+    """The training step's temporaries live in buffers kept from one step to the next (the second
+    step allocates none of them); a new batch size gets buffers of its own shape; the steps still
+    follow the NumPy backend's. grad and loss allocate afresh."""
+    import codegen.triton_backend as tb
+    monkeypatch.setattr(tb, "FUSE_ROWS", fuse_rows)
+    net, tri, ref = _mlp_case("tanh", "mse", _adam())
+    ws = tri.compiled.step.__globals__["WORKSPACE"]
+    ws.clear()
+    vt, st = None, tri.init_state()
+    vr, sr = None, ref.init_state()
+    seen = None
+    for step, B in enumerate((19, 19, 6, 19)):
+        values, batch = _data(rng, net, B)
+        if vt is None:
+            vt, vr = dict(values), {k: v.copy() for k, v in values.items()}
+        vt, st = tri.step(vt, st, batch)
+        vr, sr = ref.step(vr, sr, batch)
+        for k in vr:
+            _close(vt[k], vr[k], f"{k} after step {step + 1} (B={B})")
+        buffers = {k: (v.data_ptr(), tuple(v.shape)) for k, v in ws.items()}
+        assert any(shape[0] == B for _, shape in buffers.values()), buffers     # this batch's rows
+        if step == 1:
+            assert buffers == seen, "the second step of the same size made new buffers"
+        seen = buffers
+    g1, g2 = tri.grad(vt, batch), tri.grad(vt, batch)
+    assert all(g1[k] is not g2[k] and g1[k].data_ptr() != g2[k].data_ptr() for k in g1)
+
+
 def _grads_and_two_steps_match(tri, ref, values, batch):
     """The Triton program's gradients, and its values after two steps, equal the NumPy backend's."""
     g_tri, g_ref = tri.grad(values, batch), ref.grad(values, batch)
