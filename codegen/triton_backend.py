@@ -60,6 +60,7 @@ FUSE_ROWS = int(os.environ.get("SYMGRAD_TRITON_FUSE_ROWS", "64"))
 # tensor cores, 10-bit mantissas). SYMGRAD_TRITON_DOT_PRECISION overrides it.
 DOT_PRECISION = os.environ.get("SYMGRAD_TRITON_DOT_PRECISION", "ieee")
 SPLIT_ROWS = 512          # examples per slice of the batch in stage 1 of a reduction over the batch
+MAX_SPLITS = 128          # at most this many slices (about an H100/H200's SMs): partial sums stay small
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
 
@@ -88,6 +89,7 @@ import triton.language as tl
 INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 AUTOTUNE = os.environ.get("SYMGRAD_TRITON_AUTOTUNE", "1") != "0"     # 0: one configuration each, untimed
 SPLIT_ROWS = {split}        # examples per slice of the batch in stage 1 of a reduction over the batch
+MAX_SPLITS = {max_splits}        # at most this many slices: the partial sums stay small at large batches
 UPDATE_BLOCK = {ublock}    # entries per program of the update and finish kernels
 
 
@@ -133,8 +135,10 @@ def batch_sum_configs():
 
 
 def batch_splits(B):
-    """How many slices stage 1 of a reduction over the batch cuts B examples into."""
-    return max(1, triton.cdiv(B, SPLIT_ROWS))
+    """How many slices stage 1 of a reduction over the batch cuts B examples into: one per SPLIT_ROWS
+    examples, at most MAX_SPLITS (at batch 2^18 and width 128, 512 slices would write and read back
+    80 MB of partial sums a step; 128 write 20 MB, and still give every SM a program)."""
+    return min(MAX_SPLITS, max(1, triton.cdiv(B, SPLIT_ROWS)))
 
 
 # -- buffers -------------------------------------------------------------------------------------
@@ -295,7 +299,7 @@ def emit_module(spec: Spec) -> str:
              _function("step", spec.train, spec, printer, out)]
     if spec.eval.outputs:
         funcs.append(_function("forward", spec.eval, spec, printer, out))
-    src = [HEADER.format(split=SPLIT_ROWS, ublock=UPDATE_BLOCK)]
+    src = [HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK)]
     src += _legend(spec)
     if out.uses_weight_grad:
         src.append(WEIGHT_GRAD.replace('input_precision="ieee"', f'input_precision="{DOT_PRECISION}"'))

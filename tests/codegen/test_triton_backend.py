@@ -158,11 +158,16 @@ def test_launches_per_step():
     assert len(launches) == 3, launches
 
 
-def test_two_stage_batch_reduction(rng, monkeypatch):
+@pytest.mark.parametrize("max_splits", [128, 3])
+def test_two_stage_batch_reduction(max_splits, rng, monkeypatch):
     """Weight and bias gradients summed over several slices of the batch (stage 1) and added up
-    (stage 2) equal the NumPy backend's; SPLIT_ROWS is lowered so that 37 examples make 5 slices."""
+    (stage 2) equal the NumPy backend's; SPLIT_ROWS is lowered so that 37 examples make 5 slices,
+    or 3 when MAX_SPLITS caps them (13 examples a slice)."""
     net, tri, ref = _mlp_case("tanh", "mse", sg.optim.SGD(lr=0.1))
-    monkeypatch.setitem(tri.compiled.grad.__globals__, "SPLIT_ROWS", 8)
+    module = tri.compiled.grad.__globals__
+    monkeypatch.setitem(module, "SPLIT_ROWS", 8)
+    monkeypatch.setitem(module, "MAX_SPLITS", max_splits)
+    assert module["batch_splits"](37) == min(5, max_splits)
     values, batch = _data(rng, net, 37)
     g_tri, g_ref = tri.grad(values, batch), ref.grad(values, batch)
     for k in g_ref:
