@@ -163,7 +163,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
             body.append("# " + safe_text(c))
         body.extend(st.code)
     if kind == "forward":
-        body.append("return [" + ", ".join(f"o{i}" for i in range(len(lw.outputs))) + "]")
+        body.append("return [" + ", ".join(keep[o] for o in lw.outputs) + "]")      # a repeated output: its one name
     else:
         lv = sch.value[lw.loss.id]
         body.append("loss = float(L.sum()) * scale" if lv.batched else "loss = float(L)")

@@ -318,3 +318,13 @@ def test_dropout_of_a_scalar():
     g = float(prog.grad({"w": 1.0}, batch)["w"])
     # d/dw mean((m·w·x)²) = 2·mean(m²) with m ∈ {0, 4/3}, P(m ≠ 0) = 3/4: expected 2·(16/9)·(3/4) = 8/3
     assert g == pytest.approx(8 / 3, rel=0.05)
+
+
+def test_forward_returns_a_repeated_output_twice(rng):
+    """outputs=[o, o]: the same equation is computed once and returned in both places."""
+    w, x = sp.symbols("w x")
+    prog = sg.compile((w * x) ** 2, [w], [x], outputs=[w * x, w * x, 2 * w], dtype="float64")
+    a, b, c = prog.forward({"w": 3.0}, {"x": [1.0, 2.0]})
+    np.testing.assert_allclose(a, [3.0, 6.0])
+    np.testing.assert_allclose(b, [3.0, 6.0])
+    np.testing.assert_allclose(np.broadcast_to(c, (2,)), [6.0, 6.0])
