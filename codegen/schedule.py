@@ -352,9 +352,11 @@ class Scheduler:
         coeff, body = "", None
         if a.id in self.inline:
             # Σ c·u = c·Σ u: the constant factor multiplies the (smaller) sum, not every entry.
-            c, rest = self.body_of(a.id, va, set()).as_coeff_Mul()
+            seen: set = set()
+            c, rest = self.body_of(a.id, va, seen).as_coeff_Mul()
             if c != 1 and rest != 1:
-                body = self.body_of(a.id, va, reads) / c
+                body = rest
+                reads |= seen
                 coeff = "-" if c == -1 else f"{self.printer.doprint(c)}*"
         rowwise = va.batched and va.layout in ("col", "row") and axis is None
         if rowwise and a.id in self.inline and va.shape != (1, 1):
