@@ -27,21 +27,16 @@ code it made itself (``v12``, ``p0.T``, ``v3[:, None]``), never a user's symbol.
 from __future__ import annotations
 
 import sympy as sp
-from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.numpy import NumPyPrinter, _known_functions_numpy
+from sympy.printing.pycode import _known_functions_math
 
 from .table import FunctionTable
-
-from symgrad.functions import leaky_relu, relu, sigmoid, softplus  # noqa: F401 (the table's keys)
 
 
 class NumpyPrinter(FunctionTable, NumPyPrinter):
     """SymPy's NumPy printer with stable forms for symgrad's functions (see the module docstring)."""
 
-    # Dispatch is by class name (``_print_sigmoid``), never by the expression's own ``_numpycode``:
-    # symgrad's activations define that to print their naive elementary form.
-
-    # name -> the stable form, from the printer and the function's SymPy arguments (arguments are
-    # printed as SymPy expressions, so −x of a sum is parenthesized by SymPy, not by string pasting)
+    # name -> the stable form (see FunctionTable); other functions print as SymPy's NumPy printer does
     FUNCTIONS = {
         "sigmoid": lambda p, x: f"numpy.exp(-numpy.logaddexp(0, {p._print(-x)}))",
         "softplus": lambda p, x: f"numpy.logaddexp(0, {p._print(x)})",
@@ -56,15 +51,7 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         self.printmethod = "_symgrad_numpycode"   # (NumPyPrinter.__init__ sets "_numpycode")
 
     MODULE = "numpy"
-
-    def _print_Function(self, expr):
-        text = self._print_from_table(expr)
-        return text if text is not None else super()._print_Function(expr)
-
-    def _print_sigmoid(self, expr):
-        return self._print_Function(expr)
-
-    _print_softplus = _print_relu = _print_leaky_relu = _print_log1p = _print_expm1 = _print_sigmoid
+    TARGET, ALSO = "NumPy", " and NumPy's own functions (sin, tanh, log, ...)"
 
     def _print_Heaviside(self, expr):
         x = self._print(expr.args[0])
@@ -87,6 +74,11 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         if e == sp.S.Half:
             return f"numpy.sqrt({self._print(b)})"
         return super()._print_Pow(expr, rational=rational)
+
+
+# The math functions NumPy lacks (erf, gamma, ...) would print as ``math.erf(v3)``, which takes no
+# arrays (and the module imports no math): an error at compile time instead.
+NumpyPrinter.refuse(set(_known_functions_math) - set(_known_functions_numpy))
 
 
 def is_boolean(body) -> bool:

@@ -5,15 +5,45 @@ from __future__ import annotations
 
 class FunctionTable:
     """Mixin for a SymPy code printer. ``FUNCTIONS`` maps a function's class name to its form,
-    ``form(printer, *args)``; ``MODULE`` is the namespace of ``maximum``/``minimum``."""
+    ``form(printer, *args)`` (arguments are printed as SymPy expressions, so −x of a sum is
+    parenthesized by SymPy, not by string pasting); ``MODULE`` is the namespace of
+    ``maximum``/``minimum``. A function the table lacks goes to ``_print_unlisted``: by default the
+    base printer's rule, or an error in a printer that has no other."""
 
     FUNCTIONS: dict = {}
     MODULE = ""
 
-    def _print_from_table(self, expr):
-        """The table's form of ``expr``, or None when the table has none."""
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # SymPy dispatches by class name first (``_print_exp``, ``_print_sigmoid``), before
+        # ``_print_Function`` and before an expression's own printing method (symgrad's activations
+        # define one that prints their naive elementary form): every name of the table goes to it.
+        for name in cls.FUNCTIONS:
+            setattr(cls, f"_print_{name}", FunctionTable._print_Function)
+
+    def _print_Function(self, expr):
         form = self.FUNCTIONS.get(type(expr).__name__)
-        return None if form is None else form(self, *expr.args)
+        return form(self, *expr.args) if form is not None else self._print_unlisted(expr)
+
+    def _print_unlisted(self, expr):
+        return super()._print_Function(expr)
+
+    # what the error names: the printer, and what it prints besides the table
+    TARGET = ""
+    ALSO = ""
+
+    def _refused(self, expr):
+        from symgrad.errors import UnsupportedError
+        raise UnsupportedError(f"the {self.TARGET} printer has no form for {type(expr).__name__} (in {expr}); "
+                               f"it prints: {', '.join(sorted(self.FUNCTIONS))}{self.ALSO}")
+
+    @classmethod
+    def refuse(cls, names):
+        """Functions the base printer has a rule for that the target cannot run (SymPy's Python
+        printer writes ``math.erf(v3)``, for a scalar): an error at compile time instead."""
+        for name in names:
+            if name not in cls.FUNCTIONS:
+                setattr(cls, f"_print_{name}", FunctionTable._refused)
 
     def _minmax(self, expr, fn):
         out = self._print(expr.args[0])

@@ -33,18 +33,15 @@ import math
 
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
-from sympy.printing.pycode import PythonCodePrinter
+from sympy.printing.pycode import PythonCodePrinter, _known_functions_math
 
 from .table import FunctionTable
-
-from symgrad.functions import leaky_relu, relu, sigmoid, softplus  # noqa: F401 (the table's keys)
 
 
 class TritonPrinter(FunctionTable, PythonCodePrinter):
     """SymPy's Python printer, with ``tl.*`` for every function (see the module docstring)."""
 
-    # name -> the form, from the printer and the function's SymPy arguments (printed as SymPy
-    # expressions, so −x of a sum is parenthesized by SymPy, not by string pasting)
+    # name -> the form (see FunctionTable); any other function is an error (_print_unlisted)
     FUNCTIONS = {
         "exp": lambda p, x: f"tl.exp({p._print(x)})",
         "log": lambda p, x: f"tl.log({p._print(x)})",
@@ -69,19 +66,8 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
 
     MODULE = "tl"
 
-    def _print_Function(self, expr):
-        text = self._print_from_table(expr)
-        if text is None:
-            from symgrad.errors import UnsupportedError
-            raise UnsupportedError(f"the Triton printer has no form for {type(expr).__name__} (in {expr}); "
-                                   f"it prints: {', '.join(sorted(self.FUNCTIONS))}, Heaviside, Max, Min, "
-                                   f"powers")
-        return text
-
-    # SymPy dispatches by class name first: route every function of the table through the table.
-    _print_exp = _print_log = _print_sin = _print_cos = _print_Abs = _print_Function
-    _print_sigmoid = _print_tanh = _print_softplus = _print_relu = _print_leaky_relu = _print_Function
-    _print_log1p = _print_expm1 = _print_sign = _print_Function
+    TARGET, ALSO = "Triton", ", Heaviside, Max, Min, powers"
+    _print_unlisted = FunctionTable._refused
 
     def _print_Heaviside(self, expr):
         x = self._print(expr.args[0])
@@ -122,3 +108,8 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
         if precedence(item) < level or (not strict and precedence(item) <= level):
             return f"({self._print(item)})"
         return self._print(item)
+
+
+# SymPy's Python printer has its own rule for the math functions it knows (erf, floor, atan, ...),
+# which would print ``math.erf(v3)`` inside a kernel: those the table lacks are errors too.
+TritonPrinter.refuse(_known_functions_math)
