@@ -38,9 +38,9 @@ from .ir import Graph, Var
 
 class Row(NamedTuple):
     name: str
-    match: Callable          # expr -> replacement, or None when the row does not apply
+    match: Callable          # expr -> x when expr is naive(x), else None
     naive: Callable          # x -> the unstable formula (for the mpmath tests)
-    stable: Callable         # x -> the stable formula
+    stable: Callable         # x -> the stable formula, what the row rewrites naive(x) to
 
 
 def _log_of(e):
@@ -48,8 +48,9 @@ def _log_of(e):
 
 
 def _log_sigmoid(e):
+    """x when e is log σ(x)."""
     a = _log_of(e)
-    return -softplus(-a.args[0]) if isinstance(a, sigmoid) else None
+    return a.args[0] if isinstance(a, sigmoid) else None
 
 
 def _one_minus_sigmoid_arg(a):
@@ -63,19 +64,18 @@ def _one_minus_sigmoid_arg(a):
 
 
 def _log_one_minus_sigmoid(e):
+    """x when e is log(1 − σ(x))."""
     a = _log_of(e)
-    if a is None:
-        return None
-    x = _one_minus_sigmoid_arg(a)
-    return -softplus(x) if x is not None else None
+    return None if a is None else _one_minus_sigmoid_arg(a)
 
 
 def _log_one_plus(e):
+    """x when e is log(1 + x), x not a number."""
     a = _log_of(e)
     if a is None or not a.is_Add or sp.S.One not in a.args:
         return None
     rest = a - 1
-    return log1p(rest) if not rest.is_number else None
+    return rest if not rest.is_number else None
 
 
 TABLE: list[Row] = [
@@ -95,9 +95,9 @@ def rewrite(expr: sp.Expr) -> sp.Expr:
             return e
         e = e.func(*[visit(a) for a in e.args]) if any(a.args for a in e.args) else e
         for row in TABLE:
-            r = row.match(e)
-            if r is not None:
-                return visit(r)
+            x = row.match(e)
+            if x is not None:
+                return visit(row.stable(x))
         return e
     return visit(expr)
 
