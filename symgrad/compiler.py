@@ -296,25 +296,31 @@ class Program:
         return v
 
     def _param_arrays(self, values) -> list:
-        out = []
-        dt = self.dtype
-        self._fresh_values = False          # True when `values` does not hold the arrays used
-        if values.__class__ is not dict:
-            values = dict(values) if values is not None else None
-            self._fresh_values = True
+        converted = values.__class__ is not dict
+        if converted and values is not None:
+            values = dict(values)
+        out, fresh = self._arrays(values, "parameter", lambda name, got, want: (
+            f"the parameter {name!r} has shape {got}, but it is declared {format_shape(want)}"))
+        self._fresh_values = converted or fresh     # True when `values` does not hold the arrays used
+        return out
+
+    def _arrays(self, d, what: str, shape_error) -> tuple:
+        """One array per parameter from the dict ``d`` (keyed by name or symbol), in declaration order
+        and this program's dtype, and whether any is not ``d``'s own object (looked up by symbol, or
+        converted). ``shape_error(name, got, want)`` words a wrong shape."""
+        out, fresh, dt = [], False, self.dtype
         for name, sym, shape in self._pspec:
-            a = values.get(name, _MISSING) if values is not None else _MISSING
+            a = d.get(name, _MISSING) if d is not None else _MISSING
             if a is _MISSING:
-                a = self._get(values, name, sym, "parameter")
-                self._fresh_values = True
+                a = self._get(d, name, sym, what)
+                fresh = True
             if a.__class__ is not np.ndarray or a.dtype is not dt or a.shape != shape:
-                self._fresh_values = True
+                fresh = True
                 a = np.array(a, dtype=dt)
                 if a.shape != shape:
-                    raise ShapeError(f"the parameter {name!r} has shape {a.shape}, but it is declared "
-                                     f"{format_shape(shape)}")
+                    raise ShapeError(shape_error(name, a.shape, shape))
             out.append(a)
-        return out
+        return out, fresh
 
     def _batch_arrays(self, batch, kind: str) -> list:
         out = []
@@ -376,25 +382,17 @@ class Program:
         if state is None:
             state = self.init_state()
         slots = []
-        dt = self.dtype
         fresh_slots = set()
         for s in self.slots:
             d = state.get(s) if isinstance(state, dict) else None
             if d is None:
                 raise MissingValueError(f"the optimizer state has no slot {s!r}; start from "
                                         f"program.init_state(values)")
-            for name, sym, shape in self._pspec:
-                a = d.get(name, _MISSING)
-                if a is _MISSING:
-                    a = self._get(d, name, sym, f"optimizer slot {s!r} of the parameter")
-                    fresh_slots.add(s)
-                if a.__class__ is not np.ndarray or a.dtype is not dt or a.shape != shape:
-                    fresh_slots.add(s)
-                    a = np.array(a, dtype=dt)
-                    if a.shape != shape:
-                        raise ShapeError(f"the optimizer slot {s!r} of {name!r} has shape {a.shape}, "
-                                         f"expected {format_shape(shape)}")
-                slots.append(a)
+            arrays, fresh = self._arrays(d, f"optimizer slot {s!r} of the parameter", lambda name, got, want: (
+                f"the optimizer slot {s!r} of {name!r} has shape {got}, expected {format_shape(want)}"))
+            if fresh:
+                fresh_slots.add(s)
+            slots += arrays
         xs = self._batch_arrays(batch, "train")
         t = int(state.get("t", 0)) + 1
         loss = self.compiled.step(params, slots, t, xs, self.rng)
