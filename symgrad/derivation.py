@@ -76,10 +76,14 @@ class Derivation:
             self._steps = self.explain()
         return self._steps
 
+    def _view(self, kw):
+        """The steps for these options: the cached `steps` when there are none."""
+        return self.explain(**kw) if kw else self.steps
+
     def render(self, fmt: str = "unicode", **kw) -> str:
         """The derivation as ``fmt``: "text" (ASCII), "unicode", "markdown" or "latex"."""
         from .render import render
-        return render(self.explain(**kw) if kw else self.steps, fmt)
+        return render(self._view(kw), fmt)
 
     def text(self, **kw) -> str:
         return self.render("text", **kw)
@@ -96,7 +100,7 @@ class Derivation:
         forward value above each edge and the gradient below (given ``at``), fan-out sums marked;
         options as for `explain`. (The IR itself is ``d.ir``.)"""
         from .graph_picture import picture
-        return picture(self.explain(**kw), self)
+        return picture(self._view(kw), self)
 
     def _repr_latex_(self):
         return "$$" + self.render("latex-inline") + "$$"
