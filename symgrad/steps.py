@@ -209,7 +209,7 @@ class Naming:
             disp[v.id] = sym if not isinstance(sym, str) and _shape(sym) == v.shape else _mk(name, v.shape)
             self.user_named.add(v.id)
             used.add(name)
-            self.user_exprs[_user_form(g, low, v)] = disp[v.id]
+            self.user_exprs[low.exprs[v.id]] = disp[v.id]   # v's form in the expanded gradients
         root = d.output
         if root.id not in disp or g.producer[root.id].prim is R.const_p:
             has_mat = any(isinstance(s, sp.MatrixSymbol) for s in getattr(d.f, "free_symbols", ()))
@@ -272,11 +272,6 @@ class Naming:
     def owner(self, vid: int) -> int:
         """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z)."""
         return self.transparent.get(vid, vid)
-
-
-def _user_form(g, low, v):
-    """The SymPy form in which node ``v`` appears in the expanded gradients."""
-    return SympyBuilder(g, low.exprs)(v)
 
 
 def _shape(sym):
