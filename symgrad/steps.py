@@ -33,6 +33,7 @@ from .evaluate import evaluate
 from .forward import forward as _forward_sweep
 from .forward import sweeps as _sweeps
 from .functions import leaky_relu, relu, sigmoid, softplus
+from .lower import _shape_of
 from .reverse import depends_on
 from .to_sympy import SympyBuilder, eqn_to_sympy
 
@@ -206,7 +207,7 @@ class Naming:
                 raise SymgradError(f"names: {sym} = {expr} is not a subexpression of f = {d.f}; "
                                    f"name a part of f exactly as it appears in f")
             name = str(sym)
-            disp[v.id] = sym if not isinstance(sym, str) and _shape(sym) == v.shape else _mk(name, v.shape)
+            disp[v.id] = sym if not isinstance(sym, str) and _shape_of(sym) == v.shape else _mk(name, v.shape)
             self.user_named.add(v.id)
             used.add(name)
             self.user_exprs[low.exprs[v.id]] = disp[v.id]   # v's form in the expanded gradients
@@ -272,11 +273,6 @@ class Naming:
     def owner(self, vid: int) -> int:
         """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z)."""
         return self.transparent.get(vid, vid)
-
-
-def _shape(sym):
-    return tuple(int(d) if getattr(d, "is_Integer", False) else d for d in sym.shape) \
-        if isinstance(sym, sp.MatrixSymbol) else ()
 
 
 def _is_plain_sum(e) -> bool:
