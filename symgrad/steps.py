@@ -445,7 +445,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         total = _given(total.xreplace(inline) if inline else total, given)
         named[vid] = total
         rhs.append(total)
-        full = _expand_in_user_symbols(expand, vid, terms, cot, g, given, shape)
+        full = _expand_in_user_symbols(expand, terms, g, given, shape)
         if full is not None and nm.user_exprs:
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
         expanded[vid] = full
@@ -544,7 +544,7 @@ def _given(e, given):
     return e2.doit(deep=False) if hasattr(e2, "doit") and e2 != e else e2
 
 
-def _expand_in_user_symbols(expand, vid, terms, cot, g, given, shape):
+def _expand_in_user_symbols(expand, terms, g, given, shape):
     """∂L/∂n written in the user's symbols (None when that is long)."""
     if shape != () and any(len(g.ancestors([c])) > 24 for _, _, c in terms):
         return None                   # deep in a matrix network: long for sure, so not built at all
