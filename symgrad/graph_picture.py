@@ -63,8 +63,9 @@ def op_label(eqn) -> str:
         if body == 1 / a:
             return "1/x"
         if body.is_Pow and body.base == a and body.exp.is_number:
+            from .render import _SUPER
             n = body.exp
-            return "x" + (str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+            return "x" + (str(n).translate(_SUPER)
                           if n.is_Integer and n >= 0 else f"^{n}")
         if isinstance(body, sp.Function) and body.args == (a,):
             return "σ" if body.func is sigmoid else body.func.__name__
@@ -101,7 +102,7 @@ def picture(steps, d):
             return None
         return num(s.value) if have and s.value is not None else show(s.lhs, "unicode")
 
-    fwd = [e for e in nm.fwd]
+    fwd = nm.fwd
     for e in fwd:
         vid = e.out.id
         if e.prim is R.const_p:
@@ -144,8 +145,7 @@ def picture(steps, d):
                      color=BLUE if uses > 1 else "black", penwidth="1.6" if uses > 1 else "1")
     fv = num(vals[root]) if have else show(nm.disp[root], "unicode")
     gv = num(1.0) if have else "1"
-    src = f"v{root}" if not g.producer[root].prim.leaf else f"v{root}"
-    dot.edge(src, "out", label=f'<<font color="{GREEN}">{_esc(fv)}</font><br/><font color="{RED}">{_esc(gv)}</font>>')
+    dot.edge(f"v{root}", "out", label=f'<<font color="{GREEN}">{_esc(fv)}</font><br/><font color="{RED}">{_esc(gv)}</font>>')
     legend = (f'<<font color="{GREEN}">forward value (above)</font><br/>'
               f'<font color="{RED}">gradient ∂{_esc(show(nm.disp[root], "unicode"))}/∂· (below)</font>>')
     dot.node("legend", label=legend, shape="note", fontsize="10")
