@@ -15,16 +15,16 @@ def arguments(argv, doc):
     return p.parse_args(argv)
 
 
-def publish(name, d, args, **kw):
+def publish(name, d, args):
     """Print the derivation; write <name>.svg/.png (needs Graphviz's dot) and <name>.tex."""
-    print(d.render(args.format, **kw) if kw else d.render(args.format))
+    print(d.render(args.format))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{name}.tex").write_text(d.latex(document=True, **kw))
+    (args.out / f"{name}.tex").write_text(d.latex(document=True))
     if shutil.which("dot") is None:
         print("(no picture: Graphviz's dot is not installed; apt-get install graphviz)")
         return
     from symgrad.graph_picture import save
-    dot = d.graph(**kw)
+    dot = d.graph()
     for ext in ("svg", "png"):
         save(dot, args.out / f"{name}.{ext}")
     print(f"picture: {args.out / (name + '.png')}")
