@@ -160,15 +160,9 @@ class Scheduler:
         pass, as in hand-written backprop, instead of a second exp over z."""
         out = {}
         for e in self.eqns:
-            if e.prim is not R.ewise_p or len(e.inputs) != 2:
-                continue
-            for i, j in ((0, 1), (1, 0)):
-                z, lse = e.inputs[i], e.inputs[j]
-                pe = self.g.producer[lse.id]
-                if (pe.prim is R.logsumexp_p and pe.inputs[0].id == z.id
-                        and e.params[0] == sp.exp(R.ph(i) - R.ph(j))
-                        and self.value[z.id] == self.value[e.out.id]):
-                    out[lse.id] = e.out.id
+            sm = R.softmax_operands(self.g, e)
+            if sm is not None and self.value[sm[0].id] == self.value[e.out.id]:
+                out[sm[1].id] = e.out.id
         return out
 
     # -- references -------------------------------------------------------------------------------

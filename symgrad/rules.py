@@ -510,6 +510,20 @@ def softmax(graph: Graph, z: Var) -> Var:
     return ewise(graph, sp.exp(ph(0) - ph(1)), z, logsumexp(graph, z), shape=z.shape)
 
 
+def softmax_operands(graph: Graph, eqn):
+    """(z, logsumexp(z)) when ``eqn`` is the IR's softmax exp(z − logsumexp(z)) (see `softmax`),
+    its two inputs in either order; None otherwise. The one test for it: the steps, the conversion
+    back to SymPy and the code generator's scheduler all ask it."""
+    if eqn.prim is not ewise_p or len(eqn.inputs) != 2:
+        return None
+    for i, j in ((0, 1), (1, 0)):
+        z, lse = eqn.inputs[i], eqn.inputs[j]
+        pe = graph.producer[lse.id]
+        if pe.prim is logsumexp_p and pe.inputs[0].id == z.id and eqn.params[0] == sp.exp(ph(i) - ph(j)):
+            return z, lse
+    return None
+
+
 def _lse_impl(args, params):
     z = np.asarray(args[0], float)
     m = np.max(z)
@@ -567,5 +581,5 @@ PRIMITIVES = {p.name: p for p in (param_p, input_p, const_p, ewise_p, matmul_p, 
                                   broadcast_p, logsumexp_p, gather_p)}
 
 __all__ = ["PRIMITIVES", "ewise", "matmul", "transpose", "reduce_sum", "broadcast", "logsumexp", "gather",
-           "softmax", "const", "add_n", "derivative_body", "ph", "placeholders", "uniform_value",
+           "softmax", "softmax_operands", "const", "add_n", "derivative_body", "ph", "placeholders", "uniform_value",
            "Softmax", "LogSoftmax"]

@@ -293,9 +293,11 @@ def local_rule(eqn, i: int, disp: dict, graph):
     from .calculus import rule_name
     prim = eqn.prim
     policy = graph.policy
-    if prim is R.ewise_p and _is_softmax(eqn, graph):
+    sm = R.softmax_operands(graph, eqn)
+    if sm is not None:
         # y = softmax(z) = exp(z − logsumexp(z)): its two edges together are the softmax Jacobian
-        return ("softmax Jacobian ∂yⱼ/∂zᵢ = yᵢ(δᵢⱼ − yⱼ): the path through z" if i == 0 else
+        through_z = eqn.inputs[i].id == sm[0].id
+        return ("softmax Jacobian ∂yⱼ/∂zᵢ = yᵢ(δᵢⱼ − yⱼ): the path through z" if through_z else
                 "softmax Jacobian: the path through logsumexp(z)"), None
     if prim is R.ewise_p:
         body = eqn.params[0]
@@ -323,14 +325,6 @@ def _definition(g, e, disp):
     if e.prim is R.ewise_p and e.out.shape != () and any(v.shape == () for v in e.inputs):
         return e.params[0].xreplace({R.ph(j): _scalarize(disp[v.id]) for j, v in enumerate(e.inputs)})
     return eqn_to_sympy(g, e, [disp[v.id] for v in e.inputs])
-
-
-def _is_softmax(eqn, graph) -> bool:
-    """exp(z − logsumexp(z)): the IR's softmax (see `symgrad.rules.softmax`)."""
-    if len(eqn.inputs) != 2 or eqn.params[0] != sp.exp(R.ph(0) - R.ph(1)):
-        return False
-    e = graph.producer[eqn.inputs[1].id]
-    return e.prim is R.logsumexp_p and e.inputs[0].id == eqn.inputs[0].id
 
 
 def _scalarize(e):

@@ -120,11 +120,9 @@ class SympyBuilder:
 
 def eqn_to_sympy(graph: Graph, eqn, args) -> sp.Basic:
     # softmax(z) is exp(z - logsumexp(z)) in the IR; give it its name back.
-    if eqn.prim is R.ewise_p and eqn.params[0] == sp.exp(R.ph(0) - R.ph(1)):
-        a, b = eqn.inputs
-        pb = graph.producer[b.id]
-        if pb.prim is R.logsumexp_p and pb.inputs[0] is a:
-            return Softmax(args[0])
+    sm = R.softmax_operands(graph, eqn)
+    if sm is not None:
+        return Softmax(args[0] if eqn.inputs[0].id == sm[0].id else args[1])
     return eqn.prim.to_sympy(args, eqn.params, eqn.out.shape)
 
 
