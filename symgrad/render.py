@@ -36,15 +36,26 @@ FORMATS = ("text", "unicode", "markdown", "latex")
 # ---------------------------------------------------------------------------------------------------
 # Printers
 
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
 class TextPrinter(StrPrinter):
     """ASCII: df/dq, W^T, A .* B, ones."""
+
+    # the signs that differ between ASCII and Unicode (`UnicodePrinter` sets its own)
+    _D = "d"                # the partial-derivative sign
+    _DELTA = "delta"
+    _SUB = str.maketrans("", "")    # layer numbers as subscripts: none in ASCII
+    _T = "^T"
+    _HAD = " .* "
+    _ONES = "ones"
 
     def _partial(self, expr):
         num, den, delta = decode(expr.name)
         if delta:
             m = re.fullmatch(r"z(\d*)", den)
-            return "delta" + (m.group(1) if m else "_" + den)
-        return f"d{self._name(num)}/d{self._name(den)}"
+            return self._DELTA + (m.group(1).translate(self._SUB) if m else "_" + self._name(den))
+        return f"{self._D}{self._name(num)}/{self._D}{self._name(den)}"
 
     def _name(self, name):
         return name
@@ -55,13 +66,13 @@ class TextPrinter(StrPrinter):
     _print_MatPartial = _print_Partial
 
     def _print_Transpose(self, expr):
-        return self.parenthesize(expr.arg, 1000, strict=True) + "^T"
+        return self.parenthesize(expr.arg, 1000, strict=True) + self._T
 
     def _print_HadamardProduct(self, expr):
-        return " .* ".join(self.parenthesize(a, 50) for a in expr.args)
+        return self._HAD.join(self.parenthesize(a, 50) for a in expr.args)
 
     def _print_OneMatrix(self, expr):
-        return "ones"
+        return self._ONES
 
     def _print_HadamardPower(self, expr):
         return self.parenthesize(expr.base, 1000, strict=True) + ".^" + self._print(expr.exp)
@@ -122,6 +133,13 @@ _SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 class UnicodePrinter(TextPrinter):
     """Unicode: ∂f/∂q, z₂, Wᵀ, A ⊙ B, 𝟙, σ, x², products with ·."""
 
+    _D = "∂"
+    _DELTA = "δ"
+    _SUB = _SUBSCRIPT
+    _T = "ᵀ"
+    _HAD = " ⊙ "
+    _ONES = "𝟙"
+
     def _name(self, name):
         return _pretty_name(name)
 
@@ -130,23 +148,6 @@ class UnicodePrinter(TextPrinter):
 
     def _print_MatrixSymbol(self, expr):
         return _pretty_name(expr.name)
-
-    def _partial(self, expr):
-        num, den, delta = decode(expr.name)
-        if delta:
-            m = re.fullmatch(r"z(\d*)", den)
-            return "δ" + (m.group(1).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")) if m else
-                          "_" + _pretty_name(den))
-        return f"∂{_pretty_name(num)}/∂{_pretty_name(den)}"
-
-    def _print_Transpose(self, expr):
-        return self.parenthesize(expr.arg, 1000, strict=True) + "ᵀ"
-
-    def _print_HadamardProduct(self, expr):
-        return " ⊙ ".join(self.parenthesize(a, 50) for a in expr.args)
-
-    def _print_OneMatrix(self, expr):
-        return "𝟙"
 
     def _print_HadamardPower(self, expr):      # elementwise, as the rule at the right says
         n = expr.exp
@@ -173,9 +174,6 @@ class UnicodePrinter(TextPrinter):
         if expr.func.__name__ == "sigmoid":
             return f"σ({self._print(expr.args[0])})"
         return super()._print_Function(expr)
-
-    def _print_Derivative(self, expr):
-        return super()._print_Derivative(expr).replace("d/d", "d/d", 1)
 
     def doprint(self, expr):
         return super().doprint(expr).replace("-", "−").replace(_STAR, "*")
@@ -374,16 +372,25 @@ def render_step(step, fmt: str = "text", spec: str = ".4g") -> str:
     return lhs + " = " + " = ".join(segs) + (f"    [{note}]" if note else "")
 
 
-def render(steps, fmt: str = "unicode") -> str:
-    """The whole derivation: the function, the forward pass, the backward pass, the gradient."""
+def _check_format(fmt):
     if fmt not in FORMATS + ("latex-inline", "latex-document"):
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+
+
+def _tex_block(body: str, fmt: str) -> str:
+    """LaTeX lines as an ``aligned`` block ("latex-inline"), an ``align*`` block ("latex") or a
+    whole document ("latex-document")."""
+    if fmt == "latex-inline":
+        return r"\begin{aligned}" + "\n" + body + "\n" + r"\end{aligned}"
+    block = r"\begin{align*}" + "\n" + body + "\n" + r"\end{align*}"
+    return latex_document(block) if fmt == "latex-document" else block
+
+
+def render(steps, fmt: str = "unicode") -> str:
+    """The whole derivation: the function, the forward pass, the backward pass, the gradient."""
+    _check_format(fmt)
     if fmt in ("latex", "latex-inline", "latex-document"):
-        body = _latex_lines(steps)
-        if fmt == "latex-inline":
-            return r"\begin{aligned}" + "\n" + body + "\n" + r"\end{aligned}"
-        block = r"\begin{align*}" + "\n" + body + "\n" + r"\end{align*}"
-        return latex_document(block) if fmt == "latex-document" else block
+        return _tex_block(_latex_lines(steps), fmt)
     if fmt == "markdown":
         return _markdown(steps)
     spec = steps.number_format
@@ -474,8 +481,7 @@ def latex_document(body: str) -> str:
 
 def render_calculus(c, fmt: str = "unicode") -> str:
     """A `symgrad.calculus.Calculus` narration in ``fmt``."""
-    if fmt not in FORMATS + ("latex-inline", "latex-document"):
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    _check_format(fmt)
     from .calculus import D
     tex = fmt in ("latex", "markdown", "latex-inline", "latex-document")
     f = "latex" if tex else fmt
@@ -488,15 +494,11 @@ def render_calculus(c, fmt: str = "unicode") -> str:
     if c.value is not None:
         at = ", ".join(f"{show(k if not isinstance(k, str) else sp.Symbol(k), f)} = {v}" for k, v in c.at.items())
         lines.append(words(f"at {at}: ", f) if not tex else r"\text{at }" + at + r"\text{: }")
-        lines[-1] += show(D(c.f, c.x), f) + " = " + number(c.value, f if f != "latex" else "latex")
+        lines[-1] += show(D(c.f, c.x), f) + " = " + number(c.value, f)
     if c.missing:
         lines.append(words("missing rules: " + ", ".join(c.missing), f))
     if fmt == "markdown":
         return f"$${head}$$\n\n" + "\n".join(f"1. ${l}$" for l in lines)
     if tex:
-        body = "\n".join(r"&\quad %s \\" % l for l in [head] + lines).rstrip("\\ \n")
-        if fmt == "latex-inline":
-            return r"\begin{aligned}" + "\n" + body + "\n" + r"\end{aligned}"
-        block = r"\begin{align*}" + "\n" + body + "\n" + r"\end{align*}"
-        return latex_document(block) if fmt == "latex-document" else block
+        return _tex_block("\n".join(r"&\quad %s \\" % l for l in [head] + lines).rstrip("\\ \n"), fmt)
     return "\n".join([head] + lines)
