@@ -597,9 +597,7 @@ class Kernel:
 class Plan:
     kernels: list
     stored: set                  # var ids written to memory by the kernel that computes them
-    home: dict                   # var id -> index of the kernel that computes it
     unbatched: set               # elementwise equations of parameters only: recomputed where used
-    grad_source: dict            # gradient index -> index of the kernel holding its partial sums
 
 
 class KernelScheduler(Scheduler):
@@ -641,8 +639,6 @@ class KernelScheduler(Scheduler):
             return set()
         if b in self.unbatched:
             return set().union(*[self.sources(u.id) for u in e.inputs])
-        if b != v and e.prim is R.broadcast_p:      # pragma: no cover - base() looks through these
-            return self.sources(e.inputs[0].id)
         return {b}
 
     def plan(self, roots: Sequence[Var], grads: Sequence, fuse_rows: int = 0) -> Plan:
@@ -653,8 +649,8 @@ class KernelScheduler(Scheduler):
         self._analyse(list(roots) + [g for _, g in grads if g is not None])
         fused = self._fusable_grad_matmuls([(None, g, None) for _, g in grads])
         kernels: list[Kernel] = []
-        home: dict[int, int] = {}
-        reads: list[tuple] = []          # (var, index of the kernel that reads it; -1: a later launch)
+        home: dict[int, int] = {}        # var id -> index of the kernel that computes it
+        reads: list[tuple] = []          # (var, index of the kernel that reads it)
         self.unbatched = set()
 
         def need(v: int, at: int):
@@ -664,7 +660,7 @@ class KernelScheduler(Scheduler):
 
         for e in self.eqns:
             v, p = e.out.id, e.prim
-            if p.leaf or v in fused or self.base(v) != v or p is R.transpose_p or p is R.broadcast_p:
+            if p.leaf or v in fused or self.base(v) != v or p is R.transpose_p:
                 continue                # leaves; views (read through by `base`, or a matmul operand)
             if not self.value[v].batched:
                 if p is R.ewise_p:
@@ -714,14 +710,13 @@ class KernelScheduler(Scheduler):
                 for k in kernels):
             one = Kernel("rows", None, stages=kernels)
             home = {v: 0 for v in home}
-            reads = [(v, 0 if at >= 0 else at) for v, at in reads]
+            reads = [(v, 0) for v, _ in reads]
             kernels = [one]
         n_rows = len(kernels)
         stored: set[int] = {v for v, at in reads if home[v] != at}
         for r in roots:
             for s in self.sources(r.id):
                 stored.add(s)
-        grad_source: dict[int, int] = {}
         for i, g in grads:
             if g is None:
                 continue
@@ -742,7 +737,6 @@ class KernelScheduler(Scheduler):
                 for s in self.sources(u):
                     stored.add(s)
             kernels.append(k)
-            grad_source[i] = len(kernels) - 1
         # the batch sum of δ (a bias gradient) rides along with the weight gradient δ·yᵀ
         for j in range(n_rows, len(kernels)):
             k = kernels[j]
@@ -751,7 +745,6 @@ class KernelScheduler(Scheduler):
             for w in kernels[n_rows:]:
                 if w.kind == "weight_grad" and w.bias is None and w.operands[0] == k.operands[0]:
                     w.bias = k.grad
-                    grad_source[k.grad] = kernels.index(w)
                     k.kind = "fused"
                     break
         # each reduction over the batch runs as soon as its operands exist, so that δ of a layer can
@@ -765,10 +758,7 @@ class KernelScheduler(Scheduler):
             while pos < len(order) and order[pos].kind != "rows":
                 pos += 1                 # after the reductions already placed there
             order.insert(pos, k)
-        renumber = {id(k): i for i, k in enumerate(order)}
-        home = {v: renumber[id(kernels[j])] for v, j in home.items()}
-        grad_source = {i: renumber[id(kernels[j])] for i, j in grad_source.items()}
-        return Plan(order, stored, home, self.unbatched, grad_source)
+        return Plan(order, stored, self.unbatched)
 
     def _matmul_operands(self, e) -> tuple:
         """(eqn, a, P, transposed): the product as acc[b, i] = Σ_j a[b, j]·M[i, j], M = P or Pᵀ."""
