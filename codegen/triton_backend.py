@@ -316,8 +316,6 @@ class _Out:
         self.pieces: list[str] = []
         self.uses_weight_grad = False
         self.uses_batch_sum = False
-        self.finish = None           # name of the finish kernel's wrapper (made once)
-        self.update = None
         self.made: set = set()
         self.loss_sum = False
 
@@ -388,7 +386,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             if k is not merged[0]:
                 continue
             src, lines = _weight_grads_kernel(f"{prefix}_weight_grads_kernel", merged, sch, names)
-            if src is not None and f"{prefix}_weight_grads" not in out.made:
+            if f"{prefix}_weight_grads" not in out.made:
                 out.made.add(f"{prefix}_weight_grads")
                 out.pieces.append(src)
             body += lines[:-1] + [_in_workspace(lines[-1], kind)]
@@ -398,7 +396,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                     parts[w.bias] = f"part{w.bias}"
         elif k.kind == "weight_grad":
             out.uses_weight_grad = True
-            d, y = (_ref(sch, names, v) for v in k.operands)
+            d, y = (_ref(names, v) for v in k.operands)
             bias = k.bias is not None
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {d}_b {y}_bᵀ" + (f", ∂L/∂p{k.bias} = Σ_b {d}_b" if bias else "")
                         + " (stage 1: partial sums per slice of the batch)")
@@ -410,16 +408,16 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         else:
             out.uses_batch_sum = True
             (v,) = k.operands
-            body.append(f"# ∂L/∂p{k.grad} = Σ_b {_ref(sch, names, v)}_b (stage 1: partial sums per slice)")
-            body.append(_in_workspace(f"part{k.grad} = batch_sum({_ref(sch, names, v)})", kind, f"p{k.grad}"))
+            body.append(f"# ∂L/∂p{k.grad} = Σ_b {_ref(names, v)}_b (stage 1: partial sums per slice)")
+            body.append(_in_workspace(f"part{k.grad} = batch_sum({_ref(names, v)})", kind, f"p{k.grad}"))
             parts[k.grad] = f"part{k.grad}"
     if kind == "forward":
-        body.append("return [" + ", ".join(_ref(sch, names, sch.base(o.id)) for o in lw.outputs) + "]")
+        body.append("return [" + ", ".join(_ref(names, sch.base(o.id)) for o in lw.outputs) + "]")
     else:
-        L = _ref(sch, names, sch.base(lw.loss.id))
+        L = _ref(names, sch.base(lw.loss.id))
         if not train:
             body.append(f"loss = {L}.sum() * scale")
-        if train:
+        else:
             for i, p in enumerate(spec.params):
                 if i not in parts:      # the loss does not depend on p_i
                     body.append(f"part{i} = torch.zeros((1, {_numel(p)}), device={L}.device, dtype=torch.float32)")
@@ -427,15 +425,11 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         if kind == "loss":
             body.append("return loss")
         elif kind == "grad":
-            if out.finish is None:
-                out.finish = "finish"
-                out.pieces.append(_segments_kernel("finish", spec, printer, out))
+            out.pieces.append(_segments_kernel("finish", spec, printer, out))
             body.append(f"# stage 2 of every sum over the batch, and the loss Σ_b {L}_b · scale: one launch")
             body.append(f"return finish([{', '.join(params)}], [{partlist}], {L}, scale)")
         elif kind == "step":
-            if out.update is None:
-                out.update = "update"
-                out.pieces.append(_segments_kernel("update", spec, printer, out))
+            out.pieces.append(_segments_kernel("update", spec, printer, out))
             sl = "[" + ", ".join(f"s{i}_{k}" for i in range(len(spec.params)) for k in range(len(_slots(spec)))) + "]"
             body.append(f"# stage 2 of every sum over the batch, the update, and the loss Σ_b {L}_b · scale: "
                         f"one launch")
@@ -486,7 +480,7 @@ def _numel(p) -> int:
     return int(math.prod(p.shape)) if isinstance(p, sp.MatrixSymbol) else 1
 
 
-def _ref(sch: KernelScheduler, names: dict, v: int) -> str:
+def _ref(names: dict, v: int) -> str:
     """The host name of the tensor holding var ``v``."""
     return names.get(v, f"v{v}")
 
@@ -720,7 +714,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     args, comments, calls = ([xs[i] for i in order] for xs in (args, comments, calls))
 
     # -- the kernel source
-    tile = max([val for c, val, _ in const if c.startswith("BLOCK_N")] or [16])
+    tile = max(val for c, val, _ in const if c.startswith("BLOCK_N"))
     L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}), key=[\"B\"])", "@triton.jit",
          f"def {kname}("]
     width = max(len(a) for a in args + [c for c, _, _ in const]) + 2
@@ -832,16 +826,15 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     call = ", ".join(f"d{i}, y{i}, part_w{i}, part_b{i}, d{i}.stride(0), y{i}.stride(0)" for i in range(n))
     L.append(f"{_I}{kname}[grid]({call}, B, triton.cdiv(B, splits), splits)")
     L.append(f"{_I}return " + ", ".join(f"part_w{i}, part_b{i}" for i in range(n)))
-    host_args = ", ".join(f"{_ref(sch, names, k.operands[0])}, {_ref(sch, names, k.operands[1])}" for k in group)
+    host_args = ", ".join(f"{_ref(names, k.operands[0])}, {_ref(names, k.operands[1])}" for k in group)
     lhs = ", ".join(f"part{k.grad}, part{k.bias if k.bias is not None else '_'}" for k in group)
-    lines = ["# " + "; ".join(f"∂L/∂p{k.grad} = Σ_b {_ref(sch, names, k.operands[0])}_b "
-                                f"{_ref(sch, names, k.operands[1])}_bᵀ"
-                                + (f", ∂L/∂p{k.bias} = Σ_b {_ref(sch, names, k.operands[0])}_b"
+    lines = ["# " + "; ".join(f"∂L/∂p{k.grad} = Σ_b {_ref(names, k.operands[0])}_b "
+                                f"{_ref(names, k.operands[1])}_bᵀ"
+                                + (f", ∂L/∂p{k.bias} = Σ_b {_ref(names, k.operands[0])}_b"
                                    if k.bias is not None else "") for k in group),
              "# (stage 1: partial sums per slice of the batch, every layer in one launch)",
              f"{lhs} = launch_{kname}({host_args})"]
-    src = "\n".join(L).replace('input_precision="ieee"', f'input_precision="{DOT_PRECISION}"')
-    return src, lines
+    return "\n".join(L), lines
 
 
 def _label(name: str, note) -> str:
