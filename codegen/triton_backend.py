@@ -430,12 +430,13 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body.append(f"return finish([{', '.join(params)}], [{partlist}], {L}, scale)")
         elif kind == "step":
             out.pieces.append(_segments_kernel("update", spec, printer, out))
-            sl = "[" + ", ".join(f"s{i}_{k}" for i in range(len(spec.params)) for k in range(len(_slots(spec)))) + "]"
             body.append(f"# stage 2 of every sum over the batch, the update, and the loss Σ_b {L}_b · scale: "
                         f"one launch")
+            sl = "slots" if _slots(spec) else "[]"      # (no slots: unpack_arguments has deleted the name)
             body.append(f"return update([{', '.join(params)}], [{partlist}], {sl}, t, {L}, scale)")
 
-    body = _free_temporaries(body)
+    if kind != "step":      # step's temporaries are WORKSPACE buffers, kept between steps: del frees nothing
+        body = _free_temporaries(body)
     sig = {"loss": "params, batch", "grad": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
     doc = {"loss": "The loss of the batch (a 0-d tensor).",
@@ -1015,7 +1016,7 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
             L.append(f"{_I}{h} = {code}")
         L += [f"{_I}args = []",
               f"{_I}for i, (p, part) in enumerate(zip(params, parts)):",
-              f"{_I}    args += [p, part] + list(slots[{len(slots)} * i:{len(slots)} * (i + 1)]) + [part.shape[0]]",
+              f"{_I}    args += [p, part] + list(slots[i::{len(sizes)}]) + [part.shape[0]]  # slot-major: slot k at k·{len(sizes)} + i",
               f"{_I}loss = torch.empty((), device=l.device, dtype=torch.float32)",
               f"{_I}update_kernel[({total},)](*args, {''.join(h + ', ' for h in hnames)}l, loss, l.shape[0], scale, "
               f"BLOCK=UPDATE_BLOCK)",
