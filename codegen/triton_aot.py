@@ -148,13 +148,15 @@ def compile_step(spec, batch_size: int = 1024, arch: int = 90, all_configs: bool
                            "TRITON_INTERPRET=1 (python -m codegen.triton_aot clears it)")
     import torch
 
+    from symgrad.compiler import _batched_shape
+
     from .torch_program import TorchProgram
     from .triton_backend import build
     compiled = build(spec)
     prog = TorchProgram(spec, compiled, device="cpu")
     gen = torch.Generator().manual_seed(0)
     values = {p.name: torch.randn(tuple(s), generator=gen) * 0.1 for p, s in zip(prog.params, prog.param_shapes)}
-    batch = {x.name: torch.randn((batch_size,) + _row_shape(s), generator=gen)
+    batch = {x.name: torch.randn((batch_size,) + tuple(int(d) for d in _batched_shape(s)), generator=gen)
              for x, s in zip(prog.inputs, prog.input_shapes)}
     with Launches(all_configs) as launches:
         prog.step(values, prog.init_state(values), batch)
@@ -201,15 +203,6 @@ def _compile_one(i: int) -> KernelReport:
     regs, spills, shared = _resources(kernel.asm["cubin"])
     shared = max(shared, int(getattr(kernel.metadata, "shared", 0) or 0))
     return KernelReport(fn.__name__, config, regs, spills, shared, time.perf_counter() - t0)
-
-
-def _row_shape(shape) -> tuple:
-    """The per-example shape as the batch carries it: () → (), (m, 1) → (m,), (1, n) → (n,)."""
-    shape = tuple(int(d) for d in shape)
-    if shape == ():
-        return ()
-    m, n = shape
-    return (m,) if n == 1 else (n,) if m == 1 else (m, n)
 
 
 def benchmark_specs():
