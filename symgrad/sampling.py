@@ -23,6 +23,7 @@ random point a bad witness:
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
@@ -79,21 +80,23 @@ def kink_arguments(expr) -> list:
     return [u for u, _ in kinks(expr)]
 
 
+@lru_cache(maxsize=1024)
 def _body_kinks(body):
-    """Kink arguments of an ewise body, lambdified over its placeholders."""
+    """Kink arguments of an ewise body, lambdified over its placeholders (a tuple, or None when
+    there are none). Cached per body: `kink_distance` runs at every candidate point, and the same
+    bodies come back each time."""
     from . import rules as R
     args = kink_arguments(body)
     if not args:
         return None
     n = 1 + max((int(s.name[1:]) for s in body.free_symbols if s in R._PH), default=-1)
-    return [sp.lambdify(R.placeholders(n), u, modules="numpy") for u in args]
+    return tuple(sp.lambdify(R.placeholders(n), u, modules="numpy") for u in args)
 
 
 def kink_distance(graph, outs, values: Mapping) -> float:
     """The smallest |u| over every kink argument u of every elementwise equation that ``outs``
     depend on, evaluated at ``values`` (inf when there is no kink)."""
     from . import rules as R
-    from .evaluate import evaluate
     eqns = graph.ancestors(list(outs))
     env = dict(zip((e.out.id for e in eqns), evaluate(graph, [e.out for e in eqns], values)))
     best = np.inf
@@ -229,7 +232,8 @@ def _given(at, sym):
 def _points(D, params, inputs, at, assumptions, rng, n, B):
     outs = [D.output] + [g for g in D.gradient_vars if g is not None]
     syms = list(params) + list(inputs)
-    if all(_given(at, s) is not None for s in syms):
+    every_given = all(_given(at, s) is not None for s in syms)
+    if every_given:
         n = 1
     pts, tries = [], 0
     while len(pts) < n:
@@ -259,8 +263,7 @@ def _points(D, params, inputs, at, assumptions, rng, n, B):
         if B:
             batched = {s.name: _stack([ex[s.name] for ex in examples], s) for s in inputs}
         pt = _Point(pv, examples, batched)
-        if _usable(D, outs, pt, given_all=n == 1 and tries == 1 and all(
-                _given(at, s) is not None for s in syms)):
+        if _usable(D, outs, pt, given_all=n == 1 and tries == 1 and every_given):
             pts.append(pt)
     return pts
 
