@@ -343,20 +343,15 @@ def _culprit(program, values, new_values, batch) -> tuple[str, str]:
         grads = program.grad(values, batch)
     except Exception:                       # noqa: BLE001 - diagnosing; fall back to the values
         grads = {}
-    for k in values:
-        try:
-            g = _lookup(grads, k)
-        except KeyError:
-            continue
-        if not _finite(g):
-            return _name(k), "its gradient is not finite"
-    for k in values:
-        try:
-            v = _lookup(new_values, k)
-        except KeyError:
-            continue
-        if not _finite(v):
-            return _name(k), "its updated value is not finite"
+    for found, why in ((grads, "its gradient is not finite"),
+                       (new_values, "its updated value is not finite")):
+        for k in values:
+            try:
+                v = _lookup(found, k)
+            except KeyError:
+                continue
+            if not _finite(v):
+                return _name(k), why
     return "loss", "the loss is not finite"
 
 
@@ -463,8 +458,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                 history.values, history.state, history.step = values, state, step
                 history.loss.append(loss)
                 losses.append(loss)
-                bar.update(1)
-                bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
+                if progress:                  # a disabled bar still formats the postfix
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
             record = {"epoch": epoch, "loss": float(np.mean(losses))}
             if evaluations:
                 where, prefix = (validation, "val_") if validation is not None else (data, "train_")
