@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .claims import _eval_claim, _shape, _symbols, fit_shape, rel_errors
 from .evaluate import evaluate
 from .functions import LogSoftmax, Map, Softmax, sigmoid
 
@@ -78,7 +79,6 @@ class Case:
 
 def same(c, t, k=1.0) -> bool:
     """c ≈ k·t entrywise (relative, with a floor for entries that are 0 up to round-off)."""
-    from .claims import rel_errors
     c, t = np.asarray(c, float), np.asarray(t, float)
     return c.shape == t.shape and bool(np.all(rel_errors(c, k * t) <= TOL))
 
@@ -108,7 +108,6 @@ def find_hint(case: Case) -> str | None:
 
 
 def shape_hint(case: Case):
-    from .claims import _shape, fit_shape
     w, shape = case.w, _shape(case.w)
     Cs, Ts = case.C(), case.T()
     if all(fit_shape(c, shape) is not None for c in Cs):
@@ -143,7 +142,6 @@ def shape_hint(case: Case):
 
 
 def _fitted(case):
-    from .claims import _shape, fit_shape
     return [fit_shape(c, _shape(case.w)) for c in case.C()], case.T()
 
 
@@ -161,13 +159,20 @@ def _relation(Cs, Ts) -> str | None:
         return ""
     if all_same(Cs, Ts, -1):
         return " and flipped sign"
-    tt = sum(float(np.sum(t * t)) for t in Ts)
-    if tt > 0:
-        k = sum(float(np.sum(c * t)) for c, t in zip(Cs, Ts)) / tt
+    k = _scale(Cs, Ts)
+    if k is not None:
         if abs(k) > 1e-12 and all_same(Cs, Ts, k):
             fr = _nice(k)
             return f" and a factor {fr if fr is not None else format(k, '.6g')}"
     return None
+
+
+def _scale(Cs, Ts) -> float | None:
+    """The least-squares k in C ≈ k·T, ⟨C, T⟩ / ⟨T, T⟩ over every point; None when T is 0."""
+    tt = sum(float(np.sum(t * t)) for t in Ts)
+    if tt == 0:
+        return None
+    return sum(float(np.sum(c * t)) for c, t in zip(Cs, Ts)) / tt
 
 
 def transpose_hint(case: Case):
@@ -189,15 +194,14 @@ def _nice(k: float) -> Fraction | None:
 
 def factor_hint(case: Case):
     Cs, Ts = _fitted(case)
-    tt = sum(float(np.sum(t * t)) for t in Ts)
-    if tt == 0:
+    k = _scale(Cs, Ts)
+    if k is None:
         if all(np.all(c == c) for c in Cs):
             return "the gradient is 0 here, but the claim is not: f does not depend on it that way."
         return None
     if all(np.all(c == 0) for c in Cs):
         return ("the claim is 0 but the gradient is not (SymPy's diff of a matrix expression can "
                 "silently give 0: symgrad differentiates through the expression instead).")
-    k = sum(float(np.sum(c * t)) for c, t in zip(Cs, Ts)) / tt
     if not all_same(Cs, Ts, k) or abs(k - 1) < 1e-9 or abs(k) < 1e-12:
         return None
     fr = _nice(k)
@@ -226,7 +230,6 @@ def factor_hint(case: Case):
 
 
 def _dims(case) -> set:
-    from .claims import _shape, _symbols
     out = set()
     for s in _symbols(case.f):
         out.update(d for d in _shape(s) if d > 1)
@@ -406,7 +409,6 @@ def target_hint(case: Case):
     softmax(z)·Σt − t. When f has a softmax and the claim becomes right with a one-hot column input,
     say so (random targets do not sum to 1)."""
     from .checking import check
-    from .claims import _shape, _symbols
     if _busy or case.claim_expr is None or not case.f.has(Softmax, LogSoftmax):
         return None
     pnames = {w.name for w in case.params}
@@ -452,15 +454,12 @@ def first_step_hint(case: Case):
     sub_vals = []
     for s in subs:
         try:
-            from .claims import _eval_claim
             sub_vals.append([_eval_claim(s, p.example(0)) for p in case.points])
         except Exception:   # noqa: BLE001 - a subexpression that does not evaluate alone
             sub_vals.append(None)
     from .reverse import depends_on
     on_path = depends_on(D.ir, [D.wrt_vars[case.k]])
     steps = [st for st in D.raw_steps if st.eqn.out.id in on_path and st.eqn.out.id != D.output.id]
-    if len(case.points[0].examples) != 1:
-        return None
     gvals = case.eval_vars(D.ir, [st.cotangent for st in steps])
     last_ok = None
     build = SympyBuilder(D.ir, D.lowering.exprs)
