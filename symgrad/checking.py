@@ -204,15 +204,13 @@ def _cross_check(D, params, pt, truth, rng) -> str:
     slope = sum(float(np.sum(np.asarray(t) * dirs[w.name])) for w, t in zip(params, truth))
 
     def fval(h):
-        tot = 0.0
-        for i in range(len(pt.examples)):
-            vals = pt.example(i)
+        def moved(vals):
             for w in params:
                 vals[w.name] = np.asarray(vals[w.name], float) + h * dirs[w.name]
                 if _shape(w) == ():
                     vals[w.name] = float(vals[w.name])
-            tot += float(ev(D.ir, [D.output], vals)[0])
-        return tot / len(pt.examples)
+            return [float(ev(D.ir, [D.output], vals)[0])]
+        return pt.mean(moved)[0]
 
     h = 1e-5
     with np.errstate(all="ignore"):

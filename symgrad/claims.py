@@ -81,13 +81,13 @@ def _shape(sym):
 def _truth(D, pt) -> list:
     """symgrad's gradients at the point: per parameter, the mean over its examples."""
     outs = [g for g in D.gradient_vars if g is not None]
-    acc = None
-    for i in range(len(pt.examples)):
-        vals = iter(evaluate(D.ir, outs, pt.example(i)))
-        row = [np.asarray(next(vals), float) if g is not None else np.zeros(_shape(w))
-               for g, w in zip(D.gradient_vars, _flatten_wrt(D.wrt))]
-        acc = row if acc is None else [a + r for a, r in zip(acc, row)]
-    return [a / len(pt.examples) for a in acc]
+    wrt = _flatten_wrt(D.wrt)
+
+    def gradients(vals):
+        got = iter(evaluate(D.ir, outs, vals))
+        return [np.asarray(next(got), float) if g is not None else np.zeros(_shape(w))
+                for g, w in zip(D.gradient_vars, wrt)]
+    return pt.mean(gradients)
 
 
 def _claim_values(claims, params, pt, B) -> list:

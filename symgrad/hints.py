@@ -64,17 +64,11 @@ class Case:
 
     def eval_vars(self, graph, vars_, extra=None) -> list:
         """Per point, the values of ``vars_`` averaged over the point's examples."""
-        out = []
-        for p in self.points:
-            acc = None
-            for i in range(len(p.examples)):
-                vals = p.example(i)
-                if extra is not None:
-                    vals.update(extra(vals))
-                row = [np.asarray(v, float) for v in evaluate(graph, vars_, vals)]
-                acc = row if acc is None else [a + r for a, r in zip(acc, row)]
-            out.append([a / len(p.examples) for a in acc])
-        return out
+        def values(vals):
+            if extra is not None:
+                vals.update(extra(vals))
+            return [np.asarray(v, float) for v in evaluate(graph, vars_, vals)]
+        return [p.mean(values) for p in self.points]
 
 
 def same(c, t, k=1.0) -> bool:

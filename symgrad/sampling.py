@@ -218,6 +218,15 @@ class _Point:
     def example(self, i=0) -> dict:
         return {**self.params, **self.examples[i]}
 
+    def mean(self, fn) -> list:
+        """The mean over the point's examples of ``fn(values)``, a list of arrays or floats (summed
+        entry by entry in example order, then divided by the number of examples)."""
+        acc = None
+        for i in range(len(self.examples)):
+            row = fn(self.example(i))
+            acc = row if acc is None else [a + r for a, r in zip(acc, row)]
+        return [a / len(self.examples) for a in acc]
+
     def shown(self) -> dict:
         return {**self.params, **(self.batched if self.batched is not None else self.examples[0])}
 
