@@ -22,6 +22,7 @@ import sympy as sp
 from .differentiate import _flatten_wrt
 from .errors import SymgradError
 from .evaluate import evaluate
+from .training import _name
 
 # ---------------------------------------------------------------------------------------------------
 # The claim: one expression or callable per wrt, or one callable for all.
@@ -31,7 +32,7 @@ def _normalize_claims(claimed, params):
     if callable(claimed) and not isinstance(claimed, sp.Basic):
         return claimed
     if isinstance(claimed, Mapping):
-        byname = {getattr(k, "name", str(k)): v for k, v in claimed.items()}
+        byname = {_name(k): v for k, v in claimed.items()}
         missing = [w.name for w in params if w.name not in byname]
         extra = sorted(set(byname) - {w.name for w in params})
         if missing or extra:
@@ -57,7 +58,7 @@ def _inputs(f, params, claims, at):
     """The non-wrt symbols the point needs: f's, and the claims' (which must be f's or given)."""
     fs = _symbols(f)
     names = {s.name for s in fs}
-    given = {getattr(k, "name", str(k)) for k in (at or {})}
+    given = {_name(k) for k in (at or {})}
     for c in claims or ():
         for s in _symbols(c):
             if s.name not in names and s.name not in given:
@@ -98,7 +99,7 @@ def _claim_values(claims, params, pt, B) -> list:
            **(pt.batched if B else pt.examples[0])}
     out = claims(arg)
     if isinstance(out, Mapping):
-        byname = {getattr(k, "name", str(k)): v for k, v in out.items()}
+        byname = {_name(k): v for k, v in out.items()}
         missing = [w.name for w in params if w.name not in byname]
         if missing:
             raise SymgradError(f"the callable's result has no gradient for {missing}; it returned "

@@ -31,6 +31,8 @@ from typing import Mapping
 
 import numpy as np
 
+from .training import _lookup, _name
+
 BANDS = [(1e-7, "fine"),
          (1e-4, "acceptable if the loss has kinks (relu, max, |x|), suspicious otherwise"),
          (1e-2, "uncomfortable: probably wrong"),
@@ -87,13 +89,6 @@ class GradcheckResult:
         return head + "\n" + "\n".join("  " + str(p) for p in self.params.values())
 
 
-def _key(d: Mapping, name):
-    for k in d:
-        if getattr(k, "name", str(k)) == name:
-            return k
-    raise KeyError(name)
-
-
 def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 200, seed: int = 0,
               tol: float = 1e-4) -> GradcheckResult:
     """Check ``program.grad(values, batch)`` against central differences of ``program.loss``.
@@ -114,10 +109,10 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
     grads = program.grad(base, batch)
     res = GradcheckResult(tol=tol)
     for k in base:
-        name = getattr(k, "name", str(k))
+        name = _name(k)
         p = base[k]
         try:
-            g = np.asarray(grads[_key(grads, name)], dtype=float)
+            g = np.asarray(_lookup(grads, k), dtype=float)
         except KeyError:
             res.params[name] = ParamReport(name, np.inf, None, np.nan, np.nan, np.nan, None, "wrong",
                                            f"the program returned no gradient for {name}")
