@@ -154,10 +154,9 @@ def _relation(Cs, Ts) -> str | None:
     if all_same(Cs, Ts, -1):
         return " and flipped sign"
     k = _scale(Cs, Ts)
-    if k is not None:
-        if abs(k) > 1e-12 and all_same(Cs, Ts, k):
-            fr = _nice(k)
-            return f" and a factor {fr if fr is not None else format(k, '.6g')}"
+    if k is not None and abs(k) > 1e-12 and all_same(Cs, Ts, k):
+        fr = _nice(k)
+        return f" and a factor {fr if fr is not None else format(k, '.6g')}"
     return None
 
 
