@@ -372,6 +372,8 @@ class LinearAnnealing:
 AdaGrad, RMSProp = Adagrad, RMSprop
 
 OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam}
+# every name `make` takes (also the command line's --optimizer choices)
+NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
 
 def make(name: str, **hyper) -> Optimizer:
@@ -386,6 +388,5 @@ def make(name: str, **hyper) -> Optimizer:
         hyper.setdefault("momentum", 0.9)
         return SGD(nesterov=key == "nesterov", **hyper)
     if key not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of "
-                         f"{', '.join(['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'])}")
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(NAMES)}")
     return OPTIMIZERS[key](**hyper)

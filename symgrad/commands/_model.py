@@ -24,6 +24,7 @@ For example (a softmax regression on 4 features and 3 classes)::
 """
 from __future__ import annotations
 
+import argparse
 import os
 import runpy
 from dataclasses import dataclass, replace
@@ -104,8 +105,21 @@ def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32
                       optimizer=optimizer, dtype=dtype, **extra)
 
 
+def model_parser(subparsers, name: str, help: str, doc: str):
+    """The subparser of a command that takes a model file: its description (the command's
+    docstring's first paragraph, then this module's) and the MODEL.py positional."""
+    p = subparsers.add_parser(name, help=help, description=doc.split("\n\n")[0] + "\n\n" + __doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", metavar="MODEL.py", help="a Python file defining loss, params, inputs")
+    return p
+
+
+def add_target_argument(parser, help: str = "the backend"):
+    parser.add_argument("--target", default="numpy", choices=["numpy", "triton"], help=help)
+
+
 def add_optimizer_arguments(parser):
-    parser.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"],
+    parser.add_argument("--optimizer", choices=optim.NAMES,
                         help="the optimizer (default: the model file's `optimizer`, else adam)")
     parser.add_argument("--lr", type=float, help="learning rate (replaces the optimizer's)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],

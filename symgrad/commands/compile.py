@@ -8,13 +8,9 @@ from . import _model
 
 
 def register(subparsers):
-    p = subparsers.add_parser(
-        "compile", help="compile a model file into a training-step module",
-        description=__doc__.split("\n\n")[0] + "\n\n" + _model.__doc__,
-        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
-    p.add_argument("model", metavar="MODEL.py", help="a Python file defining loss, params, inputs")
-    p.add_argument("--target", default="numpy", choices=["numpy", "triton"],
-                   help="the backend (default numpy)")
+    p = _model.model_parser(subparsers, "compile", "compile a model file into a training-step module",
+                            __doc__)
+    _model.add_target_argument(p, "the backend (default numpy)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the module here (default: stdout)")
     _model.add_optimizer_arguments(p)
     p.set_defaults(func=run)

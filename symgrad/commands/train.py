@@ -12,17 +12,13 @@ from . import _model
 
 
 def register(subparsers):
-    p = subparsers.add_parser(
-        "train", help="train a model file on a .npz dataset",
-        description=__doc__.split("\n\n")[0] + "\n\n" + _model.__doc__,
-        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
-    p.add_argument("model", metavar="MODEL.py", help="a Python file defining loss, params, inputs")
+    p = _model.model_parser(subparsers, "train", "train a model file on a .npz dataset", __doc__)
     p.add_argument("--data", required=True, metavar="DATA.npz", help="training data, one array per input")
     p.add_argument("--validation", metavar="VAL.npz", help="validation data, evaluated each epoch")
     p.add_argument("--epochs", type=int, default=10, help="passes over the data (default 10)")
     p.add_argument("--batch-size", type=int, default=32, help="minibatch size (default 32)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial values and the shuffling")
-    p.add_argument("--target", default="numpy", choices=["numpy", "triton"], help="the backend")
+    _model.add_target_argument(p)
     p.add_argument("--checkpoint", metavar="CK.npz", help="save values, state and step here each epoch")
     p.add_argument("--resume", metavar="CK.npz", help="start from this checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
