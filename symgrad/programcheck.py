@@ -114,18 +114,17 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
         try:
             g = np.asarray(_lookup(grads, k), dtype=float)
         except KeyError:
-            res.params[name] = ParamReport(name, np.inf, None, np.nan, np.nan, np.nan, None, "wrong",
-                                           f"the program returned no gradient for {name}")
+            res.params[name] = _no_gradient(name, f"the program returned no gradient for {name}")
             continue
         if g.shape != p.shape:
             if g.size == p.size and g.squeeze().shape == p.squeeze().shape:
                 g = g.reshape(p.shape)
             else:
-                res.params[name] = ParamReport(
-                    name, np.inf, None, np.nan, np.nan, np.nan, None, "wrong",
-                    f"its gradient has shape {g.shape} but {name} has shape {p.shape}"
-                    + (f": one row per example of the batch of {_batch_size(batch)} — a missing "
-                       f"sum over the batch" if g.shape[:1] == (_batch_size(batch),) else ""))
+                B = _batch_size(batch)
+                res.params[name] = _no_gradient(
+                    name, f"its gradient has shape {g.shape} but {name} has shape {p.shape}"
+                    + (f": one row per example of the batch of {B} — a missing "
+                       f"sum over the batch" if g.shape[:1] == (B,) else ""))
                 continue
 
         def L(delta):
@@ -154,6 +153,11 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
     return res
 
 
+def _no_gradient(name, why) -> ParamReport:
+    """The report of a parameter whose gradient is missing or cannot be compared: wrong, and why."""
+    return ParamReport(name, np.inf, None, np.nan, np.nan, np.nan, None, "wrong", why)
+
+
 def _batch_size(batch) -> int | None:
     for v in batch.values():
         a = np.asarray(v)
@@ -170,10 +174,8 @@ def _choose_step(L, p, g, rng):
     L0 = L(np.zeros_like(p))
     gv = float(np.sum(g * v))
     ladder = [scale * 10.0 ** -k for k in range(1, 9)]
-    D = {}
-    for h in ladder + [ladder[-1] / 2]:
-        D[h] = (L(h * v) - L(-h * v)) / (2 * h)
-    D.update({h / 2: (L(h / 2 * v) - L(-h / 2 * v)) / h for h in ladder if h / 2 not in D})
+    D = {h: (L(h * v) - L(-h * v)) / (2 * h) for h in ladder}
+    D.update({h / 2: (L(h / 2 * v) - L(-h / 2 * v)) / h for h in ladder})
     # Estimated error of D(h): truncation |D(h) − D(h/2)|·4/3 plus round-off ε·|L|/h.
     eps = np.finfo(float).eps
     est = {h: abs(D[h] - D[h / 2]) * 4 / 3 + eps * max(abs(L0), 1e-300) / h for h in ladder}
