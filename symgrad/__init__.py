@@ -23,7 +23,7 @@ _LAZY = {
     # package, so a module symgrad.check would shadow the function sg.check.
     "compile": "symgrad.compiler", "Program": "symgrad.compiler",
     "train": "symgrad.training", "History": "symgrad.training", "TrainingDiverged": "symgrad.training",
-    "check": "symgrad.checking", "CheckResult": "symgrad.checking", "gradcheck": "symgrad.checking",
+    "check": "symgrad.checking", "CheckResult": "symgrad.checking", "gradcheck": "symgrad.programcheck",
     "optim": "symgrad.optim",
 }
 
