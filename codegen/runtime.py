@@ -19,7 +19,6 @@ import hashlib
 import importlib.util
 import linecache
 import os
-import sys
 import tempfile
 import types
 

@@ -53,10 +53,8 @@ class SymgradModule(torch.nn.Module):
         device = getattr(program, "device", torch.device("cpu"))
         for i, (sym, shape) in enumerate(zip(program.params, program.param_shapes)):
             if values is not None:
-                from .torch_program import lookup
-                v = lookup(values, sym, "parameter")
-                t = torch.as_tensor(np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v,
-                                               dtype=np.float32)).reshape(shape)
+                from .torch_program import float32_tensor, lookup
+                t = float32_tensor(torch, lookup(values, sym, "parameter")).reshape(shape)
             elif len(shape) == 2 and shape[1] > 1:
                 bound = 1.0 / math.sqrt(shape[1])
                 t = (torch.rand(shape, generator=generator) * 2 - 1) * bound

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from symgrad.compiler import Program, _batched_shape, fit_batch_input, same_batch_size
+from symgrad.compiler import Program, fit_batch_input, same_batch_size
 from symgrad.errors import MissingValueError, ShapeError, SymgradError
 from symgrad.ir import format_shape
 
@@ -27,6 +27,12 @@ def lookup(d, sym, what: str):
             return d[key]
     raise MissingValueError(f"no value given for the {what} {sym.name!r}; values are keyed by the SymPy "
                             f"symbol or its name")
+
+
+def float32_tensor(torch, a, device=None):
+    """``a`` (a tensor on any device, an array, a list, a number) as a float32 tensor on ``device``."""
+    return torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a, dtype=np.float32),
+                           device=device)
 
 
 class TorchProgram(Program):
@@ -57,8 +63,7 @@ class TorchProgram(Program):
         if (in_place_ok and isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device
                 and tuple(a.shape) == tuple(shape) and a.is_contiguous()):
             return a
-        t = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a, dtype=np.float32),
-                            device=self.device).clone()
+        t = float32_tensor(torch, a, self.device).clone()
         if tuple(t.shape) != tuple(shape):
             raise ShapeError(f"the {what} has shape {tuple(t.shape)}, but it is declared {format_shape(shape)}")
         return t.contiguous()
@@ -70,20 +75,19 @@ class TorchProgram(Program):
     def _batch_arrays(self, batch, kind: str) -> list:
         torch = self.torch
         out, B = [], None
-        for sym, shape, needed in zip(self.inputs, self.input_shapes, self._needs[kind]):
+        for (name, sym, shape, want), needed in zip(self._ispec, self._needs[kind]):
             if not needed:
                 out.append(None)
                 continue
             a = lookup(batch, sym, "input")
             if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device):
-                a = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a,
-                                               dtype=np.float32), device=self.device)
-            new_shape = fit_batch_input(sym.name, tuple(a.shape), tuple(shape), _batched_shape(shape))
+                a = float32_tensor(torch, a, self.device)
+            new_shape = fit_batch_input(name, tuple(a.shape), shape, want)
             if new_shape is not None:
                 a = a.reshape(new_shape)
             if a.dim() >= 1 and a.stride(-1) != 1:     # the kernels step rows by a stride, entries by 1
                 a = a.contiguous()
-            B = same_batch_size(sym.name, a.shape[0], B)
+            B = same_batch_size(name, a.shape[0], B)
             out.append(a)
         return out
 
@@ -132,7 +136,3 @@ class TorchProgram(Program):
                 k += 1
         self.last_loss = float(loss)
         return new_values, new_state
-
-    def save(self, path) -> None:
-        """Write the generated module to ``path`` (it imports torch and triton)."""
-        super().save(path)

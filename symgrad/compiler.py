@@ -425,14 +425,12 @@ class Program:
         return module_of(self, values, generator)
 
     def save(self, path) -> None:
-        """Write the generated module to ``path``: it imports only NumPy and runs without symgrad."""
+        """Write the generated module to ``path`` (atomically): it runs without symgrad, importing only
+        NumPy (target "numpy") or torch and triton (target "triton")."""
         import os
-        import tempfile
-        path = os.fspath(path)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(self.source)
-        os.replace(tmp, path)
+
+        from codegen.runtime import atomic_write
+        atomic_write(os.fspath(path), self.source)
 
 
 _MISSING = object()

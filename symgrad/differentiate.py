@@ -7,8 +7,6 @@
 """
 from __future__ import annotations
 
-from typing import Any
-
 import sympy as sp
 
 from . import rules as R
