@@ -40,8 +40,8 @@ import time
 
 WIDTHS = (32, 64, 128)
 BATCHES = (2 ** 14, 2 ** 16, 2 ** 18)
-N_IN, N_OUT, HIDDEN_LAYERS = 32, 16, 3
-LR, BETAS, EPS = 1e-3, (0.9, 0.999), 1e-8
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from codegen.triton_aot import BETAS, EPS, HIDDEN_LAYERS, LR, N_IN, N_OUT, benchmark_mlp  # noqa: E402
 
 
 def _require_cuda():
@@ -58,25 +58,17 @@ def _require_cuda():
     return torch
 
 
-def _adam():
-    import symgrad as sg
-    return sg.optim.Adam(lr=LR, betas=BETAS, eps=EPS)
-
-
 # -------------------------------------------------------------------------------------------------
 # The contestants: each returns (step(), cleanup names) where step() runs one training step
 
 
 def ours(torch, width, X, Y, init, fuse_rows):
-    import sympy as sp
-
     import codegen.triton_backend as tb
     import symgrad as sg
     tb.FUSE_ROWS = fuse_rows          # 0: one kernel per product instead of one for all the rows
-    net = sg.mlp([N_IN] + [width] * HIDDEN_LAYERS + [N_OUT], act=sg.relu)
-    y = sp.MatrixSymbol("y", N_OUT, 1)
-    prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y], target="triton", optimizer=_adam())
-    params = [init[p.name].clone().contiguous() for p in net.params]
+    loss, net_params, inputs, adam = benchmark_mlp(width)
+    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam)
+    params = [init[p.name].clone().contiguous() for p in net_params]
     slots = [torch.zeros_like(p) for _ in prog.slots for p in params]     # slot-major
     step_fn, rng = prog.compiled.step, prog.rng
     t = [0]
@@ -87,7 +79,17 @@ def ours(torch, width, X, Y, init, fuse_rows):
     return step
 
 
-def _torch_model(torch, width, init):
+def layer_shapes(width) -> dict:
+    """W1, b1, W2, ... of the benchmark's MLP at ``width``, in declared shapes."""
+    shapes = {}
+    for i in range(1, HIDDEN_LAYERS + 2):
+        n_in = N_IN if i == 1 else width
+        n_out = N_OUT if i == HIDDEN_LAYERS + 1 else width
+        shapes[f"W{i}"], shapes[f"b{i}"] = (n_out, n_in), (n_out, 1)
+    return shapes
+
+
+def _torch_model(torch, init):
     names = [f"{k}{i}" for i in range(1, HIDDEN_LAYERS + 2) for k in ("W", "b")]
     params = [torch.nn.Parameter(init[n].clone()) for n in names]
 
@@ -103,7 +105,7 @@ def _torch_model(torch, width, init):
 
 
 def eager(torch, width, X, Y, init, mode=None):
-    params, loss_fn = _torch_model(torch, width, init)
+    params, loss_fn = _torch_model(torch, init)
     if mode is not None:
         loss_fn = torch.compile(loss_fn, mode=None if mode == "default" else mode)
     opt = torch.optim.Adam(params, lr=LR, betas=BETAS, eps=EPS, fused=True)
@@ -198,13 +200,8 @@ def main(argv=None):
     print("|" + "---|" * (head.count("|") - 1))
     for width in widths:
         gen = torch.Generator(device="cuda").manual_seed(0)
-        shapes = {}
-        for i in range(1, HIDDEN_LAYERS + 2):
-            n_in = N_IN if i == 1 else width
-            n_out = N_OUT if i == HIDDEN_LAYERS + 1 else width
-            shapes[f"W{i}"], shapes[f"b{i}"] = (n_out, n_in), (n_out, 1)
         init = {k: (torch.rand(s, device="cuda", generator=gen) * 2 - 1) / (s[1] ** 0.5 if s[1] > 1 else 10)
-                for k, s in shapes.items()}
+                for k, s in layer_shapes(width).items()}
         for B in batches:
             X = torch.randn(B, N_IN, device="cuda", generator=gen)
             Y = torch.randn(B, N_OUT, device="cuda", generator=gen)

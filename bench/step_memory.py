@@ -24,10 +24,10 @@ os.environ.pop("TRITON_INTERPRET", None)      # real @triton.jit kernels: launch
 os.environ.setdefault("SYMGRAD_TRITON_AUTOTUNE", "0")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpu_step import HIDDEN_LAYERS, N_IN, N_OUT  # noqa: E402
+from gpu_step import HIDDEN_LAYERS, N_IN, N_OUT, _torch_model, layer_shapes  # noqa: E402
 
 
-def step_peak(torch, fn) -> int:
+def step_peak(fn) -> int:
     """Bytes: the peak, over one call of ``fn``, of what it allocated and has not freed."""
     from torch.profiler import ProfilerActivity, profile
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
@@ -41,17 +41,13 @@ def step_peak(torch, fn) -> int:
 
 
 def ours_peak(torch, width, X, Y, fuse_rows: int) -> int:
-    import sympy as sp
-
     import codegen.triton_backend as tb
-    import symgrad as sg
     from codegen.torch_program import TorchProgram
-    from codegen.triton_aot import Launches
+    from codegen.triton_aot import Launches, benchmark_mlp
     from symgrad.compiler import specify
     tb.FUSE_ROWS = fuse_rows
-    net = sg.mlp([N_IN] + [width] * HIDDEN_LAYERS + [N_OUT], act=sg.relu)
-    y = sp.MatrixSymbol("y", N_OUT, 1)
-    spec = specify(sg.mse(net.output, y), net.params, [net.input, y], optimizer=sg.optim.Adam(lr=1e-3))
+    loss, params, inputs, adam = benchmark_mlp(width)
+    spec = specify(loss, params, inputs, optimizer=adam)
     prog = TorchProgram(spec, tb.build(spec), device="cpu")
     params = [torch.randn(tuple(s)) * 0.1 for s in prog.param_shapes]
     slots = [torch.zeros_like(p) for _ in prog.slots for p in params]
@@ -59,31 +55,22 @@ def ours_peak(torch, width, X, Y, fuse_rows: int) -> int:
     with Launches(all_configs=False):
         # the first step allocates the step's buffers (kept for the next steps, which allocate nothing
         # but the returned loss): its peak is the step's footprint
-        first = step_peak(torch, lambda: prog.compiled.step(params, slots, 1, [X, Y], None))
-        again = step_peak(torch, lambda: prog.compiled.step(params, slots, 2, [X, Y], None))
+        first = step_peak(lambda: prog.compiled.step(params, slots, 1, [X, Y], None))
+        again = step_peak(lambda: prog.compiled.step(params, slots, 2, [X, Y], None))
     return max(first, again)
 
 
 def eager_peak(torch, width, X, Y) -> int:
-    shapes = []
-    for i in range(HIDDEN_LAYERS + 1):
-        n_in, n_out = (N_IN if i == 0 else width), (N_OUT if i == HIDDEN_LAYERS else width)
-        shapes += [(n_out, n_in), (n_out, 1)]
-    ps = [torch.nn.Parameter(torch.randn(s) * 0.1) for s in shapes]
-    opt = torch.optim.Adam(ps, lr=1e-3)
+    params, loss_fn = _torch_model(torch, {k: torch.randn(s) * 0.1 for k, s in layer_shapes(width).items()})
+    opt = torch.optim.Adam(params, lr=1e-3)
 
     def step():
         opt.zero_grad(set_to_none=True)
-        h = X
-        for i in range(HIDDEN_LAYERS + 1):
-            h = torch.addmm(ps[2 * i + 1].T, h, ps[2 * i].T)
-            if i < HIDDEN_LAYERS:
-                h = torch.relu(h)
-        (0.5 * ((h - Y) ** 2).sum(1).mean()).backward()
+        loss_fn(X, Y).backward()
         opt.step()
     step()
     step()
-    return step_peak(torch, step)
+    return step_peak(step)
 
 
 def main(argv=None):

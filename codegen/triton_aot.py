@@ -205,20 +205,34 @@ def _compile_one(i: int) -> KernelReport:
     return KernelReport(fn.__name__, config, regs, spills, shared, time.perf_counter() - t0)
 
 
+# The GPU benchmark's network (bench/gpu_step.py, bench/step_memory.py and the specs below): input 32,
+# three relu layers of one width, output 16, ½‖ŷ − y‖² per example, Adam. One declaration, so the
+# generated module — and Triton's cache of its kernels — is the same wherever it is built.
+N_IN, N_OUT, HIDDEN_LAYERS = 32, 16, 3
+LR, BETAS, EPS = 1e-3, (0.9, 0.999), 1e-8
+
+
+def benchmark_mlp(width: int) -> tuple:
+    """(loss, params, inputs, optimizer) of the benchmark's MLP at ``width``."""
+    import sympy as sp
+
+    import symgrad as sg
+    net = sg.mlp([N_IN] + [width] * HIDDEN_LAYERS + [N_OUT], act=sg.relu)
+    y = sp.MatrixSymbol("y", N_OUT, 1)
+    return sg.mse(net.output, y), net.params, [net.input, y], sg.optim.Adam(lr=LR, betas=BETAS, eps=EPS)
+
+
 def benchmark_specs():
-    """The networks of bench/gpu_step.py (3 hidden layers, input 32, output 16, MSE, Adam) at widths
-    32, 64, 128, and the 64-64-10 cross-entropy MLP kept in docs/."""
+    """The networks of bench/gpu_step.py at widths 32, 64, 128, and the 64-64-10 cross-entropy MLP
+    kept in docs/."""
     import sympy as sp
 
     import symgrad as sg
     from symgrad.compiler import specify
     out = []
     for w in (32, 64, 128):
-        net = sg.mlp([32, w, w, w, 16], act=sg.relu)
-        y = sp.MatrixSymbol("y", 16, 1)
-        adam = sg.optim.Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)    # as bench/gpu_step.py's
-        out.append((f"32-{w}-{w}-{w}-16 mse", specify(sg.mse(net.output, y), net.params, [net.input, y],
-                                                      optimizer=adam)))
+        loss, params, inputs, adam = benchmark_mlp(w)
+        out.append((f"{N_IN}-{w}-{w}-{w}-{N_OUT} mse", specify(loss, params, inputs, optimizer=adam)))
     net = sg.mlp([64, 64, 10], act=sg.relu)
     t = sp.MatrixSymbol("t", 10, 1)
     out.append(("64-64-10 cross-entropy", specify(sg.cross_entropy(net.output, t), net.params, [net.input, t],
