@@ -38,8 +38,8 @@ def float32_tensor(torch, a, device=None):
 class TorchProgram(Program):
     """A compiled loss whose values are torch tensors (see the module docstring)."""
 
-    def __init__(self, spec, compiled, seed: int = 0, has_outputs: bool = False, device=None):
-        super().__init__(spec, compiled, seed, has_outputs)
+    def __init__(self, spec, compiled, seed: int = 0, device=None):
+        super().__init__(spec, compiled, seed)
         import torch
         self.torch = torch
         if device is not None:          # chosen by the caller (codegen.triton_aot: a dry run on the CPU)

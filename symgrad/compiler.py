@@ -189,7 +189,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     spec = specify(loss, params, inputs, optimizer=optimizer, dtype=dtype, outputs=outputs,
                    reduction=reduction, policy=policy)
     compiled = _backend(target)(spec)
-    return (compiled.program or Program)(spec, compiled, seed, has_outputs=bool(outputs))
+    return (compiled.program or Program)(spec, compiled, seed)
 
 
 def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", outputs=None,
@@ -250,7 +250,7 @@ class Program:
     Every check (a missing value, a wrong shape) happens before anything is computed or updated.
     """
 
-    def __init__(self, spec: Spec, compiled: Compiled, seed: int = 0, has_outputs: bool = False):
+    def __init__(self, spec: Spec, compiled: Compiled, seed: int = 0):
         self.spec = spec
         self.compiled = compiled
         self.source = compiled.source
@@ -260,7 +260,6 @@ class Program:
         self.param_shapes = [_shape(p) for p in spec.params]
         self.input_shapes = [_shape(x) for x in spec.inputs]
         self.rng = np.random.default_rng(seed)
-        self._has_outputs = has_outputs
         used = lambda lw, roots: {e.out.id for e in lw.graph.ancestors(roots)}  # noqa: E731
         tr, ev = spec.train, spec.eval
         need_tr = used(tr, [tr.loss] + [g for g in tr.grads if g is not None])
@@ -412,7 +411,7 @@ class Program:
     def forward(self, values, batch) -> list:
         """The ``outputs=[...]`` expressions for the batch (dropout off), each with the batch axis
         first: a per-example (m, 1) output is (B, m), a scalar (B,)."""
-        if not self._has_outputs:
+        if not self.spec.eval.outputs:
             raise SymgradError("this program has no outputs; compile with outputs=[...] to use forward")
         params = self._param_arrays(values)
         return list(self.compiled.forward(params, self._batch_arrays(batch, "forward")))
