@@ -29,7 +29,7 @@ import numpy as np   # noqa: E402
 import sympy as sp   # noqa: E402
 
 import symgrad as sg  # noqa: E402
-from symgrad.optim import SGD  # noqa: E402
+from symgrad.compiling.optim import SGD  # noqa: E402
 
 LR = 0.01
 CASES = [((2, 16, 16, 1), 64), ((64, 128, 10), 128), ((64, 128, 10), 1024), ((784, 256, 128, 10), 256)]

@@ -44,7 +44,7 @@ def ours_peak(torch, width, X, Y, fuse_rows: int) -> int:
     import codegen.triton_backend as tb
     from codegen.torch_program import TorchProgram
     from codegen.triton_aot import Launches, benchmark_mlp
-    from symgrad.compiler import specify
+    from symgrad.compiling.compiler import specify
     tb.FUSE_ROWS = fuse_rows
     loss, params, inputs, adam = benchmark_mlp(width)
     spec = specify(loss, params, inputs, optimizer=adam)

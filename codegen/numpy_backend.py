@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symgrad.compiler import Compiled, Lowered, Spec, register_backend, safe_text
+from symgrad.compiling.compiler import Compiled, Lowered, Spec, register_backend, safe_text
 
 from . import runtime
 from .printers.numpy_printer import NumpyPrinter
@@ -67,7 +67,7 @@ def _legend(spec: Spec) -> list:
         lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {_shape_text(p)}")
     lines.append("# Inputs (one row per example; shapes after the batch axis B):")
     for i, x in enumerate(spec.inputs):
-        from symgrad.compiler import _batch_text, _batched_shape, _shape
+        from symgrad.compiling.compiler import _batch_text, _batched_shape, _shape
         lines.append(f"#   x{i}  {safe_text(repr(x.name))}  per example {_shape_text(x)} -> "
                      f"{_batch_text(_batched_shape(_shape(x)))}")
     opt = spec.optimizer
@@ -102,7 +102,7 @@ def unpack_arguments(spec: Spec, kind: str, params: list, xs: list) -> list:
 def _schedule(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts: _Consts):
     """The scheduler and its block of statements for one function: what it keeps by name (the loss
     ``L``, or the outputs ``o0, ...``) and, in training, the gradients' batch sums ``g0, ...``."""
-    from symgrad.compiler import _shape
+    from symgrad.compiling.compiler import _shape
     names = argument_names(lw)
     for k, (vid, _, _) in enumerate(lw.masks):
         names[vid] = f"m{k}"
@@ -124,7 +124,7 @@ def _schedule(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
 
 def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts: _Consts,
               scheduled: dict) -> list:
-    from symgrad.compiler import _batched_shape, _shape
+    from symgrad.compiling.compiler import _batched_shape, _shape
     train = kind in ("grad", "step")
     key = "train" if train else kind
     if key not in scheduled:

@@ -19,8 +19,9 @@ import hashlib
 import importlib.util
 import linecache
 import os
-import tempfile
 import types
+
+from symgrad.compiling.files import atomic_write
 
 _LOADED: dict[str, types.ModuleType] = {}
 
@@ -31,21 +32,6 @@ def cache_dir() -> str:
 
 def digest(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
-
-
-def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".py")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def cached_path(source: str) -> str | None:

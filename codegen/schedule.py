@@ -28,8 +28,8 @@ from typing import Sequence
 
 import sympy as sp
 
-from symgrad import rules as R
-from symgrad.ir import Graph, Var, format_shape
+from symgrad.core import rules as R
+from symgrad.core.ir import Graph, Var, format_shape
 
 from .printers.numpy_printer import NumpyPrinter, is_boolean
 

@@ -27,6 +27,8 @@ import math
 import numpy as np
 import torch
 
+from symgrad.compiling.compiler import register_adapter
+
 
 class _LossAndGrad(torch.autograd.Function):
     """loss = program(params, batch); backward: ∂loss/∂p · (incoming gradient), computed in forward."""
@@ -99,3 +101,6 @@ class SymgradModule(torch.nn.Module):
 
 def module_of(program, values=None, generator=None) -> SymgradModule:
     return SymgradModule(program, values, generator)
+
+
+register_adapter("torch", module_of)

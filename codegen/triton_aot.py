@@ -139,7 +139,7 @@ def compile_launch(fn, args, kwargs, arch: int = 90, tuned=None) -> tuple:
 
 def compile_step(spec, batch_size: int = 1024, arch: int = 90, all_configs: bool = False,
                  progress=None, jobs: int = 1, entry_points: bool = False) -> list:
-    """Build the Triton program of ``spec`` (from `symgrad.compiler.specify`), run one ``step`` with
+    """Build the Triton program of ``spec`` (from `symgrad.compiling.compiler.specify`), run one ``step`` with
     its launches intercepted (and ``grad`` and ``loss`` too with ``entry_points``), and compile each
     launch for ``arch`` (in ``jobs`` processes). Returns a `KernelReport` each, in launch order.
     Raises what Triton's compiler raises when a kernel does not compile for the target."""
@@ -148,7 +148,7 @@ def compile_step(spec, batch_size: int = 1024, arch: int = 90, all_configs: bool
                            "TRITON_INTERPRET=1 (python -m codegen.triton_aot clears it)")
     import torch
 
-    from symgrad.compiler import _batched_shape
+    from symgrad.compiling.compiler import _batched_shape
 
     from .torch_program import TorchProgram
     from .triton_backend import build
@@ -228,7 +228,7 @@ def benchmark_specs():
     import sympy as sp
 
     import symgrad as sg
-    from symgrad.compiler import specify
+    from symgrad.compiling.compiler import specify
     out = []
     for w in (32, 64, 128):
         loss, params, inputs, adam = benchmark_mlp(w)

@@ -39,8 +39,8 @@ import os
 
 import sympy as sp
 
-from symgrad import rules as R
-from symgrad.compiler import Compiled, Lowered, Spec, register_backend, safe_text
+from symgrad.core import rules as R
+from symgrad.compiling.compiler import Compiled, Lowered, Spec, register_backend, safe_text
 from symgrad.errors import UnsupportedError
 
 from . import runtime
@@ -329,7 +329,7 @@ def _legend(spec: Spec) -> list:
 
 
 def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _Out) -> list:
-    from symgrad.compiler import _batched_shape, _shape
+    from symgrad.compiling.compiler import _batched_shape, _shape
     names = argument_names(lw)
     if lw.scale is not None:
         names[lw.scale] = "scale"

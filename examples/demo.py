@@ -46,7 +46,7 @@ def check_a_hand_derivation():
 def train_an_mlp(epochs):
     print("\n" + "=" * 78 + "\n3. Compile and train: MLP 64-32-10 on the 8×8 digits\n" + "=" * 78)
     from sklearn.datasets import load_digits
-    from symgrad.training import accuracy, init_values
+    from symgrad.compiling.training import accuracy, init_values
     X, labels = load_digits(return_X_y=True)
     X, T = X / 16.0, np.eye(10)[labels]
     rng = np.random.default_rng(0)

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 import symgrad as sg
-from symgrad.training import accuracy, init_values, mean_loss
+from symgrad.compiling.training import accuracy, init_values, mean_loss
 
 
 def digits(seed):

@@ -5,14 +5,16 @@
 >>> sg.grad((x + y) * z, [x, y, z])
 [z, z, x + y]
 """
-from .differentiate import derive, grad, hessian, jacobian
+from .core.differentiate import grad, hessian, jacobian
+from .core.evaluate import numeric
+from .core.policy import Subgradients
 from .errors import ShapeError, SymgradError, UnsupportedError, WrtError
-from .evaluate import numeric
-from .functions import (bce, cross_entropy, elementwise, gather, hinge, kl_div, l1, leaky_relu,
-                        log_softmax, logsumexp, mse, relu, sigmoid, softmax, softplus, sum)
-from .masks import dropout
-from .nn import MLP, dense, mlp
-from .policy import Subgradients
+from .frontend.functions import (bce, cross_entropy, elementwise, gather, hinge, kl_div, l1,
+                                 leaky_relu, log_softmax, logsumexp, mse, relu, sigmoid, softmax,
+                                 softplus, sum)
+from .frontend.layers import MLP, dense, mlp
+from .frontend.masks import dropout
+from .teaching.derivation import derive
 
 __version__ = "0.1.0"
 
@@ -21,10 +23,12 @@ __version__ = "0.1.0"
 _LAZY = {
     # Module names differ from the functions: importing a submodule sets it as an attribute of the
     # package, so a module symgrad.check would shadow the function sg.check.
-    "compile": "symgrad.compiler", "Program": "symgrad.compiler",
-    "train": "symgrad.training", "History": "symgrad.training", "TrainingDiverged": "symgrad.training",
-    "check": "symgrad.checking", "CheckResult": "symgrad.checking", "gradcheck": "symgrad.programcheck",
-    "optim": "symgrad.optim",
+    "compile": "symgrad.compiling.compiler", "Program": "symgrad.compiling.compiler",
+    "train": "symgrad.compiling.training", "History": "symgrad.compiling.training",
+    "TrainingDiverged": "symgrad.compiling.training",
+    "check": "symgrad.checking.verdict", "CheckResult": "symgrad.checking.verdict",
+    "gradcheck": "symgrad.checking.programcheck",
+    "optim": "symgrad.compiling.optim",
 }
 
 

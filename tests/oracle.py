@@ -20,8 +20,8 @@ def as_array(v) -> np.ndarray:
 def central_differences(f, syms, point, h=1e-6):
     """∂f/∂s for each symbol s at ``point`` by (f(p + h e) − f(p − h e)) / 2h, entry by entry;
     f is evaluated by `sg.numeric` (the forward pass only, no derivative code)."""
-    from symgrad.evaluate import evaluate
-    from symgrad.lower import lower
+    from symgrad.core.evaluate import evaluate
+    from symgrad.core.lower import lower
     graph, _, out = lower(sp.sympify(f))           # what sg.numeric does, lowered once
 
     def value(p):

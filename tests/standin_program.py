@@ -2,7 +2,7 @@
 
 They have the methods of a compiled `Program` (sg.compile, branch `numpy`) that `sg.train` uses —
 loss, grad, step, init_state, forward — so the loop is tested without the compiler. The optimizer
-update is symgrad.optim's rules evaluated with `Optimizer.lambdify`.
+update is symgrad.compiling.optim's rules evaluated with `Optimizer.lambdify`.
 """
 import numpy as np
 

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.lower import lower
+from symgrad.core.lower import lower
 
 x, y = sp.symbols("x y")
 A = sp.MatrixSymbol("A", 2, 3)

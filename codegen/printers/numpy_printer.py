@@ -19,7 +19,7 @@ Symbols print their names verbatim: the schedule only ever hands the printer sym
 code it made itself (``v12``, ``p0.T``, ``v3[:, None]``), never a user's symbol.
 
 >>> import sympy as sp
->>> from symgrad.functions import sigmoid
+>>> from symgrad.frontend.functions import sigmoid
 >>> z = sp.Symbol('v3')
 >>> NumpyPrinter().doprint(sigmoid(z) * (1 - sigmoid(z)))
 '(1 - numpy.exp(-numpy.logaddexp(0, -v3)))*numpy.exp(-numpy.logaddexp(0, -v3))'

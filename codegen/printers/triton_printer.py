@@ -20,7 +20,7 @@ Symbols print their names verbatim: the scheduler hands the printer only names i
 (``v12``, ``x0``, ``v9[:, None]``), never a user's symbol.
 
 >>> import sympy as sp
->>> from symgrad.functions import relu, sigmoid
+>>> from symgrad.frontend.functions import relu, sigmoid
 >>> z = sp.Symbol('v3')
 >>> TritonPrinter().doprint(sigmoid(z) * (1 - sigmoid(z)))
 '(1 - tl.sigmoid(v3))*tl.sigmoid(v3)'

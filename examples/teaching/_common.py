@@ -23,7 +23,7 @@ def publish(name, d, args):
     if shutil.which("dot") is None:
         print("(no picture: Graphviz's dot is not installed; apt-get install graphviz)")
         return
-    from symgrad.graph_picture import save
+    from symgrad.teaching.graph_picture import save
     dot = d.graph()
     for ext in ("svg", "png"):
         save(dot, args.out / f"{name}.{ext}")

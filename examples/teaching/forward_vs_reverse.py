@@ -15,7 +15,7 @@ try:
 except ImportError:  # imported as a module of the package examples.teaching
     from ._common import arguments, publish
 
-from symgrad.forward import sweeps
+from symgrad.core.forward import sweeps
 
 x, y, z, q = sp.symbols("x y z q")
 AT = {x: -2, y: 5, z: -4}

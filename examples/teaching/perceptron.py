@@ -46,7 +46,7 @@ def main(argv=None):
     args = arguments(argv, __doc__)
     d = build()
     publish("perceptron", d, args)
-    from symgrad.render import show
+    from symgrad.teaching.render import show
     grad, rule = update_rule(d)
     fmt = "text" if args.format == "text" else "unicode"
     print(f"gradient descent: w ← w − η·∇w with ∇w = {show(grad, fmt)}")

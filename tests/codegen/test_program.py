@@ -1,5 +1,5 @@
 """The Program API: step with optimizers (SGD, and small optimizers declared here against the
-contract of symgrad.optim), forward, dropout, save-and-import without symgrad, the module cache."""
+contract of symgrad.compiling.optim), forward, dropout, save-and-import without symgrad, the module cache."""
 import os
 import subprocess
 import sys
@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.optim import SGD, Optimizer
+from symgrad.compiling.optim import SGD, Optimizer
 
 torch = pytest.importorskip("torch")
 

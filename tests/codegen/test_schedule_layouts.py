@@ -1,6 +1,6 @@
 """The batched schedule against the per-example reference interpreter, over the layouts: columns,
 rows, general matrices and scalars as inputs; transposes, sums over rows and columns, broadcasts,
-traces, entries, log-sum-exp and softmax. Reference: symgrad.evaluate run example by example on the
+traces, entries, log-sum-exp and softmax. Reference: symgrad.core.evaluate run example by example on the
 IR of the loss and of its reverse-mode gradient, then averaged."""
 import re
 
@@ -9,11 +9,11 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.evaluate import evaluate
-from symgrad.ir import Graph
-from symgrad.lower import Lowering
-from symgrad.reverse import backward
-from symgrad import rules as R
+from symgrad.core.evaluate import evaluate
+from symgrad.core.ir import Graph
+from symgrad.core.lower import Lowering
+from symgrad.core.reverse import backward
+from symgrad.core import rules as R
 
 W = sp.MatrixSymbol("W", 3, 4)
 V = sp.MatrixSymbol("V", 4, 4)

@@ -7,7 +7,7 @@ import sympy as sp
 
 import symgrad as sg
 from codegen.printers.numpy_printer import NumpyPrinter
-from symgrad.rewrite import TABLE, rewrite
+from symgrad.compiling.rewrite import TABLE, rewrite
 
 mpmath.mp.dps = 60
 x = sp.Symbol("x", real=True)
@@ -44,19 +44,19 @@ def test_rewrite_row_matches_mpmath(row):
 
 def test_naive_forms_do_fail_where_the_rows_matter():
     """The table is not decoration: the naive forms break at these points in float64."""
-    from symgrad.functions import sigmoid
+    from symgrad.frontend.functions import sigmoid
     with np.errstate(all="ignore"):
         assert not np.isfinite(_numpy_fn(sp.log(sigmoid(x)).replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a))))(-1000.0))
         assert _numpy_fn(sp.log(1 + x))(1e-17) == 0.0        # log1p(1e-17) = 1e-17
 
 
 def _elementary(e):
-    from symgrad.functions import sigmoid, softplus
+    from symgrad.frontend.functions import sigmoid, softplus
     return e.replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a))).replace(softplus, lambda a: sp.log(1 + sp.exp(a)))
 
 
 def test_printer_sigmoid_and_softplus_are_stable():
-    from symgrad.functions import sigmoid, softplus
+    from symgrad.frontend.functions import sigmoid, softplus
     s, sp_ = _numpy_fn(sigmoid(x)), _numpy_fn(softplus(x))
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         for v in (-1000.0, -50.0, -1.0, 0.0, 1.0, 50.0, 1000.0):

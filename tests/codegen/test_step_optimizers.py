@@ -1,6 +1,6 @@
-"""The compiled step with every optimizer of symgrad.optim: 20 steps of the compiled, in-place
+"""The compiled step with every optimizer of symgrad.compiling.optim: 20 steps of the compiled, in-place
 update equal 20 steps of the optimizer's own reference (`Optimizer.lambdify`, itself tested against
-torch.optim in tests/test_optim.py), fed the compiled gradients (tested against torch.autograd)."""
+torch.optim in tests/compiling/test_optim.py), fed the compiled gradients (tested against torch.autograd)."""
 import numpy as np
 import pytest
 import sympy as sp

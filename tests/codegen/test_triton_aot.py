@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent("""
     import json, os, sys
     import sympy as sp
     import symgrad as sg
-    from symgrad.compiler import specify
+    from symgrad.compiling.compiler import specify
     from codegen.triton_aot import compile_step
 
     kind, batch = sys.argv[1], int(sys.argv[2])

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 from codegen.printers.numpy_printer import NumpyPrinter, is_boolean
-from symgrad.functions import leaky_relu, relu, sigmoid, softplus
+from symgrad.frontend.functions import leaky_relu, relu, sigmoid, softplus
 
 a = sp.Symbol("a", real=True)
 b = sp.Symbol("b", real=True)

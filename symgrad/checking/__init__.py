@@ -1,0 +1,10 @@
+"""Checking hand-derived gradients: `check` and `gradcheck`.
+
+- `verdict`: `check` and `CheckResult` — the verdict, the counterexample, the method;
+- `claims`: claimed gradients normalised, evaluated and compared;
+- `sampling`: the sample points (both sides of every kink);
+- `hints`: the name of the slip (a transpose, a sign, a factor, a missing path ...);
+- `programcheck`: `gradcheck`, a compiled program's gradients against finite differences.
+
+May import: `symgrad.errors`, `symgrad.frontend`, `symgrad.core`, `symgrad.teaching`.
+"""

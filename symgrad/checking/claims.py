@@ -1,0 +1,222 @@
+"""The claim and the truth as numbers: reading a claim (expressions, a dict, a callable),
+evaluating it and symgrad's gradient at a point, and comparing the two.
+
+Layout convention: a gradient has the shape of its variable; a column vector's gradient may come
+as a 1-D array (`fit_shape`). Relative errors have a floor so that round-off against an exact 0 does
+not count (`rel_errors`).
+
+>>> import numpy as np
+>>> fit_shape(np.array([1.0, 2.0]), (2, 1)).shape
+(2, 1)
+>>> float(rel_errors(np.array(1.0), np.array(1.0 + 1e-12)))  < 1e-11
+True
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Mapping
+
+import numpy as np
+import sympy as sp
+
+from ..core.differentiate import _flatten_wrt
+from ..errors import SymgradError
+from ..core.evaluate import evaluate
+from ..core.values import key_name
+
+# ---------------------------------------------------------------------------------------------------
+# The claim: one expression or callable per wrt, or one callable for all.
+
+
+def _normalize_claims(claimed, params):
+    if callable(claimed) and not isinstance(claimed, sp.Basic):
+        return claimed
+    if isinstance(claimed, Mapping):
+        byname = {key_name(k): v for k, v in claimed.items()}
+        missing = [w.name for w in params if w.name not in byname]
+        extra = sorted(set(byname) - {w.name for w in params})
+        if missing or extra:
+            raise SymgradError(f"the claimed dict must have one entry per wrt symbol: "
+                               f"missing {missing}, not in wrt {extra}")
+        claimed = [byname[w.name] for w in params]
+    if isinstance(claimed, (list, tuple)):
+        if len(claimed) != len(params):
+            raise SymgradError(f"{len(claimed)} claimed gradients for {len(params)} wrt symbols")
+        return [sp.sympify(c) for c in claimed]
+    if len(params) != 1:
+        raise SymgradError(f"one claimed expression for {len(params)} wrt symbols; pass a list or "
+                           f"a dict {{symbol: expression}}")
+    return [sp.sympify(claimed)]
+
+
+def _symbols(expr) -> set:
+    return {s for s in sp.sympify(expr).free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))
+            and not isinstance(s, sp.Dummy)}
+
+
+def _inputs(f, params, claims, at):
+    """The non-wrt symbols the point needs: f's, and the claims' (which must be f's or given)."""
+    fs = _symbols(f)
+    names = {s.name for s in fs}
+    given = {key_name(k) for k in (at or {})}
+    for c in claims or ():
+        for s in _symbols(c):
+            if s.name not in names and s.name not in given:
+                raise SymgradError(f"the claimed gradient uses {s.name!r}, which f does not contain; "
+                                   f"f's symbols are {sorted(names)} (give {s.name!r} a value with at=)")
+            if s.name not in names:
+                fs.add(s)
+    pnames = {w.name for w in params}
+    return sorted((s for s in fs if s.name not in pnames), key=lambda s: s.name)
+
+
+def _shape(sym):
+    return tuple(int(d) for d in sym.shape) if isinstance(sym, sp.MatrixSymbol) else ()
+
+
+
+# ---------------------------------------------------------------------------------------------------
+# Values
+
+
+def _truth(D, pt) -> list:
+    """symgrad's gradients at the point: per parameter, the mean over its examples."""
+    outs = [g for g in D.gradient_vars if g is not None]
+    wrt = _flatten_wrt(D.wrt)
+
+    def gradients(vals):
+        got = iter(evaluate(D.ir, outs, vals))
+        return [np.asarray(next(got), float) if g is not None else np.zeros(_shape(w))
+                for g, w in zip(D.gradient_vars, wrt)]
+    return pt.mean(gradients)
+
+
+def _claim_values(claims, params, pt, B) -> list:
+    if not callable(claims):
+        vals = pt.example(0)
+        return [_eval_claim(c, vals) for c in claims]
+    arg = {**{k: np.array(v, dtype=float) for k, v in pt.params.items()},
+           **(pt.batched if B else pt.examples[0])}
+    out = claims(arg)
+    if isinstance(out, Mapping):
+        byname = {key_name(k): v for k, v in out.items()}
+        missing = [w.name for w in params if w.name not in byname]
+        if missing:
+            raise SymgradError(f"the callable's result has no gradient for {missing}; it returned "
+                               f"keys {sorted(byname)}")
+        return [np.asarray(byname[w.name], dtype=float) for w in params]
+    if isinstance(out, (list, tuple)) and len(params) > 1:
+        return [np.asarray(o, dtype=float) for o in out]
+    if len(params) != 1:
+        raise SymgradError("the callable returned one array for several wrt symbols; return a dict")
+    return [np.asarray(out, dtype=float)]
+
+
+def _eval_claim(expr, vals):
+    """A claimed expression at a point: by lowering (as symgrad evaluates anything), or — for scalar
+    expressions the IR does not take, such as Piecewise — by sympy.lambdify. Each form is built once
+    per expression and reused at every point."""
+    kind, fn = _claim_function(expr)
+    with np.errstate(all="ignore"):
+        if kind == "graph":
+            graph, out = fn
+            return np.asarray(evaluate(graph, [out], vals)[0], dtype=float)
+        if kind == "entries":
+            return np.array([[float(_eval_claim(e, vals)) for e in row] for row in fn])
+        syms, f = fn
+        return np.asarray(f(*[vals[s.name] for s in syms]), dtype=float)
+
+
+@lru_cache(maxsize=256)
+def _claim_function(expr):
+    from ..errors import UnsupportedError
+    from ..core.lower import lower
+    try:
+        graph, _, out = lower(expr)
+        return "graph", (graph, out)
+    except UnsupportedError:
+        if isinstance(expr, sp.MatrixExpr) and not isinstance(expr, sp.MatrixBase):
+            raise
+    if isinstance(expr, sp.MatrixBase):
+        return "entries", tuple(tuple(row) for row in expr.tolist())
+    syms = sorted(_symbols(expr), key=lambda s: s.name)
+    return "lambdify", (syms, sp.lambdify(syms, expr, modules="numpy"))
+
+
+def fit_shape(c: np.ndarray, shape: tuple) -> np.ndarray | None:
+    """The claim value in the variable's shape, if it is that shape up to a 1-D column vector or a
+    1×1 matrix; None when it cannot be the gradient's shape."""
+    c = np.asarray(c, dtype=float)
+    if c.shape == shape:
+        return c
+    if c.size == 1 and int(np.prod(shape or (1,))) == 1:
+        return c.reshape(shape)
+    if c.ndim == 1 and len(shape) == 2 and 1 in shape and c.size == max(shape):
+        return c.reshape(shape)
+    return None
+
+
+def rel_errors(c, t):
+    """Entrywise |c − t| / max(|c|, |t|, floor), floor = max(1e-6·(largest |entry| of c and t), 1e-9):
+    relative, with a floor so that entries that are 0 up to round-off (1e-17 against an exact 0) do
+    not count. Test points are O(1), so an absolute 1e-15 is round-off."""
+    c, t = np.asarray(c, float), np.asarray(t, float)
+    scale = max(float(np.max(np.abs(t))) if t.size else 0.0, float(np.max(np.abs(c))) if c.size else 0.0)
+    floor = max(1e-6 * scale if np.isfinite(scale) else 0.0, 1e-9)
+    with np.errstate(all="ignore"):
+        r = np.abs(c - t) / np.maximum(np.maximum(np.abs(c), np.abs(t)), floor)
+    return np.where(np.isnan(r), np.inf, r)
+
+
+def _compare(c, t, w):
+    """(max relative error, index of the worst entry or None, claim in w's shape or as given)."""
+    shape = _shape(w)
+    cf = fit_shape(c, shape)
+    if cf is None:
+        return np.inf, None, np.asarray(c)
+    r = rel_errors(cf, t)
+    if shape == ():
+        return float(r), None, float(cf)
+    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(r)), r.shape))
+    return float(r[idx]), idx, cf
+
+
+def _mp_recheck(claim, truth_expr, pt, rel):
+    """Re-evaluate a scalar disagreement with mpmath at 30 digits: cancellation in float64 can make
+    equal formulas differ by more than round-off (the float64 answer stands if evalf fails)."""
+    if isinstance(claim, (sp.MatrixExpr, sp.MatrixBase)) or isinstance(truth_expr, (sp.MatrixExpr, sp.MatrixBase)):
+        return rel
+    vals = pt.example(0)
+    try:
+        subs = {s: sp.Float(vals[s.name], 30) for s in _symbols(claim) | _symbols(truth_expr)}
+        c = complex(sp.sympify(claim).evalf(30, subs=subs))
+        t = complex(sp.sympify(truth_expr).evalf(30, subs=subs))
+    except Exception:  # noqa: BLE001 - a node evalf cannot do: keep the float64 answer
+        return rel
+    return abs(c - t) / max(abs(c), abs(t), 1e-30)
+
+def _same_kind(c, t):
+    return isinstance(c, (sp.MatrixExpr, sp.MatrixBase)) == isinstance(t, (sp.MatrixExpr, sp.MatrixBase))
+
+
+def symbolic_zero(d) -> bool | None:
+    """True when simplification shows ``d`` is 0; None when it cannot tell (never a disproof).
+    Large expressions are not simplified (simplify's time grows quickly with size)."""
+    try:
+        if isinstance(d, (sp.MatrixExpr, sp.MatrixBase)):
+            e = sp.expand(d)
+            if getattr(e, "is_ZeroMatrix", False) or e == 0:
+                return True
+            e = e.doit()
+            return True if getattr(e, "is_ZeroMatrix", False) or e == 0 else None
+        e = sp.expand(d)
+        if e == 0:
+            return True
+        if sp.count_ops(e) > 120:
+            return None
+        from ..frontend.functions import sigmoid, softplus
+        e = sp.simplify(e.replace(sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(
+            softplus, lambda u: sp.log(1 + sp.exp(u))))
+        return True if e == 0 else None
+    except Exception:  # noqa: BLE001 - simplification failing is "undecided", not an error
+        return None

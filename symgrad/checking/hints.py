@@ -1,0 +1,472 @@
+"""Name the slip behind a wrong gradient.
+
+Each recogniser takes the claim C and symgrad's gradient T (NumPy values at the same random points)
+and asks whether C is T transformed by one usual slip; the first that fits (to 1e-6, at every point)
+gives the hint. In order:
+
+    shape       C cannot have ∂f/∂w's shape: Cᵀ = T (transpose), C's per-example rows average or sum
+                to T (missing sum over the batch), C summed over an axis is T; else both shapes
+    sign        C = −T
+    transpose   C = Tᵀ for a square w (T not symmetric)
+    factor      C = k·T for a constant k: 2, ½, the batch size B, a dimension N or 1/N, ...
+    fan-out     C = T − (one path's term): a path of the influence diagram left out (named), or one
+                counted twice (C = T + term). The terms come from the reverse-mode record: every
+                value that fans out received one contribution per consumer (`Derivation.raw_steps`),
+                and each contribution, pushed back to w, is one path's share of ∂f/∂w
+    σ'          C is what the chain rule gives with σ'(z) left out or written as σ(z), 1 − σ(z),
+                z(1 − z), σ(z)², σ(z)(1 + σ(z))
+    softmax     C is what it gives with the softmax Jacobian cut to its diagonal, s ⊙ (1 − s)
+    targets     C is right once a column input of a softmax loss is one-hot (sums to 1)
+    first step  otherwise: the first step of the derivation (from the output down) whose value no
+                subexpression of the claim reproduces, when the claim reproduces an earlier one
+
+>>> import numpy as np
+>>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .claims import _eval_claim, _shape, _symbols, fit_shape, rel_errors
+from ..core.evaluate import evaluate
+from ..frontend.functions import LogSoftmax, Map, Softmax, sigmoid
+
+TOL = 1e-6
+
+
+@dataclass
+class Case:
+    f: Any
+    params: list
+    k: int                      # which parameter's claim is wrong
+    derivation: Any
+    points: list
+    truths: list                # per point: per parameter, the true gradient
+    claims: list                # per point: per parameter, the claim's value (as returned)
+    batch: int | None
+    claim_expr: Any = None      # the claimed SymPy expression (None for a callable)
+    check: Any = None           # sg.check itself, for hints that re-check at a special point
+
+    @property
+    def w(self):
+        return self.params[self.k]
+
+    def C(self):
+        return [np.asarray(c[self.k], float) for c in self.claims]
+
+    def T(self):
+        return [np.asarray(t[self.k], float) for t in self.truths]
+
+    def eval_vars(self, graph, vars_, extra=None) -> list:
+        """Per point, the values of ``vars_`` averaged over the point's examples."""
+        def values(vals):
+            if extra is not None:
+                vals.update(extra(vals))
+            return [np.asarray(v, float) for v in evaluate(graph, vars_, vals)]
+        return [p.mean(values) for p in self.points]
+
+
+def same(c, t, k=1.0) -> bool:
+    """c ≈ k·t entrywise (relative, with a floor for entries that are 0 up to round-off)."""
+    c, t = np.asarray(c, float), np.asarray(t, float)
+    return c.shape == t.shape and bool(np.all(rel_errors(c, k * t) <= TOL))
+
+
+def all_same(Cs, Ts, k=1.0) -> bool:
+    return all(same(c, t, k) for c, t in zip(Cs, Ts))
+
+
+def _shape_txt(s) -> str:
+    return "a scalar" if tuple(s) == () else "(" + ", ".join(map(str, s)) + ")"
+
+
+def find_hint(case: Case) -> str | None:
+    """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
+    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, fanout_hint, sigmoid_hint,
+              softmax_hint, target_hint, first_step_hint):
+        try:
+            msg = h(case)
+        except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
+            msg = None
+        if msg:
+            return msg
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def shape_hint(case: Case):
+    w, shape = case.w, _shape(case.w)
+    Cs, Ts = case.C(), case.T()
+    if all(fit_shape(c, shape) is not None for c in Cs):
+        return None
+    cs = Cs[0].shape
+    want = f"∂f/∂{w.name} must have {w.name}'s shape {_shape_txt(shape)}"
+    if len(shape) == 2 and cs == shape[::-1] and all(c.shape == cs for c in Cs):
+        also = _relation([c.T for c in Cs], Ts)
+        if also is not None:
+            return (f"transpose{also}: the claim is the transpose of the gradient{also}; {want}, the "
+                    f"claim has {_shape_txt(cs)} (write it transposed: for z = W·y, ∂f/∂W = δ·yᵀ, "
+                    f"not y·δᵀ).")
+    B = case.batch
+    if B and cs and cs[0] == B:
+        for how, red in (("mean", lambda c: c.mean(axis=0)), ("sum", lambda c: c.sum(axis=0))):
+            red_c = [fit_shape(red(c), shape) for c in Cs]
+            if all(r is not None for r in red_c) and all_same(red_c, Ts):
+                return (f"missing sum over the batch: the claim has one row per example, shape "
+                        f"{_shape_txt(cs)}, but {want}; the gradient of the batch loss sums the "
+                        f"examples' contributions (here their {how} over axis 0 is right).")
+    for ax in range(len(cs)):
+        for how, red in (("sum", np.sum), ("mean", np.mean)):
+            red_c = [fit_shape(red(c, axis=ax), shape) for c in Cs]
+            if all(r is not None for r in red_c) and all_same(red_c, Ts):
+                return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its {how} "
+                        f"over axis {ax} is right — a sum over the examples (or over a broadcast "
+                        f"dimension) was left out.")
+    if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and all(
+            same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
+        return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}."
+    return f"shape: the claim has shape {_shape_txt(cs)}, which cannot be the gradient's: {want}."
+
+
+def _fitted(case):
+    return [fit_shape(c, _shape(case.w)) for c in case.C()], case.T()
+
+
+def sign_hint(case: Case):
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts, -1):
+        return ("flipped sign: the claim is −1 times the gradient (a lost inner derivative −1, as in "
+                "d/dw ½(y − w·x)² = −(y − w·x)·x; or the descent step's minus carried into the gradient).")
+    return None
+
+
+def _relation(Cs, Ts) -> str | None:
+    """How C relates to T by a scalar: "" (equal), " and flipped sign", " and a factor k"; None."""
+    if all_same(Cs, Ts):
+        return ""
+    if all_same(Cs, Ts, -1):
+        return " and flipped sign"
+    k = _scale(Cs, Ts)
+    if k is not None and abs(k) > 1e-12 and all_same(Cs, Ts, k):
+        fr = _nice(k)
+        return f" and a factor {fr if fr is not None else format(k, '.6g')}"
+    return None
+
+
+def _scale(Cs, Ts) -> float | None:
+    """The least-squares k in C ≈ k·T, ⟨C, T⟩ / ⟨T, T⟩ over every point; None when T is 0."""
+    tt = sum(float(np.sum(t * t)) for t in Ts)
+    if tt == 0:
+        return None
+    return sum(float(np.sum(c * t)) for c, t in zip(Cs, Ts)) / tt
+
+
+def transpose_hint(case: Case):
+    """A square w: C = Tᵀ (possibly also negated or scaled), T not symmetric."""
+    Cs, Ts = _fitted(case)
+    if Ts[0].ndim == 2 and Ts[0].shape[0] == Ts[0].shape[1] > 1 and not all_same(Ts, [t.T for t in Ts]):
+        also = _relation([c.T for c in Cs], Ts)
+        if also is not None:
+            return (f"transpose{also}: the claim is the transpose of the gradient{also} "
+                    f"(∂f/∂{case.w.name} has {case.w.name}'s layout: entry (i, j) is "
+                    f"∂f/∂{case.w.name}[i, j]).")
+    return None
+
+
+def _nice(k: float) -> Fraction | None:
+    fr = Fraction(k).limit_denominator(64)
+    return fr if abs(float(fr) - k) <= 1e-6 * abs(k) else None
+
+
+def factor_hint(case: Case):
+    Cs, Ts = _fitted(case)
+    k = _scale(Cs, Ts)
+    if k is None:
+        if all(np.all(c == c) for c in Cs):
+            return "the gradient is 0 here, but the claim is not: f does not depend on it that way."
+        return None
+    if all(np.all(c == 0) for c in Cs):
+        return ("the claim is 0 but the gradient is not (SymPy's diff of a matrix expression can "
+                "silently give 0: symgrad differentiates through the expression instead).")
+    if not all_same(Cs, Ts, k) or abs(k - 1) < 1e-9 or abs(k) < 1e-12:
+        return None
+    fr = _nice(k)
+    ks = str(fr) if fr is not None else f"{k:.6g}"
+    sign = "flipped sign and " if k < 0 else ""
+    a = abs(k)
+    B = case.batch
+    why = ""
+    if B and abs(a - B) < 1e-9:
+        why = (f" — the batch size B = {B}: the examples' gradients were summed where the loss "
+               f"averages them (divide by B)")
+    elif B and abs(a - 1 / B) < 1e-9:
+        why = f" — 1/B for the batch size B = {B}: the batch mean was taken twice"
+    elif abs(a - 2) < 1e-9:
+        why = " — the ½ of ½(…)² was dropped, or the 2 from differentiating a square counted twice"
+    elif abs(a - 0.5) < 1e-9:
+        why = " — the 2 from differentiating a square (d(u²) = 2u·du) is missing"
+    else:
+        dims = _dims(case)
+        for n in sorted(dims):
+            if abs(a - n) < 1e-9:
+                why = f" — N = {n}, a dimension of the problem: a sum where there is a mean (1/N missing)"
+            elif abs(a - 1 / n) < 1e-9:
+                why = f" — 1/N with N = {n}, a dimension of the problem: a mean where there is a sum"
+    return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
+
+
+def _dims(case) -> set:
+    out = set()
+    for s in _symbols(case.f):
+        out.update(d for d in _shape(s) if d > 1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Fan-out: a path of the influence diagram left out
+
+
+def _label(D, v, limit=40) -> str:
+    """A value by its SymPy expression: the user's own form, else rebuilt from the graph."""
+    e = D.lowering.exprs.get(v.id)
+    if e is None:
+        from ..core.to_sympy import SympyBuilder
+        try:
+            e = SympyBuilder(D.ir, D.lowering.exprs)(v)
+        except Exception:  # noqa: BLE001 - a label is only a label
+            e = f"v{v.id}"
+    s = str(e)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
+
+
+def fanout_terms(D, wrt_var):
+    """[(v, consumer eqn, term var)]: for every value v that fans out, each consumer's contribution
+    to ∂f/∂v pushed back to ``wrt_var`` — one path's (or one bundle of paths') share of ∂f/∂wrt."""
+    from ..core.reverse import backward
+    contribs: dict[int, list] = {}
+    var_of: dict[int, Any] = {}
+    for st in D.raw_steps:
+        for v, c in zip(st.eqn.inputs, st.contributions):
+            if c is not None:
+                contribs.setdefault(v.id, []).append((st.eqn, c))
+                var_of[v.id] = v
+    out = []
+    for vid, lst in contribs.items():
+        if len(lst) < 2:
+            continue
+        v = var_of[vid]
+        for eqn, c in lst:
+            if len(out) >= 32:
+                return out
+            if v.id == wrt_var.id:
+                out.append((v, eqn, c))
+                continue
+            (term,) = backward(D.ir, v, [wrt_var], seed=c)
+            if term is not None:
+                out.append((v, eqn, term))
+    return out
+
+
+def _path(D, wrt_name, v, eqn) -> str:
+    """wrt → … → v → consumer → … → the output, through single-consumer links."""
+    users: dict[int, list] = {}
+    for e in D.ir.ancestors([D.output]):
+        for u in e.inputs:
+            users.setdefault(u.id, []).append(e)
+    chain = [wrt_name]
+    if D.ir.producer[v.id].prim.name not in ("param",):
+        chain.append("…" if D.ir.producer[v.id].inputs and not any(
+            u.id in {w.id for w in D.wrt_vars} for u in D.ir.producer[v.id].inputs) else "")
+        chain.append(_label(D, v))
+    cur = eqn.out
+    chain.append(_label(D, cur))
+    while cur.id != D.output.id and len(users.get(cur.id, [])) == 1 and len(chain) < 8:
+        cur = users[cur.id][0].out
+        chain.append(_label(D, cur) if cur.id != D.output.id else "")
+    if cur.id != D.output.id:
+        chain.append("…")
+    chain = [c for c in chain if c] + ["the output"]
+    if len(chain) > 6:                       # long chains: the start, where it forks, the end
+        chain = chain[:4] + ["…"] + chain[-2:]
+    return " → ".join(chain)
+
+
+def fanout_hint(case: Case):
+    from ..core.to_sympy import SympyBuilder
+    D = case.derivation
+    wv = D.wrt_vars[case.k]
+    terms = fanout_terms(D, wv)
+    if not terms:
+        return None
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(D.ir, [t for _, _, t in terms])
+    for j, (v, eqn, term) in enumerate(terms):
+        m = [np.broadcast_to(vals[i][j], Ts[i].shape) for i in range(len(Ts))]
+        for sign, what in ((-1, "leaves out"), (+1, "counts twice")):
+            if all_same(Cs, [t + sign * mm for t, mm in zip(Ts, m)]):
+                expr = SympyBuilder(D.ir, D.lowering.exprs)(term)
+                return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
+                        f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)} "
+                        f"(that term is {expr}); the derivative sums over all paths of the influence diagram.")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# σ'(z) written wrong, and the softmax Jacobian cut to its diagonal: derive f again with the slip
+# built in, and compare the claim with that.
+
+
+def _sig_variant(label, dfun):
+    cls = type(f"sigmoid_{label}", (sigmoid,), {
+        "fdiff": lambda self, argindex=1: dfun(sigmoid(self.args[0]), self.args[0])})
+    return label, cls
+
+
+_SIGMOID_SLIPS = [
+    _sig_variant("1 (the σ' factor left out)", lambda s, z: sp.S.One),
+    _sig_variant("σ(z)", lambda s, z: s),
+    _sig_variant("1 − σ(z)", lambda s, z: 1 - s),
+    _sig_variant("z(1 − z)", lambda s, z: z * (1 - z)),
+    _sig_variant("σ(z)²", lambda s, z: s ** 2),
+    _sig_variant("σ(z)(1 + σ(z))", lambda s, z: s * (1 + s)),
+]
+
+
+def sigmoid_hint(case: Case):
+    from ..core.differentiate import differentiate
+    if not case.f.has(sigmoid):
+        return None
+    Cs, Ts = _fitted(case)
+    for label, cls in _SIGMOID_SLIPS:
+        Dv = differentiate(case.f.replace(sigmoid, cls), case.params, policy=case.derivation.ir.policy)
+        g = Dv.gradient_vars[case.k]
+        if g is None:
+            continue
+        vals = case.eval_vars(Dv.ir, [g])
+        if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
+            return (f"σ'(z) written wrong: the claim is what the chain rule gives with σ'(z) = {label}; "
+                    f"the derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).")
+    return None
+
+
+def softmax_hint(case: Case):
+    """softmaxᵢ(z) = σ(zᵢ − Kᵢ) with Kᵢ = log Σ_{j≠i} exp zⱼ; holding K fixed keeps only the diagonal
+    of the Jacobian, ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ), and drops −sᵢsⱼ off it."""
+    from ..core.differentiate import differentiate
+    from ..core.evaluate import numeric
+    nodes = [n for n in sp.preorder_traversal(case.f) if isinstance(n, (Softmax, LogSoftmax))]
+    if not nodes:
+        return None
+    Cs, Ts = _fitted(case)
+    t = sp.Dummy("t", real=True)
+    sub, ks = {}, []
+    for j, n in enumerate(dict.fromkeys(nodes)):
+        K = sp.MatrixSymbol(f"_K{j}", *n.arg.shape)
+        body = sigmoid(t) if isinstance(n, Softmax) else sp.log(sigmoid(t))
+        sub[n] = Map(sp.Lambda(t, body), n.arg - K)
+        ks.append((K, n.arg))
+
+    def extra(vals):
+        out = {}
+        for K, z in ks:
+            zv = np.asarray(numeric(z, vals), float)
+            m = zv.max()
+            e = np.exp(zv - m)
+            out[K.name] = m + np.log(np.maximum(e.sum() - e, 1e-300))
+        return out
+
+    Dv = differentiate(case.f.xreplace(sub), case.params, policy=case.derivation.ir.policy)
+    g = Dv.gradient_vars[case.k]
+    if g is None:
+        return None
+    vals = case.eval_vars(Dv.ir, [g], extra)
+    if all_same(Cs, [np.broadcast_to(v[0], tt.shape) for v, tt in zip(vals, Ts)]):
+        return ("softmax Jacobian cut to its diagonal: the claim uses ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ) only; the "
+                "softmax couples every output to every input, ∂sᵢ/∂zⱼ = sᵢ(δᵢⱼ − sⱼ), so "
+                "∂f/∂z = s ⊙ (ḡ − sᵀḡ), not s ⊙ (1 − s) ⊙ ḡ.")
+    return None
+
+
+_busy = []    # target_hint re-runs check, which must not try target_hint again
+
+
+def target_hint(case: Case):
+    """softmax(z) − t is ∂/∂z of −Σ t log softmax(z) only when Σt = 1: the full gradient is
+    softmax(z)·Σt − t. When f has a softmax and the claim becomes right with a one-hot column input,
+    say so (random targets do not sum to 1)."""
+    if _busy or case.check is None or case.claim_expr is None or not case.f.has(Softmax, LogSoftmax):
+        return None
+    pnames = {w.name for w in case.params}
+    for t in sorted(_symbols(case.f), key=lambda s: s.name):
+        shape = _shape(t)
+        if t.name in pnames or len(shape) != 2 or shape[1] != 1 or shape[0] < 2:
+            continue
+        onehot = np.zeros(shape)
+        onehot[0, 0] = 1.0
+        _busy.append(t)
+        try:
+            r = case.check(case.f, case.w, case.claim_expr, at={t.name: onehot})
+        finally:
+            _busy.pop()
+        if r.verdict == "equal":
+            return (f"targets: the claim is right when {t.name} is one-hot (its entries sum to 1), "
+                    f"as the derivation of softmax(z) − t assumes, but not for a general {t.name}; "
+                    f"check it with at={{'{t.name}': one_hot_column}}.")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Otherwise: the first derivation step whose value the claim does not reproduce.
+
+
+def first_step_hint(case: Case):
+    """Walk the reverse-mode steps from the output towards w. A step's adjoint ḡ (∂f/∂ of that
+    equation's output) is "reproduced" when some subexpression of the claim has its value at every
+    point. Report the first step that is not reproduced, after one that is."""
+    from ..core.to_sympy import SympyBuilder
+    expr = case.claim_expr
+    if expr is None or not case.derivation.raw_steps:
+        return None
+    D = case.derivation
+    subs = []
+    for s in sp.preorder_traversal(expr):
+        if isinstance(s, sp.Expr) and not s.is_Atom and not isinstance(s, sp.Lambda):
+            subs.append(s)
+            if isinstance(s, sp.MatMul) and len(s.args) > 2:     # A·B·C holds A·B and B·C too
+                subs += [sp.MatMul(*s.args[:i]) for i in range(2, len(s.args))]
+                subs += [sp.MatMul(*s.args[i:]) for i in range(1, len(s.args) - 1)]
+    subs = list(dict.fromkeys(subs))[:80]
+    sub_vals = []
+    for s in subs:
+        try:
+            sub_vals.append([_eval_claim(s, p.example(0)) for p in case.points])
+        except Exception:   # noqa: BLE001 - a subexpression that does not evaluate alone
+            sub_vals.append(None)
+    from ..core.reverse import depends_on
+    on_path = depends_on(D.ir, [D.wrt_vars[case.k]])
+    steps = [st for st in D.raw_steps if st.eqn.out.id in on_path and st.eqn.out.id != D.output.id]
+    gvals = case.eval_vars(D.ir, [st.cotangent for st in steps])
+    last_ok = None
+    build = SympyBuilder(D.ir, D.lowering.exprs)
+    for j, st in enumerate(steps):
+        target = [v[j] for v in gvals]
+        hit = any(sv is not None and all(np.asarray(a).shape == np.asarray(b).shape and same(a, b)
+                                         for a, b in zip(sv, target)) for sv in sub_vals)
+        if hit:
+            last_ok = st
+            continue
+        if last_ok is not None and any(sv is not None and np.asarray(sv[0]).shape == np.asarray(target[0]).shape
+                                       for sv in sub_vals):
+            return (f"first differing step: the claim agrees with the derivation down to "
+                    f"∂f/∂({_label(D, last_ok.eqn.out)}) = {build(last_ok.cotangent)}, but no part of it "
+                    f"equals the next step, ∂f/∂({_label(D, st.eqn.out)}) = {build(st.cotangent)} "
+                    f"({st.eqn.prim.rule} rule).")
+    return None

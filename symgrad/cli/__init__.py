@@ -1,0 +1,8 @@
+"""The ``symgrad`` command: ``symgrad derive | check | compile | train``.
+
+`main` parses the arguments; each subcommand is a module here (`derive`, `check`, `compile`,
+`train`) with ``register(subparsers)``. Comes last in the pipeline: may import all of symgrad.
+"""
+from .main import main
+
+__all__ = ["main"]

@@ -1,0 +1,126 @@
+"""MODEL.py files for ``symgrad compile`` and ``symgrad train``.
+
+A model file is a Python script that defines, at module level:
+
+    loss        the per-example loss: a scalar SymPy expression            (required)
+    params      the parameters: a list of Symbols / MatrixSymbols           (required)
+    inputs      the inputs (features and targets): a list of them          (required)
+    outputs     the network's output(s), for Program.forward and accuracy  (optional)
+    optimizer   a symgrad.compiling.optim optimizer, e.g. sg.optim.Adam(lr=1e-3)     (optional)
+    values      initial parameter values {name: array}                      (optional; default
+                symgrad.compiling.training.init_values(params, seed))
+    target      the input holding the class labels; with ``outputs``, ``symgrad train`` reports
+                the accuracy                                               (optional)
+
+For example (a softmax regression on 4 features and 3 classes)::
+
+    import sympy as sp, symgrad as sg
+    W, b = sp.MatrixSymbol("W", 3, 4), sp.MatrixSymbol("b", 3, 1)
+    x, t = sp.MatrixSymbol("x", 4, 1), sp.MatrixSymbol("t", 3, 1)
+    outputs = [W * x + b]
+    loss = sg.cross_entropy(outputs[0], t)
+    params, inputs, target = [W, b], [x, t], t
+    optimizer = sg.optim.Adam(lr=0.01)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+from dataclasses import dataclass, replace
+
+import sympy as sp
+
+from ..compiling import optim
+from ..errors import SymgradError
+
+
+@dataclass
+class Model:
+    path: str
+    loss: object
+    params: list
+    inputs: list
+    outputs: list | None = None
+    optimizer: object = None
+    values: dict | None = None
+    target: object = None
+
+
+def _symbols(ns, name, path, required=True):
+    xs = ns.get(name)
+    if xs is None:
+        if required:
+            raise SymgradError(f"{path} defines no {name!r}: a model file must define loss, params "
+                               f"and inputs (see `symgrad compile --help`)")
+        return None
+    if isinstance(xs, (sp.Symbol, sp.MatrixSymbol)):
+        xs = [xs]
+    if not isinstance(xs, (list, tuple)) or not all(isinstance(s, (sp.Symbol, sp.MatrixSymbol)) for s in xs):
+        raise SymgradError(f"{path}: {name!r} must be a list of SymPy Symbols or MatrixSymbols, "
+                           f"got {xs!r}")
+    return list(xs)
+
+
+def load_model(path) -> Model:
+    """Run the model file and collect what it defines (see the module docstring)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise SymgradError(f"no such model file: {path}")
+    try:
+        ns = runpy.run_path(path, run_name="__symgrad_model__")
+    except (Exception, SystemExit) as e:          # the user's script: report, never a traceback
+        raise SymgradError(f"running {path} failed: {type(e).__name__}: {e}") from e
+    loss = ns.get("loss")
+    if loss is None:
+        _symbols(ns, "loss", path)
+    if not isinstance(loss, sp.Basic):
+        raise SymgradError(f"{path}: 'loss' must be a SymPy expression, got {type(loss).__name__}")
+    outputs = ns.get("outputs")
+    if outputs is not None and not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    opt = ns.get("optimizer")
+    if opt is not None and not isinstance(opt, optim.Optimizer):
+        raise SymgradError(f"{path}: 'optimizer' must be a symgrad.compiling.optim optimizer, got {opt!r}")
+    return Model(path, loss, _symbols(ns, "params", path), _symbols(ns, "inputs", path),
+                 list(outputs) if outputs is not None else None, opt, ns.get("values"),
+                 ns.get("target"))
+
+
+def choose_optimizer(model: Model, name=None, lr=None):
+    """--optimizer NAME (with --lr) wins; else the model's optimizer (its lr replaced by --lr);
+    else Adam with lr 1e-3 (or --lr)."""
+    if name is not None:
+        return optim.make(name, **({} if lr is None else {"lr": lr}))
+    if model.optimizer is not None:
+        return model.optimizer if lr is None else replace(model.optimizer, lr=lr)
+    return optim.Adam(lr=1e-3 if lr is None else lr)
+
+
+def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32"):
+    """sg.compile on what the model file defines."""
+    from ..compiling.compiler import compile as sg_compile      # the compiler, loaded on first use
+    extra = {} if model.outputs is None else {"outputs": model.outputs}
+    return sg_compile(model.loss, params=model.params, inputs=model.inputs, target=target,
+                      optimizer=optimizer, dtype=dtype, **extra)
+
+
+def model_parser(subparsers, name: str, help: str, doc: str):
+    """The subparser of a command that takes a model file: its description (the command's
+    docstring's first paragraph, then this module's) and the MODEL.py positional."""
+    p = subparsers.add_parser(name, help=help, description=doc.split("\n\n")[0] + "\n\n" + __doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", metavar="MODEL.py", help="a Python file defining loss, params, inputs")
+    return p
+
+
+def add_target_argument(parser, help: str = "the backend"):
+    parser.add_argument("--target", default="numpy", choices=["numpy", "triton"], help=help)
+
+
+def add_optimizer_arguments(parser):
+    parser.add_argument("--optimizer", choices=optim.NAMES,
+                        help="the optimizer (default: the model file's `optimizer`, else adam)")
+    parser.add_argument("--lr", type=float, help="learning rate (replaces the optimizer's)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                        help="floating-point type of the compiled program (default float32)")

@@ -1,0 +1,74 @@
+"""``symgrad train MODEL.py --data data.npz``: compile a model file (see
+symgrad/cli/_model.py) and train it on a ``.npz`` dataset with one array per input, keyed by the
+input's name, samples on the first axis."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import SymgradError
+from . import _model
+
+
+def register(subparsers):
+    p = _model.model_parser(subparsers, "train", "train a model file on a .npz dataset", __doc__)
+    p.add_argument("--data", required=True, metavar="DATA.npz", help="training data, one array per input")
+    p.add_argument("--validation", metavar="VAL.npz", help="validation data, evaluated each epoch")
+    p.add_argument("--epochs", type=int, default=10, help="passes over the data (default 10)")
+    p.add_argument("--batch-size", type=int, default=32, help="minibatch size (default 32)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial values and the shuffling")
+    _model.add_target_argument(p)
+    p.add_argument("--checkpoint", metavar="CK.npz", help="save values, state and step here each epoch")
+    p.add_argument("--resume", metavar="CK.npz", help="start from this checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _model.add_optimizer_arguments(p)
+    p.set_defaults(func=run)
+
+
+def load_data(path, inputs, what="--data") -> dict:
+    """The arrays of ``path`` for each input, keyed by the input's name."""
+    if not os.path.isfile(path):
+        raise SymgradError(f"{what}: no such file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as e:                     # noqa: BLE001 - any unreadable file is bad input
+        raise SymgradError(f"{what}: {path} is not a readable .npz file ({e})") from e
+    names = [s.name for s in inputs]
+    missing = [n for n in names if n not in arrays]
+    if missing:
+        raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
+                           f"{sorted(arrays)} (one array per input, keyed by the input's name)")
+    return {n: arrays[n] for n in names}
+
+
+def run(args) -> int:
+    from ..compiling import training as T
+
+    model = _model.load_model(args.model)
+    data = load_data(args.data, model.inputs)
+    validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
+    opt = _model.choose_optimizer(model, args.optimizer, args.lr)
+    program = _model.compile_program(model, args.target, opt, args.dtype)
+    if args.resume:
+        values = T.load(args.resume)
+    elif model.values is not None:
+        values = model.values
+    else:
+        values = T.init_values(model.params, args.seed)
+    metrics = {"loss": T.mean_loss}
+    if model.target is not None and model.outputs:
+        metrics["accuracy"] = T.accuracy(model.target)
+    try:
+        history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
+                          seed=args.seed, validation=validation, progress=not args.no_progress,
+                          metrics=metrics, checkpoint=args.checkpoint, values=values)
+    except T.TrainingDiverged as e:
+        print(f"symgrad train: {e}")
+        return 1
+    for record in history.epochs:
+        print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in record.items() if k != "seconds"))
+    print(f"final loss: {history.loss[-1]:.6g}" if history.loss else "no steps taken")
+    return 0

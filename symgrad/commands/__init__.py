@@ -1,1 +1,0 @@
-"""Subcommands of the ``symgrad`` console script, one module each (see symgrad/cli.py)."""

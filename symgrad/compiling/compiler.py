@@ -1,0 +1,483 @@
+"""`compile`: a declared loss → a `Program` that runs it on batches (loss, gradients, training step).
+
+The core side of compilation, backend-neutral: check the declaration, lower the loss to the IR,
+apply the stability rewrites, derive the gradients by reverse mode, and hand the result (a `Spec`)
+to the backend registered for the target. Backends register themselves in `BACKENDS` when their
+module is imported; the core imports a backend's module only when a program for its target is
+compiled (``target="numpy"`` imports ``codegen.numpy_backend`` on first use).
+
+Conventions (``shared/DESIGN.md``): the network is declared for ONE example; at run time each
+input has a leading batch axis — a per-example (n, 1) or (n,) input is passed as (B, n), a scalar
+as (B,), a (1, n) row as (B, n), an (m, n) matrix as (B, m, n). The loss is the mean over the batch
+of the per-example loss (``reduction="sum"``: the sum). Values are dicts keyed by the SymPy symbol
+or its name; parameters have their declared shape (a scalar parameter is a 0-d array or a float).
+
+>>> import numpy as np, sympy as sp, symgrad as sg
+>>> w, x, y = sp.symbols('w x y')                     # the world's smallest perceptron, y = w·x
+>>> prog = sg.compile((w * x - y) ** 2 / 2, params=[w], inputs=[x, y], dtype="float64")
+>>> batch = {"x": np.array([10, 2, 3.5, 1]), "y": np.array([10.1, 1.9, 3.4, 1.1])}
+>>> round(prog.loss({"w": 1.0}, batch), 6)
+0.005
+>>> round(float(prog.grad({"w": 1.0}, batch)["w"]), 6)
+-0.1375
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import sympy as sp
+
+from ..core import rules as R
+from ..frontend.masks import masks_in, switch_off
+from ..errors import FreeSymbolError, MissingValueError, ShapeError, SymgradError, UnsupportedError
+from ..core.ir import Graph, Var, format_shape
+from ..core.lower import Lowering
+from ..core.policy import DEFAULT, Subgradients
+from ..core.reverse import backward
+from .rewrite import stabilize
+
+# What lives in codegen registers itself here when its module is imported; symgrad names the
+# modules and imports one by name on first use (never at import time, never by an import statement).
+_BACKEND_MODULES = {"numpy": "codegen.numpy_backend", "triton": "codegen.triton_backend"}
+BACKENDS: dict[str, Callable] = {}      # target name -> build(spec) -> Compiled
+_ADAPTER_MODULES = {"torch": "codegen.torch_module"}
+ADAPTERS: dict[str, Callable] = {}      # "torch" -> make(program, values, generator) -> nn.Module
+
+
+def register_backend(target: str, build: Callable):
+    """Make ``build(spec) -> Compiled`` the backend of ``target`` (backends call this on import)."""
+    BACKENDS[target] = build
+
+
+def register_adapter(name: str, make: Callable):
+    """Make ``make(program, values, generator)`` the adapter ``name`` (``"torch"``: `Program.as_torch`)."""
+    ADAPTERS[name] = make
+
+
+def _plugin(table: dict, modules: dict, name: str, kind: str) -> Callable:
+    if name not in table:
+        mod = modules.get(name)
+        if mod is None:
+            raise UnsupportedError(f"unknown {kind} {name!r}; {kind}s: {sorted(modules)}")
+        import importlib
+        importlib.import_module(mod)
+    return table[name]
+
+
+def _backend(target: str) -> Callable:
+    return _plugin(BACKENDS, _BACKEND_MODULES, target, "target")
+
+
+# -------------------------------------------------------------------------------------------------
+# What a backend gets
+
+
+@dataclass
+class Lowered:
+    """One graph with its roles: leaf var ids of the parameters, inputs, dropout masks and the seed."""
+    graph: Graph
+    loss: Var
+    params: list            # var id per parameter (None when the graph does not use it)
+    inputs: list            # var id per input (None when unused)
+    masks: list             # (var id, shape, p) per dropout mask
+    scale: int | None = None            # var id of the reverse-mode seed (1/B for the mean)
+    grads: list = field(default_factory=list)      # Var | None per parameter
+    outputs: list = field(default_factory=list)    # Var per requested output
+    notes: dict = field(default_factory=dict)      # var id -> comment text (safe to print)
+
+
+@dataclass
+class Spec:
+    params: list
+    inputs: list
+    train: Lowered          # dropout on; gradients
+    eval: Lowered           # dropout off; loss and outputs
+    optimizer: Any
+    dtype: str
+    reduction: str
+
+
+@dataclass
+class Compiled:
+    """What a backend returns: the source and the functions ``loss(params, batch)``,
+    ``grad(params, batch, rng)``, ``step(params, slots, t, batch, rng)``, ``forward(params, batch)``
+    (params and batch are lists in declaration order; slots a flat list, slot-major: slot 0 of
+    every parameter, then slot 1, ...)."""
+    source: str
+    loss: Callable
+    grad: Callable
+    step: Callable
+    forward: Callable | None = None
+    program: type | None = None     # the Program class to wrap it in (None: `Program`, NumPy arrays)
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every non-printable character (newlines included) escaped: fit for one comment
+    line of generated source."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
+
+
+def _shape(sym) -> tuple:
+    if isinstance(sym, sp.MatrixSymbol):
+        dims = tuple(sym.shape)
+        if not all(getattr(d, "is_Integer", False) for d in dims):
+            raise UnsupportedError(f"{sym.name!r} has a symbolic shape {format_shape(dims)}; compile needs "
+                                   f"numbers (the batch axis is added at run time)")
+        return tuple(int(d) for d in dims)
+    if isinstance(sym, sp.Symbol):
+        return ()
+    raise SymgradError(f"parameters and inputs must be Symbols or MatrixSymbols, got {sym!r}")
+
+
+def _lower(loss, params, inputs, outputs, policy, with_grads: bool) -> Lowered:
+    graph = Graph(policy)
+    low = Lowering(graph, params=params)
+    out = low(loss)
+    if out.shape == (1, 1):
+        out = R.reduce_sum(graph, out, None)
+    elif out.shape != ():
+        raise ShapeError(f"the loss must be a scalar per example, but it has shape {format_shape(out.shape)}")
+    outs = [low(o) for o in outputs]
+    stable = stabilize(graph, [out] + outs)
+    out, outs = stable[0], stable[1:]
+    masks = masks_in(loss)
+    lw = Lowered(graph, out, [None] * len(params), [None] * len(inputs), [], outputs=outs)
+    notes = lw.notes
+    for i, p in enumerate(params):
+        lw.params[i] = low.leaf(p).id
+    for i, x in enumerate(inputs):
+        lw.inputs[i] = low.leaf(x).id
+    for m in masks:
+        lw.masks.append((low.leaf(m).id, _shape(m), m.p))
+    for vid, e in low.exprs.items():
+        if not graph.producer[vid].prim.leaf:
+            notes[vid] = "= " + safe_text(_short(e))
+    if with_grads:
+        seed_sym = sp.Dummy("scale", real=True)
+        seed = graph.bind(R.input_p, (), (seed_sym, ()))
+        lw.scale = seed.id
+        wrt = [graph.producer[i].out for i in lw.params]
+
+        def on_step(eqn, g, cts):
+            notes.setdefault(g.id, f"∂L/∂v{eqn.out.id}: the adjoint of v{eqn.out.id}")
+            for u, c in zip(eqn.inputs, cts):
+                if c is not None:
+                    notes.setdefault(c.id, f"contribution to ∂L/∂v{u.id} through v{eqn.out.id} "
+                                           f"({eqn.prim.rule} rule)")
+        lw.grads = backward(graph, out, wrt, seed=seed, on_step=on_step)
+        for i, (g, p) in enumerate(zip(lw.grads, params)):
+            if g is not None:
+                notes[g.id] = f"∂L/∂p{i}, per example (p{i} is the parameter {safe_text(repr(p.name))})"
+    return lw
+
+
+def _short(e, limit: int = 90) -> str:
+    s = str(e)
+    return s if len(s) <= limit else s[:limit - 3] + "..."
+
+
+def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, dtype: str = "float32",
+            outputs=None, reduction: str = "mean", seed: int = 0,
+            policy: Subgradients = DEFAULT) -> "Program":
+    """Compile the per-example scalar ``loss`` into a `Program` for ``target``.
+
+    ``params``: the Symbols / MatrixSymbols to differentiate and train; ``inputs``: the ones fed per
+    example (data, targets). Every free symbol of the loss must be one of the two. ``optimizer``:
+    an `symgrad.compiling.optim.Optimizer` compiled into ``.step`` (None: ``optim.SGD()``, plain gradient
+    descent with its default learning rate 0.01). ``outputs``: per-example expressions that
+    ``.forward`` returns (the network's prediction). ``dtype``: "float32" or "float64".
+    ``seed``: of the generator that draws dropout masks.
+
+    >>> import numpy as np, sympy as sp, symgrad as sg
+    >>> net = sg.mlp([2, 3, 1], act=sp.tanh)
+    >>> y = sp.MatrixSymbol('y', 1, 1)
+    >>> prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y], outputs=[net.output])
+    >>> values = {p: np.full(p.shape, 0.1, dtype=np.float32) for p in net.params}
+    >>> prog.forward(values, {"x": np.ones((5, 2), np.float32)})[0].shape
+    (5, 1)
+    """
+    spec = specify(loss, params, inputs, optimizer=optimizer, dtype=dtype, outputs=outputs,
+                   reduction=reduction, policy=policy)
+    compiled = _backend(target)(spec)
+    return (compiled.program or Program)(spec, compiled, seed)
+
+
+def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", outputs=None,
+            reduction: str = "mean", policy: Subgradients = DEFAULT) -> Spec:
+    """What `compile` gives a backend: the checked declaration, lowered to IR with its reverse-mode
+    gradients (arguments as `compile`'s). Tools that drive a backend themselves start here."""
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    loss = sp.sympify(loss)
+    params, inputs = list(params), list(inputs)
+    outputs = [sp.sympify(o) for o in (outputs or [])]
+    for s in params + inputs:
+        _shape(s)
+    names = [s.name for s in params + inputs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise SymgradError(f"two parameters/inputs share the name {dup[0]!r}; values are keyed by name, "
+                           f"so names must be distinct")
+    masks = masks_in(loss)
+    declared = set(params) | set(inputs) | set(masks)
+    for what, e in [("loss", loss)] + [(f"output {i}", o) for i, o in enumerate(outputs)]:
+        free = [s for s in e.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))]
+        unknown = sorted((s for s in free if s not in declared), key=lambda s: s.name)
+        if unknown:
+            raise FreeSymbolError(
+                f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which is neither a "
+                f"parameter nor an input; add it to params=[...] or inputs=[...]")
+    if optimizer is None:
+        from .optim import SGD
+        optimizer = SGD()
+    train = _lower(loss, params, inputs, [], policy, with_grads=True)
+    ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False)
+    return Spec(params, inputs, train, ev, optimizer, dtype, reduction)
+
+
+# -------------------------------------------------------------------------------------------------
+# The program
+
+
+class Program:
+    """A compiled loss. Values are dicts keyed by symbol or name.
+
+    - ``loss(values, batch)`` → float: the mean loss over the batch, dropout off (evaluation mode).
+    - ``grad(values, batch)`` → dict name → array shaped like the parameter (dropout on).
+    - ``init_state(values)`` → the optimizer's state: ``{"t": 0, slot: {name: array}}``.
+    - ``step(values, state, batch)`` → (values, state): one training step (dropout on), IN PLACE:
+      the parameter and slot arrays are updated in place and ``state["t"]`` (the step count) is
+      incremented, and the same dicts are returned. A value that is not a NumPy array of the
+      program's dtype and shape (a list, a float64 array in a float32 program) is converted first:
+      the caller's object is then left alone and the returned dict (a new one) holds the updated
+      copy — so always continue with the returned dicts. ``last_loss`` is the batch's loss before
+      the update.
+    - ``forward(values, batch)`` → list of arrays, one per ``outputs=[...]`` expression, batched.
+    - ``source``: the generated module; ``save(path)`` writes it (it imports only NumPy).
+
+    Every check (a missing value, a wrong shape) happens before anything is computed or updated.
+    """
+
+    def __init__(self, spec: Spec, compiled: Compiled, seed: int = 0):
+        self.spec = spec
+        self.compiled = compiled
+        self.source = compiled.source
+        self.dtype = np.dtype(spec.dtype)
+        self.params = spec.params
+        self.inputs = spec.inputs
+        self.param_shapes = [_shape(p) for p in spec.params]
+        self.input_shapes = [_shape(x) for x in spec.inputs]
+        self.rng = np.random.default_rng(seed)
+        used = lambda lw, roots: {e.out.id for e in lw.graph.ancestors(roots)}  # noqa: E731
+        tr, ev = spec.train, spec.eval
+        need_tr = used(tr, [tr.loss] + [g for g in tr.grads if g is not None])
+        need_ev = used(ev, [ev.loss])
+        need_fw = used(ev, ev.outputs) if ev.outputs else set()
+        self._needs = {kind: [vid in need for vid in ids]
+                       for kind, need, ids in (("train", need_tr, tr.inputs), ("eval", need_ev, ev.inputs),
+                                               ("forward", need_fw, ev.inputs))}
+        self.slots = tuple(getattr(spec.optimizer, "slots", ()))
+        self.last_loss = None
+        self.in_place = True        # step writes into the arrays it is given (sg.train reads this)
+        self.param_names = [p.name for p in self.params]
+        self._pspec = [(p.name, p, s) for p, s in zip(self.params, self.param_shapes)]
+        self._ispec = [(x.name, x, s, _batched_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
+
+    def __repr__(self):
+        return (f"Program(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
+                f"dtype={self.dtype.name})")
+
+    # -- values -----------------------------------------------------------------------------------
+    # These run on every call, so the common case (arrays of the right dtype and shape, keyed by
+    # name) is a few dict lookups and identity tests; anything else takes the slow, checked path.
+    @staticmethod
+    def _get(d, name, sym, what: str):
+        if d is None:
+            raise MissingValueError(f"no {what} values given; pass a dict keyed by symbol or name")
+        v = d.get(name, _MISSING)
+        if v is _MISSING:
+            v = d.get(sym, _MISSING)
+            if v is _MISSING:
+                raise MissingValueError(f"no value given for the {what} {name!r}; values are keyed by "
+                                        f"the SymPy symbol or its name")
+        return v
+
+    def _param_arrays(self, values) -> list:
+        converted = values.__class__ is not dict
+        if converted and values is not None:
+            values = dict(values)
+        out, fresh = self._arrays(values, "parameter", lambda name, got, want: (
+            f"the parameter {name!r} has shape {got}, but it is declared {format_shape(want)}"))
+        self._fresh_values = converted or fresh     # True when `values` does not hold the arrays used
+        return out
+
+    def _arrays(self, d, what: str, shape_error) -> tuple:
+        """One array per parameter from the dict ``d`` (keyed by name or symbol), in declaration order
+        and this program's dtype, and whether any is not ``d``'s own object (looked up by symbol, or
+        converted). ``shape_error(name, got, want)`` words a wrong shape."""
+        out, fresh, dt = [], False, self.dtype
+        for name, sym, shape in self._pspec:
+            a = d.get(name, _MISSING) if d is not None else _MISSING
+            if a is _MISSING:
+                a = self._get(d, name, sym, what)
+                fresh = True
+            if a.__class__ is not np.ndarray or a.dtype is not dt or a.shape != shape:
+                fresh = True
+                a = np.array(a, dtype=dt)
+                if a.shape != shape:
+                    raise ShapeError(shape_error(name, a.shape, shape))
+            out.append(a)
+        return out, fresh
+
+    def _batch_arrays(self, batch, kind: str) -> list:
+        out = []
+        B = None
+        dt = self.dtype
+        for (name, sym, shape, want), needed in zip(self._ispec, self._needs[kind]):
+            if not needed:
+                out.append(None)
+                continue
+            a = batch.get(name, _MISSING) if batch.__class__ is dict else _MISSING
+            if a is _MISSING:
+                a = self._get(batch, name, sym, "input")
+            if a.__class__ is not np.ndarray or a.dtype is not dt:
+                a = np.asarray(a, dtype=dt)
+            new_shape = fit_batch_input(name, a.shape, shape, want)
+            if new_shape is not None:
+                a = a.reshape(new_shape)
+            B = same_batch_size(name, a.shape[0], B)
+            out.append(a)
+        return out
+
+    # -- running ----------------------------------------------------------------------------------
+    def loss(self, values, batch) -> float:
+        """The mean (or summed) loss of the batch, dropout off."""
+        params = self._param_arrays(values)
+        return float(self.compiled.loss(params, self._batch_arrays(batch, "eval")))
+
+    def grad(self, values, batch) -> dict:
+        """∂loss/∂parameter for every parameter, keyed by name, each shaped like the parameter."""
+        params = self._param_arrays(values)
+        _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
+        return {name: np.asarray(g, dtype=self.dtype).reshape(s) for (name, _, s), g in zip(self._pspec, grads)}
+
+    def init_state(self, values=None) -> dict:
+        """The optimizer state before the first step: ``{"t": 0, slot: {name: array}}``."""
+        opt = self.spec.optimizer
+        init = getattr(opt, "initial", {}) or {}
+        state: dict = {"t": 0}
+        for s in self.slots:
+            v = float(init.get(s, 0.0))
+            state[s] = {p.name: np.full(shape, v, dtype=self.dtype)
+                        for p, shape in zip(self.params, self.param_shapes)}
+        return state
+
+    def step(self, values, state, batch):
+        """One training step, in place; returns (values, state). See the class docstring; the
+        batch's loss before the update is kept in ``self.last_loss``.
+
+        >>> import numpy as np, sympy as sp, symgrad as sg
+        >>> w, x, y = sp.symbols('w x y')
+        >>> prog = sg.compile((w * x - y) ** 2 / 2, [w], [x, y], optimizer=sg.optim.SGD(lr=0.1))
+        >>> values, state = {"w": np.float32(0.0)}, None
+        >>> for _ in range(50):
+        ...     values, state = prog.step(values, state, {"x": [1.0, 2.0], "y": [2.0, 4.0]})
+        >>> round(float(values["w"]), 3), state["t"]
+        (2.0, 50)
+        """
+        params = self._param_arrays(values)
+        if state is None:
+            state = self.init_state()
+        slots = []
+        fresh_slots = set()
+        for s in self.slots:
+            d = state.get(s) if isinstance(state, dict) else None
+            if d is None:
+                raise MissingValueError(f"the optimizer state has no slot {s!r}; start from "
+                                        f"program.init_state(values)")
+            arrays, fresh = self._arrays(d, f"optimizer slot {s!r} of the parameter", lambda name, got, want: (
+                f"the optimizer slot {s!r} of {name!r} has shape {got}, expected {format_shape(want)}"))
+            if fresh:
+                fresh_slots.add(s)
+            slots += arrays
+        xs = self._batch_arrays(batch, "train")
+        t = int(state.get("t", 0)) + 1
+        loss = self.compiled.step(params, slots, t, xs, self.rng)
+        # The arrays were updated in place. Hand back the caller's dicts where they hold them (the
+        # common case, and no copying); a new dict where a value had to be converted.
+        names = self.param_names
+        if self._fresh_values:
+            values = dict(zip(names, params))
+        state["t"] = t
+        n = len(names)
+        for k, s in enumerate(self.slots):
+            if s in fresh_slots:
+                state[s] = dict(zip(names, slots[k * n:(k + 1) * n]))
+        self.last_loss = float(loss)
+        return values, state
+
+    def forward(self, values, batch) -> list:
+        """The ``outputs=[...]`` expressions for the batch (dropout off), each with the batch axis
+        first: a per-example (m, 1) output is (B, m), a scalar (B,)."""
+        if not self.spec.eval.outputs:
+            raise SymgradError("this program has no outputs; compile with outputs=[...] to use forward")
+        params = self._param_arrays(values)
+        return list(self.compiled.forward(params, self._batch_arrays(batch, "forward")))
+
+    def as_torch(self, values=None, generator=None):
+        """A ``torch.nn.Module`` owning the parameters, whose forward(*inputs) is the loss and whose
+        backward runs the generated gradients (``codegen.torch_module``): ``loss.backward()``,
+        ``torch.optim`` and DistributedDataParallel work with it. ``values``: initial parameters."""
+        return _plugin(ADAPTERS, _ADAPTER_MODULES, "torch", "adapter")(self, values, generator)
+
+    def save(self, path) -> None:
+        """Write the generated module to ``path`` (atomically): it runs without symgrad, importing only
+        NumPy (target "numpy") or torch and triton (target "triton")."""
+        import os
+
+        from .files import atomic_write
+        atomic_write(os.fspath(path), self.source, suffix=".py")
+
+
+_MISSING = object()
+
+
+def _batched_shape(shape) -> tuple:
+    """Per-example shape → the array shape after the batch axis."""
+    if shape == ():
+        return ()
+    m, n = shape
+    if n == 1:
+        return (m,)
+    if m == 1:
+        return (n,)
+    return (m, n)
+
+
+def fit_batch_input(name: str, got: tuple, shape: tuple, want: tuple) -> tuple | None:
+    """The batch convention for one input, whatever the array type: an input declared ``shape`` per
+    example comes as (B, *want) — None, it fits as it is — or as (B, *shape), e.g. (B, n, 1) for an
+    (n, 1) input — the shape to reshape it to. Anything else is a ShapeError naming the input."""
+    got = tuple(got)
+    if got and got[1:] == want:
+        return None
+    if got and shape != () and got[1:] == tuple(shape):
+        return (got[0],) + tuple(want)
+    raise ShapeError(f"the input {name!r} has shape {got}; declared {format_shape(shape)} per "
+                     f"example, so a batch of B examples is {_batch_text(want)}")
+
+
+def same_batch_size(name: str, n: int, B: int | None) -> int:
+    """Every input of a batch has the same leading size: B from the first, checked on the rest."""
+    if B is not None and n != B:
+        raise ShapeError(f"the input {name!r} has {n} examples but an earlier input has {B}; every "
+                         f"input of a batch needs the same leading size")
+    return n
+
+
+def _batch_text(want) -> str:
+    return "(B" + "".join(f", {d}" for d in want) + ")"

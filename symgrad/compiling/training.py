@@ -1,0 +1,462 @@
+"""The training loop: minibatches, a progress bar, a history, a guard against divergence, checkpoints.
+
+``train(program, data, epochs, batch_size, values=...)`` runs ``program.step`` over shuffled
+minibatches of ``data`` for ``epochs`` passes and returns a `History`. It needs only this much of a
+compiled `Program` (sg.compile):
+
+    program.step(values, state, batch) -> (new_values, new_state)      or (..., loss) as a third item
+    program.last_loss                 the loss of the batch before the step (when step returns two)
+    program.loss(values, batch) -> float      (when neither gives the step's loss; and for metrics)
+    program.grad(values, batch) -> {param: array}    (only to name the culprit when training diverges)
+    program.init_state(values) -> state              (when no state is passed)
+    program.forward(values, batch) -> output(s)      (only for the `accuracy` metric)
+    program.in_place: bool (optional)   False: step never writes into the arrays it is given. Unless
+                                        a program says so, train hands each step copies, so that a
+                                        failed step cannot overwrite the last good values.
+
+``values`` and ``data`` are dicts keyed by SymPy symbol or by name; ``data`` holds one array per
+input with a leading sample axis. The loss recorded for a step is the minibatch loss at the values
+BEFORE that step (the one whose gradient the step follows), as torch loops record it.
+
+>>> import numpy as np
+>>> from symgrad.compiling.training import History
+>>> History(loss=[0.5, 0.25], epochs=[{"epoch": 1, "loss": 0.375}]).metric("loss")
+[0.375]
+
+(``sg.train`` is this module's ``train``; the module is ``symgrad.compiling.training``.)
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..core.values import key_name, lookup
+from ..errors import SymgradError
+from .files import atomic_write
+
+
+# ---------------------------------------------------------------------------------------------------
+# Results and errors
+
+
+@dataclass
+class History:
+    """What `train` returns.
+
+    ``loss``: the minibatch loss of every step. ``epochs``: one dict per epoch, with ``epoch`` (1,
+    2, ...), ``loss`` (the mean of that epoch's step losses), ``seconds``, and each metric as
+    ``val_<name>`` (on the validation data) or ``train_<name>`` (on the training data, when no
+    validation data is given). ``values``, ``state``: where training ended. ``step``: the number of
+    steps taken, counting those of a checkpoint training resumed from.
+
+    >>> h = History(loss=[1.0], epochs=[{"epoch": 1, "loss": 1.0, "val_accuracy": 0.5}])
+    >>> h.metric("val_accuracy")
+    [0.5]
+    """
+
+    loss: list = field(default_factory=list)
+    epochs: list = field(default_factory=list)
+    values: dict | None = None
+    state: object = None
+    step: int = 0
+
+    def metric(self, name: str) -> list:
+        """The per-epoch series of ``name`` (``loss``, ``val_loss``, ``val_accuracy`` ...)."""
+        if self.epochs and not any(name in e for e in self.epochs):
+            keys = sorted({k for e in self.epochs for k in e})
+            raise KeyError(f"no metric {name!r} in this history; it has {keys}")
+        return [e.get(name) for e in self.epochs]
+
+
+class TrainingDiverged(SymgradError, FloatingPointError):
+    """A step produced a non-finite loss, gradient or parameter. ``step`` is the 1-based step
+    number, ``param`` the parameter's name (``"loss"`` when only the loss is not finite); ``values``
+    and ``state`` are the last finite ones (from before that step); ``history`` is what was
+    recorded until then."""
+
+    def __init__(self, message, *, step, param, loss, values, state, history):
+        super().__init__(message)
+        self.step, self.param, self.loss = step, param, loss
+        self.values, self.state, self.history = values, state, history
+
+
+# ---------------------------------------------------------------------------------------------------
+# Metrics: callables metric(program, values, data) -> float
+
+
+def batches(data: Mapping, batch_size: int, order=None):
+    """Yield the minibatches of ``data`` (dicts of arrays) in ``order`` (default: as stored); the
+    last one may be smaller.
+
+    >>> import numpy as np
+    >>> [b["x"].tolist() for b in batches({"x": np.arange(5)}, 2)]
+    [[0, 1], [2, 3], [4]]
+    """
+    n = _num_samples(data)
+    order = np.arange(n) if order is None else order
+    for i in range(0, n, batch_size):
+        idx = order[i:i + batch_size]
+        yield {k: v[idx] for k, v in data.items()}
+
+
+def mean_loss(program, values, data, batch_size: int = 1024) -> float:
+    """The loss over all of ``data``: the mean of the minibatch losses weighted by their sizes."""
+    total, n = 0.0, 0
+    for batch in batches(data, batch_size):
+        b = _num_samples(batch)
+        total += float(program.loss(values, batch)) * b
+        n += b
+    return total / n
+
+
+def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarray:
+    """``program.forward`` over all of ``data``, one row per sample. ``output`` picks one output
+    (an index, or a key when forward returns a dict) when there are several."""
+    rows = []
+    for batch in batches(data, batch_size):
+        out = program.forward(values, batch)
+        if isinstance(out, Mapping):
+            out = lookup(out, output)
+        elif isinstance(out, (list, tuple)):
+            out = out[output]
+        out = _to_numpy(out)
+        rows.append(out.reshape(out.shape[0], -1))
+    return np.concatenate(rows)
+
+
+def accuracy(target, output=0, threshold: float = 0.5) -> Callable:
+    """A metric: the fraction of samples whose predicted class is right. ``target`` names the
+    input that holds the labels: one-hot rows (the class is the arg-max) or class indices. With
+    several outputs per sample the predicted class is the arg-max of ``forward``; with one, it is
+    ``output > threshold`` (a probability; use threshold=0 for a logit).
+
+    >>> metric = accuracy("t")      # then: train(..., metrics={"accuracy": metric})
+    """
+    def metric(program, values, data):
+        out = predict(program, values, data, output=output)
+        y = np.asarray(lookup(data, target))
+        y = y.reshape(y.shape[0], -1)
+        if out.shape[1] == 1:
+            pred = (out[:, 0] > threshold).astype(int)
+            labels = (y[:, 0] > threshold).astype(int) if y.shape[1] == 1 else y.argmax(1)
+        else:
+            pred = out.argmax(1)
+            labels = y.argmax(1) if y.shape[1] > 1 else y[:, 0].astype(int)
+        return float(np.mean(pred == labels))
+    metric.__name__ = f"accuracy({key_name(target)})"
+    return metric
+
+
+def _metrics_dict(metrics) -> dict:
+    if metrics is None:
+        return {"loss": mean_loss}
+    if isinstance(metrics, Mapping):
+        return dict(metrics)
+    out = {}
+    for m in metrics:
+        if m == "loss":
+            out["loss"] = mean_loss
+        elif callable(m):
+            out[getattr(m, "__name__", f"metric{len(out)}")] = m
+        else:
+            raise ValueError(f"unknown metric {m!r}: give 'loss', a callable metric(program, "
+                             f"values, data), or a dict name -> callable (see symgrad.compiling.training.accuracy)")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checkpoints: one .npz with the parameter values, the optimizer state and the step count
+
+
+@dataclass
+class Checkpoint:
+    """What `load` returns; pass it as ``values=`` to `train` to resume (its state and step too)."""
+    values: dict
+    state: object = None
+    step: int = 0
+    epoch: int = 0
+
+
+def _pack(obj, arrays: dict):
+    """A JSON description of obj whose arrays go into ``arrays`` (keys are saved by name)."""
+    if isinstance(obj, Mapping):
+        return {"dict": [[k if isinstance(k, int) else key_name(k), _pack(v, arrays)]
+                         for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return {type(obj).__name__: [_pack(v, arrays) for v in obj]}
+    if obj is None:
+        return {"none": None}
+    if isinstance(obj, (bool, int, float, np.bool_, np.integer, np.floating)):
+        return {"scalar": obj.item() if isinstance(obj, np.generic) else obj}
+    a = _to_numpy(obj)
+    if a.dtype == object:
+        raise TypeError(f"cannot save {type(obj).__name__} in a checkpoint: only dicts, lists, "
+                        f"numbers and arrays")
+    key = f"a{len(arrays)}"
+    arrays[key] = a
+    return {"array": key}
+
+
+def _unpack(desc, arrays):
+    (kind, body), = desc.items()
+    if kind == "dict":
+        return {k: _unpack(v, arrays) for k, v in body}
+    if kind in ("list", "tuple"):
+        items = [_unpack(v, arrays) for v in body]
+        return items if kind == "list" else tuple(items)
+    if kind == "array":
+        return np.array(arrays[body])
+    return body                      # scalar or None
+
+
+def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0) -> None:
+    """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch.
+    The file is replaced atomically, so an interrupted save leaves the old checkpoint whole.
+
+    >>> import numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "ck.npz")
+    >>> save(path, {"w": np.ones(2)}, state={"t": 3}, step=3)
+    >>> load(path).values["w"], load(path).state, load(path).step
+    (array([1., 1.]), {'t': 3}, 3)
+    """
+    arrays: dict = {}
+    index = {"values": _pack(dict(values), arrays), "state": _pack(state, arrays),
+             "step": int(step), "epoch": int(epoch), "format": "symgrad-checkpoint-1"}
+    arrays["index"] = np.array(json.dumps(index))
+    atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
+
+
+def load(path) -> Checkpoint:
+    """Read a checkpoint written by `save` (values keyed by name)."""
+    with np.load(os.fspath(path), allow_pickle=False) as z:
+        if "index" not in z.files:
+            raise SymgradError(f"{path} is not a symgrad checkpoint (no index)")
+        index = json.loads(str(z["index"]))
+        arrays = {k: z[k] for k in z.files if k != "index"}
+    return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
+                      index["step"], index["epoch"])
+
+
+def init_values(params, seed: int = 0) -> dict:
+    """Initial values for ``params`` (Symbols and MatrixSymbols), keyed by name:
+
+    - a matrix W of shape (m, n), n > 1: uniform in (−1/√n, 1/√n), as torch.nn.Linear's weights;
+    - a column vector (m, 1) — a bias: zeros;
+    - a scalar Symbol: uniform in (−0.1, 0.1).
+
+    >>> import sympy as sp
+    >>> v = init_values([sp.MatrixSymbol("W", 2, 4), sp.MatrixSymbol("b", 2, 1), sp.Symbol("w")])
+    >>> v["W"].shape, v["b"].tolist(), abs(float(v["w"])) < 0.1
+    ((2, 4), [[0.0], [0.0]], True)
+    """
+    rng = np.random.default_rng(seed)
+    out = {}
+    for p in params:
+        shape = tuple(int(d) for d in getattr(p, "shape", ()))
+        if not shape:
+            out[key_name(p)] = np.array(rng.uniform(-0.1, 0.1))
+        elif shape[-1] == 1:
+            out[key_name(p)] = np.zeros(shape)
+        else:
+            bound = 1 / math.sqrt(shape[-1])
+            out[key_name(p)] = rng.uniform(-bound, bound, size=shape)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# The loop
+
+
+def _num_samples(data: Mapping) -> int:
+    return len(next(iter(data.values())))
+
+
+def _check_data(data, what="data") -> dict:
+    if not isinstance(data, Mapping) or not data:
+        raise ValueError(f"{what} must be a non-empty dict of arrays (input name -> array with a "
+                         f"leading sample axis), got {type(data).__name__}")
+    data = {k: np.asarray(v) for k, v in data.items()}
+    sizes = {key_name(k): (v.shape[0] if v.ndim else None) for k, v in data.items()}
+    if None in sizes.values() or len(set(sizes.values())) != 1 or 0 in sizes.values():
+        raise ValueError(f"{what}: every array needs the same positive number of samples on its "
+                         f"first axis; got {sizes}")
+    for k, v in data.items():
+        if v.dtype.kind in "fc" and not np.isfinite(v).all():
+            raise ValueError(f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf)")
+    return data
+
+
+def _is_tensor(x) -> bool:
+    """A torch tensor (the Triton target's values), recognised without importing torch."""
+    return hasattr(x, "detach") and hasattr(x, "clone")
+
+
+def _to_numpy(x):
+    """An ndarray of ``x``; a tensor is copied off its device first (np.asarray fails on CUDA)."""
+    return x.detach().cpu().numpy() if _is_tensor(x) else np.asarray(x)
+
+
+def _finite(x) -> bool:
+    if isinstance(x, np.ndarray):           # the common case first: this runs on every step
+        return x.dtype.kind not in "fc" or bool(np.isfinite(x).all())
+    if _is_tensor(x):
+        return not x.is_floating_point() or bool(x.isfinite().all())
+    if isinstance(x, Mapping):
+        return all(_finite(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return all(_finite(v) for v in x)
+    a = np.asarray(x)
+    return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
+
+
+def _culprit(program, values, new_values, batch) -> tuple[str, str]:
+    """(parameter name, what is wrong) for a step that went non-finite."""
+    try:
+        grads = program.grad(values, batch)
+    except Exception:                       # noqa: BLE001 - diagnosing; fall back to the values
+        grads = {}
+    for found, why in ((grads, "its gradient is not finite"),
+                       (new_values, "its updated value is not finite")):
+        for k in values:
+            try:
+                v = lookup(found, k)
+            except KeyError:
+                continue
+            if not _finite(v):
+                return key_name(k), why
+    return "loss", "the loss is not finite"
+
+
+def _copy(x):
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if _is_tensor(x):                       # an in-place step must not touch the kept values
+        return x.detach().clone()
+    if isinstance(x, Mapping):
+        return {k: _copy(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_copy(v) for v in x)
+    return x
+
+
+def _check_count(name, value, least):
+    if isinstance(value, bool) or int(value) != value or value < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    return int(value)
+
+
+def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
+          seed: int = 0, validation: Mapping | None = None, progress: bool = True,
+          metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
+          values=None) -> History:
+    """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
+
+    - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
+      with its state, and with step and epoch numbers that go on from it). ``state``: the optimizer state (default
+      ``program.init_state(values)``).
+    - ``shuffle``/``seed``: a new permutation of the samples each epoch, from
+      ``numpy.random.default_rng(seed)``; the last minibatch of an epoch may be smaller.
+    - ``metrics``: evaluated after each epoch on ``validation`` (recorded as ``val_<name>``), or
+      on ``data`` when there is no validation set (``train_<name>``), or not at all when both
+      ``metrics`` and ``validation`` are None. A dict name -> ``metric(program, values, data)``, or a
+      list of such callables and ``"loss"``; default ``{"loss": mean_loss}``. See `accuracy`.
+    - ``progress``: a tqdm progress bar on stderr with the running loss.
+    - ``checkpoint``: a path; the values, state and step are saved there after every epoch.
+
+    A step whose loss, gradient or new parameter values are not finite stops training with
+    `TrainingDiverged` (naming the step and the parameter); the values it holds, and the history's,
+    are those from before that step — a failed step never overwrites good parameters (each step is
+    given copies of the values and state, unless ``program.in_place`` is False).
+
+    >>> import numpy as np
+    >>> class Mean:                       # a tiny stand-in Program: fit w to the mean of x
+    ...     def loss(self, v, b): return float(np.mean((v["w"] - b["x"]) ** 2) / 2)
+    ...     def grad(self, v, b): return {"w": np.mean(v["w"] - b["x"])}
+    ...     def init_state(self, v): return None
+    ...     def step(self, v, s, b): return {"w": v["w"] - 0.5 * self.grad(v, b)["w"]}, s
+    >>> h = train(Mean(), {"x": np.array([1.0, 3.0])}, epochs=20, batch_size=2,
+    ...           values={"w": 0.0}, progress=False)
+    >>> round(float(h.values["w"]), 4), len(h.loss)
+    (2.0, 20)
+    """
+    epochs = _check_count("epochs", epochs, 0)
+    batch_size = _check_count("batch_size", batch_size, 1)
+    data = _check_data(data)
+    if validation is not None:
+        validation = _check_data(validation, "validation")
+    step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)
+    if isinstance(values, Checkpoint):
+        ck = values
+        values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
+    if values is None:
+        raise ValueError("train needs the initial parameter values: values={param: array, ...} "
+                         "(or a Checkpoint from symgrad.compiling.training.load)")
+    values = dict(values)
+    if state is None:
+        state = program.init_state(values)
+    evaluations = None if metrics is None and validation is None else _metrics_dict(metrics)
+    copies = getattr(program, "in_place", True) is not False
+
+    rng = np.random.default_rng(seed)
+    n = _num_samples(data)
+    per_epoch = math.ceil(n / batch_size)
+    history = History(values=values, state=state, step=step)
+    bar = _progress_bar(epochs * per_epoch, progress)
+    try:
+        for epoch in range(done + 1, done + epochs + 1):
+            started, losses = time.perf_counter(), []
+            order = rng.permutation(n) if shuffle else None
+            for batch in batches(data, batch_size, order):
+                step += 1
+                # the step may update the arrays it is given in place: give it copies
+                given_values, given_state = (_copy(values), _copy(state)) if copies else (values, state)
+                out = program.step(given_values, given_state, batch)
+                new_values, new_state = out[0], out[1]
+                if len(out) == 3:
+                    loss = out[2]
+                elif hasattr(program, "last_loss"):
+                    loss = program.last_loss
+                else:                                     # `values` is intact: the step had copies
+                    loss = program.loss(values, batch)
+                loss = float(loss)
+                if not (math.isfinite(loss) and _finite(new_values) and _finite(new_state)):
+                    param, why = _culprit(program, values, new_values, batch)
+                    raise TrainingDiverged(
+                        f"training diverged at step {step} (epoch {epoch}): parameter {param!r}: "
+                        f"{why} (loss {loss}); the values are kept from before this step",
+                        step=step, param=param, loss=loss, values=values, state=state,
+                        history=history)
+                values, state = dict(new_values), new_state
+                history.values, history.state, history.step = values, state, step
+                history.loss.append(loss)
+                losses.append(loss)
+                if progress:                  # a disabled bar still formats the postfix
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
+            record = {"epoch": epoch, "loss": float(np.mean(losses))}
+            if evaluations:
+                where, prefix = (validation, "val_") if validation is not None else (data, "train_")
+                for name, metric in evaluations.items():
+                    record[prefix + name] = float(metric(program, values, where))
+            record["seconds"] = time.perf_counter() - started
+            history.epochs.append(record)
+            bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v)
+                             for k, v in record.items() if k != "seconds"})
+            if checkpoint is not None:
+                save(checkpoint, values, state, step=step, epoch=epoch)
+    finally:
+        bar.close()
+    return history
+
+
+def _progress_bar(total, enabled):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, disable=not enabled, unit="step", desc="train", leave=True,
+                dynamic_ncols=True)

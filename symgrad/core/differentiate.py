@@ -1,0 +1,256 @@
+"""The public differentiation functions `grad`, `jacobian`, `hessian`, and `differentiate`: the
+record of one derivation (`Derived`), which teaching (`sg.derive`) and checking (`sg.check`) read.
+
+>>> import sympy as sp, symgrad as sg
+>>> x, y, z = sp.symbols('x y z')
+>>> sg.grad((x + y) * z, [x, y, z])
+[z, z, x + y]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from . import rules as R
+from ..errors import ShapeError, WrtError
+from .forward import forward as _forward
+from .ir import Graph, Var, format_shape
+from .lower import Lowering
+from .policy import DEFAULT, Subgradients
+from .reverse import backward
+from .to_sympy import StraightLine, SympyBuilder, straight_line
+
+
+@dataclass
+class Step:
+    """One equation visited by reverse (or forward) accumulation."""
+    eqn: Any                  # the Eqn
+    cotangent: Var            # ḡ of the equation's output (forward mode: its tangent)
+    contributions: list       # per input: the Var contributed (None = zero); empty in forward mode
+
+
+@dataclass
+class Derived:
+    """What one derivation made: the gradients, the CSE'd programs, the IR and the step record."""
+    f: Any
+    wrt: Any
+    gradients: Any                    # SymPy expressions, nested like wrt
+    program: StraightLine             # f and its gradients, CSE'd
+    forward_program: StraightLine     # f alone, CSE'd
+    ir: Graph                         # the IR graph: forward and gradient equations, hash-consed
+    output: Var
+    wrt_vars: list
+    gradient_vars: list
+    lowering: Any
+    mode: str = "reverse"
+    raw_steps: list = field(default_factory=list)
+
+    def values(self, at) -> dict:
+        """Every forward value and gradient of the graph at the point ``at`` (symbol or name -> value)."""
+        from .evaluate import evaluate
+        outs = [self.output] + [g for g in self.gradient_vars if g is not None]
+        vals = evaluate(self.ir, outs, at)
+        return {"f": vals[0], "gradients": vals[1:]}
+
+
+# ---------------------------------------------------------------------------------------------------
+# wrt: a Symbol, a MatrixSymbol, or (nested) lists / tuples of them
+
+
+def _check_wrt_leaf(w):
+    if isinstance(w, (sp.Symbol, sp.MatrixSymbol)):
+        return w
+    kind = type(w).__name__
+    raise WrtError(f"wrt must be a Symbol or a MatrixSymbol (or a list of them); got {w!r} ({kind}). "
+                   f"To differentiate with respect to an expression, name it with a new symbol.")
+
+
+def _flatten_wrt(wrt) -> list:
+    if isinstance(wrt, (list, tuple)):
+        out = []
+        for w in wrt:
+            out.extend(_flatten_wrt(w))
+        return out
+    if isinstance(wrt, sp.MatrixBase):
+        return [_check_wrt_leaf(w) for w in wrt]
+    return [_check_wrt_leaf(wrt)]
+
+
+def _unflatten(wrt, flat_iter):
+    if isinstance(wrt, (list, tuple)):
+        return type(wrt)(_unflatten(w, flat_iter) for w in wrt)
+    if isinstance(wrt, sp.MatrixBase):
+        return sp.ImmutableMatrix(wrt.rows, wrt.cols, [next(flat_iter) for _ in range(len(wrt))])
+    return next(flat_iter)
+
+
+def _scalar_output(graph: Graph, v: Var, f) -> Var:
+    if v.shape == ():
+        return v
+    if v.shape == (1, 1):
+        return R.reduce_sum(graph, v, None)       # a 1×1 matrix (xᵀx) counts as a scalar
+    raise ShapeError(f"grad needs a scalar f, but f has shape {format_shape(v.shape)}: {f}. "
+                     f"Use sg.jacobian for vector-valued functions, or reduce f (sg.sum).")
+
+
+def _zero(w):
+    return sp.ZeroMatrix(*w.shape) if isinstance(w, sp.MatrixSymbol) else sp.S.Zero
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def differentiate(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -> Derived:
+    """Derive the gradient of the scalar ``f`` with respect to ``wrt`` by reverse accumulation
+    (``mode="forward"``: one forward sweep per scalar of wrt), and keep the record: ``.gradients``
+    (SymPy, nested like ``wrt``), ``.program`` (the CSE'd straight-line program of f and its
+    gradients), ``.forward_program`` (f alone), the IR and the steps as they were made.
+
+    >>> import sympy as sp
+    >>> w, x, y = sp.symbols('w x y')
+    >>> differentiate((y - w * x) ** 2 / 2, w).gradients
+    -x*(-w*x + y)
+    """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
+    flat = _flatten_wrt(wrt)
+    graph = Graph(policy)
+    low = Lowering(graph, params=flat)
+    f = sp.sympify(f)
+    out = _scalar_output(graph, low(f), f)
+    wrt_vars = [low.leaf(w) for w in flat]
+    steps: list[Step] = []
+    if mode == "reverse":
+        grads = backward(graph, out, wrt_vars,
+                         on_step=lambda e, g, cts: steps.append(Step(e, g, list(cts))))
+    else:
+        grads = []
+        for w in wrt_vars:
+            if w.shape != ():
+                raise WrtError(f"mode='forward' takes scalar symbols; {graph.producer[w.id].params[0]} "
+                               f"is a matrix. Use mode='reverse'.")
+            (t,) = _forward(graph, [out], {w.id: R.const(graph, 1, ())},
+                            on_step=lambda e, t: steps.append(Step(e, t, [])))
+            grads.append(t)
+    build = SympyBuilder(graph, low.exprs)
+    exprs = [build(g) if g is not None else _zero(w) for g, w in zip(grads, flat)]
+    gradients = _unflatten(wrt, iter(exprs))
+    return Derived(f=f, wrt=wrt, gradients=gradients,
+                   program=straight_line(graph, [out] + grads),
+                   forward_program=straight_line(graph, [out]),
+                   ir=graph, output=out, wrt_vars=wrt_vars, gradient_vars=grads,
+                   lowering=low, mode=mode, raw_steps=steps)
+
+
+def grad(f, wrt, *, policy: Subgradients = DEFAULT, mode: str = "reverse"):
+    """The gradient of the scalar ``f`` with respect to ``wrt`` (a Symbol, a MatrixSymbol, or a
+    list of either), as SymPy expression(s) nested like ``wrt``; equal to ``sympy.diff``. For a
+    MatrixSymbol the gradient is a matrix expression of the symbol's shape.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> W, x, y = sp.MatrixSymbol('W', 2, 3), sp.MatrixSymbol('x', 3, 1), sp.MatrixSymbol('y', 2, 1)
+    >>> sg.grad(sg.sum(sp.HadamardPower(W * x - y, 2)), W)       # = 2(Wx − y)xᵀ
+    2*(W*x - y)*x.T
+    """
+    return differentiate(f, wrt, policy=policy, mode=mode).gradients
+
+
+def _outputs(F, low) -> list:
+    """Lower the outputs of a vector function: a list/tuple/Matrix of scalars or a matrix expr."""
+    if isinstance(F, (list, tuple, sp.MatrixBase)):
+        outs = [(low(sp.sympify(Fi)), Fi) for Fi in F]
+        for v, Fi in outs:
+            if v.shape != ():
+                raise ShapeError(f"each entry of F must be a scalar; {Fi} has shape {format_shape(v.shape)}")
+        return [v for v, _ in outs]
+    return [low(sp.sympify(F))]
+
+
+def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:
+    """The Jacobian ∂Fᵢ/∂wⱼ as a SymPy matrix, one row per output and one column per scalar of wrt.
+
+    ``F`` is a list (or SymPy Matrix) of scalar expressions, or a column MatrixExpr; ``wrt`` a list
+    of Symbols, or a column MatrixSymbol. ``mode="reverse"`` makes one reverse sweep per output,
+    ``mode="forward"`` one forward sweep per input; the two agree.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> s, t = sp.symbols('s t')
+    >>> sg.jacobian([sp.sin(t) + s, sp.cos(t), 6 * t / sp.pi], [s, t])
+    Matrix([
+    [1,  cos(t)],
+    [0, -sin(t)],
+    [0,    6/pi]])
+    """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
+    flat = _flatten_wrt(wrt)
+    graph = Graph(policy)
+    low = Lowering(graph, params=flat)
+    outs = _outputs(F, low)
+    wrt_vars = [low.leaf(w) for w in flat]
+    # Scalar "slots" of the outputs and of wrt: (var, (i, j) or None).
+    out_slots = [(o, ij) for o in outs for ij in _entries(o.shape)]
+    in_slots = [(w, ij) for w in wrt_vars for ij in _entries(w.shape)]
+    build = SympyBuilder(graph, low.exprs)
+    explicit: dict[int, sp.Basic] = {}
+
+    def entry(v, ij):
+        """Entry ij of the variable v's SymPy form, written out once per variable."""
+        if v is None:
+            return sp.S.Zero
+        if v.id not in explicit:
+            e = build(v)
+            explicit[v.id] = (e.as_explicit().applyfunc(sp.simplify) if ij is not None
+                              and isinstance(e, (sp.MatrixExpr, sp.MatrixBase)) else e)
+        e = explicit[v.id]
+        return e if ij is None else e[ij]
+
+    rows = [[sp.S.Zero] * len(in_slots) for _ in out_slots]
+    if mode == "reverse":                     # one sweep per output
+        for r, (o, ij) in enumerate(out_slots):
+            adj = dict(zip([w.id for w in wrt_vars],
+                           backward(graph, o, wrt_vars, seed=R.const(graph, _onehot(o.shape, ij), o.shape))))
+            for c, (w, kl) in enumerate(in_slots):
+                rows[r][c] = entry(adj[w.id], kl)
+    else:                                     # one sweep per input
+        for c, (w, kl) in enumerate(in_slots):
+            tan = dict(zip([o.id for o in outs],
+                           _forward(graph, outs, {w.id: R.const(graph, _onehot(w.shape, kl), w.shape)})))
+            for r, (o, ij) in enumerate(out_slots):
+                rows[r][c] = entry(tan[o.id], ij)
+    return sp.ImmutableMatrix(rows)
+
+
+def _entries(shape):
+    if shape == ():
+        return [None]
+    m, n = shape
+    if not (isinstance(m, int) and isinstance(n, int)):
+        raise ShapeError(f"jacobian needs numeric shapes, got {format_shape(shape)}")
+    return [(i, j) for i in range(m) for j in range(n)]
+
+
+def _onehot(shape, ij):
+    if shape == ():
+        return 1
+    return sp.ImmutableMatrix(shape[0], shape[1], lambda i, j: 1 if (i, j) == ij else 0)
+
+
+def hessian(f, wrt, *, policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:
+    """The Hessian of the scalar ``f``: the Jacobian of its gradient (reverse over reverse).
+    Newton's method in the lecture notes steps by −H⁻¹∇f.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> x, y = sp.symbols('x y')
+    >>> sg.hessian(x**2 * y + y**3, [x, y])
+    Matrix([
+    [2*y, 2*x],
+    [2*x, 6*y]])
+    """
+    flat = _flatten_wrt(wrt)
+    g = grad(f, flat, policy=policy)
+    if len(flat) == 1 and isinstance(flat[0], sp.MatrixSymbol):
+        return jacobian(g[0], flat[0], policy=policy)
+    return jacobian(g, flat, policy=policy)

@@ -1,0 +1,279 @@
+"""Lowering: SymPy expressions (scalar ``Expr`` and ``MatrixExpr``) to IR equations.
+
+One SymPy node becomes one equation: Add, Mul, Pow and every scalar function become a small
+``ewise`` body (``a0 + a1``, ``sigmoid(a0)``); MatMul becomes ``matmul``; Transpose ``transpose``;
+MatAdd and HadamardProduct ``ewise``; ``applyfunc`` lowers the function's body with its variable bound
+to the matrix. Hash-consing in `Graph.bind` makes equal subexpressions one equation.
+
+Anything else is an `UnsupportedError` that names the node and lists what is supported.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import sympy as sp
+from sympy.core.function import AppliedUndef, Application
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from . import rules as R
+from ..errors import ShapeError, UnsupportedError
+from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Softmax, Total
+from .ir import Graph, Var, format_shape
+
+SUPPORTED = (
+    "scalar: Symbol, numbers, Add, Mul, Pow, exp, log, sin, cos, tan, tanh, sinh, cosh, sqrt, Abs, "
+    "sign, Max, Min, sigmoid, relu, leaky_relu, softplus (and other SymPy functions with a known "
+    "derivative); matrix: MatrixSymbol, MatMul, MatAdd, Transpose, HadamardProduct, HadamardPower, "
+    "applyfunc (ElementwiseApplyFunction), Trace, M[i, j], Identity, ZeroMatrix, OneMatrix, explicit "
+    "matrices (Matrix), sg.sum, sg.softmax, sg.log_softmax, sg.logsumexp"
+)
+
+
+def _shape_of(expr) -> tuple:
+    if isinstance(expr, (sp.MatrixExpr, sp.MatrixBase)):
+        return tuple(R._dim(d) for d in expr.shape)
+    return ()
+
+
+class Lowering:
+    """Lowers SymPy expressions into ``graph``. Symbols in ``params`` become ``param`` leaves, every
+    other free symbol an ``input`` leaf. ``self.exprs`` maps each var it made back to its SymPy
+    expression (the forward values keep the user's own form when converted back)."""
+
+    def __init__(self, graph: Graph, params=()):
+        self.graph = graph
+        self.params = set(params)
+        self.memo: dict[sp.Basic, Var] = {}
+        self.exprs: dict[int, sp.Basic] = {}
+
+    # -- driver: iterative post-order, so deep expressions do not hit the recursion limit ----------
+    def __call__(self, expr) -> Var:
+        expr = sp.sympify(expr)
+        memo = self.memo
+        stack = [(expr, False)]
+        while stack:
+            e, ready = stack.pop()
+            if e in memo:
+                continue
+            handler = self._handler(e)
+            kids = handler.children(self, e)
+            if ready or not kids:
+                var = handler.build(self, e, [memo[k] for k in kids])
+                memo[e] = var
+                self.exprs.setdefault(var.id, e)
+                continue
+            stack.append((e, True))
+            stack.extend((k, False) for k in kids if k not in memo)
+        return memo[expr]
+
+    def _handler(self, e):
+        for cls in type(e).__mro__:
+            h = _HANDLERS.get(cls)
+            if h is not None:
+                return h
+        if isinstance(e, AppliedUndef):
+            raise UnsupportedError(
+                f"unknown function {e.func.__name__!r} in {e}: symgrad cannot differentiate an "
+                f"undefined function. Define it as a SymPy Function subclass with fdiff, or use one "
+                f"of the supported ones. Supported: {SUPPORTED}")
+        # Any applied SymPy function of scalars (exp, tanh, sigmoid, ...): one ewise equation.
+        if isinstance(e, Application) and all(isinstance(a, sp.Expr) and not isinstance(a, sp.MatrixExpr)
+                                              for a in e.args):
+            return _SCALAR_NODE
+        raise UnsupportedError(f"cannot lower {type(e).__name__} ({e}). Supported: {SUPPORTED}")
+
+    # -- leaves -----------------------------------------------------------------------------------
+    def leaf(self, s) -> Var:
+        prim = R.param_p if s in self.params else R.input_p
+        return self.graph.bind(prim, (), (s, _shape_of(s)))
+
+
+class _Handler:
+    def __init__(self, children: Callable, build: Callable):
+        self.children = children
+        self.build = build
+
+
+_HANDLERS: dict[type, _Handler] = {}
+
+
+def _on(*types):
+    def deco(pair):
+        for t in types:
+            _HANDLERS[t] = pair
+        return pair
+    return deco
+
+
+_no_children = lambda low, e: ()  # noqa: E731
+_args = lambda low, e: e.args      # noqa: E731
+
+# Leaves --------------------------------------------------------------------------------------------
+_on(sp.Symbol, sp.MatrixSymbol)(_Handler(_no_children, lambda low, e, a: low.leaf(e)))
+
+
+def _number(low, e, a):
+    return R.const(low.graph, e, ())
+
+
+_on(sp.Number, sp.NumberSymbol, sp.core.numbers.ImaginaryUnit)(_Handler(_no_children, _number))
+def _explicit_children(low, e):
+    if isinstance(e, sp.MatrixBase) and e.free_symbols:
+        return tuple(dict.fromkeys(a for a in e if a.free_symbols))   # the distinct symbolic entries
+    return ()
+
+
+def _explicit_matrix(low, e, args):
+    """A numeric matrix is a constant. A matrix of expressions (the gradient of terms in M[i, j] is
+    one) is Σ_k entry_k ∘ mask_k, one term per distinct symbolic entry, plus its numeric part."""
+    shape = _shape_of(e)
+    if not args:
+        return R.const(low.graph, e, shape)
+    g = low.graph
+    numeric_part = e.applyfunc(lambda a: 0 if a.free_symbols else a)
+    terms = [R.const(g, numeric_part, shape)] if any(a != 0 for a in numeric_part) else []
+    for entry, var in zip(_explicit_children(low, e), args):
+        if var.shape != ():
+            raise ShapeError(f"an entry of the explicit matrix {e} is not a scalar: {entry}")
+        mask = sp.ImmutableMatrix(*e.shape, lambda i, j: 1 if e[i, j] == entry else 0)
+        terms.append(R.ewise(g, R.ph(0) * R.ph(1), var, R.const(g, mask, shape), shape=shape))
+    return R.add_n(g, terms, shape)
+
+
+_on(sp.Identity, sp.ZeroMatrix, sp.OneMatrix, sp.ImmutableMatrix, sp.MutableDenseMatrix)(
+    _Handler(_explicit_children, _explicit_matrix))
+
+
+# Scalar nodes: one ewise equation each --------------------------------------------------------------
+
+
+def _scalar_children(low, e):
+    if e.is_number and not e.free_symbols and not e.has(sp.MatrixExpr):
+        return ()
+    for a in e.args:
+        if not isinstance(a, sp.Expr):
+            raise UnsupportedError(f"cannot lower {type(e).__name__} ({e}): its argument {a} is "
+                                   f"not an expression. Supported: {SUPPORTED}")
+    return e.args
+
+
+def _scalar_build(low, e, args):
+    if not args:
+        return R.const(low.graph, e, ())
+    body = e.func(*R.placeholders(len(args)))
+    return R.ewise(low.graph, body, *args)
+
+
+_SCALAR_NODE = _Handler(_scalar_children, _scalar_build)
+# Max and Min are LatticeOps, not Functions: they need their own entry.
+_on(sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min)(_SCALAR_NODE)
+
+# Matrix nodes --------------------------------------------------------------------------------------
+
+
+def _matmul(low, e, args):
+    g = low.graph
+    scalars = [a for a in args if a.shape == ()]
+    mats = [a for a in args if a.shape != ()]
+    acc = mats[0]
+    for k, m in enumerate(mats[1:]):
+        if not R.dims_equal(acc.shape[1], m.shape[0]):
+            names = [str(x) for x in e.args if isinstance(x, sp.MatrixExpr)]   # printing is slow: only here
+            # Not f"{e}": SymPy cannot print a product whose shapes do not align (it re-checks them).
+            raise ShapeError(f"matrix product {' * '.join(names)}: {names[k + 1]} has shape {format_shape(m.shape)} but "
+                             f"the product before it ({' * '.join(names[:k + 1])}) has "
+                             f"{format_shape(acc.shape)}: inner dimensions {acc.shape[1]} and "
+                             f"{m.shape[0]} differ")
+        acc = R.matmul(g, acc, m)
+    if scalars:
+        acc = R.ewise(g, sp.Mul(*R.placeholders(len(scalars) + 1)), *scalars, acc, shape=acc.shape)
+    return acc
+
+
+def _elementwise_nary(what, body_of_n):
+    def build(low, e, args):
+        from .ir import check_same_shape
+        shapes = [a.shape for a in args]
+        try:
+            shape = check_same_shape(what, shapes)
+        except ShapeError:       # print the operands only now: printing every node is slow
+            shape = check_same_shape(f"{what} {e}", shapes, [str(x) for x in e.args])
+        return R.ewise(low.graph, body_of_n(len(args)), *args, shape=shape)
+    return build
+
+
+_on(sp.MatMul)(_Handler(_args, _matmul))
+_on(sp.MatAdd)(_Handler(_args, _elementwise_nary("matrix sum", lambda n: sp.Add(*R.placeholders(n)))))
+_on(sp.HadamardProduct)(_Handler(_args, _elementwise_nary("Hadamard product",
+                                                          lambda n: sp.Mul(*R.placeholders(n)))))
+_on(sp.HadamardPower)(_Handler(_args, lambda low, e, a: R.ewise(low.graph, R.ph(0) ** R.ph(1), *a,
+                                                                shape=a[0].shape)))
+_on(sp.Transpose)(_Handler(_args, lambda low, e, a: R.transpose(low.graph, a[0])))
+
+
+def _applyfunc_children(low, e):
+    return (e.expr,)
+
+
+def _applyfunc_build(low, e, args):
+    """f applied to each entry of M: lower the scalar body f(t) with t bound to M's variable. Other
+    symbols in the body (a slope α, say) become inputs of their own."""
+    t = sp.Dummy("t", real=True)
+    body = e.function(t)
+    sub = Lowering(low.graph, low.params)
+    sub.memo[t] = args[0]
+    return sub(body)
+
+
+_on(ElementwiseApplyFunction)(_Handler(_applyfunc_children, _applyfunc_build))
+
+
+def _trace(low, e, args):
+    (a,) = args
+    m, n = a.shape
+    if not R.dims_equal(m, n):
+        raise ShapeError(f"trace of a non-square matrix {e.arg} of shape {format_shape(a.shape)}")
+    masked = R.ewise(low.graph, R.ph(0) * R.ph(1), a, R.const(low.graph, sp.Identity(m), (m, n)),
+                     shape=a.shape)
+    return R.reduce_sum(low.graph, masked, None)
+
+
+_on(sp.Trace)(_Handler(lambda low, e: (e.arg,), _trace))
+
+
+def _element(low, e, args):
+    (a,) = args
+    i, j = e.i, e.j
+    if not (i.is_Integer and j.is_Integer):
+        raise UnsupportedError(f"matrix element {e} with a symbolic index; use integer indices")
+    m, n = a.shape
+    if not (isinstance(m, int) and isinstance(n, int)):
+        raise UnsupportedError(f"matrix element {e} of a matrix with symbolic shape {format_shape(a.shape)}")
+    if not (0 <= int(i) < m and 0 <= int(j) < n):
+        raise ShapeError(f"index ({i}, {j}) is outside {e.parent} of shape {format_shape(a.shape)}")
+    if (m, n) == (1, 1):
+        return R.reduce_sum(low.graph, a, None)
+    onehot = sp.ImmutableMatrix(m, n, lambda r, c: 1 if (r, c) == (int(i), int(j)) else 0)
+    picked = R.ewise(low.graph, R.ph(0) * R.ph(1), a, R.const(low.graph, onehot, (m, n)), shape=a.shape)
+    return R.reduce_sum(low.graph, picked, None)
+
+
+_on(MatrixElement)(_Handler(lambda low, e: (e.parent,), _element))
+
+# symgrad's own nodes -------------------------------------------------------------------------------
+_on(Total)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.reduce_sum(low.graph, a[0], None)))
+_on(LogSumExp)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.logsumexp(low.graph, a[0])))
+_on(Gather)(_Handler(_args, lambda low, e, a: R.gather(low.graph, a[0], a[1])))
+_on(Softmax)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.softmax(low.graph, a[0])))
+_on(LogSoftmax)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.ewise(
+    low.graph, R.ph(0) - R.ph(1), a[0], R.logsumexp(low.graph, a[0]), shape=a[0].shape)))
+
+
+def lower(exprs, params=(), graph: Graph | None = None):
+    """Lower one expression or a list of them; returns (graph, lowering, vars)."""
+    graph = graph or Graph()
+    low = Lowering(graph, params)
+    many = isinstance(exprs, (list, tuple))
+    outs = [low(e) for e in (exprs if many else [exprs])]
+    return graph, low, (outs if many else outs[0])

@@ -1,0 +1,10 @@
+"""The front end: what people declare networks with.
+
+- `functions`: sigmoid, relu, leaky_relu, softplus, softmax, log_softmax, logsumexp, sum, gather,
+  `elementwise`, and the losses (mse, l1, hinge, bce, cross_entropy, kl_div) — SymPy functions with
+  ``fdiff``, so SymPy itself prints and differentiates them;
+- `layers`: `dense` and `mlp`, networks as SymPy expressions;
+- `masks`: dropout masks.
+
+May import: `symgrad.errors` only. Everything else in symgrad comes after it.
+"""

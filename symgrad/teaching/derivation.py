@@ -1,0 +1,142 @@
+"""The Derivation: what `sg.derive` returns — the gradients, the CSE'd straight-line program, and the
+record of each step as reverse mode made it (the teaching views print these).
+
+The teaching views: ``d.steps`` (the chain-rule steps, `symgrad.teaching.steps`), ``d.explain(at=...)`` (the
+same with numbers), ``d.render(fmt)`` / ``d.latex()`` / ``d.markdown()`` (`symgrad.teaching.render`), and
+``d.graph(at=...)`` (a graphviz picture, `symgrad.teaching.graph_picture`). Options given to `sg.derive`
+(``names``, ``at``, ``given``, ``output_name``, ``number_format``) are their defaults.
+
+>>> import sympy as sp, symgrad as sg
+>>> x, y, z = sp.symbols('x y z')
+>>> d = sg.derive((x + y) * z, [x, y, z], at={x: -2, y: 5, z: -4})
+>>> [value for w, grad, value in d.steps.gradients]
+[-4.0, -4.0, 3.0]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from ..core.differentiate import Derived, differentiate
+from ..core.policy import DEFAULT, Subgradients
+
+
+def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, style: str = "steps",
+           **options) -> "Derivation":
+    """Derive the gradient of the scalar ``f`` with respect to ``wrt`` by reverse accumulation
+    (``mode="forward"``: one forward sweep per scalar of wrt), and keep the record for the teaching
+    views.
+
+    Returns a `Derivation` with ``.gradients`` (SymPy, nested like ``wrt``), ``.program`` (the CSE'd
+    straight-line program of f and its gradients) and ``.forward_program`` (f alone).
+
+    >>> import sympy as sp, symgrad as sg
+    >>> w, x, y = sp.symbols('w x y')
+    >>> d = sg.derive((y - w * x) ** 2 / 2, w)
+    >>> d.gradients
+    -x*(-w*x + y)
+
+    ``style="calculus"`` narrates one derivative with the rules of a calculus course instead
+    (`symgrad.teaching.calculus`); ``options`` (names, at, given, ...) are the teaching views'
+    defaults.
+    """
+    if style == "calculus":
+        from .calculus import derive_calculus
+        return derive_calculus(f, wrt, **options)
+    if style != "steps":
+        raise ValueError(f"style must be 'steps' or 'calculus', got {style!r}")
+    record = differentiate(f, wrt, mode=mode, policy=policy)
+    return Derivation(**{k.name: getattr(record, k.name) for k in fields(Derived)}, options=options)
+
+
+@dataclass
+class Derivation(Derived):
+    """The core's record of a derivation (`symgrad.core.differentiate.Derived`) with the teaching
+    views; ``options`` are the views' defaults, as given to `derive`."""
+    options: dict = field(default_factory=dict)   # teaching options from derive (names, at, ...)
+
+    # -- teaching views ---------------------------------------------------------------------------
+    _TEACH = ("names", "at", "given", "output_name", "number_format")
+
+    def _opts(self, kw) -> dict:
+        bad = set(kw) - set(self._TEACH)
+        if bad:
+            raise TypeError(f"unknown option(s) {sorted(bad)}; the teaching views take {list(self._TEACH)}")
+        o = {k: v for k, v in self.options.items() if k in self._TEACH}
+        o.update({k: v for k, v in kw.items() if v is not None})
+        return o
+
+    def explain(self, **kw):
+        """The steps (`symgrad.teaching.steps.Steps`) with these options (``at``, ``names``, ``given``, ...)
+        over those given to `derive`."""
+        from .steps import build_steps
+        return build_steps(self, **self._opts(kw))
+
+    @property
+    def steps(self):
+        """The chain-rule steps, one per node, in the order reverse (or forward) mode takes them."""
+        if getattr(self, "_steps", None) is None:
+            self._steps = self.explain()
+        return self._steps
+
+    def _view(self, kw):
+        """The steps for these options: the cached `steps` when there are none."""
+        return self.explain(**kw) if kw else self.steps
+
+    def render(self, fmt: str = "unicode", **kw) -> str:
+        """The derivation as ``fmt``: "text" (ASCII), "unicode", "markdown" or "latex"."""
+        from .render import render
+        return render(self._view(kw), fmt)
+
+    def text(self, **kw) -> str:
+        return self.render("text", **kw)
+
+    def markdown(self, **kw) -> str:
+        return self.render("markdown", **kw)
+
+    def latex(self, document: bool = False, **kw) -> str:
+        """An ``align*`` block of the steps; ``document=True``: a whole document for pdflatex."""
+        return self.render("latex-document" if document else "latex", **kw)
+
+    def graph(self, **kw):
+        """The computational graph as a ``graphviz.Digraph``: one node per operation and value, the
+        forward value above each edge and the gradient below (given ``at``), fan-out sums marked;
+        options as for `explain`. (The IR itself is ``d.ir``.)"""
+        from .graph_picture import picture
+        return picture(self._view(kw), self)
+
+    def _repr_latex_(self):
+        return "$$" + self.render("latex-inline") + "$$"
+
+    def _repr_markdown_(self):
+        return self.render("markdown")
+
+    def __str__(self):
+        lines = [f"f = {self.f}"]
+        for w, g in zip(self.wrt_vars, _flat(self.gradients)):
+            # a deep network's gradient is long: the steps below say it better (and print faster)
+            text = str(g) if _small(g) else "(a long expression; the steps below build it)"
+            lines.append(f"∂f/∂{self.ir.producer[w.id].params[0]} = {text}")
+        try:
+            steps = self.render("unicode")
+        except Exception as e:  # the summary above must print even if a teaching view cannot
+            steps = f"(steps unavailable: {e})"
+        return "\n".join(lines) + "\n\n" + steps
+
+
+def _small(e, limit: int = 40) -> bool:
+    """True when the expression tree of ``e`` has at most ``limit`` nodes (counted lazily)."""
+    import sympy as sp
+    if not isinstance(e, sp.Basic):
+        return True
+    for k, _ in enumerate(sp.preorder_traversal(e)):
+        if k > limit:
+            return False
+    return True
+
+
+def _flat(x):
+    if isinstance(x, (list, tuple)):
+        for y in x:
+            yield from _flat(y)
+    else:
+        yield x

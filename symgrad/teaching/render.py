@@ -1,0 +1,504 @@
+"""Rendering derivations: plain text (ASCII), Unicode, Markdown and LaTeX.
+
+Three SymPy printer subclasses do the expressions — only the structural differences get a method:
+∂f/∂q is a fraction in LaTeX, ``df/dq`` in text; z₂ has a subscript in Unicode; Wᵀ, A ⊙ B, 𝟙.
+The functions below lay the steps out: one line per node, the rule used at the right.
+
+>>> import sympy as sp, symgrad as sg
+>>> x, y, z = sp.symbols('x y z')
+>>> print(render(sg.derive((x + y) * z, z).steps, "text"))       # doctest: +ELLIPSIS
+f = z*(x + y)
+Forward pass:
+  u1 = x + y
+  f = u1*z
+Backward pass (...):
+  df/df = 1    [seed: reverse mode starts from the output]
+  df/dz = df/df * df/dz = 1 * u1 = x + y    [product rule: df/dz = u1]
+Gradient:
+  df/dz = x + y
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.pretty.pretty_symbology import pretty_symbol
+from sympy.printing.str import StrPrinter
+
+from .notation import Chain, Value, decode
+
+FORMATS = ("text", "unicode", "markdown", "latex")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Printers
+
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+class TextPrinter(StrPrinter):
+    """ASCII: df/dq, W^T, A .* B, ones."""
+
+    # the signs that differ between ASCII and Unicode (`UnicodePrinter` sets its own)
+    _D = "d"                # the partial-derivative sign
+    _DELTA = "delta"
+    _SUB = str.maketrans("", "")    # layer numbers as subscripts: none in ASCII
+    _T = "^T"
+    _HAD = " .* "
+    _ONES = "ones"
+
+    def _partial(self, expr):
+        num, den, delta = decode(expr.name)
+        if delta:
+            m = re.fullmatch(r"z(\d*)", den)
+            return self._DELTA + (m.group(1).translate(self._SUB) if m else "_" + self._name(den))
+        return f"{self._D}{self._name(num)}/{self._D}{self._name(den)}"
+
+    def _name(self, name):
+        return name
+
+    def _print_Partial(self, expr):
+        return self._partial(expr)
+
+    _print_MatPartial = _print_Partial
+
+    def _print_Transpose(self, expr):
+        return self.parenthesize(expr.arg, 1000, strict=True) + self._T
+
+    def _print_HadamardProduct(self, expr):
+        return self._HAD.join(self.parenthesize(a, 50) for a in expr.args)
+
+    def _print_OneMatrix(self, expr):
+        return self._ONES
+
+    def _print_HadamardPower(self, expr):
+        return self.parenthesize(expr.base, 1000, strict=True) + ".^" + self._print(expr.exp)
+
+    def _print_Heaviside(self, expr):
+        return f"H({self._print(expr.args[0])})"
+
+    def _print_Derivative(self, expr):
+        e, v = expr.expr, expr.variable_count[0][0]
+        inner, var = self._print(e), self._print(v)
+        if e.is_Symbol:
+            return f"d{inner}/d{var}"
+        if isinstance(e, sp.Function) or (e.is_Pow and e.base.is_Symbol):
+            return f"d/d{var} {inner}"
+        return f"d/d{var} ({inner})"
+
+    def _print_Total(self, expr):
+        return f"sum({self._print(expr.arg)})"
+
+    def _print_Equality(self, expr):
+        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
+
+    # positive terms first: f − f*, not −f* + f
+    def _print_Add(self, expr, order=None):
+        return super()._print_Add(_positive_first(expr, sp.Add), order)
+
+    def _print_MatAdd(self, expr):
+        return _signed_sum(self, expr)
+
+
+def _negative(a) -> bool:
+    """Whether ``a`` prints with a leading minus (cheap for matrix products: no negation built)."""
+    if isinstance(a, sp.MatrixExpr):
+        return bool(isinstance(a, sp.MatMul) and a.args and a.args[0].is_number and a.args[0] < 0)
+    return bool(isinstance(a, sp.Expr) and a.could_extract_minus_sign())
+
+
+def _positive_first(expr, cls):
+    args = sorted(expr.args, key=_negative)
+    return cls(*args, evaluate=False) if list(args) != list(expr.args) else expr
+
+
+def _signed_sum(printer, expr):
+    """A matrix sum with its positive terms first and negative ones subtracted: f − f*."""
+    from sympy.printing.precedence import precedence
+    out = ""
+    for i, a in enumerate(_positive_first(expr, sp.MatAdd).args):
+        neg = _negative(a)
+        s = printer.parenthesize(-a if neg else a, precedence(expr))
+        out += ("-" if neg else "") + s if i == 0 else (" - " if neg else " + ") + s
+    return out
+
+
+_STAR = "\x00"          # a star inside a name (f^*), kept apart from the product sign
+_SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+class UnicodePrinter(TextPrinter):
+    """Unicode: ∂f/∂q, z₂, Wᵀ, A ⊙ B, 𝟙, σ, x², products with ·."""
+
+    _D = "∂"
+    _DELTA = "δ"
+    _SUB = _SUBSCRIPT
+    _T = "ᵀ"
+    _HAD = " ⊙ "
+    _ONES = "𝟙"
+
+    def _name(self, name):
+        return _pretty_name(name)
+
+    def _print_Symbol(self, expr):
+        return _pretty_name(expr.name)
+
+    def _print_MatrixSymbol(self, expr):
+        return _pretty_name(expr.name)
+
+    def _print_HadamardPower(self, expr):      # elementwise, as the rule at the right says
+        n = expr.exp
+        sup = str(n).translate(_SUPER) if n.is_Integer and 0 <= n <= 9 else "^" + self._print(n)
+        return self.parenthesize(expr.base, 1000, strict=True) + "∘" + sup
+
+    def _print_Total(self, expr):
+        return f"Σ({self._print(expr.arg)})"
+
+    def _print_Pow(self, expr, rational=False):
+        b, n = expr.args
+        if n.is_Integer and 2 <= n <= 9:
+            return self.parenthesize(b, 59) + str(n).translate(_SUPER)
+        # protect ** from _print_Mul's * -> · (x**x inside a product printed as x··x)
+        return super()._print_Pow(expr, rational).replace("**", _STAR * 2)
+
+    def _print_Mul(self, expr):
+        return super()._print_Mul(expr).replace("*", "·")
+
+    def _print_MatMul(self, expr):
+        return super()._print_MatMul(expr).replace("*", "·")
+
+    def _print_Function(self, expr):
+        if expr.func.__name__ == "sigmoid":
+            return f"σ({self._print(expr.args[0])})"
+        return super()._print_Function(expr)
+
+    def doprint(self, expr):
+        return super().doprint(expr).replace("-", "−").replace(_STAR, "*")
+
+
+def _pretty_name(name: str) -> str:
+    name = name.replace("^*", "*")
+    star = name.endswith("*")
+    base = name.rstrip("*")
+    try:
+        p = pretty_symbol(base)
+    except Exception:  # pragma: no cover - exotic names
+        p = base
+    return unicodedata.normalize("NFC", p) + (_STAR if star else "")     # ŷ as one character
+
+
+class TeachLatexPrinter(LatexPrinter):
+    """LaTeX: \\frac{\\partial f}{\\partial q}, \\delta_{2}, W^{T}, A \\odot B, \\mathbf{1}."""
+
+    def _print_Add(self, expr, order=None):
+        return super()._print_Add(_positive_first(expr, sp.Add), order)
+
+    def _print_MatAdd(self, expr):
+        return _signed_sum(self, expr)
+
+    def _name(self, name):
+        return self._print(sp.Symbol(name))
+
+    def _print_Partial(self, expr):
+        num, den, delta = decode(expr.name)
+        if delta:
+            m = re.fullmatch(r"z(\d*)", den)
+            return r"\delta" + ("_{%s}" % m.group(1) if m and m.group(1) else
+                                ("" if m else "_{%s}" % self._name(den)))
+        return r"\frac{\partial %s}{\partial %s}" % (self._name(num), self._name(den))
+
+    _print_MatPartial = _print_Partial
+
+    def _print_OneMatrix(self, expr):
+        return r"\mathbf{1}"
+
+    def _print_Heaviside(self, expr, exp=None):
+        return r"H\left(%s\right)" % self._print(expr.args[0])
+
+    def _print_Derivative(self, expr):
+        e, v = expr.expr, expr.variable_count[0][0]
+        inner = self._print(e)
+        if e.is_Add:
+            inner = r"\left(%s\right)" % inner
+        return r"\frac{d}{d %s} %s" % (self._print(v), inner)
+
+
+_PRINTERS = {"text": TextPrinter, "unicode": UnicodePrinter, "latex": TeachLatexPrinter}
+
+
+_H = sp.Function("H")     # the unit step, written H(z) as in the notes (SymPy: Heaviside(z, 1))
+
+
+def show(expr, fmt: str) -> str:
+    """One SymPy expression in the format ``fmt`` (text, unicode or latex).
+
+    >>> W, y = sp.MatrixSymbol('W2', 3, 3), sp.MatrixSymbol('y1', 3, 1)
+    >>> show(W.T * y, "unicode"), show(W.T * y, "text"), show(W.T * y, "latex")
+    ('W₂ᵀ·y₁', 'W2^T*y1', 'W_{2}^{T} y_{1}')
+    """
+    if isinstance(expr, sp.Basic) and expr.has(sp.Heaviside):
+        expr = expr.replace(sp.Heaviside, lambda *a: _H(a[0]))
+    p = _PRINTERS["latex" if fmt in ("latex", "markdown", "latex-inline") else fmt]
+    return p(dict(order="none")).doprint(expr)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rule texts are written in Unicode; ASCII and LaTeX get them through a small table.
+
+_ASCII = {"∇": "grad ", "δ": "delta", "ᵀ": "^T", "·": "*", "σ": "sigma", "−": "-", "²": "^2",
+          "≥": ">=", "α": "alpha", "∂": "d", "⊙": ".*", "Σ": "sum", "′": "'"}
+_TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^T", "·": r"\cdot ", "σ": r"\sigma ", "−": "-",
+        "²": "^2", "≥": r"\geq ", "α": r"\alpha ", "∂": r"\partial ", "⊙": r"\odot ", "Σ": r"\Sigma ",
+        "′": "'"}
+
+
+def words(s: str, fmt: str) -> str:
+    """Prose in the format ``fmt``: ASCII for text, \\text{...} with math for LaTeX."""
+    if fmt == "text":
+        return "".join(_ASCII.get(c, c) for c in s)
+    if fmt not in ("latex", "markdown", "latex-inline"):
+        return s
+    out, run = [], []
+    for c in s:
+        if c in _TEX:
+            if run:
+                out.append(r"\text{%s}" % _tex_escape("".join(run)))
+                run = []
+            out.append(_TEX[c])
+        else:
+            run.append(c)
+    if run:
+        out.append(r"\text{%s}" % _tex_escape("".join(run)))
+    return "".join(out)
+
+
+def _tex_escape(s):
+    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("^", r"\^{}"), ("%", r"\%"), ("&", r"\&"),
+                 ("#", r"\#"), ("{", r"\{"), ("}", r"\}"), ("~", r"\~{}"), ("|", r"$|$")):
+        s = s.replace(a, b)
+    return s
+
+
+# ---------------------------------------------------------------------------------------------------
+# Numbers
+
+def number(v, fmt: str, spec: str = ".4g") -> str:
+    """A value (float or small array) in the format ``fmt``.
+
+    >>> number(-0.19661, "unicode", ".2f"), number([[1.0, 2.0]], "text")
+    ('−0.20', '[[1, 2]]')
+    """
+    a = np.asarray(v, dtype=float)
+    one = lambda x: _num(x, spec, fmt)  # noqa: E731
+    if a.ndim == 0:
+        return one(float(a))
+    if a.size > 16:
+        return f"({a.shape[0]}×{a.shape[1]} values)" if fmt == "unicode" else \
+            (r"\text{(%d$\times$%d values)}" % a.shape if fmt in ("latex", "markdown") else
+             f"({a.shape[0]}x{a.shape[1]} values)")
+    if fmt in ("latex", "markdown"):
+        rows = r" \\ ".join(" & ".join(one(x) for x in row) for row in a)
+        return r"\begin{bmatrix} %s \end{bmatrix}" % rows
+    return "[" + ", ".join("[" + ", ".join(one(x) for x in row) + "]" for row in a) + "]"
+
+
+def _num(x: float, spec: str, fmt: str) -> str:
+    if x == 0:
+        x = 0.0                         # no "-0"
+    s = format(x, spec)
+    if "e" in s and fmt in ("latex", "markdown"):
+        m, e = s.split("e")
+        s = r"%s \times 10^{%d}" % (m, int(e))
+    return s.replace("-", "−") if fmt == "unicode" else s
+
+
+# ---------------------------------------------------------------------------------------------------
+# Steps
+
+def _factor(e, fmt, alone=False):
+    s = show(e, fmt)
+    if alone:
+        return s
+    if isinstance(e, (sp.Add, sp.MatAdd)) or _negative(e):
+        s = (r"\left(%s\right)" if fmt in ("latex", "markdown") else "(%s)") % s
+    return s
+
+
+def _chain(c: Chain, fmt: str) -> str:
+    times = {"text": " * ", "unicode": " · ", "latex": r" \cdot ", "markdown": r" \cdot "}[fmt]
+    return " + ".join(times.join(_factor(f, fmt, len(t) == 1) for f in t) for t in c.terms)
+
+
+def _segment(x, fmt, spec):
+    if isinstance(x, Chain):
+        return _chain(x, fmt)
+    if isinstance(x, Value):
+        return number(x.value, fmt, spec)
+    return show(x, fmt)
+
+
+def step_parts(step, fmt: str, spec: str = ".4g"):
+    """(lhs, [right-hand sides, duplicates dropped], rule note) of one step."""
+    lhs = show(step.lhs, fmt)
+    segs = []
+    if step.delta_of is not None:
+        segs.append(show(step.delta_of, fmt))
+    for x in step.rhs:
+        s = _segment(x, fmt, spec)
+        if not segs or segs[-1] != s:
+            segs.append(s)
+    notes = []
+    for r in step.rules:
+        n = words(r.name, fmt)
+        if r.local is not None:
+            sep = r"\text{: }" if fmt in ("latex", "markdown") else ": "
+            n += sep + show(r.lhs, fmt) + " = " + show(r.local, fmt)
+        if n not in notes:
+            notes.append(n)
+    if step.note:
+        parts = [step.note] if isinstance(step.note, str) else step.note
+        notes.insert(0, "".join(words(p, fmt) if isinstance(p, str) else show(p, fmt) for p in parts))
+    joiner = r"\text{; }" if fmt in ("latex", "markdown") else "; "
+    return lhs, segs, joiner.join(notes)
+
+
+def render_step(step, fmt: str = "text", spec: str = ".4g") -> str:
+    lhs, segs, note = step_parts(step, fmt, spec)
+    if fmt in ("latex", "markdown"):
+        return lhs + " = " + " = ".join(segs) + (r" \quad " + note if note else "")
+    return lhs + " = " + " = ".join(segs) + (f"    [{note}]" if note else "")
+
+
+def _check_format(fmt):
+    if fmt not in FORMATS + ("latex-inline", "latex-document"):
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+
+
+def _tex_block(body: str, fmt: str) -> str:
+    """LaTeX lines as an ``aligned`` block ("latex-inline"), an ``align*`` block ("latex") or a
+    whole document ("latex-document")."""
+    if fmt == "latex-inline":
+        return r"\begin{aligned}" + "\n" + body + "\n" + r"\end{aligned}"
+    block = r"\begin{align*}" + "\n" + body + "\n" + r"\end{align*}"
+    return latex_document(block) if fmt == "latex-document" else block
+
+
+def render(steps, fmt: str = "unicode") -> str:
+    """The whole derivation: the function, the forward pass, the backward pass, the gradient."""
+    _check_format(fmt)
+    if fmt in ("latex", "latex-inline", "latex-document"):
+        return _tex_block(_latex_lines(steps), fmt)
+    if fmt == "markdown":
+        return _markdown(steps)
+    spec = steps.number_format
+    out = [f"{show(steps.out, fmt)} = {show(steps.f, fmt)}"]
+    if steps.definitions:
+        out.append("Forward pass:")
+        for sym, ex, v in steps.definitions:
+            line = f"  {show(sym, fmt)} = {show(ex, fmt)}"
+            if v is not None:
+                line += " = " + number(v, fmt, spec)
+            out.append(line)
+    out.append(words(_sweep_sentence(steps), fmt) + ":")
+    for s in steps.steps:
+        out.append("  " + render_step(s, fmt, spec))
+    if steps.given:
+        out.append(words("given " + ", ".join(f"{show(k, fmt)} = {show(v, fmt)}"
+                                              for k, v in steps.given.items()), fmt))
+    out.append("Gradient:")
+    for w, e, v in steps.gradients:
+        line = f"  {show(_grad_sym(steps, w), fmt)} = {show(e, fmt)}"
+        if v is not None and number(v, fmt, spec) != show(e, fmt):
+            line += " = " + number(v, fmt, spec)
+        out.append(line)
+    return "\n".join(out)
+
+
+def _grad_sym(steps, w):
+    from .notation import partial
+    return partial(str(steps.out), str(w))
+
+
+def _sweep_sentence(steps) -> str:
+    sw = steps.sweeps
+    if steps.mode == "forward":
+        return (f"Forward accumulation ({sw['forward']} sweeps, one per input; "
+                f"reverse mode needs {sw['reverse']}, one per output)")
+    return (f"Backward pass (reverse accumulation: {sw['reverse']} sweep for the whole gradient; "
+            f"forward accumulation would need {sw['forward']}, one per input)")
+
+
+def _latex_lines(steps) -> str:
+    fmt, spec = "latex", steps.number_format
+    lines = [r"%s &= %s \\" % (show(steps.out, fmt), show(steps.f, fmt))]
+    for sym, ex, v in steps.definitions:
+        tail = " = " + number(v, fmt, spec) if v is not None else ""
+        lines.append(r"%s &= %s%s \\" % (show(sym, fmt), show(ex, fmt), tail))
+    lines.append(r"\intertext{%s}" % _tex_escape(words(_sweep_sentence(steps), "text")))
+    for s in steps.steps:
+        lhs, segs, note = step_parts(s, fmt, spec)
+        lines.append(r"%s &= %s%s \\" % (lhs, " = ".join(segs), r" && " + note if note else ""))
+    lines.append(r"\intertext{Gradient}")
+    for w, e, v in steps.gradients:
+        tail = " = " + number(v, fmt, spec) if v is not None else ""
+        lines.append(r"%s &= %s%s \\" % (show(_grad_sym(steps, w), fmt), show(e, fmt), tail))
+    lines[-1] = lines[-1].rstrip("\\").rstrip()
+    return "\n".join(lines)
+
+
+def _markdown(steps) -> str:
+    fmt, spec = "markdown", steps.number_format
+    out = [f"$${show(steps.out, fmt)} = {show(steps.f, fmt)}$$", "", "**Forward pass**", ""]
+    for sym, ex, v in steps.definitions:
+        tail = " = " + number(v, fmt, spec) if v is not None else ""
+        out.append(f"- ${show(sym, fmt)} = {show(ex, fmt)}{tail}$")
+    out += ["", f"**{_sweep_sentence(steps)}**", ""]
+    for s in steps.steps:
+        lhs, segs, note = step_parts(s, fmt, spec)
+        line = f"- ${lhs} = {' = '.join(segs)}$"
+        if note:
+            line += f" — ${note}$"
+        out.append(line)
+    out += ["", "**Gradient**", ""]
+    for w, e, v in steps.gradients:
+        tail = " = " + number(v, fmt, spec) if v is not None else ""
+        out.append(f"- ${show(_grad_sym(steps, w), fmt)} = {show(e, fmt)}{tail}$")
+    return "\n".join(out)
+
+
+def latex_document(body: str) -> str:
+    """A complete LaTeX document around ``body`` (compiles with pdflatex and amsmath)."""
+    return ("\\documentclass{article}\n\\usepackage[margin=1.5cm,landscape]{geometry}\n"
+            "\\usepackage{amsmath}\n\\begin{document}\n\\allowdisplaybreaks\n" + body +
+            "\n\\end{document}\n")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Calculus narration
+
+def render_calculus(c, fmt: str = "unicode") -> str:
+    """A `symgrad.teaching.calculus.Calculus` narration in ``fmt``."""
+    _check_format(fmt)
+    from .notation import D
+    tex = fmt in ("latex", "markdown", "latex-inline", "latex-document")
+    f = "latex" if tex else fmt
+
+    def line(parts):
+        return "".join(words(p, f) if isinstance(p, str) else show(p, f) for p in parts)
+
+    head = show(D(c.f, c.x), f)
+    lines = [line(l.parts) for l in c.lines]
+    if c.value is not None:
+        at = ", ".join(f"{show(k if not isinstance(k, str) else sp.Symbol(k), f)} = {v}" for k, v in c.at.items())
+        lines.append(words(f"at {at}: ", f) if not tex else r"\text{at }" + at + r"\text{: }")
+        lines[-1] += show(D(c.f, c.x), f) + " = " + number(c.value, f)
+    if c.missing:
+        lines.append(words("missing rules: " + ", ".join(c.missing), f))
+    if fmt == "markdown":
+        return f"$${head}$$\n\n" + "\n".join(f"1. ${l}$" for l in lines)
+    if tex:
+        return _tex_block("\n".join(r"&\quad %s \\" % l for l in [head] + lines).rstrip("\\ \n"), fmt)
+    return "\n".join([head] + lines)

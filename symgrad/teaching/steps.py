@@ -1,0 +1,575 @@
+"""The steps of a derivation as the slides write them: one chain-rule equation per node.
+
+Reverse mode (`symgrad.core.reverse.backward`) records, for every equation it visits, the output's
+accumulated cotangent ḡ and the contribution it sends to each input (`Derivation.raw_steps`). Here
+those records become steps in the notation of the lecture notes:
+
+    ∂f/∂y = ∂f/∂q · ∂q/∂y = z · 1 = z = −4          sum rule: ∂q/∂y = 1
+
+A node used by several others (fan-out) gets the sum over its paths, ∂a/∂e = ∂a/∂b·∂b/∂e +
+∂a/∂c·∂c/∂e; matrix networks get matrix-level steps, ∂L/∂W₂ = δ₂·y₁ᵀ, never one step per scalar
+weight. Nodes are named readably: the user's symbols keep their names, ``names={q: x + y}`` names an
+intermediate, layers get z₁, y₁, ... (pre-activation, activation), anything else u₁, u₂, ...
+
+>>> import sympy as sp, symgrad as sg
+>>> x, y, z, q = sp.symbols('x y z q')
+>>> s = sg.derive((x + y) * z, [x, y, z]).explain(names={q: x + y}, at={x: -2, y: 5, z: -4})
+>>> print(s.find('y').text())
+df/dy = df/dq * dq/dy = z * 1 = z = -4    [sum rule: dq/dy = 1]
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..core import rules as R
+from ..errors import SymgradError
+from ..core.evaluate import evaluate
+from ..core.forward import forward as _forward_sweep
+from ..core.forward import sweeps as _sweeps
+from ..frontend.functions import leaky_relu, relu, sigmoid, softplus
+from ..core.lower import _shape_of
+from ..core.reverse import depends_on
+from ..core.to_sympy import SympyBuilder, eqn_to_sympy
+from .notation import Chain, Value, partial, rule_name
+
+_ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
+SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
+MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a step holds.
+
+@dataclass
+class Rule:
+    """The local rule behind one term: its name, and ∂c/∂n = local (local None for matrix rules)."""
+    name: str
+    lhs: Any = None
+    local: Any = None
+
+
+@dataclass
+class NodeStep:
+    """The step for one node n: ``lhs = rhs[0] = rhs[1] = ...``; ``rules`` explain each term."""
+    node: Any                 # the node's display symbol
+    lhs: Any                  # ∂L/∂n (or δ)
+    rhs: list                 # Chain | SymPy expression | Value, in order
+    rules: list = field(default_factory=list)
+    note: Any = ""            # "seed", "sweep k", or parts (strings and symbols): "fan-out: e reaches a ..."
+    value: Any = None         # ∂L/∂n at the point, when given
+    expr: Any = None          # ∂L/∂n written in the user's symbols (None when too long)
+    delta_of: Any = None      # for δ symbols: the ∂L/∂n they stand for
+    result: Any = None        # ∂L/∂n in the gradients of the nodes above (δ₂·y₁ᵀ)
+
+    def text(self, fmt: str = "text", **kw) -> str:
+        from .render import render_step
+        return render_step(self, fmt, **kw)
+
+
+@dataclass
+class Steps:
+    """The steps of a derivation, in the order reverse (or forward) mode takes them."""
+    f: Any
+    out: Any                              # the output's display symbol
+    definitions: list                     # (symbol, expression, value) of the forward pass
+    steps: list                           # NodeStep
+    gradients: list                       # (wrt symbol, ∂L/∂w written in user symbols, value)
+    mode: str = "reverse"
+    sweeps: dict = field(default_factory=dict)
+    given: dict = field(default_factory=dict)
+    number_format: str = ".4g"
+    at: dict | None = None
+    # what the graph picture needs: the naming, values by var id, contributions by node
+    naming: Any = None
+    values: dict = field(default_factory=dict)
+    contribs: dict = field(default_factory=dict)
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __getitem__(self, i):
+        return self.steps[i]
+
+    def find(self, name) -> NodeStep:
+        """The step of the node called ``name`` (a string or the symbol itself)."""
+        for s in self.steps:
+            if str(s.node) == str(name):
+                return s
+        raise KeyError(f"no step for {name!r}; nodes: {', '.join(str(s.node) for s in self.steps)}")
+
+    def render(self, fmt: str = "unicode") -> str:
+        from .render import render
+        return render(self, fmt)
+
+    def __str__(self):
+        return self.render("unicode")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Naming the nodes.
+
+def _mk(name: str, shape):
+    return sp.Symbol(name) if shape == () else sp.MatrixSymbol(name, *shape)
+
+
+class Naming:
+    """Display symbols for the forward graph's nodes (var id -> SymPy symbol or expression)."""
+
+    def __init__(self, d, names=None, output_name=None):
+        g, low = d.ir, d.lowering
+        self.graph = g
+        self.fwd = g.ancestors([d.output])
+        self.consumers: dict[int, list] = defaultdict(list)
+        for e in self.fwd:
+            for v in e.inputs:
+                self.consumers[v.id].append(e)
+        disp: dict[int, Any] = {}
+        used: set[str] = set()
+        for e in self.fwd:
+            if e.prim is R.param_p or e.prim is R.input_p:
+                disp[e.out.id] = e.params[0]
+                used.add(str(e.params[0]))
+            elif e.prim is R.const_p:
+                disp[e.out.id] = e.prim.to_sympy((), e.params, e.out.shape)
+        self.user_named: set[int] = set()
+        self.user_exprs: dict = {}        # the user's expression of a named node -> its name
+        n_before = len(g.eqns)
+        for sym, expr in (names or {}).items():
+            v = low(sp.sympify(expr))
+            if v.id >= n_before:
+                raise SymgradError(f"names: {sym} = {expr} is not a subexpression of f = {d.f}; "
+                                   f"name a part of f exactly as it appears in f")
+            name = str(sym)
+            disp[v.id] = sym if not isinstance(sym, str) and _shape_of(sym) == v.shape else _mk(name, v.shape)
+            self.user_named.add(v.id)
+            used.add(name)
+            self.user_exprs[low.exprs[v.id]] = disp[v.id]   # v's form in the expanded gradients
+        root = d.output
+        if root.id not in disp or g.producer[root.id].prim is R.const_p:
+            has_mat = any(isinstance(s, sp.MatrixSymbol) for s in getattr(d.f, "free_symbols", ()))
+            first = ["L", "f"] if has_mat else ["f", "L"]
+            name = output_name or next(n for n in first + ["J", "F", "out"] if n not in used)
+            disp[root.id] = _mk(name, root.shape)
+            used.add(name)
+        self.used = used
+        self.disp = disp
+        self.transparent: dict[int, int] = {}      # matmul W·y (id) -> its bias add z = W·y + b (id)
+        for e in self.fwd:
+            if e.prim is R.matmul_p and e.out.id not in disp:
+                cs = self.consumers[e.out.id]
+                if len(cs) == 1 and _is_plain_sum(cs[0]):
+                    self.transparent[e.out.id] = cs[0].out.id
+        self._name_layers()
+        k = 0
+        self.generic: set[int] = set()     # nodes named u₁, u₂, ... (skipped when a chain is written out)
+        for e in self.fwd:
+            if e.out.id not in disp and e.out.id not in self.transparent:
+                k += 1
+                disp[e.out.id] = _mk(self._free(f"u{k}"), e.out.shape)
+                self.generic.add(e.out.id)
+        for t in self.transparent:
+            a, b = self.graph.producer[t].inputs
+            disp[t] = sp.MatMul(disp[a.id], disp[b.id])
+
+    def _free(self, name):
+        while name in self.used:
+            name = name + "'"
+        self.used.add(name)
+        return name
+
+    def _name_layers(self):
+        """z_k = W_k·y_{k-1} + b_k (an affine node) and y_k = act(z_k), numbered by layer."""
+        layer, of = 0, {}
+        plan = []
+        for e in self.fwd:
+            if _is_plain_sum(e) and any(self.graph.producer[v.id].prim is R.matmul_p for v in e.inputs):
+                layer += 1
+                of[e.out.id] = layer
+                plan.append((e.out, "z", layer))
+            elif _is_activation(e):
+                (inp,) = e.inputs
+                if inp.id not in of:
+                    layer += 1
+                    of[inp.id] = layer
+                    if not self.graph.producer[inp.id].prim.leaf:
+                        plan.append((inp, "z", layer))
+                plan.append((e.out, "y", of[inp.id]))
+        for v, letter, k in plan:
+            if v.id in self.disp:
+                continue
+            name = f"{letter}{k}" if layer > 1 else letter
+            if name in self.used:
+                continue
+            self.used.add(name)
+            self.disp[v.id] = _mk(name, v.shape)
+
+    def owner(self, vid: int) -> int:
+        """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z)."""
+        return self.transparent.get(vid, vid)
+
+
+def _is_plain_sum(e) -> bool:
+    return e.prim is R.ewise_p and e.params[0] == sp.Add(*R.placeholders(len(e.inputs))) and len(e.inputs) > 1
+
+
+def _is_activation(e) -> bool:
+    body = e.params[0] if e.prim is R.ewise_p else None
+    return body is not None and len(e.inputs) == 1 and isinstance(body, _ACTIVATIONS) and body.args[0] == R.ph(0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The local rule of one (consumer, input) pair.
+
+def local_rule(eqn, i: int, disp: dict, graph):
+    """(Rule, local) for ∂c/∂n where c = eqn's output and n = its i-th input. ``local`` is the
+    scalar partial derivative for elementwise equations, None for matrix rules."""
+    prim = eqn.prim
+    policy = graph.policy
+    sm = R.softmax_operands(graph, eqn)
+    if sm is not None:
+        # y = softmax(z) = exp(z − logsumexp(z)): its two edges together are the softmax Jacobian
+        through_z = eqn.inputs[i].id == sm[0].id
+        return ("softmax Jacobian ∂yⱼ/∂zᵢ = yᵢ(δᵢⱼ − yⱼ): the path through z" if through_z else
+                "softmax Jacobian: the path through logsumexp(z)"), None
+    if prim is R.ewise_p:
+        body = eqn.params[0]
+        d = R.derivative_body(body, i, policy)
+        sub = {R.ph(j): _scalarize(disp[v.id]) for j, v in enumerate(eqn.inputs)}
+        sub[R._RESULT] = _scalarize(disp[eqn.out.id])
+        local = d.xreplace(sub)
+        name = rule_name(body, R.ph(i))
+        if eqn.out.shape != ():
+            name += " (elementwise)"
+        return name, local
+    if prim is R.logsumexp_p:
+        return "log-sum-exp: its gradient is softmax(z)", None
+    return {
+        "matmul": ("matrix product: ∇W = δ·yᵀ" if i == 0 else "matrix product: ∇y = Wᵀ·δ"),
+        "transpose": "transpose: the gradient is transposed back",
+        "sum": "sum: every entry receives the gradient (the Jacobian of a sum is a row of ones)",
+        "broadcast": "broadcast: the gradients of the copies are summed",
+    }.get(prim.name, prim.rule), None
+
+
+def _definition(g, e, disp):
+    """n = its operation on the named inputs; an elementwise body that mixes a scalar into a matrix
+    is written entry by entry (z₃ − u₁, not (−u₁)·𝟙 + z₃)."""
+    if e.prim is R.ewise_p and e.out.shape != () and any(v.shape == () for v in e.inputs):
+        return e.params[0].xreplace({R.ph(j): _scalarize(disp[v.id]) for j, v in enumerate(e.inputs)})
+    return eqn_to_sympy(g, e, [disp[v.id] for v in e.inputs])
+
+
+def _scalarize(e):
+    """In an elementwise derivative a matrix node stands for its entry: write z for the matrix z."""
+    if isinstance(e, sp.MatrixSymbol):
+        return sp.Symbol(e.name)
+    if isinstance(e, (sp.MatrixExpr, sp.MatrixBase)):
+        return sp.Symbol(str(e))
+    return e
+
+
+# ---------------------------------------------------------------------------------------------------
+# Building the steps.
+
+def build_steps(d, at=None, names=None, given=None, output_name=None, number_format=".4g") -> Steps:
+    """The steps of the derivation ``d`` (a `Derivation`), with the numbers at ``at`` if given.
+
+    ``names`` maps symbols (or strings) to subexpressions of f, to name intermediate nodes as the
+    slide does; ``given`` maps expressions to values assumed when simplifying (``{sg.sum(t): 1}``
+    for a one-hot target).
+
+    >>> import sympy as sp, symgrad as sg
+    >>> x, y = sp.symbols('x y')
+    >>> s = build_steps(sg.derive(x * y, [x, y]), at={x: 3, y: 4})
+    >>> [(str(t.node), t.value) for t in s]
+    [('f', 1.0), ('x', 4.0), ('y', 3.0)]
+    """
+    if d.mode == "forward":
+        return _forward_steps(d, at, names, output_name, number_format)
+    nm = Naming(d, names, output_name)
+    g, disp = d.ir, nm.disp
+    given = {sp.sympify(k): sp.sympify(v) for k, v in (given or {}).items()}
+    root = d.output
+    out_sym = disp[root.id]
+    out_name = str(out_sym)
+    need = depends_on(g, d.wrt_vars)
+    contribs: dict[int, list] = defaultdict(list)     # node id -> [(consumer eqn, index, contribution var)]
+    cot: dict[int, Any] = {root.id: R.const(g, 1, root.shape)}
+    for s in d.raw_steps:
+        cot[s.eqn.out.id] = s.cotangent
+        for i, (v, c) in enumerate(zip(s.eqn.inputs, s.contributions)):
+            if c is not None and v.id in need:
+                contribs[v.id].append((s.eqn, i, c))
+    order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent), reverse=True)
+
+    # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
+    gsym: dict[int, Any] = {}
+    for vid in order:
+        node = disp[vid]
+        shape = g.producer[vid].out.shape
+        is_z = bool(re.fullmatch(r"z\d*", str(node))) and shape != () and vid not in nm.user_named
+        gsym[vid] = partial(out_name, str(node), shape, delta=is_z)
+    for t, z in nm.transparent.items():
+        gsym[t] = gsym.get(z)
+
+    # numbers
+    vals: dict[int, Any] = {}
+    if at is not None:
+        want = {e.out.id: e.out for e in nm.fwd}
+        for vid, lst in contribs.items():
+            for _, _, c in lst:
+                want[c.id] = c
+        for vid, c in cot.items():
+            want[c.id] = c
+        ids = list(want)
+        vals = dict(zip(ids, evaluate(g, [want[i] for i in ids], at)))
+
+    inline = _inline_map(nm, g)
+    expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
+    expanded: dict[int, Any] = {}
+    named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
+    steps: list[NodeStep] = []
+    for vid in order:
+        node, lhs = disp[vid], gsym[vid]
+        shape = g.producer[vid].out.shape
+        if vid == root.id:
+            one = sp.S.One if shape == () else sp.OneMatrix(*shape)
+            steps.append(NodeStep(node, lhs, [one], note="seed: reverse mode starts from the output",
+                                  value=1.0 if at is not None else None, expr=one))
+            expanded[vid] = named[vid] = one
+            continue
+        terms = contribs[vid]
+        chain1, subst, rules, built = [], [], [], []
+        known = dict(disp)
+        for eqn, i, c in terms:
+            o = nm.owner(eqn.out.id)
+            known[cot[eqn.out.id].id] = gsym[o]
+        build = SympyBuilder(g, known)
+        for eqn, i, c in terms:
+            o = nm.owner(eqn.out.id)
+            cname = str(disp[o])
+            rname, local = local_rule(eqn, i, disp, g)
+            chain1.append([partial(out_name, cname, ()), partial(cname, str(node), ())]
+                          if shape == () else [gsym[o], partial(cname, str(node), ())])
+            rules.append(Rule(rname, partial(cname, str(node), ()), local))
+            if local is not None and shape == () and g.producer[o].out.shape == ():
+                gprev = named.get(o)
+                gdisp = gprev if gprev is not None and _short(gprev) else gsym[o]
+                subst.append([gdisp, local])
+                built.append(gdisp * local)
+            else:
+                e = _tidy(build(c))
+                subst.append([e])
+                built.append(e)
+        rhs: list = []
+        paths = _paths(vid, contribs, nm, root.id) if shape == () else []
+        if paths and len(paths) <= MAX_PATHS and any(len(p) > 2 for p in paths):
+            rhs.append(Chain([[partial(a, b, ()) for a, b in p] for p in paths]))
+        rhs.append(Chain(chain1))
+        rhs.append(Chain(subst))
+        total = _tidy(sp.Add(*built) if shape == () else _matadd(built))
+        total = _given(total.xreplace(inline) if inline else total, given)
+        named[vid] = total
+        rhs.append(total)
+        full = _expand_in_user_symbols(expand, terms, g, given, shape)
+        if full is not None and nm.user_exprs:
+            full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
+        expanded[vid] = full
+        if full is not None and full != total and (_short(full) or (
+                shape == () and sp.sympify(full).is_polynomial() and _short(full, 2 * SHORT_OPS))):
+            rhs.append(full)
+        val = None
+        if at is not None:
+            val = _sum_values([vals[c.id] for _, _, c in terms])
+            rhs.append(Value(val))
+        note = ["fan-out: ", node, " reaches ", out_sym, f" along {len(terms)} edges, so their "
+                "contributions add up"] if len(terms) > 1 else ""
+        delta_of = partial(out_name, str(node), shape) if getattr(lhs, "name", "").startswith("delta(") else None
+        steps.append(NodeStep(node, lhs, rhs, rules, note, val, full, delta_of, total))
+
+    defs = []
+    for e in nm.fwd:
+        if e.prim.leaf or e.out.id in nm.transparent:
+            continue
+        defs.append((disp[e.out.id], _definition(g, e, disp), vals.get(e.out.id)))
+    grads = []
+    for w, gv in zip(d.wrt_vars, d.gradient_vars):
+        if w.id not in disp:                            # f does not depend on w: ∂f/∂w = 0
+            disp[w.id] = g.producer[w.id].params[0]
+        st = next((s for s in steps if s.node == disp[w.id]), None)
+        best = st and (st.expr if st.expr is not None and _short(st.expr, 5 * SHORT_OPS) else st.result)
+        grads.append((disp[w.id], best if st else _zero(w.shape), st.value if st else
+                      (0.0 if at is not None else None)))
+    n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
+        if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
+    return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
+                 nm, vals, dict(contribs))
+
+
+def _fold_products(e, user_exprs):
+    """Write a named matrix product back by its name inside longer products: 2·W·x·xᵀ -> 2·q·xᵀ."""
+    prods = [(k.args, v) for k, v in user_exprs.items() if isinstance(k, sp.MatMul)]
+    if not prods or not isinstance(e, sp.Basic):
+        return e
+
+    def fold(m):
+        args = list(m.args)
+        for pat, name in prods:
+            n = len(pat)
+            for i in range(len(args) - n + 1):
+                if tuple(args[i:i + n]) == tuple(pat):
+                    args[i:i + n] = [name]
+                    break
+        return sp.MatMul(*args)
+
+    return e.replace(lambda x: isinstance(x, sp.MatMul), fold)
+
+
+def _inline_map(nm, g) -> dict:
+    """u-nodes whose definition is short (u₂ = y − ŷ) -> that definition, so that results read
+    −(y − ŷ)·x rather than −u₂·x."""
+    out: dict = {}
+    generic = {nm.disp[i] for i in nm.generic}
+    for e in nm.fwd:
+        if e.out.id not in nm.generic or e.out.shape != ():
+            continue
+        ex = _definition(g, e, nm.disp).xreplace(out)
+        if sp.count_ops(ex) <= 3 and not ex.atoms(sp.Function) and not ex.free_symbols & generic:
+            out[nm.disp[e.out.id]] = ex
+    return out
+
+
+def _zero(shape):
+    return sp.S.Zero if shape == () else sp.ZeroMatrix(*shape)
+
+
+def _short(e, limit=SHORT_OPS) -> bool:
+    try:
+        return sp.count_ops(e) <= limit
+    except Exception:  # pragma: no cover - count_ops on exotic matrix nodes
+        return False
+
+
+def _matadd(xs):
+    xs = [x for x in xs if not (isinstance(x, sp.ZeroMatrix) or x == 0)]
+    return xs[0] if len(xs) == 1 else sp.MatAdd(*xs).doit(deep=False)
+
+
+def _tidy(e):
+    """Small clean-ups that SymPy leaves: 𝟙 ⊙ A = A, and products by 1."""
+    if isinstance(e, sp.HadamardProduct):
+        args = [a for a in e.args if not isinstance(a, sp.OneMatrix)]
+        e = args[0] if len(args) == 1 else sp.HadamardProduct(*args) if args else e
+    return e
+
+
+def _given(e, given):
+    if not given:
+        return e
+    e2 = e.xreplace(given)
+    return e2.doit(deep=False) if hasattr(e2, "doit") and e2 != e else e2
+
+
+def _expand_in_user_symbols(expand, terms, g, given, shape):
+    """∂L/∂n written in the user's symbols (None when that is long)."""
+    if shape != () and any(len(g.ancestors([c])) > 24 for _, _, c in terms):
+        return None                   # deep in a matrix network: long for sure, so not built at all
+    parts = [expand(c) for _, _, c in terms]
+    if not all(_short(p) for p in parts) and shape != ():
+        return None
+    e = sp.Add(*parts) if shape == () else _matadd(parts)
+    e = _given(_tidy(e), given)
+    if shape == () and sp.sympify(e).is_polynomial():
+        e = sp.expand(e)               # 2 + 5g + 2fg + 2fg², as the influence example writes it
+    return e
+
+
+def _paths(vid, contribs, nm, root):
+    """Every path from the output down to node ``vid``, through the nodes with names of their own
+    (u₁, u₂, ... are skipped: the chain rule holds on the coarser graph too), as name pairs."""
+    seqs = []
+
+    def walk(v, below):
+        if len(seqs) > MAX_PATHS:
+            return
+        if v == root:
+            seqs.append([v] + below)
+            return
+        for eqn, _, _ in contribs.get(v, ()):
+            walk(nm.owner(eqn.out.id), [v] + below)
+
+    walk(vid, [])
+    out = []
+    for seq in seqs:
+        kept = [u for k, u in enumerate(seq) if k in (0, len(seq) - 1) or u not in nm.generic]
+        out.append([(str(nm.disp[a]), str(nm.disp[b])) for a, b in zip(kept, kept[1:])])
+    return out
+
+
+def _sum_values(xs):
+    tot = None
+    for x in xs:
+        x = np.asarray(x, dtype=float)
+        tot = x if tot is None else (tot.sum() + x if tot.shape != x.shape and tot.shape != () and x.shape == ()
+                                     else tot + x)
+    return float(tot) if tot.shape == () else tot
+
+
+# ---------------------------------------------------------------------------------------------------
+# Forward accumulation: one sweep per input, each pushing ∂·/∂w from the input to the output.
+
+def _forward_steps(d, at, names, output_name, number_format) -> Steps:
+    nm = Naming(d, names, output_name)
+    g, disp = d.ir, nm.disp
+    out_sym = disp[d.output.id]
+    steps = []
+    expand = SympyBuilder(g, d.lowering.exprs)
+    for k, w in enumerate(d.wrt_vars, 1):
+        wname = str(disp[w.id])
+        rec = []
+        seed = R.const(g, 1, ())
+        _forward_sweep(g, [d.output], {w.id: seed}, on_step=lambda e, t: rec.append((e, t)))
+        tan_of = {w.id: seed}
+        for e, t in rec:
+            tan_of[e.out.id] = t
+        vals = {}
+        if at is not None:
+            ids = [v for v in tan_of]
+            vals = dict(zip(ids, evaluate(g, [tan_of[i] for i in ids], at)))
+        steps.append(NodeStep(disp[w.id], partial(wname, wname, ()), [sp.S.One],
+                              note=f"sweep {k}: seed ∂{wname}/∂{wname} = 1", value=1.0 if at is not None else None))
+        for e, t in rec:
+            node = disp.get(e.out.id, sp.Symbol(f"v{e.out.id}"))
+            chain, subst, rules = [], [], []
+            for i, v in enumerate(e.inputs):
+                if v.id not in tan_of:
+                    continue
+                name, local = local_rule(e, i, disp, g)
+                chain.append([partial(str(node), str(disp[v.id]), ()), partial(str(disp[v.id]), wname, ())])
+                rules.append(Rule(name, partial(str(node), str(disp[v.id]), ()), local))
+                subst.append([local if local is not None else sp.Symbol("J"), expand(tan_of[v.id])])
+            rhs = [Chain(chain), Chain(subst), expand(t)]
+            if at is not None:
+                rhs.append(Value(vals[e.out.id]))
+            steps.append(NodeStep(node, partial(str(node), wname, e.out.shape), rhs, rules,
+                                  value=vals.get(e.out.id)))
+    defs = []
+    for e in nm.fwd:
+        if not e.prim.leaf and e.out.id not in nm.transparent:
+            defs.append((disp[e.out.id], _definition(g, e, disp), None))
+    grads = [(disp[w.id], expand(gv) if gv is not None else sp.S.Zero, None)
+             for w, gv in zip(d.wrt_vars, d.gradient_vars)]
+    fvals = {}
+    if at is not None:
+        fvals = dict(zip([e.out.id for e in nm.fwd], evaluate(g, [e.out for e in nm.fwd], at)))
+    return Steps(d.f, out_sym, defs, steps, grads, "forward", _sweeps(len(d.wrt_vars), 1), {},
+                 number_format, at, nm, fvals, {})

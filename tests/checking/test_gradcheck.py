@@ -1,0 +1,185 @@
+"""sg.gradcheck against stand-in programs: anything with .loss(values, batch) and .grad(values, batch)."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.checking.programcheck import band
+
+
+class StandIn:
+    """A compiled program's interface around a NumPy loss and a hand-written gradient. The loss is
+    the mean over the batch of ½‖W2 σ(W1 x + b1) + b2 − y‖²; x is (B, 3), y is (B, 2)."""
+
+    def __init__(self, slip=None):
+        self.slip = slip
+
+    @staticmethod
+    def _forward(v, b):
+        Z1 = b["x"] @ v["W1"].T + v["b1"].reshape(1, -1)
+        A1 = 1 / (1 + np.exp(-Z1))
+        return A1, A1 @ v["W2"].T + v["b2"].reshape(1, -1)
+
+    def loss(self, values, batch):
+        v = {getattr(k, "name", k): np.asarray(a) for k, a in values.items()}
+        _, out = self._forward(v, batch)
+        return float(np.mean(0.5 * np.sum((out - batch["y"]) ** 2, axis=1)))
+
+    def grad(self, values, batch):
+        v = {getattr(k, "name", k): np.asarray(a) for k, a in values.items()}
+        A1, out = self._forward(v, batch)
+        B = batch["x"].shape[0]
+        d2 = (out - batch["y"]) / B
+        d1 = (d2 @ v["W2"]) * A1 * (1 - A1)
+        if self.slip == "sigma":
+            d1 = d2 @ v["W2"]                                   # σ' left out
+        g = {"W1": d1.T @ batch["x"], "b1": d1.sum(0).reshape(-1, 1), "W2": d2.T @ A1,
+             "b2": d2.sum(0).reshape(-1, 1)}
+        if self.slip == "bias":
+            g["b1"] = d1                                        # not summed over the batch
+        if self.slip == "tiny":
+            g["W2"] = g["W2"] * (1 + 3e-6)
+        return g
+
+
+def _setup(seed=0, B=8):
+    rng = np.random.default_rng(seed)
+    values = {"W1": rng.standard_normal((4, 3)), "b1": rng.standard_normal((4, 1)),
+              "W2": rng.standard_normal((2, 4)), "b2": rng.standard_normal((2, 1))}
+    batch = {"x": rng.standard_normal((B, 3)), "y": rng.standard_normal((B, 2))}
+    return values, batch
+
+
+def test_right_program_passes():
+    values, batch = _setup()
+    r = sg.gradcheck(StandIn(), values, batch)
+    assert r, str(r)
+    for name, p in r.params.items():
+        assert p.max_rel_error < 1e-7 and p.band == "fine", str(p)
+        assert p.taylor_order == pytest.approx(2.0, abs=0.2)
+    assert str(r).startswith("gradient ok")
+
+
+def test_bias_not_summed_is_caught_and_named():
+    values, batch = _setup()
+    r = sg.gradcheck(StandIn("bias"), values, batch)
+    assert not r
+    assert r.worst.name == "b1" and r.params["b1"].band == "wrong"
+    assert "(8, 4)" in r.params["b1"].note and "missing sum over the batch" in r.params["b1"].note
+    assert "b1" in str(r).splitlines()[0]
+    assert all(r.params[k].band == "fine" for k in ("W1", "W2", "b2"))
+
+
+def test_wrong_values_report_worst_entry_and_taylor_order():
+    values, batch = _setup()
+    r = sg.gradcheck(StandIn("sigma"), values, batch)
+    assert not r
+    p1 = r.params["W1"]
+    assert p1.band == "wrong" and p1.index is not None and len(p1.index) == 2
+    # The worst entry reported is the worst: recompute its relative error by hand.
+    h = 1e-6
+    i, j = p1.index
+    plus, minus = dict(values), dict(values)
+    plus["W1"] = values["W1"].copy(); plus["W1"][i, j] += h
+    minus["W1"] = values["W1"].copy(); minus["W1"][i, j] -= h
+    prog = StandIn("sigma")
+    num = (prog.loss(plus, batch) - prog.loss(minus, batch)) / (2 * h)
+    ana = prog.grad(values, batch)["W1"][i, j]
+    assert p1.numeric == pytest.approx(num, rel=1e-5) and p1.analytic == pytest.approx(ana)
+    assert p1.taylor_order == pytest.approx(1.0, abs=0.3)        # a wrong gradient: order 1
+    assert r.params["W2"].band == "fine"
+
+
+def test_small_error_gets_the_middle_band():
+    values, batch = _setup()
+    r = sg.gradcheck(StandIn("tiny"), values, batch)
+    assert r.params["W2"].band.startswith("acceptable if the loss has kinks")
+    assert bool(r)          # below the default tol of 1e-4
+
+
+def test_values_keyed_by_symbol():
+    values, batch = _setup()
+    syms = {n: sp.MatrixSymbol(n, *a.shape) for n, a in values.items()}
+    r = sg.gradcheck(StandIn(), {syms[n]: a for n, a in values.items()}, batch)
+    assert r and set(r.params) == {"W1", "b1", "W2", "b2"}
+
+
+def test_step_is_chosen_not_fixed():
+    """L = mean sin(k·w·x) with k = 10⁴: a fixed eps of 1e-5 moves k·w·x by 0.1 and the central
+    difference is off by ~(0.1)²/6; the Taylor-remainder choice takes a smaller step."""
+    k = 1e4
+
+    class Wiggly:
+        def loss(self, v, b):
+            return float(np.mean(np.sin(k * v["w"] * b["x"])))
+
+        def grad(self, v, b):
+            return {"w": np.mean(k * b["x"] * np.cos(k * v["w"] * b["x"]))}
+
+    prog, values, batch = Wiggly(), {"w": np.array(0.3)}, {"x": np.array([0.5, -1.0, 2.0])}
+    eps = 1e-5
+    fixed = (prog.loss({"w": 0.3 + eps}, batch) - prog.loss({"w": 0.3 - eps}, batch)) / (2 * eps)
+    exact = float(prog.grad(values, batch)["w"])
+    assert abs(fixed - exact) / abs(exact) > 1e-4          # the fixed step is poor here
+    r = sg.gradcheck(prog, values, batch)
+    assert r and r.params["w"].max_rel_error < 1e-7 and r.params["w"].step < eps
+
+
+def test_step_scales_with_the_parameter():
+    class Quartic:
+        def loss(self, v, b):
+            return float(np.mean((v["w"] * b["x"]) ** 4))
+
+        def grad(self, v, b):
+            return {"w": np.mean(4 * v["w"] ** 3 * b["x"] ** 4)}
+
+    r = sg.gradcheck(Quartic(), {"w": np.array(1500.0)}, {"x": np.array([0.5, -1.0, 2.0])})
+    assert r and r.params["w"].max_rel_error < 1e-7
+    assert 1500 * 1e-7 <= r.params["w"].step <= 1500 * 1e-1
+
+
+def test_bands():
+    assert band(1e-9) == "fine"
+    assert band(1e-5).startswith("acceptable")
+    assert band(1e-3).startswith("uncomfortable")
+    assert band(0.5) == "wrong"
+
+
+def test_gradcheck_agrees_with_check_on_the_same_slip():
+    """sg.check with a callable and sg.gradcheck with a program name the same parameter."""
+    from test_check import MLP_LOSS, W1, W2, b1, b2, mlp_backprop
+    r1 = sg.check(MLP_LOSS, [W1, b1, W2, b2], lambda v: mlp_backprop(v, "bias"))
+    values, batch = _setup()
+    values = {"W1": values["W1"], "b1": values["b1"], "W2": values["W2"], "b2": values["b2"]}
+    values["W1"] = np.random.default_rng(1).standard_normal((5, 3))
+    values["b1"] = np.random.default_rng(2).standard_normal((5, 1))
+    values["W2"] = np.random.default_rng(3).standard_normal((2, 5))
+    r2 = sg.gradcheck(StandIn("bias"), values, batch)
+    assert r1.counterexample.param == r2.worst.name == "b1"
+
+
+def test_gradcheck_on_a_real_compiled_program_and_a_sabotaged_one():
+    """sg.gradcheck on sg.compile's Program: right as compiled; wrong once its b1 gradient is replaced
+    by the per-example sum (a batch-mean slip), and the report names b1."""
+    import sympy as sp
+
+    import symgrad as sg
+    net = sg.mlp([3, 5, 2], act=sp.tanh)
+    t = sp.MatrixSymbol("t", 2, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], dtype="float64")
+    rng = np.random.default_rng(1)
+    vals = {str(p): rng.normal(size=p.shape) for p in net.params}
+    batch = {"x": rng.normal(size=(6, 3)), "t": np.eye(2)[[0, 1, 1, 0, 1, 0]]}
+    assert sg.gradcheck(prog, vals, batch)
+
+    class SummedBias:                         # the gradient of the batch SUM for b1, not the mean
+        def loss(self, values, batch):
+            return prog.loss(values, batch)
+
+        def grad(self, values, batch):
+            g = dict(prog.grad(values, batch))
+            g["b1"] = g["b1"] * len(batch["x"])
+            return g
+
+    r = sg.gradcheck(SummedBias(), vals, batch)
+    assert not r and "b1" in str(r)

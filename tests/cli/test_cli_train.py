@@ -1,0 +1,156 @@
+"""`symgrad compile` and `symgrad train` on a model file.
+
+Until the compiler (sg.compile, branch `numpy`) is merged, the command's call into it,
+`symgrad.cli._model.compile_program`, is replaced by a stand-in that records its arguments and
+returns the NumPy stand-in softmax regression of tests/standin_program.py — the model the file below
+declares. The error paths that never reach the compiler run the real console entry point.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad import cli, optim as O
+from symgrad.cli import _model
+from symgrad.compiling.training import load
+from standin_program import SoftmaxRegression, blobs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+MODEL = '''
+import sympy as sp, symgrad as sg
+W, b = sp.MatrixSymbol("W", 3, 4), sp.MatrixSymbol("b", 3, 1)
+x, t = sp.MatrixSymbol("x", 4, 1), sp.MatrixSymbol("t", 3, 1)
+outputs = [W * x + b]
+loss = sg.cross_entropy(outputs[0], t)
+params, inputs, target = [W, b], [x, t], t
+optimizer = sg.optim.Adam(lr=0.05)
+'''
+
+
+class Compiled(SoftmaxRegression):
+    source = "# the generated module\n"
+
+    def save(self, path):
+        with open(path, "w") as f:
+            f.write(self.source)
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    seen = []
+
+    def compile_program(model, target="numpy", optimizer=None, dtype="float32"):
+        seen.append(dict(loss=model.loss, params=model.params, inputs=model.inputs,
+                         outputs=model.outputs, target=target, optimizer=optimizer, dtype=dtype))
+        return Compiled(optimizer)
+    monkeypatch.setattr(_model, "compile_program", compile_program)
+    return seen
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "model.py").write_text(MODEL)
+    np.savez(tmp_path / "data.npz", **blobs(120, seed=0))
+    np.savez(tmp_path / "val.npz", **blobs(60, sample_seed=7))
+    return tmp_path
+
+
+def test_compile_passes_the_model_file_to_the_compiler_and_saves(files, calls, capsys):
+    out = files / "step.py"
+    assert cli.main(["compile", str(files / "model.py"), "--target", "numpy", "-o", str(out)]) == 0
+    assert out.read_text() == Compiled.source
+    (call,) = calls
+    W, b = sp.MatrixSymbol("W", 3, 4), sp.MatrixSymbol("b", 3, 1)
+    x, t = sp.MatrixSymbol("x", 4, 1), sp.MatrixSymbol("t", 3, 1)
+    assert call["loss"] == sg.cross_entropy(W * x + b, t)
+    assert call["params"] == [W, b] and call["inputs"] == [x, t] and call["outputs"] == [W * x + b]
+    assert call["target"] == "numpy" and call["optimizer"] == O.Adam(lr=0.05)
+
+
+def test_compile_to_stdout_and_optimizer_options(files, calls, capsys):
+    assert cli.main(["compile", str(files / "model.py")]) == 0
+    assert capsys.readouterr().out == Compiled.source
+    cli.main(["compile", str(files / "model.py"), "--lr", "0.5"])
+    cli.main(["compile", str(files / "model.py"), "--optimizer", "nesterov", "--lr", "0.1"])
+    assert calls[1]["optimizer"] == O.Adam(lr=0.5)
+    assert calls[2]["optimizer"] == O.SGD(lr=0.1, momentum=0.9, nesterov=True)
+
+
+def test_train_reports_epochs_and_checkpoints(files, calls, capsys):
+    ck = files / "ck.npz"
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--validation",
+            str(files / "val.npz"), "--epochs", "4", "--batch-size", "16", "--no-progress",
+            "--checkpoint", str(ck)]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("epoch 1") and "val_accuracy" in lines[0]
+    assert lines[-1].startswith("final loss: ")
+    last_acc = float(lines[3].split("val_accuracy")[1].split()[0])
+    assert last_acc >= 0.9
+    assert load(ck).step == 4 * 8 and load(ck).epoch == 4
+    # resume: the step count goes on from the checkpoint
+    assert cli.main(argv[:6] + ["--epochs", "1", "--batch-size", "16", "--no-progress", "--resume", str(ck), "--checkpoint", str(ck)]) == 0
+    assert load(ck).step == 5 * 8 and load(ck).epoch == 5
+
+
+def test_train_diverging_exits_1_with_the_step(files, calls, capsys):
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--no-progress",
+            "--optimizer", "sgd", "--lr", "1e308"]
+    with np.errstate(all="ignore"):
+        assert cli.main(argv) == 1
+    assert "diverged at step" in capsys.readouterr().out
+
+
+BAD_MODELS = {
+    "no loss": ("import sympy as sp\nparams = inputs = [sp.Symbol('w')]\n", "defines no 'loss'"),
+    "raises": ("1 / 0\n", "ZeroDivisionError"),
+    "exits": ("raise SystemExit(3)\n", "SystemExit"),
+    "bad params": ("import sympy as sp\nw = sp.Symbol('w')\nloss = w**2\nparams = ['w']\ninputs = []\n",
+                   "'params' must be a list of SymPy Symbols"),
+    "bad loss": ("import sympy as sp\nloss = 3\nparams = inputs = [sp.Symbol('w')]\n",
+                 "'loss' must be a SymPy expression"),
+    "bad optimizer": (MODEL + "optimizer = 'adam'\n", "'optimizer' must be a symgrad.compiling.optim"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_MODELS))
+def test_bad_model_files_exit_2_with_a_message(name, files, calls, capsys):
+    text, message = BAD_MODELS[name]
+    (files / "bad.py").write_text(text)
+    assert cli.main(["compile", str(files / "bad.py")]) == 2
+    assert message in capsys.readouterr().err and not calls
+
+
+def test_bad_data_exit_2_naming_the_input(files, calls, capsys):
+    np.savez(files / "no_t.npz", x=np.ones((5, 4)))
+    (files / "junk.npz").write_text("not a zip")
+    base = ["train", str(files / "model.py"), "--no-progress", "--data"]
+    assert cli.main(base + [str(files / "no_t.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "no array for input(s) ['t']" in err and "['x']" in err
+    assert cli.main(base + [str(files / "junk.npz")]) == 2
+    assert "not a readable .npz" in capsys.readouterr().err
+    assert cli.main(base + [str(files / "missing.npz")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    np.savez(files / "short.npz", x=np.ones((5, 4)), t=np.ones((4, 3)))
+    assert cli.main(base + [str(files / "short.npz")]) == 2
+    assert "same positive number of samples" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["compile", "nowhere.py"], "no such model file: nowhere.py"),
+    (["train", "nowhere.py", "--data", "d.npz"], "no such model file"),
+    (["compile", "m.py", "--optimizer", "adamw"], "invalid choice: 'adamw'"),
+    (["train", "m.py"], "--data"),
+])
+def test_console_script_bad_input_exits_2_without_traceback(argv, message, tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    r = subprocess.run([sys.executable, "-m", "symgrad", *argv], capture_output=True, text=True,
+                       cwd=tmp_path, env=env, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,196 @@
+"""sg.train on stand-in Programs (tests/standin_program.py) until the compiler lands."""
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad import optim as O
+from symgrad.compiling.training import (Checkpoint, History, TrainingDiverged, accuracy, load, mean_loss, save,
+                           train)
+from standin_program import Exp, SoftmaxRegression, blobs, init
+
+
+def test_learns_separable_classes_and_records_history():
+    data, val = blobs(200), blobs(100, sample_seed=7)
+    prog = SoftmaxRegression(O.Adam(lr=0.05))
+    h = train(prog, data, epochs=5, batch_size=32, validation=val, progress=False,
+              metrics={"loss": mean_loss, "accuracy": accuracy("t")}, values=init())
+    assert isinstance(h, History)
+    assert len(h.loss) == 5 * math.ceil(200 / 32) == h.step
+    assert [e["epoch"] for e in h.epochs] == [1, 2, 3, 4, 5]
+    assert {"loss", "val_loss", "val_accuracy", "seconds"} <= set(h.epochs[0])
+    assert h.metric("val_loss")[-1] < h.metric("val_loss")[0]
+    assert h.metric("val_accuracy")[-1] >= 0.95
+    # the recorded validation loss is the loss over the whole validation set at the final values
+    assert h.metric("val_loss")[-1] == pytest.approx(prog.loss(h.values, val), rel=1e-12)
+
+
+def test_step_loss_is_the_loss_before_the_step():
+    data, v0 = blobs(50), init()
+    for return_loss in (False, True):
+        prog = SoftmaxRegression(O.SGD(lr=0.1), return_loss=return_loss)
+        h = train(prog, data, epochs=2, batch_size=50, shuffle=False, progress=False, values=v0)
+        assert h.loss[0] == pytest.approx(prog.loss(v0, data), rel=1e-12)
+        # full-batch gradient descent, written out by hand, gives the same values
+        W, b = v0["W"].copy(), v0["b"].copy()
+        for _ in range(2):
+            g = prog.grad({"W": W, "b": b}, data)
+            W, b = W - 0.1 * g["W"], b - 0.1 * g["b"]
+        np.testing.assert_allclose(h.values["W"], W, rtol=1e-12)
+
+
+def test_metrics_on_training_data_without_validation_and_none_by_default():
+    data = blobs(60)
+    prog = SoftmaxRegression(O.SGD(lr=0.1))
+    h = train(prog, data, epochs=1, batch_size=20, progress=False, values=init())
+    assert set(h.epochs[0]) == {"epoch", "loss", "seconds"}
+    h = train(prog, data, epochs=1, batch_size=20, progress=False, values=init(), metrics=["loss"])
+    assert h.epochs[0]["train_loss"] == pytest.approx(prog.loss(h.values, data), rel=1e-12)
+    with pytest.raises(KeyError, match="val_accuracy"):
+        h.metric("val_accuracy")
+
+
+def test_shuffle_is_seeded():
+    data = blobs(64)
+    run = lambda seed, shuffle=True: train(SoftmaxRegression(O.SGD(lr=0.1)), data, epochs=2,  # noqa: E731
+                                           batch_size=8, seed=seed, shuffle=shuffle,
+                                           progress=False, values=init()).loss
+    assert run(0) == run(0)
+    assert run(0) != run(1)
+    assert run(0, shuffle=False) == run(1, shuffle=False)
+
+
+def exp_data(bad_at=4, n=8):
+    x = np.full(n, 0.5)
+    x[bad_at] = 1e4                   # exp(w·1e4) overflows: loss and gradient are inf
+    return {"x": x}
+
+
+def manual_steps(k, lr=0.01, w=0.1):
+    for _ in range(k):                # SGD on exp(w·0.5) one sample at a time
+        w = w - lr * 0.5 * np.exp(w * 0.5)
+    return w
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_divergence_names_step_and_parameter_and_keeps_last_finite_values(in_place):
+    prog = Exp(O.SGD(lr=0.01), in_place=in_place)
+    v0 = {"w": np.array(0.1)}
+    with pytest.raises(TrainingDiverged, match=r"step 5\b.*'w'") as err:
+        train(prog, exp_data(bad_at=4), epochs=1, batch_size=1, shuffle=False, progress=False,
+              values=v0)
+    e = err.value
+    assert e.step == 5 and e.param == "w" and not math.isfinite(e.loss)
+    assert float(e.values["w"]) == pytest.approx(manual_steps(4), rel=1e-12)
+    assert e.state["t"] == 4
+    assert len(e.history.loss) == 4 and float(e.history.values["w"]) == float(e.values["w"])
+    assert float(v0["w"]) == 0.1      # the caller's values are not touched
+
+
+def test_nonfinite_update_with_finite_gradient_names_the_parameter():
+    class Overflow(Exp):              # a finite loss and gradient, but the step itself overflows
+        def step(self, values, state, batch):
+            return {"w": values["w"] * np.float64(1e308) * 10}, state
+    with np.errstate(over="ignore"):
+        with pytest.raises(TrainingDiverged, match="updated value") as err:
+            train(Overflow(O.SGD(lr=0.1)), {"x": np.ones(3)}, batch_size=1, progress=False,
+                  values={"w": np.array(1.0)})
+    assert err.value.step == 1 and err.value.param == "w"
+
+
+def test_checkpoint_resume_equals_uninterrupted_training(tmp_path):
+    data, path = blobs(40), tmp_path / "ck.npz"
+    kw = dict(batch_size=16, shuffle=False, progress=False)
+    straight = train(SoftmaxRegression(O.Adam(lr=0.05)), data, epochs=3, values=init(), **kw)
+    train(SoftmaxRegression(O.Adam(lr=0.05)), data, epochs=2, values=init(), checkpoint=path, **kw)
+    ck = load(path)
+    assert isinstance(ck, Checkpoint) and ck.step == 2 * 3 and ck.epoch == 2 and ck.state["t"] == 6
+    resumed = train(SoftmaxRegression(O.Adam(lr=0.05)), data, epochs=1, values=ck, **kw)
+    assert resumed.step == 9 and [e["epoch"] for e in resumed.epochs] == [3]
+    for k in ("W", "b"):              # Adam's bias correction needs t restored too
+        np.testing.assert_allclose(resumed.values[k], straight.values[k], rtol=1e-12)
+
+
+def test_save_load_round_trip_of_nested_state(tmp_path):
+    W = sp.MatrixSymbol("W", 2, 2)
+    values = {W: np.arange(4.0).reshape(2, 2), "b": np.zeros((2, 1))}
+    state = {"t": 7, "lr": 0.5, "slots": {W: {"exp_avg": np.ones((2, 2))}}, "pair": (1, [2.0, None])}
+    save(tmp_path / "a.npz", values, state, step=7, epoch=2)
+    ck = load(tmp_path / "a.npz")
+    assert set(ck.values) == {"W", "b"}                 # saved by name
+    np.testing.assert_array_equal(ck.values["W"], values[W])
+    assert ck.state["t"] == 7 and ck.state["lr"] == 0.5 and ck.state["pair"] == (1, [2.0, None])
+    np.testing.assert_array_equal(ck.state["slots"]["W"]["exp_avg"], np.ones((2, 2)))
+    assert (ck.step, ck.epoch) == (7, 2)
+    np.savez(tmp_path / "plain.npz", w=np.ones(2))
+    with pytest.raises(sg.SymgradError, match="not a symgrad checkpoint"):
+        load(tmp_path / "plain.npz")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(data={"x": np.ones((4, 2)), "t": np.ones((3, 3))}), "same positive number of samples"),
+    (dict(data={"x": np.array([[np.nan, 1.0]] * 3), "t": np.ones((3, 3))}), r"data\['x'\].*non-finite"),
+    (dict(data={}), "non-empty dict"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(epochs=1.5), "epochs"),
+    (dict(values=None), "initial parameter values"),
+    (dict(validation={"x": np.ones((2, 4))}, metrics=["bogus"]), "unknown metric 'bogus'"),
+])
+def test_bad_arguments_are_clear_errors(kwargs, message):
+    args = dict(data=blobs(10), epochs=1, batch_size=4, progress=False, values=init())
+    args.update(kwargs)
+    data = args.pop("data")
+    with pytest.raises(ValueError, match=message):
+        train(SoftmaxRegression(O.SGD(lr=0.1)), data, **args)
+
+
+def test_progress_bar_on_stderr_and_off(capsys):
+    data = blobs(20)
+    train(SoftmaxRegression(O.SGD(lr=0.1)), data, epochs=1, batch_size=5, values=init())
+    assert "train" in capsys.readouterr().err
+    train(SoftmaxRegression(O.SGD(lr=0.1)), data, epochs=1, batch_size=5, values=init(), progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_public_names():
+    assert sg.History is History and sg.TrainingDiverged is TrainingDiverged
+    h = sg.train(SoftmaxRegression(O.SGD(lr=0.1)), blobs(8), epochs=1, batch_size=4,
+                 progress=False, values=init())
+    assert isinstance(h, sg.History) and issubclass(TrainingDiverged, sg.SymgradError)
+
+
+def test_loss_comes_from_last_loss_without_an_extra_evaluation():
+    class LastLoss(SoftmaxRegression):           # like sg.compile's Program: step keeps last_loss
+        last_loss = None
+
+        def step(self, values, state, batch):
+            self.last_loss = self.loss_and_grad(values, batch)[0]
+            return super().step(values, state, batch)
+
+        def loss(self, values, batch):
+            raise AssertionError("train should not evaluate the loss again")
+    data, v0 = blobs(30), init()
+    h = train(LastLoss(O.SGD(lr=0.1)), data, epochs=1, batch_size=30, progress=False, values=v0)
+    assert h.loss[0] == pytest.approx(SoftmaxRegression(O.SGD()).loss(v0, data), rel=1e-12)
+
+
+class Fixed:
+    """forward returns given rows: enough for the accuracy metric."""
+    def __init__(self, out):
+        self.out = out
+
+    def forward(self, values, batch):
+        return [self.out[batch["i"]]]
+
+
+@pytest.mark.parametrize("out,labels,threshold,expected", [
+    (np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), np.array([[0, 1], [0, 1], [0, 1]]), 0.5, 2 / 3),
+    (np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), np.array([1, 0, 0]), 0.5, 2 / 3),
+    (np.array([[0.9], [0.2], [0.6], [0.4]]), np.array([1, 0, 0, 0]), 0.5, 3 / 4),
+    (np.array([[2.0], [-1.0], [0.5]]), np.array([1.0, 0.0, 0.0]), 0.0, 2 / 3),
+])
+def test_accuracy_metric(out, labels, threshold, expected):
+    data = {"i": np.arange(len(out)), "y": labels}
+    assert accuracy("y", threshold=threshold)(Fixed(out), {}, data) == pytest.approx(expected)
