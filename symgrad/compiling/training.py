@@ -18,6 +18,12 @@ compiled `Program` (sg.compile):
 input with a leading sample axis. The loss recorded for a step is the minibatch loss at the values
 BEFORE that step (the one whose gradient the step follows), as torch loops record it.
 
+Training never loses work: a step is all or nothing (it runs on copies; its results replace the
+kept values only once they are checked finite), Ctrl-C stops at the next step boundary and returns
+the `History` so far (saving the checkpoint), a second Ctrl-C aborts, and what would fail at the end
+of the first epoch (an unwritable checkpoint path, a validation set unlike the data, a bad metric) is
+refused before the first step.
+
 >>> import numpy as np
 >>> from symgrad.compiling.training import History
 >>> History(loss=[0.5, 0.25], epochs=[{"epoch": 1, "loss": 0.375}]).metric("loss")
@@ -30,6 +36,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +48,7 @@ import numpy as np
 
 from ..core.values import key_name, lookup
 from ..errors import SymgradError
-from .files import atomic_write
+from .files import atomic_write, unwritable
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -54,7 +63,9 @@ class History:
     2, ...), ``loss`` (the mean of that epoch's step losses), ``seconds``, and each metric as
     ``val_<name>`` (on the validation data) or ``train_<name>`` (on the training data, when no
     validation data is given). ``values``, ``state``: where training ended. ``step``: the number of
-    steps taken, counting those of a checkpoint training resumed from.
+    steps taken, counting those of a checkpoint training resumed from. ``interrupted``: True when
+    Ctrl-C stopped training early; ``message`` then says where (values and checkpoint are those
+    after step ``step``).
 
     >>> h = History(loss=[1.0], epochs=[{"epoch": 1, "loss": 1.0, "val_accuracy": 0.5}])
     >>> h.metric("val_accuracy")
@@ -66,6 +77,8 @@ class History:
     values: dict | None = None
     state: object = None
     step: int = 0
+    interrupted: bool = False
+    message: str = ""
 
     def metric(self, name: str) -> list:
         """The per-epoch series of ``name`` (``loss``, ``val_loss``, ``val_accuracy`` ...)."""
@@ -85,6 +98,17 @@ class TrainingDiverged(SymgradError, FloatingPointError):
         super().__init__(message)
         self.step, self.param, self.loss = step, param, loss
         self.values, self.state, self.history = values, state, history
+
+
+class TrainingArgumentError(SymgradError, ValueError):
+    """An argument of `train` that cannot work (a validation set unlike the data, a metric that is
+    not callable or fails on a first probe, a count that is not a positive integer), refused before
+    the first step. The message names the argument. Also a ValueError."""
+
+
+class CheckpointError(SymgradError, ValueError):
+    """A checkpoint path that cannot be written, or a checkpoint file that cannot be read (missing,
+    truncated, not written by `save`). Also a ValueError."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -154,21 +178,50 @@ def accuracy(target, output=0, threshold: float = 0.5) -> Callable:
     return metric
 
 
+_METRICS_HELP = ("give 'loss', a callable metric(program, values, data) -> float, or a dict name -> "
+                 "callable (see symgrad.compiling.training.accuracy)")
+
+
 def _metrics_dict(metrics) -> dict:
     if metrics is None:
         return {"loss": mean_loss}
     if isinstance(metrics, Mapping):
-        return dict(metrics)
+        for name, m in metrics.items():
+            if not callable(m):
+                raise TrainingArgumentError(f"metrics[{name!r}] is not callable "
+                                            f"({type(m).__name__}): {_METRICS_HELP}")
+        return {key_name(name): m for name, m in metrics.items()}
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence):
+        raise TrainingArgumentError(f"metrics must be a list or a dict, got {metrics!r}: {_METRICS_HELP}")
     out = {}
     for m in metrics:
-        if m == "loss":
+        if isinstance(m, str) and m == "loss":
             out["loss"] = mean_loss
         elif callable(m):
             out[getattr(m, "__name__", f"metric{len(out)}")] = m
         else:
-            raise ValueError(f"unknown metric {m!r}: give 'loss', a callable metric(program, "
-                             f"values, data), or a dict name -> callable (see symgrad.compiling.training.accuracy)")
+            raise TrainingArgumentError(f"unknown metric {m!r} in metrics: {_METRICS_HELP}")
     return out
+
+
+def _probe_metrics(evaluations: dict, program, values, where, prefix: str) -> None:
+    """Evaluate every metric once at the initial values, so that a metric that fails (or a
+    validation set the program cannot take) is reported now, not at the end of the first epoch."""
+    on = "validation" if prefix == "val_" else "training data"
+    for name, metric in evaluations.items():
+        try:
+            got = metric(program, values, where)
+            value = float(got)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # noqa: BLE001 - any failure of the user's metric is reported as its own
+            raise TrainingArgumentError(
+                f"metrics[{name!r}] failed on a first probe (at the initial values, on the {on}): "
+                f"{type(e).__name__}: {e}") from e
+        if not math.isfinite(value):
+            raise TrainingArgumentError(
+                f"metrics[{name!r}] returned {value} on a first probe (at the initial values, on the "
+                f"{on}); a metric must return a finite number")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -234,14 +287,45 @@ def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0) -> No
 
 
 def load(path) -> Checkpoint:
-    """Read a checkpoint written by `save` (values keyed by name)."""
-    with np.load(os.fspath(path), allow_pickle=False) as z:
-        if "index" not in z.files:
-            raise SymgradError(f"{path} is not a symgrad checkpoint (no index)")
-        index = json.loads(str(z["index"]))
-        arrays = {k: z[k] for k in z.files if k != "index"}
-    return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
-                      index["step"], index["epoch"])
+    """Read a checkpoint written by `save` (values keyed by name). A missing, truncated or foreign
+    file raises `CheckpointError`.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "ck.npz")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"PK, then nothing")       # a zip file's first bytes, cut short
+    >>> load(path)
+    Traceback (most recent call last):
+    ...
+    symgrad.compiling.training.CheckpointError: ... is not a readable symgrad checkpoint (truncated or corrupt: ...)
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"no such checkpoint file: {path}" if not os.path.exists(path) else
+                              f"{path} is not a checkpoint file (it is a directory or a device)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "index" not in z.files:
+                raise CheckpointError(f"{path} is not a symgrad checkpoint (no index)")
+            index = json.loads(str(z["index"]))
+            arrays = {k: z[k] for k in z.files if k != "index"}
+        return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
+                          int(index["step"]), int(index["epoch"]))
+    except CheckpointError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a truncated zip fails in many ways (BadZipFile, EOFError, zlib, KeyError)
+        raise CheckpointError(f"{path} is not a readable symgrad checkpoint (truncated or corrupt: "
+                              f"{type(e).__name__}: {e})") from e
+
+
+def check_checkpoint_path(path, what: str = "checkpoint") -> None:
+    """Raise `CheckpointError` (naming ``what``) when a checkpoint cannot be saved at ``path``:
+    train calls this before the first step, so that the first epoch's work is not lost to it."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise CheckpointError(f"{what} must be a file path (str or os.PathLike), got {type(path).__name__}")
+    why = unwritable(path)
+    if why is not None:
+        raise CheckpointError(f"{what}: cannot save a checkpoint at {os.fspath(path)}: {why}")
 
 
 def init_values(params, seed: int = 0) -> dict:
@@ -280,17 +364,33 @@ def _num_samples(data: Mapping) -> int:
 
 def _check_data(data, what="data") -> dict:
     if not isinstance(data, Mapping) or not data:
-        raise ValueError(f"{what} must be a non-empty dict of arrays (input name -> array with a "
+        raise TrainingArgumentError(f"{what} must be a non-empty dict of arrays (input name -> array with a "
                          f"leading sample axis), got {type(data).__name__}")
     data = {k: np.asarray(v) for k, v in data.items()}
     sizes = {key_name(k): (v.shape[0] if v.ndim else None) for k, v in data.items()}
     if None in sizes.values() or len(set(sizes.values())) != 1 or 0 in sizes.values():
-        raise ValueError(f"{what}: every array needs the same positive number of samples on its "
+        raise TrainingArgumentError(f"{what}: every array needs the same positive number of samples on its "
                          f"first axis; got {sizes}")
     for k, v in data.items():
         if v.dtype.kind in "fc" and not np.isfinite(v).all():
-            raise ValueError(f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf)")
+            raise TrainingArgumentError(f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf)")
     return data
+
+
+def _check_validation(validation: dict, data: dict) -> None:
+    """The validation set must hold the inputs of the training data, each with the same shape per
+    sample (the sample counts may differ)."""
+    want = {key_name(k): v.shape[1:] for k, v in data.items()}
+    got = {key_name(k): v.shape[1:] for k, v in validation.items()}
+    if set(got) != set(want):
+        raise TrainingArgumentError(
+            f"validation has the inputs {sorted(got)}, but the training data has {sorted(want)}; "
+            f"give the validation set the same inputs")
+    for name, shape in want.items():
+        if got[name] != shape:
+            raise TrainingArgumentError(
+                f"validation[{name!r}] has samples of shape {got[name]}, but data[{name!r}] has "
+                f"samples of shape {shape}")
 
 
 def _is_tensor(x) -> bool:
@@ -347,8 +447,9 @@ def _copy(x):
 
 
 def _check_count(name, value, least):
-    if isinstance(value, bool) or int(value) != value or value < least:
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or int(value) != value or value < least:
+        raise TrainingArgumentError(f"{name} must be an integer >= {least}, got {value!r}")
     return int(value)
 
 
@@ -368,12 +469,27 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       ``metrics`` and ``validation`` are None. A dict name -> ``metric(program, values, data)``, or a
       list of such callables and ``"loss"``; default ``{"loss": mean_loss}``. See `accuracy`.
     - ``progress``: a tqdm progress bar on stderr with the running loss.
-    - ``checkpoint``: a path; the values, state and step are saved there after every epoch.
+    - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
+      when training stops early). A path that cannot be written is refused before the first step.
+
+    Before the first step, the validation set is checked against the data (the same inputs, the
+    same shape per sample) and every metric is evaluated once at the initial values: a metric that
+    is not callable, raises, or returns a non-finite number is a `TrainingArgumentError` then, not
+    after the first epoch.
 
     A step whose loss, gradient or new parameter values are not finite stops training with
     `TrainingDiverged` (naming the step and the parameter); the values it holds, and the history's,
     are those from before that step — a failed step never overwrites good parameters (each step is
-    given copies of the values and state, unless ``program.in_place`` is False).
+    given copies of the values and state, unless ``program.in_place`` is False). With a
+    ``checkpoint``, those values are saved there before the error is raised.
+
+    Ctrl-C (SIGINT) stops training at the next step boundary: the step under way finishes (or, when
+    it is the epoch's last, the epoch's metrics and checkpoint too), the checkpoint is saved, and
+    `train` returns the `History` so far with ``interrupted=True`` and a ``message``; its values are
+    those after step ``history.step``. A second Ctrl-C aborts at once with KeyboardInterrupt (the
+    checkpoint file then holds the last completed save, never a half-written one). The handler is
+    installed only while `train` runs in the main thread, and only over Python's default one;
+    elsewhere a KeyboardInterrupt raised during a step or a metric is taken as the first Ctrl-C.
 
     >>> import numpy as np
     >>> class Mean:                       # a tiny stand-in Program: fit w to the mean of x
@@ -383,77 +499,166 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     ...     def step(self, v, s, b): return {"w": v["w"] - 0.5 * self.grad(v, b)["w"]}, s
     >>> h = train(Mean(), {"x": np.array([1.0, 3.0])}, epochs=20, batch_size=2,
     ...           values={"w": 0.0}, progress=False)
-    >>> round(float(h.values["w"]), 4), len(h.loss)
-    (2.0, 20)
+    >>> round(float(h.values["w"]), 4), len(h.loss), h.interrupted
+    (2.0, 20, False)
     """
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
     data = _check_data(data)
     if validation is not None:
         validation = _check_data(validation, "validation")
+        _check_validation(validation, data)
+    if checkpoint is not None:
+        check_checkpoint_path(checkpoint)
     step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)
     if isinstance(values, Checkpoint):
         ck = values
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
     if values is None:
-        raise ValueError("train needs the initial parameter values: values={param: array, ...} "
-                         "(or a Checkpoint from symgrad.compiling.training.load)")
+        raise TrainingArgumentError(
+            "train needs the initial parameter values: values={param: array, ...} "
+            "(or a Checkpoint from symgrad.compiling.training.load)")
+    if not isinstance(values, Mapping):
+        raise TrainingArgumentError(f"values must be a dict param -> array (or a Checkpoint), "
+                                    f"got {type(values).__name__}")
     values = dict(values)
     if state is None:
         state = program.init_state(values)
     evaluations = None if metrics is None and validation is None else _metrics_dict(metrics)
+    where, prefix = (validation, "val_") if validation is not None else (data, "train_")
+    if evaluations:
+        _probe_metrics(evaluations, program, values, where, prefix)
     copies = getattr(program, "in_place", True) is not False
 
     rng = np.random.default_rng(seed)
     n = _num_samples(data)
     per_epoch = math.ceil(n / batch_size)
     history = History(values=values, state=state, step=step)
+    saved = step                     # the step the checkpoint file holds (the start: none to save)
+    interrupts = _Interrupts()
+
+    def save_now(epochs_done):
+        nonlocal saved
+        if checkpoint is not None and saved != history.step:
+            save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done)
+            saved = history.step
+
     bar = _progress_bar(epochs * per_epoch, progress)
     try:
-        for epoch in range(done + 1, done + epochs + 1):
-            started, losses = time.perf_counter(), []
-            order = rng.permutation(n) if shuffle else None
-            for batch in batches(data, batch_size, order):
-                step += 1
-                # the step may update the arrays it is given in place: give it copies
-                given_values, given_state = (_copy(values), _copy(state)) if copies else (values, state)
-                out = program.step(given_values, given_state, batch)
-                new_values, new_state = out[0], out[1]
-                if len(out) == 3:
-                    loss = out[2]
-                elif hasattr(program, "last_loss"):
-                    loss = program.last_loss
-                else:                                     # `values` is intact: the step had copies
-                    loss = program.loss(values, batch)
-                loss = float(loss)
-                if not (math.isfinite(loss) and _finite(new_values) and _finite(new_state)):
-                    param, why = _culprit(program, values, new_values, batch)
-                    raise TrainingDiverged(
-                        f"training diverged at step {step} (epoch {epoch}): parameter {param!r}: "
-                        f"{why} (loss {loss}); the values are kept from before this step",
-                        step=step, param=param, loss=loss, values=values, state=state,
-                        history=history)
-                values, state = dict(new_values), new_state
-                history.values, history.state, history.step = values, state, step
-                history.loss.append(loss)
-                losses.append(loss)
-                if progress:                  # a disabled bar still formats the postfix
-                    bar.update(1)
-                    bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
-            record = {"epoch": epoch, "loss": float(np.mean(losses))}
-            if evaluations:
-                where, prefix = (validation, "val_") if validation is not None else (data, "train_")
-                for name, metric in evaluations.items():
-                    record[prefix + name] = float(metric(program, values, where))
-            record["seconds"] = time.perf_counter() - started
-            history.epochs.append(record)
-            bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v)
-                             for k, v in record.items() if k != "seconds"})
-            if checkpoint is not None:
-                save(checkpoint, values, state, step=step, epoch=epoch)
+        with interrupts:
+            try:
+                for epoch in range(done + 1, done + epochs + 1):
+                    started, losses = time.perf_counter(), []
+                    order = rng.permutation(n) if shuffle else None
+                    for batch in batches(data, batch_size, order):
+                        if interrupts.count:          # a step boundary: stop here
+                            raise _Stop
+                        step += 1
+                        # the step may update the arrays it is given in place: give it copies, so
+                        # that `values` and `state` hold the last good step until this one is checked
+                        given_values, given_state = (_copy(values), _copy(state)) if copies else (values, state)
+                        out = program.step(given_values, given_state, batch)
+                        new_values, new_state = out[0], out[1]
+                        if len(out) == 3:
+                            loss = out[2]
+                        elif hasattr(program, "last_loss"):
+                            loss = program.last_loss
+                        else:                         # `values` is intact: the step had copies
+                            loss = program.loss(values, batch)
+                        loss = float(loss)
+                        if not (math.isfinite(loss) and _finite(new_values) and _finite(new_state)):
+                            param, why = _culprit(program, values, new_values, batch)
+                            save_now(epoch - 1)
+                            kept = (f"; the values from before this step are kept (the exception's "
+                                    f".values)" + (f" and saved to {os.fspath(checkpoint)}"
+                                                   if checkpoint is not None else ""))
+                            raise TrainingDiverged(
+                                f"training diverged at step {step} (epoch {epoch}): parameter {param!r}: "
+                                f"{why} (loss {loss}){kept}",
+                                step=step, param=param, loss=loss, values=values, state=state,
+                                history=history)
+                        # the commit: nothing above touched `values`, `state` or `history`
+                        values, state = dict(new_values), new_state
+                        history.values, history.state, history.step = values, state, step
+                        history.loss.append(loss)
+                        losses.append(loss)
+                        if progress:                  # a disabled bar still formats the postfix
+                            bar.update(1)
+                            bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
+                    record = {"epoch": epoch, "loss": float(np.mean(losses))}
+                    if evaluations:
+                        for name, metric in evaluations.items():
+                            record[prefix + name] = float(metric(program, values, where))
+                    record["seconds"] = time.perf_counter() - started
+                    history.epochs.append(record)
+                    bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v)
+                                     for k, v in record.items() if k != "seconds"})
+                    save_now(epoch)
+            except _Stop:
+                pass
+            except KeyboardInterrupt as e:
+                if interrupts.count >= 2:             # the second Ctrl-C: abort
+                    e.history = history
+                    raise
+                interrupts.count = 1                  # raised by a step or metric, or no handler
+            if interrupts.count:
+                history.interrupted = True
+                save_now(done + len(history.epochs))
+                history.message = _interrupted_message(history, done, per_epoch, checkpoint)
     finally:
         bar.close()
+    if history.interrupted and progress:
+        print(history.message, file=sys.stderr)
     return history
+
+
+class _Stop(Exception):
+    """Raised inside the loop at a step boundary once Ctrl-C was pressed."""
+
+
+class _Interrupts:
+    """Ctrl-C while training. While in effect, the first SIGINT only counts (the loop stops at the
+    next step boundary); the second raises KeyboardInterrupt. Installed only in the main thread
+    (the only one Python delivers signals to) and only over Python's default handler, so a
+    program's own handler (or SIG_IGN) is left alone; restored on exit."""
+
+    def __init__(self):
+        self.count = 0
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        # No printing here: the handler runs between two bytecodes of the loop, maybe inside the
+        # progress bar's write to stderr, which must not be re-entered.
+        self.count += 1
+        if self.count >= 2:
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self._previous = signal.signal(signal.SIGINT, self._handler)
+            except (ValueError, OSError):      # no signals here (an embedded interpreter)
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        return False
+
+
+def _interrupted_message(history, done, per_epoch, checkpoint) -> str:
+    taken = history.step
+    epochs_done = done + len(history.epochs)
+    within = len(history.loss) - len(history.epochs) * per_epoch     # steps of the unfinished epoch
+    where = (f"after epoch {epochs_done}" if within <= 0 else
+             f"in epoch {epochs_done + 1}, after {within} of its {per_epoch} steps")
+    saved = (f"; saved to {os.fspath(checkpoint)}" if checkpoint is not None else
+             "; no checkpoint was given, so nothing was saved")
+    return (f"training interrupted (Ctrl-C) at step {taken}, {where}: the values are those after "
+            f"step {taken}{saved}")
 
 
 def _progress_bar(total, enabled):

@@ -136,7 +136,7 @@ def test_save_load_round_trip_of_nested_state(tmp_path):
     (dict(batch_size=0), "batch_size"),
     (dict(epochs=1.5), "epochs"),
     (dict(values=None), "initial parameter values"),
-    (dict(validation={"x": np.ones((2, 4))}, metrics=["bogus"]), "unknown metric 'bogus'"),
+    (dict(validation=blobs(4), metrics=["bogus"]), "unknown metric 'bogus'"),
 ])
 def test_bad_arguments_are_clear_errors(kwargs, message):
     args = dict(data=blobs(10), epochs=1, batch_size=4, progress=False, values=init())
