@@ -534,7 +534,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     n = _num_samples(data)
     per_epoch = math.ceil(n / batch_size)
     history = History(values=values, state=state, step=step)
-    saved = step                     # the step the checkpoint file holds (the start: none to save)
+    saved = None                     # the step the checkpoint file holds, once this call saved it
     interrupts = _Interrupts()
 
     def save_now(epochs_done):

@@ -1,5 +1,6 @@
 """sg.train on stand-in Programs (tests/standin_program.py) until the compiler lands."""
 import math
+import os
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ import sympy as sp
 
 import symgrad as sg
 from symgrad import optim as O
+from symgrad.compiling import training as T
 from symgrad.compiling.training import (Checkpoint, History, TrainingDiverged, accuracy, load, mean_loss, save,
                            train)
 from standin_program import Exp, SoftmaxRegression, blobs, init
@@ -194,3 +196,101 @@ class Fixed:
 def test_accuracy_metric(out, labels, threshold, expected):
     data = {"i": np.arange(len(out)), "y": labels}
     assert accuracy("y", threshold=threshold)(Fixed(out), {}, data) == pytest.approx(expected)
+
+
+class Counting(SoftmaxRegression):
+    """Counts its steps: a check "before the first epoch" must leave this at 0."""
+    steps = 0
+
+    def step(self, values, state, batch):
+        self.steps += 1
+        return super().step(values, state, batch)
+
+
+def _nan_metric(program, values, data):
+    return float("nan")
+
+
+def _raising_metric(program, values, data):
+    return data["no such input"]
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    (dict(checkpoint="{tmp}"), T.CheckpointError, r"checkpoint: cannot save .* it is a directory"),
+    (dict(checkpoint="{tmp}/file.txt/ck.npz"), T.CheckpointError, r"checkpoint: .* cannot be written"),
+    (dict(checkpoint=3), T.CheckpointError, "checkpoint must be a file path"),
+    (dict(validation={"x": np.ones((5, 4))}), T.TrainingArgumentError,
+     r"validation has the inputs \['x'\], but the training data has \['t', 'x'\]"),
+    (dict(validation={"x": np.ones((5, 3)), "t": np.ones((5, 3))}), T.TrainingArgumentError,
+     r"validation\['x'\] has samples of shape \(3,\), but data\['x'\] has samples of shape \(4,\)"),
+    (dict(metrics={"acc": 3}), T.TrainingArgumentError, r"metrics\['acc'\] is not callable"),
+    (dict(metrics="loss"), T.TrainingArgumentError, "metrics must be a list or a dict"),
+    (dict(metrics={"nan": _nan_metric}), T.TrainingArgumentError,
+     r"metrics\['nan'\] returned nan on a first probe"),
+    (dict(metrics={"boom": _raising_metric}, validation=blobs(6)), T.TrainingArgumentError,
+     r"metrics\['boom'\] failed on a first probe .* on the validation\): KeyError: 'no such input'"),
+    (dict(metrics={"acc": accuracy("y")}), T.TrainingArgumentError, r"metrics\['acc'\] failed"),
+])
+def test_what_would_fail_after_the_first_epoch_is_refused_before_it(kwargs, error, message, tmp_path):
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    kwargs = {k: (v.format(tmp=tmp_path) if isinstance(v, str) else v) for k, v in kwargs.items()}
+    prog = Counting(O.SGD(lr=0.1))
+    with pytest.raises(error, match=message) as e:
+        train(prog, blobs(10), epochs=2, batch_size=4, progress=False, values=init(), **kwargs)
+    assert isinstance(e.value, sg.SymgradError) and isinstance(e.value, ValueError)
+    assert prog.steps == 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc, where nobody can create files")
+def test_a_read_only_checkpoint_folder_is_refused_even_for_root():
+    prog = Counting(O.SGD(lr=0.1))
+    with pytest.raises(T.CheckpointError, match="cannot be written"):
+        train(prog, blobs(10), epochs=1, batch_size=4, progress=False, values=init(),
+              checkpoint="/proc/self/ck.npz")
+    assert prog.steps == 0
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes read-only folders")
+def test_a_read_only_checkpoint_folder_is_refused(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(T.CheckpointError, match="cannot be written"):
+            train(Counting(O.SGD(lr=0.1)), blobs(10), progress=False, values=init(),
+                  checkpoint=folder / "ck.npz")
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("bad_at", [0, 4])
+def test_divergence_saves_the_last_finite_values_to_the_checkpoint(bad_at, tmp_path):
+    ck = tmp_path / "ck.npz"
+    with pytest.raises(TrainingDiverged, match=f"saved to {ck}") as err:
+        train(Exp(O.SGD(lr=0.01), in_place=True), exp_data(bad_at=bad_at), epochs=1, batch_size=1,
+              shuffle=False, progress=False, values={"w": np.array(0.1)}, checkpoint=ck)
+    saved = load(ck)
+    assert saved.step == bad_at == err.value.step - 1 and saved.epoch == 0
+    assert float(saved.values["w"]) == pytest.approx(manual_steps(bad_at), rel=1e-12)
+    assert saved.state["t"] == bad_at
+
+
+def test_divergence_without_a_checkpoint_says_where_the_values_are():
+    with pytest.raises(TrainingDiverged, match=r"kept \(the exception's \.values\)$"):
+        train(Exp(O.SGD(lr=0.01)), exp_data(), epochs=1, batch_size=1, shuffle=False,
+              progress=False, values={"w": np.array(0.1)})
+
+
+def test_loading_a_missing_truncated_or_foreign_checkpoint_is_a_checkpoint_error(tmp_path):
+    good = tmp_path / "good.npz"
+    save(good, {"W": np.ones((3, 4))}, {"t": 1, "m": {"W": np.zeros((3, 4))}}, step=1)
+    raw = good.read_bytes()
+    for cut in (10, len(raw) // 2, len(raw) - 10):
+        (tmp_path / "cut.npz").write_bytes(raw[:cut])
+        with pytest.raises(T.CheckpointError, match="not a readable symgrad checkpoint"):
+            load(tmp_path / "cut.npz")
+    with pytest.raises(T.CheckpointError, match="no such checkpoint file"):
+        load(tmp_path / "missing.npz")
+    with pytest.raises(T.CheckpointError, match="is a directory"):
+        load(tmp_path)
+    assert load(good).step == 1
