@@ -4,6 +4,7 @@ input's name, samples on the first axis."""
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -44,15 +45,41 @@ def load_data(path, inputs, what="--data") -> dict:
 
 
 def run(args) -> int:
+    """Exit 0 when training ran to the end, 1 when it diverged (the last good values saved to
+    --checkpoint when one is given), 130 after Ctrl-C (the values of the last finished step saved
+    to --checkpoint), 2 for bad input (raised as SymgradError)."""
     from ..compiling import training as T
 
+    try:
+        return _train(args, T)
+    except KeyboardInterrupt as e:             # Ctrl-C before training started, or a second one
+        if getattr(e, "history", None) is not None:
+            kept = (f"; {args.checkpoint} holds the last completed save" if args.checkpoint else "")
+            print(f"symgrad train: aborted by a second Ctrl-C after step {e.history.step}{kept}",
+                  file=sys.stderr)
+        else:
+            print("symgrad train: interrupted (Ctrl-C) before training started; nothing was saved",
+                  file=sys.stderr)
+        return 130
+
+
+def _train(args, T) -> int:
+    # What would otherwise fail only after the compiler ran (or after the first epoch): found first.
+    if args.checkpoint is not None:
+        T.check_checkpoint_path(args.checkpoint, "--checkpoint")
+    resumed = None
+    if args.resume:
+        try:
+            resumed = T.load(args.resume)
+        except T.CheckpointError as e:
+            raise SymgradError(f"--resume: {e}") from e
     model = _model.load_model(args.model)
     data = load_data(args.data, model.inputs)
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
     opt = _model.choose_optimizer(model, args.optimizer, args.lr)
     program = _model.compile_program(model, args.target, opt, args.dtype)
-    if args.resume:
-        values = T.load(args.resume)
+    if resumed is not None:
+        values = resumed
     elif model.values is not None:
         values = model.values
     else:
@@ -65,10 +92,21 @@ def run(args) -> int:
                           seed=args.seed, validation=validation, progress=not args.no_progress,
                           metrics=metrics, checkpoint=args.checkpoint, values=values)
     except T.TrainingDiverged as e:
-        print(f"symgrad train: {e}")
+        # train saved the last good values to --checkpoint (its message says so); without one,
+        # say how to keep them, rather than claim they are kept.
+        hint = "" if args.checkpoint else "; pass --checkpoint CK.npz to save them"
+        print(f"symgrad train: {_one_line(e)}{hint}", file=sys.stderr)
         return 1
     for record in history.epochs:
         print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
                         for k, v in record.items() if k != "seconds"))
+    if history.interrupted:
+        if args.no_progress:                   # with the bar on, train has printed it already
+            print(f"symgrad train: {history.message}", file=sys.stderr)
+        return 130
     print(f"final loss: {history.loss[-1]:.6g}" if history.loss else "no steps taken")
     return 0
+
+
+def _one_line(e) -> str:
+    return " ".join(str(e).split())

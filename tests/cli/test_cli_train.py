@@ -98,12 +98,86 @@ def test_train_reports_epochs_and_checkpoints(files, calls, capsys):
     assert load(ck).step == 5 * 8 and load(ck).epoch == 5
 
 
-def test_train_diverging_exits_1_with_the_step(files, calls, capsys):
+def test_train_diverging_exits_1_and_writes_the_values_it_says_are_kept(files, calls, capsys):
     argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--no-progress",
-            "--optimizer", "sgd", "--lr", "1e308"]
+            "--optimizer", "sgd", "--lr", "1e308", "--seed", "4"]
     with np.errstate(all="ignore"):
         assert cli.main(argv) == 1
-    assert "diverged at step" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "diverged at step" in err and "pass --checkpoint CK.npz to save them" in err
+    assert len(err.strip().splitlines()) == 1
+    ck = files / "ck.npz"
+    with np.errstate(all="ignore"):
+        assert cli.main(argv + ["--checkpoint", str(ck)]) == 1
+    err = capsys.readouterr().err
+    step = int(err.split("diverged at step ")[1].split()[0])
+    assert f"saved to {ck}" in err and len(err.strip().splitlines()) == 1
+    saved = load(ck)
+    assert saved.step == step - 1
+    assert all(np.isfinite(v).all() for v in saved.values.values())
+    if step == 1:                                 # the kept values are the initial ones
+        np.testing.assert_array_equal(saved.values["W"], sg.compiling.training.init_values(
+            [sp.MatrixSymbol("W", 3, 4)], 4)["W"])
+
+
+@pytest.fixture
+def default_sigint():
+    import signal
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_train_ctrl_c_exits_130_after_saving_with_one_line(files, monkeypatch, capsys, default_sigint):
+    import signal
+
+    class Interrupted(Compiled):
+        steps = 0
+
+        def step(self, values, state, batch):
+            self.steps += 1
+            if self.steps == 11:
+                os.kill(os.getpid(), signal.SIGINT)
+            return super().step(values, state, batch)
+    monkeypatch.setattr(_model, "compile_program", lambda model, target, opt, dtype: Interrupted(opt))
+    ck = files / "ck.npz"
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--epochs", "5",
+            "--batch-size", "16", "--checkpoint", str(ck)]
+    assert cli.main(argv + ["--no-progress"]) == 130
+    out, err = capsys.readouterr()
+    assert out.strip().startswith("epoch 1") and len(out.strip().splitlines()) == 1   # 8 steps an epoch
+    assert err.strip() == (f"symgrad train: training interrupted (Ctrl-C) at step 11, in epoch 2, "
+                           f"after 3 of its 8 steps: the values are those after step 11; saved to {ck}")
+    assert load(ck).step == 11 and load(ck).epoch == 1
+    assert cli.main(argv) == 130                  # with the progress bar: the message once, last
+    err = capsys.readouterr().err
+    assert err.count("interrupted") == 1 and err.rstrip().splitlines()[-1].startswith("training interrupted")
+
+
+@pytest.mark.parametrize("where,case", [
+    (w, c) for w in ("checkpoint", "resume")
+    for c in ("read-only folder", "a directory", "under a file", "truncated", "missing")
+    if w == "resume" or c not in ("truncated", "missing")])   # a file to overwrite, a folder to create: fine
+def test_train_bad_checkpoint_paths_exit_2_before_compiling(where, case, files, calls, capsys):
+    (files / "file.txt").write_text("")
+    np.savez(files / "whole.npz", **blobs(4))
+    raw = (files / "whole.npz").read_bytes()
+    (files / "cut.npz").write_bytes(raw[:len(raw) // 2])
+    path, message = {
+        "read-only folder": ("/proc/self/ck.npz", "cannot be written" if where == "checkpoint" else "no such"),
+        "a directory": (str(files), "is a directory"),
+        "under a file": (str(files / "file.txt" / "ck.npz"), "cannot be written" if where == "checkpoint" else "no such"),
+        "truncated": (str(files / "cut.npz"), "not a readable symgrad checkpoint"),
+        "missing": (str(files / "none" / "ck.npz"), "no such checkpoint file"),
+    }[case]
+    if case == "read-only folder" and not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc")
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--no-progress",
+            f"--{where}", path]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"symgrad train: error: --{where}") and message in err, err
+    assert len(err.strip().splitlines()) == 1 and not calls
 
 
 BAD_MODELS = {
