@@ -55,7 +55,7 @@ def run(args) -> int:
     except KeyboardInterrupt as e:             # Ctrl-C before training started, or a second one
         if getattr(e, "history", None) is not None:
             kept = (f"; {args.checkpoint} holds the last completed save" if args.checkpoint else "")
-            print(f"symgrad train: aborted by a second Ctrl-C after step {e.history.step}{kept}",
+            print(f"symgrad train: aborted (Ctrl-C) after step {e.history.step}{kept}",
                   file=sys.stderr)
         else:
             print("symgrad train: interrupted (Ctrl-C) before training started; nothing was saved",

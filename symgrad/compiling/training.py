@@ -596,15 +596,17 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                     save_now(epoch)
             except _Stop:
                 pass
-            except KeyboardInterrupt as e:
+            except KeyboardInterrupt:
                 if interrupts.count >= 2:             # the second Ctrl-C: abort
-                    e.history = history
                     raise
                 interrupts.count = 1                  # raised by a step or metric, or no handler
             if interrupts.count:
                 history.interrupted = True
-                save_now(done + len(history.epochs))
+                save_now(done + len(history.epochs))  # a second Ctrl-C here aborts the save whole
                 history.message = _interrupted_message(history, done, per_epoch, checkpoint)
+    except KeyboardInterrupt as e:
+        e.history = history                           # what was trained (the values: last good step)
+        raise
     finally:
         bar.close()
     if history.interrupted and progress:

@@ -132,12 +132,14 @@ def test_train_ctrl_c_exits_130_after_saving_with_one_line(files, monkeypatch, c
     import signal
 
     class Interrupted(Compiled):
-        steps = 0
+        steps, twice = 0, False
 
         def step(self, values, state, batch):
             self.steps += 1
             if self.steps == 11:
                 os.kill(os.getpid(), signal.SIGINT)
+                if self.twice:
+                    os.kill(os.getpid(), signal.SIGINT)
             return super().step(values, state, batch)
     monkeypatch.setattr(_model, "compile_program", lambda model, target, opt, dtype: Interrupted(opt))
     ck = files / "ck.npz"
@@ -152,6 +154,11 @@ def test_train_ctrl_c_exits_130_after_saving_with_one_line(files, monkeypatch, c
     assert cli.main(argv) == 130                  # with the progress bar: the message once, last
     err = capsys.readouterr().err
     assert err.count("interrupted") == 1 and err.rstrip().splitlines()[-1].startswith("training interrupted")
+    Interrupted.twice = True                      # the second Ctrl-C aborts step 11 at once
+    assert cli.main(argv + ["--no-progress"]) == 130
+    out, err = capsys.readouterr()
+    assert err == f"symgrad train: aborted (Ctrl-C) after step 10; {ck} holds the last completed save\n"
+    assert load(ck).step == 8                     # the save after epoch 1, whole
 
 
 @pytest.mark.parametrize("where,case", [

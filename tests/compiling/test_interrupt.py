@@ -235,6 +235,7 @@ def test_second_sigint_during_the_interrupt_save_leaves_the_previous_checkpoint(
         run(Interrupting(program, 8, lambda: (kill(), armed.append(1))), 0, ck, epochs=10,
             values=initial())
     assert not isinstance(e.value.__context__, FileNotFoundError)
+    assert e.value.history.step == 8 and e.value.history.interrupted
     ckpt = load(ck)
     assert ckpt.step == PER_EPOCH and ckpt.epoch == 1
     assert_at_step(ckpt.values, ckpt.state, Trajectory(program, 0), ckpt.step)
