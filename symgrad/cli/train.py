@@ -74,6 +74,8 @@ def _train(args, T) -> int:
         except T.CheckpointError as e:
             raise SymgradError(f"--resume: {e}") from e
     model = _model.load_model(args.model)
+    if resumed is not None:
+        _check_resumed(resumed, model.params, args.resume)
     data = load_data(args.data, model.inputs)
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
     opt = _model.choose_optimizer(model, args.optimizer, args.lr)
@@ -106,6 +108,19 @@ def _train(args, T) -> int:
         return 130
     print(f"final loss: {history.loss[-1]:.6g}" if history.loss else "no steps taken")
     return 0
+
+
+def _check_resumed(ck, params, path) -> None:
+    """The checkpoint must hold a value of the right shape for each of the model's parameters."""
+    want = {p.name: tuple(int(d) for d in getattr(p, "shape", ())) for p in params}
+    got = {k: np.shape(v) for k, v in ck.values.items()}
+    if set(got) != set(want):
+        raise SymgradError(f"--resume: {path} holds values for {sorted(got)}, but the model's "
+                           f"parameters are {sorted(want)}")
+    for name, shape in want.items():
+        if got[name] != shape:
+            raise SymgradError(f"--resume: {path} holds {name!r} of shape {got[name]}, but the "
+                               f"model declares it {shape}")
 
 
 def _one_line(e) -> str:

@@ -235,3 +235,15 @@ def test_console_script_bad_input_exits_2_without_traceback(argv, message, tmp_p
                        cwd=tmp_path, env=env, timeout=60)
     assert r.returncode == 2, r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_resume_from_another_models_checkpoint_exits_2_naming_the_parameters(files, calls, capsys):
+    from symgrad.compiling.training import save
+    save(files / "other.npz", {"W": np.ones((3, 5)), "b": np.zeros((3, 1))}, step=1)
+    save(files / "names.npz", {"V": np.ones((3, 4)), "b": np.zeros((3, 1))}, step=1)
+    base = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--no-progress", "--resume"]
+    assert cli.main(base + [str(files / "other.npz")]) == 2
+    assert "holds 'W' of shape (3, 5), but the model declares it (3, 4)" in capsys.readouterr().err
+    assert cli.main(base + [str(files / "names.npz")]) == 2
+    assert "holds values for ['V', 'b'], but the model's parameters are ['W', 'b']" in capsys.readouterr().err
+    assert not calls                              # refused before compiling
