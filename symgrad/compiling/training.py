@@ -212,9 +212,7 @@ def _probe_metrics(evaluations: dict, program, values, where, prefix: str) -> No
         try:
             got = metric(program, values, where)
             value = float(got)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as e:  # noqa: BLE001 - any failure of the user's metric is reported as its own
+        except Exception as e:  # noqa: BLE001 - any failure of the user's metric is reported as its own
             raise TrainingArgumentError(
                 f"metrics[{name!r}] failed on a first probe (at the initial values, on the {on}): "
                 f"{type(e).__name__}: {e}") from e
@@ -313,7 +311,7 @@ def load(path) -> Checkpoint:
                           int(index["step"]), int(index["epoch"]))
     except CheckpointError:
         raise
-    except Exception as e:  # noqa: BLE001 - a truncated zip fails in many ways (BadZipFile, EOFError, zlib, KeyError)
+    except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib
         raise CheckpointError(f"{path} is not a readable symgrad checkpoint (truncated or corrupt: "
                               f"{type(e).__name__}: {e})") from e
 
@@ -554,29 +552,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         if interrupts.count:          # a step boundary: stop here
                             raise _Stop
                         step += 1
-                        # the step may update the arrays it is given in place: give it copies, so
-                        # that `values` and `state` hold the last good step until this one is checked
-                        given_values, given_state = (_copy(values), _copy(state)) if copies else (values, state)
-                        out = program.step(given_values, given_state, batch)
-                        new_values, new_state = out[0], out[1]
-                        if len(out) == 3:
-                            loss = out[2]
-                        elif hasattr(program, "last_loss"):
-                            loss = program.last_loss
-                        else:                         # `values` is intact: the step had copies
-                            loss = program.loss(values, batch)
-                        loss = float(loss)
+                        new_values, new_state, loss = _step(program, values, state, batch, copies)
                         if not (math.isfinite(loss) and _finite(new_values) and _finite(new_state)):
-                            param, why = _culprit(program, values, new_values, batch)
                             save_now(epoch - 1)
-                            kept = (f"; the values from before this step are kept (the exception's "
-                                    f".values)" + (f" and saved to {os.fspath(checkpoint)}"
-                                                   if checkpoint is not None else ""))
-                            raise TrainingDiverged(
-                                f"training diverged at step {step} (epoch {epoch}): parameter {param!r}: "
-                                f"{why} (loss {loss}){kept}",
-                                step=step, param=param, loss=loss, values=values, state=state,
-                                history=history)
+                            raise _diverged(program, values, state, new_values, batch, step, epoch,
+                                            loss, history, checkpoint)
                         # the commit: nothing above touched `values`, `state` or `history`
                         values, state = dict(new_values), new_state
                         history.values, history.state, history.step = values, state, step
@@ -612,6 +592,32 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if history.interrupted and progress:
         print(history.message, file=sys.stderr)
     return history
+
+
+def _step(program, values, state, batch, copies: bool):
+    """(new values, new state, the batch's loss before the step) of one step. The step may update
+    the arrays it is given in place: with ``copies`` it is given copies, so that ``values`` and
+    ``state`` still hold the last good step until this one is checked finite."""
+    given_values, given_state = (_copy(values), _copy(state)) if copies else (values, state)
+    out = program.step(given_values, given_state, batch)
+    if len(out) == 3:
+        loss = out[2]
+    elif hasattr(program, "last_loss"):
+        loss = program.last_loss
+    else:                                             # `values` is intact: the step had copies
+        loss = program.loss(values, batch)
+    return out[0], out[1], float(loss)
+
+
+def _diverged(program, values, state, new_values, batch, step, epoch, loss, history, checkpoint):
+    """The TrainingDiverged of a step that went non-finite, naming the culprit."""
+    param, why = _culprit(program, values, new_values, batch)
+    kept = "; the values from before this step are kept (the exception's .values)"
+    if checkpoint is not None:
+        kept += f" and saved to {os.fspath(checkpoint)}"
+    return TrainingDiverged(
+        f"training diverged at step {step} (epoch {epoch}): parameter {param!r}: {why} (loss {loss}){kept}",
+        step=step, param=param, loss=loss, values=values, state=state, history=history)
 
 
 class _Stop(Exception):

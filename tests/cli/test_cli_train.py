@@ -170,10 +170,11 @@ def test_train_bad_checkpoint_paths_exit_2_before_compiling(where, case, files, 
     np.savez(files / "whole.npz", **blobs(4))
     raw = (files / "whole.npz").read_bytes()
     (files / "cut.npz").write_bytes(raw[:len(raw) // 2])
+    unwritable = "cannot be written" if where == "checkpoint" else "no such"
     path, message = {
-        "read-only folder": ("/proc/self/ck.npz", "cannot be written" if where == "checkpoint" else "no such"),
+        "read-only folder": ("/proc/self/ck.npz", unwritable),
         "a directory": (str(files), "is a directory"),
-        "under a file": (str(files / "file.txt" / "ck.npz"), "cannot be written" if where == "checkpoint" else "no such"),
+        "under a file": (str(files / "file.txt" / "ck.npz"), unwritable),
         "truncated": (str(files / "cut.npz"), "not a readable symgrad checkpoint"),
         "missing": (str(files / "none" / "ck.npz"), "no such checkpoint file"),
     }[case]
