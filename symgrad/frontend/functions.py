@@ -44,6 +44,15 @@ class Map(ElementwiseApplyFunction):
             function = Lambda(d, function(d))
         return MatrixExpr.__new__(cls, function, expr)
 
+    def doit(self, **hints):
+        # SymPy's doit composes f(g(M)) into one ElementwiseApplyFunction, whose constructor calls
+        # the composite on a 1×1 M; our activations answer a matrix with a Map again, and doit
+        # recurses forever (sigmoid(sigmoid(X)) for X 1×1). Apply entrywise only when M is explicit.
+        expr = self.expr.doit(**hints) if hints.get("deep", True) else self.expr
+        if isinstance(expr, sp.MatrixBase):
+            return expr.applyfunc(self.function)
+        return Map(self.function, expr)
+
     def _call_form(self):
         lam = self.function
         body, (var,) = lam.expr, lam.variables
