@@ -217,6 +217,9 @@ def derivative_body(body: sp.Expr, i: int, policy: Subgradients) -> sp.Expr:
         _LeakyRelu0, leaky_relu)
     if policy.abs_at_zero != 0:
         d = d.replace(_AbsAt(policy.abs_at_zero), sp.Abs)
+    if any(not p.exp.is_number for p in body.atoms(sp.Pow)):
+        # SymPy writes ∂(xⁿ)/∂x = n·xⁿ/x for a symbolic n: 0/0 at x = 0 where n·xⁿ⁻¹ is 0 (n > 1).
+        d = sp.powsimp(d)
     if d.has(sp.Derivative, sp.Subs):
         raise UnsupportedError(f"cannot differentiate {body} with respect to {a}: SymPy left "
                                f"{d}; symgrad supports functions whose derivative SymPy knows")
