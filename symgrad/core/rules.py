@@ -420,6 +420,10 @@ def _sum_shape(shapes, params):
 def _sum_to_sympy(args, params, shape):
     a, axis = args[0], params[0]
     if axis is None:
+        if isinstance(a, sp.MatMul) and len(a.args) == 2 and isinstance(a.args[1], sp.OneMatrix) \
+                and not isinstance(a.args[0], (sp.MatrixExpr, sp.MatrixBase)):
+            m, n = a.args[1].shape
+            return m * n * a.args[0]              # Σ s·𝟙 = m·n·s, as the gradients of s·B have it
         return Total(a)
     m, n = a.shape
     return sp.OneMatrix(1, m) * a if axis == 0 else a * sp.OneMatrix(n, 1)

@@ -313,9 +313,13 @@ class _VectorFunction(MatrixExpr):
         return type(self)(z)
 
     def _entry(self, i, j, **kwargs):
-        if _explicit(self.arg):
+        # z of numeric shape has explicit entries z[k, 0] even when z is a MatrixSymbol (the
+        # Jacobian of softmax(z), so sg.hessian(logsumexp(z), z), needs them)
+        if all(isinstance(d, (int, sp.Integer)) for d in self.arg.shape):
             return self._explicit(self.arg.as_explicit())[i, j]
-        raise NotImplementedError(f"{self.name} of a symbolic matrix has no explicit entries")
+        from ..errors import UnsupportedError
+        raise UnsupportedError(f"{self.name}({self.arg}) of symbolic shape {self.arg.shape} has no "
+                               f"explicit entries; give the matrix numeric dimensions")
 
     def _sympystr(self, printer):
         return "%s(%s)" % (self.name, printer._print(self.arg))

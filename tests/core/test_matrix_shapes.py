@@ -185,3 +185,22 @@ def test_float_exponent_with_an_integer_value_counts_as_the_integer():
     at = _point([S], seed=10)
     g2, g2f = sg.grad(sg.sum(sp.MatPow(S, 2)), S), sg.grad(sg.sum(sp.MatPow(S, 2.0)), S)
     np.testing.assert_allclose(substitute(g2f, at), substitute(g2, at), rtol=1e-12)
+
+
+# --- explicit entries --------------------------------------------------------------------------------
+
+
+def test_hessian_of_logsumexp_is_the_softmax_jacobian():
+    """sg.hessian needs the entries of softmax(z) for a MatrixSymbol z (it raised a raw
+    NotImplementedError): diag(p) − p·pᵀ with p = softmax(z)."""
+    H = sg.hessian(sg.logsumexp(z), z)
+    assert H.shape == (3, 3)
+    at = _point([z], seed=11)
+    p = np.exp(at[z][:, 0]) / np.exp(at[z][:, 0]).sum()
+    np.testing.assert_allclose(substitute(H, at), np.diag(p) - np.outer(p, p), atol=1e-14)
+
+
+def test_softmax_of_symbolic_shape_has_no_entries_and_says_so():
+    n = sp.Symbol("n", integer=True, positive=True)
+    with pytest.raises(UnsupportedError, match="symbolic shape"):
+        sg.softmax(sp.MatrixSymbol("v", n, 1))[0, 0]
