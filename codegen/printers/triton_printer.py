@@ -96,10 +96,9 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
         pb = self.parenthesize(b, PRECEDENCE["Mul"])
         if e.is_Integer and e != 0:
             # bⁿ for an integer n, exact in sign for b < 0 (e^(n·log b) is NaN there): a product
-            # for small |n|, and 1/(…) for n < 0
-            # A product is parenthesized as a whole: SymPy prints the factors of a denominator with
-            # the precedence of the whole product (that of a sum when it is negative), so a bare
-            # x*x*x would turn −2·y/x³ into -2*y/x*x*x.
+            # for small |n|, and 1/(…) for n < 0. The product is parenthesized as a whole: SymPy
+            # prints a denominator's factors at the precedence of the whole product (that of a sum
+            # when it is negative), so a bare x*x*x would turn −2·y/x³ into -2*y/x*x*x.
             n = abs(int(e))
             if n > self.MAX_PRODUCT_POWER:
                 mag = self._sign_correct_integer_power(b, n)

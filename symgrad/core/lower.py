@@ -3,7 +3,8 @@
 One SymPy node becomes one equation: Add, Mul, Pow and every scalar function become a small
 ``ewise`` body (``a0 + a1``, ``sigmoid(a0)``); MatMul becomes ``matmul``; Transpose ``transpose``;
 MatAdd and HadamardProduct ``ewise``; MatPow A**n repeated ``matmul``; ``applyfunc`` lowers the
-function's body with its variable bound to the matrix. Hash-consing in `Graph.bind` makes equal subexpressions one equation.
+function's body with its variable bound to the matrix. Hash-consing in `Graph.bind` makes equal
+subexpressions one equation.
 
 Anything else is an `UnsupportedError` that names the node and lists what is supported.
 """
@@ -213,11 +214,20 @@ _on(sp.HadamardPower)(_Handler(_args, lambda low, e, a: R.ewise(low.graph, R.ph(
 _on(sp.Transpose)(_Handler(_args, lambda low, e, a: R.transpose(low.graph, a[0])))
 
 
+# ∂ Σ(Aⁿ)/∂A = Σᵢ (Aᵀ)ⁱ·𝟙·(Aᵀ)ⁿ⁻¹⁻ⁱ has n terms when written back to SymPy: a bound, so that
+# A**(2**40) is refused at once instead of building a trillion-term gradient.
+MAX_MATRIX_POWER = 1024
+
+
 def _matrix_power_exponent(e) -> int:
-    """The exponent n of A**n when it is a positive integer (2.0 counts as 2); anything else —
-    A**(-1) (SymPy's Inverse, a MatPow), A**(1/2), A**k with a symbol k — is refused by name."""
+    """The exponent n of A**n when it is a positive integer (2.0 counts as 2) up to
+    ``MAX_MATRIX_POWER``; anything else — A**(-1) (SymPy's Inverse, a MatPow), A**(1/2), A**k with a
+    symbol k — is refused by name."""
     n = e.exp
-    if n.is_number and n.is_real and float(n) == int(n) >= 1:
+    if (n.is_Integer or n.is_Float and n.is_finite) and n >= 1 and float(n) == int(n):
+        if int(n) > MAX_MATRIX_POWER:
+            raise UnsupportedError(f"matrix power {e}: the exponent is above {MAX_MATRIX_POWER}, the "
+                                   f"largest symgrad differentiates (its gradient has one term per power)")
         return int(n)
     raise UnsupportedError(f"matrix power {e} (exponent {n}): symgrad supports A**n for a positive "
                            f"integer n (a repeated matrix product), not inverses, negative, "

@@ -204,3 +204,10 @@ def test_softmax_of_symbolic_shape_has_no_entries_and_says_so():
     n = sp.Symbol("n", integer=True, positive=True)
     with pytest.raises(UnsupportedError, match="symbolic shape"):
         sg.softmax(sp.MatrixSymbol("v", n, 1))[0, 0]
+
+
+def test_huge_matrix_powers_are_refused_at_once():
+    """A**(2**30) would write back a gradient of 2**30 terms: refused by name, with the bound."""
+    from symgrad.core.lower import MAX_MATRIX_POWER
+    with pytest.raises(UnsupportedError, match=str(MAX_MATRIX_POWER)):
+        sg.grad(sg.sum(sp.MatPow(S, 2 ** 30)), S)
