@@ -344,8 +344,10 @@ class Scheduler:
         axis = e.params[0]
         va = self.value[a.id]
         coeff, body = "", None
-        if a.id in self.inline:
+        if a.id in self.inline and self._full(a.id, va):
             # Σ c·u = c·Σ u: the constant factor multiplies the (smaller) sum, not every entry.
+            # Not when every operand is a scalar (ḡ·s broadcast to a matrix): Σ of the bare
+            # scalar would count it once instead of once per entry.
             seen: set = set()
             c, rest = self.body_of(a.id, va, seen).as_coeff_Mul()
             if c != 1 and rest != 1:
@@ -722,6 +724,12 @@ class KernelScheduler(Scheduler):
                 continue
             if g.id in fused:
                 a, y = self.g.producer[g.id].inputs
+                if any(self.width_of(self.base(u.id)) != self.width_of(u.id) for u in (a, y)):
+                    # δ = s·𝟙, a per-example scalar broadcast to a column: its base has one entry per
+                    # example, and Σ_b δ_b y_bᵀ over it would fill one row of the gradient only
+                    raise UnsupportedError(f"the gradient of parameter {i} is an outer product of a "
+                                           f"per-example value broadcast to a column or row; the kernel "
+                                           f"backends do not support that yet (target='numpy' does)")
                 k = Kernel("weight_grad", grad=i, operands=(self.base(a.id), self.base(y.id)))
             elif self.value[g.id].batched:
                 if self.width_of(self.base(g.id)) != self.width_of(g.id):

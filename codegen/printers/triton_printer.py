@@ -9,7 +9,8 @@ in a form that neither overflows nor takes the log of 0:
     softplus(x)      max(x, 0) + log(1 + e^−|x|)             log(1 + eˣ) without overflow
     relu(x)          tl.maximum(x, 0.0)
     Heaviside(x, 1)  tl.where(x >= 0, 1.0, 0.0)              a float mask (products make it a select)
-    x**n             x*x*…  (n a small integer)   x**½  tl.sqrt(x)   x**y  tl.exp(y·log x)
+    x**n             x*x*… (n a small integer: exact for x < 0; n < 0: 1/(…))   x**½  tl.sqrt(x)
+    x**y             tl.exp(y·log x), with the sign of (−1)ʸ put back where y is an integer
     Max, Min         tl.maximum, tl.minimum       sign(x)  tl.where(x > 0, 1, where(x < 0, −1, 0))
 
 libdevice (``tl.extra.libdevice.tanh``, ``log1p``) would be a little more accurate near 0, but the
@@ -86,28 +87,68 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
 
     _print_Pi = _print_Exp1 = _print_NumberSymbol
 
+    # Integer powers up to this exponent are products; higher ones |b|ⁿ = e^(n·log|b|) with the sign
+    # of bⁿ put back (a product of 100 copies of b is no program to read).
+    MAX_PRODUCT_POWER = 16
+
     def _print_Pow(self, expr, rational=False):
         b, e = expr.args
         pb = self.parenthesize(b, PRECEDENCE["Mul"])
-        if e.is_Integer and 0 < e <= 4:
-            return "*".join([pb] * int(e))
-        if e.is_Integer and -4 <= e < 0:
-            return f"1.0/({'*'.join([pb] * int(-e))})"
+        if e.is_Integer and e != 0:
+            # bⁿ for an integer n, exact in sign for b < 0 (e^(n·log b) is NaN there): a product
+            # for small |n|, and 1/(…) for n < 0. The product is parenthesized as a whole: SymPy
+            # prints a denominator's factors at the precedence of the whole product (that of a sum
+            # when it is negative), so a bare x*x*x would turn −2·y/x³ into -2*y/x*x*x.
+            n = abs(int(e))
+            if n > self.MAX_PRODUCT_POWER:
+                mag = self._sign_correct_integer_power(b, n)
+            else:
+                mag = _product_power(pb, n) if n == 1 else f"({_product_power(pb, n)})"
+            return mag if e > 0 else f"1.0/{mag}"
         if e == sp.S.Half:
             return f"tl.sqrt({self._print(b)})"
         if e == -sp.S.Half:
             return f"1.0/tl.sqrt({self._print(b)})"
         if b.is_number and b > 0:
             return f"tl.exp({self.parenthesize(e, PRECEDENCE['Mul'])}*({math.log(float(b))!r}))"  # bᵉ = e^(e·log b)
-        return f"tl.exp({self.parenthesize(e, PRECEDENCE['Mul'])}*tl.log({self._print(b)}))"
+        pe = self.parenthesize(e, PRECEDENCE["Mul"])
+        if e.is_number:
+            # a fixed non-integer exponent: defined for b ≥ 0 only, NaN below as in NumPy
+            return f"tl.exp({pe}*tl.log({self._print(b)}))"
+        # an exponent known only at run time (x**n with n an input) may hold an integer: then
+        # bⁿ = (−1)ⁿ·|b|ⁿ for b < 0, as NumPy's power; a non-integer n of a negative b is NaN, as
+        # there; and b⁰ = 1 also for b = 0 (e^(0·log 0) would be NaN).
+        x, y = self._print(b), self._print(e)
+        mag = f"tl.exp({pe}*tl.log(tl.abs({x})))"
+        odd = f"tl.floor(({y})*0.5)*2.0 != ({y})"
+        return (f"tl.where(({x} < 0) & (tl.floor({y}) == ({y})), tl.where({odd}, -{mag}, {mag}), "
+                f"tl.where(({y}) == 0, 1.0, tl.exp({pe}*tl.log({x}))))")
+
+    def _sign_correct_integer_power(self, b, n: int) -> str:
+        """|b|ⁿ = e^(n·log|b|), negated where b < 0 for an odd n; b = 0 gives e^(−∞) = 0."""
+        mag = f"tl.exp({n}.0*tl.log(tl.abs({self._print(b)})))"
+        return f"tl.where({self._print(b)} < 0, -{mag}, {mag})" if n % 2 else mag
 
     def _print_Symbol(self, expr):
         return expr.name
 
     def parenthesize(self, item, level, strict=False):
-        if precedence(item) < level or (not strict and precedence(item) <= level):
+        prec = precedence(item)
+        if item.is_Pow and item.exp.is_Integer and item.exp < 0:
+            prec = PRECEDENCE["Mul"]            # printed as 1.0/(…), a quotient
+        if prec < level or (not strict and prec <= level):
             return f"({self._print(item)})"
         return self._print(item)
+
+
+def _product_power(pb: str, n: int) -> str:
+    """bⁿ (n ≥ 1) as products of the printed base ``pb``: b·b·b up to n = 4, above by squaring,
+    b¹³ = (b⁶)²·b, so that the compiler's common-subexpression pass needs ⌊log₂ n⌋ squarings."""
+    if n <= 4:
+        return "*".join([pb] * n)
+    half = _product_power(pb, n // 2)
+    square = f"({half})*({half})"
+    return f"{square}*{pb}" if n % 2 else square
 
 
 # SymPy's Python printer has its own rule for the math functions it knows (erf, floor, atan, ...),

@@ -86,4 +86,7 @@ def ewise_to_matrix_expr(body: sp.Expr, args: Sequence, shape) -> sp.Basic:
         lam = sp.Lambda(tuple(ts), e.func(*[next(it) if _is_mat(k) else k for k in kids]))
         return Elementwise(lam, *mats)
 
-    return conv(body)
+    out = conv(body)
+    # A body of scalar operands only (ḡ·s of s·B, with ḡ all ones) still has the equation's matrix
+    # shape: the scalar broadcasts, s·𝟙. Returned bare, a transpose or sum of it would fail.
+    return out if _is_mat(out) else sp.MatMul(out, sp.OneMatrix(*shape))

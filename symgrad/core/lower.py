@@ -2,8 +2,9 @@
 
 One SymPy node becomes one equation: Add, Mul, Pow and every scalar function become a small
 ``ewise`` body (``a0 + a1``, ``sigmoid(a0)``); MatMul becomes ``matmul``; Transpose ``transpose``;
-MatAdd and HadamardProduct ``ewise``; ``applyfunc`` lowers the function's body with its variable bound
-to the matrix. Hash-consing in `Graph.bind` makes equal subexpressions one equation.
+MatAdd and HadamardProduct ``ewise``; MatPow A**n repeated ``matmul``; ``applyfunc`` lowers the
+function's body with its variable bound to the matrix. Hash-consing in `Graph.bind` makes equal
+subexpressions one equation.
 
 Anything else is an `UnsupportedError` that names the node and lists what is supported.
 """
@@ -24,7 +25,8 @@ from .ir import Graph, Var, format_shape
 SUPPORTED = (
     "scalar: Symbol, numbers, Add, Mul, Pow, exp, log, sin, cos, tan, tanh, sinh, cosh, sqrt, Abs, "
     "sign, Max, Min, sigmoid, relu, leaky_relu, softplus (and other SymPy functions with a known "
-    "derivative); matrix: MatrixSymbol, MatMul, MatAdd, Transpose, HadamardProduct, HadamardPower, "
+    "derivative); matrix: MatrixSymbol, MatMul, MatAdd, Transpose, MatPow (A**n, n a positive "
+    "integer), HadamardProduct, HadamardPower, "
     "applyfunc (ElementwiseApplyFunction), Trace, M[i, j], Identity, ZeroMatrix, OneMatrix, explicit "
     "matrices (Matrix), sg.sum, sg.softmax, sg.log_softmax, sg.logsumexp"
 )
@@ -210,6 +212,51 @@ _on(sp.HadamardProduct)(_Handler(_args, _elementwise_nary("Hadamard product",
 _on(sp.HadamardPower)(_Handler(_args, lambda low, e, a: R.ewise(low.graph, R.ph(0) ** R.ph(1), *a,
                                                                 shape=a[0].shape)))
 _on(sp.Transpose)(_Handler(_args, lambda low, e, a: R.transpose(low.graph, a[0])))
+
+
+# ∂ Σ(Aⁿ)/∂A = Σᵢ (Aᵀ)ⁱ·𝟙·(Aᵀ)ⁿ⁻¹⁻ⁱ has n terms when written back to SymPy: a bound, so that
+# A**(2**40) is refused at once instead of building a trillion-term gradient.
+MAX_MATRIX_POWER = 1024
+
+
+def _matrix_power_exponent(e) -> int:
+    """The exponent n of A**n when it is a positive integer (2.0 counts as 2) up to
+    ``MAX_MATRIX_POWER``; anything else — A**(-1) (SymPy's Inverse, a MatPow), A**(1/2), A**k with a
+    symbol k — is refused by name."""
+    n = e.exp
+    if (n.is_Integer or n.is_Float and n.is_finite) and n >= 1 and float(n) == int(n):
+        if int(n) > MAX_MATRIX_POWER:
+            raise UnsupportedError(f"matrix power {e}: the exponent is above {MAX_MATRIX_POWER}, the "
+                                   f"largest symgrad differentiates (its gradient has one term per power)")
+        return int(n)
+    raise UnsupportedError(f"matrix power {e} (exponent {n}): symgrad supports A**n for a positive "
+                           f"integer n (a repeated matrix product), not inverses, negative, "
+                           f"fractional or symbolic exponents. Supported: {SUPPORTED}")
+
+
+def _matpow(low, e, args):
+    """A**n as matrix products by square-and-multiply: A⁵ = A⁴·A with A⁴ = (A²)², so log₂ n
+    squarings; hash-consing keeps each power once, and the gradient is that of the products."""
+    n = _matrix_power_exponent(e)
+    (a,) = args
+    if not R.dims_equal(a.shape[0], a.shape[1]):
+        raise ShapeError(f"matrix power {e} of a non-square matrix of shape {format_shape(a.shape)}")
+    acc, square = None, a
+    while True:
+        if n & 1:
+            acc = square if acc is None else R.matmul(low.graph, acc, square)
+        n >>= 1
+        if not n:
+            return acc
+        square = R.matmul(low.graph, square, square)
+
+
+def _matpow_children(low, e):
+    _matrix_power_exponent(e)           # refuse before lowering the base
+    return (e.base,)
+
+
+_on(sp.MatPow)(_Handler(_matpow_children, _matpow))
 
 
 def _applyfunc_children(low, e):

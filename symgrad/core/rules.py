@@ -217,6 +217,9 @@ def derivative_body(body: sp.Expr, i: int, policy: Subgradients) -> sp.Expr:
         _LeakyRelu0, leaky_relu)
     if policy.abs_at_zero != 0:
         d = d.replace(_AbsAt(policy.abs_at_zero), sp.Abs)
+    if any(not p.exp.is_number for p in body.atoms(sp.Pow)):
+        # SymPy writes ∂(xⁿ)/∂x = n·xⁿ/x for a symbolic n: 0/0 at x = 0 where n·xⁿ⁻¹ is 0 (n > 1).
+        d = sp.powsimp(d)
     if d.has(sp.Derivative, sp.Subs):
         raise UnsupportedError(f"cannot differentiate {body} with respect to {a}: SymPy left "
                                f"{d}; symgrad supports functions whose derivative SymPy knows")
@@ -417,6 +420,10 @@ def _sum_shape(shapes, params):
 def _sum_to_sympy(args, params, shape):
     a, axis = args[0], params[0]
     if axis is None:
+        if isinstance(a, sp.MatMul) and len(a.args) == 2 and isinstance(a.args[1], sp.OneMatrix) \
+                and not isinstance(a.args[0], (sp.MatrixExpr, sp.MatrixBase)):
+            m, n = a.args[1].shape
+            return m * n * a.args[0]              # Σ s·𝟙 = m·n·s, as the gradients of s·B have it
         return Total(a)
     m, n = a.shape
     return sp.OneMatrix(1, m) * a if axis == 0 else a * sp.OneMatrix(n, 1)

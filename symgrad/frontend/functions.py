@@ -44,6 +44,15 @@ class Map(ElementwiseApplyFunction):
             function = Lambda(d, function(d))
         return MatrixExpr.__new__(cls, function, expr)
 
+    def doit(self, **hints):
+        # SymPy's doit composes f(g(M)) into one ElementwiseApplyFunction, whose constructor calls
+        # the composite on a 1×1 M; our activations answer a matrix with a Map again, and doit
+        # recurses forever (sigmoid(sigmoid(X)) for X 1×1). Apply entrywise only when M is explicit.
+        expr = self.expr.doit(**hints) if hints.get("deep", True) else self.expr
+        if isinstance(expr, sp.MatrixBase):
+            return expr.applyfunc(self.function)
+        return Map(self.function, expr)
+
     def _call_form(self):
         lam = self.function
         body, (var,) = lam.expr, lam.variables
@@ -304,9 +313,13 @@ class _VectorFunction(MatrixExpr):
         return type(self)(z)
 
     def _entry(self, i, j, **kwargs):
-        if _explicit(self.arg):
+        # z of numeric shape has explicit entries z[k, 0] even when z is a MatrixSymbol (the
+        # Jacobian of softmax(z), so sg.hessian(logsumexp(z), z), needs them)
+        if all(isinstance(d, (int, sp.Integer)) for d in self.arg.shape):
             return self._explicit(self.arg.as_explicit())[i, j]
-        raise NotImplementedError(f"{self.name} of a symbolic matrix has no explicit entries")
+        from ..errors import UnsupportedError
+        raise UnsupportedError(f"{self.name}({self.arg}) of symbolic shape {self.arg.shape} has no "
+                               f"explicit entries; give the matrix numeric dimensions")
 
     def _sympystr(self, printer):
         return "%s(%s)" % (self.name, printer._print(self.arg))

@@ -154,6 +154,12 @@ class UnicodePrinter(TextPrinter):
         sup = str(n).translate(_SUPER) if n.is_Integer and 0 <= n <= 9 else "^" + self._print(n)
         return self.parenthesize(expr.base, 1000, strict=True) + "∘" + sup
 
+    def _print_MatPow(self, expr):             # A² is the matrix product A·A (symgrad's gradients hold it)
+        n = expr.exp
+        sup = str(n).translate(_SUPER) if n.is_Integer and 0 <= n <= 9 else "^" + self._print(n)
+        base = self._print(expr.base)
+        return (base if isinstance(expr.base, sp.MatrixSymbol) else f"({base})") + sup    # (Aᵀ)²
+
     def _print_Total(self, expr):
         return f"Σ({self._print(expr.arg)})"
 
