@@ -13,8 +13,11 @@ random point a bad witness:
 - it lies on or near a kink of relu, |·|, max, min, sign or a step: there f has no derivative, and
   a convention (symgrad's subgradient policy) decides. The argument u of every such function is
   evaluated at the point (over every entry, for matrices) and the point is rejected when |u| < 0.05.
-  Kinks are then probed on purpose, separately (`kink_points`), so that a claim differing only there
-  is reported as such.
+  Every kink argument must also be seen on both sides (`symgrad.checking.sides` adds points for a
+  side not yet seen). Kinks are then probed on purpose, separately (`kink_points`), so that a claim
+  differing only there is reported as such.
+
+The target of a softmax cross-entropy is drawn as a distribution (`target_symbols`, `draw_target`).
 
 >>> import sympy as sp, symgrad as sg, numpy as np
 >>> z = sp.Symbol('z')
@@ -168,24 +171,34 @@ def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
         if not syms or u.has(sp.MatrixSymbol):
             continue
         syms.sort(key=lambda s: (s not in wrt_syms, s.name))
-        s = syms[0]
-        if any(t.name not in base for t in syms[1:]):
+        if any(t.name not in base for t in syms):
             continue
-        rest = {t: sp.Float(base[t.name], 30) for t in syms[1:]}   # exact binary value, 30 digits
-        try:
-            sols = [r for r in sp.solve(u.xreplace(rest), s, rational=False) if r.is_real]
-        except Exception:      # noqa: BLE001 - sympy's solver fails in many ways; then no probe
-            continue
-        if sols:
+        # Solve u = 0 for one symbol, the others at base (a wrt symbol first). Rounding can leave
+        # u a few ulps from 0 (w·x + b with w solved); then the next symbol is tried (b = −w·x is
+        # exact), and the first near-solution is kept if none is exact.
+        hit = None
+        for s in syms:
+            rest = {t: sp.Float(base[t.name], 30) for t in syms if t is not s}   # exact binary values
+            try:
+                sols = [r for r in sp.solve(u.xreplace(rest), s, rational=False) if r.is_real]
+            except Exception:      # noqa: BLE001 - sympy's solver fails in many ways; then no probe
+                continue
+            if not sols:
+                continue
             pt = dict(base)
-            pt[s.name] = _exact_zero(u, s, float(sols[0]), pt)
-            out.append((pt, u, what, None))
+            pt[s.name], exact = _exact_zero(u, s, float(sols[0]), pt)
+            if hit is None or exact:
+                hit = pt
+            if exact:
+                break
+        if hit is not None:
+            out.append((hit, u, what, None))
     return out
 
 
-def _exact_zero(u, s, v: float, pt) -> float:
-    """v, or a neighbouring float within 4 ulps at which u evaluates to exactly 0 in float64 (so
-    that the kink is hit, not missed by rounding)."""
+def _exact_zero(u, s, v: float, pt) -> tuple:
+    """(v or a neighbouring float within 4 ulps at which u evaluates to exactly 0 in float64, so
+    that the kink is hit and not missed by rounding; whether it is exactly 0 there)."""
     syms = sorted(u.free_symbols, key=lambda t: t.name)
     fn = sp.lambdify(syms, u, modules="numpy")
     cand = [v]
@@ -196,8 +209,8 @@ def _exact_zero(u, s, v: float, pt) -> float:
     for c in cand:
         vals = {**pt, s.name: c}
         if float(fn(*[vals[t.name] for t in syms])) == 0.0:
-            return float(c)
-    return v
+            return float(c), True
+    return v, False
 
 
 def _matrix_kink(M, base):

@@ -25,9 +25,10 @@ reported in the verdict's method rather than assumed.
 
 >>> import sympy as sp, symgrad as sg, numpy as np
 >>> from symgrad.checking.sampling import Sampler
+>>> from symgrad.core.differentiate import differentiate
 >>> w, x, b = sp.symbols('w x b', real=True)
 >>> f = sg.relu(w*x + b)
->>> D = sg.differentiate(f, [w])
+>>> D = differentiate(f, [w])
 >>> s = Sampler(f, D, [w], [b, x], {}, None, np.random.default_rng(0), None)
 >>> pts, cov = cover(s, s.points(1))
 >>> sorted(side for _, _, side in set().union(*(s.sides(p) for p in pts)))
@@ -64,7 +65,8 @@ class Coverage:
             return f"every kink argument seen on both sides ({self.entries} entr{'y' if self.entries == 1 else 'ies'}{added})"
         shown = "; ".join(self.unreached[:3]) + (f"; and {len(self.unreached) - 3} more"
                                                  if len(self.unreached) > 3 else "")
-        return (f"kink sides NOT reached inside f's domain (tested on the other side only): {shown}")
+        return (f"kink sides NOT reached inside f's domain, moving the values not given with at= "
+                f"(tested on the other side only): {shown}")
 
 
 def cover(sampler, pts: list, budget: int = 400):
