@@ -154,10 +154,10 @@ def draw(sym, shape, rng: np.random.Generator, interval):
 
 
 def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
-    """Points on kinks of ``f``: for each scalar kink argument u, solve u = 0 for one of its symbols
-    (a wrt symbol first) with the others at ``base``; for a matrix one (relu(W·x + b)), move the
-    entry nearest 0 to exactly 0 through a matrix symbol that enters it additively (b).
-    Returns [(point, u, what, index)], index None for scalars."""
+    """Points on kinks of ``f``: for each scalar kink argument u, a root of u along one of its
+    symbols (a wrt symbol first) with the others at ``base`` (`_root_along`); for a matrix one
+    (relu(W·x + b)), the entry nearest 0 moved to exactly 0 through a matrix symbol that enters it
+    additively (b). Returns [(point, u, what, index)], index None for scalars."""
     out = []
     for u, what in kinks(f):
         if len(out) >= limit:
@@ -168,25 +168,21 @@ def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
                 out.append((hit[0], u, what, hit[1]))
             continue
         syms = [s for s in u.free_symbols if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)]
-        if not syms or u.has(sp.MatrixSymbol):
+        if not syms or u.has(sp.MatrixSymbol) or any(t.name not in base for t in syms):
             continue
         syms.sort(key=lambda s: (s not in wrt_syms, s.name))
-        if any(t.name not in base for t in syms):
+        fn = _numpy_function(u, tuple(syms))
+        if fn is None:
             continue
-        # Solve u = 0 for one symbol, the others at base (a wrt symbol first). Rounding can leave
-        # u a few ulps from 0 (w·x + b with w solved); then the next symbol is tried (b = −w·x is
-        # exact), and the first near-solution is kept if none is exact.
+        # Rounding can leave u a few ulps from 0 along one symbol (w·x + b along w); then the next
+        # is tried (along b, b = −w·x is exact), and the first near-root is kept if none is exact.
         hit = None
         for s in syms:
-            rest = {t: sp.Float(base[t.name], 30) for t in syms if t is not s}   # exact binary values
-            try:
-                sols = [r for r in sp.solve(u.xreplace(rest), s, rational=False) if r.is_real]
-            except Exception:      # noqa: BLE001 - sympy's solver fails in many ways; then no probe
-                continue
-            if not sols:
+            root = _root_along(fn, syms, s, base)
+            if root is None:
                 continue
             pt = dict(base)
-            pt[s.name], exact = _exact_zero(u, s, float(sols[0]), pt)
+            pt[s.name], exact = root
             if hit is None or exact:
                 hit = pt
             if exact:
@@ -196,21 +192,76 @@ def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
     return out
 
 
-def _exact_zero(u, s, v: float, pt) -> tuple:
-    """(v or a neighbouring float within 4 ulps at which u evaluates to exactly 0 in float64, so
-    that the kink is hit and not missed by rounding; whether it is exactly 0 there)."""
-    syms = sorted(u.free_symbols, key=lambda t: t.name)
-    fn = sp.lambdify(syms, u, modules="numpy")
-    cand = [v]
-    lo = hi = v
+@lru_cache(maxsize=256)
+def _numpy_function(u, syms):
+    """u lambdified over ``syms`` (None when NumPy cannot evaluate it); built once per kink, as the
+    same f is checked at many seeds."""
+    try:
+        return sp.lambdify(syms, u, modules="numpy")
+    except Exception:      # noqa: BLE001 - a kink argument NumPy cannot evaluate: no probe
+        return None
+
+
+def _root_along(fn, syms, s, base, steps: int = 60):
+    """(v, exact): a value v of ``s`` at which u = ``fn`` crosses 0, the other symbols at ``base``,
+    and whether u is exactly 0 there in float64 (so that the kink is hit, not missed by rounding);
+    None when no crossing is found. The crossing is bracketed by stepping out from base in both
+    directions (doubling the step), then narrowed by secant steps alternating with bisection (a
+    secant step lands on the root of a linear u, relu(z) at z = 0 exactly), and the floats next to
+    the best point are tried. Numerical, as sympy.solve can take seconds on nested kinks
+    (1 − relu(w·x + b)). A bracket around a pole, not a root, is refused (|u| not tiny)."""
+    vals = [float(base[t.name]) for t in syms]
+    i = syms.index(s)
+
+    def u(v):
+        vals[i] = v
+        with np.errstate(all="ignore"):
+            return float(fn(*vals))
+    a = float(vals[i])
+    ua = u(a)
+    if not np.isfinite(ua):
+        return None
+    if ua == 0.0:
+        return a, True
+    b = ub = None
+    step = 0.01 * max(abs(a), 1.0)
+    for _ in range(steps):
+        for v in (a + step, a - step):
+            uv = u(v)
+            if np.isfinite(uv) and (uv == 0.0 or (uv > 0) != (ua > 0)):
+                b, ub = v, uv
+                break
+        if b is not None:
+            break
+        step *= 2
+    if b is None:
+        return None
+    scale = max(abs(ua), 1.0)
+    for k in range(200):
+        if ub == 0.0:
+            return b, True
+        m = a - ua * (b - a) / (ub - ua) if k % 2 == 0 else a + (b - a) / 2
+        if not min(a, b) < m < max(a, b):
+            m = a + (b - a) / 2
+            if m in (a, b):
+                break
+        um = u(m)
+        if not np.isfinite(um):
+            return None
+        if um == 0.0:
+            return m, True
+        if (um > 0) == (ua > 0):
+            a, ua = m, um
+        else:
+            b, ub = m, um
+    best = a if abs(ua) <= abs(ub) else b
+    lo = hi = best
     for _ in range(4):
         lo, hi = np.nextafter(lo, -np.inf), np.nextafter(hi, np.inf)
-        cand += [hi, lo]
-    for c in cand:
-        vals = {**pt, s.name: c}
-        if float(fn(*[vals[t.name] for t in syms])) == 0.0:
-            return float(c), True
-    return v, False
+        for v in (float(hi), float(lo)):
+            if u(v) == 0.0:
+                return v, True
+    return (best, False) if abs(u(best)) <= 1e-12 * scale else None
 
 
 def _matrix_kink(M, base):

@@ -224,10 +224,25 @@ def test_kink_verdict_needs_agreement_beside_the_kink():
     assert pw * base["x"] + base["b"] < 0
 
 
-@pytest.mark.parametrize("seed", range(10))
-def test_relu_prime_at_zero_only_is_a_kink_verdict(seed):
-    r = sg.check(sg.relu(u), w, x * sp.Heaviside(u, 0), seed=seed)
-    assert r.verdict == verdict.EQUAL_EXCEPT_KINKS
+def test_relu_prime_at_zero_only_is_a_kink_verdict():
+    """relu′(0) = 0 instead of 1: right off the kink, so "equal except …" at every seed (the kink
+    point must make w·x + b exactly 0 in float64, or the probe misses it)."""
+    for seed in range(30):
+        r = sg.check(sg.relu(u), w, x * sp.Heaviside(u, 0), seed=seed)
+        assert r.verdict == verdict.EQUAL_EXCEPT_KINKS, seed
+
+
+def test_kink_points_hit_exact_zeros():
+    rng = np.random.default_rng(1)
+    f = sg.relu(1 - sg.relu(u)) + sp.Abs(w - sp.Rational(1, 3))
+    hits = 0
+    for _ in range(20):
+        base = {"w": rng.standard_normal(), "x": rng.standard_normal(), "b": rng.standard_normal()}
+        for pt, arg, what, _ in sampling.kink_points(f, {w}, base):
+            fn = sp.lambdify((w, x, b), arg, modules="numpy")
+            assert fn(pt["w"], pt["x"], pt["b"]) == 0.0, (arg, pt)
+            hits += 1
+    assert hits >= 3 * 20                  # all three kinks (u, 1 − relu(u), w − 1/3) at every base
 
 
 # --- softmax targets are distributions -------------------------------------------------------------
