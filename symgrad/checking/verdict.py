@@ -154,7 +154,10 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
         claimed = list(claimed)
     claims = _normalize_claims(claimed, params)
     is_callable = callable(claims)
-    D = _derivation(f, tuple(params), policy)
+    try:
+        D = _derivation(f, tuple(params), policy)
+    except TypeError:                           # something unhashable: no cache
+        D = differentiate(f, params, policy=policy)
     inputs = _inputs(f, params, claims if not is_callable else None, at)
     B = batch if is_callable and batch else None
     if B and at:                                # batched inputs given: their batch size rules
