@@ -41,7 +41,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import sympy as sp
 
 from .sampling import KINK_MARGIN
 
