@@ -2,7 +2,8 @@
 
 - `verdict`: `check` and `CheckResult` — the verdict, the counterexample, the method;
 - `claims`: claimed gradients normalised, evaluated and compared;
-- `sampling`: the sample points (both sides of every kink);
+- `sampling`: the sample points (inside f's domain, away from kinks, distribution targets);
+- `sides`: points added so that every kink is tested on both sides;
 - `hints`: the name of the slip (a transpose, a sign, a factor, a missing path ...);
 - `programcheck`: `gradcheck`, a compiled program's gradients against finite differences.
 

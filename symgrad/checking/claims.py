@@ -183,17 +183,42 @@ def _compare(c, t, w):
 
 def _mp_recheck(claim, truth_expr, pt, rel):
     """Re-evaluate a scalar disagreement with mpmath at 30 digits: cancellation in float64 can make
-    equal formulas differ by more than round-off (the float64 answer stands if evalf fails)."""
+    equal formulas differ by more than round-off (the float64 answer stands if that fails)."""
     if isinstance(claim, (sp.MatrixExpr, sp.MatrixBase)) or isinstance(truth_expr, (sp.MatrixExpr, sp.MatrixBase)):
         return rel
     vals = pt.example(0)
     try:
-        subs = {s: sp.Float(vals[s.name], 30) for s in _symbols(claim) | _symbols(truth_expr)}
-        c = complex(sp.sympify(claim).evalf(30, subs=subs))
-        t = complex(sp.sympify(truth_expr).evalf(30, subs=subs))
+        c, t = _mp_value(sp.sympify(claim), vals), _mp_value(sp.sympify(truth_expr), vals)
     except Exception:  # noqa: BLE001 - a node evalf cannot do: keep the float64 answer
         return rel
     return abs(c - t) / max(abs(c), abs(t), 1e-30)
+
+
+@lru_cache(maxsize=256)
+def _mp_function(expr):
+    """``expr`` as an mpmath function of its symbols (sorted by name), or None when lambdify
+    cannot print it; built once per expression (the same claim comes back at every point)."""
+    syms = tuple(sorted(_symbols(expr), key=lambda s: s.name))
+    try:
+        return syms, sp.lambdify(syms, expr, modules="mpmath")
+    except Exception:  # noqa: BLE001 - a function mpmath's printer does not know: evalf instead
+        return syms, None
+
+
+def _mp_value(expr, vals) -> complex:
+    """``expr`` at ``vals`` (the floats' exact binary values) with 50 working digits — through the
+    lambdified mpmath function, or evalf at 30 digits when that fails."""
+    import mpmath
+    syms, fn = _mp_function(expr)
+    if fn is not None:
+        try:
+            with mpmath.workdps(50):
+                return complex(fn(*[mpmath.mpf(float(vals[s.name])) for s in syms]))
+        except Exception:  # noqa: BLE001 - e.g. a symgrad function mpmath has no name for
+            pass
+    subs = {s: sp.Float(vals[s.name], 30) for s in _symbols(expr)}
+    return complex(expr.evalf(30, subs=subs))
+
 
 def _same_kind(c, t):
     return isinstance(c, (sp.MatrixExpr, sp.MatrixBase)) == isinstance(t, (sp.MatrixExpr, sp.MatrixBase))

@@ -16,7 +16,8 @@ gives the hint. In order:
     σ'          C is what the chain rule gives with σ'(z) left out or written as σ(z), 1 − σ(z),
                 z(1 − z), σ(z)², σ(z)(1 + σ(z))
     softmax     C is what it gives with the softmax Jacobian cut to its diagonal, s ⊙ (1 − s)
-    targets     C is right once a column input of a softmax loss is one-hot (sums to 1)
+    targets     C is right once the target of a softmax cross-entropy is a distribution (sums to 1),
+                when the check drew it freely (targets="free"), or once it is one-hot
     first step  otherwise: the first step of the derivation (from the output down) whose value no
                 subexpression of the claim reproduces, when the claim reproduces an earlier one
 
@@ -52,6 +53,7 @@ class Case:
     batch: int | None
     claim_expr: Any = None      # the claimed SymPy expression (None for a callable)
     check: Any = None           # sg.check itself, for hints that re-check at a special point
+    targets: str = "distribution"   # how the check drew softmax targets (see sg.check)
 
     @property
     def w(self):
@@ -400,27 +402,35 @@ _busy = []    # target_hint re-runs check, which must not try target_hint again
 
 def target_hint(case: Case):
     """softmax(z) − t is ∂/∂z of −Σ t log softmax(z) only when Σt = 1: the full gradient is
-    softmax(z)·Σt − t. When f has a softmax and the claim becomes right with a one-hot column input,
-    say so (random targets do not sum to 1)."""
-    if _busy or case.check is None or case.claim_expr is None or not case.f.has(Softmax, LogSoftmax):
+    softmax(z)·Σt − t. `check` draws such a target on the simplex by default (targets=
+    "distribution"); when it was asked to draw it freely (targets="free") and the claim becomes
+    right for distribution targets, say so — and when a claim right for one-hot targets fails for
+    soft ones (a distribution), say that."""
+    from .sampling import target_symbols
+    retry = {"free": "distribution", "distribution": "one-hot"}.get(case.targets)
+    if _busy or retry is None or case.check is None or case.claim_expr is None \
+            or not case.f.has(Softmax, LogSoftmax):
         return None
-    pnames = {w.name for w in case.params}
-    for t in sorted(_symbols(case.f), key=lambda s: s.name):
-        shape = _shape(t)
-        if t.name in pnames or len(shape) != 2 or shape[1] != 1 or shape[0] < 2:
-            continue
-        onehot = np.zeros(shape)
-        onehot[0, 0] = 1.0
-        _busy.append(t)
-        try:
-            r = case.check(case.f, case.w, case.claim_expr, at={t.name: onehot})
-        finally:
-            _busy.pop()
-        if r.verdict == "equal":
-            return (f"targets: the claim is right when {t.name} is one-hot (its entries sum to 1), "
-                    f"as the derivation of softmax(z) − t assumes, but not for a general {t.name}; "
-                    f"check it with at={{'{t.name}': one_hot_column}}.")
-    return None
+    ts = [t.name for t in target_symbols(case.f, case.params)]
+    if not ts:
+        return None
+    _busy.append(retry)
+    try:
+        r = case.check(case.f, case.w, case.claim_expr, targets=retry,
+                       policy=case.derivation.ir.policy)
+    finally:
+        _busy.pop()
+    if r.verdict != "equal":
+        return None
+    t = " and ".join(ts)
+    if retry == "distribution":
+        return (f"targets: the claim is right when {t} is a distribution (entries ≥ 0 summing to 1, "
+                f"one-hot included), as the derivation of softmax(z) − t assumes, but not for a "
+                f"general {t} (then the gradient is softmax(z)·Σt − t); targets='distribution', the "
+                f"default, draws {t} so.")
+    return (f"targets: the claim is right when {t} is one-hot, but not for every distribution {t} "
+            f"(soft labels, entries summing to 1); if your targets are one-hot, check it with "
+            f"targets='one-hot'.")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -13,8 +13,11 @@ random point a bad witness:
 - it lies on or near a kink of relu, |·|, max, min, sign or a step: there f has no derivative, and
   a convention (symgrad's subgradient policy) decides. The argument u of every such function is
   evaluated at the point (over every entry, for matrices) and the point is rejected when |u| < 0.05.
-  Kinks are then probed on purpose, separately (`kink_points`), so that a claim differing only there
-  is reported as such.
+  Every kink argument must also be seen on both sides (`symgrad.checking.sides` adds points for a
+  side not yet seen). Kinks are then probed on purpose, separately (`kink_points`), so that a claim
+  differing only there is reported as such.
+
+The target of a softmax cross-entropy is drawn as a distribution (`target_symbols`, `draw_target`).
 
 >>> import sympy as sp, symgrad as sg, numpy as np
 >>> z = sp.Symbol('z')
@@ -82,33 +85,50 @@ def kink_arguments(expr) -> list:
 
 @lru_cache(maxsize=1024)
 def _body_kinks(body):
-    """Kink arguments of an ewise body, lambdified over its placeholders (a tuple, or None when
-    there are none). Cached per body: `kink_distance` runs at every candidate point, and the same
-    bodies come back each time."""
+    """Kink arguments of an ewise body, lambdified over its placeholders: a tuple of (function, u,
+    what), or None when there are none. Cached per body: kinks are evaluated at every candidate
+    point, and the same bodies come back each time."""
     from ..core import rules as R
-    args = kink_arguments(body)
-    if not args:
+    found = kinks(body)
+    if not found:
         return None
     n = 1 + max((int(s.name[1:]) for s in body.free_symbols if s in R._PH_SET), default=-1)
-    return tuple(sp.lambdify(R.placeholders(n), u, modules="numpy") for u in args)
+    return tuple((sp.lambdify(R.placeholders(n), u, modules="numpy"), u, what) for u, what in found)
+
+
+class KinkSites:
+    """Every kink argument of the graph that ``outs`` depend on, as evaluated there: one site per
+    (elementwise equation, kink argument of its body); a site's value at a point is an array with
+    one entry per entry of the equation's output (one for a scalar). Nested kinks are separate
+    sites: relu(relu(u) − 1) has u and relu(u) − 1."""
+
+    def __init__(self, graph, outs):
+        from ..core import rules as R
+        self.graph = graph
+        self.eqns = graph.ancestors(list(outs))
+        self.sites = [(e, fn, u, what) for e in self.eqns if e.prim is R.ewise_p
+                      for fn, u, what in (_body_kinks(e.params[0]) or ())]
+
+    def values(self, values: Mapping) -> list:
+        """Per site, its entries at ``values`` (a flat float array)."""
+        if not self.sites:
+            return []
+        env = dict(zip((e.out.id for e in self.eqns), evaluate(self.graph, [e.out for e in self.eqns], values)))
+        out = []
+        for e, fn, _, _ in self.sites:
+            with np.errstate(all="ignore"):
+                u = np.asarray(fn(*[env[v.id] for v in e.inputs]), dtype=float)
+            out.append(np.broadcast_to(u, tuple(int(d) for d in e.out.shape)).reshape(-1))
+        return out
 
 
 def kink_distance(graph, outs, values: Mapping) -> float:
     """The smallest |u| over every kink argument u of every elementwise equation that ``outs``
     depend on, evaluated at ``values`` (inf when there is no kink)."""
-    from ..core import rules as R
-    eqns = graph.ancestors(list(outs))
-    env = dict(zip((e.out.id for e in eqns), evaluate(graph, [e.out for e in eqns], values)))
     best = np.inf
-    for e in eqns:
-        if e.prim is not R.ewise_p:
-            continue
-        fns = _body_kinks(e.params[0])
-        for fn in fns or ():
-            with np.errstate(all="ignore"):
-                u = np.asarray(fn(*[env[v.id] for v in e.inputs]), dtype=float)
-            if u.size:
-                best = min(best, float(np.nanmin(np.abs(u))))
+    for u in KinkSites(graph, outs).values(values):
+        if u.size:
+            best = min(best, float(np.nanmin(np.abs(u))))
     return best
 
 
@@ -134,10 +154,10 @@ def draw(sym, shape, rng: np.random.Generator, interval):
 
 
 def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
-    """Points on kinks of ``f``: for each scalar kink argument u, solve u = 0 for one of its symbols
-    (a wrt symbol first) with the others at ``base``; for a matrix one (relu(W·x + b)), move the
-    entry nearest 0 to exactly 0 through a matrix symbol that enters it additively (b).
-    Returns [(point, u, what, index)], index None for scalars."""
+    """Points on kinks of ``f``: for each scalar kink argument u, a root of u along one of its
+    symbols (a wrt symbol first) with the others at ``base`` (`_root_along`); for a matrix one
+    (relu(W·x + b)), the entry nearest 0 moved to exactly 0 through a matrix symbol that enters it
+    additively (b). Returns [(point, u, what, index)], index None for scalars."""
     out = []
     for u, what in kinks(f):
         if len(out) >= limit:
@@ -148,39 +168,100 @@ def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
                 out.append((hit[0], u, what, hit[1]))
             continue
         syms = [s for s in u.free_symbols if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)]
-        if not syms or u.has(sp.MatrixSymbol):
+        if not syms or u.has(sp.MatrixSymbol) or any(t.name not in base for t in syms):
             continue
         syms.sort(key=lambda s: (s not in wrt_syms, s.name))
-        s = syms[0]
-        if any(t.name not in base for t in syms[1:]):
+        fn = _numpy_function(u, tuple(syms))
+        if fn is None:
             continue
-        rest = {t: sp.Float(base[t.name], 30) for t in syms[1:]}   # exact binary value, 30 digits
-        try:
-            sols = [r for r in sp.solve(u.xreplace(rest), s) if r.is_real]
-        except Exception:      # noqa: BLE001 - sympy's solver fails in many ways; then no probe
-            continue
-        if sols:
+        # Rounding can leave u a few ulps from 0 along one symbol (w·x + b along w); then the next
+        # is tried (along b, b = −w·x is exact), and the first near-root is kept if none is exact.
+        hit = None
+        for s in syms:
+            root = _root_along(fn, syms, s, base)
+            if root is None:
+                continue
             pt = dict(base)
-            pt[s.name] = _exact_zero(u, s, float(sols[0]), pt)
-            out.append((pt, u, what, None))
+            pt[s.name], exact = root
+            if hit is None or exact:
+                hit = pt
+            if exact:
+                break
+        if hit is not None:
+            out.append((hit, u, what, None))
     return out
 
 
-def _exact_zero(u, s, v: float, pt) -> float:
-    """v, or a neighbouring float within 4 ulps at which u evaluates to exactly 0 in float64 (so
-    that the kink is hit, not missed by rounding)."""
-    syms = sorted(u.free_symbols, key=lambda t: t.name)
-    fn = sp.lambdify(syms, u, modules="numpy")
-    cand = [v]
-    lo = hi = v
+@lru_cache(maxsize=256)
+def _numpy_function(u, syms):
+    """u lambdified over ``syms`` (None when NumPy cannot evaluate it); built once per kink, as the
+    same f is checked at many seeds."""
+    try:
+        return sp.lambdify(syms, u, modules="numpy")
+    except Exception:      # noqa: BLE001 - a kink argument NumPy cannot evaluate: no probe
+        return None
+
+
+def _root_along(fn, syms, s, base, steps: int = 60):
+    """(v, exact): a value v of ``s`` at which u = ``fn`` crosses 0, the other symbols at ``base``,
+    and whether u is exactly 0 there in float64 (so that the kink is hit, not missed by rounding);
+    None when no crossing is found. The crossing is bracketed by stepping out from base in both
+    directions (doubling the step), then narrowed by secant steps alternating with bisection (a
+    secant step lands on the root of a linear u, relu(z) at z = 0 exactly), and the floats next to
+    the best point are tried. Numerical, as sympy.solve can take seconds on nested kinks
+    (1 − relu(w·x + b)). A bracket around a pole, not a root, is refused (|u| not tiny)."""
+    vals = [float(base[t.name]) for t in syms]
+    i = syms.index(s)
+
+    def u(v):
+        vals[i] = v
+        with np.errstate(all="ignore"):
+            return float(fn(*vals))
+    a = float(vals[i])
+    ua = u(a)
+    if not np.isfinite(ua):
+        return None
+    if ua == 0.0:
+        return a, True
+    b = ub = None
+    step = 0.01 * max(abs(a), 1.0)
+    for _ in range(steps):
+        for v in (a + step, a - step):
+            uv = u(v)
+            if np.isfinite(uv) and (uv == 0.0 or (uv > 0) != (ua > 0)):
+                b, ub = v, uv
+                break
+        if b is not None:
+            break
+        step *= 2
+    if b is None:
+        return None
+    scale = max(abs(ua), 1.0)
+    for k in range(200):
+        if ub == 0.0:
+            return b, True
+        m = a - ua * (b - a) / (ub - ua) if k % 2 == 0 else a + (b - a) / 2
+        if not min(a, b) < m < max(a, b):
+            m = a + (b - a) / 2
+            if m in (a, b):
+                break
+        um = u(m)
+        if not np.isfinite(um):
+            return None
+        if um == 0.0:
+            return m, True
+        if (um > 0) == (ua > 0):
+            a, ua = m, um
+        else:
+            b, ub = m, um
+    best = a if abs(ua) <= abs(ub) else b
+    lo = hi = best
     for _ in range(4):
         lo, hi = np.nextafter(lo, -np.inf), np.nextafter(hi, np.inf)
-        cand += [hi, lo]
-    for c in cand:
-        vals = {**pt, s.name: c}
-        if float(fn(*[vals[t.name] for t in syms])) == 0.0:
-            return float(c)
-    return v
+        for v in (float(hi), float(lo)):
+            if u(v) == 0.0:
+                return v, True
+    return (best, False) if abs(u(best)) <= 1e-12 * scale else None
 
 
 def _matrix_kink(M, base):
@@ -238,56 +319,242 @@ def _given(at, sym):
     return None
 
 
-def _points(D, params, inputs, at, assumptions, rng, n, B):
-    outs = [D.output] + [g for g in D.gradient_vars if g is not None]
-    syms = list(params) + list(inputs)
-    every_given = all(_given(at, s) is not None for s in syms)
-    if every_given:
-        n = 1
-    pts, tries = [], 0
-    while len(pts) < n:
-        attempt = tries // 8
-        if tries >= 40:
-            if pts:
-                break
-            raise SymgradError("could not find a point inside f's domain away from its kinks "
-                               "(f or its gradient was not finite, or a kink was always near); give "
-                               "sampling intervals with assumptions={symbol: (lo, hi)} or values with at=")
-        tries += 1
-        pv = {}
-        for w in params:
-            g = _given(at, w)
-            pv[w.name] = g if g is not None else draw(
-                w, _shape(w), rng, interval_of(w, assumptions, attempt))
-        examples, batched = [], None
-        for b in range(B or 1):
-            ex = {}
-            for s in inputs:
-                g = _given(at, s)
-                if g is not None:
-                    ex[s.name] = _unstack(g, s, b) if B else g
-                else:
-                    ex[s.name] = draw(s, _shape(s), rng, interval_of(s, assumptions, attempt))
+TARGET_MODES = ("distribution", "one-hot", "free")
+
+
+def target_symbols(f, params) -> list:
+    """The targets of a softmax cross-entropy in ``f``: column inputs t (n ≥ 2 rows, not in wrt)
+    that multiply the log of a softmax — −Σ t ⊙ log_softmax(z) as `sg.cross_entropy` builds it, or
+    written out (tᵀ·log_softmax(z), t ⊙ log(softmax(z))). A target is a distribution (entries ≥ 0
+    summing to 1), and softmax(z) − t is the gradient only for one.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> z, t = sp.MatrixSymbol('z', 3, 1), sp.MatrixSymbol('t', 3, 1)
+    >>> [s.name for s in target_symbols(sg.cross_entropy(z, t), [z])]
+    ['t']
+    >>> target_symbols(sg.mse(sg.softmax(z), t), [z])
+    []
+    """
+    from ..frontend.functions import LogSoftmax, Softmax
+    pnames = {w.name for w in params}
+
+    def column(a):
+        a = a.arg if isinstance(a, sp.Transpose) else a
+        if not isinstance(a, sp.MatrixSymbol) or a.name in pnames:
+            return None
+        rows, cols = a.shape
+        return a if rows.is_Integer and cols == 1 and rows >= 2 else None
+
+    def log_of_softmax(a):
+        return a.has(LogSoftmax) or (a.has(Softmax) and a.has(sp.log))
+
+    found = {}
+    for node in sp.preorder_traversal(sp.sympify(f)):
+        if isinstance(node, (sp.HadamardProduct, sp.MatMul, sp.Mul)):
+            for i, a in enumerate(node.args):
+                t = column(a)
+                if t is not None and any(log_of_softmax(b) for j, b in enumerate(node.args) if j != i):
+                    found[t.name] = t
+    return sorted(found.values(), key=lambda t: t.name)
+
+
+def draw_target(shape, rng: np.random.Generator, kind: str) -> np.ndarray:
+    """A random distribution column: uniform on the simplex (Dirichlet(1, …, 1): every entry > 0,
+    summing to 1) or, for ``kind="one-hot"``, a random one-hot column."""
+    n = int(shape[0])
+    if kind == "one-hot":
+        v = np.zeros(n)
+        v[rng.integers(n)] = 1.0
+    else:
+        v = rng.dirichlet(np.ones(n))
+    return v.reshape(tuple(int(d) for d in shape))
+
+
+def bounds(sym, assumptions: Mapping | None):
+    """The interval a moved value must stay in (None: anywhere): an interval given in
+    ``assumptions``, or the sign a symbol is declared with. (The intervals tried for f's domain,
+    (0.2, 1.5) …, are not bounds: f's finiteness is checked at every point instead.)"""
+    a = None
+    if assumptions:
+        a = assumptions.get(sym, assumptions.get(getattr(sym, "name", None)))
+    if isinstance(a, str):
+        return {"positive": (0.0, np.inf), "negative": (-np.inf, 0.0), "unit": (0.0, 1.0)}.get(a)
+    if a is not None:
+        return tuple(float(v) for v in a)
+    if getattr(sym, "is_positive", False):
+        return (0.0, np.inf)
+    if getattr(sym, "is_negative", False):
+        return (-np.inf, 0.0)
+    return None
+
+
+class Sampler:
+    """The test points of one check: how values are drawn (intervals, distribution targets), which
+    values may move (not given with ``at=``, not targets) and within which bounds, and f's kink
+    sites with the sides of them a point lies on. `symgrad.checking.sides` moves points with it."""
+
+    def __init__(self, f, D, params, inputs, at, assumptions, rng, B, targets="distribution"):
+        if targets not in TARGET_MODES:
+            raise SymgradError(f"targets={targets!r} is not a target mode; use one of "
+                               f"{', '.join(map(repr, TARGET_MODES))}")
+        self.D, self.params, self.inputs, self.at = D, list(params), list(inputs), at or {}
+        self.assumptions, self.rng, self.B = assumptions, rng, B
+        self.outs = [D.output] + [g for g in D.gradient_vars if g is not None]
+        self.kinks = KinkSites(D.ir, [D.output])
+        given = lambda s: _given(self.at, s) is not None   # noqa: E731
+        self.targets = {} if targets == "free" else {
+            t.name: targets for t in target_symbols(f, params)
+            if t in self.inputs and not given(t) and bounds(t, assumptions) is None}
+        self.pfree = [w for w in self.params if not given(w)]
+        self.ifree = [s for s in self.inputs if not given(s) and s.name not in self.targets]
+        self.bounds = {s.name: bounds(s, assumptions) for s in self.pfree + self.ifree}
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    def draw_value(self, s, attempt):
+        kind = self.targets.get(s.name)
+        if kind is not None:
+            return draw_target(_shape(s), self.rng, kind)
+        return draw(s, _shape(s), self.rng, interval_of(s, self.assumptions, attempt))
+
+    def points(self, n) -> list:
+        """``n`` points inside f's domain (f and its gradient finite) and at least `KINK_MARGIN`
+        from every kink; one when every value is given."""
+        at, B = self.at, self.B
+        syms = self.params + self.inputs
+        every_given = all(_given(at, s) is not None for s in syms)
+        if every_given:
+            n = 1
+        pts, tries = [], 0
+        while len(pts) < n:
+            attempt = tries // 8
+            if tries >= 40:
+                if pts:
+                    break
+                raise SymgradError("could not find a point inside f's domain away from its kinks "
+                                   "(f or its gradient was not finite, or a kink was always near); give "
+                                   "sampling intervals with assumptions={symbol: (lo, hi)} or values with at=")
+            tries += 1
+            pv = {}
+            for w in self.params:
+                g = _given(at, w)
+                pv[w.name] = g if g is not None else self.draw_value(w, attempt)
+            examples, batched = [], None
+            for b in range(B or 1):
+                ex = {}
+                for s in self.inputs:
+                    g = _given(at, s)
+                    if g is not None:
+                        ex[s.name] = _unstack(g, s, b) if B else g
+                    else:
+                        ex[s.name] = self.draw_value(s, attempt)
+                examples.append(ex)
+            if B:
+                batched = {s.name: _stack([ex[s.name] for ex in examples], s) for s in self.inputs}
+            pt = _Point(pv, examples, batched)
+            if self.usable(pt, given_all=n == 1 and tries == 1 and every_given):
+                pts.append(pt)
+        return pts
+
+    def usable(self, pt, given_all=False) -> bool:
+        """f and its gradient are finite at every example of ``pt``, and (unless every value was
+        given) every kink argument is at least `KINK_MARGIN` from 0."""
+        with np.errstate(all="ignore"):
+            for i in range(len(pt.examples)):
+                vals = evaluate(self.D.ir, self.outs, pt.example(i))
+                if not all(np.all(np.isfinite(v)) for v in vals):
+                    if given_all:
+                        raise SymgradError("f or its gradient is not finite at the given point (at=)")
+                    return False
+        return given_all or self.gap(pt) >= KINK_MARGIN
+
+    # --- kinks at a point ----------------------------------------------------------------------
+
+    def site_values(self, pt) -> list:
+        """Per example of ``pt``, per kink site, the site's entries."""
+        return [self.kinks.values(pt.example(i)) for i in range(len(pt.examples))]
+
+    def _live(self, pt, U) -> list:
+        """Per example and site, a mask of the entries that are kinks to keep away from: all but
+        those exactly 0 that stay exactly 0 when the free values move a little — a kink argument
+        constant near the point (the outer relu of relu(relu(u)) while u < 0): f is flat in it
+        there, and its derivative 0 whatever the convention."""
+        if not any(np.any(u == 0.0) for ex in U for u in ex):
+            return [[np.ones(u.shape, bool) for u in ex] for ex in U]
+        moved = self.site_values(self.shift(pt, self.direction(), 1e-6))
+        return [[~((u == 0.0) & (m == 0.0)) for u, m in zip(ex, mex)] for ex, mex in zip(U, moved)]
+
+    def gap(self, pt) -> float:
+        """The smallest |u| over every live kink entry at ``pt`` (inf when there is none)."""
+        U = self.site_values(pt)
+        best = np.inf
+        for ex, live in zip(U, self._live(pt, U)):
+            for u, m in zip(ex, live):
+                with np.errstate(all="ignore"):
+                    a = np.abs(u[m])
+                if a.size and not np.all(np.isnan(a)):
+                    best = min(best, float(np.nanmin(a)))
+        return best
+
+    def sides(self, pt) -> set:
+        """{(site, entry, ±1)}: the sides of the kinks that ``pt`` (any of its examples) lies on,
+        at least `KINK_MARGIN` away."""
+        out = set()
+        for ex in self.site_values(pt):
+            for k, u in enumerate(ex):
+                for e in np.flatnonzero(u >= KINK_MARGIN):
+                    out.add((k, int(e), 1))
+                for e in np.flatnonzero(u <= -KINK_MARGIN):
+                    out.add((k, int(e), -1))
+        return out
+
+    # --- moving a point ------------------------------------------------------------------------
+
+    def direction(self):
+        """A random direction in the free values: ({param: step}, [{input: step} per example])."""
+        rng = self.rng
+        dp = {w.name: draw(w, _shape(w), rng, None) for w in self.pfree}
+        de = [{s.name: draw(s, _shape(s), rng, None) for s in self.ifree} for _ in range(self.B or 1)]
+        return dp, de
+
+    def towards_origin(self, pt):
+        """The direction of the free values themselves: ``shift(pt, d, −2)`` negates them."""
+        dp = {w.name: pt.params[w.name] for w in self.pfree}
+        de = [{s.name: ex[s.name] for s in self.ifree} for ex in pt.examples]
+        return dp, de
+
+    def shift(self, pt, d, t: float):
+        """``pt`` moved by ``t·d`` in its free values."""
+        dp, de = d
+        pv = dict(pt.params)
+        for name, step in dp.items():
+            pv[name] = _plus(pv[name], t, step)
+        examples = []
+        for ex, dex in zip(pt.examples, de):
+            ex = dict(ex)
+            for name, step in dex.items():
+                ex[name] = _plus(ex[name], t, step)
             examples.append(ex)
-        if B:
-            batched = {s.name: _stack([ex[s.name] for ex in examples], s) for s in inputs}
-        pt = _Point(pv, examples, batched)
-        if _usable(D, outs, pt, given_all=n == 1 and tries == 1 and every_given):
-            pts.append(pt)
-    return pts
+        batched = None
+        if pt.batched is not None:
+            batched = {s.name: _stack([ex[s.name] for ex in examples], s) for s in self.inputs}
+        return _Point(pv, examples, batched)
+
+    def inside(self, pt) -> bool:
+        """Every moved value is inside its bounds."""
+        for name, b in self.bounds.items():
+            if b is None:
+                continue
+            vals = [pt.params[name]] if name in pt.params else [ex[name] for ex in pt.examples]
+            if any(np.any(np.asarray(v) < b[0]) or np.any(np.asarray(v) > b[1]) for v in vals):
+                return False
+        return True
 
 
-def _usable(D, outs, pt, given_all=False):
-    with np.errstate(all="ignore"):
-        for i in range(len(pt.examples)):
-            vals = evaluate(D.ir, outs, pt.example(i))
-            if not all(np.all(np.isfinite(v)) for v in vals):
-                if given_all:
-                    raise SymgradError("f or its gradient is not finite at the given point (at=)")
-                return False
-            if not given_all and kink_distance(D.ir, [D.output], pt.example(i)) < KINK_MARGIN:
-                return False
-    return True
+def _plus(v, t, step):
+    if np.ndim(v) == 0:
+        return float(v) + t * float(step)
+    return np.asarray(v, dtype=float) + t * np.asarray(step, dtype=float).reshape(np.shape(v))
 
 
 def _stack(vals, s):

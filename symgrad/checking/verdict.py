@@ -20,9 +20,11 @@ How it is decided (`CheckResult.method`): a symbolic proof is attempted (simplif
 == 0), and a numeric comparison is always made too — simplification can answer "don't know", and
 SymPy's own matrix derivatives can silently be 0. The numeric test evaluates the claim and symgrad's
 gradient in float64 at random points inside f's domain and away from its kinks (`symgrad.checking.sampling`),
-re-evaluates borderline scalar cases with mpmath, and cross-checks symgrad's gradient against central
-differences of f. Kinks are then probed on purpose: a claim that differs only there is "equal except
-at points where f is not differentiable" (truthy), and the subgradient convention is named.
+with every kink argument seen on both sides (`symgrad.checking.sides`: a claim wrong on one side of
+relu(w·x + b) cannot hide), re-evaluates borderline scalar cases with mpmath, and cross-checks
+symgrad's gradient against central differences of f. Kinks are then probed on purpose: a claim that
+differs only there (and agrees just beside them) is "equal except at points where f is not
+differentiable" (truthy), and the subgradient convention is named.
 
 >>> import sympy as sp, symgrad as sg
 >>> w, x, y = sp.symbols('w x y')
@@ -35,19 +37,20 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
 import sympy as sp
 
-from . import sampling
+from . import sampling, sides
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
                      _same_kind, _shape, _symbols, _truth, fit_shape, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
 from ..errors import SymgradError
 from ..core.ir import format_shape
 from ..core.policy import DEFAULT, Subgradients
-from .sampling import _given, _Point, _points
+from .sampling import _given, _Point
 
 EQUAL = "equal"
 NOT_EQUAL = "not equal"
@@ -123,12 +126,16 @@ class CheckResult:
 
 def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | None = None,
           batch: int | None = 7, points: int = 3, seed: int = 0,
-          policy: Subgradients = DEFAULT) -> CheckResult:
+          policy: Subgradients = DEFAULT, targets: str = "distribution") -> CheckResult:
     """Is ``claimed`` the gradient of the scalar ``f`` with respect to ``wrt``?
 
     ``at`` fixes values of some symbols (keyed by symbol or name; the rest are drawn at random);
     ``assumptions`` gives sampling intervals ``{symbol or name: (lo, hi) | "positive" | "unit"}``;
-    ``batch`` is the batch size a callable claim is called with (None: one example).
+    ``batch`` is the batch size a callable claim is called with (None: one example);
+    ``targets`` is how the target t of a softmax cross-entropy is drawn: "distribution" (the
+    default: on the simplex, entries > 0 summing to 1), "one-hot", or "free" (any real entries,
+    like every other input). Every kink of f is tested on both sides before a claim is equal
+    (`symgrad.checking.sides`).
 
     >>> import sympy as sp, symgrad as sg
     >>> W, x = sp.MatrixSymbol('W', 3, 2), sp.MatrixSymbol('x', 2, 1)
@@ -147,7 +154,10 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
         claimed = list(claimed)
     claims = _normalize_claims(claimed, params)
     is_callable = callable(claims)
-    D = differentiate(f, params, policy=policy)
+    try:
+        D = _derivation(f, tuple(params), policy)
+    except TypeError:                           # something unhashable: no cache
+        D = differentiate(f, params, policy=policy)
     inputs = _inputs(f, params, claims if not is_callable else None, at)
     B = batch if is_callable and batch else None
     if B and at:                                # batched inputs given: their batch size rules
@@ -156,7 +166,8 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
             raise SymgradError(f"the inputs given in at= have different batch sizes {sorted(sizes)}")
         B = sizes.pop() if sizes else B
     rng = np.random.default_rng(seed)
-    pts = _points(D, params, inputs, at or {}, assumptions, rng, points, B)
+    sampler = sampling.Sampler(f, D, params, inputs, at or {}, assumptions, rng, B, targets)
+    pts, coverage = sides.cover(sampler, sampler.points(points))
 
     # The claim and the truth at every point (truth: mean over the examples of the point).
     truths = [_truth(D, p) for p in pts]
@@ -168,7 +179,9 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
         name = w.name
         for i, (c, t) in enumerate(zip(claim_vals, truths)):
             rel, idx, cn = _compare(c[k], t[k], w)
-            if rel > RTOL and not is_callable and np.isfinite(rel):
+            # A float64 disagreement is re-evaluated at 30 digits (slow) only when it could raise
+            # the largest error confirmed so far for this parameter.
+            if rel > RTOL and not is_callable and np.isfinite(rel) and rel > errs.get(name, 0.0):
                 rel2 = _mp_recheck(claims[k], D.gradients[k], pts[i], rel)
                 if rel2 != rel:
                     used_mp = True
@@ -177,9 +190,11 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
             if rel > RTOL and (worst is None or rel > worst[0]):
                 worst = (rel, k, i, idx, cn, t[k])
     symbolic = _symbolic(claims, D, params) if not is_callable else "not attempted (a callable claim)"
+    drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()]
     method = (f"symbolic: {symbolic}; numeric: float64 at {len(pts)} random point(s) inside f's "
-              f"domain, away from its kinks{' (batches of %d)' % B if B else ''}; symgrad's gradient "
-              f"cross-checked by central differences of f ({cross})"
+              f"domain, away from its kinks{' (batches of %d)' % B if B else ''}"
+              + "".join(f"; {part}" for part in [coverage.describe()] + drawn if part)
+              + f"; symgrad's gradient cross-checked by central differences of f ({cross})"
               + ("; float64 disagreements re-evaluated with mpmath at 30 digits" if used_mp else ""))
     layout = "a gradient has the shape of its variable: " + ", ".join(
         f"∂f/∂{w.name} is {format_shape(_shape(w))} like {w.name}" for w in params)
@@ -190,12 +205,31 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
         cx = Counterexample(shown, params[k].name, cn, t, rel, idx)
         case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
                     claims=claim_vals, batch=B, claim_expr=None if is_callable else claims[k],
-                    check=check)
+                    check=check, targets=targets)
         return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
 
     kink = None if is_callable else _probe_kinks(f, D, params, claims, pts[0], policy)
+    if isinstance(kink, _Point):
+        # The claim differs at the kink and also just beside it, on a side the random points
+        # missed: not a convention at the kink, a wrong claim.
+        t, c = _truth(D, kink), _claim_values(claims, params, kink, None)
+        k, (rel, idx, cn) = max(enumerate(_compare(c[j], t[j], w) for j, w in enumerate(params)),
+                                key=lambda kr: kr[1][0])
+        errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
+        cx = Counterexample(kink.shown(), params[k].name, cn, t[k], rel, idx)
+        case = Case(f=f, params=params, k=k, derivation=D, points=[kink], truths=[t], claims=[c],
+                    batch=None, claim_expr=claims[k], check=check, targets=targets)
+        return CheckResult(NOT_EQUAL, method + "; a point just beside a kink, where the claim differs",
+                           cx, find_hint(case), layout, errors=errs)
     return CheckResult(EQUAL_EXCEPT_KINKS if kink else EQUAL, method, layout=layout, kink=kink, errors=errs)
 
+
+
+@lru_cache(maxsize=64)
+def _derivation(f, params, policy):
+    """symgrad's derivative of f, built once per (f, wrt, policy): a claim is often checked at many
+    seeds, or several claims against one f (the derivation is only read afterwards)."""
+    return differentiate(f, list(params), policy=policy)
 
 
 def _cross_check(D, params, pt, truth, rng) -> str:
@@ -224,43 +258,95 @@ def _symbolic(claims, D, params) -> str:
     """"proved equal" when every claim simplifies to symgrad's gradient; "undecided" as soon as one
     does not (the rest are not simplified: the answer cannot change)."""
     for c, t in zip(claims, D.gradients):
-        try:
-            z = symbolic_zero(c - t) if _same_kind(c, t) else None
-        except Exception:  # noqa: BLE001 - shapes that do not subtract: the numeric test says why
-            z = None
-        if z is not True:
+        if _proved_zero(c, t) is not True:
             return "undecided"
     return "proved equal"
 
 
-def _probe_kinks(f, D, params, claims, pt, policy) -> str | None:
-    """Compare claim and derivative on f's kinks; a sentence when they differ there (only there)."""
+_PROVED: dict = {}     # (claim, gradient) -> simplify's answer: the same claim is checked at many seeds
+
+
+def _proved_zero(c, t):
+    try:
+        key = (c, t)
+        hash(key)
+    except TypeError:           # a mutable Matrix: not cached
+        key = None
+    if key is not None and key in _PROVED:
+        return _PROVED[key]
+    try:
+        z = symbolic_zero(c - t) if _same_kind(c, t) else None
+    except Exception:  # noqa: BLE001 - shapes that do not subtract: the numeric test says why
+        z = None
+    if key is not None:
+        if len(_PROVED) > 512:
+            _PROVED.clear()
+        _PROVED[key] = z
+    return z
+
+
+def _differs(D, params, claims, values) -> tuple | None:
+    """(k, rel, idx, claim, truth) for the first parameter whose claim differs from symgrad's gradient at
+    ``values`` (one example); None when they agree or cannot be evaluated there."""
+    pt = _Point({w.name: values[w.name] for w in params}, [dict(values)], None)
+    try:
+        with np.errstate(all="ignore"):
+            t = _truth(D, pt)
+            c = [_eval_claim(cl, values) for cl in claims]
+    except (SymgradError, KeyError, TypeError, ValueError):
+        return None
+    if not all(np.all(np.isfinite(v)) for v in t):
+        return None
+    for k, w in enumerate(params):
+        rel, idx, cn = _compare(c[k], t[k], w)
+        if rel > RTOL:
+            return k, rel, idx, cn, t[k]
+    return None
+
+
+def _beside(kp, base, tau):
+    """The point kp + tau·(base − kp): on the segment from the kink point towards the random point
+    it came from (tau > 0, base's side of the kink), or past the kink (tau < 0)."""
+    out = {}
+    for name, v in kp.items():
+        b = base.get(name, v)
+        if np.ndim(v) == 0:
+            out[name] = float(v) + tau * (float(b) - float(v))
+        else:
+            out[name] = np.asarray(v, float) + tau * (np.asarray(b, float).reshape(np.shape(v)) - np.asarray(v, float))
+    return out
+
+
+SIDE_STEP = 1e-3     # how far beside a kink the claim is compared, as a fraction of the way back to the random point
+
+
+def _probe_kinks(f, D, params, claims, pt, policy):
+    """Compare claim and derivative on f's kinks. A sentence when they differ there and only there
+    (they agree just beside the kink, on both sides: kp ± `SIDE_STEP`·(base − kp)); a `_Point`
+    beside a kink when they differ there too (the claim is wrong, not a convention); else None."""
     base = pt.example(0)
     for kp, u, what, entry in sampling.kink_points(f, set(params), base):
-        try:
-            t = _truth(D, _Point({w.name: kp[w.name] for w in params},
-                                 [{k: v for k, v in kp.items()}], None))
-            with np.errstate(all="ignore"):
-                c = [_eval_claim(cl, kp) for cl in claims]
-        except (SymgradError, KeyError, TypeError, ValueError):
+        hit = _differs(D, params, claims, kp)
+        if hit is None:
             continue
-        for k, w in enumerate(params):
-            rel, idx, cn = _compare(c[k], t[k], w)
-            if rel > RTOL:
-                if entry is not None:
-                    e = ", ".join(map(str, entry))
-                    return (f"At a point where entry [{e}] of {u} is 0 (a kink of {what}) f is not "
-                            f"differentiable: there the claim's ∂f/∂{w.name}{list(idx) if idx else ''} is "
-                            f"{_fmt(np.asarray(cn)[idx] if idx else cn)} and symgrad's subgradient "
-                            f"convention ({convention(what, policy)}) gives "
-                            f"{_fmt(np.asarray(t[k])[idx] if idx else t[k])}; both are valid choices "
-                            f"there, and everywhere else the claim is equal.")
-                where = ", ".join(f"{kk} = {_fmt(v)}" for kk, v in kp.items() if kk in {s.name for s in _symbols(u)})
-                why = f"a kink of {what}" if u.is_Symbol else f"where {u} = 0, a kink of {what}"
-                return (f"At {where} ({why}) f is not differentiable: the "
-                        f"claim gives {_fmt(cn)} and symgrad's subgradient convention "
-                        f"({convention(what, policy)}) gives {_fmt(t[k])}; both are valid choices there, "
-                        f"and everywhere else the claim is equal.")
+        for tau in (SIDE_STEP, -SIDE_STEP):
+            near = _beside(kp, base, tau)
+            if _differs(D, params, claims, near) is not None:
+                return _Point({w.name: near[w.name] for w in params}, [near], None)
+        k, rel, idx, cn, tk = hit
+        w, conv = params[k], convention(what, policy)
+        if entry is not None:
+            e = ", ".join(map(str, entry))
+            return (f"At a point where entry [{e}] of {u} is 0 (a kink of {what}) f is not "
+                    f"differentiable: there the claim's ∂f/∂{w.name}{list(idx) if idx else ''} is "
+                    f"{_fmt(np.asarray(cn)[idx] if idx else cn)} and symgrad's subgradient "
+                    f"convention ({conv}) gives {_fmt(np.asarray(tk)[idx] if idx else tk)}; both are "
+                    f"valid choices there, and everywhere else the claim is equal.")
+        where = ", ".join(f"{kk} = {_fmt(v)}" for kk, v in kp.items() if kk in {s.name for s in _symbols(u)})
+        why = f"a kink of {what}" if u.is_Symbol else f"where {u} = 0, a kink of {what}"
+        return (f"At {where} ({why}) f is not differentiable: the claim gives {_fmt(cn)} and "
+                f"symgrad's subgradient convention ({conv}) gives {_fmt(tk)}; both are valid choices "
+                f"there, and everywhere else the claim is equal.")
     return None
 
 

@@ -44,6 +44,8 @@ def register(subparsers):
                    help="fix a value instead of drawing it: a number, or a matrix's entries row by "
                         "row, e.g. t=0,1,0,0 (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the test points")
+    p.add_argument("--targets", choices=["distribution", "one-hot", "free"], default="distribution",
+                   help="how the target t of a softmax cross-entropy is drawn (default: on the simplex)")
     p.set_defaults(func=run)
 
 
@@ -167,7 +169,7 @@ def run(args) -> int:
         claims.append(c)
     at = _values(args.at, names)
     try:
-        r = check(f, wrt, claims, at=at, seed=args.seed)
+        r = check(f, wrt, claims, at=at, seed=args.seed, targets=args.targets)
     except SymgradError:
         raise
     except Exception as e:  # noqa: BLE001 - the command line shows a message, never a traceback

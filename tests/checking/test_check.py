@@ -84,12 +84,12 @@ def test_transpose_combined_with_sign_or_factor():
     assert sg.check((u.T * S * u)[0, 0], S, u * u.T)
 
 
-def test_one_hot_target_hint():
+def test_free_target_hint():
     zz, t = sp.MatrixSymbol("z", 4, 1), sp.MatrixSymbol("t", 4, 1)
-    r = sg.check(sg.cross_entropy(zz, t), zz, sg.softmax(zz) - t)      # random t: Σt ≠ 1
-    assert not r and r.hint.startswith("targets: the claim is right when t is one-hot")
-    # The general gradient needs no one-hot target: softmax(z)·Σt − t.
-    assert sg.check(sg.cross_entropy(zz, t), zz, sg.softmax(zz) * sg.sum(t) - t)
+    r = sg.check(sg.cross_entropy(zz, t), zz, sg.softmax(zz) - t, targets="free")   # Σt ≠ 1
+    assert not r and r.hint.startswith("targets: the claim is right when t is a distribution")
+    # The general gradient needs no distribution target: softmax(z)·Σt − t.
+    assert sg.check(sg.cross_entropy(zz, t), zz, sg.softmax(zz) * sg.sum(t) - t, targets="free")
 
 
 def test_zero_claim_is_named():

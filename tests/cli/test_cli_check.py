@@ -51,7 +51,9 @@ def test_at_fixes_a_one_hot_target(capsys):
             "--claimed", "softmax(z) - t"]
     code, out, _ = run(capsys, *argv, "--at", "t=0,1,0,0")
     assert code == 0 and out.startswith("equal.")
-    code, out, _ = run(capsys, *argv)                       # a random t does not sum to 1
+    code, out, _ = run(capsys, *argv)                       # t drawn on the simplex by default
+    assert code == 0 and out.startswith("equal.")
+    code, out, _ = run(capsys, *argv, "--targets", "free")  # a free t does not sum to 1
     assert code == 1 and "Hint: targets" in out
 
 
