@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 
 from ..core.differentiate import Derived, differentiate
 from ..core.policy import DEFAULT, Subgradients
+from ..errors import ArgumentError
 
 
 def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, style: str = "steps",
@@ -43,7 +44,7 @@ def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, sty
         from .calculus import derive_calculus
         return derive_calculus(f, wrt, **options)
     if style != "steps":
-        raise ValueError(f"style must be 'steps' or 'calculus', got {style!r}")
+        raise ArgumentError(f"style must be 'steps' or 'calculus', got {style!r}")
     record = differentiate(f, wrt, mode=mode, policy=policy)
     return Derivation(**{k.name: getattr(record, k.name) for k in fields(Derived)}, options=options)
 
