@@ -63,6 +63,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except SystemExit as e:                   # not the command's own: it returns its exit code
+        print(f"{prog}: error: SystemExit({e.code!r}) raised while running the command (a model file "
+              f"calling sys.exit?)", file=sys.stderr)
     except (SymgradError, ValueError, TypeError, SyntaxError) as e:
         print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
     except OSError as e:                      # a file that cannot be read or written

@@ -216,6 +216,8 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
             reduction: str = "mean", policy: Subgradients = DEFAULT) -> Spec:
     """What `compile` gives a backend: the checked declaration, lowered to IR with its reverse-mode
     gradients (arguments as `compile`'s). Tools that drive a backend themselves start here."""
+    if isinstance(dtype, type) and issubclass(dtype, np.floating) or isinstance(dtype, np.dtype):
+        dtype = np.dtype(dtype).name                # numpy.float32 for "float32"
     if not isinstance(dtype, str) or dtype not in ("float32", "float64"):
         raise ArgumentError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     if not isinstance(reduction, str) or reduction not in ("mean", "sum"):
@@ -284,6 +286,9 @@ def _optimizer(optimizer):
             raise ArgumentError(f"unknown optimizer {optimizer!r}; optimizer= takes an optimizer object "
                                 f"(sg.optim.Adam(lr=1e-3), ...) or one of the names {', '.join(optim.NAMES)}")
         return optim.make(optimizer)
+    if isinstance(optimizer, type):
+        raise ArgumentError(f"optimizer must be an optimizer object, not the class {optimizer.__name__}: "
+                            f"write {optimizer.__name__}() or {optimizer.__name__}(lr=...)")
     if not (isinstance(optimizer, optim.Optimizer)          # or any object with an optimizer's two methods
             or callable(getattr(optimizer, "rules", None)) and callable(getattr(optimizer, "symbols", None))):
         raise ArgumentError(f"optimizer must be a symgrad optimizer (sg.optim.SGD, Adam, ...) or one of the "

@@ -24,7 +24,7 @@ def dense(W, x, b=None, act: Callable | None = None):
     try:
         z = W * x if b is None else W * x + b
     except (sp.ShapeError, TypeError, ValueError) as e:
-        shapes = ", ".join(f"{n} {getattr(v, 'shape', '(scalar)')}" for n, v in (("W", W), ("x", x), ("b", b))
+        shapes = ", ".join(f"{n} = {v} {getattr(v, 'shape', '(scalar)')}" for n, v in (("W", W), ("x", x), ("b", b))
                            if v is not None)
         raise ShapeError(f"dense computes W*x + b, which these shapes do not allow: {shapes} ({e})") from None
     return z if act is None else elementwise(act, z)

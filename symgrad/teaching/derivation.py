@@ -112,11 +112,12 @@ class Derivation(Derived):
         return self.render("markdown")
 
     def __str__(self):
-        lines = [f"f = {self.f}"]
+        from .render import visible          # a symbol's name may hold control characters
+        lines = [f"f = {visible(str(self.f))}"]
         for w, g in zip(self.wrt_vars, _flat(self.gradients)):
             # a deep network's gradient is long: the steps below say it better (and print faster)
             text = str(g) if _small(g) else "(a long expression; the steps below build it)"
-            lines.append(f"∂f/∂{self.ir.producer[w.id].params[0]} = {text}")
+            lines.append(visible(f"∂f/∂{self.ir.producer[w.id].params[0]} = {text}"))
         try:
             steps = self.render("unicode")
         except Exception as e:  # the summary above must print even if a teaching view cannot
