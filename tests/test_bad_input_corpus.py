@@ -306,6 +306,15 @@ for bad, err, culprit in [("bad", DataError, "str"), ({"t": "a"}, DataError, "'t
          err, culprit)
 case("forward-without-outputs", lambda: scalar_program().forward({"w": 1.0}, {"xx": [1.0]}), SymgradError, "outputs")
 
+# through sg.train: the program's checks hold inside the loop too
+for labels, culprit in [([0, 1, 2, 3], "has 3"), ([0, 1, -1, 2], "has -1"), ([0, 1.5, 1, 2], "has 1.5")]:
+    case(f"train-labels-{labels}", lambda k=labels: sg.train(labels_program(), {"x": np.ones((4, 2)), "k": np.array(k)},
+                                                         epochs=1, batch_size=2, values={"W": np.zeros((3, 2))},
+                                                         progress=False, shuffle=False), DataError, culprit)
+case("train-None-in-data", lambda: sg.train(labels_program(), {"x": [[1.0, None]] * 4, "k": [0, 1, 1, 2]}, epochs=1,
+                                            batch_size=2, values={"W": np.zeros((3, 2))}, progress=False),
+     DataError, "None")
+
 # the Triton program (kernels under TRITON_INTERPRET=1 on the CPU, set by conftest)
 for method in ("loss", "grad", "step"):
     def run_t(m, values, batch):
@@ -463,6 +472,16 @@ def test_cli_read_only_output_folder(model, tmp_path, capsys, monkeypatch):
     assert not (folder / "step.py").exists()
 
 
+def test_cli_unreadable_model_file(model, capsys, monkeypatch):
+    import runpy
+
+    def unreadable(path, *a, **kw):
+        raise PermissionError(13, "Permission denied", path)
+    monkeypatch.setattr(runpy, "run_path", unreadable)
+    rc, err = cli(["compile", str(model)], capsys)
+    assert_one_line(rc, err, "Permission denied")
+
+
 def test_cli_write_fails_late(model, tmp_path, capsys, monkeypatch):
     """A folder that turns read-only after the check (or a full disk): the OSError is one line."""
     import tempfile
@@ -522,6 +541,7 @@ SUBPROCESS_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SUBPROCESS_CASES))
 def test_cli_subprocess(name, model, tmp_path):
     (tmp_path / "raises.py").write_text("1 / 0\n")
@@ -556,5 +576,5 @@ def test_teaching_views_escape_control_characters(name):
 
 
 def test_corpus_size():
-    n_cli = (len(BAD_MODELS) * 2 + len(CLI_CASES) + len(SUBPROCESS_CASES) + 3 + 1 + 1 + 1 + 2)
+    n_cli = (len(BAD_MODELS) * 2 + len(CLI_CASES) + len(SUBPROCESS_CASES) + 3 + 1 + 1 + 1 + 1 + 2)
     assert len(CASES) + n_cli >= 250, len(CASES) + n_cli
