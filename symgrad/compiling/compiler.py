@@ -414,9 +414,8 @@ class Program:
             if new_shape is not None:
                 a = a.reshape(new_shape)
             B = same_batch_size(name, a.shape[0], B)
-            n = self._labels.get(name)
-            if n is not None:
-                check_labels(name, a, n)
+            if self._labels and name in self._labels:
+                check_labels(name, a, self._labels[name])
             out.append(a)
         if B == 0 and kind != "forward":
             raise DataError(empty_batch(self._ispec))
