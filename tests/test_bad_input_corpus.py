@@ -570,6 +570,9 @@ def test_teaching_views_escape_control_characters(name):
             text = text.replace("\t", "").replace("\n", "")
         bad = [c for c in text if not c.isprintable() and c != "\n"]
         assert not bad, (view, bad[:3])
+    if not name.isprintable():               # shown, as its escape, not dropped
+        shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in name)
+        assert shown in views["str"] and shown in views["unicode"], shown
     latex = views["latex"]
     assert latex.count("{") - latex.count(r"\{") == latex.count("}") - latex.count(r"\}"), "unbalanced braces"
 

@@ -545,12 +545,14 @@ def as_numbers(what: str, a, dtype, copy: bool = False) -> np.ndarray:
     and fail on text with its own message; neither is a number a program can use."""
     try:
         raw = np.asarray(a)
-    except (ValueError, TypeError) as e:             # ragged nested lists
-        raise DataError(f"the {what} is not a rectangular array of numbers ({e})") from None
+    except (ValueError, TypeError, RuntimeError) as e:      # ragged nested lists, a GPU tensor
+        raise DataError(f"the {what} cannot be read as a rectangular array of numbers ({e})") from None
     if raw.dtype.kind not in "biuf":
         flat = raw.reshape(-1)
-        bad = next((v for v in flat if not isinstance(v, (int, float, np.integer, np.floating))
-                    or isinstance(v, bool)), flat[0] if flat.size else None)
+        number = (int, float, np.integer, np.floating)
+        bad = next((v for v in flat if not isinstance(v, number)), _MISSING)
+        if bad is _MISSING and flat.size:           # numbers NumPy kept as objects (a huge int)
+            return np.array(raw, dtype=dtype)
         bad = bad.item() if isinstance(bad, np.generic) else bad
         raise DataError(f"the {what} holds {bad!r} ({type(bad).__name__}); values must be real numbers "
                         f"(no None, text or complex numbers)")
