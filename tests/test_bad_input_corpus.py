@@ -11,6 +11,7 @@ through strings) has its own corpus, and the verdicts at kinks are tested in tes
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -62,7 +63,8 @@ CASES: list[Case] = []
 
 
 def case(id, run, error, culprit):
-    CASES.append(Case(id, run, error, culprit))
+    # ids must be the same in every process (pytest-xdist): no memory addresses from repr(object())
+    CASES.append(Case(re.sub(r" at 0x[0-9a-fA-F]+", "", id), run, error, culprit))
 
 
 # -------------------------------------------------------------------------------------------------
