@@ -124,7 +124,7 @@ def _schedule(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
 
 def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts: _Consts,
               scheduled: dict) -> list:
-    from symgrad.compiling.compiler import _batched_shape, _shape
+    from symgrad.compiling.compiler import _batched_shape, _shape, label_inputs
     train = kind in ("grad", "step")
     key = "train" if train else kind
     if key not in scheduled:
@@ -157,6 +157,14 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
         want = ("B",) + tuple(str(d) for d in _batched_shape(_shape(x)))
         body.append(f"assert x{i}.shape == {shape_code(want)}, "
                     f"'input x{i} must have shape {shape_code(want)}'")
+    if kind != "forward" and batch_inputs:
+        body.append("assert B > 0, 'the batch is empty: the loss needs at least one example'")
+    labels = label_inputs(spec)
+    for i, x in batch_inputs:
+        n = labels.get(x.name)
+        if n is not None:       # NumPy would read -1 as the last class and 1.7 as class 1
+            body.append(f"assert ((x{i} >= 0) & (x{i} < {n}) & (x{i} == numpy.floor(x{i}))).all(), "
+                        f"'input x{i} holds class labels: integers 0 ... {n - 1}'")
     if kind != "forward":
         body.append("scale = 1.0 / B  # the loss is the mean over the batch" if spec.reduction == "mean"
                     else "scale = 1.0  # the loss is the sum over the batch")

@@ -13,8 +13,9 @@ import os
 
 import numpy as np
 
-from symgrad.compiling.compiler import Program, fit_batch_input, same_batch_size
-from symgrad.errors import MissingValueError, ShapeError, SymgradError
+from symgrad.compiling.compiler import (Program, as_numbers, check_labels, check_state, empty_batch, fit_batch_input,
+                                       same_batch_size)
+from symgrad.errors import DataError, MissingValueError, ShapeError, SymgradError
 from symgrad.core.ir import format_shape
 
 
@@ -22,6 +23,8 @@ def lookup(d, sym, what: str):
     """The value of ``sym`` in the dict ``d``, keyed by its name or by the symbol itself."""
     if d is None:
         raise MissingValueError(f"no {what} values given; pass a dict keyed by symbol or name")
+    if not hasattr(d, "keys"):
+        raise DataError(f"the {what} values must be a dict keyed by symbol or name, got a {type(d).__name__}")
     for key in (sym.name, sym):
         if key in d:
             return d[key]
@@ -29,10 +32,14 @@ def lookup(d, sym, what: str):
                             f"symbol or its name")
 
 
-def float32_tensor(torch, a, device=None):
-    """``a`` (a tensor on any device, an array, a list, a number) as a float32 tensor on ``device``."""
-    return torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a, dtype=np.float32),
-                           device=device)
+def float32_tensor(torch, a, device=None, what: str = "value"):
+    """``a`` (a tensor on any device, an array, a list, a number) as a float32 tensor on ``device``;
+    None, text or complex numbers in it are a DataError naming ``what``."""
+    if isinstance(a, torch.Tensor):
+        if a.is_complex():
+            raise DataError(f"the {what} holds complex numbers; values must be real numbers")
+        return a.detach().to(device=device, dtype=torch.float32, copy=True)
+    return torch.as_tensor(as_numbers(what, a, np.float32), device=device)
 
 
 class TorchProgram(Program):
@@ -63,7 +70,7 @@ class TorchProgram(Program):
         if (in_place_ok and isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device
                 and tuple(a.shape) == tuple(shape) and a.is_contiguous()):
             return a
-        t = float32_tensor(torch, a, self.device).clone()
+        t = float32_tensor(torch, a, self.device, what).clone()
         if tuple(t.shape) != tuple(shape):
             raise ShapeError(f"the {what} has shape {tuple(t.shape)}, but it is declared {format_shape(shape)}")
         return t.contiguous()
@@ -81,14 +88,19 @@ class TorchProgram(Program):
                 continue
             a = lookup(batch, sym, "input")
             if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device):
-                a = float32_tensor(torch, a, self.device)
+                a = float32_tensor(torch, a, self.device, f"input {name!r}")
             new_shape = fit_batch_input(name, tuple(a.shape), shape, want)
             if new_shape is not None:
                 a = a.reshape(new_shape)
             if a.dim() >= 1 and a.stride(-1) != 1:     # the kernels step rows by a stride, entries by 1
                 a = a.contiguous()
             B = same_batch_size(name, a.shape[0], B)
+            n = self._labels.get(name)
+            if n is not None:
+                check_labels(name, a.cpu().numpy(), n)
             out.append(a)
+        if B == 0 and kind != "forward":
+            raise DataError(empty_batch(self._ispec))
         return out
 
     # -- running ----------------------------------------------------------------------------------
@@ -114,6 +126,7 @@ class TorchProgram(Program):
         params = self._param_arrays(values)
         if state is None:
             state = self.init_state()
+        check_state(state)
         slots = []
         for s in self.slots:
             d = state.get(s) if isinstance(state, dict) else None

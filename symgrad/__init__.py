@@ -8,7 +8,7 @@
 from .core.differentiate import grad, hessian, jacobian
 from .core.evaluate import numeric
 from .core.policy import Subgradients
-from .errors import ShapeError, SymgradError, UnsupportedError, WrtError
+from .errors import ArgumentError, DataError, ShapeError, SymgradError, UnsupportedError, WrtError
 from .frontend.functions import (bce, cross_entropy, elementwise, gather, hinge, kl_div, l1,
                                  leaky_relu, log_softmax, logsumexp, mse, relu, sigmoid, softmax,
                                  softplus, sum)
@@ -45,5 +45,5 @@ __all__ = [
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "dense", "mlp", "MLP",
     "dropout", "gather",
-    "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",
+    "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError", "ArgumentError", "DataError",
 ]

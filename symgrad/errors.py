@@ -26,3 +26,14 @@ class MissingValueError(SymgradError, LookupError):
 
 class FreeSymbolError(SymgradError, ValueError):
     """A symbol in an expression that is neither a declared parameter nor a declared input."""
+
+
+class ArgumentError(SymgradError, ValueError, TypeError):
+    """An argument whose value or type symgrad does not accept (``lr=inf``, ``batch=0``, a misspelled
+    name in ``at=``, ``policy="first"``). The message names the argument and what is accepted. It is
+    also a ValueError and a TypeError, so code written against the built-in errors still catches it."""
+
+
+class DataError(SymgradError, ValueError):
+    """A value handed to a compiled program at run time that it cannot use: a class label that is
+    not an integer in range, ``None`` or text in the data, an empty batch."""

@@ -32,6 +32,7 @@ from typing import Mapping
 import numpy as np
 
 from ..core.values import key_name, lookup
+from .arguments import check_gradcheck_arguments
 
 BANDS = [(1e-7, "fine"),
          (1e-4, "acceptable if the loss has kinks (relu, max, |x|), suspicious otherwise"),
@@ -104,6 +105,7 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
     >>> bool(r), r.params['w'].band
     (False, 'wrong')
     """
+    check_gradcheck_arguments(program, values, batch, max_entries, seed, tol)
     rng = np.random.default_rng(seed)
     base = {k: np.array(v, dtype=float) for k, v in values.items()}
     grads = program.grad(base, batch)

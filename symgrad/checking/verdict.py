@@ -44,6 +44,7 @@ import numpy as np
 import sympy as sp
 
 from . import sampling, sides
+from .arguments import check_arguments
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
                      _same_kind, _shape, _symbols, _truth, fit_shape, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
@@ -153,6 +154,8 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
             raise SymgradError(f"wrt is a {wrt.shape} Matrix of symbols but the claim is {claimed.shape}")
         claimed = list(claimed)
     claims = _normalize_claims(claimed, params)
+    check_arguments(f, params, claims, at=at, assumptions=assumptions, batch=batch, points=points,
+                    seed=seed, policy=policy)
     is_callable = callable(claims)
     try:
         D = _derivation(f, tuple(params), policy)

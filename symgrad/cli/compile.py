@@ -2,8 +2,10 @@
 symgrad/cli/_model.py for what it defines) into a standalone training-step module."""
 from __future__ import annotations
 
+import os
 import sys
 
+from ..errors import SymgradError
 from . import _model
 
 
@@ -16,7 +18,23 @@ def register(subparsers):
     p.set_defaults(func=run)
 
 
+def check_output(path: str, flag: str = "-o") -> None:
+    """Refuse an output path that cannot be written before any work is done: a folder, a path
+    under a file, or a folder this user may not write to."""
+    if os.path.isdir(path):
+        raise SymgradError(f"{flag} {path}: is a directory; give the name of the file to write")
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):         # atomic_write makes the missing folders
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise SymgradError(f"{flag} {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SymgradError(f"{flag} {path}: the folder {folder} is not writable")
+
+
 def run(args) -> int:
+    if args.output:
+        check_output(args.output)
     model = _model.load_model(args.model)
     opt = _model.choose_optimizer(model, args.optimizer, args.lr)
     program = _model.compile_program(model, args.target, opt, args.dtype)

@@ -1,8 +1,9 @@
 """The ``symgrad`` command: ``symgrad derive | check | compile | train``.
 
 Each subcommand lives in ``symgrad/cli/<name>.py`` and defines ``register(subparsers)``, which
-adds its parser and sets ``func`` (returning the exit code). Bad input exits 2 with a message, never
-a traceback.
+adds its parser and sets ``func`` (returning the exit code). The command never shows a traceback:
+bad input, a file that cannot be read or written, and even an error of symgrad's own are one line
+on stderr and exit 2; Ctrl-C is one line and exit 130 (128 + SIGINT, as shells report it).
 """
 from __future__ import annotations
 
@@ -13,27 +14,68 @@ import sys
 from ..errors import SymgradError
 
 COMMANDS = ["derive", "check", "compile", "train"]
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def one_line(text) -> str:
+    """``text`` on one line: newlines become " | ", other control characters are escaped (a symbol
+    name may hold any character, and an error message may quote it)."""
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in " | ".join(lines))
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one line (and a pointer to --help) instead of the usage
+    block; the exit code stays argparse's 2."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="symgrad", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = Parser(prog="symgrad", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f"symgrad.cli.{name}").register(sub)
     return parser
 
 
+def _file_error(e: OSError) -> str:
+    """An OSError as the file and what went wrong with it: 'cannot open out/: Is a directory'."""
+    what = e.strerror or type(e).__name__
+    name = e.filename if e.filename is not None else ""
+    return f"cannot use {name!s}: {what}" if name else f"{what}: {e}"
+
+
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:                   # --help, or a usage error already printed
+        return int(e.code or 0) if isinstance(e.code, int) else EXIT_BAD_INPUT
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_BAD_INPUT
+    prog = f"symgrad {args.command}"
     try:
         return int(args.func(args) or 0)
-    except (SymgradError, ValueError, TypeError, SyntaxError, FileNotFoundError) as e:
-        print(f"symgrad {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit as e:                   # not the command's own: it returns its exit code
+        print(f"{prog}: error: SystemExit({e.code!r}) raised while running the command (a model file "
+              f"calling sys.exit?)", file=sys.stderr)
+    except (SymgradError, ValueError, TypeError, SyntaxError) as e:
+        print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
+    except OSError as e:                      # a file that cannot be read or written
+        print(f"{prog}: error: {one_line(_file_error(e))}", file=sys.stderr)
+    except RecursionError:
+        print(f"{prog}: error: the expression is nested too deeply to handle", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - the command's contract: no traceback, ever
+        print(f"{prog}: internal error: {type(e).__name__}: {one_line(e)} — this is a bug in symgrad; "
+              f"please report it with the command line that caused it", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

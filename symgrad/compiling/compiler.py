@@ -24,17 +24,18 @@ or its name; parameters have their declared shape (a scalar parameter is a 0-d a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import sympy as sp
 
 from ..core import rules as R
 from ..frontend.masks import masks_in, switch_off
-from ..errors import FreeSymbolError, MissingValueError, ShapeError, SymgradError, UnsupportedError
+from ..errors import (ArgumentError, DataError, FreeSymbolError, MissingValueError, ShapeError, SymgradError,
+                      UnsupportedError)
 from ..core.ir import Graph, Var, format_shape
 from ..core.lower import Lowering
-from ..core.policy import DEFAULT, Subgradients
+from ..core.policy import DEFAULT, Subgradients, check_policy
 from ..core.reverse import backward
 from .rewrite import stabilize
 
@@ -57,6 +58,8 @@ def register_adapter(name: str, make: Callable):
 
 
 def _plugin(table: dict, modules: dict, name: str, kind: str) -> Callable:
+    if not isinstance(name, str):
+        raise ArgumentError(f"{kind} must be a string, one of {sorted(modules)}; got {name!r}")
     if name not in table:
         mod = modules.get(name)
         if mod is None:
@@ -128,7 +131,8 @@ def _shape(sym) -> tuple:
         return tuple(int(d) for d in dims)
     if isinstance(sym, sp.Symbol):
         return ()
-    raise SymgradError(f"parameters and inputs must be Symbols or MatrixSymbols, got {sym!r}")
+    raise ArgumentError(f"parameters and inputs must be Symbols or MatrixSymbols, got {sym!r} "
+                        f"({type(sym).__name__})")
 
 
 def _lower(loss, params, inputs, outputs, policy, with_grads: bool) -> Lowered:
@@ -188,7 +192,9 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     an `symgrad.compiling.optim.Optimizer` compiled into ``.step`` (None: ``optim.SGD()``, plain gradient
     descent with its default learning rate 0.01). ``outputs``: per-example expressions that
     ``.forward`` returns (the network's prediction). ``dtype``: "float32" or "float64".
-    ``seed``: of the generator that draws dropout masks.
+    ``seed``: of the generator that draws dropout masks. ``optimizer`` may also be one of the names
+    in ``sg.optim.NAMES`` ("adam", "sgd", ...), which means ``sg.optim.make(name)``: that optimizer
+    with its default hyperparameters.
 
     >>> import numpy as np, sympy as sp, symgrad as sg
     >>> net = sg.mlp([2, 3, 1], act=sp.tanh)
@@ -198,6 +204,8 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     >>> prog.forward(values, {"x": np.ones((5, 2), np.float32)})[0].shape
     (5, 1)
     """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ArgumentError(f"seed must be an integer >= 0 (of the dropout masks' generator), got {seed!r}")
     spec = specify(loss, params, inputs, optimizer=optimizer, dtype=dtype, outputs=outputs,
                    reduction=reduction, policy=policy)
     compiled = _backend(target)(spec)
@@ -208,15 +216,21 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
             reduction: str = "mean", policy: Subgradients = DEFAULT) -> Spec:
     """What `compile` gives a backend: the checked declaration, lowered to IR with its reverse-mode
     gradients (arguments as `compile`'s). Tools that drive a backend themselves start here."""
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-    loss = sp.sympify(loss)
-    params, inputs = list(params), list(inputs)
-    outputs = [sp.sympify(o) for o in (outputs or [])]
-    for s in params + inputs:
-        _shape(s)
+    if isinstance(dtype, type) and issubclass(dtype, np.floating) or isinstance(dtype, np.dtype):
+        dtype = np.dtype(dtype).name                # numpy.float32 for "float32"
+    if not isinstance(dtype, str) or dtype not in ("float32", "float64"):
+        raise ArgumentError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    if not isinstance(reduction, str) or reduction not in ("mean", "sum"):
+        raise ArgumentError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    check_policy(policy)
+    loss = _expression("loss", loss)
+    params, inputs = _symbol_list("params", params), _symbol_list("inputs", inputs)
+    if isinstance(outputs, (sp.Basic, sp.MatrixBase)):
+        outputs = [outputs]
+    if outputs is not None and not isinstance(outputs, (list, tuple)):
+        raise ArgumentError(f"outputs must be a list of SymPy expressions, got {outputs!r}")
+    outputs = [_expression(f"outputs[{i}]", o) for i, o in enumerate(outputs or [])]
+    optimizer = _optimizer(optimizer)
     names = [s.name for s in params + inputs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -231,12 +245,55 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
             raise FreeSymbolError(
                 f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which is neither a "
                 f"parameter nor an input; add it to params=[...] or inputs=[...]")
-    if optimizer is None:
-        from .optim import SGD
-        optimizer = SGD()
     train = _lower(loss, params, inputs, [], policy, with_grads=True)
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False)
     return Spec(params, inputs, train, ev, optimizer, dtype, reduction)
+
+
+def _expression(what: str, e):
+    """``e`` as a SymPy expression, or an ArgumentError: compile takes expressions, never text (a
+    string would go through SymPy's ``eval``)."""
+    if isinstance(e, str):
+        raise ArgumentError(f"the {what} is the string {e!r}; compile takes SymPy expressions, not text "
+                            f"(build it with sympy: x = sympy.Symbol('x'), ...)")
+    try:
+        return sp.sympify(e, strict=True)
+    except sp.SympifyError:
+        raise ArgumentError(f"the {what} must be a SymPy expression, got {e!r} ({type(e).__name__})") from None
+
+
+def _symbol_list(what: str, xs) -> list:
+    """``params=`` / ``inputs=``: a list of Symbols and MatrixSymbols (one alone counts as a list)."""
+    if isinstance(xs, (sp.Symbol, sp.MatrixSymbol)):
+        return [xs]
+    if not isinstance(xs, (list, tuple)):
+        raise ArgumentError(f"{what} must be a list of Symbols and MatrixSymbols, got {xs!r}")
+    for s in xs:
+        if not isinstance(s, (sp.Symbol, sp.MatrixSymbol)):
+            raise ArgumentError(f"{what} must be a list of Symbols and MatrixSymbols; it holds {s!r} "
+                                f"({type(s).__name__})")
+        _shape(s)
+    return list(xs)
+
+
+def _optimizer(optimizer):
+    """None (plain SGD), an optimizer object, or one of the documented names ``sg.optim.NAMES``."""
+    from . import optim
+    if optimizer is None:
+        return optim.SGD()
+    if isinstance(optimizer, str):
+        if optimizer.lower() not in optim.NAMES:
+            raise ArgumentError(f"unknown optimizer {optimizer!r}; optimizer= takes an optimizer object "
+                                f"(sg.optim.Adam(lr=1e-3), ...) or one of the names {', '.join(optim.NAMES)}")
+        return optim.make(optimizer)
+    if isinstance(optimizer, type):
+        raise ArgumentError(f"optimizer must be an optimizer object, not the class {optimizer.__name__}: "
+                            f"write {optimizer.__name__}() or {optimizer.__name__}(lr=...)")
+    if not (isinstance(optimizer, optim.Optimizer)          # or any object with an optimizer's two methods
+            or callable(getattr(optimizer, "rules", None)) and callable(getattr(optimizer, "symbols", None))):
+        raise ArgumentError(f"optimizer must be a symgrad optimizer (sg.optim.SGD, Adam, ...) or one of the "
+                            f"names {', '.join(optim.NAMES)}; got {optimizer!r}")
+    return optimizer
 
 
 # -------------------------------------------------------------------------------------------------
@@ -286,6 +343,7 @@ class Program:
         self.param_names = [p.name for p in self.params]
         self._pspec = [(p.name, p, s) for p, s in zip(self.params, self.param_shapes)]
         self._ispec = [(x.name, x, s, _batched_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
+        self._labels = label_inputs(spec)    # input name -> number of classes, for class-label inputs
 
     def __repr__(self):
         return (f"Program(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
@@ -298,6 +356,9 @@ class Program:
     def _get(d, name, sym, what: str):
         if d is None:
             raise MissingValueError(f"no {what} values given; pass a dict keyed by symbol or name")
+        if not isinstance(d, Mapping):
+            raise DataError(f"the {what} values must be a dict keyed by symbol or name, got a "
+                            f"{type(d).__name__}")
         v = d.get(name, _MISSING)
         if v is _MISSING:
             v = d.get(sym, _MISSING)
@@ -309,6 +370,9 @@ class Program:
     def _param_arrays(self, values) -> list:
         converted = values.__class__ is not dict
         if converted and values is not None:
+            if not isinstance(values, Mapping):
+                raise DataError(f"values must be a dict of the parameters keyed by symbol or name, got a "
+                                f"{type(values).__name__}")
             values = dict(values)
         out, fresh = self._arrays(values, "parameter", lambda name, got, want: (
             f"the parameter {name!r} has shape {got}, but it is declared {format_shape(want)}"))
@@ -327,7 +391,7 @@ class Program:
                 fresh = True
             if a.__class__ is not np.ndarray or a.dtype is not dt or a.shape != shape:
                 fresh = True
-                a = np.array(a, dtype=dt)
+                a = as_numbers(f"{what} {name!r}", a, dt, copy=True)
                 if a.shape != shape:
                     raise ShapeError(shape_error(name, a.shape, shape))
             out.append(a)
@@ -345,12 +409,16 @@ class Program:
             if a is _MISSING:
                 a = self._get(batch, name, sym, "input")
             if a.__class__ is not np.ndarray or a.dtype is not dt:
-                a = np.asarray(a, dtype=dt)
+                a = as_numbers(f"input {name!r}", a, dt)
             new_shape = fit_batch_input(name, a.shape, shape, want)
             if new_shape is not None:
                 a = a.reshape(new_shape)
             B = same_batch_size(name, a.shape[0], B)
+            if self._labels and name in self._labels:
+                check_labels(name, a, self._labels[name])
             out.append(a)
+        if B == 0 and kind != "forward":
+            raise DataError(empty_batch(self._ispec))
         return out
 
     # -- running ----------------------------------------------------------------------------------
@@ -392,6 +460,7 @@ class Program:
         params = self._param_arrays(values)
         if state is None:
             state = self.init_state()
+        check_state(state)
         slots = []
         fresh_slots = set()
         for s in self.slots:
@@ -456,6 +525,66 @@ def _batched_shape(shape) -> tuple:
     if m == 1:
         return (n,)
     return (m, n)
+
+
+def label_inputs(spec: Spec) -> dict:
+    """Input name -> number of classes n, for every input that is the class label k of a ``z[k]``
+    (``sg.gather``, ``sg.cross_entropy(z, k)``): its values must be integers 0 … n − 1."""
+    labels: dict = {}
+    for lw in (spec.train, spec.eval):
+        ids = {vid: i for i, vid in enumerate(lw.inputs) if vid is not None}
+        for e in lw.graph.eqns:
+            if e.prim is R.gather_p and e.inputs[1].id in ids:
+                name, n = spec.inputs[ids[e.inputs[1].id]].name, int(e.inputs[0].shape[0])
+                labels[name] = min(n, labels.get(name, n))
+    return labels
+
+
+def as_numbers(what: str, a, dtype, copy: bool = False) -> np.ndarray:
+    """``a`` as an array of ``dtype``, or a DataError naming ``what``: NumPy would turn None into NaN
+    and fail on text with its own message; neither is a number a program can use."""
+    try:
+        raw = np.asarray(a)
+    except (ValueError, TypeError, RuntimeError) as e:      # ragged nested lists, a GPU tensor
+        raise DataError(f"the {what} cannot be read as a rectangular array of numbers ({e})") from None
+    if raw.dtype.kind not in "biuf":
+        flat = raw.reshape(-1)
+        number = (int, float, np.integer, np.floating)
+        bad = next((v for v in flat if not isinstance(v, number)), _MISSING)
+        if bad is _MISSING and flat.size:           # numbers NumPy kept as objects (a huge int)
+            return np.array(raw, dtype=dtype)
+        bad = bad.item() if isinstance(bad, np.generic) else bad
+        raise DataError(f"the {what} holds {bad!r} ({type(bad).__name__}); values must be real numbers "
+                        f"(no None, text or complex numbers)")
+    return np.array(raw, dtype=dtype) if copy else raw.astype(dtype, copy=False)
+
+
+def check_labels(name: str, a, n: int) -> None:
+    """Class labels are integers 0 … n − 1: NumPy would read −1 as the last class, 1.7 as class 1,
+    and fail on n with an IndexError from inside the generated code."""
+    a = np.asarray(a)
+    ok = (a >= 0) & (a < n) & (a == np.floor(a))      # NaN fails every comparison
+    if not ok.all():
+        i = int(np.flatnonzero(~ok.reshape(-1))[0])
+        v = a.reshape(-1)[i]
+        raise DataError(f"the input {name!r} holds class labels, integers 0 ... {n - 1} ({n} classes); "
+                        f"example {i} has {float(v):g}")
+
+
+def empty_batch(ispec) -> str:
+    names = ", ".join(repr(spec[0]) for spec in ispec)
+    return (f"the batch is empty (the inputs {names} have 0 examples); the loss is a mean over the "
+            f"batch, so it needs at least one example")
+
+
+def check_state(state) -> None:
+    """The optimizer state: a dict with the step count ``t`` (an integer >= 0) and one dict per slot."""
+    if not isinstance(state, Mapping):
+        raise DataError(f"the optimizer state must be the dict program.init_state(values) returns, got a "
+                        f"{type(state).__name__}")
+    t = state.get("t", 0)
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+        raise DataError(f"the optimizer state's step count 't' must be an integer >= 0, got {t!r}")
 
 
 def fit_batch_input(name: str, got: tuple, shape: tuple, want: tuple) -> tuple | None:

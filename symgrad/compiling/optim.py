@@ -33,11 +33,13 @@ e.g. ``LinearAnnealing`` (the notes' linear annealing).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable, Union
 
 import numpy as np
 import sympy as sp
+
+from ..errors import ArgumentError
 
 Number = Union[int, float]
 LR = Union[Number, Callable]      # a number, or t -> SymPy expression (a schedule)
@@ -45,7 +47,23 @@ LR = Union[Number, Callable]      # a number, or t -> SymPy expression (a schedu
 
 def _check(name, value, ok, what):
     if not ok:
-        raise ValueError(f"invalid {name}={value!r}: {what}")
+        raise ArgumentError(f"invalid {name}={value!r}: {what}")
+
+
+def _number(name, value, ok=lambda v: v >= 0, what="must be a finite number >= 0"):
+    """``value`` as a float, or an `ArgumentError` naming ``name``: it must be a real number (not a
+    bool, not text), finite (an lr of inf or NaN turns every parameter into NaN on the first step),
+    and pass ``ok``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"invalid {name}={value!r}: {what} (a number, got {type(value).__name__})")
+    if not np.isfinite(value) or not ok(value):
+        raise ArgumentError(f"invalid {name}={value!r}: {what}")
+    return value
+
+
+def _flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentError(f"invalid {name}={value!r}: must be True or False")
 
 
 @dataclass
@@ -69,9 +87,10 @@ class Optimizer:
 
     def _check_common(self):
         if not callable(self.lr):
-            _check("lr", self.lr, self.lr >= 0, "the learning rate must be >= 0")
-        _check("weight_decay", self.weight_decay, self.weight_decay >= 0, "must be >= 0")
-        _check("l1", self.l1, self.l1 >= 0, "must be >= 0")
+            _number("lr", self.lr, what="the learning rate must be a finite number >= 0 (or a schedule: "
+                                        "a function of the step t)")
+        _number("weight_decay", self.weight_decay)
+        _number("l1", self.l1)
 
     def _lr(self, t):
         """The learning rate at step t: a number, or the schedule's expression in t."""
@@ -154,7 +173,9 @@ class SGD(Optimizer):
 
     def __post_init__(self):
         self._check_common()
-        _check("momentum", self.momentum, self.momentum >= 0, "must be >= 0")
+        _number("momentum", self.momentum)
+        _number("dampening", self.dampening, lambda v: 0 <= v <= 1, "must be a number in [0, 1]")
+        _flag("nesterov", self.nesterov)
         _check("nesterov", self.nesterov, not self.nesterov or (self.momentum > 0 and self.dampening == 0),
                "Nesterov momentum needs momentum > 0 and dampening = 0 (as in torch)")
 
@@ -205,10 +226,9 @@ class Adagrad(Optimizer):
 
     def __post_init__(self):
         self._check_common()
-        _check("lr_decay", self.lr_decay, self.lr_decay >= 0, "must be >= 0")
-        _check("initial_accumulator_value", self.initial_accumulator_value,
-               self.initial_accumulator_value >= 0, "must be >= 0")
-        _check("eps", self.eps, self.eps >= 0, "must be >= 0")
+        _number("lr_decay", self.lr_decay)
+        _number("initial_accumulator_value", self.initial_accumulator_value)
+        _number("eps", self.eps, what=EPS)
 
     @property
     def initial(self):
@@ -249,9 +269,10 @@ class RMSprop(Optimizer):
 
     def __post_init__(self):
         self._check_common()
-        _check("alpha", self.alpha, 0 <= self.alpha <= 1, "must be in [0, 1]")
-        _check("eps", self.eps, self.eps >= 0, "must be >= 0")
-        _check("momentum", self.momentum, self.momentum >= 0, "must be >= 0")
+        _number("alpha", self.alpha, lambda v: 0 <= v <= 1, "must be a number in [0, 1]")
+        _number("eps", self.eps, what=EPS)
+        _number("momentum", self.momentum)
+        _flag("centered", self.centered)
 
     @property
     def slots(self):
@@ -304,9 +325,12 @@ class Adam(Optimizer):
 
     def __post_init__(self):
         self._check_common()
+        _check("betas", self.betas, isinstance(self.betas, (tuple, list)) and len(self.betas) == 2,
+               "must be a pair (beta1, beta2), each in [0, 1)")
         for i, b in enumerate(self.betas):
-            _check(f"betas[{i}]", b, 0 <= b < 1, "must be in [0, 1)")
-        _check("eps", self.eps, self.eps >= 0, "must be >= 0")
+            _number(f"betas[{i}]", b, lambda v: 0 <= v < 1, "must be a number in [0, 1)")
+        _number("eps", self.eps, what=EPS)
+        _flag("amsgrad", self.amsgrad)
 
     @property
     def slots(self):
@@ -353,11 +377,10 @@ class LinearAnnealing:
     every: int = 1
 
     def __post_init__(self):
-        _check("tau", self.tau, int(self.tau) == self.tau and self.tau >= 1, "must be an integer >= 1")
-        _check("every", self.every, int(self.every) == self.every and self.every >= 1,
-               "must be an integer >= 1")
-        _check("lr0", self.lr0, self.lr0 >= 0, "must be >= 0")
-        _check("lr_end", self.lr_end, self.lr_end >= 0, "must be >= 0")
+        for name in ("tau", "every"):
+            _number(name, getattr(self, name), lambda v: int(v) == v and v >= 1, "must be an integer >= 1")
+        _number("lr0", self.lr0)
+        _number("lr_end", self.lr_end)
 
     def __call__(self, t):
         # ⌊(t − 1)/every⌋, written ⌊(t − ½)/every⌋: SymPy expands (t − 1)/3 into t/3 − 1/3, which
@@ -367,6 +390,10 @@ class LinearAnnealing:
         frac = k / sp.Integer(self.tau)
         return (1 - frac) * self.lr0 + frac * self.lr_end
 
+
+# eps may be 0, as in torch (the doctests above use it to show the rule without it); a negative or
+# non-finite eps is refused.
+EPS = "must be a finite number >= 0"
 
 # the notes' spellings of torch's names
 AdaGrad, RMSProp = Adagrad, RMSprop
@@ -383,10 +410,18 @@ def make(name: str, **hyper) -> Optimizer:
     >>> make("nesterov", lr=0.1)
     SGD(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=True, l1=0.0)
     """
+    if not isinstance(name, str):
+        raise ArgumentError(f"the optimizer name must be a string, one of {', '.join(NAMES)}; got {name!r}")
     key = name.lower()
+    cls = SGD if key in ("momentum", "nesterov") else OPTIMIZERS.get(key)
+    if cls is not None:
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(k for k in hyper if k not in known)
+        if unknown:
+            raise ArgumentError(f"{name} has no hyperparameter {unknown[0]!r}; it takes {', '.join(known)}")
     if key in ("momentum", "nesterov"):
         hyper.setdefault("momentum", 0.9)
         return SGD(nesterov=key == "nesterov", **hyper)
     if key not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(NAMES)}")
+        raise ArgumentError(f"unknown optimizer {name!r}; choose one of {', '.join(NAMES)}")
     return OPTIMIZERS[key](**hyper)

@@ -14,11 +14,11 @@ from typing import Any
 import sympy as sp
 
 from . import rules as R
-from ..errors import ShapeError, WrtError
+from ..errors import ArgumentError, ShapeError, WrtError
 from .forward import forward as _forward
 from .ir import Graph, Var, format_shape
 from .lower import Lowering
-from .policy import DEFAULT, Subgradients
+from .policy import DEFAULT, Subgradients, check_policy
 from .reverse import backward
 from .to_sympy import StraightLine, SympyBuilder, straight_line
 
@@ -78,6 +78,30 @@ def _flatten_wrt(wrt) -> list:
     return [_check_wrt_leaf(wrt)]
 
 
+def _check_arguments(what: str, f, wrt, mode: str, policy, vector: bool = False) -> list:
+    """The arguments every entry point shares, checked before any work: ``wrt`` flattened (Symbols
+    and MatrixSymbols, at least one), ``mode``, ``policy``, and ``f`` a SymPy expression (a list of
+    them for the Jacobian). Strings are left to the caller's parser."""
+    if mode not in ("reverse", "forward"):
+        raise ArgumentError(f"{what}: mode must be 'reverse' or 'forward', got {mode!r}")
+    check_policy(policy)
+    fs = f if vector and isinstance(f, (list, tuple)) else [f]
+    for fi in fs:
+        if isinstance(fi, (list, tuple, set, dict)):
+            raise ArgumentError(f"{what} takes one scalar expression f; got a {type(fi).__name__} "
+                                f"{fi!r}" + ("" if vector else ": for several functions use sg.jacobian"))
+        if not isinstance(fi, str):
+            try:
+                sp.sympify(fi, strict=True)
+            except sp.SympifyError:
+                raise ArgumentError(f"{what}: f must be a SymPy expression, got {fi!r} "
+                                    f"({type(fi).__name__})") from None
+    flat = _flatten_wrt(wrt)
+    if not flat:
+        raise WrtError(f"{what}: wrt is empty ({wrt!r}); give a Symbol, a MatrixSymbol, or a list of them")
+    return flat
+
+
 def _unflatten(wrt, flat_iter):
     if isinstance(wrt, (list, tuple)):
         return type(wrt)(_unflatten(w, flat_iter) for w in wrt)
@@ -113,9 +137,7 @@ def differentiate(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAU
     >>> differentiate((y - w * x) ** 2 / 2, w).gradients
     -x*(-w*x + y)
     """
-    if mode not in ("reverse", "forward"):
-        raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
-    flat = _flatten_wrt(wrt)
+    flat = _check_arguments("differentiate", f, wrt, mode, policy)
     graph = Graph(policy)
     low = Lowering(graph, params=flat)
     f = sp.sympify(f)
@@ -154,6 +176,7 @@ def grad(f, wrt, *, policy: Subgradients = DEFAULT, mode: str = "reverse"):
     >>> sg.grad(sg.sum(sp.HadamardPower(W * x - y, 2)), W)       # = 2(Wx − y)xᵀ
     2*(W*x - y)*x.T
     """
+    _check_arguments("grad", f, wrt, mode, policy)
     return differentiate(f, wrt, policy=policy, mode=mode).gradients
 
 
@@ -183,9 +206,7 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
     [0, -sin(t)],
     [0,    6/pi]])
     """
-    if mode not in ("reverse", "forward"):
-        raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
-    flat = _flatten_wrt(wrt)
+    flat = _check_arguments("jacobian", F, wrt, mode, policy, vector=True)
     graph = Graph(policy)
     low = Lowering(graph, params=flat)
     outs = _outputs(F, low)
@@ -249,7 +270,7 @@ def hessian(f, wrt, *, policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:
     [2*y, 2*x],
     [2*x, 6*y]])
     """
-    flat = _flatten_wrt(wrt)
+    flat = _check_arguments("hessian", f, wrt, "reverse", policy)
     g = grad(f, flat, policy=policy)
     if len(flat) == 1 and isinstance(flat[0], sp.MatrixSymbol):
         return jacobian(g[0], flat[0], policy=policy)

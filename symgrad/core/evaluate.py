@@ -11,18 +11,29 @@ import numpy as np
 import sympy as sp
 
 from . import rules as R
-from ..errors import ShapeError, SymgradError
+from ..errors import ArgumentError, ShapeError, SymgradError
 from .ir import Graph, Var, format_shape
 
 
 def lookup(values: Mapping, sym):
     """The value of ``sym`` in ``values``, keyed by the symbol itself or by its name."""
+    if not isinstance(values, Mapping):
+        raise ArgumentError(f"values must be a dict keyed by symbol or name, got {values!r}")
     if sym in values:
         return values[sym]
     name = getattr(sym, "name", str(sym))
     if name in values:
         return values[name]
     raise SymgradError(f"no value given for {name!r}; values are keyed by the SymPy symbol or its name")
+
+
+def _number(sym, v) -> float:
+    if isinstance(v, (bool, str, bytes)) or v is None:
+        raise ArgumentError(f"the value of {sym} must be a real number, got {v!r}")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"the value of {sym} must be a real number, got {v!r}") from None
 
 
 def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
@@ -33,9 +44,12 @@ def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
             sym, shape = eqn.params
             v = lookup(values, sym)
             if shape == ():
-                env[eqn.out.id] = float(v)
+                env[eqn.out.id] = _number(sym, v)
             else:
-                a = np.asarray(v, dtype=float)
+                a = np.asarray(v)
+                if a.dtype.kind not in "biuf":          # None would become NaN, text fail in NumPy
+                    raise ArgumentError(f"the value of {sym} must be an array of real numbers, got {v!r}")
+                a = a.astype(float)
                 if a.ndim == 1 and shape[1] == 1:
                     a = a.reshape(-1, 1)
                 if a.shape != tuple(int(d) for d in shape):

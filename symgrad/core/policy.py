@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ArgumentError
+
 
 @dataclass(frozen=True)
 class Subgradients:
@@ -20,10 +22,22 @@ class Subgradients:
     max_ties: str = "first"  # "first": the first arg-max takes the whole gradient
 
     def __post_init__(self):
-        if self.relu_at_zero not in (0, 1):
-            raise ValueError(f"relu_at_zero must be 0 or 1, got {self.relu_at_zero!r}")
+        if self.relu_at_zero not in (0, 1) or isinstance(self.relu_at_zero, bool):
+            raise ArgumentError(f"relu_at_zero must be 0 or 1, got {self.relu_at_zero!r}")
+        if self.abs_at_zero not in (-1, 0, 1) or isinstance(self.abs_at_zero, bool):
+            raise ArgumentError(f"abs_at_zero must be -1, 0 or 1 (a subgradient of |x| at 0), got "
+                                f"{self.abs_at_zero!r}")
         if self.max_ties not in ("first",):
-            raise ValueError(f"max_ties: only 'first' is supported, got {self.max_ties!r}")
+            raise ArgumentError(f"max_ties: only 'first' is supported, got {self.max_ties!r}")
 
 
 DEFAULT = Subgradients()
+
+
+def check_policy(policy) -> Subgradients:
+    """``policy`` if it is a `Subgradients`, else an `ArgumentError` saying what ``policy=`` takes
+    (a string such as ``"first"`` is the value of one field, not a policy)."""
+    if not isinstance(policy, Subgradients):
+        raise ArgumentError(f"policy must be a symgrad.Subgradients, e.g. Subgradients(relu_at_zero=0); "
+                            f"got {policy!r}")
+    return policy

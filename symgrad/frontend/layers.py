@@ -7,17 +7,26 @@
 """
 from __future__ import annotations
 
+import numbers
 from typing import Callable, NamedTuple, Sequence
 
 import sympy as sp
 
+from ..errors import ArgumentError, ShapeError
 from .functions import elementwise, relu
 
 
 def dense(W, x, b=None, act: Callable | None = None):
     """act(W·x + b): one layer. ``act`` is any scalar function (sg.sigmoid, sp.tanh, a lambda);
     it applies elementwise. ``b=None`` means no bias."""
-    z = W * x if b is None else W * x + b
+    if act is not None and not callable(act):
+        raise ArgumentError(f"act must be a function (sg.sigmoid, sp.tanh, a lambda) or None, got {act!r}")
+    try:
+        z = W * x if b is None else W * x + b
+    except (sp.ShapeError, TypeError, ValueError) as e:
+        shapes = ", ".join(f"{n} = {v} {getattr(v, 'shape', '(scalar)')}" for n, v in (("W", W), ("x", x), ("b", b))
+                           if v is not None)
+        raise ShapeError(f"dense computes W*x + b, which these shapes do not allow: {shapes} ({e})") from None
     return z if act is None else elementwise(act, z)
 
 
@@ -36,8 +45,14 @@ def mlp(widths: Sequence[int], act: Callable = relu, out_act: Callable | None = 
     Scalar form (``scalar=True``): every weight a Symbol ``W1_i_j`` and the output a list of scalar
     expressions — the "scalarized" network that plain ``sympy.diff`` is benchmarked on.
     """
-    if len(widths) < 2 or any(int(w) < 1 for w in widths):
-        raise ValueError(f"mlp needs at least two positive widths (input, output), got {list(widths)}")
+    if (not isinstance(widths, (list, tuple, range)) or len(widths) < 2
+            or any(isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1 for w in widths)):
+        raise ArgumentError(f"mlp needs widths=[n_input, ..., n_output]: at least two integers >= 1, "
+                            f"got {widths!r}")
+    for name, f in (("act", act), ("out_act", out_act)):
+        if f is not None and not callable(f):
+            raise ArgumentError(f"{name} must be a function (sg.relu, sp.tanh, a lambda) or None, got {f!r}")
+    widths = [int(w) for w in widths]
     L = len(widths) - 1
     if not scalar:
         x = sp.MatrixSymbol(f"{prefix}x", widths[0], 1)

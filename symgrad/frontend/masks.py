@@ -16,8 +16,11 @@ The mask is a symbol, so the derivation sees y ⊙ M like any product: ∂L/∂y
 from __future__ import annotations
 
 import itertools
+import numbers
 
 import sympy as sp
+
+from ..errors import ArgumentError
 
 _count = itertools.count()
 RATES: dict[str, float] = {}        # mask name -> drop probability p
@@ -41,9 +44,9 @@ class DropoutMaskScalar(sp.Symbol):
 
 def dropout(y, p: float):
     """``y`` with each entry dropped with probability ``p`` in training (see the module docstring)."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
+        raise ArgumentError(f"dropout probability p must be a number in [0, 1), got {p!r}")
     p = float(p)
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     y = sp.sympify(y)
     name = f"dropout_mask_{next(_count)}"
     RATES[name] = p

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 
 from ..core.differentiate import Derived, differentiate
 from ..core.policy import DEFAULT, Subgradients
+from ..errors import ArgumentError
 
 
 def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, style: str = "steps",
@@ -43,7 +44,7 @@ def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, sty
         from .calculus import derive_calculus
         return derive_calculus(f, wrt, **options)
     if style != "steps":
-        raise ValueError(f"style must be 'steps' or 'calculus', got {style!r}")
+        raise ArgumentError(f"style must be 'steps' or 'calculus', got {style!r}")
     record = differentiate(f, wrt, mode=mode, policy=policy)
     return Derivation(**{k.name: getattr(record, k.name) for k in fields(Derived)}, options=options)
 
@@ -111,11 +112,12 @@ class Derivation(Derived):
         return self.render("markdown")
 
     def __str__(self):
-        lines = [f"f = {self.f}"]
+        from .render import visible          # a symbol's name may hold control characters
+        lines = [f"f = {visible(str(self.f))}"]
         for w, g in zip(self.wrt_vars, _flat(self.gradients)):
             # a deep network's gradient is long: the steps below say it better (and print faster)
             text = str(g) if _small(g) else "(a long expression; the steps below build it)"
-            lines.append(f"∂f/∂{self.ir.producer[w.id].params[0]} = {text}")
+            lines.append(visible(f"∂f/∂{self.ir.producer[w.id].params[0]} = {text}"))
         try:
             steps = self.render("unicode")
         except Exception as e:  # the summary above must print even if a teaching view cannot

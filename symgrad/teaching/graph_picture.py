@@ -159,7 +159,9 @@ def _share_symbol(nm, e, v):
 
 
 def _esc(s) -> str:
-    return html.escape(str(s), quote=False)
+    # control characters (a symbol may be named "a\nb") shown as their escapes, then HTML-escaped
+    from .render import visible
+    return html.escape(visible(str(s)), quote=False)
 
 
 def _html(lines) -> str:

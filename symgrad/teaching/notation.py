@@ -25,10 +25,10 @@ def _encode(num: str, den: str, delta: bool) -> str:
 
 def decode(name: str):
     """(num, den, delta) of a `Partial` / `MatPartial` name."""
-    m = re.fullmatch(r"delta\((.*)\)", name)
+    m = re.fullmatch(r"delta\((.*)\)", name, re.S)      # re.S: a name may hold a newline
     if m:
         return None, m.group(1), True
-    m = re.fullmatch(r"d\((.*)\)/d\((.*)\)", name)
+    m = re.fullmatch(r"d\((.*)\)/d\((.*)\)", name, re.S)
     return m.group(1), m.group(2), False
 
 

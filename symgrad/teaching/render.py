@@ -58,7 +58,12 @@ class TextPrinter(StrPrinter):
         return f"{self._D}{self._name(num)}/{self._D}{self._name(den)}"
 
     def _name(self, name):
-        return name
+        return visible(name)
+
+    def _print_Symbol(self, expr):
+        return visible(expr.name)
+
+    _print_MatrixSymbol = _print_Symbol
 
     def _print_Partial(self, expr):
         return self._partial(expr)
@@ -185,8 +190,19 @@ class UnicodePrinter(TextPrinter):
         return super().doprint(expr).replace("-", "−").replace(_STAR, "*")
 
 
+def visible(name: str) -> str:
+    """``name`` with its control characters written as escapes (a newline as \\n): a symbol may be
+    named anything, and a view must neither break its lines nor send a terminal escape."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in name)
+
+
+# A name LaTeX can take as SymPy prints it (x_1, W2, alpha, y'); anything else (a brace, a space, a
+# control character) is set as escaped text.
+_TEX_PLAIN = re.compile(r"[^\s\\{}$&#%~]+")
+
+
 def _pretty_name(name: str) -> str:
-    name = name.replace("^*", "*")
+    name = visible(name).replace("^*", "*")
     star = name.endswith("*")
     base = name.rstrip("*")
     try:
@@ -207,6 +223,14 @@ class TeachLatexPrinter(LatexPrinter):
 
     def _name(self, name):
         return self._print(sp.Symbol(name))
+
+    def _print_Symbol(self, expr, style="plain"):
+        if expr.name.isprintable() and _TEX_PLAIN.fullmatch(expr.name):
+            return super()._print_Symbol(expr, style=style)
+        return r"\text{%s}" % _tex_escape(visible(expr.name))
+
+    def _print_MatrixSymbol(self, expr):
+        return self._print_Symbol(expr, style=self._settings["mat_symbol_style"])
 
     def _print_Partial(self, expr):
         num, den, delta = decode(expr.name)

@@ -84,3 +84,36 @@ def test_unknown_target():
     w, x = sp.symbols("w x")
     with pytest.raises(SymgradError, match="target"):
         sg.compile(w * x, [w], [x], target="fortran")
+
+
+def _labels_program():
+    W, x, k = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1), sp.Symbol("k", integer=True)
+    return sg.compile(sg.cross_entropy(W * x, k), [W], [x, k], dtype="float64")
+
+
+def test_valid_labels_pass_the_check_and_score_their_class():
+    prog = _labels_program()
+    rng = np.random.default_rng(1)
+    Wv, X = rng.normal(size=(3, 2)), rng.normal(size=(4, 2))
+    labels = [0, 2, 1, 2]
+    z = X @ Wv.T                                                  # (B, 3) logits
+    want = np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(4), labels])
+    for given in (labels, np.array(labels, dtype=float), np.array(labels, dtype=np.int64)):
+        assert prog.loss({"W": Wv}, {"x": X, "k": given}) == pytest.approx(want, rel=1e-12)
+
+
+def test_saved_module_checks_labels_and_empty_batches(tmp_path):
+    import importlib.util
+    prog = _labels_program()
+    path = tmp_path / "step.py"
+    prog.save(path)
+    spec = importlib.util.spec_from_file_location("saved_step", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    W = np.ones((3, 2))
+    assert np.isfinite(mod.loss([W], [np.ones((2, 2)), np.array([0.0, 2.0])]))
+    for bad in ([-1.0, 0.0], [1.7, 0.0], [3.0, 0.0]):
+        with pytest.raises(AssertionError, match="class labels: integers 0 ... 2"):
+            mod.loss([W], [np.ones((2, 2)), np.array(bad)])
+    with pytest.raises(AssertionError, match="empty"):
+        mod.loss([W], [np.ones((0, 2)), np.zeros(0)])
