@@ -47,7 +47,7 @@ from typing import Callable
 import numpy as np
 
 from ..core.values import key_name, lookup
-from ..errors import SymgradError
+from ..errors import ArgumentError, SymgradError
 from .files import atomic_write, unwritable
 
 
@@ -100,10 +100,10 @@ class TrainingDiverged(SymgradError, FloatingPointError):
         self.values, self.state, self.history = values, state, history
 
 
-class TrainingArgumentError(SymgradError, ValueError):
+class TrainingArgumentError(ArgumentError):
     """An argument of `train` that cannot work (a validation set unlike the data, a metric that is
     not callable or fails on a first probe, a count that is not a positive integer), refused before
-    the first step. The message names the argument. Also a ValueError."""
+    the first step. The message names the argument. An `ArgumentError` (so also a ValueError)."""
 
 
 class CheckpointError(SymgradError, ValueError):
