@@ -26,3 +26,12 @@ class MissingValueError(SymgradError, LookupError):
 
 class FreeSymbolError(SymgradError, ValueError):
     """A symbol in an expression that is neither a declared parameter nor a declared input."""
+
+
+class ParseError(SymgradError, ValueError):
+    """User text (an expression, a name, a number) that does not parse, or does not build."""
+
+
+class UnsafeInputError(ParseError):
+    """User text with something the parser's whitelist refuses: an attribute, a string literal, a
+    function symgrad does not know, a look-alike character, a power or a size beyond the bounds."""
