@@ -22,13 +22,29 @@ import sympy as sp
 from ..core.differentiate import _flatten_wrt
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
+from ..frontend.parse import as_expr
 from ..core.values import key_name
 
 # ---------------------------------------------------------------------------------------------------
 # The claim: one expression or callable per wrt, or one callable for all.
 
 
-def _normalize_claims(claimed, params):
+def read_f(f, params):
+    """``f`` as given to `sg.check`: text goes through symgrad's parser (never evaluated), its
+    names meaning the wrt symbols where they match."""
+    return as_expr(f, "f", symbols=params)
+
+
+def _normalize_claims(claimed, params, f=None):
+    """The claims, one per wrt symbol (or a callable). A claim given as text is parsed by symgrad's
+    parser, never evaluated; its names mean f's symbols and the wrt symbols (so ``"2*x"`` is
+    ``2*x`` for f's ``x``, whatever its assumptions)."""
+    known = {**{s.name: s for s in (_symbols(f) if f is not None else ())},
+             **{w.name: w for w in params}}
+
+    def read(c, w=None):
+        return as_expr(c, "the claimed gradient" + (f" for {w.name}" if w is not None else ""),
+                       symbols=known)
     if callable(claimed) and not isinstance(claimed, sp.Basic):
         return claimed
     if isinstance(claimed, Mapping):
@@ -42,11 +58,11 @@ def _normalize_claims(claimed, params):
     if isinstance(claimed, (list, tuple)):
         if len(claimed) != len(params):
             raise SymgradError(f"{len(claimed)} claimed gradients for {len(params)} wrt symbols")
-        return [sp.sympify(c) for c in claimed]
+        return [read(c, w) for c, w in zip(claimed, params)]
     if len(params) != 1:
         raise SymgradError(f"one claimed expression for {len(params)} wrt symbols; pass a list or "
                            f"a dict {{symbol: expression}}")
-    return [sp.sympify(claimed)]
+    return [read(claimed)]
 
 
 def _symbols(expr) -> set:

@@ -31,6 +31,7 @@ import sympy as sp
 
 from ..core import rules as R
 from ..frontend.masks import masks_in, switch_off
+from ..frontend.parse import as_expr
 from ..errors import FreeSymbolError, MissingValueError, ShapeError, SymgradError, UnsupportedError
 from ..core.ir import Graph, Var, format_shape
 from ..core.lower import Lowering
@@ -212,9 +213,9 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-    loss = sp.sympify(loss)
     params, inputs = list(params), list(inputs)
-    outputs = [sp.sympify(o) for o in (outputs or [])]
+    loss = as_expr(loss, "loss", symbols=params + inputs)        # text is parsed, never evaluated
+    outputs = [as_expr(o, "outputs", symbols=params + inputs) for o in (outputs or [])]
     for s in params + inputs:
         _shape(s)
     names = [s.name for s in params + inputs]

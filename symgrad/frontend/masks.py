@@ -19,6 +19,8 @@ import itertools
 
 import sympy as sp
 
+from .parse import as_expr
+
 _count = itertools.count()
 RATES: dict[str, float] = {}        # mask name -> drop probability p
 
@@ -44,7 +46,7 @@ def dropout(y, p: float):
     p = float(p)
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
-    y = sp.sympify(y)
+    y = as_expr(y, "the argument of dropout")
     name = f"dropout_mask_{next(_count)}"
     RATES[name] = p
     if isinstance(y, sp.MatrixExpr):

@@ -74,33 +74,42 @@ def _transpose(a):
     return a.T if isinstance(a, (MatrixExpr, sp.MatrixBase)) else sp.transpose(a)
 
 
-@lru_cache(maxsize=1)
+_TABLE: dict = {}
+
+
+def register(name: str, build, nargs=(1, 1), keywords=(), kind: str = "expr"):
+    """Let the text call ``build`` as ``name``: ``nargs`` (least, most) positional arguments, the
+    ``keywords`` it takes (numbers only). symgrad's functions register themselves
+    (symgrad/frontend/functions.py), as this module sits below them in the pipeline."""
+    _TABLE[name] = _Fn(build, nargs, keywords, kind)
+
+
 def _functions() -> dict:
-    # Built on first use: symgrad's functions import this module (to read text they are given).
-    from . import functions as F
+    return _TABLE
+
+
+def _register_sympy():
     many = (1, MAX_ARGS)
-    table = {name: _Fn(getattr(F, name)) for name in (
-        "sigmoid", "relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum")}
-    table.update({name: _Fn(getattr(F, name), (2, 2)) for name in (
-        "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "gather")})
-    table["leaky_relu"] = _Fn(F.leaky_relu, (1, 2), keywords=("alpha",))
-    table.update({name: _Fn(getattr(sp, name)) for name in (
-        "exp", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan",
-        "Abs", "sign", "Heaviside", "Trace", "Transpose")})
-    table["log"] = _Fn(sp.log, (1, 2))
-    table["Max"] = table["max"] = _Fn(sp.Max, many)
-    table["Min"] = table["min"] = _Fn(sp.Min, many)
-    table["abs"] = table["Abs"]
-    table["trace"] = table["Trace"]
-    table["transpose"] = table["T"] = _Fn(_transpose)
-    table["HadamardProduct"] = _Fn(sp.HadamardProduct, (2, MAX_ARGS))
-    table["HadamardPower"] = _Fn(sp.HadamardPower, (2, 2), kind="power")
-    table["Piecewise"] = _Fn(sp.Piecewise, many, kind="piecewise")
-    table["Rational"] = _Fn(sp.Rational, (1, 2), kind="integers")
-    table["Identity"] = _Fn(sp.Identity, (1, 1), kind="dims")
-    table["OneMatrix"] = _Fn(sp.OneMatrix, (2, 2), kind="dims")
-    table["ZeroMatrix"] = _Fn(sp.ZeroMatrix, (2, 2), kind="dims")
-    return table
+    for name in ("exp", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan",
+                 "Abs", "sign", "Heaviside", "Trace", "Transpose"):
+        register(name, getattr(sp, name))
+    register("abs", sp.Abs)
+    register("trace", sp.Trace)
+    register("log", sp.log, (1, 2))
+    for name, build in (("Max", sp.Max), ("max", sp.Max), ("Min", sp.Min), ("min", sp.Min)):
+        register(name, build, many)
+    register("transpose", _transpose)
+    register("T", _transpose)
+    register("HadamardProduct", sp.HadamardProduct, (2, MAX_ARGS))
+    register("HadamardPower", sp.HadamardPower, (2, 2), kind="power")
+    register("Piecewise", sp.Piecewise, many, kind="piecewise")
+    register("Rational", sp.Rational, (1, 2), kind="integers")
+    register("Identity", sp.Identity, kind="dims")
+    register("OneMatrix", sp.OneMatrix, (2, 2), kind="dims")
+    register("ZeroMatrix", sp.ZeroMatrix, (2, 2), kind="dims")
+
+
+_register_sympy()
 
 
 def function_names() -> list:
