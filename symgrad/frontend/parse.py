@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import unicodedata
 from functools import lru_cache
 from typing import Iterable, Mapping
@@ -91,8 +92,9 @@ def _functions() -> dict:
 def _register_sympy():
     many = (1, MAX_ARGS)
     for name in ("exp", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan",
-                 "Abs", "sign", "Heaviside", "Trace", "Transpose"):
+                 "Abs", "sign", "Trace", "Transpose"):
         register(name, getattr(sp, name))
+    register("Heaviside", sp.Heaviside, (1, 2))          # Heaviside(x, H0): H0 its value at 0
     register("abs", sp.Abs)
     register("trace", sp.Trace)
     register("log", sp.log, (1, 2))
@@ -152,9 +154,14 @@ def parse_name(text, what: str = "the name") -> str:
     """
     _characters(text, what)
     name = text.strip()
+    if not name:
+        raise ParseError(f"{what} is empty: a name is expected")
     if not name.isidentifier() or name.startswith("_"):
-        raise UnsafeInputError(f"{what} {_show(text)}: not a name (a name is letters, digits and "
-                               f"'_', starting with a letter)")
+        bad = next((ch for i, ch in enumerate(name) if not (ch.isalpha() or i and (ch.isdigit()
+                                                                                  or ch == "_"))), "")
+        raise UnsafeInputError(f"{what} {_show(text)}: not a name: the character {bad!r} is not "
+                               f"allowed there (a name is letters, digits and '_', starting with a "
+                               f"letter)")
     if name in ("True", "False", "None") or name in _python_keywords():
         raise UnsafeInputError(f"{what} {_show(text)}: {name!r} is a Python keyword, not a name")
     return name
@@ -250,7 +257,8 @@ def _characters(text, what):
     if not isinstance(text, str):
         raise UnsafeInputError(f"{what} must be text (a str), got {type(text).__name__}")
     if len(text) > MAX_CHARS:
-        raise UnsafeInputError(f"{what} is {len(text)} characters long; at most {MAX_CHARS} are read")
+        raise UnsafeInputError(f"{what} {_show(text, 20)} is {len(text)} characters long; at most "
+                               f"{MAX_CHARS} are read")
     for ch in text:
         if ch in _ASCII_OK or ch.isascii() and ch.isalpha():
             continue
@@ -290,14 +298,19 @@ def _syntax(text, what):
             raise UnsafeInputError(f"{what} {_show(text)}: the character {bad!r} is not allowed"
                                    + (f": {kind[bad]} not part of the grammar" if bad in kind else "")
                                    ) from None
+        word = next((w for w in re.findall(r"[^\W\d]\w*", stripped) if w in _python_keywords()
+                     and w not in ("True", "False")), None)
+        if word is not None:
+            raise UnsafeInputError(f"{what} {_show(text)}: {word!r} is a Python keyword and not "
+                                   f"allowed ({word} is not part of the grammar, nor a name)") from None
         where = ""
         if e.offset and e.lineno:
             line = stripped.splitlines()[e.lineno - 1] if stripped.splitlines() else stripped
             where = f" at {line[e.offset - 1:e.offset + 9]!r}" if e.offset <= len(line) else " at the end"
         raise ParseError(f"cannot parse {what} {_show(text)}: {e.msg}{where}") from None
     except (RecursionError, MemoryError, ValueError, OverflowError) as e:
-        raise UnsafeInputError(f"{what} {_show(text)}: too large or too deeply nested to read "
-                               f"({type(e).__name__})") from None
+        raise UnsafeInputError(f"{what} {_show(text)}: too large or too deeply nested to read, "
+                               f"from {stripped[:20]!r} on ({type(e).__name__})") from None
     if "#" in stripped:
         raise UnsafeInputError(f"{what} {_show(text)}: the character '#' is not allowed: comments "
                                f"are not part of the grammar")
@@ -312,10 +325,17 @@ def _size(tree, text, what):
         node, depth = stack.pop()
         count += 1
         if count > MAX_NODES:
-            raise UnsafeInputError(f"{what} {_show(text)}: more than {MAX_NODES} syntax nodes")
+            raise UnsafeInputError(f"{what} {_show(text)}: more than {MAX_NODES} syntax nodes, "
+                                   f"at {_segment(text, node)!r}")
         if depth > MAX_DEPTH:
-            raise UnsafeInputError(f"{what} {_show(text)}: nested more than {MAX_DEPTH} deep")
+            raise UnsafeInputError(f"{what} {_show(text)}: nested more than {MAX_DEPTH} deep, at "
+                                   f"{_segment(text, node)!r}")
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _segment(text, node, limit=30) -> str:
+    s = ast.get_source_segment(text.strip(), node) or type(node).__name__
+    return s if len(s) <= limit else s[:limit] + "..."
 
 
 def _declared(symbols) -> dict:
