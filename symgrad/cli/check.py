@@ -57,7 +57,8 @@ def _matrices(specs) -> dict:
     import sympy as sp
     out = {}
     for spec in specs:
-        name, colon, shape = spec.replace(" ", "").partition(":")
+        name, colon, shape = spec.rpartition(":")
+        shape = shape.replace(" ", "")
         m = _SHAPE.match(shape)
         if not colon or not m:
             raise SymgradError(f"--matrix {spec!r}: expected NAME:RxC, e.g. W:3x2")
