@@ -16,7 +16,7 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
 - operators: ``+ - * / **`` (``*`` of matrices is the matrix product), ``@`` (matrix product),
   unary ``-``/``+``, parentheses; comparisons ``< <= > >=`` and ``&``/``|`` of them, ``True``/``False``
   (for the conditions of ``Piecewise((expr, cond), ...)``, whose tuples are the only tuples);
-- calls of the functions of `FUNCTIONS` by their bare name, positional arguments only, except the
+- calls of the functions of `function_names()` by their bare name, positional arguments only, except the
   keywords a function lists (numbers only: ``leaky_relu(x, alpha=0.2)``);
 - ``M.T`` (the transpose: the only postfix; no other attribute is read) and ``M[i, j]`` (an entry,
   integer constants);
@@ -55,7 +55,9 @@ MAX_NODES = 5_000        # syntax nodes of one text
 MAX_DEPTH = 200          # nesting of the syntax tree
 MAX_ARGS = 100           # arguments of one call
 MAX_EXPONENT = 100       # |n| in base**n for a symbolic base (and HadamardPower, MatPow)
-MAX_BITS = 10_000        # size of an exact power of numbers, |n|·bits(base)
+MAX_BRANCHES = 16        # arguments of Max, Min, Piecewise (SymPy compares them pairwise)
+MAX_BITS = 2048          # size of an integer: a literal, or an exact power of numbers |n|·bits(base)
+                         # (SymPy's roots of a larger one search for factors for seconds)
 MAX_DIM = 10_000         # a dimension given in the text: Identity(n), OneMatrix(r, c), ...
 
 # Punctuation the grammar uses; any other ASCII character is named when the text does not parse.
@@ -90,7 +92,6 @@ def _functions() -> dict:
 
 
 def _register_sympy():
-    many = (1, MAX_ARGS)
     for name in ("exp", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan",
                  "Abs", "sign", "Trace", "Transpose"):
         register(name, getattr(sp, name))
@@ -99,12 +100,12 @@ def _register_sympy():
     register("trace", sp.Trace)
     register("log", sp.log, (1, 2))
     for name, build in (("Max", sp.Max), ("max", sp.Max), ("Min", sp.Min), ("min", sp.Min)):
-        register(name, build, many)
+        register(name, build, (1, MAX_BRANCHES))
     register("transpose", _transpose)
     register("T", _transpose)
     register("HadamardProduct", sp.HadamardProduct, (2, MAX_ARGS))
     register("HadamardPower", sp.HadamardPower, (2, 2), kind="power")
-    register("Piecewise", sp.Piecewise, many, kind="piecewise")
+    register("Piecewise", sp.Piecewise, (1, MAX_BRANCHES), kind="piecewise")
     register("Rational", sp.Rational, (1, 2), kind="integers")
     register("Identity", sp.Identity, kind="dims")
     register("OneMatrix", sp.OneMatrix, (2, 2), kind="dims")
@@ -140,7 +141,7 @@ def parse_expr(text, *, symbols: Mapping | Iterable = (), real: bool = False,
     >>> parse_expr("x**10**10**8")
     Traceback (most recent call last):
     ...
-    symgrad.errors.UnsafeInputError: the expression 'x**10**10**8': the power '10**10**8' is too large (a power of numbers may have at most 10000 bits)
+    symgrad.errors.UnsafeInputError: the expression 'x**10**10**8': the power '10**10**8' is too large (a power of numbers may have at most 2048 bits)
     """
     tree, text = _syntax(text, what)
     return _Builder(text, what, _declared(symbols), real, new_symbols).build(tree)
@@ -393,6 +394,15 @@ class _Builder:
         out = self.visit(tree.body)
         if isinstance(out, sp.Basic) and (out.has(sp.zoo, sp.nan) or out.has(sp.oo, -sp.oo)):
             raise self.fail("the value is not finite (a division by zero?)")
+        if isinstance(out, sp.Basic):
+            # SymPy combines factors: (x + y)**60*(x + y)**60 is (x + y)**120, past the bound.
+            for p in sp.preorder_traversal(out):
+                if isinstance(p, (sp.Pow, sp.MatPow, sp.HadamardPower)) and len(p.args) == 2:
+                    base, n = p.args
+                    if (isinstance(n, sp.Expr) and n.is_Number and not base.is_Number
+                            and abs(float(n)) > MAX_EXPONENT):
+                        raise self.refuse(f"the power {sp.sstr(p)[:60]!r} has an exponent larger "
+                                          f"than {MAX_EXPONENT} (after SymPy combines factors)")
         return out
 
     def visit(self, node):
@@ -421,6 +431,9 @@ class _Builder:
         if isinstance(v, bool):
             return sp.true if v else sp.false
         if isinstance(v, int):
+            if v.bit_length() > MAX_BITS:
+                raise self.refuse(f"the number {self.seg(node)!r} is too large (integers have at most "
+                                  f"{MAX_BITS} bits)")
             return sp.Integer(v)
         if isinstance(v, float):
             if not math.isfinite(v):

@@ -324,6 +324,15 @@ def test_python_api_refuses_every_attempt(entry, marker):
     assert not problems, "\n".join(s[:300] for s in problems)
 
 
+def test_a_huge_expansion_is_decided_numerically_not_expanded():
+    """(w + x + y + z)¹⁰⁰ is within the parser's bounds, but expanded it has 176,851 terms: the
+    symbolic comparison leaves it undecided and the numbers decide (sympy.expand took minutes)."""
+    x_, y_, z_, w_ = sp.symbols("x y z w", real=True)
+    with hang_guard(60):
+        r = sg.check(x_ * y_ * z_ * w_, x_, "(x + y + z + w)**100")
+    assert r.verdict == "not equal" and "undecided" in r.method
+
+
 def test_string_claims_still_work():
     """The parser reads claims in f's own symbols (real ones here), so a right string claim is right."""
     assert sg.check(F, w, "-(y - w*x)*x")

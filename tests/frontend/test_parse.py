@@ -14,7 +14,7 @@ from symgrad.frontend.parse import as_expr, parse_expr, parse_name, parse_names,
 x, y, z, w, b, t = sp.symbols("x y z w b t")
 W, X = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
 Z, T = sp.MatrixSymbol("z", 4, 1), sp.MatrixSymbol("t", 4, 1)
-MATS = {"W": W, "x": X, "z": Z, "t": T}
+MATS = {"W": W, "x": X, "z": Z, "t": T, "S": sp.MatrixSymbol("S", 2, 2)}
 
 
 # What the README, the docs and the CLI tests write, and what SymPy itself builds for it.
@@ -140,9 +140,14 @@ def test_refusals_name_the_token(text, token):
     ("HadamardPower(W, 10**6)", "HadamardPower(W, 10**6)"),
     ("Identity(10**9)", "'10**9'"),
     ("1e400*x", "'1e400'"),
+    ("9" * 700 + "*x", "'99999999"),
+    ("sqrt(" + "9" * 700 + ")", "'99999999"),
+    ("(a + b)**60*(a + b)**60", "'(a + b)**120'"),
+    ("S**60*S**60", "'S**120'"),
+    ("Max(" + ", ".join(f"x{i}" for i in range(P.MAX_BRANCHES + 1)) + ")", "takes 1 to 16"),
 ])
 def test_sizes_are_bounded_before_sympy_builds_them(text, token):
-    with pytest.raises(UnsafeInputError) as e:
+    with pytest.raises(ParseError) as e:
         parse_expr(text, symbols=MATS)
     assert token in str(e.value)
 
