@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ParseError, SymgradError
-from ..frontend.parse import MAX_DIM, parse_expr, parse_name, parse_number, shape_message
+from ..frontend.parse import MAX_DIM, parse_expr, parse_name, parse_number
 
 _SHAPE = re.compile(r"^([0-9]{1,6})x([0-9]{1,6})$")
 MAX_ENTRIES = 1_000_000          # entries of one --matrix (its values are drawn at random)

@@ -34,7 +34,7 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
 >>> parse_expr("__import__('os').system('true')")
 Traceback (most recent call last):
 ...
-symgrad.errors.UnsafeInputError: the expression "__import__('os').system('true')": the attribute '.system' is not allowed (no attribute is read; the only postfix is .T, the transpose)
+symgrad.errors.UnsafeInputError: the expression "__import__('os').system('true')": the attribute '.system' is not allowed (...)
 """
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def parse_expr(text, *, symbols: Mapping | Iterable = (), real: bool = False,
     >>> parse_expr("x**10**10**8")
     Traceback (most recent call last):
     ...
-    symgrad.errors.UnsafeInputError: the expression 'x**10**10**8': the power '10**10**8' is too large (a power of numbers may have at most 2048 bits)
+    symgrad.errors.UnsafeInputError: the expression 'x**10**10**8': the power '10**10**8' is too large (...)
     """
     tree, text = _syntax(text, what)
     return _Builder(text, what, _declared(symbols), real, new_symbols).build(tree)
