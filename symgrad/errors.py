@@ -37,3 +37,12 @@ class ArgumentError(SymgradError, ValueError, TypeError):
 class DataError(SymgradError, ValueError):
     """A value handed to a compiled program at run time that it cannot use: a class label that is
     not an integer in range, ``None`` or text in the data, an empty batch."""
+
+
+class ParseError(SymgradError, ValueError):
+    """User text (an expression, a name, a number) that does not parse, or does not build."""
+
+
+class UnsafeInputError(ParseError):
+    """User text with something the parser's whitelist refuses: an attribute, a string literal, a
+    function symgrad does not know, a look-alike character, a power or a size beyond the bounds."""

@@ -22,13 +22,29 @@ import sympy as sp
 from ..core.differentiate import _flatten_wrt
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
+from ..frontend.parse import as_expr
 from ..core.values import key_name
 
 # ---------------------------------------------------------------------------------------------------
 # The claim: one expression or callable per wrt, or one callable for all.
 
 
-def _normalize_claims(claimed, params):
+def read_f(f, params):
+    """``f`` as given to `sg.check`: text goes through symgrad's parser (never evaluated), its
+    names meaning the wrt symbols where they match."""
+    return as_expr(f, "f", symbols=params)
+
+
+def _normalize_claims(claimed, params, f=None):
+    """The claims, one per wrt symbol (or a callable). A claim given as text is parsed by symgrad's
+    parser, never evaluated; its names mean f's symbols and the wrt symbols (so ``"2*x"`` is
+    ``2*x`` for f's ``x``, whatever its assumptions)."""
+    known = {**{s.name: s for s in (_symbols(f) if f is not None else ())},
+             **{w.name: w for w in params}}
+
+    def read(c, w=None):
+        return as_expr(c, "the claimed gradient" + (f" for {w.name}" if w is not None else ""),
+                       symbols=known)
     if callable(claimed) and not isinstance(claimed, sp.Basic):
         return claimed
     if isinstance(claimed, Mapping):
@@ -42,11 +58,11 @@ def _normalize_claims(claimed, params):
     if isinstance(claimed, (list, tuple)):
         if len(claimed) != len(params):
             raise SymgradError(f"{len(claimed)} claimed gradients for {len(params)} wrt symbols")
-        return [sp.sympify(c) for c in claimed]
+        return [read(c, w) for c, w in zip(claimed, params)]
     if len(params) != 1:
         raise SymgradError(f"one claimed expression for {len(params)} wrt symbols; pass a list or "
                            f"a dict {{symbol: expression}}")
-    return [sp.sympify(claimed)]
+    return [read(claimed)]
 
 
 def _symbols(expr) -> set:
@@ -224,9 +240,52 @@ def _same_kind(c, t):
     return isinstance(c, (sp.MatrixExpr, sp.MatrixBase)) == isinstance(t, (sp.MatrixExpr, sp.MatrixBase))
 
 
+EXPAND_LIMIT = 5000      # terms sp.expand may produce before symbolic_zero gives up (undecided)
+
+
+def expanded_terms(e, limit: int = EXPAND_LIMIT) -> int:
+    """An upper bound of the number of terms ``sp.expand(e)`` makes, at any level of e, capped at
+    ``limit + 1``: a sum adds its terms, a product multiplies them, (a₁ + ... + a_k)ⁿ has
+    C(n + k − 1, k − 1) (multinomial) terms; a claim such as (w + x + y + z)¹⁰⁰ (176,851 terms)
+    would keep expand busy for minutes.
+
+    >>> import sympy as sp
+    >>> a, b = sp.symbols("a b")
+    >>> expanded_terms((a + b) ** 3 * (a - b)), expanded_terms((a + b + 1) ** 100 * a) > EXPAND_LIMIT
+    (8, True)
+    """
+    import math
+    seen: dict = {}
+
+    def terms(x) -> int:
+        if x in seen:
+            return seen[x]
+        inner = [terms(a) for a in x.args]              # expand works inside function arguments too
+        if isinstance(x, sp.Add):
+            n = sum(inner)
+        elif isinstance(x, sp.Mul):
+            n = math.prod(inner)
+        elif isinstance(x, sp.Pow) and x.exp.is_Integer and int(x.exp) > 1:
+            k, p = inner[0], int(x.exp)
+            n = math.comb(p + k - 1, k - 1) if k <= limit and p <= limit else limit + 1
+        else:
+            n = 1
+        seen[x] = n = min(n, limit + 1)
+        if n > limit:
+            raise OverflowError
+        return n
+    try:
+        return terms(sp.sympify(e))
+    except OverflowError:
+        return limit + 1
+
+
 def symbolic_zero(d) -> bool | None:
     """True when simplification shows ``d`` is 0; None when it cannot tell (never a disproof).
-    Large expressions are not simplified (simplify's time grows quickly with size)."""
+    Large expressions are not simplified (simplify's time grows quickly with size), nor expanded
+    when the expansion would be large (`expanded_terms`)."""
+    if expanded_terms(d) > EXPAND_LIMIT:
+        return None
     try:
         if isinstance(d, (sp.MatrixExpr, sp.MatrixBase)):
             e = sp.expand(d)

@@ -46,7 +46,7 @@ import sympy as sp
 from . import sampling, sides
 from .arguments import check_arguments
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
-                     _same_kind, _shape, _symbols, _truth, fit_shape, symbolic_zero)
+                     _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
 from ..errors import SymgradError
 from ..core.ir import format_shape
@@ -147,13 +147,13 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     'transpose'
     """
     from .hints import Case, find_hint
-    f = sp.sympify(f)
     params = _flatten_wrt(wrt)
+    f = read_f(f, params)                       # text is parsed, never evaluated
     if isinstance(wrt, sp.MatrixBase) and isinstance(claimed, sp.MatrixBase):
         if claimed.shape != wrt.shape:          # a Matrix of symbols: the claim entry by entry
             raise SymgradError(f"wrt is a {wrt.shape} Matrix of symbols but the claim is {claimed.shape}")
         claimed = list(claimed)
-    claims = _normalize_claims(claimed, params)
+    claims = _normalize_claims(claimed, params, f)
     check_arguments(f, params, claims, at=at, assumptions=assumptions, batch=batch, points=points,
                     seed=seed, policy=policy)
     is_callable = callable(claims)

@@ -1,5 +1,8 @@
 """MODEL.py files for ``symgrad compile`` and ``symgrad train``.
 
+MODEL.py is Python and is run as such: only pass files you trust. (Every other argument is data:
+file names, numbers and choices; nothing else is run or evaluated.)
+
 A model file is a Python script that defines, at module level:
 
     loss        the per-example loss: a scalar SymPy expression            (required)
@@ -110,7 +113,8 @@ def model_parser(subparsers, name: str, help: str, doc: str):
     docstring's first paragraph, then this module's) and the MODEL.py positional."""
     p = subparsers.add_parser(name, help=help, description=doc.split("\n\n")[0] + "\n\n" + __doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", metavar="MODEL.py", help="a Python file defining loss, params, inputs")
+    p.add_argument("model", metavar="MODEL.py", help="a Python file defining loss, params, inputs; it is run as "
+                                            "Python, so only pass files you trust")
     return p
 
 

@@ -9,20 +9,25 @@ wrong, 2 on bad input (an unparsable expression, a symbol f does not have, shape
 together inside an expression) — with a message, never a traceback. A claim that has the wrong
 shape for its variable is a wrong answer (exit 1, and the hint says both shapes).
 
-Names: every name in the expressions is a real scalar Symbol unless declared a matrix with
-``--matrix NAME:RxC`` (repeatable); symgrad's functions (sigmoid, relu, leaky_relu, softplus,
-softmax, log_softmax, logsumexp, sum, mse, l1, hinge, bce, cross_entropy, kl_div) and SymPy's (exp,
-log, sqrt, Abs, Max, Heaviside, Piecewise, HadamardProduct, HadamardPower, ...) are known; ``M.T``
-is the transpose. ``--wrt`` and ``--claimed`` may be repeated, in the same order. ``--at NAME=V,...``
-fixes a value (a matrix's entries row by row) instead of drawing it at random.
+Text is parsed, never evaluated: f, ``--wrt``, ``--claimed``, ``--at`` and ``--matrix`` go through
+symgrad's whitelisting parser (`symgrad.frontend.parse`; the grammar is in docs/checking.md), so a
+course can run this on its students' answers. Every name in the expressions is a real scalar
+Symbol unless declared a matrix with ``--matrix NAME:RxC`` (repeatable); symgrad's functions
+(sigmoid, relu, leaky_relu, softplus, softmax, log_softmax, logsumexp, sum, mse, l1, hinge, bce,
+cross_entropy, kl_div) and SymPy's (exp, log, sqrt, Abs, Max, Min, Heaviside, Piecewise,
+HadamardProduct, HadamardPower, ...) can be called; ``M.T`` (or ``transpose(M)``) is the transpose,
+``M[i, j]`` an entry. ``--wrt`` and ``--claimed`` may be repeated, in the same order.
+``--at NAME=V,...`` fixes a value (a matrix's entries row by row) instead of drawing it at random.
 """
 from __future__ import annotations
 
 import re
 
-from ..errors import SymgradError
+from ..errors import ParseError, SymgradError
+from ..frontend.parse import MAX_DIM, parse_expr, parse_name, parse_number
 
-_MATRIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):([0-9]+)x([0-9]+)$")
+_SHAPE = re.compile(r"^([0-9]{1,6})x([0-9]{1,6})$")
+MAX_ENTRIES = 1_000_000          # entries of one --matrix (its values are drawn at random)
 
 
 def register(subparsers):
@@ -49,60 +54,32 @@ def register(subparsers):
     p.set_defaults(func=run)
 
 
-def _namespace(matrices):
+def _matrices(specs) -> dict:
+    """--matrix NAME:RxC (repeatable) -> {name: MatrixSymbol}."""
     import sympy as sp
-
-    from ..frontend import functions as F
-    ns = {name: getattr(F, name) for name in (
-        "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
-        "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div")}
-    for spec in matrices:
-        m = _MATRIX.match(spec.replace(" ", ""))
-        if not m:
+    out = {}
+    for spec in specs:
+        name, colon, shape = spec.rpartition(":")
+        shape = shape.replace(" ", "")
+        m = _SHAPE.match(shape)
+        if not colon or not m:
             raise SymgradError(f"--matrix {spec!r}: expected NAME:RxC, e.g. W:3x2")
-        name, r, c = m.group(1), int(m.group(2)), int(m.group(3))
-        if r < 1 or c < 1:
-            raise SymgradError(f"--matrix {spec!r}: the shape must be positive")
-        ns[name] = sp.MatrixSymbol(name, r, c)
-    return ns
+        name = parse_name(name, "--matrix")
+        r, c = int(m.group(1)), int(m.group(2))
+        if not (1 <= r <= MAX_DIM and 1 <= c <= MAX_DIM and r * c <= MAX_ENTRIES):
+            raise SymgradError(f"--matrix {spec!r}: the shape must be positive, each side at most "
+                               f"{MAX_DIM} and at most {MAX_ENTRIES} entries")
+        out[name] = sp.MatrixSymbol(name, r, c)
+    return out
 
 
-# SymPy names the expressions may use; every other name is a Symbol (so β written "beta" is a
-# variable, not SymPy's beta function).
-_SYMPY_NAMES = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "Abs", "Max",
-                "Min", "sign", "Heaviside", "Piecewise", "HadamardProduct", "HadamardPower",
-                "OneMatrix", "ZeroMatrix", "Identity", "Trace", "Transpose", "Rational", "pi")
-
-
-def parse(text: str, ns: dict, what: str):
-    """A SymPy expression from user text, through ``sympy.parse_expr`` with a controlled namespace:
-    symgrad's functions, a few SymPy ones, the declared matrices; every other name a real Symbol.
-    Builtins are not reachable from the text."""
+def parse(text: str, symbols: dict, what: str):
+    """A SymPy expression from user text, through symgrad's whitelisting parser: the declared
+    matrices and f's symbols are themselves; every other name is a new real Symbol."""
     import sympy as sp
-    from sympy.parsing.sympy_parser import TokenError, parse_expr, standard_transformations
-
-    if not text.strip():
-        raise SymgradError(f"{what} is empty")
-    local = {n: getattr(sp, n) for n in _SYMPY_NAMES}
-    local.update(ns)
-    for name in set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)):
-        if name not in local:
-            if name.startswith("__"):
-                raise SymgradError(f"{what} {text!r}: the name {name!r} is not allowed")
-            local[name] = sp.Symbol(name, real=True)
-    glob = {"__builtins__": {}, "Integer": sp.Integer, "Float": sp.Float, "Rational": sp.Rational,
-            "Symbol": sp.Symbol}
-    try:
-        expr = parse_expr(text, local_dict=local, global_dict=glob,
-                          transformations=standard_transformations)
-    except (SyntaxError, TokenError) as e:
-        raise SymgradError(f"cannot parse {what} {text!r}: {e}") from None
-    except sp.ShapeError as e:
-        raise SymgradError(f"shapes do not match in {what} {text!r}: {_shape_msg(e)}") from None
-    except Exception as e:  # noqa: BLE001 - SymPy raises many kinds (TypeError, ValueError, ...)
-        raise SymgradError(f"cannot build {what} {text!r}: {type(e).__name__}: {e}") from None
-    if not isinstance(expr, sp.Basic):
-        raise SymgradError(f"{what} {text!r} is not an expression (it is a {type(expr).__name__})")
+    expr = parse_expr(text, symbols=symbols, real=True, what=what)
+    if not isinstance(expr, (sp.Expr, sp.MatrixExpr)):
+        raise ParseError(f"{what} {text!r} is not an expression (it is {expr})")
     return expr
 
 
@@ -113,14 +90,14 @@ def _values(specs, names) -> dict:
     out = {}
     for spec in specs:
         name, eq, text = spec.partition("=")
-        name = name.strip()
+        name = parse_name(name, "--at") if eq else name
         if not eq or name not in names:
             raise SymgradError(f"--at {spec!r}: expected NAME=VALUE with NAME one of f's symbols "
                                f"{sorted(names)}")
         try:
-            vals = [float(v) for v in text.split(",")]
-        except ValueError:
-            raise SymgradError(f"--at {spec!r}: values must be numbers separated by commas") from None
+            vals = [parse_number(v, f"--at {name}") for v in text.split(",")]
+        except ParseError as e:
+            raise type(e)(f"--at {spec!r}: values must be numbers separated by commas: {e}") from None
         sym = names[name]
         if isinstance(sym, sp.MatrixSymbol):
             r, c = (int(d) for d in sym.shape)
@@ -135,24 +112,18 @@ def _values(specs, names) -> dict:
     return out
 
 
-def _shape_msg(e) -> str:
-    a = e.args
-    if len(a) == 3 and isinstance(a[0], str):          # ('Matrices are not aligned', 2, 3)
-        return f"{a[0].lower()}: inner dimensions {a[1]} and {a[2]} differ (check --matrix)"
-    return str(e)
-
-
 def run(args) -> int:
     import sympy as sp
 
     from ..checking.verdict import check
-    ns = _namespace(args.matrix)
-    f = parse(args.f, ns, "f")
+    matrices = _matrices(args.matrix)
+    f = parse(args.f, matrices, "f")
     if isinstance(f, sp.MatrixExpr) and f.shape != (1, 1):
         raise SymgradError(f"f must be a scalar; {args.f!r} has shape {f.shape} (wrap it in sum(...))")
     names = {s.name: s for s in f.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))}
     wrt = []
     for w in args.wrt:
+        w = parse_name(w, "--wrt")
         if w not in names:
             raise SymgradError(f"unknown symbol {w!r} in --wrt: f's symbols are {sorted(names)}")
         wrt.append(names[w])
@@ -160,7 +131,7 @@ def run(args) -> int:
         raise SymgradError(f"{len(args.claimed)} --claimed for {len(wrt)} --wrt; give one each, in order")
     claims = []
     for text in args.claimed:
-        c = parse(text, {**ns, **names}, "--claimed")
+        c = parse(text, {**matrices, **names}, "--claimed")
         unknown = sorted(s.name for s in c.free_symbols
                          if isinstance(s, (sp.Symbol, sp.MatrixSymbol)) and s.name not in names)
         if unknown:

@@ -3,10 +3,15 @@
     symgrad derive "sin(x**2)" --wrt x --style calculus
     symgrad derive "(x + y)*z" --at x=-2,y=5,z=-4 --name q="x + y" --graph xyz.svg
     symgrad derive model.py --format latex
+    symgrad derive --expr "relu(w*x + b)" --wrt w
 
-A model file is a Python file that defines ``loss`` (a SymPy expression) and ``params`` (the symbols
-to differentiate by); it may define ``inputs``, ``names`` (intermediate names, {symbol: subexpression}),
-``given`` and ``at`` (a point: {symbol or name: value}).
+Text is parsed, never evaluated: the expression, ``--wrt``, ``--at`` and ``--name`` go through
+symgrad's whitelisting parser (`symgrad.frontend.parse`; the grammar is in docs/checking.md).
+A target ending in ``.py`` is different: it is a model file, a Python file that is run as such
+(only pass files you trust). It defines ``loss`` (a SymPy expression) and ``params`` (the symbols to
+differentiate by), and may define ``inputs``, ``names`` (intermediate names, {symbol:
+subexpression}), ``given`` and ``at`` (a point: {symbol or name: value}). ``--expr EXPR`` takes
+text that is never taken for a file name: use it for text you did not write.
 """
 from __future__ import annotations
 
@@ -16,16 +21,23 @@ from pathlib import Path
 
 import sympy as sp
 
-from ..errors import SymgradError
+from ..errors import ParseError, SymgradError
+from ..frontend.parse import parse_expr, parse_name, parse_names, parse_number
 
 FORMATS = {"text": "text", "unicode": "unicode", "latex": "latex-document", "md": "markdown",
            "markdown": "markdown"}
 
 
 def register(subparsers):
+    import argparse
     p = subparsers.add_parser("derive", help="print the steps of a derivation",
-                              description=__doc__.splitlines()[0])
-    p.add_argument("target", metavar="EXPR|MODEL.py", help="a SymPy expression, or a model file")
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              description=__doc__.split("\n\n", 1)[1])
+    p.add_argument("target", nargs="?", metavar="EXPR|MODEL.py",
+                   help="an expression (parsed, never run), or a model file MODEL.py: Python, run "
+                        "as such, so only pass files you trust")
+    p.add_argument("--expr", metavar="EXPR",
+                   help="the expression, never taken for a file name (for text from others)")
     p.add_argument("--wrt", help="comma-separated symbols (default: all, or the model's params)")
     p.add_argument("--style", choices=["steps", "calculus"], default="steps")
     p.add_argument("--mode", choices=["reverse", "forward"], default="reverse")
@@ -35,21 +47,6 @@ def register(subparsers):
     p.add_argument("--format", choices=sorted(FORMATS), default="unicode")
     p.add_argument("--graph", metavar="OUT.svg", help="write the computational graph (.svg, .png, .pdf, .dot)")
     p.set_defaults(func=run)
-
-
-def _namespace() -> dict:
-    import symgrad as sg
-    ns = {n: getattr(sg, n) for n in ("sigmoid", "relu", "leaky_relu", "softplus", "softmax",
-                                      "log_softmax", "logsumexp")}
-    return ns
-
-
-def _parse(text: str, ns: dict, what: str):
-    from sympy.parsing.sympy_parser import parse_expr
-    try:
-        return parse_expr(text, local_dict=dict(ns))
-    except Exception as e:       # TokenError, SyntaxError, NameError, ... from the parser
-        raise SymgradError(f"cannot read {what} {text!r}: {type(e).__name__}: {e}") from None
 
 
 def _model(path: Path) -> dict:
@@ -65,46 +62,50 @@ def _model(path: Path) -> dict:
 
 
 def _point(items, symbols) -> dict:
+    """--at x=-2,y=5 -> {symbol: value}; names and values through the parser."""
     by_name = {str(s): s for s in symbols}
     at = {}
     for item in items:
         for pair in filter(None, item.split(",")):
             if "=" not in pair:
                 raise SymgradError(f"--at takes NAME=VALUE pairs, got {pair!r}")
-            k, v = (t.strip() for t in pair.split("=", 1))
+            k, v = pair.split("=", 1)
+            k = parse_name(k, "--at")
             if k not in by_name:
                 raise SymgradError(f"--at: {k!r} is not a symbol of the expression "
                                    f"(symbols: {', '.join(sorted(by_name))})")
             try:
-                at[by_name[k]] = float(sp.sympify(v))
-            except (TypeError, ValueError, sp.SympifyError):
-                raise SymgradError(f"--at: the value of {k} must be a number, got {v!r}") from None
+                at[by_name[k]] = parse_number(v, f"--at {k}")
+            except ParseError as e:
+                raise type(e)(f"--at: the value of {k} must be a number: {e}") from None
     return at
+
+
+def _target(args):
+    """(f, wrt, options) from the model file or the parsed expression."""
+    if (args.target is None) == (args.expr is None):
+        raise SymgradError("give an expression (or a model file), or --expr EXPR: one of them")
+    if args.expr is None and args.target.endswith(".py"):
+        path = Path(args.target)
+        if not path.is_file():
+            raise SymgradError(f"model file {args.target} not found")
+        m = _model(path)
+        return m["loss"], list(m["params"]), {k: m[k] for k in ("names", "given", "at")
+                                              if m.get(k) is not None}
+    text = args.expr if args.expr is not None else args.target
+    f = parse_expr(text, what="the expression")
+    if not isinstance(f, sp.Expr) or not f.free_symbols:
+        raise SymgradError(f"the expression {text!r} has no symbols to differentiate by")
+    return f, sorted(f.free_symbols, key=str), {}
 
 
 def run(args) -> int:
     import symgrad as sg
-    ns = _namespace()
-    target = args.target
-    opts: dict = {}
-    if target.endswith(".py"):
-        path = Path(target)
-        if not path.is_file():
-            raise SymgradError(f"model file {target} not found")
-        m = _model(path)
-        f, wrt = m["loss"], list(m["params"])
-        for k in ("names", "given", "at"):
-            if m.get(k) is not None:
-                opts[k] = m[k]
-    else:
-        f = _parse(target, ns, "the expression")
-        if not isinstance(f, sp.Basic) or not f.free_symbols:
-            raise SymgradError(f"the expression {target!r} has no symbols to differentiate by")
-        wrt = sorted(f.free_symbols, key=str)
+    f, wrt, opts = _target(args)
     symbols = {str(s): s for s in sp.sympify(f).free_symbols}
     if args.wrt:
         wrt = []
-        for w in filter(None, (t.strip() for t in args.wrt.split(","))):
+        for w in parse_names(args.wrt, "--wrt"):
             if w not in symbols:
                 raise SymgradError(f"--wrt: {w!r} is not a symbol of the expression "
                                    f"(symbols: {', '.join(sorted(symbols))})")
@@ -112,12 +113,12 @@ def run(args) -> int:
     if args.at:
         opts["at"] = _point(args.at, symbols.values())
     names = dict(opts.get("names") or {})
-    local = {**ns, **symbols}
     for item in args.name:
         if "=" not in item:
             raise SymgradError(f"--name takes NAME=SUBEXPRESSION, got {item!r}")
         k, v = item.split("=", 1)
-        names[sp.Symbol(k.strip())] = _parse(v, local, "the subexpression")
+        k = parse_name(k, "--name")
+        names[sp.Symbol(k)] = parse_expr(v, symbols=symbols, what=f"--name {k}")
     if names:
         opts["names"] = names
     if args.style == "calculus":

@@ -40,6 +40,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError
+from ..frontend.parse import as_expr
 
 Number = Union[int, float]
 LR = Union[Number, Callable]      # a number, or t -> SymPy expression (a schedule)
@@ -94,7 +95,7 @@ class Optimizer:
 
     def _lr(self, t):
         """The learning rate at step t: a number, or the schedule's expression in t."""
-        return sp.sympify(self.lr(t)) if callable(self.lr) else sp.sympify(self.lr)
+        return as_expr(self.lr(t) if callable(self.lr) else self.lr, "lr")   # text parsed, not run
 
     def _regularized(self, p, g):
         """g + weight_decay·p + l1·sign(p): the gradients of (wd/2)·p² and l1·|p| added to g."""

@@ -15,6 +15,7 @@ import sympy as sp
 
 from . import rules as R
 from ..errors import ArgumentError, ShapeError, WrtError
+from ..frontend.parse import as_expr
 from .forward import forward as _forward
 from .ir import Graph, Var, format_shape
 from .lower import Lowering
@@ -140,7 +141,7 @@ def differentiate(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAU
     flat = _check_arguments("differentiate", f, wrt, mode, policy)
     graph = Graph(policy)
     low = Lowering(graph, params=flat)
-    f = sp.sympify(f)
+    f = as_expr(f, "f", symbols=flat)          # text is parsed, never evaluated
     out = _scalar_output(graph, low(f), f)
     wrt_vars = [low.leaf(w) for w in flat]
     steps: list[Step] = []
@@ -183,12 +184,12 @@ def grad(f, wrt, *, policy: Subgradients = DEFAULT, mode: str = "reverse"):
 def _outputs(F, low) -> list:
     """Lower the outputs of a vector function: a list/tuple/Matrix of scalars or a matrix expr."""
     if isinstance(F, (list, tuple, sp.MatrixBase)):
-        outs = [(low(sp.sympify(Fi)), Fi) for Fi in F]
+        outs = [(low(as_expr(Fi, "F", symbols=low.params)), Fi) for Fi in F]
         for v, Fi in outs:
             if v.shape != ():
                 raise ShapeError(f"each entry of F must be a scalar; {Fi} has shape {format_shape(v.shape)}")
         return [v for v, _ in outs]
-    return [low(sp.sympify(F))]
+    return [low(as_expr(F, "F", symbols=low.params))]
 
 
 def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:

@@ -12,6 +12,7 @@ import sympy as sp
 
 from . import rules as R
 from ..errors import ArgumentError, ShapeError, SymgradError
+from ..frontend.parse import as_expr
 from .ir import Graph, Var, format_shape
 
 
@@ -64,5 +65,5 @@ def numeric(expr, values: Mapping):
     """Evaluate a SymPy expression (scalar or matrix, symgrad's own nodes included) at ``values``
     by lowering it: the same path as the compiler, so it needs no explicit-matrix algebra."""
     from .lower import lower
-    graph, low, out = lower(sp.sympify(expr))
+    graph, low, out = lower(as_expr(expr, "expr", symbols=[k for k in values if isinstance(k, sp.Basic)]))
     return evaluate(graph, [out], values)[0]

@@ -20,6 +20,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from . import rules as R
 from ..errors import ShapeError, UnsupportedError
 from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Softmax, Total
+from ..frontend.parse import as_expr
 from .ir import Graph, Var, format_shape
 
 SUPPORTED = (
@@ -51,7 +52,7 @@ class Lowering:
 
     # -- driver: iterative post-order, so deep expressions do not hit the recursion limit ----------
     def __call__(self, expr) -> Var:
-        expr = sp.sympify(expr)
+        expr = as_expr(expr, symbols=self.params)      # text is parsed, never evaluated
         memo = self.memo
         stack = [(expr, False)]
         while stack:

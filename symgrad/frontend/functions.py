@@ -19,6 +19,9 @@ import sympy as sp
 from sympy import Expr, Function, Heaviside, Lambda, MatrixExpr, S
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .parse import as_expr
+from .parse import register as _register_text
+
 __all__ = [
     "sigmoid", "relu", "leaky_relu", "softplus",
     "softmax", "log_softmax", "logsumexp", "sum", "Softmax", "LogSoftmax", "LogSumExp", "Total",
@@ -95,7 +98,7 @@ class _Activation(Function):
     """A scalar function of one argument that maps over matrices elementwise."""
 
     def __new__(cls, x, *rest, **options):
-        x = sp.sympify(x)
+        x = as_expr(x, f"the argument of {cls.__name__}")
         if isinstance(x, MatrixExpr):
             return Map(Lambda(_t, cls(_t, *rest)), x)
         return super().__new__(cls, x, *rest, **options)
@@ -176,7 +179,7 @@ class leaky_relu(_Activation):
     nargs = (1, 2)
 
     def __new__(cls, x, alpha=sp.Rational(1, 100), **options):
-        return super().__new__(cls, x, sp.sympify(alpha), **options)
+        return super().__new__(cls, x, as_expr(alpha, "alpha"), **options)
 
     @classmethod
     def eval(cls, x, alpha):
@@ -225,7 +228,7 @@ class softplus(_Activation):
 
 
 def _matrix_arg(M, who):
-    M = sp.sympify(M)
+    M = as_expr(M, f"the argument of {who}")
     if not isinstance(M, MatrixExpr):
         raise TypeError(f"{who} takes a matrix expression (e.g. a MatrixSymbol), got {M!r}")
     return M
@@ -361,7 +364,7 @@ def _explicit(M):
 
 def sum(M):  # noqa: A001 - sg.sum, as in numpy/torch
     """The sum of all entries of a matrix expression (a scalar); a scalar is returned as it is."""
-    M = sp.sympify(M)
+    M = as_expr(M, "the argument of sum")
     return Total(M) if isinstance(M, MatrixExpr) else M
 
 
@@ -394,7 +397,7 @@ def _hadamard(a, b):
 
 def mse(yhat, y):
     """½‖ŷ − y‖² (half the squared error, as in the lecture notes; not averaged over entries)."""
-    d = sp.sympify(yhat) - sp.sympify(y)
+    d = as_expr(yhat, "yhat") - as_expr(y, "y")
     if _is_matrix(yhat, y):
         return Total(sp.HadamardPower(d, 2)) / 2
     return d ** 2 / 2
@@ -402,7 +405,7 @@ def mse(yhat, y):
 
 def l1(yhat, y):
     """‖ŷ − y‖₁ = Σ |ŷᵢ − yᵢ|."""
-    d = sp.sympify(yhat) - sp.sympify(y)
+    d = as_expr(yhat, "yhat") - as_expr(y, "y")
     return Total(Map(sp.Abs, d)) if _is_matrix(yhat, y) else sp.Abs(d)
 
 
@@ -437,7 +440,7 @@ class Gather(Expr):
     is_commutative = True
 
     def __new__(cls, z, k):
-        return Expr.__new__(cls, _matrix_arg(z, "gather"), sp.sympify(k))
+        return Expr.__new__(cls, _matrix_arg(z, "gather"), as_expr(k, "the index of gather"))
 
     def doit(self, **hints):
         z, k = self.args
@@ -462,3 +465,13 @@ def kl_div(p, q):
     if _is_matrix(p, q):
         return Total(_hadamard(p, Map(sp.log, p) - Map(sp.log, q)))
     return p * (sp.log(p) - sp.log(q))
+
+
+# The names user text may call (symgrad/frontend/parse.py): positional arguments, and leaky_relu's
+# alpha as a keyword.
+for _name in ("sigmoid", "relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum"):
+    _register_text(_name, globals()[_name])
+for _name in ("mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "gather"):
+    _register_text(_name, globals()[_name], (2, 2))
+_register_text("leaky_relu", leaky_relu, (1, 2), keywords=("alpha",))
+del _name

@@ -21,6 +21,7 @@ import numbers
 import sympy as sp
 
 from ..errors import ArgumentError
+from .parse import as_expr
 
 _count = itertools.count()
 RATES: dict[str, float] = {}        # mask name -> drop probability p
@@ -47,7 +48,7 @@ def dropout(y, p: float):
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
         raise ArgumentError(f"dropout probability p must be a number in [0, 1), got {p!r}")
     p = float(p)
-    y = sp.sympify(y)
+    y = as_expr(y, "the argument of dropout")
     name = f"dropout_mask_{next(_count)}"
     RATES[name] = p
     if isinstance(y, sp.MatrixExpr):

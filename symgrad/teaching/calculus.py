@@ -26,6 +26,7 @@ import sympy as sp
 
 from ..errors import SymgradError
 from ..frontend.functions import leaky_relu
+from ..frontend.parse import as_expr
 from .notation import RULES, D
 
 # ---------------------------------------------------------------------------------------------------
@@ -190,7 +191,7 @@ def narrate(f, x, at=None) -> Calculus:
     >>> narrate(sp.exp(3 * x), x).result
     3*exp(3*x)
     """
-    f = sp.sympify(f)
+    f = as_expr(f, "f", symbols=[x] if isinstance(x, sp.Basic) else ())   # parsed, never evaluated
     if not isinstance(x, sp.Symbol):
         raise SymgradError(f"the calculus style differentiates with respect to one scalar Symbol; got {x!r}")
     n = _Narrator(x)

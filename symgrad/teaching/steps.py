@@ -33,6 +33,7 @@ from ..core.evaluate import evaluate
 from ..core.forward import forward as _forward_sweep
 from ..core.forward import sweeps as _sweeps
 from ..frontend.functions import leaky_relu, relu, sigmoid, softplus
+from ..frontend.parse import as_expr
 from ..core.lower import _shape_of
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder, eqn_to_sympy
@@ -121,6 +122,11 @@ def _mk(name: str, shape):
     return sp.Symbol(name) if shape == () else sp.MatrixSymbol(name, *shape)
 
 
+def _known(d) -> list:
+    """The symbols of f, which text in ``names`` / ``given`` refers to by name."""
+    return [s for s in getattr(d.f, "free_symbols", ()) if isinstance(s, (sp.Symbol, sp.MatrixSymbol))]
+
+
 class Naming:
     """Display symbols for the forward graph's nodes (var id -> SymPy symbol or expression)."""
 
@@ -144,7 +150,7 @@ class Naming:
         self.user_exprs: dict = {}        # the user's expression of a named node -> its name
         n_before = len(g.eqns)
         for sym, expr in (names or {}).items():
-            v = low(sp.sympify(expr))
+            v = low(as_expr(expr, f"names[{sym}]", symbols=_known(d)))
             if v.id >= n_before:
                 raise SymgradError(f"names: {sym} = {expr} is not a subexpression of f = {d.f}; "
                                    f"name a part of f exactly as it appears in f")
@@ -297,7 +303,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         return _forward_steps(d, at, names, output_name, number_format)
     nm = Naming(d, names, output_name)
     g, disp = d.ir, nm.disp
-    given = {sp.sympify(k): sp.sympify(v) for k, v in (given or {}).items()}
+    known = _known(d)
+    given = {as_expr(k, "given", symbols=known): as_expr(v, f"given[{k}]", symbols=known)
+             for k, v in (given or {}).items()}
     root = d.output
     out_sym = disp[root.id]
     out_name = str(out_sym)

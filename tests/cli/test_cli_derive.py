@@ -59,7 +59,7 @@ def test_graph_file(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["derive", "sin(x**2"], "cannot read the expression"),
+    (["derive", "sin(x**2"], "cannot parse the expression"),
     (["derive", "x*y", "--wrt", "q"], "'q' is not a symbol"),
     (["derive", "x*y", "--at", "x=abc"], "must be a number"),
     (["derive", "x*y", "--at", "x"], "NAME=VALUE"),

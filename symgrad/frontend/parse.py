@@ -1,0 +1,628 @@
+"""Text → SymPy, by one whitelisting parser: user text is parsed, never evaluated.
+
+Every string a user hands symgrad (the command line's expressions, ``--wrt``, ``--claimed``, ``--at``
+and ``--name``; a string claim or a string ``f`` given to ``sg.check``, ``sg.derive``, ``sg.grad``,
+...) comes through here. Nothing reaches ``eval``, ``sympify`` of a string, or a SymPy function that
+sympifies a string argument: the text is read by Python's ``ast`` parser, and the tree is walked
+node by node against a whitelist; each allowed node is built by symgrad from SymPy objects it made
+itself (symbols are ``sp.Symbol(name)``, numbers ``sp.Integer``/``sp.Float``).
+
+The grammar (anything else is refused with `UnsafeInputError`, naming the offending token):
+
+- numbers: integers and decimal floats (finite; no complex numbers); ``pi`` and ``E``;
+- names: identifiers that start with a letter (ASCII or another script's, e.g. ``α``) and are their
+  own NFKC normal form — Python would read the look-alike ``ｅｘｐ`` as ``exp``, symgrad refuses it;
+  a name is a declared symbol (e.g. a ``--matrix``) or else a new scalar Symbol;
+- operators: ``+ - * / **`` (``*`` of matrices is the matrix product), ``@`` (matrix product),
+  unary ``-``/``+``, parentheses; comparisons ``< <= > >=`` and ``&``/``|`` of them, ``True``/``False``
+  (for the conditions of ``Piecewise((expr, cond), ...)``, whose tuples are the only tuples);
+- calls of the functions of `function_names()` by their bare name, positional arguments only, except the
+  keywords a function lists (numbers only: ``leaky_relu(x, alpha=0.2)``);
+- ``M.T`` (the transpose: the only postfix; no other attribute is read) and ``M[i, j]`` (an entry,
+  integer constants);
+- bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep,
+  `MAX_ARGS` arguments per call; a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
+  and a power of numbers at most `MAX_BITS` bits (so ``x*10**10**8`` is refused at once, before SymPy
+  would compute it).
+
+>>> import sympy as sp
+>>> parse_expr("0.5*(y - w*x)**2")
+0.5*(-w*x + y)**2
+>>> W, x = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
+>>> parse_expr("2*W*x*x.T", symbols=[W, x])
+2*W*x*x.T
+>>> parse_expr("__import__('os').system('true')")
+Traceback (most recent call last):
+...
+symgrad.errors.UnsafeInputError: the expression "__import__('os').system('true')": the attribute '.system' is not allowed (...)
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Iterable, Mapping
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from ..errors import ParseError, UnsafeInputError
+
+MAX_CHARS = 10_000       # characters of one text
+MAX_NODES = 5_000        # syntax nodes of one text
+MAX_DEPTH = 200          # nesting of the syntax tree
+MAX_ARGS = 100           # arguments of one call
+MAX_EXPONENT = 100       # |n| in base**n for a symbolic base (and HadamardPower, MatPow)
+MAX_BRANCHES = 16        # arguments of Max, Min, Piecewise (SymPy compares them pairwise)
+MAX_BITS = 2048          # size of an integer: a literal, or an exact power of numbers |n|·bits(base)
+                         # (SymPy's roots of a larger one search for factors for seconds)
+MAX_DIM = 10_000         # a dimension given in the text: Identity(n), OneMatrix(r, c), ...
+
+# Punctuation the grammar uses; any other ASCII character is named when the text does not parse.
+_ASCII_OK = set("+-*/()[],.=<>&|@ \t\n\r_") | set("0123456789")
+_CONSTANTS = {"pi": sp.pi, "E": sp.E}
+
+
+class _Fn:
+    """One whitelisted function: its builder, how many positional arguments, which keywords."""
+
+    def __init__(self, build, nargs=(1, 1), keywords=(), kind="expr"):
+        self.build, self.nargs, self.keywords, self.kind = build, nargs, frozenset(keywords), kind
+
+
+def _transpose(a):
+    """Mᵀ for a matrix; a scalar is its own transpose."""
+    return a.T if isinstance(a, (MatrixExpr, sp.MatrixBase)) else sp.transpose(a)
+
+
+_TABLE: dict = {}
+
+
+def register(name: str, build, nargs=(1, 1), keywords=(), kind: str = "expr"):
+    """Let the text call ``build`` as ``name``: ``nargs`` (least, most) positional arguments, the
+    ``keywords`` it takes (numbers only). symgrad's functions register themselves
+    (symgrad/frontend/functions.py), as this module sits below them in the pipeline."""
+    _TABLE[name] = _Fn(build, nargs, keywords, kind)
+
+
+def _functions() -> dict:
+    return _TABLE
+
+
+def _register_sympy():
+    for name in ("exp", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan",
+                 "Abs", "sign", "Trace", "Transpose"):
+        register(name, getattr(sp, name))
+    register("Heaviside", sp.Heaviside, (1, 2))          # Heaviside(x, H0): H0 its value at 0
+    register("abs", sp.Abs)
+    register("trace", sp.Trace)
+    register("log", sp.log, (1, 2))
+    for name, build in (("Max", sp.Max), ("max", sp.Max), ("Min", sp.Min), ("min", sp.Min)):
+        register(name, build, (1, MAX_BRANCHES))
+    register("transpose", _transpose)
+    register("T", _transpose)
+    register("HadamardProduct", sp.HadamardProduct, (2, MAX_ARGS))
+    register("HadamardPower", sp.HadamardPower, (2, 2), kind="power")
+    register("Piecewise", sp.Piecewise, (1, MAX_BRANCHES), kind="piecewise")
+    register("Rational", sp.Rational, (1, 2), kind="integers")
+    register("Identity", sp.Identity, kind="dims")
+    register("OneMatrix", sp.OneMatrix, (2, 2), kind="dims")
+    register("ZeroMatrix", sp.ZeroMatrix, (2, 2), kind="dims")
+
+
+_register_sympy()
+
+
+def function_names() -> list:
+    """The names of the functions the text may call.
+
+    >>> "relu" in function_names() and "eval" not in function_names()
+    True
+    """
+    return sorted(_functions())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def parse_expr(text, *, symbols: Mapping | Iterable = (), real: bool = False,
+               new_symbols: bool = True, what: str = "the expression"):
+    """The SymPy expression written in ``text`` (see the module docstring for the grammar).
+
+    ``symbols`` declares names (a mapping name → Symbol/MatrixSymbol, or the symbols themselves):
+    a declared name means that object; any other name is a new ``sp.Symbol(name, real=real)``
+    (refused when ``new_symbols`` is False). ``what`` names the text in messages (``"--claimed"``).
+
+    >>> parse_expr("relu(w*x + b) + leaky_relu(x, alpha=0.2)")
+    leaky_relu(x, 0.2) + relu(b + w*x)
+    >>> parse_expr("x**10**10**8")
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.UnsafeInputError: the expression 'x**10**10**8': the power '10**10**8' is too large (...)
+    """
+    tree, text = _syntax(text, what)
+    return _Builder(text, what, _declared(symbols), real, new_symbols).build(tree)
+
+
+def parse_name(text, what: str = "the name") -> str:
+    """A plain identifier: letters, digits and underscores, starting with a letter, in NFKC form.
+
+    >>> parse_name(" W1 ")
+    'W1'
+    """
+    _characters(text, what)
+    name = text.strip()
+    if not name:
+        raise ParseError(f"{what} is empty: a name is expected")
+    if not name.isidentifier() or name.startswith("_"):
+        bad = next((ch for i, ch in enumerate(name) if not (ch.isalpha() or i and (ch.isdigit()
+                                                                                  or ch == "_"))), "")
+        raise UnsafeInputError(f"{what} {_show(text)}: not a name: the character {bad!r} is not "
+                               f"allowed there (a name is letters, digits and '_', starting with a "
+                               f"letter)")
+    if name in ("True", "False", "None") or name in _python_keywords():
+        raise UnsafeInputError(f"{what} {_show(text)}: {name!r} is a Python keyword, not a name")
+    return name
+
+
+def parse_names(text, what: str = "the list of names") -> list:
+    """A comma-separated list of names (``--wrt x,y``).
+
+    >>> parse_names("x, y")
+    ['x', 'y']
+    """
+    _characters(text, what)
+    return [parse_name(t, what) for t in text.split(",") if t.strip()]
+
+
+def parse_number(text, what: str = "the value") -> float:
+    """A finite real number written as a constant expression (``-2``, ``1/3``, ``pi/4``, ``1e-3``).
+
+    >>> parse_number("-1/4")
+    -0.25
+    """
+    v = parse_expr(text, new_symbols=False, what=what)
+    if not isinstance(v, sp.Expr) or not v.is_number:
+        raise ParseError(f"{what} {_show(text)}: not a number")
+    try:
+        x = complex(v.evalf(20))
+    except (TypeError, ValueError):
+        raise ParseError(f"{what} {_show(text)}: not a number") from None
+    if x.imag != 0 or not math.isfinite(x.real):
+        raise ParseError(f"{what} {_show(text)}: not a finite real number ({v})")
+    return x.real
+
+
+def as_expr(obj, what: str = "the expression", symbols: Mapping | Iterable = ()):
+    """``obj`` as a SymPy object for the Python API: text goes through `parse_expr` (names that
+    are ``symbols`` mean those), anything else through ``sympify`` — which is refused for
+    containers holding text, since SymPy would evaluate that text.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x", real=True)
+    >>> as_expr("2*x", symbols=[x]) == 2 * x
+    True
+    >>> as_expr(3)
+    3
+    """
+    if isinstance(obj, (str, bytes)):
+        if isinstance(obj, bytes):
+            raise UnsafeInputError(f"{what}: bytes are not an expression; pass a str or a SymPy "
+                                   f"expression")
+        return parse_expr(obj, symbols=symbols, what=what)
+    try:
+        return sp.sympify(obj, strict=True)
+    except sp.SympifyError:
+        pass
+    if _holds_text(obj):
+        raise UnsafeInputError(f"{what}: {type(obj).__name__} holding text; pass each expression "
+                               f"as a str or a SymPy expression")
+    return sp.sympify(obj)
+
+
+def _holds_text(obj, depth=0) -> bool:
+    if isinstance(obj, (str, bytes)):
+        return True
+    if depth > 20:
+        return True
+    if isinstance(obj, Mapping):
+        return any(_holds_text(k, depth + 1) or _holds_text(v, depth + 1) for k, v in obj.items())
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return any(_holds_text(v, depth + 1) for v in obj)
+    dtype = getattr(obj, "dtype", None)
+    return dtype is not None and getattr(dtype, "kind", "") in "USOV"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading: characters, syntax, size
+
+
+def _show(text, limit=80) -> str:
+    """The text in a message: repr'd (control characters escaped), cut at ``limit``."""
+    s = str(text)
+    return repr(s if len(s) <= limit else s[:limit] + "...")
+
+
+@lru_cache(maxsize=1)
+def _python_keywords():
+    import keyword
+    return frozenset(keyword.kwlist)
+
+
+def _characters(text, what):
+    """Refuse what is not text, too-long text, control and invisible characters, and look-alikes
+    (characters Python would replace by their NFKC form: ``ｅｘｐ`` reads as ``exp``, ``x²`` as ``x2``)."""
+    if not isinstance(text, str):
+        raise UnsafeInputError(f"{what} must be text (a str), got {type(text).__name__}")
+    if len(text) > MAX_CHARS:
+        raise UnsafeInputError(f"{what} {_show(text, 20)} is {len(text)} characters long; at most "
+                               f"{MAX_CHARS} are read")
+    for ch in text:
+        if ch in _ASCII_OK or ch.isascii() and ch.isalpha():
+            continue
+        cat = unicodedata.category(ch)
+        code = f"U+{ord(ch):04X}"
+        if ch.isascii() and cat[0] != "C":
+            continue                           # other ASCII punctuation: the syntax decides
+        if cat[0] == "C" or cat[0] == "Z":
+            raise UnsafeInputError(f"{what} {_show(text)}: the character {ch!r} ({code}, "
+                                   f"{unicodedata.name(ch, 'a control character')}) is not allowed")
+        norm = unicodedata.normalize("NFKC", ch)
+        if norm != ch:
+            raise UnsafeInputError(f"{what} {_show(text)}: {ch!r} ({code}) is a look-alike of "
+                                   f"{norm!r}; write {norm!r} itself")
+        if cat[0] not in "LMN":
+            raise UnsafeInputError(f"{what} {_show(text)}: the character {ch!r} ({code}) is not "
+                                   f"allowed (names are letters and digits)")
+    if unicodedata.normalize("NFKC", text) != text:     # a composition of allowed characters
+        raise UnsafeInputError(f"{what} {_show(text)}: the text is not in NFKC normal form "
+                               f"(write composed letters as one character)")
+
+
+def _syntax(text, what):
+    _characters(text, what)
+    stripped = text.strip()
+    if not stripped:
+        raise ParseError(f"{what} is empty")
+    try:
+        tree = ast.parse(stripped, mode="eval")
+    except SyntaxError as e:
+        bad = next((ch for ch in stripped if ch.isascii() and ch not in _ASCII_OK
+                    and not ch.isalpha()), None)
+        if bad is not None:
+            kind = {"'": "string literals are", '"': "string literals are",
+                    "\\": "escapes are", "^": "'^' is (write ** for a power)",
+                    ":": "':' (slices, lambdas, :=) is", "#": "comments are"}
+            raise UnsafeInputError(f"{what} {_show(text)}: the character {bad!r} is not allowed"
+                                   + (f": {kind[bad]} not part of the grammar" if bad in kind else "")
+                                   ) from None
+        word = next((w for w in re.findall(r"[^\W\d]\w*", stripped) if w in _python_keywords()
+                     and w not in ("True", "False")), None)
+        if word is not None:
+            raise UnsafeInputError(f"{what} {_show(text)}: {word!r} is a Python keyword and not "
+                                   f"allowed ({word} is not part of the grammar, nor a name)") from None
+        where = ""
+        if e.offset and e.lineno:
+            line = stripped.splitlines()[e.lineno - 1] if stripped.splitlines() else stripped
+            where = f" at {line[e.offset - 1:e.offset + 9]!r}" if e.offset <= len(line) else " at the end"
+        raise ParseError(f"cannot parse {what} {_show(text)}: {e.msg}{where}") from None
+    except (RecursionError, MemoryError, ValueError, OverflowError) as e:
+        raise UnsafeInputError(f"{what} {_show(text)}: too large or too deeply nested to read, "
+                               f"from {stripped[:20]!r} on ({type(e).__name__})") from None
+    if "#" in stripped:
+        raise UnsafeInputError(f"{what} {_show(text)}: the character '#' is not allowed: comments "
+                               f"are not part of the grammar")
+    _size(tree, text, what)
+    return tree, stripped
+
+
+def _size(tree, text, what):
+    """Count the nodes and the depth without recursion (the tree may be deep)."""
+    stack, count = [(tree, 0)], 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise UnsafeInputError(f"{what} {_show(text)}: more than {MAX_NODES} syntax nodes, "
+                                   f"at {_segment(text, node)!r}")
+        if depth > MAX_DEPTH:
+            raise UnsafeInputError(f"{what} {_show(text)}: nested more than {MAX_DEPTH} deep, at "
+                                   f"{_segment(text, node)!r}")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _segment(text, node, limit=30) -> str:
+    s = ast.get_source_segment(text.strip(), node) or type(node).__name__
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+def _declared(symbols) -> dict:
+    if isinstance(symbols, Mapping):
+        items = dict(symbols)
+    else:
+        items = {}
+        for s in symbols or ():
+            if not isinstance(s, (sp.Symbol, sp.MatrixSymbol)):
+                continue
+            items[s.name] = s
+    return items
+
+
+# ---------------------------------------------------------------------------------------------------
+# Building: one method per allowed node
+
+
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
+        ast.Mod: "%", ast.FloorDiv: "//", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>",
+        ast.BitAnd: "&", ast.BitOr: "|"}
+_CMP = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge}
+_WHAT_NODE = {
+    ast.Lambda: "a lambda", ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator expression",
+    ast.JoinedStr: "an f-string", ast.FormattedValue: "an f-string", ast.NamedExpr: "':=' (walrus)",
+    ast.Starred: "'*' unpacking", ast.Dict: "a dict", ast.Set: "a set", ast.List: "a list",
+    ast.Tuple: "a tuple (tuples are only the (value, condition) pairs of Piecewise)",
+    ast.Slice: "a slice", ast.IfExp: "'... if ... else ...'", ast.BoolOp: "'and'/'or' (write & or |)",
+    ast.Await: "'await'", ast.Yield: "'yield'", ast.YieldFrom: "'yield'",
+}
+_ALLOWED = ("allowed: numbers, names, + - * / ** @, parentheses, comparisons, M.T, M[i, j] and calls "
+            "of symgrad's and SymPy's functions by name")
+
+
+class _Builder:
+    def __init__(self, text, what, declared, real, new_symbols):
+        self.text, self.what, self.declared = text, what, declared
+        self.real, self.new_symbols = real, new_symbols
+        self.made: dict = {}
+
+    # -- messages -----------------------------------------------------------------------------------
+    def seg(self, node) -> str:
+        s = ast.get_source_segment(self.text, node) or type(node).__name__
+        return s if len(s) <= 60 else s[:57] + "..."
+
+    def refuse(self, why) -> UnsafeInputError:
+        return UnsafeInputError(f"{self.what} {_show(self.text)}: {why}")
+
+    def fail(self, why) -> ParseError:
+        return ParseError(f"{self.what} {_show(self.text)}: {why}")
+
+    # -- the walk -----------------------------------------------------------------------------------
+    def build(self, tree):
+        out = self.visit(tree.body)
+        if isinstance(out, sp.Basic) and (out.has(sp.zoo, sp.nan) or out.has(sp.oo, -sp.oo)):
+            raise self.fail("the value is not finite (a division by zero?)")
+        if isinstance(out, sp.Basic):
+            # SymPy combines factors: (x + y)**60*(x + y)**60 is (x + y)**120, past the bound.
+            for p in sp.preorder_traversal(out):
+                if isinstance(p, (sp.Pow, sp.MatPow, sp.HadamardPower)) and len(p.args) == 2:
+                    base, n = p.args
+                    if (isinstance(n, sp.Expr) and n.is_Number and not base.is_Number
+                            and abs(float(n)) > MAX_EXPONENT):
+                        raise self.refuse(f"the power {sp.sstr(p)[:60]!r} has an exponent larger "
+                                          f"than {MAX_EXPONENT} (after SymPy combines factors)")
+        return out
+
+    def visit(self, node):
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            kind = _WHAT_NODE.get(type(node), f"the construct {type(node).__name__}")
+            raise self.refuse(f"{kind} {self.seg(node)!r} is not allowed; {_ALLOWED}")
+        try:
+            return method(node)
+        except (ParseError, UnsafeInputError):
+            raise
+        except RecursionError:
+            raise self.refuse("nested too deeply") from None
+        except sp.ShapeError as e:
+            raise ParseError(f"shapes do not match in {self.what} {_show(self.text)} at "
+                             f"{self.seg(node)!r}: {shape_message(e)}") from None
+        except Exception as e:  # noqa: BLE001 - SymPy raises many kinds (TypeError, ValueError, ...)
+            from ..errors import SymgradError
+            if isinstance(e, SymgradError):
+                raise ParseError(f"{self.what} {_show(self.text)} at {self.seg(node)!r}: {e}") from None
+            raise ParseError(f"cannot build {self.what} {_show(self.text)} at {self.seg(node)!r}: "
+                             f"{type(e).__name__}: {e}") from None
+
+    def visit_Constant(self, node):
+        v = node.value
+        if isinstance(v, bool):
+            return sp.true if v else sp.false
+        if isinstance(v, int):
+            if v.bit_length() > MAX_BITS:
+                raise self.refuse(f"the number {self.seg(node)!r} is too large (integers have at most "
+                                  f"{MAX_BITS} bits)")
+            return sp.Integer(v)
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                raise self.refuse(f"the number {self.seg(node)!r} is not finite")
+            return sp.Float(v)
+        if isinstance(v, (str, bytes)):
+            raise self.refuse(f"the string literal {self.seg(node)!r} is not allowed: text is never "
+                              f"evaluated; {_ALLOWED}")
+        if isinstance(v, complex):
+            raise self.refuse(f"the complex number {self.seg(node)!r} is not allowed (real numbers only)")
+        raise self.refuse(f"{self.seg(node)!r} is not allowed; {_ALLOWED}")
+
+    def name(self, node) -> str:
+        n = node.id
+        if n.startswith("_"):
+            raise self.refuse(f"the name {n!r} is not allowed: names start with a letter")
+        return n
+
+    def visit_Name(self, node):
+        n = self.name(node)
+        if n in self.declared:
+            return self.declared[n]
+        if n in _CONSTANTS:
+            return _CONSTANTS[n]
+        if n in _functions():
+            raise self.refuse(f"{n!r} is a function: call it, as in {n}(x)")
+        if not self.new_symbols:
+            raise self.refuse(f"the name {n!r} is not allowed here: a number is expected")
+        if n not in self.made:
+            self.made[n] = sp.Symbol(n, real=True) if self.real else sp.Symbol(n)
+        return self.made[n]
+
+    def visit_UnaryOp(self, node):
+        if isinstance(node.op, ast.USub):
+            return -self.visit(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            return +self.visit(node.operand)
+        op = {ast.Not: "not", ast.Invert: "~"}[type(node.op)]
+        raise self.refuse(f"the operator {op!r} in {self.seg(node)!r} is not allowed; {_ALLOWED}")
+
+    def visit_BinOp(self, node):
+        op = type(node.op)
+        if op not in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.BitAnd, ast.BitOr):
+            hint = " (write ** for a power)" if op is ast.BitXor else ""
+            raise self.refuse(f"the operator {_OPS.get(op, op.__name__)!r} in {self.seg(node)!r} is "
+                              f"not allowed{hint}; {_ALLOWED}")
+        a = self.visit(node.left)
+        b = self.visit(node.right)
+        if op is ast.Pow:
+            self.check_power(a, b, node)
+            return a ** b
+        if op in (ast.BitAnd, ast.BitOr):
+            if not (isinstance(a, sp.logic.boolalg.Boolean) and isinstance(b, sp.logic.boolalg.Boolean)):
+                raise self.refuse(f"{_OPS[op]!r} in {self.seg(node)!r} joins conditions (comparisons), "
+                                  f"not numbers")
+            return sp.And(a, b) if op is ast.BitAnd else sp.Or(a, b)
+        if op is ast.MatMult:
+            if not (isinstance(a, MatrixExpr) and isinstance(b, MatrixExpr)):
+                raise self.fail(f"'@' in {self.seg(node)!r} is the product of two matrices")
+            return a * b
+        return {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
+                ast.Div: lambda: a / b}[op]()
+
+    def check_power(self, base, exp, node):
+        """Refuse powers too big to build: symbolic base, |n| ≤ MAX_EXPONENT; numbers, ≤ MAX_BITS."""
+        if not (isinstance(exp, sp.Expr) and exp.is_number):
+            return
+        try:
+            size = abs(float(exp))
+        except (TypeError, ValueError):
+            return
+        if isinstance(base, sp.Expr) and base.is_Number:
+            cost = size * _bits(base)
+            if cost > MAX_BITS or not math.isfinite(cost):
+                raise self.refuse(f"the power {self.seg(node)!r} is too large (a power of numbers may "
+                                  f"have at most {MAX_BITS} bits)")
+        elif size > MAX_EXPONENT or not math.isfinite(size):
+            raise self.refuse(f"the exponent in {self.seg(node)!r} is too large (at most "
+                              f"{MAX_EXPONENT} in size)")
+
+    def visit_Compare(self, node):
+        parts = [self.visit(node.left)] + [self.visit(c) for c in node.comparators]
+        conds = []
+        for op, a, b in zip(node.ops, parts, parts[1:]):
+            if type(op) not in _CMP:
+                sym = {ast.Eq: "==", ast.NotEq: "!=", ast.Is: "is", ast.IsNot: "is not",
+                       ast.In: "in", ast.NotIn: "not in"}.get(type(op), type(op).__name__)
+                raise self.refuse(f"the comparison {sym!r} in {self.seg(node)!r} is not allowed "
+                                  f"(conditions use < <= > >=)")
+            conds.append(_CMP[type(op)](a, b))
+        return conds[0] if len(conds) == 1 else sp.And(*conds)
+
+    def visit_Attribute(self, node):
+        if node.attr != "T":
+            raise self.refuse(f"the attribute {'.' + node.attr!r} is not allowed (no attribute is "
+                              f"read; the only postfix is .T, the transpose)")
+        return _transpose(self.visit(node.value))
+
+    def visit_Subscript(self, node):
+        idx = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        ints = []
+        for i in idx:                          # the indices first: they are where tricks hide
+            if not (isinstance(i, ast.Constant) and type(i.value) is int):
+                raise self.refuse(f"the index {self.seg(i)!r} is not allowed: indices are integer "
+                                  f"constants, as in M[0, 1]")
+            ints.append(i.value)
+        M = self.visit(node.value)
+        if not isinstance(M, (MatrixExpr, sp.MatrixBase)):
+            raise self.fail(f"{self.seg(node.value)!r} is not a matrix, so it has no entries to index")
+        r, c = M.shape
+        if len(ints) == 1 and (r == 1 or c == 1):
+            ints = [ints[0], 0] if c == 1 else [0, ints[0]]
+        if len(ints) != 2:
+            raise self.fail(f"{self.seg(node)!r}: a matrix entry takes two indices, M[i, j]")
+        for k, n in zip(ints, (r, c)):
+            if not (0 <= k and (not n.is_number or k < n)):
+                raise self.fail(f"the index {k} in {self.seg(node)!r} is outside the shape {(r, c)}")
+        return M[ints[0], ints[1]]
+
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Attribute) and node.func.attr != "T":
+            return self.visit_Attribute(node.func)
+        if not isinstance(node.func, ast.Name):
+            raise self.refuse(f"the call {self.seg(node)!r} is not allowed: functions are called by "
+                              f"their bare name, as in exp(x)")
+        n = self.name(node.func)
+        fn = _functions().get(n)
+        if fn is None:
+            raise self.refuse(f"the function {n!r} is not allowed; known functions: "
+                              f"{', '.join(function_names())}")
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                self.visit(a)                  # refused, naming it
+        kw = {}
+        for k in node.keywords:
+            if k.arg is None or k.arg not in fn.keywords:
+                what = "'**' unpacking" if k.arg is None else f"the keyword {k.arg!r}"
+                allowed = ", ".join(sorted(fn.keywords)) or "none"
+                raise self.refuse(f"{what} in {self.seg(node)!r} is not allowed ({n} takes the "
+                                  f"keywords: {allowed})")
+            v = self.visit(k.value)
+            if not (isinstance(v, sp.Expr) and v.is_Number):
+                raise self.refuse(f"the keyword {k.arg}= in {self.seg(node)!r} takes a number")
+            kw[k.arg] = v
+        lo, hi = fn.nargs
+        if not lo <= len(node.args) <= hi:
+            count = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.fail(f"{n}(...) takes {count} argument(s), got {len(node.args)} in "
+                            f"{self.seg(node)!r}")
+        if fn.kind == "piecewise":
+            args = [self.piece(a) for a in node.args]
+        else:
+            args = [self.visit(a) for a in node.args]
+        if fn.kind in ("dims", "integers"):
+            for a, sub in zip(args, node.args):
+                if not (isinstance(a, sp.Integer)):
+                    raise self.fail(f"{n}(...) takes integers; {self.seg(sub)!r} is not one")
+                if fn.kind == "dims" and not 1 <= int(a) <= MAX_DIM:
+                    raise self.refuse(f"the dimension {self.seg(sub)!r} of {n} must be 1 to {MAX_DIM}")
+        if fn.kind == "power":
+            self.check_power(args[0], args[1], node)
+        for a, sub in zip(args, node.args):
+            if not isinstance(a, (sp.Basic, tuple)):
+                raise self.refuse(f"the argument {self.seg(sub)!r} is not allowed")
+        return fn.build(*args, **kw)
+
+    def piece(self, node):
+        if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):
+            raise self.fail(f"Piecewise takes (value, condition) pairs; {self.seg(node)!r} is not one")
+        return (self.visit(node.elts[0]), self.visit(node.elts[1]))
+
+
+def _bits(x) -> float:
+    """How many bits the number x takes, for the cost of x**n."""
+    if isinstance(x, sp.Rational):
+        return max(1, int(x.p).bit_length(), int(x.q).bit_length())
+    try:
+        v = abs(float(x))
+    except (TypeError, ValueError, OverflowError):
+        return math.inf
+    if not math.isfinite(v):
+        return math.inf
+    return max(1.0, abs(math.log2(v))) if v else 1.0
+
+
+def shape_message(e) -> str:
+    """SymPy's ShapeError in words."""
+    a = e.args
+    if len(a) == 3 and isinstance(a[0], str):          # ('Matrices are not aligned', 2, 3)
+        return f"{a[0].lower()}: inner dimensions {a[1]} and {a[2]} differ (check --matrix)"
+    return str(e)
+
