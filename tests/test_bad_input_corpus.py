@@ -485,11 +485,11 @@ def test_cli_unreadable_model_file(model, capsys, monkeypatch):
 
 def test_cli_write_fails_late(model, tmp_path, capsys, monkeypatch):
     """A folder that turns read-only after the check (or a full disk): the OSError is one line."""
-    import tempfile
+    import os
 
     def refuse(*a, **kw):
         raise PermissionError(13, "Permission denied", str(tmp_path))
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(os, "replace", refuse)       # the last moment of atomic_write
     rc, err = cli(["compile", str(model), "-o", str(tmp_path / "step.py")], capsys)
     assert_one_line(rc, err, "Permission denied")
 

@@ -31,6 +31,7 @@ import sympy as sp
 
 from ..core import rules as R
 from ..frontend.masks import masks_in, switch_off
+from ..frontend.parse import parse_expr
 from ..errors import (ArgumentError, DataError, FreeSymbolError, MissingValueError, ShapeError, SymgradError,
                       UnsupportedError)
 from ..core.ir import Graph, Var, format_shape
@@ -254,6 +255,7 @@ def _expression(what: str, e):
     """``e`` as a SymPy expression, or an ArgumentError: compile takes expressions, never text (a
     string would go through SymPy's ``eval``)."""
     if isinstance(e, str):
+        parse_expr(e, what=f"the {what}")       # unsafe text is named by the parser (never evaluated)
         raise ArgumentError(f"the {what} is the string {e!r}; compile takes SymPy expressions, not text "
                             f"(build it with sympy: x = sympy.Symbol('x'), ...)")
     try:

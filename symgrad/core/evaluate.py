@@ -65,5 +65,6 @@ def numeric(expr, values: Mapping):
     """Evaluate a SymPy expression (scalar or matrix, symgrad's own nodes included) at ``values``
     by lowering it: the same path as the compiler, so it needs no explicit-matrix algebra."""
     from .lower import lower
-    graph, low, out = lower(as_expr(expr, "expr", symbols=[k for k in values if isinstance(k, sp.Basic)]))
+    known = [k for k in values if isinstance(k, sp.Basic)] if isinstance(values, Mapping) else []
+    graph, low, out = lower(as_expr(expr, "expr", symbols=known))
     return evaluate(graph, [out], values)[0]

@@ -236,15 +236,13 @@ def test_model_commands_take_no_text_as_code(argv, marker, tmp_path, capsys):
 
 @pytest.mark.parametrize("command", ["compile", "train"])
 def test_model_commands_say_model_files_are_python(command, capsys):
-    with pytest.raises(SystemExit):
-        main([command, "--help"])
+    assert main([command, "--help"]) == 0         # main returns the exit code, never raises
     text = " ".join(capsys.readouterr().out.split())
     assert "MODEL.py is Python and is run as such: only pass files you trust" in text
 
 
 def test_derive_help_says_model_files_are_python(capsys):
-    with pytest.raises(SystemExit):
-        main(["derive", "--help"])
+    assert main(["derive", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "Python, run as such, so only pass files you trust" in text and "--expr" in text
 
