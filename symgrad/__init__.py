@@ -8,10 +8,12 @@
 from .core.differentiate import grad, hessian, jacobian
 from .core.evaluate import numeric
 from .core.policy import Subgradients
-from .errors import ShapeError, SymgradError, UnsupportedError, WrtError
-from .frontend.functions import (bce, cross_entropy, elementwise, gather, hinge, kl_div, l1,
-                                 leaky_relu, log_softmax, logsumexp, mse, relu, sigmoid, softmax,
-                                 softplus, sum)
+from .errors import (AxisError, BroadcastError, IntegerTensorError, LabelRangeError, MixedArrayError,
+                     ReshapeError, ShapeError, SymgradError, UnsupportedError, WrtError)
+from .frontend.functions import (bce, cross_entropy, gather, hinge, kl_div, l1, leaky_relu,
+                                 log_softmax, logsumexp, mse, relu, sigmoid, softmax, softplus)
+from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embedding, max, mean, min,
+                              one_hot, stack, sum, take, take_along_axis, tensor, var, where)
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive
@@ -45,5 +47,9 @@ __all__ = [
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "dense", "mlp", "MLP",
     "dropout", "gather",
+    "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
+    "take_along_axis", "embedding", "broadcast",
+    "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",
+    "LabelRangeError",
     "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",
 ]

@@ -26,3 +26,28 @@ class MissingValueError(SymgradError, LookupError):
 
 class FreeSymbolError(SymgradError, ValueError):
     """A symbol in an expression that is neither a declared parameter nor a declared input."""
+
+
+class BroadcastError(ShapeError):
+    """Tensor shapes that do not broadcast by NumPy's rule (trailing dimensions equal or 1)."""
+
+
+class AxisError(ShapeError, IndexError):
+    """An axis (or an index) out of range for a tensor's number of dimensions (or size)."""
+
+
+class ReshapeError(ShapeError):
+    """A reshape to a shape with a different number of entries."""
+
+
+class MixedArrayError(SymgradError, TypeError):
+    """A MatrixSymbol expression (matrix calculus) inside a tensor expression (NumPy semantics)."""
+
+
+class IntegerTensorError(SymgradError, TypeError):
+    """An integer tensor (labels, indices) used where a real one is needed (differentiated), or a
+    real tensor where indices are needed."""
+
+
+class LabelRangeError(SymgradError, IndexError):
+    """An integer label or index outside its axis at run time."""

@@ -12,6 +12,7 @@ import sympy as sp
 
 from . import rules as R
 from ..errors import ShapeError, SymgradError
+from ..frontend.tensor import TensorExpr
 from .ir import Graph, Var, format_shape
 
 
@@ -28,11 +29,15 @@ def lookup(values: Mapping, sym):
 def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
     """The values of ``outs`` (floats for scalars, 2-D arrays for matrices)."""
     env: dict[int, object] = {}
-    for eqn in graph.ancestors(list(outs)):
+    eqns = graph.ancestors(list(outs))
+    dims = _bind_dims(eqns, values)            # N of a tensor's shape, from its array
+    for eqn in eqns:
         if eqn.prim is R.param_p or eqn.prim is R.input_p:
             sym, shape = eqn.params
             v = lookup(values, sym)
-            if shape == ():
+            if isinstance(sym, TensorExpr):
+                env[eqn.out.id] = np.asarray(v, dtype=float)
+            elif shape == ():
                 env[eqn.out.id] = float(v)
             else:
                 a = np.asarray(v, dtype=float)
@@ -42,8 +47,45 @@ def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
                     raise ShapeError(f"value of {sym} has shape {a.shape}, expected {format_shape(shape)}")
                 env[eqn.out.id] = a
         else:
-            env[eqn.out.id] = eqn.prim.impl([env[u.id] for u in eqn.inputs], eqn.params)
+            params = _substitute(eqn.params, dims) if dims else eqn.params
+            env[eqn.out.id] = eqn.prim.impl([env[u.id] for u in eqn.inputs], params)
     return [env[v.id] for v in outs]
+
+
+def _bind_dims(eqns, values) -> dict:
+    """The symbolic dimensions of the tensor leaves, bound from the arrays given for them; a
+    ShapeError when an array does not fit its declared shape (a fixed size, or N seen twice)."""
+    dims: dict = {}
+    for eqn in eqns:
+        if not (eqn.prim is R.param_p or eqn.prim is R.input_p) or not isinstance(eqn.params[0], TensorExpr):
+            continue
+        sym, shape = eqn.params
+        a = np.shape(lookup(values, sym))
+        if len(a) != len(shape):
+            raise ShapeError(f"value of {sym} has shape {a}, expected {format_shape(shape)}")
+        for d, n in zip(shape, a):
+            d = sp.sympify(d)
+            if d.is_Symbol and d not in dims:
+                dims[d] = sp.Integer(n)
+    for eqn in eqns:
+        if (eqn.prim is R.param_p or eqn.prim is R.input_p) and isinstance(eqn.params[0], TensorExpr):
+            sym, shape = eqn.params
+            a = np.shape(lookup(values, sym))
+            want = tuple(sp.sympify(d).xreplace(dims) for d in shape)
+            if any(w.is_Integer and int(w) != n for w, n in zip(want, a)):
+                raise ShapeError(f"value of {sym} has shape {a}, expected {format_shape(shape)}"
+                                 + (f" with {', '.join(f'{k} = {v}' for k, v in dims.items())}" if dims else ""))
+    return dims
+
+
+def _substitute(params, dims):
+    """params with the symbolic dimensions replaced by their values (ints where they become numbers)."""
+    if isinstance(params, tuple):
+        return tuple(_substitute(p, dims) for p in params)
+    if isinstance(params, sp.Basic) and params.free_symbols & dims.keys():
+        v = params.xreplace(dims)
+        return int(v) if v.is_Integer else v
+    return params
 
 
 def numeric(expr, values: Mapping):

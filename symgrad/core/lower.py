@@ -19,6 +19,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from . import rules as R
 from ..errors import ShapeError, UnsupportedError
 from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Softmax, Total
+from ..frontend.tensor import TensorExpr
 from .ir import Graph, Var, format_shape
 
 SUPPORTED = (
@@ -31,7 +32,7 @@ SUPPORTED = (
 
 
 def _shape_of(expr) -> tuple:
-    if isinstance(expr, (sp.MatrixExpr, sp.MatrixBase)):
+    if isinstance(expr, (sp.MatrixExpr, sp.MatrixBase, TensorExpr)):
         return tuple(R._dim(d) for d in expr.shape)
     return ()
 
@@ -277,3 +278,6 @@ def lower(exprs, params=(), graph: Graph | None = None):
     many = isinstance(exprs, (list, tuple))
     outs = [low(e) for e in (exprs if many else [exprs])]
     return graph, low, (outs if many else outs[0])
+
+
+from . import lower_tensor  # noqa: E402,F401 - registers the handlers of N-d tensor expressions

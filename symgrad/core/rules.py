@@ -410,8 +410,10 @@ def reduce_sum(graph: Graph, a: Var, axis=None) -> Var:
 
 
 def _sum_shape(shapes, params):
+    if params[0] is None:
+        return ()                             # Σ of every entry, of a matrix or an N-d tensor
     (m, n), axis = shapes[0], params[0]
-    return () if axis is None else ((1, n) if axis == 0 else (m, 1))
+    return (1, n) if axis == 0 else (m, 1)
 
 
 def _sum_to_sympy(args, params, shape):
