@@ -5,6 +5,7 @@
 >>> sg.grad((x + y) * z, [x, y, z])
 [z, z, x + y]
 """
+from .core import lower_tensor as _lower_tensor  # noqa: F401 - registers the N-d tensor rows and handlers
 from .core.differentiate import grad, hessian, jacobian
 from .core.evaluate import numeric
 from .core.policy import Subgradients

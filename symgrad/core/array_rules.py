@@ -37,6 +37,10 @@ from .placeholders import ph
 
 
 def _ints(shape):
+    for d in shape:
+        if not sp.sympify(d).is_Integer:
+            raise ShapeError(f"the size {d} is not known: pass an array that has it, or its value "
+                             f"({{{d}: 4}}) with the values")
     return tuple(int(d) for d in shape)
 
 
@@ -206,7 +210,18 @@ expand_p.shape = _expand_shape
 expand_p.impl = lambda args, params: np.broadcast_to(args[0], _ints(params[0])).copy()
 expand_p.vjp = lambda g, eqn, ct, want: [rsum(g, ct, _expanded_axes(eqn.inputs[0].shape, eqn.params[0]))]
 expand_p.jvp = lambda g, eqn, t: expand(g, t[0], eqn.params[0])
-expand_p.to_sympy = lambda args, params, shape: T.BroadcastTo(_targs(args)[0], Tuple(*params[0]))
+def _expand_to_sympy(args, params, shape):
+    x = _targs(args)[0]
+    # broadcast_to(y.reshape(1, 3), (4, 3)) reads broadcast_to(y, (4, 3)): NumPy adds leading axes
+    if isinstance(x, T.Reshape):
+        inner = x.args[0].shape
+        k = len(x.shape) - len(inner)
+        if k > 0 and all(dims_equal(d, 1) for d in x.shape[:k]) and shapes_equal(x.shape[k:], inner):
+            x = x.args[0]
+    return T.BroadcastTo(x, Tuple(*params[0]))
+
+
+expand_p.to_sympy = _expand_to_sympy
 
 
 def rsum(g: Graph, x: Var, axes) -> Var:
@@ -517,6 +532,10 @@ def _ewise_tensor(args, params, shape):
     args = [T._unwrap(as_tensor_form(a)) for a in args]
     with T.plain_algebra():
         expr = body.xreplace(dict(zip(R.placeholders(len(args)), args)))
+        # a two-piece Piecewise reads as NumPy's where(cond, a, b)
+        expr = expr.replace(lambda e: isinstance(e, sp.Piecewise) and len(e.args) == 2
+                            and e.args[1].cond == sp.true and T.is_tensor_expr(e),
+                            lambda e: T.Where(e.args[0].cond, e.args[0].expr, e.args[1].expr))
     return T.as_tensor(expr, shape) if shape else expr
 
 

@@ -55,7 +55,9 @@ def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
 def _bind_dims(eqns, values) -> dict:
     """The symbolic dimensions of the tensor leaves, bound from the arrays given for them; a
     ShapeError when an array does not fit its declared shape (a fixed size, or N seen twice)."""
-    dims: dict = {}
+    # a size given by value ({N: 4}) counts too: a gradient may mention N in a shape only
+    dims: dict = {k: sp.Integer(int(v)) for k, v in values.items()
+                  if isinstance(k, sp.Symbol) and k.is_integer and np.ndim(v) == 0}
     for eqn in eqns:
         if not (eqn.prim is R.param_p or eqn.prim is R.input_p) or not isinstance(eqn.params[0], TensorExpr):
             continue

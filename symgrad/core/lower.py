@@ -278,6 +278,3 @@ def lower(exprs, params=(), graph: Graph | None = None):
     many = isinstance(exprs, (list, tuple))
     outs = [low(e) for e in (exprs if many else [exprs])]
     return graph, low, (outs if many else outs[0])
-
-
-from . import lower_tensor  # noqa: E402,F401 - registers the handlers of N-d tensor expressions

@@ -196,6 +196,21 @@ def _where(low, e, args):
 
 
 _on(T.Where)(_Handler(_where_children, _where))
+
+
+def _piecewise_children(low, e):
+    if len(e.args) != 2 or e.args[1].cond != sp.true or not isinstance(e.args[0].cond, sp.core.relational.Relational):
+        raise UnsupportedError(f"Piecewise {e}: symgrad lowers two pieces, (a, comparison), (b, True) "
+                               f"(sg.where(cond, a, b))")
+    (a, c), (b, _) = e.args
+    return (c.lhs, c.rhs, a, b)
+
+
+def _piecewise(low, e, args):
+    return _where(low, T.Where(e.args[0].cond, e.args[0].expr, e.args[1].expr), args)
+
+
+_on(sp.Piecewise)(_Handler(_piecewise_children, _piecewise))
 _on(T.OneHot)(_Handler(lambda low, e: (e.args[0],), lambda low, e, a: A.one_hot(low.graph, a[0], e.n, e.axis)))
 _on(T.ArgMax)(_Handler(lambda low, e: (e.args[0],), lambda low, e, a: A.argmax(low.graph, a[0], int(e.args[1]))))
 _on(T.Take)(_Handler(lambda low, e: e.args[:2], lambda low, e, a: A.take(low.graph, a[0], a[1], e.axis)))

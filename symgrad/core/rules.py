@@ -311,7 +311,11 @@ def _lambdified(body: sp.Expr, n: int):
 
 def _ewise_impl(args, params):
     body, shape = params
-    out = _lambdified(body, len(args))(*args)
+    f = _lambdified(body, len(args))
+    try:
+        out = f(*args)
+    except TypeError:                         # a function NumPy lacks (erf: math.erf) on arrays
+        out = np.vectorize(f, otypes=[float])(*args)
     return np.broadcast_to(np.asarray(out, dtype=float), tuple(shape)).copy() if shape != () else float(out)
 
 

@@ -1021,7 +1021,11 @@ def embedding(W, idx):
 class TakeAlong(TensorExpr):
     @property
     def shape(self):
-        return broadcast_shapes(*[shape_of(a) for a in self.args[:2]])
+        x, idx, ax = self.args[0].shape, self.args[1].shape, int(self.args[2])
+        one = lambda s: tuple(1 if i == ax else d for i, d in enumerate(s))   # noqa: E731
+        out = list(broadcast_shapes(one(x), one(idx)))
+        out[ax] = idx[ax]
+        return tuple(out)
 
     def _sympystr(self, printer):
         return "take_along_axis(%s, %s, axis=%d)" % (printer._print(self.args[0]),
