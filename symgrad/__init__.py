@@ -11,10 +11,11 @@ from .core.evaluate import numeric
 from .core.policy import Subgradients
 from .errors import (AxisError, BroadcastError, IntegerTensorError, LabelRangeError, MixedArrayError,
                      ReshapeError, ShapeError, SymgradError, UnsupportedError, WrtError)
-from .frontend.functions import (bce, cross_entropy, gather, hinge, kl_div, l1, leaky_relu,
-                                 log_softmax, logsumexp, mse, relu, sigmoid, softmax, softplus)
+from .frontend.functions import (bce, gather, hinge, kl_div, l1, leaky_relu, mse, relu, sigmoid,
+                                 softplus)
 from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embedding, max, mean, min,
                               one_hot, stack, sum, take, take_along_axis, tensor, var, where)
+from .frontend.tensor_softmax import cross_entropy, log_softmax, logsumexp, softmax
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive

@@ -32,6 +32,7 @@ from sympy import Tuple
 from . import rules as R
 from ..errors import LabelRangeError, MixedArrayError, ShapeError
 from ..frontend import tensor as T
+from ..frontend import tensor_softmax as TS
 from .ir import Graph, Primitive, Var, dims_equal, format_shape, shapes_equal
 from .placeholders import ph
 
@@ -513,6 +514,54 @@ bmatmul_p.to_sympy = lambda args, params, shape: T.TensorMatMul(*_targs(args))
 
 
 # ===================================================================================================
+# lse[axis]: log Σ exp over one axis, kept with size 1, max-shifted. Its gradient is the softmax.
+
+
+lse_p = _prim("lse", "log-sum-exp over an axis (its gradient is softmax)", lambda p: f"axis={p[0]}")
+
+
+def lse(g: Graph, x: Var, axis: int) -> Var:
+    return g.bind(lse_p, (x,), (int(axis),))
+
+
+def softmax(g: Graph, x: Var, axis: int) -> Var:
+    """softmax(x, axis) = exp(x − lse(x, axis)): one equation, whether the user wrote softmax or it
+    arises as the gradient of logsumexp, so hash-consing shares it."""
+    return R.ewise(g, sp.exp(ph(0) - ph(1)), x, expand(g, lse(g, x, axis), x.shape), shape=x.shape)
+
+
+def _lse_impl(args, params):
+    x, ax = np.asarray(args[0], float), params[0]
+    m = np.max(x, axis=ax, keepdims=True)
+    return m + np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True))
+
+
+lse_p.shape = lambda shapes, params: tuple(1 if i == params[0] else d for i, d in enumerate(shapes[0]))
+lse_p.impl = _lse_impl
+lse_p.vjp = lambda g, eqn, ct, want: [R.ewise(g, ph(0) * ph(1), expand(g, ct, eqn.inputs[0].shape),
+                                              softmax(g, eqn.inputs[0], eqn.params[0]),
+                                              shape=eqn.inputs[0].shape)]          # ḡ · softmax(x)
+lse_p.jvp = lambda g, eqn, t: rsum(g, R.ewise(g, ph(0) * ph(1), t[0], softmax(g, eqn.inputs[0], eqn.params[0]),
+                                              shape=eqn.inputs[0].shape), (eqn.params[0],))
+lse_p.to_sympy = lambda args, params, shape: TS.LogSumExpT(_targs(args)[0], sp.Integer(params[0]), sp.true)
+
+
+def _softmax_form(body, args):
+    """softmax(x, axis) when the ewise is exp(x − broadcast(logsumexp(x, axis, keepdims))), else None."""
+    if len(args) != 2:
+        return None
+    for i, j in ((0, 1), (1, 0)):
+        if body != sp.exp(ph(i) - ph(j)):
+            continue
+        x, l = args[i], args[j]
+        if isinstance(l, T.BroadcastTo):
+            l = l.args[0]
+        if isinstance(l, TS.LogSumExpT) and l.keepdims and T._unwrap(l.x) == x:
+            return TS.SoftmaxT(l.x, l.args[1])
+    return None
+
+
+# ===================================================================================================
 # The rows of rules.py that tensors share (ewise, const, sum[None], broadcast of a scalar, the 2-D
 # matmul and transpose) convert back in the tensor language when their arguments are tensors.
 
@@ -530,6 +579,9 @@ def _shared(prim, tensor_form):
 def _ewise_tensor(args, params, shape):
     body, _ = params
     args = [T._unwrap(as_tensor_form(a)) for a in args]
+    sm = _softmax_form(body, args)
+    if sm is not None:
+        return sm
     with T.plain_algebra():
         expr = body.xreplace(dict(zip(R.placeholders(len(args)), args)))
         # a two-piece Piecewise reads as NumPy's where(cond, a, b)
@@ -549,5 +601,5 @@ _shared(R.transpose_p, lambda args, params, shape: T.Permute(_targs(args)[0], Tu
 
 
 __all__ = ["reshape", "permute", "expand", "rsum", "sum_axes", "rmax", "argmax", "one_hot", "slice_",
-           "pad", "concat", "take", "scatter_add", "bmatmul", "swap_last", "tensor_language",
+           "pad", "concat", "take", "scatter_add", "bmatmul", "swap_last", "lse", "softmax", "tensor_language",
            "as_tensor_form", "tensor_zero"]

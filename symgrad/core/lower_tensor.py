@@ -16,6 +16,7 @@ from . import lower as L
 from . import rules as R
 from ..errors import ShapeError, UnsupportedError
 from ..frontend import tensor as T
+from ..frontend import tensor_softmax as TS
 from .ir import Graph, Var
 
 _on, _Handler = L._on, L._Handler
@@ -227,6 +228,14 @@ def _take_along(low, e, args):
     nd = len(x.shape)
     n = x.shape[ax]
     out = e.shape
+    if R.dims_equal(idx.shape[ax], 1):
+        # one index per row (labels): Σ_c x ⊙ one_hot(idx, n) over the axis itself, so that the
+        # gradient reads ḡ ⊙ one_hot(y, n)
+        batch = tuple(d for i, d in enumerate(out) if i != ax)
+        lab = A.reshape(g, expand_to(g, idx, tuple(1 if i == ax else d for i, d in enumerate(out))), batch)
+        full = tuple(n if i == ax else d for i, d in enumerate(out))
+        prod = R.ewise(g, R.ph(0) * R.ph(1), expand_to(g, x, full), A.one_hot(g, lab, n, ax), shape=full)
+        return A.rsum(g, prod, (ax,))
     oh = A.one_hot(g, expand_to(g, idx, tuple(out)), n, nd)                       # out + (n,)
     moved = A.permute(g, x, tuple(i for i in range(nd) if i != ax) + (ax,))      # axis last
     moved = A.reshape(g, moved, tuple(1 if i == ax else x.shape[i] for i in range(nd)) + (n,))
@@ -244,3 +253,21 @@ def check_not_matrix_mixed(e):
 
 
 __all__ = ["expand_to"]
+
+
+# the softmax family over an axis ----------------------------------------------------------------------
+
+
+def _logsumexp(low, e, args):
+    m = A.lse(low.graph, args[0], e.axis)
+    return m if e.keepdims else A.reshape(low.graph, m, e.shape)
+
+
+def _log_softmax(low, e, args):
+    g, (x,) = low.graph, args
+    return R.ewise(g, R.ph(0) - R.ph(1), x, A.expand(g, A.lse(g, x, e.axis), x.shape), shape=x.shape)
+
+
+_on(TS.LogSumExpT)(_Handler(lambda low, e: (e.x,), _logsumexp))
+_on(TS.SoftmaxT)(_Handler(lambda low, e: (e.x,), lambda low, e, a: A.softmax(low.graph, a[0], e.axis)))
+_on(TS.LogSoftmaxT)(_Handler(lambda low, e: (e.x,), _log_softmax))
