@@ -34,6 +34,9 @@ def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
     for eqn in eqns:
         if eqn.prim is R.param_p or eqn.prim is R.input_p:
             sym, shape = eqn.params
+            if sym in dims:                    # a size (N) inside a formula: mean = Σ / N
+                env[eqn.out.id] = float(dims[sym])
+                continue
             v = lookup(values, sym)
             if isinstance(sym, TensorExpr):
                 env[eqn.out.id] = np.asarray(v, dtype=float)

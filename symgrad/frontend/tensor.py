@@ -12,7 +12,7 @@ and stays inside SymPy. Its expressions follow NumPy, as cs231n and PyTorch code
 >>> out = x.reshape(N, -1) @ w + b
 >>> out, out.shape
 (b + x.reshape(N, 6) @ w, (N, 5))
->>> sg.relu(out).sum(axis=0)
+>>> sg.sum(sg.relu(out), axis=0)
 relu(b + x.reshape(N, 6) @ w).sum(axis=0)
 
 Elementwise arithmetic is SymPy's own scalar algebra with the tensors as atoms (elementwise + and *
@@ -366,7 +366,14 @@ class Ewise(TensorExpr):
     to ``shape``. Prints as the expression itself: ``b + x @ w``."""
 
     def __new__(cls, expr, shape):
-        return Expr.__new__(cls, sp.sympify(expr), Tuple(*shape))
+        expr, shape = sp.sympify(expr), Tuple(*shape)
+        # never nested: SymPy's algebra (expand distributing 2·(a + b)) applies Python operators to
+        # the tensors inside, which make Ewise nodes of their own
+        while isinstance(expr, Ewise) and expr.args[1] == shape:
+            expr = expr.args[0]
+        if isinstance(expr, TensorExpr) and Tuple(*expr.shape) == shape:
+            return expr
+        return Expr.__new__(cls, expr, shape)
 
     @property
     def expr(self):

@@ -12,8 +12,8 @@ symgrad's matrix functions (`symgrad.frontend.functions`), unchanged.
 >>> s, y = sg.tensor("s", (N, 3)), sg.tensor("y", (N,), integer=True)
 >>> sg.cross_entropy(s, y)
 (logsumexp(s, axis=1) - take_along_axis(s, y.reshape(N, 1), axis=1).reshape(N)).mean()
->>> sg.grad(sg.cross_entropy(s, y), s)
-(softmax(s, axis=1) - one_hot(y, 3))/N
+>>> sg.grad(sg.cross_entropy(s, y), s)           # (softmax(s) − one_hot(y)) / N
+-one_hot(y, 3)/N + softmax(s, axis=1)/N
 """
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def cross_entropy(logits, target, axis=-1, reduction="mean"):
     >>> import symgrad as sg
     >>> s, t = sg.tensor("s", (4, 3)), sg.tensor("t", (4, 3))
     >>> sg.cross_entropy(s, t, reduction="sum")
-    (-t*log_softmax(s, axis=1)).sum()
+    (-log_softmax(s, axis=1)*t).sum(axis=1).sum()
     """
     if not T.is_tensor_expr(logits):
         return F.cross_entropy(logits, target)
