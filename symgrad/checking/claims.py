@@ -23,6 +23,7 @@ from ..core.differentiate import _flatten_wrt
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
 from ..core.values import key_name
+from ..frontend.tensor import Tensor, is_tensor_expr
 
 # ---------------------------------------------------------------------------------------------------
 # The claim: one expression or callable per wrt, or one callable for all.
@@ -50,7 +51,7 @@ def _normalize_claims(claimed, params):
 
 
 def _symbols(expr) -> set:
-    return {s for s in sp.sympify(expr).free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))
+    return {s for s in sp.sympify(expr).free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))
             and not isinstance(s, sp.Dummy)}
 
 
@@ -71,7 +72,7 @@ def _inputs(f, params, claims, at):
 
 
 def _shape(sym):
-    return tuple(int(d) for d in sym.shape) if isinstance(sym, sp.MatrixSymbol) else ()
+    return tuple(int(d) for d in sym.shape) if isinstance(sym, (sp.MatrixSymbol, Tensor)) else ()
 
 
 
@@ -184,7 +185,8 @@ def _compare(c, t, w):
 def _mp_recheck(claim, truth_expr, pt, rel):
     """Re-evaluate a scalar disagreement with mpmath at 30 digits: cancellation in float64 can make
     equal formulas differ by more than round-off (the float64 answer stands if evalf fails)."""
-    if isinstance(claim, (sp.MatrixExpr, sp.MatrixBase)) or isinstance(truth_expr, (sp.MatrixExpr, sp.MatrixBase)):
+    if isinstance(claim, (sp.MatrixExpr, sp.MatrixBase)) or isinstance(truth_expr, (sp.MatrixExpr, sp.MatrixBase)) \
+            or is_tensor_expr(claim) or is_tensor_expr(truth_expr):
         return rel
     vals = pt.example(0)
     try:
@@ -196,6 +198,8 @@ def _mp_recheck(claim, truth_expr, pt, rel):
     return abs(c - t) / max(abs(c), abs(t), 1e-30)
 
 def _same_kind(c, t):
+    if is_tensor_expr(c) or is_tensor_expr(t):
+        return False                            # tensors: the numeric comparison decides
     return isinstance(c, (sp.MatrixExpr, sp.MatrixBase)) == isinstance(t, (sp.MatrixExpr, sp.MatrixBase))
 
 
