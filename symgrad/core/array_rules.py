@@ -582,12 +582,17 @@ def _ewise_tensor(args, params, shape):
     sm = _softmax_form(body, args)
     if sm is not None:
         return sm
-    with T.plain_algebra():
-        expr = body.xreplace(dict(zip(R.placeholders(len(args)), args)))
-        # a two-piece Piecewise reads as NumPy's where(cond, a, b)
-        expr = expr.replace(lambda e: isinstance(e, sp.Piecewise) and len(e.args) == 2
-                            and e.args[1].cond == sp.true and T.is_tensor_expr(e),
-                            lambda e: T.Where(e.args[0].cond, e.args[0].expr, e.args[1].expr))
+    sub = dict(zip(R.placeholders(len(args)), args))
+    # Unevaluated: a function's eval (Heaviside asks the sign of its argument) on a large argument
+    # costs time that grows with the depth of the network; the body is canonical already.
+    with T.plain_algebra(), sp.evaluate(False):
+        # a two-piece Piecewise of the body reads as NumPy's where(cond, a, b); found in the small
+        # body, not in the substituted expression (which may be large)
+        for pw in body.atoms(sp.Piecewise):
+            if len(pw.args) == 2 and pw.args[1].cond == sp.true:
+                (a, c), (b, _) = pw.args
+                sub[pw] = T.Where(c.xreplace(sub), T._unwrap(a.xreplace(sub)), T._unwrap(b.xreplace(sub)))
+        expr = body.xreplace(sub)
     return T.as_tensor(expr, shape) if shape else expr
 
 
