@@ -236,6 +236,9 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
 def _entries(shape):
     if shape == ():
         return [None]
+    if len(shape) != 2:
+        raise ShapeError(f"jacobian takes scalars and matrices; a tensor of shape {format_shape(shape)} "
+                         f"is not supported yet: take sg.grad of a reduction (sg.sum(out * dout)) instead")
     m, n = shape
     if not (isinstance(m, int) and isinstance(n, int)):
         raise ShapeError(f"jacobian needs numeric shapes, got {format_shape(shape)}")
