@@ -566,10 +566,15 @@ def _softmax_form(body, args):
 # matmul and transpose) convert back in the tensor language when their arguments are tensors.
 
 
-def _shared(prim, tensor_form):
+def _shared(prim, tensor_form, scalar_output_is_plain=False):
+    """Give ``prim`` a tensor form. ``scalar_output_is_plain``: a scalar result is the same
+    expression in both languages (an ewise body of scalars), so the arguments are not searched for
+    tensors (a search that would cost time linear in their size at every equation)."""
     matrix_form = prim.to_sympy
 
     def to_sympy(args, params, shape):
+        if scalar_output_is_plain and shape == ():
+            return matrix_form(args, params, shape)
         if tensor_language(args, shape):
             return tensor_form(args, params, shape)
         return matrix_form(args, params, shape)
@@ -596,8 +601,9 @@ def _ewise_tensor(args, params, shape):
     return T.as_tensor(expr, shape) if shape else expr
 
 
-_shared(R.ewise_p, _ewise_tensor)
-_shared(R.const_p, lambda args, params, shape: T.Full(sp.sympify(params[0]), Tuple(*shape)))
+_shared(R.ewise_p, _ewise_tensor, scalar_output_is_plain=True)
+_shared(R.const_p, lambda args, params, shape: T.Full(sp.sympify(params[0]), Tuple(*shape)),
+        scalar_output_is_plain=True)
 _shared(R.sum_p, lambda args, params, shape: T.Reduce(
     _targs(args)[0], sp.core.symbol.Str("sum"), Tuple(*range(len(T.shape_of(args[0])))), sp.false))
 _shared(R.broadcast_p, lambda args, params, shape: T.BroadcastTo(_targs(args)[0], Tuple(*params[0])))
