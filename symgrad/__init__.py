@@ -5,13 +5,18 @@
 >>> sg.grad((x + y) * z, [x, y, z])
 [z, z, x + y]
 """
+from .core import lower_tensor as _lower_tensor  # noqa: F401 - registers the N-d tensor rows and handlers
 from .core.differentiate import grad, hessian, jacobian
 from .core.evaluate import numeric
 from .core.policy import Subgradients
-from .errors import ArgumentError, DataError, ShapeError, SymgradError, UnsupportedError, WrtError
-from .frontend.functions import (bce, cross_entropy, elementwise, gather, hinge, kl_div, l1,
-                                 leaky_relu, log_softmax, logsumexp, mse, relu, sigmoid, softmax,
-                                 softplus, sum)
+from .errors import (ArgumentError, AxisError, BroadcastError, DataError, IntegerTensorError,
+                     LabelRangeError, MixedArrayError, ParseError, ReshapeError, ShapeError, SymgradError,
+                     UnsafeInputError, UnsupportedError, WrtError)
+from .frontend.functions import (bce, gather, hinge, kl_div, l1, leaky_relu, mse, relu, sigmoid,
+                                 softplus)
+from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embedding, max, mean, min,
+                              one_hot, stack, sum, take, take_along_axis, tensor, var, where)
+from .frontend.tensor_softmax import cross_entropy, log_softmax, logsumexp, softmax
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive
@@ -45,5 +50,9 @@ __all__ = [
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "dense", "mlp", "MLP",
     "dropout", "gather",
-    "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError", "ArgumentError", "DataError",
+    "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
+    "take_along_axis", "embedding", "broadcast",
+    "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",
+    "LabelRangeError", "ArgumentError", "DataError", "ParseError", "UnsafeInputError",
+    "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",
 ]

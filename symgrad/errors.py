@@ -46,3 +46,28 @@ class ParseError(SymgradError, ValueError):
 class UnsafeInputError(ParseError):
     """User text with something the parser's whitelist refuses: an attribute, a string literal, a
     function symgrad does not know, a look-alike character, a power or a size beyond the bounds."""
+
+
+class BroadcastError(ShapeError):
+    """Tensor shapes that do not broadcast by NumPy's rule (trailing dimensions equal or 1)."""
+
+
+class AxisError(ShapeError, IndexError):
+    """An axis (or an index) out of range for a tensor's number of dimensions (or size)."""
+
+
+class ReshapeError(ShapeError):
+    """A reshape to a shape with a different number of entries."""
+
+
+class MixedArrayError(SymgradError, TypeError):
+    """A MatrixSymbol expression (matrix calculus) inside a tensor expression (NumPy semantics)."""
+
+
+class IntegerTensorError(SymgradError, TypeError):
+    """An integer tensor (labels, indices) used where a real one is needed (differentiated), or a
+    real tensor where indices are needed."""
+
+
+class LabelRangeError(SymgradError, IndexError):
+    """An integer label or index outside its axis at run time."""

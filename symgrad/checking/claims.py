@@ -24,6 +24,7 @@ from ..errors import SymgradError
 from ..core.evaluate import evaluate
 from ..frontend.parse import as_expr
 from ..core.values import key_name
+from ..frontend.tensor import Tensor, is_tensor_expr
 
 # ---------------------------------------------------------------------------------------------------
 # The claim: one expression or callable per wrt, or one callable for all.
@@ -66,7 +67,7 @@ def _normalize_claims(claimed, params, f=None):
 
 
 def _symbols(expr) -> set:
-    return {s for s in sp.sympify(expr).free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))
+    return {s for s in sp.sympify(expr).free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))
             and not isinstance(s, sp.Dummy)}
 
 
@@ -87,7 +88,7 @@ def _inputs(f, params, claims, at):
 
 
 def _shape(sym):
-    return tuple(int(d) for d in sym.shape) if isinstance(sym, sp.MatrixSymbol) else ()
+    return tuple(int(d) for d in sym.shape) if isinstance(sym, (sp.MatrixSymbol, Tensor)) else ()
 
 
 
@@ -200,7 +201,8 @@ def _compare(c, t, w):
 def _mp_recheck(claim, truth_expr, pt, rel):
     """Re-evaluate a scalar disagreement with mpmath at 30 digits: cancellation in float64 can make
     equal formulas differ by more than round-off (the float64 answer stands if that fails)."""
-    if isinstance(claim, (sp.MatrixExpr, sp.MatrixBase)) or isinstance(truth_expr, (sp.MatrixExpr, sp.MatrixBase)):
+    if isinstance(claim, (sp.MatrixExpr, sp.MatrixBase)) or isinstance(truth_expr, (sp.MatrixExpr, sp.MatrixBase)) \
+            or is_tensor_expr(claim) or is_tensor_expr(truth_expr):
         return rel
     vals = pt.example(0)
     try:
@@ -237,6 +239,8 @@ def _mp_value(expr, vals) -> complex:
 
 
 def _same_kind(c, t):
+    if is_tensor_expr(c) or is_tensor_expr(t):
+        return False                            # tensors: the numeric comparison decides
     return isinstance(c, (sp.MatrixExpr, sp.MatrixBase)) == isinstance(t, (sp.MatrixExpr, sp.MatrixBase))
 
 

@@ -149,6 +149,9 @@ def interval_of(sym, assumptions: Mapping | None, attempt: int):
 def draw(sym, shape, rng: np.random.Generator, interval):
     """One random value of ``sym``: a float for a scalar, an array of ``shape`` for a matrix."""
     size = None if shape == () else tuple(int(d) for d in shape)
+    if interval is not None and interval[0] == "integers":       # labels: 0 … n − 1
+        v = rng.integers(0, interval[1], size)
+        return float(v) if size is None else np.asarray(v, dtype=float)
     v = rng.standard_normal(size) if interval is None else rng.uniform(*interval, size)
     return float(v) if size is None else np.asarray(v, dtype=float)
 

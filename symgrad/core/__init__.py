@@ -8,6 +8,8 @@
 - `to_sympy`: IR back to readable SymPy, and the CSE'd straight-line program;
 - `evaluate`: the reference evaluator (NumPy) of an IR graph;
 - `values`: values keyed by a symbol or by its name;
+- `array_rules`, `lower_tensor`: the N-d primitives of tensors (NumPy semantics) and their lowering,
+  registered into the rule table and the lowering registry by ``import symgrad``;
 - `differentiate`: `grad`, `jacobian`, `hessian`, and `differentiate` (the record teaching and
   checking read).
 

@@ -14,8 +14,10 @@ from typing import Any
 import sympy as sp
 
 from . import rules as R
-from ..errors import ArgumentError, ShapeError, WrtError
+from ..errors import ArgumentError, IntegerTensorError, ShapeError, WrtError
 from ..frontend.parse import as_expr
+from ..frontend.tensor import Tensor
+from .array_rules import as_tensor_form, tensor_zero
 from .forward import forward as _forward
 from .ir import Graph, Var, format_shape
 from .lower import Lowering
@@ -61,10 +63,15 @@ class Derived:
 
 
 def _check_wrt_leaf(w):
+    if isinstance(w, Tensor):
+        if w.is_integer_tensor:
+            raise IntegerTensorError(f"cannot differentiate with respect to {w}: it is an integer "
+                                     f"tensor (labels, indices); declare it integer=False if it is real")
+        return w
     if isinstance(w, (sp.Symbol, sp.MatrixSymbol)):
         return w
     kind = type(w).__name__
-    raise WrtError(f"wrt must be a Symbol or a MatrixSymbol (or a list of them); got {w!r} ({kind}). "
+    raise WrtError(f"wrt must be a Symbol, a MatrixSymbol or a tensor (or a list of them); got {w!r} ({kind}). "
                    f"To differentiate with respect to an expression, name it with a new symbol.")
 
 
@@ -121,6 +128,8 @@ def _scalar_output(graph: Graph, v: Var, f) -> Var:
 
 
 def _zero(w):
+    if isinstance(w, Tensor):
+        return tensor_zero(w)
     return sp.ZeroMatrix(*w.shape) if isinstance(w, sp.MatrixSymbol) else sp.S.Zero
 
 
@@ -159,6 +168,7 @@ def differentiate(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAU
             grads.append(t)
     build = SympyBuilder(graph, low.exprs)
     exprs = [build(g) if g is not None else _zero(w) for g, w in zip(grads, flat)]
+    exprs = [as_tensor_form(e, w.shape) if isinstance(w, Tensor) else e for e, w in zip(exprs, flat)]
     gradients = _unflatten(wrt, iter(exprs))
     return Derived(f=f, wrt=wrt, gradients=gradients,
                    program=straight_line(graph, [out] + grads),
@@ -248,6 +258,9 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
 def _entries(shape):
     if shape == ():
         return [None]
+    if len(shape) != 2:
+        raise ShapeError(f"jacobian takes scalars and matrices; a tensor of shape {format_shape(shape)} "
+                         f"is not supported yet: take sg.grad of a reduction (sg.sum(out * dout)) instead")
     m, n = shape
     if not (isinstance(m, int) and isinstance(n, int)):
         raise ShapeError(f"jacobian needs numeric shapes, got {format_shape(shape)}")

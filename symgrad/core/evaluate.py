@@ -13,6 +13,7 @@ import sympy as sp
 from . import rules as R
 from ..errors import ArgumentError, ShapeError, SymgradError
 from ..frontend.parse import as_expr
+from ..frontend.tensor import TensorExpr
 from .ir import Graph, Var, format_shape
 
 
@@ -40,11 +41,21 @@ def _number(sym, v) -> float:
 def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
     """The values of ``outs`` (floats for scalars, 2-D arrays for matrices)."""
     env: dict[int, object] = {}
-    for eqn in graph.ancestors(list(outs)):
+    eqns = graph.ancestors(list(outs))
+    dims = _bind_dims(eqns, values)            # N of a tensor's shape, from its array
+    for eqn in eqns:
         if eqn.prim is R.param_p or eqn.prim is R.input_p:
             sym, shape = eqn.params
+            if sym in dims:                    # a size (N) inside a formula: mean = Σ / N
+                env[eqn.out.id] = float(dims[sym])
+                continue
             v = lookup(values, sym)
-            if shape == ():
+            if isinstance(sym, TensorExpr):
+                a = np.asarray(v)
+                if a.dtype.kind not in "biuf":          # None would become NaN, text fail in NumPy
+                    raise ArgumentError(f"the value of {sym} must be an array of real numbers, got {v!r}")
+                env[eqn.out.id] = a.astype(float)
+            elif shape == ():
                 env[eqn.out.id] = _number(sym, v)
             else:
                 a = np.asarray(v)
@@ -57,8 +68,47 @@ def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
                     raise ShapeError(f"value of {sym} has shape {a.shape}, expected {format_shape(shape)}")
                 env[eqn.out.id] = a
         else:
-            env[eqn.out.id] = eqn.prim.impl([env[u.id] for u in eqn.inputs], eqn.params)
+            params = _substitute(eqn.params, dims) if dims else eqn.params
+            env[eqn.out.id] = eqn.prim.impl([env[u.id] for u in eqn.inputs], params)
     return [env[v.id] for v in outs]
+
+
+def _bind_dims(eqns, values) -> dict:
+    """The symbolic dimensions of the tensor leaves, bound from the arrays given for them; a
+    ShapeError when an array does not fit its declared shape (a fixed size, or N seen twice)."""
+    # a size given by value ({N: 4}) counts too: a gradient may mention N in a shape only
+    dims: dict = {k: sp.Integer(int(v)) for k, v in values.items()
+                  if isinstance(k, sp.Symbol) and k.is_integer and np.ndim(v) == 0}
+    for eqn in eqns:
+        if not (eqn.prim is R.param_p or eqn.prim is R.input_p) or not isinstance(eqn.params[0], TensorExpr):
+            continue
+        sym, shape = eqn.params
+        a = np.shape(lookup(values, sym))
+        if len(a) != len(shape):
+            raise ShapeError(f"value of {sym} has shape {a}, expected {format_shape(shape)}")
+        for d, n in zip(shape, a):
+            d = sp.sympify(d)
+            if d.is_Symbol and d not in dims:
+                dims[d] = sp.Integer(n)
+    for eqn in eqns:
+        if (eqn.prim is R.param_p or eqn.prim is R.input_p) and isinstance(eqn.params[0], TensorExpr):
+            sym, shape = eqn.params
+            a = np.shape(lookup(values, sym))
+            want = tuple(sp.sympify(d).xreplace(dims) for d in shape)
+            if any(w.is_Integer and int(w) != n for w, n in zip(want, a)):
+                raise ShapeError(f"value of {sym} has shape {a}, expected {format_shape(shape)}"
+                                 + (f" with {', '.join(f'{k} = {v}' for k, v in dims.items())}" if dims else ""))
+    return dims
+
+
+def _substitute(params, dims):
+    """params with the symbolic dimensions replaced by their values (ints where they become numbers)."""
+    if isinstance(params, tuple):
+        return tuple(_substitute(p, dims) for p in params)
+    if isinstance(params, sp.Basic) and params.free_symbols & dims.keys():
+        v = params.xreplace(dims)
+        return int(v) if v.is_Integer else v
+    return params
 
 
 def numeric(expr, values: Mapping):

@@ -170,7 +170,11 @@ def dims_equal(a, b) -> bool:
     """Two dimensions are equal: ints compared directly, symbolic ones (n, m + 1) by simplification."""
     if isinstance(a, int) and isinstance(b, int):
         return a == b
-    return sp.simplify(sp.sympify(a) - sp.sympify(b)) == 0
+    d = sp.sympify(a) - sp.sympify(b)
+    if d.is_number:
+        return d == 0
+    # polynomial sizes (N, 6*N, n*m + n) compare by expansion; simplify only for anything else
+    return sp.expand(d) == 0 or (not d.is_polynomial() and sp.simplify(d) == 0)
 
 
 def shapes_equal(a: Shape, b: Shape) -> bool:

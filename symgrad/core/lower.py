@@ -21,6 +21,7 @@ from . import rules as R
 from ..errors import ShapeError, UnsupportedError
 from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Softmax, Total
 from ..frontend.parse import as_expr
+from ..frontend.tensor import TensorExpr
 from .ir import Graph, Var, format_shape
 
 SUPPORTED = (
@@ -34,7 +35,7 @@ SUPPORTED = (
 
 
 def _shape_of(expr) -> tuple:
-    if isinstance(expr, (sp.MatrixExpr, sp.MatrixBase)):
+    if isinstance(expr, (sp.MatrixExpr, sp.MatrixBase, TensorExpr)):
         return tuple(R._dim(d) for d in expr.shape)
     return ()
 

@@ -314,7 +314,11 @@ def _lambdified(body: sp.Expr, n: int):
 
 def _ewise_impl(args, params):
     body, shape = params
-    out = _lambdified(body, len(args))(*args)
+    f = _lambdified(body, len(args))
+    try:
+        out = f(*args)
+    except TypeError:                         # a function NumPy lacks (erf: math.erf) on arrays
+        out = np.vectorize(f, otypes=[float])(*args)
     return np.broadcast_to(np.asarray(out, dtype=float), tuple(shape)).copy() if shape != () else float(out)
 
 
@@ -413,8 +417,10 @@ def reduce_sum(graph: Graph, a: Var, axis=None) -> Var:
 
 
 def _sum_shape(shapes, params):
+    if params[0] is None:
+        return ()                             # Σ of every entry, of a matrix or an N-d tensor
     (m, n), axis = shapes[0], params[0]
-    return () if axis is None else ((1, n) if axis == 0 else (m, 1))
+    return (1, n) if axis == 0 else (m, 1)
 
 
 def _sum_to_sympy(args, params, shape):

@@ -13,6 +13,7 @@ import sympy as sp
 
 from . import rules as R
 from ..frontend.functions import Softmax
+from ..frontend.tensor import Tensor, is_tensor_expr
 from .ir import Graph, Var
 
 
@@ -104,7 +105,9 @@ def straight_line(graph: Graph, outs: Sequence[Var | None], prefix: str = "t") -
             continue
         rhs = eqn_to_sympy(graph, eqn, [memo[u.id] for u in eqn.inputs])
         name = next(names)
-        sym = sp.MatrixSymbol(name, *eqn.out.shape) if eqn.out.shape != () else sp.Symbol(name)
+        sym = (sp.Symbol(name) if eqn.out.shape == () else
+               Tensor(name, eqn.out.shape) if is_tensor_expr(rhs) or len(eqn.out.shape) != 2 else
+               sp.MatrixSymbol(name, *eqn.out.shape))
         prog.assignments.append((sym, rhs))
         memo[eqn.out.id] = sym
     prog.outputs = [memo[o.id] if o is not None else sp.S.Zero for o in outs]

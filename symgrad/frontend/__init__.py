@@ -4,7 +4,10 @@
   `elementwise`, and the losses (mse, l1, hinge, bce, cross_entropy, kl_div) — SymPy functions with
   ``fdiff``, so SymPy itself prints and differentiates them;
 - `layers`: `dense` and `mlp`, networks as SymPy expressions;
-- `masks`: dropout masks.
+- `masks`: dropout masks;
+- `tensor`: N-d tensors with NumPy semantics (`sg.tensor`, broadcasting, ``@``, slicing, ``axis=``
+  reductions, concat/stack/where/take/one_hot), and `tensor_softmax`: softmax, log_softmax,
+  logsumexp and cross_entropy over an axis.
 
 May import: `symgrad.errors` only. Everything else in symgrad comes after it.
 """

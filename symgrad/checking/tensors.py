@@ -1,0 +1,86 @@
+"""`sg.check` of a tensor expression: symbolic sizes made concrete, integer labels drawn in range.
+
+A tensor declaration may use symbolic sizes (N); the check fixes each to a small number (given in
+``at={N: 5}``, else 4, 5, 6, ... in the order of the sizes' names, distinct so that a transposed or
+wrongly summed claim cannot pass by a coincidence of sizes) and substitutes it in f, wrt and the
+claims. An integer tensor (labels, indices) is drawn uniformly from the range its uses allow: the n
+of ``one_hot(y, n)``, the size of the axis ``take`` / ``take_along_axis`` index.
+
+>>> import sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> s, y = sg.tensor("s", (N, 3)), sg.tensor("y", (N,), integer=True)
+>>> f, wrt, claimed, at, ranges = concretize(sg.cross_entropy(s, y), s, None, {})
+>>> wrt.shape, ranges
+((4, 3), {'y': 3})
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import sympy as sp
+
+from ..core.values import key_name
+from ..frontend import tensor as T
+
+
+def sizes_of(*exprs) -> list:
+    """The symbolic sizes of the tensors in ``exprs``, sorted by name."""
+    out = set()
+    for e in exprs:
+        for t in sp.sympify(e).atoms(T.Tensor):
+            for d in t.shape:
+                out |= sp.sympify(d).free_symbols
+    return sorted(out, key=lambda s: s.name)
+
+
+def label_ranges(f) -> dict:
+    """{name of an integer tensor: n}: labels are drawn from 0 … n − 1 (the smallest n its uses allow)."""
+    out: dict = {}
+
+    def note(idx, n):
+        for t in sp.sympify(idx).atoms(T.Tensor):
+            if t.is_integer_tensor and sp.sympify(n).is_Integer:
+                out[t.name] = min(out.get(t.name, int(n)), int(n))
+
+    for node in sp.preorder_traversal(f):
+        if isinstance(node, T.OneHot):
+            note(node.args[0], node.n)
+        elif isinstance(node, T.Take):
+            note(node.args[1], node.args[0].shape[node.axis])
+        elif isinstance(node, T.TakeAlong):
+            note(node.args[1], node.args[0].shape[int(node.args[2])])
+    return out
+
+
+def concretize(f, wrt, claimed, at: Mapping):
+    """(f, wrt, claimed, at, label ranges) with every symbolic size replaced by its number."""
+    sizes = sizes_of(f, *(wrt if isinstance(wrt, (list, tuple)) else [wrt]))
+    given = {key_name(k): v for k, v in (at or {}).items()}
+    fixed, k = {}, 4
+    for s in sizes:
+        if s.name in given:
+            fixed[s] = sp.Integer(int(given[s.name]))
+        else:
+            fixed[s] = sp.Integer(k)
+            k += 1
+    sub = (lambda e: sp.sympify(e).xreplace(fixed)) if fixed else sp.sympify
+    at = {kk: v for kk, v in (at or {}).items() if key_name(kk) not in {s.name for s in sizes}}
+
+    def over(c):
+        if isinstance(c, (list, tuple)):
+            return type(c)(over(x) for x in c)
+        if isinstance(c, Mapping):
+            return {kk: over(v) for kk, v in c.items()}
+        if callable(c) and not isinstance(c, sp.Basic):
+            return c
+        return c if c is None else sub(c)
+
+    f = sub(f)
+    return f, over(wrt), over(claimed), at, label_ranges(f)
+
+
+def is_tensor_check(f) -> bool:
+    return T.is_tensor_expr(sp.sympify(f))
+
+
+__all__ = ["concretize", "label_ranges", "sizes_of", "is_tensor_check"]

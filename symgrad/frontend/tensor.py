@@ -1,0 +1,1130 @@
+"""N-d tensors with NumPy semantics: `tensor`, its expressions, and the ``sg.*`` array functions.
+
+A tensor is a SymPy object (`Tensor` subclasses SymPy's ``ArraySymbol``), so it prints, substitutes
+and stays inside SymPy. Its expressions follow NumPy, as cs231n and PyTorch code write them:
+``+ - * / **`` elementwise with broadcasting, ``@`` the matrix product batched over leading axes,
+``x[:, 0:3]`` slicing, ``.T``, ``.reshape``, ``.sum(axis, keepdims)``... Dimensions may be symbolic
+(``N = sp.Symbol("N", integer=True, positive=True)``); they are bound from the arrays at run time.
+
+>>> import sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> x, w, b = sg.tensor("x", (N, 3, 2)), sg.tensor("w", (6, 5)), sg.tensor("b", (5,))
+>>> out = x.reshape(N, -1) @ w + b
+>>> out, out.shape
+(b + x.reshape(N, 6) @ w, (N, 5))
+>>> sg.sum(sg.relu(out), axis=0)
+relu(b + x.reshape(N, 6) @ w).sum(axis=0)
+
+Elementwise arithmetic is SymPy's own scalar algebra with the tensors as atoms (elementwise + and *
+commute), wrapped in `Ewise` so that the result keeps a shape and the NumPy methods. Any scalar
+function applies entry by entry: ``sp.tanh(x)``, ``sg.sigmoid(x)``, ``sp.Max(x, 0)`` are plain SymPy
+applications whose argument is a tensor; use them inside other tensor expressions or the ``sg.*``
+functions (``sg.sum(sp.tanh(h), axis=1)``), or wrap them with `as_tensor` / ``sg.elementwise`` to
+call methods on them.
+
+The two array languages do not mix: a ``MatrixSymbol`` (matrix calculus, ``*`` is the matrix
+product) inside a tensor expression is a `MixedArrayError`; scalar Symbols work in both.
+"""
+from __future__ import annotations
+
+import builtins
+
+import sympy as sp
+from sympy import Expr, Tuple
+from sympy.core.function import Application
+from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.tensor.array.expressions import ArraySymbol
+
+from ..errors import (AxisError, BroadcastError, IntegerTensorError, MixedArrayError, ReshapeError,
+                      ShapeError)
+
+__all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "shape_of",
+           "Ewise", "TensorMatMul", "Reduce", "Variance", "Reshape", "Permute", "Index", "Concat",
+           "Where", "OneHot", "Take", "TakeAlong", "BroadcastTo", "Full", "ArgMax", "ScatterAdd",
+           "Pad", "broadcast_shapes", "normalize_axis",
+           "sum", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
+           "take_along_axis", "embedding", "broadcast", "elementwise"]
+
+
+# ===================================================================================================
+# Shapes
+
+
+def _dim(d):
+    d = sp.sympify(d)
+    if d.is_Integer:
+        if d < 0:
+            raise ShapeError(f"a dimension must be ≥ 0, got {d}")
+        return int(d)
+    if not (d.is_integer is not False and d.free_symbols):
+        raise ShapeError(f"a dimension must be a non-negative integer or an integer symbol "
+                         f"(sp.Symbol('N', integer=True, positive=True)), got {d!r}")
+    return d
+
+
+def dims_equal(a, b) -> bool:
+    if a == b:
+        return True
+    if isinstance(a, int) and isinstance(b, int):
+        return False
+    return sp.expand(sp.sympify(a) - sp.sympify(b)) == 0
+
+
+def fmt(shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def broadcast_shapes(*shapes, names=None):
+    """NumPy's broadcasting rule, right-aligned: equal dimensions, or one of them 1. A symbolic N
+    against 3 does not broadcast (N may be anything at run time): `BroadcastError`.
+
+    >>> broadcast_shapes((4, 1, 3), (5, 1))
+    (4, 5, 3)
+    """
+    nd = builtins.max((len(s) for s in shapes), default=0)
+    out = []
+    for k in range(nd):
+        d = 1
+        for j, s in enumerate(shapes):
+            i = len(s) - nd + k
+            if i < 0:
+                continue
+            e = s[i]
+            if dims_equal(e, 1):
+                continue
+            if dims_equal(d, 1) or dims_equal(d, e):
+                d = e
+                continue
+            who = (" and ".join(f"{n} {fmt(s)}" for n, s in zip(names, shapes)) if names
+                   else " and ".join(fmt(s) for s in shapes))
+            raise BroadcastError(f"cannot broadcast {who}: dimension {d} against {e} (NumPy's rule: "
+                                 f"trailing dimensions must be equal or 1)")
+        out.append(d)
+    return tuple(out)
+
+
+def normalize_axis(axis, ndim, who="", x=None) -> int:
+    """An axis in range(ndim), negative axes counted from the end; `AxisError` otherwise."""
+    a = int(axis)
+    if not -ndim <= a < ndim:
+        of = f" for {x}, which has" if x is not None else " for a tensor with"
+        raise AxisError(f"{who}: axis {axis} is out of range{of} {ndim} dimension(s) "
+                        f"(valid: {-ndim} … {ndim - 1})")
+    return a % ndim
+
+
+def _axes(axis, ndim, who, x=None) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list, Tuple)):
+        axes = tuple(sorted({normalize_axis(a, ndim, who, x) for a in axis}))
+        if len(axes) != len(axis):
+            raise AxisError(f"{who}: repeated axis in {tuple(axis)}")
+        return axes
+    return (normalize_axis(axis, ndim, who, x),)
+
+
+# ===================================================================================================
+# The base class and the symbol
+
+
+def _is_tensor_node(e) -> bool:
+    return isinstance(e, TensorExpr)
+
+
+def is_tensor_expr(e) -> bool:
+    """True for a tensor expression: a `TensorExpr`, or a SymPy expression with one inside
+    (``sp.tanh(x)`` of a tensor x)."""
+    if isinstance(e, TensorExpr):
+        return True
+    return isinstance(e, sp.Basic) and not isinstance(e, sp.MatrixExpr) and e.has(TensorExpr)
+
+
+def shape_of(e) -> tuple:
+    """The shape of a tensor expression, of a SymPy expression with tensors inside (broadcast over
+    its arguments), or ``()`` of a scalar."""
+    if isinstance(e, TensorExpr):
+        return e.shape
+    if isinstance(e, (sp.MatrixExpr, sp.MatrixBase)):
+        raise MixedArrayError(f"the matrix {e} (a MatrixSymbol expression, matrix-calculus "
+                              f"semantics) is used inside a tensor expression (NumPy semantics). "
+                              f"The two do not mix: declare it with sg.tensor instead")
+    if not isinstance(e, sp.Basic) or not e.has(TensorExpr):
+        return ()
+    if isinstance(e, sp.Piecewise):
+        kids = [a for pair in e.args for a in pair.args]
+    else:
+        kids = e.args
+    shapes = [shape_of(a) for a in kids]
+    try:
+        return broadcast_shapes(*shapes)
+    except BroadcastError:                   # print the operands only now: printing is slow
+        return broadcast_shapes(*shapes, names=[str(a) for a in kids])
+
+
+def _integer_of(e) -> bool:
+    return bool(getattr(e, "is_integer_tensor", False))
+
+
+class TensorExpr(Expr):
+    """An N-d array expression with NumPy semantics: ``shape``, broadcasting arithmetic, ``@``,
+    indexing, and the NumPy methods."""
+
+    _op_priority = 12.0          # above MatrixExpr: x + tanh(y) reaches our __radd__
+    _iterable = False
+    is_commutative = True        # elementwise products commute
+    is_real = True
+    is_integer_tensor = False
+
+    @property
+    def shape(self) -> tuple:    # pragma: no cover - each node defines it
+        raise NotImplementedError
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    _data = None                 # indices of the args that hold data (not shapes, axes, sizes)
+
+    @property
+    def free_symbols(self):
+        """The symbols of the data: a symbolic dimension (N) is not a free symbol of ``x.sum(0)``."""
+        out = set()
+        for i, a in enumerate(self.args):
+            if self._data is not None and i not in self._data:
+                continue
+            if isinstance(a, Tuple) and not isinstance(self, Concat):
+                continue
+            if isinstance(a, sp.Basic):
+                out |= a.free_symbols
+        return out
+
+    # -- elementwise arithmetic, NumPy broadcasting ---------------------------------------------
+    def __add__(self, o):
+        if _PLAIN:
+            return sp.Add(self, o)
+        return _binary(sp.Add, self, o, "+")
+
+    def __radd__(self, o):
+        if _PLAIN:
+            return sp.Add(o, self)
+        return _binary(sp.Add, o, self, "+")
+
+    def __sub__(self, o):
+        if _PLAIN:
+            return _sub(self, o)
+        return _binary(_sub, self, o, "-")
+
+    def __rsub__(self, o):
+        if _PLAIN:
+            return _sub(o, self)
+        return _binary(_sub, o, self, "-")
+
+    def __mul__(self, o):
+        if _PLAIN:
+            return sp.Mul(self, o)
+        return _binary(sp.Mul, self, o, "*")
+
+    def __rmul__(self, o):
+        if _PLAIN:
+            return sp.Mul(o, self)
+        return _binary(sp.Mul, o, self, "*")
+
+    def __truediv__(self, o):
+        if _PLAIN:
+            return _div(self, o)
+        return _binary(_div, self, o, "/")
+
+    def __rtruediv__(self, o):
+        if _PLAIN:
+            return _div(o, self)
+        return _binary(_div, o, self, "/")
+
+    def __pow__(self, o):
+        if _PLAIN:
+            return sp.Pow(self, o)
+        return _binary(sp.Pow, self, o, "**")
+
+    def __rpow__(self, o):
+        if _PLAIN:
+            return sp.Pow(o, self)
+        return _binary(sp.Pow, o, self, "**")
+
+    def __neg__(self):
+        if _PLAIN:
+            return sp.Mul(sp.S.NegativeOne, self)
+        return _binary(sp.Mul, sp.S.NegativeOne, self, "-")
+
+    def __pos__(self):
+        return self
+
+    def __matmul__(self, o):
+        return matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return matmul(o, self)
+
+    # -- indexing and movement ------------------------------------------------------------------
+    def __getitem__(self, key):
+        return index(self, key)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list, Tuple)):
+            axes = tuple(axes[0])
+        return permute(self, axes or None)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list, Tuple)):
+            shape = tuple(shape[0])
+        return reshape(self, shape)
+
+    # -- reductions -----------------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        return sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return min(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False, correction=0):
+        return var(self, axis, keepdims, correction=correction)
+
+    def argmax(self, axis=-1):
+        return argmax(self, axis)
+
+    # printing: a method call binds tighter than any operator
+    precedence = PRECEDENCE["Atom"]
+
+
+class Tensor(ArraySymbol, TensorExpr):
+    """An N-d symbol: ``Tensor("x", (N, 3))``; ``integer=True`` for labels and indices (never
+    differentiated, fed with integers). `tensor` is the public constructor."""
+
+    def __new__(cls, name, shape, integer=False):
+        name = name.name if isinstance(name, (sp.Symbol, sp.core.symbol.Str)) else str(name)
+        shape = Tuple(*[_dim(d) for d in shape])
+        return Expr.__new__(cls, sp.core.symbol.Str(name), shape, sp.true if integer else sp.false)
+
+    __getitem__ = TensorExpr.__getitem__      # NumPy indexing, not ArraySymbol's element access
+
+    @property
+    def name(self) -> str:
+        return self.args[0].name
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(int(d) if d.is_Integer else d for d in self.args[1])
+
+    @property
+    def is_integer_tensor(self) -> bool:
+        return bool(self.args[2])
+
+    @property
+    def free_symbols(self):
+        return {self}
+
+    def _hashable_content(self):
+        return self.args
+
+    def _sympystr(self, printer):
+        return self.name
+
+    def _latex(self, printer):
+        return printer._print(sp.Symbol(self.name))
+
+
+def tensor(name: str, shape, integer: bool = False) -> Tensor:
+    """An N-d symbol with NumPy semantics. ``shape`` is a tuple of ints or integer SymPy symbols
+    (bound from the arrays at run time); ``integer=True`` declares labels or indices.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N = sp.Symbol("N", integer=True, positive=True)
+    >>> y = sg.tensor("y", (N,), integer=True)
+    >>> y.shape, y.is_integer_tensor
+    ((N,), True)
+    """
+    if not isinstance(shape, (tuple, list, Tuple)):
+        raise ShapeError(f"tensor {name!r}: shape must be a tuple, got {shape!r}")
+    return Tensor(name, shape, integer)
+
+
+# ===================================================================================================
+# Elementwise expressions
+
+
+class Ewise(TensorExpr):
+    """An elementwise expression: a SymPy scalar expression whose atoms include tensors, broadcast
+    to ``shape``. Prints as the expression itself: ``b + x @ w``."""
+
+    def __new__(cls, expr, shape):
+        expr, shape = sp.sympify(expr), Tuple(*shape)
+        # never nested: SymPy's algebra (expand distributing 2·(a + b)) applies Python operators to
+        # the tensors inside, which make Ewise nodes of their own
+        while isinstance(expr, Ewise) and expr.args[1] == shape:
+            expr = expr.args[0]
+        if isinstance(expr, TensorExpr) and Tuple(*expr.shape) == shape:
+            return expr
+        return Expr.__new__(cls, expr, shape)
+
+    @property
+    def expr(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return tuple(int(d) if d.is_Integer else d for d in self.args[1])
+
+    @property
+    def is_integer_tensor(self):
+        return False
+
+    @property
+    def precedence(self):
+        return precedence(self.expr)
+
+    def _sympystr(self, printer):
+        return printer._print(self.expr)
+
+    def _latex(self, printer):
+        return printer._print(self.expr)
+
+
+def _unwrap(e):
+    return e.expr if isinstance(e, Ewise) and tuple(shape_of(e.expr)) == tuple(e.shape) else e
+
+
+def as_tensor(e, shape=None):
+    """A tensor expression with methods (``.sum``, ``.reshape``, ...) for ``e``: a tensor is
+    returned as it is, a SymPy expression of tensors (``sp.tanh(x)``) is wrapped in `Ewise`.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> x = sg.tensor("x", (2, 3))
+    >>> sg.as_tensor(sp.tanh(x)).sum(axis=1)
+    tanh(x).sum(axis=1)
+    """
+    e = sp.sympify(e)
+    if isinstance(e, TensorExpr) and (shape is None or tuple(e.shape) == tuple(shape)):
+        return e
+    s = shape_of(e)
+    if shape is not None:
+        s = broadcast_shapes(s, tuple(shape))
+    return Ewise(_unwrap(e), s)
+
+
+# While _binary builds the SymPy expression, SymPy's own algebra may apply Python operators to the
+# tensors inside (distributing −1 over a sum): they must build plain SymPy nodes then, not Ewise.
+_PLAIN = []
+
+
+class plain_algebra:
+    """Within it, Python operators on tensors build plain SymPy nodes (for code that assembles
+    elementwise bodies with tensors in them, as the conversion from the IR does)."""
+
+    def __enter__(self):
+        _PLAIN.append(True)
+
+    def __exit__(self, *exc):
+        _PLAIN.pop()
+
+
+# SymPy's constructors, never Python's operators (which would come back to TensorExpr's).
+def _sub(a, b):
+    return sp.Add(a, sp.Mul(sp.S.NegativeOne, b))
+
+
+def _div(a, b):
+    return sp.Mul(a, sp.Pow(b, sp.S.NegativeOne))
+
+
+def _binary(op, a, b, sym):
+    a, b = sp.sympify(a), sp.sympify(b)
+    sa, sb = shape_of(a), shape_of(b)
+    try:
+        shape = broadcast_shapes(sa, sb)
+    except BroadcastError:
+        raise BroadcastError(f"{a} {sym} {b}: cannot broadcast {fmt(sa)} with {fmt(sb)} (NumPy's "
+                             f"rule: trailing dimensions must be equal or 1)") from None
+    _PLAIN.append(True)
+    try:
+        expr = op(_unwrap(a), _unwrap(b))
+    finally:
+        _PLAIN.pop()
+    if isinstance(expr, TensorExpr) and tuple(expr.shape) == shape:
+        return expr
+    return Ewise(expr, shape)
+
+
+def elementwise(f, x):
+    """``f`` (a SymPy function class, or a callable of one scalar) applied to every entry of the
+    tensor (or matrix) ``x``. For tensors, ``f(x)`` is the same thing; this wraps it so that it
+    has the NumPy methods.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> x = sg.tensor("x", (2, 3))
+    >>> sg.elementwise(sp.tanh, x).max(axis=1)
+    tanh(x).max(axis=1)
+    """
+    if is_tensor_expr(x):
+        return as_tensor(f(_unwrap(x)), shape_of(x))
+    from .functions import elementwise as matrix_elementwise
+    return matrix_elementwise(f, x)
+
+
+# ===================================================================================================
+# Nodes with a shape rule of their own
+
+
+def _tensor_arg(x, who):
+    x = sp.sympify(x)
+    if isinstance(x, (sp.MatrixExpr, sp.MatrixBase)):
+        shape_of(x)                          # raises MixedArrayError
+    if not is_tensor_expr(x):
+        raise ShapeError(f"{who} takes a tensor (sg.tensor), got {x!r}")
+    return as_tensor(x)
+
+
+def _paren(printer, x):
+    s = printer._print(x)
+    return f"({s})" if precedence(x) < PRECEDENCE["Func"] else s   # f(x).sum() needs none
+
+
+class TensorMatMul(TensorExpr):
+    """a @ b, NumPy's matmul: batched over leading axes (broadcast), a 1-D operand a vector."""
+
+    precedence = PRECEDENCE["Mul"]
+
+    @property
+    def shape(self):
+        a, b = self.args[0].shape, self.args[1].shape
+        return _matmul_shape(a, b)
+
+    def _sympystr(self, printer):
+        a, b = self.args
+        pa = printer.parenthesize(a, PRECEDENCE["Mul"], strict=True)    # (a*b) @ c reads a*b @ c
+        pb = printer.parenthesize(b, PRECEDENCE["Mul"], strict=False)   # a @ (b*c) needs them
+        return f"{pa} @ {pb}"
+
+    def _latex(self, printer):
+        a, b = self.args
+        return "%s %s" % (printer.parenthesize(a, PRECEDENCE["Mul"]), printer.parenthesize(b, PRECEDENCE["Mul"]))
+
+
+def _matmul_shape(a, b, names=("a", "b")):
+    if len(a) == 0 or len(b) == 0:
+        raise ShapeError(f"@: a scalar operand ({names[0] if not a else names[1]}); use * for scalars")
+    a2 = (1,) + tuple(a) if len(a) == 1 else tuple(a)
+    b2 = tuple(b) + (1,) if len(b) == 1 else tuple(b)
+    if not dims_equal(a2[-1], b2[-2]):
+        raise ShapeError(f"{names[0]} @ {names[1]}: inner dimensions differ: {fmt(a)} @ {fmt(b)} "
+                         f"({a2[-1]} vs {b2[-2]})")
+    batch = broadcast_shapes(a2[:-2], b2[:-2], names=[f"the batch axes of {n}" for n in names])
+    out = batch + (a2[-2], b2[-1])
+    if len(a) == 1:
+        out = out[:-2] + out[-1:]
+    if len(b) == 1:
+        out = out[:-1]
+    return out
+
+
+def matmul(a, b):
+    a, b = _tensor_arg(a, "@"), _tensor_arg(b, "@")
+    _matmul_shape(a.shape, b.shape, (str(a), str(b)))
+    return TensorMatMul(a, b)
+
+
+class Reduce(TensorExpr):
+    """x.sum / x.mean / x.max / x.min over ``axes`` (all when every axis is listed)."""
+
+    @property
+    def x(self):
+        return self.args[0]
+
+    @property
+    def op(self):
+        return self.args[1].name
+
+    @property
+    def axes(self):
+        return tuple(int(a) for a in self.args[2])
+
+    @property
+    def keepdims(self):
+        return bool(self.args[3])
+
+    @property
+    def shape(self):
+        s = self.x.shape
+        if self.keepdims:
+            return tuple(1 if i in self.axes else d for i, d in enumerate(s))
+        return tuple(d for i, d in enumerate(s) if i not in self.axes)
+
+    def _sympystr(self, printer):
+        axes = self.axes
+        parts = []
+        if len(axes) != self.x.ndim:
+            parts.append(f"axis={axes[0]}" if len(axes) == 1 else f"axis={axes}")
+        if self.keepdims:
+            parts.append("keepdims=True")
+        return f"{_paren(printer, self.x)}.{self.op}({', '.join(parts)})"
+
+    def _latex(self, printer):
+        return r"\operatorname{%s}\left(%s\right)" % (self.op, printer._print(self.x))
+
+
+def _reduce(op, x, axis, keepdims):
+    x = _tensor_arg(x, op)
+    axes = _axes(axis, x.ndim, f"{op}", x)
+    return Reduce(x, sp.core.symbol.Str(op), Tuple(*axes), sp.true if keepdims else sp.false)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - sg.sum, as in numpy/torch
+    """Σ over ``axis`` (None: all; an int or a tuple, negative counted from the end) of a tensor, as
+    NumPy's ``sum``. A matrix expression keeps symgrad's matrix ``sum`` (all entries).
+
+    >>> import symgrad as sg
+    >>> x = sg.tensor("x", (4, 3))
+    >>> sg.sum(x, axis=-1, keepdims=True).shape
+    (4, 1)
+    """
+    x = sp.sympify(x)
+    if not is_tensor_expr(x):
+        if axis is not None or keepdims:
+            raise AxisError(f"sum: axis= and keepdims= are for tensors (sg.tensor); {x} is not one. "
+                            f"A matrix's column sum is OneMatrix(1, n) * M")
+        from .functions import sum as matrix_sum
+        return matrix_sum(x)
+    return _reduce("sum", x, axis, keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    """The mean over ``axis``, as NumPy's ``mean``."""
+    return _reduce("mean", x, axis, keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    """The maximum over ``axis``; its gradient goes to the first arg-max (the subgradient policy)."""
+    return _reduce("max", x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    """The minimum over ``axis``; its gradient goes to the first arg-min."""
+    return _reduce("min", x, axis, keepdims)
+
+
+class Variance(TensorExpr):
+    """x.var(axis, keepdims, correction): mean of squared deviations, divided by n − correction."""
+
+    @property
+    def x(self):
+        return self.args[0]
+
+    @property
+    def axes(self):
+        return tuple(int(a) for a in self.args[1])
+
+    @property
+    def keepdims(self):
+        return bool(self.args[2])
+
+    @property
+    def correction(self):
+        return self.args[3]
+
+    @property
+    def shape(self):
+        return Reduce(self.x, sp.core.symbol.Str("sum"), self.args[1], self.args[2]).shape
+
+    def _sympystr(self, printer):
+        parts = []
+        if len(self.axes) != self.x.ndim:
+            parts.append(f"axis={self.axes[0]}" if len(self.axes) == 1 else f"axis={self.axes}")
+        if self.keepdims:
+            parts.append("keepdims=True")
+        if self.correction != 0:
+            parts.append(f"correction={self.correction}")
+        return f"{_paren(printer, self.x)}.var({', '.join(parts)})"
+
+
+def var(x, axis=None, keepdims=False, *, correction=0):
+    """The variance over ``axis``: Σ (x − mean)² / (n − correction), as NumPy's ``var`` with
+    ``ddof=correction`` (torch's ``var(correction=)``; NumPy's default 0, torch's 1)."""
+    x = _tensor_arg(x, "var")
+    axes = _axes(axis, x.ndim, "var", x)
+    return Variance(x, Tuple(*axes), sp.true if keepdims else sp.false, sp.sympify(correction))
+
+
+class Reshape(TensorExpr):
+    @property
+    def shape(self):
+        return tuple(int(d) if d.is_Integer else d for d in self.args[1])
+
+    @property
+    def is_integer_tensor(self):
+        return _integer_of(self.args[0])
+
+    def _sympystr(self, printer):
+        return f"{_paren(printer, self.args[0])}.reshape({', '.join(map(str, self.shape))})"
+
+
+def _size(shape):
+    return sp.Mul(*shape) if shape else sp.S.One
+
+
+def reshape(x, shape):
+    """x.reshape(shape) (one entry may be -1), as NumPy's."""
+    x = _tensor_arg(x, "reshape")
+    shape = [sp.sympify(d) for d in shape]
+    n = _size(x.shape)
+    holes = [i for i, d in enumerate(shape) if d == -1]
+    if len(holes) > 1:
+        raise ReshapeError(f"reshape of {x}: at most one -1 in {tuple(shape)}")
+    if holes:
+        rest = _size([d for d in shape if d != -1])
+        q = sp.simplify(n / rest)
+        if not (q.is_Integer or (q.is_integer and q.free_symbols)) and q.is_integer is not True:
+            raise ReshapeError(f"reshape of {x} {fmt(x.shape)} ({n} entries) to {tuple(shape)}: "
+                               f"{n} is not a multiple of {rest}")
+        shape[holes[0]] = q
+    shape = tuple(_dim(d) for d in shape)
+    if not dims_equal(_size(shape), n):
+        raise ReshapeError(f"cannot reshape {x} of shape {fmt(x.shape)} ({n} entries) to "
+                           f"{fmt(shape)} ({_size(shape)} entries)")
+    if tuple(shape) == tuple(x.shape):
+        return x
+    if isinstance(x, Reshape):
+        x = x.args[0]
+    return Reshape(x, Tuple(*shape))
+
+
+class Permute(TensorExpr):
+    @property
+    def axes(self):
+        return tuple(int(a) for a in self.args[1])
+
+    @property
+    def shape(self):
+        s = self.args[0].shape
+        return tuple(s[a] for a in self.axes)
+
+    @property
+    def is_integer_tensor(self):
+        return _integer_of(self.args[0])
+
+    def _sympystr(self, printer):
+        if self.axes == tuple(reversed(range(len(self.axes)))):
+            return f"{_paren(printer, self.args[0])}.T"
+        return f"{_paren(printer, self.args[0])}.transpose({', '.join(map(str, self.axes))})"
+
+    def _latex(self, printer):
+        return "%s^{T}" % printer.parenthesize(self.args[0], PRECEDENCE["Pow"])
+
+
+def permute(x, axes=None):
+    """x.transpose(axes) (None reverses the axes, as ``x.T``)."""
+    x = _tensor_arg(x, "transpose")
+    nd = x.ndim
+    axes = tuple(reversed(range(nd))) if axes is None else tuple(normalize_axis(a, nd, "transpose", x)
+                                                                 for a in axes)
+    if sorted(axes) != list(range(nd)):
+        raise AxisError(f"transpose of {x}: {axes} is not a permutation of its {nd} axes")
+    if axes == tuple(range(nd)):
+        return x
+    return Permute(x, Tuple(*axes))
+
+
+# -- indexing --------------------------------------------------------------------------------------
+
+
+class Index(TensorExpr):
+    """x[key]: per axis an integer (the axis is dropped) or a slice (start, stop, step), all
+    normalized to non-negative bounds."""
+
+    @property
+    def items(self):
+        return self.args[1]
+
+    @property
+    def shape(self):
+        out = []
+        for it, d in zip(self.items, self.args[0].shape):
+            if isinstance(it, Tuple):
+                out.append(_slice_len(*it))
+        return tuple(out)
+
+    @property
+    def is_integer_tensor(self):
+        return _integer_of(self.args[0])
+
+    def _sympystr(self, printer):
+        parts = []
+        for it, d in zip(self.items, self.args[0].shape):
+            if not isinstance(it, Tuple):
+                parts.append(str(it))
+                continue
+            start, stop, step = it
+            s = "" if start == 0 else str(start)
+            e = "" if dims_equal(stop, d) else str(stop)
+            parts.append(f"{s}:{e}" + ("" if step == 1 else f":{step}"))
+        while parts and parts[-1] == ":":
+            parts.pop()
+        return f"{_paren(printer, self.args[0])}[{', '.join(parts) or ':'}]"
+
+
+def _slice_len(start, stop, step):
+    n = sp.ceiling((sp.sympify(stop) - start) / step)
+    n = sp.Max(n, 0) if n.is_number else n
+    return _dim(n)
+
+
+def _bound(v, d, who):
+    v = sp.sympify(v)
+    if not (v.is_integer or v.is_Integer):
+        raise ShapeError(f"{who}: index {v} is not an integer")
+    if v.is_Integer and v < 0:
+        v = d + v
+    if v.is_number and isinstance(d, int):
+        v = sp.Min(sp.Max(v, 0), d)
+    return v
+
+
+def index(x, key):
+    """x[key] with integers, slices with steps, ``None`` (a new axis), ``...``, or an integer
+    tensor on the first axis (``W[idx]`` = ``sg.take(W, idx, 0)``)."""
+    x = _tensor_arg(x, "indexing")
+    if is_tensor_expr(key) and _integer_of(key):
+        return take(x, key, 0)
+    if not isinstance(key, tuple):
+        key = (key,)
+    if builtins.sum(k is Ellipsis for k in key) > 1:
+        raise ShapeError(f"{x}[...]: at most one ...")
+    n_real = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
+    if n_real > x.ndim:
+        raise AxisError(f"{x}[{key}]: {n_real} indices for a tensor with {x.ndim} dimension(s)")
+    if Ellipsis in key:
+        i = key.index(Ellipsis)
+        key = key[:i] + (slice(None),) * (x.ndim - n_real) + key[i + 1:]
+    else:
+        key = key + (slice(None),) * (x.ndim - n_real)
+    items, new_axes, ax, out_pos = [], [], 0, 0
+    for k in key:
+        if k is None:
+            new_axes.append(out_pos)
+            out_pos += 1
+            continue
+        d = x.shape[ax]
+        if isinstance(k, slice):
+            step = sp.sympify(1 if k.step is None else k.step)
+            if not step.is_Integer or step <= 0:
+                raise ShapeError(f"{x}[...]: slice step {k.step} on axis {ax}: only positive integer "
+                                 f"steps are supported")
+            start = sp.S.Zero if k.start is None else _bound(k.start, d, f"{x}[...]")
+            stop = sp.sympify(d) if k.stop is None else _bound(k.stop, d, f"{x}[...]")
+            items.append(Tuple(start, stop, step))
+            out_pos += 1
+        else:
+            if is_tensor_expr(k):
+                raise ShapeError(f"{x}[...]: a tensor index mixed with other indices; use "
+                                 f"sg.take(x, idx, axis) or sg.take_along_axis")
+            i = sp.sympify(k)
+            if not i.is_Integer:
+                raise ShapeError(f"{x}[{k}]: indices must be integers, slices, None or ...")
+            if isinstance(d, int) and not -d <= int(i) < d:
+                raise AxisError(f"{x}[...]: index {i} is out of range for axis {ax} of size {d}")
+            items.append(sp.Integer(int(i) % d) if isinstance(d, int) else
+                         (i if i >= 0 else d + i))
+        ax += 1
+    full = all(isinstance(it, Tuple) and it[0] == 0 and dims_equal(it[1], d) and it[2] == 1
+               for it, d in zip(items, x.shape))
+    out = x if full else Index(x, Tuple(*items))
+    if new_axes:
+        s = list(out.shape)
+        for p in new_axes:
+            s.insert(p, 1)
+        out = reshape(out, s)
+    return out
+
+
+class Pad(TensorExpr):
+    """The adjoint of a slice: ``g`` placed at the sliced positions of a zero tensor of ``shape``
+    (``np.zeros(shape); z[items] = g``). Printed ``pad(g, shape, [items])``."""
+
+    @property
+    def shape(self):
+        return tuple(int(d) if d.is_Integer else d for d in self.args[1])
+
+    def _sympystr(self, printer):
+        idx = Index(Tensor("_", self.shape), self.args[2])
+        return f"pad({printer._print(self.args[0])}, {fmt(self.shape)}, {str(idx)[1:]})"
+
+
+# -- joining, selecting ------------------------------------------------------------------------------
+
+
+class Concat(TensorExpr):
+    @property
+    def axis(self):
+        return int(self.args[1])
+
+    @property
+    def shape(self):
+        xs = self.args[0]
+        s = list(xs[0].shape)
+        s[self.axis] = _dim(sp.Add(*[x.shape[self.axis] for x in xs]))
+        return tuple(s)
+
+    def _sympystr(self, printer):
+        return "concat([%s], axis=%d)" % (", ".join(printer._print(x) for x in self.args[0]), self.axis)
+
+
+def concat(xs, axis=0):
+    """np.concatenate(xs, axis): the tensors must agree on every other axis."""
+    xs = [_tensor_arg(x, "concat") for x in xs]
+    if not xs:
+        raise ShapeError("concat of no tensors")
+    nd = xs[0].ndim
+    ax = normalize_axis(axis, nd, "concat", xs[0])
+    for x in xs[1:]:
+        if x.ndim != nd or any(not dims_equal(a, b) for i, (a, b) in enumerate(zip(x.shape, xs[0].shape))
+                               if i != ax):
+            raise ShapeError(f"concat along axis {ax}: {x} has shape {fmt(x.shape)} but {xs[0]} has "
+                             f"{fmt(xs[0].shape)}; every other axis must agree")
+    if len(xs) == 1:
+        return xs[0]
+    return Concat(Tuple(*xs), sp.Integer(ax))
+
+
+def stack(xs, axis=0):
+    """np.stack(xs, axis): a new axis; the tensors must have one shape."""
+    xs = [_tensor_arg(x, "stack") for x in xs]
+    if not xs:
+        raise ShapeError("stack of no tensors")
+    nd = xs[0].ndim
+    ax = normalize_axis(axis, nd + 1, "stack", xs[0])
+    for x in xs[1:]:
+        if x.ndim != nd or any(not dims_equal(a, b) for a, b in zip(x.shape, xs[0].shape)):
+            raise ShapeError(f"stack: {x} has shape {fmt(x.shape)} but {xs[0]} has {fmt(xs[0].shape)}")
+    parts = []
+    for x in xs:
+        s = list(x.shape)
+        s.insert(ax, 1)
+        parts.append(reshape(x, s))
+    return concat(parts, ax)
+
+
+class Where(TensorExpr):
+    """where(cond, a, b): a where cond holds, else b. Its derivative follows the condition (the
+    subgradient policy at the boundary is whatever the condition says)."""
+
+    @property
+    def shape(self):
+        return broadcast_shapes(*[shape_of(a) for a in self.args])
+
+    def _sympystr(self, printer):
+        return "where(%s)" % ", ".join(printer._print(a) for a in self.args)
+
+
+def where(cond, a, b):
+    """np.where(cond, a, b), broadcasting the three. ``cond`` is a comparison of tensors
+    (``x > 0``) or an integer tensor (nonzero = true)."""
+    cond, a, b = sp.sympify(cond), sp.sympify(a), sp.sympify(b)
+    if isinstance(cond, sp.core.relational.Relational):
+        cs = broadcast_shapes(shape_of(cond.lhs), shape_of(cond.rhs))
+    elif isinstance(cond, sp.logic.boolalg.BooleanAtom):
+        return as_tensor(a if cond else b, broadcast_shapes(shape_of(a), shape_of(b)))
+    elif is_tensor_expr(cond):
+        cs = shape_of(cond)
+    else:
+        raise ShapeError(f"where: the condition {cond} must be a comparison of tensors (x > 0) or "
+                         f"an integer tensor")
+    broadcast_shapes(cs, shape_of(a), shape_of(b), names=["condition", str(a), str(b)])
+    return Where(cond, _unwrap(a), _unwrap(b))
+
+
+def _int_tensor_arg(y, who):
+    y = sp.sympify(y)
+    if not (is_tensor_expr(y) and _integer_of(y)):
+        raise IntegerTensorError(f"{who} takes an integer tensor (sg.tensor(name, shape, "
+                                 f"integer=True)) as its index, got {y}")
+    return as_tensor(y)
+
+
+class OneHot(TensorExpr):
+    """one_hot(y, n): a new axis of size n at ``axis`` (default last), 1 at the label, 0 elsewhere."""
+
+    _data = (0,)
+
+    @property
+    def n(self):
+        return self.args[1]
+
+    @property
+    def axis(self):
+        return int(self.args[2])
+
+    @property
+    def shape(self):
+        s = list(self.args[0].shape)
+        s.insert(self.axis, _dim(self.n))
+        return tuple(s)
+
+    def _sympystr(self, printer):
+        ax = "" if self.axis == self.args[0].ndim else f", axis={self.axis}"
+        return f"one_hot({printer._print(self.args[0])}, {self.n}{ax})"
+
+
+def one_hot(y, n, axis=-1):
+    """The one-hot encoding of the integer tensor ``y``: shape y.shape with n inserted at ``axis``.
+
+    >>> import symgrad as sg
+    >>> sg.one_hot(sg.tensor("y", (5,), integer=True), 3).shape
+    (5, 3)
+    """
+    y = _int_tensor_arg(y, "one_hot")
+    ax = normalize_axis(axis, y.ndim + 1, "one_hot", y)
+    return OneHot(y, sp.sympify(_dim(n)), sp.Integer(ax))
+
+
+class Take(TensorExpr):
+    """take(x, idx, axis): x's slices at the integer indices idx along axis (np.take)."""
+
+    @property
+    def axis(self):
+        return int(self.args[2])
+
+    @property
+    def shape(self):
+        s = self.args[0].shape
+        return tuple(s[:self.axis]) + tuple(self.args[1].shape) + tuple(s[self.axis + 1:])
+
+    def _sympystr(self, printer):
+        if self.axis == 0:
+            return f"{_paren(printer, self.args[0])}[{printer._print(self.args[1])}]"
+        return "take(%s, %s, axis=%d)" % (printer._print(self.args[0]), printer._print(self.args[1]), self.axis)
+
+
+def take(x, idx, axis=0):
+    """np.take(x, idx, axis) for an integer tensor idx (repeated indices allowed: their gradients
+    add up)."""
+    x = _tensor_arg(x, "take")
+    idx = _int_tensor_arg(idx, "take")
+    ax = normalize_axis(axis, x.ndim, "take", x)
+    return Take(x, idx, sp.Integer(ax))
+
+
+def embedding(W, idx):
+    """W[idx]: the rows of the embedding matrix W at the integer tensor idx (shape idx.shape + (D,))."""
+    return take(W, idx, 0)
+
+
+class TakeAlong(TensorExpr):
+    @property
+    def shape(self):
+        x, idx, ax = self.args[0].shape, self.args[1].shape, int(self.args[2])
+        one = lambda s: tuple(1 if i == ax else d for i, d in enumerate(s))   # noqa: E731
+        out = list(broadcast_shapes(one(x), one(idx)))
+        out[ax] = idx[ax]
+        return tuple(out)
+
+    def _sympystr(self, printer):
+        return "take_along_axis(%s, %s, axis=%d)" % (printer._print(self.args[0]),
+                                                     printer._print(self.args[1]), int(self.args[2]))
+
+
+def take_along_axis(x, idx, axis):
+    """np.take_along_axis(x, idx, axis): idx has x's number of axes (broadcasting on the others)."""
+    x = _tensor_arg(x, "take_along_axis")
+    idx = _int_tensor_arg(idx, "take_along_axis")
+    if idx.ndim != x.ndim:
+        raise AxisError(f"take_along_axis: {idx} has {idx.ndim} axes but {x} has {x.ndim}; they "
+                        f"must match (use idx[:, None] for one index per row)")
+    ax = normalize_axis(axis, x.ndim, "take_along_axis", x)
+    xs = list(x.shape)
+    xs[ax] = 1
+    ishape = list(idx.shape)
+    ishape[ax] = 1
+    broadcast_shapes(tuple(xs), tuple(ishape), names=[str(x), str(idx)])
+    return TakeAlong(x, idx, sp.Integer(ax))
+
+
+class BroadcastTo(TensorExpr):
+    @property
+    def shape(self):
+        return tuple(int(d) if d.is_Integer else d for d in self.args[1])
+
+    def _sympystr(self, printer):
+        return f"broadcast_to({printer._print(self.args[0])}, {fmt(self.shape)})"
+
+
+def broadcast(x, shape):
+    """np.broadcast_to(x, shape)."""
+    x = sp.sympify(x)
+    shape = tuple(_dim(d) for d in shape)
+    s = shape_of(x)
+    if broadcast_shapes(s, shape, names=[str(x), "the target"]) != shape:
+        raise BroadcastError(f"cannot broadcast {x} of shape {fmt(s)} to {fmt(shape)}")
+    if tuple(s) == shape:
+        return as_tensor(x)
+    return BroadcastTo(_unwrap(x), Tuple(*shape))
+
+
+class Full(TensorExpr):
+    """A tensor of ``shape`` with every entry ``value``; prints ``ones((N, 3))`` and the like."""
+
+    @property
+    def shape(self):
+        return tuple(int(d) if d.is_Integer else d for d in self.args[1])
+
+    def _sympystr(self, printer):
+        v = self.args[0]
+        if v == 1:
+            return f"ones({fmt(self.shape)})"
+        if v == 0:
+            return f"zeros({fmt(self.shape)})"
+        return f"full({fmt(self.shape)}, {printer._print(v)})"
+
+
+class ArgMax(TensorExpr):
+    """x.argmax(axis): the first index of the maximum along axis (an integer tensor)."""
+
+    is_integer_tensor = True
+
+    @property
+    def shape(self):
+        s = self.args[0].shape
+        ax = int(self.args[1])
+        return tuple(s[:ax]) + tuple(s[ax + 1:])
+
+    def _sympystr(self, printer):
+        return f"{_paren(printer, self.args[0])}.argmax(axis={int(self.args[1])})"
+
+
+def argmax(x, axis=-1):
+    x = _tensor_arg(x, "argmax")
+    return ArgMax(x, sp.Integer(normalize_axis(axis, x.ndim, "argmax", x)))
+
+
+class ScatterAdd(TensorExpr):
+    """The adjoint of take: zeros of size n along axis, with g's slices added at idx
+    (``np.add.at``), so repeated indices accumulate."""
+
+    _data = (0, 1)
+
+    @property
+    def shape(self):
+        g, idx, axis, n = self.args
+        ax, k = int(axis), idx.ndim
+        s = g.shape
+        return tuple(s[:ax]) + (_dim(n),) + tuple(s[ax + k:])
+
+    def _sympystr(self, printer):
+        g, idx, axis, n = self.args
+        return "scatter_add(%s, %s, axis=%d, size=%s)" % (printer._print(g), printer._print(idx), int(axis), n)

@@ -1,0 +1,183 @@
+"""The softmax family and cross-entropy over an axis of a tensor, as PyTorch writes them.
+
+``sg.softmax(x, axis)``, ``sg.log_softmax(x, axis)``, ``sg.logsumexp(x, axis, keepdims=False)``, and
+``sg.cross_entropy(logits, target, axis=-1, reduction="mean")`` with ``target`` integer labels of the
+batch shape (``logits.shape`` without ``axis``) or probabilities of the logits' shape; the mean is
+over the batch entries, as ``torch.nn.functional.cross_entropy``. A tensor of two or more axes
+without ``axis`` is an `AxisError` (never a silent softmax over every entry). Matrix expressions keep
+symgrad's matrix functions (`symgrad.frontend.functions`), unchanged.
+
+>>> import sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> s, y = sg.tensor("s", (N, 3)), sg.tensor("y", (N,), integer=True)
+>>> sg.cross_entropy(s, y)
+(logsumexp(s, axis=1) - take_along_axis(s, y.reshape(N, 1), axis=1).reshape(N)).mean()
+>>> sg.grad(sg.cross_entropy(s, y), s)           # (softmax(s) − one_hot(y)) / N
+-one_hot(y, 3)/N + softmax(s, axis=1)/N
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy import Tuple
+
+from . import functions as F
+from . import tensor as T
+from ..errors import AxisError, IntegerTensorError, ShapeError
+
+__all__ = ["LogSumExpT", "SoftmaxT", "LogSoftmaxT", "softmax", "log_softmax", "logsumexp",
+           "cross_entropy"]
+
+
+class _AxisFunction(T.TensorExpr):
+    name = ""
+
+    @property
+    def x(self):
+        return self.args[0]
+
+    @property
+    def axis(self):
+        return int(self.args[1])
+
+    def _sympystr(self, printer):
+        return f"{self.name}({printer._print(self.x)}, axis={self.axis})"
+
+    def _latex(self, printer):
+        return r"\operatorname{%s}_{%d}\left(%s\right)" % (self.name.replace("_", r"\_"), self.axis,
+                                                          printer._print(self.x))
+
+
+class LogSumExpT(_AxisFunction):
+    """logsumexp(x, axis, keepdims): log Σ exp over one axis, computed max-shifted."""
+
+    name = "logsumexp"
+
+    @property
+    def keepdims(self):
+        return bool(self.args[2])
+
+    @property
+    def shape(self):
+        s = self.x.shape
+        if self.keepdims:
+            return tuple(1 if i == self.axis else d for i, d in enumerate(s))
+        return tuple(d for i, d in enumerate(s) if i != self.axis)
+
+    def _sympystr(self, printer):
+        k = ", keepdims=True" if self.keepdims else ""
+        return f"logsumexp({printer._print(self.x)}, axis={self.axis}{k})"
+
+
+class SoftmaxT(_AxisFunction):
+    """softmax(x, axis) = exp(x − logsumexp(x, axis, keepdims=True))."""
+
+    name = "softmax"
+
+    @property
+    def shape(self):
+        return self.x.shape
+
+
+class LogSoftmaxT(_AxisFunction):
+    """log_softmax(x, axis) = x − logsumexp(x, axis, keepdims=True)."""
+
+    name = "log_softmax"
+
+    @property
+    def shape(self):
+        return self.x.shape
+
+
+def _axis_of(x, axis, who):
+    if axis is None:
+        if x.ndim >= 2:
+            raise AxisError(f"{who} of {x} with shape {T.fmt(x.shape)}: say over which axis "
+                            f"({who}(x, axis=-1) for rows of scores); symgrad does not normalise over "
+                            f"every entry of a tensor with two or more axes")
+        axis = 0
+    return T.normalize_axis(axis, x.ndim, who, x)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log Σ exp(x) over ``axis`` of a tensor (a matrix: over every entry, a scalar, as before).
+
+    >>> import symgrad as sg
+    >>> sg.logsumexp(sg.tensor("s", (4, 3)), axis=-1).shape
+    (4,)
+    """
+    if not T.is_tensor_expr(x):
+        if axis is not None or keepdims:
+            raise AxisError(f"logsumexp: axis= is for tensors (sg.tensor); {x} is a matrix expression")
+        return F.logsumexp(x)
+    x = T.as_tensor(x)
+    return LogSumExpT(x, sp.Integer(_axis_of(x, axis, "logsumexp")), sp.true if keepdims else sp.false)
+
+
+def softmax(x, axis=None):
+    """softmax over ``axis`` of a tensor (a tensor of two or more axes needs it); a matrix
+    expression keeps symgrad's column softmax."""
+    if not T.is_tensor_expr(x):
+        if axis is not None:
+            raise AxisError(f"softmax: axis= is for tensors (sg.tensor); {x} is a matrix expression")
+        return F.softmax(x)
+    x = T.as_tensor(x)
+    return SoftmaxT(x, sp.Integer(_axis_of(x, axis, "softmax")))
+
+
+def log_softmax(x, axis=None):
+    """log softmax over ``axis`` of a tensor, computed as x − logsumexp(x, axis)."""
+    if not T.is_tensor_expr(x):
+        if axis is not None:
+            raise AxisError(f"log_softmax: axis= is for tensors (sg.tensor); {x} is a matrix expression")
+        return F.log_softmax(x)
+    x = T.as_tensor(x)
+    return LogSoftmaxT(x, sp.Integer(_axis_of(x, axis, "log_softmax")))
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return T.mean(loss)
+    if reduction == "sum":
+        return T.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def cross_entropy(logits, target, axis=-1, reduction="mean"):
+    """Softmax cross-entropy of ``logits`` over ``axis``, as ``torch.nn.functional.cross_entropy``
+    (classes on ``axis``, default the last): ``target`` an integer tensor of the batch shape
+    (labels) or a real tensor of the logits' shape (probabilities); ``reduction`` "mean" (over
+    the batch entries), "sum" or "none". Matrix expressions keep symgrad's per-example form.
+
+    >>> import symgrad as sg
+    >>> s, t = sg.tensor("s", (4, 3)), sg.tensor("t", (4, 3))
+    >>> sg.cross_entropy(s, t, reduction="sum")
+    (-log_softmax(s, axis=1)*t).sum(axis=1).sum()
+    """
+    if not T.is_tensor_expr(logits):
+        return F.cross_entropy(logits, target)
+    x = T.as_tensor(logits)
+    if x.ndim == 0:
+        raise ShapeError(f"cross_entropy: the logits {x} must have a class axis")
+    ax = T.normalize_axis(axis, x.ndim, "cross_entropy", x)
+    batch = tuple(d for i, d in enumerate(x.shape) if i != ax)
+    target = sp.sympify(target)
+    if T.is_tensor_expr(target) and getattr(target, "is_integer_tensor", False):
+        t = T.as_tensor(target)
+        if not (len(t.shape) == len(batch) and all(T.dims_equal(a, b) for a, b in zip(t.shape, batch))):
+            raise ShapeError(f"cross_entropy: integer labels {t} have shape {T.fmt(t.shape)}; with "
+                             f"logits {T.fmt(x.shape)} and classes on axis {ax} they need the batch "
+                             f"shape {T.fmt(batch)}")
+        s = list(batch)
+        s.insert(ax, 1)
+        picked = T.take_along_axis(x, T.reshape(t, s), ax).reshape(batch)
+        loss = LogSumExpT(x, sp.Integer(ax), sp.false) - picked
+        return _reduce(loss, reduction)
+    if not T.is_tensor_expr(target):
+        raise IntegerTensorError(f"cross_entropy: the target {target} must be a tensor: integer labels "
+                                 f"(sg.tensor(name, batch shape, integer=True)) or probabilities")
+    t = T.as_tensor(target)
+    T.broadcast_shapes(t.shape, x.shape, names=[str(t), str(x)])
+    per = T.sum(-t * LogSoftmaxT(x, sp.Integer(ax)), axis=ax)
+    return _reduce(per, reduction)

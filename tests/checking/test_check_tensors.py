@@ -1,0 +1,59 @@
+"""`sg.check` of tensor expressions: symbolic sizes made concrete, integer labels drawn in range,
+right claims accepted and the classic slips (a sum where there is a mean, a transpose) caught."""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+import symgrad as sg
+
+N = sp.Symbol("N", integer=True, positive=True)
+
+
+def _affine():
+    x, w, b = sg.tensor("x", (N, 3, 2)), sg.tensor("w", (6, 5)), sg.tensor("b", (5,))
+    dout = sg.tensor("dout", (N, 5))
+    return x, w, b, dout, sg.sum((x.reshape(N, -1) @ w + b) * dout)
+
+
+def test_affine_backward_right():
+    x, w, b, dout, f = _affine()
+    r = sg.check(f, [x, w, b], [(dout @ w.T).reshape(N, 3, 2), x.reshape(N, 6).T @ dout, dout.sum(axis=0)])
+    assert r and r.verdict == "equal"
+
+
+def test_affine_backward_slips_caught():
+    x, w, b, dout, f = _affine()
+    r = sg.check(f, b, dout.mean(axis=0))                  # a mean where there is a sum
+    assert not r and "factor" in r.hint
+    r = sg.check(f, w, (dout.T @ x.reshape(N, 6)))         # the transpose: shape (5, 6), not (6, 5)
+    assert not r and "transpose" in r.hint
+
+
+def test_softmax_loss_with_integer_labels():
+    s, y = sg.tensor("s", (N, 3)), sg.tensor("y", (N,), integer=True)
+    f = sg.cross_entropy(s, y)
+    assert sg.check(f, s, (sg.softmax(s, axis=1) - sg.one_hot(y, 3)) / N)
+    r = sg.check(f, s, sg.softmax(s, axis=1) - sg.one_hot(y, 3))        # the 1/N forgotten
+    assert not r and "1/N" in r.hint
+
+
+def test_callable_claim_gets_the_drawn_arrays():
+    s, y = sg.tensor("s", (N, 3)), sg.tensor("y", (N,), integer=True)
+
+    def backward(v):
+        sc, lab = v["s"], v["y"].astype(int)
+        assert sc.shape == (4, 3) and set(lab) <= {0, 1, 2}     # N = 4 by default; labels in range
+        p = np.exp(sc - sc.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(len(lab)), lab] -= 1
+        return p / len(lab)
+    assert sg.check(sg.cross_entropy(s, y), s, backward)
+
+
+def test_size_given_with_at():
+    x = sg.tensor("x", (N, 2))
+    assert sg.check(sg.sum(x ** 2), x, 2 * x, at={N: 7})
+    seen = []
+    assert sg.check(sg.sum(x ** 2), x, lambda v: seen.append(v["x"].shape) or 2 * v["x"], at={N: 7})
+    assert seen and all(s == (7, 2) for s in seen)
