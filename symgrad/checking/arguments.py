@@ -18,6 +18,7 @@ from typing import Mapping
 
 import numpy as np
 import sympy as sp
+from sympy.tensor.array.expressions import ArraySymbol
 
 from ..core.policy import DEFAULT, check_policy
 from ..core.values import key_name
@@ -28,8 +29,10 @@ ASSUMPTION_WORDS = ("positive", "negative", "unit")
 
 
 def _symbol_names(expr) -> set:
-    return {s.name for s in sp.sympify(expr).free_symbols
-            if isinstance(s, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(s, sp.Dummy)}
+    expr = sp.sympify(expr)                     # already SymPy: text was parsed before this point
+    names = {s.name for s in expr.free_symbols
+             if isinstance(s, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(s, sp.Dummy)}
+    return names | {t.name for t in expr.atoms(ArraySymbol)}     # N-d tensors (sg.tensor)
 
 
 def _count(name: str, value, least: int, what: str) -> None:

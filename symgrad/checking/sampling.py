@@ -373,13 +373,25 @@ def draw_target(shape, rng: np.random.Generator, kind: str) -> np.ndarray:
     return v.reshape(tuple(int(d) for d in shape))
 
 
+def _assumed(sym, assumptions: Mapping | None):
+    """What ``assumptions`` says of ``sym`` (keyed by the symbol or its name), or None."""
+    if not assumptions:
+        return None
+    return assumptions.get(sym, assumptions.get(getattr(sym, "name", None)))
+
+
+def _is_labels(a) -> bool:
+    """An ``("integers", n)`` range: integer class labels, drawn by `draw` in 0 … n − 1."""
+    return isinstance(a, tuple) and len(a) == 2 and a[0] == "integers"
+
+
 def bounds(sym, assumptions: Mapping | None):
     """The interval a moved value must stay in (None: anywhere): an interval given in
     ``assumptions``, or the sign a symbol is declared with. (The intervals tried for f's domain,
     (0.2, 1.5) …, are not bounds: f's finiteness is checked at every point instead.)"""
-    a = None
-    if assumptions:
-        a = assumptions.get(sym, assumptions.get(getattr(sym, "name", None)))
+    a = _assumed(sym, assumptions)
+    if _is_labels(a):
+        return None                             # labels are never moved (see Sampler)
     if isinstance(a, str):
         return {"positive": (0.0, np.inf), "negative": (-np.inf, 0.0), "unit": (0.0, 1.0)}.get(a)
     if a is not None:
@@ -409,7 +421,11 @@ class Sampler:
             t.name: targets for t in target_symbols(f, params)
             if t in self.inputs and not given(t) and bounds(t, assumptions) is None}
         self.pfree = [w for w in self.params if not given(w)]
-        self.ifree = [s for s in self.inputs if not given(s) and s.name not in self.targets]
+        # integer labels (tensor checks: drawn in 0 … n − 1) stay where they were drawn: a side search
+        # moves values along lines, and a label is no point on a line
+        labels = {s.name for s in self.inputs if _is_labels(_assumed(s, assumptions))}
+        self.ifree = [s for s in self.inputs
+                      if not given(s) and s.name not in self.targets and s.name not in labels]
         self.bounds = {s.name: bounds(s, assumptions) for s in self.pfree + self.ifree}
 
     # --- drawing -------------------------------------------------------------------------------

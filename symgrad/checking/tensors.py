@@ -21,15 +21,16 @@ import sympy as sp
 
 from ..core.values import key_name
 from ..frontend import tensor as T
+from ..frontend.parse import as_expr
 
 
 def sizes_of(*exprs) -> list:
     """The symbolic sizes of the tensors in ``exprs``, sorted by name."""
     out = set()
     for e in exprs:
-        for t in sp.sympify(e).atoms(T.Tensor):
+        for t in as_expr(e).atoms(T.Tensor):
             for d in t.shape:
-                out |= sp.sympify(d).free_symbols
+                out |= as_expr(d).free_symbols
     return sorted(out, key=lambda s: s.name)
 
 
@@ -38,8 +39,8 @@ def label_ranges(f) -> dict:
     out: dict = {}
 
     def note(idx, n):
-        for t in sp.sympify(idx).atoms(T.Tensor):
-            if t.is_integer_tensor and sp.sympify(n).is_Integer:
+        for t in as_expr(idx).atoms(T.Tensor):
+            if t.is_integer_tensor and as_expr(n).is_Integer:
                 out[t.name] = min(out.get(t.name, int(n)), int(n))
 
     for node in sp.preorder_traversal(f):
@@ -63,7 +64,7 @@ def concretize(f, wrt, claimed, at: Mapping):
         else:
             fixed[s] = sp.Integer(k)
             k += 1
-    sub = (lambda e: sp.sympify(e).xreplace(fixed)) if fixed else sp.sympify
+    sub = (lambda e: as_expr(e).xreplace(fixed)) if fixed else sp.sympify
     at = {kk: v for kk, v in (at or {}).items() if key_name(kk) not in {s.name for s in sizes}}
 
     def over(c):
@@ -80,7 +81,7 @@ def concretize(f, wrt, claimed, at: Mapping):
 
 
 def is_tensor_check(f) -> bool:
-    return T.is_tensor_expr(sp.sympify(f))
+    return T.is_tensor_expr(as_expr(f))
 
 
 __all__ = ["concretize", "label_ranges", "sizes_of", "is_tensor_check"]

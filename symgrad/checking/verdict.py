@@ -149,9 +149,10 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     """
     from .hints import Case, find_hint
     tensor_case = isinstance(f, sp.Basic) and is_tensor_check(f)
+    label_ranges = {}                           # integer labels: drawn in the range their uses allow
     if tensor_case:                             # sizes made numbers, labels drawn in range
         f, wrt, claimed, at, ranges = concretize(f, wrt, claimed, at or {})
-        assumptions = {**{k: ("integers", n) for k, n in ranges.items()}, **(assumptions or {})}
+        label_ranges = {k: ("integers", n) for k, n in ranges.items()}
         batch = None                            # a whole-batch declaration: one example is the batch
     params = _flatten_wrt(wrt)
     f = read_f(f, params)                       # text is parsed, never evaluated
@@ -162,6 +163,8 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     claims = _normalize_claims(claimed, params, f)
     check_arguments(f, params, claims, at=at, assumptions=assumptions, batch=batch, points=points,
                     seed=seed, policy=policy)
+    if label_ranges:                            # symgrad's own ranges, after the user's are checked
+        assumptions = {**label_ranges, **(assumptions or {})}
     is_callable = callable(claims)
     try:
         D = _derivation(f, tuple(params), policy)

@@ -41,6 +41,8 @@ def _number(sym, v) -> float:
 def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
     """The values of ``outs`` (floats for scalars, 2-D arrays for matrices)."""
     env: dict[int, object] = {}
+    if not isinstance(values, Mapping):
+        raise ArgumentError(f"values must be a dict keyed by symbol or name, got {values!r}")
     eqns = graph.ancestors(list(outs))
     dims = _bind_dims(eqns, values)            # N of a tensor's shape, from its array
     for eqn in eqns:

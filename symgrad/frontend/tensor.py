@@ -35,6 +35,7 @@ from sympy.core.function import Application
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
+from .parse import as_expr             # user text is parsed, never evaluated
 from ..errors import (AxisError, BroadcastError, IntegerTensorError, MixedArrayError, ReshapeError,
                       ShapeError)
 
@@ -51,7 +52,7 @@ __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "sha
 
 
 def _dim(d):
-    d = sp.sympify(d)
+    d = as_expr(d)
     if d.is_Integer:
         if d < 0:
             raise ShapeError(f"a dimension must be ≥ 0, got {d}")
@@ -67,7 +68,7 @@ def dims_equal(a, b) -> bool:
         return True
     if isinstance(a, int) and isinstance(b, int):
         return False
-    return sp.expand(sp.sympify(a) - sp.sympify(b)) == 0
+    return sp.expand(as_expr(a) - as_expr(b)) == 0
 
 
 def fmt(shape) -> str:
@@ -366,7 +367,7 @@ class Ewise(TensorExpr):
     to ``shape``. Prints as the expression itself: ``b + x @ w``."""
 
     def __new__(cls, expr, shape):
-        expr, shape = sp.sympify(expr), Tuple(*shape)
+        expr, shape = as_expr(expr), Tuple(*shape)
         # never nested: SymPy's algebra (expand distributing 2·(a + b)) applies Python operators to
         # the tensors inside, which make Ewise nodes of their own
         while isinstance(expr, Ewise) and expr.args[1] == shape:
@@ -411,7 +412,7 @@ def as_tensor(e, shape=None):
     >>> sg.as_tensor(sp.tanh(x)).sum(axis=1)
     tanh(x).sum(axis=1)
     """
-    e = sp.sympify(e)
+    e = as_expr(e)
     if isinstance(e, TensorExpr) and (shape is None or tuple(e.shape) == tuple(shape)):
         return e
     s = shape_of(e)
@@ -446,7 +447,7 @@ def _div(a, b):
 
 
 def _binary(op, a, b, sym):
-    a, b = sp.sympify(a), sp.sympify(b)
+    a, b = as_expr(a), as_expr(b)
     sa, sb = shape_of(a), shape_of(b)
     try:
         shape = broadcast_shapes(sa, sb)
@@ -484,7 +485,7 @@ def elementwise(f, x):
 
 
 def _tensor_arg(x, who):
-    x = sp.sympify(x)
+    x = as_expr(x)
     if isinstance(x, (sp.MatrixExpr, sp.MatrixBase)):
         shape_of(x)                          # raises MixedArrayError
     if not is_tensor_expr(x):
@@ -595,7 +596,7 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001 - sg.sum, as in numpy/torch
     >>> sg.sum(x, axis=-1, keepdims=True).shape
     (4, 1)
     """
-    x = sp.sympify(x)
+    x = as_expr(x)
     if not is_tensor_expr(x):
         if axis is not None or keepdims:
             raise AxisError(f"sum: axis= and keepdims= are for tensors (sg.tensor); {x} is not one. "
@@ -659,7 +660,7 @@ def var(x, axis=None, keepdims=False, *, correction=0):
     ``ddof=correction`` (torch's ``var(correction=)``; NumPy's default 0, torch's 1)."""
     x = _tensor_arg(x, "var")
     axes = _axes(axis, x.ndim, "var", x)
-    return Variance(x, Tuple(*axes), sp.true if keepdims else sp.false, sp.sympify(correction))
+    return Variance(x, Tuple(*axes), sp.true if keepdims else sp.false, as_expr(correction))
 
 
 class Reshape(TensorExpr):
@@ -682,7 +683,7 @@ def _size(shape):
 def reshape(x, shape):
     """x.reshape(shape) (one entry may be -1), as NumPy's."""
     x = _tensor_arg(x, "reshape")
-    shape = [sp.sympify(d) for d in shape]
+    shape = [as_expr(d) for d in shape]
     n = _size(x.shape)
     holes = [i for i, d in enumerate(shape) if d == -1]
     if len(holes) > 1:
@@ -780,13 +781,13 @@ class Index(TensorExpr):
 
 
 def _slice_len(start, stop, step):
-    n = sp.ceiling((sp.sympify(stop) - start) / step)
+    n = sp.ceiling((as_expr(stop) - start) / step)
     n = sp.Max(n, 0) if n.is_number else n
     return _dim(n)
 
 
 def _bound(v, d, who):
-    v = sp.sympify(v)
+    v = as_expr(v)
     if not (v.is_integer or v.is_Integer):
         raise ShapeError(f"{who}: index {v} is not an integer")
     if v.is_Integer and v < 0:
@@ -822,19 +823,19 @@ def index(x, key):
             continue
         d = x.shape[ax]
         if isinstance(k, slice):
-            step = sp.sympify(1 if k.step is None else k.step)
+            step = as_expr(1 if k.step is None else k.step)
             if not step.is_Integer or step <= 0:
                 raise ShapeError(f"{x}[...]: slice step {k.step} on axis {ax}: only positive integer "
                                  f"steps are supported")
             start = sp.S.Zero if k.start is None else _bound(k.start, d, f"{x}[...]")
-            stop = sp.sympify(d) if k.stop is None else _bound(k.stop, d, f"{x}[...]")
+            stop = as_expr(d) if k.stop is None else _bound(k.stop, d, f"{x}[...]")
             items.append(Tuple(start, stop, step))
             out_pos += 1
         else:
             if is_tensor_expr(k):
                 raise ShapeError(f"{x}[...]: a tensor index mixed with other indices; use "
                                  f"sg.take(x, idx, axis) or sg.take_along_axis")
-            i = sp.sympify(k)
+            i = as_expr(k)
             if not i.is_Integer:
                 raise ShapeError(f"{x}[{k}]: indices must be integers, slices, None or ...")
             if isinstance(d, int) and not -d <= int(i) < d:
@@ -935,7 +936,7 @@ class Where(TensorExpr):
 def where(cond, a, b):
     """np.where(cond, a, b), broadcasting the three. ``cond`` is a comparison of tensors
     (``x > 0``) or an integer tensor (nonzero = true)."""
-    cond, a, b = sp.sympify(cond), sp.sympify(a), sp.sympify(b)
+    cond, a, b = as_expr(cond), as_expr(a), as_expr(b)
     if isinstance(cond, sp.core.relational.Relational):
         cs = broadcast_shapes(shape_of(cond.lhs), shape_of(cond.rhs))
     elif isinstance(cond, sp.logic.boolalg.BooleanAtom):
@@ -950,7 +951,7 @@ def where(cond, a, b):
 
 
 def _int_tensor_arg(y, who):
-    y = sp.sympify(y)
+    y = as_expr(y)
     if not (is_tensor_expr(y) and _integer_of(y)):
         raise IntegerTensorError(f"{who} takes an integer tensor (sg.tensor(name, shape, "
                                  f"integer=True)) as its index, got {y}")
@@ -990,7 +991,7 @@ def one_hot(y, n, axis=-1):
     """
     y = _int_tensor_arg(y, "one_hot")
     ax = normalize_axis(axis, y.ndim + 1, "one_hot", y)
-    return OneHot(y, sp.sympify(_dim(n)), sp.Integer(ax))
+    return OneHot(y, as_expr(_dim(n)), sp.Integer(ax))
 
 
 class Take(TensorExpr):
@@ -1066,7 +1067,7 @@ class BroadcastTo(TensorExpr):
 
 def broadcast(x, shape):
     """np.broadcast_to(x, shape)."""
-    x = sp.sympify(x)
+    x = as_expr(x)
     shape = tuple(_dim(d) for d in shape)
     s = shape_of(x)
     if broadcast_shapes(s, shape, names=[str(x), "the target"]) != shape:

@@ -22,6 +22,7 @@ from sympy import Tuple
 
 from . import functions as F
 from . import tensor as T
+from .parse import as_expr
 from ..errors import AxisError, IntegerTensorError, ShapeError
 
 __all__ = ["LogSumExpT", "SoftmaxT", "LogSoftmaxT", "softmax", "log_softmax", "logsumexp",
@@ -162,7 +163,7 @@ def cross_entropy(logits, target, axis=-1, reduction="mean"):
         raise ShapeError(f"cross_entropy: the logits {x} must have a class axis")
     ax = T.normalize_axis(axis, x.ndim, "cross_entropy", x)
     batch = tuple(d for i, d in enumerate(x.shape) if i != ax)
-    target = sp.sympify(target)
+    target = as_expr(target)
     if T.is_tensor_expr(target) and getattr(target, "is_integer_tensor", False):
         t = T.as_tensor(target)
         if not (len(t.shape) == len(batch) and all(T.dims_equal(a, b) for a, b in zip(t.shape, batch))):
