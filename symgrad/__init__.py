@@ -33,6 +33,7 @@ _LAZY = {
     "TrainingDiverged": "symgrad.compiling.training",
     "check": "symgrad.checking.verdict", "CheckResult": "symgrad.checking.verdict",
     "gradcheck": "symgrad.checking.programcheck",
+    "check_backward": "symgrad.checking.backward", "BackwardError": "symgrad.checking.backward",
     "optim": "symgrad.compiling.optim",
 }
 
@@ -50,6 +51,7 @@ __all__ = [
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "dense", "mlp", "MLP",
     "dropout", "gather",
+    "check_backward", "BackwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
     "take_along_axis", "embedding", "broadcast",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",

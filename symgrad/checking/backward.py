@@ -1,0 +1,175 @@
+"""`sg.check_backward`: check a layer's hand-written NumPy backward the way cs231n does.
+
+A layer computes ``out`` from its inputs; its backward takes the upstream gradient ``dout`` (the
+gradient of the loss with respect to ``out``) and returns the gradients of the loss with respect to
+the inputs. Whatever the loss, those are the gradients of the scalar
+
+    f = Σ out ⊙ dout         (dout held fixed),
+
+since ∂f/∂x = Σᵢ dout[i] · ∂out[i]/∂x is exactly the chain rule the backward implements. So a
+new input tensor ``dout`` of out's shape is declared, f is built, and `sg.check` compares the
+user's function (called with the drawn arrays) with symgrad's gradient of f: the same verdict,
+counterexample and named slip as `sg.check`. A scalar ``out`` (a loss) is its own f: dout = 1,
+as cs231n's loss functions assume.
+
+>>> import numpy as np, sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> x = sg.tensor("x", (N, 3))
+>>> def relu_backward(dout, x):
+...     return dout * (x > 0)
+>>> sg.check_backward(sg.relu(x), [x], relu_backward).verdict
+'equal'
+>>> sg.check_backward(sg.relu(x), [x], lambda dout, x: dout).verdict
+'not equal'
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import sympy as sp
+
+from ..core.differentiate import _flatten_wrt
+from ..core.values import key_name
+from ..errors import ArgumentError, SymgradError
+from ..frontend import tensor as T
+from ..frontend.parse import as_expr
+from .claims import _symbols
+from .tensors import sizes_of
+
+
+class BackwardError(SymgradError, ValueError):
+    """The user's ``backward`` raised, or returned something that cannot be the gradients (the
+    wrong number of them, a non-finite value, a key that is not a wrt symbol)."""
+
+
+def _dout_name(taken: set) -> str:
+    """"dout", as cs231n calls it, unless one of the layer's own symbols has that name."""
+    name, k = "dout", 1
+    while name in taken:
+        name, k = f"dout{k}", k + 1
+    return name
+
+
+def _check_dims(dims, sizes) -> dict:
+    """``dims`` as {size symbol: int}; a name that is no symbolic size of out is an ArgumentError."""
+    if dims is None:
+        return {}
+    if not isinstance(dims, Mapping):
+        raise ArgumentError(f"dims must be a dict {{size symbol or name: int}}, not {type(dims).__name__}")
+    by_name = {s.name: s for s in sizes}
+    out = {}
+    for k, v in dims.items():
+        name = key_name(k)
+        if name not in by_name:
+            raise ArgumentError(f"dims names {name!r}, which is not a symbolic size of out or wrt; "
+                                f"the symbolic sizes are {sorted(by_name) or 'none'}")
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer, sp.Integer)) or int(v) < 1:
+            raise ArgumentError(f"dims[{name!r}] must be an integer >= 1, not {v!r}")
+        out[by_name[name]] = int(v)
+    return out
+
+
+def _gradients(res, params) -> list:
+    """The backward's result as a list in wrt order (a tuple/list, a dict by name or symbol, or one
+    array for one wrt symbol)."""
+    names = [w.name for w in params]
+    if isinstance(res, Mapping):
+        byname = {key_name(k): v for k, v in res.items()}
+        missing = [n for n in names if n not in byname]
+        extra = sorted(set(byname) - set(names))
+        if missing or extra:
+            raise BackwardError(f"backward returned a dict with keys {sorted(byname)}; it must have one "
+                                f"gradient per wrt symbol, keyed by name: {names} (missing {missing}, "
+                                f"not in wrt {extra})")
+        return [byname[n] for n in names]
+    if isinstance(res, (list, tuple)):
+        if len(res) != len(params):
+            raise BackwardError(f"backward returned {len(res)} gradient(s) for {len(params)} wrt "
+                                f"symbol(s) {names}; return them in wrt order (or a dict by name)")
+        return list(res)
+    if len(params) != 1:
+        raise BackwardError(f"backward returned one {type(res).__name__} for {len(params)} wrt symbols "
+                            f"{names}; return a tuple in wrt order (or a dict by name)")
+    return [res]
+
+
+def _as_array(g, w) -> np.ndarray:
+    try:
+        a = np.asarray(g, dtype=float)
+    except (TypeError, ValueError) as e:
+        raise BackwardError(f"backward's gradient for {w.name!r} is a {type(g).__name__}, not an "
+                            f"array of numbers ({e})") from None
+    if not np.all(np.isfinite(a)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0]) if a.ndim else ()
+        where = f" at index {list(bad)}" if bad else ""
+        raise BackwardError(f"backward's gradient for {w.name!r} is not finite{where} "
+                            f"({a[bad] if bad else a}); the drawn values are inside out's domain, "
+                            f"so the backward divides by zero or overflows")
+    return a
+
+
+def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping | None = None,
+                   seed: int = 0, **options):
+    """Is ``backward(dout, **values)`` the backward of the layer ``out`` with respect to ``wrt``?
+
+    ``out`` is a tensor expression (the layer's output), ``wrt`` a list of its tensors (or one),
+    ``backward`` the user's NumPy function: called with the upstream gradient ``dout`` (an array of
+    out's shape) and every symbol of ``out`` by name (integer tensors as integer arrays), it returns
+    the gradients in ``wrt`` order — a tuple, a dict by name, or one array for one wrt symbol. A
+    gradient has the shape of its variable. symgrad draws every value as `sg.check` does (symbolic
+    sizes 4, 5, 6, ... or from ``dims={N: 3}``, labels in range, ``at=`` fixes values) and compares
+    with its gradient of sum(out ⊙ dout). A scalar ``out`` (a loss) gets dout = 1. Returns the
+    `CheckResult` of `sg.check`; ``options`` (``assumptions``, ``points``, ``policy``) go to it.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N = sp.Symbol("N", integer=True, positive=True)
+    >>> x, w, b = sg.tensor("x", (N, 3, 2)), sg.tensor("w", (6, 5)), sg.tensor("b", (5,))
+    >>> def affine_backward(dout, x, w, b):
+    ...     dx = (dout @ w.T).reshape(x.shape)
+    ...     dw = x.reshape(x.shape[0], -1).T @ dout
+    ...     return dx, dw, dout            # db not summed over the batch
+    >>> r = sg.check_backward(x.reshape(N, -1) @ w + b, [x, w, b], affine_backward)
+    >>> r.verdict, r.hint.split(':')[0]
+    ('not equal', 'missing sum')
+    """
+    from .verdict import check
+    if not callable(backward) or isinstance(backward, sp.Basic):
+        raise ArgumentError(f"backward must be a function backward(dout, **values), not "
+                            f"{type(backward).__name__}")
+    out = as_expr(out, "out")
+    if not T.is_tensor_expr(out):
+        raise ArgumentError("check_backward takes a tensor expression as out (built from "
+                            "sg.tensor symbols); for scalars and matrices use sg.check")
+    params = _flatten_wrt(list(wrt) if isinstance(wrt, (list, tuple)) else [wrt])
+    sizes = sizes_of(out, *params)
+    fixed = _check_dims(dims, sizes)
+    shape = T.shape_of(out)
+    taken = {s.name for s in _symbols(out)} | {w.name for w in params}
+    ints = {t.name for t in out.atoms(T.Tensor) if t.is_integer_tensor}
+    if shape == ():
+        f, dname = out, None                  # a loss: its own f, dout = 1
+    else:
+        dname = _dout_name(taken)
+        f = T.sum(T.as_tensor(out) * T.tensor(dname, shape))
+
+    def claim(values):
+        dout = np.asarray(values[dname], float) if dname else np.float64(1.0)
+        kw = {k: (np.asarray(v).astype(np.int64) if k in ints else v)
+              for k, v in values.items() if k != dname}
+        try:
+            res = backward(dout, **kw)
+        except SymgradError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the user's code: wrapped, with what it was called with
+            called = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in [("dout", dout), *kw.items()])
+            raise BackwardError(f"backward raised {type(e).__name__}: {e} (called as backward({called}),"
+                                f" each array by its symbol's name)") from e
+        grads = [_as_array(g, w) for g, w in zip(_gradients(res, params), params)]
+        return grads if len(grads) > 1 else grads[0]     # check reads a list only for several
+
+    given = {**(at or {}), **fixed}
+    return check(f, params, claim, at=given or None, seed=seed, **options)
+
+
+__all__ = ["check_backward", "BackwardError"]
