@@ -140,3 +140,105 @@ def test_backward_errors_are_clear():
     with pytest.raises(sg.ArgumentError, match="tensor expression"):
         x = sp.Symbol("x")
         sg.check_backward(x ** 2, [x], lambda dout, x: 2 * x)
+
+
+# ---------------------------------------------------------------------------------------------------
+# batch norm with training statistics (mean and var over the batch), and layer norm
+
+EPS = 1e-5
+
+
+def _norm(axis, keep):
+    x, gamma, beta = sg.tensor("x", (N, 3)), sg.tensor("gamma", (3,)), sg.tensor("beta", (3,))
+    mu, var = x.mean(axis=axis, keepdims=keep), x.var(axis=axis, keepdims=keep)
+    return gamma * (x - mu) / sp.sqrt(var + EPS) + beta, [x, gamma, beta]
+
+
+def norm_backward(dout, x, gamma, beta, axis, slip=None):
+    """cs231n's batchnorm_backward_alt (axis 0) and layernorm_backward (axis 1)."""
+    n = x.shape[axis]
+    mu, var = x.mean(axis=axis, keepdims=True), x.var(axis=axis, keepdims=True)
+    std = np.sqrt(var + EPS)
+    xhat = (x - mu) / std
+    dxhat = dout * gamma
+    if slip == "mean term":         # ∂μ/∂x left out: only the paths through x − μ and σ²
+        dx = (dxhat - xhat * (dxhat * xhat).mean(axis=axis, keepdims=True)) / std
+    else:
+        dx = (n * dxhat - dxhat.sum(axis=axis, keepdims=True)
+              - xhat * (dxhat * xhat).sum(axis=axis, keepdims=True)) / (n * std)
+    dgamma = dout * xhat if slip == "dgamma per example" else (dout * xhat).sum(axis=0)
+    return dx, dgamma, dout.sum(axis=0)
+
+
+@pytest.mark.parametrize("axis", [0, 1], ids=["batchnorm", "layernorm"])
+def test_norm_right(axis):
+    out, wrt = _norm(axis, keep=axis == 1)
+    r = sg.check_backward(out, wrt, lambda *a, **v: norm_backward(*a, **v, axis=axis))
+    assert r and r.verdict == "equal", str(r)
+
+
+@pytest.mark.parametrize("axis", [0, 1], ids=["batchnorm", "layernorm"])
+def test_norm_dropped_mean_term_is_a_fan_out_path(axis):
+    out, wrt = _norm(axis, keep=axis == 1)
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **v: norm_backward(*a, **v, axis=axis, slip="mean term")),
+              "fan-out")
+    assert r.counterexample.param == "x" and "leaves out the term of the path x →" in r.hint
+
+
+def test_layernorm_dgamma_not_summed_over_the_batch():
+    out, wrt = _norm(1, keep=True)
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **v: norm_backward(*a, **v, axis=1,
+                                                                         slip="dgamma per example")),
+              "missing sum")
+    assert r.counterexample.param == "gamma"
+
+
+# ---------------------------------------------------------------------------------------------------
+# one vanilla RNN step: next_h = tanh(x @ Wx + prev_h @ Wh + b)
+
+
+def rnn_step_backward(dnext_h, x, prev_h, Wx, Wh, b, slip=None):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    dtanh = dnext_h * (1 - next_h ** 2) if slip != "tanh'" else dnext_h * (1 - next_h)
+    dWh = prev_h.T @ dtanh if slip != "transpose" else dtanh.T @ prev_h
+    return dtanh @ Wx.T, dtanh @ Wh.T, x.T @ dtanh, dWh, dtanh.sum(axis=0)
+
+
+def test_rnn_step():
+    x, prev_h = sg.tensor("x", (N, 3)), sg.tensor("prev_h", (N, 2))
+    Wx, Wh, b = sg.tensor("Wx", (3, 2)), sg.tensor("Wh", (2, 2)), sg.tensor("b", (2,))
+    out, wrt = sp.tanh(x @ Wx + prev_h @ Wh + b), [x, prev_h, Wx, Wh, b]
+    r = sg.check_backward(out, wrt, rnn_step_backward)
+    assert r and r.verdict == "equal", str(r)
+    wrong(sg.check_backward(out, wrt, lambda *a, **v: rnn_step_backward(*a, **v, slip="tanh'")))
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **v: rnn_step_backward(*a, **v, slip="transpose")),
+              "transpose")                  # Wh is square: the shapes cannot tell, the values do
+    assert r.counterexample.param == "Wh"
+
+
+# ---------------------------------------------------------------------------------------------------
+# word embedding: out = W[idx], with repeated indices (20 indices into 3 rows)
+
+
+def embedding_backward(dout, W, idx, slip=None):
+    dW = np.zeros_like(W)
+    if slip == "assignment":
+        dW[idx] = dout              # a repeated index keeps only its last row
+    else:
+        np.add.at(dW, idx, dout)
+    return dW
+
+
+def test_word_embedding_repeated_indices():
+    W, idx = sg.tensor("W", (3, 2)), sg.tensor("idx", (N, 5), integer=True)
+    seen = []
+
+    def backward(dout, W, idx):
+        seen.append(idx)
+        return embedding_backward(dout, W, idx)
+    r = sg.check_backward(sg.embedding(W, idx), [W], backward)
+    assert r and r.verdict == "equal", str(r)
+    assert all(i.dtype.kind == "i" and i.shape == (4, 5) and set(i.ravel()) <= {0, 1, 2} for i in seen)
+    r = wrong(sg.check_backward(sg.embedding(W, idx), W,
+                                lambda dout, W, idx: embedding_backward(dout, W, idx, slip="assignment")))
+    assert r.counterexample.param == "W"
