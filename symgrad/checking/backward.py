@@ -113,7 +113,9 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
                    seed: int = 0, **options):
     """Is ``backward(dout, **values)`` the backward of the layer ``out`` with respect to ``wrt``?
 
-    ``out`` is a tensor expression (the layer's output), ``wrt`` a list of its tensors (or one),
+    ``out`` is a tensor expression (the layer's output; a tuple of them for a layer with several,
+    such as an LSTM step's (next_h, next_c): then backward takes one dout per output, in order,
+    as cs231n's ``lstm_step_backward(dnext_h, dnext_c, ...)``), ``wrt`` a list of its tensors (or one),
     ``backward`` the user's NumPy function: called with the upstream gradient ``dout`` (an array of
     out's shape) and every symbol of ``out`` by name (integer tensors as integer arrays), it returns
     the gradients in ``wrt`` order — a tuple, a dict by name, or one array for one wrt symbol. A
@@ -137,38 +139,53 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     if not callable(backward) or isinstance(backward, sp.Basic):
         raise ArgumentError(f"backward must be a function backward(dout, **values), not "
                             f"{type(backward).__name__}")
-    out = as_expr(out, "out")
-    if not T.is_tensor_expr(out):
+    several = isinstance(out, (list, tuple))
+    outs = [as_expr(o, "out") for o in (out if several else [out])]
+    if not outs or not all(T.is_tensor_expr(o) for o in outs):
         raise ArgumentError("check_backward takes a tensor expression as out (built from "
-                            "sg.tensor symbols); for scalars and matrices use sg.check")
+                            "sg.tensor symbols), or a tuple of them; for scalars and matrices use sg.check")
     params = _flatten_wrt(list(wrt) if isinstance(wrt, (list, tuple)) else [wrt])
-    sizes = sizes_of(out, *params)
+    sizes = sizes_of(*outs, *params)
     fixed = _check_dims(dims, sizes)
-    shape = T.shape_of(out)
-    taken = {s.name for s in _symbols(out)} | {w.name for w in params}
-    ints = {t.name for t in out.atoms(T.Tensor) if t.is_integer_tensor}
-    if shape == ():
-        f, dname = out, None                  # a loss: its own f, dout = 1
-    else:
-        dname = _dout_name(taken)
-        f = T.sum(T.as_tensor(out) * T.tensor(dname, shape))
+    taken = {s.name for o in outs for s in _symbols(o)} | {w.name for w in params}
+    ints = {t.name for o in outs for t in o.atoms(T.Tensor) if t.is_integer_tensor}
+    shapes = [T.shape_of(o) for o in outs]
+    if not several and shapes[0] == ():
+        f, dnames = outs[0], [None]           # a loss: its own f, dout = 1
+    else:                                     # f = Σₖ Σ outₖ ⊙ doutₖ: one dout per output
+        if () in shapes:
+            raise ArgumentError(f"out {shapes.index(())} of the tuple is a scalar; check_backward "
+                                f"takes a tuple of tensor outputs, or one scalar loss alone")
+        dnames = []
+        for _ in outs:
+            dnames.append(_dout_name(taken))
+            taken.add(dnames[-1])
+        f = T.sum(T.as_tensor(outs[0]) * T.tensor(dnames[0], shapes[0]))
+        for o, d, shp in zip(outs[1:], dnames[1:], shapes[1:]):
+            f = f + T.sum(T.as_tensor(o) * T.tensor(d, shp))
 
     def claim(values):
-        dout = np.asarray(values[dname], float) if dname else np.float64(1.0)
+        douts = [np.asarray(values[d], float) if d else np.float64(1.0) for d in dnames]
         kw = {k: (np.asarray(v).astype(np.int64) if k in ints else v)
-              for k, v in values.items() if k != dname}
+              for k, v in values.items() if k not in dnames}
         try:
-            res = backward(dout, **kw)
+            res = backward(*douts, **kw)
         except SymgradError:
             raise
         except Exception as e:  # noqa: BLE001 - the user's code: wrapped, with what it was called with
-            called = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in [("dout", dout), *kw.items()])
-            raise BackwardError(f"backward raised {type(e).__name__}: {e} (called as backward({called}),"
-                                f" each array by its symbol's name)") from e
+            called = ", ".join([f"{k}{tuple(np.shape(v))}" for k, v in
+                                zip(["dout"] if len(douts) == 1 else dnames, douts)]
+                               + [f"{k}={tuple(np.shape(v))}" for k, v in kw.items()])
+            raise BackwardError(f"backward raised {type(e).__name__}: {e} (called as backward({called}):"
+                                f" the upstream gradient(s), then every symbol of out by name, with "
+                                f"these shapes)") from e
         grads = [_as_array(g, w) for g, w in zip(_gradients(res, params), params)]
         return grads if len(grads) > 1 else grads[0]     # check reads a list only for several
 
-    given = {**(at or {}), **fixed}
+    if at is not None and not isinstance(at, Mapping):
+        raise ArgumentError(f"at= must be a dict keyed by symbol or name, got {at!r}")
+    # keyed by name: sg.check's argument check takes Symbol and MatrixSymbol keys, not tensors
+    given = {**{key_name(k) if isinstance(k, T.Tensor) else k: v for k, v in (at or {}).items()}, **fixed}
     return check(f, params, claim, at=given or None, seed=seed, **options)
 
 

@@ -126,7 +126,7 @@ def test_backward_errors_are_clear():
 
     def raises(dout, x, w, b):
         return dout @ w          # shapes that do not fit: NumPy raises
-    with pytest.raises(BackwardError, match=r"backward raised ValueError.*called as backward\(dout"):
+    with pytest.raises(BackwardError, match=r"backward raised ValueError.*called as backward\(dout\(4, 5\), x=\(4, 3, 2\), w=\(6, 5\), b=\(5,\)\)"):
         sg.check_backward(out, wrt, raises)
     with pytest.raises(BackwardError, match=r"2 gradient\(s\) for 3 wrt"):
         sg.check_backward(out, wrt, lambda dout, x, w, b: affine_backward(dout, x, w, b)[:2])
@@ -242,3 +242,153 @@ def test_word_embedding_repeated_indices():
     r = wrong(sg.check_backward(sg.embedding(W, idx), W,
                                 lambda dout, W, idx: embedding_backward(dout, W, idx, slip="assignment")))
     assert r.counterexample.param == "W"
+
+
+# ---------------------------------------------------------------------------------------------------
+# beyond the first list: SVM loss, inverted dropout, a 3-step RNN, an LSTM step, temporal softmax
+# loss with a mask, scaled dot-product attention
+
+
+def svm_loss(x, y, slip=None):
+    n = x.shape[0]
+    correct = x[np.arange(n), y]
+    margins = np.maximum(0, x - correct[:, None] + 1.0)
+    margins[np.arange(n), y] = 0
+    dx = (margins > 0).astype(float)
+    if slip != "correct class":         # the correct class's score is in every margin of its row
+        dx[np.arange(n), y] -= (margins > 0).sum(axis=1)
+    return margins.sum() / n, dx / n
+
+
+def test_svm_loss_with_integer_labels():
+    x, y = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True)
+    correct = sg.take_along_axis(x, y[:, None], axis=1)
+    loss = sg.sum(sp.Max(x - correct + 1, 0) * (1 - sg.one_hot(y, 4))) / N
+    r = sg.check_backward(loss, x, lambda dout, x, y: dout * svm_loss(x, y)[1])
+    assert r and r.verdict == "equal", str(r)
+    r = wrong(sg.check_backward(loss, x, lambda dout, x, y: svm_loss(x, y, "correct class")[1]), "fan-out")
+    assert "take_along_axis" in r.hint
+
+
+def test_inverted_dropout_with_a_fixed_mask():
+    p = 0.8
+    x, mask = sg.tensor("x", (N, 5)), sg.tensor("mask", (N, 5))
+    m = (np.random.default_rng(1).random((4, 5)) < p).astype(float)
+    assert sg.check_backward(x * mask / p, [x], lambda dout, x, mask: dout * mask / p, at={mask: m})
+    wrong(sg.check_backward(x * mask / p, [x], lambda dout, x, mask: dout * mask, at={"mask": m}),
+          "constant factor: the claim is 4/5 times")
+
+
+def rnn_backward(dh, x, h0, Wx, Wh, b, slip=None):
+    """cs231n's rnn_backward: the steps in reverse, each adding the gradient from the step after."""
+    hs, h = [], h0
+    for t in range(x.shape[1]):
+        h = np.tanh(x[:, t] @ Wx + h @ Wh + b)
+        hs.append(h)
+    dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    dprev = np.zeros_like(h0)
+    for t in reversed(range(x.shape[1])):
+        dtanh = (dh[:, t] + (dprev if slip != "no upstream" else 0)) * (1 - hs[t] ** 2)
+        dx[:, t], dprev = dtanh @ Wx.T, dtanh @ Wh.T
+        dWx += x[:, t].T @ dtanh
+        dWh += (hs[t - 1] if t > 0 else h0).T @ dtanh
+        db += dtanh.sum(axis=0)
+    return dx, dprev, dWx, dWh, db
+
+
+def test_three_step_rnn_on_N_T_D():
+    x, h0 = sg.tensor("x", (N, 3, 2)), sg.tensor("h0", (N, 3))
+    Wx, Wh, b = sg.tensor("Wx", (2, 3)), sg.tensor("Wh", (3, 3)), sg.tensor("b", (3,))
+    hs, h = [], h0
+    for t in range(3):
+        h = sg.as_tensor(sp.tanh(x[:, t, :] @ Wx + h @ Wh + b))
+        hs.append(h)
+    out, wrt = sg.stack(hs, axis=1), [x, h0, Wx, Wh, b]
+    r = sg.check_backward(out, wrt, rnn_backward)
+    assert r and r.verdict == "equal", str(r)
+    wrong(sg.check_backward(out, wrt, lambda *a, **v: rnn_backward(*a, **v, slip="no upstream")))
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=None):
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    i, f, o, g = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H]), _sigmoid(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])
+    tc = np.tanh(f * prev_c + i * g)
+    dc = dnext_c + (dnext_h * o * (1 - tc ** 2) if slip != "dnext_h not through c" else 0)
+    da = np.hstack([dc * g * i * (1 - i), dc * prev_c * f * (1 - f), dnext_h * tc * o * (1 - o),
+                    dc * i * (1 - g ** 2)])
+    return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+def test_lstm_step_gates_sliced_from_one_product():
+    H = 2
+    x, prev_h, prev_c = sg.tensor("x", (N, 3)), sg.tensor("prev_h", (N, H)), sg.tensor("prev_c", (N, H))
+    Wx, Wh, b = sg.tensor("Wx", (3, 4 * H)), sg.tensor("Wh", (H, 4 * H)), sg.tensor("b", (4 * H,))
+    a = x @ Wx + prev_h @ Wh + b
+    i, f, o, g = sg.sigmoid(a[:, :H]), sg.sigmoid(a[:, H:2 * H]), sg.sigmoid(a[:, 2 * H:3 * H]), sp.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    next_h = o * sp.tanh(next_c)
+    wrt = [x, prev_h, prev_c, Wx, Wh, b]
+    r = sg.check_backward((next_h, next_c), wrt, lstm_step_backward)    # backward(dnext_h, dnext_c, ...)
+    assert r and r.verdict == "equal", str(r)
+    wrong(sg.check_backward((next_h, next_c), wrt,
+                            lambda *a, **v: lstm_step_backward(*a, **v, slip="dnext_h not through c")))
+
+
+def temporal_softmax_loss(x, y, mask, slip=None):
+    n, t, v = x.shape
+    xf, yf, mf = x.reshape(n * t, v), y.reshape(n * t), mask.reshape(n * t)
+    probs = np.exp(xf - xf.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    dxf = probs.copy()
+    dxf[np.arange(n * t), yf] -= 1
+    dxf /= n * t if slip == "N*T" else n
+    if slip != "mask":
+        dxf *= mf[:, None]
+    return dxf.reshape(n, t, v)
+
+
+def test_temporal_softmax_loss_with_a_mask():
+    x, y, mask = sg.tensor("x", (N, 3, 4)), sg.tensor("y", (N, 3), integer=True), sg.tensor("mask", (N, 3))
+    loss = sg.sum(mask * sg.cross_entropy(x, y, reduction="none")) / N
+    m = (np.random.default_rng(2).random((4, 3)) < 0.7).astype(float)
+    r = sg.check_backward(loss, x, lambda dout, x, y, mask: dout * temporal_softmax_loss(x, y, mask), at={mask: m})
+    assert r and r.verdict == "equal", str(r)
+    r = wrong(sg.check_backward(loss, x, lambda dout, x, y, mask: temporal_softmax_loss(x, y, mask, "N*T"),
+                                at={mask: m}), "constant factor: the claim is 1/3 times")
+    wrong(sg.check_backward(loss, x, lambda dout, x, y, mask: temporal_softmax_loss(x, y, mask, "mask"),
+                            at={mask: m}))
+
+
+def attention_backward(dout, q, k, v, slip=None):
+    d = q.shape[-1]
+    s = q @ k.transpose(0, 2, 1) / np.sqrt(d)
+    p = np.exp(s - s.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
+    dp = dout @ v.transpose(0, 2, 1)
+    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True)) if slip != "softmax diagonal" else p * (1 - p) * dp
+    dq = ds @ k / np.sqrt(d) if slip != "scale" else ds @ k
+    return dq, ds.transpose(0, 2, 1) @ q / np.sqrt(d), p.transpose(0, 2, 1) @ dout
+
+
+def test_scaled_dot_product_attention():
+    q, k, v = sg.tensor("q", (N, 2, 3)), sg.tensor("k", (N, 3, 3)), sg.tensor("v", (N, 3, 2))
+    out = sg.softmax(q @ k.transpose(0, 2, 1) / sp.sqrt(3), axis=-1) @ v
+    r = sg.check_backward(out, [q, k, v], attention_backward)
+    assert r and r.verdict == "equal", str(r)
+    wrong(sg.check_backward(out, [q, k, v], lambda *a, **kw: attention_backward(*a, **kw, slip="softmax diagonal")))
+    r = wrong(sg.check_backward(out, [q, k, v], lambda *a, **kw: attention_backward(*a, **kw, slip="scale")),
+              "constant factor")
+    assert r.counterexample.param == "q"
+
+
+def test_tuple_out_errors():
+    x = sg.tensor("x", (N, 2))
+    with pytest.raises(sg.ArgumentError, match="out 1 of the tuple is a scalar"):
+        sg.check_backward((x, sg.sum(x)), x, lambda d1, d2, x: d1 + d2)
+    with pytest.raises(BackwardError, match=r"backward raised TypeError.*backward\(dout\(4, 2\), dout1\(4, 2\), x=\(4, 2\)\)"):
+        sg.check_backward((x, 2 * x), x, lambda dout, x: dout)          # one dout per output is passed
