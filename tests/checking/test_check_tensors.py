@@ -57,3 +57,10 @@ def test_size_given_with_at():
     seen = []
     assert sg.check(sg.sum(x ** 2), x, lambda v: seen.append(v["x"].shape) or 2 * v["x"], at={N: 7})
     assert seen and all(s == (7, 2) for s in seen)
+
+
+def test_at_may_be_keyed_by_a_tensor():
+    # at= keyed by the tensor itself (not only by its name), as by a Symbol
+    x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 2))
+    r = sg.check(sg.sum((x @ w) ** 2), w, 2 * x.T @ (x @ w), at={x: np.ones((4, 3))})
+    assert r.verdict == "equal"
