@@ -33,6 +33,12 @@ optimizer = sg.optim.Adam(lr=0.05)
 '''
 
 
+
+def _sigint_as_at_a_terminal():
+    """In the child: SIGINT at its default, as at a terminal. A suite started in the background
+    (nohup, `cmd &` in a script) hands its children SIGINT ignored, and Python keeps it so."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 def replay(program, params, data, seed, steps):
     """The values after ``steps`` steps of the command's schedule: init_values(params, seed), one
     permutation per epoch from default_rng(seed), minibatches of BATCH in order."""
@@ -83,7 +89,8 @@ def test_sigint_at_random_moments_of_symgrad_train(tmp_path):
             p = subprocess.Popen([sys.executable, "-m", "symgrad", "train", "model.py", "--data", "d.npz",
                                   "--epochs", "3000", "--batch-size", str(BATCH), "--seed", str(seed),
                                   "--dtype", "float64", "--checkpoint", ck.name],
-                                 cwd=tmp_path, env=env, stdout=out, stderr=subprocess.PIPE)
+                                 cwd=tmp_path, env=env, stdout=out, stderr=subprocess.PIPE,
+                                 preexec_fn=_sigint_as_at_a_terminal)
             err = Stderr(p.stderr)
             try:
                 assert err.started.wait(120), err.text
