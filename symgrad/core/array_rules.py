@@ -305,10 +305,24 @@ argmax_p.jvp = lambda g, eqn, t: None
 argmax_p.to_sympy = lambda args, params, shape: T.ArgMax(_targs(args)[0], sp.Integer(params[0]))
 
 
+def _whole(values, who: str) -> np.ndarray:
+    """The labels or indices as int64; a value that is not a whole number (0.5, NaN) is refused,
+    not truncated to another class by astype."""
+    v = np.asarray(values)
+    with np.errstate(invalid="ignore"):
+        i = v.astype(np.int64)
+    if v.dtype.kind not in "iub" and v.size:
+        bad = ~(v == i)
+        if bad.any():
+            raise LabelRangeError(f"{who}: {v[bad].ravel()[0]!r} is not a whole number "
+                                  f"(labels and indices are integers)")
+    return i
+
+
 def _one_hot_impl(args, params):
     y, (n, axis) = args[0], params
     n = int(n)
-    yi = np.asarray(y).astype(np.int64)
+    yi = _whole(y, "one_hot: label")
     if yi.size and (yi.min() < 0 or yi.max() >= n):
         bad = yi[(yi < 0) | (yi >= n)].ravel()[0]
         raise LabelRangeError(f"one_hot: label {bad} is outside 0 … {n - 1}")
@@ -433,7 +447,7 @@ def scatter_add(g: Graph, ct: Var, idx: Var, axis: int, n) -> Var:
 
 
 def _indices(idx, n, who):
-    i = np.asarray(idx).astype(np.int64)
+    i = _whole(idx, f"{who}: index")
     if i.size and (i.min() < -n or i.max() >= n):
         bad = i[(i < -n) | (i >= n)].ravel()[0]
         raise LabelRangeError(f"{who}: index {bad} is outside an axis of size {n}")

@@ -175,6 +175,21 @@ def test_label_out_of_range_and_wrong_array_shape_at_run_time():
         sg.cross_entropy(s, sg.tensor("t", (N, 1), integer=True))
 
 
+def test_a_label_or_index_that_is_not_a_whole_number_is_refused_not_truncated():
+    s, y = sg.tensor("s", (N, 3)), sg.tensor("y", (N,), integer=True)
+    loss = sg.cross_entropy(s, y)
+    scores = np.array([[0.0, 1.0, 2.0], [2.0, 0.0, 1.0]])
+    for bad in (0.5, np.nan):                      # astype(int) made 0.5 class 0
+        with pytest.raises(sg.LabelRangeError, match="not a whole number"):
+            sg.numeric(loss, {"s": scores, "y": np.array([bad, 1.0])})
+    # whole numbers stored as floats are labels: the same loss as the integers, by hand
+    want = np.mean([np.log(np.exp(r).sum()) - r[k] for r, k in zip(scores, [2, 0])])
+    assert np.isclose(sg.numeric(loss, {"s": scores, "y": np.array([2.0, 0.0])}), want)
+    W, idx = sg.tensor("W", (4, 2)), sg.tensor("i", (N,), integer=True)
+    with pytest.raises(sg.LabelRangeError, match="not a whole number"):
+        sg.numeric(sg.sum(W[idx]), {"W": np.ones((4, 2)), "i": np.array([1.5, 0.0])})
+
+
 # ---------------------------------------------------------------------------------------------------
 # Property: random tensor expressions, gradients equal torch's
 
