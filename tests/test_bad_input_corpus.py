@@ -360,6 +360,14 @@ for kw, culprit in [(dict(program=3), "program"), (dict(program=None), "program"
     case(f"gradcheck-{kw!r}", run_g, ArgumentError, culprit)
 
 
+# a symbolic size fixed in sg.check(at=...): an integer the check can draw arrays of
+NS = sp.Symbol("N", integer=True, positive=True)
+TN = sg.tensor("T", (NS, 2))
+for bad in ("3", 2.5, 0, -1, 10 ** 9, True, None):
+    case(f"check-tensor-at-size-{bad!r}", lambda b=bad: sg.check(sg.sum(TN * TN), TN, 2 * TN, at={NS: b}),
+         ArgumentError, "at['N']")
+
+
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
 def test_api_bad_input_is_a_named_symgrad_error(c):
     with pytest.raises(SymgradError) as e:

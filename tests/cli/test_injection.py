@@ -268,6 +268,7 @@ def test_console_script(argv, tmp_path):
 
 w, x, y = sp.symbols("w x y", real=True)
 F = (y - w * x) ** 2 / 2
+TX = sg.tensor("X", (3, 2))
 
 
 def _steps_given(p):
@@ -311,6 +312,10 @@ API = {
     "sg.cross_entropy logits": lambda p: sg.cross_entropy(p, sp.MatrixSymbol("t", 3, 1)),
     "sg.mean": lambda p: sg.mean(p),
     "sg.where value": lambda p: sg.where(x > 0, p, x),
+    # a tensor check made its claims concrete by sympify (SymPy's parser) before reading them
+    "sg.check tensor claimed": lambda p: sg.check(sg.sum(TX * TX), TX, p),
+    "sg.check tensor claimed list": lambda p: sg.check(sg.sum(TX * TX), [TX], [p]),
+    "sg.check tensor claimed dict": lambda p: sg.check(sg.sum(TX * TX), [TX], {TX: p}),
     "sg.softmax": lambda p: sg.softmax(p),
     "sg.dropout": lambda p: sg.dropout(p, 0.5),
     "optimizer lr schedule": _lr_schedule,
@@ -350,4 +355,6 @@ def test_string_claims_still_work():
     assert not sg.check(F, w, "(y - w*x)*x")
     assert sg.check("(y - w*x)**2/2", [w, x], {"w": "-(y - w*x)*x", x: "-(y - w*x)*w"})
     assert sg.grad("x**3", x) == 3 * x ** 2
+    assert sg.check(sg.sum(TX * TX), TX, "2*X")          # names in a tensor claim mean f's tensors
+    assert not sg.check(sg.sum(TX * TX), TX, "3*X")
     assert sg.derive("sin(x**2)", x, style="calculus").result == 2 * x * sp.cos(x ** 2)
