@@ -27,8 +27,8 @@ import symgrad as sg
 from symgrad.cli import main as symgrad_main
 from symgrad.compiling import optim as O
 from symgrad.core.policy import Subgradients
-from symgrad.errors import (ArgumentError, DataError, FreeSymbolError, MissingValueError, ShapeError,
-                            SymgradError, UnsupportedError, WrtError)
+from symgrad.errors import (ArgumentError, AxisError, DataError, FreeSymbolError, LabelRangeError,
+                            MissingValueError, ShapeError, SymgradError, UnsupportedError, WrtError)
 
 LIMIT_S = 30        # per case; the slowest (a Triton program under the interpreter) takes a few seconds
 NAN, INF = float("nan"), float("inf")
@@ -366,6 +366,22 @@ TN = sg.tensor("T", (NS, 2))
 for bad in ("3", 2.5, 0, -1, 10 ** 9, True, None):
     case(f"check-tensor-at-size-{bad!r}", lambda b=bad: sg.check(sg.sum(TN * TN), TN, 2 * TN, at={NS: b}),
          ArgumentError, "at['N']")
+
+
+TS, TY = sg.tensor("S", (3, 2)), sg.tensor("Y", (3,), integer=True)
+# an axis that is not an integer (int("1") and int(1.5) read it, or raised a ValueError)
+for fn in ("sum", "mean", "max", "var", "softmax", "logsumexp"):
+    for bad in ("1", 1.5, True, "__import__('os')"):
+        case(f"tensor-{fn}-axis={bad!r}", lambda fn=fn, b=bad: getattr(sg, fn)(TS, axis=b), AxisError, repr(bad))
+case("cross_entropy-reduction", lambda: sg.cross_entropy(TS, TY, reduction="avg"), ArgumentError, "'avg'")
+
+# fractional or NaN labels of an integer tensor (1.5 was read as class 1)
+for bad, culprit in [([0, 1.5, 1], "1.5"), ([0, NAN, 1], "nan"), ([0, 1, INF], "inf")]:
+    case(f"check-tensor-labels-{bad!r}", lambda b=bad: sg.check(sg.cross_entropy(TS, TY), TS, sg.softmax(TS, axis=1),
+                                                                 at={"Y": np.array(b)}), LabelRangeError, culprit)
+    case(f"numeric-take-index-{bad!r}", lambda b=bad: sg.numeric(sg.sum(sg.take(TS, TY)),
+                                                                 {TS: np.ones((3, 2)), TY: np.array(b)}),
+         LabelRangeError, culprit)
 
 
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])

@@ -44,7 +44,7 @@ def _keys(arg: str, d, known: set) -> None:
     if not isinstance(d, Mapping):
         raise ArgumentError(f"{arg}= must be a dict keyed by symbol or name, got {d!r}")
     for k in d:
-        if not isinstance(k, (str, sp.Symbol, sp.MatrixSymbol)):
+        if not isinstance(k, (str, sp.Symbol, sp.MatrixSymbol, ArraySymbol)):     # ArraySymbol: sg.tensor
             raise ArgumentError(f"{arg}= is keyed by symbols or their names; got the key {k!r}")
         if key_name(k) not in known:
             raise ArgumentError(f"{arg}= names {key_name(k)!r}, which is not a symbol of f, of wrt or of the "

@@ -305,10 +305,22 @@ argmax_p.jvp = lambda g, eqn, t: None
 argmax_p.to_sympy = lambda args, params, shape: T.ArgMax(_targs(args)[0], sp.Integer(params[0]))
 
 
+def _as_labels(v, who):
+    """Integer labels/indices as int64; a fractional or non-finite one is refused (1.7 would be
+    read as 1, NaN as an arbitrary integer)."""
+    a = np.asarray(v)
+    if a.dtype.kind == "f" and a.size:
+        bad = ~np.isfinite(a) | (a != np.round(a))
+        if bad.any():
+            raise LabelRangeError(f"{who}: label {float(a[bad].ravel()[0])!r} is not an integer (labels and "
+                                  f"indices are integers)")
+    return a.astype(np.int64)
+
+
 def _one_hot_impl(args, params):
     y, (n, axis) = args[0], params
     n = int(n)
-    yi = np.asarray(y).astype(np.int64)
+    yi = _as_labels(y, "one_hot")
     if yi.size and (yi.min() < 0 or yi.max() >= n):
         bad = yi[(yi < 0) | (yi >= n)].ravel()[0]
         raise LabelRangeError(f"one_hot: label {bad} is outside 0 … {n - 1}")
@@ -433,7 +445,7 @@ def scatter_add(g: Graph, ct: Var, idx: Var, axis: int, n) -> Var:
 
 
 def _indices(idx, n, who):
-    i = np.asarray(idx).astype(np.int64)
+    i = _as_labels(idx, who)
     if i.size and (i.min() < -n or i.max() >= n):
         bad = i[(i < -n) | (i >= n)].ravel()[0]
         raise LabelRangeError(f"{who}: index {bad} is outside an axis of size {n}")

@@ -57,3 +57,13 @@ def test_size_given_with_at():
     seen = []
     assert sg.check(sg.sum(x ** 2), x, lambda v: seen.append(v["x"].shape) or 2 * v["x"], at={N: 7})
     assert seen and all(s == (7, 2) for s in seen)
+
+
+def test_at_keyed_by_the_tensor_itself():
+    # at= takes the tensor object as a key, like a Symbol or a MatrixSymbol (it was refused as "not a
+    # symbol"); the given labels are used: with them the wrong class's one_hot differs
+    s, y = sg.tensor("s", (3, 2)), sg.tensor("y", (3,), integer=True)
+    f = sg.cross_entropy(s, y)
+    right = (sg.softmax(s, axis=1) - sg.one_hot(y, 2)) / 3
+    assert sg.check(f, s, right, at={y: np.array([0, 1, 1])})
+    assert sg.check(f, s, right, at={"y": np.array([1, 0, 1]), s: np.zeros((3, 2))})
