@@ -500,6 +500,22 @@ def test_cli_read_only_output_folder(model, tmp_path, capsys, monkeypatch):
     assert not (folder / "step.py").exists()
 
 
+def test_cli_never_overwrites_its_own_inputs(model, tmp_path, capsys):
+    # "compile m.py -o m.py" replaced the model file with the generated module; "--checkpoint
+    # d.npz" with the training data as the checkpoint would have replaced the data
+    source = model.read_text()
+    rc, err = cli(["compile", str(model), "-o", str(model)], capsys)
+    assert_one_line(rc, err, "model file")
+    assert model.read_text() == source
+    data = tmp_path / "d.npz"                  # written by the model fixture
+    before = data.read_bytes()
+    for ck, culprit in [(str(data), "--data"), (str(model), "model file")]:
+        rc, err = cli(["train", str(model), "--data", str(data), "--epochs", "1", "--no-progress",
+                       "--checkpoint", ck], capsys)
+        assert_one_line(rc, err, culprit)
+    assert data.read_bytes() == before and model.read_text() == source
+
+
 def test_cli_unreadable_model_file(model, capsys, monkeypatch):
     import runpy
 
