@@ -458,6 +458,8 @@ CLI_CASES = {
     "missing-model": (lambda m, t: ["compile", os.path.join(t, "nope.py")], "nope.py"),
     "model-is-a-directory": (lambda m, t: ["compile", t], "no such model file"),
     "lr-inf": (lambda m, t: ["compile", m, "--lr", "inf"], "lr=inf"),
+    # a point outside f's domain: was "internal error: ZeroDivisionError ... this is a bug"
+    "derive-at-outside-the-domain": (lambda m, t: ["derive", "log(x)", "--wrt", "x", "--at", "x=0"], "x = 0"),
     "lr-nan": (lambda m, t: ["compile", m, "--lr", "nan"], "lr=nan"),
     "lr-negative": (lambda m, t: ["compile", m, "--lr", "-1"], "lr=-1"),
     "lr-text": (lambda m, t: ["compile", m, "--lr", "fast"], "'fast'"),

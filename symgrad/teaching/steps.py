@@ -340,7 +340,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for vid, c in cot.items():
             want[c.id] = c
         ids = list(want)
-        vals = dict(zip(ids, evaluate(g, [want[i] for i in ids], at)))
+        try:
+            vals = dict(zip(ids, evaluate(g, [want[i] for i in ids], at)))
+        except (ZeroDivisionError, OverflowError, FloatingPointError) as e:    # log(x) at x = 0
+            point = ", ".join(f"{getattr(k, 'name', k)} = {v}" for k, v in at.items())
+            raise SymgradError(f"f or its derivative cannot be evaluated at {point} "
+                               f"({type(e).__name__}: {e}): the point is outside their domain") from None
 
     inline = _inline_map(nm, g)
     expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
