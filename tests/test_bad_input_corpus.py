@@ -27,8 +27,8 @@ import symgrad as sg
 from symgrad.cli import main as symgrad_main
 from symgrad.compiling import optim as O
 from symgrad.core.policy import Subgradients
-from symgrad.errors import (ArgumentError, DataError, FreeSymbolError, MissingValueError, ShapeError,
-                            SymgradError, UnsupportedError, WrtError)
+from symgrad.errors import (ArgumentError, AxisError, DataError, FreeSymbolError, LabelRangeError,
+                            MissingValueError, ShapeError, SymgradError, UnsupportedError, WrtError)
 
 LIMIT_S = 30        # per case; the slowest (a Triton program under the interpreter) takes a few seconds
 NAN, INF = float("nan"), float("inf")
@@ -360,6 +360,30 @@ for kw, culprit in [(dict(program=3), "program"), (dict(program=None), "program"
     case(f"gradcheck-{kw!r}", run_g, ArgumentError, culprit)
 
 
+# a symbolic size fixed in sg.check(at=...): an integer the check can draw arrays of
+NS = sp.Symbol("N", integer=True, positive=True)
+TN = sg.tensor("T", (NS, 2))
+for bad in ("3", 2.5, 0, -1, 10 ** 9, True, None):
+    case(f"check-tensor-at-size-{bad!r}", lambda b=bad: sg.check(sg.sum(TN * TN), TN, 2 * TN, at={NS: b}),
+         ArgumentError, "at['N']")
+
+
+TS, TY = sg.tensor("S", (3, 2)), sg.tensor("Y", (3,), integer=True)
+# an axis that is not an integer (int("1") and int(1.5) read it, or raised a ValueError)
+for fn in ("sum", "mean", "max", "var", "softmax", "logsumexp"):
+    for bad in ("1", 1.5, True, "__import__('os')"):
+        case(f"tensor-{fn}-axis={bad!r}", lambda fn=fn, b=bad: getattr(sg, fn)(TS, axis=b), AxisError, repr(bad))
+case("cross_entropy-reduction", lambda: sg.cross_entropy(TS, TY, reduction="avg"), ArgumentError, "'avg'")
+
+# fractional or NaN labels of an integer tensor (1.5 was read as class 1)
+for bad, culprit in [([0, 1.5, 1], "1.5"), ([0, NAN, 1], "nan"), ([0, 1, INF], "inf")]:
+    case(f"check-tensor-labels-{bad!r}", lambda b=bad: sg.check(sg.cross_entropy(TS, TY), TS, sg.softmax(TS, axis=1),
+                                                                 at={"Y": np.array(b)}), LabelRangeError, culprit)
+    case(f"numeric-take-index-{bad!r}", lambda b=bad: sg.numeric(sg.sum(sg.take(TS, TY)),
+                                                                 {TS: np.ones((3, 2)), TY: np.array(b)}),
+         LabelRangeError, culprit)
+
+
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
 def test_api_bad_input_is_a_named_symgrad_error(c):
     with pytest.raises(SymgradError) as e:
@@ -434,6 +458,8 @@ CLI_CASES = {
     "missing-model": (lambda m, t: ["compile", os.path.join(t, "nope.py")], "nope.py"),
     "model-is-a-directory": (lambda m, t: ["compile", t], "no such model file"),
     "lr-inf": (lambda m, t: ["compile", m, "--lr", "inf"], "lr=inf"),
+    # a point outside f's domain: was "internal error: ZeroDivisionError ... this is a bug"
+    "derive-at-outside-the-domain": (lambda m, t: ["derive", "log(x)", "--wrt", "x", "--at", "x=0"], "x = 0"),
     "lr-nan": (lambda m, t: ["compile", m, "--lr", "nan"], "lr=nan"),
     "lr-negative": (lambda m, t: ["compile", m, "--lr", "-1"], "lr=-1"),
     "lr-text": (lambda m, t: ["compile", m, "--lr", "fast"], "'fast'"),
@@ -474,6 +500,22 @@ def test_cli_read_only_output_folder(model, tmp_path, capsys, monkeypatch):
     rc, err = cli(["compile", str(model), "-o", str(folder / "step.py")], capsys)
     assert_one_line(rc, err, "not writable")
     assert not (folder / "step.py").exists()
+
+
+def test_cli_never_overwrites_its_own_inputs(model, tmp_path, capsys):
+    # "compile m.py -o m.py" replaced the model file with the generated module; "--checkpoint
+    # d.npz" with the training data as the checkpoint would have replaced the data
+    source = model.read_text()
+    rc, err = cli(["compile", str(model), "-o", str(model)], capsys)
+    assert_one_line(rc, err, "model file")
+    assert model.read_text() == source
+    data = tmp_path / "d.npz"                  # written by the model fixture
+    before = data.read_bytes()
+    for ck, culprit in [(str(data), "--data"), (str(model), "model file")]:
+        rc, err = cli(["train", str(model), "--data", str(data), "--epochs", "1", "--no-progress",
+                       "--checkpoint", ck], capsys)
+        assert_one_line(rc, err, culprit)
+    assert data.read_bytes() == before and model.read_text() == source
 
 
 def test_cli_unreadable_model_file(model, capsys, monkeypatch):

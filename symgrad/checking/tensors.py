@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import sympy as sp
 
 from ..core.values import key_name
+from ..errors import ArgumentError
 from ..frontend import tensor as T
-from ..frontend.parse import as_expr
+from ..frontend.parse import MAX_DIM, as_expr
 
 
 def sizes_of(*exprs) -> list:
@@ -55,16 +57,27 @@ def label_ranges(f) -> dict:
 
 def concretize(f, wrt, claimed, at: Mapping):
     """(f, wrt, claimed, at, label ranges) with every symbolic size replaced by its number."""
-    sizes = sizes_of(f, *(wrt if isinstance(wrt, (list, tuple)) else [wrt]))
+    wrts = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    sizes = sizes_of(f, *wrts)
     given = {key_name(k): v for k, v in (at or {}).items()}
     fixed, k = {}, 4
     for s in sizes:
         if s.name in given:
-            fixed[s] = sp.Integer(int(given[s.name]))
+            fixed[s] = sp.Integer(_size_given(s.name, given[s.name]))
         else:
             fixed[s] = sp.Integer(k)
             k += 1
-    sub = (lambda e: as_expr(e).xreplace(fixed)) if fixed else sp.sympify
+    # Text (a claim "2*X") is read by the parser, its names meaning f's tensors and symbols; never
+    # by sympify, which would evaluate it.
+    declared = {}
+    for e in (f, *wrts):
+        if isinstance(e, sp.Basic):
+            for a in e.atoms(sp.Symbol, sp.MatrixSymbol, T.Tensor):
+                if not isinstance(a, sp.Dummy):
+                    declared.setdefault(a.name, a)
+
+    def sub(e):
+        return as_expr(e, symbols=declared).xreplace(fixed)
     at = {kk: v for kk, v in (at or {}).items() if key_name(kk) not in {s.name for s in sizes}}
 
     def over(c):
@@ -78,6 +91,16 @@ def concretize(f, wrt, claimed, at: Mapping):
 
     f = sub(f)
     return f, over(wrt), over(claimed), at, label_ranges(f)
+
+
+def _size_given(name, v) -> int:
+    """A size fixed in ``at=``: an integer from 1 to MAX_DIM (the check draws arrays of it)."""
+    if isinstance(v, sp.Basic) and v.is_Integer:
+        v = int(v)
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not 1 <= v <= MAX_DIM:
+        raise ArgumentError(f"at[{name!r}] fixes the size {name}: it takes an integer from 1 to "
+                            f"{MAX_DIM}, got {v!r}")
+    return int(v)
 
 
 def is_tensor_check(f) -> bool:

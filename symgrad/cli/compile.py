@@ -32,9 +32,20 @@ def check_output(path: str, flag: str = "-o") -> None:
         raise SymgradError(f"{flag} {path}: the folder {folder} is not writable")
 
 
+def same_file(a, b) -> bool:
+    """Whether the paths a and b name one existing file (through links, ./, case of the path)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def run(args) -> int:
     if args.output:
         check_output(args.output)
+        if same_file(args.output, args.model):
+            raise SymgradError(f"-o {args.output}: that is the model file; writing the module there "
+                               f"would overwrite it (give another file name)")
     model = _model.load_model(args.model)
     opt = _model.choose_optimizer(model, args.optimizer, args.lr)
     program = _model.compile_program(model, args.target, opt, args.dtype)

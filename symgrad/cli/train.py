@@ -67,6 +67,12 @@ def _train(args, T) -> int:
     # What would otherwise fail only after the compiler ran (or after the first epoch): found first.
     if args.checkpoint is not None:
         T.check_checkpoint_path(args.checkpoint, "--checkpoint")
+        from .compile import same_file
+        for flag, path in (("the model file", args.model), ("--data", args.data),
+                           ("--validation", args.validation)):
+            if path and same_file(args.checkpoint, path):
+                raise SymgradError(f"--checkpoint {args.checkpoint}: that is {flag}; saving a "
+                                   f"checkpoint there would overwrite it (give another file name)")
     resumed = None
     if args.resume:
         try:

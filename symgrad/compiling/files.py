@@ -35,7 +35,19 @@ def _create_temp(folder: str, suffix: str) -> tuple[str, int]:
 def atomic_write(path: str, data: Union[str, bytes, Callable[[IO], None]], *, suffix: str = ".tmp") -> None:
     """Write ``data`` to ``path`` atomically: a str (UTF-8), bytes, or a function that writes to the
     binary file object it is given (``lambda f: np.savez(f, **arrays)``). The data is flushed to
-    disk before the rename, so the file is whole after a crash too."""
+    disk before the rename, so the file is whole after a crash too.
+
+    A symbolic link is followed (its target is replaced, the link stays); a path that exists and is
+    not a regular file (``/dev/null``, a FIFO) is written in place: a rename would replace the
+    device node itself with a regular file (as root, ``-o /dev/null`` destroyed /dev/null)."""
+    path = os.path.realpath(path)
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        with open(path, "wb") as f:
+            if callable(data):
+                data(f)
+            else:
+                f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        return
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = None

@@ -388,7 +388,8 @@ def logsumexp(z):
 
 
 def _is_matrix(*xs):
-    return any(isinstance(sp.sympify(x), MatrixExpr) for x in xs)
+    # xs are already SymPy objects (read by as_expr): sympify of a str would run SymPy's parser.
+    return any(isinstance(x, MatrixExpr) for x in xs)
 
 
 def _hadamard(a, b):
@@ -397,7 +398,8 @@ def _hadamard(a, b):
 
 def mse(yhat, y):
     """½‖ŷ − y‖² (half the squared error, as in the lecture notes; not averaged over entries)."""
-    d = as_expr(yhat, "yhat") - as_expr(y, "y")
+    yhat, y = as_expr(yhat, "yhat"), as_expr(y, "y")
+    d = yhat - y
     if _is_matrix(yhat, y):
         return Total(sp.HadamardPower(d, 2)) / 2
     return d ** 2 / 2
@@ -405,12 +407,14 @@ def mse(yhat, y):
 
 def l1(yhat, y):
     """‖ŷ − y‖₁ = Σ |ŷᵢ − yᵢ|."""
-    d = as_expr(yhat, "yhat") - as_expr(y, "y")
+    yhat, y = as_expr(yhat, "yhat"), as_expr(y, "y")
+    d = yhat - y
     return Total(Map(sp.Abs, d)) if _is_matrix(yhat, y) else sp.Abs(d)
 
 
 def hinge(score, y):
     """Σ max(0, 1 − yᵢ·scoreᵢ) with labels y ∈ {−1, +1}."""
+    score, y = as_expr(score, "score"), as_expr(y, "y")
     if _is_matrix(score, y):
         m = sp.OneMatrix(*score.shape) - _hadamard(y, score)
         return Total(Map(Lambda(_t, sp.Max(0, _t)), m))
@@ -419,6 +423,7 @@ def hinge(score, y):
 
 def bce(p, y):
     """Binary cross-entropy −Σ [y log p + (1 − y) log(1 − p)] of probabilities p and targets y."""
+    p, y = as_expr(p, "p"), as_expr(y, "y")
     if _is_matrix(p, y):
         one = sp.OneMatrix(*p.shape)
         return -Total(_hadamard(y, Map(sp.log, p)) + _hadamard(one - y, Map(sp.log, one - p)))
@@ -429,6 +434,7 @@ def cross_entropy(logits, t):
     """Softmax cross-entropy −Σ tᵢ log softmax(logits)ᵢ of a column of logits and a one-hot or
     probability column t, computed through log-sum-exp. Its gradient is softmax(logits) − t.
     When t is a scalar (an integer class label k) it is logsumexp(logits) − logits[k]."""
+    logits, t = as_expr(logits, "logits"), as_expr(t, "t")
     if not _is_matrix(t):
         return LogSumExp(logits) - Gather(logits, t)
     return -Total(_hadamard(t, LogSoftmax(logits)))
@@ -462,6 +468,7 @@ def gather(z, k):
 
 def kl_div(p, q):
     """KL(p ‖ q) = Σ pᵢ log(pᵢ / qᵢ)."""
+    p, q = as_expr(p, "p"), as_expr(q, "q")
     if _is_matrix(p, q):
         return Total(_hadamard(p, Map(sp.log, p) - Map(sp.log, q)))
     return p * (sp.log(p) - sp.log(q))

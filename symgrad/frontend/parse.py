@@ -574,6 +574,8 @@ class _Builder:
                 allowed = ", ".join(sorted(fn.keywords)) or "none"
                 raise self.refuse(f"{what} in {self.seg(node)!r} is not allowed ({n} takes the "
                                   f"keywords: {allowed})")
+            if k.arg in kw:                    # ast keeps both of f(alpha=1, alpha=2); Python refuses it
+                raise self.fail(f"the keyword {k.arg}= is given twice in {self.seg(node)!r}")
             v = self.visit(k.value)
             if not (isinstance(v, sp.Expr) and v.is_Number):
                 raise self.refuse(f"the keyword {k.arg}= in {self.seg(node)!r} takes a number")

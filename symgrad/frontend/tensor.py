@@ -28,6 +28,7 @@ product) inside a tensor expression is a `MixedArrayError`; scalar Symbols work 
 from __future__ import annotations
 
 import builtins
+import numbers
 
 import sympy as sp
 from sympy import Expr, Tuple
@@ -106,6 +107,8 @@ def broadcast_shapes(*shapes, names=None):
 
 def normalize_axis(axis, ndim, who="", x=None) -> int:
     """An axis in range(ndim), negative axes counted from the end; `AxisError` otherwise."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):    # 1.5 or "1" is not an axis
+        raise AxisError(f"{who}: axis must be an integer (or a tuple of integers), got {axis!r}")
     a = int(axis)
     if not -ndim <= a < ndim:
         of = f" for {x}, which has" if x is not None else " for a tensor with"

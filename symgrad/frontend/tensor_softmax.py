@@ -23,7 +23,7 @@ from sympy import Tuple
 from . import functions as F
 from . import tensor as T
 from .parse import as_expr
-from ..errors import AxisError, IntegerTensorError, ShapeError
+from ..errors import ArgumentError, AxisError, IntegerTensorError, ShapeError
 
 __all__ = ["LogSumExpT", "SoftmaxT", "LogSoftmaxT", "softmax", "log_softmax", "logsumexp",
            "cross_entropy"]
@@ -142,7 +142,7 @@ def _reduce(loss, reduction):
         return T.sum(loss)
     if reduction == "none":
         return loss
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise ArgumentError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def cross_entropy(logits, target, axis=-1, reduction="mean"):

@@ -19,6 +19,7 @@ df/dy = df/dq * dq/dy = z * 1 = z = -4    [sum rule: dq/dy = 1]
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -339,7 +340,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for vid, c in cot.items():
             want[c.id] = c
         ids = list(want)
-        vals = dict(zip(ids, evaluate(g, [want[i] for i in ids], at)))
+        try:
+            vals = dict(zip(ids, evaluate(g, [want[i] for i in ids], at)))
+        except (ZeroDivisionError, OverflowError, FloatingPointError) as e:    # log(x) at x = 0
+            point = ", ".join(f"{getattr(k, 'name', k)} = {v}" for k, v in at.items())
+            raise SymgradError(f"f or its derivative cannot be evaluated at {point} "
+                               f"({type(e).__name__}: {e}): the point is outside their domain") from None
 
     inline = _inline_map(nm, g)
     expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
@@ -496,9 +502,21 @@ def _expand_in_user_symbols(expand, terms, g, given, shape):
         return None
     e = sp.Add(*parts) if shape == () else _matadd(parts)
     e = _given(_tidy(e), given)
-    if shape == () and sp.sympify(e).is_polynomial():
+    if shape == () and sp.sympify(e).is_polynomial() and _small_expansion(e):
         e = sp.expand(e)               # 2 + 5g + 2fg + 2fg², as the influence example writes it
     return e
+
+
+def _small_expansion(e, limit: int = 200) -> bool:
+    """False when expanding e would make more than ``limit`` terms from one power of a sum:
+    (a₁ + … + a_k)ⁿ has C(n + k − 1, k − 1) terms ((w + x + y + z)¹⁰⁰: 176,851, and
+    ``symgrad derive`` hung expanding them for a step nobody reads)."""
+    for p in sp.preorder_traversal(e):
+        if isinstance(p, sp.Pow) and isinstance(p.base, sp.Add) and p.exp.is_Integer and p.exp > 1:
+            k = len(p.base.args)
+            if math.comb(int(p.exp) + k - 1, k - 1) > limit:
+                return False
+    return True
 
 
 def _paths(vid, contribs, nm, root):

@@ -64,3 +64,13 @@ def test_at_may_be_keyed_by_a_tensor():
     x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 2))
     r = sg.check(sg.sum((x @ w) ** 2), w, 2 * x.T @ (x @ w), at={x: np.ones((4, 3))})
     assert r.verdict == "equal"
+
+
+def test_at_keyed_by_the_tensor_itself():
+    # at= takes the tensor object as a key, like a Symbol or a MatrixSymbol (it was refused as "not a
+    # symbol"); the given labels are used: with them the wrong class's one_hot differs
+    s, y = sg.tensor("s", (3, 2)), sg.tensor("y", (3,), integer=True)
+    f = sg.cross_entropy(s, y)
+    right = (sg.softmax(s, axis=1) - sg.one_hot(y, 2)) / 3
+    assert sg.check(f, s, right, at={y: np.array([0, 1, 1])})
+    assert sg.check(f, s, right, at={"y": np.array([1, 0, 1]), s: np.zeros((3, 2))})

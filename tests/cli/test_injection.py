@@ -268,6 +268,7 @@ def test_console_script(argv, tmp_path):
 
 w, x, y = sp.symbols("w x y", real=True)
 F = (y - w * x) ** 2 / 2
+TX = sg.tensor("X", (3, 2))
 
 
 def _steps_given(p):
@@ -298,6 +299,23 @@ API = {
     "sg.leaky_relu alpha": lambda p: sg.leaky_relu(x, p),
     "sg.sum": lambda p: sg.sum(p),
     "sg.mse": lambda p: sg.mse(p, x),
+    "sg.mse target": lambda p: sg.mse(x, p),
+    "sg.l1 target": lambda p: sg.l1(x, p),
+    # the losses that tested for a matrix by sympify (SymPy's parser) before reading their arguments
+    "sg.hinge score": lambda p: sg.hinge(p, y),
+    "sg.hinge labels": lambda p: sg.hinge(x, p),
+    "sg.bce p": lambda p: sg.bce(p, y),
+    "sg.bce targets": lambda p: sg.bce(x, p),
+    "sg.kl_div p": lambda p: sg.kl_div(p, x),
+    "sg.kl_div q": lambda p: sg.kl_div(x, p),
+    "sg.cross_entropy target": lambda p: sg.cross_entropy(sp.MatrixSymbol("z", 3, 1), p),
+    "sg.cross_entropy logits": lambda p: sg.cross_entropy(p, sp.MatrixSymbol("t", 3, 1)),
+    "sg.mean": lambda p: sg.mean(p),
+    "sg.where value": lambda p: sg.where(x > 0, p, x),
+    # a tensor check made its claims concrete by sympify (SymPy's parser) before reading them
+    "sg.check tensor claimed": lambda p: sg.check(sg.sum(TX * TX), TX, p),
+    "sg.check tensor claimed list": lambda p: sg.check(sg.sum(TX * TX), [TX], [p]),
+    "sg.check tensor claimed dict": lambda p: sg.check(sg.sum(TX * TX), [TX], {TX: p}),
     "sg.softmax": lambda p: sg.softmax(p),
     "sg.dropout": lambda p: sg.dropout(p, 0.5),
     "optimizer lr schedule": _lr_schedule,
@@ -337,4 +355,6 @@ def test_string_claims_still_work():
     assert not sg.check(F, w, "(y - w*x)*x")
     assert sg.check("(y - w*x)**2/2", [w, x], {"w": "-(y - w*x)*x", x: "-(y - w*x)*w"})
     assert sg.grad("x**3", x) == 3 * x ** 2
+    assert sg.check(sg.sum(TX * TX), TX, "2*X")          # names in a tensor claim mean f's tensors
+    assert not sg.check(sg.sum(TX * TX), TX, "3*X")
     assert sg.derive("sin(x**2)", x, style="calculus").result == 2 * x * sp.cos(x ** 2)

@@ -206,3 +206,9 @@ def test_every_function_of_the_grammar_is_known_and_nothing_else():
         assert n in names
     for n in ["eval", "exec", "getattr", "sympify", "S", "Symbol", "Function", "Lambda", "open"]:
         assert n not in names
+
+
+def test_a_keyword_given_twice_is_refused():
+    # ast.parse keeps both keywords (only compile() refuses them): the second silently won
+    with pytest.raises(ParseError, match="alpha= is given twice"):
+        parse_expr("leaky_relu(x, alpha=0.1, alpha=0.2)")

@@ -144,3 +144,20 @@ def test_edge_cases_do_not_break_the_views():
     assert d.steps.gradients[0][1] == 0
     d = sg.derive(x * y, [x, y], mode="forward", at={x: 1, y: 2})
     assert "Forward accumulation" in d.render("text") and d.graph() is not None
+
+
+def test_a_large_power_of_a_sum_is_not_expanded():
+    # the steps expanded 100·(w + x + y + z)⁹⁹ into 176,851 terms: symgrad derive hung for minutes
+    import signal
+    w_, x_, y_, z_ = sp.symbols("w x y z")
+
+    def alarm(*_):
+        raise TimeoutError("the steps of (w + x + y + z)**100 took over 20 s")
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(20)
+    try:
+        text = str(sg.derive((w_ + x_ + y_ + z_) ** 100, x_))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert "100·(w + x + y + z)**99" in text
