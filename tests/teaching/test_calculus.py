@@ -8,8 +8,8 @@ import symgrad as sg
 from symgrad.teaching.calculus import narrate
 from symgrad.teaching.notation import rule_name
 
-from test_properties import SYMS
-from test_properties import expressions as core_expressions
+from scalar_expressions import SYMS
+from scalar_expressions import expressions as core_expressions
 
 x, y, z = SYMS
 c = sp.Symbol("c")          # a constant parameter
