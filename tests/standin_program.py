@@ -77,3 +77,15 @@ def blobs(n, k=3, dim=4, seed=0, sample_seed=None):
 def init(dim=4, k=3, seed=1):
     rng = np.random.default_rng(seed)
     return {"W": rng.normal(scale=0.1, size=(k, dim)), "b": np.zeros((k, 1))}
+
+
+# A softmax regression as a model file for `symgrad train` (the CLI tests write it to model.py).
+SOFTMAX_MODEL_FILE = '''
+import sympy as sp, symgrad as sg
+W, b = sp.MatrixSymbol("W", 3, 4), sp.MatrixSymbol("b", 3, 1)
+x, t = sp.MatrixSymbol("x", 4, 1), sp.MatrixSymbol("t", 3, 1)
+outputs = [W * x + b]
+loss = sg.cross_entropy(outputs[0], t)
+params, inputs, target = [W, b], [x, t], t
+optimizer = sg.optim.Adam(lr=0.05)
+'''

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from time_limit import time_limit
 import sympy as sp
 
 import symgrad as sg
@@ -34,21 +34,10 @@ LIMIT_S = 30        # per case; the slowest (a Triton program under the interpre
 NAN, INF = float("nan"), float("inf")
 
 
-class CaseTimeout(BaseException):
-    """Raised by the alarm; a BaseException, so that no `except Exception` in symgrad swallows it."""
-
-
 @pytest.fixture(autouse=True)
-def time_limit():
-    def on_alarm(signum, frame):
-        raise CaseTimeout(f"the case ran for more than {LIMIT_S} s")
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(LIMIT_S)
-    try:
+def case_time_limit():
+    with time_limit(LIMIT_S):
         yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @dataclass

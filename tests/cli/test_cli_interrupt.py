@@ -17,20 +17,12 @@ import pytest
 
 from symgrad.cli import _model
 from symgrad.compiling.training import init_values, load
-from standin_program import blobs
+from standin_program import SOFTMAX_MODEL_FILE, blobs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BATCH = 8
 
-MODEL = '''
-import sympy as sp, symgrad as sg
-W, b = sp.MatrixSymbol("W", 3, 4), sp.MatrixSymbol("b", 3, 1)
-x, t = sp.MatrixSymbol("x", 4, 1), sp.MatrixSymbol("t", 3, 1)
-outputs = [W * x + b]
-loss = sg.cross_entropy(outputs[0], t)
-params, inputs, target = [W, b], [x, t], t
-optimizer = sg.optim.Adam(lr=0.05)
-'''
+MODEL = SOFTMAX_MODEL_FILE
 
 
 

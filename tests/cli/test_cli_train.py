@@ -17,19 +17,11 @@ import symgrad as sg
 from symgrad import cli, optim as O
 from symgrad.cli import _model
 from symgrad.compiling.training import load
-from standin_program import SoftmaxRegression, blobs
+from standin_program import SOFTMAX_MODEL_FILE, SoftmaxRegression, blobs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-MODEL = '''
-import sympy as sp, symgrad as sg
-W, b = sp.MatrixSymbol("W", 3, 4), sp.MatrixSymbol("b", 3, 1)
-x, t = sp.MatrixSymbol("x", 4, 1), sp.MatrixSymbol("t", 3, 1)
-outputs = [W * x + b]
-loss = sg.cross_entropy(outputs[0], t)
-params, inputs, target = [W, b], [x, t], t
-optimizer = sg.optim.Adam(lr=0.05)
-'''
+MODEL = SOFTMAX_MODEL_FILE
 
 
 class Compiled(SoftmaxRegression):

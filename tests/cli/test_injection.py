@@ -10,13 +10,12 @@ from __future__ import annotations
 import ast
 import os
 import re
-import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from time_limit import time_limit
 import sympy as sp
 
 import symgrad as sg
@@ -101,18 +100,9 @@ CORPUS += [(f"{name}('{RUN_DQ}'" + ", x" * (P._functions()[name].nargs[0] - 1) +
 assert len(CORPUS) >= 40 + len(P.function_names())
 
 
-@contextmanager
 def hang_guard(seconds=20):
     """Fail an attempt that does not finish (a parser that hangs on a huge power, say)."""
-    def alarm(*_):
-        raise TimeoutError(f"not finished within {seconds} s")
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    return time_limit(seconds)
 
 
 def quoted_fragments(message):
