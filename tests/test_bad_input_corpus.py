@@ -470,6 +470,15 @@ CLI_CASES = {
     "check-seed-text": (lambda m, t: ["check", "(w*x)**2", "--wrt", "w", "--claimed", "2*w*x**2",
                                       "--seed", "one"], "'one'"),
     "check-no-claim": (lambda m, t: ["check", "(w*x)**2", "--wrt", "w"], "--claimed"),
+    # names given twice, or none: the last value silently won, and --wrt "" meant every symbol
+    "derive-at-twice": (lambda m, t: ["derive", "x*y", "--at", "x=1,x=2"], "'x' is given twice"),
+    "derive-wrt-twice": (lambda m, t: ["derive", "x*y", "--wrt", "x,x"], "'x' is given twice"),
+    "derive-wrt-empty": (lambda m, t: ["derive", "x*y", "--wrt", " , "], "no name given"),
+    "derive-wrt-empty-string": (lambda m, t: ["derive", "x*y", "--wrt", ""], "no name given"),
+    "check-at-twice": (lambda m, t: ["check", "(w*x)**2", "--wrt", "w", "--claimed", "2*w*x**2",
+                                     "--at", "x=1", "--at", "x=2"], "x is given twice"),
+    "check-wrt-twice": (lambda m, t: ["check", "(w*x)**2", "--wrt", "w", "--wrt", "w", "--claimed",
+                                      "2*w*x**2", "--claimed", "2*w*x**2"], "--wrt w is given twice"),
 }
 
 

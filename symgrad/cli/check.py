@@ -98,6 +98,8 @@ def _values(specs, names) -> dict:
             vals = [parse_number(v, f"--at {name}") for v in text.split(",")]
         except ParseError as e:
             raise type(e)(f"--at {spec!r}: values must be numbers separated by commas: {e}") from None
+        if name in out:
+            raise SymgradError(f"--at {spec!r}: {name} is given twice")
         sym = names[name]
         if isinstance(sym, sp.MatrixSymbol):
             r, c = (int(d) for d in sym.shape)
@@ -126,6 +128,8 @@ def run(args) -> int:
         w = parse_name(w, "--wrt")
         if w not in names:
             raise SymgradError(f"unknown symbol {w!r} in --wrt: f's symbols are {sorted(names)}")
+        if names[w] in wrt:
+            raise SymgradError(f"--wrt {w} is given twice")
         wrt.append(names[w])
     if len(args.claimed) != len(wrt):
         raise SymgradError(f"{len(args.claimed)} --claimed for {len(wrt)} --wrt; give one each, in order")

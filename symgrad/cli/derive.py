@@ -71,6 +71,8 @@ def _point(items, symbols) -> dict:
                 raise SymgradError(f"--at takes NAME=VALUE pairs, got {pair!r}")
             k, v = pair.split("=", 1)
             k = parse_name(k, "--at")
+            if by_name.get(k) in at:
+                raise SymgradError(f"--at: {k!r} is given twice")
             if k not in by_name:
                 raise SymgradError(f"--at: {k!r} is not a symbol of the expression "
                                    f"(symbols: {', '.join(sorted(by_name))})")
@@ -103,7 +105,7 @@ def run(args) -> int:
     import symgrad as sg
     f, wrt, opts = _target(args)
     symbols = {str(s): s for s in sp.sympify(f).free_symbols}
-    if args.wrt:
+    if args.wrt is not None:                  # --wrt "" is no name, not "every symbol"
         wrt = []
         for w in parse_names(args.wrt, "--wrt"):
             if w not in symbols:

@@ -175,7 +175,13 @@ def parse_names(text, what: str = "the list of names") -> list:
     ['x', 'y']
     """
     _characters(text, what)
-    return [parse_name(t, what) for t in text.split(",") if t.strip()]
+    names = [parse_name(t, what) for t in text.split(",") if t.strip()]
+    if not names:
+        raise ParseError(f"{what} {_show(text)}: no name given")
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise ParseError(f"{what}: {twice!r} is given twice")
+    return names
 
 
 def parse_number(text, what: str = "the value") -> float:
