@@ -372,6 +372,16 @@ for bad, culprit in [([0, 1.5, 1], "1.5"), ([0, NAN, 1], "nan"), ([0, 1, INF], "
                                                                  {TS: np.ones((3, 2)), TY: np.array(b)}),
          LabelRangeError, culprit)
 
+# a tensor's own arguments: a name that is none, flags that are words, a dense one-hot too big to build
+for bad in (None, "", "  ", 3):
+    case(f"tensor-name-{bad!r}", lambda b=bad: sg.tensor(b, (3,)), ArgumentError, repr(bad))
+case("tensor-integer-flag", lambda: sg.tensor("x", (3,), integer="yes"), ArgumentError, "'yes'")
+for fn in ("sum", "mean", "max", "min", "var"):
+    case(f"tensor-{fn}-keepdims-word", lambda fn=fn: getattr(sg, fn)(TS, axis=0, keepdims="yes"),
+         ArgumentError, "keepdims")
+for bad in (10 ** 9, 0):
+    case(f"one_hot-classes-{bad}", lambda b=bad: sg.one_hot(TY, b), SymgradError, str(bad))
+
 
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
 def test_api_bad_input_is_a_named_symgrad_error(c):

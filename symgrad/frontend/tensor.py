@@ -30,6 +30,7 @@ from __future__ import annotations
 import builtins
 import numbers
 
+import numpy as np
 import sympy as sp
 from sympy import Expr, Tuple
 from sympy.core.function import Application
@@ -37,8 +38,8 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
 from .parse import as_expr             # user text is parsed, never evaluated
-from ..errors import (AxisError, BroadcastError, IntegerTensorError, MixedArrayError, ReshapeError,
-                      ShapeError)
+from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
+                      ReshapeError, ShapeError)
 
 __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "shape_of",
            "Ewise", "TensorMatMul", "Reduce", "Variance", "Reshape", "Permute", "Index", "Concat",
@@ -356,9 +357,13 @@ def tensor(name: str, shape, integer: bool = False) -> Tensor:
     >>> y.shape, y.is_integer_tensor
     ((N,), True)
     """
+    if not isinstance(name, str) or not name.strip():
+        raise ArgumentError(f"a tensor's name must be a non-empty string, got {name!r}")
     if not isinstance(shape, (tuple, list, Tuple)):
         raise ShapeError(f"tensor {name!r}: shape must be a tuple, got {shape!r}")
-    return Tensor(name, shape, integer)
+    if not isinstance(integer, (bool, np.bool_)):
+        raise ArgumentError(f"tensor {name!r}: integer= must be True or False, got {integer!r}")
+    return Tensor(name, shape, bool(integer))
 
 
 # ===================================================================================================
@@ -584,7 +589,15 @@ class Reduce(TensorExpr):
         return r"\operatorname{%s}\left(%s\right)" % (self.op, printer._print(self.x))
 
 
+def _keepdims(keepdims, op) -> bool:
+    """keepdims= is True or False (a string such as "yes" is refused, not read as true)."""
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise ArgumentError(f"{op}: keepdims= must be True or False, got {keepdims!r}")
+    return bool(keepdims)
+
+
 def _reduce(op, x, axis, keepdims):
+    keepdims = _keepdims(keepdims, op)
     x = _tensor_arg(x, op)
     axes = _axes(axis, x.ndim, f"{op}", x)
     return Reduce(x, sp.core.symbol.Str(op), Tuple(*axes), sp.true if keepdims else sp.false)
@@ -661,6 +674,7 @@ class Variance(TensorExpr):
 def var(x, axis=None, keepdims=False, *, correction=0):
     """The variance over ``axis``: Σ (x − mean)² / (n − correction), as NumPy's ``var`` with
     ``ddof=correction`` (torch's ``var(correction=)``; NumPy's default 0, torch's 1)."""
+    keepdims = _keepdims(keepdims, "var")
     x = _tensor_arg(x, "var")
     axes = _axes(axis, x.ndim, "var", x)
     return Variance(x, Tuple(*axes), sp.true if keepdims else sp.false, as_expr(correction))
@@ -985,6 +999,9 @@ class OneHot(TensorExpr):
         return f"one_hot({printer._print(self.args[0])}, {self.n}{ax})"
 
 
+MAX_CLASSES = 1_000_000     # one_hot is dense: more classes would not fit in memory for any batch
+
+
 def one_hot(y, n, axis=-1):
     """The one-hot encoding of the integer tensor ``y``: shape y.shape with n inserted at ``axis``.
 
@@ -994,7 +1011,10 @@ def one_hot(y, n, axis=-1):
     """
     y = _int_tensor_arg(y, "one_hot")
     ax = normalize_axis(axis, y.ndim + 1, "one_hot", y)
-    return OneHot(y, as_expr(_dim(n)), sp.Integer(ax))
+    n = _dim(n)
+    if isinstance(n, int) and not 1 <= n <= MAX_CLASSES:      # the encoding is dense: n columns per label
+        raise ArgumentError(f"one_hot: the number of classes n must be an integer in 1 … {MAX_CLASSES}, got {n}")
+    return OneHot(y, as_expr(n), sp.Integer(ax))
 
 
 class Take(TensorExpr):
