@@ -19,6 +19,7 @@ import sympy as sp
 from sympy import Expr, Function, Heaviside, Lambda, MatrixExpr, S
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from ..errors import UnsupportedError
 from .parse import as_expr
 from .parse import register as _register_text
 
@@ -320,7 +321,6 @@ class _VectorFunction(MatrixExpr):
         # Jacobian of softmax(z), so sg.hessian(logsumexp(z), z), needs them)
         if all(isinstance(d, (int, sp.Integer)) for d in self.arg.shape):
             return self._explicit(self.arg.as_explicit())[i, j]
-        from ..errors import UnsupportedError
         raise UnsupportedError(f"{self.name}({self.arg}) of symbolic shape {self.arg.shape} has no "
                                f"explicit entries; give the matrix numeric dimensions")
 

@@ -48,7 +48,7 @@ from typing import Iterable, Mapping
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from ..errors import ParseError, UnsafeInputError
+from ..errors import ParseError, SymgradError, UnsafeInputError
 
 MAX_CHARS = 10_000       # characters of one text
 MAX_NODES = 5_000        # syntax nodes of one text
@@ -418,7 +418,7 @@ class _Builder:
             raise self.refuse(f"{kind} {self.seg(node)!r} is not allowed; {_ALLOWED}")
         try:
             return method(node)
-        except (ParseError, UnsafeInputError):
+        except ParseError:                     # UnsafeInputError too: already names the text
             raise
         except RecursionError:
             raise self.refuse("nested too deeply") from None
@@ -426,7 +426,6 @@ class _Builder:
             raise ParseError(f"shapes do not match in {self.what} {_show(self.text)} at "
                              f"{self.seg(node)!r}: {shape_message(e)}") from None
         except Exception as e:  # noqa: BLE001 - SymPy raises many kinds (TypeError, ValueError, ...)
-            from ..errors import SymgradError
             if isinstance(e, SymgradError):
                 raise ParseError(f"{self.what} {_show(self.text)} at {self.seg(node)!r}: {e}") from None
             raise ParseError(f"cannot build {self.what} {_show(self.text)} at {self.seg(node)!r}: "
