@@ -71,11 +71,11 @@ def _point(items, symbols) -> dict:
                 raise SymgradError(f"--at takes NAME=VALUE pairs, got {pair!r}")
             k, v = pair.split("=", 1)
             k = parse_name(k, "--at")
-            if by_name.get(k) in at:
-                raise SymgradError(f"--at: {k!r} is given twice")
             if k not in by_name:
                 raise SymgradError(f"--at: {k!r} is not a symbol of the expression "
                                    f"(symbols: {', '.join(sorted(by_name))})")
+            if by_name[k] in at:
+                raise SymgradError(f"--at: {k!r} is given twice")
             try:
                 at[by_name[k]] = parse_number(v, f"--at {k}")
             except ParseError as e:
