@@ -13,8 +13,7 @@ import os
 
 import numpy as np
 
-from symgrad.compiling.compiler import (Program, as_numbers, check_labels, check_state, empty_batch, fit_batch_input,
-                                       same_batch_size)
+from symgrad.compiling.compiler import Program, as_numbers, check_state
 from symgrad.errors import DataError, MissingValueError, ShapeError, SymgradError
 from symgrad.core.ir import format_shape
 
@@ -79,29 +78,24 @@ class TorchProgram(Program):
         return [self._tensor(lookup(values, sym, "parameter"), shape, f"parameter {sym.name!r}")
                 for sym, shape in zip(self.params, self.param_shapes)]
 
-    def _batch_arrays(self, batch, kind: str) -> list:
+    def _input_array(self, batch, name, sym):
+        """The batch's input ``name`` as a float32 tensor on the program's device."""
         torch = self.torch
-        out, B = [], None
-        for (name, sym, shape, want), needed in zip(self._ispec, self._needs[kind]):
-            if not needed:
-                out.append(None)
-                continue
-            a = lookup(batch, sym, "input")
-            if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device):
-                a = float32_tensor(torch, a, self.device, f"input {name!r}")
-            new_shape = fit_batch_input(name, tuple(a.shape), shape, want)
-            if new_shape is not None:
-                a = a.reshape(new_shape)
-            if a.dim() >= 1 and a.stride(-1) != 1:     # the kernels step rows by a stride, entries by 1
-                a = a.contiguous()
-            B = same_batch_size(name, a.shape[0], B)
-            n = self._labels.get(name)
-            if n is not None:
-                check_labels(name, a.cpu().numpy(), n)
-            out.append(a)
-        if B == 0 and kind != "forward":
-            raise DataError(empty_batch(self._ispec))
-        return out
+        a = lookup(batch, sym, "input")
+        if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device):
+            a = float32_tensor(torch, a, self.device, f"input {name!r}")
+        return a
+
+    @staticmethod
+    def _fitted(a, new_shape):
+        a = Program._fitted(a, new_shape)
+        if a.dim() >= 1 and a.stride(-1) != 1:     # the kernels step rows by a stride, entries by 1
+            a = a.contiguous()
+        return a
+
+    @staticmethod
+    def _host(a):
+        return a.cpu().numpy()
 
     # -- running ----------------------------------------------------------------------------------
     def grad(self, values, batch) -> dict:

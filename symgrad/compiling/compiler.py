@@ -400,28 +400,42 @@ class Program:
         return out, fresh
 
     def _batch_arrays(self, batch, kind: str) -> list:
-        out = []
-        B = None
-        dt = self.dtype
+        """The inputs a ``kind`` of run reads, in order (None for one it does not): each converted by
+        ``_input_array`` (the array type is the backend's), fitted to its batch shape, and checked
+        (one batch size for all, class labels in range)."""
+        out, B = [], None
         for (name, sym, shape, want), needed in zip(self._ispec, self._needs[kind]):
             if not needed:
                 out.append(None)
                 continue
-            a = batch.get(name, _MISSING) if batch.__class__ is dict else _MISSING
-            if a is _MISSING:
-                a = self._get(batch, name, sym, "input")
-            if a.__class__ is not np.ndarray or a.dtype is not dt:
-                a = as_numbers(f"input {name!r}", a, dt)
-            new_shape = fit_batch_input(name, a.shape, shape, want)
-            if new_shape is not None:
-                a = a.reshape(new_shape)
+            a = self._input_array(batch, name, sym)
+            a = self._fitted(a, fit_batch_input(name, tuple(a.shape), shape, want))
             B = same_batch_size(name, a.shape[0], B)
             if self._labels and name in self._labels:
-                check_labels(name, a, self._labels[name])
+                check_labels(name, self._host(a), self._labels[name])
             out.append(a)
         if B == 0 and kind != "forward":
             raise DataError(empty_batch(self._ispec))
         return out
+
+    def _input_array(self, batch, name, sym):
+        """The batch's input ``name`` as an array of the program's dtype (no copy when it is one)."""
+        a = batch.get(name, _MISSING) if batch.__class__ is dict else _MISSING
+        if a is _MISSING:
+            a = self._get(batch, name, sym, "input")
+        if a.__class__ is not np.ndarray or a.dtype is not self.dtype:
+            a = as_numbers(f"input {name!r}", a, self.dtype)
+        return a
+
+    @staticmethod
+    def _fitted(a, new_shape):
+        """An input given the batch shape ``fit_batch_input`` asks for (None: it fits as it is)."""
+        return a if new_shape is None else a.reshape(new_shape)
+
+    @staticmethod
+    def _host(a):
+        """An input as NumPy can read it (for the class-label check)."""
+        return a
 
     # -- running ----------------------------------------------------------------------------------
     def loss(self, values, batch) -> float:
