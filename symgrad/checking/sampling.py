@@ -134,11 +134,10 @@ def kink_distance(graph, outs, values: Mapping) -> float:
 
 def interval_of(sym, assumptions: Mapping | None, attempt: int):
     """The sampling interval of ``sym`` (None: standard normal) on the given attempt."""
-    if assumptions:
-        a = assumptions.get(sym, assumptions.get(getattr(sym, "name", None)))
-        if a is not None:
-            return {"positive": (0.2, 2.0), "negative": (-2.0, -0.2), "unit": (0.1, 0.9)}.get(a, a) \
-                if isinstance(a, str) else tuple(a)
+    a = _assumed(sym, assumptions)
+    if a is not None:
+        return {"positive": (0.2, 2.0), "negative": (-2.0, -0.2), "unit": (0.1, 0.9)}.get(a, a) \
+            if isinstance(a, str) else tuple(a)
     if getattr(sym, "is_positive", False):
         return (0.2, 2.0)
     if getattr(sym, "is_negative", False):

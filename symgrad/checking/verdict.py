@@ -166,10 +166,12 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     if label_ranges:                            # symgrad's own ranges, after the user's are checked
         assumptions = {**label_ranges, **(assumptions or {})}
     is_callable = callable(claims)
-    try:
-        D = _derivation(f, tuple(params), policy)
-    except TypeError:                           # something unhashable: no cache
+    try:                                        # only the key's hashability is tried here: a
+        hash((f, tuple(params), policy))        # TypeError from inside differentiate must not
+    except TypeError:                           # make it run a second time, uncached
         D = differentiate(f, params, policy=policy)
+    else:
+        D = _derivation(f, tuple(params), policy)
     inputs = _inputs(f, params, claims if not is_callable else None, at)
     B = batch if is_callable and batch else None
     if B and at:                                # batched inputs given: their batch size rules

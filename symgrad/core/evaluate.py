@@ -38,6 +38,13 @@ def _number(sym, v) -> float:
         raise ArgumentError(f"the value of {sym} must be a real number, got {v!r}") from None
 
 
+def _array(sym, v) -> np.ndarray:
+    a = np.asarray(v)
+    if a.dtype.kind not in "biuf":              # None would become NaN, text fail in NumPy
+        raise ArgumentError(f"the value of {sym} must be an array of real numbers, got {v!r}")
+    return a.astype(float)
+
+
 def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
     """The values of ``outs`` (floats for scalars, 2-D arrays for matrices)."""
     env: dict[int, object] = {}
@@ -53,17 +60,11 @@ def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
                 continue
             v = lookup(values, sym)
             if isinstance(sym, TensorExpr):
-                a = np.asarray(v)
-                if a.dtype.kind not in "biuf":          # None would become NaN, text fail in NumPy
-                    raise ArgumentError(f"the value of {sym} must be an array of real numbers, got {v!r}")
-                env[eqn.out.id] = a.astype(float)
+                env[eqn.out.id] = _array(sym, v)
             elif shape == ():
                 env[eqn.out.id] = _number(sym, v)
             else:
-                a = np.asarray(v)
-                if a.dtype.kind not in "biuf":          # None would become NaN, text fail in NumPy
-                    raise ArgumentError(f"the value of {sym} must be an array of real numbers, got {v!r}")
-                a = a.astype(float)
+                a = _array(sym, v)
                 if a.ndim == 1 and shape[1] == 1:
                     a = a.reshape(-1, 1)
                 if a.shape != tuple(int(d) for d in shape):
