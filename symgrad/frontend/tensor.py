@@ -44,7 +44,7 @@ from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorErr
 __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "shape_of",
            "Ewise", "TensorMatMul", "Reduce", "Variance", "Reshape", "Permute", "Index", "Concat",
            "Where", "OneHot", "Take", "TakeAlong", "BroadcastTo", "Full", "ArgMax", "ScatterAdd",
-           "Pad", "broadcast_shapes", "normalize_axis",
+           "Pad", "broadcast_shapes", "normalize_axis", "reduced_shape",
            "sum", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
            "take_along_axis", "embedding", "broadcast", "elementwise"]
 
@@ -127,6 +127,17 @@ def _axes(axis, ndim, who, x=None) -> tuple:
             raise AxisError(f"{who}: repeated axis in {tuple(axis)}")
         return axes
     return (normalize_axis(axis, ndim, who, x),)
+
+
+def reduced_shape(shape, axes, keepdims=False) -> tuple:
+    """The shape of a reduction over ``axes`` (normalised): those axes dropped, or kept as 1.
+
+    >>> reduced_shape((4, 3, 2), (1,)), reduced_shape((4, 3, 2), (0, 2), keepdims=True)
+    ((4, 2), (1, 3, 1))
+    """
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
 # ===================================================================================================
@@ -571,10 +582,7 @@ class Reduce(TensorExpr):
 
     @property
     def shape(self):
-        s = self.x.shape
-        if self.keepdims:
-            return tuple(1 if i in self.axes else d for i, d in enumerate(s))
-        return tuple(d for i, d in enumerate(s) if i not in self.axes)
+        return reduced_shape(self.x.shape, self.axes, self.keepdims)
 
     def _sympystr(self, printer):
         axes = self.axes
@@ -658,7 +666,7 @@ class Variance(TensorExpr):
 
     @property
     def shape(self):
-        return Reduce(self.x, sp.core.symbol.Str("sum"), self.args[1], self.args[2]).shape
+        return reduced_shape(self.x.shape, self.axes, self.keepdims)
 
     def _sympystr(self, printer):
         parts = []

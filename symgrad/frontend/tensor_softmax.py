@@ -59,10 +59,7 @@ class LogSumExpT(_AxisFunction):
 
     @property
     def shape(self):
-        s = self.x.shape
-        if self.keepdims:
-            return tuple(1 if i == self.axis else d for i, d in enumerate(s))
-        return tuple(d for i, d in enumerate(s) if i != self.axis)
+        return T.reduced_shape(self.x.shape, (self.axis,), self.keepdims)
 
     def _sympystr(self, printer):
         k = ", keepdims=True" if self.keepdims else ""
@@ -162,7 +159,7 @@ def cross_entropy(logits, target, axis=-1, reduction="mean"):
     if x.ndim == 0:
         raise ShapeError(f"cross_entropy: the logits {x} must have a class axis")
     ax = T.normalize_axis(axis, x.ndim, "cross_entropy", x)
-    batch = tuple(d for i, d in enumerate(x.shape) if i != ax)
+    batch = T.reduced_shape(x.shape, (ax,))
     target = as_expr(target)
     if T.is_tensor_expr(target) and getattr(target, "is_integer_tensor", False):
         t = T.as_tensor(target)
