@@ -182,6 +182,28 @@ def _integer_of(e) -> bool:
     return bool(getattr(e, "is_integer_tensor", False))
 
 
+# SymPy's constructors, never Python's operators (which would come back to TensorExpr's).
+def _sub(a, b):
+    return sp.Add(a, sp.Mul(sp.S.NegativeOne, b))
+
+
+def _div(a, b):
+    return sp.Mul(a, sp.Pow(b, sp.S.NegativeOne))
+
+
+def _operator(op, sym):
+    """The pair (a ∘ b, b ∘ a) of a Python operator on tensors: NumPy broadcasting to an `Ewise`
+    (`_binary`), or the plain SymPy node inside `plain_algebra`."""
+
+    def forward(self, o):
+        return op(self, o) if _PLAIN else _binary(op, self, o, sym)
+
+    def reflected(self, o):
+        return op(o, self) if _PLAIN else _binary(op, o, self, sym)
+
+    return forward, reflected
+
+
 class TensorExpr(Expr):
     """An N-d array expression with NumPy semantics: ``shape``, broadcasting arithmetic, ``@``,
     indexing, and the NumPy methods."""
@@ -216,55 +238,11 @@ class TensorExpr(Expr):
         return out
 
     # -- elementwise arithmetic, NumPy broadcasting ---------------------------------------------
-    def __add__(self, o):
-        if _PLAIN:
-            return sp.Add(self, o)
-        return _binary(sp.Add, self, o, "+")
-
-    def __radd__(self, o):
-        if _PLAIN:
-            return sp.Add(o, self)
-        return _binary(sp.Add, o, self, "+")
-
-    def __sub__(self, o):
-        if _PLAIN:
-            return _sub(self, o)
-        return _binary(_sub, self, o, "-")
-
-    def __rsub__(self, o):
-        if _PLAIN:
-            return _sub(o, self)
-        return _binary(_sub, o, self, "-")
-
-    def __mul__(self, o):
-        if _PLAIN:
-            return sp.Mul(self, o)
-        return _binary(sp.Mul, self, o, "*")
-
-    def __rmul__(self, o):
-        if _PLAIN:
-            return sp.Mul(o, self)
-        return _binary(sp.Mul, o, self, "*")
-
-    def __truediv__(self, o):
-        if _PLAIN:
-            return _div(self, o)
-        return _binary(_div, self, o, "/")
-
-    def __rtruediv__(self, o):
-        if _PLAIN:
-            return _div(o, self)
-        return _binary(_div, o, self, "/")
-
-    def __pow__(self, o):
-        if _PLAIN:
-            return sp.Pow(self, o)
-        return _binary(sp.Pow, self, o, "**")
-
-    def __rpow__(self, o):
-        if _PLAIN:
-            return sp.Pow(o, self)
-        return _binary(sp.Pow, o, self, "**")
+    __add__, __radd__ = _operator(sp.Add, "+")
+    __sub__, __rsub__ = _operator(_sub, "-")
+    __mul__, __rmul__ = _operator(sp.Mul, "*")
+    __truediv__, __rtruediv__ = _operator(_div, "/")
+    __pow__, __rpow__ = _operator(sp.Pow, "**")
 
     def __neg__(self):
         if _PLAIN:
@@ -454,15 +432,6 @@ class plain_algebra:
 
     def __exit__(self, *exc):
         _PLAIN.pop()
-
-
-# SymPy's constructors, never Python's operators (which would come back to TensorExpr's).
-def _sub(a, b):
-    return sp.Add(a, sp.Mul(sp.S.NegativeOne, b))
-
-
-def _div(a, b):
-    return sp.Mul(a, sp.Pow(b, sp.S.NegativeOne))
 
 
 def _binary(op, a, b, sym):
