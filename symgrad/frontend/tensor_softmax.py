@@ -96,6 +96,16 @@ def _axis_of(x, axis, who):
     return T.normalize_axis(axis, x.ndim, who, x)
 
 
+def _normalise(cls, matrix_fn, x, axis):
+    """``cls(x, axis)`` for a tensor; a matrix expression keeps symgrad's ``matrix_fn`` (no axis=)."""
+    if not T.is_tensor_expr(x):
+        if axis is not None:
+            raise AxisError(f"{cls.name}: axis= is for tensors (sg.tensor); {x} is a matrix expression")
+        return matrix_fn(x)
+    x = T.as_tensor(x)
+    return cls(x, sp.Integer(_axis_of(x, axis, cls.name)))
+
+
 def logsumexp(x, axis=None, keepdims=False):
     """log Σ exp(x) over ``axis`` of a tensor (a matrix: over every entry, a scalar, as before).
 
@@ -114,22 +124,12 @@ def logsumexp(x, axis=None, keepdims=False):
 def softmax(x, axis=None):
     """softmax over ``axis`` of a tensor (a tensor of two or more axes needs it); a matrix
     expression keeps symgrad's column softmax."""
-    if not T.is_tensor_expr(x):
-        if axis is not None:
-            raise AxisError(f"softmax: axis= is for tensors (sg.tensor); {x} is a matrix expression")
-        return F.softmax(x)
-    x = T.as_tensor(x)
-    return SoftmaxT(x, sp.Integer(_axis_of(x, axis, "softmax")))
+    return _normalise(SoftmaxT, F.softmax, x, axis)
 
 
 def log_softmax(x, axis=None):
     """log softmax over ``axis`` of a tensor, computed as x − logsumexp(x, axis)."""
-    if not T.is_tensor_expr(x):
-        if axis is not None:
-            raise AxisError(f"log_softmax: axis= is for tensors (sg.tensor); {x} is a matrix expression")
-        return F.log_softmax(x)
-    x = T.as_tensor(x)
-    return LogSoftmaxT(x, sp.Integer(_axis_of(x, axis, "log_softmax")))
+    return _normalise(LogSoftmaxT, F.log_softmax, x, axis)
 
 
 def _reduce(loss, reduction):
