@@ -14,7 +14,7 @@ import sympy as sp
 from . import array_rules as A
 from . import lower as L
 from . import rules as R
-from ..errors import ShapeError, UnsupportedError
+from ..errors import UnsupportedError
 from ..frontend import tensor as T
 from ..frontend import tensor_softmax as TS
 from .ir import Graph, Var

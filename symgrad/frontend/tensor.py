@@ -33,7 +33,6 @@ import numbers
 import numpy as np
 import sympy as sp
 from sympy import Expr, Tuple
-from sympy.core.function import Application
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 

@@ -18,7 +18,6 @@ symgrad's matrix functions (`symgrad.frontend.functions`), unchanged.
 from __future__ import annotations
 
 import sympy as sp
-from sympy import Tuple
 
 from . import functions as F
 from . import tensor as T
