@@ -122,7 +122,7 @@ def _reshape_to_sympy(args, params, shape):
     x = _targs(args)[0]
     # x.sum(axis, keepdims=True).reshape(without those axes) reads x.sum(axis)
     if isinstance(x, T.Reduce) and x.keepdims:
-        dropped = tuple(d for i, d in enumerate(x.shape) if i not in x.axes)
+        dropped = T.reduced_shape(x.shape, x.axes)
         if shapes_equal(dropped, tuple(params[0])):
             return T.Reduce(x.x, x.args[1], x.args[2], sp.false)
     return T.Reshape(x, Tuple(*params[0]))
@@ -233,7 +233,7 @@ def rsum(g: Graph, x: Var, axes) -> Var:
     return g.bind(rsum_p, (x,), (axes,))
 
 
-rsum_p.shape = lambda shapes, params: tuple(1 if i in params[0] else d for i, d in enumerate(shapes[0]))
+rsum_p.shape = lambda shapes, params: T.reduced_shape(shapes[0], params[0], keepdims=True)
 rsum_p.impl = lambda args, params: np.sum(args[0], axis=params[0], keepdims=True)
 rsum_p.vjp = lambda g, eqn, ct, want: [expand(g, ct, eqn.inputs[0].shape)]
 rsum_p.jvp = lambda g, eqn, t: rsum(g, t[0], eqn.params[0])
@@ -250,7 +250,7 @@ def sum_axes(g: Graph, x: Var, axes, keepdims: bool) -> Var:
     s = rsum(g, x, axes)
     if keepdims:
         return s
-    return reshape(g, s, tuple(d for i, d in enumerate(x.shape) if i not in axes))
+    return reshape(g, s, T.reduced_shape(x.shape, axes))
 
 
 # ===================================================================================================
@@ -291,14 +291,14 @@ def _rmax_jvp(g, eqn, t):
     return rsum(g, picked, (eqn.params[0],))
 
 
-rmax_p.shape = lambda shapes, params: tuple(1 if i == params[0] else d for i, d in enumerate(shapes[0]))
+rmax_p.shape = lambda shapes, params: T.reduced_shape(shapes[0], (params[0],), keepdims=True)
 rmax_p.impl = lambda args, params: np.max(args[0], axis=params[0], keepdims=True)
 rmax_p.vjp = _rmax_vjp
 rmax_p.jvp = _rmax_jvp
 rmax_p.to_sympy = lambda args, params, shape: T.Reduce(_targs(args)[0], sp.core.symbol.Str("max"),
                                                        Tuple(params[0]), sp.true)
 
-argmax_p.shape = lambda shapes, params: tuple(d for i, d in enumerate(shapes[0]) if i != params[0])
+argmax_p.shape = lambda shapes, params: T.reduced_shape(shapes[0], (params[0],))
 argmax_p.impl = lambda args, params: np.argmax(args[0], axis=params[0]).astype(float)
 argmax_p.vjp = lambda g, eqn, ct, want: [None]
 argmax_p.jvp = lambda g, eqn, t: None
@@ -550,7 +550,7 @@ def _lse_impl(args, params):
     return m + np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True))
 
 
-lse_p.shape = lambda shapes, params: tuple(1 if i == params[0] else d for i, d in enumerate(shapes[0]))
+lse_p.shape = lambda shapes, params: T.reduced_shape(shapes[0], (params[0],), keepdims=True)
 lse_p.impl = _lse_impl
 lse_p.vjp = lambda g, eqn, ct, want: [R.ewise(g, ph(0) * ph(1), expand(g, ct, eqn.inputs[0].shape),
                                               softmax(g, eqn.inputs[0], eqn.params[0]),

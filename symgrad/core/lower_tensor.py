@@ -14,7 +14,7 @@ import sympy as sp
 from . import array_rules as A
 from . import lower as L
 from . import rules as R
-from ..errors import ShapeError, UnsupportedError
+from ..errors import UnsupportedError
 from ..frontend import tensor as T
 from ..frontend import tensor_softmax as TS
 from .ir import Graph, Var
@@ -107,10 +107,10 @@ def _max_over(g, x: Var, axes, keepdims):
         moved = A.permute(g, x, tuple(rest) + tuple(axes))
         merged = A.reshape(g, moved, tuple(x.shape[i] for i in rest) + (_count(x.shape, axes),))
         m = A.rmax(g, merged, len(rest))
-        m = A.reshape(g, m, tuple(1 if i in axes else x.shape[i] for i in range(nd)))
+        m = A.reshape(g, m, T.reduced_shape(x.shape, axes, keepdims=True))
     if keepdims:
         return m
-    return A.reshape(g, m, tuple(x.shape[i] for i in rest))
+    return A.reshape(g, m, T.reduced_shape(x.shape, axes))
 
 
 def _reduce(low, e, args):
@@ -231,8 +231,8 @@ def _take_along(low, e, args):
     if R.dims_equal(idx.shape[ax], 1):
         # one index per row (labels): Σ_c x ⊙ one_hot(idx, n) over the axis itself, so that the
         # gradient reads ḡ ⊙ one_hot(y, n)
-        batch = tuple(d for i, d in enumerate(out) if i != ax)
-        lab = A.reshape(g, expand_to(g, idx, tuple(1 if i == ax else d for i, d in enumerate(out))), batch)
+        batch = T.reduced_shape(out, (ax,))
+        lab = A.reshape(g, expand_to(g, idx, T.reduced_shape(out, (ax,), keepdims=True)), batch)
         full = tuple(n if i == ax else d for i, d in enumerate(out))
         prod = R.ewise(g, R.ph(0) * R.ph(1), expand_to(g, x, full), A.one_hot(g, lab, n, ax), shape=full)
         return A.rsum(g, prod, (ax,))

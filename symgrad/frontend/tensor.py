@@ -33,7 +33,6 @@ import numbers
 import numpy as np
 import sympy as sp
 from sympy import Expr, Tuple
-from sympy.core.function import Application
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
@@ -44,7 +43,7 @@ from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorErr
 __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "shape_of",
            "Ewise", "TensorMatMul", "Reduce", "Variance", "Reshape", "Permute", "Index", "Concat",
            "Where", "OneHot", "Take", "TakeAlong", "BroadcastTo", "Full", "ArgMax", "ScatterAdd",
-           "Pad", "broadcast_shapes", "normalize_axis",
+           "Pad", "broadcast_shapes", "normalize_axis", "reduced_shape",
            "sum", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
            "take_along_axis", "embedding", "broadcast", "elementwise"]
 
@@ -129,6 +128,17 @@ def _axes(axis, ndim, who, x=None) -> tuple:
     return (normalize_axis(axis, ndim, who, x),)
 
 
+def reduced_shape(shape, axes, keepdims=False) -> tuple:
+    """The shape of a reduction over ``axes`` (normalised): those axes dropped, or kept as 1.
+
+    >>> reduced_shape((4, 3, 2), (1,)), reduced_shape((4, 3, 2), (0, 2), keepdims=True)
+    ((4, 2), (1, 3, 1))
+    """
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
 # ===================================================================================================
 # The base class and the symbol
 
@@ -171,6 +181,28 @@ def _integer_of(e) -> bool:
     return bool(getattr(e, "is_integer_tensor", False))
 
 
+# SymPy's constructors, never Python's operators (which would come back to TensorExpr's).
+def _sub(a, b):
+    return sp.Add(a, sp.Mul(sp.S.NegativeOne, b))
+
+
+def _div(a, b):
+    return sp.Mul(a, sp.Pow(b, sp.S.NegativeOne))
+
+
+def _operator(op, sym):
+    """The pair (a ∘ b, b ∘ a) of a Python operator on tensors: NumPy broadcasting to an `Ewise`
+    (`_binary`), or the plain SymPy node inside `plain_algebra`."""
+
+    def forward(self, o):
+        return op(self, o) if _PLAIN else _binary(op, self, o, sym)
+
+    def reflected(self, o):
+        return op(o, self) if _PLAIN else _binary(op, o, self, sym)
+
+    return forward, reflected
+
+
 class TensorExpr(Expr):
     """An N-d array expression with NumPy semantics: ``shape``, broadcasting arithmetic, ``@``,
     indexing, and the NumPy methods."""
@@ -205,55 +237,11 @@ class TensorExpr(Expr):
         return out
 
     # -- elementwise arithmetic, NumPy broadcasting ---------------------------------------------
-    def __add__(self, o):
-        if _PLAIN:
-            return sp.Add(self, o)
-        return _binary(sp.Add, self, o, "+")
-
-    def __radd__(self, o):
-        if _PLAIN:
-            return sp.Add(o, self)
-        return _binary(sp.Add, o, self, "+")
-
-    def __sub__(self, o):
-        if _PLAIN:
-            return _sub(self, o)
-        return _binary(_sub, self, o, "-")
-
-    def __rsub__(self, o):
-        if _PLAIN:
-            return _sub(o, self)
-        return _binary(_sub, o, self, "-")
-
-    def __mul__(self, o):
-        if _PLAIN:
-            return sp.Mul(self, o)
-        return _binary(sp.Mul, self, o, "*")
-
-    def __rmul__(self, o):
-        if _PLAIN:
-            return sp.Mul(o, self)
-        return _binary(sp.Mul, o, self, "*")
-
-    def __truediv__(self, o):
-        if _PLAIN:
-            return _div(self, o)
-        return _binary(_div, self, o, "/")
-
-    def __rtruediv__(self, o):
-        if _PLAIN:
-            return _div(o, self)
-        return _binary(_div, o, self, "/")
-
-    def __pow__(self, o):
-        if _PLAIN:
-            return sp.Pow(self, o)
-        return _binary(sp.Pow, self, o, "**")
-
-    def __rpow__(self, o):
-        if _PLAIN:
-            return sp.Pow(o, self)
-        return _binary(sp.Pow, o, self, "**")
+    __add__, __radd__ = _operator(sp.Add, "+")
+    __sub__, __rsub__ = _operator(_sub, "-")
+    __mul__, __rmul__ = _operator(sp.Mul, "*")
+    __truediv__, __rtruediv__ = _operator(_div, "/")
+    __pow__, __rpow__ = _operator(sp.Pow, "**")
 
     def __neg__(self):
         if _PLAIN:
@@ -445,15 +433,6 @@ class plain_algebra:
         _PLAIN.pop()
 
 
-# SymPy's constructors, never Python's operators (which would come back to TensorExpr's).
-def _sub(a, b):
-    return sp.Add(a, sp.Mul(sp.S.NegativeOne, b))
-
-
-def _div(a, b):
-    return sp.Mul(a, sp.Pow(b, sp.S.NegativeOne))
-
-
 def _binary(op, a, b, sym):
     a, b = as_expr(a), as_expr(b)
     sa, sb = shape_of(a), shape_of(b)
@@ -571,10 +550,7 @@ class Reduce(TensorExpr):
 
     @property
     def shape(self):
-        s = self.x.shape
-        if self.keepdims:
-            return tuple(1 if i in self.axes else d for i, d in enumerate(s))
-        return tuple(d for i, d in enumerate(s) if i not in self.axes)
+        return reduced_shape(self.x.shape, self.axes, self.keepdims)
 
     def _sympystr(self, printer):
         axes = self.axes
@@ -658,7 +634,7 @@ class Variance(TensorExpr):
 
     @property
     def shape(self):
-        return Reduce(self.x, sp.core.symbol.Str("sum"), self.args[1], self.args[2]).shape
+        return reduced_shape(self.x.shape, self.axes, self.keepdims)
 
     def _sympystr(self, printer):
         parts = []

@@ -18,7 +18,6 @@ symgrad's matrix functions (`symgrad.frontend.functions`), unchanged.
 from __future__ import annotations
 
 import sympy as sp
-from sympy import Tuple
 
 from . import functions as F
 from . import tensor as T
@@ -59,10 +58,7 @@ class LogSumExpT(_AxisFunction):
 
     @property
     def shape(self):
-        s = self.x.shape
-        if self.keepdims:
-            return tuple(1 if i == self.axis else d for i, d in enumerate(s))
-        return tuple(d for i, d in enumerate(s) if i != self.axis)
+        return T.reduced_shape(self.x.shape, (self.axis,), self.keepdims)
 
     def _sympystr(self, printer):
         k = ", keepdims=True" if self.keepdims else ""
@@ -99,6 +95,16 @@ def _axis_of(x, axis, who):
     return T.normalize_axis(axis, x.ndim, who, x)
 
 
+def _normalise(cls, matrix_fn, x, axis):
+    """``cls(x, axis)`` for a tensor; a matrix expression keeps symgrad's ``matrix_fn`` (no axis=)."""
+    if not T.is_tensor_expr(x):
+        if axis is not None:
+            raise AxisError(f"{cls.name}: axis= is for tensors (sg.tensor); {x} is a matrix expression")
+        return matrix_fn(x)
+    x = T.as_tensor(x)
+    return cls(x, sp.Integer(_axis_of(x, axis, cls.name)))
+
+
 def logsumexp(x, axis=None, keepdims=False):
     """log Σ exp(x) over ``axis`` of a tensor (a matrix: over every entry, a scalar, as before).
 
@@ -117,22 +123,12 @@ def logsumexp(x, axis=None, keepdims=False):
 def softmax(x, axis=None):
     """softmax over ``axis`` of a tensor (a tensor of two or more axes needs it); a matrix
     expression keeps symgrad's column softmax."""
-    if not T.is_tensor_expr(x):
-        if axis is not None:
-            raise AxisError(f"softmax: axis= is for tensors (sg.tensor); {x} is a matrix expression")
-        return F.softmax(x)
-    x = T.as_tensor(x)
-    return SoftmaxT(x, sp.Integer(_axis_of(x, axis, "softmax")))
+    return _normalise(SoftmaxT, F.softmax, x, axis)
 
 
 def log_softmax(x, axis=None):
     """log softmax over ``axis`` of a tensor, computed as x − logsumexp(x, axis)."""
-    if not T.is_tensor_expr(x):
-        if axis is not None:
-            raise AxisError(f"log_softmax: axis= is for tensors (sg.tensor); {x} is a matrix expression")
-        return F.log_softmax(x)
-    x = T.as_tensor(x)
-    return LogSoftmaxT(x, sp.Integer(_axis_of(x, axis, "log_softmax")))
+    return _normalise(LogSoftmaxT, F.log_softmax, x, axis)
 
 
 def _reduce(loss, reduction):
@@ -162,7 +158,7 @@ def cross_entropy(logits, target, axis=-1, reduction="mean"):
     if x.ndim == 0:
         raise ShapeError(f"cross_entropy: the logits {x} must have a class axis")
     ax = T.normalize_axis(axis, x.ndim, "cross_entropy", x)
-    batch = tuple(d for i, d in enumerate(x.shape) if i != ax)
+    batch = T.reduced_shape(x.shape, (ax,))
     target = as_expr(target)
     if T.is_tensor_expr(target) and getattr(target, "is_integer_tensor", False):
         t = T.as_tensor(target)
