@@ -376,7 +376,7 @@ for bad, culprit in [([0, 1.5, 1], "1.5"), ([0, NAN, 1], "nan"), ([0, 1, INF], "
 for bad in (None, "", "  ", 3):
     case(f"tensor-name-{bad!r}", lambda b=bad: sg.tensor(b, (3,)), ArgumentError, repr(bad))
 case("tensor-integer-flag", lambda: sg.tensor("x", (3,), integer="yes"), ArgumentError, "'yes'")
-for fn in ("sum", "mean", "max", "min", "var"):
+for fn in ("sum", "mean", "max", "min", "var", "logsumexp"):
     case(f"tensor-{fn}-keepdims-word", lambda fn=fn: getattr(sg, fn)(TS, axis=0, keepdims="yes"),
          ArgumentError, "keepdims")
 for bad in (10 ** 9, 0):

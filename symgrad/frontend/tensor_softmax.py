@@ -116,6 +116,7 @@ def logsumexp(x, axis=None, keepdims=False):
         if axis is not None or keepdims:
             raise AxisError(f"logsumexp: axis= is for tensors (sg.tensor); {x} is a matrix expression")
         return F.logsumexp(x)
+    keepdims = T._keepdims(keepdims, "logsumexp")
     x = T.as_tensor(x)
     return LogSumExpT(x, sp.Integer(_axis_of(x, axis, "logsumexp")), sp.true if keepdims else sp.false)
 
