@@ -98,12 +98,13 @@ class Derivation(Derived):
         """An ``align*`` block of the steps; ``document=True``: a whole document for pdflatex."""
         return self.render("latex-document" if document else "latex", **kw)
 
-    def graph(self, **kw):
+    def graph(self, layout: str = "auto", mode: str | None = None, seed=None, **kw):
         """The computational graph as a ``graphviz.Digraph``: one node per operation and value, the
-        forward value above each edge and the gradient below (given ``at``), fan-out sums marked;
-        options as for `explain`. (The IR itself is ``d.ir``.)"""
+        forward value above each edge and ∂L/∂· below (numbers given ``at``, else symbolic), fan-out
+        sums marked; ``layout`` "LR", "TB", "wrapped" or "auto"; ``mode="forward"`` carries the
+        tangents from ``seed`` ({x: 1}); options as for `explain`. (The IR itself is ``d.ir``.)"""
         from .graph_picture import picture
-        return picture(self._view(kw), self)
+        return picture(self, layout=layout, mode=mode, seed=seed, **self._opts(kw))
 
     def _repr_latex_(self):
         return "$$" + self.render("latex-inline") + "$$"

@@ -1,171 +1,524 @@
-"""The computational graph as a picture, in the slides' convention.
+"""The computational graph as a picture for a slide, in the lecture's convention.
 
-One box per value the user named (inputs, parameters, the output), one circle per operation; each
-edge carries the value flowing forward above (green) and the gradient flowing back below (red).
+One box per value the user named (inputs, parameters, the output), one ellipse per operation; each
+edge carries the value flowing forward above (green) and what flows back below: in reverse mode the
+gradient ∂L/∂· of that value (red), in forward mode its tangent (purple). Without ``at`` the labels
+are symbolic — ∂f/∂x = z, δ₂·y₁ᵀ — and equal to `sg.grad`'s expressions; with ``at`` they are
+numbers, matrices drawn as small grids, rounded to ``number_format`` and cleaned of float noise
+(2.1e−17 next to entries of size 1 is 0).
+
 A value used by several operations (fan-out) has one edge per use, each with its own share of the
-gradient, and its node says that the shares add up: ∂L/∂e = Σ.
+gradient, and its node adds them up: ∂L/∂e = Σ = (the sum). Operations are drawn as symbols that
+cannot be mistaken for the user's variables: +, ×, ·, σ, exp, □², ① − ② (the circled numbers mark
+the inputs at the arrow heads). ``layout`` chooses left to right, top to bottom, or rows wrapped to
+fit a slide (`symgrad.teaching.graph_layout`); the default wraps deep networks.
 
 >>> import sympy as sp, symgrad as sg
 >>> x, y, z = sp.symbols('x y z')
 >>> dot = sg.derive((x + y) * z, [x, y, z]).graph(at={x: -2, y: 5, z: -4})
->>> type(dot).__name__, 'color="red"' in dot.source or '#c0392b' in dot.source
+>>> type(dot).__name__, '#c0392b' in dot.source
 ('Digraph', True)
+>>> '∂f/∂x = z' in sg.derive((x + y) * z, [x, y, z]).graph().source    # symbolic without at
+True
 """
 from __future__ import annotations
 
+import functools
 import html
+import operator
+from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
+from ..core import array_rules as A
 from ..core import rules as R
-from ..errors import SymgradError
+from ..core.evaluate import evaluate
+from ..core.forward import forward as forward_sweep
+from ..core.reverse import backward, depends_on
+from ..core.to_sympy import SympyBuilder
+from ..errors import ArgumentError, SymgradError
 from ..frontend.functions import sigmoid
+from .graph_layout import Arrow, Box, arrange
+from .notation import partial
+from .render import _SUPER, number, show, visible
+from .steps import Naming, SHORT_OPS
 
-GREEN, RED, BLUE = "#1e8449", "#c0392b", "#2e4053"
+GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
+CHAR = 7.0            # points per character of a 12-point label (an estimate, for the layout)
+GRID_ROWS = 5         # a matrix with more rows (columns) shows its first 3, ⋮ (⋯), and its last
+NOISE = 1e-9          # |entry| below this times the largest entry of its matrix (or 1) prints as 0
+_SLOTS = "①②③④⑤⑥⑦⑧⑨⑩"
+_PASS_THROUGH = (A.reshape_p, A.expand_p, R.broadcast_p)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Operation labels: symbols of symgrad's, never the user's names.
+
+_NAMED = {"matmul": "·", "bmatmul": "·", "transpose": "ᵀ", "sum": "Σ", "logsumexp": "logsumexp",
+          "broadcast": "broadcast", "expand": "broadcast", "reshape": "reshape", "slice": "slice",
+          "pad": "pad", "concat": "concat", "take": "take", "scatter_add": "scatter-add",
+          "gather": "gather", "argmax": "argmax", "one_hot": "one-hot"}
+_AXIS = {"rsum": "Σ", "rmax": "max", "lse": "logsumexp"}
 
 
 def op_label(eqn) -> str:
-    """A short name for an operation: +, ×, exp, σ, 1/x, x², ·, Σ ...
+    """A short name for an operation: +, ×, ⊙, ·, exp, σ, 1/□, □², Σ, ① − ② ...; the placeholders
+    □ and ①, ②, ... stand for the inputs, so no label reads like the user's own x + y.
 
     >>> import sympy as sp, symgrad as sg
-    >>> x = sp.Symbol('x')
-    >>> d = sg.derive(sg.sigmoid(x ** 2), x)
-    >>> [op_label(e) for e in d.ir.ancestors([d.output]) if not e.prim.leaf]
-    ['x²', 'σ']
+    >>> x, y = sp.symbols('x y')
+    >>> d = sg.derive(sg.sigmoid(x ** 2) + x / y, [x, y])
+    >>> sorted(op_label(e) for e in d.ir.ancestors([d.output]) if not e.prim.leaf)
+    ['+', '1/□', '×', 'σ', '□²']
     """
     p = eqn.prim
-    if p is R.matmul_p:
-        return "· (matmul)"
-    if p is R.transpose_p:
-        return "ᵀ"
-    if p is R.sum_p:
-        return "Σ"
-    if p is R.logsumexp_p:
-        return "logsumexp"
-    if p is R.broadcast_p:
-        return "broadcast"
-    body = eqn.params[0]
-    n = len(eqn.inputs)
+    if p.name in _AXIS:
+        axes = eqn.params[0]
+        axes = axes if isinstance(axes, (tuple, list)) else (axes,)
+        return f"{_AXIS[p.name]} (axis {', '.join(str(a) for a in axes)})"
+    if p is A.permute_p:
+        perm = tuple(eqn.params[0])
+        return "ᵀ" if perm == tuple(range(len(perm) - 2)) + (len(perm) - 1, len(perm) - 2) else f"permute {perm}"
+    if p.name in _NAMED:
+        return _NAMED[p.name]
+    if p is not R.ewise_p:
+        return p.name
+    body, n = eqn.params[0], len(eqn.inputs)
     phs = R.placeholders(n)
-    if body == sp.Add(*phs):
+    if n > 1 and body == sp.Add(*phs):
         return "+"
-    if body == sp.Mul(*phs):
+    if n > 1 and body == sp.Mul(*phs):
         return "×" if eqn.out.shape == () else "⊙"
     if n == 1:
         a = phs[0]
         c = sp.simplify(body - a)
         if c.is_number:
-            return f"+{c}" if c > 0 else f"−{-c}"
+            return f"+{_const(c)}" if c > 0 else f"−{_const(-c)}"
         k = sp.simplify(body / a)
         if k.is_number:
-            return f"×({k})" if k < 0 else f"×{k}"
+            return f"×({_const(k)})" if k < 0 else f"×{_const(k)}"
         if body == 1 / a:
-            return "1/x"
+            return "1/□"
         if body.is_Pow and body.base == a and body.exp.is_number:
-            from .render import _SUPER
-            n = body.exp
-            return "x" + (str(n).translate(_SUPER)
-                          if n.is_Integer and n >= 0 else f"^{n}")
+            e = body.exp
+            if e == sp.S.Half:
+                return "√□"
+            if e == -sp.S.Half:
+                return "1/√□"
+            return "□" + (str(e).translate(_SUPER) if e.is_Integer else f"^{_const(e)}")
         if isinstance(body, sp.Function) and body.args == (a,):
             return "σ" if body.func is sigmoid else body.func.__name__
-    names = dict(zip(phs, sp.symbols("x y z s t u v w")[:n])) if n <= 8 else {}
-    return str(body.xreplace(names))
+        slots = {a: sp.Symbol("□")}
+    else:
+        slots = {ph: sp.Symbol(_SLOTS[i] if i < len(_SLOTS) else f"#{i + 1}") for i, ph in enumerate(phs)}
+    body = body.xreplace({f: sp.Float(f, 3) for f in body.atoms(sp.Float)})
+    return show(body.xreplace(slots), "unicode")
 
 
-def picture(steps, d):
-    """A ``graphviz.Digraph`` of the derivation ``d`` with the numbers of ``steps`` (see the module)."""
-    try:
-        import graphviz
-    except ImportError as e:  # pragma: no cover - graphviz is a declared extra
-        raise SymgradError("the graph picture needs the Python package graphviz "
-                           "(pip install graphviz) and Debian's graphviz (apt-get install graphviz)") from e
-    from .render import number, show
-    nm, vals, spec = steps.naming, steps.values, steps.number_format
-    g = d.ir
-    have = bool(vals)
-    grad_of = {}
-    for s in steps.steps:
-        for vid, sym in nm.disp.items():
-            if sym == s.node and vid not in grad_of:
-                grad_of[vid] = s
-    dot = graphviz.Digraph("derivation", graph_attr=dict(rankdir="LR", fontname="Helvetica", nodesep="0.5",
-                                                         ranksep="0.9"),
-                           node_attr=dict(fontname="Helvetica"), edge_attr=dict(fontname="Helvetica"))
-
-    def num(v):
-        return number(v, "unicode", spec)
-
-    def gnum(vid):
-        s = grad_of.get(vid)
-        if s is None:
-            return None
-        return num(s.value) if have and s.value is not None else show(s.lhs, "unicode")
-
-    fwd = nm.fwd
-    for e in fwd:
-        vid = e.out.id
-        if e.prim is R.const_p:
-            continue
-        uses = len(nm.consumers.get(vid, ()))
-        fan = (f'<font point-size="10" color="{RED}">fan-out: ∂{_esc(show(steps.out, "unicode"))}/∂'
-               f'{_esc(show(nm.disp[vid], "unicode"))} = Σ = {_esc(gnum(vid) or "")}</font>')
-        if e.prim.leaf:
-            lines = [f"<b>{_esc(show(nm.disp[vid], 'unicode'))}</b>"] + ([fan] if uses > 1 else [])
-            dot.node(f"v{vid}", label=_html(lines), shape="box", style="rounded,filled", fillcolor="#eaf2f8")
-            continue
-        lines = [f"<b>{_esc(op_label(e))}</b>"]
-        if uses > 1:
-            lines.append(fan)
-        dot.node(f"v{vid}", label=_html(lines), shape="ellipse", style="filled", fillcolor="#fdebd0")
-    root = d.output.id
-    dot.node("out", label=_html([f"<b>{_esc(show(nm.disp[root], 'unicode'))}</b>"]), shape="box",
-             style="rounded,filled", fillcolor="#d5f5e3")
-    # forward edges: value above, this edge's share of the gradient below
-    share = {}
-    for vid, lst in steps.contribs.items():
-        for eqn, i, c in lst:
-            share[(vid, eqn.out.id, i)] = vals.get(c.id) if have else None
-    for e in fwd:
-        if e.prim.leaf:
-            continue
-        for i, v in enumerate(e.inputs):
-            if g.producer[v.id].prim is R.const_p:
-                continue
-            name = show(nm.disp[v.id], "unicode")
-            fv = num(vals[v.id]) if have else name
-            c = share.get((v.id, e.out.id, i))
-            gv = num(c) if c is not None else (None if have else _share_symbol(nm, e, v))
-            uses = len(nm.consumers.get(v.id, ()))
-            head = "" if g.producer[v.id].prim.leaf else f"{_esc(name)}<br/>"
-            label = head + f'<font color="{GREEN}">{_esc(fv)}</font>'
-            if gv is not None:
-                label += f'<br/><font color="{RED}">{_esc(gv)}</font>'
-            dot.edge(f"v{v.id}", f"v{e.out.id}", label=f"<{label}>",
-                     color=BLUE if uses > 1 else "black", penwidth="1.6" if uses > 1 else "1")
-    fv = num(vals[root]) if have else show(nm.disp[root], "unicode")
-    gv = num(1.0) if have else "1"
-    dot.edge(f"v{root}", "out", label=f'<<font color="{GREEN}">{_esc(fv)}</font><br/><font color="{RED}">{_esc(gv)}</font>>')
-    legend = (f'<<font color="{GREEN}">forward value (above)</font><br/>'
-              f'<font color="{RED}">gradient ∂{_esc(show(nm.disp[root], "unicode"))}/∂· (below)</font>>')
-    dot.node("legend", label=legend, shape="note", fontsize="10")
-    return dot
+def _const(c) -> str:
+    c = sp.sympify(c)
+    return number(float(c), "unicode", ".4g") if isinstance(c, sp.Float) else show(c, "unicode")
 
 
-def _share_symbol(nm, e, v):
-    from .render import show
-    from .notation import partial
-    return show(partial(str(nm.disp[nm.owner(e.out.id)]), str(nm.disp[v.id])), "unicode")
+def _slotted(eqn) -> bool:
+    """True when the op's label numbers its inputs ①, ②, ... (the arrows say which is which)."""
+    return eqn.prim is R.ewise_p and len(eqn.inputs) > 1 and any(s in op_label(eqn) for s in _SLOTS[:2])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Label parts: text, or a value drawn as a small grid; each knows its estimated width in points.
+
+class Part:
+    def __init__(self, html_: str, width: float):
+        self.html, self.width = html_, width
 
 
 def _esc(s) -> str:
     # control characters (a symbol may be named "a\nb") shown as their escapes, then HTML-escaped
-    from .render import visible
     return html.escape(visible(str(s)), quote=False)
 
 
-def _html(lines) -> str:
-    return "<" + "<br/>".join(lines) + ">"
+def text(s, color=None, bold=False, size=None) -> Part:
+    h = _esc(s)
+    if bold:
+        h = f"<b>{h}</b>"
+    attrs = (f' color="{color}"' if color else "") + (f' point-size="{size}"' if size else "")
+    if attrs:
+        h = f"<font{attrs}>{h}</font>"
+    return Part(h, CHAR * len(str(s)) * (size or 12) / 12)
+
+
+def clean(a) -> np.ndarray:
+    """The array without float noise: entries below `NOISE` × its largest entry (or × 1) are 0.
+
+    >>> clean([[1.0, 2.109e-17], [-0.5, 0.25]]).tolist()
+    [[1.0, 0.0], [-0.5, 0.25]]
+    """
+    a = np.array(a, dtype=float)
+    finite = np.abs(a[np.isfinite(a)])
+    scale = max(1.0, float(finite.max()) if finite.size else 1.0)
+    a[np.abs(a) < NOISE * scale] = 0.0
+    return a
+
+
+def value_part(v, spec: str, color: str) -> Part:
+    """A number as text; a vector or matrix as a grid between brackets (the first rows and columns
+    and the last when it is large); an N-d array as its shape."""
+    a = clean(v)
+    if a.ndim == 0:
+        return text(number(float(a), "unicode", spec), color)
+    if a.ndim > 2:
+        return text(f"({'×'.join(str(n) for n in a.shape)} values)", color)
+    if a.ndim == 1:
+        a = a.reshape(1, -1)
+    rows, cols = _keep(a.shape[0]), _keep(a.shape[1])
+    cell = lambda i, j: "⋱" if i is None and j is None else ("⋮" if i is None else (  # noqa: E731
+        "⋯" if j is None else number(a[i, j], "unicode", spec)))
+    body = [[cell(i, j) for j in cols] for i in rows]
+    widths = [max(len(body[r][c]) for r in range(len(rows))) for c in range(len(cols))]
+    n = len(rows)
+    trs = []
+    for r, row in enumerate(body):
+        left = f'<td rowspan="{n}" width="3" border="1" sides="LTB"></td>' if r == 0 else ""
+        right = f'<td rowspan="{n}" width="3" border="1" sides="RTB"></td>' if r == 0 else ""
+        tds = "".join(f'<td align="right"><font point-size="11">\u2009{_esc(s)}</font></td>' for s in row)
+        trs.append(f"<tr>{left}{tds}{right}</tr>")
+    shape = ""
+    if len(rows) < a.shape[0] or len(cols) < a.shape[1]:
+        shape = f'<tr><td colspan="{len(cols) + 2}"><font point-size="9">{a.shape[0]}×{a.shape[1]}</font></td></tr>'
+    grid = (f'<font color="{color}"><table border="0" cellborder="0" cellspacing="0" cellpadding="0" '
+            f'color="{color}">{"".join(trs)}{shape}</table></font>')
+    return Part(grid, CHAR * 0.9 * (sum(widths) + len(widths)) + 10)
+
+
+def _keep(n):
+    return list(range(n)) if n <= GRID_ROWS else [0, 1, 2, None, n - 1]
+
+
+def stack(parts) -> Part:
+    """Parts one above the other, as one HTML table (graphviz takes text or a table, not both)."""
+    rows = "".join(f"<tr><td>{p.html}</td></tr>" for p in parts)
+    return Part(f'<table border="0" cellborder="0" cellspacing="2" cellpadding="0">{rows}</table>',
+                max((p.width for p in parts), default=0.0))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The picture.
+
+def picture(d, *, layout: str = "auto", mode: str | None = None, seed=None, at=None, names=None,
+            given=None, output_name=None, number_format: str = ".4g"):
+    """A ``graphviz.Digraph`` of the derivation ``d`` (see the module); `Derivation.graph` calls it.
+
+    ``mode="forward"`` (the default when ``d`` was derived in forward mode) carries tangents instead
+    of gradients, pushed from ``seed`` ({x: 1}: ∂·/∂x; default: the first of wrt, seeded with 1).
+
+    >>> import sympy as sp, symgrad as sg
+    >>> x, y = sp.symbols('x y')
+    >>> src = sg.derive(x * y, [x, y]).graph(mode="forward", seed={x: 1}, at={x: 3, y: 4}).source
+    >>> '∂·/∂x' in src and '#7d3c98' in src
+    True
+    """
+    try:
+        import graphviz  # noqa: F401
+    except ImportError as e:  # pragma: no cover - graphviz is a declared extra
+        raise SymgradError("the graph picture needs the Python package graphviz "
+                           "(pip install graphviz) and Debian's graphviz (apt-get install graphviz)") from e
+    mode = d.mode if mode is None else mode
+    if mode not in ("reverse", "forward"):
+        raise ArgumentError(f"mode must be 'reverse' or 'forward', got {mode!r}")
+    if seed is not None and mode != "forward":
+        raise ArgumentError("seed= is the tangent forward mode starts from: give it with mode='forward'")
+    nm = Naming(d, names, output_name)
+    pic = _Picture(d, nm, at, number_format, given)
+    if mode == "forward":
+        pic.forward(seed)
+    else:
+        pic.reverse()
+    return arrange(pic.boxes, pic.arrows, layout, pic.legend)
+
+
+class _Picture:
+    """The boxes and arrows of one picture, and what their labels say."""
+
+    def __init__(self, d, nm, at, spec, given):
+        self.d, self.nm, self.g, self.at, self.spec = d, nm, d.ir, at, spec
+        self.given = {}
+        if given:
+            from .steps import _known
+            from ..frontend.parse import as_expr
+            known = _known(d)
+            self.given = {as_expr(k, "given", symbols=known): as_expr(v, f"given[{k}]", symbols=known)
+                          for k, v in given.items()}
+        self.boxes, self.arrows = [], []
+        # reshapes and broadcasts are how NumPy's implicit broadcasting lowers, not operations of the
+        # slide: one used once is drawn as part of its edge (γ flows straight into γ ⊙ x̂)
+        self.folded = {e.out.id for e in nm.fwd if e.prim in _PASS_THROUGH and e.out.id != d.output.id
+                       and len(nm.consumers.get(e.out.id, ())) == 1}
+        self.out_name = self.name(d.output.id)
+        self.user = SympyBuilder(self.g, d.lowering.exprs)    # expressions in the user's symbols
+
+    # -- naming and numbers -------------------------------------------------------------------------
+    def name(self, vid) -> str:
+        s = self.nm.disp[vid]
+        if not isinstance(s, (sp.Symbol, sp.MatrixSymbol)) and isinstance(getattr(s, "name", None), str):
+            s = sp.Symbol(s.name)        # an N-d node's name, subscripted as the others (u₃)
+        return show(s, "unicode")
+
+    def evaluate(self, vars_) -> dict:
+        if self.at is None:
+            return {}
+        vars_ = list({v.id: v for v in vars_}.values())
+        try:
+            return dict(zip([v.id for v in vars_], evaluate(self.g, vars_, self.at)))
+        except (ZeroDivisionError, OverflowError, FloatingPointError) as e:
+            raise SymgradError(f"f or its derivative cannot be evaluated at the point given "
+                               f"({type(e).__name__}: {e}): the point is outside their domain") from None
+
+    def short_user(self, v):
+        """``v`` in the user's symbols (with the names given in ``names``) when short, else None."""
+        if len(self.g.ancestors([v])) > 40:
+            return None
+        try:
+            e = self.user(v)
+        except Exception:     # pragma: no cover - a node SymPy cannot write back
+            return None
+        if self.nm.user_exprs:
+            e = e.xreplace(self.nm.user_exprs)
+        if self.given:
+            e = e.xreplace(self.given)
+            e = e.doit(deep=False) if hasattr(e, "doit") else e
+        return e if _short(e) else None
+
+    # -- the forward skeleton: one box per named value and per operation ----------------------------
+    def skeleton(self, extra):
+        """Boxes for every node; ``extra(vid)`` gives parts added under a node's name (fan-out)."""
+        nm, g = self.nm, self.g
+        for e in nm.fwd:
+            vid = e.out.id
+            if e.prim is R.const_p or vid in self.folded:
+                continue
+            more = extra(vid)
+            if e.prim.leaf:
+                p = stack([text(self.name(vid), bold=True)] + more)
+                self.boxes.append(Box(f"v{vid}", p.html, p.width + 20, "leaf", dict(
+                    shape="box", style="rounded,filled", fillcolor="#eaf2f8"), _esc(self.name(vid))))
+            else:
+                p = stack([text(op_label(e), bold=True)] + more)
+                self.boxes.append(Box(f"v{vid}", p.html, p.width + 30, "op", dict(
+                    shape="ellipse", style="filled", fillcolor="#fdebd0"), _esc(self.name(vid))))
+        root = self.d.output.id
+        p = text(self.out_name, bold=True)
+        self.boxes.append(Box("out", stack([p]).html, p.width + 20, "out", dict(
+            shape="box", style="rounded,filled", fillcolor="#d5f5e3"), _esc(self.out_name)))
+        return g, root
+
+    def inputs(self, e):
+        """(i, the drawn source, the equation it feeds, its index there) for each input of ``e``:
+        the source is found behind the folded reshapes and broadcasts; constants are skipped."""
+        for i, v in enumerate(e.inputs):
+            first, j = e, i
+            while v.id in self.folded:
+                first, j = self.g.producer[v.id], 0
+                v = first.inputs[0]
+            if self.g.producer[v.id].prim is not R.const_p:
+                yield i, v, first, j
+
+    def drawn(self):
+        return [e for e in self.nm.fwd if not e.prim.leaf and e.out.id not in self.folded]
+
+    def edge(self, v, e, i, lines):
+        uses = len(self.nm.consumers.get(v.id, ()))
+        p = stack(lines)
+        attrs = dict(color=BLUE if uses > 1 else "black", penwidth="1.6" if uses > 1 else "1")
+        if _slotted(e):
+            attrs.update(headlabel=f"<{_SLOTS[i]}>", labelfontsize="11", labelfontcolor=GREY)
+        self.arrows.append(Arrow(f"v{v.id}", f"v{e.out.id}", p.html, p.width, attrs))
+
+    def fwd_part(self, vid, fvals, head):
+        """The green line(s): the value at the point (and the name above it), or the name."""
+        name = self.name(vid)
+        if self.at is None:
+            return [text(name, GREEN)]
+        return ([text(name, size=11)] if head else []) + [value_part(fvals[vid], self.spec, GREEN)]
+
+    # -- reverse mode --------------------------------------------------------------------------------
+    def reverse(self):
+        d, g, nm = self.d, self.g, self.nm
+        root = d.output
+        need = depends_on(g, d.wrt_vars)
+        record = []
+        if d.mode == "reverse":
+            record = [(s.eqn, s.cotangent, s.contributions) for s in d.raw_steps]
+        else:        # derived in forward mode: the reverse sweep is made here, for the picture
+            backward(g, root, d.wrt_vars, on_step=lambda e, ct, cs: record.append((e, ct, cs)))
+        cot = {root.id: R.const(g, 1, root.shape)}
+        contribs = defaultdict(list)
+        for eqn, ct, cs in record:
+            cot[eqn.out.id] = ct
+            for i, (v, c) in enumerate(zip(eqn.inputs, cs)):
+                if c is not None and v.id in need:
+                    contribs[v.id].append((eqn, i, c))
+        fvals = self.evaluate([e.out for e in nm.fwd])
+        gvals = self.evaluate([c for lst in contribs.values() for _, _, c in lst])
+        share_expr = {}
+        for vid, lst in contribs.items():
+            for eqn, i, c in lst:
+                share_expr[(eqn.out.id, i)] = self.gradient_expr(vid, eqn, c, cot)
+
+        def fan(vid):
+            lst = contribs.get(vid, ())
+            if len(nm.consumers.get(vid, ())) < 2 or not lst:
+                return []
+            lhs = f"fan-out: ∂{self.out_name}/∂{self.name(vid)} = Σ = "
+            if self.at is not None:
+                total = sum(np.asarray(gvals[c.id], dtype=float) for _, _, c in lst)
+                if np.ndim(total) == 0:
+                    return [text(lhs + number(float(clean(total)), "unicode", self.spec), RED, size=10)]
+                return [_beside(text(lhs, RED, size=10), value_part(total, self.spec, RED))]
+            exprs = [share_expr[(eqn.out.id, i)] for eqn, i, _ in lst]
+            if all(x is not None for x in exprs):
+                try:
+                    tot = functools.reduce(operator.add, exprs)
+                    if g.producer[vid].out.shape == () and tot.is_polynomial():
+                        tot = sp.expand(tot)         # 2 + 5g + 2fg + 2fg², as the seeds write it
+                    return [text(lhs + show(tot, "unicode"), RED, size=10)]
+                except (TypeError, ValueError):     # pragma: no cover - shares SymPy cannot add
+                    pass
+            return [text(lhs + f"the sum of its {len(lst)} shares", RED, size=10)]
+
+        self.skeleton(fan)
+        for e in self.drawn():
+            for i, v, first, j in self.inputs(e):
+                lines = self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf)
+                c = next((c for eqn, k, c in contribs.get(v.id, ()) if eqn is first and k == j), None)
+                if c is not None:
+                    if self.at is not None:
+                        lines.append(value_part(gvals[c.id], self.spec, RED))
+                    else:
+                        lines.append(text(self.gradient_text(v.id, share_expr[(first.out.id, j)]), RED))
+                self.edge(v, e, i, lines)
+        lines = self.fwd_part(root.id, fvals, head=False)
+        lines.append(text(number(1.0, "unicode", self.spec) if self.at is not None else "1", RED))
+        p = stack(lines)
+        self.arrows.append(Arrow(f"v{root.id}", "out", p.html, p.width))
+        delta = " (δₖ = ∂L/∂zₖ)" if any("δ" in a.label for a in self.arrows if a.label) else ""
+        self.legend = (f'<font color="{GREEN}">forward value (above)</font><br/>'
+                       f'<font color="{RED}">gradient ∂{_esc(self.out_name)}/∂· (below){delta}</font>')
+
+    def gradient_expr(self, vid, eqn, c, cot):
+        """This edge's share of ∂L/∂(node): in the user's symbols when short (then it is
+        `sg.grad`'s), else in the names of the nodes (∂L/∂z₂ ⊙ H(z₂), δ₂·y₁ᵀ), else None."""
+        e = self.short_user(c)
+        if e is not None:
+            return e
+        nm = self.nm
+        o = nm.owner(eqn.out.id)
+        known = dict(nm.disp)
+        for t, z in nm.transparent.items():
+            known.pop(t, None)
+        known[cot[eqn.out.id].id] = _gsym(self.out_name, str(nm.disp[o]), self.g.producer[o].out.shape,
+                                          o, nm)
+        try:
+            e = SympyBuilder(self.g, known)(c)
+        except Exception:     # pragma: no cover - a tensor node SymPy cannot write back
+            return None
+        return e if _short(e) else None
+
+    def gradient_text(self, vid, expr) -> str:
+        """∂L/∂v = expr for a value used once; the share alone on one edge of a fan-out."""
+        shape = self.g.producer[vid].out.shape
+        if vid in self.nm.transparent:           # W·y on its way into z = W·y + b
+            lhs = f"∂{self.out_name}/∂({self.name(vid)})"
+        else:
+            lhs = show(_gsym(self.out_name, str(self.nm.disp[vid]), shape, vid, self.nm), "unicode")
+        if len(self.nm.consumers.get(vid, ())) > 1:
+            return show(expr, "unicode") if expr is not None else "a share of " + lhs
+        return lhs if expr is None else f"{lhs} = {show(expr, 'unicode')}"
+
+    # -- forward mode ----------------------------------------------------------------------------
+    def forward(self, seed):
+        d, g, nm = self.d, self.g, self.nm
+        root = d.output
+        leaves = {e.params[0]: e.out for e in nm.fwd if e.prim is R.param_p or e.prim is R.input_p}
+        if seed is None:
+            w = d.wrt_vars[0]
+            seed = {g.producer[w.id].params[0]: 1}
+        if not isinstance(seed, dict) or not seed:
+            raise ArgumentError(f"seed must be a dict {{symbol: tangent}} of f's inputs, got {seed!r}")
+        tangents = {}
+        for k, val in seed.items():
+            var = next((v for s, v in leaves.items() if s == k or getattr(s, "name", None) == str(k)), None)
+            if var is None:
+                raise ArgumentError(f"seed: {k} is not an input of f = {d.f}; f's inputs are "
+                                    f"{', '.join(sorted(str(s) for s in leaves))}")
+            tangents[var.id] = _seed_const(g, k, val, var.shape)
+        tan = dict(tangents)
+        forward_sweep(g, [root], tangents, on_step=lambda e, t: tan.__setitem__(e.out.id, t))
+        fvals = self.evaluate([e.out for e in nm.fwd])
+        tvals = self.evaluate(list(tan.values()))
+        unit = len(seed) == 1 and next(iter(seed.values())) == 1
+        wname = show(next(iter(seed)), "unicode") if unit else None
+
+        def tangent_text(vid):
+            lhs = f"∂{self.name(vid)}/∂{wname}" if unit else f"{self.name(vid)}\u0307"
+            if self.at is not None:
+                return value_part(tvals[tan[vid].id], self.spec, PURPLE)
+            e = self.short_user(tan[vid])
+            return text(lhs if e is None else f"{lhs} = {show(e, 'unicode')}", PURPLE)
+
+        self.skeleton(lambda vid: [])
+        for e in self.drawn():
+            for i, v, _, _ in self.inputs(e):
+                lines = self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf)
+                if v.id in tan:
+                    lines.append(tangent_text(v.id))
+                self.edge(v, e, i, lines)
+        lines = self.fwd_part(root.id, fvals, head=False)
+        if root.id in tan:
+            lines.append(tangent_text(root.id))
+        p = stack(lines)
+        self.arrows.append(Arrow(f"v{root.id}", "out", p.html, p.width))
+        what = (f"∂·/∂{_esc(wname)}" if unit else "directional derivative ·\u0307") + ", seeded " + ", ".join(
+            f"{_esc(show(k, 'unicode'))}\u0307 = {_esc(_seed_text(v))}" for k, v in seed.items())
+        self.legend = (f'<font color="{GREEN}">forward value (above)</font><br/>'
+                       f'<font color="{PURPLE}">tangent {what} (below)</font>')
+
+
+def _seed_const(g, k, val, shape):
+    try:
+        if isinstance(val, (list, tuple, np.ndarray)):
+            a = np.asarray(val, dtype=float).reshape([int(n) for n in shape])
+            return R.const(g, sp.ImmutableMatrix(a.tolist()), shape)
+        return R.const(g, sp.Float(float(val)) if not isinstance(val, int) else sp.Integer(val), shape)
+    except (TypeError, ValueError) as e:
+        raise ArgumentError(f"seed[{k}] must be a number (or an array of {k}'s shape), got {val!r}") from e
+
+
+def _seed_text(v) -> str:
+    return number(v, "unicode") if not isinstance(v, (list, tuple, np.ndarray)) else "(a direction)"
+
+
+def _gsym(out, node, shape, vid, nm):
+    """The symbol of ∂out/∂node: δ for a layer's pre-activation z in a matrix network."""
+    import re
+    if len(shape) not in (0, 2):
+        return sp.Symbol(f"∂{out}/∂{node}")
+    is_z = bool(re.fullmatch(r"z\d*", node)) and shape != () and vid not in nm.user_named
+    return partial(out, node, shape, delta=is_z)
+
+
+def _short(e) -> bool:
+    try:
+        return sp.count_ops(e) <= SHORT_OPS and len(show(e, "unicode")) <= 48
+    except Exception:  # pragma: no cover - count_ops on exotic matrix nodes
+        return False
+
+
+def _beside(a: Part, b: Part) -> Part:
+    return Part(f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr><td>{a.html}</td>'
+                f'<td>{b.html}</td></tr></table>', a.width + b.width)
 
 
 def save(dot, path) -> Path:

@@ -120,7 +120,12 @@ class Steps:
 # Naming the nodes.
 
 def _mk(name: str, shape):
-    return sp.Symbol(name) if shape == () else sp.MatrixSymbol(name, *shape)
+    if shape == ():
+        return sp.Symbol(name)
+    if len(shape) != 2:
+        from ..frontend.tensor import tensor
+        return tensor(name, shape)
+    return sp.MatrixSymbol(name, *shape)
 
 
 def _known(d) -> list:

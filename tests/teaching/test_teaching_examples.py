@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from picture_parse import edges
+from picture_parse import edges, fan_out_sums
 from teachtools import need
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "teaching"
@@ -144,7 +144,7 @@ def test_softmax_cross_entropy(capsys, tmp_path):
     f = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
     src = load("softmax_cross_entropy").build().graph().source
     want = "[[{:.3g}], [{:.3g}], [{:.3g}]]".format(*(f - [0, 0, 1])).replace("-", "−")
-    assert f"Σ = {want}" in src                     # z fans out to log-softmax and logsumexp: δ = f − f*
+    assert fan_out_sums(src)["z"] == want           # z fans out to log-softmax and logsumexp: δ = f − f*
     shares = sorted(gv for name, fv, gv, _ in edges(src) if name == "z")
     fs = "[[{:.3g}], [{:.3g}], [{:.3g}]]".format(*f)
     assert shares == sorted(["[[0], [0], [−1]]", fs])  # −f* along one path, f along the other
