@@ -5,7 +5,7 @@ import re
 
 GREEN, RED, PURPLE = "#1e8449", "#c0392b", "#7d3c98"
 _NODE = re.compile(r"^\s*(\w+) \[label=<(.*)> ?(.*)\]$", re.M)
-_EDGE = re.compile(r"^\s*(\w+) -> (\w+) \[(.*)\]$", re.M)
+_EDGE = re.compile(r"^\s*([\w:]+) -> ([\w:]+) ?\[?(.*?)\]?$", re.M)
 
 
 def _label(attrs: str) -> str:
@@ -41,7 +41,7 @@ def colored(label: str, color: str) -> list:
 def node_labels(source: str) -> dict:
     """{node id: its HTML label} for the value and operation nodes (not connectors or the legend)."""
     return {m.group(1): m.group(2) for m in _NODE.finditer(source)
-            if m.group(1) != "legend" and not m.group(1).startswith("c")}
+            if m.group(1) != "legend" and not re.fullmatch(r"c.*_\w+|l\d+", m.group(1))}
 
 
 def node_names(source: str) -> dict:
@@ -67,22 +67,41 @@ def fan_out_sums(source: str) -> dict:
     return out
 
 
-def edges(source: str, back: str = RED) -> list:
-    """[(source name or the edge's own name, forward value, gradient (or tangent: back=PURPLE),
-    target id)] in DOT order."""
-    names = node_names(source)
-    out = []
+def _value_edges(source: str) -> list:
+    """[(source id, target id, label)]: an edge drawn through a label node (A -> l3:m:w and
+    l3:m:e -> B, the label in l3) is put back together; a connector reads as its value's node."""
+    wires = {m.group(1): m.group(2) for m in _NODE.finditer(source) if re.fullmatch(r"l\d+", m.group(1))}
+    into, out_of, plain = {}, {}, []
     for m in _EDGE.finditer(source):
         src, dst, attrs = m.groups()
-        label = _label(attrs)
+        src, dst = src.split(":")[0], dst.split(":")[0]
+        if "style=invis" in attrs:
+            continue
+        if dst in wires:
+            into[dst] = src
+        elif src in wires:
+            out_of[src] = (dst, attrs)
+        else:
+            plain.append((src, dst, _label(attrs)))
+    joined = [(into[k], out_of[k][0], wires[k]) for k in sorted(out_of, key=lambda k: int(k[1:]))]
+    out = []
+    for src, dst, label in plain + joined:
+        if src.startswith("c") and "_" in src:     # a connector c<node id>_<row>: that node's value
+            src = src[1:].rsplit("_", 1)[0]
+        out.append((src, dst, label))
+    return out
+
+
+def edges(source: str, back: str = RED) -> list:
+    """[(source name or the edge's own name, forward value, gradient (or tangent: back=PURPLE),
+    target id)], one per edge that carries a label."""
+    names = node_names(source)
+    out = []
+    for src, dst, label in _value_edges(source):
         if not label:
             continue                                  # a row's exit to its connector
-        own = re.match(r'<table[^>]*><tr><td>([^<]+)</td></tr>', label) or \
-            re.match(r'<table[^>]*><tr><td><font point-size="11">([^<]+)</font></td></tr>', label)
-        if src.startswith("c"):                       # a connector c<id>_<row>: the value's node
-            src = src[1:].rsplit("_", 1)[0]
-        fv = colored(label, GREEN)
-        gv = colored(label, back)
+        own = re.match(r'<table[^>]*><tr><td><font point-size="11">([^<]+)</font></td></tr>', label)
+        fv, gv = colored(label, GREEN), colored(label, back)
         out.append((own.group(1) if own else names.get(src, src), fv[0] if fv else None,
                     gv[0] if gv else None, dst))
     return out

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ArgumentError
 
-MAX_WIDTH = 1100         # points: 1467 px at 96 dpi, inside a 1600 px slide
+MAX_WIDTH = 1170         # points: 1560 px at 96 dpi, inside a 1600 px slide
 ROW_WIDTH = 950          # points a row may take (a 16:9 slide at 1600 px is 1200 pt; labels overrun)
 RANK_GAP = 30            # points dot adds per rank (ranksep plus the node's margins)
 LAYOUTS = {"auto": "auto", "wrapped": "wrapped", "LR": "LR", "left-to-right": "LR", "TB": "TB",
@@ -44,12 +44,31 @@ class Box:
 
 @dataclass
 class Arrow:
-    """An edge: its ends, its HTML label (or None), the label's estimated width, extra attributes."""
+    """An edge: its ends, the HTML cells of its label above the line (the value) and below it
+    (the gradient or tangent), the label's estimated width, extra graphviz attributes."""
     src: str
     dst: str
-    label: str | None = None
+    above: list = field(default_factory=list)
+    below: list = field(default_factory=list)
     width: float = 0.0
     attrs: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str | None:
+        """The label as one HTML table, for a layout that draws labels beside the edge."""
+        cells = self.above + self.below
+        if not cells:
+            return None
+        rows = "".join(f"<tr><td>{c}</td></tr>" for c in cells)
+        return f'<table border="0" cellborder="0" cellspacing="2" cellpadding="0">{rows}</table>'
+
+    def wire(self, color: str) -> str:
+        """The label as a table the edge runs through: value above the line, gradient below."""
+        rows = "".join(f"<tr><td>{c}</td></tr>" for c in self.above)
+        rows += (f'<tr><td port="m" height="1" cellpadding="0" border="1" sides="B" '
+                 f'color="{color}"></td></tr>')
+        rows += "".join(f"<tr><td>{c}</td></tr>" for c in self.below)
+        return f'<table border="0" cellborder="0" cellspacing="2" cellpadding="0">{rows}</table>'
 
 
 def layout_name(layout) -> str:
@@ -198,58 +217,64 @@ def _attach(boxes, arrows, rows) -> dict:
 
 
 def _draw(boxes, arrows, layout, legend, rows=None):
+    """The Digraph: "TB" with the labels beside the edges; "LR" and "wrapped" with each edge
+    running through its label (value above the line, gradient below). "wrapped" makes each row a
+    graph of its own (connectors in place of the edges between rows) and lets dot pack the rows
+    one under the other, so each row is as wide as it needs, not as its widest neighbour."""
     import graphviz
-    dot = graphviz.Digraph("derivation", graph_attr=dict(
-        rankdir="TB" if layout == "TB" else "LR", fontname=FONT, nodesep="0.25",
-        ranksep="0.3" if layout != "TB" else "0.35", newrank="true"),
-        node_attr=dict(fontname=FONT, fontsize="14", margin="0.08,0.04"),
-        edge_attr=dict(fontname=FONT, fontsize="12", arrowsize="0.7"))
-    if legend is not None:
-        dot.node("legend", label=f"<{legend}>", shape="note", fontsize="10")
-    if layout != "wrapped":
-        for b in boxes:
-            dot.node(b.id, label=f"<{b.label}>", **b.attrs)
-        for a in arrows:
-            _edge(dot, a.src, a.dst, a)
-        return dot
-    label_of = {b.id: b for b in boxes}
-    inside: dict[int, list] = {}
+    attrs = dict(rankdir="TB" if layout == "TB" else "LR", fontname=FONT, nodesep="0.25",
+                 ranksep="0.35" if layout == "TB" else "0.2")
+    if layout == "wrapped":
+        attrs.update(pack="true", packmode="array_uct1")   # one column, in declaration order, left-aligned
+    dot = graphviz.Digraph("derivation", graph_attr=attrs,
+                           node_attr=dict(fontname=FONT, fontsize="14", margin="0.08,0.04"),
+                           edge_attr=dict(fontname=FONT, fontsize="12", arrowsize="0.7"))
+    if rows is None:
+        rows = {b.id: 0 for b in boxes}
+    n = max(rows.values(), default=0) + 1
+    nodes: dict[int, list] = {r: [] for r in range(n)}     # (id, attrs) per row
+    edges: dict[int, list] = {r: [] for r in range(n)}     # (src, dst, attrs) per row
     for b in boxes:
-        inside.setdefault(rows[b.id], []).append(("node", b))
-    outs: set = set()
+        nodes[rows[b.id]].append((b.id, dict(label=f"<{b.label}>", **b.attrs)))
+    by_id = {b.id: b for b in boxes}
+    labels = 0
     for a in arrows:
         r0, r1 = rows[a.src], rows[a.dst]
-        if r0 == r1:
-            inside[r0].append(("edge", a))
+        src = a.src
+        if r0 != r1:
+            # the value leaves its row through a connector and enters row r1 through another
+            c_out, c_in = f"c{a.src}_out", f"c{a.src}_{r1}"
+            if not any(i == c_out for i, _ in nodes[r0]):
+                nodes[r0].append((c_out, dict(label=f"<{by_id[a.src].name}>", **_CONNECTOR)))
+                edges[r0].append((a.src, c_out, dict(style="dashed")))
+            if not any(i == c_in for i, _ in nodes[r1]):
+                nodes[r1].append((c_in, dict(label=f"<{by_id[a.src].name}>", **_CONNECTOR)))
+            src = c_in
+        if layout == "TB" or not (a.above or a.below):
+            edges[r1].append((src, a.dst, dict(a.attrs, **({"label": f"<{a.label}>"} if a.label else {}))))
             continue
-        # the value leaves its row through one connector and enters row r1 through another
-        name = label_of[a.src].name
-        c_out, c_in = f"c{a.src}_out", f"c{a.src}_{r1}"
-        if c_out not in outs:
-            outs.add(c_out)
-            inside[r0].append(("conn", c_out, name))
-            inside[r0].append(("edge", Arrow(a.src, c_out, attrs=dict(style="dashed"))))
-        if not any(x[0] == "conn" and x[1] == c_in for x in inside[r1]):
-            inside[r1].append(("conn", c_in, name))
-        inside[r1].append(("edge", Arrow(c_in, a.dst, a.label, a.width, a.attrs)))
-    for r in sorted(inside, reverse=True):     # dot stacks later clusters on top: declare bottom-up
-        with dot.subgraph(name=f"cluster_row{r}") as sub:
-            sub.attr(style="invis", margin="4")
-            for item in inside[r]:
-                if item[0] == "node":
-                    b = item[1]
-                    sub.node(b.id, label=f"<{b.label}>", **b.attrs)
-                elif item[0] == "conn":
-                    sub.node(item[1], label=f"<{item[2]}>", shape="circle", style="dashed", fontsize="11",
-                             margin="0.02", color="#7f8c8d", fontcolor="#2e4053")
-                else:
-                    a = item[1]
-                    _edge(sub, a.src, a.dst, a)
+        labels += 1
+        lab = f"l{labels}"
+        color = a.attrs.get("color", "black")
+        nodes[r1].append((lab, dict(label=f"<{a.wire(color)}>", shape="plaintext", margin="0")))
+        plain = {k: v for k, v in a.attrs.items() if k in ("color", "penwidth")}
+        edges[r1].append((src, f"{lab}:m:w", dict(plain, arrowhead="none")))
+        edges[r1].append((f"{lab}:m:e", a.dst, dict(a.attrs)))
+    order = range(n - 1, -1, -1) if layout == "wrapped" else range(n)   # pack stacks bottom-up
+    if legend is not None:
+        dot.node("legend", label=f"<{legend}>", shape="note", fontsize="10")
+    for r in order:
+        for i, at in nodes[r]:
+            dot.node(i, **at)
+        for src, dst, at in edges[r]:
+            dot.edge(src, dst, **at)
+        if layout == "wrapped":
+            # one connected piece per row, so that pack keeps the row together
+            ids = [i for i, _ in nodes[r]]
+            for u, v in zip(ids, ids[1:]):
+                dot.edge(u, v, style="invis", constraint="false")
     return dot
 
 
-def _edge(dot, src, dst, a: Arrow):
-    attrs = dict(a.attrs)
-    if a.label is not None:
-        attrs["label"] = f"<{a.label}>"
-    dot.edge(src, dst, **attrs)
+_CONNECTOR = dict(shape="circle", style="dashed", fontsize="11", margin="0.02", color="#7f8c8d",
+                  fontcolor="#2e4053")

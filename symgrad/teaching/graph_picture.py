@@ -131,8 +131,8 @@ def _slotted(eqn) -> bool:
 # Label parts: text, or a value drawn as a small grid; each knows its estimated width in points.
 
 class Part:
-    def __init__(self, html_: str, width: float):
-        self.html, self.width = html_, width
+    def __init__(self, html_: str, width: float, grid: bool = False):
+        self.html, self.width, self.grid = html_, width, grid
 
 
 def _esc(s) -> str:
@@ -190,7 +190,7 @@ def value_part(v, spec: str, color: str) -> Part:
         shape = f'<tr><td colspan="{len(cols) + 2}"><font point-size="9">{a.shape[0]}×{a.shape[1]}</font></td></tr>'
     grid = (f'<font color="{color}"><table border="0" cellborder="0" cellspacing="0" cellpadding="0" '
             f'color="{color}">{"".join(trs)}{shape}</table></font>')
-    return Part(grid, CHAR * 0.9 * (sum(widths) + len(widths)) + 10)
+    return Part(grid, CHAR * 0.9 * (sum(widths) + len(widths)) + 10, grid=True)
 
 
 def _keep(n):
@@ -328,13 +328,18 @@ class _Picture:
     def drawn(self):
         return [e for e in self.nm.fwd if not e.prim.leaf and e.out.id not in self.folded]
 
-    def edge(self, v, e, i, lines):
+    def edge(self, v, e, i, above, below):
+        """The edge v → e (e's input i): ``above`` the line the value, ``below`` what flows back."""
         uses = len(self.nm.consumers.get(v.id, ()))
-        p = stack(lines)
         attrs = dict(color=BLUE if uses > 1 else "black", penwidth="1.6" if uses > 1 else "1")
         if _slotted(e):
             attrs.update(headlabel=f"<{_SLOTS[i]}>", labelfontsize="11", labelfontcolor=GREY)
-        self.arrows.append(Arrow(f"v{v.id}", f"v{e.out.id}", p.html, p.width, attrs))
+        self.arrow(f"v{v.id}", f"v{e.out.id}", above, below, attrs)
+
+    def arrow(self, src, dst, above, below, attrs=None):
+        width = max((p.width for p in above + below), default=0.0)
+        self.arrows.append(Arrow(src, dst, [p.html for p in above], [p.html for p in below], width,
+                                 attrs or {}))
 
     def fwd_part(self, vid, fvals, head):
         """The green line(s): the value at the point (and the name above it), or the name."""
@@ -391,19 +396,18 @@ class _Picture:
         self.skeleton(fan)
         for e in self.drawn():
             for i, v, first, j in self.inputs(e):
-                lines = self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf)
+                above = self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf)
+                below = []
                 c = next((c for eqn, k, c in contribs.get(v.id, ()) if eqn is first and k == j), None)
                 if c is not None:
                     if self.at is not None:
-                        lines.append(value_part(gvals[c.id], self.spec, RED))
+                        below.append(value_part(gvals[c.id], self.spec, RED))
                     else:
-                        lines.append(text(self.gradient_text(v.id, share_expr[(first.out.id, j)]), RED))
-                self.edge(v, e, i, lines)
-        lines = self.fwd_part(root.id, fvals, head=False)
-        lines.append(text(number(1.0, "unicode", self.spec) if self.at is not None else "1", RED))
-        p = stack(lines)
-        self.arrows.append(Arrow(f"v{root.id}", "out", p.html, p.width))
-        delta = " (δₖ = ∂L/∂zₖ)" if any("δ" in a.label for a in self.arrows if a.label) else ""
+                        below.append(text(self.gradient_text(v.id, share_expr[(first.out.id, j)]), RED))
+                self.edge(v, e, i, above, below)
+        one = text(number(1.0, "unicode", self.spec) if self.at is not None else "1", RED)
+        self.arrow(f"v{root.id}", "out", self.fwd_part(root.id, fvals, head=False), [one])
+        delta = " (δₖ = ∂L/∂zₖ)" if any("δ" in (a.label or "") for a in self.arrows) else ""
         self.legend = (f'<font color="{GREEN}">forward value (above)</font><br/>'
                        f'<font color="{RED}">gradient ∂{_esc(self.out_name)}/∂· (below){delta}</font>')
 
@@ -471,15 +475,10 @@ class _Picture:
         self.skeleton(lambda vid: [])
         for e in self.drawn():
             for i, v, _, _ in self.inputs(e):
-                lines = self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf)
-                if v.id in tan:
-                    lines.append(tangent_text(v.id))
-                self.edge(v, e, i, lines)
-        lines = self.fwd_part(root.id, fvals, head=False)
-        if root.id in tan:
-            lines.append(tangent_text(root.id))
-        p = stack(lines)
-        self.arrows.append(Arrow(f"v{root.id}", "out", p.html, p.width))
+                self.edge(v, e, i, self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf),
+                          [tangent_text(v.id)] if v.id in tan else [])
+        self.arrow(f"v{root.id}", "out", self.fwd_part(root.id, fvals, head=False),
+                   [tangent_text(root.id)] if root.id in tan else [])
         what = (f"∂·/∂{_esc(wname)}" if unit else "directional derivative ·\u0307") + ", seeded " + ", ".join(
             f"{_esc(show(k, 'unicode'))}\u0307 = {_esc(_seed_text(v))}" for k, v in seed.items())
         self.legend = (f'<font color="{GREEN}">forward value (above)</font><br/>'
@@ -518,7 +517,7 @@ def _short(e) -> bool:
 
 def _beside(a: Part, b: Part) -> Part:
     return Part(f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr><td>{a.html}</td>'
-                f'<td>{b.html}</td></tr></table>', a.width + b.width)
+                f'<td width="6"></td><td>{b.html}</td></tr></table>', a.width + b.width + 6)
 
 
 def save(dot, path) -> Path:
