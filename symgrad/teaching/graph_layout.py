@@ -1,14 +1,19 @@
 """Laying the graph picture out on a 16:9 slide: left to right, top to bottom, or wrapped into rows.
 
-`symgrad.teaching.graph_picture` describes the picture as boxes (`Box`: a node or an edge label, with
-the size its text will take) and arrows (`Arrow`); `arrange` turns them into a ``graphviz.Digraph``.
+`symgrad.teaching.graph_picture` describes the picture as boxes (`Box`: a node, with the width its
+text will take) and arrows (`Arrow`: an edge with its label's cells above and below the line);
+`arrange` turns them into a ``graphviz.Digraph``.
 
 Graphviz's ``dot`` puts every operation one column (rank) further right than its inputs, so a deep
-network drawn left to right is one row thousands of points wide. ``layout="wrapped"`` cuts the ranks
-into rows of at most `ROW_WIDTH` points, as text wraps: a value that flows into a later row leaves
-its row through a dashed connector circle bearing its name and enters the next row through another.
-Each row is a cluster; dot stacks clusters declared later above earlier ones, so the rows are
-declared last to first to read from the top down.
+network drawn left to right is one row thousands of points wide. Wrapping cuts that row where dot
+put its columns into rows as text wraps: a value that flows into a later row leaves its row through
+a dashed connector circle bearing its name and enters the next row through another. Each row is
+then a graph of its own, and dot's ``pack`` stacks them in one column (``packmode=array_uct1``:
+in the order declared, from the bottom, left-aligned; so the rows are declared last to first).
+Packed rows are laid out independently — as clusters they would share their columns, every row as
+wide as the widest at each column — but ``pack`` drops edge labels, so in the left-to-right layouts
+each edge runs through a small label node instead: the value above the line, the gradient below.
+(``newrank`` with ``pack`` crashes Graphviz 2.43, so it is not used.)
 
 >>> boxes = [Box("a", "a", 20, kind="leaf"), Box("b", "exp", 30), Box("c", "f", 20, kind="out")]
 >>> g = arrange(boxes, [Arrow("a", "b"), Arrow("b", "c")], "wrapped")

@@ -46,6 +46,7 @@ from .render import _SUPER, number, show, visible
 from .steps import Naming, SHORT_OPS
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
+OP_FILL = "#fdebd0"   # operations are filled orange, values blue, the output green
 CHAR = 7.0            # points per character of a 12-point label (an estimate, for the layout)
 GRID_ROWS = 5         # a matrix with more rows (columns) shows its first 3, ⋮ (⋯), and its last
 NOISE = 1e-9          # |entry| below this times the largest entry of its matrix (or 1) prints as 0
@@ -306,8 +307,11 @@ class _Picture:
                     shape="box", style="rounded,filled", fillcolor="#eaf2f8"), _esc(self.name(vid))))
             else:
                 p = stack([text(op_label(e), bold=True)] + more)
+                # an operation is an ellipse; one that also adds up a fan-out, a rounded box (an
+                # ellipse around a grid would be huge)
                 self.boxes.append(Box(f"v{vid}", p.html, p.width + 30, "op", dict(
-                    shape="ellipse", style="filled", fillcolor="#fdebd0"), _esc(self.name(vid))))
+                    shape="box" if more else "ellipse", style="rounded,filled" if more else "filled",
+                    fillcolor=OP_FILL), _esc(self.name(vid))))
         root = self.d.output.id
         p = text(self.out_name, bold=True)
         self.boxes.append(Box("out", stack([p]).html, p.width + 20, "out", dict(
