@@ -227,7 +227,7 @@ def _draw(boxes, arrows, layout, legend, rows=None):
     graph of its own (connectors in place of the edges between rows) and lets dot pack the rows
     one under the other, so each row is as wide as it needs, not as its widest neighbour."""
     import graphviz
-    attrs = dict(rankdir="TB" if layout == "TB" else "LR", fontname=FONT, nodesep="0.25",
+    attrs = dict(rankdir="TB" if layout == "TB" else "LR", fontname=FONT, nodesep="0.12",
                  ranksep="0.35" if layout == "TB" else "0.2")
     if layout == "wrapped":
         attrs.update(pack="true", packmode="array_uct1")   # one column, in declaration order, left-aligned

@@ -10,7 +10,7 @@ numbers, matrices drawn as small grids, rounded to ``number_format`` and cleaned
 A value used by several operations (fan-out) has one edge per use, each with its own share of the
 gradient, and its node adds them up: ∂L/∂e = Σ = (the sum). Operations are drawn as symbols that
 cannot be mistaken for the user's variables: +, ×, ·, σ, exp, □², ① − ② (the circled numbers mark
-the inputs at the arrow heads). ``layout`` chooses left to right, top to bottom, or rows wrapped to
+the inputs on their edges' labels). ``layout`` chooses left to right, top to bottom, or rows wrapped to
 fit a slide (`symgrad.teaching.graph_layout`); the default wraps deep networks.
 
 >>> import sympy as sp, symgrad as sg
@@ -336,8 +336,8 @@ class _Picture:
         """The edge v → e (e's input i): ``above`` the line the value, ``below`` what flows back."""
         uses = len(self.nm.consumers.get(v.id, ()))
         attrs = dict(color=BLUE if uses > 1 else "black", penwidth="1.6" if uses > 1 else "1")
-        if _slotted(e):
-            attrs.update(headlabel=f"<{_SLOTS[i]}>", labelfontsize="11", labelfontcolor=GREY)
+        if _slotted(e):         # which slot of ① − ② this edge fills (a headlabel: lost when packed)
+            above = [text(_SLOTS[i], GREY, size=10)] + above
         self.arrow(f"v{v.id}", f"v{e.out.id}", above, below, attrs)
 
     def arrow(self, src, dst, above, below, attrs=None):

@@ -51,7 +51,7 @@ def test_op_labels_never_spell_the_users_names():
     for op in ops:
         assert not set(re.findall(r"[A-Za-z]+", op)) & users, op
     assert "① + ② − ③" in ops or "① − ③ + ②" in ops or any("①" in o and "③" in o for o in ops)
-    assert "headlabel=<①>" in src                  # the arrow heads say which input is which
+    assert '<font color="#566573" point-size="10">①</font>' in src   # the edges say which input is which
 
 
 def test_mlp_op_labels():
