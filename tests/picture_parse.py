@@ -100,7 +100,7 @@ def edges(source: str, back: str = RED) -> list:
     for src, dst, label in _value_edges(source):
         if not label:
             continue                                  # a row's exit to its connector
-        own = re.match(r'<table[^>]*><tr><td><font point-size="11">([^<]+)</font></td></tr>', label)
+        own = re.search(r'<tr><td><font point-size="11">([^<]+)</font></td></tr>', label)   # the name row
         fv, gv = colored(label, GREEN), colored(label, back)
         out.append((own.group(1) if own else names.get(src, src), fv[0] if fv else None,
                     gv[0] if gv else None, dst))
