@@ -296,13 +296,15 @@ class _Picture:
     def skeleton(self, extra):
         """Boxes for every node; ``extra(vid)`` gives parts added under a node's name (fan-out)."""
         nm, g = self.nm, self.g
+        root = self.d.output.id                 # drawn even when f is a constant
         for e in nm.fwd:
             vid = e.out.id
-            if e.prim is R.const_p or vid in self.folded:
+            if (e.prim is R.const_p and vid != root) or vid in self.folded:
                 continue
             more = extra(vid)
             if e.prim.leaf:
-                p = stack([text(self.name(vid), bold=True)] + more)
+                shown = show(e.params[0], "unicode") if e.prim is R.const_p else self.name(vid)
+                p = stack([text(shown, bold=True)] + more)
                 self.boxes.append(Box(f"v{vid}", p.html, p.width + 20, "leaf", dict(
                     shape="box", style="rounded,filled", fillcolor="#eaf2f8"), _esc(self.name(vid))))
             else:
@@ -312,11 +314,9 @@ class _Picture:
                 self.boxes.append(Box(f"v{vid}", p.html, p.width + 30, "op", dict(
                     shape="box" if more else "ellipse", style="rounded,filled" if more else "filled",
                     fillcolor=OP_FILL), _esc(self.name(vid))))
-        root = self.d.output.id
         p = text(self.out_name, bold=True)
         self.boxes.append(Box("out", stack([p]).html, p.width + 20, "out", dict(
             shape="box", style="rounded,filled", fillcolor="#d5f5e3"), _esc(self.out_name)))
-        return g, root
 
     def inputs(self, e):
         """(i, the drawn source, the equation it feeds, its index there) for each input of ``e``:
@@ -450,10 +450,10 @@ class _Picture:
         d, g, nm = self.d, self.g, self.nm
         root = d.output
         leaves = {e.params[0]: e.out for e in nm.fwd if e.prim is R.param_p or e.prim is R.input_p}
-        if seed is None:
-            w = d.wrt_vars[0]
-            seed = {g.producer[w.id].params[0]: 1}
-        if not isinstance(seed, dict) or not seed:
+        if seed is None:       # the first of wrt that f depends on (none: every tangent is 0)
+            first = [g.producer[w.id].params[0] for w in d.wrt_vars if w in leaves.values()][:1]
+            seed = {first[0]: 1} if first else {}
+        elif not isinstance(seed, dict) or not seed:
             raise ArgumentError(f"seed must be a dict {{symbol: tangent}} of f's inputs, got {seed!r}")
         tangents = {}
         for k, val in seed.items():
@@ -485,6 +485,8 @@ class _Picture:
                    [tangent_text(root.id)] if root.id in tan else [])
         what = (f"∂·/∂{_esc(wname)}" if unit else "directional derivative ·\u0307") + ", seeded " + ", ".join(
             f"{_esc(show(k, 'unicode'))}\u0307 = {_esc(_seed_text(v))}" for k, v in seed.items())
+        if not seed:
+            what = "0: f depends on none of wrt"
         self.legend = (f'<font color="{GREEN}">forward value (above)</font><br/>'
                        f'<font color="{PURPLE}">tangent {what} (below)</font>')
 

@@ -163,6 +163,16 @@ def test_layout_option():
     assert "cluster" not in circuit.graph().source            # a small graph stays one row
     with pytest.raises(ArgumentError, match="layout must be one of"):
         circuit.graph(layout="diagonal")
+    at = {x: -2, y: 5, z: -4}
+    lr, tb = (sorted(edges(circuit.graph(at=at, layout=k).source), key=str) for k in ("LR", "TB"))
+    assert [e[:3] for e in lr] == [e[:3] for e in tb] and ("q", "3", "−4") in [e[:3] for e in tb]
+
+
+def test_without_dot_the_rows_are_cut_by_estimated_widths(monkeypatch):
+    import symgrad.teaching.graph_layout as layout
+    monkeypatch.setattr(layout, "positions", lambda dot: None)      # as if Graphviz's dot were missing
+    assert "pack=true" in mlp4(at=False).source
+    assert "pack=true" not in sg.derive((x + y) * z, [x, y, z]).graph().source
 
 
 def test_wrapped_rows_carry_the_same_numbers():
@@ -233,3 +243,11 @@ def test_batch_norm_tensor_layer_draws_one_node_per_operation():
     beta_grad = next(gv for name, _, gv, _ in edges(src) if name in ("beta", "β"))
     got = [float(c.replace("−", "-")) for c in re.findall(r"[−\d.]+", beta_grad)]
     assert np.allclose(got, want, rtol=1e-3, atol=1e-3), (got, want)
+
+
+def test_edge_cases_draw():
+    # f a constant; f independent of wrt (forward mode: no tangent anywhere, said in the legend)
+    src = sg.derive(sp.Integer(3), [x]).graph(at={x: 1.0}).source
+    assert ("3", "3", "1", "out") in edges(src)
+    src = sg.derive(2 * y, [x]).graph(mode="forward", at={x: 1.0, y: 2.0}).source
+    assert all(tv is None for _, _, tv, _ in edges(src, back=PURPLE)) and "depends on none of wrt" in src
