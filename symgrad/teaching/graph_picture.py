@@ -132,8 +132,8 @@ def _slotted(eqn) -> bool:
 # Label parts: text, or a value drawn as a small grid; each knows its estimated width in points.
 
 class Part:
-    def __init__(self, html_: str, width: float, grid: bool = False):
-        self.html, self.width, self.grid = html_, width, grid
+    def __init__(self, html_: str, width: float):
+        self.html, self.width = html_, width
 
 
 def _esc(s) -> str:
@@ -191,7 +191,7 @@ def value_part(v, spec: str, color: str) -> Part:
         shape = f'<tr><td colspan="{len(cols) + 2}"><font point-size="9">{a.shape[0]}×{a.shape[1]}</font></td></tr>'
     grid = (f'<font color="{color}"><table border="0" cellborder="0" cellspacing="0" cellpadding="0" '
             f'color="{color}">{"".join(trs)}{shape}</table></font>')
-    return Part(grid, CHAR * 0.9 * (sum(widths) + len(widths)) + 10, grid=True)
+    return Part(grid, CHAR * 0.9 * (sum(widths) + len(widths)) + 10)
 
 
 def _keep(n):
@@ -317,6 +317,10 @@ class _Picture:
         p = text(self.out_name, bold=True)
         self.boxes.append(Box("out", stack([p]).html, p.width + 20, "out", dict(
             shape="box", style="rounded,filled", fillcolor="#d5f5e3"), _esc(self.out_name)))
+        # the inputs first, in the order of wrt (dot stacks them as declared: x above y, as on the slide)
+        order = {f"v{w.id}": k for k, w in enumerate(self.d.wrt_vars)}
+        leaves = sorted((b for b in self.boxes if b.kind == "leaf"), key=lambda b: order.get(b.id, len(order)))
+        self.boxes = leaves + [b for b in self.boxes if b.kind != "leaf"]
 
     def inputs(self, e):
         """(i, the drawn source, the equation it feeds, its index there) for each input of ``e``:
