@@ -427,6 +427,8 @@ class _Picture:
             return e
         nm = self.nm
         o = nm.owner(eqn.out.id)
+        if any(len(self.g.producer[i].out.shape) not in (0, 2) for i in (vid, o)):
+            return None         # N-d tensors: the names' form would print reshapes; ∂L/∂x̂ alone reads better
         known = dict(nm.disp)
         for t, z in nm.transparent.items():
             known.pop(t, None)
@@ -444,7 +446,8 @@ class _Picture:
         if vid in self.nm.transparent:           # W·y on its way into z = W·y + b
             lhs = f"∂{self.out_name}/∂({self.name(vid)})"
         else:
-            lhs = show(_gsym(self.out_name, str(self.nm.disp[vid]), shape, vid, self.nm), "unicode")
+            lhs = show(_gsym(self.out_name, str(self.nm.disp[vid]), shape, vid, self.nm), "unicode") \
+                if len(shape) in (0, 2) else f"∂{self.out_name}/∂{self.name(vid)}"
         if len(self.nm.consumers.get(vid, ())) > 1:
             return show(expr, "unicode") if expr is not None else "a share of " + lhs
         return lhs if expr is None else f"{lhs} = {show(expr, 'unicode')}"
@@ -512,8 +515,6 @@ def _seed_text(v) -> str:
 def _gsym(out, node, shape, vid, nm):
     """The symbol of ∂out/∂node: δ for a layer's pre-activation z in a matrix network."""
     import re
-    if len(shape) not in (0, 2):
-        return sp.Symbol(f"∂{out}/∂{node}")
     is_z = bool(re.fullmatch(r"z\d*", node)) and shape != () and vid not in nm.user_named
     return partial(out, node, shape, delta=is_z)
 
