@@ -251,3 +251,14 @@ def test_edge_cases_draw():
     assert ("3", "3", "1", "out") in edges(src)
     src = sg.derive(2 * y, [x]).graph(mode="forward", at={x: 1.0, y: 2.0}).source
     assert all(tv is None for _, _, tv, _ in edges(src, back=PURPLE)) and "depends on none of wrt" in src
+
+
+def test_forward_tangent_of_the_neuron_equals_sympy_diff():
+    w0, x0, w1, x1, w2 = sp.symbols("w0 x0 w1 x1 w2")
+    f = 1 / (1 + sp.exp(-(w0 * x0 + w1 * x1 + w2)))
+    at = {w0: 2, x0: -1, w1: -3, x1: -2, w2: -3}
+    for var in (w0, x1):
+        src = sg.derive(f, [w0, x0, w1, x1, w2]).graph(mode="forward", seed={var: 1}, at=at).source
+        out = next(tv for _, _, tv, dst in edges(src, back=PURPLE) if dst == "out")
+        want = float(sp.diff(f, var).subs(at))                   # the oracle: SymPy
+        assert abs(float(out.replace("−", "-")) - want) < 1e-3, (var, out, want)
