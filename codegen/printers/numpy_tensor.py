@@ -1,5 +1,5 @@
 """The N-d primitives in NumPy: one row per primitive, each a vectorized NumPy form (no Python loop
-over entries). The whole-batch scheduler (`codegen.whole_batch`) looks a primitive up here by its
+over entries). The whole-batch scheduler (`codegen.numpy_whole_batch`) looks a primitive up here by its
 name; a backend or a later primitive (convolution, pooling) extends the table with one entry.
 
     reshape[shape]        a.reshape(shape)                          a view
