@@ -111,3 +111,6 @@ FORMS: dict[str, Form] = {
     "bmatmul": Form(lambda c, e: f"numpy.matmul({c.args[0]}, {c.args[1]})"),
     "lse": Form(_lse),
 }
+
+from .numpy_conv import forms as _conv_forms  # noqa: E402 - convolution and pooling rows (their own module)
+FORMS.update(_conv_forms(Form))

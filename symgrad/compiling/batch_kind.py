@@ -31,6 +31,8 @@ USER_TERMS = {
     "take": "sg.take / sg.embedding (W[idx])", "scatter_add": "the gradient of take / embedding (scatter-add)",
     "bmatmul": "a batched matrix product (@ over leading axes)",
     "lse": "logsumexp / softmax / cross_entropy over an axis",
+    "conv": "conv2d / conv1d (a convolution: sg.conv2d, sg.conv1d)", "flip": "a flip (the gradient of conv2d)",
+    "windows": "pooling (sg.max_pool2d, sg.avg_pool2d)", "fold": "the gradient of pooling (fold)",
 }
 
 
