@@ -142,6 +142,9 @@ class Flip(T.TensorExpr):
     def _sympystr(self, printer):
         return f"flip({printer._print(self.args[0])}, {self.axes})"
 
+    def _latex(self, printer):
+        return r"\operatorname{flip}\left(%s\right)" % printer._print(self.args[0])
+
 
 class Windows(_Spatial):
     """windows(x): every window of x (N, C, *S) as trailing axes, (N, C, *O, *K) — im2col as a view.
