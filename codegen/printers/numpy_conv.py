@@ -5,7 +5,7 @@
                                      assignment), its windows as a strided view
                                      (sliding_window_view), one numpy.tensordot over (C, *K)
     flip[axes]                       numpy.flip(a, axes)                        a view
-    windows[K, stride, pads, dil]    numpy.pad, sliding_window_view, strided   a view (printed where used)
+    windows[K, stride, pads, dil]    numpy.pad, sliding_window_view, strided,  copied once (read twice)
     fold[shape, K, stride, pads]     zeros; one strided slice-add per kernel offset (k of them, each
                                      over every position at once); the padding cut off
 
@@ -95,15 +95,15 @@ def _conv(c, e) -> list:
 
 
 def _windows(c, e) -> str:
-    # one expression, a read-only strided view of (the padded) x: printed where it is used, so no
-    # buffer of it is ever reused in place
+    # every window, copied once into (N, C, *O, *K) order: max pooling reads it twice (the max, and
+    # the arg-max in the backward), each through a reshape that would copy a strided view again
     kernel, stride, pads, dil, fill = e.params
     nlead = len(e.inputs[0].shape) - len(kernel)
     x = c.args[0]
     if any(lo or hi for lo, hi in pads):
         widths = tuple([(0, 0)] * nlead + [tuple(p) for p in pads])
         x = f"numpy.pad({x}, {widths}, constant_values={_fill(fill)})"
-    return _windows_code(x, nlead, kernel, stride, dil)
+    return f"numpy.ascontiguousarray({_windows_code(x, nlead, kernel, stride, dil)})"
 
 
 def _fold(c, e) -> list:
@@ -131,6 +131,6 @@ def forms(Form) -> dict:
     return {
         "conv": Form(_conv),
         "flip": Form(lambda c, e: f"numpy.flip({c.args[0]}, {tuple(e.params[0])})", view=True),
-        "windows": Form(_windows, view=True),
+        "windows": Form(_windows),
         "fold": Form(_fold),
     }
