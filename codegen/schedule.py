@@ -242,8 +242,7 @@ class Scheduler:
         self.fresh: set[int] = set()
         for e in self.eqns:
             v = e.out.id
-            if (e.prim.leaf or v in self.inline or v in fused or e.prim is R.transpose_p
-                    or e.prim is R.broadcast_p or v in self.names):
+            if e.prim.leaf or v in self.inline or v in fused or self._is_view(e) or v in self.names:
                 continue
             st = self._statement(e)
             if last is not None and getattr(st, "body", None) is not None:
@@ -263,6 +262,11 @@ class Scheduler:
             note = self.notes.get(var.id)
             stmts.append(Stmt([f"{name} = {code}"], [note] if note else [], reads=reads))
         return stmts
+
+    def _is_view(self, e) -> bool:
+        """Whether equation ``e`` is printed where it is used (a view of its operand), not as a
+        statement: transposes and broadcasts here; reshapes, slices ... in the whole-batch schedule."""
+        return e.prim is R.transpose_p or e.prim is R.broadcast_p
 
     def _statement(self, e) -> Stmt:
         v = e.out.id

@@ -6,6 +6,7 @@
 [z, z, x + y]
 """
 from .core import lower_tensor as _lower_tensor  # noqa: F401 - registers the N-d tensor rows and handlers
+from .core import lower_conv as _lower_conv  # noqa: F401 - registers the convolution and pooling rows
 from .core.differentiate import grad, hessian, jacobian
 from .core.evaluate import numeric
 from .core.policy import Subgradients
@@ -17,6 +18,8 @@ from .frontend.functions import (bce, gather, hinge, kl_div, l1, leaky_relu, mse
 from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embedding, max, mean, min,
                               one_hot, stack, sum, take, take_along_axis, tensor, var, where)
 from .frontend.tensor_softmax import cross_entropy, log_softmax, logsumexp, softmax
+from .frontend.conv import (avg_pool1d, avg_pool2d, conv1d, conv2d, flip, max_pool1d,
+                            max_pool2d)
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive
@@ -54,6 +57,7 @@ __all__ = [
     "check_backward", "BackwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
     "take_along_axis", "embedding", "broadcast",
+    "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",
     "LabelRangeError", "ArgumentError", "DataError", "ParseError", "UnsafeInputError",
     "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",

@@ -90,7 +90,8 @@ def _shape_txt(s) -> str:
 
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
-    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, fanout_hint, sigmoid_hint,
+    from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
+    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, fanout_hint, sigmoid_hint,
               softmax_hint, target_hint, first_step_hint):
         try:
             msg = h(case)

@@ -32,12 +32,14 @@ import sympy as sp
 from ..core import rules as R
 from ..frontend.masks import masks_in, switch_off
 from ..frontend.parse import parse_expr
+from ..frontend.tensor import Tensor
 from ..errors import (ArgumentError, DataError, FreeSymbolError, MissingValueError, ShapeError, SymgradError,
                       UnsupportedError)
 from ..core.ir import Graph, Var, format_shape
 from ..core.lower import Lowering
 from ..core.policy import DEFAULT, Subgradients, check_policy
 from ..core.reverse import backward
+from .batch_kind import check_declaration, refuse_kernels
 from .rewrite import stabilize
 
 # What lives in codegen registers itself here when its module is imported; symgrad names the
@@ -101,6 +103,7 @@ class Spec:
     optimizer: Any
     dtype: str
     reduction: str
+    whole_batch: bool = False       # declared over the batch (a symbolic size): no batch axis added
 
 
 @dataclass
@@ -124,6 +127,8 @@ def safe_text(text: str) -> str:
 
 
 def _shape(sym) -> tuple:
+    if isinstance(sym, Tensor):
+        return tuple(sym.shape)         # sizes may be symbolic (N): bound from the arrays
     if isinstance(sym, sp.MatrixSymbol):
         dims = tuple(sym.shape)
         if not all(getattr(d, "is_Integer", False) for d in dims):
@@ -132,8 +137,8 @@ def _shape(sym) -> tuple:
         return tuple(int(d) for d in dims)
     if isinstance(sym, sp.Symbol):
         return ()
-    raise ArgumentError(f"parameters and inputs must be Symbols or MatrixSymbols, got {sym!r} "
-                        f"({type(sym).__name__})")
+    raise ArgumentError(f"parameters and inputs must be Symbols, MatrixSymbols or tensors (sg.tensor), "
+                        f"got {sym!r} ({type(sym).__name__})")
 
 
 def _lower(loss, params, inputs, outputs, policy, with_grads: bool) -> Lowered:
@@ -209,7 +214,10 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
         raise ArgumentError(f"seed must be an integer >= 0 (of the dropout masks' generator), got {seed!r}")
     spec = specify(loss, params, inputs, optimizer=optimizer, dtype=dtype, outputs=outputs,
                    reduction=reduction, policy=policy)
-    compiled = _backend(target)(spec)
+    build = _backend(target)
+    if spec.whole_batch and target != "numpy":
+        refuse_kernels(spec, target)
+    compiled = build(spec)
     return (compiled.program or Program)(spec, compiled, seed)
 
 
@@ -238,9 +246,10 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
         raise SymgradError(f"two parameters/inputs share the name {dup[0]!r}; values are keyed by name, "
                            f"so names must be distinct")
     masks = masks_in(loss)
-    declared = set(params) | set(inputs) | set(masks)
+    whole = check_declaration(params, inputs, masks, reduction)
+    declared = set(params) | set(inputs) | set(masks) | whole
     for what, e in [("loss", loss)] + [(f"output {i}", o) for i, o in enumerate(outputs)]:
-        free = [s for s in e.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))]
+        free = [s for s in e.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))]
         unknown = sorted((s for s in free if s not in declared), key=lambda s: s.name)
         if unknown:
             raise FreeSymbolError(
@@ -248,7 +257,7 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
                 f"parameter nor an input; add it to params=[...] or inputs=[...]")
     train = _lower(loss, params, inputs, [], policy, with_grads=True)
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False)
-    return Spec(params, inputs, train, ev, optimizer, dtype, reduction)
+    return Spec(params, inputs, train, ev, optimizer, dtype, reduction, whole_batch=bool(whole))
 
 
 def _expression(what: str, e):
@@ -266,12 +275,12 @@ def _expression(what: str, e):
 
 def _symbol_list(what: str, xs) -> list:
     """``params=`` / ``inputs=``: a list of Symbols and MatrixSymbols (one alone counts as a list)."""
-    if isinstance(xs, (sp.Symbol, sp.MatrixSymbol)):
+    if isinstance(xs, (sp.Symbol, sp.MatrixSymbol, Tensor)):
         return [xs]
     if not isinstance(xs, (list, tuple)):
         raise ArgumentError(f"{what} must be a list of Symbols and MatrixSymbols, got {xs!r}")
     for s in xs:
-        if not isinstance(s, (sp.Symbol, sp.MatrixSymbol)):
+        if not isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor)):
             raise ArgumentError(f"{what} must be a list of Symbols and MatrixSymbols; it holds {s!r} "
                                 f"({type(s).__name__})")
         _shape(s)
@@ -533,8 +542,8 @@ _MISSING = object()
 
 def _batched_shape(shape) -> tuple:
     """Per-example shape → the array shape after the batch axis."""
-    if shape == ():
-        return ()
+    if len(shape) != 2:                 # a scalar; a tensor's shape (whole-batch: no batch axis)
+        return tuple(shape)
     m, n = shape
     if n == 1:
         return (m,)

@@ -97,6 +97,7 @@ def broadcast_shapes(*shapes, names=None):
             if dims_equal(d, 1) or dims_equal(d, e):
                 d = e
                 continue
+            names = names() if callable(names) else names   # lazy: printing a deep network is slow
             who = (" and ".join(f"{n} {fmt(s)}" for n, s in zip(names, shapes)) if names
                    else " and ".join(fmt(s) for s in shapes))
             raise BroadcastError(f"cannot broadcast {who}: dimension {d} against {e} (NumPy's rule: "
@@ -525,7 +526,10 @@ def _matmul_shape(a, b, names=("a", "b")):
 
 def matmul(a, b):
     a, b = _tensor_arg(a, "@"), _tensor_arg(b, "@")
-    _matmul_shape(a.shape, b.shape, (str(a), str(b)))
+    try:
+        _matmul_shape(a.shape, b.shape)
+    except ShapeError:     # print the operands only now: printing a deep residual network is slow
+        _matmul_shape(a.shape, b.shape, (str(a), str(b)))
     return TensorMatMul(a, b)
 
 
@@ -939,7 +943,7 @@ def where(cond, a, b):
     else:
         raise ShapeError(f"where: the condition {cond} must be a comparison of tensors (x > 0) or "
                          f"an integer tensor")
-    broadcast_shapes(cs, shape_of(a), shape_of(b), names=["condition", str(a), str(b)])
+    broadcast_shapes(cs, shape_of(a), shape_of(b), names=lambda: ["condition", str(a), str(b)])
     return Where(cond, _unwrap(a), _unwrap(b))
 
 
@@ -1051,7 +1055,7 @@ def take_along_axis(x, idx, axis):
     xs[ax] = 1
     ishape = list(idx.shape)
     ishape[ax] = 1
-    broadcast_shapes(tuple(xs), tuple(ishape), names=[str(x), str(idx)])
+    broadcast_shapes(tuple(xs), tuple(ishape), names=lambda: [str(x), str(idx)])
     return TakeAlong(x, idx, sp.Integer(ax))
 
 
@@ -1069,7 +1073,7 @@ def broadcast(x, shape):
     x = as_expr(x)
     shape = tuple(_dim(d) for d in shape)
     s = shape_of(x)
-    if broadcast_shapes(s, shape, names=[str(x), "the target"]) != shape:
+    if broadcast_shapes(s, shape, names=lambda: [str(x), "the target"]) != shape:
         raise BroadcastError(f"cannot broadcast {x} of shape {fmt(s)} to {fmt(shape)}")
     if tuple(s) == shape:
         return as_tensor(x)

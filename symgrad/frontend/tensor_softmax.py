@@ -176,6 +176,6 @@ def cross_entropy(logits, target, axis=-1, reduction="mean"):
         raise IntegerTensorError(f"cross_entropy: the target {target} must be a tensor: integer labels "
                                  f"(sg.tensor(name, batch shape, integer=True)) or probabilities")
     t = T.as_tensor(target)
-    T.broadcast_shapes(t.shape, x.shape, names=[str(t), str(x)])
+    T.broadcast_shapes(t.shape, x.shape, names=lambda: [str(t), str(x)])
     per = T.sum(-t * LogSoftmaxT(x, sp.Integer(ax)), axis=ax)
     return _reduce(per, reduction)

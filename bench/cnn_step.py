@@ -1,0 +1,248 @@
+"""CPU training step of the digits CNN (issue 12): the generated NumPy step against PyTorch eager and a
+hand-written im2col NumPy step, in one process, on the same data.
+
+    PYTHONPATH=. python bench/cnn_step.py [--rounds 15]
+
+The network is `examples/train_cnn_digits.py`'s: conv 3×3 (1 → 16, padding 1) → relu → max pool 2 →
+conv 3×3 (16 → 32, padding 1) → relu → max pool 2 → dense 128 → 10, softmax cross-entropy with
+integer labels, batch 64, float32. One training step = forward, loss, backward, SGD update (lr 0.01).
+Every library runs on one thread (BLAS included). Printed: the median time of a step and the
+ratios generated / other (medians of the per-round ratios: the methods take turns, so a busy
+machine slows them alike). Also timed: `sg.grad` of a ResNet-18-shaped network declared at the
+tensor level (the convolutions, batch norms and identity paths of its 8 basic blocks).
+"""
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse      # noqa: E402
+import datetime      # noqa: E402
+import platform      # noqa: E402
+import statistics    # noqa: E402
+import sys           # noqa: E402
+import time          # noqa: E402
+
+import numpy as np   # noqa: E402
+import sympy as sp   # noqa: E402
+from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
+
+import symgrad as sg  # noqa: E402
+from symgrad.compiling.optim import SGD  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+from train_cnn_digits import lenet  # noqa: E402
+
+LR, B = 0.01, 64
+N = sp.Symbol("N", integer=True, positive=True)
+
+
+# -------------------------------------------------------------------------------------------------
+# The hand-written step: im2col + one GEMM per convolution (cs231n's fast layers), the pooling by a
+# reshape (2×2 windows that tile the image), col2im by one slice-add per kernel offset.
+
+
+def conv_forward(x, w, b):
+    n, c, h, wd = x.shape
+    f, _, k, _ = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    cols = sliding_window_view(xp, (k, k), axis=(2, 3)).transpose(0, 2, 3, 1, 4, 5).reshape(n * h * wd, c * k * k)
+    out = cols @ w.reshape(f, -1).T
+    out += b
+    return out.reshape(n, h, wd, f).transpose(0, 3, 1, 2), cols
+
+
+def conv_backward(dout, cols, w, xshape, need_dx=True):
+    n, c, h, wd = xshape
+    f, _, k, _ = w.shape
+    d2 = dout.transpose(0, 2, 3, 1).reshape(-1, f)
+    dw = (d2.T @ cols).reshape(w.shape)
+    db = d2.sum(0)
+    if not need_dx:
+        return None, dw, db
+    dcols = (d2 @ w.reshape(f, -1)).reshape(n, h, wd, c, k, k)
+    dxp = np.zeros((n, c, h + 2, wd + 2), dtype=dout.dtype)
+    for i in range(k):
+        for j in range(k):
+            dxp[:, :, i:i + h, j:j + wd] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return dxp[:, :, 1:-1, 1:-1], dw, db
+
+
+def pool_forward(x):
+    n, c, h, w = x.shape
+    win = x.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4)
+    idx = win.argmax(-1)
+    return np.take_along_axis(win, idx[..., None], -1)[..., 0], idx
+
+
+def pool_backward(dout, idx, xshape):
+    n, c, h, w = xshape
+    d = (np.arange(4) == idx[..., None]) * dout[..., None]             # δ to the first arg-max
+    return d.reshape(n, c, h // 2, w // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(xshape)
+
+
+def hand_step(p, x, y):
+    z1, cols1 = conv_forward(x, p["w1"], p["b1"])
+    r1 = np.maximum(z1, 0)
+    h1, i1 = pool_forward(r1)
+    z2, cols2 = conv_forward(h1, p["w2"], p["b2"])
+    r2 = np.maximum(z2, 0)
+    h2, i2 = pool_forward(r2)
+    flat = h2.reshape(x.shape[0], -1)
+    s = flat @ p["W3"] + p["b3"]
+    m = s.max(1, keepdims=True)
+    e = np.exp(s - m)
+    tot = e.sum(1, keepdims=True)
+    n = x.shape[0]
+    loss = float(np.mean(np.log(tot[:, 0]) + m[:, 0] - s[np.arange(n), y]))
+    ds = e / tot
+    ds[np.arange(n), y] -= 1
+    ds /= n
+    g = {"W3": flat.T @ ds, "b3": ds.sum(0)}
+    dh2 = (ds @ p["W3"].T).reshape(h2.shape)
+    dz2 = pool_backward(dh2, i2, r2.shape) * (z2 >= 0)
+    dh1, g["w2"], g["b2"] = conv_backward(dz2, cols2, p["w2"], h1.shape)
+    dz1 = pool_backward(dh1, i1, r1.shape) * (z1 >= 0)
+    _, g["w1"], g["b1"] = conv_backward(dz1, cols1, p["w1"], x.shape, need_dx=False)
+    for k, v in g.items():
+        p[k] -= LR * v.astype(p[k].dtype)
+    return loss
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+def init(params, seed=0):
+    rng = np.random.default_rng(seed)
+    out = {}
+    for p in params:
+        shape = tuple(int(d) for d in p.shape)
+        fan = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
+        out[p.name] = (rng.uniform(-1, 1, size=shape) * np.sqrt(6.0 / fan) if len(shape) > 1
+                       else np.zeros(shape)).astype(np.float32)
+    return out
+
+
+def torch_step_fn(values, x, y):
+    import torch
+    torch.set_num_threads(1)
+    F = torch.nn.functional
+    ps = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in values.items()}
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        h = F.max_pool2d(F.relu(F.conv2d(xt, ps["w1"], ps["b1"], padding=1)), 2)
+        h = F.max_pool2d(F.relu(F.conv2d(h, ps["w2"], ps["b2"], padding=1)), 2)
+        loss = F.cross_entropy(h.reshape(xt.shape[0], -1) @ ps["W3"] + ps["b3"], yt)
+        loss.backward()
+        with torch.no_grad():
+            for p in ps.values():
+                p -= LR * p.grad
+                p.grad = None
+        return loss.item()
+    return step
+
+
+def time_steps(fns: dict, rounds: int, per_round: int):
+    samples = {k: [] for k in fns}
+    for f in fns.values():
+        for _ in range(3):
+            f()
+    order = list(fns)
+    for r in range(rounds):
+        for k in order[r % len(order):] + order[:r % len(order)]:
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                fns[k]()
+            samples[k].append((time.perf_counter() - t0) / per_round)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    ratio = {k: statistics.median(g / o for g, o in zip(samples["generated"], v)) for k, v in samples.items()}
+    return med, ratio
+
+
+# -------------------------------------------------------------------------------------------------
+# sg.grad of a ResNet-18-shaped network at the tensor level
+
+
+def resnet18_loss(width=64, hw=8):
+    """A stem conv, four stages of two basic blocks (widths w, 2w, 4w, 8w; the first block of a
+    stage strided, with a 1×1 projection), global average pooling, a dense layer, cross-entropy."""
+    x, y = sg.tensor("x", (N, 3, hw, hw)), sg.tensor("y", (N,), integer=True)
+    params = []
+
+    def p(name, shape):
+        t = sg.tensor(name, shape)
+        params.append(t)
+        return t
+
+    def bn(h, name):
+        c = h.shape[1]
+        g, b = p(f"{name}_g", (c,)), p(f"{name}_b", (c,))
+        mu = sg.mean(h, axis=(0, 2, 3), keepdims=True)
+        var = sg.var(h, axis=(0, 2, 3), keepdims=True)
+        return g.reshape(1, c, 1, 1) * (h - mu) / sg.as_tensor(sp.sqrt(var + sp.Rational(1, 10 ** 5))) \
+            + b.reshape(1, c, 1, 1)
+
+    h = sg.relu(bn(sg.conv2d(x, p("stem", (width, 3, 3, 3)), padding=1), "bn0"))
+    c = width
+    for stage in range(4):
+        out_c = width * 2 ** stage
+        for blk in range(2):
+            s = 2 if stage > 0 and blk == 0 else 1
+            name = f"s{stage}b{blk}"
+            o = sg.relu(bn(sg.conv2d(h, p(f"{name}_w1", (out_c, c, 3, 3)), stride=s, padding=1), f"{name}_bn1"))
+            o = bn(sg.conv2d(o, p(f"{name}_w2", (out_c, out_c, 3, 3)), padding=1), f"{name}_bn2")
+            short = h if s == 1 and c == out_c else bn(sg.conv2d(h, p(f"{name}_proj", (out_c, c, 1, 1)),
+                                                                 stride=s), f"{name}_bnp")
+            h = sg.as_tensor(sg.relu(o + short))
+            c = out_c
+    pooled = sg.mean(h, axis=(2, 3))
+    logits = pooled @ p("fc", (c, 10))
+    return sg.cross_entropy(logits, y), params
+
+
+def run(rounds: int):
+    logits, loss, params, inputs = lenet()
+    prog = sg.compile(loss, params=params, inputs=inputs, optimizer=SGD(lr=LR), dtype="float32")
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (B, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 10, B)
+    values = init(params)
+    gv = {k: v.copy() for k, v in values.items()}
+    gstate = {"state": prog.init_state(gv)}
+    batch = {"x": x, "y": y}
+
+    def generated():
+        prog.step(gv, gstate["state"], batch)
+
+    hv = {k: v.copy() for k, v in values.items()}
+    fns = {"generated": generated, "im2col (hand)": lambda: hand_step(hv, x, y),
+           "torch eager": torch_step_fn(values, x, y.astype(np.int64))}
+    med, ratio = time_steps(fns, rounds, 5)
+    t0, c0 = time.perf_counter(), time.process_time()
+    rloss, rparams = resnet18_loss()
+    sg.grad(rloss, rparams)
+    t_grad = (time.perf_counter() - t0, time.process_time() - c0)     # wall, and CPU of this process
+    return med, ratio, t_grad, len(rparams)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=15)
+    args = ap.parse_args(argv)
+    import torch
+    med, ratio, t_grad, n_params = run(args.rounds)
+    print(f"{datetime.date.today()}, {platform.machine()}, numpy {np.__version__}, torch {torch.__version__}, "
+          f"one thread each; digits CNN, batch {B}, float32, SGD step")
+    print("| method | ms / step | generated / method |")
+    print("|---|---|---|")
+    for k in med:
+        print(f"| {k} | {med[k] * 1e3:.2f} | {ratio[k]:.2f} |")
+    print(f"sg.grad of a ResNet-18-shaped network ({n_params} parameter tensors): {t_grad[0]:.2f} s wall, "
+          f"{t_grad[1]:.2f} s CPU")
+
+
+if __name__ == "__main__":
+    main()

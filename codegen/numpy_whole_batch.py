@@ -1,0 +1,288 @@
+"""Whole-batch programs in NumPy: a network declared over the batch (``x`` of shape (N, D) with a
+symbolic N, the mean over N written in the loss) runs as declared — no batch axis is added, no
+batch sum is taken: every IR variable is one array of its declared shape, the symbolic sizes bound
+from the inputs at entry (``d0 = x0.shape[0]``, names made by symgrad).
+
+The scheduler is `codegen.schedule.Scheduler` with every value unbatched, plus:
+
+- the N-d primitives print from the table `codegen.printers.numpy_tensor.FORMS`, one row each;
+  the views among them (reshape, permute, expand, slice) are printed where they are used;
+- a broadcast (``expand``, or a reshape that only adds leading size-1 axes) inside an elementwise
+  expression dissolves into NumPy's own broadcasting: ``z + b`` for a bias b of shape (H,) against
+  z of shape (N, H), with no (N, H) copy of b;
+- a gradient is the gradient variable itself (the 1/N of the mean is in the declaration), in a
+  buffer of its own, because the optimizer's update is worked out in it.
+
+>>> import numpy as np, sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3,))
+>>> prog = sg.compile(sg.mean((x @ w) ** 2), [w], [x], dtype="float64")
+>>> float(prog.loss({"w": np.ones(3)}, {"x": np.ones((5, 3))}))
+9.0
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symgrad.core import array_rules as A
+from symgrad.core import rules as R
+from symgrad.core.ir import Graph
+
+from .printers.numpy_printer import NumpyPrinter
+from .printers.numpy_tensor import FORMS, Context
+from .schedule import Scheduler, Stmt, Value, _atom, _eqn_comment
+
+
+@dataclass(frozen=True)
+class TensorValue(Value):
+    """A value in its declared shape; ``code`` is that shape as code (sizes bound to d0, d1, ...)."""
+    code: tuple = ()
+
+    def array_shape(self) -> tuple:
+        return self.code
+
+
+class WholeBatchScheduler(Scheduler):
+    """`Scheduler` for whole-batch declarations (see the module docstring). ``dims`` maps each
+    symbolic size (a SymPy Symbol) to its generated name."""
+
+    def __init__(self, graph: Graph, names: dict, notes: dict, printer: NumpyPrinter, consts, dims: dict):
+        super().__init__(graph, names, set(), notes, printer, consts)
+        self.dims = dims
+        self.dim_syms = {s: sp.Symbol(n, integer=True) for s, n in dims.items()}
+
+    # -- shapes as code -------------------------------------------------------------------------
+    def dim_code(self, d) -> str:
+        d = sp.sympify(d)
+        if d.is_Integer:
+            return str(int(d))
+        return self.printer.doprint(d.xreplace(self.dim_syms))
+
+    def shape_code(self, shape) -> str:
+        dims = [self.dim_code(d) for d in shape]
+        return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+    def _analyse(self, roots):
+        super()._analyse(roots)
+        self.value = {v: TensorValue(False, val.shape, tuple(self.dim_code(d) for d in val.shape))
+                      for v, val in self.value.items()}
+        # an elementwise expression read through a view (a reshape of it, a slice) gets a name: the
+        # view may be read several times, and would recompute it each time
+        self.inline = {v for v in self.inline if not self._is_view(self.consumer[v])}
+
+    def _is_view(self, e) -> bool:
+        form = FORMS.get(e.prim.name)
+        return super()._is_view(e) or (form is not None and form.view)
+
+    def _dissolves(self, e) -> bool:
+        """A broadcast that NumPy's broadcasting does by itself inside an elementwise expression:
+        ``expand`` (size-1 axes repeated) and a reshape that only adds leading size-1 axes."""
+        if e.prim is A.expand_p:
+            return True
+        if e.prim is A.reshape_p:
+            old, new = tuple(e.inputs[0].shape), tuple(e.out.shape)
+            k = len(new) - len(old)
+            return k > 0 and all(d == 1 for d in new[:k]) and R.shapes_equal(new[k:], old)
+        return False
+
+    # -- references -----------------------------------------------------------------------------
+    def _context(self, name: str, e, reads: set) -> Context:
+        return Context(name, [_atom(self.view(u.id, reads)) for u in e.inputs], self.shape_code, self.dim_code)
+
+    def view(self, v: int, reads: set) -> str:
+        e = self.g.producer[v]
+        if v not in self.names:
+            form = FORMS.get(e.prim.name)
+            if form is not None and form.view:
+                return form.code(self._context("", e, reads), e)
+            if e.prim is R.const_p:
+                u = R.uniform_value(self.g, e.out)
+                if u is not None and e.out.shape != ():
+                    return f"numpy.full({self.shape_code(e.out.shape)}, {float(u)!r}, dtype=DTYPE)"
+        return super().view(v, reads)
+
+    def body_of(self, v: int, want, reads: set):
+        e = self.g.producer[v]
+        if v not in self.names and self._dissolves(e):
+            return self.body_of(e.inputs[0].id, want, reads)
+        body = super().body_of(v, want, reads)
+        return body.xreplace(self.dim_syms) if self.dim_syms else body
+
+    def body_of_stmt(self, e, val, reads: set):
+        body = super().body_of_stmt(e, val, reads)
+        return body.xreplace(self.dim_syms) if self.dim_syms else body
+
+    def _full(self, v: int, val) -> bool:
+        e = self.g.producer[v]
+        if v not in self.names and self.value[v] == val and self._dissolves(e):
+            return False                # printed as its (smaller) operand
+        return super()._full(v, val)
+
+    # -- statements -----------------------------------------------------------------------------
+    def _statement(self, e) -> Stmt:
+        form = FORMS.get(e.prim.name)
+        if form is None:
+            return super()._statement(e)
+        v = e.out.id
+        name, reads = f"v{v}", set()
+        out = form.code(self._context(name, e, reads), e)
+        code = [f"{name} = {out}"] if isinstance(out, str) else list(out)
+        comment = [_eqn_comment(e)] + ([self.notes[v]] if v in self.notes else [])
+        st = Stmt(code, comment, reads, v)
+        self.names[v] = name
+        self.fresh.add(v)
+        return st
+
+    def _batch_sum(self, var, shape, fused, reads) -> str:
+        """The gradient as declared (no batch sum), in a writable buffer of its own: a fresh
+        temporary that nothing else holds is used as it is, anything else (a view, a parameter, a
+        gradient another parameter shares) is copied."""
+        code = self.view(var.id, reads)
+        taken = getattr(self, "_grad_buffers", set())
+        if var.id in self.fresh and self.names.get(var.id) == code and code not in taken:
+            self._grad_buffers = taken | {code}
+            return code
+        return f"numpy.array(numpy.broadcast_to({code}, {self.shape_code(shape)}), dtype=DTYPE)"
+
+    def schedule(self, keep, grads):
+        self._grad_buffers = set()
+        return super().schedule(keep, grads)
+
+
+# -------------------------------------------------------------------------------------------------
+# The functions of the module
+
+
+def dims_of(spec) -> dict:
+    """Symbolic size → generated name (d0, d1, ...), in order of first appearance in the inputs."""
+    dims: dict = {}
+    for x in spec.inputs:
+        for d in x.shape:
+            d = sp.sympify(d)
+            for s in sorted(d.free_symbols, key=lambda s: s.name):
+                dims.setdefault(s, f"d{len(dims)}")
+    return dims
+
+
+def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict) -> list:
+    """One function (loss, grad, step or forward) of a whole-batch module, as lines."""
+    from symgrad.errors import UnsupportedError
+
+    from .numpy_backend import _INDENT, argument_names, unpack_arguments, update_lines
+    train = kind in ("grad", "step")
+    key = "train" if train else kind
+    dims = dims_of(spec)
+    if key not in scheduled:
+        names = argument_names(lw)
+        if lw.scale is not None:
+            names[lw.scale] = "scale"
+        for vid in _dim_leaves(lw, dims):
+            names[vid] = dims[lw.graph.producer[vid].params[0]]
+        sch = WholeBatchScheduler(lw.graph, names, lw.notes, printer, consts, dims)
+        keep = {o: f"o{i}" for i, o in enumerate(lw.outputs)} if kind == "forward" else {lw.loss: "L"}
+        grads = [(f"g{i}", g, tuple(p.shape)) for i, (g, p) in enumerate(zip(lw.grads, spec.params))] \
+            if train else []
+        scheduled[key] = (sch, keep, sch.schedule(keep, grads))
+    sch, keep, block = scheduled[key]
+    used = sch.value
+
+    params = [f"p{i}" for i in range(len(spec.params))]
+    xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
+    sig = {"loss": "params, batch", "grad": "params, batch, rng=None",
+           "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
+    doc = {"loss": "The loss of the batch, as declared (its mean over N is in the declaration).",
+           "grad": "(loss, [∂loss/∂p0, ...]) for the batch; each gradient is shaped like its parameter.",
+           "step": "One training step, in place (parameters and optimizer slots); returns the loss before it.",
+           "forward": "The requested outputs for the batch, as declared."}[kind]
+    L = [f"def {kind}({sig}):", f'    """{doc}"""']
+    body = unpack_arguments(spec, kind, params, xs)
+
+    # the symbolic sizes, bound from the first input that has each
+    bound: dict = {}
+    body.append("# sizes, from the inputs")
+    for i, x in enumerate(spec.inputs):
+        if lw.inputs[i] not in used:
+            continue
+        for k, d in enumerate(x.shape):
+            d = sp.sympify(d)
+            if d.is_Symbol and d not in bound:
+                bound[d] = dims[d]
+                body.append(f"{dims[d]} = x{i}.shape[{k}]")
+    needed = set()
+    for val in used.values():
+        for d in val.shape:
+            needed |= sp.sympify(d).free_symbols
+    for e in sch.eqns:
+        if e.prim is R.ewise_p:
+            needed |= {s for s in e.params[0].free_symbols if s in dims}
+    missing = sorted((s.name for s in needed if s in dims and s not in bound))
+    if missing:
+        raise UnsupportedError(f"the size(s) {', '.join(missing)} are not the size of an axis of any input "
+                               f"the {kind} reads; a whole-batch program binds its sizes from its inputs")
+    body.append("# shapes at entry")
+    for i, p in enumerate(spec.params):
+        if train or lw.params[i] in used:
+            s = tuple(int(d) for d in p.shape)
+            body.append(f"assert p{i}.shape == {s!r}, 'parameter p{i} must have shape {s!r}'")
+    for i, x in enumerate(spec.inputs):
+        if lw.inputs[i] in used:
+            want = sch.shape_code(x.shape)
+            body.append(f"assert x{i}.shape == {want}, 'input x{i} must have shape {want}'")
+    from symgrad.compiling.batch_kind import label_bounds
+    for i, (n, lo) in label_bounds(spec).items():
+        if lw.inputs[i] not in used:
+            continue
+        n = sch.dim_code(n)
+        low = "0" if lo == 0 else f"-{n}"
+        body.append(f"assert ((x{i} >= {low}) & (x{i} < {n}) & (x{i} == numpy.floor(x{i}))).all(), "
+                    f"'input x{i} holds labels or indices: integers {low} ... {n} - 1'")
+    if kind != "forward":
+        body.append("scale = 1.0  # the seed of reverse mode: the loss is as declared (its mean over N included)")
+    body.append("")
+    for st in block.stmts:
+        from symgrad.compiling.compiler import safe_text
+        for c in st.comment:
+            body.append("# " + safe_text(c))
+        body.extend(st.code)
+    if kind == "forward":
+        body.append("return [" + ", ".join(keep[o] for o in lw.outputs) + "]")
+    else:
+        body.append("loss = float(L)")
+        if kind == "loss":
+            body.append("return loss")
+        elif kind == "grad":
+            gs = [f"g{i}" if g is not None else f"numpy.zeros({tuple(int(d) for d in p.shape)!r}, dtype=DTYPE)"
+                  for i, (g, p) in enumerate(zip(lw.grads, spec.params))]
+            body.append(f"return loss, [{', '.join(gs)}]")
+        else:
+            body.append("")
+            body.append("# the optimizer's update, entry by entry: " + type(spec.optimizer).__name__)
+            for i, (g, p) in enumerate(zip(lw.grads, spec.params)):
+                body.extend(update_lines(spec.optimizer, i, g is not None, printer, array=tuple(p.shape) != ()))
+            body.append("return loss")
+    return L + [_INDENT + b if b else "" for b in body]
+
+
+def _dim_leaves(lw, dims) -> list:
+    """Leaves of the graph that are a symbolic size itself (``Σ … / N`` written by hand)."""
+    return [e.out.id for e in lw.graph.eqns
+            if e.prim is R.input_p and isinstance(e.params[0], sp.Symbol) and e.params[0] in dims]
+
+
+def legend(spec) -> list:
+    """The module's comment lines naming the parameters and inputs (whole-batch shapes)."""
+    from symgrad.compiling.compiler import safe_text
+    dims = dims_of(spec)
+    code = lambda s: "(" + ", ".join(dims.get(sp.sympify(d), str(d)) for d in s) + ("," if len(s) == 1 else "") + ")"  # noqa: E731
+    lines = ["# Declared over the batch: arrays have their declared shapes; sizes " +
+             ", ".join(f"{n} ({safe_text(repr(s.name))})" for s, n in dims.items()) + " come from the inputs."]
+    lines.append("# Parameters:")
+    for i, p in enumerate(spec.params):
+        lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {code(p.shape)}")
+    lines.append("# Inputs:")
+    for i, x in enumerate(spec.inputs):
+        lines.append(f"#   x{i}  {safe_text(repr(x.name))}  {code(x.shape)}")
+    lines.append(f"# Optimizer: {safe_text(repr(spec.optimizer))}")
+    return lines

@@ -1,0 +1,136 @@
+"""The windowed primitives of convolution and pooling in NumPy, rows of the table
+`codegen.printers.numpy_tensor.FORMS` (registered there). No Python loop over positions:
+
+    conv[stride, pads, ldil, rdil]   the input dilated and padded (numpy.pad, or zeros and one strided
+                                     assignment), its windows as a strided view
+                                     (sliding_window_view), one numpy.tensordot over (C, *K)
+    flip[axes]                       numpy.flip(a, axes)                        a view
+    windows[K, stride, pads, dil]    numpy.pad, sliding_window_view, strided,  copied once (read twice)
+    fold[shape, K, stride, pads]     zeros; one strided slice-add per kernel offset (k of them, each
+                                     over every position at once); the padding cut off
+
+>>> from codegen.printers.numpy_tensor import FORMS
+>>> sorted(k for k in FORMS if k in ("conv", "flip", "windows", "fold"))
+['conv', 'flip', 'fold', 'windows']
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from symgrad.frontend.conv import dilated
+
+SWV = "numpy.lib.stride_tricks.sliding_window_view"
+
+
+def _fill(v) -> str:
+    v = sp.sympify(v)
+    if v == -sp.oo:
+        return "-numpy.inf"
+    return repr(float(v))
+
+
+def _padded(c, name: str, x: str, shape, pads, ld=None, fill="0.0") -> tuple[list, str]:
+    """Lines that make x (N, C, *S) dilated by ``ld`` and padded by ``pads`` (negative: cropped);
+    returns (lines, the code of the result)."""
+    nd = len(pads)
+    ld = ld or (1,) * nd
+    S = [int(s) for s in shape[-nd:]]
+    lead = "".join(":, " for _ in shape[:-nd])
+    if all(d == 1 for d in ld) and all(lo >= 0 and hi >= 0 for lo, hi in pads):
+        if not any(lo or hi for lo, hi in pads):
+            return [], x
+        widths = tuple([(0, 0)] * (len(shape) - nd) + [(lo, hi) for lo, hi in pads])
+        return [f"{name} = numpy.pad({x}, {widths}, constant_values={fill})"], name
+    # zeros of the padded extent, x's entries placed every ld-th position from lo (those inside)
+    full, into, take = [], [], []
+    for s, d, (lo, hi) in zip(S, ld, pads):
+        n = dilated(s, d) + lo + hi
+        i0 = max(0, -(lo // d)) if lo < 0 else 0
+        while lo + i0 * d < 0:
+            i0 += 1
+        i1 = s
+        while i1 > i0 and lo + (i1 - 1) * d >= n:
+            i1 -= 1
+        full.append(n)
+        into.append(f"{lo + i0 * d}:{lo + (i1 - 1) * d + 1}" + (f":{d}" if d != 1 else ""))
+        take.append(f"{i0}:{i1}")
+    out_shape = c.shape(tuple(shape[:-nd]) + tuple(full))
+    lines = [f"{name} = numpy.full({out_shape}, {fill}, dtype=DTYPE)" if fill != "0.0" else
+             f"{name} = numpy.zeros({out_shape}, dtype=DTYPE)",
+             f"{name}[{lead}{', '.join(into)}] = {x}[{lead}{', '.join(take)}]"]
+    return lines, name
+
+
+def _window_slices(nlead: int, stride, dil) -> str:
+    parts = [":"] * nlead + [f"::{s}" if s != 1 else ":" for s in stride] + \
+        [f"::{d}" if d != 1 else ":" for d in dil]
+    while parts and parts[-1] == ":":
+        parts.pop()
+    return f"[{', '.join(parts)}]" if parts else ""
+
+
+def _windows_code(x: str, nlead: int, kernel, stride, dil) -> str:
+    nd = len(kernel)
+    span = tuple(dilated(k, d) for k, d in zip(kernel, dil))
+    axes = tuple(range(nlead, nlead + nd))
+    return f"{SWV}({x}, {span}, axis={axes}){_window_slices(nlead, stride, dil)}"
+
+
+def _conv(c, e) -> list:
+    # out[n, f, o] = Σ_{c, k} x_pad[n, c, o·stride + k·dil] · w[f, c, k]: the windows of the padded
+    # input as a view (N, C, *O, *K), contracted with the kernel over (C, *K) in one tensordot
+    stride, pads, ld, rd = e.params
+    x, w = e.inputs
+    nd = len(stride)
+    lines, xp = _padded(c, f"{c.name}_in", c.args[0], x.shape, pads, ld)
+    K = tuple(int(k) for k in w.shape[2:])
+    win = _windows_code(xp, 2, K, stride, rd)
+    a = [1] + list(range(2 + nd, 2 + 2 * nd))
+    b = [1] + list(range(2, 2 + nd))
+    back = (0, nd + 1) + tuple(range(1, nd + 1))          # (N, *O, F) → (N, F, *O)
+    lines.append(f"{c.name} = numpy.tensordot({win}, {c.args[1]}, axes=({a}, {b})).transpose({back})")
+    if xp != c.args[0]:
+        lines.append(f"del {xp}")
+    return lines
+
+
+def _windows(c, e) -> str:
+    # every window, copied once into (N, C, *O, *K) order: max pooling reads it twice (the max, and
+    # the arg-max in the backward), each through a reshape that would copy a strided view again
+    kernel, stride, pads, dil, fill = e.params
+    nlead = len(e.inputs[0].shape) - len(kernel)
+    x = c.args[0]
+    if any(lo or hi for lo, hi in pads):
+        widths = tuple([(0, 0)] * nlead + [tuple(p) for p in pads])
+        x = f"numpy.pad({x}, {widths}, constant_values={_fill(fill)})"
+    return f"numpy.ascontiguousarray({_windows_code(x, nlead, kernel, stride, dil)})"
+
+
+def _fold(c, e) -> list:
+    # the adjoint of the windows (col2im): each kernel offset's slab g[..., k] added at the positions
+    # o·stride + k·dil of the padded input, all positions at once; then the padding cut off
+    shape, kernel, stride, pads, dil = e.params
+    nd = len(kernel)
+    nlead = len(shape) - nd
+    O = [int(o) for o in e.inputs[0].shape[nlead:nlead + nd]]
+    padded = tuple(shape[:nlead]) + tuple(int(s) + lo + hi for s, (lo, hi) in zip(shape[nlead:], pads))
+    ks = [f"k{i}_{c.name}" for i in range(nd)]
+    at = ", ".join(f"{k}*{d}:{k}*{d} + {s * (n - 1) + 1}:{s}" for k, d, s, n in zip(ks, dil, stride, O))
+    lead = ":, " * nlead
+    lines = [f"{c.name} = numpy.zeros({c.shape(padded)}, dtype=DTYPE)",
+             f"for {', '.join(ks)} in numpy.ndindex{tuple(int(k) for k in kernel)}:",
+             f"    {c.name}[{lead}{at}] += {c.args[0]}[..., {', '.join(ks)}]"]
+    if any(lo or hi for lo, hi in pads):
+        crop = ", ".join(f"{lo}:{lo + int(s)}" for s, (lo, _) in zip(shape[nlead:], pads))
+        lines.append(f"{c.name} = {c.name}[{lead}{crop}]")
+    return lines
+
+
+def forms(Form) -> dict:
+    """The rows, built with the table's ``Form``."""
+    return {
+        "conv": Form(_conv),
+        "flip": Form(lambda c, e: f"numpy.flip({c.args[0]}, {tuple(e.params[0])})", view=True),
+        "windows": Form(_windows),
+        "fold": Form(_fold),
+    }

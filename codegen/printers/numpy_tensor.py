@@ -1,0 +1,116 @@
+"""The N-d primitives in NumPy: one row per primitive, each a vectorized NumPy form (no Python loop
+over entries). The whole-batch scheduler (`codegen.numpy_whole_batch`) looks a primitive up here by its
+name; a backend or a later primitive (convolution, pooling) extends the table with one entry.
+
+    reshape[shape]        a.reshape(shape)                          a view
+    permute[axes]         a.transpose(axes)                         a view
+    expand[shape]         numpy.broadcast_to(a, shape)              a view (dissolves into broadcasting)
+    slice[items]          a[start:stop:step, ...]                   a view
+    rsum[axes]            a.sum(axes, keepdims=True)
+    rmax[axis]            a.max(axis, keepdims=True)
+    argmax[axis]          a.argmax(axis)                            integers
+    one_hot[n, axis]      (y[..., None] == arange(n)) as 0/1        along ``axis``
+    pad[shape, items]     zeros(shape); out[items] = a              the adjoint of a slice
+    concat[axis]          numpy.concatenate((a, b, ...), axis)
+    take[axis]            numpy.take(x, idx, axis)                  gather at integer indices
+    scatter_add[axis, n]  zeros; numpy.add.at(out, (:, ..., idx), ḡ)  repeated indices add up
+    bmatmul               numpy.matmul(a, b)                        batched over the leading axes
+    lse[axis]             m + log Σ exp(a − m), m = max a           stable by the max shift
+
+A row is ``Form(code, view)``: ``code(c, e)`` gets a `Context` ``c`` (the operands' code, the
+generated name, shapes as code) and the IR equation ``e``; it returns one expression (the statement
+is ``name = expression``) or a list of lines that assign ``c.name``. ``view=True``: the expression is
+a view of its operand, printed where it is used rather than as a statement of its own.
+
+>>> from codegen.printers.numpy_tensor import FORMS, Context
+>>> c = Context("v3", ["v1"], lambda shape: "(" + ", ".join(map(str, shape)) + ")", str)
+>>> FORMS["rsum"].code(c, type("E", (), {"params": ((0,),)})())
+'v1.sum((0,), keepdims=True)'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass
+class Context:
+    """What a form prints with: ``name`` (the statement's target), ``args`` (each operand's code, a
+    name or a parenthesized expression), ``shape(dims)`` (a shape as code, symbolic sizes bound to
+    generated names), ``dim(d)`` (one size as code)."""
+    name: str
+    args: list
+    shape: Callable
+    dim: Callable
+
+
+@dataclass(frozen=True)
+class Form:
+    code: Callable              # (Context, Eqn) -> str | list[str]
+    view: bool = False          # a view of its operand: no statement, printed where used
+
+
+def _items(c: Context, items) -> str:
+    """x[a:b:c, ...] for one (start, stop, step) per axis; ``:`` for a whole axis."""
+    out = []
+    for a, b, s in items:
+        a, b, s = c.dim(a), c.dim(b), c.dim(s)
+        text = ("" if a == "0" else a) + ":" + b + ("" if s == "1" else f":{s}")
+        out.append(text)
+    return ", ".join(out)
+
+
+def _one_hot(c: Context, e) -> str:
+    # labels y of shape s → s[:axis] + (n,) + s[axis:]: y with a new axis at ``axis`` compared with
+    # 0 … n − 1 laid along that axis (right-aligned broadcasting)
+    n, axis = e.params
+    rank_after = len(e.inputs[0].shape) - axis
+    ar = f"numpy.arange({c.dim(n)})" + (f".reshape({c.shape((n,) + (1,) * rank_after)})" if rank_after else "")
+    return f"(numpy.expand_dims({c.args[0]}, {axis}) == {ar}).astype(DTYPE)"
+
+
+def _pad(c: Context, e) -> list:
+    shape, items = e.params
+    return [f"{c.name} = numpy.zeros({c.shape(shape)}, dtype=DTYPE)",
+            f"{c.name}[{_items(c, items)}] = {c.args[0]}"]
+
+
+def _scatter_add(c: Context, e) -> list:
+    # out[..., idx[j], ...] += ḡ[..., j, ...] for every j: numpy.add.at, which (unlike out[idx] += ḡ)
+    # adds every repeated index, as an embedding's gradient needs
+    axis, _ = e.params
+    where = "(" + "slice(None), " * axis + f"{c.args[1]}.astype(numpy.intp))" if axis else \
+        f"{c.args[1]}.astype(numpy.intp)"
+    return [f"{c.name} = numpy.zeros({c.shape(e.out.shape)}, dtype=DTYPE)",
+            f"numpy.add.at({c.name}, {where}, {c.args[0]})"]
+
+
+def _lse(c: Context, e) -> list:
+    # log Σ exp(a) = m + log Σ exp(a − m), m = max a along the axis: no exp of a large number
+    (axis,) = e.params
+    a, n = c.args[0], c.name
+    return [f"{n}_max = {a}.max({axis}, keepdims=True)",
+            f"{n} = numpy.log(numpy.exp({a} - {n}_max).sum({axis}, keepdims=True))",
+            f"{n} += {n}_max",
+            f"del {n}_max"]
+
+
+FORMS: dict[str, Form] = {
+    "reshape": Form(lambda c, e: f"{c.args[0]}.reshape({c.shape(e.params[0])})", view=True),
+    "permute": Form(lambda c, e: f"{c.args[0]}.transpose({tuple(e.params[0])})", view=True),
+    "expand": Form(lambda c, e: f"numpy.broadcast_to({c.args[0]}, {c.shape(e.params[0])})", view=True),
+    "slice": Form(lambda c, e: f"{c.args[0]}[{_items(c, e.params[0])}]", view=True),
+    "rsum": Form(lambda c, e: f"{c.args[0]}.sum({tuple(e.params[0])}, keepdims=True)"),
+    "rmax": Form(lambda c, e: f"{c.args[0]}.max({e.params[0]}, keepdims=True)"),
+    "argmax": Form(lambda c, e: f"{c.args[0]}.argmax({e.params[0]})"),
+    "one_hot": Form(_one_hot),
+    "pad": Form(_pad),
+    "concat": Form(lambda c, e: f"numpy.concatenate(({', '.join(c.args)},), axis={e.params[0]})"),
+    "take": Form(lambda c, e: f"numpy.take({c.args[0]}, {c.args[1]}.astype(numpy.intp), axis={e.params[0]})"),
+    "scatter_add": Form(_scatter_add),
+    "bmatmul": Form(lambda c, e: f"numpy.matmul({c.args[0]}, {c.args[1]})"),
+    "lse": Form(_lse),
+}
+
+from .numpy_conv import forms as _conv_forms  # noqa: E402 - convolution and pooling rows (their own module)
+FORMS.update(_conv_forms(Form))

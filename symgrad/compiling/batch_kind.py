@@ -1,0 +1,118 @@
+"""Which kind a declaration is — whole-batch or per-example — and what follows from it.
+
+A declaration whose tensors have a symbolic size (``N = sp.Symbol("N", integer=True,
+positive=True)``, ``x = sg.tensor("x", (N, D))``) is whole-batch (``shared/DESIGN.md``); one without
+is per-example. `check_declaration` tells them apart for `symgrad.compiling.compiler.specify` and
+refuses what a whole-batch program cannot take; `refuse_kernels` is the kernel backends' answer to
+one; `label_bounds` finds the inputs that hold labels or indices, checked at run time.
+
+>>> import sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> sorted(check_declaration([sg.tensor("w", (3,))], [sg.tensor("x", (N, 3))], [], "mean"), key=str)
+[N]
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..core import array_rules as A
+from ..core import rules as R
+from ..errors import ArgumentError, UnsupportedError
+from ..frontend.tensor import Tensor
+
+# What the kernel (Triton) backends cannot run yet, in the words of the declaration.
+USER_TERMS = {
+    "reshape": "a reshape (x.reshape)", "permute": "a transpose of axes (x.transpose(axes))",
+    "expand": "broadcasting (an array repeated along an axis, a bias added to every row)",
+    "rsum": "a sum over an axis (sg.sum(x, axis=...), sg.mean, sg.var)",
+    "rmax": "a max over an axis (sg.max(x, axis=...))", "argmax": "an argmax",
+    "one_hot": "integer labels (sg.one_hot, cross_entropy with labels)", "slice": "slicing (x[a:b])",
+    "pad": "the gradient of a slice (pad)", "concat": "sg.concat / sg.stack",
+    "take": "sg.take / sg.embedding (W[idx])", "scatter_add": "the gradient of take / embedding (scatter-add)",
+    "bmatmul": "a batched matrix product (@ over leading axes)",
+    "lse": "logsumexp / softmax / cross_entropy over an axis",
+    "conv": "conv2d / conv1d (a convolution: sg.conv2d, sg.conv1d)", "flip": "a flip (the gradient of conv2d)",
+    "windows": "pooling (sg.max_pool2d, sg.avg_pool2d)", "fold": "the gradient of pooling (fold)",
+}
+
+
+def check_declaration(params, inputs, masks, reduction) -> set:
+    """The symbolic sizes of a whole-batch declaration, or the empty set for a per-example one; an
+    error for what a whole-batch program cannot take (see the module docstring)."""
+    sizes: set = set()
+    for s in list(params) + list(inputs):
+        if isinstance(s, Tensor):
+            for d in s.shape:
+                sizes |= sp.sympify(d).free_symbols
+    tensors = [s for s in list(params) + list(inputs) if isinstance(s, Tensor)]
+    if not sizes:
+        if tensors:
+            raise UnsupportedError(
+                f"the tensor {tensors[0].name!r} has the fixed shape {tuple(tensors[0].shape)}; compile takes "
+                f"tensors declared over the batch: give the batch axis a symbolic size (N = sp.Symbol('N', "
+                f"integer=True, positive=True); x = sg.tensor('x', (N, D))). Per-example declarations use "
+                f"Symbols and MatrixSymbols")
+        return set()
+    for p in params:
+        if isinstance(p, Tensor) and p.is_integer_tensor:
+            raise ArgumentError(f"the parameter {p.name!r} is an integer tensor (labels, indices); those are "
+                                f"inputs, never trained")
+        if isinstance(p, Tensor) and any(not sp.sympify(d).is_Integer for d in p.shape):
+            raise UnsupportedError(f"the parameter {p.name!r} has the shape {tuple(p.shape)}; a parameter's "
+                                   f"shape must be numbers (only inputs carry the batch size)")
+    for s in list(params) + list(inputs):
+        if isinstance(s, sp.MatrixSymbol):
+            raise UnsupportedError(f"{s.name!r} is a MatrixSymbol in a declaration over the batch (size "
+                                   f"{', '.join(sorted(d.name for d in sizes))}); declare it with sg.tensor")
+    if masks:
+        raise UnsupportedError("dropout masks (sg.dropout) are per-example; a declaration over the batch "
+                               "has none yet")
+    if reduction != "mean":
+        raise ArgumentError(f"reduction={reduction!r} applies to per-example declarations; a declaration "
+                            f"over the batch is used as written (write sg.sum or sg.mean over N)")
+    return sizes
+
+
+def refuse_kernels(spec, target: str) -> None:
+    """The kernel backends take per-example declarations only: an error naming the first primitive of
+    this whole-batch program they cannot run, in the declaration's words."""
+    for e in spec.train.graph.eqns:
+        if e.prim.name in USER_TERMS:
+            raise UnsupportedError(f"target={target!r} cannot run {USER_TERMS[e.prim.name]} yet (the "
+                                   f"equation {e}); compile this declaration with target='numpy'")
+    raise UnsupportedError(f"target={target!r} takes per-example declarations; this one is declared over "
+                           f"the batch (a symbolic size); compile it with target='numpy'")
+
+
+def label_bounds(spec) -> dict:
+    """Input index → (n, lowest): the integer inputs read as labels or indices — by one_hot (0 … n − 1),
+    take or scatter_add (−n … n − 1, NumPy's negative indices) — directly or through a reshape, a
+    broadcast or a slice; n may be a symbolic size."""
+    out: dict = {}
+    for lw in (spec.train, spec.eval):
+        ids = {vid: i for i, vid in enumerate(lw.inputs) if vid is not None}
+
+        def origin(v, lw=lw, ids=ids):
+            e = lw.graph.producer[v.id]
+            while e.prim in (A.reshape_p, A.expand_p, A.permute_p, A.slice_p, R.broadcast_p):
+                e = lw.graph.producer[e.inputs[0].id]
+            return ids.get(e.out.id)
+
+        for e in lw.graph.eqns:
+            if e.prim is A.one_hot_p:
+                i, n, lo = origin(e.inputs[0]), e.params[0], 0
+            elif e.prim is A.take_p:
+                i, n, lo = origin(e.inputs[1]), e.inputs[0].shape[e.params[0]], -1
+            elif e.prim is A.scatter_add_p:
+                i, n, lo = origin(e.inputs[1]), e.params[1], -1
+            else:
+                continue
+            if i is None:
+                continue
+            n, prev = sp.sympify(n), out.get(i)
+            if prev is not None:            # the tighter bound of the uses
+                if prev[0].is_Integer and (not n.is_Integer or prev[0] < n):
+                    n = prev[0]
+                lo = max(lo, prev[1])
+            out[i] = (n, lo)
+    return out

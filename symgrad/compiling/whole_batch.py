@@ -1,0 +1,80 @@
+"""Whole-batch declarations: a network written over the batch, as cs231n and PyTorch code write it.
+
+``x`` has shape (N, D) with a symbolic N (``N = sp.Symbol("N", integer=True, positive=True)``) and
+the loss says how the batch is reduced (``sg.cross_entropy`` takes the mean over N; batch norm's
+statistics are ``sg.mean(z, axis=0)``, ``sg.var(z, axis=0)``). `compile` tells the two kinds apart
+by that symbolic size (``shared/DESIGN.md``): with one, the declaration is whole-batch and the
+program runs it as declared — arrays in their declared shapes, N bound from the arrays, no batch
+axis added and no mean taken; without one, it is per-example (the batch axis is added at run time).
+
+>>> import numpy as np, sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> x, y, w = sg.tensor("x", (N, 2)), sg.tensor("y", (N,)), sg.tensor("w", (2,))
+>>> prog = sg.compile(sg.mean((x @ w - y) ** 2), [w], [x, y], dtype="float64")
+>>> batch = {"x": np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), "y": np.array([1.0, 2.0, 3.0])}
+>>> prog.grad({"w": np.zeros(2)}, batch)["w"]           # 2/N · xᵀ(xw − y), N = 3 from the arrays
+array([-2.66666667, -4.66666667])
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ..errors import DataError, LabelRangeError, ShapeError
+from .batch_kind import label_bounds
+from .compiler import Program
+
+
+class WholeBatchProgram(Program):
+    """A `Program` of a whole-batch declaration: inputs in their declared shapes, any N (bound from
+    the arrays, the same for every input that has it); the loss as declared. ``step`` and
+    `symgrad.compiling.training.train` work as for a per-example program: a minibatch is passed
+    through as it is."""
+
+    def __init__(self, spec, compiled, seed: int = 0):
+        super().__init__(spec, compiled, seed)
+        self._bounds = {spec.inputs[i].name: b for i, b in label_bounds(spec).items()}
+
+    def _batch_arrays(self, batch, kind: str) -> list:
+        out, sizes = [], {}
+        for (name, sym, shape, _), needed in zip(self._ispec, self._needs[kind]):
+            if not needed:
+                out.append(None)
+                continue
+            a = self._input_array(batch, name, sym)
+            if a.ndim != len(shape):
+                raise ShapeError(f"the input {name!r} has shape {a.shape}; it is declared {_text(shape)}")
+            for d, n in zip(shape, a.shape):
+                d = sp.sympify(d)
+                if d.is_Symbol and d not in sizes:
+                    sizes[d] = sp.Integer(n)
+                want = d.xreplace(sizes)
+                if want.is_Integer and int(want) != n:
+                    bound = ", ".join(f"{k} = {v}" for k, v in sizes.items())
+                    raise ShapeError(f"the input {name!r} has shape {a.shape}; it is declared {_text(shape)}"
+                                     + (f" with {bound} (from the inputs before it)" if bound else ""))
+            if name in self._bounds:
+                _check_labels(name, a, *self._bounds[name], sizes)
+            out.append(a)
+        empty = [k.name for k, v in sizes.items() if v == 0]
+        if empty and kind != "forward":
+            raise DataError(f"the batch is empty ({empty[0]} = 0); the loss needs at least one example")
+        return out
+
+
+def _text(shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _check_labels(name: str, a, n, lowest: int, sizes: dict) -> None:
+    """Labels and indices are whole numbers in range; NumPy would read −1 as the last class, 1.7 as
+    class 1, and fail on n with an IndexError from inside the generated code."""
+    n = int(sp.sympify(n).xreplace(sizes))
+    lo = 0 if lowest == 0 else -n
+    a = np.asarray(a)
+    ok = (a >= lo) & (a < n) & (a == np.floor(a))          # NaN fails every comparison
+    if not ok.all():
+        i = int(np.flatnonzero(~ok.reshape(-1))[0])
+        v = float(a.reshape(-1)[i])
+        raise LabelRangeError(f"the input {name!r} holds labels or indices, integers {lo} ... {n - 1}; "
+                              f"entry {i} (flat) is {v:g}")

@@ -1,0 +1,374 @@
+"""Convolution and pooling layers on N-d tensors, in cs231n's and PyTorch's layout.
+
+``sg.conv2d(x, w, b=None, stride=1, padding=0, dilation=1)`` on x (N, C, H, W) and w (F, C, HH, WW)
+gives (N, F, H', W') with H' = ⌊(H + 2·pad − dil·(HH − 1) − 1) / stride⌋ + 1, as
+``torch.nn.functional.conv2d`` (a cross-correlation: the kernel is not flipped in the forward);
+``sg.conv1d`` likewise on (N, C, L). ``sg.max_pool2d(x, kernel, stride=None, padding=0)`` and
+``sg.avg_pool2d`` as torch's (stride defaults to the kernel, padding at most half the kernel, the
+average counts the padded zeros). Integers or pairs, as torch takes them.
+
+>>> import sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> x, w = sg.tensor("x", (N, 3, 8, 8)), sg.tensor("w", (4, 3, 3, 3))
+>>> out = sg.conv2d(x, w, stride=2, padding=1)
+>>> out, out.shape
+(conv2d(x, w, stride=2, padding=1), (N, 4, 4, 4))
+>>> sg.max_pool2d(out, 2).shape
+(N, 4, 2, 2)
+
+The gradients are again convolutions (see `symgrad.core.conv_rules`): ∂L/∂w is the correlation of
+the input with δ = ∂L/∂out, ∂L/∂x the full convolution of δ (spread out by the stride) with the
+flipped kernel. To write them, the node `Conv` also takes an asymmetric padding (negative: a crop)
+and an input dilation (zeros between the input's entries); `flip` reverses axes.
+
+>>> sg.grad(sg.sum(sg.conv2d(x, w) * sg.tensor("dout", (N, 4, 6, 6))), x)
+conv2d(dout, flip(w, (2, 3)).transpose(1, 0, 2, 3), padding=2)
+
+Max pooling routes δ to the first arg-max of each window, in row-major order of the window (the
+subgradient policy of ``max``; the same entry torch picks on ties); average pooling spreads δ / k
+over the window. Pooling is built from `Windows` (each window as trailing axes, im2col as a view)
+and an axis reduction; the adjoint of `Windows` is `Fold` (col2im: the windows added back).
+"""
+from __future__ import annotations
+
+import numbers
+
+import sympy as sp
+from sympy import Tuple
+
+from . import tensor as T
+from .parse import as_expr
+from ..errors import ArgumentError, ShapeError
+
+__all__ = ["Conv", "Flip", "Windows", "Fold", "MaxPool", "AvgPool", "conv2d", "conv1d", "conv",
+           "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip", "dilated", "conv_out_size"]
+
+
+def dilated(n: int, d: int) -> int:
+    """The extent of n entries with d − 1 zeros between neighbours: 1 + d·(n − 1) (0 stays 0)."""
+    return 0 if n == 0 else 1 + d * (n - 1)
+
+
+def conv_out_size(size, kernel, stride, lo, hi, lhs_dilation=1, dilation=1) -> int:
+    """⌊(dilated input + lo + hi − dilated kernel) / stride⌋ + 1: the number of window positions."""
+    return (dilated(size, lhs_dilation) + lo + hi - dilated(kernel, dilation)) // stride + 1
+
+
+def _ints(v) -> tuple:
+    return tuple(int(a) for a in v)
+
+
+def _fmt_uniform(v):
+    """(2, 2) prints 2; (1, 2) prints (1, 2)."""
+    v = _ints(v)
+    return str(v[0]) if len(set(v)) == 1 else str(v)
+
+
+# ===================================================================================================
+# The nodes
+
+
+class _Spatial(T.TensorExpr):
+    """A node over the trailing spatial axes of (N, C, *spatial)."""
+
+    _data = (0, 1)
+
+    @property
+    def nd(self) -> int:
+        return len(self.args[2])
+
+
+class Conv(_Spatial):
+    """conv(x, w): x (N, C, *S) correlated with w (F, C, *K), giving (N, F, *O). Args: x, w, stride,
+    padding ((lo, hi) per spatial axis; negative crops), input dilation, kernel dilation."""
+
+    @property
+    def stride(self):
+        return _ints(self.args[2])
+
+    @property
+    def padding(self):
+        return tuple(_ints(p) for p in self.args[3])
+
+    @property
+    def input_dilation(self):
+        return _ints(self.args[4])
+
+    @property
+    def dilation(self):
+        return _ints(self.args[5])
+
+    @property
+    def shape(self):
+        x, w = self.args[0].shape, self.args[1].shape
+        O = tuple(conv_out_size(s, k, st, lo, hi, ld, d) for s, k, st, (lo, hi), ld, d in
+                  zip(x[2:], w[2:], self.stride, self.padding, self.input_dilation, self.dilation))
+        return (x[0], w[0]) + O
+
+    def _sympystr(self, printer):
+        parts = [printer._print(self.args[0]), printer._print(self.args[1])]
+        if set(self.stride) != {1}:
+            parts.append(f"stride={_fmt_uniform(self.stride)}")
+        pads = self.padding
+        if any(lo or hi for lo, hi in pads):
+            if all(lo == hi for lo, hi in pads):
+                parts.append(f"padding={_fmt_uniform([lo for lo, _ in pads])}")
+            else:
+                parts.append(f"padding={pads}")
+        if set(self.dilation) != {1}:
+            parts.append(f"dilation={_fmt_uniform(self.dilation)}")
+        if set(self.input_dilation) != {1}:
+            parts.append(f"input_dilation={_fmt_uniform(self.input_dilation)}")
+        return f"conv{self.nd}d({', '.join(parts)})"
+
+    def _latex(self, printer):
+        return r"\operatorname{conv%dd}\left(%s, %s\right)" % (self.nd, printer._print(self.args[0]),
+                                                             printer._print(self.args[1]))
+
+
+class Flip(T.TensorExpr):
+    """flip(x, axes): x with the order of its entries reversed along ``axes`` (np.flip)."""
+
+    _data = (0,)
+
+    @property
+    def axes(self):
+        return _ints(self.args[1])
+
+    @property
+    def shape(self):
+        return self.args[0].shape
+
+    def _sympystr(self, printer):
+        return f"flip({printer._print(self.args[0])}, {self.axes})"
+
+    def _latex(self, printer):
+        return r"\operatorname{flip}\left(%s\right)" % printer._print(self.args[0])
+
+
+class Windows(_Spatial):
+    """windows(x): every window of x (N, C, *S) as trailing axes, (N, C, *O, *K) — im2col as a view.
+    Args: x, kernel, stride, padding ((lo, hi) per axis), dilation, fill (the padding's value)."""
+
+    _data = (0,)
+
+    @property
+    def nd(self):
+        return len(self.args[1])
+
+    @property
+    def shape(self):
+        x = self.args[0].shape
+        K, st, pads, d = _ints(self.args[1]), _ints(self.args[2]), self.args[3], _ints(self.args[4])
+        O = tuple(conv_out_size(s, k, a, int(lo), int(hi), 1, dd) for s, k, a, (lo, hi), dd in
+                  zip(x[2:], K, st, pads, d))
+        return tuple(x[:2]) + O + K
+
+    def _sympystr(self, printer):
+        pads = [int(lo) for lo, _ in self.args[3]]
+        extra = "" if set(pads) == {0} else f", padding={_fmt_uniform(pads)}"
+        if set(_ints(self.args[4])) != {1}:
+            extra += f", dilation={_fmt_uniform(self.args[4])}"
+        return (f"windows({printer._print(self.args[0])}, {_fmt_uniform(self.args[1])}, "
+                f"stride={_fmt_uniform(self.args[2])}{extra})")
+
+
+class Fold(T.TensorExpr):
+    """fold(g, shape): the adjoint of `Windows` (col2im): each window of g (N, C, *O, *K) added back
+    at its place in zeros of ``shape``. Args: g, shape, kernel, stride, padding, dilation."""
+
+    _data = (0,)
+
+    @property
+    def shape(self):
+        return tuple(int(d) if d.is_Integer else d for d in self.args[1])
+
+    def _sympystr(self, printer):
+        return (f"fold({printer._print(self.args[0])}, {T.fmt(self.shape)}, "
+                f"{_fmt_uniform(self.args[2])}, stride={_fmt_uniform(self.args[3])})")
+
+
+class _Pool(_Spatial):
+    """A pooling node: x, kernel, stride, padding (symmetric, per axis)."""
+
+    op = ""
+
+    @property
+    def nd(self):
+        return len(self.args[1])
+
+    @property
+    def kernel(self):
+        return _ints(self.args[1])
+
+    @property
+    def stride(self):
+        return _ints(self.args[2])
+
+    @property
+    def padding(self):
+        return _ints(self.args[3])
+
+    @property
+    def shape(self):
+        x = self.args[0].shape
+        O = tuple(conv_out_size(s, k, a, p, p) for s, k, a, p in
+                  zip(x[2:], self.kernel, self.stride, self.padding))
+        return tuple(x[:2]) + O
+
+    def _sympystr(self, printer):
+        parts = [printer._print(self.args[0]), _fmt_uniform(self.kernel)]
+        if self.stride != self.kernel:
+            parts.append(f"stride={_fmt_uniform(self.stride)}")
+        if set(self.padding) != {0}:
+            parts.append(f"padding={_fmt_uniform(self.padding)}")
+        return f"{self.op}_pool{self.nd}d({', '.join(parts)})"
+
+
+class MaxPool(_Pool):
+    op = "max"
+
+
+class AvgPool(_Pool):
+    op = "avg"
+
+
+# ===================================================================================================
+# The public functions: checked arguments, errors naming the layer and the shapes
+
+
+def _tuple_arg(v, nd, name, layer, least):
+    """An int or an nd-tuple of ints, each ≥ least; an ArgumentError otherwise."""
+    vals = (v,) * nd if isinstance(v, numbers.Integral) or isinstance(v, sp.Integer) else v
+    if isinstance(v, bool) or not isinstance(vals, (tuple, list, Tuple)) or len(vals) != nd or \
+            any(isinstance(a, bool) or not isinstance(a, (numbers.Integral, sp.Integer)) for a in vals):
+        raise ArgumentError(f"{layer}: {name} must be an integer or {nd} integers "
+                            f"({'a pair' if nd == 2 else 'a tuple'}), got {v!r}")
+    vals = tuple(int(a) for a in vals)
+    if any(a < least for a in vals):
+        raise ArgumentError(f"{layer}: {name} must be ≥ {least}, got {v!r}")
+    return vals
+
+
+def _layer_input(x, nd, layer, what="x"):
+    x = T._tensor_arg(x, layer)
+    if x.ndim != nd + 2:
+        names = "(N, C, L)" if nd == 1 else "(N, C, H, W)" if nd == 2 else f"(N, C, {nd} spatial axes)"
+        raise ShapeError(f"{layer}: {what} {x} has shape {T.fmt(x.shape)}; {layer} takes {names}")
+    for d in x.shape[1:]:
+        if not isinstance(d, int):
+            raise ShapeError(f"{layer}: {what} {x} has shape {T.fmt(x.shape)}; the channel and spatial "
+                             f"sizes must be integers (only the batch size N may be a symbol)")
+    return x
+
+
+def conv(x, w, b=None, stride=1, padding=0, dilation=1, nd=2, layer=None):
+    """conv1d / conv2d / conv3d (``nd`` spatial axes): see `conv2d`."""
+    layer = layer or f"conv{nd}d"
+    x = _layer_input(x, nd, layer)
+    w = T._tensor_arg(w, layer)
+    kn = "(F, C, K)" if nd == 1 else "(F, C, HH, WW)" if nd == 2 else f"(F, C, {nd} kernel axes)"
+    if w.ndim != nd + 2 or any(not isinstance(d, int) for d in w.shape):
+        raise ShapeError(f"{layer}: the kernel w {w} has shape {T.fmt(w.shape)}; {layer} takes {kn} "
+                         f"with integer sizes")
+    stride = _tuple_arg(stride, nd, "stride", layer, 1)
+    pad = _tuple_arg(padding, nd, "padding", layer, 0)
+    dil = _tuple_arg(dilation, nd, "dilation", layer, 1)
+    if x.shape[1] != w.shape[1]:
+        raise ShapeError(f"{layer}: channel mismatch: x {x} of shape {T.fmt(x.shape)} has {x.shape[1]} "
+                         f"channels but the kernel w {w} of shape {T.fmt(w.shape)} expects {w.shape[1]} "
+                         f"(w is (F, C, ...), x is (N, C, ...))")
+    for i, (s, k, p, d) in enumerate(zip(x.shape[2:], w.shape[2:], pad, dil)):
+        if dilated(k, d) > s + 2 * p:
+            raise ShapeError(f"{layer}: the kernel w {T.fmt(w.shape)} (dilation {d}) spans {dilated(k, d)} "
+                             f"on spatial axis {i}, larger than the padded input x {T.fmt(x.shape)} with "
+                             f"padding {p} ({s + 2 * p})")
+    out = Conv(x, w, Tuple(*stride), Tuple(*[Tuple(p, p) for p in pad]), Tuple(*[1] * nd), Tuple(*dil))
+    if b is None:
+        return out
+    b = T._tensor_arg(b, layer)
+    if b.shape != (w.shape[0],):
+        raise ShapeError(f"{layer}: the bias b {b} has shape {T.fmt(b.shape)}; it must be ({w.shape[0]},), "
+                         f"one per filter of w {T.fmt(w.shape)}")
+    return out + T.reshape(b, (w.shape[0],) + (1,) * nd)
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    """The 2-D convolution layer (a cross-correlation, as PyTorch's and cs231n's): x (N, C, H, W),
+    w (F, C, HH, WW), b (F,) or None; stride, padding, dilation integers or pairs.
+
+    >>> import symgrad as sg
+    >>> x, w, b = sg.tensor("x", (2, 3, 5, 7)), sg.tensor("w", (4, 3, 3, 2)), sg.tensor("b", (4,))
+    >>> sg.conv2d(x, w, b, stride=(1, 2), padding=1).shape
+    (2, 4, 5, 4)
+    """
+    return conv(x, w, b, stride, padding, dilation, nd=2)
+
+
+def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
+    """The 1-D convolution layer: x (N, C, L), w (F, C, K), b (F,) or None.
+
+    >>> import symgrad as sg
+    >>> sg.conv1d(sg.tensor("x", (2, 3, 10)), sg.tensor("w", (4, 3, 3)), dilation=2).shape
+    (2, 4, 6)
+    """
+    return conv(x, w, b, stride, padding, dilation, nd=1)
+
+
+def _pool(cls, x, kernel, stride, padding, nd, layer):
+    x = _layer_input(x, nd, layer)
+    k = _tuple_arg(kernel, nd, "kernel", layer, 1)
+    s = k if stride is None else _tuple_arg(stride, nd, "stride", layer, 1)
+    p = _tuple_arg(padding, nd, "padding", layer, 0)
+    if any(2 * pp > kk for pp, kk in zip(p, k)):
+        raise ArgumentError(f"{layer}: padding {p} must be at most half the kernel {k} (as torch's; a "
+                            f"window of padding alone has no entry to pool)")
+    for i, (n, kk, pp) in enumerate(zip(x.shape[2:], k, p)):
+        if kk > n + 2 * pp:
+            raise ShapeError(f"{layer}: the pool window {k} does not fit the input x {T.fmt(x.shape)} "
+                             f"with padding {p}: {kk} > {n + 2 * pp} on spatial axis {i}")
+    return cls(x, Tuple(*k), Tuple(*s), Tuple(*p))
+
+
+def max_pool2d(x, kernel, stride=None, padding=0):
+    """Max pooling over (N, C, H, W), as ``torch.nn.functional.max_pool2d``; stride defaults to the
+    kernel. Its gradient goes to the first arg-max of each window (row-major order in the window).
+
+    >>> import symgrad as sg
+    >>> sg.max_pool2d(sg.tensor("x", (2, 3, 8, 6)), 2, stride=(2, 1))
+    max_pool2d(x, 2, stride=(2, 1))
+    """
+    return _pool(MaxPool, x, kernel, stride, padding, 2, "max_pool2d")
+
+
+def avg_pool2d(x, kernel, stride=None, padding=0):
+    """Average pooling over (N, C, H, W), as ``torch.nn.functional.avg_pool2d`` (the padded zeros
+    count in the average).
+
+    >>> import symgrad as sg
+    >>> sg.avg_pool2d(sg.tensor("x", (2, 3, 8, 6)), 2).shape
+    (2, 3, 4, 3)
+    """
+    return _pool(AvgPool, x, kernel, stride, padding, 2, "avg_pool2d")
+
+
+def max_pool1d(x, kernel, stride=None, padding=0):
+    """Max pooling over (N, C, L): see `max_pool2d`."""
+    return _pool(MaxPool, x, kernel, stride, padding, 1, "max_pool1d")
+
+
+def avg_pool1d(x, kernel, stride=None, padding=0):
+    """Average pooling over (N, C, L): see `avg_pool2d`."""
+    return _pool(AvgPool, x, kernel, stride, padding, 1, "avg_pool1d")
+
+
+def flip(x, axes):
+    """np.flip(x, axes): the entries in reverse order along ``axes`` (an int or a tuple).
+
+    >>> import symgrad as sg
+    >>> sg.flip(sg.tensor("w", (4, 3, 3, 3)), (2, 3))
+    flip(w, (2, 3))
+    """
+    x = T._tensor_arg(x, "flip")
+    axes = T._axes(axes, x.ndim, "flip", x)
+    return Flip(x, Tuple(*axes)) if axes else x
