@@ -103,7 +103,8 @@ class Derivation(Derived):
         forward value above each edge and the gradient below (given ``at``), fan-out sums marked;
         options as for `explain`. (The IR itself is ``d.ir``.)"""
         from .graph_picture import picture
-        return picture(self._view(kw), self)
+        steps = self._view(kw)
+        return picture(steps, steps.source or self)     # names= may have regrouped f: its graph
 
     def _repr_latex_(self):
         return "$$" + self.render("latex-inline") + "$$"

@@ -52,9 +52,11 @@ class TextPrinter(StrPrinter):
 
     def _partial(self, expr):
         num, den, delta = decode(expr.name)
-        if delta:
+        if delta:             # δ⁽ᵏ⁾ of the layer z⁽ᵏ⁾ (δ₂ of an older z2), else δ_n
             m = re.fullmatch(r"z(\d*)", den)
-            return self._DELTA + (m.group(1).translate(self._SUB) if m else "_" + self._name(den))
+            if m:
+                return self._DELTA + m.group(1).translate(self._SUB)
+            return self._name("delta" + den[1:]) if den.startswith("z") else self._DELTA + "_" + self._name(den)
         return f"{self._D}{self._name(num)}/{self._D}{self._name(den)}"
 
     def _name(self, name):
@@ -226,7 +228,9 @@ class TeachLatexPrinter(LatexPrinter):
 
     def _print_Symbol(self, expr, style="plain"):
         if expr.name.isprintable() and _TEX_PLAIN.fullmatch(expr.name):
-            return super()._print_Symbol(expr, style=style)
+            tex = super()._print_Symbol(expr, style=style)
+            # z^{(2)} braced, so that a transpose or a power after it is not a double superscript
+            return "{%s}" % tex if "^" in tex else tex
         return r"\text{%s}" % _tex_escape(visible(expr.name))
 
     def _print_MatrixSymbol(self, expr):
@@ -236,8 +240,9 @@ class TeachLatexPrinter(LatexPrinter):
         num, den, delta = decode(expr.name)
         if delta:
             m = re.fullmatch(r"z(\d*)", den)
-            return r"\delta" + ("_{%s}" % m.group(1) if m and m.group(1) else
-                                ("" if m else "_{%s}" % self._name(den)))
+            if m:
+                return r"\delta" + ("_{%s}" % m.group(1) if m.group(1) else "")
+            return self._name("delta" + den[1:]) if den.startswith("z") else r"\delta_{%s}" % self._name(den)
         return r"\frac{\partial %s}{\partial %s}" % (self._name(num), self._name(den))
 
     _print_MatPartial = _print_Partial
@@ -282,7 +287,25 @@ _ASCII = {"∇": "grad ", "δ": "delta", "ᵀ": "^T", "·": "*", "σ": "sigma", 
           "≥": ">=", "α": "alpha", "∂": "d", "⊙": ".*", "Σ": "sum", "′": "'"}
 _TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^T", "·": r"\cdot ", "σ": r"\sigma ", "−": "-",
         "²": "^2", "≥": r"\geq ", "α": r"\alpha ", "∂": r"\partial ", "⊙": r"\odot ", "Σ": r"\Sigma ",
-        "′": "'"}
+        "′": "'", "≤": r"\leq ", "→": r"\to ", "×": r"\times ", "∘": r"\circ ", "𝟙": r"\mathbf{1}",
+        "ε": r"\epsilon ", "η": r"\eta ", "μ": r"\mu ", "β": r"\beta ", "γ": r"\gamma ",
+        "λ": r"\lambda ", "θ": r"\theta ", "√": r"\surd ", "ŷ": r"\hat{y}",
+        "⁻": "-"}
+
+
+def _tex_char(c: str):
+    """The LaTeX of one character of a rule's prose that is not plain text: the table's, or a
+    sub/superscript letter or digit (yᵢ, δᵢⱼ, x⁽ᵏ⁾) as a math sub/superscript; None for plain text."""
+    if c in _TEX:
+        return _TEX[c]
+    if c.isascii():
+        return None
+    dec = unicodedata.decomposition(c)
+    for tag, mark in (("<sub>", "_"), ("<super>", "^")):
+        if dec.startswith(tag):
+            base = chr(int(dec.split()[1], 16))
+            return "%s{%s}" % (mark, _TEX.get(base, base))
+    return None
 
 
 def words(s: str, fmt: str) -> str:
@@ -293,11 +316,15 @@ def words(s: str, fmt: str) -> str:
         return s
     out, run = [], []
     for c in s:
-        if c in _TEX:
+        tex = _tex_char(c)
+        if tex is not None:
             if run:
                 out.append(r"\text{%s}" % _tex_escape("".join(run)))
                 run = []
-            out.append(_TEX[c])
+            if not run and out and tex[:2] in ("_{", "^{") and out[-1][:2] == tex[:2]:
+                out[-1] = out[-1][:-1] + tex[2:]        # δᵢⱼ: one subscript ij, not two
+            else:
+                out.append(tex)
         else:
             run.append(c)
     if run:
@@ -420,7 +447,7 @@ def render(steps, fmt: str = "unicode") -> str:
     """The whole derivation: the function, the forward pass, the backward pass, the gradient."""
     _check_format(fmt)
     if fmt in ("latex", "latex-inline", "latex-document"):
-        return _tex_block(_latex_lines(steps), fmt)
+        return _tex_block(_latex_lines(steps, inline=fmt == "latex-inline", scale=fmt == "latex-document"), fmt)
     if fmt == "markdown":
         return _markdown(steps)
     spec = steps.number_format
@@ -461,22 +488,122 @@ def _sweep_sentence(steps) -> str:
             f"forward accumulation would need {sw['forward']}, one per input)")
 
 
-def _latex_lines(steps) -> str:
+# The width of a landscape page with 1.5 cm margins, in "glyphs" as `_tex_width` counts them: an
+# equation wider than this is broken at its = signs, and a single side still wider is scaled down.
+TEX_LINE = 88
+
+
+def _tex_width(s: str) -> int:
+    """A generous estimate of the printed width of math-mode LaTeX, in glyphs: commands that draw
+    nothing count 0, other commands one glyph, a fraction its numerator and denominator together
+    (an over-estimate, so what fits by this count fits on the page)."""
+    s = re.sub(r"\\(left|right|operatorname|text|mathbf|mathrm|textstyle|displaystyle|frac)(?![a-zA-Z])",
+               "", s)
+    s = re.sub(r"\\(quad|qquad)(?![a-zA-Z])", "xx", s)
+    s = re.sub(r"\\[a-zA-Z]+|\\.", "x", s)
+    return len(re.sub(r"[{}^_&\s]", "", s))
+
+
+def _fit(tex: str, scale: bool) -> str:
+    """``tex`` scaled down to the line when it is wider (in a document, which loads graphicx)."""
+    w = _tex_width(tex)
+    if not scale or w <= TEX_LINE:
+        return tex
+    return r"\scalebox{%.3f}{$\displaystyle %s$}" % (TEX_LINE / w, tex)
+
+
+def _tex_equation(lhs: str, segs: list, scale: bool) -> list:
+    """``lhs = seg₁ = seg₂ ...`` as align rows: one row when it fits the line, else one row per = ."""
+    if _tex_width(lhs + " = ".join(segs)) <= TEX_LINE:
+        return [r"%s &= %s" % (lhs, " = ".join(segs))]
+    return [r"%s &= %s" % (lhs, _fit(segs[0], scale))] + [r"&= %s" % _fit(s, scale) for s in segs[1:]]
+
+
+def _tex_close(s: str, i: int) -> int:
+    """The index of the brace closing the one at ``s[i]`` (escaped braces skipped)."""
+    depth = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            i += 2
+            continue
+        depth += (c == "{") - (c == "}")
+        if depth == 0:
+            return i
+        i += 1
+    raise ValueError(f"unbalanced braces in {s!r}")
+
+
+def _text_mode(s: str) -> str:
+    r"""Math-mode LaTeX made of \text{...} prose and formulas, rewritten for text mode (prose as is,
+    formulas in $...$), so that a paragraph can wrap it at the line's end."""
+    out, math, i, depth = [], [], 0, 0
+
+    def flush():
+        run = "".join(math).strip()
+        if run:
+            out.append("$%s$" % run)
+        math.clear()
+
+    while i < len(s):
+        if depth == 0 and s.startswith(r"\text{", i):      # prose at the top level (not a symbol's
+            j = _tex_close(s, i + 5)                        # \text name inside a fraction)
+            flush()
+            out.append(s[i + 6:j])
+            i = j + 1
+        elif s[i] == "\\":
+            math.append(s[i:i + 2])
+            i += 2
+        else:
+            depth += (s[i] == "{") - (s[i] == "}")
+            math.append(s[i])
+            i += 1
+    flush()
+    return "".join(out)
+
+
+def _sweep_heading(steps, inline: bool) -> str:
+    """The backward pass's heading, bold as the text form's "Backward pass (...):" line."""
+    head, _, rest = _sweep_sentence(steps).partition(" (")
+    rest = " (" + rest if rest else ""
+    return _tex_heading(head, rest, inline)
+
+
+def _tex_heading(head: str, rest: str = "", inline: bool = False) -> str:
+    if inline:            # MathJax and nbconvert both take \textbf in math; \intertext only in align
+        return r"\rlap{\textbf{%s}%s} &" % (_tex_escape(head), r"\text{%s}" % _tex_escape(rest) if rest else "")
+    return r"\intertext{\textbf{%s}%s}" % (_tex_escape(head), _tex_escape(rest))
+
+
+def _latex_lines(steps, inline: bool = False, scale: bool = False) -> str:
+    """The rows of the LaTeX form: the function, then "Forward pass", "Backward pass" and "Gradient"
+    headed as in the text form. In a document (``inline`` False) a step's rule note is a paragraph
+    of its own under the equation, which wraps at the page's edge; in Jupyter (an ``aligned`` block,
+    for MathJax and nbconvert) it is a row of its own."""
     fmt, spec = "latex", steps.number_format
-    lines = [r"%s &= %s \\" % (show(steps.out, fmt), show(steps.f, fmt))]
-    for sym, ex, v in steps.definitions:
-        tail = " = " + number(v, fmt, spec) if v is not None else ""
-        lines.append(r"%s &= %s%s \\" % (show(sym, fmt), show(ex, fmt), tail))
-    lines.append(r"\intertext{%s}" % _tex_escape(words(_sweep_sentence(steps), "text")))
+    rows = _tex_equation(show(steps.out, fmt), [show(steps.f, fmt)], scale)
+    if steps.definitions:
+        rows.append(_tex_heading("Forward pass", inline=inline))
+        for sym, ex, v in steps.definitions:
+            segs = [show(ex, fmt)] + ([number(v, fmt, spec)] if v is not None else [])
+            rows += _tex_equation(show(sym, fmt), segs, scale)
+    rows.append(_sweep_heading(steps, inline))
     for s in steps.steps:
         lhs, segs, note = step_parts(s, fmt, spec)
-        lines.append(r"%s &= %s%s \\" % (lhs, " = ".join(segs), r" && " + note if note else ""))
-    lines.append(r"\intertext{Gradient}")
+        rows += _tex_equation(lhs, segs, scale)
+        if note:
+            rows.append(r"&\qquad %s" % note if inline else
+                        r"\intertext{\small\hspace*{2em}%s}" % _text_mode(note))
+    rows.append(_tex_heading("Gradient", inline=inline))
     for w, e, v in steps.gradients:
-        tail = " = " + number(v, fmt, spec) if v is not None else ""
-        lines.append(r"%s &= %s%s \\" % (show(_grad_sym(steps, w), fmt), show(e, fmt), tail))
-    lines[-1] = lines[-1].rstrip("\\").rstrip()
-    return "\n".join(lines)
+        segs = [show(e, fmt)] + ([number(v, fmt, spec)] if v is not None else [])
+        rows += _tex_equation(show(_grad_sym(steps, w), fmt), segs, scale)
+    # \intertext starts a row itself: the row before it must end with \\, and it must not end one
+    out = []
+    for k, r in enumerate(rows):
+        last = k == len(rows) - 1
+        out.append(r if last or r.startswith(r"\intertext") else r + r" \\")
+    return "\n".join(out)
 
 
 def _markdown(steps) -> str:
@@ -502,7 +629,7 @@ def _markdown(steps) -> str:
 def latex_document(body: str) -> str:
     """A complete LaTeX document around ``body`` (compiles with pdflatex and amsmath)."""
     return ("\\documentclass{article}\n\\usepackage[margin=1.5cm,landscape]{geometry}\n"
-            "\\usepackage{amsmath}\n\\begin{document}\n\\allowdisplaybreaks\n" + body +
+            "\\usepackage{amsmath}\n\\usepackage{graphicx}\n\\begin{document}\n\\allowdisplaybreaks\n" + body +
             "\n\\end{document}\n")
 
 

@@ -38,10 +38,12 @@ from ..frontend.parse import as_expr
 from ..core.lower import _shape_of
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder, eqn_to_sympy
+from .names import regroup
 from .notation import Chain, Value, partial, rule_name
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
 SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
+LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `Naming` calls it: z, z^(2), z^(1)_2
 MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
 
 
@@ -91,6 +93,7 @@ class Steps:
     naming: Any = None
     values: dict = field(default_factory=dict)
     contribs: dict = field(default_factory=dict)
+    source: Any = None                    # the derivation record these were built from (f regrouped for names=)
 
     def __iter__(self):
         return iter(self.steps)
@@ -149,10 +152,13 @@ class Naming:
                 disp[e.out.id] = e.prim.to_sympy((), e.params, e.out.shape)
         self.user_named: set[int] = set()
         self.user_exprs: dict = {}        # the user's expression of a named node -> its name
-        n_before = len(g.eqns)
+        # the nodes of f and of its gradients (softmax(z) is a node of the gradient of log_softmax(z))
+        in_f = {e.out.id for e in g.ancestors([d.output] + [v for v in d.gradient_vars if v is not None])}
         for sym, expr in (names or {}).items():
             v = low(as_expr(expr, f"names[{sym}]", symbols=_known(d)))
-            if v.id >= n_before:
+            # a node of the derivation, not one this lowering just added (nor one an earlier view added:
+            # the graph keeps what was lowered into it, and the name must not silently vanish then)
+            if v.id not in in_f:
                 raise SymgradError(f"names: {sym} = {expr} is not a subexpression of f = {d.f}; "
                                    f"name a part of f exactly as it appears in f")
             name = str(sym)
@@ -194,26 +200,36 @@ class Naming:
         return name
 
     def _name_layers(self):
-        """z_k = W_k·y_{k-1} + b_k (an affine node) and y_k = act(z_k), numbered by layer."""
-        layer, of = 0, {}
-        plan = []
+        """Layers named as the lecture does: z⁽ᵏ⁾ = W⁽ᵏ⁾·y⁽ᵏ⁻¹⁾ + b⁽ᵏ⁾ (an affine node, or the input of
+        an activation) and y⁽ᵏ⁾ = f(z⁽ᵏ⁾), where k counts the activations between the node and the
+        inputs (its depth), not the nodes met so far: two neurons of the first layer are z⁽¹⁾₁ and
+        z⁽¹⁾₂, and tanh(c) of an input c is y⁽¹⁾. A network of one layer says just z and y."""
+        depth: dict[int, int] = {}
+        plan: dict[int, tuple] = {}            # var id -> (var, letter, layer), in forward order
         for e in self.fwd:
-            if _is_plain_sum(e) and any(self.graph.producer[v.id].prim is R.matmul_p for v in e.inputs):
-                layer += 1
-                of[e.out.id] = layer
-                plan.append((e.out, "z", layer))
-            elif _is_activation(e):
+            d = max((depth.get(v.id, 0) for v in e.inputs), default=0)
+            if _is_activation(e):
                 (inp,) = e.inputs
-                if inp.id not in of:
-                    layer += 1
-                    of[inp.id] = layer
-                    if not self.graph.producer[inp.id].prim.leaf:
-                        plan.append((inp, "z", layer))
-                plan.append((e.out, "y", of[inp.id]))
-        for v, letter, k in plan:
-            if v.id in self.disp:
-                continue
-            name = f"{letter}{k}" if layer > 1 else letter
+                k = depth.get(inp.id, 0) + 1
+                depth[e.out.id] = k
+                if not self.graph.producer[inp.id].prim.leaf:
+                    plan[inp.id] = (inp, "z", k)
+                plan[e.out.id] = (e.out, "y", k)
+            else:
+                depth[e.out.id] = d
+                if _is_plain_sum(e) and any(self.graph.producer[v.id].prim is R.matmul_p for v in e.inputs):
+                    plan[e.out.id] = (e.out, "z", d + 1)
+        todo = [(v, letter, k) for v, letter, k in plan.values() if v.id not in self.disp]
+        deep = max((k for _, _, k in plan.values()), default=0) > 1
+        count = defaultdict(int)
+        for _, letter, k in todo:
+            count[letter, k] += 1
+        seen = defaultdict(int)
+        for v, letter, k in todo:
+            name = f"{letter}^({k})" if deep else letter
+            if count[letter, k] > 1:                  # several neurons in one layer: z⁽¹⁾₁, z⁽¹⁾₂
+                seen[letter, k] += 1
+                name += f"_{seen[letter, k]}"
             if name in self.used:
                 continue
             self.used.add(name)
@@ -300,6 +316,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     >>> [(str(t.node), t.value) for t in s]
     [('f', 1.0), ('x', 4.0), ('y', 3.0)]
     """
+    d = with_names(d, names)
     if d.mode == "forward":
         return _forward_steps(d, at, names, output_name, number_format)
     nm = Naming(d, names, output_name)
@@ -325,7 +342,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     for vid in order:
         node = disp[vid]
         shape = g.producer[vid].out.shape
-        is_z = bool(re.fullmatch(r"z\d*", str(node))) and shape != () and vid not in nm.user_named
+        is_z = bool(LAYER_Z.fullmatch(str(node))) and shape != () and vid not in nm.user_named
         gsym[vid] = partial(out_name, str(node), shape, delta=is_z)
     for t, z in nm.transparent.items():
         gsym[t] = gsym.get(z)
@@ -426,7 +443,23 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
-                 nm, vals, dict(contribs))
+                 nm, vals, dict(contribs), d)
+
+
+def with_names(d, names):
+    """``d``, or ``d`` derived again from f regrouped (`symgrad.teaching.names.regroup`) so that
+    each part ``names`` names is a node of its own, as the slide writes it: W₂·y₁ + b₂ inside
+    mse(W₂·y₁ + b₂, t), which SymPy flattened into W₂·y₁ + b₂ − t. Every view goes through here,
+    so they all show the same names."""
+    if not names:
+        return d
+    known = _known(d)
+    exprs = {k: as_expr(v, f"names[{k}]", symbols=known) for k, v in names.items()}
+    f = regroup(d.f, exprs)
+    if f is d.f:
+        return d
+    from ..core.differentiate import differentiate
+    return differentiate(f, d.wrt, mode=d.mode, policy=d.ir.policy)
 
 
 def _fold_products(e, user_exprs):
@@ -598,4 +631,4 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     if at is not None:
         fvals = dict(zip([e.out.id for e in nm.fwd], evaluate(g, [e.out for e in nm.fwd], at)))
     return Steps(d.f, out_sym, defs, steps, grads, "forward", _sweeps(len(d.wrt_vars), 1), {},
-                 number_format, at, nm, fvals, {})
+                 number_format, at, nm, fvals, {}, d)
