@@ -56,7 +56,7 @@ class Derivation(Derived):
     options: dict = field(default_factory=dict)   # teaching options from derive (names, at, ...)
 
     # -- teaching views ---------------------------------------------------------------------------
-    _TEACH = ("names", "at", "given", "output_name", "number_format")
+    _TEACH = ("names", "at", "given", "output_name", "number_format", "convention")
 
     def _opts(self, kw) -> dict:
         bad = set(kw) - set(self._TEACH)
@@ -86,7 +86,12 @@ class Derivation(Derived):
     def render(self, fmt: str = "unicode", **kw) -> str:
         """The derivation as ``fmt``: "text" (ASCII), "unicode", "markdown" or "latex"."""
         from .render import render
-        return render(self._view(kw), fmt)
+        steps = self._view(kw)
+        extra = None
+        if steps.convention:                     # the Jacobian form (11-785), row or column
+            from .jacobian_view import heading, jacobian_lines
+            extra = (heading(steps.convention), jacobian_lines(steps, fmt, steps.convention))
+        return render(steps, fmt, extra)
 
     def text(self, **kw) -> str:
         return self.render("text", **kw)

@@ -443,13 +443,16 @@ def _tex_block(body: str, fmt: str) -> str:
     return latex_document(block) if fmt == "latex-document" else block
 
 
-def render(steps, fmt: str = "unicode") -> str:
-    """The whole derivation: the function, the forward pass, the backward pass, the gradient."""
+def render(steps, fmt: str = "unicode", extra=None) -> str:
+    """The whole derivation: the function, the forward pass, the backward pass, the gradient.
+    ``extra``: (heading, lines already in ``fmt``), a section after the backward pass (the
+    Jacobian form, which `symgrad.teaching.derivation` adds)."""
     _check_format(fmt)
     if fmt in ("latex", "latex-inline", "latex-document"):
-        return _tex_block(_latex_lines(steps, inline=fmt == "latex-inline", scale=fmt == "latex-document"), fmt)
+        return _tex_block(_latex_lines(steps, inline=fmt == "latex-inline", scale=fmt == "latex-document",
+                                       extra=extra), fmt)
     if fmt == "markdown":
-        return _markdown(steps)
+        return _markdown(steps, extra)
     spec = steps.number_format
     out = [f"{show(steps.out, fmt)} = {show(steps.f, fmt)}"]
     if steps.definitions:
@@ -462,6 +465,9 @@ def render(steps, fmt: str = "unicode") -> str:
     out.append(words(_sweep_sentence(steps), fmt) + ":")
     for s in steps.steps:
         out.append("  " + render_step(s, fmt, spec))
+    if extra:
+        out.append(words(extra[0], fmt) + ":")
+        out += ["  " + line for line in extra[1]]
     if steps.given:
         out.append(words("given " + ", ".join(f"{show(k, fmt)} = {show(v, fmt)}"
                                               for k, v in steps.given.items()), fmt))
@@ -575,7 +581,7 @@ def _tex_heading(head: str, rest: str = "", inline: bool = False) -> str:
     return r"\intertext{\textbf{%s}%s}" % (_tex_escape(head), _tex_escape(rest))
 
 
-def _latex_lines(steps, inline: bool = False, scale: bool = False) -> str:
+def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -> str:
     """The rows of the LaTeX form: the function, then "Forward pass", "Backward pass" and "Gradient"
     headed as in the text form. In a document (``inline`` False) a step's rule note is a paragraph
     of its own under the equation, which wraps at the page's edge; in Jupyter (an ``aligned`` block,
@@ -594,6 +600,10 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False) -> str:
         if note:
             rows.append(r"&\qquad %s" % note if inline else
                         r"\intertext{\small\hspace*{2em}%s}" % _text_mode(note))
+    if extra:
+        head, _, rest = extra[0].partition(" (")
+        rows.append(_tex_heading(head, " (" + words(rest, "text") if rest else "", inline))
+        rows += [r"%s &= %s" % tuple(line.split(" = ", 1)) for line in extra[1]]
     rows.append(_tex_heading("Gradient", inline=inline))
     for w, e, v in steps.gradients:
         segs = [show(e, fmt)] + ([number(v, fmt, spec)] if v is not None else [])
@@ -606,7 +616,7 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False) -> str:
     return "\n".join(out)
 
 
-def _markdown(steps) -> str:
+def _markdown(steps, extra=None) -> str:
     fmt, spec = "markdown", steps.number_format
     out = [f"$${show(steps.out, fmt)} = {show(steps.f, fmt)}$$", "", "**Forward pass**", ""]
     for sym, ex, v in steps.definitions:
@@ -619,6 +629,9 @@ def _markdown(steps) -> str:
         if note:
             line += f" — ${note}$"
         out.append(line)
+    if extra:
+        out += ["", f"**{extra[0]}**", ""]
+        out += [f"- ${line}$" for line in extra[1]]
     out += ["", "**Gradient**", ""]
     for w, e, v in steps.gradients:
         tail = " = " + number(v, fmt, spec) if v is not None else ""

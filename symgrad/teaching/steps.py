@@ -39,6 +39,7 @@ from ..core.lower import _shape_of
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder, eqn_to_sympy
 from .names import regroup
+from .recognise import recognise
 from .notation import Chain, Value, partial, rule_name
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
@@ -94,6 +95,7 @@ class Steps:
     values: dict = field(default_factory=dict)
     contribs: dict = field(default_factory=dict)
     source: Any = None                    # the derivation record these were built from (f regrouped for names=)
+    convention: str | None = None         # "row" / "column": the views add the Jacobian form
 
     def __iter__(self):
         return iter(self.steps)
@@ -208,11 +210,13 @@ class Naming:
         plan: dict[int, tuple] = {}            # var id -> (var, letter, layer), in forward order
         for e in self.fwd:
             d = max((depth.get(v.id, 0) for v in e.inputs), default=0)
-            if _is_activation(e):
-                (inp,) = e.inputs
+            sm = R.softmax_operands(self.graph, e)
+            if _is_activation(e) or sm is not None:       # y = f(z), or y = softmax(z)
+                inp = sm[0] if sm is not None else e.inputs[0]
                 k = depth.get(inp.id, 0) + 1
                 depth[e.out.id] = k
-                if not self.graph.producer[inp.id].prim.leaf:
+                # its input is z⁽ᵏ⁾, unless it is already the y of the layer below (softmax(σ(z)))
+                if not self.graph.producer[inp.id].prim.leaf and plan.get(inp.id, (0, ""))[1] != "y":
                     plan[inp.id] = (inp, "z", k)
                 plan[e.out.id] = (e.out, "y", k)
             else:
@@ -303,12 +307,14 @@ def _scalarize(e):
 # ---------------------------------------------------------------------------------------------------
 # Building the steps.
 
-def build_steps(d, at=None, names=None, given=None, output_name=None, number_format=".4g") -> Steps:
+def build_steps(d, at=None, names=None, given=None, output_name=None, number_format=".4g",
+                convention=None) -> Steps:
     """The steps of the derivation ``d`` (a `Derivation`), with the numbers at ``at`` if given.
 
     ``names`` maps symbols (or strings) to subexpressions of f, to name intermediate nodes as the
     slide does; ``given`` maps expressions to values assumed when simplifying (``{sg.sum(t): 1}``
-    for a one-hot target).
+    for a one-hot target); ``convention`` ("row" or "column") adds the Jacobian form of the
+    backward pass (`symgrad.teaching.jacobian_view`) to the views.
 
     >>> import sympy as sp, symgrad as sg
     >>> x, y = sp.symbols('x y')
@@ -316,6 +322,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     >>> [(str(t.node), t.value) for t in s]
     [('f', 1.0), ('x', 4.0), ('y', 3.0)]
     """
+    if convention not in (None, "row", "column"):
+        raise SymgradError(f"convention must be 'row' or 'column', got {convention!r}")
     d = with_names(d, names)
     if d.mode == "forward":
         return _forward_steps(d, at, names, output_name, number_format)
@@ -443,19 +451,18 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
-                 nm, vals, dict(contribs), d)
+                 nm, vals, dict(contribs), d, convention)
 
 
 def with_names(d, names):
     """``d``, or ``d`` derived again from f regrouped (`symgrad.teaching.names.regroup`) so that
     each part ``names`` names is a node of its own, as the slide writes it: W₂·y₁ + b₂ inside
-    mse(W₂·y₁ + b₂, t), which SymPy flattened into W₂·y₁ + b₂ − t. Every view goes through here,
-    so they all show the same names."""
-    if not names:
-        return d
+    mse(W₂·y₁ + b₂, t), which SymPy flattened into W₂·y₁ + b₂ − t; and with the softmax the slide
+    spells out recognised (`symgrad.teaching.recognise`). Every view goes through here, so they
+    all show the same names."""
     known = _known(d)
-    exprs = {k: as_expr(v, f"names[{k}]", symbols=known) for k, v in names.items()}
-    f = regroup(d.f, exprs)
+    exprs = {k: as_expr(v, f"names[{k}]", symbols=known) for k, v in (names or {}).items()}
+    f = regroup(recognise(d.f), exprs)
     if f is d.f:
         return d
     from ..core.differentiate import differentiate
