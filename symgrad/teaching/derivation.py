@@ -37,14 +37,20 @@ def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, sty
     -x*(-w*x + y)
 
     ``style="calculus"`` narrates one derivative with the rules of a calculus course instead
-    (`symgrad.teaching.calculus`); ``options`` (names, at, given, ...) are the teaching views'
-    defaults.
+    (`symgrad.teaching.calculus`); ``style="newton"`` writes one Newton step from ``at``
+    (`symgrad.teaching.newton`); ``options`` (names, at, given, convention, ...) are the teaching
+    views' defaults.
     """
     if style == "calculus":
         from .calculus import derive_calculus
         return derive_calculus(f, wrt, **options)
+    if style == "newton":            # one Newton step w ← w − H⁻¹g from options["at"]
+        from .newton import newton_step
+        if "at" not in options:
+            raise ArgumentError("style='newton' needs at={symbol: value}: the point the step starts from")
+        return newton_step(f, wrt if isinstance(wrt, (list, tuple)) else [wrt], options["at"])
     if style != "steps":
-        raise ArgumentError(f"style must be 'steps' or 'calculus', got {style!r}")
+        raise ArgumentError(f"style must be 'steps', 'calculus' or 'newton', got {style!r}")
     record = differentiate(f, wrt, mode=mode, policy=policy)
     return Derivation(**{k.name: getattr(record, k.name) for k in fields(Derived)}, options=options)
 

@@ -99,6 +99,21 @@ class TextPrinter(StrPrinter):
     def _print_Total(self, expr):
         return f"sum({self._print(expr.arg)})"
 
+    def _print_Piecewise(self, expr):       # (g if t = 1; else μ·b + g), as a slide's cases
+        parts = [self._print(e) if c == sp.true else f"{self._print(e)} if {self._print(c)}" for e, c in expr.args]
+        return "(" + "; else ".join(parts) + ")"
+
+    def _print_Inverse(self, expr):
+        return self.parenthesize(expr.arg, 1000, strict=True) + self._INV
+
+    _INV = "^-1"
+
+    def _print_MatrixBase(self, expr):       # an explicit matrix: [[a, b], [c, d]], as NumPy prints
+        return "[" + ", ".join("[" + ", ".join(self._print(x) for x in expr.row(i)) + "]"
+                               for i in range(expr.rows)) + "]"
+
+    _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_MatrixBase
+
     def _print_Equality(self, expr):
         return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
 
@@ -135,6 +150,7 @@ def _signed_sum(printer, expr):
 
 _STAR = "\x00"          # a star inside a name (f^*), kept apart from the product sign
 _SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUPER_LETTERS = {"t": "ᵗ", "n": "ⁿ", "k": "ᵏ", "i": "ⁱ", "j": "ʲ"}
 
 
 class UnicodePrinter(TextPrinter):
@@ -146,6 +162,7 @@ class UnicodePrinter(TextPrinter):
     _T = "ᵀ"
     _HAD = " ⊙ "
     _ONES = "𝟙"
+    _INV = "⁻¹"
 
     def _name(self, name):
         return _pretty_name(name)
@@ -174,6 +191,10 @@ class UnicodePrinter(TextPrinter):
         b, n = expr.args
         if n.is_Integer and 2 <= n <= 9:
             return self.parenthesize(b, 59) + str(n).translate(_SUPER)
+        if n is sp.S.Half:                                   # √v, √(1 − β₂ᵗ)
+            return "√" + self.parenthesize(b, 1000, strict=True).replace("**", _STAR * 2)
+        if n.is_Symbol and n.name in _SUPER_LETTERS:          # β₁ᵗ
+            return self.parenthesize(b, 59) + _SUPER_LETTERS[n.name]
         # protect ** from _print_Mul's * -> · (x**x inside a product printed as x··x)
         return super()._print_Pow(expr, rational).replace("**", _STAR * 2)
 
@@ -182,6 +203,12 @@ class UnicodePrinter(TextPrinter):
 
     def _print_MatMul(self, expr):
         return super()._print_MatMul(expr).replace("*", "·")
+
+    def _print_Max(self, expr):
+        return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
+
+    def _print_Min(self, expr):
+        return "min(%s)" % ", ".join(self._print(a) for a in expr.args)
 
     def _print_Function(self, expr):
         if expr.func.__name__ == "sigmoid":
@@ -284,13 +311,13 @@ def show(expr, fmt: str) -> str:
 # Rule texts are written in Unicode; ASCII and LaTeX get them through a small table.
 
 _ASCII = {"∇": "grad ", "δ": "delta", "ᵀ": "^T", "·": "*", "σ": "sigma", "−": "-", "²": "^2",
-          "≥": ">=", "α": "alpha", "∂": "d", "⊙": ".*", "Σ": "sum", "′": "'"}
+          "≥": ">=", "α": "alpha", "∂": "d", "⊙": ".*", "Σ": "sum", "′": "'", "←": "<-", "⁻": "^-",
+          "¹": "1"}
 _TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^T", "·": r"\cdot ", "σ": r"\sigma ", "−": "-",
         "²": "^2", "≥": r"\geq ", "α": r"\alpha ", "∂": r"\partial ", "⊙": r"\odot ", "Σ": r"\Sigma ",
         "′": "'", "≤": r"\leq ", "→": r"\to ", "×": r"\times ", "∘": r"\circ ", "𝟙": r"\mathbf{1}",
         "ε": r"\epsilon ", "η": r"\eta ", "μ": r"\mu ", "β": r"\beta ", "γ": r"\gamma ",
-        "λ": r"\lambda ", "θ": r"\theta ", "√": r"\surd ", "ŷ": r"\hat{y}",
-        "⁻": "-"}
+        "λ": r"\lambda ", "θ": r"\theta ", "√": r"\surd ", "ŷ": r"\hat{y}", "←": r"\leftarrow "}
 
 
 def _tex_char(c: str):
