@@ -80,7 +80,12 @@ def _scaled(c, e):
 
 def _absorb(node, e):
     """``node`` written with ``e`` as a node of its own, when e is a part of it up to flattening
-    and a numeric coefficient (None otherwise)."""
+    and a numeric coefficient (None otherwise). A tensor expression (`sg.tensor`'s elementwise
+    `Ewise`) is matched by the scalar expression inside it, and put back whole."""
+    from ..frontend.tensor import Ewise
+    if isinstance(e, Ewise) and not isinstance(node, Ewise):
+        got = _absorb(node, e.expr)
+        return None if got is None else got.xreplace({e.expr: e})
     if node == e or type(node) is not type(e):
         return None
     if isinstance(e, (sp.Add, sp.MatAdd)):

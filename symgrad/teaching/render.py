@@ -70,7 +70,13 @@ class TextPrinter(StrPrinter):
     def _print_Partial(self, expr):
         return self._partial(expr)
 
-    _print_MatPartial = _print_Partial
+    _print_MatPartial = _print_TensorPartial = _print_Partial
+
+    def _print(self, expr, **kwargs):
+        from ..frontend.tensor import Tensor
+        if type(expr) is Tensor:                # γ, x̂ as the symbols of the same names print
+            return self._print_Symbol(sp.Symbol(expr.name))
+        return super()._print(expr, **kwargs)
 
     def _print_Transpose(self, expr):
         return self.parenthesize(expr.arg, 1000, strict=True) + self._T
@@ -123,6 +129,16 @@ class TextPrinter(StrPrinter):
 
     def _print_MatAdd(self, expr):
         return _signed_sum(self, expr)
+
+
+def _elementwise_product(expr):
+    """(scalar factors, tensor factors) of a product of two or more tensors (`sg.tensor`), which
+    NumPy multiplies entry by entry (printed ⊙); None for any other product."""
+    from ..frontend.tensor import Tensor, TensorExpr
+    tensors = [a for a in expr.args if isinstance(a, TensorExpr) or a.has(Tensor)]
+    if len(tensors) < 2:
+        return None
+    return [a for a in expr.args if a not in tensors], tensors
 
 
 def _negative(a) -> bool:
@@ -199,6 +215,11 @@ class UnicodePrinter(TextPrinter):
         return super()._print_Pow(expr, rational).replace("**", _STAR * 2)
 
     def _print_Mul(self, expr):
+        split = _elementwise_product(expr)
+        if split:                                # tensors: dout ⊙ γ, 2·u ⊙ v
+            scalars, tensors = split
+            head = self._print(sp.Mul(*scalars)) + "·" if scalars else ""
+            return head.replace("*", "·") + " ⊙ ".join(self.parenthesize(a, 50) for a in tensors)
         return super()._print_Mul(expr).replace("*", "·")
 
     def _print_MatMul(self, expr):
@@ -244,6 +265,14 @@ def _pretty_name(name: str) -> str:
 class TeachLatexPrinter(LatexPrinter):
     """LaTeX: \\frac{\\partial f}{\\partial q}, \\delta_{2}, W^{T}, A \\odot B, \\mathbf{1}."""
 
+    def _print_Mul(self, expr):
+        split = _elementwise_product(expr)
+        if split:                                # tensors: dout \odot \gamma
+            scalars, tensors = split
+            head = self._print(sp.Mul(*scalars)) + r" \cdot " if scalars else ""
+            return head + r" \odot ".join(self.parenthesize(a, 50) for a in tensors)
+        return super()._print_Mul(expr)
+
     def _print_Add(self, expr, order=None):
         return super()._print_Add(_positive_first(expr, sp.Add), order)
 
@@ -272,7 +301,19 @@ class TeachLatexPrinter(LatexPrinter):
             return self._name("delta" + den[1:]) if den.startswith("z") else r"\delta_{%s}" % self._name(den)
         return r"\frac{\partial %s}{\partial %s}" % (self._name(num), self._name(den))
 
-    _print_MatPartial = _print_Partial
+    _print_MatPartial = _print_TensorPartial = _print_Partial
+
+    def _print(self, expr, **kwargs):
+        from ..frontend.tensor import Reduce, Tensor
+        if type(expr) is Tensor:                # \gamma, \hat{x}
+            return self._print_Symbol(sp.Symbol(expr.name))
+        if isinstance(expr, Reduce):            # Σ over axis 0 written with its axis, as NumPy's sum(axis=0)
+            x = self._print(expr.x)
+            if len(expr.args[0].free_symbols) > 1 or not isinstance(expr.x, (Tensor, sp.Symbol)):
+                x = r"\left(%s\right)" % x
+            axes = "" if len(expr.axes) == len(expr.x.shape) else r"_{\text{axis}=%s}" % ",".join(map(str, expr.axes))
+            return r"\operatorname{%s}%s %s" % (expr.op, axes, x)
+        return super()._print(expr, **kwargs)
 
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..core import array_rules as A
 from ..core import rules as R
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
@@ -43,6 +44,7 @@ from .recognise import recognise
 from .notation import Chain, Value, partial, rule_name
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
+_MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
 SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
 LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `Naming` calls it: z, z^(2), z^(1)_2
 MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
@@ -124,8 +126,15 @@ class Steps:
 # ---------------------------------------------------------------------------------------------------
 # Naming the nodes.
 
-def _mk(name: str, shape):
-    return sp.Symbol(name) if shape == () else sp.MatrixSymbol(name, *shape)
+def _mk(name: str, shape, tensor: bool = False):
+    """A display symbol of a node: scalar, matrix, or (in a tensor declaration, `sg.tensor`) a
+    tensor of the node's shape, so that its steps read in the tensor vocabulary."""
+    if shape == ():
+        return sp.Symbol(name)
+    if tensor or len(shape) != 2:
+        from ..frontend.tensor import Tensor
+        return Tensor(name, shape)
+    return sp.MatrixSymbol(name, *shape)
 
 
 def _known(d) -> list:
@@ -139,6 +148,9 @@ class Naming:
     def __init__(self, d, names=None, output_name=None):
         g, low = d.ir, d.lowering
         self.graph = g
+        from ..frontend.tensor import Tensor
+        # a declaration with sg.tensor: every node is shown as a tensor (x.sum(axis=0), x̂ᵀ @ δ)
+        self.tensor = any(isinstance(a, Tensor) for a in sp.preorder_traversal(d.f))
         self.fwd = g.ancestors([d.output])
         self.consumers: dict[int, list] = defaultdict(list)
         for e in self.fwd:
@@ -164,7 +176,7 @@ class Naming:
                 raise SymgradError(f"names: {sym} = {expr} is not a subexpression of f = {d.f}; "
                                    f"name a part of f exactly as it appears in f")
             name = str(sym)
-            disp[v.id] = sym if not isinstance(sym, str) and _shape_of(sym) == v.shape else _mk(name, v.shape)
+            disp[v.id] = sym if not isinstance(sym, str) and _shape_of(sym) == v.shape else _mk(name, v.shape, self.tensor)
             self.user_named.add(v.id)
             used.add(name)
             self.user_exprs[low.exprs[v.id]] = disp[v.id]   # v's form in the expanded gradients
@@ -173,7 +185,7 @@ class Naming:
             has_mat = any(isinstance(s, sp.MatrixSymbol) for s in getattr(d.f, "free_symbols", ()))
             first = ["L", "f"] if has_mat else ["f", "L"]
             name = output_name or next(n for n in first + ["J", "F", "out"] if n not in used)
-            disp[root.id] = _mk(name, root.shape)
+            disp[root.id] = _mk(name, root.shape, self.tensor)
             used.add(name)
         self.used = used
         self.disp = disp
@@ -186,14 +198,25 @@ class Naming:
         self._name_layers()
         k = 0
         self.generic: set[int] = set()     # nodes named u₁, u₂, ... (skipped when a chain is written out)
+        # a tensor declaration's reshapes and broadcasts (γ viewed as (1, D), then (N, D)) are no
+        # nodes of the slide: shown as their input, with NumPy's broadcasting, and no step of their own
+        self.alias: dict[int, int] = {}    # var id -> the var it shows as
         for e in self.fwd:
+            if (self.tensor and e.out.id not in disp and e.prim in _MOVEMENTS
+                    and len(self.consumers[e.out.id]) == 1):
+                src = e.inputs[0].id
+                self.alias[e.out.id] = self.alias.get(src, src)
+        for e in self.fwd:
+            if e.out.id in self.alias:
+                disp[e.out.id] = disp[self.alias[e.out.id]]
+                continue
             if e.out.id not in disp and e.out.id not in self.transparent:
                 k += 1
-                disp[e.out.id] = _mk(self._free(f"u{k}"), e.out.shape)
+                disp[e.out.id] = _mk(self._free(f"u{k}"), e.out.shape, self.tensor)
                 self.generic.add(e.out.id)
         for t in self.transparent:
             a, b = self.graph.producer[t].inputs
-            disp[t] = sp.MatMul(disp[a.id], disp[b.id])
+            disp[t] = disp[a.id] @ disp[b.id] if self.tensor else sp.MatMul(disp[a.id], disp[b.id])
 
     def _free(self, name):
         while name in self.used:
@@ -237,10 +260,13 @@ class Naming:
             if name in self.used:
                 continue
             self.used.add(name)
-            self.disp[v.id] = _mk(name, v.shape)
+            self.disp[v.id] = _mk(name, v.shape, self.tensor)
 
     def owner(self, vid: int) -> int:
-        """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z)."""
+        """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z; a
+        reshape or broadcast for the node it feeds)."""
+        while vid in self.alias:
+            vid = self.consumers[vid][0].out.id
         return self.transparent.get(vid, vid)
 
 
@@ -279,12 +305,20 @@ def local_rule(eqn, i: int, disp: dict, graph):
         return name, local
     if prim is R.logsumexp_p:
         return "log-sum-exp: its gradient is softmax(z)", None
+    if prim is R.matmul_p and _is_tensor(disp.get(eqn.inputs[0].id)):     # x @ W: the operands' names
+        a, b = (str(disp[v.id]) for v in eqn.inputs)
+        return (f"matrix product: ∇{a} = δ @ {b}ᵀ" if i == 0 else f"matrix product: ∇{b} = {a}ᵀ @ δ"), None
     return {
         "matmul": ("matrix product: ∇W = δ·yᵀ" if i == 0 else "matrix product: ∇y = Wᵀ·δ"),
         "transpose": "transpose: the gradient is transposed back",
         "sum": "sum: every entry receives the gradient (the Jacobian of a sum is a row of ones)",
         "broadcast": "broadcast: the gradients of the copies are summed",
     }.get(prim.name, prim.rule), None
+
+
+def _is_tensor(x) -> bool:
+    from ..frontend.tensor import TensorExpr
+    return isinstance(x, TensorExpr)
 
 
 def _definition(g, e, disp):
@@ -343,7 +377,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for i, (v, c) in enumerate(zip(s.eqn.inputs, s.contributions)):
             if c is not None and v.id in need:
                 contribs[v.id].append((s.eqn, i, c))
-    order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent), reverse=True)
+    order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias),
+                               reverse=True)
 
     # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
     gsym: dict[int, Any] = {}
@@ -351,7 +386,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         node = disp[vid]
         shape = g.producer[vid].out.shape
         is_z = bool(LAYER_Z.fullmatch(str(node))) and shape != () and vid not in nm.user_named
-        gsym[vid] = partial(out_name, str(node), shape, delta=is_z)
+        gsym[vid] = partial(out_name, str(node), shape, delta=is_z, tensor=nm.tensor)
     for t, z in nm.transparent.items():
         gsym[t] = gsym.get(z)
 
@@ -390,6 +425,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         chain1, subst, rules, built = [], [], [], []
         known = dict(disp)
         for eqn, i, c in terms:
+            if eqn.out.id in nm.alias:     # through a broadcast: its cotangent is built, not named
+                continue
             o = nm.owner(eqn.out.id)
             known[cot[eqn.out.id].id] = gsym[o]
         build = SympyBuilder(g, known)
@@ -397,6 +434,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             o = nm.owner(eqn.out.id)
             cname = str(disp[o])
             rname, local = local_rule(eqn, i, disp, g)
+            if eqn.out.id in nm.alias:          # γ broadcast over the batch: its gradient sums over it
+                rname = "broadcast: the gradient is summed over the axes the value was repeated along"
             chain1.append([partial(out_name, cname, ()), partial(cname, str(node), ())]
                           if shape == () else [gsym[o], partial(cname, str(node), ())])
             rules.append(Rule(rname, partial(cname, str(node), ()), local))
@@ -432,12 +471,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             rhs.append(Value(val))
         note = ["fan-out: ", node, " reaches ", out_sym, f" along {len(terms)} edges, so their "
                 "contributions add up"] if len(terms) > 1 else ""
-        delta_of = partial(out_name, str(node), shape) if getattr(lhs, "name", "").startswith("delta(") else None
+        delta_of = partial(out_name, str(node), shape, tensor=nm.tensor) if getattr(lhs, "name", "").startswith("delta(") else None
         steps.append(NodeStep(node, lhs, rhs, rules, note, val, full, delta_of, total))
 
     defs = []
     for e in nm.fwd:
-        if e.prim.leaf or e.out.id in nm.transparent:
+        if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias:
             continue
         defs.append((disp[e.out.id], _definition(g, e, disp), vals.get(e.out.id)))
     grads = []
@@ -515,7 +554,32 @@ def _short(e, limit=SHORT_OPS) -> bool:
 
 def _matadd(xs):
     xs = [x for x in xs if not (isinstance(x, sp.ZeroMatrix) or x == 0)]
-    return xs[0] if len(xs) == 1 else sp.MatAdd(*xs).doit(deep=False)
+    if len(xs) == 1:
+        return xs[0]
+    from ..frontend.tensor import TensorExpr
+    if any(isinstance(x, TensorExpr) for x in xs):     # tensors add with NumPy's broadcasting
+        from functools import reduce
+        return reduce(lambda a, b: a + b, xs)
+    return sp.MatAdd(*xs).doit(deep=False)
+
+
+def _unbroadcast(e):
+    """broadcast_to(γ, (N, D)) inside a sum or product written γ, as NumPy's broadcasting lets the
+    slide write it: dout ⊙ γ."""
+    from ..frontend.tensor import BroadcastTo
+    if not isinstance(e, sp.Basic) or not e.has(BroadcastTo):
+        return e
+
+    def walk(n, inside):
+        if isinstance(n, BroadcastTo) and inside:
+            return walk(n.args[0], inside)
+        if not n.args or isinstance(n, (sp.Symbol, sp.MatrixSymbol)):
+            return n
+        elementwise = isinstance(n, (sp.Add, sp.Mul))
+        args = [walk(a, elementwise) if isinstance(a, sp.Basic) else a for a in n.args]
+        return n.func(*args) if any(a is not b for a, b in zip(args, n.args)) else n
+
+    return walk(e, False)
 
 
 def _tidy(e):
@@ -523,7 +587,7 @@ def _tidy(e):
     if isinstance(e, sp.HadamardProduct):
         args = [a for a in e.args if not isinstance(a, sp.OneMatrix)]
         e = args[0] if len(args) == 1 else sp.HadamardProduct(*args) if args else e
-    return e
+    return _unbroadcast(e)
 
 
 def _given(e, given):
