@@ -315,6 +315,13 @@ class TeachLatexPrinter(LatexPrinter):
             return r"\operatorname{%s}%s %s" % (expr.op, axes, x)
         return super()._print(expr, **kwargs)
 
+    def _print_Pow(self, expr):
+        from ..frontend.tensor import Tensor, TensorExpr
+        b = expr.base
+        if isinstance(b, TensorExpr) and type(b) is not Tensor:     # (x.T)², not x^{T}^{2}
+            return r"\left(%s\right)^{%s}" % (self._print(b), self._print(expr.exp))
+        return super()._print_Pow(expr)
+
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"
 
@@ -420,10 +427,13 @@ def number(v, fmt: str, spec: str = ".4g") -> str:
     one = lambda x: _num(x, spec, fmt)  # noqa: E731
     if a.ndim == 0:
         return one(float(a))
-    if a.size > 16:
-        return f"({a.shape[0]}×{a.shape[1]} values)" if fmt == "unicode" else \
-            (r"\text{(%d$\times$%d values)}" % a.shape if fmt in ("latex", "markdown") else
-             f"({a.shape[0]}x{a.shape[1]} values)")
+    if a.ndim == 1:                      # a tensor's vector (γ of shape (D,)): one row
+        a = a[None, :]
+    if a.size > 16 or a.ndim > 2:
+        dims = [str(n) for n in a.shape]
+        return f"({'×'.join(dims)} values)" if fmt == "unicode" else \
+            (r"\text{(%s values)}" % r"$\times$".join(dims) if fmt in ("latex", "markdown") else
+             f"({'x'.join(dims)} values)")
     if fmt in ("latex", "markdown"):
         rows = r" \\ ".join(" & ".join(one(x) for x in row) for row in a)
         return r"\begin{bmatrix} %s \end{bmatrix}" % rows

@@ -203,7 +203,7 @@ class Naming:
         self.alias: dict[int, int] = {}    # var id -> the var it shows as
         for e in self.fwd:
             if (self.tensor and e.out.id not in disp and e.prim in _MOVEMENTS
-                    and len(self.consumers[e.out.id]) == 1):
+                    and len(self.consumers[e.out.id]) == 1 and _broadcast_like(e)):
                 src = e.inputs[0].id
                 self.alias[e.out.id] = self.alias.get(src, src)
         for e in self.fwd:
@@ -268,6 +268,16 @@ class Naming:
         while vid in self.alias:
             vid = self.consumers[vid][0].out.id
         return self.transparent.get(vid, vid)
+
+
+def _broadcast_like(e) -> bool:
+    """A movement NumPy's broadcasting does by itself: an expand, or a reshape that only adds or
+    drops axes of size 1 (γ of shape (D,) viewed as (1, D)); not a reshape that regroups entries."""
+    if e.prim is not A.reshape_p:
+        return True
+    def core(shape):
+        return [d for d in shape if d != 1]
+    return core(e.inputs[0].shape) == core(e.out.shape)
 
 
 def _is_plain_sum(e) -> bool:
@@ -559,6 +569,7 @@ def _matadd(xs):
     from ..frontend.tensor import TensorExpr
     if any(isinstance(x, TensorExpr) for x in xs):     # tensors add with NumPy's broadcasting
         from functools import reduce
+        xs = [A.as_tensor_form(x) for x in xs]          # a matrix-language 𝟙 as a tensor of ones
         return reduce(lambda a, b: a + b, xs)
     return sp.MatAdd(*xs).doit(deep=False)
 

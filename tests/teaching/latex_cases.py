@@ -59,3 +59,30 @@ def function_cases():
 def all_cases():
     yield from activation_cases()
     yield from function_cases()
+
+
+def tensor_cases():
+    """The N-d functions of an sg.tensor declaration (issue 11): reductions, movements, indexing,
+    the axis-aware softmax family and the integer-label cross-entropy."""
+    n = 3
+    x, w = sg.tensor("x", (n, 4)), sg.tensor("w", (4, 2))
+    h, E = sg.tensor("h", (n, 4)), sg.tensor("E", (5, 4))
+    y, idx = sg.tensor("y", (n,), integer=True), sg.tensor("idx", (n,), integer=True)
+    rng = np.random.default_rng(0)
+    at = {x: rng.normal(size=(n, 4)), w: rng.normal(size=(4, 2)), h: rng.normal(size=(n, 4)),
+          E: rng.normal(size=(5, 4)), y: np.array([0, 1, 1]), idx: np.array([0, 4, 4])}
+    yield "sum-axis", sg.sum(sg.as_tensor(sp.tanh(x @ w)).sum(axis=0)), [w], at
+    yield "mean", sg.sum(x.mean(axis=1) ** 2), [x], at
+    yield "max", sg.sum(x.max(axis=1)), [x], at
+    yield "var", sg.sum(sg.var(x, axis=0)), [x], at
+    yield "reshape-transpose", sg.sum(x.reshape((4, n)).T ** 2), [x], at
+    yield "slice", sg.sum(x[:, 1:3] ** 2), [x], at
+    yield "concat", sg.sum(sg.concat([x, h], axis=1) ** 2), [x, h], at
+    yield "stack", sg.sum(sg.stack([x, h], axis=0) ** 2), [x], at
+    yield "where", sg.sum(sg.where(x > 0, x, x / 10)), [x], at
+    yield "embedding", sg.sum(sg.embedding(E, idx) ** 2), [E], at
+    yield "take", sg.sum(sg.take(E, idx, axis=0) * h), [E], at
+    yield "softmax-axis", sg.sum(sg.softmax(x @ w, axis=1) ** 2), [w], at
+    yield "log_softmax-axis", sg.sum(sg.log_softmax(x @ w, axis=1)), [w], at
+    yield "cross_entropy-labels", sg.cross_entropy(x @ w, y), [w], at
+    yield "relu-layer", sg.sum(sg.relu(x @ w)), [w], at

@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from latex_cases import activation_cases, function_cases
+from latex_cases import activation_cases, function_cases, tensor_cases
 from symgrad.teaching.render import latex_document
 from teachtools import need
 
@@ -17,6 +17,7 @@ GROUPS = {
     "square": lambda: [c for c in activation_cases() if c[0].endswith("-square")],
     "layer": lambda: [c for c in activation_cases() if c[0].endswith("-layer")],
     "functions": lambda: list(function_cases()),
+    "tensors": lambda: list(tensor_cases()),
 }
 
 
