@@ -17,8 +17,6 @@ gradient above by the Jacobian of one layer, ∂L/∂z = ∂L/∂y · J, with
 """
 from __future__ import annotations
 
-import sympy as sp
-
 from ..core import rules as R
 from .notation import partial
 from .render import _check_format, show, words
@@ -82,7 +80,6 @@ def jacobian_lines(steps, fmt: str = "unicode", convention: str = "column") -> l
     f, tex = _fmt_parts(fmt)
     nm, d = steps.naming, steps.source
     g = d.ir
-    out = str(steps.out)
     dot = r" \cdot " if tex else (" * " if fmt == "text" else " · ")
     T = "^{T}" if tex else ("^T" if fmt == "text" else "ᵀ")
     lines = []
