@@ -126,9 +126,24 @@ class CheckResult:
 # ---------------------------------------------------------------------------------------------------
 
 
+def _column_claim(claimed, wrt, convention):
+    """A claim in the row convention (gradients of matrices as their transposes) in symgrad's."""
+    if convention == "column":
+        return claimed
+    if convention != "row":
+        raise SymgradError(f"convention must be 'column' or 'row', got {convention!r}")
+    if callable(claimed) and not isinstance(claimed, sp.Basic):
+        raise SymgradError("convention='row' takes a SymPy claim, not a function: transpose its result")
+    many = isinstance(wrt, (list, tuple))
+    ws, cs = (list(wrt), list(claimed)) if many and isinstance(claimed, (list, tuple)) else ([wrt], [claimed])
+    out = [c.T if isinstance(w, sp.MatrixSymbol) and isinstance(c, sp.MatrixExpr) else c for w, c in zip(ws, cs)]
+    return type(claimed)(out) if many and isinstance(claimed, (list, tuple)) else out[0]
+
+
 def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | None = None,
           batch: int | None = 7, points: int = 3, seed: int = 0,
-          policy: Subgradients = DEFAULT, targets: str = "distribution") -> CheckResult:
+          policy: Subgradients = DEFAULT, targets: str = "distribution",
+          convention: str = "column") -> CheckResult:
     """Is ``claimed`` the gradient of the scalar ``f`` with respect to ``wrt``?
 
     ``at`` fixes values of some symbols (keyed by symbol or name; the rest are drawn at random);
@@ -137,7 +152,8 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     ``targets`` is how the target t of a softmax cross-entropy is drawn: "distribution" (the
     default: on the simplex, entries > 0 summing to 1), "one-hot", or "free" (any real entries,
     like every other input). Every kink of f is tested on both sides before a claim is equal
-    (`symgrad.checking.sides`).
+    (`symgrad.checking.sides`). ``convention="row"``: the claim is written as 11-785 writes it, a
+    gradient as a row (∂L/∂x is 1×n, ∂L/∂W = y·∂L/∂z shaped like Wᵀ); it is transposed first.
 
     >>> import sympy as sp, symgrad as sg
     >>> W, x = sp.MatrixSymbol('W', 3, 2), sp.MatrixSymbol('x', 2, 1)
@@ -148,6 +164,7 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     'transpose'
     """
     from .hints import Case, find_hint
+    claimed = _column_claim(claimed, wrt, convention)
     tensor_case = isinstance(f, sp.Basic) and is_tensor_check(f)
     label_ranges = {}                           # integer labels: drawn in the range their uses allow
     if tensor_case:                             # sizes made numbers, labels drawn in range

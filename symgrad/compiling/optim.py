@@ -55,11 +55,25 @@ def _number(name, value, ok=lambda v: v >= 0, what="must be a finite number >= 0
     """``value`` as a float, or an `ArgumentError` naming ``name``: it must be a real number (not a
     bool, not text), finite (an lr of inf or NaN turns every parameter into NaN on the first step),
     and pass ``ok``."""
+    if _symbolic(value):                 # η, β₁, ... for the views of the rules (`Optimizer.view`)
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ArgumentError(f"invalid {name}={value!r}: {what} (a number, got {type(value).__name__})")
     if not np.isfinite(value) or not ok(value):
         raise ArgumentError(f"invalid {name}={value!r}: {what}")
     return value
+
+
+def _symbolic(value) -> bool:
+    """A hyperparameter given as a SymPy expression with symbols (η, β₁): fine for the views of the
+    update rule, refused by the compiler (`Optimizer.symbols`)."""
+    return isinstance(value, sp.Basic) and bool(value.free_symbols)
+
+
+def _schedule(lr) -> bool:
+    """A learning-rate schedule (a function of t), not a number nor a symbol (a SymPy Symbol is
+    callable too: η(t) would be a function application)."""
+    return callable(lr) and not isinstance(lr, sp.Basic)
 
 
 def _flag(name, value):
@@ -79,7 +93,14 @@ class Optimizer:
         raise NotImplementedError
 
     def symbols(self):
-        """Fresh scalar symbols (p, g, state dict, t) to call ``rules`` with."""
+        """Fresh scalar symbols (p, g, state dict, t) to call ``rules`` with (by the backends: the
+        hyperparameters must be numbers then)."""
+        sym = [f.name for f in fields(self) if any(_symbolic(v) for v in np.atleast_1d(
+            np.asarray(getattr(self, f.name), dtype=object)))]
+        if sym:
+            raise ArgumentError(f"{type(self).__name__}: {', '.join(sym)} {'is' if len(sym) == 1 else 'are'} "
+                                f"symbolic; symbolic hyperparameters are for the views of the rule "
+                                f"(.view()); give numbers to compile or train")
         p, g, t = sp.symbols("p g t", real=True)
         state = {s: sp.Symbol(s, real=True) for s in self.slots}
         return p, g, state, t
@@ -87,7 +108,7 @@ class Optimizer:
     # -- shared pieces -------------------------------------------------------------------------
 
     def _check_common(self):
-        if not callable(self.lr):
+        if not _schedule(self.lr):
             _number("lr", self.lr, what="the learning rate must be a finite number >= 0 (or a schedule: "
                                         "a function of the step t)")
         _number("weight_decay", self.weight_decay)
@@ -95,7 +116,7 @@ class Optimizer:
 
     def _lr(self, t):
         """The learning rate at step t: a number, or the schedule's expression in t."""
-        return as_expr(self.lr(t) if callable(self.lr) else self.lr, "lr")   # text parsed, not run
+        return as_expr(self.lr(t) if _schedule(self.lr) else self.lr, "lr")   # text parsed, not run
 
     def _regularized(self, p, g):
         """g + weight_decay·p + l1·sign(p): the gradients of (wd/2)·p² and l1·|p| added to g."""
@@ -177,7 +198,8 @@ class SGD(Optimizer):
         _number("momentum", self.momentum)
         _number("dampening", self.dampening, lambda v: 0 <= v <= 1, "must be a number in [0, 1]")
         _flag("nesterov", self.nesterov)
-        _check("nesterov", self.nesterov, not self.nesterov or (self.momentum > 0 and self.dampening == 0),
+        _check("nesterov", self.nesterov, not self.nesterov or ((_symbolic(self.momentum) or self.momentum > 0)
+                                                                and self.dampening == 0),
                "Nesterov momentum needs momentum > 0 and dampening = 0 (as in torch)")
 
     @property
@@ -347,6 +369,70 @@ class Adam(Optimizer):
             v = new["max_exp_avg_sq"] = sp.Max(state["max_exp_avg_sq"], v)
         denom = sp.sqrt(v) / sp.sqrt(1 - b2 ** t) + self.eps
         return p - lr / (1 - b1 ** t) * m / denom, new
+
+
+# ---------------------------------------------------------------------------------------------------
+# Views of the update rules, as the lecture writes them: Greek hyperparameters, short slot names.
+
+# the notes' letter for each hyperparameter (torch's field name -> SymPy symbol name)
+GREEK = {"lr": "eta", "momentum": "mu", "dampening": "tau", "weight_decay": "lambda", "l1": "lambda_1",
+         "eps": "epsilon", "alpha": "alpha", "lr_decay": "kappa"}
+# torch's slot names, as a slide writes the slots (exp_avg_sq printed as exp_{avg sq} otherwise)
+SLOT_SHOWN = {"momentum_buffer": "b", "sum": "s", "square_avg": "v", "grad_avg": "gbar",
+              "exp_avg": "m", "exp_avg_sq": "v", "max_exp_avg_sq": "vhat"}
+
+
+def _greek(opt: Optimizer) -> Optimizer:
+    """A copy of ``opt`` with its non-zero numeric hyperparameters replaced by their Greek letters."""
+    import copy
+    out = copy.copy(opt)
+    for f in fields(opt):
+        v = getattr(opt, f.name)
+        if f.name == "betas":
+            out.betas = tuple(b if _symbolic(b) else sp.Symbol(f"beta_{i + 1}") for i, b in enumerate(v))
+        elif f.name in GREEK and not _symbolic(v) and not _schedule(v) and not isinstance(v, bool) and v != 0:
+            setattr(out, f.name, sp.Symbol(GREEK[f.name], positive=True))
+    return out
+
+
+def view(opt: Optimizer, symbolic: bool = True, form: str = "torch"):
+    """The update rule of ``opt`` for one entry p of a parameter with gradient g = ∂L/∂p, as a slide
+    writes it (`symgrad.teaching.equations.Equations`: text, Unicode, LaTeX, Jupyter):
+    ``symbolic`` writes its numbers as the notes' Greek letters (η, μ, β₁, β₂, ε); ``form="notes"``
+    writes SGD's momentum in the notes' velocity form (v ← μ·v − η·g, p ← p + v; Nesterov takes g at
+    the look-ahead p + μ·v), equal to torch's buffer form for a constant η.
+
+    >>> print(view(Adam()).render("unicode"))
+    Adam (torch.optim.Adam), for each entry p with gradient g = ∂L/∂p, at step t:
+      m ← β₁·m + g·(1 − β₁)
+      v ← β₂·v + g²·(1 − β₂)
+      p ← p − m·η/((1 − β₁ᵗ)·(ε + √v/√(1 − β₂ᵗ)))
+    """
+    from ..teaching.equations import Equations
+    if form not in ("torch", "notes"):
+        raise ArgumentError(f"form must be 'torch' or 'notes', got {form!r}")
+    o = _greek(opt) if symbolic else opt
+    name = type(opt).__name__
+    title = f"{name} (torch.optim.{name}), for each entry p with gradient g = ∂L/∂p, at step t"
+    p, g, t = sp.symbols("p g t", real=True)
+    if form == "notes" and isinstance(o, SGD) and o.momentum and not o.dampening:
+        v, mu, lr = sp.Symbol("v", real=True), o.momentum, o._lr(t)
+        at = sp.Function("g")(p + mu * v) if o.nesterov else g
+        return Equations(f"{'Nesterov momentum' if o.nesterov else 'Momentum'} in the notes' velocity form",
+                         [(v, mu * v - lr * at, "←"), (p, p + v, "←")],
+                         ["(torch keeps b = −v/η instead: the same steps for a constant η"
+                          + ("; g(p + μ·v) is the gradient at the look-ahead point, and torch's p is that "
+                             "point p + μ·v)" if o.nesterov else ")")])
+    state = {s: sp.Symbol(SLOT_SHOWN.get(s, s), real=True) for s in o.slots}
+    p_new, new = o.rules(p, g, state, t)
+    back = {e: state[s] for s, e in new.items()}          # p's rule in the slots just updated
+    # each slot in the slots updated before it (amsgrad's v̂ ← max(v̂, v) with the new v)
+    lines = [(state[s], new[s].xreplace({e: state[o] for o, e in new.items() if o != s}), "←") for s in o.slots]
+    lines.append((p, p_new.xreplace(back), "←"))
+    return Equations(title, lines)
+
+
+Optimizer.view = view
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -234,8 +234,12 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
             return sp.S.Zero
         if v.id not in explicit:
             e = build(v)
-            explicit[v.id] = (e.as_explicit().applyfunc(sp.simplify) if ij is not None
-                              and isinstance(e, (sp.MatrixExpr, sp.MatrixBase)) else e)
+            if ij is not None and isinstance(e, (sp.MatrixExpr, sp.MatrixBase)):
+                # every matrix symbol written out entry by entry, so that softmax(W·x) and the sums
+                # over it are explicit too (as_explicit alone leaves them, and simplify then raises)
+                sym = {m: m.as_explicit() for m in e.atoms(sp.MatrixSymbol)}
+                e = sp.ImmutableMatrix(e.xreplace(sym).doit()).applyfunc(_simplify_entry)
+            explicit[v.id] = e
         e = explicit[v.id]
         return e if ij is None else e[ij]
 
@@ -253,6 +257,15 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
             for r, (o, ij) in enumerate(out_slots):
                 rows[r][c] = entry(tan[o.id], ij)
     return sp.ImmutableMatrix(rows)
+
+
+def _simplify_entry(a):
+    """One Jacobian entry simplified, its matrix entries x[i, j] held as plain symbols meanwhile
+    (simplify would raise x, the MatrixSymbol inside x[0, 0], to a power)."""
+    a = a.doit()
+    from sympy.matrices.expressions.matexpr import MatrixElement
+    held = {m: sp.Dummy() for m in a.atoms(MatrixElement)}
+    return sp.simplify(a.xreplace(held)).xreplace({d: m for m, d in held.items()})
 
 
 def _entries(shape):

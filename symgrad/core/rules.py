@@ -317,7 +317,8 @@ def _ewise_impl(args, params):
     f = _lambdified(body, len(args))
     try:
         out = f(*args)
-    except TypeError:                         # a function NumPy lacks (erf: math.erf) on arrays
+    except (TypeError, ValueError):           # a function NumPy lacks (erf: math.erf) on arrays, or
+                                              # one lambdify writes with `if` (KroneckerDelta)
         out = np.vectorize(f, otypes=[float])(*args)
     return np.broadcast_to(np.asarray(out, dtype=float), tuple(shape)).copy() if shape != () else float(out)
 

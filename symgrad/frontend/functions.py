@@ -81,10 +81,11 @@ class Map(ElementwiseApplyFunction):
             return r"\left(%s\right)_{\circ}\left(%s\right)" % (printer._print(self.function),
                                                                   printer._print(self.expr))
         f, k, args = form
-        shown = [printer._print(self.expr) if j == k else printer._print(a) for j, a in enumerate(args)]
-        probe = printer._print(f(*[_t if j == k else a for j, a in enumerate(args)]))
-        name = probe.split(r"\left(")[0] if r"\left(" in probe else getattr(f, "__name__", str(f))
-        return r"%s\left(%s\right)" % (name, ", ".join(shown))
+        # f printed on a placeholder, the matrix put in its place: f's own LaTeX (\tanh{\left(..\right)},
+        # H{\left(..\right)}) keeps its braces balanced whatever its shape
+        hole = sp.Symbol("SGHOLE")
+        probe = printer._print(f(*[hole if j == k else a for j, a in enumerate(args)]))
+        return probe.replace(printer._print(hole), printer._print(self.expr))
 
 
 def elementwise(f, M):
@@ -93,6 +94,11 @@ def elementwise(f, M):
     if isinstance(M, MatrixExpr):
         return Map(f if isinstance(f, (sp.FunctionClass, Lambda)) else Lambda(_t, f(_t)), M)
     return f(M)
+
+
+def _power(tex: str, exp) -> str:
+    """f(x) raised to ``exp`` as SymPy's LaTeX printer asks for it (σ(x)² calls _latex with exp=2)."""
+    return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
 class _Activation(Function):
@@ -143,8 +149,8 @@ class sigmoid(_Activation):
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
 
-    def _latex(self, printer):
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _power(r"\sigma\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
 class relu(_Activation):
@@ -170,8 +176,8 @@ class relu(_Activation):
     def _eval_rewrite_as_Max(self, x, **kwargs):
         return sp.Max(0, x)
 
-    def _latex(self, printer):
-        return r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _power(r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
 class leaky_relu(_Activation):
@@ -197,8 +203,8 @@ class leaky_relu(_Activation):
         x, alpha = self.args
         return sp.Max(0, x) + alpha * sp.Min(0, x)
 
-    def _latex(self, printer):
-        return r"\operatorname{leaky\_relu}\left(%s, %s\right)" % tuple(map(printer._print, self.args))
+    def _latex(self, printer, exp=None):
+        return _power(r"\operatorname{leaky\_relu}\left(%s, %s\right)" % tuple(map(printer._print, self.args)), exp)
 
 
 class softplus(_Activation):
@@ -220,8 +226,8 @@ class softplus(_Activation):
     def _eval_rewrite_as_log(self, x, **kwargs):
         return sp.log(1 + sp.exp(x))
 
-    def _latex(self, printer):
-        return r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _power(r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -458,7 +464,7 @@ class Gather(Expr):
         return "%s[%s]" % (printer._print(self.args[0]), printer._print(self.args[1]))
 
     def _latex(self, printer):
-        return r"%s_{%s}" % (printer._print(self.args[0]), printer._print(self.args[1]))
+        return r"{%s}_{%s}" % (printer._print(self.args[0]), printer._print(self.args[1]))   # z₁ at k: no double subscript
 
 
 def gather(z, k):

@@ -22,6 +22,7 @@ from ..core.differentiate import grad
 from ..errors import ArgumentError
 from ..frontend import conv as C
 from ..frontend import tensor as T
+from .render import show
 
 
 def _pos(s, d, o, k):
@@ -48,8 +49,13 @@ class Notes:
     def __str__(self):
         return "\n".join(self.lines)
 
-    def latex(self) -> str:
-        return "\\begin{align*}\n" + " \\\\\n".join(self.latex_lines) + "\n\\end{align*}"
+    def latex(self, document: bool = False) -> str:
+        """An ``align*`` block; ``document=True``: a whole document for pdflatex (as `Derivation.latex`)."""
+        body = "\\begin{align*}\n" + " \\\\\n".join(self.latex_lines) + "\n\\end{align*}"
+        if not document:
+            return body
+        from .render import latex_document
+        return latex_document(body)
 
 
 def _split_bias(out):
@@ -82,7 +88,7 @@ def layer_notes(out, wrt=None, delta: str = "δ") -> Notes:
 
 def _grad_text(out, d, w):
     g = grad(T.sum(T.as_tensor(out) * d), w)
-    return str(g), sp.latex(g)
+    return str(g), show(g, "latex")
 
 
 def _conv_notes(out, conv, b, wrt, delta):
@@ -143,7 +149,16 @@ def _pool_notes(e, delta):
                  f"{delta} = ∂L/∂out, of out's shape {T.fmt(e.shape)}",
                  f"∂L/∂{x.name} = {delta}/{k} spread over each window (added where windows overlap)",
                  f"  = {text}"]
-    return Notes(lines, [r"\frac{\partial L}{\partial %s} &= %s" % (x.name, ltx)])
+    # LaTeX: the switch / the spread as the notes write it (the array form, a fold over windows, is
+    # a page wide; the text keeps it as the check that both say the same)
+    P, dx = ", ".join(["p", "q"][:len(O)]), show(x, "latex")
+    dl = show(d, "latex")
+    if isinstance(e, C.MaxPool):
+        rhs = (r"\sum_{%s} %s_{n c %s}\,\left[(%s) = \operatorname{argmax}_{\text{window}(%s)} %s_{n c}\right]"
+               % (" ".join(O), dl, " ".join(O), P, ", ".join(O), dx))
+    else:
+        rhs = r"\frac{1}{%s} \sum_{(%s) \ni (%s)} %s_{n c %s}" % (k, ", ".join(O), P, dl, " ".join(O))
+    return Notes(lines, [r"\frac{\partial L}{\partial %s_{n c %s}} &= %s" % (dx, " ".join(P.split(", ")), rhs)])
 
 
 def residual_notes(branch, x, wrt, delta: str = "δ") -> Notes:
@@ -161,7 +176,7 @@ def residual_notes(branch, x, wrt, delta: str = "δ") -> Notes:
     for t, g in zip(wrt, through[1:]):
         lines.append(f"∂L/∂{t.name} = {g}")
     del s, d
-    lat = [r"\frac{\partial L}{\partial %s} &= \delta_s + %s" % (x.name, sp.latex(through[0]))]
+    lat = [r"\frac{\partial L}{\partial %s} &= \delta_s + %s" % (x.name, show(through[0], "latex"))]
     return Notes(lines, lat)
 
 

@@ -37,14 +37,20 @@ def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, sty
     -x*(-w*x + y)
 
     ``style="calculus"`` narrates one derivative with the rules of a calculus course instead
-    (`symgrad.teaching.calculus`); ``options`` (names, at, given, ...) are the teaching views'
-    defaults.
+    (`symgrad.teaching.calculus`); ``style="newton"`` writes one Newton step from ``at``
+    (`symgrad.teaching.newton`); ``options`` (names, at, given, convention, ...) are the teaching
+    views' defaults.
     """
     if style == "calculus":
         from .calculus import derive_calculus
         return derive_calculus(f, wrt, **options)
+    if style == "newton":            # one Newton step w ← w − H⁻¹g from options["at"]
+        from .newton import newton_step
+        if "at" not in options:
+            raise ArgumentError("style='newton' needs at={symbol: value}: the point the step starts from")
+        return newton_step(f, wrt if isinstance(wrt, (list, tuple)) else [wrt], options["at"])
     if style != "steps":
-        raise ArgumentError(f"style must be 'steps' or 'calculus', got {style!r}")
+        raise ArgumentError(f"style must be 'steps', 'calculus' or 'newton', got {style!r}")
     record = differentiate(f, wrt, mode=mode, policy=policy)
     return Derivation(**{k.name: getattr(record, k.name) for k in fields(Derived)}, options=options)
 
@@ -56,7 +62,7 @@ class Derivation(Derived):
     options: dict = field(default_factory=dict)   # teaching options from derive (names, at, ...)
 
     # -- teaching views ---------------------------------------------------------------------------
-    _TEACH = ("names", "at", "given", "output_name", "number_format")
+    _TEACH = ("names", "at", "given", "output_name", "number_format", "convention")
 
     def _opts(self, kw) -> dict:
         bad = set(kw) - set(self._TEACH)
@@ -86,7 +92,12 @@ class Derivation(Derived):
     def render(self, fmt: str = "unicode", **kw) -> str:
         """The derivation as ``fmt``: "text" (ASCII), "unicode", "markdown" or "latex"."""
         from .render import render
-        return render(self._view(kw), fmt)
+        steps = self._view(kw)
+        extra = None
+        if steps.convention:                     # the Jacobian form (11-785), row or column
+            from .jacobian_view import heading, jacobian_lines
+            extra = (heading(steps.convention), jacobian_lines(steps, fmt, steps.convention))
+        return render(steps, fmt, extra)
 
     def text(self, **kw) -> str:
         return self.render("text", **kw)
@@ -104,7 +115,9 @@ class Derivation(Derived):
         sums marked; ``layout`` "LR", "TB", "wrapped" or "auto"; ``mode="forward"`` carries the
         tangents from ``seed`` ({x: 1}); options as for `explain`. (The IR itself is ``d.ir``.)"""
         from .graph_picture import picture
-        return picture(self, layout=layout, mode=mode, seed=seed, **self._opts(kw))
+        steps = self._view(kw)                          # names= may have regrouped f: draw that
+        opts = {k: v for k, v in self._opts(kw).items() if k != "convention"}
+        return picture(steps.source or self, layout=layout, mode=mode, seed=seed, **opts)
 
     def _repr_latex_(self):
         return "$$" + self.render("latex-inline") + "$$"

@@ -43,7 +43,7 @@ from ..frontend.functions import sigmoid
 from .graph_layout import Arrow, Box, arrange
 from .notation import partial
 from .render import _SUPER, number, show, visible
-from .steps import Naming, SHORT_OPS
+from .steps import LAYER_Z, Naming, SHORT_OPS
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
 OP_FILL = "#fdebd0"   # operations are filled orange, values blue, the output green
@@ -514,9 +514,8 @@ def _seed_text(v) -> str:
 
 def _gsym(out, node, shape, vid, nm):
     """The symbol of ∂out/∂node: δ for a layer's pre-activation z in a matrix network."""
-    import re
-    is_z = bool(re.fullmatch(r"z\d*", node)) and shape != () and vid not in nm.user_named
-    return partial(out, node, shape, delta=is_z)
+    is_z = bool(LAYER_Z.fullmatch(node)) and shape != () and vid not in nm.user_named
+    return partial(out, node, shape, delta=is_z, tensor=nm.tensor)
 
 
 def _short(e) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 import sympy as sp
 
 from ..frontend.functions import leaky_relu, relu, sigmoid, softplus
+from ..frontend.tensor import Tensor
 
 # ---------------------------------------------------------------------------------------------------
 # Symbols for partial derivatives: ∂num/∂den, or δ_k for the gradient of a layer's pre-activation.
@@ -51,7 +52,19 @@ class MatPartial(sp.MatrixSymbol):
         return Partial._sympystr(self, printer)
 
 
-def partial(num: str, den: str, shape=(), delta: bool = False):
+class TensorPartial(Tensor):
+    """∂num/∂den of a node of a tensor declaration (`sg.tensor`): a tensor of the node's shape, so
+    that the steps' expressions stay tensor expressions (x̂ᵀ @ ∂L/∂out, (∂L/∂x̂).sum(axis=0))."""
+
+    def _sympystr(self, printer):
+        return Partial._sympystr(self, printer)
+
+    def _latex(self, printer):
+        own = getattr(printer, "_print_Partial", None)     # symgrad's LaTeX printer: a fraction
+        return own(self) if own is not None else printer._print(sp.Symbol(self.name))
+
+
+def partial(num: str, den: str, shape=(), delta: bool = False, tensor: bool = False):
     """The symbol of ∂num/∂den (δ for ``delta``), scalar or with the node's matrix ``shape``.
 
     >>> from symgrad.teaching.render import show
@@ -59,7 +72,9 @@ def partial(num: str, den: str, shape=(), delta: bool = False):
     ('δ₂', 'df/dq')
     """
     name = _encode(num, den, delta)
-    return Partial(name) if shape == () else MatPartial(name, *shape)
+    if shape == ():
+        return Partial(name)
+    return TensorPartial(name, shape) if tensor or len(shape) != 2 else MatPartial(name, *shape)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -52,9 +52,11 @@ class TextPrinter(StrPrinter):
 
     def _partial(self, expr):
         num, den, delta = decode(expr.name)
-        if delta:
+        if delta:             # δ⁽ᵏ⁾ of the layer z⁽ᵏ⁾ (δ₂ of an older z2), else δ_n
             m = re.fullmatch(r"z(\d*)", den)
-            return self._DELTA + (m.group(1).translate(self._SUB) if m else "_" + self._name(den))
+            if m:
+                return self._DELTA + m.group(1).translate(self._SUB)
+            return self._name("delta" + den[1:]) if den.startswith("z") else self._DELTA + "_" + self._name(den)
         return f"{self._D}{self._name(num)}/{self._D}{self._name(den)}"
 
     def _name(self, name):
@@ -68,7 +70,13 @@ class TextPrinter(StrPrinter):
     def _print_Partial(self, expr):
         return self._partial(expr)
 
-    _print_MatPartial = _print_Partial
+    _print_MatPartial = _print_TensorPartial = _print_Partial
+
+    def _print(self, expr, **kwargs):
+        from ..frontend.tensor import Tensor
+        if type(expr) is Tensor:                # γ, x̂ as the symbols of the same names print
+            return self._print_Symbol(sp.Symbol(expr.name))
+        return super()._print(expr, **kwargs)
 
     def _print_Transpose(self, expr):
         return self.parenthesize(expr.arg, 1000, strict=True) + self._T
@@ -97,6 +105,21 @@ class TextPrinter(StrPrinter):
     def _print_Total(self, expr):
         return f"sum({self._print(expr.arg)})"
 
+    def _print_Piecewise(self, expr):       # (g if t = 1; else μ·b + g), as a slide's cases
+        parts = [self._print(e) if c == sp.true else f"{self._print(e)} if {self._print(c)}" for e, c in expr.args]
+        return "(" + "; else ".join(parts) + ")"
+
+    def _print_Inverse(self, expr):
+        return self.parenthesize(expr.arg, 1000, strict=True) + self._INV
+
+    _INV = "^-1"
+
+    def _print_MatrixBase(self, expr):       # an explicit matrix: [[a, b], [c, d]], as NumPy prints
+        return "[" + ", ".join("[" + ", ".join(self._print(x) for x in expr.row(i)) + "]"
+                               for i in range(expr.rows)) + "]"
+
+    _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_MatrixBase
+
     def _print_Equality(self, expr):
         return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
 
@@ -106,6 +129,16 @@ class TextPrinter(StrPrinter):
 
     def _print_MatAdd(self, expr):
         return _signed_sum(self, expr)
+
+
+def _elementwise_product(expr):
+    """(scalar factors, tensor factors) of a product of two or more tensors (`sg.tensor`), which
+    NumPy multiplies entry by entry (printed ⊙); None for any other product."""
+    from ..frontend.tensor import Tensor, TensorExpr
+    tensors = [a for a in expr.args if isinstance(a, TensorExpr) or a.has(Tensor)]
+    if len(tensors) < 2:
+        return None
+    return [a for a in expr.args if a not in tensors], tensors
 
 
 def _negative(a) -> bool:
@@ -133,6 +166,7 @@ def _signed_sum(printer, expr):
 
 _STAR = "\x00"          # a star inside a name (f^*), kept apart from the product sign
 _SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUPER_LETTERS = {"t": "ᵗ", "n": "ⁿ", "k": "ᵏ", "i": "ⁱ", "j": "ʲ"}
 
 
 class UnicodePrinter(TextPrinter):
@@ -144,6 +178,7 @@ class UnicodePrinter(TextPrinter):
     _T = "ᵀ"
     _HAD = " ⊙ "
     _ONES = "𝟙"
+    _INV = "⁻¹"
 
     def _name(self, name):
         return _pretty_name(name)
@@ -172,14 +207,29 @@ class UnicodePrinter(TextPrinter):
         b, n = expr.args
         if n.is_Integer and 2 <= n <= 9:
             return self.parenthesize(b, 59) + str(n).translate(_SUPER)
+        if n is sp.S.Half:                                   # √v, √(1 − β₂ᵗ)
+            return "√" + self.parenthesize(b, 1000, strict=True).replace("**", _STAR * 2)
+        if n.is_Symbol and n.name in _SUPER_LETTERS:          # β₁ᵗ
+            return self.parenthesize(b, 59) + _SUPER_LETTERS[n.name]
         # protect ** from _print_Mul's * -> · (x**x inside a product printed as x··x)
         return super()._print_Pow(expr, rational).replace("**", _STAR * 2)
 
     def _print_Mul(self, expr):
+        split = _elementwise_product(expr)
+        if split:                                # tensors: dout ⊙ γ, 2·u ⊙ v
+            scalars, tensors = split
+            head = self._print(sp.Mul(*scalars)) + "·" if scalars else ""
+            return head.replace("*", "·") + " ⊙ ".join(self.parenthesize(a, 50) for a in tensors)
         return super()._print_Mul(expr).replace("*", "·")
 
     def _print_MatMul(self, expr):
         return super()._print_MatMul(expr).replace("*", "·")
+
+    def _print_Max(self, expr):
+        return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
+
+    def _print_Min(self, expr):
+        return "min(%s)" % ", ".join(self._print(a) for a in expr.args)
 
     def _print_Function(self, expr):
         if expr.func.__name__ == "sigmoid":
@@ -201,6 +251,31 @@ def visible(name: str) -> str:
 _TEX_PLAIN = re.compile(r"[^\s\\{}$&#%~]+")
 
 
+# Greek capitals LaTeX has no command for are the Latin letters they look like
+_GREEK_LATIN = {"Alpha": "A", "Beta": "B", "Epsilon": "E", "Zeta": "Z", "Eta": "H", "Iota": "I",
+                "Kappa": "K", "Mu": "M", "Nu": "N", "Omicron": "O", "Rho": "P", "Tau": "T", "Chi": "X",
+                "omicron": "o", "final sigma": r"\varsigma", "lamda": r"\lambda", "Lamda": r"\Lambda"}
+
+
+def _greek_commands(tex: str) -> str:
+    r"""``tex`` with each Greek letter of a symbol's name (δ, Γ: pdflatex takes no Unicode in math)
+    as its LaTeX command: a symbol may be named ``sg.tensor("δ", ...)`` as well as ``"delta"``.
+
+    >>> _greek_commands("δ_{2}"), _greek_commands("Δ W"), _greek_commands("Ηx")
+    ('{\\delta}_{2}', '{\\Delta} W', '{H}x')
+    """
+    out = []
+    for c in tex:
+        m = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER (.+)", unicodedata.name(c, "")) if not c.isascii() else None
+        if m is None:
+            out.append(c)
+            continue
+        word = m.group(2).lower() if m.group(1) == "SMALL" else m.group(2).capitalize()
+        cmd = _GREEK_LATIN.get(word, "\\" + word)
+        out.append("{%s}" % cmd)
+    return "".join(out)
+
+
 def _pretty_name(name: str) -> str:
     name = visible(name).replace("^*", "*")
     star = name.endswith("*")
@@ -215,6 +290,14 @@ def _pretty_name(name: str) -> str:
 class TeachLatexPrinter(LatexPrinter):
     """LaTeX: \\frac{\\partial f}{\\partial q}, \\delta_{2}, W^{T}, A \\odot B, \\mathbf{1}."""
 
+    def _print_Mul(self, expr):
+        split = _elementwise_product(expr)
+        if split:                                # tensors: dout \odot \gamma
+            scalars, tensors = split
+            head = self._print(sp.Mul(*scalars)) + r" \cdot " if scalars else ""
+            return head + r" \odot ".join(self.parenthesize(a, 50) for a in tensors)
+        return super()._print_Mul(expr)
+
     def _print_Add(self, expr, order=None):
         return super()._print_Add(_positive_first(expr, sp.Add), order)
 
@@ -226,7 +309,9 @@ class TeachLatexPrinter(LatexPrinter):
 
     def _print_Symbol(self, expr, style="plain"):
         if expr.name.isprintable() and _TEX_PLAIN.fullmatch(expr.name):
-            return super()._print_Symbol(expr, style=style)
+            tex = _greek_commands(super()._print_Symbol(expr, style=style))
+            # z^{(2)} braced, so that a transpose or a power after it is not a double superscript
+            return "{%s}" % tex if "^" in tex else tex
         return r"\text{%s}" % _tex_escape(visible(expr.name))
 
     def _print_MatrixSymbol(self, expr):
@@ -236,11 +321,31 @@ class TeachLatexPrinter(LatexPrinter):
         num, den, delta = decode(expr.name)
         if delta:
             m = re.fullmatch(r"z(\d*)", den)
-            return r"\delta" + ("_{%s}" % m.group(1) if m and m.group(1) else
-                                ("" if m else "_{%s}" % self._name(den)))
+            if m:
+                return r"\delta" + ("_{%s}" % m.group(1) if m.group(1) else "")
+            return self._name("delta" + den[1:]) if den.startswith("z") else r"\delta_{%s}" % self._name(den)
         return r"\frac{\partial %s}{\partial %s}" % (self._name(num), self._name(den))
 
-    _print_MatPartial = _print_Partial
+    _print_MatPartial = _print_TensorPartial = _print_Partial
+
+    def _print(self, expr, **kwargs):
+        from ..frontend.tensor import Reduce, Tensor
+        if type(expr) is Tensor:                # \gamma, \hat{x}
+            return self._print_Symbol(sp.Symbol(expr.name))
+        if isinstance(expr, Reduce):            # Σ over axis 0 written with its axis, as NumPy's sum(axis=0)
+            x = self._print(expr.x)
+            if len(expr.args[0].free_symbols) > 1 or not isinstance(expr.x, (Tensor, sp.Symbol)):
+                x = r"\left(%s\right)" % x
+            axes = "" if len(expr.axes) == len(expr.x.shape) else r"_{\text{axis}=%s}" % ",".join(map(str, expr.axes))
+            return r"\operatorname{%s}%s %s" % (expr.op, axes, x)
+        return super()._print(expr, **kwargs)
+
+    def _print_Pow(self, expr):
+        from ..frontend.tensor import Tensor, TensorExpr
+        b = expr.base
+        if isinstance(b, TensorExpr) and type(b) is not Tensor:     # (x.T)², not x^{T}^{2}
+            return r"\left(%s\right)^{%s}" % (self._print(b), self._print(expr.exp))
+        return super()._print_Pow(expr)
 
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"
@@ -279,10 +384,28 @@ def show(expr, fmt: str) -> str:
 # Rule texts are written in Unicode; ASCII and LaTeX get them through a small table.
 
 _ASCII = {"∇": "grad ", "δ": "delta", "ᵀ": "^T", "·": "*", "σ": "sigma", "−": "-", "²": "^2",
-          "≥": ">=", "α": "alpha", "∂": "d", "⊙": ".*", "Σ": "sum", "′": "'"}
+          "≥": ">=", "α": "alpha", "∂": "d", "⊙": ".*", "Σ": "sum", "′": "'", "←": "<-", "⁻": "^-",
+          "¹": "1"}
 _TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^T", "·": r"\cdot ", "σ": r"\sigma ", "−": "-",
         "²": "^2", "≥": r"\geq ", "α": r"\alpha ", "∂": r"\partial ", "⊙": r"\odot ", "Σ": r"\Sigma ",
-        "′": "'"}
+        "′": "'", "≤": r"\leq ", "→": r"\to ", "×": r"\times ", "∘": r"\circ ", "𝟙": r"\mathbf{1}",
+        "ε": r"\epsilon ", "η": r"\eta ", "μ": r"\mu ", "β": r"\beta ", "γ": r"\gamma ",
+        "λ": r"\lambda ", "θ": r"\theta ", "√": r"\surd ", "ŷ": r"\hat{y}", "←": r"\leftarrow "}
+
+
+def _tex_char(c: str):
+    """The LaTeX of one character of a rule's prose that is not plain text: the table's, or a
+    sub/superscript letter or digit (yᵢ, δᵢⱼ, x⁽ᵏ⁾) as a math sub/superscript; None for plain text."""
+    if c in _TEX:
+        return _TEX[c]
+    if c.isascii():
+        return None
+    dec = unicodedata.decomposition(c)
+    for tag, mark in (("<sub>", "_"), ("<super>", "^")):
+        if dec.startswith(tag):
+            base = chr(int(dec.split()[1], 16))
+            return "%s{%s}" % (mark, _TEX.get(base, base))
+    return None
 
 
 def words(s: str, fmt: str) -> str:
@@ -293,11 +416,15 @@ def words(s: str, fmt: str) -> str:
         return s
     out, run = [], []
     for c in s:
-        if c in _TEX:
+        tex = _tex_char(c)
+        if tex is not None:
             if run:
                 out.append(r"\text{%s}" % _tex_escape("".join(run)))
                 run = []
-            out.append(_TEX[c])
+            if not run and out and tex[:2] in ("_{", "^{") and out[-1][:2] == tex[:2]:
+                out[-1] = out[-1][:-1] + tex[2:]        # δᵢⱼ: one subscript ij, not two
+            else:
+                out.append(tex)
         else:
             run.append(c)
     if run:
@@ -325,10 +452,13 @@ def number(v, fmt: str, spec: str = ".4g") -> str:
     one = lambda x: _num(x, spec, fmt)  # noqa: E731
     if a.ndim == 0:
         return one(float(a))
-    if a.size > 16:
-        return f"({a.shape[0]}×{a.shape[1]} values)" if fmt == "unicode" else \
-            (r"\text{(%d$\times$%d values)}" % a.shape if fmt in ("latex", "markdown") else
-             f"({a.shape[0]}x{a.shape[1]} values)")
+    if a.ndim == 1:                      # a tensor's vector (γ of shape (D,)): one row
+        a = a[None, :]
+    if a.size > 16 or a.ndim > 2:
+        dims = [str(n) for n in a.shape]
+        return f"({'×'.join(dims)} values)" if fmt == "unicode" else \
+            (r"\text{(%s values)}" % r"$\times$".join(dims) if fmt in ("latex", "markdown") else
+             f"({'x'.join(dims)} values)")
     if fmt in ("latex", "markdown"):
         rows = r" \\ ".join(" & ".join(one(x) for x in row) for row in a)
         return r"\begin{bmatrix} %s \end{bmatrix}" % rows
@@ -416,13 +546,16 @@ def _tex_block(body: str, fmt: str) -> str:
     return latex_document(block) if fmt == "latex-document" else block
 
 
-def render(steps, fmt: str = "unicode") -> str:
-    """The whole derivation: the function, the forward pass, the backward pass, the gradient."""
+def render(steps, fmt: str = "unicode", extra=None) -> str:
+    """The whole derivation: the function, the forward pass, the backward pass, the gradient.
+    ``extra``: (heading, lines already in ``fmt``), a section after the backward pass (the
+    Jacobian form, which `symgrad.teaching.derivation` adds)."""
     _check_format(fmt)
     if fmt in ("latex", "latex-inline", "latex-document"):
-        return _tex_block(_latex_lines(steps), fmt)
+        return _tex_block(_latex_lines(steps, inline=fmt == "latex-inline", scale=fmt == "latex-document",
+                                       extra=extra), fmt)
     if fmt == "markdown":
-        return _markdown(steps)
+        return _markdown(steps, extra)
     spec = steps.number_format
     out = [f"{show(steps.out, fmt)} = {show(steps.f, fmt)}"]
     if steps.definitions:
@@ -435,6 +568,9 @@ def render(steps, fmt: str = "unicode") -> str:
     out.append(words(_sweep_sentence(steps), fmt) + ":")
     for s in steps.steps:
         out.append("  " + render_step(s, fmt, spec))
+    if extra:
+        out.append(words(extra[0], fmt) + ":")
+        out += ["  " + line for line in extra[1]]
     if steps.given:
         out.append(words("given " + ", ".join(f"{show(k, fmt)} = {show(v, fmt)}"
                                               for k, v in steps.given.items()), fmt))
@@ -461,25 +597,129 @@ def _sweep_sentence(steps) -> str:
             f"forward accumulation would need {sw['forward']}, one per input)")
 
 
-def _latex_lines(steps) -> str:
+# The width of a landscape page with 1.5 cm margins, in "glyphs" as `_tex_width` counts them: an
+# equation wider than this is broken at its = signs, and a single side still wider is scaled down.
+TEX_LINE = 88
+
+
+def _tex_width(s: str) -> int:
+    """A generous estimate of the printed width of math-mode LaTeX, in glyphs: commands that draw
+    nothing count 0, other commands one glyph, a fraction its numerator and denominator together
+    (an over-estimate, so what fits by this count fits on the page)."""
+    s = re.sub(r"\\(left|right|operatorname|text|mathbf|mathrm|textstyle|displaystyle|frac)(?![a-zA-Z])",
+               "", s)
+    s = re.sub(r"\\(quad|qquad)(?![a-zA-Z])", "xx", s)
+    s = re.sub(r"\\[a-zA-Z]+|\\.", "x", s)
+    return len(re.sub(r"[{}^_&\s]", "", s))
+
+
+def _fit(tex: str, scale: bool) -> str:
+    """``tex`` scaled down to the line when it is wider (in a document, which loads graphicx)."""
+    w = _tex_width(tex)
+    if not scale or w <= TEX_LINE:
+        return tex
+    return r"\scalebox{%.3f}{$\displaystyle %s$}" % (TEX_LINE / w, tex)
+
+
+def _tex_equation(lhs: str, segs: list, scale: bool) -> list:
+    """``lhs = seg₁ = seg₂ ...`` as align rows: one row when it fits the line, else one row per = ."""
+    if _tex_width(lhs + " = ".join(segs)) <= TEX_LINE:
+        return [r"%s &= %s" % (lhs, " = ".join(segs))]
+    return [r"%s &= %s" % (lhs, _fit(segs[0], scale))] + [r"&= %s" % _fit(s, scale) for s in segs[1:]]
+
+
+def _tex_close(s: str, i: int) -> int:
+    """The index of the brace closing the one at ``s[i]`` (escaped braces skipped)."""
+    depth = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            i += 2
+            continue
+        depth += (c == "{") - (c == "}")
+        if depth == 0:
+            return i
+        i += 1
+    raise ValueError(f"unbalanced braces in {s!r}")
+
+
+def _text_mode(s: str) -> str:
+    r"""Math-mode LaTeX made of \text{...} prose and formulas, rewritten for text mode (prose as is,
+    formulas in $...$), so that a paragraph can wrap it at the line's end."""
+    out, math, i, depth = [], [], 0, 0
+
+    def flush():
+        run = "".join(math).strip()
+        if run:
+            out.append("$%s$" % run)
+        math.clear()
+
+    while i < len(s):
+        if depth == 0 and s.startswith(r"\text{", i):      # prose at the top level (not a symbol's
+            j = _tex_close(s, i + 5)                        # \text name inside a fraction)
+            flush()
+            out.append(s[i + 6:j])
+            i = j + 1
+        elif s[i] == "\\":
+            math.append(s[i:i + 2])
+            i += 2
+        else:
+            depth += (s[i] == "{") - (s[i] == "}")
+            math.append(s[i])
+            i += 1
+    flush()
+    return "".join(out)
+
+
+def _sweep_heading(steps, inline: bool) -> str:
+    """The backward pass's heading, bold as the text form's "Backward pass (...):" line."""
+    head, _, rest = _sweep_sentence(steps).partition(" (")
+    rest = " (" + rest if rest else ""
+    return _tex_heading(head, rest, inline)
+
+
+def _tex_heading(head: str, rest: str = "", inline: bool = False) -> str:
+    if inline:            # MathJax and nbconvert both take \textbf in math; \intertext only in align
+        return r"\rlap{\textbf{%s}%s} &" % (_tex_escape(head), r"\text{%s}" % _tex_escape(rest) if rest else "")
+    return r"\intertext{\textbf{%s}%s}" % (_tex_escape(head), _tex_escape(rest))
+
+
+def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -> str:
+    """The rows of the LaTeX form: the function, then "Forward pass", "Backward pass" and "Gradient"
+    headed as in the text form. In a document (``inline`` False) a step's rule note is a paragraph
+    of its own under the equation, which wraps at the page's edge; in Jupyter (an ``aligned`` block,
+    for MathJax and nbconvert) it is a row of its own."""
     fmt, spec = "latex", steps.number_format
-    lines = [r"%s &= %s \\" % (show(steps.out, fmt), show(steps.f, fmt))]
-    for sym, ex, v in steps.definitions:
-        tail = " = " + number(v, fmt, spec) if v is not None else ""
-        lines.append(r"%s &= %s%s \\" % (show(sym, fmt), show(ex, fmt), tail))
-    lines.append(r"\intertext{%s}" % _tex_escape(words(_sweep_sentence(steps), "text")))
+    rows = _tex_equation(show(steps.out, fmt), [show(steps.f, fmt)], scale)
+    if steps.definitions:
+        rows.append(_tex_heading("Forward pass", inline=inline))
+        for sym, ex, v in steps.definitions:
+            segs = [show(ex, fmt)] + ([number(v, fmt, spec)] if v is not None else [])
+            rows += _tex_equation(show(sym, fmt), segs, scale)
+    rows.append(_sweep_heading(steps, inline))
     for s in steps.steps:
         lhs, segs, note = step_parts(s, fmt, spec)
-        lines.append(r"%s &= %s%s \\" % (lhs, " = ".join(segs), r" && " + note if note else ""))
-    lines.append(r"\intertext{Gradient}")
+        rows += _tex_equation(lhs, segs, scale)
+        if note:
+            rows.append(r"&\qquad %s" % note if inline else
+                        r"\intertext{\small\hspace*{2em}%s}" % _text_mode(note))
+    if extra:
+        head, _, rest = extra[0].partition(" (")
+        rows.append(_tex_heading(head, " (" + words(rest, "text") if rest else "", inline))
+        rows += [r"%s &= %s" % tuple(line.split(" = ", 1)) for line in extra[1]]
+    rows.append(_tex_heading("Gradient", inline=inline))
     for w, e, v in steps.gradients:
-        tail = " = " + number(v, fmt, spec) if v is not None else ""
-        lines.append(r"%s &= %s%s \\" % (show(_grad_sym(steps, w), fmt), show(e, fmt), tail))
-    lines[-1] = lines[-1].rstrip("\\").rstrip()
-    return "\n".join(lines)
+        segs = [show(e, fmt)] + ([number(v, fmt, spec)] if v is not None else [])
+        rows += _tex_equation(show(_grad_sym(steps, w), fmt), segs, scale)
+    # \intertext starts a row itself: the row before it must end with \\, and it must not end one
+    out = []
+    for k, r in enumerate(rows):
+        last = k == len(rows) - 1
+        out.append(r if last or r.startswith(r"\intertext") else r + r" \\")
+    return "\n".join(out)
 
 
-def _markdown(steps) -> str:
+def _markdown(steps, extra=None) -> str:
     fmt, spec = "markdown", steps.number_format
     out = [f"$${show(steps.out, fmt)} = {show(steps.f, fmt)}$$", "", "**Forward pass**", ""]
     for sym, ex, v in steps.definitions:
@@ -492,6 +732,9 @@ def _markdown(steps) -> str:
         if note:
             line += f" — ${note}$"
         out.append(line)
+    if extra:
+        out += ["", f"**{extra[0]}**", ""]
+        out += [f"- ${line}$" for line in extra[1]]
     out += ["", "**Gradient**", ""]
     for w, e, v in steps.gradients:
         tail = " = " + number(v, fmt, spec) if v is not None else ""
@@ -502,7 +745,7 @@ def _markdown(steps) -> str:
 def latex_document(body: str) -> str:
     """A complete LaTeX document around ``body`` (compiles with pdflatex and amsmath)."""
     return ("\\documentclass{article}\n\\usepackage[margin=1.5cm,landscape]{geometry}\n"
-            "\\usepackage{amsmath}\n\\begin{document}\n\\allowdisplaybreaks\n" + body +
+            "\\usepackage{amsmath}\n\\usepackage{graphicx}\n\\begin{document}\n\\allowdisplaybreaks\n" + body +
             "\n\\end{document}\n")
 
 

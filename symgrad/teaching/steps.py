@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..core import array_rules as A
 from ..core import rules as R
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
@@ -38,10 +39,14 @@ from ..frontend.parse import as_expr
 from ..core.lower import _shape_of
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder, eqn_to_sympy
+from .names import regroup
+from .recognise import recognise
 from .notation import Chain, Value, partial, rule_name
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
+_MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
 SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
+LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `Naming` calls it: z, z^(2), z^(1)_2
 MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
 
 
@@ -91,6 +96,8 @@ class Steps:
     naming: Any = None
     values: dict = field(default_factory=dict)
     contribs: dict = field(default_factory=dict)
+    source: Any = None                    # the derivation record these were built from (f regrouped for names=)
+    convention: str | None = None         # "row" / "column": the views add the Jacobian form
 
     def __iter__(self):
         return iter(self.steps)
@@ -119,12 +126,14 @@ class Steps:
 # ---------------------------------------------------------------------------------------------------
 # Naming the nodes.
 
-def _mk(name: str, shape):
+def _mk(name: str, shape, tensor: bool = False):
+    """A display symbol of a node: scalar, matrix, or (in a tensor declaration, `sg.tensor`) a
+    tensor of the node's shape, so that its steps read in the tensor vocabulary."""
     if shape == ():
         return sp.Symbol(name)
-    if len(shape) != 2:
-        from ..frontend.tensor import tensor
-        return tensor(name, shape)
+    if tensor or len(shape) != 2:
+        from ..frontend.tensor import Tensor
+        return Tensor(name, shape)
     return sp.MatrixSymbol(name, *shape)
 
 
@@ -139,6 +148,9 @@ class Naming:
     def __init__(self, d, names=None, output_name=None):
         g, low = d.ir, d.lowering
         self.graph = g
+        from ..frontend.tensor import Tensor
+        # a declaration with sg.tensor: every node is shown as a tensor (x.sum(axis=0), x̂ᵀ @ δ)
+        self.tensor = any(isinstance(a, Tensor) for a in sp.preorder_traversal(d.f))
         self.fwd = g.ancestors([d.output])
         self.consumers: dict[int, list] = defaultdict(list)
         for e in self.fwd:
@@ -154,14 +166,17 @@ class Naming:
                 disp[e.out.id] = e.prim.to_sympy((), e.params, e.out.shape)
         self.user_named: set[int] = set()
         self.user_exprs: dict = {}        # the user's expression of a named node -> its name
-        n_before = len(g.eqns)
+        # the nodes of f and of its gradients (softmax(z) is a node of the gradient of log_softmax(z))
+        in_f = {e.out.id for e in g.ancestors([d.output] + [v for v in d.gradient_vars if v is not None])}
         for sym, expr in (names or {}).items():
             v = low(as_expr(expr, f"names[{sym}]", symbols=_known(d)))
-            if v.id >= n_before:
+            # a node of the derivation, not one this lowering just added (nor one an earlier view added:
+            # the graph keeps what was lowered into it, and the name must not silently vanish then)
+            if v.id not in in_f:
                 raise SymgradError(f"names: {sym} = {expr} is not a subexpression of f = {d.f}; "
                                    f"name a part of f exactly as it appears in f")
             name = str(sym)
-            disp[v.id] = sym if not isinstance(sym, str) and _shape_of(sym) == v.shape else _mk(name, v.shape)
+            disp[v.id] = sym if not isinstance(sym, str) and _shape_of(sym) == v.shape else _mk(name, v.shape, self.tensor)
             self.user_named.add(v.id)
             used.add(name)
             self.user_exprs[low.exprs[v.id]] = disp[v.id]   # v's form in the expanded gradients
@@ -170,7 +185,7 @@ class Naming:
             has_mat = any(isinstance(s, sp.MatrixSymbol) for s in getattr(d.f, "free_symbols", ()))
             first = ["L", "f"] if has_mat else ["f", "L"]
             name = output_name or next(n for n in first + ["J", "F", "out"] if n not in used)
-            disp[root.id] = _mk(name, root.shape)
+            disp[root.id] = _mk(name, root.shape, self.tensor)
             used.add(name)
         self.used = used
         self.disp = disp
@@ -183,14 +198,25 @@ class Naming:
         self._name_layers()
         k = 0
         self.generic: set[int] = set()     # nodes named u₁, u₂, ... (skipped when a chain is written out)
+        # a tensor declaration's reshapes and broadcasts (γ viewed as (1, D), then (N, D)) are no
+        # nodes of the slide: shown as their input, with NumPy's broadcasting, and no step of their own
+        self.alias: dict[int, int] = {}    # var id -> the var it shows as
         for e in self.fwd:
+            if (self.tensor and e.out.id not in disp and e.prim in _MOVEMENTS
+                    and len(self.consumers[e.out.id]) == 1 and _broadcast_like(e)):
+                src = e.inputs[0].id
+                self.alias[e.out.id] = self.alias.get(src, src)
+        for e in self.fwd:
+            if e.out.id in self.alias:
+                disp[e.out.id] = disp[self.alias[e.out.id]]
+                continue
             if e.out.id not in disp and e.out.id not in self.transparent:
                 k += 1
-                disp[e.out.id] = _mk(self._free(f"u{k}"), e.out.shape)
+                disp[e.out.id] = _mk(self._free(f"u{k}"), e.out.shape, self.tensor)
                 self.generic.add(e.out.id)
         for t in self.transparent:
             a, b = self.graph.producer[t].inputs
-            disp[t] = sp.MatMul(disp[a.id], disp[b.id])
+            disp[t] = disp[a.id] @ disp[b.id] if self.tensor else sp.MatMul(disp[a.id], disp[b.id])
 
     def _free(self, name):
         while name in self.used:
@@ -199,34 +225,59 @@ class Naming:
         return name
 
     def _name_layers(self):
-        """z_k = W_k·y_{k-1} + b_k (an affine node) and y_k = act(z_k), numbered by layer."""
-        layer, of = 0, {}
-        plan = []
+        """Layers named as the lecture does: z⁽ᵏ⁾ = W⁽ᵏ⁾·y⁽ᵏ⁻¹⁾ + b⁽ᵏ⁾ (an affine node, or the input of
+        an activation) and y⁽ᵏ⁾ = f(z⁽ᵏ⁾), where k counts the activations between the node and the
+        inputs (its depth), not the nodes met so far: two neurons of the first layer are z⁽¹⁾₁ and
+        z⁽¹⁾₂, and tanh(c) of an input c is y⁽¹⁾. A network of one layer says just z and y."""
+        depth: dict[int, int] = {}
+        plan: dict[int, tuple] = {}            # var id -> (var, letter, layer), in forward order
         for e in self.fwd:
-            if _is_plain_sum(e) and any(self.graph.producer[v.id].prim is R.matmul_p for v in e.inputs):
-                layer += 1
-                of[e.out.id] = layer
-                plan.append((e.out, "z", layer))
-            elif _is_activation(e):
-                (inp,) = e.inputs
-                if inp.id not in of:
-                    layer += 1
-                    of[inp.id] = layer
-                    if not self.graph.producer[inp.id].prim.leaf:
-                        plan.append((inp, "z", layer))
-                plan.append((e.out, "y", of[inp.id]))
-        for v, letter, k in plan:
-            if v.id in self.disp:
-                continue
-            name = f"{letter}{k}" if layer > 1 else letter
+            d = max((depth.get(v.id, 0) for v in e.inputs), default=0)
+            sm = R.softmax_operands(self.graph, e)
+            if _is_activation(e) or sm is not None:       # y = f(z), or y = softmax(z)
+                inp = sm[0] if sm is not None else e.inputs[0]
+                k = depth.get(inp.id, 0) + 1
+                depth[e.out.id] = k
+                # its input is z⁽ᵏ⁾, unless it is already the y of the layer below (softmax(σ(z)))
+                if not self.graph.producer[inp.id].prim.leaf and plan.get(inp.id, (0, ""))[1] != "y":
+                    plan[inp.id] = (inp, "z", k)
+                plan[e.out.id] = (e.out, "y", k)
+            else:
+                depth[e.out.id] = d
+                if _is_plain_sum(e) and any(self.graph.producer[v.id].prim is R.matmul_p for v in e.inputs):
+                    plan[e.out.id] = (e.out, "z", d + 1)
+        todo = [(v, letter, k) for v, letter, k in plan.values() if v.id not in self.disp]
+        deep = max((k for _, _, k in plan.values()), default=0) > 1
+        count = defaultdict(int)
+        for _, letter, k in todo:
+            count[letter, k] += 1
+        seen = defaultdict(int)
+        for v, letter, k in todo:
+            name = f"{letter}^({k})" if deep else letter
+            if count[letter, k] > 1:                  # several neurons in one layer: z⁽¹⁾₁, z⁽¹⁾₂
+                seen[letter, k] += 1
+                name += f"_{seen[letter, k]}"
             if name in self.used:
                 continue
             self.used.add(name)
-            self.disp[v.id] = _mk(name, v.shape)
+            self.disp[v.id] = _mk(name, v.shape, self.tensor)
 
     def owner(self, vid: int) -> int:
-        """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z)."""
+        """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z; a
+        reshape or broadcast for the node it feeds)."""
+        while vid in self.alias:
+            vid = self.consumers[vid][0].out.id
         return self.transparent.get(vid, vid)
+
+
+def _broadcast_like(e) -> bool:
+    """A movement NumPy's broadcasting does by itself: an expand, or a reshape that only adds or
+    drops axes of size 1 (γ of shape (D,) viewed as (1, D)); not a reshape that regroups entries."""
+    if e.prim is not A.reshape_p:
+        return True
+    def core(shape):
+        return [d for d in shape if d != 1]
+    return core(e.inputs[0].shape) == core(e.out.shape)
 
 
 def _is_plain_sum(e) -> bool:
@@ -264,12 +315,20 @@ def local_rule(eqn, i: int, disp: dict, graph):
         return name, local
     if prim is R.logsumexp_p:
         return "log-sum-exp: its gradient is softmax(z)", None
+    if prim is R.matmul_p and _is_tensor(disp.get(eqn.inputs[0].id)):     # x @ W: the operands' names
+        a, b = (str(disp[v.id]) for v in eqn.inputs)
+        return (f"matrix product: ∇{a} = δ @ {b}ᵀ" if i == 0 else f"matrix product: ∇{b} = {a}ᵀ @ δ"), None
     return {
         "matmul": ("matrix product: ∇W = δ·yᵀ" if i == 0 else "matrix product: ∇y = Wᵀ·δ"),
         "transpose": "transpose: the gradient is transposed back",
         "sum": "sum: every entry receives the gradient (the Jacobian of a sum is a row of ones)",
         "broadcast": "broadcast: the gradients of the copies are summed",
     }.get(prim.name, prim.rule), None
+
+
+def _is_tensor(x) -> bool:
+    from ..frontend.tensor import TensorExpr
+    return isinstance(x, TensorExpr)
 
 
 def _definition(g, e, disp):
@@ -292,12 +351,14 @@ def _scalarize(e):
 # ---------------------------------------------------------------------------------------------------
 # Building the steps.
 
-def build_steps(d, at=None, names=None, given=None, output_name=None, number_format=".4g") -> Steps:
+def build_steps(d, at=None, names=None, given=None, output_name=None, number_format=".4g",
+                convention=None) -> Steps:
     """The steps of the derivation ``d`` (a `Derivation`), with the numbers at ``at`` if given.
 
     ``names`` maps symbols (or strings) to subexpressions of f, to name intermediate nodes as the
     slide does; ``given`` maps expressions to values assumed when simplifying (``{sg.sum(t): 1}``
-    for a one-hot target).
+    for a one-hot target); ``convention`` ("row" or "column") adds the Jacobian form of the
+    backward pass (`symgrad.teaching.jacobian_view`) to the views.
 
     >>> import sympy as sp, symgrad as sg
     >>> x, y = sp.symbols('x y')
@@ -305,6 +366,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     >>> [(str(t.node), t.value) for t in s]
     [('f', 1.0), ('x', 4.0), ('y', 3.0)]
     """
+    if convention not in (None, "row", "column"):
+        raise SymgradError(f"convention must be 'row' or 'column', got {convention!r}")
+    d = with_names(d, names)
     if d.mode == "forward":
         return _forward_steps(d, at, names, output_name, number_format)
     nm = Naming(d, names, output_name)
@@ -323,15 +387,16 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for i, (v, c) in enumerate(zip(s.eqn.inputs, s.contributions)):
             if c is not None and v.id in need:
                 contribs[v.id].append((s.eqn, i, c))
-    order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent), reverse=True)
+    order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias),
+                               reverse=True)
 
     # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
     gsym: dict[int, Any] = {}
     for vid in order:
         node = disp[vid]
         shape = g.producer[vid].out.shape
-        is_z = bool(re.fullmatch(r"z\d*", str(node))) and shape != () and vid not in nm.user_named
-        gsym[vid] = partial(out_name, str(node), shape, delta=is_z)
+        is_z = bool(LAYER_Z.fullmatch(str(node))) and shape != () and vid not in nm.user_named
+        gsym[vid] = partial(out_name, str(node), shape, delta=is_z, tensor=nm.tensor)
     for t, z in nm.transparent.items():
         gsym[t] = gsym.get(z)
 
@@ -370,6 +435,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         chain1, subst, rules, built = [], [], [], []
         known = dict(disp)
         for eqn, i, c in terms:
+            if eqn.out.id in nm.alias:     # through a broadcast: its cotangent is built, not named
+                continue
             o = nm.owner(eqn.out.id)
             known[cot[eqn.out.id].id] = gsym[o]
         build = SympyBuilder(g, known)
@@ -377,6 +444,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             o = nm.owner(eqn.out.id)
             cname = str(disp[o])
             rname, local = local_rule(eqn, i, disp, g)
+            if eqn.out.id in nm.alias:          # γ broadcast over the batch: its gradient sums over it
+                rname = "broadcast: the gradient is summed over the axes the value was repeated along"
             chain1.append([partial(out_name, cname, ()), partial(cname, str(node), ())]
                           if shape == () else [gsym[o], partial(cname, str(node), ())])
             rules.append(Rule(rname, partial(cname, str(node), ()), local))
@@ -412,12 +481,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             rhs.append(Value(val))
         note = ["fan-out: ", node, " reaches ", out_sym, f" along {len(terms)} edges, so their "
                 "contributions add up"] if len(terms) > 1 else ""
-        delta_of = partial(out_name, str(node), shape) if getattr(lhs, "name", "").startswith("delta(") else None
+        delta_of = partial(out_name, str(node), shape, tensor=nm.tensor) if getattr(lhs, "name", "").startswith("delta(") else None
         steps.append(NodeStep(node, lhs, rhs, rules, note, val, full, delta_of, total))
 
     defs = []
     for e in nm.fwd:
-        if e.prim.leaf or e.out.id in nm.transparent:
+        if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias:
             continue
         defs.append((disp[e.out.id], _definition(g, e, disp), vals.get(e.out.id)))
     grads = []
@@ -431,7 +500,22 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
-                 nm, vals, dict(contribs))
+                 nm, vals, dict(contribs), d, convention)
+
+
+def with_names(d, names):
+    """``d``, or ``d`` derived again from f regrouped (`symgrad.teaching.names.regroup`) so that
+    each part ``names`` names is a node of its own, as the slide writes it: W₂·y₁ + b₂ inside
+    mse(W₂·y₁ + b₂, t), which SymPy flattened into W₂·y₁ + b₂ − t; and with the softmax the slide
+    spells out recognised (`symgrad.teaching.recognise`). Every view goes through here, so they
+    all show the same names."""
+    known = _known(d)
+    exprs = {k: as_expr(v, f"names[{k}]", symbols=known) for k, v in (names or {}).items()}
+    f = regroup(recognise(d.f), exprs)
+    if f is d.f:
+        return d
+    from ..core.differentiate import differentiate
+    return differentiate(f, d.wrt, mode=d.mode, policy=d.ir.policy)
 
 
 def _fold_products(e, user_exprs):
@@ -480,7 +564,33 @@ def _short(e, limit=SHORT_OPS) -> bool:
 
 def _matadd(xs):
     xs = [x for x in xs if not (isinstance(x, sp.ZeroMatrix) or x == 0)]
-    return xs[0] if len(xs) == 1 else sp.MatAdd(*xs).doit(deep=False)
+    if len(xs) == 1:
+        return xs[0]
+    from ..frontend.tensor import TensorExpr
+    if any(isinstance(x, TensorExpr) for x in xs):     # tensors add with NumPy's broadcasting
+        from functools import reduce
+        xs = [A.as_tensor_form(x) for x in xs]          # a matrix-language 𝟙 as a tensor of ones
+        return reduce(lambda a, b: a + b, xs)
+    return sp.MatAdd(*xs).doit(deep=False)
+
+
+def _unbroadcast(e):
+    """broadcast_to(γ, (N, D)) inside a sum or product written γ, as NumPy's broadcasting lets the
+    slide write it: dout ⊙ γ."""
+    from ..frontend.tensor import BroadcastTo
+    if not isinstance(e, sp.Basic) or not e.has(BroadcastTo):
+        return e
+
+    def walk(n, inside):
+        if isinstance(n, BroadcastTo) and inside:
+            return walk(n.args[0], inside)
+        if not n.args or isinstance(n, (sp.Symbol, sp.MatrixSymbol)):
+            return n
+        elementwise = isinstance(n, (sp.Add, sp.Mul))
+        args = [walk(a, elementwise) if isinstance(a, sp.Basic) else a for a in n.args]
+        return n.func(*args) if any(a is not b for a, b in zip(args, n.args)) else n
+
+    return walk(e, False)
 
 
 def _tidy(e):
@@ -488,7 +598,7 @@ def _tidy(e):
     if isinstance(e, sp.HadamardProduct):
         args = [a for a in e.args if not isinstance(a, sp.OneMatrix)]
         e = args[0] if len(args) == 1 else sp.HadamardProduct(*args) if args else e
-    return e
+    return _unbroadcast(e)
 
 
 def _given(e, given):
@@ -603,4 +713,4 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     if at is not None:
         fvals = dict(zip([e.out.id for e in nm.fwd], evaluate(g, [e.out for e in nm.fwd], at)))
     return Steps(d.f, out_sym, defs, steps, grads, "forward", _sweeps(len(d.wrt_vars), 1), {},
-                 number_format, at, nm, fvals, {})
+                 number_format, at, nm, fvals, {}, d)

@@ -128,8 +128,9 @@ def test_matrix_gradient_label_equals_sg_grad():
 
 def test_deep_network_labels_are_gradients_in_the_slides_names():
     labels = red_labels(mlp4(at=False).source)
-    assert "∂L/∂W₂ = δ₂·y₁ᵀ" in labels and "∂L/∂y₁ = W₂ᵀ·δ₂" in labels and "∂L/∂b₁ = δ₁" in labels
-    assert "δ₂ = H(z₂) ⊙ ∂L/∂y₂" in labels
+    # the lecture's layer-indexed names (z⁽ᵏ⁾, y⁽ᵏ⁾, δ⁽ᵏ⁾), as the steps print them
+    assert "∂L/∂W₂ = δ⁽²⁾·y⁽¹⁾ᵀ" in labels and "∂L/∂y⁽¹⁾ = W₂ᵀ·δ⁽²⁾" in labels and "∂L/∂b₁ = δ⁽¹⁾" in labels
+    assert "δ⁽²⁾ = H(z⁽²⁾) ⊙ ∂L/∂y⁽²⁾" in labels
     # never a local derivative ∂z₁/∂W₁ (the old picture): every lhs is ∂L/∂· or a δ
     for lab in labels:
         assert lab == "1" or lab.startswith("∂L/∂") or lab.startswith("δ"), lab

@@ -1,4 +1,5 @@
 """Renderers (symgrad/teaching/render.py): text, Unicode, Markdown, LaTeX (compiled with pdflatex), Jupyter."""
+import re
 import subprocess
 from pathlib import Path
 
@@ -83,14 +84,16 @@ def _example_derivations():
         spec = importlib.util.spec_from_file_location(f"teach_{path.stem}", path)
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
-        out.append((path.stem, mod.build()))
+        built = mod.build()             # a Derivation, or (conv layer) several sets of notes
+        for k, d in enumerate(built if isinstance(built, tuple) else (built,)):
+            out.append((f"{path.stem}{k or ''}", d))
     return out
 
 
 def test_latex_of_every_example_compiles(tmp_path):
     pdflatex = need("pdflatex")
     examples = _example_derivations()
-    assert len(examples) == 8
+    assert len(examples) >= 10          # the seeds' eight, the conv layer and the ResNet block
     for name, d in examples:
         tex = tmp_path / f"{name}.tex"
         tex.write_text(d.latex(document=True))
@@ -98,6 +101,10 @@ def test_latex_of_every_example_compiles(tmp_path):
                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, f"{name}: pdflatex failed:\n{r.stdout[-2000:]}"
         assert (tmp_path / f"{name}.pdf").stat().st_size > 1000
+        # nothing runs off the page: no line wider than the text by more than 10 pt
+        log = (tmp_path / f"{name}.log").read_text(errors="replace")
+        wide = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+        assert all(w <= 10 for w in wide), f"{name}: overfull by {max(wide)} pt"
 
 
 def test_calculus_latex_compiles(tmp_path):

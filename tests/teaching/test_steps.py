@@ -83,11 +83,12 @@ def test_matrix_network_steps_are_matrix_level_and_fast():
     assert elapsed < 2.0, elapsed
     assert len(d.steps) < 25                                # not one step per scalar weight
     W2 = d.steps.find("W2")
-    delta2 = partial("L", "z2", (128, 1), delta=True)
-    y1 = sp.MatrixSymbol("y1", 256, 1)
-    assert W2.result == delta2 * y1.T                       # ∂L/∂W₂ = δ₂·y₁ᵀ
-    assert "∂L/∂W₂ = δ₂ · ∂z₂/∂W₂ = δ₂·y₁ᵀ" in text
-    assert "δ₂ = ∂L/∂z₂ = ∂L/∂y₂ · ∂y₂/∂z₂" in text
+    # the lecture's layer index: z⁽ᵏ⁾ = W⁽ᵏ⁾·y⁽ᵏ⁻¹⁾ + b⁽ᵏ⁾, y⁽ᵏ⁾ = f(z⁽ᵏ⁾), δ⁽ᵏ⁾ = ∂L/∂z⁽ᵏ⁾
+    delta2 = partial("L", "z^(2)", (128, 1), delta=True)
+    y1 = sp.MatrixSymbol("y^(1)", 256, 1)
+    assert W2.result == delta2 * y1.T                       # ∂L/∂W₂ = δ⁽²⁾·y⁽¹⁾ᵀ
+    assert "∂L/∂W₂ = δ⁽²⁾ · ∂z⁽²⁾/∂W₂ = δ⁽²⁾·y⁽¹⁾ᵀ" in text
+    assert "δ⁽²⁾ = ∂L/∂z⁽²⁾ = ∂L/∂y⁽²⁾ · ∂y⁽²⁾/∂z⁽²⁾" in text
     assert len(text.splitlines()) < 60
     t0 = time.perf_counter()
     printed = str(sg.derive(sg.cross_entropy(net.output, t), net.params))   # print(d) as a user would

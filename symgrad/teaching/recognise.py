@@ -1,0 +1,70 @@
+"""Parts of f that a slide writes out and symgrad has a node for: the slide's softmax
+exp(z)/Σ exp(z) is ``softmax(z)``, and log of a softmax is ``log_softmax(z)``. The teaching views
+derive f with these recognised, so the cross-entropy written as the seeds write it,
+−Σ t ⊙ log(exp(z)/Σ exp(z)), has the steps of −Σ t ⊙ log_softmax(z): ∂L/∂z = softmax(z)·Σt − t,
+which is softmax(z) − t given a one-hot t (``given={sg.sum(t): 1}``). The value of f is unchanged.
+
+>>> import sympy as sp, symgrad as sg
+>>> z = sp.MatrixSymbol('z', 3, 1)
+>>> e = sg.elementwise(sp.exp, z)
+>>> recognise(sg.elementwise(sp.log, e / sg.sum(e)))
+log_softmax(z)
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..frontend.functions import LogSoftmax, Map, Softmax, Total
+
+
+def _map_of(node, fn):
+    """The argument of ``fn`` mapped over a matrix (``exp(z)`` -> z), else None."""
+    if isinstance(node, Map):
+        lam = node.function
+        if lam.expr == fn(lam.variables[0]):
+            return node.expr
+    return None
+
+
+def _softmax_arg(node):
+    """z when ``node`` is exp(z)·(Σ exp(z))⁻¹ in any order, else None."""
+    if not isinstance(node, sp.MatMul):
+        return None
+    scalars = [a for a in node.args if not isinstance(a, sp.MatrixExpr)]
+    mats = [a for a in node.args if isinstance(a, sp.MatrixExpr)]
+    if len(mats) != 1 or len(scalars) != 1:
+        return None
+    z = _map_of(mats[0], sp.exp)
+    s = scalars[0]
+    if z is None or not (s.is_Pow and s.exp == -1 and isinstance(s.base, Total)):
+        return None
+    return z if s.base.arg == mats[0] else None
+
+
+def recognise(f):
+    """``f`` with softmax and log_softmax written as such where the slide spells them out; ``f``
+    itself (the same object) when there is none."""
+    def rewrite(node):
+        z = _softmax_arg(node)
+        if z is not None:
+            return Softmax(z)
+        inner = _map_of(node, sp.log)
+        if inner is not None:
+            inner = rewrite(inner) if not isinstance(inner, Softmax) else inner
+            if isinstance(inner, Softmax):
+                return LogSoftmax(inner.arg)
+        return None
+
+    def walk(node):
+        new = rewrite(node)
+        if new is not None:
+            return new
+        if not isinstance(node, sp.Basic) or not node.args or isinstance(node, (sp.Symbol, sp.MatrixSymbol)):
+            return None
+        args = [walk(a) for a in node.args]
+        if all(a is None for a in args):
+            return None
+        return node.func(*[b if b is not None else a for a, b in zip(node.args, args)])
+
+    out = walk(f)
+    return f if out is None else out

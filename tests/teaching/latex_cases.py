@@ -1,0 +1,88 @@
+"""The derivations the LaTeX compile test sets: every activation and function symgrad knows, on a
+scalar, its square and a matrix layer, each with and without a point; losses and vector functions;
+a relu MLP with cross-entropy. Imported by bare name (tests/ is on the path)."""
+import numpy as np
+import sympy as sp
+
+import symgrad as sg
+
+a, w = sp.symbols("a w")
+W = sp.MatrixSymbol("W", 2, 2)
+x = sp.MatrixSymbol("x", 2, 1)
+t = sp.MatrixSymbol("t", 2, 1)
+AT_SCALAR = {a: 0.7, w: 1.3}
+AT_MATRIX = {W: np.array([[0.1, 0.2], [0.3, 0.4]]), x: np.array([[1.0], [2.0]]),
+             t: np.array([[0.25], [0.75]])}
+
+# every elementwise function: symgrad's activations and the SymPy functions a lecture uses
+ACTIVATIONS = {
+    "sigmoid": sg.sigmoid, "relu": sg.relu, "leaky_relu": sg.leaky_relu, "softplus": sg.softplus,
+    "tanh": sp.tanh, "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos,
+    "tan": sp.tan, "sinh": sp.sinh, "cosh": sp.cosh, "atan": sp.atan, "erf": sp.erf, "abs": sp.Abs,
+    "max0": lambda u: sp.Max(u, 0), "min0": lambda u: sp.Min(u, 0),
+    "square": lambda u: u ** 2, "reciprocal": lambda u: 1 / u,
+}
+
+
+def activation_cases():
+    """(name, f, wrt, at) for each activation × {scalar, square, matrix layer} (at given later)."""
+    for name, act in ACTIVATIONS.items():
+        yield f"{name}-scalar", act(w * a), [w], AT_SCALAR
+        yield f"{name}-square", act(w * a) ** 2, [w], AT_SCALAR
+        yield f"{name}-layer", sg.mse(sg.elementwise(act, W * x), t), [W], AT_MATRIX
+
+
+def function_cases():
+    """Vector functions, reductions and losses on a matrix layer, and a relu MLP with cross-entropy."""
+    z = W * x
+    p = sg.softmax(z)
+    yield "softmax", sg.sum(sp.HadamardProduct(t, p)), [W], AT_MATRIX
+    yield "log_softmax", sg.sum(sp.HadamardProduct(t, sg.log_softmax(z))), [W], AT_MATRIX
+    yield "logsumexp", sg.logsumexp(z), [W], AT_MATRIX
+    yield "sum", sg.sum(z), [W], AT_MATRIX
+    yield "mse", sg.mse(z, t), [W], AT_MATRIX
+    yield "l1", sg.l1(z, t), [W], AT_MATRIX
+    yield "hinge", sg.hinge(z, t), [W], AT_MATRIX
+    yield "bce", sg.bce(sg.sigmoid(z), t), [W], AT_MATRIX
+    yield "cross_entropy", sg.cross_entropy(z, t), [W], AT_MATRIX
+    yield "kl_div", sg.kl_div(t, sg.softmax(z)), [W], AT_MATRIX
+    yield "gather", sg.gather(z, 1), [W], AT_MATRIX
+    W1, W2 = sp.MatrixSymbol("W1", 3, 2), sp.MatrixSymbol("W2", 2, 3)
+    b1, b2 = sp.MatrixSymbol("b1", 3, 1), sp.MatrixSymbol("b2", 2, 1)
+    mlp = sg.cross_entropy(W2 * sg.relu(W1 * x + b1) + b2, t)
+    rng = np.random.default_rng(0)
+    at = {W1: rng.normal(size=(3, 2)), W2: rng.normal(size=(2, 3)), b1: rng.normal(size=(3, 1)),
+          b2: rng.normal(size=(2, 1)), x: AT_MATRIX[x], t: np.array([[0.0], [1.0]])}
+    yield "relu-mlp-ce", mlp, [W1, b1, W2, b2], at
+
+
+def all_cases():
+    yield from activation_cases()
+    yield from function_cases()
+
+
+def tensor_cases():
+    """The N-d functions of an sg.tensor declaration (issue 11): reductions, movements, indexing,
+    the axis-aware softmax family and the integer-label cross-entropy."""
+    n = 3
+    x, w = sg.tensor("x", (n, 4)), sg.tensor("w", (4, 2))
+    h, E = sg.tensor("h", (n, 4)), sg.tensor("E", (5, 4))
+    y, idx = sg.tensor("y", (n,), integer=True), sg.tensor("idx", (n,), integer=True)
+    rng = np.random.default_rng(0)
+    at = {x: rng.normal(size=(n, 4)), w: rng.normal(size=(4, 2)), h: rng.normal(size=(n, 4)),
+          E: rng.normal(size=(5, 4)), y: np.array([0, 1, 1]), idx: np.array([0, 4, 4])}
+    yield "sum-axis", sg.sum(sg.as_tensor(sp.tanh(x @ w)).sum(axis=0)), [w], at
+    yield "mean", sg.sum(x.mean(axis=1) ** 2), [x], at
+    yield "max", sg.sum(x.max(axis=1)), [x], at
+    yield "var", sg.sum(sg.var(x, axis=0)), [x], at
+    yield "reshape-transpose", sg.sum(x.reshape((4, n)).T ** 2), [x], at
+    yield "slice", sg.sum(x[:, 1:3] ** 2), [x], at
+    yield "concat", sg.sum(sg.concat([x, h], axis=1) ** 2), [x, h], at
+    yield "stack", sg.sum(sg.stack([x, h], axis=0) ** 2), [x], at
+    yield "where", sg.sum(sg.where(x > 0, x, x / 10)), [x], at
+    yield "embedding", sg.sum(sg.embedding(E, idx) ** 2), [E], at
+    yield "take", sg.sum(sg.take(E, idx, axis=0) * h), [E], at
+    yield "softmax-axis", sg.sum(sg.softmax(x @ w, axis=1) ** 2), [w], at
+    yield "log_softmax-axis", sg.sum(sg.log_softmax(x @ w, axis=1)), [w], at
+    yield "cross_entropy-labels", sg.cross_entropy(x @ w, y), [w], at
+    yield "relu-layer", sg.sum(sg.relu(x @ w)), [w], at
