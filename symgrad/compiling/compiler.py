@@ -163,7 +163,9 @@ def _lower(loss, params, inputs, outputs, policy, with_grads: bool) -> Lowered:
         lw.masks.append((low.leaf(m).id, _shape(m), m.p))
     for vid, e in low.exprs.items():
         if not graph.producer[vid].prim.leaf:
-            notes[vid] = "= " + safe_text(_short(e))
+            text = _short(e)
+            if text is not None:
+                notes[vid] = "= " + safe_text(text)
     if with_grads:
         seed_sym = sp.Dummy("scale", real=True)
         seed = graph.bind(R.input_p, (), (seed_sym, ()))
@@ -183,7 +185,16 @@ def _lower(loss, params, inputs, outputs, policy, with_grads: bool) -> Lowered:
     return lw
 
 
-def _short(e, limit: int = 90) -> str:
+def _short(e, limit: int = 90) -> str | None:
+    """``e`` as text cut to ``limit`` characters, or None when it is large: a value read twice (batch
+    norm reads z three times) prints as a tree whose length grows exponentially with the depth, so
+    only expressions of a few hundred nodes are printed (the walk that counts them stops there)."""
+    stack, n = [e], 0
+    while stack:
+        n += 1
+        if n > 300:
+            return None
+        stack.extend(getattr(stack.pop(), "args", ()))
     s = str(e)
     return s if len(s) <= limit else s[:limit - 3] + "..."
 
@@ -249,7 +260,7 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
     whole = check_declaration(params, inputs, masks, reduction)
     declared = set(params) | set(inputs) | set(masks) | whole
     for what, e in [("loss", loss)] + [(f"output {i}", o) for i, o in enumerate(outputs)]:
-        free = [s for s in e.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))]
+        free = [s for s in _free_symbols(e) if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))]
         unknown = sorted((s for s in free if s not in declared), key=lambda s: s.name)
         if unknown:
             raise FreeSymbolError(
@@ -258,6 +269,24 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
     train = _lower(loss, params, inputs, [], policy, with_grads=True)
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False)
     return Spec(params, inputs, train, ev, optimizer, dtype, reduction, whole_batch=bool(whole))
+
+
+def _free_symbols(e) -> set:
+    """``e.free_symbols``, by a walk over the distinct subexpressions: SymPy's walks the tree, whose
+    size doubles with each layer that reads a value twice (batch norm reads z three times)."""
+    out, seen, stack = set(), set(), [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (sp.Symbol, sp.MatrixSymbol, Tensor)):
+            out.add(x)
+        elif getattr(x, "bound_symbols", None):         # a Sum, a Lambda: SymPy knows what is bound
+            out |= x.free_symbols
+        else:
+            for a in getattr(x, "args", ()):
+                if a not in seen:
+                    seen.add(a)
+                    stack.append(a)
+    return out
 
 
 def _expression(what: str, e):
