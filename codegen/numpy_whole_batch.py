@@ -140,15 +140,14 @@ class WholeBatchScheduler(Scheduler):
         temporary that nothing else holds is used as it is, anything else (a view, a parameter, a
         gradient another parameter shares) is copied."""
         code = self.view(var.id, reads)
-        taken = getattr(self, "_grad_buffers", set())
-        if var.id in self.fresh and self.names.get(var.id) == code and code not in taken:
-            self._grad_buffers = taken | {code}
+        if var.id in self.fresh and self.names.get(var.id) == code and code not in self._grad_buffers:
+            self._grad_buffers.add(code)
             return code
         return f"numpy.array(numpy.broadcast_to({code}, {self.shape_code(shape)}), dtype=DTYPE)"
 
-    def schedule(self, keep, grads):
-        self._grad_buffers = set()
-        return super().schedule(keep, grads)
+    def _emit(self, keep, grads, fused, last) -> list:
+        self._grad_buffers = set()          # each pass of `schedule` hands the buffers out afresh
+        return super()._emit(keep, grads, fused, last)
 
 
 # -------------------------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ compiled (``target="numpy"`` imports ``codegen.numpy_backend`` on first use).
 Conventions (``shared/DESIGN.md``): the network is declared for ONE example; at run time each
 input has a leading batch axis — a per-example (n, 1) or (n,) input is passed as (B, n), a scalar
 as (B,), a (1, n) row as (B, n), an (m, n) matrix as (B, m, n). The loss is the mean over the batch
-of the per-example loss (``reduction="sum"``: the sum). Values are dicts keyed by the SymPy symbol
-or its name; parameters have their declared shape (a scalar parameter is a 0-d array or a float).
+of the per-example loss (``reduction="sum"``: the sum). A declaration over the batch (tensors with
+a symbolic size N) runs as written instead: `symgrad.compiling.whole_batch`. Values are dicts keyed
+by the SymPy symbol or its name; parameters have their declared shape (a scalar parameter is a 0-d
+array or a float).
 
 >>> import numpy as np, sympy as sp, symgrad as sg
 >>> w, x, y = sp.symbols('w x y')                     # the world's smallest perceptron, y = w·x
@@ -141,7 +143,7 @@ def _shape(sym) -> tuple:
                         f"got {sym!r} ({type(sym).__name__})")
 
 
-def _lower(loss, params, inputs, outputs, policy, with_grads: bool) -> Lowered:
+def _lower(loss, params, inputs, outputs, policy, with_grads: bool, whole: bool = False) -> Lowered:
     graph = Graph(policy)
     low = Lowering(graph, params=params)
     out = low(loss)
@@ -163,7 +165,9 @@ def _lower(loss, params, inputs, outputs, policy, with_grads: bool) -> Lowered:
         lw.masks.append((low.leaf(m).id, _shape(m), m.p))
     for vid, e in low.exprs.items():
         if not graph.producer[vid].prim.leaf:
-            notes[vid] = "= " + safe_text(_short(e))
+            text = _short(e)
+            if text is not None:
+                notes[vid] = "= " + safe_text(text)
     if with_grads:
         seed_sym = sp.Dummy("scale", real=True)
         seed = graph.bind(R.input_p, (), (seed_sym, ()))
@@ -179,11 +183,21 @@ def _lower(loss, params, inputs, outputs, policy, with_grads: bool) -> Lowered:
         lw.grads = backward(graph, out, wrt, seed=seed, on_step=on_step)
         for i, (g, p) in enumerate(zip(lw.grads, params)):
             if g is not None:
-                notes[g.id] = f"∂L/∂p{i}, per example (p{i} is the parameter {safe_text(repr(p.name))})"
+                notes[g.id] = (f"∂L/∂p{i}{'' if whole else ', per example'} (p{i} is the parameter "
+                               f"{safe_text(repr(p.name))})")
     return lw
 
 
-def _short(e, limit: int = 90) -> str:
+def _short(e, limit: int = 90) -> str | None:
+    """``e`` as text cut to ``limit`` characters, or None when it is large: a value read twice (batch
+    norm reads z three times) prints as a tree whose length grows exponentially with the depth, so
+    only expressions of a few hundred nodes are printed (the walk that counts them stops there)."""
+    stack, n = [e], 0
+    while stack:
+        n += 1
+        if n > 300:
+            return None
+        stack.extend(getattr(stack.pop(), "args", ()))
     s = str(e)
     return s if len(s) <= limit else s[:limit - 3] + "..."
 
@@ -191,7 +205,9 @@ def _short(e, limit: int = 90) -> str:
 def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, dtype: str = "float32",
             outputs=None, reduction: str = "mean", seed: int = 0,
             policy: Subgradients = DEFAULT) -> "Program":
-    """Compile the per-example scalar ``loss`` into a `Program` for ``target``.
+    """Compile the per-example scalar ``loss`` into a `Program` for ``target``. A loss declared over
+    the batch (``sg.tensor`` inputs with a symbolic size N) compiles to a program that runs it
+    as written, for any N (`symgrad.compiling.whole_batch`; NumPy only).
 
     ``params``: the Symbols / MatrixSymbols to differentiate and train; ``inputs``: the ones fed per
     example (data, targets). Every free symbol of the loss must be one of the two. ``optimizer``:
@@ -249,15 +265,33 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
     whole = check_declaration(params, inputs, masks, reduction)
     declared = set(params) | set(inputs) | set(masks) | whole
     for what, e in [("loss", loss)] + [(f"output {i}", o) for i, o in enumerate(outputs)]:
-        free = [s for s in e.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))]
+        free = [s for s in _free_symbols(e) if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))]
         unknown = sorted((s for s in free if s not in declared), key=lambda s: s.name)
         if unknown:
             raise FreeSymbolError(
                 f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which is neither a "
                 f"parameter nor an input; add it to params=[...] or inputs=[...]")
-    train = _lower(loss, params, inputs, [], policy, with_grads=True)
+    train = _lower(loss, params, inputs, [], policy, with_grads=True, whole=bool(whole))
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False)
     return Spec(params, inputs, train, ev, optimizer, dtype, reduction, whole_batch=bool(whole))
+
+
+def _free_symbols(e) -> set:
+    """``e.free_symbols``, by a walk over the distinct subexpressions: SymPy's walks the tree, whose
+    size doubles with each layer that reads a value twice (batch norm reads z three times)."""
+    out, seen, stack = set(), set(), [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (sp.Symbol, sp.MatrixSymbol, Tensor)):
+            out.add(x)
+        elif getattr(x, "bound_symbols", None):         # a Sum, a Lambda: SymPy knows what is bound
+            out |= x.free_symbols
+        else:
+            for a in getattr(x, "args", ()):
+                if a not in seen:
+                    seen.add(a)
+                    stack.append(a)
+    return out
 
 
 def _expression(what: str, e):

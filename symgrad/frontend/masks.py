@@ -57,8 +57,18 @@ def dropout(y, p: float):
 
 
 def masks_in(expr) -> list:
-    """The dropout masks in ``expr``, in a stable order."""
-    found = {a for a in expr.atoms(DropoutMask, DropoutMaskScalar)}
+    """The dropout masks in ``expr``, in a stable order. A walk over the distinct subexpressions
+    (``atoms`` walks the tree, which doubles with each layer that reads a value twice: batch norm)."""
+    found, seen, stack = set(), set(), [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (DropoutMask, DropoutMaskScalar)):
+            found.add(e)
+            continue
+        for a in getattr(e, "args", ()):
+            if a not in seen:
+                seen.add(a)
+                stack.append(a)
     return sorted(found, key=lambda m: int(m.name.rsplit("_", 1)[1]))
 
 

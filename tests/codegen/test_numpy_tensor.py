@@ -79,6 +79,9 @@ CASES = {
     "one_hot": (
         lambda: sg.sum(sp.sin(s_logits()) * sg.one_hot(y, 5)),
         lambda t: (torch.sin(t_logits(t)) * F.one_hot(t["y"].long(), 5)).sum()),
+    "one_hot_on_the_first_axis": (
+        lambda: sg.sum(sp.sin(s_logits().T) * sg.one_hot(y, 5, axis=0)),
+        lambda t: (torch.sin(t_logits(t).T) * F.one_hot(t["y"].long(), 5).T).sum()),
     "softmax_family": (
         lambda: sg.sum(sg.softmax(s_logits(), axis=-1) * b) + sg.sum(sg.log_softmax(x * v, axis=1) ** 2)
         + sg.sum(sg.logsumexp(x * a, axis=2)),

@@ -1,0 +1,179 @@
+"""The compiled NumPy step of an MLP with batch norm declared over the batch, against a hand-written
+NumPy step and torch eager, in one process, on the same data (issue 11).
+
+    PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256]
+
+The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics,
+γ ⊙ (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
+cross-entropy with integer labels. (No bias before a batch norm: the norm removes it.) One training
+step = forward, loss, backward, SGD update (lr 0.01), float32, every library on one thread (BLAS
+included). Printed: the median time of a step per method and the ratios compiled / hand-written and
+compiled / torch (medians of the per-round ratios: the methods run in turns, so a busy machine
+slows them alike).
+"""
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse      # noqa: E402
+import datetime      # noqa: E402
+import platform      # noqa: E402
+import statistics    # noqa: E402
+import time          # noqa: E402
+
+import numpy as np   # noqa: E402
+import sympy as sp   # noqa: E402
+
+import symgrad as sg  # noqa: E402
+
+LR, EPS, CLASSES = 0.01, 1e-5, 10
+N = sp.Symbol("N", integer=True, positive=True)
+
+
+def declare(layers: int, width: int):
+    """The network over the batch, in symgrad: (loss, params, inputs)."""
+    x, y = sg.tensor("x", (N, width)), sg.tensor("y", (N,), integer=True)
+    h, params = x, []
+    for i in range(layers):
+        W, g, b = sg.tensor(f"W{i}", (width, width)), sg.tensor(f"g{i}", (width,)), sg.tensor(f"b{i}", (width,))
+        params += [W, g, b]
+        z = h @ W
+        h = sg.relu(g * (z - sg.mean(z, axis=0)) / sp.sqrt(sg.var(z, axis=0) + EPS) + b)
+    Wo, bo = sg.tensor("Wo", (width, CLASSES)), sg.tensor("bo", (CLASSES,))
+    return sg.cross_entropy(h @ Wo + bo, y), params + [Wo, bo], [x, y]
+
+
+# -------------------------------------------------------------------------------------------------
+# The hand-written step, as cs231n's batchnorm_backward_alt writes it:
+#   dx̂ = dout ⊙ γ;  dz = (N·dx̂ − Σₙ dx̂ − x̂ ⊙ Σₙ(dx̂ ⊙ x̂)) / (N·σ)
+
+
+def hand_step(P: dict, X, Y, layers: int):
+    n = X.shape[0]
+    cache, h = [], X
+    for i in range(layers):
+        z = h @ P[f"W{i}"]
+        mu = z.mean(0)
+        z -= mu
+        inv = 1.0 / np.sqrt(np.einsum("ij,ij->j", z, z) / n + EPS)
+        z *= inv                                     # x̂, in z's buffer
+        a = z * P[f"g{i}"]
+        a += P[f"b{i}"]
+        np.maximum(a, 0, out=a)
+        cache.append((h, z, inv, a))
+        h = a
+    s = h @ P["Wo"]
+    s += P["bo"]
+    s -= s.max(1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(1, keepdims=True)                     # softmax
+    rows = np.arange(n)
+    loss = -float(np.mean(np.log(s[rows, Y])))
+    s[rows, Y] -= 1.0
+    s /= n                                           # ∂L/∂logits = (softmax − one_hot) / N
+    grads = {"Wo": h.T @ s, "bo": s.sum(0)}
+    d = s @ P["Wo"].T
+    for i in reversed(range(layers)):
+        hin, xhat, inv, a = cache[i]
+        d *= a > 0                                   # relu
+        grads[f"b{i}"] = d.sum(0)
+        grads[f"g{i}"] = np.einsum("ij,ij->j", d, xhat)
+        d *= P[f"g{i}"]                              # dx̂
+        dz = d * n
+        dz -= d.sum(0)
+        dz -= xhat * np.einsum("ij,ij->j", d, xhat)
+        dz *= inv / n
+        grads[f"W{i}"] = hin.T @ dz
+        if i:
+            d = dz @ P[f"W{i}"].T
+    for k, g in grads.items():
+        P[k] -= LR * g
+    return loss
+
+
+def torch_step_fn(P: dict, layers: int):
+    import torch
+    torch.set_num_threads(1)
+    T = {k: torch.tensor(v, requires_grad=True) for k, v in P.items()}
+    F = torch.nn.functional
+
+    def step(X, Y):
+        h = X
+        for i in range(layers):
+            h = F.relu(F.batch_norm(h @ T[f"W{i}"], None, None, T[f"g{i}"], T[f"b{i}"], training=True, eps=EPS))
+        loss = F.cross_entropy(h @ T["Wo"] + T["bo"], Y)
+        for t in T.values():
+            t.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for t in T.values():
+                t -= LR * t.grad
+        return loss.item()
+    return step, T
+
+
+def init(params, rng):
+    out = {}
+    for p in params:
+        shape = tuple(p.shape)
+        if len(shape) == 2:
+            out[p.name] = (rng.uniform(-1, 1, shape) / np.sqrt(shape[0])).astype(np.float32)
+        else:
+            out[p.name] = (np.ones if p.name.startswith("g") else np.zeros)(shape, np.float32)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=31)
+    ap.add_argument("--layers", type=int, default=10)
+    ap.add_argument("--width", type=int, default=512)
+    ap.add_argument("--batch", type=int, default=256)
+    args = ap.parse_args(argv)
+    import torch
+
+    loss, params, inputs = declare(args.layers, args.width)
+    t0 = time.perf_counter()
+    prog = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
+    compile_s = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    start = init(params, rng)
+    X = rng.standard_normal((args.batch, args.width)).astype(np.float32)
+    Y = rng.integers(0, CLASSES, args.batch)
+    batch = {"x": X, "y": Y.astype(np.float32)}
+
+    # the three agree on the first step's loss (the same network and data)
+    gen_values = {k: v.copy() for k, v in start.items()}
+    hand_values = {k: v.copy() for k, v in start.items()}
+    torch_step, _ = torch_step_fn({k: v.copy() for k, v in start.items()}, args.layers)
+    Xt, Yt = torch.tensor(X), torch.tensor(Y)
+    gen_values, state = prog.step(gen_values, None, batch)
+    first = (prog.last_loss, hand_step(hand_values, X, Y, args.layers), torch_step(Xt, Yt))
+    assert max(first) - min(first) < 1e-3 * max(first), first
+
+    runs = {"compiled": lambda: prog.step(gen_values, state, batch),
+            "hand-written": lambda: hand_step(hand_values, X, Y, args.layers),
+            "torch eager": lambda: torch_step(Xt, Yt)}
+    times = {k: [] for k in runs}
+    for _ in range(args.rounds):
+        for k, f in runs.items():
+            t = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+    r_hand = statistics.median(a / b for a, b in zip(times["compiled"], times["hand-written"]))
+    r_torch = statistics.median(a / b for a, b in zip(times["compiled"], times["torch eager"]))
+    print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+          f"{platform.processor() or platform.platform()}, numpy {np.__version__}, torch {torch.__version__}")
+    print(f"MLP {args.layers} x {args.width} with batch norm over the batch, N = {args.batch}, float32, "
+          f"one thread; compile {compile_s:.1f} s; {args.rounds} rounds")
+    print(" | ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
+    print(f"compiled / hand-written = {r_hand:.2f} (target <= 1.2); compiled / torch eager = {r_torch:.2f} "
+          f"(target < 1)")
+
+
+if __name__ == "__main__":
+    main()
