@@ -511,7 +511,9 @@ class Program:
         if not self.spec.eval.outputs:
             raise SymgradError("this program has no outputs; compile with outputs=[...] to use forward")
         params = self._param_arrays(values)
-        return list(self.compiled.forward(params, self._batch_arrays(batch, "forward")))
+        # the generated forward takes only the inputs the outputs read (no placeholders)
+        xs = [a for a, needed in zip(self._batch_arrays(batch, "forward"), self._needs["forward"]) if needed]
+        return list(self.compiled.forward(params, xs))
 
     def as_torch(self, values=None, generator=None):
         """A ``torch.nn.Module`` owning the parameters, whose forward(*inputs) is the loss and whose
