@@ -12,7 +12,11 @@ activation once its backward node has run, and so does this pass:
    reads (it writes only ``g_i``, which nothing but the update reads, so nothing else moves);
 2. in ``step``, parameter i's update moves up to just after its gradient and the last statement that
    reads ``p_i`` (the backward pass's δ·W needs the OLD W), or anything aliasing either;
-3. a ``del`` follows the last statement that uses each name the function binds (a NumPy buffer goes
+3. a temporary that is read, after some point, only as the mask ``(v >= 0)`` (relu's derivative
+   at z, with relu'(0) = 1) is kept as that boolean mask from there on: a quarter of the bytes,
+   and when its last other use is relu itself, ``numpy.maximum(v, 0)`` is computed in v's own
+   buffer (autograd keeps relu(z) alone; z's sign, one byte an entry, is what relu' needs);
+4. a ``del`` follows the last statement that uses each name the function binds (a NumPy buffer goes
    back when its last name goes).
 
 Names are found by `ast`, statement by statement; "writes" counts in-place forms (``a += …``,
@@ -42,6 +46,7 @@ return loss
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 # calls that write into their first argument, and methods that write into their object
@@ -91,7 +96,7 @@ def arrange(units: list) -> list:
         order.insert(at + 1, u)
     if tail is not None:
         order.append(tail)
-    return _free(order, tail)
+    return _free(_masks(order, group), tail)
 
 
 def _analyse(u: Unit) -> None:
@@ -183,5 +188,49 @@ def _free(order: list, tail) -> list:
 
 def _natural(name: str):
     """v5 before v12: digits compared as numbers."""
-    import re
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+_MASK = re.compile(r"\((v\d+) (>=|>) 0\)")
+
+
+def _masks(order: list, group: dict) -> list:
+    """Point 3 of the module docstring: for each temporary ``v`` read, from some statement on, only
+    inside ``(v >= 0)`` (or ``(v > 0)``), with nothing writing ``v`` from there on, the mask
+    ``v_ge0 = v >= 0`` is computed just before that statement's last plain use of ``v`` and read
+    in its place. A temporary that is bound here, shares no memory with another name, and whose
+    last use is then ``w = numpy.maximum(v, 0)``, lends that statement its buffer (``out=v``)."""
+    for name in sorted({m.group(1) for u in order for ln in u.code for m in _MASK.finditer(ln)}, key=_natural):
+        if len(group.get(name, {name})) > 1 or not any(name in u.binds for u in order):
+            continue
+        word = re.compile(rf"\b{name}\b")
+        plain = [k for k, u in enumerate(order) if any(word.search(_MASK.sub("", ln)) for ln in u.code)]
+        masked = [k for k, u in enumerate(order) if any(m.group(1) == name for ln in u.code for m in _MASK.finditer(ln))]
+        if not plain or not masked:
+            continue
+        j = plain[-1]
+        later = [k for k in masked if k > j]
+        if not later or any(name in order[k].writes for k in range(j, len(order))):
+            continue
+        if any(k < j and k not in plain for k in masked) or any(k >= j for k in masked if k in plain):
+            continue    # a unit that reads both ways, or a mask before the last plain use: left alone
+        ops = {m.group(2) for k in later for ln in order[k].code for m in _MASK.finditer(ln) if m.group(1) == name}
+        if len(ops) != 1:
+            continue
+        (op,) = ops
+        mask = f"{name}_{'ge' if op == '>=' else 'gt'}0"
+        for k in later:
+            order[k].code = [_MASK.sub(lambda m: mask if m.group(1) == name else m.group(0), ln)
+                             for ln in order[k].code]
+            order[k].reads = (order[k].reads - {name}) | {mask}
+        unit = Unit([f"{mask} = {name} {op} 0"], [f"{name} is read from here on only through its sign: "
+                                                  f"kept as a boolean mask (a quarter of the bytes)"])
+        unit.reads, unit.binds = {name, mask}, {mask}
+        order.insert(j, unit)
+        relu = order[j + 1]
+        m = re.fullmatch(rf"(v\d+) = numpy\.maximum\({name}, 0\)", relu.code[0]) if len(relu.code) == 1 else None
+        if m:
+            relu.code = [f"{m.group(1)} = numpy.maximum({name}, 0, out={name})"]
+            relu.comment = relu.comment + [f"(in the buffer of {name}: only its sign is needed after this)"]
+            relu.writes = relu.writes | {name}
+    return order

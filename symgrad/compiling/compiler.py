@@ -346,6 +346,15 @@ class Program:
         self._pspec = [(p.name, p, s) for p, s in zip(self.params, self.param_shapes)]
         self._ispec = [(x.name, x, s, _batched_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
         self._labels = label_inputs(spec)    # input name -> number of classes, for class-label inputs
+        # The argument plan of `step`'s fast path: per parameter its name and shape; per input the
+        # training run reads, its name, its number of axes and the shape after the batch axis. A
+        # subclass that reads its values otherwise (tensors, whole-batch arrays) takes the checked path.
+        cls = type(self)
+        self._fast = all(getattr(cls, m) is getattr(Program, m)
+                         for m in ("_param_arrays", "_arrays", "_batch_arrays", "_input_array", "_fitted"))
+        self._plan_params = [(name, shape) for name, _, shape in self._pspec]
+        self._plan_inputs = [(name, len(want) + 1, want) if needed else None
+                             for (name, _, _, want), needed in zip(self._ispec, self._needs["train"])]
 
     def __repr__(self):
         return (f"Program(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
@@ -473,6 +482,13 @@ class Program:
         >>> round(float(values["w"]), 3), state["t"]
         (2.0, 50)
         """
+        fast = self._fast_arguments(values, state, batch) if self._fast else None
+        if fast is not None:        # the common case: every array as it should be, nothing to convert
+            params, slots, xs, t = fast
+            loss = self.compiled.step(params, slots, t, xs, self.rng)
+            state["t"] = t
+            self.last_loss = float(loss)
+            return values, state
         params = self._param_arrays(values)
         if state is None:
             state = self.init_state()
@@ -504,6 +520,51 @@ class Program:
                 state[s] = dict(zip(names, slots[k * n:(k + 1) * n]))
         self.last_loss = float(loss)
         return values, state
+
+    def _fast_arguments(self, values, state, batch):
+        """``step``'s arguments (params, slots, inputs, t) when every value is already what the
+        generated step takes — dicts keyed by name holding NumPy arrays of the program's dtype
+        and shape, inputs (B, ...) with one B > 0, ``t`` an int — else None (the checked path then
+        converts, or names what is wrong). Nothing is cached between calls but the plan (names and
+        shapes), so a dict whose keys, arrays or shapes change is never read through a stale plan."""
+        if not (isinstance(values, dict) and isinstance(state, dict) and isinstance(batch, dict)):
+            return None
+        t = state.get("t")
+        if t.__class__ is not int or t < 0 or self._labels:
+            return None
+        nd, dt, plan = np.ndarray, self.dtype, self._plan_params
+        params = []
+        for name, shape in plan:
+            a = values.get(name)
+            if a.__class__ is not nd or a.dtype is not dt or a.shape != shape:
+                return None
+            params.append(a)
+        slots = []
+        for s in self.slots:
+            d = state.get(s)
+            if not isinstance(d, dict):
+                return None
+            for name, shape in plan:
+                a = d.get(name)
+                if a.__class__ is not nd or a.dtype is not dt or a.shape != shape:
+                    return None
+                slots.append(a)
+        xs, B = [], None
+        for p in self._plan_inputs:
+            if p is None:
+                xs.append(None)
+                continue
+            a = batch.get(p[0])
+            if a.__class__ is not nd or a.dtype is not dt:
+                return None
+            shape = a.shape
+            if len(shape) != p[1] or shape[1:] != p[2] or (B is not None and shape[0] != B):
+                return None
+            B = shape[0]
+            xs.append(a)
+        if not B:               # no input read, or an empty batch: the checked path says what to do
+            return None
+        return params, slots, xs, t + 1
 
     def forward(self, values, batch) -> list:
         """The ``outputs=[...]`` expressions for the batch (dropout off), each with the batch axis
