@@ -357,8 +357,37 @@ class Program:
                              for (name, _, _, want), needed in zip(self._ispec, self._needs["train"])]
 
     def __repr__(self):
-        return (f"Program(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
-                f"dtype={self.dtype.name})")
+        """One line: the parameters and inputs with their shapes, the optimizer and the dtype.
+
+        >>> import sympy as sp, symgrad as sg
+        >>> w, x, y = sp.symbols('w x y')
+        >>> sg.compile((w * x - y) ** 2 / 2, [w], [x, y])
+        <Program: parameters w (); inputs x (), y () per example; SGD(lr=0.01); float32>
+        """
+        from ..teaching.display import short
+        def listed(syms, shapes, limit=6):
+            items = [f"{short(s.name, 20)} {format_shape(sh)}" for s, sh in zip(syms, shapes)]
+            return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+        outs = f"; {len(self.spec.eval.outputs)} output(s)" if self.spec.eval.outputs else ""
+        per = " as declared" if getattr(self.spec, "whole_batch", False) else " per example"
+        return (f"<{type(self).__name__}: parameters {listed(self.params, self.param_shapes)}; inputs "
+                f"{listed(self.inputs, self.input_shapes) or 'none'}{per}; {_optimizer_text(self.spec.optimizer)}; "
+                f"{self.dtype.name}{outs}>")
+
+    def _repr_markdown_(self):
+        """A table of the parameters and inputs (the shape of one example's, and of a batch's
+        array) and what the program offers (Jupyter)."""
+        from ..teaching.display import md
+        rows = [f"| parameter | {md(p.name)} | {format_shape(sh)} |" for p, sh in zip(self.params, self.param_shapes)]
+        rows += [f"| input | {md(x.name)} | {format_shape(sh)} per example; a batch is {_batch_text(want)} |"
+                 for (_, x, sh, want) in self._ispec]
+        calls = ["loss(values, batch)", "grad(values, batch)", "step(values, state, batch)"]
+        if self.spec.eval.outputs:
+            calls.append(f"forward(values, batch) ({len(self.spec.eval.outputs)} output(s))")
+        return "\n".join([f"**{type(self).__name__}** — optimizer {md(_optimizer_text(self.spec.optimizer))}, "
+                          f"{self.dtype.name}, {len(self.source.splitlines())} lines of generated source "
+                          f"(`.source`, `.save(path)`)", "", "| | name | shape |", "|---|---|---|", *rows, "",
+                          "Runs: " + ", ".join(f"`{c}`" for c in calls)])
 
     # -- values -----------------------------------------------------------------------------------
     # These run on every call, so the common case (arrays of the right dtype and shape, keyed by
@@ -592,6 +621,12 @@ class Program:
 
 
 _MISSING = object()
+
+
+def _optimizer_text(opt) -> str:
+    """An optimizer by its class and learning rate: SGD(lr=0.01)."""
+    lr = getattr(opt, "lr", None)
+    return type(opt).__name__ + (f"(lr={lr:g})" if isinstance(lr, (int, float)) else "")
 
 
 def _batched_shape(shape) -> tuple:
