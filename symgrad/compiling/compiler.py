@@ -613,7 +613,8 @@ class Program:
 
     def save(self, path) -> None:
         """Write the generated module to ``path`` (atomically): it runs without symgrad, importing only
-        NumPy (target "numpy") or torch and triton (target "triton")."""
+        NumPy (target "numpy") or torch and triton (target "triton"). Its docstring states how to call
+        it: the order of the parameters, the optimizer's slots and the inputs, and ``t`` counting from 1."""
         import os
 
         from .files import atomic_write
