@@ -197,8 +197,8 @@ _MASK = re.compile(r"\((v\d+) (>=|>) 0\)")
 def _masks(order: list, group: dict) -> list:
     """Point 3 of the module docstring: for each temporary ``v`` read, from some statement on, only
     inside ``(v >= 0)`` (or ``(v > 0)``), with nothing writing ``v`` from there on, the mask
-    ``v_ge0 = v >= 0`` is computed just before that statement's last plain use of ``v`` and read
-    in its place. A temporary that is bound here, shares no memory with another name, and whose
+    ``v_ge0 = v >= 0`` is computed just before the last statement that reads ``v`` plainly (just
+    after it, when that statement makes ``v``'s value) and read in its place. A temporary that is bound here, shares no memory with another name, and whose
     last use is then ``w = numpy.maximum(v, 0)``, lends that statement its buffer (``out=v``)."""
     for name in sorted({m.group(1) for u in order for ln in u.code for m in _MASK.finditer(ln)}, key=_natural):
         if len(group.get(name, {name})) > 1 or not any(name in u.binds for u in order):
@@ -210,8 +210,10 @@ def _masks(order: list, group: dict) -> list:
             continue
         j = plain[-1]
         later = [k for k in masked if k > j]
-        if not later or any(name in order[k].writes for k in range(j, len(order))):
+        if not later or any(name in order[k].writes for k in range(j + 1, len(order))):
             continue
+        # the last plain use may make v's value (bind it, or write into it): the mask comes after it
+        after = name in order[j].binds or name in order[j].writes
         if any(k < j and k not in plain for k in masked) or any(k >= j for k in masked if k in plain):
             continue    # a unit that reads both ways, or a mask before the last plain use: left alone
         ops = {m.group(2) for k in later for ln in order[k].code for m in _MASK.finditer(ln) if m.group(1) == name}
@@ -226,7 +228,9 @@ def _masks(order: list, group: dict) -> list:
         unit = Unit([f"{mask} = {name} {op} 0"], [f"{name} is read from here on only through its sign: "
                                                   f"kept as a boolean mask (a quarter of the bytes)"])
         unit.reads, unit.binds = {name, mask}, {mask}
-        order.insert(j, unit)
+        order.insert(j + 1 if after else j, unit)
+        if after:
+            continue
         relu = order[j + 1]
         m = re.fullmatch(rf"(v\d+) = numpy\.maximum\({name}, 0\)", relu.code[0]) if len(relu.code) == 1 else None
         if m:
