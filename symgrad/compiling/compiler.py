@@ -379,7 +379,9 @@ class Program:
         array) and what the program offers (Jupyter)."""
         from ..teaching.display import md
         rows = [f"| parameter | {md(p.name)} | {format_shape(sh)} |" for p, sh in zip(self.params, self.param_shapes)]
-        rows += [f"| input | {md(x.name)} | {format_shape(sh)} per example; a batch is {_batch_text(want)} |"
+        whole = getattr(self.spec, "whole_batch", False)       # declared over the batch: as declared
+        rows += [f"| input | {md(x.name)} | {format_shape(sh)}"
+                 + (" |" if whole else f" per example; a batch is {_batch_text(want)} |")
                  for (_, x, sh, want) in self._ispec]
         calls = ["loss(values, batch)", "grad(values, batch)", "step(values, state, batch)"]
         if self.spec.eval.outputs:
