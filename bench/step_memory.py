@@ -12,6 +12,20 @@ is given (its first call, which makes the buffers it keeps). Eager: the same net
 torch.optim.Adam), after two warm-up steps (so the Adam state exists), measured the same way.
 On the GPU, torch.cuda.max_memory_allocated adds the parameters, state and batch to both sides
 and rounds blocks up; bench/gpu_step.py prints that.
+
+``--cpu`` (issue 16): the NumPy step on the CPU instead, one SGD step of a relu MLP
+784-1024-1024-10 with softmax cross-entropy at batch 512, float32, one thread, against the same
+step in PyTorch eager (F.linear, relu, F.cross_entropy, backward, p -= lr·grad) and the hand-written
+NumPy step of bench/cpu_step.py. Two measures, each the median over fresh processes:
+
+- RSS: how far one step raises the process's resident memory above where it stood before the
+  step (the peak, VmHWM, reset through /proc/self/clear_refs just before the step), after one
+  warm-up step at batch 8 (lazy initialisation, BLAS buffers), with glibc's mmap threshold fixed
+  at 64 KiB so that a freed buffer leaves RSS at once;
+- allocated: the peak of what the step allocates and has not freed — tracemalloc for NumPy
+  (which reports its buffers to it), torch.profiler's memory events for torch.
+
+    PYTHONPATH=. python bench/step_memory.py --cpu [--repeats 5]
 """
 from __future__ import annotations
 
@@ -73,11 +87,132 @@ def eager_peak(torch, width, X, Y) -> int:
     return step_peak(step)
 
 
+# -------------------------------------------------------------------------------------------------
+# --cpu: the NumPy step against torch eager, one SGD step of 784-1024-1024-10 × 512
+
+CPU_WIDTHS, CPU_BATCH = (784, 1024, 1024, 10), 512
+
+
+def _rss_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _rss_growth(step) -> float:
+    """MiB: the peak resident memory during ``step()`` above the resident memory just before it."""
+    import gc
+    gc.collect()
+    before = _rss_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:      # VmHWM := VmRSS (Linux 4.0+)
+        f.write("5")
+    step()
+    return (_rss_kib("VmHWM") - before) / 1024
+
+
+def _self_peak(fn) -> int:
+    """Bytes: like `step_peak`, counting each allocation once — by the operator that made it (an
+    operator's ``cpu_memory_usage`` includes its children's, so nested operators would count twice)."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted((e for e in prof.events() if e.self_cpu_memory_usage), key=lambda e: e.time_range.start)
+    now = peak = 0
+    for e in events:
+        now += e.self_cpu_memory_usage
+        peak = max(peak, now)
+    return peak
+
+
+def _cpu_measure(method: str) -> tuple:
+    """In a fresh process: (RSS growth MiB, allocated peak MiB) of one step of ``method``."""
+    import numpy as np
+    from cpu_step import LR, data, hand_step, make_program, torch_step_fn
+    _, prog = make_program(CPU_WIDTHS)
+    X, T, labels, params = data(CPU_WIDTHS, CPU_BATCH)
+    small = data(CPU_WIDTHS, 8, seed=1)
+    n = len(CPU_WIDTHS) - 1
+    if method == "torch":
+        import torch
+        torch.set_num_threads(1)
+        torch_step_fn(CPU_WIDTHS, params, small[0], small[1], small[2])()     # warm-up
+        step = torch_step_fn(CPU_WIDTHS, params, X, T, labels)
+        del params
+        rss = _rss_growth(step)
+        return rss, _self_peak(step) / 2**20
+    values = {k: v.copy() for k, v in params.items()}
+    if method == "generated":
+        state = prog.init_state(values)
+        prog.step({k: v.copy() for k, v in values.items()}, prog.init_state(values), {"x": small[0], "t": small[1]})
+
+        def step():
+            prog.step(values, state, {"x": X, "t": T})
+    else:
+        Ws, bs = [values[f"W{k}"] for k in range(1, n + 1)], [values[f"b{k}"] for k in range(1, n + 1)]
+        hand_step([w.copy() for w in Ws], [b.copy() for b in bs], small[0], small[1], LR)
+
+        def step():
+            hand_step(Ws, bs, X, T, LR)
+    rss = _rss_growth(step)
+    import tracemalloc
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    step()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return rss, peak / 2**20
+
+
+def cpu_main(repeats: int) -> None:
+    import platform
+    import statistics
+    import subprocess
+    # A fixed mmap threshold: glibc then maps every buffer over 64 KiB on its own and unmaps it when
+    # freed, for NumPy and torch alike, so RSS follows the live buffers (by default the threshold
+    # grows with the first large free, and freed heap memory stays resident).
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               MALLOC_MMAP_THRESHOLD_="65536")
+    results = {m: [] for m in ("generated", "torch", "hand")}
+    for _ in range(repeats):
+        for m in results:           # in turns: load from other processes hits them alike
+            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--cpu-measure", m],
+                                 capture_output=True, text=True, env=env, check=True)
+            results[m].append(tuple(map(float, out.stdout.split())))
+    import numpy
+    import torch
+    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+          f"{os.cpu_count()} cores, NumPy {numpy.__version__}, torch {torch.__version__}; MLP "
+          f"{'-'.join(map(str, CPU_WIDTHS))} x {CPU_BATCH}, relu, softmax cross-entropy, SGD, float32, one "
+          f"thread; MiB, medians of {repeats} fresh processes")
+    print("| method | RSS growth of one step | allocated peak of one step | RSS / torch eager's |")
+    print("|---|---|---|---|")
+    torch_rss = statistics.median(r for r, _ in results["torch"])
+    for m, label in (("generated", "generated NumPy (Program.step)"), ("torch", "torch eager"),
+                     ("hand", "hand-written NumPy")):
+        rss = statistics.median(r for r, _ in results[m])
+        alloc = statistics.median(a for _, a in results[m])
+        print(f"| {label} | {rss:.1f} | {alloc:.1f} | {rss / torch_rss:.2f} |")
+    print("all runs (RSS, allocated): " + "; ".join(
+        f"{m}: " + ", ".join(f"({r:.1f}, {a:.1f})" for r, a in v) for m, v in results.items()))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--widths", default="32,64,128")
     ap.add_argument("--batches", default="14,16", help="log2 of the batch sizes")
+    ap.add_argument("--cpu", action="store_true", help="the NumPy step against torch eager on the CPU")
+    ap.add_argument("--repeats", type=int, default=5, help="fresh processes per method (--cpu)")
+    ap.add_argument("--cpu-measure", choices=["generated", "torch", "hand"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.cpu_measure:
+        print(*_cpu_measure(args.cpu_measure))
+        return
+    if args.cpu:
+        cpu_main(args.repeats)
+        return
     import torch
     torch.manual_seed(0)
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, torch {torch.__version__}, "

@@ -53,6 +53,7 @@ from ..errors import SymgradError
 from ..core.ir import format_shape
 from ..core.policy import DEFAULT, Subgradients
 from .sampling import _given, _Point
+from ..teaching.display import md, short
 
 EQUAL = "equal"
 NOT_EQUAL = "not equal"
@@ -71,6 +72,9 @@ class Counterexample:
     true: Any
     rel_error: float
     index: tuple | None = None
+
+    def __repr__(self):
+        return f"<Counterexample {short(self, 160)}>"
 
     def __str__(self):
         where = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.point.items())
@@ -109,6 +113,38 @@ class CheckResult:
 
     def __str__(self):
         return " ".join(self._parts())
+
+    def __repr__(self):
+        """One line: the verdict, and for a wrong claim where it differs most and the hint's first
+        words (``print(result)`` gives everything, ``report()`` one part a line).
+
+        >>> import sympy as sp, symgrad as sg
+        >>> w, x, y = sp.symbols('w x y')
+        >>> sg.check((y - w * x) ** 2 / 2, w, -(y - w * x) * x)
+        <CheckResult: equal (symbolic: proved equal)>
+        """
+        if self.verdict == NOT_EQUAL:
+            c = self.counterexample
+            where = (f": ∂f/∂{c.param} differs" + (f", most at [{', '.join(map(str, c.index))}]" if c.index else "")
+                     + f" (relative error {c.rel_error:.2g})") if c is not None else ""
+            hint = f"; hint: {short(self.hint, 70)}" if self.hint else ""
+            return f"<CheckResult: {self.verdict}{where}{hint}>"
+        how = short(self.method.split(";")[0], 40)
+        return f"<CheckResult: {short(self.verdict, 60)} ({how})>"
+
+    def _repr_markdown_(self):
+        """The verdict in bold with a mark, then each part of the report as an item (Jupyter)."""
+        mark = "✓" if self else "✗"
+        lines = [f"**{mark} {md(self.verdict)}.**", ""]
+        if self.counterexample is not None:
+            lines.append(f"- **Counterexample** {md(self.counterexample)}.")
+        if self.kink:
+            lines.append(f"- {md(self.kink)}")
+        if self.hint:
+            lines.append(f"- **Hint:** {md(self.hint)}")
+        lines.append(f"- Method: {md(self.method)}.")
+        lines.append(f"- Layout: {md(self.layout)}.")
+        return "\n".join(lines)
 
     def _parts(self) -> list:
         parts = [f"{self.verdict}."]

@@ -9,9 +9,9 @@ A model file is a Python script that defines, at module level:
     params      the parameters: a list of Symbols / MatrixSymbols           (required)
     inputs      the inputs (features and targets): a list of them          (required)
     outputs     the network's output(s), for Program.forward and accuracy  (optional)
-    optimizer   a symgrad.compiling.optim optimizer, e.g. sg.optim.Adam(lr=1e-3)     (optional)
-    values      initial parameter values {name: array}                      (optional; default
-                symgrad.compiling.training.init_values(params, seed))
+    optimizer   a symgrad optimizer, e.g. sg.optim.Adam(lr=1e-3)                    (optional)
+    values      initial parameter values {name: array}                      (optional; default:
+                symgrad's initial values, drawn with --seed)
     target      the input holding the class labels; with ``outputs``, ``symgrad train`` reports
                 the accuracy                                               (optional)
 
@@ -108,6 +108,17 @@ def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32
                       optimizer=optimizer, dtype=dtype, **extra)
 
 
+def compile_source(model: Model, target="numpy", optimizer=None, dtype="float32") -> str:
+    """The generated module of what the model file defines, without making a `Program`: printing a
+    module needs no device, running it does (the Triton backend's Program needs a CUDA GPU, or
+    TRITON_INTERPRET=1, only to run the kernels)."""
+    from ..compiling.compiler import _backend, specify
+    extra = {} if model.outputs is None else {"outputs": model.outputs}
+    spec = specify(model.loss, params=model.params, inputs=model.inputs, optimizer=optimizer, dtype=dtype,
+                   **extra)
+    return _backend(target)(spec).source
+
+
 def model_parser(subparsers, name: str, help: str, doc: str):
     """The subparser of a command that takes a model file: its description (the command's
     docstring's first paragraph, then this module's) and the MODEL.py positional."""
@@ -124,7 +135,7 @@ def add_target_argument(parser, help: str = "the backend"):
 
 def add_optimizer_arguments(parser):
     parser.add_argument("--optimizer", choices=optim.NAMES,
-                        help="the optimizer (default: the model file's `optimizer`, else adam)")
+                        help="the optimizer (default: the model file's optimizer, else adam)")
     parser.add_argument("--lr", type=float, help="learning rate (replaces the optimizer's)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],
                         help="floating-point type of the compiled program (default float32)")

@@ -10,7 +10,7 @@ together inside an expression) — with a message, never a traceback. A claim th
 shape for its variable is a wrong answer (exit 1, and the hint says both shapes).
 
 Text is parsed, never evaluated: f, ``--wrt``, ``--claimed``, ``--at`` and ``--matrix`` go through
-symgrad's whitelisting parser (`symgrad.frontend.parse`; the grammar is in docs/checking.md), so a
+symgrad's whitelisting parser (its grammar is in docs/checking.md), so a
 course can run this on its students' answers. Every name in the expressions is a real scalar
 Symbol unless declared a matrix with ``--matrix NAME:RxC`` (repeatable); symgrad's functions
 (sigmoid, relu, leaky_relu, softplus, softmax, log_softmax, logsumexp, sum, mse, l1, hinge, bce,

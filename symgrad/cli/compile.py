@@ -1,10 +1,12 @@
-"""``symgrad compile MODEL.py --target numpy -o step.py``: compile a model file (see
-symgrad/cli/_model.py for what it defines) into a standalone training-step module."""
+"""``symgrad compile MODEL.py --target numpy -o step.py``: compile a model file (what it defines is
+said below) into a standalone training-step module. Writing the module needs no GPU, whatever the
+target: ``--target triton`` prints the Triton kernels and their host code on any machine."""
 from __future__ import annotations
 
 import os
 import sys
 
+from ..compiling.files import atomic_write
 from ..errors import SymgradError
 from . import _model
 
@@ -48,10 +50,10 @@ def run(args) -> int:
                                f"would overwrite it (give another file name)")
     model = _model.load_model(args.model)
     opt = _model.choose_optimizer(model, args.optimizer, args.lr)
-    program = _model.compile_program(model, args.target, opt, args.dtype)
+    source = _model.compile_source(model, args.target, opt, args.dtype)     # no device needed
     if args.output:
-        program.save(args.output)
+        atomic_write(args.output, source, suffix=".py")
         print(f"wrote {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(program.source)
+        sys.stdout.write(source)
     return 0

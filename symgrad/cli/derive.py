@@ -6,7 +6,7 @@
     symgrad derive --expr "relu(w*x + b)" --wrt w
 
 Text is parsed, never evaluated: the expression, ``--wrt``, ``--at`` and ``--name`` go through
-symgrad's whitelisting parser (`symgrad.frontend.parse`; the grammar is in docs/checking.md).
+symgrad's whitelisting parser (its grammar is in docs/checking.md).
 A target ending in ``.py`` is different: it is a model file, a Python file that is run as such
 (only pass files you trust). It defines ``loss`` (a SymPy expression) and ``params`` (the symbols to
 differentiate by), and may define ``inputs``, ``names`` (intermediate names, {symbol:

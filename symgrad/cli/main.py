@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from ..errors import SymgradError
@@ -33,11 +34,31 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
+def plain(text):
+    """Help text as a terminal shows it: the reST markup of the docstrings it comes from dropped
+    (````code````, ```name```, a paragraph's closing ``::``).
+
+    >>> plain("The ``symgrad`` command reads `MODEL.py`; for example::")
+    'The symgrad command reads MODEL.py; for example:'
+    """
+    if not text:
+        return text
+    text = re.sub(r"``(.+?)``", r"\1", text)
+    text = re.sub(r"`([^`\n]+)`", r"\1", text)
+    return re.sub(r"::$", ":", text, flags=re.MULTILINE)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="symgrad", description=__doc__.splitlines()[0])
+    from .. import __version__
+    parser = Parser(prog="symgrad", description=plain(__doc__.splitlines()[0]))
+    parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f"symgrad.cli.{name}").register(sub)
+    for p in sub.choices.values():     # the subcommands' texts come from docstrings: no markup
+        p.description, p.epilog = plain(p.description), plain(p.epilog)
+        for a in p._actions:
+            a.help = plain(a.help)
     return parser
 
 

@@ -1,5 +1,5 @@
-"""``symgrad train MODEL.py --data data.npz``: compile a model file (see
-symgrad/cli/_model.py) and train it on a ``.npz`` dataset with one array per input, keyed by the
+"""``symgrad train MODEL.py --data data.npz``: compile a model file (what it defines is
+said below) and train it on a ``.npz`` dataset with one array per input, keyed by the
 input's name, samples on the first axis."""
 from __future__ import annotations
 
@@ -112,7 +112,9 @@ def _train(args, T) -> int:
         if args.no_progress:                   # with the bar on, train has printed it already
             print(f"symgrad train: {history.message}", file=sys.stderr)
         return 130
-    print(f"final loss: {history.loss[-1]:.6g}" if history.loss else "no steps taken")
+    # the last epoch's mean loss over its minibatches (one minibatch's loss is noise)
+    print(f"final loss (mean over the last epoch): {history.epochs[-1]['loss']:.6g}" if history.epochs
+          else "no steps taken")
     return 0
 
 

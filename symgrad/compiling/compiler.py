@@ -389,10 +389,50 @@ class Program:
         self._pspec = [(p.name, p, s) for p, s in zip(self.params, self.param_shapes)]
         self._ispec = [(x.name, x, s, _batched_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
         self._labels = label_inputs(spec)    # input name -> number of classes, for class-label inputs
+        # The argument plan of `step`'s fast path: per parameter its name and shape; per input the
+        # training run reads, its name, its number of axes and the shape after the batch axis. A
+        # subclass that reads its values otherwise (tensors, whole-batch arrays) takes the checked path.
+        cls = type(self)
+        self._fast = all(getattr(cls, m) is getattr(Program, m)
+                         for m in ("_param_arrays", "_arrays", "_batch_arrays", "_input_array", "_fitted"))
+        self._plan_params = [(name, shape) for name, _, shape in self._pspec]
+        self._plan_inputs = [(name, len(want) + 1, want) if needed else None
+                             for (name, _, _, want), needed in zip(self._ispec, self._needs["train"])]
 
     def __repr__(self):
-        return (f"Program(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
-                f"dtype={self.dtype.name})")
+        """One line: the parameters and inputs with their shapes, the optimizer and the dtype.
+
+        >>> import sympy as sp, symgrad as sg
+        >>> w, x, y = sp.symbols('w x y')
+        >>> sg.compile((w * x - y) ** 2 / 2, [w], [x, y])
+        <Program: parameters w (); inputs x (), y () per example; SGD(lr=0.01); float32>
+        """
+        from ..teaching.display import short
+        def listed(syms, shapes, limit=6):
+            items = [f"{short(s.name, 20)} {format_shape(sh)}" for s, sh in zip(syms, shapes)]
+            return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+        outs = f"; {len(self.spec.eval.outputs)} output(s)" if self.spec.eval.outputs else ""
+        per = " as declared" if getattr(self.spec, "whole_batch", False) else " per example"
+        return (f"<{type(self).__name__}: parameters {listed(self.params, self.param_shapes)}; inputs "
+                f"{listed(self.inputs, self.input_shapes) or 'none'}{per}; {_optimizer_text(self.spec.optimizer)}; "
+                f"{self.dtype.name}{outs}>")
+
+    def _repr_markdown_(self):
+        """A table of the parameters and inputs (the shape of one example's, and of a batch's
+        array) and what the program offers (Jupyter)."""
+        from ..teaching.display import md
+        rows = [f"| parameter | {md(p.name)} | {format_shape(sh)} |" for p, sh in zip(self.params, self.param_shapes)]
+        whole = getattr(self.spec, "whole_batch", False)       # declared over the batch: as declared
+        rows += [f"| input | {md(x.name)} | {format_shape(sh)}"
+                 + (" |" if whole else f" per example; a batch is {_batch_text(want)} |")
+                 for (_, x, sh, want) in self._ispec]
+        calls = ["loss(values, batch)", "grad(values, batch)", "step(values, state, batch)"]
+        if self.spec.eval.outputs:
+            calls.append(f"forward(values, batch) ({len(self.spec.eval.outputs)} output(s))")
+        return "\n".join([f"**{type(self).__name__}** — optimizer {md(_optimizer_text(self.spec.optimizer))}, "
+                          f"{self.dtype.name}, {len(self.source.splitlines())} lines of generated source "
+                          f"(`.source`, `.save(path)`)", "", "| | name | shape |", "|---|---|---|", *rows, "",
+                          "Runs: " + ", ".join(f"`{c}`" for c in calls)])
 
     # -- values -----------------------------------------------------------------------------------
     # These run on every call, so the common case (arrays of the right dtype and shape, keyed by
@@ -516,6 +556,13 @@ class Program:
         >>> round(float(values["w"]), 3), state["t"]
         (2.0, 50)
         """
+        fast = self._fast_arguments(values, state, batch) if self._fast else None
+        if fast is not None:        # the common case: every array as it should be, nothing to convert
+            params, slots, xs, t = fast
+            loss = self.compiled.step(params, slots, t, xs, self.rng)
+            state["t"] = t
+            self.last_loss = float(loss)
+            return values, state
         params = self._param_arrays(values)
         if state is None:
             state = self.init_state()
@@ -548,13 +595,60 @@ class Program:
         self.last_loss = float(loss)
         return values, state
 
+    def _fast_arguments(self, values, state, batch):
+        """``step``'s arguments (params, slots, inputs, t) when every value is already what the
+        generated step takes — dicts keyed by name holding NumPy arrays of the program's dtype
+        and shape, inputs (B, ...) with one B > 0, ``t`` an int — else None (the checked path then
+        converts, or names what is wrong). Nothing is cached between calls but the plan (names and
+        shapes), so a dict whose keys, arrays or shapes change is never read through a stale plan."""
+        if not (isinstance(values, dict) and isinstance(state, dict) and isinstance(batch, dict)):
+            return None
+        t = state.get("t")
+        if t.__class__ is not int or t < 0 or self._labels:
+            return None
+        nd, dt, plan = np.ndarray, self.dtype, self._plan_params
+        params = []
+        for name, shape in plan:
+            a = values.get(name)
+            if a.__class__ is not nd or a.dtype is not dt or a.shape != shape:
+                return None
+            params.append(a)
+        slots = []
+        for s in self.slots:
+            d = state.get(s)
+            if not isinstance(d, dict):
+                return None
+            for name, shape in plan:
+                a = d.get(name)
+                if a.__class__ is not nd or a.dtype is not dt or a.shape != shape:
+                    return None
+                slots.append(a)
+        xs, B = [], None
+        for p in self._plan_inputs:
+            if p is None:
+                xs.append(None)
+                continue
+            a = batch.get(p[0])
+            if a.__class__ is not nd or a.dtype is not dt:
+                return None
+            shape = a.shape
+            if len(shape) != p[1] or shape[1:] != p[2] or (B is not None and shape[0] != B):
+                return None
+            B = shape[0]
+            xs.append(a)
+        if not B:               # no input read, or an empty batch: the checked path says what to do
+            return None
+        return params, slots, xs, t + 1
+
     def forward(self, values, batch) -> list:
         """The ``outputs=[...]`` expressions for the batch (dropout off), each with the batch axis
         first: a per-example (m, 1) output is (B, m), a scalar (B,)."""
         if not self.spec.eval.outputs:
             raise SymgradError("this program has no outputs; compile with outputs=[...] to use forward")
         params = self._param_arrays(values)
-        return list(self.compiled.forward(params, self._batch_arrays(batch, "forward")))
+        # the generated forward takes only the inputs the outputs read (no placeholders)
+        xs = [a for a, needed in zip(self._batch_arrays(batch, "forward"), self._needs["forward"]) if needed]
+        return list(self.compiled.forward(params, xs))
 
     def as_torch(self, values=None, generator=None):
         """A ``torch.nn.Module`` owning the parameters, whose forward(*inputs) is the loss and whose
@@ -564,7 +658,8 @@ class Program:
 
     def save(self, path) -> None:
         """Write the generated module to ``path`` (atomically): it runs without symgrad, importing only
-        NumPy (target "numpy") or torch and triton (target "triton")."""
+        NumPy (target "numpy") or torch and triton (target "triton"). Its docstring states how to call
+        it: the order of the parameters, the optimizer's slots and the inputs, and ``t`` counting from 1."""
         import os
 
         from .files import atomic_write
@@ -572,6 +667,12 @@ class Program:
 
 
 _MISSING = object()
+
+
+def _optimizer_text(opt) -> str:
+    """An optimizer by its class and learning rate: SGD(lr=0.01)."""
+    lr = getattr(opt, "lr", None)
+    return type(opt).__name__ + (f"(lr={lr:g})" if isinstance(lr, (int, float)) else "")
 
 
 def _batched_shape(shape) -> tuple:

@@ -47,6 +47,7 @@ from typing import Callable
 import numpy as np
 
 from ..core.values import key_name, lookup
+from ..teaching.display import esc, number, sparkline
 from ..errors import ArgumentError, SymgradError
 from .files import atomic_write, unwritable
 
@@ -79,6 +80,59 @@ class History:
     step: int = 0
     interrupted: bool = False
     message: str = ""
+
+    # -- display: a summary, never the arrays ------------------------------------------------------
+    def _summary(self) -> dict:
+        """What a glance needs: epochs, steps, the loss from first to last epoch and the best one,
+        the last value of each metric, the time."""
+        e = self.epochs
+        losses = [r.get("loss") for r in e if r.get("loss") is not None]
+        out = {"epochs": len(e), "steps": self.step, "seconds": sum(r.get("seconds", 0.0) for r in e)}
+        if losses:
+            best = min(range(len(losses)), key=lambda i: losses[i] if math.isfinite(losses[i]) else math.inf)
+            out.update(first=losses[0], last=losses[-1], best=losses[best], best_epoch=e[best].get("epoch", best + 1))
+        elif self.loss:          # stopped inside the first epoch: the step losses
+            out.update(first=self.loss[0], last=self.loss[-1], best=min(self.loss))
+        out["metrics"] = {k: v for k, v in (e[-1].items() if e else ())
+                          if k not in ("epoch", "loss", "seconds") and isinstance(v, (int, float))}
+        return out
+
+    def __repr__(self):
+        """One line: epochs, steps, the epoch loss first → last and the best, the last metrics.
+
+        >>> History(loss=[2.0, 1.0, 0.5, 0.7], step=4, epochs=[{"epoch": 1, "loss": 1.5, "seconds": 0.25},
+        ...         {"epoch": 2, "loss": 0.6, "val_accuracy": 0.75, "seconds": 0.25}])
+        <History: 2 epochs, 4 steps, mean loss 1.5 → 0.6 (best 0.6, epoch 2), val_accuracy 0.75, 0.5 s>
+        """
+        s = self._summary()
+        parts = [f"{s['epochs']} epoch{'s' if s['epochs'] != 1 else ''}", f"{s['steps']} steps"]
+        if "last" in s:
+            what = "mean loss" if s["epochs"] else "step loss"
+            best = f" (best {number(s['best'])}" + (f", epoch {s['best_epoch']})" if "best_epoch" in s else ")")
+            parts.append(f"{what} {number(s['first'])} → {number(s['last'])}{best}")
+        parts += [f"{k} {number(v)}" for k, v in s["metrics"].items()]
+        parts.append(f"{s['seconds']:.3g} s")
+        if self.interrupted:
+            parts.append("interrupted")
+        return "<History: " + ", ".join(parts) + ">"
+
+    def _repr_html_(self):
+        """The summary as a small table beside the loss curve (an inline SVG: each epoch's mean
+        loss, or each step's when there is only one epoch)."""
+        s = self._summary()
+        curve = [r.get("loss") for r in self.epochs] if len(self.epochs) > 1 else self.loss
+        rows = [("epochs", s["epochs"]), ("steps", s["steps"])]
+        if "last" in s:
+            rows += [("loss, first → last", f"{number(s['first'])} → {number(s['last'])}"),
+                     ("best loss", number(s["best"]) + (f" (epoch {s['best_epoch']})" if "best_epoch" in s else ""))]
+        rows += [(k, number(v)) for k, v in s["metrics"].items()]
+        rows.append(("time", f"{s['seconds']:.3g} s"))
+        if self.interrupted:
+            rows.append(("interrupted", self.message))
+        table = "".join(f"<tr><th style='text-align:left'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+        picture = sparkline(curve, label="mean loss per epoch" if len(self.epochs) > 1 else "loss per step")
+        return (f"<div><b>History</b><div style='display:flex;gap:1em;align-items:center'>"
+                f"<table>{table}</table>{picture}</div></div>")
 
     def metric(self, name: str) -> list:
         """The per-epoch series of ``name`` (``loss``, ``val_loss``, ``val_accuracy`` ...)."""

@@ -71,6 +71,20 @@ class Calculus:
     def __str__(self):
         return self.render("unicode")
 
+    def __repr__(self):
+        """One line: the derivative and its result (``print(c)`` narrates the rules).
+
+        >>> x = sp.Symbol('x')
+        >>> narrate(sp.sin(x ** 2), x)
+        <Calculus: d/dx sin(x**2) = 2*x*cos(x**2), 3 steps (print() it for the narration)>
+        """
+        from .display import number, short
+        steps = len(self.lines) - 1         # the last line states the result
+        missing = f"; no rule for {short(', '.join(map(str, self.missing)), 40)}" if self.missing else ""
+        at = f"; {number(self.value)} at the point" if self.value is not None else ""
+        return (f"<Calculus: d/d{short(self.x, 20)} {short(self.f, 50)} = {short(self.result, 50)}, "
+                f"{steps} step{'s' if steps != 1 else ''}{at}{missing} (print() it for the narration)>")
+
 
 class _Narrator:
     def __init__(self, x):

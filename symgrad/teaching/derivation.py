@@ -125,6 +125,23 @@ class Derivation(Derived):
     def _repr_markdown_(self):
         return self.render("markdown")
 
+    def __repr__(self):
+        """One line: f and its gradients, short (``print(d)`` gives them whole, with the steps).
+
+        >>> import sympy as sp, symgrad as sg
+        >>> x, y, z = sp.symbols('x y z')
+        >>> sg.derive((x + y) * z, [x, y, z])
+        <Derivation of f = z*(x + y): ∂f/∂x = z, ∂f/∂y = z, ∂f/∂z = x + y (print() it for the steps)>
+        """
+        from .display import short
+        grads = []
+        for w, g in zip(self.wrt_vars, _flat(self.gradients)):
+            name = self.ir.producer[w.id].params[0]
+            grads.append(f"∂f/∂{short(name, 20)} = " + (short(g, 40) if _small(g) else "(long)"))
+        more = f" and {len(grads) - 4} more" if len(grads) > 4 else ""
+        return (f"<Derivation of f = {short(self.f, 60)}: {', '.join(grads[:4])}{more} "
+                f"(print() it for the steps)>")
+
     def __str__(self):
         from .render import visible          # a symbol's name may hold control characters
         lines = [f"f = {visible(str(self.f))}"]

@@ -50,7 +50,7 @@ def _update_code(opt, widths=(3, 4, 2)):
     net = sg.mlp(list(widths), act=sp.tanh)
     t = sp.MatrixSymbol("t", widths[-1], 1)
     prog = sg.compile(sg.mse(net.output, t), net.params, [net.input, t], optimizer=opt)
-    update = prog.source.split("def step(")[1].split("# the optimizer's update")[1]
+    update = prog.source.split("def step(")[1].split("# the optimizer's update of p0 ")[1]
     return [ln.strip() for ln in update.splitlines()[1:] if ln.strip() and not ln.strip().startswith("#")]
 
 

@@ -1,0 +1,240 @@
+"""Lifetimes in a generated NumPy function: each weight gradient as soon as its operands are final,
+each parameter's update as soon as nothing reads the old parameter, and a ``del`` after each
+temporary's last use.
+
+The scheduler (`codegen.schedule`) prints the forward and backward statements, then every weight
+gradient Σ_b δ_b y_bᵀ at the end. Left there, every layer's activation y stays alive through the
+whole backward pass, and every gradient through the end of the step: one SGD step of a
+784-1024-1024-10 MLP at batch 512 held 15 MiB where torch eager holds 10. Autograd frees a saved
+activation once its backward node has run, and so does this pass:
+
+1. a gradient statement ``g_i = …`` moves up to just after the last statement that writes what it
+   reads (it writes only ``g_i``, which nothing but the update reads, so nothing else moves);
+2. in ``step``, parameter i's update moves up to just after its gradient and the last statement that
+   reads ``p_i`` (the backward pass's δ·W needs the OLD W), or anything aliasing either;
+3. a temporary that is read, after some point, only as the mask ``(v >= 0)`` (relu's derivative
+   at z, with relu'(0) = 1) is kept as that boolean mask from there on: a quarter of the bytes,
+   and when its last other use is relu itself, ``numpy.maximum(v, 0)`` is computed in v's own
+   buffer (autograd keeps relu(z) alone; z's sign, one byte an entry, is what relu' needs);
+4. a ``del`` follows the last statement that uses each name the function binds (a NumPy buffer goes
+   back when its last name goes).
+
+Names are found by `ast`, statement by statement; "writes" counts in-place forms (``a += …``,
+``a[…] = …``, ``out=a``, ``numpy.copyto(a, …)``, ``numpy.add.at(a, …)``). A name bound to a view of
+others (``a = b.T``, ``numpy.broadcast_to(b, …)``) aliases them: moving past one counts as moving
+past the other. Moves are only ever earlier than the scheduler's order, and only past statements
+that neither write what the moved one reads nor read what it writes.
+
+>>> units = [Unit(["v1 = x0 @ p0.T"]), Unit(["v2 = numpy.maximum(v1, 0)"]), Unit(["v3 = v2 @ p1.T"]),
+...          Unit(["L = v3.sum(1)"]), Unit(["g0 = v1.T @ x0"], grad=0), Unit(["loss = float(L.sum())"]),
+...          Unit(["p0 -= 0.1 * g0"], update=0), Unit(["return loss"])]
+>>> print("\\n".join(line for u in arrange(units) for line in u.code))
+v1 = x0 @ p0.T
+g0 = v1.T @ x0
+p0 -= 0.1 * g0
+del g0
+v2 = numpy.maximum(v1, 0)
+del v1
+v3 = v2 @ p1.T
+del v2
+L = v3.sum(1)
+del v3
+loss = float(L.sum())
+del L
+return loss
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+# calls that write into their first argument, and methods that write into their object
+_WRITES_FIRST = {"copyto", "at", "put", "put_along_axis", "place", "putmask", "fill_diagonal"}
+_WRITING_METHODS = {"fill", "sort", "put", "itemset", "resize", "partition"}
+# calls (functions or methods) whose result may share the memory of their arguments
+_VIEWS = {"broadcast_to", "reshape", "transpose", "swapaxes", "squeeze", "expand_dims", "moveaxis",
+          "ravel", "diagonal", "as_strided", "view", "asarray", "atleast_1d", "atleast_2d",
+          "sliding_window_view", "real", "imag"}
+
+
+@dataclass
+class Unit:
+    """A few lines of generated code kept together, with their comments. ``grad``: the index i of
+    the parameter whose gradient ``g_i`` it binds; ``update``: of the parameter it updates."""
+    code: list
+    comment: list = field(default_factory=list)
+    grad: int | None = None
+    update: int | None = None
+    reads: set = field(default_factory=set, repr=False)
+    writes: set = field(default_factory=set, repr=False)
+    binds: set = field(default_factory=set, repr=False)
+    aliases: dict = field(default_factory=dict, repr=False)    # bound name -> names it may view
+
+
+def arrange(units: list) -> list:
+    """``units`` reordered as the module docstring says, with ``del`` lines at last uses. The
+    units' own ``del`` lines are dropped first (this pass places them again). The input is left
+    as it is; on code it cannot parse, the units come back as given."""
+    units = [Unit([ln for ln in u.code if not ln.startswith("del ")], list(u.comment), u.grad, u.update)
+             for u in units]
+    try:
+        for u in units:
+            _analyse(u)
+    except SyntaxError:         # pragma: no cover - generated code always parses
+        return units
+    group = _alias_groups(units)
+    order = [u for u in units if u.grad is None and u.update is None]
+    tail = order.pop() if order and order[-1].code and order[-1].code[0].startswith("return") else None
+    for u in (u for u in units if u.grad is not None):
+        need = _closure(u.reads, group)
+        at = max((k for k, o in enumerate(order) if (o.writes | o.binds) & need), default=-1)
+        order.insert(at + 1, u)
+    for u in (u for u in units if u.update is not None):
+        mine = _closure({f"p{u.update}", f"g{u.update}"} | u.reads, group)
+        at = max((k for k, o in enumerate(order) if (o.reads | o.writes | o.binds) & mine), default=-1)
+        order.insert(at + 1, u)
+    if tail is not None:
+        order.append(tail)
+    return _free(_masks(order, group), tail)
+
+
+def _analyse(u: Unit) -> None:
+    tree = ast.parse("\n".join(u.code))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            u.reads.add(node.id)          # stores too: a rebinding orders like a read
+        elif isinstance(node, ast.AugAssign):
+            u.writes |= _names(node.target)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                if not isinstance(t, (ast.Name, ast.Tuple, ast.List)):
+                    u.writes |= _names(t)     # a[...] = …: writes into a
+        elif isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+            if name in _WRITES_FIRST and node.args:
+                u.writes |= _names(node.args[0])
+            if isinstance(f, ast.Attribute) and name in _WRITING_METHODS:
+                u.writes |= _names(f.value)
+            for kw in node.keywords:
+                if kw.arg == "out":
+                    u.writes |= _names(kw.value)
+    for stmt in tree.body:      # names bound at the top level of the unit (not in a loop's body)
+        if isinstance(stmt, ast.Assign):
+            for t in stmt.targets:
+                if isinstance(t, (ast.Name, ast.Tuple, ast.List)):
+                    bound = _names(t)
+                    u.binds |= bound
+                    if _may_view(stmt.value):
+                        for b in bound:
+                            u.aliases[b] = _names(stmt.value)
+
+
+def _names(node) -> set:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _may_view(e) -> bool:
+    """Whether the value of the expression ``e`` may share memory with the arrays it names."""
+    if isinstance(e, (ast.Name, ast.Subscript)):
+        return True
+    if isinstance(e, ast.Attribute):              # a.T, a.real
+        return True
+    if isinstance(e, ast.Call):
+        f = e.func
+        name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+        return name in _VIEWS
+    return False
+
+
+def _alias_groups(units: list) -> dict:
+    """name -> the set of names that may share its memory (connected through view bindings)."""
+    group: dict = {}
+    for u in units:
+        for a, bs in u.aliases.items():
+            merged = {a} | group.get(a, {a})
+            for b in bs:
+                merged |= group.get(b, {b})
+            for n in merged:
+                group[n] = merged
+    return group
+
+
+def _closure(names: set, group: dict) -> set:
+    out = set()
+    for n in names:
+        out |= group.get(n, {n})
+    return out
+
+
+def _free(order: list, tail) -> list:
+    """``del`` each name a unit binds after the last unit that uses it; names the final ``return``
+    reads are kept."""
+    keep = set(tail.reads) if tail is not None else set()
+    bound = set().union(*(u.binds for u in order)) - keep
+    last = {}
+    for k, u in enumerate(order):
+        for n in (u.reads | u.writes) & bound:
+            last[n] = k
+    dying: dict = {}
+    for n, k in last.items():
+        dying.setdefault(k, []).append(n)
+    for k, names in dying.items():
+        if order[k] is not tail:
+            order[k].code.append("del " + ", ".join(sorted(names, key=_natural)))
+    return order
+
+
+def _natural(name: str):
+    """v5 before v12: digits compared as numbers."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+_MASK = re.compile(r"\((v\d+) (>=|>) 0\)")
+
+
+def _masks(order: list, group: dict) -> list:
+    """Point 3 of the module docstring: for each temporary ``v`` read, from some statement on, only
+    inside ``(v >= 0)`` (or ``(v > 0)``), with nothing writing ``v`` from there on, the mask
+    ``v_ge0 = v >= 0`` is computed just before the last statement that reads ``v`` plainly (just
+    after it, when that statement makes ``v``'s value) and read in its place. A temporary that is bound here, shares no memory with another name, and whose
+    last use is then ``w = numpy.maximum(v, 0)``, lends that statement its buffer (``out=v``)."""
+    for name in sorted({m.group(1) for u in order for ln in u.code for m in _MASK.finditer(ln)}, key=_natural):
+        if len(group.get(name, {name})) > 1 or not any(name in u.binds for u in order):
+            continue
+        word = re.compile(rf"\b{name}\b")
+        plain = [k for k, u in enumerate(order) if any(word.search(_MASK.sub("", ln)) for ln in u.code)]
+        masked = [k for k, u in enumerate(order) if any(m.group(1) == name for ln in u.code for m in _MASK.finditer(ln))]
+        if not plain or not masked:
+            continue
+        j = plain[-1]
+        later = [k for k in masked if k > j]
+        if not later or any(name in order[k].writes for k in range(j + 1, len(order))):
+            continue
+        # the last plain use may make v's value (bind it, or write into it): the mask comes after it
+        after = name in order[j].binds or name in order[j].writes
+        if any(k < j and k not in plain for k in masked) or any(k >= j for k in masked if k in plain):
+            continue    # a unit that reads both ways, or a mask before the last plain use: left alone
+        ops = {m.group(2) for k in later for ln in order[k].code for m in _MASK.finditer(ln) if m.group(1) == name}
+        if len(ops) != 1:
+            continue
+        (op,) = ops
+        mask = f"{name}_{'ge' if op == '>=' else 'gt'}0"
+        for k in later:
+            order[k].code = [_MASK.sub(lambda m: mask if m.group(1) == name else m.group(0), ln)
+                             for ln in order[k].code]
+            order[k].reads = (order[k].reads - {name}) | {mask}
+        unit = Unit([f"{mask} = {name} {op} 0"], [f"{name} is read from here on only through its sign: "
+                                                  f"kept as a boolean mask (a quarter of the bytes)"])
+        unit.reads, unit.binds = {name, mask}, {mask}
+        order.insert(j + 1 if after else j, unit)
+        if after:
+            continue
+        relu = order[j + 1]
+        m = re.fullmatch(rf"(v\d+) = numpy\.maximum\({name}, 0\)", relu.code[0]) if len(relu.code) == 1 else None
+        if m:
+            relu.code = [f"{m.group(1)} = numpy.maximum({name}, 0, out={name})"]
+            relu.comment = relu.comment + [f"(in the buffer of {name}: only its sign is needed after this)"]
+            relu.writes = relu.writes | {name}
+    return order
