@@ -31,6 +31,7 @@ import sympy as sp
 
 from ..core import rules as R
 from ..frontend.masks import masks_in, switch_off
+from ..frontend.keywords import keywords
 from ..frontend.parse import parse_expr
 from ..errors import (ArgumentError, DataError, FreeSymbolError, MissingValueError, ShapeError, SymgradError,
                       UnsupportedError)
@@ -183,6 +184,7 @@ def _short(e, limit: int = 90) -> str:
     return s if len(s) <= limit else s[:limit - 3] + "..."
 
 
+@keywords()
 def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, dtype: str = "float32",
             outputs=None, reduction: str = "mean", seed: int = 0,
             policy: Subgradients = DEFAULT) -> "Program":

@@ -48,6 +48,7 @@ import numpy as np
 
 from ..core.values import key_name, lookup
 from ..errors import ArgumentError, SymgradError
+from ..frontend.keywords import keywords
 from .files import atomic_write, unwritable
 
 
@@ -451,6 +452,7 @@ def _check_count(name, value, least):
     return int(value)
 
 
+@keywords()
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool = True,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,

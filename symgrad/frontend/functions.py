@@ -18,6 +18,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import Expr, Function, Heaviside, Lambda, MatrixExpr, S
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import UnsupportedError
 from .parse import as_expr
@@ -67,6 +68,15 @@ class Map(ElementwiseApplyFunction):
             return None
         return body.func, at[0], body.args
 
+    def _entry(self, i, j, **kwargs):
+        # Inside a matrix product SymPy asks for the entry at a summation index (a Dummy) and then
+        # writes the sum out: (W₃·relu(W₂·relu(W₁x + b₁) + b₂))[0, 0] would become every path of the
+        # network, 1.3 MB of expression for a 30-32-16-1 MLP. Such an entry stays `Entry(f(M), k, 0)`:
+        # one layer is written out per index, and lowering reads it as an element of f(M).
+        if isinstance(i, sp.Dummy) or isinstance(j, sp.Dummy):
+            return Entry(self, i, j)
+        return self.function(self.expr._entry(i, j, **kwargs))
+
     def _sympystr(self, printer):
         form = self._call_form()
         if form is None:
@@ -85,6 +95,56 @@ class Map(ElementwiseApplyFunction):
         probe = printer._print(f(*[_t if j == k else a for j, a in enumerate(args)]))
         name = probe.split(r"\left(")[0] if r"\left(" in probe else getattr(f, "__name__", str(f))
         return r"%s\left(%s\right)" % (name, ", ".join(shown))
+
+
+class Entry(MatrixElement):
+    """f(M)[i, j], the entry of an elementwise map kept whole (see `Map._entry`). SymPy's own
+    derivative writes it out one layer at a time, so ``sp.diff`` of an indexed network stays right;
+    `doit` gives the number once M is an explicit matrix.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> W, x = sp.MatrixSymbol("W", 2, 2), sp.MatrixSymbol("x", 2, 1)
+    >>> e = (W * sg.relu(W * x))[0, 0]
+    >>> e
+    relu(W*x)[0, 0]*W[0, 0] + relu(W*x)[1, 0]*W[0, 1]
+    >>> sp.diff(e, x[1, 0]).subs({W[0, 0]: 1, W[0, 1]: 2, W[1, 0]: 3, W[1, 1]: 4, x[0, 0]: 1, x[1, 0]: 1})
+    10
+    """
+
+    def written_out(self):
+        M = self.parent
+        return M.function(M.expr._entry(self.i, self.j))
+
+    def doit(self, **hints):
+        M = self.parent.doit(**hints) if hints.get("deep", True) else self.parent
+        if isinstance(M, sp.MatrixBase):
+            return M[self.i, self.j]
+        return MatrixElement.__new__(type(self), M, self.i, self.j) if isinstance(M, Map) else M[self.i, self.j]
+
+    def _eval_derivative(self, v):
+        return self.written_out().diff(v)
+
+    def _sympystr(self, printer):
+        # f(M) prints as a call, so it needs no parentheses; its text is cached: the entries of one
+        # f(M) share it, and SymPy takes long to print a deep network (0.05 s for a 3-layer MLP).
+        return "%s[%s, %s]" % (_printed(printer, self.parent), printer._print(self.i), printer._print(self.j))
+
+
+_PRINTED: dict = {}
+
+
+def _printed(printer, e) -> str:
+    """printer._print(e), remembered per printer class and settings (the last 256)."""
+    try:
+        key = (type(printer), tuple(sorted(printer._settings.items())), e)
+        hash(key)
+    except TypeError:                   # a setting that cannot be hashed: print afresh
+        return printer._print(e)
+    if key not in _PRINTED:
+        if len(_PRINTED) >= 256:
+            _PRINTED.clear()
+        _PRINTED[key] = printer._print(e)
+    return _PRINTED[key]
 
 
 def elementwise(f, M):
