@@ -19,7 +19,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from . import rules as R
 from ..errors import ShapeError, UnsupportedError
-from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Softmax, Total
+from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Map, Softmax, Total, matrix_function_message
 from ..frontend.parse import as_expr
 from ..frontend.tensor import TensorExpr
 from .ir import Graph, Var, format_shape
@@ -54,6 +54,7 @@ class Lowering:
     # -- driver: iterative post-order, so deep expressions do not hit the recursion limit ----------
     def __call__(self, expr) -> Var:
         expr = as_expr(expr, symbols=self.params)      # text is parsed, never evaluated
+        expr = as_maps(expr)
         memo = self.memo
         stack = [(expr, False)]
         while stack:
@@ -81,6 +82,8 @@ class Lowering:
                 f"unknown function {e.func.__name__!r} in {e}: symgrad cannot differentiate an "
                 f"undefined function. Define it as a SymPy Function subclass with fdiff, or use one "
                 f"of the supported ones. Supported: {SUPPORTED}")
+        if isinstance(e, Application) and any(isinstance(a, sp.MatrixExpr) for a in e.args):
+            raise UnsupportedError(matrix_function_message(e))
         # Any applied SymPy function of scalars (exp, tanh, sigmoid, ...): one ewise equation.
         if isinstance(e, Application) and all(isinstance(a, sp.Expr) and not isinstance(a, sp.MatrixExpr)
                                               for a in e.args):
@@ -91,6 +94,15 @@ class Lowering:
     def leaf(self, s) -> Var:
         prim = R.param_p if s in self.params else R.input_p
         return self.graph.bind(prim, (), (s, _shape_of(s)))
+
+
+def as_maps(expr):
+    """SymPy's ``M.applyfunc(f)`` nodes as `Map`s, which print as ``f(M)`` in derivations and hints
+    (SymPy prints ``Lambda(_d, f(_d)).(M)``); the rest of ``expr`` as it is."""
+    if not isinstance(expr, sp.Basic) or not any(type(e) is ElementwiseApplyFunction
+                                                 for e in sp.preorder_traversal(expr)):
+        return expr
+    return expr.replace(lambda e: type(e) is ElementwiseApplyFunction, lambda e: Map(e.function, e.expr))
 
 
 class _Handler:

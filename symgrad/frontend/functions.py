@@ -20,7 +20,7 @@ from sympy import Expr, Function, Heaviside, Lambda, MatrixExpr, S
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from ..errors import UnsupportedError
+from ..errors import ArgumentError, UnsupportedError
 from .parse import as_expr
 from .parse import register as _register_text
 
@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 _t = sp.Dummy("t", real=True)
+_d = sp.Dummy("d")
+_LATEX_STANDIN = sp.Symbol("SYMGRADMAPARGUMENT", real=True)
 
 
 class Map(ElementwiseApplyFunction):
@@ -44,9 +46,10 @@ class Map(ElementwiseApplyFunction):
         expr = sp.sympify(expr)
         if not expr.is_Matrix:
             raise ValueError(f"{expr} must be a matrix")
-        if not isinstance(function, Lambda):
-            d = sp.Dummy("d")
-            function = Lambda(d, function(d))
+        if not isinstance(function, Lambda):        # one variable for all: f(M) == f(M)
+            function = Lambda(_d, function(_d))
+        elif len(function.variables) == 1 and function.variables[0] != _d:
+            function = Lambda(_d, function.expr.xreplace({function.variables[0]: _d}))
         return MatrixExpr.__new__(cls, function, expr)
 
     def doit(self, **hints):
@@ -78,6 +81,8 @@ class Map(ElementwiseApplyFunction):
         return self.function(self.expr._entry(i, j, **kwargs))
 
     def _sympystr(self, printer):
+        if self._is_sqrt():
+            return "sqrt(%s)" % printer._print(self.expr)
         form = self._call_form()
         if form is None:
             return "%s.(%s)" % (printer._print(self.function), printer._print(self.expr))
@@ -85,16 +90,23 @@ class Map(ElementwiseApplyFunction):
         shown = [printer._print(self.expr) if j == k else printer._print(a) for j, a in enumerate(args)]
         return "%s(%s)" % (getattr(f, "__name__", str(f)), ", ".join(shown))
 
+    def _is_sqrt(self):
+        # sqrt(t) is Pow(t, 1/2) in SymPy, no function call: sg.sqrt(M) prints as sqrt(M) all the same
+        (var,) = self.function.variables
+        return self.function.expr == sp.sqrt(var)
+
     def _latex(self, printer):
+        if self._is_sqrt():
+            return r"\sqrt{%s}" % printer._print(self.expr)
         form = self._call_form()
         if form is None:
             return r"\left(%s\right)_{\circ}\left(%s\right)" % (printer._print(self.function),
                                                                   printer._print(self.expr))
         f, k, args = form
-        shown = [printer._print(self.expr) if j == k else printer._print(a) for j, a in enumerate(args)]
-        probe = printer._print(f(*[_t if j == k else a for j, a in enumerate(args)]))
-        name = probe.split(r"\left(")[0] if r"\left(" in probe else getattr(f, "__name__", str(f))
-        return r"%s\left(%s\right)" % (name, ", ".join(shown))
+        # f printed of a stand-in symbol, whose text is then replaced by the matrix's: every brace
+        # of SymPy's form (\tanh{\left(t \right)}, e^{t}) stays balanced
+        probe = printer._print(f(*[_LATEX_STANDIN if j == k else a for j, a in enumerate(args)]))
+        return probe.replace(_LATEX_STANDIN.name, printer._print(self.expr))
 
 
 class Entry(MatrixElement):
@@ -541,4 +553,252 @@ for _name in ("sigmoid", "relu", "softplus", "softmax", "log_softmax", "logsumex
 for _name in ("mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "gather"):
     _register_text(_name, globals()[_name], (2, 2))
 _register_text("leaky_relu", leaky_relu, (1, 2), keywords=("alpha",))
+del _name
+
+
+# --------------------------------------------------------------------------------------------------
+# Elementwise functions as people write them over matrices: sg.tanh(W*x + b), and the activations
+# PyTorch users expect (torch.nn.functional's names and defaults). Each is a scalar SymPy function
+# with its textbook derivative (fdiff) that maps over a MatrixExpr, and over an sg.tensor expression
+# as any SymPy function does; `elementary` is the form the code printers write.
+
+def _mapping(f, name):
+    """sg.<name>: SymPy's ``f`` on a scalar or a tensor expression, entry by entry on a MatrixExpr
+    (SymPy's own ``f`` of a matrix is not elementwise: it is refused, naming this function)."""
+    def mapped(x):
+        x = as_expr(x, f"the argument of {name}")
+        return Map(f, x) if isinstance(x, MatrixExpr) else f(x)
+    mapped.__name__ = mapped.__qualname__ = name
+    mapped.__doc__ = (f"{name}(x): SymPy's ``{f.__name__}`` of a scalar, entry by entry of a matrix "
+                      f"expression (printed ``{name}(W*x + b)``) or of an ``sg.tensor`` expression.\n\n"
+                      f"    >>> import sympy as sp, symgrad as sg\n"
+                      f"    >>> sg.{name}(sp.MatrixSymbol('W', 2, 3) * sp.MatrixSymbol('x', 3, 1)).shape\n"
+                      f"    (2, 1)\n")
+    return mapped
+
+
+tanh = _mapping(sp.tanh, "tanh")
+exp = _mapping(sp.exp, "exp")
+log = _mapping(sp.log, "log")
+sqrt = _mapping(sp.sqrt, "sqrt")
+abs = _mapping(sp.Abs, "abs")     # noqa: A001 - sg.abs, as numpy.abs / torch.abs
+erf = _mapping(sp.erf, "erf")
+
+# The SymPy functions people apply to a whole matrix, and the sg.<name> that maps them over it.
+MATRIX_SPELLINGS = {"tanh": "tanh", "exp": "exp", "log": "log", "sqrt": "sqrt", "Abs": "abs",
+                    "erf": "erf", "sin": None, "cos": None, "sinh": None, "cosh": None}
+
+
+
+def matrix_function_message(e) -> str:
+    """What to say when SymPy's own function is applied to a whole matrix (``sp.tanh(W*x + b)``): in
+    SymPy that is not elementwise, and sg.<name> is.
+
+    >>> import sympy as sp
+    >>> W = sp.MatrixSymbol("W", 2, 2)
+    >>> print(matrix_function_message(sp.tanh(W)))
+    tanh(W): SymPy's tanh of a matrix is not taken entry by entry; write sg.tanh(W), which is (sg.exp, sg.log, sg.sqrt, sg.abs, sg.erf and the activations likewise; sg.elementwise(f, M) for any scalar function f)
+    """
+    name = e.func.__name__
+    mat = next((a for a in e.args if isinstance(a, MatrixExpr)), None)
+    fix = MATRIX_SPELLINGS.get(name) or (name if name in _ACTIVATION_NAMES else None)
+    shown = ", ".join(str(a) for a in e.args)
+    instead = f"sg.{fix}({shown})" if fix else f"sg.elementwise(sp.{name}, {mat})"
+    return (f"{name}({shown}): SymPy's {name} of a matrix is not taken entry by entry; write {instead}, "
+            f"which is (sg.exp, sg.log, sg.sqrt, sg.abs, sg.erf and the activations likewise; "
+            f"sg.elementwise(f, M) for any scalar function f)")
+
+
+_SQRT2 = sp.sqrt(2)
+_SQRT_2_OVER_PI = sp.sqrt(2 / sp.pi)
+_GELU_C = sp.Float("0.044715", 30)       # PyTorch's constant of the tanh form
+
+
+class gelu(_Activation):
+    """GELU(x) = x·Φ(x) = x/2·(1 + erf(x/√2)), Φ the standard normal CDF (torch's F.gelu);
+    GELU'(x) = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).
+    ``approximate="tanh"`` gives `gelu_tanh`, as ``F.gelu(x, approximate="tanh")``.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> z = sp.Symbol("z")
+    >>> sp.diff(sg.gelu(z), z)
+    sqrt(2)*z*exp(-z**2/2)/(2*sqrt(pi)) + erf(sqrt(2)*z/2)/2 + 1/2
+    >>> sg.gelu(z, approximate="tanh")
+    gelu_tanh(z)
+    """
+
+    nargs = 1
+
+    def __new__(cls, x, approximate="none", **options):
+        if approximate == "tanh":
+            return gelu_tanh(x, **options)
+        if approximate != "none":
+            raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh' (as torch's F.gelu), "
+                                f"got {approximate!r}")
+        return super().__new__(cls, x, **options)
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return (1 + sp.erf(x / _SQRT2)) / 2 + x * sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi)
+
+    def elementary(self):
+        x = self.args[0]
+        return x * (1 + sp.erf(x / _SQRT2)) / 2
+
+    def _latex(self, printer):
+        return r"\operatorname{GELU}\left(%s\right)" % printer._print(self.args[0])
+
+
+class gelu_tanh(_Activation):
+    """GELU in its tanh form (``F.gelu(x, approximate="tanh")``): x/2·(1 + tanh u),
+    u = √(2/π)·(x + 0.044715x³); its derivative ½(1 + tanh u) + x/2·(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return S.Zero
+
+    def _u(self):
+        x = self.args[0]
+        return _SQRT_2_OVER_PI * (x + _GELU_C * x ** 3)
+
+    def fdiff(self, argindex=1):
+        x, t = self.args[0], sp.tanh(self._u())
+        return (1 + t) / 2 + x * (1 - t ** 2) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x ** 2) / 2
+
+    def elementary(self):
+        return self.args[0] * (1 + sp.tanh(self._u())) / 2
+
+    def _latex(self, printer):
+        return r"\operatorname{GELU}_{\tanh}\left(%s\right)" % printer._print(self.args[0])
+
+
+class silu(_Activation):
+    """SiLU (swish) x·σ(x); SiLU'(x) = σ(x)·(1 + x(1 − σ(x)))."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return sigmoid(x) * (1 + x * (1 - sigmoid(x)))
+
+    def elementary(self):
+        return self.args[0] * sigmoid(self.args[0])
+
+    def _latex(self, printer):
+        return r"\operatorname{SiLU}\left(%s\right)" % printer._print(self.args[0])
+
+
+class elu(_Activation):
+    """ELU(x, α) = x for x > 0, α(eˣ − 1) otherwise (torch's F.elu, α = 1); ELU'(x) = 1 for x > 0,
+    αeˣ otherwise (so ELU'(0) = α, as torch). Written with min(x, 0) inside the exponential, so
+    that no branch overflows for a large x."""
+
+    nargs = (1, 2)
+
+    def __new__(cls, x, alpha=1, **options):
+        return super().__new__(cls, x, as_expr(alpha, "alpha"), **options)
+
+    def fdiff(self, argindex=1):
+        x, alpha = self.args
+        if argindex == 1:
+            return Heaviside(x, 0) + alpha * sp.exp(sp.Min(x, 0)) * Heaviside(-x, 1)
+        return (sp.exp(sp.Min(x, 0)) - 1)
+
+    def elementary(self):
+        x, alpha = self.args
+        return sp.Max(x, 0) + alpha * (sp.exp(sp.Min(x, 0)) - 1)
+
+    def _latex(self, printer):
+        x, alpha = self.args
+        if alpha == 1:
+            return r"\operatorname{ELU}\left(%s\right)" % printer._print(x)
+        return r"\operatorname{ELU}\left(%s, %s\right)" % (printer._print(x), printer._print(alpha))
+
+
+# torch.nn.SELU's constants (Klambauer et al. 2017), to the digits torch uses
+SELU_ALPHA = sp.Float("1.6732632423543772848170429916717", 30)
+SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 30)
+
+
+class selu(_Activation):
+    """SELU(x) = λ·ELU(x, α), λ ≈ 1.0507, α ≈ 1.6733 (torch's F.selu); SELU'(x) = λ for x > 0,
+    λαeˣ otherwise."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return SELU_SCALE * (Heaviside(x, 0) + SELU_ALPHA * sp.exp(sp.Min(x, 0)) * Heaviside(-x, 1))
+
+    def elementary(self):
+        x = self.args[0]
+        return SELU_SCALE * (sp.Max(x, 0) + SELU_ALPHA * (sp.exp(sp.Min(x, 0)) - 1))
+
+    def _latex(self, printer):
+        return r"\operatorname{SELU}\left(%s\right)" % printer._print(self.args[0])
+
+
+class softsign(_Activation):
+    """softsign(x) = x / (1 + |x|); softsign'(x) = 1 / (1 + |x|)²."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 + sp.Abs(self.args[0])) ** 2
+
+    def elementary(self):
+        return self.args[0] / (1 + sp.Abs(self.args[0]))
+
+    def _latex(self, printer):
+        return r"\operatorname{softsign}\left(%s\right)" % printer._print(self.args[0])
+
+
+class hardtanh(_Activation):
+    """hardtanh(x) = min(max(x, lo), hi), lo = −1, hi = 1 (torch's F.hardtanh); its derivative is 1
+    for lo < x < hi and 0 elsewhere (0 at the corners, as torch)."""
+
+    nargs = (1, 3)
+
+    def __new__(cls, x, min_val=-1, max_val=1, **options):
+        lo, hi = as_expr(min_val, "min_val"), as_expr(max_val, "max_val")
+        if lo.is_number and hi.is_number and not lo < hi:
+            raise ArgumentError(f"hardtanh needs min_val < max_val, got {lo} and {hi}")
+        return super().__new__(cls, x, lo, hi, **options)
+
+    def fdiff(self, argindex=1):
+        x, lo, hi = self.args
+        if argindex != 1:
+            raise UnsupportedError("hardtanh: the derivative with respect to its bounds")
+        return Heaviside(x - lo, 0) * Heaviside(hi - x, 0)
+
+    def elementary(self):
+        x, lo, hi = self.args
+        return sp.Min(sp.Max(x, lo), hi)
+
+    def _latex(self, printer):
+        x, lo, hi = self.args
+        if (lo, hi) == (-1, 1):
+            return r"\operatorname{hardtanh}\left(%s\right)" % printer._print(x)
+        return r"\operatorname{hardtanh}\left(%s, %s, %s\right)" % tuple(map(printer._print, self.args))
+
+
+ACTIVATIONS = (gelu, gelu_tanh, silu, elu, selu, softsign, hardtanh)
+_ACTIVATION_NAMES = {"sigmoid", "relu", "leaky_relu", "softplus"} | {c.__name__ for c in ACTIVATIONS}
+
+for _name in ("gelu", "silu", "selu", "softsign"):
+    _register_text(_name, globals()[_name])
+_register_text("elu", elu, (1, 2), keywords=("alpha",))
 del _name
