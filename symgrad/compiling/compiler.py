@@ -39,6 +39,7 @@ from ..core.ir import Graph, Var, format_shape
 from ..core.lower import Lowering
 from ..core.policy import DEFAULT, Subgradients, check_policy
 from ..core.reverse import backward
+from ..core.values import Named
 from .rewrite import stabilize
 
 # What lives in codegen registers itself here when its module is imported; symgrad names the
@@ -449,7 +450,7 @@ class Program:
         """∂loss/∂parameter for every parameter, keyed by name, each shaped like the parameter."""
         params = self._param_arrays(values)
         _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
-        return {name: np.asarray(g, dtype=self.dtype).reshape(s) for (name, _, s), g in zip(self._pspec, grads)}
+        return Named((name, np.asarray(g, dtype=self.dtype).reshape(s)) for (name, _, s), g in zip(self._pspec, grads))
 
     def init_state(self, values=None) -> dict:
         """The optimizer state before the first step: ``{"t": 0, slot: {name: array}}``."""
@@ -498,13 +499,15 @@ class Program:
         # common case, and no copying); a new dict where a value had to be converted.
         names = self.param_names
         if self._fresh_values:
-            values = dict(zip(names, params))
+            values = Named(zip(names, params))     # looked up by name or by symbol
         state["t"] = t
         n = len(names)
         for k, s in enumerate(self.slots):
             if s in fresh_slots:
                 state[s] = dict(zip(names, slots[k * n:(k + 1) * n]))
         self.last_loss = float(loss)
+        if not isinstance(values, Named):    # the caller's arrays, looked up by name or by symbol
+            values = Named(values)
         return values, state
 
     def forward(self, values, batch) -> list:
