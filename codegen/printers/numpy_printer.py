@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter, _known_functions_numpy
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import _known_functions_math
 
 from .table import FunctionTable, elementary_forms
@@ -49,6 +50,9 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "expm1": lambda p, x: f"numpy.expm1({p._print(x)})",
         # NumPy has no erf: a helper of the module, math.erf entry by entry (exact in float64)
         "erf": lambda p, x: p._helper("erf") + f"({p._print(x)})",
+        # x·log y, 0 where x = 0 (log of 1 there: no warning, no 0·(−∞))
+        "xlogy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}*numpy.log(numpy.where({p._print(x)} == 0, 1, {p._print(y)})))",
+        "xdivy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}/numpy.where({p._print(x)} == 0, 1, {p._print(y)}))",
         **elementary_forms(),
     }
 

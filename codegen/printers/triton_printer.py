@@ -63,6 +63,8 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
         "sign": lambda p, x: (f"tl.where({p._print(x)} > 0, 1.0, "
                               f"tl.where({p._print(x)} < 0, -1.0, 0.0))"),
         "erf": lambda p, x: f"tl.erf({p._print(x)})",
+        "xlogy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}*tl.log(tl.where({p._print(x)} == 0, 1.0, {p._print(y)})))",
+        "xdivy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}/tl.where({p._print(x)} == 0, 1.0, {p._print(y)}))",
         **elementary_forms(),
     }
 

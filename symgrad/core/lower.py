@@ -19,7 +19,8 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from . import rules as R
 from ..errors import ShapeError, UnsupportedError
-from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Map, Softmax, Total, matrix_function_message
+from ..frontend.functions import (Gather, LogSoftmax, LogSumExp, Map, Softmax, Total, XLogY, matrix_function_message,
+                                  xlogy)
 from ..frontend.parse import as_expr
 from ..frontend.tensor import TensorExpr
 from .ir import Graph, Var, format_shape
@@ -99,10 +100,23 @@ class Lowering:
 def as_maps(expr):
     """SymPy's ``M.applyfunc(f)`` nodes as `Map`s, which print as ``f(M)`` in derivations and hints
     (SymPy prints ``Lambda(_d, f(_d)).(M)``); the rest of ``expr`` as it is."""
-    if not isinstance(expr, sp.Basic) or not any(type(e) is ElementwiseApplyFunction
-                                                 for e in sp.preorder_traversal(expr)):
+    if not isinstance(expr, sp.Basic) or not _has_applyfunc(expr):
         return expr
     return expr.replace(lambda e: type(e) is ElementwiseApplyFunction, lambda e: Map(e.function, e.expr))
+
+
+def _has_applyfunc(expr) -> bool:
+    # iterative, each shared subexpression once: a chain 3000 deep is no recursion
+    stack, seen = [expr], {expr}
+    while stack:
+        e = stack.pop()
+        if type(e) is ElementwiseApplyFunction:
+            return True
+        for a in e.args:
+            if a not in seen:
+                seen.add(a)
+                stack.append(a)
+    return False
 
 
 class _Handler:
@@ -325,6 +339,8 @@ _on(MatrixElement)(_Handler(lambda low, e: (e.parent,), _element))
 # symgrad's own nodes -------------------------------------------------------------------------------
 _on(Total)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.reduce_sum(low.graph, a[0], None)))
 _on(LogSumExp)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.logsumexp(low.graph, a[0])))
+_on(XLogY)(_Handler(_args, lambda low, e, a: R.ewise(low.graph, xlogy(R.ph(0), R.ph(1)), *a,
+                                                     shape=a[0].shape)))
 _on(Gather)(_Handler(_args, lambda low, e, a: R.gather(low.graph, a[0], a[1])))
 _on(Softmax)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.softmax(low.graph, a[0])))
 _on(LogSoftmax)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.ewise(
