@@ -23,6 +23,7 @@ from ..frontend.functions import (Gather, LogSoftmax, LogSumExp, Map, Softmax, T
                                   xlogy)
 from ..frontend.parse import as_expr
 from ..frontend.tensor import TensorExpr
+from .ewise_form import Elementwise
 from .ir import Graph, Var, format_shape
 
 SUPPORTED = (
@@ -339,6 +340,16 @@ _on(MatrixElement)(_Handler(lambda low, e: (e.parent,), _element))
 # symgrad's own nodes -------------------------------------------------------------------------------
 _on(Total)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.reduce_sum(low.graph, a[0], None)))
 _on(LogSumExp)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.logsumexp(low.graph, a[0])))
+def _elementwise(low, e, args):
+    """f(A, B, ...) entry by entry (the written-back form of a gradient such as xdivy(T, Q)): one
+    ewise equation whose body is f of the placeholders."""
+    fn = e.function
+    body = fn.expr.xreplace(dict(zip(fn.variables, R.placeholders(len(args)))))
+    shape = next(a.shape for a in args if a.shape != ())
+    return R.ewise(low.graph, body, *args, shape=shape)
+
+
+_on(Elementwise)(_Handler(lambda low, e: e.args[1:], _elementwise))
 _on(XLogY)(_Handler(_args, lambda low, e, a: R.ewise(low.graph, xlogy(R.ph(0), R.ph(1)), *a,
                                                      shape=a[0].shape)))
 _on(Gather)(_Handler(_args, lambda low, e, a: R.gather(low.graph, a[0], a[1])))
