@@ -58,6 +58,7 @@ def emit_module(spec: Spec) -> str:
         f"DTYPE = numpy.{spec.dtype}",
         "",
     ]
+    head += printer.helper_source()   # functions NumPy lacks that a body calls (erf)
     head += whole_batch.legend(spec) if whole else _legend(spec)
     if consts.defs:
         head += [""] + consts.defs

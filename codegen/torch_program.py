@@ -16,6 +16,7 @@ import numpy as np
 from symgrad.compiling.compiler import Program, as_numbers, check_state
 from symgrad.errors import DataError, MissingValueError, ShapeError, SymgradError
 from symgrad.core.ir import format_shape
+from symgrad.core.values import Named
 
 
 def lookup(d, sym, what: str):
@@ -102,7 +103,7 @@ class TorchProgram(Program):
         """∂loss/∂parameter for every parameter, keyed by name: tensors shaped like the parameters."""
         params = self._param_arrays(values)
         _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
-        return {p.name: g.reshape(s) for p, g, s in zip(self.params, grads, self.param_shapes)}
+        return Named((p.name, g.reshape(s)) for p, g, s in zip(self.params, grads, self.param_shapes))
 
     def init_state(self, values=None) -> dict:
         """The optimizer state before the first step: ``{"t": 0, slot: {name: tensor}}``."""
@@ -133,7 +134,7 @@ class TorchProgram(Program):
         xs = self._batch_arrays(batch, "train")
         t = int(state.get("t", 0)) + 1
         loss = self.compiled.step(params, slots, t, xs, self.rng)
-        new_values = {p.name: a for p, a in zip(self.params, params)}
+        new_values = Named((p.name, a) for p, a in zip(self.params, params))   # by name or symbol
         new_state: dict = {"t": t}
         k = 0
         for s in self.slots:

@@ -15,6 +15,8 @@ from .errors import (ArgumentError, AxisError, BroadcastError, DataError, Intege
                      UnsafeInputError, UnsupportedError, WrtError)
 from .frontend.functions import (bce, gather, hinge, kl_div, l1, leaky_relu, mse, relu, sigmoid,
                                  softplus)
+from .frontend.functions import (abs, elu, erf, exp, gelu, gelu_tanh, hardtanh, log, selu, silu,  # noqa: A004
+                                 softsign, sqrt, tanh)
 from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embedding, max, mean, min,
                               one_hot, stack, sum, take, take_along_axis, tensor, var, where)
 from .frontend.tensor_softmax import cross_entropy, log_softmax, logsumexp, softmax
@@ -54,6 +56,8 @@ __all__ = [
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "dense", "mlp", "MLP",
     "dropout", "gather",
+    "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
+    "hardtanh",
     "check_backward", "BackwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
     "take_along_axis", "embedding", "broadcast",

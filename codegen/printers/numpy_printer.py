@@ -10,6 +10,9 @@ The table gives each function its numerically stable form:
     relu(x)          numpy.maximum(x, 0)
     Heaviside(x, 1)  (x >= 0)     Heaviside(x, 0)  (x > 0) a boolean mask; products make it float
     KroneckerDelta(i, j)  (i == j)                         the one-hot mask of a class label
+    erf(x)           erf(x)                                a helper of the module: math.erf per entry
+    gelu, silu, elu, selu, softsign, hardtanh              their elementary forms (x·σ(x), ...), with
+                                                           min(x, 0) inside every exponential
 
 Max and Min of two arguments are ``numpy.maximum`` / ``numpy.minimum`` (SymPy's default reduces
 over a Python list). Rationals print as float literals (``0.5*x``, not ``(1/2)*x``), and negative
@@ -28,9 +31,10 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter, _known_functions_numpy
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import _known_functions_math
 
-from .table import FunctionTable
+from .table import FunctionTable, elementary_forms
 
 
 class NumpyPrinter(FunctionTable, NumPyPrinter):
@@ -44,7 +48,33 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "leaky_relu": lambda p, x, a: f"numpy.where({p._print(x)} >= 0, {p._print(x)}, {p._print(a * x)})",
         "log1p": lambda p, x: f"numpy.log1p({p._print(x)})",
         "expm1": lambda p, x: f"numpy.expm1({p._print(x)})",
+        # NumPy has no erf: a helper of the module, math.erf entry by entry (exact in float64)
+        "erf": lambda p, x: p._helper("erf") + f"({p._print(x)})",
+        # x·log y, 0 where x = 0 (log of 1 there: no warning, no 0·(−∞))
+        "xlogy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}*numpy.log(numpy.where({p._print(x)} == 0, 1, {p._print(y)})))",
+        "xdivy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}/numpy.where({p._print(x)} == 0, 1, {p._print(y)}))",
+        **elementary_forms(),
     }
+
+    # name -> the source of a module-level helper function a printed body may call
+    HELPERS = {"erf": [
+        "_erf_entry = numpy.frompyfunc(math.erf, 1, 1)",
+        "",
+        "",
+        "def erf(x):",
+        '    """erf entry by entry (NumPy has none): math.erf of each entry, in the dtype of x."""',
+        "    x = numpy.asarray(x)",
+        "    return _erf_entry(x).astype(x.dtype if x.dtype.kind == 'f' else DTYPE)",
+    ]}
+
+    def _helper(self, name: str) -> str:
+        self.helpers_used = getattr(self, "helpers_used", set()) | {name}
+        return name
+
+    def helper_source(self) -> list:
+        """The helpers the bodies printed so far call (``import math`` first when one needs it)."""
+        used = sorted(getattr(self, "helpers_used", ()))
+        return (["import math", ""] + sum((self.HELPERS[n] + [""] for n in used), [])) if used else []
 
     def __init__(self, settings=None):
         super().__init__(dict({"fully_qualified_modules": True, "strict": True}, **(settings or {})))

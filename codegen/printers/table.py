@@ -61,3 +61,13 @@ class FunctionTable:
         return repr(float(expr))
 
     _print_Half = _print_Rational
+
+
+def elementary_forms() -> dict:
+    """name -> form for symgrad's activations that print as their elementary form (gelu, silu,
+    elu, ...: `symgrad.frontend.functions.ACTIVATIONS`), parenthesized as one operand. Their
+    ``elementary()`` uses only functions every printer has (exp, erf, tanh, Max, Min, Abs, sigmoid)
+    and keeps every exponential's argument ≤ 0 where it could overflow."""
+    from symgrad.frontend.functions import ACTIVATIONS
+    return {cls.__name__: (lambda cls: lambda p, *args: "(" + p._print(cls(*args).elementary()) + ")")(cls)
+            for cls in ACTIVATIONS}

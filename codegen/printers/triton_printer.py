@@ -12,6 +12,9 @@ in a form that neither overflows nor takes the log of 0:
     x**n             x*x*… (n a small integer: exact for x < 0; n < 0: 1/(…))   x**½  tl.sqrt(x)
     x**y             tl.exp(y·log x), with the sign of (−1)ʸ put back where y is an integer
     Max, Min         tl.maximum, tl.minimum       sign(x)  tl.where(x > 0, 1, where(x < 0, −1, 0))
+    erf(x)           tl.erf(x)
+    gelu, silu, elu, selu, softsign, hardtanh    their elementary forms (x·σ(x), ...), min(x, 0)
+                     inside every exponential
 
 libdevice (``tl.extra.libdevice.tanh``, ``log1p``) would be a little more accurate near 0, but the
 Triton interpreter, which runs the tests on machines without a GPU, does not implement it; one
@@ -36,7 +39,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter, _known_functions_math
 
-from .table import FunctionTable
+from .table import FunctionTable, elementary_forms
 
 
 class TritonPrinter(FunctionTable, PythonCodePrinter):
@@ -59,6 +62,10 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
         "expm1": lambda p, x: f"(tl.exp({p._print(x)}) - 1.0)",
         "sign": lambda p, x: (f"tl.where({p._print(x)} > 0, 1.0, "
                               f"tl.where({p._print(x)} < 0, -1.0, 0.0))"),
+        "erf": lambda p, x: f"tl.erf({p._print(x)})",
+        "xlogy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}*tl.log(tl.where({p._print(x)} == 0, 1.0, {p._print(y)})))",
+        "xdivy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}/tl.where({p._print(x)} == 0, 1.0, {p._print(y)}))",
+        **elementary_forms(),
     }
 
     def __init__(self, settings=None):
@@ -93,6 +100,8 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
 
     def _print_Pow(self, expr, rational=False):
         b, e = expr.args
+        if expr.is_number and expr.is_real:     # √2, π^(-1/2) (gelu's constants): a float literal;
+            return repr(float(expr))            # tl.sqrt(2) of a Python int fails to compile
         pb = self.parenthesize(b, PRECEDENCE["Mul"])
         if e.is_Integer and e != 0:
             # bⁿ for an integer n, exact in sign for b < 0 (e^(n·log b) is NaN there): a product

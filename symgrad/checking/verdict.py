@@ -50,6 +50,7 @@ from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck,
                      _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
 from ..errors import SymgradError
+from ..frontend.keywords import keywords
 from ..core.ir import format_shape
 from ..core.policy import DEFAULT, Subgradients
 from .sampling import _given, _Point
@@ -176,6 +177,7 @@ def _column_claim(claimed, wrt, convention):
     return type(claimed)(out) if many and isinstance(claimed, (list, tuple)) else out[0]
 
 
+@keywords()
 def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | None = None,
           batch: int | None = 7, points: int = 3, seed: int = 0,
           policy: Subgradients = DEFAULT, targets: str = "distribution",

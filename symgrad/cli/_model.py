@@ -73,7 +73,12 @@ def load_model(path) -> Model:
     try:
         ns = runpy.run_path(path, run_name="__symgrad_model__")
     except (Exception, SystemExit) as e:          # the user's script: report, never a traceback
-        raise SymgradError(f"running {path} failed: {type(e).__name__}: {e}") from e
+        hint = ""
+        if "noncommutative scalars in MatMul" in str(e):   # sp.tanh(W*x + b) used in a product
+            hint = (" (a SymPy function of a matrix, such as sp.tanh(W*x + b), is not taken entry by "
+                    "entry: write sg.tanh(W*x + b); sg.exp, sg.log, sg.sqrt, sg.abs, sg.erf, the "
+                    "activations and sg.elementwise(f, M) likewise)")
+        raise SymgradError(f"running {path} failed: {type(e).__name__}: {e}{hint}") from e
     loss = ns.get("loss")
     if loss is None:
         _symbols(ns, "loss", path)

@@ -33,6 +33,7 @@ import sympy as sp
 
 from ..core import rules as R
 from ..frontend.masks import masks_in, switch_off
+from ..frontend.keywords import keywords
 from ..frontend.parse import parse_expr
 from ..frontend.tensor import Tensor
 from ..errors import (ArgumentError, DataError, FreeSymbolError, MissingValueError, ShapeError, SymgradError,
@@ -42,6 +43,7 @@ from ..core.lower import Lowering
 from ..core.policy import DEFAULT, Subgradients, check_policy
 from ..core.reverse import backward
 from .batch_kind import check_declaration, refuse_kernels
+from ..core.values import Named
 from .rewrite import stabilize
 
 # What lives in codegen registers itself here when its module is imported; symgrad names the
@@ -202,6 +204,7 @@ def _short(e, limit: int = 90) -> str | None:
     return s if len(s) <= limit else s[:limit - 3] + "..."
 
 
+@keywords()
 def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, dtype: str = "float32",
             outputs=None, reduction: str = "mean", seed: int = 0,
             policy: Subgradients = DEFAULT) -> "Program":
@@ -530,7 +533,7 @@ class Program:
         """∂loss/∂parameter for every parameter, keyed by name, each shaped like the parameter."""
         params = self._param_arrays(values)
         _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
-        return {name: np.asarray(g, dtype=self.dtype).reshape(s) for (name, _, s), g in zip(self._pspec, grads)}
+        return Named((name, np.asarray(g, dtype=self.dtype).reshape(s)) for (name, _, s), g in zip(self._pspec, grads))
 
     def init_state(self, values=None) -> dict:
         """The optimizer state before the first step: ``{"t": 0, slot: {name: array}}``."""
@@ -562,7 +565,8 @@ class Program:
             loss = self.compiled.step(params, slots, t, xs, self.rng)
             state["t"] = t
             self.last_loss = float(loss)
-            return values, state
+            # the caller's arrays, also looked up by symbol (a new dict of the same arrays, once)
+            return (values if isinstance(values, Named) else Named(values)), state
         params = self._param_arrays(values)
         if state is None:
             state = self.init_state()
@@ -586,13 +590,15 @@ class Program:
         # common case, and no copying); a new dict where a value had to be converted.
         names = self.param_names
         if self._fresh_values:
-            values = dict(zip(names, params))
+            values = Named(zip(names, params))     # looked up by name or by symbol
         state["t"] = t
         n = len(names)
         for k, s in enumerate(self.slots):
             if s in fresh_slots:
                 state[s] = dict(zip(names, slots[k * n:(k + 1) * n]))
         self.last_loss = float(loss)
+        if not isinstance(values, Named):    # the caller's arrays, looked up by name or by symbol
+            values = Named(values)
         return values, state
 
     def _fast_arguments(self, values, state, batch):

@@ -49,6 +49,8 @@ import numpy as np
 from ..core.values import key_name, lookup
 from ..teaching.display import esc, number, sparkline
 from ..errors import ArgumentError, SymgradError
+from ..frontend.functions import leaky_relu, relu
+from ..frontend.keywords import keywords
 from .files import atomic_write, unwritable
 
 
@@ -380,34 +382,103 @@ def check_checkpoint_path(path, what: str = "checkpoint") -> None:
         raise CheckpointError(f"{what}: cannot save a checkpoint at {os.fspath(path)}: {why}")
 
 
-def init_values(params, seed: int = 0) -> dict:
-    """Initial values for ``params`` (Symbols and MatrixSymbols), keyed by name:
+def init_values(params, seed: int = 0, he=()) -> dict:
+    """Initial values for ``params`` (Symbols and MatrixSymbols), keyed by name, drawn from
+    ``numpy.random.default_rng(seed)``:
 
-    - a matrix W of shape (m, n), n > 1: uniform in (−1/√n, 1/√n), as torch.nn.Linear's weights;
+    - a weight matrix W of shape (m, n), n > 1 (fan-in n, fan-out m): He (Kaiming) normal,
+      N(0, 2/n), when its name is in ``he`` (a layer followed by relu: the variance of relu's output
+      is half its input's, and 2/n keeps it from layer to layer); Glorot (Xavier) uniform,
+      U(−a, a) with a = √(6/(n + m)), otherwise (keeps the variance for tanh, sigmoid, linear layers);
     - a column vector (m, 1) — a bias: zeros;
     - a scalar Symbol: uniform in (−0.1, 0.1).
 
+    `train` uses it for the parameters it is not given, with ``he`` the weights that feed a relu.
+
     >>> import sympy as sp
     >>> v = init_values([sp.MatrixSymbol("W", 2, 4), sp.MatrixSymbol("b", 2, 1), sp.Symbol("w")])
-    >>> v["W"].shape, v["b"].tolist(), abs(float(v["w"])) < 0.1
-    ((2, 4), [[0.0], [0.0]], True)
+    >>> v["W"].shape, v["b"].tolist(), abs(float(v["w"])) < 0.1, bool(abs(v["W"]).max() <= 1)
+    ((2, 4), [[0.0], [0.0]], True, True)
     """
     rng = np.random.default_rng(seed)
+    he = {key_name(p) if not isinstance(p, str) else p for p in he}
     out = {}
     for p in params:
         shape = tuple(int(d) for d in getattr(p, "shape", ()))
+        name = key_name(p)
         if not shape:
-            out[key_name(p)] = np.array(rng.uniform(-0.1, 0.1))
+            out[name] = np.array(rng.uniform(-0.1, 0.1))
         elif shape[-1] == 1:
-            out[key_name(p)] = np.zeros(shape)
+            out[name] = np.zeros(shape)
+        elif name in he:
+            out[name] = rng.normal(0.0, math.sqrt(2.0 / shape[-1]), size=shape)
         else:
-            bound = 1 / math.sqrt(shape[-1])
-            out[key_name(p)] = rng.uniform(-bound, bound, size=shape)
+            bound = math.sqrt(6.0 / (shape[-1] + shape[0]))
+            out[name] = rng.uniform(-bound, bound, size=shape)
     return out
+
+
+def relu_weights(program) -> set:
+    """Names of the parameters whose matrix product feeds a relu (or leaky_relu), maybe through a
+    bias: W in relu(W·x + b). Read from the compiled program's forward graph; empty for a program
+    without one.
+
+    >>> import symgrad as sg, sympy as sp
+    >>> net = sg.mlp([3, 4, 4, 2])
+    >>> sorted(relu_weights(sg.compile(sg.mse(net.output, sp.MatrixSymbol("t", 2, 1)), net.params,
+    ...                                [net.input, sp.MatrixSymbol("t", 2, 1)])))
+    ['W1', 'W2']
+    """
+    lw = getattr(getattr(program, "spec", None), "eval", None)
+    if lw is None:
+        return set()
+    users: dict = {}
+    for eqn in lw.graph.eqns:
+        for v in eqn.inputs:
+            users.setdefault(v.id, []).append(eqn)
+    found = set()
+    for p, vid in zip(program.params, lw.params):
+        if vid is None:
+            continue
+        frontier = [e.out.id for e in users.get(vid, ()) if e.prim.name == "matmul"]
+        for _ in range(3):                  # the product, its bias, the activation
+            nxt = []
+            for v in frontier:
+                for e in users.get(v, ()):
+                    if e.prim.name != "ewise":
+                        continue
+                    if e.params[0].atoms(relu, leaky_relu):
+                        found.add(key_name(p))
+                    nxt.append(e.out.id)
+            frontier = nxt
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------
 # The loop
+
+
+def _initialized(program, values: dict, seed: int) -> dict:
+    """``values`` with each parameter of ``program`` it lacks drawn by `init_values` (He for a
+    weight feeding a relu, Glorot otherwise, biases 0; seeded by ``seed``)."""
+    params = getattr(program, "params", None)
+    given = {key_name(k) for k in values}
+    missing = [p for p in params or () if key_name(p) not in given]
+    if params is None and not values:
+        raise TrainingArgumentError(
+            "train needs the initial parameter values: values={param: array, ...} (this program "
+            "does not list its parameters, so they cannot be initialized)")
+    if missing:
+        fresh = init_values(missing, seed=seed, he=relu_weights(program))
+        values.update({key_name(p): _as_program_array(program, fresh[key_name(p)]) for p in missing})
+    return values
+
+
+def _as_program_array(program, a):
+    """A NumPy initial value in the program's dtype (the Triton backend's program moves it to its
+    device itself)."""
+    dtype = getattr(program, "dtype", None)
+    return np.asarray(a, dtype=dtype) if isinstance(dtype, np.dtype) else a
 
 
 def _num_samples(data: Mapping) -> int:
@@ -505,6 +576,7 @@ def _check_count(name, value, least):
     return int(value)
 
 
+@keywords()
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool = True,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
@@ -567,13 +639,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         ck = values
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
     if values is None:
-        raise TrainingArgumentError(
-            "train needs the initial parameter values: values={param: array, ...} "
-            "(or a Checkpoint from symgrad.compiling.training.load)")
+        values = {}
     if not isinstance(values, Mapping):
         raise TrainingArgumentError(f"values must be a dict param -> array (or a Checkpoint), "
                                     f"got {type(values).__name__}")
-    values = dict(values)
+    values = _initialized(program, dict(values), seed)
     if state is None:
         state = program.init_state(values)
     evaluations = None if metrics is None and validation is None else _metrics_dict(metrics)

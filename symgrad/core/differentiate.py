@@ -20,7 +20,7 @@ from ..frontend.tensor import Tensor
 from .array_rules import as_tensor_form, tensor_zero
 from .forward import forward as _forward
 from .ir import Graph, Var, format_shape
-from .lower import Lowering
+from .lower import Lowering, as_maps
 from .policy import DEFAULT, Subgradients, check_policy
 from .reverse import backward
 from .to_sympy import StraightLine, SympyBuilder, straight_line
@@ -150,7 +150,7 @@ def differentiate(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAU
     flat = _check_arguments("differentiate", f, wrt, mode, policy)
     graph = Graph(policy)
     low = Lowering(graph, params=flat)
-    f = as_expr(f, "f", symbols=flat)          # text is parsed, never evaluated
+    f = as_maps(as_expr(f, "f", symbols=flat))   # text is parsed, never evaluated; applyfunc as f(M)
     out = _scalar_output(graph, low(f), f)
     wrt_vars = [low.leaf(w) for w in flat]
     steps: list[Step] = []

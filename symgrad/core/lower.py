@@ -19,9 +19,11 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from . import rules as R
 from ..errors import ShapeError, UnsupportedError
-from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Softmax, Total
+from ..frontend.functions import (Gather, LogSoftmax, LogSumExp, Map, Softmax, Total, XLogY, matrix_function_message,
+                                  xlogy)
 from ..frontend.parse import as_expr
 from ..frontend.tensor import TensorExpr
+from .ewise_form import Elementwise
 from .ir import Graph, Var, format_shape
 
 SUPPORTED = (
@@ -54,6 +56,7 @@ class Lowering:
     # -- driver: iterative post-order, so deep expressions do not hit the recursion limit ----------
     def __call__(self, expr) -> Var:
         expr = as_expr(expr, symbols=self.params)      # text is parsed, never evaluated
+        expr = as_maps(expr)
         memo = self.memo
         stack = [(expr, False)]
         while stack:
@@ -81,6 +84,8 @@ class Lowering:
                 f"unknown function {e.func.__name__!r} in {e}: symgrad cannot differentiate an "
                 f"undefined function. Define it as a SymPy Function subclass with fdiff, or use one "
                 f"of the supported ones. Supported: {SUPPORTED}")
+        if isinstance(e, Application) and any(isinstance(a, sp.MatrixExpr) for a in e.args):
+            raise UnsupportedError(matrix_function_message(e))
         # Any applied SymPy function of scalars (exp, tanh, sigmoid, ...): one ewise equation.
         if isinstance(e, Application) and all(isinstance(a, sp.Expr) and not isinstance(a, sp.MatrixExpr)
                                               for a in e.args):
@@ -91,6 +96,28 @@ class Lowering:
     def leaf(self, s) -> Var:
         prim = R.param_p if s in self.params else R.input_p
         return self.graph.bind(prim, (), (s, _shape_of(s)))
+
+
+def as_maps(expr):
+    """SymPy's ``M.applyfunc(f)`` nodes as `Map`s, which print as ``f(M)`` in derivations and hints
+    (SymPy prints ``Lambda(_d, f(_d)).(M)``); the rest of ``expr`` as it is."""
+    if not isinstance(expr, sp.Basic) or not _has_applyfunc(expr):
+        return expr
+    return expr.replace(lambda e: type(e) is ElementwiseApplyFunction, lambda e: Map(e.function, e.expr))
+
+
+def _has_applyfunc(expr) -> bool:
+    # iterative, each shared subexpression once: a chain 3000 deep is no recursion
+    stack, seen = [expr], {expr}
+    while stack:
+        e = stack.pop()
+        if type(e) is ElementwiseApplyFunction:
+            return True
+        for a in e.args:
+            if a not in seen:
+                seen.add(a)
+                stack.append(a)
+    return False
 
 
 class _Handler:
@@ -313,6 +340,18 @@ _on(MatrixElement)(_Handler(lambda low, e: (e.parent,), _element))
 # symgrad's own nodes -------------------------------------------------------------------------------
 _on(Total)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.reduce_sum(low.graph, a[0], None)))
 _on(LogSumExp)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.logsumexp(low.graph, a[0])))
+def _elementwise(low, e, args):
+    """f(A, B, ...) entry by entry (the written-back form of a gradient such as xdivy(T, Q)): one
+    ewise equation whose body is f of the placeholders."""
+    fn = e.function
+    body = fn.expr.xreplace(dict(zip(fn.variables, R.placeholders(len(args)))))
+    shape = next(a.shape for a in args if a.shape != ())
+    return R.ewise(low.graph, body, *args, shape=shape)
+
+
+_on(Elementwise)(_Handler(lambda low, e: e.args[1:], _elementwise))
+_on(XLogY)(_Handler(_args, lambda low, e, a: R.ewise(low.graph, xlogy(R.ph(0), R.ph(1)), *a,
+                                                     shape=a[0].shape)))
 _on(Gather)(_Handler(_args, lambda low, e, a: R.gather(low.graph, a[0], a[1])))
 _on(Softmax)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.softmax(low.graph, a[0])))
 _on(LogSoftmax)(_Handler(lambda low, e: (e.arg,), lambda low, e, a: R.ewise(

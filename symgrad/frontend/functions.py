@@ -18,8 +18,10 @@ from __future__ import annotations
 import sympy as sp
 from sympy import Expr, Function, Heaviside, Lambda, MatrixExpr, S
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.printing.precedence import PRECEDENCE
 
-from ..errors import UnsupportedError
+from ..errors import ArgumentError, ShapeError, UnsupportedError
 from .parse import as_expr
 from .parse import register as _register_text
 
@@ -31,6 +33,8 @@ __all__ = [
 ]
 
 _t = sp.Dummy("t", real=True)
+_d = sp.Dummy("d")
+_LATEX_STANDIN = sp.Symbol("SYMGRADMAPARGUMENT", real=True)
 
 
 class Map(ElementwiseApplyFunction):
@@ -43,9 +47,10 @@ class Map(ElementwiseApplyFunction):
         expr = sp.sympify(expr)
         if not expr.is_Matrix:
             raise ValueError(f"{expr} must be a matrix")
-        if not isinstance(function, Lambda):
-            d = sp.Dummy("d")
-            function = Lambda(d, function(d))
+        if not isinstance(function, Lambda):        # one variable for all: f(M) == f(M)
+            function = Lambda(_d, function(_d))
+        elif len(function.variables) == 1 and function.variables[0] != _d:
+            function = Lambda(_d, function.expr.xreplace({function.variables[0]: _d}))
         return MatrixExpr.__new__(cls, function, expr)
 
     def doit(self, **hints):
@@ -67,7 +72,18 @@ class Map(ElementwiseApplyFunction):
             return None
         return body.func, at[0], body.args
 
+    def _entry(self, i, j, **kwargs):
+        # Inside a matrix product SymPy asks for the entry at a summation index (a Dummy) and then
+        # writes the sum out: (W₃·relu(W₂·relu(W₁x + b₁) + b₂))[0, 0] would become every path of the
+        # network, 1.3 MB of expression for a 30-32-16-1 MLP. Such an entry stays `Entry(f(M), k, 0)`:
+        # one layer is written out per index, and lowering reads it as an element of f(M).
+        if isinstance(i, sp.Dummy) or isinstance(j, sp.Dummy):
+            return Entry(self, i, j)
+        return self.function(self.expr._entry(i, j, **kwargs))
+
     def _sympystr(self, printer):
+        if self._is_sqrt():
+            return "sqrt(%s)" % printer._print(self.expr)
         form = self._call_form()
         if form is None:
             return "%s.(%s)" % (printer._print(self.function), printer._print(self.expr))
@@ -75,17 +91,73 @@ class Map(ElementwiseApplyFunction):
         shown = [printer._print(self.expr) if j == k else printer._print(a) for j, a in enumerate(args)]
         return "%s(%s)" % (getattr(f, "__name__", str(f)), ", ".join(shown))
 
+    def _is_sqrt(self):
+        # sqrt(t) is Pow(t, 1/2) in SymPy, no function call: sg.sqrt(M) prints as sqrt(M) all the same
+        (var,) = self.function.variables
+        return self.function.expr == sp.sqrt(var)
+
     def _latex(self, printer):
+        if self._is_sqrt():
+            return r"\sqrt{%s}" % printer._print(self.expr)
         form = self._call_form()
         if form is None:
             return r"\left(%s\right)_{\circ}\left(%s\right)" % (printer._print(self.function),
                                                                   printer._print(self.expr))
         f, k, args = form
-        # f printed on a placeholder, the matrix put in its place: f's own LaTeX (\tanh{\left(..\right)},
-        # H{\left(..\right)}) keeps its braces balanced whatever its shape
-        hole = sp.Symbol("SGHOLE")
-        probe = printer._print(f(*[hole if j == k else a for j, a in enumerate(args)]))
-        return probe.replace(printer._print(hole), printer._print(self.expr))
+        # f printed of a stand-in symbol, whose text is then replaced by the matrix's: every brace
+        # of SymPy's form (\tanh{\left(t \right)}, e^{t}) stays balanced
+        probe = printer._print(f(*[_LATEX_STANDIN if j == k else a for j, a in enumerate(args)]))
+        return probe.replace(_LATEX_STANDIN.name, printer._print(self.expr))
+
+
+class Entry(MatrixElement):
+    """f(M)[i, j], the entry of an elementwise map kept whole (see `Map._entry`). SymPy's own
+    derivative writes it out one layer at a time, so ``sp.diff`` of an indexed network stays right;
+    `doit` gives the number once M is an explicit matrix.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> W, x = sp.MatrixSymbol("W", 2, 2), sp.MatrixSymbol("x", 2, 1)
+    >>> e = (W * sg.relu(W * x))[0, 0]
+    >>> e
+    relu(W*x)[0, 0]*W[0, 0] + relu(W*x)[1, 0]*W[0, 1]
+    >>> sp.diff(e, x[1, 0]).subs({W[0, 0]: 1, W[0, 1]: 2, W[1, 0]: 3, W[1, 1]: 4, x[0, 0]: 1, x[1, 0]: 1})
+    10
+    """
+
+    def written_out(self):
+        M = self.parent
+        return M.function(M.expr._entry(self.i, self.j))
+
+    def doit(self, **hints):
+        M = self.parent.doit(**hints) if hints.get("deep", True) else self.parent
+        if isinstance(M, sp.MatrixBase):
+            return M[self.i, self.j]
+        return MatrixElement.__new__(type(self), M, self.i, self.j) if isinstance(M, Map) else M[self.i, self.j]
+
+    def _eval_derivative(self, v):
+        return self.written_out().diff(v)
+
+    def _sympystr(self, printer):
+        # f(M) prints as a call, so it needs no parentheses; its text is cached: the entries of one
+        # f(M) share it, and SymPy takes long to print a deep network (0.05 s for a 3-layer MLP).
+        return "%s[%s, %s]" % (_printed(printer, self.parent), printer._print(self.i), printer._print(self.j))
+
+
+_PRINTED: dict = {}
+
+
+def _printed(printer, e) -> str:
+    """printer._print(e), remembered per printer class and settings (the last 256)."""
+    try:
+        key = (type(printer), tuple(sorted(printer._settings.items())), e)
+        hash(key)
+    except TypeError:                   # a setting that cannot be hashed: print afresh
+        return printer._print(e)
+    if key not in _PRINTED:
+        if len(_PRINTED) >= 256:
+            _PRINTED.clear()
+        _PRINTED[key] = printer._print(e)
+    return _PRINTED[key]
 
 
 def elementwise(f, M):
@@ -428,12 +500,13 @@ def hinge(score, y):
 
 
 def bce(p, y):
-    """Binary cross-entropy −Σ [y log p + (1 − y) log(1 − p)] of probabilities p and targets y."""
+    """Binary cross-entropy −Σ [y log p + (1 − y) log(1 − p)] of probabilities p and targets y,
+    with 0·log 0 = 0 (`xlogy`): a target of exactly 0 or 1 gives a finite loss even where p is."""
     p, y = as_expr(p, "p"), as_expr(y, "y")
     if _is_matrix(p, y):
         one = sp.OneMatrix(*p.shape)
-        return -Total(_hadamard(y, Map(sp.log, p)) + _hadamard(one - y, Map(sp.log, one - p)))
-    return -(y * sp.log(p) + (1 - y) * sp.log(1 - p))
+        return -Total(XLogY(y, p) + XLogY(one - y, one - p))
+    return -(xlogy(y, p) + xlogy(1 - y, 1 - p))
 
 
 def cross_entropy(logits, t):
@@ -473,11 +546,11 @@ def gather(z, k):
 
 
 def kl_div(p, q):
-    """KL(p ‖ q) = Σ pᵢ log(pᵢ / qᵢ)."""
+    """KL(p ‖ q) = Σ pᵢ log(pᵢ / qᵢ), with 0·log 0 = 0 (`xlogy`): a one-hot p gives a finite loss."""
     p, q = as_expr(p, "p"), as_expr(q, "q")
     if _is_matrix(p, q):
-        return Total(_hadamard(p, Map(sp.log, p) - Map(sp.log, q)))
-    return p * (sp.log(p) - sp.log(q))
+        return Total(XLogY(p, p) - XLogY(p, q))
+    return xlogy(p, p) - xlogy(p, q)
 
 
 # The names user text may call (symgrad/frontend/parse.py): positional arguments, and leaky_relu's
@@ -488,3 +561,379 @@ for _name in ("mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "gather"):
     _register_text(_name, globals()[_name], (2, 2))
 _register_text("leaky_relu", leaky_relu, (1, 2), keywords=("alpha",))
 del _name
+
+
+# --------------------------------------------------------------------------------------------------
+# Elementwise functions as people write them over matrices: sg.tanh(W*x + b), and the activations
+# PyTorch users expect (torch.nn.functional's names and defaults). Each is a scalar SymPy function
+# with its textbook derivative (fdiff) that maps over a MatrixExpr, and over an sg.tensor expression
+# as any SymPy function does; `elementary` is the form the code printers write.
+
+def _mapping(f, name):
+    """sg.<name>: SymPy's ``f`` on a scalar or a tensor expression, entry by entry on a MatrixExpr
+    (SymPy's own ``f`` of a matrix is not elementwise: it is refused, naming this function)."""
+    def mapped(x):
+        x = as_expr(x, f"the argument of {name}")
+        return Map(f, x) if isinstance(x, MatrixExpr) else f(x)
+    mapped.__name__ = mapped.__qualname__ = name
+    mapped.__doc__ = (f"{name}(x): SymPy's ``{f.__name__}`` of a scalar, entry by entry of a matrix "
+                      f"expression (printed ``{name}(W*x + b)``) or of an ``sg.tensor`` expression.\n\n"
+                      f"    >>> import sympy as sp, symgrad as sg\n"
+                      f"    >>> sg.{name}(sp.MatrixSymbol('W', 2, 3) * sp.MatrixSymbol('x', 3, 1)).shape\n"
+                      f"    (2, 1)\n")
+    return mapped
+
+
+tanh = _mapping(sp.tanh, "tanh")
+exp = _mapping(sp.exp, "exp")
+log = _mapping(sp.log, "log")
+sqrt = _mapping(sp.sqrt, "sqrt")
+abs = _mapping(sp.Abs, "abs")     # noqa: A001 - sg.abs, as numpy.abs / torch.abs
+erf = _mapping(sp.erf, "erf")
+
+# The SymPy functions people apply to a whole matrix, and the sg.<name> that maps them over it.
+MATRIX_SPELLINGS = {"tanh": "tanh", "exp": "exp", "log": "log", "sqrt": "sqrt", "Abs": "abs",
+                    "erf": "erf", "sin": None, "cos": None, "sinh": None, "cosh": None}
+
+
+
+def matrix_function_message(e) -> str:
+    """What to say when SymPy's own function is applied to a whole matrix (``sp.tanh(W*x + b)``): in
+    SymPy that is not elementwise, and sg.<name> is.
+
+    >>> import sympy as sp
+    >>> W = sp.MatrixSymbol("W", 2, 2)
+    >>> print(matrix_function_message(sp.tanh(W)))
+    tanh(W): SymPy's tanh of a matrix is not taken entry by entry; write sg.tanh(W), which is (sg.exp, sg.log, sg.sqrt, sg.abs, sg.erf and the activations likewise; sg.elementwise(f, M) for any scalar function f)
+    """
+    name = e.func.__name__
+    mat = next((a for a in e.args if isinstance(a, MatrixExpr)), None)
+    fix = MATRIX_SPELLINGS.get(name) or (name if name in _ACTIVATION_NAMES else None)
+    shown = ", ".join(str(a) for a in e.args)
+    instead = f"sg.{fix}({shown})" if fix else f"sg.elementwise(sp.{name}, {mat})"
+    return (f"{name}({shown}): SymPy's {name} of a matrix is not taken entry by entry; write {instead}, "
+            f"which is (sg.exp, sg.log, sg.sqrt, sg.abs, sg.erf and the activations likewise; "
+            f"sg.elementwise(f, M) for any scalar function f)")
+
+
+_SQRT2 = sp.sqrt(2)
+_SQRT_2_OVER_PI = sp.sqrt(2 / sp.pi)
+_GELU_C = sp.Float("0.044715", 30)       # PyTorch's constant of the tanh form
+
+
+class gelu(_Activation):
+    """GELU(x) = x·Φ(x) = x/2·(1 + erf(x/√2)), Φ the standard normal CDF (torch's F.gelu);
+    GELU'(x) = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).
+    ``approximate="tanh"`` gives `gelu_tanh`, as ``F.gelu(x, approximate="tanh")``.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> z = sp.Symbol("z")
+    >>> sp.diff(sg.gelu(z), z)
+    sqrt(2)*z*exp(-z**2/2)/(2*sqrt(pi)) + erf(sqrt(2)*z/2)/2 + 1/2
+    >>> sg.gelu(z, approximate="tanh")
+    gelu_tanh(z)
+    """
+
+    nargs = 1
+
+    def __new__(cls, x, approximate="none", **options):
+        if approximate == "tanh":
+            return gelu_tanh(x, **options)
+        if approximate != "none":
+            raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh' (as torch's F.gelu), "
+                                f"got {approximate!r}")
+        return super().__new__(cls, x, **options)
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return (1 + sp.erf(x / _SQRT2)) / 2 + x * sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi)
+
+    def elementary(self):
+        x = self.args[0]
+        return x * (1 + sp.erf(x / _SQRT2)) / 2
+
+    def _latex(self, printer):
+        return r"\operatorname{GELU}\left(%s\right)" % printer._print(self.args[0])
+
+
+class gelu_tanh(_Activation):
+    """GELU in its tanh form (``F.gelu(x, approximate="tanh")``): x/2·(1 + tanh u),
+    u = √(2/π)·(x + 0.044715x³); its derivative ½(1 + tanh u) + x/2·(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return S.Zero
+
+    def _u(self):
+        x = self.args[0]
+        return _SQRT_2_OVER_PI * (x + _GELU_C * x ** 3)
+
+    def fdiff(self, argindex=1):
+        x, t = self.args[0], sp.tanh(self._u())
+        return (1 + t) / 2 + x * (1 - t ** 2) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x ** 2) / 2
+
+    def elementary(self):
+        return self.args[0] * (1 + sp.tanh(self._u())) / 2
+
+    def _latex(self, printer):
+        return r"\operatorname{GELU}_{\tanh}\left(%s\right)" % printer._print(self.args[0])
+
+
+class silu(_Activation):
+    """SiLU (swish) x·σ(x); SiLU'(x) = σ(x)·(1 + x(1 − σ(x)))."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return sigmoid(x) * (1 + x * (1 - sigmoid(x)))
+
+    def elementary(self):
+        return self.args[0] * sigmoid(self.args[0])
+
+    def _latex(self, printer):
+        return r"\operatorname{SiLU}\left(%s\right)" % printer._print(self.args[0])
+
+
+class elu(_Activation):
+    """ELU(x, α) = x for x > 0, α(eˣ − 1) otherwise (torch's F.elu, α = 1); ELU'(x) = 1 for x > 0,
+    αeˣ otherwise (so ELU'(0) = α, as torch). Written with min(x, 0) inside the exponential, so
+    that no branch overflows for a large x."""
+
+    nargs = (1, 2)
+
+    def __new__(cls, x, alpha=1, **options):
+        return super().__new__(cls, x, as_expr(alpha, "alpha"), **options)
+
+    def fdiff(self, argindex=1):
+        x, alpha = self.args
+        if argindex == 1:
+            return Heaviside(x, 0) + alpha * sp.exp(sp.Min(x, 0)) * Heaviside(-x, 1)
+        return (sp.exp(sp.Min(x, 0)) - 1)
+
+    def elementary(self):
+        x, alpha = self.args
+        return sp.Max(x, 0) + alpha * (sp.exp(sp.Min(x, 0)) - 1)
+
+    def _latex(self, printer):
+        x, alpha = self.args
+        if alpha == 1:
+            return r"\operatorname{ELU}\left(%s\right)" % printer._print(x)
+        return r"\operatorname{ELU}\left(%s, %s\right)" % (printer._print(x), printer._print(alpha))
+
+
+# torch.nn.SELU's constants (Klambauer et al. 2017), to the digits torch uses
+SELU_ALPHA = sp.Float("1.6732632423543772848170429916717", 30)
+SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 30)
+
+
+class selu(_Activation):
+    """SELU(x) = λ·ELU(x, α), λ ≈ 1.0507, α ≈ 1.6733 (torch's F.selu); SELU'(x) = λ for x > 0,
+    λαeˣ otherwise."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return SELU_SCALE * (Heaviside(x, 0) + SELU_ALPHA * sp.exp(sp.Min(x, 0)) * Heaviside(-x, 1))
+
+    def elementary(self):
+        x = self.args[0]
+        return SELU_SCALE * (sp.Max(x, 0) + SELU_ALPHA * (sp.exp(sp.Min(x, 0)) - 1))
+
+    def _latex(self, printer):
+        return r"\operatorname{SELU}\left(%s\right)" % printer._print(self.args[0])
+
+
+class softsign(_Activation):
+    """softsign(x) = x / (1 + |x|); softsign'(x) = 1 / (1 + |x|)²."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 + sp.Abs(self.args[0])) ** 2
+
+    def elementary(self):
+        return self.args[0] / (1 + sp.Abs(self.args[0]))
+
+    def _latex(self, printer):
+        return r"\operatorname{softsign}\left(%s\right)" % printer._print(self.args[0])
+
+
+class hardtanh(_Activation):
+    """hardtanh(x) = min(max(x, lo), hi), lo = −1, hi = 1 (torch's F.hardtanh); its derivative is 1
+    for lo < x < hi and 0 elsewhere (0 at the corners, as torch)."""
+
+    nargs = (1, 3)
+
+    def __new__(cls, x, min_val=-1, max_val=1, **options):
+        lo, hi = as_expr(min_val, "min_val"), as_expr(max_val, "max_val")
+        if lo.is_number and hi.is_number and not lo < hi:
+            raise ArgumentError(f"hardtanh needs min_val < max_val, got {lo} and {hi}")
+        return super().__new__(cls, x, lo, hi, **options)
+
+    def fdiff(self, argindex=1):
+        x, lo, hi = self.args
+        if argindex != 1:
+            raise UnsupportedError("hardtanh: the derivative with respect to its bounds")
+        return Heaviside(x - lo, 0) * Heaviside(hi - x, 0)
+
+    def elementary(self):
+        x, lo, hi = self.args
+        return sp.Min(sp.Max(x, lo), hi)
+
+    def _latex(self, printer):
+        x, lo, hi = self.args
+        if (lo, hi) == (-1, 1):
+            return r"\operatorname{hardtanh}\left(%s\right)" % printer._print(x)
+        return r"\operatorname{hardtanh}\left(%s, %s, %s\right)" % tuple(map(printer._print, self.args))
+
+
+ACTIVATIONS = (gelu, gelu_tanh, silu, elu, selu, softsign, hardtanh)
+_ACTIVATION_NAMES = {"sigmoid", "relu", "leaky_relu", "softplus"} | {c.__name__ for c in ACTIVATIONS}
+
+for _name in ("gelu", "silu", "selu", "softsign"):
+    _register_text(_name, globals()[_name])
+_register_text("elu", elu, (1, 2), keywords=("alpha",))
+del _name
+
+
+# --------------------------------------------------------------------------------------------------
+# x·log y with 0·log 0 = 0: what entropies and cross-entropies mean (lim_{x→0} x log x = 0), so a
+# one-hot target gives a finite KL divergence and BCE (the naive product is 0·(−∞) = NaN).
+
+class xlogy(Function):
+    """xlogy(x, y) = x·log y, and 0 where x = 0 (torch.xlogy, scipy.special.xlogy);
+    ∂/∂x = log y, ∂/∂y = x/y. Of a sigmoid it is written stably: xlogy(x, σ(z)) = −x·softplus(−z),
+    xlogy(x, 1 − σ(z)) = −x·softplus(z).
+
+    >>> import sympy as sp, symgrad as sg
+    >>> x, y, z = sp.symbols("x y z")
+    >>> xlogy(0, y), sp.diff(xlogy(x, y), y), xlogy(x, 1 - sg.sigmoid(z))
+    (0, xdivy(x, y), -x*softplus(z))
+    """
+
+    nargs = 2
+    is_real = True
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero:
+            return S.Zero
+        if isinstance(y, sigmoid):
+            return -x * softplus(-y.args[0])
+        if isinstance(1 - y, sigmoid):
+            return -x * softplus((1 - y).args[0])
+        if y == 1 and x.is_finite:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        return sp.log(y) if argindex == 1 else xdivy(x, y)
+
+    def _numpycode(self, printer):
+        x, y = self.args
+        return "(%s*numpy.log(numpy.where(%s == 0, 1, %s)))" % (printer.parenthesize(x, PRECEDENCE["Mul"]), printer._print(x),
+                                                               printer._print(y))
+
+    def _eval_evalf(self, prec):
+        x, y = self.args
+        return S.Zero if x.is_zero else (x * sp.log(y))._eval_evalf(prec)
+
+    def _latex(self, printer):
+        x, y = self.args
+        return r"%s \log{\left(%s \right)}" % (printer.parenthesize(x, PRECEDENCE["Mul"]), printer._print(y))
+
+
+class xdivy(Function):
+    """xdivy(x, y) = x/y, and 0 where x = 0: ∂xlogy(x, y)/∂y, so that a target of 0 where the
+    prediction is 0 adds nothing to the gradient (not 0/0).
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> xdivy(0, 0), xdivy(x, 2)
+    (0, x/2)
+    """
+
+    nargs = 2
+    is_real = True
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero:
+            return S.Zero
+        if y.is_number and y.is_nonzero:
+            return x / y
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        return 1 / y if argindex == 1 else -xdivy(x, y ** 2)
+
+    def _numpycode(self, printer):
+        x, y = self.args
+        return "(%s/numpy.where(%s == 0, 1, %s))" % (printer.parenthesize(x, PRECEDENCE["Mul"]), printer._print(x),
+                                                    printer._print(y))
+
+    def _eval_evalf(self, prec):
+        x, y = self.args
+        return S.Zero if x.is_zero else (x / y)._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return r"\frac{%s}{%s}" % tuple(map(printer._print, self.args))
+
+
+class XLogY(MatrixExpr):
+    """xlogy(X, Y) entry by entry of two matrices of one shape."""
+
+    def __new__(cls, X, Y):
+        if X.shape != Y.shape:
+            raise ShapeError(f"xlogy of matrices of shapes {X.shape} and {Y.shape}")
+        # of a sigmoid, stably (as the scalar xlogy): X∘log σ(Z) = −X∘softplus(−Z), and
+        # X∘log(1 − σ(Z)) = −X∘softplus(Z); the gradient is then σ(Z) − ..., never 1/σ(Z)
+        z = _sigmoid_argument(Y)
+        if z is not None:
+            return -_hadamard(X, Map(softplus, -z))
+        z = _sigmoid_argument(sp.MatAdd(sp.OneMatrix(*Y.shape), -Y).doit())
+        if z is not None:
+            return -_hadamard(X, Map(softplus, z))
+        return MatrixExpr.__new__(cls, X, Y)
+
+    shape = property(lambda self: self.args[0].shape)
+
+    def _entry(self, i, j, **kwargs):
+        return xlogy(self.args[0]._entry(i, j, **kwargs), self.args[1]._entry(i, j, **kwargs))
+
+    def doit(self, **hints):
+        X, Y = (a.doit(**hints) for a in self.args)
+        if isinstance(X, sp.MatrixBase) and isinstance(Y, sp.MatrixBase):
+            return sp.ImmutableMatrix(*X.shape, lambda i, j: xlogy(X[i, j], Y[i, j]))
+        return XLogY(X, Y)
+
+    def _sympystr(self, printer):
+        return "xlogy(%s, %s)" % tuple(map(printer._print, self.args))
+
+    def _latex(self, printer):
+        return r"%s \circ \log{\left(%s \right)}" % (printer.parenthesize(self.args[0], PRECEDENCE["Mul"]),
+                                                      printer._print(self.args[1]))
+
+
+def _sigmoid_argument(M):
+    """Z when M is σ(Z) entry by entry, else None."""
+    if isinstance(M, Map):
+        (var,) = M.function.variables
+        if M.function.expr == sigmoid(var):
+            return M.expr
+    return None

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field, fields
 from ..core.differentiate import Derived, differentiate
 from ..core.policy import DEFAULT, Subgradients
 from ..errors import ArgumentError
+from ..frontend.keywords import keywords
 
 
+@keywords(extra=lambda: Derivation._TEACH)   # the teaching views' options
 def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, style: str = "steps",
            **options) -> "Derivation":
     """Derive the gradient of the scalar ``f`` with respect to ``wrt`` by reverse accumulation

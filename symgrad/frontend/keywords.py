@@ -1,0 +1,65 @@
+"""Keyword arguments checked by name: a misspelled option is an error naming the closest valid one.
+
+Python itself refuses an unknown keyword with a bare TypeError; a function that passes options on
+(``sg.derive(..., **options)``) would ignore it. The public entry points (`sg.derive`, `sg.check`,
+`sg.compile`, `sg.train`) are wrapped with `keywords`, which says which name was meant.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+from typing import Callable, Iterable
+
+from ..errors import ArgumentError
+
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None:
+    """Raise `ArgumentError` for the first name of ``given`` not in ``valid``, naming the closest
+    valid one (difflib) and listing them all.
+
+    >>> check_keywords("derive", ["at", "stlye"], ["mode", "style", "at"])
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.ArgumentError: derive() got an unknown keyword argument 'stlye'; did you mean 'style'? It takes: mode, style, at
+    """
+    valid = list(dict.fromkeys(valid))
+    for name in given:
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            raise ArgumentError(f"{who}() got an unknown keyword argument {name!r}{hint} "
+                                f"It takes: {', '.join(valid)}")
+
+
+def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = ()):
+    """Decorate a function so that a keyword argument it does not know is an `ArgumentError`
+    naming the closest valid one. The valid names are the function's named parameters and
+    ``extra`` (names its ``**options`` take; a callable is asked at each call, so a list kept
+    elsewhere stays the one truth).
+
+    >>> @keywords()
+    ... def fit(data, *, epochs=1, batch_size=32):
+    ...     return epochs
+    >>> fit([], epochs=2)
+    2
+    >>> fit([], epoch=2)
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.ArgumentError: fit() got an unknown keyword argument 'epoch'; did you mean 'epochs'? It takes: data, epochs, batch_size
+    """
+    def decorate(fn):
+        named = [p.name for p in inspect.signature(fn).parameters.values() if p.kind in _NAMED]
+
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            if kwargs:
+                more = extra() if callable(extra) else extra
+                allowed = set(named).union(more)
+                if not allowed.issuperset(kwargs):
+                    check_keywords(fn.__name__, kwargs, named + list(more))
+            return fn(*args, **kwargs)
+        return checked
+    return decorate
