@@ -143,3 +143,67 @@ class TorchProgram(Program):
                 k += 1
         self.last_loss = float(loss)
         return new_values, new_state
+
+
+# -- for `as_torch()` modules: reading another lowering's batches, pickling a program ---------------
+def batch_reader(program, spec):
+    """An object whose ``_batch_arrays`` reads batches for ``spec`` (a lowering derived from
+    ``program``'s, `codegen.vjp_specs`) as ``program`` reads its own: same array type and device."""
+    from symgrad.compiling.compiler import Compiled
+    none = Compiled("", None, None, None)
+    if isinstance(program, TorchProgram):
+        return TorchProgram(spec, none, device=program.device)
+    return Program(spec, none)
+
+
+class _PrimitivePickler:
+    """Pickling a program's lowering: its primitives are the IR's own objects (the schedulers test
+    them by identity), so they are stored by name and looked up again on loading."""
+
+    @staticmethod
+    def dumps(obj) -> bytes:
+        import io
+        import pickle
+
+        from symgrad.core.ir import Primitive
+
+        class P(pickle.Pickler):
+            def persistent_id(self, o):
+                return ("primitive", o.name) if isinstance(o, Primitive) else None
+        buf = io.BytesIO()
+        P(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+        return buf.getvalue()
+
+    @staticmethod
+    def loads(data: bytes):
+        import io
+        import pickle
+
+        from symgrad.core import rules as R
+
+        class U(pickle.Unpickler):
+            def persistent_load(self, pid):
+                kind, name = pid
+                if kind != "primitive" or name not in R.PRIMITIVES:
+                    raise pickle.UnpicklingError(f"unknown IR primitive {name!r} in a pickled symgrad program")
+                return R.PRIMITIVES[name]
+        return U(io.BytesIO(data)).load()
+
+
+def program_bytes(program) -> bytes:
+    """``program`` as bytes (its lowering, target, device and seed) for `program_from_bytes`."""
+    target = "triton" if isinstance(program, TorchProgram) else "numpy"
+    device = str(program.device) if target == "triton" else None
+    return _PrimitivePickler.dumps({"spec": program.spec, "target": target, "device": device,
+                                    "seed": int(program.rng.integers(0, 2 ** 31))})
+
+
+def program_from_bytes(data: bytes):
+    """The program `program_bytes` stored, compiled again (the generated module comes from the cache
+    when this machine has compiled it before)."""
+    from symgrad.compiling.compiler import _backend
+    d = _PrimitivePickler.loads(data)
+    compiled = _backend(d["target"])(d["spec"])
+    if d["target"] == "triton":
+        return TorchProgram(d["spec"], compiled, d["seed"], device=d["device"])
+    return (compiled.program or Program)(d["spec"], compiled, d["seed"])

@@ -284,7 +284,7 @@ def batch_sum(v, ws=None):
 '''
 
 
-def emit_module(spec: Spec) -> str:
+def _check_spec(spec: Spec) -> None:
     if spec.dtype != "float32":
         raise UnsupportedError(f"the Triton backend computes in float32 (fp32 accumulation); got "
                                f"dtype={spec.dtype!r}")
@@ -292,6 +292,10 @@ def emit_module(spec: Spec) -> str:
         if lw.masks:
             raise UnsupportedError("dropout is not supported by the Triton backend yet (its masks are "
                                    "drawn by the NumPy generator); compile for target='numpy'")
+
+
+def emit_module(spec: Spec) -> str:
+    _check_spec(spec)
     printer = TritonPrinter()
     out = _Out()
     funcs = [_function("loss", spec.eval, spec, printer, out),
@@ -328,19 +332,23 @@ def _legend(spec: Spec) -> list:
 # One function of the module (loss, grad, step, forward) and its kernels
 
 
-def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _Out) -> list:
+def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _Out,
+              input_grads: list | None = None) -> list:
+    """The host function ``kind`` ("loss", "grad", "step", "forward", or "grad_inputs": grad that
+    also returns the per-example ``input_grads`` [var | None per input], `build_grad_inputs`)."""
     from symgrad.compiling.compiler import _batched_shape, _shape
     names = argument_names(lw)
     if lw.scale is not None:
         names[lw.scale] = "scale"
-    train = kind in ("grad", "step")
+    train = kind in ("grad", "step", "grad_inputs")
+    xgrads = [(i, g) for i, g in enumerate(input_grads or []) if g is not None]
     notes = dict(lw.notes)      # what each argument is, for the kernels' argument comments
     for i, vid in enumerate(lw.params):
         notes[vid] = f"the parameter {safe_text(repr(spec.params[i].name))}"
     for i, vid in enumerate(lw.inputs):
         notes[vid] = f"the input {safe_text(repr(spec.inputs[i].name))}"
     sch = KernelScheduler(lw.graph, names, set(lw.inputs), notes, None, None)
-    roots = list(lw.outputs) if kind == "forward" else [lw.loss]
+    roots = list(lw.outputs) if kind == "forward" else [lw.loss] + [g for _, g in xgrads]
     grads = [(i, g) for i, g in enumerate(lw.grads)] if train else []
     plan = sch.plan(roots, grads, fuse_rows=FUSE_ROWS)
     used = sch.value
@@ -369,7 +377,13 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     body.append("")
 
     parts: dict[int, str] = {}           # gradient index -> its partial sums' name
-    prefix = {"loss": "eval", "grad": "train", "step": "train", "forward": "forward"}[kind]
+    for i, g in xgrads:
+        if not used[g.id].batched or sch.width_of(sch.base(g.id)) != sch.width_of(g.id):
+            raise UnsupportedError(f"the gradient with respect to the input {spec.inputs[i].name!r} is the same "
+                                   f"for every example or a broadcast value; the Triton backend returns "
+                                   f"per-example input gradients only when they vary by example")
+    prefix = {"loss": "eval", "grad": "train", "step": "train", "forward": "forward",
+              "grad_inputs": "xgrad"}[kind]
     # after ONE rows kernel every δ exists at once: all weight gradients in one launch too
     wgs = [k for k in plan.kernels if k.kind == "weight_grad"]
     merged = wgs if len(wgs) > 1 and sum(k.kind == "rows" for k in plan.kernels) == 1 else []
@@ -428,6 +442,13 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             out.pieces.append(_segments_kernel("finish", spec, printer, out))
             body.append(f"# stage 2 of every sum over the batch, and the loss Σ_b {L}_b · scale: one launch")
             body.append(f"return finish([{', '.join(params)}], [{partlist}], {L}, scale)")
+        elif kind == "grad_inputs":
+            out.pieces.append(_segments_kernel("finish", spec, printer, out))
+            body.append(f"# stage 2 of every sum over the batch, and the loss Σ_b {L}_b · scale: one launch")
+            body.append(f"loss, grads = finish([{', '.join(params)}], [{partlist}], {L}, scale)")
+            refs = dict((i, _ref(names, sch.base(g.id))) for i, g in xgrads)
+            body.append("# ∂L/∂x_b per example, stored by the rows kernel (None: the loss does not depend on it)")
+            body.append("return loss, grads, [" + ", ".join(refs.get(i, "None") for i in range(len(spec.inputs))) + "]")
         elif kind == "step":
             out.pieces.append(_segments_kernel("update", spec, printer, out))
             body.append(f"# stage 2 of every sum over the batch, the update, and the loss Σ_b {L}_b · scale: "
@@ -437,13 +458,14 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
 
     if kind != "step":      # step's temporaries are WORKSPACE buffers, kept between steps: del frees nothing
         body = _free_temporaries(body)
-    sig = {"loss": "params, batch", "grad": "params, batch, rng=None",
+    sig = {"loss": "params, batch", "grad": "params, batch, rng=None", "grad_inputs": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
     doc = {"loss": "The loss of the batch (a 0-d tensor).",
            "grad": "(loss, [∂loss/∂p0, ...]) for the batch, each gradient shaped like its parameter.",
            "step": "One training step: parameters and optimizer slots are updated in place; returns the "
                    "loss before the update.",
-           "forward": "The requested outputs for the batch, batch axis first."}[kind]
+           "forward": "The requested outputs for the batch, batch axis first.",
+           "grad_inputs": "(loss, [∂loss/∂p0, ...], [∂loss/∂x0 per example or None, ...]) for the batch."}[kind]
     return [f"def {kind}({sig}):", f'{_I}"""{doc}"""'] + [_I + b if b else "" for b in body]
 
 
@@ -1037,6 +1059,22 @@ def loss_sum(l_ptr, loss_ptr, B, scale, BLOCK: tl.constexpr):
 
 
 # =================================================================================================
+
+
+def build_grad_inputs(spec: Spec, input_grads: list):
+    """``grad_inputs(params, batch)`` → (loss, parameter gradients, per-example input gradients) of
+    ``spec``'s training lowering, whose ``input_grads`` (var | None per input) `codegen.vjp_specs`
+    derived: the same three launches as ``grad``, the rows kernel storing ∂L/∂x too."""
+    printer, out = TritonPrinter(), _Out()
+    _check_spec(spec)
+    func = _function("grad_inputs", spec.train, spec, printer, out, input_grads)
+    src = [HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK)] + _legend(spec)
+    if out.uses_weight_grad:
+        src.append(WEIGHT_GRAD.replace('input_precision="ieee"', f'input_precision="{DOT_PRECISION}"'))
+    if out.uses_batch_sum:
+        src.append(BATCH_SUM)
+    src += out.pieces + ["\n\n" + "\n".join(func)]
+    return runtime.load("\n".join(src).rstrip() + "\n").grad_inputs
 
 
 def build(spec: Spec) -> Compiled:
