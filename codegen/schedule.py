@@ -678,7 +678,7 @@ class KernelScheduler(Scheduler):
                 continue
             if p is R.ewise_p:
                 tile = self.width_of(v)
-            elif p is R.sum_p or p is R.logsumexp_p:
+            elif p is R.sum_p or p is R.logsumexp_p or p is R.gather_p:       # row reductions
                 if p is R.sum_p and e.params[0] is not None and self.width_of(v) is not None:
                     raise UnsupportedError(f"{e}: a partial sum of a matrix per example is not supported")
                 tile = self.width_of(e.inputs[0].id)

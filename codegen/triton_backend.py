@@ -531,6 +531,7 @@ class _RowsBody:
         self.acc: dict[int, str] = {}            # var id of a stage's product -> "acc", "acc2", ...
         self.local: set[int] = set()             # computed by the stages so far
         self.width = None                        # of the stage being built
+        self.sfx = ""                            # and its suffix (several stages: its number)
 
     def name(self, v: int) -> str:
         return self.names.get(v, f"v{v}")
@@ -548,6 +549,8 @@ class _RowsBody:
             return self._sym(self.name(v), sch.width_of(v) is None and tile)
         if e.prim is R.const_p:
             u = R.uniform_value(sch.g, e.out)
+            if u is None and _is_iota(e) and tile:
+                return self.column_index()      # [0, 1, …, n−1]: the entry's index in the row
             if u is None:
                 raise UnsupportedError(f"{e}: a constant matrix inside an elementwise body is not supported "
                                        f"by the Triton backend")
@@ -576,6 +579,10 @@ class _RowsBody:
             return sp.Symbol(f"{self.name(v)}[None, :]")
         raise UnsupportedError(f"v{v} ({e}): a parameter of shape {val.shape} cannot be read in a kernel "
                                f"over {self.width} entries per example")
+
+    def column_index(self):
+        """The index of each entry of the tile's rows, as a SymPy symbol the printer prints as is."""
+        return sp.Symbol(f"offs_n{self.sfx}[None, :]", integer=True)
 
     @staticmethod
     def _sym(name: str, as_column: bool):
@@ -607,7 +614,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     T = _I
     for si, st in enumerate(stages):
         sfx = str(si + 1) if many else ""
-        rb.width = st.width
+        rb.width, rb.sfx = st.width, sfx
         N = st.width or 1
         const.append((f"N{sfx}", N, "entries per example in the tile" + (f" of stage {sfx}" if many else "")))
         if st.matmul is not None:
@@ -615,6 +622,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
         const.append((f"BLOCK_N{sfx}", _pow2(N), f"≥ N{sfx}, a power of two: a program holds whole rows"))
         if many:
             body.append(f"{T}# -- stage {sfx}")
+        defined.add(f"offs_n{sfx}")
         body += [f"{T}offs_n{sfx} = tl.arange(0, BLOCK_N{sfx})",
                  f"{T}mask_n{sfx} = offs_n{sfx} < N{sfx}",
                  f"{T}mask{sfx} = mask_m[:, None] & mask_n{sfx}[None, :]"]
@@ -632,12 +640,14 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             arg(swk, f"stride of {wn} along the sum", f"{wn}.stride({0 if flip else 1})")
             Mt = f"{wn}ᵀ" if not flip else wn
             doc.append(f"{acc} = {an} @ {Mt}  (the batch of {_math_eqn(eqn)})")
+            # a per-example scalar (a width-1 output's δ) is the tile's first column
+            an_tile = f"{an}[:, None]" if sch.width_of(a) is None else an
             if a in rb.local:      # made by an earlier stage: still in registers, whole rows
                 body += [f"{T}# -- {acc} = {an} @ {Mt}: {an} is in registers (whole rows, zero beyond K{sfx})",
                          f"{T}offs_k{sfx} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",
                          f"{T}w{sfx} = tl.load({wn}_ptr + offs_k{sfx}[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}             mask=(offs_k{sfx}[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
-                         f"{T}{acc} = tl.dot(tl.where((offs_k{sfx} < K{sfx})[None, :], {an}, 0.0), w{sfx}, "
+                         f"{T}{acc} = tl.dot(tl.where((offs_k{sfx} < K{sfx})[None, :], {an_tile}, 0.0), w{sfx}, "
                          f"input_precision=\"{DOT_PRECISION}\")"]
             else:
                 uses_block_k = True
@@ -667,6 +677,9 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                                                                for i, u in enumerate(e.inputs)})))
             elif e.prim is R.sum_p:
                 stmts.append((nm, "sum", rb.expr(e.inputs[0].id, True)))
+            elif e.prim is R.gather_p:      # z[k] = Σ_n z_n·[n = k], k the example's class label
+                z, k = (rb.expr(u.id, True) for u in e.inputs)
+                stmts.append((nm, "sum", z * sp.KroneckerDelta(rb.column_index(), k)))
             else:
                 stmts.append((nm, "lse", rb.expr(e.inputs[0].id, True)))
             doc.append(f"{nm} = {_math(stmts[-1])}")
@@ -789,6 +802,14 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
     host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
     return src, call, [safe_text(c) for c in host]
+
+
+def _is_iota(e) -> bool:
+    """A constant column or row [0, 1, …, n−1] (the entry indices gather's VJP compares labels with)."""
+    val = e.params[0]
+    if not isinstance(val, sp.MatrixBase) or 1 not in val.shape:
+        return False
+    return all(x == i for i, x in enumerate(val))
 
 
 def _stage_of(stages: list, v: int, many: bool) -> str:
