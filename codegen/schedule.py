@@ -593,6 +593,8 @@ class Kernel:
     bias: int | None = None
     operands: tuple = ()
     stages: list | None = None                  # a rows kernel made of several (pass 8)
+    part: str = ""                              # host name of its partial sums (of `grad`)
+    bias_part: str = ""                         # and of the bias gradient riding along
 
 
 @dataclass
@@ -650,6 +652,14 @@ class KernelScheduler(Scheduler):
         from symgrad.errors import UnsupportedError
         self._analyse(list(roots) + [g for _, g in grads if g is not None])
         fused = self._fusable_grad_matmuls([(None, g, None) for _, g in grads])
+        # a gradient that is a sum of terms (a tied weight: Σ of outer products) is summed over
+        # the batch term by term, each in its own reduction, and the terms' partial sums together
+        terms = {i: self._grad_terms(g) for i, g in grads if g is not None}
+        sums = set()
+        for i, ts in terms.items():
+            if len(ts) > 1:
+                sums |= self._term_sums(dict(grads)[i])
+            fused |= {t.id for how, t in ts if how != "value"}
         kernels: list[Kernel] = []
         home: dict[int, int] = {}        # var id -> index of the kernel that computes it
         reads: list[tuple] = []          # (var, index of the kernel that reads it)
@@ -662,7 +672,7 @@ class KernelScheduler(Scheduler):
 
         for e in self.eqns:
             v, p = e.out.id, e.prim
-            if p.leaf or v in fused or self.base(v) != v or p is R.transpose_p:
+            if p.leaf or v in fused or v in sums or self.base(v) != v or p is R.transpose_p:
                 continue                # leaves; views (read through by `base`, or a matmul operand)
             if not self.value[v].batched:
                 if p is R.ewise_p:
@@ -719,32 +729,16 @@ class KernelScheduler(Scheduler):
         for r in roots:
             for s in self.sources(r.id):
                 stored.add(s)
-        for i, g in grads:
-            if g is None:
+        for i, g0 in grads:
+            if g0 is None:
                 continue
-            if g.id in fused:
-                a, y = self.g.producer[g.id].inputs
-                if any(self.width_of(self.base(u.id)) != self.width_of(u.id) for u in (a, y)):
-                    # δ = s·𝟙, a per-example scalar broadcast to a column: its base has one entry per
-                    # example, and Σ_b δ_b y_bᵀ over it would fill one row of the gradient only
-                    raise UnsupportedError(f"the gradient of parameter {i} is an outer product of a "
-                                           f"per-example value broadcast to a column or row; the kernel "
-                                           f"backends do not support that yet (target='numpy' does)")
-                k = Kernel("weight_grad", grad=i, operands=(self.base(a.id), self.base(y.id)))
-            elif self.value[g.id].batched:
-                if self.width_of(self.base(g.id)) != self.width_of(g.id):
-                    raise UnsupportedError(f"the gradient of parameter {i} is a per-example value "
-                                           f"broadcast to {format_shape(g.shape)}; the kernel backends do "
-                                           f"not support that yet")
-                k = Kernel("batch_sum", width=self.width_of(g.id), grad=i, operands=(self.base(g.id),))
-            else:
-                raise UnsupportedError(f"the gradient of parameter {i} is the same for every example "
-                                       f"(it does not depend on the inputs); the kernel backends do not "
-                                       f"support that yet")
-            for u in k.operands:
-                for s in self.sources(u):
-                    stored.add(s)
-            kernels.append(k)
+            for n, (how, g) in enumerate(terms[i]):
+                k = self._term_kernel(i, g, how, fused)
+                k.part = f"part{i}" + (f"_{n}" if n else "")
+                for u in k.operands:
+                    for s in self.sources(u):
+                        stored.add(s)
+                kernels.append(k)
         # the batch sum of δ (a bias gradient) rides along with the weight gradient δ·yᵀ
         for j in range(n_rows, len(kernels)):
             k = kernels[j]
@@ -752,9 +746,71 @@ class KernelScheduler(Scheduler):
                 continue
             for w in kernels[n_rows:]:
                 if w.kind == "weight_grad" and w.bias is None and w.operands[0] == k.operands[0]:
-                    w.bias = k.grad
+                    w.bias, w.bias_part = k.grad, k.part
                     k.kind = "fused"
                     break
+        return self._placed(kernels, n_rows, home, stored)
+
+    def _grad_terms(self, g: Var) -> list:
+        """[(how, var)]: ∂L/∂p per example as a sum of terms, each summed over the batch on its own:
+        "outer" (δ·yᵀ), "outer_t" ((δ·yᵀ)ᵀ = y·δᵀ), "value" (anything else). One term unless ``g``
+        is a plain sum (coefficients 1) with an outer product among its terms."""
+        e = self.g.producer[g.id]
+        if e.prim is R.ewise_p and self.uses.get(g.id) == 1 and self._plain_sum(e):
+            ts = [t for u in e.inputs for t in self._grad_terms(u)]
+            if any(how != "value" for how, _ in ts):
+                return ts
+        if self._is_outer(g):
+            return [("outer", g)]
+        if e.prim is R.transpose_p and self.uses.get(g.id) == 1 and self._is_outer(e.inputs[0]):
+            return [("outer_t", e.inputs[0])]
+        return [("value", g)]
+
+    def _term_sums(self, g: Var) -> set:
+        """The plain sums that join a gradient's terms: computed by no kernel (see `_grad_terms`)."""
+        e = self.g.producer[g.id]
+        if e.prim is R.ewise_p and self.uses.get(g.id) == 1 and self._plain_sum(e):
+            return {g.id}.union(*[self._term_sums(u) for u in e.inputs])
+        return set()
+
+    @staticmethod
+    def _plain_sum(e) -> bool:
+        from symgrad.core.placeholders import placeholders
+        return e.params[0] == sp.Add(*placeholders(len(e.inputs)))
+
+    def _is_outer(self, v: Var) -> bool:
+        """A per-example outer product column · row, used once."""
+        e = self.g.producer[v.id]
+        if e.prim is not R.matmul_p or self.uses.get(v.id) != 1:
+            return False
+        a, b = e.inputs
+        return self.value[a.id].batched and self.value[b.id].batched and a.shape[1] == 1 and b.shape[0] == 1
+
+    def _term_kernel(self, i: int, g: Var, how: str, fused: set) -> Kernel:
+        """The reduction over the batch of one term of the gradient of parameter ``i``."""
+        from symgrad.errors import UnsupportedError
+        if how != "value" or g.id in fused:
+            a, y = self.g.producer[g.id].inputs
+            if any(self.width_of(self.base(u.id)) != self.width_of(u.id) for u in (a, y)):
+                # δ = s·𝟙, a per-example scalar broadcast to a column: its base has one entry per
+                # example, and Σ_b δ_b y_bᵀ over it would fill one row of the gradient only
+                raise UnsupportedError(f"the gradient of parameter {i} is an outer product of a "
+                                       f"per-example value broadcast to a column or row; the kernel "
+                                       f"backends do not support that yet (target='numpy' does)")
+            d, y = self.base(a.id), self.base(y.id)
+            return Kernel("weight_grad", grad=i, operands=(y, d) if how == "outer_t" else (d, y))
+        if self.value[g.id].batched:
+            if self.width_of(self.base(g.id)) != self.width_of(g.id):
+                raise UnsupportedError(f"the gradient of parameter {i} is a per-example value "
+                                       f"broadcast to {format_shape(g.shape)}; the kernel backends do "
+                                       f"not support that yet")
+            return Kernel("batch_sum", width=self.width_of(g.id), grad=i, operands=(self.base(g.id),))
+        raise UnsupportedError(f"the gradient of parameter {i} is the same for every example "
+                               f"(it does not depend on the inputs); the kernel backends do not "
+                               f"support that yet")
+
+    def _placed(self, kernels, n_rows, home, stored) -> "Plan":
+        """Each reduction over the batch placed right after the kernel that makes its operands."""
         # each reduction over the batch runs as soon as its operands exist, so that δ of a layer can
         # be freed before the next layer's is made (peak memory: that of plain backprop)
         order = kernels[:n_rows]

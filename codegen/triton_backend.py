@@ -405,26 +405,26 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                 out.pieces.append(src)
             body += lines[:-1] + [_in_workspace(lines[-1], kind)]
             for w in merged:
-                parts[w.grad] = f"part{w.grad}"
+                parts.setdefault(w.grad, []).append(w.part)
                 if w.bias is not None:
-                    parts[w.bias] = f"part{w.bias}"
+                    parts.setdefault(w.bias, []).append(w.bias_part)
         elif k.kind == "weight_grad":
             out.uses_weight_grad = True
             d, y = (_ref(names, v) for v in k.operands)
             bias = k.bias is not None
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {d}_b {y}_bᵀ" + (f", ∂L/∂p{k.bias} = Σ_b {d}_b" if bias else "")
                         + " (stage 1: partial sums per slice of the batch)")
-            body.append(_in_workspace(f"part{k.grad}, part{k.bias if bias else '_'} = weight_grad({d}, {y}, {bias})",
-                                      kind, f"p{k.grad}"))
-            parts[k.grad] = f"part{k.grad}"
+            body.append(_in_workspace(f"{k.part}, {k.bias_part if bias else '_'} = weight_grad({d}, {y}, {bias})",
+                                      kind, "p" + k.part[4:]))
+            parts.setdefault(k.grad, []).append(k.part)
             if bias:
-                parts[k.bias] = f"part{k.bias}"
+                parts.setdefault(k.bias, []).append(k.bias_part)
         else:
             out.uses_batch_sum = True
             (v,) = k.operands
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {_ref(names, v)}_b (stage 1: partial sums per slice)")
-            body.append(_in_workspace(f"part{k.grad} = batch_sum({_ref(names, v)})", kind, f"p{k.grad}"))
-            parts[k.grad] = f"part{k.grad}"
+            body.append(_in_workspace(f"{k.part} = batch_sum({_ref(names, v)})", kind, "p" + k.part[4:]))
+            parts.setdefault(k.grad, []).append(k.part)
     if kind == "forward":
         body.append("return [" + ", ".join(_ref(names, sch.base(o.id)) for o in lw.outputs) + "]")
     else:
@@ -435,7 +435,9 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             for i, p in enumerate(spec.params):
                 if i not in parts:      # the loss does not depend on p_i
                     body.append(f"part{i} = torch.zeros((1, {_numel(p)}), device={L}.device, dtype=torch.float32)")
-            partlist = ", ".join(f"part{i}" for i in range(len(spec.params)))
+            # a gradient of several terms (a tied weight): their slices' partial sums, one after the other
+            partlist = ", ".join(f"part{i}" if i not in parts or len(parts[i]) == 1
+                                 else f"torch.cat([{', '.join(parts[i])}])" for i in range(len(spec.params)))
         if kind == "loss":
             body.append("return loss")
         elif kind == "grad":
@@ -871,7 +873,7 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     L.append(f"{_I}{kname}[grid]({call}, B, triton.cdiv(B, splits), splits)")
     L.append(f"{_I}return " + ", ".join(f"part_w{i}, part_b{i}" for i in range(n)))
     host_args = ", ".join(f"{_ref(names, k.operands[0])}, {_ref(names, k.operands[1])}" for k in group)
-    lhs = ", ".join(f"part{k.grad}, part{k.bias if k.bias is not None else '_'}" for k in group)
+    lhs = ", ".join(f"{k.part}, {k.bias_part if k.bias is not None else '_'}" for k in group)
     lines = ["# " + "; ".join(f"∂L/∂p{k.grad} = Σ_b {_ref(names, k.operands[0])}_b "
                                 f"{_ref(names, k.operands[1])}_bᵀ"
                                 + (f", ∂L/∂p{k.bias} = Σ_b {_ref(names, k.operands[0])}_b"
