@@ -585,7 +585,7 @@ class Kernel:
     kernel that starts with acc[b, i] = Σ_j a[b, j]·M[i, j], M a parameter or its transpose;
     ``grad`` / ``bias`` are the indices of the gradients a reduction over the batch finishes, with
     ``operands`` the var ids it reads."""
-    kind: str                                   # "rows" | "weight_grad" | "batch_sum"
+    kind: str                                   # "rows" | "weight_grad" | "batch_sum" | "host"
     width: int | None = None
     matmul: tuple | None = None
     eqns: list = field(default_factory=list)
@@ -602,6 +602,7 @@ class Plan:
     kernels: list
     stored: set                  # var ids written to memory by the kernel that computes them
     unbatched: set               # elementwise equations of parameters only: recomputed where used
+    host: set = field(default_factory=set)     # other values of parameters only: torch, on the host
 
 
 class KernelScheduler(Scheduler):
@@ -616,8 +617,38 @@ class KernelScheduler(Scheduler):
         if n == 1 or m == 1:
             return m if n == 1 else n
         from symgrad.errors import UnsupportedError
-        raise UnsupportedError(f"v{v} is a {format_shape(shape)} matrix per example; the kernel backends "
-                               f"handle per-example scalars, columns and rows (networks of dense layers)")
+        raise UnsupportedError(f"{self.describe(v)} is a {format_shape(shape)} matrix per example; the kernel "
+                               f"backends handle per-example scalars, columns and rows (networks of dense "
+                               f"layers): write it with vectors (a bilinear xᵀ·W·y as sg.sum(x ⊙ (W·y))), "
+                               f"or compile for target='numpy'")
+
+    def describe(self, v: int) -> str:
+        """Var ``v`` in the user's terms, for an error: the subexpression it was lowered from, or the
+        adjoint of one (never an IR name like v22)."""
+        import re
+        e = self.g.producer[v]
+        if e.prim is R.const_p and isinstance(e.params[0], sp.MatrixBase):
+            val = e.params[0]
+            if sorted(val) == [0] * (len(val) - 1) + [1]:
+                return ("an entry M[i, j] of a matrix expression (SymPy writes it with a constant one-hot "
+                        "matrix; for the entry of a 1×1 result, write sg.sum(M) instead of M[0, 0])")
+            return f"the constant matrix {str(val.tolist())[:60]}"
+        note = (self.notes or {}).get(v, "")
+        if note.startswith("= "):
+            return f"`{note[2:]}`"
+        m = re.search(r"∂L/∂v(\d+)", note)
+        if m and int(m.group(1)) != v:
+            return f"a term of ∂L/∂{self.describe(int(m.group(1)))}"
+        m = re.search(r"\(p\d+ is the parameter (.*)\)$", note)
+        if m:
+            return f"∂L/∂{m.group(1)} per example"
+        m = re.search(r"the (parameter|input) '.*'$", note)
+        return m.group(0) if m else "a value derived from the loss"
+
+    def param_name(self, i: int) -> str:
+        """The parameter ``i`` as the user named it (the backend sets ``param_names``)."""
+        names = getattr(self, "param_names", None)
+        return f"the parameter {names[i]!r}" if names else f"parameter {i}"
 
     def base(self, v: int) -> int:
         """The var whose memory ``v`` reads: transposes of vectors, broadcasts and sums over a single
@@ -639,7 +670,7 @@ class KernelScheduler(Scheduler):
         """The computed vars (not leaves, not recomputed) that var ``v`` reads."""
         b = self.base(v)
         e = self.g.producer[b]
-        if e.prim.leaf:
+        if e.prim.leaf or b in getattr(self, "host", ()):
             return set()
         if b in self.unbatched:
             return set().union(*[self.sources(u.id) for u in e.inputs])
@@ -664,6 +695,7 @@ class KernelScheduler(Scheduler):
         home: dict[int, int] = {}        # var id -> index of the kernel that computes it
         reads: list[tuple] = []          # (var, index of the kernel that reads it)
         self.unbatched = set()
+        self.host = set()                # reductions / products of parameters alone: on the host
 
         def need(v: int, at: int):
             """Var ``v`` is read by kernel ``at``."""
@@ -677,9 +709,9 @@ class KernelScheduler(Scheduler):
             if not self.value[v].batched:
                 if p is R.ewise_p:
                     self.unbatched.add(v)
-                    continue
-                raise UnsupportedError(f"{e}: a {p.name} of parameters alone (the same for every example) "
-                                       f"is not supported by the kernel backends yet")
+                else:       # a penalty's Σ W², ...: the same for every example, computed once by torch
+                    self.host.add(v)
+                continue
             if p is R.matmul_p:
                 k = Kernel("rows", self.width_of(v), matmul=self._matmul_operands(e))
                 kernels.append(k)
@@ -690,10 +722,13 @@ class KernelScheduler(Scheduler):
                 tile = self.width_of(v)
             elif p is R.sum_p or p is R.logsumexp_p or p is R.gather_p:       # row reductions
                 if p is R.sum_p and e.params[0] is not None and self.width_of(v) is not None:
-                    raise UnsupportedError(f"{e}: a partial sum of a matrix per example is not supported")
+                    raise UnsupportedError(f"{self.describe(v)}: a partial sum of a matrix per example is not "
+                                           f"supported by the kernel backends; compile for target='numpy'")
                 tile = self.width_of(e.inputs[0].id)
             else:
-                raise UnsupportedError(f"the kernel backends have no rule for the primitive {p.name!r} ({e})")
+                raise UnsupportedError(f"{self.describe(v)}: the kernel backends have no rule for {p.name!r} "
+                                       f"(they take dense layers, elementwise functions, sums, log-sum-exp and "
+                                       f"class labels); compile for target='numpy'")
             deps = set().union(*[self.sources(u.id) for u in e.inputs]) if e.inputs else set()
             lo = max((home[s] for s in deps), default=-1)
             order = ([lo] if lo >= 0 else []) + list(range(len(kernels) - 1, lo, -1))
@@ -794,20 +829,19 @@ class KernelScheduler(Scheduler):
             if any(self.width_of(self.base(u.id)) != self.width_of(u.id) for u in (a, y)):
                 # δ = s·𝟙, a per-example scalar broadcast to a column: its base has one entry per
                 # example, and Σ_b δ_b y_bᵀ over it would fill one row of the gradient only
-                raise UnsupportedError(f"the gradient of parameter {i} is an outer product of a "
+                raise UnsupportedError(f"the gradient of {self.param_name(i)} is an outer product of a "
                                        f"per-example value broadcast to a column or row; the kernel "
                                        f"backends do not support that yet (target='numpy' does)")
             d, y = self.base(a.id), self.base(y.id)
             return Kernel("weight_grad", grad=i, operands=(y, d) if how == "outer_t" else (d, y))
         if self.value[g.id].batched:
             if self.width_of(self.base(g.id)) != self.width_of(g.id):
-                raise UnsupportedError(f"the gradient of parameter {i} is a per-example value "
+                raise UnsupportedError(f"the gradient of {self.param_name(i)} is a per-example value "
                                        f"broadcast to {format_shape(g.shape)}; the kernel backends do "
                                        f"not support that yet")
             return Kernel("batch_sum", width=self.width_of(g.id), grad=i, operands=(self.base(g.id),))
-        raise UnsupportedError(f"the gradient of parameter {i} is the same for every example "
-                               f"(it does not depend on the inputs); the kernel backends do not "
-                               f"support that yet")
+        # the same for every example (a penalty's 2λW): computed once on the host, times B
+        return Kernel("host", grad=i, operands=(g.id,))
 
     def _placed(self, kernels, n_rows, home, stored) -> "Plan":
         """Each reduction over the batch placed right after the kernel that makes its operands."""
@@ -822,7 +856,7 @@ class KernelScheduler(Scheduler):
             while pos < len(order) and order[pos].kind != "rows":
                 pos += 1                 # after the reductions already placed there
             order.insert(pos, k)
-        return Plan(order, stored, self.unbatched)
+        return Plan(order, stored, self.unbatched, self.host)
 
     def _matmul_operands(self, e) -> tuple:
         """(eqn, a, P, transposed): the product as acc[b, i] = Σ_j a[b, j]·M[i, j], M = P or Pᵀ."""
@@ -834,12 +868,16 @@ class KernelScheduler(Scheduler):
         elif vx.batched and vx.layout == "row" and not vy.batched:      # aᵀ·M' = (M'ᵀ·a)ᵀ
             a, m, flip = x, y, True
         else:
-            raise UnsupportedError(f"{e}: the kernel backends multiply a batch of vectors by a parameter "
-                                   f"matrix (W·y, Wᵀ·δ, yᵀ·W); this product is not of that form")
+            raise UnsupportedError(f"{self.describe(e.out.id)}: the kernel backends multiply a batch of vectors "
+                                   f"by a parameter matrix (W·y, Wᵀ·δ, yᵀ·W); this product is not of that form "
+                                   f"(a product of two per-example vectors: write it as sg.sum(a ⊙ b); else "
+                                   f"compile for target='numpy')")
         me = self.g.producer[m.id]
         if me.prim is R.transpose_p:
             m, flip = me.inputs[0], not flip
             me = self.g.producer[m.id]
         if not me.prim.leaf or me.prim is R.const_p:
-            raise UnsupportedError(f"{e}: the matrix of a product must be a parameter (or its transpose)")
+            raise UnsupportedError(f"{self.describe(e.out.id)}: the matrix of a product must be a parameter "
+                                   f"(or its transpose), not a computed or constant matrix; make it a parameter, "
+                                   f"or compile for target='numpy'")
         return (e, self.base(a.id), m.id, flip)

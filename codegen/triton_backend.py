@@ -348,6 +348,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     for i, vid in enumerate(lw.inputs):
         notes[vid] = f"the input {safe_text(repr(spec.inputs[i].name))}"
     sch = KernelScheduler(lw.graph, names, set(lw.inputs), notes, None, None)
+    sch.param_names = [p.name for p in spec.params]
     roots = list(lw.outputs) if kind == "forward" else [lw.loss] + [g for _, g in xgrads]
     grads = [(i, g) for i, g in enumerate(lw.grads)] if train else []
     plan = sch.plan(roots, grads, fuse_rows=FUSE_ROWS)
@@ -376,7 +377,14 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                     else "scale = 1.0  # the loss is the sum over the batch")
     body.append("")
 
-    parts: dict[int, str] = {}           # gradient index -> its partial sums' name
+    parts: dict[int, list] = {}          # gradient index -> its partial sums' names, one per term
+    host = [v for v in sorted(plan.host) if v in used]
+    for v in host:
+        names[v] = f"h{v}"
+    if host:
+        body.append("# values of the parameters alone (a penalty), the same for every example: torch, once")
+    for v in host:
+        body.append(f"{names[v]} = {_host_code(sch, v, names, top=True)}  # {_clip(sch.notes.get(v, ''), 60)}")
     for i, g in xgrads:
         if not used[g.id].batched or sch.width_of(sch.base(g.id)) != sch.width_of(g.id):
             raise UnsupportedError(f"the gradient with respect to the input {spec.inputs[i].name!r} is the same "
@@ -419,6 +427,11 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             parts.setdefault(k.grad, []).append(k.part)
             if bias:
                 parts.setdefault(k.bias, []).append(k.bias_part)
+        elif k.kind == "host":
+            (v,) = k.operands
+            body.append(f"# ∂L/∂p{k.grad} ∋ the same term for every example: B times it, as one slice")
+            body.append(f"{k.part} = ({_host_code(sch, v, names)} * B).reshape(1, -1)")
+            parts.setdefault(k.grad, []).append(k.part)
         else:
             out.uses_batch_sum = True
             (v,) = k.operands
@@ -437,7 +450,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                     body.append(f"part{i} = torch.zeros((1, {_numel(p)}), device={L}.device, dtype=torch.float32)")
             # a gradient of several terms (a tied weight): their slices' partial sums, one after the other
             partlist = ", ".join(f"part{i}" if i not in parts or len(parts[i]) == 1
-                                 else f"torch.cat([{', '.join(parts[i])}])" for i in range(len(spec.params)))
+                                 else f"torch.cat([x.reshape(x.shape[0], -1) for x in ({', '.join(parts[i])})])"
+                                 for i in range(len(spec.params)))
         if kind == "loss":
             body.append("return loss")
         elif kind == "grad":
@@ -554,8 +568,8 @@ class _RowsBody:
             if u is None and _is_iota(e) and tile:
                 return self.column_index()      # [0, 1, …, n−1]: the entry's index in the row
             if u is None:
-                raise UnsupportedError(f"{e}: a constant matrix inside an elementwise body is not supported "
-                                       f"by the Triton backend")
+                raise UnsupportedError(f"{sch.describe(v)}: a constant matrix inside an elementwise body is not "
+                                       f"supported by the Triton backend; make it an input (or a parameter)")
             return u
         if e.prim in (R.transpose_p, R.broadcast_p) or (e.prim is R.sum_p and sch._identity_sum(e)):
             return self.expr(e.inputs[0].id, tile)
@@ -570,7 +584,8 @@ class _RowsBody:
                 self.loads.setdefault(v, "row")
                 return self._sym(self.name(v), tile)
             if w != self.width:
-                raise UnsupportedError(f"v{v} has {w} entries per example but is read in a kernel over {self.width}")
+                raise UnsupportedError(f"{sch.describe(v)} has {w} entries per example but is read in a kernel "
+                                       f"over {self.width}; compile for target='numpy'")
             self.loads.setdefault(v, "tile")
             return sp.Symbol(self.name(v))
         if val.shape == ():
@@ -579,7 +594,7 @@ class _RowsBody:
         if 1 in val.shape and max(val.shape) == self.width:
             self.loads.setdefault(v, "vector")
             return sp.Symbol(f"{self.name(v)}[None, :]")
-        raise UnsupportedError(f"v{v} ({e}): a parameter of shape {val.shape} cannot be read in a kernel "
+        raise UnsupportedError(f"{sch.describe(v)}: a value of the parameters of shape {val.shape} cannot be read in a kernel "
                                f"over {self.width} entries per example")
 
     def column_index(self):
@@ -804,6 +819,38 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
     host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
     return src, call, [safe_text(c) for c in host]
+
+
+def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> str:
+    """Torch code of a value of the parameters alone (``h3 = (p0*p0).sum()``): the host computes
+    it once per call. Its elementwise bodies go through SymPy's torch printer."""
+    from sympy.printing.pytorch import TorchPrinter
+    e = sch.g.producer[v]
+    if v in names and not top:
+        return names[v]
+    args = [_host_code(sch, u.id, names) for u in e.inputs]
+    if e.prim is R.ewise_p:
+        body = e.params[0].xreplace({R.ph(i): sp.Symbol(f"({a})") for i, a in enumerate(args)})
+        try:
+            return TorchPrinter({"strict": True}).doprint(body)
+        except Exception:
+            raise UnsupportedError(f"{sch.describe(v)}: the Triton backend computes a term of the parameters "
+                                   f"alone with torch, which has no function for it") from None
+    if e.prim is R.const_p:
+        u = R.uniform_value(sch.g, e.out)
+        if u is not None:
+            return repr(float(u))
+    elif e.prim is R.sum_p:
+        axis = e.params[0]
+        return f"({args[0]}).sum()" if axis is None else f"({args[0]}).sum({axis}, keepdim=True)"
+    elif e.prim is R.transpose_p:
+        return f"({args[0]}).T"
+    elif e.prim is R.matmul_p:
+        return f"({args[0]} @ {args[1]})"
+    elif e.prim is R.broadcast_p:
+        return f"({args[0]}).expand{tuple(e.params[0])}"
+    raise UnsupportedError(f"{sch.describe(v)}: a term of the parameters alone that the Triton backend cannot "
+                           f"compute; compile for target='numpy'")
 
 
 def _is_iota(e) -> bool:

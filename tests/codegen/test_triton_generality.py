@@ -75,3 +75,38 @@ def test_equals_numpy_target(case, rng):
         _close(tri.last_loss, ref.last_loss, f"loss before step {step + 1}")
         for n in vr:
             _close(vt[n], vr[n], f"{n} after step {step + 1}")
+
+
+def test_bilinear_written_with_vectors_equals_numpy(rng):
+    """The workaround the refusal below names: xᵀ·W·y as sg.sum(x ⊙ (W·y))."""
+    xx, yy, s = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("y", 4, 1), sp.Symbol("s")
+    A = sp.MatrixSymbol("A", 3, 4)
+    L = (sg.sum(sp.HadamardProduct(xx, A * yy)) - s) ** 2
+    tri, ref = (sg.compile(L, [A], [xx, yy, s], target=tg) for tg in ("triton", "numpy"))
+    values = {"A": rng.normal(size=(3, 4)).astype(np.float32)}
+    batch = {"x": rng.normal(size=(7, 3)), "y": rng.normal(size=(7, 4)), "s": rng.normal(size=7)}
+    _close(tri.loss(values, batch), ref.loss(values, batch), "loss")
+    _close(tri.grad(values, batch)["A"], ref.grad(values, batch)["A"], "d loss / d A")
+
+
+M3, A3 = sp.MatrixSymbol("M", 3, 3), sp.MatrixSymbol("A", 3, 3)
+xx3, yy4 = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("y", 4, 1)
+W34, s_ = sp.MatrixSymbol("W", 3, 4), sp.Symbol("s")
+REFUSED = [
+    # (loss, params, inputs, what the message must name, the workaround it must give)
+    (sg.sum(sg.relu(M3 * A3)), [A3], [M3], "`M*A` is a (3, 3) matrix per example", "sg.sum(x ⊙ (W·y))"),
+    ((sg.sum(xx3.T * W34 * yy4) - s_) ** 2, [W34], [xx3, yy4, s_], "`x.T*W*y`", "sg.sum(a ⊙ b)"),
+    ((xx3.T * W34 * yy4)[0, 0], [W34], [xx3, yy4], "an entry M[i, j]", "sg.sum(M) instead of M[0, 0]"),
+    (sg.sum(sp.HadamardProduct(sp.ImmutableMatrix([1, 2, 3]), sg.relu(A3 * xx3))), [A3], [xx3],
+     "the constant matrix [[1], [2], [3]]", "make it an input"),
+]
+
+
+@pytest.mark.parametrize("loss, params, inputs, names, workaround", REFUSED)
+def test_refusals_name_the_users_expression_and_a_workaround(loss, params, inputs, names, workaround):
+    import re
+    with pytest.raises(sg.UnsupportedError) as info:
+        sg.compile(loss, params, inputs, target="triton")
+    msg = str(info.value)
+    assert names in msg and workaround in msg, msg
+    assert not re.search(r"\bv\d+\b", msg), msg         # never an IR variable
