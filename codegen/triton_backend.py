@@ -141,6 +141,13 @@ def batch_splits(B):
     return min(MAX_SPLITS, max(1, triton.cdiv(B, SPLIT_ROWS)))
 
 
+def bucket(B):
+    """The batch size the autotuners are keyed on: B rounded up to a power of two, so that a new
+    batch size benchmarks the candidates again only when it crosses one (a last, smaller batch of an
+    epoch reuses the choice)."""
+    return triton.next_power_of_2(B)
+
+
 # -- buffers -------------------------------------------------------------------------------------
 
 # The training step's temporaries never leave it, so its buffers are kept from one call to the next
@@ -217,9 +224,9 @@ def weight_grad_block(
             tl.store(part_b_ptr + pid_s * M + offs_m, acc_b, mask=offs_m < M)
 
 
-@triton.autotune(configs=weight_grad_configs(), key=["B", "M", "K"])
+@triton.autotune(configs=weight_grad_configs(), key=["B_BUCKET", "M", "K"])
 @triton.jit
-def weight_grad_kernel(d_ptr, y_ptr, part_w_ptr, part_b_ptr, B, rows_per_split, stride_d, stride_y, splits,
+def weight_grad_kernel(d_ptr, y_ptr, part_w_ptr, part_b_ptr, B, rows_per_split, stride_d, stride_y, splits, B_BUCKET,
                        M: tl.constexpr, K: tl.constexpr, HAS_BIAS: tl.constexpr,
                        BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_B: tl.constexpr):
     """One weight gradient (see weight_grad_block): program id = tile number."""
@@ -240,14 +247,14 @@ def weight_grad(d, y, with_bias, ws=None):
     part_b = empty(ws, "part_b", (splits, M), d.device) if with_bias else part_w
     grid = lambda META: (triton.cdiv(M, META["BLOCK_M"]) * triton.cdiv(K, META["BLOCK_K"]) * splits,)
     weight_grad_kernel[grid](d, y, part_w, part_b, B, triton.cdiv(B, splits), d.stride(0), y.stride(0), splits,
-                             M=M, K=K, HAS_BIAS=with_bias)
+                             bucket(B), M=M, K=K, HAS_BIAS=with_bias)
     return part_w, part_b
 '''
 
 
 BATCH_SUM = '''
 
-@triton.autotune(configs=batch_sum_configs(), key=["B", "N"])
+@triton.autotune(configs=batch_sum_configs(), key=["B_BUCKET", "N"])
 @triton.jit
 def batch_sum_kernel(
     v_ptr,            # (B, N) the per-example gradients, one row per example
@@ -255,6 +262,7 @@ def batch_sum_kernel(
     B,                # examples in the batch
     rows_per_split,   # examples per slice
     stride_v,         # row stride of v
+    B_BUCKET,         # B rounded up to a power of two: the autotuning key
     N: tl.constexpr,  # entries per example
     BLOCK_N: tl.constexpr,  # ≥ N, a power of two: a program holds whole rows
     BLOCK_B: tl.constexpr,  # examples per step of the loop
@@ -279,7 +287,7 @@ def batch_sum(v, ws=None):
     B, N = v.shape
     splits = batch_splits(B)
     part = empty(ws, "part", (splits, N), v.device)
-    batch_sum_kernel[(splits,)](v, part, B, triton.cdiv(B, splits), v.stride(0), N=N, BLOCK_N=max(16, triton.next_power_of_2(N)))
+    batch_sum_kernel[(splits,)](v, part, B, triton.cdiv(B, splits), v.stride(0), bucket(B), N=N, BLOCK_N=max(16, triton.next_power_of_2(N)))
     return part
 '''
 
@@ -761,6 +769,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     if "arg" in rb.loads.values():
         arg("scale", "the seed of reverse mode: 1/B for the mean over the batch", "scale")
     arg("B", "examples in the batch (rows)", "B")
+    arg("B_BUCKET", "B rounded up to a power of two: the autotuning key", "bucket(B)")
     # pointers first, then scalars, then strides (the tutorials' order)
     order = sorted(range(len(args)), key=lambda i: (0 if args[i].endswith("_ptr") else
                                                     2 if args[i].startswith("stride_") else 1, i))
@@ -768,7 +777,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
 
     # -- the kernel source
     tile = max(val for c, val, _ in const if c.startswith("BLOCK_N"))
-    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}), key=[\"B\"])", "@triton.jit",
+    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}), key=[\"B_BUCKET\"])", "@triton.jit",
          f"def {kname}("]
     width = max(len(a) for a in args + [c for c, _, _ in const]) + 2
     for a, c in zip(args, comments):
@@ -878,13 +887,14 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     for k in group:
         d, y = k.operands
         dims.append((sch.width_of(d) or 1, sch.width_of(y) or 1, k.bias is not None))
-    L = ["", "", "@triton.autotune(configs=weight_grad_configs(), key=[\"B\"])", "@triton.jit", f"def {kname}("]
+    L = ["", "", "@triton.autotune(configs=weight_grad_configs(), key=[\"B_BUCKET\"])", "@triton.jit", f"def {kname}("]
     for i, k in enumerate(group):
         what = f"∂L/∂p{k.grad}" + (f" and ∂L/∂p{k.bias}" if k.bias is not None else "")
         L += [f"{_I}d{i}_ptr, y{i}_ptr, part_w{i}_ptr, part_b{i}_ptr, stride_d{i}, stride_y{i},  # {what}"]
     L += [f"{_I}B,  # examples in the batch",
           f"{_I}rows_per_split,  # examples per slice of the batch",
           f"{_I}splits,  # slices of the batch",
+          f"{_I}B_BUCKET,  # B rounded up to a power of two: the autotuning key",
           f"{_I}BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_B: tl.constexpr,",
           "):",
           f'{_I}"""Stage 1 of {n} weight gradients (see weight_grad_block) in one launch: program ids',
@@ -917,7 +927,7 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
                        for M, K, _ in dims)
     L.append(f"{_I}grid = lambda META: (({tiles}) * splits,)")
     call = ", ".join(f"d{i}, y{i}, part_w{i}, part_b{i}, d{i}.stride(0), y{i}.stride(0)" for i in range(n))
-    L.append(f"{_I}{kname}[grid]({call}, B, triton.cdiv(B, splits), splits)")
+    L.append(f"{_I}{kname}[grid]({call}, B, triton.cdiv(B, splits), splits, bucket(B))")
     L.append(f"{_I}return " + ", ".join(f"part_w{i}, part_b{i}" for i in range(n)))
     host_args = ", ".join(f"{_ref(names, k.operands[0])}, {_ref(names, k.operands[1])}" for k in group)
     lhs = ", ".join(f"{k.part}, {k.bias_part if k.bias is not None else '_'}" for k in group)
@@ -988,7 +998,6 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
     """``update``: for every parameter, g = Σ_s partial[s] (stage 2), then the optimizer's rules;
     ``finish``: g = Σ_s partial[s] only. One launch: program ids are dealt out to the parameters in
     segments of UPDATE_BLOCK entries."""
-    from sympy.printing.pycode import PythonCodePrinter
     opt = spec.optimizer
     slots = list(_slots(spec)) if which == "update" else []
     sizes = [_numel(p) for p in spec.params]
@@ -1065,7 +1074,7 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
             L.append(f"{_I}s{i}_{k}_ptr,  # in/out: the optimizer slot {s!r} of p{i}")
         L.append(f"{_I}n_parts{i},  # slices of the batch")
     for h in hnames:
-        L.append(f"{_I}{h},  # computed on the host from the step t")
+        L.append(f"{_I}{h}_ptr,  # () a factor of the step t alone, computed on the device")
     L.append(f"{_I}l_ptr,  # (B,) the per-example losses")
     L.append(f"{_I}loss_ptr,  # () out: the batch's loss, Σ_b L_b · scale")
     L.append(f"{_I}B,  # examples in the batch")
@@ -1075,6 +1084,8 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
     L.append(f'{_I}"""{"The optimizer update of every parameter" if which == "update" else "Every gradient"}, '
              f'in one launch: program ids are dealt out to the parameters in segments."""')
     L.append(f"{_I}pid = tl.program_id(0)")
+    for h in hnames:
+        L.append(f"{_I}{h} = tl.load({h}_ptr)")
     start = 0
     for i in range(nps):
         nb = math.ceil(sizes[i] / UPDATE_BLOCK)
@@ -1099,13 +1110,20 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
               f"{_I}finish_kernel[({total},)](*args, l, loss, l.shape[0], scale, BLOCK=UPDATE_BLOCK)",
               f"{_I}return loss, grads"]
     else:
-        hp = PythonCodePrinter()
+        from sympy.printing.pytorch import TorchPrinter
+        hp = TorchPrinter({"strict": True})
         L += ["", "", "def update(params, parts, slots, t, l, scale):",
               f'{_I}"""One optimizer step for every parameter, in place, in one launch ({type(opt).__name__}); '
-              f'returns the loss."""']
+              f'returns the loss (a 0-d tensor, left on the device).',
+              "",
+              f"{_I}``t``: the step count, an int or a 0-d tensor on the device (nothing is read back to the",
+              f'{_I}host then: the step can be captured in a CUDA graph and replayed with t counting on)."""']
+        if hoisted:
+            L.append(f"{_I}t = torch.as_tensor(t, dtype=torch.float64).to(l.device)  # no-op when it is there")
         for e, h in hoisted.items():
             code = hp.doprint(e.xreplace({t: sp.Symbol("t")}))
-            L.append(f"{_I}{h} = {code}")
+            L.append(f"{_I}{h} = torch.as_tensor({code}, dtype=torch.float64, device=l.device).to(torch.float32)  "
+                     f"# float64, then fp32")
         L += [f"{_I}args = []",
               f"{_I}for i, (p, part) in enumerate(zip(params, parts)):",
               f"{_I}    args += [p, part] + list(slots[i::{len(sizes)}]) + [part.shape[0]]  # slot-major: slot k at k·{len(sizes)} + i",
