@@ -91,6 +91,12 @@ AUTOTUNE = os.environ.get("SYMGRAD_TRITON_AUTOTUNE", "1") != "0"     # 0: one co
 SPLIT_ROWS = {split}        # examples per slice of the batch in stage 1 of a reduction over the batch
 MAX_SPLITS = {max_splits}        # at most this many slices: the partial sums stay small at large batches
 UPDATE_BLOCK = {ublock}    # entries per program of the update and finish kernels
+PRECISION = "{precision}"    # of the matrix products (sg.compile(..., precision=...))
+# bf16: products of bfloat16 operands with a float32 accumulator, activations stored in bfloat16,
+# float32 master weights. The interpreter's tl.dot cannot take bfloat16 operands: there they are
+# rounded to bfloat16 and multiplied as float32 (the same products; exact in float32).
+DOT_OPERAND = tl.constexpr(tl.float32 if INTERPRET else tl.bfloat16)
+STORE = torch.bfloat16 if PRECISION == "bf16" else torch.float32     # dtype of stored (B, N) activations
 
 
 # -- autotuning candidates ----------------------------------------------------------------------
@@ -157,14 +163,14 @@ def bucket(B):
 WORKSPACE = {{}}
 
 
-def empty(ws, name, shape, device):
-    """A float32 tensor of ``shape``: a fresh one (``ws`` None), else the buffer ``name`` of ``ws``."""
+def empty(ws, name, shape, device, dtype=torch.float32):
+    """A tensor of ``shape``: a fresh one (``ws`` None), else the buffer ``name`` of ``ws``."""
     if ws is None:
-        return torch.empty(shape, device=device, dtype=torch.float32)
+        return torch.empty(shape, device=device, dtype=dtype)
     key = (ws, name, device)
     buf = WORKSPACE.get(key)
-    if buf is None or buf.shape != shape:
-        buf = WORKSPACE[key] = torch.empty(shape, device=device, dtype=torch.float32)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = WORKSPACE[key] = torch.empty(shape, device=device, dtype=dtype)
     return buf
 '''
 
@@ -276,7 +282,7 @@ def batch_sum_kernel(
     for b0 in range(start, end, BLOCK_B):
         offs_b = b0 + tl.arange(0, BLOCK_B)
         mask = (offs_b[:, None] < end) & (offs_n[None, :] < N)
-        acc += tl.sum(tl.load(v_ptr + offs_b[:, None] * stride_v + offs_n[None, :], mask=mask, other=0.0), axis=0)
+        acc += tl.sum(tl.load(v_ptr + offs_b[:, None] * stride_v + offs_n[None, :], mask=mask, other=0.0).to(tl.float32), axis=0)
     tl.store(part_ptr + pid_s * N + offs_n, acc, mask=offs_n < N)
 
 
@@ -311,16 +317,47 @@ def emit_module(spec: Spec) -> str:
              _function("step", spec.train, spec, printer, out)]
     if spec.eval.outputs:
         funcs.append(_function("forward", spec.eval, spec, printer, out))
-    src = [HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK)]
+    src = [_header(spec)]
     src += _legend(spec)
     if out.uses_weight_grad:
-        src.append(WEIGHT_GRAD.replace('input_precision="ieee"', f'input_precision="{DOT_PRECISION}"'))
+        src.append(_weight_grad_source(spec))
     if out.uses_batch_sum:
         src.append(BATCH_SUM)
     src += out.pieces
     src += ["\n\n# -- the program ----------------------------------------------------------------------------"]
     src += ["\n\n" + "\n".join(f) for f in funcs]
     return "\n".join(src).rstrip() + "\n"
+
+
+def precision_of(spec: Spec) -> str:
+    """The products' precision: ``compile(..., precision=)``, else DOT_PRECISION (the environment's)."""
+    return getattr(spec, "precision", None) or DOT_PRECISION
+
+
+def _header(spec: Spec) -> str:
+    return HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK, precision=precision_of(spec))
+
+
+def _dot(a: str, b: str, acc: str | None, precision: str) -> str:
+    """``tl.dot`` in the program's precision: float32 operands with ``input_precision`` ("ieee",
+    "tf32", "tf32x3"), or ("bf16") bfloat16 operands and a float32 accumulator."""
+    tail = f", {acc}" if acc else ""
+    if precision == "bf16":
+        return f"tl.dot({a}.to(tl.bfloat16).to(DOT_OPERAND), {b}.to(tl.bfloat16).to(DOT_OPERAND){tail})"
+    return f'tl.dot({a}, {b}{tail}, input_precision="{precision}")'
+
+
+def _weight_grad_source(spec: Spec) -> str:
+    """The weight-gradient kernels in the program's precision (bf16: δ and y are read as stored)."""
+    p = precision_of(spec)
+    src = WEIGHT_GRAD.replace('acc = tl.dot(tl.trans(d), y, acc, input_precision="ieee")',
+                              f"acc = {_dot('tl.trans(d)', 'y', 'acc', p)}")
+    if p == "bf16":
+        for a in ("m", "k"):
+            old = f"mask=mask_b[:, None] & (offs_{a}[None, :] < {a.upper()}), other=0.0)"
+            assert old in src
+            src = src.replace(old, old + ".to(tl.float32)")
+    return src
 
 
 class _Out:
@@ -406,7 +443,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     for j, k in enumerate(plan.kernels):
         kname = f"{prefix}_kernel{j + 1}"
         if k.kind == "rows":
-            src, call, comments = _rows_kernel(kname, k, j, plan, sch, lw, names, printer)
+            src, call, comments = _rows_kernel(kname, k, j, plan, sch, lw, names, printer, precision_of(spec))
             if kname not in out.made:        # grad and step share the training kernels
                 out.made.add(kname)
                 out.pieces.append(src)
@@ -447,7 +484,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body.append(_in_workspace(f"{k.part} = batch_sum({_ref(names, v)})", kind, "p" + k.part[4:]))
             parts.setdefault(k.grad, []).append(k.part)
     if kind == "forward":
-        body.append("return [" + ", ".join(_ref(names, sch.base(o.id)) for o in lw.outputs) + "]")
+        f32 = ".float()" if precision_of(spec) == "bf16" else ""     # stored in bfloat16: handed back as float32
+        body.append("return [" + ", ".join(_ref(names, sch.base(o.id)) + f32 for o in lw.outputs) + "]")
     else:
         L = _ref(names, sch.base(lw.loss.id))
         if not train:
@@ -470,7 +508,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             out.pieces.append(_segments_kernel("finish", spec, printer, out))
             body.append(f"# stage 2 of every sum over the batch, and the loss Σ_b {L}_b · scale: one launch")
             body.append(f"loss, grads = finish([{', '.join(params)}], [{partlist}], {L}, scale)")
-            refs = dict((i, _ref(names, sch.base(g.id))) for i, g in xgrads)
+            f32 = ".float()" if precision_of(spec) == "bf16" else ""
+            refs = dict((i, _ref(names, sch.base(g.id)) + f32) for i, g in xgrads)
             body.append("# ∂L/∂x_b per example, stored by the rows kernel (None: the loss does not depend on it)")
             body.append("return loss, grads, [" + ", ".join(refs.get(i, "None") for i in range(len(spec.inputs))) + "]")
         elif kind == "step":
@@ -615,11 +654,12 @@ class _RowsBody:
 
 
 def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler, lw: Lowered,
-                 names: dict, printer: TritonPrinter):
+                 names: dict, printer: TritonPrinter, precision: str = "ieee"):
     """A rows kernel (see `codegen.schedule`): its source, the host line that runs it, and comments.
     A kernel of several stages (pass 8) names each stage's offsets and sizes with its number."""
     stages = k.stages or [k]
     many = len(stages) > 1
+    bf16 = precision == "bf16"       # (B, N) activations stored and read back in bfloat16
     rb = _RowsBody(stages, plan, sch, names)
     args, comments, calls = [], [], []
 
@@ -672,8 +712,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                          f"{T}offs_k{sfx} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",
                          f"{T}w{sfx} = tl.load({wn}_ptr + offs_k{sfx}[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}             mask=(offs_k{sfx}[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
-                         f"{T}{acc} = tl.dot(tl.where((offs_k{sfx} < K{sfx})[None, :], {an_tile}, 0.0), w{sfx}, "
-                         f"input_precision=\"{DOT_PRECISION}\")"]
+                         f"{T}{acc} = " + _dot(f"tl.where((offs_k{sfx} < K{sfx})[None, :], {an_tile}, 0.0)",
+                                               f"w{sfx}", None, precision)]
             else:
                 uses_block_k = True
                 arg(f"stride_{an}", f"row stride of {an}", f"{an}.stride(0)")
@@ -685,7 +725,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                          f"{T}                mask=mask_m[:, None] & (offs_k[None, :] < K{sfx}), other=0.0)",
                          f"{T}    w = tl.load({wn}_ptr + offs_k[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}                mask=(offs_k[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
-                         f"{T}    {acc} = tl.dot(a, w, {acc}, input_precision=\"{DOT_PRECISION}\")"]
+                         f"{T}    {acc} = " + _dot("a", "w", acc, precision)]
             rb.acc[eqn.out.id] = acc
             rb.local.add(eqn.out.id)
             defined.add(acc)
@@ -723,7 +763,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             if how == "tile":
                 arg(f"stride_{nm}", f"row stride of {nm}", f"{nm}.stride(0)")
                 body.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n{sfx}[None, :], "
-                            f"mask=mask{sfx}, other=0.0)")
+                            f"mask=mask{sfx}, other=0.0)" + (".to(tl.float32)" if bf16 else ""))
             elif how == "row":
                 body.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m, mask=mask_m, other=0.0)")
             elif how == "vector":
@@ -763,8 +803,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 body.append(f"{T}tl.store({nm}_ptr + offs_m, {src}, mask=mask_m)")
             else:
                 arg(f"stride_{nm}", f"row stride of {nm}", f"{nm}.stride(0)")
-                body.append(f"{T}tl.store({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n{sfx}[None, :], {src}, "
-                            f"mask=mask{sfx})")
+                body.append(f"{T}tl.store({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n{sfx}[None, :], "
+                            f"{src}{'.to(tl.bfloat16)' if bf16 else ''}, mask=mask{sfx})")
         stored_all += stored
     if "arg" in rb.loads.values():
         arg("scale", "the seed of reverse mode: 1/B for the mean over the batch", "scale")
@@ -817,7 +857,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     dev = f"{ins[0]}.device" if ins else "'cuda'"
     for v in stored_all:
         shape = "(B,)" if sch.width_of(v) is None else f"(B, {sch.width_of(v)})"
-        W.append(f"{_I}{rb.name(v)} = empty(ws, \"{kname}.{rb.name(v)}\", {shape}, {dev})")
+        dt = ", STORE" if sch.width_of(v) is not None and bf16 else ""
+        W.append(f"{_I}{rb.name(v)} = empty(ws, \"{kname}.{rb.name(v)}\", {shape}, {dev}{dt})")
     W.append(f"{_I}grid = lambda META: (triton.cdiv(B, META[\"BLOCK_M\"]),)")
     kw = ", ".join(f"{c}={val}" for c, val, _ in const)
     W.append(f"{_I}{kname}[grid]({', '.join(calls)}, {kw})")
@@ -1156,9 +1197,9 @@ def build_grad_inputs(spec: Spec, input_grads: list):
     printer, out = TritonPrinter(), _Out()
     _check_spec(spec)
     func = _function("grad_inputs", spec.train, spec, printer, out, input_grads)
-    src = [HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK)] + _legend(spec)
+    src = [_header(spec)] + _legend(spec)
     if out.uses_weight_grad:
-        src.append(WEIGHT_GRAD.replace('input_precision="ieee"', f'input_precision="{DOT_PRECISION}"'))
+        src.append(_weight_grad_source(spec))
     if out.uses_batch_sum:
         src.append(BATCH_SUM)
     src += out.pieces + ["\n\n" + "\n".join(func)]

@@ -101,6 +101,7 @@ class Spec:
     optimizer: Any
     dtype: str
     reduction: str
+    precision: str | None = None    # target "triton": products' precision (None: "ieee"), see compile
 
 
 @dataclass
@@ -185,7 +186,7 @@ def _short(e, limit: int = 90) -> str:
 
 def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, dtype: str = "float32",
             outputs=None, reduction: str = "mean", seed: int = 0,
-            policy: Subgradients = DEFAULT) -> "Program":
+            policy: Subgradients = DEFAULT, precision: str | None = None) -> "Program":
     """Compile the per-example scalar ``loss`` into a `Program` for ``target``.
 
     ``params``: the Symbols / MatrixSymbols to differentiate and train; ``inputs``: the ones fed per
@@ -193,7 +194,10 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     an `symgrad.compiling.optim.Optimizer` compiled into ``.step`` (None: ``optim.SGD()``, plain gradient
     descent with its default learning rate 0.01). ``outputs``: per-example expressions that
     ``.forward`` returns (the network's prediction). ``dtype``: "float32" or "float64".
-    ``seed``: of the generator that draws dropout masks. ``optimizer`` may also be one of the names
+    ``seed``: of the generator that draws dropout masks. ``precision`` (target "triton" only): the
+    matrix products' — "ieee" (true float32, the default), "tf32", "tf32x3", or "bf16" (bfloat16
+    operands and stored activations, float32 accumulation and master weights); docs/triton.md.
+    ``optimizer`` may also be one of the names
     in ``sg.optim.NAMES`` ("adam", "sgd", ...), which means ``sg.optim.make(name)``: that optimizer
     with its default hyperparameters.
 
@@ -209,6 +213,11 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
         raise ArgumentError(f"seed must be an integer >= 0 (of the dropout masks' generator), got {seed!r}")
     spec = specify(loss, params, inputs, optimizer=optimizer, dtype=dtype, outputs=outputs,
                    reduction=reduction, policy=policy)
+    if precision is not None:
+        if precision not in ("ieee", "tf32", "tf32x3", "bf16") or target != "triton":
+            raise ArgumentError(f"precision= is 'ieee', 'tf32', 'tf32x3' or 'bf16', for target='triton'; got "
+                                f"precision={precision!r} with target={target!r}")
+        spec.precision = precision
     compiled = _backend(target)(spec)
     return (compiled.program or Program)(spec, compiled, seed)
 
