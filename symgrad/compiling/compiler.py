@@ -523,9 +523,9 @@ class Program:
         return list(self.compiled.forward(params, self._batch_arrays(batch, "forward")))
 
     def as_torch(self, values=None, generator=None):
-        """A ``torch.nn.Module`` owning the parameters, whose forward(*inputs) is the loss and whose
-        backward runs the generated gradients (``codegen.torch_module``): ``loss.backward()``,
-        ``torch.optim`` and DistributedDataParallel work with it. ``values``: initial parameters."""
+        """A torch layer owning the parameters (``codegen.torch_module``): forward(*inputs) returns the
+        ``outputs=[...]`` (the loss when there are none), differentiable w.r.t. parameters and inputs;
+        ``.loss(*inputs)`` is the fused loss-and-gradient path. ``values``: initial parameters."""
         return _plugin(ADAPTERS, _ADAPTER_MODULES, "torch", "adapter")(self, values, generator)
 
     def save(self, path) -> None:
