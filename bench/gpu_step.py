@@ -47,6 +47,7 @@ import sys
 import time
 
 WIDTHS = (32, 64, 128)
+PRECISION = None            # --precision: sg.compile(..., precision=...) for ours (None: "ieee")
 BATCHES = (2 ** 14, 2 ** 16, 2 ** 18)
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from codegen.triton_aot import BETAS, EPS, HIDDEN_LAYERS, LR, N_IN, N_OUT, benchmark_mlp  # noqa: E402
@@ -75,7 +76,7 @@ def ours(torch, width, X, Y, init, fuse_rows):
     import symgrad as sg
     tb.FUSE_ROWS = fuse_rows          # 0: one kernel per product instead of one for all the rows
     loss, net_params, inputs, adam = benchmark_mlp(width)
-    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam)
+    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam, precision=PRECISION)
     params = [init[p.name].clone().contiguous() for p in net_params]
     slots = [torch.zeros_like(p) for _ in prog.slots for p in params]     # slot-major
     step_fn, rng = prog.compiled.step, prog.rng
@@ -94,7 +95,7 @@ def ours_graph(torch, width, X, Y, init, fuse_rows):
     import symgrad as sg
     tb.FUSE_ROWS = fuse_rows
     loss, net_params, inputs, adam = benchmark_mlp(width)
-    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam)
+    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam, precision=PRECISION)
     values = {p.name: init[p.name].clone().contiguous() for p in net_params}
     state = prog.init_state()
     batch = {"x": X, "y": Y}
@@ -123,7 +124,7 @@ def host_time(width: int, batch: int, steps: int, fuse_rows: int) -> tuple:
     import symgrad as sg
     tb.FUSE_ROWS = fuse_rows
     loss, net_params, inputs, adam = benchmark_mlp(width)
-    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam)
+    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam, precision=PRECISION)
     launches = [0]
 
     class Stub:
@@ -269,7 +270,11 @@ def main(argv=None):
     ap.add_argument("--host", action="store_true",
                     help="no GPU needed: the host time and launches of Program.step with the kernels stubbed")
     ap.add_argument("--no-graph", action="store_true", help="skip the CUDA-graph contestant of ours")
+    ap.add_argument("--precision", default=None, choices=["ieee", "tf32", "tf32x3", "bf16"],
+                    help="ours' products (sg.compile(..., precision=...)); eager and compile stay float32")
     args = ap.parse_args(argv)
+    global PRECISION
+    PRECISION = args.precision
     if args.host:
         os.environ.setdefault("TRITON_INTERPRET", "1")     # triton without a GPU; no kernel runs
         widths = tuple(int(w) for w in args.widths.split(","))
@@ -294,7 +299,8 @@ def main(argv=None):
     gpu = torch.cuda.get_device_name()
     print(f"# GPU training step, {datetime.date.today().isoformat()}, {gpu}, torch {torch.__version__}, "
           f"triton {__import__('triton').__version__}")
-    print(f"MLP {N_IN}-(w x {HIDDEN_LAYERS}, relu)-{N_OUT}, ½‖ŷ − y‖², Adam, float32; median of {args.steps} "
+    print(f"MLP {N_IN}-(w x {HIDDEN_LAYERS}, relu)-{N_OUT}, ½‖ŷ − y‖², Adam, float32 (ours' products: "
+          f"{args.precision or 'ieee'}); median of {args.steps} "
           f"steps (CUDA events) after {args.warmup} warm-up steps\n")
     head = ("| width | batch | contestant | ms/step | eager/this | this/ours | samples/s | launches/step "
             "| peak MiB | set-up s |")

@@ -144,14 +144,14 @@ def batch_splits(B):
     """How many slices stage 1 of a reduction over the batch cuts B examples into: one per SPLIT_ROWS
     examples, at most MAX_SPLITS (at batch 2^18 and width 128, 512 slices would write and read back
     80 MB of partial sums a step; 128 write 20 MB, and still give every SM a program)."""
-    return min(MAX_SPLITS, max(1, triton.cdiv(B, SPLIT_ROWS)))
+    return min(MAX_SPLITS, max(1, -(-B // SPLIT_ROWS)))      # (plain ints: triton.cdiv costs µs per call)
 
 
 def bucket(B):
     """The batch size the autotuners are keyed on: B rounded up to a power of two, so that a new
     batch size benchmarks the candidates again only when it crosses one (a last, smaller batch of an
     epoch reuses the choice)."""
-    return triton.next_power_of_2(B)
+    return 1 << max(0, B - 1).bit_length()
 
 
 # -- buffers -------------------------------------------------------------------------------------
