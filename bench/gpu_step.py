@@ -1,6 +1,7 @@
 """GPU training step: the generated Triton step against PyTorch eager and torch.compile (issue 6).
 
     PYTHONPATH=. python bench/gpu_step.py [--quick] [--steps 200] [--widths 64] [--batches 14,16] [--precompile 16]
+    PYTHONPATH=. python bench/gpu_step.py --host [--widths 64] [--batches 14]    # no GPU: host time
 
 The network: an MLP with input 32, three hidden layers of width 32, 64 or 128 (relu) and output 16;
 the loss ½‖ŷ − y‖² per example, mean over the batch; Adam (lr 1e-3, β = (0.9, 0.999), ε = 1e-8);
@@ -14,6 +15,9 @@ float32; batches of 2^14, 2^16 and 2^18. One training step = forward, loss, back
                            per layer, one update
     (the backend's default, FUSE_ROWS = 64, is the fused schedule at widths 32 and 64 and the kernel
     per product at 128; its row is marked *, and this/ours is relative to it)
+    ours, CUDA graph       ``Program.step`` (the default schedule) captured once in a CUDA graph and
+                           replayed: the step count and Adam's bias corrections live on the device,
+                           and nothing in the step reads back from it (issue 15)
     eager       the same network in PyTorch, ``torch.optim.Adam(fused=True)``
     compile     the loss function through ``torch.compile`` (default), fused Adam
     max-autot.  the same with ``mode="max-autotune"``
@@ -24,6 +28,10 @@ compile/ours, samples per second, kernel launches per step (counted by torch.pro
 kernel of one step) and the peak GPU memory during the timed steps (torch.cuda.max_memory_allocated;
 ours must not exceed eager's). The goal (issue 6): at width 64 and batch 2^14-2^16, ours at least
 3x faster than eager and 1.5x faster than torch.compile.
+
+``--host`` needs no GPU: it runs ``Program.step`` on CPU tensors with the kernels stubbed and prints
+the launches per step, the host time per step (argument checks, buffers, the update's factors) and
+the host syncs counted by a dispatch mode (0: the step never waits for the device).
 
 Compiling every autotuning candidate takes minutes on one core; ``--precompile 16`` compiles them in
 16 processes first (codegen.triton_aot), so that autotuning finds them in Triton's cache. Split a
@@ -39,6 +47,7 @@ import sys
 import time
 
 WIDTHS = (32, 64, 128)
+PRECISION = None            # --precision: sg.compile(..., precision=...) for ours (None: "ieee")
 BATCHES = (2 ** 14, 2 ** 16, 2 ** 18)
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from codegen.triton_aot import BETAS, EPS, HIDDEN_LAYERS, LR, N_IN, N_OUT, benchmark_mlp  # noqa: E402
@@ -67,7 +76,7 @@ def ours(torch, width, X, Y, init, fuse_rows):
     import symgrad as sg
     tb.FUSE_ROWS = fuse_rows          # 0: one kernel per product instead of one for all the rows
     loss, net_params, inputs, adam = benchmark_mlp(width)
-    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam)
+    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam, precision=PRECISION)
     params = [init[p.name].clone().contiguous() for p in net_params]
     slots = [torch.zeros_like(p) for _ in prog.slots for p in params]     # slot-major
     step_fn, rng = prog.compiled.step, prog.rng
@@ -77,6 +86,90 @@ def ours(torch, width, X, Y, init, fuse_rows):
         t[0] += 1
         step_fn(params, slots, t[0], [X, Y], rng)
     return step
+
+
+def ours_graph(torch, width, X, Y, init, fuse_rows):
+    """ours through ``Program.step`` (the step count on the device), captured once in a CUDA graph
+    and replayed: one graph launch a step, no host work but the replay."""
+    import codegen.triton_backend as tb
+    import symgrad as sg
+    tb.FUSE_ROWS = fuse_rows
+    loss, net_params, inputs, adam = benchmark_mlp(width)
+    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam, precision=PRECISION)
+    values = {p.name: init[p.name].clone().contiguous() for p in net_params}
+    state = prog.init_state()
+    batch = {"x": X, "y": Y}
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):           # warm up (autotuning, buffers) outside the capture
+        for _ in range(3):
+            values, state = prog.step(values, state, batch)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        prog.step(values, state, batch)
+    return graph.replay
+
+
+def host_time(width: int, batch: int, steps: int, fuse_rows: int) -> tuple:
+    """(launches per step, host µs per step, syncs in the timed steps) of ``Program.step`` on CPU
+    tensors with the kernels stubbed: the host code alone (argument checks, buffers, the update's
+    factors), measurable without a GPU. Needs TRITON_INTERPRET=1 (set by --host)."""
+    import re
+
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    import codegen.triton_backend as tb
+    import symgrad as sg
+    tb.FUSE_ROWS = fuse_rows
+    loss, net_params, inputs, adam = benchmark_mlp(width)
+    prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam, precision=PRECISION)
+    launches = [0]
+
+    class Stub:
+        def __getitem__(self, grid):
+            def launch(*args, **kwargs):
+                launches[0] += 1
+            return launch
+    module = prog.compiled.step.__globals__
+    for name in [n for n in module if re.search(r"_kernel\d*$", n) and not n.startswith("launch_")]:
+        module[name] = Stub()
+
+    class Syncs(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket.__name__ in ("_local_scalar_dense", "item", "is_nonzero", "equal"):
+                Syncs.n += 1
+            return func(*args, **(kwargs or {}))
+    gen = torch.Generator().manual_seed(0)
+    values = {p.name: torch.rand(p.shape, generator=gen) for p in net_params}
+    data = {"x": torch.randn(batch, N_IN, generator=gen), "y": torch.randn(batch, N_OUT, generator=gen)}
+    state = prog.init_state()
+    for _ in range(3):
+        values, state = prog.step(values, state, data)
+    launches[0] = 0
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        values, state = prog.step(values, state, data)
+    dt = time.perf_counter() - t0
+    n = launches[0]
+    with Syncs():                           # counted apart: the mode's own overhead is not timed
+        for _ in range(3):
+            values, state = prog.step(values, state, data)
+    return n / steps, dt / steps * 1e6, Syncs.n
+
+
+def host_table(widths, batch: int, steps: int):
+    print(f"# Host time of Program.step, kernels stubbed (CPU, {datetime.date.today().isoformat()}), "
+          f"batch {batch}, mean of {steps} steps\n")
+    print("| width | schedule | launches/step | host µs/step | host syncs |")
+    print("|---|---|---|---|---|")
+    for w in widths:
+        for label, fuse in (("fused rows", 128), ("kernel/product", 0)):
+            n, us, syncs = host_time(w, batch, steps, fuse)
+            print(f"| {w} | {label} | {n:g} | {us:.0f} | {syncs} |", flush=True)
 
 
 def layer_shapes(width) -> dict:
@@ -174,7 +267,19 @@ def main(argv=None):
     ap.add_argument("--precompile", type=int, default=0, metavar="JOBS",
                     help="first compile our kernels (every autotuning candidate) in JOBS processes with "
                          "codegen.triton_aot, so that autotuning finds them in Triton's cache")
+    ap.add_argument("--host", action="store_true",
+                    help="no GPU needed: the host time and launches of Program.step with the kernels stubbed")
+    ap.add_argument("--no-graph", action="store_true", help="skip the CUDA-graph contestant of ours")
+    ap.add_argument("--precision", default=None, choices=["ieee", "tf32", "tf32x3", "bf16"],
+                    help="ours' products (sg.compile(..., precision=...)); eager and compile stay float32")
     args = ap.parse_args(argv)
+    global PRECISION
+    PRECISION = args.precision
+    if args.host:
+        os.environ.setdefault("TRITON_INTERPRET", "1")     # triton without a GPU; no kernel runs
+        widths = tuple(int(w) for w in args.widths.split(","))
+        host_table(widths, 2 ** int(args.batches.split(",")[0]), max(1, min(args.steps, 50)))
+        return
     torch = _require_cuda()
     import codegen.triton_backend as tb
     default_fuse = tb.FUSE_ROWS           # the backend's schedule; each contestant of ours sets its own
@@ -185,6 +290,8 @@ def main(argv=None):
     if args.quick:
         widths, batches = (64,), (2 ** 14,)
     contestants = [("ours, fused rows", 128), ("ours, kernel/product", 0), ("eager", None)]
+    if not args.no_graph:
+        contestants.insert(2, ("ours, CUDA graph", default_fuse))
     if not args.no_compile:
         contestants += [("compile", "default"), ("max-autotune", "max-autotune")]
     if args.precompile:
@@ -192,7 +299,8 @@ def main(argv=None):
     gpu = torch.cuda.get_device_name()
     print(f"# GPU training step, {datetime.date.today().isoformat()}, {gpu}, torch {torch.__version__}, "
           f"triton {__import__('triton').__version__}")
-    print(f"MLP {N_IN}-(w x {HIDDEN_LAYERS}, relu)-{N_OUT}, ½‖ŷ − y‖², Adam, float32; median of {args.steps} "
+    print(f"MLP {N_IN}-(w x {HIDDEN_LAYERS}, relu)-{N_OUT}, ½‖ŷ − y‖², Adam, float32 (ours' products: "
+          f"{args.precision or 'ieee'}); median of {args.steps} "
           f"steps (CUDA events) after {args.warmup} warm-up steps\n")
     head = ("| width | batch | contestant | ms/step | eager/this | this/ours | samples/s | launches/step "
             "| peak MiB | set-up s |")
@@ -208,7 +316,9 @@ def main(argv=None):
             results = {}
             for name, mode in contestants:
                 t0 = time.perf_counter()
-                if name.startswith("ours"):
+                if name == "ours, CUDA graph":
+                    step = ours_graph(torch, width, X, Y, init, fuse_rows=mode if width <= mode else 0)
+                elif name.startswith("ours"):
                     step = ours(torch, width, X, Y, init, fuse_rows=mode)
                 else:
                     step = eager(torch, width, X, Y, init, mode)

@@ -589,7 +589,7 @@ class Kernel:
     kernel that starts with acc[b, i] = Σ_j a[b, j]·M[i, j], M a parameter or its transpose;
     ``grad`` / ``bias`` are the indices of the gradients a reduction over the batch finishes, with
     ``operands`` the var ids it reads."""
-    kind: str                                   # "rows" | "weight_grad" | "batch_sum"
+    kind: str                                   # "rows" | "weight_grad" | "batch_sum" | "host"
     width: int | None = None
     matmul: tuple | None = None
     eqns: list = field(default_factory=list)
@@ -597,6 +597,8 @@ class Kernel:
     bias: int | None = None
     operands: tuple = ()
     stages: list | None = None                  # a rows kernel made of several (pass 8)
+    part: str = ""                              # host name of its partial sums (of `grad`)
+    bias_part: str = ""                         # and of the bias gradient riding along
 
 
 @dataclass
@@ -604,6 +606,7 @@ class Plan:
     kernels: list
     stored: set                  # var ids written to memory by the kernel that computes them
     unbatched: set               # elementwise equations of parameters only: recomputed where used
+    host: set = field(default_factory=set)     # other values of parameters only: torch, on the host
 
 
 class KernelScheduler(Scheduler):
@@ -618,8 +621,38 @@ class KernelScheduler(Scheduler):
         if n == 1 or m == 1:
             return m if n == 1 else n
         from symgrad.errors import UnsupportedError
-        raise UnsupportedError(f"v{v} is a {format_shape(shape)} matrix per example; the kernel backends "
-                               f"handle per-example scalars, columns and rows (networks of dense layers)")
+        raise UnsupportedError(f"{self.describe(v)} is a {format_shape(shape)} matrix per example; the kernel "
+                               f"backends handle per-example scalars, columns and rows (networks of dense "
+                               f"layers): write it with vectors (a bilinear xᵀ·W·y as sg.sum(x ⊙ (W·y))), "
+                               f"or compile for target='numpy'")
+
+    def describe(self, v: int) -> str:
+        """Var ``v`` in the user's terms, for an error: the subexpression it was lowered from, or the
+        adjoint of one (never an IR name like v22)."""
+        import re
+        e = self.g.producer[v]
+        if e.prim is R.const_p and isinstance(e.params[0], sp.MatrixBase):
+            val = e.params[0]
+            if sorted(val) == [0] * (len(val) - 1) + [1]:
+                return ("an entry M[i, j] of a matrix expression (SymPy writes it with a constant one-hot "
+                        "matrix; for the entry of a 1×1 result, write sg.sum(M) instead of M[0, 0])")
+            return f"the constant matrix {str(val.tolist())[:60]}"
+        note = (self.notes or {}).get(v, "")
+        if note.startswith("= "):
+            return f"`{note[2:]}`"
+        m = re.search(r"∂L/∂v(\d+)", note)
+        if m and int(m.group(1)) != v:
+            return f"a term of ∂L/∂{self.describe(int(m.group(1)))}"
+        m = re.search(r"\(p\d+ is the parameter (.*)\)$", note)
+        if m:
+            return f"∂L/∂{m.group(1)} per example"
+        m = re.search(r"the (parameter|input) '.*'$", note)
+        return m.group(0) if m else "a value derived from the loss"
+
+    def param_name(self, i: int) -> str:
+        """The parameter ``i`` as the user named it (the backend sets ``param_names``)."""
+        names = getattr(self, "param_names", None)
+        return f"the parameter {names[i]!r}" if names else f"parameter {i}"
 
     def base(self, v: int) -> int:
         """The var whose memory ``v`` reads: transposes of vectors, broadcasts and sums over a single
@@ -641,7 +674,7 @@ class KernelScheduler(Scheduler):
         """The computed vars (not leaves, not recomputed) that var ``v`` reads."""
         b = self.base(v)
         e = self.g.producer[b]
-        if e.prim.leaf:
+        if e.prim.leaf or b in getattr(self, "host", ()):
             return set()
         if b in self.unbatched:
             return set().union(*[self.sources(u.id) for u in e.inputs])
@@ -654,10 +687,19 @@ class KernelScheduler(Scheduler):
         from symgrad.errors import UnsupportedError
         self._analyse(list(roots) + [g for _, g in grads if g is not None])
         fused = self._fusable_grad_matmuls([(None, g, None) for _, g in grads])
+        # a gradient that is a sum of terms (a tied weight: Σ of outer products) is summed over
+        # the batch term by term, each in its own reduction, and the terms' partial sums together
+        terms = {i: self._grad_terms(g) for i, g in grads if g is not None}
+        sums = set()
+        for i, ts in terms.items():
+            if len(ts) > 1:
+                sums |= self._term_sums(dict(grads)[i])
+            fused |= {t.id for how, t in ts if how != "value"}
         kernels: list[Kernel] = []
         home: dict[int, int] = {}        # var id -> index of the kernel that computes it
         reads: list[tuple] = []          # (var, index of the kernel that reads it)
         self.unbatched = set()
+        self.host = set()                # reductions / products of parameters alone: on the host
 
         def need(v: int, at: int):
             """Var ``v`` is read by kernel ``at``."""
@@ -666,14 +708,14 @@ class KernelScheduler(Scheduler):
 
         for e in self.eqns:
             v, p = e.out.id, e.prim
-            if p.leaf or v in fused or self.base(v) != v or p is R.transpose_p:
+            if p.leaf or v in fused or v in sums or self.base(v) != v or p is R.transpose_p:
                 continue                # leaves; views (read through by `base`, or a matmul operand)
             if not self.value[v].batched:
                 if p is R.ewise_p:
                     self.unbatched.add(v)
-                    continue
-                raise UnsupportedError(f"{e}: a {p.name} of parameters alone (the same for every example) "
-                                       f"is not supported by the kernel backends yet")
+                else:       # a penalty's Σ W², ...: the same for every example, computed once by torch
+                    self.host.add(v)
+                continue
             if p is R.matmul_p:
                 k = Kernel("rows", self.width_of(v), matmul=self._matmul_operands(e))
                 kernels.append(k)
@@ -682,12 +724,15 @@ class KernelScheduler(Scheduler):
                 continue
             if p is R.ewise_p:
                 tile = self.width_of(v)
-            elif p is R.sum_p or p is R.logsumexp_p:
+            elif p is R.sum_p or p is R.logsumexp_p or p is R.gather_p:       # row reductions
                 if p is R.sum_p and e.params[0] is not None and self.width_of(v) is not None:
-                    raise UnsupportedError(f"{e}: a partial sum of a matrix per example is not supported")
+                    raise UnsupportedError(f"{self.describe(v)}: a partial sum of a matrix per example is not "
+                                           f"supported by the kernel backends; compile for target='numpy'")
                 tile = self.width_of(e.inputs[0].id)
             else:
-                raise UnsupportedError(f"the kernel backends have no rule for the primitive {p.name!r} ({e})")
+                raise UnsupportedError(f"{self.describe(v)}: the kernel backends have no rule for {p.name!r} "
+                                       f"(they take dense layers, elementwise functions, sums, log-sum-exp and "
+                                       f"class labels); compile for target='numpy'")
             deps = set().union(*[self.sources(u.id) for u in e.inputs]) if e.inputs else set()
             lo = max((home[s] for s in deps), default=-1)
             order = ([lo] if lo >= 0 else []) + list(range(len(kernels) - 1, lo, -1))
@@ -723,32 +768,16 @@ class KernelScheduler(Scheduler):
         for r in roots:
             for s in self.sources(r.id):
                 stored.add(s)
-        for i, g in grads:
-            if g is None:
+        for i, g0 in grads:
+            if g0 is None:
                 continue
-            if g.id in fused:
-                a, y = self.g.producer[g.id].inputs
-                if any(self.width_of(self.base(u.id)) != self.width_of(u.id) for u in (a, y)):
-                    # δ = s·𝟙, a per-example scalar broadcast to a column: its base has one entry per
-                    # example, and Σ_b δ_b y_bᵀ over it would fill one row of the gradient only
-                    raise UnsupportedError(f"the gradient of parameter {i} is an outer product of a "
-                                           f"per-example value broadcast to a column or row; the kernel "
-                                           f"backends do not support that yet (target='numpy' does)")
-                k = Kernel("weight_grad", grad=i, operands=(self.base(a.id), self.base(y.id)))
-            elif self.value[g.id].batched:
-                if self.width_of(self.base(g.id)) != self.width_of(g.id):
-                    raise UnsupportedError(f"the gradient of parameter {i} is a per-example value "
-                                           f"broadcast to {format_shape(g.shape)}; the kernel backends do "
-                                           f"not support that yet")
-                k = Kernel("batch_sum", width=self.width_of(g.id), grad=i, operands=(self.base(g.id),))
-            else:
-                raise UnsupportedError(f"the gradient of parameter {i} is the same for every example "
-                                       f"(it does not depend on the inputs); the kernel backends do not "
-                                       f"support that yet")
-            for u in k.operands:
-                for s in self.sources(u):
-                    stored.add(s)
-            kernels.append(k)
+            for n, (how, g) in enumerate(terms[i]):
+                k = self._term_kernel(i, g, how, fused)
+                k.part = f"part{i}" + (f"_{n}" if n else "")
+                for u in k.operands:
+                    for s in self.sources(u):
+                        stored.add(s)
+                kernels.append(k)
         # the batch sum of δ (a bias gradient) rides along with the weight gradient δ·yᵀ
         for j in range(n_rows, len(kernels)):
             k = kernels[j]
@@ -756,9 +785,70 @@ class KernelScheduler(Scheduler):
                 continue
             for w in kernels[n_rows:]:
                 if w.kind == "weight_grad" and w.bias is None and w.operands[0] == k.operands[0]:
-                    w.bias = k.grad
+                    w.bias, w.bias_part = k.grad, k.part
                     k.kind = "fused"
                     break
+        return self._placed(kernels, n_rows, home, stored)
+
+    def _grad_terms(self, g: Var) -> list:
+        """[(how, var)]: ∂L/∂p per example as a sum of terms, each summed over the batch on its own:
+        "outer" (δ·yᵀ), "outer_t" ((δ·yᵀ)ᵀ = y·δᵀ), "value" (anything else). One term unless ``g``
+        is a plain sum (coefficients 1) with an outer product among its terms."""
+        e = self.g.producer[g.id]
+        if e.prim is R.ewise_p and self.uses.get(g.id) == 1 and self._plain_sum(e):
+            ts = [t for u in e.inputs for t in self._grad_terms(u)]
+            if any(how != "value" for how, _ in ts):
+                return ts
+        if self._is_outer(g):
+            return [("outer", g)]
+        if e.prim is R.transpose_p and self.uses.get(g.id) == 1 and self._is_outer(e.inputs[0]):
+            return [("outer_t", e.inputs[0])]
+        return [("value", g)]
+
+    def _term_sums(self, g: Var) -> set:
+        """The plain sums that join a gradient's terms: computed by no kernel (see `_grad_terms`)."""
+        e = self.g.producer[g.id]
+        if e.prim is R.ewise_p and self.uses.get(g.id) == 1 and self._plain_sum(e):
+            return {g.id}.union(*[self._term_sums(u) for u in e.inputs])
+        return set()
+
+    @staticmethod
+    def _plain_sum(e) -> bool:
+        from symgrad.core.placeholders import placeholders
+        return e.params[0] == sp.Add(*placeholders(len(e.inputs)))
+
+    def _is_outer(self, v: Var) -> bool:
+        """A per-example outer product column · row, used once."""
+        e = self.g.producer[v.id]
+        if e.prim is not R.matmul_p or self.uses.get(v.id) != 1:
+            return False
+        a, b = e.inputs
+        return self.value[a.id].batched and self.value[b.id].batched and a.shape[1] == 1 and b.shape[0] == 1
+
+    def _term_kernel(self, i: int, g: Var, how: str, fused: set) -> Kernel:
+        """The reduction over the batch of one term of the gradient of parameter ``i``."""
+        from symgrad.errors import UnsupportedError
+        if how != "value" or g.id in fused:
+            a, y = self.g.producer[g.id].inputs
+            if any(self.width_of(self.base(u.id)) != self.width_of(u.id) for u in (a, y)):
+                # δ = s·𝟙, a per-example scalar broadcast to a column: its base has one entry per
+                # example, and Σ_b δ_b y_bᵀ over it would fill one row of the gradient only
+                raise UnsupportedError(f"the gradient of {self.param_name(i)} is an outer product of a "
+                                       f"per-example value broadcast to a column or row; the kernel "
+                                       f"backends do not support that yet (target='numpy' does)")
+            d, y = self.base(a.id), self.base(y.id)
+            return Kernel("weight_grad", grad=i, operands=(y, d) if how == "outer_t" else (d, y))
+        if self.value[g.id].batched:
+            if self.width_of(self.base(g.id)) != self.width_of(g.id):
+                raise UnsupportedError(f"the gradient of {self.param_name(i)} is a per-example value "
+                                       f"broadcast to {format_shape(g.shape)}; the kernel backends do "
+                                       f"not support that yet")
+            return Kernel("batch_sum", width=self.width_of(g.id), grad=i, operands=(self.base(g.id),))
+        # the same for every example (a penalty's 2λW): computed once on the host, times B
+        return Kernel("host", grad=i, operands=(g.id,))
+
+    def _placed(self, kernels, n_rows, home, stored) -> "Plan":
+        """Each reduction over the batch placed right after the kernel that makes its operands."""
         # each reduction over the batch runs as soon as its operands exist, so that δ of a layer can
         # be freed before the next layer's is made (peak memory: that of plain backprop)
         order = kernels[:n_rows]
@@ -770,7 +860,7 @@ class KernelScheduler(Scheduler):
             while pos < len(order) and order[pos].kind != "rows":
                 pos += 1                 # after the reductions already placed there
             order.insert(pos, k)
-        return Plan(order, stored, self.unbatched)
+        return Plan(order, stored, self.unbatched, self.host)
 
     def _matmul_operands(self, e) -> tuple:
         """(eqn, a, P, transposed): the product as acc[b, i] = Σ_j a[b, j]·M[i, j], M = P or Pᵀ."""
@@ -782,12 +872,16 @@ class KernelScheduler(Scheduler):
         elif vx.batched and vx.layout == "row" and not vy.batched:      # aᵀ·M' = (M'ᵀ·a)ᵀ
             a, m, flip = x, y, True
         else:
-            raise UnsupportedError(f"{e}: the kernel backends multiply a batch of vectors by a parameter "
-                                   f"matrix (W·y, Wᵀ·δ, yᵀ·W); this product is not of that form")
+            raise UnsupportedError(f"{self.describe(e.out.id)}: the kernel backends multiply a batch of vectors "
+                                   f"by a parameter matrix (W·y, Wᵀ·δ, yᵀ·W); this product is not of that form "
+                                   f"(a product of two per-example vectors: write it as sg.sum(a ⊙ b); else "
+                                   f"compile for target='numpy')")
         me = self.g.producer[m.id]
         if me.prim is R.transpose_p:
             m, flip = me.inputs[0], not flip
             me = self.g.producer[m.id]
         if not me.prim.leaf or me.prim is R.const_p:
-            raise UnsupportedError(f"{e}: the matrix of a product must be a parameter (or its transpose)")
+            raise UnsupportedError(f"{self.describe(e.out.id)}: the matrix of a product must be a parameter "
+                                   f"(or its transpose), not a computed or constant matrix; make it a parameter, "
+                                   f"or compile for target='numpy'")
         return (e, self.base(a.id), m.id, flip)

@@ -1,102 +1,440 @@
-"""`Program.as_torch()`: a compiled loss as a ``torch.nn.Module``.
+"""`Program.as_torch()`: a compiled program as a torch layer (``torch.nn.Module``).
 
-The module owns the parameters (``torch.nn.Parameter``, one per declared parameter, named ``p0``,
-``p1``, ... in declaration order; ``module.parameter("W1")`` finds one by its symbol's name). Its
-``forward`` takes the batch inputs and returns the loss, a 0-d tensor. The loss and the gradients
-are computed together by the generated code, in one call, inside a ``torch.autograd.Function``:
-forward keeps the gradients, backward scales them by the incoming gradient. So ``loss.backward()``
-fills ``p.grad``, any ``torch.optim`` optimizer steps the parameters, and
-``DistributedDataParallel`` all-reduces the gradients as it does for any module.
+The module owns the parameters, one ``torch.nn.Parameter`` per declared parameter, named after the
+user's symbol (made into an identifier by symgrad: ``W1``, ``b1``; a name that is not one, or that
+``nn.Module`` already uses, is rewritten — ``module.attribute_names`` lists them) and shaped as torch
+users expect: a column (n, 1) or row (1, n) parameter is a 1-D (n,) tensor, so a bias is shaped like
+``nn.Linear``'s; ``module.parameter("W1")`` finds one by its symbol's name, and
+``linear_state_dict`` / ``load_linear_state_dict`` map the (weight, bias) pairs to and from
+``nn.Linear`` state dicts.
+
+Two ways in, both differentiable with respect to the parameters AND the inputs (so the module can
+sit on top of a torch encoder, or take an input with ``requires_grad``):
+
+- ``module(*inputs)``: the network's outputs (the ``outputs=[...]`` of `compile`; one tensor for
+  one output, a tuple for several), for any torch loss after it. Its backward runs the generated
+  vector-Jacobian product: V = Σ_k ⟨ḡ_k, o_k⟩ differentiated by the same three launches as a
+  training step (`codegen.vjp_specs.output_vjp`). A program compiled without outputs has no
+  predictions: its module's forward is the loss, as ``module.loss``.
+- ``module.loss(*inputs)``: the program's loss, the FUSED path: loss and every gradient in the one
+  call of the generated ``grad`` (three launches), kept for the backward, which only scales them by
+  the incoming gradient. ``module.as_loss()`` is the same as a module of its own (for
+  ``DistributedDataParallel``, whose hooks need its forward to be the one called).
+
+Without a gradient to compute (``torch.no_grad()``, or nothing requiring one) only the forward
+kernels run (``loss`` / ``forward`` of the program). Backward cannot be differentiated again (a
+double backward is an UnsupportedError). The module is float32 on the program's device: ``.double()``,
+``.half()`` or ``.to(torch.bfloat16)`` are an UnsupportedError that says so. ``copy.deepcopy`` shares
+the compiled code and copies the parameters; pickling stores the program's lowering and compiles it
+again on loading (the generated module is cached by its text). ``torch.compile`` of a model holding
+the module works, with a graph break at the module's call (it runs generated kernels of its own).
 
 >>> import os; os.environ.setdefault("TRITON_INTERPRET", "1")   # doctest: +SKIP
 >>> import sympy as sp, symgrad as sg, torch                      # doctest: +SKIP
 >>> net = sg.mlp([4, 8, 3]); t = sp.MatrixSymbol("t", 3, 1)      # doctest: +SKIP
->>> prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], target="triton")  # doctest: +SKIP
->>> model = prog.as_torch()                                       # doctest: +SKIP
->>> opt = torch.optim.Adam(model.parameters(), lr=1e-3)          # doctest: +SKIP
->>> loss = model(torch.randn(32, 4), torch.eye(3)[torch.randint(0, 3, (32,))])  # doctest: +SKIP
->>> loss.backward(); opt.step()                                    # doctest: +SKIP
+>>> prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t],
+...                   target="triton", outputs=[net.output])       # doctest: +SKIP
+>>> model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.ReLU(), prog.as_torch())  # doctest: +SKIP
+>>> logits = model(torch.randn(32, 6))                            # (32, 3): predictions  # doctest: +SKIP
+>>> loss = model[2].loss(model[:2](torch.randn(32, 6)), torch.eye(3)[torch.randint(0, 3, (32,))])  # doctest: +SKIP
+>>> loss.backward()                            # fills the encoder's gradients too   # doctest: +SKIP
 
-Inputs get no gradient (the generated code differentiates with respect to the parameters only).
 The program's own optimizer (``.step``) is not used by the module: torch's optimizer is.
 """
 from __future__ import annotations
 
+import copy
+import keyword
 import math
+import re
 
 import numpy as np
 import torch
 
 from symgrad.compiling.compiler import register_adapter
+from symgrad.errors import DataError, ShapeError, SymgradError, UnsupportedError
+
+
+def attribute_name(name: str, taken: set) -> str:
+    """An identifier for the symbol called ``name``, made by symgrad: letters, digits and ``_`` kept,
+    anything else ``_``; prefixed when it starts with a digit, is a keyword or names something of
+    ``nn.Module``; suffixed until it is not in ``taken``.
+
+    >>> attribute_name("W1", set()), attribute_name("b'1", set()), attribute_name("forward", set())
+    ('W1', 'b_1', 'p_forward')
+    """
+    s = re.sub(r"[^0-9A-Za-z_]", "_", name) or "p"
+    if s[0].isdigit() or keyword.iskeyword(s) or hasattr(SymgradModule, s) or s.startswith("_"):
+        s = "p_" + s.lstrip("_")
+    base, k = s, 1
+    while s in taken:
+        s, k = f"{base}_{k}", k + 1
+    return s
+
+
+def torch_shape(shape: tuple) -> tuple:
+    """The tensor shape of a parameter declared ``shape``: a column or row is 1-D."""
+    if len(shape) == 2 and (shape[1] == 1 or shape[0] == 1):
+        return (shape[0] * shape[1],)
+    return tuple(shape)
+
+
+def _no_double_backward():
+    if torch.is_grad_enabled():
+        raise UnsupportedError("a symgrad module's backward runs generated code and cannot be differentiated "
+                               "again (double backward, create_graph=True); compute higher derivatives "
+                               "with symgrad (sg.hessian, sg.derive) or with a torch-only model")
 
 
 class _LossAndGrad(torch.autograd.Function):
-    """loss = program(params, batch); backward: ∂loss/∂p · (incoming gradient), computed in forward."""
+    """loss = program(params, batch); backward: (∂loss/∂p, ∂loss/∂x) · ḡ, all computed in forward."""
 
     @staticmethod
-    def forward(ctx, run, batch, *params):
-        loss, grads = run(params, batch)
-        ctx.save_for_backward(*grads)
+    def forward(ctx, module, n_inputs, *tensors):
+        xs, params = tensors[:n_inputs], tensors[n_inputs:]
+        loss, grads, xgrads = module._loss_and_grads(xs, params, [ctx.needs_input_grad[2 + i]
+                                                                  for i in range(n_inputs)])
+        ctx.n_inputs = n_inputs
+        ctx.save_for_backward(*[g for g in xgrads if g is not None], *grads)
+        ctx.has = [g is not None for g in xgrads]
         return loss
 
     @staticmethod
     def backward(ctx, g):
-        return (None, None) + tuple(g * gp for gp in ctx.saved_tensors)
+        _no_double_backward()
+        saved = list(ctx.saved_tensors)
+        xg = [saved.pop(0) * g if h else None for h in ctx.has]
+        return (None, None, *xg, *(g * gp for gp in saved))
+
+
+class _Outputs(torch.autograd.Function):
+    """outputs = program.forward(params, batch); backward: the generated VJP of the outputs."""
+
+    @staticmethod
+    def forward(ctx, module, n_inputs, *tensors):
+        xs, params = tensors[:n_inputs], tensors[n_inputs:]
+        outs = module._outputs(xs, params)
+        ctx.module, ctx.n_inputs = module, n_inputs
+        ctx.save_for_backward(*[x if x is not None else torch.empty(0) for x in xs], *params)
+        ctx.present = [x is not None for x in xs]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    @staticmethod
+    def backward(ctx, *gouts):
+        _no_double_backward()
+        saved = ctx.saved_tensors
+        xs = [x if p else None for x, p in zip(saved[:ctx.n_inputs], ctx.present)]
+        params = saved[ctx.n_inputs:]
+        want_x = [ctx.needs_input_grad[2 + i] for i in range(ctx.n_inputs)]
+        pgrads, xgrads = ctx.module._outputs_vjp(xs, params, gouts, want_x)
+        return (None, None, *xgrads, *pgrads)
+
+
+@torch.compiler.disable
+def _apply(fn, module, n_inputs, *tensors):
+    """The custom Function's call, kept out of ``torch.compile``'s graphs: a graph break here."""
+    return fn.apply(module, n_inputs, *tensors)
 
 
 class SymgradModule(torch.nn.Module):
-    """See the module docstring. ``values``: initial parameter values keyed by symbol or name;
-    without them, matrices start uniform in ±1/√(fan-in) (as ``torch.nn.Linear``) and the rest at 0."""
+    """See the module docstring. ``values``: initial parameter values keyed by symbol or name (the
+    declared shape or the module's); without them, matrices start uniform in ±1/√(fan-in) (as
+    ``torch.nn.Linear``) and the rest at 0."""
 
     def __init__(self, program, values=None, generator: torch.Generator | None = None):
         super().__init__()
         self.program = program
         self.names = [p.name for p in program.params]
-        device = getattr(program, "device", torch.device("cpu"))
-        for i, (sym, shape) in enumerate(zip(program.params, program.param_shapes)):
+        self.attribute_names: dict[str, str] = {}      # symbol name -> parameter attribute
+        self._device = getattr(program, "device", torch.device("cpu"))
+        self._kernels: dict = {}                        # lazily built: "inputs", "vjp"
+        taken: set = set()
+        for sym, shape in zip(program.params, program.param_shapes):
+            attr = attribute_name(sym.name, taken)
+            taken.add(attr)
+            self.attribute_names[sym.name] = attr
+            tshape = torch_shape(shape)
             if values is not None:
                 from .torch_program import float32_tensor, lookup
-                t = float32_tensor(torch, lookup(values, sym, "parameter")).reshape(shape)
+                t = float32_tensor(torch, lookup(values, sym, "parameter"), what=f"parameter {sym.name!r}")
+                if tuple(t.shape) not in (tuple(shape), tshape):
+                    raise ShapeError(f"the parameter {sym.name!r} has shape {tuple(t.shape)}; it is declared "
+                                     f"{tuple(shape)} (the module holds it as {tshape})")
+                t = t.reshape(tshape)
             elif len(shape) == 2 and shape[1] > 1:
                 bound = 1.0 / math.sqrt(shape[1])
-                t = (torch.rand(shape, generator=generator) * 2 - 1) * bound
+                t = (torch.rand(tshape, generator=generator) * 2 - 1) * bound
             else:
-                t = torch.zeros(shape)
-            self.register_parameter(f"p{i}", torch.nn.Parameter(t.to(device=device, dtype=torch.float32)))
+                t = torch.zeros(tshape)
+            self.register_parameter(attr, torch.nn.Parameter(t.to(device=self._device, dtype=torch.float32)))
 
+    # -- parameters -------------------------------------------------------------------------------
     def parameter(self, name: str) -> torch.nn.Parameter:
         """The parameter declared as the symbol called ``name``."""
-        return getattr(self, f"p{self.names.index(name)}")
+        if name not in self.attribute_names:
+            raise KeyError(f"no parameter {name!r}; the parameters are {self.names}")
+        return getattr(self, self.attribute_names[name])
 
-    def forward(self, *inputs, **named):
-        """The loss of the batch: inputs positionally in declaration order, or by name."""
+    def _params(self) -> list:
+        return [getattr(self, self.attribute_names[n]) for n in self.names]
+
+    def linear_pairs(self) -> list:
+        """[(weight name, bias name or None)]: every matrix parameter, with the column parameter
+        named like it with ``W`` → ``b`` (``sg.mlp``'s W1, b1, ...) as its bias when there is one."""
+        shapes = dict(zip(self.names, self.program.param_shapes))
+        pairs = []
+        for n, s in shapes.items():
+            if len(s) == 2 and s[0] > 1 and s[1] > 1:
+                b = n.replace("W", "b", 1) if "W" in n else None
+                pairs.append((n, b if b in shapes and shapes[b] == (s[0], 1) else None))
+        return pairs
+
+    def linear_state_dict(self, prefixes=None, pairs=None) -> dict:
+        """The (weight, bias) pairs as the state dict of ``nn.Linear`` layers: ``{f"{prefix}.weight":
+        W, f"{prefix}.bias": b}``; ``prefixes`` (default "0", "1", ...) name the layers as the
+        torch model does (``["0", "2"]`` for ``nn.Sequential(Linear, ReLU, Linear)``); ``pairs``
+        defaults to `linear_pairs`."""
+        pairs = self.linear_pairs() if pairs is None else list(pairs)
+        prefixes = [str(i) for i in range(len(pairs))] if prefixes is None else list(prefixes)
+        if len(prefixes) != len(pairs):
+            raise SymgradError(f"{len(prefixes)} prefixes for {len(pairs)} (weight, bias) pairs {pairs}")
+        sd = {}
+        for pre, (w, b) in zip(prefixes, pairs):
+            sd[f"{pre}.weight"] = self.parameter(w).detach().clone()
+            if b is not None:
+                sd[f"{pre}.bias"] = self.parameter(b).detach().clone()
+        return sd
+
+    def load_linear_state_dict(self, state_dict, prefixes=None, pairs=None) -> None:
+        """Copy ``nn.Linear`` weights and biases in (the inverse of `linear_state_dict`)."""
+        pairs = self.linear_pairs() if pairs is None else list(pairs)
+        prefixes = [str(i) for i in range(len(pairs))] if prefixes is None else list(prefixes)
+        if len(prefixes) != len(pairs):
+            raise SymgradError(f"{len(prefixes)} prefixes for {len(pairs)} (weight, bias) pairs {pairs}")
+        with torch.no_grad():
+            for pre, (w, b) in zip(prefixes, pairs):
+                for name, key in ((w, f"{pre}.weight"), (b, f"{pre}.bias")):
+                    if name is None:
+                        continue
+                    if key not in state_dict:
+                        raise DataError(f"the state dict has no {key!r} for the parameter {name!r}")
+                    p, v = self.parameter(name), state_dict[key]
+                    if tuple(v.shape) != tuple(p.shape):
+                        raise ShapeError(f"{key!r} has shape {tuple(v.shape)}; the parameter {name!r} is "
+                                         f"{tuple(p.shape)}")
+                    p.copy_(v)
+
+    # -- calls ------------------------------------------------------------------------------------
+    def _inputs(self, inputs, named, which: list) -> list:
+        """The inputs (tensors as given, or None where ``which`` says unread) in declaration order."""
         prog = self.program
         if inputs and named:
             raise TypeError("pass the inputs either positionally or by name, not both")
+        wanted = [x for x, w in zip(prog.inputs, which) if w]
         if inputs:
-            if len(inputs) != len(prog.inputs):
-                raise TypeError(f"expected {len(prog.inputs)} inputs "
-                                f"({', '.join(x.name for x in prog.inputs)}), got {len(inputs)}")
-            named = {x.name: v for x, v in zip(prog.inputs, inputs)}
-        batch = prog._batch_arrays(named, "train")
-        params = [getattr(self, f"p{i}") for i in range(len(self.names))]
-        return _LossAndGrad.apply(self._run, batch, *params)
+            if len(inputs) != len(wanted) and len(inputs) != len(prog.inputs):
+                raise TypeError(f"expected {len(wanted)} inputs ({', '.join(x.name for x in wanted)}), "
+                                f"got {len(inputs)}")
+            given = wanted if len(inputs) == len(wanted) else prog.inputs
+            named = {x.name: v for x, v in zip(given, inputs)}
+        out = []
+        for x, w in zip(prog.inputs, which):
+            if not w:
+                out.append(None)
+                continue
+            if x.name not in named:
+                raise TypeError(f"missing the input {x.name!r}")
+            v = named[x.name]
+            out.append(v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v, np.float32)))
+        return out
 
-    def _run(self, params, batch):
+    def _needs_grad(self, xs, params) -> bool:
+        return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in list(xs) + list(params))
+
+    def forward(self, *inputs, **named):
+        """The ``outputs=[...]`` for the batch (one tensor, or a tuple for several), inputs positionally
+        (those the outputs read, or all) or by name; a program without outputs: its loss."""
         prog = self.program
-        if hasattr(prog, "device"):          # torch tensors end to end (the Triton backend)
-            ps = [p.detach().contiguous() for p in params]
+        if not prog.spec.eval.outputs:
+            return self.loss(*inputs, **named)
+        xs = self._inputs(inputs, named, prog._needs["forward"])
+        params = self._params()
+        if not self._needs_grad(xs, params):            # the forward kernels only
+            outs = self._outputs(xs, params)
+            return outs[0] if len(outs) == 1 else tuple(outs)
+        return _apply(_Outputs, self, len(xs), *xs, *params)
+
+    def loss(self, *inputs, **named):
+        """The program's loss of the batch (a 0-d tensor), all inputs positionally or by name; with a
+        gradient to compute, the fused path: loss and gradients in one call of the generated code."""
+        prog = self.program
+        xs = self._inputs(inputs, named, [True] * len(prog.inputs))
+        params = self._params()
+        if not self._needs_grad(xs, params):
+            batch = prog._batch_arrays(self._named(xs), "eval")
+            return self._scalar(prog.compiled.loss(self._program_params(params), batch), params)
+        return _apply(_LossAndGrad, self, len(xs), *xs, *params)
+
+    def as_loss(self) -> "LossModule":
+        """A module whose forward is this module's `loss` (sharing its parameters)."""
+        return LossModule(self)
+
+    # -- running the generated code ---------------------------------------------------------------
+    def _named(self, xs) -> dict:
+        return {x.name: v.detach() for x, v in zip(self.program.inputs, xs) if v is not None}
+
+    def _triton(self) -> bool:
+        return hasattr(self.program, "device")
+
+    def _program_params(self, params) -> list:
+        """The parameters as the generated code takes them: declared shapes (views), or NumPy."""
+        shapes = self.program.param_shapes
+        if self._triton():
+            return [p.detach().reshape(s) for p, s in zip(params, shapes)]
+        return [p.detach().cpu().numpy().reshape(s) for p, s in zip(params, shapes)]
+
+    def _tensor(self, a, like) -> torch.Tensor:
+        if isinstance(a, torch.Tensor):
+            return a.reshape(like.shape)
+        return torch.as_tensor(np.asarray(a, dtype=np.float32)).reshape(like.shape).to(like.device)
+
+    def _scalar(self, loss, params):
+        dev = params[0].device if params else self._device
+        if isinstance(loss, torch.Tensor):
+            return loss.reshape(())
+        return torch.tensor(float(loss), dtype=torch.float32, device=dev)
+
+    def _loss_and_grads(self, xs, params, want_x):
+        prog = self.program
+        batch = prog._batch_arrays(self._named(xs), "train")
+        ps = self._program_params(params)
+        if any(want_x):
+            fn = self._kernel("inputs")
+            loss, grads, xgrads = fn(ps, batch, prog.rng)
+            xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
+        else:
             loss, grads = prog.compiled.grad(ps, batch, prog.rng)
-            return loss.reshape(()), [g.reshape(p.shape) for g, p in zip(grads, params)]
-        ps = [p.detach().cpu().numpy() for p in params]      # the NumPy backend: through the CPU
-        loss, grads = prog.compiled.grad(ps, batch, prog.rng)
-        dev = params[0].device if params else torch.device("cpu")
-        return (torch.tensor(float(loss), dtype=torch.float32, device=dev),
-                [torch.as_tensor(np.asarray(g, dtype=np.float32)).reshape(p.shape).to(dev)
-                 for g, p in zip(grads, params)])
+            xgrads = [None] * len(xs)
+        return self._scalar(loss, params), [self._tensor(g, p) for g, p in zip(grads, params)], xgrads
+
+    def _input_grad(self, g, x):
+        if g is None:
+            return torch.zeros_like(x)
+        return g.reshape(x.shape).to(x.dtype)
+
+    def _outputs(self, xs, params) -> list:
+        prog = self.program
+        batch = prog._batch_arrays(self._named(xs), "forward")
+        outs = prog.compiled.forward(self._program_params(params), batch)
+        dev = params[0].device if params else self._device
+        return [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, np.float32)).to(dev)
+                for o in outs]
+
+    def _outputs_vjp(self, xs, params, gouts, want_x):
+        prog = self.program
+        spec, fn = self._kernel("vjp")
+        named = self._named(xs)
+        for sym, g in zip(spec.inputs[len(prog.inputs):], gouts):
+            named[sym.name] = g.detach().contiguous()
+        batch = self._vjp_batch(spec, named)
+        ps = self._program_params(params)
+        if any(want_x):
+            if not self._triton():
+                raise UnsupportedError("gradients with respect to the inputs of an as_torch() module need "
+                                       "target='triton' (the NumPy backend returns parameter gradients only)")
+            _, grads, xgrads = fn(ps, batch, prog.rng)
+            xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
+        else:
+            _, grads = (fn(ps, batch, prog.rng)[:2] if self._triton() else fn(ps, batch, prog.rng))
+            xgrads = [None] * len(xs)
+        return [self._tensor(g, p) for g, p in zip(grads, params)], xgrads
+
+    def _vjp_batch(self, spec, named) -> list:
+        """The VJP program's batch (the inputs, then the cotangents), converted by the program."""
+        prog = self.program
+        if not hasattr(self, "_vjp_program"):
+            from .torch_program import batch_reader
+            self._vjp_program = batch_reader(prog, spec)
+        return self._vjp_program._batch_arrays(named, "train")
+
+    def _kernel(self, which: str):
+        """The generated functions beyond the program's, built on first use and shared by copies."""
+        k = self._kernels.get(which)
+        if k is None:
+            from . import vjp_specs
+            spec = self.program.spec
+            if which == "inputs":
+                if not self._triton():
+                    raise UnsupportedError("gradients with respect to the inputs of an as_torch() module need "
+                                           "target='triton' (the NumPy backend returns parameter gradients only)")
+                from .triton_backend import build_grad_inputs
+                k = build_grad_inputs(*vjp_specs.with_input_grads(spec))
+            else:
+                vspec, xgrads = vjp_specs.output_vjp(spec)
+                if self._triton():
+                    from .triton_backend import build_grad_inputs
+                    k = (vspec, build_grad_inputs(vspec, xgrads))
+                else:
+                    from symgrad.compiling.compiler import _backend
+                    k = (vspec, _backend("numpy")(vspec).grad)
+            self._kernels[which] = k
+        return k
+
+    # -- torch's module protocol ------------------------------------------------------------------
+    def _apply(self, fn, *args, **kwargs):
+        """Device and dtype moves: the generated code is float32 on the program's device."""
+        probe = fn(torch.zeros((), dtype=torch.float32, device=self._device))
+        if isinstance(probe, torch.Tensor):
+            if probe.dtype != torch.float32:
+                raise UnsupportedError(f"a symgrad module computes in float32 (its kernels were generated for "
+                                       f"it); it cannot be converted to {probe.dtype}. Keep the module in "
+                                       f"float32 (torch.autocast leaves it alone), or compile with "
+                                       f"precision='bf16' for bfloat16 activations")
+            if self._triton() and probe.device != self._device:
+                raise UnsupportedError(f"this module's program runs on {self._device}; it cannot move to "
+                                       f"{probe.device} (compile the program where it is to run)")
+        return super()._apply(fn, *args, **kwargs)
+
+    def __deepcopy__(self, memo):
+        """A copy with its own parameters, sharing the compiled program (its code does not change)."""
+        memo[id(self.program)] = self.program
+        memo[id(self._kernels)] = self._kernels
+        if hasattr(self, "_vjp_program"):
+            memo[id(self._vjp_program)] = self._vjp_program
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            new.__dict__[k] = copy.deepcopy(v, memo)
+        return new
+
+    def __getstate__(self):
+        from .torch_program import program_bytes
+        state = dict(self.__dict__)
+        state["program"] = program_bytes(self.program)
+        state["_kernels"] = {}
+        state.pop("_vjp_program", None)
+        return state
+
+    def __setstate__(self, state):
+        from .torch_program import program_from_bytes
+        state = dict(state)
+        state["program"] = program_from_bytes(state["program"])
+        self.__dict__.update(state)
 
     def extra_repr(self) -> str:
         return f"params={self.names}, inputs={[x.name for x in self.program.inputs]}"
+
+
+class LossModule(torch.nn.Module):
+    """``forward(*inputs)`` = ``module.loss(*inputs)``: the fused loss-and-gradient path as a module
+    of its own (``DistributedDataParallel(symgrad_module.as_loss())``)."""
+
+    def __init__(self, module: SymgradModule):
+        super().__init__()
+        self.module = module
+
+    def forward(self, *inputs, **named):
+        return self.module.loss(*inputs, **named)
 
 
 def module_of(program, values=None, generator=None) -> SymgradModule:

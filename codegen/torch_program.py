@@ -109,7 +109,7 @@ class TorchProgram(Program):
         """The optimizer state before the first step: ``{"t": 0, slot: {name: tensor}}``."""
         torch = self.torch
         init = getattr(self.spec.optimizer, "initial", {}) or {}
-        state: dict = {"t": 0}
+        state: dict = {"t": 0, "t_device": torch.zeros((), dtype=torch.float64, device=self.device)}
         for s in self.slots:
             v = float(init.get(s, 0.0))
             state[s] = {p.name: torch.full(shape, v, dtype=torch.float32, device=self.device)
@@ -133,14 +133,99 @@ class TorchProgram(Program):
                                           f"optimizer slot {s!r} of {sym.name!r}"))
         xs = self._batch_arrays(batch, "train")
         t = int(state.get("t", 0)) + 1
-        loss = self.compiled.step(params, slots, t, xs, self.rng)
+        # the step count the kernels read lives on the device too ("t_device", float64): the update's
+        # bias corrections are computed from it there, so no launch argument changes from one step
+        # to the next and nothing is read back (a CUDA graph of the step replays correctly)
+        t_dev = state.get("t_device") if isinstance(state, dict) else None
+        torch = self.torch
+        if not (isinstance(t_dev, torch.Tensor) and t_dev.device == self.device and t_dev.dtype == torch.float64):
+            t_dev = torch.tensor(float(t - 1), dtype=torch.float64, device=self.device)
+        t_dev.add_(1)
+        loss = self.compiled.step(params, slots, t_dev, xs, self.rng)
         new_values = Named((p.name, a) for p, a in zip(self.params, params))   # by name or symbol
-        new_state: dict = {"t": t}
+        new_state: dict = {"t": t, "t_device": t_dev}
         k = 0
         for s in self.slots:
             new_state[s] = {}
             for p in self.params:
                 new_state[s][p.name] = slots[k]
                 k += 1
-        self.last_loss = float(loss)
+        self.last_loss = loss           # a 0-d tensor on the device: read (and synced) only when asked for
         return new_values, new_state
+
+    @property
+    def last_loss(self):
+        """The loss of the last step's batch, before its update, as a float: read from the device when
+        first asked for (``step`` itself never waits for the device)."""
+        v = self._last_loss
+        if v is not None and not isinstance(v, float):
+            v = self._last_loss = float(v)
+        return v
+
+    @last_loss.setter
+    def last_loss(self, value):
+        self._last_loss = value
+
+
+# -- for `as_torch()` modules: reading another lowering's batches, pickling a program ---------------
+def batch_reader(program, spec):
+    """An object whose ``_batch_arrays`` reads batches for ``spec`` (a lowering derived from
+    ``program``'s, `codegen.vjp_specs`) as ``program`` reads its own: same array type and device."""
+    from symgrad.compiling.compiler import Compiled
+    none = Compiled("", None, None, None)
+    if isinstance(program, TorchProgram):
+        return TorchProgram(spec, none, device=program.device)
+    return Program(spec, none)
+
+
+class _PrimitivePickler:
+    """Pickling a program's lowering: its primitives are the IR's own objects (the schedulers test
+    them by identity), so they are stored by name and looked up again on loading."""
+
+    @staticmethod
+    def dumps(obj) -> bytes:
+        import io
+        import pickle
+
+        from symgrad.core.ir import Primitive
+
+        class P(pickle.Pickler):
+            def persistent_id(self, o):
+                return ("primitive", o.name) if isinstance(o, Primitive) else None
+        buf = io.BytesIO()
+        P(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+        return buf.getvalue()
+
+    @staticmethod
+    def loads(data: bytes):
+        import io
+        import pickle
+
+        from symgrad.core import rules as R
+
+        class U(pickle.Unpickler):
+            def persistent_load(self, pid):
+                kind, name = pid
+                if kind != "primitive" or name not in R.PRIMITIVES:
+                    raise pickle.UnpicklingError(f"unknown IR primitive {name!r} in a pickled symgrad program")
+                return R.PRIMITIVES[name]
+        return U(io.BytesIO(data)).load()
+
+
+def program_bytes(program) -> bytes:
+    """``program`` as bytes (its lowering, target, device and seed) for `program_from_bytes`."""
+    target = "triton" if isinstance(program, TorchProgram) else "numpy"
+    device = str(program.device) if target == "triton" else None
+    return _PrimitivePickler.dumps({"spec": program.spec, "target": target, "device": device,
+                                    "seed": int(program.rng.integers(0, 2 ** 31))})
+
+
+def program_from_bytes(data: bytes):
+    """The program `program_bytes` stored, compiled again (the generated module comes from the cache
+    when this machine has compiled it before)."""
+    from symgrad.compiling.compiler import _backend
+    d = _PrimitivePickler.loads(data)
+    compiled = _backend(d["target"])(d["spec"])
+    if d["target"] == "triton":
+        return TorchProgram(d["spec"], compiled, d["seed"], device=d["device"])
+    return (compiled.program or Program)(d["spec"], compiled, d["seed"])

@@ -252,6 +252,8 @@ def main(argv=None):
                     help="also the kernels of Program.grad and Program.loss (not only step's)")
     ap.add_argument("--fuse-rows", type=int, default=None,
                     help="codegen.triton_backend.FUSE_ROWS (0: a rows kernel per product)")
+    ap.add_argument("--precision", default=None, choices=["ieee", "tf32", "tf32x3", "bf16"],
+                    help="the products' precision (sg.compile(..., precision=...))")
     args = ap.parse_args(argv)
     if not args.all_configs:
         os.environ.setdefault("SYMGRAD_TRITON_AUTOTUNE", "0")
@@ -260,10 +262,11 @@ def main(argv=None):
         triton_backend.FUSE_ROWS = args.fuse_rows
     fuse = triton_backend.FUSE_ROWS
     print(f"# Triton kernels compiled for cuda sm_{args.arch} without a GPU (batch {args.batch}, "
-          f"FUSE_ROWS={fuse})")
+          f"FUSE_ROWS={fuse}, precision={args.precision or triton_backend.DOT_PRECISION})")
     for name, spec in benchmark_specs():
         if args.only not in name:
             continue
+        spec.precision = args.precision
         print(f"\n## {name}\n\n{HEADER}", flush=True)
         compile_step(spec, args.batch, args.arch, args.all_configs, progress=lambda r: print(r.row(), flush=True),
                      jobs=args.jobs, entry_points=args.all_entry_points)

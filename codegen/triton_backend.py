@@ -91,6 +91,12 @@ AUTOTUNE = os.environ.get("SYMGRAD_TRITON_AUTOTUNE", "1") != "0"     # 0: one co
 SPLIT_ROWS = {split}        # examples per slice of the batch in stage 1 of a reduction over the batch
 MAX_SPLITS = {max_splits}        # at most this many slices: the partial sums stay small at large batches
 UPDATE_BLOCK = {ublock}    # entries per program of the update and finish kernels
+PRECISION = "{precision}"    # of the matrix products (sg.compile(..., precision=...))
+# bf16: products of bfloat16 operands with a float32 accumulator, activations stored in bfloat16,
+# float32 master weights. The interpreter's tl.dot cannot take bfloat16 operands: there they are
+# rounded to bfloat16 and multiplied as float32 (the same products; exact in float32).
+DOT_OPERAND = tl.constexpr(tl.float32 if INTERPRET else tl.bfloat16)
+STORE = torch.bfloat16 if PRECISION == "bf16" else torch.float32     # dtype of stored (B, N) activations
 
 
 # -- autotuning candidates ----------------------------------------------------------------------
@@ -138,7 +144,14 @@ def batch_splits(B):
     """How many slices stage 1 of a reduction over the batch cuts B examples into: one per SPLIT_ROWS
     examples, at most MAX_SPLITS (at batch 2^18 and width 128, 512 slices would write and read back
     80 MB of partial sums a step; 128 write 20 MB, and still give every SM a program)."""
-    return min(MAX_SPLITS, max(1, triton.cdiv(B, SPLIT_ROWS)))
+    return min(MAX_SPLITS, max(1, -(-B // SPLIT_ROWS)))      # (plain ints: triton.cdiv costs µs per call)
+
+
+def bucket(B):
+    """The batch size the autotuners are keyed on: B rounded up to a power of two, so that a new
+    batch size benchmarks the candidates again only when it crosses one (a last, smaller batch of an
+    epoch reuses the choice)."""
+    return 1 << max(0, B - 1).bit_length()
 
 
 # -- buffers -------------------------------------------------------------------------------------
@@ -150,14 +163,14 @@ def batch_splits(B):
 WORKSPACE = {{}}
 
 
-def empty(ws, name, shape, device):
-    """A float32 tensor of ``shape``: a fresh one (``ws`` None), else the buffer ``name`` of ``ws``."""
+def empty(ws, name, shape, device, dtype=torch.float32):
+    """A tensor of ``shape``: a fresh one (``ws`` None), else the buffer ``name`` of ``ws``."""
     if ws is None:
-        return torch.empty(shape, device=device, dtype=torch.float32)
+        return torch.empty(shape, device=device, dtype=dtype)
     key = (ws, name, device)
     buf = WORKSPACE.get(key)
-    if buf is None or buf.shape != shape:
-        buf = WORKSPACE[key] = torch.empty(shape, device=device, dtype=torch.float32)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = WORKSPACE[key] = torch.empty(shape, device=device, dtype=dtype)
     return buf
 '''
 
@@ -217,9 +230,9 @@ def weight_grad_block(
             tl.store(part_b_ptr + pid_s * M + offs_m, acc_b, mask=offs_m < M)
 
 
-@triton.autotune(configs=weight_grad_configs(), key=["B", "M", "K"])
+@triton.autotune(configs=weight_grad_configs(), key=["B_BUCKET", "M", "K"])
 @triton.jit
-def weight_grad_kernel(d_ptr, y_ptr, part_w_ptr, part_b_ptr, B, rows_per_split, stride_d, stride_y, splits,
+def weight_grad_kernel(d_ptr, y_ptr, part_w_ptr, part_b_ptr, B, rows_per_split, stride_d, stride_y, splits, B_BUCKET,
                        M: tl.constexpr, K: tl.constexpr, HAS_BIAS: tl.constexpr,
                        BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_B: tl.constexpr):
     """One weight gradient (see weight_grad_block): program id = tile number."""
@@ -240,14 +253,14 @@ def weight_grad(d, y, with_bias, ws=None):
     part_b = empty(ws, "part_b", (splits, M), d.device) if with_bias else part_w
     grid = lambda META: (triton.cdiv(M, META["BLOCK_M"]) * triton.cdiv(K, META["BLOCK_K"]) * splits,)
     weight_grad_kernel[grid](d, y, part_w, part_b, B, triton.cdiv(B, splits), d.stride(0), y.stride(0), splits,
-                             M=M, K=K, HAS_BIAS=with_bias)
+                             bucket(B), M=M, K=K, HAS_BIAS=with_bias)
     return part_w, part_b
 '''
 
 
 BATCH_SUM = '''
 
-@triton.autotune(configs=batch_sum_configs(), key=["B", "N"])
+@triton.autotune(configs=batch_sum_configs(), key=["B_BUCKET", "N"])
 @triton.jit
 def batch_sum_kernel(
     v_ptr,            # (B, N) the per-example gradients, one row per example
@@ -255,6 +268,7 @@ def batch_sum_kernel(
     B,                # examples in the batch
     rows_per_split,   # examples per slice
     stride_v,         # row stride of v
+    B_BUCKET,         # B rounded up to a power of two: the autotuning key
     N: tl.constexpr,  # entries per example
     BLOCK_N: tl.constexpr,  # ≥ N, a power of two: a program holds whole rows
     BLOCK_B: tl.constexpr,  # examples per step of the loop
@@ -268,7 +282,7 @@ def batch_sum_kernel(
     for b0 in range(start, end, BLOCK_B):
         offs_b = b0 + tl.arange(0, BLOCK_B)
         mask = (offs_b[:, None] < end) & (offs_n[None, :] < N)
-        acc += tl.sum(tl.load(v_ptr + offs_b[:, None] * stride_v + offs_n[None, :], mask=mask, other=0.0), axis=0)
+        acc += tl.sum(tl.load(v_ptr + offs_b[:, None] * stride_v + offs_n[None, :], mask=mask, other=0.0).to(tl.float32), axis=0)
     tl.store(part_ptr + pid_s * N + offs_n, acc, mask=offs_n < N)
 
 
@@ -279,12 +293,12 @@ def batch_sum(v, ws=None):
     B, N = v.shape
     splits = batch_splits(B)
     part = empty(ws, "part", (splits, N), v.device)
-    batch_sum_kernel[(splits,)](v, part, B, triton.cdiv(B, splits), v.stride(0), N=N, BLOCK_N=max(16, triton.next_power_of_2(N)))
+    batch_sum_kernel[(splits,)](v, part, B, triton.cdiv(B, splits), v.stride(0), bucket(B), N=N, BLOCK_N=max(16, triton.next_power_of_2(N)))
     return part
 '''
 
 
-def emit_module(spec: Spec) -> str:
+def _check_spec(spec: Spec) -> None:
     if spec.dtype != "float32":
         raise UnsupportedError(f"the Triton backend computes in float32 (fp32 accumulation); got "
                                f"dtype={spec.dtype!r}")
@@ -292,6 +306,10 @@ def emit_module(spec: Spec) -> str:
         if lw.masks:
             raise UnsupportedError("dropout is not supported by the Triton backend yet (its masks are "
                                    "drawn by the NumPy generator); compile for target='numpy'")
+
+
+def emit_module(spec: Spec) -> str:
+    _check_spec(spec)
     printer = TritonPrinter()
     out = _Out()
     funcs = [_function("loss", spec.eval, spec, printer, out),
@@ -299,16 +317,47 @@ def emit_module(spec: Spec) -> str:
              _function("step", spec.train, spec, printer, out)]
     if spec.eval.outputs:
         funcs.append(_function("forward", spec.eval, spec, printer, out))
-    src = [HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK)]
+    src = [_header(spec)]
     src += _legend(spec)
     if out.uses_weight_grad:
-        src.append(WEIGHT_GRAD.replace('input_precision="ieee"', f'input_precision="{DOT_PRECISION}"'))
+        src.append(_weight_grad_source(spec))
     if out.uses_batch_sum:
         src.append(BATCH_SUM)
     src += out.pieces
     src += ["\n\n# -- the program ----------------------------------------------------------------------------"]
     src += ["\n\n" + "\n".join(f) for f in funcs]
     return "\n".join(src).rstrip() + "\n"
+
+
+def precision_of(spec: Spec) -> str:
+    """The products' precision: ``compile(..., precision=)``, else DOT_PRECISION (the environment's)."""
+    return getattr(spec, "precision", None) or DOT_PRECISION
+
+
+def _header(spec: Spec) -> str:
+    return HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK, precision=precision_of(spec))
+
+
+def _dot(a: str, b: str, acc: str | None, precision: str) -> str:
+    """``tl.dot`` in the program's precision: float32 operands with ``input_precision`` ("ieee",
+    "tf32", "tf32x3"), or ("bf16") bfloat16 operands and a float32 accumulator."""
+    tail = f", {acc}" if acc else ""
+    if precision == "bf16":
+        return f"tl.dot({a}.to(tl.bfloat16).to(DOT_OPERAND), {b}.to(tl.bfloat16).to(DOT_OPERAND){tail})"
+    return f'tl.dot({a}, {b}{tail}, input_precision="{precision}")'
+
+
+def _weight_grad_source(spec: Spec) -> str:
+    """The weight-gradient kernels in the program's precision (bf16: δ and y are read as stored)."""
+    p = precision_of(spec)
+    src = WEIGHT_GRAD.replace('acc = tl.dot(tl.trans(d), y, acc, input_precision="ieee")',
+                              f"acc = {_dot('tl.trans(d)', 'y', 'acc', p)}")
+    if p == "bf16":
+        for a in ("m", "k"):
+            old = f"mask=mask_b[:, None] & (offs_{a}[None, :] < {a.upper()}), other=0.0)"
+            assert old in src
+            src = src.replace(old, old + ".to(tl.float32)")
+    return src
 
 
 class _Out:
@@ -328,19 +377,24 @@ def _legend(spec: Spec) -> list:
 # One function of the module (loss, grad, step, forward) and its kernels
 
 
-def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _Out) -> list:
+def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _Out,
+              input_grads: list | None = None) -> list:
+    """The host function ``kind`` ("loss", "grad", "step", "forward", or "grad_inputs": grad that
+    also returns the per-example ``input_grads`` [var | None per input], `build_grad_inputs`)."""
     from symgrad.compiling.compiler import _batched_shape, _shape
     names = argument_names(lw)
     if lw.scale is not None:
         names[lw.scale] = "scale"
-    train = kind in ("grad", "step")
+    train = kind in ("grad", "step", "grad_inputs")
+    xgrads = [(i, g) for i, g in enumerate(input_grads or []) if g is not None]
     notes = dict(lw.notes)      # what each argument is, for the kernels' argument comments
     for i, vid in enumerate(lw.params):
         notes[vid] = f"the parameter {safe_text(repr(spec.params[i].name))}"
     for i, vid in enumerate(lw.inputs):
         notes[vid] = f"the input {safe_text(repr(spec.inputs[i].name))}"
     sch = KernelScheduler(lw.graph, names, set(lw.inputs), notes, None, None)
-    roots = list(lw.outputs) if kind == "forward" else [lw.loss]
+    sch.param_names = [p.name for p in spec.params]
+    roots = list(lw.outputs) if kind == "forward" else [lw.loss] + [g for _, g in xgrads]
     grads = [(i, g) for i, g in enumerate(lw.grads)] if train else []
     plan = sch.plan(roots, grads, fuse_rows=FUSE_ROWS)
     used = sch.value
@@ -368,15 +422,28 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                     else "scale = 1.0  # the loss is the sum over the batch")
     body.append("")
 
-    parts: dict[int, str] = {}           # gradient index -> its partial sums' name
-    prefix = {"loss": "eval", "grad": "train", "step": "train", "forward": "forward"}[kind]
+    parts: dict[int, list] = {}          # gradient index -> its partial sums' names, one per term
+    host = [v for v in sorted(plan.host) if v in used]
+    for v in host:
+        names[v] = f"h{v}"
+    if host:
+        body.append("# values of the parameters alone (a penalty), the same for every example: torch, once")
+    for v in host:
+        body.append(f"{names[v]} = {_host_code(sch, v, names, top=True)}  # {_clip(sch.notes.get(v, ''), 60)}")
+    for i, g in xgrads:
+        if not used[g.id].batched or sch.width_of(sch.base(g.id)) != sch.width_of(g.id):
+            raise UnsupportedError(f"the gradient with respect to the input {spec.inputs[i].name!r} is the same "
+                                   f"for every example or a broadcast value; the Triton backend returns "
+                                   f"per-example input gradients only when they vary by example")
+    prefix = {"loss": "eval", "grad": "train", "step": "train", "forward": "forward",
+              "grad_inputs": "xgrad"}[kind]
     # after ONE rows kernel every δ exists at once: all weight gradients in one launch too
     wgs = [k for k in plan.kernels if k.kind == "weight_grad"]
     merged = wgs if len(wgs) > 1 and sum(k.kind == "rows" for k in plan.kernels) == 1 else []
     for j, k in enumerate(plan.kernels):
         kname = f"{prefix}_kernel{j + 1}"
         if k.kind == "rows":
-            src, call, comments = _rows_kernel(kname, k, j, plan, sch, lw, names, printer)
+            src, call, comments = _rows_kernel(kname, k, j, plan, sch, lw, names, printer, precision_of(spec))
             if kname not in out.made:        # grad and step share the training kernels
                 out.made.add(kname)
                 out.pieces.append(src)
@@ -391,28 +458,34 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                 out.pieces.append(src)
             body += lines[:-1] + [_in_workspace(lines[-1], kind)]
             for w in merged:
-                parts[w.grad] = f"part{w.grad}"
+                parts.setdefault(w.grad, []).append(w.part)
                 if w.bias is not None:
-                    parts[w.bias] = f"part{w.bias}"
+                    parts.setdefault(w.bias, []).append(w.bias_part)
         elif k.kind == "weight_grad":
             out.uses_weight_grad = True
             d, y = (_ref(names, v) for v in k.operands)
             bias = k.bias is not None
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {d}_b {y}_bᵀ" + (f", ∂L/∂p{k.bias} = Σ_b {d}_b" if bias else "")
                         + " (stage 1: partial sums per slice of the batch)")
-            body.append(_in_workspace(f"part{k.grad}, part{k.bias if bias else '_'} = weight_grad({d}, {y}, {bias})",
-                                      kind, f"p{k.grad}"))
-            parts[k.grad] = f"part{k.grad}"
+            body.append(_in_workspace(f"{k.part}, {k.bias_part if bias else '_'} = weight_grad({d}, {y}, {bias})",
+                                      kind, "p" + k.part[4:]))
+            parts.setdefault(k.grad, []).append(k.part)
             if bias:
-                parts[k.bias] = f"part{k.bias}"
+                parts.setdefault(k.bias, []).append(k.bias_part)
+        elif k.kind == "host":
+            (v,) = k.operands
+            body.append(f"# ∂L/∂p{k.grad} ∋ the same term for every example: B times it, as one slice")
+            body.append(f"{k.part} = ({_host_code(sch, v, names)} * B).reshape(1, -1)")
+            parts.setdefault(k.grad, []).append(k.part)
         else:
             out.uses_batch_sum = True
             (v,) = k.operands
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {_ref(names, v)}_b (stage 1: partial sums per slice)")
-            body.append(_in_workspace(f"part{k.grad} = batch_sum({_ref(names, v)})", kind, f"p{k.grad}"))
-            parts[k.grad] = f"part{k.grad}"
+            body.append(_in_workspace(f"{k.part} = batch_sum({_ref(names, v)})", kind, "p" + k.part[4:]))
+            parts.setdefault(k.grad, []).append(k.part)
     if kind == "forward":
-        body.append("return [" + ", ".join(_ref(names, sch.base(o.id)) for o in lw.outputs) + "]")
+        f32 = ".float()" if precision_of(spec) == "bf16" else ""     # stored in bfloat16: handed back as float32
+        body.append("return [" + ", ".join(_ref(names, sch.base(o.id)) + f32 for o in lw.outputs) + "]")
     else:
         L = _ref(names, sch.base(lw.loss.id))
         if not train:
@@ -421,13 +494,24 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             for i, p in enumerate(spec.params):
                 if i not in parts:      # the loss does not depend on p_i
                     body.append(f"part{i} = torch.zeros((1, {_numel(p)}), device={L}.device, dtype=torch.float32)")
-            partlist = ", ".join(f"part{i}" for i in range(len(spec.params)))
+            # a gradient of several terms (a tied weight): their slices' partial sums, one after the other
+            partlist = ", ".join(f"part{i}" if i not in parts or len(parts[i]) == 1
+                                 else f"torch.cat([x.reshape(x.shape[0], -1) for x in ({', '.join(parts[i])})])"
+                                 for i in range(len(spec.params)))
         if kind == "loss":
             body.append("return loss")
         elif kind == "grad":
             out.pieces.append(_segments_kernel("finish", spec, printer, out))
             body.append(f"# stage 2 of every sum over the batch, and the loss Σ_b {L}_b · scale: one launch")
             body.append(f"return finish([{', '.join(params)}], [{partlist}], {L}, scale)")
+        elif kind == "grad_inputs":
+            out.pieces.append(_segments_kernel("finish", spec, printer, out))
+            body.append(f"# stage 2 of every sum over the batch, and the loss Σ_b {L}_b · scale: one launch")
+            body.append(f"loss, grads = finish([{', '.join(params)}], [{partlist}], {L}, scale)")
+            f32 = ".float()" if precision_of(spec) == "bf16" else ""
+            refs = dict((i, _ref(names, sch.base(g.id)) + f32) for i, g in xgrads)
+            body.append("# ∂L/∂x_b per example, stored by the rows kernel (None: the loss does not depend on it)")
+            body.append("return loss, grads, [" + ", ".join(refs.get(i, "None") for i in range(len(spec.inputs))) + "]")
         elif kind == "step":
             out.pieces.append(_segments_kernel("update", spec, printer, out))
             body.append(f"# stage 2 of every sum over the batch, the update, and the loss Σ_b {L}_b · scale: "
@@ -437,13 +521,14 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
 
     if kind != "step":      # step's temporaries are WORKSPACE buffers, kept between steps: del frees nothing
         body = _free_temporaries(body)
-    sig = {"loss": "params, batch", "grad": "params, batch, rng=None",
+    sig = {"loss": "params, batch", "grad": "params, batch, rng=None", "grad_inputs": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
     doc = {"loss": "The loss of the batch (a 0-d tensor).",
            "grad": "(loss, [∂loss/∂p0, ...]) for the batch, each gradient shaped like its parameter.",
            "step": "One training step: parameters and optimizer slots are updated in place; returns the "
                    "loss before the update.",
-           "forward": "The requested outputs for the batch, batch axis first."}[kind]
+           "forward": "The requested outputs for the batch, batch axis first.",
+           "grad_inputs": "(loss, [∂loss/∂p0, ...], [∂loss/∂x0 per example or None, ...]) for the batch."}[kind]
     return [f"def {kind}({sig}):", f'{_I}"""{doc}"""'] + [_I + b if b else "" for b in body]
 
 
@@ -509,6 +594,7 @@ class _RowsBody:
         self.acc: dict[int, str] = {}            # var id of a stage's product -> "acc", "acc2", ...
         self.local: set[int] = set()             # computed by the stages so far
         self.width = None                        # of the stage being built
+        self.sfx = ""                            # and its suffix (several stages: its number)
 
     def name(self, v: int) -> str:
         return self.names.get(v, f"v{v}")
@@ -526,9 +612,11 @@ class _RowsBody:
             return self._sym(self.name(v), sch.width_of(v) is None and tile)
         if e.prim is R.const_p:
             u = R.uniform_value(sch.g, e.out)
+            if u is None and _is_iota(e) and tile:
+                return self.column_index()      # [0, 1, …, n−1]: the entry's index in the row
             if u is None:
-                raise UnsupportedError(f"{e}: a constant matrix inside an elementwise body is not supported "
-                                       f"by the Triton backend")
+                raise UnsupportedError(f"{sch.describe(v)}: a constant matrix inside an elementwise body is not "
+                                       f"supported by the Triton backend; make it an input (or a parameter)")
             return u
         if e.prim in (R.transpose_p, R.broadcast_p) or (e.prim is R.sum_p and sch._identity_sum(e)):
             return self.expr(e.inputs[0].id, tile)
@@ -543,7 +631,8 @@ class _RowsBody:
                 self.loads.setdefault(v, "row")
                 return self._sym(self.name(v), tile)
             if w != self.width:
-                raise UnsupportedError(f"v{v} has {w} entries per example but is read in a kernel over {self.width}")
+                raise UnsupportedError(f"{sch.describe(v)} has {w} entries per example but is read in a kernel "
+                                       f"over {self.width}; compile for target='numpy'")
             self.loads.setdefault(v, "tile")
             return sp.Symbol(self.name(v))
         if val.shape == ():
@@ -552,8 +641,12 @@ class _RowsBody:
         if 1 in val.shape and max(val.shape) == self.width:
             self.loads.setdefault(v, "vector")
             return sp.Symbol(f"{self.name(v)}[None, :]")
-        raise UnsupportedError(f"v{v} ({e}): a parameter of shape {val.shape} cannot be read in a kernel "
+        raise UnsupportedError(f"{sch.describe(v)}: a value of the parameters of shape {val.shape} cannot be read in a kernel "
                                f"over {self.width} entries per example")
+
+    def column_index(self):
+        """The index of each entry of the tile's rows, as a SymPy symbol the printer prints as is."""
+        return sp.Symbol(f"offs_n{self.sfx}[None, :]", integer=True)
 
     @staticmethod
     def _sym(name: str, as_column: bool):
@@ -561,11 +654,12 @@ class _RowsBody:
 
 
 def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler, lw: Lowered,
-                 names: dict, printer: TritonPrinter):
+                 names: dict, printer: TritonPrinter, precision: str = "ieee"):
     """A rows kernel (see `codegen.schedule`): its source, the host line that runs it, and comments.
     A kernel of several stages (pass 8) names each stage's offsets and sizes with its number."""
     stages = k.stages or [k]
     many = len(stages) > 1
+    bf16 = precision == "bf16"       # (B, N) activations stored and read back in bfloat16
     rb = _RowsBody(stages, plan, sch, names)
     args, comments, calls = [], [], []
 
@@ -585,7 +679,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     T = _I
     for si, st in enumerate(stages):
         sfx = str(si + 1) if many else ""
-        rb.width = st.width
+        rb.width, rb.sfx = st.width, sfx
         N = st.width or 1
         const.append((f"N{sfx}", N, "entries per example in the tile" + (f" of stage {sfx}" if many else "")))
         if st.matmul is not None:
@@ -593,6 +687,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
         const.append((f"BLOCK_N{sfx}", _pow2(N), f"≥ N{sfx}, a power of two: a program holds whole rows"))
         if many:
             body.append(f"{T}# -- stage {sfx}")
+        defined.add(f"offs_n{sfx}")
         body += [f"{T}offs_n{sfx} = tl.arange(0, BLOCK_N{sfx})",
                  f"{T}mask_n{sfx} = offs_n{sfx} < N{sfx}",
                  f"{T}mask{sfx} = mask_m[:, None] & mask_n{sfx}[None, :]"]
@@ -610,13 +705,15 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             arg(swk, f"stride of {wn} along the sum", f"{wn}.stride({0 if flip else 1})")
             Mt = f"{wn}ᵀ" if not flip else wn
             doc.append(f"{acc} = {an} @ {Mt}  (the batch of {_math_eqn(eqn)})")
+            # a per-example scalar (a width-1 output's δ) is the tile's first column
+            an_tile = f"{an}[:, None]" if sch.width_of(a) is None else an
             if a in rb.local:      # made by an earlier stage: still in registers, whole rows
                 body += [f"{T}# -- {acc} = {an} @ {Mt}: {an} is in registers (whole rows, zero beyond K{sfx})",
                          f"{T}offs_k{sfx} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",
                          f"{T}w{sfx} = tl.load({wn}_ptr + offs_k{sfx}[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}             mask=(offs_k{sfx}[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
-                         f"{T}{acc} = tl.dot(tl.where((offs_k{sfx} < K{sfx})[None, :], {an}, 0.0), w{sfx}, "
-                         f"input_precision=\"{DOT_PRECISION}\")"]
+                         f"{T}{acc} = " + _dot(f"tl.where((offs_k{sfx} < K{sfx})[None, :], {an_tile}, 0.0)",
+                                               f"w{sfx}", None, precision)]
             else:
                 uses_block_k = True
                 arg(f"stride_{an}", f"row stride of {an}", f"{an}.stride(0)")
@@ -628,7 +725,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                          f"{T}                mask=mask_m[:, None] & (offs_k[None, :] < K{sfx}), other=0.0)",
                          f"{T}    w = tl.load({wn}_ptr + offs_k[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}                mask=(offs_k[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
-                         f"{T}    {acc} = tl.dot(a, w, {acc}, input_precision=\"{DOT_PRECISION}\")"]
+                         f"{T}    {acc} = " + _dot("a", "w", acc, precision)]
             rb.acc[eqn.out.id] = acc
             rb.local.add(eqn.out.id)
             defined.add(acc)
@@ -645,6 +742,9 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                                                                for i, u in enumerate(e.inputs)})))
             elif e.prim is R.sum_p:
                 stmts.append((nm, "sum", rb.expr(e.inputs[0].id, True)))
+            elif e.prim is R.gather_p:      # z[k] = Σ_n z_n·[n = k], k the example's class label
+                z, k = (rb.expr(u.id, True) for u in e.inputs)
+                stmts.append((nm, "sum", z * sp.KroneckerDelta(rb.column_index(), k)))
             else:
                 stmts.append((nm, "lse", rb.expr(e.inputs[0].id, True)))
             doc.append(f"{nm} = {_math(stmts[-1])}")
@@ -663,7 +763,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             if how == "tile":
                 arg(f"stride_{nm}", f"row stride of {nm}", f"{nm}.stride(0)")
                 body.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n{sfx}[None, :], "
-                            f"mask=mask{sfx}, other=0.0)")
+                            f"mask=mask{sfx}, other=0.0)" + (".to(tl.float32)" if bf16 else ""))
             elif how == "row":
                 body.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m, mask=mask_m, other=0.0)")
             elif how == "vector":
@@ -703,12 +803,13 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 body.append(f"{T}tl.store({nm}_ptr + offs_m, {src}, mask=mask_m)")
             else:
                 arg(f"stride_{nm}", f"row stride of {nm}", f"{nm}.stride(0)")
-                body.append(f"{T}tl.store({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n{sfx}[None, :], {src}, "
-                            f"mask=mask{sfx})")
+                body.append(f"{T}tl.store({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n{sfx}[None, :], "
+                            f"{src}{'.to(tl.bfloat16)' if bf16 else ''}, mask=mask{sfx})")
         stored_all += stored
     if "arg" in rb.loads.values():
         arg("scale", "the seed of reverse mode: 1/B for the mean over the batch", "scale")
     arg("B", "examples in the batch (rows)", "B")
+    arg("B_BUCKET", "B rounded up to a power of two: the autotuning key", "bucket(B)")
     # pointers first, then scalars, then strides (the tutorials' order)
     order = sorted(range(len(args)), key=lambda i: (0 if args[i].endswith("_ptr") else
                                                     2 if args[i].startswith("stride_") else 1, i))
@@ -716,7 +817,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
 
     # -- the kernel source
     tile = max(val for c, val, _ in const if c.startswith("BLOCK_N"))
-    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}), key=[\"B\"])", "@triton.jit",
+    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}), key=[\"B_BUCKET\"])", "@triton.jit",
          f"def {kname}("]
     width = max(len(a) for a in args + [c for c, _, _ in const]) + 2
     for a, c in zip(args, comments):
@@ -756,7 +857,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     dev = f"{ins[0]}.device" if ins else "'cuda'"
     for v in stored_all:
         shape = "(B,)" if sch.width_of(v) is None else f"(B, {sch.width_of(v)})"
-        W.append(f"{_I}{rb.name(v)} = empty(ws, \"{kname}.{rb.name(v)}\", {shape}, {dev})")
+        dt = ", STORE" if sch.width_of(v) is not None and bf16 else ""
+        W.append(f"{_I}{rb.name(v)} = empty(ws, \"{kname}.{rb.name(v)}\", {shape}, {dev}{dt})")
     W.append(f"{_I}grid = lambda META: (triton.cdiv(B, META[\"BLOCK_M\"]),)")
     kw = ", ".join(f"{c}={val}" for c, val, _ in const)
     W.append(f"{_I}{kname}[grid]({', '.join(calls)}, {kw})")
@@ -767,6 +869,46 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
     host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
     return src, call, [safe_text(c) for c in host]
+
+
+def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> str:
+    """Torch code of a value of the parameters alone (``h3 = (p0*p0).sum()``): the host computes
+    it once per call. Its elementwise bodies go through SymPy's torch printer."""
+    from sympy.printing.pytorch import TorchPrinter
+    e = sch.g.producer[v]
+    if v in names and not top:
+        return names[v]
+    args = [_host_code(sch, u.id, names) for u in e.inputs]
+    if e.prim is R.ewise_p:
+        body = e.params[0].xreplace({R.ph(i): sp.Symbol(f"({a})") for i, a in enumerate(args)})
+        try:
+            return TorchPrinter({"strict": True}).doprint(body)
+        except Exception:
+            raise UnsupportedError(f"{sch.describe(v)}: the Triton backend computes a term of the parameters "
+                                   f"alone with torch, which has no function for it") from None
+    if e.prim is R.const_p:
+        u = R.uniform_value(sch.g, e.out)
+        if u is not None:
+            return repr(float(u))
+    elif e.prim is R.sum_p:
+        axis = e.params[0]
+        return f"({args[0]}).sum()" if axis is None else f"({args[0]}).sum({axis}, keepdim=True)"
+    elif e.prim is R.transpose_p:
+        return f"({args[0]}).T"
+    elif e.prim is R.matmul_p:
+        return f"({args[0]} @ {args[1]})"
+    elif e.prim is R.broadcast_p:
+        return f"({args[0]}).expand{tuple(e.params[0])}"
+    raise UnsupportedError(f"{sch.describe(v)}: a term of the parameters alone that the Triton backend cannot "
+                           f"compute; compile for target='numpy'")
+
+
+def _is_iota(e) -> bool:
+    """A constant column or row [0, 1, …, n−1] (the entry indices gather's VJP compares labels with)."""
+    val = e.params[0]
+    if not isinstance(val, sp.MatrixBase) or 1 not in val.shape:
+        return False
+    return all(x == i for i, x in enumerate(val))
 
 
 def _stage_of(stages: list, v: int, many: bool) -> str:
@@ -786,13 +928,14 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     for k in group:
         d, y = k.operands
         dims.append((sch.width_of(d) or 1, sch.width_of(y) or 1, k.bias is not None))
-    L = ["", "", "@triton.autotune(configs=weight_grad_configs(), key=[\"B\"])", "@triton.jit", f"def {kname}("]
+    L = ["", "", "@triton.autotune(configs=weight_grad_configs(), key=[\"B_BUCKET\"])", "@triton.jit", f"def {kname}("]
     for i, k in enumerate(group):
         what = f"∂L/∂p{k.grad}" + (f" and ∂L/∂p{k.bias}" if k.bias is not None else "")
         L += [f"{_I}d{i}_ptr, y{i}_ptr, part_w{i}_ptr, part_b{i}_ptr, stride_d{i}, stride_y{i},  # {what}"]
     L += [f"{_I}B,  # examples in the batch",
           f"{_I}rows_per_split,  # examples per slice of the batch",
           f"{_I}splits,  # slices of the batch",
+          f"{_I}B_BUCKET,  # B rounded up to a power of two: the autotuning key",
           f"{_I}BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_B: tl.constexpr,",
           "):",
           f'{_I}"""Stage 1 of {n} weight gradients (see weight_grad_block) in one launch: program ids',
@@ -825,10 +968,10 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
                        for M, K, _ in dims)
     L.append(f"{_I}grid = lambda META: (({tiles}) * splits,)")
     call = ", ".join(f"d{i}, y{i}, part_w{i}, part_b{i}, d{i}.stride(0), y{i}.stride(0)" for i in range(n))
-    L.append(f"{_I}{kname}[grid]({call}, B, triton.cdiv(B, splits), splits)")
+    L.append(f"{_I}{kname}[grid]({call}, B, triton.cdiv(B, splits), splits, bucket(B))")
     L.append(f"{_I}return " + ", ".join(f"part_w{i}, part_b{i}" for i in range(n)))
     host_args = ", ".join(f"{_ref(names, k.operands[0])}, {_ref(names, k.operands[1])}" for k in group)
-    lhs = ", ".join(f"part{k.grad}, part{k.bias if k.bias is not None else '_'}" for k in group)
+    lhs = ", ".join(f"{k.part}, {k.bias_part if k.bias is not None else '_'}" for k in group)
     lines = ["# " + "; ".join(f"∂L/∂p{k.grad} = Σ_b {_ref(names, k.operands[0])}_b "
                                 f"{_ref(names, k.operands[1])}_bᵀ"
                                 + (f", ∂L/∂p{k.bias} = Σ_b {_ref(names, k.operands[0])}_b"
@@ -896,7 +1039,6 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
     """``update``: for every parameter, g = Σ_s partial[s] (stage 2), then the optimizer's rules;
     ``finish``: g = Σ_s partial[s] only. One launch: program ids are dealt out to the parameters in
     segments of UPDATE_BLOCK entries."""
-    from sympy.printing.pycode import PythonCodePrinter
     opt = spec.optimizer
     slots = list(_slots(spec)) if which == "update" else []
     sizes = [_numel(p) for p in spec.params]
@@ -973,7 +1115,7 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
             L.append(f"{_I}s{i}_{k}_ptr,  # in/out: the optimizer slot {s!r} of p{i}")
         L.append(f"{_I}n_parts{i},  # slices of the batch")
     for h in hnames:
-        L.append(f"{_I}{h},  # computed on the host from the step t")
+        L.append(f"{_I}{h}_ptr,  # () a factor of the step t alone, computed on the device")
     L.append(f"{_I}l_ptr,  # (B,) the per-example losses")
     L.append(f"{_I}loss_ptr,  # () out: the batch's loss, Σ_b L_b · scale")
     L.append(f"{_I}B,  # examples in the batch")
@@ -983,6 +1125,8 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
     L.append(f'{_I}"""{"The optimizer update of every parameter" if which == "update" else "Every gradient"}, '
              f'in one launch: program ids are dealt out to the parameters in segments."""')
     L.append(f"{_I}pid = tl.program_id(0)")
+    for h in hnames:
+        L.append(f"{_I}{h} = tl.load({h}_ptr)")
     start = 0
     for i in range(nps):
         nb = math.ceil(sizes[i] / UPDATE_BLOCK)
@@ -1007,13 +1151,20 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
               f"{_I}finish_kernel[({total},)](*args, l, loss, l.shape[0], scale, BLOCK=UPDATE_BLOCK)",
               f"{_I}return loss, grads"]
     else:
-        hp = PythonCodePrinter()
+        from sympy.printing.pytorch import TorchPrinter
+        hp = TorchPrinter({"strict": True})
         L += ["", "", "def update(params, parts, slots, t, l, scale):",
               f'{_I}"""One optimizer step for every parameter, in place, in one launch ({type(opt).__name__}); '
-              f'returns the loss."""']
+              f'returns the loss (a 0-d tensor, left on the device).',
+              "",
+              f"{_I}``t``: the step count, an int or a 0-d tensor on the device (nothing is read back to the",
+              f'{_I}host then: the step can be captured in a CUDA graph and replayed with t counting on)."""']
+        if hoisted:
+            L.append(f"{_I}t = torch.as_tensor(t, dtype=torch.float64).to(l.device)  # no-op when it is there")
         for e, h in hoisted.items():
             code = hp.doprint(e.xreplace({t: sp.Symbol("t")}))
-            L.append(f"{_I}{h} = {code}")
+            L.append(f"{_I}{h} = torch.as_tensor({code}, dtype=torch.float64, device=l.device).to(torch.float32)  "
+                     f"# float64, then fp32")
         L += [f"{_I}args = []",
               f"{_I}for i, (p, part) in enumerate(zip(params, parts)):",
               f"{_I}    args += [p, part] + list(slots[i::{len(sizes)}]) + [part.shape[0]]  # slot-major: slot k at k·{len(sizes)} + i",
@@ -1037,6 +1188,22 @@ def loss_sum(l_ptr, loss_ptr, B, scale, BLOCK: tl.constexpr):
 
 
 # =================================================================================================
+
+
+def build_grad_inputs(spec: Spec, input_grads: list):
+    """``grad_inputs(params, batch)`` → (loss, parameter gradients, per-example input gradients) of
+    ``spec``'s training lowering, whose ``input_grads`` (var | None per input) `codegen.vjp_specs`
+    derived: the same three launches as ``grad``, the rows kernel storing ∂L/∂x too."""
+    printer, out = TritonPrinter(), _Out()
+    _check_spec(spec)
+    func = _function("grad_inputs", spec.train, spec, printer, out, input_grads)
+    src = [_header(spec)] + _legend(spec)
+    if out.uses_weight_grad:
+        src.append(_weight_grad_source(spec))
+    if out.uses_batch_sum:
+        src.append(BATCH_SUM)
+    src += out.pieces + ["\n\n" + "\n".join(func)]
+    return runtime.load("\n".join(src).rstrip() + "\n").grad_inputs
 
 
 def build(spec: Spec) -> Compiled:

@@ -15,6 +15,7 @@ in a form that neither overflows nor takes the log of 0:
     erf(x)           tl.erf(x)
     gelu, silu, elu, selu, softsign, hardtanh    their elementary forms (x·σ(x), ...), min(x, 0)
                      inside every exponential
+    Piecewise        nested tl.where (NaN outside every condition)   KroneckerDelta(i, k)  tl.where(i == k, 1, 0)
 
 libdevice (``tl.extra.libdevice.tanh``, ``log1p``) would be a little more accurate near 0, but the
 Triton interpreter, which runs the tests on machines without a GPU, does not implement it; one
@@ -30,6 +31,8 @@ Symbols print their names verbatim: the scheduler hands the printer only names i
 '(1 - tl.sigmoid(v3))*tl.sigmoid(v3)'
 >>> TritonPrinter().doprint(sp.Heaviside(z, 1) * z**2)
 'v3*v3*tl.where(v3 >= 0, 1.0, 0.0)'
+>>> TritonPrinter().doprint(sp.Piecewise((z**2 / 2, sp.Abs(z) <= 1), (sp.Abs(z) - 0.5, True)))
+'tl.where((tl.abs(v3) <= 1), (0.5)*(v3*v3), tl.abs(v3) - 0.5)'
 """
 from __future__ import annotations
 
@@ -85,6 +88,31 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
         if h0 == 0:
             return f"tl.where({x} > 0, 1.0, 0.0)"
         return f"tl.where({x} > 0, 1.0, tl.where({x} < 0, 0.0, {self._print(h0)}))"
+
+    def _print_Piecewise(self, expr):
+        """Nested ``tl.where`` (Python's ``a if c else b`` would test a whole tensor's truth);
+        without a ``True`` branch the value outside every condition is NaN, as in NumPy's."""
+        pieces = list(expr.args)
+        if pieces[-1].cond == sp.true:
+            out = self._print(pieces.pop().expr)
+        else:
+            out = 'float("nan")'
+        for e, c in reversed(pieces):
+            out = f"tl.where({self._print(c)}, {self._print(e)}, {out})"
+        return out
+
+    def _print_And(self, expr):
+        return " & ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Or(self, expr):
+        return " | ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Not(self, expr):
+        return f"~({self._print(expr.args[0])})"
+
+    def _print_KroneckerDelta(self, expr):
+        a, b = (self._print(x) for x in expr.args)
+        return f"tl.where({a} == {b}, 1.0, 0.0)"
 
     def _print_Float(self, expr):
         return repr(float(expr))

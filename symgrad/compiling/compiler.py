@@ -108,6 +108,7 @@ class Spec:
     dtype: str
     reduction: str
     whole_batch: bool = False       # declared over the batch (a symbolic size): no batch axis added
+    precision: str | None = None    # target "triton": products' precision (None: "ieee"), see compile
 
 
 @dataclass
@@ -207,7 +208,7 @@ def _short(e, limit: int = 90) -> str | None:
 @keywords()
 def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, dtype: str = "float32",
             outputs=None, reduction: str = "mean", seed: int = 0,
-            policy: Subgradients = DEFAULT) -> "Program":
+            policy: Subgradients = DEFAULT, precision: str | None = None) -> "Program":
     """Compile the per-example scalar ``loss`` into a `Program` for ``target``. A loss declared over
     the batch (``sg.tensor`` inputs with a symbolic size N) compiles to a program that runs it
     as written, for any N (`symgrad.compiling.whole_batch`; NumPy only).
@@ -217,7 +218,10 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     an `symgrad.compiling.optim.Optimizer` compiled into ``.step`` (None: ``optim.SGD()``, plain gradient
     descent with its default learning rate 0.01). ``outputs``: per-example expressions that
     ``.forward`` returns (the network's prediction). ``dtype``: "float32" or "float64".
-    ``seed``: of the generator that draws dropout masks. ``optimizer`` may also be one of the names
+    ``seed``: of the generator that draws dropout masks. ``precision`` (target "triton" only): the
+    matrix products' — "ieee" (true float32, the default), "tf32", "tf32x3", or "bf16" (bfloat16
+    operands and stored activations, float32 accumulation and master weights); docs/triton.md.
+    ``optimizer`` may also be one of the names
     in ``sg.optim.NAMES`` ("adam", "sgd", ...), which means ``sg.optim.make(name)``: that optimizer
     with its default hyperparameters.
 
@@ -233,6 +237,11 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
         raise ArgumentError(f"seed must be an integer >= 0 (of the dropout masks' generator), got {seed!r}")
     spec = specify(loss, params, inputs, optimizer=optimizer, dtype=dtype, outputs=outputs,
                    reduction=reduction, policy=policy)
+    if precision is not None:
+        if precision not in ("ieee", "tf32", "tf32x3", "bf16") or target != "triton":
+            raise ArgumentError(f"precision= is 'ieee', 'tf32', 'tf32x3' or 'bf16', for target='triton'; got "
+                                f"precision={precision!r} with target={target!r}")
+        spec.precision = precision
     build = _backend(target)
     if spec.whole_batch and target != "numpy":
         refuse_kernels(spec, target)
@@ -657,9 +666,9 @@ class Program:
         return list(self.compiled.forward(params, xs))
 
     def as_torch(self, values=None, generator=None):
-        """A ``torch.nn.Module`` owning the parameters, whose forward(*inputs) is the loss and whose
-        backward runs the generated gradients (``codegen.torch_module``): ``loss.backward()``,
-        ``torch.optim`` and DistributedDataParallel work with it. ``values``: initial parameters."""
+        """A torch layer owning the parameters (``codegen.torch_module``): forward(*inputs) returns the
+        ``outputs=[...]`` (the loss when there are none), differentiable w.r.t. parameters and inputs;
+        ``.loss(*inputs)`` is the fused loss-and-gradient path. ``values``: initial parameters."""
         return _plugin(ADAPTERS, _ADAPTER_MODULES, "torch", "adapter")(self, values, generator)
 
     def save(self, path) -> None:

@@ -228,7 +228,7 @@ def test_as_torch_gradients_equal_autograd(target, rng):
     want.backward()
     _close(loss, want.item(), "loss")
     for k in values:
-        _close(model.parameter(k).grad, p[k].grad.cpu().numpy(), f"d loss / d {k}")
+        _close(model.parameter(k).grad.reshape(p[k].shape), p[k].grad.cpu().numpy(), f"d loss / d {k}")
     before = model.parameter("W1").detach().clone()
     torch.optim.Adam(model.parameters(), lr=0.1).step()
     assert not torch.equal(before, model.parameter("W1").detach())

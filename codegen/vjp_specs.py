@@ -1,0 +1,95 @@
+"""Two more lowerings of a compiled program, for `Program.as_torch()` as a torch layer.
+
+A torch layer must pass gradients on to whatever came before it (an encoder, an input with
+``requires_grad``), and its forward must return predictions that a torch loss differentiates.
+Both need vector-Jacobian products the program's own lowerings do not have; they are derived here
+by the same reverse-mode driver, on copies of the program's graphs (the program is left alone):
+
+- `with_input_grads`: the training loss with, besides ∂L/∂p (summed over the batch), the
+  per-example ∂L/∂x_b of every input (its adjoint is seeded with ``scale``, so it is the gradient
+  of the batch's loss, 1/B · ∂L_b/∂x_b for the mean);
+- `output_vjp`: for the ``outputs=[...]`` o_k and cotangents ḡ_k (new inputs, one per output,
+  shaped like it), the scalar  V = Σ_k ⟨ḡ_k, o_k⟩  per example, summed over the batch
+  (``reduction="sum"``): ∂V/∂p = Σ_b (∂o_b/∂p)ᵀ ḡ_b is what autograd's backward of the outputs
+  must return for the parameters, and ∂V_b/∂x_b for the inputs.
+
+>>> import sympy as sp, symgrad as sg
+>>> from symgrad.compiling.compiler import specify
+>>> net = sg.mlp([2, 3, 1]); t = sp.MatrixSymbol("t", 1, 1)
+>>> spec = specify(sg.mse(net.output, t), net.params, [net.input, t],
+...                outputs=[net.output])
+>>> vspec, xgrads = output_vjp(spec)
+>>> [x.name for x in vspec.inputs], vspec.reduction, xgrads[0] is not None, xgrads[1] is None
+(['x', 't', 'cotangent0'], 'sum', True, True)
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import sympy as sp
+
+from symgrad.compiling.compiler import Lowered, Spec
+from symgrad.core import rules as R
+from symgrad.core.placeholders import placeholders
+from symgrad.core.reverse import backward
+
+
+def _copy(lw: Lowered) -> Lowered:
+    """A deep copy of ``lw`` that shares the primitives (the schedulers test them by identity)."""
+    memo = {id(p): p for p in R.PRIMITIVES.values()}
+    for e in lw.graph.eqns:
+        memo[id(e.prim)] = e.prim
+    return copy.deepcopy(lw, memo)
+
+
+def _leaf(lw: Lowered, vid):
+    return None if vid is None else lw.graph.producer[vid].out
+
+
+def with_input_grads(spec: Spec) -> tuple[Spec, list]:
+    """(spec with a training lowering that also has the inputs' adjoints, [∂L/∂x_i var or None]).
+
+    The second reverse pass reuses the first's equations (the graph hash-conses them), so the
+    kernels compute the shared adjoints once."""
+    lw = _copy(spec.train)
+    g = lw.graph
+    xs = [(i, _leaf(lw, vid)) for i, vid in enumerate(lw.inputs) if vid is not None]
+    cts = backward(g, lw.loss, [x for _, x in xs], seed=_leaf(lw, lw.scale)) if xs else []
+    input_grads = [None] * len(spec.inputs)
+    for (i, _), c in zip(xs, cts):
+        input_grads[i] = c
+    return dataclasses.replace(spec, train=lw), input_grads
+
+
+def output_vjp(spec: Spec) -> tuple[Spec, list]:
+    """(spec of V = Σ_k ⟨ḡ_k, o_k⟩ summed over the batch, [∂V/∂x_i var or None]) — see the module
+    docstring. The cotangents are inputs appended after the program's, named ``cotangent0``, ... (a
+    name no other input has)."""
+    ev = _copy(spec.eval)
+    g = ev.graph
+    taken = {s.name for s in spec.params + spec.inputs}
+    a0, a1 = placeholders(2)
+    cot_syms, cot_ids, terms = [], [], []
+    for k, o in enumerate(ev.outputs):
+        name = f"cotangent{k}"
+        while name in taken:
+            name = "_" + name
+        shape = tuple(o.shape)
+        sym = sp.MatrixSymbol(name, *shape) if shape != () else sp.Symbol(name, real=True)
+        leaf = g.bind(R.input_p, (), (sym, shape))
+        cot_syms.append(sym)
+        cot_ids.append(leaf.id)
+        terms.append(R.reduce_sum(g, R.ewise(g, a0 * a1, leaf, o)))
+    V = R.add_n(g, terms, ())
+    seed = g.bind(R.input_p, (), (sp.Dummy("scale", real=True), ()))
+    wrt_p = [_leaf(ev, vid) for vid in ev.params]
+    wrt_x = [_leaf(ev, vid) for vid in ev.inputs]
+    wrt = [v for v in wrt_p + wrt_x if v is not None]
+    cts = iter(backward(g, V, wrt, seed=seed))
+    grads = [None if v is None else next(cts) for v in wrt_p]
+    input_grads = [None if v is None else next(cts) for v in wrt_x]
+    lw = Lowered(g, V, list(ev.params), list(ev.inputs) + cot_ids, [], scale=seed.id, grads=grads,
+                 notes=dict(ev.notes))
+    out = Spec(spec.params, list(spec.inputs) + cot_syms, lw, lw, spec.optimizer, spec.dtype, "sum")
+    return out, input_grads
