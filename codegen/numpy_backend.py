@@ -39,6 +39,12 @@ class _Consts:
         self.defs: list = []
 
 
+# step's first lines, before anything is touched: Adam's bias correction divides by 1 − β^t
+T_CHECK = ["if not t >= 1:",
+           "    raise ValueError(f'step: t is the number of this step, counting from 1 (the first "
+           "step is t=1); got {t!r}. Nothing was changed.')"]
+
+
 def emit_module(spec: Spec) -> str:
     printer = NumpyPrinter()
     consts = _Consts()
@@ -189,10 +195,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
     L[-1] += '"""'
 
     body = unpack_arguments(spec, kind, params, xs)
-    if kind == "step":      # before anything is touched: Adam's bias correction divides by 1 − β^t
-        body[:0] = ["if not t >= 1:",
-                    "    raise ValueError(f'step: t is the number of this step, counting from 1 (the first "
-                    "step is t=1); got {t!r}. Nothing was changed.')"]
+    if kind == "step":
+        body[:0] = T_CHECK
     batch_inputs = [(i, x) for i, x in enumerate(spec.inputs) if lw.inputs[i] in used]
     body.append(f"B = x{batch_inputs[0][0]}.shape[0]" if batch_inputs else "B = 1")
     body.append("# shapes at entry")

@@ -169,7 +169,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     """One function (loss, grad, step or forward) of a whole-batch module, as lines."""
     from symgrad.errors import UnsupportedError
 
-    from .numpy_backend import _INDENT, argument_names, unpack_arguments, update_lines
+    from .numpy_backend import _INDENT, T_CHECK, argument_names, unpack_arguments, update_lines
     train = kind in ("grad", "step")
     key = "train" if train else kind
     dims = dims_of(spec)
@@ -197,6 +197,8 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
            "forward": "The requested outputs for the batch, as declared."}[kind]
     L = [f"def {kind}({sig}):", f'    """{doc}"""']
     body = unpack_arguments(spec, kind, params, xs)
+    if kind == "step":
+        body[:0] = T_CHECK
 
     # the symbolic sizes, bound from the first input that has each
     bound: dict = {}

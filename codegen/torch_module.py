@@ -324,8 +324,7 @@ class SymgradModule(torch.nn.Module):
 
     def _outputs(self, xs, params) -> list:
         prog = self.program
-        batch = prog._batch_arrays(self._named(xs), "forward")
-        outs = prog.compiled.forward(self._program_params(params), batch)
+        outs = prog.compiled.forward(self._program_params(params), prog._forward_arrays(self._named(xs)))
         dev = params[0].device if params else self._device
         return [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, np.float32)).to(dev)
                 for o in outs]

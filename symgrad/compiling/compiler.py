@@ -661,9 +661,11 @@ class Program:
         if not self.spec.eval.outputs:
             raise SymgradError("this program has no outputs; compile with outputs=[...] to use forward")
         params = self._param_arrays(values)
-        # the generated forward takes only the inputs the outputs read (no placeholders)
-        xs = [a for a, needed in zip(self._batch_arrays(batch, "forward"), self._needs["forward"]) if needed]
-        return list(self.compiled.forward(params, xs))
+        return list(self.compiled.forward(params, self._forward_arrays(batch)))
+
+    def _forward_arrays(self, batch) -> list:
+        """The batch's arrays the generated forward takes: only those the outputs read (no placeholders)."""
+        return [a for a, needed in zip(self._batch_arrays(batch, "forward"), self._needs["forward"]) if needed]
 
     def as_torch(self, values=None, generator=None):
         """A torch layer owning the parameters (``codegen.torch_module``): forward(*inputs) returns the

@@ -96,5 +96,8 @@ def test_fast_path_updates_in_place_and_hands_back_the_same_dicts(start):
     state = prog.init_state(v)
     X, T = batches[0]
     v2, state2 = prog.step(v, state, {"x": X, "t": T})
-    assert v2 is v and state2 is state and all(v[k] is arrays[k] for k in v)
+    # the same arrays, updated in place; the dict handed back also answers a symbol (W1 as "W1")
+    assert state2 is state and all(v2[k] is arrays[k] for k in v) and v2[net.params[0]] is arrays["W1"]
     np.testing.assert_allclose(v["W1"], _reference(values, [(X, T)])["W1"], rtol=1e-12)
+    v3, _ = prog.step(v2, state, {"x": X, "t": T})
+    assert v3 is v2                                    # a Named dict comes back as it is: no copy per step

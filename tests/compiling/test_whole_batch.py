@@ -118,3 +118,21 @@ def test_saved_module_runs_without_symgrad(tmp_path):
     X, Y, W = np.ones((3, 4)), np.array([0.0, 1.0, 2.0]), np.zeros((4, 3))
     assert mod.loss([W], [X, Y]) == pytest.approx(np.log(3))
     assert prog.loss({"w": W}, {"x": X, "y": Y}) == pytest.approx(np.log(3))
+
+
+def test_saved_step_refuses_t_below_one_before_touching_anything(tmp_path):
+    """The whole-batch module keeps the calling convention its docstring states: t counts from 1."""
+    import importlib.util
+    x, w = sg.tensor("x", (N, 2)), sg.tensor("w", (2,))
+    prog = sg.compile(sg.sum((x @ w - 1) ** 2) / N, [w], [x], optimizer=sg.optim.Adam(lr=0.1))
+    path = tmp_path / "wb_step.py"
+    prog.save(path)
+    spec = importlib.util.spec_from_file_location("wb_step", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    p, slots = np.zeros(2, np.float32), [np.ones(2, np.float32), np.ones(2, np.float32)]
+    with pytest.raises(ValueError, match="counting from 1"):
+        mod.step([p], slots, 0, [np.ones((5, 2), np.float32)])
+    assert np.all(p == 0) and all(np.all(s == 1) for s in slots)
+    mod.step([p], slots, 1, [np.ones((5, 2), np.float32)])
+    assert np.all(p > 0)
