@@ -17,6 +17,8 @@ from .frontend.functions import (bce, gather, hinge, kl_div, l1, leaky_relu, mse
 from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embedding, max, mean, min,
                               one_hot, stack, sum, take, take_along_axis, tensor, var, where)
 from .frontend.tensor_softmax import cross_entropy, log_softmax, logsumexp, softmax
+# the losses on tensors take torch's reduction= (and axis=); on matrices they are functions' own
+from .frontend.tensor_losses import bce, hinge, kl_div, l1, mse, multi_margin  # noqa: F811
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive
@@ -49,7 +51,7 @@ def __getattr__(name):
 __all__ = [
     "grad", "derive", "jacobian", "hessian", "numeric",
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
-    "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "dense", "mlp", "MLP",
+    "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
     "dropout", "gather",
     "check_backward", "BackwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
