@@ -17,9 +17,9 @@ A scalar or a matrix expression keeps symgrad's per-example form (`symgrad.front
 >>> N = sp.Symbol("N", integer=True, positive=True)
 >>> yhat, y = sg.tensor("yhat", (N, 3)), sg.tensor("y", (N, 3))
 >>> sg.mse(yhat, y)
-((yhat - y)**2).mean()
+((-y + yhat)**2).mean()
 >>> sg.grad(sg.mse(yhat, y, reduction="sum"), yhat)
-2*yhat - 2*y
+2*(-y + yhat)
 """
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def bce(p, y, reduction=None):
 
     >>> import symgrad as sg
     >>> sg.bce(sg.tensor("p", (4,)), sg.tensor("y", (4,)), reduction="sum")
-    (-y*log(p) - (1 - y)*log(1 - p)).sum()
+    (-(1 - y)*log(1 - p) - log(p)*y).sum()
     """
     pair = _pair(p, y, ("p", "y"), "bce")
     if pair is None:
