@@ -403,15 +403,17 @@ def upstream_hint(case: Case):
     for e in eqns:
         for u in e.inputs:
             users.setdefault(u.id, []).append(e)
-    # a state: read by the output's assembly (a movement) and by the next step's computation
-    states = {i for i, es in users.items()
-              if any(e.prim.name in _MOVES for e in es) and any(e.prim.name not in _MOVES for e in es)
-              and not graph.producer[i].prim.leaf}
-    if not states:
+    def stacked(e):                       # e joins step outputs: a concat, or a reshape into one
+        return e.prim.name == "concat" or (e.prim.name == "reshape" and any(
+            u.prim.name == "concat" for u in users.get(e.out.id, ())))
+    # a state: a step's output both stacked into the layer's output and multiplied in the next step
+    states = {i for i, es in users.items() if not graph.producer[i].prim.leaf
+              and any(stacked(e) for e in es) and any(e.prim.name in ("matmul", "bmatmul") for e in es)}
+    if len(states) < 2:                   # a recurrence of one step has no upstream to forget
         return None
 
     def drop(v, eqn):
-        return v.id in states and eqn.prim.name not in _MOVES
+        return v.id in states and eqn.prim.name in ("matmul", "bmatmul")
     g = backward(graph, D.output, D.wrt_vars, drop=drop)[case.k]
     if g is None:
         return None
