@@ -22,6 +22,8 @@ from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embeddi
 from .frontend.tensor_softmax import cross_entropy, log_softmax, logsumexp, softmax
 from .frontend.conv import (avg_pool1d, avg_pool2d, conv1d, conv2d, flip, max_pool1d,
                             max_pool2d)
+# the losses on tensors take torch's reduction= (and axis=); on matrices they are functions' own
+from .frontend.tensor_losses import bce, hinge, kl_div, l1, mse, multi_margin  # noqa: F811
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive
@@ -54,7 +56,7 @@ def __getattr__(name):
 __all__ = [
     "grad", "derive", "jacobian", "hessian", "numeric",
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
-    "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "dense", "mlp", "MLP",
+    "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
     "dropout", "gather",
     "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
     "hardtanh",

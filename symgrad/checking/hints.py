@@ -91,8 +91,9 @@ def _shape_txt(s) -> str:
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
-    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, fanout_hint, sigmoid_hint,
-              softmax_hint, target_hint, first_step_hint):
+    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, one_example_hint, assignment_hint,
+              upstream_hint, fanout_hint, sigmoid_hint, softmax_hint, tensor_softmax_hint, target_hint,
+              first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
@@ -323,6 +324,110 @@ def fanout_hint(case: Case):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Slips of hand-written tensor backward functions (cs231n's layers): one example instead of the sum
+# over the batch, an index assignment instead of an accumulation, a recurrence without the gradient
+# from the next step.
+
+_MOVES = frozenset({"reshape", "permute", "concat", "slice", "pad", "expand", "transpose"})
+
+
+def _gradient_eqns(D, k, prim_name):
+    """The equations of ``prim_name`` that ∂f/∂wₖ is computed from."""
+    g = D.gradient_vars[k]
+    if g is None:
+        return []
+    return [e for e in D.ir.ancestors([g]) if e.prim.name == prim_name]
+
+
+def one_example_hint(case: Case):
+    """db = dout[0] for db = dout.sum(axis=0): a sum over axes (the adjoint of a broadcast) is in
+    the gradient, and the claim is its first (or last) term where the gradient has the whole sum."""
+    D = case.derivation
+    Cs, Ts = _fitted(case)
+    for e in _gradient_eqns(D, case.k, "rsum")[:8]:
+        axes = tuple(e.params[0])
+        vals = case.eval_vars(D.ir, [e.inputs[0], e.out])
+        for which, at in (("first", 0), ("last", -1)):
+            cand = []
+            for (u, s), t in zip(vals, Ts):
+                term = u[tuple(slice(at, at + 1 or None) if a in axes else slice(None) for a in range(u.ndim))]
+                # T = (T − Σ) + one term: the other contributions to ∂f/∂w stay as they are
+                cand.append(t - np.reshape(s, t.shape) + np.reshape(term, t.shape)
+                            if s.size == t.size else None)
+            if all(c is not None for c in cand) and all_same(Cs, cand):
+                n = ", ".join(str(e.inputs[0].shape[a]) for a in axes)
+                return (f"one example instead of the sum over the batch: the claim takes the {which} term "
+                        f"(as dout[{at}]) where ∂f/∂{case.w.name} sums over axis {', '.join(map(str, axes))} "
+                        f"(size {n}): {case.w.name} is broadcast over those axes, so every example "
+                        f"contributes (dout.sum(axis=0), not dout[0]).")
+    return None
+
+
+def assignment_hint(case: Case):
+    """dW[idx] = dout for np.add.at(dW, idx, dout): with a repeated index, assignment keeps one
+    row where the gradient adds them all (an embedding, a gather of class scores)."""
+    D = case.derivation
+    eqns = _gradient_eqns(D, case.k, "scatter_add")
+    if not eqns:
+        return None
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(D.ir, [v for e in eqns for v in (e.inputs[0], e.inputs[1], e.out)])
+    cand = []
+    for i, t in enumerate(Ts):
+        c = np.array(t, float)
+        for j, e in enumerate(eqns):
+            ct, idx, total = vals[i][3 * j:3 * j + 3]
+            ax = e.params[0]
+            idx = np.asarray(np.rint(idx), int)
+            assigned = np.zeros(total.shape)
+            moved = np.moveaxis(assigned, ax, 0)
+            moved[idx] = np.moveaxis(ct, tuple(range(ax, ax + idx.ndim)), tuple(range(idx.ndim)))
+            if total.size != c.size:
+                return None
+            c = c - total.reshape(c.shape) + assigned.reshape(c.shape)
+        cand.append(c)
+    if all_same(Cs, cand) and not all_same(Cs, Ts):
+        return (f"assignment instead of accumulation: the claim writes dW[idx] = dout, so a repeated "
+                f"index keeps only one of its rows; the gradient adds every row that index picked — "
+                f"np.add.at(d{case.w.name}, idx, dout) (a take's adjoint is a scatter-add).")
+    return None
+
+
+def upstream_hint(case: Case):
+    """A recurrence's backward without the gradient from the next step: each hidden state that is
+    both an output and the next step's input gets only its own dout term (dprev left out)."""
+    from ..core.reverse import backward
+    D = case.derivation
+    graph = D.ir
+    eqns = graph.ancestors([D.output])
+    users: dict[int, list] = {}
+    for e in eqns:
+        for u in e.inputs:
+            users.setdefault(u.id, []).append(e)
+    def stacked(e):                       # e joins step outputs: a concat, or a reshape into one
+        return e.prim.name == "concat" or (e.prim.name == "reshape" and any(
+            u.prim.name == "concat" for u in users.get(e.out.id, ())))
+    # a state: a step's output both stacked into the layer's output and multiplied in the next step
+    states = {i for i, es in users.items() if not graph.producer[i].prim.leaf
+              and any(stacked(e) for e in es) and any(e.prim.name in ("matmul", "bmatmul") for e in es)}
+    if len(states) < 2:                   # a recurrence of one step has no upstream to forget
+        return None
+
+    def drop(v, eqn):
+        return v.id in states and eqn.prim.name in ("matmul", "bmatmul")
+    g = backward(graph, D.output, D.wrt_vars, drop=drop)[case.k]
+    if g is None:
+        return None
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(graph, [g])
+    if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
+        return ("missing upstream gradient: each hidden state gets only its own output's gradient "
+                "(dh[:, t]); it also feeds the next step, so the gradient flowing back from that step "
+                "must be added first — dh_t = dh[:, t] + dprev_h — before going through the step.")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
 # σ'(z) written wrong, and the softmax Jacobian cut to its diagonal: derive f again with the slip
 # built in, and compare the claim with that.
 
@@ -395,6 +500,46 @@ def softmax_hint(case: Case):
         return ("softmax Jacobian cut to its diagonal: the claim uses ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ) only; the "
                 "softmax couples every output to every input, ∂sᵢ/∂zⱼ = sᵢ(δᵢⱼ − sⱼ), so "
                 "∂f/∂z = s ⊙ (ḡ − sᵀḡ), not s ⊙ (1 − s) ⊙ ḡ.")
+    return None
+
+
+def tensor_softmax_hint(case: Case):
+    """The same slip for softmax over an axis of a tensor: the Jacobian cut to its diagonal
+    (dz = s ⊙ (1 − s) ⊙ ds). Its diagonal term left out (dz = −s ⊙ Σ s ⊙ ds) is the fan-out hint's:
+    the path through exp(z) of softmax = exp(z − logsumexp(z))."""
+    from ..core.differentiate import differentiate
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    from ..frontend.tensor_softmax import LogSumExpT, SoftmaxT
+    nodes = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if isinstance(n, SoftmaxT)))
+    if not nodes:
+        return None
+    Cs, Ts = _fitted(case)
+
+    def variant(build, value):
+        sub, ks = {}, []
+        for j, n in enumerate(nodes):
+            K = T.tensor(f"_K{j}", n.x.shape)
+            sub[n] = build(n, K)
+            ks.append((K, n))
+
+        def extra(vals):
+            return {K.name: value(np.asarray(numeric(n.x, vals), float), n.axis) for K, n in ks}
+        Dv = differentiate(case.f.xreplace(sub), case.params, policy=case.derivation.ir.policy)
+        g = Dv.gradient_vars[case.k]
+        if g is None:
+            return False
+        vals = case.eval_vars(Dv.ir, [g], extra)
+        return all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)])
+
+    def others(z, axis):                  # K = log Σ_{j≠i} exp zⱼ: softmaxᵢ = σ(zᵢ − K) with K held
+        m = z.max(axis=axis, keepdims=True)
+        e = np.exp(z - m)
+        return m + np.log(np.maximum(e.sum(axis=axis, keepdims=True) - e, 1e-300))
+    if variant(lambda n, K: T.as_tensor(sigmoid(n.x - K)), others):
+        return ("softmax Jacobian cut to its diagonal: the claim uses ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ) only; the "
+                "softmax over an axis couples every entry of that axis, ∂sᵢ/∂zⱼ = sᵢ(δᵢⱼ − sⱼ), so "
+                "dz = s ⊙ (ds − (s ⊙ ds).sum(axis, keepdims=True)), not s ⊙ (1 − s) ⊙ ds.")
     return None
 
 

@@ -602,17 +602,32 @@ def _ewise_tensor(args, params, shape):
     if sm is not None:
         return sm
     sub = dict(zip(R.placeholders(len(args)), args))
-    # Unevaluated: a function's eval (Heaviside asks the sign of its argument) on a large argument
-    # costs time that grows with the depth of the network; the body is canonical already.
-    with T.plain_algebra(), sp.evaluate(False):
+    with T.plain_algebra():
         # a two-piece Piecewise of the body reads as NumPy's where(cond, a, b); found in the small
         # body, not in the substituted expression (which may be large)
         for pw in body.atoms(sp.Piecewise):
             if len(pw.args) == 2 and pw.args[1].cond == sp.true:
                 (a, c), (b, _) = pw.args
-                sub[pw] = T.Where(c.xreplace(sub), T._unwrap(a.xreplace(sub)), T._unwrap(b.xreplace(sub)))
-        expr = body.xreplace(sub)
+                sub[pw] = T.Where(_unevaluated(c, sub), T._unwrap(_unevaluated(a, sub)),
+                                  T._unwrap(_unevaluated(b, sub)))
+        expr = _unevaluated(body, sub)
     return T.as_tensor(expr, shape) if shape else expr
+
+
+def _unevaluated(body, sub):
+    """``body.xreplace(sub)`` with each node of the (small, canonical) body rebuilt unevaluated: a
+    function's eval (Heaviside asks the sign of its argument) on a large argument costs time that
+    grows with the depth of the network. Node by node rather than under ``sp.evaluate(False)``,
+    which clears SymPy's whole cache on entering and leaving (most of grad's time on a deep net)."""
+    if body in sub:
+        return sub[body]
+    if not body.args:
+        return body
+    args = [_unevaluated(a, sub) for a in body.args]
+    if isinstance(body, (sp.Add, sp.Mul, sp.Pow, sp.Function, sp.core.relational.Relational,
+                         sp.functions.elementary.miscellaneous.MinMaxBase)):
+        return body.func(*args, evaluate=False)
+    return body.func(*args)
 
 
 _shared(R.ewise_p, _ewise_tensor, scalar_output_is_plain=True)

@@ -23,7 +23,7 @@ from .ir import Graph, Var, format_shape
 from .lower import Lowering, as_maps
 from .policy import DEFAULT, Subgradients, check_policy
 from .reverse import backward
-from .to_sympy import StraightLine, SympyBuilder, straight_line
+from .to_sympy import Named, StraightLine, SympyBuilder, named_form, straight_line
 
 
 @dataclass
@@ -56,6 +56,10 @@ class Derived:
         outs = [self.output] + [g for g in self.gradient_vars if g is not None]
         vals = evaluate(self.ir, outs, at)
         return {"f": vals[0], "gradients": vals[1:]}
+
+    def named(self) -> Named:
+        """The gradients over named intermediates (δ₁, δ₂, …) with their definitions: see `Named`."""
+        return _named(self.ir, self.lowering, self.gradient_vars, _flatten_wrt(self.wrt), self.wrt)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -136,18 +140,10 @@ def _zero(w):
 # ---------------------------------------------------------------------------------------------------
 
 
-def differentiate(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -> Derived:
-    """Derive the gradient of the scalar ``f`` with respect to ``wrt`` by reverse accumulation
-    (``mode="forward"``: one forward sweep per scalar of wrt), and keep the record: ``.gradients``
-    (SymPy, nested like ``wrt``), ``.program`` (the CSE'd straight-line program of f and its
-    gradients), ``.forward_program`` (f alone), the IR and the steps as they were made.
-
-    >>> import sympy as sp
-    >>> w, x, y = sp.symbols('w x y')
-    >>> differentiate((y - w * x) ** 2 / 2, w).gradients
-    -x*(-w*x + y)
-    """
-    flat = _check_arguments("differentiate", f, wrt, mode, policy)
+def _reverse(what: str, f, wrt, mode: str, policy: Subgradients):
+    """Lower ``f`` and differentiate it in the IR: ``(flat wrt, graph, lowering, f, output var,
+    wrt vars, gradient vars, steps)``; nothing is converted back to SymPy yet."""
+    flat = _check_arguments(what, f, wrt, mode, policy)
     graph = Graph(policy)
     low = Lowering(graph, params=flat)
     f = as_maps(as_expr(f, "f", symbols=flat))   # text is parsed, never evaluated; applyfunc as f(M)
@@ -166,10 +162,38 @@ def differentiate(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAU
             (t,) = _forward(graph, [out], {w.id: R.const(graph, 1, ())},
                             on_step=lambda e, t: steps.append(Step(e, t, [])))
             grads.append(t)
+    return flat, graph, low, f, out, wrt_vars, grads, steps
+
+
+def _in_language(exprs, flat) -> list:
+    """Each gradient in the language of its symbol: a tensor's gradient is a tensor expression."""
+    return [as_tensor_form(e, w.shape) if isinstance(w, Tensor) else e for e, w in zip(exprs, flat)]
+
+
+def _plain(graph, low, grads, flat) -> list:
     build = SympyBuilder(graph, low.exprs)
-    exprs = [build(g) if g is not None else _zero(w) for g, w in zip(grads, flat)]
-    exprs = [as_tensor_form(e, w.shape) if isinstance(w, Tensor) else e for e, w in zip(exprs, flat)]
-    gradients = _unflatten(wrt, iter(exprs))
+    return _in_language([build(g) if g is not None else _zero(w) for g, w in zip(grads, flat)], flat)
+
+
+def _named(graph, low, grads, flat, wrt) -> Named:
+    definitions, exprs = named_form(graph, grads, low.exprs, zeros=[_zero(w) for w in flat])
+    return Named(definitions, _unflatten(wrt, iter(_in_language(exprs, flat))), wrt)
+
+
+def differentiate(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -> Derived:
+    """Derive the gradient of the scalar ``f`` with respect to ``wrt`` by reverse accumulation
+    (``mode="forward"``: one forward sweep per scalar of wrt), and keep the record: ``.gradients``
+    (SymPy, nested like ``wrt``), ``.program`` (the CSE'd straight-line program of f and its
+    gradients), ``.forward_program`` (f alone), the IR and the steps as they were made;
+    ``.named()`` gives the gradients over named intermediates (`Named`).
+
+    >>> import sympy as sp
+    >>> w, x, y = sp.symbols('w x y')
+    >>> differentiate((y - w * x) ** 2 / 2, w).gradients
+    -x*(-w*x + y)
+    """
+    flat, graph, low, f, out, wrt_vars, grads, steps = _reverse("differentiate", f, wrt, mode, policy)
+    gradients = _unflatten(wrt, iter(_plain(graph, low, grads, flat)))
     return Derived(f=f, wrt=wrt, gradients=gradients,
                    program=straight_line(graph, [out] + grads),
                    forward_program=straight_line(graph, [out]),
@@ -177,18 +201,27 @@ def differentiate(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAU
                    lowering=low, mode=mode, raw_steps=steps)
 
 
-def grad(f, wrt, *, policy: Subgradients = DEFAULT, mode: str = "reverse"):
-    """The gradient of the scalar ``f`` with respect to ``wrt`` (a Symbol, a MatrixSymbol, or a
-    list of either), as SymPy expression(s) nested like ``wrt``; equal to ``sympy.diff``. For a
-    MatrixSymbol the gradient is a matrix expression of the symbol's shape.
+def grad(f, wrt, *, policy: Subgradients = DEFAULT, mode: str = "reverse", named: bool = False):
+    """The gradient of the scalar ``f`` with respect to ``wrt`` (a Symbol, a MatrixSymbol, a tensor,
+    or a list of them), as SymPy expression(s) nested like ``wrt``; equal to ``sympy.diff``. For a
+    MatrixSymbol the gradient is a matrix expression of the symbol's shape, for a tensor a tensor
+    expression (``dout.sum(axis=0)``, ``x.reshape(N, 6).T @ dout``).
+
+    ``named=True`` returns a `Named` instead: the gradients over named intermediates (δ₁, δ₂, …)
+    with their definitions in order, linear in the depth where the plain form repeats a shared
+    value (a residual network); ``.expand()`` gives the plain form back.
 
     >>> import sympy as sp, symgrad as sg
     >>> W, x, y = sp.MatrixSymbol('W', 2, 3), sp.MatrixSymbol('x', 3, 1), sp.MatrixSymbol('y', 2, 1)
     >>> sg.grad(sg.sum(sp.HadamardPower(W * x - y, 2)), W)       # = 2(Wx − y)xᵀ
     2*(W*x - y)*x.T
     """
-    _check_arguments("grad", f, wrt, mode, policy)
-    return differentiate(f, wrt, policy=policy, mode=mode).gradients
+    if not isinstance(named, bool):
+        raise ArgumentError(f"grad: named must be True or False, got {named!r}")
+    flat, graph, low, f, out, wrt_vars, grads, steps = _reverse("grad", f, wrt, mode, policy)
+    if named:
+        return _named(graph, low, grads, flat, wrt)
+    return _unflatten(wrt, iter(_plain(graph, low, grads, flat)))
 
 
 def _outputs(F, low) -> list:

@@ -52,6 +52,7 @@ class Lowering:
         self.params = set(params)
         self.memo: dict[sp.Basic, Var] = {}
         self.exprs: dict[int, sp.Basic] = {}
+        self.sums: dict[frozenset, Var] = {}           # the terms of each sum lowered -> its var
 
     # -- driver: iterative post-order, so deep expressions do not hit the recursion limit ----------
     def __call__(self, expr) -> Var:
@@ -192,8 +193,30 @@ def _scalar_children(low, e):
 def _scalar_build(low, e, args):
     if not args:
         return R.const(low.graph, e, ())
+    if isinstance(e, sp.Add):
+        return _sum(low, args, lambda n: sp.Add(*R.placeholders(n)), None)
     body = e.func(*R.placeholders(len(args)))
     return R.ewise(low.graph, body, *args)
+
+
+def _sum(low, args, body_of_n, shape):
+    """a + b + c, reusing a + b when it was lowered already: SymPy flattens a residual network's
+    h + f(h) into one sum of every layer's output, which would make the graph (and its gradient)
+    quadratic in the depth."""
+    ids = [v.id for v in args]
+    terms = list(args)
+    # the largest earlier sum of all terms but one or two (h - y, the loss, leaves out two)
+    drops = [(k,) for k in range(len(args))]
+    if len(args) <= 64:
+        drops += [(j, k) for j in range(len(args)) for k in range(j + 1, len(args))]
+    for drop in drops if len(args) > 2 else ():
+        hit = low.sums.get(frozenset(i for k, i in enumerate(ids) if k not in drop))
+        if hit is not None:
+            terms = [hit] + [args[k] for k in drop]
+            break
+    out = R.ewise(low.graph, body_of_n(len(terms)), *terms, shape=shape)
+    low.sums.setdefault(frozenset(ids), out)
+    return out
 
 
 _SCALAR_NODE = _Handler(_scalar_children, _scalar_build)
@@ -230,6 +253,8 @@ def _elementwise_nary(what, body_of_n):
             shape = check_same_shape(what, shapes)
         except ShapeError:       # print the operands only now: printing every node is slow
             shape = check_same_shape(f"{what} {e}", shapes, [str(x) for x in e.args])
+        if what == "matrix sum":
+            return _sum(low, list(args), body_of_n, shape)
         return R.ewise(low.graph, body_of_n(len(args)), *args, shape=shape)
     return build
 

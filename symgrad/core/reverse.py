@@ -23,13 +23,15 @@ def depends_on(graph: Graph, srcs: Sequence[Var]) -> set[int]:
 
 
 def backward(graph: Graph, out: Var, wrt: Sequence[Var], seed: Var | None = None,
-             on_step: Callable[[Eqn, Var, list], None] | None = None) -> list[Var | None]:
+             on_step: Callable[[Eqn, Var, list], None] | None = None,
+             drop: Callable[[Var, Eqn], bool] | None = None) -> list[Var | None]:
     """The cotangents of ``wrt`` (None where ``out`` does not depend on one) for the output
     cotangent ``seed`` (default 1, which needs ``out`` scalar: then they are the gradients).
 
     ``on_step(eqn, g, contributions)`` is called for every equation visited, in reverse order, with
     the output's accumulated cotangent and the list of contributions to its inputs (None = zero);
-    the derivation printer records steps through it.
+    the derivation printer records steps through it. ``drop(v, eqn)`` true leaves out the
+    contribution of ``eqn`` to its input ``v`` (a path cut: the hints derive slipped gradients so).
     """
     if seed is None:
         seed = R.const(graph, 1, out.shape)
@@ -47,7 +49,7 @@ def backward(graph: Graph, out: Var, wrt: Sequence[Var], seed: Var | None = None
         want = [v.id in need for v in eqn.inputs]
         cts = eqn.prim.vjp(graph, eqn, g, want)
         for v, c in zip(eqn.inputs, cts):
-            if c is not None and v.id in need:
+            if c is not None and v.id in need and not (drop is not None and drop(v, eqn)):
                 pending.setdefault(v.id, []).append(c)
         if on_step is not None:
             on_step(eqn, g, cts)

@@ -151,7 +151,7 @@ def _ewise_canonicalize(graph: Graph, inputs, params):
         c = _constant_multiple(e)
         if c is not None and _affine_in(body, i):
             v = e.inputs[0]
-            body = body.xreplace({ph(i): c * ph(i)})
+            body = _replaced(body, ((ph(i), c * ph(i)),))
         if v.shape != () and not shapes_equal(v.shape, shape):
             raise ShapeError(f"elementwise operation: an operand of shape {format_shape(v.shape)} "
                              f"does not fit the result's shape {format_shape(shape)}")
@@ -159,24 +159,28 @@ def _ewise_canonicalize(graph: Graph, inputs, params):
             index[v.id] = len(new_inputs)
             new_inputs.append(v)
         sub[ph(i)] = ph(index[v.id])
-    # Two passes so that a_i -> a_j renames do not collide.
-    tmp = {k: (sp.Dummy() if isinstance(val, sp.Symbol) and val in _PH_SET else val) for k, val in sub.items()}
-    back = {tmp[k]: val for k, val in sub.items() if isinstance(tmp[k], sp.Dummy)}
-    body = body.xreplace(tmp).xreplace(back)
+    body = _replaced(body, tuple(sub.items()))
     # Keep the inputs the body uses, in graph order: a canonical form, so that a·b and b·a (and
     # any permutation of the same operands) hash-cons to one equation.
     # Not for Max/Min: which argument is "first" decides where a tie's gradient goes (the policy).
     order = sorted({_ph_index(s) for s in body.free_symbols if s in _PH_SET},
                    key=(lambda j: j) if body.has(sp.Max, sp.Min) else (lambda j: new_inputs[j].id))
     if order != list(range(len(new_inputs))):
-        tmp = {ph(j): sp.Dummy() for j in order}
-        body = body.xreplace(tmp).xreplace({tmp[ph(j)]: ph(k) for k, j in enumerate(order)})
+        body = _replaced(body, tuple((ph(j), ph(k)) for k, j in enumerate(order)))
         new_inputs = [new_inputs[j] for j in order]
     if not new_inputs:
         return const(graph, body, shape)
     if body == ph(0) and len(new_inputs) == 1 and new_inputs[0].shape == shape:
         return new_inputs[0]
     return tuple(new_inputs), (body, shape)
+
+
+@lru_cache(maxsize=4096)
+def _replaced(body: sp.Expr, pairs: tuple) -> sp.Expr:
+    """``body`` with the placeholders replaced simultaneously (xreplace does not replace within a
+    replacement, so a0 -> a1, a1 -> a0 swaps). Cached: every layer of a network binds the same few
+    bodies, and rebuilding one (Mul's flattening, Heaviside's eval) was most of grad's time."""
+    return body.xreplace(dict(pairs))
 
 
 @lru_cache(maxsize=None)

@@ -7,7 +7,7 @@ rebuilt from its equation through the primitive's ``to_sympy`` row (matrix ``ewi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import sympy as sp
 
@@ -121,3 +121,132 @@ def _names(prefix, used):
         k += 1
         if n not in used:
             yield n
+
+
+# ---------------------------------------------------------------------------------------------------
+# The named form: gradients over named intermediates, as the slides write them (δ₁ = …, ∂L/∂W = h₁ᵀ·δ₂).
+#
+# A value used twice is written twice by the whole-expression form: in a residual network each
+# layer's gradient appears in two paths, so ∂L/∂W₀ grows 4× per layer. Naming every value that is
+# used more than once (and is more than a leaf or a view of one) cuts the sharing: each definition
+# then is a tree of single-use values, so the total size is linear in the graph.
+
+# Movements of a name or leaf (W.T, x.reshape(N, 6), δ[:, :2]) are as short as the name: inlined.
+_VIEWS = frozenset({"transpose", "reshape", "permute", "expand", "broadcast", "slice"})
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+@dataclass
+class Named:
+    """Gradients written over named intermediates: ``definitions`` is the ordered list of
+    ``(symbol, expr)`` (each expr uses the declaration's symbols and earlier names only; forward
+    values are named ``h₁, h₂, …``, gradient values ``δ₁, δ₂, …``, each a Symbol, MatrixSymbol or
+    tensor of the value's shape), ``gradients`` the gradients over those names, nested like
+    ``wrt``. ``expand()`` substitutes the definitions back: the plain form of `sg.grad`.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> x, w = sp.symbols('x w')
+    >>> h = sp.tanh(w * x)
+    >>> print(sg.grad(h * h + h, w, named=True))
+    h₁ = tanh(w*x)
+    ∂f/∂w = x*(1 - h₁**2)*(2*h₁ + 1)
+    >>> sg.grad(h * h + h, w, named=True).expand() == sg.grad(h * h + h, w)
+    True
+    """
+
+    definitions: list
+    gradients: Any
+    wrt: Any = None
+
+    def expand(self):
+        """The gradients with every name replaced by its definition (nested like ``wrt``)."""
+        env: dict = {}
+        for s, e in self.definitions:
+            env[s] = e.xreplace(env)
+        return _nested_map(lambda g: g.xreplace(env), self.gradients)
+
+    def count_ops(self) -> int:
+        """The size of the named form: ``sympy.count_ops`` over every definition and gradient."""
+        return (sum(int(sp.count_ops(e)) for _, e in self.definitions)
+                + sum(int(sp.count_ops(g)) for g in _leaves(self.gradients)))
+
+    def __str__(self):
+        lines = [f"{s} = {e}" for s, e in self.definitions]
+        wrt = _leaves(self.wrt) if self.wrt is not None else [None] * len(_leaves(self.gradients))
+        for w, g in zip(wrt, _leaves(self.gradients)):
+            lines.append(f"∂f/∂{w} = {g}" if w is not None else str(g))
+        return "\n".join(lines)
+
+
+def _leaves(nested) -> list:
+    if isinstance(nested, (list, tuple)):
+        return [x for n in nested for x in _leaves(n)]
+    if isinstance(nested, sp.MatrixBase) and not isinstance(nested, sp.MatrixExpr):
+        return list(nested)
+    return [nested]
+
+
+def _nested_map(fn, nested):
+    if isinstance(nested, (list, tuple)):
+        return type(nested)(_nested_map(fn, n) for n in nested)
+    if isinstance(nested, sp.MatrixBase) and not isinstance(nested, sp.MatrixExpr):
+        return nested.applyfunc(fn)
+    return fn(nested)
+
+
+def named_form(graph: Graph, outs: Sequence[Var | None], known: dict[int, sp.Basic],
+               zeros: Sequence | None = None) -> tuple[list, list]:
+    """``(definitions, expressions of outs)``: a value of the graph is named when it is used more
+    than once (an output counts as a use) and is more than a leaf, a constant, or a view of one.
+    Values made by the lowering keep the user's form (``known``) while nothing below them is named.
+    ``zeros[i]`` stands for ``outs[i]`` when that is None."""
+    eqns = graph.ancestors([o for o in outs if o is not None])
+    uses: dict[int, int] = {}
+    for e in eqns:
+        for u in e.inputs:
+            uses[u.id] = uses.get(u.id, 0) + 1
+    for o in outs:
+        if o is not None:
+            uses[o.id] = uses.get(o.id, 0) + 1
+    taken = {str(e.params[0]) for e in eqns if e.prim.leaf and e.prim is not R.const_p}
+    counters = {"h": _names("h", set()), "δ": _names("δ", set())}
+
+    def fresh(prefix):
+        while True:
+            n = next(counters[prefix])
+            n = prefix + n[len(prefix):].translate(_SUBSCRIPTS)
+            if n != prefix + "₀" and n not in taken:
+                return n
+
+    expr: dict[int, sp.Basic] = {}
+    atom: dict[int, bool] = {}        # a leaf, a constant, a name, or a view of one: inlined
+    below: dict[int, bool] = {}       # some value below (or this one) is named
+    definitions: list = []
+    for e in eqns:
+        i = e.out.id
+        if e.prim.leaf:
+            expr[i], atom[i], below[i] = e.prim.to_sympy((), e.params, e.out.shape), True, False
+            continue
+        named_below = any(below[u.id] for u in e.inputs)
+        if i in known and not named_below:
+            rhs = known[i]
+        else:
+            rhs = eqn_to_sympy(graph, e, [expr[u.id] for u in e.inputs])
+        atom[i] = e.prim.name in _VIEWS and all(atom[u.id] for u in e.inputs)
+        if uses.get(i, 0) > 1 and not atom[i]:
+            sym = _symbol_for(fresh("h" if i in known else "δ"), rhs, e.out.shape)
+            definitions.append((sym, rhs))
+            expr[i], atom[i], below[i] = sym, True, True
+        else:
+            expr[i], below[i] = rhs, named_below
+    values = [expr[o.id] if o is not None else (zeros[k] if zeros is not None else sp.S.Zero)
+              for k, o in enumerate(outs)]
+    return definitions, values
+
+
+def _symbol_for(name, rhs, shape):
+    if shape == ():
+        return sp.Symbol(name)
+    if is_tensor_expr(rhs) or len(shape) != 2:
+        return Tensor(name, shape)
+    return sp.MatrixSymbol(name, *shape)

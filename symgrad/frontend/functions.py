@@ -446,14 +446,29 @@ def sum(M):  # noqa: A001 - sg.sum, as in numpy/torch
     return Total(M) if isinstance(M, MatrixExpr) else M
 
 
+def _vector_arg(z, who):
+    """z, a column (n, 1) or a row (1, n): a softmax without an axis normalises over every entry,
+    which for an (N, C) matrix of scores is never what was meant (each row is its own distribution)."""
+    z = _matrix_arg(z, who)
+    m, n = z.shape
+    if not (sp.sympify(m) == 1 or sp.sympify(n) == 1):
+        from ..errors import AxisError
+        raise AxisError(f"{who}({z}): {z} is a {m}×{n} matrix, not a vector, and {who} without an axis "
+                        f"would normalise over all its entries. Per column: {who} of each column "
+                        f"vector; per row of (N, C) scores: declare them with sg.tensor and call "
+                        f"sg.{who}(S, axis=-1)")
+    return z
+
+
 def softmax(z):
-    """softmax of a column vector z (n, 1): a MatrixExpr of the same shape."""
-    return Softmax(z)
+    """softmax of a column vector z (n, 1) (or a row): a MatrixExpr of the same shape. A matrix
+    that is not a vector is an `AxisError`: use a tensor and ``axis=``."""
+    return Softmax(_vector_arg(z, "softmax"))
 
 
 def log_softmax(z):
-    """log softmax of a column vector z (n, 1), computed as z − logsumexp(z)."""
-    return LogSoftmax(z)
+    """log softmax of a column vector z (n, 1) (or a row), computed as z − logsumexp(z)."""
+    return LogSoftmax(_vector_arg(z, "log_softmax"))
 
 
 def logsumexp(z):

@@ -25,6 +25,12 @@ u = sp.MatrixSymbol("u", 1, 3)       # a row input
 M = sp.MatrixSymbol("M", 4, 4)       # a matrix input
 s = sp.Symbol("s")                   # a scalar input
 PARAMS = [W, V, b, r, w]
+
+
+def _softmax_all(Z):
+    """softmax over every entry of the matrix Z: exp(Z − logsumexp(Z))."""
+    return sg.elementwise(sp.exp, Z - sg.logsumexp(Z) * sp.OneMatrix(*Z.shape))
+
 INPUTS = [x, u, M, s]
 
 CASES = {
@@ -38,10 +44,11 @@ CASES = {
     "sums over axes": sg.sum(sp.HadamardPower(sp.OneMatrix(1, 3) * W * M, 2)) + sg.sum(W * sp.OneMatrix(4, 1) * u),
     "entries": W[1, 2] * x[3, 0] * s + (u * W * x)[0, 0] ** 2,
     "softplus and relu": sg.sum(sg.softplus(W * x)) + sg.sum(r * sg.relu(V * x)) * w,
-    # the softmax kept from log-sum-exp's exponentials, in each layout
-    "softmax of a matrix": sg.logsumexp(V * M) * s + sg.sum(sp.HadamardProduct(sg.softmax(V * M), V)),
+    # the softmax kept from log-sum-exp's exponentials, in each layout (over every entry of a
+    # matrix it is written out: sg.softmax of a non-vector matrix is an error)
+    "softmax of a matrix": sg.logsumexp(V * M) * s + sg.sum(sp.HadamardProduct(_softmax_all(V * M), V)),
     "softmax of a row": sg.logsumexp(u * W) + sg.sum(sp.HadamardProduct(sg.softmax(u * W), r)),
-    "softmax of parameters": sg.logsumexp(W) * s + sg.sum(sp.HadamardProduct(sg.softmax(W), W)) * s,
+    "softmax of parameters": sg.logsumexp(W) * s + sg.sum(sp.HadamardProduct(_softmax_all(W), W)) * s,
     "uniform matrices": (u * (w * sp.OneMatrix(3, 4)) * x)[0, 0] + sg.sum(w * sp.OneMatrix(3, 4)) * s,
     # a one-entry sum is a view of its operand: scaling it in place must not change the operand
     "one-entry sums": sg.sum(u * W * x) * s * w + sg.sum(sp.HadamardPower(u * W * x, 2)),

@@ -1,0 +1,190 @@
+"""The losses on tensors, as ``torch.nn.functional`` writes them: ``reduction=`` ("mean" by
+default, "sum", "none") and, for the losses over a class or distribution axis, ``axis=``.
+
+    sg.mse(yhat, y)                    F.mse_loss        mean of (ŷ − y)²
+    sg.l1(yhat, y)                     F.l1_loss         mean of |ŷ − y|
+    sg.bce(p, y)                       F.binary_cross_entropy   mean of −[y log p + (1 − y) log(1 − p)]
+    sg.hinge(score, y)                 mean of max(0, 1 − y·score), labels y ∈ {−1, +1}
+    sg.kl_div(p, q, axis=-1)           F.kl_div(q.log(), p, reduction="batchmean") for (N, C):
+                                       Σ over axis of p log(p / q), then the mean over the batch
+    sg.multi_margin(s, y, axis=-1)     F.multi_margin_loss (cs231n's SVM loss divided by C):
+                                       Σ_{c ≠ y} max(0, margin − s_y + s_c) / C, integer labels y
+
+A scalar or a matrix expression keeps symgrad's per-example form (`symgrad.frontend.functions`:
+½‖ŷ − y‖² for mse, sums rather than means), where ``reduction=`` and ``axis=`` are errors.
+
+>>> import sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> yhat, y = sg.tensor("yhat", (N, 3)), sg.tensor("y", (N, 3))
+>>> sg.mse(yhat, y)
+((-y + yhat)**2).mean()
+>>> sg.grad(sg.mse(yhat, y, reduction="sum"), yhat)
+2*(-y + yhat)
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from . import functions as F
+from . import tensor as T
+from .parse import as_expr
+from ..errors import ArgumentError, IntegerTensorError, ShapeError
+
+__all__ = ["mse", "l1", "bce", "hinge", "kl_div", "multi_margin"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss, reduction, who):
+    """The per-entry (or per-example) ``loss`` reduced as torch's ``reduction=`` says."""
+    if reduction == "mean":
+        return T.mean(loss)
+    if reduction == "sum":
+        return T.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ArgumentError(f"{who}: reduction must be one of {list(_REDUCTIONS)}, got {reduction!r}")
+
+
+def _pair(a, b, names, who):
+    """The two operands as tensors of one broadcast shape; None when neither is a tensor (then the
+    matrix or scalar form applies)."""
+    a, b = as_expr(a, names[0]), as_expr(b, names[1])
+    if not (T.is_tensor_expr(a) or T.is_tensor_expr(b)):
+        return None
+    for v, n in ((a, names[0]), (b, names[1])):
+        if getattr(v, "is_integer_tensor", False):
+            raise IntegerTensorError(f"{who}: {n} = {v} is an integer tensor; {who} takes real values "
+                                     f"(declare it integer=False)")
+    T.broadcast_shapes(T.shape_of(a), T.shape_of(b), names=[str(a), str(b)])
+    return T.as_tensor(a), T.as_tensor(b)
+
+
+def _plain(who, matrix_fn, a, b, reduction, axis=None):
+    """A scalar or matrix pair: symgrad's per-example loss; reduction= and axis= are for tensors."""
+    if reduction is not None or axis is not None:
+        raise ArgumentError(f"{who}: reduction= and axis= are for tensors (sg.tensor); {a} and {b} are "
+                            f"not tensors, and their loss is the per-example {who} (a sum)")
+    return matrix_fn(a, b)
+
+
+def mse(yhat, y, reduction=None):
+    """The squared error: on tensors ``F.mse_loss`` — the mean of (ŷ − y)² over every entry
+    (``reduction="sum"``: the sum; "none": per entry). On a scalar or a matrix, ½‖ŷ − y‖² as in the
+    lecture notes.
+
+    >>> import symgrad as sg
+    >>> sg.mse(sg.tensor("a", (2, 3)), sg.tensor("b", (2, 3)), reduction="none").shape
+    (2, 3)
+    """
+    pair = _pair(yhat, y, ("yhat", "y"), "mse")
+    if pair is None:
+        return _plain("mse", F.mse, yhat, y, reduction)
+    a, b = pair
+    return _reduce(T.as_tensor((a - b) ** 2), reduction or "mean", "mse")
+
+
+def l1(yhat, y, reduction=None):
+    """The absolute error: on tensors ``F.l1_loss`` (mean of |ŷ − y|); on matrices ‖ŷ − y‖₁.
+
+    >>> import symgrad as sg
+    >>> sg.l1(sg.tensor("a", (4,)), sg.tensor("b", (4,)))
+    Abs(a - b).mean()
+    """
+    pair = _pair(yhat, y, ("yhat", "y"), "l1")
+    if pair is None:
+        return _plain("l1", F.l1, yhat, y, reduction)
+    a, b = pair
+    return _reduce(T.as_tensor(sp.Abs(a - b)), reduction or "mean", "l1")
+
+
+def bce(p, y, reduction=None):
+    """Binary cross-entropy of probabilities ``p`` and targets ``y``: on tensors
+    ``F.binary_cross_entropy`` (the mean of −[y log p + (1 − y) log(1 − p)]); on matrices the sum.
+
+    >>> import symgrad as sg
+    >>> sg.bce(sg.tensor("p", (4,)), sg.tensor("y", (4,)), reduction="sum")
+    (-(1 - y)*log(1 - p) - log(p)*y).sum()
+    """
+    pair = _pair(p, y, ("p", "y"), "bce")
+    if pair is None:
+        return _plain("bce", F.bce, p, y, reduction)
+    p, y = pair
+    return _reduce(T.as_tensor(-y * sp.log(p) - (1 - y) * sp.log(1 - p)), reduction or "mean", "bce")
+
+
+def hinge(score, y, reduction=None):
+    """The binary hinge loss max(0, 1 − y·score) with labels y ∈ {−1, +1}: on tensors its mean
+    (``reduction=``), on matrices the sum. For the multi-class SVM loss see `multi_margin`.
+
+    >>> import symgrad as sg
+    >>> sg.hinge(sg.tensor("s", (4,)), sg.tensor("y", (4,)), reduction="sum")
+    Max(0, -s*y + 1).sum()
+    """
+    pair = _pair(score, y, ("score", "y"), "hinge")
+    if pair is None:
+        return _plain("hinge", F.hinge, score, y, reduction)
+    s, y = pair
+    return _reduce(T.as_tensor(sp.Max(0, 1 - y * s)), reduction or "mean", "hinge")
+
+
+def kl_div(p, q, axis=None, reduction=None):
+    """KL(p ‖ q) = Σ p log(p / q) over ``axis`` (default the last) of distributions ``p`` and
+    ``q``, then reduced over the batch: "mean" (default), "sum", or "none" (one value per
+    distribution); "batchmean" is torch's name for the mean over the first axis of an (N, C) input,
+    the same thing. As ``F.kl_div(q.log(), p, reduction="batchmean")`` for (N, C) inputs. On
+    matrices, the sum over every entry (a column is one distribution).
+
+    >>> import symgrad as sg
+    >>> p, q = sg.tensor("p", (4, 3)), sg.tensor("q", (4, 3))
+    >>> sg.kl_div(p, q).shape, sg.kl_div(p, q, reduction="none").shape
+    ((), (4,))
+    """
+    pair = _pair(p, q, ("p", "q"), "kl_div")
+    if pair is None:
+        return _plain("kl_div", F.kl_div, p, q, reduction, axis)
+    p, q = pair
+    per_entry = T.as_tensor(p * (sp.log(p) - sp.log(q)))
+    if per_entry.ndim == 0:
+        raise ShapeError(f"kl_div: p = {p} and q = {q} are scalars; a distribution needs an axis")
+    ax = T.normalize_axis(-1 if axis is None else axis, per_entry.ndim, "kl_div", per_entry)
+    reduction = reduction or "mean"
+    if reduction == "batchmean":
+        return T.sum(per_entry) / per_entry.shape[0]
+    return _reduce(T.sum(per_entry, axis=ax), reduction, "kl_div")
+
+
+def multi_margin(scores, y, axis=-1, margin=1, reduction="mean"):
+    """The multi-class SVM (hinge) loss with integer labels ``y`` of the batch shape, as
+    ``F.multi_margin_loss``: Σ_{c ≠ y} max(0, margin − s_y + s_c) / C per example (C the classes on
+    ``axis``), then ``reduction=``. cs231n's ``svm_loss`` is C times this (it does not divide by C).
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N = sp.Symbol("N", integer=True, positive=True)
+    >>> s, y = sg.tensor("s", (N, 4)), sg.tensor("y", (N,), integer=True)
+    >>> sg.multi_margin(s, y).shape
+    ()
+    """
+    s = as_expr(scores, "scores")
+    if not T.is_tensor_expr(s):
+        raise ArgumentError(f"multi_margin: the scores {s} must be a tensor (sg.tensor) with a class axis")
+    s = T.as_tensor(s)
+    if s.ndim == 0:
+        raise ShapeError(f"multi_margin: the scores {s} must have a class axis")
+    ax = T.normalize_axis(axis, s.ndim, "multi_margin", s)
+    batch = T.reduced_shape(s.shape, (ax,))
+    y = as_expr(y, "y")
+    if not (T.is_tensor_expr(y) and getattr(y, "is_integer_tensor", False)):
+        raise IntegerTensorError(f"multi_margin: the labels {y} must be an integer tensor of the batch "
+                                 f"shape {T.fmt(batch)} (sg.tensor(name, shape, integer=True))")
+    y = T.as_tensor(y)
+    if not (len(y.shape) == len(batch) and all(T.dims_equal(a, b) for a, b in zip(y.shape, batch))):
+        raise ShapeError(f"multi_margin: labels {y} have shape {T.fmt(y.shape)}; scores {T.fmt(s.shape)} "
+                         f"with classes on axis {ax} need the batch shape {T.fmt(batch)}")
+    keep = list(batch)
+    keep.insert(ax, 1)
+    correct = T.take_along_axis(s, T.reshape(y, keep), ax)           # s_y, kept as a size-1 axis
+    classes = s.shape[ax]
+    others = 1 - T.one_hot(y, classes, axis=ax)                      # c ≠ y
+    margins = T.as_tensor(sp.Max(0, margin - correct + s) * others)
+    return _reduce(T.sum(margins, axis=ax) / classes, reduction, "multi_margin")

@@ -1,0 +1,118 @@
+"""Slips of hand-written tensor backward functions that `sg.check_backward` names: the softmax
+Jacobian cut to its diagonal or without its diagonal term, an embedding's gradient by assignment
+(repeated indices), a recurrence without the gradient from the next step, and db = dout[0]."""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+import symgrad as sg
+
+N = sp.Symbol("N", integer=True, positive=True)
+
+
+def named(r, prefix):
+    assert not r and r.verdict == "not equal", str(r)
+    assert r.hint is not None and r.hint.startswith(prefix), r.hint
+    return r
+
+
+# ---------------------------------------------------------------------------------------------------
+# softmax over the last axis: dz = s ⊙ (ds − (s ⊙ ds).sum(-1, keepdims))
+
+
+def softmax_backward(dout, z, slip=None):
+    s = np.exp(z - z.max(axis=-1, keepdims=True))
+    s /= s.sum(axis=-1, keepdims=True)
+    if slip == "diagonal only":
+        return s * (1 - s) * dout
+    if slip == "no diagonal term":
+        return -s * (s * dout).sum(axis=-1, keepdims=True)
+    return s * (dout - (s * dout).sum(axis=-1, keepdims=True))
+
+
+def test_tensor_softmax_jacobian_slips():
+    z = sg.tensor("z", (N, 2, 4))
+    out = sg.softmax(z, axis=-1)
+    assert sg.check_backward(out, z, softmax_backward)
+    named(sg.check_backward(out, z, lambda d, z: softmax_backward(d, z, "diagonal only")),
+          "softmax Jacobian cut to its diagonal")
+    # softmax = exp(z − logsumexp(z)): without the diagonal term, the path through exp(z) is left out
+    r = named(sg.check_backward(out, z, lambda d, z: softmax_backward(d, z, "no diagonal term")), "fan-out")
+    assert "leaves out the term of the path z → softmax(z, axis=2)" in r.hint
+
+
+def test_attention_softmax_cut_to_its_diagonal():
+    q, k, v = sg.tensor("q", (N, 2, 3)), sg.tensor("k", (N, 3, 3)), sg.tensor("v", (N, 3, 2))
+    out = sg.softmax(q @ k.transpose(0, 2, 1) / sp.sqrt(3), axis=-1) @ v
+
+    def backward(dout, q, k, v):
+        s = q @ k.transpose(0, 2, 1) / np.sqrt(3)
+        p = np.exp(s - s.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        ds = p * (1 - p) * (dout @ v.transpose(0, 2, 1))          # the slip
+        return ds @ k / np.sqrt(3), ds.transpose(0, 2, 1) @ q / np.sqrt(3), p.transpose(0, 2, 1) @ dout
+    r = named(sg.check_backward(out, [q, k, v], backward), "softmax Jacobian cut to its diagonal")
+    assert r.counterexample.param in ("q", "k")        # both go through the softmax
+
+
+# ---------------------------------------------------------------------------------------------------
+# embedding with repeated indices: dW[idx] = dout keeps one row per index
+
+
+def test_embedding_gradient_by_assignment():
+    W, idx = sg.tensor("W", (3, 2)), sg.tensor("idx", (N, 5), integer=True)
+
+    def backward(dout, W, idx):
+        dW = np.zeros_like(W)
+        dW[idx] = dout                    # the slip: np.add.at(dW, idx, dout)
+        return dW
+    r = named(sg.check_backward(sg.embedding(W, idx), W, backward), "assignment instead of accumulation")
+    assert "np.add.at" in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# a 3-step RNN whose backward forgets the gradient from the next step
+
+
+def rnn_backward(dh, x, h0, Wx, Wh, b, upstream=True):
+    hs, h = [], h0
+    for t in range(x.shape[1]):
+        h = np.tanh(x[:, t] @ Wx + h @ Wh + b)
+        hs.append(h)
+    dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    dprev = np.zeros_like(h0)
+    for t in reversed(range(x.shape[1])):
+        dtanh = (dh[:, t] + (dprev if upstream else 0)) * (1 - hs[t] ** 2)
+        dx[:, t], dprev = dtanh @ Wx.T, dtanh @ Wh.T
+        dWx += x[:, t].T @ dtanh
+        dWh += (hs[t - 1] if t > 0 else h0).T @ dtanh
+        db += dtanh.sum(axis=0)
+    return dx, dprev, dWx, dWh, db
+
+
+def test_rnn_missing_the_upstream_dh():
+    x, h0 = sg.tensor("x", (N, 3, 2)), sg.tensor("h0", (N, 3))
+    Wx, Wh, b = sg.tensor("Wx", (2, 3)), sg.tensor("Wh", (3, 3)), sg.tensor("b", (3,))
+    hs, h = [], h0
+    for t in range(3):
+        h = sg.as_tensor(sp.tanh(x[:, t, :] @ Wx + h @ Wh + b))
+        hs.append(h)
+    out, wrt = sg.stack(hs, axis=1), [x, h0, Wx, Wh, b]
+    assert sg.check_backward(out, wrt, rnn_backward)
+    r = named(sg.check_backward(out, wrt, lambda *a, **v: rnn_backward(*a, **v, upstream=False)),
+              "missing upstream gradient")
+    assert "dprev_h" in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# db = dout[0]: one example's term where the bias's gradient sums the batch
+
+
+def test_bias_gradient_from_one_example():
+    x, w, b = sg.tensor("x", (N, 4)), sg.tensor("w", (4, 3)), sg.tensor("b", (3,))
+
+    def backward(dout, x, w, b):
+        return dout @ w.T, x.T @ dout, dout[0]           # the slip: dout.sum(axis=0)
+    r = named(sg.check_backward(x @ w + b, [x, w, b], backward), "one example instead of the sum")
+    assert r.counterexample.param == "b" and "dout.sum(axis=0)" in r.hint
