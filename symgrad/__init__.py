@@ -22,6 +22,7 @@ from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embeddi
 from .frontend.tensor_softmax import cross_entropy, log_softmax, logsumexp, softmax
 from .frontend.conv import (avg_pool1d, avg_pool2d, conv1d, conv2d, flip, max_pool1d,
                             max_pool2d)
+from .frontend.conv_sum import NotAConvolution, as_conv, from_indexed
 # the losses on tensors take torch's reduction= (and axis=); on matrices they are functions' own
 from .frontend.tensor_losses import bce, hinge, kl_div, l1, mse, multi_margin  # noqa: F811
 from .frontend.layers import MLP, dense, mlp
@@ -64,6 +65,7 @@ __all__ = [
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
     "take_along_axis", "embedding", "broadcast",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
+    "from_indexed", "as_conv", "NotAConvolution",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",
     "LabelRangeError", "ArgumentError", "DataError", "ParseError", "UnsafeInputError",
     "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",
