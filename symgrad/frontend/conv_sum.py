@@ -97,8 +97,8 @@ def from_indexed(expr, tensors, out_indices):
     shape (N, C, H, W), w of shape (F, C, KH, KW). The summation runs over c, k, l, each over the
     whole axis; the index of x on a spatial axis is s·i + d·k − p: stride s, dilation d, zero padding
     p (a read outside x is 0). −d·k flips the kernel, the true convolution
-    Σᵢ Σⱼ f(x − i, y − j)·g(i, j) of the notes. The output has conv2d's size for that padding. A sum
-    of another shape is a `NotAConvolution` naming what does not match.
+    Σᵢ Σⱼ f(x − i, y − j)·g(i, j) of the notes. The output has conv2d's size for that padding. A
+    sum of another shape is a `NotAConvolution` naming what does not match.
 
     >>> import sympy as sp, symgrad as sg
     >>> n, f, i, c, k = sp.symbols("n f i c k", integer=True)
@@ -274,13 +274,15 @@ def as_conv(expr):
     nd = x.ndim - 2 if batched else x.ndim
     if nd not in (1, 2) or w.ndim != x.ndim:
         _fail(f"x {x} of shape {T.fmt(x.shape)} and w {w} of shape {T.fmt(w.shape)}: the batched form takes "
-              f"x (N, C, H, W) and w (F, C, KH, KW), the one-image form x (H, W) and g (KH, KW)", _EXPECT_SLICES)
+              f"x (N, C, H, W) and w (F, C, KH, KW), the one-image form x (H, W) and g (KH, KW)",
+              _EXPECT_SLICES)
     K = w.shape[-nd:]
     starts, steps, sizes = {}, None, None
     for t in parsed:
         tx, tw, xa, wf, wa, tchan, trank = t
         if (tx, tw, tchan, trank) != (x, w, chan, rank):
-            _fail(f"the terms differ in their tensors or layout ({tx} * {tw} against {x} * {w})", _EXPECT_SLICES)
+            _fail(f"the terms differ in their tensors or layout ({tx} * {tw} against {x} * {w})",
+                  _EXPECT_SLICES)
         if batched:
             # result axes: (N, F, C, *spatial) with C summed: x (N, -, C, S...), w (-, F, C, -...)
             want_x = [(0, 0, x.shape[0], 1), None, (1, 0, x.shape[1], 1)]
@@ -303,7 +305,8 @@ def as_conv(expr):
         st = tuple(a[3] for a in sp_axes)
         sz = tuple(-(-(a[2] - a[1]) // a[3]) for a in sp_axes)
         if steps is not None and (st, sz) != (steps, sizes):
-            _fail(f"the slices of x differ in step or length between terms ({st}, {sz} against {steps}, {sizes})",
+            _fail(f"the slices of x differ in step or length between terms ({st}, {sz} against "
+                  f"{steps}, {sizes})",
                   _EXPECT_SLICES)
         steps, sizes = st, sz
         if koff in starts:
@@ -316,12 +319,14 @@ def as_conv(expr):
     dil, flips = [], []
     for d in range(nd):
         # start of the slice for kernel entry k on axis d: dil·k (correlation) or dil·(K−1−k) (flipped)
-        ones = [v for kk, v in starts.items() if kk[d] == 1 and all(q == 0 for j, q in enumerate(kk) if j != d)]
+        ones = [v for kk, v in starts.items()
+                if kk[d] == 1 and all(q == 0 for j, q in enumerate(kk) if j != d)]
         zero = starts[(0,) * nd][d]
         flipped = K[d] > 1 and zero > 0
         step_d = (zero - ones[0][d]) if flipped else (ones[0][d] - zero if K[d] > 1 else 1)
         if step_d < 1:
-            _fail(f"the slices on spatial axis {d} do not move forward with the kernel offset", _EXPECT_SLICES)
+            _fail(f"the slices on spatial axis {d} do not move forward with the kernel offset",
+                  _EXPECT_SLICES)
         for kk, v in starts.items():
             want = step_d * ((K[d] - 1 - kk[d]) if flipped else kk[d])
             if v[d] != want:
