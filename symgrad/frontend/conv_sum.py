@@ -6,7 +6,7 @@ lower here to the one primitive (`Conv`), so that both give the gradient of ``sg
 vocabulary (correlation with δ, full convolution with the flipped kernel):
 
 - `from_indexed`: an ``sp.Sum`` over a product of two ``sp.Indexed``, with the tensors they stand
-  for and the output indices (n, f, i, j);
+  for and the output indices (n, f, i, j), or (x, y) for the notes' one-image formula;
 - `as_conv`: a tensor expression that adds up shifted slices times kernel entries,
   ``Σ_{k,l} (x[:, None, :, k:k+H', l:l+W'] * w[None, :, :, k, l, None, None]).sum(axis=2)``, or the
   single-image ``Σ_{k,l} g[k, l] * x[k:k+H', l:l+W']``.
@@ -31,14 +31,15 @@ import itertools
 import sympy as sp
 
 from . import tensor as T
-from .conv import conv, conv_out_size, dilated, flip
+from .conv import conv, conv_out_size, flip
 from ..errors import ArgumentError, UnsupportedError
 
 __all__ = ["from_indexed", "as_conv", "NotAConvolution"]
 
 _EXPECT_INDEXED = ("sp.Sum(x[n, c, s*i + d*k - p, s*j + d*l - p] * w[f, c, k, l], (c, 0, C-1), "
                    "(k, 0, KH-1), (l, 0, KW-1)) with out_indices (n, f, i, j) (conv1d: x[n, c, s*i + k - p] "
-                   "* w[f, c, k]); −k instead of +k flips the kernel (the true convolution)")
+                   "* w[f, c, k]; one image: x[i + k, j + l] * g[k, l] with out_indices (i, j)); "
+                   "−k instead of +k flips the kernel (the true convolution)")
 _EXPECT_SLICES = ("a sum over every kernel offset (k, l) of (x[:, None, :, k:k+H':s, l:l+W':s] * "
                   "w[None, :, :, k, l, None, None]).sum(axis=2), or of g[k, l] * x[k:k+H':s, l:l+W':s] "
                   "for one image, each offset once, every slice the full output size")
@@ -91,7 +92,8 @@ def _lookup(tensors, base):
 
 def from_indexed(expr, tensors, out_indices):
     """The `conv2d` (or `conv1d`) tensor expression that the sum ``expr`` over ``sp.Indexed``
-    states, its entries indexed by ``out_indices`` = (n, f, i, j) (conv1d: (n, f, i)).
+    states, its entries indexed by ``out_indices`` = (n, f, i, j) (conv1d: (n, f, i)); for one
+    image, (i, j) or (i,) with x (H, W) and the kernel g (KH, KW), the result (H', W').
 
     ``tensors`` maps each ``IndexedBase`` (or its name) to the `sg.tensor` it stands for: x of
     shape (N, C, H, W), w of shape (F, C, KH, KW). The summation runs over c, k, l, each over the
@@ -109,10 +111,12 @@ def from_indexed(expr, tensors, out_indices):
     conv1d(x, flip(w, (2,)))
     """
     out = tuple(out_indices)
-    if len(out) not in (3, 4) or not all(isinstance(o, sp.Symbol) for o in out) or len(set(out)) != len(out):
-        raise ArgumentError(f"from_indexed: out_indices must be 3 or 4 distinct symbols (n, f, i) or "
-                            f"(n, f, i, j), got {out_indices!r}")
-    nd = len(out) - 2
+    if not 1 <= len(out) <= 4 or not all(isinstance(o, sp.Symbol) for o in out) or len(set(out)) != len(out):
+        raise ArgumentError(f"from_indexed: out_indices must be distinct symbols, (n, f, i, j) or (n, f, i) "
+                            f"for a batch, (i, j) or (i,) for one image, got {out_indices!r}")
+    batched = len(out) >= 3                  # (n, f, *spatial); one image: (*spatial)
+    lead = 2 if batched else 0
+    nd = len(out) - lead
     body, limits = sp.sympify(expr), []
     while isinstance(body, sp.Sum):
         limits = list(body.limits) + limits
@@ -123,18 +127,6 @@ def from_indexed(expr, tensors, out_indices):
     idx = [a for a in factors if isinstance(a, sp.Indexed)]
     if len(idx) != 2 or len(factors) != 2:
         _fail(f"the summand {body} is not a product of two sp.Indexed", _EXPECT_INDEXED)
-    # x is the factor indexed by the batch index n first, w the one indexed by the filter index f
-    n, fo, spatial = out[0], out[1], out[2:]
-    by_first = {a.indices[0]: a for a in idx}
-    if n not in by_first or fo not in by_first:
-        _fail(f"in {body}, one factor must be indexed by the batch index {n} first (x) and the other by "
-              f"the filter index {fo} first (w)", _EXPECT_INDEXED)
-    xi, wi = by_first[n], by_first[fo]
-    x, w = _lookup(tensors, xi.base), _lookup(tensors, wi.base)
-    for a, t, name in ((xi, x, "x"), (wi, w, "w")):
-        if len(a.indices) != nd + 2 or t.ndim != nd + 2:
-            _fail(f"{a} ({name}, the tensor {t} of shape {T.fmt(t.shape)}) must have {nd + 2} indices and "
-                  f"axes for {len(out)} output indices", _EXPECT_INDEXED)
     ranges = {}
     for lim in limits:
         if len(lim) != 3:
@@ -143,20 +135,46 @@ def from_indexed(expr, tensors, out_indices):
         if v in ranges:
             _fail(f"{v} is summed twice", _EXPECT_INDEXED)
         ranges[v] = (lo, hi)
-    c = wi.indices[1]
-    if xi.indices[1] != c or c not in ranges:
-        _fail(f"the channel index of {xi} and {wi} (their second index) must be the same summation "
-              f"index, got {xi.indices[1]} and {wi.indices[1]}", _EXPECT_INDEXED)
-    kern = wi.indices[2:]
-    if len(set(kern)) != nd or any(kk not in ranges for kk in kern) or c in kern:
-        _fail(f"the kernel indices of {wi} (after f and c) must be distinct summation indices",
-              _EXPECT_INDEXED)
-    if set(ranges) != {c, *kern}:
-        extra = set(ranges) - {c, *kern}
+    spatial = out[lead:]
+    if batched:
+        # x is the factor indexed by the batch index n first, w the one indexed by the filter index f
+        n, fo = out[0], out[1]
+        by_first = {a.indices[0]: a for a in idx}
+        if n not in by_first or fo not in by_first:
+            _fail(f"in {body}, one factor must be indexed by the batch index {n} first (x) and the other "
+                  f"by the filter index {fo} first (w)", _EXPECT_INDEXED)
+        xi, wi = by_first[n], by_first[fo]
+    else:
+        # one image, f(x − i, y − j)·g(i, j): g is the factor indexed by summation indices alone
+        plain = [a for a in idx if all(v in ranges for v in a.indices)]
+        if len(plain) != 1:
+            _fail(f"in {body}, exactly one factor (the kernel) must be indexed by the summation indices "
+                  f"alone", _EXPECT_INDEXED)
+        wi = plain[0]
+        xi = idx[1] if idx[0] is wi else idx[0]
+    x, w = _lookup(tensors, xi.base), _lookup(tensors, wi.base)
+    for a, t, name in ((xi, x, "x"), (wi, w, "w")):
+        if len(a.indices) != len(out) or t.ndim != len(out):
+            _fail(f"{a} ({name}, the tensor {t} of shape {T.fmt(t.shape)}) must have {len(out)} indices and "
+                  f"axes for {len(out)} output indices", _EXPECT_INDEXED)
+    kern = wi.indices[lead:]
+    summed = set(kern)
+    if batched:
+        c = wi.indices[1]
+        if xi.indices[1] != c or c not in ranges:
+            _fail(f"the channel index of {xi} and {wi} (their second index) must be the same summation "
+                  f"index, got {xi.indices[1]} and {wi.indices[1]}", _EXPECT_INDEXED)
+        if x.shape[1] != w.shape[1]:
+            _fail(f"x {x} has {x.shape[1]} channels, w {w} expects {w.shape[1]}", _EXPECT_INDEXED)
+        summed.add(c)
+    if len(set(kern)) != nd or any(kk not in ranges for kk in kern) or (batched and c in kern):
+        _fail(f"the kernel indices of {wi} must be distinct summation indices", _EXPECT_INDEXED)
+    if set(ranges) != summed:
+        extra = set(ranges) - summed
         _fail(f"{', '.join(map(str, extra))} is summed but indexes no kernel axis", _EXPECT_INDEXED)
-    full = {c: w.shape[1], **{kk: w.shape[2 + d] for d, kk in enumerate(kern)}}
-    if x.shape[1] != w.shape[1]:
-        _fail(f"x {x} has {x.shape[1]} channels, w {w} expects {w.shape[1]}", _EXPECT_INDEXED)
+    full = {kk: w.shape[lead + d] for d, kk in enumerate(kern)}
+    if batched:
+        full[c] = w.shape[1]
     for v, size in full.items():
         lo, hi = ranges[v]
         if not (sp.sympify(lo) == 0 and sp.sympify(hi) == size - 1):
@@ -164,8 +182,8 @@ def from_indexed(expr, tensors, out_indices):
                   f"over (0, {size - 1})", _EXPECT_INDEXED)
     stride, dil, pad, flips = [], [], [], []
     for d, (i_d, k_d) in enumerate(zip(spatial, kern)):
-        s, a, o = _linear(xi.indices[2 + d], i_d, k_d, f"x ({xi})")
-        K = w.shape[2 + d]
+        s, a, o = _linear(xi.indices[lead + d], i_d, k_d, f"x ({xi})")
+        K = w.shape[lead + d]
         lowest = o + min(0, a * (K - 1))            # the first position the window at i = 0 reads
         if lowest > 0:
             _fail(f"the window at {i_d} = 0 starts at {lowest} on spatial axis {d}, not at 0 or before "
@@ -175,14 +193,10 @@ def from_indexed(expr, tensors, out_indices):
         pad.append(-lowest)
         if a < 0:
             flips.append(2 + d)
-    for d, p in enumerate(pad):
-        size = conv_out_size(x.shape[2 + d], w.shape[2 + d], stride[d], p, p, 1, dil[d])
-        if p and dilated(w.shape[2 + d], dil[d]) > x.shape[2 + d] + 2 * p:
-            _fail(f"the kernel does not fit the padded input on spatial axis {d}", _EXPECT_INDEXED)
-        if size < 1:
-            _fail(f"no output position on spatial axis {d}", _EXPECT_INDEXED)
-    kernel = flip(w, tuple(flips)) if flips else w
-    return conv(x, kernel, None, tuple(stride), tuple(pad), tuple(dil), nd=nd)
+    xx, ww = (x, w) if batched else (x.reshape((1, 1) + x.shape), w.reshape((1, 1) + w.shape))
+    kernel = flip(ww, tuple(flips)) if flips else ww
+    res = conv(xx, kernel, None, tuple(stride), tuple(pad), tuple(dil), nd=nd)
+    return res if batched else res.reshape(res.shape[2:])
 
 
 # ===================================================================================================

@@ -70,6 +70,24 @@ def test_the_notes_convolution_flips_the_kernel():
                        lambda a, b: F.conv2d(a, b.flip(2, 3), padding=(2, 1)))
 
 
+def test_the_notes_formula_on_one_image():
+    # literally (f ∗ g)(x, y) = Σᵢ Σⱼ f(x − i, y − j)·g(i, j): out_indices (x, y), i and j summed
+    xs, ys = sp.symbols("x y", integer=True)
+    Fb, G = sp.IndexedBase("f"), sp.IndexedBase("g")
+    img, g = sg.tensor("img", (6, 5)), sg.tensor("g", (3, 3))
+    got = sg.from_indexed(sp.Sum(Fb[xs - i, ys - j] * G[i, j], (i, 0, 2), (j, 0, 2)),
+                          {Fb: img, G: g}, (xs, ys))
+    assert got.shape == (8, 7)
+    arrays = [rng.standard_normal((6, 5)), rng.standard_normal((3, 3))]
+    _grads_equal_torch(got, [img, g], arrays,
+                       lambda a, b: F.conv2d(a[None, None], b.flip(0, 1)[None, None], padding=2)[0, 0])
+    strided = sg.from_indexed(sp.Sum(Fb[2 * xs + i, 2 * ys + j] * G[i, j], (i, 0, 2), (j, 0, 2)),
+                              {Fb: img, G: g}, (xs, ys))
+    assert strided == sg.conv2d(img.reshape(1, 1, 6, 5), g.reshape(1, 1, 3, 3), stride=2).reshape(2, 2)
+    _refused(lambda: sg.from_indexed(sp.Sum(Fb[xs - i, ys - j] * G[xs, j], (i, 0, 2), (j, 0, 2)),
+                                     {Fb: img, G: g}, (xs, ys)), "exactly one factor (the kernel)")
+
+
 def test_indexed_form_and_conv2d_give_the_same_readable_gradient():
     x, w = sg.tensor("x", (2, 3, 6, 6)), sg.tensor("w", (4, 3, 3, 3))
     s = sp.Sum(X[n, c, 2 * i + k, 2 * j + l] * W[f, c, k, l], (c, 0, 2), (k, 0, 2), (l, 0, 2))
