@@ -13,8 +13,7 @@ from .core.policy import Subgradients
 from .errors import (ArgumentError, AxisError, BroadcastError, DataError, IntegerTensorError,
                      LabelRangeError, MixedArrayError, ParseError, ReshapeError, ShapeError, SymgradError,
                      UnsafeInputError, UnsupportedError, WrtError)
-from .frontend.functions import (bce, gather, hinge, kl_div, l1, leaky_relu, mse, relu, sigmoid,
-                                 softplus)
+from .frontend.functions import gather, leaky_relu, relu, sigmoid, softplus
 from .frontend.functions import (abs, elu, erf, exp, gelu, gelu_tanh, hardtanh, log, selu, silu,  # noqa: A004
                                  softsign, sqrt, tanh)
 from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embedding, max, mean, min,
@@ -24,7 +23,7 @@ from .frontend.conv import (avg_pool1d, avg_pool2d, conv1d, conv2d, flip, max_po
                             max_pool2d)
 from .frontend.conv_sum import NotAConvolution, as_conv, from_indexed
 # the losses on tensors take torch's reduction= (and axis=); on matrices they are functions' own
-from .frontend.tensor_losses import bce, hinge, kl_div, l1, mse, multi_margin  # noqa: F811
+from .frontend.tensor_losses import bce, hinge, kl_div, l1, mse, multi_margin
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive

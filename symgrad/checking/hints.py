@@ -510,7 +510,7 @@ def tensor_softmax_hint(case: Case):
     from ..core.differentiate import differentiate
     from ..core.evaluate import numeric
     from ..frontend import tensor as T
-    from ..frontend.tensor_softmax import LogSumExpT, SoftmaxT
+    from ..frontend.tensor_softmax import SoftmaxT
     nodes = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if isinstance(n, SoftmaxT)))
     if not nodes:
         return None

@@ -37,7 +37,6 @@ import sympy as sp
 from sympy import Tuple
 
 from . import tensor as T
-from .parse import as_expr
 from ..errors import ArgumentError, ShapeError
 
 __all__ = ["Conv", "Flip", "Windows", "Fold", "MaxPool", "AvgPool", "conv2d", "conv1d", "conv",

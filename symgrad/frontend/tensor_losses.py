@@ -28,22 +28,10 @@ import sympy as sp
 from . import functions as F
 from . import tensor as T
 from .parse import as_expr
+from .tensor_softmax import reduce_loss as _reduce
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
 
 __all__ = ["mse", "l1", "bce", "hinge", "kl_div", "multi_margin"]
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _reduce(loss, reduction, who):
-    """The per-entry (or per-example) ``loss`` reduced as torch's ``reduction=`` says."""
-    if reduction == "mean":
-        return T.mean(loss)
-    if reduction == "sum":
-        return T.sum(loss)
-    if reduction == "none":
-        return loss
-    raise ArgumentError(f"{who}: reduction must be one of {list(_REDUCTIONS)}, got {reduction!r}")
 
 
 def _pair(a, b, names, who):

@@ -132,14 +132,19 @@ def log_softmax(x, axis=None):
     return _normalise(LogSoftmaxT, F.log_softmax, x, axis)
 
 
-def _reduce(loss, reduction):
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def reduce_loss(loss, reduction, who: str = "cross_entropy"):
+    """The per-entry (or per-example) ``loss`` reduced as torch's ``reduction=`` says; ``who``: the
+    loss, named in the error."""
     if reduction == "mean":
         return T.mean(loss)
     if reduction == "sum":
         return T.sum(loss)
     if reduction == "none":
         return loss
-    raise ArgumentError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise ArgumentError(f"{who}: reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
 
 
 def cross_entropy(logits, target, axis=-1, reduction="mean"):
@@ -171,11 +176,11 @@ def cross_entropy(logits, target, axis=-1, reduction="mean"):
         s.insert(ax, 1)
         picked = T.take_along_axis(x, T.reshape(t, s), ax).reshape(batch)
         loss = LogSumExpT(x, sp.Integer(ax), sp.false) - picked
-        return _reduce(loss, reduction)
+        return reduce_loss(loss, reduction)
     if not T.is_tensor_expr(target):
         raise IntegerTensorError(f"cross_entropy: the target {target} must be a tensor: integer labels "
                                  f"(sg.tensor(name, batch shape, integer=True)) or probabilities")
     t = T.as_tensor(target)
     T.broadcast_shapes(t.shape, x.shape, names=lambda: [str(t), str(x)])
     per = T.sum(-t * LogSoftmaxT(x, sp.Integer(ax)), axis=ax)
-    return _reduce(per, reduction)
+    return reduce_loss(per, reduction)

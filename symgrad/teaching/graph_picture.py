@@ -295,7 +295,7 @@ class _Picture:
     # -- the forward skeleton: one box per named value and per operation ----------------------------
     def skeleton(self, extra):
         """Boxes for every node; ``extra(vid)`` gives parts added under a node's name (fan-out)."""
-        nm, g = self.nm, self.g
+        nm = self.nm
         root = self.d.output.id                 # drawn even when f is a constant
         for e in nm.fwd:
             vid = e.out.id
