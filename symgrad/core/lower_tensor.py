@@ -133,18 +133,24 @@ def _reduce(low, e, args):
 _on(T.Reduce)(_Handler(lambda low, e: (e.x,), _reduce))
 
 
+def _deviation(e):
+    """x − mean(x, axes) of a variance, written as people write it next to the var (batch norm's
+    ``z - z.mean(axis=0)``, layer norm's ``x - x.mean(axis=-1, keepdims=True)``): lowered from the
+    same SymPy expression, hash-consing makes it the user's node, so z − μ is computed once."""
+    axes, nd = e.axes, len(e.x.shape)
+    leading = tuple(sorted(a % nd for a in axes)) == tuple(range(len(axes)))   # broadcasts without keepdims
+    return e.x - T.mean(e.x, axis=axes if len(axes) > 1 else axes[0], keepdims=not leading)
+
+
 def _variance(low, e, args):
-    """var = Σ (x − mean)² / (n − correction), the mean kept broadcastable."""
-    g, (x,) = low.graph, args
-    axes = e.axes
-    n = _count(x.shape, axes)
-    mu = R.ewise(g, R.ph(0) / n, A.rsum(g, x, axes), shape=A.rsum_p.shape((x.shape,), (axes,)))
-    d2 = R.ewise(g, (R.ph(0) - R.ph(1)) ** 2, x, expand_to(g, mu, x.shape), shape=x.shape)
-    s = A.sum_axes(g, d2, axes, e.keepdims)
-    return R.ewise(g, R.ph(0) / (n - e.correction), s, shape=s.shape)
+    """var = Σ (x − mean)² / (n − correction)."""
+    g, (dev,) = low.graph, args
+    d2 = R.ewise(g, R.ph(0) ** 2, dev, shape=dev.shape)
+    s = A.sum_axes(g, d2, e.axes, e.keepdims)
+    return R.ewise(g, R.ph(0) / (_count(e.x.shape, e.axes) - e.correction), s, shape=s.shape)
 
 
-_on(T.Variance)(_Handler(lambda low, e: (e.x,), _variance))
+_on(T.Variance)(_Handler(lambda low, e: (_deviation(e),), _variance))
 
 
 # movement -------------------------------------------------------------------------------------------
