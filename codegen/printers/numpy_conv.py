@@ -76,12 +76,71 @@ def _windows_code(x: str, nlead: int, kernel, stride, dil) -> str:
     return f"{SWV}({x}, {span}, axis={axes}){_window_slices(nlead, stride, dil)}"
 
 
+def _offsets(size: int, k: int, out: int, lo: int, stride: int, dil: int) -> list:
+    """Per kernel offset j < k along one axis: (j, the output positions o, the input positions
+    o·stride + j·dil − lo) as slices, the o kept where that input position is inside 0 … size − 1
+    (outside it is padding: zero). Offsets that reach no input are left out."""
+    rows = []
+    for j in range(k):
+        at = [o for o in range(out) if 0 <= o * stride + j * dil - lo < size]
+        if at:
+            i0 = at[0] * stride + j * dil - lo
+            step = f":{stride}" if stride != 1 else ""
+            rows.append((j, f"slice({at[0]}, {at[-1] + 1})",
+                         f"slice({i0}, {i0 + (at[-1] - at[0]) * stride + 1}{', ' + str(stride) if step else ''})"))
+    return rows
+
+
+def _conv_im2col(c, e) -> list:
+    # im2col without padding the input: cols[n, *o, c, *k] = x[n, c, o·stride + k·dil − lo] where that
+    # is inside x (zero where it falls in the padding), one strided slice copy per kernel offset (the
+    # o that reach x listed per axis); then one GEMM over (C, *K). Cheaper than numpy.pad plus a copy
+    # of the 2·nd-dimensional window view.
+    stride, pads, _, rd = e.params
+    x, w = e.inputs
+    nd = len(stride)
+    S = [int(s) for s in x.shape[2:]]
+    K = [int(k) for k in w.shape[2:]]
+    O = [int(o) for o in e.out.shape[2:]]
+    C = x.shape[1]                                                  # the batch N where this is a ∂w
+    n, xs = c.name, c.args[0]
+    lines = []
+    if not xs.isidentifier():
+        lines.append(f"{n}_x = {xs}")
+        xs = f"{n}_x"
+    cols = f"{n}_cols"
+    lines.append(f"{cols} = numpy.zeros({c.shape((x.shape[0],) + tuple(O) + (C,) + tuple(K))}, dtype=DTYPE)")
+    ks, os_, is_ = ([f"{a}{i}_{n}" for i in range(nd)] for a in "koi")
+    for i in range(nd):
+        rows = [f"({j}, {o}, {a})" for j, o, a in _offsets(S[i], K[i], O[i], pads[i][0], stride[i], rd[i])]
+        table = ", ".join(rows) + ("," if len(rows) == 1 else "")
+        lines.append("    " * i + f"for {ks[i]}, {os_[i]}, {is_[i]} in ({table}):")
+    to_last = (0,) + tuple(range(2, 2 + nd)) + (1,)                # (N, C, *O) → (N, *O, C)
+    lines.append("    " * nd + f"{cols}[:, {', '.join(os_)}, :, {', '.join(ks)}] = "
+                 f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
+    ck = c.dim(C * _prod(K))
+    back = (0, nd + 1) + tuple(range(1, nd + 1))                    # (N, *O, F) → (N, F, *O)
+    lines.append(f"{n} = ({cols}.reshape((-1, {ck})) @ {c.args[1]}.reshape(({c.dim(w.shape[0])}, {ck})).T)"
+                 f".reshape({c.shape((x.shape[0],) + tuple(O) + (w.shape[0],))}).transpose({back})")
+    lines.append(f"del {cols}" + (f", {xs}" if xs != c.args[0] else ""))
+    return lines
+
+
+def _prod(v) -> int:
+    out = 1
+    for a in v:
+        out *= a
+    return out
+
+
 def _conv(c, e) -> list:
     # out[n, f, o] = Σ_{c, k} x_pad[n, c, o·stride + k·dil] · w[f, c, k]: the windows of the padded
     # input as a view (N, C, *O, *K), contracted with the kernel over (C, *K) in one tensordot
     stride, pads, ld, rd = e.params
     x, w = e.inputs
     nd = len(stride)
+    if all(d == 1 for d in ld):
+        return _conv_im2col(c, e)
     lines, xp = _padded(c, f"{c.name}_in", c.args[0], x.shape, pads, ld)
     K = tuple(int(k) for k in w.shape[2:])
     win = _windows_code(xp, 2, K, stride, rd)
