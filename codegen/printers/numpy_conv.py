@@ -154,15 +154,23 @@ def _conv(c, e) -> list:
 
 
 def _windows(c, e) -> str:
-    # every window, copied once into (N, C, *O, *K) order: max pooling reads it twice (the max, and
-    # the arg-max in the backward), each through a reshape that would copy a strided view again
+    # every window, copied once: max pooling reads it twice (the max, and the arg-max in the
+    # backward), each through a reshape that would copy a strided view again. The copy keeps the
+    # kernel axes outermost in memory (*K, N, C, *O) and is seen through a transposed view in the
+    # declared order (N, C, *O, *K): merging the kernel axes by a reshape stays a view, and the max
+    # over them is an elementwise maximum of prod(K) contiguous slabs, not a reduction over rows of
+    # prod(K) entries each (several times slower in NumPy)
     kernel, stride, pads, dil, fill = e.params
-    nlead = len(e.inputs[0].shape) - len(kernel)
+    nd = len(kernel)
+    nlead = len(e.inputs[0].shape) - nd
     x = c.args[0]
     if any(lo or hi for lo, hi in pads):
         widths = tuple([(0, 0)] * nlead + [tuple(p) for p in pads])
         x = f"numpy.pad({x}, {widths}, constant_values={_fill(fill)})"
-    return f"numpy.ascontiguousarray({_windows_code(x, nlead, kernel, stride, dil)})"
+    rank = nlead + 2 * nd
+    k_first = tuple(range(rank - nd, rank)) + tuple(range(rank - nd))
+    back = tuple(range(nd, rank)) + tuple(range(nd))
+    return f"numpy.ascontiguousarray({_windows_code(x, nlead, kernel, stride, dil)}.transpose({k_first})).transpose({back})"
 
 
 def _fold(c, e) -> list:

@@ -65,6 +65,13 @@ def _one_hot(c: Context, e) -> str:
     # 0 … n − 1 laid along that axis (right-aligned broadcasting)
     n, axis = e.params
     rank_after = len(e.inputs[0].shape) - axis
+    if rank_after == 0 and axis >= 3:
+        # a pooling window's arg-max (N, C, *O) → (N, C, *O, n): the n slabs made contiguous
+        # (n outermost in memory), seen through numpy.moveaxis in the declared order, as the
+        # windows are laid out (codegen.printers.numpy_conv): the product with δ and fold's
+        # slab reads stay contiguous
+        ar = f"numpy.arange({c.dim(n)}).reshape({c.shape((n,) + (1,) * axis)})"
+        return f"numpy.moveaxis(({c.args[0]} == {ar}).astype(DTYPE), 0, {axis})"
     ar = f"numpy.arange({c.dim(n)})" + (f".reshape({c.shape((n,) + (1,) * rank_after)})" if rank_after else "")
     return f"(numpy.expand_dims({c.args[0]}, {axis}) == {ar}).astype(DTYPE)"
 

@@ -88,3 +88,42 @@ def test_triton_refuses_conv2d_by_name():
     with pytest.raises(UnsupportedError) as e:
         sg.compile(sg.sum(sg.conv2d(sg.max_pool2d(x, 2), w)) / N, [w], [x], target="triton")
     assert "max_pool2d" in str(e.value)
+
+
+@pytest.mark.parametrize("pool", [(2,), (2, 1), (3, 2, 1)], ids=["tiles", "stride-1-overlap", "k3-s2-pad1"])
+def test_compiled_max_pool_ties_follow_torch(pool):
+    """Ties in the compiled max-pool backward (the windows laid out kernel-major, the arg-max's
+    one-hot likewise): δ goes to the first arg-max of each window in row-major order, as torch's,
+    for windows that tile the input, overlap (stride 1), or pad (kernel 3, stride 2, padding 1).
+    The inputs are small integers, so most windows hold ties; ∂/∂P of max_pool(x + P) with P = 0 is
+    torch's ∂/∂x summed over the batch."""
+    C, H, W = 2, 6, 5
+    x, P = sg.tensor("x", (N, C, H, W)), sg.tensor("P", (1, C, H, W))
+    h = sg.as_tensor(sg.max_pool2d(x + P, *pool))
+    D = sg.tensor("D", h.shape)
+    prog = sg.compile(sg.sum(h * D) / N, [P], [x, D], dtype="float64")
+    n = 4
+    xa = rng.integers(0, 3, (n, C, H, W)).astype(np.float64)
+    tx = torch.tensor(xa, requires_grad=True)
+    th = F.max_pool2d(tx, *pool)
+    Da = rng.standard_normal(tuple(th.shape))
+    ((th * torch.tensor(Da)).sum() / n).backward()
+    g = prog.grad({"P": np.zeros((1, C, H, W))}, {"x": xa, "D": Da})
+    np.testing.assert_allclose(g["P"], tx.grad.numpy().sum(0, keepdims=True), rtol=1e-12, atol=1e-12)
+
+
+def test_compiled_conv1d_gradients_equal_torch():
+    """The im2col by clipped slice copies in one spatial dimension (stride 2, padding 2, dilation 2)."""
+    x, w, b = sg.tensor("x", (N, 3, 11)), sg.tensor("w", (4, 3, 3)), sg.tensor("b", (4,))
+    h = sg.as_tensor(sg.relu(sg.conv1d(x, w, b, stride=2, padding=2, dilation=2)))
+    D = sg.tensor("D", h.shape)
+    prog = sg.compile(sg.sum(h * D) / N, [w, b], [x, D], dtype="float64")
+    n = 3
+    wa, ba, xa = rng.standard_normal((4, 3, 3)), rng.standard_normal(4), rng.standard_normal((n, 3, 11))
+    tw, tb = torch.tensor(wa, requires_grad=True), torch.tensor(ba, requires_grad=True)
+    th = F.relu(F.conv1d(torch.tensor(xa), tw, tb, stride=2, padding=2, dilation=2))
+    Da = rng.standard_normal(tuple(th.shape))
+    ((th * torch.tensor(Da)).sum() / n).backward()
+    g = prog.grad({"w": wa, "b": ba}, {"x": xa, "D": Da})
+    np.testing.assert_allclose(g["w"], tw.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(g["b"], tb.grad.numpy(), rtol=1e-9, atol=1e-12)
