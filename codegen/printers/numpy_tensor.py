@@ -76,6 +76,30 @@ def _one_hot(c: Context, e) -> str:
     return f"(numpy.expand_dims({c.args[0]}, {axis}) == {ar}).astype(DTYPE)"
 
 
+def _argmax(c: Context, e):
+    (axis,) = e.params
+    a = e.inputs[0]
+    if axis < 3 or axis != len(a.shape) - 1:
+        return f"{c.args[0]}.argmax({axis})"
+    # a pooling window's arg-max (N, C, *O, k), its k entries kept k slabs apart in memory by the
+    # windows (codegen.printers.numpy_conv): numpy's argmax would copy them into rows first, so the
+    # first index j that reaches the max is found slab-wise instead: k − max_j [a_j = max a]·(k − j)
+    # (the first hit weighs most). A NaN counts as reaching it (a ≠ a), as numpy.argmax returns the
+    # first NaN.
+    n, k = c.name, a.shape[axis]
+    small = "numpy.int8" if k < 128 else "numpy.intp"
+    x = c.args[0]
+    lines = []
+    if not x.isidentifier():
+        lines.append(f"{n}_a = {x}")
+        x = f"{n}_a"
+    lines += [f"{n}_hit = ({x} == {x}.max({axis}, keepdims=True))",
+              f"{n}_hit |= ({x} != {x})",
+              f"{n} = {c.dim(k)} - ({n}_hit * numpy.arange({c.dim(k)}, 0, -1, dtype={small})).max({axis})",
+              f"del {n}_hit" + (f", {x}" if x != c.args[0] else "")]
+    return lines
+
+
 def _pad(c: Context, e) -> list:
     shape, items = e.params
     return [f"{c.name} = numpy.zeros({c.shape(shape)}, dtype=DTYPE)",
@@ -109,7 +133,7 @@ FORMS: dict[str, Form] = {
     "slice": Form(lambda c, e: f"{c.args[0]}[{_items(c, e.params[0])}]", view=True),
     "rsum": Form(lambda c, e: f"{c.args[0]}.sum({tuple(e.params[0])}, keepdims=True)"),
     "rmax": Form(lambda c, e: f"{c.args[0]}.max({e.params[0]}, keepdims=True)"),
-    "argmax": Form(lambda c, e: f"{c.args[0]}.argmax({e.params[0]})"),
+    "argmax": Form(_argmax),
     "one_hot": Form(_one_hot),
     "pad": Form(_pad),
     "concat": Form(lambda c, e: f"numpy.concatenate(({', '.join(c.args)},), axis={e.params[0]})"),

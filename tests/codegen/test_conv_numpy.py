@@ -127,3 +127,21 @@ def test_compiled_conv1d_gradients_equal_torch():
     g = prog.grad({"w": wa, "b": ba}, {"x": xa, "D": Da})
     np.testing.assert_allclose(g["w"], tw.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(g["b"], tb.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_compiled_max_pool_arg_max_takes_the_first_nan_as_numpy_argmax():
+    """The slab-wise arg-max of the compiled pooling backward keeps numpy.argmax's rule for NaN: a
+    window holding NaNs sends δ to its first NaN (row-major), the other windows to their first max."""
+    x, P = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("P", (1, 1, 4, 4))
+    h = sg.as_tensor(sg.max_pool2d(x + P, 2))
+    D = sg.tensor("D", h.shape)
+    prog = sg.compile(sg.sum(h * D) / N, [P], [x, D], dtype="float64")
+    xa = np.zeros((1, 1, 4, 4))
+    xa[0, 0, :2, :2] = [[7.0, np.nan], [np.nan, 9.0]]        # first NaN at (0, 1)
+    xa[0, 0, 2:, 2:] = [[1.0, 5.0], [5.0, 2.0]]              # a tie: the first 5 at (2, 3)
+    Da = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    want = np.zeros((1, 1, 4, 4))
+    want[0, 0, 0, 1], want[0, 0, 0, 2], want[0, 0, 2, 0], want[0, 0, 2, 3] = 1.0, 2.0, 3.0, 4.0
+    with np.errstate(invalid="ignore"):
+        g = prog.grad({"P": np.zeros((1, 1, 4, 4))}, {"x": xa, "D": Da})
+    np.testing.assert_array_equal(g["P"], want)
