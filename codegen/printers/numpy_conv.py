@@ -184,9 +184,14 @@ def _fold(c, e) -> list:
     ks = [f"k{i}_{c.name}" for i in range(nd)]
     at = ", ".join(f"{k}*{d}:{k}*{d} + {s * (n - 1) + 1}:{s}" for k, d, s, n in zip(ks, dil, stride, O))
     lead = ":, " * nlead
-    lines = [f"{c.name} = numpy.zeros({c.shape(padded)}, dtype=DTYPE)",
+    # windows that do not overlap (each one's span within its stride) write disjoint positions: one
+    # assignment each, not an add; windows that tile the padded input exactly leave nothing to zero
+    disjoint = all(dilated(int(k), d) <= s for k, d, s in zip(kernel, dil, stride))
+    tiles = disjoint and all(d == 1 and s == int(k) and n * s == p
+                             for k, d, s, n, p in zip(kernel, dil, stride, O, padded[nlead:]))
+    lines = [f"{c.name} = numpy.{'empty' if tiles else 'zeros'}({c.shape(padded)}, dtype=DTYPE)",
              f"for {', '.join(ks)} in numpy.ndindex{tuple(int(k) for k in kernel)}:",
-             f"    {c.name}[{lead}{at}] += {c.args[0]}[..., {', '.join(ks)}]"]
+             f"    {c.name}[{lead}{at}] {'=' if disjoint else '+='} {c.args[0]}[..., {', '.join(ks)}]"]
     if any(lo or hi for lo, hi in pads):
         crop = ", ".join(f"{lo}:{lo + int(s)}" for s, (lo, _) in zip(shape[nlead:], pads))
         lines.append(f"{c.name} = {c.name}[{lead}{crop}]")

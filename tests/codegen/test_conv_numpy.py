@@ -90,11 +90,14 @@ def test_triton_refuses_conv2d_by_name():
     assert "max_pool2d" in str(e.value)
 
 
-@pytest.mark.parametrize("pool", [(2,), (2, 1), (3, 2, 1)], ids=["tiles", "stride-1-overlap", "k3-s2-pad1"])
+@pytest.mark.parametrize("pool", [(2,), (2, 1), (3, 2, 1), (2, 3), (2, 2, 1)],
+                         ids=["tiles", "stride-1-overlap", "k3-s2-pad1", "gaps", "tiles-the-padded"])
 def test_compiled_max_pool_ties_follow_torch(pool):
     """Ties in the compiled max-pool backward (the windows laid out kernel-major, the arg-max's
     one-hot likewise): δ goes to the first arg-max of each window in row-major order, as torch's,
-    for windows that tile the input, overlap (stride 1), or pad (kernel 3, stride 2, padding 1).
+    for windows that tile the input (fold assigns into an empty array), overlap (stride 1; fold
+    adds), pad (kernel 3, stride 2, padding 1), leave gaps (kernel 2, stride 3: fold assigns into
+    zeros), or tile the padded input (kernel 2, stride 2, padding 1).
     The inputs are small integers, so most windows hold ties; ∂/∂P of max_pool(x + P) with P = 0 is
     torch's ∂/∂x summed over the batch."""
     C, H, W = 2, 6, 5
