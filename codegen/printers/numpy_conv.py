@@ -102,27 +102,47 @@ def _conv_im2col(c, e) -> list:
     S = [int(s) for s in x.shape[2:]]
     K = [int(k) for k in w.shape[2:]]
     O = [int(o) for o in e.out.shape[2:]]
-    C = x.shape[1]                                                  # the batch N where this is a ∂w
+    C, F = sp.sympify(x.shape[1]), sp.sympify(w.shape[0])   # C: the batch N where this is a ∂w
+    NB = x.shape[0]
     n, xs = c.name, c.args[0]
     lines = []
     if not xs.isidentifier():
         lines.append(f"{n}_x = {xs}")
         xs = f"{n}_x"
-    cols = f"{n}_cols"
-    lines.append(f"{cols} = numpy.zeros({c.shape((x.shape[0],) + tuple(O) + (C,) + tuple(K))}, dtype=DTYPE)")
     ks, os_, is_ = ([f"{a}{i}_{n}" for i in range(nd)] for a in "koi")
+    heads = []
     for i in range(nd):
         rows = [f"({j}, {o}, {a})" for j, o, a in _offsets(S[i], K[i], O[i], pads[i][0], stride[i], rd[i])]
         table = ", ".join(rows) + ("," if len(rows) == 1 else "")
-        lines.append("    " * i + f"for {ks[i]}, {os_[i]}, {is_[i]} in ({table}):")
+        heads.append("    " * i + f"for {ks[i]}, {os_[i]}, {is_[i]} in ({table}):")
+    body = "    " * nd
     to_last = (0,) + tuple(range(2, 2 + nd)) + (1,)                # (N, C, *O) → (N, *O, C)
-    lines.append("    " * nd + f"{cols}[:, {', '.join(os_)}, :, {', '.join(ks)}] = "
+    back = (0, nd + 1) + tuple(range(1, nd + 1))                    # (N, *O, F) → (N, F, *O)
+    drop = f", {xs}" if xs != c.args[0] else ""
+    if C.is_Integer and F.is_Integer and int(C) >= 2 * int(F):
+        # GEMM first where the output has at most half the input's channels (the input gradient of
+        # a widening conv: cs231n's dcols = Wᵀ·δ, then col2im): t[n, *i, f, *k] = Σ_c x[n, c, *i]
+        # w[f, c, *k], then out[n, *o, f] = Σ_k t[n, o·stride + k·dil − lo, f, k], one strided
+        # slice-add per kernel offset; these adds move F·K numbers per position, the im2col's
+        # copies C·K
+        w_ck = f"{c.args[1]}.transpose({(1, 0) + tuple(range(2, 2 + nd))}).reshape(({C}, -1))"
+        lines.append(f"{n}_t = ({xs}.transpose({to_last}).reshape((-1, {C})) @ {w_ck})"
+                     f".reshape({c.shape((NB,) + tuple(S) + (F,) + tuple(K))})")
+        lines.append(f"{n} = numpy.zeros({c.shape((NB,) + tuple(O) + (F,))}, dtype=DTYPE)")
+        lines += heads
+        lines.append(body + f"{n}[:, {', '.join(os_)}, :] += {n}_t[:, {', '.join(is_)}, :, {', '.join(ks)}]")
+        lines.append(f"{n} = {n}.transpose({back})")
+        lines.append(f"del {n}_t{drop}")
+        return lines
+    cols = f"{n}_cols"
+    lines.append(f"{cols} = numpy.zeros({c.shape((NB,) + tuple(O) + (C,) + tuple(K))}, dtype=DTYPE)")
+    lines += heads
+    lines.append(body + f"{cols}[:, {', '.join(os_)}, :, {', '.join(ks)}] = "
                  f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
     ck = c.dim(C * _prod(K))
-    back = (0, nd + 1) + tuple(range(1, nd + 1))                    # (N, *O, F) → (N, F, *O)
-    lines.append(f"{n} = ({cols}.reshape((-1, {ck})) @ {c.args[1]}.reshape(({c.dim(w.shape[0])}, {ck})).T)"
-                 f".reshape({c.shape((x.shape[0],) + tuple(O) + (w.shape[0],))}).transpose({back})")
-    lines.append(f"del {cols}" + (f", {xs}" if xs != c.args[0] else ""))
+    lines.append(f"{n} = ({cols}.reshape((-1, {ck})) @ {c.args[1]}.reshape(({c.dim(F)}, {ck})).T)"
+                 f".reshape({c.shape((NB,) + tuple(O) + (F,))}).transpose({back})")
+    lines.append(f"del {cols}{drop}")
     return lines
 
 

@@ -148,3 +148,25 @@ def test_compiled_max_pool_arg_max_takes_the_first_nan_as_numpy_argmax():
     with np.errstate(invalid="ignore"):
         g = prog.grad({"P": np.zeros((1, 1, 4, 4))}, {"x": xa, "D": Da})
     np.testing.assert_array_equal(g["P"], want)
+
+
+def test_compiled_gemm_first_convolutions_equal_torch():
+    """The GEMM-first form (t = x·w, then one slice-add per kernel offset) where a conv has at least
+    twice as many input channels as outputs: a narrowing conv's forward (stride 2, padding 1,
+    dilation (2, 1)) and the input gradient of the widening conv after it (δ with 6 channels back to
+    3), both under torch.autograd in float64."""
+    x, w1, w2 = sg.tensor("x", (N, 6, 9, 8)), sg.tensor("w1", (3, 6, 3, 2)), sg.tensor("w2", (6, 3, 3, 3))
+    kw1 = dict(stride=2, padding=1, dilation=(2, 1))
+    h = sg.conv2d(sg.relu(sg.conv2d(x, w1, **kw1)), w2, padding=2)
+    D = sg.tensor("D", sg.as_tensor(h).shape)
+    prog = sg.compile(sg.sum(sg.as_tensor(h) * D) / N, [w1, w2], [x, D], dtype="float64")
+    assert "_t = (" in prog.source and "_cols" in prog.source    # both forms are in this program
+    n = 2
+    xa, w1a, w2a = rng.standard_normal((n, 6, 9, 8)), rng.standard_normal((3, 6, 3, 2)), rng.standard_normal((6, 3, 3, 3))
+    t1, t2 = torch.tensor(w1a, requires_grad=True), torch.tensor(w2a, requires_grad=True)
+    th = F.conv2d(F.relu(F.conv2d(torch.tensor(xa), t1, **kw1)), t2, padding=2)
+    Da = rng.standard_normal(tuple(th.shape))
+    ((th * torch.tensor(Da)).sum() / n).backward()
+    g = prog.grad({"w1": w1a, "w2": w2a}, {"x": xa, "D": Da})
+    np.testing.assert_allclose(g["w1"], t1.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(g["w2"], t2.grad.numpy(), rtol=1e-9, atol=1e-12)
