@@ -1,13 +1,17 @@
 """The windowed primitives of convolution and pooling in NumPy, rows of the table
 `codegen.printers.numpy_tensor.FORMS` (registered there). No Python loop over positions:
 
-    conv[stride, pads, ldil, rdil]   the input dilated and padded (numpy.pad, or zeros and one strided
-                                     assignment), its windows as a strided view
-                                     (sliding_window_view), one numpy.tensordot over (C, *K)
+    conv[stride, pads, ldil, rdil]   im2col without a pad: one clipped strided slice copy per kernel
+                                     offset, then one GEMM over (C, *K); GEMM first, then one slice-add
+                                     per offset, where the output has ≤ half the input's channels; an
+                                     input dilation (ldil ≠ 1): the dilated, padded input's windows as
+                                     a view (sliding_window_view), one numpy.tensordot
     flip[axes]                       numpy.flip(a, axes)                        a view
-    windows[K, stride, pads, dil]    numpy.pad, sliding_window_view, strided,  copied once (read twice)
+    windows[K, stride, pads, dil]    numpy.pad, sliding_window_view, strided, copied once, kernel axes
+                                     outermost in memory (seen in the declared order)
     fold[shape, K, stride, pads]     zeros; one strided slice-add per kernel offset (k of them, each
-                                     over every position at once); the padding cut off
+                                     over every position at once; an assignment where windows do not
+                                     overlap, into an empty array where they tile); the padding cut off
 
 >>> from codegen.printers.numpy_tensor import FORMS
 >>> sorted(k for k in FORMS if k in ("conv", "flip", "windows", "fold"))
