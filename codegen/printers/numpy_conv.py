@@ -1,13 +1,17 @@
 """The windowed primitives of convolution and pooling in NumPy, rows of the table
 `codegen.printers.numpy_tensor.FORMS` (registered there). No Python loop over positions:
 
-    conv[stride, pads, ldil, rdil]   the input dilated and padded (numpy.pad, or zeros and one strided
-                                     assignment), its windows as a strided view
-                                     (sliding_window_view), one numpy.tensordot over (C, *K)
+    conv[stride, pads, ldil, rdil]   im2col without a pad: one clipped strided slice copy per kernel
+                                     offset, then one GEMM over (C, *K); GEMM first, then one slice-add
+                                     per offset, where the output has ≤ half the input's channels; an
+                                     input dilation (ldil ≠ 1): the dilated, padded input's windows as
+                                     a view (sliding_window_view), one numpy.tensordot
     flip[axes]                       numpy.flip(a, axes)                        a view
-    windows[K, stride, pads, dil]    numpy.pad, sliding_window_view, strided,  copied once (read twice)
+    windows[K, stride, pads, dil]    numpy.pad, sliding_window_view, strided, copied once, kernel axes
+                                     outermost in memory (seen in the declared order)
     fold[shape, K, stride, pads]     zeros; one strided slice-add per kernel offset (k of them, each
-                                     over every position at once); the padding cut off
+                                     over every position at once; an assignment where windows do not
+                                     overlap, into an empty array where they tile); the padding cut off
 
 >>> from codegen.printers.numpy_tensor import FORMS
 >>> sorted(k for k in FORMS if k in ("conv", "flip", "windows", "fold"))
@@ -76,12 +80,91 @@ def _windows_code(x: str, nlead: int, kernel, stride, dil) -> str:
     return f"{SWV}({x}, {span}, axis={axes}){_window_slices(nlead, stride, dil)}"
 
 
+def _offsets(size: int, k: int, out: int, lo: int, stride: int, dil: int) -> list:
+    """Per kernel offset j < k along one axis: (j, the output positions o, the input positions
+    o·stride + j·dil − lo) as slices, the o kept where that input position is inside 0 … size − 1
+    (outside it is padding: zero). Offsets that reach no input are left out."""
+    rows = []
+    for j in range(k):
+        at = [o for o in range(out) if 0 <= o * stride + j * dil - lo < size]
+        if at:
+            i0 = at[0] * stride + j * dil - lo
+            step = f":{stride}" if stride != 1 else ""
+            rows.append((j, f"slice({at[0]}, {at[-1] + 1})",
+                         f"slice({i0}, {i0 + (at[-1] - at[0]) * stride + 1}{', ' + str(stride) if step else ''})"))
+    return rows
+
+
+def _conv_im2col(c, e) -> list:
+    # im2col without padding the input: cols[n, *o, c, *k] = x[n, c, o·stride + k·dil − lo] where that
+    # is inside x (zero where it falls in the padding), one strided slice copy per kernel offset (the
+    # o that reach x listed per axis); then one GEMM over (C, *K). Cheaper than numpy.pad plus a copy
+    # of the 2·nd-dimensional window view.
+    stride, pads, _, rd = e.params
+    x, w = e.inputs
+    nd = len(stride)
+    S = [int(s) for s in x.shape[2:]]
+    K = [int(k) for k in w.shape[2:]]
+    O = [int(o) for o in e.out.shape[2:]]
+    C, F = sp.sympify(x.shape[1]), sp.sympify(w.shape[0])   # C: the batch N where this is a ∂w
+    NB = x.shape[0]
+    n, xs = c.name, c.args[0]
+    lines = []
+    if not xs.isidentifier():
+        lines.append(f"{n}_x = {xs}")
+        xs = f"{n}_x"
+    ks, os_, is_ = ([f"{a}{i}_{n}" for i in range(nd)] for a in "koi")
+    heads = []
+    for i in range(nd):
+        rows = [f"({j}, {o}, {a})" for j, o, a in _offsets(S[i], K[i], O[i], pads[i][0], stride[i], rd[i])]
+        table = ", ".join(rows) + ("," if len(rows) == 1 else "")
+        heads.append("    " * i + f"for {ks[i]}, {os_[i]}, {is_[i]} in ({table}):")
+    body = "    " * nd
+    to_last = (0,) + tuple(range(2, 2 + nd)) + (1,)                # (N, C, *O) → (N, *O, C)
+    back = (0, nd + 1) + tuple(range(1, nd + 1))                    # (N, *O, F) → (N, F, *O)
+    drop = f", {xs}" if xs != c.args[0] else ""
+    if C.is_Integer and F.is_Integer and int(C) >= 2 * int(F):
+        # GEMM first where the output has at most half the input's channels (the input gradient of
+        # a widening conv: cs231n's dcols = Wᵀ·δ, then col2im): t[n, *i, f, *k] = Σ_c x[n, c, *i]
+        # w[f, c, *k], then out[n, *o, f] = Σ_k t[n, o·stride + k·dil − lo, f, k], one strided
+        # slice-add per kernel offset; these adds move F·K numbers per position, the im2col's
+        # copies C·K
+        w_ck = f"{c.args[1]}.transpose({(1, 0) + tuple(range(2, 2 + nd))}).reshape(({C}, -1))"
+        lines.append(f"{n}_t = ({xs}.transpose({to_last}).reshape((-1, {C})) @ {w_ck})"
+                     f".reshape({c.shape((NB,) + tuple(S) + (F,) + tuple(K))})")
+        lines.append(f"{n} = numpy.zeros({c.shape((NB,) + tuple(O) + (F,))}, dtype=DTYPE)")
+        lines += heads
+        lines.append(body + f"{n}[:, {', '.join(os_)}, :] += {n}_t[:, {', '.join(is_)}, :, {', '.join(ks)}]")
+        lines.append(f"{n} = {n}.transpose({back})")
+        lines.append(f"del {n}_t{drop}")
+        return lines
+    cols = f"{n}_cols"
+    lines.append(f"{cols} = numpy.zeros({c.shape((NB,) + tuple(O) + (C,) + tuple(K))}, dtype=DTYPE)")
+    lines += heads
+    lines.append(body + f"{cols}[:, {', '.join(os_)}, :, {', '.join(ks)}] = "
+                 f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
+    ck = c.dim(C * _prod(K))
+    lines.append(f"{n} = ({cols}.reshape((-1, {ck})) @ {c.args[1]}.reshape(({c.dim(F)}, {ck})).T)"
+                 f".reshape({c.shape((NB,) + tuple(O) + (F,))}).transpose({back})")
+    lines.append(f"del {cols}{drop}")
+    return lines
+
+
+def _prod(v) -> int:
+    out = 1
+    for a in v:
+        out *= a
+    return out
+
+
 def _conv(c, e) -> list:
     # out[n, f, o] = Σ_{c, k} x_pad[n, c, o·stride + k·dil] · w[f, c, k]: the windows of the padded
     # input as a view (N, C, *O, *K), contracted with the kernel over (C, *K) in one tensordot
     stride, pads, ld, rd = e.params
     x, w = e.inputs
     nd = len(stride)
+    if all(d == 1 for d in ld):
+        return _conv_im2col(c, e)
     lines, xp = _padded(c, f"{c.name}_in", c.args[0], x.shape, pads, ld)
     K = tuple(int(k) for k in w.shape[2:])
     win = _windows_code(xp, 2, K, stride, rd)
@@ -95,15 +178,23 @@ def _conv(c, e) -> list:
 
 
 def _windows(c, e) -> str:
-    # every window, copied once into (N, C, *O, *K) order: max pooling reads it twice (the max, and
-    # the arg-max in the backward), each through a reshape that would copy a strided view again
+    # every window, copied once: max pooling reads it twice (the max, and the arg-max in the
+    # backward), each through a reshape that would copy a strided view again. The copy keeps the
+    # kernel axes outermost in memory (*K, N, C, *O) and is seen through a transposed view in the
+    # declared order (N, C, *O, *K): merging the kernel axes by a reshape stays a view, and the max
+    # over them is an elementwise maximum of prod(K) contiguous slabs, not a reduction over rows of
+    # prod(K) entries each (several times slower in NumPy)
     kernel, stride, pads, dil, fill = e.params
-    nlead = len(e.inputs[0].shape) - len(kernel)
+    nd = len(kernel)
+    nlead = len(e.inputs[0].shape) - nd
     x = c.args[0]
     if any(lo or hi for lo, hi in pads):
         widths = tuple([(0, 0)] * nlead + [tuple(p) for p in pads])
         x = f"numpy.pad({x}, {widths}, constant_values={_fill(fill)})"
-    return f"numpy.ascontiguousarray({_windows_code(x, nlead, kernel, stride, dil)})"
+    rank = nlead + 2 * nd
+    k_first = tuple(range(rank - nd, rank)) + tuple(range(rank - nd))
+    back = tuple(range(nd, rank)) + tuple(range(nd))
+    return f"numpy.ascontiguousarray({_windows_code(x, nlead, kernel, stride, dil)}.transpose({k_first})).transpose({back})"
 
 
 def _fold(c, e) -> list:
@@ -117,9 +208,14 @@ def _fold(c, e) -> list:
     ks = [f"k{i}_{c.name}" for i in range(nd)]
     at = ", ".join(f"{k}*{d}:{k}*{d} + {s * (n - 1) + 1}:{s}" for k, d, s, n in zip(ks, dil, stride, O))
     lead = ":, " * nlead
-    lines = [f"{c.name} = numpy.zeros({c.shape(padded)}, dtype=DTYPE)",
+    # windows that do not overlap (each one's span within its stride) write disjoint positions: one
+    # assignment each, not an add; windows that tile the padded input exactly leave nothing to zero
+    disjoint = all(dilated(int(k), d) <= s for k, d, s in zip(kernel, dil, stride))
+    tiles = disjoint and all(d == 1 and s == int(k) and n * s == p
+                             for k, d, s, n, p in zip(kernel, dil, stride, O, padded[nlead:]))
+    lines = [f"{c.name} = numpy.{'empty' if tiles else 'zeros'}({c.shape(padded)}, dtype=DTYPE)",
              f"for {', '.join(ks)} in numpy.ndindex{tuple(int(k) for k in kernel)}:",
-             f"    {c.name}[{lead}{at}] += {c.args[0]}[..., {', '.join(ks)}]"]
+             f"    {c.name}[{lead}{at}] {'=' if disjoint else '+='} {c.args[0]}[..., {', '.join(ks)}]"]
     if any(lo or hi for lo, hi in pads):
         crop = ", ".join(f"{lo}:{lo + int(s)}" for s, (lo, _) in zip(shape[nlead:], pads))
         lines.append(f"{c.name} = {c.name}[{lead}{crop}]")

@@ -65,8 +65,39 @@ def _one_hot(c: Context, e) -> str:
     # 0 … n − 1 laid along that axis (right-aligned broadcasting)
     n, axis = e.params
     rank_after = len(e.inputs[0].shape) - axis
+    if rank_after == 0 and axis >= 3:
+        # a pooling window's arg-max (N, C, *O) → (N, C, *O, n): the n slabs made contiguous
+        # (n outermost in memory), seen through numpy.moveaxis in the declared order, as the
+        # windows are laid out (codegen.printers.numpy_conv): the product with δ and fold's
+        # slab reads stay contiguous
+        ar = f"numpy.arange({c.dim(n)}).reshape({c.shape((n,) + (1,) * axis)})"
+        return f"numpy.moveaxis(({c.args[0]} == {ar}).astype(DTYPE), 0, {axis})"
     ar = f"numpy.arange({c.dim(n)})" + (f".reshape({c.shape((n,) + (1,) * rank_after)})" if rank_after else "")
     return f"(numpy.expand_dims({c.args[0]}, {axis}) == {ar}).astype(DTYPE)"
+
+
+def _argmax(c: Context, e):
+    (axis,) = e.params
+    a = e.inputs[0]
+    if axis < 3 or axis != len(a.shape) - 1:
+        return f"{c.args[0]}.argmax({axis})"
+    # a pooling window's arg-max (N, C, *O, k), its k entries kept k slabs apart in memory by the
+    # windows (codegen.printers.numpy_conv): numpy's argmax would copy them into rows first, so the
+    # first index j that reaches the max is found slab-wise instead: k − max_j [a_j = max a]·(k − j)
+    # (the first hit weighs most). A NaN counts as reaching it (a ≠ a), as numpy.argmax returns the
+    # first NaN.
+    n, k = c.name, a.shape[axis]
+    small = "numpy.int8" if k < 128 else "numpy.intp"
+    x = c.args[0]
+    lines = []
+    if not x.isidentifier():
+        lines.append(f"{n}_a = {x}")
+        x = f"{n}_a"
+    lines += [f"{n}_hit = ({x} == {x}.max({axis}, keepdims=True))",
+              f"{n}_hit |= ({x} != {x})",
+              f"{n} = {c.dim(k)} - ({n}_hit * numpy.arange({c.dim(k)}, 0, -1, dtype={small})).max({axis})",
+              f"del {n}_hit" + (f", {x}" if x != c.args[0] else "")]
+    return lines
 
 
 def _pad(c: Context, e) -> list:
@@ -102,7 +133,7 @@ FORMS: dict[str, Form] = {
     "slice": Form(lambda c, e: f"{c.args[0]}[{_items(c, e.params[0])}]", view=True),
     "rsum": Form(lambda c, e: f"{c.args[0]}.sum({tuple(e.params[0])}, keepdims=True)"),
     "rmax": Form(lambda c, e: f"{c.args[0]}.max({e.params[0]}, keepdims=True)"),
-    "argmax": Form(lambda c, e: f"{c.args[0]}.argmax({e.params[0]})"),
+    "argmax": Form(_argmax),
     "one_hot": Form(_one_hot),
     "pad": Form(_pad),
     "concat": Form(lambda c, e: f"numpy.concatenate(({', '.join(c.args)},), axis={e.params[0]})"),

@@ -68,9 +68,10 @@ def test_generated_code_is_vectorized_and_readable(tmp_path):
     h = sg.max_pool2d(sg.conv2d(x, w, padding=1), 2)
     prog = sg.compile(sg.sum(sg.as_tensor(h) ** 2) / N, [w], [x], dtype="float64")
     src = prog.source
-    assert "sliding_window_view" in src and "numpy.tensordot" in src
+    assert "sliding_window_view" in src and "_cols" in src        # pooling windows; im2col + GEMM
     loops = [line.strip() for line in src.splitlines() if re.match(r"\s*for\b", line)]
-    assert loops and all(line.startswith("for k0_") and "numpy.ndindex(" in line for line in loops), loops
+    # the only loops: over kernel offsets (fold's numpy.ndindex; the im2col's per-axis offset tables)
+    assert loops and all(re.match(r"for k\d_", line) for line in loops), loops
     assert "# = conv2d(x, w, padding=1)" in src
     path = tmp_path / "cnn_step.py"
     path.write_text(src)
@@ -87,3 +88,85 @@ def test_triton_refuses_conv2d_by_name():
     with pytest.raises(UnsupportedError) as e:
         sg.compile(sg.sum(sg.conv2d(sg.max_pool2d(x, 2), w)) / N, [w], [x], target="triton")
     assert "max_pool2d" in str(e.value)
+
+
+@pytest.mark.parametrize("pool", [(2,), (2, 1), (3, 2, 1), (2, 3), (2, 2, 1)],
+                         ids=["tiles", "stride-1-overlap", "k3-s2-pad1", "gaps", "tiles-the-padded"])
+def test_compiled_max_pool_ties_follow_torch(pool):
+    """Ties in the compiled max-pool backward (the windows laid out kernel-major, the arg-max's
+    one-hot likewise): δ goes to the first arg-max of each window in row-major order, as torch's,
+    for windows that tile the input (fold assigns into an empty array), overlap (stride 1; fold
+    adds), pad (kernel 3, stride 2, padding 1), leave gaps (kernel 2, stride 3: fold assigns into
+    zeros), or tile the padded input (kernel 2, stride 2, padding 1).
+    The inputs are small integers, so most windows hold ties; ∂/∂P of max_pool(x + P) with P = 0 is
+    torch's ∂/∂x summed over the batch."""
+    C, H, W = 2, 6, 5
+    x, P = sg.tensor("x", (N, C, H, W)), sg.tensor("P", (1, C, H, W))
+    h = sg.as_tensor(sg.max_pool2d(x + P, *pool))
+    D = sg.tensor("D", h.shape)
+    prog = sg.compile(sg.sum(h * D) / N, [P], [x, D], dtype="float64")
+    n = 4
+    xa = rng.integers(0, 3, (n, C, H, W)).astype(np.float64)
+    tx = torch.tensor(xa, requires_grad=True)
+    th = F.max_pool2d(tx, *pool)
+    Da = rng.standard_normal(tuple(th.shape))
+    ((th * torch.tensor(Da)).sum() / n).backward()
+    g = prog.grad({"P": np.zeros((1, C, H, W))}, {"x": xa, "D": Da})
+    np.testing.assert_allclose(g["P"], tx.grad.numpy().sum(0, keepdims=True), rtol=1e-12, atol=1e-12)
+
+
+def test_compiled_conv1d_gradients_equal_torch():
+    """The im2col by clipped slice copies in one spatial dimension (stride 2, padding 2, dilation 2)."""
+    x, w, b = sg.tensor("x", (N, 3, 11)), sg.tensor("w", (4, 3, 3)), sg.tensor("b", (4,))
+    h = sg.as_tensor(sg.relu(sg.conv1d(x, w, b, stride=2, padding=2, dilation=2)))
+    D = sg.tensor("D", h.shape)
+    prog = sg.compile(sg.sum(h * D) / N, [w, b], [x, D], dtype="float64")
+    n = 3
+    wa, ba, xa = rng.standard_normal((4, 3, 3)), rng.standard_normal(4), rng.standard_normal((n, 3, 11))
+    tw, tb = torch.tensor(wa, requires_grad=True), torch.tensor(ba, requires_grad=True)
+    th = F.relu(F.conv1d(torch.tensor(xa), tw, tb, stride=2, padding=2, dilation=2))
+    Da = rng.standard_normal(tuple(th.shape))
+    ((th * torch.tensor(Da)).sum() / n).backward()
+    g = prog.grad({"w": wa, "b": ba}, {"x": xa, "D": Da})
+    np.testing.assert_allclose(g["w"], tw.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(g["b"], tb.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_compiled_max_pool_arg_max_takes_the_first_nan_as_numpy_argmax():
+    """The slab-wise arg-max of the compiled pooling backward keeps numpy.argmax's rule for NaN: a
+    window holding NaNs sends δ to its first NaN (row-major), the other windows to their first max."""
+    x, P = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("P", (1, 1, 4, 4))
+    h = sg.as_tensor(sg.max_pool2d(x + P, 2))
+    D = sg.tensor("D", h.shape)
+    prog = sg.compile(sg.sum(h * D) / N, [P], [x, D], dtype="float64")
+    xa = np.zeros((1, 1, 4, 4))
+    xa[0, 0, :2, :2] = [[7.0, np.nan], [np.nan, 9.0]]        # first NaN at (0, 1)
+    xa[0, 0, 2:, 2:] = [[1.0, 5.0], [5.0, 2.0]]              # a tie: the first 5 at (2, 3)
+    Da = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    want = np.zeros((1, 1, 4, 4))
+    want[0, 0, 0, 1], want[0, 0, 0, 2], want[0, 0, 2, 0], want[0, 0, 2, 3] = 1.0, 2.0, 3.0, 4.0
+    with np.errstate(invalid="ignore"):
+        g = prog.grad({"P": np.zeros((1, 1, 4, 4))}, {"x": xa, "D": Da})
+    np.testing.assert_array_equal(g["P"], want)
+
+
+def test_compiled_gemm_first_convolutions_equal_torch():
+    """The GEMM-first form (t = x·w, then one slice-add per kernel offset) where a conv has at least
+    twice as many input channels as outputs: a narrowing conv's forward (stride 2, padding 1,
+    dilation (2, 1)) and the input gradient of the widening conv after it (δ with 6 channels back to
+    3), both under torch.autograd in float64."""
+    x, w1, w2 = sg.tensor("x", (N, 6, 9, 8)), sg.tensor("w1", (3, 6, 3, 2)), sg.tensor("w2", (6, 3, 3, 3))
+    kw1 = dict(stride=2, padding=1, dilation=(2, 1))
+    h = sg.conv2d(sg.relu(sg.conv2d(x, w1, **kw1)), w2, padding=2)
+    D = sg.tensor("D", sg.as_tensor(h).shape)
+    prog = sg.compile(sg.sum(sg.as_tensor(h) * D) / N, [w1, w2], [x, D], dtype="float64")
+    assert "_t = (" in prog.source and "_cols" in prog.source    # both forms are in this program
+    n = 2
+    xa, w1a, w2a = rng.standard_normal((n, 6, 9, 8)), rng.standard_normal((3, 6, 3, 2)), rng.standard_normal((6, 3, 3, 3))
+    t1, t2 = torch.tensor(w1a, requires_grad=True), torch.tensor(w2a, requires_grad=True)
+    th = F.conv2d(F.relu(F.conv2d(torch.tensor(xa), t1, **kw1)), t2, padding=2)
+    Da = rng.standard_normal(tuple(th.shape))
+    ((th * torch.tensor(Da)).sum() / n).backward()
+    g = prog.grad({"w1": w1a, "w2": w2a}, {"x": xa, "D": Da})
+    np.testing.assert_allclose(g["w1"], t1.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(g["w2"], t2.grad.numpy(), rtol=1e-9, atol=1e-12)
