@@ -2,6 +2,14 @@
 import os
 import tempfile
 
+# Property tests draw the same examples on every run (CI must not go red by chance, nor spend
+# minutes shrinking a new find); HYPOTHESIS_PROFILE=explore draws new ones, for a fuzzing session.
+from hypothesis import settings as _hsettings
+
+_hsettings.register_profile("repeatable", derandomize=True)
+_hsettings.register_profile("explore", derandomize=False)
+_hsettings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
 # Generated modules go to a private cache folder per test session, not the user's home.
 os.environ.setdefault("SYMGRAD_CACHE", tempfile.mkdtemp(prefix="symgrad-test-cache-"))
 

@@ -24,6 +24,8 @@ expressions = core_expressions.filter(lambda e: e.has(x) and not e.has(sp.zoo, s
 def test_calculus_style_agrees_with_sympy_diff(e):
     v = e.subs({x: sp.Rational(7, 10), y: sp.Rational(13, 10), z: sp.Rational(9, 10)}).evalf()
     assume(v.is_finite)                       # not e = x**sigmoid(iπ), undefined everywhere
+    # nor an e whose sympy.diff is itself degenerate (d/dx √(0**y·x) comes back with zoo**y in it)
+    assume(not sp.diff(e, x).has(sp.zoo, sp.nan))
     n = sg.derive(e, x, style="calculus")     # raises if the rule-by-rule result differs
     assert n.result == sp.diff(e, x)
     assert n.missing == []                    # every function of the strategy has a rule
