@@ -39,6 +39,10 @@ class _Consts:
         self.defs: list = []
 
 
+# the module's functions and their arguments (the calling convention the docstring states)
+SIGNATURES = {"loss": "params, batch", "grad": "params, batch, rng=None",
+              "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}
+
 # step's first lines, before anything is touched: Adam's bias correction divides by 1 − β^t
 T_CHECK = ["if not t >= 1:",
            "    raise ValueError(f'step: t is the number of this step, counting from 1 (the first "
@@ -183,8 +187,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
 
     params = [f"p{i}" for i in range(len(spec.params))]
     xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
-    sig = {"loss": "params, batch", "grad": "params, batch, rng=None",
-           "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
+    sig = SIGNATURES[kind]
     doc = {"loss": ["The loss of the batch (the mean over its examples, unless compiled with",
                     "reduction='sum'); dropout off."],
            "grad": ["(loss, [∂loss/∂p0, ...]) for the batch; each gradient is shaped like its parameter."],

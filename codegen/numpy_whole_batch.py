@@ -169,7 +169,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     """One function (loss, grad, step or forward) of a whole-batch module, as lines."""
     from symgrad.errors import UnsupportedError
 
-    from .numpy_backend import _INDENT, T_CHECK, argument_names, unpack_arguments, update_lines
+    from .numpy_backend import _INDENT, SIGNATURES, T_CHECK, argument_names, unpack_arguments, update_lines
     train = kind in ("grad", "step")
     key = "train" if train else kind
     dims = dims_of(spec)
@@ -189,8 +189,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
 
     params = [f"p{i}" for i in range(len(spec.params))]
     xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
-    sig = {"loss": "params, batch", "grad": "params, batch, rng=None",
-           "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
+    sig = SIGNATURES[kind]
     doc = {"loss": "The loss of the batch, as declared (its mean over N is in the declaration).",
            "grad": "(loss, [∂loss/∂p0, ...]) for the batch; each gradient is shaped like its parameter.",
            "step": "One training step, in place (parameters and optimizer slots); returns the loss before it.",
