@@ -71,38 +71,8 @@ def test_embedding_gradient_by_assignment():
     assert "np.add.at" in r.hint
 
 
-# ---------------------------------------------------------------------------------------------------
-# a 3-step RNN whose backward forgets the gradient from the next step
-
-
-def rnn_backward(dh, x, h0, Wx, Wh, b, upstream=True):
-    hs, h = [], h0
-    for t in range(x.shape[1]):
-        h = np.tanh(x[:, t] @ Wx + h @ Wh + b)
-        hs.append(h)
-    dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
-    dprev = np.zeros_like(h0)
-    for t in reversed(range(x.shape[1])):
-        dtanh = (dh[:, t] + (dprev if upstream else 0)) * (1 - hs[t] ** 2)
-        dx[:, t], dprev = dtanh @ Wx.T, dtanh @ Wh.T
-        dWx += x[:, t].T @ dtanh
-        dWh += (hs[t - 1] if t > 0 else h0).T @ dtanh
-        db += dtanh.sum(axis=0)
-    return dx, dprev, dWx, dWh, db
-
-
-def test_rnn_missing_the_upstream_dh():
-    x, h0 = sg.tensor("x", (N, 3, 2)), sg.tensor("h0", (N, 3))
-    Wx, Wh, b = sg.tensor("Wx", (2, 3)), sg.tensor("Wh", (3, 3)), sg.tensor("b", (3,))
-    hs, h = [], h0
-    for t in range(3):
-        h = sg.as_tensor(sp.tanh(x[:, t, :] @ Wx + h @ Wh + b))
-        hs.append(h)
-    out, wrt = sg.stack(hs, axis=1), [x, h0, Wx, Wh, b]
-    assert sg.check_backward(out, wrt, rnn_backward)
-    r = named(sg.check_backward(out, wrt, lambda *a, **v: rnn_backward(*a, **v, upstream=False)),
-              "missing upstream gradient")
-    assert "dprev_h" in r.hint
+# (a 3-step RNN whose backward forgets the gradient from the next step: tests/checking/test_check_backward.py,
+# test_three_step_rnn_on_N_T_D)
 
 
 # ---------------------------------------------------------------------------------------------------

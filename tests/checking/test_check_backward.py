@@ -306,7 +306,9 @@ def test_three_step_rnn_on_N_T_D():
     out, wrt = sg.stack(hs, axis=1), [x, h0, Wx, Wh, b]
     r = sg.check_backward(out, wrt, rnn_backward)
     assert r and r.verdict == "equal", str(r)
-    wrong(sg.check_backward(out, wrt, lambda *a, **v: rnn_backward(*a, **v, slip="no upstream")))
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **v: rnn_backward(*a, **v, slip="no upstream")),
+              "missing upstream gradient")
+    assert "dprev_h" in r.hint
 
 
 def _sigmoid(z):

@@ -11,16 +11,10 @@ import pytest
 
 import symgrad as sg
 from symgrad import cli
+from standin_program import SOFTMAX_MODEL_FILE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODEL = '''import sympy as sp, symgrad as sg
-W, b = sp.MatrixSymbol("W", 3, 4), sp.MatrixSymbol("b", 3, 1)
-x, t = sp.MatrixSymbol("x", 4, 1), sp.MatrixSymbol("t", 3, 1)
-outputs = [W * x + b]
-loss = sg.cross_entropy(outputs[0], t)
-params, inputs, target = [W, b], [x, t], t
-optimizer = sg.optim.SGD(lr=0.5)
-'''
+MODEL = SOFTMAX_MODEL_FILE        # the CLI tests' softmax regression (tests/standin_program.py)
 
 
 def _env(**extra):
