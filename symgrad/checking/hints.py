@@ -92,7 +92,7 @@ def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, one_example_hint, assignment_hint,
-              upstream_hint, fanout_hint, sigmoid_hint, softmax_hint, tensor_softmax_hint, target_hint,
+              upstream_hint, fanout_hint, statistics_hint, sigmoid_hint, softmax_hint, tensor_softmax_hint, target_hint,
               first_step_hint):
         try:
             msg = h(case)
@@ -424,6 +424,45 @@ def upstream_hint(case: Case):
         return ("missing upstream gradient: each hidden state gets only its own output's gradient "
                 "(dh[:, t]); it also feeds the next step, so the gradient flowing back from that step "
                 "must be added first — dh_t = dh[:, t] + dprev_h — before going through the step.")
+    return None
+
+
+def statistics_hint(case: Case):
+    """Batch (or layer) statistics taken as constants: μ and σ² are sums over an axis that are
+    broadcast back over it, and the claim has none of the gradient that flows into them (batch
+    norm's dx = dx̂/σ). The single forgotten path is the fan-out hint's; this one is all of them."""
+    from ..core.reverse import backward
+    D = case.derivation
+    graph = D.ir
+    eqns = graph.ancestors([D.output])
+    users: dict[int, list] = {}
+    for e in eqns:
+        for u in e.inputs:
+            users.setdefault(u.id, []).append(e)
+
+    def broadcast_back(e) -> bool:        # e's value reaches an expand through elementwise steps
+        todo, seen = [e.out.id], set()
+        while todo:
+            for u in users.get(todo.pop(), ()):
+                if u.prim.name == "expand":
+                    return True
+                if u.prim.name in ("ewise", "reshape") and u.out.id not in seen:
+                    seen.add(u.out.id)
+                    todo.append(u.out.id)
+        return False
+    stats = {id(e) for e in eqns if e.prim.name == "rsum" and broadcast_back(e)}
+    if len(stats) < 2:                    # one statistic left out is a single path: fanout_hint's
+        return None
+    g = backward(graph, D.output, D.wrt_vars, drop=lambda v, eqn: id(eqn) in stats)[case.k]
+    if g is None:
+        return None
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(graph, [g])
+    if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
+        return ("statistics taken as constants: the claim has no gradient through the statistics (the "
+                "means and variances over an axis, broadcast back over it), as if they did not depend on "
+                f"{case.w.name}; they do — batch norm's ∂L/∂x has the terms through μ and σ² as well, "
+                "(N·dx̂ − Σ dx̂ − x̂·Σ dx̂⊙x̂)/(N·σ).")
     return None
 
 

@@ -161,7 +161,9 @@ def norm_backward(dout, x, gamma, beta, axis, slip=None):
     std = np.sqrt(var + EPS)
     xhat = (x - mu) / std
     dxhat = dout * gamma
-    if slip == "mean term":         # ∂μ/∂x left out: only the paths through x − μ and σ²
+    if slip == "statistics constant":   # μ and σ² taken as constants: only the direct path
+        dx = dxhat / std
+    elif slip == "mean term":         # ∂μ/∂x left out: only the paths through x − μ and σ²
         dx = (dxhat - xhat * (dxhat * xhat).mean(axis=axis, keepdims=True)) / std
     else:
         dx = (n * dxhat - dxhat.sum(axis=axis, keepdims=True)
@@ -183,6 +185,15 @@ def test_norm_dropped_mean_term_is_a_fan_out_path(axis):
     r = wrong(sg.check_backward(out, wrt, lambda *a, **v: norm_backward(*a, **v, axis=axis, slip="mean term")),
               "fan-out")
     assert r.counterexample.param == "x" and "leaves out the term of the path x →" in r.hint
+
+
+@pytest.mark.parametrize("axis", [0, 1], ids=["batchnorm", "layernorm"])
+def test_norm_with_its_statistics_taken_as_constants_is_named(axis):
+    out, wrt = _norm(axis, keep=axis == 1)
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **v: norm_backward(*a, **v, axis=axis,
+                                                                        slip="statistics constant")),
+              "statistics taken as constants")
+    assert r.counterexample.param == "x"
 
 
 def test_layernorm_dgamma_not_summed_over_the_batch():
