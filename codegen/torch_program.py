@@ -6,14 +6,23 @@ float32); ``grad`` returns tensors, ``init_state`` and ``step`` keep parameters 
 and update them in place when they already are float32, contiguous, of the declared shape and on
 the device. The device is CUDA when there is one; without one the kernels run on the CPU through
 Triton's interpreter, which needs ``TRITON_INTERPRET=1`` set before triton is imported.
+
+``step`` never waits for the device. Class labels (``sg.cross_entropy(z, k)``, ``sg.gather``) are
+therefore checked there by the kernels, not on the host: a step whose batch holds a label out of
+range changes nothing (parameters, optimizer slots and the device's step count stay as they were),
+nor does any step after it, until the host reads the device — ``last_loss``, ``loss()`` or
+``sync()`` — which raises the `LabelRangeError` naming the input, the example, its value and the
+number of classes. ``loss``, ``grad`` and ``forward`` check their own batch on the host first.
 """
 from __future__ import annotations
 
+import inspect
 import os
+import struct
 
 import numpy as np
 
-from symgrad.compiling.compiler import Program, as_numbers, check_state
+from symgrad.compiling.compiler import Program, as_numbers, check_state, label_range_error
 from symgrad.errors import DataError, MissingValueError, ShapeError, SymgradError
 from symgrad.core.ir import format_shape
 from symgrad.core.values import Named
@@ -59,6 +68,13 @@ class TorchProgram(Program):
             raise SymgradError("target='triton' needs a CUDA device; on a machine without one, set "
                                "TRITON_INTERPRET=1 before triton is imported to run the kernels on the CPU "
                                "(slow: for tests with small shapes)")
+        # class labels checked by step's kernels (the generated step takes the record of bad labels)
+        step = compiled.step
+        self._device_labels = bool(self._labels) and step is not None and \
+            "bad_labels" in inspect.signature(step).parameters
+        self._record = None         # that record, one per program: made by the first step
+        self._unread = False        # a step ran since the host last read the record
+        self._unread_state = None   # the state the last step returned (its "t" is set back on an error)
 
     def __repr__(self):
         return (f"TorchProgram(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
@@ -131,7 +147,8 @@ class TorchProgram(Program):
             for sym, shape in zip(self.params, self.param_shapes):
                 slots.append(self._tensor(lookup(d, sym, f"optimizer slot {s!r} of the parameter"), shape,
                                           f"optimizer slot {s!r} of {sym.name!r}"))
-        xs = self._batch_arrays(batch, "train")
+        labels = self._device_labels        # then checked by the kernels: no copy to the host, no wait
+        xs = self._batch_arrays(batch, "train", labels=not labels)
         t = int(state.get("t", 0)) + 1
         # the step count the kernels read lives on the device too ("t_device", float64): the update's
         # bias corrections are computed from it there, so no launch argument changes from one step
@@ -141,7 +158,10 @@ class TorchProgram(Program):
         if not (isinstance(t_dev, torch.Tensor) and t_dev.device == self.device and t_dev.dtype == torch.float64):
             t_dev = torch.tensor(float(t - 1), dtype=torch.float64, device=self.device)
         t_dev.add_(1)
-        loss = self.compiled.step(params, slots, t_dev, xs, self.rng)
+        if labels:      # the kernels note a bad label in the record; the update then changes nothing
+            loss = self.compiled.step(params, slots, t_dev, xs, self.rng, bad_labels=self._label_record())
+        else:
+            loss = self.compiled.step(params, slots, t_dev, xs, self.rng)
         new_values = Named((p.name, a) for p, a in zip(self.params, params))   # by name or symbol
         new_state: dict = {"t": t, "t_device": t_dev}
         k = 0
@@ -151,12 +171,18 @@ class TorchProgram(Program):
                 new_state[s][p.name] = slots[k]
                 k += 1
         self.last_loss = loss           # a 0-d tensor on the device: read (and synced) only when asked for
+        if labels:
+            self._unread, self._unread_state = True, new_state
         return new_values, new_state
 
     @property
     def last_loss(self):
         """The loss of the last step's batch, before its update, as a float: read from the device when
-        first asked for (``step`` itself never waits for the device)."""
+        first asked for (``step`` itself never waits for the device). With class labels, reading it
+        first raises the `LabelRangeError` of a step since the last read whose batch held one out of
+        range (that step and those after it changed nothing); the loss of a skipped step is NaN."""
+        if getattr(self, "_unread", False):
+            self._check_labels()
         v = self._last_loss
         if v is not None and not isinstance(v, float):
             v = self._last_loss = float(v)
@@ -165,6 +191,70 @@ class TorchProgram(Program):
     @last_loss.setter
     def last_loss(self, value):
         self._last_loss = value
+
+    def loss(self, values, batch) -> float:
+        """The loss of the batch (read from the device, so first: `sync`'s check of the steps before)."""
+        if self._unread:
+            self._check_labels()
+        return super().loss(values, batch)
+
+    def sync(self) -> None:
+        """Wait for the device, and raise what the steps since the host last read it found: the
+        `LabelRangeError` of a batch with a class label out of range (``step`` checks labels on the
+        device and never waits; reading ``last_loss`` or calling ``loss`` does this too). Call it
+        after a loop of steps that never reads the loss.
+
+        >>> prog.step(values, state, {"x": X, "k": torch.tensor([0.0, 7.0])})   # doctest: +SKIP
+        >>> prog.sync()                                                        # doctest: +SKIP
+        LabelRangeError: the input 'k' holds class labels, integers 0 ... 2 (3 classes); example 1 has 7 ...
+        """
+        if self._unread:
+            self._check_labels()
+        elif self.device.type == "cuda":
+            self.torch.cuda.synchronize(self.device)
+
+    # -- class labels checked on the device ------------------------------------------------------
+    def _label_record(self):
+        """The record the kernels note bad class labels in (the generated module's ``label_record``):
+        per class-label input the key m·2³² + bits(k_m) of its first bad example m (2⁶³ − 1: none),
+        then the count of steps skipped. Kept from step to step: it is reset only when read."""
+        if self._record is None:
+            from .triton_backend import label_slots
+            torch = self.torch
+            self._slots_of_labels = label_slots(self.spec)
+            n = len(self._slots_of_labels)
+            self._record = torch.full((n + 1,), NO_BAD_LABEL, dtype=torch.int64, device=self.device)
+            self._record[n:].zero_()
+        return self._record
+
+    def _check_labels(self) -> None:
+        """Read the record (the one wait for the device), reset it, and raise the LabelRangeError it
+        holds; the host's step count of the state the last step returned is set back by the steps
+        skipped, as the device's was."""
+        self._unread = False
+        state, self._unread_state = self._unread_state, None
+        rec = self._record.tolist()
+        n = len(rec) - 1
+        bad = [(j, key) for j, key in enumerate(rec[:n]) if key != NO_BAD_LABEL]
+        if not bad:
+            return
+        self._record[:n].fill_(NO_BAD_LABEL)
+        self._record[n:].zero_()
+        skipped = rec[n]
+        if isinstance(state, dict) and isinstance(state.get("t"), int):
+            state["t"] = max(0, state["t"] - skipped)
+        self._last_loss = float("nan")
+        j, key = bad[0]
+        _, name, n_classes = self._slots_of_labels[j]
+        value = struct.unpack("<f", struct.pack("<I", key & 0xFFFFFFFF))[0]
+        after = f" and the {skipped - 1} after it" if skipped > 1 else ""
+        raise label_range_error(name, n_classes, key >> 32, value,
+                                f" (found by the device in the batch of a training step: that step{after} "
+                                f"changed nothing, so the parameters, the optimizer state and its step count "
+                                f"are those from before it)")
+
+
+NO_BAD_LABEL = 2 ** 63 - 1       # an entry of the record of bad labels while there is none
 
 
 # -- for `as_torch()` modules: reading another lowering's batches, pickling a program ---------------

@@ -29,6 +29,10 @@ The module's functions match the NumPy backend's, on torch tensors (CUDA, or the
     step(params, slots, t, batch, rng=None) -> loss (params and slots updated in place)
     forward(params, batch) -> [o0, ...]
 
+A program with class labels (``sg.cross_entropy(z, k)``, ``sg.gather``) checks them on the device:
+each function also takes ``bad_labels=None``, the record its kernels note a label out of range in
+(`label_slots`, LABELS below), and ``step`` skips its update while that record holds one.
+
 Importing this module imports neither torch nor triton (the generated module does); it registers
 the backend for ``target="triton"``.
 """
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 import sympy as sp
 
@@ -298,6 +303,48 @@ def batch_sum(v, ws=None):
 '''
 
 
+LABELS = '''
+
+# -- class labels ----------------------------------------------------------------------------------
+
+# A class label k picks z[k] = Σ_n z_n·[n = k]: a comparison with the tile's column index, so a label
+# out of range (−1, n, 1.5, NaN) reads nothing out of bounds, it picks no entry. The kernels that
+# gather note the first bad label in a record, one int64 per class-label input and then the count of
+# steps skipped, which the host reads only when it reads the device anyway (the loss); step's update
+# kernel changes nothing while the record holds a bad label.
+NO_BAD_LABEL = 2 ** 63 - 1   # a record entry while every label seen was in range
+
+
+def label_record(record, n, device):
+    """The record of bad class labels the kernels write to (``n`` class-label inputs): ``record``
+    when the caller keeps one (a TorchProgram does, and reads it with the loss), else a fresh one."""
+    if record is None:
+        record = torch.full((n + 1,), NO_BAD_LABEL, dtype=torch.int64, device=device)
+        record[n:].zero_()
+    return record
+
+
+@triton.jit
+def record_bad_labels(labels_ptr, SLOT: tl.constexpr, N_SLOTS: tl.constexpr, k, offs_m, mask_m, N: tl.constexpr):
+    """Are the labels k of a block of examples integers 0 ... N − 1? The first bad one is noted in
+    slot SLOT of the record as the key m·2³² + bits(k_m) (the example m, then the float32 bits of its
+    label), by an atomic min over the programs: the smallest example's wins. Only while no step has
+    been skipped (the record's last entry is 0), so that the host hears of the first bad batch."""
+    bad = mask_m & ((k < 0) | (k >= N) | (k != tl.floor(k)))       # NaN ≠ NaN: bad too
+    bits = k.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF
+    key = tl.min(tl.where(bad, offs_m.to(tl.int64) * 4294967296 + bits, 9223372036854775807), axis=0)
+    key = tl.where(tl.load(labels_ptr + N_SLOTS) == 0, key, 9223372036854775807)
+    tl.atomic_min(labels_ptr + SLOT, key, mask=key < 9223372036854775807)'''
+
+
+def label_slots(spec: Spec) -> list:
+    """The class-label inputs in the order of their entries in the record of bad labels: (input
+    index, name, number of classes), in the order of the inputs."""
+    from symgrad.compiling.compiler import label_inputs
+    labels = label_inputs(spec)
+    return [(i, x.name, labels[x.name]) for i, x in enumerate(spec.inputs) if x.name in labels]
+
+
 def _check_spec(spec: Spec) -> None:
     if spec.dtype != "float32":
         raise UnsupportedError(f"the Triton backend computes in float32 (fp32 accumulation); got "
@@ -323,6 +370,8 @@ def emit_module(spec: Spec) -> str:
         src.append(_weight_grad_source(spec))
     if out.uses_batch_sum:
         src.append(BATCH_SUM)
+    if out.uses_labels:
+        src.append(LABELS)
     src += out.pieces
     src += ["\n\n# -- the program ----------------------------------------------------------------------------"]
     src += ["\n\n" + "\n".join(f) for f in funcs]
@@ -365,6 +414,7 @@ class _Out:
         self.pieces: list[str] = []
         self.uses_weight_grad = False
         self.uses_batch_sum = False
+        self.uses_labels = False
         self.made: set = set()
         self.loss_sum = False
 
@@ -420,6 +470,10 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     if kind != "forward":
         body.append("scale = 1.0 / B  # the loss is the mean over the batch" if spec.reduction == "mean"
                     else "scale = 1.0  # the loss is the sum over the batch")
+    slots_of = label_slots(spec)
+    labels = {lw.inputs[i]: (slot, len(slots_of)) for slot, (i, _, _) in enumerate(slots_of)
+              if lw.inputs[i] is not None}
+    record_at = len(body)            # where `labels = label_record(...)` goes when a kernel checks labels
     body.append("")
 
     parts: dict[int, list] = {}          # gradient index -> its partial sums' names, one per term
@@ -443,7 +497,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     for j, k in enumerate(plan.kernels):
         kname = f"{prefix}_kernel{j + 1}"
         if k.kind == "rows":
-            src, call, comments = _rows_kernel(kname, k, j, plan, sch, lw, names, printer, precision_of(spec))
+            src, call, comments = _rows_kernel(kname, k, j, plan, sch, lw, names, printer, precision_of(spec),
+                                               labels)
             if kname not in out.made:        # grad and step share the training kernels
                 out.made.add(kname)
                 out.pieces.append(src)
@@ -483,6 +538,11 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {_ref(names, v)}_b (stage 1: partial sums per slice)")
             body.append(_in_workspace(f"{k.part} = batch_sum({_ref(names, v)})", kind, "p" + k.part[4:]))
             parts.setdefault(k.grad, []).append(k.part)
+    checks = any(re.search(r"launch_\w+\(.*\blabels\b", line) for line in body)
+    if checks:
+        out.uses_labels = True
+        body.insert(record_at, f"labels = label_record(bad_labels, {len(slots_of)}, x{batch_inputs[0][0]}.device)"
+                               f"  # bad class labels: {', '.join(repr(n) for _, n, _ in slots_of)}, steps skipped")
     if kind == "forward":
         f32 = ".float()" if precision_of(spec) == "bf16" else ""     # stored in bfloat16: handed back as float32
         body.append("return [" + ", ".join(_ref(names, sch.base(o.id)) + f32 for o in lw.outputs) + "]")
@@ -513,22 +573,30 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body.append("# ∂L/∂x_b per example, stored by the rows kernel (None: the loss does not depend on it)")
             body.append("return loss, grads, [" + ", ".join(refs.get(i, "None") for i in range(len(spec.inputs))) + "]")
         elif kind == "step":
-            out.pieces.append(_segments_kernel("update", spec, printer, out))
+            out.pieces.append(_segments_kernel("update", spec, printer, out, len(slots_of) if checks else 0))
             body.append(f"# stage 2 of every sum over the batch, the update, and the loss Σ_b {L}_b · scale: "
-                        f"one launch")
+                        f"one launch" + (" (none while a class label is out of range)" if checks else ""))
             sl = "slots" if _slots(spec) else "[]"      # (no slots: unpack_arguments has deleted the name)
-            body.append(f"return update([{', '.join(params)}], [{partlist}], {sl}, t, {L}, scale)")
+            body.append(f"return update([{', '.join(params)}], [{partlist}], {sl}, t, {L}, scale"
+                        + (", labels)" if checks else ")"))
 
     if kind != "step":      # step's temporaries are WORKSPACE buffers, kept between steps: del frees nothing
         body = _free_temporaries(body)
     sig = {"loss": "params, batch", "grad": "params, batch, rng=None", "grad_inputs": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
+    if checks:
+        sig += ", bad_labels=None"
     doc = {"loss": "The loss of the batch (a 0-d tensor).",
            "grad": "(loss, [∂loss/∂p0, ...]) for the batch, each gradient shaped like its parameter.",
            "step": "One training step: parameters and optimizer slots are updated in place; returns the "
                    "loss before the update.",
            "forward": "The requested outputs for the batch, batch axis first.",
            "grad_inputs": "(loss, [∂loss/∂p0, ...], [∂loss/∂x0 per example or None, ...]) for the batch."}[kind]
+    if checks:
+        doc += (f"\n\n{_I}``bad_labels``: the record the kernels note class labels out of range in (label_record;\n"
+                f"{_I}a fresh one when None)" + (f"; while it holds one, the update changes nothing, the step\n{_I}count "
+                                               f"t is set back by one, and the returned loss is NaN.\n{_I}"
+                                               if kind == "step" else f".\n{_I}"))
     return [f"def {kind}({sig}):", f'{_I}"""{doc}"""'] + [_I + b if b else "" for b in body]
 
 
@@ -654,9 +722,11 @@ class _RowsBody:
 
 
 def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler, lw: Lowered,
-                 names: dict, printer: TritonPrinter, precision: str = "ieee"):
+                 names: dict, printer: TritonPrinter, precision: str = "ieee", labels: dict | None = None):
     """A rows kernel (see `codegen.schedule`): its source, the host line that runs it, and comments.
-    A kernel of several stages (pass 8) names each stage's offsets and sizes with its number."""
+    A kernel of several stages (pass 8) names each stage's offsets and sizes with its number.
+    ``labels``: var id of a class-label input -> (its entry in the record of bad labels, entries):
+    a kernel that gathers at one checks it (`record_bad_labels`)."""
     stages = k.stages or [k]
     many = len(stages) > 1
     bf16 = precision == "bf16"       # (B, N) activations stored and read back in bfloat16
@@ -676,6 +746,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     uses_block_k = False
     emitted: set = set()
     defined = {"scale"}
+    checked: set = set()             # class-label inputs this kernel checks
     T = _I
     for si, st in enumerate(stages):
         sfx = str(si + 1) if many else ""
@@ -731,6 +802,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             defined.add(acc)
         # -- the statements: named equations, in graph order; inline ones are substituted
         stmts = []
+        label_checks = []            # (class-label input, number of classes) gathered at here
         for e in st.eqns:
             v = e.out.id
             if v in rb.inline:
@@ -745,6 +817,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             elif e.prim is R.gather_p:      # z[k] = Σ_n z_n·[n = k], k the example's class label
                 z, k = (rb.expr(u.id, True) for u in e.inputs)
                 stmts.append((nm, "sum", z * sp.KroneckerDelta(rb.column_index(), k)))
+                if labels and e.inputs[1].id in labels:
+                    label_checks.append((e.inputs[1].id, int(e.inputs[0].shape[0])))
             else:
                 stmts.append((nm, "lse", rb.expr(e.inputs[0].id, True)))
             doc.append(f"{nm} = {_math(stmts[-1])}")
@@ -789,6 +863,17 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             pending.pop(idx)
             body += [T + c for c in _statement(nm, kd, x, printer, sfx)]
             defined.add(nm)
+        # -- class labels: the gather above read nothing out of bounds whatever the label (it compares
+        #    k with the column index); a label out of range is noted for the host and the update
+        if label_checks:
+            body.append(f"{T}# -- class labels in range? (the first bad one is noted; step's update then skips)")
+        for v, n in label_checks:
+            if (v, n) in checked:
+                continue
+            checked.add((v, n))
+            arg("labels_ptr", "(n + 1,) int64 in/out: the record of bad class labels (record_bad_labels)", "labels")
+            slot, n_slots = labels[v]
+            body.append(f"{T}record_bad_labels(labels_ptr, {slot}, {n_slots}, {rb.name(v)}, offs_m, mask_m, {n})")
         # -- write back what later launches read
         here = [e.out.id for e in st.eqns] + ([mm[0].out.id] if mm else [])
         stored = [v for v in here if v in plan.stored]
@@ -1035,10 +1120,11 @@ def _hoist(exprs, t):
     return [visit(sp.sympify(e)) for e in exprs], found
 
 
-def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) -> str:
+def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, n_labels: int = 0) -> str:
     """``update``: for every parameter, g = Σ_s partial[s] (stage 2), then the optimizer's rules;
     ``finish``: g = Σ_s partial[s] only. One launch: program ids are dealt out to the parameters in
-    segments of UPDATE_BLOCK entries."""
+    segments of UPDATE_BLOCK entries. ``n_labels``: the class-label inputs the step checks on the
+    device; the update then stores nothing while the record of bad labels holds one."""
     opt = spec.optimizer
     slots = list(_slots(spec)) if which == "update" else []
     sizes = [_numel(p) for p in spec.params]
@@ -1059,9 +1145,10 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
     if not out.loss_sum:
         out.loss_sum = True
         out.pieces.append(LOSS_SUM)
+    ok = ", ok" if n_labels else ""     # the update's stores are predicated on the labels being in range
     L = ["", "", "@triton.jit",
          f"def {which}_block(p_ptr, part_ptr, {''.join(s + '_ptr, ' for s in S)}n_parts, "
-         f"{''.join(h + ', ' for h in hnames)}numel, block, BLOCK: tl.constexpr):"]
+         f"{''.join(h + ', ' for h in hnames)}numel, block{ok}, BLOCK: tl.constexpr):"]
     if which == "update":
         L.append(f'{_I}"""One block of one parameter: g = Σ_s partial[s], then {type(opt).__name__}, entry by entry:')
         L.append("")
@@ -1074,6 +1161,8 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
         if hoisted:
             L.append(f"{_I}computed on the host: " + ", ".join(f"{h} = {safe_text(sp.sstr(e))}"
                                                               for e, h in hoisted.items()))
+        if n_labels:
+            L.append(f"{_I}ok: every class label in range (else nothing is stored: the step is skipped)")
         L.append(f'{_I}"""')
     else:
         L.append(f'{_I}"""One block of one gradient: stage 2 of its sum over the batch, g = Σ_s partial[s]."""')
@@ -1096,10 +1185,11 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
         for s, e in zip(S, reduced[:-1]):
             L.append(f"{_I}{s}_new = {printer.doprint(e)}")
         L.append(f"{_I}p_new = {printer.doprint(reduced[-1])}")
-        L.append(f"{_I}# -- write back")
+        m = "tl.where(ok, mask, False)" if n_labels else "mask"
+        L.append(f"{_I}# -- write back" + (" (nothing when a class label is out of range)" if n_labels else ""))
         for s in S:
-            L.append(f"{_I}tl.store({s}_ptr + offs, {s}_new, mask=mask)")
-        L.append(f"{_I}tl.store(p_ptr + offs, p_new, mask=mask)")
+            L.append(f"{_I}tl.store({s}_ptr + offs, {s}_new, mask={m})")
+        L.append(f"{_I}tl.store(p_ptr + offs, p_new, mask={m})")
 
     # the launch over all parameters
     nps = len(spec.params)
@@ -1116,6 +1206,9 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
         L.append(f"{_I}n_parts{i},  # slices of the batch")
     for h in hnames:
         L.append(f"{_I}{h}_ptr,  # () a factor of the step t alone, computed on the device")
+    if n_labels:
+        L.append(f"{_I}labels_ptr,  # ({n_labels + 1},) int64 in/out: the record of bad class labels, then steps skipped")
+        L.append(f"{_I}t_ptr,  # () float64 in/out: the step count t, set back by one when the step is skipped")
     L.append(f"{_I}l_ptr,  # (B,) the per-example losses")
     L.append(f"{_I}loss_ptr,  # () out: the batch's loss, Σ_b L_b · scale")
     L.append(f"{_I}B,  # examples in the batch")
@@ -1127,6 +1220,16 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
     L.append(f"{_I}pid = tl.program_id(0)")
     for h in hnames:
         L.append(f"{_I}{h} = tl.load({h}_ptr)")
+    if n_labels:
+        MAX = "9223372036854775807"         # NO_BAD_LABEL: the entry of a label input with none bad
+        L.append(f"{_I}# -- a class label out of range, in this step's batch or an earlier one's the host has")
+        L.append(f"{_I}#    not read yet: no parameter, slot or step count changes (the step is skipped)")
+        first = "tl.load(labels_ptr)"
+        for j in range(1, n_labels):
+            first = f"tl.minimum({first}, tl.load(labels_ptr + {j}))"
+        L.append(f"{_I}first_bad = {first}")
+        L.append(f"{_I}ok = first_bad == {MAX}")
+        L.append(f"{_I}skip = first_bad < {MAX}")
     start = 0
     for i in range(nps):
         nb = math.ceil(sizes[i] / UPDATE_BLOCK)
@@ -1134,10 +1237,15 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
         L.append(f"{_I}{kw} pid < {start + nb}:")
         sl = "".join(f"s{i}_{k}_ptr, " for k in range(len(slots)))
         L.append(f"{_I}    {which}_block(p{i}_ptr, part{i}_ptr, {sl}n_parts{i}, {''.join(h + ', ' for h in hnames)}"
-                 f"{sizes[i]}, pid - {start}, BLOCK)")
+                 f"{sizes[i]}, pid - {start}{ok}, BLOCK)")
         start += nb
     L.append(f"{_I}else:")
-    L.append(f"{_I}    loss_sum(l_ptr, loss_ptr, B, scale, BLOCK)")
+    if n_labels:
+        L.append(f"{_I}    loss_sum(l_ptr, loss_ptr, B, tl.where(ok, scale, float(\"nan\")), BLOCK)  # skipped: NaN")
+        L.append(f"{_I}    tl.store(labels_ptr + {n_labels}, tl.load(labels_ptr + {n_labels}) + 1, mask=skip)")
+        L.append(f"{_I}    tl.store(t_ptr, tl.load(t_ptr) - 1.0, mask=skip)")
+    else:
+        L.append(f"{_I}    loss_sum(l_ptr, loss_ptr, B, scale, BLOCK)")
     total = start + 1           # the last program sums the loss
     # host wrapper
     if which == "finish":
@@ -1153,13 +1261,15 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
     else:
         from sympy.printing.pytorch import TorchPrinter
         hp = TorchPrinter({"strict": True})
-        L += ["", "", "def update(params, parts, slots, t, l, scale):",
+        L += ["", "", f"def update(params, parts, slots, t, l, scale{', labels' if n_labels else ''}):",
               f'{_I}"""One optimizer step for every parameter, in place, in one launch ({type(opt).__name__}); '
               f'returns the loss (a 0-d tensor, left on the device).',
               "",
               f"{_I}``t``: the step count, an int or a 0-d tensor on the device (nothing is read back to the",
-              f'{_I}host then: the step can be captured in a CUDA graph and replayed with t counting on)."""']
-        if hoisted:
+              f"{_I}host then: the step can be captured in a CUDA graph and replayed with t counting on)."
+              + (f"\n{_I}``labels``: the record of bad class labels; while it holds one, the step is skipped (t, a"
+                 f"\n{_I}tensor, is set back by one)." if n_labels else "") + '"""']
+        if hoisted or n_labels:
             L.append(f"{_I}t = torch.as_tensor(t, dtype=torch.float64).to(l.device)  # no-op when it is there")
         for e, h in hoisted.items():
             code = hp.doprint(e.xreplace({t: sp.Symbol("t")}))
@@ -1169,8 +1279,8 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out) 
               f"{_I}for i, (p, part) in enumerate(zip(params, parts)):",
               f"{_I}    args += [p, part] + list(slots[i::{len(sizes)}]) + [part.shape[0]]  # slot-major: slot k at k·{len(sizes)} + i",
               f"{_I}loss = torch.empty((), device=l.device, dtype=torch.float32)",
-              f"{_I}update_kernel[({total},)](*args, {''.join(h + ', ' for h in hnames)}l, loss, l.shape[0], scale, "
-              f"BLOCK=UPDATE_BLOCK)",
+              f"{_I}update_kernel[({total},)](*args, {''.join(h + ', ' for h in hnames)}"
+              f"{'labels, t, ' if n_labels else ''}l, loss, l.shape[0], scale, BLOCK=UPDATE_BLOCK)",
               f"{_I}return loss"]
     return "\n".join(L)
 
@@ -1202,6 +1312,8 @@ def build_grad_inputs(spec: Spec, input_grads: list):
         src.append(_weight_grad_source(spec))
     if out.uses_batch_sum:
         src.append(BATCH_SUM)
+    if out.uses_labels:
+        src.append(LABELS)
     src += out.pieces + ["\n\n" + "\n".join(func)]
     return runtime.load("\n".join(src).rstrip() + "\n").grad_inputs
 

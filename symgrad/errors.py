@@ -69,5 +69,5 @@ class IntegerTensorError(SymgradError, TypeError):
     real tensor where indices are needed."""
 
 
-class LabelRangeError(SymgradError, IndexError):
-    """An integer label or index outside its axis at run time."""
+class LabelRangeError(DataError, IndexError):
+    """An integer label or index outside its axis at run time (also a DataError: bad data)."""

@@ -36,8 +36,8 @@ from ..frontend.masks import masks_in, switch_off
 from ..frontend.keywords import keywords
 from ..frontend.parse import parse_expr
 from ..frontend.tensor import Tensor
-from ..errors import (ArgumentError, DataError, FreeSymbolError, MissingValueError, ShapeError, SymgradError,
-                      UnsupportedError)
+from ..errors import (ArgumentError, DataError, FreeSymbolError, LabelRangeError, MissingValueError, ShapeError,
+                      SymgradError, UnsupportedError)
 from ..core.ir import Graph, Var, format_shape
 from ..core.lower import Lowering
 from ..core.policy import DEFAULT, Subgradients, check_policy
@@ -494,10 +494,11 @@ class Program:
             out.append(a)
         return out, fresh
 
-    def _batch_arrays(self, batch, kind: str) -> list:
+    def _batch_arrays(self, batch, kind: str, labels: bool = True) -> list:
         """The inputs a ``kind`` of run reads, in order (None for one it does not): each converted by
         ``_input_array`` (the array type is the backend's), fitted to its batch shape, and checked
-        (one batch size for all, class labels in range)."""
+        (one batch size for all, class labels in range unless ``labels`` is False: a backend that
+        checks them on the device)."""
         out, B = [], None
         for (name, sym, shape, want), needed in zip(self._ispec, self._needs[kind]):
             if not needed:
@@ -506,7 +507,7 @@ class Program:
             a = self._input_array(batch, name, sym)
             a = self._fitted(a, fit_batch_input(name, tuple(a.shape), shape, want))
             B = same_batch_size(name, a.shape[0], B)
-            if self._labels and name in self._labels:
+            if labels and self._labels and name in self._labels:
                 check_labels(name, self._host(a), self._labels[name])
             out.append(a)
         if B == 0 and kind != "forward":
@@ -743,9 +744,13 @@ def check_labels(name: str, a, n: int) -> None:
     ok = (a >= 0) & (a < n) & (a == np.floor(a))      # NaN fails every comparison
     if not ok.all():
         i = int(np.flatnonzero(~ok.reshape(-1))[0])
-        v = a.reshape(-1)[i]
-        raise DataError(f"the input {name!r} holds class labels, integers 0 ... {n - 1} ({n} classes); "
-                        f"example {i} has {float(v):g}")
+        raise label_range_error(name, n, i, float(a.reshape(-1)[i]))
+
+
+def label_range_error(name: str, n: int, i: int, v: float, more: str = "") -> LabelRangeError:
+    """The error for the class label ``v`` of example ``i`` of the input ``name`` (n classes)."""
+    return LabelRangeError(f"the input {name!r} holds class labels, integers 0 ... {n - 1} ({n} classes); "
+                           f"example {i} has {v:g}{more}")
 
 
 def empty_batch(ispec) -> str:
