@@ -73,8 +73,7 @@ class TorchProgram(Program):
         self._device_labels = bool(self._labels) and step is not None and \
             "bad_labels" in inspect.signature(step).parameters
         self._record = None         # that record, one per program: made by the first step
-        self._unread = False        # a step ran since the host last read the record
-        self._unread_state = None   # the state the last step returned (its "t" is set back on an error)
+        self._last_state = None     # the state the last step returned (its "t" is set back on an error)
 
     def __repr__(self):
         return (f"TorchProgram(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
@@ -172,7 +171,7 @@ class TorchProgram(Program):
                 k += 1
         self.last_loss = loss           # a 0-d tensor on the device: read (and synced) only when asked for
         if labels:
-            self._unread, self._unread_state = True, new_state
+            self._last_state = new_state
         return new_values, new_state
 
     @property
@@ -181,7 +180,7 @@ class TorchProgram(Program):
         first asked for (``step`` itself never waits for the device). With class labels, reading it
         first raises the `LabelRangeError` of a step since the last read whose batch held one out of
         range (that step and those after it changed nothing); the loss of a skipped step is NaN."""
-        if getattr(self, "_unread", False):
+        if getattr(self, "_record", None) is not None:
             self._check_labels()
         v = self._last_loss
         if v is not None and not isinstance(v, float):
@@ -194,7 +193,7 @@ class TorchProgram(Program):
 
     def loss(self, values, batch) -> float:
         """The loss of the batch (read from the device, so first: `sync`'s check of the steps before)."""
-        if self._unread:
+        if self._record is not None:
             self._check_labels()
         return super().loss(values, batch)
 
@@ -204,11 +203,12 @@ class TorchProgram(Program):
         device and never waits; reading ``last_loss`` or calling ``loss`` does this too). Call it
         after a loop of steps that never reads the loss.
 
-        >>> prog.step(values, state, {"x": X, "k": torch.tensor([0.0, 7.0])})   # doctest: +SKIP
-        >>> prog.sync()                                                        # doctest: +SKIP
-        LabelRangeError: the input 'k' holds class labels, integers 0 ... 2 (3 classes); example 1 has 7 ...
+        >>> values, state = prog.step(values, state, {"x": X, "k": torch.tensor([0.0, 7.0])})  # doctest: +SKIP
+        >>> prog.sync()                                                                  # doctest: +SKIP
+        Traceback (most recent call last):
+        symgrad.errors.LabelRangeError: the input 'k' holds class labels, integers 0 ... 2 (3 classes); example 1 has 7 (...)
         """
-        if self._unread:
+        if self._record is not None:
             self._check_labels()
         elif self.device.type == "cuda":
             self.torch.cuda.synchronize(self.device)
@@ -230,9 +230,8 @@ class TorchProgram(Program):
     def _check_labels(self) -> None:
         """Read the record (the one wait for the device), reset it, and raise the LabelRangeError it
         holds; the host's step count of the state the last step returned is set back by the steps
-        skipped, as the device's was."""
-        self._unread = False
-        state, self._unread_state = self._unread_state, None
+        skipped, as the device's was. Read at every read of the loss, not only after a call of
+        ``step``: a step replayed from a CUDA graph writes it without any Python running."""
         rec = self._record.tolist()
         n = len(rec) - 1
         bad = [(j, key) for j, key in enumerate(rec[:n]) if key != NO_BAD_LABEL]
@@ -241,6 +240,7 @@ class TorchProgram(Program):
         self._record[:n].fill_(NO_BAD_LABEL)
         self._record[n:].zero_()
         skipped = rec[n]
+        state, self._last_state = self._last_state, None
         if isinstance(state, dict) and isinstance(state.get("t"), int):
             state["t"] = max(0, state["t"] - skipped)
         self._last_loss = float("nan")

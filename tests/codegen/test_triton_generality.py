@@ -110,3 +110,24 @@ def test_refusals_name_the_users_expression_and_a_workaround(loss, params, input
     msg = str(info.value)
     assert names in msg and workaround in msg, msg
     assert not re.search(r"\bv\d+\b", msg), msg         # never an IR variable
+
+
+def test_as_torch_with_class_labels(rng):
+    """``as_torch()`` of the class-label case: ``loss(x, k)`` and its backward give the program's
+    gradients; a label out of range is the program's LabelRangeError at the call (checked on the
+    host before any kernel runs), never a silent gradient."""
+    L, params, inputs = CASES["class labels"]
+    prog = sg.compile(L, params, inputs, target="triton")
+    values, batch = _values_and_batch(params, inputs, rng)
+    module = prog.as_torch(values)
+    X, K = torch.tensor(batch["x"]), torch.tensor(batch["k"])
+    loss = module.loss(X, K)
+    loss.backward()
+    _close(loss, prog.loss(values, batch), "loss")
+    want = prog.grad(values, batch)
+    for n in want:
+        p = getattr(module, module.attribute_names[n])
+        _close(p.grad.reshape(want[n].shape), want[n].detach().numpy(), f"d loss / d {n}")
+    K[2] = 3.0
+    with pytest.raises(sg.LabelRangeError, match=r"'k' holds class labels, integers 0 \.\.\. 2 \(3 classes\); example 2 has 3"):
+        module.loss(X, K).backward()

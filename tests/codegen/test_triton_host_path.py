@@ -3,7 +3,12 @@ step count and Adam's bias corrections on the device, autotuning keyed on a buck
 
 The kernels are stubbed (each launch only counted), so what runs is the host code alone; a
 ``TorchDispatchMode`` sees every torch operation it performs and flags the ones that read a value
-back to the host (``.item()``, ``float(t)``, ``bool(t)``: ``aten._local_scalar_dense`` and kin).
+back to the host (``.item()``, ``float(t)``, ``bool(t)``: ``aten._local_scalar_dense`` and kin), and
+the tensor methods that hand data to NumPy or Python (``.numpy()``, ``.tolist()``, ``.cpu()``: no
+dispatched operation on a CPU tensor, a copy that waits for the device on a GPU) are watched too.
+
+Class labels: the kernels check them on the device; a bad one leaves the parameters and the
+optimizer state as they were and is raised when the host reads the loss (these run the kernels).
 """
 import re
 
@@ -19,19 +24,43 @@ pytest.importorskip("triton")
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 SYNCING = {"_local_scalar_dense", "item", "is_nonzero", "equal", "nonzero", "tolist"}
+# tensor methods that give the host a tensor's values (on a GPU: a copy the host waits for)
+READING = ("numpy", "tolist", "item", "cpu", "__array__", "__float__", "__int__", "__bool__", "__index__")
 
 
 class SyncCounter(TorchDispatchMode):
-    """Records the torch operations that make the host wait for the device."""
+    """Records the torch operations that make the host wait for the device, and the calls of the
+    tensor methods that read values to the host (which a CPU tensor serves without dispatching)."""
 
     def __init__(self):
         super().__init__()
         self.syncs = []
+        self._saved = {}
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         if func.overloadpacket.__name__ in SYNCING:
             self.syncs.append(func.overloadpacket.__name__)
         return func(*args, **(kwargs or {}))
+
+    def __enter__(self):
+        for name in READING:
+            own = torch.Tensor.__dict__.get(name)         # None: inherited from the C base class
+            self._saved[name] = own
+            old = getattr(torch.Tensor, name)
+
+            def watched(t, *a, _old=old, _name=name, **k):
+                self.syncs.append(_name)
+                return _old(t, *a, **k)
+            setattr(torch.Tensor, name, watched)
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        for name, own in self._saved.items():
+            if own is None:
+                delattr(torch.Tensor, name)
+            else:
+                setattr(torch.Tensor, name, own)
+        return super().__exit__(*exc)
 
 
 class _Stub:
@@ -78,7 +107,7 @@ def test_step_never_waits_for_the_device(rng, monkeypatch):
     # the counter sees a sync when there is one: reading the loss is where the host waits
     with SyncCounter() as counter:
         prog.last_loss
-    assert counter.syncs == ["_local_scalar_dense"]
+    assert "_local_scalar_dense" in counter.syncs and set(counter.syncs) <= {"__float__", "_local_scalar_dense"}
     # the step count lives on the device as well, and the bias corrections are computed there: no
     # launch argument changes from one step to the next (a CUDA graph of the step replays right)
     assert state["t"] == 4 and isinstance(state["t_device"], torch.Tensor) and float(state["t_device"]) == 4
@@ -110,3 +139,123 @@ def test_autotuning_is_keyed_on_a_bucketed_batch_size():
     assert module["bucket"](19) == module["bucket"](30) == 32 and module["bucket"](33) == 64
     tuners = [module[n] for n in module if re.search(r"_kernel\d*$", n) and hasattr(module[n], "keys")]
     assert tuners and all(t.keys[0] == "B_BUCKET" for t in tuners), [t.keys for t in tuners]
+
+
+# -- class labels: checked on the device ---------------------------------------------------------
+def _labels_case():
+    """Cross-entropy at an integer class label k of a 4-4-3 relu network (as in test_triton_generality)."""
+    x, k = sp.MatrixSymbol("x", 4, 1), sp.Symbol("k")
+    W, b, V = sp.MatrixSymbol("W", 4, 4), sp.MatrixSymbol("b", 4, 1), sp.MatrixSymbol("V", 3, 4)
+    return sg.cross_entropy(V * sg.relu(W * x + b), k), [W, b, V], [x, k]
+
+
+def _labels_program(target="triton"):
+    L, params, inputs = _labels_case()
+    return sg.compile(L, params, inputs, target=target, optimizer=sg.optim.Adam(lr=0.05))
+
+
+def _labels_values(rng):
+    return {n: (0.5 * rng.normal(size=s)).astype(np.float32) for n, s in (("W", (4, 4)), ("b", (4, 1)), ("V", (3, 4)))}
+
+
+def test_step_with_class_labels_never_waits_for_the_device(rng, monkeypatch):
+    """The labels used to be copied to the host and checked there at every step (one sync each)."""
+    prog = _labels_program()
+    log = _stubbed(prog, monkeypatch)
+    values = {n: torch.tensor(v) for n, v in _labels_values(rng).items()}
+    batch = {"x": torch.randn(16, 4), "k": torch.tensor([0.0, 1.0, 2.0, 1.0] * 4)}
+    state = prog.init_state()
+    values, state = prog.step(values, state, batch)
+    with SyncCounter() as counter:
+        for _ in range(3):
+            values, state = prog.step(values, state, batch)
+    assert counter.syncs == [], counter.syncs
+    assert len(log) == 4 * 3, [name for name, _, _ in log]         # still three launches a step
+    per_step = [log[i:i + 3] for i in range(0, len(log), 3)]
+    assert per_step[1] == per_step[2] == per_step[3]
+    # the counter sees the host check (the copy of the labels to NumPy) that step no longer makes,
+    # and the read of the device's record of bad labels with the loss
+    with SyncCounter() as counter:
+        prog._batch_arrays(batch, "train")
+    assert "numpy" in counter.syncs, counter.syncs
+    with SyncCounter() as counter:
+        prog.last_loss
+    assert "tolist" in counter.syncs and "_local_scalar_dense" in counter.syncs, counter.syncs
+
+
+def _snapshot(values, state):
+    out = {("value", n): v.clone() for n, v in values.items()}
+    for s, d in state.items():
+        if isinstance(d, dict):
+            out.update({(s, n): v.clone() for n, v in d.items()})
+    out["t_device"] = state["t_device"].clone()
+    return out
+
+
+def test_a_bad_label_changes_nothing_and_is_raised_when_the_loss_is_read(rng):
+    """Step 2's batch holds the label 3 of 3 classes (and −1): neither it nor step 3 (good labels,
+    still before any read) changes a parameter, an Adam slot or the step count; reading
+    ``last_loss`` raises the NumPy target's error for that batch; training then goes on as if the
+    bad batch had never come (the NumPy target's trajectory over the good batches)."""
+    tri, ref = _labels_program(), _labels_program("numpy")
+    values = _labels_values(rng)
+    good = {"x": rng.normal(size=(6, 4)).astype(np.float32), "k": np.array([0, 1, 2, 2, 1, 0], np.float32)}
+    bad = dict(good, k=np.array([0, 1, 2, 3, 1, -1], np.float32))
+    with pytest.raises(sg.DataError) as want:        # the NumPy target's check of the same batch
+        ref.loss(values, bad)
+    vt, st = {n: torch.tensor(v) for n, v in values.items()}, tri.init_state()
+    vr, sr = {n: v.copy() for n, v in values.items()}, ref.init_state()
+    vt, st = tri.step(vt, st, good)
+    vr, sr = ref.step(vr, sr, good)
+    assert abs(tri.last_loss - ref.last_loss) < 2e-5
+    before = _snapshot(vt, st)
+    vt, st = tri.step(vt, st, bad)                  # nothing is read back: no error yet
+    vt, st = tri.step(vt, st, good)                 # skipped as well: the bad label is not read yet
+    with pytest.raises(sg.LabelRangeError) as info:
+        tri.last_loss
+    msg = str(info.value)
+    assert msg.startswith(str(want.value)), (msg, str(want.value))     # 'k', example 3 has 3, 3 classes
+    assert "example 3 has 3" in msg and "(3 classes)" in msg and "and the 1 after it" in msg, msg
+    assert isinstance(info.value, sg.DataError)
+    after = _snapshot(vt, st)
+    for key in before:
+        assert torch.equal(before[key], after[key]), key
+    assert st["t"] == 1 and float(st["t_device"]) == 1
+    assert tri.last_loss != tri.last_loss          # the skipped step's loss: NaN (the error is raised once)
+    for _ in range(2):
+        vt, st = tri.step(vt, st, good)
+        vr, sr = ref.step(vr, sr, good)
+        assert abs(tri.last_loss - ref.last_loss) < 2e-5
+    assert st["t"] == sr["t"] == 3
+    for n in vr:
+        np.testing.assert_allclose(vt[n].numpy(), vr[n], rtol=2e-5, atol=2e-5, err_msg=n)
+        for slot in tri.slots:
+            np.testing.assert_allclose(st[slot][n].numpy(), sr[slot][n], rtol=2e-5, atol=2e-5, err_msg=n)
+
+
+@pytest.mark.parametrize("label, shown", [(-0.5, "-0.5"), (1.5, "1.5"), (float("nan"), "nan")])
+def test_every_kind_of_bad_label_is_found_on_the_device(label, shown, rng):
+    """Not an integer, or not a number: found by the kernels like 3 and −1, and raised by ``sync()``
+    (or ``loss()``, which reads the device too), with the value the example held."""
+    prog = _labels_program()
+    values = {n: torch.tensor(v) for n, v in _labels_values(rng).items()}
+    batch = {"x": torch.randn(5, 4), "k": torch.tensor([2.0, 0.0, label, 1.0, label])}
+    before = {n: v.clone() for n, v in values.items()}
+    values, state = prog.step(values, None, batch)
+    with pytest.raises(sg.LabelRangeError, match=f"'k' .* example 2 has {shown} "):
+        prog.sync()
+    prog.sync()                                     # read and reset: nothing more to raise
+    assert all(torch.equal(values[n], before[n]) for n in values)
+    prog.step(values, state, batch)
+    with pytest.raises(sg.LabelRangeError, match=f"example 2 has {shown} "):
+        prog.loss(values, dict(batch, k=torch.tensor([2.0, 0.0, 1.0, 1.0, 0.0])))
+
+
+def test_train_stops_at_the_step_whose_batch_has_a_bad_label(rng):
+    """sg.train reads the loss after every step: the error comes at that step, as on the NumPy target."""
+    prog = _labels_program()
+    data = {"x": rng.normal(size=(8, 4)).astype(np.float32),
+            "k": np.array([0, 1, 2, 0, 1, 7, 0, 1], np.float32)}
+    with pytest.raises(sg.LabelRangeError, match="example 1 has 7 "):
+        sg.train(prog, data, epochs=1, batch_size=4, shuffle=False, metrics=None, progress=False,
+                 values=_labels_values(rng))
