@@ -414,7 +414,9 @@ def build(spec: Spec) -> Compiled:
     source = emit_module(spec)
     mod = runtime.load(source)
     program = None
-    if getattr(spec, "whole_batch", False):     # arrays as declared, N bound from them
+    if getattr(spec, "declared_inputs", None) is not None:     # per-example tensors, batched
+        from symgrad.compiling.per_example import PerExampleProgram as program
+    elif getattr(spec, "whole_batch", False):     # arrays as declared, N bound from them
         from symgrad.compiling.whole_batch import WholeBatchProgram as program
     return Compiled(source, mod.loss, mod.grad, mod.step, getattr(mod, "forward", None), program=program)
 

@@ -42,7 +42,8 @@ from ..core.ir import Graph, Var, format_shape
 from ..core.lower import Lowering
 from ..core.policy import DEFAULT, Subgradients, check_policy
 from ..core.reverse import backward
-from .batch_kind import check_declaration, refuse_kernels
+from .batch_kind import check_declaration, per_example_tensors, refuse_kernels
+from .batching import Lift
 from ..core.values import Named
 from .rewrite import stabilize
 
@@ -108,6 +109,8 @@ class Spec:
     dtype: str
     reduction: str
     whole_batch: bool = False       # declared over the batch (a symbolic size): no batch axis added
+    declared_inputs: list | None = None     # per-example tensors, batched: the inputs as declared (the
+                                            # batched ones, (B, ...), are ``inputs``; compiling.batching)
     precision: str | None = None    # target "triton": products' precision (None: "ieee"), see compile
 
 
@@ -146,7 +149,8 @@ def _shape(sym) -> tuple:
                         f"got {sym!r} ({type(sym).__name__})")
 
 
-def _lower(loss, params, inputs, outputs, policy, with_grads: bool, whole: bool = False) -> Lowered:
+def _lower(loss, params, inputs, outputs, policy, with_grads: bool, whole: bool = False,
+           lift: Lift | None = None) -> Lowered:
     graph = Graph(policy)
     low = Lowering(graph, params=params)
     out = low(loss)
@@ -171,6 +175,9 @@ def _lower(loss, params, inputs, outputs, policy, with_grads: bool, whole: bool 
             text = _short(e)
             if text is not None:
                 notes[vid] = "= " + safe_text(text)
+    if lift is not None:            # a per-example declaration of tensors: its batched graph
+        lw = lift(lw)
+        graph, out, notes = lw.graph, lw.loss, lw.notes
     if with_grads:
         seed_sym = sp.Dummy("scale", real=True)
         seed = graph.bind(R.input_p, (), (seed_sym, ()))
@@ -283,8 +290,12 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
             raise FreeSymbolError(
                 f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which is neither a "
                 f"parameter nor an input; add it to params=[...] or inputs=[...]")
-    train = _lower(loss, params, inputs, [], policy, with_grads=True, whole=bool(whole))
-    ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False)
+    lift = Lift(inputs, reduction) if per_example_tensors(params, inputs) else None
+    train = _lower(loss, params, inputs, [], policy, with_grads=True, whole=bool(whole or lift), lift=lift)
+    ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
+    if lift is not None:
+        return Spec(params, lift.inputs, train, ev, optimizer, dtype, reduction, whole_batch=True,
+                    declared_inputs=inputs)
     return Spec(params, inputs, train, ev, optimizer, dtype, reduction, whole_batch=bool(whole))
 
 
@@ -424,7 +435,8 @@ class Program:
             items = [f"{short(s.name, 20)} {format_shape(sh)}" for s, sh in zip(syms, shapes)]
             return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
         outs = f"; {len(self.spec.eval.outputs)} output(s)" if self.spec.eval.outputs else ""
-        per = " as declared" if getattr(self.spec, "whole_batch", False) else " per example"
+        per = " per example" if getattr(self.spec, "declared_inputs", None) is not None or \
+            not getattr(self.spec, "whole_batch", False) else " as declared"
         return (f"<{type(self).__name__}: parameters {listed(self.params, self.param_shapes)}; inputs "
                 f"{listed(self.inputs, self.input_shapes) or 'none'}{per}; {_optimizer_text(self.spec.optimizer)}; "
                 f"{self.dtype.name}{outs}>")
@@ -434,7 +446,7 @@ class Program:
         array) and what the program offers (Jupyter)."""
         from ..teaching.display import md
         rows = [f"| parameter | {md(p.name)} | {format_shape(sh)} |" for p, sh in zip(self.params, self.param_shapes)]
-        whole = getattr(self.spec, "whole_batch", False)       # declared over the batch: as declared
+        whole = getattr(self.spec, "whole_batch", False) and getattr(self.spec, "declared_inputs", None) is None
         rows += [f"| input | {md(x.name)} | {format_shape(sh)}"
                  + (" |" if whole else f" per example; a batch is {_batch_text(want)} |")
                  for (_, x, sh, want) in self._ispec]
