@@ -95,8 +95,10 @@ class Lift:
             loss = R.reduce_sum(g, loss, None)                  # Σ_b loss_b
             if self.reduction == "mean":
                 loss = R.ewise(g, ph(0) / B, loss, shape=())    # the mean over the batch
-        elif self.reduction == "sum":                           # a loss that reads no input
-            loss = R.ewise(g, ph(0) * B, loss, shape=())
+        elif self.reduction == "sum":       # B × a loss that reads no input: B is bound from none
+            raise UnsupportedError("the loss reads none of the inputs, so reduction='sum' (the batch size "
+                                   "times it) has no batch size to read; use reduction='mean' (the loss "
+                                   "itself)")
         outputs = [b.lifted(*b.env[o.id]) for o in lw.outputs]
         notes = {}
         for vid, text in lw.notes.items():
