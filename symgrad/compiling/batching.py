@@ -25,13 +25,16 @@ The rules, with x batched (B, *s) for x of per-example shape s:
     broadcast / expand / reshape / slice / pad / fold   the batch axis prepended to the shape
     concat          unbatched operands broadcast, the axis shifted
     take            a parameter at batched indices (an embedding): take, the batch axis moved to
-                    the front; both batched (a label picking a logit): a one-hot product
+                    the front; both batched (an example's values at its own indices): a one-hot
+                    product, so those indices are 0 … n − 1 (checked before each call; NumPy's
+                    negative indices are not read there)
     conv            the batch axis folded into the convolution's own batch axis (B·N, C, *S) when
                     the kernel is unbatched; windows work on trailing axes and need no change
     bmatmul         unbatched operands broadcast over the batch
 
-A primitive without a rule (a convolution whose kernel depends on the example, a scatter-add at
-batched indices) is an `UnsupportedError` in the declaration's words, naming the whole-batch
+The matrix language's own rows (``gather``, ``logsumexp`` of every entry) have none: a declaration
+of tensors never makes them (a MatrixSymbol among tensors is refused before). A primitive without a
+rule (a convolution whose kernel depends on the example, a scatter-add at batched indices) is an `UnsupportedError` in the declaration's words, naming the whole-batch
 declaration as the way to write it. Lifting the SymPy tensor expression itself (x ↦ x of shape
 (B, *s)) was the other way: it fails on exactly the things people write per example (``W @ x`` is
 ``x @ Wᵀ`` once x has a batch axis, ``x[None]`` is no longer a batch of one, ``axis=0`` moves), so
@@ -215,12 +218,6 @@ def _broadcast(b: Batched, e, ins):
     return A.expand(b.g, x, (b.B,) + shape)
 
 
-def _logsumexp(b: Batched, e, ins):
-    g, B, (x, _) = b.g, b.B, ins[0]
-    size = sp.Mul(*e.inputs[0].shape)
-    return A.reshape(g, A.lse(g, A.reshape(g, x, (B, size)), 1), (B,))
-
-
 def _concat(b: Batched, e, ins):
     return A.concat(b.g, [b.lifted(v, bt) for v, bt in ins], e.params[0] + 1)
 
@@ -286,7 +283,6 @@ RULES = {
     "transpose": lambda b, e, ins: b.swap_last(ins[0][0]),
     "sum": _sum,
     "broadcast": _broadcast,
-    "logsumexp": _logsumexp,
     "reshape": _axes_rule(lambda g, x, e: A.reshape(g, x, (x.shape[0],) + tuple(e.params[0]))),
     "permute": _axes_rule(lambda g, x, e: A.permute(g, x, (0,) + _shift(e.params[0]))),
     "expand": _axes_rule(lambda g, x, e: A.expand(g, x, (x.shape[0],) + tuple(e.params[0]))),
