@@ -102,7 +102,9 @@ class Lift:
             raise UnsupportedError("the loss reads none of the inputs, so reduction='sum' (the batch size "
                                    "times it) has no batch size to read; use reduction='mean' (the loss "
                                    "itself)")
-        outputs = [b.lifted(*b.env[o.id]) for o in lw.outputs]
+        # an output that reads no input stays one value (the program repeats it over the batch:
+        # per_example.PerExampleProgram.forward), so that forward binds B from no array
+        outputs = [b.env[o.id][0] for o in lw.outputs]
         notes = {}
         for vid, text in lw.notes.items():
             v = b.env.get(vid)

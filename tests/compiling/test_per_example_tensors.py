@@ -82,14 +82,16 @@ def test_mlp_program_speaks_per_example():
     """Inputs as declared for one example; arrays keyed by name or by the declared tensor; outputs
     with the batch axis first; a wrong shape and a label out of range named per example."""
     rng = np.random.default_rng(1)
-    prog = sg.compile(sg.cross_entropy(logits, y), MLP, [x, y], outputs=[logits], dtype="float64")
+    prog = sg.compile(sg.cross_entropy(logits, y), MLP, [x, y], outputs=[logits, sg.sum(W2 ** 2)],
+                      dtype="float64")
     assert prog.inputs == [x, y] and "per example" in repr(prog)
     values = _values(rng, MLP)
     xb, yb = rng.standard_normal((3, D)), np.array([0, 3, 1])
     assert prog.loss(values, {x: xb, y: yb}) == prog.loss(values, {"x": xb, "y": yb})
-    (out,) = prog.forward(values, {"x": xb})
+    out, same = prog.forward(values, {"x": xb})
     want = np.tanh(xb @ values["W1"].T + values["b1"]) @ values["W2"].T + values["b2"]
     np.testing.assert_allclose(out, want, **TOL)
+    np.testing.assert_allclose(same, [np.sum(values["W2"] ** 2)] * 3, **TOL)   # reads no input: repeated
     with pytest.raises(sg.ShapeError, match=r"'x'.*\(B, 6\)"):
         prog.loss(values, {"x": rng.standard_normal((3, D + 1)), "y": yb})
     with pytest.raises(sg.ShapeError, match="'y'.*examples"):
