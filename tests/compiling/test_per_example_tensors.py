@@ -38,7 +38,7 @@ def _torch(per_batch, values, batch, reduction="mean"):
     per = per_batch(t, xs)
     loss = per.mean() if reduction == "mean" else per.sum()
     loss.backward()
-    return loss.item(), {k: v.grad.numpy() for k, v in t.items()}
+    return loss.item(), {k: np.zeros(v.shape) if v.grad is None else v.grad.numpy() for k, v in t.items()}
 
 
 def _agree(loss, params, inputs, values, batch, per_batch, reduction="mean", **kw):
@@ -236,6 +236,26 @@ def test_a_scatter_add_at_per_example_indices_is_refused_in_the_declarations_wor
     with pytest.raises(sg.UnsupportedError, match=r"gradient of take / embedding.*indices that differ from "
                                                    r"example to example.*over the batch"):
         sg.compile(penalty, [E], [idx])
+
+
+def test_indices_shared_by_every_example_equal_the_loop_and_torch():
+    """Indices computed from a parameter (an argmax) are the same for every example: take reads the
+    batched values at them, and the gradient of that take (in the penalty) is a scatter-add."""
+    from symgrad.frontend.tensor import argmax
+    xs, v, u = sg.tensor("xs", (3, 4)), sg.tensor("v", (2, 3)), sg.tensor("u", (4,))
+    i = argmax(v, axis=1)                                                 # (2,)
+    loss = sg.sum(sg.tanh(sg.take(xs, i, axis=0)) * u) \
+        + sg.sum(sg.grad(sg.sum(sg.take(xs * xs, i, axis=0) * u), xs) ** 2)
+
+    def torch_shared(t, b):
+        xi = b["xs"].requires_grad_(True)
+        k = t["v"].argmax(1)
+        (g,) = torch.autograd.grad(((xi * xi)[:, k] * t["u"]).sum(), xi, create_graph=True)
+        return (torch.tanh(xi[:, k]) * t["u"]).sum((1, 2)) + (g ** 2).sum((1, 2))
+
+    rng = np.random.default_rng(8)
+    values = {"v": np.array([[0.0, 2, 1], [3, 0, 0]]), "u": rng.standard_normal(4)}
+    _agree(loss, [u, v], [xs], values, {"xs": rng.standard_normal((5, 3, 4))}, torch_shared)
 
 
 def test_a_matrix_symbol_among_tensors_is_refused_clearly():
