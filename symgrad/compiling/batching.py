@@ -82,7 +82,6 @@ class Lift:
 
     def __init__(self, inputs, reduction: str):
         self.B = batch_size()
-        self.declared = list(inputs)
         self.inputs = [batched_input(s, self.B) for s in inputs]
         self.reduction = reduction
 

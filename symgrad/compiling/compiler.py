@@ -10,7 +10,8 @@ Conventions (``shared/DESIGN.md``): the network is declared for ONE example; at 
 input has a leading batch axis — a per-example (n, 1) or (n,) input is passed as (B, n), a scalar
 as (B,), a (1, n) row as (B, n), an (m, n) matrix as (B, m, n). The loss is the mean over the batch
 of the per-example loss (``reduction="sum"``: the sum). A declaration over the batch (tensors with
-a symbolic size N) runs as written instead: `symgrad.compiling.whole_batch`. Values are dicts keyed
+a symbolic size N) runs as written instead: `symgrad.compiling.whole_batch`. Tensors of fixed shapes
+are per example, an input of shape s passed as (B, *s): `symgrad.compiling.batching` batches them. Values are dicts keyed
 by the SymPy symbol or its name; parameters have their declared shape (a scalar parameter is a 0-d
 array or a float).
 
@@ -218,7 +219,8 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
             policy: Subgradients = DEFAULT, precision: str | None = None) -> "Program":
     """Compile the per-example scalar ``loss`` into a `Program` for ``target``. A loss declared over
     the batch (``sg.tensor`` inputs with a symbolic size N) compiles to a program that runs it
-    as written, for any N (`symgrad.compiling.whole_batch`; NumPy only).
+    as written, for any N (`symgrad.compiling.whole_batch`; NumPy only); tensors of fixed shapes are
+    one example's, batched by `symgrad.compiling.batching` (NumPy only).
 
     ``params``: the Symbols / MatrixSymbols to differentiate and train; ``inputs``: the ones fed per
     example (data, targets). Every free symbol of the loss must be one of the two. ``optimizer``:
