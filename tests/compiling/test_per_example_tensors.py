@@ -100,6 +100,21 @@ def test_mlp_program_speaks_per_example():
         prog.loss(values, {"x": xb, "y": np.array([0, 4, 1])})
 
 
+def test_mlp_as_a_torch_layer():
+    rng = np.random.default_rng(9)
+    prog = sg.compile(sg.cross_entropy(logits, y), MLP, [x, y], outputs=[logits], dtype="float64")
+    values = _values(rng, MLP)
+    xb, yb = rng.standard_normal((5, D)), rng.integers(0, C, 5)
+    layer = prog.as_torch(values)
+    assert tuple(layer(torch.tensor(xb)).shape) == (5, C)          # the outputs, batch axis first
+    loss = layer.loss(torch.tensor(xb), torch.tensor(yb))
+    loss.backward()
+    assert loss.item() == pytest.approx(prog.loss(values, {"x": xb, "y": yb}), rel=1e-6)
+    want = prog.grad(values, {"x": xb, "y": yb})
+    for name, p in layer.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), want[name], rtol=1e-5, atol=1e-6)
+
+
 def test_mlp_trains_with_sg_train():
     rng = np.random.default_rng(2)
     prog = sg.compile(sg.cross_entropy(logits, y), MLP, [x, y], optimizer=sg.optim.Adam(lr=0.05),
