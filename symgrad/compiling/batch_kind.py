@@ -4,8 +4,9 @@ A declaration whose tensors have a symbolic size (``N = sp.Symbol("N", integer=T
 positive=True)``, ``x = sg.tensor("x", (N, D))``) is whole-batch (``shared/DESIGN.md``); one without
 is per-example; a per-example one that uses tensors of fixed shapes (`per_example_tensors`) is
 batched into a whole-batch one (`symgrad.compiling.batching`). `check_declaration` tells them apart
-for `symgrad.compiling.compiler.specify` and refuses what a whole-batch program cannot take; `refuse_kernels` is the kernel backends' answer to
-one; `label_bounds` finds the inputs that hold labels or indices, checked at run time.
+for `symgrad.compiling.compiler.specify` and refuses what a whole-batch program cannot take;
+`refuse_kernels` is the kernel backends' answer to one; `label_bounds` finds the inputs that hold
+labels or indices, checked at run time.
 
 >>> import sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
@@ -53,6 +54,7 @@ def check_declaration(params, inputs, masks, reduction) -> set:
         if per_example_tensors(params, inputs):
             _check_per_example_tensors(params, inputs, masks)
         return set()
+    for p in params:
         if isinstance(p, Tensor) and any(not sp.sympify(d).is_Integer for d in p.shape):
             raise UnsupportedError(f"the parameter {p.name!r} has the shape {tuple(p.shape)}; a parameter's "
                                    f"shape must be numbers (only inputs carry the batch size)")
@@ -78,6 +80,7 @@ def per_example_tensors(params, inputs) -> bool:
 
 
 def _check_per_example_tensors(params, inputs, masks) -> None:
+    """What the batching pass cannot take: a MatrixSymbol among the tensors, a dropout mask."""
     for s in list(params) + list(inputs):
         if isinstance(s, sp.MatrixSymbol):
             t = next(t for t in list(params) + list(inputs) if isinstance(t, Tensor))

@@ -11,9 +11,9 @@ input has a leading batch axis — a per-example (n, 1) or (n,) input is passed 
 as (B,), a (1, n) row as (B, n), an (m, n) matrix as (B, m, n). The loss is the mean over the batch
 of the per-example loss (``reduction="sum"``: the sum). A declaration over the batch (tensors with
 a symbolic size N) runs as written instead: `symgrad.compiling.whole_batch`. Tensors of fixed shapes
-are per example, an input of shape s passed as (B, *s): `symgrad.compiling.batching` batches them. Values are dicts keyed
-by the SymPy symbol or its name; parameters have their declared shape (a scalar parameter is a 0-d
-array or a float).
+are per example, an input of shape s passed as (B, *s): `symgrad.compiling.batching` batches them.
+Values are dicts keyed by the SymPy symbol or its name; parameters have their declared shape (a
+scalar parameter is a 0-d array or a float).
 
 >>> import numpy as np, sympy as sp, symgrad as sg
 >>> w, x, y = sp.symbols('w x y')                     # the world's smallest perceptron, y = w·x

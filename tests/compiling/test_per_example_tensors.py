@@ -279,6 +279,16 @@ def test_a_matrix_symbol_among_tensors_is_refused_clearly():
         sg.compile(sg.sum(x), [W1], [x, M])
 
 
+def test_what_either_kind_refuses_of_its_parameters():
+    k = sg.tensor("k", (2,), integer=True)
+    with pytest.raises(sg.ArgumentError, match="'k' is an integer tensor"):
+        sg.compile(sg.sum(sg.embedding(W1, k)), [k], [x])                     # per example
+    N = sp.Symbol("N", integer=True, positive=True)
+    with pytest.raises(sg.UnsupportedError, match=r"parameter 'wN'.*shape must be numbers"):
+        sg.compile(sg.sum(sg.tensor("xN", (N,)) * sg.tensor("wN", (N,))), [sg.tensor("wN", (N,))],
+                   [sg.tensor("xN", (N,))])                                    # over the batch
+
+
 def test_the_kernel_backends_refuse_per_example_tensors():
     with pytest.raises(sg.UnsupportedError, match=r"target='triton'.*tensors.*target='numpy'"):
         sg.compile(sg.sum(sg.tanh(W1 @ x)), [W1], [x], target="triton")
