@@ -89,7 +89,7 @@ def calling_convention(spec: Spec) -> list:
              f"params = {seq(f'p{i}' for i in range(n_p))}: the parameters, each in its declared shape",
              f"batch = {seq(f'x{i}' for i in range(n_x))}: the inputs, each "
              + ("in its declared shape (a whole-batch declaration)" if getattr(spec, "whole_batch", False)
-                else "with the batch axis first")]
+                and getattr(spec, "declared_inputs", None) is None else "with the batch axis first")]
     if slots:
         order = [f"s{i}_{k}" for k in range(len(slots)) for i in range(n_p)]
         lines += [f"slots = {seq(order)}: the optimizer's state, slot by slot",
@@ -414,7 +414,9 @@ def build(spec: Spec) -> Compiled:
     source = emit_module(spec)
     mod = runtime.load(source)
     program = None
-    if getattr(spec, "whole_batch", False):     # arrays as declared, N bound from them
+    if getattr(spec, "declared_inputs", None) is not None:     # per-example tensors, batched
+        from symgrad.compiling.per_example import PerExampleProgram as program
+    elif getattr(spec, "whole_batch", False):     # arrays as declared, N bound from them
         from symgrad.compiling.whole_batch import WholeBatchProgram as program
     return Compiled(source, mod.loss, mod.grad, mod.step, getattr(mod, "forward", None), program=program)
 

@@ -2,9 +2,11 @@
 
 A declaration whose tensors have a symbolic size (``N = sp.Symbol("N", integer=True,
 positive=True)``, ``x = sg.tensor("x", (N, D))``) is whole-batch (``shared/DESIGN.md``); one without
-is per-example. `check_declaration` tells them apart for `symgrad.compiling.compiler.specify` and
-refuses what a whole-batch program cannot take; `refuse_kernels` is the kernel backends' answer to
-one; `label_bounds` finds the inputs that hold labels or indices, checked at run time.
+is per-example; a per-example one that uses tensors of fixed shapes (`per_example_tensors`) is
+batched into a whole-batch one (`symgrad.compiling.batching`). `check_declaration` tells them apart
+for `symgrad.compiling.compiler.specify` and refuses what a whole-batch program cannot take;
+`refuse_kernels` is the kernel backends' answer to one; `label_bounds` finds the inputs that hold
+labels or indices, checked at run time.
 
 >>> import sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
@@ -44,19 +46,15 @@ def check_declaration(params, inputs, masks, reduction) -> set:
         if isinstance(s, Tensor):
             for d in s.shape:
                 sizes |= sp.sympify(d).free_symbols
-    tensors = [s for s in list(params) + list(inputs) if isinstance(s, Tensor)]
-    if not sizes:
-        if tensors:
-            raise UnsupportedError(
-                f"the tensor {tensors[0].name!r} has the fixed shape {tuple(tensors[0].shape)}; compile takes "
-                f"tensors declared over the batch: give the batch axis a symbolic size (N = sp.Symbol('N', "
-                f"integer=True, positive=True); x = sg.tensor('x', (N, D))). Per-example declarations use "
-                f"Symbols and MatrixSymbols")
-        return set()
     for p in params:
         if isinstance(p, Tensor) and p.is_integer_tensor:
             raise ArgumentError(f"the parameter {p.name!r} is an integer tensor (labels, indices); those are "
                                 f"inputs, never trained")
+    if not sizes:
+        if per_example_tensors(params, inputs):
+            _check_per_example_tensors(params, inputs, masks)
+        return set()
+    for p in params:
         if isinstance(p, Tensor) and any(not sp.sympify(d).is_Integer for d in p.shape):
             raise UnsupportedError(f"the parameter {p.name!r} has the shape {tuple(p.shape)}; a parameter's "
                                    f"shape must be numbers (only inputs carry the batch size)")
@@ -73,9 +71,35 @@ def check_declaration(params, inputs, masks, reduction) -> set:
     return sizes
 
 
+def per_example_tensors(params, inputs) -> bool:
+    """A per-example declaration that uses tensors (``sg.tensor`` with fixed shapes): compiled by
+    batching its graph (`symgrad.compiling.batching`) into a whole-batch one."""
+    every = list(params) + list(inputs)
+    return any(isinstance(s, Tensor) for s in every) and not any(
+        sp.sympify(d).free_symbols for s in every if isinstance(s, Tensor) for d in s.shape)
+
+
+def _check_per_example_tensors(params, inputs, masks) -> None:
+    """What the batching pass cannot take: a MatrixSymbol among the tensors, a dropout mask."""
+    for s in list(params) + list(inputs):
+        if isinstance(s, sp.MatrixSymbol):
+            t = next(t for t in list(params) + list(inputs) if isinstance(t, Tensor))
+            raise UnsupportedError(
+                f"{s.name!r} is a MatrixSymbol in a declaration of tensors ({t.name!r} is sg.tensor); the two "
+                f"array languages do not mix: declare it with sg.tensor({s.name!r}, {tuple(s.shape)})")
+    if masks:
+        raise UnsupportedError("dropout masks (sg.dropout) are not batched yet in a per-example declaration "
+                               "of tensors; declare the network with Symbols and MatrixSymbols, or over the "
+                               "batch (N = sp.Symbol('N', integer=True, positive=True))")
+
+
 def refuse_kernels(spec, target: str) -> None:
     """The kernel backends take per-example declarations only: an error naming the first primitive of
     this whole-batch program they cannot run, in the declaration's words."""
+    if getattr(spec, "declared_inputs", None) is not None:
+        raise UnsupportedError(f"target={target!r} takes per-example declarations of Symbols and MatrixSymbols; "
+                               f"this one declares tensors (sg.tensor), which are batched for target='numpy' "
+                               f"only; compile it with target='numpy'")
     for e in spec.train.graph.eqns:
         if e.prim.name in USER_TERMS:
             raise UnsupportedError(f"target={target!r} cannot run {USER_TERMS[e.prim.name]} yet (the "

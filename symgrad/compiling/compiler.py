@@ -10,9 +10,10 @@ Conventions (``shared/DESIGN.md``): the network is declared for ONE example; at 
 input has a leading batch axis — a per-example (n, 1) or (n,) input is passed as (B, n), a scalar
 as (B,), a (1, n) row as (B, n), an (m, n) matrix as (B, m, n). The loss is the mean over the batch
 of the per-example loss (``reduction="sum"``: the sum). A declaration over the batch (tensors with
-a symbolic size N) runs as written instead: `symgrad.compiling.whole_batch`. Values are dicts keyed
-by the SymPy symbol or its name; parameters have their declared shape (a scalar parameter is a 0-d
-array or a float).
+a symbolic size N) runs as written instead: `symgrad.compiling.whole_batch`. Tensors of fixed shapes
+are per example, an input of shape s passed as (B, *s): `symgrad.compiling.batching` batches them.
+Values are dicts keyed by the SymPy symbol or its name; parameters have their declared shape (a
+scalar parameter is a 0-d array or a float).
 
 >>> import numpy as np, sympy as sp, symgrad as sg
 >>> w, x, y = sp.symbols('w x y')                     # the world's smallest perceptron, y = w·x
@@ -42,7 +43,8 @@ from ..core.ir import Graph, Var, format_shape
 from ..core.lower import Lowering
 from ..core.policy import DEFAULT, Subgradients, check_policy
 from ..core.reverse import backward
-from .batch_kind import check_declaration, refuse_kernels
+from .batch_kind import check_declaration, per_example_tensors, refuse_kernels
+from .batching import Lift
 from ..core.values import Named
 from .rewrite import stabilize
 
@@ -108,6 +110,8 @@ class Spec:
     dtype: str
     reduction: str
     whole_batch: bool = False       # declared over the batch (a symbolic size): no batch axis added
+    declared_inputs: list | None = None     # per-example tensors, batched: the inputs as declared (the
+                                            # batched ones, (B, ...), are ``inputs``; compiling.batching)
     precision: str | None = None    # target "triton": products' precision (None: "ieee"), see compile
 
 
@@ -146,7 +150,8 @@ def _shape(sym) -> tuple:
                         f"got {sym!r} ({type(sym).__name__})")
 
 
-def _lower(loss, params, inputs, outputs, policy, with_grads: bool, whole: bool = False) -> Lowered:
+def _lower(loss, params, inputs, outputs, policy, with_grads: bool, whole: bool = False,
+           lift: Lift | None = None) -> Lowered:
     graph = Graph(policy)
     low = Lowering(graph, params=params)
     out = low(loss)
@@ -171,6 +176,9 @@ def _lower(loss, params, inputs, outputs, policy, with_grads: bool, whole: bool 
             text = _short(e)
             if text is not None:
                 notes[vid] = "= " + safe_text(text)
+    if lift is not None:            # a per-example declaration of tensors: its batched graph
+        lw = lift(lw)
+        graph, out, notes = lw.graph, lw.loss, lw.notes
     if with_grads:
         seed_sym = sp.Dummy("scale", real=True)
         seed = graph.bind(R.input_p, (), (seed_sym, ()))
@@ -211,7 +219,8 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
             policy: Subgradients = DEFAULT, precision: str | None = None) -> "Program":
     """Compile the per-example scalar ``loss`` into a `Program` for ``target``. A loss declared over
     the batch (``sg.tensor`` inputs with a symbolic size N) compiles to a program that runs it
-    as written, for any N (`symgrad.compiling.whole_batch`; NumPy only).
+    as written, for any N (`symgrad.compiling.whole_batch`; NumPy only); tensors of fixed shapes are
+    one example's, batched by `symgrad.compiling.batching` (NumPy only).
 
     ``params``: the Symbols / MatrixSymbols to differentiate and train; ``inputs``: the ones fed per
     example (data, targets). Every free symbol of the loss must be one of the two. ``optimizer``:
@@ -283,8 +292,12 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
             raise FreeSymbolError(
                 f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which is neither a "
                 f"parameter nor an input; add it to params=[...] or inputs=[...]")
-    train = _lower(loss, params, inputs, [], policy, with_grads=True, whole=bool(whole))
-    ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False)
+    lift = Lift(inputs, reduction) if per_example_tensors(params, inputs) else None
+    train = _lower(loss, params, inputs, [], policy, with_grads=True, whole=bool(whole or lift), lift=lift)
+    ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
+    if lift is not None:
+        return Spec(params, lift.inputs, train, ev, optimizer, dtype, reduction, whole_batch=True,
+                    declared_inputs=inputs)
     return Spec(params, inputs, train, ev, optimizer, dtype, reduction, whole_batch=bool(whole))
 
 
@@ -424,7 +437,8 @@ class Program:
             items = [f"{short(s.name, 20)} {format_shape(sh)}" for s, sh in zip(syms, shapes)]
             return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
         outs = f"; {len(self.spec.eval.outputs)} output(s)" if self.spec.eval.outputs else ""
-        per = " as declared" if getattr(self.spec, "whole_batch", False) else " per example"
+        per = " per example" if getattr(self.spec, "declared_inputs", None) is not None or \
+            not getattr(self.spec, "whole_batch", False) else " as declared"
         return (f"<{type(self).__name__}: parameters {listed(self.params, self.param_shapes)}; inputs "
                 f"{listed(self.inputs, self.input_shapes) or 'none'}{per}; {_optimizer_text(self.spec.optimizer)}; "
                 f"{self.dtype.name}{outs}>")
@@ -434,7 +448,7 @@ class Program:
         array) and what the program offers (Jupyter)."""
         from ..teaching.display import md
         rows = [f"| parameter | {md(p.name)} | {format_shape(sh)} |" for p, sh in zip(self.params, self.param_shapes)]
-        whole = getattr(self.spec, "whole_batch", False)       # declared over the batch: as declared
+        whole = getattr(self.spec, "whole_batch", False) and getattr(self.spec, "declared_inputs", None) is None
         rows += [f"| input | {md(x.name)} | {format_shape(sh)}"
                  + (" |" if whole else f" per example; a batch is {_batch_text(want)} |")
                  for (_, x, sh, want) in self._ispec]

@@ -179,10 +179,12 @@ def test_triton_refuses_naming_the_primitive():
         sg.compile(sg.cross_entropy(s_logits(), y), [w, b], [x, y], target="triton")
 
 
-def test_fixed_shape_tensors_are_refused_with_the_way_out():
+def test_fixed_shape_tensors_are_per_example():
+    # no symbolic size: xs is one example's, arrays come (B, 8, 4) (tests/compiling/test_per_example_tensors.py)
     xs = sg.tensor("xs", (8, 4))
-    with pytest.raises(sg.errors.UnsupportedError, match="symbolic size"):
-        sg.compile(sg.sum(xs @ v), [v], [xs])
+    prog = sg.compile(sg.sum(xs @ v), [v], [xs], dtype="float64")
+    batch = np.arange(96.0).reshape(3, 8, 4)
+    assert prog.loss({"v": np.ones(4)}, {"xs": batch}) == pytest.approx(batch.sum() / 3)
 
 
 def test_whole_batch_refuses_a_reduction_and_integer_parameters():
