@@ -169,7 +169,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     """One function (loss, grad, step or forward) of a whole-batch module, as lines."""
     from symgrad.errors import UnsupportedError
 
-    from .numpy_backend import _INDENT, SIGNATURES, T_CHECK, argument_names, unpack_arguments, update_lines
+    from .numpy_backend import _INDENT, SIGNATURES, T_CHECK, argument_names, tail_lines, unpack_arguments
     train = kind in ("grad", "step")
     key = "train" if train else kind
     dims = dims_of(spec)
@@ -241,27 +241,10 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     if kind != "forward":
         body.append("scale = 1.0  # the seed of reverse mode: the loss is as declared (its mean over N included)")
     body.append("")
-    for st in block.stmts:
-        from symgrad.compiling.compiler import safe_text
-        for c in st.comment:
-            body.append("# " + safe_text(c))
-        body.extend(st.code)
-    if kind == "forward":
-        body.append("return [" + ", ".join(keep[o] for o in lw.outputs) + "]")
-    else:
-        body.append("loss = float(L)")
-        if kind == "loss":
-            body.append("return loss")
-        elif kind == "grad":
-            gs = [f"g{i}" if g is not None else f"numpy.zeros({tuple(int(d) for d in p.shape)!r}, dtype=DTYPE)"
-                  for i, (g, p) in enumerate(zip(lw.grads, spec.params))]
-            body.append(f"return loss, [{', '.join(gs)}]")
-        else:
-            body.append("")
-            body.append("# the optimizer's update, entry by entry: " + type(spec.optimizer).__name__)
-            for i, (g, p) in enumerate(zip(lw.grads, spec.params)):
-                body.extend(update_lines(spec.optimizer, i, g is not None, printer, array=tuple(p.shape) != ()))
-            body.append("return loss")
+    # the statements, then the loss, the gradients or the updates: arranged as the per-example
+    # writer's (codegen.lifetimes: each update as soon as nothing reads the old parameter or a view
+    # of it, each temporary deleted after its last use)
+    body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)")
     return L + [_INDENT + b if b else "" for b in body]
 
 
