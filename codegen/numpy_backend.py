@@ -222,27 +222,24 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
     if kind != "forward":
         body.append("scale = 1.0 / B  # the loss is the mean over the batch" if spec.reduction == "mean"
                     else "scale = 1.0  # the loss is the sum over the batch")
-    for k, (vid, shape, p) in enumerate(lw.masks):
-        if vid not in used:
-            continue
-        dims = shape_code(Value(True, shape).array_shape())
-        body.append(f"# dropout mask m{k}: kept with probability {1 - p:g}, scaled by 1/{1 - p:g}")
-        body.append(f"m{k} = (rng.random({dims}, dtype=DTYPE) >= {p!r}) * DTYPE({1.0 / (1.0 - p)!r})")
     body.append("")
     batched = kind != "forward" and sch.value[lw.loss.id].batched
+    from .numpy_whole_batch import mask_units       # the masks, one per example: (B, …)
     body += tail_lines(kind, block, lw, spec, printer, keep,
-                       "loss = float(L.sum()) * scale" if batched else "loss = float(L)")
+                       "loss = float(L.sum()) * scale" if batched else "loss = float(L)",
+                       first=mask_units(lw, used, lambda shape: shape_code(Value(True, shape).array_shape())))
     return L + [_INDENT + b if b else "" for b in body]
 
 
-def tail_lines(kind: str, block, lw: Lowered, spec: Spec, printer: NumpyPrinter, keep: dict, loss_line: str) -> list:
-    """A function's statements and its end — the outputs returned (forward); the loss (``loss_line``)
-    and the gradients returned (grad) or each parameter's update (step) — arranged by
-    `codegen.lifetimes`: each gradient and update as early as its operands allow, each temporary
-    deleted after its last use. The per-example and the whole-batch writer (`codegen.numpy_whole_batch`)
-    both end their functions with it."""
+def tail_lines(kind: str, block, lw: Lowered, spec: Spec, printer: NumpyPrinter, keep: dict, loss_line: str,
+               first: list = ()) -> list:
+    """A function's statements (after the units ``first``: the dropout masks) and its end — the outputs
+    returned (forward); the loss (``loss_line``) and the gradients returned (grad) or each parameter's
+    update (step) — arranged by `codegen.lifetimes`: each gradient and update as early as its operands
+    allow, each temporary deleted after its last use. The per-example and the whole-batch writer
+    (`codegen.numpy_whole_batch`) both end their functions with it."""
     from symgrad.compiling.compiler import _shape
-    units = [Unit(list(st.code), [safe_text(c) for c in st.comment]) for st in block.stmts]
+    units = list(first) + [Unit(list(st.code), [safe_text(c) for c in st.comment]) for st in block.stmts]
     for u in units:         # the gradients: g0 = …, g1 = …
         if len(u.code) == 1 and re.match(r"g\d+ = ", u.code[0]):
             u.grad = int(u.code[0][1:u.code[0].index(" ")])

@@ -154,11 +154,17 @@ class WholeBatchScheduler(Scheduler):
 # The functions of the module
 
 
+def _shape(sym) -> tuple:
+    """A parameter's or input's declared shape: () for a scalar Symbol (a whole-batch declaration may
+    mix scalars with its tensors)."""
+    return tuple(getattr(sym, "shape", ()))
+
+
 def dims_of(spec) -> dict:
     """Symbolic size → generated name (d0, d1, ...), in order of first appearance in the inputs."""
     dims: dict = {}
     for x in spec.inputs:
-        for d in x.shape:
+        for d in _shape(x):
             d = sp.sympify(d)
             for s in sorted(d.free_symbols, key=lambda s: s.name):
                 dims.setdefault(s, f"d{len(dims)}")
@@ -179,9 +185,11 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
             names[lw.scale] = "scale"
         for vid in _dim_leaves(lw, dims):
             names[vid] = dims[lw.graph.producer[vid].params[0]]
+        for k, (vid, _, _) in enumerate(lw.masks):
+            names[vid] = f"m{k}"
         sch = WholeBatchScheduler(lw.graph, names, lw.notes, printer, consts, dims)
         keep = {o: f"o{i}" for i, o in enumerate(lw.outputs)} if kind == "forward" else {lw.loss: "L"}
-        grads = [(f"g{i}", g, tuple(p.shape)) for i, (g, p) in enumerate(zip(lw.grads, spec.params))] \
+        grads = [(f"g{i}", g, _shape(p)) for i, (g, p) in enumerate(zip(lw.grads, spec.params))] \
             if train else []
         scheduled[key] = (sch, keep, sch.schedule(keep, grads))
     sch, keep, block = scheduled[key]
@@ -205,7 +213,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     for i, x in enumerate(spec.inputs):
         if lw.inputs[i] not in used:
             continue
-        for k, d in enumerate(x.shape):
+        for k, d in enumerate(_shape(x)):
             d = sp.sympify(d)
             if d.is_Symbol and d not in bound:
                 bound[d] = dims[d]
@@ -224,11 +232,11 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     body.append("# shapes at entry")
     for i, p in enumerate(spec.params):
         if train or lw.params[i] in used:
-            s = tuple(int(d) for d in p.shape)
+            s = tuple(int(d) for d in _shape(p))
             body.append(f"assert p{i}.shape == {s!r}, 'parameter p{i} must have shape {s!r}'")
     for i, x in enumerate(spec.inputs):
         if lw.inputs[i] in used:
-            want = sch.shape_code(x.shape)
+            want = sch.shape_code(_shape(x))
             body.append(f"assert x{i}.shape == {want}, 'input x{i} must have shape {want}'")
     from symgrad.compiling.batch_kind import label_bounds
     for i, (n, lo) in label_bounds(spec).items():
@@ -243,9 +251,25 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     body.append("")
     # the statements, then the loss, the gradients or the updates: arranged as the per-example
     # writer's (codegen.lifetimes: each update as soon as nothing reads the old parameter or a view
-    # of it, each temporary deleted after its last use)
-    body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)")
+    # of it, each temporary deleted after its last use, a dropout mask too)
+    body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)",
+                       first=mask_units(lw, used, sch.shape_code))
     return L + [_INDENT + b if b else "" for b in body]
+
+
+def mask_units(lw, used, shape_code) -> list:
+    """The dropout masks the function reads (``grad`` and ``step``: ``.loss`` and ``.forward`` are
+    compiled with dropout off and have none), drawn from the generator ``rng`` in the order of the
+    masks, each of its declared shape — in a whole-batch declaration N included, so every entry of
+    every example has its own draw: 1/(1 − p) with probability 1 − p, else 0 (inverted dropout)."""
+    from .lifetimes import Unit
+    units = []
+    for k, (vid, shape, p) in enumerate(lw.masks):
+        if vid not in used:
+            continue
+        units.append(Unit([f"m{k} = (rng.random({shape_code(shape)}, dtype=DTYPE) >= {p!r}) * DTYPE({1.0 / (1.0 - p)!r})"],
+                          [f"dropout mask m{k}: kept with probability {1 - p:g}, scaled by 1/{1 - p:g}"]))
+    return units
 
 
 def _dim_leaves(lw, dims) -> list:
@@ -263,9 +287,9 @@ def legend(spec) -> list:
              ", ".join(f"{n} ({safe_text(repr(s.name))})" for s, n in dims.items()) + " come from the inputs."]
     lines.append("# Parameters:")
     for i, p in enumerate(spec.params):
-        lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {code(p.shape)}")
+        lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {code(_shape(p))}")
     lines.append("# Inputs:")
     for i, x in enumerate(spec.inputs):
-        lines.append(f"#   x{i}  {safe_text(repr(x.name))}  {code(x.shape)}")
+        lines.append(f"#   x{i}  {safe_text(repr(x.name))}  {code(_shape(x))}")
     lines.append(f"# Optimizer: {safe_text(repr(spec.optimizer))}")
     return lines
