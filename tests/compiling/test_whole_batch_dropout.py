@@ -144,3 +144,17 @@ def test_dropout_of_a_matrix_in_a_declaration_over_the_batch_is_refused():
     A = sp.MatrixSymbol("A", 2, 2)
     with pytest.raises(UnsupportedError, match="dropout of a matrix.*apply it to a tensor"):
         sg.compile(sg.mean((x @ w) ** 2) + sg.dropout(A, 0.5)[0, 0], [w], [x])
+
+
+def test_dropout_of_a_scalar_parameter_over_the_batch():
+    """A scalar Symbol parameter and a scalar input next to the tensors; dropout of the scalar draws
+    one mask for the step: ∂L/∂a is 0 or 2·mean((xw)²)·c, nothing else."""
+    x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3,))
+    a, c = sp.Symbol("a"), sp.Symbol("c")
+    prog = sg.compile(sg.mean((x @ w) ** 2) * sg.dropout(a, 0.5) * c, [w, a], [x, c], dtype="float64", seed=1)
+    rng = np.random.default_rng(0)
+    values, batch = {"w": rng.standard_normal(3), "a": 1.5}, {"x": rng.standard_normal((6, 3)), "c": 2.0}
+    plain = np.mean((batch["x"] @ values["w"]) ** 2)
+    assert prog.loss(values, batch) == pytest.approx(plain * 1.5 * 2.0, rel=1e-12)     # dropout off
+    seen = {round(float(prog.grad(values, batch)["a"]) / (plain * 2.0), 12) for _ in range(40)}
+    assert seen == {0.0, 2.0}
