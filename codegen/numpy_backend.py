@@ -224,11 +224,25 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
                     else "scale = 1.0  # the loss is the sum over the batch")
     body.append("")
     batched = kind != "forward" and sch.value[lw.loss.id].batched
-    from .numpy_whole_batch import mask_units       # the masks, one per example: (B, …)
     body += tail_lines(kind, block, lw, spec, printer, keep,
                        "loss = float(L.sum()) * scale" if batched else "loss = float(L)",
-                       first=mask_units(lw, used, lambda shape: shape_code(Value(True, shape).array_shape())))
+                       first=mask_units(lw, used, lambda shape: shape_code(Value(True, shape).array_shape())))   # (B, …)
     return L + [_INDENT + b if b else "" for b in body]
+
+
+def mask_units(lw, used, shape_code) -> list:
+    """The dropout masks the function reads (``grad`` and ``step``: ``.loss`` and ``.forward`` are
+    compiled with dropout off and have none), drawn from the generator ``rng`` in the order of the
+    masks, each in the shape ``shape_code`` gives its declared shape — (B, …) per example, or as
+    declared over the batch, N included — so every entry of every example has its own draw: 1/(1 − p)
+    with probability 1 − p, else 0 (inverted dropout). Units for `tail_lines`' ``first``."""
+    units = []
+    for k, (vid, shape, p) in enumerate(lw.masks):
+        if vid not in used:
+            continue
+        units.append(Unit([f"m{k} = (rng.random({shape_code(shape)}, dtype=DTYPE) >= {p!r}) * DTYPE({1.0 / (1.0 - p)!r})"],
+                          [f"dropout mask m{k}: kept with probability {1 - p:g}, scaled by 1/{1 - p:g}"]))
+    return units
 
 
 def tail_lines(kind: str, block, lw: Lowered, spec: Spec, printer: NumpyPrinter, keep: dict, loss_line: str,

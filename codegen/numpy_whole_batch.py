@@ -13,6 +13,13 @@ The scheduler is `codegen.schedule.Scheduler` with every value unbatched, plus:
 - a gradient is the gradient variable itself (the 1/N of the mean is in the declaration), in a
   buffer of its own, because the optimizer's update is worked out in it.
 
+A dropout mask (``sg.dropout`` of a tensor) is drawn at the start of ``grad`` and ``step``, in its
+declared shape, N included (`codegen.numpy_backend.mask_units`). The function's statements then
+end as the per-example writer's do (`codegen.numpy_backend.tail_lines`), arranged by
+`codegen.lifetimes`: each parameter's update right after the last read of the old parameter —
+through a view of it too (``p3.T``, ``p3.reshape(…)``), which the pass tracks — and each temporary
+deleted after its last use.
+
 >>> import numpy as np, sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
 >>> x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3,))
@@ -175,7 +182,8 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     """One function (loss, grad, step or forward) of a whole-batch module, as lines."""
     from symgrad.errors import UnsupportedError
 
-    from .numpy_backend import _INDENT, SIGNATURES, T_CHECK, argument_names, tail_lines, unpack_arguments
+    from .numpy_backend import (_INDENT, SIGNATURES, T_CHECK, argument_names, mask_units, tail_lines,
+                                unpack_arguments)
     train = kind in ("grad", "step")
     key = "train" if train else kind
     dims = dims_of(spec)
@@ -255,21 +263,6 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)",
                        first=mask_units(lw, used, sch.shape_code))
     return L + [_INDENT + b if b else "" for b in body]
-
-
-def mask_units(lw, used, shape_code) -> list:
-    """The dropout masks the function reads (``grad`` and ``step``: ``.loss`` and ``.forward`` are
-    compiled with dropout off and have none), drawn from the generator ``rng`` in the order of the
-    masks, each of its declared shape — in a whole-batch declaration N included, so every entry of
-    every example has its own draw: 1/(1 − p) with probability 1 − p, else 0 (inverted dropout)."""
-    from .lifetimes import Unit
-    units = []
-    for k, (vid, shape, p) in enumerate(lw.masks):
-        if vid not in used:
-            continue
-        units.append(Unit([f"m{k} = (rng.random({shape_code(shape)}, dtype=DTYPE) >= {p!r}) * DTYPE({1.0 / (1.0 - p)!r})"],
-                          [f"dropout mask m{k}: kept with probability {1 - p:g}, scaled by 1/{1 - p:g}"]))
-    return units
 
 
 def _dim_leaves(lw, dims) -> list:
