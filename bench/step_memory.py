@@ -26,6 +26,13 @@ NumPy step of bench/cpu_step.py. Two measures, each the median over fresh proces
   (which reports its buffers to it), torch.profiler's memory events for torch.
 
     PYTHONPATH=. python bench/step_memory.py --cpu [--repeats 5]
+
+``--whole-batch``: the same two measures for a program declared over the batch (a symbolic N,
+`codegen.numpy_whole_batch`): one SGD step of the batch-norm MLP of bench/tensor_step.py (``--layers``
+hidden layers of ``--width``, batch ``--batch``, float32, one thread) against torch eager and the
+hand-written NumPy step of bench/tensor_step.py.
+
+    PYTHONPATH=. python bench/step_memory.py --whole-batch [--repeats 5] [--layers 10] [--width 512] [--batch 256]
 """
 from __future__ import annotations
 
@@ -199,6 +206,90 @@ def cpu_main(repeats: int) -> None:
         f"{m}: " + ", ".join(f"({r:.1f}, {a:.1f})" for r, a in v) for m, v in results.items()))
 
 
+# -------------------------------------------------------------------------------------------------
+# --whole-batch: a program declared over the batch (the BN-MLP of bench/tensor_step.py)
+
+
+def _wb_measure(method: str, layers: int, width: int, batch: int) -> tuple:
+    """In a fresh process: (RSS growth MiB, allocated peak MiB) of one step of ``method``."""
+    import numpy as np
+    import sympy as sp   # noqa: F401 - tensor_step's declaration
+    from tensor_step import LR, declare, hand_step, init, torch_step_fn
+    import symgrad as sg
+    loss, params, inputs = declare(layers, width)
+    rng = np.random.default_rng(0)
+    start = init(params, rng)
+    X = rng.standard_normal((batch, width)).astype(np.float32)
+    Y = rng.integers(0, 10, batch)
+    Xs, Ys = X[:8].copy(), Y[:8].copy()
+    if method == "torch":
+        import torch
+        torch.set_num_threads(1)
+        step_fn, _ = torch_step_fn(start, layers)
+        step_fn(torch.tensor(Xs), torch.tensor(Ys))                 # warm-up
+        Xt, Yt = torch.tensor(X), torch.tensor(Y)
+        del start
+
+        def step():
+            step_fn(Xt, Yt)
+        rss = _rss_growth(step)
+        return rss, _self_peak(step) / 2**20
+    if method == "generated":
+        prog = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
+        values = start
+        prog.step({k: v.copy() for k, v in values.items()}, None, {"x": Xs, "y": Ys.astype(np.float32)})
+        state = prog.init_state(values)
+        b = {"x": X, "y": Y.astype(np.float32)}
+
+        def step():
+            prog.step(values, state, b)
+    else:
+        hand_step({k: v.copy() for k, v in start.items()}, Xs, Ys, layers)
+
+        def step():
+            hand_step(start, X, Y, layers)
+    rss = _rss_growth(step)
+    import tracemalloc
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    step()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return rss, peak / 2**20
+
+
+def wb_main(repeats: int, layers: int, width: int, batch: int) -> None:
+    import platform
+    import statistics
+    import subprocess
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               MALLOC_MMAP_THRESHOLD_="65536")     # as cpu_main: RSS follows the live buffers
+    results = {m: [] for m in ("generated", "torch", "hand")}
+    for _ in range(repeats):
+        for m in results:
+            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--wb-measure", m, "--layers",
+                                  str(layers), "--width", str(width), "--batch", str(batch)],
+                                 capture_output=True, text=True, env=env, check=True)
+            results[m].append(tuple(map(float, out.stdout.split())))
+    import numpy
+    import torch
+    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+          f"{os.cpu_count()} cores, NumPy {numpy.__version__}, torch {torch.__version__}; whole-batch BN-MLP "
+          f"{layers} x {width}, batch {batch}, cross-entropy, SGD, float32, one thread; MiB, medians of "
+          f"{repeats} fresh processes")
+    print("| method | RSS growth of one step | allocated peak of one step | RSS / torch eager's |")
+    print("|---|---|---|---|")
+    torch_rss = statistics.median(r for r, _ in results["torch"])
+    for m, label in (("generated", "generated NumPy, whole-batch (Program.step)"), ("torch", "torch eager"),
+                     ("hand", "hand-written NumPy (bench/tensor_step.py)")):
+        rss = statistics.median(r for r, _ in results[m])
+        alloc = statistics.median(a for _, a in results[m])
+        print(f"| {label} | {rss:.1f} | {alloc:.1f} | {rss / torch_rss:.2f} |")
+    print("all runs (RSS, allocated): " + "; ".join(
+        f"{m}: " + ", ".join(f"({r:.1f}, {a:.1f})" for r, a in v) for m, v in results.items()))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--widths", default="32,64,128")
@@ -206,7 +297,19 @@ def main(argv=None):
     ap.add_argument("--cpu", action="store_true", help="the NumPy step against torch eager on the CPU")
     ap.add_argument("--repeats", type=int, default=5, help="fresh processes per method (--cpu)")
     ap.add_argument("--cpu-measure", choices=["generated", "torch", "hand"], help=argparse.SUPPRESS)
+    ap.add_argument("--whole-batch", action="store_true",
+                    help="a program declared over the batch (the BN-MLP of bench/tensor_step.py) against torch eager")
+    ap.add_argument("--layers", type=int, default=10, help="hidden layers (--whole-batch)")
+    ap.add_argument("--width", type=int, default=512, help="hidden width (--whole-batch)")
+    ap.add_argument("--batch", type=int, default=256, help="batch size (--whole-batch)")
+    ap.add_argument("--wb-measure", choices=["generated", "torch", "hand"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.wb_measure:
+        print(*_wb_measure(args.wb_measure, args.layers, args.width, args.batch))
+        return
+    if args.whole_batch:
+        wb_main(args.repeats, args.layers, args.width, args.batch)
+        return
     if args.cpu_measure:
         print(*_cpu_measure(args.cpu_measure))
         return

@@ -21,9 +21,14 @@ activation once its backward node has run, and so does this pass:
 
 Names are found by `ast`, statement by statement; "writes" counts in-place forms (``a += …``,
 ``a[…] = …``, ``out=a``, ``numpy.copyto(a, …)``, ``numpy.add.at(a, …)``). A name bound to a view of
-others (``a = b.T``, ``numpy.broadcast_to(b, …)``) aliases them: moving past one counts as moving
-past the other. Moves are only ever earlier than the scheduler's order, and only past statements
-that neither write what the moved one reads nor read what it writes.
+another (``v = p3.T``, ``v = p3.reshape(…)``, ``numpy.broadcast_to(b, …)``, ``f(…, out=b)``) aliases
+it, and aliasing is transitive: a view's lifetime extends its base's, so moving past one counts as
+moving past the other. This is what makes early updates safe in whole-batch programs
+(`codegen.numpy_whole_batch`), which read parameters through views: p3 is updated in place only
+after the last use of p3 and of every name that may view it. Only the base of a view counts (the
+value of ``(x @ p3).reshape(…)`` is a new array, no view of p3). Moves are only ever earlier than
+the scheduler's order, and only past statements that neither write what the moved one reads nor
+read what it writes.
 
 >>> units = [Unit(["v1 = x0 @ p0.T"]), Unit(["v2 = numpy.maximum(v1, 0)"]), Unit(["v3 = v2 @ p1.T"]),
 ...          Unit(["L = v3.sum(1)"]), Unit(["g0 = v1.T @ x0"], grad=0), Unit(["loss = float(L.sum())"]),
@@ -52,10 +57,13 @@ from dataclasses import dataclass, field
 # calls that write into their first argument, and methods that write into their object
 _WRITES_FIRST = {"copyto", "at", "put", "put_along_axis", "place", "putmask", "fill_diagonal"}
 _WRITING_METHODS = {"fill", "sort", "put", "itemset", "resize", "partition"}
-# calls (functions or methods) whose result may share the memory of their arguments
+# calls (functions or methods) whose result may share the memory of their arguments (a method's:
+# of its object)
 _VIEWS = {"broadcast_to", "reshape", "transpose", "swapaxes", "squeeze", "expand_dims", "moveaxis",
-          "ravel", "diagonal", "as_strided", "view", "asarray", "atleast_1d", "atleast_2d",
-          "sliding_window_view", "real", "imag"}
+          "rollaxis", "ravel", "diagonal", "as_strided", "view", "asarray", "asanyarray", "ascontiguousarray",
+          "asfortranarray", "require", "atleast_1d", "atleast_2d", "atleast_3d", "sliding_window_view",
+          "real", "imag", "flip", "fliplr", "flipud", "rot90", "einsum", "broadcast_arrays", "split",
+          "array_split"}
 
 
 @dataclass
@@ -126,26 +134,52 @@ def _analyse(u: Unit) -> None:
                 if isinstance(t, (ast.Name, ast.Tuple, ast.List)):
                     bound = _names(t)
                     u.binds |= bound
-                    if _may_view(stmt.value):
+                    base = _viewed(stmt.value)
+                    if base:
                         for b in bound:
-                            u.aliases[b] = _names(stmt.value)
+                            u.aliases[b] = base
 
 
 def _names(node) -> set:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _may_view(e) -> bool:
-    """Whether the value of the expression ``e`` may share memory with the arrays it names."""
-    if isinstance(e, (ast.Name, ast.Subscript)):
-        return True
-    if isinstance(e, ast.Attribute):              # a.T, a.real
-        return True
+def _viewed(e) -> set:
+    """The names whose memory the value of the expression ``e`` may share: ``a`` for ``a``, ``a.T``,
+    ``a[1:]``, ``a.reshape(…)``, ``numpy.broadcast_to(a, …)``, ``numpy.ascontiguousarray(a)`` (a
+    itself when a is contiguous) and ``f(…, out=a)``; nothing for an expression that makes a new
+    array (``a @ b``, ``a + b``, ``a.sum(0)``, ``a.copy()``). Only the view's base counts: the value
+    of ``(x @ p0.T).reshape(…)`` shares no memory with ``p0``, so ``p0`` may be updated while it lives."""
+    if isinstance(e, ast.Name):
+        return {e.id}
+    if isinstance(e, ast.Attribute):              # a.T, a.real; numpy.inf is no array of ours
+        return set() if _is_module(e.value) else _viewed(e.value)
+    if isinstance(e, ast.Subscript):              # a slice is a view; an index array copies, but
+        return _viewed(e.value)                   # which one it is is not known here
+    if isinstance(e, ast.IfExp):
+        return _viewed(e.body) | _viewed(e.orelse)
+    if isinstance(e, (ast.Tuple, ast.List)):
+        return set().union(*(_viewed(x) for x in e.elts)) if e.elts else set()
     if isinstance(e, ast.Call):
+        out = set()
+        for kw in e.keywords:
+            if kw.arg == "out":                   # f(…, out=a) returns a
+                out |= _viewed(kw.value)
         f = e.func
         name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
-        return name in _VIEWS
-    return False
+        if name not in _VIEWS:
+            return out
+        if isinstance(f, ast.Attribute) and not _is_module(f.value):
+            return out | _viewed(f.value)         # a method: a view of its object
+        return out | set().union(*(_viewed(a) for a in e.args)) if e.args else out
+    return set()
+
+
+def _is_module(e) -> bool:
+    """``numpy``, ``numpy.lib.stride_tricks``: a module the generated code calls into, not an array."""
+    while isinstance(e, ast.Attribute):
+        e = e.value
+    return isinstance(e, ast.Name) and e.id == "numpy"
 
 
 def _alias_groups(units: list) -> dict:

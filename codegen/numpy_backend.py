@@ -222,22 +222,45 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
     if kind != "forward":
         body.append("scale = 1.0 / B  # the loss is the mean over the batch" if spec.reduction == "mean"
                     else "scale = 1.0  # the loss is the sum over the batch")
+    body.append("")
+    batched = kind != "forward" and sch.value[lw.loss.id].batched
+    body += tail_lines(kind, block, lw, spec, printer, keep,
+                       "loss = float(L.sum()) * scale" if batched else "loss = float(L)",
+                       first=mask_units(lw, used, lambda shape: shape_code(Value(True, shape).array_shape())))   # (B, …)
+    return L + [_INDENT + b if b else "" for b in body]
+
+
+def mask_units(lw, used, shape_code) -> list:
+    """The dropout masks the function reads (``grad`` and ``step``: ``.loss`` and ``.forward`` are
+    compiled with dropout off and have none), drawn from the generator ``rng`` in the order of the
+    masks, each in the shape ``shape_code`` gives its declared shape — (B, …) per example, or as
+    declared over the batch, N included — so every entry of every example has its own draw: 1/(1 − p)
+    with probability 1 − p, else 0 (inverted dropout). Units for `tail_lines`' ``first``."""
+    units = []
     for k, (vid, shape, p) in enumerate(lw.masks):
         if vid not in used:
             continue
-        dims = shape_code(Value(True, shape).array_shape())
-        body.append(f"# dropout mask m{k}: kept with probability {1 - p:g}, scaled by 1/{1 - p:g}")
-        body.append(f"m{k} = (rng.random({dims}, dtype=DTYPE) >= {p!r}) * DTYPE({1.0 / (1.0 - p)!r})")
-    body.append("")
-    units = [Unit(list(st.code), [safe_text(c) for c in st.comment]) for st in block.stmts]
-    for u in units:         # the batch sums Σ_b … of the gradients: g0 = …, g1 = …
+        units.append(Unit([f"m{k} = (rng.random({shape_code(shape)}, dtype=DTYPE) >= {p!r}) * DTYPE({1.0 / (1.0 - p)!r})"],
+                          [f"dropout mask m{k}: kept with probability {1 - p:g}, scaled by 1/{1 - p:g}"]))
+    return units
+
+
+def tail_lines(kind: str, block, lw: Lowered, spec: Spec, printer: NumpyPrinter, keep: dict, loss_line: str,
+               first: list = ()) -> list:
+    """A function's statements (after the units ``first``: the dropout masks) and its end — the outputs
+    returned (forward); the loss (``loss_line``) and the gradients returned (grad) or each parameter's
+    update (step) — arranged by `codegen.lifetimes`: each gradient and update as early as its operands
+    allow, each temporary deleted after its last use. The per-example and the whole-batch writer
+    (`codegen.numpy_whole_batch`) both end their functions with it."""
+    from symgrad.compiling.compiler import _shape
+    units = list(first) + [Unit(list(st.code), [safe_text(c) for c in st.comment]) for st in block.stmts]
+    for u in units:         # the gradients: g0 = …, g1 = …
         if len(u.code) == 1 and re.match(r"g\d+ = ", u.code[0]):
             u.grad = int(u.code[0][1:u.code[0].index(" ")])
     if kind == "forward":
         units.append(Unit(["return [" + ", ".join(keep[o] for o in lw.outputs) + "]"]))   # a repeated output: its one name
     else:
-        lv = sch.value[lw.loss.id]
-        units.append(Unit(["loss = float(L.sum()) * scale" if lv.batched else "loss = float(L)"]))
+        units.append(Unit([loss_line]))
         if kind == "grad":
             gs = []
             for i, (g, p) in enumerate(zip(lw.grads, spec.params)):
@@ -251,10 +274,10 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
                                       [f"the optimizer's update of p{i} ({name}), entry by entry, as soon as its "
                                        f"gradient is known and nothing reads the old p{i}"], update=i))
             units.append(Unit(["return loss"]))
-    # each gradient and update as early as it can go, each temporary deleted after its last use
+    out = []
     for u in arrange(units):
-        body += ["# " + c for c in u.comment] + u.code
-    return L + [_INDENT + b if b else "" for b in body]
+        out += ["# " + c for c in u.comment] + u.code
+    return out
 
 
 def _slots(spec: Spec) -> tuple:

@@ -13,6 +13,13 @@ The scheduler is `codegen.schedule.Scheduler` with every value unbatched, plus:
 - a gradient is the gradient variable itself (the 1/N of the mean is in the declaration), in a
   buffer of its own, because the optimizer's update is worked out in it.
 
+A dropout mask (``sg.dropout`` of a tensor) is drawn at the start of ``grad`` and ``step``, in its
+declared shape, N included (`codegen.numpy_backend.mask_units`). The function's statements then
+end as the per-example writer's do (`codegen.numpy_backend.tail_lines`), arranged by
+`codegen.lifetimes`: each parameter's update right after the last read of the old parameter —
+through a view of it too (``p3.T``, ``p3.reshape(…)``), which the pass tracks — and each temporary
+deleted after its last use.
+
 >>> import numpy as np, sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
 >>> x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3,))
@@ -154,11 +161,17 @@ class WholeBatchScheduler(Scheduler):
 # The functions of the module
 
 
+def _shape(sym) -> tuple:
+    """A parameter's or input's declared shape: () for a scalar Symbol (a whole-batch declaration may
+    mix scalars with its tensors)."""
+    return tuple(getattr(sym, "shape", ()))
+
+
 def dims_of(spec) -> dict:
     """Symbolic size → generated name (d0, d1, ...), in order of first appearance in the inputs."""
     dims: dict = {}
     for x in spec.inputs:
-        for d in x.shape:
+        for d in _shape(x):
             d = sp.sympify(d)
             for s in sorted(d.free_symbols, key=lambda s: s.name):
                 dims.setdefault(s, f"d{len(dims)}")
@@ -169,7 +182,8 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     """One function (loss, grad, step or forward) of a whole-batch module, as lines."""
     from symgrad.errors import UnsupportedError
 
-    from .numpy_backend import _INDENT, SIGNATURES, T_CHECK, argument_names, unpack_arguments, update_lines
+    from .numpy_backend import (_INDENT, SIGNATURES, T_CHECK, argument_names, mask_units, tail_lines,
+                                unpack_arguments)
     train = kind in ("grad", "step")
     key = "train" if train else kind
     dims = dims_of(spec)
@@ -179,9 +193,11 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
             names[lw.scale] = "scale"
         for vid in _dim_leaves(lw, dims):
             names[vid] = dims[lw.graph.producer[vid].params[0]]
+        for k, (vid, _, _) in enumerate(lw.masks):
+            names[vid] = f"m{k}"
         sch = WholeBatchScheduler(lw.graph, names, lw.notes, printer, consts, dims)
         keep = {o: f"o{i}" for i, o in enumerate(lw.outputs)} if kind == "forward" else {lw.loss: "L"}
-        grads = [(f"g{i}", g, tuple(p.shape)) for i, (g, p) in enumerate(zip(lw.grads, spec.params))] \
+        grads = [(f"g{i}", g, _shape(p)) for i, (g, p) in enumerate(zip(lw.grads, spec.params))] \
             if train else []
         scheduled[key] = (sch, keep, sch.schedule(keep, grads))
     sch, keep, block = scheduled[key]
@@ -205,7 +221,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     for i, x in enumerate(spec.inputs):
         if lw.inputs[i] not in used:
             continue
-        for k, d in enumerate(x.shape):
+        for k, d in enumerate(_shape(x)):
             d = sp.sympify(d)
             if d.is_Symbol and d not in bound:
                 bound[d] = dims[d]
@@ -224,11 +240,11 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     body.append("# shapes at entry")
     for i, p in enumerate(spec.params):
         if train or lw.params[i] in used:
-            s = tuple(int(d) for d in p.shape)
+            s = tuple(int(d) for d in _shape(p))
             body.append(f"assert p{i}.shape == {s!r}, 'parameter p{i} must have shape {s!r}'")
     for i, x in enumerate(spec.inputs):
         if lw.inputs[i] in used:
-            want = sch.shape_code(x.shape)
+            want = sch.shape_code(_shape(x))
             body.append(f"assert x{i}.shape == {want}, 'input x{i} must have shape {want}'")
     from symgrad.compiling.batch_kind import label_bounds
     for i, (n, lo) in label_bounds(spec).items():
@@ -241,27 +257,11 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     if kind != "forward":
         body.append("scale = 1.0  # the seed of reverse mode: the loss is as declared (its mean over N included)")
     body.append("")
-    for st in block.stmts:
-        from symgrad.compiling.compiler import safe_text
-        for c in st.comment:
-            body.append("# " + safe_text(c))
-        body.extend(st.code)
-    if kind == "forward":
-        body.append("return [" + ", ".join(keep[o] for o in lw.outputs) + "]")
-    else:
-        body.append("loss = float(L)")
-        if kind == "loss":
-            body.append("return loss")
-        elif kind == "grad":
-            gs = [f"g{i}" if g is not None else f"numpy.zeros({tuple(int(d) for d in p.shape)!r}, dtype=DTYPE)"
-                  for i, (g, p) in enumerate(zip(lw.grads, spec.params))]
-            body.append(f"return loss, [{', '.join(gs)}]")
-        else:
-            body.append("")
-            body.append("# the optimizer's update, entry by entry: " + type(spec.optimizer).__name__)
-            for i, (g, p) in enumerate(zip(lw.grads, spec.params)):
-                body.extend(update_lines(spec.optimizer, i, g is not None, printer, array=tuple(p.shape) != ()))
-            body.append("return loss")
+    # the statements, then the loss, the gradients or the updates: arranged as the per-example
+    # writer's (codegen.lifetimes: each update as soon as nothing reads the old parameter or a view
+    # of it, each temporary deleted after its last use, a dropout mask too)
+    body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)",
+                       first=mask_units(lw, used, sch.shape_code))
     return L + [_INDENT + b if b else "" for b in body]
 
 
@@ -280,9 +280,9 @@ def legend(spec) -> list:
              ", ".join(f"{n} ({safe_text(repr(s.name))})" for s, n in dims.items()) + " come from the inputs."]
     lines.append("# Parameters:")
     for i, p in enumerate(spec.params):
-        lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {code(p.shape)}")
+        lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {code(_shape(p))}")
     lines.append("# Inputs:")
     for i, x in enumerate(spec.inputs):
-        lines.append(f"#   x{i}  {safe_text(repr(x.name))}  {code(x.shape)}")
+        lines.append(f"#   x{i}  {safe_text(repr(x.name))}  {code(_shape(x))}")
     lines.append(f"# Optimizer: {safe_text(repr(spec.optimizer))}")
     return lines

@@ -62,9 +62,10 @@ def check_declaration(params, inputs, masks, reduction) -> set:
         if isinstance(s, sp.MatrixSymbol):
             raise UnsupportedError(f"{s.name!r} is a MatrixSymbol in a declaration over the batch (size "
                                    f"{', '.join(sorted(d.name for d in sizes))}); declare it with sg.tensor")
-    if masks:
-        raise UnsupportedError("dropout masks (sg.dropout) are per-example; a declaration over the batch "
-                               "has none yet")
+    for m in masks:     # sg.dropout of a tensor: a mask of its shape, N included, drawn per step
+        if isinstance(m, sp.MatrixSymbol):
+            raise UnsupportedError(f"sg.dropout of a matrix (MatrixSymbol) in a declaration over the batch (size "
+                                   f"{', '.join(sorted(d.name for d in sizes))}); apply it to a tensor (sg.tensor)")
     if reduction != "mean":
         raise ArgumentError(f"reduction={reduction!r} applies to per-example declarations; a declaration "
                             f"over the batch is used as written (write sg.sum or sg.mean over N)")

@@ -1,9 +1,12 @@
 """Dropout: each entry of a layer is zeroed with probability p during training.
 
 ``sg.dropout(y, p)`` is ``y ⊙ M`` where ``M`` is a mask symbol of y's shape. A compiled program
-draws M afresh for every example from its seeded NumPy generator in ``.grad`` and ``.step``
-(entries 1/(1 − p) with probability 1 − p, else 0: "inverted" dropout, so the expected value is
-y), and sets M = 1 — dropout off — in ``.loss`` and ``.forward`` (evaluation mode).
+draws M afresh for every call of ``.grad`` and ``.step`` from its seeded NumPy generator (entries
+1/(1 − p) with probability 1 − p, else 0: "inverted" dropout, so the expected value is y), and sets
+M = 1 — dropout off — in ``.loss`` and ``.forward`` (evaluation mode). In a per-example declaration
+(y a matrix or a scalar) M is drawn for every example; in a declaration over the batch (y a tensor
+of shape (N, …), ``sg.tensor``) M is a tensor of y's shape, N included, so every entry of every
+example has its own draw.
 
 The mask is a symbol, so the derivation sees y ⊙ M like any product: ∂L/∂y = M ⊙ ∂L/∂(y ⊙ M).
 
@@ -12,6 +15,9 @@ The mask is a symbol, so the derivation sees y ⊙ M like any product: ∂L/∂y
 >>> d = sg.dropout(y, 0.5)
 >>> d.shape
 (3, 1)
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> sg.dropout(sg.tensor("h", (N, 4)), 0.5).shape
+(N, 4)
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import sympy as sp
 
 from ..errors import ArgumentError
 from .parse import as_expr
+from .tensor import Tensor, is_tensor_expr, shape_of
 
 _count = itertools.count()
 RATES: dict[str, float] = {}        # mask name -> drop probability p
@@ -43,6 +50,17 @@ class DropoutMaskScalar(sp.Symbol):
         return RATES[self.name]
 
 
+class DropoutMaskTensor(Tensor):
+    """The mask of a `dropout` of a tensor expression (NumPy semantics): a tensor of its shape."""
+
+    @property
+    def p(self) -> float:
+        return RATES[self.name]
+
+
+_MASKS = (DropoutMask, DropoutMaskScalar, DropoutMaskTensor)
+
+
 def dropout(y, p: float):
     """``y`` with each entry dropped with probability ``p`` in training (see the module docstring)."""
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
@@ -53,6 +71,8 @@ def dropout(y, p: float):
     RATES[name] = p
     if isinstance(y, sp.MatrixExpr):
         return sp.HadamardProduct(y, DropoutMask(name, *y.shape))
+    if is_tensor_expr(y):       # y ⊙ M elementwise, M of y's shape (a symbolic N included)
+        return y * DropoutMaskTensor(name, shape_of(y))
     return y * DropoutMaskScalar(name, real=True)
 
 
@@ -62,7 +82,7 @@ def masks_in(expr) -> list:
     found, seen, stack = set(), set(), [expr]
     while stack:
         e = stack.pop()
-        if isinstance(e, (DropoutMask, DropoutMaskScalar)):
+        if isinstance(e, _MASKS):
             found.add(e)
             continue
         for a in getattr(e, "args", ()):
@@ -73,7 +93,8 @@ def masks_in(expr) -> list:
 
 
 def switch_off(expr):
-    """``expr`` with every dropout mask set to 1 (evaluation mode)."""
+    """``expr`` with every dropout mask set to 1 (evaluation mode). A tensor mask becomes the number
+    1: it is a factor of an elementwise product (``y * M``), which keeps y's shape."""
     sub = {}
     for m in masks_in(expr):
         sub[m] = sp.OneMatrix(*m.shape) if isinstance(m, DropoutMask) else sp.S.One

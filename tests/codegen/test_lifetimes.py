@@ -76,3 +76,39 @@ def test_a_mask_of_a_value_made_by_the_last_plain_use_comes_after_it(rng):
     ref = _run(units[:-1] + [Unit(["out = v2"])], env)["out"]
     got = _run(arrange(units)[:-1] + [Unit(["out = v2"])], env)["out"]
     np.testing.assert_allclose(got, ref, rtol=1e-14)
+
+
+def _tied_units(view: str):
+    """A whole-batch step in the shape codegen.numpy_whole_batch writes it, where p0 is read through
+    a NAMED view ``v7`` (``view`` of p0) after p0's gradient is final: the decoder h·W₀ᵀ of tied
+    weights. p0's update may come only after v7's last use."""
+    return [Unit(["v1 = x0 @ p0"]), Unit(["v2 = numpy.tanh(v1)"]), Unit([f"v7 = {view}"]),
+            Unit(["g0 = x0.T @ v2"], grad=0),          # final here (a stand-in for ∂L/∂p0)
+            Unit(["v3 = v2 @ v7.reshape((4, 3))"]),    # reads p0 through v7, after g0 is final
+            Unit(["loss = float((v3 ** 2).sum())"]),
+            Unit(["g0 *= 0.1", "p0 -= g0"], update=0), Unit(["return loss"])]
+
+
+def test_a_named_view_of_a_parameter_holds_its_update(rng):
+    """An in-place update of p0 moved above the last read of a name viewing p0 would change what
+    that read sees: the arranged step must compute what the step in the scheduler's order (the pass
+    off) computes, for a transposed, a reshaped and an ``out=`` view."""
+    env = {"x0": rng.normal(size=(5, 3)), "p0": rng.normal(size=(3, 4))}
+    for view in ("p0.T", "p0.reshape((4, 3))", "numpy.transpose(p0)", "numpy.ascontiguousarray(p0.T)",
+                 "p0.T[:, :]", "numpy.negative(p0, out=p0).T"):
+        units = _tied_units(view)
+        lines = _lines(arrange(units))
+        assert lines.index("p0 -= g0") > lines.index("v3 = v2 @ v7.reshape((4, 3))"), view
+        assert lines.index("g0 = x0.T @ v2") < lines.index("v3 = v2 @ v7.reshape((4, 3))"), view   # g0 moved up
+        before, after = _run(units, env), _run(arrange(units), env)
+        for k in ("p0", "loss"):
+            np.testing.assert_allclose(after[k], before[k], rtol=1e-14, err_msg=view)
+
+
+def test_a_new_array_made_from_a_parameter_does_not_hold_its_update():
+    """``(x0 @ p0).reshape(…)`` and ``p0.T.copy()`` are new arrays, no views of p0: p0's update goes
+    before their later uses (only a view's base counts)."""
+    for made in ("(x0 @ p0).reshape((4, 5)).T", "p0.T.copy()", "numpy.tanh(p0)", "p0 @ p0.T"):
+        units = _tied_units(made)
+        lines = _lines(arrange(units))
+        assert lines.index("p0 -= g0") < lines.index("v3 = v2 @ v7.reshape((4, 3))"), made
