@@ -275,8 +275,12 @@ def _broadcast_like(e) -> bool:
     drops axes of size 1 (γ of shape (D,) viewed as (1, D)); not a reshape that regroups entries."""
     if e.prim is not A.reshape_p:
         return True
-    def core(shape):
-        return [d for d in shape if d != 1]
+
+    def core(shape):                   # NumPy broadcasting adds (and drops) 1-axes in front only:
+        shape = list(shape)            # b of shape (F,) against (N, F, H, W) is b.reshape(1, F, 1, 1)
+        while shape and shape[0] == 1:
+            shape.pop(0)
+        return shape
     return core(e.inputs[0].shape) == core(e.out.shape)
 
 
@@ -319,11 +323,30 @@ def local_rule(eqn, i: int, disp: dict, graph):
         a, b = (str(disp[v.id]) for v in eqn.inputs)
         return (f"matrix product: ∇{a} = δ @ {b}ᵀ" if i == 0 else f"matrix product: ∇{b} = {a}ᵀ @ δ"), None
     return {
+        "conv": ("convolution: ∇x is the full convolution of δ with the flipped kernel" if i == 0 else
+                 "convolution: ∇w is the correlation of the input with δ"),
         "matmul": ("matrix product: ∇W = δ·yᵀ" if i == 0 else "matrix product: ∇y = Wᵀ·δ"),
         "transpose": "transpose: the gradient is transposed back",
         "sum": "sum: every entry receives the gradient (the Jacobian of a sum is a row of ones)",
         "broadcast": "broadcast: the gradients of the copies are summed",
     }.get(prim.name, prim.rule), None
+
+
+def _through_alias(nm, eqn, disp, g) -> str:
+    """The rule of an edge that enters its node through reshapes and broadcasts shown as their input:
+    γ broadcast over the batch sums its gradient over the batch; a reshape that only adds 1-axes
+    (x viewed as (1, 1, H, W) for a one-image convolution) is no step, and the rule is the node's."""
+    chain, vid = [eqn], eqn.out.id
+    while vid in nm.alias:
+        nxt = nm.consumers[vid][0]
+        k = next(j for j, v in enumerate(nxt.inputs) if v.id == vid)
+        if nxt.out.id not in nm.alias:
+            if all(e.prim is A.reshape_p for e in chain):
+                return local_rule(nxt, k, disp, g)[0]
+            break
+        chain.append(nxt)
+        vid = nxt.out.id
+    return "broadcast: the gradient is summed over the axes the value was repeated along"
 
 
 def _is_tensor(x) -> bool:
@@ -444,8 +467,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             o = nm.owner(eqn.out.id)
             cname = str(disp[o])
             rname, local = local_rule(eqn, i, disp, g)
-            if eqn.out.id in nm.alias:          # γ broadcast over the batch: its gradient sums over it
-                rname = "broadcast: the gradient is summed over the axes the value was repeated along"
+            if eqn.out.id in nm.alias:
+                rname = _through_alias(nm, eqn, disp, g)
             chain1.append([partial(out_name, cname, ()), partial(cname, str(node), ())]
                           if shape == () else [gsym[o], partial(cname, str(node), ())])
             rules.append(Rule(rname, partial(cname, str(node), ()), local))
