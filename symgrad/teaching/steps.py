@@ -39,6 +39,7 @@ from ..frontend.parse import as_expr
 from ..core.lower import _shape_of
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder, eqn_to_sympy
+from . import statistics as _statistics
 from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, partial, rule_name
@@ -145,7 +146,7 @@ def _known(d) -> list:
 class Naming:
     """Display symbols for the forward graph's nodes (var id -> SymPy symbol or expression)."""
 
-    def __init__(self, d, names=None, output_name=None):
+    def __init__(self, d, names=None, output_name=None, optional=None):
         g, low = d.ir, d.lowering
         self.graph = g
         from ..frontend.tensor import Tensor
@@ -180,6 +181,14 @@ class Naming:
             self.user_named.add(v.id)
             used.add(name)
             self.user_exprs[low.exprs[v.id]] = disp[v.id]   # v's form in the expanded gradients
+        # names symgrad gives (x̂, μ, σ² of a batch norm): taken where the node is one of f's and the
+        # user has named neither it nor anything else so
+        for sym, expr in (optional or {}).items():
+            v = low(as_expr(expr, "names", symbols=_known(d)))
+            if v.id in in_f and v.id not in disp and str(sym) not in used:
+                disp[v.id] = _mk(str(sym), v.shape, self.tensor)
+                self.user_named.add(v.id)
+                used.add(str(sym))
         root = d.output
         if root.id not in disp or g.producer[root.id].prim is R.const_p:
             has_mat = any(isinstance(s, sp.MatrixSymbol) for s in getattr(d.f, "free_symbols", ()))
@@ -391,10 +400,17 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     """
     if convention not in (None, "row", "column"):
         raise SymgradError(f"convention must be 'row' or 'column', got {convention!r}")
-    d = with_names(d, names)
+    norms = _statistics.find(d.f) if d.mode == "reverse" else []
+    auto = _statistics.auto_names(norms)          # x̂, μ, σ² of a batch norm, unless the user named them
+    d = with_names(d, {**auto, **(names or {})})
     if d.mode == "forward":
         return _forward_steps(d, at, names, output_name, number_format)
-    nm = Naming(d, names, output_name)
+    # a variance the user named is taken as optional: with a number for N, var/4 + ε lowers to one
+    # node and σ² has none (its name is then used in the statistics' steps alone)
+    variances = [n.var for n in norms]
+    strict = {k: v for k, v in (names or {}).items() if not any(v == w for w in variances)}
+    loose = {k: v for k, v in (names or {}).items() if k not in strict}
+    nm = Naming(d, strict, output_name, optional={**loose, **auto})
     g, disp = d.ir, nm.disp
     known = _known(d)
     given = {as_expr(k, "given", symbols=known): as_expr(v, f"given[{k}]", symbols=known)
@@ -507,6 +523,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         delta_of = partial(out_name, str(node), shape, tensor=nm.tensor) if getattr(lhs, "name", "").startswith("delta(") else None
         steps.append(NodeStep(node, lhs, rhs, rules, note, val, full, delta_of, total))
 
+    if norms:              # batch statistics: cs231n's ∂L/∂σ², ∂L/∂μ, ∂L/∂x instead of the lowering's nodes
+        steps = _statistics.rewrite(steps, norms, d, nm, out_name, gsym, vals, at, names)
     defs = []
     for e in nm.fwd:
         if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias:
