@@ -10,8 +10,8 @@ square, its sum, ...); a slide skips those and writes the three gradients of the
     ∂L/∂x  = ∂L/∂x̂/√(σ² + ε) + ∂L/∂σ² · 2·(x − μ)/N + ∂L/∂μ/N
 
 Here `find` recognises x̂ in f (the user's ``(x - x.mean(axis=0)) / sp.sqrt(x.var(axis=0) + eps)``,
-or the variance spelled ``((x - μ)**2).mean(axis=0)``); `auto_names` names x̂, μ and σ² when the user
-has not, so that they are nodes of the derivation; `rewrite` replaces reverse mode's steps between x
+or the variance spelled ``((x - μ)**2).mean(axis=0)``); `plan` names x̂, μ and σ² when the user has
+not, so that they are nodes of the derivation; `rewrite` replaces reverse mode's steps between x
 and x̂ by the three above, with their numbers at the point (computed from the formulas, and equal to
 reverse mode's: tests/teaching/test_statistics_steps.py checks them against `sg.grad`).
 
@@ -114,16 +114,31 @@ def find(f) -> list:
     return out
 
 
-def auto_names(norms) -> dict:
-    """Names for x̂, μ and σ² of each normalisation ({Tensor: expression}); a second one is
-    numbered (x̂₂, μ₂, σ₂²). The caller lets the user's own names take precedence."""
+def plan(f):
+    """(names, norms): names for x̂, μ and σ² of each normalisation in f ({Tensor: expression}, the
+    innermost layer first: a name of an outer layer holds the inner x̂ as a node, so they are
+    applied in this order), and the normalisations as they are in f once named. A second layer
+    is numbered (x̂₂, μ₂, σ²₂). The caller lets the user's own names take precedence."""
+    from .names import occurs, regroup
+    for _ in range(len(find(f))):           # one x̂ made a node per round, the innermost first
+        todo = [n for n in find(f) if not occurs(f, n.xhat)]
+        if not todo:
+            break
+        inner = [n for n in todo if not any(m is not n and n.z.has(m.mean) for m in todo)] or todo
+        g = regroup(f, {T.Tensor("xhat", T.shape_of(inner[0].z)): inner[0].xhat})
+        if g is f:
+            break
+        f = g
+    norms = find(f)
+    found = list(norms)                     # (list.sort empties the list while it sorts)
+    norms.sort(key=lambda n: sum(n.z.has(m.mean) for m in found if m is not n))     # innermost first
     names = {}
     for k, n in enumerate(norms, 1):
         tag = f"_{k}" if len(norms) > 1 else ""
         names[T.Tensor(f"xhat{tag}", T.shape_of(n.z))] = n.xhat
         names[T.Tensor(f"mu{tag}", T.shape_of(n.mean))] = n.mean
         names[T.Tensor(f"sigma{tag}^2", T.shape_of(n.var))] = n.var
-    return names
+    return names, norms
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -168,7 +183,7 @@ def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
         return sp.Symbol(str(nm.disp[vid]) if vid in nm.user_named else default)
     zname, xname = str(nm.disp[z.id]), str(nm.disp[xh.id])
     M, S = sym(n.mean, "mu"), given_var or sym(n.var, "sigma^2")
-    idx = "n" if n.axes == (0,) else "j"
+    idx = "n" if n.axes == (0,) else "i"         # the examples of a batch; the entries a layer norm takes
     zn, z0 = sp.Symbol(_indexed(zname, idx)), sp.Symbol(zname)
     count = sp.Mul(*[T.shape_of(n.z)[a] for a in n.axes])
     div = count - n.correction
@@ -193,7 +208,7 @@ def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
     # ∂L/∂z = ∂L/∂x̂/√(σ² + ε) + ∂L/∂σ² · 2·(z − μ)/N + ∂L/∂μ/N
     z_form = [[over_root(dx)], [dS, prod(2, dev, per(div))], [dM, per(count)]]
 
-    over = "the batch" if n.axes == (0,) else "the normalised axis"
+    over = "every example n of the batch" if n.axes == (0,) else "every entry i it normalises"
     pretty = lambda e: show(e, "unicode")           # noqa: E731 - names in the rules' prose
     eps_note = f"ε = {sp.nsimplify(n.eps) if isinstance(n.eps, sp.Float) else n.eps}"
     from .steps import NodeStep, Rule
@@ -201,14 +216,14 @@ def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
     sub = _sub(idx)
     s_step = NodeStep(S, dS, [Chain([[Σ(prod(dx_n, part(_indexed(xname, idx), str(S))))]]), Chain([s_form])]
                       + ([Value(vs["S"])] if vs else []),
-                      [Rule(f"the variance {pretty(S)} is shared by every example {idx} of {over}, so its gradient "
+                      [Rule(f"the variance {pretty(S)} is shared by {over}, so its gradient "
                             f"sums over {idx}; {eps_note}", part(_indexed(xname, idx), str(S)),
                             prod(dev_n, _HALF, pow32))],
                       value=vs and vs["S"], result=prod(*s_form))
     m_step = NodeStep(M, dM, [Chain([[Σ(prod(dx_n, part(_indexed(xname, idx), str(M))))],
                                      [dS, part(str(S), str(M))]]),
                               Chain(m_form)] + ([Value(vs["M"])] if vs else []),
-                      [Rule(f"the mean {pretty(M)} is shared by every example {idx} of {over}, so its gradient sums "
+                      [Rule(f"the mean {pretty(M)} is shared by {over}, so its gradient sums "
                             f"over {idx}", part(_indexed(xname, idx), str(M)), prod(-1, inv_root)),
                        Rule(f"{pretty(S)} = Σ{sub} ({pretty(zn)} − {pretty(M)})²/{pretty(div)} depends on {pretty(M)} too", part(str(S), str(M)),
                             prod(-2, per(div), Σ(dev_n)))],
@@ -239,7 +254,7 @@ def _indexed(name, idx):
 
 
 def _sub(idx):
-    return {"n": "ₙ", "j": "ⱼ"}[idx]
+    return {"n": "ₙ", "i": "ᵢ"}[idx]
 
 
 def _values(n, zid, steps, xname, vals, div, count):

@@ -400,8 +400,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     """
     if convention not in (None, "row", "column"):
         raise SymgradError(f"convention must be 'row' or 'column', got {convention!r}")
-    norms = _statistics.find(d.f) if d.mode == "reverse" else []
-    auto = _statistics.auto_names(norms)          # x̂, μ, σ² of a batch norm, unless the user named them
+    # x̂, μ, σ² of a batch norm named (unless the user named them), in f as it is once named
+    auto, norms = _statistics.plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])
     d = with_names(d, {**auto, **(names or {})})
     if d.mode == "forward":
         return _forward_steps(d, at, names, output_name, number_format)

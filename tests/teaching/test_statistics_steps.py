@@ -142,3 +142,28 @@ def test_statistics_latex_compiles_without_overfull_boxes(tmp_path):
             log = (tmp_path / f"{name}.log").read_text(errors="replace")
             wide = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
             assert all(w <= 10 for w in wide), f"{name}: overfull by {max(wide)} pt"
+
+
+def test_layer_norm_sums_over_the_entries_it_normalises():
+    x, dout = sg.tensor("x", (N, 4)), sg.tensor("dout", (N, 4))
+    xh = (x - x.mean(axis=-1, keepdims=True)) / sp.sqrt(sg.var(x, axis=-1, keepdims=True) + EPS)
+    L = sg.sum(xh * dout)
+    at = {x: rng.normal(size=(3, 4)), dout: rng.normal(size=(3, 4))}
+    steps = sg.derive(L, [x], output_name="L").explain(at=at)
+    assert "= −Σᵢ ∂L/∂x̂ᵢ/√(σ² + ε) + ∂L/∂σ² · (−2/4) · Σᵢ (xᵢ − μ)" in steps.render("unicode")
+    want = sg.numeric(sg.grad(L, x), {"x": at[x], "dout": at[dout]})
+    np.testing.assert_allclose(steps.find("x").value, want, rtol=1e-9, atol=1e-12)
+
+
+def test_two_batch_norm_layers_each_get_their_statistics():
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "train_bn_digits", Path(__file__).resolve().parents[2] / "examples" / "train_bn_digits.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    loss, _, params, _ = mod.bn_mlp([8, 6, 5, 3])
+    text = sg.derive(loss, params).render("unicode")
+    for k in "₁₂":
+        assert f"∂f/∂μ{k} = Σₙ ∂f/∂x̂{k}ₙ·∂x̂{k}ₙ/∂μ{k} + ∂f/∂σ²{k} · ∂σ²{k}/∂μ{k} = −Σₙ ∂f/∂x̂{k}ₙ/√(σ²{k} + ε)" in text
+    assert "∂u₁₃/∂μ" not in text and " = −∂f/∂u" not in text
