@@ -293,7 +293,10 @@ def picture(d, *, layout: str = "auto", mode: str | None = None, seed=None, at=N
         raise ArgumentError(f"mode must be 'reverse' or 'forward', got {mode!r}")
     if seed is not None and mode != "forward":
         raise ArgumentError("seed= is the tangent forward mode starts from: give it with mode='forward'")
-    nm = Naming(d, names, output_name)
+    from .recognise import recognise
+    from .statistics import plan
+    auto = plan(recognise(d.f))[0] if d.mode == "reverse" else {}     # x̂, μ, σ² named, as in the steps
+    nm = Naming(d, names, output_name, optional=auto)
     pic = _Picture(d, nm, at, number_format, given)
     if mode == "forward":
         pic.forward(seed)

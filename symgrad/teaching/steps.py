@@ -189,6 +189,7 @@ class Naming:
                 disp[v.id] = _mk(str(sym), v.shape, self.tensor)
                 self.user_named.add(v.id)
                 used.add(str(sym))
+                self.user_exprs[low.exprs[v.id]] = disp[v.id]
         root = d.output
         if root.id not in disp or g.producer[root.id].prim is R.const_p:
             has_mat = any(isinstance(s, sp.MatrixSymbol) for s in getattr(d.f, "free_symbols", ()))

@@ -167,3 +167,29 @@ def test_two_batch_norm_layers_each_get_their_statistics():
     for k in "₁₂":
         assert f"∂f/∂μ{k} = Σₙ ∂f/∂x̂{k}ₙ·∂x̂{k}ₙ/∂μ{k} + ∂f/∂σ²{k} · ∂σ²{k}/∂μ{k} = −Σₙ ∂f/∂x̂{k}ₙ/√(σ²{k} + ε)" in text
     assert "∂u₁₃/∂μ" not in text and " = −∂f/∂u" not in text
+
+
+def test_batch_norm_example(capsys, tmp_path):
+    import importlib.util
+    import sys
+    from pathlib import Path
+    from picture_parse import edges
+    examples = Path(__file__).resolve().parents[2] / "examples" / "teaching"
+    sys.path.insert(0, str(examples))
+    spec = importlib.util.spec_from_file_location("teaching_batch_norm", examples / "batch_norm.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.main(["--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "∂L/∂μ = Σₙ ∂L/∂x̂ₙ·∂x̂ₙ/∂μ + ∂L/∂σ² · ∂σ²/∂μ = −Σₙ ∂L/∂x̂ₙ/√(σ² + ε)" in out
+    assert "∂L/∂γ = (dout ⊙ x̂).sum(axis=0)" in out.split("Gradient:")[1]
+    at = mod.point()
+    tx = torch.tensor(at[mod.x], requires_grad=True)
+    mu = tx.mean(0)
+    xhat = (tx - mu) / torch.sqrt(((tx - mu) ** 2).mean(0) + 1e-5)
+    ((torch.tensor(at[mod.gamma]) * xhat + torch.tensor(at[mod.beta])) * torch.tensor(at[mod.dout])).sum().backward()
+    steps = mod.build(at=at).steps
+    np.testing.assert_allclose(steps.find("x").value, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    # the picture names the statistics as the steps do: μ's edge carries ∂L/∂μ
+    src = mod.build().graph().source
+    assert any(name == "μ" or "∂L/∂μ" in (gv or "") for name, _, gv, _ in edges(src)), edges(src)
