@@ -34,6 +34,7 @@ import sympy as sp
 from ..frontend import tensor as T
 from .notation import BatchSum, Chain, Value, partial
 from .render import show
+from .step_record import NodeStep, Rule
 
 _HALF = sp.Rational(-1, 2)
 
@@ -211,7 +212,6 @@ def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
     over = "every example n of the batch" if n.axes == (0,) else "every entry i it normalises"
     pretty = lambda e: show(e, "unicode")           # noqa: E731 - names in the rules' prose
     eps_note = f"ε = {sp.nsimplify(n.eps) if isinstance(n.eps, sp.Float) else n.eps}"
-    from .steps import NodeStep, Rule
     vs = _values(n, z.id, steps, xname, vals, div, count) if at is not None else None
     sub = _sub(idx)
     s_step = NodeStep(S, dS, [Chain([[Σ(prod(dx_n, part(_indexed(xname, idx), str(S))))]]), Chain([s_form])]

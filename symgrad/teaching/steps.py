@@ -43,41 +43,13 @@ from . import statistics as _statistics
 from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, partial, rule_name
+from .step_record import NodeStep, Rule
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
 _MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
 SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
 LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `Naming` calls it: z, z^(2), z^(1)_2
 MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
-
-
-# ---------------------------------------------------------------------------------------------------
-# What a step holds.
-
-@dataclass
-class Rule:
-    """The local rule behind one term: its name, and ∂c/∂n = local (local None for matrix rules)."""
-    name: str
-    lhs: Any = None
-    local: Any = None
-
-
-@dataclass
-class NodeStep:
-    """The step for one node n: ``lhs = rhs[0] = rhs[1] = ...``; ``rules`` explain each term."""
-    node: Any                 # the node's display symbol
-    lhs: Any                  # ∂L/∂n (or δ)
-    rhs: list                 # Chain | SymPy expression | Value, in order
-    rules: list = field(default_factory=list)
-    note: Any = ""            # "seed", "sweep k", or parts (strings and symbols): "fan-out: e reaches a ..."
-    value: Any = None         # ∂L/∂n at the point, when given
-    expr: Any = None          # ∂L/∂n written in the user's symbols (None when too long)
-    delta_of: Any = None      # for δ symbols: the ∂L/∂n they stand for
-    result: Any = None        # ∂L/∂n in the gradients of the nodes above (δ₂·y₁ᵀ)
-
-    def text(self, fmt: str = "text", **kw) -> str:
-        from .render import render_step
-        return render_step(self, fmt, **kw)
 
 
 @dataclass
