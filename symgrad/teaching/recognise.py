@@ -69,8 +69,10 @@ def recognise(f):
     >>> recognise(sum(g[k, l] * x[k:k + 4, l:l + 4] for k in range(2) for l in range(2)))
     conv2d(x.reshape(1, 1, 5, 5), g.reshape(1, 1, 2, 2)).reshape(4, 4)
     """
+    slices = isinstance(f, sp.Basic) and f.has(T.Index)      # else no Add needs as_conv's look
+
     def rewrite(node):
-        conv = _conv_of(node)
+        conv = _conv_of(node) if slices else None
         if conv is not None:
             return conv
         z = _softmax_arg(node)

@@ -107,6 +107,8 @@ def _match(mul):
 def find(f) -> list:
     """The normalisations in f (tensor declarations), each once, in the order met."""
     out, seen = [], set()
+    if not (isinstance(f, sp.Basic) and f.has(T.Reduce)):     # no mean anywhere (a matrix network)
+        return out
     for node in sp.preorder_traversal(f):
         n = _match(node) if isinstance(node, sp.Mul) and node.has(T.Reduce) else None
         if n is not None and (n.z, n.axes) not in seen:
