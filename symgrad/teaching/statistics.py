@@ -157,6 +157,23 @@ def rewrite(steps: list, norms, d, nm, out_name, gsym, vals, at, names=None) -> 
     return steps
 
 
+def _region(nm, g, z, xh, mu):
+    """The nodes strictly between z and x̂ (the lowering of μ, σ², x − μ, ...), or None when one
+    of them, or z itself, feeds anything but x̂'s computation (then reverse mode's steps stay)."""
+    below = {e.out.id for e in g.ancestors([xh])}
+    above, todo = set(), [z.id]                      # what depends on z
+    while todo:
+        for e in nm.consumers.get(todo.pop(), ()):
+            if e.out.id not in above:
+                above.add(e.out.id)
+                todo.append(e.out.id)
+    region = (below & above) - {xh.id}
+    if mu.id not in region or any(c.out.id not in region | {xh.id}
+                                  for v in region | {z.id} for c in nm.consumers.get(v, ())):
+        return None
+    return region
+
+
 def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
     g, low = d.ir, d.lowering
     try:
@@ -166,18 +183,10 @@ def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
     fwd = {e.out.id for e in nm.fwd}
     if xh.id not in nm.user_named or z.id not in fwd or mu.id not in fwd:
         return steps
-    below = {e.out.id for e in g.ancestors([xh])}
-    above, todo = set(), [z.id]                      # what depends on z
-    while todo:
-        for e in nm.consumers.get(todo.pop(), ()):
-            if e.out.id not in above:
-                above.add(e.out.id)
-                todo.append(e.out.id)
-    region = (below & above) - {xh.id}
-    # the nodes between z and x̂ serve x̂ alone, and z feeds nothing else (its step is all cs231n's)
-    if mu.id not in region or any(c.out.id not in region | {xh.id}
-                                  for v in region | {z.id} for c in nm.consumers.get(v, ())):
+    region = _region(nm, g, z, xh, mu)
+    if region is None:
         return steps
+
     def sym(e, default):            # the name of μ or σ² (the user's, or ours); σ² may be no node
         try:                        # (x.var(axis=0)/4 + ε lowers to one node with a number for N)
             vid = low(e).id
@@ -199,15 +208,15 @@ def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
     dS, dM = partial(out_name, str(S)), partial(out_name, str(M))
     dev_n = sp.Add(zn, -M, evaluate=False)
     dev = sp.Add(z0, -M, evaluate=False)
-    Σ = lambda e: BatchSum(e, sp.Symbol(idx))       # noqa: E731
+    over_n = lambda e: BatchSum(e, sp.Symbol(idx))  # noqa: E731 - Σₙ e
     prod = lambda *a: sp.Mul(*a, evaluate=False)    # noqa: E731 - kept as written
     part = partial
 
     # ∂L/∂σ² = Σₙ ∂L/∂x̂ₙ·(xₙ − μ) · (−1/2)·(σ² + ε)^(−3/2)
     pow32 = sp.Pow(shifted, sp.Rational(-3, 2), evaluate=False)
-    s_form = [Σ(prod(dx_n, dev_n)), _HALF, pow32]
+    s_form = [over_n(prod(dx_n, dev_n)), _HALF, pow32]
     # ∂L/∂μ = −Σₙ ∂L/∂x̂ₙ/√(σ² + ε) + ∂L/∂σ² · (−2/N)·Σₙ (xₙ − μ)
-    m_form = [[prod(-1, over_root(Σ(dx_n)))], [dS, prod(-2, per(div)), Σ(dev_n)]]
+    m_form = [[prod(-1, over_root(over_n(dx_n)))], [dS, prod(-2, per(div)), over_n(dev_n)]]
     # ∂L/∂z = ∂L/∂x̂/√(σ² + ε) + ∂L/∂σ² · 2·(z − μ)/N + ∂L/∂μ/N
     z_form = [[over_root(dx)], [dS, prod(2, dev, per(div))], [dM, per(count)]]
 
@@ -216,19 +225,19 @@ def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
     eps_note = f"ε = {sp.nsimplify(n.eps) if isinstance(n.eps, sp.Float) else n.eps}"
     vs = _values(n, z.id, steps, xname, vals, div, count) if at is not None else None
     sub = _sub(idx)
-    s_step = NodeStep(S, dS, [Chain([[Σ(prod(dx_n, part(_indexed(xname, idx), str(S))))]]), Chain([s_form])]
+    s_step = NodeStep(S, dS, [Chain([[over_n(prod(dx_n, part(_indexed(xname, idx), str(S))))]]), Chain([s_form])]
                       + ([Value(vs["S"])] if vs else []),
                       [Rule(f"the variance {pretty(S)} is shared by {over}, so its gradient "
                             f"sums over {idx}; {eps_note}", part(_indexed(xname, idx), str(S)),
                             prod(dev_n, _HALF, pow32))],
                       value=vs and vs["S"], result=prod(*s_form))
-    m_step = NodeStep(M, dM, [Chain([[Σ(prod(dx_n, part(_indexed(xname, idx), str(M))))],
+    m_step = NodeStep(M, dM, [Chain([[over_n(prod(dx_n, part(_indexed(xname, idx), str(M))))],
                                      [dS, part(str(S), str(M))]]),
                               Chain(m_form)] + ([Value(vs["M"])] if vs else []),
                       [Rule(f"the mean {pretty(M)} is shared by {over}, so its gradient sums "
                             f"over {idx}", part(_indexed(xname, idx), str(M)), prod(-1, inv_root)),
-                       Rule(f"{pretty(S)} = Σ{sub} ({pretty(zn)} − {pretty(M)})²/{pretty(div)} depends on {pretty(M)} too", part(str(S), str(M)),
-                            prod(-2, per(div), Σ(dev_n)))],
+                       Rule(f"{pretty(S)} = Σ{sub} ({pretty(zn)} − {pretty(M)})²/{pretty(div)} depends on "
+                            f"{pretty(M)} too", part(str(S), str(M)), prod(-2, per(div), over_n(dev_n)))],
                       value=vs and vs["M"], result=sp.Add(*[prod(*t) for t in m_form], evaluate=False))
     z_step = NodeStep(nm.disp[z.id], gsym[z.id],
                       [Chain([[dx, part(xname, zname)], [dS, part(str(S), zname)], [dM, part(str(M), zname)]]),

@@ -71,7 +71,9 @@ def test_a_pool_into_a_pool_shows_the_values_in_the_layers_shape():
     (fv, gv), = [(fv, gv) for _, fv, gv, dst in edges(src) if node_names(src).get(dst) == "avg pool 2×2, stride 1"]
     want = torch.nn.functional.max_pool2d(torch.tensor(xv), 2, stride=1).numpy()[0, 0]     # 3×3, no window axis
     np.testing.assert_allclose(np.array(eval(fv.replace("−", "-"))), want, atol=1e-3)      # noqa: S307
-    np.testing.assert_allclose(np.array(eval(gv.replace("−", "-"))), np.full((3, 3), 0.25) * [[1, 2, 1], [2, 4, 2], [1, 2, 1]], atol=1e-3)  # noqa: S307,E501
+    # Σ of the 2×2 averages: each entry of the 3×3 max-pool output is in 1, 2 or 4 windows, 1/4 each
+    windows = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    np.testing.assert_allclose(np.array(eval(gv.replace("−", "-"))), windows / 4, atol=1e-3)      # noqa: S307
 
 
 def test_conv_with_a_bias_derives_in_cs231n_form():

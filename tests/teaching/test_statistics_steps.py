@@ -165,7 +165,8 @@ def test_two_batch_norm_layers_each_get_their_statistics():
     loss, _, params, _ = mod.bn_mlp([8, 6, 5, 3])
     text = sg.derive(loss, params).render("unicode")
     for k in "₁₂":
-        assert f"∂f/∂μ{k} = Σₙ ∂f/∂x̂{k}ₙ·∂x̂{k}ₙ/∂μ{k} + ∂f/∂σ²{k} · ∂σ²{k}/∂μ{k} = −Σₙ ∂f/∂x̂{k}ₙ/√(σ²{k} + ε)" in text
+        assert (f"∂f/∂μ{k} = Σₙ ∂f/∂x̂{k}ₙ·∂x̂{k}ₙ/∂μ{k} + ∂f/∂σ²{k} · ∂σ²{k}/∂μ{k} = "
+                f"−Σₙ ∂f/∂x̂{k}ₙ/√(σ²{k} + ε)") in text
     assert "∂u₁₃/∂μ" not in text and " = −∂f/∂u" not in text
 
 
