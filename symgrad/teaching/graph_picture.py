@@ -441,7 +441,9 @@ class _Picture:
             if self.g.producer[u.id].prim is not A.reshape_p:
                 break
             seen = tuple(u.shape)
-        return seen
+        # only where they drop axes (the max's window axis); a bias b of shape (F,) viewed as
+        # (1, F, 1, 1) on its way to a broadcast is shown as b
+        return seen if seen is not None and len(seen) < len(v.shape) else None
 
     # -- reverse mode --------------------------------------------------------------------------------
     def reverse(self):

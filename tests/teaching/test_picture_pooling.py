@@ -81,3 +81,25 @@ def test_conv_with_a_bias_derives_in_cs231n_form():
     dout = sg.tensor("dout", (N, 2, 4, 6))
     text = sg.derive(sg.sum(sg.conv2d(x, w, b) * dout), [w, b], output_name="L").render("unicode")
     assert "∂L/∂b = dout.sum(axis=(0, 2, 3))" in text.split("Gradient:")[1]
+
+
+def test_the_cnn_example_picture_shows_the_bias_and_its_gradient():
+    import importlib.util
+    import sys
+    from pathlib import Path
+    examples = Path(__file__).resolve().parents[2] / "examples" / "teaching"
+    sys.path.insert(0, str(examples))
+    spec = importlib.util.spec_from_file_location("teaching_conv_layer", examples / "conv_layer.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    d, at = mod.cnn()
+    src = d.graph(at=at).source
+    assert {"conv 3×3", "relu", "max pool 2×2"} <= set(node_names(src).values())
+    (fv, gv), = [(fv, gv) for name, fv, gv, _ in edges(src) if name == "b"]
+    xs, ws, bs, ts = sorted(at, key=lambda s: "xwbt".index(s.name))
+    tb = torch.tensor(at[bs], requires_grad=True)
+    p = F.max_pool2d(torch.relu(F.conv2d(torch.tensor(at[xs]), torch.tensor(at[ws]), tb)), 2)
+    (((p - torch.tensor(at[ts])) ** 2).sum() / 2).backward()
+    grid = lambda s: np.array(eval(s.replace("−", "-"))).ravel()      # noqa: E731,S307 - the printed numbers
+    np.testing.assert_allclose(grid(fv), at[bs], atol=1e-3)           # b itself, not b.reshape(1, 2, 1, 1)
+    np.testing.assert_allclose(grid(gv), tb.grad.numpy(), rtol=1e-3)
