@@ -2,8 +2,12 @@
 correlation of the input with δ, ∂L/∂x the full convolution of δ with the flipped kernel, and the
 pooling switch.
 
+It also draws the layer as a slide does (out/teaching/cnn.png): conv 3×3 → relu → max pool 2×2, one
+operation each, with the forward values above each edge and ∂L/∂· below.
+
     PYTHONPATH=. python examples/teaching/conv_layer.py [--out out/teaching] [--format latex]
 """
+import shutil
 import sys
 
 import numpy as np
@@ -26,6 +30,17 @@ def build():
     conv = sg.conv2d(x, w, b, stride=2, padding=1)                  # (N, 4, 4, 4)
     h = sg.tensor("h", (N, 4, 4, 4))
     return layer_notes(conv), layer_notes(sg.max_pool2d(h, 2))
+
+
+def cnn(seed=0):
+    """(derivation, point) of a small CNN layer with a squared-error loss, for its picture."""
+    xs, ws, bs, ts = (sg.tensor("x", (1, 1, 6, 6)), sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)),
+                      sg.tensor("t", (1, 2, 2, 2)))
+    p = sg.max_pool2d(sg.relu(sg.conv2d(xs, ws, bs)), 2)
+    rng = np.random.default_rng(seed)
+    at = {xs: rng.normal(size=(1, 1, 6, 6)).round(2), ws: rng.normal(size=(2, 1, 3, 3)).round(2),
+          bs: np.array([0.1, -0.1]), ts: rng.normal(size=(1, 2, 2, 2)).round(2)}
+    return sg.derive(sg.sum((p - ts) ** 2) / 2, [ws, bs]), at
 
 
 def check_numbers(seed=0):
@@ -51,6 +66,10 @@ def main(argv=None):
     print(f"∂L/∂w against the loop: largest difference {check_numbers():.1e}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "conv_layer.tex").write_text("\n\n".join(n.latex() for n in notes) + "\n")
+    if shutil.which("dot") is not None:
+        from symgrad.teaching.graph_picture import save
+        d, at = cnn()
+        print(f"picture: {save(d.graph(at=at), args.out / 'cnn.png')}")
 
 
 if __name__ == "__main__":

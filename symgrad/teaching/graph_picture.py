@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 import operator
 from collections import defaultdict
 from pathlib import Path
@@ -33,6 +34,7 @@ import numpy as np
 import sympy as sp
 
 from ..core import array_rules as A
+from ..core import conv_rules as CR
 from ..core import rules as R
 from ..core.evaluate import evaluate
 from ..core.forward import forward as forward_sweep
@@ -64,9 +66,62 @@ _NAMED = {"matmul": "·", "bmatmul": "·", "transpose": "ᵀ", "sum": "Σ", "log
 _AXIS = {"rsum": "Σ", "rmax": "max", "lse": "logsumexp"}
 
 
+def _window_text(kernel, stride, pads, dilation, default_stride) -> str:
+    """kernel 2×2 (and the stride, padding, dilation where they are not the defaults), as the user
+    wrote them: "2×2", "3×3, stride 2, padding 1"."""
+    out = "×".join(str(k) for k in kernel)
+    if tuple(stride) != tuple(default_stride):
+        out += ", stride " + _one(stride)
+    if any(lo or hi for lo, hi in pads):
+        out += ", padding " + (_one([lo for lo, _ in pads]) if all(lo == hi for lo, hi in pads) else str(tuple(pads)))
+    if any(d != 1 for d in dilation):
+        out += ", dilation " + _one(dilation)
+    return out
+
+
+def _one(xs) -> str:
+    """(2, 2) as 2, as conv2d(stride=2) takes it; (2, 1) as (2, 1)."""
+    xs = tuple(int(x) for x in xs)
+    return str(xs[0]) if len(set(xs)) == 1 else str(xs)
+
+
+def pooling(graph, consumers, eqns) -> dict:
+    """The pooling layers of the lowering, each to be drawn as one operation: {the id of the
+    equation that ends it: (its label, the ids of the equations folded into it)}. A max pool
+    lowers to windows (padded with −∞) → the window flattened → max over it, an average pool to
+    windows → Σ over the window → /k; the slide draws "max pool 2×2"."""
+    out = {}
+    once = lambda v: len(consumers.get(v.id, ())) == 1      # noqa: E731 - used by this chain only
+    for e in eqns:
+        if e.prim is A.rmax_p:                               # max pool: windows → reshape → rmax
+            r = graph.producer[e.inputs[0].id]
+            w = graph.producer[r.inputs[0].id] if r.prim is A.reshape_p else None
+            if w is not None and w.prim is CR.windows_p and w.params[4] == -sp.oo and once(r.out) and once(w.out):
+                kernel, stride, pads, dil, _ = w.params
+                out[e.out.id] = ("max pool " + _window_text(kernel, stride, pads, dil, kernel), {r.out.id, w.out.id})
+        elif e.prim is R.ewise_p and len(e.inputs) == 1:      # avg pool: windows → Σ (window) → reshape → /k
+            k = sp.simplify(e.params[0] / R.ph(0))
+            chain, v = [], e.inputs[0]
+            while graph.producer[v.id].prim is A.reshape_p and once(v):
+                chain.append(v.id)
+                v = graph.producer[v.id].inputs[0]
+            s = graph.producer[v.id]
+            w = graph.producer[s.inputs[0].id] if s.prim is A.rsum_p and once(v) else None
+            if w is None or w.prim is not CR.windows_p or not once(w.out) or w.params[4] != 0:
+                continue
+            kernel, stride, pads, dil, _ = w.params
+            nd = len(kernel)
+            window_axes = tuple(range(len(w.out.shape) - nd, len(w.out.shape)))
+            if tuple(s.params[0]) == window_axes and k.is_number and k * math.prod(kernel) == 1:
+                out[e.out.id] = ("avg pool " + _window_text(kernel, stride, pads, dil, kernel),
+                                 {*chain, s.out.id, w.out.id})
+    return out
+
+
 def op_label(eqn) -> str:
     """A short name for an operation: +, ×, ⊙, ·, exp, σ, 1/□, □², Σ, ① − ② ...; the placeholders
-    □ and ①, ②, ... stand for the inputs, so no label reads like the user's own x + y.
+    □ and ①, ②, ... stand for the inputs, so no label reads like the user's own x + y. A
+    convolution is "conv" with its kernel, as the user wrote it: "conv 3×3, stride 2, padding 1".
 
     >>> import sympy as sp, symgrad as sg
     >>> x, y = sp.symbols('x y')
@@ -75,6 +130,11 @@ def op_label(eqn) -> str:
     ['+', '1/□', '×', 'σ', '□²']
     """
     p = eqn.prim
+    if p is CR.conv_p:
+        stride, pads, ldil, rdil = eqn.params
+        kernel = eqn.inputs[1].shape[2:]
+        label = "conv " + _window_text(kernel, stride, pads, rdil, (1,) * len(stride))
+        return label if all(d == 1 for d in ldil) else label + ", input dilation " + _one(ldil)
     if p.name in _AXIS:
         axes = eqn.params[0]
         axes = axes if isinstance(axes, (tuple, list)) else (axes,)
@@ -170,6 +230,8 @@ def value_part(v, spec: str, color: str) -> Part:
     a = clean(v)
     if a.ndim == 0:
         return text(number(float(a), "unicode", spec), color)
+    while a.ndim > 2 and a.shape[0] == 1:    # one image of one channel (1, 1, H, W): its H×W grid
+        a = a[0]
     if a.ndim > 2:
         return text(f"({'×'.join(str(n) for n in a.shape)} values)", color)
     if a.ndim == 1:
@@ -231,7 +293,10 @@ def picture(d, *, layout: str = "auto", mode: str | None = None, seed=None, at=N
         raise ArgumentError(f"mode must be 'reverse' or 'forward', got {mode!r}")
     if seed is not None and mode != "forward":
         raise ArgumentError("seed= is the tangent forward mode starts from: give it with mode='forward'")
-    nm = Naming(d, names, output_name)
+    from .recognise import recognise
+    from .statistics import plan
+    auto = plan(recognise(d.f))[0] if d.mode == "reverse" else {}     # x̂, μ, σ² named, as in the steps
+    nm = Naming(d, names, output_name, optional=auto)
     pic = _Picture(d, nm, at, number_format, given)
     if mode == "forward":
         pic.forward(seed)
@@ -257,6 +322,11 @@ class _Picture:
         # slide: one used once is drawn as part of its edge (γ flows straight into γ ⊙ x̂)
         self.folded = {e.out.id for e in nm.fwd if e.prim in _PASS_THROUGH and e.out.id != d.output.id
                        and len(nm.consumers.get(e.out.id, ())) == 1}
+        # a pooling layer is one operation of the slide ("max pool 2×2"), not its lowering (windows,
+        # then max over the window): the steps inside are folded into the equation that ends it
+        self.pools = pooling(self.g, nm.consumers, nm.fwd)
+        for _, inside in self.pools.values():
+            self.folded |= inside
         self.out_name = self.name(d.output.id)
         self.user = SympyBuilder(self.g, d.lowering.exprs)    # expressions in the user's symbols
 
@@ -308,7 +378,8 @@ class _Picture:
                 self.boxes.append(Box(f"v{vid}", p.html, p.width + 20, "leaf", dict(
                     shape="box", style="rounded,filled", fillcolor="#eaf2f8"), _esc(self.name(vid))))
             else:
-                p = stack([text(op_label(e), bold=True)] + more)
+                label = self.pools[vid][0] if vid in self.pools else op_label(e)
+                p = stack([text(label, bold=True)] + more)
                 # an operation is an ellipse; one that also adds up a fan-out, a rounded box (an
                 # ellipse around a grid would be huge)
                 self.boxes.append(Box(f"v{vid}", p.html, p.width + 30, "op", dict(
@@ -349,12 +420,30 @@ class _Picture:
         self.arrows.append(Arrow(src, dst, [p.html for p in above], [p.html for p in below], width,
                                  attrs or {}))
 
-    def fwd_part(self, vid, fvals, head):
+    def fwd_part(self, vid, fvals, head, shape=None):
         """The green line(s): the value at the point (and the name above it), or the name."""
         name = self.name(vid)
         if self.at is None:
             return [text(name, GREEN)]
-        return ([text(name, size=11)] if head else []) + [value_part(fvals[vid], self.spec, GREEN)]
+        return ([text(name, size=11)] if head else []) + [value_part(_reshaped(fvals[vid], shape), self.spec, GREEN)]
+
+    def seen_shape(self, v, e, i):
+        """The shape ``v``'s value is shown in on its edge into ``e`` (input i): after the folded
+        reshapes right above v (a max pool's output without the window axis its max left:
+        (N, C, 2, 2), not (N, C, 2, 2, 1)); None when there are none (a broadcast γ is shown as γ,
+        not repeated over the batch)."""
+        chain, u = [], e.inputs[i]              # e's input, down the folded equations to v
+        while u.id != v.id:
+            chain.append(u)
+            u = self.g.producer[u.id].inputs[0]
+        seen = None
+        for u in reversed(chain):               # the reshapes right above v (into a folded pool, too)
+            if self.g.producer[u.id].prim is not A.reshape_p:
+                break
+            seen = tuple(u.shape)
+        # only where they drop axes (the max's window axis); a bias b of shape (F,) viewed as
+        # (1, F, 1, 1) on its way to a broadcast is shown as b
+        return seen if seen is not None and len(seen) < len(v.shape) else None
 
     # -- reverse mode --------------------------------------------------------------------------------
     def reverse(self):
@@ -404,12 +493,13 @@ class _Picture:
         self.skeleton(fan)
         for e in self.drawn():
             for i, v, first, j in self.inputs(e):
-                above = self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf)
+                seen = self.seen_shape(v, e, i)
+                above = self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf, shape=seen)
                 below = []
                 c = next((c for eqn, k, c in contribs.get(v.id, ()) if eqn is first and k == j), None)
                 if c is not None:
                     if self.at is not None:
-                        below.append(value_part(gvals[c.id], self.spec, RED))
+                        below.append(value_part(_reshaped(gvals[c.id], seen), self.spec, RED))
                     else:
                         below.append(text(self.gradient_text(v.id, share_expr[(first.out.id, j)]), RED))
                 self.edge(v, e, i, above, below)
@@ -496,6 +586,14 @@ class _Picture:
             what = "0: f depends on none of wrt"
         self.legend = (f'<font color="{GREEN}">forward value (above)</font><br/>'
                        f'<font color="{PURPLE}">tangent {what} (below)</font>')
+
+
+def _reshaped(value, shape):
+    """``value`` in ``shape`` (None: as it is); a shape with symbols (N) is left alone."""
+    if shape is None or not all(isinstance(n, int) for n in shape):
+        return value
+    a = np.asarray(value, dtype=float)
+    return a.reshape(shape) if a.size == math.prod(shape) else value
 
 
 def _seed_const(g, k, val, shape):

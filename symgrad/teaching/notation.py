@@ -77,6 +77,17 @@ def partial(num: str, den: str, shape=(), delta: bool = False, tensor: bool = Fa
     return TensorPartial(name, shape) if tensor or len(shape) != 2 else MatPartial(name, *shape)
 
 
+class BatchSum(sp.Function):
+    """Σₙ e: the sum over the examples n of a batch (or over the entries j a layer norm normalises),
+    written as the slide writes a batch statistic's gradient, Σₙ ∂L/∂x̂ₙ·(xₙ − μ); ``BatchSum(e, n)``.
+    Kept unevaluated: the printers of `symgrad.teaching.render` draw it."""
+    nargs = 2
+
+    def _sympystr(self, printer):
+        own = getattr(printer, "_print_BatchSum", None)     # symgrad.teaching.render's printers: Σₙ
+        return own(self) if own is not None else f"sum_{self.args[1]}({printer._print(self.args[0])})"
+
+
 # ---------------------------------------------------------------------------------------------------
 # Chains and values, as a step writes them.
 

@@ -4,6 +4,12 @@ derive f with these recognised, so the cross-entropy written as the seeds write 
 −Σ t ⊙ log(exp(z)/Σ exp(z)), has the steps of −Σ t ⊙ log_softmax(z): ∂L/∂z = softmax(z)·Σt − t,
 which is softmax(z) − t given a one-hot t (``given={sg.sum(t): 1}``). The value of f is unchanged.
 
+The convolution the notes write as a sum of shifted slices times kernel entries,
+Σᵢ Σⱼ w[i, j]·x[i:i+H', j:j+W'], is the `conv2d` that `symgrad.frontend.conv_sum.as_conv` states
+(its steps are the convolution's: ∂L/∂w the correlation of x with δ, ∂L/∂x the full convolution of
+δ with the flipped kernel). A sum that is no convolution is left as it is: recognition is a view,
+never an error (`sg.grad` differentiates the sum as written either way, to the same numbers).
+
 >>> import sympy as sp, symgrad as sg
 >>> z = sp.MatrixSymbol('z', 3, 1)
 >>> e = sg.elementwise(sp.exp, z)
@@ -14,6 +20,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..frontend import tensor as T
+from ..frontend.conv_sum import NotAConvolution, as_conv
 from ..frontend.functions import LogSoftmax, Map, Softmax, Total
 
 
@@ -41,10 +49,32 @@ def _softmax_arg(node):
     return z if s.base.arg == mats[0] else None
 
 
+def _conv_of(node):
+    """The `conv2d` that a tensor sum of shifted products spells (``as_conv``), else None."""
+    if not (isinstance(node, sp.Add) and len(node.args) > 1 and T.is_tensor_expr(node)
+            and all(a.has(T.Index) for a in node.args)):           # every term reads slices
+        return None
+    try:
+        return as_conv(node)
+    except NotAConvolution:          # a sum of slices that is not a convolution: derived as written
+        return None
+
+
 def recognise(f):
-    """``f`` with softmax and log_softmax written as such where the slide spells them out; ``f``
-    itself (the same object) when there is none."""
+    """``f`` with softmax, log_softmax and the convolution written as such where the slide spells
+    them out; ``f`` itself (the same object) when there is none.
+
+    >>> import symgrad as sg
+    >>> x, g = sg.tensor("x", (5, 5)), sg.tensor("g", (2, 2))
+    >>> recognise(sum(g[k, l] * x[k:k + 4, l:l + 4] for k in range(2) for l in range(2)))
+    conv2d(x.reshape(1, 1, 5, 5), g.reshape(1, 1, 2, 2)).reshape(4, 4)
+    """
+    slices = isinstance(f, sp.Basic) and f.has(T.Index)      # else no Add needs as_conv's look
+
     def rewrite(node):
+        conv = _conv_of(node) if slices else None
+        if conv is not None:
+            return conv
         z = _softmax_arg(node)
         if z is not None:
             return Softmax(z)

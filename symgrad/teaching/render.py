@@ -105,6 +105,10 @@ class TextPrinter(StrPrinter):
     def _print_Total(self, expr):
         return f"sum({self._print(expr.arg)})"
 
+    def _print_BatchSum(self, expr):       # sum_n(dL/dxhat_n*(x_n - mu))
+        e, n = expr.args
+        return f"sum_{n}({self._print(e)})"
+
     def _print_Piecewise(self, expr):       # (g if t = 1; else μ·b + g), as a slide's cases
         parts = [self._print(e) if c == sp.true else f"{self._print(e)} if {self._print(c)}" for e, c in expr.args]
         return "(" + "; else ".join(parts) + ")"
@@ -203,12 +207,20 @@ class UnicodePrinter(TextPrinter):
     def _print_Total(self, expr):
         return f"Σ({self._print(expr.arg)})"
 
+    def _print_BatchSum(self, expr):
+        e, n = expr.args
+        inner = self._print(e)
+        sub = {"n": "ₙ", "j": "ⱼ", "i": "ᵢ"}.get(str(n), "_" + str(n))
+        return f"Σ{sub} " + (f"({inner})" if isinstance(e, sp.Add) else inner)
+
     def _print_Pow(self, expr, rational=False):
         b, n = expr.args
         if n.is_Integer and 2 <= n <= 9:
             return self.parenthesize(b, 59) + str(n).translate(_SUPER)
         if n is sp.S.Half:                                   # √v, √(1 − β₂ᵗ)
             return "√" + self.parenthesize(b, 1000, strict=True).replace("**", _STAR * 2)
+        if n == -sp.S.Half:                                  # 1/√(σ² + ε)
+            return "1/√" + self.parenthesize(b, 1000, strict=True).replace("**", _STAR * 2)
         if n.is_Symbol and n.name in _SUPER_LETTERS:          # β₁ᵗ
             return self.parenthesize(b, 59) + _SUPER_LETTERS[n.name]
         # protect ** from _print_Mul's * -> · (x**x inside a product printed as x··x)
@@ -350,6 +362,13 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"
 
+    def _print_BatchSum(self, expr):       # \sum_{n} \frac{∂L}{∂\hat{x}_{n}} (x_{n} − μ)
+        e, n = expr.args
+        inner = self._print(e)
+        if isinstance(e, sp.Add):
+            inner = r"\left(%s\right)" % inner
+        return r"\sum_{%s} %s" % (self._print(n), inner)
+
     def _print_Heaviside(self, expr, exp=None):
         return r"H\left(%s\right)" % self._print(expr.args[0])
 
@@ -385,7 +404,7 @@ def show(expr, fmt: str) -> str:
 
 _ASCII = {"∇": "grad ", "δ": "delta", "ᵀ": "^T", "·": "*", "σ": "sigma", "−": "-", "²": "^2",
           "≥": ">=", "α": "alpha", "∂": "d", "⊙": ".*", "Σ": "sum", "′": "'", "←": "<-", "⁻": "^-",
-          "¹": "1"}
+          "¹": "1", "ε": "epsilon", "μ": "mu", "ₙ": "_n", "ᵢ": "_i"}
 _TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^T", "·": r"\cdot ", "σ": r"\sigma ", "−": "-",
         "²": "^2", "≥": r"\geq ", "α": r"\alpha ", "∂": r"\partial ", "⊙": r"\odot ", "Σ": r"\Sigma ",
         "′": "'", "≤": r"\leq ", "→": r"\to ", "×": r"\times ", "∘": r"\circ ", "𝟙": r"\mathbf{1}",

@@ -39,44 +39,17 @@ from ..frontend.parse import as_expr
 from ..core.lower import _shape_of
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder, eqn_to_sympy
+from . import statistics as _statistics
 from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, partial, rule_name
+from .step_record import NodeStep, Rule
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
 _MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
 SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
 LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `Naming` calls it: z, z^(2), z^(1)_2
 MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
-
-
-# ---------------------------------------------------------------------------------------------------
-# What a step holds.
-
-@dataclass
-class Rule:
-    """The local rule behind one term: its name, and ∂c/∂n = local (local None for matrix rules)."""
-    name: str
-    lhs: Any = None
-    local: Any = None
-
-
-@dataclass
-class NodeStep:
-    """The step for one node n: ``lhs = rhs[0] = rhs[1] = ...``; ``rules`` explain each term."""
-    node: Any                 # the node's display symbol
-    lhs: Any                  # ∂L/∂n (or δ)
-    rhs: list                 # Chain | SymPy expression | Value, in order
-    rules: list = field(default_factory=list)
-    note: Any = ""            # "seed", "sweep k", or parts (strings and symbols): "fan-out: e reaches a ..."
-    value: Any = None         # ∂L/∂n at the point, when given
-    expr: Any = None          # ∂L/∂n written in the user's symbols (None when too long)
-    delta_of: Any = None      # for δ symbols: the ∂L/∂n they stand for
-    result: Any = None        # ∂L/∂n in the gradients of the nodes above (δ₂·y₁ᵀ)
-
-    def text(self, fmt: str = "text", **kw) -> str:
-        from .render import render_step
-        return render_step(self, fmt, **kw)
 
 
 @dataclass
@@ -145,7 +118,7 @@ def _known(d) -> list:
 class Naming:
     """Display symbols for the forward graph's nodes (var id -> SymPy symbol or expression)."""
 
-    def __init__(self, d, names=None, output_name=None):
+    def __init__(self, d, names=None, output_name=None, optional=None):
         g, low = d.ir, d.lowering
         self.graph = g
         from ..frontend.tensor import Tensor
@@ -180,6 +153,15 @@ class Naming:
             self.user_named.add(v.id)
             used.add(name)
             self.user_exprs[low.exprs[v.id]] = disp[v.id]   # v's form in the expanded gradients
+        # names symgrad gives (x̂, μ, σ² of a batch norm): taken where the node is one of f's and the
+        # user has named neither it nor anything else so
+        for sym, expr in (optional or {}).items():
+            v = low(as_expr(expr, "names", symbols=_known(d)))
+            if v.id in in_f and v.id not in disp and str(sym) not in used:
+                disp[v.id] = _mk(str(sym), v.shape, self.tensor)
+                self.user_named.add(v.id)
+                used.add(str(sym))
+                self.user_exprs[low.exprs[v.id]] = disp[v.id]
         root = d.output
         if root.id not in disp or g.producer[root.id].prim is R.const_p:
             has_mat = any(isinstance(s, sp.MatrixSymbol) for s in getattr(d.f, "free_symbols", ()))
@@ -275,8 +257,12 @@ def _broadcast_like(e) -> bool:
     drops axes of size 1 (γ of shape (D,) viewed as (1, D)); not a reshape that regroups entries."""
     if e.prim is not A.reshape_p:
         return True
-    def core(shape):
-        return [d for d in shape if d != 1]
+
+    def core(shape):                   # NumPy broadcasting adds (and drops) 1-axes in front only:
+        shape = list(shape)            # b of shape (F,) against (N, F, H, W) is b.reshape(1, F, 1, 1)
+        while shape and shape[0] == 1:
+            shape.pop(0)
+        return shape
     return core(e.inputs[0].shape) == core(e.out.shape)
 
 
@@ -319,11 +305,30 @@ def local_rule(eqn, i: int, disp: dict, graph):
         a, b = (str(disp[v.id]) for v in eqn.inputs)
         return (f"matrix product: ∇{a} = δ @ {b}ᵀ" if i == 0 else f"matrix product: ∇{b} = {a}ᵀ @ δ"), None
     return {
+        "conv": ("convolution: ∇x is the full convolution of δ with the flipped kernel" if i == 0 else
+                 "convolution: ∇w is the correlation of the input with δ"),
         "matmul": ("matrix product: ∇W = δ·yᵀ" if i == 0 else "matrix product: ∇y = Wᵀ·δ"),
         "transpose": "transpose: the gradient is transposed back",
         "sum": "sum: every entry receives the gradient (the Jacobian of a sum is a row of ones)",
         "broadcast": "broadcast: the gradients of the copies are summed",
     }.get(prim.name, prim.rule), None
+
+
+def _through_alias(nm, eqn, disp, g) -> str:
+    """The rule of an edge that enters its node through reshapes and broadcasts shown as their input:
+    γ broadcast over the batch sums its gradient over the batch; a reshape that only adds 1-axes
+    (x viewed as (1, 1, H, W) for a one-image convolution) is no step, and the rule is the node's."""
+    chain, vid = [eqn], eqn.out.id
+    while vid in nm.alias:
+        nxt = nm.consumers[vid][0]
+        k = next(j for j, v in enumerate(nxt.inputs) if v.id == vid)
+        if nxt.out.id not in nm.alias:
+            if all(e.prim is A.reshape_p for e in chain):
+                return local_rule(nxt, k, disp, g)[0]
+            break
+        chain.append(nxt)
+        vid = nxt.out.id
+    return "broadcast: the gradient is summed over the axes the value was repeated along"
 
 
 def _is_tensor(x) -> bool:
@@ -368,10 +373,17 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     """
     if convention not in (None, "row", "column"):
         raise SymgradError(f"convention must be 'row' or 'column', got {convention!r}")
-    d = with_names(d, names)
+    # x̂, μ, σ² of a batch norm named (unless the user named them), in f as it is once named
+    auto, norms = _statistics.plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])
+    d = with_names(d, {**auto, **(names or {})})
     if d.mode == "forward":
         return _forward_steps(d, at, names, output_name, number_format)
-    nm = Naming(d, names, output_name)
+    # a variance the user named is taken as optional: with a number for N, var/4 + ε lowers to one
+    # node and σ² has none (its name is then used in the statistics' steps alone)
+    variances = [n.var for n in norms]
+    strict = {k: v for k, v in (names or {}).items() if not any(v == w for w in variances)}
+    loose = {k: v for k, v in (names or {}).items() if k not in strict}
+    nm = Naming(d, strict, output_name, optional={**loose, **auto})
     g, disp = d.ir, nm.disp
     known = _known(d)
     given = {as_expr(k, "given", symbols=known): as_expr(v, f"given[{k}]", symbols=known)
@@ -444,8 +456,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             o = nm.owner(eqn.out.id)
             cname = str(disp[o])
             rname, local = local_rule(eqn, i, disp, g)
-            if eqn.out.id in nm.alias:          # γ broadcast over the batch: its gradient sums over it
-                rname = "broadcast: the gradient is summed over the axes the value was repeated along"
+            if eqn.out.id in nm.alias:
+                rname = _through_alias(nm, eqn, disp, g)
             chain1.append([partial(out_name, cname, ()), partial(cname, str(node), ())]
                           if shape == () else [gsym[o], partial(cname, str(node), ())])
             rules.append(Rule(rname, partial(cname, str(node), ()), local))
@@ -484,6 +496,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         delta_of = partial(out_name, str(node), shape, tensor=nm.tensor) if getattr(lhs, "name", "").startswith("delta(") else None
         steps.append(NodeStep(node, lhs, rhs, rules, note, val, full, delta_of, total))
 
+    if norms:              # batch statistics: cs231n's ∂L/∂σ², ∂L/∂μ, ∂L/∂x instead of the lowering's nodes
+        steps = _statistics.rewrite(steps, norms, d, nm, out_name, gsym, vals, at, names)
     defs = []
     for e in nm.fwd:
         if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias:
