@@ -384,6 +384,29 @@ def _is_labels(a) -> bool:
     return isinstance(a, tuple) and len(a) == 2 and a[0] == "integers"
 
 
+def gather_labels(f) -> dict:
+    """{name: ("integers", n)} for each scalar symbol k that indexes a column z of n rows in ``f``
+    (``gather(z, k)``, and ``cross_entropy(z, k)`` with a class label k): a label is an integer in
+    0 … n − 1, so it is drawn there — a real-valued k is no class, and z[k] no function of z's
+    entries that a claim could be compared with.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> z, k = sp.MatrixSymbol('z', 4, 1), sp.Symbol('k', integer=True)
+    >>> gather_labels(sg.cross_entropy(z, k))
+    {'k': ('integers', 4)}
+    """
+    from ..frontend.functions import Gather
+    out = {}
+    for node in sp.preorder_traversal(sp.sympify(f)):
+        if isinstance(node, Gather):
+            z, k = node.args
+            rows = z.shape[0]
+            if isinstance(k, sp.Symbol) and rows.is_Integer:
+                n = int(rows)
+                out[k.name] = ("integers", min(n, out[k.name][1]) if k.name in out else n)
+    return out
+
+
 def bounds(sym, assumptions: Mapping | None):
     """The interval a moved value must stay in (None: anywhere): an interval given in
     ``assumptions``, or the sign a symbol is declared with. (The intervals tried for f's domain,

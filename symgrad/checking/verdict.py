@@ -81,8 +81,11 @@ class Counterexample:
         where = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.point.items())
         cs, ts = np.shape(self.claimed), np.shape(self.true)
         if not np.isfinite(self.rel_error) and fit_shape(self.claimed, ts) is None:
-            return (f"at {where}: the claimed ∂f/∂{self.param} has shape {format_shape(cs)} where "
-                    f"{format_shape(ts)} is needed")
+            # both shapes in words: "is a scalar where W's shape (3, 2) is needed"
+            claimed = "is a scalar" if cs == () else f"has shape {format_shape(cs)}"
+            needed = (f"a scalar (like {self.param})" if ts == ()
+                      else f"{self.param}'s shape {format_shape(ts)}")
+            return f"at {where}: the claimed ∂f/∂{self.param} {claimed} where {needed} is needed"
         if self.index is None:
             return (f"at {where}: ∂f/∂{self.param} is {_fmt(self.claimed)} claimed vs "
                     f"{_fmt(self.true)} true (relative error {self.rel_error:.2g})")
@@ -211,6 +214,8 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
         batch = None                            # a whole-batch declaration: one example is the batch
     params = _flatten_wrt(wrt)
     f = read_f(f, params)                       # text is parsed, never evaluated
+    if not tensor_case:                         # cross_entropy(z, k), gather(z, k): k in 0 … n − 1
+        label_ranges = sampling.gather_labels(f)
     if isinstance(wrt, sp.MatrixBase) and isinstance(claimed, sp.MatrixBase):
         if claimed.shape != wrt.shape:          # a Matrix of symbols: the claim entry by entry
             raise SymgradError(f"wrt is a {wrt.shape} Matrix of symbols but the claim is {claimed.shape}")
