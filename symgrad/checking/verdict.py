@@ -73,6 +73,7 @@ class Counterexample:
     true: Any
     rel_error: float
     index: tuple | None = None
+    why: str | None = None           # why the claim is not finite there: "sqrt(x) is nan (...)"
 
     def __repr__(self):
         return f"<Counterexample {short(self, 160)}>"
@@ -86,6 +87,9 @@ class Counterexample:
             needed = (f"a scalar (like {self.param})" if ts == ()
                       else f"{self.param}'s shape {format_shape(ts)}")
             return f"at {where}: the claimed ∂f/∂{self.param} {claimed} where {needed} is needed"
+        if self.why:                 # the claim leaves its real domain where f does not
+            return (f"at {where}: the claimed ∂f/∂{self.param} is not finite, {self.why}, where the "
+                    f"gradient is {_fmt(self.true)}")
         if self.index is None:
             return (f"at {where}: ∂f/∂{self.param} is {_fmt(self.claimed)} claimed vs "
                     f"{_fmt(self.true)} true (relative error {self.rel_error:.2g})")
@@ -277,6 +281,8 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
         rel, k, i, idx, cn, t = worst
         shown = {kk: v for kk, v in pts[i].shown().items()}
         cx = Counterexample(shown, params[k].name, cn, t, rel, idx)
+        if not is_callable and not np.all(np.isfinite(claim_vals[i][k])) and np.all(np.isfinite(t)):
+            cx.why = sampling.not_finite_part([claims[k]], pts[i].example())
         case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
                     claims=claim_vals, batch=B, claim_expr=None if is_callable else claims[k],
                     check=check, targets=targets)
