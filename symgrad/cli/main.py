@@ -54,7 +54,8 @@ def plain(text):
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    parser = Parser(prog="symgrad", description=plain(__doc__.splitlines()[0]))
+    parser = Parser(prog="symgrad", description=plain(__doc__.splitlines()[0]),
+                    epilog="Run symgrad COMMAND --help for a command's arguments and examples.")
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:

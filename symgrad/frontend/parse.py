@@ -378,6 +378,14 @@ _ALLOWED = ("allowed: numbers, names, + - * / ** @, parentheses, comparisons, M.
             "of symgrad's and SymPy's functions by name")
 
 
+# Names other tools give functions symgrad knows by another name (NumPy, LaTeX, torch).
+_OTHER_NAMES = {"ln": ["log"], "arctan": ["atan"], "arcsin": ["asin"], "arccos": ["acos"],
+                "sgn": ["sign"], "fabs": ["abs"], "logistic": ["sigmoid"], "expit": ["sigmoid"],
+                "step": ["Heaviside"], "heaviside": ["Heaviside"], "maximum": ["Max"],
+                "minimum": ["Min"], "cross_entropy_loss":
+                ["cross_entropy"], "mse_loss": ["mse"], "tr": ["trace"]}
+
+
 class _Builder:
     def __init__(self, text, what, declared, real, new_symbols):
         self.text, self.what, self.declared = text, what, declared
@@ -611,8 +619,16 @@ class _Builder:
         n = self.name(node.func)
         fn = _functions().get(n)
         if fn is None:
-            raise self.refuse(f"the function {n!r} is not allowed; known functions: "
-                              f"{', '.join(function_names())}")
+            # most often a misspelling (sigmod, Sigmoid, softmx): the nearest known names first
+            import difflib
+            known = function_names()
+            lower = {k.lower(): k for k in known}
+            near = ([lower[n.lower()]] if n.lower() in lower else _OTHER_NAMES.get(n.lower())
+                    or [lower[m] for m in difflib.get_close_matches(n.lower(), list(lower), n=2,
+                                                                   cutoff=0.75)])
+            guess = f" — did you mean {' or '.join(map(repr, near))}?" if near else ""
+            raise self.refuse(f"unknown function {n!r}{guess} (only these are known: "
+                              f"{', '.join(known)})")
         for a in node.args:
             if isinstance(a, ast.Starred):
                 self.visit(a)                  # refused, naming it
