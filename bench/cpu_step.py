@@ -239,13 +239,60 @@ def _row(widths, B, t, ratio, mg, mh):
             f"{ratio['torch']:.2f} | {mg / 1024:.1f} | {mh / 1024:.1f} | {mg / mh:.2f} |")
 
 
+def overhead(rounds: int = 31, widths=(2, 16, 16, 2), B: int = 64):
+    """Program.step's own cost at the smallest row: its argument handling and bookkeeping timed with
+    the generated step replaced by a stand-in that returns at once, against the generated module's
+    step called directly, round by round. The values passed are the ones step handed back (a
+    `Named`), as in a training loop; the ratio is step's own cost over the bare step's time."""
+    net, prog = make_program(widths)
+    X, T, _, params = data(widths, B)
+    batch = {"x": X, "t": T}
+    state = {"v": {k: v.copy() for k, v in params.items()}, "s": None}
+    state["v"], state["s"] = prog.step(state["v"], prog.init_state(state["v"]), batch)
+    ps, slots, xs, t = prog._fast_arguments(state["v"], state["s"], batch)
+    module, loss = prog.compiled, np.float32(0.0)
+
+    def bare():
+        module.step(ps, slots, t, xs, prog.rng)
+
+    class Instant:
+        def step(self, *args):
+            return loss
+
+    def own():
+        prog.compiled = Instant()
+        try:
+            for _ in range(200):
+                state["v"], state["s"] = prog.step(state["v"], state["s"], batch)
+        finally:
+            prog.compiled = module
+    own_t, bare_t = [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        own()
+        own_t.append((time.perf_counter() - t0) / 200)
+        t0 = time.perf_counter()
+        for _ in range(200):
+            bare()
+        bare_t.append((time.perf_counter() - t0) / 200)
+    share = statistics.median(o / b for o, b in zip(own_t, bare_t))
+    print(f"{'-'.join(map(str, widths))} x {B}: Program.step's own cost {min(own_t) * 1e6:.2f} µs "
+          f"(min of {rounds} rounds), the generated step {min(bare_t) * 1e6:.1f} µs; own/step "
+          f"{share:.3f} (median of the per-round ratios)")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="few repetitions (a smoke test)")
     ap.add_argument("--rounds", type=int, default=31, help="rounds of interleaved timing per row")
+    ap.add_argument("--overhead", action="store_true",
+                    help="only Program.step's own cost at the smallest row, against the bare step")
     args = ap.parse_args()
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}")
-    print(HEADER)
-    print("|" + "---|" * (HEADER.count("|") - 1))
-    run(args.quick, args.rounds)
+    if args.overhead:
+        overhead(args.rounds)
+    else:
+        print(HEADER)
+        print("|" + "---|" * (HEADER.count("|") - 1))
+        run(args.quick, args.rounds)

@@ -134,10 +134,12 @@ def shape_hint(case: Case):
                 return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its {how} "
                         f"over axis {ax} is right — a sum over the examples (or over a broadcast "
                         f"dimension) was left out.")
-    if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and all(
+    # (a claim of 0 is no sum: softmax(z) − t sums to 0, and "0" would read as an extra sum)
+    if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and any(np.any(c) for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
         return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}."
-    return f"shape: the claim has shape {_shape_txt(cs)}, which cannot be the gradient's: {want}."
+    has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"
+    return f"shape: the claim {has}, which cannot be the gradient's: {want}."
 
 
 def _fitted(case):

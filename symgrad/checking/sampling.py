@@ -384,6 +384,77 @@ def _is_labels(a) -> bool:
     return isinstance(a, tuple) and len(a) == 2 and a[0] == "integers"
 
 
+def not_finite_part(exprs, values) -> str | None:
+    """The innermost part of ``exprs`` that is not finite at ``values`` while its arguments are, in
+    words: "sqrt(x) is nan (outside its real domain)", "1/x is inf (a pole)"; None when none is found.
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols('x y', real=True)
+    >>> not_finite_part([y + sp.log(x)], {'x': -1.0, 'y': 2.0})
+    'log(x) is nan (outside its real domain)'
+    >>> print(not_finite_part([x**sp.Rational(1, 3)], {'x': -8.0}))
+    x**(1/3) is nan (outside its real domain: a fractional power of a negative number is complex — x**(1/3) is SymPy's principal root; the real root is sign(x)*Abs(x)**(1/3))
+    """
+    from ..core.evaluate import numeric
+    for expr in exprs:
+        for node in sp.postorder_traversal(expr):
+            if not isinstance(node, (sp.Expr, sp.MatrixExpr)) or not node.args or node.is_number:
+                continue
+            try:
+                with np.errstate(all="ignore"):
+                    v = np.asarray(numeric(node, values), dtype=float)
+            except Exception:  # noqa: BLE001 - only an explanation is looked for: skip what fails
+                continue
+            if np.all(np.isfinite(v)):
+                continue
+            text = sp.sstr(node)
+            text = text if len(text) <= 60 else text[:57] + "..."
+            if np.any(np.isnan(v)):
+                why = "outside its real domain"
+                if isinstance(node, sp.Pow) and node.exp.is_Rational and not node.exp.is_Integer:
+                    n = node.exp.q
+                    b = sp.sstr(node.base)
+                    why += (f": a fractional power of a negative number is complex — "
+                            f"{sp.sstr(node)} is SymPy's principal root; the real root is "
+                            f"sign({b})*Abs({b})**({sp.sstr(node.exp)})" if n % 2 else "")
+                return f"{text} is nan ({why})"
+            return f"{text} is infinite (a pole, or an overflow)"
+    return None
+
+
+def _show_values(values) -> str:
+    def one(v):
+        a = np.asarray(v, dtype=float)
+        if a.ndim == 0:
+            return f"{float(a):.4g}"
+        return np.array2string(a.reshape(-1) if 1 in a.shape else a, precision=3, separator=", ",
+                               suppress_small=True).replace("\n", "") if a.size <= 6 else f"<{a.shape} array>"
+    return ", ".join(f"{k} = {one(v)}" for k, v in values.items())
+
+
+def gather_labels(f) -> dict:
+    """{name: ("integers", n)} for each scalar symbol k that indexes a column z of n rows in ``f``
+    (``gather(z, k)``, and ``cross_entropy(z, k)`` with a class label k): a label is an integer in
+    0 … n − 1, so it is drawn there — a real-valued k is no class, and z[k] no function of z's
+    entries that a claim could be compared with.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> z, k = sp.MatrixSymbol('z', 4, 1), sp.Symbol('k', integer=True)
+    >>> gather_labels(sg.cross_entropy(z, k))
+    {'k': ('integers', 4)}
+    """
+    from ..frontend.functions import Gather
+    out = {}
+    for node in sp.preorder_traversal(sp.sympify(f)):
+        if isinstance(node, Gather):
+            z, k = node.args
+            rows = z.shape[0]
+            if isinstance(k, sp.Symbol) and rows.is_Integer:
+                n = int(rows)
+                out[k.name] = ("integers", min(n, out[k.name][1]) if k.name in out else n)
+    return out
+
+
 def bounds(sym, assumptions: Mapping | None):
     """The interval a moved value must stay in (None: anywhere): an interval given in
     ``assumptions``, or the sign a symbol is declared with. (The intervals tried for f's domain,
@@ -411,7 +482,7 @@ class Sampler:
         if targets not in TARGET_MODES:
             raise SymgradError(f"targets={targets!r} is not a target mode; use one of "
                                f"{', '.join(map(repr, TARGET_MODES))}")
-        self.D, self.params, self.inputs, self.at = D, list(params), list(inputs), at or {}
+        self.f, self.D, self.params, self.inputs, self.at = f, D, list(params), list(inputs), at or {}
         self.assumptions, self.rng, self.B = assumptions, rng, B
         self.outs = [D.output] + [g for g in D.gradient_vars if g is not None]
         self.kinks = KinkSites(D.ir, [D.output])
@@ -449,9 +520,12 @@ class Sampler:
             if tries >= 40:
                 if pts:
                     break
+                last = self.why_unusable(pt)
                 raise SymgradError("could not find a point inside f's domain away from its kinks "
-                                   "(f or its gradient was not finite, or a kink was always near); give "
-                                   "sampling intervals with assumptions={symbol: (lo, hi)} or values with at=")
+                                   "(f or its gradient was not finite, or a kink was always near)"
+                                   + (f" — at the last point tried, {last}" if last else "")
+                                   + "; give sampling intervals with assumptions={symbol: (lo, hi)} "
+                                   "or values with at=")
             tries += 1
             pv = {}
             for w in self.params:
@@ -482,9 +556,31 @@ class Sampler:
                 vals = evaluate(self.D.ir, self.outs, pt.example(i))
                 if not all(np.all(np.isfinite(v)) for v in vals):
                     if given_all:
-                        raise SymgradError("f or its gradient is not finite at the given point (at=)")
+                        raise SymgradError(f"the given point (at=) is outside f's domain: "
+                                           f"{self.why_unusable(pt)}")
                     return False
         return given_all or self.gap(pt) >= KINK_MARGIN
+
+    def why_unusable(self, pt) -> str | None:
+        """Why ``pt`` is no test point, in words: the innermost part of f (or of its gradient) that
+        is not finite there, at which values; or the kink it is near. None when it is usable."""
+        for i in range(len(pt.examples)):
+            values = pt.example(i)
+            with np.errstate(all="ignore"):
+                vals = evaluate(self.D.ir, self.outs, values)
+            if np.all(np.isfinite(vals[0])):
+                if all(np.all(np.isfinite(v)) for v in vals[1:]):
+                    continue
+                grads = self.D.gradients
+                part = not_finite_part(grads if isinstance(grads, (list, tuple)) else [grads], values)
+                return (f"f is finite at {_show_values(values)} but its gradient is not"
+                        + (f" — {part}" if part else "") + ": f has no derivative there")
+            part = not_finite_part([self.f], values)
+            return f"f is not finite at {_show_values(values)}" + (f": {part}" if part else "")
+        gap = self.gap(pt)
+        if gap < KINK_MARGIN:
+            return f"a kink argument is {gap:.2g} from 0 (closer than {KINK_MARGIN})"
+        return None
 
     # --- kinks at a point ----------------------------------------------------------------------
 

@@ -73,6 +73,7 @@ class Counterexample:
     true: Any
     rel_error: float
     index: tuple | None = None
+    why: str | None = None           # why the claim is not finite there: "sqrt(x) is nan (...)"
 
     def __repr__(self):
         return f"<Counterexample {short(self, 160)}>"
@@ -81,8 +82,14 @@ class Counterexample:
         where = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.point.items())
         cs, ts = np.shape(self.claimed), np.shape(self.true)
         if not np.isfinite(self.rel_error) and fit_shape(self.claimed, ts) is None:
-            return (f"at {where}: the claimed ∂f/∂{self.param} has shape {format_shape(cs)} where "
-                    f"{format_shape(ts)} is needed")
+            # both shapes in words: "is a scalar where W's shape (3, 2) is needed"
+            claimed = "is a scalar" if cs == () else f"has shape {format_shape(cs)}"
+            needed = (f"a scalar (like {self.param})" if ts == ()
+                      else f"{self.param}'s shape {format_shape(ts)}")
+            return f"at {where}: the claimed ∂f/∂{self.param} {claimed} where {needed} is needed"
+        if self.why:                 # the claim leaves its real domain where f does not
+            return (f"at {where}: the claimed ∂f/∂{self.param} is not finite, {self.why}, where the "
+                    f"gradient is {_fmt(self.true)}")
         if self.index is None:
             return (f"at {where}: ∂f/∂{self.param} is {_fmt(self.claimed)} claimed vs "
                     f"{_fmt(self.true)} true (relative error {self.rel_error:.2g})")
@@ -211,6 +218,8 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
         batch = None                            # a whole-batch declaration: one example is the batch
     params = _flatten_wrt(wrt)
     f = read_f(f, params)                       # text is parsed, never evaluated
+    if not tensor_case:                         # cross_entropy(z, k), gather(z, k): k in 0 … n − 1
+        label_ranges = sampling.gather_labels(f)
     if isinstance(wrt, sp.MatrixBase) and isinstance(claimed, sp.MatrixBase):
         if claimed.shape != wrt.shape:          # a Matrix of symbols: the claim entry by entry
             raise SymgradError(f"wrt is a {wrt.shape} Matrix of symbols but the claim is {claimed.shape}")
@@ -272,6 +281,8 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
         rel, k, i, idx, cn, t = worst
         shown = {kk: v for kk, v in pts[i].shown().items()}
         cx = Counterexample(shown, params[k].name, cn, t, rel, idx)
+        if not is_callable and not np.all(np.isfinite(claim_vals[i][k])) and np.all(np.isfinite(t)):
+            cx.why = sampling.not_finite_part([claims[k]], pts[i].example())
         case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
                     claims=claim_vals, batch=B, claim_expr=None if is_callable else claims[k],
                     check=check, targets=targets)

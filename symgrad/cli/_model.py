@@ -1,19 +1,21 @@
-"""MODEL.py files for ``symgrad compile`` and ``symgrad train``.
+"""What a model file (MODEL.py) of ``symgrad compile`` and ``symgrad train`` defines.
 
 MODEL.py is Python and is run as such: only pass files you trust. (Every other argument is data:
 file names, numbers and choices; nothing else is run or evaluated.)
 
 A model file is a Python script that defines, at module level:
 
-    loss        the per-example loss: a scalar SymPy expression            (required)
-    params      the parameters: a list of Symbols / MatrixSymbols           (required)
-    inputs      the inputs (features and targets): a list of them          (required)
-    outputs     the network's output(s), for Program.forward and accuracy  (optional)
-    optimizer   a symgrad optimizer, e.g. sg.optim.Adam(lr=1e-3)                    (optional)
-    values      initial parameter values {name: array}                      (optional; default:
+    loss        the per-example loss: a scalar SymPy expression              (required)
+    params      the parameters: a list of Symbols / MatrixSymbols            (required)
+    inputs      the inputs (features and targets): a list of them            (required)
+    outputs     the network's output(s), for Program.forward and accuracy    (optional)
+    optimizer   a symgrad optimizer, e.g. sg.optim.Adam(lr=1e-3)             (optional)
+    values      initial parameter values {name: array}                       (optional; default:
                 symgrad's initial values, drawn with --seed)
-    target      the input holding the class labels; with ``outputs``, ``symgrad train`` reports
-                the accuracy                                               (optional)
+    target      the input holding the class labels (not the --target         (optional)
+                backend); with ``outputs``, ``symgrad train`` reports the accuracy
+
+Every symbol the loss uses is a parameter or an input: a constant is written as a number.
 
 For example (a softmax regression on 4 features and 3 classes)::
 
@@ -28,6 +30,7 @@ For example (a softmax regression on 4 features and 3 classes)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import runpy
 from dataclasses import dataclass, replace
@@ -35,7 +38,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from ..compiling import optim
-from ..errors import SymgradError
+from ..errors import FreeSymbolError, SymgradError
 
 
 @dataclass
@@ -109,8 +112,22 @@ def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32
     """sg.compile on what the model file defines."""
     from ..compiling.compiler import compile as sg_compile      # the compiler, loaded on first use
     extra = {} if model.outputs is None else {"outputs": model.outputs}
-    return sg_compile(model.loss, params=model.params, inputs=model.inputs, target=target,
-                      optimizer=optimizer, dtype=dtype, **extra)
+    with _in_model_file(model):
+        return sg_compile(model.loss, params=model.params, inputs=model.inputs, target=target,
+                          optimizer=optimizer, dtype=dtype, **extra)
+
+
+@contextlib.contextmanager
+def _in_model_file(model: Model):
+    """A symbol the model file uses but does not declare, said in the model file's words (its
+    ``params`` and ``inputs`` lists, not the ``params=[...]`` of sg.compile)."""
+    try:
+        yield
+    except FreeSymbolError as e:
+        said = str(e).replace("add it to params=[...] or inputs=[...]",
+                              "add it to the model file's params or inputs list (or write a "
+                              "constant as a number)")
+        raise FreeSymbolError(f"{model.path}: {said}") from None
 
 
 def compile_source(model: Model, target="numpy", optimizer=None, dtype="float32") -> str:
@@ -119,8 +136,9 @@ def compile_source(model: Model, target="numpy", optimizer=None, dtype="float32"
     TRITON_INTERPRET=1, only to run the kernels)."""
     from ..compiling.compiler import _backend, specify
     extra = {} if model.outputs is None else {"outputs": model.outputs}
-    spec = specify(model.loss, params=model.params, inputs=model.inputs, optimizer=optimizer, dtype=dtype,
-                   **extra)
+    with _in_model_file(model):
+        spec = specify(model.loss, params=model.params, inputs=model.inputs, optimizer=optimizer,
+                       dtype=dtype, **extra)
     return _backend(target)(spec).source
 
 
@@ -134,7 +152,8 @@ def model_parser(subparsers, name: str, help: str, doc: str):
     return p
 
 
-def add_target_argument(parser, help: str = "the backend"):
+def add_target_argument(parser, help: str = "the backend that runs the step: numpy (default) or "
+                                           "triton"):
     parser.add_argument("--target", default="numpy", choices=["numpy", "triton"], help=help)
 
 

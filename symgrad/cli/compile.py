@@ -14,7 +14,7 @@ from . import _model
 def register(subparsers):
     p = _model.model_parser(subparsers, "compile", "compile a model file into a training-step module",
                             __doc__)
-    _model.add_target_argument(p, "the backend (default numpy)")
+    _model.add_target_argument(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the module here (default: stdout)")
     _model.add_optimizer_arguments(p)
     p.set_defaults(func=run)

@@ -39,12 +39,18 @@ def register(subparsers):
     p.add_argument("--expr", metavar="EXPR",
                    help="the expression, never taken for a file name (for text from others)")
     p.add_argument("--wrt", help="comma-separated symbols (default: all, or the model's params)")
-    p.add_argument("--style", choices=["steps", "calculus"], default="steps")
-    p.add_argument("--mode", choices=["reverse", "forward"], default="reverse")
-    p.add_argument("--at", action="append", default=[], metavar="x=1,y=2", help="the point for the numbers")
+    p.add_argument("--style", choices=["steps", "calculus"], default="steps",
+                   help="steps: backprop's chain-rule steps over the computational graph (default); "
+                        "calculus: the derivative narrated with a calculus course's rules")
+    p.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
+                   help="reverse accumulation (backprop, default) or forward (one sweep per variable)")
+    p.add_argument("--at", action="append", default=[], metavar="x=1,y=2",
+                   help="a point: the steps then show the forward values and gradients there")
     p.add_argument("--name", action="append", default=[], metavar='q="x + y"',
                    help="name an intermediate: NAME=SUBEXPRESSION (repeatable)")
-    p.add_argument("--format", choices=sorted(FORMATS), default="unicode")
+    p.add_argument("--format", choices=sorted(FORMATS), default="unicode",
+                   help="unicode (default: σ, ∂, ·), text (ASCII), latex (a whole document), "
+                        "markdown or md")
     p.add_argument("--graph", metavar="OUT.svg", help="write the computational graph (.svg, .png, .pdf, .dot)")
     p.set_defaults(func=run)
 

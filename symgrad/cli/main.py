@@ -3,12 +3,15 @@
 Each subcommand lives in ``symgrad/cli/<name>.py`` and defines ``register(subparsers)``, which
 adds its parser and sets ``func`` (returning the exit code). The command never shows a traceback:
 bad input, a file that cannot be read or written, and even an error of symgrad's own are one line
-on stderr and exit 2; Ctrl-C is one line and exit 130 (128 + SIGINT, as shells report it).
+on stderr and exit 2; Ctrl-C is one line and exit 130 (128 + SIGINT, as shells report it). Output
+piped into a reader that stops early (``symgrad check ... | head -1``) ends the command quietly with
+exit 141 (128 + SIGPIPE), the status a Unix tool killed by SIGPIPE gets.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import sys
 
@@ -17,6 +20,7 @@ from ..errors import SymgradError
 COMMANDS = ["derive", "check", "compile", "train"]
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141            # 128 + SIGPIPE
 
 
 def one_line(text) -> str:
@@ -50,7 +54,8 @@ def plain(text):
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    parser = Parser(prog="symgrad", description=plain(__doc__.splitlines()[0]))
+    parser = Parser(prog="symgrad", description=plain(__doc__.splitlines()[0]),
+                    epilog="Run symgrad COMMAND --help for a command's arguments and examples.")
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
@@ -70,6 +75,36 @@ def _file_error(e: OSError) -> str:
 
 
 def main(argv=None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return its exit status.
+
+    >>> main(["check", "x**2", "--wrt", "x", "--claimed", "2*x"])
+    equal.
+    ...
+    0
+    """
+    try:
+        code = _run(argv)
+        sys.stdout.flush()                    # a pipe closed early shows here, not at exit
+        return code
+    except BrokenPipeError:
+        _quiet_after_broken_pipe()
+        return EXIT_BROKEN_PIPE
+
+
+def _quiet_after_broken_pipe() -> None:
+    """The reader of our output has gone (``| head -1``): point stdout and stderr at /dev/null, so
+    that the interpreter's own flush at exit finds nothing to complain about (Python ignores
+    SIGPIPE and would print 'Exception ignored ... BrokenPipeError' instead of dying quietly)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, OSError, ValueError):   # a stream without a file descriptor
+            pass
+    os.close(devnull)
+
+
+def _run(argv) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -87,6 +122,8 @@ def main(argv=None) -> int:
     except SystemExit as e:                   # not the command's own: it returns its exit code
         print(f"{prog}: error: SystemExit({e.code!r}) raised while running the command (a model file "
               f"calling sys.exit?)", file=sys.stderr)
+    except BrokenPipeError:                   # our reader has gone: main ends quietly
+        raise
     except (SymgradError, ValueError, TypeError, SyntaxError) as e:
         print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
     except OSError as e:                      # a file that cannot be read or written

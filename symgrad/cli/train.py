@@ -41,7 +41,22 @@ def load_data(path, inputs, what="--data") -> dict:
     if missing:
         raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
                            f"{sorted(arrays)} (one array per input, keyed by the input's name)")
-    return {n: arrays[n] for n in names}
+    out = {n: arrays[n] for n in names}
+    sizes = {n: (a.shape[0] if a.ndim else None) for n, a in out.items()}
+    if None in sizes.values() or len(set(sizes.values())) != 1 or 0 in sizes.values():
+        said = ", ".join(f"{n!r} {'a scalar' if k is None else k}" for n, k in sizes.items())
+        raise SymgradError(f"{what} {path}: every input's array holds one row per sample, so all need "
+                           f"the same positive number of samples on their first axis; got {said}")
+    for n, a in out.items():
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            bad = ~np.isfinite(a)
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            rows = int(bad.reshape(len(a), -1).any(axis=1).sum())
+            raise SymgradError(f"{what} {path}: the array {n!r} has {int(bad.sum())} non-finite "
+                               f"entr{'y' if bad.sum() == 1 else 'ies'} in {rows} sample(s), the first "
+                               f"{a[first]} at index {list(first)} (sample {first[0]}); training "
+                               f"needs finite numbers: drop or fill those samples")
+    return out
 
 
 def run(args) -> int:
@@ -99,6 +114,15 @@ def _train(args, T) -> int:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=not args.no_progress,
                           metrics=metrics, checkpoint=args.checkpoint, values=values)
+    except T.TrainingArgumentError as e:
+        # train probes the loss on the data first: arrays the program cannot take (a wrong shape)
+        # are the data file's fault, not a metric's — say so, with train's own reason
+        cause = e.__cause__
+        if isinstance(cause, SymgradError) and "first probe" in str(e):
+            flag, path = (("--validation", args.validation) if "on the validation" in str(e)
+                          else ("--data", args.data))
+            raise SymgradError(f"{flag} {path}: {cause}") from None
+        raise
     except T.TrainingDiverged as e:
         # train saved the last good values to --checkpoint (its message says so); without one,
         # say how to keep them, rather than claim they are kept.

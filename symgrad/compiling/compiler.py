@@ -633,23 +633,26 @@ class Program:
         shapes), so a dict whose keys, arrays or shapes change is never read through a stale plan."""
         if not (isinstance(values, dict) and isinstance(state, dict) and isinstance(batch, dict)):
             return None
-        t = state.get("t")
+        # dict.get, not the dicts' own: step hands back a Named, whose get (a name or a symbol) is
+        # Python code, ~1 µs a look-up; by name, a Named holds its arrays under their names
+        get = dict.get
+        t = get(state, "t")
         if t.__class__ is not int or t < 0 or self._labels:
             return None
         nd, dt, plan = np.ndarray, self.dtype, self._plan_params
         params = []
         for name, shape in plan:
-            a = values.get(name)
+            a = get(values, name)
             if a.__class__ is not nd or a.dtype is not dt or a.shape != shape:
                 return None
             params.append(a)
         slots = []
         for s in self.slots:
-            d = state.get(s)
+            d = get(state, s)
             if not isinstance(d, dict):
                 return None
             for name, shape in plan:
-                a = d.get(name)
+                a = get(d, name)
                 if a.__class__ is not nd or a.dtype is not dt or a.shape != shape:
                     return None
                 slots.append(a)
@@ -658,7 +661,7 @@ class Program:
             if p is None:
                 xs.append(None)
                 continue
-            a = batch.get(p[0])
+            a = get(batch, p[0])
             if a.__class__ is not nd or a.dtype is not dt:
                 return None
             shape = a.shape

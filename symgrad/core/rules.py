@@ -319,11 +319,19 @@ def _lambdified(body: sp.Expr, n: int):
 def _ewise_impl(args, params):
     body, shape = params
     f = _lambdified(body, len(args))
-    try:
-        out = f(*args)
-    except (TypeError, ValueError):           # a function NumPy lacks (erf: math.erf) on arrays, or
+    # Outside the real domain the value is nan (±inf at a pole), as NumPy gives it, with no warning:
+    # the caller judges it (the checker draws another point). Python floats would raise at a pole
+    # (1/0.0) or turn complex ((-8.0)**(1/3), SymPy's principal root), so those are redone in NumPy.
+    with np.errstate(all="ignore"):
+        try:
+            out = f(*args)
+        except ZeroDivisionError:
+            out = f(*[np.float64(a) if isinstance(a, float) else a for a in args])
+        except (TypeError, ValueError):       # a function NumPy lacks (erf: math.erf) on arrays, or
                                               # one lambdify writes with `if` (KroneckerDelta)
-        out = np.vectorize(f, otypes=[float])(*args)
+            out = np.vectorize(f, otypes=[float])(*args)
+    if np.iscomplexobj(out):
+        out = np.where(np.imag(out) == 0, np.real(out), np.nan)
     return np.broadcast_to(np.asarray(out, dtype=float), tuple(shape)).copy() if shape != () else float(out)
 
 

@@ -162,7 +162,19 @@ def _printed(printer, e) -> str:
 
 def elementwise(f, M):
     """Apply the scalar function ``f`` (a SymPy function class or a Python callable) to each entry of
-    the MatrixExpr ``M``; a scalar ``M`` is simply ``f(M)``."""
+    the MatrixExpr ``M``; a scalar ``M`` is simply ``f(M)``.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> sg.elementwise(sp.tanh, sp.MatrixSymbol('X', 3, 1))
+    tanh(X)
+    """
+    if isinstance(f, (str, bytes)) or not callable(f):
+        # Text is read only as an expression (parse.py), never looked up or run as a function.
+        got = f"the text {f!r}" if isinstance(f, (str, bytes)) else f"{f!r} ({type(f).__name__})"
+        raise ArgumentError(f"elementwise: the function f must be a SymPy function (sp.tanh, "
+                            f"sg.sigmoid), a Lambda or a Python callable (lambda t: t**2), got {got}; "
+                            f"text is never turned into a function")
+    M = as_expr(M, "the argument M of elementwise")
     if isinstance(M, MatrixExpr):
         return Map(f if isinstance(f, (sp.FunctionClass, Lambda)) else Lambda(_t, f(_t)), M)
     return f(M)
@@ -307,10 +319,35 @@ class softplus(_Activation):
 
 
 def _matrix_arg(M, who):
+    text = isinstance(M, str)
     M = as_expr(M, f"the argument of {who}")
     if not isinstance(M, MatrixExpr):
-        raise TypeError(f"{who} takes a matrix expression (e.g. a MatrixSymbol), got {M!r}")
+        raise ArgumentError(f"{who} takes a matrix expression (e.g. a MatrixSymbol), got {M!r}"
+                            + (_TEXT_IS_SCALAR if text else ""))
     return M
+
+
+# Said when text stood where a matrix was wanted: the parser reads names as scalar Symbols.
+_TEXT_IS_SCALAR = (" (text is parsed into scalar symbols — it declares no matrix shapes; pass the "
+                   "MatrixSymbol itself)")
+
+
+def _pair(who, names, a, b):
+    """The two arguments of a loss, read (text through the parser) and checked to be both scalars
+    or both matrices of one shape; the message names each with its shape."""
+    texts = [isinstance(v, str) for v in (a, b)]
+    a, b = as_expr(a, names[0]), as_expr(b, names[1])
+    kinds = [f"{v.shape[0]}x{v.shape[1]} matrix" if isinstance(v, MatrixExpr) else "scalar"
+             for v in (a, b)]
+    said = (f"{who}: {names[0]} {sp.sstr(a)!r} is a {kinds[0]} and {names[1]} {sp.sstr(b)!r} is a "
+            f"{kinds[1]}")
+    if isinstance(a, MatrixExpr) != isinstance(b, MatrixExpr):
+        raise ArgumentError(f"{said}; give both as matrices of the same shape, or both as scalars"
+                            + (_TEXT_IS_SCALAR if any(texts) else ""))
+    if isinstance(a, MatrixExpr) and a.shape != b.shape and all(
+            sp.sympify(d).is_Integer for d in (*a.shape, *b.shape)):
+        raise ShapeError(f"{said}; they must have the same shape")
+    return a, b
 
 
 class Total(Expr):
@@ -491,7 +528,7 @@ def _hadamard(a, b):
 
 def mse(yhat, y):
     """½‖ŷ − y‖² (half the squared error, as in the lecture notes; not averaged over entries)."""
-    yhat, y = as_expr(yhat, "yhat"), as_expr(y, "y")
+    yhat, y = _pair("mse", ("yhat", "y"), yhat, y)
     d = yhat - y
     if _is_matrix(yhat, y):
         return Total(sp.HadamardPower(d, 2)) / 2
@@ -500,14 +537,14 @@ def mse(yhat, y):
 
 def l1(yhat, y):
     """‖ŷ − y‖₁ = Σ |ŷᵢ − yᵢ|."""
-    yhat, y = as_expr(yhat, "yhat"), as_expr(y, "y")
+    yhat, y = _pair("l1", ("yhat", "y"), yhat, y)
     d = yhat - y
     return Total(Map(sp.Abs, d)) if _is_matrix(yhat, y) else sp.Abs(d)
 
 
 def hinge(score, y):
     """Σ max(0, 1 − yᵢ·scoreᵢ) with labels y ∈ {−1, +1}."""
-    score, y = as_expr(score, "score"), as_expr(y, "y")
+    score, y = _pair("hinge", ("score", "y"), score, y)
     if _is_matrix(score, y):
         m = sp.OneMatrix(*score.shape) - _hadamard(y, score)
         return Total(Map(Lambda(_t, sp.Max(0, _t)), m))
@@ -517,7 +554,7 @@ def hinge(score, y):
 def bce(p, y):
     """Binary cross-entropy −Σ [y log p + (1 − y) log(1 − p)] of probabilities p and targets y,
     with 0·log 0 = 0 (`xlogy`): a target of exactly 0 or 1 gives a finite loss even where p is."""
-    p, y = as_expr(p, "p"), as_expr(y, "y")
+    p, y = _pair("bce", ("p", "y"), p, y)
     if _is_matrix(p, y):
         one = sp.OneMatrix(*p.shape)
         return -Total(XLogY(y, p) + XLogY(one - y, one - p))
@@ -528,7 +565,8 @@ def cross_entropy(logits, t):
     """Softmax cross-entropy −Σ tᵢ log softmax(logits)ᵢ of a column of logits and a one-hot or
     probability column t, computed through log-sum-exp. Its gradient is softmax(logits) − t.
     When t is a scalar (an integer class label k) it is logsumexp(logits) − logits[k]."""
-    logits, t = as_expr(logits, "logits"), as_expr(t, "t")
+    logits, t = _pair("cross_entropy", ("logits", "t"), _matrix_arg(logits, "cross_entropy"), t) \
+        if _is_matrix(as_expr(t, "t")) else (_matrix_arg(logits, "cross_entropy"), as_expr(t, "t"))
     if not _is_matrix(t):
         return LogSumExp(logits) - Gather(logits, t)
     return -Total(_hadamard(t, LogSoftmax(logits)))
@@ -562,7 +600,7 @@ def gather(z, k):
 
 def kl_div(p, q):
     """KL(p ‖ q) = Σ pᵢ log(pᵢ / qᵢ), with 0·log 0 = 0 (`xlogy`): a one-hot p gives a finite loss."""
-    p, q = as_expr(p, "p"), as_expr(q, "q")
+    p, q = _pair("kl_div", ("p", "q"), p, q)
     if _is_matrix(p, q):
         return Total(XLogY(p, p) - XLogY(p, q))
     return xlogy(p, p) - xlogy(p, q)

@@ -14,6 +14,7 @@ import sympy as sp
 
 from ..errors import ArgumentError, ShapeError
 from .functions import elementwise, relu
+from .parse import as_expr
 
 
 def dense(W, x, b=None, act: Callable | None = None):
@@ -21,6 +22,8 @@ def dense(W, x, b=None, act: Callable | None = None):
     it applies elementwise. ``b=None`` means no bias."""
     if act is not None and not callable(act):
         raise ArgumentError(f"act must be a function (sg.sigmoid, sp.tanh, a lambda) or None, got {act!r}")
+    # text is parsed like any expression (a str times 3 would be the str repeated)
+    W, x, b = (None if v is None else as_expr(v, name) for v, name in ((W, "W"), (x, "x"), (b, "b")))
     try:
         z = W * x if b is None else W * x + b
     except (sp.ShapeError, TypeError, ValueError) as e:

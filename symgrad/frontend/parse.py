@@ -378,6 +378,14 @@ _ALLOWED = ("allowed: numbers, names, + - * / ** @, parentheses, comparisons, M.
             "of symgrad's and SymPy's functions by name")
 
 
+# Names other tools give functions symgrad knows by another name (NumPy, LaTeX, torch).
+_OTHER_NAMES = {"ln": ["log"], "arctan": ["atan"], "arcsin": ["asin"], "arccos": ["acos"],
+                "sgn": ["sign"], "fabs": ["abs"], "logistic": ["sigmoid"], "expit": ["sigmoid"],
+                "step": ["Heaviside"], "heaviside": ["Heaviside"], "maximum": ["Max"],
+                "minimum": ["Min"], "cross_entropy_loss":
+                ["cross_entropy"], "mse_loss": ["mse"], "tr": ["trace"]}
+
+
 class _Builder:
     def __init__(self, text, what, declared, real, new_symbols):
         self.text, self.what, self.declared = text, what, declared
@@ -488,6 +496,7 @@ class _Builder:
         a = self.visit(node.left)
         b = self.visit(node.right)
         if op is ast.Pow:
+            self.check_shapes(op, a, b, node)
             self.check_power(a, b, node)
             return a ** b
         if op in (ast.BitAnd, ast.BitOr):
@@ -498,9 +507,52 @@ class _Builder:
         if op is ast.MatMult:
             if not (isinstance(a, MatrixExpr) and isinstance(b, MatrixExpr)):
                 raise self.fail(f"'@' in {self.seg(node)!r} is the product of two matrices")
-            return a * b
+            op = ast.Mult                       # a @ b is a * b of matrices
+        self.check_shapes(op, a, b, node)
         return {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
                 ast.Div: lambda: a / b}[op]()
+
+    def check_shapes(self, op, a, b, node):
+        """Matrix operands whose shapes do not fit ``op``, refused with both operands, their shapes
+        and what would fit (SymPy's own messages name one shape, or none: 'Mix of Matrix and Scalar
+        symbols'). Symbolic sizes are left to SymPy."""
+        if not (_is_matrix(a) or _is_matrix(b)):
+            return
+        left, right = self.operand(node.left, a), self.operand(node.right, b)
+        where = f"shapes do not match: {_OPS[type(node.op)]!r} in {self.seg(node)!r}"
+        if op is ast.Pow:
+            if _is_matrix(b):
+                raise self.fail(f"{where} raises to {right}: a power has a scalar exponent")
+            if _known(a) and a.shape[0] != a.shape[1]:
+                raise self.fail(f"{where} is a matrix power of {left}, defined only for a square "
+                                f"matrix; HadamardPower({self.seg(node.left)}, "
+                                f"{self.seg(node.right)}) raises each entry")
+        elif op in (ast.Add, ast.Sub):
+            joins = (f"adds {left} and {right}" if op is ast.Add
+                     else f"subtracts {right} from {left}")
+            if _is_matrix(a) and _is_matrix(b):
+                if _known(a) and _known(b) and a.shape != b.shape:
+                    raise self.fail(f"{where} {joins}: + and - need matrices of the same shape")
+                return
+            m, m_node = (a, node.left) if _is_matrix(a) else (b, node.right)
+            if _known(m) and tuple(m.shape) == (1, 1):
+                fix = f"sum({self.seg(m_node)}) is the entry of the 1x1 matrix as a scalar"
+            else:
+                fix = (f"a scalar times a matrix is written with *; the {_shape_words(m)} matrix of "
+                       f"equal entries c is c*OneMatrix({m.shape[0]}, {m.shape[1]})")
+            raise self.fail(f"{where} {joins}: a scalar is not added to a matrix ({fix})")
+        elif op is ast.Mult:
+            if _is_matrix(a) and _is_matrix(b) and _known(a) and _known(b) and a.shape[1] != b.shape[0]:
+                raise self.fail(f"{where} is the matrix product of {left} and {right}: the left's "
+                                f"columns ({a.shape[1]}) must equal the right's rows ({b.shape[0]}); "
+                                f"HadamardProduct(A, B) multiplies entry by entry, .T transposes")
+        elif op is ast.Div and _is_matrix(b):
+            raise self.fail(f"{where} divides by {right}: only a division by a scalar is defined; "
+                            f"HadamardProduct(A, HadamardPower(B, -1)) divides entry by entry")
+
+    def operand(self, node, value) -> str:
+        """'W' (3x2), '1' (a scalar): an operand as a message names it."""
+        return f"{self.seg(node)!r} ({_shape_words(value) if _is_matrix(value) else 'a scalar'})"
 
     def check_power(self, base, exp, node):
         """Refuse powers too big to build: symbolic base, |n| ≤ MAX_EXPONENT; numbers, ≤ MAX_BITS."""
@@ -567,8 +619,16 @@ class _Builder:
         n = self.name(node.func)
         fn = _functions().get(n)
         if fn is None:
-            raise self.refuse(f"the function {n!r} is not allowed; known functions: "
-                              f"{', '.join(function_names())}")
+            # most often a misspelling (sigmod, Sigmoid, softmx): the nearest known names first
+            import difflib
+            known = function_names()
+            lower = {k.lower(): k for k in known}
+            near = ([lower[n.lower()]] if n.lower() in lower else _OTHER_NAMES.get(n.lower())
+                    or [lower[m] for m in difflib.get_close_matches(n.lower(), list(lower), n=2,
+                                                                   cutoff=0.75)])
+            guess = f" — did you mean {' or '.join(map(repr, near))}?" if near else ""
+            raise self.refuse(f"unknown function {n!r}{guess} (only these are known: "
+                              f"{', '.join(known)})")
         for a in node.args:
             if isinstance(a, ast.Starred):
                 self.visit(a)                  # refused, naming it
@@ -624,6 +684,20 @@ def _bits(x) -> float:
     if not math.isfinite(v):
         return math.inf
     return max(1.0, abs(math.log2(v))) if v else 1.0
+
+
+def _is_matrix(v) -> bool:
+    return isinstance(v, (MatrixExpr, sp.MatrixBase))
+
+
+def _known(m) -> bool:
+    """Whether both sizes of the matrix ``m`` are numbers (not symbols such as n)."""
+    return all(isinstance(d, int) or getattr(d, "is_Integer", False) for d in m.shape)
+
+
+def _shape_words(m) -> str:
+    """A matrix's shape as ``--matrix`` writes it: 3x2."""
+    return "x".join(str(d) for d in m.shape)
 
 
 def shape_message(e) -> str:

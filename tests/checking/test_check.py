@@ -92,6 +92,21 @@ def test_free_target_hint():
     assert sg.check(sg.cross_entropy(zz, t), zz, sg.softmax(zz) * sg.sum(t) - t, targets="free")
 
 
+def test_a_class_label_is_drawn_as_a_class():
+    # cross_entropy(z, k) with a scalar label k: ∂/∂z = softmax(z) − e_k (the textbook gradient),
+    # so leaving out e_k is wrong. k is drawn in 0 … 3; drawn as a real number it was no class, and
+    # softmax(z) passed as 'equal' with symgrad's gradient disagreeing with finite differences.
+    z, k = sp.MatrixSymbol("z", 4, 1), sp.Symbol("k", integer=True)
+    f = sg.cross_entropy(z, k)
+    e_k = sp.Matrix([sp.KroneckerDelta(i, k) for i in range(4)])
+    for seed in range(3):
+        right = sg.check(f, z, sg.softmax(z) - e_k, seed=seed)
+        assert right and "DISAGREEMENT" not in right.method, right
+        wrong = sg.check(f, z, sg.softmax(z), seed=seed)
+        assert not wrong and wrong.counterexample.point["k"] in (0, 1, 2, 3)
+    assert sampling.gather_labels(f) == {"k": ("integers", 4)}
+
+
 def test_zero_claim_is_named():
     W, v = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("v", 2, 1)
     r = sg.check(sg.sum(sp.HadamardPower(W * v, 2)), W, sp.ZeroMatrix(3, 2))

@@ -92,3 +92,50 @@ def test_console_script_no_traceback():
     p = subprocess.run([sys.executable, "-m", "symgrad", "check", "0.5*(y - w*x", "--wrt", "w",
                         "--claimed", "x"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "Traceback" not in p.stderr and "cannot parse" in p.stderr
+
+
+# A claim or an expression whose operands' shapes do not fit: the message names both operands with
+# their shapes and what would fit, instead of SymPy's 'Mix of Matrix and Scalar symbols' (no shape at
+# all), 'Matrices have mismatching shape: (3, 2)' (one) or 'Power of non-square matrix x'.
+WX = ["sum(HadamardPower(W*x, 2))", "--matrix", "W:3x2", "--matrix", "x:2x1", "--wrt", "W"]
+
+
+@pytest.mark.parametrize("claim, words", [
+    ("W + x", ["'W' (3x2)", "'x' (2x1)", "same shape"]),
+    ("W + 1", ["'W' (3x2)", "'1' (a scalar)", "OneMatrix(3, 2)"]),
+    ("2*W - y", ["subtracts 'y' (a scalar) from '2*W' (3x2)"]),
+    ("x.T*x + 1", ["'x.T*x' (1x1)", "sum(x.T*x)"]),
+    ("W * W", ["'W' (3x2) and 'W' (3x2)", "columns (2)", "rows (3)"]),
+    ("W / x", ["divides by 'x' (2x1)", "HadamardPower(B, -1)"]),
+    ("x**2", ["'x' (2x1)", "square", "HadamardPower(x, 2)"]),
+])
+def test_a_claim_whose_operands_do_not_fit_names_both_shapes(capsys, claim, words):
+    code, out, err = run(capsys, *WX[:-2], "--wrt", "W", "--claimed", claim)
+    assert code == 2 and out == ""
+    assert "shapes do not match" in err and "Mix of Matrix" not in err, err
+    for w in words:
+        assert w in err, (w, err)
+
+
+def test_a_scalar_claim_for_a_matrix_says_both_shapes_in_words(capsys):
+    code, out, _ = run(capsys, *WX, "--claimed", "2")
+    assert code == 1
+    assert "the claimed ∂f/∂W is a scalar where W's shape (3, 2) is needed" in out, out
+    assert "Hint: shape: the claim is a scalar" in out and "has shape a scalar" not in out, out
+
+
+def test_a_zero_claim_is_not_called_an_extra_sum(capsys):
+    # softmax(z) − t sums to 0, so a claim of 0 equals the sum of the gradient's entries: no slip
+    code, out, _ = run(capsys, "cross_entropy(z, t)", "--matrix", "z:4x1", "--matrix", "t:4x1",
+                       "--wrt", "z", "--claimed", "0")
+    assert code == 1 and "extra sum" not in out and "Hint: shape: the claim is a scalar" in out, out
+
+
+def test_a_scalar_class_label_is_drawn_as_a_class(capsys):
+    # cross_entropy(z, y) with a scalar y: y is a class label in 0 … 3. Drawn as a real number it
+    # made z[y] no function of z's entries, and the claim softmax(z) (−e_y left out) was 'equal'.
+    code, out, _ = run(capsys, "cross_entropy(z, y)", "--matrix", "z:4x1", "--wrt", "z",
+                       "--claimed", "softmax(z)")
+    assert code == 1 and out.startswith("not equal."), out
+    assert "DISAGREEMENT" not in out
+    assert any(f"y = {k}" in out for k in range(4)), out

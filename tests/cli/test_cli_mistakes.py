@@ -1,0 +1,82 @@
+"""The command line's answers to common mistakes, as a user makes them: a misspelled function, a
+symbol the model file does not declare, training data with a NaN, of the wrong shape or with
+arrays of different lengths, and every option's --help line. Each is one line naming the culprit
+and what would work (with the real compiler: the shape comes from its first probe of the data)."""
+import numpy as np
+import pytest
+
+from symgrad import cli
+from symgrad.cli.main import build_parser
+from standin_program import SOFTMAX_MODEL_FILE, blobs
+
+
+@pytest.mark.parametrize("f, guess", [("sigmod(w*x)", "'sigmoid'"), ("Relu(w)", "'relu'"),
+                                      ("softmx(w)", "'softmax'"), ("ln(w)", "'log'")])
+def test_a_misspelled_function_is_named_with_the_nearest(f, guess, capsys):
+    assert cli.main(["check", f, "--wrt", "w", "--claimed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"unknown function" in err and f"did you mean {guess}?" in err, err
+    assert "not allowed" not in err
+
+
+def test_an_unknown_function_without_a_near_name_lists_the_known(capsys):
+    assert cli.main(["derive", "eval(w)", "--wrt", "w"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown function 'eval'" in err and "did you mean" not in err and "sigmoid" in err
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
+    return tmp_path
+
+
+def test_a_symbol_the_model_file_does_not_declare(files, capsys):
+    text = SOFTMAX_MODEL_FILE.replace("loss = ", "c = sp.Symbol('c')\nloss = c * ")
+    assert text != SOFTMAX_MODEL_FILE
+    (files / "m.py").write_text(text)
+    assert cli.main(["compile", str(files / "m.py")]) == 2
+    err = capsys.readouterr().err
+    assert f"{files / 'm.py'}: the loss uses 'c', which is neither a parameter nor an input" in err
+    assert "the model file's params or inputs list" in err and "params=[...]" not in err, err
+
+
+def _train(files, data, capsys, *extra):
+    np.savez(files / "d.npz", **data)
+    code = cli.main(["train", str(files / "model.py"), "--data", str(files / "d.npz"), "--epochs",
+                     "1", "--no-progress", *extra])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_value_in_the_data_is_located(files, capsys, bad):
+    data = blobs(40)
+    data["x"][7, 2] = bad
+    code, err = _train(files, data, capsys)
+    assert code == 2
+    assert f"--data {files / 'd.npz'}: the array 'x' has 1 non-finite entry" in err, err
+    assert f"the first {bad} at index [7, 2] (sample 7)" in err and "drop or fill" in err
+
+
+def test_data_of_the_wrong_shape_is_the_data_files_fault(files, capsys):
+    data = blobs(40)
+    data["x"] = data["x"][:, :3]
+    code, err = _train(files, data, capsys)
+    assert code == 2
+    assert f"--data {files / 'd.npz'}: the input 'x' has shape (40, 3)" in err, err
+    assert "metrics[" not in err and "first probe" not in err
+
+
+def test_arrays_of_different_lengths_are_named(files, capsys):
+    data = blobs(40)
+    data["t"] = data["t"][:30]
+    code, err = _train(files, data, capsys)
+    assert code == 2 and "'x' 40, 't' 30" in err, err
+
+
+@pytest.mark.parametrize("command", ["derive", "check", "compile", "train"])
+def test_every_option_has_a_help_line(command):
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices[command]
+    bare = [a.option_strings or [a.dest] for a in sub._actions if not a.help]
+    assert bare == [], bare
