@@ -65,10 +65,24 @@ from .batch_kind import USER_TERMS
 ph = R.ph
 
 
+class BatchSize(sp.Dummy):
+    """The symbolic batch size B: a Dummy, so that no symbol of the user's (a scalar input called B)
+    is ever taken for it, which prints as ``B`` (a Dummy prints as ``_B``) in the shapes and
+    formulas of the generated code's comments. Code printers never read this: the code names it."""
+
+    def _sympystr(self, printer):
+        return "B"
+
+
 def batch_size() -> sp.Symbol:
-    """The symbolic batch size B of a batched declaration: a Dummy, so that no symbol of the user's
-    (a scalar input called B) is ever taken for it; the generated code binds it from the arrays."""
-    return sp.Dummy("B", integer=True, positive=True)
+    """The symbolic batch size B of a batched declaration (a `BatchSize`); the generated code binds
+    it from the arrays.
+
+    >>> B = batch_size()
+    >>> str((B, 3)), B == sp.Symbol("B", integer=True, positive=True)
+    ('(B, 3)', False)
+    """
+    return BatchSize("B", integer=True, positive=True)
 
 
 def batched_input(s, B) -> Tensor:
