@@ -139,3 +139,22 @@ def test_check_of_a_scalar_dropout_draws_the_mask_as_dropout_does():
     # the claim that treats the mask as 1 where kept (no 1/(1 − p)²) is wrong
     r = sg.check(f, w, lambda v: np.mean(2 * v["w"] * v["x"] ** 2 * (v[name] != 0)))
     assert r.verdict == "not equal"
+
+
+def test_check_of_a_matrix_dropout_draws_the_mask_as_dropout_does():
+    """A per-example matrix layer (MatrixSymbols): the mask of sg.dropout(W x, p) is (3, 1) per
+    example, 0 or 1/(1 − p); the claim that leaves the mask out is wrong, its scale 1 − p named."""
+    W, x = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    f = sg.sum(sg.dropout(W * x, 0.2))
+    name = masks_in(f)[0].name
+    seen = []
+
+    def claim(v):                               # ∂/∂W Σ (Wx ⊙ M) = mean over the batch of M xᵀ
+        seen.append(v[name])
+        return np.mean(v[name][:, :, None] * v["x"][:, None, :], axis=0)
+
+    assert sg.check(f, W, claim)
+    drawn = np.concatenate(seen)
+    assert drawn.shape[1:] == (3,) and set(np.unique(drawn)) == {0.0, 1.25}
+    r = sg.check(f, W, lambda v: np.mean((v[name] != 0)[:, :, None] * v["x"][:, None, :], axis=0))
+    assert r.verdict == "not equal" and "1/(1 − p) is missing" in r.hint, r.hint
