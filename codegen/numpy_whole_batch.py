@@ -206,10 +206,14 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     params = [f"p{i}" for i in range(len(spec.params))]
     xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
     sig = SIGNATURES[kind]
-    doc = {"loss": "The loss of the batch, as declared (its mean over N is in the declaration).",
+    each = per_example(spec)
+    over = f"the {spec.reduction} over the B examples of the per-example loss" if each else \
+        "as declared (its mean over N is in the declaration)"
+    doc = {"loss": f"The loss of the batch, {over}.",
            "grad": "(loss, [∂loss/∂p0, ...]) for the batch; each gradient is shaped like its parameter.",
            "step": "One training step, in place (parameters and optimizer slots); returns the loss before it.",
-           "forward": "The requested outputs for the batch, as declared."}[kind]
+           "forward": "The requested outputs for the batch, " + ("each with the batch axis first." if each
+                                                                  else "as declared.")}[kind]
     L = [f"def {kind}({sig}):", f'    """{doc}"""']
     body = unpack_arguments(spec, kind, params, xs)
     if kind == "step":
@@ -255,7 +259,8 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
         body.append(f"assert ((x{i} >= {low}) & (x{i} < {n}) & (x{i} == numpy.floor(x{i}))).all(), "
                     f"'input x{i} holds labels or indices: integers {low} ... {n} - 1'")
     if kind != "forward":
-        body.append("scale = 1.0  # the seed of reverse mode: the loss is as declared (its mean over N included)")
+        body.append("scale = 1.0  # the seed of reverse mode: " + (f"the {spec.reduction} over B is in the batched graph"
+                    if each else "the loss is as declared (its mean over N included)"))
     body.append("")
     # the statements, then the loss, the gradients or the updates: arranged as the per-example
     # writer's (codegen.lifetimes: each update as soon as nothing reads the old parameter or a view
@@ -263,6 +268,12 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)",
                        first=mask_units(lw, used, sch.shape_code))
     return L + [_INDENT + b if b else "" for b in body]
+
+
+def per_example(spec) -> bool:
+    """A per-example declaration of tensors, batched (`symgrad.compiling.batching`): its inputs have
+    a leading batch axis B that symgrad added, and the mean (or sum) over B is symgrad's."""
+    return getattr(spec, "declared_inputs", None) is not None
 
 
 def _dim_leaves(lw, dims) -> list:
@@ -276,13 +287,24 @@ def legend(spec) -> list:
     from symgrad.compiling.compiler import safe_text
     dims = dims_of(spec)
     code = lambda s: "(" + ", ".join(dims.get(sp.sympify(d), str(d)) for d in s) + ("," if len(s) == 1 else "") + ")"  # noqa: E731
-    lines = ["# Declared over the batch: arrays have their declared shapes; sizes " +
-             ", ".join(f"{n} ({safe_text(repr(s.name))})" for s, n in dims.items()) + " come from the inputs."]
+    if per_example(spec):
+        # batched by symgrad.compiling.batching: its one size is the batch size B, a name of
+        # symgrad's (never the user's), which the comments below print as B
+        b = ", ".join(dims.values()) or "B"
+        how = "mean" if spec.reduction == "mean" else "sum"
+        lines = ["# Declared per example (tensors of fixed shapes), batched: every input has a leading batch",
+                 f"# axis of size B, the number of examples ({b} in the code, from the inputs; B in the shapes",
+                 f"# of the comments), and the loss is the {how} over B of the per-example loss."]
+    else:
+        lines = ["# Declared over the batch: arrays have their declared shapes; sizes " +
+                 ", ".join(f"{n} ({safe_text(repr(s.name))})" for s, n in dims.items()) + " come from the inputs."]
     lines.append("# Parameters:")
     for i, p in enumerate(spec.params):
         lines.append(f"#   p{i}  {safe_text(repr(p.name))}  {code(_shape(p))}")
     lines.append("# Inputs:")
-    for i, x in enumerate(spec.inputs):
-        lines.append(f"#   x{i}  {safe_text(repr(x.name))}  {code(_shape(x))}")
+    declared = spec.declared_inputs if per_example(spec) else [None] * len(spec.inputs)
+    for i, (x, one) in enumerate(zip(spec.inputs, declared)):
+        each = f"  (one example: {code(_shape(one))})" if one is not None else ""
+        lines.append(f"#   x{i}  {safe_text(repr(x.name))}  {code(_shape(x))}{each}")
     lines.append(f"# Optimizer: {safe_text(repr(spec.optimizer))}")
     return lines

@@ -24,6 +24,7 @@ as cs231n's loss functions assume.
 """
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 import numpy as np
@@ -33,6 +34,7 @@ from ..core.differentiate import _flatten_wrt
 from ..core.values import key_name
 from ..errors import ArgumentError, SymgradError
 from ..frontend import tensor as T
+from ..frontend.masks import masks_in
 from ..frontend.parse import as_expr
 from .claims import _symbols
 from .tensors import sizes_of
@@ -43,12 +45,40 @@ class BackwardError(SymgradError, ValueError):
     wrong number of them, a non-finite value, a key that is not a wrt symbol)."""
 
 
-def _dout_name(taken: set) -> str:
-    """"dout", as cs231n calls it, unless one of the layer's own symbols has that name."""
-    name, k = "dout", 1
+def _dout_name(taken: set, base: str = "dout") -> str:
+    """"dout", as cs231n calls it, unless one of the layer's own symbols has that name (then dout1,
+    dout2, ...); ``base="mask"`` names dropout masks the same way."""
+    name, k = base, 1
     while name in taken:
-        name, k = f"dout{k}", k + 1
+        name, k = f"{base}{k}", k + 1
     return name
+
+
+def _mask_names(outs, taken: set) -> dict:
+    """{a dropout mask's own name (dropout_mask_7, from a counter): the name backward gets it by}:
+    "mask" (cs231n's), or mask, mask1, ... in the order of the sg.dropout calls."""
+    found = {}
+    for o in outs:
+        for m in masks_in(o):
+            found[m.name] = m
+    names = {}
+    for name in sorted(found, key=lambda n: int(n.rsplit("_", 1)[1])):
+        names[name] = _dout_name(taken, "mask")
+        taken.add(names[name])
+    return names
+
+
+def _renamed(result, names: dict):
+    """``result`` with the masks' own names replaced by backward's in its counterexample and method."""
+    if not names:
+        return result
+    sub = lambda text: re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b",  # noqa: E731
+                              lambda m: names[m.group(1)], text)
+    if result.counterexample is not None:
+        cx = result.counterexample
+        cx.point = {names.get(k, k): v for k, v in cx.point.items()}
+    result.method = sub(result.method)
+    return result
 
 
 def _check_dims(dims, sizes) -> dict:
@@ -119,7 +149,9 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     ``backward`` the user's NumPy function: called with the upstream gradient ``dout`` (an array of
     out's shape) and every symbol of ``out`` by name (integer tensors as integer arrays), it returns
     the gradients in ``wrt`` order — a tuple, a dict by name, or one array for one wrt symbol. A
-    gradient has the shape of its variable. symgrad draws every value as `sg.check` does (symbolic
+    gradient has the shape of its variable. The mask of an ``sg.dropout`` in ``out`` is passed as
+    ``mask`` (several: mask, mask1, ... in the order of the calls), drawn as dropout draws it: 0, or
+    1/(1 − p) with probability 1 − p. symgrad draws every value as `sg.check` does (symbolic
     sizes 4, 5, 6, ... or from ``dims={N: 3}``, labels in range, ``at=`` fixes values) and compares
     with its gradient of sum(out ⊙ dout). A scalar ``out`` (a loss) gets dout = 1. Returns the
     `CheckResult` of `sg.check`; ``options`` (``assumptions``, ``points``, ``policy``) go to it.
@@ -149,6 +181,7 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     fixed = _check_dims(dims, sizes)
     taken = {s.name for o in outs for s in _symbols(o)} | {w.name for w in params}
     ints = {t.name for o in outs for t in o.atoms(T.Tensor) if t.is_integer_tensor}
+    masks = _mask_names(outs, taken)           # dropout masks: passed as mask, mask1, ...
     shapes = [T.shape_of(o) for o in outs]
     if not several and shapes[0] == ():
         f, dnames = outs[0], [None]           # a loss: its own f, dout = 1
@@ -166,7 +199,7 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
 
     def claim(values):
         douts = [np.asarray(values[d], float) if d else np.float64(1.0) for d in dnames]
-        kw = {k: (np.asarray(v).astype(np.int64) if k in ints else v)
+        kw = {masks.get(k, k): (np.asarray(v).astype(np.int64) if k in ints else v)
               for k, v in values.items() if k not in dnames}
         try:
             res = backward(*douts, **kw)
@@ -186,7 +219,9 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
         raise ArgumentError(f"at= must be a dict keyed by symbol or name, got {at!r}")
     # keyed by name: sg.check's argument check takes Symbol and MatrixSymbol keys, not tensors
     given = {**{key_name(k) if isinstance(k, T.Tensor) else k: v for k, v in (at or {}).items()}, **fixed}
-    return check(f, params, claim, at=given or None, seed=seed, **options)
+    inner = {b: a for a, b in masks.items()}       # at={"mask": m}: the mask by backward's name
+    given = {inner.get(k, k) if isinstance(k, str) else k: v for k, v in given.items()}
+    return _renamed(check(f, params, claim, at=given or None, seed=seed, **options), masks)
 
 
 __all__ = ["check_backward", "BackwardError"]

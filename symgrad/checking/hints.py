@@ -8,7 +8,8 @@ gives the hint. In order:
                 to T (missing sum over the batch), C summed over an axis is T; else both shapes
     sign        C = −T
     transpose   C = Tᵀ for a square w (T not symmetric)
-    factor      C = k·T for a constant k: 2, ½, the batch size B, a dimension N or 1/N, ...
+    factor      C = k·T for a constant k: 2, ½, the batch size B, a dimension N or 1/N, 1 − p or
+                1/(1 − p) for a dropout's p (its mask's scale left out or counted twice), ...
     fan-out     C = T − (one path's term): a path of the influence diagram left out (named), or one
                 counted twice (C = T + term). The terms come from the reverse-mode record: every
                 value that fans out received one contribution per consumer (`Derivation.raw_steps`),
@@ -37,6 +38,7 @@ import sympy as sp
 from .claims import _eval_claim, _shape, _symbols, fit_shape, rel_errors
 from ..core.evaluate import evaluate
 from ..frontend.functions import LogSoftmax, Map, Softmax, sigmoid
+from ..frontend.masks import masks_in
 
 TOL = 1e-6
 
@@ -209,7 +211,9 @@ def factor_hint(case: Case):
     sign = "flipped sign and " if k < 0 else ""
     a = abs(k)
     B = case.batch
-    why = ""
+    why = _dropout_factor(case.f, a)        # first: p = ½ would read as the ½ of a square
+    if why:
+        return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
     if B and abs(a - B) < 1e-9:
         why = (f" — the batch size B = {B}: the examples' gradients were summed where the loss "
                f"averages them (divide by B)")
@@ -227,6 +231,22 @@ def factor_hint(case: Case):
             elif abs(a - 1 / n) < 1e-9:
                 why = f" — 1/N with N = {n}, a dimension of the problem: a mean where there is a sum"
     return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
+
+
+def _dropout_factor(f, a: float) -> str:
+    """Why the claim is ``a`` times the gradient when f has a dropout (y ⊙ M, M's kept entries
+    1/(1 − p)): the scale 1/(1 − p) left out (a = 1 − p), or applied on top of M's (a = 1/(1 − p))."""
+    for m in masks_in(f):
+        p = m.p
+        if p > 0 and abs(a - (1 - p)) < 1e-9:
+            return (f" — 1 − p, for the dropout with p = {p:g}: its scale 1/(1 − p) is missing. The mask M "
+                    f"is inverted dropout's, kept entries 1/(1 − p) = {1 / (1 - p):g} (not 1), and "
+                    f"∂(y ⊙ M)/∂y = M: multiply by the mask as given, not by its 0/1 pattern")
+        if p > 0 and abs(a - 1 / (1 - p)) < 1e-9:
+            return (f" — 1/(1 − p), for the dropout with p = {p:g}: the scale is counted twice. The mask M "
+                    f"already holds it (kept entries 1/(1 − p) = {1 / (1 - p):g}), and ∂(y ⊙ M)/∂y = M: "
+                    f"do not divide by 1 − p again")
+    return ""
 
 
 def _dims(case) -> set:

@@ -18,6 +18,9 @@ random point a bad witness:
   differing only there is reported as such.
 
 The target of a softmax cross-entropy is drawn as a distribution (`target_symbols`, `draw_target`).
+A dropout mask (``sg.dropout``'s M, an input of f) is drawn as a program draws it (`draw_mask`): 0 or
+1/(1 − p), never moved; a point where it were a normal random float would test a layer no program
+runs.
 
 >>> import sympy as sp, symgrad as sg, numpy as np
 >>> z = sp.Symbol('z')
@@ -36,6 +39,7 @@ from .claims import _shape
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
 from ..frontend.functions import leaky_relu, relu
+from ..frontend.masks import DropoutMask, DropoutMaskScalar, DropoutMaskTensor
 
 KINK_MARGIN = 0.05
 # Interval sets tried in turn when a point falls outside f's domain.
@@ -153,6 +157,29 @@ def draw(sym, shape, rng: np.random.Generator, interval):
         return float(v) if size is None else np.asarray(v, dtype=float)
     v = rng.standard_normal(size) if interval is None else rng.uniform(*interval, size)
     return float(v) if size is None else np.asarray(v, dtype=float)
+
+
+def dropout_rate(sym) -> float | None:
+    """The drop probability p of a dropout mask (the M of ``sg.dropout(y, p)`` = y ⊙ M), else None."""
+    return sym.p if isinstance(sym, (DropoutMask, DropoutMaskScalar, DropoutMaskTensor)) else None
+
+
+def draw_mask(shape, p: float, rng: np.random.Generator):
+    """A dropout mask as a compiled program draws it (inverted dropout): each entry 1/(1 − p) with
+    probability 1 − p, else 0. An array of two or more entries is drawn again (up to 20 times) until
+    it holds both a kept and a dropped entry, so that the point witnesses both.
+
+    >>> import numpy as np
+    >>> m = draw_mask((3, 4), 0.5, np.random.default_rng(0))
+    >>> sorted(set(m.ravel().tolist()))
+    [0.0, 2.0]
+    """
+    size = None if shape == () else tuple(int(d) for d in shape)
+    for _ in range(20):
+        m = (rng.random(size) >= p) / (1.0 - p)
+        if size is None or np.prod(size) < 2 or 0 < np.count_nonzero(m) < m.size:
+            break
+    return float(m) if size is None else np.asarray(m, dtype=float)
 
 
 def kink_points(f, wrt_syms, base: Mapping, limit: int = 4) -> list:
@@ -494,8 +521,11 @@ class Sampler:
         # integer labels (tensor checks: drawn in 0 … n − 1) stay where they were drawn: a side search
         # moves values along lines, and a label is no point on a line
         labels = {s.name for s in self.inputs if _is_labels(_assumed(s, assumptions))}
-        self.ifree = [s for s in self.inputs
-                      if not given(s) and s.name not in self.targets and s.name not in labels]
+        # dropout masks: drawn as a program draws them (0 or 1/(1 − p)), and never moved either
+        self.masks = {s.name: dropout_rate(s) for s in self.inputs
+                      if dropout_rate(s) is not None and not given(s) and _assumed(s, assumptions) is None}
+        self.ifree = [s for s in self.inputs if not given(s) and s.name not in self.targets
+                      and s.name not in labels and s.name not in self.masks]
         self.bounds = {s.name: bounds(s, assumptions) for s in self.pfree + self.ifree}
 
     # --- drawing -------------------------------------------------------------------------------
@@ -504,6 +534,8 @@ class Sampler:
         kind = self.targets.get(s.name)
         if kind is not None:
             return draw_target(_shape(s), self.rng, kind)
+        if s.name in self.masks:
+            return draw_mask(_shape(s), self.masks[s.name], self.rng)
         return draw(s, _shape(s), self.rng, interval_of(s, self.assumptions, attempt))
 
     def points(self, n) -> list:

@@ -268,7 +268,9 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
             if rel > RTOL and (worst is None or rel > worst[0]):
                 worst = (rel, k, i, idx, cn, t[k])
     symbolic = _symbolic(claims, D, params) if not is_callable else "not attempted (a callable claim)"
-    drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()]
+    drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()] + [
+        f"{m} drawn as a dropout mask (entries 0, or 1/(1 − p) = {1 / (1 - p):.4g} with probability "
+        f"1 − p = {1 - p:g})" for m, p in sampler.masks.items()]
     method = (f"symbolic: {symbolic}; numeric: float64 at {len(pts)} random point(s) inside f's "
               f"domain, away from its kinks{' (batches of %d)' % B if B else ''}"
               + "".join(f"; {part}" for part in [coverage.describe()] + drawn if part)

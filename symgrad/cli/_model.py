@@ -39,6 +39,7 @@ import sympy as sp
 
 from ..compiling import optim
 from ..errors import FreeSymbolError, SymgradError
+from ..frontend.tensor import Tensor
 
 
 @dataclass
@@ -60,11 +61,12 @@ def _symbols(ns, name, path, required=True):
             raise SymgradError(f"{path} defines no {name!r}: a model file must define loss, params "
                                f"and inputs (see `symgrad compile --help`)")
         return None
-    if isinstance(xs, (sp.Symbol, sp.MatrixSymbol)):
+    kinds = (sp.Symbol, sp.MatrixSymbol, Tensor)       # tensors: per example, or over the batch (N)
+    if isinstance(xs, kinds):
         xs = [xs]
-    if not isinstance(xs, (list, tuple)) or not all(isinstance(s, (sp.Symbol, sp.MatrixSymbol)) for s in xs):
-        raise SymgradError(f"{path}: {name!r} must be a list of SymPy Symbols or MatrixSymbols, "
-                           f"got {xs!r}")
+    if not isinstance(xs, (list, tuple)) or not all(isinstance(s, kinds) for s in xs):
+        raise SymgradError(f"{path}: {name!r} must be a list of SymPy Symbols, MatrixSymbols or "
+                           f"tensors (sg.tensor), got {xs!r}")
     return list(xs)
 
 

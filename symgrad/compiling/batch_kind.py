@@ -52,7 +52,7 @@ def check_declaration(params, inputs, masks, reduction) -> set:
                                 f"inputs, never trained")
     if not sizes:
         if per_example_tensors(params, inputs):
-            _check_per_example_tensors(params, inputs, masks)
+            _check_per_example_tensors(params, inputs)
         return set()
     for p in params:
         if isinstance(p, Tensor) and any(not sp.sympify(d).is_Integer for d in p.shape):
@@ -80,18 +80,15 @@ def per_example_tensors(params, inputs) -> bool:
         sp.sympify(d).free_symbols for s in every if isinstance(s, Tensor) for d in s.shape)
 
 
-def _check_per_example_tensors(params, inputs, masks) -> None:
-    """What the batching pass cannot take: a MatrixSymbol among the tensors, a dropout mask."""
+def _check_per_example_tensors(params, inputs) -> None:
+    """What the batching pass cannot take: a MatrixSymbol among the tensors (a dropout mask is
+    batched like an input: one draw per example, `symgrad.compiling.batching`)."""
     for s in list(params) + list(inputs):
         if isinstance(s, sp.MatrixSymbol):
             t = next(t for t in list(params) + list(inputs) if isinstance(t, Tensor))
             raise UnsupportedError(
                 f"{s.name!r} is a MatrixSymbol in a declaration of tensors ({t.name!r} is sg.tensor); the two "
                 f"array languages do not mix: declare it with sg.tensor({s.name!r}, {tuple(s.shape)})")
-    if masks:
-        raise UnsupportedError("dropout masks (sg.dropout) are not batched yet in a per-example declaration "
-                               "of tensors; declare the network with Symbols and MatrixSymbols, or over the "
-                               "batch (N = sp.Symbol('N', integer=True, positive=True))")
 
 
 def refuse_kernels(spec, target: str) -> None:

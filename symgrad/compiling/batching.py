@@ -12,7 +12,8 @@ compiles a network declared over a symbolic N:
    has a leading batch axis of the symbolic size ``B`` and every equation that reads a batched
    value has its batch rule (the table ``RULES``, one row per primitive): the value it makes is
    batched too, with the batch axis first. An equation that reads no input (a parameter's own
-   transform) is copied as it is, unbatched;
+   transform) is copied as it is, unbatched. A dropout mask of shape s is an input too, (B, *s):
+   each example draws its own;
 3. the loss becomes Σ_b loss_b / B (or Σ_b loss_b), and reverse mode runs on the batched graph
    (so the gradients are the batch's, summed inside the products: no per-example gradients).
 
@@ -57,16 +58,31 @@ from ..core import conv_rules as CR
 from ..core import rules as R
 from ..core.ir import Graph, Var, dims_equal
 from ..errors import UnsupportedError
+from ..frontend.masks import DropoutMaskTensor
 from ..frontend.tensor import Tensor, tensor
 from .batch_kind import USER_TERMS
 
 ph = R.ph
 
 
+class BatchSize(sp.Dummy):
+    """The symbolic batch size B: a Dummy, so that no symbol of the user's (a scalar input called B)
+    is ever taken for it, which prints as ``B`` (a Dummy prints as ``_B``) in the shapes and
+    formulas of the generated code's comments. Code printers never read this: the code names it."""
+
+    def _sympystr(self, printer):
+        return "B"
+
+
 def batch_size() -> sp.Symbol:
-    """The symbolic batch size B of a batched declaration: a Dummy, so that no symbol of the user's
-    (a scalar input called B) is ever taken for it; the generated code binds it from the arrays."""
-    return sp.Dummy("B", integer=True, positive=True)
+    """The symbolic batch size B of a batched declaration (a `BatchSize`); the generated code binds
+    it from the arrays.
+
+    >>> B = batch_size()
+    >>> str((B, 3)), B == sp.Symbol("B", integer=True, positive=True)
+    ('(B, 3)', False)
+    """
+    return BatchSize("B", integer=True, positive=True)
 
 
 def batched_input(s, B) -> Tensor:
@@ -74,6 +90,12 @@ def batched_input(s, B) -> Tensor:
     if isinstance(s, Tensor):
         return tensor(s.name, (B,) + tuple(s.shape), integer=s.is_integer_tensor)
     return tensor(s.name, (B,), integer=bool(s.is_integer))      # a scalar Symbol: one number each
+
+
+def batched_mask(m, B) -> DropoutMaskTensor:
+    """The mask of one example's ``sg.dropout`` (a tensor of shape s, or a scalar), over the batch: a
+    mask tensor of shape (B, *s) with the same name, hence the same drop probability."""
+    return DropoutMaskTensor(m.name, (B,) + tuple(getattr(m, "shape", ())))
 
 
 class Lift:
@@ -88,8 +110,12 @@ class Lift:
     def __call__(self, lw):
         src = lw.graph
         leaves = {vid: t for vid, t in zip(lw.inputs, self.inputs) if vid is not None}
+        # a dropout mask is drawn per example: of shape (B, *s) for an expression of shape s, so
+        # every entry of every example has its own draw (one draw of shape s would be shared)
+        leaves.update({vid: batched_mask(src.producer[vid].params[0], self.B) for vid, _, _ in lw.masks})
         b = Batched(src, self.B, leaves)
         roots = [src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
+        roots += [src.producer[vid].out for vid, _, _ in lw.masks]
         b.run([lw.loss] + list(lw.outputs) + roots)
         g, B = b.g, self.B
         loss, batched = b.env[lw.loss.id]
@@ -112,7 +138,8 @@ class Lift:
         return dataclasses.replace(
             lw, graph=g, loss=loss, outputs=outputs, notes=notes,
             params=[b.env[i][0].id if i is not None else None for i in lw.params],
-            inputs=[b.env[i][0].id if i is not None else None for i in lw.inputs])
+            inputs=[b.env[i][0].id if i is not None else None for i in lw.inputs],
+            masks=[(b.env[vid][0].id, (B,) + tuple(shape), p) for vid, shape, p in lw.masks])
 
 
 class Batched:

@@ -4,8 +4,9 @@
 draws M afresh for every call of ``.grad`` and ``.step`` from its seeded NumPy generator (entries
 1/(1 − p) with probability 1 − p, else 0: "inverted" dropout, so the expected value is y), and sets
 M = 1 — dropout off — in ``.loss`` and ``.forward`` (evaluation mode). In a per-example declaration
-(y a matrix or a scalar) M is drawn for every example; in a declaration over the batch (y a tensor
-of shape (N, …), ``sg.tensor``) M is a tensor of y's shape, N included, so every entry of every
+(y a matrix, a scalar, or one example's tensor of fixed shape s) M is drawn for every example (a
+tensor's as (B, *s): `symgrad.compiling.batching`); in a declaration over the batch (y a tensor of
+shape (N, …), ``sg.tensor``) M is a tensor of y's shape, N included, so every entry of every
 example has its own draw.
 
 The mask is a symbol, so the derivation sees y ⊙ M like any product: ∂L/∂y = M ⊙ ∂L/∂(y ⊙ M).

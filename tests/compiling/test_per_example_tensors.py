@@ -3,6 +3,8 @@
 loss and gradients are compared with two oracles that know nothing of the batching: a loop over the
 examples through symgrad's reference interpreter (the per-example loss and ``sg.grad``, evaluated
 one example at a time, then averaged), and torch.autograd on the network written over the batch."""
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -292,3 +294,28 @@ def test_what_either_kind_refuses_of_its_parameters():
 def test_the_kernel_backends_refuse_per_example_tensors():
     with pytest.raises(sg.UnsupportedError, match=r"target='triton'.*tensors.*target='numpy'"):
         sg.compile(sg.sum(sg.tanh(W1 @ x)), [W1], [x], target="triton")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_the_generated_module_says_it_is_per_example_and_prints_B(reduction):
+    prog = sg.compile(sg.cross_entropy(logits, y), MLP, [x, y], dtype="float64", reduction=reduction)
+    src = prog.source
+    assert "Declared per example" in src and "Declared over the batch" not in src
+    assert f"the loss is the {reduction} over B of the per-example loss" in src
+    assert f"'x'  (d0, {D})  (one example: ({D},))" in src                 # the input, with and without B
+    assert "_B" not in src                                                   # the Dummy's own printing
+    assert re.search(rf": \(B, {H}\)\n", src)                                # shapes in the comments
+    assert ("/B]" in src) == (reduction == "mean")                           # the mean's 1/B in a formula
+    assert "mean over N" not in src                                          # no whole-batch wording
+    # the whole-batch declaration keeps its header
+    Nb = sp.Symbol("N", integer=True, positive=True)
+    xb, wb = sg.tensor("xb", (Nb, 3)), sg.tensor("wb", (3,))
+    whole = sg.compile(sg.mean((xb @ wb) ** 2), [wb], [xb]).source
+    assert "Declared over the batch" in whole and "Declared per example" not in whole
+
+
+def test_a_scalar_input_called_B_is_not_the_batch_size():
+    Bs, v = sp.Symbol("B"), sg.tensor("v", (3,))
+    prog = sg.compile(sg.sum(v * x[:3]) * Bs, [v], [x, Bs], dtype="float64", reduction="sum")
+    xs, bs = np.arange(2 * D, dtype=float).reshape(2, D), np.array([10.0, -1.0])
+    assert prog.loss({"v": np.ones(3)}, {"x": xs, "B": bs}) == pytest.approx(3 * 10 - 21)
