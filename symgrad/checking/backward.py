@@ -120,7 +120,8 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     out's shape) and every symbol of ``out`` by name (integer tensors as integer arrays), it returns
     the gradients in ``wrt`` order — a tuple, a dict by name, or one array for one wrt symbol. A
     gradient has the shape of its variable. symgrad draws every value as `sg.check` does (symbolic
-    sizes 4, 5, 6, ... or from ``dims={N: 3}``, labels in range, ``at=`` fixes values) and compares
+    sizes 4, 5, 6, ... apart from out's fixed dimensions, or from ``dims={N: 3}``, labels in range,
+    ``at=`` fixes values) and compares
     with its gradient of sum(out ⊙ dout). A scalar ``out`` (a loss) gets dout = 1. Returns the
     `CheckResult` of `sg.check`; ``options`` (``assumptions``, ``points``, ``policy``) go to it.
 

@@ -127,6 +127,13 @@ def shape_hint(case: Case):
                 return (f"missing sum over the batch: the claim has one row per example, shape "
                         f"{_shape_txt(cs)}, but {want}; the gradient of the batch loss sums the "
                         f"examples' contributions (here their {how} over axis 0 is right).")
+    # db = dout.sum(axis=0, keepdims=True): the right numbers with an extra axis of length 1. Tried
+    # before the sums below, which would read the (1, 5) claim's "sum over axis 0" as a missing sum.
+    if cs != tuple(shape) and all(c.shape == cs for c in Cs) and [d for d in cs if d != 1] == \
+            [d for d in shape if d != 1] and all_same([c.reshape(shape) for c in Cs], Ts):
+        return (f"extra axis: the claim has the right values but shape {_shape_txt(cs)}, and {want} "
+                f"(a keepdims=True, or a [:, None], left in; reshape it — a (1, n) gradient would "
+                f"turn the parameter into a matrix at its update, by broadcasting).")
     for ax in range(len(cs)):
         for how, red in (("sum", np.sum), ("mean", np.mean)):
             red_c = [fit_shape(red(c, axis=ax), shape) for c in Cs]

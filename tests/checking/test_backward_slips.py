@@ -86,3 +86,36 @@ def test_bias_gradient_from_one_example():
         return dout @ w.T, x.T @ dout, dout[0]           # the slip: dout.sum(axis=0)
     r = named(sg.check_backward(x @ w + b, [x, w, b], backward), "one example instead of the sum")
     assert r.counterexample.param == "b" and "dout.sum(axis=0)" in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# Found trying the course's layers as a student writes them (trial round)
+
+
+def test_bias_gradient_with_keepdims_is_an_extra_axis_not_a_missing_sum():
+    """db = dout.sum(axis=0, keepdims=True) has the right numbers in shape (1, 5): the hint says so,
+    where it used to say a sum over axis 0 was left out (the sum is there)."""
+    x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 5)), sg.tensor("b", (5,))
+
+    def affine_backward(dout, x, w, b):
+        return dout @ w.T, x.T @ dout, dout.sum(axis=0, keepdims=True)
+    r = named(sg.check_backward(x @ w + b, [x, w, b], affine_backward), "extra axis")
+    assert r.counterexample.param == "b" and "(1, 5)" in r.hint and "keepdims" in r.hint
+    # a real missing sum is still one
+    named(sg.check_backward(x @ w + b, [x, w, b], lambda dout, x, w, b: (dout @ w.T, x.T @ dout, dout)),
+          "missing sum")
+
+
+def test_batch_size_is_drawn_apart_from_the_fixed_dimensions():
+    """Layer norm over (N, 4) with dgamma summed over axis 1 (the features) instead of 0: when N was
+    drawn as 4 too, that (N,) claim had gamma's shape (4,) and got no hint; N is now drawn apart
+    from every fixed dimension, so the shape is named."""
+    x, gamma, beta = sg.tensor("x", (N, 4)), sg.tensor("gamma", (4,)), sg.tensor("beta", (4,))
+    out = gamma * x + beta
+    seen = []
+
+    def backward(dout, x, gamma, beta):
+        seen.append(x.shape)
+        return dout * gamma, (dout * x).sum(axis=1), dout.sum(axis=0)
+    r = named(sg.check_backward(out, [x, gamma, beta], backward), "shape")
+    assert r.counterexample.param == "gamma" and seen[0][0] != 4
