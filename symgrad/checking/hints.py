@@ -141,6 +141,15 @@ def shape_hint(case: Case):
                 return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its {how} "
                         f"over axis {ax} is right — a sum over the examples (or over a broadcast "
                         f"dimension) was left out.")
+    # a conv bias's db = dout.sum(axis=0) where it is dout.sum(axis=(0, 2, 3)): a sum over several axes
+    from itertools import combinations
+    for n_ax in range(2, min(len(cs), 4) + 1):
+        for axes in combinations(range(len(cs)), n_ax):
+            red_c = [fit_shape(np.sum(c, axis=axes), shape) for c in Cs]
+            if all(r is not None for r in red_c) and all_same(red_c, Ts):
+                return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its sum over "
+                        f"axes {axes} is right — a sum over those axes, where {w.name} is broadcast, "
+                        f"was left out.")
     if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
         return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}."
@@ -220,9 +229,9 @@ def factor_hint(case: Case):
                f"averages them (divide by B)")
     elif B and abs(a - 1 / B) < 1e-9:
         why = f" — 1/B for the batch size B = {B}: the batch mean was taken twice"
-    elif abs(a - 2) < 1e-9:
+    elif abs(a - 2) < 1e-9 and _has_square(case.f):
         why = " — the ½ of ½(…)² was dropped, or the 2 from differentiating a square counted twice"
-    elif abs(a - 0.5) < 1e-9:
+    elif abs(a - 0.5) < 1e-9 and _has_square(case.f):
         why = " — the 2 from differentiating a square (d(u²) = 2u·du) is missing"
     else:
         dims = _dims(case)
@@ -231,7 +240,35 @@ def factor_hint(case: Case):
                 why = f" — N = {n}, a dimension of the problem: a sum where there is a mean (1/N missing)"
             elif abs(a - 1 / n) < 1e-9:
                 why = f" — 1/N with N = {n}, a dimension of the problem: a mean where there is a sum"
+        c = _constant_of(case.f, a) if not why else None
+        if c is not None:             # checked after the sizes: a mean's 1/N is a number of f too
+            why = (f" — the constant {c:g} of f (a scale, such as dropout's 1/p) applied twice, or "
+                   f"left out of the gradient")
     return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
+
+
+def _has_square(f) -> bool:
+    """Does f square something (u², HadamardPower(u, 2), u ⊙ u, mse)? Only then is a factor 2 or ½
+    read as the ½ of ½(…)² or the 2 of d(u²) = 2u·du."""
+    from ..frontend import tensor as T
+    for n in sp.preorder_traversal(f):
+        if isinstance(n, (sp.Pow, sp.HadamardPower)) and n.args[1] == 2:
+            return True
+        if isinstance(n, (sp.Mul, sp.HadamardProduct, T.Ewise)) and len(n.args) != len(set(n.args)):
+            return True
+        if type(n).__name__.lower().startswith(("mse", "squared")):
+            return True
+    return False
+
+
+def _constant_of(f, a: float):
+    """A number c of f with c = a or 1/c = a (dropout's 1/p = 2 gives a claim ½ or 2 times off)."""
+    for n in sp.preorder_traversal(f):
+        if isinstance(n, sp.Number) and n not in (0, 1, -1):
+            c = abs(float(n))
+            if abs(c - a) < 1e-9 * max(a, 1) or abs(1 / c - a) < 1e-9 * max(a, 1):
+                return float(n)
+    return None
 
 
 def _dims(case) -> set:

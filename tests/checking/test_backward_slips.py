@@ -119,3 +119,18 @@ def test_batch_size_is_drawn_apart_from_the_fixed_dimensions():
         return dout * gamma, (dout * x).sum(axis=1), dout.sum(axis=0)
     r = named(sg.check_backward(out, [x, gamma, beta], backward), "shape")
     assert r.counterexample.param == "gamma" and seen[0][0] != 4
+
+
+def test_dropout_scale_left_out_is_not_called_a_square():
+    """Inverted dropout's backward without its 1/p is ½ the gradient: the hint names f's constant 2
+    (= 1/p), not 'the 2 from differentiating a square', which f does not have."""
+    x, mask = sg.tensor("x", (N, 6)), sg.tensor("mask", (N, 6))
+    m = (np.random.default_rng(0).random((5, 6)) < 0.5).astype(float)
+    out = x * mask / 0.5
+    assert sg.check_backward(out, x, lambda dout, x, mask: dout * mask / 0.5, at={mask: m})
+    r = named(sg.check_backward(out, x, lambda dout, x, mask: dout * mask, at={mask: m}),
+              "constant factor: the claim is 1/2 times")
+    assert "square" not in r.hint and "constant 2 of f" in r.hint
+    # with a square in f, the ½ and 2 are still read as the square's
+    w, v, y = sp.symbols("w v y", real=True)
+    assert "square" in sg.check((y - w * v) ** 2 / 2, w, -2 * (y - w * v) * v).hint
