@@ -95,6 +95,9 @@ def _gradients(res, params) -> list:
 
 
 def _as_array(g, w) -> np.ndarray:
+    if g is None:      # np.asarray(None, float) is nan: it would read as "not finite"
+        raise BackwardError(f"backward returned None as the gradient of {w.name!r}: a missing return "
+                            f"statement, or a gradient never assigned")
     try:
         a = np.asarray(g, dtype=float)
     except (TypeError, ValueError) as e:

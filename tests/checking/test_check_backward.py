@@ -132,6 +132,8 @@ def test_backward_errors_are_clear():
         sg.check_backward(out, wrt, lambda dout, x, w, b: affine_backward(dout, x, w, b)[:2])
     with pytest.raises(BackwardError, match=r"missing \['b'\]"):
         sg.check_backward(out, wrt, lambda dout, x, w, b: dict(zip("xw", affine_backward(dout, x, w, b))))
+    with pytest.raises(BackwardError, match=r"returned None as the gradient of 'w': a missing return"):
+        sg.check_backward(out, wrt, lambda dout, x, w, b: (affine_backward(dout, x, w, b)[0], None, dout.sum(0)))
     with pytest.raises(BackwardError, match=r"gradient for 'w' is not finite"):
         sg.check_backward(out, wrt, lambda dout, x, w, b: (affine_backward(dout, x, w, b)[0], np.full_like(w, np.inf),
                                                            dout.sum(0)))
