@@ -15,6 +15,7 @@ gives the hint. In order:
                 and each contribution, pushed back to w, is one path's share of ∂f/∂w
     σ'          C is what the chain rule gives with σ'(z) left out or written as σ(z), 1 − σ(z),
                 z(1 − z), σ(z)², σ(z)(1 + σ(z))
+    relu'       C is what it gives with relu'(z) = 1: the gradient passed through relu unmasked
     softmax     C is what it gives with the softmax Jacobian cut to its diagonal, s ⊙ (1 − s)
     targets     C is right once the target of a softmax cross-entropy is a distribution (sums to 1),
                 when the check drew it freely (targets="free"), or once it is one-hot
@@ -36,7 +37,7 @@ import sympy as sp
 
 from .claims import _eval_claim, _shape, _symbols, fit_shape, rel_errors
 from ..core.evaluate import evaluate
-from ..frontend.functions import LogSoftmax, Map, Softmax, sigmoid
+from ..frontend.functions import LogSoftmax, Map, Softmax, relu, sigmoid
 
 TOL = 1e-6
 
@@ -92,7 +93,7 @@ def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, one_example_hint, assignment_hint,
-              upstream_hint, fanout_hint, statistics_hint, sigmoid_hint, softmax_hint, tensor_softmax_hint, target_hint,
+              upstream_hint, fanout_hint, statistics_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint,
               first_step_hint):
         try:
             msg = h(case)
@@ -545,6 +546,37 @@ def sigmoid_hint(case: Case):
         if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
             return (f"σ'(z) written wrong: the claim is what the chain rule gives with σ'(z) = {label}; "
                     f"the derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).")
+    return None
+
+
+class _relu_passed_through(relu):
+    """relu with relu′ taken as 1: the backward that forgot relu's mask."""
+
+    def fdiff(self, argindex=1):
+        return sp.S.One
+
+
+def relu_hint(case: Case):
+    """relu′ left out: dz = dout where dz = dout ⊙ (z > 0) — derive f again with every relu (and
+    max(0, z)) passing its gradient through unmasked, and compare the claim with that."""
+    from ..core.differentiate import differentiate
+
+    def is_relu_max(e):
+        return isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args
+    if not (case.f.has(relu) or any(is_relu_max(e) for e in sp.preorder_traversal(case.f))):
+        return None
+    slipped = case.f.replace(relu, _relu_passed_through).replace(
+        is_relu_max, lambda e: _relu_passed_through(next(a for a in e.args if a != 0)))
+    Dv = differentiate(slipped, case.params, policy=case.derivation.ir.policy)
+    g = Dv.gradient_vars[case.k]
+    if g is None:
+        return None
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(Dv.ir, [g])
+    if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]) and not all_same(Cs, Ts):
+        return ("relu′ left out: the claim is what the chain rule gives with relu′(z) = 1, the gradient "
+                "passed back through relu unchanged; relu′(z) is the step H(z) (1 where z > 0, else 0), "
+                "so the gradient is masked: dz = dout ⊙ (z > 0).")
     return None
 
 

@@ -134,3 +134,22 @@ def test_dropout_scale_left_out_is_not_called_a_square():
     # with a square in f, the ½ and 2 are still read as the square's
     w, v, y = sp.symbols("w v y", real=True)
     assert "square" in sg.check((y - w * v) ** 2 / 2, w, -2 * (y - w * v) * v).hint
+
+
+def test_relu_derivative_left_out_is_named():
+    """relu_backward returning dout unmasked, and a two-layer net's backward without relu's mask,
+    got no hint; they are 'relu′ left out' — for sg.relu and for sp.Max(z, 0) alike."""
+    x = sg.tensor("x", (N, 6))
+    for out in (sg.relu(x), sp.Max(x, 0)):
+        assert sg.check_backward(out, x, lambda dout, x: dout * (x > 0))
+        named(sg.check_backward(out, x, lambda dout, x: dout), "relu′ left out")
+    X, W1, W2 = sg.tensor("X", (N, 3)), sg.tensor("W1", (3, 5)), sg.tensor("W2", (5, 2))
+
+    def backward(dout, X, W1, W2):
+        h = np.maximum(X @ W1, 0)
+        return X.T @ (dout @ W2.T), h.T @ dout        # dW1 without the mask (X @ W1 > 0)
+    r = named(sg.check_backward(sg.relu(X @ W1) @ W2, [W1, W2], backward), "relu′ left out")
+    assert r.counterexample.param == "W1"
+    # a matrix claim through sg.check too
+    W, v = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("v", 2, 1)
+    named(sg.check(sg.sum(sg.relu(W * v)), W, sp.OneMatrix(3, 1) * v.T), "relu′ left out")
