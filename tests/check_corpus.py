@@ -172,7 +172,9 @@ def matrix_entries():
     add("mlp: dW2 = δ2 h1'", mlp, W2, d2 * h1.T, "right")
     add("mlp: dW1 = δ1 x'", mlp, W1, d1 * X.T, "right")
     add("mlp: db1 = δ1", mlp, b1, d1, "right")
-    add("mlp: dW1 without relu'", mlp, W1, (W2.T * d2) * X.T, "wrong", "first differing step")
+    add("mlp: dW1 without relu'", mlp, W1, (W2.T * d2) * X.T, "wrong", "relu′ left out")
+    add("mlp: dW1 with relu' written relu", mlp, W1, sp.HadamardProduct(W2.T * d2, h1) * X.T, "wrong",
+        "first differing step")
     d1_0 = sp.HadamardProduct(W2.T * d2, _H(z1, lambda u: sp.Heaviside(u, 0)))    # relu'(0) = 0
     add("mlp: dW1 with relu'(0) = 0", mlp, W1, d1_0 * X.T, "kink")
     add("mlp: db1 with relu'(0) = 0", mlp, b1, d1_0, "kink")

@@ -115,8 +115,12 @@ def _gradients(res, params) -> list:
         return [byname[n] for n in names]
     if isinstance(res, (list, tuple)):
         if len(res) != len(params):
+            loss_first = (len(res) == len(params) + 1 and np.ndim(res[0]) == 0)
             raise BackwardError(f"backward returned {len(res)} gradient(s) for {len(params)} wrt "
-                                f"symbol(s) {names}; return them in wrt order (or a dict by name)")
+                                f"symbol(s) {names}; return them in wrt order (or a dict by name)"
+                                + ("; the first is a number: a loss function returning (loss, dx), as "
+                                   "cs231n's softmax_loss and svm_loss do, is checked as lambda dout, "
+                                   "x, y: softmax_loss(x, y)[1]" if loss_first else ""))
         return list(res)
     if len(params) != 1:
         raise BackwardError(f"backward returned one {type(res).__name__} for {len(params)} wrt symbols "
@@ -125,6 +129,9 @@ def _gradients(res, params) -> list:
 
 
 def _as_array(g, w) -> np.ndarray:
+    if g is None:      # np.asarray(None, float) is nan: it would read as "not finite"
+        raise BackwardError(f"backward returned None as the gradient of {w.name!r}: a missing return "
+                            f"statement, or a gradient never assigned")
     try:
         a = np.asarray(g, dtype=float)
     except (TypeError, ValueError) as e:
@@ -152,8 +159,8 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     gradient has the shape of its variable. The mask of an ``sg.dropout`` in ``out`` is passed as
     ``mask`` (several: mask, mask1, ... in the order of the calls), drawn as dropout draws it: 0, or
     1/(1 − p) with probability 1 − p. symgrad draws every value as `sg.check` does (symbolic
-    sizes 4, 5, 6, ... or from ``dims={N: 3}``, labels in range, ``at=`` fixes values) and compares
-    with its gradient of sum(out ⊙ dout). A scalar ``out`` (a loss) gets dout = 1. Returns the
+    sizes 4, 5, 6, ... apart from out's fixed dimensions, or from ``dims={N: 3}``, labels in range,
+    ``at=`` fixes values) and compares with its gradient of sum(out ⊙ dout). A scalar ``out`` (a loss) gets dout = 1. Returns the
     `CheckResult` of `sg.check`; ``options`` (``assumptions``, ``points``, ``policy``) go to it.
 
     >>> import sympy as sp, symgrad as sg
@@ -209,9 +216,12 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
             called = ", ".join([f"{k}{tuple(np.shape(v))}" for k, v in
                                 zip(["dout"] if len(douts) == 1 else dnames, douts)]
                                + [f"{k}={tuple(np.shape(v))}" for k, v in kw.items()])
+            first = ("; backward's first parameter takes the upstream gradient (dout = 1 for a loss): "
+                     "wrap a loss function f(x, y) as lambda dout, x, y: f(x, y)[1]"
+                     if isinstance(e, TypeError) and "multiple values for argument" in str(e) else "")
             raise BackwardError(f"backward raised {type(e).__name__}: {e} (called as backward({called}):"
                                 f" the upstream gradient(s), then every symbol of out by name, with "
-                                f"these shapes)") from e
+                                f"these shapes){first}") from e
         grads = [_as_array(g, w) for g, w in zip(_gradients(res, params), params)]
         return grads if len(grads) > 1 else grads[0]     # check reads a list only for several
 

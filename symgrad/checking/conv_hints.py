@@ -127,7 +127,9 @@ def _rows(f):
         if any(set(n.args[1].shape[2:]) != {1} for n in convs):
             yield ("kernel not flipped: the claim's ∂L/∂x is the full convolution of δ with the kernel "
                    "as it is; it must be with the flipped kernel (w rotated 180° in its spatial axes, "
-                   "w[..., ::-1, ::-1]), since out[i] = Σₖ x[i + k]·w[k] meets x[j] with w[j − i]."), \
+                   "w[..., ::-1, ::-1]), since out[i] = Σₖ x[i + k]·w[k] meets x[j] with w[j − i]. "
+                   "In cs231n's loop over the windows it is the other way round: there dx[window] += "
+                   "w[f]·δ uses w as it is, and a kernel flipped in that loop is this same slip."), \
                 {n: _slip_conv(n, "noflip") for n in convs}
         if any(set(n.stride) != {1} for n in convs):
             yield ("stride ignored in the backward: the claim is what the backward gives with the "

@@ -16,6 +16,7 @@ gives the hint. In order:
                 and each contribution, pushed back to w, is one path's share of ∂f/∂w
     σ'          C is what the chain rule gives with σ'(z) left out or written as σ(z), 1 − σ(z),
                 z(1 − z), σ(z)², σ(z)(1 + σ(z))
+    relu'       C is what it gives with relu'(z) = 1: the gradient passed through relu unmasked
     softmax     C is what it gives with the softmax Jacobian cut to its diagonal, s ⊙ (1 − s)
     targets     C is right once the target of a softmax cross-entropy is a distribution (sums to 1),
                 when the check drew it freely (targets="free"), or once it is one-hot
@@ -37,7 +38,7 @@ import sympy as sp
 
 from .claims import _eval_claim, _shape, _symbols, fit_shape, rel_errors
 from ..core.evaluate import evaluate
-from ..frontend.functions import LogSoftmax, Map, Softmax, sigmoid
+from ..frontend.functions import LogSoftmax, Map, Softmax, relu, sigmoid
 from ..frontend.masks import masks_in
 
 TOL = 1e-6
@@ -94,7 +95,7 @@ def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, one_example_hint, assignment_hint,
-              upstream_hint, fanout_hint, statistics_hint, sigmoid_hint, softmax_hint, tensor_softmax_hint, target_hint,
+              upstream_hint, fanout_hint, statistics_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint,
               first_step_hint):
         try:
             msg = h(case)
@@ -129,6 +130,13 @@ def shape_hint(case: Case):
                 return (f"missing sum over the batch: the claim has one row per example, shape "
                         f"{_shape_txt(cs)}, but {want}; the gradient of the batch loss sums the "
                         f"examples' contributions (here their {how} over axis 0 is right).")
+    # db = dout.sum(axis=0, keepdims=True): the right numbers with an extra axis of length 1. Tried
+    # before the sums below, which would read the (1, 5) claim's "sum over axis 0" as a missing sum.
+    if cs != tuple(shape) and all(c.shape == cs for c in Cs) and [d for d in cs if d != 1] == \
+            [d for d in shape if d != 1] and all_same([c.reshape(shape) for c in Cs], Ts):
+        return (f"extra axis: the claim has the right values but shape {_shape_txt(cs)}, and {want} "
+                f"(a keepdims=True, or a [:, None], left in; reshape it — a (1, n) gradient would "
+                f"turn the parameter into a matrix at its update, by broadcasting).")
     for ax in range(len(cs)):
         for how, red in (("sum", np.sum), ("mean", np.mean)):
             red_c = [fit_shape(red(c, axis=ax), shape) for c in Cs]
@@ -136,6 +144,15 @@ def shape_hint(case: Case):
                 return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its {how} "
                         f"over axis {ax} is right — a sum over the examples (or over a broadcast "
                         f"dimension) was left out.")
+    # a conv bias's db = dout.sum(axis=0) where it is dout.sum(axis=(0, 2, 3)): a sum over several axes
+    from itertools import combinations
+    for n_ax in range(2, min(len(cs), 4) + 1):
+        for axes in combinations(range(len(cs)), n_ax):
+            red_c = [fit_shape(np.sum(c, axis=axes), shape) for c in Cs]
+            if all(r is not None for r in red_c) and all_same(red_c, Ts):
+                return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its sum over "
+                        f"axes {axes} is right — a sum over those axes, where {w.name} is broadcast, "
+                        f"was left out.")
     # (a claim of 0 is no sum: softmax(z) − t sums to 0, and "0" would read as an extra sum)
     if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and any(np.any(c) for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
@@ -219,9 +236,9 @@ def factor_hint(case: Case):
                f"averages them (divide by B)")
     elif B and abs(a - 1 / B) < 1e-9:
         why = f" — 1/B for the batch size B = {B}: the batch mean was taken twice"
-    elif abs(a - 2) < 1e-9:
+    elif abs(a - 2) < 1e-9 and _has_square(case.f):
         why = " — the ½ of ½(…)² was dropped, or the 2 from differentiating a square counted twice"
-    elif abs(a - 0.5) < 1e-9:
+    elif abs(a - 0.5) < 1e-9 and _has_square(case.f):
         why = " — the 2 from differentiating a square (d(u²) = 2u·du) is missing"
     else:
         dims = _dims(case)
@@ -230,6 +247,10 @@ def factor_hint(case: Case):
                 why = f" — N = {n}, a dimension of the problem: a sum where there is a mean (1/N missing)"
             elif abs(a - 1 / n) < 1e-9:
                 why = f" — 1/N with N = {n}, a dimension of the problem: a mean where there is a sum"
+        c = _constant_of(case.f, a) if not why else None
+        if c is not None:             # checked after the sizes: a mean's 1/N is a number of f too
+            why = (f" — the constant {c:g} of f (a scale, such as dropout's 1/p) applied twice, or "
+                   f"left out of the gradient")
     return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
 
 
@@ -247,6 +268,30 @@ def _dropout_factor(f, a: float) -> str:
                     f"already holds it (kept entries 1/(1 − p) = {1 / (1 - p):g}), and ∂(y ⊙ M)/∂y = M: "
                     f"do not divide by 1 − p again")
     return ""
+
+
+def _has_square(f) -> bool:
+    """Does f square something (u², HadamardPower(u, 2), u ⊙ u, mse)? Only then is a factor 2 or ½
+    read as the ½ of ½(…)² or the 2 of d(u²) = 2u·du."""
+    from ..frontend import tensor as T
+    for n in sp.preorder_traversal(f):
+        if isinstance(n, (sp.Pow, sp.HadamardPower)) and n.args[1] == 2:
+            return True
+        if isinstance(n, (sp.Mul, sp.HadamardProduct, T.Ewise)) and len(n.args) != len(set(n.args)):
+            return True
+        if type(n).__name__.lower().startswith(("mse", "squared")):
+            return True
+    return False
+
+
+def _constant_of(f, a: float):
+    """A number c of f with c = a or 1/c = a (dropout's 1/p = 2 gives a claim ½ or 2 times off)."""
+    for n in sp.preorder_traversal(f):
+        if isinstance(n, sp.Number) and n not in (0, 1, -1):
+            c = abs(float(n))
+            if abs(c - a) < 1e-9 * max(a, 1) or abs(1 / c - a) < 1e-9 * max(a, 1):
+                return float(n)
+    return None
 
 
 def _dims(case) -> set:
@@ -523,6 +568,37 @@ def sigmoid_hint(case: Case):
         if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
             return (f"σ'(z) written wrong: the claim is what the chain rule gives with σ'(z) = {label}; "
                     f"the derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).")
+    return None
+
+
+class _relu_passed_through(relu):
+    """relu with relu′ taken as 1: the backward that forgot relu's mask."""
+
+    def fdiff(self, argindex=1):
+        return sp.S.One
+
+
+def relu_hint(case: Case):
+    """relu′ left out: dz = dout where dz = dout ⊙ (z > 0) — derive f again with every relu (and
+    max(0, z)) passing its gradient through unmasked, and compare the claim with that."""
+    from ..core.differentiate import differentiate
+
+    def is_relu_max(e):
+        return isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args
+    if not (case.f.has(relu) or any(is_relu_max(e) for e in sp.preorder_traversal(case.f))):
+        return None
+    slipped = case.f.replace(relu, _relu_passed_through).replace(
+        is_relu_max, lambda e: _relu_passed_through(next(a for a in e.args if a != 0)))
+    Dv = differentiate(slipped, case.params, policy=case.derivation.ir.policy)
+    g = Dv.gradient_vars[case.k]
+    if g is None:
+        return None
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(Dv.ir, [g])
+    if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]) and not all_same(Cs, Ts):
+        return ("relu′ left out: the claim is what the chain rule gives with relu′(z) = 1, the gradient "
+                "passed back through relu unchanged; relu′(z) is the step H(z) (1 where z > 0, else 0), "
+                "so the gradient is masked: dz = dout ⊙ (z > 0).")
     return None
 
 

@@ -32,6 +32,7 @@ from typing import Mapping
 import numpy as np
 
 from ..core.values import key_name, lookup
+from ..errors import SymgradError
 from .arguments import check_gradcheck_arguments
 
 BANDS = [(1e-7, "fine"),
@@ -106,6 +107,19 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
     (False, 'wrong')
     """
     check_gradcheck_arguments(program, values, batch, max_entries, seed, tol)
+    # A float32 program (sg.compile's default) is checked through its float64 twin: central
+    # differences of a float32 loss are off by ~1e-3 relative, a right gradient would read "WRONG".
+    twin = getattr(program, "in_float64", None)
+    if twin is not None and np.dtype(getattr(program, "dtype", np.float64)).itemsize < 8:
+        try:
+            program = twin()
+        except SymgradError:        # a backend without float64 (triton): differenced as it is
+            pass
+    # the loss's own precision sets the round-off of a difference (float32: ε ≈ 1.2e-7, not 2.2e-16)
+    eps = float(np.finfo(np.dtype(getattr(program, "dtype", np.float64))).eps)
+    low = "" if eps <= np.finfo(np.float64).eps else (
+        f"The program computes in {np.dtype(program.dtype).name}: its central differences are good to "
+        f"about {eps ** (2 / 3):.0e} relative at best, so errors near that are round-off")
     rng = np.random.default_rng(seed)
     base = {k: np.array(v, dtype=float) for k, v in values.items()}
     grads = program.grad(base, batch)
@@ -134,7 +148,7 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
             vals[k] = p + delta
             return float(program.loss(vals, batch))
 
-        h, order = _choose_step(L, p, g, rng)
+        h, order = _choose_step(L, p, g, rng, eps)
         flat = np.arange(p.size)
         if p.size > max_entries:
             flat = rng.choice(p.size, max_entries, replace=False)
@@ -151,7 +165,7 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
                 idx = tuple(int(j) for j in np.unravel_index(int(i), p.shape)) if p.shape else None
                 best = (rel, idx, a, n)
         rel, idx, a, n = best
-        res.params[name] = ParamReport(name, rel, idx, a, n, h, order, band(rel))
+        res.params[name] = ParamReport(name, rel, idx, a, n, h, order, band(rel), low)
     return res
 
 
@@ -168,7 +182,7 @@ def _batch_size(batch) -> int | None:
     return None
 
 
-def _choose_step(L, p, g, rng):
+def _choose_step(L, p, g, rng, eps=float(np.finfo(float).eps)):
     """(h, observed order of the Taylor remainder of g). See the module docstring."""
     v = rng.standard_normal(p.shape)
     v /= max(np.linalg.norm(v), 1e-300)
@@ -178,8 +192,7 @@ def _choose_step(L, p, g, rng):
     ladder = [scale * 10.0 ** -k for k in range(1, 9)]
     D = {h: (L(h * v) - L(-h * v)) / (2 * h) for h in ladder}
     D.update({h / 2: (L(h / 2 * v) - L(-h / 2 * v)) / h for h in ladder})
-    # Estimated error of D(h): truncation |D(h) − D(h/2)|·4/3 plus round-off ε·|L|/h.
-    eps = np.finfo(float).eps
+    # Estimated error of D(h): truncation |D(h) − D(h/2)|·4/3 plus round-off ε·|L|/h (ε of the loss's dtype).
     est = {h: abs(D[h] - D[h / 2]) * 4 / 3 + eps * max(abs(L0), 1e-300) / h for h in ladder}
     h = min(ladder, key=lambda s: (est[s], -s))
     # Taylor test of the program's gradient: remainders at h0, h0/2, h0/4 from a moderate h0.

@@ -1,10 +1,13 @@
 """`sg.check` of a tensor expression: symbolic sizes made concrete, integer labels drawn in range.
 
-A tensor declaration may use symbolic sizes (N); the check fixes each to a small number (given in
-``at={N: 5}``, else 4, 5, 6, ... in the order of the sizes' names, distinct so that a transposed or
-wrongly summed claim cannot pass by a coincidence of sizes) and substitutes it in f, wrt and the
-claims. An integer tensor (labels, indices) is drawn uniformly from the range its uses allow: the n
-of ``one_hot(y, n)``, the size of the axis ``take`` / ``take_along_axis`` index.
+A tensor declaration may use symbolic sizes (N); the check fixes each to a small number: given in
+``at={N: 5}``, or read off an array given in ``at=`` (a mask of shape (4, 3) for an (N, 3) one), else
+4, 5, 6, ... in the order of the sizes' names, skipping the fixed dimensions of f's tensors —
+distinct, so that a transposed or wrongly summed claim cannot pass, or lose its hint, by a
+coincidence of sizes (dgamma summed over axis 1 of an (N, 4) x is no gradient of a (4,) gamma). It
+substitutes them in f, wrt and the claims. An integer tensor (labels, indices) is drawn uniformly
+from the range its uses allow: the n of ``one_hot(y, n)``, the size of the axis ``take`` /
+``take_along_axis`` index.
 
 >>> import sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
@@ -36,6 +39,21 @@ def sizes_of(*exprs) -> list:
     return sorted(out, key=lambda s: s.name)
 
 
+def fixed_dims(*exprs) -> set:
+    """The integer dimensions of the tensors in ``exprs`` (a symbolic size is drawn apart from them).
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N = sp.Symbol("N", integer=True, positive=True)
+    >>> sorted(fixed_dims(sg.tensor("x", (N, 4)) @ sg.tensor("w", (4, 5))))
+    [4, 5]
+    """
+    out = set()
+    for e in exprs:
+        for t in as_expr(e).atoms(T.Tensor):
+            out |= {int(d) for d in t.shape if as_expr(d).is_Integer}
+    return out
+
+
 def label_ranges(f) -> dict:
     """{name of an integer tensor: n}: labels are drawn from 0 … n − 1 (the smallest n its uses allow)."""
     out: dict = {}
@@ -61,10 +79,16 @@ def concretize(f, wrt, claimed, at: Mapping):
     sizes = sizes_of(f, *wrts)
     given = {key_name(k): v for k, v in (at or {}).items()}
     fixed, k = {}, 4
+    taken = fixed_dims(f, *wrts)
+    from_values = sizes_from_values(sizes, given, f, *wrts)
     for s in sizes:
         if s.name in given:
             fixed[s] = sp.Integer(_size_given(s.name, given[s.name]))
+        elif s in from_values:                  # a value fixed in at= (a mask of shape (4, 3)) says N
+            fixed[s] = sp.Integer(from_values[s])
         else:
+            while k in taken:
+                k += 1
             fixed[s] = sp.Integer(k)
             k += 1
     # Text (a claim "2*X") is read by the parser, its names meaning f's tensors and symbols; never
@@ -91,6 +115,21 @@ def concretize(f, wrt, claimed, at: Mapping):
 
     f = sub(f)
     return f, over(wrt), over(claimed), at, label_ranges(f)
+
+
+def sizes_from_values(sizes, given: Mapping, *exprs) -> dict:
+    """{size symbol: n} read off the arrays given in ``at=`` for tensors whose shape has that size
+    as a dimension of its own (x of shape (N, 3) given as a (4, 3) array: N = 4)."""
+    out: dict = {}
+    for e in exprs:
+        for t in as_expr(e).atoms(T.Tensor):
+            v = given.get(t.name)
+            if v is None or np.ndim(v) != len(t.shape):
+                continue
+            for d, n in zip(t.shape, np.shape(v)):
+                if d in sizes and d not in out:
+                    out[d] = int(n)
+    return out
 
 
 def _size_given(name, v) -> int:

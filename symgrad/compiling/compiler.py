@@ -255,7 +255,9 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     if spec.whole_batch and target != "numpy":
         refuse_kernels(spec, target)
     compiled = build(spec)
-    return (compiled.program or Program)(spec, compiled, seed)
+    prog = (compiled.program or Program)(spec, compiled, seed)
+    prog.target = target
+    return prog
 
 
 def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", outputs=None,
@@ -423,6 +425,27 @@ class Program:
         self._plan_params = [(name, shape) for name, _, shape in self._pspec]
         self._plan_inputs = [(name, len(want) + 1, want) if needed else None
                              for (name, _, _, want), needed in zip(self._ispec, self._needs["train"])]
+
+    target = "numpy"                # set by `compile`: the backend, for `in_float64`
+
+    def in_float64(self):
+        """This program compiled again in float64 (itself when it is): `sg.gradcheck` differences
+        the loss of this one, since a float32 loss's central differences are off by about 1e-3
+        relative and would read as a wrong gradient.
+
+        >>> import sympy as sp, symgrad as sg
+        >>> w, x = sp.symbols('w x')
+        >>> sg.compile((w * x) ** 2, [w], [x]).in_float64().dtype
+        dtype('float64')
+        """
+        if self.dtype == np.float64:
+            return self
+        from dataclasses import replace
+        spec = replace(self.spec, dtype="float64")
+        compiled = _backend(self.target)(spec)
+        twin = (compiled.program or Program)(spec, compiled)
+        twin.target = self.target
+        return twin
 
     def __repr__(self):
         """One line: the parameters and inputs with their shapes, the optimizer and the dtype.

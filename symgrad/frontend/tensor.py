@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import operator
 
 import numpy as np
 import sympy as sp
@@ -38,7 +39,7 @@ from sympy.tensor.array.expressions import ArraySymbol
 
 from .parse import as_expr             # user text is parsed, never evaluated
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
-                      ReshapeError, ShapeError)
+                      ReshapeError, ShapeError, UnsupportedError)
 
 __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "shape_of",
            "Ewise", "TensorMatMul", "Reduce", "Variance", "Reshape", "Permute", "Index", "Concat",
@@ -191,6 +192,44 @@ def _div(a, b):
     return sp.Mul(a, sp.Pow(b, sp.S.NegativeOne))
 
 
+# NumPy function → what a tensor expression writes instead (see TensorExpr.__array_ufunc__)
+_NUMPY_SPELLING = {
+    "maximum": "sg.relu(x) for np.maximum(x, 0), or sp.Max(x, y)",
+    "minimum": "sp.Min(x, y)",
+    "exp": "sg.exp(x)", "log": "sg.log(x)", "sqrt": "sg.sqrt(x)", "tanh": "sg.tanh(x)",
+    "absolute": "sg.abs(x)", "abs": "sg.abs(x)", "square": "x ** 2", "power": "x ** k",
+    "add": "x + y", "subtract": "x - y", "multiply": "x * y", "divide": "x / y",
+    "true_divide": "x / y", "negative": "-x", "matmul": "x @ y", "dot": "x @ y",
+    "greater": "sg.where(x > 0, a, b)", "sum": "x.sum(axis=...) or sg.sum(x, axis=...)",
+    "mean": "x.mean(axis=...)", "max": "x.max(axis=...)", "amax": "x.max(axis=...)",
+    "min": "x.min(axis=...)", "amin": "x.min(axis=...)", "var": "x.var(axis=...)",
+    "reshape": "x.reshape(...)", "transpose": "x.transpose(...) or x.T",
+    "where": "sg.where(cond, a, b)", "concatenate": "sg.concat([a, b], axis=...)",
+    "stack": "sg.stack([a, b], axis=...)", "take": "sg.take(x, idx, axis=...)",
+    "take_along_axis": "sg.take_along_axis(x, idx, axis=...)",
+    "broadcast_to": "sg.broadcast(x, shape)", "argmax": "x.argmax(axis=...)",
+}
+
+
+_NUMPY_OPERATORS = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul,
+                    "true_divide": operator.truediv, "divide": operator.truediv, "power": operator.pow,
+                    "matmul": operator.matmul}
+
+
+def _numpy_refusal(name: str) -> str:
+    """The message for np.<name>(tensor): NumPy's functions do not take symbolic tensors.
+
+    >>> _numpy_refusal("maximum")[:61]
+    'np.maximum of a symgrad tensor: NumPy functions compute on ar'
+    """
+    instead = _NUMPY_SPELLING.get(name)
+    how = (f"write {instead}" if instead else
+           "write it with the tensor's methods (x.sum(axis=0), x.reshape(...)), operators "
+           "(+ - * / ** @) and sg.* functions (sg.exp, sg.relu, sg.where, ...)")
+    return (f"np.{name} of a symgrad tensor: NumPy functions compute on arrays, and a declaration is "
+            f"symbolic; {how} (docs/layers.md, 'NumPy / PyTorch idiom → symgrad').")
+
+
 def _operator(op, sym):
     """The pair (a ∘ b, b ∘ a) of a Python operator on tensors: NumPy broadcasting to an `Ewise`
     (`_binary`), or the plain SymPy node inside `plain_algebra`."""
@@ -294,6 +333,29 @@ class TensorExpr(Expr):
 
     def argmax(self, axis=-1):
         return argmax(self, axis)
+
+    # -- NumPy's own functions: refused, naming the spelling that works -------------------------
+    # A student writes the forward as in NumPy: np.maximum(x, 0), np.exp(x), np.sum(x, axis=0).
+    # NumPy would call into SymPy and fail with "cannot determine truth value of Relational" or
+    # "loop of ufunc does not support argument 0"; these hooks say what to write instead.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # np.float64(2.0) * x reaches here too (NumPy scalars defer to this hook): a NumPy scalar
+        # or 0-d array is a number, and the operator is ours, as before the hook existed
+        op = _NUMPY_OPERATORS.get(ufunc.__name__)
+        if op is not None and method == "__call__" and not kwargs and len(inputs) == 2:
+            a, b = (v.item() if isinstance(v, (np.generic, np.ndarray)) and np.ndim(v) == 0 else v
+                    for v in inputs)
+            if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
+                return op(a, b)
+            raise UnsupportedError(f"a NumPy array of shape {np.shape(a if isinstance(a, np.ndarray) else b)} "
+                                   f"in a tensor declaration: declare it as a tensor (sg.tensor) and give "
+                                   f"its value with the others, or use a number")
+        raise UnsupportedError(_numpy_refusal(ufunc.__name__))
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func.__name__ in _NUMPY_SPELLING:
+            raise UnsupportedError(_numpy_refusal(func.__name__))
+        return func._implementation(*args, **kwargs)     # np.shape, np.ndim, ...: NumPy's own, as before
 
     # printing: a method call binds tighter than any operator
     precedence = PRECEDENCE["Atom"]

@@ -181,6 +181,16 @@ def cross_entropy(logits, target, axis=-1, reduction="mean"):
         raise IntegerTensorError(f"cross_entropy: the target {target} must be a tensor: integer labels "
                                  f"(sg.tensor(name, batch shape, integer=True)) or probabilities")
     t = T.as_tensor(target)
-    T.broadcast_shapes(t.shape, x.shape, names=lambda: [str(t), str(x)])
+    try:
+        T.broadcast_shapes(t.shape, x.shape, names=lambda: [str(t), str(x)])
+    except ShapeError:
+        if len(t.shape) == len(batch) and all(T.dims_equal(a, b) for a, b in zip(t.shape, batch)):
+            # y = sg.tensor("y", (N,)) meant as labels: a real tensor of the batch shape is neither
+            name = repr(t.name) if isinstance(t, T.Tensor) else "name"
+            raise IntegerTensorError(f"cross_entropy: the target {t} has the batch shape {T.fmt(t.shape)} but "
+                                     f"is not an integer tensor: class labels are declared sg.tensor({name}, "
+                                     f"{T.fmt(t.shape)}, integer=True); probabilities have the logits' shape "
+                                     f"{T.fmt(x.shape)}") from None
+        raise
     per = T.sum(-t * LogSoftmaxT(x, sp.Integer(ax)), axis=ax)
     return reduce_loss(per, reduction)

@@ -86,3 +86,70 @@ def test_bias_gradient_from_one_example():
         return dout @ w.T, x.T @ dout, dout[0]           # the slip: dout.sum(axis=0)
     r = named(sg.check_backward(x @ w + b, [x, w, b], backward), "one example instead of the sum")
     assert r.counterexample.param == "b" and "dout.sum(axis=0)" in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# Found trying the course's layers as a student writes them (trial round)
+
+
+def test_bias_gradient_with_keepdims_is_an_extra_axis_not_a_missing_sum():
+    """db = dout.sum(axis=0, keepdims=True) has the right numbers in shape (1, 5): the hint says so,
+    where it used to say a sum over axis 0 was left out (the sum is there)."""
+    x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 5)), sg.tensor("b", (5,))
+
+    def affine_backward(dout, x, w, b):
+        return dout @ w.T, x.T @ dout, dout.sum(axis=0, keepdims=True)
+    r = named(sg.check_backward(x @ w + b, [x, w, b], affine_backward), "extra axis")
+    assert r.counterexample.param == "b" and "(1, 5)" in r.hint and "keepdims" in r.hint
+    # a real missing sum is still one
+    named(sg.check_backward(x @ w + b, [x, w, b], lambda dout, x, w, b: (dout @ w.T, x.T @ dout, dout)),
+          "missing sum")
+
+
+def test_batch_size_is_drawn_apart_from_the_fixed_dimensions():
+    """Layer norm over (N, 4) with dgamma summed over axis 1 (the features) instead of 0: when N was
+    drawn as 4 too, that (N,) claim had gamma's shape (4,) and got no hint; N is now drawn apart
+    from every fixed dimension, so the shape is named."""
+    x, gamma, beta = sg.tensor("x", (N, 4)), sg.tensor("gamma", (4,)), sg.tensor("beta", (4,))
+    out = gamma * x + beta
+    seen = []
+
+    def backward(dout, x, gamma, beta):
+        seen.append(x.shape)
+        return dout * gamma, (dout * x).sum(axis=1), dout.sum(axis=0)
+    r = named(sg.check_backward(out, [x, gamma, beta], backward), "shape")
+    assert r.counterexample.param == "gamma" and seen[0][0] != 4
+
+
+def test_dropout_scale_left_out_is_not_called_a_square():
+    """Inverted dropout's backward without its 1/p is ½ the gradient: the hint names f's constant 2
+    (= 1/p), not 'the 2 from differentiating a square', which f does not have."""
+    x, mask = sg.tensor("x", (N, 6)), sg.tensor("mask", (N, 6))
+    m = (np.random.default_rng(0).random((5, 6)) < 0.5).astype(float)
+    out = x * mask / 0.5
+    assert sg.check_backward(out, x, lambda dout, x, mask: dout * mask / 0.5, at={mask: m})
+    r = named(sg.check_backward(out, x, lambda dout, x, mask: dout * mask, at={mask: m}),
+              "constant factor: the claim is 1/2 times")
+    assert "square" not in r.hint and "constant 2 of f" in r.hint
+    # with a square in f, the ½ and 2 are still read as the square's
+    w, v, y = sp.symbols("w v y", real=True)
+    assert "square" in sg.check((y - w * v) ** 2 / 2, w, -2 * (y - w * v) * v).hint
+
+
+def test_relu_derivative_left_out_is_named():
+    """relu_backward returning dout unmasked, and a two-layer net's backward without relu's mask,
+    got no hint; they are 'relu′ left out' — for sg.relu and for sp.Max(z, 0) alike."""
+    x = sg.tensor("x", (N, 6))
+    for out in (sg.relu(x), sp.Max(x, 0)):
+        assert sg.check_backward(out, x, lambda dout, x: dout * (x > 0))
+        named(sg.check_backward(out, x, lambda dout, x: dout), "relu′ left out")
+    X, W1, W2 = sg.tensor("X", (N, 3)), sg.tensor("W1", (3, 5)), sg.tensor("W2", (5, 2))
+
+    def backward(dout, X, W1, W2):
+        h = np.maximum(X @ W1, 0)
+        return X.T @ (dout @ W2.T), h.T @ dout        # dW1 without the mask (X @ W1 > 0)
+    r = named(sg.check_backward(sg.relu(X @ W1) @ W2, [W1, W2], backward), "relu′ left out")
+    assert r.counterexample.param == "W1"
+    # a matrix claim through sg.check too
+    W, v = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("v", 2, 1)
+    named(sg.check(sg.sum(sg.relu(W * v)), W, sp.OneMatrix(3, 1) * v.T), "relu′ left out")

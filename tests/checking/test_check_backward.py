@@ -132,6 +132,8 @@ def test_backward_errors_are_clear():
         sg.check_backward(out, wrt, lambda dout, x, w, b: affine_backward(dout, x, w, b)[:2])
     with pytest.raises(BackwardError, match=r"missing \['b'\]"):
         sg.check_backward(out, wrt, lambda dout, x, w, b: dict(zip("xw", affine_backward(dout, x, w, b))))
+    with pytest.raises(BackwardError, match=r"returned None as the gradient of 'w': a missing return"):
+        sg.check_backward(out, wrt, lambda dout, x, w, b: (affine_backward(dout, x, w, b)[0], None, dout.sum(0)))
     with pytest.raises(BackwardError, match=r"gradient for 'w' is not finite"):
         sg.check_backward(out, wrt, lambda dout, x, w, b: (affine_backward(dout, x, w, b)[0], np.full_like(w, np.inf),
                                                            dout.sum(0)))
@@ -405,3 +407,23 @@ def test_tuple_out_errors():
         sg.check_backward((x, sg.sum(x)), x, lambda d1, d2, x: d1 + d2)
     with pytest.raises(BackwardError, match=r"backward raised TypeError.*backward\(dout\(4, 2\), dout1\(4, 2\), x=\(4, 2\)\)"):
         sg.check_backward((x, 2 * x), x, lambda dout, x: dout)          # one dout per output is passed
+
+
+def test_a_cs231n_loss_function_handed_over_as_it_is_gets_the_wrapper_named():
+    """cs231n's softmax_loss(x, y) returns (loss, dx) and takes no dout: passed as it is, or wrapped
+    without [1], the error says how to wrap it (it used to say only '2 gradient(s) for 1 wrt' or
+    'got multiple values for argument x')."""
+    x, y = sg.tensor("x", (N, 5)), sg.tensor("y", (N,), integer=True)
+
+    def softmax_loss(x, y):
+        p = np.exp(x - x.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        dx = p.copy()
+        dx[np.arange(len(x)), y] -= 1
+        return float(-np.log(p[np.arange(len(x)), y]).mean()), dx / len(x)
+    loss = sg.cross_entropy(x, y)
+    with pytest.raises(BackwardError, match=r"the first is a number.*softmax_loss\(x, y\)\[1\]"):
+        sg.check_backward(loss, x, lambda dout, x, y: softmax_loss(x, y))
+    with pytest.raises(BackwardError, match=r"first parameter takes the upstream gradient.*f\(x, y\)\[1\]"):
+        sg.check_backward(loss, x, softmax_loss)
+    assert sg.check_backward(loss, x, lambda dout, x, y: softmax_loss(x, y)[1])

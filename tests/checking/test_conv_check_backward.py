@@ -127,3 +127,30 @@ def test_a_slip_outside_the_table_gets_no_conv_name():
     r = sg.check_backward(out, wrt, backward, dims={N: 2})
     assert r.verdict == "not equal"
     assert r.hint.startswith("missing sum"), r.hint
+
+
+def test_conv_bias_summed_over_the_batch_only_names_the_axes_left():
+    """db = dout.sum(axis=0) leaves two axes unsummed (the positions): named a missing sum over the
+    claim's axes (1, 2), where it used to be only 'shape (…) cannot be the gradient's'."""
+    out, wrt = _layer(1, 1)
+
+    def backward(dout, x, w, b):
+        dx, dw, _ = conv_backward_naive(dout, x, w, b, 1, 1)
+        return dx, dw, dout.sum(axis=0)
+
+    r = sg.check_backward(out, wrt, backward, dims={N: 2})
+    assert r.verdict == "not equal" and r.counterexample.param == "b"
+    assert r.hint.startswith("missing sum") and "axes (1, 2)" in r.hint, r.hint
+
+
+def test_kernel_flipped_inside_the_loop_is_named_for_the_loop():
+    """A student who flips w inside cs231n's window loop gets the same slip's name, with the loop's
+    reading (there w is used as it is), not only the convolution call's."""
+    out, wrt = _layer(1, 1)
+
+    def backward(dout, x, w, b):
+        return conv_backward_naive(dout, x, w[:, :, ::-1, ::-1], b, 1, 1)[0], \
+            conv_backward_naive(dout, x, w, b, 1, 1)[1], dout.sum(axis=(0, 2, 3))
+
+    r = sg.check_backward(out, wrt, backward, dims={N: 2})
+    assert r.hint.startswith("kernel not flipped") and "loop over the windows" in r.hint, r.hint

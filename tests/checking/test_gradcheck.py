@@ -183,3 +183,42 @@ def test_gradcheck_on_a_real_compiled_program_and_a_sabotaged_one():
 
     r = sg.gradcheck(SummedBias(), vals, batch)
     assert not r and "b1" in str(r)
+
+
+def test_gradcheck_of_a_float32_program_differences_its_float64_twin():
+    """sg.compile's default dtype is float32; differencing its float32 loss gave relative errors up to
+    1 ('gradient WRONG for W1, b1, W2, b2') for a right program. It is now checked through
+    Program.in_float64(), the same declaration compiled in float64."""
+    net = sg.mlp([8, 6, 3])
+    t = sp.MatrixSymbol("t", 3, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t])
+    assert prog.dtype == np.float32 and prog.in_float64().dtype == np.float64
+    rng = np.random.default_rng(0)
+    vals = {p.name: rng.normal(0, 0.5, p.shape).astype(np.float32) for p in net.params}
+    batch = {"x": rng.random((8, 8)), "t": np.eye(3)[rng.integers(0, 3, 8)]}
+    r = sg.gradcheck(prog, vals, batch)
+    assert r, str(r)
+    assert r.worst.max_rel_error < 1e-6
+
+
+def test_a_float32_program_without_a_twin_is_differenced_at_its_own_precision():
+    """A program that computes in float32 and has no float64 twin (the Triton target): the step is
+    chosen with float32's ε (with float64's, a Triton MLP's b1 and W2 were differenced at h = 1e-8,
+    where the float32 loss does not move: central difference 0, relative error 1), and the report
+    says how far float32's differences can be trusted."""
+    class Float32Tanh:
+        dtype = np.dtype(np.float32)
+
+        def loss(self, v, b):
+            w = np.asarray(v["w"], np.float32)
+            return float(np.mean(np.tanh(b["x"].astype(np.float32) @ w) ** 2, dtype=np.float32))
+
+        def grad(self, v, b):
+            w, x = np.asarray(v["w"], np.float32), b["x"].astype(np.float32)
+            z = np.tanh(x @ w)
+            return {"w": (x.T @ (2 * z * (1 - z ** 2)) / z.size).astype(np.float32)}
+
+    rng = np.random.default_rng(3)
+    r = sg.gradcheck(Float32Tanh(), {"w": rng.normal(size=(4, 3))}, {"x": rng.normal(size=(6, 4))})
+    assert r.worst.max_rel_error < 1e-2, str(r)         # float32's differences, not a 'wrong' of 1
+    assert "computes in float32" in str(r)

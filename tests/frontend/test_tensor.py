@@ -269,3 +269,30 @@ def test_jacobian_of_a_tensor_is_a_clear_error():
     x, w = sg.tensor("x", (4, 3)), sg.tensor("w", (3,))
     with pytest.raises(sg.ShapeError, match="tensor"):
         sg.jacobian([sg.sum(x @ w)], [w])
+
+
+def test_numpy_functions_of_a_tensor_name_the_spelling_that_works():
+    """A forward written as in NumPy — np.maximum(x, 0), np.exp(x), np.sum(x, axis=0) — used to die in
+    SymPy ("cannot determine truth value of Relational"); it is refused naming symgrad's spelling.
+    NumPy scalars still multiply a tensor as numbers; a NumPy array is refused, not made an object array."""
+    x = sg.tensor("x", (N, 3))
+    with pytest.raises(sg.SymgradError, match=r"np\.maximum .*sg\.relu\(x\)"):
+        np.maximum(x, 0)
+    with pytest.raises(sg.SymgradError, match=r"np\.exp .*sg\.exp\(x\)"):
+        np.exp(x)
+    with pytest.raises(sg.SymgradError, match=r"np\.sum .*x\.sum\(axis="):
+        np.sum(x, axis=0)
+    with pytest.raises(sg.SymgradError, match=r"NumPy array of shape \(3,\)"):
+        np.ones(3) * x
+    assert np.float64(2.0) * x == 2.0 * x and np.float32(4.0) / x == 4.0 / x and np.array(3.0) + x == 3.0 + x
+    assert np.shape(x) == (N, 3)
+
+
+def test_real_labels_in_cross_entropy_say_integer_true():
+    """y declared without integer=True, shape (N,): the error says to declare the labels as integers,
+    where it used to be 'cannot broadcast y (N,) and ... (N, 3)'."""
+    s = sg.tensor("s", (N, 3))
+    with pytest.raises(sg.SymgradError, match=r"sg\.tensor\('y', \(N,\), integer=True\)"):
+        sg.cross_entropy(s, sg.tensor("y", (N,)))
+    # one probability row broadcast over the batch is still a target (batch 3 = 3 classes)
+    assert sg.cross_entropy(sg.tensor("s3", (3, 3)), sg.tensor("p", (3,))) is not None
