@@ -179,3 +179,12 @@ def test_bad_dropout_seed_is_refused_and_named(bad):
     for run in (prog.loss, prog.grad):
         with pytest.raises(ArgumentError, match="dropout_seed must be an integer >= 0"):
             run(values, batch, dropout_seed=bad)
+
+
+def test_triton_refuses_dropout_and_points_to_the_numpy_target():
+    """What docs/checking.md says: a dropout network is checked compiled for target="numpy"; the
+    Triton target refuses it when compiling, before any gradcheck could be misled."""
+    x, t = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("t", 2, 1)
+    W = sp.MatrixSymbol("W", 2, 3)
+    with pytest.raises(sg.UnsupportedError, match="dropout.*target='numpy'"):
+        sg.compile(sg.mse(sg.dropout(W * x, 0.5), t), [W], [x, t], target="triton")
