@@ -16,6 +16,12 @@ Each entry is then compared, relative error |a − n| / max(|a|, |n|), and descr
 the cs231n notes: below 1e-7 fine; up to 1e-4 acceptable where the loss has kinks (relu, max),
 suspicious otherwise; up to 1e-2 probably wrong; above 1e-2 wrong.
 
+Dropout: a program's ``.grad`` draws fresh masks and its ``.loss`` runs with dropout off, so the two
+describe different functions. When the program says it has dropout (``program.has_dropout``, as
+`sg.compile`'s Program does) every ``.grad`` and ``.loss`` call is made with ``dropout_seed=seed``:
+dropout on, the same masks in every call, so the gradient and the differenced loss are those of
+one function, the training loss under fixed masks. The result says so (``masks_seed``).
+
 >>> import numpy as np
 >>> class Square:                       # L = mean over the batch of (w·x)²
 ...     def loss(self, v, b): return float(np.mean((v['w'] * b['x']) ** 2))
@@ -77,6 +83,7 @@ class ParamReport:
 class GradcheckResult:
     params: dict = field(default_factory=dict)   # name -> ParamReport
     tol: float = 1e-4
+    masks_seed: int | None = None   # dropout: the seed of the masks held fixed (None: no dropout)
 
     def __bool__(self):
         return all(p.max_rel_error < self.tol for p in self.params.values())
@@ -88,7 +95,11 @@ class GradcheckResult:
     def __str__(self):
         head = ("gradient ok" if self else f"gradient WRONG for "
                 f"{', '.join(p.name for p in self.params.values() if p.max_rel_error >= self.tol)}")
-        return head + "\n" + "\n".join("  " + str(p) for p in self.params.values())
+        lines = [head] + ["  " + str(p) for p in self.params.values()]
+        if self.masks_seed is not None:
+            lines.append(f"  dropout masks held fixed (drawn from seed {self.masks_seed}): the gradient and the "
+                         f"central differences are both of the training loss under the same masks")
+        return "\n".join(lines)
 
 
 def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 200, seed: int = 0,
@@ -96,7 +107,10 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
     """Check ``program.grad(values, batch)`` against central differences of ``program.loss``.
     Reports per parameter the max relative error, the worst entry's index and its band in words;
     truthy when every parameter's error is below ``tol``. At most ``max_entries`` entries of each
-    parameter are differenced (chosen at random when there are more).
+    parameter are differenced (chosen at random when there are more). A program with dropout
+    (``program.has_dropout``) is checked under fixed masks: ``.grad`` and ``.loss`` are called with
+    ``dropout_seed=seed`` (see the module docstring); a stand-in with dropout takes part by having
+    ``has_dropout = True`` and that keyword.
 
     >>> import numpy as np
     >>> class Wrong:
@@ -122,8 +136,11 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
         f"about {eps ** (2 / 3):.0e} relative at best, so errors near that are round-off")
     rng = np.random.default_rng(seed)
     base = {k: np.array(v, dtype=float) for k, v in values.items()}
-    grads = program.grad(base, batch)
-    res = GradcheckResult(tol=tol)
+    # dropout: the gradient and every differenced loss under the same masks, those of `seed`
+    fixed = bool(getattr(program, "has_dropout", False))
+    masks = {"dropout_seed": seed} if fixed else {}
+    grads = program.grad(base, batch, **masks)
+    res = GradcheckResult(tol=tol, masks_seed=seed if fixed else None)
     for k in base:
         name = key_name(k)
         p = base[k]
@@ -146,7 +163,7 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
         def L(delta):
             vals = dict(base)
             vals[k] = p + delta
-            return float(program.loss(vals, batch))
+            return float(program.loss(vals, batch, **masks))
 
         h, order = _choose_step(L, p, g, rng, eps)
         flat = np.arange(p.size)

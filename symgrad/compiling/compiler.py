@@ -377,6 +377,10 @@ class Program:
 
     - ``loss(values, batch)`` → float: the mean loss over the batch, dropout off (evaluation mode).
     - ``grad(values, batch)`` → dict name → array shaped like the parameter (dropout on).
+    - ``loss``/``grad(..., dropout_seed=s)``: dropout on, under the masks ``numpy.random.default_rng(s)``
+      draws — the same masks for the same seed and batch, the program's generator untouched — so
+      the loss and its gradient can be compared (`symgrad.checking.programcheck.gradcheck` does).
+      ``has_dropout`` says whether the program has any ``sg.dropout``.
     - ``init_state(values)`` → the optimizer's state: ``{"t": 0, slot: {name: array}}``.
     - ``step(values, state, batch)`` → (values, state): one training step (dropout on), IN PLACE:
       the parameter and slot arrays are updated in place and ``state["t"]`` (the step count) is
@@ -401,6 +405,7 @@ class Program:
         self.param_shapes = [_shape(p) for p in spec.params]
         self.input_shapes = [_shape(x) for x in spec.inputs]
         self.rng = np.random.default_rng(seed)
+        self.has_dropout = bool(spec.train.masks)      # gradcheck then holds the masks fixed
         used = lambda lw, roots: {e.out.id for e in lw.graph.ancestors(roots)}  # noqa: E731
         tr, ev = spec.train, spec.eval
         need_tr = used(tr, [tr.loss] + [g for g in tr.grads if g is not None])
@@ -571,15 +576,41 @@ class Program:
         return a
 
     # -- running ----------------------------------------------------------------------------------
-    def loss(self, values, batch) -> float:
-        """The mean (or summed) loss of the batch, dropout off."""
+    def loss(self, values, batch, *, dropout_seed: int | None = None) -> float:
+        """The mean (or summed) loss of the batch, dropout off. With ``dropout_seed`` (an int >= 0)
+        dropout is on, under the masks ``numpy.random.default_rng(dropout_seed)`` draws: the training
+        loss whose gradient ``grad(values, batch, dropout_seed=...)`` with the same seed returns (it
+        runs the generated ``grad``, whose first result is that loss). A program without dropout
+        has one loss, and gives it.
+
+        >>> import numpy as np, sympy as sp, symgrad as sg
+        >>> w, x = sp.symbols('w x')
+        >>> prog = sg.compile(sg.dropout(w * x, 0.5) ** 2, [w], [x], dtype="float64")
+        >>> v, b = {"w": 1.0}, {"x": np.array([1.0, 2.0, 3.0, 4.0])}
+        >>> prog.loss(v, b)                                   # dropout off: the mean of x², 30/4
+        7.5
+        >>> L = prog.loss(v, b, dropout_seed=3)               # each (w·x·m)², m = 0 or 2
+        >>> bool(L == prog.loss(v, b, dropout_seed=3))        # the same seed: the same masks
+        True
+        >>> bool(np.isclose(prog.grad(v, b, dropout_seed=3)["w"], 2 * L))   # ∂L/∂w = 2L/w, w = 1
+        True
+        """
         params = self._param_arrays(values)
+        if dropout_seed is not None:
+            rng = _mask_generator(dropout_seed)
+            if self.has_dropout:
+                loss, _ = self.compiled.grad(params, self._batch_arrays(batch, "train"), rng)
+                return float(loss)
         return float(self.compiled.loss(params, self._batch_arrays(batch, "eval")))
 
-    def grad(self, values, batch) -> dict:
-        """∂loss/∂parameter for every parameter, keyed by name, each shaped like the parameter."""
+    def grad(self, values, batch, *, dropout_seed: int | None = None) -> dict:
+        """∂loss/∂parameter for every parameter, keyed by name, each shaped like the parameter;
+        dropout on, its masks drawn afresh from the program's generator — or, with ``dropout_seed``,
+        from ``numpy.random.default_rng(dropout_seed)``, the program's generator untouched (see
+        `loss`)."""
         params = self._param_arrays(values)
-        _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
+        rng = self.rng if dropout_seed is None else _mask_generator(dropout_seed)
+        _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), rng)
         return Named((name, np.asarray(g, dtype=self.dtype).reshape(s)) for (name, _, s), g in zip(self._pspec, grads))
 
     def init_state(self, values=None) -> dict:
@@ -725,6 +756,15 @@ class Program:
 
 
 _MISSING = object()
+
+
+def _mask_generator(seed) -> np.random.Generator:
+    """The generator that draws the dropout masks of a ``dropout_seed=`` run: a fresh one per call,
+    so every call with the same seed (and batch size) draws the same masks."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ArgumentError(f"dropout_seed must be an integer >= 0 (the seed the dropout masks are drawn "
+                            f"from), or None for the program's own generator; got {seed!r}")
+    return np.random.default_rng(int(seed))
 
 
 def _optimizer_text(opt) -> str:
