@@ -342,10 +342,14 @@ class _Picture:
             return {}
         vars_ = list({v.id: v for v in vars_}.values())
         try:
-            return dict(zip([v.id for v in vars_], evaluate(self.g, vars_, self.at)))
+            vals = dict(zip([v.id for v in vars_], evaluate(self.g, vars_, self.at)))
         except (ZeroDivisionError, OverflowError, FloatingPointError) as e:
             raise SymgradError(f"f or its derivative cannot be evaluated at the point given "
                                f"({type(e).__name__}: {e}): the point is outside their domain") from None
+        if not all(np.all(np.isfinite(np.asarray(v, dtype=float))) for v in vals.values()):
+            raise SymgradError("f or its derivative is not finite at the point given (nan or ±inf): the "
+                               "point is outside their domain; pick a point inside it")
+        return vals
 
     def short_user(self, v):
         """``v`` in the user's symbols (with the names given in ``names``) when short, else None."""

@@ -428,6 +428,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             point = ", ".join(f"{getattr(k, 'name', k)} = {v}" for k, v in at.items())
             raise SymgradError(f"f or its derivative cannot be evaluated at {point} "
                                f"({type(e).__name__}: {e}): the point is outside their domain") from None
+        # the core's evaluation gives nan/±inf outside the real domain (log(x) at x = 0 is −inf, its
+        # derivative inf): a derivation of numbers that are not numbers teaches nothing, so say where
+        if not all(np.all(np.isfinite(np.asarray(v, dtype=float))) for v in vals.values()):
+            point = ", ".join(f"{getattr(k, 'name', k)} = {v}" for k, v in at.items())
+            raise SymgradError(f"f or its derivative is not finite at {point} (nan or ±inf): the point is "
+                               f"outside their domain; pick a point inside it") from None
 
     inline = _inline_map(nm, g)
     expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
