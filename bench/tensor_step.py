@@ -1,7 +1,7 @@
 """The compiled NumPy step of an MLP with batch norm declared over the batch, against a hand-written
 NumPy step and torch eager, in one process, on the same data (issue 11).
 
-    PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256]
+    PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256] [--unfactored]
 
 The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics,
 γ ⊙ (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
@@ -9,7 +9,9 @@ cross-entropy with integer labels. (No bias before a batch norm: the norm remove
 step = forward, loss, backward, SGD update (lr 0.01), float32, every library on one thread (BLAS
 included). Printed: the median time of a step per method and the ratios compiled / hand-written and
 compiled / torch (medians of the per-round ratios: the methods run in turns, so a busy machine
-slows them alike).
+slows them alike). ``--unfactored`` adds a fourth method: the same declaration compiled without the
+rewrite that takes per-column factors out of the batch sums (`symgrad.compiling.pull_factors`),
+the gradient graph as reverse mode derives it — the rewrite's effect, measured in the same process.
 """
 from __future__ import annotations
 
@@ -132,6 +134,7 @@ def main(argv=None):
     ap.add_argument("--layers", type=int, default=10)
     ap.add_argument("--width", type=int, default=512)
     ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--unfactored", action="store_true", help="also time the step compiled without pull_factors")
     args = ap.parse_args(argv)
     import torch
 
@@ -157,6 +160,16 @@ def main(argv=None):
     runs = {"compiled": lambda: prog.step(gen_values, state, batch),
             "hand-written": lambda: hand_step(hand_values, X, Y, args.layers),
             "torch eager": lambda: torch_step(Xt, Yt)}
+    if args.unfactored:
+        from symgrad.compiling import compiler
+        factored, compiler.pull_factors = compiler.pull_factors, lambda g, outs, notes=None: list(outs)
+        try:
+            plain = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
+        finally:
+            compiler.pull_factors = factored
+        plain_values, plain_state = plain.step({k: v.copy() for k, v in start.items()}, None, batch)
+        assert abs(plain.last_loss - first[0]) < 1e-3 * first[0]
+        runs["compiled, unfactored"] = lambda: plain.step(plain_values, plain_state, batch)
     times = {k: [] for k in runs}
     for _ in range(args.rounds):
         for k, f in runs.items():
@@ -173,6 +186,10 @@ def main(argv=None):
     print(" | ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
     print(f"compiled / hand-written = {r_hand:.2f} (target <= 1.2); compiled / torch eager = {r_torch:.2f} "
           f"(target < 1)")
+    if args.unfactored:
+        r_plain = statistics.median(a / b for a, b in zip(times["compiled, unfactored"], times["torch eager"]))
+        r_gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, unfactored"]))
+        print(f"unfactored / torch eager = {r_plain:.2f}; compiled / unfactored = {r_gain:.2f}")
 
 
 if __name__ == "__main__":
