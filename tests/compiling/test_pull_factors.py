@@ -2,7 +2,8 @@
 (symgrad/compiling/pull_factors.py): equal values on random graphs (float64, the reference
 interpreter before and after), each rule firing where it should and not where it should not, and
 batch norm's backward making one Σₙ fewer per layer."""
-import sys
+import importlib.util
+import pathlib
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from symgrad.core.placeholders import ph
 
 N = sp.Symbol("N", integer=True, positive=True)
 D = 3
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 class Net:
@@ -183,10 +185,16 @@ def test_column_factors_of_a_product_are_multiplied_once():
 # batch norm
 
 
+def _bench():
+    """bench/tensor_step.py: the batch-norm MLP the speed is measured on, and its torch step."""
+    spec = importlib.util.spec_from_file_location("tensor_step", ROOT / "bench" / "tensor_step.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def _bn_mlp(layers=2, width=4):
-    sys.path.insert(0, str(compiler.__file__).rsplit("/symgrad/", 1)[0] + "/bench")
-    import tensor_step
-    return tensor_step.declare(layers, width)
+    return _bench().declare(layers, width)
 
 
 def _column_sums(lw):
@@ -214,8 +222,8 @@ def test_batch_norm_backward_makes_one_sum_fewer_per_layer(monkeypatch):
 
 def test_batch_norm_step_equals_torch_after_the_rewrite():
     torch = pytest.importorskip("torch")
-    import tensor_step as ts                    # on the path from _bn_mlp
-    loss, params, inputs = _bn_mlp(layers=2, width=6)
+    ts = _bench()
+    loss, params, inputs = ts.declare(2, 6)
     prog = sg.compile(loss, params, inputs, dtype="float64")
     rng = np.random.default_rng(3)
     P = ts.init(params, rng)
