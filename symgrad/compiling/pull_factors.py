@@ -139,6 +139,16 @@ class _Pass:
             return R.ewise(g, e.params[0], *ins, shape=small)
         return None
 
+    def _leading_ones_off(self, v: Var, bare: tuple) -> Var:
+        """v of shape (1, …, 1) + bare as an array of shape ``bare`` (a scalar stays one): the
+        operand of the reshape that added the 1s when there is one, else such a reshape."""
+        if v.shape == () or shapes_equal(v.shape, bare):
+            return v
+        e = self.g.producer[v.id]
+        if e.prim is A.reshape_p and shapes_equal(e.inputs[0].shape, bare):
+            return e.inputs[0]
+        return A.reshape(self.g, v, bare)
+
     def const_axes(self, v: Var, shape: tuple):
         """The axes of ``shape`` (v's, or the result's when v is a scalar) along which ``v`` is
         a broadcast (``expand``) of something smaller: ALL for a scalar; a frozenset otherwise.
@@ -279,9 +289,14 @@ class _Pass:
             if any(smalls[j] is None for j in used):
                 out.extend(members)
                 continue
+            # computed at the small shape less its leading 1s ((D,), not (1, D)): NumPy broadcasts
+            # a (D,) against (N, D) by itself, and a (1, D) result of (D,) operands would be copied
+            lead = next((a for a, d in enumerate(small) if not dims_equal(d, 1)), len(small))
+            bare = small[lead:]
+            smalls = [None if w is None else self._leading_ones_off(w, bare) for w in smalls]
             any_small = next(smalls[j] for j in used)
             filled = [any_small if w is None else w for w in smalls]
-            c = R.ewise(self.g, prod, *filled, shape=small)
+            c = A.reshape(self.g, R.ewise(self.g, prod, *filled, shape=bare), small)
             extra.append(A.expand(self.g, c, shape))
             out.append(ph(n + len(extra) - 1))
         return sp.Mul(*out)

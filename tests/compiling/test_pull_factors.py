@@ -174,8 +174,11 @@ def test_column_factors_of_a_product_are_multiplied_once():
     assert big.params[0] == ph(0) * ph(1) and big.inputs[0] is net.x[0]
     ex = net.g.producer[big.inputs[1].id]
     assert ex.prim is A.expand_p
-    small = net.g.producer[ex.inputs[0].id]
-    assert small.out.shape == (1, D) and small.params[0] == 2 * ph(0) * ph(1)
+    row = net.g.producer[ex.inputs[0].id]            # (D,) viewed as (1, D): NumPy broadcasts it
+    assert row.prim is A.reshape_p and row.out.shape == (1, D)
+    small = net.g.producer[row.inputs[0].id]
+    assert small.out.shape == (D,) and small.params[0] == 2 * ph(0) * ph(1)
+    assert set(small.inputs) == set(net.c)           # the parameters themselves, not (1, D) views
     # nothing varies along N: left as it is (a value of the full shape, as declared)
     whole = net.ewise(ph(0) * ph(1) * ph(2), net.C[0], net.C[1], net.s)
     assert pull_factors(net.g, [whole]) == [whole]
