@@ -18,6 +18,11 @@ constant, a broadcast (``expand``, or the matrix language's ``broadcast``) of so
 on A, or an elementwise function of such values. Its value with size 1 on A is rebuilt from the
 small operand (`_Pass.along`), so the pulled-out factor is computed at the small shape.
 
+Two guards keep a rewrite from costing more than it saves: a sum whose product is also read
+elsewhere keeps its sum when the product left inside would be a new (N, D) temporary; and a number
+alone is not moved (the printers take a numeric coefficient out of a sum themselves). A sum of a
+0/1 mask alone is left as it is (NumPy would count it in integers).
+
 >>> import numpy as np, sympy as sp
 >>> from symgrad.core import array_rules as A, rules as R
 >>> from symgrad.core.ir import Graph
