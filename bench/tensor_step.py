@@ -1,7 +1,8 @@
 """The compiled NumPy step of an MLP with batch norm declared over the batch, against a hand-written
 NumPy step and torch eager, in one process, on the same data (issue 11).
 
-    PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256]
+    PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256] [--unfactored]
+        [--profile]
 
 The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics,
 γ ⊙ (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
@@ -9,7 +10,12 @@ cross-entropy with integer labels. (No bias before a batch norm: the norm remove
 step = forward, loss, backward, SGD update (lr 0.01), float32, every library on one thread (BLAS
 included). Printed: the median time of a step per method and the ratios compiled / hand-written and
 compiled / torch (medians of the per-round ratios: the methods run in turns, so a busy machine
-slows them alike).
+slows them alike). ``--unfactored`` adds a fourth method: the same declaration compiled without the
+rewrite that takes per-column factors out of the batch sums (`symgrad.compiling.pull_factors`),
+the gradient graph as reverse mode derives it — the rewrite's effect, measured in the same process.
+``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
+generated ``step`` timed on its own (matrix products, elementwise statements, sums with the products
+they take, the optimizer's update), and the slowest statements.
 """
 from __future__ import annotations
 
@@ -19,6 +25,8 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse      # noqa: E402
+import ast           # noqa: E402
+import collections   # noqa: E402
 import datetime      # noqa: E402
 import platform      # noqa: E402
 import statistics    # noqa: E402
@@ -126,12 +134,56 @@ def init(params, rng):
     return out
 
 
+def _kind(code: str) -> str:
+    if "@" in code:
+        return "matrix products"
+    if ".sum(" in code or "numpy.sum(" in code or "einsum(" in code:
+        return "sums (with their products)"
+    if code.startswith("g") and "*=" in code or code.startswith("p") and "-=" in code:
+        return "update"
+    if code.startswith(("del ", "[", "assert ", "if ", "raise ", "d0 = ", "scale = ", "return ")):
+        return "bookkeeping"
+    return "elementwise"
+
+
+def profile(prog, P: dict, params, batch, steps: int = 10) -> None:
+    """Time each top-level statement of the generated ``step`` (the source, recompiled with a clock
+    around every statement) over ``steps`` steps; print the totals by kind and the slowest ten."""
+    tree = ast.parse(prog.source)
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "step")
+    body, texts = [], []
+    for i, st in enumerate(fn.body):
+        texts.append(ast.unparse(st))
+        body += ast.parse("_t0 = _clock()").body + [st] + ast.parse(f"_spent[{i}] += _clock() - _t0").body
+    fn.body = body
+    spent = collections.defaultdict(float)
+    ns = {"_clock": time.perf_counter, "_spent": spent}
+    exec(compile(ast.fix_missing_locations(tree), "<generated step, timed>", "exec"), ns)
+    args = [P[p.name].copy() for p in params]
+    xs = [batch["x"], batch["y"]]
+    for _ in range(3):
+        ns["step"](args, [], 1, xs)
+    spent.clear()
+    for _ in range(steps):
+        ns["step"](args, [], 1, xs)
+    kinds = collections.defaultdict(float)
+    for i, t in spent.items():
+        kinds[_kind(texts[i])] += t * 1e3 / steps
+    total = sum(kinds.values())
+    print(f"generated step, statement by statement: {total:.1f} ms; " + ", ".join(
+        f"{k} {v:.1f} ms ({100 * v / total:.0f} %)" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
+    for i, t in sorted(spent.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"  {t * 1e3 / steps:6.2f} ms  {texts[i][:110]}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=31)
     ap.add_argument("--layers", type=int, default=10)
     ap.add_argument("--width", type=int, default=512)
     ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--unfactored", action="store_true", help="also time the step compiled without pull_factors")
+    ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
     args = ap.parse_args(argv)
     import torch
 
@@ -144,6 +196,9 @@ def main(argv=None):
     X = rng.standard_normal((args.batch, args.width)).astype(np.float32)
     Y = rng.integers(0, CLASSES, args.batch)
     batch = {"x": X, "y": Y.astype(np.float32)}
+    if args.profile:
+        profile(prog, start, params, batch)
+        return
 
     # the three agree on the first step's loss (the same network and data)
     gen_values = {k: v.copy() for k, v in start.items()}
@@ -157,6 +212,16 @@ def main(argv=None):
     runs = {"compiled": lambda: prog.step(gen_values, state, batch),
             "hand-written": lambda: hand_step(hand_values, X, Y, args.layers),
             "torch eager": lambda: torch_step(Xt, Yt)}
+    if args.unfactored:
+        from symgrad.compiling import compiler
+        factored, compiler.pull_factors = compiler.pull_factors, lambda g, outs, notes=None: list(outs)
+        try:
+            plain = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
+        finally:
+            compiler.pull_factors = factored
+        plain_values, plain_state = plain.step({k: v.copy() for k, v in start.items()}, None, batch)
+        assert abs(plain.last_loss - first[0]) < 1e-3 * first[0]
+        runs["compiled, unfactored"] = lambda: plain.step(plain_values, plain_state, batch)
     times = {k: [] for k in runs}
     for _ in range(args.rounds):
         for k, f in runs.items():
@@ -173,6 +238,10 @@ def main(argv=None):
     print(" | ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
     print(f"compiled / hand-written = {r_hand:.2f} (target <= 1.2); compiled / torch eager = {r_torch:.2f} "
           f"(target < 1)")
+    if args.unfactored:
+        r_plain = statistics.median(a / b for a, b in zip(times["compiled, unfactored"], times["torch eager"]))
+        r_gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, unfactored"]))
+        print(f"unfactored / torch eager = {r_plain:.2f}; compiled / unfactored = {r_gain:.2f}")
 
 
 if __name__ == "__main__":

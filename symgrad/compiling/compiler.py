@@ -46,6 +46,7 @@ from ..core.reverse import backward
 from .batch_kind import check_declaration, per_example_tensors, refuse_kernels
 from .batching import Lift
 from ..core.values import Named
+from .pull_factors import pull_factors
 from .rewrite import stabilize
 
 # What lives in codegen registers itself here when its module is imported; symgrad names the
@@ -192,6 +193,10 @@ def _lower(loss, params, inputs, outputs, policy, with_grads: bool, whole: bool 
                     notes.setdefault(c.id, f"contribution to ∂L/∂v{u.id} through v{eqn.out.id} "
                                            f"({eqn.prim.rule} rule)")
         lw.grads = backward(graph, out, wrt, seed=seed, on_step=on_step)
+    # factors constant along a summed or broadcast axis computed once per column (exact)
+    done = pull_factors(graph, [lw.loss] + lw.outputs + lw.grads, notes)
+    lw.loss, lw.outputs, lw.grads = done[0], done[1:1 + len(outs)], done[1 + len(outs):]
+    if with_grads:
         for i, (g, p) in enumerate(zip(lw.grads, params)):
             if g is not None:
                 notes[g.id] = (f"∂L/∂p{i}{'' if whole else ', per example'} (p{i} is the parameter "
