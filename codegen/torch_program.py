@@ -114,8 +114,10 @@ class TorchProgram(Program):
         return a.cpu().numpy()
 
     # -- running ----------------------------------------------------------------------------------
-    def grad(self, values, batch) -> dict:
-        """∂loss/∂parameter for every parameter, keyed by name: tensors shaped like the parameters."""
+    def grad(self, values, batch, *, dropout_seed=None) -> dict:
+        """∂loss/∂parameter for every parameter, keyed by name: tensors shaped like the parameters.
+        ``dropout_seed`` is accepted for the NumPy Program's signature (`sg.gradcheck` passes it);
+        the Triton target compiles no dropout, so there are no masks to hold fixed."""
         params = self._param_arrays(values)
         _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
         return Named((p.name, g.reshape(s)) for p, g, s in zip(self.params, grads, self.param_shapes))
@@ -191,8 +193,9 @@ class TorchProgram(Program):
     def last_loss(self, value):
         self._last_loss = value
 
-    def loss(self, values, batch) -> float:
-        """The loss of the batch (read from the device, so first: `sync`'s check of the steps before)."""
+    def loss(self, values, batch, *, dropout_seed=None) -> float:
+        """The loss of the batch (read from the device, so first: `sync`'s check of the steps before).
+        ``dropout_seed``: as in `grad` (no dropout on this target)."""
         if self._record is not None:
             self._check_labels()
         return super().loss(values, batch)

@@ -3,7 +3,9 @@
 ``sg.dropout(y, p)`` is ``y ⊙ M`` where ``M`` is a mask symbol of y's shape. A compiled program
 draws M afresh for every call of ``.grad`` and ``.step`` from its seeded NumPy generator (entries
 1/(1 − p) with probability 1 − p, else 0: "inverted" dropout, so the expected value is y), and sets
-M = 1 — dropout off — in ``.loss`` and ``.forward`` (evaluation mode). In a per-example declaration
+M = 1 — dropout off — in ``.loss`` and ``.forward`` (evaluation mode); ``.loss``/``.grad`` with
+``dropout_seed=s`` draw the masks from a fresh generator seeded s instead, so that both see the
+same masks (`sg.gradcheck` checks a dropout program that way). In a per-example declaration
 (y a matrix, a scalar, or one example's tensor of fixed shape s) M is drawn for every example (a
 tensor's as (B, *s): `symgrad.compiling.batching`); in a declaration over the batch (y a tensor of
 shape (N, …), ``sg.tensor``) M is a tensor of y's shape, N included, so every entry of every

@@ -188,3 +188,17 @@ def test_triton_refuses_dropout_and_points_to_the_numpy_target():
     W = sp.MatrixSymbol("W", 2, 3)
     with pytest.raises(sg.UnsupportedError, match="dropout.*target='numpy'"):
         sg.compile(sg.mse(sg.dropout(W * x, 0.5), t), [W], [x, t], target="triton")
+
+
+def test_a_triton_program_takes_the_dropout_seed_gradcheck_passes():
+    """The Triton Program's loss/grad take ``dropout_seed`` as the NumPy one's do (it has no masks,
+    so the numbers are those without it), and gradcheck of it passes with the keyword."""
+    x, t = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("t", 2, 1)
+    W = sp.MatrixSymbol("W", 2, 3)
+    prog = sg.compile(sg.mse(W * x, t), [W], [x, t], target="triton")
+    rng = np.random.default_rng(0)
+    values, batch = {"W": rng.normal(size=(2, 3))}, {"x": rng.normal(size=(5, 3)), "t": rng.normal(size=(5, 2))}
+    assert prog.loss(values, batch, dropout_seed=3) == prog.loss(values, batch)
+    g0 = np.asarray(prog.grad(values, batch)["W"].cpu())
+    g1 = np.asarray(prog.grad(values, batch, dropout_seed=3)["W"].cpu())
+    np.testing.assert_array_equal(g0, g1)
