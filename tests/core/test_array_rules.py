@@ -34,7 +34,7 @@ class Row:
 
 
 def _shape(s):
-    return tuple(NV if d is N else d for d in s)
+    return tuple(NV if d == N else d for d in s)     # == : an equal N may be another object (SymPy's cache evicts)
 
 
 ROWS = [
