@@ -162,6 +162,11 @@ def _cpu_measure(method: str) -> tuple:
 
         def step():
             hand_step(Ws, bs, X, T, LR)
+    return _measure(step)
+
+
+def _measure(step) -> tuple:
+    """(RSS growth, allocated peak) of one call of ``step``, in MiB."""
     rss = _rss_growth(step)
     import tracemalloc
     tracemalloc.start()
@@ -173,7 +178,9 @@ def _cpu_measure(method: str) -> tuple:
     return rss, peak / 2**20
 
 
-def cpu_main(repeats: int) -> None:
+def _run_and_print(flags: list, header: str, labels: tuple, repeats: int) -> None:
+    """Each method measured in ``repeats`` fresh processes (``this script *flags METHOD``), in turns,
+    so that load from other processes hits them alike; then the table of medians, RSS against torch's."""
     import platform
     import statistics
     import subprocess
@@ -182,28 +189,33 @@ def cpu_main(repeats: int) -> None:
     # grows with the first large free, and freed heap memory stays resident).
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                MALLOC_MMAP_THRESHOLD_="65536")
-    results = {m: [] for m in ("generated", "torch", "hand")}
+    results = {m: [] for m, _ in labels}
     for _ in range(repeats):
-        for m in results:           # in turns: load from other processes hits them alike
-            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--cpu-measure", m],
-                                 capture_output=True, text=True, env=env, check=True)
+        for m in results:
+            argv = [sys.executable, os.path.abspath(__file__), flags[0], m] + flags[1:]
+            out = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
             results[m].append(tuple(map(float, out.stdout.split())))
     import numpy
     import torch
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-          f"{os.cpu_count()} cores, NumPy {numpy.__version__}, torch {torch.__version__}; MLP "
-          f"{'-'.join(map(str, CPU_WIDTHS))} x {CPU_BATCH}, relu, softmax cross-entropy, SGD, float32, one "
-          f"thread; MiB, medians of {repeats} fresh processes")
+          f"{os.cpu_count()} cores, NumPy {numpy.__version__}, torch {torch.__version__}; {header}; MiB, "
+          f"medians of {repeats} fresh processes")
     print("| method | RSS growth of one step | allocated peak of one step | RSS / torch eager's |")
     print("|---|---|---|---|")
     torch_rss = statistics.median(r for r, _ in results["torch"])
-    for m, label in (("generated", "generated NumPy (Program.step)"), ("torch", "torch eager"),
-                     ("hand", "hand-written NumPy")):
+    for m, label in labels:
         rss = statistics.median(r for r, _ in results[m])
         alloc = statistics.median(a for _, a in results[m])
         print(f"| {label} | {rss:.1f} | {alloc:.1f} | {rss / torch_rss:.2f} |")
     print("all runs (RSS, allocated): " + "; ".join(
         f"{m}: " + ", ".join(f"({r:.1f}, {a:.1f})" for r, a in v) for m, v in results.items()))
+
+
+def cpu_main(repeats: int) -> None:
+    _run_and_print(["--cpu-measure"], f"MLP {'-'.join(map(str, CPU_WIDTHS))} x {CPU_BATCH}, relu, softmax "
+                   f"cross-entropy, SGD, float32, one thread",
+                   (("generated", "generated NumPy (Program.step)"), ("torch", "torch eager"),
+                    ("hand", "hand-written NumPy")), repeats)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -248,46 +260,14 @@ def _wb_measure(method: str, layers: int, width: int, batch: int) -> tuple:
 
         def step():
             hand_step(start, X, Y, layers)
-    rss = _rss_growth(step)
-    import tracemalloc
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    base = tracemalloc.get_traced_memory()[0]
-    step()
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return rss, peak / 2**20
+    return _measure(step)
 
 
 def wb_main(repeats: int, layers: int, width: int, batch: int) -> None:
-    import platform
-    import statistics
-    import subprocess
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               MALLOC_MMAP_THRESHOLD_="65536")     # as cpu_main: RSS follows the live buffers
-    results = {m: [] for m in ("generated", "torch", "hand")}
-    for _ in range(repeats):
-        for m in results:
-            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--wb-measure", m, "--layers",
-                                  str(layers), "--width", str(width), "--batch", str(batch)],
-                                 capture_output=True, text=True, env=env, check=True)
-            results[m].append(tuple(map(float, out.stdout.split())))
-    import numpy
-    import torch
-    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-          f"{os.cpu_count()} cores, NumPy {numpy.__version__}, torch {torch.__version__}; whole-batch BN-MLP "
-          f"{layers} x {width}, batch {batch}, cross-entropy, SGD, float32, one thread; MiB, medians of "
-          f"{repeats} fresh processes")
-    print("| method | RSS growth of one step | allocated peak of one step | RSS / torch eager's |")
-    print("|---|---|---|---|")
-    torch_rss = statistics.median(r for r, _ in results["torch"])
-    for m, label in (("generated", "generated NumPy, whole-batch (Program.step)"), ("torch", "torch eager"),
-                     ("hand", "hand-written NumPy (bench/tensor_step.py)")):
-        rss = statistics.median(r for r, _ in results[m])
-        alloc = statistics.median(a for _, a in results[m])
-        print(f"| {label} | {rss:.1f} | {alloc:.1f} | {rss / torch_rss:.2f} |")
-    print("all runs (RSS, allocated): " + "; ".join(
-        f"{m}: " + ", ".join(f"({r:.1f}, {a:.1f})" for r, a in v) for m, v in results.items()))
+    _run_and_print(["--wb-measure", "--layers", str(layers), "--width", str(width), "--batch", str(batch)],
+                   f"whole-batch BN-MLP {layers} x {width}, batch {batch}, cross-entropy, SGD, float32, one thread",
+                   (("generated", "generated NumPy, whole-batch (Program.step)"), ("torch", "torch eager"),
+                    ("hand", "hand-written NumPy (bench/tensor_step.py)")), repeats)
 
 
 def main(argv=None):
