@@ -59,8 +59,9 @@ def _fold_numbers(e):
         return e
     c, rest, pulled = sp.S.One, [], False
     for a in body.args:
-        if isinstance(a, Ewise) and isinstance(a.args[0], sp.Mul) and not a.args[0].atoms(Tensor):
-            a = a.args[0]                  # a scalar product broadcast: its factors broadcast alike
+        if isinstance(e, Ewise) and isinstance(a, Ewise) and isinstance(a.args[0], sp.Mul) \
+                and not a.args[0].atoms(Tensor):
+            a = a.args[0]                  # a scalar product broadcast: e's own shape broadcasts it
         if a.is_Number:
             c *= a
         elif isinstance(a, sp.Mul) and a.is_commutative and a.args[0].is_Number:
