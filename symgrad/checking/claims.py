@@ -87,6 +87,15 @@ def _inputs(f, params, claims, at):
     return sorted((s for s in fs if s.name not in pnames), key=lambda s: s.name)
 
 
+def shape_text(shape) -> str:
+    """A shape as Python writes the tuple: (7,) for one axis, (3, 2), () for a scalar.
+
+    >>> shape_text((7,)), shape_text((3, 2)), shape_text(())
+    ('(7,)', '(3, 2)', '()')
+    """
+    return str(tuple(shape))
+
+
 def _shape(sym):
     return tuple(int(d) for d in sym.shape) if isinstance(sym, (sp.MatrixSymbol, Tensor)) else ()
 

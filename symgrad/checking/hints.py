@@ -9,11 +9,15 @@ gives the hint. In order:
     sign        C = −T
     transpose   C = Tᵀ for a square w (T not symmetric)
     factor      C = k·T for a constant k: 2, ½, the batch size B, a dimension N or 1/N, 1 − p or
-                1/(1 − p) for a dropout's p (its mask's scale left out or counted twice), ...
+                1/(1 − p) for a dropout's p (its mask's scale left out or counted twice), N/(N − 1)
+                for a variance over N entries (divided by N − 1 where f divides by N), ...
+    dout        C is T with the upstream gradient dout taken as 1 (check_backward's dout left out)
     fan-out     C = T − (one path's term): a path of the influence diagram left out (named), or one
                 counted twice (C = T + term). The terms come from the reverse-mode record: every
                 value that fans out received one contribution per consumer (`Derivation.raw_steps`),
-                and each contribution, pushed back to w, is one path's share of ∂f/∂w
+                and each contribution, pushed back to w, is one path's share of ∂f/∂w; C = T − 2·term
+                is that term with its sign flipped (softmax loss's dx[:, y] += 1 for -= 1)
+    variance    C is the gradient of f with each variance's correction flipped (ddof 1 for 0, or 0 for 1)
     σ'          C is what the chain rule gives with σ'(z) left out or written as σ(z), 1 − σ(z),
                 z(1 − z), σ(z)², σ(z)(1 + σ(z))
     relu'       C is what it gives with relu'(z) = 1: the gradient passed through relu unmasked
@@ -36,7 +40,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .claims import _eval_claim, _shape, _symbols, fit_shape, rel_errors
+from .claims import shape_text, _eval_claim, _shape, _symbols, fit_shape, rel_errors
 from ..core.evaluate import evaluate
 from ..frontend.functions import LogSoftmax, Map, Softmax, relu, sigmoid
 from ..frontend.masks import masks_in
@@ -88,14 +92,14 @@ def all_same(Cs, Ts, k=1.0) -> bool:
 
 
 def _shape_txt(s) -> str:
-    return "a scalar" if tuple(s) == () else "(" + ", ".join(map(str, s)) + ")"
+    return "a scalar" if tuple(s) == () else shape_text(s)
 
 
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
-    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, one_example_hint, assignment_hint,
-              upstream_hint, fanout_hint, statistics_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint,
+    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, dout_hint, one_example_hint,
+              assignment_hint, upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint,
               first_step_hint):
         try:
             msg = h(case)
@@ -228,7 +232,7 @@ def factor_hint(case: Case):
     sign = "flipped sign and " if k < 0 else ""
     a = abs(k)
     B = case.batch
-    why = _dropout_factor(case.f, a)        # first: p = ½ would read as the ½ of a square
+    why = _dropout_factor(case.f, a) or _variance_factor(case.f, a)   # first: p = ½ would read as a square's ½
     if why:
         return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
     if B and abs(a - B) < 1e-9:
@@ -267,6 +271,39 @@ def _dropout_factor(f, a: float) -> str:
             return (f" — 1/(1 − p), for the dropout with p = {p:g}: the scale is counted twice. The mask M "
                     f"already holds it (kept entries 1/(1 − p) = {1 / (1 - p):g}), and ∂(y ⊙ M)/∂y = M: "
                     f"do not divide by 1 − p again")
+    return ""
+
+
+def _variances(f) -> list:
+    """[(node, n, correction)]: each variance of f, the number n of entries it averages over, and
+    the correction it divides n by (n − correction), as ints (the check has numeric sizes)."""
+    from ..frontend import tensor as T
+    out = []
+    for v in dict.fromkeys(e for e in sp.preorder_traversal(f) if isinstance(e, T.Variance)):
+        n = int(np.prod([int(v.x.shape[a]) for a in v.axes]))
+        out.append((v, n, int(v.correction)))
+    return out
+
+
+def _variance_factor(f, a: float) -> str:
+    """Why the claim is ``a`` times the gradient when f has a variance over n entries: divided by
+    n − 1 where f divides by n (a = n/(n − 1), or its square root through a standard deviation), or
+    the other way round."""
+    for _, n, c in _variances(f):
+        if n < 2 or c not in (0, 1):
+            continue
+        k = n / (n - 1) if c == 0 else (n - 1) / n
+        for power, via in ((1, ""), (-1, ""), (0.5, ", through the standard deviation"),
+                           (-0.5, ", through the standard deviation")):
+            if abs(a - k ** power) < 1e-9:
+                ratio = "N/(N − 1)" if (c == 0) == (power > 0) else "(N − 1)/N"
+                if abs(power) == 0.5:
+                    ratio = f"√({ratio})"
+                used, has = (1, 0) if c == 0 else (0, 1)
+                how = "unbiased, np.var(ddof=1)" if used else "biased, np.var's default ddof=0"
+                return (f" — {ratio} with N = {n}, the entries of f's variance{via}: a variance with "
+                        f"correction={used} ({how}, dividing by {'N − 1' if used else 'N'}) where f has "
+                        f"correction={has}")
     return ""
 
 
@@ -381,12 +418,16 @@ def fanout_hint(case: Case):
     vals = case.eval_vars(D.ir, [t for _, _, t in terms])
     for j, (v, eqn, term) in enumerate(terms):
         m = [np.broadcast_to(vals[i][j], Ts[i].shape) for i in range(len(Ts))]
-        for sign, what in ((-1, "leaves out"), (+1, "counts twice")):
+        for sign, what in ((-1, "leaves out"), (+1, "counts twice"), (-2, "flips the sign of")):
             if all_same(Cs, [t + sign * mm for t, mm in zip(Ts, m)]):
                 expr = SympyBuilder(D.ir, D.lowering.exprs)(term)
+                # softmax loss's dx = (p − onehot(y))/N is written dx = p; dx[range(N), y] -= 1; dx /= N
+                why = (" — in softmax loss's backward, the 1 at each example's label is subtracted: "
+                       "dx[np.arange(N), y] -= 1, not += 1" if sign == -2 and "one_hot" in str(expr) else "")
                 return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
                         f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)} "
-                        f"(that term is {expr}); the derivative sums over all paths of the influence diagram.")
+                        f"(that term is {expr}){why}; the derivative sums over all paths of the influence "
+                        f"diagram.")
     return None
 
 
@@ -530,6 +571,59 @@ def statistics_hint(case: Case):
                 "means and variances over an axis, broadcast back over it), as if they did not depend on "
                 f"{case.w.name}; they do — batch norm's ∂L/∂x has the terms through μ and σ² as well, "
                 "(N·dx̂ − Σ dx̂ − x̂·Σ dx̂⊙x̂)/(N·σ).")
+    return None
+
+
+def variance_hint(case: Case):
+    """A variance divided by N − 1 where f divides by N (np.var(x, ddof=1), torch's default), or by
+    N where f has correction=1: derive f again with each variance's correction flipped, and compare.
+    (A constant factor N/(N − 1) is factor_hint's; this is the backward that is consistent with the
+    other variance throughout, as batch norm's staged backward is.)"""
+    from ..core.differentiate import differentiate
+    from ..frontend import tensor as T
+    vs = [(v, c) for v, n, c in _variances(case.f) if c in (0, 1) and n > 1]
+    if not vs:
+        return None
+    sub = {v: T.Variance(v.x, v.args[1], v.args[2], sp.Integer(1 - c)) for v, c in vs}
+    Dv = differentiate(case.f.xreplace(sub), case.params, policy=case.derivation.ir.policy)
+    g = Dv.gradient_vars[case.k]
+    if g is None:
+        return None
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(Dv.ir, [g])
+    if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]) and not all_same(Cs, Ts):
+        used, has = 1 - vs[0][1], vs[0][1]
+        how = ("unbiased, np.var(x, ddof=1) or torch's x.var() default, dividing by N − 1" if used
+               else "biased, np.var's default ddof=0, dividing by N")
+        return (f"variance correction: the claim is the gradient of f with a variance of correction={used} "
+                f"({how}) where f has correction={has}; the factor N/(N − 1) between them reaches every "
+                f"term through σ, so use the same variance as the forward pass (x.var(correction="
+                f"{has}) in f).")
+    return None
+
+
+def dout_hint(case: Case):
+    """check_backward's upstream gradient left out: f = Σ out ⊙ dout, and the claim is ∂f/∂w at
+    dout = 1 (relu_backward returning the mask (x > 0) alone, not dout ⊙ (x > 0))."""
+    from ..frontend import tensor as T
+    import re
+    douts = [t.name for t in case.f.atoms(T.Tensor) if re.fullmatch(r"dout\d*", t.name)
+             and t.name not in {p.name for p in case.params}]
+    if not douts:
+        return None
+    D = case.derivation
+    g = D.gradient_vars[case.k]
+    if g is None:
+        return None
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(D.ir, [g], lambda vals: {d: np.ones(np.shape(vals[d])) for d in douts})
+    if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]) and not all_same(Cs, Ts):
+        d = " and ".join(douts)
+        eg = (": for relu, dx = dout * (x > 0), not (x > 0)" if case.f.has(relu) or case.f.has(sp.Max)
+              else f": d{case.w.name} = dout * ∂out/∂{case.w.name} (entry by entry, or summed as the shapes need)")
+        return (f"upstream gradient left out: the claim is the gradient with {d} = 1 everywhere — the "
+                f"local derivative alone, not multiplied by the gradient coming from above; the chain rule "
+                f"multiplies them{eg}.")
     return None
 
 

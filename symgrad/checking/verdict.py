@@ -47,11 +47,10 @@ from . import sampling, sides
 from .arguments import check_arguments
 from .tensors import concretize, is_tensor_check
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
-                     _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
+                     shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
 from ..errors import SymgradError
 from ..frontend.keywords import keywords
-from ..core.ir import format_shape
 from ..core.policy import DEFAULT, Subgradients
 from .sampling import _given, _Point
 from ..teaching.display import md, short
@@ -83,9 +82,9 @@ class Counterexample:
         cs, ts = np.shape(self.claimed), np.shape(self.true)
         if not np.isfinite(self.rel_error) and fit_shape(self.claimed, ts) is None:
             # both shapes in words: "is a scalar where W's shape (3, 2) is needed"
-            claimed = "is a scalar" if cs == () else f"has shape {format_shape(cs)}"
+            claimed = "is a scalar" if cs == () else f"has shape {shape_text(cs)}"
             needed = (f"a scalar (like {self.param})" if ts == ()
-                      else f"{self.param}'s shape {format_shape(ts)}")
+                      else f"{self.param}'s shape {shape_text(ts)}")
             return f"at {where}: the claimed ∂f/∂{self.param} {claimed} where {needed} is needed"
         if self.why:                 # the claim leaves its real domain where f does not
             return (f"at {where}: the claimed ∂f/∂{self.param} is not finite, {self.why}, where the "
@@ -277,12 +276,11 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
               + f"; symgrad's gradient cross-checked by central differences of f ({cross})"
               + ("; float64 disagreements re-evaluated with mpmath at 30 digits" if used_mp else ""))
     layout = "a gradient has the shape of its variable: " + ", ".join(
-        f"∂f/∂{w.name} is {format_shape(_shape(w))} like {w.name}" for w in params)
+        f"∂f/∂{w.name} is {shape_text(_shape(w))} like {w.name}" for w in params)
 
     if worst is not None:
         rel, k, i, idx, cn, t = worst
-        shown = {kk: v for kk, v in pts[i].shown().items()}
-        cx = Counterexample(shown, params[k].name, cn, t, rel, idx)
+        cx = Counterexample(_as_declared(f, pts[i].shown()), params[k].name, cn, t, rel, idx)
         if not is_callable and not np.all(np.isfinite(claim_vals[i][k])) and np.all(np.isfinite(t)):
             cx.why = sampling.not_finite_part([claims[k]], pts[i].example())
         case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
@@ -299,7 +297,7 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
         k, (rel, idx, cn) = max(enumerate(_compare(c[j], t[j], w) for j, w in enumerate(params)),
                                 key=lambda kr: kr[1][0])
         errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
-        cx = Counterexample(kink.shown(), params[k].name, cn, t[k], rel, idx)
+        cx = Counterexample(_as_declared(f, kink.shown()), params[k].name, cn, t[k], rel, idx)
         case = Case(f=f, params=params, k=k, derivation=D, points=[kink], truths=[t], claims=[c],
                     batch=None, claim_expr=claims[k], check=check, targets=targets)
         return CheckResult(NOT_EQUAL, method + "; a point just beside a kink, where the claim differs",
@@ -440,6 +438,14 @@ def convention(what: str, policy: Subgradients) -> str:
     if what in ("Abs", "sign"):
         return f"|x|'(0) = {policy.abs_at_zero}"
     return "max/min route the gradient to the first argument that attains it"
+
+
+def _as_declared(f, point: dict) -> dict:
+    """The point's values as f declares them: an integer tensor's (labels, indices), drawn and held
+    as floats, shown as integers — y = [1, 2, 0], not [1., 2., 0.]."""
+    from ..frontend import tensor as T
+    ints = {t.name for t in sp.sympify(f).atoms(T.Tensor) if t.is_integer_tensor}
+    return {k: (np.rint(np.asarray(v, float)).astype(np.int64) if k in ints else v) for k, v in point.items()}
 
 
 def _fmt(v) -> str:

@@ -4,9 +4,14 @@
     symgrad derive "(x + y)*z" --at x=-2,y=5,z=-4 --name q="x + y" --graph xyz.svg
     symgrad derive model.py --format latex
     symgrad derive --expr "relu(w*x + b)" --wrt w
+    symgrad derive "sum(HadamardPower(W*x - y, 2))" --matrix W:2x3 --matrix x:3x1 --matrix y:2x1 --wrt W
+    symgrad derive "cross_entropy(z, t)" --matrix z:3x1 --matrix t:3x1 --wrt z --given "sum(t)=1"
 
-Text is parsed, never evaluated: the expression, ``--wrt``, ``--at`` and ``--name`` go through
-symgrad's whitelisting parser (its grammar is in docs/checking.md).
+Text is parsed, never evaluated: the expression, ``--wrt``, ``--at``, ``--name``, ``--matrix`` and
+``--given`` go through symgrad's whitelisting parser (its grammar is in docs/checking.md). A name is
+a Symbol unless declared a matrix with ``--matrix NAME:RxC`` (repeatable), as for ``symgrad check``;
+``--at W=1,2,3,4,5,6`` gives a matrix's entries row by row. ``--given EXPR=VALUE`` (repeatable) is a
+fact used to simplify the steps: ``--given "sum(t)=1"`` for a one-hot target.
 A target ending in ``.py`` is different: it is a model file, a Python file that is run as such
 (only pass files you trust). It defines ``loss`` (a SymPy expression) and ``params`` (the symbols to
 differentiate by), and may define ``inputs``, ``names`` (intermediate names, {symbol:
@@ -23,6 +28,7 @@ import sympy as sp
 
 from ..errors import ParseError, SymgradError
 from ..frontend.parse import parse_expr, parse_name, parse_names, parse_number
+from .check import _matrices
 
 FORMATS = {"text": "text", "unicode": "unicode", "latex": "latex-document", "md": "markdown",
            "markdown": "markdown"}
@@ -46,6 +52,10 @@ def register(subparsers):
                    help="reverse accumulation (backprop, default) or forward (one sweep per variable)")
     p.add_argument("--at", action="append", default=[], metavar="x=1,y=2",
                    help="a point: the steps then show the forward values and gradients there")
+    p.add_argument("--matrix", action="append", default=[], metavar="NAME:RxC",
+                   help="declare NAME a matrix of R rows and C columns, e.g. W:3x2 (repeatable)")
+    p.add_argument("--given", action="append", default=[], metavar='"sum(t)=1"',
+                   help="a fact used to simplify the steps: EXPR=VALUE (repeatable)")
     p.add_argument("--name", action="append", default=[], metavar='q="x + y"',
                    help="name an intermediate: NAME=SUBEXPRESSION (repeatable)")
     p.add_argument("--format", choices=sorted(FORMATS), default="unicode",
@@ -68,25 +78,72 @@ def _model(path: Path) -> dict:
 
 
 def _point(items, symbols) -> dict:
-    """--at x=-2,y=5 -> {symbol: value}; names and values through the parser."""
+    """--at x=-2,y=5 -> {symbol: value}; names and values through the parser. A matrix takes its
+    entries row by row, the values after NAME= up to the next NAME= (--at W=1,2,3,4,x=5)."""
+    import numpy as np
     by_name = {str(s): s for s in symbols}
-    at = {}
+    at: dict = {}
+    last = None
     for item in items:
         for pair in filter(None, item.split(",")):
-            if "=" not in pair:
+            if "=" not in pair and isinstance(last, sp.MatrixSymbol):
+                k, v = str(last), pair              # the next entry of a matrix
+            elif "=" not in pair:
                 raise SymgradError(f"--at takes NAME=VALUE pairs, got {pair!r}")
-            k, v = pair.split("=", 1)
-            k = parse_name(k, "--at")
-            if k not in by_name:
-                raise SymgradError(f"--at: {k!r} is not a symbol of the expression "
-                                   f"(symbols: {', '.join(sorted(by_name))})")
-            if by_name[k] in at:
-                raise SymgradError(f"--at: {k!r} is given twice")
+            else:
+                k, v = pair.split("=", 1)
+                k = parse_name(k, "--at")
+                if k not in by_name:
+                    raise SymgradError(f"--at: {k!r} is not a symbol of the expression "
+                                       f"(symbols: {', '.join(sorted(by_name))})")
+                if by_name[k] in at:
+                    raise SymgradError(f"--at: {k!r} is given twice")
+                last = by_name[k]
+                at[last] = []
             try:
-                at[by_name[k]] = parse_number(v, f"--at {k}")
+                at[by_name[k]].append(parse_number(v, f"--at {k}"))
             except ParseError as e:
                 raise type(e)(f"--at: the value of {k} must be a number: {e}") from None
+        last = None                                 # one --at per matrix
+    for sym, vals in at.items():
+        if isinstance(sym, sp.MatrixSymbol):
+            r, c = (int(d) for d in sym.shape)
+            if len(vals) != r * c:
+                raise SymgradError(f"--at: {sym} is {r}x{c}, so it needs {r * c} values (row by row), "
+                                   f"got {len(vals)}")
+            at[sym] = np.array(vals, float).reshape(r, c)
+        else:
+            at[sym] = vals[0]
     return at
+
+
+def _split_fact(item: str) -> tuple:
+    """EXPR=VALUE at its one "=" outside brackets that is not part of ==, <=, >=, != (a keyword
+    argument, leaky_relu(x, alpha=0.1), is inside brackets); ("", "", item) when there is none."""
+    depth = 0
+    for i, ch in enumerate(item):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "=" and depth == 0 and item[i - 1:i] not in ("=", "<", ">", "!", ":") \
+                and item[i + 1:i + 2] != "=":
+            return item[:i], "=", item[i + 1:]
+    return "", "", item
+
+
+def _facts(items, symbols) -> dict:
+    """--given "sum(t)=1" (repeatable) -> {expression: value}, both sides through the parser."""
+    out = {}
+    for item in items:
+        left, eq, right = _split_fact(item)
+        if not eq or not left.strip():
+            raise SymgradError(f"--given takes EXPR=VALUE, e.g. --given \"sum(t)=1\", got {item!r}")
+        k = parse_expr(left, symbols=symbols, what="--given")
+        unknown = sorted(str(s) for s in k.free_symbols if str(s) not in symbols)
+        if unknown:
+            raise SymgradError(f"--given {item!r}: {', '.join(map(repr, unknown))} is not a symbol of the "
+                               f"expression (symbols: {', '.join(sorted(symbols))})")
+        out[k] = parse_expr(right, symbols=symbols, what=f"--given {left.strip()}")
+    return out
 
 
 def _target(args):
@@ -94,6 +151,9 @@ def _target(args):
     if (args.target is None) == (args.expr is None):
         raise SymgradError("give an expression (or a model file), or --expr EXPR: one of them")
     if args.expr is None and args.target.endswith(".py"):
+        if args.matrix:
+            raise SymgradError("--matrix declares the symbols of an expression; a model file declares "
+                               "its own (sp.MatrixSymbol, sg.tensor)")
         path = Path(args.target)
         if not path.is_file():
             raise SymgradError(f"model file {args.target} not found")
@@ -101,7 +161,7 @@ def _target(args):
         return m["loss"], list(m["params"]), {k: m[k] for k in ("names", "given", "at")
                                               if m.get(k) is not None}
     text = args.expr if args.expr is not None else args.target
-    f = parse_expr(text, what="the expression")
+    f = parse_expr(text, symbols=_matrices(args.matrix), what="the expression")
     if not isinstance(f, sp.Expr) or not f.free_symbols:
         raise SymgradError(f"the expression {text!r} has no symbols to differentiate by")
     return f, sorted(f.free_symbols, key=str), {}
@@ -129,6 +189,8 @@ def run(args) -> int:
         names[sp.Symbol(k)] = parse_expr(v, symbols=symbols, what=f"--name {k}")
     if names:
         opts["names"] = names
+    if args.given:
+        opts["given"] = {**(opts.get("given") or {}), **_facts(args.given, symbols)}
     if args.style == "calculus":
         if len(wrt) != 1 or args.graph or args.name:
             raise SymgradError("--style calculus narrates one derivative: give one --wrt symbol "

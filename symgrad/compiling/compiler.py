@@ -295,6 +295,11 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
     for what, e in [("loss", loss)] + [(f"output {i}", o) for i, o in enumerate(outputs)]:
         free = [s for s in _free_symbols(e) if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))]
         unknown = sorted((s for s in free if s not in declared), key=lambda s: s.name)
+        twin = [(s, d) for s in unknown for d in declared if getattr(d, "name", None) == s.name]
+        if twin:                          # sg.tensor("x", (4,)) beside the declared x of (3,)
+            (s, d), shp = twin[0], lambda v: tuple(getattr(v, "shape", ()))
+            raise FreeSymbolError(f"the {what} uses two different symbols named {s.name!r} (shapes {shp(d)} "
+                                  f"declared and {shp(s)} not); values are keyed by name, so rename one")
         if unknown:
             raise FreeSymbolError(
                 f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which is neither a "

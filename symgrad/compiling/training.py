@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+import sympy as sp
 
 from ..core.values import key_name, lookup
 from ..teaching.display import esc, number, sparkline
@@ -500,6 +501,39 @@ def _check_data(data, what="data") -> dict:
     return data
 
 
+def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
+    """Each array of a whole-batch program's data against its input's declaration, before the first
+    step: the sample axis is the declaration's N, the other axes as declared. (Found at the first
+    step, the mismatch was reported with the minibatch's shape, (32,), not the data's.)"""
+    spec = getattr(program, "spec", None)
+    if spec is None or not getattr(spec, "whole_batch", False):
+        return
+    by_name = {key_name(k): v for k, v in data.items()}
+    sizes: dict = {}
+    for sym in spec.inputs:
+        a = by_name.get(sym.name)
+        shape = tuple(sp.sympify(d) for d in getattr(sym, "shape", ()))
+        if a is None or not shape:
+            continue
+        fits = a.ndim == len(shape)
+        for d, n in zip(shape, a.shape) if fits else ():
+            if d.is_Symbol:
+                d = sizes.setdefault(d, sp.Integer(n))
+            fits = fits and d.xreplace(sizes) == n
+        if fits:
+            continue
+        decl = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+        msg = f"{what}[{sym.name!r}] has shape {a.shape}, but the input {sym.name!r} is declared {decl}"
+        if a.ndim == 1 and len(shape) == 2 and shape[1].is_Integer and np.all(np.mod(a, 1) == 0):
+            c = int(shape[1])
+            msg += (f": these look like integer labels, one per sample, where one-hot rows of {c} are "
+                    f"declared — pass np.eye({c})[labels], or declare {sym.name!r} as labels, "
+                    f"sg.tensor({sym.name!r}, ({shape[0]},), integer=True) (sg.cross_entropy takes either)")
+        else:
+            msg += " (the first axis is the samples; the others as declared)"
+        raise TrainingArgumentError(msg)
+
+
 def _check_validation(validation: dict, data: dict) -> None:
     """The validation set must hold the inputs of the training data, each with the same shape per
     sample (the sample counts may differ)."""
@@ -629,9 +663,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
     data = _check_data(data)
+    _check_declared_shapes(program, data)
     if validation is not None:
         validation = _check_data(validation, "validation")
         _check_validation(validation, data)
+        _check_declared_shapes(program, validation, "validation")
     if checkpoint is not None:
         check_checkpoint_path(checkpoint)
     step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)

@@ -53,6 +53,7 @@ class Lowering:
         self.memo: dict[sp.Basic, Var] = {}
         self.exprs: dict[int, sp.Basic] = {}
         self.sums: dict[frozenset, Var] = {}           # the terms of each sum lowered -> its var
+        self.names: dict[str, sp.Basic] = {}            # each leaf's name -> its symbol
 
     # -- driver: iterative post-order, so deep expressions do not hit the recursion limit ----------
     def __call__(self, expr) -> Var:
@@ -96,6 +97,14 @@ class Lowering:
     # -- leaves -----------------------------------------------------------------------------------
     def leaf(self, s) -> Var:
         prim = R.param_p if s in self.params else R.input_p
+        seen = self.names.setdefault(getattr(s, "name", None), s)
+        if seen != s and not isinstance(s, sp.Dummy):   # two x's: one name, two values (printing, feeds)
+            a, b = _shape_of(seen), _shape_of(s)
+            how = (f"shapes {a} and {b}" if a != b
+                   else f"shape {a} but different assumptions: {sp.srepr(seen)}, {sp.srepr(s)}")
+            new = f"{'sg.tensor' if b else 'sp.Symbol'}('{s.name}2', ...)"
+            raise ShapeError(f"two different symbols are both named {s.name!r} ({how}); values are "
+                             f"given by name, so rename one ({new})")
         return self.graph.bind(prim, (), (s, _shape_of(s)))
 
 

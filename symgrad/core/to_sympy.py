@@ -13,7 +13,7 @@ import sympy as sp
 
 from . import rules as R
 from ..frontend.functions import Softmax
-from ..frontend.tensor import Tensor, is_tensor_expr
+from ..frontend.tensor import Ewise, Tensor, is_tensor_expr
 from .ir import Graph, Var
 
 
@@ -47,7 +47,32 @@ def eqn_to_sympy(graph: Graph, eqn, args) -> sp.Basic:
     sm = R.softmax_operands(graph, eqn)
     if sm is not None:
         return Softmax(args[0] if eqn.inputs[0].id == sm[0].id else args[1])
-    return eqn.prim.to_sympy(args, eqn.params, eqn.out.shape)
+    return _fold_numbers(eqn.prim.to_sympy(args, eqn.params, eqn.out.shape))
+
+
+def _fold_numbers(e):
+    """2*(0.5*reg)*W → 1.0*reg*W: a product's number and its scalar factors' coefficients multiplied
+    into one (a body is substituted unevaluated, so the ½ of ½·reg·ΣW² met the 2 of d(W²) unfolded).
+    Only the top product is touched; the factors and the value are those of the product as built."""
+    body = e.args[0] if isinstance(e, Ewise) else e
+    if not isinstance(body, (sp.Mul, sp.MatMul)):
+        return e
+    c, rest, pulled = sp.S.One, [], False
+    for a in body.args:
+        if isinstance(e, Ewise) and isinstance(a, Ewise) and isinstance(a.args[0], sp.Mul) \
+                and not a.args[0].atoms(Tensor):
+            a = a.args[0]                  # a scalar product broadcast: e's own shape broadcasts it
+        if a.is_Number:
+            c *= a
+        elif isinstance(a, sp.Mul) and a.is_commutative and a.args[0].is_Number:
+            c, pulled = c * a.args[0], True
+            rest.extend(a.args[1:])
+        else:
+            rest.append(a)
+    if not pulled:
+        return e
+    folded = body.func(*([] if c == 1 else [c]), *rest, evaluate=False)
+    return e.func(folded, *e.args[1:]) if isinstance(e, Ewise) else folded
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -62,6 +62,12 @@ def _dim(d):
     if not (d.is_integer is not False and d.free_symbols):
         raise ShapeError(f"a dimension must be a non-negative integer or an integer symbol "
                          f"(sp.Symbol('N', integer=True, positive=True)), got {d!r}")
+    loose = sorted((s for s in d.free_symbols if s.is_integer is not True), key=str)
+    if loose:                  # sp.Symbol("M"): may be 2.5 for all SymPy knows (sizes, reshapes, ...)
+        m = loose[0]
+        raise ShapeError(f"a dimension must be a non-negative integer or an integer symbol, got {d} "
+                         f"where {m} is a symbol with no integer assumption: declare it "
+                         f"sp.Symbol({str(m)!r}, integer=True, positive=True)")
     return d
 
 
@@ -497,6 +503,7 @@ class plain_algebra:
 
 
 def _binary(op, a, b, sym):
+    a, b = _mask_of(a), _mask_of(b)
     a, b = as_expr(a), as_expr(b)
     sa, sb = shape_of(a), shape_of(b)
     try:
@@ -512,6 +519,15 @@ def _binary(op, a, b, sym):
     if isinstance(expr, TensorExpr) and tuple(expr.shape) == shape:
         return expr
     return Ewise(expr, shape)
+
+
+def _mask_of(c):
+    """A comparison of tensors in arithmetic is NumPy's boolean array: its 0/1 mask, where(c, 1, 0) —
+    so ``(x > 0) * x`` is relu, as in NumPy (SymPy itself refuses a relational in a product). A
+    comparison of plain scalars is left to SymPy."""
+    if isinstance(c, sp.core.relational.Relational) and any(is_tensor_expr(a) for a in c.args):
+        return where(c, 1, 0)
+    return c
 
 
 def elementwise(f, x):

@@ -153,3 +153,69 @@ def test_relu_derivative_left_out_is_named():
     # a matrix claim through sg.check too
     W, v = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("v", 2, 1)
     named(sg.check(sg.sum(sg.relu(W * v)), W, sp.OneMatrix(3, 1) * v.T), "relu′ left out")
+
+
+# ---------------------------------------------------------------------------------------------------
+# a user trial's cs231n slips: relu's dout forgotten, softmax loss's -= 1 written += 1, batch norm
+# with the unbiased variance
+
+
+def test_relu_backward_that_forgets_dout_is_named():
+    """relu_backward returning the mask (x > 0) alone: the local derivative, dout never multiplied in."""
+    x = sg.tensor("x", (N, 5))
+    r = named(sg.check_backward(sg.relu(x), x, lambda dout, x: (x > 0) * 1.0), "upstream gradient left out")
+    assert "dout" in r.hint and "dout * (x > 0)" in r.hint
+
+
+def _softmax_loss(x, y, slip=None):
+    shifted = x - x.max(axis=1, keepdims=True)
+    p = np.exp(shifted)
+    p /= p.sum(axis=1, keepdims=True)
+    n = x.shape[0]
+    dx = p.copy()
+    if slip == "+= 1":
+        dx[np.arange(n), y] += 1
+    else:
+        dx[np.arange(n), y] -= 1
+    return dx if slip == "1/N" else dx / n
+
+
+def test_softmax_loss_label_term_with_its_sign_flipped_is_named():
+    x, y = sg.tensor("x", (N, 3)), sg.tensor("y", (N,), integer=True)
+    loss = sg.cross_entropy(x, y)
+    assert sg.check_backward(loss, x, lambda dout, x, y: _softmax_loss(x, y))
+    r = named(sg.check_backward(loss, x, lambda dout, x, y: _softmax_loss(x, y, "+= 1")), "fan-out")
+    assert "flips the sign of" in r.hint and "-= 1, not += 1" in r.hint
+    # the forgotten 1/N is named as well
+    r = named(sg.check_backward(loss, x, lambda dout, x, y: _softmax_loss(x, y, "1/N")), "constant factor")
+    assert "1/N missing" in r.hint
+
+
+def test_variance_backward_with_the_unbiased_variance_is_named():
+    """dvar/dx = 2(x − μ)/(N − 1) for f's x.var() (correction=0): the factor N/(N − 1), named as
+    the variance's correction, not a bare 'constant factor 4/3'."""
+    x = sg.tensor("x", (N, 3))
+    r = sg.check_backward(x.var(axis=0), x, lambda dout, x: dout * 2 * (x - x.mean(0)) / x.shape[0])
+    assert r, str(r)
+    r = named(sg.check_backward(x.var(axis=0), x,
+                                lambda dout, x: dout * 2 * (x - x.mean(0)) / (x.shape[0] - 1)), "constant factor")
+    assert "N/(N − 1)" in r.hint and "correction=1" in r.hint and "ddof=1" in r.hint and "correction=0" in r.hint
+
+
+def test_batchnorm_staged_backward_with_the_unbiased_variance_is_named():
+    eps = 1e-5
+    x, gamma, beta = sg.tensor("x", (N, 3)), sg.tensor("gamma", (3,)), sg.tensor("beta", (3,))
+    out = gamma * (x - x.mean(axis=0)) / sp.sqrt(x.var(axis=0) + eps) + beta
+
+    def backward(dout, x, gamma, beta, ddof=1):          # cs231n's staged batchnorm_backward
+        n = x.shape[0]
+        xmu = x - x.mean(0)
+        std = np.sqrt((xmu ** 2).sum(0) / (n - ddof) + eps)
+        xhat = xmu / std
+        dxhat = dout * gamma
+        dvar = 0.5 * -(dxhat * xmu).sum(0) / std ** 3
+        dx1 = dxhat / std + 2 * xmu * dvar / (n - ddof)
+        return dx1 - dx1.sum(0) / n, (dout * xhat).sum(0), dout.sum(0)
+    assert sg.check_backward(out, [x, gamma, beta], lambda *a, **v: backward(*a, **v, ddof=0))
+    r = named(sg.check_backward(out, [x, gamma, beta], backward), "variance correction")
+    assert "correction=1" in r.hint and "ddof=1" in r.hint and "correction=0" in r.hint

@@ -56,7 +56,7 @@ def test_affine_slips():
     assert r.counterexample.param == "w"
     r = wrong(sg.check_backward(out, wrt, lambda *a, **v: affine_backward(*a, **v, slip="db per example")),
               "missing sum")
-    assert r.counterexample.param == "b" and "(5)" in r.hint      # names b and the shape it needs
+    assert r.counterexample.param == "b" and "(5,)" in r.hint     # names b and the shape it needs
     r = wrong(sg.check_backward(out, wrt, lambda *a, **v: affine_backward(*a, **v, slip="factor")),
               "constant factor: the claim is 2 times")
     assert r.counterexample.param == "x"
@@ -427,3 +427,18 @@ def test_a_cs231n_loss_function_handed_over_as_it_is_gets_the_wrapper_named():
     with pytest.raises(BackwardError, match=r"first parameter takes the upstream gradient.*f\(x, y\)\[1\]"):
         sg.check_backward(loss, x, softmax_loss)
     assert sg.check_backward(loss, x, lambda dout, x, y: softmax_loss(x, y)[1])
+
+
+def test_integer_labels_and_one_axis_shapes_print_as_python_does():
+    """A user trial read "y = [1., 2., 0., 2.]" for integer labels and "(7)" for a 1-D shape: the
+    counterexample shows labels as integers, and hints and the Layout line write (7,)."""
+    x, y = sg.tensor("x", (N, 3)), sg.tensor("y", (N,), integer=True)
+    r = wrong(sg.check_backward(sg.cross_entropy(x, y), [x],
+                                lambda dout, x, y: softmax_loss(x, y, slip="1/N")[1]))
+    shown = r.counterexample.point["y"]
+    assert np.asarray(shown).dtype.kind == "i"
+    assert f"y = [{', '.join(map(str, shown))}]" in str(r)
+    z, b = sg.tensor("z", (N, 7)), sg.tensor("b", (7,))
+    r = wrong(sg.check_backward(z + b, b, lambda dout, z, b: dout.sum(axis=0, keepdims=True)), "extra axis")
+    assert "(7,)" in r.hint and "(1, 7)" in r.hint and "(7)" not in r.hint
+    assert "∂f/∂b is (7,) like b" in str(r)

@@ -87,3 +87,41 @@ def test_console_entry_point():
                        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr
     assert "df/dx = 2*x" in r.stdout
+
+
+# ---------------------------------------------------------------------------------------------------
+# --matrix and --given, as `symgrad check` takes --matrix (a user trial found derive had neither)
+
+
+def test_matrix_declarations_and_a_matrix_point(capsys):
+    """∂/∂W Σ(Wx − y)² = 2(Wx − y)xᵀ; at W = [[1,2,3],[4,5,6]], x = (1,0,2), y = (1,1): Wx − y =
+    (6, 15), so the gradient is [[12, 0, 24], [30, 0, 60]] (worked by hand)."""
+    rc = main(["derive", "sum(HadamardPower(W*x - y, 2))", "--matrix", "W:2x3", "--matrix", "x:3x1",
+               "--matrix", "y:2x1", "--wrt", "W", "--at", "W=1,2,3,4,5,6", "--at", "x=1,0,2,y=1,1"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "∂L/∂W = 2·(W·x − y)·xᵀ = [[12, 0, 24], [30, 0, 60]]" in out
+
+
+def test_given_simplifies_a_one_hot_target(capsys):
+    argv = ["derive", "cross_entropy(z, t)", "--matrix", "z:3x1", "--matrix", "t:3x1", "--wrt", "z"]
+    assert main(argv) == 0
+    plain = capsys.readouterr().out.split("Gradient:")[-1]
+    assert "∂L/∂z = sum(t)·softmax(z) − t" in plain       # without the fact: softmax(z)·Σt − t
+    assert main(argv + ["--given", "sum(t)=1"]) == 0
+    out = capsys.readouterr().out
+    assert "given sum(t) = 1" in out and "∂L/∂z = softmax(z) − t" in out.split("Gradient:")[-1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["derive", "sum(W)", "--matrix", "W:2"], "expected NAME:RxC"),
+    (["derive", "sum(W)", "--matrix", "W:2x2", "--at", "W=1,2,3"], "needs 4 values"),
+    (["derive", "x*y", "--given", "x*y"], "EXPR=VALUE"),
+    (["derive", "x*y", "--given", "x>=1"], "EXPR=VALUE"),
+    (["derive", "x*y", "--given", "q=1"], "'q' is not a symbol"),
+    (["derive", "x*y", "--given", "x=abc(1)"], "abc"),
+])
+def test_matrix_and_given_bad_input_exits_2(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err

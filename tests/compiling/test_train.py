@@ -294,3 +294,27 @@ def test_loading_a_missing_truncated_or_foreign_checkpoint_is_a_checkpoint_error
     with pytest.raises(T.CheckpointError, match="is a directory"):
         load(tmp_path)
     assert load(good).step == 1
+
+
+def test_integer_labels_for_a_declared_one_hot_target_are_refused_before_the_first_step():
+    """A user trial: labels of shape (1400,) for a declared one-hot t (N, 10) gave "the input 't' has
+    shape (32,)" at the first step — the minibatch's shape. The data is checked against the
+    declaration first, naming the data's shape and the two fixes."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    X, t = sg.tensor("X", (N, 8)), sg.tensor("t", (N, 10))
+    W, b = sg.tensor("W", (8, 10)), sg.tensor("b", (10,))
+    program = sg.compile(sg.cross_entropy(X @ W + b, t), params=[W, b], inputs=[X, t])
+    rng = np.random.default_rng(0)
+    x, labels = rng.standard_normal((1400, 8)), rng.integers(0, 10, 1400)
+    steps = []
+    program.step = lambda *a, **k: steps.append(1)       # no step may run
+    with pytest.raises(T.TrainingArgumentError, match=r"data\['t'\] has shape \(1400,\), but the input 't' is "
+                                                      r"declared \(N, 10\).*np\.eye\(10\)\[labels\].*"
+                                                      r"sg\.tensor\('t', \(N,\), integer=True\)"):
+        sg.train(program, {"X": x, "t": labels})
+    assert not steps
+    with pytest.raises(T.TrainingArgumentError, match=r"data\['X'\] has shape \(1400, 7\)"):
+        sg.train(program, {"X": x[:, :7], "t": np.eye(10)[labels]})
+    del program.step
+    h = sg.train(program, {"X": x[:64], "t": np.eye(10)[labels[:64]]}, epochs=1, progress=False)
+    assert len(h.loss) == 2

@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symgrad as sg
+from symgrad.core.evaluate import numeric
+from symgrad.errors import ShapeError
 
 N = sp.Symbol("N", integer=True, positive=True)
 rng = np.random.default_rng(11)
@@ -296,3 +298,37 @@ def test_real_labels_in_cross_entropy_say_integer_true():
         sg.cross_entropy(s, sg.tensor("y", (N,)))
     # one probability row broadcast over the batch is still a target (batch 3 = 3 classes)
     assert sg.cross_entropy(sg.tensor("s3", (3, 3)), sg.tensor("p", (3,))) is not None
+
+
+# ---------------------------------------------------------------------------------------------------
+# a user trial: a comparison in arithmetic, a size symbol without integer=True, two tensors named x
+
+
+def test_a_comparison_in_arithmetic_is_its_0_1_mask_as_in_numpy():
+    """(x > 0) * x raised SymPy's 'Relational cannot be used in Mul'; it is NumPy's boolean mask,
+    where(x > 0, 1, 0), so (x > 0) * x is relu — values and gradient against NumPy."""
+    x = sg.tensor("x", (3, 4))
+    e = (x > 0) * x
+    assert e.shape == (3, 4)
+    v = np.random.default_rng(1).standard_normal((3, 4))
+    assert np.array_equal(np.asarray(numeric(e, {"x": v}), float), (v > 0) * v)
+    g = sg.grad(sg.sum(x * (x > 0.5)), x)
+    assert np.array_equal(np.asarray(numeric(g, {"x": v}), float), (v > 0.5) * 1.0)
+
+
+def test_a_size_symbol_must_be_declared_integer():
+    M = sp.Symbol("M")
+    with pytest.raises(ShapeError, match=r"M is a symbol with no integer assumption.*"
+                                         r"sp\.Symbol\('M', integer=True, positive=True\)"):
+        sg.tensor("x", (M, 3))
+    assert sg.tensor("x", (sp.Symbol("M", integer=True, positive=True), 3)).ndim == 2
+
+
+def test_two_tensors_of_one_name_are_refused_by_grad():
+    a, b = sg.tensor("x", (3,)), sg.tensor("x", (4,))
+    with pytest.raises(ShapeError, match=r"two different symbols are both named 'x' "
+                                         r"\(shapes \([34],\) and \([34],\)\).*rename one"):
+        sg.grad(sg.sum(a) + sg.sum(b), a)
+    with pytest.raises(sg.SymgradError, match=r"two different symbols named 'x' \(shapes \(3,\) declared and "
+                                              r"\(4,\) not\).*rename one"):
+        sg.compile(sg.sum(a * a) + sg.sum(b), [a])
