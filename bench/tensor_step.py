@@ -219,7 +219,7 @@ def main(argv=None):
     if args.plain_printer:
         from codegen.numpy_whole_batch import WholeBatchScheduler as S
         saved = S._contraction, S._split_sum
-        S._contraction, S._split_sum = (lambda self, e, reads: None), (lambda self, st, body, v: None)
+        S._contraction, S._split_sum = (lambda self, e, reads: None), (lambda self, st, body, v, *rest: None)
         try:
             plain = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
         finally:

@@ -180,13 +180,15 @@ class WholeBatchScheduler(Scheduler):
     def _in_place(self, st: Stmt, body, v: int, i: int, last: dict):
         super()._in_place(st, body, v, i, last)
         if st.code[0].startswith(f"v{v} = ") and self.names[v] == f"v{v}":
-            self._split_sum(st, body, v)
+            self._split_sum(st, body, v, i, last)
 
-    def _split_sum(self, st: Stmt, body, v: int):
+    def _split_sum(self, st: Stmt, body, v: int, i: int = -1, last: dict | None = None):
         """``a + c⊙u`` (u of the full shape, a broadcast or another full term) as ``t = c⊙u;
         t += a``: NumPy would make a temporary for c⊙u and another for the sum; here the first
         term's array is the result, each further term added into it in place. The first term is a
-        product or a function of a full array (never a bare name: that would alias it)."""
+        product or a function of a full array (never a bare name: that would alias it). When u is a
+        temporary that dies here (and the other terms do not read it), u's own buffer is the
+        result: ``u *= c; u += a``, no new array at all."""
         val = self.value[v]
         if not body.is_Add or is_boolean(body) or all(sp.sympify(d).is_Integer for d in val.shape):
             return          # (only arrays with a batch size: for a (D,) vector it changes nothing)
@@ -194,15 +196,29 @@ class WholeBatchScheduler(Scheduler):
 
         def full(t):        # of the full shape, and not of masks alone (a 0/1 count: integers)
             t = t.replace(lambda x: isinstance(x, masks), lambda x: sp.S.One)
-            return any(self.value.get(self._leaf_of.get(s)) == val for s in t.free_symbols)
+            return any(self.value.get(u) == val and self._floats(u) for u in map(self._leaf_of.get, t.free_symbols))
         first = next((t for t in body.args if not t.is_Symbol and full(t)), None)
         rest = body - first if first is not None else None
         if first is None or rest.is_number:
             return          # t + c: NumPy adds the number into the temporary t by itself
         name = f"v{v}"
         p = self.printer.doprint
-        st.code[0:1] = [f"{name} = {p(first)}",
-                        f"{name} -= {p(-rest)}" if rest.could_extract_minus_sign() else f"{name} += {p(rest)}"]
+        add = f"-= {p(-rest)}" if rest.could_extract_minus_sign() else f"+= {p(rest)}"
+        for u in sorted(st.reads):
+            if first.is_Mul and last is not None and u in self.fresh and last.get(u) == i and self.value[u] == val \
+                    and self._floats(u):
+                sym = sp.Symbol(self.names[u], real=True)
+                if sym in first.args and sym not in rest.free_symbols:
+                    n = self.names[u]
+                    st.code[0:1] = [f"{n} *= {p(first / sym)}", f"{n} {add}"]
+                    st.comment.append(f"(computed in the buffer named {n}: v{u} is not needed after this)")
+                    self.names[v] = n
+                    return
+        st.code[0:1] = [f"{name} = {p(first)}", f"{name} {add}"]
+
+    def _floats(self, u) -> bool:
+        """Whether var ``u``'s array holds the program's floats (an arg-max holds integers)."""
+        return self.g.producer[u].prim.name != "argmax"
 
     def _emit(self, keep, grads, fused, last) -> list:
         self._grad_buffers = set()          # each pass of `schedule` hands the buffers out afresh

@@ -1,6 +1,6 @@
 """The whole-batch printer's forms that save (N, D) temporaries (codegen/numpy_whole_batch.py):
 Σ over an axis of a product of two arrays as one ``numpy.einsum`` contraction, and a sum of terms
-``a + c⊙u`` as ``t = c⊙u; t += a``. Each form is seen firing in the generated source, and the
+``a + c⊙u`` as ``t = c⊙u; t += a`` (``u *= c; u += a`` when u dies there). Each form is seen firing in the generated source, and the
 program's loss and gradients equal torch.autograd's in float64 — before the rewrite the same
 declarations printed ``(u*w).sum(...)`` and ``a + c*u``, which torch checks just as well."""
 import importlib.util
@@ -81,6 +81,8 @@ def test_batch_norm_step_contracts_its_two_sums_a_layer_and_equals_torch():
     # Σ(z − μ)² (the variance) and Σ(z − μ)⊙ḡ, two a layer; and z·γ' + β as one temporary
     assert step.count("numpy.einsum('ij,ij->j'") == 2 * layers, step
     assert len(re.findall(r"\n *(v\d+) = v\d+\*v\d+\n *\1 \+= p\d+\n", step)) == layers, step
+    # backward, z̄ = (z − μ)·s + γ'·ḡ: into the buffer of a temporary that dies there, no new array
+    assert len(re.findall(r"\n *(v\d+) \*= v\d+\n *\1 \+= v\d+\*v\d+\n", step)) == layers, step
     rng = np.random.default_rng(3)
     P = {k: v.astype(np.float64) + 0.1 * rng.standard_normal(v.shape) for k, v in ts.init(params, rng).items()}
     x_, y_ = rng.standard_normal((11, 6)) + 3.0, rng.integers(0, ts.CLASSES, 11)
