@@ -139,6 +139,10 @@ class WholeBatchScheduler(Scheduler):
         out = self._contraction(e, reads) if e.prim is A.rsum_p else None
         if out is None:
             out = form.code(self._context(name, e, reads), e)
+            (a,) = e.inputs if e.prim is A.rsum_p else (None,)
+            if a is not None and a.id in self.inline and is_boolean(self.body_of(a.id, self.value[a.id], set())):
+                # Σ of a 0/1 mask alone (a count): in the program's floats, not NumPy's integers
+                out = out[:-1] + ", dtype=DTYPE)"
         code = [f"{name} = {out}"] if isinstance(out, str) else list(out)
         comment = [_eqn_comment(e)] + ([self.notes[v]] if v in self.notes else [])
         st = Stmt(code, comment, reads, v)

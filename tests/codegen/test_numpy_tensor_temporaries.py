@@ -97,3 +97,24 @@ def test_batch_norm_step_contracts_its_two_sums_a_layer_and_equals_torch():
     assert prog.last_loss == pytest.approx(want.item(), rel=1e-12)
     for k, t in T.items():   # SGD: p − lr·∂L/∂p, torch's gradient
         np.testing.assert_allclose(new[k], P[k] - ts.LR * t.grad.numpy(), rtol=1e-12, atol=1e-14, err_msg=k)
+
+
+def test_a_mask_summed_alone_is_counted_in_floats(rng):
+    # ∂/∂b of Σ relu(x W + b) is Σₙ [z ≥ 0]: a count, in the program's dtype (NumPy's .sum of a
+    # boolean array gives integers; einsum, a logical or)
+    b = sg.tensor("b", (4,))
+    prog = sg.compile(sg.sum(sg.relu(x @ W + b)), [W, b], [x], dtype="float32")
+    values = {"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}
+    batch = {"x": rng.standard_normal((9, 3))}
+    got = prog.grad(values, batch)
+    assert got["b"].dtype == np.float32
+    want = ((batch["x"] @ values["W"] + values["b"]) >= 0).sum(0)
+    np.testing.assert_array_equal(got["b"], want)
+
+
+def test_a_dot_product_of_a_column_sum_with_a_parameter_reshapes_the_seed(rng):
+    # (Σₙ relu(x W + b)) · b: the seed of reverse mode (a Python float) is reshaped to (1, 1)
+    b = sg.tensor("b", (4,))
+    loss = sg.sum(sg.relu(x @ W + b), axis=0) @ b
+    src = _check(loss, [W, b], lambda t, X: torch.relu(X @ t["W"] + t["b"]).sum(0) @ t["b"], rng)
+    assert "numpy.reshape(scale, (1, 1))" in src
