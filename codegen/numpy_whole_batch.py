@@ -11,7 +11,11 @@ The scheduler is `codegen.schedule.Scheduler` with every value unbatched, plus:
   expression dissolves into NumPy's own broadcasting: ``z + b`` for a bias b of shape (H,) against
   z of shape (N, H), with no (N, H) copy of b;
 - a gradient is the gradient variable itself (the 1/N of the mean is in the declaration), in a
-  buffer of its own, because the optimizer's update is worked out in it.
+  buffer of its own, because the optimizer's update is worked out in it;
+- fewer (N, D) temporaries, each of which costs about as much as the arithmetic in it: Σ over an
+  axis of a product u⊙w read by nothing else is one contraction, ``numpy.einsum('ij,ij->j', u, w)``
+  (`WholeBatchScheduler._contraction`); a sum ``a + c⊙u`` is ``t = c⊙u; t += a``, or
+  ``u *= c; u += a`` in the buffer of a temporary u that dies there (`WholeBatchScheduler._split_sum`).
 
 A dropout mask (``sg.dropout`` of a tensor) is drawn at the start of ``grad`` and ``step``, in its
 declared shape, N included (`codegen.numpy_backend.mask_units`). The function's statements then
