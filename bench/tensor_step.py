@@ -2,7 +2,7 @@
 NumPy step and torch eager, in one process, on the same data (issue 11).
 
     PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256] [--unfactored]
-        [--profile]
+        [--plain-printer] [--profile]
 
 The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics,
 γ ⊙ (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
@@ -13,7 +13,9 @@ compiled / torch (medians of the per-round ratios: the methods run in turns, so 
 slows them alike). ``--unfactored`` adds a fourth method: the same declaration compiled without the
 rewrite that takes per-column factors out of the batch sums (`symgrad.compiling.pull_factors`),
 the gradient graph as reverse mode derives it — the rewrite's effect, measured in the same process.
-``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
+``--plain-printer`` adds the step printed without the whole-batch printer's temporaries-saving forms
+(a sum of a product as one ``numpy.einsum``, ``t = c*u; t += a`` for ``a + c*u``) — their effect, in
+the same process. ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
 generated ``step`` timed on its own (matrix products, elementwise statements, sums with the products
 they take, the optimizer's update), and the slowest statements.
 """
@@ -183,6 +185,8 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=512)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--unfactored", action="store_true", help="also time the step compiled without pull_factors")
+    ap.add_argument("--plain-printer", action="store_true",
+                    help="also time the step printed without the einsum contractions and split sums")
     ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
     args = ap.parse_args(argv)
     import torch
@@ -212,6 +216,18 @@ def main(argv=None):
     runs = {"compiled": lambda: prog.step(gen_values, state, batch),
             "hand-written": lambda: hand_step(hand_values, X, Y, args.layers),
             "torch eager": lambda: torch_step(Xt, Yt)}
+    if args.plain_printer:
+        from codegen.numpy_whole_batch import WholeBatchScheduler as S
+        saved = S._contraction, S._split_sum
+        S._contraction, S._split_sum = (lambda self, e, reads: None), (lambda self, st, body, v, *rest: None)
+        try:
+            plain = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
+        finally:
+            S._contraction, S._split_sum = saved
+        assert plain.source != prog.source
+        pp_values, pp_state = plain.step({k: v.copy() for k, v in start.items()}, None, batch)
+        assert abs(plain.last_loss - first[0]) < 1e-3 * first[0]
+        runs["compiled, plain printer"] = lambda: plain.step(pp_values, pp_state, batch)
     if args.unfactored:
         from symgrad.compiling import compiler
         factored, compiler.pull_factors = compiler.pull_factors, lambda g, outs, notes=None: list(outs)
@@ -242,6 +258,10 @@ def main(argv=None):
         r_plain = statistics.median(a / b for a, b in zip(times["compiled, unfactored"], times["torch eager"]))
         r_gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, unfactored"]))
         print(f"unfactored / torch eager = {r_plain:.2f}; compiled / unfactored = {r_gain:.2f}")
+    if args.plain_printer:
+        r_pp = statistics.median(a / b for a, b in zip(times["compiled, plain printer"], times["torch eager"]))
+        r_gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, plain printer"]))
+        print(f"plain printer / torch eager = {r_pp:.2f}; compiled / plain printer = {r_gain:.2f}")
 
 
 if __name__ == "__main__":

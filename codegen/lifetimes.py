@@ -147,8 +147,9 @@ def _names(node) -> set:
 def _viewed(e) -> set:
     """The names whose memory the value of the expression ``e`` may share: ``a`` for ``a``, ``a.T``,
     ``a[1:]``, ``a.reshape(…)``, ``numpy.broadcast_to(a, …)``, ``numpy.ascontiguousarray(a)`` (a
-    itself when a is contiguous) and ``f(…, out=a)``; nothing for an expression that makes a new
-    array (``a @ b``, ``a + b``, ``a.sum(0)``, ``a.copy()``). Only the view's base counts: the value
+    itself when a is contiguous), ``numpy.einsum('ii->i', a)`` and ``f(…, out=a)``; nothing for an
+    expression that makes a new array (``a @ b``, ``a + b``, ``a.sum(0)``, ``a.copy()``,
+    ``numpy.einsum('ij,ij->j', a, b)``: einsum of two operands or more). Only the view's base counts: the value
     of ``(x @ p0.T).reshape(…)`` shares no memory with ``p0``, so ``p0`` may be updated while it lives."""
     if isinstance(e, ast.Name):
         return {e.id}
@@ -169,6 +170,8 @@ def _viewed(e) -> set:
         name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
         if name not in _VIEWS:
             return out
+        if name == "einsum" and len(e.args) > 2:
+            return out                            # a product of two operands or more: a new array
         if isinstance(f, ast.Attribute) and not _is_module(f.value):
             return out | _viewed(f.value)         # a method: a view of its object
         return out | set().union(*(_viewed(a) for a in e.args)) if e.args else out

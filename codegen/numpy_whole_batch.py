@@ -11,7 +11,11 @@ The scheduler is `codegen.schedule.Scheduler` with every value unbatched, plus:
   expression dissolves into NumPy's own broadcasting: ``z + b`` for a bias b of shape (H,) against
   z of shape (N, H), with no (N, H) copy of b;
 - a gradient is the gradient variable itself (the 1/N of the mean is in the declaration), in a
-  buffer of its own, because the optimizer's update is worked out in it.
+  buffer of its own, because the optimizer's update is worked out in it;
+- fewer (N, D) temporaries, each of which costs about as much as the arithmetic in it: Σ over an
+  axis of a product u⊙w read by nothing else is one contraction, ``numpy.einsum('ij,ij->j', u, w)``
+  (`WholeBatchScheduler._contraction`); a sum ``a + c⊙u`` is ``t = c⊙u; t += a``, or
+  ``u *= c; u += a`` in the buffer of a temporary u that dies there (`WholeBatchScheduler._split_sum`).
 
 A dropout mask (``sg.dropout`` of a tensor) is drawn at the start of ``grad`` and ``step``, in its
 declared shape, N included (`codegen.numpy_backend.mask_units`). The function's statements then
@@ -37,7 +41,7 @@ from symgrad.core import array_rules as A
 from symgrad.core import rules as R
 from symgrad.core.ir import Graph
 
-from .printers.numpy_printer import NumpyPrinter
+from .printers.numpy_printer import NumpyPrinter, is_boolean
 from .printers.numpy_tensor import FORMS, Context
 from .schedule import Scheduler, Stmt, Value, _atom, _eqn_comment
 
@@ -115,6 +119,8 @@ class WholeBatchScheduler(Scheduler):
         if v not in self.names and self._dissolves(e):
             return self.body_of(e.inputs[0].id, want, reads)
         body = super().body_of(v, want, reads)
+        if isinstance(body, sp.Symbol):
+            self._leaf_of[body] = v         # the code name's var: its shape, for `_split_sum`
         return body.xreplace(self.dim_syms) if self.dim_syms else body
 
     def body_of_stmt(self, e, val, reads: set):
@@ -134,13 +140,40 @@ class WholeBatchScheduler(Scheduler):
             return super()._statement(e)
         v = e.out.id
         name, reads = f"v{v}", set()
-        out = form.code(self._context(name, e, reads), e)
+        out = self._contraction(e, reads) if e.prim is A.rsum_p else None
+        if out is None:
+            out = form.code(self._context(name, e, reads), e)
+            (a,) = e.inputs if e.prim is A.rsum_p else (None,)
+            if a is not None and a.id in self.inline and is_boolean(self.body_of(a.id, self.value[a.id], set())):
+                # Σ of a 0/1 mask alone (a count): in the program's floats, not NumPy's integers
+                out = out[:-1] + ", dtype=DTYPE)"
         code = [f"{name} = {out}"] if isinstance(out, str) else list(out)
         comment = [_eqn_comment(e)] + ([self.notes[v]] if v in self.notes else [])
         st = Stmt(code, comment, reads, v)
         self.names[v] = name
         self.fresh.add(v)
         return st
+
+    def _contraction(self, e, reads: set) -> str | None:
+        """Σ over axes of c·u⊙w (or c·u²), the product read by nothing else: one
+        ``numpy.einsum('ij,ij->j', u, w)`` with no (N, D) product array — the variance's Σ(z − μ)²
+        and the batch norm's Σ(z − μ)⊙ḡ — as the per-example writer's ``_sum`` does over rows
+        (`Scheduler._product_pair`); the size-1 axes put back by a reshape (a view). None when the
+        summed value is not such a product."""
+        (a,) = e.inputs
+        va = self.value[a.id]
+        if a.id not in self.inline or len(a.shape) > 2:
+            return None         # (einsum's generic loops are slower than NumPy's over 3-d and up)
+        pair = self._product_pair(self.g.producer[a.id], va)
+        if pair is None or any(is_boolean(self.body_of(u, va, set())) for u in pair):
+            return None         # a product of two 0/1 masks: einsum would multiply booleans
+        c = self.g.producer[a.id].params[0].as_coeff_Mul()[0]
+        coeff = "" if c == 1 else "-" if c == -1 else f"{self.printer.doprint(c)}*"
+        axes = tuple(e.params[0])
+        ij = "ij"[:len(a.shape)]
+        kept = "".join(x for k, x in enumerate(ij) if k not in axes)
+        u, w = (self.view(x, reads) for x in pair)
+        return f"{coeff}numpy.einsum('{ij},{ij}->{kept}', {u}, {w}).reshape({self.shape_code(e.out.shape)})"
 
     def _batch_sum(self, var, shape, fused, reads) -> str:
         """The gradient as declared (no batch sum), in a writable buffer of its own: a fresh
@@ -152,8 +185,52 @@ class WholeBatchScheduler(Scheduler):
             return code
         return f"numpy.array(numpy.broadcast_to({code}, {self.shape_code(shape)}), dtype=DTYPE)"
 
+    def _in_place(self, st: Stmt, body, v: int, i: int, last: dict):
+        super()._in_place(st, body, v, i, last)
+        if st.code[0].startswith(f"v{v} = ") and self.names[v] == f"v{v}":
+            self._split_sum(st, body, v, i, last)
+
+    def _split_sum(self, st: Stmt, body, v: int, i: int = -1, last: dict | None = None):
+        """``a + c⊙u`` (u of the full shape, a broadcast or another full term) as ``t = c⊙u;
+        t += a``: NumPy would make a temporary for c⊙u and another for the sum; here the first
+        term's array is the result, each further term added into it in place. The first term is a
+        product or a function of a full array (never a bare name: that would alias it). When u is a
+        temporary that dies here (and the other terms do not read it), u's own buffer is the
+        result: ``u *= c; u += a``, no new array at all."""
+        val = self.value[v]
+        if not body.is_Add or is_boolean(body) or all(sp.sympify(d).is_Integer for d in val.shape):
+            return          # (only arrays with a batch size: for a (D,) vector it changes nothing)
+        masks = (sp.Heaviside, sp.KroneckerDelta)
+
+        def full(t):        # of the full shape, and not of masks alone (a 0/1 count: integers)
+            t = t.replace(lambda x: isinstance(x, masks), lambda x: sp.S.One)
+            return any(self.value.get(u) == val and self._floats(u) for u in map(self._leaf_of.get, t.free_symbols))
+        first = next((t for t in body.args if not t.is_Symbol and full(t)), None)
+        rest = body - first if first is not None else None
+        if first is None or rest.is_number:
+            return          # t + c: NumPy adds the number into the temporary t by itself
+        name = f"v{v}"
+        p = self.printer.doprint
+        add = f"-= {p(-rest)}" if rest.could_extract_minus_sign() else f"+= {p(rest)}"
+        for u in sorted(st.reads):
+            if first.is_Mul and last is not None and u in self.fresh and last.get(u) == i and self.value[u] == val \
+                    and self._floats(u):
+                sym = sp.Symbol(self.names[u], real=True)
+                if sym in first.args and sym not in rest.free_symbols:
+                    n = self.names[u]
+                    st.code[0:1] = [f"{n} *= {p(first / sym)}", f"{n} {add}"]
+                    st.comment.append(f"(computed in the buffer named {n}: v{u} is not needed after this)")
+                    self.names[v] = n
+                    return
+        st.code[0:1] = [f"{name} = {p(first)}", f"{name} {add}"]
+
+    def _floats(self, u) -> bool:
+        """Whether var ``u``'s array holds the program's floats (an arg-max holds integers)."""
+        return self.g.producer[u].prim.name != "argmax"
+
     def _emit(self, keep, grads, fused, last) -> list:
         self._grad_buffers = set()          # each pass of `schedule` hands the buffers out afresh
+        self._leaf_of: dict = {}
         return super()._emit(keep, grads, fused, last)
 
 

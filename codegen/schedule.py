@@ -364,12 +364,17 @@ class Scheduler:
             if pair is not None:
                 return coeff + f"numpy.einsum('bi,bi->b', {self.view(pair[0], reads)}, {self.view(pair[1], reads)})"
         A = _atom(self.printer.doprint(body)) if body is not None else _atom(self.view(a.id, reads))
+        # Σ of a 0/1 mask alone (a count): in the program's floats — NumPy would count a boolean
+        # array in integers (.sum) or take its logical or (einsum)
+        mask = a.id in self.inline and is_boolean(body if body is not None else self.body_of(a.id, va, set()))
         if rowwise:
             if va.shape == (1, 1):              # one entry per example: no sum at all
+                if mask:
+                    return coeff + f"{A}[:, 0].astype(DTYPE)"
                 fresh = a.id in self.inline and self._full(a.id, va)   # else a view of a live array
                 return coeff + f"{A}[:, 0]" + ("" if fresh or coeff else ".copy()")
-            return coeff + f"numpy.einsum('bi->b', {A})"
-        return coeff + self._sum_code(A, axis, va)
+            return coeff + f"numpy.einsum('bi->b', {A}" + (", dtype=DTYPE)" if mask else ")")
+        return coeff + self._sum_code(A, axis, va, ", dtype=DTYPE" if mask else "")
 
     def _product_pair(self, e, val: Value):
         """(u, w) when equation ``e`` is c·u⊙w (or c·u⊙u) of batched arrays laid out like ``val``."""
@@ -384,18 +389,19 @@ class Scheduler:
             return None
         return e.inputs[0].id, e.inputs[1].id
 
-    def _sum_code(self, A: str, axis, va: Value) -> str:
+    def _sum_code(self, A: str, axis, va: Value, dtype: str = "") -> str:
+        """``dtype``: "" or ", dtype=DTYPE" (the sum of a mask, in floats)."""
         if not va.batched:
-            return f"numpy.sum({A})" if axis is None else f"{A}.sum({axis}, keepdims=True)"
+            return f"numpy.sum({A}{dtype})" if axis is None else f"{A}.sum({axis}, keepdims=True{dtype})"
         lay = va.layout
         if axis is None:
-            return f"{A}.sum((1, 2))" if lay == "mat" else f"{A}.sum(1)"
+            return f"{A}.sum((1, 2){dtype})" if lay == "mat" else f"{A}.sum(1{dtype})"
         if lay == "mat":
-            return f"{A}.sum({1 if axis == 0 else 2})"
+            return f"{A}.sum({1 if axis == 0 else 2}{dtype})"
         # a column summed over its rows, or a row over its columns, is a (1, 1): (B, 1)
         if (lay == "col" and axis == 0) or (lay == "row" and axis == 1):
-            return f"{A}.sum(1, keepdims=True)"
-        return A                                            # summing a single row / column
+            return f"{A}.sum(1, keepdims=True{dtype})"
+        return f"{A}.astype(DTYPE)" if dtype else A        # summing a single row / column
 
     def _gather(self, e, reads: set) -> str:
         """z[k] for a column z and an integer label k: per example, the row's entry at its label."""

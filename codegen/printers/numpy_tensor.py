@@ -100,6 +100,13 @@ def _argmax(c: Context, e):
     return lines
 
 
+def _reshape(c: Context, e) -> str:
+    # a 0-d value may be a Python float (the seed ``scale``): numpy.reshape takes it as an array
+    if tuple(e.inputs[0].shape) == ():
+        return f"numpy.reshape({c.args[0]}, {c.shape(e.params[0])})"
+    return f"{c.args[0]}.reshape({c.shape(e.params[0])})"
+
+
 def _pad(c: Context, e) -> list:
     shape, items = e.params
     return [f"{c.name} = numpy.zeros({c.shape(shape)}, dtype=DTYPE)",
@@ -127,7 +134,7 @@ def _lse(c: Context, e) -> list:
 
 
 FORMS: dict[str, Form] = {
-    "reshape": Form(lambda c, e: f"{c.args[0]}.reshape({c.shape(e.params[0])})", view=True),
+    "reshape": Form(_reshape, view=True),
     "permute": Form(lambda c, e: f"{c.args[0]}.transpose({tuple(e.params[0])})", view=True),
     "expand": Form(lambda c, e: f"numpy.broadcast_to({c.args[0]}, {c.shape(e.params[0])})", view=True),
     "slice": Form(lambda c, e: f"{c.args[0]}[{_items(c, e.params[0])}]", view=True),

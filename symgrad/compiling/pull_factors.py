@@ -20,8 +20,8 @@ small operand (`_Pass.along`), so the pulled-out factor is computed at the small
 
 Two guards keep a rewrite from costing more than it saves: a sum whose product is also read
 elsewhere keeps its sum when the product left inside would be a new (N, D) temporary; and a number
-alone is not moved (the printers take a numeric coefficient out of a sum themselves). A sum of a
-0/1 mask alone is left as it is (NumPy would count it in integers).
+alone is not moved (the printers take a numeric coefficient out of a sum themselves). A 0/1 mask
+left alone inside a sum is fine: the printers count it in the program's dtype.
 
 >>> import numpy as np, sympy as sp
 >>> from symgrad.core import array_rules as A, rules as R
@@ -60,7 +60,6 @@ from ..core.ir import Eqn, Graph, Var, dims_equal, shapes_equal
 from ..core.placeholders import ph
 
 ALL = None      # "constant along every axis" (a scalar, a uniform constant)
-_MASKS = (sp.Heaviside, sp.KroneckerDelta)      # bodies that print as boolean arrays
 
 
 def pull_factors(graph: Graph, outs: Sequence[Var | None], notes: dict | None = None) -> list:
@@ -233,10 +232,6 @@ class _Pass:
             # every factor is constant along the axes: Σ over them is (their size) · the value
             count = sp.Mul(*[sp.sympify(x.shape[a]) for a in axes])
             return R.ewise(g, sp.Mul(*factors) * count, *smalls, shape=small)
-        if all(isinstance(f, _MASKS) for f in inside):
-            # Σ of a 0/1 mask alone is a count, which NumPy takes in integers (a boolean array's
-            # sum): the generated code would then scale an integer array in place. Keep Σ x.
-            return None
         # Cost: when x is used elsewhere too (so computed anyway) and the product left inside has
         # two operands or more, Σ of it would be one more (N, D) temporary: keep Σ x.
         if self.uses[eqn.inputs[0].id] > 1 and len(inside) > 1:

@@ -95,7 +95,7 @@ def test_a_named_view_of_a_parameter_holds_its_update(rng):
     off) computes, for a transposed, a reshaped and an ``out=`` view."""
     env = {"x0": rng.normal(size=(5, 3)), "p0": rng.normal(size=(3, 4))}
     for view in ("p0.T", "p0.reshape((4, 3))", "numpy.transpose(p0)", "numpy.ascontiguousarray(p0.T)",
-                 "p0.T[:, :]", "numpy.negative(p0, out=p0).T"):
+                 "p0.T[:, :]", "numpy.negative(p0, out=p0).T", "numpy.einsum('ij->ji', p0)"):
         units = _tied_units(view)
         lines = _lines(arrange(units))
         assert lines.index("p0 -= g0") > lines.index("v3 = v2 @ v7.reshape((4, 3))"), view
@@ -107,8 +107,9 @@ def test_a_named_view_of_a_parameter_holds_its_update(rng):
 
 def test_a_new_array_made_from_a_parameter_does_not_hold_its_update():
     """``(x0 @ p0).reshape(…)`` and ``p0.T.copy()`` are new arrays, no views of p0: p0's update goes
-    before their later uses (only a view's base counts)."""
-    for made in ("(x0 @ p0).reshape((4, 5)).T", "p0.T.copy()", "numpy.tanh(p0)", "p0 @ p0.T"):
+    before their later uses (only a view's base counts); so is an einsum of two operands."""
+    for made in ("(x0 @ p0).reshape((4, 5)).T", "p0.T.copy()", "numpy.tanh(p0)", "p0 @ p0.T",
+                 "numpy.einsum('ij,kj->ik', p0, p0)"):
         units = _tied_units(made)
         lines = _lines(arrange(units))
         assert lines.index("p0 -= g0") < lines.index("v3 = v2 @ v7.reshape((4, 3))"), made
