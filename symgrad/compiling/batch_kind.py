@@ -107,9 +107,12 @@ def refuse_kernels(spec, target: str) -> None:
     # the gradient's own primitives (pad, flip, fold, scatter_add) are named by the layer they belong to
     found = {e.prim.name for e in spec.train.graph.eqns} & set(USER_TERMS)
     if found:
-        first = max(found, key=_TELLING.index)
-        raise UnsupportedError(f"target={target!r} cannot run {USER_TERMS[first]} yet, in this declaration "
-                               f"over the batch (a symbolic size); compile it with target='numpy'")
+        ranked = sorted(found, key=_TELLING.index, reverse=True)
+        # the layers the user wrote (pooling, conv, embeddings, softmax over an axis) are all named
+        layers = [n for n in ranked if _TELLING.index(n) >= _TELLING.index("lse")] or ranked[:1]
+        raise UnsupportedError(f"target={target!r} cannot run {' nor '.join(USER_TERMS[n] for n in layers)} "
+                               f"yet, in this declaration over the batch (a symbolic size); compile it with "
+                               f"target='numpy'")
     raise UnsupportedError(f"target={target!r} takes per-example declarations; this one is declared over "
                            f"the batch (a symbolic size); compile it with target='numpy'")
 
