@@ -595,11 +595,17 @@ def render(steps, fmt: str = "unicode", extra=None) -> str:
                                               for k, v in steps.given.items()), fmt))
     out.append("Gradient:")
     for w, e, v in steps.gradients:
-        line = f"  {show(_grad_sym(steps, w), fmt)} = {show(e, fmt)}"
+        line = f"  {show(_grad_sym(steps, w), fmt)} = {_named_grad(steps, w, fmt)}{show(e, fmt)}"
         if v is not None and number(v, fmt, spec) != show(e, fmt):
             line += " = " + number(v, fmt, spec)
         out.append(line)
     return "\n".join(out)
+
+
+def _named_grad(steps, w, fmt) -> str:
+    """The gradient in adjoint names (δ·xᵀ) and " = ", before its closed form; "" when there is none."""
+    named = getattr(steps, "named_gradients", {}).get(w)
+    return "" if named is None else show(named, fmt) + " = "
 
 
 def _grad_sym(steps, w):
@@ -728,7 +734,9 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -
         rows += [r"%s &= %s" % tuple(line.split(" = ", 1)) for line in extra[1]]
     rows.append(_tex_heading("Gradient", inline=inline))
     for w, e, v in steps.gradients:
-        segs = [show(e, fmt)] + ([number(v, fmt, spec)] if v is not None else [])
+        named = getattr(steps, "named_gradients", {}).get(w)
+        segs = ([show(named, fmt)] if named is not None else []) + [show(e, fmt)] + \
+            ([number(v, fmt, spec)] if v is not None else [])
         rows += _tex_equation(show(_grad_sym(steps, w), fmt), segs, scale)
     # \intertext starts a row itself: the row before it must end with \\, and it must not end one
     out = []
@@ -757,7 +765,7 @@ def _markdown(steps, extra=None) -> str:
     out += ["", "**Gradient**", ""]
     for w, e, v in steps.gradients:
         tail = " = " + number(v, fmt, spec) if v is not None else ""
-        out.append(f"- ${show(_grad_sym(steps, w), fmt)} = {show(e, fmt)}{tail}$")
+        out.append(f"- ${show(_grad_sym(steps, w), fmt)} = {_named_grad(steps, w, fmt)}{show(e, fmt)}{tail}$")
     return "\n".join(out)
 
 

@@ -71,6 +71,8 @@ class Steps:
     contribs: dict = field(default_factory=dict)
     source: Any = None                    # the derivation record these were built from (f regrouped for names=)
     convention: str | None = None         # "row" / "column": the views add the Jacobian form
+    named_gradients: dict = field(default_factory=dict)   # w -> ∂L/∂w in adjoint names (δ·xᵀ), when
+    #                                                       gradients holds its closed form instead
 
     def __iter__(self):
         return iter(self.steps)
@@ -291,6 +293,8 @@ def local_rule(eqn, i: int, disp: dict, graph):
                 "softmax Jacobian: the path through logsumexp(z)"), None
     if prim is R.ewise_p:
         body = eqn.params[0]
+        if _is_broadcast(eqn):            # s·𝟙: a copy per entry, so the adjoint is the sum
+            return "broadcast: the gradients of the copies are summed", None
         d = R.derivative_body(body, i, policy)
         sub = {R.ph(j): _scalarize(disp[v.id]) for j, v in enumerate(eqn.inputs)}
         sub[R._RESULT] = _scalarize(disp[eqn.out.id])
@@ -336,9 +340,20 @@ def _is_tensor(x) -> bool:
     return isinstance(x, TensorExpr)
 
 
+def _is_broadcast(e) -> bool:
+    """An elementwise identity from a scalar to a matrix: the broadcast s·𝟙 of the slide's softmax
+    exp(z) ⊙ (1/Σ exp(z))·𝟙."""
+    return (e.prim is R.ewise_p and len(e.inputs) == 1 and e.params[0] == R.ph(0)
+            and e.inputs[0].shape == () and e.out.shape != ())
+
+
 def _definition(g, e, disp):
     """n = its operation on the named inputs; an elementwise body that mixes a scalar into a matrix
-    is written entry by entry (z₃ − u₁, not (−u₁)·𝟙 + z₃)."""
+    is written entry by entry (z₃ − u₁, not (−u₁)·𝟙 + z₃); a scalar broadcast is s·𝟙."""
+    if _is_broadcast(e):
+        s = disp[e.inputs[0].id]
+        if len(e.out.shape) == 2:
+            return sp.MatMul(s, sp.OneMatrix(*e.out.shape), evaluate=False)
     if e.prim is R.ewise_p and e.out.shape != () and any(v.shape == () for v in e.inputs):
         return e.params[0].xreplace({R.ph(j): _scalarize(disp[v.id]) for j, v in enumerate(e.inputs)})
     return eqn_to_sympy(g, e, [disp[v.id] for v in e.inputs])
@@ -509,18 +524,52 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias:
             continue
         defs.append((disp[e.out.id], _definition(g, e, disp), vals.get(e.out.id)))
-    grads = []
+    grads, named_grads = [], {}
+    adjoints = {s.lhs: s.result if s.result is not None else s.expr for s in steps}
     for w, gv in zip(d.wrt_vars, d.gradient_vars):
         if w.id not in disp:                            # f does not depend on w: ∂f/∂w = 0
             disp[w.id] = g.producer[w.id].params[0]
         st = next((s for s in steps if s.node == disp[w.id]), None)
         best = st and (st.expr if st.expr is not None and _short(st.expr, 5 * SHORT_OPS) else st.result)
+        if st is not None and _has_adjoint(best):
+            # δ·xᵀ names an adjoint: the Gradient section ends in the forward pass's names (the
+            # adjoints written out by their steps), with the named form kept before it
+            closed = _closed_form(best, adjoints, given)
+            if closed is not None:
+                named_grads[disp[w.id]] = best
+                best = closed
         grads.append((disp[w.id], best if st else _zero(w.shape), st.value if st else
                       (0.0 if at is not None else None)))
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
-                 nm, vals, dict(contribs), d, convention)
+                 nm, vals, dict(contribs), d, convention, named_grads)
+
+
+def _adjoint_atoms(e) -> set:
+    """The adjoint names (∂L/∂u₁, δ) in ``e``."""
+    from .notation import MatPartial, Partial, TensorPartial
+    if not isinstance(e, sp.Basic):
+        return set()
+    return {a for a in sp.preorder_traversal(e) if isinstance(a, (Partial, MatPartial, TensorPartial))}
+
+
+def _has_adjoint(e) -> bool:
+    return bool(_adjoint_atoms(e))
+
+
+def _closed_form(e, adjoints: dict, given: dict):
+    """``e`` with every adjoint name replaced by what its step found, until none is left: a closed
+    form in the user's symbols and the forward pass's names (None if some adjoint has no step)."""
+    for _ in range(len(adjoints) + 1):
+        left = _adjoint_atoms(e)
+        if not left:
+            e = _tidy(e)
+            return _given(e.doit(deep=False) if isinstance(e, sp.MatrixExpr) else e, given)
+        if any(a not in adjoints or adjoints[a] is None for a in left):
+            return None
+        e = e.xreplace({a: adjoints[a] for a in left})
+    return None
 
 
 def with_names(d, names):
