@@ -223,8 +223,14 @@ class UnicodePrinter(TextPrinter):
             return "1/√" + self.parenthesize(b, 1000, strict=True).replace("**", _STAR * 2)
         if n.is_Symbol and n.name in _SUPER_LETTERS:          # β₁ᵗ
             return self.parenthesize(b, 59) + _SUPER_LETTERS[n.name]
-        # protect ** from _print_Mul's * -> · (x**x inside a product printed as x··x)
-        return super()._print_Pow(expr, rational).replace("**", _STAR * 2)
+        if n == -1:                       # 1/x (and ** protected from _print_Mul's * -> ·)
+            return super()._print_Pow(expr, rational).replace("**", _STAR * 2)
+        # never Python's **: x⁻², (σ² + ε)^(−3/2), xʸ written x^y (as ∘^ is written)
+        base = self.parenthesize(b, 1000, strict=True)
+        if n.is_Integer and -9 <= n <= 9:
+            return base + str(n).translate(_SUPER)
+        exp = self._print(n)
+        return base + "^" + (exp if n.is_Symbol or (n.is_Integer and n > 0) else f"({exp})")
 
     def _print_Mul(self, expr):
         split = _elementwise_product(expr)

@@ -501,7 +501,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         total = _given(total.xreplace(inline) if inline else total, given)
         named[vid] = total
         rhs.append(total)
-        full = _expand_in_user_symbols(expand, terms, g, given, shape)
+        full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
         if full is not None and nm.user_exprs:
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
         expanded[vid] = full
@@ -525,7 +525,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             continue
         defs.append((disp[e.out.id], _definition(g, e, disp), vals.get(e.out.id)))
     grads, named_grads = [], {}
-    adjoints = {s.lhs: s.result if s.result is not None else s.expr for s in steps}
+    # by name: a batch statistic's step writes ∂L/∂x̂ per entry (a scalar symbol) for the tensor ∂L/∂x̂
+    adjoints = {s.lhs.name: s.result if s.result is not None else s.expr for s in steps
+                if hasattr(s.lhs, "name")}
     for w, gv in zip(d.wrt_vars, d.gradient_vars):
         if w.id not in disp:                            # f does not depend on w: ∂f/∂w = 0
             disp[w.id] = g.producer[w.id].params[0]
@@ -566,9 +568,12 @@ def _closed_form(e, adjoints: dict, given: dict):
         if not left:
             e = _tidy(e)
             return _given(e.doit(deep=False) if isinstance(e, sp.MatrixExpr) else e, given)
-        if any(a not in adjoints or adjoints[a] is None for a in left):
+        if any(adjoints.get(a.name) is None for a in left):
             return None
-        e = e.xreplace({a: adjoints[a] for a in left})
+        try:
+            e = e.xreplace({a: adjoints[a.name] for a in left})
+        except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild with it: keep the named one
+            return None
     return None
 
 
@@ -677,8 +682,11 @@ def _given(e, given):
     return e2.doit(deep=False) if hasattr(e2, "doit") and e2 != e else e2
 
 
-def _expand_in_user_symbols(expand, terms, g, given, shape):
-    """∂L/∂n written in the user's symbols (None when that is long)."""
+def _expand_in_user_symbols(expand, terms, g, given, shape, named=None):
+    """∂L/∂n written in the user's symbols (None when that is long). A polynomial is multiplied out
+    where that closes a sum over paths (the influence slide's c + gc + gb = 2 + 5g + 2fg + 2fg²) or
+    is no longer than the ``named`` form; else it stays factored (the perceptron's x·(ŷ − y), not
+    w·x² − x·y, which is longer and undoes the name ŷ)."""
     if shape != () and any(len(g.ancestors([c])) > 24 for _, _, c in terms):
         return None                   # deep in a matrix network: long for sure, so not built at all
     parts = [expand(c) for _, _, c in terms]
@@ -687,7 +695,9 @@ def _expand_in_user_symbols(expand, terms, g, given, shape):
     e = sp.Add(*parts) if shape == () else _matadd(parts)
     e = _given(_tidy(e), given)
     if shape == () and sp.sympify(e).is_polynomial() and _small_expansion(e):
-        e = sp.expand(e)               # 2 + 5g + 2fg + 2fg², as the influence example writes it
+        multiplied = sp.expand(e)      # 2 + 5g + 2fg + 2fg², as the influence example writes it
+        if len(terms) > 1 or named is None or sp.count_ops(multiplied) <= sp.count_ops(named):
+            e = multiplied
     return e
 
 

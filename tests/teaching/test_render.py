@@ -51,7 +51,7 @@ def test_latex_align_block():
 
 def test_str_keeps_the_summary():
     s = str(sg.derive((x + y) * z, [x, y, z]))
-    assert s.startswith("f = z*(x + y)\n∂f/∂x = z\n∂f/∂y = z\n∂f/∂z = x + y")
+    assert s.startswith("f = z·(x + y)\n∂f/∂x = z\n∂f/∂y = z\n∂f/∂z = x + y")   # printed as the steps are
     assert "Backward pass" in s
 
 
