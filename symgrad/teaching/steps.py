@@ -560,6 +560,37 @@ def _has_adjoint(e) -> bool:
     return bool(_adjoint_atoms(e))
 
 
+def _entry_adjoint(a, adjoints: dict):
+    """∂L/∂x̂ₙ, the entry n of an adjoint that a batch statistic's step writes (Σₙ ∂L/∂x̂ₙ·(xₙ − μ)):
+    the closed form of ∂L/∂x̂ with each tensor of x̂'s shape taken at its entry n (doutₙ ⊙ γ; γ,
+    shared by the examples, stays); None when ``a`` is no such entry."""
+    from ..frontend.tensor import Tensor
+    from .notation import decode
+    num, den, _ = decode(a.name)
+    for name, form in adjoints.items():
+        knum, kden, kdelta = decode(name)
+        for idx in ("n", "i"):
+            if kdelta or knum != num or form is None or _statistics._indexed(kden, idx) != den:
+                continue
+            closed = _closed_form(form, {k: v for k, v in adjoints.items() if k != name}, {})
+            shape = next((s.shape for s in sp.preorder_traversal(closed) if isinstance(s, Tensor)
+                          and s.name == kden), None) if closed is not None else None
+            if closed is None:
+                return None
+            full = _tensor_shape(closed) if shape is None else shape
+            return closed.xreplace({t: sp.Symbol(_statistics._indexed(t.name, idx))
+                                    for t in closed.atoms(Tensor) if tuple(t.shape) == tuple(full)})
+    return None
+
+
+def _tensor_shape(e):
+    from ..frontend.tensor import shape_of
+    try:
+        return tuple(shape_of(e))
+    except Exception:  # noqa: BLE001 - not a tensor expression
+        return ()
+
+
 def _closed_form(e, adjoints: dict, given: dict):
     """``e`` with every adjoint name replaced by what its step found, until none is left: a closed
     form in the user's symbols and the forward pass's names (None if some adjoint has no step)."""
@@ -568,10 +599,12 @@ def _closed_form(e, adjoints: dict, given: dict):
         if not left:
             e = _tidy(e)
             return _given(e.doit(deep=False) if isinstance(e, sp.MatrixExpr) else e, given)
-        if any(adjoints.get(a.name) is None for a in left):
+        sub = {a: adjoints.get(a.name) if adjoints.get(a.name) is not None else _entry_adjoint(a, adjoints)
+               for a in left}
+        if any(v is None for v in sub.values()):
             return None
         try:
-            e = e.xreplace({a: adjoints[a.name] for a in left})
+            e = e.xreplace(sub)
         except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild with it: keep the named one
             return None
     return None

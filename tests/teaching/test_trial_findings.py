@@ -10,7 +10,8 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.teaching.notation import MatPartial, Partial, TensorPartial
+from symgrad.frontend.tensor import Ewise, Tensor
+from symgrad.teaching.notation import BatchSum, MatPartial, Partial, TensorPartial
 
 z = sp.MatrixSymbol("z", 3, 1)
 t = sp.MatrixSymbol("t", 3, 1)
@@ -198,3 +199,36 @@ def test_grad_of_batch_norm_reads_gamma_times_dout():
     np.testing.assert_allclose(np.asarray(sg.numeric(gx, at), float), dx, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(np.asarray(sg.numeric(gg, at), float).ravel(), (dv * xh).sum(axis=0), rtol=1e-9)
     np.testing.assert_allclose(np.asarray(sg.numeric(gb, at), float).ravel(), dv.sum(axis=0), rtol=1e-9)
+
+
+def _cs231n_dx(xv, gv, dv, eps=1e-5):
+    """cs231n's batchnorm_backward, simplified: dx = (N·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂))/(N·√(σ² + ε))."""
+    N = xv.shape[0]
+    istd = 1 / np.sqrt(xv.var(axis=0) + eps)
+    xh = (xv - xv.mean(axis=0)) * istd
+    dxh = dv * gv
+    return istd / N * (N * dxh - dxh.sum(axis=0) - xh * (dxh * xh).sum(axis=0))
+
+
+def test_batch_norm_gradient_section_ends_in_a_closed_form():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "teaching"))
+    import batch_norm
+    at = batch_norm.point()
+    steps = batch_norm.build().steps
+    (_, closed, _), = [g for g in steps.gradients if str(g[0]) == "x"]
+    assert not _adjoints(closed)
+    assert "∂L/∂x = ∂L/∂x̂/√(σ² + ε) + " in steps.render("unicode").split("Gradient:")[1]   # cs231n's form first
+    # evaluate the closed form entry by entry: Σₙ over the batch, μ, σ², γ per feature
+    xv, gv, dv = at[batch_norm.x], at[batch_norm.gamma], at[batch_norm.dout]
+    N, D = xv.shape
+    e = closed.replace(lambda a: isinstance(a, Ewise), lambda a: a.expr)
+    sym = {str(s): s for s in e.free_symbols | e.atoms(Tensor)}
+    got = np.zeros((N, D))
+    for j in range(D):
+        ej = e.replace(BatchSum, lambda body, n: sp.Add(*[body.xreplace(
+            {sym["x_n"]: xv[k, j], sym["dout_n"]: dv[k, j]}) for k in range(N)]))
+        common = {sym["gamma"]: gv[j], sym["mu"]: xv[:, j].mean(), sym["sigma^2"]: xv[:, j].var(),
+                  sym["epsilon"]: sp.Rational(1, 100000), sym["N"]: N}
+        for i in range(N):
+            got[i, j] = float(ej.xreplace({**common, sym["x"]: xv[i, j], sym["dout"]: dv[i, j]}))
+    np.testing.assert_allclose(got, _cs231n_dx(xv, gv, dv), rtol=1e-9)
