@@ -49,6 +49,7 @@ _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
 _MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
 SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
 LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `Naming` calls it: z, z^(2), z^(1)_2
+CLOSED_NODES = 600     # a Gradient line's closed form up to this many nodes (a deep fan-out doubles it per level)
 MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
 
 
@@ -560,6 +561,14 @@ def _has_adjoint(e) -> bool:
     return bool(_adjoint_atoms(e))
 
 
+def _within(e, limit: int) -> bool:
+    """True when the expression tree of ``e`` has at most ``limit`` nodes (counted lazily)."""
+    for k, _ in enumerate(sp.preorder_traversal(e)):
+        if k > limit:
+            return False
+    return True
+
+
 def _entry_adjoint(a, adjoints: dict):
     """∂L/∂x̂ₙ, the entry n of an adjoint that a batch statistic's step writes (Σₙ ∂L/∂x̂ₙ·(xₙ − μ)):
     the closed form of ∂L/∂x̂ with each tensor of x̂'s shape taken at its entry n (doutₙ ⊙ γ; γ,
@@ -595,6 +604,8 @@ def _closed_form(e, adjoints: dict, given: dict):
     """``e`` with every adjoint name replaced by what its step found, until none is left: a closed
     form in the user's symbols and the forward pass's names (None if some adjoint has no step)."""
     for _ in range(len(adjoints) + 1):
+        if not _within(e, CLOSED_NODES):   # fan-out doubles the form at each level: keep δ-names then
+            return None
         left = _adjoint_atoms(e)
         if not left:
             e = _tidy(e)
