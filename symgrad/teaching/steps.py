@@ -582,11 +582,9 @@ def _entry_adjoint(a, adjoints: dict):
             if kdelta or knum != num or form is None or _statistics._indexed(kden, idx) != den:
                 continue
             closed = _closed_form(form, {k: v for k, v in adjoints.items() if k != name}, {})
-            shape = next((s.shape for s in sp.preorder_traversal(closed) if isinstance(s, Tensor)
-                          and s.name == kden), None) if closed is not None else None
             if closed is None:
                 return None
-            full = _tensor_shape(closed) if shape is None else shape
+            full = _tensor_shape(closed)                 # x̂'s shape, (N, D)
             return closed.xreplace({t: sp.Symbol(_statistics._indexed(t.name, idx))
                                     for t in closed.atoms(Tensor) if tuple(t.shape) == tuple(full)})
     return None
