@@ -47,7 +47,32 @@ def eqn_to_sympy(graph: Graph, eqn, args) -> sp.Basic:
     sm = R.softmax_operands(graph, eqn)
     if sm is not None:
         return Softmax(args[0] if eqn.inputs[0].id == sm[0].id else args[1])
-    return _fold_numbers(eqn.prim.to_sympy(args, eqn.params, eqn.out.shape))
+    out = eqn.prim.to_sympy(args, eqn.params, eqn.out.shape)
+    if eqn.prim is R.ewise_p and eqn.out.shape != () and is_tensor_expr(out):
+        out = _implicit_broadcasts(out, {id(a) for a in args})
+    return _fold_numbers(out)
+
+
+def _implicit_broadcasts(e, stop):
+    """broadcast_to(γ, (N, D)) · dout written γ·dout: inside an elementwise sum or product, a
+    broadcast to the shape that another operand has already is implicit in the tensor language
+    (NumPy's broadcasting), as a student writes it; the value is the same. ``stop``: the ids of the
+    equation's arguments, converted already (not walked again)."""
+    from ..frontend.tensor import BroadcastTo, Ewise, shape_of
+    if id(e) in stop:
+        return e
+    if isinstance(e, Ewise):             # the body of the equation, wrapped with its shape
+        inner = _implicit_broadcasts(e.expr, stop)
+        return e if inner is e.expr else Ewise(inner, e.shape)
+    if not isinstance(e, (sp.Add, sp.Mul)):
+        return e
+    args = [_implicit_broadcasts(a, stop) for a in e.args]
+    full = tuple(shape_of(e))
+    same = lambda a: tuple(shape_of(a)) == full        # noqa: E731 - the shape test of this node
+    if any(isinstance(a, BroadcastTo) and same(a) for a in args) and \
+            any(not isinstance(a, BroadcastTo) and same(a) for a in args):
+        args = [a.args[0] if isinstance(a, BroadcastTo) and same(a) else a for a in args]
+    return e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
 
 
 def _fold_numbers(e):

@@ -145,17 +145,29 @@ class Derivation(Derived):
                 f"(print() it for the steps)>")
 
     def __str__(self):
-        from .render import visible          # a symbol's name may hold control characters
-        lines = [f"f = {visible(str(self.f))}"]
-        for w, g in zip(self.wrt_vars, _flat(self.gradients)):
-            # a deep network's gradient is long: the steps below say it better (and print faster)
-            text = str(g) if _small(g) else "(a long expression; the steps below build it)"
-            lines.append(visible(f"∂f/∂{self.ir.producer[w.id].params[0]} = {text}"))
+        """f and its gradients, then the steps; the summary speaks as the steps do (the output's
+        name, ``given`` applied, the same printing)."""
+        from .render import show, visible          # a symbol's name may hold control characters
         try:
-            steps = self.render("unicode")
-        except Exception as e:  # the summary above must print even if a teaching view cannot
-            steps = f"(steps unavailable: {e})"
-        return "\n".join(lines) + "\n\n" + steps
+            steps = self.steps
+            text = self.render("unicode")
+        except Exception as e:  # the summary below must print even if a teaching view cannot
+            lines = [f"f = {visible(str(self.f))}"]
+            for w, g in zip(self.wrt_vars, _flat(self.gradients)):
+                lines.append(visible(f"∂f/∂{self.ir.producer[w.id].params[0]} = "
+                                     f"{g if _small(g) else '(a long expression)'}"))
+            return "\n".join(lines) + f"\n\n(steps unavailable: {e})"
+        from .render import _grad_sym
+        from .steps import _given
+        src = steps.source or self
+        out = show(steps.out, "unicode")
+        lines = [f"{out} = {show(steps.f, 'unicode')}"]
+        for (w, _, _), g in zip(steps.gradients, _flat(src.gradients)):
+            g = _given(g, steps.given)
+            # a deep network's gradient is long: the steps below say it better (and print faster)
+            body = show(g, "unicode") if _small(g) else "(a long expression; the steps below build it)"
+            lines.append(f"{show(_grad_sym(steps, w), 'unicode')} = {body}")
+        return "\n".join(lines) + "\n\n" + text
 
 
 def _small(e, limit: int = 40) -> bool:

@@ -154,6 +154,8 @@ def op_label(eqn) -> str:
         return "×" if eqn.out.shape == () else "⊙"
     if n == 1:
         a = phs[0]
+        if body == a:     # s·𝟙: a scalar copied to every entry (an identity that changes the shape)
+            return "broadcast" if eqn.inputs[0].shape != eqn.out.shape else "="
         c = sp.simplify(body - a)
         if c.is_number:
             return f"+{_const(c)}" if c > 0 else f"−{_const(-c)}"

@@ -35,7 +35,14 @@ def _map_of(node, fn):
 
 
 def _softmax_arg(node):
-    """z when ``node`` is exp(z)·(Σ exp(z))⁻¹ in any order, else None."""
+    """z when ``node`` is exp(z)·(Σ exp(z))⁻¹ in any order, or the slide's broadcast spelling
+    exp(z) ⊙ (1/Σ exp(z))·𝟙, else None."""
+    if isinstance(node, sp.HadamardProduct) and len(node.args) == 2:
+        ones = [a for a in node.args if _broadcast_scalar(a) is not None]
+        if len(ones) != 1:
+            return None
+        other = node.args[1] if ones[0] is node.args[0] else node.args[0]
+        return _softmax_arg(sp.MatMul(_broadcast_scalar(ones[0]), other))
     if not isinstance(node, sp.MatMul):
         return None
     scalars = [a for a in node.args if not isinstance(a, sp.MatrixExpr)]
@@ -47,6 +54,16 @@ def _softmax_arg(node):
     if z is None or not (s.is_Pow and s.exp == -1 and isinstance(s.base, Total)):
         return None
     return z if s.base.arg == mats[0] else None
+
+
+def _broadcast_scalar(node):
+    """s when ``node`` is s·𝟙 (a scalar times a matrix of ones), else None."""
+    if not isinstance(node, sp.MatMul):
+        return None
+    mats = [a for a in node.args if isinstance(a, sp.MatrixExpr)]
+    if len(mats) != 1 or not isinstance(mats[0], sp.OneMatrix):
+        return None
+    return sp.Mul(*[a for a in node.args if not isinstance(a, sp.MatrixExpr)])
 
 
 def _conv_of(node):

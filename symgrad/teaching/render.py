@@ -223,8 +223,14 @@ class UnicodePrinter(TextPrinter):
             return "1/√" + self.parenthesize(b, 1000, strict=True).replace("**", _STAR * 2)
         if n.is_Symbol and n.name in _SUPER_LETTERS:          # β₁ᵗ
             return self.parenthesize(b, 59) + _SUPER_LETTERS[n.name]
-        # protect ** from _print_Mul's * -> · (x**x inside a product printed as x··x)
-        return super()._print_Pow(expr, rational).replace("**", _STAR * 2)
+        if n == -1:                       # 1/x (and ** protected from _print_Mul's * -> ·)
+            return super()._print_Pow(expr, rational).replace("**", _STAR * 2)
+        # never Python's **: x⁻², (σ² + ε)^(−3/2), xʸ written x^y (as ∘^ is written)
+        base = self.parenthesize(b, 1000, strict=True)
+        if n.is_Integer and -9 <= n <= 9:
+            return base + str(n).translate(_SUPER)
+        exp = self._print(n)
+        return base + "^" + (exp if n.is_Symbol or (n.is_Integer and n > 0) else f"({exp})")
 
     def _print_Mul(self, expr):
         split = _elementwise_product(expr)
@@ -595,11 +601,17 @@ def render(steps, fmt: str = "unicode", extra=None) -> str:
                                               for k, v in steps.given.items()), fmt))
     out.append("Gradient:")
     for w, e, v in steps.gradients:
-        line = f"  {show(_grad_sym(steps, w), fmt)} = {show(e, fmt)}"
+        line = f"  {show(_grad_sym(steps, w), fmt)} = {_named_grad(steps, w, fmt)}{show(e, fmt)}"
         if v is not None and number(v, fmt, spec) != show(e, fmt):
             line += " = " + number(v, fmt, spec)
         out.append(line)
     return "\n".join(out)
+
+
+def _named_grad(steps, w, fmt) -> str:
+    """The gradient in adjoint names (δ·xᵀ) and " = ", before its closed form; "" when there is none."""
+    named = getattr(steps, "named_gradients", {}).get(w)
+    return "" if named is None else show(named, fmt) + " = "
 
 
 def _grad_sym(steps, w):
@@ -728,7 +740,9 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -
         rows += [r"%s &= %s" % tuple(line.split(" = ", 1)) for line in extra[1]]
     rows.append(_tex_heading("Gradient", inline=inline))
     for w, e, v in steps.gradients:
-        segs = [show(e, fmt)] + ([number(v, fmt, spec)] if v is not None else [])
+        named = getattr(steps, "named_gradients", {}).get(w)
+        segs = ([show(named, fmt)] if named is not None else []) + [show(e, fmt)] + \
+            ([number(v, fmt, spec)] if v is not None else [])
         rows += _tex_equation(show(_grad_sym(steps, w), fmt), segs, scale)
     # \intertext starts a row itself: the row before it must end with \\, and it must not end one
     out = []
@@ -757,7 +771,7 @@ def _markdown(steps, extra=None) -> str:
     out += ["", "**Gradient**", ""]
     for w, e, v in steps.gradients:
         tail = " = " + number(v, fmt, spec) if v is not None else ""
-        out.append(f"- ${show(_grad_sym(steps, w), fmt)} = {show(e, fmt)}{tail}$")
+        out.append(f"- ${show(_grad_sym(steps, w), fmt)} = {_named_grad(steps, w, fmt)}{show(e, fmt)}{tail}$")
     return "\n".join(out)
 
 

@@ -49,6 +49,7 @@ _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
 _MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
 SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
 LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `Naming` calls it: z, z^(2), z^(1)_2
+CLOSED_NODES = 600     # a Gradient line's closed form up to this many nodes (a deep fan-out doubles it per level)
 MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
 
 
@@ -71,6 +72,8 @@ class Steps:
     contribs: dict = field(default_factory=dict)
     source: Any = None                    # the derivation record these were built from (f regrouped for names=)
     convention: str | None = None         # "row" / "column": the views add the Jacobian form
+    named_gradients: dict = field(default_factory=dict)   # w -> ∂L/∂w in adjoint names (δ·xᵀ), when
+    #                                                       gradients holds its closed form instead
 
     def __iter__(self):
         return iter(self.steps)
@@ -291,6 +294,8 @@ def local_rule(eqn, i: int, disp: dict, graph):
                 "softmax Jacobian: the path through logsumexp(z)"), None
     if prim is R.ewise_p:
         body = eqn.params[0]
+        if _is_broadcast(eqn):            # s·𝟙: a copy per entry, so the adjoint is the sum
+            return "broadcast: the gradients of the copies are summed", None
         d = R.derivative_body(body, i, policy)
         sub = {R.ph(j): _scalarize(disp[v.id]) for j, v in enumerate(eqn.inputs)}
         sub[R._RESULT] = _scalarize(disp[eqn.out.id])
@@ -336,9 +341,20 @@ def _is_tensor(x) -> bool:
     return isinstance(x, TensorExpr)
 
 
+def _is_broadcast(e) -> bool:
+    """An elementwise identity from a scalar to a matrix: the broadcast s·𝟙 of the slide's softmax
+    exp(z) ⊙ (1/Σ exp(z))·𝟙."""
+    return (e.prim is R.ewise_p and len(e.inputs) == 1 and e.params[0] == R.ph(0)
+            and e.inputs[0].shape == () and e.out.shape != ())
+
+
 def _definition(g, e, disp):
     """n = its operation on the named inputs; an elementwise body that mixes a scalar into a matrix
-    is written entry by entry (z₃ − u₁, not (−u₁)·𝟙 + z₃)."""
+    is written entry by entry (z₃ − u₁, not (−u₁)·𝟙 + z₃); a scalar broadcast is s·𝟙."""
+    if _is_broadcast(e):
+        s = disp[e.inputs[0].id]
+        if len(e.out.shape) == 2:
+            return sp.MatMul(s, sp.OneMatrix(*e.out.shape), evaluate=False)
     if e.prim is R.ewise_p and e.out.shape != () and any(v.shape == () for v in e.inputs):
         return e.params[0].xreplace({R.ph(j): _scalarize(disp[v.id]) for j, v in enumerate(e.inputs)})
     return eqn_to_sympy(g, e, [disp[v.id] for v in e.inputs])
@@ -486,7 +502,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         total = _given(total.xreplace(inline) if inline else total, given)
         named[vid] = total
         rhs.append(total)
-        full = _expand_in_user_symbols(expand, terms, g, given, shape)
+        full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
         if full is not None and nm.user_exprs:
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
         expanded[vid] = full
@@ -509,18 +525,98 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias:
             continue
         defs.append((disp[e.out.id], _definition(g, e, disp), vals.get(e.out.id)))
-    grads = []
+    grads, named_grads = [], {}
+    # by name: a batch statistic's step writes ∂L/∂x̂ per entry (a scalar symbol) for the tensor ∂L/∂x̂
+    adjoints = {s.lhs.name: s.result if s.result is not None else s.expr for s in steps
+                if hasattr(s.lhs, "name")}
     for w, gv in zip(d.wrt_vars, d.gradient_vars):
         if w.id not in disp:                            # f does not depend on w: ∂f/∂w = 0
             disp[w.id] = g.producer[w.id].params[0]
         st = next((s for s in steps if s.node == disp[w.id]), None)
         best = st and (st.expr if st.expr is not None and _short(st.expr, 5 * SHORT_OPS) else st.result)
+        if st is not None and _has_adjoint(best):
+            # δ·xᵀ names an adjoint: the Gradient section ends in the forward pass's names (the
+            # adjoints written out by their steps), with the named form kept before it
+            closed = _closed_form(best, adjoints, given)
+            if closed is not None:
+                named_grads[disp[w.id]] = best
+                best = closed
         grads.append((disp[w.id], best if st else _zero(w.shape), st.value if st else
                       (0.0 if at is not None else None)))
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
-                 nm, vals, dict(contribs), d, convention)
+                 nm, vals, dict(contribs), d, convention, named_grads)
+
+
+def _adjoint_atoms(e) -> set:
+    """The adjoint names (∂L/∂u₁, δ) in ``e``."""
+    from .notation import MatPartial, Partial, TensorPartial
+    if not isinstance(e, sp.Basic):
+        return set()
+    return {a for a in sp.preorder_traversal(e) if isinstance(a, (Partial, MatPartial, TensorPartial))}
+
+
+def _has_adjoint(e) -> bool:
+    return bool(_adjoint_atoms(e))
+
+
+def _within(e, limit: int) -> bool:
+    """True when the expression tree of ``e`` has at most ``limit`` nodes (counted lazily)."""
+    for k, _ in enumerate(sp.preorder_traversal(e)):
+        if k > limit:
+            return False
+    return True
+
+
+def _entry_adjoint(a, adjoints: dict):
+    """∂L/∂x̂ₙ, the entry n of an adjoint that a batch statistic's step writes (Σₙ ∂L/∂x̂ₙ·(xₙ − μ)):
+    the closed form of ∂L/∂x̂ with each tensor of x̂'s shape taken at its entry n (doutₙ ⊙ γ; γ,
+    shared by the examples, stays); None when ``a`` is no such entry."""
+    from ..frontend.tensor import Tensor
+    from .notation import decode
+    num, den, _ = decode(a.name)
+    for name, form in adjoints.items():
+        knum, kden, kdelta = decode(name)
+        for idx in ("n", "i"):
+            if kdelta or knum != num or form is None or _statistics._indexed(kden, idx) != den:
+                continue
+            closed = _closed_form(form, {k: v for k, v in adjoints.items() if k != name}, {})
+            if closed is None:
+                return None
+            full = _tensor_shape(closed)                 # x̂'s shape, (N, D)
+            return closed.xreplace({t: sp.Symbol(_statistics._indexed(t.name, idx))
+                                    for t in closed.atoms(Tensor) if tuple(t.shape) == tuple(full)})
+    return None
+
+
+def _tensor_shape(e):
+    from ..frontend.tensor import shape_of
+    try:
+        return tuple(shape_of(e))
+    except Exception:  # noqa: BLE001 - not a tensor expression
+        return ()
+
+
+def _closed_form(e, adjoints: dict, given: dict):
+    """``e`` with every adjoint name replaced by what its step found, until none is left: a closed
+    form in the user's symbols and the forward pass's names (None if some adjoint has no step)."""
+    for _ in range(len(adjoints) + 1):
+        if not _within(e, CLOSED_NODES):   # fan-out doubles the form at each level: keep δ-names then
+            return None
+        left = _adjoint_atoms(e)
+        if not left:
+            e = _tidy(e)
+            return _given(e.doit(deep=False) if isinstance(e, sp.MatrixExpr) else e, given)
+        sub = {a: adjoints.get(a.name) if adjoints.get(a.name) is not None else _entry_adjoint(a, adjoints)
+               for a in left}
+        if any(v is None for v in sub.values()):
+            return None
+        try:
+            e = e.xreplace(sub)
+        except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild with it: keep the named one
+            return None
+    return None
 
 
 def with_names(d, names):
@@ -628,8 +724,11 @@ def _given(e, given):
     return e2.doit(deep=False) if hasattr(e2, "doit") and e2 != e else e2
 
 
-def _expand_in_user_symbols(expand, terms, g, given, shape):
-    """∂L/∂n written in the user's symbols (None when that is long)."""
+def _expand_in_user_symbols(expand, terms, g, given, shape, named=None):
+    """∂L/∂n written in the user's symbols (None when that is long). A polynomial is multiplied out
+    where that closes a sum over paths (the influence slide's c + gc + gb = 2 + 5g + 2fg + 2fg²) or
+    is no longer than the ``named`` form; else it stays factored (the perceptron's x·(ŷ − y), not
+    w·x² − x·y, which is longer and undoes the name ŷ)."""
     if shape != () and any(len(g.ancestors([c])) > 24 for _, _, c in terms):
         return None                   # deep in a matrix network: long for sure, so not built at all
     parts = [expand(c) for _, _, c in terms]
@@ -638,7 +737,9 @@ def _expand_in_user_symbols(expand, terms, g, given, shape):
     e = sp.Add(*parts) if shape == () else _matadd(parts)
     e = _given(_tidy(e), given)
     if shape == () and sp.sympify(e).is_polynomial() and _small_expansion(e):
-        e = sp.expand(e)               # 2 + 5g + 2fg + 2fg², as the influence example writes it
+        multiplied = sp.expand(e)      # 2 + 5g + 2fg + 2fg², as the influence example writes it
+        if len(terms) > 1 or named is None or sp.count_ops(multiplied) <= sp.count_ops(named):
+            e = multiplied
     return e
 
 

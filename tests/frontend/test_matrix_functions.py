@@ -36,7 +36,7 @@ def test_sympy_function_of_a_matrix_names_the_fix(spf, fix, entry):
 def test_applyfunc_prints_as_the_function_of_the_matrix():
     d = sg.derive(sg.sum((W * x + b).applyfunc(sp.tanh)), W)
     text = str(d)
-    assert "tanh(W*x + b)" in text and "Lambda" not in text
+    assert "tanh(W·x + b)" in text and "Lambda" not in text     # str(d) prints as the steps do
     assert sg.grad(sg.sum((W * x + b).applyfunc(sp.tanh)), W) == sg.grad(sg.sum(sg.tanh(W * x + b)), W)
 
 

@@ -51,7 +51,7 @@ def test_latex_align_block():
 
 def test_str_keeps_the_summary():
     s = str(sg.derive((x + y) * z, [x, y, z]))
-    assert s.startswith("f = z*(x + y)\n∂f/∂x = z\n∂f/∂y = z\n∂f/∂z = x + y")
+    assert s.startswith("f = z·(x + y)\n∂f/∂x = z\n∂f/∂y = z\n∂f/∂z = x + y")   # printed as the steps are
     assert "Backward pass" in s
 
 
@@ -129,7 +129,7 @@ def test_docstring_examples_run():
         assert r.failed == 0, m.__name__
 
 
-def test_a_symbolic_power_inside_a_product_keeps_its_double_star():
+def test_a_symbolic_power_inside_a_product_is_written_with_a_caret():
     x, y = sp.symbols("x y")
     last = str(sg.derive(x ** y, x, style="calculus")).splitlines()[-1]
-    assert "x**y" in last and "··" not in last
+    assert "x^y" in last and "··" not in last and "**" not in last     # never Python's ** (F27)
