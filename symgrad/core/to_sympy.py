@@ -84,8 +84,10 @@ def _fold_numbers(e):
         return e
     c, rest, pulled = sp.S.One, [], False
     for a in body.args:
+        # (the factors looked at one level deep: atoms() would walk a residual net's DAG as a tree)
         if isinstance(e, Ewise) and isinstance(a, Ewise) and isinstance(a.args[0], sp.Mul) \
-                and not a.args[0].atoms(Tensor):
+                and all(f.is_Number or (isinstance(f, sp.Symbol) and not isinstance(f, Tensor))
+                        for f in a.args[0].args):
             a = a.args[0]                  # a scalar product broadcast: e's own shape broadcasts it
         if a.is_Number:
             c *= a
