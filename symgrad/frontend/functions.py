@@ -2,7 +2,8 @@
 
 Elementwise activations (`sigmoid`, `relu`, `leaky_relu`, `softplus`) are SymPy ``Function``
 subclasses whose ``fdiff`` is the textbook derivative, so SymPy itself prints σ'(z) as σ(z)(1 − σ(z)).
-Given a ``MatrixExpr`` they apply elementwise and return a ``MatrixExpr``.
+Given a ``MatrixExpr`` they apply elementwise and return a ``MatrixExpr``; given an ``sg.tensor``
+expression, a tensor expression (with ``.shape`` and the NumPy methods).
 
 Vector functions of a column vector (`softmax`, `log_softmax`, `logsumexp`) and the reduction `sum`
 are small SymPy classes of their own; the losses (`mse`, `l1`, `hinge`, `bce`, `cross_entropy`,
@@ -20,6 +21,7 @@ from sympy import Expr, Function, Heaviside, Lambda, MatrixExpr, S
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.precedence import PRECEDENCE
+from sympy.tensor.array.expressions import ArraySymbol
 
 from ..errors import ArgumentError, ShapeError, UnsupportedError
 from .parse import as_expr
@@ -185,14 +187,39 @@ def _power(tex: str, exp) -> str:
     return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
+# A tensor (symgrad/frontend/tensor.py, which imports this module) answers this method: given f(x)
+# for an argument with it inside, it returns the tensor expression (an Ewise with .shape and the
+# NumPy methods), or f(x) itself while plain SymPy nodes are being assembled. Duck-typed, so that
+# this module needs no import of tensor.py.
+_TENSOR_HOOK = "_elementwise_result"
+
+
+def _tensor_inside(x):
+    """The tensor (or tensor node) of x that answers `_TENSOR_HOOK`, or None for a scalar."""
+    if hasattr(x, _TENSOR_HOOK):
+        return x
+    # a tensor inside a SymPy expression (sp.tanh(x) of a tensor x): sg.tensor's symbols are SymPy
+    # ArraySymbols, which `has` finds quickly (its answers are cached); a scalar pays no more
+    if x.is_Atom or isinstance(x, MatrixExpr) or not x.has(ArraySymbol):
+        return None
+    return next((a for a in sp.preorder_traversal(x) if hasattr(a, _TENSOR_HOOK)), None)
+
+
+def _on_tensor(applied, x):
+    """f(x) as a tensor expression when x is one (sg.relu(x @ w + b).sum(axis=0)), else f(x)."""
+    t = _tensor_inside(x)
+    return applied if t is None else getattr(t, _TENSOR_HOOK)(applied)
+
+
 class _Activation(Function):
-    """A scalar function of one argument that maps over matrices elementwise."""
+    """A scalar function of one argument that maps over matrices elementwise, and over tensor
+    expressions (giving a tensor expression)."""
 
     def __new__(cls, x, *rest, **options):
         x = as_expr(x, f"the argument of {cls.__name__}")
         if isinstance(x, MatrixExpr):
             return Map(Lambda(_t, cls(_t, *rest)), x)
-        return super().__new__(cls, x, *rest, **options)
+        return _on_tensor(super().__new__(cls, x, *rest, **options), x)
 
     is_real = True
 
@@ -620,14 +647,14 @@ del _name
 # Elementwise functions as people write them over matrices: sg.tanh(W*x + b), and the activations
 # PyTorch users expect (torch.nn.functional's names and defaults). Each is a scalar SymPy function
 # with its textbook derivative (fdiff) that maps over a MatrixExpr, and over an sg.tensor expression
-# as any SymPy function does; `elementary` is the form the code printers write.
+# giving a tensor expression (`_on_tensor`); `elementary` is the form the code printers write.
 
 def _mapping(f, name):
     """sg.<name>: SymPy's ``f`` on a scalar or a tensor expression, entry by entry on a MatrixExpr
     (SymPy's own ``f`` of a matrix is not elementwise: it is refused, naming this function)."""
     def mapped(x):
         x = as_expr(x, f"the argument of {name}")
-        return Map(f, x) if isinstance(x, MatrixExpr) else f(x)
+        return Map(f, x) if isinstance(x, MatrixExpr) else _on_tensor(f(x), x)
     mapped.__name__ = mapped.__qualname__ = name
     mapped.__doc__ = (f"{name}(x): SymPy's ``{f.__name__}`` of a scalar, entry by entry of a matrix "
                       f"expression (printed ``{name}(W*x + b)``) or of an ``sg.tensor`` expression.\n\n"

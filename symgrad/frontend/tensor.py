@@ -16,11 +16,12 @@ and stays inside SymPy. Its expressions follow NumPy, as cs231n and PyTorch code
 relu(b + x.reshape(N, 6) @ w).sum(axis=0)
 
 Elementwise arithmetic is SymPy's own scalar algebra with the tensors as atoms (elementwise + and *
-commute), wrapped in `Ewise` so that the result keeps a shape and the NumPy methods. Any scalar
-function applies entry by entry: ``sp.tanh(x)``, ``sg.sigmoid(x)``, ``sp.Max(x, 0)`` are plain SymPy
-applications whose argument is a tensor; use them inside other tensor expressions or the ``sg.*``
-functions (``sg.sum(sp.tanh(h), axis=1)``), or wrap them with `as_tensor` / ``sg.elementwise`` to
-call methods on them.
+commute), wrapped in `Ewise` so that the result keeps a shape and the NumPy methods. symgrad's own
+functions (``sg.relu(x)``, ``sg.tanh(x)``, ...) give such a tensor expression too. Any other scalar
+function applies entry by entry: ``sp.tanh(x)``, ``sp.Max(x, 0)`` are plain SymPy applications whose
+argument is a tensor; use them inside other tensor expressions or the ``sg.*`` functions
+(``sg.sum(sp.tanh(h), axis=1)``), or wrap them with `as_tensor` / ``sg.elementwise`` to call
+methods on them.
 
 The two array languages do not mix: a ``MatrixSymbol`` (matrix calculus, ``*`` is the matrix
 product) inside a tensor expression is a `MixedArrayError`; scalar Symbols work in both.
@@ -339,6 +340,12 @@ class TensorExpr(Expr):
 
     def argmax(self, axis=-1):
         return argmax(self, axis)
+
+    # -- symgrad's own elementwise functions (functions.py) call this with f(x) for an argument
+    # with this tensor inside: sg.relu(x @ w + b) is a tensor with the methods, as sg.as_tensor
+    # makes it; within plain_algebra (rebuilding the bodies of elementwise nodes) it stays f(x).
+    def _elementwise_result(self, applied):
+        return applied if _PLAIN or not isinstance(applied, sp.Basic) else as_tensor(applied)
 
     # -- NumPy's own functions: refused, naming the spelling that works -------------------------
     # A student writes the forward as in NumPy: np.maximum(x, 0), np.exp(x), np.sum(x, axis=0).
