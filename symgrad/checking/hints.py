@@ -574,24 +574,32 @@ def statistics_hint(case: Case):
     return None
 
 
+def _claim_is_gradient_of(case: Case, slipped, extra=None) -> bool:
+    """Is the claim the gradient of ``slipped`` — f with one slip made on purpose (σ′ written wrong,
+    relu′ left out, the other variance, ...)? The way every "derive it again with the slip" hint
+    decides; ``extra``: values of the slip's own symbols, from the point's values."""
+    from ..core.differentiate import differentiate
+    Dv = differentiate(slipped, case.params, policy=case.derivation.ir.policy)
+    g = Dv.gradient_vars[case.k]
+    if g is None:
+        return False
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(Dv.ir, [g], extra) if extra is not None else case.eval_vars(Dv.ir, [g])
+    return all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)])
+
+
 def variance_hint(case: Case):
     """A variance divided by N − 1 where f divides by N (np.var(x, ddof=1), torch's default), or by
     N where f has correction=1: derive f again with each variance's correction flipped, and compare.
     (A constant factor N/(N − 1) is factor_hint's; this is the backward that is consistent with the
     other variance throughout, as batch norm's staged backward is.)"""
-    from ..core.differentiate import differentiate
     from ..frontend import tensor as T
     vs = [(v, c) for v, n, c in _variances(case.f) if c in (0, 1) and n > 1]
     if not vs:
         return None
     sub = {v: T.Variance(v.x, v.args[1], v.args[2], sp.Integer(1 - c)) for v, c in vs}
-    Dv = differentiate(case.f.xreplace(sub), case.params, policy=case.derivation.ir.policy)
-    g = Dv.gradient_vars[case.k]
-    if g is None:
-        return None
     Cs, Ts = _fitted(case)
-    vals = case.eval_vars(Dv.ir, [g])
-    if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]) and not all_same(Cs, Ts):
+    if _claim_is_gradient_of(case, case.f.xreplace(sub)) and not all_same(Cs, Ts):
         used, has = 1 - vs[0][1], vs[0][1]
         how = ("unbiased, np.var(x, ddof=1) or torch's x.var() default, dividing by N − 1" if used
                else "biased, np.var's default ddof=0, dividing by N")
@@ -649,17 +657,10 @@ _SIGMOID_SLIPS = [
 
 
 def sigmoid_hint(case: Case):
-    from ..core.differentiate import differentiate
     if not case.f.has(sigmoid):
         return None
-    Cs, Ts = _fitted(case)
     for label, cls in _SIGMOID_SLIPS:
-        Dv = differentiate(case.f.replace(sigmoid, cls), case.params, policy=case.derivation.ir.policy)
-        g = Dv.gradient_vars[case.k]
-        if g is None:
-            continue
-        vals = case.eval_vars(Dv.ir, [g])
-        if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
+        if _claim_is_gradient_of(case, case.f.replace(sigmoid, cls)):
             return (f"σ'(z) written wrong: the claim is what the chain rule gives with σ'(z) = {label}; "
                     f"the derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).")
     return None
@@ -675,7 +676,6 @@ class _relu_passed_through(relu):
 def relu_hint(case: Case):
     """relu′ left out: dz = dout where dz = dout ⊙ (z > 0) — derive f again with every relu (and
     max(0, z)) passing its gradient through unmasked, and compare the claim with that."""
-    from ..core.differentiate import differentiate
 
     def is_relu_max(e):
         return isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args
@@ -683,13 +683,8 @@ def relu_hint(case: Case):
         return None
     slipped = case.f.replace(relu, _relu_passed_through).replace(
         is_relu_max, lambda e: _relu_passed_through(next(a for a in e.args if a != 0)))
-    Dv = differentiate(slipped, case.params, policy=case.derivation.ir.policy)
-    g = Dv.gradient_vars[case.k]
-    if g is None:
-        return None
     Cs, Ts = _fitted(case)
-    vals = case.eval_vars(Dv.ir, [g])
-    if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]) and not all_same(Cs, Ts):
+    if _claim_is_gradient_of(case, slipped) and not all_same(Cs, Ts):
         return ("relu′ left out: the claim is what the chain rule gives with relu′(z) = 1, the gradient "
                 "passed back through relu unchanged; relu′(z) is the step H(z) (1 where z > 0, else 0), "
                 "so the gradient is masked: dz = dout ⊙ (z > 0).")
@@ -699,12 +694,10 @@ def relu_hint(case: Case):
 def softmax_hint(case: Case):
     """softmaxᵢ(z) = σ(zᵢ − Kᵢ) with Kᵢ = log Σ_{j≠i} exp zⱼ; holding K fixed keeps only the diagonal
     of the Jacobian, ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ), and drops −sᵢsⱼ off it."""
-    from ..core.differentiate import differentiate
     from ..core.evaluate import numeric
     nodes = [n for n in sp.preorder_traversal(case.f) if isinstance(n, (Softmax, LogSoftmax))]
     if not nodes:
         return None
-    Cs, Ts = _fitted(case)
     t = sp.Dummy("t", real=True)
     sub, ks = {}, []
     for j, n in enumerate(dict.fromkeys(nodes)):
@@ -722,12 +715,7 @@ def softmax_hint(case: Case):
             out[K.name] = m + np.log(np.maximum(e.sum() - e, 1e-300))
         return out
 
-    Dv = differentiate(case.f.xreplace(sub), case.params, policy=case.derivation.ir.policy)
-    g = Dv.gradient_vars[case.k]
-    if g is None:
-        return None
-    vals = case.eval_vars(Dv.ir, [g], extra)
-    if all_same(Cs, [np.broadcast_to(v[0], tt.shape) for v, tt in zip(vals, Ts)]):
+    if _claim_is_gradient_of(case, case.f.xreplace(sub), extra):
         return ("softmax Jacobian cut to its diagonal: the claim uses ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ) only; the "
                 "softmax couples every output to every input, ∂sᵢ/∂zⱼ = sᵢ(δᵢⱼ − sⱼ), so "
                 "∂f/∂z = s ⊙ (ḡ − sᵀḡ), not s ⊙ (1 − s) ⊙ ḡ.")
@@ -738,14 +726,12 @@ def tensor_softmax_hint(case: Case):
     """The same slip for softmax over an axis of a tensor: the Jacobian cut to its diagonal
     (dz = s ⊙ (1 − s) ⊙ ds). Its diagonal term left out (dz = −s ⊙ Σ s ⊙ ds) is the fan-out hint's:
     the path through exp(z) of softmax = exp(z − logsumexp(z))."""
-    from ..core.differentiate import differentiate
     from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from ..frontend.tensor_softmax import SoftmaxT
     nodes = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if isinstance(n, SoftmaxT)))
     if not nodes:
         return None
-    Cs, Ts = _fitted(case)
 
     def variant(build, value):
         sub, ks = {}, []
@@ -756,12 +742,7 @@ def tensor_softmax_hint(case: Case):
 
         def extra(vals):
             return {K.name: value(np.asarray(numeric(n.x, vals), float), n.axis) for K, n in ks}
-        Dv = differentiate(case.f.xreplace(sub), case.params, policy=case.derivation.ir.policy)
-        g = Dv.gradient_vars[case.k]
-        if g is None:
-            return False
-        vals = case.eval_vars(Dv.ir, [g], extra)
-        return all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)])
+        return _claim_is_gradient_of(case, case.f.xreplace(sub), extra)
 
     def others(z, axis):                  # K = log Σ_{j≠i} exp zⱼ: softmaxᵢ = σ(zᵢ − K) with K held
         m = z.max(axis=axis, keepdims=True)

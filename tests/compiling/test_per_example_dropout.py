@@ -5,25 +5,12 @@ every example has its own mask, afresh in every .grad and .step from the program
 torch's with the same masks."""
 import numpy as np
 import pytest
-import sympy as sp
 import torch
 
 import symgrad as sg
+from dropout_stand_in import GivenUniforms as _Given
 
 F = torch.nn.functional
-
-
-class _Given:
-    """A stand-in for the program's generator: ``random(shape, dtype)`` hands out the given uniforms,
-    in order (the program draws its masks in the order of the dropout calls)."""
-
-    def __init__(self, *uniforms):
-        self.uniforms = list(uniforms)
-        self.shapes = []
-
-    def random(self, shape, dtype=None):
-        self.shapes.append(tuple(shape))
-        return self.uniforms.pop(0).astype(dtype)
 
 
 def test_each_example_draws_its_own_mask():

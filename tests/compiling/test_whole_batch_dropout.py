@@ -8,6 +8,7 @@ import sympy as sp
 import torch
 
 import symgrad as sg
+from dropout_stand_in import GivenUniforms as _Given
 from symgrad.errors import UnsupportedError
 
 N = sp.Symbol("N", integer=True, positive=True)
@@ -42,19 +43,6 @@ def test_mask_keeps_one_minus_p_scaled_by_its_inverse():
     assert (again != g).mean() > 0.3
     twin = sg.compile(loss, params, inputs, dtype="float64", seed=5)
     np.testing.assert_array_equal(twin.grad(values, {"x": np.ones((1, width))})["w"], g)
-
-
-class _Given:
-    """A stand-in for the program's generator: ``random(shape, dtype)`` hands out the given uniforms,
-    in order (the program draws its masks in the order of the dropout calls)."""
-
-    def __init__(self, *uniforms):
-        self.uniforms = list(uniforms)
-        self.shapes = []
-
-    def random(self, shape, dtype=None):
-        self.shapes.append(tuple(shape))
-        return self.uniforms.pop(0).astype(dtype)
 
 
 def _mlp(p1, p2):
