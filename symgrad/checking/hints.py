@@ -383,12 +383,18 @@ def fanout_terms(D, wrt_var):
     return out
 
 
-def _path(D, wrt_name, v, eqn) -> str:
-    """wrt → … → v → consumer → … → the output, through single-consumer links."""
+def _users(eqns) -> dict:
+    """Each var id → the equations of ``eqns`` that read it (the graph's edges, walked forward)."""
     users: dict[int, list] = {}
-    for e in D.ir.ancestors([D.output]):
+    for e in eqns:
         for u in e.inputs:
             users.setdefault(u.id, []).append(e)
+    return users
+
+
+def _path(D, wrt_name, v, eqn) -> str:
+    """wrt → … → v → consumer → … → the output, through single-consumer links."""
+    users = _users(D.ir.ancestors([D.output]))
     chain = [wrt_name]
     if D.ir.producer[v.id].prim.name not in ("param",):
         chain.append("…" if D.ir.producer[v.id].inputs and not any(
@@ -508,10 +514,7 @@ def upstream_hint(case: Case):
     D = case.derivation
     graph = D.ir
     eqns = graph.ancestors([D.output])
-    users: dict[int, list] = {}
-    for e in eqns:
-        for u in e.inputs:
-            users.setdefault(u.id, []).append(e)
+    users = _users(eqns)
     def stacked(e):                       # e joins step outputs: a concat, or a reshape into one
         return e.prim.name == "concat" or (e.prim.name == "reshape" and any(
             u.prim.name == "concat" for u in users.get(e.out.id, ())))
@@ -543,10 +546,7 @@ def statistics_hint(case: Case):
     D = case.derivation
     graph = D.ir
     eqns = graph.ancestors([D.output])
-    users: dict[int, list] = {}
-    for e in eqns:
-        for u in e.inputs:
-            users.setdefault(u.id, []).append(e)
+    users = _users(eqns)
 
     def broadcast_back(e) -> bool:        # e's value reaches an expand through elementwise steps
         todo, seen = [e.out.id], set()
