@@ -8,7 +8,7 @@ import sympy as sp
 import torch
 
 import symgrad as sg
-from dropout_stand_in import GivenUniforms as _Given
+from dropout_stand_in import GivenUniforms as _Given, assert_evaluation_draws_nothing
 from symgrad.errors import UnsupportedError
 
 N = sp.Symbol("N", integer=True, positive=True)
@@ -104,12 +104,8 @@ def test_loss_and_forward_have_no_dropout():
     rng = np.random.default_rng(4)
     values = {p.name: rng.standard_normal(tuple(p.shape)) * 0.5 for p in params}
     x, y = _data(rng, 9)
-    state = prog.rng.bit_generator.state
     want_loss, _, want_logits = _torch_mlp(values, x, y, None)
-    assert prog.loss(values, {"x": x, "y": y}) == pytest.approx(want_loss, rel=1e-12)
-    np.testing.assert_allclose(prog.forward(values, {"x": x})[0], want_logits, rtol=1e-12)
-    assert prog.rng.bit_generator.state == state                # nothing drawn
-    assert "rng" not in prog.source.split("def loss(")[1].split("def grad(")[0]
+    assert_evaluation_draws_nothing(prog, values, x, y, want_loss, want_logits)
 
 
 def test_a_small_mlp_with_dropout_trains():
