@@ -16,6 +16,18 @@ Each entry is then compared, relative error |a − n| / max(|a|, |n|), and descr
 the cs231n notes: below 1e-7 fine; up to 1e-4 acceptable where the loss has kinks (relu, max),
 suspicious otherwise; up to 1e-2 probably wrong; above 1e-2 wrong.
 
+Kinks. A central difference whose interval [p − h, p + h] holds a kink (relu, |x|, max switching)
+differences across it: it reads the mean of the two one-sided slopes, and a right gradient would
+look wrong (torch.autograd.gradcheck's documentation warns of this, and leaves it to the user). So
+an entry that disagrees is looked at again: first with smaller steps h/10, h/100, h/1000 (as long as
+round-off allows), which step past a kink that is near but not at p; then, if it still disagrees, by
+its one-sided differences (L(p + he) − L(p)) / h and (L(p) − L(p − he)) / h. When these two differ
+(a kink inside [p − h, p + h]) and the program's value lies between them (one of them, by the
+subgradient policy, or in between when several kinks meet at p), the entry is "at a kink: not
+compared" and listed in the report with both slopes; any other disagreement is reported as before.
+A wrong gradient is therefore still found: away from kinks its entries disagree with both slopes,
+and at a kink a value outside both is wrong.
+
 Dropout: a program's ``.grad`` draws fresh masks and its ``.loss`` runs with dropout off, so the two
 describe different functions. When the program says it has dropout (``program.has_dropout``, as
 `sg.compile`'s Program does) every ``.grad`` and ``.loss`` call is made with ``dropout_seed=seed``:
@@ -41,6 +53,8 @@ from ..core.values import key_name, lookup
 from ..errors import SymgradError
 from .arguments import check_gradcheck_arguments
 
+NOT_COMPARED = "not compared: every entry checked is at a kink"
+
 BANDS = [(1e-7, "fine"),
          (1e-4, "acceptable if the loss has kinks (relu, max, |x|), suspicious otherwise"),
          (1e-2, "uncomfortable: probably wrong"),
@@ -55,6 +69,23 @@ def band(rel: float) -> str:
     return "wrong"
 
 
+def _entry(name: str, index) -> str:
+    """W1[1, 0]; a scalar parameter by its name alone."""
+    return name + (f"[{', '.join(map(str, index))}]" if index else "")
+
+
+@dataclass
+class Kink:
+    """An entry whose central difference crosses a kink: not compared. ``left`` and ``right`` are
+    the one-sided differences (L(p) − L(p − h)) / h and (L(p + h) − L(p)) / h; the program's value
+    ``analytic`` lies between them (a subgradient)."""
+    index: tuple | None
+    analytic: float
+    left: float
+    right: float
+    step: float
+
+
 @dataclass
 class ParamReport:
     name: str
@@ -66,16 +97,26 @@ class ParamReport:
     taylor_order: float | None
     band: str
     note: str = ""
+    kinks: list = field(default_factory=list)     # Kink per entry not compared (at a kink)
+    compared: int = 0                             # entries compared
 
     def __str__(self):
         if not np.isfinite(self.analytic):
             return f"{self.name}: {self.note} — {self.band}"
-        at = f"[{', '.join(map(str, self.index))}]" if self.index else ""
-        s = (f"{self.name}: max relative error {self.max_rel_error:.2g} at {self.name}{at} "
-             f"(program {self.analytic:.6g}, central difference {self.numeric:.6g}) — {self.band}; "
-             f"step h = {self.step:.0e}")
+        if self.compared:
+            s = (f"{self.name}: max relative error {self.max_rel_error:.2g} at {_entry(self.name, self.index)} "
+                 f"(program {self.analytic:.6g}, central difference {self.numeric:.6g}) — {self.band}; "
+                 f"step h = {self.step:.0e}")
+        else:
+            s = f"{self.name}: {self.band}"
         if self.taylor_order is not None:
-            s += f", Taylor test order {self.taylor_order:.2f} (2 when the gradient is right)"
+            s += f", Taylor test order {self.taylor_order:.2f} (2 when the gradient is right"
+            s += ("; a kink crossed along the test's direction makes it 1)" if self.kinks else ")")
+        if self.kinks:
+            k = self.kinks[0]
+            s += (f"; {len(self.kinks)} entr{'y' if len(self.kinks) == 1 else 'ies'} at a kink: not "
+                  f"compared, e.g. {_entry(self.name, k.index)} (program {k.analytic:.6g}, one-sided "
+                  f"differences {k.left:.6g} from the left and {k.right:.6g} from the right, h = {k.step:.0e})")
         return s + (f". {self.note}" if self.note else "")
 
 
@@ -165,25 +206,65 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
             vals[k] = p + delta
             return float(program.loss(vals, batch, **masks))
 
-        h, order = _choose_step(L, p, g, rng, eps)
+        h, order, L0 = _choose_step(L, p, g, rng, eps)
         flat = np.arange(p.size)
         if p.size > max_entries:
             flat = rng.choice(p.size, max_entries, replace=False)
-        best = (-1.0, None, 0.0, 0.0)
+        best = (-1.0, None, 0.0, 0.0, h)
+        kinks = []
         for i in flat:
-            e = np.zeros(p.size)
-            e[i] = h
-            e = e.reshape(p.shape)
-            n = (L(e) - L(-e)) / (2 * h)
+            idx = tuple(int(j) for j in np.unravel_index(int(i), p.shape)) if p.shape else None
             a = float(g.reshape(-1)[i])
-            denom = max(abs(a), abs(n))
-            rel = 0.0 if denom == 0 else abs(a - n) / denom
-            if rel > best[0]:
-                idx = tuple(int(j) for j in np.unravel_index(int(i), p.shape)) if p.shape else None
-                best = (rel, idx, a, n)
-        rel, idx, a, n = best
-        res.params[name] = ParamReport(name, rel, idx, a, n, h, order, band(rel), low)
+            rel, n, at, kink = _compare_entry(L, L0, p.shape, int(i), a, h, eps, tol)
+            if kink is not None:
+                kinks.append(Kink(idx, a, *kink, at))
+            elif rel > best[0]:
+                best = (rel, idx, a, n, at)
+        rel, idx, a, n, at = best
+        if rel < 0:                     # every entry checked is at a kink
+            res.params[name] = ParamReport(name, 0.0, None, kinks[0].analytic, np.nan, h, order,
+                                           NOT_COMPARED, low, kinks, 0)
+        else:
+            res.params[name] = ParamReport(name, rel, idx, a, n, at, order, band(rel), low, kinks,
+                                           len(flat) - len(kinks))
     return res
+
+
+def _rel(a: float, n: float) -> float:
+    denom = max(abs(a), abs(n))
+    return 0.0 if denom == 0 else abs(a - n) / denom
+
+
+def _compare_entry(L, L0, shape, i, a, h, eps, tol):
+    """(relative error, central difference, the step it was taken at, kink) for entry ``i`` of a
+    parameter whose program gradient there is ``a``; ``kink`` is None, or (left, right): the
+    one-sided differences, when the entry is at a kink and not compared (see the module docstring)."""
+    def differences(s):
+        e = np.zeros(int(np.prod(shape, dtype=int)))
+        e[i] = s
+        e = e.reshape(shape)
+        up, down = L(e), L(-e)
+        return (up - down) / (2 * s), (L0 - down) / s, (up - L0) / s
+
+    n, left, right = differences(h)
+    rel = _rel(a, n)
+    if rel < tol:
+        return rel, n, h, None
+    # A kink near p (not at it): smaller steps step past it, while round-off (ε·|L|/s) stays well
+    # below the difference being resolved.
+    s, size = h, max(abs(a), abs(n), 1e-300)
+    roundoff = eps * max(abs(L0), 1e-300)
+    while s > h * 1e-3 and roundoff / (s / 10) < 0.1 * tol * size:
+        s /= 10
+        n_s, left, right = differences(s)
+        if _rel(a, n_s) < tol:
+            return _rel(a, n_s), n_s, s, None
+    # Still apart at the smallest step: a kink at p if the one-sided slopes differ and the program's
+    # value is one of them or between them (a subgradient); anything else is a wrong gradient.
+    slack = tol * max(abs(left), abs(right), abs(a)) + 2 * roundoff / s
+    if abs(left - right) > slack and min(left, right) - slack <= a <= max(left, right) + slack:
+        return rel, n, s, (left, right)
+    return rel, n, h, None
 
 
 def _no_gradient(name, why) -> ParamReport:
@@ -200,7 +281,7 @@ def _batch_size(batch) -> int | None:
 
 
 def _choose_step(L, p, g, rng, eps=float(np.finfo(float).eps)):
-    """(h, observed order of the Taylor remainder of g). See the module docstring."""
+    """(h, observed order of the Taylor remainder of g, L(p)). See the module docstring."""
     v = rng.standard_normal(p.shape)
     v /= max(np.linalg.norm(v), 1e-300)
     scale = max(1.0, float(np.max(np.abs(p))) if p.size else 1.0)
@@ -212,10 +293,14 @@ def _choose_step(L, p, g, rng, eps=float(np.finfo(float).eps)):
     # Estimated error of D(h): truncation |D(h) − D(h/2)|·4/3 plus round-off ε·|L|/h (ε of the loss's dtype).
     est = {h: abs(D[h] - D[h / 2]) * 4 / 3 + eps * max(abs(L0), 1e-300) / h for h in ladder}
     h = min(ladder, key=lambda s: (est[s], -s))
-    # Taylor test of the program's gradient: remainders at h0, h0/2, h0/4 from a moderate h0.
-    h0 = scale * 1e-2
-    r = [abs(L(s * v) - L0 - s * gv) for s in (h0, h0 / 2, h0 / 4)]
+    # Taylor test of the program's gradient: remainders at h0, h0/2, h0/4, from the smallest h0 of
+    # 10⁻⁵ … 10⁻² (times the scale) whose remainders stand well above round-off: the larger the
+    # steps, the likelier they cross a kink of a relu network's batch (order 1 for a right gradient).
     order = None
-    if r[1] > 1e-13 * max(1.0, abs(L0)) and r[2] > 0:
-        order = float(np.log2(r[1] / r[2]))
-    return h, order
+    floor = 1e3 * eps * max(1.0, abs(L0))
+    for h0 in (scale * 10.0 ** -k for k in (5, 4, 3, 2)):
+        r = [abs(L(s * v) - L0 - s * gv) for s in (h0, h0 / 2, h0 / 4)]
+        if r[2] > floor:
+            order = float(np.log2(r[1] / r[2]))
+            break
+    return h, order, L0
