@@ -407,7 +407,8 @@ BAD_MODELS = {
     "loss-is-text": ("import sympy as sp\nw = sp.Symbol('w')\nloss = 'w**2'\nparams, inputs = [w], []\n", "loss"),
     "params-not-symbols": (MODEL.replace("params, inputs = [w], [x, y]", "params, inputs = ['w'], [x, y]"), "'w'"),
     "free-symbol": (MODEL.replace("(w*x - y)**2", "(w*x - y - sp.Symbol('q_extra'))**2"), "'q_extra'"),
-    "optimizer-string": (MODEL + "optimizer = 'adam'\n", "'optimizer'"),
+    "optimizer-unknown-name": (MODEL + "optimizer = 'adamw'\n", "one of the names sgd, momentum"),
+    "optimizer-typo": (MODEL + "optimizer = sg.optim.Adam(lr=1e-3, beta=0.9)\n", "did you mean 'betas'"),
     "optimizer-inf": (MODEL + "optimizer = sg.optim.SGD(lr=float('inf'))\n", "lr=inf"),
     "exits": ("import sys\nsys.exit(4)\n", "SystemExit"),
 }

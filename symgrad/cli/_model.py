@@ -6,10 +6,13 @@ file names, numbers and choices; nothing else is run or evaluated.)
 A model file is a Python script that defines, at module level:
 
     loss        the per-example loss: a scalar SymPy expression              (required)
-    params      the parameters: a list of Symbols / MatrixSymbols            (required)
+    params      the parameters: a list of Symbols, MatrixSymbols or tensors  (required)
+                (sg.tensor: per example, or over a batch of symbolic size N)
     inputs      the inputs (features and targets): a list of them            (required)
     outputs     the network's output(s), for Program.forward and accuracy    (optional)
-    optimizer   a symgrad optimizer, e.g. sg.optim.Adam(lr=1e-3)             (optional)
+    optimizer   a symgrad optimizer, e.g. sg.optim.Adam(lr=1e-3), or the     (optional)
+                name of one with its defaults: sgd, momentum, nesterov,
+                adagrad, rmsprop, adam
     values      initial parameter values {name: array}                       (optional; default:
                 symgrad's initial values, drawn with --seed)
     target      the input holding the class labels (not the --target         (optional)
@@ -93,8 +96,11 @@ def load_model(path) -> Model:
     if outputs is not None and not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     opt = ns.get("optimizer")
-    if opt is not None and not isinstance(opt, optim.Optimizer):
-        raise SymgradError(f"{path}: 'optimizer' must be a symgrad.compiling.optim optimizer, got {opt!r}")
+    if isinstance(opt, str) and opt.lower() in optim.NAMES:      # as sg.compile(optimizer="adam")
+        opt = optim.make(opt)
+    elif opt is not None and not isinstance(opt, optim.Optimizer):
+        raise SymgradError(f"{path}: 'optimizer' must be a symgrad optimizer (e.g. sg.optim.Adam(lr=1e-3)) "
+                           f"or one of the names {', '.join(optim.NAMES)}; got {opt!r}")
     return Model(path, loss, _symbols(ns, "params", path), _symbols(ns, "inputs", path),
                  list(outputs) if outputs is not None else None, opt, ns.get("values"),
                  ns.get("target"))

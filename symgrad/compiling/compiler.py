@@ -881,4 +881,4 @@ def same_batch_size(name: str, n: int, B: int | None) -> int:
 
 
 def _batch_text(want) -> str:
-    return "(B" + "".join(f", {d}" for d in want) + ")"
+    return "(B" + "".join(f", {d}" for d in want) + ("," if not want else "") + ")"     # (B,) for a scalar

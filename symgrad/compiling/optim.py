@@ -40,6 +40,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError
+from ..frontend.keywords import check_keywords
 from ..frontend.parse import as_expr
 
 Number = Union[int, float]
@@ -88,6 +89,11 @@ class Optimizer:
 
     slots = ()                 # names of the per-entry state slots
     initial = {}               # slot -> initial value (default 0)
+
+    def __new__(cls, *args, **kwargs):
+        # a misspelled hyperparameter (Adam(beta=0.9)) names the closest one, not a bare TypeError
+        check_keywords(cls.__name__, kwargs, [f.name for f in fields(cls)])
+        return super().__new__(cls)
 
     def rules(self, p, g, state, t):  # pragma: no cover - abstract
         raise NotImplementedError

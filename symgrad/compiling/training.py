@@ -33,6 +33,7 @@ refused before the first step.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -464,6 +465,15 @@ def _initialized(program, values: dict, seed: int) -> dict:
     weight feeding a relu, Glorot otherwise, biases 0; seeded by ``seed``)."""
     params = getattr(program, "params", None)
     given = {key_name(k) for k in values}
+    names = [key_name(p) for p in params or ()]
+    for name in sorted(given - set(names)) if params is not None else ():
+        # a typo (values={"w1": ...} for W1) would otherwise leave W1 drawn at random, silently
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5) or [
+            n for n in names if n.lower() == name.lower()]
+        raise TrainingArgumentError(
+            f"values[{name!r}] is not a parameter of this program"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; its parameters are {', '.join(map(repr, names))}")
     missing = [p for p in params or () if key_name(p) not in given]
     if params is None and not values:
         raise TrainingArgumentError(
@@ -576,7 +586,8 @@ def _finite(x) -> bool:
 def _culprit(program, values, new_values, batch) -> tuple[str, str]:
     """(parameter name, what is wrong) for a step that went non-finite."""
     try:
-        grads = program.grad(values, batch)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            grads = program.grad(values, batch)
     except Exception:                       # noqa: BLE001 - diagnosing; fall back to the values
         grads = {}
     for found, why in ((grads, "its gradient is not finite"),
@@ -712,7 +723,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         if interrupts.count:          # a step boundary: stop here
                             raise _Stop
                         step += 1
-                        new_values, new_state, loss = _step(program, values, state, batch, copies)
+                        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                            # the guard below reports a non-finite step; NumPy's warnings would
+                            # point into the generated module's cache file
+                            new_values, new_state, loss = _step(program, values, state, batch, copies)
                         if not (math.isfinite(loss) and _finite(new_values) and _finite(new_state)):
                             save_now(epoch - 1)
                             raise _diverged(program, values, state, new_values, batch, step, epoch,
@@ -775,9 +789,21 @@ def _diverged(program, values, state, new_values, batch, step, epoch, loss, hist
     kept = "; the values from before this step are kept (the exception's .values)"
     if checkpoint is not None:
         kept += f" and saved to {os.fspath(checkpoint)}"
+    what = f"{why} (loss {loss})" if param == "loss" else f"parameter {param!r}: {why} (loss {loss})"
     return TrainingDiverged(
-        f"training diverged at step {step} (epoch {epoch}): parameter {param!r}: {why} (loss {loss}){kept}",
+        f"training diverged at step {step} (epoch {epoch}): {what}{_growth_hint(program, history)}{kept}",
         step=step, param=param, loss=loss, values=values, state=state, history=history)
+
+
+def _growth_hint(program, history) -> str:
+    """When the step losses grew tenfold before the failing step, the usual cause: the learning rate."""
+    losses = [x for x in history.loss if math.isfinite(x)]
+    if len(losses) < 2 or not max(losses[1:]) > 10 * max(abs(losses[0]), 1e-12):
+        return ""
+    lr = getattr(getattr(getattr(program, "spec", None), "optimizer", None), "lr", None)
+    said = f" (lr={lr:g})" if isinstance(lr, (int, float)) else ""
+    return (f"; the loss grew from {losses[0]:.4g} (step 1) to {max(losses):.4g} before it: the learning "
+            f"rate{said} is likely too large for this data (try a smaller one, or inputs of a smaller scale)")
 
 
 class _Stop(Exception):

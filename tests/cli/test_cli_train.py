@@ -190,7 +190,9 @@ BAD_MODELS = {
                    "'params' must be a list of SymPy Symbols"),
     "bad loss": ("import sympy as sp\nloss = 3\nparams = inputs = [sp.Symbol('w')]\n",
                  "'loss' must be a SymPy expression"),
-    "bad optimizer": (MODEL + "optimizer = 'adam'\n", "'optimizer' must be a symgrad.compiling.optim"),
+    "bad optimizer": (MODEL + "optimizer = 'adamw'\n", "'optimizer' must be a symgrad optimizer"),
+    "bad optimizer option": (MODEL + "optimizer = sg.optim.SGD(lr=0.1, momentun=0.9)\n",
+                             "'momentun'; did you mean 'momentum'"),
 }
 
 
@@ -200,6 +202,13 @@ def test_bad_model_files_exit_2_with_a_message(name, files, calls, capsys):
     (files / "bad.py").write_text(text)
     assert cli.main(["compile", str(files / "bad.py")]) == 2
     assert message in capsys.readouterr().err and not calls
+
+
+def test_an_optimizer_named_in_the_model_file_is_that_optimizer(files, calls, capsys):
+    """sg.compile takes optimizer="adam"; a model file's optimizer = "adam" was refused."""
+    (files / "named.py").write_text(MODEL.replace("optimizer = ", "unused = ") + "optimizer = 'momentum'\n")
+    assert cli.main(["compile", str(files / "named.py")]) == 0, capsys.readouterr().err
+    assert calls[-1]["optimizer"] == O.SGD(momentum=0.9)
 
 
 def test_bad_data_exit_2_naming_the_input(files, calls, capsys):

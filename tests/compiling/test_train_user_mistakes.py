@@ -1,0 +1,74 @@
+"""Mistakes from a new user's trial of sg.compile and sg.train (tensors over a batch, a per-example
+CNN, the command line), each refused with a message that names the problem and what is supported."""
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.compiling import optim as O
+from symgrad.compiling.training import TrainingArgumentError, TrainingDiverged
+from symgrad.errors import ArgumentError, ShapeError
+
+N = sp.Symbol("N", integer=True, positive=True)
+
+
+def _regression(lr=0.01):
+    """Whole-batch linear regression: mean over N of (x·W − y)²."""
+    x, y, W = sg.tensor("x", (N, 4)), sg.tensor("y", (N, 1)), sg.tensor("W", (4, 1))
+    return sg.compile(sg.mean((x @ W - y) ** 2), [W], [x, y], optimizer=O.SGD(lr=lr))
+
+
+def _data(scale=1.0, n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"x": scale * rng.normal(size=(n, 4)), "y": rng.normal(size=(n, 1))}
+
+
+def test_values_naming_no_parameter_are_refused():
+    """values={"w": ...} for the parameter 'W' was ignored: W was drawn at random, silently."""
+    prog = _regression()
+    with pytest.raises(TrainingArgumentError, match=r"values\['w'\].*not a parameter.*'W'"):
+        sg.train(prog, _data(), values={"w": np.ones((4, 1))}, progress=False)
+
+
+def test_values_keyed_by_symbol_or_checkpoint_names_still_work():
+    prog = _regression()
+    W = prog.params[0]
+    h = sg.train(prog, _data(), values={W: np.zeros((4, 1))}, progress=False)
+    assert h.step == 2
+
+
+def test_a_diverging_learning_rate_is_named_in_the_message():
+    """Before: "parameter 'loss': the loss is not finite (loss inf)", with NumPy's overflow warnings
+    pointing into a cached file named by a hash."""
+    prog = _regression(lr=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                   # no RuntimeWarning from the generated code
+        with pytest.raises(TrainingDiverged) as e:
+            sg.train(prog, _data(scale=30), epochs=50, progress=False)
+    msg = str(e.value)
+    assert "parameter 'loss'" not in msg and "the loss is not finite" in msg, msg
+    assert "learning rate" in msg and "lr=1" in msg, msg
+    assert all(np.isfinite(v).all() for v in e.value.values.values())
+
+
+@pytest.mark.parametrize("cls,typo,meant", [(O.Adam, "beta", "betas"), (O.SGD, "momentun", "momentum"),
+                                            (O.Adam, "lrr", "lr"), (O.RMSprop, "decay", None)])
+def test_an_unknown_optimizer_option_names_the_closest_and_lists_them(cls, typo, meant):
+    """Was a bare TypeError: Adam.__init__() got an unexpected keyword argument 'beta'."""
+    with pytest.raises(ArgumentError) as e:
+        cls(**{typo: 0.9})
+    msg = str(e.value)
+    assert repr(typo) in msg and cls.__name__ in msg and "lr" in msg, msg
+    if meant:
+        assert f"did you mean {meant!r}" in msg, msg
+
+
+def test_a_scalar_label_batch_shape_is_written_as_a_tuple():
+    """The message said "a batch of B examples is (B)", which is not a shape: (B,)."""
+    x, y = sg.tensor("x", (4,)), sg.tensor("y", (), integer=True)
+    W = sg.tensor("W", (3, 4))
+    prog = sg.compile(sg.cross_entropy(W @ x, y), [W], [x, y])
+    with pytest.raises(ShapeError, match=r"is \(B,\)$"):
+        prog.loss({"W": np.zeros((3, 4))}, {"x": np.zeros((5, 4)), "y": np.zeros((5, 1), int)})
