@@ -36,8 +36,10 @@ import argparse
 import contextlib
 import os
 import runpy
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+import numpy as np
 import sympy as sp
 
 from ..compiling import optim
@@ -101,9 +103,36 @@ def load_model(path) -> Model:
     elif opt is not None and not isinstance(opt, optim.Optimizer):
         raise SymgradError(f"{path}: 'optimizer' must be a symgrad optimizer (e.g. sg.optim.Adam(lr=1e-3)) "
                            f"or one of the names {', '.join(optim.NAMES)}; got {opt!r}")
-    return Model(path, loss, _symbols(ns, "params", path), _symbols(ns, "inputs", path),
-                 list(outputs) if outputs is not None else None, opt, ns.get("values"),
-                 ns.get("target"))
+    params = _symbols(ns, "params", path)
+    return Model(path, loss, params, _symbols(ns, "inputs", path),
+                 list(outputs) if outputs is not None else None, opt,
+                 _values(ns.get("values"), params, path), ns.get("target"))
+
+
+def _values(values, params, path):
+    """The model file's initial ``values``, checked against its ``params`` here, so that a mistake is
+    said in the model file's words (not as the --data the first probe of training runs on)."""
+    if values is None:
+        return None
+    if not isinstance(values, Mapping):
+        raise SymgradError(f"{path}: 'values' must be a dict {{parameter name: array}}, got "
+                           f"{type(values).__name__}")
+    shapes = {getattr(p, "name", str(p)): tuple(int(d) for d in getattr(p, "shape", ())) for p in params}
+    for key, v in values.items():
+        name = getattr(key, "name", key)
+        if name not in shapes:
+            close = [n for n in shapes if str(n).lower() == str(name).lower()]
+            raise SymgradError(f"{path}: values[{name!r}] is not a parameter"
+                               + (f" (did you mean {close[0]!r}?)" if close else "")
+                               + f"; the parameters are {', '.join(map(repr, shapes))}")
+        try:
+            shape = np.shape(v)
+        except ValueError as e:                          # ragged lists
+            raise SymgradError(f"{path}: values[{name!r}] is not a rectangular array ({e})") from None
+        if shape != shapes[name]:
+            raise SymgradError(f"{path}: values[{name!r}] has shape {shape}, but {name} is declared "
+                               f"{shapes[name]}")
+    return values
 
 
 def choose_optimizer(model: Model, name=None, lr=None):

@@ -468,8 +468,8 @@ def _initialized(program, values: dict, seed: int) -> dict:
     names = [key_name(p) for p in params or ()]
     for name in sorted(given - set(names)) if params is not None else ():
         # a typo (values={"w1": ...} for W1) would otherwise leave W1 drawn at random, silently
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5) or [
-            n for n in names if n.lower() == name.lower()]
+        close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
+            name, names, n=1, cutoff=0.5)
         raise TrainingArgumentError(
             f"values[{name!r}] is not a parameter of this program"
             + (f" (did you mean {close[0]!r}?)" if close else "")

@@ -191,6 +191,12 @@ BAD_MODELS = {
     "bad loss": ("import sympy as sp\nloss = 3\nparams = inputs = [sp.Symbol('w')]\n",
                  "'loss' must be a SymPy expression"),
     "bad optimizer": (MODEL + "optimizer = 'adamw'\n", "'optimizer' must be a symgrad optimizer"),
+    # initial values: said in the model file's words (a wrong shape was reported as --data's)
+    "values typo": (MODEL + "import numpy as np\nvalues = {'w': np.zeros((3, 4))}\n",
+                    "bad.py: values['w'] is not a parameter (did you mean 'W'?)"),
+    "values shape": (MODEL + "import numpy as np\nvalues = {'W': np.zeros((4, 3))}\n",
+                     "bad.py: values['W'] has shape (4, 3), but W is declared (3, 4)"),
+    "values list": (MODEL + "values = [1, 2]\n", "bad.py: 'values' must be a dict"),
     "bad optimizer option": (MODEL + "optimizer = sg.optim.SGD(lr=0.1, momentun=0.9)\n",
                              "'momentun'; did you mean 'momentum'"),
 }
