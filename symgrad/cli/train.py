@@ -4,6 +4,7 @@ input's name, samples on the first axis."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import numpy as np
@@ -122,6 +123,11 @@ def _train(args, T) -> int:
             flag, path = (("--validation", args.validation) if "on the validation" in str(e)
                           else ("--data", args.data))
             raise SymgradError(f"{flag} {path}: {cause}") from None
+        for said, flag, path in (("data[", "--data", args.data), ("validation[", "--validation",
+                                                                  args.validation)):
+            if str(e).startswith(said):        # an array of that file, checked before the first step
+                said_of = re.sub(r"^\w+\[[^\]]*\]: ", "", str(e))    # "data['x']: the input 'x' ..."
+                raise SymgradError(f"{flag} {path}: {said_of}") from None
         raise
     except T.TrainingDiverged as e:
         # train saved the last good values to --checkpoint (its message says so); without one,

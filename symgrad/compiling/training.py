@@ -50,7 +50,7 @@ import sympy as sp
 
 from ..core.values import key_name, lookup
 from ..teaching.display import esc, number, sparkline
-from ..errors import ArgumentError, SymgradError
+from ..errors import ArgumentError, ShapeError, SymgradError
 from ..frontend.functions import leaky_relu, relu
 from ..frontend.keywords import keywords
 from .files import atomic_write, unwritable
@@ -516,9 +516,12 @@ def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
     step: the sample axis is the declaration's N, the other axes as declared. (Found at the first
     step, the mismatch was reported with the minibatch's shape, (32,), not the data's.)"""
     spec = getattr(program, "spec", None)
-    if spec is None or not getattr(spec, "whole_batch", False):
+    if spec is None:
         return
     by_name = {key_name(k): v for k, v in data.items()}
+    if not getattr(spec, "whole_batch", False):
+        _check_per_example_shapes(spec, by_name, what)
+        return
     sizes: dict = {}
     for sym in spec.inputs:
         a = by_name.get(sym.name)
@@ -542,6 +545,28 @@ def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
         else:
             msg += " (the first axis is the samples; the others as declared)"
         raise TrainingArgumentError(msg)
+
+
+def _check_per_example_shapes(spec, by_name: dict, what: str) -> None:
+    """The same for a per-example program (Symbols, MatrixSymbols): each array is (samples, *the
+    batch shape of one example), as Program takes a batch (an (n, 1) column as (B, n) or (B, n, 1))."""
+    from .compiler import _batched_shape, _shape, fit_batch_input
+    for sym in spec.inputs:
+        a = by_name.get(sym.name)
+        if a is None:
+            continue
+        shape = _shape(sym)
+        want = _batched_shape(shape)
+        try:
+            fit_batch_input(sym.name, a.shape, shape, want)
+        except ShapeError as e:
+            msg = f"{what}[{sym.name!r}]: {e}"
+            if a.ndim == 1 and len(want) == 1 and want[0] > 1 and np.all(np.mod(a, 1) == 0):
+                c = want[0]
+                msg += (f"; these look like integer labels, one per sample, where one-hot rows of {c} "
+                        f"are declared — pass np.eye({c})[labels], or declare the label a scalar "
+                        f"Symbol (sp.Symbol({sym.name!r}, integer=True); sg.cross_entropy takes either)")
+            raise TrainingArgumentError(msg) from None
 
 
 def _check_validation(validation: dict, data: dict) -> None:

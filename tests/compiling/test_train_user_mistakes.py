@@ -72,3 +72,38 @@ def test_a_scalar_label_batch_shape_is_written_as_a_tuple():
     prog = sg.compile(sg.cross_entropy(W @ x, y), [W], [x, y])
     with pytest.raises(ShapeError, match=r"is \(B,\)$"):
         prog.loss({"W": np.zeros((3, 4))}, {"x": np.zeros((5, 4)), "y": np.zeros((5, 1), int)})
+
+
+def _per_example_mlp():
+    net = sg.mlp([8, 16, 3])
+    t = sp.MatrixSymbol("t", 3, 1)
+    return sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t])
+
+
+@pytest.mark.parametrize("x_cols,t,said", [
+    (7, "onehot", r"data\['x'\].*\(100, 7\).*\(B, 8\)"),
+    (8, "labels", r"data\['t'\].*\(100,\).*integer labels.*np\.eye\(3\)\[labels\]")])
+def test_a_per_example_programs_data_is_checked_before_the_first_step(x_cols, t, said):
+    """The data of a per-example (MatrixSymbol) program was found wrong only by the first step, and
+    reported with the minibatch's shape: "the input 'x' has shape (32, 7)", not the data's (100, 7)."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 100)
+    data = {"x": rng.random((100, x_cols)), "t": np.eye(3)[labels] if t == "onehot" else labels}
+    with pytest.raises(TrainingArgumentError, match=said):
+        sg.train(_per_example_mlp(), data, progress=False)
+
+
+def test_a_later_batch_of_another_wrong_shape_is_a_clear_error_too():
+    """Program.step checks every batch, not only the first: a good step, then a batch whose x has
+    9 columns, then one whose x has a trailing axis too many — each a ShapeError naming x, and the
+    parameters untouched by the refused steps."""
+    prog = _per_example_mlp()
+    rng = np.random.default_rng(1)
+    values = {p.name: rng.normal(0, 0.1, p.shape).astype(np.float32) for p in prog.params}
+    T = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 10)]
+    values, state = prog.step(values, None, {"x": rng.random((10, 8)).astype(np.float32), "t": T})
+    kept = {k: np.array(v) for k, v in values.items()}
+    for bad in (rng.random((10, 9)), rng.random((10, 8, 1, 1)), rng.random((10,))):
+        with pytest.raises(ShapeError, match=r"the input 'x' has shape .*\(B, 8\)"):
+            prog.step(values, state, {"x": bad.astype(np.float32), "t": T})
+    assert all(np.array_equal(values[k], kept[k]) for k in kept)
