@@ -739,7 +739,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
 
     bar = _progress_bar(epochs * per_epoch, progress)
     try:
-        with interrupts:
+        # the guard below reports a non-finite step: NumPy's overflow warnings, pointing into the
+        # generated module's cache file, would only add noise (one errstate for the loop: ~5 µs each)
+        with interrupts, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             try:
                 for epoch in range(done + 1, done + epochs + 1):
                     started, losses = time.perf_counter(), []
@@ -748,10 +750,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         if interrupts.count:          # a step boundary: stop here
                             raise _Stop
                         step += 1
-                        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                            # the guard below reports a non-finite step; NumPy's warnings would
-                            # point into the generated module's cache file
-                            new_values, new_state, loss = _step(program, values, state, batch, copies)
+                        new_values, new_state, loss = _step(program, values, state, batch, copies)
                         if not (math.isfinite(loss) and _finite(new_values) and _finite(new_state)):
                             save_now(epoch - 1)
                             raise _diverged(program, values, state, new_values, batch, step, epoch,
