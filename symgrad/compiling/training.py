@@ -236,11 +236,12 @@ def accuracy(target, output=0, threshold: float = 0.5) -> Callable:
     return metric
 
 
-_METRICS_HELP = ("give 'loss', a callable metric(program, values, data) -> float, or a dict name -> "
-                 "callable (see symgrad.compiling.training.accuracy)")
+_METRICS_HELP = ("give 'loss', 'accuracy', a callable metric(program, values, data) -> float, or a dict "
+                 "name -> callable (see symgrad.compiling.training.accuracy)")
+METRIC_NAMES = ("loss", "accuracy")
 
 
-def _metrics_dict(metrics) -> dict:
+def _metrics_dict(metrics, program=None) -> dict:
     if metrics is None:
         return {"loss": mean_loss}
     if isinstance(metrics, Mapping):
@@ -253,13 +254,33 @@ def _metrics_dict(metrics) -> dict:
         raise TrainingArgumentError(f"metrics must be a list or a dict, got {metrics!r}: {_METRICS_HELP}")
     out = {}
     for m in metrics:
-        if isinstance(m, str) and m == "loss":
-            out["loss"] = mean_loss
+        if isinstance(m, str) and m in METRIC_NAMES:
+            out[m] = mean_loss if m == "loss" else accuracy(_label_input(program))
         elif callable(m):
             out[getattr(m, "__name__", f"metric{len(out)}")] = m
         else:
-            raise TrainingArgumentError(f"unknown metric {m!r} in metrics: {_METRICS_HELP}")
+            close = difflib.get_close_matches(m, METRIC_NAMES, n=1) if isinstance(m, str) else []
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TrainingArgumentError(f"unknown metric {m!r} in metrics{hint}: {_METRICS_HELP}")
     return out
+
+
+def _label_input(program):
+    """The input holding the labels, for ``metrics=["accuracy"]``: the one input the program's
+    outputs do not read (Keras's "accuracy" knows it from the model's targets)."""
+    spec = getattr(program, "spec", None)
+    if spec is None or not getattr(spec.eval, "outputs", None):
+        raise TrainingArgumentError(
+            "metrics 'accuracy' compares the program's prediction with the labels: compile with "
+            "outputs=[...] (the scores or probabilities), then give metrics=['accuracy']")
+    needs = getattr(program, "_needs", {}).get("forward")
+    unread = [x for x, read in zip(program.inputs, needs or ()) if not read]
+    if len(unread) != 1:
+        names = ", ".join(repr(key_name(x)) for x in (unread or program.inputs))
+        raise TrainingArgumentError(
+            f"metrics 'accuracy' cannot tell which input holds the labels ({names}); name it: "
+            f"metrics={{'accuracy': accuracy('<input>')}} (symgrad.compiling.training.accuracy)")
+    return unread[0]
 
 
 def _probe_metrics(evaluations: dict, program, values, where, prefix: str) -> None:
@@ -661,7 +682,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     - ``metrics``: evaluated after each epoch on ``validation`` (recorded as ``val_<name>``), or
       on ``data`` when there is no validation set (``train_<name>``), or not at all when both
       ``metrics`` and ``validation`` are None. A dict name -> ``metric(program, values, data)``, or a
-      list of such callables and ``"loss"``; default ``{"loss": mean_loss}``. See `accuracy`.
+      list of such callables and the names ``"loss"`` and ``"accuracy"`` (the labels: the one input
+      the program's outputs do not read); default ``{"loss": mean_loss}``. See `accuracy`.
     - ``progress``: a tqdm progress bar on stderr with the running loss.
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.
@@ -718,7 +740,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     values = _initialized(program, dict(values), seed)
     if state is None:
         state = program.init_state(values)
-    evaluations = None if metrics is None and validation is None else _metrics_dict(metrics)
+    evaluations = None if metrics is None and validation is None else _metrics_dict(metrics, program)
     where, prefix = (validation, "val_") if validation is not None else (data, "train_")
     if evaluations:
         _probe_metrics(evaluations, program, values, where, prefix)

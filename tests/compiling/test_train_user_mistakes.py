@@ -107,3 +107,33 @@ def test_a_later_batch_of_another_wrong_shape_is_a_clear_error_too():
         with pytest.raises(ShapeError, match=r"the input 'x' has shape .*\(B, 8\)"):
             prog.step(values, state, {"x": bad.astype(np.float32), "t": T})
     assert all(np.array_equal(values[k], kept[k]) for k in kept)
+
+
+def _softmax_regression(outputs=True):
+    x, y = sg.tensor("x", (N, 16)), sg.tensor("y", (N,), integer=True)
+    W, b = sg.tensor("W", (16, 4)), sg.tensor("b", (4,))
+    logits = x @ W + b
+    return sg.compile(sg.cross_entropy(logits, y), [W, b], [x, y], outputs=[logits] if outputs else None)
+
+
+def test_accuracy_by_name_as_keras_takes_it():
+    """metrics=["accuracy"] was "unknown metric 'accuracy'": the label input is the one input the
+    outputs do not read (here y), as accuracy("y") would name it."""
+    from symgrad.compiling.training import accuracy
+    rng = np.random.default_rng(0)
+    data = {"x": rng.random((120, 16)), "y": rng.integers(0, 4, 120)}
+    val = {"x": rng.random((40, 16)), "y": rng.integers(0, 4, 40)}
+    prog = _softmax_regression()
+    h = sg.train(prog, data, epochs=2, progress=False, validation=val, metrics=["loss", "accuracy"])
+    assert h.metric("val_accuracy")[-1] == accuracy("y")(prog, h.values, val)
+    logits = prog.forward(h.values, val)[0]
+    assert h.metric("val_accuracy")[-1] == np.mean(logits.argmax(1) == val["y"])     # by hand
+
+
+def test_accuracy_by_name_without_outputs_says_what_is_needed():
+    rng = np.random.default_rng(0)
+    data = {"x": rng.random((20, 16)), "y": rng.integers(0, 4, 20)}
+    with pytest.raises(TrainingArgumentError, match=r"'accuracy'.*outputs=\[\.\.\.\]"):
+        sg.train(_softmax_regression(outputs=False), data, progress=False, metrics=["accuracy"])
+    with pytest.raises(TrainingArgumentError, match=r"unknown metric 'acuracy'.*'accuracy'"):
+        sg.train(_softmax_regression(), data, progress=False, metrics=["acuracy"])
