@@ -102,11 +102,10 @@ def _train(args, T) -> int:
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
     opt = _model.choose_optimizer(model, args.optimizer, args.lr)
     program = _model.compile_program(model, args.target, opt, args.dtype)
-    if resumed is not None:
-        values = resumed
-    elif model.values is not None:
-        values = model.values
-    else:
+    # the parameters the model file does not give are drawn by train, as sg.train draws them (He
+    # for a weight feeding a relu, fans from the graph, biases 0, batch norm's scale 1; --seed)
+    values = resumed if resumed is not None else model.values
+    if values is None and getattr(program, "params", None) is None:    # a program that does not list them
         values = T.init_values(model.params, args.seed)
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:

@@ -48,6 +48,7 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from ..core.placeholders import ph
 from ..core.values import key_name, lookup
 from ..teaching.display import esc, number, sparkline
 from ..errors import ArgumentError, ShapeError, SymgradError
@@ -405,7 +406,7 @@ def check_checkpoint_path(path, what: str = "checkpoint") -> None:
         raise CheckpointError(f"{what}: cannot save a checkpoint at {os.fspath(path)}: {why}")
 
 
-def init_values(params, seed: int = 0, he=()) -> dict:
+def init_values(params, seed: int = 0, he=(), roles=None) -> dict:
     """Initial values for ``params`` (Symbols and MatrixSymbols), keyed by name, drawn from
     ``numpy.random.default_rng(seed)``:
 
@@ -416,7 +417,11 @@ def init_values(params, seed: int = 0, he=()) -> dict:
     - a column vector (m, 1) — a bias: zeros;
     - a scalar Symbol: uniform in (−0.1, 0.1).
 
-    `train` uses it for the parameters it is not given, with ``he`` the weights that feed a relu.
+    `train` uses it for the parameters it is not given, with ``he`` the weights that feed a relu
+    and ``roles`` what the program's graph says of each (`param_roles`): a product's or a
+    convolution's weight with its fans as torch.nn.init counts them (x @ W: fan-in W's rows; a
+    kernel (out, in, kh, kw): in·kh·kw), a vector only added (a bias) 0, a vector multiplied in
+    (batch norm's γ) 1. Those override the shape rules above.
 
     >>> import sympy as sp
     >>> v = init_values([sp.MatrixSymbol("W", 2, 4), sp.MatrixSymbol("b", 2, 1), sp.Symbol("w")])
@@ -426,10 +431,21 @@ def init_values(params, seed: int = 0, he=()) -> dict:
     rng = np.random.default_rng(seed)
     he = {key_name(p) if not isinstance(p, str) else p for p in he}
     out = {}
+    roles = roles or {}
     for p in params:
         shape = tuple(int(d) for d in getattr(p, "shape", ()))
         name = key_name(p)
-        if not shape:
+        role = roles.get(name, ())
+        if role and role[0] == "weight":
+            fan_in, fan_out = role[1], role[2]
+            if name in he:
+                out[name] = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape)
+            else:
+                bound = math.sqrt(6.0 / (fan_in + fan_out))
+                out[name] = rng.uniform(-bound, bound, size=shape)
+        elif role:
+            out[name] = np.full(shape, 1.0 if role[0] == "scale" else 0.0)
+        elif not shape:
             out[name] = np.array(rng.uniform(-0.1, 0.1))
         elif shape[-1] == 1:
             out[name] = np.zeros(shape)
@@ -442,9 +458,9 @@ def init_values(params, seed: int = 0, he=()) -> dict:
 
 
 def relu_weights(program) -> set:
-    """Names of the parameters whose matrix product feeds a relu (or leaky_relu), maybe through a
-    bias: W in relu(W·x + b). Read from the compiled program's forward graph; empty for a program
-    without one.
+    """Names of the parameters whose matrix product (or convolution) feeds a relu (or leaky_relu),
+    maybe through a bias: W in relu(W·x + b). Read from the compiled program's forward graph; empty
+    for a program without one.
 
     >>> import symgrad as sg, sympy as sp
     >>> net = sg.mlp([3, 4, 4, 2])
@@ -452,18 +468,13 @@ def relu_weights(program) -> set:
     ...                                [net.input, sp.MatrixSymbol("t", 2, 1)])))
     ['W1', 'W2']
     """
-    lw = getattr(getattr(program, "spec", None), "eval", None)
-    if lw is None:
+    graph = _forward_uses(program)
+    if graph is None:
         return set()
-    users: dict = {}
-    for eqn in lw.graph.eqns:
-        for v in eqn.inputs:
-            users.setdefault(v.id, []).append(eqn)
+    users, params = graph
     found = set()
-    for p, vid in zip(program.params, lw.params):
-        if vid is None:
-            continue
-        frontier = [e.out.id for e in users.get(vid, ()) if e.prim.name == "matmul"]
+    for p, vid in params:
+        frontier = [e.out.id for e, _ in _products(users, vid)]
         for _ in range(3):                  # the product, its bias, the activation
             nxt = []
             for v in frontier:
@@ -475,6 +486,89 @@ def relu_weights(program) -> set:
                     nxt.append(e.out.id)
             frontier = nxt
     return found
+
+
+_MOVES = ("reshape", "expand", "broadcast", "transpose", "permute")
+
+
+def _forward_uses(program):
+    """(users: var id -> the equations reading it, [(param, var id)]) of the program's forward
+    graph, or None for a program without one."""
+    lw = getattr(getattr(program, "spec", None), "eval", None)
+    if lw is None:
+        return None
+    users: dict = {}
+    for eqn in lw.graph.eqns:
+        for v in eqn.inputs:
+            users.setdefault(v.id, []).append(eqn)
+    return users, [(p, vid) for p, vid in zip(program.params, lw.params) if vid is not None]
+
+
+def _products(users, vid):
+    """The matmul / conv equations that read the parameter ``vid`` as a weight, directly or through
+    one transpose: (equation, its fans (fan_in, fan_out) or None)."""
+    out = []
+    for e in users.get(vid, ()):
+        if e.prim.name in ("transpose", "permute") and len(e.out.shape) == 2:
+            out += [(f, _fans(f, f.inputs.index(e.out), tuple(reversed(e.inputs[0].shape))))
+                    for f in users.get(e.out.id, ()) if f.prim.name == "matmul"]
+        elif e.prim.name in ("matmul", "conv"):
+            out.append((e, _fans(e, [v.id for v in e.inputs].index(vid), e.inputs[0].shape
+                                 if e.inputs[0].id == vid else e.inputs[1].shape)))
+    return out
+
+
+def _fans(eqn, position: int, shape) -> tuple | None:
+    """(fan_in, fan_out) of a weight of ``shape`` read as operand ``position`` of ``eqn``, as
+    torch.nn.init counts them: a product contracts the first operand's last axis and the second's
+    first (x @ W: fan-in W's rows), a convolution kernel (out, in, *window) has fan-in in·window."""
+    try:
+        shape = tuple(int(d) for d in shape)
+    except TypeError:                       # a symbolic size: not a weight
+        return None
+    if eqn.prim.name == "matmul" and len(shape) == 2:
+        return (shape[1], shape[0]) if position == 0 else (shape[0], shape[1])
+    if eqn.prim.name == "conv" and position == 1 and len(shape) >= 3:
+        window = math.prod(shape[2:])
+        return shape[1] * window, shape[0] * window
+    return None
+
+
+def param_roles(program) -> dict:
+    """name -> how the forward graph uses the parameter, for its initial value: ("weight", fan_in,
+    fan_out) for a matrix product's or a convolution's weight; ("shift",) for a vector only added
+    (a bias: starts at 0); ("scale",) for a vector multiplied in (batch norm's γ: starts at 1).
+    Parameters used otherwise are left out (init_values' shape rules then apply)."""
+    graph = _forward_uses(program)
+    if graph is None:
+        return {}
+    users, params = graph
+    roles: dict = {}
+    for p, vid in params:
+        name = key_name(p)
+        fans = [f for _, f in _products(users, vid) if f is not None]
+        if fans:
+            roles[name] = ("weight",) + fans[0]
+            continue
+        if len([d for d in getattr(p, "shape", ()) if int(d) != 1]) != 1:
+            continue                        # vectors only (a (m,) tensor, an (m, 1) column)
+        frontier, kinds = [vid], set()
+        for _ in range(4):                  # through reshape / expand to the elementwise use
+            nxt = []
+            for v in frontier:
+                for e in users.get(v, ()):
+                    if e.prim.name in _MOVES:
+                        nxt.append(e.out.id)
+                    elif e.prim.name == "ewise":
+                        body, at = e.params[0], [u.id for u in e.inputs].index(v)
+                        d = sp.diff(body, ph(at))
+                        kinds.add("shift" if d in (1, -1) else "scale")
+                    else:
+                        kinds.add("other")
+            frontier = nxt
+        if len(kinds) == 1 and kinds <= {"shift", "scale"}:
+            roles[name] = (kinds.pop(),)
+    return roles
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -501,7 +595,7 @@ def _initialized(program, values: dict, seed: int) -> dict:
             "train needs the initial parameter values: values={param: array, ...} (this program "
             "does not list its parameters, so they cannot be initialized)")
     if missing:
-        fresh = init_values(missing, seed=seed, he=relu_weights(program))
+        fresh = init_values(missing, seed=seed, he=relu_weights(program), roles=param_roles(program))
         values.update({key_name(p): _as_program_array(program, fresh[key_name(p)]) for p in missing})
     return values
 
