@@ -21,10 +21,12 @@ differences across it: it reads the mean of the two one-sided slopes, and a righ
 look wrong (torch.autograd.gradcheck's documentation warns of this, and leaves it to the user). So
 an entry that disagrees is looked at again: first with smaller steps h/10, h/100, h/1000 (as long as
 round-off allows), which step past a kink that is near but not at p; then, if it still disagrees, by
-its one-sided differences (L(p + he) − L(p)) / h and (L(p) − L(p − he)) / h. When these two differ
-(a kink inside [p − h, p + h]) and the program's value lies between them (one of them, by the
-subgradient policy, or in between when several kinks meet at p), the entry is "at a kink: not
-compared" and listed in the report with both slopes; any other disagreement is reported as before.
+its one-sided slopes from the left and from the right (second-order one-sided differences over
+p, p ± h, p ± 2h, which agree to O(h²) on a smooth loss). When these two differ as a jump does (as
+much at second order as at first, not by curvature) and the program's value lies between them (one
+of them, by the subgradient policy, or in between when several kinks meet at p), the entry is "at a
+kink: not compared" and listed in the report with both slopes; any other disagreement is reported
+as before.
 A wrong gradient is therefore still found: away from kinks its entries disagree with both slopes,
 and at a kink a value outside both is wrong.
 
@@ -77,8 +79,8 @@ def _entry(name: str, index) -> str:
 @dataclass
 class Kink:
     """An entry whose central difference crosses a kink: not compared. ``left`` and ``right`` are
-    the one-sided differences (L(p) − L(p − h)) / h and (L(p + h) − L(p)) / h; the program's value
-    ``analytic`` lies between them (a subgradient)."""
+    the one-sided slopes at p from the left and from the right (second-order one-sided differences
+    of step ``step``); the program's value ``analytic`` lies between them (a subgradient)."""
     index: tuple | None
     analytic: float
     left: float
@@ -238,15 +240,16 @@ def _rel(a: float, n: float) -> float:
 def _compare_entry(L, L0, shape, i, a, h, eps, tol):
     """(relative error, central difference, the step it was taken at, kink) for entry ``i`` of a
     parameter whose program gradient there is ``a``; ``kink`` is None, or (left, right): the
-    one-sided differences, when the entry is at a kink and not compared (see the module docstring)."""
-    def differences(s):
+    one-sided slopes, when the entry is at a kink and not compared (see the module docstring)."""
+    def at(s):
         e = np.zeros(int(np.prod(shape, dtype=int)))
         e[i] = s
-        e = e.reshape(shape)
-        up, down = L(e), L(-e)
-        return (up - down) / (2 * s), (L0 - down) / s, (up - L0) / s
+        return L(e.reshape(shape))
 
-    n, left, right = differences(h)
+    def central(s):
+        return (at(s) - at(-s)) / (2 * s)
+
+    n = central(h)
     rel = _rel(a, n)
     if rel < tol:
         return rel, n, h, None
@@ -256,14 +259,23 @@ def _compare_entry(L, L0, shape, i, a, h, eps, tol):
     roundoff = eps * max(abs(L0), 1e-300)
     while s > h * 1e-3 and roundoff / (s / 10) < 0.1 * tol * size:
         s /= 10
-        n_s, left, right = differences(s)
+        n_s = central(s)
         if _rel(a, n_s) < tol:
             return _rel(a, n_s), n_s, s, None
-    # Still apart at the smallest step: a kink at p if the one-sided slopes differ and the program's
-    # value is one of them or between them (a subgradient); anything else is a wrong gradient.
-    slack = tol * max(abs(left), abs(right), abs(a)) + 2 * roundoff / s
-    if abs(left - right) > slack and min(left, right) - slack <= a <= max(left, right) + slack:
-        return rel, n, s, (left, right)
+    # Still apart at the smallest step. The one-sided slopes from each side, to first order (points
+    # p, p ± s) and to second (p, p ± s, p ± 2s: exact for a quadratic, so that on a smooth loss the
+    # two sides agree to O(s²) even where s must be large, as in float32). A kink shows as sides that
+    # stay apart at second order as much as at first (a jump, not a curvature); the program's value
+    # must then be one side's slope or between them (a subgradient). Anything else is wrong.
+    up, down, up2, down2 = at(s), at(-s), at(2 * s), at(-2 * s)
+    left1, right1 = (L0 - down) / s, (up - L0) / s
+    left, right = (3 * L0 - 4 * down + down2) / (2 * s), (-3 * L0 + 4 * up - up2) / (2 * s)
+    jump = abs(left - right)
+    noise = tol * max(abs(left), abs(right), abs(a)) + 8 * roundoff / s
+    if jump > noise and jump > 0.5 * abs(left1 - right1):
+        slack = noise + 0.1 * jump
+        if min(left, right) - slack <= a <= max(left, right) + slack:
+            return rel, n, s, (left, right)
     return rel, n, h, None
 
 

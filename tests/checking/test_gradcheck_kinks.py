@@ -155,3 +155,26 @@ def test_taylor_order_is_not_one_for_a_right_relu_network():
     assert r, str(r)
     for p in r.params.values():
         assert p.taylor_order == pytest.approx(2.0, abs=0.3), str(r)
+
+
+def test_a_float32_network_without_a_twin_at_a_kink():
+    """The Triton target under TRITON_INTERPRET=1 has no float64 twin: its losses are differenced in
+    float32, at steps of 1e-2. First-order one-sided slopes then differ by curvature (h·L'') as much
+    as the program's value does, and b1[1, 0] on the kink read 'wrong' (program −0.605, central
+    difference −0.463). Stood in here by the NumPy float32 program without its twin."""
+    prog = _relu_net("float32")
+
+    class NoTwin:                      # as the Triton Program: float32, no in_float64
+        dtype = np.dtype(np.float32)
+
+        def loss(self, values, b):
+            return prog.loss(values, b)
+
+        def grad(self, values, b):
+            return prog.grad(values, b)
+
+    v, batch = _at_kink(0.0)
+    r = sg.gradcheck(NoTwin(), v, batch)
+    b1 = r.params["b1"]
+    assert (1, 0) in [k.index for k in b1.kinks], str(r)
+    assert b1.band != "wrong" and r.params["W1"].band != "wrong", str(r)
