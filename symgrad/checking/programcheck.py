@@ -30,6 +30,13 @@ as before.
 A wrong gradient is therefore still found: away from kinks its entries disagree with both slopes,
 and at a kink a value outside both is wrong.
 
+Round-off. Each evaluation of the loss is off by about ε·|L|, so a central difference of step h is
+good to about ε·|L|/h absolute: for a float32 program without a float64 twin (Triton) at h = 1e-2,
+about 1e-5, which is a relative error of 1e-4 for an entry of 0.02. An entry whose program value and
+central difference are closer than 4·ε·|L|/h is not counted as an error (the report says how many,
+and their largest relative error); the smaller steps above are tried only while their round-off
+stays below the difference being resolved.
+
 Dropout: a program's ``.grad`` draws fresh masks and its ``.loss`` runs with dropout off, so the two
 describe different functions. When the program says it has dropout (``program.has_dropout``, as
 `sg.compile`'s Program does) every ``.grad`` and ``.loss`` call is made with ``dropout_seed=seed``:
@@ -55,7 +62,7 @@ from ..core.values import key_name, lookup
 from ..errors import SymgradError
 from .arguments import check_gradcheck_arguments
 
-NOT_COMPARED = "not compared: every entry checked is at a kink"
+NOT_COMPARED = "not compared: every entry checked is at a kink (or within round-off)"
 
 BANDS = [(1e-7, "fine"),
          (1e-4, "acceptable if the loss has kinks (relu, max, |x|), suspicious otherwise"),
@@ -213,22 +220,29 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
         if p.size > max_entries:
             flat = rng.choice(p.size, max_entries, replace=False)
         best = (-1.0, None, 0.0, 0.0, h)
-        kinks = []
+        kinks, roundoff = [], []        # entries at a kink; entries apart by less than round-off
         for i in flat:
             idx = tuple(int(j) for j in np.unravel_index(int(i), p.shape)) if p.shape else None
             a = float(g.reshape(-1)[i])
-            rel, n, at, kink = _compare_entry(L, L0, p.shape, int(i), a, h, eps, tol)
+            rel, n, at, kink, noisy = _compare_entry(L, L0, p.shape, int(i), a, h, eps, tol)
             if kink is not None:
                 kinks.append(Kink(idx, a, *kink, at))
+            elif noisy:
+                roundoff.append(rel)
             elif rel > best[0]:
                 best = (rel, idx, a, n, at)
         rel, idx, a, n, at = best
-        if rel < 0:                     # every entry checked is at a kink
-            res.params[name] = ParamReport(name, 0.0, None, kinks[0].analytic, np.nan, h, order,
-                                           NOT_COMPARED, low, kinks, 0)
+        note = low
+        if roundoff:
+            note = (f"{len(roundoff)} entr{'y' if len(roundoff) == 1 else 'ies'} (relative error up to "
+                    f"{max(roundoff):.2g}) differ by less than the round-off of their central difference "
+                    f"(4·ε·|L|/h): not counted" + (f". {low}" if low else ""))
+        if rel < 0:                     # every entry checked is at a kink or within round-off
+            res.params[name] = ParamReport(name, 0.0, None, kinks[0].analytic if kinks else 0.0, np.nan,
+                                           h, order, NOT_COMPARED, note, kinks, 0)
         else:
-            res.params[name] = ParamReport(name, rel, idx, a, n, at, order, band(rel), low, kinks,
-                                           len(flat) - len(kinks))
+            res.params[name] = ParamReport(name, rel, idx, a, n, at, order, band(rel), note, kinks,
+                                           len(flat) - len(kinks) - len(roundoff))
     return res
 
 
@@ -238,9 +252,12 @@ def _rel(a: float, n: float) -> float:
 
 
 def _compare_entry(L, L0, shape, i, a, h, eps, tol):
-    """(relative error, central difference, the step it was taken at, kink) for entry ``i`` of a
-    parameter whose program gradient there is ``a``; ``kink`` is None, or (left, right): the
-    one-sided slopes, when the entry is at a kink and not compared (see the module docstring)."""
+    """(relative error, central difference, the step it was taken at, kink, within round-off) for
+    entry ``i`` of a parameter whose program gradient there is ``a``. ``kink`` is None, or (left,
+    right): the one-sided slopes, when the entry is at a kink and not compared; ``within round-off``
+    is True when the difference |a − n| is below the round-off of the central difference itself
+    (4·ε·|L|/h: a float32 loss differenced at h = 1e-2 is good to about 1e-5 absolute). See the
+    module docstring."""
     def at(s):
         e = np.zeros(int(np.prod(shape, dtype=int)))
         e[i] = s
@@ -249,34 +266,40 @@ def _compare_entry(L, L0, shape, i, a, h, eps, tol):
     def central(s):
         return (at(s) - at(-s)) / (2 * s)
 
+    roundoff = eps * max(abs(L0), 1e-300)        # of one evaluation of the loss
+
+    def verdict(n_s, s):
+        rel_s = _rel(a, n_s)
+        if rel_s < tol:
+            return rel_s, n_s, s, None, False
+        if abs(a - n_s) <= 4 * roundoff / s:
+            return rel_s, n_s, s, None, True
+        return None
+
     n = central(h)
-    rel = _rel(a, n)
-    if rel < tol:
-        return rel, n, h, None
-    # A kink near p (not at it): smaller steps step past it, while round-off (ε·|L|/s) stays well
-    # below the difference being resolved.
-    s, size = h, max(abs(a), abs(n), 1e-300)
-    roundoff = eps * max(abs(L0), 1e-300)
-    while s > h * 1e-3 and roundoff / (s / 10) < 0.1 * tol * size:
+    done = verdict(n, h)
+    if done:
+        return done
+    # A kink near p (not at it): smaller steps step past it, while their round-off stays below
+    # the difference to be resolved.
+    s = h
+    while s > h * 1e-3 and 4 * roundoff / (s / 10) < 0.5 * abs(a - n):
         s /= 10
-        n_s = central(s)
-        if _rel(a, n_s) < tol:
-            return _rel(a, n_s), n_s, s, None
-    # Still apart at the smallest step. The one-sided slopes from each side, to first order (points
-    # p, p ± s) and to second (p, p ± s, p ± 2s: exact for a quadratic, so that on a smooth loss the
-    # two sides agree to O(s²) even where s must be large, as in float32). A kink shows as sides that
-    # stay apart at second order as much as at first (a jump, not a curvature); the program's value
-    # must then be one side's slope or between them (a subgradient). Anything else is wrong.
+        done = verdict(central(s), s)
+        if done:
+            return done
+    # Still apart at the smallest step. The one-sided slopes from each side, to second order (p,
+    # p ± s, p ± 2s: exact for a quadratic, so that on a smooth loss the two sides agree to O(s²)
+    # even where s must be large, as in float32). At a kink they differ by a jump, and the
+    # program's value is one side's slope (the side p is on, or by the subgradient policy when p
+    # is on the kink) or between them. Anything else is a wrong gradient.
     up, down, up2, down2 = at(s), at(-s), at(2 * s), at(-2 * s)
-    left1, right1 = (L0 - down) / s, (up - L0) / s
     left, right = (3 * L0 - 4 * down + down2) / (2 * s), (-3 * L0 + 4 * up - up2) / (2 * s)
     jump = abs(left - right)
     noise = tol * max(abs(left), abs(right), abs(a)) + 8 * roundoff / s
-    if jump > noise and jump > 0.5 * abs(left1 - right1):
-        slack = noise + 0.1 * jump
-        if min(left, right) - slack <= a <= max(left, right) + slack:
-            return rel, n, s, (left, right)
-    return rel, n, h, None
+    if jump > noise and min(left, right) - noise - 0.1 * jump <= a <= max(left, right) + noise + 0.1 * jump:
+        return _rel(a, n), n, s, (left, right), False
+    return _rel(a, n), n, h, None, False
 
 
 def _no_gradient(name, why) -> ParamReport:
