@@ -91,8 +91,10 @@ class Optimizer:
     initial = {}               # slot -> initial value (default 0)
 
     def __new__(cls, *args, **kwargs):
-        # a misspelled hyperparameter (Adam(beta=0.9)) names the closest one, not a bare TypeError
-        check_keywords(cls.__name__, kwargs, [f.name for f in fields(cls)])
+        # a misspelled hyperparameter (Adam(beta=0.9)) names the closest one, not a bare TypeError;
+        # only for a dataclass's own __init__ (a subclass written with its own __init__ is left alone)
+        if "__dataclass_fields__" in cls.__dict__ and "__init__" in cls.__dict__:
+            check_keywords(cls.__name__, kwargs, [f.name for f in fields(cls)])
         return super().__new__(cls)
 
     def rules(self, p, g, state, t):  # pragma: no cover - abstract
