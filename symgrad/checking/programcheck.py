@@ -22,9 +22,9 @@ look wrong (torch.autograd.gradcheck's documentation warns of this, and leaves i
 an entry that disagrees is looked at again: first with smaller steps h/10, h/100, h/1000 (as long as
 round-off allows), which step past a kink that is near but not at p; then, if it still disagrees, by
 its one-sided slopes from the left and from the right (second-order one-sided differences over
-p, p ± h, p ± 2h, which agree to O(h²) on a smooth loss). When these two differ as a jump does (as
-much at second order as at first, not by curvature) and the program's value lies between them (one
-of them, by the subgradient policy, or in between when several kinks meet at p), the entry is "at a
+p, p ± h, p ± 2h, which agree to O(h²) on a smooth loss). When these two differ by more than the
+tolerance and round-off (a jump in the slope) and the program's value lies between them (one of
+them, by the subgradient policy, or in between when several kinks meet at p), the entry is "at a
 kink: not compared" and listed in the report with both slopes; any other disagreement is reported
 as before.
 A wrong gradient is therefore still found: away from kinks its entries disagree with both slopes,
