@@ -19,7 +19,10 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse      # noqa: E402
+import ast           # noqa: E402
+import collections   # noqa: E402
 import datetime      # noqa: E402
+import re            # noqa: E402
 import platform      # noqa: E402
 import statistics    # noqa: E402
 import sys           # noqa: E402
@@ -203,7 +206,49 @@ def resnet18_loss(width=64, hw=8):
     return sg.cross_entropy(logits, y), params
 
 
-def run(rounds: int):
+def profile(prog, values: dict, batch: dict, steps: int = 50) -> None:
+    """Time each top-level statement of the generated ``step`` (its source recompiled with a clock
+    around every statement) over ``steps`` steps, each statement's fastest (the least disturbed by
+    other processes); print the time per primitive (the statement's ``# vN = op[...]`` header
+    comment in the source: a convolution, a window copy, a fold, ...) and the slowest statements."""
+    lines = prog.source.splitlines()
+    tree = ast.parse(prog.source)
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "step")
+    body, texts, heads = [], [], []
+    head = "entry"
+    for i, st in enumerate(fn.body):
+        for ln in lines[(fn.body[i - 1].end_lineno if i else fn.lineno):st.lineno - 1]:
+            m = re.match(r"\s*# (v\d+) = (\w+)", ln)
+            if m:
+                head = f"{m.group(2)} ({m.group(1)})"
+        texts.append(ast.unparse(st))
+        heads.append(head)
+        body += ast.parse("_t0 = _clock()").body + [st] + ast.parse(f"_spent[{i}].append(_clock() - _t0)").body
+    fn.body = body
+    spent = collections.defaultdict(list)
+    ns = {"_clock": time.perf_counter, "_spent": spent}
+    exec(compile(ast.fix_missing_locations(tree), "<generated step, timed>", "exec"), ns)
+    args = [values[p].copy() for p in values]
+    xs = [batch["x"], batch["y"]]
+    for _ in range(3):
+        ns["step"](args, [], 1, xs)
+    spent.clear()
+    for _ in range(steps):
+        ns["step"](args, [], 1, xs)
+    spent = {i: min(ts) for i, ts in spent.items()}
+    by_head = collections.defaultdict(float)
+    for i, t in spent.items():
+        by_head[heads[i]] += t * 1e3
+    total = sum(by_head.values())
+    print(f"generated step, statement by statement: {total:.2f} ms")
+    for h, t in sorted(by_head.items(), key=lambda kv: -kv[1]):
+        print(f"  {t:6.3f} ms  {h}")
+    print("slowest statements:")
+    for i, t in sorted(spent.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {t * 1e3:6.3f} ms  {texts[i][:120]!r}")
+
+
+def run(rounds: int, want_profile: bool = False):
     logits, loss, params, inputs = lenet()
     prog = sg.compile(loss, params=params, inputs=inputs, optimizer=SGD(lr=LR), dtype="float32")
     rng = np.random.default_rng(0)
@@ -213,6 +258,9 @@ def run(rounds: int):
     gv = {k: v.copy() for k, v in values.items()}
     gstate = {"state": prog.init_state(gv)}
     batch = {"x": x, "y": y}
+    if want_profile:
+        profile(prog, {p.name: values[p.name] for p in params}, batch)
+        return None
 
     def generated():
         prog.step(gv, gstate["state"], batch)
@@ -231,8 +279,13 @@ def run(rounds: int):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--profile", action="store_true",
+                    help="instead: time the generated step statement by statement, per primitive")
     args = ap.parse_args(argv)
     import torch
+    if args.profile:
+        run(args.rounds, want_profile=True)
+        return
     med, ratio, t_grad, n_params = run(args.rounds)
     print(f"{datetime.date.today()}, {platform.machine()}, numpy {np.__version__}, torch {torch.__version__}, "
           f"one thread each; digits CNN, batch {B}, float32, SGD step")

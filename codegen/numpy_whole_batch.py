@@ -100,7 +100,8 @@ class WholeBatchScheduler(Scheduler):
 
     # -- references -----------------------------------------------------------------------------
     def _context(self, name: str, e, reads: set) -> Context:
-        return Context(name, [_atom(self.view(u.id, reads)) for u in e.inputs], self.shape_code, self.dim_code)
+        return Context(name, [_atom(self.view(u.id, reads)) for u in e.inputs], self.shape_code, self.dim_code,
+                       lambda var: self.g.producer.get(var.id), self._built)
 
     def view(self, v: int, reads: set) -> str:
         e = self.g.producer[v]
@@ -230,6 +231,7 @@ class WholeBatchScheduler(Scheduler):
 
     def _emit(self, keep, grads, fused, last) -> list:
         self._grad_buffers = set()          # each pass of `schedule` hands the buffers out afresh
+        self._built: dict = {}              # and the buffers the forms leave for later statements
         self._leaf_of: dict = {}
         return super()._emit(keep, grads, fused, last)
 

@@ -146,8 +146,43 @@ def _conv_im2col(c, e) -> list:
     ck = c.dim(C * _prod(K))
     lines.append(f"{n} = ({cols}.reshape((-1, {ck})) @ {c.args[1]}.reshape(({c.dim(F)}, {ck})).T)"
                  f".reshape({c.shape((NB,) + tuple(O) + (F,))}).transpose({back})")
-    lines.append(f"del {cols}{drop}")
+    if drop:
+        lines.append(f"del {drop[2:]}")
+    # the buffer is left to `codegen.lifetimes` (deleted after its last use): the weight gradient
+    # of this convolution reads it again (`_weight_gradient`)
+    c.built[_cols_key(e.inputs[0].id, stride, pads, rd, K, O)] = cols
     return lines
+
+
+def _cols_key(x: int, stride, pads, rdil, K, O) -> tuple:
+    """What an im2col buffer holds: cols[n, *o, c, *k] = x[n, c, o·stride + k·rdil − lo] (zero
+    outside x), for o < O and k < K."""
+    return ("cols", x, tuple(stride), tuple(lo for lo, _ in pads), tuple(rdil), tuple(K), tuple(O))
+
+
+def _weight_gradient(c, e) -> list | None:
+    # The weight gradient of a convolution y = conv(x, w) (`symgrad.core.conv_rules`) is the
+    # convolution conv(xᵀ, δᵀ, stride=rdil, rdil=stride) (batch and channel axes swapped), whose
+    # output position is the forward's kernel offset and whose kernel offset is the forward's
+    # output position: ∂w[f, c, k] = Σ_{n, o} x[n, c, o·stride + k·rdil − lo] δ[n, f, o] = Σ_{n, o}
+    # cols[n, o, c, k] δ[n, f, o], the forward's im2col buffer, already built: one GEMM
+    # δ (F, N·O) @ cols (N·O, C·K), no copy of x. None when no such buffer was built before.
+    xt, dt = e.inputs
+    stride, pads, ld, rd = e.params
+    nd = len(stride)
+    swap = (1, 0) + tuple(range(2, 2 + nd))
+    px = c.producer(xt)
+    if px is None or px.prim.name != "permute" or tuple(px.params[0]) != swap or any(d != 1 for d in ld):
+        return None
+    K_f = [int(o) for o in e.out.shape[2:]]         # the forward's kernel: this output's size
+    O_f = [int(k) for k in dt.shape[2:]]            # the forward's output: this kernel's size
+    cols = c.built.get(_cols_key(px.inputs[0].id, rd, pads, stride, K_f, O_f))
+    if cols is None:
+        return None
+    C, F = e.out.shape[0], dt.shape[0]
+    ck = c.dim(sp.sympify(C) * _prod(K_f))
+    return [f"{c.name} = ({c.args[1]}.reshape(({c.dim(F)}, -1)) @ {cols}.reshape((-1, {ck})))"
+            f".reshape({c.shape((F, C) + tuple(K_f))}).transpose({swap})"]
 
 
 def _prod(v) -> int:
@@ -164,7 +199,7 @@ def _conv(c, e) -> list:
     x, w = e.inputs
     nd = len(stride)
     if all(d == 1 for d in ld):
-        return _conv_im2col(c, e)
+        return _weight_gradient(c, e) or _conv_im2col(c, e)
     lines, xp = _padded(c, f"{c.name}_in", c.args[0], x.shape, pads, ld)
     K = tuple(int(k) for k in w.shape[2:])
     win = _windows_code(xp, 2, K, stride, rd)

@@ -29,7 +29,7 @@ a view of its operand, printed where it is used rather than as a statement of it
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 
@@ -37,11 +37,16 @@ from typing import Callable
 class Context:
     """What a form prints with: ``name`` (the statement's target), ``args`` (each operand's code, a
     name or a parenthesized expression), ``shape(dims)`` (a shape as code, symbolic sizes bound to
-    generated names), ``dim(d)`` (one size as code)."""
+    generated names), ``dim(d)`` (one size as code); ``producer(var)`` (the equation that makes a
+    var, None outside a scheduler) and ``built`` (a dict the forms of one function share: what an
+    earlier statement left under a name that a later one may read, as the convolution's im2col
+    buffer that its weight gradient reads again)."""
     name: str
     args: list
     shape: Callable
     dim: Callable
+    producer: Callable = lambda var: None
+    built: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
