@@ -96,10 +96,12 @@ def _offsets(size: int, k: int, out: int, lo: int, stride: int, dil: int) -> lis
 
 
 def _conv_im2col(c, e) -> list:
-    # im2col without padding the input: cols[n, *o, c, *k] = x[n, c, o·stride + k·dil − lo] where that
+    # im2col without padding the input: cols[n, *o, *k, c] = x[n, c, o·stride + k·dil − lo] where that
     # is inside x (zero where it falls in the padding), one strided slice copy per kernel offset (the
-    # o that reach x listed per axis); then one GEMM over (C, *K). Cheaper than numpy.pad plus a copy
-    # of the 2·nd-dimensional window view.
+    # o that reach x listed per axis); then one GEMM over (*K, C). Cheaper than numpy.pad plus a copy
+    # of the 2·nd-dimensional window view. The channels are the last axis of cols, and the result
+    # (N, *O, F) of the GEMM is seen through a transposed view in the declared order (N, F, *O):
+    # channel-last in memory, as every (N, C, *S) array this module makes (see `_channel_last`).
     stride, pads, _, rd = e.params
     x, w = e.inputs
     nd = len(stride)
@@ -122,29 +124,30 @@ def _conv_im2col(c, e) -> list:
     body = "    " * nd
     to_last = (0,) + tuple(range(2, 2 + nd)) + (1,)                # (N, C, *O) → (N, *O, C)
     back = (0, nd + 1) + tuple(range(1, nd + 1))                    # (N, *O, F) → (N, F, *O)
+    w_last = (0,) + tuple(range(2, 2 + nd)) + (1,)                  # (F, C, *K) → (F, *K, C)
     drop = f", {xs}" if xs != c.args[0] else ""
     if C.is_Integer and F.is_Integer and int(C) >= 2 * int(F):
         # GEMM first where the output has at most half the input's channels (the input gradient of
-        # a widening conv: cs231n's dcols = Wᵀ·δ, then col2im): t[n, *i, f, *k] = Σ_c x[n, c, *i]
-        # w[f, c, *k], then out[n, *o, f] = Σ_k t[n, o·stride + k·dil − lo, f, k], one strided
+        # a widening conv: cs231n's dcols = Wᵀ·δ, then col2im): t[n, *i, *k, f] = Σ_c x[n, c, *i]
+        # w[f, c, *k], then out[n, *o, f] = Σ_k t[n, o·stride + k·dil − lo, k, f], one strided
         # slice-add per kernel offset; these adds move F·K numbers per position, the im2col's
         # copies C·K
-        w_ck = f"{c.args[1]}.transpose({(1, 0) + tuple(range(2, 2 + nd))}).reshape(({C}, -1))"
-        lines.append(f"{n}_t = ({xs}.transpose({to_last}).reshape((-1, {C})) @ {w_ck})"
-                     f".reshape({c.shape((NB,) + tuple(S) + (F,) + tuple(K))})")
+        w_ckf = f"{c.args[1]}.transpose({tuple(range(1, 2 + nd)) + (0,)}).reshape(({C}, -1))"
+        lines.append(f"{n}_t = ({xs}.transpose({to_last}).reshape((-1, {C})) @ {w_ckf})"
+                     f".reshape({c.shape((NB,) + tuple(S) + tuple(K) + (F,))})")
         lines.append(f"{n} = numpy.zeros({c.shape((NB,) + tuple(O) + (F,))}, dtype=DTYPE)")
         lines += heads
-        lines.append(body + f"{n}[:, {', '.join(os_)}, :] += {n}_t[:, {', '.join(is_)}, :, {', '.join(ks)}]")
+        lines.append(body + f"{n}[:, {', '.join(os_)}, :] += {n}_t[:, {', '.join(is_)}, {', '.join(ks)}, :]")
         lines.append(f"{n} = {n}.transpose({back})")
         lines.append(f"del {n}_t{drop}")
         return lines
     cols = f"{n}_cols"
-    lines.append(f"{cols} = numpy.zeros({c.shape((NB,) + tuple(O) + (C,) + tuple(K))}, dtype=DTYPE)")
+    lines.append(f"{cols} = numpy.zeros({c.shape((NB,) + tuple(O) + tuple(K) + (C,))}, dtype=DTYPE)")
     lines += heads
-    lines.append(body + f"{cols}[:, {', '.join(os_)}, :, {', '.join(ks)}] = "
+    lines.append(body + f"{cols}[:, {', '.join(os_)}, {', '.join(ks)}, :] = "
                  f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
-    ck = c.dim(C * _prod(K))
-    lines.append(f"{n} = ({cols}.reshape((-1, {ck})) @ {c.args[1]}.reshape(({c.dim(F)}, {ck})).T)"
+    kc = c.dim(C * _prod(K))
+    lines.append(f"{n} = ({cols}.reshape((-1, {kc})) @ {c.args[1]}.transpose({w_last}).reshape(({c.dim(F)}, {kc})).T)"
                  f".reshape({c.shape((NB,) + tuple(O) + (F,))}).transpose({back})")
     if drop:
         lines.append(f"del {drop[2:]}")
@@ -155,7 +158,7 @@ def _conv_im2col(c, e) -> list:
 
 
 def _cols_key(x: int, stride, pads, rdil, K, O) -> tuple:
-    """What an im2col buffer holds: cols[n, *o, c, *k] = x[n, c, o·stride + k·rdil − lo] (zero
+    """What an im2col buffer holds: cols[n, *o, *k, c] = x[n, c, o·stride + k·rdil − lo] (zero
     outside x), for o < O and k < K."""
     return ("cols", x, tuple(stride), tuple(lo for lo, _ in pads), tuple(rdil), tuple(K), tuple(O))
 
@@ -165,8 +168,9 @@ def _weight_gradient(c, e) -> list | None:
     # convolution conv(xᵀ, δᵀ, stride=rdil, rdil=stride) (batch and channel axes swapped), whose
     # output position is the forward's kernel offset and whose kernel offset is the forward's
     # output position: ∂w[f, c, k] = Σ_{n, o} x[n, c, o·stride + k·rdil − lo] δ[n, f, o] = Σ_{n, o}
-    # cols[n, o, c, k] δ[n, f, o], the forward's im2col buffer, already built: one GEMM
-    # δ (F, N·O) @ cols (N·O, C·K), no copy of x. None when no such buffer was built before.
+    # cols[n, o, k, c] δ[n, f, o], the forward's im2col buffer, already built: one GEMM
+    # colsᵀ (K·C, N·O) @ δ (N·O, F), no copy of x (and none of δ, channel-last in memory). None
+    # when no such buffer was built before.
     xt, dt = e.inputs
     stride, pads, ld, rd = e.params
     nd = len(stride)
@@ -180,9 +184,12 @@ def _weight_gradient(c, e) -> list | None:
     if cols is None:
         return None
     C, F = e.out.shape[0], dt.shape[0]
-    ck = c.dim(sp.sympify(C) * _prod(K_f))
-    return [f"{c.name} = ({c.args[1]}.reshape(({c.dim(F)}, -1)) @ {cols}.reshape((-1, {ck})))"
-            f".reshape({c.shape((F, C) + tuple(K_f))}).transpose({swap})"]
+    kc = c.dim(sp.sympify(C) * _prod(K_f))
+    d_last = tuple(range(1, 2 + nd)) + (0,)         # δᵀ (F, N, *O) → (N, *O, F)
+    k_c_f = tuple(range(nd + 2))                    # (*K, C, F) → (C, F, *K)
+    back = (nd, nd + 1) + k_c_f[:nd]
+    return [f"{c.name} = ({cols}.reshape((-1, {kc})).T @ {c.args[1]}.transpose({d_last}).reshape((-1, {c.dim(F)})))"
+            f".reshape({c.shape(tuple(K_f) + (C, F))}).transpose({back})"]
 
 
 def _prod(v) -> int:
@@ -212,13 +219,26 @@ def _conv(c, e) -> list:
     return lines
 
 
+def _channel_last(nlead: int, nd: int) -> tuple:
+    """The memory order of an (N, C, *S) array this module makes, as axes of the declared order:
+    (N, *S, C), the channels last (nlead = 2; other layouts keep their order). NumPy's elementwise
+    functions keep the memory order of their operands, so a convolution's output (the GEMM's (N, *O,
+    F)), its bias, relu and relu mask, the pooling windows, fold and the gradients stay channel-last
+    alike: an elementwise statement over two arrays of different memory orders runs several times
+    slower, and the slice copies of the im2col and fold move C contiguous numbers at a time."""
+    if nlead != 2:
+        return tuple(range(nlead + nd))
+    return (0,) + tuple(range(2, 2 + nd)) + (1,)
+
+
 def _windows(c, e) -> str:
     # every window, copied once: max pooling reads it twice (the max, and the arg-max in the
     # backward), each through a reshape that would copy a strided view again. The copy keeps the
-    # kernel axes outermost in memory (*K, N, C, *O) and is seen through a transposed view in the
+    # kernel axes outermost in memory (*K, N, *O, C) and is seen through a transposed view in the
     # declared order (N, C, *O, *K): merging the kernel axes by a reshape stays a view, and the max
     # over them is an elementwise maximum of prod(K) contiguous slabs, not a reduction over rows of
-    # prod(K) entries each (several times slower in NumPy)
+    # prod(K) entries each (several times slower in NumPy); within a slab the channels are last
+    # (`_channel_last`), as in the convolution's output it is read from
     kernel, stride, pads, dil, fill = e.params
     nd = len(kernel)
     nlead = len(e.inputs[0].shape) - nd
@@ -227,8 +247,8 @@ def _windows(c, e) -> str:
         widths = tuple([(0, 0)] * nlead + [tuple(p) for p in pads])
         x = f"numpy.pad({x}, {widths}, constant_values={_fill(fill)})"
     rank = nlead + 2 * nd
-    k_first = tuple(range(rank - nd, rank)) + tuple(range(rank - nd))
-    back = tuple(range(nd, rank)) + tuple(range(nd))
+    k_first = tuple(range(rank - nd, rank)) + _channel_last(nlead, nd)
+    back = tuple(k_first.index(i) for i in range(rank))
     return f"numpy.ascontiguousarray({_windows_code(x, nlead, kernel, stride, dil)}.transpose({k_first})).transpose({back})"
 
 
@@ -248,7 +268,12 @@ def _fold(c, e) -> list:
     disjoint = all(dilated(int(k), d) <= s for k, d, s in zip(kernel, dil, stride))
     tiles = disjoint and all(d == 1 and s == int(k) and n * s == p
                              for k, d, s, n, p in zip(kernel, dil, stride, O, padded[nlead:]))
-    lines = [f"{c.name} = numpy.{'empty' if tiles else 'zeros'}({c.shape(padded)}, dtype=DTYPE)",
+    order = _channel_last(nlead, nd)            # allocated channel-last, seen in the declared order
+    back = tuple(order.index(i) for i in range(len(order)))
+    made = f"numpy.{'empty' if tiles else 'zeros'}({c.shape(tuple(padded[i] for i in order))}, dtype=DTYPE)"
+    if back != tuple(range(len(order))):
+        made += f".transpose({back})"
+    lines = [f"{c.name} = {made}",
              f"for {', '.join(ks)} in numpy.ndindex{tuple(int(k) for k in kernel)}:",
              f"    {c.name}[{lead}{at}] {'=' if disjoint else '+='} {c.args[0]}[..., {', '.join(ks)}]"]
     if any(lo or hi for lo, hi in pads):
