@@ -6,7 +6,7 @@ name; a backend or a later primitive (convolution, pooling) extends the table wi
     permute[axes]         a.transpose(axes)                         a view
     expand[shape]         numpy.broadcast_to(a, shape)              a view (dissolves into broadcasting)
     slice[items]          a[start:stop:step, ...]                   a view
-    rsum[axes]            a.sum(axes, keepdims=True)
+    rsum[axes]            a.sum(axes, keepdims=True)                (over axis 0 first, then the rest)
     rmax[axis]            a.max(axis, keepdims=True)
     argmax[axis]          a.argmax(axis)                            integers
     one_hot[n, axis]      (y[..., None] == arange(n)) as 0/1        along ``axis``
@@ -105,6 +105,16 @@ def _argmax(c: Context, e):
     return lines
 
 
+def _rsum(c: Context, e) -> str:
+    # over the leading axis and others of a 3-d array or more (a bias gradient Σ over (N, *S)):
+    # the leading axis first, a sum of N contiguous slabs, then the rest of the now N-times smaller
+    # array; NumPy's one reduction over (0, 2, 3) runs 3-6 times slower, whatever the memory order
+    axes = tuple(e.params[0])
+    if 0 in axes and len(axes) > 1 and len(e.inputs[0].shape) >= 3:
+        return f"{c.args[0]}.sum(0, keepdims=True).sum({tuple(a for a in axes if a != 0)}, keepdims=True)"
+    return f"{c.args[0]}.sum({axes}, keepdims=True)"
+
+
 def _reshape(c: Context, e) -> str:
     # a 0-d value may be a Python float (the seed ``scale``): numpy.reshape takes it as an array
     if tuple(e.inputs[0].shape) == ():
@@ -143,7 +153,7 @@ FORMS: dict[str, Form] = {
     "permute": Form(lambda c, e: f"{c.args[0]}.transpose({tuple(e.params[0])})", view=True),
     "expand": Form(lambda c, e: f"numpy.broadcast_to({c.args[0]}, {c.shape(e.params[0])})", view=True),
     "slice": Form(lambda c, e: f"{c.args[0]}[{_items(c, e.params[0])}]", view=True),
-    "rsum": Form(lambda c, e: f"{c.args[0]}.sum({tuple(e.params[0])}, keepdims=True)"),
+    "rsum": Form(_rsum),
     "rmax": Form(lambda c, e: f"{c.args[0]}.max({e.params[0]}, keepdims=True)"),
     "argmax": Form(_argmax),
     "one_hot": Form(_one_hot),
