@@ -33,6 +33,7 @@ deleted after its last use.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -43,7 +44,7 @@ from symgrad.core.ir import Graph
 
 from .printers.numpy_printer import NumpyPrinter, is_boolean
 from .printers.numpy_tensor import FORMS, Context
-from .schedule import Scheduler, Stmt, Value, _atom, _eqn_comment
+from .schedule import Block, Scheduler, Stmt, Value, _atom, _eqn_comment
 
 
 @dataclass(frozen=True)
@@ -344,9 +345,48 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     # the statements, then the loss, the gradients or the updates: arranged as the per-example
     # writer's (codegen.lifetimes: each update as soon as nothing reads the old parameter or a view
     # of it, each temporary deleted after its last use, a dropout mask too)
+    if kind == "step":
+        block = kept_buffers(block, sch._built.get("kept", ()), printer)
     body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)",
                        first=mask_units(lw, used, sch.shape_code))
     return L + [_INDENT + b if b else "" for b in body]
+
+
+KEPT = [
+    "# The training step's im2col and GEMM buffers never leave it: they are kept from one call to the",
+    "# next (one per name, made anew when the batch size changes), allocated once. Not for two steps",
+    "# at once (threads). loss, grad and forward allocate afresh.",
+    "WORKSPACE = {}",
+    "",
+    "",
+    "def kept(name, shape):",
+    '    """The step\'s buffer ``name`` of ``shape``: zeros the first time, then as the last step left it."""',
+    "    buf = WORKSPACE.get(name)",
+    "    if buf is None or buf.shape != shape:",
+    "        buf = WORKSPACE[name] = numpy.zeros(shape, dtype=DTYPE)",
+    "    return buf",
+]
+
+
+def kept_buffers(block: Block, names, printer: NumpyPrinter) -> Block:
+    """``block`` with each of ``names`` (``v = numpy.zeros(shape, dtype=DTYPE)``, or ``numpy.empty``:
+    a buffer the forms of `codegen.printers.numpy_conv` mark as never leaving the function) taken
+    from the module's WORKSPACE instead, kept between steps: a large array made afresh each step
+    costs page faults as much as the copies into it. The block itself is left as it is (grad shares
+    it)."""
+    if not names:
+        return block
+    made = re.compile(r"(\w+) = numpy\.(?:zeros|empty)\((.*), dtype=DTYPE\)")
+    stmts = []
+    for st in block.stmts:
+        code = []
+        for line in st.code:
+            m = made.fullmatch(line)
+            code.append(f"{m.group(1)} = kept('{m.group(1)}', {m.group(2)})" if m and m.group(1) in names else line)
+        stmts.append(Stmt(code, list(st.comment), set(st.reads), st.defines))
+    printer.HELPERS = dict(type(printer).HELPERS, kept=KEPT)
+    printer._helper("kept")
+    return Block(stmts, block.roots)
 
 
 def per_example(spec) -> bool:

@@ -133,8 +133,10 @@ def _conv_im2col(c, e) -> list:
         # slice-add per kernel offset; these adds move F·K numbers per position, the im2col's
         # copies C·K
         w_ckf = f"{c.args[1]}.transpose({tuple(range(1, 2 + nd)) + (0,)}).reshape(({C}, -1))"
-        lines.append(f"{n}_t = ({xs}.transpose({to_last}).reshape((-1, {C})) @ {w_ckf})"
-                     f".reshape({c.shape((NB,) + tuple(S) + tuple(K) + (F,))})")
+        lines.append(f"{n}_t = numpy.empty({c.shape((NB * _prod(S), _prod(K) * F))}, dtype=DTYPE)")
+        lines.append(f"numpy.matmul({xs}.transpose({to_last}).reshape((-1, {C})), {w_ckf}, out={n}_t)")
+        lines.append(f"{n}_t = {n}_t.reshape({c.shape((NB,) + tuple(S) + tuple(K) + (F,))})")
+        _keep(c, f"{n}_t")
         lines.append(f"{n} = numpy.zeros({c.shape((NB,) + tuple(O) + (F,))}, dtype=DTYPE)")
         lines += heads
         lines.append(body + f"{n}[:, {', '.join(os_)}, :] += {n}_t[:, {', '.join(is_)}, {', '.join(ks)}, :]")
@@ -143,6 +145,7 @@ def _conv_im2col(c, e) -> list:
         return lines
     cols = f"{n}_cols"
     lines.append(f"{cols} = numpy.zeros({c.shape((NB,) + tuple(O) + tuple(K) + (C,))}, dtype=DTYPE)")
+    _keep(c, cols)
     lines += heads
     lines.append(body + f"{cols}[:, {', '.join(os_)}, {', '.join(ks)}, :] = "
                  f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
@@ -155,6 +158,16 @@ def _conv_im2col(c, e) -> list:
     # of this convolution reads it again (`_weight_gradient`)
     c.built[_cols_key(e.inputs[0].id, stride, pads, rd, K, O)] = cols
     return lines
+
+
+def _keep(c, name: str) -> None:
+    """Note ``name`` (bound to ``numpy.zeros(…)`` or ``numpy.empty(…)``) as a buffer that never leaves
+    the function: the training step keeps it from one call to the next
+    (`codegen.numpy_whole_batch.kept_buffers`). An im2col buffer is all rewritten by each call but
+    its padding, which stays zero; a GEMM writes all of its output. A fresh buffer of this size each
+    step costs its page faults (the allocator hands large blocks back to the system), as much as
+    the copies into it."""
+    c.built.setdefault("kept", set()).add(name)
 
 
 def _cols_key(x: int, stride, pads, rdil, K, O) -> tuple:
