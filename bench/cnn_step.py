@@ -1,7 +1,7 @@
 """CPU training step of the digits CNN (issue 12): the generated NumPy step against PyTorch eager and a
 hand-written im2col NumPy step, in one process, on the same data.
 
-    PYTHONPATH=. python bench/cnn_step.py [--rounds 15]
+    PYTHONPATH=. python bench/cnn_step.py [--rounds 15] [--baseline DIR] [--profile]
 
 The network is `examples/train_cnn_digits.py`'s: conv 3×3 (1 → 16, padding 1) → relu → max pool 2 →
 conv 3×3 (16 → 32, padding 1) → relu → max pool 2 → dense 128 → 10, softmax cross-entropy with
@@ -10,6 +10,12 @@ Every library runs on one thread (BLAS included). Printed: the median time of a 
 ratios generated / other (medians of the per-round ratios: the methods take turns, so a busy
 machine slows them alike). Also timed: `sg.grad` of a ResNet-18-shaped network declared at the
 tensor level (the convolutions, batch norms and identity paths of its 8 basic blocks).
+
+``--baseline DIR`` adds two methods: the generated module's own ``step`` called directly (no
+`Program.step` around it), and the same for the module another checkout of symgrad (DIR, e.g. the
+main branch) generates for this network — compiled there in a subprocess, run here on the same data,
+in turns with the others; the ratio of the two is printed. ``--profile`` prints instead where the
+generated step's time goes, per primitive and per statement.
 """
 from __future__ import annotations
 
@@ -162,6 +168,10 @@ def time_steps(fns: dict, rounds: int, per_round: int):
             samples[k].append((time.perf_counter() - t0) / per_round)
     med = {k: statistics.median(v) for k, v in samples.items()}
     ratio = {k: statistics.median(g / o for g, o in zip(samples["generated"], v)) for k, v in samples.items()}
+    mod = [k for k in samples if k.startswith("baseline")]
+    if mod:
+        ratio["module / baseline"] = statistics.median(
+            a / b for a, b in zip(samples["generated, module step"], samples[mod[0]]))
     return med, ratio
 
 
@@ -248,7 +258,30 @@ def profile(prog, values: dict, batch: dict, steps: int = 50) -> None:
         print(f"  {t * 1e3:6.3f} ms  {texts[i][:120]!r}")
 
 
-def run(rounds: int, want_profile: bool = False):
+def module_source(checkout: str) -> str:
+    """The NumPy module the symgrad of another checkout generates for this network (SGD, float32),
+    compiled in a subprocess there."""
+    import subprocess
+    code = ("import sys; sys.path.insert(0, 'examples'); import symgrad as sg; "
+            "from symgrad.compiling.optim import SGD; from train_cnn_digits import lenet; "
+            "_, loss, params, inputs = lenet(); "
+            f"sys.stdout.write(sg.compile(loss, params=params, inputs=inputs, optimizer=SGD(lr={LR}), "
+            "dtype='float32').source)")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
+    return subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def module_step(source: str, values: dict, params, x, y):
+    """A step of a generated module called directly, on its own copy of the parameters."""
+    ns: dict = {}
+    exec(compile(source, "<generated module>", "exec"), ns)
+    args = [values[p.name].copy() for p in params]
+    xs = [x, y.astype(np.float32)]
+    return lambda: ns["step"](args, [], 1, xs)
+
+
+def run(rounds: int, want_profile: bool = False, baseline: str | None = None):
     logits, loss, params, inputs = lenet()
     prog = sg.compile(loss, params=params, inputs=inputs, optimizer=SGD(lr=LR), dtype="float32")
     rng = np.random.default_rng(0)
@@ -268,6 +301,9 @@ def run(rounds: int, want_profile: bool = False):
     hv = {k: v.copy() for k, v in values.items()}
     fns = {"generated": generated, "im2col (hand)": lambda: hand_step(hv, x, y),
            "torch eager": torch_step_fn(values, x, y.astype(np.int64))}
+    if baseline:
+        fns["generated, module step"] = module_step(prog.source, values, params, x, y)
+        fns[f"baseline {baseline}, module step"] = module_step(module_source(baseline), values, params, x, y)
     med, ratio = time_steps(fns, rounds, 5)
     t0, c0 = time.perf_counter(), time.process_time()
     rloss, rparams = resnet18_loss()
@@ -279,6 +315,7 @@ def run(rounds: int, want_profile: bool = False):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
     ap.add_argument("--profile", action="store_true",
                     help="instead: time the generated step statement by statement, per primitive")
     args = ap.parse_args(argv)
@@ -286,13 +323,15 @@ def main(argv=None):
     if args.profile:
         run(args.rounds, want_profile=True)
         return
-    med, ratio, t_grad, n_params = run(args.rounds)
+    med, ratio, t_grad, n_params = run(args.rounds, baseline=args.baseline)
     print(f"{datetime.date.today()}, {platform.machine()}, numpy {np.__version__}, torch {torch.__version__}, "
           f"one thread each; digits CNN, batch {B}, float32, SGD step")
     print("| method | ms / step | generated / method |")
     print("|---|---|---|")
     for k in med:
         print(f"| {k} | {med[k] * 1e3:.2f} | {ratio[k]:.2f} |")
+    if "module / baseline" in ratio:
+        print(f"module step of this checkout / of the baseline's: {ratio['module / baseline']:.2f}")
     print(f"sg.grad of a ResNet-18-shaped network ({n_params} parameter tensors): {t_grad[0]:.2f} s wall, "
           f"{t_grad[1]:.2f} s CPU")
 
