@@ -81,8 +81,11 @@ class WholeBatchScheduler(Scheduler):
         self.value = {v: TensorValue(False, val.shape, tuple(self.dim_code(d) for d in val.shape))
                       for v, val in self.value.items()}
         # an elementwise expression read through a view (a reshape of it, a slice) gets a name: the
-        # view may be read several times, and would recompute it each time
-        self.inline = {v for v in self.inline if not self._is_view(self.consumer[v])}
+        # view may be read several times, and would recompute it each time; one the pooling windows
+        # read too: NumPy makes its array anyway, and as a statement of its own it may be computed
+        # in the buffer of an operand that dies there (relu(z) in z's, `codegen.lifetimes`)
+        self.inline = {v for v in self.inline if not self._is_view(self.consumer[v])
+                       and self.consumer[v].prim.name != "windows"}
 
     def _is_view(self, e) -> bool:
         form = FORMS.get(e.prim.name)
