@@ -2,16 +2,22 @@
 `codegen.printers.numpy_tensor.FORMS` (registered there). No Python loop over positions:
 
     conv[stride, pads, ldil, rdil]   im2col without a pad: one clipped strided slice copy per kernel
-                                     offset, then one GEMM over (C, *K); GEMM first, then one slice-add
-                                     per offset, where the output has ≤ half the input's channels; an
-                                     input dilation (ldil ≠ 1): the dilated, padded input's windows as
-                                     a view (sliding_window_view), one numpy.tensordot
+                                     offset, then one GEMM over (*K, C); GEMM first, then one slice-add
+                                     per offset, where the output has ≤ half the input's channels; a
+                                     weight gradient (the conv of xᵀ with δᵀ): one GEMM over the
+                                     forward's im2col buffer, kept for it; an input dilation (ldil ≠ 1):
+                                     the dilated, padded input's windows as a view
+                                     (sliding_window_view), one numpy.tensordot
     flip[axes]                       numpy.flip(a, axes)                        a view
     windows[K, stride, pads, dil]    numpy.pad, sliding_window_view, strided, copied once, kernel axes
                                      outermost in memory (seen in the declared order)
     fold[shape, K, stride, pads]     zeros; one strided slice-add per kernel offset (k of them, each
                                      over every position at once; an assignment where windows do not
                                      overlap, into an empty array where they tile); the padding cut off
+
+The (N, C, *S) arrays these forms make are channel-last in memory, (N, *S, C), seen in the declared
+order through a transposed view (`_channel_last`); the im2col and GEMM-first buffers never leave the
+function, and the training step keeps them from one call to the next (`_keep`).
 
 >>> from codegen.printers.numpy_tensor import FORMS
 >>> sorted(k for k in FORMS if k in ("conv", "flip", "windows", "fold"))

@@ -133,7 +133,11 @@ def test_no_float64_temporary_in_a_float32_step(dtype):
             return f
 
     tree = ast.fix_missing_locations(Watch().visit(ast.parse(prog.source)))
-    ns = {"_seen": lambda n, a: seen.append((n, a.dtype)) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else None}
+
+    def watch(name, a):
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            seen.append((name, a.dtype))
+    ns = {"_seen": watch}
     exec(compile(tree, "<step, watched>", "exec"), ns)
     vals = [_values(params, lambda s: rng.standard_normal(s).astype(want))[p.name] for p in params]
     ns["step"](vals, [], 1, [rng.uniform(0, 1, (4, 1, 8, 8)).astype(want), rng.integers(0, 10, 4).astype(want)])
