@@ -134,18 +134,22 @@ def _conv_im2col(c, e) -> list:
     drop = f", {xs}" if xs != c.args[0] else ""
     if C.is_Integer and F.is_Integer and int(C) >= 2 * int(F):
         # GEMM first where the output has at most half the input's channels (the input gradient of
-        # a widening conv: cs231n's dcols = Wᵀ·δ, then col2im): t[n, *i, *k, f] = Σ_c x[n, c, *i]
-        # w[f, c, *k], then out[n, *o, f] = Σ_k t[n, o·stride + k·dil − lo, k, f], one strided
-        # slice-add per kernel offset; these adds move F·K numbers per position, the im2col's
-        # copies C·K
-        w_ckf = f"{c.args[1]}.transpose({tuple(range(1, 2 + nd)) + (0,)}).reshape(({C}, -1))"
-        lines.append(f"{n}_t = numpy.empty({c.shape((NB * _prod(S), _prod(K) * F))}, dtype=DTYPE)")
-        lines.append(f"numpy.matmul({xs}.transpose({to_last}).reshape((-1, {C})), {w_ckf}, out={n}_t)")
-        lines.append(f"{n}_t = {n}_t.reshape({c.shape((NB,) + tuple(S) + tuple(K) + (F,))})")
+        # a widening conv: cs231n's dcols = Wᵀ·δ, then col2im): t[k, n, *i, f] = Σ_c x[n, c, *i]
+        # w[f, c, k], one GEMM per kernel offset k (one numpy.matmul over the stack of them), then
+        # out[n, *o, f] = Σ_k t[k, n, o·stride + k·dil − lo, f], one strided slice-add per kernel
+        # offset; these adds move F·K numbers per position, the im2col's copies C·K. With the
+        # kernel offsets outermost in t, each add reads runs of (last spatial axis × F) contiguous
+        # numbers, not F alone: the adds run 3-4 times faster than out of one GEMM's (N, *S, *K, F),
+        # the stacked GEMMs about 1.5 times slower than that one (the digits CNN's 16 → 32 input
+        # gradient: 15 % faster in all)
+        w_kcf = f"{c.args[1]}.transpose({tuple(range(2, 2 + nd)) + (1, 0)}).reshape(({_prod(K)}, {C}, {F}))"
+        lines.append(f"{n}_t = numpy.empty({c.shape((_prod(K), NB * _prod(S), F))}, dtype=DTYPE)")
+        lines.append(f"numpy.matmul({xs}.transpose({to_last}).reshape((-1, {C})), {w_kcf}, out={n}_t)")
+        lines.append(f"{n}_t = {n}_t.reshape({c.shape(tuple(K) + (NB,) + tuple(S) + (F,))})")
         _keep(c, f"{n}_t")
         lines.append(f"{n} = numpy.zeros({c.shape((NB,) + tuple(O) + (F,))}, dtype=DTYPE)")
         lines += heads
-        lines.append(body + f"{n}[:, {', '.join(os_)}, :] += {n}_t[:, {', '.join(is_)}, {', '.join(ks)}, :]")
+        lines.append(body + f"{n}[:, {', '.join(os_)}, :] += {n}_t[{', '.join(ks)}, :, {', '.join(is_)}, :]")
         lines.append(f"{n} = {n}.transpose({back})")
         lines.append(f"del {n}_t{drop}")
         return lines
