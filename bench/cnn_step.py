@@ -172,6 +172,8 @@ def time_steps(fns: dict, rounds: int, per_round: int):
     if mod:
         ratio["module / baseline"] = statistics.median(
             a / b for a, b in zip(samples["generated, module step"], samples[mod[0]]))
+        ratio["baseline / torch"] = statistics.median(
+            a / b for a, b in zip(samples[mod[0]], samples["torch eager"]))
     return med, ratio
 
 
@@ -331,7 +333,8 @@ def main(argv=None):
     for k in med:
         print(f"| {k} | {med[k] * 1e3:.2f} | {ratio[k]:.2f} |")
     if "module / baseline" in ratio:
-        print(f"module step of this checkout / of the baseline's: {ratio['module / baseline']:.2f}")
+        print(f"module step of this checkout / of the baseline's: {ratio['module / baseline']:.2f}; "
+              f"the baseline's / torch eager: {ratio['baseline / torch']:.2f}")
     print(f"sg.grad of a ResNet-18-shaped network ({n_params} parameter tensors): {t_grad[0]:.2f} s wall, "
           f"{t_grad[1]:.2f} s CPU")
 
