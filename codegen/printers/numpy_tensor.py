@@ -2,7 +2,8 @@
 over entries). The whole-batch scheduler (`codegen.numpy_whole_batch`) looks a primitive up here by its
 name; a backend or a later primitive (convolution, pooling) extends the table with one entry.
 
-    reshape[shape]        a.reshape(shape)                          a view
+    reshape[shape]        a.reshape(shape)                          a view (a matrix un-flattened to
+                                                                    (N, C, *S): a channel-last copy)
     permute[axes]         a.transpose(axes)                         a view
     expand[shape]         numpy.broadcast_to(a, shape)              a view (dissolves into broadcasting)
     slice[items]          a[start:stop:step, ...]                   a view
@@ -117,9 +118,19 @@ def _rsum(c: Context, e) -> str:
 
 def _reshape(c: Context, e) -> str:
     # a 0-d value may be a Python float (the seed ``scale``): numpy.reshape takes it as an array
-    if tuple(e.inputs[0].shape) == ():
-        return f"numpy.reshape({c.args[0]}, {c.shape(e.params[0])})"
-    return f"{c.args[0]}.reshape({c.shape(e.params[0])})"
+    old, new = tuple(e.inputs[0].shape), tuple(e.params[0])
+    if old == ():
+        return f"numpy.reshape({c.args[0]}, {c.shape(new)})"
+    if len(old) == 2 and len(new) >= 4 and old[0] == new[0]:
+        # a matrix (N, D) un-flattened into (N, C, *S) (δ of a flatten, from a dense layer): copied
+        # channel-last, the memory order of the conv and pooling arrays it meets
+        # (`codegen.printers.numpy_conv._channel_last`): an elementwise statement over two orders
+        # runs several times slower than the copy
+        last = (0,) + tuple(range(2, len(new))) + (1,)
+        back = tuple(last.index(i) for i in range(len(new)))
+        return (f"numpy.ascontiguousarray({c.args[0]}.reshape({c.shape(new)}).transpose({last}))"
+                f".transpose({back})")
+    return f"{c.args[0]}.reshape({c.shape(new)})"
 
 
 def _pad(c: Context, e) -> list:
