@@ -1,7 +1,7 @@
 """CPU training step of the digits CNN (issue 12): the generated NumPy step against PyTorch eager and a
 hand-written im2col NumPy step, in one process, on the same data.
 
-    PYTHONPATH=. python bench/cnn_step.py [--rounds 15]
+    PYTHONPATH=. python bench/cnn_step.py [--rounds 15] [--baseline DIR] [--profile]
 
 The network is `examples/train_cnn_digits.py`'s: conv 3×3 (1 → 16, padding 1) → relu → max pool 2 →
 conv 3×3 (16 → 32, padding 1) → relu → max pool 2 → dense 128 → 10, softmax cross-entropy with
@@ -10,6 +10,12 @@ Every library runs on one thread (BLAS included). Printed: the median time of a 
 ratios generated / other (medians of the per-round ratios: the methods take turns, so a busy
 machine slows them alike). Also timed: `sg.grad` of a ResNet-18-shaped network declared at the
 tensor level (the convolutions, batch norms and identity paths of its 8 basic blocks).
+
+``--baseline DIR`` adds two methods: the generated module's own ``step`` called directly (no
+`Program.step` around it), and the same for the module another checkout of symgrad (DIR, e.g. the
+main branch) generates for this network — compiled there in a subprocess, run here on the same data,
+in turns with the others; the ratio of the two is printed. ``--profile`` prints instead where the
+generated step's time goes, per primitive and per statement.
 """
 from __future__ import annotations
 
@@ -19,7 +25,10 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse      # noqa: E402
+import ast           # noqa: E402
+import collections   # noqa: E402
 import datetime      # noqa: E402
+import re            # noqa: E402
 import platform      # noqa: E402
 import statistics    # noqa: E402
 import sys           # noqa: E402
@@ -159,6 +168,12 @@ def time_steps(fns: dict, rounds: int, per_round: int):
             samples[k].append((time.perf_counter() - t0) / per_round)
     med = {k: statistics.median(v) for k, v in samples.items()}
     ratio = {k: statistics.median(g / o for g, o in zip(samples["generated"], v)) for k, v in samples.items()}
+    mod = [k for k in samples if k.startswith("baseline")]
+    if mod:
+        ratio["module / baseline"] = statistics.median(
+            a / b for a, b in zip(samples["generated, module step"], samples[mod[0]]))
+        ratio["baseline / torch"] = statistics.median(
+            a / b for a, b in zip(samples[mod[0]], samples["torch eager"]))
     return med, ratio
 
 
@@ -203,7 +218,72 @@ def resnet18_loss(width=64, hw=8):
     return sg.cross_entropy(logits, y), params
 
 
-def run(rounds: int):
+def profile(prog, values: dict, batch: dict, steps: int = 50) -> None:
+    """Time each top-level statement of the generated ``step`` (its source recompiled with a clock
+    around every statement) over ``steps`` steps, each statement's fastest (the least disturbed by
+    other processes); print the time per primitive (the statement's ``# vN = op[...]`` header
+    comment in the source: a convolution, a window copy, a fold, ...) and the slowest statements."""
+    lines = prog.source.splitlines()
+    tree = ast.parse(prog.source)
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "step")
+    body, texts, heads = [], [], []
+    head = "entry"
+    for i, st in enumerate(fn.body):
+        for ln in lines[(fn.body[i - 1].end_lineno if i else fn.lineno):st.lineno - 1]:
+            m = re.match(r"\s*# (v\d+) = (\w+)", ln)
+            if m:
+                head = f"{m.group(2)} ({m.group(1)})"
+        texts.append(ast.unparse(st))
+        heads.append(head)
+        body += ast.parse("_t0 = _clock()").body + [st] + ast.parse(f"_spent[{i}].append(_clock() - _t0)").body
+    fn.body = body
+    spent = collections.defaultdict(list)
+    ns = {"_clock": time.perf_counter, "_spent": spent}
+    exec(compile(ast.fix_missing_locations(tree), "<generated step, timed>", "exec"), ns)
+    args = [values[p].copy() for p in values]
+    xs = [batch["x"], batch["y"]]
+    for _ in range(3):
+        ns["step"](args, [], 1, xs)
+    spent.clear()
+    for _ in range(steps):
+        ns["step"](args, [], 1, xs)
+    spent = {i: min(ts) for i, ts in spent.items()}
+    by_head = collections.defaultdict(float)
+    for i, t in spent.items():
+        by_head[heads[i]] += t * 1e3
+    total = sum(by_head.values())
+    print(f"generated step, statement by statement: {total:.2f} ms")
+    for h, t in sorted(by_head.items(), key=lambda kv: -kv[1]):
+        print(f"  {t:6.3f} ms  {h}")
+    print("slowest statements:")
+    for i, t in sorted(spent.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {t * 1e3:6.3f} ms  {texts[i][:120]!r}")
+
+
+def module_source(checkout: str) -> str:
+    """The NumPy module the symgrad of another checkout generates for this network (SGD, float32),
+    compiled in a subprocess there."""
+    import subprocess
+    code = ("import sys; sys.path.insert(0, 'examples'); import symgrad as sg; "
+            "from symgrad.compiling.optim import SGD; from train_cnn_digits import lenet; "
+            "_, loss, params, inputs = lenet(); "
+            f"sys.stdout.write(sg.compile(loss, params=params, inputs=inputs, optimizer=SGD(lr={LR}), "
+            "dtype='float32').source)")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
+    return subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def module_step(source: str, values: dict, params, x, y):
+    """A step of a generated module called directly, on its own copy of the parameters."""
+    ns: dict = {}
+    exec(compile(source, "<generated module>", "exec"), ns)
+    args = [values[p.name].copy() for p in params]
+    xs = [x, y.astype(np.float32)]
+    return lambda: ns["step"](args, [], 1, xs)
+
+
+def run(rounds: int, want_profile: bool = False, baseline: str | None = None):
     logits, loss, params, inputs = lenet()
     prog = sg.compile(loss, params=params, inputs=inputs, optimizer=SGD(lr=LR), dtype="float32")
     rng = np.random.default_rng(0)
@@ -213,6 +293,9 @@ def run(rounds: int):
     gv = {k: v.copy() for k, v in values.items()}
     gstate = {"state": prog.init_state(gv)}
     batch = {"x": x, "y": y}
+    if want_profile:
+        profile(prog, {p.name: values[p.name] for p in params}, batch)
+        return None
 
     def generated():
         prog.step(gv, gstate["state"], batch)
@@ -220,6 +303,9 @@ def run(rounds: int):
     hv = {k: v.copy() for k, v in values.items()}
     fns = {"generated": generated, "im2col (hand)": lambda: hand_step(hv, x, y),
            "torch eager": torch_step_fn(values, x, y.astype(np.int64))}
+    if baseline:
+        fns["generated, module step"] = module_step(prog.source, values, params, x, y)
+        fns[f"baseline {baseline}, module step"] = module_step(module_source(baseline), values, params, x, y)
     med, ratio = time_steps(fns, rounds, 5)
     t0, c0 = time.perf_counter(), time.process_time()
     rloss, rparams = resnet18_loss()
@@ -231,15 +317,24 @@ def run(rounds: int):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
+    ap.add_argument("--profile", action="store_true",
+                    help="instead: time the generated step statement by statement, per primitive")
     args = ap.parse_args(argv)
     import torch
-    med, ratio, t_grad, n_params = run(args.rounds)
+    if args.profile:
+        run(args.rounds, want_profile=True)
+        return
+    med, ratio, t_grad, n_params = run(args.rounds, baseline=args.baseline)
     print(f"{datetime.date.today()}, {platform.machine()}, numpy {np.__version__}, torch {torch.__version__}, "
           f"one thread each; digits CNN, batch {B}, float32, SGD step")
     print("| method | ms / step | generated / method |")
     print("|---|---|---|")
     for k in med:
         print(f"| {k} | {med[k] * 1e3:.2f} | {ratio[k]:.2f} |")
+    if "module / baseline" in ratio:
+        print(f"module step of this checkout / of the baseline's: {ratio['module / baseline']:.2f}; "
+              f"the baseline's / torch eager: {ratio['baseline / torch']:.2f}")
     print(f"sg.grad of a ResNet-18-shaped network ({n_params} parameter tensors): {t_grad[0]:.2f} s wall, "
           f"{t_grad[1]:.2f} s CPU")
 

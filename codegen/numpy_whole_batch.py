@@ -33,6 +33,7 @@ deleted after its last use.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -43,7 +44,7 @@ from symgrad.core.ir import Graph
 
 from .printers.numpy_printer import NumpyPrinter, is_boolean
 from .printers.numpy_tensor import FORMS, Context
-from .schedule import Scheduler, Stmt, Value, _atom, _eqn_comment
+from .schedule import Block, Scheduler, Stmt, Value, _atom, _eqn_comment
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,11 @@ class WholeBatchScheduler(Scheduler):
         self.value = {v: TensorValue(False, val.shape, tuple(self.dim_code(d) for d in val.shape))
                       for v, val in self.value.items()}
         # an elementwise expression read through a view (a reshape of it, a slice) gets a name: the
-        # view may be read several times, and would recompute it each time
-        self.inline = {v for v in self.inline if not self._is_view(self.consumer[v])}
+        # view may be read several times, and would recompute it each time; one the pooling windows
+        # read too: NumPy makes its array anyway, and as a statement of its own it may be computed
+        # in the buffer of an operand that dies there (relu(z) in z's, `codegen.lifetimes`)
+        self.inline = {v for v in self.inline if not self._is_view(self.consumer[v])
+                       and self.consumer[v].prim.name != "windows"}
 
     def _is_view(self, e) -> bool:
         form = FORMS.get(e.prim.name)
@@ -100,7 +104,8 @@ class WholeBatchScheduler(Scheduler):
 
     # -- references -----------------------------------------------------------------------------
     def _context(self, name: str, e, reads: set) -> Context:
-        return Context(name, [_atom(self.view(u.id, reads)) for u in e.inputs], self.shape_code, self.dim_code)
+        return Context(name, [_atom(self.view(u.id, reads)) for u in e.inputs], self.shape_code, self.dim_code,
+                       lambda var: self.g.producer.get(var.id), self._built)
 
     def view(self, v: int, reads: set) -> str:
         e = self.g.producer[v]
@@ -230,6 +235,7 @@ class WholeBatchScheduler(Scheduler):
 
     def _emit(self, keep, grads, fused, last) -> list:
         self._grad_buffers = set()          # each pass of `schedule` hands the buffers out afresh
+        self._built: dict = {}              # and the buffers the forms leave for later statements
         self._leaf_of: dict = {}
         return super()._emit(keep, grads, fused, last)
 
@@ -342,9 +348,48 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     # the statements, then the loss, the gradients or the updates: arranged as the per-example
     # writer's (codegen.lifetimes: each update as soon as nothing reads the old parameter or a view
     # of it, each temporary deleted after its last use, a dropout mask too)
+    if kind == "step":
+        block = kept_buffers(block, sch._built.get("kept", ()), printer)
     body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)",
                        first=mask_units(lw, used, sch.shape_code))
     return L + [_INDENT + b if b else "" for b in body]
+
+
+KEPT = [
+    "# The training step's im2col and GEMM buffers never leave it: they are kept from one call to the",
+    "# next (one per name, made anew when the batch size changes), allocated once. Not for two steps",
+    "# at once (threads). loss, grad and forward allocate afresh.",
+    "WORKSPACE = {}",
+    "",
+    "",
+    "def kept(name, shape):",
+    '    """The step\'s buffer ``name`` of ``shape``: zeros the first time, then as the last step left it."""',
+    "    buf = WORKSPACE.get(name)",
+    "    if buf is None or buf.shape != shape:",
+    "        buf = WORKSPACE[name] = numpy.zeros(shape, dtype=DTYPE)",
+    "    return buf",
+]
+
+
+def kept_buffers(block: Block, names, printer: NumpyPrinter) -> Block:
+    """``block`` with each of ``names`` (``v = numpy.zeros(shape, dtype=DTYPE)``, or ``numpy.empty``:
+    a buffer the forms of `codegen.printers.numpy_conv` mark as never leaving the function) taken
+    from the module's WORKSPACE instead, kept between steps: a large array made afresh each step
+    costs page faults as much as the copies into it. The block itself is left as it is (grad shares
+    it)."""
+    if not names:
+        return block
+    made = re.compile(r"(\w+) = numpy\.(?:zeros|empty)\((.*), dtype=DTYPE\)")
+    stmts = []
+    for st in block.stmts:
+        code = []
+        for line in st.code:
+            m = made.fullmatch(line)
+            code.append(f"{m.group(1)} = kept('{m.group(1)}', {m.group(2)})" if m and m.group(1) in names else line)
+        stmts.append(Stmt(code, list(st.comment), set(st.reads), st.defines))
+    printer.HELPERS = dict(type(printer).HELPERS, kept=KEPT)
+    printer._helper("kept")
+    return Block(stmts, block.roots)
 
 
 def per_example(spec) -> bool:

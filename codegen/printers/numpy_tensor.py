@@ -2,11 +2,12 @@
 over entries). The whole-batch scheduler (`codegen.numpy_whole_batch`) looks a primitive up here by its
 name; a backend or a later primitive (convolution, pooling) extends the table with one entry.
 
-    reshape[shape]        a.reshape(shape)                          a view
+    reshape[shape]        a.reshape(shape)                          a view (a matrix un-flattened to
+                                                                    (N, C, *S): a channel-last copy)
     permute[axes]         a.transpose(axes)                         a view
     expand[shape]         numpy.broadcast_to(a, shape)              a view (dissolves into broadcasting)
     slice[items]          a[start:stop:step, ...]                   a view
-    rsum[axes]            a.sum(axes, keepdims=True)
+    rsum[axes]            a.sum(axes, keepdims=True)                (over axis 0 first, then the rest)
     rmax[axis]            a.max(axis, keepdims=True)
     argmax[axis]          a.argmax(axis)                            integers
     one_hot[n, axis]      (y[..., None] == arange(n)) as 0/1        along ``axis``
@@ -29,7 +30,7 @@ a view of its operand, printed where it is used rather than as a statement of it
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 
@@ -37,11 +38,16 @@ from typing import Callable
 class Context:
     """What a form prints with: ``name`` (the statement's target), ``args`` (each operand's code, a
     name or a parenthesized expression), ``shape(dims)`` (a shape as code, symbolic sizes bound to
-    generated names), ``dim(d)`` (one size as code)."""
+    generated names), ``dim(d)`` (one size as code); ``producer(var)`` (the equation that makes a
+    var, None outside a scheduler) and ``built`` (a dict the forms of one function share: what an
+    earlier statement left under a name that a later one may read, as the convolution's im2col
+    buffer that its weight gradient reads again)."""
     name: str
     args: list
     shape: Callable
     dim: Callable
+    producer: Callable = lambda var: None
+    built: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,11 +106,31 @@ def _argmax(c: Context, e):
     return lines
 
 
+def _rsum(c: Context, e) -> str:
+    # over the leading axis and others of a 3-d array or more (a bias gradient Σ over (N, *S)):
+    # the leading axis first, a sum of N contiguous slabs, then the rest of the now N-times smaller
+    # array; NumPy's one reduction over (0, 2, 3) runs 3-6 times slower, whatever the memory order
+    axes = tuple(e.params[0])
+    if 0 in axes and len(axes) > 1 and len(e.inputs[0].shape) >= 3:
+        return f"{c.args[0]}.sum(0, keepdims=True).sum({tuple(a for a in axes if a != 0)}, keepdims=True)"
+    return f"{c.args[0]}.sum({axes}, keepdims=True)"
+
+
 def _reshape(c: Context, e) -> str:
     # a 0-d value may be a Python float (the seed ``scale``): numpy.reshape takes it as an array
-    if tuple(e.inputs[0].shape) == ():
-        return f"numpy.reshape({c.args[0]}, {c.shape(e.params[0])})"
-    return f"{c.args[0]}.reshape({c.shape(e.params[0])})"
+    old, new = tuple(e.inputs[0].shape), tuple(e.params[0])
+    if old == ():
+        return f"numpy.reshape({c.args[0]}, {c.shape(new)})"
+    if len(old) == 2 and len(new) >= 4 and old[0] == new[0]:
+        # a matrix (N, D) un-flattened into (N, C, *S) (δ of a flatten, from a dense layer): copied
+        # channel-last, the memory order of the conv and pooling arrays it meets
+        # (`codegen.printers.numpy_conv._channel_last`): an elementwise statement over two orders
+        # runs several times slower than the copy
+        last = (0,) + tuple(range(2, len(new))) + (1,)
+        back = tuple(last.index(i) for i in range(len(new)))
+        return (f"numpy.ascontiguousarray({c.args[0]}.reshape({c.shape(new)}).transpose({last}))"
+                f".transpose({back})")
+    return f"{c.args[0]}.reshape({c.shape(new)})"
 
 
 def _pad(c: Context, e) -> list:
@@ -138,7 +164,7 @@ FORMS: dict[str, Form] = {
     "permute": Form(lambda c, e: f"{c.args[0]}.transpose({tuple(e.params[0])})", view=True),
     "expand": Form(lambda c, e: f"numpy.broadcast_to({c.args[0]}, {c.shape(e.params[0])})", view=True),
     "slice": Form(lambda c, e: f"{c.args[0]}[{_items(c, e.params[0])}]", view=True),
-    "rsum": Form(lambda c, e: f"{c.args[0]}.sum({tuple(e.params[0])}, keepdims=True)"),
+    "rsum": Form(_rsum),
     "rmax": Form(lambda c, e: f"{c.args[0]}.max({e.params[0]}, keepdims=True)"),
     "argmax": Form(_argmax),
     "one_hot": Form(_one_hot),
