@@ -34,22 +34,28 @@ class WholeBatchProgram(Program):
     def __init__(self, spec, compiled, seed: int = 0):
         super().__init__(spec, compiled, seed)
         self._bounds = {spec.inputs[i].name: b for i, b in label_bounds(spec).items()}
+        # Each declared size, read once here so that a call compares plain integers: an int, a
+        # batch symbol (bound by the first input that has it), or an expression of those symbols.
+        self._dims = [tuple(_dim_form(d) for d in shape) for (_, _, shape, _) in self._ispec]
 
     def _batch_arrays(self, batch, kind: str) -> list:
         out, sizes = [], {}
-        for (name, sym, shape, _), needed in zip(self._ispec, self._needs[kind]):
+        for (name, sym, shape, _), dims, needed in zip(self._ispec, self._dims, self._needs[kind]):
             if not needed:
                 out.append(None)
                 continue
             a = self._input_array(batch, name, sym)
             if a.ndim != len(shape):
                 raise ShapeError(f"the input {name!r} has shape {a.shape}; it is declared {_text(shape)}")
-            for d, n in zip(shape, a.shape):
-                d = sp.sympify(d)
-                if d.is_Symbol and d not in sizes:
-                    sizes[d] = sp.Integer(n)
-                want = d.xreplace(sizes)
-                if want.is_Integer and int(want) != n:
+            for (form, d), n in zip(dims, a.shape):
+                if form == "sym":
+                    want = sizes.setdefault(d, n)
+                elif form == "int":
+                    want = d
+                else:
+                    want = d.xreplace({k: sp.Integer(v) for k, v in sizes.items()})
+                    want = int(want) if want.is_Integer else n
+                if want != n:
                     bound = ", ".join(f"{k} = {v}" for k, v in sizes.items())
                     raise ShapeError(f"the input {name!r} has shape {a.shape}; it is declared {_text(shape)}"
                                      + (f" with {bound} (from the inputs before it)" if bound else ""))
@@ -62,6 +68,15 @@ class WholeBatchProgram(Program):
         return out
 
 
+def _dim_form(d) -> tuple:
+    d = sp.sympify(d)
+    if d.is_Integer:
+        return ("int", int(d))
+    if d.is_Symbol:
+        return ("sym", d)
+    return ("expr", d)
+
+
 def _text(shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -69,7 +84,8 @@ def _text(shape) -> str:
 def _check_labels(name: str, a, n, lowest: int, sizes: dict) -> None:
     """Labels and indices are whole numbers in range; NumPy would read −1 as the last class, 1.7 as
     class 1, and fail on n with an IndexError from inside the generated code."""
-    n = int(sp.sympify(n).xreplace(sizes))
+    n = sp.sympify(n)
+    n = int(n) if n.is_Integer else int(n.xreplace({k: sp.Integer(v) for k, v in sizes.items()}))
     lo = 0 if lowest == 0 else -n
     a = np.asarray(a)
     ok = (a >= lo) & (a < n) & (a == np.floor(a))          # NaN fails every comparison
