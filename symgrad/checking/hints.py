@@ -271,6 +271,21 @@ def _dropout_factor(f, a: float) -> str:
             return (f" — 1/(1 − p), for the dropout with p = {p:g}: the scale is counted twice. The mask M "
                     f"already holds it (kept entries 1/(1 − p) = {1 / (1 - p):g}), and ∂(y ⊙ M)/∂y = M: "
                     f"do not divide by 1 − p again")
+        if 0 < p < 1 and abs(a - (1 - p) / p) < 1e-9:
+            return (f" — (1 − p)/p, for the dropout with p = {p:g}: the mask's 0/1 pattern divided by p "
+                    f"where inverted dropout divides by 1 − p. sg.dropout's p (as torch's F.dropout) is "
+                    f"the probability of dropping an entry; the keep probability is 1 − p = {1 - p:g} "
+                    f"(cs231n's dropout_param p is the keep probability: declare sg.dropout(x, 1 − p)). "
+                    f"The mask M already holds the scale, kept entries 1/(1 − p) = {1 / (1 - p):g}: "
+                    f"the backward is dout ⊙ M")
+        if 0 < p < 1 and abs(a - 1 / p) < 1e-9:
+            return (f" — 1/p, for the dropout with p = {p:g}: the mask divided by p on top of its own "
+                    f"scale. M already holds it (kept entries 1/(1 − p) = {1 / (1 - p):g}; p is the "
+                    f"probability of dropping): the backward is dout ⊙ M, with no further division")
+        if 0 < p < 1 and abs(a - p) < 1e-9:
+            return (f" — p, for the dropout with p = {p:g}: the mask multiplied by p (non-inverted "
+                    f"dropout's test-time scaling). Inverted dropout scales in training only, through "
+                    f"M (kept entries 1/(1 − p) = {1 / (1 - p):g}): the backward is dout ⊙ M")
     return ""
 
 

@@ -59,3 +59,29 @@ def test_a_dropout_backward_without_a_mask_parameter_is_told_to_add_it():
     x = sg.tensor("x", (N, 6))
     with pytest.raises(BackwardError, match=r"mask is the mask of sg.dropout in out.*add the parameter"):
         sg.check_backward(sg.dropout(x, 0.5), [x], lambda dout, x: dout)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Inverted dropout: p is the probability of dropping; the mask holds the scale 1/(1 − p)
+
+P = 0.3
+
+
+def _dropout():
+    x = sg.tensor("x", (N, 6))
+    return sg.dropout(x, P), [x]
+
+
+def test_dropout_divided_by_p_instead_of_one_minus_p_is_named():
+    out, wrt = _dropout()
+    r = wrong(sg.check_backward(out, wrt, lambda dout, x, mask: dout * (mask != 0) / P),
+              "constant factor: the claim is 7/3 times the gradient — (1 − p)/p")
+    assert "divided by p where inverted dropout divides by 1 − p" in r.hint
+
+
+def test_dropout_mask_divided_again_by_p_or_multiplied_by_p_is_named():
+    out, wrt = _dropout()
+    wrong(sg.check_backward(out, wrt, lambda dout, x, mask: dout * mask / P),
+          "constant factor: the claim is 10/3 times the gradient — 1/p, for the dropout with p = 0.3")
+    wrong(sg.check_backward(out, wrt, lambda dout, x, mask: dout * mask * P),
+          "constant factor: the claim is 3/10 times the gradient — p, for the dropout with p = 0.3")
