@@ -61,6 +61,7 @@ class Case:
     claim_expr: Any = None      # the claimed SymPy expression (None for a callable)
     check: Any = None           # sg.check itself, for hints that re-check at a special point
     targets: str = "distribution"   # how the check drew softmax targets (see sg.check)
+    sizes: dict = None          # {name: n}: the symbolic sizes of a tensor f, as the check fixed them
 
     @property
     def w(self):
@@ -245,12 +246,7 @@ def factor_hint(case: Case):
     elif abs(a - 0.5) < 1e-9 and _has_square(case.f):
         why = " — the 2 from differentiating a square (d(u²) = 2u·du) is missing"
     else:
-        dims = _dims(case)
-        for n in sorted(dims):
-            if abs(a - n) < 1e-9:
-                why = f" — N = {n}, a dimension of the problem: a sum where there is a mean (1/N missing)"
-            elif abs(a - 1 / n) < 1e-9:
-                why = f" — 1/N with N = {n}, a dimension of the problem: a mean where there is a sum"
+        why = _size_factor(case, a)
         c = _constant_of(case.f, a) if not why else None
         if c is not None:             # checked after the sizes: a mean's 1/N is a number of f too
             why = (f" — the constant {c:g} of f (a scale, such as dropout's 1/p) applied twice, or "
@@ -346,6 +342,40 @@ def _constant_of(f, a: float):
     return None
 
 
+def _size_factor(case, a: float) -> str:
+    """Why the claim is ``a`` times the gradient when ``a`` (or 1/a) is a size of the problem: a sum
+    where f has a mean, or a mean where it has a sum — naming the size (N = 5, the size the check
+    gave the declared N; else the tensor axis it is: the classes of cross-entropy scores (5, 4))."""
+    for n in sorted(_dims(case)):
+        if abs(a - n) < 1e-9:
+            return f" — {_size_words(case, n)}: a sum where there is a mean (1/{_size_name(case, n)} missing)"
+        if abs(a - 1 / n) < 1e-9:
+            return f" — 1/{_size_name(case, n)} with {_size_words(case, n)}: a mean where there is a sum"
+    return ""
+
+
+def _size_name(case, n: int) -> str:
+    named = [k for k, v in sorted((case.sizes or {}).items()) if v == n]
+    return named[0] if named else str(n)
+
+
+def _size_words(case, n: int) -> str:
+    """The size n as the user knows it: "N = 5" for a declared symbolic size, else "4, the size of
+    axis 1 of x (5, 4)" (the first tensor of f with an axis of that size, wrt first)."""
+    named = [k for k, v in sorted((case.sizes or {}).items()) if v == n]
+    if named:
+        return f"{named[0]} = {n}, a size of the problem"
+    for s in list(case.params) + sorted(_symbols(case.f), key=lambda s: s.name):
+        shape = _shape(s)
+        if n in shape and len(shape) == 2 and 1 in shape:          # a column (or row) vector
+            return f"{n}, the length of {s.name} {_shape_txt(shape)}"
+        if n in shape and len(shape) > 1:
+            return f"{n}, the size of axis {shape.index(n)} of {s.name} {_shape_txt(shape)}"
+        if n in shape:
+            return f"{n}, the size of {s.name} {_shape_txt(shape)}"
+    return f"{n}, a dimension of the problem"
+
+
 def _dims(case) -> set:
     out = set()
     for s in _symbols(case.f):
@@ -425,7 +455,14 @@ def _path(D, wrt_name, v, eqn) -> str:
     chain = [c for c in chain if c] + ["the output"]
     if len(chain) > 6:                       # long chains: the start, where it forks, the end
         chain = chain[:4] + ["…"] + chain[-2:]
-    return " → ".join(chain)
+    tidy = [c for i, c in enumerate(chain) if i == 0 or c != chain[i - 1]]   # no "… → …"
+    return " → ".join(tidy)
+
+
+def _term_text(expr, limit=160) -> str:
+    """A path's term as printed, cut short when it is long (a batch norm's runs to 400 characters)."""
+    s = str(expr)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
 
 
 def fanout_hint(case: Case):
@@ -439,17 +476,45 @@ def fanout_hint(case: Case):
     vals = case.eval_vars(D.ir, [t for _, _, t in terms])
     for j, (v, eqn, term) in enumerate(terms):
         m = [np.broadcast_to(vals[i][j], Ts[i].shape) for i in range(len(Ts))]
-        for sign, what in ((-1, "leaves out"), (+1, "counts twice"), (-2, "flips the sign of")):
-            if all_same(Cs, [t + sign * mm for t, mm in zip(Ts, m)]):
-                expr = SympyBuilder(D.ir, D.lowering.exprs)(term)
-                # softmax loss's dx = (p − onehot(y))/N is written dx = p; dx[range(N), y] -= 1; dx /= N
-                why = (" — in softmax loss's backward, the 1 at each example's label is subtracted: "
-                       "dx[np.arange(N), y] -= 1, not += 1" if sign == -2 and "one_hot" in str(expr) else "")
-                return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
-                        f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)} "
-                        f"(that term is {expr}){why}; the derivative sums over all paths of the influence "
-                        f"diagram.")
+        sign = _term_multiple(Cs, Ts, m)
+        if sign is None:
+            continue
+        what = {-1: "leaves out", +1: "counts twice", -2: "flips the sign of"}.get(sign)
+        expr = SympyBuilder(D.ir, D.lowering.exprs)(term)
+        if what is None:           # the term k times: a factor slipped on that path only
+            k = 1 + sign
+            fr = _nice(k)
+            why = (_dropout_factor(case.f, abs(k)) or _size_factor(case, abs(k))
+                   or (" — the 2 from differentiating a square (d(u²) = 2u·du) is missing in it"
+                       if abs(k - 0.5) < 1e-9 and _has_square(case.f) else "")
+                   or (" — the ½ of ½(…)² dropped there, or the 2 of d(u²) = 2u·du counted twice"
+                       if abs(k - 2) < 1e-9 and _has_square(case.f) else ""))
+            return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
+                    f"the claim has {fr} times the term of the path {_path(D, case.w.name, v, eqn)} "
+                    f"(that term is {_term_text(expr)}){why}; the other paths' terms are right.")
+        # softmax loss's dx = (p − onehot(y))/N is written dx = p; dx[range(N), y] -= 1; dx /= N
+        why = (" — in softmax loss's backward, the 1 at each example's label is subtracted: "
+               "dx[np.arange(N), y] -= 1, not += 1" if sign == -2 and "one_hot" in str(expr) else "")
+        return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
+                f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)} "
+                f"(that term is {_term_text(expr)}){why}; the derivative sums over all paths of the influence "
+                f"diagram.")
     return None
+
+
+def _term_multiple(Cs, Ts, ms):
+    """The number s with C = T + s·m at every point, when there is one and it is a simple fraction
+    (−1: the term left out, +1: counted twice, −2: its sign flipped, −½: half of it, N − 1: N times
+    it); None otherwise. s is fitted by least squares, then every entry is checked against it."""
+    num = sum(float(np.sum((c - t) * m)) for c, t, m in zip(Cs, Ts, ms))
+    den = sum(float(np.sum(m * m)) for m in ms)
+    if den == 0 or not np.isfinite(num / den) or abs(num / den) < 1e-9:
+        return None
+    fr = _nice(num / den)
+    if fr is None or fr.denominator > 16 or abs(fr) > 64:
+        return None
+    s = float(fr)
+    return (int(s) if s == int(s) else s) if all_same(Cs, [t + s * m for t, m in zip(Ts, ms)]) else None
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -85,3 +85,82 @@ def test_dropout_mask_divided_again_by_p_or_multiplied_by_p_is_named():
           "constant factor: the claim is 10/3 times the gradient — 1/p, for the dropout with p = 0.3")
     wrong(sg.check_backward(out, wrt, lambda dout, x, mask: dout * mask * P),
           "constant factor: the claim is 3/10 times the gradient — p, for the dropout with p = 0.3")
+
+
+# ---------------------------------------------------------------------------------------------------
+# A factor slipped on one path only, and a size named by what it is
+
+
+def test_a_size_that_is_not_the_batch_is_named_by_its_axis_not_called_N():
+    """sg.multi_margin is torch's multi_margin_loss, which divides by the C classes; cs231n's
+    svm_loss does not. The hint used to say "N = 4" of C = 4 while the batch was N = 5."""
+    x, y = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True)
+
+    def svm_loss_dx(x, y):                 # cs231n's: the sum of the margins over N, no 1/C
+        n = len(x)
+        margins = np.maximum(0, x - x[np.arange(n), y][:, None] + 1.0)
+        margins[np.arange(n), y] = 0
+        dx = (margins > 0).astype(float)
+        dx[np.arange(n), y] -= (margins > 0).sum(axis=1)
+        return dx / n
+    assert sg.check_backward(4 * sg.multi_margin(x, y), x, lambda dout, x, y: svm_loss_dx(x, y))
+    r = wrong(sg.check_backward(sg.multi_margin(x, y), x, lambda dout, x, y: svm_loss_dx(x, y)),
+              "constant factor: the claim is 4 times the gradient — 4, the size of axis 1 of x (5, 4)")
+    assert "N = 4" not in r.hint
+    r = wrong(sg.check_backward(4 * sg.multi_margin(x, y), x, lambda dout, x, y: svm_loss_dx(x, y) * len(x)))
+    assert "N = 5" in r.hint and "1/N missing" in r.hint
+
+
+EPS = 1e-5
+
+
+def _batchnorm():
+    x, gamma, beta = sg.tensor("x", (N, 4)), sg.tensor("gamma", (4,)), sg.tensor("beta", (4,))
+    return gamma * (x - x.mean(axis=0)) / sp.sqrt(x.var(axis=0) + EPS) + beta, [x, gamma, beta]
+
+
+def batchnorm_backward(dout, x, gamma, beta, slip=None):
+    """cs231n's staged batchnorm_backward, through the computational graph node by node."""
+    n = x.shape[0]
+    xmu = x - x.mean(axis=0)
+    var = (xmu ** 2).mean(axis=0)
+    sqrtvar = np.sqrt(var + EPS)
+    xhat = xmu / sqrtvar
+    dxhat = dout * gamma
+    divar = (dxhat * xmu).sum(axis=0)
+    dxmu1 = dxhat / sqrtvar
+    dvar = 0.5 / sqrtvar * (-divar / sqrtvar ** 2)
+    dsq = (1 if slip == "variance path 1/N" else 1 / n) * np.ones_like(x) * dvar
+    dx1 = dxmu1 + 2 * xmu * dsq
+    dmu = -dx1.sum(axis=0)
+    dx2 = (1 if slip == "mean path 1/N" else 1 / n) * np.ones_like(x) * dmu
+    return dx1 + dx2, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+@pytest.mark.parametrize("slip", ["variance path 1/N", "mean path 1/N"])
+def test_a_staged_batchnorm_backward_missing_1_over_N_on_one_path_is_named(slip):
+    out, wrt = _batchnorm()
+    assert sg.check_backward(out, wrt, batchnorm_backward)
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: batchnorm_backward(*a, **k, slip=slip)),
+              "fan-out")
+    assert "has 5 times the term of the path x" in r.hint and "1/N missing" in r.hint
+    assert " → … → … → " not in r.hint and len(r.hint) < 700
+
+
+def test_l2_regularization_without_its_2_is_named():
+    """cs231n's loss + reg·ΣW² has the gradient … + 2·reg·W: reg·W is the classic slip."""
+    X, y = sg.tensor("X", (N, 5)), sg.tensor("y", (N,), integer=True)
+    W = sg.tensor("W", (5, 3))
+    reg = sp.Rational(1, 10)
+    loss = sg.cross_entropy(X @ W, y) + reg * sg.sum(W * W)
+
+    def softmax_loss_dW(X, y, W, k):
+        s = X @ W
+        p = np.exp(s - s.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(len(X)), y] -= 1
+        return X.T @ p / len(X) + k * 0.1 * W
+    assert sg.check_backward(loss, W, lambda dout, X, y, W: softmax_loss_dW(X, y, W, 2))
+    r = wrong(sg.check_backward(loss, W, lambda dout, X, y, W: softmax_loss_dW(X, y, W, 1)), "fan-out")
+    assert "has 1/2 times the term of the path W → W**2" in r.hint
+    assert "2 from differentiating a square" in r.hint
