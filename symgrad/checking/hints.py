@@ -99,7 +99,7 @@ def _shape_txt(s) -> str:
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
-    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, dout_hint, one_example_hint,
+    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, dout_hint, factor_left_out_hint, one_example_hint,
               assignment_hint, upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint,
               first_step_hint):
         try:
@@ -712,6 +712,39 @@ def dout_hint(case: Case):
         return (f"upstream gradient left out: the claim is the gradient with {d} = 1 everywhere — the "
                 f"local derivative alone, not multiplied by the gradient coming from above; the chain rule "
                 f"multiplies them{eg}.")
+    return None
+
+
+def factor_left_out_hint(case: Case):
+    """A factor of the chain left out of the backward: batch norm's dxhat = dout where dout ⊙ γ
+    belongs, a dropout backward without its mask — the claim is ∂f/∂w with that input (γ, the mask)
+    set to 1 everywhere. Tried for every real tensor or matrix input but w itself and dout
+    (dout_hint's)."""
+    import re
+    from ..frontend import tensor as T
+    D = case.derivation
+    g = D.gradient_vars[case.k]
+    if g is None:
+        return None
+    masks = {m.name for m in masks_in(case.f)}
+    cands = sorted((a for a in case.f.atoms(T.Tensor, sp.MatrixSymbol)
+                    if a.name != case.w.name and not re.fullmatch(r"dout\d*", a.name)
+                    and not getattr(a, "is_integer_tensor", False)), key=lambda a: a.name)
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts):
+        return None
+    for a in cands:
+        vals = case.eval_vars(D.ir, [g], lambda vals, n=a.name: {n: np.ones(np.shape(vals[n]))})
+        if not all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
+            continue
+        if a.name in masks:
+            return ("dropout mask left out: the claim is the gradient with the mask = 1 everywhere; "
+                    "out = y ⊙ mask, so the backward multiplies by the same mask: dy = dout * mask "
+                    "(the mask as given, its kept entries already 1/(1 − p)).")
+        eg = f" (in a norm layer, dxhat = dout * {a.name}, not dout)" if _variances(case.f) else ""
+        return (f"factor left out: the claim is the gradient with {a.name} = 1 everywhere — {a.name} "
+                f"multiplies on the way from {case.w.name} to the output, so the backward multiplies "
+                f"by it too{eg}.")
     return None
 
 

@@ -164,3 +164,26 @@ def test_l2_regularization_without_its_2_is_named():
     r = wrong(sg.check_backward(loss, W, lambda dout, X, y, W: softmax_loss_dW(X, y, W, 1)), "fan-out")
     assert "has 1/2 times the term of the path W → W**2" in r.hint
     assert "2 from differentiating a square" in r.hint
+
+
+def batchnorm_backward_alt(dout, x, gamma, beta, slip=None):
+    """cs231n's batchnorm_backward_alt, the simplified form on one line."""
+    n = x.shape[0]
+    std = np.sqrt(x.var(axis=0) + EPS)
+    xhat = (x - x.mean(axis=0)) / std
+    dxhat = dout if slip == "gamma" else dout * gamma
+    dx = (n * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (n * std)
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def test_batchnorm_backward_alt_without_gamma_is_named():
+    out, wrt = _batchnorm()
+    assert sg.check_backward(out, wrt, batchnorm_backward_alt)
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: batchnorm_backward_alt(*a, **k, slip="gamma")),
+              "factor left out: the claim is the gradient with gamma = 1 everywhere")
+    assert "dxhat = dout * gamma" in r.hint
+
+
+def test_a_dropout_backward_without_the_mask_is_named():
+    out, wrt = _dropout()
+    wrong(sg.check_backward(out, wrt, lambda dout, x, mask: dout), "dropout mask left out")
