@@ -99,7 +99,7 @@ def _shape_txt(s) -> str:
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
-    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, dout_hint, factor_left_out_hint, one_example_hint,
+    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint,
               assignment_hint, upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint,
               first_step_hint):
         try:
@@ -688,6 +688,55 @@ def variance_hint(case: Case):
                 f"term through σ, so use the same variance as the forward pass (x.var(correction="
                 f"{has}) in f).")
     return None
+
+
+def norm_axes_hint(case: Case):
+    """A norm layer's backward that reduces over the other axes: layer norm (mean and variance over
+    each example's features, axis 1) with batch norm's backward (sums over the batch, axis 0), or the
+    reverse. Derive f again with every mean and variance over the complementary axes (keepdims, so it
+    still broadcasts) and compare."""
+    from ..frontend import tensor as T
+    nodes = [n for n in sp.preorder_traversal(case.f)
+             if isinstance(n, T.Variance) or (isinstance(n, T.Reduce) and n.op == "mean")]
+    if not any(isinstance(n, T.Variance) for n in nodes):
+        return None
+    sub, axes = {}, set()
+    for n in dict.fromkeys(nodes):
+        r = len(n.x.shape)
+        other = tuple(a for a in range(r) if a not in n.axes)
+        if not other or len(n.axes) == r:
+            return None
+        axes.add((n.axes, other))
+        sub[n] = (T.var(n.x, axis=other, keepdims=True, correction=n.correction)
+                  if isinstance(n, T.Variance) else T.mean(n.x, axis=other, keepdims=True))
+    if len(axes) != 1:
+        return None
+    (has, used), = axes
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts) or not _claim_is_gradient_of(case, _rebuilt(case.f, sub)):
+        return None
+    ax = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"   # noqa: E731
+    kind = ("batch norm's, over the batch" if 0 in used else "layer norm's, over each example")
+    return (f"normalisation axes swapped: the claim is the gradient of f with its mean and variance "
+            f"taken over {ax(used)} ({kind}) where f takes them over {ax(has)}; the backward's "
+            f"statistics and sums (x̂, dxhat.sum(...), (dxhat * x̂).sum(...)) run over the forward's "
+            f"axes, {ax(has)} — while dgamma and dbeta still sum over the batch.")
+
+
+def _rebuilt(e, sub: dict):
+    """``e`` with the nodes of ``sub`` replaced, every elementwise node's broadcast shape computed
+    again (xreplace would keep the old shapes: a statistic over other axes broadcasts otherwise)."""
+    from ..frontend import tensor as T
+    if e in sub:
+        return sub[e]
+    if not e.args or isinstance(e, T.Tensor):
+        return e
+    args = [_rebuilt(a, sub) if isinstance(a, sp.Basic) else a for a in e.args]
+    if all(a is b for a, b in zip(args, e.args)):
+        return e
+    if isinstance(e, T.Ewise):
+        return T.Ewise(args[0], T.shape_of(args[0]))
+    return e.func(*args)
 
 
 def dout_hint(case: Case):

@@ -187,3 +187,41 @@ def test_batchnorm_backward_alt_without_gamma_is_named():
 def test_a_dropout_backward_without_the_mask_is_named():
     out, wrt = _dropout()
     wrong(sg.check_backward(out, wrt, lambda dout, x, mask: dout), "dropout mask left out")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Layer norm with batch norm's axes, and the reverse
+
+
+def _layernorm():
+    x, gamma, beta = sg.tensor("x", (N, 4)), sg.tensor("gamma", (4,)), sg.tensor("beta", (4,))
+    mu, var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
+    return gamma * (x - mu) / sp.sqrt(var + EPS) + beta, [x, gamma, beta]
+
+
+def norm_backward(dout, x, gamma, beta, axis):
+    """batchnorm_backward_alt (axis 0) or layernorm_backward (axis 1); dgamma, dbeta over the batch."""
+    n = x.shape[axis]
+    std = np.sqrt(x.var(axis=axis, keepdims=True) + EPS)
+    xhat = (x - x.mean(axis=axis, keepdims=True)) / std
+    dxhat = dout * gamma
+    dx = (n * dxhat - dxhat.sum(axis=axis, keepdims=True)
+          - xhat * (dxhat * xhat).sum(axis=axis, keepdims=True)) / (n * std)
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def test_layernorm_with_batchnorms_axes_is_named():
+    out, wrt = _layernorm()
+    assert sg.check_backward(out, wrt, lambda *a, **k: norm_backward(*a, **k, axis=1))
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: norm_backward(*a, **k, axis=0)),
+              "normalisation axes swapped: the claim is the gradient of f with its mean and variance "
+              "taken over axis 0 (batch norm's, over the batch) where f takes them over axis 1")
+    assert r.counterexample.param == "x"
+
+
+def test_batchnorm_with_layernorms_axes_is_named():
+    out, wrt = _batchnorm()
+    assert sg.check_backward(out, wrt, lambda *a, **k: norm_backward(*a, **k, axis=0))
+    wrong(sg.check_backward(out, wrt, lambda *a, **k: norm_backward(*a, **k, axis=1)),
+          "normalisation axes swapped: the claim is the gradient of f with its mean and variance "
+          "taken over axis 1 (layer norm's, over each example) where f takes them over axis 0")
