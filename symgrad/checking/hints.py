@@ -100,7 +100,7 @@ def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint,
-              assignment_hint, upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint,
+              assignment_hint, upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint, permuted_hint,
               first_step_hint):
         try:
             msg = h(case)
@@ -163,7 +163,53 @@ def shape_hint(case: Case):
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
         return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}."
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"
-    return f"shape: the claim {has}, which cannot be the gradient's: {want}."
+    return (f"shape: the claim {has}, which cannot be the gradient's: {want}"
+            f"{_other_gradient(case, cs) or _dout_axes(case, cs)}.")
+
+
+def _other_gradient(case, cs) -> str:
+    """The claim is (or has the shape of) another wrt variable's gradient: the gradients returned
+    in another order than wrt's."""
+    for j, p in enumerate(case.params):
+        if j == case.k or tuple(_shape(p)) != tuple(cs):
+            continue
+        names = ", ".join(q.name for q in case.params)
+        is_it = all(same(c[case.k], t[j]) for c, t in zip(case.claims, case.truths))
+        return (f" — it {'is' if is_it else 'has the shape of'} ∂f/∂{p.name}: the gradients come in "
+                f"another order than wrt's ({names}); return them in wrt order, or as a dict by name")
+    return ""
+
+
+def _dout_axes(case, cs) -> str:
+    """The claim is the upstream gradient summed over the wrong axes (a conv bias's db =
+    dout.sum(axis=(0, 1)) for dout.sum(axis=(0, 2, 3))): name the axes it sums and those it should."""
+    import re
+    from itertools import combinations
+    douts = [n for n in case.points[0].example() if re.fullmatch(r"dout\d*", str(n))]
+    Cs, Ts = case.C(), case.T()
+    for d in douts:
+        vals = [np.asarray(p.example()[d], float) for p in case.points]
+        r = vals[0].ndim
+
+        def summed(shape_ok, targets):
+            for n_ax in range(1, r):
+                for axes in combinations(range(r), n_ax):
+                    red = [v.sum(axis=axes) for v in vals]
+                    if red[0].shape == shape_ok and all_same(targets, red):
+                        return axes
+            return None
+        claim_axes = summed(tuple(cs), Cs)
+        if claim_axes is None:
+            continue
+        true_axes = summed(tuple(Ts[0].shape), Ts)
+        ax = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"   # noqa: E731
+        kept = tuple(a for a in range(r) if a not in claim_axes)
+        if true_axes is None:
+            return f" — it is {d} summed over {ax(claim_axes)}, keeping {ax(kept)}"
+        keep = tuple(a for a in range(r) if a not in true_axes)
+        return (f" — it is {d} summed over {ax(claim_axes)}, keeping {ax(kept)}; the gradient is {d} "
+                f"summed over {ax(true_axes)}, keeping {ax(keep)}, {case.w.name}'s")
+    return ""
 
 
 def _fitted(case):
@@ -955,6 +1001,26 @@ def target_hint(case: Case):
 
 # ---------------------------------------------------------------------------------------------------
 # Otherwise: the first derivation step whose value the claim does not reproduce.
+
+
+def permuted_hint(case: Case):
+    """The right numbers in the wrong places: a reshape where a transpose was needed (spatial batch
+    norm's (N, C, H, W) → (N·H·W, C) and back), or indices mixed up — the claim's entries are the
+    gradient's entries in another order."""
+    Cs, Ts = _fitted(case)
+    if any(c is None for c in Cs) or all_same(Cs, Ts):
+        return None
+    if any(t.size < 4 or np.ptp(t) == 0 for t in Ts):
+        return None
+    if not all(same(np.sort(c.ravel()), np.sort(t.ravel())) for c, t in zip(Cs, Ts)):
+        return None
+    spatial = any(len(v.x.shape) == 4 and v.axes == (0, 2, 3) for v, _, _ in _variances(case.f))
+    eg = (": for spatial batch norm, move the channels last before flattening, "
+          "x.transpose(0, 2, 3, 1).reshape(-1, C), and back with dx.reshape(N, H, W, C)"
+          ".transpose(0, 3, 1, 2)" if spatial else "")
+    return (f"entries in the wrong places: the claim holds the gradient's numbers, each in another "
+            f"place — a reshape where a transpose is needed (reshape keeps the memory order, it does "
+            f"not move axes){eg}.")
 
 
 def first_step_hint(case: Case):

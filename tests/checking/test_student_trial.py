@@ -225,3 +225,48 @@ def test_batchnorm_with_layernorms_axes_is_named():
     wrong(sg.check_backward(out, wrt, lambda *a, **k: norm_backward(*a, **k, axis=1)),
           "normalisation axes swapped: the claim is the gradient of f with its mean and variance "
           "taken over axis 1 (layer norm's, over each example) where f takes them over axis 0")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shapes and places: a conv bias summed over the wrong axes, gradients in another order than wrt,
+# spatial batch norm's reshape without the transpose
+
+
+def test_conv_bias_summed_over_the_wrong_axes_names_both_sets_of_axes():
+    x, w, b = sg.tensor("x", (N, 2, 6, 5)), sg.tensor("w", (3, 2, 3, 3)), sg.tensor("b", (3,))
+    out = sg.conv2d(x, w, b, stride=2, padding=1)          # dout (4, 3, 3, 3): F = Ho = Wo = 3
+
+    def conv_db_only(dout, x, w, b, axes):
+        return dict(b=dout.sum(axis=axes))
+    assert sg.check_backward(out, [b], lambda *a, **k: conv_db_only(*a, **k, axes=(0, 2, 3)))
+    r = wrong(sg.check_backward(out, [b], lambda *a, **k: conv_db_only(*a, **k, axes=(0, 1))), "shape")
+    assert ("it is dout summed over axes (0, 1), keeping axes (2, 3); the gradient is dout summed "
+            "over axes (0, 2, 3), keeping axis 1, b's") in r.hint
+
+
+def test_gradients_in_another_order_than_wrt_are_named():
+    out, wrt = _affine()
+    x, w, b = wrt
+    r = wrong(sg.check_backward(out, [w, x, b],
+                                lambda dout, x, w, b: affine_backward(dout, affine_forward(x, w, b)[1])),
+              "shape")
+    assert "it is ∂f/∂x: the gradients come in another order than wrt's (w, x, b)" in r.hint
+
+
+def test_spatial_batchnorm_reshaped_without_the_transpose_is_named():
+    x, gamma, beta = sg.tensor("x", (N, 3, 2, 2)), sg.tensor("gamma", (3,)), sg.tensor("beta", (3,))
+    axes = (0, 2, 3)
+    out = (gamma.reshape(1, 3, 1, 1) * (x - x.mean(axis=axes, keepdims=True))
+           / sp.sqrt(x.var(axis=axes, keepdims=True) + EPS) + beta.reshape(1, 3, 1, 1))
+
+    def spatial_batchnorm_backward(dout, x, gamma, beta, transpose=True):
+        n, C, H, W = x.shape
+        flat = lambda a: a.transpose(0, 2, 3, 1).reshape(-1, C)    # noqa: E731
+        dx, dgamma, dbeta = norm_backward(flat(dout), flat(x), gamma, beta, axis=0)
+        dx = dx.reshape(n, H, W, C).transpose(0, 3, 1, 2) if transpose else dx.reshape(n, C, H, W)
+        return dx, dgamma, dbeta
+    assert sg.check_backward(out, [x, gamma, beta], spatial_batchnorm_backward)
+    r = wrong(sg.check_backward(out, [x, gamma, beta],
+                                lambda *a, **k: spatial_batchnorm_backward(*a, **k, transpose=False)),
+              "entries in the wrong places")
+    assert "x.transpose(0, 2, 3, 1).reshape(-1, C)" in r.hint
