@@ -889,14 +889,27 @@ def relu_hint(case: Case):
         return isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args
     if not (case.f.has(relu) or any(is_relu_max(e) for e in sp.preorder_traversal(case.f))):
         return None
-    slipped = case.f.replace(relu, _relu_passed_through).replace(
-        is_relu_max, lambda e: _relu_passed_through(next(a for a in e.args if a != 0)))
     Cs, Ts = _fitted(case)
-    if _claim_is_gradient_of(case, slipped) and not all_same(Cs, Ts):
-        return ("relu′ left out: the claim is what the chain rule gives with relu′(z) = 1, the gradient "
-                "passed back through relu unchanged; relu′(z) is the step H(z) (1 where z > 0, else 0), "
-                "so the gradient is masked: dz = dout ⊙ (z > 0).")
+    if all_same(Cs, Ts):
+        return None
+    for cls, said in ((_relu_passed_through, "relu′ left out: the claim is what the chain rule gives "
+                       "with relu′(z) = 1, the gradient passed back through relu unchanged"),
+                      (_relu_by_its_value, "relu′ written as relu(z): the claim is what the chain rule "
+                       "gives with relu′(z) = relu(z) = max(0, z), the gradient multiplied by relu's "
+                       "output (dz = dout * h for h = relu(z))")):
+        slipped = case.f.replace(relu, cls).replace(
+            is_relu_max, lambda e, c=cls: c(next(a for a in e.args if a != 0)))
+        if _claim_is_gradient_of(case, slipped):
+            return (f"{said}; relu′(z) is the step H(z) (1 where z > 0, else 0), so the gradient is "
+                    f"masked: dz = dout ⊙ (z > 0).")
     return None
+
+
+class _relu_by_its_value(relu):
+    """relu with relu′ taken as relu itself: the backward that multiplies by the activation."""
+
+    def fdiff(self, argindex=1):
+        return relu(self.args[0])
 
 
 def softmax_hint(case: Case):

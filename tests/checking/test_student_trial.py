@@ -270,3 +270,19 @@ def test_spatial_batchnorm_reshaped_without_the_transpose_is_named():
                                 lambda *a, **k: spatial_batchnorm_backward(*a, **k, transpose=False)),
               "entries in the wrong places")
     assert "x.transpose(0, 2, 3, 1).reshape(-1, C)" in r.hint
+
+
+def test_relu_derivative_written_as_relu_itself_is_named():
+    """dz = dh * h (h = relu(z), the value cached by the forward) for dz = dh * (z > 0)."""
+    X, W1, W2 = sg.tensor("X", (N, 5)), sg.tensor("W1", (5, 6)), sg.tensor("W2", (6, 3))
+    out = sg.relu(X @ W1) @ W2
+
+    def two_layer_backward(dout, X, W1, W2, by_value=False):
+        z = X @ W1
+        h = np.maximum(z, 0)
+        dz = (dout @ W2.T) * (h if by_value else (z > 0))
+        return X.T @ dz, h.T @ dout
+    assert sg.check_backward(out, [W1, W2], two_layer_backward)
+    r = wrong(sg.check_backward(out, [W1, W2], lambda *a, **k: two_layer_backward(*a, **k, by_value=True)),
+              "relu′ written as relu(z)")
+    assert "dz = dout ⊙ (z > 0)" in r.hint
