@@ -286,3 +286,17 @@ def test_relu_derivative_written_as_relu_itself_is_named():
     r = wrong(sg.check_backward(out, [W1, W2], lambda *a, **k: two_layer_backward(*a, **k, by_value=True)),
               "relu′ written as relu(z)")
     assert "dz = dout ⊙ (z > 0)" in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# Claims written as text
+
+
+def test_a_misspelt_name_in_a_text_claim_is_named_not_a_shape_error():
+    """A claim naming x where f has y used to fail with "'W*x' (3x4)": x read as a new scalar."""
+    W, y, t = sp.MatrixSymbol("W", 3, 4), sp.MatrixSymbol("y", 4, 1), sp.MatrixSymbol("t", 3, 1)
+    f = sg.sum(sp.HadamardPower(W * y - t, 2))
+    assert sg.check(f, W, "2*(W*y - t)*y.T")
+    with pytest.raises(sg.SymgradError, match=r"uses 'x', which f does not contain \(f's symbols are "
+                                              r"\['W', 't', 'y'\]\): a misspelt name\?"):
+        sg.check(f, W, "2*(W*x - t)*x.T")
