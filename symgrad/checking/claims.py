@@ -79,9 +79,11 @@ def _unknown_names(text: str, known) -> list:
     grammar (read with Python's ast, as the parser reads it: nothing is evaluated)."""
     import ast
     from ..frontend.parse import function_names
+    if len(text) > 10_000:            # the parser's own bound: such text never got this far
+        return []
     try:
         tree = ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     grammar = set(function_names()) | {"pi", "E", "True", "False"}

@@ -300,3 +300,25 @@ def test_a_misspelt_name_in_a_text_claim_is_named_not_a_shape_error():
     with pytest.raises(sg.SymgradError, match=r"uses 'x', which f does not contain \(f's symbols are "
                                               r"\['W', 't', 'y'\]\): a misspelt name\?"):
         sg.check(f, W, "2*(W*x - t)*x.T")
+
+
+def test_a_printed_gradient_pasted_back_as_a_text_claim_is_read():
+    """sg.grad prints relu′ of a matrix as Heaviside(W*x, 1) and tanh of one as tanh(W*x); the same
+    text as a claim (or in f) used to fail inside SymPy ("Function defined only for Real Values")
+    or be refused: in text, the scalar functions apply entry by entry to a matrix."""
+    W, x = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    f = sg.sum(sg.relu(W * x))
+    printed = str(sg.grad(f, W))
+    assert printed == "Heaviside(W*x, 1)*x.T"
+    assert sg.check(f, W, printed).verdict == "equal"
+    g = sg.sum(sg.tanh(W * x))
+    assert sg.check(g, W, "HadamardProduct(OneMatrix(3, 1) - HadamardPower(tanh(W*x), 2), OneMatrix(3, 1))*x.T")
+    assert not sg.check(g, W, "HadamardProduct(OneMatrix(3, 1) - tanh(W*x), OneMatrix(3, 1))*x.T")
+
+
+def test_the_command_line_reads_relu_prime_of_a_matrix_as_printed(capsys):
+    from symgrad import cli
+    base = ["check", "sum(relu(W*x))", "--matrix", "W:3x2", "--matrix", "x:2x1", "--wrt", "W", "--claimed"]
+    assert cli.main(base + ["Heaviside(W*x, 1)*x.T"]) == 0
+    assert cli.main(base + ["OneMatrix(3, 1)*x.T"]) == 1
+    assert "relu′ left out" in capsys.readouterr().out
