@@ -539,8 +539,14 @@ def fanout_hint(case: Case):
                     f"the claim has {fr} times the term of the path {_path(D, case.w.name, v, eqn)} "
                     f"(that term is {_term_text(expr)}){why}; the other paths' terms are right.")
         # softmax loss's dx = (p − onehot(y))/N is written dx = p; dx[range(N), y] -= 1; dx /= N
+        hinge = "Heaviside" in str(expr) and case.f.has(sp.Max)
         why = (" — in softmax loss's backward, the 1 at each example's label is subtracted: "
-               "dx[np.arange(N), y] -= 1, not += 1" if sign == -2 and "one_hot" in str(expr) else "")
+               "dx[np.arange(N), y] -= 1, not += 1" if sign == -2 and "one_hot" in str(expr)
+               and not hinge else "")
+        if hinge and "one_hot" in str(expr):      # cs231n's svm_loss: the correct class's column
+            why = (" — in the SVM loss's backward, the correct class's score is in every margin of "
+                   "its row: dx[np.arange(N), y] -= (margins > 0).sum(axis=1)"
+                   + (", not +=" if sign == -2 else ""))
         return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
                 f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)} "
                 f"(that term is {_term_text(expr)}){why}; the derivative sums over all paths of the influence "

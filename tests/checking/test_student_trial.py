@@ -322,3 +322,19 @@ def test_the_command_line_reads_relu_prime_of_a_matrix_as_printed(capsys):
     assert cli.main(base + ["Heaviside(W*x, 1)*x.T"]) == 0
     assert cli.main(base + ["OneMatrix(3, 1)*x.T"]) == 1
     assert "relu′ left out" in capsys.readouterr().out
+
+
+def test_svm_backward_without_the_correct_class_column_says_what_it_needs():
+    x, y = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True)
+
+    def svm_dx(x, y, correct=True):
+        n = len(x)
+        margins = np.maximum(0, x - x[np.arange(n), y][:, None] + 1.0)
+        margins[np.arange(n), y] = 0
+        dx = (margins > 0).astype(float)
+        if correct:
+            dx[np.arange(n), y] -= (margins > 0).sum(axis=1)
+        return dx / n
+    loss = 4 * sg.multi_margin(x, y)
+    r = wrong(sg.check_backward(loss, x, lambda dout, x, y: svm_dx(x, y, correct=False)), "fan-out")
+    assert "dx[np.arange(N), y] -= (margins > 0).sum(axis=1)" in r.hint
