@@ -338,3 +338,18 @@ def test_svm_backward_without_the_correct_class_column_says_what_it_needs():
     loss = 4 * sg.multi_margin(x, y)
     r = wrong(sg.check_backward(loss, x, lambda dout, x, y: svm_dx(x, y, correct=False)), "fan-out")
     assert "dx[np.arange(N), y] -= (margins > 0).sum(axis=1)" in r.hint
+
+
+def test_a_forward_written_with_dot_as_cs231n_writes_it():
+    X, W = sg.tensor("X", (N, 5)), sg.tensor("W", (5, 3))
+    y = sg.tensor("y", (N,), integer=True)
+    loss = sg.cross_entropy(X.dot(W), y)
+    assert loss == sg.cross_entropy(X @ W, y)
+
+    def softmax_loss_vectorized_dW(X, y, W):
+        s = X.dot(W)
+        p = np.exp(s - s.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(len(X)), y] -= 1
+        return X.T.dot(p) / len(X)
+    assert sg.check_backward(loss, W, lambda dout, X, y, W: softmax_loss_vectorized_dW(X, y, W))
