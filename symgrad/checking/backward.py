@@ -253,8 +253,8 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
         except SymgradError:
             raise
         except Exception as e:  # noqa: BLE001 - the user's code: wrapped, with what it was called with
-            called = ", ".join([f"{k}{tuple(np.shape(v))}" for k, v in
-                                zip(["dout"] if len(douts) == 1 else dnames, douts)]
+            called = ", ".join([f"{k}{tuple(np.shape(v))}" if np.ndim(v) else f"{k}=1.0 (a loss)"
+                                for k, v in zip(["dout"] if len(douts) == 1 else dnames, douts)]
                                + [f"{k}={tuple(np.shape(v))}" for k, v in kw.items()])
             first = ("; backward's first parameter takes the upstream gradient (dout = 1 for a loss): "
                      "wrap a loss function f(x, y) as lambda dout, x, y: f(x, y)[1]"

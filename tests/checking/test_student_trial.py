@@ -353,3 +353,9 @@ def test_a_forward_written_with_dot_as_cs231n_writes_it():
         p[np.arange(len(X)), y] -= 1
         return X.T.dot(p) / len(X)
     assert sg.check_backward(loss, W, lambda dout, X, y, W: softmax_loss_vectorized_dW(X, y, W))
+
+
+def test_the_scalar_dout_of_a_loss_is_shown_as_its_value():
+    x, y = sg.tensor("x", (N, 3)), sg.tensor("y", (N,), integer=True)
+    with pytest.raises(BackwardError, match=r"called as backward\(dout=1\.0 \(a loss\), x=\(4, 3\), y=\(4,\)\)"):
+        sg.check_backward(sg.cross_entropy(x, y), x, lambda dout, x, y: x @ x)
