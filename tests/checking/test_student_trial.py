@@ -359,3 +359,10 @@ def test_the_scalar_dout_of_a_loss_is_shown_as_its_value():
     x, y = sg.tensor("x", (N, 3)), sg.tensor("y", (N,), integer=True)
     with pytest.raises(BackwardError, match=r"called as backward\(dout=1\.0 \(a loss\), x=\(4, 3\), y=\(4,\)\)"):
         sg.check_backward(sg.cross_entropy(x, y), x, lambda dout, x, y: x @ x)
+
+
+def test_the_command_line_names_the_undeclared_matrix(capsys):
+    from symgrad import cli
+    assert cli.main(["check", "sum(HadamardPower(W*x - y, 2))", "--matrix", "W:3x2", "--matrix", "x:2x1",
+                     "--wrt", "W", "--claimed", "2*(W*x - y)*x.T"]) == 2
+    assert "y is a scalar because it is not declared: a matrix needs --matrix y:RxC" in capsys.readouterr().err
