@@ -162,6 +162,15 @@ def shape_hint(case: Case):
     if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and any(np.any(c) for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
         return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}."
+    # dx_pad returned whole: the conv backward's padding not cropped off (its centre is right)
+    grow = [c - d for c, d in zip(cs, shape)] if len(cs) == len(shape) else []
+    if grow and all(g >= 0 and g % 2 == 0 for g in grow) and any(grow) and all(c.shape == cs for c in Cs):
+        cut = tuple(slice(g // 2, g // 2 + d) for g, d in zip(grow, shape))
+        if all_same([c[cut] for c in Cs], Ts):
+            pads = sorted({g // 2 for g in grow if g})
+            return (f"padding not cropped: the claim has shape {_shape_txt(cs)}, but {want}; its centre "
+                    f"(pad = {', '.join(map(str, pads))} cut from each side) is right — the gradient of "
+                    f"the padded input, returned whole: crop it, dx = dx_pad[:, :, pad:-pad, pad:-pad].")
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"
     return (f"shape: the claim {has}, which cannot be the gradient's: {want}"
             f"{_other_gradient(case, cs) or _dout_axes(case, cs)}.")

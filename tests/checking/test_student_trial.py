@@ -366,3 +366,22 @@ def test_the_command_line_names_the_undeclared_matrix(capsys):
     assert cli.main(["check", "sum(HadamardPower(W*x - y, 2))", "--matrix", "W:3x2", "--matrix", "x:2x1",
                      "--wrt", "W", "--claimed", "2*(W*x - y)*x.T"]) == 2
     assert "y is a scalar because it is not declared: a matrix needs --matrix y:RxC" in capsys.readouterr().err
+
+
+def test_conv_backward_returning_dx_pad_uncropped_is_named():
+    x, w = sg.tensor("x", (N, 2, 5, 5)), sg.tensor("w", (3, 2, 3, 3))
+    out = sg.conv2d(x, w, stride=2, padding=1)
+
+    def conv_dx(dout, x, w, crop=True):
+        xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        dxp = np.zeros_like(xp)
+        for n in range(dout.shape[0]):
+            for f in range(w.shape[0]):
+                for i in range(dout.shape[2]):
+                    for j in range(dout.shape[3]):
+                        dxp[n, :, 2 * i:2 * i + 3, 2 * j:2 * j + 3] += w[f] * dout[n, f, i, j]
+        return dxp[:, :, 1:-1, 1:-1] if crop else dxp
+    assert sg.check_backward(out, [x], conv_dx)
+    r = wrong(sg.check_backward(out, [x], lambda dout, x, w: conv_dx(dout, x, w, crop=False)),
+              "padding not cropped: the claim has shape (4, 2, 7, 7)")
+    assert "pad = 1 cut from each side" in r.hint
