@@ -146,8 +146,10 @@ def _claim_values(claims, params, pt, B) -> list:
     if not callable(claims):
         vals = pt.example(0)
         return [_eval_claim(c, vals) for c in claims]
+    # copies, params and inputs alike: a backward that works in place (cs231n's relu_backward,
+    # dx = dout; dx[x <= 0] = 0) must not change the point the truth and the hints are read at
     arg = {**{k: np.array(v, dtype=float) for k, v in pt.params.items()},
-           **(pt.batched if B else pt.examples[0])}
+           **{k: np.array(v) for k, v in (pt.batched if B else pt.examples[0]).items()}}
     out = claims(arg)
     if isinstance(out, Mapping):
         byname = {key_name(k): v for k, v in out.items()}

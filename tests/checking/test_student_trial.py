@@ -385,3 +385,32 @@ def test_conv_backward_returning_dx_pad_uncropped_is_named():
     r = wrong(sg.check_backward(out, [x], lambda dout, x, w: conv_dx(dout, x, w, crop=False)),
               "padding not cropped: the claim has shape (4, 2, 7, 7)")
     assert "pad = 1 cut from each side" in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# A backward that works in place on the arrays it is given
+
+
+def test_a_backward_that_writes_into_dout_does_not_change_the_point():
+    """cs231n's relu_backward is often dx = dout; dx[x <= 0] = 0: it writes into dout. The arrays
+    were symgrad's own, so the hints were read at the changed dout: a wrong in-place backward got
+    'relu′ left out', which it is not."""
+    x = sg.tensor("x", (N, 6))
+
+    def relu_backward(dout, x, slip=False):
+        dx = dout
+        if slip:
+            dx[x < 0] *= 2            # not relu′ = 1: twice dout where x < 0
+        else:
+            dx[x <= 0] = 0
+        return dx
+    assert sg.check_backward(sg.relu(x), [x], relu_backward)
+    r = wrong(sg.check_backward(sg.relu(x), [x], lambda dout, x: relu_backward(dout, x, slip=True)))
+    assert r.hint is None or not r.hint.startswith("relu′ left out"), r.hint
+    w = sg.tensor("w", (6, 5))
+
+    def affine_dw(dout, x, w):
+        x *= 2                         # writes into x
+        return x.T @ dout
+    r = wrong(sg.check_backward(x @ w, [w], affine_dw), "constant factor: the claim is 2 times")
+    assert np.allclose(r.counterexample.claimed, 2 * r.counterexample.true)
