@@ -45,6 +45,11 @@ def _normalize_claims(claimed, params, f=None):
 
     def read(c, w=None):
         what = "the claimed gradient" + (f" for {w.name}" if w is not None else "")
+        if isinstance(c, sp.Basic) and c.has(sp.Derivative):
+            d = next(iter(c.atoms(sp.Derivative)))
+            raise SymgradError(f"{what} holds an unevaluated derivative, {str(d)[:120]}: SymPy's diff "
+                               f"could not differentiate it (as for most matrix expressions). Claim a "
+                               f"formula — your derivation — or see symgrad's with sg.grad(f, wrt)")
         try:
             return as_expr(c, what, symbols=known)
         except SymgradError as e:

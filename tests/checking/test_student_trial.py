@@ -414,3 +414,12 @@ def test_a_backward_that_writes_into_dout_does_not_change_the_point():
         return x.T @ dout
     r = wrong(sg.check_backward(x @ w, [w], affine_dw), "constant factor: the claim is 2 times")
     assert np.allclose(r.counterexample.claimed, 2 * r.counterexample.true)
+
+
+def test_sympys_unevaluated_derivative_as_a_claim_is_named():
+    """sp.diff of a matrix expression often comes back as Derivative(...): claimed, it used to fail
+    inside SymPy's NumPy printer ("_print_Derivative(...) only supports functions ...")."""
+    W, x, t = sp.MatrixSymbol("W", 2, 3), sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("t", 2, 1)
+    f = sg.sum(sp.HadamardPower(W * x - t, 2))
+    with pytest.raises(sg.SymgradError, match=r"unevaluated derivative, Derivative\(sum\(.*sg\.grad\(f, wrt\)"):
+        sg.check(f, W, sp.diff(f, W))
