@@ -162,6 +162,12 @@ def shape_hint(case: Case):
     if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and any(np.any(c) for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
         return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}."
+    # affine_backward's dx = dout @ w.T left flat, (N, D) for an (N, d1, d2, d3) x: right once reshaped
+    if len(shape) > 1 and all(c.shape == cs and c.size == int(np.prod(shape)) for c in Cs) and all_same(
+            [c.reshape(shape) for c in Cs], Ts):
+        return (f"not reshaped back: the claim has shape {_shape_txt(cs)}, but {want}; reshaped to it, "
+                f"its values are right — the forward flattened {w.name} (x.reshape(N, -1)), so its "
+                f"gradient is reshaped back: d{w.name} = (…).reshape({w.name}.shape).")
     # dx_pad returned whole: the conv backward's padding not cropped off (its centre is right)
     grow = [c - d for c, d in zip(cs, shape)] if len(cs) == len(shape) else []
     if grow and all(g >= 0 and g % 2 == 0 for g in grow) and any(grow) and all(c.shape == cs for c in Cs):

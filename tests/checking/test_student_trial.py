@@ -423,3 +423,13 @@ def test_sympys_unevaluated_derivative_as_a_claim_is_named():
     f = sg.sum(sp.HadamardPower(W * x - t, 2))
     with pytest.raises(sg.SymgradError, match=r"unevaluated derivative, Derivative\(sum\(.*sg\.grad\(f, wrt\)"):
         sg.check(f, W, sp.diff(f, W))
+
+
+def test_affine_dx_left_flat_is_named():
+    out, wrt = _affine()
+
+    def affine_backward_flat(dout, x, w, b):
+        return dout @ w.T, x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+    r = wrong(sg.check_backward(out, wrt, affine_backward_flat),
+              "not reshaped back: the claim has shape (4, 6), but ∂f/∂x must have x's shape (4, 2, 3)")
+    assert "reshape(x.shape)" in r.hint
