@@ -100,7 +100,7 @@ def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint,
-              assignment_hint, upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint, permuted_hint,
+              assignment_hint, upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint, epsilon_hint, permuted_hint,
               first_step_hint):
         try:
             msg = h(case)
@@ -804,6 +804,26 @@ def _rebuilt(e, sub: dict):
     if isinstance(e, T.Ewise):
         return T.Ewise(args[0], T.shape_of(args[0]))
     return e.func(*args)
+
+
+def epsilon_hint(case: Case):
+    """A norm layer's backward without the forward's ε (sqrt(var) for sqrt(var + eps)), or with
+    another one: the claim is the gradient of f with its small constant ε set to 0. Close — the
+    relative error is about ε/var — and still another function's gradient."""
+    eps = sorted({n for n in sp.preorder_traversal(case.f)
+                  if isinstance(n, sp.Float) and 0 < abs(float(n)) < 1e-2}, key=lambda n: abs(float(n)))
+    Cs, Ts = _fitted(case)
+    if not eps or all_same(Cs, Ts):
+        return None
+    for e in eps:
+        if _claim_is_gradient_of(case, case.f.xreplace({e: sp.S.Zero})):
+            where = (" — the backward computes sqrt(var) where the forward has sqrt(var + eps): use "
+                     "the forward's eps in the backward too (cache the std the forward computed). The "
+                     "error is small, about eps/var, but it is another function's gradient"
+                     if _variances(case.f) else ": the backward leaves that small constant out (the "
+                     "error is small, but it is another function's gradient)")
+            return f"ε left out: the claim is the gradient of f with its constant {float(e):g} taken as 0{where}."
+    return None
 
 
 def dout_hint(case: Case):

@@ -433,3 +433,18 @@ def test_affine_dx_left_flat_is_named():
     r = wrong(sg.check_backward(out, wrt, affine_backward_flat),
               "not reshaped back: the claim has shape (4, 6), but ∂f/∂x must have x's shape (4, 2, 3)")
     assert "reshape(x.shape)" in r.hint
+
+
+def test_batchnorm_backward_without_eps_is_named():
+    out, wrt = _batchnorm()
+
+    def backward_without_eps(dout, x, gamma, beta):
+        n = x.shape[0]
+        std = np.sqrt(x.var(axis=0))              # the forward's + eps left out
+        xhat = (x - x.mean(axis=0)) / std
+        dxhat = dout * gamma
+        dx = (n * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (n * std)
+        return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+    r = wrong(sg.check_backward(out, wrt, backward_without_eps),
+              "ε left out: the claim is the gradient of f with its constant 1e-05 taken as 0")
+    assert "sqrt(var + eps)" in r.hint
