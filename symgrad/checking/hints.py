@@ -285,6 +285,10 @@ def factor_hint(case: Case):
             return "the gradient is 0 here, but the claim is not: f does not depend on it that way."
         return None
     if all(np.all(c == 0) for c in Cs):
+        if case.claim_expr is None:           # a NumPy function, not SymPy's diff
+            return ("the claim is 0 but the gradient is not: the function returns zeros for "
+                    f"∂f/∂{case.w.name} (a gradient initialised with np.zeros_like and never "
+                    f"accumulated into?).")
         return ("the claim is 0 but the gradient is not (SymPy's diff of a matrix expression can "
                 "silently give 0: symgrad differentiates through the expression instead).")
     if not all_same(Cs, Ts, k) or abs(k - 1) < 1e-9 or abs(k) < 1e-12:
@@ -394,12 +398,16 @@ def _has_square(f) -> bool:
 
 
 def _constant_of(f, a: float):
-    """A number c of f with c = a or 1/c = a (dropout's 1/p = 2 gives a claim ½ or 2 times off)."""
-    for n in sp.preorder_traversal(f):
-        if isinstance(n, sp.Number) and n not in (0, 1, -1):
-            c = abs(float(n))
-            if abs(c - a) < 1e-9 * max(a, 1) or abs(1 / c - a) < 1e-9 * max(a, 1):
-                return float(n)
+    """A number c of f with c = a or 1/c = a (dropout's 1/p = 2 gives a claim ½ or 2 times off).
+    Only a factor of a product counts: a convolution's padding = 2, an axis or a shape is no scale."""
+    for m in sp.preorder_traversal(f):
+        if not isinstance(m, sp.Mul):
+            continue
+        for n in m.args:
+            if isinstance(n, sp.Number) and n not in (0, 1, -1):
+                c = abs(float(n))
+                if abs(c - a) < 1e-9 * max(a, 1) or abs(1 / c - a) < 1e-9 * max(a, 1):
+                    return float(n)
     return None
 
 

@@ -448,3 +448,17 @@ def test_batchnorm_backward_without_eps_is_named():
     r = wrong(sg.check_backward(out, wrt, backward_without_eps),
               "ε left out: the claim is the gradient of f with its constant 1e-05 taken as 0")
     assert "sqrt(var + eps)" in r.hint
+
+
+def test_a_convolutions_padding_is_not_read_as_a_scale_of_f():
+    x, w, b = sg.tensor("x", (N, 2, 5, 5)), sg.tensor("w", (3, 2, 3, 3)), sg.tensor("b", (3,))
+    out = sg.conv2d(x, w, b, padding=2)
+    r = wrong(sg.check_backward(out, [b], lambda dout, x, w, b: 2 * dout.sum(axis=(0, 2, 3))),
+              "constant factor: the claim is 2 times the gradient")
+    assert "constant 2 of f" not in r.hint
+
+
+def test_a_backward_returning_zeros_is_not_told_about_sympys_diff():
+    x = sg.tensor("x", (N, 3))
+    r = wrong(sg.check_backward(sg.relu(x), [x], lambda dout, x: np.zeros_like(x)))
+    assert r.hint.startswith("the claim is 0 but the gradient is not") and "SymPy" not in r.hint
