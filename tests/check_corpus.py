@@ -174,6 +174,9 @@ def matrix_entries():
     add("mlp: db1 = δ1", mlp, b1, d1, "right")
     add("mlp: dW1 without relu'", mlp, W1, (W2.T * d2) * X.T, "wrong", "relu′ left out")
     add("mlp: dW1 with relu' written relu", mlp, W1, sp.HadamardProduct(W2.T * d2, h1) * X.T, "wrong",
+        "relu′ written as relu(z)")
+    add("mlp: dW1 with relu' of W1·x (b1 left out of the mask)", mlp, W1,
+        sp.HadamardProduct(W2.T * d2, _H(W1 * X, lambda u: sp.Heaviside(u, 1))) * X.T, "wrong",
         "first differing step")
     d1_0 = sp.HadamardProduct(W2.T * d2, _H(z1, lambda u: sp.Heaviside(u, 0)))    # relu'(0) = 0
     add("mlp: dW1 with relu'(0) = 0", mlp, W1, d1_0 * X.T, "kink")

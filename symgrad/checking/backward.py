@@ -146,6 +146,46 @@ def _as_array(g, w) -> np.ndarray:
     return a
 
 
+def _signature_advice(backward, ndouts: int, names: list, mask_names: set) -> str:
+    """When calling ``backward`` raised a TypeError: what its parameters are and how the call is
+    made, if they do not fit — cs231n's ``backward(dout, cache)`` handed over as it is, parameters
+    named otherwise than out's symbols, or no parameter for the dropout mask."""
+    import inspect
+    try:
+        sig = inspect.signature(backward)
+    except (TypeError, ValueError):
+        return ""
+    ps = list(sig.parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in ps):
+        return ""
+    named = [p.name for p in ps if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    takes = [p.name for p in ps if p.kind is not p.VAR_POSITIONAL]
+    accepted = set(named[ndouts:]) | {p.name for p in ps if p.kind is p.KEYWORD_ONLY}
+    unknown = [n for n in names if n not in accepted]
+    if not unknown:
+        return ""
+    fname = getattr(backward, "__name__", "backward")
+    shown = f"{fname}({', '.join(takes)})" if fname != "<lambda>" else f"lambda {', '.join(takes)}"
+    call = ", ".join(["dout"] * (ndouts == 1) + [f"dout{i or ''}" for i in range(ndouts)] * (ndouts > 1)
+                     + names)
+    out = (f"; backward's parameters do not take what it is called with: it is {shown}, and "
+           f"check_backward calls it with the upstream gradient(s) first, then out's symbols by name "
+           f"({', '.join(names)}), so its parameters must be named {call} (or end with **values)")
+    rest = [n for n in names if n not in mask_names]
+    if "cache" in takes:
+        fwd = (fname[:-len("_backward")] + "_forward" if fname.endswith("_backward")
+               else "your_forward")
+        out += (f". A cs231n backward(dout, cache) is checked through its forward, which builds the "
+                f"cache: lambda {call}: {fname if fname != '<lambda>' else 'backward'}(dout, "
+                f"{fwd}({', '.join(rest)})[1])")
+    missing_masks = sorted(set(unknown) & mask_names)
+    if missing_masks:
+        out += (f". {' and '.join(missing_masks)} is the mask of sg.dropout in out (inverted dropout's: "
+                f"entries 0 or 1/(1 − p)), passed so that the backward can use the same mask as the "
+                f"forward: add the parameter")
+    return out
+
+
 def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping | None = None,
                    seed: int = 0, **options):
     """Is ``backward(dout, **values)`` the backward of the layer ``out`` with respect to ``wrt``?
@@ -213,12 +253,14 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
         except SymgradError:
             raise
         except Exception as e:  # noqa: BLE001 - the user's code: wrapped, with what it was called with
-            called = ", ".join([f"{k}{tuple(np.shape(v))}" for k, v in
-                                zip(["dout"] if len(douts) == 1 else dnames, douts)]
+            called = ", ".join([f"{k}{tuple(np.shape(v))}" if np.ndim(v) else f"{k}=1.0 (a loss)"
+                                for k, v in zip(["dout"] if len(douts) == 1 else dnames, douts)]
                                + [f"{k}={tuple(np.shape(v))}" for k, v in kw.items()])
             first = ("; backward's first parameter takes the upstream gradient (dout = 1 for a loss): "
                      "wrap a loss function f(x, y) as lambda dout, x, y: f(x, y)[1]"
-                     if isinstance(e, TypeError) and "multiple values for argument" in str(e) else "")
+                     if isinstance(e, TypeError) and "multiple values for argument" in str(e) else
+                     _signature_advice(backward, len(douts), list(kw), set(masks.values()))
+                     if isinstance(e, TypeError) else "")
             raise BackwardError(f"backward raised {type(e).__name__}: {e} (called as backward({called}):"
                                 f" the upstream gradient(s), then every symbol of out by name, with "
                                 f"these shapes){first}") from e

@@ -44,8 +44,21 @@ def _normalize_claims(claimed, params, f=None):
              **{w.name: w for w in params}}
 
     def read(c, w=None):
-        return as_expr(c, "the claimed gradient" + (f" for {w.name}" if w is not None else ""),
-                       symbols=known)
+        what = "the claimed gradient" + (f" for {w.name}" if w is not None else "")
+        if isinstance(c, sp.Basic) and c.has(sp.Derivative):
+            d = next(iter(c.atoms(sp.Derivative)))
+            raise SymgradError(f"{what} holds an unevaluated derivative, {str(d)[:120]}: SymPy's diff "
+                               f"could not differentiate it (as for most matrix expressions). Claim a "
+                               f"formula — your derivation — or see symgrad's with sg.grad(f, wrt)")
+        try:
+            return as_expr(c, what, symbols=known)
+        except SymgradError as e:
+            unknown = _unknown_names(c, known) if isinstance(c, str) else []
+            if not unknown:
+                raise
+            raise SymgradError(f"{what} {c!r} uses {', '.join(map(repr, unknown))}, which f does not "
+                               f"contain (f's symbols are {sorted(known)}): a misspelt name? Read as a "
+                               f"new scalar, it gives: {e}") from None
     if callable(claimed) and not isinstance(claimed, sp.Basic):
         return claimed
     if isinstance(claimed, Mapping):
@@ -64,6 +77,23 @@ def _normalize_claims(claimed, params, f=None):
         raise SymgradError(f"one claimed expression for {len(params)} wrt symbols; pass a list or "
                            f"a dict {{symbol: expression}}")
     return [read(claimed)]
+
+
+def _unknown_names(text: str, known) -> list:
+    """The names in the claim's text that are not f's symbols nor functions or constants of the
+    grammar (read with Python's ast, as the parser reads it: nothing is evaluated)."""
+    import ast
+    from ..frontend.parse import function_names
+    if len(text) > 10_000:            # the parser's own bound: such text never got this far
+        return []
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    grammar = set(function_names()) | {"pi", "E", "True", "False"}
+    return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called
+                   and n.id not in known and n.id not in grammar})
 
 
 def _symbols(expr) -> set:
@@ -121,8 +151,10 @@ def _claim_values(claims, params, pt, B) -> list:
     if not callable(claims):
         vals = pt.example(0)
         return [_eval_claim(c, vals) for c in claims]
+    # copies, params and inputs alike: a backward that works in place (cs231n's relu_backward,
+    # dx = dout; dx[x <= 0] = 0) must not change the point the truth and the hints are read at
     arg = {**{k: np.array(v, dtype=float) for k, v in pt.params.items()},
-           **(pt.batched if B else pt.examples[0])}
+           **{k: np.array(v) for k, v in (pt.batched if B else pt.examples[0]).items()}}
     out = claims(arg)
     if isinstance(out, Mapping):
         byname = {key_name(k): v for k, v in out.items()}

@@ -61,6 +61,7 @@ class Case:
     claim_expr: Any = None      # the claimed SymPy expression (None for a callable)
     check: Any = None           # sg.check itself, for hints that re-check at a special point
     targets: str = "distribution"   # how the check drew softmax targets (see sg.check)
+    sizes: dict = None          # {name: n}: the symbolic sizes of a tensor f, as the check fixed them
 
     @property
     def w(self):
@@ -98,8 +99,9 @@ def _shape_txt(s) -> str:
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
-    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, dout_hint, one_example_hint,
-              assignment_hint, upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint,
+    from .layer_hints import epsilon_hint, factor_left_out_hint, norm_axes_hint, permuted_hint
+    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint,
+              assignment_hint, upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint, epsilon_hint, permuted_hint,
               first_step_hint):
         try:
             msg = h(case)
@@ -161,8 +163,69 @@ def shape_hint(case: Case):
     if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and any(np.any(c) for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
         return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}."
+    # affine_backward's dx = dout @ w.T left flat, (N, D) for an (N, d1, d2, d3) x: right once reshaped
+    if len(shape) > 1 and all(c.shape == cs and c.size == int(np.prod(shape)) for c in Cs) and all_same(
+            [c.reshape(shape) for c in Cs], Ts):
+        return (f"not reshaped back: the claim has shape {_shape_txt(cs)}, but {want}; reshaped to it, "
+                f"its values are right — the forward flattened {w.name} (x.reshape(N, -1)), so its "
+                f"gradient is reshaped back: d{w.name} = (…).reshape({w.name}.shape).")
+    # dx_pad returned whole: the conv backward's padding not cropped off (its centre is right)
+    grow = [c - d for c, d in zip(cs, shape)] if len(cs) == len(shape) else []
+    if grow and all(g >= 0 and g % 2 == 0 for g in grow) and any(grow) and all(c.shape == cs for c in Cs):
+        cut = tuple(slice(g // 2, g // 2 + d) for g, d in zip(grow, shape))
+        if all_same([c[cut] for c in Cs], Ts):
+            pads = sorted({g // 2 for g in grow if g})
+            return (f"padding not cropped: the claim has shape {_shape_txt(cs)}, but {want}; its centre "
+                    f"(pad = {', '.join(map(str, pads))} cut from each side) is right — the gradient of "
+                    f"the padded input, returned whole: crop it, dx = dx_pad[:, :, pad:-pad, pad:-pad].")
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"
-    return f"shape: the claim {has}, which cannot be the gradient's: {want}."
+    return (f"shape: the claim {has}, which cannot be the gradient's: {want}"
+            f"{_other_gradient(case, cs) or _dout_axes(case, cs)}.")
+
+
+def _other_gradient(case, cs) -> str:
+    """The claim is (or has the shape of) another wrt variable's gradient: the gradients returned
+    in another order than wrt's."""
+    for j, p in enumerate(case.params):
+        if j == case.k or tuple(_shape(p)) != tuple(cs):
+            continue
+        names = ", ".join(q.name for q in case.params)
+        is_it = all(same(c[case.k], t[j]) for c, t in zip(case.claims, case.truths))
+        return (f" — it {'is' if is_it else 'has the shape of'} ∂f/∂{p.name}: the gradients come in "
+                f"another order than wrt's ({names}); return them in wrt order, or as a dict by name")
+    return ""
+
+
+def _dout_axes(case, cs) -> str:
+    """The claim is the upstream gradient summed over the wrong axes (a conv bias's db =
+    dout.sum(axis=(0, 1)) for dout.sum(axis=(0, 2, 3))): name the axes it sums and those it should."""
+    import re
+    from itertools import combinations
+    douts = [n for n in case.points[0].example() if re.fullmatch(r"dout\d*", str(n))]
+    Cs, Ts = case.C(), case.T()
+    for d in douts:
+        vals = [np.asarray(p.example()[d], float) for p in case.points]
+        r = vals[0].ndim
+
+        def summed(shape_ok, targets):
+            for n_ax in range(1, r):
+                for axes in combinations(range(r), n_ax):
+                    red = [v.sum(axis=axes) for v in vals]
+                    if red[0].shape == shape_ok and all_same(targets, red):
+                        return axes
+            return None
+        claim_axes = summed(tuple(cs), Cs)
+        if claim_axes is None:
+            continue
+        true_axes = summed(tuple(Ts[0].shape), Ts)
+        ax = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"   # noqa: E731
+        kept = tuple(a for a in range(r) if a not in claim_axes)
+        if true_axes is None:
+            return f" — it is {d} summed over {ax(claim_axes)}, keeping {ax(kept)}"
+        keep = tuple(a for a in range(r) if a not in true_axes)
+        return (f" — it is {d} summed over {ax(claim_axes)}, keeping {ax(kept)}; the gradient is {d} "
+                f"summed over {ax(true_axes)}, keeping {ax(keep)}, {case.w.name}'s")
+    return ""
 
 
 def _fitted(case):
@@ -223,6 +286,10 @@ def factor_hint(case: Case):
             return "the gradient is 0 here, but the claim is not: f does not depend on it that way."
         return None
     if all(np.all(c == 0) for c in Cs):
+        if case.claim_expr is None:           # a NumPy function, not SymPy's diff
+            return ("the claim is 0 but the gradient is not: the function returns zeros for "
+                    f"∂f/∂{case.w.name} (a gradient initialised with np.zeros_like and never "
+                    f"accumulated into?).")
         return ("the claim is 0 but the gradient is not (SymPy's diff of a matrix expression can "
                 "silently give 0: symgrad differentiates through the expression instead).")
     if not all_same(Cs, Ts, k) or abs(k - 1) < 1e-9 or abs(k) < 1e-12:
@@ -245,12 +312,7 @@ def factor_hint(case: Case):
     elif abs(a - 0.5) < 1e-9 and _has_square(case.f):
         why = " — the 2 from differentiating a square (d(u²) = 2u·du) is missing"
     else:
-        dims = _dims(case)
-        for n in sorted(dims):
-            if abs(a - n) < 1e-9:
-                why = f" — N = {n}, a dimension of the problem: a sum where there is a mean (1/N missing)"
-            elif abs(a - 1 / n) < 1e-9:
-                why = f" — 1/N with N = {n}, a dimension of the problem: a mean where there is a sum"
+        why = _size_factor(case, a)
         c = _constant_of(case.f, a) if not why else None
         if c is not None:             # checked after the sizes: a mean's 1/N is a number of f too
             why = (f" — the constant {c:g} of f (a scale, such as dropout's 1/p) applied twice, or "
@@ -271,6 +333,21 @@ def _dropout_factor(f, a: float) -> str:
             return (f" — 1/(1 − p), for the dropout with p = {p:g}: the scale is counted twice. The mask M "
                     f"already holds it (kept entries 1/(1 − p) = {1 / (1 - p):g}), and ∂(y ⊙ M)/∂y = M: "
                     f"do not divide by 1 − p again")
+        if 0 < p < 1 and abs(a - (1 - p) / p) < 1e-9:
+            return (f" — (1 − p)/p, for the dropout with p = {p:g}: the mask's 0/1 pattern divided by p "
+                    f"where inverted dropout divides by 1 − p. sg.dropout's p (as torch's F.dropout) is "
+                    f"the probability of dropping an entry; the keep probability is 1 − p = {1 - p:g} "
+                    f"(cs231n's dropout_param p is the keep probability: declare sg.dropout(x, 1 − p)). "
+                    f"The mask M already holds the scale, kept entries 1/(1 − p) = {1 / (1 - p):g}: "
+                    f"the backward is dout ⊙ M")
+        if 0 < p < 1 and abs(a - 1 / p) < 1e-9:
+            return (f" — 1/p, for the dropout with p = {p:g}: the mask divided by p on top of its own "
+                    f"scale. M already holds it (kept entries 1/(1 − p) = {1 / (1 - p):g}; p is the "
+                    f"probability of dropping): the backward is dout ⊙ M, with no further division")
+        if 0 < p < 1 and abs(a - p) < 1e-9:
+            return (f" — p, for the dropout with p = {p:g}: the mask multiplied by p (non-inverted "
+                    f"dropout's test-time scaling). Inverted dropout scales in training only, through "
+                    f"M (kept entries 1/(1 − p) = {1 / (1 - p):g}): the backward is dout ⊙ M")
     return ""
 
 
@@ -322,13 +399,51 @@ def _has_square(f) -> bool:
 
 
 def _constant_of(f, a: float):
-    """A number c of f with c = a or 1/c = a (dropout's 1/p = 2 gives a claim ½ or 2 times off)."""
-    for n in sp.preorder_traversal(f):
-        if isinstance(n, sp.Number) and n not in (0, 1, -1):
-            c = abs(float(n))
-            if abs(c - a) < 1e-9 * max(a, 1) or abs(1 / c - a) < 1e-9 * max(a, 1):
-                return float(n)
+    """A number c of f with c = a or 1/c = a (dropout's 1/p = 2 gives a claim ½ or 2 times off).
+    Only a factor of a product counts: a convolution's padding = 2, an axis or a shape is no scale."""
+    for m in sp.preorder_traversal(f):
+        if not isinstance(m, sp.Mul):
+            continue
+        for n in m.args:
+            if isinstance(n, sp.Number) and n not in (0, 1, -1):
+                c = abs(float(n))
+                if abs(c - a) < 1e-9 * max(a, 1) or abs(1 / c - a) < 1e-9 * max(a, 1):
+                    return float(n)
     return None
+
+
+def _size_factor(case, a: float) -> str:
+    """Why the claim is ``a`` times the gradient when ``a`` (or 1/a) is a size of the problem: a sum
+    where f has a mean, or a mean where it has a sum — naming the size (N = 5, the size the check
+    gave the declared N; else the tensor axis it is: the classes of cross-entropy scores (5, 4))."""
+    for n in sorted(_dims(case)):
+        if abs(a - n) < 1e-9:
+            return f" — {_size_words(case, n)}: a sum where there is a mean (1/{_size_name(case, n)} missing)"
+        if abs(a - 1 / n) < 1e-9:
+            return f" — 1/{_size_name(case, n)} with {_size_words(case, n)}: a mean where there is a sum"
+    return ""
+
+
+def _size_name(case, n: int) -> str:
+    named = [k for k, v in sorted((case.sizes or {}).items()) if v == n]
+    return named[0] if named else str(n)
+
+
+def _size_words(case, n: int) -> str:
+    """The size n as the user knows it: "N = 5" for a declared symbolic size, else "4, the size of
+    axis 1 of x (5, 4)" (the first tensor of f with an axis of that size, wrt first)."""
+    named = [k for k, v in sorted((case.sizes or {}).items()) if v == n]
+    if named:
+        return f"{named[0]} = {n}, a size of the problem"
+    for s in list(case.params) + sorted(_symbols(case.f), key=lambda s: s.name):
+        shape = _shape(s)
+        if n in shape and len(shape) == 2 and 1 in shape:          # a column (or row) vector
+            return f"{n}, the length of {s.name} {_shape_txt(shape)}"
+        if n in shape and len(shape) > 1:
+            return f"{n}, the size of axis {shape.index(n)} of {s.name} {_shape_txt(shape)}"
+        if n in shape:
+            return f"{n}, the size of {s.name} {_shape_txt(shape)}"
+    return f"{n}, a dimension of the problem"
 
 
 def _dims(case) -> set:
@@ -410,7 +525,14 @@ def _path(D, wrt_name, v, eqn) -> str:
     chain = [c for c in chain if c] + ["the output"]
     if len(chain) > 6:                       # long chains: the start, where it forks, the end
         chain = chain[:4] + ["…"] + chain[-2:]
-    return " → ".join(chain)
+    tidy = [c for i, c in enumerate(chain) if i == 0 or c != chain[i - 1]]   # no "… → …"
+    return " → ".join(tidy)
+
+
+def _term_text(expr, limit=160) -> str:
+    """A path's term as printed, cut short when it is long (a batch norm's runs to 400 characters)."""
+    s = str(expr)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
 
 
 def fanout_hint(case: Case):
@@ -424,17 +546,51 @@ def fanout_hint(case: Case):
     vals = case.eval_vars(D.ir, [t for _, _, t in terms])
     for j, (v, eqn, term) in enumerate(terms):
         m = [np.broadcast_to(vals[i][j], Ts[i].shape) for i in range(len(Ts))]
-        for sign, what in ((-1, "leaves out"), (+1, "counts twice"), (-2, "flips the sign of")):
-            if all_same(Cs, [t + sign * mm for t, mm in zip(Ts, m)]):
-                expr = SympyBuilder(D.ir, D.lowering.exprs)(term)
-                # softmax loss's dx = (p − onehot(y))/N is written dx = p; dx[range(N), y] -= 1; dx /= N
-                why = (" — in softmax loss's backward, the 1 at each example's label is subtracted: "
-                       "dx[np.arange(N), y] -= 1, not += 1" if sign == -2 and "one_hot" in str(expr) else "")
-                return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
-                        f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)} "
-                        f"(that term is {expr}){why}; the derivative sums over all paths of the influence "
-                        f"diagram.")
+        sign = _term_multiple(Cs, Ts, m)
+        if sign is None:
+            continue
+        what = {-1: "leaves out", +1: "counts twice", -2: "flips the sign of"}.get(sign)
+        expr = SympyBuilder(D.ir, D.lowering.exprs)(term)
+        if what is None:           # the term k times: a factor slipped on that path only
+            k = 1 + sign
+            fr = _nice(k)
+            why = (_dropout_factor(case.f, abs(k)) or _size_factor(case, abs(k))
+                   or (" — the 2 from differentiating a square (d(u²) = 2u·du) is missing in it"
+                       if abs(k - 0.5) < 1e-9 and _has_square(case.f) else "")
+                   or (" — the ½ of ½(…)² dropped there, or the 2 of d(u²) = 2u·du counted twice"
+                       if abs(k - 2) < 1e-9 and _has_square(case.f) else ""))
+            return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
+                    f"the claim has {fr} times the term of the path {_path(D, case.w.name, v, eqn)} "
+                    f"(that term is {_term_text(expr)}){why}; the other paths' terms are right.")
+        # softmax loss's dx = (p − onehot(y))/N is written dx = p; dx[range(N), y] -= 1; dx /= N
+        hinge = "Heaviside" in str(expr) and case.f.has(sp.Max)
+        why = (" — in softmax loss's backward, the 1 at each example's label is subtracted: "
+               "dx[np.arange(N), y] -= 1, not += 1" if sign == -2 and "one_hot" in str(expr)
+               and not hinge else "")
+        if hinge and "one_hot" in str(expr):      # cs231n's svm_loss: the correct class's column
+            why = (" — in the SVM loss's backward, the correct class's score is in every margin of "
+                   "its row: dx[np.arange(N), y] -= (margins > 0).sum(axis=1)"
+                   + (", not +=" if sign == -2 else ""))
+        return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
+                f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)} "
+                f"(that term is {_term_text(expr)}){why}; the derivative sums over all paths of the influence "
+                f"diagram.")
     return None
+
+
+def _term_multiple(Cs, Ts, ms):
+    """The number s with C = T + s·m at every point, when there is one and it is a simple fraction
+    (−1: the term left out, +1: counted twice, −2: its sign flipped, −½: half of it, N − 1: N times
+    it); None otherwise. s is fitted by least squares, then every entry is checked against it."""
+    num = sum(float(np.sum((c - t) * m)) for c, t, m in zip(Cs, Ts, ms))
+    den = sum(float(np.sum(m * m)) for m in ms)
+    if den == 0 or not np.isfinite(num / den) or abs(num / den) < 1e-9:
+        return None
+    fr = _nice(num / den)
+    if fr is None or fr.denominator > 16 or abs(fr) > 64:
+        return None
+    s = float(fr)
+    return (int(s) if s == int(s) else s) if all_same(Cs, [t + s * m for t, m in zip(Ts, ms)]) else None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -681,14 +837,27 @@ def relu_hint(case: Case):
         return isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args
     if not (case.f.has(relu) or any(is_relu_max(e) for e in sp.preorder_traversal(case.f))):
         return None
-    slipped = case.f.replace(relu, _relu_passed_through).replace(
-        is_relu_max, lambda e: _relu_passed_through(next(a for a in e.args if a != 0)))
     Cs, Ts = _fitted(case)
-    if _claim_is_gradient_of(case, slipped) and not all_same(Cs, Ts):
-        return ("relu′ left out: the claim is what the chain rule gives with relu′(z) = 1, the gradient "
-                "passed back through relu unchanged; relu′(z) is the step H(z) (1 where z > 0, else 0), "
-                "so the gradient is masked: dz = dout ⊙ (z > 0).")
+    if all_same(Cs, Ts):
+        return None
+    for cls, said in ((_relu_passed_through, "relu′ left out: the claim is what the chain rule gives "
+                       "with relu′(z) = 1, the gradient passed back through relu unchanged"),
+                      (_relu_by_its_value, "relu′ written as relu(z): the claim is what the chain rule "
+                       "gives with relu′(z) = relu(z) = max(0, z), the gradient multiplied by relu's "
+                       "output (dz = dout * h for h = relu(z))")):
+        slipped = case.f.replace(relu, cls).replace(
+            is_relu_max, lambda e, c=cls: c(next(a for a in e.args if a != 0)))
+        if _claim_is_gradient_of(case, slipped):
+            return (f"{said}; relu′(z) is the step H(z) (1 where z > 0, else 0), so the gradient is "
+                    f"masked: dz = dout ⊙ (z > 0).")
     return None
+
+
+class _relu_by_its_value(relu):
+    """relu with relu′ taken as relu itself: the backward that multiplies by the activation."""
+
+    def fdiff(self, argindex=1):
+        return relu(self.args[0])
 
 
 def softmax_hint(case: Case):

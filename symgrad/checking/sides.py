@@ -81,12 +81,12 @@ def cover(sampler, pts: list, budget: int = 400):
     seen = set()
     for p in pts:
         seen |= sampler.sides(p)
-    left = [budget]
+    left, memo = [budget], {}
     for k, e in keys:
         for side in (1, -1):
             if (k, e, side) in seen:
                 continue
-            p = _search(sampler, pts, k, e, side, left)
+            p = _search(sampler, pts, k, e, side, left, memo)
             if p is None:
                 cov.unreached.append(_describe_side(sampler, k, e, side))
                 continue
@@ -96,33 +96,53 @@ def cover(sampler, pts: list, budget: int = 400):
     return pts, cov
 
 
-def _search(sampler, pts, k, e, side, left):
-    """A usable point where entry ``e`` of site ``k`` is on ``side`` (sign), or None."""
+def _search(sampler, pts, k, e, side, left, memo=None):
+    """A usable point where entry ``e`` of site ``k`` is on ``side`` (sign), or None. ``memo`` keeps
+    each point's reflection through the origin (the first candidate tried from it, the same for
+    every entry) with its kink values and usability, evaluated once: a layer of thousands of relu
+    entries searches for many entries, and re-evaluating it for each was most of a check's time."""
     if not sampler.pfree and not sampler.ifree:
         return None
+    memo = {} if memo is None else memo
     for r in range(LINES + len(pts)):
         base = pts[r % len(pts)]
         if r < len(pts):
-            d, steps = sampler.towards_origin(base), (-2.0,)
-        else:
-            d, steps = sampler.direction(), STEPS
+            if id(base) not in memo:
+                if left[0] <= 0:
+                    return None
+                left[0] -= 1
+                memo[id(base)] = _candidate(sampler, sampler.shift(base, sampler.towards_origin(base), -2.0))
+            c, U, ok = memo[id(base)]
+            if c is not None and any(u[k][e] * side >= KINK_MARGIN for u in U):
+                if ok is None:
+                    ok = sampler.usable(c)
+                    memo[id(base)] = (c, U, ok)
+                if ok:
+                    return c
+            continue
+        d, steps = sampler.direction(), STEPS
         for t in steps:
             if left[0] <= 0:
                 return None
             left[0] -= 1
-            c = sampler.shift(base, d, t)
-            if not sampler.inside(c):
-                continue
-            with np.errstate(all="ignore"):
-                try:
-                    U = sampler.site_values(c)
-                except (ArithmeticError, ValueError):
-                    continue
-            if not any(u[k][e] * side >= KINK_MARGIN for u in U):
+            c, U, _ = _candidate(sampler, sampler.shift(base, d, t))
+            if c is None or not any(u[k][e] * side >= KINK_MARGIN for u in U):
                 continue
             if sampler.usable(c):
                 return c
     return None
+
+
+def _candidate(sampler, c):
+    """(c, its kink values per example, None: usability not yet asked), or (None, None, False) for a
+    point outside f's domain or the intervals."""
+    if not sampler.inside(c):
+        return None, None, False
+    with np.errstate(all="ignore"):
+        try:
+            return c, sampler.site_values(c), None
+        except (ArithmeticError, ValueError):
+            return None, None, False
 
 
 def _describe_side(sampler, k, e, side) -> str:

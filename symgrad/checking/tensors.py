@@ -117,6 +117,19 @@ def concretize(f, wrt, claimed, at: Mapping):
     return f, over(wrt), over(claimed), at, label_ranges(f)
 
 
+def fixed_sizes(before, after) -> dict:
+    """{name of a symbolic size of ``before``: the number ``concretize`` made it in ``after``}, read
+    off the tensors of the same name (so a hint can say "N = 5" of the N the user declared)."""
+    shapes = {t.name: t.shape for t in as_expr(after).atoms(T.Tensor)}
+    out: dict = {}
+    for t in as_expr(before).atoms(T.Tensor):
+        for d, n in zip(t.shape, shapes.get(t.name, ())):
+            d = as_expr(d)
+            if isinstance(d, sp.Symbol) and as_expr(n).is_Integer:
+                out.setdefault(d.name, int(n))
+    return out
+
+
 def sizes_from_values(sizes, given: Mapping, *exprs) -> dict:
     """{size symbol: n} read off the arrays given in ``at=`` for tensors whose shape has that size
     as a dimension of its own (x of shape (N, 3) given as a (4, 3) array: N = 4)."""
@@ -146,4 +159,4 @@ def is_tensor_check(f) -> bool:
     return T.is_tensor_expr(as_expr(f))
 
 
-__all__ = ["concretize", "label_ranges", "sizes_of", "is_tensor_check"]
+__all__ = ["concretize", "fixed_sizes", "label_ranges", "sizes_of", "is_tensor_check"]

@@ -45,7 +45,7 @@ import sympy as sp
 
 from . import sampling, sides
 from .arguments import check_arguments
-from .tensors import concretize, is_tensor_check
+from .tensors import concretize, fixed_sizes, is_tensor_check
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
@@ -211,8 +211,11 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     claimed = _column_claim(claimed, wrt, convention)
     tensor_case = isinstance(f, sp.Basic) and is_tensor_check(f)
     label_ranges = {}                           # integer labels: drawn in the range their uses allow
+    sizes = {}                                  # {N: 5}: symbolic sizes made numbers (for hints)
     if tensor_case:                             # sizes made numbers, labels drawn in range
+        declared = f
         f, wrt, claimed, at, ranges = concretize(f, wrt, claimed, at or {})
+        sizes = fixed_sizes(declared, f)
         label_ranges = {k: ("integers", n) for k, n in ranges.items()}
         batch = None                            # a whole-batch declaration: one example is the batch
     params = _flatten_wrt(wrt)
@@ -285,7 +288,7 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
             cx.why = sampling.not_finite_part([claims[k]], pts[i].example())
         case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
                     claims=claim_vals, batch=B, claim_expr=None if is_callable else claims[k],
-                    check=check, targets=targets)
+                    check=check, targets=targets, sizes=sizes)
         return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
 
     # kinks of tensor expressions are not probed yet (issue 11, point 5)

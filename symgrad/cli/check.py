@@ -77,7 +77,14 @@ def parse(text: str, symbols: dict, what: str):
     """A SymPy expression from user text, through symgrad's whitelisting parser: the declared
     matrices and f's symbols are themselves; every other name is a new real Symbol."""
     import sympy as sp
-    expr = parse_expr(text, symbols=symbols, real=True, what=what)
+    try:
+        expr = parse_expr(text, symbols=symbols, real=True, what=what)
+    except ParseError as e:                 # a matrix left undeclared reads as a scalar
+        scalars = re.findall(r"'([A-Za-z]\w*)' \(a scalar\)", str(e))
+        if not scalars or "shapes do not match" not in str(e):
+            raise
+        raise type(e)(f"{e}; {scalars[0]} is a scalar because it is not declared: a matrix needs "
+                      f"--matrix {scalars[0]}:RxC") from None
     if not isinstance(expr, (sp.Expr, sp.MatrixExpr)):
         raise ParseError(f"{what} {text!r} is not an expression (it is {expr})")
     return expr

@@ -891,6 +891,25 @@ _register_text("elu", elu, (1, 2), keywords=("alpha",))
 del _name
 
 
+def _entrywise_text(f):
+    """A scalar SymPy function as text calls it: entry by entry on a matrix (text has no matrix
+    exponential; ``Heaviside(W*x + b, 1)``, as symgrad prints relu′ of a matrix, means the step of
+    each entry), extra arguments (Heaviside's value at 0, log's base) kept."""
+    def build(x, *rest):
+        if isinstance(x, MatrixExpr):
+            return Map(f, x) if not rest else Map(Lambda(_t, f(_t, *rest)), x)
+        return _on_tensor(f(x, *rest), x)
+    return build
+
+
+for _name in ("exp", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan",
+              "Abs", "abs", "sign"):
+    _register_text(_name, _entrywise_text(getattr(sp, {"abs": "Abs"}.get(_name, _name))))
+_register_text("Heaviside", _entrywise_text(sp.Heaviside), (1, 2))
+_register_text("log", _entrywise_text(sp.log), (1, 2))
+del _name
+
+
 # --------------------------------------------------------------------------------------------------
 # x·log y with 0·log 0 = 0: what entropies and cross-entropies mean (lim_{x→0} x log x = 0), so a
 # one-hot target gives a finite KL divergence and BCE (the naive product is 0·(−∞) = NaN).

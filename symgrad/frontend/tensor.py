@@ -341,6 +341,10 @@ class TensorExpr(Expr):
     def argmax(self, axis=-1):
         return argmax(self, axis)
 
+    def dot(self, o):
+        """x.dot(w), NumPy's spelling of x @ w (cs231n's scores = X.dot(W))."""
+        return matmul(self, o)
+
     # -- symgrad's own elementwise functions (functions.py) call this with f(x) for an argument
     # with this tensor inside: sg.relu(x @ w + b) is a tensor with the methods, as sg.as_tensor
     # makes it; within plain_algebra (rebuilding the bodies of elementwise nodes) it stays f(x).

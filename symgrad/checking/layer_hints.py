@@ -1,0 +1,143 @@
+"""Name the slips of a hand-written layer backward that come from its structure rather than from
+one derivative rule (cs231n's norm layers, dropout, reshapes), as `symgrad.checking.hints` does:
+
+    factor left out   the claim is ∂f/∂w with an input set to 1 (batch norm's dxhat = dout for
+                      dout * gamma, a dropout backward without its mask)
+    norm axes         a norm layer's statistics over the complementary axes (layer norm with batch
+                      norm's sums over the batch, or the reverse)
+    ε left out        the gradient of f with its small constant set to 0 (sqrt(var) for sqrt(var + eps))
+    permuted          the gradient's numbers in other places (a reshape where a transpose is needed)
+
+Each derives f again with the slip built in, or compares the values directly, and answers a
+sentence or None; `hints.find_hint` tries them in its order.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import sympy as sp
+
+from ..frontend.masks import masks_in
+from .hints import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same
+
+
+def factor_left_out_hint(case: Case):
+    """A factor of the chain left out of the backward: batch norm's dxhat = dout where dout ⊙ γ
+    belongs, a dropout backward without its mask — the claim is ∂f/∂w with that input (γ, the mask)
+    set to 1 everywhere. Tried for every real tensor or matrix input but w itself and dout
+    (dout_hint's)."""
+    from ..frontend import tensor as T
+    D = case.derivation
+    g = D.gradient_vars[case.k]
+    if g is None:
+        return None
+    masks = {m.name for m in masks_in(case.f)}
+    cands = sorted((a for a in case.f.atoms(T.Tensor, sp.MatrixSymbol)
+                    if a.name != case.w.name and not re.fullmatch(r"dout\d*", a.name)
+                    and not getattr(a, "is_integer_tensor", False)), key=lambda a: a.name)
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts):
+        return None
+    for a in cands:
+        vals = case.eval_vars(D.ir, [g], lambda vals, n=a.name: {n: np.ones(np.shape(vals[n]))})
+        if not all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
+            continue
+        if a.name in masks:
+            return ("dropout mask left out: the claim is the gradient with the mask = 1 everywhere; "
+                    "out = y ⊙ mask, so the backward multiplies by the same mask: dy = dout * mask "
+                    "(the mask as given, its kept entries already 1/(1 − p)).")
+        eg = f" (in a norm layer, dxhat = dout * {a.name}, not dout)" if _variances(case.f) else ""
+        return (f"factor left out: the claim is the gradient with {a.name} = 1 everywhere — {a.name} "
+                f"multiplies on the way from {case.w.name} to the output, so the backward multiplies "
+                f"by it too{eg}.")
+    return None
+
+
+def norm_axes_hint(case: Case):
+    """A norm layer's backward that reduces over the other axes: layer norm (mean and variance over
+    each example's features, axis 1) with batch norm's backward (sums over the batch, axis 0), or the
+    reverse. Derive f again with every mean and variance over the complementary axes (keepdims, so it
+    still broadcasts) and compare."""
+    from ..frontend import tensor as T
+    nodes = [n for n in sp.preorder_traversal(case.f)
+             if isinstance(n, T.Variance) or (isinstance(n, T.Reduce) and n.op == "mean")]
+    if not any(isinstance(n, T.Variance) for n in nodes):
+        return None
+    sub, axes = {}, set()
+    for n in dict.fromkeys(nodes):
+        r = len(n.x.shape)
+        other = tuple(a for a in range(r) if a not in n.axes)
+        if not other or len(n.axes) == r:
+            return None
+        axes.add((n.axes, other))
+        sub[n] = (T.var(n.x, axis=other, keepdims=True, correction=n.correction)
+                  if isinstance(n, T.Variance) else T.mean(n.x, axis=other, keepdims=True))
+    if len(axes) != 1:
+        return None
+    (has, used), = axes
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts) or not _claim_is_gradient_of(case, _rebuilt(case.f, sub)):
+        return None
+    ax = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"   # noqa: E731
+    kind = ("batch norm's, over the batch" if 0 in used else "layer norm's, over each example")
+    return (f"normalisation axes swapped: the claim is the gradient of f with its mean and variance "
+            f"taken over {ax(used)} ({kind}) where f takes them over {ax(has)}; the backward's "
+            f"statistics and sums (x̂, dxhat.sum(...), (dxhat * x̂).sum(...)) run over the forward's "
+            f"axes, {ax(has)} — while dgamma and dbeta still sum over the batch.")
+
+
+def _rebuilt(e, sub: dict):
+    """``e`` with the nodes of ``sub`` replaced, every elementwise node's broadcast shape computed
+    again (xreplace would keep the old shapes: a statistic over other axes broadcasts otherwise)."""
+    from ..frontend import tensor as T
+    if e in sub:
+        return sub[e]
+    if not e.args or isinstance(e, T.Tensor):
+        return e
+    args = [_rebuilt(a, sub) if isinstance(a, sp.Basic) else a for a in e.args]
+    if all(a is b for a, b in zip(args, e.args)):
+        return e
+    if isinstance(e, T.Ewise):
+        return T.Ewise(args[0], T.shape_of(args[0]))
+    return e.func(*args)
+
+
+def epsilon_hint(case: Case):
+    """A norm layer's backward without the forward's ε (sqrt(var) for sqrt(var + eps)), or with
+    another one: the claim is the gradient of f with its small constant ε set to 0. Close — the
+    relative error is about ε/var — and still another function's gradient."""
+    eps = sorted({n for n in sp.preorder_traversal(case.f)
+                  if isinstance(n, sp.Float) and 0 < abs(float(n)) < 1e-2}, key=lambda n: abs(float(n)))
+    Cs, Ts = _fitted(case)
+    if not eps or all_same(Cs, Ts):
+        return None
+    for e in eps:
+        if _claim_is_gradient_of(case, case.f.xreplace({e: sp.S.Zero})):
+            where = (" — the backward computes sqrt(var) where the forward has sqrt(var + eps): use "
+                     "the forward's eps in the backward too (cache the std the forward computed). The "
+                     "error is small, about eps/var, but it is another function's gradient"
+                     if _variances(case.f) else ": the backward leaves that small constant out (the "
+                     "error is small, but it is another function's gradient)")
+            return f"ε left out: the claim is the gradient of f with its constant {float(e):g} taken as 0{where}."
+    return None
+
+
+def permuted_hint(case: Case):
+    """The right numbers in the wrong places: a reshape where a transpose was needed (spatial batch
+    norm's (N, C, H, W) → (N·H·W, C) and back), or indices mixed up — the claim's entries are the
+    gradient's entries in another order."""
+    Cs, Ts = _fitted(case)
+    if any(c is None for c in Cs) or all_same(Cs, Ts):
+        return None
+    if any(t.size < 4 or np.ptp(t) == 0 for t in Ts):
+        return None
+    if not all(same(np.sort(c.ravel()), np.sort(t.ravel())) for c, t in zip(Cs, Ts)):
+        return None
+    spatial = any(len(v.x.shape) == 4 and v.axes == (0, 2, 3) for v, _, _ in _variances(case.f))
+    eg = (": for spatial batch norm, move the channels last before flattening, "
+          "x.transpose(0, 2, 3, 1).reshape(-1, C), and back with dx.reshape(N, H, W, C)"
+          ".transpose(0, 3, 1, 2)" if spatial else "")
+    return (f"entries in the wrong places: the claim holds the gradient's numbers, each in another "
+            f"place — a reshape where a transpose is needed (reshape keeps the memory order, it does "
+            f"not move axes){eg}.")
