@@ -189,7 +189,10 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
     # dropout: the gradient and every differenced loss under the same masks, those of `seed`
     fixed = bool(getattr(program, "has_dropout", False))
     masks = {"dropout_seed": seed} if fixed else {}
-    grads = program.grad(base, batch, **masks)
+    # The program gets copies, of the values and of the batch, at every call: a .grad or .loss that
+    # writes into its arguments (a hand-written program updating v['W'] in place) must not move the
+    # point the central differences are taken at.
+    grads = program.grad(_copies(base), _copies(batch), **masks)
     res = GradcheckResult(tol=tol, masks_seed=seed if fixed else None)
     for k in base:
         name = key_name(k)
@@ -211,9 +214,9 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
                 continue
 
         def L(delta):
-            vals = dict(base)
+            vals = _copies(base)
             vals[k] = p + delta
-            return float(program.loss(vals, batch, **masks))
+            return float(program.loss(vals, _copies(batch), **masks))
 
         h, order, L0 = _choose_step(L, p, g, rng, eps)
         flat = np.arange(p.size)
@@ -300,6 +303,12 @@ def _compare_entry(L, L0, shape, i, a, h, eps, tol):
     if jump > noise and min(left, right) - noise - 0.1 * jump <= a <= max(left, right) + noise + 0.1 * jump:
         return _rel(a, n), n, s, (left, right), False
     return _rel(a, n), n, h, None, False
+
+
+def _copies(d: Mapping) -> dict:
+    """The same mapping, each NumPy array copied and each torch tensor cloned."""
+    return {k: v.copy() if isinstance(v, np.ndarray) else v.clone() if hasattr(v, "clone") else v
+            for k, v in d.items()}
 
 
 def _no_gradient(name, why) -> ParamReport:

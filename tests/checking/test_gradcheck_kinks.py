@@ -205,3 +205,29 @@ def test_float32_differences_within_their_round_off_are_not_a_wrong_gradient():
     for scale in (1.01, 0.5):                     # 1 % off is above float32's round-off here
         wrong = sg.gradcheck(_NoTwin(scale), v, batch)
         assert not wrong, str(wrong)
+
+
+class _WritesIntoItsArguments:
+    """A right gradient of L(w) = mean((w·x)²) whose .grad and .loss scribble on what they are handed,
+    as a hand-written program updating v['w'] or normalising b['x'] in place would."""
+
+    def loss(self, v, b):
+        out = float(np.mean((v["w"] * b["x"]) ** 2))
+        v["w"] += 1.0
+        b["x"] *= 3.0
+        return out
+
+    def grad(self, v, b):
+        g = v["w"] * np.mean(b["x"] ** 2, axis=0)
+        v["w"] -= 0.5 * g            # an SGD step taken in place
+        b["x"] += 1.0
+        return {"w": g}
+
+
+def test_gradcheck_hands_the_program_copies():
+    values, batch = {"w": np.array([0.7, -1.2])}, {"x": np.array([[1.0, -2.0], [0.5, 3.0]])}
+    kept = {k: v.copy() for k, v in {**values, **batch}.items()}
+    r = sg.gradcheck(_WritesIntoItsArguments(), values, batch)
+    assert r, str(r)
+    for k, v in {**values, **batch}.items():
+        assert np.array_equal(v, kept[k]), f"gradcheck let the program change the caller's {k!r}"
