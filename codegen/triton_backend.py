@@ -631,7 +631,8 @@ def _free_temporaries(lines: list) -> list:
 
 def _numel(p) -> int:
     """Number of entries of a parameter."""
-    return int(math.prod(p.shape)) if isinstance(p, sp.MatrixSymbol) else 1
+    from symgrad.compiling.compiler import _shape
+    return int(math.prod(_shape(p)))        # a MatrixSymbol's, a tensor's (sg.tensor), 1 for a Symbol
 
 
 def _ref(names: dict, v: int) -> str:

@@ -250,7 +250,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ArgumentError(f"seed must be an integer >= 0 (of the dropout masks' generator), got {seed!r}")
     spec = specify(loss, params, inputs, optimizer=optimizer, dtype=dtype, outputs=outputs,
-                   reduction=reduction, policy=policy)
+                   reduction=reduction, policy=policy, target=target)
     if precision is not None:
         if precision not in ("ieee", "tf32", "tf32x3", "bf16") or target != "triton":
             raise ArgumentError(f"precision= is 'ieee', 'tf32', 'tf32x3' or 'bf16', for target='triton'; got "
@@ -266,9 +266,12 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
 
 
 def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", outputs=None,
-            reduction: str = "mean", policy: Subgradients = DEFAULT) -> Spec:
+            reduction: str = "mean", policy: Subgradients = DEFAULT, target: str = "numpy") -> Spec:
     """What `compile` gives a backend: the checked declaration, lowered to IR with its reverse-mode
-    gradients (arguments as `compile`'s). Tools that drive a backend themselves start here."""
+    gradients (arguments as `compile`'s). Tools that drive a backend themselves start here. For a
+    kernel ``target`` ("triton"), a tensor declaration is lowered as one example's program in the
+    matrix language's form, unbatched first when it is declared over the batch
+    (`symgrad.compiling.kernel_form`)."""
     if isinstance(dtype, type) and issubclass(dtype, np.floating) or isinstance(dtype, np.dtype):
         dtype = np.dtype(dtype).name                # numpy.float32 for "float32"
     if not isinstance(dtype, str) or dtype not in ("float32", "float64"):
@@ -305,6 +308,9 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
                 f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which is neither a "
                 f"parameter nor an input; add it to params=[...] or inputs=[...]")
     lift = Lift(inputs, reduction) if per_example_tensors(params, inputs) else None
+    if target != "numpy" and (whole or lift is not None):       # the kernel backends batch it themselves
+        from .kernel_form import kernel_spec
+        return kernel_spec(loss, params, inputs, outputs, optimizer, dtype, reduction, policy, whole)
     train = _lower(loss, params, inputs, [], policy, with_grads=True, whole=bool(whole or lift), lift=lift)
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
     if lift is not None:
