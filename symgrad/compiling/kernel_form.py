@@ -64,28 +64,54 @@ def column_shape(shape, what: str = "") -> tuple:
                            f"target='numpy'")
 
 
-def refusal(name: str, where: str = "") -> UnsupportedError:
-    """The error for a construct with no kernel form, in the declaration's words."""
-    what = USER_TERMS.get(name, f"the operation {name!r}")
-    return UnsupportedError(f"{TARGET} cannot run {what}{where}; they take dense layers (x @ W + b, W @ x + b), "
+_TERMS = {"ewise": "an elementwise operation", "matmul": "a matrix product (@)", "transpose": "a transpose (.T)",
+          "sum": "a sum (sg.sum)", "const": "a constant array"}
+
+
+def refusal(name: str, where: str = "", kind: str = "per example") -> UnsupportedError:
+    """The error for a construct with no kernel form, in the declaration's words (``kind``: of the
+    declaration, "per example" or "over the batch")."""
+    what = _TERMS.get(name) or USER_TERMS.get(name, f"the operation {name!r}")
+    decl = "in this per-example declaration" if kind == "per example" else \
+        "in this declaration over the batch (a symbolic size)"
+    return UnsupportedError(f"{TARGET} cannot run {what}{where} {decl}; they take dense layers (x @ W + b, W @ x + b), "
                             f"elementwise functions, sums and means, softmax / cross_entropy over a vector and "
                             f"integer class labels; compile it with target='numpy'")
 
 
-def as_columns(lw):
+def user_words(src: Graph, notes: dict, e, depth: int = 4) -> str | None:
+    """The subexpression of the declaration that equation ``e`` of ``src`` was lowered from, as
+    `` `x @ W` ``: its own note, else that of the nearest equation reading it (a reshape or a sum
+    that the lowering made on the way has none), at most ``depth`` readers away; None if none."""
+    frontier = [e]
+    for _ in range(depth):
+        for u in frontier:
+            note = notes.get(u.out.id, "")
+            if note.startswith("= "):
+                return f"`{note[2:]}`"
+        ids = {u.out.id for u in frontier}
+        frontier = [u for u in src.eqns[min(ids) + 1:] if any(i.id in ids for i in u.inputs)][:4]
+        if not frontier:
+            break
+    return None
+
+
+def as_columns(lw, kind: str = "per example"):
     """The `compiler.Lowered` ``lw`` (one example's tensor program, before differentiation) with its
-    graph in the matrix language's form (`compiler._lower`'s ``lift``)."""
-    return AsColumns(lw.graph, lw.notes)(lw)
+    graph in the matrix language's form (`compiler._lower`'s ``lift``); ``kind``: of the declaration
+    (named in errors), "per example" or "over the batch" (unbatched first)."""
+    return AsColumns(lw.graph, lw.notes, kind)(lw)
 
 
 class AsColumns:
     """The rewrite of one example's forward graph ``src`` (see the module docstring): ``env`` maps
     each variable of ``src`` to its value in the new graph ``g``."""
 
-    def __init__(self, src: Graph, notes: dict):
-        self.src, self.notes = src, notes
+    def __init__(self, src: Graph, notes: dict, kind: str = "per example"):
+        self.src, self.notes, self.kind = src, notes, kind
         self.g = Graph(src.policy)
         self.env: dict[int, Var] = {}
+        self.batched: set = set()       # the variables that depend on an input (differ by example)
 
     def __call__(self, lw):
         """The `compiler.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
@@ -107,17 +133,14 @@ class AsColumns:
 
     def run(self, roots) -> None:
         for e in self.src.ancestors(roots):
+            if e.prim is R.input_p or any(u.id in self.batched for u in e.inputs):
+                self.batched.add(e.out.id)
             self.env[e.out.id] = self._eqn(e)
 
     def where(self, e) -> str:
-        """`` (in `x @ W`)``: the subexpression equation ``e`` (or its first reader) was lowered from."""
-        note = self.notes.get(e.out.id, "")
-        if not note.startswith("= "):
-            for u in self.src.eqns[e.out.id + 1:]:
-                if any(i.id == e.out.id for i in u.inputs) and self.notes.get(u.out.id, "").startswith("= "):
-                    note = self.notes[u.out.id]
-                    break
-        return f" (in `{note[2:]}`)" if note.startswith("= ") else ""
+        """`` (in `x @ W`)``: the subexpression equation ``e`` (or a reader) was lowered from."""
+        text = user_words(self.src, self.notes, e)
+        return f" (in {text})" if text else ""
 
     # -- the rules --------------------------------------------------------------------------------
     def _eqn(self, e) -> Var:
@@ -129,12 +152,30 @@ class AsColumns:
             return self._const(e)
         ins = [self.env[u.id] for u in e.inputs]
         rule = _RULES.get(p.name)
+        if rule is not None and p.name != "reshape":
+            # the scheduler keeps one row per example: a value that is a matrix for each example
+            # (an input (3, 4), or x @ x.T) has no layout there; a reshape of one to a vector is fine
+            for u in e.inputs:
+                if u.id in self.batched and len(u.shape) == 2 and 1 not in (int(d) for d in u.shape):
+                    rule = None
         if rule is None:
-            raise refusal(p.name, self.where(e))
+            raise refusal(p.name, self._where_matrix(e) or self.where(e), self.kind)
         out = rule(self, e, ins)
         if out is None:
-            raise refusal(p.name, self.where(e))
+            raise refusal(p.name, self.where(e), self.kind)
         return out
+
+    def _where_matrix(self, e) -> str:
+        """`` of the (3, 4) matrix x per example``, when ``e`` reads one; else ""."""
+        for u in e.inputs:
+            shape = tuple(int(d) for d in u.shape)
+            if u.id in self.batched and len(shape) == 2 and 1 not in shape:
+                text = user_words(self.src, self.notes, self.src.producer[u.id])
+                leaf = self.src.producer[u.id]
+                name = f" {leaf.params[0].name!r}" if leaf.prim.leaf else (f" {text}" if text else "")
+                return (f"{self.where(e)} of the {format_shape(shape)} matrix{name}, a matrix per example (the "
+                        f"kernels keep one vector per example: a row of the batch)")
+        return ""
 
     def as_shape(self, v: Var, shape, e) -> Var:
         """``v`` read in the column form ``shape`` (the same entries in the same order)."""
@@ -148,7 +189,7 @@ class AsColumns:
         if s == (1, 1) and t == ():
             return R.reduce_sum(g, v, None)
         raise refusal("reshape", f" of {format_shape(e.inputs[0].shape)} to {format_shape(e.out.shape)}"
-                                 f"{self.where(e)}")
+                                 f"{self.where(e)}", self.kind)
 
     def _const(self, e) -> Var:
         value, shape = e.params
@@ -158,7 +199,7 @@ class AsColumns:
         try:
             flat = sp.ImmutableMatrix(sp.Array(value).reshape(*((want[0], want[1]) if want else (1, 1))).tolist())
         except (TypeError, ValueError):
-            raise refusal("const", f" (the constant {str(value)[:40]})") from None
+            raise refusal("const", f" (the constant {str(value)[:40]})", self.kind) from None
         return R.const(self.g, flat if want else flat[0, 0], want)
 
     def _ewise(self, e, ins):
@@ -249,7 +290,7 @@ def kernel_spec(loss, params, inputs, outputs, optimizer, dtype: str, reduction:
     if sizes:
         from .unbatch import Unbatch
         unbatch = Unbatch(inputs, sizes)
-        lift = lambda lw: as_columns(unbatch(lw))       # noqa: E731
+        lift = lambda lw: as_columns(unbatch(lw), "over the batch")       # noqa: E731
     else:
         lift = as_columns
     train = _lower(loss, params, inputs, [], policy, with_grads=True, lift=lift)

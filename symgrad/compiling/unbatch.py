@@ -42,9 +42,11 @@ from ..core.ir import Graph, Var, format_shape
 from ..core.placeholders import placeholders
 from ..errors import UnsupportedError
 from ..frontend.tensor import Tensor, tensor
-from .kernel_form import refusal
+from .batch_kind import USER_TERMS
+from .kernel_form import refusal, user_words
 
 NUMPY = "use target='numpy'"
+OVER = "over the batch"
 
 
 def _has(d, N) -> bool:
@@ -84,14 +86,11 @@ class Unbatch:
         self.batched = self._batched_vars()
         terms = []
         self._terms(lw.loss, sp.S.One, terms)
-        reduction, scaled = self._reduction(terms)
-        if self.reduction not in (None, reduction):      # pragma: no cover - train and eval agree
-            raise AssertionError("train and eval lowerings read the loss differently")
-        self.reduction = reduction
-        roots = [v for _, _, v in scaled if v is not None] + list(lw.outputs)
+        roots = [v for _, _, v in terms if v is not None] + list(lw.outputs)
         roots += [self.src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
-        for e in self.src.ancestors(roots):
+        for e in self.src.ancestors(roots):             # what mixes rows is named before the loss's form
             self.env[e.out.id] = self._eqn(e)
+        self.reduction, scaled = self._reduction(terms)
         loss = self._loss(scaled)
         outputs = [self._output(o) for o in lw.outputs]
         notes = {}
@@ -111,12 +110,9 @@ class Unbatch:
         return out
 
     def what(self, e) -> str:
-        """The subexpression equation ``e`` (or its first reader with one) was lowered from."""
-        for u in [e] + [u for u in self.src.eqns[e.out.id + 1:] if any(i.id == e.out.id for i in u.inputs)][:3]:
-            note = self.notes.get(u.out.id, "")
-            if note.startswith("= "):
-                return f"`{note[2:]}`"
-        return f"a {e.prim.name} of shape {format_shape(e.out.shape)}"
+        """The subexpression equation ``e`` (or a reader) was lowered from, in the declaration's words."""
+        return user_words(self.src, self.notes, e) or USER_TERMS.get(e.prim.name, f"a {e.prim.name}") + \
+            f" of shape {format_shape(e.out.shape)}"
 
     # -- 1. the loss's head -----------------------------------------------------------------------
     def _terms(self, v: Var, c, out: list) -> None:
@@ -154,8 +150,9 @@ class Unbatch:
         mean = all(not _has(c * N, N) and _has(c, N) for c in rows)
         if not mean and not all(not _has(c, N) for c in rows):
             raise UnsupportedError(
-                f"the loss mixes means and sums over {N} (coefficients {', '.join(str(c) for c in rows)}); the "
-                f"Triton backend takes one of the two for the whole loss; {NUMPY}")
+                f"the loss is not a mean (c/{N}) or a sum over {N} of per-example terms (it weighs them by "
+                f"{', '.join(str(c) for c in rows)}); the Triton backend takes one of the two for the whole "
+                f"loss; {NUMPY}")
         scaled = []
         for kind, c, v in terms:
             if kind == "rows":
@@ -202,7 +199,7 @@ class Unbatch:
             return g.bind(R.input_p, (), (t, tuple(t.shape))), 0
         if e.prim.leaf:
             if any(_has(d, N) for d in e.out.shape):
-                raise refusal(e.prim.name, f" of shape {format_shape(e.out.shape)} (a constant over {N})")
+                raise refusal(e.prim.name, f" of shape {format_shape(e.out.shape)} (a constant over {N})", OVER)
             return g.bind(e.prim, (), e.params), None
         if e.prim is R.ewise_p and N in e.params[0].free_symbols:
             raise UnsupportedError(f"{self.what(e)} uses the batch size {N} in a per-example formula; the Triton "
@@ -212,14 +209,17 @@ class Unbatch:
             return g.bind(e.prim, [v for v, _ in ins], e.params), None      # of the parameters alone
         rule = _RULES.get(e.prim.name)
         if rule is None:
-            raise refusal(e.prim.name, f" (in {self.what(e)})")
+            raise refusal(e.prim.name, f" (in {self.what(e)})", OVER)
         return rule(self, e, ins)
 
     def statistic(self, e) -> UnsupportedError:
+        """Batch norm's mean over N, a softmax over the examples: a reduction along the batch axis."""
+        kind = _OVER_N.get(e.prim.name, "a reduction")
+        x = self.src.producer[e.inputs[0].id]
         return UnsupportedError(
-            f"batch statistics: {self.what(e)} reduces over {self.N}, the batch axis (a mean, sum, max or "
-            f"softmax over the examples, as batch norm's sg.mean(z, axis=0)); the Triton backend compiles layers "
-            f"that act on each example alone; {NUMPY}")
+            f"batch statistics: {kind} over {self.N} of {self.what(x)} (in {self.what(e)}) reduces over the "
+            f"batch axis, as batch norm's sg.mean(z, axis=0) does; the Triton backend compiles layers that act "
+            f"on each example alone; {NUMPY}")
 
     def mixing(self, e, how: str) -> UnsupportedError:
         return UnsupportedError(f"{self.what(e)}: {how}, which mixes the examples; the Triton backend compiles "
@@ -285,6 +285,9 @@ class Unbatch:
         out_ax = ax if ax < axis else ax + 1
         return A.one_hot(self.g, v, n, axis - (1 if out_ax < axis else 0)), out_ax
 
+
+_OVER_N = {"sum": "a sum (or mean)", "rsum": "a sum (or mean)", "rmax": "a max", "argmax": "an argmax",
+           "lse": "a log-sum-exp (softmax)"}
 
 _RULES = {
     "ewise": Unbatch._ewise,
