@@ -420,7 +420,17 @@ class _Out:
 
 
 def _legend(spec: Spec) -> list:
-    return [""] + _numpy_legend(spec)                # the same legend as the NumPy module's
+    """The NumPy module's legend, each symbol's shape as declared: a tensor's (sg.tensor) too, (16,)
+    for a bias (the NumPy legend spells the matrix language's shapes only)."""
+    from symgrad.compiling.compiler import _batch_text, _batched_shape, _shape
+    lines = _numpy_legend(spec)
+    n = len(spec.params)
+    for i, s in enumerate(spec.params):                     # lines[0] is "# Parameters:"
+        lines[1 + i] = f"#   p{i}  {safe_text(repr(s.name))}  {_shape(s) or 'scalar'}"
+    for i, s in enumerate(spec.inputs):                     # lines[n + 1] is "# Inputs ...:"
+        lines[n + 2 + i] = (f"#   x{i}  {safe_text(repr(s.name))}  per example {_shape(s) or 'scalar'} -> "
+                            f"{_batch_text(_batched_shape(_shape(s)))}")
+    return [""] + lines
 
 
 # =================================================================================================
@@ -463,6 +473,13 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         s = _shape(p)
         body.append(f"assert tuple(p{i}.shape) == {s!r} and p{i}.is_contiguous(), "
                     f"'parameter p{i} must be a contiguous {s!r} tensor'")
+    for i, p in enumerate(spec.params):
+        # a tensor declaration's vector (n,) is the kernels' column (n, 1) (symgrad.compiling.kernel_form):
+        # the same entries, viewed with the strides of the IR's shape (updates in place still reach it)
+        vid = lw.params[i]
+        ir = tuple(int(d) for d in lw.graph.producer[vid].out.shape) if vid is not None else ()
+        if len(ir) == 2 and ir != _shape(p):
+            body.append(f"p{i} = p{i}.view{ir!r}  # declared {_shape(p)!r}: read as the kernels' {ir!r}")
     for i, x in batch_inputs:
         want = tuple(_batched_shape(_shape(x)))
         body.append(f"assert tuple(x{i}.shape[1:]) == {want!r} and x{i}.shape[0] == B, "
