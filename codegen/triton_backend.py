@@ -427,8 +427,10 @@ def _legend(spec: Spec) -> list:
     n = len(spec.params)
     for i, s in enumerate(spec.params):                     # lines[0] is "# Parameters:"
         lines[1 + i] = f"#   p{i}  {safe_text(repr(s.name))}  {_shape(s) or 'scalar'}"
-    for i, s in enumerate(spec.inputs):                     # lines[n + 1] is "# Inputs ...:"
-        lines[n + 2 + i] = (f"#   x{i}  {safe_text(repr(s.name))}  per example {_shape(s) or 'scalar'} -> "
+    declared = spec.tensor_inputs or spec.inputs
+    for i, (s, d) in enumerate(zip(spec.inputs, declared)):   # lines[n + 1] is "# Inputs ...:"
+        over = f"declared {tuple(d.shape)}, " if _shape(d) != _shape(s) else ""     # over the batch: (N, 8)
+        lines[n + 2 + i] = (f"#   x{i}  {safe_text(repr(s.name))}  {over}per example {_shape(s) or 'scalar'} -> "
                             f"{_batch_text(_batched_shape(_shape(s)))}")
     return [""] + lines
 

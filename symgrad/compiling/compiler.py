@@ -114,6 +114,8 @@ class Spec:
     declared_inputs: list | None = None     # per-example tensors, batched: the inputs as declared (the
                                             # batched ones, (B, ...), are ``inputs``; compiling.batching)
     precision: str | None = None    # target "triton": products' precision (None: "ieee"), see compile
+    tensor_inputs: list | None = None   # a kernel target's tensor declaration: the inputs as declared
+                                        # (over the batch: (N, ...); ``inputs`` are one example's, kernel_form)
 
 
 @dataclass
@@ -224,8 +226,10 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
             policy: Subgradients = DEFAULT, precision: str | None = None) -> "Program":
     """Compile the per-example scalar ``loss`` into a `Program` for ``target``. A loss declared over
     the batch (``sg.tensor`` inputs with a symbolic size N) compiles to a program that runs it
-    as written, for any N (`symgrad.compiling.whole_batch`; NumPy only); tensors of fixed shapes are
-    one example's, batched by `symgrad.compiling.batching` (NumPy only).
+    as written, for any N (`symgrad.compiling.whole_batch`); tensors of fixed shapes are one
+    example's, batched by `symgrad.compiling.batching`. For target "triton" both are compiled as one
+    example's program (`symgrad.compiling.kernel_form`; over the batch when every operation acts
+    row by row: `symgrad.compiling.unbatch`), and the kernels batch it.
 
     ``params``: the Symbols / MatrixSymbols to differentiate and train; ``inputs``: the ones fed per
     example (data, targets). Every free symbol of the loss must be one of the two. ``optimizer``:

@@ -297,6 +297,4 @@ def kernel_spec(loss, params, inputs, outputs, optimizer, dtype: str, reduction:
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
     if sizes:
         inputs, reduction = unbatch.inputs, unbatch.reduction
-    spec = Spec(params, list(inputs), train, ev, optimizer, dtype, reduction)
-    spec.tensor_inputs = declared       # the inputs as declared (over the batch: (N, ...)), for the program
-    return spec
+    return Spec(params, list(inputs), train, ev, optimizer, dtype, reduction, tensor_inputs=declared)

@@ -242,3 +242,19 @@ def test_what_the_kernels_cannot_run_is_named(case, words):
     for w in words + [r"target='numpy'"]:
         assert re.search(w, msg), (w, msg)
     assert not re.search(r"\bv\d+\b", msg), msg
+
+
+def test_the_command_line_prints_the_kernels_of_a_model_file_over_the_batch(tmp_path):
+    # `symgrad compile model.py --target triton` prints the module (no device needed to print it)
+    from symgrad.cli._model import compile_source, load_model
+    model = tmp_path / "model.py"
+    model.write_text("import sympy as sp, symgrad as sg\n"
+                     "N = sp.Symbol('N', integer=True, positive=True)\n"
+                     "x, y = sg.tensor('x', (N, 8)), sg.tensor('y', (N,), integer=True)\n"
+                     "W, b = sg.tensor('W', (8, 4)), sg.tensor('b', (4,))\n"
+                     "loss = sg.cross_entropy(x @ W + b, y)\n"
+                     "params, inputs = [W, b], [x, y]\n")
+    source = compile_source(load_model(str(model)), "triton")
+    assert "@triton.jit" in source
+    assert "#   x0  'x'  declared (N, 8), per example (8,) -> (B, 8)" in source
+    assert "#   p1  'b'  (4,)" in source and "p1 = p1.view(4, 1)" in source
