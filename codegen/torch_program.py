@@ -78,6 +78,10 @@ class TorchProgram(Program):
         # example's stand-ins of the same names; a batch may also key the arrays by the declared ones
         declared = getattr(spec, "tensor_inputs", None) or []
         self._declared = {d.name: d for d in declared}
+        if declared:                # labels read by sg.one_hot (not by a gather the kernels check)
+            from symgrad.compiling.kernel_form import one_hot_labels
+            for name, n in one_hot_labels(spec).items():
+                self._labels[name] = min(n, self._labels.get(name, n))
 
     def __repr__(self):
         return (f"TorchProgram(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "

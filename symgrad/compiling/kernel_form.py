@@ -279,6 +279,23 @@ _RULES = {
 }
 
 
+def one_hot_labels(spec) -> dict:
+    """Input name -> number of classes n, for the inputs read as ``one_hot(y, n)`` other than through
+    ``gather`` (`compiler.label_inputs` finds those): [c = y] for c = 0 … n − 1 picks nothing for a
+    label out of range, so the program checks them (integers 0 … n − 1) before a call."""
+    out: dict = {}
+    for lw in (spec.train, spec.eval):
+        names = {vid: x.name for vid, x in zip(lw.inputs, spec.inputs) if vid is not None}
+        for e in lw.graph.eqns:
+            if e.prim is not R.ewise_p or len(e.inputs) != 2 or e.params[0] != sp.KroneckerDelta(ph(0), ph(1)):
+                continue
+            k, iota = e.inputs
+            if k.id in names and k.shape == () and lw.graph.producer[iota.id].prim is R.const_p:
+                n = int(iota.shape[0])
+                out[names[k.id]] = min(n, out.get(names[k.id], n))
+    return out
+
+
 def kernel_spec(loss, params, inputs, outputs, optimizer, dtype: str, reduction: str, policy, sizes):
     """The `compiler.Spec` a kernel backend takes for a checked tensor declaration (`compiler.specify`
     with a kernel target): one example's program in the matrix language's form, differentiated there.

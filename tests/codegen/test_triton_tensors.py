@@ -132,6 +132,18 @@ def test_a_class_label_out_of_range_is_named(rng):
         tri.loss(_values(MLP, rng), batch)
 
 
+def test_one_hot_labels_equal_numpy_and_are_checked(rng):
+    # sg.one_hot(y) outside cross_entropy: [c = y] in the kernels, the labels checked on the host
+    x, y = sg.tensor("x", (D,)), sg.tensor("y", (), integer=True)
+    loss = sg.mse(sg.softmax(x @ W1 @ W2 + b2), sg.one_hot(y, C))
+    tri, ref = (sg.compile(loss, [W1, W2, b2], [x, y], target=tg) for tg in ("triton", "numpy"))
+    values, batch = _values([W1, W2, b2], rng), _labels_batch(rng, 5)
+    _same_as_numpy(tri, ref, values, batch, steps=1)
+    batch["y"][2] = -1
+    with pytest.raises(sg.LabelRangeError, match=r"'y'.*example 2 has -1"):
+        tri.step(values, None, batch)
+
+
 def test_as_torch_of_a_tensor_declaration_forward_and_loss(rng):
     x, y = sg.tensor("x", (D,)), sg.tensor("y", (), integer=True)
     loss = sg.cross_entropy(_mlp(x), y)
