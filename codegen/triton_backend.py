@@ -796,8 +796,10 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             arg(swk, f"stride of {wn} along the sum", f"{wn}.stride({0 if flip else 1})")
             Mt = f"{wn}ᵀ" if not flip else wn
             doc.append(f"{acc} = {an} @ {Mt}  (the batch of {_math_eqn(eqn)})")
-            # a per-example scalar (a width-1 output's δ) is the tile's first column
-            an_tile = f"{an}[:, None]" if sch.width_of(a) is None else an
+            # a per-example scalar (a width-1 output's δ) is the tile's first column; an earlier stage's
+            # product read as it is (x @ W1 @ W2: no epilogue between them) is that stage's accumulator
+            an_reg = rb.acc.get(a, an)
+            an_tile = f"{an_reg}[:, None]" if sch.width_of(a) is None else an_reg
             if a in rb.local:      # made by an earlier stage: still in registers, whole rows
                 body += [f"{T}# -- {acc} = {an} @ {Mt}: {an} is in registers (whole rows, zero beyond K{sfx})",
                          f"{T}offs_k{sfx} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",
