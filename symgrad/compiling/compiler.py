@@ -313,8 +313,11 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
                 f"parameter nor an input; add it to params=[...] or inputs=[...]")
     lift = Lift(inputs, reduction) if per_example_tensors(params, inputs) else None
     if target != "numpy" and (whole or lift is not None):       # the kernel backends batch it themselves
-        from .kernel_form import kernel_spec
-        return kernel_spec(loss, params, inputs, outputs, optimizer, dtype, reduction, policy, whole)
+        from .kernel_lift import KernelLift
+        lift = KernelLift(inputs, whole, reduction)
+        train = _lower(loss, params, inputs, [], policy, with_grads=True, lift=lift)
+        ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
+        return Spec(params, lift.inputs, train, ev, optimizer, dtype, lift.reduction, tensor_inputs=list(inputs))
     train = _lower(loss, params, inputs, [], policy, with_grads=True, whole=bool(whole or lift), lift=lift)
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
     if lift is not None:

@@ -294,24 +294,3 @@ def one_hot_labels(spec) -> dict:
                 n = int(iota.shape[0])
                 out[names[k.id]] = min(n, out.get(names[k.id], n))
     return out
-
-
-def kernel_spec(loss, params, inputs, outputs, optimizer, dtype: str, reduction: str, policy, sizes):
-    """The `compiler.Spec` a kernel backend takes for a checked tensor declaration (`compiler.specify`
-    with a kernel target): one example's program in the matrix language's form, differentiated there.
-    ``sizes``: the declaration's symbolic sizes (empty: per example; else its batch size N, and the
-    declaration is unbatched first, its reduction read from the loss: `symgrad.compiling.unbatch`)."""
-    from ..frontend.masks import switch_off
-    from .compiler import Spec, _lower
-    declared = list(inputs)
-    if sizes:
-        from .unbatch import Unbatch
-        unbatch = Unbatch(inputs, sizes)
-        lift = lambda lw: as_columns(unbatch(lw), "over the batch")       # noqa: E731
-    else:
-        lift = as_columns
-    train = _lower(loss, params, inputs, [], policy, with_grads=True, lift=lift)
-    ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
-    if sizes:
-        inputs, reduction = unbatch.inputs, unbatch.reduction
-    return Spec(params, list(inputs), train, ev, optimizer, dtype, reduction, tensor_inputs=declared)
