@@ -270,3 +270,43 @@ def test_the_command_line_prints_the_kernels_of_a_model_file_over_the_batch(tmp_
     assert "@triton.jit" in source
     assert "#   x0  'x'  declared (N, 8), per example (8,) -> (B, 8)" in source
     assert "#   p1  'b'  (4,)" in source and "p1 = p1.view(4, 1)" in source
+
+
+AOT = """
+import json, sys
+import sympy as sp
+import symgrad as sg
+from symgrad.compiling.compiler import specify
+from codegen.triton_aot import compile_step
+
+N = sp.Symbol("N", integer=True, positive=True)
+W1, b1, W2 = sg.tensor("W1", (32, 32)), sg.tensor("b1", (32,)), sg.tensor("W2", (32, 10))
+x, y = sg.tensor("x", (N, 32)), sg.tensor("y", (N,), integer=True)
+if sys.argv[1] == "mlp":            # over the batch, integer labels
+    spec = specify(sg.cross_entropy(sg.relu(x @ W1 + b1) @ W2, y), [W1, b1, W2], [x, y], target="triton")
+else:                               # one example's x @ W1 @ W2: stage 2 reads stage 1's accumulator
+    x, t = sg.tensor("x", (32,)), sg.tensor("t", (10,))
+    spec = specify(sg.mse(x @ W1 @ W2, t), [W1, W2], [x, t], target="triton")
+print(json.dumps([[r.kernel, r.spill_bytes] for r in compile_step(spec, 1000)]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["mlp", "chain"])
+def test_tensor_declarations_compile_for_sm90(case, tmp_path):
+    """The interpreter forgives what the GPU compiler does not: the kernels of tensor declarations
+    compile for the H200 (cuda sm_90) with Triton's compiler, without a GPU (codegen/triton_aot.py)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env.update(SYMGRAD_TRITON_AUTOTUNE="0", TRITON_DEFAULT_FP_FUSION="1", SYMGRAD_CACHE=str(tmp_path / "sg"),
+               TRITON_CACHE_DIR=str(tmp_path / "triton"), PYTHONPATH=root + os.pathsep + env.get("PYTHONPATH", ""))
+    run = subprocess.run([sys.executable, "-c", AOT, case], capture_output=True, text=True, env=env, cwd=root,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-4000:]
+    kernels = json.loads(run.stdout.strip().splitlines()[-1])
+    assert [k for k, _ in kernels][0] == "train_kernel1" and "update_kernel" in [k for k, _ in kernels]
+    assert all(spill == 0 for _, spill in kernels), kernels
