@@ -74,6 +74,14 @@ class TorchProgram(Program):
             "bad_labels" in inspect.signature(step).parameters
         self._record = None         # that record, one per program: made by the first step
         self._last_state = None     # the state the last step returned (its "t" is set back on an error)
+        # a declaration over the batch, unbatched (symgrad.compiling.unbatch): its inputs are one
+        # example's stand-ins of the same names; a batch may also key the arrays by the declared ones
+        declared = getattr(spec, "tensor_inputs", None) or []
+        self._declared = {d.name: d for d in declared}
+        if declared:                # labels read by sg.one_hot (not by a gather the kernels check)
+            from symgrad.compiling.kernel_form import one_hot_labels
+            for name, n in one_hot_labels(spec).items():
+                self._labels[name] = min(n, self._labels.get(name, n))
 
     def __repr__(self):
         return (f"TorchProgram(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
@@ -97,10 +105,24 @@ class TorchProgram(Program):
     def _input_array(self, batch, name, sym):
         """The batch's input ``name`` as a float32 tensor on the program's device."""
         torch = self.torch
-        a = lookup(batch, sym, "input")
+        declared = self._declared.get(name)         # keyed by the tensor as declared, (N, ...)
+        key = declared if declared is not None and hasattr(batch, "keys") and declared in batch else sym
+        a = lookup(batch, key, "input")
         if not (isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device):
             a = float32_tensor(torch, a, self.device, f"input {name!r}")
         return a
+
+    def _batch_arrays(self, batch, kind: str, labels: bool = True) -> list:
+        try:
+            return super()._batch_arrays(batch, kind, labels)
+        except ShapeError as e:     # a declaration over the batch: its input's shape as declared, (N, 8)
+            text = str(e)
+            name = next((n for n in self._declared if text.startswith(f"the input {n!r} has shape")), None)
+            if name is None:
+                raise
+            cut = text.index("; declared")
+            raise ShapeError(f"{text[:cut]}; it is declared {format_shape(self._declared[name].shape)}, the "
+                             f"batch size first") from None
 
     @staticmethod
     def _fitted(a, new_shape):

@@ -420,7 +420,19 @@ class _Out:
 
 
 def _legend(spec: Spec) -> list:
-    return [""] + _numpy_legend(spec)                # the same legend as the NumPy module's
+    """The NumPy module's legend, each symbol's shape as declared: a tensor's (sg.tensor) too, (16,)
+    for a bias (the NumPy legend spells the matrix language's shapes only)."""
+    from symgrad.compiling.compiler import _batch_text, _batched_shape, _shape
+    lines = _numpy_legend(spec)
+    n = len(spec.params)
+    for i, s in enumerate(spec.params):                     # lines[0] is "# Parameters:"
+        lines[1 + i] = f"#   p{i}  {safe_text(repr(s.name))}  {_shape(s) or 'scalar'}"
+    declared = spec.tensor_inputs or spec.inputs
+    for i, (s, d) in enumerate(zip(spec.inputs, declared)):   # lines[n + 1] is "# Inputs ...:"
+        over = f"declared {tuple(d.shape)}, " if _shape(d) != _shape(s) else ""     # over the batch: (N, 8)
+        lines[n + 2 + i] = (f"#   x{i}  {safe_text(repr(s.name))}  {over}per example {_shape(s) or 'scalar'} -> "
+                            f"{_batch_text(_batched_shape(_shape(s)))}")
+    return [""] + lines
 
 
 # =================================================================================================
@@ -463,6 +475,13 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         s = _shape(p)
         body.append(f"assert tuple(p{i}.shape) == {s!r} and p{i}.is_contiguous(), "
                     f"'parameter p{i} must be a contiguous {s!r} tensor'")
+    for i, p in enumerate(spec.params):
+        # a tensor declaration's vector (n,) is the kernels' column (n, 1) (symgrad.compiling.kernel_form):
+        # the same entries, viewed with the strides of the IR's shape (updates in place still reach it)
+        vid = lw.params[i]
+        ir = tuple(int(d) for d in lw.graph.producer[vid].out.shape) if vid is not None else ()
+        if len(ir) == 2 and ir != _shape(p):
+            body.append(f"p{i} = p{i}.view{ir!r}  # declared {_shape(p)!r}: read as the kernels' {ir!r}")
     for i, x in batch_inputs:
         want = tuple(_batched_shape(_shape(x)))
         body.append(f"assert tuple(x{i}.shape[1:]) == {want!r} and x{i}.shape[0] == B, "
@@ -631,7 +650,8 @@ def _free_temporaries(lines: list) -> list:
 
 def _numel(p) -> int:
     """Number of entries of a parameter."""
-    return int(math.prod(p.shape)) if isinstance(p, sp.MatrixSymbol) else 1
+    from symgrad.compiling.compiler import _shape
+    return int(math.prod(_shape(p)))        # a MatrixSymbol's, a tensor's (sg.tensor), 1 for a Symbol
 
 
 def _ref(names: dict, v: int) -> str:
@@ -776,8 +796,10 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             arg(swk, f"stride of {wn} along the sum", f"{wn}.stride({0 if flip else 1})")
             Mt = f"{wn}ᵀ" if not flip else wn
             doc.append(f"{acc} = {an} @ {Mt}  (the batch of {_math_eqn(eqn)})")
-            # a per-example scalar (a width-1 output's δ) is the tile's first column
-            an_tile = f"{an}[:, None]" if sch.width_of(a) is None else an
+            # a per-example scalar (a width-1 output's δ) is the tile's first column; an earlier stage's
+            # product read as it is (x @ W1 @ W2: no epilogue between them) is that stage's accumulator
+            an_reg = rb.acc.get(a, an)
+            an_tile = f"{an_reg}[:, None]" if sch.width_of(a) is None else an_reg
             if a in rb.local:      # made by an earlier stage: still in registers, whole rows
                 body += [f"{T}# -- {acc} = {an} @ {Mt}: {an} is in registers (whole rows, zero beyond K{sfx})",
                          f"{T}offs_k{sfx} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",

@@ -175,7 +175,7 @@ def compile_source(model: Model, target="numpy", optimizer=None, dtype="float32"
     extra = {} if model.outputs is None else {"outputs": model.outputs}
     with _in_model_file(model):
         spec = specify(model.loss, params=model.params, inputs=model.inputs, optimizer=optimizer,
-                       dtype=dtype, **extra)
+                       dtype=dtype, target=target, **extra)
     return _backend(target)(spec).source
 
 

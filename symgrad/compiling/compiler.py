@@ -114,6 +114,8 @@ class Spec:
     declared_inputs: list | None = None     # per-example tensors, batched: the inputs as declared (the
                                             # batched ones, (B, ...), are ``inputs``; compiling.batching)
     precision: str | None = None    # target "triton": products' precision (None: "ieee"), see compile
+    tensor_inputs: list | None = None   # a kernel target's tensor declaration: the inputs as declared
+                                        # (over the batch: (N, ...); ``inputs`` are one example's, kernel_form)
 
 
 @dataclass
@@ -224,8 +226,10 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
             policy: Subgradients = DEFAULT, precision: str | None = None) -> "Program":
     """Compile the per-example scalar ``loss`` into a `Program` for ``target``. A loss declared over
     the batch (``sg.tensor`` inputs with a symbolic size N) compiles to a program that runs it
-    as written, for any N (`symgrad.compiling.whole_batch`; NumPy only); tensors of fixed shapes are
-    one example's, batched by `symgrad.compiling.batching` (NumPy only).
+    as written, for any N (`symgrad.compiling.whole_batch`); tensors of fixed shapes are one
+    example's, batched by `symgrad.compiling.batching`. For target "triton" both are compiled as one
+    example's program (`symgrad.compiling.kernel_form`; over the batch when every operation acts
+    row by row: `symgrad.compiling.unbatch`), and the kernels batch it.
 
     ``params``: the Symbols / MatrixSymbols to differentiate and train; ``inputs``: the ones fed per
     example (data, targets). Every free symbol of the loss must be one of the two. ``optimizer``:
@@ -250,7 +254,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ArgumentError(f"seed must be an integer >= 0 (of the dropout masks' generator), got {seed!r}")
     spec = specify(loss, params, inputs, optimizer=optimizer, dtype=dtype, outputs=outputs,
-                   reduction=reduction, policy=policy)
+                   reduction=reduction, policy=policy, target=target)
     if precision is not None:
         if precision not in ("ieee", "tf32", "tf32x3", "bf16") or target != "triton":
             raise ArgumentError(f"precision= is 'ieee', 'tf32', 'tf32x3' or 'bf16', for target='triton'; got "
@@ -266,9 +270,12 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
 
 
 def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", outputs=None,
-            reduction: str = "mean", policy: Subgradients = DEFAULT) -> Spec:
+            reduction: str = "mean", policy: Subgradients = DEFAULT, target: str = "numpy") -> Spec:
     """What `compile` gives a backend: the checked declaration, lowered to IR with its reverse-mode
-    gradients (arguments as `compile`'s). Tools that drive a backend themselves start here."""
+    gradients (arguments as `compile`'s). Tools that drive a backend themselves start here. For a
+    kernel ``target`` ("triton"), a tensor declaration is lowered as one example's program in the
+    matrix language's form, unbatched first when it is declared over the batch
+    (`symgrad.compiling.kernel_form`)."""
     if isinstance(dtype, type) and issubclass(dtype, np.floating) or isinstance(dtype, np.dtype):
         dtype = np.dtype(dtype).name                # numpy.float32 for "float32"
     if not isinstance(dtype, str) or dtype not in ("float32", "float64"):
@@ -305,6 +312,12 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
                 f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which is neither a "
                 f"parameter nor an input; add it to params=[...] or inputs=[...]")
     lift = Lift(inputs, reduction) if per_example_tensors(params, inputs) else None
+    if target != "numpy" and (whole or lift is not None):       # the kernel backends batch it themselves
+        from .kernel_lift import KernelLift
+        lift = KernelLift(inputs, whole, reduction)
+        train = _lower(loss, params, inputs, [], policy, with_grads=True, lift=lift)
+        ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
+        return Spec(params, lift.inputs, train, ev, optimizer, dtype, lift.reduction, tensor_inputs=list(inputs))
     train = _lower(loss, params, inputs, [], policy, with_grads=True, whole=bool(whole or lift), lift=lift)
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
     if lift is not None:

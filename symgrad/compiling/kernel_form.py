@@ -1,0 +1,296 @@
+"""Tensor declarations for the kernel backends: one example's tensor program in the matrix language.
+
+The Triton backend (``codegen/schedule.py``, ``KernelScheduler``) schedules the per-example IR of
+the matrix language: vectors are columns (n, 1), a layer is ``matmul(W, x)`` or ``matmul(xᵀ, W)``
+with a parameter W, a class label is ``gather(z, k)``, a softmax's normaliser ``logsumexp(z)``; it
+batches that IR itself, a block of examples per program. A tensor declaration (``sg.tensor``,
+NumPy semantics: ``x @ W + b``, ``sg.cross_entropy(s, y)`` with an integer label) lowers to the
+array primitives instead (1-D vectors, ``reshape``, ``rsum``, ``lse[axis]``, ``one_hot``). `AsColumns`
+rewrites one example's forward graph of tensors, before differentiation, into that form:
+
+    a vector (n,)                 the column (n, 1); (1,) and () are one number per example
+    x.reshape(1, n), .reshape(n)  a transpose of the column (a view), or nothing
+    x @ W  (row (1, k) @ (k, n))  matmul(xᵀ, W): the scheduler's "yᵀ·W" form (its accumulator reads Wᵀ)
+    W @ x  ((m, k) @ (k, 1))      matmul(W, x) as it is
+    Σ / rsum over a vector        sum[None]; lse over a vector: logsumexp
+    Σ_c z_c · one_hot(y)_c        gather(z, y): the label checked on the device, as for MatrixSymbols
+    one_hot(y) elsewhere          [c = y] for c = 0 … n − 1 (an elementwise KroneckerDelta)
+
+Teaching the scheduler the 1-D forms instead would mean a second set of layouts in every one of its
+passes (and in the kernel printer) for the same kernels; a rewrite of the forward graph keeps one
+scheduler, and reverse mode then runs on the rewritten graph, so the gradients come out in the
+matrix form the scheduler already sums over the batch (δ·yᵀ). The parameters keep their declared
+shapes at the API: a (16,) bias is a (16, 1) column here, the same 16 numbers in memory.
+
+What has no such form (a matrix per example, a max over an axis, slicing, take, convolution) is an
+`UnsupportedError` naming the construct in the declaration's words. A declaration over the batch
+(a symbolic N) is first unbatched into one example's program (`symgrad.compiling.unbatch`).
+
+>>> import sympy as sp, symgrad as sg
+>>> from symgrad.compiling.compiler import specify
+>>> x, y = sg.tensor("x", (3,)), sg.tensor("y", (), integer=True)
+>>> W, b = sg.tensor("W", (3, 2)), sg.tensor("b", (2,))
+>>> spec = specify(sg.cross_entropy(x @ W + b, y), [W, b], [x, y], target="triton")
+>>> sorted({e.prim.name for e in spec.train.graph.ancestors([spec.train.loss])})
+['ewise', 'gather', 'input', 'logsumexp', 'matmul', 'param', 'transpose']
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import sympy as sp
+
+from ..core import array_rules as A
+from ..core import rules as R
+from ..core.ir import Graph, Var, format_shape
+from ..errors import UnsupportedError
+from .batch_kind import USER_TERMS
+
+ph = R.ph
+TARGET = "the kernel backends (target='triton')"
+
+
+def column_shape(shape, what: str = "") -> tuple:
+    """The matrix language's shape of a per-example tensor's: () and (1,) a scalar, (n,) a column."""
+    dims = tuple(int(d) for d in shape)
+    if len(dims) == 0 or dims == (1,):
+        return ()
+    if len(dims) == 1:
+        return (dims[0], 1)
+    if len(dims) == 2:
+        return dims
+    raise UnsupportedError(f"{what or 'a value'} has {len(dims)} axes {format_shape(dims)} per example; {TARGET} "
+                           f"take per-example vectors and parameter matrices (dense layers); compile it with "
+                           f"target='numpy'")
+
+
+_TERMS = {"ewise": "an elementwise operation", "matmul": "a matrix product (@)", "transpose": "a transpose (.T)",
+          "sum": "a sum (sg.sum)", "const": "a constant array"}
+
+
+def refusal(name: str, where: str = "", kind: str = "per example") -> UnsupportedError:
+    """The error for a construct with no kernel form, in the declaration's words (``kind``: of the
+    declaration, "per example" or "over the batch")."""
+    what = _TERMS.get(name) or USER_TERMS.get(name, f"the operation {name!r}")
+    decl = "in this per-example declaration" if kind == "per example" else \
+        "in this declaration over the batch (a symbolic size)"
+    return UnsupportedError(f"{TARGET} cannot run {what}{where} {decl}; they take dense layers (x @ W + b, W @ x + b), "
+                            f"elementwise functions, sums and means, softmax / cross_entropy over a vector and "
+                            f"integer class labels; compile it with target='numpy'")
+
+
+def user_words(src: Graph, notes: dict, e, depth: int = 4) -> str | None:
+    """The subexpression of the declaration that equation ``e`` of ``src`` was lowered from, as
+    `` `x @ W` ``: its own note, else that of the nearest equation reading it (a reshape or a sum
+    that the lowering made on the way has none), at most ``depth`` readers away; None if none."""
+    frontier = [e]
+    for _ in range(depth):
+        for u in frontier:
+            note = notes.get(u.out.id, "")
+            if note.startswith("= "):
+                return f"`{note[2:]}`"
+        ids = {u.out.id for u in frontier}
+        frontier = [u for u in src.eqns[min(ids) + 1:] if any(i.id in ids for i in u.inputs)][:4]
+        if not frontier:
+            break
+    return None
+
+
+def as_columns(lw, kind: str = "per example"):
+    """The `compiler.Lowered` ``lw`` (one example's tensor program, before differentiation) with its
+    graph in the matrix language's form (`compiler._lower`'s ``lift``); ``kind``: of the declaration
+    (named in errors), "per example" or "over the batch" (unbatched first)."""
+    return AsColumns(lw.graph, lw.notes, kind)(lw)
+
+
+class AsColumns:
+    """The rewrite of one example's forward graph ``src`` (see the module docstring): ``env`` maps
+    each variable of ``src`` to its value in the new graph ``g``."""
+
+    def __init__(self, src: Graph, notes: dict, kind: str = "per example"):
+        self.src, self.notes, self.kind = src, notes, kind
+        self.g = Graph(src.policy)
+        self.env: dict[int, Var] = {}
+        self.batched: set = set()       # the variables that depend on an input (differ by example)
+
+    def __call__(self, lw):
+        """The `compiler.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
+        if lw.masks:
+            raise UnsupportedError("dropout is not supported by the Triton backend yet (its masks are drawn by "
+                                   "the NumPy generator); compile for target='numpy'")
+        roots = [lw.loss] + list(lw.outputs)
+        roots += [self.src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
+        self.run(roots)
+        notes = {}
+        for vid, text in lw.notes.items():
+            v = self.env.get(vid)
+            if v is not None and not self.g.producer[v.id].prim.leaf:
+                notes.setdefault(v.id, text)
+        ids = lambda vs: [self.env[i].id if i is not None else None for i in vs]   # noqa: E731
+        return dataclasses.replace(lw, graph=self.g, loss=self.env[lw.loss.id], notes=notes,
+                                   outputs=[self.env[o.id] for o in lw.outputs],
+                                   params=ids(lw.params), inputs=ids(lw.inputs))
+
+    def run(self, roots) -> None:
+        for e in self.src.ancestors(roots):
+            if e.prim is R.input_p or any(u.id in self.batched for u in e.inputs):
+                self.batched.add(e.out.id)
+            self.env[e.out.id] = self._eqn(e)
+
+    def where(self, e) -> str:
+        """`` (in `x @ W`)``: the subexpression equation ``e`` (or a reader) was lowered from."""
+        text = user_words(self.src, self.notes, e)
+        return f" (in {text})" if text else ""
+
+    # -- the rules --------------------------------------------------------------------------------
+    def _eqn(self, e) -> Var:
+        g, p = self.g, e.prim
+        if p is R.param_p or p is R.input_p:
+            sym, shape = e.params
+            return g.bind(p, (), (sym, column_shape(shape, f"the {p.name} {getattr(sym, 'name', sym)!r}")))
+        if p is R.const_p:
+            return self._const(e)
+        ins = [self.env[u.id] for u in e.inputs]
+        rule = _RULES.get(p.name)
+        if rule is not None and p.name != "reshape":
+            # the scheduler keeps one row per example: a value that is a matrix for each example
+            # (an input (3, 4), or x @ x.T) has no layout there; a reshape of one to a vector is fine
+            for u in e.inputs:
+                if u.id in self.batched and len(u.shape) == 2 and 1 not in (int(d) for d in u.shape):
+                    rule = None
+        if rule is None:
+            raise refusal(p.name, self._where_matrix(e) or self.where(e), self.kind)
+        out = rule(self, e, ins)
+        if out is None:
+            raise refusal(p.name, self.where(e), self.kind)
+        return out
+
+    def _where_matrix(self, e) -> str:
+        """`` of the (3, 4) matrix x per example``, when ``e`` reads one; else ""."""
+        for u in e.inputs:
+            shape = tuple(int(d) for d in u.shape)
+            if u.id in self.batched and len(shape) == 2 and 1 not in shape:
+                text = user_words(self.src, self.notes, self.src.producer[u.id])
+                leaf = self.src.producer[u.id]
+                name = f" {leaf.params[0].name!r}" if leaf.prim.leaf else (f" {text}" if text else "")
+                return (f"{self.where(e)} of the {format_shape(shape)} matrix{name}, a matrix per example (the "
+                        f"kernels keep one vector per example: a row of the batch)")
+        return ""
+
+    def as_shape(self, v: Var, shape, e) -> Var:
+        """``v`` read in the column form ``shape`` (the same entries in the same order)."""
+        g, s, t = self.g, tuple(int(d) for d in v.shape), tuple(int(d) for d in shape)
+        if s == t:
+            return v
+        if len(s) == 2 and len(t) == 2 and s == (t[1], t[0]) and 1 in s:
+            return R.transpose(g, v)                # a column read as a row: the same entries
+        if s == () and t == (1, 1):
+            return R.broadcast(g, v, t)
+        if s == (1, 1) and t == ():
+            return R.reduce_sum(g, v, None)
+        raise refusal("reshape", f" of {format_shape(e.inputs[0].shape)} to {format_shape(e.out.shape)}"
+                                 f"{self.where(e)}", self.kind)
+
+    def _const(self, e) -> Var:
+        value, shape = e.params
+        want = column_shape(shape, "a constant")
+        if not isinstance(value, (sp.MatrixBase, sp.NDimArray)) and not hasattr(value, "shape"):
+            return R.const(self.g, value, want)
+        try:
+            flat = sp.ImmutableMatrix(sp.Array(value).reshape(*((want[0], want[1]) if want else (1, 1))).tolist())
+        except (TypeError, ValueError):
+            raise refusal("const", f" (the constant {str(value)[:40]})", self.kind) from None
+        return R.const(self.g, flat if want else flat[0, 0], want)
+
+    def _ewise(self, e, ins):
+        S = tuple(e.params[1])
+        for u in e.inputs:
+            if u.shape != () and tuple(u.shape) != S:
+                return None
+        return R.ewise(self.g, e.params[0], *ins, shape=column_shape(S))
+
+    def _reshape(self, e, ins):
+        return self.as_shape(ins[0], column_shape(e.out.shape), e)
+
+    def _total(self, e, ins):
+        """Σ over every (non-1) axis: sum[None], or gather(z, y) for Σ_c z_c · one_hot(y)_c."""
+        picked = self._gather(e)
+        total = picked if picked is not None else R.reduce_sum(self.g, ins[0], None)
+        return self.as_shape(total, column_shape(e.out.shape), e)
+
+    def _gather(self, e):
+        """gather(z, y) when ``e`` sums z ⊙ one_hot(y) of a vector z at a scalar label y."""
+        x = e.inputs[0]
+        pe = self.src.producer[x.id]
+        if len(x.shape) != 1 or pe.prim is not R.ewise_p or len(pe.inputs) != 2 or pe.params[0] != ph(0) * ph(1):
+            return None
+        for z, oh in (pe.inputs, pe.inputs[::-1]):
+            oe = self.src.producer[oh.id]
+            if oe.prim is A.one_hot_p and oe.inputs[0].shape == () and oe.params[1] == 0 and len(z.shape) == 1 \
+                    and int(z.shape[0]) > 1:
+                return R.gather(self.g, self.env[z.id], self.env[oe.inputs[0].id])
+        return None
+
+    def _rsum(self, e, ins):
+        s, axes = tuple(e.inputs[0].shape), set(e.params[0])
+        if all(i in axes or int(d) == 1 for i, d in enumerate(s)):
+            return self._total(e, ins)
+        if len(s) == 2:
+            (axis,) = axes
+            return R.reduce_sum(self.g, ins[0], axis)
+        return None
+
+    def _sum(self, e, ins):
+        if e.params[0] is None:
+            return self._total(e, ins)
+        return R.reduce_sum(self.g, ins[0], e.params[0])
+
+    def _lse(self, e, ins):
+        s, axis = tuple(e.inputs[0].shape), e.params[0]
+        if any(i != axis and int(d) != 1 for i, d in enumerate(s)):
+            return None             # log-sum-exp of the rows or columns of a matrix per example
+        return self.as_shape(R.logsumexp(self.g, ins[0]), column_shape(e.out.shape), e)
+
+    def _one_hot(self, e, ins):
+        n, axis = int(e.params[0]), e.params[1]
+        if e.inputs[0].shape != () or axis != 0:
+            return None
+        iota = R.const(self.g, sp.ImmutableMatrix(n, 1, lambda i, j: i), (n, 1))
+        return R.ewise(self.g, sp.KroneckerDelta(ph(0), ph(1)), ins[0], iota, shape=(n, 1))
+
+    def _expand(self, e, ins):
+        want = column_shape(e.out.shape)
+        if ins[0].shape == () or len(want) == 2 and len(ins[0].shape) == 2:
+            return R.broadcast(self.g, ins[0], want)
+        return None
+
+
+_RULES = {
+    "ewise": AsColumns._ewise,
+    "matmul": lambda self, e, ins: R.matmul(self.g, *ins),
+    "transpose": lambda self, e, ins: R.transpose(self.g, ins[0]),
+    "reshape": AsColumns._reshape,
+    "sum": AsColumns._sum,
+    "rsum": AsColumns._rsum,
+    "lse": AsColumns._lse,
+    "one_hot": AsColumns._one_hot,
+    "broadcast": AsColumns._expand,
+    "expand": AsColumns._expand,
+}
+
+
+def one_hot_labels(spec) -> dict:
+    """Input name -> number of classes n, for the inputs read as ``one_hot(y, n)`` other than through
+    ``gather`` (`compiler.label_inputs` finds those): [c = y] for c = 0 … n − 1 picks nothing for a
+    label out of range, so the program checks them (integers 0 … n − 1) before a call."""
+    out: dict = {}
+    for lw in (spec.train, spec.eval):
+        names = {vid: x.name for vid, x in zip(lw.inputs, spec.inputs) if vid is not None}
+        for e in lw.graph.eqns:
+            if e.prim is not R.ewise_p or len(e.inputs) != 2 or e.params[0] != sp.KroneckerDelta(ph(0), ph(1)):
+                continue
+            k, iota = e.inputs
+            if k.id in names and k.shape == () and lw.graph.producer[iota.id].prim is R.const_p:
+                n = int(iota.shape[0])
+                out[names[k.id]] = min(n, out.get(names[k.id], n))
+    return out

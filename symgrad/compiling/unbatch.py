@@ -1,0 +1,313 @@
+"""Declarations over the batch, unbatched: the inverse of `symgrad.compiling.batching`'s vmap.
+
+People write a network over the whole batch (``x = sg.tensor("x", (N, 8))``, ``sg.relu(x @ W + b)``,
+``sg.cross_entropy(s, y)`` — the mean over N). The kernel backends (target "triton") compile one
+example's program and batch it themselves, a block of examples per program. When every operation
+of such a declaration acts row by row — N only as the leading axis of the inputs, each equation
+reading the same row of its batched operands, and the only reduction over N the loss's final mean
+(or sum) of per-row terms — the declaration IS a per-example one written over the batch, and
+`Unbatch` recovers it, on the forward IR (before differentiation):
+
+1. the loss's head is read as Σ_i c_i · Σ_N u_i + (terms that read no input): each u_i is a
+   per-row value (its sum over N and its own axes), each c_i either k_i / N (the mean: reduction
+   "mean", the per-example loss Σ_i k_i · Σ u_i) or a number (reduction "sum"); a term of the
+   parameters alone (a penalty λ‖W‖²) rides along with the mean, once per example;
+2. the equations below it are rewritten one by one, each tracked with the position of its batch
+   axis (``env``: (value, axis) or (value, None) when the same for every example): an input (N, *s)
+   is one example's (s); ``x @ W`` of rows is one row times W, ``W @ x.T`` one column; a reduction,
+   a log-sum-exp or a one-hot along another axis moves its axis; a broadcast along N (a bias added
+   to every row) is the value itself.
+
+Anything else mixes rows and is refused in the declaration's words: a reduction over N below the
+loss (batch norm's ``sg.mean(z, axis=0)``, "batch statistics"), a product summed over N (``x.T @ y``),
+a reshape that merges N with another axis, the batch size N inside a per-row formula.
+
+>>> import sympy as sp, symgrad as sg
+>>> from symgrad.compiling.compiler import specify
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> x, y, w = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("w", (3,))
+>>> spec = specify(sg.mean((x @ w - y) ** 2), [w], [x, y], target="triton")
+>>> spec.reduction, [s.shape for s in spec.inputs]
+('mean', [(3,), ()])
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import sympy as sp
+
+from ..core import array_rules as A
+from ..core import rules as R
+from ..core.ir import Graph, Var, format_shape
+from ..core.placeholders import placeholders
+from ..errors import UnsupportedError
+from ..frontend.tensor import Tensor, tensor
+from .batch_kind import USER_TERMS
+from .kernel_form import refusal, user_words
+
+NUMPY = "use target='numpy'"
+OVER = "over the batch"
+
+
+def _has(d, N) -> bool:
+    return N in sp.sympify(d).free_symbols
+
+
+class Unbatch:
+    """The unbatching of one declaration over the batch size ``N`` (see the module docstring):
+    ``inputs`` are one example's stand-ins of the declared inputs (same names, N dropped);
+    ``unbatch(lowered)`` is the per-example `compiler.Lowered`, and ``reduction`` the loss's."""
+
+    def __init__(self, inputs, sizes):
+        if len(sizes) != 1:
+            raise UnsupportedError(f"the declaration has {len(sizes)} symbolic sizes "
+                                   f"({', '.join(sorted(str(s) for s in sizes))}); the Triton backend takes one, the "
+                                   f"batch size N, as the first axis of the inputs; {NUMPY}")
+        self.N = N = next(iter(sizes))
+        self.inputs = []
+        for x in inputs:
+            shape = tuple(x.shape) if isinstance(x, Tensor) else ()
+            rest = shape[1:]
+            if not shape or not _has(shape[0], N) or sp.sympify(shape[0]) != N or any(_has(d, N) for d in rest) \
+                    or any(not sp.sympify(d).is_Integer for d in rest):
+                raise UnsupportedError(
+                    f"the input {x.name!r} is declared {format_shape(shape)}; a declaration over the batch compiles "
+                    f"for target='triton' when every input has the batch size {N} as its first axis and numbers "
+                    f"after it (one example per row: ({N}, 8), ({N},)); {NUMPY}")
+            self.inputs.append(tensor(x.name, rest, integer=x.is_integer_tensor))
+        self.reduction = None
+
+    # -- the pass ---------------------------------------------------------------------------------
+    def __call__(self, lw):
+        if lw.masks:            # (a mask over the batch would read as an input without N first)
+            raise UnsupportedError("dropout is not supported by the Triton backend yet (its masks are drawn by "
+                                   "the NumPy generator); compile for target='numpy'")
+        self.src, self.notes = lw.graph, lw.notes
+        self.g = Graph(self.src.policy)
+        self.env: dict[int, tuple[Var, int | None]] = {}
+        self.leaves = {vid: t for vid, t in zip(lw.inputs, self.inputs) if vid is not None}
+        self.batched = self._batched_vars()
+        terms = []
+        self._terms(lw.loss, sp.S.One, terms)
+        roots = [v for _, _, v in terms if v is not None] + list(lw.outputs)
+        roots += [self.src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
+        for e in self.src.ancestors(roots):             # what mixes rows is named before the loss's form
+            self.env[e.out.id] = self._eqn(e)
+        self.reduction, scaled = self._reduction(terms)
+        loss = self._loss(scaled)
+        outputs = [self._output(o) for o in lw.outputs]
+        notes = {}
+        for vid, text in lw.notes.items():
+            v = self.env.get(vid)
+            if v is not None and not self.g.producer[v[0].id].prim.leaf:
+                notes.setdefault(v[0].id, text)
+        ids = lambda vs: [self.env[i][0].id if i is not None else None for i in vs]   # noqa: E731
+        return dataclasses.replace(lw, graph=self.g, loss=loss, outputs=outputs, notes=notes,
+                                   params=ids(lw.params), inputs=ids(lw.inputs))
+
+    def _batched_vars(self) -> set:
+        out = set()
+        for e in self.src.eqns:
+            if e.out.id in self.leaves or any(u.id in out for u in e.inputs):
+                out.add(e.out.id)
+        return out
+
+    def what(self, e) -> str:
+        """The subexpression equation ``e`` (or a reader) was lowered from, in the declaration's words."""
+        return user_words(self.src, self.notes, e) or USER_TERMS.get(e.prim.name, f"a {e.prim.name}") + \
+            f" of shape {format_shape(e.out.shape)}"
+
+    # -- 1. the loss's head -----------------------------------------------------------------------
+    def _terms(self, v: Var, c, out: list) -> None:
+        """``out`` += (kind, coefficient, var): "rows" for c·Σ_N v, "const" for c·v (no input read)."""
+        e = self.src.producer[v.id]
+        if v.id not in self.batched:
+            out.append(("const", c, v))
+        elif e.prim is R.sum_p and e.params[0] is None:
+            out.append(("rows", c, e.inputs[0]))
+        elif e.prim is R.ewise_p and e.out.shape == ():
+            body, args = e.params[0], placeholders(len(e.inputs))
+            rest = body.subs({a: 0 for a in args})
+            if rest != 0:
+                out.append(("const", c * rest, None))
+            for a, u in zip(args, e.inputs):
+                d = sp.diff(body, a)
+                if d.free_symbols & set(args):
+                    raise self._not_separable(e)
+                self._terms(u, c * d, out)
+        else:
+            raise self._not_separable(e)
+
+    def _not_separable(self, e) -> UnsupportedError:
+        return UnsupportedError(
+            f"the loss {self.what(e)} is not a mean (or sum) over {self.N} of per-example terms; the Triton backend "
+            f"compiles layers that act on each example alone, with the loss the mean over the batch of a "
+            f"per-example loss (sg.mean, sg.cross_entropy, sg.mse of per-row values); {NUMPY}")
+
+    def _reduction(self, terms):
+        """("mean" | "sum", [(kind, per-example coefficient, var)])."""
+        N = self.N
+        rows = [c for kind, c, _ in terms if kind == "rows"]
+        if not rows:
+            raise UnsupportedError(f"the loss reads no input; the Triton backend needs a batch; {NUMPY}")
+        mean = all(not _has(c * N, N) and _has(c, N) for c in rows)
+        if not mean and not all(not _has(c, N) for c in rows):
+            raise UnsupportedError(
+                f"the loss is not a mean (c/{N}) or a sum over {N} of per-example terms (it weighs them by "
+                f"{', '.join(str(c) for c in rows)}); the Triton backend takes one of the two for the whole "
+                f"loss; {NUMPY}")
+        scaled = []
+        for kind, c, v in terms:
+            if kind == "rows":
+                scaled.append((kind, sp.simplify(c * N) if mean else c, v))
+            elif _has(c, N):
+                raise UnsupportedError(f"the loss has a term {c} that depends on the batch size {N} but reads no "
+                                       f"example; {NUMPY}")
+            elif not mean:
+                raise UnsupportedError(
+                    f"the loss is a sum over {N} plus a term that reads no example ({c}·…, a penalty); summed "
+                    f"per example it would count B times: write the loss as a mean (sg.mean), or {NUMPY}")
+            else:
+                scaled.append((kind, c, v))
+        return ("mean" if mean else "sum"), scaled
+
+    def _loss(self, scaled) -> Var:
+        """One example's loss: Σ_i k_i · (the sum of u_i's entries) + the constant terms."""
+        g, vals, body = self.g, [], sp.S.Zero
+        for kind, c, v in scaled:
+            if v is None:
+                body += c
+                continue
+            pv, _ = self.env[v.id]
+            if kind == "rows" and pv.shape != ():
+                pv = R.reduce_sum(g, pv, None)
+            body += c * R.ph(len(vals))
+            vals.append(pv)
+        return R.ewise(g, body, *vals, shape=())
+
+    def _output(self, o: Var) -> Var:
+        pv, ax = self.env[o.id]
+        if ax != 0:
+            where = (f"has the batch axis {self.N} at position {ax}" if ax is not None
+                     else "reads no input (the same for every example)")
+            raise UnsupportedError(f"the output {self.what(self.src.producer[o.id])} {where}; the Triton backend "
+                                   f"returns outputs one row per example ({self.N} first); {NUMPY}")
+        return pv
+
+    # -- 2. the equations -------------------------------------------------------------------------
+    def _eqn(self, e):
+        g, N = self.g, self.N
+        if e.out.id in self.leaves:
+            t = self.leaves[e.out.id]
+            return g.bind(R.input_p, (), (t, tuple(t.shape))), 0
+        if e.prim.leaf:
+            if any(_has(d, N) for d in e.out.shape):
+                raise refusal(e.prim.name, f" of shape {format_shape(e.out.shape)} (a constant over {N})", OVER)
+            return g.bind(e.prim, (), e.params), None
+        if e.prim is R.ewise_p and N in e.params[0].free_symbols:
+            raise UnsupportedError(f"{self.what(e)} uses the batch size {N} in a per-example formula; the Triton "
+                                   f"backend compiles layers that act on each example alone; {NUMPY}")
+        ins = [self.env[u.id] for u in e.inputs]
+        if all(ax is None for _, ax in ins) and not any(_has(d, N) for d in e.out.shape):
+            return g.bind(e.prim, [v for v, _ in ins], e.params), None      # of the parameters alone
+        rule = _RULES.get(e.prim.name)
+        if rule is None:
+            raise refusal(e.prim.name, f" (in {self.what(e)})", OVER)
+        return rule(self, e, ins)
+
+    def statistic(self, e) -> UnsupportedError:
+        """Batch norm's mean over N, a softmax over the examples: a reduction along the batch axis."""
+        kind = _OVER_N.get(e.prim.name, "a reduction")
+        x = self.src.producer[e.inputs[0].id]
+        return UnsupportedError(
+            f"batch statistics: {kind} over {self.N} of {self.what(x)} (in {self.what(e)}) reduces over the "
+            f"batch axis, as batch norm's sg.mean(z, axis=0) does; the Triton backend compiles layers that act "
+            f"on each example alone; {NUMPY}")
+
+    def mixing(self, e, how: str) -> UnsupportedError:
+        return UnsupportedError(f"{self.what(e)}: {how}, which mixes the examples; the Triton backend compiles "
+                                f"layers that act on each example alone; {NUMPY}")
+
+    def _ewise(self, e, ins):
+        S = tuple(e.params[1])
+        axes = {ax for _, ax in ins if ax is not None}
+        if len(axes) != 1 or any(ax is None and v.shape != () for v, ax in ins):
+            raise self.mixing(e, "an elementwise operation of values laid out differently over the batch")
+        (ax,) = axes
+        rest = S[:ax] + S[ax + 1:]
+        return R.ewise(self.g, e.params[0], *[v for v, _ in ins], shape=rest), ax
+
+    def _matmul(self, e, ins):
+        (a, ax), (b, bx) = ins
+        g = self.g
+        if ax == 0 and bx is None:                  # rows x_n times W: (k,) as (1, k) @ W → (n,)
+            k, n = b.shape
+            return A.reshape(g, R.matmul(g, A.reshape(g, a, (1, k)), b), (n,)), 0
+        if ax is None and bx == 1:                  # W times columns x_n: W @ (k, 1) → (m,)
+            m, k = a.shape
+            return A.reshape(g, R.matmul(g, a, A.reshape(g, b, (k, 1))), (m,)), 1
+        if ax == 1 or bx == 0:
+            raise self.mixing(e, f"a matrix product summed over {self.N} (as x.T @ y)")
+        raise self.mixing(e, "a product of two matrices that both depend on the examples")
+
+    def _transpose(self, e, ins):
+        (v, ax), = ins
+        return v, 1 - ax
+
+    def _permute(self, e, ins):
+        (v, ax), perm = ins[0], tuple(e.params[0])
+        new_ax = perm.index(ax)
+        rest = tuple(p - (p > ax) for p in perm if p != ax)
+        return A.permute(self.g, v, rest), new_ax
+
+    def _reshape(self, e, ins):
+        (v, ax), s, t = ins[0], tuple(e.inputs[0].shape), tuple(e.params[0])
+        if ax != 0 or not t or sp.sympify(t[0]) != self.N or any(_has(d, self.N) for d in t[1:]):
+            raise self.mixing(e, f"a reshape of {format_shape(s)} to {format_shape(t)} that moves or merges "
+                                 f"the batch axis {self.N}")
+        return A.reshape(self.g, v, t[1:]), 0
+
+    def _expand(self, e, ins):
+        (v, ax), s, t = ins[0], tuple(e.inputs[0].shape), tuple(e.out.shape)
+        at = [i for i, d in enumerate(t) if _has(d, self.N)]
+        if len(at) != 1 or ax is not None and ax != at[0]:
+            raise self.mixing(e, f"a broadcast of {format_shape(s)} to {format_shape(t)}")
+        a = at[0]
+        if ax is None and s:                    # a parameter repeated over the rows: itself, per row
+            v = A.reshape(self.g, v, s[:a] + s[a + 1:])
+        return A.expand(self.g, v, t[:a] + t[a + 1:]), a
+
+    def _sum_over(self, e, ins, axes, make):
+        (v, ax) = ins[0]
+        if ax in axes:
+            raise self.statistic(e)
+        return make(tuple(a - (a > ax) for a in axes)), ax
+
+    def _one_hot(self, e, ins):
+        (v, ax), (n, axis) = ins[0], e.params
+        out_ax = ax if ax < axis else ax + 1
+        return A.one_hot(self.g, v, n, axis - (1 if out_ax < axis else 0)), out_ax
+
+
+_OVER_N = {"sum": "a sum (or mean)", "rsum": "a sum (or mean)", "rmax": "a max", "argmax": "an argmax",
+           "lse": "a log-sum-exp (softmax)"}
+
+_RULES = {
+    "ewise": Unbatch._ewise,
+    "matmul": Unbatch._matmul,
+    "transpose": Unbatch._transpose,
+    "permute": Unbatch._permute,
+    "reshape": Unbatch._reshape,
+    "expand": Unbatch._expand,
+    "broadcast": Unbatch._expand,
+    "sum": lambda self, e, ins: (_ for _ in ()).throw(self.statistic(e)),
+    "rsum": lambda self, e, ins: self._sum_over(e, ins, tuple(e.params[0]),
+                                                lambda axes: A.rsum(self.g, ins[0][0], axes)),
+    "rmax": lambda self, e, ins: self._sum_over(e, ins, (e.params[0],),
+                                                lambda axes: A.rmax(self.g, ins[0][0], axes[0])),
+    "argmax": lambda self, e, ins: self._sum_over(e, ins, (e.params[0],),
+                                                  lambda axes: A.argmax(self.g, ins[0][0], axes[0])),
+    "lse": lambda self, e, ins: self._sum_over(e, ins, (e.params[0],),
+                                               lambda axes: A.lse(self.g, ins[0][0], axes[0])),
+    "one_hot": Unbatch._one_hot,
+}
