@@ -68,6 +68,11 @@ class TorchProgram(Program):
             raise SymgradError("target='triton' needs a CUDA device; on a machine without one, set "
                                "TRITON_INTERPRET=1 before triton is imported to run the kernels on the CPU "
                                "(slow: for tests with small shapes)")
+        if self.device.type == "cuda" and self.device.index is None:
+            # torch.device("cuda") != torch.device("cuda", 0), the device of every tensor made on it: the
+            # bare form made each parameter look foreign (copied every step, never updated in place) and
+            # the step count be made anew from the host (which a CUDA graph capture refuses)
+            self.device = torch.device("cuda", torch.cuda.current_device())
         # class labels checked by step's kernels (the generated step takes the record of bad labels)
         step = compiled.step
         self._device_labels = bool(self._labels) and step is not None and \

@@ -118,10 +118,10 @@ def test_a_vector_parameter_as_the_matrix_of_a_product_is_updated_in_place(rng):
     values = _values([v], rng)
     batch = {"x": rng.normal(size=(5, D)).astype(np.float32), "u": rng.normal(size=5).astype(np.float32)}
     _same_as_numpy(tri, ref, values, batch, steps=2)
-    mine = torch.tensor(values["v"])
+    mine = torch.tensor(values["v"], device=tri.device)     # on the program's device (a GPU's is cuda:0)
     tri.step({"v": mine}, None, batch)
     ref.step(values, None, batch)
-    _close(mine, values["v"], "the caller's (D,) tensor, updated in place")
+    _close(mine.cpu(), values["v"], "the caller's (D,) tensor, updated in place")
 
 
 def test_a_class_label_out_of_range_is_named(rng):
