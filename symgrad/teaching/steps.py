@@ -50,6 +50,7 @@ _MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input
 SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
 LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `Naming` calls it: z, z^(2), z^(1)_2
 CLOSED_NODES = 600     # a Gradient line's closed form up to this many nodes (a deep fan-out doubles it per level)
+_TREE_PER_OP = 20      # an expression tree with more nodes than this per operation is long (`_short`)
 MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
 
 
@@ -507,7 +508,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
-                shape == () and sp.sympify(full).is_polynomial() and _short(full, 2 * SHORT_OPS))):
+                shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
             rhs.append(full)
         val = None
         if at is not None:
@@ -672,6 +673,13 @@ def _zero(shape):
 
 
 def _short(e, limit=SHORT_OPS) -> bool:
+    """True when ``e`` has at most ``limit`` operations (sympy.count_ops). count_ops walks the
+    expression as a tree, which a deep fan-out doubles at each level (a 6-level sin·cos chain spent
+    20 of its 23 s here): a tree with more than `_TREE_PER_OP` nodes per operation allowed cannot be
+    that short (every node but an atom is at least one operation, and no node has more than a few
+    atoms as its arguments), so it is cut off lazily before anything is counted."""
+    if not _within(e, _TREE_PER_OP * (limit + 1)):
+        return False
     try:
         return sp.count_ops(e) <= limit
     except Exception:  # pragma: no cover - count_ops on exotic matrix nodes
@@ -732,11 +740,12 @@ def _expand_in_user_symbols(expand, terms, g, given, shape, named=None):
     if shape != () and any(len(g.ancestors([c])) > 24 for _, _, c in terms):
         return None                   # deep in a matrix network: long for sure, so not built at all
     parts = [expand(c) for _, _, c in terms]
-    if not all(_short(p) for p in parts) and shape != ():
+    if shape != () and not all(_short(p) for p in parts):
         return None
     e = sp.Add(*parts) if shape == () else _matadd(parts)
     e = _given(_tidy(e), given)
-    if shape == () and sp.sympify(e).is_polynomial() and _small_expansion(e):
+    # (a tree past CLOSED_NODES is not multiplied out: is_polynomial alone walks all of it)
+    if shape == () and _within(e, CLOSED_NODES) and sp.sympify(e).is_polynomial() and _small_expansion(e):
         multiplied = sp.expand(e)      # 2 + 5g + 2fg + 2fg², as the influence example writes it
         if len(terms) > 1 or named is None or sp.count_ops(multiplied) <= sp.count_ops(named):
             e = multiplied
