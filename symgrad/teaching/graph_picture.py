@@ -43,6 +43,7 @@ from ..core.to_sympy import SympyBuilder
 from ..errors import ArgumentError, SymgradError
 from ..frontend.functions import sigmoid
 from .graph_layout import Arrow, Box, arrange
+from .logistic import sigma_form
 from .notation import partial
 from .render import _SUPER, number, show, visible
 from .steps import LAYER_Z, Naming, SHORT_OPS
@@ -363,6 +364,8 @@ class _Picture:
             return None
         if self.nm.user_exprs:
             e = e.xreplace(self.nm.user_exprs)
+        if self.g.producer[v.id].out.shape == () and self.d.f.has(sp.exp):     # −σ(s)², as the steps
+            e = sigma_form(e, {k: n for n, k in self.nm.user_exprs.items()})
         if self.given:
             e = e.xreplace(self.given)
             e = e.doit(deep=False) if hasattr(e, "doit") else e

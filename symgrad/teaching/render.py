@@ -28,6 +28,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
+from .logistic import sigma_first
 from .notation import Chain, Value, decode
 
 FORMATS = ("text", "unicode", "markdown", "latex")
@@ -77,6 +78,9 @@ class TextPrinter(StrPrinter):
         if type(expr) is Tensor:                # γ, x̂ as the symbols of the same names print
             return self._print_Symbol(sp.Symbol(expr.name))
         return super()._print(expr, **kwargs)
+
+    def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
+        return super()._print_Mul(sigma_first(expr))
 
     def _print_Transpose(self, expr):
         return self.parenthesize(expr.arg, 1000, strict=True) + self._T
@@ -238,7 +242,7 @@ class UnicodePrinter(TextPrinter):
             scalars, tensors = split
             head = self._print(sp.Mul(*scalars)) + "·" if scalars else ""
             return head.replace("*", "·") + " ⊙ ".join(self.parenthesize(a, 50) for a in tensors)
-        return super()._print_Mul(expr).replace("*", "·")
+        return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
     def _print_MatMul(self, expr):
         return super()._print_MatMul(expr).replace("*", "·")
@@ -314,7 +318,7 @@ class TeachLatexPrinter(LatexPrinter):
             scalars, tensors = split
             head = self._print(sp.Mul(*scalars)) + r" \cdot " if scalars else ""
             return head + r" \odot ".join(self.parenthesize(a, 50) for a in tensors)
-        return super()._print_Mul(expr)
+        return super()._print_Mul(sigma_first(expr))
 
     def _print_Add(self, expr, order=None):
         return super()._print_Add(_positive_first(expr, sp.Add), order)

@@ -40,6 +40,7 @@ from ..core.lower import _shape_of
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder, eqn_to_sympy
 from . import statistics as _statistics
+from .logistic import sigma_form
 from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, partial, rule_name
@@ -453,6 +454,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                                f"outside their domain; pick a point inside it") from None
 
     inline = _inline_map(nm, g)
+    logistic = d.f.has(sp.exp)               # 1/(1 + exp(−s)) spelled out: closed forms written with σ
+    definitions = {v: k for k, v in nm.user_exprs.items()} if nm.user_exprs else {}
     expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
     expanded: dict[int, Any] = {}
     named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
@@ -506,6 +509,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
         if full is not None and nm.user_exprs:
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
+        if full is not None and shape == () and logistic and _within(full, CLOSED_NODES):
+            full = sigma_form(full, definitions, derivative_only=True)      # x₀·σ(s)·(1 − σ(s)), not exp(−w₂ − …)/(1 + exp(−s))²
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
