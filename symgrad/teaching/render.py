@@ -481,7 +481,8 @@ def number(v, fmt: str, spec: str = ".4g") -> str:
     one = lambda x: _num(x, spec, fmt)  # noqa: E731
     if a.ndim == 0:
         return one(float(a))
-    if a.ndim == 1:                      # a tensor's vector (γ of shape (D,)): one row
+    vector = a.ndim == 1                 # a tensor's vector (γ of shape (D,)): [a, b, c], as NumPy
+    if vector:
         a = a[None, :]
     if a.size > 16 or a.ndim > 2:
         dims = [str(n) for n in a.shape]
@@ -491,6 +492,8 @@ def number(v, fmt: str, spec: str = ".4g") -> str:
     if fmt in ("latex", "markdown"):
         rows = r" \\ ".join(" & ".join(one(x) for x in row) for row in a)
         return r"\begin{bmatrix} %s \end{bmatrix}" % rows
+    if vector:
+        return "[" + ", ".join(one(x) for x in a[0]) + "]"
     return "[" + ", ".join("[" + ", ".join(one(x) for x in row) + "]" for row in a) + "]"
 
 
