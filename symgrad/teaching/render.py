@@ -415,7 +415,8 @@ def show(expr, fmt: str) -> str:
 _ASCII = {"∇": "grad ", "δ": "delta", "ᵀ": "^T", "·": "*", "σ": "sigma", "−": "-", "²": "^2",
           "≥": ">=", "α": "alpha", "∂": "d", "⊙": ".*", "Σ": "sum", "′": "'", "←": "<-", "⁻": "^-",
           "¹": "1", "ε": "epsilon", "μ": "mu", "ₙ": "_n", "ᵢ": "_i"}
-_TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^T", "·": r"\cdot ", "σ": r"\sigma ", "−": "-",
+# ᵀ is ^{T}, so that it joins a name's superscript, y⁽¹⁾ᵀ as ^{(1)T} (^{(1)}^T does not compile)
+_TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^{T}", "·": r"\cdot ", "σ": r"\sigma ", "−": "-",
         "²": "^2", "≥": r"\geq ", "α": r"\alpha ", "∂": r"\partial ", "⊙": r"\odot ", "Σ": r"\Sigma ",
         "′": "'", "≤": r"\leq ", "→": r"\to ", "×": r"\times ", "∘": r"\circ ", "𝟙": r"\mathbf{1}",
         "ε": r"\epsilon ", "η": r"\eta ", "μ": r"\mu ", "β": r"\beta ", "γ": r"\gamma ",
@@ -437,10 +438,39 @@ def _tex_char(c: str):
     return None
 
 
+def _script(c: str):
+    """("_" or "^", the plain character) for a sub/superscript character (₂, ⁽), else None."""
+    dec = unicodedata.decomposition(c)
+    for tag, mark in (("<sub>", "_"), ("<super>", "^")):
+        if dec.startswith(tag):
+            return mark, chr(int(dec.split()[1], 16))
+    return None
+
+
+def _ascii(s: str) -> str:
+    """Rule prose in ASCII: the table's words, and a run of sub/superscripts as the text printer
+    writes names: W₂ -> W2, y⁽¹⁾ -> y^(1), xₙ -> x_n."""
+    out, k = [], 0
+    while k < len(s):
+        c = s[k]
+        sc = _script(c)
+        if sc is None:
+            out.append(_ASCII.get(c, c))
+            k += 1
+            continue
+        run = []
+        while k < len(s) and _script(s[k]) and _script(s[k])[0] == sc[0]:
+            run.append(_ASCII.get(_script(s[k])[1], _script(s[k])[1]))       # ⁻ is a superscript −
+            k += 1
+        body = "".join(run)
+        out.append(body if sc[0] == "_" and body.isdigit() else sc[0] + body)
+    return "".join(out)
+
+
 def words(s: str, fmt: str) -> str:
     """Prose in the format ``fmt``: ASCII for text, \\text{...} with math for LaTeX."""
     if fmt == "text":
-        return "".join(_ASCII.get(c, c) for c in s)
+        return _ascii(s)
     if fmt not in ("latex", "markdown", "latex-inline"):
         return s
     out, run = [], []

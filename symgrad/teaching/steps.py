@@ -309,7 +309,7 @@ def local_rule(eqn, i: int, disp: dict, graph):
     if prim is R.logsumexp_p:
         return "log-sum-exp: its gradient is softmax(z)", None
     if prim is R.matmul_p and _is_tensor(disp.get(eqn.inputs[0].id)):     # x @ W: the operands' names
-        a, b = (str(disp[v.id]) for v in eqn.inputs)
+        a, b = (_pretty(disp[v.id]) for v in eqn.inputs)        # y⁽¹⁾, W₂, as the steps print them
         return (f"matrix product: ∇{a} = δ @ {b}ᵀ" if i == 0 else f"matrix product: ∇{b} = {a}ᵀ @ δ"), None
     return {
         "conv": ("convolution: ∇x is the full convolution of δ with the flipped kernel" if i == 0 else
@@ -319,6 +319,14 @@ def local_rule(eqn, i: int, disp: dict, graph):
         "sum": "sum: every entry receives the gradient (the Jacobian of a sum is a row of ones)",
         "broadcast": "broadcast: the gradients of the copies are summed",
     }.get(prim.name, prim.rule), None
+
+
+def _pretty(node) -> str:
+    """A node's name in a rule's prose (Unicode; `render.words` turns it to ASCII or LaTeX)."""
+    from .render import show
+    if not isinstance(node, (sp.Symbol, sp.MatrixSymbol)) and isinstance(getattr(node, "name", None), str):
+        node = sp.Symbol(node.name)              # a tensor's name, subscripted as the others
+    return show(node, "unicode")
 
 
 def _through_alias(nm, eqn, disp, g) -> str:

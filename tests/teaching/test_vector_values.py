@@ -29,3 +29,26 @@ def test_bias_gradient_prints_as_a_vector():
     assert m, line
     got = [float(v.replace("−", "-")) for v in m.group(1).split(", ")]
     np.testing.assert_allclose(got, want, rtol=1e-3)
+
+
+def test_rule_of_a_tensor_product_names_the_operands_as_the_steps_do():
+    # the rule at the right wrote ∇y^(1) = δ @ W2ᵀ, the raw names, next to the step's y⁽¹⁾ and W₂
+    x, W1, b1, W2 = sg.tensor("x", (N, 3)), sg.tensor("W1", (3, 2)), sg.tensor("b1", (2,)), sg.tensor("W2", (2, 2))
+    d = sg.derive(sg.sum(sg.relu(sg.relu(x @ W1 + b1) @ W2)), [W1, W2], output_name="L")
+    uni, txt, tex = d.render("unicode"), d.render("text"), d.latex()
+    assert "∇y⁽¹⁾ = δ @ W₂ᵀ" in uni and "y^(1)" not in uni and "W2ᵀ" not in uni, uni
+    assert "grad y^(1) = delta @ W2^T" in txt, txt
+    assert "⁽" not in txt and "₂" not in txt
+    assert r"$\nabla$y$^{(1)}$" in tex, tex
+
+
+def test_a_transposed_layer_name_compiles_in_latex(tmp_path):
+    # y⁽¹⁾ᵀ in a rule note was y$^{(1)}^T$: a double superscript, which stops pdflatex
+    import subprocess
+    from teachtools import need
+    x, W1, b1, W2 = sg.tensor("x", (N, 3)), sg.tensor("W1", (3, 2)), sg.tensor("b1", (2,)), sg.tensor("W2", (2, 2))
+    d = sg.derive(sg.sum(sg.relu(sg.relu(x @ W1 + b1) @ W2)), [W1, W2], output_name="L")
+    (tmp_path / "mlp.tex").write_text(d.latex(document=True))
+    r = subprocess.run([need("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "mlp.tex"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-1500:]
