@@ -127,12 +127,16 @@ def _mean(graph, consumers, e):
         return None
     k, shift = kc
     s, passed = _behind_views(graph, consumers, e.inputs[0])
-    if s.prim is not A.rsum_p or not _once(consumers, s.out):
+    if s.prim not in (A.rsum_p, R.sum_p) or not _once(consumers, s.out):
         return None
-    axes = s.params[0]
-    axes = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
     shape = s.inputs[0].shape
+    axes = s.params[0]
+    if s.prim is R.sum_p or axes is None:        # Σ of every entry: the mean of them all
+        axes = tuple(range(len(shape)))
+    axes = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
     count = sp.Mul(*[shape[a] for a in axes])
+    if s.prim is R.sum_p and count.is_number:
+        return None     # ½‖ŷ − y‖² of a 2-vector is Σ then ×½, a mean only by coincidence; a batch's has N
     for ddof in (0, 1):
         if sp.simplify(1 / k - (count - ddof)) == 0:
             return axes, s.inputs[0], {s.out.id, *passed}, ddof, shift
@@ -168,17 +172,19 @@ def statistics(graph, consumers, eqns) -> dict:
         m = _mean(graph, consumers, e)
         if m is not None:
             axes, z, folded, ddof, shift = m
-            where = f"axis {', '.join(str(a) for a in axes)}"
+            full = len(axes) == len(z.shape)             # of every entry: the loss's mean over the batch
+            where = "" if full else f"axis {', '.join(str(a) for a in axes)}"
             sq = graph.producer[z.id]
             dev = sq.inputs[0] if (sq.prim is R.ewise_p and len(sq.inputs) == 1
                                    and sq.params[0] == R.ph(0) ** 2 and _once(consumers, z)) else None
             sub = subtraction(graph, consumers, graph.producer[dev.id]) if dev is not None else None
             dev_eqn = graph.producer[dev.id] if dev is not None else None
             if sub is not None and _is_mean_of(graph, consumers, sub[2], axes, _other(dev_eqn, sub[2], graph, consumers)):
-                label = f"variance ({where}" + (", ddof=1)" if ddof else ")")
+                label = "variance" + (f" ({where}" + (", ddof=1)" if ddof else ")") if where else
+                                      (" (ddof=1)" if ddof else ""))
                 out[e.out.id] = (label + (f" + {_number(shift)}" if shift else ""), folded | {z.id})
             elif not ddof and not shift:
-                out[e.out.id] = (f"mean ({where})", folded)
+                out[e.out.id] = (f"mean ({where})" if where else "mean", folded)
             continue
         sub = subtraction(graph, consumers, e)
         if sub is not None:
