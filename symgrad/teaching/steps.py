@@ -321,6 +321,39 @@ def local_rule(eqn, i: int, disp: dict, graph):
     }.get(prim.name, prim.rule), None
 
 
+def _softmax_map(nm) -> dict:
+    """{(z's name, u's name): (z, axis)} for each u = logsumexp(z, axis) of the forward pass: its
+    gradient writes exp(z − u), which is softmax(z, axis) (the slides' δ = softmax(z) − Y)."""
+    out = {}
+    for e in nm.fwd:
+        if e.prim is A.lse_p:
+            z, u = nm.disp[e.inputs[0].id], nm.disp[e.out.id]
+            if hasattr(z, "name") and hasattr(u, "name"):
+                out[(z.name, u.name)] = (z, int(e.params[0]))
+    return out
+
+
+def _softmax_named(e, softmaxes: dict):
+    """``e`` with each exp(z − u), u = logsumexp(z, axis) named in the forward pass, written
+    softmax(z, axis) (`_softmax_map`); ``e`` itself when there is none."""
+    if not softmaxes or not isinstance(e, sp.Basic) or not e.has(sp.exp):
+        return e
+    from ..frontend.tensor import Tensor
+    from ..frontend.tensor_softmax import softmax as tensor_softmax
+    sub = {}
+    for ex in e.atoms(sp.exp):
+        terms = sp.Add.make_args(ex.args[0])
+        if len(terms) != 2:
+            continue
+        pos = [t for t in terms if isinstance(t, Tensor)]
+        neg = [t.args[1] for t in terms if isinstance(t, sp.Mul) and t.args[0] == -1 and len(t.args) == 2
+               and isinstance(t.args[1], Tensor)]
+        if len(pos) == 1 and len(neg) == 1 and (pos[0].name, neg[0].name) in softmaxes:
+            z, axis = softmaxes[(pos[0].name, neg[0].name)]
+            sub[ex] = tensor_softmax(z, axis=axis)
+    return e.xreplace(sub) if sub else e
+
+
 def _pretty(node) -> str:
     """A node's name in a rule's prose (Unicode; `render.words` turns it to ASCII or LaTeX)."""
     from .render import show
@@ -462,6 +495,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                                f"outside their domain; pick a point inside it") from None
 
     inline = _inline_map(nm, g)
+    softmaxes = _softmax_map(nm)
     logistic = d.f.has(sp.exp)               # 1/(1 + exp(−s)) spelled out: closed forms written with σ
     definitions = {v: k for k, v in nm.user_exprs.items()} if nm.user_exprs else {}
     expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
@@ -512,6 +546,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         rhs.append(Chain(subst))
         total = _tidy(sp.Add(*built) if shape == () else _matadd(built))
         total = _given(total.xreplace(inline) if inline else total, given)
+        total = _softmax_named(total, softmaxes)          # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
         named[vid] = total
         rhs.append(total)
         full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
