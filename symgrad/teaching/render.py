@@ -77,6 +77,8 @@ class TextPrinter(StrPrinter):
         from ..frontend.tensor import Tensor
         if type(expr) is Tensor:                # γ, x̂ as the symbols of the same names print
             return self._print_Symbol(sp.Symbol(expr.name))
+        if type(expr).__name__ == "Full" and hasattr(self, "_print_Full"):    # before its _sympystr
+            return self._print_Full(expr)
         return super()._print(expr, **kwargs)
 
     def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
@@ -147,6 +149,15 @@ def _elementwise_product(expr):
     if len(tensors) < 2:
         return None
     return [a for a in expr.args if a not in tensors], tensors
+
+
+def _scalars_joined(expr):
+    """A matrix product's scalar factors as one: (−1)·(1/N)·𝟙 built unevaluated prints −1/N·𝟙."""
+    scalars = [a for a in expr.args if not isinstance(a, sp.MatrixExpr)]
+    if len(scalars) < 2:
+        return expr
+    mats = [a for a in expr.args if isinstance(a, sp.MatrixExpr)]
+    return sp.MatMul(sp.Mul(*scalars), *mats, evaluate=False)
 
 
 def _negative(a) -> bool:
@@ -245,7 +256,19 @@ class UnicodePrinter(TextPrinter):
         return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
     def _print_MatMul(self, expr):
+        expr = _scalars_joined(expr)
+        c = expr.args[0]
+        if not isinstance(c, sp.MatrixExpr) and c != -1 and _negative(c):       # −1/N·𝟙, not (−1/N)·𝟙
+            return "-" + self._print_MatMul(sp.MatMul(-c, *expr.args[1:], evaluate=False))
         return super()._print_MatMul(expr).replace("*", "·")
+
+    def _print_Full(self, expr):          # a tensor of one value v: v·𝟙, as the matrix form writes it
+        v = expr.args[0]
+        if v == 1 or v == 0:
+            return self._ONES if v == 1 else "0"
+        if _negative(v):                                  # −1/N·𝟙, not (−1/N)·𝟙
+            return "-" + self.parenthesize(-v, 50) + "·" + self._ONES
+        return self.parenthesize(v, 50) + "·" + self._ONES
 
     def _print_Max(self, expr):
         return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
@@ -371,6 +394,12 @@ class TeachLatexPrinter(LatexPrinter):
 
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"
+
+    def _print_Full(self, expr):          # v·𝟙 (Full(v, shape) is no LaTeX of SymPy's)
+        v = expr.args[0]
+        if v == 1 or v == 0:
+            return r"\mathbf{1}" if v == 1 else "0"
+        return self.parenthesize(v, 50) + r" \mathbf{1}"
 
     def _print_BatchSum(self, expr):       # \sum_{n} \frac{∂L}{∂\hat{x}_{n}} (x_{n} − μ)
         e, n = expr.args

@@ -52,3 +52,27 @@ def test_a_transposed_layer_name_compiles_in_latex(tmp_path):
     r = subprocess.run([need("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "mlp.tex"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-1500:]
+
+
+def test_a_constant_tensor_prints_as_the_slides_write_it(tmp_path):
+    # the mean over the batch seeds every per-example loss with 1/N: printed full((N,), 1/N) in
+    # Unicode and Full(1/N, (N,)) in LaTeX; the matrix form of the same step writes 1/N·𝟙
+    import subprocess
+    from teachtools import need
+    x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 4))
+    y = sg.tensor("y", (N,), integer=True)
+    d = sg.derive(sg.cross_entropy(x @ w, y), [w], output_name="L")
+    uni, tex = d.render("unicode"), d.latex(document=True)
+    assert "full(" not in uni and "1/N·𝟙" in uni, uni
+    assert "Full" not in tex and r"\frac{1}{N} \mathbf{1}" in tex, tex
+    (tmp_path / "ce.tex").write_text(tex)
+    r = subprocess.run([need("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "ce.tex"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-1500:]
+
+
+def test_a_negated_constant_reads_minus_one_over_n():
+    x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 4))
+    y = sg.tensor("y", (N,), integer=True)
+    uni = sg.derive(sg.cross_entropy(x @ w, y), [w], output_name="L").render("unicode")
+    assert "−1/N·𝟙" in uni and "(−1)·" not in uni and "(−1/N)·𝟙" not in uni, uni
