@@ -354,6 +354,36 @@ def _softmax_named(e, softmaxes: dict):
     return e.xreplace(sub) if sub else e
 
 
+def _statistics_definitions(g, nm, disp):
+    """({id: definition}, the ids no longer shown) for the means, variances and subtractions of
+    the forward pass (`symgrad.teaching.graph_folds`, as the picture draws them)."""
+    from .graph_folds import _mean, _negated, statistics
+    out, hidden = {}, set()
+    for vid, (label, folded, *_) in statistics(g, nm.consumers, nm.fwd).items():
+        e = g.producer[vid]
+        try:
+            if label.startswith(("mean", "variance")):
+                axes, z, _, ddof, shift = _mean(g, nm.consumers, e)
+                if shift or ddof:
+                    continue
+                inner = disp.get(z.id)
+                if label.startswith("variance"):
+                    inner = disp.get(g.producer[z.id].inputs[0].id)
+                    inner = inner ** 2 if inner is not None else None
+                if inner is None:
+                    continue
+                out[vid] = inner.mean(axis=axes[0] if len(axes) == 1 else axes)
+            else:
+                b = next(_negated(g, nm.consumers, v)[0] for v in e.inputs if _negated(g, nm.consumers, v))
+                a = next(v for v in e.inputs if not _negated(g, nm.consumers, v))
+                out[vid] = sp.Add(disp[a.id], sp.Mul(-1, disp[b.id], evaluate=False), evaluate=False)
+        except Exception:  # noqa: BLE001 - a form the tensor language cannot write: the lowering's
+            out.pop(vid, None)
+            continue
+        hidden |= folded
+    return out, hidden
+
+
 def _pretty(node) -> str:
     """A node's name in a rule's prose (Unicode; `render.words` turns it to ASCII or LaTeX)."""
     from .render import show
@@ -570,10 +600,13 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     if norms:              # batch statistics: cs231n's ∂L/∂σ², ∂L/∂μ, ∂L/∂x instead of the lowering's nodes
         steps = _statistics.rewrite(steps, norms, d, nm, out_name, gsym, vals, at, names)
     defs = []
+    # a batch norm's statistics as the slide writes them: μ = x.mean(axis=0), u = x − μ,
+    # σ² = (u²).mean(axis=0), not their lowering (Σ with keepdims, ÷N, −μ, x + (−μ), ...)
+    stats, hidden = _statistics_definitions(g, nm, disp) if norms else ({}, set())
     for e in nm.fwd:
-        if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias:
+        if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias or e.out.id in hidden:
             continue
-        defs.append((disp[e.out.id], _definition(g, e, disp), vals.get(e.out.id)))
+        defs.append((disp[e.out.id], stats.get(e.out.id) or _definition(g, e, disp), vals.get(e.out.id)))
     grads, named_grads = [], {}
     # by name: a batch statistic's step writes ∂L/∂x̂ per entry (a scalar symbol) for the tensor ∂L/∂x̂
     adjoints = {s.lhs.name: s.result if s.result is not None else s.expr for s in steps
