@@ -13,7 +13,7 @@ import sympy as sp
 
 from . import rules as R
 from ..frontend.functions import Softmax
-from ..frontend.tensor import Ewise, Tensor, is_tensor_expr
+from ..frontend.tensor import BroadcastTo, Ewise, Tensor, is_tensor_expr, shape_of
 from .ir import Graph, Var
 
 
@@ -286,9 +286,14 @@ def named_form(graph: Graph, outs: Sequence[Var | None], known: dict[int, sp.Bas
             rhs = eqn_to_sympy(graph, e, [expr[u.id] for u in e.inputs])
         atom[i] = e.prim.name in _VIEWS and all(atom[u.id] for u in e.inputs)
         if uses.get(i, 0) > 1 and not atom[i]:
-            sym = _symbol_for(fresh("h" if i in known else "δ"), rhs, e.out.shape)
-            definitions.append((sym, rhs))
-            expr[i], atom[i], below[i] = sym, True, True
+            # a broadcast of a value (1/√(σ² + ε) over the batch) names the value, of its own
+            # shape: NumPy's broadcasting writes each use with the name alone, as the slides do
+            inner = rhs.args[0] if isinstance(rhs, BroadcastTo) else None
+            value, shape = (inner, tuple(shape_of(inner))) if inner is not None else (rhs, e.out.shape)
+            sym = _symbol_for(fresh("h" if i in known else "δ"), value, shape)
+            definitions.append((sym, value))
+            expr[i] = BroadcastTo(sym, rhs.args[1]) if inner is not None else sym
+            atom[i], below[i] = True, True
         else:
             expr[i], below[i] = rhs, named_below
     values = [expr[o.id] if o is not None else (zeros[k] if zeros is not None else sp.S.Zero)

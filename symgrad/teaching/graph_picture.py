@@ -42,7 +42,9 @@ from ..core.reverse import backward, depends_on
 from ..core.to_sympy import SympyBuilder
 from ..errors import ArgumentError, SymgradError
 from ..frontend.functions import sigmoid
+from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
 from .graph_layout import Arrow, Box, arrange
+from .logistic import sigma_form
 from .notation import partial
 from .render import _SUPER, number, show, visible
 from .steps import LAYER_Z, Naming, SHORT_OPS
@@ -53,7 +55,7 @@ CHAR = 7.0            # points per character of a 12-point label (an estimate, f
 GRID_ROWS = 5         # a matrix with more rows (columns) shows its first 3, ⋮ (⋯), and its last
 NOISE = 1e-9          # |entry| below this times the largest entry of its matrix (or 1) prints as 0
 _SLOTS = "①②③④⑤⑥⑦⑧⑨⑩"
-_PASS_THROUGH = (A.reshape_p, A.expand_p, R.broadcast_p)
+_PASS_THROUGH = PASS_THROUGH
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -64,58 +66,6 @@ _NAMED = {"matmul": "·", "bmatmul": "·", "transpose": "ᵀ", "sum": "Σ", "log
           "pad": "pad", "concat": "concat", "take": "take", "scatter_add": "scatter-add",
           "gather": "gather", "argmax": "argmax", "one_hot": "one-hot"}
 _AXIS = {"rsum": "Σ", "rmax": "max", "lse": "logsumexp"}
-
-
-def _window_text(kernel, stride, pads, dilation, default_stride) -> str:
-    """kernel 2×2 (and the stride, padding, dilation where they are not the defaults), as the user
-    wrote them: "2×2", "3×3, stride 2, padding 1"."""
-    out = "×".join(str(k) for k in kernel)
-    if tuple(stride) != tuple(default_stride):
-        out += ", stride " + _one(stride)
-    if any(lo or hi for lo, hi in pads):
-        out += ", padding " + (_one([lo for lo, _ in pads]) if all(lo == hi for lo, hi in pads) else str(tuple(pads)))
-    if any(d != 1 for d in dilation):
-        out += ", dilation " + _one(dilation)
-    return out
-
-
-def _one(xs) -> str:
-    """(2, 2) as 2, as conv2d(stride=2) takes it; (2, 1) as (2, 1)."""
-    xs = tuple(int(x) for x in xs)
-    return str(xs[0]) if len(set(xs)) == 1 else str(xs)
-
-
-def pooling(graph, consumers, eqns) -> dict:
-    """The pooling layers of the lowering, each to be drawn as one operation: {the id of the
-    equation that ends it: (its label, the ids of the equations folded into it)}. A max pool
-    lowers to windows (padded with −∞) → the window flattened → max over it, an average pool to
-    windows → Σ over the window → /k; the slide draws "max pool 2×2"."""
-    out = {}
-    once = lambda v: len(consumers.get(v.id, ())) == 1      # noqa: E731 - used by this chain only
-    for e in eqns:
-        if e.prim is A.rmax_p:                               # max pool: windows → reshape → rmax
-            r = graph.producer[e.inputs[0].id]
-            w = graph.producer[r.inputs[0].id] if r.prim is A.reshape_p else None
-            if w is not None and w.prim is CR.windows_p and w.params[4] == -sp.oo and once(r.out) and once(w.out):
-                kernel, stride, pads, dil, _ = w.params
-                out[e.out.id] = ("max pool " + _window_text(kernel, stride, pads, dil, kernel), {r.out.id, w.out.id})
-        elif e.prim is R.ewise_p and len(e.inputs) == 1:      # avg pool: windows → Σ (window) → reshape → /k
-            k = sp.simplify(e.params[0] / R.ph(0))
-            chain, v = [], e.inputs[0]
-            while graph.producer[v.id].prim is A.reshape_p and once(v):
-                chain.append(v.id)
-                v = graph.producer[v.id].inputs[0]
-            s = graph.producer[v.id]
-            w = graph.producer[s.inputs[0].id] if s.prim is A.rsum_p and once(v) else None
-            if w is None or w.prim is not CR.windows_p or not once(w.out) or w.params[4] != 0:
-                continue
-            kernel, stride, pads, dil, _ = w.params
-            nd = len(kernel)
-            window_axes = tuple(range(len(w.out.shape) - nd, len(w.out.shape)))
-            if tuple(s.params[0]) == window_axes and k.is_number and k * math.prod(kernel) == 1:
-                out[e.out.id] = ("avg pool " + _window_text(kernel, stride, pads, dil, kernel),
-                                 {*chain, s.out.id, w.out.id})
-    return out
 
 
 def op_label(eqn) -> str:
@@ -175,9 +125,39 @@ def op_label(eqn) -> str:
             return "σ" if body.func is sigmoid else body.func.__name__
         slots = {a: sp.Symbol("□")}
     else:
-        slots = {ph: sp.Symbol(_SLOTS[i] if i < len(_SLOTS) else f"#{i + 1}") for i, ph in enumerate(phs)}
+        return _slotted_label(body, phs)[0]
     body = body.xreplace({f: sp.Float(f, 3) for f in body.atoms(sp.Float)})
     return show(body.xreplace(slots), "unicode")
+
+
+def _slot(k) -> str:
+    return _SLOTS[k] if k < len(_SLOTS) else f"#{k + 1}"
+
+
+def _slotted_label(body, phs):
+    """(the label of an operation of several inputs, the slot of each input): the slots numbered
+    in the order they appear, ① − ② as a slide writes y − ŷ (SymPy's own order of the terms gave
+    ② − ①); numbered by input where renumbering would let SymPy reorder the terms again."""
+    body = body.xreplace({f: sp.Float(f, 3) for f in body.atoms(sp.Float)})
+
+    def draw(names):
+        text_ = show(body.xreplace({ph: sp.Symbol(n) for ph, n in zip(phs, names)}), "unicode")
+        seen = sorted((text_.find(n), n) for n in names if n in text_)
+        return text_, [n for _, n in seen]
+    first = [_slot(i) for i in range(len(phs))]
+    label, order = draw(first)
+    rank = {n: k for k, n in enumerate(order)}
+    renamed = [_slot(rank[n]) if n in rank else n for n in first]
+    if len(set(renamed)) == len(renamed):
+        label2, order2 = draw(renamed)
+        if order2 == sorted(order2, key=_SLOTS.find):
+            return label2, renamed
+    return label, first
+
+
+def slots(eqn) -> list:
+    """The slot (①, ②, ...) that each input of ``eqn`` fills in its label."""
+    return _slotted_label(eqn.params[0], R.placeholders(len(eqn.inputs)))[1]
 
 
 def _const(c) -> str:
@@ -185,9 +165,10 @@ def _const(c) -> str:
     return number(float(c), "unicode", ".4g") if isinstance(c, sp.Float) else show(c, "unicode")
 
 
-def _slotted(eqn) -> bool:
+def _slotted(eqn, label=None) -> bool:
     """True when the op's label numbers its inputs ①, ②, ... (the arrows say which is which)."""
-    return eqn.prim is R.ewise_p and len(eqn.inputs) > 1 and any(s in op_label(eqn) for s in _SLOTS[:2])
+    label = op_label(eqn) if label is None else label
+    return eqn.prim is R.ewise_p and len(eqn.inputs) > 1 and any(s in label for s in _SLOTS[:2])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -327,7 +308,11 @@ class _Picture:
         # a pooling layer is one operation of the slide ("max pool 2×2"), not its lowering (windows,
         # then max over the window): the steps inside are folded into the equation that ends it
         self.pools = pooling(self.g, nm.consumers, nm.fwd)
-        for _, inside in self.pools.values():
+        # so are the batch's statistics ("mean (axis 0)", "variance (axis 0)") and x − μ, which
+        # NumPy's broadcasting lowers to ×(−1) then +
+        for vid, op in statistics(self.g, nm.consumers, nm.fwd).items():
+            self.pools.setdefault(vid, op)          # an average pool is a mean too: its label first
+        for _, inside, *_ in self.pools.values():
             self.folded |= inside
         self.out_name = self.name(d.output.id)
         self.user = SympyBuilder(self.g, d.lowering.exprs)    # expressions in the user's symbols
@@ -363,6 +348,8 @@ class _Picture:
             return None
         if self.nm.user_exprs:
             e = e.xreplace(self.nm.user_exprs)
+        if self.g.producer[v.id].out.shape == () and self.d.f.has(sp.exp):     # −σ(s)², as the steps
+            e = sigma_form(e, {k: n for n, k in self.nm.user_exprs.items()})
         if self.given:
             e = e.xreplace(self.given)
             e = e.doit(deep=False) if hasattr(e, "doit") else e
@@ -417,8 +404,11 @@ class _Picture:
         """The edge v → e (e's input i): ``above`` the line the value, ``below`` what flows back."""
         uses = len(self.nm.consumers.get(v.id, ()))
         attrs = dict(color=BLUE if uses > 1 else "black", penwidth="1.6" if uses > 1 else "1")
-        if _slotted(e):         # which slot of ① − ② this edge fills (a headlabel: lost when packed)
-            above = [text(_SLOTS[i], GREY, size=10)] + above
+        if _slotted(e, self.pools[e.out.id][0] if e.out.id in self.pools else None):
+            # which slot of ① − ② this edge fills (a headlabel: lost when packed)
+            op = self.pools.get(e.out.id, ())
+            slot = op[2][i] if len(op) > 2 else slots(e)[i]
+            above = [text(slot, GREY, size=10)] + above
         self.arrow(f"v{v.id}", f"v{e.out.id}", above, below, attrs)
 
     def arrow(self, src, dst, above, below, attrs=None):

@@ -28,6 +28,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
+from .logistic import sigma_first
 from .notation import Chain, Value, decode
 
 FORMATS = ("text", "unicode", "markdown", "latex")
@@ -76,7 +77,12 @@ class TextPrinter(StrPrinter):
         from ..frontend.tensor import Tensor
         if type(expr) is Tensor:                # γ, x̂ as the symbols of the same names print
             return self._print_Symbol(sp.Symbol(expr.name))
+        if type(expr).__name__ == "Full" and hasattr(self, "_print_Full"):    # before its _sympystr
+            return self._print_Full(expr)
         return super()._print(expr, **kwargs)
+
+    def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
+        return super()._print_Mul(sigma_first(expr))
 
     def _print_Transpose(self, expr):
         return self.parenthesize(expr.arg, 1000, strict=True) + self._T
@@ -143,6 +149,15 @@ def _elementwise_product(expr):
     if len(tensors) < 2:
         return None
     return [a for a in expr.args if a not in tensors], tensors
+
+
+def _scalars_joined(expr):
+    """A matrix product's scalar factors as one: (−1)·(1/N)·𝟙 built unevaluated prints −1/N·𝟙."""
+    scalars = [a for a in expr.args if not isinstance(a, sp.MatrixExpr)]
+    if len(scalars) < 2:
+        return expr
+    mats = [a for a in expr.args if isinstance(a, sp.MatrixExpr)]
+    return sp.MatMul(sp.Mul(*scalars), *mats, evaluate=False)
 
 
 def _negative(a) -> bool:
@@ -238,10 +253,22 @@ class UnicodePrinter(TextPrinter):
             scalars, tensors = split
             head = self._print(sp.Mul(*scalars)) + "·" if scalars else ""
             return head.replace("*", "·") + " ⊙ ".join(self.parenthesize(a, 50) for a in tensors)
-        return super()._print_Mul(expr).replace("*", "·")
+        return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
     def _print_MatMul(self, expr):
+        expr = _scalars_joined(expr)
+        c = expr.args[0]
+        if not isinstance(c, sp.MatrixExpr) and c != -1 and _negative(c):       # −1/N·𝟙, not (−1/N)·𝟙
+            return "-" + self._print_MatMul(sp.MatMul(-c, *expr.args[1:], evaluate=False))
         return super()._print_MatMul(expr).replace("*", "·")
+
+    def _print_Full(self, expr):          # a tensor of one value v: v·𝟙, as the matrix form writes it
+        v = expr.args[0]
+        if v == 1 or v == 0:
+            return self._ONES if v == 1 else "0"
+        if _negative(v):                                  # −1/N·𝟙, not (−1/N)·𝟙
+            return "-" + self.parenthesize(-v, 50) + "·" + self._ONES
+        return self.parenthesize(v, 50) + "·" + self._ONES
 
     def _print_Max(self, expr):
         return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
@@ -314,7 +341,7 @@ class TeachLatexPrinter(LatexPrinter):
             scalars, tensors = split
             head = self._print(sp.Mul(*scalars)) + r" \cdot " if scalars else ""
             return head + r" \odot ".join(self.parenthesize(a, 50) for a in tensors)
-        return super()._print_Mul(expr)
+        return super()._print_Mul(sigma_first(expr))
 
     def _print_Add(self, expr, order=None):
         return super()._print_Add(_positive_first(expr, sp.Add), order)
@@ -368,6 +395,12 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"
 
+    def _print_Full(self, expr):          # v·𝟙 (Full(v, shape) is no LaTeX of SymPy's)
+        v = expr.args[0]
+        if v == 1 or v == 0:
+            return r"\mathbf{1}" if v == 1 else "0"
+        return self.parenthesize(v, 50) + r" \mathbf{1}"
+
     def _print_BatchSum(self, expr):       # \sum_{n} \frac{∂L}{∂\hat{x}_{n}} (x_{n} − μ)
         e, n = expr.args
         inner = self._print(e)
@@ -411,7 +444,8 @@ def show(expr, fmt: str) -> str:
 _ASCII = {"∇": "grad ", "δ": "delta", "ᵀ": "^T", "·": "*", "σ": "sigma", "−": "-", "²": "^2",
           "≥": ">=", "α": "alpha", "∂": "d", "⊙": ".*", "Σ": "sum", "′": "'", "←": "<-", "⁻": "^-",
           "¹": "1", "ε": "epsilon", "μ": "mu", "ₙ": "_n", "ᵢ": "_i"}
-_TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^T", "·": r"\cdot ", "σ": r"\sigma ", "−": "-",
+# ᵀ is ^{T}, so that it joins a name's superscript, y⁽¹⁾ᵀ as ^{(1)T} (^{(1)}^T does not compile)
+_TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^{T}", "·": r"\cdot ", "σ": r"\sigma ", "−": "-",
         "²": "^2", "≥": r"\geq ", "α": r"\alpha ", "∂": r"\partial ", "⊙": r"\odot ", "Σ": r"\Sigma ",
         "′": "'", "≤": r"\leq ", "→": r"\to ", "×": r"\times ", "∘": r"\circ ", "𝟙": r"\mathbf{1}",
         "ε": r"\epsilon ", "η": r"\eta ", "μ": r"\mu ", "β": r"\beta ", "γ": r"\gamma ",
@@ -433,10 +467,39 @@ def _tex_char(c: str):
     return None
 
 
+def _script(c: str):
+    """("_" or "^", the plain character) for a sub/superscript character (₂, ⁽), else None."""
+    dec = unicodedata.decomposition(c)
+    for tag, mark in (("<sub>", "_"), ("<super>", "^")):
+        if dec.startswith(tag):
+            return mark, chr(int(dec.split()[1], 16))
+    return None
+
+
+def _ascii(s: str) -> str:
+    """Rule prose in ASCII: the table's words, and a run of sub/superscripts as the text printer
+    writes names: W₂ -> W2, y⁽¹⁾ -> y^(1), xₙ -> x_n."""
+    out, k = [], 0
+    while k < len(s):
+        c = s[k]
+        sc = _script(c)
+        if sc is None:
+            out.append(_ASCII.get(c, c))
+            k += 1
+            continue
+        run = []
+        while k < len(s) and _script(s[k]) and _script(s[k])[0] == sc[0]:
+            run.append(_ASCII.get(_script(s[k])[1], _script(s[k])[1]))       # ⁻ is a superscript −
+            k += 1
+        body = "".join(run)
+        out.append(body if sc[0] == "_" and body.isdigit() else sc[0] + body)
+    return "".join(out)
+
+
 def words(s: str, fmt: str) -> str:
     """Prose in the format ``fmt``: ASCII for text, \\text{...} with math for LaTeX."""
     if fmt == "text":
-        return "".join(_ASCII.get(c, c) for c in s)
+        return _ascii(s)
     if fmt not in ("latex", "markdown", "latex-inline"):
         return s
     out, run = [], []
@@ -477,7 +540,8 @@ def number(v, fmt: str, spec: str = ".4g") -> str:
     one = lambda x: _num(x, spec, fmt)  # noqa: E731
     if a.ndim == 0:
         return one(float(a))
-    if a.ndim == 1:                      # a tensor's vector (γ of shape (D,)): one row
+    vector = a.ndim == 1                 # a tensor's vector (γ of shape (D,)): [a, b, c], as NumPy
+    if vector:
         a = a[None, :]
     if a.size > 16 or a.ndim > 2:
         dims = [str(n) for n in a.shape]
@@ -487,6 +551,8 @@ def number(v, fmt: str, spec: str = ".4g") -> str:
     if fmt in ("latex", "markdown"):
         rows = r" \\ ".join(" & ".join(one(x) for x in row) for row in a)
         return r"\begin{bmatrix} %s \end{bmatrix}" % rows
+    if vector:
+        return "[" + ", ".join(one(x) for x in a[0]) + "]"
     return "[" + ", ".join("[" + ", ".join(one(x) for x in row) + "]" for row in a) + "]"
 
 

@@ -40,6 +40,7 @@ from ..core.lower import _shape_of
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder, eqn_to_sympy
 from . import statistics as _statistics
+from .logistic import sigma_form
 from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, partial, rule_name
@@ -50,6 +51,7 @@ _MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input
 SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
 LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `Naming` calls it: z, z^(2), z^(1)_2
 CLOSED_NODES = 600     # a Gradient line's closed form up to this many nodes (a deep fan-out doubles it per level)
+_TREE_PER_OP = 20      # an expression tree with more nodes than this per operation is long (`_short`)
 MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
 
 
@@ -307,7 +309,7 @@ def local_rule(eqn, i: int, disp: dict, graph):
     if prim is R.logsumexp_p:
         return "log-sum-exp: its gradient is softmax(z)", None
     if prim is R.matmul_p and _is_tensor(disp.get(eqn.inputs[0].id)):     # x @ W: the operands' names
-        a, b = (str(disp[v.id]) for v in eqn.inputs)
+        a, b = (_pretty(disp[v.id]) for v in eqn.inputs)        # y⁽¹⁾, W₂, as the steps print them
         return (f"matrix product: ∇{a} = δ @ {b}ᵀ" if i == 0 else f"matrix product: ∇{b} = {a}ᵀ @ δ"), None
     return {
         "conv": ("convolution: ∇x is the full convolution of δ with the flipped kernel" if i == 0 else
@@ -317,6 +319,77 @@ def local_rule(eqn, i: int, disp: dict, graph):
         "sum": "sum: every entry receives the gradient (the Jacobian of a sum is a row of ones)",
         "broadcast": "broadcast: the gradients of the copies are summed",
     }.get(prim.name, prim.rule), None
+
+
+def _softmax_map(nm) -> dict:
+    """{(z's name, u's name): (z, axis)} for each u = logsumexp(z, axis) of the forward pass: its
+    gradient writes exp(z − u), which is softmax(z, axis) (the slides' δ = softmax(z) − Y)."""
+    out = {}
+    for e in nm.fwd:
+        if e.prim is A.lse_p:
+            z, u = nm.disp[e.inputs[0].id], nm.disp[e.out.id]
+            if hasattr(z, "name") and hasattr(u, "name"):
+                out[(z.name, u.name)] = (z, int(e.params[0]))
+    return out
+
+
+def _softmax_named(e, softmaxes: dict):
+    """``e`` with each exp(z − u), u = logsumexp(z, axis) named in the forward pass, written
+    softmax(z, axis) (`_softmax_map`); ``e`` itself when there is none."""
+    if not softmaxes or not isinstance(e, sp.Basic) or not e.has(sp.exp):
+        return e
+    from ..frontend.tensor import Tensor
+    from ..frontend.tensor_softmax import softmax as tensor_softmax
+    sub = {}
+    for ex in e.atoms(sp.exp):
+        terms = sp.Add.make_args(ex.args[0])
+        if len(terms) != 2:
+            continue
+        pos = [t for t in terms if isinstance(t, Tensor)]
+        neg = [t.args[1] for t in terms if isinstance(t, sp.Mul) and t.args[0] == -1 and len(t.args) == 2
+               and isinstance(t.args[1], Tensor)]
+        if len(pos) == 1 and len(neg) == 1 and (pos[0].name, neg[0].name) in softmaxes:
+            z, axis = softmaxes[(pos[0].name, neg[0].name)]
+            sub[ex] = tensor_softmax(z, axis=axis)
+    return e.xreplace(sub) if sub else e
+
+
+def _statistics_definitions(g, nm, disp):
+    """({id: definition}, the ids no longer shown) for the means, variances and subtractions of
+    the forward pass (`symgrad.teaching.graph_folds`, as the picture draws them)."""
+    from .graph_folds import _mean, _negated, statistics
+    out, hidden = {}, set()
+    for vid, (label, folded, *_) in statistics(g, nm.consumers, nm.fwd).items():
+        e = g.producer[vid]
+        try:
+            if label.startswith(("mean", "variance")):
+                axes, z, _, ddof, shift = _mean(g, nm.consumers, e)
+                if shift or ddof:
+                    continue
+                inner = disp.get(z.id)
+                if label.startswith("variance"):
+                    inner = disp.get(g.producer[z.id].inputs[0].id)
+                    inner = inner ** 2 if inner is not None else None
+                if inner is None:
+                    continue
+                out[vid] = inner.mean(axis=axes[0] if len(axes) == 1 else axes)
+            else:
+                b = next(_negated(g, nm.consumers, v)[0] for v in e.inputs if _negated(g, nm.consumers, v))
+                a = next(v for v in e.inputs if not _negated(g, nm.consumers, v))
+                out[vid] = sp.Add(disp[a.id], sp.Mul(-1, disp[b.id], evaluate=False), evaluate=False)
+        except Exception:  # noqa: BLE001 - a form the tensor language cannot write: the lowering's
+            out.pop(vid, None)
+            continue
+        hidden |= folded
+    return out, hidden
+
+
+def _pretty(node) -> str:
+    """A node's name in a rule's prose (Unicode; `render.words` turns it to ASCII or LaTeX)."""
+    from .render import show
+    if not isinstance(node, (sp.Symbol, sp.MatrixSymbol)) and isinstance(getattr(node, "name", None), str):
+        node = sp.Symbol(node.name)              # a tensor's name, subscripted as the others
+    return show(node, "unicode")
 
 
 def _through_alias(nm, eqn, disp, g) -> str:
@@ -452,6 +525,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                                f"outside their domain; pick a point inside it") from None
 
     inline = _inline_map(nm, g)
+    softmaxes = _softmax_map(nm)
+    logistic = d.f.has(sp.exp)               # 1/(1 + exp(−s)) spelled out: closed forms written with σ
+    definitions = {v: k for k, v in nm.user_exprs.items()} if nm.user_exprs else {}
     expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
     expanded: dict[int, Any] = {}
     named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
@@ -500,14 +576,17 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         rhs.append(Chain(subst))
         total = _tidy(sp.Add(*built) if shape == () else _matadd(built))
         total = _given(total.xreplace(inline) if inline else total, given)
+        total = _softmax_named(total, softmaxes)          # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
         named[vid] = total
         rhs.append(total)
         full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
         if full is not None and nm.user_exprs:
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
+        if full is not None and shape == () and logistic and _within(full, CLOSED_NODES):
+            full = sigma_form(full, definitions, derivative_only=True)      # x₀·σ(s)·(1 − σ(s)), not exp(−w₂ − …)/(1 + exp(−s))²
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
-                shape == () and sp.sympify(full).is_polynomial() and _short(full, 2 * SHORT_OPS))):
+                shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
             rhs.append(full)
         val = None
         if at is not None:
@@ -521,10 +600,13 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     if norms:              # batch statistics: cs231n's ∂L/∂σ², ∂L/∂μ, ∂L/∂x instead of the lowering's nodes
         steps = _statistics.rewrite(steps, norms, d, nm, out_name, gsym, vals, at, names)
     defs = []
+    # a batch norm's statistics as the slide writes them: μ = x.mean(axis=0), u = x − μ,
+    # σ² = (u²).mean(axis=0), not their lowering (Σ with keepdims, ÷N, −μ, x + (−μ), ...)
+    stats, hidden = _statistics_definitions(g, nm, disp) if norms else ({}, set())
     for e in nm.fwd:
-        if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias:
+        if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias or e.out.id in hidden:
             continue
-        defs.append((disp[e.out.id], _definition(g, e, disp), vals.get(e.out.id)))
+        defs.append((disp[e.out.id], stats.get(e.out.id) or _definition(g, e, disp), vals.get(e.out.id)))
     grads, named_grads = [], {}
     # by name: a batch statistic's step writes ∂L/∂x̂ per entry (a scalar symbol) for the tensor ∂L/∂x̂
     adjoints = {s.lhs.name: s.result if s.result is not None else s.expr for s in steps
@@ -672,6 +754,13 @@ def _zero(shape):
 
 
 def _short(e, limit=SHORT_OPS) -> bool:
+    """True when ``e`` has at most ``limit`` operations (sympy.count_ops). count_ops walks the
+    expression as a tree, which a deep fan-out doubles at each level (a 6-level sin·cos chain spent
+    20 of its 23 s here): a tree with more than `_TREE_PER_OP` nodes per operation allowed cannot be
+    that short (every node but an atom is at least one operation, and no node has more than a few
+    atoms as its arguments), so it is cut off lazily before anything is counted."""
+    if not _within(e, _TREE_PER_OP * (limit + 1)):
+        return False
     try:
         return sp.count_ops(e) <= limit
     except Exception:  # pragma: no cover - count_ops on exotic matrix nodes
@@ -732,11 +821,12 @@ def _expand_in_user_symbols(expand, terms, g, given, shape, named=None):
     if shape != () and any(len(g.ancestors([c])) > 24 for _, _, c in terms):
         return None                   # deep in a matrix network: long for sure, so not built at all
     parts = [expand(c) for _, _, c in terms]
-    if not all(_short(p) for p in parts) and shape != ():
+    if shape != () and not all(_short(p) for p in parts):
         return None
     e = sp.Add(*parts) if shape == () else _matadd(parts)
     e = _given(_tidy(e), given)
-    if shape == () and sp.sympify(e).is_polynomial() and _small_expansion(e):
+    # (a tree past CLOSED_NODES is not multiplied out: is_polynomial alone walks all of it)
+    if shape == () and _within(e, CLOSED_NODES) and sp.sympify(e).is_polynomial() and _small_expansion(e):
         multiplied = sp.expand(e)      # 2 + 5g + 2fg + 2fg², as the influence example writes it
         if len(terms) > 1 or named is None or sp.count_ops(multiplied) <= sp.count_ops(named):
             e = multiplied

@@ -194,3 +194,25 @@ def test_batch_norm_example(capsys, tmp_path):
     # the picture names the statistics as the steps do: μ's edge carries ∂L/∂μ
     src = mod.build().graph().source
     assert any(name == "μ" or "∂L/∂μ" in (gv or "") for name, _, gv, _ in edges(src)), edges(src)
+
+
+def test_forward_pass_writes_the_statistics_as_the_layer_is_written():
+    # μ = x.mean(axis=0), x − μ, σ² = the mean of its square: not Σ with keepdims, ÷N, −μ, x + (−μ);
+    # the numbers are NumPy's mean and (biased) variance
+    import re
+    Nb = sp.Symbol("N", integer=True, positive=True)
+    x, gamma, beta, dout = sg.tensor("x", (Nb, 3)), sg.tensor("gamma", (3,)), sg.tensor("beta", (3,)), sg.tensor("dout", (Nb, 3))
+    xhat = (x - x.mean(axis=0)) / sp.sqrt(x.var(axis=0) + sp.Rational(1, 100000))
+    rng = np.random.default_rng(8)
+    xv = rng.normal(size=(4, 3)) * 2 + 1
+    at = {x: xv, gamma: rng.normal(size=3), beta: rng.normal(size=3), dout: rng.normal(size=(4, 3))}
+    text = sg.derive(sg.sum((gamma * xhat + beta) * dout), [x, gamma, beta], output_name="L", at=at).render("unicode")
+    fwd = text.split("Backward pass")[0]
+    assert "keepdims" not in fwd and "−μ =" not in fwd, fwd
+    mu = re.search(r"μ = x\.mean\(axis=0\) = \[([^\]]+)\]", fwd)
+    var = re.search(r"σ² = \((u\w*)²\)\.mean\(axis=0\) = \[([^\]]+)\]", fwd)
+    assert mu and var, fwd
+    assert re.search(rf"{var.group(1)} = x − μ = ", fwd), fwd
+    num = lambda s: [float(v.replace("−", "-")) for v in s.split(", ")]    # noqa: E731
+    np.testing.assert_allclose(num(mu.group(1)), xv.mean(axis=0), rtol=1e-3)
+    np.testing.assert_allclose(num(var.group(2)), xv.var(axis=0), rtol=1e-3)

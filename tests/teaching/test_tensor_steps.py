@@ -28,7 +28,8 @@ def batch_norm():
 def test_batch_norm_steps_read_as_the_layer_is_written():
     d, _ = batch_norm()
     text = d.render("unicode")
-    assert "μ = u₁/4" in text and "x̂ = " in text                     # the named nodes
+    # the named nodes; the statistics as the layer is written (not Σ with keepdims, then ÷N)
+    assert "μ = x.mean(axis=0)" in text and "x̂ = " in text and "u₁/4" not in text
     assert "∂L/∂x̂ = ∂L/∂u₈ · ∂u₈/∂x̂ = ∂L/∂u₈ ⊙ γ = dout ⊙ γ" in text
     assert "∂L/∂γ = (dout ⊙ x̂).sum(axis=0)" in text and "∂L/∂β = dout.sum(axis=0)" in text
     assert "∂L/∂μ = " in text
