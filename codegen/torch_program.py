@@ -28,8 +28,13 @@ from symgrad.core.ir import format_shape
 from symgrad.core.values import Named
 
 
-def lookup(d, sym, what: str):
-    """The value of ``sym`` in the dict ``d``, keyed by its name or by the symbol itself."""
+def lookup(d, sym, what: str, name: str | None = None):
+    """The value of ``sym`` in the dict ``d``, keyed by its name or by the symbol itself. ``name``:
+    ``sym.name`` when the caller has it (SymPy computes a MatrixSymbol's name anew at each read)."""
+    if d.__class__ is dict:                 # the usual case first: no checks, one hash
+        a = d.get(name if name is not None else sym.name, _MISSING)
+        if a is not _MISSING:
+            return a
     if d is None:
         raise MissingValueError(f"no {what} values given; pass a dict keyed by symbol or name")
     if not hasattr(d, "keys"):
@@ -39,6 +44,9 @@ def lookup(d, sym, what: str):
             return d[key]
     raise MissingValueError(f"no value given for the {what} {sym.name!r}; values are keyed by the SymPy "
                             f"symbol or its name")
+
+
+_MISSING = object()
 
 
 def float32_tensor(torch, a, device=None, what: str = "value"):
@@ -78,6 +86,8 @@ class TorchProgram(Program):
         self._device_labels = bool(self._labels) and step is not None and \
             "bad_labels" in inspect.signature(step).parameters
         self._record = None         # that record, one per program: made by the first step
+        # (symbol, name, shape) of each parameter, read once: every step looks them up
+        self._pspec = [(p, p.name, tuple(int(d) for d in sh)) for p, sh in zip(self.params, self.param_shapes)]
         self._last_state = None     # the state the last step returned (its "t" is set back on an error)
         # a declaration over the batch, unbatched (symgrad.compiling.unbatch): its inputs are one
         # example's stand-ins of the same names; a batch may also key the arrays by the declared ones
@@ -96,7 +106,7 @@ class TorchProgram(Program):
     def _tensor(self, a, shape, what: str, in_place_ok: bool = True):
         torch = self.torch
         if (in_place_ok and isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device
-                and tuple(a.shape) == tuple(shape) and a.is_contiguous()):
+                and a.shape == shape and a.is_contiguous()):
             return a
         t = float32_tensor(torch, a, self.device, what).clone()
         if tuple(t.shape) != tuple(shape):
@@ -104,8 +114,8 @@ class TorchProgram(Program):
         return t.contiguous()
 
     def _param_arrays(self, values) -> list:
-        return [self._tensor(lookup(values, sym, "parameter"), shape, f"parameter {sym.name!r}")
-                for sym, shape in zip(self.params, self.param_shapes)]
+        return [self._tensor(lookup(values, sym, "parameter", name), shape, f"parameter {name!r}")
+                for sym, name, shape in self._pspec]
 
     def _input_array(self, batch, name, sym):
         """The batch's input ``name`` as a float32 tensor on the program's device."""
@@ -172,9 +182,9 @@ class TorchProgram(Program):
             if d is None:
                 raise MissingValueError(f"the optimizer state has no slot {s!r}; start from "
                                         f"program.init_state(values)")
-            for sym, shape in zip(self.params, self.param_shapes):
-                slots.append(self._tensor(lookup(d, sym, f"optimizer slot {s!r} of the parameter"), shape,
-                                          f"optimizer slot {s!r} of {sym.name!r}"))
+            for sym, name, shape in self._pspec:
+                slots.append(self._tensor(lookup(d, sym, f"optimizer slot {s!r} of the parameter", name), shape,
+                                          f"optimizer slot {s!r} of {name!r}"))
         labels = self._device_labels        # then checked by the kernels: no copy to the host, no wait
         xs = self._batch_arrays(batch, "train", labels=not labels)
         t = int(state.get("t", 0)) + 1
@@ -190,14 +200,12 @@ class TorchProgram(Program):
             loss = self.compiled.step(params, slots, t_dev, xs, self.rng, bad_labels=self._label_record())
         else:
             loss = self.compiled.step(params, slots, t_dev, xs, self.rng)
-        new_values = Named((p.name, a) for p, a in zip(self.params, params))   # by name or symbol
+        names = [name for _, name, _ in self._pspec]
+        new_values = Named(zip(names, params))   # by name or symbol
         new_state: dict = {"t": t, "t_device": t_dev}
-        k = 0
-        for s in self.slots:
-            new_state[s] = {}
-            for p in self.params:
-                new_state[s][p.name] = slots[k]
-                k += 1
+        n = len(names)
+        for k, s in enumerate(self.slots):
+            new_state[s] = dict(zip(names, slots[k * n:(k + 1) * n]))
         self.last_loss = loss           # a 0-d tensor on the device: read (and synced) only when asked for
         if labels:
             self._last_state = new_state
