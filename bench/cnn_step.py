@@ -43,6 +43,7 @@ from symgrad.compiling.optim import SGD  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
 from train_cnn_digits import lenet  # noqa: E402
+from statement_timer import time_statements  # noqa: E402
 
 LR, B = 0.01, 64
 N = sp.Symbol("N", integer=True, positive=True)
@@ -224,29 +225,16 @@ def profile(prog, values: dict, batch: dict, steps: int = 50) -> None:
     other processes); print the time per primitive (the statement's ``# vN = op[...]`` header
     comment in the source: a convolution, a window copy, a fold, ...) and the slowest statements."""
     lines = prog.source.splitlines()
-    tree = ast.parse(prog.source)
-    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "step")
-    body, texts, heads = [], [], []
-    head = "entry"
+    fn = next(n for n in ast.parse(prog.source).body if isinstance(n, ast.FunctionDef) and n.name == "step")
+    heads, head = [], "entry"
     for i, st in enumerate(fn.body):
         for ln in lines[(fn.body[i - 1].end_lineno if i else fn.lineno):st.lineno - 1]:
             m = re.match(r"\s*# (v\d+) = (\w+)", ln)
             if m:
                 head = f"{m.group(2)} ({m.group(1)})"
-        texts.append(ast.unparse(st))
         heads.append(head)
-        body += ast.parse("_t0 = _clock()").body + [st] + ast.parse(f"_spent[{i}].append(_clock() - _t0)").body
-    fn.body = body
-    spent = collections.defaultdict(list)
-    ns = {"_clock": time.perf_counter, "_spent": spent}
-    exec(compile(ast.fix_missing_locations(tree), "<generated step, timed>", "exec"), ns)
-    args = [values[p].copy() for p in values]
-    xs = [batch["x"], batch["y"]]
-    for _ in range(3):
-        ns["step"](args, [], 1, xs)
-    spent.clear()
-    for _ in range(steps):
-        ns["step"](args, [], 1, xs)
+    texts, spent = time_statements(prog.source, [values[p].copy() for p in values],
+                                   [batch["x"], batch["y"]], steps)
     spent = {i: min(ts) for i, ts in spent.items()}
     by_head = collections.defaultdict(float)
     for i, t in spent.items():

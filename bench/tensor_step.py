@@ -27,7 +27,6 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse      # noqa: E402
-import ast           # noqa: E402
 import collections   # noqa: E402
 import datetime      # noqa: E402
 import platform      # noqa: E402
@@ -38,6 +37,7 @@ import numpy as np   # noqa: E402
 import sympy as sp   # noqa: E402
 
 import symgrad as sg  # noqa: E402
+from statement_timer import time_statements  # noqa: E402
 
 LR, EPS, CLASSES = 0.01, 1e-5, 10
 N = sp.Symbol("N", integer=True, positive=True)
@@ -151,23 +151,9 @@ def _kind(code: str) -> str:
 def profile(prog, P: dict, params, batch, steps: int = 10) -> None:
     """Time each top-level statement of the generated ``step`` (the source, recompiled with a clock
     around every statement) over ``steps`` steps; print the totals by kind and the slowest ten."""
-    tree = ast.parse(prog.source)
-    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "step")
-    body, texts = [], []
-    for i, st in enumerate(fn.body):
-        texts.append(ast.unparse(st))
-        body += ast.parse("_t0 = _clock()").body + [st] + ast.parse(f"_spent[{i}] += _clock() - _t0").body
-    fn.body = body
-    spent = collections.defaultdict(float)
-    ns = {"_clock": time.perf_counter, "_spent": spent}
-    exec(compile(ast.fix_missing_locations(tree), "<generated step, timed>", "exec"), ns)
-    args = [P[p.name].copy() for p in params]
-    xs = [batch["x"], batch["y"]]
-    for _ in range(3):
-        ns["step"](args, [], 1, xs)
-    spent.clear()
-    for _ in range(steps):
-        ns["step"](args, [], 1, xs)
+    texts, runs = time_statements(prog.source, [P[p.name].copy() for p in params], [batch["x"], batch["y"]],
+                                  steps)
+    spent = {i: sum(ts) for i, ts in runs.items()}
     kinds = collections.defaultdict(float)
     for i, t in spent.items():
         kinds[_kind(texts[i])] += t * 1e3 / steps

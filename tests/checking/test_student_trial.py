@@ -10,14 +10,7 @@ import sympy as sp
 import symgrad as sg
 from symgrad.checking.backward import BackwardError
 
-N = sp.Symbol("N", integer=True, positive=True)
-
-
-def wrong(r, named=None):
-    assert not r and r.verdict == "not equal", str(r)
-    if named is not None:
-        assert r.hint is not None and r.hint.startswith(named), r.hint
-    return r
+from verdicts import N, wrong
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,28 @@
+"""Time each top-level statement of a generated module's ``step``: its source recompiled with a clock
+around every statement, run ``steps`` times. Shared by the benchmarks' ``--profile`` options."""
+from __future__ import annotations
+
+import ast
+import collections
+import time
+
+
+def time_statements(source: str, args: list, xs: list, steps: int) -> tuple[list, dict]:
+    """(the statements' texts, {statement index: [seconds of each of the ``steps`` runs]}) of
+    ``step(args, [], 1, xs)`` (an SGD step: no optimizer slots, step count 1), after 3 untimed runs."""
+    tree = ast.parse(source)
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "step")
+    body, texts = [], []
+    for i, st in enumerate(fn.body):
+        texts.append(ast.unparse(st))
+        body += ast.parse("_t0 = _clock()").body + [st] + ast.parse(f"_spent[{i}].append(_clock() - _t0)").body
+    fn.body = body
+    spent = collections.defaultdict(list)
+    ns = {"_clock": time.perf_counter, "_spent": spent}
+    exec(compile(ast.fix_missing_locations(tree), "<generated step, timed>", "exec"), ns)
+    for _ in range(3):
+        ns["step"](args, [], 1, xs)
+    spent.clear()
+    for _ in range(steps):
+        ns["step"](args, [], 1, xs)
+    return texts, dict(spent)
