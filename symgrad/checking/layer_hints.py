@@ -19,7 +19,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.masks import masks_in
-from .hints import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same
+from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same
 
 
 def factor_left_out_hint(case: Case):

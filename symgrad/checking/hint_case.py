@@ -1,0 +1,89 @@
+"""What every hint recogniser works on: the `Case` of a wrong claim (the function, the parameters,
+the points, the true gradients and the claim's values) and the comparisons they share. Its own
+module so that hints.py and the recognisers in their own modules (layer_hints.py) both import it,
+and neither imports the other."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..core.evaluate import evaluate
+from .claims import _shape, fit_shape, rel_errors
+
+TOL = 1e-6
+
+
+@dataclass
+class Case:
+    f: Any
+    params: list
+    k: int                      # which parameter's claim is wrong
+    derivation: Any
+    points: list
+    truths: list                # per point: per parameter, the true gradient
+    claims: list                # per point: per parameter, the claim's value (as returned)
+    batch: int | None
+    claim_expr: Any = None      # the claimed SymPy expression (None for a callable)
+    check: Any = None           # sg.check itself, for hints that re-check at a special point
+    targets: str = "distribution"   # how the check drew softmax targets (see sg.check)
+    sizes: dict = None          # {name: n}: the symbolic sizes of a tensor f, as the check fixed them
+
+    @property
+    def w(self):
+        return self.params[self.k]
+
+    def C(self):
+        return [np.asarray(c[self.k], float) for c in self.claims]
+
+    def T(self):
+        return [np.asarray(t[self.k], float) for t in self.truths]
+
+    def eval_vars(self, graph, vars_, extra=None) -> list:
+        """Per point, the values of ``vars_`` averaged over the point's examples."""
+        def values(vals):
+            if extra is not None:
+                vals.update(extra(vals))
+            return [np.asarray(v, float) for v in evaluate(graph, vars_, vals)]
+        return [p.mean(values) for p in self.points]
+
+
+def same(c, t, k=1.0) -> bool:
+    """c ≈ k·t entrywise (relative, with a floor for entries that are 0 up to round-off)."""
+    c, t = np.asarray(c, float), np.asarray(t, float)
+    return c.shape == t.shape and bool(np.all(rel_errors(c, k * t) <= TOL))
+
+
+def all_same(Cs, Ts, k=1.0) -> bool:
+    return all(same(c, t, k) for c, t in zip(Cs, Ts))
+
+
+def _fitted(case):
+    return [fit_shape(c, _shape(case.w)) for c in case.C()], case.T()
+
+
+def _variances(f) -> list:
+    """[(node, n, correction)]: each variance of f, the number n of entries it averages over, and
+    the correction it divides n by (n − correction), as ints (the check has numeric sizes)."""
+    from ..frontend import tensor as T
+    out = []
+    for v in dict.fromkeys(e for e in sp.preorder_traversal(f) if isinstance(e, T.Variance)):
+        n = int(np.prod([int(v.x.shape[a]) for a in v.axes]))
+        out.append((v, n, int(v.correction)))
+    return out
+
+
+def _claim_is_gradient_of(case: Case, slipped, extra=None) -> bool:
+    """Is the claim the gradient of ``slipped`` — f with one slip made on purpose (σ′ written wrong,
+    relu′ left out, the other variance, ...)? The way every "derive it again with the slip" hint
+    decides; ``extra``: values of the slip's own symbols, from the point's values."""
+    from ..core.differentiate import differentiate
+    Dv = differentiate(slipped, case.params, policy=case.derivation.ir.policy)
+    g = Dv.gradient_vars[case.k]
+    if g is None:
+        return False
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(Dv.ir, [g], extra) if extra is not None else case.eval_vars(Dv.ir, [g])
+    return all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)])
