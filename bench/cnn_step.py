@@ -42,6 +42,7 @@ import symgrad as sg  # noqa: E402
 from symgrad.compiling.optim import SGD  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # bench/, also when loaded from its path
 from train_cnn_digits import lenet  # noqa: E402
 from statement_timer import time_statements  # noqa: E402
 

@@ -22,6 +22,7 @@ they take, the optimizer's update), and the slowest statements.
 from __future__ import annotations
 
 import os
+import sys
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
@@ -37,6 +38,8 @@ import numpy as np   # noqa: E402
 import sympy as sp   # noqa: E402
 
 import symgrad as sg  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also when loaded from its path
 from statement_timer import time_statements  # noqa: E402
 
 LR, EPS, CLASSES = 0.01, 1e-5, 10
