@@ -262,6 +262,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--quick", action="store_true", help="width 64, batch 2^14 only (a smoke run)")
     ap.add_argument("--no-compile", action="store_true", help="skip the torch.compile contestants")
+    ap.add_argument("--compile-modes", default="default,max-autotune",
+                    help="torch.compile's modes to time (max-autotune takes minutes at batch 2^16)")
     ap.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="hidden widths, e.g. 64 or 32,64")
     ap.add_argument("--batches", default="14,16,18", help="log2 of the batch sizes, e.g. 14,16")
     ap.add_argument("--precompile", type=int, default=0, metavar="JOBS",
@@ -293,7 +295,11 @@ def main(argv=None):
     if not args.no_graph:
         contestants.insert(2, ("ours, CUDA graph", default_fuse))
     if not args.no_compile:
-        contestants += [("compile", "default"), ("max-autotune", "max-autotune")]
+        modes = [m for m in args.compile_modes.split(",") if m]
+        unknown = [m for m in modes if m not in ("default", "max-autotune")]
+        if unknown:
+            sys.exit(f"--compile-modes takes default and max-autotune; got {', '.join(unknown)}")
+        contestants += [("compile" if m == "default" else m, m) for m in modes]
     if args.precompile:
         precompile(widths, args.precompile)
     gpu = torch.cuda.get_device_name()
@@ -313,8 +319,13 @@ def main(argv=None):
         for B in batches:
             X = torch.randn(B, N_IN, device="cuda", generator=gen)
             Y = torch.randn(B, N_OUT, device="cuda", generator=gen)
-            results = {}
-            for name, mode in contestants:
+            # ours (the default schedule) and eager first, and each row printed as soon as it is
+            # measured: a run stopped at its time limit (torch.compile's max-autotune takes minutes
+            # at large batches) keeps the rows it has
+            default = "ours, fused rows" if width <= default_fuse else "ours, kernel/product"
+            order = sorted(contestants, key=lambda c: (c[0] != default, c[0] != "eager"))
+            results, printed = {}, set()
+            for name, mode in order:
                 t0 = time.perf_counter()
                 if name == "ours, CUDA graph":
                     step = ours_graph(torch, width, X, Y, init, fuse_rows=mode if width <= mode else 0)
@@ -326,13 +337,16 @@ def main(argv=None):
                 results[name] = (ms, peak, count_launches(torch, step), time.perf_counter() - t0)
                 del step
                 torch.cuda.empty_cache()
-            default = "ours, fused rows" if width <= default_fuse else "ours, kernel/product"
-            base = results[default][0]
-            for name, (ms, peak, launches, setup) in results.items():
-                label = name + (" *" if name == default else "")
-                print(f"| {width} | 2^{B.bit_length() - 1} | {label} | {ms:.3f} | {results['eager'][0] / ms:.2f} "
-                      f"| {ms / base:.2f} | {B / ms * 1e3:,.0f} | {launches} | {peak / 2 ** 20:,.0f} | {setup:.0f} |",
-                      flush=True)
+                if default not in results or "eager" not in results:
+                    continue
+                base = results[default][0]
+                for row in [n for n in results if n not in printed]:
+                    printed.add(row)
+                    ms, peak, launches, setup = results[row]
+                    label = row + (" *" if row == default else "")
+                    print(f"| {width} | 2^{B.bit_length() - 1} | {label} | {ms:.3f} | "
+                          f"{results['eager'][0] / ms:.2f} | {ms / base:.2f} | {B / ms * 1e3:,.0f} | {launches} "
+                          f"| {peak / 2 ** 20:,.0f} | {setup:.0f} |", flush=True)
     print("\neager/this > 1: faster than PyTorch eager; this/ours > 1: slower than ours (the row marked *, the "
           "backend's default schedule); set-up: building, compiling, autotuning and the timed steps, in seconds.")
 
