@@ -605,6 +605,7 @@ class Kernel:
     stages: list | None = None                  # a rows kernel made of several (pass 8)
     part: str = ""                              # host name of its partial sums (of `grad`)
     bias_part: str = ""                         # and of the bias gradient riding along
+    bias_on_k: bool = False                     # that bias sums the product's second operand (x·δᵀ)
 
 
 @dataclass
@@ -784,14 +785,16 @@ class KernelScheduler(Scheduler):
                     for s in self.sources(u):
                         stored.add(s)
                 kernels.append(k)
-        # the batch sum of δ (a bias gradient) rides along with the weight gradient δ·yᵀ
+        # the batch sum of δ (a bias gradient) rides along with the weight gradient δ·yᵀ, or with
+        # y·δᵀ (a layer written x @ W + b: δ is the product's second operand)
         for j in range(n_rows, len(kernels)):
             k = kernels[j]
             if k.kind != "batch_sum":
                 continue
             for w in kernels[n_rows:]:
-                if w.kind == "weight_grad" and w.bias is None and w.operands[0] == k.operands[0]:
+                if w.kind == "weight_grad" and w.bias is None and k.operands[0] in w.operands[:2]:
                     w.bias, w.bias_part = k.grad, k.part
+                    w.bias_on_k = w.operands[0] != k.operands[0]
                     k.kind = "fused"
                     break
         return self._placed(kernels, n_rows, home, stored)

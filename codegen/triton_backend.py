@@ -187,7 +187,8 @@ def weight_grad_block(
     d_ptr,            # (B, M) δ: the adjoint of a layer's pre-activation, one row per example
     y_ptr,            # (B, K) y: the layer's input, one row per example
     part_w_ptr,       # (SPLITS, M, K) out: partial sums of δ_b y_bᵀ, one per slice of the batch
-    part_b_ptr,       # (SPLITS, M) out: partial sums of δ_b (the bias gradient), when HAS_BIAS
+    part_b_ptr,       # (SPLITS, M) out: partial sums of δ_b (the bias gradient), when HAS_BIAS;
+                      # (SPLITS, K) of y_b when BIAS_ON_K
     B,                # examples in the batch
     rows_per_split,   # examples per slice
     stride_d,         # row stride of δ
@@ -197,11 +198,12 @@ def weight_grad_block(
     M: tl.constexpr,  # entries of δ per example
     K: tl.constexpr,  # entries of y per example
     HAS_BIAS: tl.constexpr,  # also sum δ over the slice
+    BIAS_ON_K: tl.constexpr,  # ... or y: the bias's δ is the product's second operand (x·δᵀ of x @ W)
     BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_B: tl.constexpr,
 ):
     """Stage 1 of a weight gradient: the sum over the batch of per-example outer products,
 
-        ∂L/∂W = Σ_b δ_b y_bᵀ = δᵀ·Y          ∂L/∂b = Σ_b δ_b
+        ∂L/∂W = Σ_b δ_b y_bᵀ = δᵀ·Y          ∂L/∂b = Σ_b δ_b   (Σ_b y_b with BIAS_ON_K)
 
     One program sums the examples of one slice for one (BLOCK_M, BLOCK_K) block of W; the update
     kernel adds the slices (stage 2).
@@ -216,7 +218,10 @@ def weight_grad_block(
     end = tl.minimum(start + rows_per_split, B)
     # -- iterate over the slice, accumulating in fp32
     acc = tl.zeros((BLOCK_M, BLOCK_K), dtype=tl.float32)
-    acc_b = tl.zeros((BLOCK_M,), dtype=tl.float32)
+    if BIAS_ON_K:       # a layer written x @ W + b: W's gradient is Σ_b x_b δ_bᵀ, b's is Σ_b δ_b
+        acc_b = tl.zeros((BLOCK_K,), dtype=tl.float32)
+    else:
+        acc_b = tl.zeros((BLOCK_M,), dtype=tl.float32)
     for b0 in range(start, end, BLOCK_B):
         offs_b = b0 + tl.arange(0, BLOCK_B)
         mask_b = offs_b < end
@@ -226,28 +231,35 @@ def weight_grad_block(
                     mask=mask_b[:, None] & (offs_k[None, :] < K), other=0.0)
         acc = tl.dot(tl.trans(d), y, acc, input_precision="ieee")
         if HAS_BIAS:
-            acc_b += tl.sum(d, axis=0)
+            if BIAS_ON_K:
+                acc_b += tl.sum(y, axis=0)
+            else:
+                acc_b += tl.sum(d, axis=0)
     # -- write back this slice's partial sums
     mask = (offs_m[:, None] < M) & (offs_k[None, :] < K)
     tl.store(part_w_ptr + pid_s * M * K + offs_m[:, None] * K + offs_k[None, :], acc, mask=mask)
     if HAS_BIAS:
-        if pid_k == 0:
-            tl.store(part_b_ptr + pid_s * M + offs_m, acc_b, mask=offs_m < M)
+        if BIAS_ON_K:
+            if pid_m == 0:
+                tl.store(part_b_ptr + pid_s * K + offs_k, acc_b, mask=offs_k < K)
+        else:
+            if pid_k == 0:
+                tl.store(part_b_ptr + pid_s * M + offs_m, acc_b, mask=offs_m < M)
 
 
 @triton.autotune(configs=weight_grad_configs(), key=["B_BUCKET", "M", "K"])
 @triton.jit
 def weight_grad_kernel(d_ptr, y_ptr, part_w_ptr, part_b_ptr, B, rows_per_split, stride_d, stride_y, splits, B_BUCKET,
-                       M: tl.constexpr, K: tl.constexpr, HAS_BIAS: tl.constexpr,
+                       M: tl.constexpr, K: tl.constexpr, HAS_BIAS: tl.constexpr, BIAS_ON_K: tl.constexpr,
                        BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_B: tl.constexpr):
     """One weight gradient (see weight_grad_block): program id = tile number."""
     weight_grad_block(d_ptr, y_ptr, part_w_ptr, part_b_ptr, B, rows_per_split, stride_d, stride_y,
-                      tl.program_id(0), splits, M, K, HAS_BIAS, BLOCK_M, BLOCK_K, BLOCK_B)
+                      tl.program_id(0), splits, M, K, HAS_BIAS, BIAS_ON_K, BLOCK_M, BLOCK_K, BLOCK_B)
 
 
-def weight_grad(d, y, with_bias, ws=None):
-    """Stage 1 of Σ_b δ_b y_bᵀ (and Σ_b δ_b): partial sums, one (M, K) block per slice of the batch
-    (in the buffers of ``ws``, a training step's, when given)."""
+def weight_grad(d, y, with_bias, ws=None, bias_on_k=False):
+    """Stage 1 of Σ_b δ_b y_bᵀ (and Σ_b δ_b, or Σ_b y_b with ``bias_on_k``): partial sums, one (M, K)
+    block per slice of the batch (in the buffers of ``ws``, a training step's, when given)."""
     d = d[:, None] if d.dim() == 1 else d
     y = y[:, None] if y.dim() == 1 else y
     assert d.shape[0] == y.shape[0] and d.stride(1) == 1 and y.stride(1) == 1
@@ -255,10 +267,10 @@ def weight_grad(d, y, with_bias, ws=None):
     K = y.shape[1]
     splits = batch_splits(B)
     part_w = empty(ws, "part_w", (splits, M, K), d.device)
-    part_b = empty(ws, "part_b", (splits, M), d.device) if with_bias else part_w
+    part_b = empty(ws, "part_b", (splits, K if bias_on_k else M), d.device) if with_bias else part_w
     grid = lambda META: (triton.cdiv(M, META["BLOCK_M"]) * triton.cdiv(K, META["BLOCK_K"]) * splits,)
     weight_grad_kernel[grid](d, y, part_w, part_b, B, triton.cdiv(B, splits), d.stride(0), y.stride(0), splits,
-                             bucket(B), M=M, K=K, HAS_BIAS=with_bias)
+                             bucket(B), M=M, K=K, HAS_BIAS=with_bias, BIAS_ON_K=bias_on_k)
     return part_w, part_b
 '''
 
@@ -539,9 +551,11 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             out.uses_weight_grad = True
             d, y = (_ref(names, v) for v in k.operands)
             bias = k.bias is not None
-            body.append(f"# ∂L/∂p{k.grad} = Σ_b {d}_b {y}_bᵀ" + (f", ∂L/∂p{k.bias} = Σ_b {d}_b" if bias else "")
+            body.append(f"# ∂L/∂p{k.grad} = Σ_b {d}_b {y}_bᵀ"
+                        + (f", ∂L/∂p{k.bias} = Σ_b {y if k.bias_on_k else d}_b" if bias else "")
                         + " (stage 1: partial sums per slice of the batch)")
-            body.append(_in_workspace(f"{k.part}, {k.bias_part if bias else '_'} = weight_grad({d}, {y}, {bias})",
+            on_k = ", bias_on_k=True" if k.bias_on_k else ""
+            body.append(_in_workspace(f"{k.part}, {k.bias_part if bias else '_'} = weight_grad({d}, {y}, {bias}{on_k})",
                                       kind, "p" + k.part[4:]))
             parts.setdefault(k.grad, []).append(k.part)
             if bias:
@@ -1034,7 +1048,7 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     dims = []
     for k in group:
         d, y = k.operands
-        dims.append((sch.width_of(d) or 1, sch.width_of(y) or 1, k.bias is not None))
+        dims.append((sch.width_of(d) or 1, sch.width_of(y) or 1, k.bias is not None, k.bias_on_k))
     L = ["", "", "@triton.autotune(configs=weight_grad_configs(), key=[\"B_BUCKET\"])", "@triton.jit", f"def {kname}("]
     for i, k in enumerate(group):
         what = f"∂L/∂p{k.grad}" + (f" and ∂L/∂p{k.bias}" if k.bias is not None else "")
@@ -1048,16 +1062,16 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
           f'{_I}"""Stage 1 of {n} weight gradients (see weight_grad_block) in one launch: program ids',
           f'{_I}are dealt out to the layers in segments of (BLOCK_M, BLOCK_K) tiles times slices of the batch."""',
           f"{_I}pid = tl.program_id(0)"]
-    for i, (M, K, _) in enumerate(dims):
+    for i, (M, K, _, _) in enumerate(dims):
         prev = f"end{i - 1} + " if i else ""
         L.append(f"{_I}end{i} = {prev}tl.cdiv({M}, BLOCK_M) * tl.cdiv({K}, BLOCK_K) * splits")
-    for i, (M, K, bias) in enumerate(dims):
+    for i, (M, K, bias, on_k) in enumerate(dims):
         kw = "if" if i == 0 else "elif"
         start = f" - end{i - 1}" if i else ""
         L += [f"{_I}{kw} pid < end{i}:",
               f"{_I}    weight_grad_block(d{i}_ptr, y{i}_ptr, part_w{i}_ptr, part_b{i}_ptr, B, rows_per_split, "
               f"stride_d{i}, stride_y{i},",
-              f"{_I}                      pid{start}, splits, {M}, {K}, {bias}, BLOCK_M, BLOCK_K, BLOCK_B)"]
+              f"{_I}                      pid{start}, splits, {M}, {K}, {bias}, {on_k}, BLOCK_M, BLOCK_K, BLOCK_B)"]
     args = ", ".join(f"d{i}, y{i}" for i in range(n))
     L += ["", "", f"def launch_{kname}({args}, ws=None):",
           f'{_I}"""Stage 1 of {n} weight gradients: their partial sums, (w0, b0, w1, b1, ...)."""']
@@ -1065,14 +1079,14 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
           for i in range(n)]
     L += [f"{_I}B = d0.shape[0]",
           f"{_I}splits = batch_splits(B)"]
-    for i, (M, K, bias) in enumerate(dims):
+    for i, (M, K, bias, on_k) in enumerate(dims):
         L.append(f"{_I}assert tuple(d{i}.shape) == (B, {M}) and tuple(y{i}.shape) == (B, {K}) "
                  f"and d{i}.stride(1) == 1 and y{i}.stride(1) == 1")
         L.append(f"{_I}part_w{i} = empty(ws, \"{kname}.part_w{i}\", (splits, {M}, {K}), d0.device)")
-        L.append(f"{_I}part_b{i} = empty(ws, \"{kname}.part_b{i}\", (splits, {M}), d0.device)" if bias
+        L.append(f"{_I}part_b{i} = empty(ws, \"{kname}.part_b{i}\", (splits, {K if on_k else M}), d0.device)" if bias
                  else f"{_I}part_b{i} = part_w{i}  # (no bias)")
     tiles = " + ".join(f"triton.cdiv({M}, META[\"BLOCK_M\"]) * triton.cdiv({K}, META[\"BLOCK_K\"])"
-                       for M, K, _ in dims)
+                       for M, K, _, _ in dims)
     L.append(f"{_I}grid = lambda META: (({tiles}) * splits,)")
     call = ", ".join(f"d{i}, y{i}, part_w{i}, part_b{i}, d{i}.stride(0), y{i}.stride(0)" for i in range(n))
     L.append(f"{_I}{kname}[grid]({call}, B, triton.cdiv(B, splits), splits, bucket(B))")
@@ -1081,7 +1095,7 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     lhs = ", ".join(f"{k.part}, {k.bias_part if k.bias is not None else '_'}" for k in group)
     lines = ["# " + "; ".join(f"∂L/∂p{k.grad} = Σ_b {_ref(names, k.operands[0])}_b "
                                 f"{_ref(names, k.operands[1])}_bᵀ"
-                                + (f", ∂L/∂p{k.bias} = Σ_b {_ref(names, k.operands[0])}_b"
+                                + (f", ∂L/∂p{k.bias} = Σ_b {_ref(names, k.operands[1 if k.bias_on_k else 0])}_b"
                                    if k.bias is not None else "") for k in group),
              "# (stage 1: partial sums per slice of the batch, every layer in one launch)",
              f"{lhs} = launch_{kname}({host_args})"]

@@ -310,3 +310,33 @@ def test_tensor_declarations_compile_for_sm90(case, tmp_path):
     kernels = json.loads(run.stdout.strip().splitlines()[-1])
     assert [k for k, _ in kernels][0] == "train_kernel1" and "update_kernel" in [k for k, _ in kernels]
     assert all(spill == 0 for _, spill in kernels), kernels
+
+
+def test_x_at_w_plus_b_layers_take_three_launches_a_step(rng):
+    """A layer written x @ W + b: W's gradient is Σ_b x_b δ_bᵀ and b's Σ_b δ_b, δ being the
+    product's second operand; the bias sum rides along in the weight-gradient launch as it does for
+    W @ x + b (three launches a step at any depth, not one more per bias)."""
+    x, y = sg.tensor("x", (N, D)), sg.tensor("y", (N,), integer=True)
+    tri = sg.compile(sg.cross_entropy(_mlp(x), y), [W1, b1, W2, b2], [x, y], target="triton",
+                     optimizer=sg.optim.Adam(lr=0.01))
+    module = tri.compiled.step.__globals__
+    launched = []
+
+    class Counted:
+        def __init__(self, name, kernel):
+            self.name, self.kernel = name, kernel
+
+        def __getitem__(self, grid):
+            launched.append(self.name)
+            return self.kernel[grid]
+    for name in [n for n in module if re.search(r"_kernel\d*$", n) and not n.startswith("launch_")]:
+        module[name] = Counted(name, module[name])
+    ref = sg.compile(sg.cross_entropy(_mlp(x), y), [W1, b1, W2, b2], [x, y], optimizer=sg.optim.Adam(lr=0.01))
+    values = _values(MLP, rng)
+    batch = {"x": rng.normal(size=(7, D)).astype(np.float32), "y": rng.integers(0, C, size=7)}
+    launched.clear()
+    new, _ = tri.step({k: torch.tensor(v) for k, v in values.items()}, None, batch)
+    assert len(launched) == 3, launched
+    want, _ = ref.step(dict(values), None, batch)
+    for k in ("W1", "b1", "W2", "b2"):
+        _close(new[k], want[k], f"{k} after one Adam step")
