@@ -4,9 +4,9 @@ A declaration whose tensors have a symbolic size (``N = sp.Symbol("N", integer=T
 positive=True)``, ``x = sg.tensor("x", (N, D))``) is whole-batch (``shared/DESIGN.md``); one without
 is per-example; a per-example one that uses tensors of fixed shapes (`per_example_tensors`) is
 batched into a whole-batch one (`symgrad.compiling.batching`). `check_declaration` tells them apart
-for `symgrad.compiling.compiler.specify` and refuses what a whole-batch program cannot take;
-`refuse_kernels` is the kernel backends' answer to one; `label_bounds` finds the inputs that hold
-labels or indices, checked at run time.
+for `symgrad.compiling.compiler.specify` and refuses what a whole-batch program cannot take (the
+kernel backends take one through `symgrad.compiling.kernel_lift`, which names what they cannot run);
+`label_bounds` finds the inputs that hold labels or indices, checked at run time.
 
 >>> import sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
@@ -89,32 +89,6 @@ def _check_per_example_tensors(params, inputs) -> None:
             raise UnsupportedError(
                 f"{s.name!r} is a MatrixSymbol in a declaration of tensors ({t.name!r} is sg.tensor); the two "
                 f"array languages do not mix: declare it with sg.tensor({s.name!r}, {tuple(s.shape)})")
-
-
-_TELLING = ["pad", "flip", "fold", "scatter_add", "expand", "reshape", "permute", "rsum", "rmax", "argmax",
-            "slice", "concat", "bmatmul", "lse", "one_hot", "take", "windows", "conv"]   # most telling last
-
-
-def refuse_kernels(spec, target: str) -> None:
-    """The kernel backends take per-example declarations only: an error naming the first primitive of
-    this whole-batch program they cannot run, in the declaration's words."""
-    if getattr(spec, "declared_inputs", None) is not None:
-        raise UnsupportedError(f"target={target!r} takes per-example declarations of Symbols and MatrixSymbols; "
-                               f"this one declares tensors (sg.tensor), which are batched for target='numpy' "
-                               f"only; compile it with target='numpy'")
-    # the construct the user wrote, not an IR equation (a conv's bias reshape came first, named v2):
-    # USER_TERMS' order goes from the helpers (reshape, broadcast) to the layers (conv, pooling), and
-    # the gradient's own primitives (pad, flip, fold, scatter_add) are named by the layer they belong to
-    found = {e.prim.name for e in spec.train.graph.eqns} & set(USER_TERMS)
-    if found:
-        ranked = sorted(found, key=_TELLING.index, reverse=True)
-        # the layers the user wrote (pooling, conv, embeddings, softmax over an axis) are all named
-        layers = [n for n in ranked if _TELLING.index(n) >= _TELLING.index("lse")] or ranked[:1]
-        raise UnsupportedError(f"target={target!r} cannot run {' nor '.join(USER_TERMS[n] for n in layers)} "
-                               f"yet, in this declaration over the batch (a symbolic size); compile it with "
-                               f"target='numpy'")
-    raise UnsupportedError(f"target={target!r} takes per-example declarations; this one is declared over "
-                           f"the batch (a symbolic size); compile it with target='numpy'")
 
 
 def label_bounds(spec) -> dict:

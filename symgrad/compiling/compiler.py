@@ -43,7 +43,7 @@ from ..core.ir import Graph, Var, format_shape
 from ..core.lower import Lowering
 from ..core.policy import DEFAULT, Subgradients, check_policy
 from ..core.reverse import backward
-from .batch_kind import check_declaration, per_example_tensors, refuse_kernels
+from .batch_kind import check_declaration, per_example_tensors
 from .batching import Lift
 from ..core.values import Named
 from .pull_factors import pull_factors
@@ -260,10 +260,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
             raise ArgumentError(f"precision= is 'ieee', 'tf32', 'tf32x3' or 'bf16', for target='triton'; got "
                                 f"precision={precision!r} with target={target!r}")
         spec.precision = precision
-    build = _backend(target)
-    if spec.whole_batch and target != "numpy":
-        refuse_kernels(spec, target)
-    compiled = build(spec)
+    compiled = _backend(target)(spec)      # (a kernel target's spec is one example's: specify lifted it)
     prog = (compiled.program or Program)(spec, compiled, seed)
     prog.target = target
     return prog
