@@ -89,6 +89,10 @@ class TorchProgram(Program):
         # (symbol, name, shape) of each parameter, read once: every step looks them up
         self._pspec = [(p, p.name, tuple(int(d) for d in sh)) for p, sh in zip(self.params, self.param_shapes)]
         self._last_state = None     # the state the last step returned (its "t" is set back on an error)
+        self._loss_buffer = None    # the 0-d tensor every step writes its loss in (made by the first)
+        # the generated module's maker of the device's step count, and the shape it makes
+        self._step_count_of = getattr(step, "__globals__", {}).get("step_count") if step is not None else None
+        self._count_shape = self._step_count_of(0, "meta").shape if self._step_count_of is not None else None
         # a declaration over the batch, unbatched (symgrad.compiling.unbatch): its inputs are one
         # example's stand-ins of the same names; a batch may also key the arrays by the declared ones
         declared = getattr(spec, "tensor_inputs", None) or []
@@ -146,6 +150,12 @@ class TorchProgram(Program):
             a = a.contiguous()
         return a
 
+    def _step_count(self, done: int):
+        """The device's count of ``done`` steps, as the generated step takes it (None without a step)."""
+        if self._step_count_of is None:
+            return None
+        return self._step_count_of(done, self.device)
+
     @staticmethod
     def _host(a):
         return a.cpu().numpy()
@@ -163,7 +173,7 @@ class TorchProgram(Program):
         """The optimizer state before the first step: ``{"t": 0, slot: {name: tensor}}``."""
         torch = self.torch
         init = getattr(self.spec.optimizer, "initial", {}) or {}
-        state: dict = {"t": 0, "t_device": torch.zeros((), dtype=torch.float64, device=self.device)}
+        state: dict = {"t": 0, "t_device": self._step_count(0)}
         for s in self.slots:
             v = float(init.get(s, 0.0))
             state[s] = {p.name: torch.full(shape, v, dtype=torch.float32, device=self.device)
@@ -188,18 +198,25 @@ class TorchProgram(Program):
         labels = self._device_labels        # then checked by the kernels: no copy to the host, no wait
         xs = self._batch_arrays(batch, "train", labels=not labels)
         t = int(state.get("t", 0)) + 1
-        # the step count the kernels read lives on the device too ("t_device", float64): the update's
-        # bias corrections are computed from it there, so no launch argument changes from one step
-        # to the next and nothing is read back (a CUDA graph of the step replays correctly)
+        # the step count the update kernel reads lives on the device too ("t_device": the steps done,
+        # float64, a copy per program of the kernel, `step_count` in the generated module): the kernel
+        # computes the bias corrections from it and advances it, so no launch argument changes from
+        # one step to the next, nothing is read back, and the host launches the kernels and nothing
+        # else (a CUDA graph of the step replays correctly)
         t_dev = state.get("t_device") if isinstance(state, dict) else None
         torch = self.torch
-        if not (isinstance(t_dev, torch.Tensor) and t_dev.device == self.device and t_dev.dtype == torch.float64):
-            t_dev = torch.tensor(float(t - 1), dtype=torch.float64, device=self.device)
-        t_dev.add_(1)
+        if not (isinstance(t_dev, torch.Tensor) and t_dev.device == self.device and t_dev.dtype == torch.float64
+                and t_dev.shape == self._count_shape):
+            t_dev = self._step_count(t - 1)
+        if self._loss_buffer is None:
+            self._loss_buffer = torch.empty((), dtype=torch.float32, device=self.device)
+        # the loss goes to one buffer, kept from step to step: `last_loss` holds only the last step's
+        # (rewritten by the next step's kernel, in stream order after any read of the one before)
         if labels:      # the kernels note a bad label in the record; the update then changes nothing
-            loss = self.compiled.step(params, slots, t_dev, xs, self.rng, bad_labels=self._label_record())
+            loss = self.compiled.step(params, slots, t_dev, xs, self.rng, bad_labels=self._label_record(),
+                                      loss=self._loss_buffer)
         else:
-            loss = self.compiled.step(params, slots, t_dev, xs, self.rng)
+            loss = self.compiled.step(params, slots, t_dev, xs, self.rng, loss=self._loss_buffer)
         names = [name for _, name, _ in self._pspec]
         new_values = Named(zip(names, params))   # by name or symbol
         new_state: dict = {"t": t, "t_device": t_dev}

@@ -19,7 +19,8 @@ the IR (see its "Kernels" section):
                      after the one rows kernel, every layer's in one launch
     batch_sum        Σ_b v_b for any other gradient, also stage 1
     update           ONE launch for all parameters: stage 2 (add the partial sums) and the optimizer's
-                     scalar update rules, entry by entry (t-dependent factors are computed on the host)
+                     scalar update rules, entry by entry (factors of the step t alone computed there too,
+                     from a step count on the device that the kernel advances)
     finish           the same stage 2 without an update, for ``grad``
 
 The module's functions match the NumPy backend's, on torch tensors (CUDA, or the CPU under
@@ -611,7 +612,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                         f"one launch" + (" (none while a class label is out of range)" if checks else ""))
             sl = "slots" if _slots(spec) else "[]"      # (no slots: unpack_arguments has deleted the name)
             body.append(f"return update([{', '.join(params)}], [{partlist}], {sl}, t, {L}, scale"
-                        + (", labels)" if checks else ")"))
+                        + (", labels" if checks else "") + ", loss=loss)")
 
     if kind != "step":      # step's temporaries are WORKSPACE buffers, kept between steps: del frees nothing
         body = _free_temporaries(body)
@@ -619,16 +620,20 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
     if checks:
         sig += ", bad_labels=None"
+    if kind == "step":      # t: an int or the device's count (step_count); loss: a buffer to write it in
+        sig += ", loss=None"
     doc = {"loss": "The loss of the batch (a 0-d tensor).",
            "grad": "(loss, [∂loss/∂p0, ...]) for the batch, each gradient shaped like its parameter.",
            "step": "One training step: parameters and optimizer slots are updated in place; returns the "
-                   "loss before the update.",
+                   f"loss before the update.\n\n{_I}``t``: this step's number (an int), or the device's count of "
+                   f"the steps done\n{_I}(`step_count`), which the update kernel advances; ``loss``: a 0-d "
+                   f"buffer for the loss\n{_I}(a fresh one when None).",
            "forward": "The requested outputs for the batch, batch axis first.",
            "grad_inputs": "(loss, [∂loss/∂p0, ...], [∂loss/∂x0 per example or None, ...]) for the batch."}[kind]
     if checks:
         doc += (f"\n\n{_I}``bad_labels``: the record the kernels note class labels out of range in (label_record;\n"
-                f"{_I}a fresh one when None)" + (f"; while it holds one, the update changes nothing, the step\n{_I}count "
-                                               f"t is set back by one, and the returned loss is NaN.\n{_I}"
+                f"{_I}a fresh one when None)" + (f"; while it holds one, the update changes nothing, the\n{_I}device's "
+                                               f"count of t does not advance, and the returned loss is NaN.\n{_I}"
                                                if kind == "step" else f".\n{_I}"))
     return [f"def {kind}({sig}):", f'{_I}"""{doc}"""'] + [_I + b if b else "" for b in body]
 
@@ -1142,7 +1147,8 @@ def _statement(nm: str, kd: str, x, printer: TritonPrinter, sfx: str = "") -> li
 
 def _hoist(exprs, t):
     """Replace the largest subexpressions that depend on the step t alone by symbols h0, h1, ...:
-    the host computes them once per step in float64 (bias corrections 1/(1 − β₁ᵗ), schedules)."""
+    the update kernel computes them once per program from the device's step count, in float64
+    (bias corrections 1/(1 − β₁ᵗ), schedules), and hands them to the blocks in fp32."""
     found: dict = {}
 
     def visit(e):
@@ -1154,6 +1160,27 @@ def _hoist(exprs, t):
             return e
         return e.func(*[visit(a) for a in e.args])
     return [visit(sp.sympify(e)) for e in exprs], found
+
+
+class _StepCountPrinter(TritonPrinter):
+    """The Triton printer for the factors of the step t alone, computed in the update kernel from a
+    float64 t: also floor and ceiling (a step-decay schedule, `optim.LinearAnnealing`). A float literal
+    next to a float64 value is a float64 constant in Triton (a "weak" literal takes the tensor's
+    type; bᵗ prints as tl.exp(t·log b) with log b to 17 digits), so nothing is rounded to fp32 before
+    the factor is."""
+    FUNCTIONS = {**TritonPrinter.FUNCTIONS,
+                 "floor": lambda p, x: f"tl.floor({p._print(x)})",
+                 "ceiling": lambda p, x: f"tl.ceil({p._print(x)})"}
+    TARGET = "Triton (a factor of the optimizer's step t)"
+
+
+def _step_factor(e, printer) -> str:
+    """The kernel's code of the hoisted factor ``e`` of t (a float64 scalar named ``t`` there): fp32
+    for the blocks, a condition (t = 1: SGD's dampening starts on step 2) left as it is."""
+    code = printer.doprint(e)
+    if isinstance(e, sp.logic.boolalg.Boolean):
+        return f"({code})"
+    return f"({code}).to(tl.float32)"
 
 
 def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, n_labels: int = 0) -> str:
@@ -1195,8 +1222,8 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
             L.append("")
             L.append(f"{_I}slots: " + ", ".join(f"s{k} = {safe_text(repr(x))}" for k, x in enumerate(slots)))
         if hoisted:
-            L.append(f"{_I}computed on the host: " + ", ".join(f"{h} = {safe_text(sp.sstr(e))}"
-                                                              for e, h in hoisted.items()))
+            L.append(f"{_I}factors of the step t alone (update_kernel, float64, then fp32): "
+                     + ", ".join(f"{h} = {safe_text(sp.sstr(e))}" for e, h in hoisted.items()))
         if n_labels:
             L.append(f"{_I}ok: every class label in range (else nothing is stored: the step is skipped)")
         L.append(f'{_I}"""')
@@ -1240,11 +1267,11 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
         for k, s in enumerate(slots):
             L.append(f"{_I}s{i}_{k}_ptr,  # in/out: the optimizer slot {s!r} of p{i}")
         L.append(f"{_I}n_parts{i},  # slices of the batch")
-    for h in hnames:
-        L.append(f"{_I}{h}_ptr,  # () a factor of the step t alone, computed on the device")
+    total = sum(math.ceil(n / UPDATE_BLOCK) for n in sizes) + 1      # programs: the blocks, then the loss sum
+    if which == "update":
+        L.append(f"{_I}t_ptr,  # ({total},) float64 in/out: the steps done before this one, a copy per program")
     if n_labels:
         L.append(f"{_I}labels_ptr,  # ({n_labels + 1},) int64 in/out: the record of bad class labels, then steps skipped")
-        L.append(f"{_I}t_ptr,  # () float64 in/out: the step count t, set back by one when the step is skipped")
     L.append(f"{_I}l_ptr,  # (B,) the per-example losses")
     L.append(f"{_I}loss_ptr,  # () out: the batch's loss, Σ_b L_b · scale")
     L.append(f"{_I}B,  # examples in the batch")
@@ -1254,8 +1281,21 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
     L.append(f'{_I}"""{"The optimizer update of every parameter" if which == "update" else "Every gradient"}, '
              f'in one launch: program ids are dealt out to the parameters in segments."""')
     L.append(f"{_I}pid = tl.program_id(0)")
-    for h in hnames:
-        L.append(f"{_I}{h} = tl.load({h}_ptr)")
+    if which == "update":
+        # Why a copy of the count per program: the programs of one launch run in any order, many at
+        # once. With one shared count, the program that stores t + 1 may run before another has read
+        # t, which would then compute its factors from t + 1 and leave t + 2 behind it; ordering them
+        # would need a grid-wide barrier or atomics (an arrival counter: the last program to arrive
+        # stores). Instead each program reads and writes only its own entry, so no program reads an
+        # entry another writes, in any order; every copy advances at every step (none does in a
+        # skipped one: every program reads the same record of labels), so they stay equal.
+        L.append(f"{_I}# -- the step: t_ptr[pid] is this program's own copy of the steps done (see the")
+        L.append(f"{_I}#    comment in codegen/triton_backend.py: no program reads a copy another writes)")
+        L.append(f"{_I}t_done = tl.load(t_ptr + pid)")
+        L.append(f"{_I}t = t_done + 1.0  # this step's number, float64")
+        cp = _StepCountPrinter()
+        for e, h in hoisted.items():
+            L.append(f"{_I}{h} = {_step_factor(e, cp)}  # {_clip(sp.sstr(e), 50)}")
     if n_labels:
         MAX = "9223372036854775807"         # NO_BAD_LABEL: the entry of a label input with none bad
         L.append(f"{_I}# -- a class label out of range, in this step's batch or an earlier one's the host has")
@@ -1279,10 +1319,13 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
     if n_labels:
         L.append(f"{_I}    loss_sum(l_ptr, loss_ptr, B, tl.where(ok, scale, float(\"nan\")), BLOCK)  # skipped: NaN")
         L.append(f"{_I}    tl.store(labels_ptr + {n_labels}, tl.load(labels_ptr + {n_labels}) + 1, mask=skip)")
-        L.append(f"{_I}    tl.store(t_ptr, tl.load(t_ptr) - 1.0, mask=skip)")
     else:
         L.append(f"{_I}    loss_sum(l_ptr, loss_ptr, B, scale, BLOCK)")
-    total = start + 1           # the last program sums the loss
+    if which == "update":
+        L.append(f"{_I}# -- this program's copy of the count: one more step done"
+                 + (" (not when it is skipped)" if n_labels else ""))
+        L.append(f"{_I}tl.store(t_ptr + pid, t" + (", mask=ok)" if n_labels else ")"))
+    assert total == start + 1           # the last program sums the loss
     # host wrapper
     if which == "finish":
         L += ["", "", "def finish(params, parts, l, scale):",
@@ -1295,29 +1338,36 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
               f"{_I}finish_kernel[({total},)](*args, l, loss, l.shape[0], scale, BLOCK=UPDATE_BLOCK)",
               f"{_I}return loss, grads"]
     else:
-        from sympy.printing.pytorch import TorchPrinter
-        hp = TorchPrinter({"strict": True})
-        L += ["", "", f"def update(params, parts, slots, t, l, scale{', labels' if n_labels else ''}):",
+        lab = ", labels" if n_labels else ""
+        L += ["", "", f"def update(params, parts, slots, t, l, scale{lab}, loss=None):",
               f'{_I}"""One optimizer step for every parameter, in place, in one launch ({type(opt).__name__}); '
               f'returns the loss (a 0-d tensor, left on the device).',
               "",
-              f"{_I}``t``: the step count, an int or a 0-d tensor on the device (nothing is read back to the",
-              f"{_I}host then: the step can be captured in a CUDA graph and replayed with t counting on)."
-              + (f"\n{_I}``labels``: the record of bad class labels; while it holds one, the step is skipped (t, a"
-                 f"\n{_I}tensor, is set back by one)." if n_labels else "") + '"""']
-        if hoisted or n_labels:
-            L.append(f"{_I}t = torch.as_tensor(t, dtype=torch.float64).to(l.device)  # no-op when it is there")
-        for e, h in hoisted.items():
-            code = hp.doprint(e.xreplace({t: sp.Symbol("t")}))
-            L.append(f"{_I}{h} = torch.as_tensor({code}, dtype=torch.float64, device=l.device).to(torch.float32)  "
-                     f"# float64, then fp32")
-        L += [f"{_I}args = []",
+              f"{_I}``t``: the step count: an int, this step's number (1 on the first), or the device's count",
+              f"{_I}(`step_count`): {total} float64 copies of the steps done before this one, which the kernel",
+              f"{_I}advances by one. With the device's count no launch argument changes from one step to the",
+              f"{_I}next and nothing is read back to the host: the step can be captured in a CUDA graph and",
+              f"{_I}replayed with t counting on, and the host launches the kernel and nothing else.",
+              f"{_I}``loss``: a 0-d float32 tensor on the device to write the loss into (a fresh one when None)."
+              + (f"\n{_I}``labels``: the record of bad class labels; while it holds one, the step is skipped (the"
+                 f"\n{_I}device's count stays as it was)." if n_labels else "") + '"""',
+              f"{_I}if not isinstance(t, torch.Tensor):",
+              f"{_I}    t = step_count(int(t) - 1, l.device)  # this step's number: the steps done before it",
+              f"{_I}if loss is None:",
+              f"{_I}    loss = torch.empty((), device=l.device, dtype=torch.float32)",
+              f"{_I}args = []",
               f"{_I}for i, (p, part) in enumerate(zip(params, parts)):",
               f"{_I}    args += [p, part] + list(slots[i::{len(sizes)}]) + [part.shape[0]]  # slot-major: slot k at k·{len(sizes)} + i",
-              f"{_I}loss = torch.empty((), device=l.device, dtype=torch.float32)",
-              f"{_I}update_kernel[({total},)](*args, {''.join(h + ', ' for h in hnames)}"
-              f"{'labels, t, ' if n_labels else ''}l, loss, l.shape[0], scale, BLOCK=UPDATE_BLOCK)",
-              f"{_I}return loss"]
+              f"{_I}update_kernel[({total},)](*args, t, {'labels, ' if n_labels else ''}l, loss, l.shape[0], scale, "
+              f"BLOCK=UPDATE_BLOCK)",
+              f"{_I}return loss",
+              "",
+              "",
+              "def step_count(done, device):",
+              f'{_I}"""The device\'s step count that ``step`` and ``update`` take and advance: ``done`` steps done, as',
+              f"{_I}{total} float64 copies, one per program of update_kernel (each program reads and advances its own:",
+              f'{_I}no program reads an entry another writes, in whatever order they run)."""',
+              f"{_I}return torch.full(({total},), float(done), dtype=torch.float64, device=device)"]
     return "\n".join(L)
 
 

@@ -108,9 +108,12 @@ def test_step_never_waits_for_the_device(rng, monkeypatch):
     with SyncCounter() as counter:
         prog.last_loss
     assert "_local_scalar_dense" in counter.syncs and set(counter.syncs) <= {"__float__", "_local_scalar_dense"}
-    # the step count lives on the device as well, and the bias corrections are computed there: no
-    # launch argument changes from one step to the next (a CUDA graph of the step replays right)
-    assert state["t"] == 4 and isinstance(state["t_device"], torch.Tensor) and float(state["t_device"]) == 4
+    # the step count lives on the device as well, and the update kernel computes the bias corrections
+    # from it and advances it (test_step_count_advances_on_the_device): the host leaves it alone
+    # (the kernels are stubbed here, so it stays 0), and no launch argument changes from one step to
+    # the next (a CUDA graph of the step replays right)
+    assert state["t"] == 4 and isinstance(state["t_device"], torch.Tensor)
+    assert state["t_device"].dtype == torch.float64 and not state["t_device"].any()
     per_step = [log[i:i + 3] for i in range(0, len(log), 3)]
     assert per_step[1] == per_step[2] == per_step[3]
 
@@ -220,13 +223,13 @@ def test_a_bad_label_changes_nothing_and_is_raised_when_the_loss_is_read(rng):
     after = _snapshot(vt, st)
     for key in before:
         assert torch.equal(before[key], after[key]), key
-    assert st["t"] == 1 and float(st["t_device"]) == 1
+    assert st["t"] == 1 and st["t_device"].tolist() == [1.0] * st["t_device"].numel()     # every copy
     assert tri.last_loss != tri.last_loss          # the skipped step's loss: NaN (the error is raised once)
     for _ in range(2):
         vt, st = tri.step(vt, st, good)
         vr, sr = ref.step(vr, sr, good)
         assert abs(tri.last_loss - ref.last_loss) < 2e-5
-    assert st["t"] == sr["t"] == 3
+    assert st["t"] == sr["t"] == 3 and st["t_device"].tolist() == [3.0] * st["t_device"].numel()
     for n in vr:
         np.testing.assert_allclose(vt[n].numpy(), vr[n], rtol=2e-5, atol=2e-5, err_msg=n)
         for slot in tri.slots:
@@ -259,3 +262,97 @@ def test_train_stops_at_the_step_whose_batch_has_a_bad_label(rng):
     with pytest.raises(sg.LabelRangeError, match="example 1 has 7 "):
         sg.train(prog, data, epochs=1, batch_size=4, shuffle=False, metrics=None, progress=False,
                  values=_labels_values(rng))
+
+
+# -- the host's work per step: the launches, nothing else -------------------------------------------
+class OpCounter(TorchDispatchMode):
+    """Every torch operation dispatched while active (on CPU tensors: each would be a CUDA activity
+    or at least an allocator call on a GPU, host time either way)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("case", ["adam", "labels"])
+def test_step_dispatches_no_torch_operation(case, rng, monkeypatch):
+    """After the first step (which makes the workspace, the loss buffer and the record of labels),
+    a step's host code launches the kernels and runs no torch operation at all: the update's
+    factors of t and the count's increment are in the update kernel, the loss goes to a buffer the
+    program keeps. (Before: ten a step — t.add_(1), and pow, rsub, pow, a float32 copy for each of
+    Adam's two bias corrections, and an empty tensor for the loss.)"""
+    if case == "adam":
+        net, prog = _adam_program()
+        values = {p.name: torch.tensor(rng.normal(size=p.shape), dtype=torch.float32) for p in net.params}
+        batch = {"x": torch.randn(16, 5), "t": torch.eye(3)[torch.randint(0, 3, (16,))]}
+    else:
+        prog = _labels_program()
+        values = {n: torch.tensor(v) for n, v in _labels_values(rng).items()}
+        batch = {"x": torch.randn(16, 4), "k": torch.tensor([0.0, 1.0, 2.0, 1.0] * 4)}
+    log = _stubbed(prog, monkeypatch)
+    state = prog.init_state()
+    values, state = prog.step(values, state, batch)
+    with OpCounter() as counter:
+        for _ in range(3):
+            values, state = prog.step(values, state, batch)
+    assert counter.ops == [], counter.ops
+    assert len(log) == 4 * 3
+    # the counter counts: a state without the device's count makes one (from the host's t)
+    with OpCounter() as counter:
+        prog.step(values, {k: v for k, v in state.items() if k != "t_device"}, batch)
+    assert counter.ops, "the counter saw nothing"
+
+
+def test_step_count_advances_on_the_device(rng):
+    """The update kernel advances the device's count (every program's copy) by one a step, and not at
+    a skipped step (a class label out of range): after each step it equals the host's count, with
+    the bad batch and the step after it (also skipped, the error not read yet) not counted."""
+    prog = _labels_program()
+    values = {n: torch.tensor(v) for n, v in _labels_values(rng).items()}
+    good = {"x": torch.randn(5, 4), "k": torch.tensor([0.0, 1.0, 2.0, 1.0, 0.0])}
+    bad = dict(good, k=torch.tensor([0.0, 1.0, 5.0, 1.0, 0.0]))
+    state = prog.init_state()
+    copies = state["t_device"].numel()
+    assert copies > 1 and state["t_device"].tolist() == [0.0] * copies
+    seen = []
+    for batch in (good, good, bad, good):
+        values, state = prog.step(values, state, batch)
+        seen.append(state["t_device"].tolist())
+    assert seen[:2] == [[1.0] * copies, [2.0] * copies]
+    assert seen[2] == seen[3] == [2.0] * copies            # skipped: the count stays
+    assert state["t"] == 4                                  # the host has not heard of it yet
+    with pytest.raises(sg.LabelRangeError, match="example 2 has 5 "):
+        prog.sync()
+    assert state["t"] == 2                                  # set back by the two steps skipped
+    values, state = prog.step(values, state, good)
+    assert state["t"] == 3 and state["t_device"].tolist() == [3.0] * copies
+
+
+def test_int_step_number_and_device_count_give_the_same_step(rng):
+    """The generated ``step`` (and ``update``) still takes this step's number as an int: the same
+    update, bit for bit, as the device's count of the steps done."""
+    net, prog = _adam_program()
+    values = [torch.tensor(rng.normal(size=p.shape), dtype=torch.float32) for p in net.params]
+    batch = [torch.randn(8, 5), torch.eye(3)[torch.randint(0, 3, (8,))]]
+    runs = []
+    for use_count in (False, True):
+        params = [v.clone() for v in values]
+        slots = [torch.zeros_like(p) for _ in prog.slots for p in params]
+        count = prog.compiled.step.__globals__["step_count"](0, "cpu")
+        for t in (1, 2, 3):
+            prog.compiled.step(params, slots, count if use_count else t, batch)
+        runs.append(params)
+        if use_count:
+            assert count.tolist() == [3.0] * count.numel()
+    for a, b in zip(*runs):
+        assert torch.equal(a, b)
+    # and the int path is Adam's step 3 (not 1 or 4): it differs from a run stopped at step 2
+    params = [v.clone() for v in values]
+    slots = [torch.zeros_like(p) for _ in prog.slots for p in params]
+    for t in (1, 2, 2):
+        prog.compiled.step(params, slots, t, batch)
+    assert not all(torch.equal(a, b) for a, b in zip(params, runs[0]))
