@@ -8,8 +8,8 @@ the loss ½‖ŷ − y‖² per example, mean over the batch; Adam (lr 1e-3, β 
 float32; batches of 2^14, 2^16 and 2^18. One training step = forward, loss, backward, update.
 
     ours, fused rows       the step compiled by ``sg.compile(..., target="triton")``, called as the
-                           generated function (params, Adam slots and batch already tensors on the
-                           GPU; no host sync), with FUSE_ROWS = 128: one kernel for the forward and
+                           generated function (params, Adam slots, batch, the step count and a loss
+                           buffer already tensors on the GPU; no host sync), with FUSE_ROWS = 128: one kernel for the forward and
                            backward rows, one for the weight gradients, one update
     ours, kernel/product   the same with FUSE_ROWS = 0: a rows kernel per product, a weight gradient
                            per layer, one update
@@ -30,8 +30,10 @@ ours must not exceed eager's). The goal (issue 6): at width 64 and batch 2^14-2^
 3x faster than eager and 1.5x faster than torch.compile.
 
 ``--host`` needs no GPU: it runs ``Program.step`` on CPU tensors with the kernels stubbed and prints
-the launches per step, the host time per step (argument checks, buffers, the update's factors) and
-the host syncs counted by a dispatch mode (0: the step never waits for the device).
+the launches per step, the torch operations per step (each a CUDA activity or an allocation on a
+GPU; 0: the host launches our kernels and nothing else), the host time per step (argument checks,
+buffers, launch arguments; best of 5 runs) and the host syncs counted by a dispatch mode (0: the
+step never waits for the device).
 
 Compiling every autotuning candidate takes minutes on one core; ``--precompile 16`` compiles them in
 16 processes first (codegen.triton_aot), so that autotuning finds them in Triton's cache. Split a
@@ -80,11 +82,13 @@ def ours(torch, width, X, Y, init, fuse_rows):
     params = [init[p.name].clone().contiguous() for p in net_params]
     slots = [torch.zeros_like(p) for _ in prog.slots for p in params]     # slot-major
     step_fn, rng = prog.compiled.step, prog.rng
-    t = [0]
+    # the step count on the device (the update kernel advances it) and a loss buffer, as Program.step
+    # passes them: the host launches the three kernels and nothing else
+    count = step_fn.__globals__["step_count"](0, X.device)
+    loss_buf = torch.empty((), device=X.device)
 
     def step():
-        t[0] += 1
-        step_fn(params, slots, t[0], [X, Y], rng)
+        step_fn(params, slots, count, [X, Y], rng, loss=loss_buf)
     return step
 
 
@@ -112,9 +116,12 @@ def ours_graph(torch, width, X, Y, init, fuse_rows):
 
 
 def host_time(width: int, batch: int, steps: int, fuse_rows: int) -> tuple:
-    """(launches per step, host µs per step, syncs in the timed steps) of ``Program.step`` on CPU
-    tensors with the kernels stubbed: the host code alone (argument checks, buffers, the update's
-    factors), measurable without a GPU. Needs TRITON_INTERPRET=1 (set by --host)."""
+    """(launches per step, torch operations per step, host µs per step, syncs in the counted steps)
+    of ``Program.step`` on CPU tensors with the kernels stubbed: the host code alone (argument
+    checks, buffers, the update's factors), measurable without a GPU. The time is the best of five
+    runs of ``steps`` steps (the machine is shared: the best run is the one least disturbed); the
+    operations (each a CUDA activity or an allocation on a GPU) and syncs are counted by a dispatch
+    mode over three more steps. Needs TRITON_INTERPRET=1 (set by --host)."""
     import re
 
     import torch
@@ -136,12 +143,13 @@ def host_time(width: int, batch: int, steps: int, fuse_rows: int) -> tuple:
     for name in [n for n in module if re.search(r"_kernel\d*$", n) and not n.startswith("launch_")]:
         module[name] = Stub()
 
-    class Syncs(TorchDispatchMode):
-        n = 0
+    class Ops(TorchDispatchMode):
+        n = syncs = 0
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Ops.n += 1
             if func.overloadpacket.__name__ in ("_local_scalar_dense", "item", "is_nonzero", "equal"):
-                Syncs.n += 1
+                Ops.syncs += 1
             return func(*args, **(kwargs or {}))
     gen = torch.Generator().manual_seed(0)
     values = {p.name: torch.rand(p.shape, generator=gen) for p in net_params}
@@ -150,26 +158,28 @@ def host_time(width: int, batch: int, steps: int, fuse_rows: int) -> tuple:
     for _ in range(3):
         values, state = prog.step(values, state, data)
     launches[0] = 0
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        values, state = prog.step(values, state, data)
-    dt = time.perf_counter() - t0
-    n = launches[0]
-    with Syncs():                           # counted apart: the mode's own overhead is not timed
+    runs = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            values, state = prog.step(values, state, data)
+        runs.append(time.perf_counter() - t0)
+    n = launches[0] / (5 * steps)
+    with Ops():                             # counted apart: the mode's own overhead is not timed
         for _ in range(3):
             values, state = prog.step(values, state, data)
-    return n / steps, dt / steps * 1e6, Syncs.n
+    return n, Ops.n / 3, min(runs) / steps * 1e6, Ops.syncs
 
 
 def host_table(widths, batch: int, steps: int):
     print(f"# Host time of Program.step, kernels stubbed (CPU, {datetime.date.today().isoformat()}), "
-          f"batch {batch}, mean of {steps} steps\n")
-    print("| width | schedule | launches/step | host µs/step | host syncs |")
-    print("|---|---|---|---|---|")
+          f"batch {batch}, best of 5 runs of {steps} steps\n")
+    print("| width | schedule | launches/step | torch ops/step | host µs/step | host syncs |")
+    print("|---|---|---|---|---|---|")
     for w in widths:
         for label, fuse in (("fused rows", 128), ("kernel/product", 0)):
-            n, us, syncs = host_time(w, batch, steps, fuse)
-            print(f"| {w} | {label} | {n:g} | {us:.0f} | {syncs} |", flush=True)
+            n, ops, us, syncs = host_time(w, batch, steps, fuse)
+            print(f"| {w} | {label} | {n:g} | {ops:g} | {us:.0f} | {syncs} |", flush=True)
 
 
 def layer_shapes(width) -> dict:
@@ -280,7 +290,7 @@ def main(argv=None):
     if args.host:
         os.environ.setdefault("TRITON_INTERPRET", "1")     # triton without a GPU; no kernel runs
         widths = tuple(int(w) for w in args.widths.split(","))
-        host_table(widths, 2 ** int(args.batches.split(",")[0]), max(1, min(args.steps, 50)))
+        host_table(widths, 2 ** int(args.batches.split(",")[0]), max(1, min(args.steps, 100)))
         return
     torch = _require_cuda()
     import codegen.triton_backend as tb

@@ -31,8 +31,8 @@ from symgrad.core.values import Named
 def lookup(d, sym, what: str, name: str | None = None):
     """The value of ``sym`` in the dict ``d``, keyed by its name or by the symbol itself. ``name``:
     ``sym.name`` when the caller has it (SymPy computes a MatrixSymbol's name anew at each read)."""
-    if d.__class__ is dict:                 # the usual case first: no checks, one hash
-        a = d.get(name if name is not None else sym.name, _MISSING)
+    if isinstance(d, dict):                 # the usual case first (Named too, which step returns): one hash
+        a = dict.get(d, name if name is not None else sym.name, _MISSING)
         if a is not _MISSING:
             return a
     if d is None:
@@ -88,6 +88,11 @@ class TorchProgram(Program):
         self._record = None         # that record, one per program: made by the first step
         # (symbol, name, shape) of each parameter, read once: every step looks them up
         self._pspec = [(p, p.name, tuple(int(d) for d in sh)) for p, sh in zip(self.params, self.param_shapes)]
+        # ... with the words of their errors, written once (not formatted anew at every step)
+        self._param_checks = [(p, name, sh, f"parameter {name!r}") for p, name, sh in self._pspec]
+        self._slot_checks = [(s, f"optimizer slot {s!r} of the parameter",
+                              [(p, name, sh, f"optimizer slot {s!r} of {name!r}") for p, name, sh in self._pspec])
+                             for s in self.slots]
         self._last_state = None     # the state the last step returned (its "t" is set back on an error)
         self._loss_buffer = None    # the 0-d tensor every step writes its loss in (made by the first)
         # the generated module's maker of the device's step count, and the shape it makes
@@ -109,8 +114,8 @@ class TorchProgram(Program):
     # -- values -----------------------------------------------------------------------------------
     def _tensor(self, a, shape, what: str, in_place_ok: bool = True):
         torch = self.torch
-        if (in_place_ok and isinstance(a, torch.Tensor) and a.dtype == torch.float32 and a.device == self.device
-                and a.shape == shape and a.is_contiguous()):
+        if (in_place_ok and isinstance(a, torch.Tensor) and a.dtype is torch.float32 and a.shape == shape
+                and a.is_contiguous() and a.device == self.device):
             return a
         t = float32_tensor(torch, a, self.device, what).clone()
         if tuple(t.shape) != tuple(shape):
@@ -118,8 +123,8 @@ class TorchProgram(Program):
         return t.contiguous()
 
     def _param_arrays(self, values) -> list:
-        return [self._tensor(lookup(values, sym, "parameter", name), shape, f"parameter {name!r}")
-                for sym, name, shape in self._pspec]
+        return [self._tensor(lookup(values, sym, "parameter", name), shape, what)
+                for sym, name, shape, what in self._param_checks]
 
     def _input_array(self, batch, name, sym):
         """The batch's input ``name`` as a float32 tensor on the program's device."""
@@ -187,14 +192,13 @@ class TorchProgram(Program):
             state = self.init_state()
         check_state(state)
         slots = []
-        for s in self.slots:
+        for s, of_the, checks in self._slot_checks:
             d = state.get(s) if isinstance(state, dict) else None
             if d is None:
                 raise MissingValueError(f"the optimizer state has no slot {s!r}; start from "
                                         f"program.init_state(values)")
-            for sym, name, shape in self._pspec:
-                slots.append(self._tensor(lookup(d, sym, f"optimizer slot {s!r} of the parameter", name), shape,
-                                          f"optimizer slot {s!r} of {name!r}"))
+            for sym, name, shape, what in checks:
+                slots.append(self._tensor(lookup(d, sym, of_the, name), shape, what))
         labels = self._device_labels        # then checked by the kernels: no copy to the host, no wait
         xs = self._batch_arrays(batch, "train", labels=not labels)
         t = int(state.get("t", 0)) + 1

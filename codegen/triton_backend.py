@@ -1355,11 +1355,13 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
               f"{_I}    t = step_count(int(t) - 1, l.device)  # this step's number: the steps done before it",
               f"{_I}if loss is None:",
               f"{_I}    loss = torch.empty((), device=l.device, dtype=torch.float32)",
-              f"{_I}args = []",
-              f"{_I}for i, (p, part) in enumerate(zip(params, parts)):",
-              f"{_I}    args += [p, part] + list(slots[i::{len(sizes)}]) + [part.shape[0]]  # slot-major: slot k at k·{len(sizes)} + i",
-              f"{_I}update_kernel[({total},)](*args, t, {'labels, ' if n_labels else ''}l, loss, l.shape[0], scale, "
-              f"BLOCK=UPDATE_BLOCK)",
+              f"{_I}# per parameter: itself, its partial sums, its slots (slot-major: slot k of p_i at k·{nps} + i), "
+              f"the slices",
+              f"{_I}update_kernel[({total},)]("]
+        for i in range(nps):
+            sl = "".join(f"slots[{k * nps + i}], " for k in range(len(slots)))
+            L.append(f"{_I}    params[{i}], parts[{i}], {sl}parts[{i}].shape[0],")
+        L += [f"{_I}    t, {'labels, ' if n_labels else ''}l, loss, l.shape[0], scale, BLOCK=UPDATE_BLOCK)",
               f"{_I}return loss",
               "",
               "",
