@@ -175,7 +175,9 @@ class TorchProgram(Program):
         return Named((p.name, g.reshape(s)) for p, g, s in zip(self.params, grads, self.param_shapes))
 
     def init_state(self, values=None) -> dict:
-        """The optimizer state before the first step: ``{"t": 0, slot: {name: tensor}}``."""
+        """The optimizer state before the first step: ``{"t": 0, "t_device": count, slot: {name: tensor}}``;
+        ``t_device``: the steps done, on the device (float64, a copy per program of the update
+        kernel, which reads it and advances it: `step_count` in the generated module)."""
         torch = self.torch
         init = getattr(self.spec.optimizer, "initial", {}) or {}
         state: dict = {"t": 0, "t_device": self._step_count(0)}
@@ -289,7 +291,7 @@ class TorchProgram(Program):
     def _check_labels(self) -> None:
         """Read the record (the one wait for the device), reset it, and raise the LabelRangeError it
         holds; the host's step count of the state the last step returned is set back by the steps
-        skipped, as the device's was. Read at every read of the loss, not only after a call of
+        skipped, which the device's count never counted (the update kernel did not advance it). Read at every read of the loss, not only after a call of
         ``step``: a step replayed from a CUDA graph writes it without any Python running."""
         rec = self._record.tolist()
         n = len(rec) - 1
