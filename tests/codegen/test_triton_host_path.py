@@ -356,3 +356,19 @@ def test_int_step_number_and_device_count_give_the_same_step(rng):
     for t in (1, 2, 2):
         prog.compiled.step(params, slots, t, batch)
     assert not all(torch.equal(a, b) for a, b in zip(params, runs[0]))
+
+
+def test_a_count_of_another_shape_is_refused(rng):
+    """The kernel reads and writes one entry per program: a 0-d count (as ``state["t_device"]`` once
+    was) would be read past its end, so the generated step refuses it; ``Program.step`` makes the
+    count anew from the host's ``t`` instead."""
+    net, prog = _adam_program()
+    params = [torch.tensor(rng.normal(size=p.shape), dtype=torch.float32) for p in net.params]
+    slots = [torch.zeros_like(p) for _ in prog.slots for p in params]
+    batch = [torch.randn(4, 5), torch.eye(3)[torch.randint(0, 3, (4,))]]
+    with pytest.raises(AssertionError, match="step_count"):
+        prog.compiled.step(params, slots, torch.zeros((), dtype=torch.float64), batch)
+    values = {p.name: v for p, v in zip(net.params, params)}
+    state = dict(prog.init_state(), t=2, t_device=torch.zeros((), dtype=torch.float64))
+    values, state = prog.step(values, state, dict(zip(("x", "t"), batch)))
+    assert state["t"] == 3 and state["t_device"].tolist() == [3.0] * state["t_device"].numel()
