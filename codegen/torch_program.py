@@ -291,8 +291,9 @@ class TorchProgram(Program):
     def _check_labels(self) -> None:
         """Read the record (the one wait for the device), reset it, and raise the LabelRangeError it
         holds; the host's step count of the state the last step returned is set back by the steps
-        skipped, which the device's count never counted (the update kernel did not advance it). Read at every read of the loss, not only after a call of
-        ``step``: a step replayed from a CUDA graph writes it without any Python running."""
+        skipped, which the device's count never counted (the update kernel did not advance it).
+        Read at every read of the loss, not only after a call of ``step``: a step replayed from a
+        CUDA graph writes it without any Python running."""
         rec = self._record.tolist()
         n = len(rec) - 1
         bad = [(j, key) for j, key in enumerate(rec[:n]) if key != NO_BAD_LABEL]
