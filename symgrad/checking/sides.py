@@ -70,37 +70,51 @@ class Coverage:
 
 def cover(sampler, pts: list, budget: int = 400):
     """``pts`` plus points that put every kink entry on both sides; and the `Coverage`.
-    ``budget`` bounds the candidate points evaluated in all (each costs one evaluation of f's graph)."""
+    ``budget`` bounds the candidate points evaluated in all (each costs one evaluation of f's graph).
+    The sides seen are kept as one boolean array per site and side (a conv layer's relu has
+    thousands of entries: a set of them, rebuilt per point, was a good part of a check's time)."""
     cov = Coverage()
     if not sampler.kinks.sites or not pts:
         return pts, cov
     pts = list(pts)
-    first = sampler.site_values(pts[0])[0]
-    keys = [(k, e) for k, u in enumerate(first) for e in range(u.size)]
-    cov.entries = len(keys)
-    seen = set()
+    seen = None
     for p in pts:
-        seen |= sampler.sides(p)
+        seen = _seen(sampler, sampler.site_values(p), seen)
+    cov.entries = sum(pos.size for pos, _ in seen)
     left, memo = [budget], {}
-    for k, e in keys:
-        for side in (1, -1):
-            if (k, e, side) in seen:
-                continue
-            p = _search(sampler, pts, k, e, side, left, memo)
-            if p is None:
-                cov.unreached.append(_describe_side(sampler, k, e, side))
-                continue
-            pts.append(p)
-            cov.found += 1
-            seen |= sampler.sides(p)
+    for k in range(len(seen)):
+        for e in range(seen[k][0].size):
+            for j, side in ((0, 1), (1, -1)):
+                if seen[k][j][e]:
+                    continue
+                found = _search(sampler, pts, k, e, side, left, memo)
+                if found is None:
+                    cov.unreached.append(_describe_side(sampler, k, e, side))
+                    continue
+                p, U = found
+                pts.append(p)
+                cov.found += 1
+                seen = _seen(sampler, U, seen)
     return pts, cov
 
 
+def _seen(sampler, U, seen):
+    """``seen`` (per site, [entries seen above, below]) with the sides of the site values ``U`` added."""
+    masks = sampler.side_masks(U)
+    if seen is None:
+        return [[pos.copy(), neg.copy()] for pos, neg in masks]
+    for s, (pos, neg) in zip(seen, masks):
+        s[0] |= pos
+        s[1] |= neg
+    return seen
+
+
 def _search(sampler, pts, k, e, side, left, memo=None):
-    """A usable point where entry ``e`` of site ``k`` is on ``side`` (sign), or None. ``memo`` keeps
-    each point's reflection through the origin (the first candidate tried from it, the same for
-    every entry) with its kink values and usability, evaluated once: a layer of thousands of relu
-    entries searches for many entries, and re-evaluating it for each was most of a check's time."""
+    """A usable point where entry ``e`` of site ``k`` is on ``side`` (sign), with its site values,
+    or None. ``memo`` keeps each point's reflection through the origin (the first candidate tried
+    from it, the same for every entry) with its kink values and usability, evaluated once: a layer
+    of thousands of relu entries searches for many entries, and re-evaluating it for each was most
+    of a check's time."""
     if not sampler.pfree and not sampler.ifree:
         return None
     memo = {} if memo is None else memo
@@ -115,10 +129,10 @@ def _search(sampler, pts, k, e, side, left, memo=None):
             c, U, ok = memo[id(base)]
             if c is not None and any(u[k][e] * side >= KINK_MARGIN for u in U):
                 if ok is None:
-                    ok = sampler.usable(c)
+                    ok = sampler.usable(c, U=U)
                     memo[id(base)] = (c, U, ok)
                 if ok:
-                    return c
+                    return c, U
             continue
         d, steps = sampler.direction(), STEPS
         for t in steps:
@@ -128,8 +142,8 @@ def _search(sampler, pts, k, e, side, left, memo=None):
             c, U, _ = _candidate(sampler, sampler.shift(base, d, t))
             if c is None or not any(u[k][e] * side >= KINK_MARGIN for u in U):
                 continue
-            if sampler.usable(c):
-                return c
+            if sampler.usable(c, U=U):
+                return c, U
     return None
 
 
