@@ -1,0 +1,208 @@
+"""Max at a tie: a layer with a max (``x.max(axis)``, ``x.min(axis)``, max pooling) checked at a point
+where the maximum is attained by several entries.
+
+Random points never tie, so a backward that routes δ to every tied maximum — the classic
+``mask = (x == x.max(...))``, which cs231n's own reshape-based ``max_pool_backward`` uses — agrees
+with the gradient there and passed. Here a point with ties is made on purpose from a random point
+(its values rounded to integers or halves, or each image plane made constant, so that a
+convolution's outputs repeat across the plane), kept only when it is a usable test point (f finite,
+every relu-type kink away from 0) and when the ties change the gradient, and the claim is compared
+there with four ways of routing δ at a tie:
+
+    first   the policy (`symgrad.core.policy`): all of δ to the first arg-max (NumPy's argmax, the
+            entry torch's max_pool2d picks)                                  → the claim is right
+    last    all of δ to the last arg-max                                     → another subgradient
+    even    δ split evenly among the tied entries                            → another subgradient
+    all     δ to every tied entry (a tie of k entries passes k·δ)           → wrong
+
+A tie is a kink of max: f has no derivative there, and every convex combination of the tied
+entries' one-hot rows is a subgradient, so "last" and "even" are valid choices and get the verdict
+"equal except at points where f is not differentiable" (as relu'(0) = 0 does), with the choice named.
+"all" is not one (its weights sum to k, not 1: along the direction that raises the tied entries
+together f grows like δ, the claim says k·δ), and is "not equal" with a hint.
+
+The other routings are derived as symgrad derives the policy's, with the front end's max nodes
+replaced by subclasses lowered to a variant of ``rmax`` with another VJP (as `conv_hints` does for
+its slips); the rule table itself is not changed.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from ..core import array_rules as A
+from ..core import conv_rules as CR
+from ..core import lower as L
+from ..core import rules as R
+from ..core.evaluate import evaluate
+from ..frontend import conv as C
+from ..frontend import tensor as T
+from .claims import _compare
+from .conv_hints import _variant
+
+ROUTINGS = ("all", "last", "even")      # the policy's, "first", is symgrad's gradient itself
+BUDGET = 48                             # candidate points tried in all
+
+
+def _tie_vjp(mode):
+    def vjp(g, eqn, ct, want):
+        x, axis = eqn.inputs[0], eqn.params[0]
+        if mode == "last":              # the first arg-max of x flipped along the axis, flipped back
+            fx = CR.flip(g, x, (axis,))
+            mask = CR.flip(g, A.one_hot(g, A.argmax(g, fx, axis), x.shape[axis], axis), (axis,))
+        else:                           # 1 where x equals its max (x − max ≤ 0: H(0) = 1, else 0)
+            m = A.expand(g, eqn.out, x.shape)
+            mask = R.ewise(g, sp.Heaviside(R.ph(0) - R.ph(1), 1), x, m, shape=x.shape)
+            if mode == "even":
+                count = A.expand(g, A.rsum(g, mask, (axis,)), x.shape)
+                mask = R.ewise(g, R.ph(0) / R.ph(1), mask, count, shape=x.shape)
+        return [R.ewise(g, R.ph(0) * R.ph(1), A.expand(g, ct, x.shape), mask, shape=x.shape)]
+    return vjp
+
+
+_RMAX = {mode: _variant(A.rmax_p, f"rmax_ties_{mode}", _tie_vjp(mode), 1) for mode in ROUTINGS}
+
+
+def _rmax(g, x, axis, mode):
+    return g.bind(_RMAX[mode], (x,), (int(axis),))
+
+
+class _TieMaxPool(C.MaxPool):
+    """A MaxPool whose backward routes δ at ties another way: args + (routing,)."""
+
+
+class _TieReduce(T.Reduce):
+    """x.max / x.min whose backward routes δ at ties another way: args + (routing,)."""
+
+
+def _lower_pool(low, e, args):
+    g, nd = low.graph, e.nd
+    win = CR.windows(g, args[0], e.kernel, e.stride, [(p, p) for p in e.padding], (1,) * nd, -sp.oo)
+    lead = tuple(win.shape[:2 + nd])
+    flat = A.reshape(g, win, lead + (sp.Mul(*e.kernel),))
+    return A.reshape(g, _rmax(g, flat, len(lead), str(e.args[-1])), e.shape)
+
+
+def _lower_reduce(low, e, args):
+    """`lower_tensor`'s max over several axes (moved last, merged, one rmax), with the variant."""
+    g, (x,), mode = low.graph, args, str(e.args[-1])
+    if e.op == "min":
+        x = R.ewise(g, -R.ph(0), x, shape=x.shape)
+    axes, nd = e.axes, len(x.shape)
+    rest = [i for i in range(nd) if i not in axes]
+    if len(axes) == 1:
+        m = _rmax(g, x, axes[0], mode)
+    else:
+        moved = A.permute(g, x, tuple(rest) + tuple(axes))
+        merged = A.reshape(g, moved, tuple(x.shape[i] for i in rest) + (sp.Mul(*[x.shape[a] for a in axes]),))
+        m = A.reshape(g, _rmax(g, merged, len(rest), mode), T.reduced_shape(x.shape, axes, keepdims=True))
+    if not e.keepdims:
+        m = A.reshape(g, m, T.reduced_shape(x.shape, axes))
+    return R.ewise(g, -R.ph(0), m, shape=m.shape) if e.op == "min" else m
+
+
+L._on(_TieMaxPool)(L._Handler(lambda low, e: (e.args[0],), _lower_pool))
+L._on(_TieReduce)(L._Handler(lambda low, e: (e.args[0],), _lower_reduce))
+
+
+def max_nodes(f) -> list:
+    """f's max pools and tensor max/min reductions: where a tie routes δ."""
+    return list(dict.fromkeys(n for n in sp.preorder_traversal(f)
+                              if type(n) is C.MaxPool or (type(n) is T.Reduce and n.op in ("max", "min"))))
+
+
+def _routed(f, mode):
+    sub = {}
+    for n in max_nodes(f):
+        cls = _TieMaxPool if type(n) is C.MaxPool else _TieReduce
+        sub[n] = cls(*n.args, sp.Symbol(mode))
+    return f.xreplace(sub)
+
+
+# -- points with ties --------------------------------------------------------------------------------
+
+
+def _moved(sampler, pt, how):
+    """``pt`` with its free values (not given with at=, not labels, masks or targets) changed by
+    ``how``: rounded to a grid, or each plane of an image constant."""
+    free = {s.name for s in sampler.pfree + sampler.ifree}
+
+    def change(name, v):
+        if name not in free:
+            return v
+        a = np.asarray(v, float)
+        if how == "planes":
+            if a.ndim < 3:
+                return v
+            return np.broadcast_to(a[(Ellipsis,) + (slice(0, 1),) * 2], a.shape).copy()
+        step = {"integers": 1.0, "halves": 0.5}[how]
+        r = np.round(a / step) * step
+        return float(r) if np.ndim(v) == 0 else r
+    params = {k: change(k, v) for k, v in pt.params.items()}
+    examples = [{k: change(k, v) for k, v in ex.items()} for ex in pt.examples]
+    batched = None if pt.batched is None else {k: change(k, v) for k, v in pt.batched.items()}
+    return type(pt)(params, examples, batched)
+
+
+def _gradients(D, pt) -> list:
+    from .claims import _truth
+    return _truth(D, pt)
+
+
+@lru_cache(maxsize=32)
+def routed_derivation(f, params: tuple, policy, mode):
+    """symgrad's derivative of f with every max routing δ at ties by ``mode``."""
+    from ..core.differentiate import differentiate
+    return differentiate(_routed(f, mode), list(params), policy=policy)
+
+
+def tie_point(sampler, pts, params, derivations, truth_of):
+    """A usable point where some maximum of f is tied and the routings' gradients differ from the
+    policy's: (point, truth, {routing: gradients}), or None when none is found within `BUDGET`."""
+    tried = 0
+    for how in ("integers", "planes", "halves"):
+        for p in pts:
+            if tried >= BUDGET:
+                return None
+            tried += 1
+            c = _moved(sampler, p, how)
+            with np.errstate(all="ignore"):
+                try:
+                    if not sampler.inside(c) or not sampler.usable(c):
+                        continue
+                    truth = truth_of(c)
+                    alt = {m: _gradients(Dm, c) for m, Dm in derivations.items()}
+                except (ArithmeticError, ValueError):
+                    continue
+            if not all(np.all(np.isfinite(a)) for grads in alt.values() for a in grads):
+                continue
+            if any(_compare(a, t, w)[0] > 1e-6 for a, t, w in zip(alt["all"], truth, params)):
+                return c, truth, alt
+    return None
+
+
+def matches(claim, grads, params, rtol) -> bool:
+    return all(_compare(c, g, w)[0] <= rtol for c, g, w in zip(claim, grads, params))
+
+
+ALL_HINT = ("max ties: the claim routes the gradient to every tied maximum — a mask such as (x == "
+            "x.max(...)) gives each of the k tied entries all of δ, k·δ in all; at a tie it must go to "
+            "one entry (symgrad's policy: the first arg-max, as np.argmax and torch's max_pool2d pick "
+            "it; sending it to another tied entry, or splitting it evenly, are subgradients too). Random "
+            "points never tie, so this shows only at a point with tied maxima, such as this one: pick "
+            "one arg-max per window (np.argmax, np.unravel_index), or divide the mask by its sum.")
+
+KINK = {"last": "sends all of δ to the last arg-max", "even": "splits δ evenly among the tied entries"}
+
+
+def kink_sentence(mode: str) -> str:
+    return (f"At a point where a maximum is tied (several entries equal the max; such a point is "
+            f"made on purpose, random points never tie) f is not differentiable: there the claim "
+            f"{KINK[mode]}, and symgrad's subgradient convention sends all of it to the first "
+            f"arg-max; both are valid choices there (subgradients), and everywhere else the claim "
+            f"is equal.")
+
+
+__all__ = ["max_nodes", "tie_point", "matches", "ALL_HINT", "kink_sentence", "ROUTINGS"]
