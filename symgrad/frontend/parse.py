@@ -20,6 +20,12 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   keywords a function lists (numbers only: ``leaky_relu(x, alpha=0.2)``);
 - ``M.T`` (the transpose: the only postfix; no other attribute is read) and ``M[i, j]`` (an entry,
   integer constants);
+- tensors (`sg.tensor`): a declared tensor's name (and its symbolic sizes, N of (N, 3)) means it;
+  ``@``, ``X.T``; ``axis=`` and ``keepdims=`` of ``sum mean max min logsumexp softmax log_softmax
+  cross_entropy`` of a tensor, and the methods ``.sum .mean .max .min .reshape .transpose .dot`` —
+  their arguments are constants read from the syntax tree (integers, tuples of them, True/False,
+  the declaration's integer sizes), never evaluated; the method's name is checked against the
+  whitelist before anything else of the call is read;
 - bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep,
   `MAX_ARGS` arguments per call; a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
   and a power of numbers at most `MAX_BITS` bits (so ``x*10**10**8`` is refused at once, before SymPy
