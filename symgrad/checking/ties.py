@@ -18,6 +18,8 @@ there with four ways of routing δ at a tie:
 A tie is a kink of max: f has no derivative there, and every convex combination of the tied
 entries' one-hot rows is a subgradient, so "last" and "even" are valid choices and get the verdict
 "equal except at points where f is not differentiable" (as relu'(0) = 0 does), with the choice named.
+So does any other such combination where it can be decided slice by slice (`other_subgradient`: a
+max taken directly of a wrt tensor, pool windows that tile it).
 "all" is not one (its weights sum to k, not 1: along the direction that raises the tied entries
 together f grows like δ, the claim says k·δ), and is "not equal" with a hint.
 
@@ -194,7 +196,69 @@ ALL_HINT = ("max ties: the claim routes the gradient to every tied maximum — a
             "points never tie, so this shows only at a point with tied maxima, such as this one: pick "
             "one arg-max per window (np.argmax, np.unravel_index), or divide the mask by its sum.")
 
-KINK = {"last": "sends all of δ to the last arg-max", "even": "splits δ evenly among the tied entries"}
+KINK = {"last": "sends all of δ to the last arg-max", "even": "splits δ evenly among the tied entries",
+        "other": "sends δ to other tied entries than the first (another order inside the window, or a "
+                 "split among them)"}
+
+
+def _slices(node, a):
+    """``a`` (of the max's input shape) as rows, one per slice the max reduces (a window of a pool
+    whose windows tile the input; the reduced axes of x.max); None when the windows overlap or leave
+    entries out (then a row is not one window's alone)."""
+    if type(node) is C.MaxPool:
+        k, st, pad = node.kernel, node.stride, node.padding
+        n, c, *sp_ = a.shape
+        if tuple(k) != tuple(st) or any(pad) or any(d % kk for d, kk in zip(sp_, k)):
+            return None
+        shape = (n, c) + tuple(v for d, kk in zip(sp_, k) for v in (d // kk, kk))
+        nd = len(k)
+        order = (0, 1) + tuple(2 + 2 * i for i in range(nd)) + tuple(3 + 2 * i for i in range(nd))
+        return a.reshape(shape).transpose(order).reshape(-1, int(np.prod(k)))
+    axes = node.axes
+    rest = [i for i in range(a.ndim) if i not in axes]
+    return a.transpose(rest + list(axes)).reshape(-1, int(np.prod([a.shape[i] for i in axes])))
+
+
+def other_subgradient(f, params, claim, truth, tp, rtol) -> bool:
+    """Is the claim, at the tie point, another valid subgradient? Decided for a max taken directly of
+    a wrt tensor, where f reads that tensor through the max alone and the slices are separate (pool
+    windows that tile the input, the rows of x.max(axis)): in every slice δ must go only to entries
+    that attain the max, with weights ≥ 0 summing to 1. Every other parameter's claim must equal
+    the policy's gradient. False when it cannot be decided."""
+    from ..core.evaluate import evaluate as ev
+    from .overwrite_hints import _upstream
+    vals, decided = tp.example(0), False
+    for k, w in enumerate(params):
+        if _compare(claim[k], truth[k], w)[0] <= rtol:
+            continue
+        nodes = [n for n in max_nodes(f) if n.args[0] == w]
+        if len(nodes) != 1:
+            return False
+        node = nodes[0]
+        u, Du = _upstream(f, node)
+        if f.xreplace({node: u}).has(w):
+            return False                       # f reads w also around the max
+        x = np.asarray(vals[w.name], float)
+        ct = np.asarray(ev(Du.ir, [Du.gradient_vars[0]], {**vals, u.name: _node_value(node, vals)})[0], float)
+        rows_x = _slices(node, x)
+        if rows_x is None or np.size(claim[k]) != x.size:
+            return False
+        rows_c = _slices(node, np.asarray(claim[k], float).reshape(x.shape))
+        d = ct.reshape(-1)
+        best = rows_x.min(axis=1, keepdims=True) if getattr(node, "op", "max") == "min" else rows_x.max(axis=1, keepdims=True)
+        tied = rows_x == best
+        floor = 1e-9 * (1.0 + float(np.abs(d).max(initial=0.0)))
+        weights = rows_c / np.where(d == 0, 1.0, d)[:, None]
+        if not (np.all(np.abs(rows_c[~tied]) <= floor) and np.all(weights[tied] >= -1e-9)
+                and np.allclose(weights.sum(axis=1)[d != 0], 1.0, rtol=1e-7, atol=1e-9)):
+            return False
+        decided = True
+    return decided
+
+
+def _node_value(node, vals):
+    from ..core.evaluate import numeric
+    return np.asarray(numeric(node, vals), float)
 
 
 def kink_sentence(mode: str) -> str:

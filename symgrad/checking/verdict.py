@@ -337,6 +337,13 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
         if ties.matches(claim, routed[mode], params, RTOL):
             return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
                                kink=ties.kink_sentence(mode), errors=errs)
+    try:
+        other = ties.other_subgradient(f, params, claim, truth, tp, RTOL)
+    except (SymgradError, ArithmeticError, ValueError, TypeError):
+        other = False
+    if other:
+        return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
+                           kink=ties.kink_sentence("other"), errors=errs)
     k, (rel, idx, cn) = max(enumerate(_compare(c, t, w) for c, t, w in zip(claim, truth, params)),
                             key=lambda kr: kr[1][0])
     errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)

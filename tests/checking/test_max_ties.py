@@ -102,3 +102,36 @@ def test_max_over_an_axis_with_the_tied_mask():
     assert r.verdict == "not equal" and r.hint.startswith("max ties"), r
     right = lambda dout, x: np.eye(5)[x.argmax(axis=1)] * dout[:, None]   # noqa: E731
     assert sg.check_backward(out, [x], right).verdict == "equal"
+
+
+def max_pool_backward_column_major(dout, x):
+    """An arg-max taken in column-major order inside each 2×2 window (the window transposed): at a
+    tie of three or more it picks neither the first nor the last row-major entry, still one entry."""
+    n, c, h, w = x.shape
+    win = x.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 5, 3).reshape(n, c, h // 2, w // 2, 4)
+    pick = np.zeros_like(win)
+    np.put_along_axis(pick, win.argmax(axis=-1)[..., None], 1.0, axis=-1)
+    pick = pick.reshape(n, c, h // 2, w // 2, 2, 2).transpose(0, 1, 2, 5, 3, 4).reshape(x.shape)
+    return pick * np.repeat(np.repeat(dout, 2, axis=2), 2, axis=3)
+
+
+def test_another_single_tied_entry_is_another_subgradient():
+    out, x = _pool()
+    r = sg.check_backward(out, [x], max_pool_backward_column_major)
+    assert r and "f is not differentiable" in r.verdict, r
+    assert "other tied entries than the first" in r.kink, r.kink
+
+
+def test_a_tie_routed_to_no_entry_is_not_equal():
+    """δ dropped at ties (the mask (x == max) with its ties removed): not a subgradient."""
+    out, x = _pool()
+
+    def backward(dout, x):
+        n, c, h, w = x.shape
+        xr = x.reshape(n, c, h // 2, 2, w // 2, 2)
+        mask = xr == xr.max(axis=(3, 5), keepdims=True)
+        mask = mask & (mask.sum(axis=(3, 5), keepdims=True) == 1)
+        return (mask * dout[:, :, :, None, :, None]).reshape(x.shape)
+
+    r = sg.check_backward(out, [x], backward)
+    assert r.verdict == "not equal" and "tied maxima" in r.method, r
