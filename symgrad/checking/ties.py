@@ -38,7 +38,6 @@ from ..core import array_rules as A
 from ..core import conv_rules as CR
 from ..core import lower as L
 from ..core import rules as R
-from ..core.evaluate import evaluate
 from ..frontend import conv as C
 from ..frontend import tensor as T
 from .claims import _compare
@@ -245,7 +244,8 @@ def other_subgradient(f, params, claim, truth, tp, rtol) -> bool:
             return False
         rows_c = _slices(node, np.asarray(claim[k], float).reshape(x.shape))
         d = ct.reshape(-1)
-        best = rows_x.min(axis=1, keepdims=True) if getattr(node, "op", "max") == "min" else rows_x.max(axis=1, keepdims=True)
+        lowest = getattr(node, "op", "max") == "min"
+        best = rows_x.min(axis=1, keepdims=True) if lowest else rows_x.max(axis=1, keepdims=True)
         tied = rows_x == best
         floor = 1e-9 * (1.0 + float(np.abs(d).max(initial=0.0)))
         weights = rows_c / np.where(d == 0, 1.0, d)[:, None]
