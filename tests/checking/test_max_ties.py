@@ -135,3 +135,13 @@ def test_a_tie_routed_to_no_entry_is_not_equal():
 
     r = sg.check_backward(out, [x], backward)
     assert r.verdict == "not equal" and "tied maxima" in r.method, r
+
+
+def test_min_over_an_axis_with_the_tied_mask():
+    """x.min(axis=1) is −max(−x): the same slip, the same name; np.argmin's first entry is right."""
+    x = sg.tensor("x", (N, 5))
+    out = x.min(axis=1)
+    r = sg.check_backward(out, [x], lambda dout, x: (x == x.min(axis=1, keepdims=True)) * dout[:, None])
+    assert r.verdict == "not equal" and r.hint.startswith("max ties"), r
+    right = lambda dout, x: np.eye(5)[x.argmin(axis=1)] * dout[:, None]   # noqa: E731
+    assert sg.check_backward(out, [x], right).verdict == "equal"
