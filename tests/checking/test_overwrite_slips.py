@@ -117,3 +117,33 @@ def test_max_pool_window_written_whole_with_its_mask_is_named():
     r = sg.check_backward(out, [x], backward, dims={N: 2})
     assert r.verdict == "not equal" and r.hint.startswith("overlapping windows (stride 1 < kernel 2)"), r.hint
     assert "writing the whole window with its mask" in r.hint
+
+
+def test_pool_assigned_inside_a_conv_relu_pool_sandwich_is_named():
+    """cs231n's conv_relu_pool_backward composed from the naive backwards, the pool's written with =
+    (3×3 windows at stride 2 overlap): the slip is found through the relu and the convolution."""
+    x, w, b = sg.tensor("x", (N, 2, 7, 7)), sg.tensor("w", (3, 2, 3, 3)), sg.tensor("b", (3,))
+    out = sg.max_pool2d(sg.relu(sg.conv2d(x, w, b, padding=1)), 3, stride=2)
+
+    def conv_forward(x, w, b):
+        x_pad = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        out = np.zeros((x.shape[0], w.shape[0], 7, 7))
+        for i in range(7):
+            for j in range(7):
+                out[:, :, i, j] = np.tensordot(x_pad[:, :, i:i + 3, j:j + 3], w, axes=([1, 2, 3], [1, 2, 3])) + b
+        return out
+
+    def backward(dout, x, w, b):
+        z = conv_forward(x, w, b)
+        da = max_pool_backward_loops(dout, np.maximum(z, 0), 3, 2, assign=True)
+        return conv_backward_loops(da * (z > 0), x, w, b, 1, 1)
+
+    r = sg.check_backward(out, [x, w, b], backward, dims={N: 2})
+    assert r.verdict == "not equal", r
+    assert r.hint.startswith("overlapping windows (stride 2 < kernel 3)"), r.hint
+
+    def right(dout, x, w, b):
+        z = conv_forward(x, w, b)
+        return conv_backward_loops(max_pool_backward_loops(dout, np.maximum(z, 0), 3, 2) * (z > 0), x, w, b, 1, 1)
+
+    assert sg.check_backward(out, [x, w, b], right, dims={N: 2}).verdict == "equal"
