@@ -11,7 +11,9 @@ argument of one elementwise equation of f's graph (`sampling.KinkSites`), so nes
 (relu(W·x + b), entry by entry) are all counted. For each side not seen, a point is searched for:
 
 1. the free values of a point negated (u = w·x + b changes sign with w, x, b when b dominates);
-2. lines through the points: a random direction d, and p + t·d for t = ±½, ±1, ±2, ±4, ±8, ±16,
+2. the points of the lines of earlier searches (a point on the wrong side of one entry is often on
+   the right side of another: a conv layer's relu has thousands of entries);
+3. lines through the points: a random direction d, and p + t·d for t = ±½, ±1, ±2, ±4, ±8, ±16,
    where u has crossed 0 and is at least the kink margin past it.
 
 A point found must be usable like any other: f and its gradient finite (inside f's domain), every
@@ -118,6 +120,7 @@ def _search(sampler, pts, k, e, side, left, memo=None):
     if not sampler.pfree and not sampler.ifree:
         return None
     memo = {} if memo is None else memo
+    pool = memo.setdefault("pool", [])        # (point, kink values, usable?) of every line's point
     for r in range(LINES + len(pts)):
         base = pts[r % len(pts)]
         if r < len(pts):
@@ -134,16 +137,27 @@ def _search(sampler, pts, k, e, side, left, memo=None):
                 if ok:
                     return c, U
             continue
+        if r == len(pts):                  # the lines' points of earlier searches, before new lines
+            for i, (c, U, ok) in enumerate(pool):
+                if ok is not False and any(u[k][e] * side >= KINK_MARGIN for u in U):
+                    ok = sampler.usable(c, U=U) if ok is None else ok
+                    pool[i] = (c, U, ok)
+                    if ok:
+                        return c, U
         d, steps = sampler.direction(), STEPS
         for t in steps:
             if left[0] <= 0:
                 return None
             left[0] -= 1
             c, U, _ = _candidate(sampler, sampler.shift(base, d, t))
-            if c is None or not any(u[k][e] * side >= KINK_MARGIN for u in U):
+            if c is None:
+                continue
+            if not any(u[k][e] * side >= KINK_MARGIN for u in U):
+                pool.append((c, U, None))
                 continue
             if sampler.usable(c, U=U):
                 return c, U
+            pool.append((c, U, False))
     return None
 
 
