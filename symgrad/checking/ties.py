@@ -4,8 +4,10 @@ where the maximum is attained by several entries.
 Random points never tie, so a backward that routes δ to every tied maximum — the classic
 ``mask = (x == x.max(...))``, which cs231n's own reshape-based ``max_pool_backward`` uses — agrees
 with the gradient there and passed. Here a point with ties is made on purpose from a random point
-(its values rounded to integers or halves, or each image plane made constant, so that a
-convolution's outputs repeat across the plane), kept only when it is a usable test point (f finite,
+(each image row made constant, so that a convolution's outputs repeat along the row and a
+pooling window ties in pairs; or its values rounded to integers; or each image plane constant; or
+values rounded to halves — in that order, ties of two entries first, where any choice of one of
+them is the first or the last arg-max), kept only when it is a usable test point (f finite,
 every relu-type kink away from 0) and when the ties change the gradient, and the claim is compared
 there with four ways of routing δ at a tie:
 
@@ -127,24 +129,29 @@ def _routed(f, mode):
 
 def _moved(sampler, pt, how):
     """``pt`` with its free values (not given with at=, not labels, masks or targets) changed by
-    ``how``: rounded to a grid, or each plane of an image constant."""
+    ``how``: each image row constant ("rows": a convolution's outputs then repeat along the row, and
+    a 2×2 window ties in pairs), each plane constant ("planes"), or rounded to a grid; None when
+    nothing changes (no image among the free values)."""
     free = {s.name for s in sampler.pfree + sampler.ifree}
+    changed = []
 
     def change(name, v):
         if name not in free:
             return v
         a = np.asarray(v, float)
-        if how == "planes":
+        if how in ("rows", "planes"):
             if a.ndim < 3:
                 return v
-            return np.broadcast_to(a[(Ellipsis,) + (slice(0, 1),) * 2], a.shape).copy()
+            changed.append(name)
+            return np.broadcast_to(a[(Ellipsis,) + (slice(0, 1),) * (1 if how == "rows" else 2)], a.shape).copy()
+        changed.append(name)
         step = {"integers": 1.0, "halves": 0.5}[how]
         r = np.round(a / step) * step
         return float(r) if np.ndim(v) == 0 else r
     params = {k: change(k, v) for k, v in pt.params.items()}
     examples = [{k: change(k, v) for k, v in ex.items()} for ex in pt.examples]
     batched = None if pt.batched is None else {k: change(k, v) for k, v in pt.batched.items()}
-    return type(pt)(params, examples, batched)
+    return type(pt)(params, examples, batched) if changed else None
 
 
 def _gradients(D, pt) -> list:
@@ -163,12 +170,15 @@ def tie_point(sampler, pts, params, derivations, truth_of):
     """A usable point where some maximum of f is tied and the routings' gradients differ from the
     policy's: (point, truth, {routing: gradients}), or None when none is found within `BUDGET`."""
     tried = 0
-    for how in ("integers", "planes", "halves"):
+    # ties of two entries first: there any choice of one entry is the first or the last arg-max
+    for how in ("rows", "integers", "planes", "halves"):
         for p in pts:
             if tried >= BUDGET:
                 return None
-            tried += 1
             c = _moved(sampler, p, how)
+            if c is None:
+                break
+            tried += 1
             with np.errstate(all="ignore"):
                 try:
                     if not sampler.inside(c) or not sampler.usable(c):

@@ -104,22 +104,40 @@ def test_max_over_an_axis_with_the_tied_mask():
     assert sg.check_backward(out, [x], right).verdict == "equal"
 
 
-def max_pool_backward_column_major(dout, x):
-    """An arg-max taken in column-major order inside each 2×2 window (the window transposed): at a
-    tie of three or more it picks neither the first nor the last row-major entry, still one entry."""
-    n, c, h, w = x.shape
-    win = x.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 5, 3).reshape(n, c, h // 2, w // 2, 4)
-    pick = np.zeros_like(win)
-    np.put_along_axis(pick, win.argmax(axis=-1)[..., None], 1.0, axis=-1)
-    pick = pick.reshape(n, c, h // 2, w // 2, 2, 2).transpose(0, 1, 2, 5, 3, 4).reshape(x.shape)
-    return pick * np.repeat(np.repeat(dout, 2, axis=2), 2, axis=3)
+def max_pool_backward_any_tied(dout, x, seed=1):
+    """cs231n's loops with δ sent to one of the window's tied maxima chosen at random: at a tie the
+    choice is sometimes the first and sometimes the last — a subgradient all the same."""
+    rng = np.random.default_rng(seed)
+    dx = np.zeros_like(x)
+    n_, c_, ho, wo = dout.shape
+    for n in range(n_):
+        for c in range(c_):
+            for i in range(ho):
+                for j in range(wo):
+                    win = x[n, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
+                    a = rng.choice(np.flatnonzero(win.ravel() == win.max()))
+                    a, bb = np.unravel_index(a, win.shape)
+                    dx[n, c, 2 * i + a, 2 * j + bb] += dout[n, c, i, j]
+    return dx
 
 
-def test_another_single_tied_entry_is_another_subgradient():
+def test_another_choice_among_the_tied_entries_is_another_subgradient():
     out, x = _pool()
-    r = sg.check_backward(out, [x], max_pool_backward_column_major)
+    r = sg.check_backward(out, [x], max_pool_backward_any_tied)
     assert r and "f is not differentiable" in r.verdict, r
     assert "other tied entries than the first" in r.kink, r.kink
+
+
+def test_a_random_tied_entry_of_a_max_over_an_axis_is_another_subgradient():
+    x = sg.tensor("x", (N, 5))
+
+    def backward(dout, x):
+        rng = np.random.default_rng(3)
+        pick = [rng.choice(np.flatnonzero(row == row.max())) for row in x]
+        return np.eye(5)[pick] * dout[:, None]
+
+    r = sg.check_backward(sg.max(x, axis=1), [x], backward)
+    assert r and "f is not differentiable" in r.verdict, r
 
 
 def test_a_tie_routed_to_no_entry_is_not_equal():
