@@ -20,8 +20,9 @@ there with four ways of routing δ at a tie:
 A tie is a kink of max: f has no derivative there, and every convex combination of the tied
 entries' one-hot rows is a subgradient, so "last" and "even" are valid choices and get the verdict
 "equal except at points where f is not differentiable" (as relu'(0) = 0 does), with the choice named.
-So does any other such combination where it can be decided slice by slice (`other_subgradient`: a
-max taken directly of a wrt tensor, pool windows that tile it).
+So does any other such combination, the choice free to change from window to window: decided
+slice by slice for a max taken directly of a wrt tensor (`other_subgradient`), and by least squares
+over the tied entries, carried through the rest of f, inside a composed layer (`mixed_subgradient`).
 "all" is not one (its weights sum to k, not 1: along the direction that raises the tied entries
 together f grows like δ, the claim says k·δ), and is "not equal" with a hint.
 
@@ -264,6 +265,67 @@ def other_subgradient(f, params, claim, truth, tp, rtol) -> bool:
             return False
         decided = True
     return decided
+
+
+MAX_COLUMNS = 400       # tied entries other than the first, for the least-squares test
+
+
+def mixed_subgradient(f, params, claim, truth, tp) -> bool:
+    """Is the claim, at the tie point, the policy's gradient plus some convex re-routing at the
+    ties of f's one max — δ of each tied slice moved from the first arg-max to the other tied
+    entries with weights s ≥ 0, Σ s ≤ 1 per slice — carried through the rest of f (a relu and a
+    convolution before the pool)? A choice that differs from window to window (a random tied entry)
+    is such a re-routing. The weights are found by least squares over one column per tied entry
+    other than the first; False when f has several maxes, overlapping windows, too many ties, or no
+    weights within bounds reproduce the claim."""
+    from ..core.differentiate import differentiate
+    from ..core.evaluate import evaluate as ev
+    from .overwrite_hints import _upstream
+    nodes = max_nodes(f)
+    if len(nodes) != 1:
+        return False
+    node, vals = nodes[0], tp.example(0)
+    inp = node.args[0]
+    xv = _node_value(inp, vals)
+    rows_x = _slices(node, xv)
+    if rows_x is None:
+        return False
+    rows_i = _slices(node, np.arange(xv.size).reshape(xv.shape))
+    u, Du = _upstream(f, node)
+    d = np.asarray(ev(Du.ir, [Du.gradient_vars[0]], {**vals, u.name: _node_value(node, vals)})[0], float).reshape(-1)
+    lowest = getattr(node, "op", "max") == "min"
+    best = rows_x.min(axis=1, keepdims=True) if lowest else rows_x.max(axis=1, keepdims=True)
+    columns, groups = [], []
+    for r in np.flatnonzero((np.sum(rows_x == best, axis=1) > 1) & (d != 0)):
+        tied = np.flatnonzero(rows_x[r] == best[r])
+        for j in tied[1:]:
+            columns.append((rows_i[r, tied[0]], rows_i[r, j], d[r]))
+            groups.append(r)
+    if not columns or len(columns) > MAX_COLUMNS:
+        return False
+    names = {s.name for s in f.free_symbols if hasattr(s, "name")}
+    G = T.tensor(next(n for n in (f"rerouted{i}" for i in range(10 ** 6)) if n not in names),
+                 tuple(int(n) for n in xv.shape))
+    Dg = differentiate(T.sum(inp * G), list(params))
+    outs = [g for g in Dg.gradient_vars if g is not None]
+
+    def carried(delta):
+        got = iter(ev(Dg.ir, outs, {**vals, G.name: delta}))
+        return np.concatenate([np.ravel(next(got)) if g is not None else np.zeros(np.size(t))
+                               for g, t in zip(Dg.gradient_vars, truth)])
+    A = np.empty((sum(np.size(t) for t in truth), len(columns)))
+    for i, (first, other, dr) in enumerate(columns):
+        delta = np.zeros(xv.size)
+        delta[first], delta[other] = -dr, dr
+        A[:, i] = carried(delta.reshape(xv.shape))
+    target = np.concatenate([np.ravel(np.asarray(c, float)) - np.ravel(t) for c, t in zip(claim, truth)])
+    s, *_ = np.linalg.lstsq(A, target, rcond=None)
+    scale = 1e-7 * (1.0 + np.abs(np.concatenate([np.ravel(t) for t in truth])).max())
+    if np.abs(A @ s - target).max() > scale or s.min() < -1e-6:
+        return False
+    sums = np.zeros(len(d))
+    np.add.at(sums, groups, s)
+    return bool(sums.max() <= 1 + 1e-6)
 
 
 def _node_value(node, vals):

@@ -338,7 +338,8 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
             return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
                                kink=ties.kink_sentence(mode), errors=errs)
     try:
-        other = ties.other_subgradient(f, params, claim, truth, tp, RTOL)
+        other = (ties.other_subgradient(f, params, claim, truth, tp, RTOL)
+                 or ties.mixed_subgradient(f, params, claim, truth, tp))
     except (SymgradError, ArithmeticError, ValueError, TypeError):
         other = False
     if other:

@@ -71,27 +71,53 @@ def test_last_arg_max_and_even_split_are_other_subgradients():
         assert words in r.kink and "first arg-max" in r.kink and "valid choices" in r.kink, r.kink
 
 
-def test_conv_relu_pool_with_the_tied_mask_is_not_equal():
-    """The slip inside a composed layer: conv (3×3, pad 1) → relu → 2×2 max pool."""
+def _sandwich():
     x, w, b = sg.tensor("x", (N, 2, 6, 6)), sg.tensor("w", (3, 2, 3, 3)), sg.tensor("b", (3,))
-    out = sg.max_pool2d(sg.relu(sg.conv2d(x, w, b, padding=1)), 2)
+    return sg.max_pool2d(sg.relu(sg.conv2d(x, w, b, padding=1)), 2), [x, w, b]
 
+
+def sandwich_backward(pool_backward):
+    """conv (3×3, pad 1) → relu → 2×2 max pool, backward through the given pool backward."""
     def backward(dout, x, w, b):
         xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
         cols = sliding_window_view(xp, (3, 3), axis=(2, 3))                 # (N, C, H, W, 3, 3)
         z = np.einsum("nchwkl,fckl->nfhw", cols, w) + b[None, :, None, None]
-        a = np.maximum(z, 0)
-        dz = max_pool_backward_reshape(dout, a) * (z > 0)
+        dz = pool_backward(dout, np.maximum(z, 0)) * (z > 0)
         dw = np.einsum("nchwkl,nfhw->fckl", cols, dz)
         dxp = np.zeros_like(xp)
         for i in range(3):
             for j in range(3):
                 dxp[:, :, i:i + 6, j:j + 6] += np.einsum("nfhw,fc->nchw", dz, w[:, :, i, j])
         return dxp[:, :, 1:-1, 1:-1], dw, dz.sum(axis=(0, 2, 3))
+    return backward
 
-    r = sg.check_backward(out, [x, w, b], backward, dims={N: 2})
+
+def test_conv_relu_pool_with_the_tied_mask_is_not_equal():
+    """The slip inside a composed layer: conv (3×3, pad 1) → relu → 2×2 max pool."""
+    out, wrt = _sandwich()
+    r = sg.check_backward(out, wrt, sandwich_backward(max_pool_backward_reshape), dims={N: 2})
     assert r.verdict == "not equal", r
     assert r.hint.startswith("max ties"), r.hint
+
+
+def test_conv_relu_pool_routings_at_ties():
+    """Inside the sandwich: the first arg-max is equal; the last, an even split, or a tied entry
+    chosen at random window by window are other subgradients; δ dropped at ties is wrong."""
+    out, wrt = _sandwich()
+    check = lambda pool: sg.check_backward(out, wrt, sandwich_backward(pool), dims={N: 2})   # noqa: E731
+    assert check(max_pool_backward_loops).verdict == "equal"
+    for pool in (lambda d, a: max_pool_backward_loops(d, a, "last"), lambda d, a: max_pool_backward_loops(d, a, "even"),
+                 max_pool_backward_any_tied):
+        r = check(pool)
+        assert r and r.verdict == "equal except at points where f is not differentiable", r
+
+    def dropped(dout, a):
+        n, c, h, w = a.shape
+        ar = a.reshape(n, c, h // 2, 2, w // 2, 2)
+        mask = ar == ar.max(axis=(3, 5), keepdims=True)
+        mask = mask & (mask.sum(axis=(3, 5), keepdims=True) == 1)
+        return (mask * dout[:, :, :, None, :, None]).reshape(a.shape)
+    assert check(dropped).verdict == "not equal"
 
 
 def test_max_over_an_axis_with_the_tied_mask():
