@@ -109,9 +109,11 @@ class KinkSites:
     def __init__(self, graph, outs):
         from ..core import rules as R
         self.graph = graph
-        self.eqns = graph.ancestors(list(outs))
-        self.sites = [(e, fn, u, what) for e in self.eqns if e.prim is R.ewise_p
+        eqns = graph.ancestors(list(outs))
+        self.sites = [(e, fn, u, what) for e in eqns if e.prim is R.ewise_p
                       for fn, u, what in (_body_kinks(e.params[0]) or ())]
+        # only what the sites read is evaluated: a conv-relu-pool layer's pooling and loss are not
+        self.eqns = graph.ancestors(list(dict.fromkeys(v for e, _, _, _ in self.sites for v in e.inputs)))
 
     def values(self, values: Mapping) -> list:
         """Per site, its entries at ``values`` (a flat float array)."""
@@ -580,9 +582,13 @@ class Sampler:
                 pts.append(pt)
         return pts
 
-    def usable(self, pt, given_all=False) -> bool:
+    def usable(self, pt, given_all=False, U=None) -> bool:
         """f and its gradient are finite at every example of ``pt``, and (unless every value was
-        given) every kink argument is at least `KINK_MARGIN` from 0."""
+        given) every kink argument is at least `KINK_MARGIN` from 0. ``U``: ``pt``'s site values,
+        when the caller has them. The kinks are asked first: a point beside one of thousands of
+        relu entries is the usual reason to refuse, and needs no evaluation of the gradient."""
+        if not given_all and self.gap(pt, U) < KINK_MARGIN:
+            return False
         with np.errstate(all="ignore"):
             for i in range(len(pt.examples)):
                 vals = evaluate(self.D.ir, self.outs, pt.example(i))
@@ -591,7 +597,7 @@ class Sampler:
                         raise SymgradError(f"the given point (at=) is outside f's domain: "
                                            f"{self.why_unusable(pt)}")
                     return False
-        return given_all or self.gap(pt) >= KINK_MARGIN
+        return True
 
     def why_unusable(self, pt) -> str | None:
         """Why ``pt`` is no test point, in words: the innermost part of f (or of its gradient) that
@@ -630,9 +636,10 @@ class Sampler:
         moved = self.site_values(self.shift(pt, self.direction(), 1e-6))
         return [[~((u == 0.0) & (m == 0.0)) for u, m in zip(ex, mex)] for ex, mex in zip(U, moved)]
 
-    def gap(self, pt) -> float:
-        """The smallest |u| over every live kink entry at ``pt`` (inf when there is none)."""
-        U = self.site_values(pt)
+    def gap(self, pt, U=None) -> float:
+        """The smallest |u| over every live kink entry at ``pt`` (inf when there is none); ``U``:
+        ``pt``'s site values, when known."""
+        U = self.site_values(pt) if U is None else U
         best = np.inf
         for ex, live in zip(U, self._live(pt, U)):
             for u, m in zip(ex, live):
@@ -646,12 +653,19 @@ class Sampler:
         """{(site, entry, ±1)}: the sides of the kinks that ``pt`` (any of its examples) lies on,
         at least `KINK_MARGIN` away."""
         out = set()
-        for ex in self.site_values(pt):
-            for k, u in enumerate(ex):
-                for e in np.flatnonzero(u >= KINK_MARGIN):
-                    out.add((k, int(e), 1))
-                for e in np.flatnonzero(u <= -KINK_MARGIN):
-                    out.add((k, int(e), -1))
+        for k, (pos, neg) in enumerate(self.side_masks(self.site_values(pt))):
+            out.update((k, int(e), 1) for e in np.flatnonzero(pos))
+            out.update((k, int(e), -1) for e in np.flatnonzero(neg))
+        return out
+
+    def side_masks(self, U) -> list:
+        """Per site, (entries at least `KINK_MARGIN` above 0, entries as far below) at any example
+        of the site values ``U`` (`site_values` of a point): `sides` as boolean arrays."""
+        out = []
+        for k in range(len(self.kinks.sites)):
+            with np.errstate(invalid="ignore"):
+                out.append((np.logical_or.reduce([ex[k] >= KINK_MARGIN for ex in U]),
+                            np.logical_or.reduce([ex[k] <= -KINK_MARGIN for ex in U])))
         return out
 
     # --- moving a point ------------------------------------------------------------------------

@@ -11,7 +11,9 @@ argument of one elementwise equation of f's graph (`sampling.KinkSites`), so nes
 (relu(W·x + b), entry by entry) are all counted. For each side not seen, a point is searched for:
 
 1. the free values of a point negated (u = w·x + b changes sign with w, x, b when b dominates);
-2. lines through the points: a random direction d, and p + t·d for t = ±½, ±1, ±2, ±4, ±8, ±16,
+2. the points of the lines of earlier searches (a point on the wrong side of one entry is often on
+   the right side of another: a conv layer's relu has thousands of entries);
+3. lines through the points: a random direction d, and p + t·d for t = ±½, ±1, ±2, ±4, ±8, ±16,
    where u has crossed 0 and is at least the kink margin past it.
 
 A point found must be usable like any other: f and its gradient finite (inside f's domain), every
@@ -70,40 +72,55 @@ class Coverage:
 
 def cover(sampler, pts: list, budget: int = 400):
     """``pts`` plus points that put every kink entry on both sides; and the `Coverage`.
-    ``budget`` bounds the candidate points evaluated in all (each costs one evaluation of f's graph)."""
+    ``budget`` bounds the candidate points evaluated in all (each costs one evaluation of f's graph).
+    The sides seen are kept as one boolean array per site and side (a conv layer's relu has
+    thousands of entries: a set of them, rebuilt per point, was a good part of a check's time)."""
     cov = Coverage()
     if not sampler.kinks.sites or not pts:
         return pts, cov
     pts = list(pts)
-    first = sampler.site_values(pts[0])[0]
-    keys = [(k, e) for k, u in enumerate(first) for e in range(u.size)]
-    cov.entries = len(keys)
-    seen = set()
+    seen = None
     for p in pts:
-        seen |= sampler.sides(p)
+        seen = _seen(sampler, sampler.site_values(p), seen)
+    cov.entries = sum(pos.size for pos, _ in seen)
     left, memo = [budget], {}
-    for k, e in keys:
-        for side in (1, -1):
-            if (k, e, side) in seen:
-                continue
-            p = _search(sampler, pts, k, e, side, left, memo)
-            if p is None:
-                cov.unreached.append(_describe_side(sampler, k, e, side))
-                continue
-            pts.append(p)
-            cov.found += 1
-            seen |= sampler.sides(p)
+    for k in range(len(seen)):
+        for e in range(seen[k][0].size):
+            for j, side in ((0, 1), (1, -1)):
+                if seen[k][j][e]:
+                    continue
+                found = _search(sampler, pts, k, e, side, left, memo)
+                if found is None:
+                    cov.unreached.append(_describe_side(sampler, k, e, side))
+                    continue
+                p, U = found
+                pts.append(p)
+                cov.found += 1
+                seen = _seen(sampler, U, seen)
     return pts, cov
 
 
+def _seen(sampler, U, seen):
+    """``seen`` (per site, [entries seen above, below]) with the sides of the site values ``U`` added."""
+    masks = sampler.side_masks(U)
+    if seen is None:
+        return [[pos.copy(), neg.copy()] for pos, neg in masks]
+    for s, (pos, neg) in zip(seen, masks):
+        s[0] |= pos
+        s[1] |= neg
+    return seen
+
+
 def _search(sampler, pts, k, e, side, left, memo=None):
-    """A usable point where entry ``e`` of site ``k`` is on ``side`` (sign), or None. ``memo`` keeps
-    each point's reflection through the origin (the first candidate tried from it, the same for
-    every entry) with its kink values and usability, evaluated once: a layer of thousands of relu
-    entries searches for many entries, and re-evaluating it for each was most of a check's time."""
+    """A usable point where entry ``e`` of site ``k`` is on ``side`` (sign), with its site values,
+    or None. ``memo`` keeps each point's reflection through the origin (the first candidate tried
+    from it, the same for every entry) with its kink values and usability, evaluated once: a layer
+    of thousands of relu entries searches for many entries, and re-evaluating it for each was most
+    of a check's time."""
     if not sampler.pfree and not sampler.ifree:
         return None
     memo = {} if memo is None else memo
+    pool = memo.setdefault("pool", [])        # (point, kink values, usable?) of every line's point
     for r in range(LINES + len(pts)):
         base = pts[r % len(pts)]
         if r < len(pts):
@@ -115,21 +132,32 @@ def _search(sampler, pts, k, e, side, left, memo=None):
             c, U, ok = memo[id(base)]
             if c is not None and any(u[k][e] * side >= KINK_MARGIN for u in U):
                 if ok is None:
-                    ok = sampler.usable(c)
+                    ok = sampler.usable(c, U=U)
                     memo[id(base)] = (c, U, ok)
                 if ok:
-                    return c
+                    return c, U
             continue
+        if r == len(pts):                  # the lines' points of earlier searches, before new lines
+            for i, (c, U, ok) in enumerate(pool):
+                if ok is not False and any(u[k][e] * side >= KINK_MARGIN for u in U):
+                    ok = sampler.usable(c, U=U) if ok is None else ok
+                    pool[i] = (c, U, ok)
+                    if ok:
+                        return c, U
         d, steps = sampler.direction(), STEPS
         for t in steps:
             if left[0] <= 0:
                 return None
             left[0] -= 1
             c, U, _ = _candidate(sampler, sampler.shift(base, d, t))
-            if c is None or not any(u[k][e] * side >= KINK_MARGIN for u in U):
+            if c is None:
                 continue
-            if sampler.usable(c):
-                return c
+            if not any(u[k][e] * side >= KINK_MARGIN for u in U):
+                pool.append((c, U, None))
+                continue
+            if sampler.usable(c, U=U):
+                return c, U
+            pool.append((c, U, False))
     return None
 
 

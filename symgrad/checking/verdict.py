@@ -291,6 +291,11 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
                     check=check, targets=targets, sizes=sizes)
         return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
 
+    if tensor_case:                             # a max at a tie: a point made with ties on purpose
+        tied = _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes)
+        if isinstance(tied, CheckResult):
+            return tied
+        method += tied or ""
     # kinks of tensor expressions are not probed yet (issue 11, point 5)
     kink = None if is_callable or tensor_case else _probe_kinks(f, D, params, claims, pts[0], policy)
     if isinstance(kink, _Point):
@@ -307,6 +312,51 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
                            cx, find_hint(case), layout, errors=errs)
     return CheckResult(EQUAL_EXCEPT_KINKS if kink else EQUAL, method, layout=layout, kink=kink, errors=errs)
 
+
+
+def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes):
+    """The claim at a point where a max of f is tied (`symgrad.checking.ties`): None when f has no
+    max or no such point is found; a note for the method when the claim routes δ as the policy
+    does there; else the CheckResult —
+    "not equal" (δ to every tied entry, or something else), or "equal except at points where f is
+    not differentiable" for another subgradient (the last arg-max, an even split)."""
+    from . import ties
+    from .hints import Case, find_hint
+    if not ties.max_nodes(f):
+        return None
+    alt = {m: ties.routed_derivation(f, tuple(params), policy, m) for m in ties.ROUTINGS}
+    found = ties.tie_point(sampler, pts, params, alt, lambda p: _truth(D, p))
+    if found is None:
+        return None
+    tp, truth, routed = found
+    claim = _claim_values(claims, params, tp, B)
+    where = "; compared also at a point with tied maxima (made on purpose: random points never tie)"
+    if ties.matches(claim, truth, params, RTOL):
+        return where
+    for mode in ("last", "even"):
+        if ties.matches(claim, routed[mode], params, RTOL):
+            return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
+                               kink=ties.kink_sentence(mode), errors=errs)
+    try:
+        other = (ties.other_subgradient(f, params, claim, truth, tp, RTOL)
+                 or ties.mixed_subgradient(f, params, claim, truth, tp))
+    except (SymgradError, ArithmeticError, ValueError, TypeError):
+        other = False
+    if other:
+        return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
+                           kink=ties.kink_sentence("other"), errors=errs)
+    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w) for c, t, w in zip(claim, truth, params)),
+                            key=lambda kr: kr[1][0])
+    errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
+    cx = Counterexample(_as_declared(f, tp.shown()), params[k].name, cn, truth[k], rel, idx)
+    if ties.matches(claim, routed["all"], params, RTOL):
+        hint = ties.ALL_HINT
+    else:
+        case = Case(f=f, params=params, k=k, derivation=D, points=[tp], truths=[truth], claims=[claim],
+                    batch=B, claim_expr=None if callable(claims) else claims[k], check=check,
+                    targets=targets, sizes=sizes)
+        hint = find_hint(case)
+    return CheckResult(NOT_EQUAL, method + where + ", where the claim differs", cx, hint, layout, errors=errs)
 
 
 @lru_cache(maxsize=64)

@@ -20,6 +20,12 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   keywords a function lists (numbers only: ``leaky_relu(x, alpha=0.2)``);
 - ``M.T`` (the transpose: the only postfix; no other attribute is read) and ``M[i, j]`` (an entry,
   integer constants);
+- tensors (`sg.tensor`): a declared tensor's name (and its symbolic sizes, N of (N, 3)) means it;
+  ``@``, ``X.T``; ``axis=`` and ``keepdims=`` of ``sum mean max min logsumexp softmax log_softmax
+  cross_entropy`` of a tensor, and the methods ``.sum .mean .max .min .reshape .transpose .dot`` —
+  their arguments are constants read from the syntax tree (integers, tuples of them, True/False,
+  the declaration's integer sizes), never evaluated; the method's name is checked against the
+  whitelist before anything else of the call is read;
 - bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep,
   `MAX_ARGS` arguments per call; a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
   and a power of numbers at most `MAX_BITS` bits (so ``x*10**10**8`` is refused at once, before SymPy
@@ -73,8 +79,16 @@ class _Fn:
 
 
 def _transpose(a):
-    """Mᵀ for a matrix; a scalar is its own transpose."""
-    return a.T if isinstance(a, (MatrixExpr, sp.MatrixBase)) else sp.transpose(a)
+    """Mᵀ for a matrix, x.T (the axes reversed, as NumPy's) for a tensor; a scalar is its own
+    transpose."""
+    return a.T if isinstance(a, (MatrixExpr, sp.MatrixBase)) or _is_tensor(a) else sp.transpose(a)
+
+
+def _is_tensor(v) -> bool:
+    """An N-d tensor expression (`sg.tensor`, NumPy semantics). The tensor module imports this one,
+    so it is imported here only when a text is read."""
+    from . import tensor as T
+    return isinstance(v, sp.Basic) and T.is_tensor_expr(v)
 
 
 _TABLE: dict = {}
@@ -351,10 +365,53 @@ def _declared(symbols) -> dict:
     else:
         items = {}
         for s in symbols or ():
-            if not isinstance(s, (sp.Symbol, sp.MatrixSymbol)):
+            if not isinstance(s, (sp.Symbol, sp.MatrixSymbol)) and not _is_tensor_symbol(s):
                 continue
             items[s.name] = s
+    # a declared tensor's symbolic sizes (N of (N, 3)) are declared too: x.reshape(N, -1) means them
+    for s in list(items.values()):
+        if _is_tensor_symbol(s):
+            for d in s.shape:
+                for n in getattr(d, "free_symbols", ()):
+                    items.setdefault(n.name, n)
     return items
+
+
+def _is_tensor_symbol(s) -> bool:
+    from . import tensor as T
+    return isinstance(s, T.Tensor)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tensors: NumPy's keywords and methods, read from constants only
+
+# The functions whose first argument may be a tensor, with NumPy's keywords: name -> (the tensor
+# module and function, positional arguments (least, most), {keyword: kind}). A kind says what the
+# keyword's value may be: "axis" an integer constant or a tuple of them (or None), "bool" True or
+# False. Nothing else is read: no string, no name of a Python object, no call.
+_REDUCE_KW = {"axis": "axis", "keepdims": "bool"}
+_TENSOR_CALLS = {
+    "sum": ("tensor", "sum", (1, 2), _REDUCE_KW), "mean": ("tensor", "mean", (1, 2), _REDUCE_KW),
+    "max": ("tensor", "max", (1, 2), _REDUCE_KW), "min": ("tensor", "min", (1, 2), _REDUCE_KW),
+    "softmax": ("tensor_softmax", "softmax", (1, 2), {"axis": "axis"}),
+    "log_softmax": ("tensor_softmax", "log_softmax", (1, 2), {"axis": "axis"}),
+    "logsumexp": ("tensor_softmax", "logsumexp", (1, 2), _REDUCE_KW),
+    "cross_entropy": ("tensor_softmax", "cross_entropy", (2, 3), {"axis": "axis"}),
+}
+# The methods a tensor may be called with: name -> (positional arguments (least, most), their
+# kind, {keyword: kind}). "dims": integers or the declaration's integer sizes (N), or one tuple.
+_METHODS = {
+    "sum": ((0, 1), "axis", _REDUCE_KW), "mean": ((0, 1), "axis", _REDUCE_KW),
+    "max": ((0, 1), "axis", _REDUCE_KW), "min": ((0, 1), "axis", _REDUCE_KW),
+    "reshape": ((1, 32), "dims", {}), "transpose": ((0, 32), "axis", {}),
+    "dot": ((1, 1), "tensor", {}),
+}
+MAX_AXES = 32            # entries of an axis tuple or a shape
+
+
+def _tensor_function(module: str, name: str):
+    import importlib
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -504,6 +561,12 @@ class _Builder:
                 raise self.refuse(f"{_OPS[op]!r} in {self.seg(node)!r} joins conditions (comparisons), "
                                   f"not numbers")
             return sp.And(a, b) if op is ast.BitAnd else sp.Or(a, b)
+        if op is ast.MatMult and (_is_tensor(a) or _is_tensor(b)):
+            if not (_is_tensor(a) and _is_tensor(b)):
+                raise self.fail(f"'@' in {self.seg(node)!r} is the matrix product of two tensors (or of "
+                                f"two matrices); {self.seg(node.left if _is_tensor(b) else node.right)!r} "
+                                f"is not a tensor")
+            return a @ b
         if op is ast.MatMult:
             if not (isinstance(a, MatrixExpr) and isinstance(b, MatrixExpr)):
                 raise self.fail(f"'@' in {self.seg(node)!r} is the product of two matrices")
@@ -584,10 +647,129 @@ class _Builder:
         return conds[0] if len(conds) == 1 else sp.And(*conds)
 
     def visit_Attribute(self, node):
+        if node.attr in _METHODS:
+            raise self.fail(f"the method {'.' + node.attr!r} in {self.seg(node)!r} must be called, as in "
+                            f"x.{node.attr}(...)")
         if node.attr != "T":
             raise self.refuse(f"the attribute {'.' + node.attr!r} is not allowed (no attribute is "
-                              f"read; the only postfix is .T, the transpose)")
+                              f"read; the only postfix is .T, the transpose, and a tensor's methods are "
+                              f"{', '.join('.' + m + '(...)' for m in _METHODS)})")
         return _transpose(self.visit(node.value))
+
+    def method_call(self, node):
+        """x.sum(axis=0), x.reshape(N, -1), x.T.dot(w): a whitelisted method of a tensor, its
+        arguments read as constants (never evaluated); no attribute of a Python object is read."""
+        name = node.func.attr
+        (lo, hi), kind, keywords = _METHODS[name]
+        args, kw = self.arguments(node, name, keywords)
+        if not lo <= len(args) <= hi:
+            count = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.fail(f".{name}(...) takes {count} positional argument(s), got {len(args)} in "
+                            f"{self.seg(node)!r}")
+        # the arguments first, the receiver last: whatever a text holds is refused before it is used
+        if kind == "tensor":
+            vals = [self.visit(a) for a in args]
+            bad = next((a for a, v in zip(args, vals) if not _is_tensor(v)), None)
+            if bad is not None:
+                raise self.fail(f".{name}(...) in {self.seg(node)!r} takes a tensor; {self.seg(bad)!r} "
+                                f"is not one")
+        elif name in ("reshape", "transpose"):    # x.reshape(N, -1) or x.reshape((N, -1))
+            if len(args) == 1 and isinstance(args[0], ast.Tuple):
+                vals = list(self.static(args[0], kind))
+            else:
+                vals = [self.static(a, kind + "_entry") for a in args]
+        else:                                      # x.sum(0), x.sum((0, 1)): the axis
+            vals = [self.static(a, "axis") for a in args]
+        x = self.visit(node.func.value)
+        if not _is_tensor(x):
+            raise self.fail(f".{name}(...) in {self.seg(node)!r} is a method of tensors (sg.tensor); "
+                            f"{self.seg(node.func.value)!r} is not one")
+        if name == "dot":
+            return x @ vals[0]
+        if name in ("reshape", "transpose"):
+            return getattr(x, name)(*vals)
+        if vals:                               # x.sum(0): the axis, as NumPy's
+            if "axis" in kw:
+                raise self.fail(f"the axis is given twice in {self.seg(node)!r}")
+            kw["axis"] = vals[0]
+        return getattr(x, name)(**kw)
+
+    def arguments(self, node, name, keywords) -> tuple:
+        """(the positional argument nodes, {keyword: its constant value}) of a call; '*' and '**'
+        unpacking and keywords ``name`` does not take are refused."""
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                self.visit(a)                  # refused, naming it
+        kw = {}
+        for k in node.keywords:
+            if k.arg is None or k.arg not in keywords:
+                what = "'**' unpacking" if k.arg is None else f"the keyword {k.arg!r}"
+                allowed = ", ".join(sorted(keywords)) or "none"
+                raise self.refuse(f"{what} in {self.seg(node)!r} is not allowed ({name} takes the "
+                                  f"keywords: {allowed})")
+            if k.arg in kw:
+                raise self.fail(f"the keyword {k.arg}= is given twice in {self.seg(node)!r}")
+            kw[k.arg] = self.static(k.value, keywords[k.arg], k.arg)
+        return list(node.args), kw
+
+    def static(self, node, kind, keyword=None):
+        """A constant argument: "axis" an integer (negative counts from the end), a tuple of them or
+        None; "bool" True or False; "dims" a tuple of "dims_entry"s, each an integer or an integer
+        size of the declaration (N, N*3). Read from the syntax tree, never evaluated."""
+        named = f"{keyword}= takes" if keyword else "the argument is"
+        if kind in ("axis", "dims"):
+            if isinstance(node, ast.Tuple):
+                if len(node.elts) > MAX_AXES:
+                    raise self.refuse(f"{self.seg(node)!r}: at most {MAX_AXES} entries")
+                return tuple(self.static(e, kind + "_entry", keyword) for e in node.elts)
+            if kind == "axis" and isinstance(node, ast.Constant) and node.value is None:
+                return None
+            return self.static(node, kind + "_entry", keyword)
+        if kind == "bool":
+            if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+                return node.value
+            raise self.refuse(f"{named} True or False, not {self.seg(node)!r}")
+        if kind == "axis_entry":
+            v = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else node
+            if isinstance(v, ast.Constant) and type(v.value) is int and abs(v.value) <= MAX_DIM:
+                return -v.value if v is not node else v.value
+            raise self.refuse(f"an axis is an integer constant, or a tuple of them (axis=0, axis=(1, "
+                              f"2)), not {self.seg(node)!r}")
+        if kind == "dims_entry":
+            shape_words = "a shape is integers and the declaration's integer sizes (N, -1, N*3)"
+            if not all(isinstance(n, (ast.Constant, ast.Name, ast.BinOp, ast.UnaryOp, ast.operator,
+                                      ast.unaryop, ast.expr_context)) for n in ast.walk(node)):
+                raise self.refuse(f"{shape_words}, not {self.seg(node)!r}")
+            v = self.visit(node)
+            if (isinstance(v, sp.Expr) and v.is_integer and not _is_tensor(v)
+                    and (not v.is_Number or abs(int(v)) <= MAX_DIM * MAX_DIM)):
+                return v
+            raise self.fail(f"{shape_words}, not {self.seg(node)!r}")
+        raise AssertionError(kind)
+
+    def tensor_call(self, node, n):
+        """sum(x, axis=0), softmax(s, axis=1), cross_entropy(s, y): a function whose first argument
+        is a tensor, with NumPy's keywords; None when the first argument is not a tensor."""
+        module, fname, (lo, hi), keywords = _TENSOR_CALLS[n]
+        if not node.args or isinstance(node.args[0], ast.Starred):
+            return None
+        first = self.visit(node.args[0])
+        if not _is_tensor(first):
+            if any(k.arg in keywords for k in node.keywords) or n not in _functions():
+                self.arguments(node, n, keywords)            # a keyword's value is refused first
+                raise self.fail(f"{n}(...) in {self.seg(node)!r}"
+                                + (" with " + ", ".join(f"{k.arg}=" for k in node.keywords if k.arg in keywords)
+                                   if node.keywords else "")
+                                + f" is for tensors (sg.tensor); {self.seg(node.args[0])!r} is not one")
+            return None
+        args, kw = self.arguments(node, n, keywords)
+        if not lo <= len(args) <= hi:
+            count = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.fail(f"{n}(...) of a tensor takes {count} argument(s), got {len(args)} in "
+                            f"{self.seg(node)!r}")
+        rest = [self.visit(a) if n == "cross_entropy" and i == 1 else self.static(a, "axis")
+                for i, a in enumerate(args[1:], start=1)]      # the target of cross_entropy; an axis
+        return _tensor_function(module, fname)(first, *rest, **kw)
 
     def visit_Subscript(self, node):
         idx = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
@@ -611,12 +793,18 @@ class _Builder:
         return M[ints[0], ints[1]]
 
     def visit_Call(self, node):
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _METHODS:
+            return self.method_call(node)
         if isinstance(node.func, ast.Attribute) and node.func.attr != "T":
             return self.visit_Attribute(node.func)
         if not isinstance(node.func, ast.Name):
             raise self.refuse(f"the call {self.seg(node)!r} is not allowed: functions are called by "
                               f"their bare name, as in exp(x)")
         n = self.name(node.func)
+        if n in _TENSOR_CALLS:
+            built = self.tensor_call(node, n)
+            if built is not None:
+                return built
         fn = _functions().get(n)
         if fn is None:
             # most often a misspelling (sigmod, Sigmoid, softmx): the nearest known names first

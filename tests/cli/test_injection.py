@@ -92,6 +92,25 @@ CORPUS = [
     (f"x @ {RUN}", "'.system'"),
     ("exp(x)(1)", "'exp(x)(1)'"),
     ("import os", "'import'"),
+    # a tensor's methods and NumPy's keywords (x.sum(axis=0), sum(x, axis=0)): their arguments are
+    # constants read from the syntax tree, and no other attribute is read
+    ("x.__class__.__subclasses__()", "'.__subclasses__'"),
+    ("X.sum(axis=__import__('os'))", "__import__"),
+    ("X.sum(axis=(0, __import__('os')))", "__import__"),
+    (f"X.mean(keepdims={RUN})", "__import__"),
+    ("x.sum(axis='0')", "\"'0'\""),
+    (f"sum(x, axis={RUN})", "__import__"),
+    (f"softmax(x, axis={RUN})", "__import__"),
+    (f"X.reshape({RUN})", "__import__"),
+    ("X.reshape(x.__class__)", "x.__class__"),
+    ("X.T.reshape(*x)", "'*' unpacking"),
+    ("X.sum(**{'axis': 0})", "'**' unpacking"),
+    ("X.sum(axis=0).__class__", "'.__class__'"),
+    ("X.sum.__globals__", "'.__globals__'"),
+    (f"X.dot({RUN})", "'.system'"),
+    (f"({RUN}).sum()", "'.system'"),
+    ("X.mean()()", "'X.mean()()'"),
+    ("X.sum(axis=10**10**8)", "'10**10**8'"),
 ]
 # A string argument to every function of the grammar, with the right number of arguments.
 CORPUS += [(f"{name}('{RUN_DQ}'" + ", x" * (P._functions()[name].nargs[0] - 1) + ")", "__import__")

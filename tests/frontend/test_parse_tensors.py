@@ -1,0 +1,77 @@
+"""Text claims of tensor expressions (symgrad/frontend/parse.py): NumPy's keywords (axis=,
+keepdims=) and a tensor's methods (.sum, .mean, .max, .min, .reshape, .transpose, .dot, .T), each
+read from the syntax tree and built with the tensor API; what the text builds is compared with what
+the same NumPy-style Python builds. The injection corpus is tests/cli/test_injection.py."""
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.errors import ParseError, UnsafeInputError
+from symgrad.frontend.parse import parse_expr
+
+N = sp.Symbol("N", integer=True, positive=True)
+X, W, D = sg.tensor("X", (N, 3)), sg.tensor("W", (3, 4)), sg.tensor("D", (N, 4))
+I4 = sg.tensor("I", (N, 2, 2, 3))
+y = sg.tensor("y", (N,), integer=True)
+DECL = [X, W, D, I4, y]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("X.T @ D", X.T @ D),
+    ("X.T.dot(D)", X.T @ D),
+    ("X @ W - D", X @ W - D),
+    ("D.sum(axis=0)", D.sum(axis=0)),
+    ("D.sum(0)", D.sum(axis=0)),
+    ("D.sum(axis=(0, 1), keepdims=True)", D.sum(axis=(0, 1), keepdims=True)),
+    ("D.mean()", D.mean()),
+    ("D.max(axis=-1, keepdims=True)", D.max(axis=1, keepdims=True)),
+    ("D.min(1)", D.min(axis=1)),
+    ("I.reshape(N, -1)", I4.reshape(N, 12)),
+    ("I.reshape((N, 12))", I4.reshape(N, 12)),
+    ("I.transpose(0, 2, 3, 1)", I4.transpose(0, 2, 3, 1)),
+    ("I.transpose((0, 2, 3, 1)).reshape(-1, 3)", I4.transpose(0, 2, 3, 1).reshape(4 * N, 3)),
+    ("sum(D, axis=1)", sg.sum(D, axis=1)),
+    ("sum(D)", sg.sum(D)),
+    ("mean(D, 0)", sg.mean(D, axis=0)),
+    ("max(X, axis=0)", sg.max(X, axis=0)),
+    ("softmax(D, axis=1)", sg.softmax(D, axis=1)),
+    ("logsumexp(D, axis=1, keepdims=True)", sg.logsumexp(D, axis=1, keepdims=True)),
+    ("cross_entropy(D, y)", sg.cross_entropy(D, y)),
+    ("2 * X.T @ (X @ W - D) / N", 2 * X.T @ (X @ W - D) / N),
+])
+def test_tensor_text_builds_what_numpy_style_python_builds(text, expected):
+    assert parse_expr(text, symbols=DECL) == expected
+
+
+@pytest.mark.parametrize("text, kind, words", [
+    ("w.sum()", ParseError, "is a method of tensors (sg.tensor); 'w' is not one"),
+    ("sum(w, axis=0)", ParseError, "with axis= is for tensors"),
+    ("mean(w)", ParseError, "mean(...) in 'mean(w)' is for tensors"),
+    ("X.sum", ParseError, "must be called"),
+    ("X.sum(axis=0, axis=1)", ParseError, "given twice"),
+    ("X.sum(0, axis=1)", ParseError, "the axis is given twice"),
+    ("X.reshape(w)", ParseError, "a shape is integers and the declaration's integer sizes"),
+    ("X.dot(w)", ParseError, "takes a tensor; 'w' is not one"),
+    ("X.sum(axis=1.5)", UnsafeInputError, "an axis is an integer constant"),
+    ("X.sum(keepdims=1)", UnsafeInputError, "keepdims= takes True or False, not '1'"),
+    ("X.sum(where=0)", UnsafeInputError, "the keyword 'where'"),
+    ("X.var()", UnsafeInputError, "the attribute '.var' is not allowed"),
+    ("X.shape", UnsafeInputError, "the attribute '.shape' is not allowed"),
+    ("X @ w", ParseError, "'w' is not a tensor"),
+])
+def test_what_the_tensor_grammar_refuses_is_named(text, kind, words):
+    with pytest.raises(kind) as e:
+        parse_expr(text, symbols=DECL)
+    assert words in str(e.value), str(e.value)
+
+
+def test_a_tensor_text_claim_is_checked():
+    """cs231n's least-squares layer, its gradients claimed as text (names mean f's tensors; N the
+    declared batch size): right, a factor off, and a bias gradient not summed over the batch."""
+    Y, b = sg.tensor("Y", (N, 4)), sg.tensor("b", (4,))
+    loss = sg.mean(sg.sum((X @ W + b - Y) ** 2, axis=1))
+    assert sg.check(loss, [W, b], ["2 * X.T @ (X @ W + b - Y) / N", "2 * (X.dot(W) + b - Y).sum(axis=0) / N"])
+    r = sg.check(loss, W, "X.T @ (X @ W + b - Y) / N")
+    assert r.verdict == "not equal" and r.hint.startswith("constant factor"), r.hint
+    r = sg.check(loss, b, "2 * (X @ W + b - Y) / N")
+    assert r.verdict == "not equal" and r.hint.startswith("missing sum"), r.hint
