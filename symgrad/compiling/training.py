@@ -234,6 +234,7 @@ def accuracy(target, output=0, threshold: float = 0.5) -> Callable:
             labels = y.argmax(1) if y.shape[1] > 1 else y[:, 0].astype(int)
         return float(np.mean(pred == labels))
     metric.__name__ = f"accuracy({key_name(target)})"
+    metric.reads = (key_name(target),)      # data it reads that may be no input (train's key check)
     return metric
 
 
@@ -626,6 +627,30 @@ def _check_data(data, what="data") -> dict:
     return data
 
 
+def _check_keys(program, data: dict, evaluations=None) -> None:
+    """Every key of ``data`` is an input of ``program``, or is read by a metric: a metric that reads a
+    column which is no input says so in its ``reads`` (`accuracy` does, for its target). An array
+    under any other key would be ignored, silently — a typo ("lables" next to "labels") or an input
+    the program was not compiled with — so it is refused, naming the closest input."""
+    inputs = getattr(program, "inputs", None)
+    if inputs is None:                      # a stand-in program that does not list its inputs
+        return
+    names = [key_name(x) for x in inputs]
+    read = {key_name(r) for m in (evaluations or {}).values() for r in getattr(m, "reads", ())}
+    for k in data:
+        name = key_name(k)
+        if name in names or name in read:
+            continue
+        close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
+            name, names, n=1, cutoff=0.5)
+        raise TrainingArgumentError(
+            f"data[{name!r}] is not an input of this program"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; its inputs are {', '.join(map(repr, names)) or 'none'}. train refuses an array it "
+              f"would ignore; a metric that reads a column that is no input names it in its .reads "
+              f"(metric.reads = ({name!r},))")
+
+
 def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
     """Each array of a whole-batch program's data against its input's declaration, before the first
     step: the sample axis is the declaration's N, the other axes as declared. (Found at the first
@@ -782,7 +807,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.
 
-    Before the first step, the validation set is checked against the data (the same inputs, the
+    Before the first step, every key of ``data`` must be an input of the program (an array under
+    another key — a typo, an input the program was not compiled with — is refused, naming the
+    closest input; a metric that reads a column which is no input lists it in its ``reads``, as
+    `accuracy` does), the validation set is checked against the data (the same inputs, the
     same shape per sample) and every metric is evaluated once at the initial values: a metric that
     is not callable, raises, or returns a non-finite number is a `TrainingArgumentError` then, not
     after the first epoch.
@@ -815,6 +843,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
     data = _check_data(data)
+    evaluations = None if metrics is None and validation is None else _metrics_dict(metrics, program)
+    _check_keys(program, data, evaluations)
     _check_declared_shapes(program, data)
     if validation is not None:
         validation = _check_data(validation, "validation")
@@ -834,7 +864,6 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     values = _initialized(program, dict(values), seed)
     if state is None:
         state = program.init_state(values)
-    evaluations = None if metrics is None and validation is None else _metrics_dict(metrics, program)
     where, prefix = (validation, "val_") if validation is not None else (data, "train_")
     if evaluations:
         _probe_metrics(evaluations, program, values, where, prefix)
