@@ -392,15 +392,25 @@ SLOT_SHOWN = {"momentum_buffer": "b", "sum": "s", "square_avg": "v", "grad_avg":
 
 def _greek(opt: Optimizer) -> Optimizer:
     """A copy of ``opt`` with its non-zero numeric hyperparameters replaced by their Greek letters."""
+    return lettered(opt, lambda name: sp.Symbol(name, positive=True))[0]
+
+
+def lettered(opt: Optimizer, letter=lambda name: sp.Dummy(name, positive=True)) -> tuple:
+    """(a copy of ``opt`` whose non-zero numeric hyperparameters are symbols ``letter(greek name)``,
+    {symbol: its number}). Its rules keep their structure — lr·(μ·b + g) stays a product, where
+    0.1·(0.9·b + g) is distributed by SymPy — and the numbers are put back into them afterwards
+    (the NumPy backend's in-place update: `codegen.numpy_backend.update_lines`)."""
     import copy
-    out = copy.copy(opt)
+    out, values = copy.copy(opt), {}
     for f in fields(opt):
         v = getattr(opt, f.name)
         if f.name == "betas":
-            out.betas = tuple(b if _symbolic(b) else sp.Symbol(f"beta_{i + 1}") for i, b in enumerate(v))
+            out.betas = tuple(b if _symbolic(b) else letter(f"beta_{i + 1}") for i, b in enumerate(v))
+            values.update({s: b for s, b in zip(out.betas, v) if not _symbolic(b)})
         elif f.name in GREEK and not _symbolic(v) and not _schedule(v) and not isinstance(v, bool) and v != 0:
-            setattr(out, f.name, sp.Symbol(GREEK[f.name], positive=True))
-    return out
+            setattr(out, f.name, letter(GREEK[f.name]))
+            values[getattr(out, f.name)] = v
+    return out, values
 
 
 def view(opt: Optimizer, symbolic: bool = True, form: str = "torch"):
