@@ -49,10 +49,8 @@ def old_form(loss, params, inputs, opt):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=31)
-    ap.add_argument("--layers", type=int, default=10)
-    ap.add_argument("--width", type=int, default=512)
-    ap.add_argument("--batch", type=int, default=256)
+    for name, default in (("rounds", 31), ("layers", 10), ("width", 512), ("batch", 256)):
+        ap.add_argument(f"--{name}", type=int, default=default)
     args = ap.parse_args(argv)
     loss, params, inputs = declare(args.layers, args.width)
     rng = np.random.default_rng(0)

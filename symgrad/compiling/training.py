@@ -662,18 +662,12 @@ def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
     if not getattr(spec, "whole_batch", False):
         _check_per_example_shapes(spec, by_name, what)
         return
+    from .whole_batch import dim_forms, fits
     sizes: dict = {}
     for sym in spec.inputs:
         a = by_name.get(sym.name)
         shape = tuple(sp.sympify(d) for d in getattr(sym, "shape", ()))
-        if a is None or not shape:
-            continue
-        fits = a.ndim == len(shape)
-        for d, n in zip(shape, a.shape) if fits else ():
-            if d.is_Symbol:
-                d = sizes.setdefault(d, sp.Integer(n))
-            fits = fits and d.xreplace(sizes) == n
-        if fits:
+        if a is None or not shape or fits(dim_forms(shape), a.shape, sizes):
             continue
         decl = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
         msg = f"{what}[{sym.name!r}] has shape {a.shape}, but the input {sym.name!r} is declared {decl}"
