@@ -619,8 +619,9 @@ def _check_data(data, what="data") -> dict:
     data = {k: np.asarray(v) for k, v in data.items()}
     sizes = {key_name(k): (v.shape[0] if v.ndim else None) for k, v in data.items()}
     if None in sizes.values() or len(set(sizes.values())) != 1 or 0 in sizes.values():
+        shapes = ", ".join(f"{key_name(k)!r} {v.shape}" for k, v in data.items())
         raise TrainingArgumentError(f"{what}: every array needs the same positive number of samples on its "
-                         f"first axis; got {sizes}")
+                                    f"first axis; got {sizes} (the shapes: {shapes})")
     for k, v in data.items():
         if v.dtype.kind in "fc" and not np.isfinite(v).all():
             raise TrainingArgumentError(f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf)")
@@ -628,7 +629,8 @@ def _check_data(data, what="data") -> dict:
 
 
 def _check_keys(program, data: dict, evaluations=None) -> None:
-    """Every key of ``data`` is an input of ``program``, or is read by a metric: a metric that reads a
+    """Every input the training step reads has an array in ``data``, and every key of ``data`` is an
+    input of ``program`` or is read by a metric: a metric that reads a
     column which is no input says so in its ``reads`` (`accuracy` does, for its target). An array
     under any other key would be ignored, silently — a typo ("lables" next to "labels") or an input
     the program was not compiled with — so it is refused, naming the closest input."""
@@ -649,6 +651,15 @@ def _check_keys(program, data: dict, evaluations=None) -> None:
             + f"; its inputs are {', '.join(map(repr, names)) or 'none'}. train refuses an array it "
               f"would ignore; a metric that reads a column that is no input names it in its .reads "
               f"(metric.reads = ({name!r},))")
+    given = {key_name(k) for k in data}
+    needs = getattr(program, "_needs", {}).get("train") or [True] * len(names)
+    lacking = [n for n, needed in zip(names, needs) if needed and n not in given]
+    if lacking:
+        # (found at the first step, it was "no value given for the input 'y'; values are keyed ...")
+        raise TrainingArgumentError(
+            f"data has no array for the input{'s' if len(lacking) > 1 else ''} {', '.join(map(repr, lacking))} "
+            f"that the training step reads; give data={{{', '.join(f'{n!r}: array' for n in names)}}}, each "
+            f"with a leading sample axis")
 
 
 def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
@@ -676,9 +687,46 @@ def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
             msg += (f": these look like integer labels, one per sample, where one-hot rows of {c} are "
                     f"declared — pass np.eye({c})[labels], or declare {sym.name!r} as labels, "
                     f"sg.tensor({sym.name!r}, ({shape[0]},), integer=True) (sg.cross_entropy takes either)")
+        elif len(shape) == 1 and getattr(sym, "is_integer_tensor", False) and a.ndim == 2 \
+                and np.isin(a, (0, 1)).all() and (a.sum(axis=1) == 1).all():
+            msg += (f": these look like one-hot rows, where class labels (one integer per sample) are "
+                    f"declared — pass {what}[{sym.name!r}].argmax(axis=1)")
+        elif _sample_hint(a.shape[1:], shape[1:], f"{what}[{sym.name!r}]"):
+            msg += f" (the first axis is the samples){_sample_hint(a.shape[1:], shape[1:], f'{what}[{sym.name!r}]')}"
+        elif a.shape == (len(a), 1) and len(shape) == 1:
+            msg += (f": a column where one value per sample is declared — pass {what}[{sym.name!r}].reshape(-1) "
+                    f"(or declare {sym.name!r} of shape ({shape[0]}, 1))")
         else:
             msg += " (the first axis is the samples; the others as declared)"
         raise TrainingArgumentError(msg)
+
+
+def _sample_hint(got: tuple, declared: tuple, array: str) -> str:
+    """What to do with ``array``, whose sample of shape ``got`` holds what ``declared`` says in another
+    layout: the same sizes in another order (images with their channels last: transpose it), or as
+    many entries shaped otherwise (flat images, a missing channel axis: reshape it). "" otherwise."""
+    if not declared or not all(sp.sympify(d).is_Integer for d in declared):
+        return ""
+    want = tuple(int(d) for d in declared)
+    if got == want:
+        return ""
+    if len(got) == len(want) and sorted(got) == sorted(want):
+        order = (0, *(1 + i for i in _axes_order(got, want)))
+        return (f": the same sizes in another order — pass {array}.transpose{order}"
+                + (" (images are declared channels first, (N, C, H, W))" if len(want) == 3 else ""))
+    if math.prod(got) == math.prod(want):
+        return f": as many entries per sample, shaped otherwise — pass {array}.reshape(-1, {', '.join(map(str, want))})"
+    return ""
+
+
+def _axes_order(got: tuple, want: tuple) -> list:
+    """For each axis of ``want``, an axis of ``got`` of its size (each used once)."""
+    free, out = list(range(len(got))), []
+    for n in want:
+        i = next(k for k in free if got[k] == n)
+        free.remove(i)
+        out.append(i)
+    return out
 
 
 def _check_per_example_shapes(spec, by_name: dict, what: str) -> None:
