@@ -38,6 +38,7 @@ from sympy import Expr, Tuple
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
+from .keywords import keywords        # x.sum(dim=1): an error that names axis=
 from .parse import as_expr             # user text is parsed, never evaluated
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
                       ReshapeError, ShapeError, UnsupportedError)
@@ -323,18 +324,23 @@ class TensorExpr(Expr):
         return reshape(self, shape)
 
     # -- reductions -----------------------------------------------------------------------------
+    @keywords()
     def sum(self, axis=None, keepdims=False):
         return sum(self, axis, keepdims)
 
+    @keywords()
     def mean(self, axis=None, keepdims=False):
         return mean(self, axis, keepdims)
 
+    @keywords()
     def max(self, axis=None, keepdims=False):
         return max(self, axis, keepdims)
 
+    @keywords()
     def min(self, axis=None, keepdims=False):
         return min(self, axis, keepdims)
 
+    @keywords()
     def var(self, axis=None, keepdims=False, correction=0):
         return var(self, axis, keepdims, correction=correction)
 
@@ -672,6 +678,7 @@ def _reduce(op, x, axis, keepdims):
     return Reduce(x, sp.core.symbol.Str(op), Tuple(*axes), sp.true if keepdims else sp.false)
 
 
+@keywords()
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - sg.sum, as in numpy/torch
     """Σ over ``axis`` (None: all; an int or a tuple, negative counted from the end) of a tensor, as
     NumPy's ``sum``. A matrix expression keeps symgrad's matrix ``sum`` (all entries).
@@ -691,6 +698,7 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001 - sg.sum, as in numpy/torch
     return _reduce("sum", x, axis, keepdims)
 
 
+@keywords()
 def mean(x, axis=None, keepdims=False):
     """The mean over ``axis``, as NumPy's ``mean``."""
     return _reduce("mean", x, axis, keepdims)
@@ -740,6 +748,7 @@ class Variance(TensorExpr):
         return f"{_paren(printer, self.x)}.var({', '.join(parts)})"
 
 
+@keywords()
 def var(x, axis=None, keepdims=False, *, correction=0):
     """The variance over ``axis``: Σ (x − mean)² / (n − correction), as NumPy's ``var`` with
     ``ddof=correction`` (torch's ``var(correction=)``; NumPy's default 0, torch's 1)."""

@@ -180,3 +180,12 @@ def test_adamw_equals_torch(amsgrad):
     for k in start:
         np.testing.assert_allclose(values[k], tv[k].detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
     assert O.make("adamw") == O.AdamW() and O.AdamW().weight_decay == 0.01      # torch's default
+
+
+@pytest.mark.parametrize("call", [lambda x: x.sum(dim=1), lambda x: x.mean(dim=0, keepdim=True),
+                                  lambda x: sg.softmax(x, dim=1), lambda x: sg.sum(x, dim=1), lambda x: x.var(dim=0)])
+def test_torch_keyword_dim_names_numpys_axis(call):
+    """x.sum(dim=1), as torch writes it, was a bare TypeError ("unexpected keyword argument 'dim'")."""
+    from symgrad.errors import ArgumentError
+    with pytest.raises(ArgumentError, match=r"'dim'; did you mean 'axis'\? \(NumPy's name for torch's 'dim'\)"):
+        call(sg.tensor("x", (N, 3)))
