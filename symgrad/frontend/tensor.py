@@ -299,6 +299,11 @@ class TensorExpr(Expr):
     def __pos__(self):
         return self
 
+    def __abs__(self):
+        """abs(x), Python's builtin on a tensor expression: |x| elementwise (as on a NumPy array and a
+        torch tensor), a tensor expression like sg.abs(x) — SymPy's Abs of it had no .sum()."""
+        return sp.Abs(self) if _PLAIN else elementwise(sp.Abs, self)
+
     def __matmul__(self, o):
         return matmul(self, o)
 

@@ -189,3 +189,18 @@ def test_torch_keyword_dim_names_numpys_axis(call):
     from symgrad.errors import ArgumentError
     with pytest.raises(ArgumentError, match=r"'dim'; did you mean 'axis'\? \(NumPy's name for torch's 'dim'\)"):
         call(sg.tensor("x", (N, 3)))
+
+
+def test_python_abs_of_a_tensor_is_a_tensor_with_torchs_gradient():
+    """abs(b).sum() (an L1 penalty as NumPy code writes it) was AttributeError: 'Abs' object has no
+    attribute 'sum'."""
+    x, y = sg.tensor("x", (N, 5)), sg.tensor("y", (N,), integer=True)
+    W, b = sg.tensor("W", (5, 4)), sg.tensor("b", (4,))
+    prog = sg.compile(sg.cross_entropy(x @ W + b, y) + 0.01 * abs(b).sum(), [W, b], [x, y], dtype="float64")
+    v = {"W": rng.normal(size=(5, 4)), "b": rng.normal(size=4)}
+    d = {"x": rng.normal(size=(6, 5)), "y": rng.integers(0, 4, 6)}
+    tv = {k: torch.tensor(a, requires_grad=True) for k, a in v.items()}
+    (F.cross_entropy(torch.tensor(d["x"]) @ tv["W"] + tv["b"], torch.tensor(d["y"])) + 0.01 * tv["b"].abs().sum()).backward()
+    g = prog.grad(v, d)
+    for k in v:
+        np.testing.assert_allclose(g[k], tv[k].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
