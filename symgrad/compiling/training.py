@@ -261,7 +261,8 @@ def _metrics_dict(metrics, program=None) -> dict:
         elif callable(m):
             out[getattr(m, "__name__", f"metric{len(out)}")] = m
         else:
-            close = difflib.get_close_matches(m, METRIC_NAMES, n=1) if isinstance(m, str) else []
+            close = ([n for n in METRIC_NAMES if n.startswith(m.lower())] or difflib.get_close_matches(
+                m, METRIC_NAMES, n=1)) if isinstance(m, str) and m else []
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise TrainingArgumentError(f"unknown metric {m!r} in metrics{hint}: {_METRICS_HELP}")
     return out

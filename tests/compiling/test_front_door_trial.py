@@ -204,3 +204,9 @@ def test_python_abs_of_a_tensor_is_a_tensor_with_torchs_gradient():
     g = prog.grad(v, d)
     for k in v:
         np.testing.assert_allclose(g[k], tv[k].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+
+
+def test_an_abbreviated_metric_names_the_metric_meant():
+    prog, data = _mlp()
+    with pytest.raises(TrainingArgumentError, match=r"unknown metric 'acc' in metrics \(did you mean 'accuracy'\?\)"):
+        sg.train(prog, data, metrics=["acc"], progress=False)
