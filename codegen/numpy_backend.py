@@ -21,9 +21,8 @@ import re
 
 import sympy as sp
 
-from symgrad.compiling.compiler import Compiled, Lowered, Spec, register_backend, safe_text
-
 from symgrad.compiling import optim as O
+from symgrad.compiling.compiler import Compiled, Lowered, Spec, register_backend, safe_text
 
 from . import runtime
 from .lifetimes import Unit, arrange

@@ -344,8 +344,8 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     from .numpy_backend import _num, folded_lr
     lr = folded_lr(spec.optimizer) if kind == "step" else None
     if lr is not None:
-        body.append(f"scale = {_num(lr) if lr.is_Number else printer.doprint(lr)}  # the seed of reverse mode: the step's gradients come out "
-                    f"times the learning rate, ready for the update")
+        body.append(f"scale = {_num(lr) if lr.is_Number else printer.doprint(lr)}  # the seed of reverse mode: "
+                    f"the step's gradients come out times the learning rate, ready for the update")
     elif kind != "forward":
         body.append("scale = 1.0  # the seed of reverse mode: " + (f"the {spec.reduction} over B is in the batched graph"
                     if each else "the loss is as declared (its mean over N included)"))

@@ -385,7 +385,7 @@ class AdamW(Adam):
     decay shrinks the parameter itself instead of going through the adaptive scaling with the
     gradient (Adam's ``weight_decay``); torch's default is 0.01:
 
-        p ← p·(1 − lr·weight_decay) − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)     (m, v as Adam's)
+        p ← p·(1 − lr·weight_decay) − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)   (m, v: Adam's)
 
     >>> import sympy as sp
     >>> p, g, t, m, v = sp.symbols('p g t m v')

@@ -716,7 +716,8 @@ def _sample_hint(got: tuple, declared: tuple, array: str) -> str:
         return (f": the same sizes in another order — pass {array}.transpose{order}"
                 + (" (images are declared channels first, (N, C, H, W))" if len(want) == 3 else ""))
     if math.prod(got) == math.prod(want):
-        return f": as many entries per sample, shaped otherwise — pass {array}.reshape(-1, {', '.join(map(str, want))})"
+        sizes = ", ".join(map(str, want))
+        return f": as many entries per sample, shaped otherwise — pass {array}.reshape(-1, {sizes})"
     return ""
 
 
