@@ -646,12 +646,11 @@ def _check_keys(program, data: dict, evaluations=None) -> None:
             continue
         close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
             name, names, n=1, cutoff=0.5)
-        raise TrainingArgumentError(
-            f"data[{name!r}] is not an input of this program"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
-            + f"; its inputs are {', '.join(map(repr, names)) or 'none'}. train refuses an array it "
-              f"would ignore; a metric that reads a column that is no input names it in its .reads "
-              f"(metric.reads = ({name!r},))")
+        why = (f" (did you mean {close[0]!r}?)" if close else
+               f"; train refuses an array it would ignore (a metric that reads a column that is no input "
+               f"names it: metric.reads = ({name!r},))")
+        raise TrainingArgumentError(f"data[{name!r}] is not an input of this program{why}; its inputs are "
+                                    f"{', '.join(map(repr, names)) or 'none'}")
     given = {key_name(k) for k in data}
     needs = getattr(program, "_needs", {}).get("train") or [True] * len(names)
     lacking = [n for n, needed in zip(names, needs) if needed and n not in given]
