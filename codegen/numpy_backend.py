@@ -21,6 +21,7 @@ import re
 
 import sympy as sp
 
+from symgrad.compiling import optim as O
 from symgrad.compiling.compiler import Compiled, Lowered, Spec, register_backend, safe_text
 
 from . import runtime
@@ -219,13 +220,20 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
         if n is not None:       # NumPy would read -1 as the last class and 1.7 as class 1
             body.append(f"assert ((x{i} >= 0) & (x{i} < {n}) & (x{i} == numpy.floor(x{i}))).all(), "
                         f"'input x{i} holds class labels: integers 0 ... {n - 1}'")
-    if kind != "forward":
-        body.append("scale = 1.0 / B  # the loss is the mean over the batch" if spec.reduction == "mean"
+    mean = spec.reduction == "mean"
+    lr = folded_lr(spec.optimizer) if kind == "step" else None
+    if lr is not None:
+        lr = _num(lr) if lr.is_Number else f"({printer.doprint(lr)})" if mean else printer.doprint(lr)
+        body.append(f"scale = {lr}{' / B' if mean else ''}  # the seed of reverse mode: "
+                    f"the step's gradients come out times the learning rate, ready for the update")
+    elif kind != "forward":
+        body.append("scale = 1.0 / B  # the loss is the mean over the batch" if mean
                     else "scale = 1.0  # the loss is the sum over the batch")
     body.append("")
     batched = kind != "forward" and sch.value[lw.loss.id].batched
+    total = "scale" if lr is None else "(1.0 / B)" if mean else "1.0"
     body += tail_lines(kind, block, lw, spec, printer, keep,
-                       "loss = float(L.sum()) * scale" if batched else "loss = float(L)",
+                       f"loss = float(L.sum()) * {total}" if batched else "loss = float(L)",
                        first=mask_units(lw, used, lambda shape: shape_code(Value(True, shape).array_shape())))   # (B, …)
     return L + [_INDENT + b if b else "" for b in body]
 
@@ -269,8 +277,10 @@ def tail_lines(kind: str, block, lw: Lowered, spec: Spec, printer: NumpyPrinter,
         else:
             if kind == "step":
                 name = safe_text(type(spec.optimizer).__name__)
+                folded = folded_lr(spec.optimizer) is not None
                 for i, (g, p) in enumerate(zip(lw.grads, spec.params)):
-                    units.append(Unit(update_lines(spec.optimizer, i, g is not None, printer, array=_shape(p) != ()),
+                    units.append(Unit(update_lines(spec.optimizer, i, g is not None, printer, array=_shape(p) != (),
+                                                   folded=folded),
                                       [f"the optimizer's update of p{i} ({name}), entry by entry, as soon as its "
                                        f"gradient is known and nothing reads the old p{i}"], update=i))
             units.append(Unit(["return loss"]))
@@ -284,35 +294,57 @@ def _slots(spec: Spec) -> tuple:
     return tuple(getattr(spec.optimizer, "slots", ()))
 
 
-def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter, array: bool = True) -> list:
+def folded_lr(opt):
+    """The factor c of the gradient in the parameter's rule, p ← f(p) − c·g, of an optimizer without
+    slots (SGD without momentum: c = lr, a number or a schedule's expression in t); None otherwise.
+    The step seeds reverse mode with c instead of 1, so its gradients come out as c·∂L/∂p at no cost
+    (the seed is a scalar) and the update is one pass, ``p -= g``, where ``g *= lr; p -= g`` was two.
+    (Not with slots: the slots hold torch's values, which are not scaled by lr.)"""
+    if getattr(opt, "slots", ()):
+        return None
+    p, g, state, t = opt.symbols()
+    p_new, _ = opt.rules(p, g, state, t)
+    c = -sp.diff(p_new, g)
+    if c == 0 or c.free_symbols & {p, g}:
+        return None
+    return c
+
+
+def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter, array: bool = True,
+                 folded: bool = False) -> list:
     """The optimizer's rules for parameter ``p{i}`` as in-place NumPy statements.
 
     Slots are updated first, then the parameter. Where a later rule uses a slot's new value as the
     very expression of the slot's rule (Adam's m̂ uses m ← β₁m + (1 − β₁)g), that expression is
-    replaced by the updated slot; if a later rule still needs a slot's OLD value, every new value is
+    replaced by the updated slot — found with the hyperparameters as symbols when SymPy distributed
+    the numbers (0.1·(0.9·b + g) is 0.09·b + 0.1·g; lr·(μ·b + g) stays a product): momentum is
+    ``b *= μ; b += g; p -= lr·b``; if a later rule still needs a slot's OLD value, every new value is
     computed into a temporary first and assigned at the end. The parameter's own rule, when it is
     in place, is worked out in the gradient's buffer (``array``: the parameter is not a scalar).
+    ``folded``: the gradient ``g{i}`` is already c·g (`folded_lr`), so the rule is f(p) − g{i}.
     """
     p, g, state, t = opt.symbols()
-    p_new, slot_new = opt.rules(p, g, state, t)
     slots = list(getattr(opt, "slots", ()))
     code = {p: sp.Symbol(f"p{i}", real=True), g: sp.Symbol(f"g{i}", real=True) if has_grad else sp.S.Zero,
             t: sp.Symbol("t", real=True)}
     for k, s in enumerate(slots):
         code[state[s]] = sp.Symbol(f"s{i}_{k}", real=True)
     targets = [state[s] for s in slots] + [p]
-    exprs = [sp.sympify(slot_new.get(s, state[s])) for s in slots] + [sp.sympify(p_new)]
-    new_marks: dict = {}     # rule expression of an updated slot -> a marker for its new value
-    staged, in_place = [], True
-    for k, (tgt, e) in enumerate(zip(targets, exprs)):
-        e2 = e.xreplace(new_marks) if new_marks else e
-        if any(old in e2.free_symbols for old in targets[:k]):   # needs an old value already overwritten
-            in_place = False
-            break
-        staged.append((tgt, e2))
-        new_marks[e] = sp.Dummy(f"new{k}")
-        code[new_marks[e]] = code[tgt]
-    if in_place:
+
+    def rules(o):
+        p_new, slot_new = o.rules(p, g, state, t)
+        if folded and has_grad:
+            p_new = sp.sympify(p_new).xreplace({g: 0}) - g
+        return [sp.sympify(slot_new.get(s, state[s])) for s in slots] + [sp.sympify(p_new)]
+
+    exprs = rules(opt)
+    staged = _staged(targets, exprs, code)
+    if staged is None and slots:
+        lettered, numbers = O.lettered(opt)
+        staged = _staged(targets, rules(lettered), code)
+        if staged is not None:
+            staged = [(tgt, e.xreplace(numbers)) for tgt, e in staged]
+    if staged is not None:
         arrays = {code[x] for x in targets} | ({code[g]} if has_grad else set())
         lines = []
         for k, (tgt, e) in enumerate(staged):
@@ -326,6 +358,22 @@ def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter, array: bool
     lines = [f"{c} = {printer.doprint(v)}" for c, v in reps]
     lines += [f"n{i}_{k} = {printer.doprint(e)}" for k, e in enumerate(reduced)]
     return lines + [f"{code[tgt]}[...] = n{i}_{k}" for k, tgt in enumerate(targets)]
+
+
+def _staged(targets: list, exprs: list, code: dict) -> list | None:
+    """[(target, its rule)] to apply one after the other in place, each later rule reading an updated
+    slot through a marker (mapped in ``code`` to the slot's name) where it has the slot's rule as a
+    subexpression; None when a rule still needs a value already overwritten."""
+    new_marks: dict = {}     # rule expression of an updated slot -> a marker for its new value
+    staged = []
+    for k, (tgt, e) in enumerate(zip(targets, exprs)):
+        e2 = e.xreplace(new_marks) if new_marks else e
+        if any(old in e2.free_symbols for old in targets[:k]):   # needs an old value already overwritten
+            return None
+        staged.append((tgt, e2))
+        new_marks[e] = sp.Dummy(f"new{k}")
+        code[new_marks[e]] = code[tgt]
+    return staged
 
 
 def _assign(target: sp.Symbol, e: sp.Expr, printer: NumpyPrinter, scratch=None, arrays=frozenset()) -> list:
@@ -363,6 +411,9 @@ def _scratch_ok(e: sp.Expr, buf: sp.Symbol) -> bool:
     it only as a factor of the whole product (consumed first)."""
     if buf not in e.free_symbols or e == buf:
         return True
+    if e.is_Add:            # in one term only, which is worked out first (Nesterov's lr·g + lr·μ·b)
+        reading = [a for a in e.args if buf in a.free_symbols]
+        return len(reading) == 1 and _scratch_ok(reading[0], buf)
     return e.is_Mul and buf in e.args and all(buf not in f.free_symbols for f in e.args if f != buf)
 
 
@@ -392,17 +443,24 @@ def _into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
         ops = [a for a in e.args if not scalar(a)]
         if not ops:
             return None
-        # the operand worked out into buf first: buf itself, else one that is not a plain array
-        first = buf if buf in ops else next((a for a in ops if not a.is_Symbol), ops[0])
+        # the operand worked out into buf first: the one that reads buf, else one that is not a
+        # plain array
+        first = next((a for a in ops if buf in a.free_symbols), None) or \
+            next((a for a in ops if not a.is_Symbol), ops[0])
+        rest = list(ops)
+        rest.remove(first)
         if mul and first.is_Pow and first.exp == -1 and first != buf:     # 1/x: x, then inverted
             lines = _into(first.base, buf, arrays, printer)
             lines = None if lines is None else lines + [f"numpy.reciprocal({buf}, out={buf})"]
+        elif mul and first.is_Symbol and first != buf and rest and not (rest[0].is_Pow and rest[0].exp == -1):
+            # x·y into buf in one pass (a copy of x, then *= y, would be two)
+            lines = [f"numpy.multiply({first}, {pr(rest.pop(0))}, out={buf})"]
+        elif mul and first.is_Symbol and first != buf and c.is_Number and c != 1:
+            lines, c = [f"numpy.multiply({first}, {_num(c)}, out={buf})"], sp.S.One
         else:
             lines = _into(first, buf, arrays, printer)
         if lines is None:
             return None
-        rest = list(ops)
-        rest.remove(first)
         for a in rest:
             if mul and a.is_Pow and a.exp == -1:
                 lines.append(f"{buf} /= {pr(a.base)}")

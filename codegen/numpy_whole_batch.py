@@ -341,7 +341,12 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
         low = "0" if lo == 0 else f"-{n}"
         body.append(f"assert ((x{i} >= {low}) & (x{i} < {n}) & (x{i} == numpy.floor(x{i}))).all(), "
                     f"'input x{i} holds labels or indices: integers {low} ... {n} - 1'")
-    if kind != "forward":
+    from .numpy_backend import _num, folded_lr
+    lr = folded_lr(spec.optimizer) if kind == "step" else None
+    if lr is not None:
+        body.append(f"scale = {_num(lr) if lr.is_Number else printer.doprint(lr)}  # the seed of reverse mode: "
+                    f"the step's gradients come out times the learning rate, ready for the update")
+    elif kind != "forward":
         body.append("scale = 1.0  # the seed of reverse mode: " + (f"the {spec.reduction} over B is in the batched graph"
                     if each else "the loss is as declared (its mean over N included)"))
     body.append("")

@@ -123,7 +123,7 @@ for name, bad in [("tau", 0), ("tau", 1.5), ("tau", -1), ("tau", NAN), ("every",
     kw[name] = bad
     case(f"annealing-{name}={bad!r}", lambda kw=kw: O.LinearAnnealing(**kw), ArgumentError, name)
 
-for bad, culprit in [("adamw", "adamw"), ("", "''"), ("Adam2", "Adam2"), (3, "3"), (None, "None")]:
+for bad, culprit in [("adamax", "adamax"), ("", "''"), ("Adam2", "Adam2"), (3, "3"), (None, "None")]:
     case(f"optim-make-{bad!r}", lambda b=bad: O.make(b), ArgumentError, culprit)
 case("optim-make-unknown-hyperparameter", lambda: O.make("adam", lrr=0.1), ArgumentError, "lrr")
 case("optim-make-momentum-hyperparameter", lambda: O.make("nesterov", betas=(0.9, 0.99)), ArgumentError, "betas")
@@ -221,7 +221,7 @@ for bad in ("avg", None, "MEAN", 1):
 for bad, err in [("fortran", UnsupportedError), ("", UnsupportedError), (None, ArgumentError),
                  (["numpy"], ArgumentError), ("NumPy", UnsupportedError)]:
     case(f"compile-target={bad!r}", lambda b=bad: compile_(target=b), err, "target")
-for bad, culprit in [("adamw", "adamw"), ("", "''"), (0.1, "0.1"), (O.Adam, "Adam()"), ({"lr": 0.1}, "'lr'"),
+for bad, culprit in [("adamax", "adamax"), ("", "''"), (0.1, "0.1"), (O.Adam, "Adam()"), ({"lr": 0.1}, "'lr'"),
                      (object(), "object")]:
     case(f"compile-optimizer={bad!r}", lambda b=bad: compile_(optimizer=b), ArgumentError, culprit)
 for arg in ("params", "inputs"):
@@ -407,7 +407,7 @@ BAD_MODELS = {
     "loss-is-text": ("import sympy as sp\nw = sp.Symbol('w')\nloss = 'w**2'\nparams, inputs = [w], []\n", "loss"),
     "params-not-symbols": (MODEL.replace("params, inputs = [w], [x, y]", "params, inputs = ['w'], [x, y]"), "'w'"),
     "free-symbol": (MODEL.replace("(w*x - y)**2", "(w*x - y - sp.Symbol('q_extra'))**2"), "'q_extra'"),
-    "optimizer-unknown-name": (MODEL + "optimizer = 'adamw'\n", "one of the names sgd, momentum"),
+    "optimizer-unknown-name": (MODEL + "optimizer = 'adamax'\n", "one of the names sgd, momentum"),
     "optimizer-typo": (MODEL + "optimizer = sg.optim.Adam(lr=1e-3, beta=0.9)\n", "did you mean 'betas'"),
     "optimizer-inf": (MODEL + "optimizer = sg.optim.SGD(lr=float('inf'))\n", "lr=inf"),
     "exits": ("import sys\nsys.exit(4)\n", "SystemExit"),
@@ -463,7 +463,7 @@ CLI_CASES = {
     "lr-nan": (lambda m, t: ["compile", m, "--lr", "nan"], "lr=nan"),
     "lr-negative": (lambda m, t: ["compile", m, "--lr", "-1"], "lr=-1"),
     "lr-text": (lambda m, t: ["compile", m, "--lr", "fast"], "'fast'"),
-    "optimizer-unknown": (lambda m, t: ["compile", m, "--optimizer", "adamw"], "'adamw'"),
+    "optimizer-unknown": (lambda m, t: ["compile", m, "--optimizer", "adamax"], "'adamax'"),
     "target-unknown": (lambda m, t: ["compile", m, "--target", "fortran"], "'fortran'"),
     "dtype-unknown": (lambda m, t: ["compile", m, "--dtype", "float16"], "'float16'"),
     "unknown-option": (lambda m, t: ["compile", m, "--fast"], "--fast"),

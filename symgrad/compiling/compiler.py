@@ -308,6 +308,11 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
             raise FreeSymbolError(
                 f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which is neither a "
                 f"parameter nor an input; add it to params=[...] or inputs=[...]")
+    shape = tuple(getattr(loss, "shape", ()) or ())
+    if whole and shape not in ((), (1, 1)):         # ("a scalar per example" is the other kind's rule)
+        raise ShapeError(f"the loss must be a scalar, but it has shape {format_shape(shape)}; a declaration over "
+                         f"the batch reduces it itself: sg.mean(...) over the examples, or a loss with its "
+                         f"reduction='mean' (sg.cross_entropy, sg.mse, ... take the mean by default)")
     lift = Lift(inputs, reduction) if per_example_tensors(params, inputs) else None
     if target != "numpy" and (whole or lift is not None):       # the kernel backends batch it themselves
         from .kernel_lift import KernelLift

@@ -379,6 +379,30 @@ class Adam(Optimizer):
         return p - lr / (1 - b1 ** t) * m / denom, new
 
 
+@dataclass
+class AdamW(Adam):
+    """AdamW — ``torch.optim.AdamW``: Adam with decoupled weight decay (Loshchilov & Hutter). The
+    decay shrinks the parameter itself instead of going through the adaptive scaling with the
+    gradient (Adam's ``weight_decay``); torch's default is 0.01:
+
+        p ← p·(1 − lr·weight_decay) − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)   (m, v: Adam's)
+
+    >>> import sympy as sp
+    >>> p, g, t, m, v = sp.symbols('p g t m v')
+    >>> AdamW(lr=0.1, weight_decay=0.5).rules(p, 0, {'exp_avg': 0, 'exp_avg_sq': 0}, 1)[0]   # g = 0
+    0.95*p
+    """
+
+    weight_decay: float = 0.01
+
+    def rules(self, p, g, state, t):
+        import copy
+        adam = copy.copy(self)
+        adam.weight_decay = 0.0           # the decay below, not through the gradient
+        p_new, new = Adam.rules(adam, p, g, state, t)
+        return p_new - self._lr(t) * self.weight_decay * p, new
+
+
 # ---------------------------------------------------------------------------------------------------
 # Views of the update rules, as the lecture writes them: Greek hyperparameters, short slot names.
 
@@ -392,15 +416,25 @@ SLOT_SHOWN = {"momentum_buffer": "b", "sum": "s", "square_avg": "v", "grad_avg":
 
 def _greek(opt: Optimizer) -> Optimizer:
     """A copy of ``opt`` with its non-zero numeric hyperparameters replaced by their Greek letters."""
+    return lettered(opt, lambda name: sp.Symbol(name) if name.startswith("beta_") else sp.Symbol(name, positive=True))[0]
+
+
+def lettered(opt: Optimizer, letter=lambda name: sp.Dummy(name, positive=True)) -> tuple:
+    """(a copy of ``opt`` whose non-zero numeric hyperparameters are symbols ``letter(greek name)``,
+    {symbol: its number}). Its rules keep their structure — lr·(μ·b + g) stays a product, where
+    0.1·(0.9·b + g) is distributed by SymPy — and the numbers are put back into them afterwards
+    (the NumPy backend's in-place update: `codegen.numpy_backend.update_lines`)."""
     import copy
-    out = copy.copy(opt)
+    out, values = copy.copy(opt), {}
     for f in fields(opt):
         v = getattr(opt, f.name)
         if f.name == "betas":
-            out.betas = tuple(b if _symbolic(b) else sp.Symbol(f"beta_{i + 1}") for i, b in enumerate(v))
+            out.betas = tuple(b if _symbolic(b) else letter(f"beta_{i + 1}") for i, b in enumerate(v))
+            values.update({s: b for s, b in zip(out.betas, v) if not _symbolic(b)})
         elif f.name in GREEK and not _symbolic(v) and not _schedule(v) and not isinstance(v, bool) and v != 0:
-            setattr(out, f.name, sp.Symbol(GREEK[f.name], positive=True))
-    return out
+            setattr(out, f.name, letter(GREEK[f.name]))
+            values[getattr(out, f.name)] = v
+    return out, values
 
 
 def view(opt: Optimizer, symbolic: bool = True, form: str = "torch"):
@@ -493,13 +527,13 @@ EPS = "must be a finite number >= 0"
 # the notes' spellings of torch's names
 AdaGrad, RMSProp = Adagrad, RMSprop
 
-OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam}
+OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
 # every name `make` takes (also the command line's --optimizer choices)
-NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 
 
 def make(name: str, **hyper) -> Optimizer:
-    """An optimizer by name: sgd, momentum, nesterov, adagrad, rmsprop, adam (the command line's
+    """An optimizer by name: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw (the command line's
     ``--optimizer``). ``momentum`` and ``nesterov`` are SGD with momentum 0.9 unless given.
 
     >>> make("nesterov", lr=0.1)

@@ -234,6 +234,7 @@ def accuracy(target, output=0, threshold: float = 0.5) -> Callable:
             labels = y.argmax(1) if y.shape[1] > 1 else y[:, 0].astype(int)
         return float(np.mean(pred == labels))
     metric.__name__ = f"accuracy({key_name(target)})"
+    metric.reads = (key_name(target),)      # data it reads that may be no input (train's key check)
     return metric
 
 
@@ -260,7 +261,8 @@ def _metrics_dict(metrics, program=None) -> dict:
         elif callable(m):
             out[getattr(m, "__name__", f"metric{len(out)}")] = m
         else:
-            close = difflib.get_close_matches(m, METRIC_NAMES, n=1) if isinstance(m, str) else []
+            close = ([n for n in METRIC_NAMES if n.startswith(m.lower())] or difflib.get_close_matches(
+                m, METRIC_NAMES, n=1)) if isinstance(m, str) and m else []
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise TrainingArgumentError(f"unknown metric {m!r} in metrics{hint}: {_METRICS_HELP}")
     return out
@@ -618,12 +620,46 @@ def _check_data(data, what="data") -> dict:
     data = {k: np.asarray(v) for k, v in data.items()}
     sizes = {key_name(k): (v.shape[0] if v.ndim else None) for k, v in data.items()}
     if None in sizes.values() or len(set(sizes.values())) != 1 or 0 in sizes.values():
+        shapes = ", ".join(f"{key_name(k)!r} {v.shape}" for k, v in data.items())
         raise TrainingArgumentError(f"{what}: every array needs the same positive number of samples on its "
-                         f"first axis; got {sizes}")
+                                    f"first axis; got {sizes} (the shapes: {shapes})")
     for k, v in data.items():
         if v.dtype.kind in "fc" and not np.isfinite(v).all():
             raise TrainingArgumentError(f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf)")
     return data
+
+
+def _check_keys(program, data: dict, evaluations=None) -> None:
+    """Every input the training step reads has an array in ``data``, and every key of ``data`` is an
+    input of ``program`` or is read by a metric: a metric that reads a
+    column which is no input says so in its ``reads`` (`accuracy` does, for its target). An array
+    under any other key would be ignored, silently — a typo ("lables" next to "labels") or an input
+    the program was not compiled with — so it is refused, naming the closest input."""
+    inputs = getattr(program, "inputs", None)
+    if inputs is None:                      # a stand-in program that does not list its inputs
+        return
+    names = [key_name(x) for x in inputs]
+    read = {key_name(r) for m in (evaluations or {}).values() for r in getattr(m, "reads", ())}
+    for k in data:
+        name = key_name(k)
+        if name in names or name in read:
+            continue
+        close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
+            name, names, n=1, cutoff=0.5)
+        why = (f" (did you mean {close[0]!r}?)" if close else
+               f"; train refuses an array it would ignore (a metric that reads a column that is no input "
+               f"names it: metric.reads = ({name!r},))")
+        raise TrainingArgumentError(f"data[{name!r}] is not an input of this program{why}; its inputs are "
+                                    f"{', '.join(map(repr, names)) or 'none'}")
+    given = {key_name(k) for k in data}
+    needs = getattr(program, "_needs", {}).get("train") or [True] * len(names)
+    lacking = [n for n, needed in zip(names, needs) if needed and n not in given]
+    if lacking:
+        # (found at the first step, it was "no value given for the input 'y'; values are keyed ...")
+        raise TrainingArgumentError(
+            f"data has no array for the input{'s' if len(lacking) > 1 else ''} {', '.join(map(repr, lacking))} "
+            f"that the training step reads; give data={{{', '.join(f'{n!r}: array' for n in names)}}}, each "
+            f"with a leading sample axis")
 
 
 def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
@@ -637,18 +673,12 @@ def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
     if not getattr(spec, "whole_batch", False):
         _check_per_example_shapes(spec, by_name, what)
         return
+    from .whole_batch import dim_forms, fits
     sizes: dict = {}
     for sym in spec.inputs:
         a = by_name.get(sym.name)
         shape = tuple(sp.sympify(d) for d in getattr(sym, "shape", ()))
-        if a is None or not shape:
-            continue
-        fits = a.ndim == len(shape)
-        for d, n in zip(shape, a.shape) if fits else ():
-            if d.is_Symbol:
-                d = sizes.setdefault(d, sp.Integer(n))
-            fits = fits and d.xreplace(sizes) == n
-        if fits:
+        if a is None or not shape or fits(dim_forms(shape), a.shape, sizes):
             continue
         decl = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
         msg = f"{what}[{sym.name!r}] has shape {a.shape}, but the input {sym.name!r} is declared {decl}"
@@ -657,9 +687,47 @@ def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
             msg += (f": these look like integer labels, one per sample, where one-hot rows of {c} are "
                     f"declared — pass np.eye({c})[labels], or declare {sym.name!r} as labels, "
                     f"sg.tensor({sym.name!r}, ({shape[0]},), integer=True) (sg.cross_entropy takes either)")
+        elif len(shape) == 1 and getattr(sym, "is_integer_tensor", False) and a.ndim == 2 \
+                and np.isin(a, (0, 1)).all() and (a.sum(axis=1) == 1).all():
+            msg += (f": these look like one-hot rows, where class labels (one integer per sample) are "
+                    f"declared — pass {what}[{sym.name!r}].argmax(axis=1)")
+        elif _sample_hint(a.shape[1:], shape[1:], f"{what}[{sym.name!r}]"):
+            msg += f" (the first axis is the samples){_sample_hint(a.shape[1:], shape[1:], f'{what}[{sym.name!r}]')}"
+        elif a.shape == (len(a), 1) and len(shape) == 1:
+            msg += (f": a column where one value per sample is declared — pass {what}[{sym.name!r}].reshape(-1) "
+                    f"(or declare {sym.name!r} of shape ({shape[0]}, 1))")
         else:
             msg += " (the first axis is the samples; the others as declared)"
         raise TrainingArgumentError(msg)
+
+
+def _sample_hint(got: tuple, declared: tuple, array: str) -> str:
+    """What to do with ``array``, whose sample of shape ``got`` holds what ``declared`` says in another
+    layout: the same sizes in another order (images with their channels last: transpose it), or as
+    many entries shaped otherwise (flat images, a missing channel axis: reshape it). "" otherwise."""
+    if not declared or not all(sp.sympify(d).is_Integer for d in declared):
+        return ""
+    want = tuple(int(d) for d in declared)
+    if got == want:
+        return ""
+    if len(got) == len(want) and sorted(got) == sorted(want):
+        order = (0, *(1 + i for i in _axes_order(got, want)))
+        return (f": the same sizes in another order — pass {array}.transpose{order}"
+                + (" (images are declared channels first, (N, C, H, W))" if len(want) == 3 else ""))
+    if math.prod(got) == math.prod(want):
+        sizes = ", ".join(map(str, want))
+        return f": as many entries per sample, shaped otherwise — pass {array}.reshape(-1, {sizes})"
+    return ""
+
+
+def _axes_order(got: tuple, want: tuple) -> list:
+    """For each axis of ``want``, an axis of ``got`` of its size (each used once)."""
+    free, out = list(range(len(got))), []
+    for n in want:
+        i = next(k for k in free if got[k] == n)
+        free.remove(i)
+        out.append(i)
+    return out
 
 
 def _check_per_example_shapes(spec, by_name: dict, what: str) -> None:
@@ -782,7 +850,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.
 
-    Before the first step, the validation set is checked against the data (the same inputs, the
+    Before the first step, every key of ``data`` must be an input of the program (an array under
+    another key — a typo, an input the program was not compiled with — is refused, naming the
+    closest input; a metric that reads a column which is no input lists it in its ``reads``, as
+    `accuracy` does), the validation set is checked against the data (the same inputs, the
     same shape per sample) and every metric is evaluated once at the initial values: a metric that
     is not callable, raises, or returns a non-finite number is a `TrainingArgumentError` then, not
     after the first epoch.
@@ -815,6 +886,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
     data = _check_data(data)
+    evaluations = None if metrics is None and validation is None else _metrics_dict(metrics, program)
+    _check_keys(program, data, evaluations)
     _check_declared_shapes(program, data)
     if validation is not None:
         validation = _check_data(validation, "validation")
@@ -834,7 +907,6 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     values = _initialized(program, dict(values), seed)
     if state is None:
         state = program.init_state(values)
-    evaluations = None if metrics is None and validation is None else _metrics_dict(metrics, program)
     where, prefix = (validation, "val_") if validation is not None else (data, "train_")
     if evaluations:
         _probe_metrics(evaluations, program, values, where, prefix)

@@ -36,7 +36,7 @@ class WholeBatchProgram(Program):
         self._bounds = {spec.inputs[i].name: b for i, b in label_bounds(spec).items()}
         # Each declared size, read once here so that a call compares plain integers: an int, a
         # batch symbol (bound by the first input that has it), or an expression of those symbols.
-        self._dims = [tuple(_dim_form(d) for d in shape) for (_, _, shape, _) in self._ispec]
+        self._dims = [dim_forms(shape) for (_, _, shape, _) in self._ispec]
 
     def _batch_arrays(self, batch, kind: str) -> list:
         out, sizes = [], {}
@@ -45,20 +45,12 @@ class WholeBatchProgram(Program):
                 out.append(None)
                 continue
             a = self._input_array(batch, name, sym)
-            if a.ndim != len(shape):
-                raise ShapeError(f"the input {name!r} has shape {a.shape}; it is declared {_text(shape)}")
-            for (form, d), n in zip(dims, a.shape):
-                if form == "sym":
-                    want = sizes.setdefault(d, n)
-                elif form == "int":
-                    want = d
-                else:
-                    want = d.xreplace({k: sp.Integer(v) for k, v in sizes.items()})
-                    want = int(want) if want.is_Integer else n
-                if want != n:
-                    bound = ", ".join(f"{k} = {v}" for k, v in sizes.items())
-                    raise ShapeError(f"the input {name!r} has shape {a.shape}; it is declared {_text(shape)}"
-                                     + (f" with {bound} (from the inputs before it)" if bound else ""))
+            before = dict(sizes)
+            if not fits(dims, a.shape, sizes):
+                bound = ", ".join(f"{k} = {v}" for k, v in before.items())
+                raise ShapeError(f"the input {name!r} has shape {a.shape}; it is declared {_text(shape)}"
+                                 + (f" with {bound} (from the inputs before it)" if bound and a.ndim == len(shape)
+                                    else ""))
             if name in self._bounds:
                 _check_labels(name, a, *self._bounds[name], sizes)
             out.append(a)
@@ -66,6 +58,32 @@ class WholeBatchProgram(Program):
         if empty and kind != "forward":
             raise DataError(f"the batch is empty ({empty[0]} = 0); the loss needs at least one example")
         return out
+
+
+def fits(dims, got: tuple, sizes: dict) -> bool:
+    """Whether an array of shape ``got`` fits the declared sizes ``dims`` (`dim_forms`): a number
+    exactly, a symbol (N) as bound in ``sizes`` by an earlier array — or bound here, into ``sizes``
+    — and an expression of symbols (2·N) as they make it. The one matching of a whole-batch input's
+    shape, for a call (`WholeBatchProgram`) and for all the data before training
+    (`symgrad.compiling.training`)."""
+    if len(got) != len(dims):
+        return False
+    for (form, d), n in zip(dims, got):
+        if form == "sym":
+            want = sizes.setdefault(d, n)
+        elif form == "int":
+            want = d
+        else:
+            want = d.xreplace({k: sp.Integer(v) for k, v in sizes.items()})
+            want = int(want) if want.is_Integer else n
+        if want != n:
+            return False
+    return True
+
+
+def dim_forms(shape) -> tuple:
+    """Each declared size of ``shape`` as ("int", n), ("sym", N) or ("expr", 2·N), for `fits`."""
+    return tuple(_dim_form(d) for d in shape)
 
 
 def _dim_form(d) -> tuple:

@@ -14,6 +14,8 @@ from typing import Callable, Iterable
 from ..errors import ArgumentError
 
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+# torch's keyword -> NumPy's, which the tensor functions take (x.sum(dim=1) is x.sum(axis=1))
+TORCH_SPELLINGS = {"dim": "axis", "keepdim": "keepdims"}
 
 
 def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None:
@@ -28,8 +30,10 @@ def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None
     valid = list(dict.fromkeys(valid))
     for name in given:
         if name not in valid:
-            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else "."
+            numpy = TORCH_SPELLINGS.get(name)
+            close = [numpy] if numpy in valid else difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+            hint = (f"; did you mean {close[0]!r}? (NumPy's name for torch's {name!r})" if numpy in valid else
+                    f"; did you mean {close[0]!r}?" if close else ".")
             raise ArgumentError(f"{who}() got an unknown keyword argument {name!r}{hint} "
                                 f"It takes: {', '.join(valid)}")
 
@@ -51,7 +55,7 @@ def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = ()):
     symgrad.errors.ArgumentError: fit() got an unknown keyword argument 'epoch'; did you mean 'epochs'? It takes: data, epochs, batch_size
     """
     def decorate(fn):
-        named = [p.name for p in inspect.signature(fn).parameters.values() if p.kind in _NAMED]
+        named = [p.name for p in inspect.signature(fn).parameters.values() if p.kind in _NAMED and p.name != "self"]
 
         @functools.wraps(fn)
         def checked(*args, **kwargs):

@@ -38,6 +38,7 @@ from sympy import Expr, Tuple
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
+from .keywords import keywords        # x.sum(dim=1): an error that names axis=
 from .parse import as_expr             # user text is parsed, never evaluated
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
                       ReshapeError, ShapeError, UnsupportedError)
@@ -298,6 +299,11 @@ class TensorExpr(Expr):
     def __pos__(self):
         return self
 
+    def __abs__(self):
+        """abs(x), Python's builtin on a tensor expression: |x| elementwise (as on a NumPy array and a
+        torch tensor), a tensor expression like sg.abs(x) — SymPy's Abs of it had no .sum()."""
+        return sp.Abs(self) if _PLAIN else elementwise(sp.Abs, self)
+
     def __matmul__(self, o):
         return matmul(self, o)
 
@@ -323,18 +329,23 @@ class TensorExpr(Expr):
         return reshape(self, shape)
 
     # -- reductions -----------------------------------------------------------------------------
+    @keywords()
     def sum(self, axis=None, keepdims=False):
         return sum(self, axis, keepdims)
 
+    @keywords()
     def mean(self, axis=None, keepdims=False):
         return mean(self, axis, keepdims)
 
+    @keywords()
     def max(self, axis=None, keepdims=False):
         return max(self, axis, keepdims)
 
+    @keywords()
     def min(self, axis=None, keepdims=False):
         return min(self, axis, keepdims)
 
+    @keywords()
     def var(self, axis=None, keepdims=False, correction=0):
         return var(self, axis, keepdims, correction=correction)
 
@@ -672,6 +683,7 @@ def _reduce(op, x, axis, keepdims):
     return Reduce(x, sp.core.symbol.Str(op), Tuple(*axes), sp.true if keepdims else sp.false)
 
 
+@keywords()
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - sg.sum, as in numpy/torch
     """Σ over ``axis`` (None: all; an int or a tuple, negative counted from the end) of a tensor, as
     NumPy's ``sum``. A matrix expression keeps symgrad's matrix ``sum`` (all entries).
@@ -691,6 +703,7 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001 - sg.sum, as in numpy/torch
     return _reduce("sum", x, axis, keepdims)
 
 
+@keywords()
 def mean(x, axis=None, keepdims=False):
     """The mean over ``axis``, as NumPy's ``mean``."""
     return _reduce("mean", x, axis, keepdims)
@@ -740,6 +753,7 @@ class Variance(TensorExpr):
         return f"{_paren(printer, self.x)}.var({', '.join(parts)})"
 
 
+@keywords()
 def var(x, axis=None, keepdims=False, *, correction=0):
     """The variance over ``axis``: Σ (x − mean)² / (n − correction), as NumPy's ``var`` with
     ``ddof=correction`` (torch's ``var(correction=)``; NumPy's default 0, torch's 1)."""

@@ -21,6 +21,7 @@ import sympy as sp
 
 from . import functions as F
 from . import tensor as T
+from .keywords import keywords
 from .parse import as_expr
 from ..errors import ArgumentError, AxisError, IntegerTensorError, ShapeError
 
@@ -105,6 +106,7 @@ def _normalise(cls, matrix_fn, x, axis):
     return cls(x, sp.Integer(_axis_of(x, axis, cls.name)))
 
 
+@keywords()
 def logsumexp(x, axis=None, keepdims=False):
     """log Σ exp(x) over ``axis`` of a tensor (a matrix: over every entry, a scalar, as before).
 
@@ -121,12 +123,14 @@ def logsumexp(x, axis=None, keepdims=False):
     return LogSumExpT(x, sp.Integer(_axis_of(x, axis, "logsumexp")), sp.true if keepdims else sp.false)
 
 
+@keywords()
 def softmax(x, axis=None):
     """softmax over ``axis`` of a tensor (a tensor of two or more axes needs it); a matrix
     expression keeps symgrad's column softmax."""
     return _normalise(SoftmaxT, F.softmax, x, axis)
 
 
+@keywords()
 def log_softmax(x, axis=None):
     """log softmax over ``axis`` of a tensor, computed as x − logsumexp(x, axis)."""
     return _normalise(LogSoftmaxT, F.log_softmax, x, axis)

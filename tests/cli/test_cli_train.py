@@ -190,7 +190,7 @@ BAD_MODELS = {
                    "'params' must be a list of SymPy Symbols"),
     "bad loss": ("import sympy as sp\nloss = 3\nparams = inputs = [sp.Symbol('w')]\n",
                  "'loss' must be a SymPy expression"),
-    "bad optimizer": (MODEL + "optimizer = 'adamw'\n", "'optimizer' must be a symgrad optimizer"),
+    "bad optimizer": (MODEL + "optimizer = 'adamax'\n", "'optimizer' must be a symgrad optimizer"),
     # initial values: said in the model file's words (a wrong shape was reported as --data's)
     "values typo": (MODEL + "import numpy as np\nvalues = {'w': np.zeros((3, 4))}\n",
                     "bad.py: values['w'] is not a parameter (did you mean 'W'?)"),
@@ -236,7 +236,7 @@ def test_bad_data_exit_2_naming_the_input(files, calls, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["compile", "nowhere.py"], "no such model file: nowhere.py"),
     (["train", "nowhere.py", "--data", "d.npz"], "no such model file"),
-    (["compile", "m.py", "--optimizer", "adamw"], "invalid choice: 'adamw'"),
+    (["compile", "m.py", "--optimizer", "adamax"], "invalid choice: 'adamax'"),
     (["train", "m.py"], "--data"),
 ])
 def test_console_script_bad_input_exits_2_without_traceback(argv, message, tmp_path):

@@ -145,7 +145,7 @@ def test_step_deletes_each_activation_after_its_last_use():
         assert d > max(uses), (name, step)
     assert len(_live_activations(step, "g0 = ")) <= 2, step
     # each update comes as soon as its gradient is known: p0's last, right after g0
-    assert step.index("g0 *= 0.1") > step.index("p1 -= g1") > step.index("p6 -= g6")
+    assert step.index("p0 -= g0") > step.index("p1 -= g1") > step.index("p6 -= g6")
 
 
 def test_step_memory_falls_below_the_end_of_backward_order(rng):

@@ -58,7 +58,10 @@ def test_update_works_in_the_gradients_buffer():
     """The parameter's rule is the last to read its gradient, so the step is worked out in the
     gradient's own buffer, in place: no array-sized temporaries (hand-written: p -= lr * g makes one)."""
     sgd = _update_code(O.SGD(lr=0.1))
-    assert sgd[:2] == ["g0 *= 0.1", "p0 -= g0"], sgd
+    assert sgd[:2] == ["p0 -= g0", "del g0"], sgd      # the lr is in the seed of reverse mode
+    momentum = _update_code(O.SGD(lr=0.1, momentum=0.9))
+    assert momentum[:5] == ["s0_0 *= 0.9", "s0_0 += g0", "numpy.multiply(s0_0, 0.1, out=g0)", "p0 -= g0",
+                            "del g0"], momentum
     adam = _update_code(O.Adam(lr=0.01))
     k = adam.index("p0 -= g0")
     assert adam[:4] == ["s0_0 *= 0.9", "s0_0 += 0.1*g0", "s0_1 *= 0.999", "s0_1 += 0.001*g0**2"], adam

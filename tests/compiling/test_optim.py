@@ -160,7 +160,7 @@ def test_rules_are_scalar_sympy_in_p_g_state_t(opt):
     (lambda: O.Adagrad(eps=-1), "eps"),
     (lambda: O.Adam(weight_decay=-0.1), "weight_decay"),
     (lambda: O.LinearAnnealing(0.1, 0.01, tau=0), "tau"),
-    (lambda: O.make("adamw"), "adamw"),
+    (lambda: O.make("adamax"), "adamax"),
 ])
 def test_bad_hyperparameters_name_the_culprit(make, culprit):
     with pytest.raises(ValueError, match=culprit.replace("[", r"\[")):
