@@ -84,11 +84,20 @@ def _transpose(a):
     return a.T if isinstance(a, (MatrixExpr, sp.MatrixBase)) or _is_tensor(a) else sp.transpose(a)
 
 
+# The tensor module (symgrad/frontend/tensor.py) sits above this one: it imports the parser, so it
+# hands this module its two tests when it is imported (`register_tensors`). Before that no tensor
+# exists, and nothing is a tensor.
+_TENSORS = {"expr": lambda v: False, "symbol": ()}
+
+
+def register_tensors(is_tensor_expr, symbol_class) -> None:
+    """Called once by the tensor module: how to tell a tensor expression, and its symbol class."""
+    _TENSORS["expr"], _TENSORS["symbol"] = is_tensor_expr, symbol_class
+
+
 def _is_tensor(v) -> bool:
-    """An N-d tensor expression (`sg.tensor`, NumPy semantics). The tensor module imports this one,
-    so it is imported here only when a text is read."""
-    from . import tensor as T
-    return isinstance(v, sp.Basic) and T.is_tensor_expr(v)
+    """An N-d tensor expression (`sg.tensor`, NumPy semantics)."""
+    return isinstance(v, sp.Basic) and _TENSORS["expr"](v)
 
 
 _TABLE: dict = {}
@@ -378,8 +387,7 @@ def _declared(symbols) -> dict:
 
 
 def _is_tensor_symbol(s) -> bool:
-    from . import tensor as T
-    return isinstance(s, T.Tensor)
+    return bool(_TENSORS["symbol"]) and isinstance(s, _TENSORS["symbol"])
 
 
 # ---------------------------------------------------------------------------------------------------
