@@ -27,7 +27,7 @@ import sympy as sp
 
 from ..errors import ShapeError, UnsupportedError
 from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Softmax, Total, leaky_relu, relu
-from ..frontend.tensor_bounds import Clip
+from ..frontend.functions import clip as Clip
 from .ewise_form import ewise_to_matrix_expr
 from .ir import Eqn, Graph, Primitive, Var, check_same_shape, dims_equal, format_shape, shapes_equal
 from .placeholders import _PH_SET, ph, placeholders  # noqa: F401 - the table's vocabulary

@@ -24,39 +24,13 @@ Heaviside(2 - x, 1)*Heaviside(x + 1, 1)
 from __future__ import annotations
 
 import sympy as sp
-from sympy import Heaviside
 
 from . import tensor as T
-from .functions import _Activation, relu
+from .functions import clip as Clip, relu   # Clip: the SymPy function that clip() below builds
 from .parse import as_expr
-from ..errors import ArgumentError, UnsupportedError
+from ..errors import ArgumentError
 
 __all__ = ["Clip", "clip", "maximum", "minimum"]
-
-
-class Clip(_Activation):
-    """clip(x, lo, hi) = min(max(x, lo), hi); its derivative is 1 for lo ≤ x ≤ hi (bounds
-    included: relu'(0) = 1, the policy), 0 outside. Printed ``clip(x, lo, hi)``."""
-
-    nargs = 3
-
-    def fdiff(self, argindex=1):
-        x, lo, hi = self.args
-        if argindex != 1:
-            raise UnsupportedError("clip: the derivative with respect to its bounds (lo, hi are numbers "
-                                   "or fixed symbols; for a learned bound write sg.minimum(sg.maximum(x, "
-                                   "lo), hi))")
-        return Heaviside(x - lo, 1) * Heaviside(hi - x, 1)
-
-    def elementary(self):
-        x, lo, hi = self.args
-        return sp.Min(sp.Max(x, lo), hi)
-
-    def _sympystr(self, printer):
-        return "clip(%s)" % ", ".join(printer._print(a) for a in self.args)
-
-    def _latex(self, printer, exp=None):
-        return r"\operatorname{clip}\left(%s\right)" % ", ".join(printer._print(a) for a in self.args)
 
 
 def _bound(v, name):
