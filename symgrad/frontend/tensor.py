@@ -200,6 +200,11 @@ def _div(a, b):
     return sp.Mul(a, sp.Pow(b, sp.S.NegativeOne))
 
 
+# Methods whose work is done by a module that imports this one (tensor_bounds: "clip"), which
+# registers it here on import (symgrad's __init__ imports it), so that no import circle forms.
+BY_LATER_MODULES: dict = {}
+
+
 # NumPy function → what a tensor expression writes instead (see TensorExpr.__array_ufunc__)
 _NUMPY_SPELLING = {
     "maximum": "sg.maximum(x, y) (sg.relu(x) for np.maximum(x, 0))",
@@ -355,13 +360,11 @@ class TensorExpr(Expr):
 
     def clip(self, lo=None, hi=None):
         """x.clip(lo, hi), NumPy's: see `symgrad.frontend.tensor_bounds.clip`."""
-        from .tensor_bounds import clip
-        return clip(self, lo, hi)
+        return BY_LATER_MODULES["clip"](self, lo, hi)
 
     def clamp(self, min=None, max=None):  # noqa: A002 - torch's names
         """x.clamp(min, max), torch's spelling of x.clip(lo, hi)."""
-        from .tensor_bounds import clip
-        return clip(self, min, max)
+        return BY_LATER_MODULES["clip"](self, min, max)
 
     def argmax(self, axis=-1):
         return argmax(self, axis)

@@ -85,3 +85,6 @@ def minimum(a, b):
     """NumPy's ``np.minimum(a, b)`` / ``torch.minimum``: the smaller entry, with broadcasting."""
     a, b = _two(a, b, "minimum")
     return T.as_tensor(sp.Min(a, b))
+
+
+T.BY_LATER_MODULES["clip"] = clip          # x.clip(lo, hi), x.clamp(min, max)
