@@ -23,7 +23,9 @@ from .frontend.conv import (avg_pool1d, avg_pool2d, conv1d, conv2d, flip, max_po
                             max_pool2d)
 from .frontend.conv_sum import NotAConvolution, as_conv, from_indexed
 # the losses on tensors take torch's reduction= (and axis=); on matrices they are functions' own
-from .frontend.tensor_losses import bce, hinge, kl_div, l1, mse, multi_margin
+from .frontend.tensor_losses import bce, hinge, huber, kl_div, l1, mse, multi_margin, smooth_l1
+from .frontend.tensor_bounds import clip, maximum, minimum
+from .frontend.tensor import std
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive
@@ -59,7 +61,7 @@ __all__ = [
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
     "dropout", "gather",
     "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
-    "hardtanh",
+    "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1",
     "check_backward", "BackwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
     "take_along_axis", "embedding", "broadcast",

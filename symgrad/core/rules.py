@@ -27,6 +27,7 @@ import sympy as sp
 
 from ..errors import ShapeError, UnsupportedError
 from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Softmax, Total, leaky_relu, relu
+from ..frontend.functions import clip as Clip
 from .ewise_form import ewise_to_matrix_expr
 from .ir import Eqn, Graph, Primitive, Var, check_same_shape, dims_equal, format_shape, shapes_equal
 from .placeholders import _PH_SET, ph, placeholders  # noqa: F401 - the table's vocabulary
@@ -212,13 +213,13 @@ def derivative_body(body: sp.Expr, i: int, policy: Subgradients) -> sp.Expr:
     a = ph(i)
     b = body.replace(sp.Max, _RoutedMax).replace(sp.Min, _RoutedMin)
     if policy.relu_at_zero != 1:
-        b = b.replace(relu, _Relu0).replace(leaky_relu, _LeakyRelu0)
+        b = b.replace(relu, _Relu0).replace(leaky_relu, _LeakyRelu0).replace(Clip, _Clip0)
     if policy.abs_at_zero != 0:
         b = b.replace(sp.Abs, _AbsAt(policy.abs_at_zero))
     d = sp.diff(b, a)
     d = d.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
     d = d.replace(_RoutedMax, sp.Max).replace(_RoutedMin, sp.Min).replace(_Relu0, relu).replace(
-        _LeakyRelu0, leaky_relu)
+        _LeakyRelu0, leaky_relu).replace(_Clip0, Clip)
     if policy.abs_at_zero != 0:
         d = d.replace(_AbsAt(policy.abs_at_zero), sp.Abs)
     if any(not p.exp.is_number for p in body.atoms(sp.Pow)):
@@ -252,6 +253,14 @@ class _RoutedMax(_Routed):
 
 class _RoutedMin(_Routed):
     sign = -1
+
+
+class _Clip0(sp.Function):
+    """clip with the bounds excluded from its derivative (relu_at_zero=0, as relu'(0) = 0)."""
+
+    def fdiff(self, argindex=1):
+        x, lo, hi = self.args
+        return sp.Heaviside(x - lo, 0) * sp.Heaviside(hi - x, 0)
 
 
 class _Relu0(sp.Function):

@@ -882,7 +882,32 @@ class hardtanh(_Activation):
         return r"\operatorname{hardtanh}\left(%s, %s, %s\right)" % tuple(map(printer._print, self.args))
 
 
-ACTIVATIONS = (gelu, gelu_tanh, silu, elu, selu, softsign, hardtanh)
+class clip(_Activation):  # sg.clip is tensor_bounds.clip, which builds this (checked bounds)
+    """clip(x, lo, hi) = min(max(x, lo), hi); its derivative is 1 for lo ≤ x ≤ hi (bounds
+    included: relu'(0) = 1, the policy), 0 outside. Printed ``clip(x, lo, hi)``."""
+
+    nargs = 3
+
+    def fdiff(self, argindex=1):
+        x, lo, hi = self.args
+        if argindex != 1:
+            raise UnsupportedError("clip: the derivative with respect to its bounds (lo, hi are numbers "
+                                   "or fixed symbols; for a learned bound write sg.minimum(sg.maximum(x, "
+                                   "lo), hi))")
+        return Heaviside(x - lo, 1) * Heaviside(hi - x, 1)
+
+    def elementary(self):
+        x, lo, hi = self.args
+        return sp.Min(sp.Max(x, lo), hi)
+
+    def _sympystr(self, printer):
+        return "clip(%s)" % ", ".join(printer._print(a) for a in self.args)
+
+    def _latex(self, printer, exp=None):
+        return r"\operatorname{clip}\left(%s\right)" % ", ".join(printer._print(a) for a in self.args)
+
+
+ACTIVATIONS = (gelu, gelu_tanh, silu, elu, selu, softsign, hardtanh, clip)
 _ACTIVATION_NAMES = {"sigmoid", "relu", "leaky_relu", "softplus"} | {c.__name__ for c in ACTIVATIONS}
 
 for _name in ("gelu", "silu", "selu", "softsign"):

@@ -47,7 +47,7 @@ __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "sha
            "Ewise", "TensorMatMul", "Reduce", "Variance", "Reshape", "Permute", "Index", "Concat",
            "Where", "OneHot", "Take", "TakeAlong", "BroadcastTo", "Full", "ArgMax", "ScatterAdd",
            "Pad", "broadcast_shapes", "normalize_axis", "reduced_shape",
-           "sum", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
+           "sum", "mean", "max", "min", "var", "std", "concat", "stack", "where", "one_hot", "take",
            "take_along_axis", "embedding", "broadcast", "elementwise"]
 
 
@@ -200,10 +200,15 @@ def _div(a, b):
     return sp.Mul(a, sp.Pow(b, sp.S.NegativeOne))
 
 
+# Methods whose work is done by a module that imports this one (tensor_bounds: "clip"), which
+# registers it here on import (symgrad's __init__ imports it), so that no import circle forms.
+BY_LATER_MODULES: dict = {}
+
+
 # NumPy function → what a tensor expression writes instead (see TensorExpr.__array_ufunc__)
 _NUMPY_SPELLING = {
-    "maximum": "sg.relu(x) for np.maximum(x, 0), or sp.Max(x, y)",
-    "minimum": "sp.Min(x, y)",
+    "maximum": "sg.maximum(x, y) (sg.relu(x) for np.maximum(x, 0))",
+    "minimum": "sg.minimum(x, y)", "clip": "x.clip(lo, hi) or sg.clip(x, lo, hi)", "std": "x.std(axis=...)",
     "exp": "sg.exp(x)", "log": "sg.log(x)", "sqrt": "sg.sqrt(x)", "tanh": "sg.tanh(x)",
     "absolute": "sg.abs(x)", "abs": "sg.abs(x)", "square": "x ** 2", "power": "x ** k",
     "add": "x + y", "subtract": "x - y", "multiply": "x * y", "divide": "x / y",
@@ -348,6 +353,18 @@ class TensorExpr(Expr):
     @keywords()
     def var(self, axis=None, keepdims=False, correction=0):
         return var(self, axis, keepdims, correction=correction)
+
+    @keywords()
+    def std(self, axis=None, keepdims=False, correction=0, ddof=None):
+        return std(self, axis, keepdims, correction=correction, ddof=ddof)
+
+    def clip(self, lo=None, hi=None):
+        """x.clip(lo, hi), NumPy's: see `symgrad.frontend.tensor_bounds.clip`."""
+        return BY_LATER_MODULES["clip"](self, lo, hi)
+
+    def clamp(self, min=None, max=None):  # noqa: A002 - torch's names
+        """x.clamp(min, max), torch's spelling of x.clip(lo, hi)."""
+        return BY_LATER_MODULES["clip"](self, min, max)
 
     def argmax(self, axis=-1):
         return argmax(self, axis)
@@ -761,6 +778,24 @@ def var(x, axis=None, keepdims=False, *, correction=0):
     x = _tensor_arg(x, "var")
     axes = _axes(axis, x.ndim, "var", x)
     return Variance(x, Tuple(*axes), sp.true if keepdims else sp.false, as_expr(correction))
+
+
+def _ddof(correction, ddof, who):
+    """NumPy's ``ddof=`` and torch's ``correction=`` are one number; both given is an error."""
+    if ddof is None:
+        return correction
+    if correction != 0:
+        raise ArgumentError(f"{who}: give ddof= (NumPy's name) or correction= (torch's), not both")
+    return ddof
+
+
+@keywords()
+def std(x, axis=None, keepdims=False, *, correction=0, ddof=None):
+    """The standard deviation over ``axis``: sqrt(x.var(axis, correction=)), as NumPy's ``std``
+    (``ddof=`` is NumPy's name for ``correction=``; NumPy's default 0, torch's 1). Its gradient is
+    infinite where the variance is 0 (add an eps inside: sp.sqrt(x.var(axis) + eps))."""
+    v = var(x, axis, keepdims, correction=_ddof(correction, ddof, "std"))
+    return as_tensor(sp.sqrt(v))
 
 
 class Reshape(TensorExpr):

@@ -7,6 +7,8 @@ default, "sum", "none") and, for the losses over a class or distribution axis, `
     sg.hinge(score, y)                 mean of max(0, 1 − y·score), labels y ∈ {−1, +1}
     sg.kl_div(p, q, axis=-1)           F.kl_div(q.log(), p, reduction="batchmean") for (N, C):
                                        Σ over axis of p log(p / q), then the mean over the batch
+    sg.huber(yhat, y, delta=1)         F.huber_loss      mean of ½d² for |d| < δ, else δ(|d| − ½δ); d = ŷ − y
+    sg.smooth_l1(yhat, y, beta=1)      F.smooth_l1_loss  the huber loss divided by β (β = 0: l1)
     sg.multi_margin(s, y, axis=-1)     F.multi_margin_loss (cs231n's SVM loss divided by C):
                                        Σ_{c ≠ y} max(0, margin − s_y + s_c) / C, integer labels y
 
@@ -31,7 +33,7 @@ from .parse import as_expr
 from .tensor_softmax import reduce_loss as _reduce
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
 
-__all__ = ["mse", "l1", "bce", "hinge", "kl_div", "multi_margin"]
+__all__ = ["mse", "l1", "bce", "hinge", "huber", "smooth_l1", "kl_div", "multi_margin"]
 
 
 def _pair(a, b, names, who):
@@ -114,6 +116,53 @@ def hinge(score, y, reduction=None):
         return _plain("hinge", F.hinge, score, y, reduction)
     s, y = pair
     return _reduce(T.as_tensor(sp.Max(0, 1 - y * s)), reduction or "mean", "hinge")
+
+
+def _tensor_pair(yhat, y, who):
+    pair = _pair(yhat, y, ("yhat", "y"), who)
+    if pair is None:
+        raise ArgumentError(f"{who}: for tensors (sg.tensor); {yhat} and {y} are not tensors")
+    return pair
+
+
+def _positive(v, name, who, zero_ok=False):
+    v = as_expr(v, name)
+    if not v.is_number or not v.is_extended_real or v < 0 or (v == 0 and not zero_ok):
+        raise ArgumentError(f"{who}: {name} must be a number {'>= 0' if zero_ok else '> 0'}, got {v}")
+    return v
+
+
+def huber(yhat, y, delta=1, reduction="mean"):
+    """The Huber loss, ``F.huber_loss(yhat, y, delta=)``: with d = ŷ − y, ½d² where |d| < δ, else
+    δ(|d| − ½δ), then ``reduction=``. Its gradient is d inside, δ·sign(d) outside (continuous at
+    |d| = δ, so no kink to choose a value at). Tensors only; δ > 0.
+
+    >>> import symgrad as sg
+    >>> sg.huber(sg.tensor("a", (4,)), sg.tensor("b", (4,)), delta=2, reduction="sum")
+    where(Abs(a - b) < 2, (a - b)**2/2, 2*Abs(a - b) - 2).sum()
+    """
+    a, b = _tensor_pair(yhat, y, "huber")
+    delta = _positive(delta, "delta", "huber")
+    d = a - b
+    per = T.where(sp.Abs(d) < delta, d ** 2 / 2, delta * (sp.Abs(d) - delta / 2))
+    return _reduce(T.as_tensor(per), reduction, "huber")
+
+
+def smooth_l1(yhat, y, beta=1, reduction="mean"):
+    """The smooth L1 loss, ``F.smooth_l1_loss(yhat, y, beta=)``: with d = ŷ − y, ½d²/β where
+    |d| < β, else |d| − ½β (the Huber loss divided by β); β = 0 is the L1 loss, as torch.
+
+    >>> import symgrad as sg
+    >>> sg.smooth_l1(sg.tensor("a", (4,)), sg.tensor("b", (4,)), reduction="sum")
+    where(Abs(a - b) < 1, (a - b)**2/2, Abs(a - b) - 1/2).sum()
+    """
+    a, b = _tensor_pair(yhat, y, "smooth_l1")
+    beta = _positive(beta, "beta", "smooth_l1", zero_ok=True)
+    d = a - b
+    if beta == 0:
+        return _reduce(T.as_tensor(sp.Abs(d)), reduction, "smooth_l1")
+    per = T.where(sp.Abs(d) < beta, d ** 2 / (2 * beta), sp.Abs(d) - beta / 2)
+    return _reduce(T.as_tensor(per), reduction, "smooth_l1")
 
 
 def kl_div(p, q, axis=None, reduction=None):

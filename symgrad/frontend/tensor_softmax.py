@@ -151,18 +151,36 @@ def reduce_loss(loss, reduction, who: str = "cross_entropy"):
     raise ArgumentError(f"{who}: reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
 
 
-def cross_entropy(logits, target, axis=-1, reduction="mean"):
+def _smoothing(eps):
+    """torch's ``label_smoothing=``: a number in [0, 1)."""
+    if isinstance(eps, bool):
+        raise ArgumentError(f"cross_entropy: label_smoothing must be a number in [0, 1), got {eps!r}")
+    e = as_expr(eps, "label_smoothing")
+    if not (e.is_number and e.is_extended_real and 0 <= e < 1):
+        raise ArgumentError(f"cross_entropy: label_smoothing must be a number in [0, 1) (the weight "
+                            f"of the uniform distribution mixed into the target), got {eps!r}")
+    return e
+
+
+def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0):
     """Softmax cross-entropy of ``logits`` over ``axis``, as ``torch.nn.functional.cross_entropy``
     (classes on ``axis``, default the last): ``target`` an integer tensor of the batch shape
     (labels) or a real tensor of the logits' shape (probabilities); ``reduction`` "mean" (over
     the batch entries), "sum" or "none". Matrix expressions keep symgrad's per-example form.
+
+    ``label_smoothing`` ε in [0, 1), torch's: the target becomes (1 − ε)·target + ε/C (C the
+    classes), so with labels each example's loss is (1 − ε)(lse − s_y) + ε(lse − mean_c s_c).
 
     >>> import symgrad as sg
     >>> s, t = sg.tensor("s", (4, 3)), sg.tensor("t", (4, 3))
     >>> sg.cross_entropy(s, t, reduction="sum")
     (-log_softmax(s, axis=1)*t).sum(axis=1).sum()
     """
+    eps = _smoothing(label_smoothing)
     if not T.is_tensor_expr(logits):
+        if eps != 0:
+            raise ArgumentError(f"cross_entropy: label_smoothing= is for tensors (sg.tensor); {logits} "
+                                f"is a matrix expression (smooth its target instead)")
         return F.cross_entropy(logits, target)
     x = T.as_tensor(logits)
     if x.ndim == 0:
@@ -179,8 +197,11 @@ def cross_entropy(logits, target, axis=-1, reduction="mean"):
         s = list(batch)
         s.insert(ax, 1)
         picked = T.take_along_axis(x, T.reshape(t, s), ax).reshape(batch)
-        loss = LogSumExpT(x, sp.Integer(ax), sp.false) - picked
-        return reduce_loss(loss, reduction)
+        lse = LogSumExpT(x, sp.Integer(ax), sp.false)
+        if eps == 0:
+            return reduce_loss(lse - picked, reduction)
+        loss = lse - (1 - eps) * picked - eps * T.mean(x, axis=ax)      # −Σ_c log_softmax / C
+        return reduce_loss(T.as_tensor(loss), reduction)
     if not T.is_tensor_expr(target):
         raise IntegerTensorError(f"cross_entropy: the target {target} must be a tensor: integer labels "
                                  f"(sg.tensor(name, batch shape, integer=True)) or probabilities")
@@ -196,5 +217,7 @@ def cross_entropy(logits, target, axis=-1, reduction="mean"):
                                      f"{T.fmt(t.shape)}, integer=True); probabilities have the logits' shape "
                                      f"{T.fmt(x.shape)}") from None
         raise
+    if eps != 0:
+        t = T.as_tensor((1 - eps) * t + eps / x.shape[ax])
     per = T.sum(-t * LogSoftmaxT(x, sp.Integer(ax)), axis=ax)
     return reduce_loss(per, reduction)

@@ -31,6 +31,7 @@ FUNCTIONS = {
     "selu": (sg.selu, F.selu),
     "softsign": (sg.softsign, F.softsign),
     "hardtanh": (sg.hardtanh, F.hardtanh),
+    "clip": (lambda t: sg.clip(t, -0.5, 0.8), lambda t: torch.clamp(t, -0.5, 0.8)),
     "tanh": (sg.tanh, torch.tanh),
     "exp": (sg.exp, torch.exp),
     "log": (sg.log, torch.log),

@@ -1,0 +1,90 @@
+"""Elementwise bounds, as NumPy and PyTorch write them: ``sg.clip(x, lo, hi)`` (``x.clip(lo, hi)``,
+torch's ``clamp``), ``sg.maximum(a, b)`` and ``sg.minimum(a, b)`` with broadcasting.
+
+``sg.max`` / ``sg.min`` are the reductions over an axis (NumPy's ``max``); ``maximum`` / ``minimum``
+compare two arrays entry by entry (NumPy's ``maximum``).
+
+The subgradient policy (``symgrad/core/policy.py``) at the kinks:
+
+- clip'(x) = 1 for lo ≤ x ≤ hi, 0 outside: **1 at both bounds**, as relu'(0) = 1 (relu is
+  clip(x, 0, None)) and as ``torch.clamp``'s backward; ``Subgradients(relu_at_zero=0)`` makes it 0
+  at both bounds (``torch.nn.functional.hardtanh``'s choice; `sg.hardtanh` is always 0 there).
+- maximum / minimum at a tie route the whole gradient to one argument (the first in SymPy's
+  canonical order, the ``max`` policy); torch splits it in halves there.
+
+>>> import sympy as sp, symgrad as sg
+>>> x = sg.tensor("x", (4, 3))
+>>> x.clip(-1, 2)
+clip(x, -1, 2)
+>>> sg.grad(x.clip(-1, 2).sum(), x)
+Heaviside(2 - x, 1)*Heaviside(x + 1, 1)
+>>> sg.maximum(x, sg.tensor("b", (3,))).shape
+(4, 3)
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from . import tensor as T
+from .functions import clip as Clip, relu   # Clip: the SymPy function that clip() below builds
+from .parse import as_expr
+from ..errors import ArgumentError
+
+__all__ = ["Clip", "clip", "maximum", "minimum"]
+
+
+def _bound(v, name):
+    """A bound of clip: a number or a scalar symbol; None is no bound."""
+    if v is None:
+        return None
+    v = as_expr(v, name)
+    if T.is_tensor_expr(v) or isinstance(v, sp.MatrixExpr):
+        raise ArgumentError(f"clip: the bound {name} = {v} is an array; clip takes a number or a scalar "
+                            f"symbol for each bound. For an array of bounds write "
+                            f"sg.minimum(sg.maximum(x, lo), hi)")
+    if v.is_number and not v.is_extended_real:
+        raise ArgumentError(f"clip: the bound {name} = {v} is not a real number")
+    return v
+
+
+def clip(x, lo=None, hi=None):
+    """NumPy's ``np.clip(x, lo, hi)`` / torch's ``clamp(x, min, max)``, elementwise; either bound may
+    be None (no bound on that side), not both. lo > hi is an `ArgumentError` (NumPy and torch would
+    return hi everywhere). The gradient is 1 for lo ≤ x ≤ hi, bounds included (see the module)."""
+    x = as_expr(x, "x")
+    lo, hi = _bound(lo, "lo"), _bound(hi, "hi")
+    if lo is None and hi is None:
+        raise ArgumentError(f"clip of {x}: give at least one bound, clip(x, lo, hi) (None for no bound)")
+    if lo is not None and hi is not None:
+        if lo.is_number and hi.is_number and bool(lo > hi):
+            raise ArgumentError(f"clip of {x}: the lower bound {lo} is above the upper bound {hi}; "
+                                f"clip(x, lo, hi) needs lo <= hi")
+        return Clip(x, lo, hi)
+    if hi is None:                                # x ≥ lo: lo + relu(x − lo), relu'(0) = 1 at lo
+        return T.as_tensor(lo + relu(x - lo)) if T.is_tensor_expr(x) else lo + relu(x - lo)
+    return T.as_tensor(hi - relu(hi - x)) if T.is_tensor_expr(x) else hi - relu(hi - x)
+
+
+def _two(a, b, who):
+    a, b = as_expr(a, "a"), as_expr(b, "b")
+    if not (T.is_tensor_expr(a) or T.is_tensor_expr(b)):
+        raise ArgumentError(f"{who}({a}, {b}): for tensors (sg.tensor); of scalars write "
+                            f"sp.{'Max' if who == 'maximum' else 'Min'}({a}, {b})")
+    T.broadcast_shapes(T.shape_of(a), T.shape_of(b), names=[str(a), str(b)])
+    return a, b
+
+
+def maximum(a, b):
+    """NumPy's ``np.maximum(a, b)`` / ``torch.maximum``: the larger entry, with broadcasting (not the
+    reduction over an axis, which is `sg.max`). At a tie the gradient goes to one argument."""
+    a, b = _two(a, b, "maximum")
+    return T.as_tensor(sp.Max(a, b))
+
+
+def minimum(a, b):
+    """NumPy's ``np.minimum(a, b)`` / ``torch.minimum``: the smaller entry, with broadcasting."""
+    a, b = _two(a, b, "minimum")
+    return T.as_tensor(sp.Min(a, b))
+
+
+T.BY_LATER_MODULES["clip"] = clip          # x.clip(lo, hi), x.clamp(min, max)
