@@ -731,15 +731,15 @@ class KernelScheduler(Scheduler):
                 continue
             if p is R.ewise_p:
                 tile = self.width_of(v)
-            elif p is R.sum_p or p is R.logsumexp_p or p is R.gather_p:       # row reductions
+            elif p in (R.sum_p, R.logsumexp_p, R.gather_p, R.argmax_entry_p):     # row reductions
                 if p is R.sum_p and e.params[0] is not None and self.width_of(v) is not None:
                     raise UnsupportedError(f"{self.describe(v)}: a partial sum of a matrix per example is not "
                                            f"supported by the kernel backends; compile for target='numpy'")
                 tile = self.width_of(e.inputs[0].id)
             else:
                 raise UnsupportedError(f"{self.describe(v)}: the kernel backends have no rule for {p.name!r} "
-                                       f"(they take dense layers, elementwise functions, sums, log-sum-exp and "
-                                       f"class labels); compile for target='numpy'")
+                                       f"(they take dense layers, elementwise functions, sums, maxima, log-sum-exp "
+                                       f"and class labels); compile for target='numpy'")
             deps = set().union(*[self.sources(u.id) for u in e.inputs]) if e.inputs else set()
             lo = max((home[s] for s in deps), default=-1)
             order = ([lo] if lo >= 0 else []) + list(range(len(kernels) - 1, lo, -1))

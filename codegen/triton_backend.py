@@ -691,7 +691,7 @@ class _RowsBody:
                 v = e.out.id
                 c = sch.consumer.get(v)
                 if (e.prim is R.ewise_p and sch.uses.get(v) == 1 and v not in plan.stored and c is not None
-                        and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p)):
+                        and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p, R.argmax_entry_p)):
                     self.inline.add(v)
         self.acc: dict[int, str] = {}            # var id of a stage's product -> "acc", "acc2", ...
         self.local: set[int] = set()             # computed by the stages so far
@@ -855,6 +855,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 stmts.append((nm, "sum", z * sp.KroneckerDelta(rb.column_index(), k)))
                 if labels and e.inputs[1].id in labels:
                     label_checks.append((e.inputs[1].id, int(e.inputs[0].shape[0])))
+            elif e.prim is R.argmax_entry_p:
+                stmts.append((nm, "argmax", rb.expr(e.inputs[0].id, True)))
             else:
                 stmts.append((nm, "lse", rb.expr(e.inputs[0].id, True)))
             doc.append(f"{nm} = {_math(stmts[-1])}")
@@ -1117,7 +1119,7 @@ def _clip(text: str, n: int = 70) -> str:
 def _math(stmt) -> str:
     nm, kd, x = stmt
     s = sp.sstr(x).replace("[:, None]", "").replace("[None, :]", "")
-    return {"let": s, "sum": f"Σ_n {s}", "lse": f"log Σ_n exp({s})"}[kd]
+    return {"let": s, "sum": f"Σ_n {s}", "lse": f"log Σ_n exp({s})", "argmax": f"first argmax_n {s}"}[kd]
 
 
 def _math_eqn(e) -> str:
@@ -1130,6 +1132,14 @@ def _statement(nm: str, kd: str, x, printer: TritonPrinter, sfx: str = "") -> li
         return [f"{nm} = {code}"]
     if kd == "sum":
         return [f"{nm} = tl.sum(tl.where(mask_n{sfx}[None, :], {code}, 0.0), axis=1)"]
+    if kd == "argmax":
+        # the first n with z_n = max z (NumPy's argmax: the first NaN if there is one), so that
+        # z[k] routes the gradient to the first arg-max, ties included (the subgradient policy)
+        return [f"{nm}_z = tl.where(mask_n{sfx}[None, :], {code}, -float(\"inf\"))",
+                f"{nm}_max = tl.max({nm}_z, axis=1)",
+                f"{nm}_at = tl.where({nm}_z != {nm}_z, offs_n{sfx}[None, :], tl.where({nm}_z == {nm}_max[:, None], "
+                f"offs_n{sfx}[None, :] + BLOCK_N{sfx}, 2 * BLOCK_N{sfx}))",
+                f"{nm} = (tl.min({nm}_at, axis=1) % BLOCK_N{sfx}).to(tl.float32)"]
     # log Σ exp(z) = m + log Σ exp(z − m), m = max z: no exp of a large number
     return [f"{nm}_z = tl.where(mask_n{sfx}[None, :], {code}, -float(\"inf\"))",
             f"{nm}_max = tl.max({nm}_z, axis=1)",

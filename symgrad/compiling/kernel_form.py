@@ -258,6 +258,32 @@ class AsColumns:
         iota = R.const(self.g, sp.ImmutableMatrix(n, 1, lambda i, j: i), (n, 1))
         return R.ewise(self.g, sp.KroneckerDelta(ph(0), ph(1)), ins[0], iota, shape=(n, 1))
 
+    def _vector(self, e, ins):
+        """The column (n, 1) of the operand of a reduction over ``e.params[0]``: ``e`` reads a
+        vector (n,), or a (n, 1) / (1, n) with the axis along n; None for a matrix or another axis."""
+        s, axis = tuple(int(d) for d in e.inputs[0].shape), e.params[0]
+        if any(d != 1 for i, d in enumerate(s) if i != axis):
+            return None
+        v = ins[0]
+        if v.shape == ():
+            return v
+        return v if int(v.shape[1]) == 1 else R.transpose(self.g, v)
+
+    def _rmax(self, e, ins):
+        """max over a vector = z[argmax z]: gather's VJP ḡ·e_k is the first arg-max's (the policy)."""
+        z = self._vector(e, ins)
+        if z is None:
+            return None
+        top = z if z.shape == () or int(z.shape[0]) == 1 else R.gather(self.g, z, R.argmax_entry(self.g, z))
+        return self.as_shape(top if top.shape == () else R.reduce_sum(self.g, top, None),
+                             column_shape(e.out.shape), e)
+
+    def _argmax(self, e, ins):
+        z = self._vector(e, ins)
+        if z is None or z.shape == () or int(z.shape[0]) == 1:
+            return None if z is None else R.const(self.g, 0, column_shape(e.out.shape))
+        return self.as_shape(R.argmax_entry(self.g, z), column_shape(e.out.shape), e)
+
     def _expand(self, e, ins):
         want = column_shape(e.out.shape)
         if ins[0].shape == () or len(want) == 2 and len(ins[0].shape) == 2:
@@ -274,6 +300,8 @@ _RULES = {
     "rsum": AsColumns._rsum,
     "lse": AsColumns._lse,
     "one_hot": AsColumns._one_hot,
+    "rmax": AsColumns._rmax,
+    "argmax": AsColumns._argmax,
     "broadcast": AsColumns._expand,
     "expand": AsColumns._expand,
 }

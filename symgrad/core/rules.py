@@ -9,6 +9,7 @@
     broadcast[shape]  a scalar, row or column repeated to ``shape``   vjp: sum over the new axes
     logsumexp   log Σ exp(z), stable   vjp: ḡ · softmax(z)
     gather      z[k] at an integer label k        vjp: ḡ · e_k (one-hot)
+    argmax_entry  the first k with z[k] = max z (an index)   no gradient
 
 ``logsumexp`` is a primitive, a departure from the design's list (which composes it from sum, exp
 and log and stabilises it by a rewrite): as a primitive it is stable by construction in every
@@ -586,9 +587,32 @@ gather_p.vjp = _gather_vjp
 gather_p.jvp = lambda graph, eqn, t: gather(graph, t[0], eqn.inputs[1]) if t[0] is not None else None
 
 
-PRIMITIVES = {p.name: p for p in (param_p, input_p, const_p, ewise_p, matmul_p, transpose_p, sum_p,
-                                  broadcast_p, logsumexp_p, gather_p)}
+# ===================================================================================================
+# argmax_entry: the index of the first largest entry of a column z (n, 1), a scalar (no gradient).
+# The kernel form of a tensor declaration's max over a vector (symgrad.compiling.kernel_form) is
+# z[argmax_entry(z)]: a gather, whose VJP ḡ·e_k routes the gradient to the first arg-max, the
+# subgradient policy (`policy.Subgradients.max_ties`), ties included.
 
-__all__ = ["PRIMITIVES", "ewise", "matmul", "transpose", "reduce_sum", "broadcast", "logsumexp", "gather",
+argmax_entry_p = Primitive("argmax_entry")
+argmax_entry_p.rule = "arg-max (an index: no gradient)"
+
+
+def argmax_entry(graph: Graph, z: Var) -> Var:
+    if len(z.shape) != 2 or not dims_equal(z.shape[1], 1):
+        raise ShapeError(f"argmax_entry takes a column (n, 1); got {format_shape(z.shape)}")
+    return graph.bind(argmax_entry_p, (z,))
+
+
+argmax_entry_p.shape = lambda shapes, params: ()
+argmax_entry_p.impl = lambda args, params: float(np.argmax(np.asarray(args[0])[:, 0]))
+argmax_entry_p.to_sympy = lambda args, params, shape: sp.Function("argmax")(args[0])
+argmax_entry_p.vjp = lambda graph, eqn, g, want: [None]
+argmax_entry_p.jvp = lambda graph, eqn, t: None
+
+
+PRIMITIVES = {p.name: p for p in (param_p, input_p, const_p, ewise_p, matmul_p, transpose_p, sum_p,
+                                  broadcast_p, logsumexp_p, gather_p, argmax_entry_p)}
+
+__all__ = ["PRIMITIVES", "ewise", "matmul", "transpose", "reduce_sum", "broadcast", "logsumexp", "gather", "argmax_entry",
            "softmax", "softmax_operands", "const", "add_n", "derivative_body", "ph", "placeholders", "uniform_value",
            "Softmax", "LogSoftmax"]
