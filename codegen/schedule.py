@@ -606,6 +606,7 @@ class Kernel:
     part: str = ""                              # host name of its partial sums (of `grad`)
     bias_part: str = ""                         # and of the bias gradient riding along
     bias_on_k: bool = False                     # that bias sums the product's second operand (x·δᵀ)
+    post: tuple = ()                            # equations the host applies to the sums (`_grad_terms`)
 
 
 @dataclass
@@ -701,7 +702,8 @@ class KernelScheduler(Scheduler):
         for i, ts in terms.items():
             if len(ts) > 1:
                 sums |= self._term_sums(dict(grads)[i])
-            fused |= {t.id for how, t in ts if how != "value"}
+            fused |= {t.id for how, t, _ in ts if how != "value"}
+            fused |= {c.out.id for _, _, chain in ts for c in chain}     # on the host, after the sums
         kernels: list[Kernel] = []
         home: dict[int, int] = {}        # var id -> index of the kernel that computes it
         reads: list[tuple] = []          # (var, index of the kernel that reads it)
@@ -778,8 +780,9 @@ class KernelScheduler(Scheduler):
         for i, g0 in grads:
             if g0 is None:
                 continue
-            for n, (how, g) in enumerate(terms[i]):
+            for n, (how, g, chain) in enumerate(terms[i]):
                 k = self._term_kernel(i, g, how, fused)
+                k.post = chain
                 k.part = f"part{i}" + (f"_{n}" if n else "")
                 for u in k.operands:
                     for s in self.sources(u):
@@ -792,27 +795,65 @@ class KernelScheduler(Scheduler):
             if k.kind != "batch_sum":
                 continue
             for w in kernels[n_rows:]:
-                if w.kind == "weight_grad" and w.bias is None and k.operands[0] in w.operands[:2]:
+                if w.kind == "weight_grad" and w.bias is None and k.operands[0] in w.operands[:2] \
+                        and not (k.post or w.post):
                     w.bias, w.bias_part = k.grad, k.part
                     w.bias_on_k = w.operands[0] != k.operands[0]
                     k.kind = "fused"
                     break
         return self._placed(kernels, n_rows, home, stored)
 
-    def _grad_terms(self, g: Var) -> list:
-        """[(how, var)]: ∂L/∂p per example as a sum of terms, each summed over the batch on its own:
-        "outer" (δ·yᵀ), "outer_t" ((δ·yᵀ)ᵀ = y·δᵀ), "value" (anything else). One term unless ``g``
-        is a plain sum (coefficients 1) with an outer product among its terms."""
+    def _grad_terms(self, g: Var, shared: bool = False) -> list:
+        """[(how, var, chain)]: ∂L/∂p per example as a sum of terms, each summed over the batch on its
+        own: "outer" (δ·yᵀ), "outer_t" ((δ·yᵀ)ᵀ = y·δᵀ), "value" (anything else). One term unless
+        ``g`` is a plain sum (coefficients 1) with an outer product among its terms. ``chain``: the
+        equations, linear in the term, that make ∂L/∂p of it with values of the parameters alone —
+        the adjoint of ``W1[:4]`` (a pad), of ``W * M`` (⊙ M), of ``sg.concat`` (a slice) —
+        applied by the host to the batch's (partial) sums, Σ_b L(t_b) = L(Σ_b t_b). ``shared``: ``g``
+        is read by such equations only (the adjoint of a concat: a slice per operand), so an outer
+        product there may be read more than once (it is summed over the batch once per reader)."""
         e = self.g.producer[g.id]
         if e.prim is R.ewise_p and self.uses.get(g.id) == 1 and self._plain_sum(e):
             ts = [t for u in e.inputs for t in self._grad_terms(u)]
-            if any(how != "value" for how, _ in ts):
+            if any(how != "value" or chain for how, _, chain in ts):
                 return ts
-        if self._is_outer(g):
-            return [("outer", g)]
-        if e.prim is R.transpose_p and self.uses.get(g.id) == 1 and self._is_outer(e.inputs[0]):
-            return [("outer_t", e.inputs[0])]
-        return [("value", g)]
+        if self._is_outer(g, shared):
+            return [("outer", g, ())]
+        if e.prim is R.transpose_p and (shared or self.uses.get(g.id) == 1) and self._is_outer(e.inputs[0], shared):
+            return [("outer_t", e.inputs[0], ())]
+        u = self._linear_operand(e)
+        if u is not None and (shared or self.uses.get(g.id) == 1):
+            readers = [c for c in self.eqns if any(w.id == u.id for w in c.inputs)]
+            inner = self._grad_terms(u, all(self._linear_operand(c) is not None for c in readers))
+            # an elementwise factor or a product of a per-example value is the kernels' own work;
+            # on an outer product (a matrix per example) or through a movement, the host's
+            if (e.prim is not R.ewise_p and e.prim is not R.matmul_p) or any(
+                    how != "value" or chain for how, _, chain in inner):
+                return [(how, t, chain + (e,)) for how, t, chain in inner]
+        return [("value", g, ())]
+
+    # the movements (and sums) whose adjoints a gradient may go through on the host (kernel_form's
+    # values of the parameters alone): each linear in its one operand
+    _MOVES = ("slice", "pad", "reshape", "permute", "expand", "rsum", "transpose", "broadcast", "sum")
+
+    def _linear_operand(self, e) -> Var | None:
+        """The one per-example operand of equation ``e`` when ``e`` is linear in it and its other
+        operands are of the parameters alone (c·u, u ⊙ M, u @ W, a pad or slice of u); else None."""
+        if e.prim.leaf:
+            return None
+        batched = [j for j, u in enumerate(e.inputs) if self.value[u.id].batched]
+        if len(batched) != 1:
+            return None
+        (j,) = batched
+        u = e.inputs[j]
+        if e.prim is R.ewise_p:
+            a, body = R.ph(j), e.params[0]
+            if tuple(u.shape) != tuple(e.out.shape) or body.subs(a, 0) != 0 or a in sp.diff(body, a).free_symbols:
+                return None
+            return u
+        if e.prim is R.matmul_p or (e.prim.name in self._MOVES and len(e.inputs) == 1):
+            return u
+        return None
 
     def _term_sums(self, g: Var) -> set:
         """The plain sums that join a gradient's terms: computed by no kernel (see `_grad_terms`)."""
@@ -826,10 +867,10 @@ class KernelScheduler(Scheduler):
         from symgrad.core.placeholders import placeholders
         return e.params[0] == sp.Add(*placeholders(len(e.inputs)))
 
-    def _is_outer(self, v: Var) -> bool:
-        """A per-example outer product column · row, used once."""
+    def _is_outer(self, v: Var, shared: bool = False) -> bool:
+        """A per-example outer product column · row, used once (or ``shared``, see `_grad_terms`)."""
         e = self.g.producer[v.id]
-        if e.prim is not R.matmul_p or self.uses.get(v.id) != 1:
+        if e.prim is not R.matmul_p or (self.uses.get(v.id) != 1 and not shared):
             return False
         a, b = e.inputs
         return self.value[a.id].batched and self.value[b.id].batched and a.shape[1] == 1 and b.shape[0] == 1
@@ -890,7 +931,8 @@ class KernelScheduler(Scheduler):
             m, flip = me.inputs[0], not flip
             me = self.g.producer[m.id]
         if not me.prim.leaf or me.prim is R.const_p:
-            raise UnsupportedError(f"{self.describe(e.out.id)}: the matrix of a product must be a parameter "
-                                   f"(or its transpose), not a computed or constant matrix; make it a parameter, "
-                                   f"or compile for target='numpy'")
+            # a matrix of the parameters alone (W1[:4], W ⊙ M, sg.concat([W, V])): computed by torch
+            # on the host before the launches, then read like a parameter
+            self.unbatched.discard(m.id)
+            self.host.add(m.id)
         return (e, self.base(a.id), m.id, flip)

@@ -479,8 +479,17 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
     body = unpack_arguments(spec, kind, params, xs)
     batch_inputs = [(i, x) for i, x in enumerate(spec.inputs) if lw.inputs[i] in used]
+    if kind == "forward":
+        for n, o in enumerate(lw.outputs):
+            if not used[o.id].batched:
+                raise UnsupportedError(
+                    f"output {n} of outputs=[...], {sch.describe(o.id)}, reads no input (it is the same for every "
+                    f"example); the Triton backend returns outputs one row per example, computed from the batch "
+                    f"(activations, logits, per-example losses): compute a value of the parameters alone from "
+                    f"the parameters' values with NumPy or torch, or use target='numpy'")
     if not batch_inputs:
-        raise UnsupportedError("the Triton backend needs at least one batch input")
+        raise UnsupportedError(f"the {'outputs read' if kind == 'forward' else 'loss reads'} no input; the Triton "
+                               f"backend runs its kernels over a batch of examples; use target='numpy'")
     body.append(f"B = x{batch_inputs[0][0]}.shape[0]")
     body.append("# shapes at entry")
     for i, p in enumerate(spec.params):
@@ -512,9 +521,12 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     for v in host:
         names[v] = f"h{v}"
     if host:
-        body.append("# values of the parameters alone (a penalty), the same for every example: torch, once")
+        body.append("# values of the parameters alone (a penalty, W[:4], W ⊙ M), the same for every example: torch, once")
     for v in host:
-        body.append(f"{names[v]} = {_host_code(sch, v, names, top=True)}  # {_clip(sch.notes.get(v, ''), 60)}")
+        code = _host_code(sch, v, names, top=True)
+        if sch.g.producer[v].out.shape != ():      # read by the kernels with the IR's strides
+            code = f"({code}).contiguous()"
+        body.append(f"{names[v]} = {code}  # {_clip(sch.notes.get(v, '') or sch.describe(v), 60)}")
     for i, g in xgrads:
         if not used[g.id].batched or sch.width_of(sch.base(g.id)) != sch.width_of(g.id):
             raise UnsupportedError(f"the gradient with respect to the input {spec.inputs[i].name!r} is the same "
@@ -544,6 +556,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                 out.pieces.append(src)
             body += lines[:-1] + [_in_workspace(lines[-1], kind)]
             for w in merged:
+                body += _post_lines(sch, w, names)
                 parts.setdefault(w.grad, []).append(w.part)
                 if w.bias is not None:
                     parts.setdefault(w.bias, []).append(w.bias_part)
@@ -557,6 +570,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             on_k = ", bias_on_k=True" if k.bias_on_k else ""
             body.append(_in_workspace(f"{k.part}, {k.bias_part if bias else '_'} = weight_grad({d}, {y}, {bias}{on_k})",
                                       kind, "p" + k.part[4:]))
+            body += _post_lines(sch, k, names)
             parts.setdefault(k.grad, []).append(k.part)
             if bias:
                 parts.setdefault(k.bias, []).append(k.bias_part)
@@ -570,6 +584,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             (v,) = k.operands
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {_ref(names, v)}_b (stage 1: partial sums per slice)")
             body.append(_in_workspace(f"{k.part} = batch_sum({_ref(names, v)})", kind, "p" + k.part[4:]))
+            body += _post_lines(sch, k, names)
             parts.setdefault(k.grad, []).append(k.part)
     checks = any(re.search(r"launch_\w+\(.*\blabels\b", line) for line in body)
     if checks:
@@ -1013,6 +1028,14 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
         u = R.uniform_value(sch.g, e.out)
         if u is not None:
             return repr(float(u))
+        value = R._const_impl((), e.params)         # a constant array (a mask): made on the parameters' device
+        return (f"torch.tensor({_float_list(value)}, dtype=torch.float32, device={_device_of(names)})"
+                f".reshape{tuple(int(d) for d in e.out.shape)}")
+    moved = _host_move(e, args[0] if args else None, 0)
+    if moved is not None:
+        return moved
+    if e.prim.name == "concat":
+        return f"torch.cat([{', '.join(args)}], {e.params[0]})"
     elif e.prim is R.sum_p:
         axis = e.params[0]
         return f"({args[0]}).sum()" if axis is None else f"({args[0]}).sum({axis}, keepdim=True)"
@@ -1024,6 +1047,94 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
         return f"({args[0]}).expand{tuple(e.params[0])}"
     raise UnsupportedError(f"{sch.describe(v)}: a term of the parameters alone that the Triton backend cannot "
                            f"compute; compile for target='numpy'")
+
+
+def _float_list(value) -> str:
+    import numpy as np
+    return repr(np.asarray(value, dtype=float).tolist())
+
+
+def _device_of(names: dict) -> str:
+    """The device of the program's tensors, as code: the first parameter's."""
+    return next((f"{n}.device" for n in names.values() if re.fullmatch(r"p\d+", n)), "'cuda'")
+
+
+def _host_move(e, x: str | None, lead: int) -> str | None:
+    """Torch code of a movement of the array language (a slice, a reshape, ...) of ``x``, a tensor
+    with ``lead`` leading axes before the IR's (1: the slices of the batch's partial sums); None for
+    another primitive. A pad is made by `_post_lines` (an assignment, not an expression)."""
+    name = e.prim.name
+    if name == "slice":
+        idx = ", ".join([":"] * lead + [_slice_text(it, d) for it, d in zip(e.params[0], e.inputs[0].shape)])
+        return f"{x}[{idx}]"
+    if name == "reshape":
+        dims = ["-1"] * lead + [str(int(d)) for d in e.params[0]]
+        return f"{x}.reshape({', '.join(dims)})" if len(dims) > 1 else f"{x}.reshape(({dims[0]},))" if dims else \
+            f"{x}.reshape(())"
+    if name == "permute":
+        return f"{x}.permute({', '.join([str(i) for i in range(lead)] + [str(int(a) + lead) for a in e.params[0]])})"
+    if name == "expand":
+        return f"{x}.expand({', '.join(['-1'] * lead + [str(int(d)) for d in e.params[0]])})"
+    if name == "rsum":
+        return f"{x}.sum(dim={tuple(int(a) + lead for a in e.params[0])!r}, keepdim=True)"
+    return None
+
+
+def _slice_text(item, size) -> str:
+    """``a:b:c`` as NumPy spells it: ``:`` for the whole axis, ``:4``, ``2:``, ``::2``."""
+    a, b, c = (int(v) for v in item)
+    text = (str(a) if a else "") + ":" + (str(b) if b != int(size) else "")
+    return text + (f":{c}" if c != 1 else "")
+
+
+def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
+    """Host lines that turn the partial sums ``k.part`` of a gradient's term into those of the
+    parameter's gradient: the term's ``post`` equations (`KernelScheduler._grad_terms`), each
+    linear in it, applied slice by slice (a pad for W1[:4], ⊙ M for W ⊙ M, a slice for sg.concat)."""
+    if not k.post:
+        return []
+    from sympy.printing.pytorch import TorchPrinter
+    part = k.part
+    first = k.post[0]
+    start = next(u for u in first.inputs if sch.value[u.id].batched)
+    shape = ", ".join(str(int(d)) for d in start.shape)
+    lines = [f"# ∂L/∂p{k.grad} from these sums, on the host: "
+             + ", then ".join(e.prim.name for e in k.post),
+             f"{part} = {part}.reshape({part}.shape[0]{', ' + shape if shape else ''})"]
+    for e in k.post:
+        j = next(i for i, u in enumerate(e.inputs) if sch.value[u.id].batched)
+        others = [_host_code(sch, u.id, names) if i != j else part for i, u in enumerate(e.inputs)]
+        out_shape = tuple(int(d) for d in e.out.shape)
+        name = e.prim.name
+        if e.prim is R.ewise_p:
+            body = e.params[0].xreplace({R.ph(i): sp.Symbol(f"({a})") for i, a in enumerate(others)})
+            code = TorchPrinter({"strict": True}).doprint(body)
+        elif e.prim is R.matmul_p:
+            code = f"{others[0]} @ {others[1]}"
+        elif e.prim is R.transpose_p:
+            code = f"{part}.transpose(-1, -2)"
+        elif e.prim is R.sum_p:
+            axis = e.params[0]
+            code = (f"{part}.reshape({part}.shape[0], -1).sum(1)" if axis is None
+                    else f"{part}.sum({int(axis) + 1}, keepdim=True)")
+        elif e.prim is R.broadcast_p:
+            code = f"{part}.reshape({part}.shape[0], {', '.join('1' * len(out_shape))}).expand(-1, " \
+                   f"{', '.join(map(str, out_shape))})" if e.inputs[j].shape == () else \
+                   f"{part}.expand(-1, {', '.join(map(str, out_shape))})"
+        elif name == "pad":
+            shape, items = e.params
+            idx = ", ".join([":"] + [_slice_text(it, d) for it, d in zip(items, shape)])
+            lines += [f"{part}_padded = {part}.new_zeros(({part}.shape[0], {', '.join(str(int(d)) for d in shape)}))",
+                      f"{part}_padded[{idx}] = {part}",
+                      f"{part} = {part}_padded"]
+            continue
+        else:
+            code = _host_move(e, part, 1)
+            if code is None:        # pragma: no cover - `_linear_operand` lists what comes here
+                raise AssertionError(f"no host rule for {name!r}")
+        lines.append(f"{part} = {code}")
+    lines.append(f"{part} = {part}.reshape({part}.shape[0], -1).contiguous()")
+    return lines
 
 
 def _is_iota(e) -> bool:

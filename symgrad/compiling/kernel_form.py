@@ -22,8 +22,12 @@ scheduler, and reverse mode then runs on the rewritten graph, so the gradients c
 matrix form the scheduler already sums over the batch (δ·yᵀ). The parameters keep their declared
 shapes at the API: a (16,) bias is a (16, 1) column here, the same 16 numbers in memory.
 
-What has no such form (a matrix per example, a max over an axis, slicing, take, convolution) is an
-`UnsupportedError` naming the construct in the declaration's words. A declaration over the batch
+    max over a vector             gather(z, argmax_entry(z)): z at its first arg-max (the subgradient policy)
+    W1[:4], sg.concat([W, V]) ... of the parameters alone: kept as declared (slice, concat, reshape ...),
+                                  computed by torch on the host (the scheduler's ``host`` values)
+
+What has no such form (a matrix per example, slicing or take of an example's values, convolution)
+is an `UnsupportedError` naming the construct in the declaration's words. A declaration over the batch
 (a symbolic N) is first unbatched into one example's program (`symgrad.compiling.unbatch`).
 
 >>> import sympy as sp, symgrad as sg
@@ -75,8 +79,10 @@ def refusal(name: str, where: str = "", kind: str = "per example") -> Unsupporte
     decl = "in this per-example declaration" if kind == "per example" else \
         "in this declaration over the batch (a symbolic size)"
     return UnsupportedError(f"{TARGET} cannot run {what}{where} {decl}; they take dense layers (x @ W + b, W @ x + b), "
-                            f"elementwise functions, sums and means, softmax / cross_entropy over a vector and "
-                            f"integer class labels; compile it with target='numpy'")
+                            f"elementwise functions, sums, means and maxima over a vector, softmax / cross_entropy "
+                            f"over a vector and integer class labels, and slices, transposes, reshapes and "
+                            f"concatenations of the parameters alone (W[:4], sg.concat([W, V])); compile it with "
+                            f"target='numpy'")
 
 
 def user_words(src: Graph, notes: dict, e, depth: int = 4) -> str | None:
@@ -151,6 +157,12 @@ class AsColumns:
         if p is R.const_p:
             return self._const(e)
         ins = [self.env[u.id] for u in e.inputs]
+        if e.out.id not in self.batched and p.name in _OF_PARAMETERS:
+            try:                        # a value of the parameters alone: the column form if it has one,
+                out = _RULES[p.name](self, e, ins) if p.name in _RULES else None
+            except UnsupportedError:
+                out = None
+            return out if out is not None else self._of_parameters(e, ins)   # else as declared (the host's)
         rule = _RULES.get(p.name)
         if rule is not None and p.name != "reshape":
             # the scheduler keeps one row per example: a value that is a matrix for each example
@@ -164,6 +176,18 @@ class AsColumns:
         if out is None:
             raise refusal(p.name, self.where(e), self.kind)
         return out
+
+    def _of_parameters(self, e, ins) -> Var:
+        """Equation ``e`` of the parameters alone (``W1[:4]``, ``sg.concat([W, V])``, ``W.reshape``),
+        kept as declared: its operands read back in their declared shapes, its result in the column
+        form. The Triton backend computes it with torch on the host before the launches (the
+        scheduler's ``host`` values), and its adjoint (a pad, a slice) after the batch's sums."""
+        g = self.g
+        args = [v if tuple(v.shape) == tuple(u.shape) else A.reshape(g, v, tuple(u.shape))
+                for u, v in zip(e.inputs, ins)]
+        out = g.bind(e.prim, args, e.params)
+        want = column_shape(e.out.shape, "a value of the parameters")
+        return out if tuple(out.shape) == want else A.reshape(g, out, want)
 
     def _where_matrix(self, e) -> str:
         """`` of the (3, 4) matrix x per example``, when ``e`` reads one; else ""."""
@@ -305,6 +329,11 @@ _RULES = {
     "broadcast": AsColumns._expand,
     "expand": AsColumns._expand,
 }
+
+
+# what a value of the parameters alone may be made of (computed by torch on the host; each has an
+# adjoint of the same list, so a gradient through it is a host map of the batch's sums)
+_OF_PARAMETERS = {"slice", "pad", "concat", "reshape", "permute", "expand", "broadcast", "rsum"}
 
 
 def one_hot_labels(spec) -> dict:
