@@ -98,3 +98,18 @@ def test_what_stays_refused_is_named(case, words):
     for w in words + [r"target='numpy'"]:
         assert re.search(w, msg), (w, msg)
     assert not re.search(r"\bv\d+\b", msg), msg
+
+
+def test_a_weight_masked_by_a_constant_matrix_equals_numpy(rng):
+    # W ⊙ M with an explicit 0/1 matrix (a pruning mask): torch makes M on the parameters' device
+    # and W ⊙ M before the launches; ∂L/∂W = (Σ_b δ_b x_bᵀ) ⊙ M, the ⊙ M applied to the partial sums
+    Wm, xm, t = sp.MatrixSymbol("W", H, D), sp.MatrixSymbol("x", D, 1), sp.Symbol("t")
+    mask = sp.Matrix(H, D, lambda i, j: int((i * D + j) % 3 != 0))
+    loss = (sg.sum((sp.HadamardProduct(Wm, mask) * xm).applyfunc(sp.tanh)) - t) ** 2
+    # (SGD: Adam's first steps are g/|g| entry by entry, which float32 rounding of a tiny g can flip)
+    tri, ref = (sg.compile(loss, [Wm], [xm, t], target=tg, optimizer=sg.optim.SGD(lr=0.1)) for tg in ("triton", "numpy"))
+    batch = {"x": rng.normal(size=(6, D)).astype(np.float32), "t": rng.normal(size=6).astype(np.float32)}
+    values = {"W": rng.normal(size=(H, D)).astype(np.float32)}
+    _same_as_numpy(tri, ref, values, batch)
+    g = np.asarray(tri.grad(values, batch)["W"])
+    assert np.all(g[np.array(mask.tolist()) == 0] == 0) and np.any(g != 0)     # masked entries get none
