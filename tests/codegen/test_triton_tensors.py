@@ -284,6 +284,11 @@ W1, b1, W2 = sg.tensor("W1", (32, 32)), sg.tensor("b1", (32,)), sg.tensor("W2", 
 x, y = sg.tensor("x", (N, 32)), sg.tensor("y", (N,), integer=True)
 if sys.argv[1] == "mlp":            # over the batch, integer labels
     spec = specify(sg.cross_entropy(sg.relu(x @ W1 + b1) @ W2, y), [W1, b1, W2], [x, y], target="triton")
+elif sys.argv[1] == "max":          # a max over the classes (tl.max, the first arg-max) and W1[:16] on the host
+    xs = sg.tensor("x", (N, 16))
+    s = sg.relu(xs @ W1[:16] + b1) @ W2
+    spec = specify(sg.mean(sg.max(sg.relu(s - sg.take_along_axis(s, y[:, None], 1) + 1), axis=1)), [W1, b1, W2],
+                   [xs, y], target="triton")
 else:                               # one example's x @ W1 @ W2: stage 2 reads stage 1's accumulator
     x, t = sg.tensor("x", (32,)), sg.tensor("t", (10,))
     spec = specify(sg.mse(x @ W1 @ W2, t), [W1, W2], [x, t], target="triton")
@@ -292,7 +297,7 @@ print(json.dumps([[r.kernel, r.spill_bytes] for r in compile_step(spec, 1000)]))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["mlp", "chain"])
+@pytest.mark.parametrize("case", ["mlp", "chain", "max"])
 def test_tensor_declarations_compile_for_sm90(case, tmp_path):
     """The interpreter forgives what the GPU compiler does not: the kernels of tensor declarations
     compile for the H200 (cuda sm_90) with Triton's compiler, without a GPU (codegen/triton_aot.py)."""
