@@ -595,7 +595,7 @@ class Kernel:
     kernel that starts with acc[b, i] = Σ_j a[b, j]·M[i, j], M a parameter or its transpose;
     ``grad`` / ``bias`` are the indices of the gradients a reduction over the batch finishes, with
     ``operands`` the var ids it reads."""
-    kind: str                                   # "rows" | "weight_grad" | "batch_sum" | "host"
+    kind: str                                   # "rows" | "weight_grad" | "batch_sum" | "scatter_rows" | "host"
     width: int | None = None
     matmul: tuple | None = None
     eqns: list = field(default_factory=list)
@@ -704,6 +704,8 @@ class KernelScheduler(Scheduler):
                 sums |= self._term_sums(dict(grads)[i])
             fused |= {t.id for how, t, _ in ts if how != "value"}
             fused |= {c.out.id for _, _, chain in ts for c in chain}     # on the host, after the sums
+            # an embedding's e_k·δᵀ: δ added to row k (scatter_rows), the one-hot e_k never made
+            fused |= {self.g.producer[t.id].inputs[0].id for how, t, _ in ts if how == "rows_at"}
         kernels: list[Kernel] = []
         home: dict[int, int] = {}        # var id -> index of the kernel that computes it
         reads: list[tuple] = []          # (var, index of the kernel that reads it)
@@ -731,7 +733,7 @@ class KernelScheduler(Scheduler):
                 home[v] = len(kernels) - 1
                 need(k.matmul[1], home[v])
                 continue
-            if p is R.ewise_p:
+            if p is R.ewise_p or p is R.take_row_p:      # (a row of a parameter read at an index)
                 tile = self.width_of(v)
             elif p in (R.sum_p, R.logsumexp_p, R.gather_p, R.argmax_entry_p):     # row reductions
                 if p is R.sum_p and e.params[0] is not None and self.width_of(v) is not None:
@@ -817,6 +819,8 @@ class KernelScheduler(Scheduler):
             ts = [t for u in e.inputs for t in self._grad_terms(u)]
             if any(how != "value" or chain for how, _, chain in ts):
                 return ts
+        if self._rows_at(g, shared) is not None:
+            return [("rows_at", g, ())]
         if self._is_outer(g, shared):
             return [("outer", g, ())]
         if e.prim is R.transpose_p and (shared or self.uses.get(g.id) == 1) and self._is_outer(e.inputs[0], shared):
@@ -867,6 +871,23 @@ class KernelScheduler(Scheduler):
         from symgrad.core.placeholders import placeholders
         return e.params[0] == sp.Add(*placeholders(len(e.inputs)))
 
+    def _rows_at(self, v: Var, shared: bool = False):
+        """(k, δ) when ``v`` is e_k·δᵀ, e_k the one-hot column [i = k] of an example's index k (an
+        embedding's gradient, `rules.take_row`'s VJP): δ is added to row k of the gradient."""
+        e = self.g.producer[v.id]
+        if e.prim is not R.matmul_p or (self.uses.get(v.id) != 1 and not shared):
+            return None
+        a, b = e.inputs
+        oe = self.g.producer[a.id]
+        if oe.prim is not R.ewise_p or oe.params[0] != sp.KroneckerDelta(R.ph(0), R.ph(1)) or b.shape[0] != 1 \
+                or not self.value[b.id].batched:
+            return None
+        k, iota = oe.inputs
+        if k.shape != () or not self.value[k.id].batched or self.g.producer[iota.id].prim is not R.const_p \
+                or self.uses.get(a.id) != 1:
+            return None
+        return k.id, b.id
+
     def _is_outer(self, v: Var, shared: bool = False) -> bool:
         """A per-example outer product column · row, used once (or ``shared``, see `_grad_terms`)."""
         e = self.g.producer[v.id]
@@ -878,6 +899,13 @@ class KernelScheduler(Scheduler):
     def _term_kernel(self, i: int, g: Var, how: str, fused: set) -> Kernel:
         """The reduction over the batch of one term of the gradient of parameter ``i``."""
         from symgrad.errors import UnsupportedError
+        if how == "rows_at":
+            k, d = self._rows_at(g, True)
+            if self.width_of(self.base(d)) != self.width_of(d):
+                raise UnsupportedError(f"the gradient of {self.param_name(i)} adds a per-example value broadcast to "
+                                       f"a row into the rows of an embedding; the kernel backends do not support "
+                                       f"that yet (target='numpy' does)")
+            return Kernel("scatter_rows", width=int(g.shape[0]), grad=i, operands=(k, self.base(d)))
         if how != "value" or g.id in fused:
             a, y = self.g.producer[g.id].inputs
             if any(self.width_of(self.base(u.id)) != self.width_of(u.id) for u in (a, y)):

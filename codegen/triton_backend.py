@@ -315,6 +315,47 @@ def batch_sum(v, ws=None):
 '''
 
 
+SCATTER_ROWS = '''
+
+@triton.jit
+def scatter_rows_kernel(
+    k_ptr,            # (B,) the examples' indices (integers as floats)
+    d_ptr,            # (B, D) the rows added, one per example
+    part_ptr,         # (1, V * D) in/out: the gradient, zero before the launch
+    B,                # examples in the batch
+    stride_d,         # row stride of d
+    V,                # rows of the gradient (the embedding's entries)
+    D: tl.constexpr,  # entries per row
+    BLOCK_D: tl.constexpr,  # ≥ D, a power of two
+    BLOCK_B: tl.constexpr,  # examples per program
+):
+    """An embedding's weight gradient, ∂L/∂E = Σ_b e(k_b) d_bᵀ: row k_b gets d_b added (atomic adds,
+    so examples with the same index add up); an index out of range adds nothing."""
+    pid = tl.program_id(0)
+    offs_b = pid * BLOCK_B + tl.arange(0, BLOCK_B)
+    offs_d = tl.arange(0, BLOCK_D)
+    k = tl.load(k_ptr + offs_b, mask=offs_b < B, other=-1.0)
+    ok = (offs_b < B) & (k >= 0) & (k < V) & (k == tl.floor(k))
+    row = tl.where(ok, k, 0.0).to(tl.int64)
+    mask = ok[:, None] & (offs_d[None, :] < D)
+    d = tl.load(d_ptr + offs_b[:, None] * stride_d + offs_d[None, :], mask=mask, other=0.0).to(tl.float32)
+    tl.atomic_add(part_ptr + row[:, None] * D + offs_d[None, :], d, mask=mask)
+
+
+def scatter_rows(k, d, V, ws=None):
+    """∂L/∂E = Σ_b e(k_b) d_bᵀ, as one slice of partial sums (1, V·D) (in ``ws``'s buffer if given)."""
+    d = d[:, None] if d.dim() == 1 else d
+    assert d.stride(1) == 1 and k.shape[0] == d.shape[0]
+    B, D = d.shape
+    part = empty(ws, "part", (1, V * D), d.device)
+    part.zero_()
+    BLOCK_B = 16
+    scatter_rows_kernel[(triton.cdiv(B, BLOCK_B),)](k, d, part, B, d.stride(0), V, D=D,
+                                                   BLOCK_D=max(16, triton.next_power_of_2(D)), BLOCK_B=BLOCK_B)
+    return part
+'''
+
+
 LABELS = '''
 
 # -- class labels ----------------------------------------------------------------------------------
@@ -384,6 +425,8 @@ def emit_module(spec: Spec) -> str:
         src.append(BATCH_SUM)
     if out.uses_labels:
         src.append(LABELS)
+    if out.uses_scatter:
+        src.append(SCATTER_ROWS)
     src += out.pieces
     src += ["\n\n# -- the program ----------------------------------------------------------------------------"]
     src += ["\n\n" + "\n".join(f) for f in funcs]
@@ -427,6 +470,7 @@ class _Out:
         self.uses_weight_grad = False
         self.uses_batch_sum = False
         self.uses_labels = False
+        self.uses_scatter = False
         self.made: set = set()
         self.loss_sum = False
 
@@ -574,6 +618,14 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             parts.setdefault(k.grad, []).append(k.part)
             if bias:
                 parts.setdefault(k.bias, []).append(k.bias_part)
+        elif k.kind == "scatter_rows":
+            out.uses_scatter = True
+            idx, d = (_ref(names, v) for v in k.operands)
+            body.append(f"# ∂L/∂p{k.grad} = Σ_b e(k_b) {d}_bᵀ: each example's {d}_b added to row k_b = {idx}_b "
+                        f"(atomic adds, one slice)")
+            body.append(_in_workspace(f"{k.part} = scatter_rows({idx}, {d}, {k.width})", kind, "p" + k.part[4:]))
+            body += _post_lines(sch, k, names)
+            parts.setdefault(k.grad, []).append(k.part)
         elif k.kind == "host":
             (v,) = k.operands
             body.append(f"# ∂L/∂p{k.grad} ∋ the same term for every example: B times it, as one slice")
@@ -698,7 +750,8 @@ class _RowsBody:
 
     def __init__(self, stages: list, plan: Plan, sch: KernelScheduler, names: dict):
         self.plan, self.sch, self.names = plan, sch, names
-        self.loads: dict[int, str] = {}          # var id -> "tile" | "row" | "vector" | "scalar" | "arg"
+        self.loads: dict[int, str] = {}          # var id -> "tile" | "row" | "vector" | "scalar" | "arg" | "rows_at"
+        self.rows_at: dict[int, tuple] = {}      # var id -> (M, k): row k of the parameter M (an embedding)
         here = {e.out.id for st in stages for e in st.eqns}
         self.inline = set()
         for st in stages:
@@ -859,6 +912,19 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             if v in rb.inline:
                 continue
             nm = rb.name(v)
+            if e.prim is R.take_row_p:      # an embedding: row k of a parameter, loaded (not computed)
+                M, k = e.inputs
+                if not sch.g.producer[k.id].prim.leaf:
+                    raise UnsupportedError(f"{sch.describe(v)}: the Triton backend reads the rows of an embedding at "
+                                           f"an integer input (E[ids]), not at a computed index; compile for "
+                                           f"target='numpy'")
+                rb.expr(k.id, False)         # the index first (its load comes before the row's)
+                rb.loads[v], rb.rows_at[v] = "rows_at", (M.id, k.id)
+                if labels and k.id in labels:       # an index out of range: noted, as a class label's
+                    label_checks.append((k.id, int(M.shape[0])))
+                doc.append(f"{nm} = {rb.name(M.id)}[{rb.name(k.id)}, :]  (the row at each example's index)")
+                rb.local.add(v)
+                continue
             if e.prim is R.ewise_p:
                 tile = sch.width_of(v) is not None
                 stmts.append((nm, "let", e.params[0].xreplace({R.ph(i): rb.expr(u.id, tile)
@@ -885,6 +951,19 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             emitted.add(v)
             nm = rb.name(v)
             note = sch.notes.get(v)
+            if how == "rows_at":
+                M, k = rb.rows_at[v]
+                mn, kn, n = rb.name(M), rb.name(k), int(sch.g.producer[M].out.shape[0])
+                arg(f"{mn}_ptr", f"({n}, N) {mn}, {_clip(sch.notes.get(M, ''))}: rows read at {kn}", mn)
+                arg(f"stride_{mn}", f"row stride of {mn}", f"{mn}.stride(0)")
+                body += [f"{T}# {nm} = {mn}[{kn}]: an index out of range (not 0 … {n - 1}) reads nothing (the host "
+                         f"checks them)",
+                         f"{T}{nm}_ok = mask_m & ({kn} >= 0) & ({kn} < {n}) & ({kn} == tl.floor({kn}))",
+                         f"{T}{nm}_row = tl.where({nm}_ok, {kn}, 0.0).to(tl.int64)",
+                         f"{T}{nm} = tl.load({mn}_ptr + {nm}_row[:, None] * stride_{mn} + offs_n{sfx}[None, :], "
+                         f"mask={nm}_ok[:, None] & mask_n{sfx}[None, :], other=0.0)"]
+                defined.add(nm)
+                continue
             shape = {"tile": "(B, N)", "row": "(B,)", "vector": "(N,)", "scalar": "()"}[how]
             arg(f"{nm}_ptr", f"{shape} {_label(nm, note)}", nm)
             if how == "tile":
@@ -1471,6 +1550,8 @@ def build_grad_inputs(spec: Spec, input_grads: list):
         src.append(BATCH_SUM)
     if out.uses_labels:
         src.append(LABELS)
+    if out.uses_scatter:
+        src.append(SCATTER_ROWS)
     src += out.pieces + ["\n\n" + "\n".join(func)]
     return runtime.load("\n".join(src).rstrip() + "\n").grad_inputs
 

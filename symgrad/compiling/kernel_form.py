@@ -23,6 +23,7 @@ matrix form the scheduler already sums over the batch (δ·yᵀ). The parameters
 shapes at the API: a (16,) bias is a (16, 1) column here, the same 16 numbers in memory.
 
     max over a vector             gather(z, argmax_entry(z)): z at its first arg-max (the subgradient policy)
+    E[k], sg.embedding(E, k)      take_row(E, k): row k of the parameter E at an example's integer index
     W1[:4], sg.concat([W, V]) ... of the parameters alone: kept as declared (slice, concat, reshape ...),
                                   computed by torch on the host (the scheduler's ``host`` values)
 
@@ -308,6 +309,21 @@ class AsColumns:
             return None if z is None else R.const(self.g, 0, column_shape(e.out.shape))
         return self.as_shape(R.argmax_entry(self.g, z), column_shape(e.out.shape), e)
 
+    def _take(self, e, ins):
+        """E[k] of a parameter matrix E at an example's integer index k: take_row, a row read at k
+        (its VJP e_k·ḡᵀ is the kernels' scatter-add of ḡ into row k)."""
+        E, k = e.inputs
+        if e.params[0] == 0 and len(E.shape) == 2 and E.id not in self.batched and k.id in self.batched \
+                and k.shape != ():
+            raise UnsupportedError(
+                f"{TARGET} cannot run an embedding of several indices per example{self.where(e)} (the indices "
+                f"{tuple(int(d) for d in k.shape)} of each example make a {format_shape(e.out.shape)} matrix per example); "
+                f"they take one index per example, E[ids] with ids of shape (N,) (or () declared per example); "
+                f"compile it with target='numpy'")
+        if e.params[0] != 0 or k.shape != () or len(E.shape) != 2 or E.id in self.batched:
+            return None
+        return R.take_row(self.g, ins[0], ins[1])
+
     def _expand(self, e, ins):
         want = column_shape(e.out.shape)
         if ins[0].shape == () or len(want) == 2 and len(ins[0].shape) == 2:
@@ -325,6 +341,7 @@ _RULES = {
     "lse": AsColumns._lse,
     "one_hot": AsColumns._one_hot,
     "rmax": AsColumns._rmax,
+    "take": AsColumns._take,
     "argmax": AsColumns._argmax,
     "broadcast": AsColumns._expand,
     "expand": AsColumns._expand,
