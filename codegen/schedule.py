@@ -727,14 +727,14 @@ class KernelScheduler(Scheduler):
                 else:       # a penalty's Σ W², ...: the same for every example, computed once by torch
                     self.host.add(v)
                 continue
-            if p is R.matmul_p:
+            if p is R.matmul_p and not self.scalar_times_vector(e):
                 k = Kernel("rows", self.width_of(v), matmul=self._matmul_operands(e))
                 kernels.append(k)
                 home[v] = len(kernels) - 1
                 need(k.matmul[1], home[v])
                 continue
-            if p is R.ewise_p or p is R.take_row_p:      # (a row of a parameter read at an index)
-                tile = self.width_of(v)
+            if p is R.ewise_p or p is R.take_row_p or p is R.matmul_p:   # (a row of a parameter at an
+                tile = self.width_of(v)                                  # index; s·wᵀ, elementwise)
             elif p in (R.sum_p, R.logsumexp_p, R.gather_p, R.argmax_entry_p):     # row reductions
                 if p is R.sum_p and e.params[0] is not None and self.width_of(v) is not None:
                     raise UnsupportedError(f"{self.describe(v)}: a partial sum of a matrix per example is not "
@@ -870,6 +870,17 @@ class KernelScheduler(Scheduler):
     def _plain_sum(e) -> bool:
         from symgrad.core.placeholders import placeholders
         return e.params[0] == sp.Add(*placeholders(len(e.inputs)))
+
+    def scalar_times_vector(self, e) -> bool:
+        """``e`` is a product s·wᵀ (or w·s) of a per-example scalar s (1, 1) and a vector w of the
+        parameters: elementwise, s times each entry of w (the VJP of a head h @ w that gives one
+        number per example: ∂L/∂h = ḡ·wᵀ)."""
+        if e.prim is not R.matmul_p:
+            return False
+        a, b = e.inputs
+        va, vb = self.value[a.id], self.value[b.id]
+        return (va.batched and tuple(a.shape) == (1, 1) and not vb.batched and int(b.shape[0]) == 1) or \
+            (vb.batched and tuple(b.shape) == (1, 1) and not va.batched and int(a.shape[1]) == 1)
 
     def _rows_at(self, v: Var, shared: bool = False):
         """(k, δ) when ``v`` is e_k·δᵀ, e_k the one-hot column [i = k] of an example's index k (an

@@ -929,6 +929,9 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 tile = sch.width_of(v) is not None
                 stmts.append((nm, "let", e.params[0].xreplace({R.ph(i): rb.expr(u.id, tile)
                                                                for i, u in enumerate(e.inputs)})))
+            elif e.prim is R.matmul_p:      # s·wᵀ: a per-example scalar times a parameter vector
+                tile = sch.width_of(v) is not None
+                stmts.append((nm, "let", rb.expr(e.inputs[0].id, tile) * rb.expr(e.inputs[1].id, tile)))
             elif e.prim is R.sum_p:
                 stmts.append((nm, "sum", rb.expr(e.inputs[0].id, True)))
             elif e.prim is R.gather_p:      # z[k] = Σ_n z_n·[n = k], k the example's class label

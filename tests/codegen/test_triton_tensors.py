@@ -289,6 +289,9 @@ elif sys.argv[1] == "max":          # a max over the classes (tl.max, the first 
     s = sg.relu(xs @ W1[:16] + b1) @ W2
     spec = specify(sg.mean(sg.max(sg.relu(s - sg.take_along_axis(s, y[:, None], 1) + 1), axis=1)), [W1, b1, W2],
                    [xs, y], target="triton")
+elif sys.argv[1] == "embedding":    # rows of E loaded at each example's index, the gradient scattered (atomic adds)
+    E, ids = sg.tensor("E", (100, 32)), sg.tensor("ids", (N,), integer=True)
+    spec = specify(sg.cross_entropy(sg.relu(E[ids] @ W1 + b1) @ W2, y), [E, W1, b1, W2], [ids, y], target="triton")
 else:                               # one example's x @ W1 @ W2: stage 2 reads stage 1's accumulator
     x, t = sg.tensor("x", (32,)), sg.tensor("t", (10,))
     spec = specify(sg.mse(x @ W1 @ W2, t), [W1, W2], [x, t], target="triton")
@@ -297,7 +300,7 @@ print(json.dumps([[r.kernel, r.spill_bytes] for r in compile_step(spec, 1000)]))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["mlp", "chain", "max"])
+@pytest.mark.parametrize("case", ["mlp", "chain", "max", "embedding"])
 def test_tensor_declarations_compile_for_sm90(case, tmp_path):
     """The interpreter forgives what the GPU compiler does not: the kernels of tensor declarations
     compile for the H200 (cuda sm_90) with Triton's compiler, without a GPU (codegen/triton_aot.py)."""
@@ -345,3 +348,15 @@ def test_x_at_w_plus_b_layers_take_three_launches_a_step(rng):
     want, _ = ref.step(dict(values), None, batch)
     for k in ("W1", "b1", "W2", "b2"):
         _close(new[k], want[k], f"{k} after one Adam step")
+
+
+def test_a_hidden_layer_times_a_vector_parameter_equals_numpy(rng):
+    # h @ v with v of shape (H,): one number per example; the backward pass's ∂L/∂h = ḡ·vᵀ is a
+    # per-example scalar times the parameter vector, elementwise in the rows kernel
+    x, t = sg.tensor("x", (N, D)), sg.tensor("t", (N,))
+    v, c = sg.tensor("v", (H,)), sg.tensor("c", ())
+    loss = sg.mean((sp.tanh(x @ W1 + b1) @ v + c - t) ** 2)
+    tri, ref = (sg.compile(loss, [W1, b1, v, c], [x, t], target=tg, optimizer=sg.optim.Adam(lr=0.05))
+                for tg in ("triton", "numpy"))
+    batch = {"x": rng.normal(size=(7, D)).astype(np.float32), "t": rng.normal(size=7).astype(np.float32)}
+    _same_as_numpy(tri, ref, _values([W1, b1, v, c], rng), batch)
