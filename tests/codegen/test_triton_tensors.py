@@ -318,6 +318,8 @@ def test_tensor_declarations_compile_for_sm90(case, tmp_path):
     kernels = json.loads(run.stdout.strip().splitlines()[-1])
     assert [k for k, _ in kernels][0] == "train_kernel1" and "update_kernel" in [k for k, _ in kernels]
     assert all(spill == 0 for _, spill in kernels), kernels
+    if case == "embedding":         # E's gradient: the scatter-add, no weight-gradient tile of a one-hot
+        assert "scatter_rows_kernel" in [k for k, _ in kernels], kernels
 
 
 def test_x_at_w_plus_b_layers_take_three_launches_a_step(rng):
