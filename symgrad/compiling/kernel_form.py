@@ -81,7 +81,7 @@ def refusal(name: str, where: str = "", kind: str = "per example") -> Unsupporte
         "in this declaration over the batch (a symbolic size)"
     return UnsupportedError(f"{TARGET} cannot run {what}{where} {decl}; they take dense layers (x @ W + b, W @ x + b), "
                             f"elementwise functions, sums, means and maxima over a vector, softmax / cross_entropy "
-                            f"over a vector and integer class labels, and slices, transposes, reshapes and "
+                            f"over a vector, integer class labels, embeddings (E[ids]), and slices, transposes and "
                             f"concatenations of the parameters alone (W[:4], sg.concat([W, V])); compile it with "
                             f"target='numpy'")
 
