@@ -113,3 +113,12 @@ def test_a_weight_masked_by_a_constant_matrix_equals_numpy(rng):
     _same_as_numpy(tri, ref, values, batch)
     g = np.asarray(tri.grad(values, batch)["W"])
     assert np.all(g[np.array(mask.tolist()) == 0] == 0) and np.any(g != 0)     # masked entries get none
+
+
+def test_a_slice_of_a_weight_in_a_per_example_declaration_equals_numpy(rng):
+    xe, t = sg.tensor("x", (4,)), sg.tensor("t", (C,))
+    loss = sg.mse(sp.tanh(xe @ W1[2:6] + b1) @ W2[:, :C], t)
+    tri, ref = (sg.compile(loss, [W1, b1, W2], [xe, t], target=tg, optimizer=sg.optim.Adam(lr=0.05))
+                for tg in ("triton", "numpy"))
+    batch = {"x": rng.normal(size=(5, 4)).astype(np.float32), "t": rng.normal(size=(5, C)).astype(np.float32)}
+    _same_as_numpy(tri, ref, _values([W1, b1, W2], rng), batch)
