@@ -733,8 +733,14 @@ class KernelScheduler(Scheduler):
                 home[v] = len(kernels) - 1
                 need(k.matmul[1], home[v])
                 continue
-            if p is R.ewise_p or p is R.take_row_p or p is R.matmul_p:   # (a row of a parameter at an
-                tile = self.width_of(v)                                  # index; s·wᵀ, elementwise)
+            if p is R.ewise_p or p is R.take_row_p or p is R.matmul_p or p.name == "slice":
+                # (a row of a parameter at an index; s·wᵀ, elementwise; x[a:b:c] of an input, loaded)
+                if p.name == "slice" and not self.g.producer[e.inputs[0].id].prim.leaf:
+                    raise UnsupportedError(f"{self.describe(v)}: the kernel backends (target='triton') take "
+                                           f"slicing of an input's rows only (x[:, :4], x[:, ::2]), not of a value "
+                                           f"computed per example; make the sliced part a layer of its own (a "
+                                           f"slice of a parameter, W[:4], is fine), or compile for target='numpy'")
+                tile = self.width_of(v)
             elif p in (R.sum_p, R.logsumexp_p, R.gather_p, R.argmax_entry_p):     # row reductions
                 if p is R.sum_p and e.params[0] is not None and self.width_of(v) is not None:
                     raise UnsupportedError(f"{self.describe(v)}: a partial sum of a matrix per example is not "

@@ -752,6 +752,7 @@ class _RowsBody:
         self.plan, self.sch, self.names = plan, sch, names
         self.loads: dict[int, str] = {}          # var id -> "tile" | "row" | "vector" | "scalar" | "arg" | "rows_at"
         self.rows_at: dict[int, tuple] = {}      # var id -> (M, k): row k of the parameter M (an embedding)
+        self.slices: dict[int, tuple] = {}       # var id -> (x, start, step): x[start::step] of an input's rows
         here = {e.out.id for st in stages for e in st.eqns}
         self.inline = set()
         for st in stages:
@@ -912,6 +913,13 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             if v in rb.inline:
                 continue
             nm = rb.name(v)
+            if e.prim.name == "slice":      # x[a:b:c] of an input's rows: loaded with an offset and a step
+                (x,) = e.inputs
+                (a, _, c), _ = e.params[0]
+                rb.loads[v], rb.slices[v] = "slice", (x.id, int(a), int(c))
+                doc.append(f"{nm} = {rb.name(x.id)}[{int(a)}::{int(c)}]  (entries of each example's row)")
+                rb.local.add(v)
+                continue
             if e.prim is R.take_row_p:      # an embedding: row k of a parameter, loaded (not computed)
                 M, k = e.inputs
                 if not sch.g.producer[k.id].prim.leaf:
@@ -932,6 +940,11 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             elif e.prim is R.matmul_p:      # s·wᵀ: a per-example scalar times a parameter vector
                 tile = sch.width_of(v) is not None
                 stmts.append((nm, "let", rb.expr(e.inputs[0].id, tile) * rb.expr(e.inputs[1].id, tile)))
+            elif e.prim is R.sum_p and sch.width_of(e.inputs[0].id) is None and not any(
+                    str(q).startswith("acc") for q in rb.expr(e.inputs[0].id, True).free_symbols):
+                # Σ of one number per example: itself (a sum over the tile would count it once per
+                # column); a width-1 product's accumulator is a tile of one column: summed below
+                stmts.append((nm, "let", rb.expr(e.inputs[0].id, False)))
             elif e.prim is R.sum_p:
                 stmts.append((nm, "sum", rb.expr(e.inputs[0].id, True)))
             elif e.prim is R.gather_p:      # z[k] = Σ_n z_n·[n = k], k the example's class label
@@ -954,6 +967,17 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             emitted.add(v)
             nm = rb.name(v)
             note = sch.notes.get(v)
+            if how == "slice":
+                x, a, c = rb.slices[v]
+                xn = rb.name(x)
+                arg(f"{xn}_ptr", f"(B, K) {_label(xn, sch.notes.get(x))}", xn)
+                arg(f"stride_{xn}", f"row stride of {xn}", f"{xn}.stride(0)")
+                at = f"{xn}_ptr + offs_m{'[:, None]' if sch.width_of(v) else ''} * stride_{xn} + {a}"
+                body.append(f"{T}{nm} = tl.load({at}, mask=mask_m, other=0.0)" if sch.width_of(v) is None else
+                            f"{T}{nm} = tl.load({at} + offs_n{sfx}[None, :]{f' * {c}' if c != 1 else ''}, "
+                            f"mask=mask{sfx}, other=0.0)")
+                defined.add(nm)
+                continue
             if how == "rows_at":
                 M, k = rb.rows_at[v]
                 mn, kn, n = rb.name(M), rb.name(k), int(sch.g.producer[M].out.shape[0])

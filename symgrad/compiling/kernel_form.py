@@ -324,6 +324,16 @@ class AsColumns:
             return None
         return R.take_row(self.g, ins[0], ins[1])
 
+    def _slice(self, e, ins):
+        """x[a:b:c] of an example's vector: the column's entries a, a + c, … (the kernels load them
+        from the input's row: `KernelScheduler`, a slice of an input only)."""
+        items, v = tuple(e.params[0]), ins[0]
+        if len(items) != 1 or v.shape == () or int(v.shape[1]) != 1:
+            return None
+        (a, b, c), = items
+        return self.as_shape(A.slice_(self.g, v, ((a, b, c), (sp.S.Zero, sp.S.One, sp.S.One))),
+                             column_shape(e.out.shape), e)
+
     def _expand(self, e, ins):
         want = column_shape(e.out.shape)
         if ins[0].shape == () or len(want) == 2 and len(ins[0].shape) == 2:
@@ -342,6 +352,7 @@ _RULES = {
     "one_hot": AsColumns._one_hot,
     "rmax": AsColumns._rmax,
     "take": AsColumns._take,
+    "slice": AsColumns._slice,
     "argmax": AsColumns._argmax,
     "broadcast": AsColumns._expand,
     "expand": AsColumns._expand,

@@ -289,6 +289,15 @@ class Unbatch:
         return A.one_hot(self.g, v, n, axis - (1 if out_ax < axis else 0)), out_ax
 
 
+def _slice(self, e, ins):
+    """x[:, a:b:c] of rows x: each example's x[a:b:c] (the batch axis taken whole)."""
+    (v, ax), items = ins[0], tuple(e.params[0])
+    start, stop, step = items[ax]
+    if ax is None or start != 0 or step != 1 or sp.sympify(stop) != self.N:
+        raise self.mixing(e, "a slice of the batch axis (some examples, not all)")
+    return A.slice_(self.g, v, items[:ax] + items[ax + 1:]), ax
+
+
 def _take(self, e, ins):
     """E[ids] (an embedding): rows of a parameter at each example's indices, the batch axis first."""
     (E, ex), (idx, ix) = ins
@@ -319,4 +328,5 @@ _RULES = {
                                                lambda axes: A.lse(self.g, ins[0][0], axes[0])),
     "one_hot": Unbatch._one_hot,
     "take": _take,
+    "slice": _slice,
 }
