@@ -10,7 +10,7 @@ the IR (see its "Kernels" section):
     rows kernels     a block of whole examples per program: an optional product with a parameter
                      (tl.dot, fp32 accumulator), then the elementwise equations (forward and backward
                      bodies together, ``sympy.cse`` across them) and row reductions (Σ over an
-                     example, log-sum-exp) that follow it — bias, activation, loss, δ of the output
+                     example, log-sum-exp, max and its first arg-max) that follow it — bias, activation, loss, δ of the output
                      layer, δ ⊙ f'(z) of the backward pass. When every width is ≤ FUSE_ROWS (64), ONE rows
                      kernel runs the whole forward and backward pass in stages, a product's operand
                      staying in registers
@@ -18,6 +18,7 @@ the IR (see its "Kernels" section):
                      fused, stage 1 of a two-stage reduction: partial sums per slice of the batch;
                      after the one rows kernel, every layer's in one launch
     batch_sum        Σ_b v_b for any other gradient, also stage 1
+    scatter_rows     an embedding's Σ_b e(k_b) δ_bᵀ: δ_b added to row k_b (tl.atomic_add), one slice
     update           ONE launch for all parameters: stage 2 (add the partial sums) and the optimizer's
                      scalar update rules, entry by entry (t-dependent factors are computed on the host)
     finish           the same stage 2 without an update, for ``grad``
