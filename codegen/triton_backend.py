@@ -950,7 +950,9 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 stmts.append((nm, "sum", rb.expr(e.inputs[0].id, True)))
             elif e.prim is R.gather_p:      # z[k] = Σ_n z_n·[n = k], k the example's class label
                 z, k = (rb.expr(u.id, True) for u in e.inputs)
-                stmts.append((nm, "sum", z * sp.KroneckerDelta(rb.column_index(), k)))
+                # (a select, not z·[n = k]: an entry −inf elsewhere in the row, a masked logit, would
+                # make −inf·0 = NaN)
+                stmts.append((nm, "sum", sp.Piecewise((z, sp.Eq(rb.column_index(), k)), (0, True))))
                 if labels and e.inputs[1].id in labels:
                     label_checks.append((e.inputs[1].id, int(e.inputs[0].shape[0])))
             elif e.prim is R.argmax_entry_p:

@@ -99,3 +99,18 @@ def test_a_max_over_the_batch_or_of_a_matrix_stays_refused_in_the_users_words():
     with pytest.raises(sg.UnsupportedError) as e:
         sg.compile(sg.sum(sg.max(xs @ W1, axis=1)), [W1], [xs], target="triton")
     assert re.search(r"matrix per example", str(e.value)) and not re.search(r"\bv\d+\b", str(e.value))
+
+
+def test_a_row_max_with_minus_infinity_entries_equals_numpy(rng):
+    # masked entries (−inf) beside the max: z at the arg-max is a select, not z·[n = k] (−inf·0 = NaN)
+    x, t, c = sg.tensor("x", (N, 6)), sg.tensor("t", (N,)), sg.tensor("c", (6,))
+    loss = sg.mean((sg.max(x + c, axis=1) - t) ** 2)
+    tri, ref = (sg.compile(loss, [c], [x, t], target=tg) for tg in ("triton", "numpy"))
+    X = rng.normal(size=(5, 6)).astype(np.float32)
+    X[1, 3] = -np.inf
+    X[2, :] = -np.inf
+    X[2, 4] = 1.0
+    batch, values = {"x": X, "t": rng.normal(size=5).astype(np.float32)}, {"c": np.zeros(6, np.float32)}
+    assert np.isfinite(ref.loss(values, batch))
+    _close(tri.loss(values, batch), ref.loss(values, batch), "loss")
+    _close(tri.grad(values, batch)["c"], ref.grad(values, batch)["c"], "d loss / d c")
