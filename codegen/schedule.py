@@ -573,8 +573,8 @@ def _eqn_comment(e) -> str:
 # 5. **rows kernels** — every kernel of the forward and backward pass gives each program a block of
 #    whole examples (rows), so a row reduction (the sum of an example's squared errors, a
 #    log-sum-exp, a max) can sit in the same kernel as the elementwise work around it; a row of a
-#    parameter read at an example's index (an embedding) and a slice of an input's row are loads. A matrix product
-#    with a parameter (W·y, Wᵀ·δ) starts a new kernel; its result is the accumulator, and the
+#    parameter read at an example's index (an embedding) and a slice of an input's row are loads.
+#    A matrix product with a parameter (W·y, Wᵀ·δ) starts a new kernel; its result is the accumulator, and the
 #    elementwise equations that follow it join it as the epilogue (bias, activation, the loss and
 #    δ = ∂L/∂z of the output layer, δ ⊙ f'(z) of the backward pass).
 # 6. **placement** — an elementwise equation or a row reduction joins the latest kernel among those
@@ -586,8 +586,8 @@ def _eqn_comment(e) -> str:
 #    "weight_grad" kernel (Σ_b δ_b y_bᵀ, a product over the batch axis); the batch sum of δ itself
 #    (the bias gradient) is fused into it; an embedding's e(k)·δᵀ is a "scatter_rows" kernel; any
 #    other gradient is a "batch_sum" kernel. A term that reaches a parameter through a value of
-#    the parameters alone (W[:4], W ⊙ M) is summed first, and the host applies the rest (a pad, ⊙ M). Both are
-#    two-stage: partial sums per slice of the batch, added up by the optimizer's update. Each runs
+#    the parameters alone (W[:4], W ⊙ M) is summed first, and the host applies the rest (a pad,
+#    ⊙ M). All are two-stage: partial sums per slice of the batch, added up by the optimizer's update. Each runs
 #    right after the kernel that makes the last of its operands.
 
 

@@ -566,7 +566,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     for v in host:
         names[v] = f"h{v}"
     if host:
-        body.append("# values of the parameters alone (a penalty, W[:4], W ⊙ M), the same for every example: torch, once")
+        body.append("# values of the parameters alone (a penalty, W[:4], W ⊙ M), the same for every example: "
+                    "torch, once")
     for v in host:
         code = _host_code(sch, v, names, top=True)
         if sch.g.producer[v].out.shape != ():      # read by the kernels with the IR's strides

@@ -646,6 +646,7 @@ take_row_p.jvp = lambda graph, eqn, t: take_row(graph, t[0], eqn.inputs[1]) if t
 PRIMITIVES = {p.name: p for p in (param_p, input_p, const_p, ewise_p, matmul_p, transpose_p, sum_p,
                                   broadcast_p, logsumexp_p, gather_p, argmax_entry_p, take_row_p)}
 
-__all__ = ["PRIMITIVES", "ewise", "matmul", "transpose", "reduce_sum", "broadcast", "logsumexp", "gather", "argmax_entry", "take_row",
+__all__ = ["PRIMITIVES", "ewise", "matmul", "transpose", "reduce_sum", "broadcast", "logsumexp", "gather",
+           "argmax_entry", "take_row",
            "softmax", "softmax_operands", "const", "add_n", "derivative_body", "ph", "placeholders", "uniform_value",
            "Softmax", "LogSoftmax"]
