@@ -572,8 +572,9 @@ def _eqn_comment(e) -> str:
 #
 # 5. **rows kernels** — every kernel of the forward and backward pass gives each program a block of
 #    whole examples (rows), so a row reduction (the sum of an example's squared errors, a
-#    log-sum-exp) can sit in the same kernel as the elementwise work around it. A matrix product
-#    with a parameter (W·y, Wᵀ·δ) starts a new kernel; its result is the accumulator, and the
+#    log-sum-exp, a max) can sit in the same kernel as the elementwise work around it; a row of a
+#    parameter read at an example's index (an embedding) and a slice of an input's row are loads.
+#    A matrix product with a parameter (W·y, Wᵀ·δ) starts a new kernel; its result is the accumulator, and the
 #    elementwise equations that follow it join it as the epilogue (bias, activation, the loss and
 #    δ = ∂L/∂z of the output layer, δ ⊙ f'(z) of the backward pass).
 # 6. **placement** — an elementwise equation or a row reduction joins the latest kernel among those
@@ -583,8 +584,10 @@ def _eqn_comment(e) -> str:
 #    launches run in the order they were made.
 # 7. **batch reductions** — a gradient that is a per-example outer product δ·yᵀ becomes a
 #    "weight_grad" kernel (Σ_b δ_b y_bᵀ, a product over the batch axis); the batch sum of δ itself
-#    (the bias gradient) is fused into it; any other gradient is a "batch_sum" kernel. Both are
-#    two-stage: partial sums per slice of the batch, added up by the optimizer's update. Each runs
+#    (the bias gradient) is fused into it; an embedding's e(k)·δᵀ is a "scatter_rows" kernel; any
+#    other gradient is a "batch_sum" kernel. A term that reaches a parameter through a value of
+#    the parameters alone (W[:4], W ⊙ M) is summed first, and the host applies the rest (a pad,
+#    ⊙ M). All are two-stage: partial sums per slice of the batch, added up by the optimizer's update. Each runs
 #    right after the kernel that makes the last of its operands.
 
 
@@ -595,7 +598,7 @@ class Kernel:
     kernel that starts with acc[b, i] = Σ_j a[b, j]·M[i, j], M a parameter or its transpose;
     ``grad`` / ``bias`` are the indices of the gradients a reduction over the batch finishes, with
     ``operands`` the var ids it reads."""
-    kind: str                                   # "rows" | "weight_grad" | "batch_sum" | "host"
+    kind: str                                   # "rows" | "weight_grad" | "batch_sum" | "scatter_rows" | "host"
     width: int | None = None
     matmul: tuple | None = None
     eqns: list = field(default_factory=list)
@@ -606,6 +609,7 @@ class Kernel:
     part: str = ""                              # host name of its partial sums (of `grad`)
     bias_part: str = ""                         # and of the bias gradient riding along
     bias_on_k: bool = False                     # that bias sums the product's second operand (x·δᵀ)
+    post: tuple = ()                            # equations the host applies to the sums (`_grad_terms`)
 
 
 @dataclass
@@ -701,7 +705,10 @@ class KernelScheduler(Scheduler):
         for i, ts in terms.items():
             if len(ts) > 1:
                 sums |= self._term_sums(dict(grads)[i])
-            fused |= {t.id for how, t in ts if how != "value"}
+            fused |= {t.id for how, t, _ in ts if how != "value"}
+            fused |= {c.out.id for _, _, chain in ts for c in chain}     # on the host, after the sums
+            # an embedding's e_k·δᵀ: δ added to row k (scatter_rows), the one-hot e_k never made
+            fused |= {self.g.producer[t.id].inputs[0].id for how, t, _ in ts if how == "rows_at"}
         kernels: list[Kernel] = []
         home: dict[int, int] = {}        # var id -> index of the kernel that computes it
         reads: list[tuple] = []          # (var, index of the kernel that reads it)
@@ -723,23 +730,29 @@ class KernelScheduler(Scheduler):
                 else:       # a penalty's Σ W², ...: the same for every example, computed once by torch
                     self.host.add(v)
                 continue
-            if p is R.matmul_p:
+            if p is R.matmul_p and not self.scalar_times_vector(e):
                 k = Kernel("rows", self.width_of(v), matmul=self._matmul_operands(e))
                 kernels.append(k)
                 home[v] = len(kernels) - 1
                 need(k.matmul[1], home[v])
                 continue
-            if p is R.ewise_p:
+            if p is R.ewise_p or p is R.take_row_p or p is R.matmul_p or p.name == "slice":
+                # (a row of a parameter at an index; s·wᵀ, elementwise; x[a:b:c] of an input, loaded)
+                if p.name == "slice" and not self.g.producer[e.inputs[0].id].prim.leaf:
+                    raise UnsupportedError(f"{self.describe(v)}: the kernel backends (target='triton') take "
+                                           f"slicing of an input's rows only (x[:, :4], x[:, ::2]), not of a value "
+                                           f"computed per example; make the sliced part a layer of its own (a "
+                                           f"slice of a parameter, W[:4], is fine), or compile for target='numpy'")
                 tile = self.width_of(v)
-            elif p is R.sum_p or p is R.logsumexp_p or p is R.gather_p:       # row reductions
+            elif p in (R.sum_p, R.logsumexp_p, R.gather_p, R.argmax_entry_p):     # row reductions
                 if p is R.sum_p and e.params[0] is not None and self.width_of(v) is not None:
                     raise UnsupportedError(f"{self.describe(v)}: a partial sum of a matrix per example is not "
                                            f"supported by the kernel backends; compile for target='numpy'")
                 tile = self.width_of(e.inputs[0].id)
             else:
                 raise UnsupportedError(f"{self.describe(v)}: the kernel backends have no rule for {p.name!r} "
-                                       f"(they take dense layers, elementwise functions, sums, log-sum-exp and "
-                                       f"class labels); compile for target='numpy'")
+                                       f"(they take dense layers, elementwise functions, sums, maxima, log-sum-exp "
+                                       f"and class labels); compile for target='numpy'")
             deps = set().union(*[self.sources(u.id) for u in e.inputs]) if e.inputs else set()
             lo = max((home[s] for s in deps), default=-1)
             order = ([lo] if lo >= 0 else []) + list(range(len(kernels) - 1, lo, -1))
@@ -778,8 +791,9 @@ class KernelScheduler(Scheduler):
         for i, g0 in grads:
             if g0 is None:
                 continue
-            for n, (how, g) in enumerate(terms[i]):
+            for n, (how, g, chain) in enumerate(terms[i]):
                 k = self._term_kernel(i, g, how, fused)
+                k.post = chain
                 k.part = f"part{i}" + (f"_{n}" if n else "")
                 for u in k.operands:
                     for s in self.sources(u):
@@ -792,27 +806,67 @@ class KernelScheduler(Scheduler):
             if k.kind != "batch_sum":
                 continue
             for w in kernels[n_rows:]:
-                if w.kind == "weight_grad" and w.bias is None and k.operands[0] in w.operands[:2]:
+                if w.kind == "weight_grad" and w.bias is None and k.operands[0] in w.operands[:2] \
+                        and not (k.post or w.post):
                     w.bias, w.bias_part = k.grad, k.part
                     w.bias_on_k = w.operands[0] != k.operands[0]
                     k.kind = "fused"
                     break
         return self._placed(kernels, n_rows, home, stored)
 
-    def _grad_terms(self, g: Var) -> list:
-        """[(how, var)]: ∂L/∂p per example as a sum of terms, each summed over the batch on its own:
-        "outer" (δ·yᵀ), "outer_t" ((δ·yᵀ)ᵀ = y·δᵀ), "value" (anything else). One term unless ``g``
-        is a plain sum (coefficients 1) with an outer product among its terms."""
+    def _grad_terms(self, g: Var, shared: bool = False) -> list:
+        """[(how, var, chain)]: ∂L/∂p per example as a sum of terms, each summed over the batch on its
+        own: "outer" (δ·yᵀ), "outer_t" ((δ·yᵀ)ᵀ = y·δᵀ), "value" (anything else). One term unless
+        ``g`` is a plain sum (coefficients 1) with an outer product among its terms. ``chain``: the
+        equations, linear in the term, that make ∂L/∂p of it with values of the parameters alone —
+        the adjoint of ``W1[:4]`` (a pad), of ``W * M`` (⊙ M), of ``sg.concat`` (a slice) —
+        applied by the host to the batch's (partial) sums, Σ_b L(t_b) = L(Σ_b t_b). ``shared``: ``g``
+        is read by such equations only (the adjoint of a concat: a slice per operand), so an outer
+        product there may be read more than once (it is summed over the batch once per reader)."""
         e = self.g.producer[g.id]
         if e.prim is R.ewise_p and self.uses.get(g.id) == 1 and self._plain_sum(e):
             ts = [t for u in e.inputs for t in self._grad_terms(u)]
-            if any(how != "value" for how, _ in ts):
+            if any(how != "value" or chain for how, _, chain in ts):
                 return ts
-        if self._is_outer(g):
-            return [("outer", g)]
-        if e.prim is R.transpose_p and self.uses.get(g.id) == 1 and self._is_outer(e.inputs[0]):
-            return [("outer_t", e.inputs[0])]
-        return [("value", g)]
+        if self._rows_at(g, shared) is not None:
+            return [("rows_at", g, ())]
+        if self._is_outer(g, shared):
+            return [("outer", g, ())]
+        if e.prim is R.transpose_p and (shared or self.uses.get(g.id) == 1) and self._is_outer(e.inputs[0], shared):
+            return [("outer_t", e.inputs[0], ())]
+        u = self._linear_operand(e)
+        if u is not None and (shared or self.uses.get(g.id) == 1):
+            readers = [c for c in self.eqns if any(w.id == u.id for w in c.inputs)]
+            inner = self._grad_terms(u, all(self._linear_operand(c) is not None for c in readers))
+            # an elementwise factor or a product of a per-example value is the kernels' own work;
+            # on an outer product (a matrix per example) or through a movement, the host's
+            if (e.prim is not R.ewise_p and e.prim is not R.matmul_p) or any(
+                    how != "value" or chain for how, _, chain in inner):
+                return [(how, t, chain + (e,)) for how, t, chain in inner]
+        return [("value", g, ())]
+
+    # the movements (and sums) whose adjoints a gradient may go through on the host (kernel_form's
+    # values of the parameters alone): each linear in its one operand
+    _MOVES = ("slice", "pad", "reshape", "permute", "expand", "rsum", "transpose", "broadcast", "sum")
+
+    def _linear_operand(self, e) -> Var | None:
+        """The one per-example operand of equation ``e`` when ``e`` is linear in it and its other
+        operands are of the parameters alone (c·u, u ⊙ M, u @ W, a pad or slice of u); else None."""
+        if e.prim.leaf:
+            return None
+        batched = [j for j, u in enumerate(e.inputs) if self.value[u.id].batched]
+        if len(batched) != 1:
+            return None
+        (j,) = batched
+        u = e.inputs[j]
+        if e.prim is R.ewise_p:
+            a, body = R.ph(j), e.params[0]
+            if tuple(u.shape) != tuple(e.out.shape) or body.subs(a, 0) != 0 or a in sp.diff(body, a).free_symbols:
+                return None
+            return u
+        if e.prim is R.matmul_p or (e.prim.name in self._MOVES and len(e.inputs) == 1):
+            return u
+        return None
 
     def _term_sums(self, g: Var) -> set:
         """The plain sums that join a gradient's terms: computed by no kernel (see `_grad_terms`)."""
@@ -826,10 +880,38 @@ class KernelScheduler(Scheduler):
         from symgrad.core.placeholders import placeholders
         return e.params[0] == sp.Add(*placeholders(len(e.inputs)))
 
-    def _is_outer(self, v: Var) -> bool:
-        """A per-example outer product column · row, used once."""
+    def scalar_times_vector(self, e) -> bool:
+        """``e`` is a product s·wᵀ (or w·s) of a per-example scalar s (1, 1) and a vector w of the
+        parameters: elementwise, s times each entry of w (the VJP of a head h @ w that gives one
+        number per example: ∂L/∂h = ḡ·wᵀ)."""
+        if e.prim is not R.matmul_p:
+            return False
+        a, b = e.inputs
+        va, vb = self.value[a.id], self.value[b.id]
+        return (va.batched and tuple(a.shape) == (1, 1) and not vb.batched and int(b.shape[0]) == 1) or \
+            (vb.batched and tuple(b.shape) == (1, 1) and not va.batched and int(a.shape[1]) == 1)
+
+    def _rows_at(self, v: Var, shared: bool = False):
+        """(k, δ) when ``v`` is e_k·δᵀ, e_k the one-hot column [i = k] of an example's index k (an
+        embedding's gradient, `rules.take_row`'s VJP): δ is added to row k of the gradient."""
         e = self.g.producer[v.id]
-        if e.prim is not R.matmul_p or self.uses.get(v.id) != 1:
+        if e.prim is not R.matmul_p or (self.uses.get(v.id) != 1 and not shared):
+            return None
+        a, b = e.inputs
+        oe = self.g.producer[a.id]
+        if oe.prim is not R.ewise_p or oe.params[0] != sp.KroneckerDelta(R.ph(0), R.ph(1)) or b.shape[0] != 1 \
+                or not self.value[b.id].batched:
+            return None
+        k, iota = oe.inputs
+        if k.shape != () or not self.value[k.id].batched or self.g.producer[iota.id].prim is not R.const_p \
+                or self.uses.get(a.id) != 1:
+            return None
+        return k.id, b.id
+
+    def _is_outer(self, v: Var, shared: bool = False) -> bool:
+        """A per-example outer product column · row, used once (or ``shared``, see `_grad_terms`)."""
+        e = self.g.producer[v.id]
+        if e.prim is not R.matmul_p or (self.uses.get(v.id) != 1 and not shared):
             return False
         a, b = e.inputs
         return self.value[a.id].batched and self.value[b.id].batched and a.shape[1] == 1 and b.shape[0] == 1
@@ -837,6 +919,13 @@ class KernelScheduler(Scheduler):
     def _term_kernel(self, i: int, g: Var, how: str, fused: set) -> Kernel:
         """The reduction over the batch of one term of the gradient of parameter ``i``."""
         from symgrad.errors import UnsupportedError
+        if how == "rows_at":
+            k, d = self._rows_at(g, True)
+            if self.width_of(self.base(d)) != self.width_of(d):
+                raise UnsupportedError(f"the gradient of {self.param_name(i)} adds a per-example value broadcast to "
+                                       f"a row into the rows of an embedding; the kernel backends do not support "
+                                       f"that yet (target='numpy' does)")
+            return Kernel("scatter_rows", width=int(g.shape[0]), grad=i, operands=(k, self.base(d)))
         if how != "value" or g.id in fused:
             a, y = self.g.producer[g.id].inputs
             if any(self.width_of(self.base(u.id)) != self.width_of(u.id) for u in (a, y)):
@@ -890,7 +979,8 @@ class KernelScheduler(Scheduler):
             m, flip = me.inputs[0], not flip
             me = self.g.producer[m.id]
         if not me.prim.leaf or me.prim is R.const_p:
-            raise UnsupportedError(f"{self.describe(e.out.id)}: the matrix of a product must be a parameter "
-                                   f"(or its transpose), not a computed or constant matrix; make it a parameter, "
-                                   f"or compile for target='numpy'")
+            # a matrix of the parameters alone (W1[:4], W ⊙ M, sg.concat([W, V])): computed by torch
+            # on the host before the launches, then read like a parameter
+            self.unbatched.discard(m.id)
+            self.host.add(m.id)
         return (e, self.base(a.id), m.id, flip)

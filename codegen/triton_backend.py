@@ -10,7 +10,7 @@ the IR (see its "Kernels" section):
     rows kernels     a block of whole examples per program: an optional product with a parameter
                      (tl.dot, fp32 accumulator), then the elementwise equations (forward and backward
                      bodies together, ``sympy.cse`` across them) and row reductions (Σ over an
-                     example, log-sum-exp) that follow it — bias, activation, loss, δ of the output
+                     example, log-sum-exp, max and its first arg-max) that follow it — bias, activation, loss, δ of the output
                      layer, δ ⊙ f'(z) of the backward pass. When every width is ≤ FUSE_ROWS (64), ONE rows
                      kernel runs the whole forward and backward pass in stages, a product's operand
                      staying in registers
@@ -18,6 +18,7 @@ the IR (see its "Kernels" section):
                      fused, stage 1 of a two-stage reduction: partial sums per slice of the batch;
                      after the one rows kernel, every layer's in one launch
     batch_sum        Σ_b v_b for any other gradient, also stage 1
+    scatter_rows     an embedding's Σ_b e(k_b) δ_bᵀ: δ_b added to row k_b (tl.atomic_add), one slice
     update           ONE launch for all parameters: stage 2 (add the partial sums) and the optimizer's
                      scalar update rules, entry by entry (factors of the step t alone computed there too,
                      from a step count on the device that the kernel advances)
@@ -316,6 +317,47 @@ def batch_sum(v, ws=None):
 '''
 
 
+SCATTER_ROWS = '''
+
+@triton.jit
+def scatter_rows_kernel(
+    k_ptr,            # (B,) the examples' indices (integers as floats)
+    d_ptr,            # (B, D) the rows added, one per example
+    part_ptr,         # (1, V * D) in/out: the gradient, zero before the launch
+    B,                # examples in the batch
+    stride_d,         # row stride of d
+    V,                # rows of the gradient (the embedding's entries)
+    D: tl.constexpr,  # entries per row
+    BLOCK_D: tl.constexpr,  # ≥ D, a power of two
+    BLOCK_B: tl.constexpr,  # examples per program
+):
+    """An embedding's weight gradient, ∂L/∂E = Σ_b e(k_b) d_bᵀ: row k_b gets d_b added (atomic adds,
+    so examples with the same index add up); an index out of range adds nothing."""
+    pid = tl.program_id(0)
+    offs_b = pid * BLOCK_B + tl.arange(0, BLOCK_B)
+    offs_d = tl.arange(0, BLOCK_D)
+    k = tl.load(k_ptr + offs_b, mask=offs_b < B, other=-1.0)
+    ok = (offs_b < B) & (k >= 0) & (k < V) & (k == tl.floor(k))
+    row = tl.where(ok, k, 0.0).to(tl.int64)
+    mask = ok[:, None] & (offs_d[None, :] < D)
+    d = tl.load(d_ptr + offs_b[:, None] * stride_d + offs_d[None, :], mask=mask, other=0.0).to(tl.float32)
+    tl.atomic_add(part_ptr + row[:, None] * D + offs_d[None, :], d, mask=mask)
+
+
+def scatter_rows(k, d, V, ws=None):
+    """∂L/∂E = Σ_b e(k_b) d_bᵀ, as one slice of partial sums (1, V·D) (in ``ws``'s buffer if given)."""
+    d = d[:, None] if d.dim() == 1 else d
+    assert d.stride(1) == 1 and k.shape[0] == d.shape[0]
+    B, D = d.shape
+    part = empty(ws, "part", (1, V * D), d.device)
+    part.zero_()
+    BLOCK_B = 16
+    scatter_rows_kernel[(triton.cdiv(B, BLOCK_B),)](k, d, part, B, d.stride(0), V, D=D,
+                                                   BLOCK_D=max(16, triton.next_power_of_2(D)), BLOCK_B=BLOCK_B)
+    return part
+'''
+
+
 LABELS = '''
 
 # -- class labels ----------------------------------------------------------------------------------
@@ -385,6 +427,8 @@ def emit_module(spec: Spec) -> str:
         src.append(BATCH_SUM)
     if out.uses_labels:
         src.append(LABELS)
+    if out.uses_scatter:
+        src.append(SCATTER_ROWS)
     src += out.pieces
     src += ["\n\n# -- the program ----------------------------------------------------------------------------"]
     src += ["\n\n" + "\n".join(f) for f in funcs]
@@ -428,6 +472,7 @@ class _Out:
         self.uses_weight_grad = False
         self.uses_batch_sum = False
         self.uses_labels = False
+        self.uses_scatter = False
         self.made: set = set()
         self.loss_sum = False
 
@@ -480,8 +525,17 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
     body = unpack_arguments(spec, kind, params, xs)
     batch_inputs = [(i, x) for i, x in enumerate(spec.inputs) if lw.inputs[i] in used]
+    if kind == "forward":
+        for n, o in enumerate(lw.outputs):
+            if not used[o.id].batched:
+                raise UnsupportedError(
+                    f"output {n} of outputs=[...], {sch.describe(o.id)}, reads no input (it is the same for every "
+                    f"example); the Triton backend returns outputs one row per example, computed from the batch "
+                    f"(activations, logits, per-example losses): compute a value of the parameters alone from "
+                    f"the parameters' values with NumPy or torch, or use target='numpy'")
     if not batch_inputs:
-        raise UnsupportedError("the Triton backend needs at least one batch input")
+        raise UnsupportedError(f"the {'outputs read' if kind == 'forward' else 'loss reads'} no input; the Triton "
+                               f"backend runs its kernels over a batch of examples; use target='numpy'")
     body.append(f"B = x{batch_inputs[0][0]}.shape[0]")
     body.append("# shapes at entry")
     for i, p in enumerate(spec.params):
@@ -513,9 +567,13 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     for v in host:
         names[v] = f"h{v}"
     if host:
-        body.append("# values of the parameters alone (a penalty), the same for every example: torch, once")
+        body.append("# values of the parameters alone (a penalty, W[:4], W ⊙ M), the same for every example: "
+                    "torch, once")
     for v in host:
-        body.append(f"{names[v]} = {_host_code(sch, v, names, top=True)}  # {_clip(sch.notes.get(v, ''), 60)}")
+        code = _host_code(sch, v, names, top=True)
+        if sch.g.producer[v].out.shape != ():      # read by the kernels with the IR's strides
+            code = f"({code}).contiguous()"
+        body.append(f"{names[v]} = {code}  # {_clip(sch.notes.get(v, '') or sch.describe(v), 60)}")
     for i, g in xgrads:
         if not used[g.id].batched or sch.width_of(sch.base(g.id)) != sch.width_of(g.id):
             raise UnsupportedError(f"the gradient with respect to the input {spec.inputs[i].name!r} is the same "
@@ -545,6 +603,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                 out.pieces.append(src)
             body += lines[:-1] + [_in_workspace(lines[-1], kind)]
             for w in merged:
+                body += _post_lines(sch, w, names)
                 parts.setdefault(w.grad, []).append(w.part)
                 if w.bias is not None:
                     parts.setdefault(w.bias, []).append(w.bias_part)
@@ -558,9 +617,18 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             on_k = ", bias_on_k=True" if k.bias_on_k else ""
             body.append(_in_workspace(f"{k.part}, {k.bias_part if bias else '_'} = weight_grad({d}, {y}, {bias}{on_k})",
                                       kind, "p" + k.part[4:]))
+            body += _post_lines(sch, k, names)
             parts.setdefault(k.grad, []).append(k.part)
             if bias:
                 parts.setdefault(k.bias, []).append(k.bias_part)
+        elif k.kind == "scatter_rows":
+            out.uses_scatter = True
+            idx, d = (_ref(names, v) for v in k.operands)
+            body.append(f"# ∂L/∂p{k.grad} = Σ_b e(k_b) {d}_bᵀ: each example's {d}_b added to row k_b = {idx}_b "
+                        f"(atomic adds, one slice)")
+            body.append(_in_workspace(f"{k.part} = scatter_rows({idx}, {d}, {k.width})", kind, "p" + k.part[4:]))
+            body += _post_lines(sch, k, names)
+            parts.setdefault(k.grad, []).append(k.part)
         elif k.kind == "host":
             (v,) = k.operands
             body.append(f"# ∂L/∂p{k.grad} ∋ the same term for every example: B times it, as one slice")
@@ -571,6 +639,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             (v,) = k.operands
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {_ref(names, v)}_b (stage 1: partial sums per slice)")
             body.append(_in_workspace(f"{k.part} = batch_sum({_ref(names, v)})", kind, "p" + k.part[4:]))
+            body += _post_lines(sch, k, names)
             parts.setdefault(k.grad, []).append(k.part)
     checks = any(re.search(r"launch_\w+\(.*\blabels\b", line) for line in body)
     if checks:
@@ -688,7 +757,9 @@ class _RowsBody:
 
     def __init__(self, stages: list, plan: Plan, sch: KernelScheduler, names: dict):
         self.plan, self.sch, self.names = plan, sch, names
-        self.loads: dict[int, str] = {}          # var id -> "tile" | "row" | "vector" | "scalar" | "arg"
+        self.loads: dict[int, str] = {}          # var id -> "tile" | "row" | "vector" | "scalar" | "arg" | "rows_at"
+        self.rows_at: dict[int, tuple] = {}      # var id -> (M, k): row k of the parameter M (an embedding)
+        self.slices: dict[int, tuple] = {}       # var id -> (x, start, step): x[start::step] of an input's rows
         here = {e.out.id for st in stages for e in st.eqns}
         self.inline = set()
         for st in stages:
@@ -696,7 +767,7 @@ class _RowsBody:
                 v = e.out.id
                 c = sch.consumer.get(v)
                 if (e.prim is R.ewise_p and sch.uses.get(v) == 1 and v not in plan.stored and c is not None
-                        and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p)):
+                        and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p, R.argmax_entry_p)):
                     self.inline.add(v)
         self.acc: dict[int, str] = {}            # var id of a stage's product -> "acc", "acc2", ...
         self.local: set[int] = set()             # computed by the stages so far
@@ -849,17 +920,49 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             if v in rb.inline:
                 continue
             nm = rb.name(v)
+            if e.prim.name == "slice":      # x[a:b:c] of an input's rows: loaded with an offset and a step
+                (x,) = e.inputs
+                (a, _, c), _ = e.params[0]
+                rb.loads[v], rb.slices[v] = "slice", (x.id, int(a), int(c))
+                doc.append(f"{nm} = {rb.name(x.id)}[{int(a)}::{int(c)}]  (entries of each example's row)")
+                rb.local.add(v)
+                continue
+            if e.prim is R.take_row_p:      # an embedding: row k of a parameter, loaded (not computed)
+                M, k = e.inputs
+                if not sch.g.producer[k.id].prim.leaf:
+                    raise UnsupportedError(f"{sch.describe(v)}: the Triton backend reads the rows of an embedding at "
+                                           f"an integer input (E[ids]), not at a computed index; compile for "
+                                           f"target='numpy'")
+                rb.expr(k.id, False)         # the index first (its load comes before the row's)
+                rb.loads[v], rb.rows_at[v] = "rows_at", (M.id, k.id)
+                if labels and k.id in labels:       # an index out of range: noted, as a class label's
+                    label_checks.append((k.id, int(M.shape[0])))
+                doc.append(f"{nm} = {rb.name(M.id)}[{rb.name(k.id)}, :]  (the row at each example's index)")
+                rb.local.add(v)
+                continue
             if e.prim is R.ewise_p:
                 tile = sch.width_of(v) is not None
                 stmts.append((nm, "let", e.params[0].xreplace({R.ph(i): rb.expr(u.id, tile)
                                                                for i, u in enumerate(e.inputs)})))
+            elif e.prim is R.matmul_p:      # s·wᵀ: a per-example scalar times a parameter vector
+                tile = sch.width_of(v) is not None
+                stmts.append((nm, "let", rb.expr(e.inputs[0].id, tile) * rb.expr(e.inputs[1].id, tile)))
+            elif e.prim is R.sum_p and sch.width_of(e.inputs[0].id) is None and not any(
+                    str(q).startswith("acc") for q in rb.expr(e.inputs[0].id, True).free_symbols):
+                # Σ of one number per example: itself (a sum over the tile would count it once per
+                # column); a width-1 product's accumulator is a tile of one column: summed below
+                stmts.append((nm, "let", rb.expr(e.inputs[0].id, False)))
             elif e.prim is R.sum_p:
                 stmts.append((nm, "sum", rb.expr(e.inputs[0].id, True)))
             elif e.prim is R.gather_p:      # z[k] = Σ_n z_n·[n = k], k the example's class label
                 z, k = (rb.expr(u.id, True) for u in e.inputs)
-                stmts.append((nm, "sum", z * sp.KroneckerDelta(rb.column_index(), k)))
+                # (a select, not z·[n = k]: an entry −inf elsewhere in the row, a masked logit, would
+                # make −inf·0 = NaN)
+                stmts.append((nm, "sum", sp.Piecewise((z, sp.Eq(rb.column_index(), k)), (0, True))))
                 if labels and e.inputs[1].id in labels:
                     label_checks.append((e.inputs[1].id, int(e.inputs[0].shape[0])))
+            elif e.prim is R.argmax_entry_p:
+                stmts.append((nm, "argmax", rb.expr(e.inputs[0].id, True)))
             else:
                 stmts.append((nm, "lse", rb.expr(e.inputs[0].id, True)))
             doc.append(f"{nm} = {_math(stmts[-1])}")
@@ -873,6 +976,30 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             emitted.add(v)
             nm = rb.name(v)
             note = sch.notes.get(v)
+            if how == "slice":
+                x, a, c = rb.slices[v]
+                xn = rb.name(x)
+                arg(f"{xn}_ptr", f"(B, K) {_label(xn, sch.notes.get(x))}", xn)
+                arg(f"stride_{xn}", f"row stride of {xn}", f"{xn}.stride(0)")
+                at = f"{xn}_ptr + offs_m{'[:, None]' if sch.width_of(v) else ''} * stride_{xn} + {a}"
+                body.append(f"{T}{nm} = tl.load({at}, mask=mask_m, other=0.0)" if sch.width_of(v) is None else
+                            f"{T}{nm} = tl.load({at} + offs_n{sfx}[None, :]{f' * {c}' if c != 1 else ''}, "
+                            f"mask=mask{sfx}, other=0.0)")
+                defined.add(nm)
+                continue
+            if how == "rows_at":
+                M, k = rb.rows_at[v]
+                mn, kn, n = rb.name(M), rb.name(k), int(sch.g.producer[M].out.shape[0])
+                arg(f"{mn}_ptr", f"({n}, N) {mn}, {_clip(sch.notes.get(M, ''))}: rows read at {kn}", mn)
+                arg(f"stride_{mn}", f"row stride of {mn}", f"{mn}.stride(0)")
+                body += [f"{T}# {nm} = {mn}[{kn}]: an index out of range (not 0 … {n - 1}) reads nothing (the host "
+                         f"checks them)",
+                         f"{T}{nm}_ok = mask_m & ({kn} >= 0) & ({kn} < {n}) & ({kn} == tl.floor({kn}))",
+                         f"{T}{nm}_row = tl.where({nm}_ok, {kn}, 0.0).to(tl.int64)",
+                         f"{T}{nm} = tl.load({mn}_ptr + {nm}_row[:, None] * stride_{mn} + offs_n{sfx}[None, :], "
+                         f"mask={nm}_ok[:, None] & mask_n{sfx}[None, :], other=0.0)"]
+                defined.add(nm)
+                continue
             shape = {"tile": "(B, N)", "row": "(B,)", "vector": "(N,)", "scalar": "()"}[how]
             arg(f"{nm}_ptr", f"{shape} {_label(nm, note)}", nm)
             if how == "tile":
@@ -1016,6 +1143,14 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
         u = R.uniform_value(sch.g, e.out)
         if u is not None:
             return repr(float(u))
+        value = R._const_impl((), e.params)         # a constant array (a mask): made on the parameters' device
+        return (f"torch.tensor({_float_list(value)}, dtype=torch.float32, device={_device_of(names)})"
+                f".reshape{tuple(int(d) for d in e.out.shape)}")
+    moved = _host_move(e, args[0] if args else None, 0)
+    if moved is not None:
+        return moved
+    if e.prim.name == "concat":
+        return f"torch.cat([{', '.join(args)}], {e.params[0]})"
     elif e.prim is R.sum_p:
         axis = e.params[0]
         return f"({args[0]}).sum()" if axis is None else f"({args[0]}).sum({axis}, keepdim=True)"
@@ -1027,6 +1162,94 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
         return f"({args[0]}).expand{tuple(e.params[0])}"
     raise UnsupportedError(f"{sch.describe(v)}: a term of the parameters alone that the Triton backend cannot "
                            f"compute; compile for target='numpy'")
+
+
+def _float_list(value) -> str:
+    import numpy as np
+    return repr(np.asarray(value, dtype=float).tolist())
+
+
+def _device_of(names: dict) -> str:
+    """The device of the program's tensors, as code: the first parameter's."""
+    return next((f"{n}.device" for n in names.values() if re.fullmatch(r"p\d+", n)), "'cuda'")
+
+
+def _host_move(e, x: str | None, lead: int) -> str | None:
+    """Torch code of a movement of the array language (a slice, a reshape, ...) of ``x``, a tensor
+    with ``lead`` leading axes before the IR's (1: the slices of the batch's partial sums); None for
+    another primitive. A pad is made by `_post_lines` (an assignment, not an expression)."""
+    name = e.prim.name
+    if name == "slice":
+        idx = ", ".join([":"] * lead + [_slice_text(it, d) for it, d in zip(e.params[0], e.inputs[0].shape)])
+        return f"{x}[{idx}]"
+    if name == "reshape":
+        dims = ["-1"] * lead + [str(int(d)) for d in e.params[0]]
+        return f"{x}.reshape({', '.join(dims)})" if len(dims) > 1 else f"{x}.reshape(({dims[0]},))" if dims else \
+            f"{x}.reshape(())"
+    if name == "permute":
+        return f"{x}.permute({', '.join([str(i) for i in range(lead)] + [str(int(a) + lead) for a in e.params[0]])})"
+    if name == "expand":
+        return f"{x}.expand({', '.join(['-1'] * lead + [str(int(d)) for d in e.params[0]])})"
+    if name == "rsum":
+        return f"{x}.sum(dim={tuple(int(a) + lead for a in e.params[0])!r}, keepdim=True)"
+    return None
+
+
+def _slice_text(item, size) -> str:
+    """``a:b:c`` as NumPy spells it: ``:`` for the whole axis, ``:4``, ``2:``, ``::2``."""
+    a, b, c = (int(v) for v in item)
+    text = (str(a) if a else "") + ":" + (str(b) if b != int(size) else "")
+    return text + (f":{c}" if c != 1 else "")
+
+
+def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
+    """Host lines that turn the partial sums ``k.part`` of a gradient's term into those of the
+    parameter's gradient: the term's ``post`` equations (`KernelScheduler._grad_terms`), each
+    linear in it, applied slice by slice (a pad for W1[:4], ⊙ M for W ⊙ M, a slice for sg.concat)."""
+    if not k.post:
+        return []
+    from sympy.printing.pytorch import TorchPrinter
+    part = k.part
+    first = k.post[0]
+    start = next(u for u in first.inputs if sch.value[u.id].batched)
+    shape = ", ".join(str(int(d)) for d in start.shape)
+    lines = [f"# ∂L/∂p{k.grad} from these sums, on the host: "
+             + ", then ".join(e.prim.name for e in k.post),
+             f"{part} = {part}.reshape({part}.shape[0]{', ' + shape if shape else ''})"]
+    for e in k.post:
+        j = next(i for i, u in enumerate(e.inputs) if sch.value[u.id].batched)
+        others = [_host_code(sch, u.id, names) if i != j else part for i, u in enumerate(e.inputs)]
+        out_shape = tuple(int(d) for d in e.out.shape)
+        name = e.prim.name
+        if e.prim is R.ewise_p:
+            body = e.params[0].xreplace({R.ph(i): sp.Symbol(f"({a})") for i, a in enumerate(others)})
+            code = TorchPrinter({"strict": True}).doprint(body)
+        elif e.prim is R.matmul_p:
+            code = f"{others[0]} @ {others[1]}"
+        elif e.prim is R.transpose_p:
+            code = f"{part}.transpose(-1, -2)"
+        elif e.prim is R.sum_p:
+            axis = e.params[0]
+            code = (f"{part}.reshape({part}.shape[0], -1).sum(1)" if axis is None
+                    else f"{part}.sum({int(axis) + 1}, keepdim=True)")
+        elif e.prim is R.broadcast_p:
+            code = f"{part}.reshape({part}.shape[0], {', '.join('1' * len(out_shape))}).expand(-1, " \
+                   f"{', '.join(map(str, out_shape))})" if e.inputs[j].shape == () else \
+                   f"{part}.expand(-1, {', '.join(map(str, out_shape))})"
+        elif name == "pad":
+            shape, items = e.params
+            idx = ", ".join([":"] + [_slice_text(it, d) for it, d in zip(items, shape)])
+            lines += [f"{part}_padded = {part}.new_zeros(({part}.shape[0], {', '.join(str(int(d)) for d in shape)}))",
+                      f"{part}_padded[{idx}] = {part}",
+                      f"{part} = {part}_padded"]
+            continue
+        else:
+            code = _host_move(e, part, 1)
+            if code is None:        # pragma: no cover - `_linear_operand` lists what comes here
+                raise AssertionError(f"no host rule for {name!r}")
+        lines.append(f"{part} = {code}")
+    lines.append(f"{part} = {part}.reshape({part}.shape[0], -1).contiguous()")
+    return lines
 
 
 def _is_iota(e) -> bool:
@@ -1122,7 +1345,7 @@ def _clip(text: str, n: int = 70) -> str:
 def _math(stmt) -> str:
     nm, kd, x = stmt
     s = sp.sstr(x).replace("[:, None]", "").replace("[None, :]", "")
-    return {"let": s, "sum": f"Σ_n {s}", "lse": f"log Σ_n exp({s})"}[kd]
+    return {"let": s, "sum": f"Σ_n {s}", "lse": f"log Σ_n exp({s})", "argmax": f"first argmax_n {s}"}[kd]
 
 
 def _math_eqn(e) -> str:
@@ -1135,6 +1358,14 @@ def _statement(nm: str, kd: str, x, printer: TritonPrinter, sfx: str = "") -> li
         return [f"{nm} = {code}"]
     if kd == "sum":
         return [f"{nm} = tl.sum(tl.where(mask_n{sfx}[None, :], {code}, 0.0), axis=1)"]
+    if kd == "argmax":
+        # the first n with z_n = max z (NumPy's argmax: the first NaN if there is one), so that
+        # z[k] routes the gradient to the first arg-max, ties included (the subgradient policy)
+        return [f"{nm}_z = tl.where(mask_n{sfx}[None, :], {code}, -float(\"inf\"))",
+                f"{nm}_max = tl.max({nm}_z, axis=1)",
+                f"{nm}_at = tl.where({nm}_z != {nm}_z, offs_n{sfx}[None, :], tl.where({nm}_z == {nm}_max[:, None], "
+                f"offs_n{sfx}[None, :] + BLOCK_N{sfx}, 2 * BLOCK_N{sfx}))",
+                f"{nm} = (tl.min({nm}_at, axis=1) % BLOCK_N{sfx}).to(tl.float32)"]
     # log Σ exp(z) = m + log Σ exp(z − m), m = max z: no exp of a large number
     return [f"{nm}_z = tl.where(mask_n{sfx}[None, :], {code}, -float(\"inf\"))",
             f"{nm}_max = tl.max({nm}_z, axis=1)",
@@ -1404,6 +1635,8 @@ def build_grad_inputs(spec: Spec, input_grads: list):
         src.append(BATCH_SUM)
     if out.uses_labels:
         src.append(LABELS)
+    if out.uses_scatter:
+        src.append(SCATTER_ROWS)
     src += out.pieces + ["\n\n" + "\n".join(func)]
     return runtime.load("\n".join(src).rstrip() + "\n").grad_inputs
 

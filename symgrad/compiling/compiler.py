@@ -812,12 +812,13 @@ def _batched_shape(shape) -> tuple:
 
 def label_inputs(spec: Spec) -> dict:
     """Input name -> number of classes n, for every input that is the class label k of a ``z[k]``
-    (``sg.gather``, ``sg.cross_entropy(z, k)``): its values must be integers 0 … n − 1."""
+    (``sg.gather``, ``sg.cross_entropy(z, k)``), or the index of an embedding's row E[k] in the
+    kernels' form (``take_row``): its values must be integers 0 … n − 1."""
     labels: dict = {}
     for lw in (spec.train, spec.eval):
         ids = {vid: i for i, vid in enumerate(lw.inputs) if vid is not None}
         for e in lw.graph.eqns:
-            if e.prim is R.gather_p and e.inputs[1].id in ids:
+            if (e.prim is R.gather_p or e.prim is R.take_row_p) and e.inputs[1].id in ids:    # z[k], E[k] (embedding)
                 name, n = spec.inputs[ids[e.inputs[1].id]].name, int(e.inputs[0].shape[0])
                 labels[name] = min(n, labels.get(name, n))
     return labels

@@ -22,8 +22,13 @@ scheduler, and reverse mode then runs on the rewritten graph, so the gradients c
 matrix form the scheduler already sums over the batch (δ·yᵀ). The parameters keep their declared
 shapes at the API: a (16,) bias is a (16, 1) column here, the same 16 numbers in memory.
 
-What has no such form (a matrix per example, a max over an axis, slicing, take, convolution) is an
-`UnsupportedError` naming the construct in the declaration's words. A declaration over the batch
+    max over a vector             gather(z, argmax_entry(z)): z at its first arg-max (the subgradient policy)
+    E[k], sg.embedding(E, k)      take_row(E, k): row k of the parameter E at an example's integer index
+    W1[:4], sg.concat([W, V]) ... of the parameters alone: kept as declared (slice, concat, reshape ...),
+                                  computed by torch on the host (the scheduler's ``host`` values)
+
+What has no such form (a matrix per example, slicing or take of an example's values, convolution)
+is an `UnsupportedError` naming the construct in the declaration's words. A declaration over the batch
 (a symbolic N) is first unbatched into one example's program (`symgrad.compiling.unbatch`).
 
 >>> import sympy as sp, symgrad as sg
@@ -75,8 +80,10 @@ def refusal(name: str, where: str = "", kind: str = "per example") -> Unsupporte
     decl = "in this per-example declaration" if kind == "per example" else \
         "in this declaration over the batch (a symbolic size)"
     return UnsupportedError(f"{TARGET} cannot run {what}{where} {decl}; they take dense layers (x @ W + b, W @ x + b), "
-                            f"elementwise functions, sums and means, softmax / cross_entropy over a vector and "
-                            f"integer class labels; compile it with target='numpy'")
+                            f"elementwise functions, sums, means and maxima over a vector, softmax / cross_entropy "
+                            f"over a vector, integer class labels, embeddings (E[ids]), and slices, transposes and "
+                            f"concatenations of the parameters alone (W[:4], sg.concat([W, V])); compile it with "
+                            f"target='numpy'")
 
 
 def user_words(src: Graph, notes: dict, e, depth: int = 4) -> str | None:
@@ -151,6 +158,12 @@ class AsColumns:
         if p is R.const_p:
             return self._const(e)
         ins = [self.env[u.id] for u in e.inputs]
+        if e.out.id not in self.batched and p.name in _OF_PARAMETERS:
+            try:                        # a value of the parameters alone: the column form if it has one,
+                out = _RULES[p.name](self, e, ins) if p.name in _RULES else None
+            except UnsupportedError:
+                out = None
+            return out if out is not None else self._of_parameters(e, ins)   # else as declared (the host's)
         rule = _RULES.get(p.name)
         if rule is not None and p.name != "reshape":
             # the scheduler keeps one row per example: a value that is a matrix for each example
@@ -164,6 +177,18 @@ class AsColumns:
         if out is None:
             raise refusal(p.name, self.where(e), self.kind)
         return out
+
+    def _of_parameters(self, e, ins) -> Var:
+        """Equation ``e`` of the parameters alone (``W1[:4]``, ``sg.concat([W, V])``, ``W.reshape``),
+        kept as declared: its operands read back in their declared shapes, its result in the column
+        form. The Triton backend computes it with torch on the host before the launches (the
+        scheduler's ``host`` values), and its adjoint (a pad, a slice) after the batch's sums."""
+        g = self.g
+        args = [v if tuple(v.shape) == tuple(u.shape) else A.reshape(g, v, tuple(u.shape))
+                for u, v in zip(e.inputs, ins)]
+        out = g.bind(e.prim, args, e.params)
+        want = column_shape(e.out.shape, "a value of the parameters")
+        return out if tuple(out.shape) == want else A.reshape(g, out, want)
 
     def _where_matrix(self, e) -> str:
         """`` of the (3, 4) matrix x per example``, when ``e`` reads one; else ""."""
@@ -258,6 +283,57 @@ class AsColumns:
         iota = R.const(self.g, sp.ImmutableMatrix(n, 1, lambda i, j: i), (n, 1))
         return R.ewise(self.g, sp.KroneckerDelta(ph(0), ph(1)), ins[0], iota, shape=(n, 1))
 
+    def _vector(self, e, ins):
+        """The column (n, 1) of the operand of a reduction over ``e.params[0]``: ``e`` reads a
+        vector (n,), or a (n, 1) / (1, n) with the axis along n; None for a matrix or another axis."""
+        s, axis = tuple(int(d) for d in e.inputs[0].shape), e.params[0]
+        if any(d != 1 for i, d in enumerate(s) if i != axis):
+            return None
+        v = ins[0]
+        if v.shape == ():
+            return v
+        return v if int(v.shape[1]) == 1 else R.transpose(self.g, v)
+
+    def _rmax(self, e, ins):
+        """max over a vector = z[argmax z]: gather's VJP ḡ·e_k is the first arg-max's (the policy)."""
+        z = self._vector(e, ins)
+        if z is None:
+            return None
+        top = z if z.shape == () or int(z.shape[0]) == 1 else R.gather(self.g, z, R.argmax_entry(self.g, z))
+        return self.as_shape(top if top.shape == () else R.reduce_sum(self.g, top, None),
+                             column_shape(e.out.shape), e)
+
+    def _argmax(self, e, ins):
+        z = self._vector(e, ins)
+        if z is None or z.shape == () or int(z.shape[0]) == 1:
+            return None if z is None else R.const(self.g, 0, column_shape(e.out.shape))
+        return self.as_shape(R.argmax_entry(self.g, z), column_shape(e.out.shape), e)
+
+    def _take(self, e, ins):
+        """E[k] of a parameter matrix E at an example's integer index k: take_row, a row read at k
+        (its VJP e_k·ḡᵀ is the kernels' scatter-add of ḡ into row k)."""
+        E, k = e.inputs
+        if e.params[0] == 0 and len(E.shape) == 2 and E.id not in self.batched and k.id in self.batched \
+                and k.shape != ():
+            raise UnsupportedError(
+                f"{TARGET} cannot run an embedding of several indices per example{self.where(e)} (the indices "
+                f"{tuple(int(d) for d in k.shape)} of each example make a {format_shape(e.out.shape)} matrix per example); "
+                f"they take one index per example, E[ids] with ids of shape (N,) (or () declared per example); "
+                f"compile it with target='numpy'")
+        if e.params[0] != 0 or k.shape != () or len(E.shape) != 2 or E.id in self.batched:
+            return None
+        return R.take_row(self.g, ins[0], ins[1])
+
+    def _slice(self, e, ins):
+        """x[a:b:c] of an example's vector: the column's entries a, a + c, … (the kernels load them
+        from the input's row: `KernelScheduler`, a slice of an input only)."""
+        items, v = tuple(e.params[0]), ins[0]
+        if len(items) != 1 or v.shape == () or int(v.shape[1]) != 1:
+            return None
+        (a, b, c), = items
+        return self.as_shape(A.slice_(self.g, v, ((a, b, c), (sp.S.Zero, sp.S.One, sp.S.One))),
+                             column_shape(e.out.shape), e)
+
     def _expand(self, e, ins):
         want = column_shape(e.out.shape)
         if ins[0].shape == () or len(want) == 2 and len(ins[0].shape) == 2:
@@ -274,9 +350,18 @@ _RULES = {
     "rsum": AsColumns._rsum,
     "lse": AsColumns._lse,
     "one_hot": AsColumns._one_hot,
+    "rmax": AsColumns._rmax,
+    "take": AsColumns._take,
+    "slice": AsColumns._slice,
+    "argmax": AsColumns._argmax,
     "broadcast": AsColumns._expand,
     "expand": AsColumns._expand,
 }
+
+
+# what a value of the parameters alone may be made of (computed by torch on the host; each has an
+# adjoint of the same list, so a gradient through it is a host map of the batch's sums)
+_OF_PARAMETERS = {"slice", "pad", "concat", "reshape", "permute", "expand", "broadcast", "rsum"}
 
 
 def one_hot_labels(spec) -> dict:

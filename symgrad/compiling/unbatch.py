@@ -289,6 +289,23 @@ class Unbatch:
         return A.one_hot(self.g, v, n, axis - (1 if out_ax < axis else 0)), out_ax
 
 
+def _slice(self, e, ins):
+    """x[:, a:b:c] of rows x: each example's x[a:b:c] (the batch axis taken whole)."""
+    (v, ax), items = ins[0], tuple(e.params[0])
+    start, stop, step = items[ax]
+    if ax is None or start != 0 or step != 1 or sp.sympify(stop) != self.N:
+        raise self.mixing(e, "a slice of the batch axis (some examples, not all)")
+    return A.slice_(self.g, v, items[:ax] + items[ax + 1:]), ax
+
+
+def _take(self, e, ins):
+    """E[ids] (an embedding): rows of a parameter at each example's indices, the batch axis first."""
+    (E, ex), (idx, ix) = ins
+    if ex is not None or ix != 0 or e.params[0] != 0:
+        raise self.mixing(e, "a take whose indices are not one row of indices per example into a parameter")
+    return A.take(self.g, E, idx, 0), 0
+
+
 _OVER_N = {"sum": "a sum (or mean)", "rsum": "a sum (or mean)", "rmax": "a max", "argmax": "an argmax",
            "lse": "a log-sum-exp (softmax)"}
 
@@ -310,4 +327,6 @@ _RULES = {
     "lse": lambda self, e, ins: self._sum_over(e, ins, (e.params[0],),
                                                lambda axes: A.lse(self.g, ins[0][0], axes[0])),
     "one_hot": Unbatch._one_hot,
+    "take": _take,
+    "slice": _slice,
 }

@@ -9,6 +9,8 @@
     broadcast[shape]  a scalar, row or column repeated to ``shape``   vjp: sum over the new axes
     logsumexp   log Σ exp(z), stable   vjp: ḡ · softmax(z)
     gather      z[k] at an integer label k        vjp: ḡ · e_k (one-hot)
+    argmax_entry  the first k with z[k] = max z (an index)   no gradient
+    take_row    M[k, :]ᵀ at an integer index k (an embedding)  vjp: e_k·ḡᵀ (ḡ in row k)
 
 ``logsumexp`` is a primitive, a departure from the design's list (which composes it from sum, exp
 and log and stabilises it by a rewrite): as a primitive it is stable by construction in every
@@ -595,9 +597,65 @@ gather_p.vjp = _gather_vjp
 gather_p.jvp = lambda graph, eqn, t: gather(graph, t[0], eqn.inputs[1]) if t[0] is not None else None
 
 
+# ===================================================================================================
+# argmax_entry: the index of the first largest entry of a column z (n, 1), a scalar (no gradient).
+# The kernel form of a tensor declaration's max over a vector (symgrad.compiling.kernel_form) is
+# z[argmax_entry(z)]: a gather, whose VJP ḡ·e_k routes the gradient to the first arg-max, the
+# subgradient policy (`policy.Subgradients.max_ties`), ties included.
+
+argmax_entry_p = Primitive("argmax_entry")
+argmax_entry_p.rule = "arg-max (an index: no gradient)"
+
+
+def argmax_entry(graph: Graph, z: Var) -> Var:
+    if len(z.shape) != 2 or not dims_equal(z.shape[1], 1):
+        raise ShapeError(f"argmax_entry takes a column (n, 1); got {format_shape(z.shape)}")
+    return graph.bind(argmax_entry_p, (z,))
+
+
+argmax_entry_p.shape = lambda shapes, params: ()
+argmax_entry_p.impl = lambda args, params: float(np.argmax(np.asarray(args[0])[:, 0]))
+argmax_entry_p.to_sympy = lambda args, params, shape: sp.Function("argmax")(args[0])
+argmax_entry_p.vjp = lambda graph, eqn, g, want: [None]
+argmax_entry_p.jvp = lambda graph, eqn, t: None
+
+
+# ===================================================================================================
+# take_row: row k of a matrix M (n, d) as a column (d, 1), at an integer index k (a scalar): an
+# embedding's lookup in the matrix language (symgrad.compiling.kernel_form's form of E[ids]).
+
+
+take_row_p = Primitive("take_row")
+take_row_p.rule = "take (a row at an integer index)"
+
+
+def take_row(graph: Graph, M: Var, k: Var) -> Var:
+    if k.shape != () or len(M.shape) != 2:
+        raise ShapeError(f"take_row takes a matrix (n, d) and a scalar index; got {format_shape(M.shape)} "
+                         f"and {format_shape(k.shape)}")
+    return graph.bind(take_row_p, (M, k))
+
+
+def _take_row_vjp(graph, eqn, g, want):
+    """∂(M[k]ᵀ)/∂M: ḡ placed in row k, the outer product e_k·ḡᵀ (the index gets none)."""
+    M, k = eqn.inputs
+    n = int(M.shape[0])
+    iota = const(graph, sp.ImmutableMatrix(n, 1, lambda i, j: i), (M.shape[0], 1))
+    e_k = ewise(graph, sp.KroneckerDelta(ph(0), ph(1)), k, iota, shape=(M.shape[0], 1))
+    return [matmul(graph, e_k, transpose(graph, g)) if want[0] else None, None]
+
+
+take_row_p.shape = lambda shapes, params: (shapes[0][1], 1)
+take_row_p.impl = lambda args, params: np.asarray(args[0])[int(args[1]), :][:, None]
+take_row_p.to_sympy = lambda args, params, shape: sp.Function("take_row")(*args)
+take_row_p.vjp = _take_row_vjp
+take_row_p.jvp = lambda graph, eqn, t: take_row(graph, t[0], eqn.inputs[1]) if t[0] is not None else None
+
+
 PRIMITIVES = {p.name: p for p in (param_p, input_p, const_p, ewise_p, matmul_p, transpose_p, sum_p,
-                                  broadcast_p, logsumexp_p, gather_p)}
+                                  broadcast_p, logsumexp_p, gather_p, argmax_entry_p, take_row_p)}
 
 __all__ = ["PRIMITIVES", "ewise", "matmul", "transpose", "reduce_sum", "broadcast", "logsumexp", "gather",
+           "argmax_entry", "take_row",
            "softmax", "softmax_operands", "const", "add_n", "derivative_body", "ph", "placeholders", "uniform_value",
            "Softmax", "LogSoftmax"]

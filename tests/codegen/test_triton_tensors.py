@@ -234,14 +234,14 @@ def test_what_mixes_examples_is_refused_in_the_declarations_words(case, words):
 
 
 @pytest.mark.parametrize("case, words", [
-    ("max", [r"a max over an axis", r"per-example declaration"]),
+    ("concat", [r"sg\.concat", r"per-example declaration"]),      # (a max, a slice compile: test_triton_max.py, ...)
     ("matrix input", [r"matrix per example", r"'x'"]),
     ("input without N", [r"'m'", r"batch size N as its first axis"]),
 ])
 def test_what_the_kernels_cannot_run_is_named(case, words):
     x = sg.tensor("x", (D,))
-    if case == "max":
-        loss, params, inputs = sg.max(sg.tanh(x @ W1), axis=0), [W1], [x]
+    if case == "concat":
+        loss, params, inputs = sg.sum(sg.tanh(sg.concat([x, x]) @ sg.tensor("V", (2 * D, H)))), [sg.tensor("V", (2 * D, H))], [x]
     elif case == "matrix input":
         xs = sg.tensor("x", (3, D))
         loss, params, inputs = sg.sum(sg.tanh(xs @ W1)), [W1], [xs]
@@ -284,6 +284,13 @@ W1, b1, W2 = sg.tensor("W1", (32, 32)), sg.tensor("b1", (32,)), sg.tensor("W2", 
 x, y = sg.tensor("x", (N, 32)), sg.tensor("y", (N,), integer=True)
 if sys.argv[1] == "mlp":            # over the batch, integer labels
     spec = specify(sg.cross_entropy(sg.relu(x @ W1 + b1) @ W2, y), [W1, b1, W2], [x, y], target="triton")
+elif sys.argv[1] == "max":          # a max over the classes (tl.max, the first arg-max), W1[:16] on the host,
+    s = sg.relu(x[:, ::2] @ W1[:16] + b1) @ W2      # every other feature of x loaded with a step
+    spec = specify(sg.mean(sg.max(sg.relu(s - sg.take_along_axis(s, y[:, None], 1) + 1), axis=1)), [W1, b1, W2],
+                   [x, y], target="triton")
+elif sys.argv[1] == "embedding":    # rows of E loaded at each example's index, the gradient scattered (atomic adds)
+    E, ids = sg.tensor("E", (100, 32)), sg.tensor("ids", (N,), integer=True)
+    spec = specify(sg.cross_entropy(sg.relu(E[ids] @ W1 + b1) @ W2, y), [E, W1, b1, W2], [ids, y], target="triton")
 else:                               # one example's x @ W1 @ W2: stage 2 reads stage 1's accumulator
     x, t = sg.tensor("x", (32,)), sg.tensor("t", (10,))
     spec = specify(sg.mse(x @ W1 @ W2, t), [W1, W2], [x, t], target="triton")
@@ -292,7 +299,7 @@ print(json.dumps([[r.kernel, r.spill_bytes] for r in compile_step(spec, 1000)]))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["mlp", "chain"])
+@pytest.mark.parametrize("case", ["mlp", "chain", "max", "embedding"])
 def test_tensor_declarations_compile_for_sm90(case, tmp_path):
     """The interpreter forgives what the GPU compiler does not: the kernels of tensor declarations
     compile for the H200 (cuda sm_90) with Triton's compiler, without a GPU (codegen/triton_aot.py)."""
@@ -310,6 +317,8 @@ def test_tensor_declarations_compile_for_sm90(case, tmp_path):
     kernels = json.loads(run.stdout.strip().splitlines()[-1])
     assert [k for k, _ in kernels][0] == "train_kernel1" and "update_kernel" in [k for k, _ in kernels]
     assert all(spill == 0 for _, spill in kernels), kernels
+    if case == "embedding":         # E's gradient: the scatter-add, no weight-gradient tile of a one-hot
+        assert "scatter_rows_kernel" in [k for k, _ in kernels], kernels
 
 
 def test_x_at_w_plus_b_layers_take_three_launches_a_step(rng):
@@ -340,3 +349,15 @@ def test_x_at_w_plus_b_layers_take_three_launches_a_step(rng):
     want, _ = ref.step(dict(values), None, batch)
     for k in ("W1", "b1", "W2", "b2"):
         _close(new[k], want[k], f"{k} after one Adam step")
+
+
+def test_a_hidden_layer_times_a_vector_parameter_equals_numpy(rng):
+    # h @ v with v of shape (H,): one number per example; the backward pass's ∂L/∂h = ḡ·vᵀ is a
+    # per-example scalar times the parameter vector, elementwise in the rows kernel
+    x, t = sg.tensor("x", (N, D)), sg.tensor("t", (N,))
+    v, c = sg.tensor("v", (H,)), sg.tensor("c", ())
+    loss = sg.mean((sp.tanh(x @ W1 + b1) @ v + c - t) ** 2)
+    tri, ref = (sg.compile(loss, [W1, b1, v, c], [x, t], target=tg, optimizer=sg.optim.Adam(lr=0.05))
+                for tg in ("triton", "numpy"))
+    batch = {"x": rng.normal(size=(7, D)).astype(np.float32), "t": rng.normal(size=7).astype(np.float32)}
+    _same_as_numpy(tri, ref, _values([W1, b1, v, c], rng), batch)
