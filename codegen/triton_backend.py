@@ -40,6 +40,7 @@ the backend for ``target="triton"``.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -179,6 +180,19 @@ def empty(ws, name, shape, device, dtype=torch.float32):
     if buf is None or buf.shape != shape or buf.dtype != dtype:
         buf = WORKSPACE[key] = torch.empty(shape, device=device, dtype=dtype)
     return buf
+
+
+CONSTANTS = {{}}
+
+
+def constant(name, values, shape, device):
+    """The constant array ``name`` (a mask) on ``device``, copied there once and kept: no copy from
+    the host in a step (a CUDA graph of the step captures no host-to-device copy)."""
+    key = (name, device)
+    c = CONSTANTS.get(key)
+    if c is None:
+        c = CONSTANTS[key] = torch.tensor(values, dtype=torch.float32, device=device).reshape(shape)
+    return c
 '''
 
 
@@ -1144,8 +1158,9 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
         if u is not None:
             return repr(float(u))
         value = R._const_impl((), e.params)         # a constant array (a mask): made on the parameters' device
-        return (f"torch.tensor({_float_list(value)}, dtype=torch.float32, device={_device_of(names)})"
-                f".reshape{tuple(int(d) for d in e.out.shape)}")
+        text, shape = _float_list(value), tuple(int(d) for d in e.out.shape)
+        key = hashlib.sha256(f"{text} {shape}".encode()).hexdigest()[:16]   # one per content (the
+        return f"constant(\"{key}\", {text}, {shape}, {_device_of(names)})"  # module's graphs differ)
     moved = _host_move(e, args[0] if args else None, 0)
     if moved is not None:
         return moved
