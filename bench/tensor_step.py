@@ -8,8 +8,8 @@ The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the b
 γ ⊙ (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
 cross-entropy with integer labels. (No bias before a batch norm: the norm removes it.) One training
 step = forward, loss, backward, SGD update (lr 0.01), float32, every library on one thread (BLAS
-included; XLA's thread pool started with one thread — see bench/jax_peer.py). Printed: the median time of a step per method and the ratios compiled /
-hand-written, compiled / torch and compiled / jax (medians of the per-round ratios: the methods run
+included; XLA's thread pool started with one thread — see bench/jax_peer.py). Printed: the median
+time of a step per method and the ratios compiled / hand-written, compiled / torch and compiled / jax (medians of the per-round ratios: the methods run
 in turns, so a busy machine slows them alike). The jax.jit step is ``jax.value_and_grad`` of the
 same loss (batch statistics, biased variance, as torch's training-mode batch norm) and the same SGD
 update, jitted as one function, the parameters donated; before timing, its loss and gradients at
