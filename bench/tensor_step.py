@@ -4,22 +4,23 @@ NumPy step, torch eager and jax.jit, in one process, on the same data (issue 11)
     PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256] [--unfactored]
         [--plain-printer] [--profile]
 
-The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics,
-γ ⊙ (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
+The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics, γ ⊙
+(z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
 cross-entropy with integer labels. (No bias before a batch norm: the norm removes it.) One training
 step = forward, loss, backward, SGD update (lr 0.01), float32, every library on one thread (BLAS
 included; XLA's thread pool started with one thread — see bench/jax_peer.py). Printed: the median
-time of a step per method and the ratios compiled / hand-written, compiled / torch and compiled / jax (medians of the per-round ratios: the methods run
-in turns, so a busy machine slows them alike). The jax.jit step is ``jax.value_and_grad`` of the
-same loss (batch statistics, biased variance, as torch's training-mode batch norm) and the same SGD
-update, jitted as one function, the parameters donated; before timing, its loss and gradients at
-the starting point are checked against ours (`Program.loss`, `Program.grad`). Without jax installed
-its column says "not installed". ``--unfactored`` adds a fourth method: the same declaration compiled without the
-rewrite that takes per-column factors out of the batch sums (`symgrad.compiling.pull_factors`),
-the gradient graph as reverse mode derives it — the rewrite's effect, measured in the same process.
-``--plain-printer`` adds the step printed without the whole-batch printer's temporaries-saving forms
-(a sum of a product as one ``numpy.einsum``, ``t = c*u; t += a`` for ``a + c*u``) — their effect, in
-the same process. ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
+time of a step per method and the ratios compiled / hand-written, compiled / torch and compiled /
+jax (medians of the per-round ratios: the methods run in turns, so a busy machine slows them alike).
+The jax.jit step is ``jax.value_and_grad`` of the same loss (batch statistics, biased variance, as
+torch's training-mode batch norm) and the same SGD update, jitted as one function, the parameters
+donated; before timing, its loss and gradients at the starting point are checked against ours
+(`Program.loss`, `Program.grad`). Without jax installed its column says "not installed".
+``--unfactored`` adds another method: the same declaration compiled without the rewrite that takes
+per-column factors out of the batch sums (`symgrad.compiling.pull_factors`), the gradient graph as
+reverse mode derives it — the rewrite's effect, measured in the same process. ``--plain-printer``
+adds the step printed without the whole-batch printer's temporaries-saving forms (a sum of a product
+as one ``numpy.einsum``, ``t = c*u; t += a`` for ``a + c*u``) — their effect, in the same process.
+``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
 generated ``step`` timed on its own (matrix products, elementwise statements, sums with the products
 they take, the optimizer's update), and the slowest statements.
 """
