@@ -15,6 +15,7 @@ with the other methods': XLA's threads then wait for the CPU the others run on.)
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -53,6 +54,27 @@ def load():
     except ImportError:
         return None
     return jax, jnp
+
+
+@contextlib.contextmanager
+def float64_check():
+    """Within it, jax computes in float64 where given float64 (``jax_enable_x64``, put back after).
+
+    The checks compare gradients in float64: in float32 a deep network can hold an activation so
+    near a relu's kink that rounding sends it to the other side in one library and not the other
+    (bench/tensor_step.py's 10-layer batch-norm MLP: one entry of layer 2 at 2.5e-7, JAX's float32
+    forward 4e-6 off, ours 3e-6 — same math, other luck), and that entry's gradient then differs
+    wholesale. In float64 JAX's gradients and ours agreed there to 1e-14."""
+    got = load()
+    if got is None:
+        yield
+        return
+    before = got[0].config.jax_enable_x64
+    got[0].config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        got[0].config.update("jax_enable_x64", before)
 
 
 def version() -> str:

@@ -13,8 +13,9 @@ time of a step per method and the ratios compiled / hand-written, compiled / tor
 jax (medians of the per-round ratios: the methods run in turns, so a busy machine slows them alike).
 The jax.jit step is ``jax.value_and_grad`` of the same loss (batch statistics, biased variance, as
 torch's training-mode batch norm) and the same SGD update, jitted as one function, the parameters
-donated; before timing, its loss and gradients at the starting point are checked against ours
-(`Program.loss`, `Program.grad`). Without jax installed its column says "not installed".
+donated; before timing, its loss at the starting point is checked against ours, and its gradients
+there against our program's compiled in float64 (`Program.grad`; why float64:
+jax_peer.float64_check). Without jax installed its column says "not installed".
 ``--unfactored`` adds another method: the same declaration compiled without the rewrite that takes
 per-column factors out of the batch sums (`symgrad.compiling.pull_factors`), the gradient graph as
 reverse mode derives it — the rewrite's effect, measured in the same process. ``--plain-printer``
@@ -135,8 +136,8 @@ def torch_step_fn(P: dict, layers: int):
 
 
 def jax_step_fn(P: dict, layers: int):
-    """The jax.jit step ``step(X, Y) -> loss`` on its own copy of ``P``, and ``first(X, Y)``: JAX's
-    (loss, {name: gradient}) at ``P``; ``None`` when jax is not installed."""
+    """The jax.jit step ``step(X, Y) -> loss`` on its own copy of ``P``, and ``first(P, X, Y)``:
+    JAX's (loss, {name: gradient}) at ``P`` in ``P``'s dtype; ``None`` when jax is not installed."""
     got = jax_peer.load()
     if got is None:
         return None
@@ -157,14 +158,14 @@ def jax_step_fn(P: dict, layers: int):
         return {k: p - LR * gs[k] for k, p in ps.items()}, loss
     update = jax.jit(update, donate_argnums=0)
     state = {"ps": {k: jnp.array(v) for k, v in P.items()}}
-    start = {k: jnp.array(v) for k, v in P.items()}
 
     def step(X, Y):
         state["ps"], loss = update(state["ps"], X, Y)
         return float(loss)
 
-    def first(X, Y):
-        loss, gs = jax.jit(jax.value_and_grad(loss_fn))(start, jnp.asarray(X), jnp.asarray(Y))
+    def first(P, X, Y):
+        loss, gs = jax.jit(jax.value_and_grad(loss_fn))({k: jnp.asarray(v) for k, v in P.items()},
+                                                        jnp.asarray(X), jnp.asarray(Y))
         return float(loss), {k: np.asarray(g) for k, g in gs.items()}
     return step, first
 
@@ -250,7 +251,15 @@ def main(argv=None):
     jax_peer_step = jax_step_fn({k: v.copy() for k, v in start.items()}, args.layers)
     if jax_peer_step is not None:
         jstep, jfirst = jax_peer_step
-        jax_peer.assert_same("batch-norm MLP", prog.loss(start, batch), prog.grad(start, batch), *jfirst(X, Y))
+        jloss = jfirst(start, X, Y)[0]
+        assert abs(jloss - first[0]) < 1e-3 * first[0], (jloss, first)
+        # gradients in float64 (see jax_peer.float64_check): our program compiled again for them
+        prog64 = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float64")
+        s64 = {k: v.astype(np.float64) for k, v in start.items()}
+        b64 = {k: v.astype(np.float64) for k, v in batch.items()}
+        with jax_peer.float64_check():
+            jax_peer.assert_same("batch-norm MLP, float64", prog64.loss(s64, b64), prog64.grad(s64, b64),
+                                 *jfirst(s64, X.astype(np.float64), Y))
         import jax.numpy as jnp
         Xj, Yj = jnp.asarray(X), jnp.asarray(Y)
         jstep(Xj, Yj)                                  # compiles
