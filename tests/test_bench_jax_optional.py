@@ -73,6 +73,13 @@ def test_without_jax_tensor_step_runs_and_says_so(no_jax):
     assert "compiled / torch eager" in text                # the other peers ran
 
 
+def test_without_jax_jax_costs_says_so_and_stops(no_jax):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        _script("jax_costs").main(["--rounds", "1"])
+    assert out.getvalue().splitlines()[-1] == "jax not installed: nothing to measure"
+
+
 def test_without_jax_the_first_value_row_times_symgrad_alone(no_jax):
     t_ours, t_jax = _script("grad_speed").first_gradient_value(1, 4, batch=8)
     assert t_jax is None and t_ours[0] > 0
