@@ -1,4 +1,4 @@
-"""JAX as an optional peer of the bench scripts: loading it, one core for it, the check that its
+"""JAX as an optional peer of the bench scripts: loading it, one thread for it, the check that its
 loss and gradients are ours.
 
 JAX is not a dependency of symgrad (CI does not install it): `load` gives ``None`` when it cannot be
@@ -26,7 +26,8 @@ XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false"
 
 def one_xla_thread() -> str:
     """Start jax's CPU client with a one-thread pool (see the module's docstring), if jax is
-    installed; a line saying so, for the scripts' headers. Call it before anything runs in jax."""
+    installed; a line saying so, for the scripts' headers. Call it before anything runs in jax: a
+    client already started keeps its pool."""
     os.environ.setdefault("XLA_FLAGS", XLA_FLAGS)
     got = load()
     if got is None:
