@@ -1,12 +1,17 @@
-"""CPU training step of the digits CNN (issue 12): the generated NumPy step against PyTorch eager and a
-hand-written im2col NumPy step, in one process, on the same data.
+"""CPU training step of the digits CNN (issue 12): the generated NumPy step against PyTorch eager,
+jax.jit and a hand-written im2col NumPy step, in one process, on the same data.
 
     PYTHONPATH=. python bench/cnn_step.py [--rounds 15] [--baseline DIR] [--profile]
 
 The network is `examples/train_cnn_digits.py`'s: conv 3×3 (1 → 16, padding 1) → relu → max pool 2 →
 conv 3×3 (16 → 32, padding 1) → relu → max pool 2 → dense 128 → 10, softmax cross-entropy with
 integer labels, batch 64, float32. One training step = forward, loss, backward, SGD update (lr 0.01).
-Every library runs on one thread (BLAS included). Printed: the median time of a step and the
+Every library runs on one thread (BLAS included; XLA's thread pool started with one thread, see
+bench/jax_peer.py). The jax.jit step is ``jax.value_and_grad`` of the same network
+(``jax.lax.conv_general_dilated``, ``jax.lax.reduce_window`` max pooling) and loss with the same SGD
+update, jitted as one function, the parameters donated; before timing, its loss and gradients at the
+starting point are checked against ours (`Program.loss`, `Program.grad`). Without jax installed its
+row says "not installed". Printed: the median time of a step and the
 ratios generated / other (medians of the per-round ratios: the methods take turns, so a busy
 machine slows them alike). Also timed: `sg.grad` of a ResNet-18-shaped network declared at the
 tensor level (the convolutions, batch norms and identity paths of its 8 basic blocks).
@@ -45,6 +50,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # bench/, also when loaded from its path
 from train_cnn_digits import lenet  # noqa: E402
 from statement_timer import time_statements  # noqa: E402
+import jax_peer  # noqa: E402
 
 LR, B = 0.01, 64
 N = sp.Symbol("N", integer=True, positive=True)
@@ -154,6 +160,40 @@ def torch_step_fn(values, x, y):
                 p.grad = None
         return loss.item()
     return step
+
+
+def jax_step_fn(values, x, y):
+    """The jax.jit step on its own copy of ``values``, and JAX's (loss, {name: gradient}) at
+    ``values``; ``None`` when jax is not installed."""
+    got = jax_peer.load()
+    if got is None:
+        return None
+    jax, jnp = got
+    lax = jax.lax
+
+    def conv_relu_pool(h, w, b):
+        h = lax.conv_general_dilated(h, w, (1, 1), ((1, 1), (1, 1)), dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        h = jax.nn.relu(h + b[None, :, None, None])
+        return lax.reduce_window(h, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+    def loss_fn(ps, x, y):
+        h = conv_relu_pool(conv_relu_pool(x, ps["w1"], ps["b1"]), ps["w2"], ps["b2"])
+        logits = h.reshape(x.shape[0], -1) @ ps["W3"] + ps["b3"]
+        return jnp.mean(jax.nn.logsumexp(logits, axis=1) - jnp.take_along_axis(logits, y[:, None], 1)[:, 0])
+
+    def update(ps, x, y):
+        loss, gs = jax.value_and_grad(loss_fn)(ps, x, y)
+        return {k: p - LR * gs[k] for k, p in ps.items()}, loss
+    update = jax.jit(update, donate_argnums=0)
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    loss, gs = jax.jit(jax.value_and_grad(loss_fn))({k: jnp.asarray(v) for k, v in values.items()}, xj, yj)
+    first = (float(loss), {k: np.asarray(g) for k, g in gs.items()})
+    state = {"ps": {k: jnp.array(v) for k, v in values.items()}}
+
+    def step():
+        state["ps"], loss = update(state["ps"], xj, yj)
+        return float(loss)
+    return step, first
 
 
 def time_steps(fns: dict, rounds: int, per_round: int):
@@ -292,6 +332,10 @@ def run(rounds: int, want_profile: bool = False, baseline: str | None = None):
     hv = {k: v.copy() for k, v in values.items()}
     fns = {"generated": generated, "im2col (hand)": lambda: hand_step(hv, x, y),
            "torch eager": torch_step_fn(values, x, y.astype(np.int64))}
+    j = jax_step_fn(values, x, y.astype(np.int32))
+    if j is not None:
+        fns["jax.jit"], first = j
+        jax_peer.assert_same("digits CNN", prog.loss(values, batch), prog.grad(values, batch), *first)
     if baseline:
         fns["generated, module step"] = module_step(prog.source, values, params, x, y)
         fns[f"baseline {baseline}, module step"] = module_step(module_source(baseline), values, params, x, y)
@@ -310,17 +354,21 @@ def main(argv=None):
     ap.add_argument("--profile", action="store_true",
                     help="instead: time the generated step statement by statement, per primitive")
     args = ap.parse_args(argv)
+    xla = jax_peer.one_xla_thread()
     import torch
     if args.profile:
         run(args.rounds, want_profile=True)
         return
     med, ratio, t_grad, n_params = run(args.rounds, baseline=args.baseline)
-    print(f"{datetime.date.today()}, {platform.machine()}, numpy {np.__version__}, torch {torch.__version__}, "
-          f"one thread each; digits CNN, batch {B}, float32, SGD step")
+    print(f"{datetime.date.today()}, {platform.machine()}, {jax_peer.cpu_model()}, numpy {np.__version__}, "
+          f"torch {torch.__version__}, {jax_peer.version()}, one thread each ({xla}); digits CNN, batch {B}, "
+          f"float32, SGD step")
     print("| method | ms / step | generated / method |")
     print("|---|---|---|")
     for k in med:
         print(f"| {k} | {med[k] * 1e3:.2f} | {ratio[k]:.2f} |")
+    if "jax.jit" not in med:
+        print(f"| jax.jit | {jax_peer.NOT_INSTALLED} | {jax_peer.NOT_INSTALLED} |")
     if "module / baseline" in ratio:
         print(f"module step of this checkout / of the baseline's: {ratio['module / baseline']:.2f}; "
               f"the baseline's / torch eager: {ratio['baseline / torch']:.2f}")

@@ -5,18 +5,26 @@ jax.jit, in one process, on the same data (issue 3).
 
 For each MLP (relu hidden layers; softmax cross-entropy, or ½‖ŷ − y‖² for one output) and batch,
 one training step = forward, loss, backward, SGD update (lr 0.01), float32. Every library runs on
-one thread (BLAS included), so the ratios compare code, not thread counts. Printed: the median time
-of a step, the ratios generated / hand-written and generated / torch (medians of the per-round
-ratios: the methods run in turns, so a busy machine slows them alike), and the peak memory the step
-allocates (tracemalloc; NumPy reports its buffers to it — torch's allocator does not, so no column).
+one thread (BLAS included), so the ratios compare code, not thread counts: XLA's thread pool is
+started with one thread (`jax_peer.one_xla_thread`: XLA sizes it by the CPUs the process may use;
+its ``--xla_cpu_multi_thread_eigen=false`` flag alone does not keep it on one thread). Printed: the median time
+of a step, the ratios generated / hand-written, generated / torch and generated / jax (medians of
+the per-round ratios: the methods run in turns, so a busy machine slows them alike), and the peak
+memory the step allocates (tracemalloc; NumPy reports its buffers to it — torch's and XLA's
+allocators do not, so no column for them).
+
+The jax.jit step is ``jax.value_and_grad`` of the same loss and the same SGD update, jitted as one
+function, the parameters donated (updated in their buffers, as ours are); before timing, its loss
+and gradients at the starting point are checked against ours (`Program.loss`, `Program.grad`).
+Without jax installed its column says "not installed".
 """
 from __future__ import annotations
 
 import os
+import sys
 
-for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS"):
-    os.environ.setdefault(_v, "1" if _v != "XLA_FLAGS" else
-                          "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
 
 import argparse      # noqa: E402
 import datetime      # noqa: E402
@@ -30,6 +38,9 @@ import sympy as sp   # noqa: E402
 
 import symgrad as sg  # noqa: E402
 from symgrad.compiling.optim import SGD  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # bench/, also when loaded from its path
+import jax_peer  # noqa: E402
 
 LR = 0.01
 CASES = [((2, 16, 16, 1), 64), ((2, 16, 16, 2), 64), ((64, 128, 10), 128), ((64, 128, 10), 1024), ((784, 256, 128, 10), 256)]
@@ -126,11 +137,13 @@ def torch_step_fn(widths, params, X, T, labels):
 
 
 def jax_step_fn(widths, params, X, T):
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
+    """The jax.jit step on its own copy of ``params``, and JAX's (loss, {name: gradient}) at
+    ``params``; ``None`` when jax is not installed."""
+    got = jax_peer.load()
+    if got is None:
         return None
+    jax, jnp = got
+    names = list(params)
 
     def loss_fn(ps, X, T):
         h = X
@@ -143,18 +156,20 @@ def jax_step_fn(widths, params, X, T):
             return 0.5 * jnp.sum((h - T) ** 2) / X.shape[0]
         return jnp.mean(jax.nn.logsumexp(h, axis=1) - jnp.sum(T * h, axis=1))
 
-    @jax.jit
     def update(ps, X, T):
         loss, gs = jax.value_and_grad(loss_fn)(ps, X, T)
         return [p - LR * g for p, g in zip(ps, gs)], loss
+    update = jax.jit(update, donate_argnums=0)
 
-    state = {"ps": [jnp.asarray(v) for v in params.values()]}
     Xj, Tj = jnp.asarray(X), jnp.asarray(T)
+    loss, gs = jax.jit(jax.value_and_grad(loss_fn))([jnp.asarray(params[k]) for k in names], Xj, Tj)
+    first = (float(loss), {k: np.asarray(g) for k, g in zip(names, gs)})
+    state = {"ps": [jnp.array(params[k]) for k in names]}
 
     def step():
         state["ps"], loss = update(state["ps"], Xj, Tj)
         return float(loss)
-    return step
+    return step, first
 
 
 def time_steps(fns: dict, rounds: int, per_round: int) -> tuple:
@@ -217,7 +232,9 @@ def run(quick: bool = False, rounds: int = 31):
         fns = {"generated": gen, "hand": hand, "torch": torch_step_fn(widths, params, X, T, labels)}
         j = jax_step_fn(widths, params, X, T)
         if j is not None:
-            fns["jax"] = j
+            fns["jax"], (jloss, jgrads) = j
+            jax_peer.assert_same(f"{widths} x {B}", prog.loss(params, batch), prog.grad(params, batch),
+                                 jloss, jgrads)
         work = 2 * B * sum(widths[i] * widths[i + 1] for i in range(n)) * 3
         per_round = max(1, int(2e8 / work)) if not quick else 1
         rounds = rounds if not quick else 5
@@ -229,14 +246,15 @@ def run(quick: bool = False, rounds: int = 31):
 
 
 HEADER = ("| MLP | batch | generated µs | hand-written µs | torch eager µs | jax.jit µs | gen/hand | "
-          "gen/torch | peak mem gen KiB | peak mem hand KiB | mem gen/hand |")
+          "gen/torch | gen/jax | peak mem gen KiB | peak mem hand KiB | mem gen/hand |")
 
 
 def _row(widths, B, t, ratio, mg, mh):
-    j = f"{t['jax'] * 1e6:.1f}" if "jax" in t else "not installed"
+    j, rj = ((f"{t['jax'] * 1e6:.1f}", f"{ratio['jax']:.2f}") if "jax" in t
+             else (jax_peer.NOT_INSTALLED, jax_peer.NOT_INSTALLED))
     return (f"| {'-'.join(map(str, widths))} | {B} | {t['generated'] * 1e6:.1f} | {t['hand'] * 1e6:.1f} | "
             f"{t['torch'] * 1e6:.1f} | {j} | {ratio['hand']:.2f} | "
-            f"{ratio['torch']:.2f} | {mg / 1024:.1f} | {mh / 1024:.1f} | {mg / mh:.2f} |")
+            f"{ratio['torch']:.2f} | {rj} | {mg / 1024:.1f} | {mh / 1024:.1f} | {mg / mh:.2f} |")
 
 
 def overhead(rounds: int = 31, widths=(2, 16, 16, 2), B: int = 64):
@@ -288,8 +306,11 @@ if __name__ == "__main__":
     ap.add_argument("--overhead", action="store_true",
                     help="only Program.step's own cost at the smallest row, against the bare step")
     args = ap.parse_args()
-    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}")
+    pinned = jax_peer.one_xla_thread()
+    import torch
+    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {jax_peer.cpu_model()}, "
+          f"{os.cpu_count()} cores; {pinned}, Python {platform.python_version()}, NumPy {np.__version__}, "
+          f"torch {torch.__version__}, {jax_peer.version()}")
     if args.overhead:
         overhead(args.rounds)
     else:

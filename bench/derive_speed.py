@@ -10,6 +10,11 @@ Rows (issue 2):
 - a MatrixSymbol MLP 784-256-128-10 with softmax cross-entropy: sg.grad (target: under 1 s).
 For every expression it also prints the reverse-mode program's operation count over the CSE'd
 forward program's (target: at most 3x).
+
+No JAX column, on purpose: this script times deriving gradient *expressions*, and JAX forms none —
+it differentiates a traced graph into code. The comparison that is fair to both, the wall time from
+a declared loss to its first gradient value (symgrad's compile + first call against jax.jit's
+trace + XLA compile + first call), is bench/grad_speed.py's "time to a first gradient value" row.
 """
 from __future__ import annotations
 

@@ -1,21 +1,27 @@
 """The compiled NumPy step of an MLP with batch norm declared over the batch, against a hand-written
-NumPy step and torch eager, in one process, on the same data (issue 11).
+NumPy step, torch eager and jax.jit, in one process, on the same data (issue 11).
 
     PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256] [--unfactored]
         [--plain-printer] [--profile]
 
-The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics,
-γ ⊙ (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
+The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics, γ ⊙
+(z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
 cross-entropy with integer labels. (No bias before a batch norm: the norm removes it.) One training
 step = forward, loss, backward, SGD update (lr 0.01), float32, every library on one thread (BLAS
-included). Printed: the median time of a step per method and the ratios compiled / hand-written and
-compiled / torch (medians of the per-round ratios: the methods run in turns, so a busy machine
-slows them alike). ``--unfactored`` adds a fourth method: the same declaration compiled without the
-rewrite that takes per-column factors out of the batch sums (`symgrad.compiling.pull_factors`),
-the gradient graph as reverse mode derives it — the rewrite's effect, measured in the same process.
-``--plain-printer`` adds the step printed without the whole-batch printer's temporaries-saving forms
-(a sum of a product as one ``numpy.einsum``, ``t = c*u; t += a`` for ``a + c*u``) — their effect, in
-the same process. ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
+included; XLA's thread pool started with one thread — see bench/jax_peer.py). Printed: the median
+time of a step per method and the ratios compiled / hand-written, compiled / torch and compiled /
+jax (medians of the per-round ratios: the methods run in turns, so a busy machine slows them alike).
+The jax.jit step is ``jax.value_and_grad`` of the same loss (batch statistics, biased variance, as
+torch's training-mode batch norm) and the same SGD update, jitted as one function, the parameters
+donated; before timing, its loss at the starting point is checked against ours, and its gradients
+there against our program's compiled in float64 (`Program.grad`; why float64:
+jax_peer.float64_check). Without jax installed its column says "not installed".
+``--unfactored`` adds another method: the same declaration compiled without the rewrite that takes
+per-column factors out of the batch sums (`symgrad.compiling.pull_factors`), the gradient graph as
+reverse mode derives it — the rewrite's effect, measured in the same process. ``--plain-printer``
+adds the step printed without the whole-batch printer's temporaries-saving forms (a sum of a product
+as one ``numpy.einsum``, ``t = c*u; t += a`` for ``a + c*u``) — their effect, in the same process.
+``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
 generated ``step`` timed on its own (matrix products, elementwise statements, sums with the products
 they take, the optimizer's update), and the slowest statements.
 """
@@ -41,6 +47,7 @@ import symgrad as sg  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also when loaded from its path
 from statement_timer import time_statements  # noqa: E402
+import jax_peer  # noqa: E402
 
 LR, EPS, CLASSES = 0.01, 1e-5, 10
 N = sp.Symbol("N", integer=True, positive=True)
@@ -128,6 +135,41 @@ def torch_step_fn(P: dict, layers: int):
     return step, T
 
 
+def jax_step_fn(P: dict, layers: int):
+    """The jax.jit step ``step(X, Y) -> loss`` on its own copy of ``P``, and ``first(P, X, Y)``:
+    JAX's (loss, {name: gradient}) at ``P`` in ``P``'s dtype; ``None`` when jax is not installed."""
+    got = jax_peer.load()
+    if got is None:
+        return None
+    jax, jnp = got
+
+    def loss_fn(ps, X, Y):
+        h = X
+        for i in range(layers):
+            z = h @ ps[f"W{i}"]
+            mu = jnp.mean(z, axis=0)
+            var = jnp.mean((z - mu) ** 2, axis=0)
+            h = jax.nn.relu(ps[f"g{i}"] * (z - mu) / jnp.sqrt(var + EPS) + ps[f"b{i}"])
+        logits = h @ ps["Wo"] + ps["bo"]
+        return jnp.mean(jax.nn.logsumexp(logits, axis=1) - jnp.take_along_axis(logits, Y[:, None], 1)[:, 0])
+
+    def update(ps, X, Y):
+        loss, gs = jax.value_and_grad(loss_fn)(ps, X, Y)
+        return {k: p - LR * gs[k] for k, p in ps.items()}, loss
+    update = jax.jit(update, donate_argnums=0)
+    state = {"ps": {k: jnp.array(v) for k, v in P.items()}}
+
+    def step(X, Y):
+        state["ps"], loss = update(state["ps"], X, Y)
+        return float(loss)
+
+    def first(P, X, Y):
+        loss, gs = jax.jit(jax.value_and_grad(loss_fn))({k: jnp.asarray(v) for k, v in P.items()},
+                                                        jnp.asarray(X), jnp.asarray(Y))
+        return float(loss), {k: np.asarray(g) for k, g in gs.items()}
+    return step, first
+
+
 def init(params, rng):
     out = {}
     for p in params:
@@ -178,6 +220,7 @@ def main(argv=None):
                     help="also time the step printed without the einsum contractions and split sums")
     ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
     args = ap.parse_args(argv)
+    pinned = jax_peer.one_xla_thread()
     import torch
 
     loss, params, inputs = declare(args.layers, args.width)
@@ -205,6 +248,22 @@ def main(argv=None):
     runs = {"compiled": lambda: prog.step(gen_values, state, batch),
             "hand-written": lambda: hand_step(hand_values, X, Y, args.layers),
             "torch eager": lambda: torch_step(Xt, Yt)}
+    jax_peer_step = jax_step_fn({k: v.copy() for k, v in start.items()}, args.layers)
+    if jax_peer_step is not None:
+        jstep, jfirst = jax_peer_step
+        jloss = jfirst(start, X, Y)[0]
+        assert abs(jloss - first[0]) < 1e-3 * first[0], (jloss, first)
+        # gradients in float64 (see jax_peer.float64_check): our program compiled again for them
+        prog64 = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float64")
+        s64 = {k: v.astype(np.float64) for k, v in start.items()}
+        b64 = {k: v.astype(np.float64) for k, v in batch.items()}
+        with jax_peer.float64_check():
+            jax_peer.assert_same("batch-norm MLP, float64", prog64.loss(s64, b64), prog64.grad(s64, b64),
+                                 *jfirst(s64, X.astype(np.float64), Y))
+        import jax.numpy as jnp
+        Xj, Yj = jnp.asarray(X), jnp.asarray(Y)
+        jstep(Xj, Yj)                                  # compiles
+        runs["jax.jit"] = lambda: jstep(Xj, Yj)
     if args.plain_printer:
         from codegen.numpy_whole_batch import WholeBatchScheduler as S
         saved = S._contraction, S._split_sum
@@ -237,12 +296,17 @@ def main(argv=None):
     r_hand = statistics.median(a / b for a, b in zip(times["compiled"], times["hand-written"]))
     r_torch = statistics.median(a / b for a, b in zip(times["compiled"], times["torch eager"]))
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-          f"{platform.processor() or platform.platform()}, numpy {np.__version__}, torch {torch.__version__}")
+          f"{jax_peer.cpu_model()}, numpy {np.__version__}, torch {torch.__version__}, {jax_peer.version()}")
     print(f"MLP {args.layers} x {args.width} with batch norm over the batch, N = {args.batch}, float32, "
-          f"one thread; compile {compile_s:.1f} s; {args.rounds} rounds")
+          f"one thread; {pinned}; compile {compile_s:.1f} s; {args.rounds} rounds")
     print(" | ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
     print(f"compiled / hand-written = {r_hand:.2f} (target <= 1.2); compiled / torch eager = {r_torch:.2f} "
           f"(target < 1)")
+    if "jax.jit" in times:
+        r_jax = statistics.median(a / b for a, b in zip(times["compiled"], times["jax.jit"]))
+        print(f"compiled / jax.jit = {r_jax:.2f}")
+    else:
+        print(f"jax.jit: {jax_peer.NOT_INSTALLED}")
     if args.unfactored:
         r_plain = statistics.median(a / b for a, b in zip(times["compiled, unfactored"], times["torch eager"]))
         r_gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, unfactored"]))
