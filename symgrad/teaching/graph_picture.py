@@ -46,7 +46,7 @@ from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
 from .notation import partial
-from .render import _SUPER, number, show, visible
+from .render import _SUPER, number, show, tiny, visible
 from .steps import LAYER_Z, Naming, SHORT_OPS
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
@@ -162,7 +162,9 @@ def slots(eqn) -> list:
 
 def _const(c) -> str:
     c = sp.sympify(c)
-    return number(float(c), "unicode", ".4g") if isinstance(c, sp.Float) else show(c, "unicode")
+    if isinstance(c, sp.Float) and tiny(c) is None:
+        return number(float(c), "unicode", ".4g")
+    return show(c, "unicode")           # a small ε as code writes it: 1e−5 (render.tiny)
 
 
 def _slotted(eqn, label=None) -> bool:
@@ -278,8 +280,8 @@ def picture(d, *, layout: str = "auto", mode: str | None = None, seed=None, at=N
         raise ArgumentError("seed= is the tangent forward mode starts from: give it with mode='forward'")
     from .recognise import recognise
     from .statistics import plan
-    auto = plan(recognise(d.f))[0] if d.mode == "reverse" else {}     # x̂, μ, σ² named, as in the steps
-    nm = Naming(d, names, output_name, optional=auto)
+    auto, norms = plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])   # x̂, μ, σ² named, as in the steps
+    nm = Naming(d, names, output_name, optional=auto, fold_statistics=bool(norms))
     pic = _Picture(d, nm, at, number_format, given)
     if mode == "forward":
         pic.forward(seed)

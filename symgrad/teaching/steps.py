@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 
 from ..core import array_rules as A
+from ..core import conv_rules as CR
 from ..core import rules as R
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
@@ -123,7 +124,7 @@ def _known(d) -> list:
 class Naming:
     """Display symbols for the forward graph's nodes (var id -> SymPy symbol or expression)."""
 
-    def __init__(self, d, names=None, output_name=None, optional=None):
+    def __init__(self, d, names=None, output_name=None, optional=None, fold_statistics=False):
         g, low = d.ir, d.lowering
         self.graph = g
         from ..frontend.tensor import Tensor
@@ -193,14 +194,30 @@ class Naming:
                     and len(self.consumers[e.out.id]) == 1 and _broadcast_like(e)):
                 src = e.inputs[0].id
                 self.alias[e.out.id] = self.alias.get(src, src)
-        for e in self.fwd:
+        # a pooling layer is one step (u = max_pool2d(y, 2)), not its lowering; the nodes no view
+        # shows (a pool's and a batch statistic's insides) take no number: the u's shown are u₁, u₂, ...
+        self.pools = _pool_groups(g, self.consumers, self.fwd, d.output.id)
+        self.pool_entry = {p.windows.out.id: vid for vid, p in self.pools.items()}
+        self.hidden: set[int] = set()
+        for p in self.pools.values():
+            self.hidden |= p.inner
+        if fold_statistics:
+            from .graph_folds import statistics
+            for _, folded, *_ in statistics(g, self.consumers, self.fwd).values():
+                self.hidden |= folded
+        for e in sorted(self.fwd, key=lambda e: e.out.id in self.hidden):     # the hidden ones last
             if e.out.id in self.alias:
-                disp[e.out.id] = disp[self.alias[e.out.id]]
                 continue
             if e.out.id not in disp and e.out.id not in self.transparent:
                 k += 1
                 disp[e.out.id] = _mk(self._free(f"u{k}"), e.out.shape, self.tensor)
                 self.generic.add(e.out.id)
+        for e in self.fwd:
+            if e.out.id in self.alias:
+                disp[e.out.id] = disp[self.alias[e.out.id]]
+        for vid, p in self.pools.items():            # the max over the window is the pool's value
+            if p.end != vid and p.end not in self.user_named:
+                disp[p.end] = disp[vid]
         for t in self.transparent:
             a, b = self.graph.producer[t].inputs
             disp[t] = disp[a.id] @ disp[b.id] if self.tensor else sp.MatMul(disp[a.id], disp[b.id])
@@ -255,6 +272,57 @@ class Naming:
         while vid in self.alias:
             vid = self.consumers[vid][0].out.id
         return self.transparent.get(vid, vid)
+
+
+@dataclass
+class PoolGroup:
+    """A pooling layer of the lowering, shown as one node: its windows equation, the kind ("max" or
+    "avg"), the ids of the equations inside it, and the id of the one graph_folds draws it as."""
+    windows: Any
+    kind: str
+    inner: set
+    end: int
+    label: str = ""
+
+    def rule(self) -> str:
+        if self.kind == "max":
+            return (f"{self.label}: each window's gradient goes to its first arg-max, 0 elsewhere "
+                    f"(the pooling switch)")
+        k = math.prod(int(n) for n in self.windows.params[0])
+        return f"{self.label}: each window's gradient is spread over it, 1/{k} to each entry"
+
+    def display(self, x):
+        """max_pool2d(x, 2) of the display symbol ``x`` of the pool's input."""
+        from ..frontend import conv as C
+        kernel, stride, pads, _, _ = self.windows.params
+        cls = C.MaxPool if self.kind == "max" else C.AvgPool
+        return cls(x, sp.Tuple(*kernel), sp.Tuple(*stride), sp.Tuple(*[lo for lo, _ in pads]))
+
+    def backward(self, g, x):
+        from .notation import PoolBackward
+        kernel, stride, pads, _, _ = self.windows.params
+        return PoolBackward(g, x, sp.Symbol(self.kind), sp.Tuple(*kernel), sp.Tuple(*stride),
+                            sp.Tuple(*[lo for lo, _ in pads]))
+
+
+def _pool_groups(g, consumers, fwd, root) -> dict:
+    """{the id that carries a pool's value: PoolGroup}, for the pools `graph_folds.pooling` finds
+    whose padding is even on both sides and which are not dilated (those max_pool2d writes); the
+    reshape that drops a max's kept window axis is part of the pool."""
+    from .graph_folds import pooling
+    out = {}
+    for end, (label, inner) in pooling(g, consumers, fwd).items():
+        w = next(g.producer[i] for i in inner if g.producer[i].prim is CR.windows_p)
+        kernel, stride, pads, dil, _ = w.params
+        if any(lo != hi for lo, hi in pads) or any(x != 1 for x in dil):
+            continue
+        last, inner = end, set(inner)
+        cs = consumers.get(end, [])
+        if end != root and len(cs) == 1 and cs[0].prim is A.reshape_p:
+            last = cs[0].out.id
+            inner.add(end)
+        out[last] = PoolGroup(w, "max" if label.startswith("max") else "avg", inner, end, label)
+    return out
 
 
 def _broadcast_like(e) -> bool:
@@ -472,7 +540,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     variances = [n.var for n in norms]
     strict = {k: v for k, v in (names or {}).items() if not any(v == w for w in variances)}
     loose = {k: v for k, v in (names or {}).items() if k not in strict}
-    nm = Naming(d, strict, output_name, optional={**loose, **auto})
+    nm = Naming(d, strict, output_name, optional={**loose, **auto}, fold_statistics=bool(norms))
     g, disp = d.ir, nm.disp
     known = _known(d)
     given = {as_expr(k, "given", symbols=known): as_expr(v, f"given[{k}]", symbols=known)
@@ -488,8 +556,10 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for i, (v, c) in enumerate(zip(s.eqn.inputs, s.contributions)):
             if c is not None and v.id in need:
                 contribs[v.id].append((s.eqn, i, c))
-    order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias),
-                               reverse=True)
+    pool_inner = set().union(*(p.inner for p in nm.pools.values()))
+    hidden_names = {str(disp[h]) for h in nm.hidden if h in disp and h not in nm.pools}
+    order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias
+                                and vid not in pool_inner), reverse=True)
 
     # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
     gsym: dict[int, Any] = {}
@@ -544,13 +614,29 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         terms = contribs[vid]
         chain1, subst, rules, built = [], [], [], []
         known = dict(disp)
-        for eqn, i, c in terms:
+        named_too = {}          # the gradient a broadcast sums, named: used when the built form
+        for eqn, i, c in terms:  # would name a node no view shows (inside a max pool)
+            if eqn.out.id in nm.pool_entry:          # its own step
+                continue
             if eqn.out.id in nm.alias:     # through a broadcast: its cotangent is built, not named
+                o = nm.owner(eqn.out.id)
+                if o in cot and o in gsym:
+                    named_too[cot[o].id] = gsym[o]
                 continue
             o = nm.owner(eqn.out.id)
             known[cot[eqn.out.id].id] = gsym[o]
         build = SympyBuilder(g, known)
+        build_named = SympyBuilder(g, {**known, **named_too}) if named_too else None
         for eqn, i, c in terms:
+            if eqn.out.id in nm.pool_entry:          # into a pool: one step, the pool's backward
+                o = nm.pool_entry[eqn.out.id]
+                pool, cname = nm.pools[o], str(disp[o])
+                chain1.append([gsym[o], partial(cname, str(node), ())])
+                rules.append(Rule(pool.rule(), partial(cname, str(node), ()), None))
+                e = pool.backward(gsym[o], node)
+                subst.append([e])
+                built.append(e)
+                continue
             o = nm.owner(eqn.out.id)
             cname = str(disp[o])
             rname, local = local_rule(eqn, i, disp, g)
@@ -566,6 +652,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                 built.append(gdisp * local)
             else:
                 e = _tidy(build(c))
+                if build_named is not None and _names_any(e, hidden_names):
+                    e = _tidy(build_named(c))
                 subst.append([e])
                 built.append(e)
         rhs: list = []
@@ -604,7 +692,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     # σ² = (u²).mean(axis=0), not their lowering (Σ with keepdims, ÷N, −μ, x + (−μ), ...)
     stats, hidden = _statistics_definitions(g, nm, disp) if norms else ({}, set())
     for e in nm.fwd:
-        if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias or e.out.id in hidden:
+        if (e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias or e.out.id in hidden
+                or e.out.id in pool_inner):
+            continue
+        if e.out.id in nm.pools:                     # u = max_pool2d(y, 2), as the user wrote it
+            pool = nm.pools[e.out.id]
+            defs.append((disp[e.out.id], pool.display(disp[pool.windows.inputs[0].id]), vals.get(e.out.id)))
             continue
         defs.append((disp[e.out.id], stats.get(e.out.id) or _definition(g, e, disp), vals.get(e.out.id)))
     grads, named_grads = [], {}
@@ -629,6 +722,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
+
+
+def _names_any(e, names: set) -> bool:
+    """Whether ``e`` has a symbol (or tensor) called one of ``names``."""
+    return bool(names) and isinstance(e, sp.Basic) and any(
+        isinstance(getattr(a, "name", None), str) and a.name in names for a in sp.preorder_traversal(e))
 
 
 def _adjoint_atoms(e) -> set:
@@ -694,6 +793,9 @@ def _closed_form(e, adjoints: dict, given: dict):
                for a in left}
         if any(v is None for v in sub.values()):
             return None
+        from .notation import TensorPartial
+        if any(isinstance(a, TensorPartial) and not _is_tensor(v) for a, v in sub.items()):
+            return None     # a statistic's per-entry form (∂L/∂x̂ₙ) cannot stand inside a tensor sum
         try:
             e = e.xreplace(sub)
         except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild with it: keep the named one
