@@ -344,6 +344,15 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_Rational(self, expr):
         return _tiny_tex(expr) or super()._print_Rational(expr)
 
+    def _print_MaxPool(self, expr):          # max_pool2d(y, 2), as the text writes it
+        text = expr._sympystr(_PRINTERS["text"](dict(order="none")))
+        head, rest = text.split("(", 1)
+        inner = self._print(expr.args[0])
+        tail = rest[len(_PRINTERS["text"](dict(order="none")).doprint(expr.args[0])):-1]
+        return r"\operatorname{%s}\left(%s%s\right)" % (head.replace("_", r"\_"), inner, tail)
+
+    _print_AvgPool = _print_MaxPool
+
     def _print_Float(self, expr):
         return _tiny_tex(expr) or super()._print_Float(expr)
 
