@@ -314,8 +314,10 @@ class _Picture:
         # NumPy's broadcasting lowers to ×(−1) then +
         for vid, op in statistics(self.g, nm.consumers, nm.fwd).items():
             self.pools.setdefault(vid, op)          # an average pool is a mean too: its label first
-        for _, inside, *_ in self.pools.values():
+        self.fold_end = {}                      # an equation folded into an operation -> its end
+        for end, (_, inside, *_) in self.pools.items():
             self.folded |= inside
+            self.fold_end.update({i: end for i in inside})
         self.out_name = self.name(d.output.id)
         self.user = SympyBuilder(self.g, d.lowering.exprs)    # expressions in the user's symbols
 
@@ -514,14 +516,16 @@ class _Picture:
         if e is not None:
             return e
         nm = self.nm
-        o = nm.owner(eqn.out.id)
+        # an edge into a folded operation (mean, variance, max pool) is written from the gradient
+        # of the operation's value, never of a node inside it that the picture does not draw
+        o = nm.owner(self.fold_end.get(eqn.out.id, eqn.out.id))
         if any(len(self.g.producer[i].out.shape) not in (0, 2) for i in (vid, o)):
             return None         # N-d tensors: the names' form would print reshapes; ∂L/∂x̂ alone reads better
         known = dict(nm.disp)
         for t, z in nm.transparent.items():
             known.pop(t, None)
-        known[cot[eqn.out.id].id] = _gsym(self.out_name, str(nm.disp[o]), self.g.producer[o].out.shape,
-                                          o, nm)
+        known[cot[o].id if o in cot else cot[eqn.out.id].id] = _gsym(
+            self.out_name, str(nm.disp[o]), self.g.producer[o].out.shape, o, nm)
         try:
             e = SympyBuilder(self.g, known)(c)
         except Exception:     # pragma: no cover - a tensor node SymPy cannot write back

@@ -52,8 +52,8 @@ def test_the_us_are_consecutive_and_every_u_named_is_defined(case):
     assert us == list(range(1, len(us) + 1)), us                       # u₁, u₂, ... in order, no gap
     named = {int(m.group(1).translate(_SUB)) for m in _U.finditer(text)}
     assert named <= set(us), sorted(named - set(us))                   # no name of a node not shown
-    pic = {int(m.group(1).translate(_SUB)) for _, fv, _, _ in edges(d.graph().source) if fv
-           for m in _U.finditer(fv)}
+    pic = {int(m.group(1).translate(_SUB)) for _, fv, gv, _ in edges(d.graph().source)
+           for label in (fv, gv) if label for m in _U.finditer(label)}
     assert pic <= set(us), sorted(pic - set(us))                       # the picture uses the same names
 
 
