@@ -47,7 +47,7 @@ from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
 from .notation import partial
 from .render import _SUPER, number, show, tiny, visible
-from .steps import LAYER_Z, Naming, SHORT_OPS
+from .steps import LAYER_Z, Naming, SHORT_OPS, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
 OP_FILL = "#fdebd0"   # operations are filled orange, values blue, the output green
@@ -524,10 +524,16 @@ class _Picture:
         known = dict(nm.disp)
         for t, z in nm.transparent.items():
             known.pop(t, None)
-        known[cot[o].id if o in cot else cot[eqn.out.id].id] = _gsym(
-            self.out_name, str(nm.disp[o]), self.g.producer[o].out.shape, o, nm)
+        cid = cot[o].id if o in cot else cot[eqn.out.id].id
+        known[cid] = _gsym(self.out_name, str(nm.disp[o]), self.g.producer[o].out.shape, o, nm)
         try:
             e = SympyBuilder(self.g, known)(c)
+            if cid in nm.disp and not self.g.producer[cid].prim.leaf:
+                # the gradient is a forward value itself (∂(y²/2)/∂y = y): where the share uses that
+                # value in both roles, it keeps its forward name (as the steps do)
+                plain = SympyBuilder(self.g, {**known, cid: nm.disp[cid]})(c)
+                if _uses(plain, nm.disp[cid]) > 1:
+                    e = plain
         except Exception:     # pragma: no cover - a tensor node SymPy cannot write back
             return None
         return e if _short(e) else None

@@ -558,6 +558,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                 contribs[v.id].append((s.eqn, i, c))
     pool_inner = set().union(*(p.inner for p in nm.pools.values()))
     hidden_names = {str(disp[h]) for h in nm.hidden if h in disp and h not in nm.pools}
+    fwd_ids = {e.out.id for e in nm.fwd if not e.prim.leaf}
     order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias
                                 and vid not in pool_inner), reverse=True)
 
@@ -627,6 +628,13 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             known[cot[eqn.out.id].id] = gsym[o]
         build = SympyBuilder(g, known)
         build_named = SympyBuilder(g, {**known, **named_too}) if named_too else None
+        # a gradient that is a forward value itself (∂(y²/2)/∂y = y: one var of the IR) is named
+        # ∂L/∂y only where the expression uses that value once; where the value is used in both
+        # roles (σ′ of y times ∂L/∂y = y) its forward name stays: ∂L/∂y⁽²⁾² ⊙ (1 − ∂L/∂y⁽²⁾)
+        # would call the forward value a gradient
+        both = {vid: disp[vid] for vid in known if vid in disp and known[vid] is not disp[vid]
+                and vid in fwd_ids}
+        build_fwd = SympyBuilder(g, {**known, **both}) if both else None
         for eqn, i, c in terms:
             if eqn.out.id in nm.pool_entry:          # into a pool: one step, the pool's backward
                 o = nm.pool_entry[eqn.out.id]
@@ -654,6 +662,10 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                 e = _tidy(build(c))
                 if build_named is not None and _names_any(e, hidden_names):
                     e = _tidy(build_named(c))
+                if build_fwd is not None:
+                    plain = _tidy(build_fwd(c))
+                    if any(_uses(plain, sym) > 1 for sym in both.values()):
+                        e = plain
                 subst.append([e])
                 built.append(e)
         rhs: list = []
@@ -724,6 +736,17 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                  nm, vals, dict(contribs), d, convention, named_grads)
 
 
+def _uses(e, sym) -> int:
+    """How many times ``e`` uses ``sym``, a power counted by its exponent (y² ⊙ (1 − y) uses y 3 times)."""
+    if not isinstance(e, sp.Basic):
+        return 0
+    if e == sym:
+        return 1
+    if isinstance(e, (sp.Pow, sp.HadamardPower)) and e.base == sym and e.exp.is_Integer and e.exp > 0:
+        return int(e.exp)
+    return sum(_uses(a, sym) for a in e.args)
+
+
 def _names_any(e, names: set) -> bool:
     """Whether ``e`` has a symbol (or tensor) called one of ``names``."""
     return bool(names) and isinstance(e, sp.Basic) and any(
@@ -787,7 +810,7 @@ def _closed_form(e, adjoints: dict, given: dict):
             return None
         left = _adjoint_atoms(e)
         if not left:
-            e = _tidy(e)
+            e = _unit_factors(_tidy(e))
             return _given(e.doit(deep=False) if isinstance(e, sp.MatrixExpr) else e, given)
         sub = {a: adjoints.get(a.name) if adjoints.get(a.name) is not None else _entry_adjoint(a, adjoints)
                for a in left}
@@ -912,7 +935,18 @@ def _given(e, given):
     if not given:
         return e
     e2 = e.xreplace(given)
-    return e2.doit(deep=False) if hasattr(e2, "doit") and e2 != e else e2
+    if e2 == e:
+        return e2
+    e2 = e2.doit(deep=False) if hasattr(e2, "doit") else e2
+    return _unit_factors(e2)
+
+
+def _unit_factors(e):
+    """1·A written A: Σt = 1 leaves 1·softmax(z) inside a matrix product, which SymPy keeps."""
+    if not isinstance(e, sp.Basic) or not e.has(sp.MatMul):
+        return e
+    return e.replace(lambda n: isinstance(n, sp.MatMul) and len(n.args) > 1 and n.args[0] == 1,
+                     lambda n: n.args[1] if len(n.args) == 2 else sp.MatMul(*n.args[1:]))
 
 
 def _expand_in_user_symbols(expand, terms, g, given, shape, named=None):

@@ -119,3 +119,38 @@ def test_long_gradient_lines_wrap_between_terms():
             if not re.match(r"  ∂|  d", line):                         # a continuation: at a term, never mid-token
                 rest = line.lstrip()
                 assert rest[:2] in ("= ", "+ ", "− ", "- ", "⊙ ", "· ", "* ") or prev.endswith(","), (prev, line)
+
+
+# ---------------------------------------------------------------------------------------------------
+# A gradient that is a forward value itself (L = ½Σy², so ∂L/∂y = y: one value of the IR) used to
+# name the forward value too: δ = (𝟙 − ∂L/∂y) ⊙ ∂L/∂y∘², σ′ of a gradient.
+
+def _sigmoid_square_matrix():
+    W, b, x = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("b", 3, 1), sp.MatrixSymbol("x", 2, 1)
+    return sg.derive(sg.sum(sp.HadamardPower(sg.sigmoid(W * x + b), 2)) / 2, [W, b])
+
+
+def _sigmoid_square_tensor():
+    x, W1, W2 = sg.tensor("x", (N, 2)), sg.tensor("W1", (2, 3)), sg.tensor("W2", (3, 2))
+    return sg.derive(sg.sum(sg.sigmoid(sg.relu(x @ W1) @ W2) ** 2) / 2, [W1, W2])
+
+
+@pytest.mark.parametrize("build", [_sigmoid_square_matrix, _sigmoid_square_tensor])
+def test_a_forward_value_is_never_called_by_a_gradient_name(build):
+    d = build()
+    text = d.render("unicode")
+    labels = [gv for _, _, gv, _ in edges(d.graph().source) if gv]
+    for view in [text] + labels:
+        # σ′(z) = y ⊙ (𝟙 − y) is written with the forward value y, never with ∂L/∂y or a δ
+        assert not re.search(r"(1|𝟙) − (∂|δ)", view), view
+        assert not re.search(r"∂\w/∂y(⁽[⁰¹²³⁴⁵⁶⁷⁸⁹]+⁾)?(∘²|²)", view), view
+    delta = next(l for l in text.splitlines() if re.match(r"\s*δ\S* = ∂", l))
+    assert re.search(r"(𝟙|1) − y(⁽²⁾)?\)", delta.split("[")[0]), delta     # σ′ written with y itself
+
+
+def test_a_one_hot_target_leaves_no_unit_factor():
+    net = sg.mlp([3, 4, 2])
+    t = sp.MatrixSymbol("t", 2, 1)
+    text = sg.derive(sg.cross_entropy(net.output, t), net.params, given={sg.sum(t): 1}).render("unicode")
+    grad = text.split("Gradient:")[1]
+    assert "1·" not in grad and "softmax(z⁽²⁾) − t" in grad
