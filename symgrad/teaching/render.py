@@ -353,6 +353,10 @@ class TeachLatexPrinter(LatexPrinter):
 
     _print_AvgPool = _print_MaxPool
 
+    def _print_Reshape(self, expr):          # b.reshape(2, 1, 1), as the text writes it (not Reshape(b, (2, 1, 1)))
+        return r"%s.\operatorname{reshape}\left(%s\right)" % (
+            self.parenthesize(expr.args[0], 1000, strict=True), ", ".join(self._print(d) for d in expr.shape))
+
     def _print_Float(self, expr):
         return _tiny_tex(expr) or super()._print_Float(expr)
 

@@ -90,7 +90,9 @@ def test_max_pool_is_one_step_in_the_text():
     assert len(re.findall(r"= max_pool2d\(y, 2\)", fwd)) == 1
     back = [l for l in text.splitlines() if l.strip().startswith("∂f/∂y =")]
     assert len(back) == 1 and "max_pool2d_backward(" in back[0] and "pooling switch" in back[0]
-    assert r"\operatorname{max\_pool2d\_backward}" in d.latex()
+    tex = d.latex()
+    assert r"\operatorname{max\_pool2d\_backward}" in tex and r"\operatorname{max\_pool2d}" in tex
+    assert "MaxPool" not in tex and "Reshape(" not in tex          # SymPy's class names, never shown
 
 
 def test_max_pool_step_numbers_equal_torch():
