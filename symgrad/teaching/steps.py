@@ -590,7 +590,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                                f"({type(e).__name__}: {e}): the point is outside their domain") from None
         # the core's evaluation gives nan/±inf outside the real domain (log(x) at x = 0 is −inf, its
         # derivative inf): a derivation of numbers that are not numbers teaches nothing, so say where
-        if not all(np.all(np.isfinite(np.asarray(v, dtype=float))) for v in vals.values()):
+        # (a max pool's padded windows hold −∞ by design: they are inside the pool, and not shown)
+        inside = set().union(*(p.inner for p in nm.pools.values()))
+        if not all(np.all(np.isfinite(np.asarray(v, dtype=float))) for k, v in vals.items() if k not in inside):
             point = ", ".join(f"{getattr(k, 'name', k)} = {v}" for k, v in at.items())
             raise SymgradError(f"f or its derivative is not finite at {point} (nan or ±inf): the point is "
                                f"outside their domain; pick a point inside it") from None
@@ -684,6 +686,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
         if full is not None and shape == () and logistic and _within(full, CLOSED_NODES):
             full = sigma_form(full, definitions, derivative_only=True)      # x₀·σ(s)·(1 − σ(s)), not exp(−w₂ − …)/(1 + exp(−s))²
+        if full is not None and _lowered(full):    # a pool's lowering (windows, fold): no view shows it
+            full = None
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
@@ -734,6 +738,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
+
+
+def _lowered(e) -> bool:
+    """Whether ``e`` holds the windows or the fold a pooling layer lowers to."""
+    from ..frontend import conv as C
+    return isinstance(e, sp.Basic) and e.has(C.Windows, C.Fold)
 
 
 def _uses(e, sym) -> int:

@@ -156,3 +156,29 @@ def test_a_one_hot_target_leaves_no_unit_factor():
     text = sg.derive(sg.cross_entropy(net.output, t), net.params, given={sg.sum(t): 1}).render("unicode")
     grad = text.split("Gradient:")[1]
     assert "1·" not in grad and "softmax(z⁽²⁾) − t" in grad
+
+
+_POOLS = {   # (symgrad's layer, torch's, the name the text writes)
+    "max 2": (lambda a: sg.max_pool2d(a, 2), lambda F, a: F.max_pool2d(a, 2), "max_pool2d"),
+    "max 3 s1 p1": (lambda a: sg.max_pool2d(a, 3, stride=1, padding=1),
+                    lambda F, a: F.max_pool2d(a, 3, stride=1, padding=1), "max_pool2d"),
+    "avg 2": (lambda a: sg.avg_pool2d(a, 2), lambda F, a: F.avg_pool2d(a, 2), "avg_pool2d"),
+    "avg 2 s1": (lambda a: sg.avg_pool2d(a, 2, stride=1), lambda F, a: F.avg_pool2d(a, 2, stride=1), "avg_pool2d"),
+}
+
+
+@pytest.mark.parametrize("pool", list(_POOLS))
+def test_every_pool_is_one_step_with_torchs_numbers(pool):
+    # a padded max pool's windows hold −∞ inside the pool: its steps at a point are still finite
+    torch = pytest.importorskip("torch")
+    ours, theirs, name = _POOLS[pool]
+    x = sg.tensor("x", (1, 2, 6, 6))
+    xv = np.random.default_rng(0).normal(size=(1, 2, 6, 6))
+    s = sg.derive(sg.sum(ours(sg.tanh(x)) ** 2), [x]).explain(at={x: xv})
+    text = s.render("unicode")
+    for lowering in ("windows(", "fold(", "one_hot", "argmax", "broadcast_to"):
+        assert lowering not in text, (lowering, text)
+    assert f"{name}_backward(" in text
+    xt = torch.tensor(xv, requires_grad=True)
+    (theirs(torch.nn.functional, torch.tanh(xt)) ** 2).sum().backward()
+    np.testing.assert_allclose(np.asarray(s.gradients[0][2], float), xt.grad.numpy(), rtol=1e-10, atol=1e-14)
