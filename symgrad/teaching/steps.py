@@ -199,12 +199,19 @@ class Naming:
         self.pools = _pool_groups(g, self.consumers, self.fwd, d.output.id)
         self.pool_entry = {p.windows.out.id: vid for vid, p in self.pools.items()}
         self.hidden: set[int] = set()
+        self.mean_entry: dict[int, int] = {}       # the Σ inside a mean of every entry -> the mean
         for p in self.pools.values():
             self.hidden |= p.inner
-        if fold_statistics:
-            from .graph_folds import statistics
-            for _, folded, *_ in statistics(g, self.consumers, self.fwd).values():
+        if fold_statistics:          # as `_statistics_definitions` hides them
+            from .graph_folds import _mean, statistics
+            for vid, (label, folded, *_) in statistics(g, self.consumers, self.fwd).items():
+                if label.startswith(("mean", "variance")):
+                    m = _mean(g, self.consumers, g.producer[vid])
+                    if m is None or m[3] or m[4]:        # ddof=1, or ε fused in: shown as lowered
+                        continue
                 self.hidden |= folded
+                if label == "mean":                  # a loss's mean of every entry: one backward step
+                    self.mean_entry.update({i: vid for i in folded})
         for e in sorted(self.fwd, key=lambda e: e.out.id in self.hidden):     # the hidden ones last
             if e.out.id in self.alias:
                 continue
@@ -560,7 +567,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     hidden_names = {str(disp[h]) for h in nm.hidden if h in disp and h not in nm.pools}
     fwd_ids = {e.out.id for e in nm.fwd if not e.prim.leaf}
     order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias
-                                and vid not in pool_inner), reverse=True)
+                                and vid not in pool_inner and vid not in nm.mean_entry), reverse=True)
 
     # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
     gsym: dict[int, Any] = {}
@@ -621,6 +628,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for eqn, i, c in terms:  # would name a node no view shows (inside a max pool)
             if eqn.out.id in nm.pool_entry:          # its own step
                 continue
+            if eqn.out.id in nm.mean_entry:          # through a mean's Σ: from the mean's gradient
+                o = nm.mean_entry[eqn.out.id]
+                if o != root.id:
+                    known[cot[o].id] = gsym[o]
+                continue
             if eqn.out.id in nm.alias:     # through a broadcast: its cotangent is built, not named
                 o = nm.owner(eqn.out.id)
                 if o in cot and o in gsym:
@@ -644,6 +656,16 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                 chain1.append([gsym[o], partial(cname, str(node), ())])
                 rules.append(Rule(pool.rule(), partial(cname, str(node), ()), None))
                 e = pool.backward(gsym[o], node)
+                subst.append([e])
+                built.append(e)
+                continue
+            if eqn.out.id in nm.mean_entry:          # a mean of every entry: one step, 1/N to each
+                o = nm.mean_entry[eqn.out.id]
+                cname = str(disp[o])
+                chain1.append([gsym[o], partial(cname, str(node), ())])
+                rules.append(Rule("mean: every entry receives the gradient divided by their count",
+                                  partial(cname, str(node), ()), None))
+                e = _tidy(build(c))
                 subst.append([e])
                 built.append(e)
                 continue

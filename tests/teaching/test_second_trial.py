@@ -44,9 +44,32 @@ def _forward_us(text):
     return [int(m.group(1).translate(_SUB)) for m in re.finditer(r"^  u([₀₁₂₃₄₅₆₇₈₉]+) = ", fwd, re.M)]
 
 
-@pytest.mark.parametrize("case", ["batch_norm", "cnn"])
+def layer_norm():
+    # with a number of features, the variance's ÷4 and ε fuse into one node: shown as lowered
+    x, g, b = sg.tensor("x", (N, 4)), sg.tensor("g", (4,)), sg.tensor("b", (4,))
+    xhat = (x - x.mean(axis=-1, keepdims=True)) / sp.sqrt(x.var(axis=-1, keepdims=True) + sp.Float(1e-5))
+    return sg.derive(sg.sum(g * xhat + b), [x, g, b])
+
+
+def bn_mlp():
+    # two batch-norm layers and a cross-entropy averaged over the batch (a mean of every entry)
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "train_bn_digits", Path(__file__).resolve().parents[2] / "examples" / "train_bn_digits.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    loss, _, params, _ = mod.bn_mlp([8, 6, 5, 3])
+    return sg.derive(loss, params)
+
+
+_CASES = {"batch_norm": lambda: batch_norm(sp.Rational(1, 10**5))[0], "cnn": lambda: cnn()[0],
+          "layer_norm": layer_norm, "bn_mlp": bn_mlp}
+
+
+@pytest.mark.parametrize("case", list(_CASES))
 def test_the_us_are_consecutive_and_every_u_named_is_defined(case):
-    d = batch_norm(sp.Rational(1, 10**5))[0] if case == "batch_norm" else cnn()[0]
+    d = _CASES[case]()
     text = d.render("unicode")
     us = _forward_us(text)
     assert us == list(range(1, len(us) + 1)), us                       # u₁, u₂, ... in order, no gap
