@@ -29,7 +29,6 @@ import numpy as np
 import sympy as sp
 
 from ..core import array_rules as A
-from ..core import conv_rules as CR
 from ..core import rules as R
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
@@ -45,6 +44,7 @@ from .logistic import sigma_form
 from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, partial, rule_name
+from .pool_steps import _pool_groups
 from .step_record import NodeStep, Rule
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
@@ -279,57 +279,6 @@ class Naming:
         while vid in self.alias:
             vid = self.consumers[vid][0].out.id
         return self.transparent.get(vid, vid)
-
-
-@dataclass
-class PoolGroup:
-    """A pooling layer of the lowering, shown as one node: its windows equation, the kind ("max" or
-    "avg"), the ids of the equations inside it, and the id of the one graph_folds draws it as."""
-    windows: Any
-    kind: str
-    inner: set
-    end: int
-    label: str = ""
-
-    def rule(self) -> str:
-        if self.kind == "max":
-            return (f"{self.label}: each window's gradient goes to its first arg-max, 0 elsewhere "
-                    f"(the pooling switch)")
-        k = math.prod(int(n) for n in self.windows.params[0])
-        return f"{self.label}: each window's gradient is spread over it, 1/{k} to each entry"
-
-    def display(self, x):
-        """max_pool2d(x, 2) of the display symbol ``x`` of the pool's input."""
-        from ..frontend import conv as C
-        kernel, stride, pads, _, _ = self.windows.params
-        cls = C.MaxPool if self.kind == "max" else C.AvgPool
-        return cls(x, sp.Tuple(*kernel), sp.Tuple(*stride), sp.Tuple(*[lo for lo, _ in pads]))
-
-    def backward(self, g, x):
-        from .notation import PoolBackward
-        kernel, stride, pads, _, _ = self.windows.params
-        return PoolBackward(g, x, sp.Symbol(self.kind), sp.Tuple(*kernel), sp.Tuple(*stride),
-                            sp.Tuple(*[lo for lo, _ in pads]))
-
-
-def _pool_groups(g, consumers, fwd, root) -> dict:
-    """{the id that carries a pool's value: PoolGroup}, for the pools `graph_folds.pooling` finds
-    whose padding is even on both sides and which are not dilated (those max_pool2d writes); the
-    reshape that drops a max's kept window axis is part of the pool."""
-    from .graph_folds import pooling
-    out = {}
-    for end, (label, inner) in pooling(g, consumers, fwd).items():
-        w = next(g.producer[i] for i in inner if g.producer[i].prim is CR.windows_p)
-        kernel, stride, pads, dil, _ = w.params
-        if any(lo != hi for lo, hi in pads) or any(x != 1 for x in dil):
-            continue
-        last, inner = end, set(inner)
-        cs = consumers.get(end, [])
-        if end != root and len(cs) == 1 and cs[0].prim is A.reshape_p:
-            last = cs[0].out.id
-            inner.add(end)
-        out[last] = PoolGroup(w, "max" if label.startswith("max") else "avg", inner, end, label)
-    return out
 
 
 def _broadcast_like(e) -> bool:
