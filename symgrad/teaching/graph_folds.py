@@ -209,4 +209,4 @@ def _is_mean_of(graph, consumers, mu, axes, z) -> bool:
 
 def _number(c) -> str:
     from .render import show
-    return show(sp.nsimplify(c) if isinstance(c, sp.Float) else c, "unicode")
+    return show(c, "unicode")          # ε as the user wrote it: 1e−5 (render.tiny), not 1/100000

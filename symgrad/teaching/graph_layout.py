@@ -274,11 +274,32 @@ def _draw(boxes, arrows, layout, legend, rows=None):
         for src, dst, at in edges[r]:
             dot.edge(src, dst, **at)
         if layout == "wrapped":
-            # one connected piece per row, so that pack keeps the row together
-            ids = [i for i, _ in nodes[r]]
-            for u, v in zip(ids, ids[1:]):
+            # one connected piece per row, so that pack keeps the row together: an invisible edge
+            # joins each piece the row's own edges leave apart to the first (only those: dot routes
+            # invisible edges too, and a long detour widens the row's box, a blank band in the picture)
+            for u, v in _joins([i for i, _ in nodes[r]], edges[r]):
                 dot.edge(u, v, style="invis", constraint="false")
     return dot
+
+
+def _joins(ids, edges) -> list:
+    """(u, v) pairs that join the pieces of one row (its nodes ``ids``, its ``edges``) into one."""
+    root = {i: i for i in ids}
+
+    def find(i):
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+    for src, dst, _ in edges:
+        a, b = find(src.split(":")[0]), find(dst.split(":")[0])
+        root[a] = b
+    out = []
+    for i in ids[1:]:
+        if find(i) != find(ids[0]):
+            out.append((ids[0], i))
+            root[find(i)] = find(ids[0])
+    return out
 
 
 _CONNECTOR = dict(shape="circle", style="dashed", fontsize="11", margin="0.02", color="#7f8c8d",

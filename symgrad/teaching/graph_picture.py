@@ -46,8 +46,8 @@ from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
 from .notation import partial
-from .render import _SUPER, number, show, visible
-from .steps import LAYER_Z, Naming, SHORT_OPS
+from .render import _SUPER, number, show, tiny, visible
+from .steps import LAYER_Z, Naming, SHORT_OPS, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
 OP_FILL = "#fdebd0"   # operations are filled orange, values blue, the output green
@@ -162,7 +162,9 @@ def slots(eqn) -> list:
 
 def _const(c) -> str:
     c = sp.sympify(c)
-    return number(float(c), "unicode", ".4g") if isinstance(c, sp.Float) else show(c, "unicode")
+    if isinstance(c, sp.Float) and tiny(c) is None:
+        return number(float(c), "unicode", ".4g")
+    return show(c, "unicode")           # a small ε as code writes it: 1e−5 (render.tiny)
 
 
 def _slotted(eqn, label=None) -> bool:
@@ -278,8 +280,8 @@ def picture(d, *, layout: str = "auto", mode: str | None = None, seed=None, at=N
         raise ArgumentError("seed= is the tangent forward mode starts from: give it with mode='forward'")
     from .recognise import recognise
     from .statistics import plan
-    auto = plan(recognise(d.f))[0] if d.mode == "reverse" else {}     # x̂, μ, σ² named, as in the steps
-    nm = Naming(d, names, output_name, optional=auto)
+    auto, norms = plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])   # x̂, μ, σ² named, as in the steps
+    nm = Naming(d, names, output_name, optional=auto, fold_statistics=bool(norms))
     pic = _Picture(d, nm, at, number_format, given)
     if mode == "forward":
         pic.forward(seed)
@@ -312,8 +314,10 @@ class _Picture:
         # NumPy's broadcasting lowers to ×(−1) then +
         for vid, op in statistics(self.g, nm.consumers, nm.fwd).items():
             self.pools.setdefault(vid, op)          # an average pool is a mean too: its label first
-        for _, inside, *_ in self.pools.values():
+        self.fold_end = {}                      # an equation folded into an operation -> its end
+        for end, (_, inside, *_) in self.pools.items():
             self.folded |= inside
+            self.fold_end.update({i: end for i in inside})
         self.out_name = self.name(d.output.id)
         self.user = SympyBuilder(self.g, d.lowering.exprs)    # expressions in the user's symbols
 
@@ -512,16 +516,24 @@ class _Picture:
         if e is not None:
             return e
         nm = self.nm
-        o = nm.owner(eqn.out.id)
+        # an edge into a folded operation (mean, variance, max pool) is written from the gradient
+        # of the operation's value, never of a node inside it that the picture does not draw
+        o = nm.owner(self.fold_end.get(eqn.out.id, eqn.out.id))
         if any(len(self.g.producer[i].out.shape) not in (0, 2) for i in (vid, o)):
             return None         # N-d tensors: the names' form would print reshapes; ∂L/∂x̂ alone reads better
         known = dict(nm.disp)
         for t, z in nm.transparent.items():
             known.pop(t, None)
-        known[cot[eqn.out.id].id] = _gsym(self.out_name, str(nm.disp[o]), self.g.producer[o].out.shape,
-                                          o, nm)
+        cid = cot[o].id if o in cot else cot[eqn.out.id].id
+        known[cid] = _gsym(self.out_name, str(nm.disp[o]), self.g.producer[o].out.shape, o, nm)
         try:
             e = SympyBuilder(self.g, known)(c)
+            if cid in nm.disp and not self.g.producer[cid].prim.leaf:
+                # the gradient is a forward value itself (∂(y²/2)/∂y = y): where the share uses that
+                # value in both roles, it keeps its forward name (as the steps do)
+                plain = SympyBuilder(self.g, {**known, cid: nm.disp[cid]})(c)
+                if _uses(plain, nm.disp[cid]) > 1:
+                    e = plain
         except Exception:     # pragma: no cover - a tensor node SymPy cannot write back
             return None
         return e if _short(e) else None

@@ -15,7 +15,7 @@ from typing import Any
 import sympy as sp
 
 from ..frontend.functions import leaky_relu, relu, sigmoid, softplus
-from ..frontend.tensor import Tensor
+from ..frontend.tensor import Tensor, TensorExpr
 
 # ---------------------------------------------------------------------------------------------------
 # Symbols for partial derivatives: ∂num/∂den, or δ_k for the gradient of a layer's pre-activation.
@@ -86,6 +86,37 @@ class BatchSum(sp.Function):
     def _sympystr(self, printer):
         own = getattr(printer, "_print_BatchSum", None)     # symgrad.teaching.render's printers: Σₙ
         return own(self) if own is not None else f"sum_{self.args[1]}({printer._print(self.args[0])})"
+
+
+class PoolBackward(TensorExpr):
+    """The gradient through a pooling layer, as one step of the slide: ``max_pool2d_backward(g, x, 2)``
+    routes each entry of g to the first arg-max of its window of x (the pooling switch), 0
+    elsewhere; ``avg_pool2d_backward(g, x, 2)`` spreads g/k over each window. Args: g, x, the kind
+    (the symbol max or avg), kernel, stride, padding (sp.Tuple each). Its shape is x's. A display node: the numbers are
+    reverse mode's own (the lowering's windows → max → fold)."""
+
+    _data = (0, 1)
+
+    @property
+    def shape(self):
+        return self.args[1].shape
+
+    def _call(self, printer, name) -> str:
+        from ..frontend.conv import _fmt_uniform
+        g, x, kind, kernel, stride, padding = self.args
+        parts = [printer._print(g), printer._print(x), _fmt_uniform(kernel)]
+        if tuple(stride) != tuple(kernel):
+            parts.append(f"stride={_fmt_uniform(stride)}")
+        if set(int(p) for p in padding) != {0}:
+            parts.append(f"padding={_fmt_uniform(padding)}")
+        return f"{name}({', '.join(parts)})"
+
+    def _sympystr(self, printer):
+        return self._call(printer, f"{self.args[2]}_pool{len(self.args[3])}d_backward")
+
+    def _latex(self, printer):
+        return self._call(printer, r"\operatorname{%s\_pool%dd\_backward}" % (self.args[2], len(self.args[3]))) \
+            .replace("(", r"\left(", 1)[:-1] + r"\right)"
 
 
 # ---------------------------------------------------------------------------------------------------

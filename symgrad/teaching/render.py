@@ -66,6 +66,12 @@ class TextPrinter(StrPrinter):
     def _print_Symbol(self, expr):
         return visible(expr.name)
 
+    def _print_Rational(self, expr):
+        return tiny(expr) or super()._print_Rational(expr)    # a batch norm's ε as code writes it: 1e-5
+
+    def _print_Float(self, expr):
+        return tiny(expr) or super()._print_Float(expr)
+
     _print_MatrixSymbol = _print_Symbol
 
     def _print_Partial(self, expr):
@@ -335,6 +341,25 @@ def _pretty_name(name: str) -> str:
 class TeachLatexPrinter(LatexPrinter):
     """LaTeX: \\frac{\\partial f}{\\partial q}, \\delta_{2}, W^{T}, A \\odot B, \\mathbf{1}."""
 
+    def _print_Rational(self, expr):
+        return _tiny_tex(expr) or super()._print_Rational(expr)
+
+    def _print_MaxPool(self, expr):          # max_pool2d(y, 2), as the text writes it
+        text = expr._sympystr(_PRINTERS["text"](dict(order="none")))
+        head, rest = text.split("(", 1)
+        inner = self._print(expr.args[0])
+        tail = rest[len(_PRINTERS["text"](dict(order="none")).doprint(expr.args[0])):-1]
+        return r"\operatorname{%s}\left(%s%s\right)" % (head.replace("_", r"\_"), inner, tail)
+
+    _print_AvgPool = _print_MaxPool
+
+    def _print_Reshape(self, expr):          # b.reshape(2, 1, 1), as the text writes it (not Reshape(b, (2, 1, 1)))
+        return r"%s.\operatorname{reshape}\left(%s\right)" % (
+            self.parenthesize(expr.args[0], 1000, strict=True), ", ".join(self._print(d) for d in expr.shape))
+
+    def _print_Float(self, expr):
+        return _tiny_tex(expr) or super()._print_Float(expr)
+
     def _print_Mul(self, expr):
         split = _elementwise_product(expr)
         if split:                                # tensors: dout \odot \gamma
@@ -423,6 +448,35 @@ _PRINTERS = {"text": TextPrinter, "unicode": UnicodePrinter, "latex": TeachLatex
 
 
 _H = sp.Function("H")     # the unit step, written H(z) as in the notes (SymPy: Heaviside(z, 1))
+
+
+def tiny(c) -> str | None:
+    """A small constant (0 < |c| < 10⁻³: a batch norm's ε, an Adam ε) as a float literal, the way
+    code writes it — 1e-5, 2.5e-8 — when its decimal form is short; None otherwise. SymPy keeps
+    a Rational(1, 100000) (and the Float 1e-5 once made exact) as 1/100000, which no slide writes.
+
+    >>> tiny(sp.Rational(1, 10**5)), tiny(sp.Float(1e-8)), tiny(sp.Rational(1, 3)), tiny(sp.Rational(1, 3000))
+    ('1e-5', '1e-8', None, None)
+    """
+    c = sp.sympify(c)
+    if not (c.is_Rational or c.is_Float) or c == 0 or abs(c) >= sp.Rational(1, 1000):
+        return None
+    text = f"{float(c):.6g}"
+    if "e" not in text or sp.nsimplify(sp.Float(text, 30), rational=True) != sp.nsimplify(c, rational=True):
+        return None                 # 1/3000 is no short decimal: left as SymPy writes it
+    mant, exp = text.split("e")
+    return f"{mant}e{int(exp)}"
+
+
+def _tiny_tex(c) -> str | None:
+    """``tiny(c)`` in LaTeX: 10^{-5}, 2.5 \\cdot 10^{-8}."""
+    t = tiny(c)
+    if t is None:
+        return None
+    mant, exp = t.split("e")
+    sign = "-" if mant.startswith("-") else ""
+    mant = mant.lstrip("-")
+    return sign + ("" if mant == "1" else mant + r" \cdot ") + "10^{%s}" % exp
 
 
 def show(expr, fmt: str) -> str:
@@ -667,11 +721,78 @@ def render(steps, fmt: str = "unicode", extra=None) -> str:
                                               for k, v in steps.given.items()), fmt))
     out.append("Gradient:")
     for w, e, v in steps.gradients:
-        line = f"  {show(_grad_sym(steps, w), fmt)} = {_named_grad(steps, w, fmt)}{show(e, fmt)}"
+        segs = [x for x in (_named_grad(steps, w, fmt)[:-3], show(e, fmt)) if x]
         if v is not None and number(v, fmt, spec) != show(e, fmt):
-            line += " = " + number(v, fmt, spec)
-        out.append(line)
+            segs.append(number(v, fmt, spec))
+        out += wrap_equation("  " + show(_grad_sym(steps, w), fmt), segs)
     return "\n".join(out)
+
+
+TEXT_WIDTH = 100        # characters a Gradient line of the text form takes before it wraps
+
+_OPERATOR = re.compile(r" (?=[+\-−⊙·=] )|(?<=,) ")
+
+
+def wrap_equation(lhs: str, segs: list, width: int = TEXT_WIDTH) -> list:
+    """``lhs = seg₁ = seg₂ = ...`` as lines of at most ``width`` characters where it can: each
+    segment that does not fit goes on a line of its own under the first =, and a segment longer
+    than a line is broken before its outermost + and − (then ⊙, ·, and after commas, one level of
+    brackets deeper at a time); a line never breaks inside a name or a number.
+
+    >>> wrap_equation("  ∂f/∂x", ["a + b", "3"], width=40)
+    ['  ∂f/∂x = a + b = 3']
+    >>> wrap_equation("  ∂f/∂x", ["(a + b)·c + d·e − f", "3"], width=20)
+    ['  ∂f/∂x = (a + b)·c', '          + d·e − f', '        = 3']
+    """
+    one = lhs + " = " + " = ".join(segs)
+    if len(one) <= width:
+        return [one]
+    pad = " " * len(lhs)
+    lines = []
+    for k, seg in enumerate(segs):
+        head = (lhs if k == 0 else pad) + " = "
+        pieces = _break(seg, width - len(head))
+        lines.append(head + pieces[0])
+        lines += [pad + "   " + p for p in pieces[1:]]
+    return lines
+
+
+def _depths(s: str) -> list:
+    """The bracket depth at each character of ``s``."""
+    out, d = [], 0
+    for c in s:
+        if c in ")]}":
+            d -= 1
+        out.append(d)
+        if c in "([{":
+            d += 1
+    return out
+
+
+def _break(s: str, width: int, depth: int = 0) -> list:
+    """``s`` cut into pieces of at most ``width`` characters, at the spaces around operators (and
+    after commas) of bracket depth ``depth``, then deeper; a piece with no such space stays whole."""
+    if len(s) <= width or depth > 8:
+        return [s]
+    d = _depths(s)
+    cuts = [m.start() for m in _OPERATOR.finditer(s) if d[m.start()] == depth]
+    if not cuts:
+        return _break(s, width, depth + 1)
+    parts, last = [], 0
+    for c in cuts:
+        parts.append(s[last:c])
+        last = c + 1            # the space is dropped: the next piece starts with its operator
+    parts.append(s[last:])
+    lines = [""]
+    for p in parts:
+        if lines[-1] and len(lines[-1]) + 1 + len(p) > width:
+            lines.append(p)
+        else:
+            lines[-1] = (lines[-1] + " " + p) if lines[-1] else p
+    out = []
+    for line in lines:
+        out += _break(line, width, depth + 1) if len(line) > width else [line]
+    return out
 
 
 def _named_grad(steps, w, fmt) -> str:

@@ -92,9 +92,10 @@ def _match(mul):
         base = T._unwrap(p.base)
         if not isinstance(base, sp.Add):
             continue
-        eps = [a for a in base.args if a.is_number]
-        rest = [a for a in base.args if not a.is_number]
-        if len(eps) != 1 or len(rest) != 1 or not eps[0].is_positive:
+        # ε: a positive number, or the user's own scalar symbol (ε = sp.Symbol("epsilon"))
+        eps = [a for a in base.args if a.is_number or (isinstance(a, sp.Symbol) and not T.is_tensor_expr(a))]
+        rest = [a for a in base.args if a not in eps]
+        if len(eps) != 1 or len(rest) != 1 or eps[0].is_positive is False or eps[0].is_zero:
             continue
         got = _variance(rest[0], z, mean)
         if got is None:
@@ -199,7 +200,7 @@ def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
     zn, z0 = sp.Symbol(_indexed(zname, idx)), sp.Symbol(zname)
     count = sp.Mul(*[T.shape_of(n.z)[a] for a in n.axes])
     div = count - n.correction
-    eps = sp.Symbol("epsilon")
+    eps = n.eps if isinstance(n.eps, sp.Symbol) else sp.Symbol("epsilon")     # the user's ε, if declared
     shifted = sp.Add(S, eps, evaluate=False)                      # σ² + ε, in that order
     inv_root = sp.Pow(shifted, -sp.S.Half, evaluate=False)         # printed 1/√(σ² + ε)
     over_root = lambda e: sp.Mul(e, inv_root, evaluate=False)     # noqa: E731
@@ -222,13 +223,13 @@ def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
 
     over = "every example n of the batch" if n.axes == (0,) else "every entry i it normalises"
     pretty = lambda e: show(e, "unicode")           # noqa: E731 - names in the rules' prose
-    eps_note = f"ε = {sp.nsimplify(n.eps) if isinstance(n.eps, sp.Float) else n.eps}"
-    vs = _values(n, z.id, steps, xname, vals, div, count) if at is not None else None
+    eps_note = "" if isinstance(n.eps, sp.Symbol) else f"; ε = {show(n.eps, 'unicode')}"   # 1e−5, as written
+    vs = _values(n, z.id, steps, xname, vals, div, count, at) if at is not None else None
     sub = _sub(idx)
     s_step = NodeStep(S, dS, [Chain([[over_n(prod(dx_n, part(_indexed(xname, idx), str(S))))]]), Chain([s_form])]
                       + ([Value(vs["S"])] if vs else []),
                       [Rule(f"the variance {pretty(S)} is shared by {over}, so its gradient "
-                            f"sums over {idx}; {eps_note}", part(_indexed(xname, idx), str(S)),
+                            f"sums over {idx}{eps_note}", part(_indexed(xname, idx), str(S)),
                             prod(dev_n, _HALF, pow32))],
                       value=vs and vs["S"], result=prod(*s_form))
     m_step = NodeStep(M, dM, [Chain([[over_n(prod(dx_n, part(_indexed(xname, idx), str(M))))],
@@ -268,7 +269,7 @@ def _sub(idx):
     return {"n": "ₙ", "i": "ᵢ"}[idx]
 
 
-def _values(n, zid, steps, xname, vals, div, count):
+def _values(n, zid, steps, xname, vals, div, count, at):
     """The three gradients at the point, from the formulas (float64)."""
     zv = np.asarray(vals[zid], dtype=float)
     dxv = next((s.value for s in steps if str(s.node) == xname), None)
@@ -280,7 +281,11 @@ def _values(n, zid, steps, xname, vals, div, count):
     D = N - float(n.correction)
     mu = zv.mean(axis=ax, keepdims=True)
     var = ((zv - mu) ** 2).sum(axis=ax, keepdims=True) / D
-    eps = float(n.eps)
+    # ε: a number, or the user's symbol with its value in ``at`` (keyed by the symbol or its name)
+    eps = float(n.eps) if n.eps.is_number else next(
+        (float(v) for k, v in at.items() if k == n.eps or str(getattr(k, "name", k)) == n.eps.name), None)
+    if eps is None:
+        return None
     dvar = (dxv * (zv - mu)).sum(axis=ax, keepdims=True) * -0.5 * (var + eps) ** -1.5
     dmu = -(dxv / np.sqrt(var + eps)).sum(axis=ax, keepdims=True) + dvar * (-2.0 / D) * (zv - mu).sum(
         axis=ax, keepdims=True)

@@ -44,6 +44,7 @@ from .logistic import sigma_form
 from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, partial, rule_name
+from .pool_steps import _pool_groups
 from .step_record import NodeStep, Rule
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
@@ -123,7 +124,7 @@ def _known(d) -> list:
 class Naming:
     """Display symbols for the forward graph's nodes (var id -> SymPy symbol or expression)."""
 
-    def __init__(self, d, names=None, output_name=None, optional=None):
+    def __init__(self, d, names=None, output_name=None, optional=None, fold_statistics=False):
         g, low = d.ir, d.lowering
         self.graph = g
         from ..frontend.tensor import Tensor
@@ -193,14 +194,37 @@ class Naming:
                     and len(self.consumers[e.out.id]) == 1 and _broadcast_like(e)):
                 src = e.inputs[0].id
                 self.alias[e.out.id] = self.alias.get(src, src)
-        for e in self.fwd:
+        # a pooling layer is one step (u = max_pool2d(y, 2)), not its lowering; the nodes no view
+        # shows (a pool's and a batch statistic's insides) take no number: the u's shown are u₁, u₂, ...
+        self.pools = _pool_groups(g, self.consumers, self.fwd, d.output.id)
+        self.pool_entry = {p.windows.out.id: vid for vid, p in self.pools.items()}
+        self.hidden: set[int] = set()
+        self.mean_entry: dict[int, int] = {}       # the Σ inside a mean of every entry -> the mean
+        for p in self.pools.values():
+            self.hidden |= p.inner
+        if fold_statistics:          # as `_statistics_definitions` hides them
+            from .graph_folds import _mean, statistics
+            for vid, (label, folded, *_) in statistics(g, self.consumers, self.fwd).items():
+                if label.startswith(("mean", "variance")):
+                    m = _mean(g, self.consumers, g.producer[vid])
+                    if m is None or m[3] or m[4]:        # ddof=1, or ε fused in: shown as lowered
+                        continue
+                self.hidden |= folded
+                if label == "mean":                  # a loss's mean of every entry: one backward step
+                    self.mean_entry.update({i: vid for i in folded})
+        for e in sorted(self.fwd, key=lambda e: e.out.id in self.hidden):     # the hidden ones last
             if e.out.id in self.alias:
-                disp[e.out.id] = disp[self.alias[e.out.id]]
                 continue
             if e.out.id not in disp and e.out.id not in self.transparent:
                 k += 1
                 disp[e.out.id] = _mk(self._free(f"u{k}"), e.out.shape, self.tensor)
                 self.generic.add(e.out.id)
+        for e in self.fwd:
+            if e.out.id in self.alias:
+                disp[e.out.id] = disp[self.alias[e.out.id]]
+        for vid, p in self.pools.items():            # the max over the window is the pool's value
+            if p.end != vid and p.end not in self.user_named:
+                disp[p.end] = disp[vid]
         for t in self.transparent:
             a, b = self.graph.producer[t].inputs
             disp[t] = disp[a.id] @ disp[b.id] if self.tensor else sp.MatMul(disp[a.id], disp[b.id])
@@ -472,7 +496,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     variances = [n.var for n in norms]
     strict = {k: v for k, v in (names or {}).items() if not any(v == w for w in variances)}
     loose = {k: v for k, v in (names or {}).items() if k not in strict}
-    nm = Naming(d, strict, output_name, optional={**loose, **auto})
+    nm = Naming(d, strict, output_name, optional={**loose, **auto}, fold_statistics=bool(norms))
     g, disp = d.ir, nm.disp
     known = _known(d)
     given = {as_expr(k, "given", symbols=known): as_expr(v, f"given[{k}]", symbols=known)
@@ -488,8 +512,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for i, (v, c) in enumerate(zip(s.eqn.inputs, s.contributions)):
             if c is not None and v.id in need:
                 contribs[v.id].append((s.eqn, i, c))
-    order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias),
-                               reverse=True)
+    pool_inner = set().union(*(p.inner for p in nm.pools.values()))
+    hidden_names = {str(disp[h]) for h in nm.hidden if h in disp and h not in nm.pools}
+    fwd_ids = {e.out.id for e in nm.fwd if not e.prim.leaf}
+    order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias
+                                and vid not in pool_inner and vid not in nm.mean_entry), reverse=True)
 
     # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
     gsym: dict[int, Any] = {}
@@ -519,7 +546,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                                f"({type(e).__name__}: {e}): the point is outside their domain") from None
         # the core's evaluation gives nan/±inf outside the real domain (log(x) at x = 0 is −inf, its
         # derivative inf): a derivation of numbers that are not numbers teaches nothing, so say where
-        if not all(np.all(np.isfinite(np.asarray(v, dtype=float))) for v in vals.values()):
+        # (a max pool's padded windows hold −∞ by design: they are inside the pool, and not shown)
+        inside = set().union(*(p.inner for p in nm.pools.values()))
+        if not all(np.all(np.isfinite(np.asarray(v, dtype=float))) for k, v in vals.items() if k not in inside):
             point = ", ".join(f"{getattr(k, 'name', k)} = {v}" for k, v in at.items())
             raise SymgradError(f"f or its derivative is not finite at {point} (nan or ±inf): the point is "
                                f"outside their domain; pick a point inside it") from None
@@ -544,13 +573,51 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         terms = contribs[vid]
         chain1, subst, rules, built = [], [], [], []
         known = dict(disp)
-        for eqn, i, c in terms:
+        named_too = {}          # the gradient a broadcast sums, named: used when the built form
+        for eqn, i, c in terms:  # would name a node no view shows (inside a max pool)
+            if eqn.out.id in nm.pool_entry:          # its own step
+                continue
+            if eqn.out.id in nm.mean_entry:          # through a mean's Σ: from the mean's gradient
+                o = nm.mean_entry[eqn.out.id]
+                if o != root.id:
+                    known[cot[o].id] = gsym[o]
+                continue
             if eqn.out.id in nm.alias:     # through a broadcast: its cotangent is built, not named
+                o = nm.owner(eqn.out.id)
+                if o in cot and o in gsym:
+                    named_too[cot[o].id] = gsym[o]
                 continue
             o = nm.owner(eqn.out.id)
             known[cot[eqn.out.id].id] = gsym[o]
         build = SympyBuilder(g, known)
+        build_named = SympyBuilder(g, {**known, **named_too}) if named_too else None
+        # a gradient that is a forward value itself (∂(y²/2)/∂y = y: one var of the IR) is named
+        # ∂L/∂y only where the expression uses that value once; where the value is used in both
+        # roles (σ′ of y times ∂L/∂y = y) its forward name stays: ∂L/∂y⁽²⁾² ⊙ (1 − ∂L/∂y⁽²⁾)
+        # would call the forward value a gradient
+        both = {vid: disp[vid] for vid in known if vid in disp and known[vid] is not disp[vid]
+                and vid in fwd_ids}
+        build_fwd = SympyBuilder(g, {**known, **both}) if both else None
         for eqn, i, c in terms:
+            if eqn.out.id in nm.pool_entry:          # into a pool: one step, the pool's backward
+                o = nm.pool_entry[eqn.out.id]
+                pool, cname = nm.pools[o], str(disp[o])
+                chain1.append([gsym[o], partial(cname, str(node), ())])
+                rules.append(Rule(pool.rule(), partial(cname, str(node), ()), None))
+                e = pool.backward(gsym[o], node)
+                subst.append([e])
+                built.append(e)
+                continue
+            if eqn.out.id in nm.mean_entry:          # a mean of every entry: one step, 1/N to each
+                o = nm.mean_entry[eqn.out.id]
+                cname = str(disp[o])
+                chain1.append([gsym[o], partial(cname, str(node), ())])
+                rules.append(Rule("mean: every entry receives the gradient divided by their count",
+                                  partial(cname, str(node), ()), None))
+                e = _tidy(build(c))
+                subst.append([e])
+                built.append(e)
+                continue
             o = nm.owner(eqn.out.id)
             cname = str(disp[o])
             rname, local = local_rule(eqn, i, disp, g)
@@ -566,6 +633,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                 built.append(gdisp * local)
             else:
                 e = _tidy(build(c))
+                if build_named is not None and _names_any(e, hidden_names):
+                    e = _tidy(build_named(c))
+                if build_fwd is not None:
+                    plain = _tidy(build_fwd(c))
+                    if any(_uses(plain, sym) > 1 for sym in both.values()):
+                        e = plain
                 subst.append([e])
                 built.append(e)
         rhs: list = []
@@ -584,6 +657,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
         if full is not None and shape == () and logistic and _within(full, CLOSED_NODES):
             full = sigma_form(full, definitions, derivative_only=True)      # x₀·σ(s)·(1 − σ(s)), not exp(−w₂ − …)/(1 + exp(−s))²
+        if full is not None and _lowered(full):    # a pool's lowering (windows, fold): no view shows it
+            full = None
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
@@ -604,7 +679,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     # σ² = (u²).mean(axis=0), not their lowering (Σ with keepdims, ÷N, −μ, x + (−μ), ...)
     stats, hidden = _statistics_definitions(g, nm, disp) if norms else ({}, set())
     for e in nm.fwd:
-        if e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias or e.out.id in hidden:
+        if (e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias or e.out.id in hidden
+                or e.out.id in pool_inner):
+            continue
+        if e.out.id in nm.pools:                     # u = max_pool2d(y, 2), as the user wrote it
+            pool = nm.pools[e.out.id]
+            defs.append((disp[e.out.id], pool.display(disp[pool.windows.inputs[0].id]), vals.get(e.out.id)))
             continue
         defs.append((disp[e.out.id], stats.get(e.out.id) or _definition(g, e, disp), vals.get(e.out.id)))
     grads, named_grads = [], {}
@@ -629,6 +709,29 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
+
+
+def _lowered(e) -> bool:
+    """Whether ``e`` holds the windows or the fold a pooling layer lowers to."""
+    from ..frontend import conv as C
+    return isinstance(e, sp.Basic) and e.has(C.Windows, C.Fold)
+
+
+def _uses(e, sym) -> int:
+    """How many times ``e`` uses ``sym``, a power counted by its exponent (y² ⊙ (1 − y) uses y 3 times)."""
+    if not isinstance(e, sp.Basic):
+        return 0
+    if e == sym:
+        return 1
+    if isinstance(e, (sp.Pow, sp.HadamardPower)) and e.base == sym and e.exp.is_Integer and e.exp > 0:
+        return int(e.exp)
+    return sum(_uses(a, sym) for a in e.args)
+
+
+def _names_any(e, names: set) -> bool:
+    """Whether ``e`` has a symbol (or tensor) called one of ``names``."""
+    return bool(names) and isinstance(e, sp.Basic) and any(
+        isinstance(getattr(a, "name", None), str) and a.name in names for a in sp.preorder_traversal(e))
 
 
 def _adjoint_atoms(e) -> set:
@@ -688,12 +791,15 @@ def _closed_form(e, adjoints: dict, given: dict):
             return None
         left = _adjoint_atoms(e)
         if not left:
-            e = _tidy(e)
+            e = _unit_factors(_tidy(e))
             return _given(e.doit(deep=False) if isinstance(e, sp.MatrixExpr) else e, given)
         sub = {a: adjoints.get(a.name) if adjoints.get(a.name) is not None else _entry_adjoint(a, adjoints)
                for a in left}
         if any(v is None for v in sub.values()):
             return None
+        from .notation import TensorPartial
+        if any(isinstance(a, TensorPartial) and not _is_tensor(v) for a, v in sub.items()):
+            return None     # a statistic's per-entry form (∂L/∂x̂ₙ) cannot stand inside a tensor sum
         try:
             e = e.xreplace(sub)
         except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild with it: keep the named one
@@ -810,7 +916,18 @@ def _given(e, given):
     if not given:
         return e
     e2 = e.xreplace(given)
-    return e2.doit(deep=False) if hasattr(e2, "doit") and e2 != e else e2
+    if e2 == e:
+        return e2
+    e2 = e2.doit(deep=False) if hasattr(e2, "doit") else e2
+    return _unit_factors(e2)
+
+
+def _unit_factors(e):
+    """1·A written A: Σt = 1 leaves 1·softmax(z) inside a matrix product, which SymPy keeps."""
+    if not isinstance(e, sp.Basic) or not e.has(sp.MatMul):
+        return e
+    return e.replace(lambda n: isinstance(n, sp.MatMul) and len(n.args) > 1 and n.args[0] == 1,
+                     lambda n: n.args[1] if len(n.args) == 2 else sp.MatMul(*n.args[1:]))
 
 
 def _expand_in_user_symbols(expand, terms, g, given, shape, named=None):

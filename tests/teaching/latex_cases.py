@@ -88,3 +88,17 @@ def tensor_cases():
     yield "relu-layer", sg.sum(sg.relu(x @ w)), [w], at
     w2 = sg.tensor("w2", (2, 2))        # two layers: the rule notes name y⁽¹⁾ᵀ and w₂ᵀ
     yield "relu-two-layers", sg.sum(sg.relu(sg.relu(x @ w) @ w2)), [w, w2], {**at, w2: rng.normal(size=(2, 2))}
+    # a batch norm layer (ε a number and a declared symbol) and a small CNN with a max pool
+    N = sp.Symbol("N", integer=True, positive=True)
+    xb, g, b, dout = sg.tensor("xb", (N, 3)), sg.tensor("g", (3,)), sg.tensor("b", (3,)), sg.tensor("dout", (N, 3))
+    eps = sp.Symbol("epsilon", positive=True)
+    bn_at = {xb: rng.normal(size=(4, 3)), g: rng.normal(size=3), b: rng.normal(size=3),
+             dout: rng.normal(size=(4, 3)), eps: 1e-5}
+    for name, e in (("batch-norm", sp.Rational(1, 10**5)), ("batch-norm-eps", eps)):
+        xhat = (xb - xb.mean(axis=0)) / sp.sqrt(xb.var(axis=0) + e)
+        yield name, sg.sum((g * xhat + b) * dout), [xb, g, b], bn_at
+    xc, wc, bc, tc = (sg.tensor("xc", (1, 1, 6, 6)), sg.tensor("wc", (2, 1, 3, 3)), sg.tensor("bc", (2,)),
+                      sg.tensor("tc", (1, 2, 2, 2)))
+    cnn_at = {xc: rng.normal(size=(1, 1, 6, 6)), wc: rng.normal(size=(2, 1, 3, 3)), bc: rng.normal(size=2),
+              tc: rng.normal(size=(1, 2, 2, 2))}
+    yield "cnn-max-pool", sg.sum((sg.max_pool2d(sg.relu(sg.conv2d(xc, wc, bc)), 2) - tc) ** 2) / 2, [wc, bc], cnn_at

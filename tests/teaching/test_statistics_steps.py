@@ -65,7 +65,7 @@ def test_statistics_steps_read_as_cs231n_writes_them():
     between = back.split("∂L/∂σ² =")[1].split("∂L/∂γ")[0]
     assert "∂u" not in between and "∂L/∂u" not in back.split("∂L/∂x̂ =")[1].split("∂L/∂γ")[0].split("\n", 1)[1]
     assert "−∂L/∂u" not in back                                       # no step on a negation node
-    assert "ε = 1/100000" in back
+    assert "ε = 1e−5" in back and "100000" not in back            # ε as code writes it
     ascii_text = sg.derive(L, list(syms[:3]), output_name="L").render("text")
     assert ascii_text.isascii() and "dL/dmu = sum_n(dL/dxhat_n*dxhat_n/dmu)" in ascii_text
 

@@ -30,7 +30,7 @@ def test_batch_norm_steps_read_as_the_layer_is_written():
     text = d.render("unicode")
     # the named nodes; the statistics as the layer is written (not Σ with keepdims, then ÷N)
     assert "μ = x.mean(axis=0)" in text and "x̂ = " in text and "u₁/4" not in text
-    assert "∂L/∂x̂ = ∂L/∂u₈ · ∂u₈/∂x̂ = ∂L/∂u₈ ⊙ γ = dout ⊙ γ" in text
+    assert "∂L/∂x̂ = ∂L/∂u₆ · ∂u₆/∂x̂ = ∂L/∂u₆ ⊙ γ = dout ⊙ γ" in text
     assert "∂L/∂γ = (dout ⊙ x̂).sum(axis=0)" in text and "∂L/∂β = dout.sum(axis=0)" in text
     assert "∂L/∂μ = " in text
     assert "broadcast: the gradient is summed over the axes" in text      # γ repeated over the batch
