@@ -448,6 +448,10 @@ class _Builder:
         self.text, self.what, self.declared = text, what, declared
         self.real, self.new_symbols = real, new_symbols
         self.made: dict = {}
+        # what each syntax node built, by the node's id (the tree outlives the walk): a node is
+        # built once even when it is read twice — sum(x) reads x to learn whether it is a tensor,
+        # and without this, sum(sum(...sum(x)...)) took time doubling with each level
+        self.built: dict = {}
 
     # -- messages -----------------------------------------------------------------------------------
     def seg(self, node) -> str:
@@ -477,6 +481,13 @@ class _Builder:
         return out
 
     def visit(self, node):
+        key = id(node)
+        if key in self.built:
+            return self.built[key]
+        self.built[key] = out = self._visit(node)
+        return out
+
+    def _visit(self, node):
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             kind = _WHAT_NODE.get(type(node), f"the construct {type(node).__name__}")

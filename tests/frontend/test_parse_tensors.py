@@ -75,3 +75,14 @@ def test_a_tensor_text_claim_is_checked():
     assert r.verdict == "not equal" and r.hint.startswith("constant factor"), r.hint
     r = sg.check(loss, b, "2 * (X @ W + b - Y) / N")
     assert r.verdict == "not equal" and r.hint.startswith("missing sum"), r.hint
+
+
+def test_nested_calls_are_built_once_each():
+    """sum(...) reads its first argument to learn whether it is a tensor; that argument was built
+    again for the scalar sum, so sum(sum(...sum(x)...)) took time doubling with each level (a text
+    of 300 characters would never finish). A hang guard, not a timing test."""
+    from time_limit import time_limit
+    x = sp.Symbol("x")
+    with time_limit(20):
+        assert parse_expr("sum(" * 60 + "x" + ")" * 60, symbols=[x]) == x
+        assert parse_expr("sum(" * 40 + "X" + ")" * 40, symbols=DECL) is not None
