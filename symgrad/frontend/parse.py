@@ -407,6 +407,8 @@ _METHODS = {
     "dot": ((1, 1), "tensor", {}),
 }
 MAX_AXES = 32            # entries of an axis tuple or a shape
+# The prefixes of NumPy-style code (np.sum(D, axis=0)): refused with what to write instead
+_MODULES = frozenset({"np", "numpy", "torch", "math", "sp", "sympy", "sg", "symgrad", "jnp"})
 
 
 def _tensor_function(module: str, name: str):
@@ -667,6 +669,24 @@ class _Builder:
                               f"{', '.join('.' + m + '(...)' for m in _METHODS)})")
         return _transpose(self.visit(node.value))
 
+    def module_prefix(self, node) -> str:
+        """Why np.sum(D, axis=0) is refused, and what to write: no module is read, a function is
+        called by its bare name (np.sum(D, axis=0) was read as the method .sum of a name np, and
+        refused as 'an axis is an integer constant … not D')."""
+        f = node.func
+        if f.attr in ("dot", "matmul"):
+            instead = "A @ B (or A.dot(B))"
+        elif f.attr == "transpose":
+            instead = "X.T (or X.transpose(...))"
+        elif f.attr in _TENSOR_CALLS:
+            instead = f"{f.attr}(...), with axis= and keepdims= as NumPy's"
+        elif f.attr in _functions() or f.attr.lower() in _OTHER_NAMES:
+            instead = f"{(_OTHER_NAMES.get(f.attr.lower()) or [f.attr])[0]}(...)"
+        else:
+            instead = f"one of the functions: {', '.join(function_names())}"
+        return (f"{f.value.id + '.'!r} in {self.seg(node)!r}: no module is read; a function is called "
+                f"by its bare name: write {instead}")
+
     def method_call(self, node):
         """x.sum(axis=0), x.reshape(N, -1), x.T.dot(w): a whitelisted method of a tensor, its
         arguments read as constants (never evaluated); no attribute of a Python object is read."""
@@ -804,6 +824,10 @@ class _Builder:
         return M[ints[0], ints[1]]
 
     def visit_Call(self, node):
+        f = node.func
+        if (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in _MODULES
+                and f.value.id not in self.declared):
+            raise self.refuse(self.module_prefix(node))
         if isinstance(node.func, ast.Attribute) and node.func.attr in _METHODS:
             return self.method_call(node)
         if isinstance(node.func, ast.Attribute) and node.func.attr != "T":

@@ -58,6 +58,15 @@ def test_tensor_text_builds_what_numpy_style_python_builds(text, expected):
     ("X.var()", UnsafeInputError, "the attribute '.var' is not allowed"),
     ("X.shape", UnsafeInputError, "the attribute '.shape' is not allowed"),
     ("X @ w", ParseError, "'w' is not a tensor"),
+    # NumPy's module prefix, as a student copies it from a backward: named, with what to write
+    # (np.sum(D, axis=0) was refused as "an axis is an integer constant … not 'D'", np.dot(X.T, D) as
+    # ".dot(...) takes 1 positional argument(s), got 2")
+    ("np.sum(D, axis=0)", UnsafeInputError, "'np.' in 'np.sum(D, axis=0)': no module is read; a function "
+                                            "is called by its bare name: write sum(...)"),
+    ("np.dot(X.T, D)", UnsafeInputError, "'np.' in 'np.dot(X.T, D)': no module is read; a function is "
+                                         "called by its bare name: write A @ B (or A.dot(B))"),
+    ("numpy.exp(D)", UnsafeInputError, "write exp(...)"),
+    ("np.maximum(D, 0)", UnsafeInputError, "write Max(...)"),
 ])
 def test_what_the_tensor_grammar_refuses_is_named(text, kind, words):
     with pytest.raises(kind) as e:
