@@ -22,7 +22,7 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   integer constants);
 - tensors (`sg.tensor`): a declared tensor's name (and its symbolic sizes, N of (N, 3)) means it;
   ``@``, ``X.T``; ``axis=`` and ``keepdims=`` of ``sum mean max min logsumexp softmax log_softmax
-  cross_entropy`` of a tensor, and the methods ``.sum .mean .max .min .reshape .transpose .dot`` —
+  cross_entropy`` of a tensor, ``one_hot(y, n)`` of integer labels, and the methods ``.sum .mean .max .min .reshape .transpose .dot`` —
   their arguments are constants read from the syntax tree (integers, tuples of them, True/False,
   the declaration's integer sizes), never evaluated; the method's name is checked against the
   whitelist before anything else of the call is read;
@@ -397,6 +397,8 @@ _TENSOR_CALLS = {
     "log_softmax": ("tensor_softmax", "log_softmax", (1, 2), {"axis": "axis"}),
     "logsumexp": ("tensor_softmax", "logsumexp", (1, 2), _REDUCE_KW),
     "cross_entropy": ("tensor_softmax", "cross_entropy", (2, 3), {"axis": "axis"}),
+    # the one-hot rows of integer labels, n classes: X.T @ (softmax(X @ W, axis=1) - one_hot(y, 4)) / N
+    "one_hot": ("tensor", "one_hot", (2, 2), {"axis": "axis"}),
 }
 # The methods a tensor may be called with: name -> (positional arguments (least, most), their
 # kind, {keyword: kind}). "dims": integers or the declaration's integer sizes (N), or one tuple.
@@ -798,8 +800,9 @@ class _Builder:
             count = str(lo) if lo == hi else f"{lo} to {hi}"
             raise self.fail(f"{n}(...) of a tensor takes {count} argument(s), got {len(args)} in "
                             f"{self.seg(node)!r}")
-        rest = [self.visit(a) if n == "cross_entropy" and i == 1 else self.static(a, "axis")
-                for i, a in enumerate(args[1:], start=1)]      # the target of cross_entropy; an axis
+        rest = [self.visit(a) if n == "cross_entropy" and i == 1
+                else self.static(a, "dims_entry") if n == "one_hot" else self.static(a, "axis")
+                for i, a in enumerate(args[1:], start=1)]  # cross_entropy's target; one_hot's n; an axis
         return _tensor_function(module, fname)(first, *rest, **kw)
 
     def visit_Subscript(self, node):

@@ -52,3 +52,18 @@ def test_bad_declarations_exit_2_naming_the_problem(capsys, argv, words):
     wrt = "X" if "X" in argv[0] else "x"
     code, out, err = run(capsys, *argv, "--wrt", wrt, "--claimed", "1")
     assert code == 2 and words in err and "Traceback" not in err, err
+
+
+def test_softmax_loss_with_labels_and_one_hot(capsys):
+    """cs231n's softmax loss: integer labels declared with --labels, the claim written with
+    one_hot; leaving one_hot out is wrong."""
+    argv = ["mean(cross_entropy(X @ W, y))", "--tensor", "X:N,3", "--tensor", "W:3,4", "--labels", "y:N", "--wrt", "W"]
+    code, out, err = run(capsys, *argv, "--claimed", "X.T @ (softmax(X @ W, axis=1) - one_hot(y, 4)) / N")
+    assert (code, err) == (0, ""), out + err
+    assert run(capsys, *argv, "--claimed", "X.T @ softmax(X @ W, axis=1) / N")[0] == 1
+
+
+def test_labels_declared_as_a_float_tensor_say_labels(capsys):
+    code, _, err = run(capsys, "mean(cross_entropy(X @ W, y))", "--tensor", "X:N,3", "--tensor", "W:3,4",
+                       "--tensor", "y:N", "--wrt", "W", "--claimed", "1")
+    assert code == 2 and err.rstrip().endswith("on the command line: --labels y:N"), err

@@ -186,6 +186,8 @@ CLI = {    # values as --opt=VALUE and positionals after "--", so a payload may 
                                        "sum(X * X)"], False),
     "check --tensor SIZES": (lambda p: ["check", "--tensor=X:" + p, "--wrt=X", "--claimed=2*X", "--",
                                         "sum(X * X)"], False),
+    "check --labels": (lambda p: ["check", "--tensor=X:N,3", "--labels=" + p, "--wrt=X", "--claimed=2*X", "--",
+                                  "sum(X * X)"], False),
 }
 
 

@@ -37,6 +37,7 @@ DECL = [X, W, D, I4, y]
     ("softmax(D, axis=1)", sg.softmax(D, axis=1)),
     ("logsumexp(D, axis=1, keepdims=True)", sg.logsumexp(D, axis=1, keepdims=True)),
     ("cross_entropy(D, y)", sg.cross_entropy(D, y)),
+    ("softmax(D, axis=1) - one_hot(y, 4)", sg.softmax(D, axis=1) - sg.one_hot(y, 4)),
     ("2 * X.T @ (X @ W - D) / N", 2 * X.T @ (X @ W - D) / N),
 ])
 def test_tensor_text_builds_what_numpy_style_python_builds(text, expected):
@@ -58,6 +59,8 @@ def test_tensor_text_builds_what_numpy_style_python_builds(text, expected):
     ("X.var()", UnsafeInputError, "the attribute '.var' is not allowed"),
     ("X.shape", UnsafeInputError, "the attribute '.shape' is not allowed"),
     ("X @ w", ParseError, "'w' is not a tensor"),
+    ("one_hot(w, 4)", ParseError, "one_hot(...) in 'one_hot(w, 4)' is for tensors"),
+    ("one_hot(y, 2.5)", ParseError, "a shape is integers and the declaration's integer sizes"),
     # NumPy's module prefix, as a student copies it from a backward: named, with what to write
     # (np.sum(D, axis=0) was refused as "an axis is an integer constant … not 'D'", np.dot(X.T, D) as
     # ".dot(...) takes 1 positional argument(s), got 2")
