@@ -22,10 +22,10 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   integer constants);
 - tensors (`sg.tensor`): a declared tensor's name (and its symbolic sizes, N of (N, 3)) means it;
   ``@``, ``X.T``; ``axis=`` and ``keepdims=`` of ``sum mean max min logsumexp softmax log_softmax
-  cross_entropy`` of a tensor, ``one_hot(y, n)`` of integer labels, and the methods ``.sum .mean .max .min .reshape .transpose .dot`` —
-  their arguments are constants read from the syntax tree (integers, tuples of them, True/False,
-  the declaration's integer sizes), never evaluated; the method's name is checked against the
-  whitelist before anything else of the call is read;
+  cross_entropy`` of a tensor, ``one_hot(y, n)`` of integer labels, and the methods ``.sum .mean
+  .max .min .reshape .transpose .dot`` — their arguments are constants read from the syntax tree
+  (integers, tuples of them, True/False, the declaration's integer sizes), never evaluated; the
+  method's name is checked against the whitelist before anything else of the call is read;
 - bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep,
   `MAX_ARGS` arguments per call; a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
   and a power of numbers at most `MAX_BITS` bits (so ``x*10**10**8`` is refused at once, before SymPy
