@@ -84,11 +84,21 @@ def _transpose(a):
     return a.T if isinstance(a, (MatrixExpr, sp.MatrixBase)) or _is_tensor(a) else sp.transpose(a)
 
 
+# What a tensor is, told by symgrad/frontend/tensor.py when it is imported (it imports this module,
+# which therefore does not import it: no import circle): its test of an N-d expression and its class
+_TENSORS: dict = {}
+
+
+def register_tensors(is_tensor_expr, tensor_class) -> None:
+    """Let the text read tensors (`sg.tensor`): called by the tensor module at its import."""
+    _TENSORS.update(is_expr=is_tensor_expr, cls=tensor_class)
+
+
 def _is_tensor(v) -> bool:
-    """An N-d tensor expression (`sg.tensor`, NumPy semantics). The tensor module imports this one,
-    so it is imported here only when a text is read."""
-    from . import tensor as T
-    return isinstance(v, sp.Basic) and T.is_tensor_expr(v)
+    """An N-d tensor expression (`sg.tensor`, NumPy semantics); none before the tensor module is
+    imported (none can have been made)."""
+    test = _TENSORS.get("is_expr")
+    return test is not None and isinstance(v, sp.Basic) and test(v)
 
 
 _TABLE: dict = {}
@@ -378,8 +388,8 @@ def _declared(symbols) -> dict:
 
 
 def _is_tensor_symbol(s) -> bool:
-    from . import tensor as T
-    return isinstance(s, T.Tensor)
+    cls = _TENSORS.get("cls")
+    return cls is not None and isinstance(s, cls)
 
 
 # ---------------------------------------------------------------------------------------------------

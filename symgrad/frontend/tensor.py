@@ -39,6 +39,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
 from .parse import as_expr             # user text is parsed, never evaluated
+from .parse import register_tensors as _register_tensors
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
                       ReshapeError, ShapeError, UnsupportedError)
 
@@ -1221,3 +1222,6 @@ class ScatterAdd(TensorExpr):
     def _sympystr(self, printer):
         g, idx, axis, n = self.args
         return "scatter_add(%s, %s, axis=%d, size=%s)" % (printer._print(g), printer._print(idx), int(axis), n)
+
+
+_register_tensors(is_tensor_expr, Tensor)     # the text parser reads tensors (it does not import this module)
