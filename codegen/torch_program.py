@@ -236,16 +236,18 @@ class TorchProgram(Program):
 
     @property
     def last_loss(self):
-        """The loss of the last step's batch, before its update, as a float: read from the device when
-        first asked for (``step`` itself never waits for the device). With class labels, reading it
+        """The loss of the last step's batch, before its update, as a float: read from the device at
+        each read (``step`` itself never waits for the device; a replayed CUDA graph of the step
+        writes the same buffer, so this is the last replay's loss). With class labels, reading it
         first raises the `LabelRangeError` of a step since the last read whose batch held one out of
         range (that step and those after it changed nothing); the loss of a skipped step is NaN."""
         if getattr(self, "_record", None) is not None:
             self._check_labels()
         v = self._last_loss
-        if v is not None and not isinstance(v, float):
-            v = self._last_loss = float(v)
-        return v
+        # the loss buffer the steps write is read at every read, not once: a step replayed from a
+        # CUDA graph rewrites it without any Python running (a float kept from an earlier read
+        # would be that step's loss for ever after)
+        return float(v) if v is not None and not isinstance(v, float) else v
 
     @last_loss.setter
     def last_loss(self, value):
@@ -305,7 +307,8 @@ class TorchProgram(Program):
         state, self._last_state = self._last_state, None
         if isinstance(state, dict) and isinstance(state.get("t"), int):
             state["t"] = max(0, state["t"] - skipped)
-        self._last_loss = float("nan")
+        if not isinstance(self._last_loss, self.torch.Tensor):     # the buffer: NaN there already
+            self._last_loss = float("nan")
         j, key = bad[0]
         _, name, n_classes = self._slots_of_labels[j]
         value = struct.unpack("<f", struct.pack("<I", key & 0xFFFFFFFF))[0]

@@ -1599,8 +1599,10 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
                  f"\n{_I}device's count stays as it was)." if n_labels else "") + '"""',
               f"{_I}if not isinstance(t, torch.Tensor):",
               f"{_I}    t = step_count(int(t) - 1, l.device)  # this step's number: the steps done before it",
-              f"{_I}assert t.shape == ({total},) and t.dtype == torch.float64, "
-              f"'t: an int, or the count step_count(done, device) makes ({total} float64 copies)'",
+              # a raise, not an assert (python -O drops asserts): the kernel reads and writes t[pid]
+              f"{_I}if t.shape != ({total},) or t.dtype != torch.float64:",
+              f"{_I}    raise ValueError(f't: an int, or the count step_count(done, device) makes ({total} float64 "
+              f"copies), not a {{t.dtype}} tensor of shape {{tuple(t.shape)}}')",
               f"{_I}if loss is None:",
               f"{_I}    loss = torch.empty((), device=l.device, dtype=torch.float32)",
               f"{_I}# per parameter: itself, its partial sums, its slots (slot-major: slot k of p_i at k·{nps} + i), "

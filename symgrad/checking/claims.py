@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from ..core.differentiate import _flatten_wrt
-from ..errors import SymgradError
+from ..errors import ArgumentError, SymgradError
 from ..core.evaluate import evaluate
 from ..frontend.parse import as_expr
 from ..core.values import key_name
@@ -155,6 +155,7 @@ def _claim_values(claims, params, pt, B) -> list:
     # dx = dout; dx[x <= 0] = 0) must not change the point the truth and the hints are read at
     arg = {**{k: np.array(v, dtype=float) for k, v in pt.params.items()},
            **{k: np.array(v) for k, v in (pt.batched if B else pt.examples[0]).items()}}
+    _takes_values(claims)
     out = claims(arg)
     if isinstance(out, Mapping):
         byname = {key_name(k): v for k, v in out.items()}
@@ -168,6 +169,23 @@ def _claim_values(claims, params, pt, B) -> list:
     if len(params) != 1:
         raise SymgradError("the callable returned one array for several wrt symbols; return a dict")
     return [np.asarray(out, dtype=float)]
+
+
+def _takes_values(fn) -> None:
+    """Refuse, naming how it is called, a callable claim that cannot be called as ``fn(values)``
+    (``lambda x, y: ...`` or ``lambda **v: ...`` ended in a TypeError from inside the check)."""
+    import inspect
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):        # a builtin without a signature: call it and see
+        return
+    try:
+        sig.bind({})
+    except TypeError as e:
+        name = getattr(fn, "__name__", type(fn).__name__)
+        raise ArgumentError(f"a callable claim is called with one argument, a dict of the values by "
+                            f"name, as claim(values) → values['x']; {name}{sig} cannot be ({e}). "
+                            f"(sg.check_backward is the other way: it calls backward(dout, **values).)") from None
 
 
 def _eval_claim(expr, vals):

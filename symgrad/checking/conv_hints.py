@@ -105,11 +105,17 @@ class _SpreadMaxPool(C.MaxPool):
     """A MaxPool whose backward spreads δ over the window: args + (even: δ/k per entry)."""
 
 
-def _lower_spread_pool(low, e, args):
+def pool_windows(low, e, args) -> tuple:
+    """(graph, the windows of max pool ``e`` flattened to their last axis, the axes before it): what
+    a variant of max pooling takes its max over (here, and `ties`)."""
     g, nd = low.graph, e.nd
     win = CR.windows(g, args[0], e.kernel, e.stride, [(p, p) for p in e.padding], (1,) * nd, -sp.oo)
     lead = tuple(win.shape[:2 + nd])
-    flat = A.reshape(g, win, lead + (sp.Mul(*e.kernel),))
+    return g, A.reshape(g, win, lead + (sp.Mul(*e.kernel),)), lead
+
+
+def _lower_spread_pool(low, e, args):
+    g, flat, lead = pool_windows(low, e, args)
     m = g.bind(_SPREAD[bool(e.args[4])], (flat,), (len(lead),))
     return A.reshape(g, m, e.shape)
 

@@ -44,7 +44,7 @@ from ..core import rules as R
 from ..frontend import conv as C
 from ..frontend import tensor as T
 from .claims import _compare
-from .conv_hints import _variant
+from .conv_hints import _variant, pool_windows
 
 ROUTINGS = ("all", "last", "even")      # the policy's, "first", is symgrad's gradient itself
 BUDGET = 48                             # candidate points tried in all
@@ -82,10 +82,7 @@ class _TieReduce(T.Reduce):
 
 
 def _lower_pool(low, e, args):
-    g, nd = low.graph, e.nd
-    win = CR.windows(g, args[0], e.kernel, e.stride, [(p, p) for p in e.padding], (1,) * nd, -sp.oo)
-    lead = tuple(win.shape[:2 + nd])
-    flat = A.reshape(g, win, lead + (sp.Mul(*e.kernel),))
+    g, flat, lead = pool_windows(low, e, args)
     return A.reshape(g, _rmax(g, flat, len(lead), str(e.args[-1])), e.shape)
 
 

@@ -18,6 +18,9 @@ cross_entropy, kl_div) and SymPy's (exp, log, sqrt, Abs, Max, Min, Heaviside, Pi
 HadamardProduct, HadamardPower, ...) can be called; ``M.T`` (or ``transpose(M)``) is the transpose,
 ``M[i, j]`` an entry. ``--wrt`` and ``--claimed`` may be repeated, in the same order.
 ``--at NAME=V,...`` fixes a value (a matrix's entries row by row) instead of drawing it at random.
+``--tensor NAME:D,...`` declares an N-d tensor with NumPy's semantics (``X.T @ D``, ``sum(D, axis=0)``,
+``D.sum(0)``, ``x.reshape(N, -1)``); a size given by name (``N``) is a batch size, drawn, and may be
+read in the claims; ``--labels y:N`` declares integer class labels (``one_hot(y, 4)`` in a claim).
 """
 from __future__ import annotations
 
@@ -45,6 +48,13 @@ def register(subparsers):
                    help="the claimed gradient (repeat, in --wrt order)")
     p.add_argument("--matrix", action="append", default=[], metavar="NAME:RxC",
                    help="declare NAME a matrix of R rows and C columns, e.g. W:3x2 (repeatable)")
+    p.add_argument("--tensor", action="append", default=[], metavar="NAME:D[,D...]",
+                   help="declare NAME a tensor (NumPy semantics: @, X.T, sum(X, axis=0), X.sum(0), "
+                        "...) of the sizes D, each an integer or a size's name, e.g. X:N,3 (N: a "
+                        "batch size, drawn; repeatable)")
+    p.add_argument("--labels", action="append", default=[], metavar="NAME:D[,D...]",
+                   help="declare NAME an integer tensor of class labels (drawn in range), e.g. y:N for "
+                        "cross_entropy(X @ W, y) (repeatable)")
     p.add_argument("--at", action="append", default=[], metavar="NAME=V[,V...]",
                    help="fix a value instead of drawing it: a number, or a matrix's entries row by "
                         "row, e.g. t=0,1,0,0 (repeatable)")
@@ -73,6 +83,46 @@ def _matrices(specs) -> dict:
     return out
 
 
+_SIZE = re.compile(r"^(?:[0-9]{1,6}|[A-Za-z][A-Za-z0-9_]{0,30})$")
+MAX_AXES = 8                     # axes of one --tensor
+
+
+def _tensors(specs, taken, labels=()) -> dict:
+    """--tensor NAME:D[,D...] (repeatable) -> {name: sg.tensor}; ``labels``: the --labels ones, integer
+    tensors. A size named (N) is a positive integer Symbol shared by every tensor that names it."""
+    import sympy as sp
+
+    from ..frontend.tensor import tensor
+    out, sizes = {}, {}
+    for spec, option in [(s, "--tensor") for s in specs] + [(s, "--labels") for s in labels]:
+        name, colon, shape = spec.rpartition(":")
+        dims = [d.strip() for d in shape.split(",")]
+        if not colon or len(dims) > MAX_AXES:
+            raise SymgradError(f"{option} {spec!r}: expected NAME:D[,D...] with each size an integer or "
+                               f"a name, at most {MAX_AXES} of them, e.g. X:N,3")
+        bad = next((d for d in dims if not _SIZE.match(d)), None)
+        if bad is not None:
+            raise SymgradError(f"{option} {spec!r}: the size {bad!r} is not an integer or a name (expected "
+                               f"NAME:D[,D...], e.g. X:N,3)")
+        name = parse_name(name, option)
+        if name in out or name in taken:
+            raise SymgradError(f"{option} {spec!r}: {name} is declared twice")
+        shape_ = []
+        for d in dims:
+            if d.isdigit():
+                if not 1 <= int(d) <= MAX_DIM:
+                    raise SymgradError(f"{option} {spec!r}: each size must be 1 to {MAX_DIM}")
+                shape_.append(int(d))
+            else:
+                d = parse_name(d, option)
+                shape_.append(sizes.setdefault(d, sp.Symbol(d, integer=True, positive=True)))
+        out[name] = tensor(name, tuple(shape_), integer=option == "--labels")
+    clash = sorted(set(sizes) & (set(out) | set(taken)))
+    if clash:
+        raise SymgradError(f"--tensor: {clash[0]} is both a size and a declared name")
+    return out
+
+
 def parse(text: str, symbols: dict, what: str):
     """A SymPy expression from user text, through symgrad's whitelisting parser: the declared
     matrices and f's symbols are themselves; every other name is a new real Symbol."""
@@ -80,6 +130,14 @@ def parse(text: str, symbols: dict, what: str):
     try:
         expr = parse_expr(text, symbols=symbols, real=True, what=what)
     except ParseError as e:                 # a matrix left undeclared reads as a scalar
+        tensor = re.search(r"\(sg\.tensor\); '([A-Za-z]\w*)' is not one", str(e))
+        if tensor and tensor.group(1) not in symbols:
+            raise type(e)(f"{e}; {tensor.group(1)} is a scalar because it is not declared: a tensor needs "
+                          f"--tensor {tensor.group(1)}:D[,D...]") from None
+        labels = re.search(r"declared sg\.tensor\('([A-Za-z]\w*)', \(([^)]*)\), integer=True\)", str(e))
+        if labels:
+            raise type(e)(f"{e}; on the command line: --labels {labels.group(1)}:"
+                          f"{labels.group(2).replace(' ', '').rstrip(',')}") from None
         scalars = re.findall(r"'([A-Za-z]\w*)' \(a scalar\)", str(e))
         if not scalars or "shapes do not match" not in str(e):
             raise
@@ -94,6 +152,8 @@ def _values(specs, names) -> dict:
     """--at NAME=V[,V...] -> {name: float or array of the symbol's shape}."""
     import numpy as np
     import sympy as sp
+
+    from ..frontend.tensor import Tensor
     out = {}
     for spec in specs:
         name, eq, text = spec.partition("=")
@@ -108,6 +168,10 @@ def _values(specs, names) -> dict:
         if name in out:
             raise SymgradError(f"--at {spec!r}: {name} is given twice")
         sym = names[name]
+        if isinstance(sym, Tensor):
+            raise SymgradError(f"--at {spec!r}: {name} is a tensor, and the command line fixes only "
+                               f"numbers and --matrix values (sg.check(..., at={{{name!r}: array}}) "
+                               f"takes a tensor's)")
         if isinstance(sym, sp.MatrixSymbol):
             r, c = (int(d) for d in sym.shape)
             if len(vals) != r * c:
@@ -126,10 +190,12 @@ def run(args) -> int:
 
     from ..checking.verdict import check
     matrices = _matrices(args.matrix)
+    matrices.update(_tensors(args.tensor, matrices, args.labels))
     f = parse(args.f, matrices, "f")
     if isinstance(f, sp.MatrixExpr) and f.shape != (1, 1):
         raise SymgradError(f"f must be a scalar; {args.f!r} has shape {f.shape} (wrap it in sum(...))")
-    names = {s.name: s for s in f.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))}
+    from ..frontend.tensor import Tensor
+    names = {s.name: s for s in f.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))}
     wrt = []
     for w in args.wrt:
         w = parse_name(w, "--wrt")
@@ -140,11 +206,15 @@ def run(args) -> int:
         wrt.append(names[w])
     if len(args.claimed) != len(wrt):
         raise SymgradError(f"{len(args.claimed)} --claimed for {len(wrt)} --wrt; give one each, in order")
+    # the tensors' named sizes (N of X:N,3) may be read in a claim: 2 * X.T @ (X @ W - Y) / N
+    sizes = {s.name: s for t in matrices.values() if isinstance(t, Tensor) for d in t.shape
+             for s in getattr(d, "free_symbols", ())}
     claims = []
     for text in args.claimed:
         c = parse(text, {**matrices, **names}, "--claimed")
         unknown = sorted(s.name for s in c.free_symbols
-                         if isinstance(s, (sp.Symbol, sp.MatrixSymbol)) and s.name not in names)
+                         if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))
+                         and s.name not in names and s.name not in sizes)
         if unknown:
             raise SymgradError(f"unknown symbol(s) {unknown} in --claimed {text!r}: f's symbols are "
                                f"{sorted(names)}")

@@ -22,10 +22,10 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   integer constants);
 - tensors (`sg.tensor`): a declared tensor's name (and its symbolic sizes, N of (N, 3)) means it;
   ``@``, ``X.T``; ``axis=`` and ``keepdims=`` of ``sum mean max min logsumexp softmax log_softmax
-  cross_entropy`` of a tensor, and the methods ``.sum .mean .max .min .reshape .transpose .dot`` —
-  their arguments are constants read from the syntax tree (integers, tuples of them, True/False,
-  the declaration's integer sizes), never evaluated; the method's name is checked against the
-  whitelist before anything else of the call is read;
+  cross_entropy`` of a tensor, ``one_hot(y, n)`` of integer labels, and the methods ``.sum .mean
+  .max .min .reshape .transpose .dot`` — their arguments are constants read from the syntax tree
+  (integers, tuples of them, True/False, the declaration's integer sizes), never evaluated; the
+  method's name is checked against the whitelist before anything else of the call is read;
 - bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep,
   `MAX_ARGS` arguments per call; a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
   and a power of numbers at most `MAX_BITS` bits (so ``x*10**10**8`` is refused at once, before SymPy
@@ -84,20 +84,21 @@ def _transpose(a):
     return a.T if isinstance(a, (MatrixExpr, sp.MatrixBase)) or _is_tensor(a) else sp.transpose(a)
 
 
-# The tensor module (symgrad/frontend/tensor.py) sits above this one: it imports the parser, so it
-# hands this module its two tests when it is imported (`register_tensors`). Before that no tensor
-# exists, and nothing is a tensor.
-_TENSORS = {"expr": lambda v: False, "symbol": ()}
+# What a tensor is, told by symgrad/frontend/tensor.py when it is imported (it imports this module,
+# which therefore does not import it: no import circle): its test of an N-d expression and its class
+_TENSORS: dict = {}
 
 
-def register_tensors(is_tensor_expr, symbol_class) -> None:
-    """Called once by the tensor module: how to tell a tensor expression, and its symbol class."""
-    _TENSORS["expr"], _TENSORS["symbol"] = is_tensor_expr, symbol_class
+def register_tensors(is_tensor_expr, tensor_class) -> None:
+    """Let the text read tensors (`sg.tensor`): called by the tensor module at its import."""
+    _TENSORS.update(is_expr=is_tensor_expr, cls=tensor_class)
 
 
 def _is_tensor(v) -> bool:
-    """An N-d tensor expression (`sg.tensor`, NumPy semantics)."""
-    return isinstance(v, sp.Basic) and _TENSORS["expr"](v)
+    """An N-d tensor expression (`sg.tensor`, NumPy semantics); none before the tensor module is
+    imported (none can have been made)."""
+    test = _TENSORS.get("is_expr")
+    return test is not None and isinstance(v, sp.Basic) and test(v)
 
 
 _TABLE: dict = {}
@@ -387,7 +388,8 @@ def _declared(symbols) -> dict:
 
 
 def _is_tensor_symbol(s) -> bool:
-    return bool(_TENSORS["symbol"]) and isinstance(s, _TENSORS["symbol"])
+    cls = _TENSORS.get("cls")
+    return cls is not None and isinstance(s, cls)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -405,6 +407,8 @@ _TENSOR_CALLS = {
     "log_softmax": ("tensor_softmax", "log_softmax", (1, 2), {"axis": "axis"}),
     "logsumexp": ("tensor_softmax", "logsumexp", (1, 2), _REDUCE_KW),
     "cross_entropy": ("tensor_softmax", "cross_entropy", (2, 3), {"axis": "axis"}),
+    # the one-hot rows of integer labels, n classes: X.T @ (softmax(X @ W, axis=1) - one_hot(y, 4)) / N
+    "one_hot": ("tensor", "one_hot", (2, 2), {"axis": "axis"}),
 }
 # The methods a tensor may be called with: name -> (positional arguments (least, most), their
 # kind, {keyword: kind}). "dims": integers or the declaration's integer sizes (N), or one tuple.
@@ -415,6 +419,8 @@ _METHODS = {
     "dot": ((1, 1), "tensor", {}),
 }
 MAX_AXES = 32            # entries of an axis tuple or a shape
+# The prefixes of NumPy-style code (np.sum(D, axis=0)): refused with what to write instead
+_MODULES = frozenset({"np", "numpy", "torch", "math", "sp", "sympy", "sg", "symgrad", "jnp"})
 
 
 def _tensor_function(module: str, name: str):
@@ -456,6 +462,10 @@ class _Builder:
         self.text, self.what, self.declared = text, what, declared
         self.real, self.new_symbols = real, new_symbols
         self.made: dict = {}
+        # what each syntax node built, by the node's id (the tree outlives the walk): a node is
+        # built once even when it is read twice — sum(x) reads x to learn whether it is a tensor,
+        # and without this, sum(sum(...sum(x)...)) took time doubling with each level
+        self.built: dict = {}
 
     # -- messages -----------------------------------------------------------------------------------
     def seg(self, node) -> str:
@@ -485,6 +495,13 @@ class _Builder:
         return out
 
     def visit(self, node):
+        key = id(node)
+        if key in self.built:
+            return self.built[key]
+        self.built[key] = out = self._visit(node)
+        return out
+
+    def _visit(self, node):
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             kind = _WHAT_NODE.get(type(node), f"the construct {type(node).__name__}")
@@ -664,6 +681,24 @@ class _Builder:
                               f"{', '.join('.' + m + '(...)' for m in _METHODS)})")
         return _transpose(self.visit(node.value))
 
+    def module_prefix(self, node) -> str:
+        """Why np.sum(D, axis=0) is refused, and what to write: no module is read, a function is
+        called by its bare name (np.sum(D, axis=0) was read as the method .sum of a name np, and
+        refused as 'an axis is an integer constant … not D')."""
+        f = node.func
+        if f.attr in ("dot", "matmul"):
+            instead = "A @ B (or A.dot(B))"
+        elif f.attr == "transpose":
+            instead = "X.T (or X.transpose(...))"
+        elif f.attr in _TENSOR_CALLS:
+            instead = f"{f.attr}(...), with axis= and keepdims= as NumPy's"
+        elif f.attr in _functions() or f.attr.lower() in _OTHER_NAMES:
+            instead = f"{(_OTHER_NAMES.get(f.attr.lower()) or [f.attr])[0]}(...)"
+        else:
+            instead = f"one of the functions: {', '.join(function_names())}"
+        return (f"{f.value.id + '.'!r} in {self.seg(node)!r}: no module is read; a function is called "
+                f"by its bare name: write {instead}")
+
     def method_call(self, node):
         """x.sum(axis=0), x.reshape(N, -1), x.T.dot(w): a whitelisted method of a tensor, its
         arguments read as constants (never evaluated); no attribute of a Python object is read."""
@@ -775,8 +810,9 @@ class _Builder:
             count = str(lo) if lo == hi else f"{lo} to {hi}"
             raise self.fail(f"{n}(...) of a tensor takes {count} argument(s), got {len(args)} in "
                             f"{self.seg(node)!r}")
-        rest = [self.visit(a) if n == "cross_entropy" and i == 1 else self.static(a, "axis")
-                for i, a in enumerate(args[1:], start=1)]      # the target of cross_entropy; an axis
+        rest = [self.visit(a) if n == "cross_entropy" and i == 1
+                else self.static(a, "dims_entry") if n == "one_hot" else self.static(a, "axis")
+                for i, a in enumerate(args[1:], start=1)]  # cross_entropy's target; one_hot's n; an axis
         return _tensor_function(module, fname)(first, *rest, **kw)
 
     def visit_Subscript(self, node):
@@ -801,6 +837,10 @@ class _Builder:
         return M[ints[0], ints[1]]
 
     def visit_Call(self, node):
+        f = node.func
+        if (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in _MODULES
+                and f.value.id not in self.declared):
+            raise self.refuse(self.module_prefix(node))
         if isinstance(node.func, ast.Attribute) and node.func.attr in _METHODS:
             return self.method_call(node)
         if isinstance(node.func, ast.Attribute) and node.func.attr != "T":

@@ -39,7 +39,8 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
 from .keywords import keywords        # x.sum(dim=1): an error that names axis=
-from .parse import as_expr, register_tensors   # user text is parsed, never evaluated
+from .parse import as_expr             # user text is parsed, never evaluated
+from .parse import register_tensors as _register_tensors
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
                       ReshapeError, ShapeError, UnsupportedError)
 
@@ -1272,4 +1273,4 @@ class ScatterAdd(TensorExpr):
         return "scatter_add(%s, %s, axis=%d, size=%s)" % (printer._print(g), printer._print(idx), int(axis), n)
 
 
-register_tensors(is_tensor_expr, Tensor)    # the text parser tells tensors apart by these
+_register_tensors(is_tensor_expr, Tensor)     # the text parser reads tensors (it does not import this module)

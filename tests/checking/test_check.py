@@ -300,3 +300,17 @@ def test_whole_network_at_once():
     bad[3] = -bad[3]
     r = sg.check(L, net.params, bad)
     assert r.counterexample.param == "b2" and r.hint.startswith("flipped sign")
+
+
+@pytest.mark.parametrize("claim, shown", [
+    (lambda **v: 2 * v["x"], "(**v)"),
+    (lambda x, y: 2 * x, "(x, y)"),
+])
+def test_a_callable_claim_of_the_wrong_signature_is_named(claim, shown):
+    """A callable claim is called as claim(values); one written as check_backward's backward (with
+    the values as keywords) ended in a TypeError from inside the check."""
+    x = sp.Symbol("x", real=True)
+    with pytest.raises(sg.ArgumentError, match=r"called with one argument, a dict of the values by name") as e:
+        sg.check(x ** 2, x, claim)
+    assert shown in str(e.value) and "backward(dout, **values)" in str(e.value)
+    assert sg.check(x ** 2, x, lambda v, scale=1: 2 * v["x"] * scale)     # more parameters, with defaults

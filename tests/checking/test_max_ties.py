@@ -5,6 +5,7 @@ does it — and random points never tie, so it used to pass."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import sympy as sp
 
 import symgrad as sg
@@ -120,13 +121,15 @@ def test_conv_relu_pool_routings_at_ties():
     assert check(dropped).verdict == "not equal"
 
 
-def test_max_over_an_axis_with_the_tied_mask():
-    """A max over the classes (a max-out unit): the same slip written for x.max(axis=1)."""
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_or_min_over_an_axis_with_the_tied_mask(op):
+    """A max over the classes (a max-out unit): the same slip written for x.max(axis=1); x.min(axis=1)
+    is −max(−x): the same slip, the same name, and np.argmin's first entry is right."""
     x = sg.tensor("x", (N, 5))
-    out = x.max(axis=1)
-    r = sg.check_backward(out, [x], lambda dout, x: (x == x.max(axis=1, keepdims=True)) * dout[:, None])
+    out = getattr(x, op)(axis=1)
+    r = sg.check_backward(out, [x], lambda dout, x: (x == getattr(x, op)(axis=1, keepdims=True)) * dout[:, None])
     assert r.verdict == "not equal" and r.hint.startswith("max ties"), r
-    right = lambda dout, x: np.eye(5)[x.argmax(axis=1)] * dout[:, None]   # noqa: E731
+    right = lambda dout, x: np.eye(5)[getattr(x, "arg" + op)(axis=1)] * dout[:, None]   # noqa: E731
     assert sg.check_backward(out, [x], right).verdict == "equal"
 
 
@@ -179,13 +182,3 @@ def test_a_tie_routed_to_no_entry_is_not_equal():
 
     r = sg.check_backward(out, [x], backward)
     assert r.verdict == "not equal" and "tied maxima" in r.method, r
-
-
-def test_min_over_an_axis_with_the_tied_mask():
-    """x.min(axis=1) is −max(−x): the same slip, the same name; np.argmin's first entry is right."""
-    x = sg.tensor("x", (N, 5))
-    out = x.min(axis=1)
-    r = sg.check_backward(out, [x], lambda dout, x: (x == x.min(axis=1, keepdims=True)) * dout[:, None])
-    assert r.verdict == "not equal" and r.hint.startswith("max ties"), r
-    right = lambda dout, x: np.eye(5)[x.argmin(axis=1)] * dout[:, None]   # noqa: E731
-    assert sg.check_backward(out, [x], right).verdict == "equal"

@@ -179,6 +179,15 @@ CLI = {    # values as --opt=VALUE and positionals after "--", so a payload may 
     "check --at": (lambda p: ["check", "--wrt=w", "--claimed=x", "--at=x=" + p, "--", SQ], False),
     "check --matrix": (lambda p: ["check", "--wrt=W", "--claimed=W", "--matrix=" + p + ":2x2", "--",
                                   "sum(W)"], False),
+    # tensor text claims: the payload in a claim of a declared tensor, in its name, in its sizes
+    "check --claimed (tensor)": (lambda p: ["check", "--tensor=X:N,3", "--wrt=X", "--claimed=" + p, "--",
+                                            "sum(X * X)"], True),
+    "check --tensor NAME": (lambda p: ["check", "--tensor=" + p + ":N,3", "--wrt=X", "--claimed=2*X", "--",
+                                       "sum(X * X)"], False),
+    "check --tensor SIZES": (lambda p: ["check", "--tensor=X:" + p, "--wrt=X", "--claimed=2*X", "--",
+                                        "sum(X * X)"], False),
+    "check --labels": (lambda p: ["check", "--tensor=X:N,3", "--labels=" + p, "--wrt=X", "--claimed=2*X", "--",
+                                  "sum(X * X)"], False),
 }
 
 

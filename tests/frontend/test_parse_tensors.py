@@ -37,6 +37,7 @@ DECL = [X, W, D, I4, y]
     ("softmax(D, axis=1)", sg.softmax(D, axis=1)),
     ("logsumexp(D, axis=1, keepdims=True)", sg.logsumexp(D, axis=1, keepdims=True)),
     ("cross_entropy(D, y)", sg.cross_entropy(D, y)),
+    ("softmax(D, axis=1) - one_hot(y, 4)", sg.softmax(D, axis=1) - sg.one_hot(y, 4)),
     ("2 * X.T @ (X @ W - D) / N", 2 * X.T @ (X @ W - D) / N),
 ])
 def test_tensor_text_builds_what_numpy_style_python_builds(text, expected):
@@ -58,6 +59,17 @@ def test_tensor_text_builds_what_numpy_style_python_builds(text, expected):
     ("X.var()", UnsafeInputError, "the attribute '.var' is not allowed"),
     ("X.shape", UnsafeInputError, "the attribute '.shape' is not allowed"),
     ("X @ w", ParseError, "'w' is not a tensor"),
+    ("one_hot(w, 4)", ParseError, "one_hot(...) in 'one_hot(w, 4)' is for tensors"),
+    ("one_hot(y, 2.5)", ParseError, "a shape is integers and the declaration's integer sizes"),
+    # NumPy's module prefix, as a student copies it from a backward: named, with what to write
+    # (np.sum(D, axis=0) was refused as "an axis is an integer constant … not 'D'", np.dot(X.T, D) as
+    # ".dot(...) takes 1 positional argument(s), got 2")
+    ("np.sum(D, axis=0)", UnsafeInputError, "'np.' in 'np.sum(D, axis=0)': no module is read; a function "
+                                            "is called by its bare name: write sum(...)"),
+    ("np.dot(X.T, D)", UnsafeInputError, "'np.' in 'np.dot(X.T, D)': no module is read; a function is "
+                                         "called by its bare name: write A @ B (or A.dot(B))"),
+    ("numpy.exp(D)", UnsafeInputError, "write exp(...)"),
+    ("np.maximum(D, 0)", UnsafeInputError, "write Max(...)"),
 ])
 def test_what_the_tensor_grammar_refuses_is_named(text, kind, words):
     with pytest.raises(kind) as e:
@@ -75,3 +87,14 @@ def test_a_tensor_text_claim_is_checked():
     assert r.verdict == "not equal" and r.hint.startswith("constant factor"), r.hint
     r = sg.check(loss, b, "2 * (X @ W + b - Y) / N")
     assert r.verdict == "not equal" and r.hint.startswith("missing sum"), r.hint
+
+
+def test_nested_calls_are_built_once_each():
+    """sum(...) reads its first argument to learn whether it is a tensor; that argument was built
+    again for the scalar sum, so sum(sum(...sum(x)...)) took time doubling with each level (a text
+    of 300 characters would never finish). A hang guard, not a timing test."""
+    from time_limit import time_limit
+    x = sp.Symbol("x")
+    with time_limit(20):
+        assert parse_expr("sum(" * 60 + "x" + ")" * 60, symbols=[x]) == x
+        assert parse_expr("sum(" * 40 + "X" + ")" * 40, symbols=DECL) is not None
