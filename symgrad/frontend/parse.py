@@ -395,37 +395,46 @@ def _is_tensor_symbol(s) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # Tensors: NumPy's keywords and methods, read from constants only
 
-# The functions whose first argument may be a tensor, with NumPy's keywords: name -> (the tensor
-# module and function, positional arguments (least, most), {keyword: kind}). A kind says what the
-# keyword's value may be: "axis" an integer constant or a tuple of them (or None), "bool" True or
-# False. Nothing else is read: no string, no name of a Python object, no call.
-_REDUCE_KW = {"axis": "axis", "keepdims": "bool"}
-_TENSOR_CALLS = {
-    "sum": ("tensor", "sum", (1, 2), _REDUCE_KW), "mean": ("tensor", "mean", (1, 2), _REDUCE_KW),
-    "max": ("tensor", "max", (1, 2), _REDUCE_KW), "min": ("tensor", "min", (1, 2), _REDUCE_KW),
-    "softmax": ("tensor_softmax", "softmax", (1, 2), {"axis": "axis"}),
-    "log_softmax": ("tensor_softmax", "log_softmax", (1, 2), {"axis": "axis"}),
-    "logsumexp": ("tensor_softmax", "logsumexp", (1, 2), _REDUCE_KW),
-    "cross_entropy": ("tensor_softmax", "cross_entropy", (2, 3), {"axis": "axis"}),
-    # the one-hot rows of integer labels, n classes: X.T @ (softmax(X @ W, axis=1) - one_hot(y, 4)) / N
-    "one_hot": ("tensor", "one_hot", (2, 2), {"axis": "axis"}),
-}
+# The functions whose first argument may be a tensor, with NumPy's keywords: name -> `_TensorFn`,
+# registered by the tensor modules when they are imported (`register_tensor_function`; this module
+# imports none of them: no hidden import, no circle). A kind says what an argument may be: "axis"
+# an integer constant or a tuple of them (or None), "bool" True or False, "dims_entry" an integer or
+# a declared integer size, "operand" any expression of the grammar (cross_entropy's target). Nothing
+# else is read: no string, no name of a Python object, no call.
+REDUCE_KEYWORDS = {"axis": "axis", "keepdims": "bool"}
+_TENSOR_CALLS: dict = {}
+
+
+class _TensorFn:
+    """One function of tensors the text may call: its builder, (least, most) positional arguments,
+    the kinds of the positional arguments after the first, {keyword: kind}."""
+
+    def __init__(self, build, nargs, rest, keywords):
+        self.build, self.nargs, self.rest, self.keywords = build, nargs, tuple(rest), dict(keywords)
+
+
+def register_tensor_function(name: str, build, nargs=(1, 2), rest=("axis",), keywords=None) -> None:
+    """Let the text call ``build`` as ``name`` when its first argument is a tensor (`sg.tensor`):
+    ``nargs`` (least, most) positional arguments, ``rest`` the kind of each positional argument after
+    the first, ``keywords`` {keyword: kind} (`REDUCE_KEYWORDS` unless given). Called by the tensor
+    modules at their import (symgrad/frontend/tensor.py, tensor_softmax.py, ...)."""
+    if len(rest) < nargs[1] - 1:
+        raise ValueError(f"{name}: a kind for each of its {nargs[1] - 1} arguments after the first")
+    _TENSOR_CALLS[name] = _TensorFn(build, nargs, rest,
+                                    REDUCE_KEYWORDS if keywords is None else keywords)
+
+
 # The methods a tensor may be called with: name -> (positional arguments (least, most), their
 # kind, {keyword: kind}). "dims": integers or the declaration's integer sizes (N), or one tuple.
 _METHODS = {
-    "sum": ((0, 1), "axis", _REDUCE_KW), "mean": ((0, 1), "axis", _REDUCE_KW),
-    "max": ((0, 1), "axis", _REDUCE_KW), "min": ((0, 1), "axis", _REDUCE_KW),
+    "sum": ((0, 1), "axis", REDUCE_KEYWORDS), "mean": ((0, 1), "axis", REDUCE_KEYWORDS),
+    "max": ((0, 1), "axis", REDUCE_KEYWORDS), "min": ((0, 1), "axis", REDUCE_KEYWORDS),
     "reshape": ((1, 32), "dims", {}), "transpose": ((0, 32), "axis", {}),
     "dot": ((1, 1), "tensor", {}),
 }
 MAX_AXES = 32            # entries of an axis tuple or a shape
 # The prefixes of NumPy-style code (np.sum(D, axis=0)): refused with what to write instead
 _MODULES = frozenset({"np", "numpy", "torch", "math", "sp", "sympy", "sg", "symgrad", "jnp"})
-
-
-def _tensor_function(module: str, name: str):
-    import importlib
-    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -793,7 +802,8 @@ class _Builder:
     def tensor_call(self, node, n):
         """sum(x, axis=0), softmax(s, axis=1), cross_entropy(s, y): a function whose first argument
         is a tensor, with NumPy's keywords; None when the first argument is not a tensor."""
-        module, fname, (lo, hi), keywords = _TENSOR_CALLS[n]
+        fn = _TENSOR_CALLS[n]
+        (lo, hi), keywords = fn.nargs, fn.keywords
         if not node.args or isinstance(node.args[0], ast.Starred):
             return None
         first = self.visit(node.args[0])
@@ -810,10 +820,9 @@ class _Builder:
             count = str(lo) if lo == hi else f"{lo} to {hi}"
             raise self.fail(f"{n}(...) of a tensor takes {count} argument(s), got {len(args)} in "
                             f"{self.seg(node)!r}")
-        rest = [self.visit(a) if n == "cross_entropy" and i == 1
-                else self.static(a, "dims_entry") if n == "one_hot" else self.static(a, "axis")
-                for i, a in enumerate(args[1:], start=1)]  # cross_entropy's target; one_hot's n; an axis
-        return _tensor_function(module, fname)(first, *rest, **kw)
+        rest = [self.visit(a) if kind == "operand" else self.static(a, kind)
+                for a, kind in zip(args[1:], fn.rest)]   # cross_entropy's target; one_hot's n; an axis
+        return fn.build(first, *rest, **kw)
 
     def visit_Subscript(self, node):
         idx = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
