@@ -1280,4 +1280,6 @@ _register_tensors(is_tensor_expr, Tensor)     # the text parser reads tensors (i
 for _name, _build in (("sum", sum), ("mean", mean), ("max", max), ("min", min)):
     _register_text(_name, _build)
 _register_text("one_hot", one_hot, (2, 2), rest=("dims_entry",), keywords={"axis": "axis"})
+_register_text("std", std, keywords={"axis": "axis", "keepdims": "bool", "ddof": "number",
+                                     "correction": "number"})     # std(x, axis=0, ddof=1)
 del _name, _build
