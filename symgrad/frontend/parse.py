@@ -22,10 +22,13 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   integer constants);
 - tensors (`sg.tensor`): a declared tensor's name (and its symbolic sizes, N of (N, 3)) means it;
   ``@``, ``X.T``; ``axis=`` and ``keepdims=`` of ``sum mean max min logsumexp softmax log_softmax
-  cross_entropy`` of a tensor, ``one_hot(y, n)`` of integer labels, and the methods ``.sum .mean
-  .max .min .reshape .transpose .dot`` — their arguments are constants read from the syntax tree
-  (integers, tuples of them, True/False, the declaration's integer sizes), never evaluated; the
-  method's name is checked against the whitelist before anything else of the call is read;
+  cross_entropy std`` of a tensor (std's ``ddof=``/``correction=``), ``one_hot(y, n)`` of integer
+  labels, ``clip(x, lo, hi)``, ``maximum(a, b)``, ``minimum(a, b)``, and the methods ``.sum .mean
+  .max .min .std .clip .reshape .transpose .dot`` — their arguments are constants read from the
+  syntax tree (integers, tuples of them, True/False, the declaration's integer sizes; clip's bounds
+  and ddof numbers such as ``-1``, ``1/2``, ``pi/4``, a bound also None), never evaluated; the
+  method's name is checked against the whitelist before anything else of the call is read. These
+  functions are registered by the tensor modules when imported (`register_tensor_function`);
 - bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep,
   `MAX_ARGS` arguments per call; a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
   and a power of numbers at most `MAX_BITS` bits (so ``x*10**10**8`` is refused at once, before SymPy
@@ -395,37 +398,55 @@ def _is_tensor_symbol(s) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # Tensors: NumPy's keywords and methods, read from constants only
 
-# The functions whose first argument may be a tensor, with NumPy's keywords: name -> (the tensor
-# module and function, positional arguments (least, most), {keyword: kind}). A kind says what the
-# keyword's value may be: "axis" an integer constant or a tuple of them (or None), "bool" True or
-# False. Nothing else is read: no string, no name of a Python object, no call.
-_REDUCE_KW = {"axis": "axis", "keepdims": "bool"}
-_TENSOR_CALLS = {
-    "sum": ("tensor", "sum", (1, 2), _REDUCE_KW), "mean": ("tensor", "mean", (1, 2), _REDUCE_KW),
-    "max": ("tensor", "max", (1, 2), _REDUCE_KW), "min": ("tensor", "min", (1, 2), _REDUCE_KW),
-    "softmax": ("tensor_softmax", "softmax", (1, 2), {"axis": "axis"}),
-    "log_softmax": ("tensor_softmax", "log_softmax", (1, 2), {"axis": "axis"}),
-    "logsumexp": ("tensor_softmax", "logsumexp", (1, 2), _REDUCE_KW),
-    "cross_entropy": ("tensor_softmax", "cross_entropy", (2, 3), {"axis": "axis"}),
-    # the one-hot rows of integer labels, n classes: X.T @ (softmax(X @ W, axis=1) - one_hot(y, 4)) / N
-    "one_hot": ("tensor", "one_hot", (2, 2), {"axis": "axis"}),
-}
+# The functions whose first argument may be a tensor, with NumPy's keywords: name -> `_TensorFn`,
+# registered by the tensor modules when they are imported (`register_tensor_function`; this module
+# imports none of them: no hidden import, no circle). A kind says what an argument may be: "axis"
+# an integer constant or a tuple of them (or None), "bool" True or False, "dims_entry" an integer or
+# a declared integer size, "number" a real number constant (1, -0.5, 1/3, pi/4: std's ddof=),
+# "bound" a number or None (clip's bounds), "operand" any expression of the grammar (cross_entropy's
+# target, maximum's second argument). Nothing else is read: no string, no name of a Python object,
+# no call.
+REDUCE_KEYWORDS = {"axis": "axis", "keepdims": "bool"}
+_TENSOR_CALLS: dict = {}
+
+
+class _TensorFn:
+    """One function of tensors the text may call: its builder, (least, most) positional arguments,
+    the kinds of the positional arguments after the first, {keyword: kind}, and whether a tensor may
+    be any operand (maximum(0, x)) rather than the first argument."""
+
+    def __init__(self, build, nargs, rest, keywords, any_operand=False):
+        self.build, self.nargs, self.rest, self.keywords = build, nargs, tuple(rest), dict(keywords)
+        self.any_operand = any_operand
+
+
+def register_tensor_function(name: str, build, nargs=(1, 2), rest=("axis",), keywords=None,
+                             any_operand: bool = False) -> None:
+    """Let the text call ``build`` as ``name`` when its first argument is a tensor (`sg.tensor`):
+    ``nargs`` (least, most) positional arguments, ``rest`` the kind of each positional argument after
+    the first, ``keywords`` {keyword: kind} (`REDUCE_KEYWORDS` unless given); ``any_operand``: the
+    tensor may be any of the "operand" arguments (maximum(0, x)), not only the first. Called by the tensor
+    modules at their import (symgrad/frontend/tensor.py, tensor_softmax.py, ...)."""
+    if len(rest) < nargs[1] - 1:
+        raise ValueError(f"{name}: a kind for each of its {nargs[1] - 1} arguments after the first")
+    _TENSOR_CALLS[name] = _TensorFn(build, nargs, rest,
+                                    REDUCE_KEYWORDS if keywords is None else keywords, any_operand)
+
+
 # The methods a tensor may be called with: name -> (positional arguments (least, most), their
 # kind, {keyword: kind}). "dims": integers or the declaration's integer sizes (N), or one tuple.
 _METHODS = {
-    "sum": ((0, 1), "axis", _REDUCE_KW), "mean": ((0, 1), "axis", _REDUCE_KW),
-    "max": ((0, 1), "axis", _REDUCE_KW), "min": ((0, 1), "axis", _REDUCE_KW),
+    "sum": ((0, 1), "axis", REDUCE_KEYWORDS), "mean": ((0, 1), "axis", REDUCE_KEYWORDS),
+    "max": ((0, 1), "axis", REDUCE_KEYWORDS), "min": ((0, 1), "axis", REDUCE_KEYWORDS),
     "reshape": ((1, 32), "dims", {}), "transpose": ((0, 32), "axis", {}),
     "dot": ((1, 1), "tensor", {}),
+    # x.std(axis=0, ddof=1): NumPy's ddof= (torch's correction=) a number constant
+    "std": ((0, 1), "axis", {**REDUCE_KEYWORDS, "ddof": "number", "correction": "number"}),
+    "clip": ((1, 2), "bound", {}),           # x.clip(-1, 1), x.clip(0, None): number constants
 }
 MAX_AXES = 32            # entries of an axis tuple or a shape
 # The prefixes of NumPy-style code (np.sum(D, axis=0)): refused with what to write instead
 _MODULES = frozenset({"np", "numpy", "torch", "math", "sp", "sympy", "sg", "symgrad", "jnp"})
-
-
-def _tensor_function(module: str, name: str):
-    import importlib
-    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -691,7 +712,8 @@ class _Builder:
         elif f.attr == "transpose":
             instead = "X.T (or X.transpose(...))"
         elif f.attr in _TENSOR_CALLS:
-            instead = f"{f.attr}(...), with axis= and keepdims= as NumPy's"
+            instead = f"{f.attr}(...)" + (", with axis= and keepdims= as NumPy's"
+                                          if "axis" in _TENSOR_CALLS[f.attr].keywords else "")
         elif f.attr in _functions() or f.attr.lower() in _OTHER_NAMES:
             instead = f"{(_OTHER_NAMES.get(f.attr.lower()) or [f.attr])[0]}(...)"
         else:
@@ -721,15 +743,15 @@ class _Builder:
                 vals = list(self.static(args[0], kind))
             else:
                 vals = [self.static(a, kind + "_entry") for a in args]
-        else:                                      # x.sum(0), x.sum((0, 1)): the axis
-            vals = [self.static(a, "axis") for a in args]
+        else:                                      # x.sum(0), x.sum((0, 1)): the axis; clip's bounds
+            vals = [self.static(a, kind) for a in args]
         x = self.visit(node.func.value)
         if not _is_tensor(x):
             raise self.fail(f".{name}(...) in {self.seg(node)!r} is a method of tensors (sg.tensor); "
                             f"{self.seg(node.func.value)!r} is not one")
         if name == "dot":
             return x @ vals[0]
-        if name in ("reshape", "transpose"):
+        if name in ("reshape", "transpose", "clip"):
             return getattr(x, name)(*vals)
         if vals:                               # x.sum(0): the axis, as NumPy's
             if "axis" in kw:
@@ -772,6 +794,24 @@ class _Builder:
             if isinstance(node, ast.Constant) and isinstance(node.value, bool):
                 return node.value
             raise self.refuse(f"{named} True or False, not {self.seg(node)!r}")
+        if kind in ("number", "bound"):
+            if kind == "bound" and isinstance(node, ast.Constant) and node.value is None:
+                return None
+            words = ("a bound is a number constant or None (clip(x, -1, 1), clip(x, 0, None))"
+                     if kind == "bound" else f"{keyword or 'the argument'}= takes a number constant")
+            # numbers, pi and E, with + - * /: read from the tree (no name of an object, no call)
+            if not all(isinstance(n, (ast.Constant, ast.UnaryOp, ast.BinOp, ast.Name, ast.operator,
+                                      ast.unaryop, ast.expr_context)) for n in ast.walk(node)) or any(
+                    isinstance(n, ast.Constant) and type(n.value) not in (int, float)
+                    or isinstance(n, ast.Name) and n.id not in _CONSTANTS
+                    or isinstance(n, ast.BinOp) and type(n.op) not in (ast.Add, ast.Sub, ast.Mult, ast.Div)
+                    or isinstance(n, ast.UnaryOp) and type(n.op) not in (ast.USub, ast.UAdd)
+                    for n in ast.walk(node)):
+                raise self.refuse(f"{words}, not {self.seg(node)!r}")
+            v = self.visit(node)
+            if not (isinstance(v, sp.Expr) and v.is_number and v.is_extended_real and v.is_finite):
+                raise self.fail(f"{words}, not {self.seg(node)!r}")
+            return v
         if kind == "axis_entry":
             v = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else node
             if isinstance(v, ast.Constant) and type(v.value) is int and abs(v.value) <= MAX_DIM:
@@ -793,13 +833,25 @@ class _Builder:
     def tensor_call(self, node, n):
         """sum(x, axis=0), softmax(s, axis=1), cross_entropy(s, y): a function whose first argument
         is a tensor, with NumPy's keywords; None when the first argument is not a tensor."""
-        module, fname, (lo, hi), keywords = _TENSOR_CALLS[n]
+        fn = _TENSOR_CALLS[n]
+        (lo, hi), keywords = fn.nargs, fn.keywords
         if not node.args or isinstance(node.args[0], ast.Starred):
             return None
         first = self.visit(node.args[0])
-        if not _is_tensor(first):
+        if fn.any_operand and not _is_tensor(first):      # maximum(0, x): the tensor second
+            self.arguments(node, n, keywords)              # '*' unpacking refused first
+            others = [a for a, kind in zip(node.args[1:], fn.rest) if kind == "operand"]
+            if not any(_is_tensor(self.visit(a)) for a in others):
+                scalar = " or ".join(_OTHER_NAMES.get(n, []))
+                raise self.fail(f"{n}(...) in {self.seg(node)!r} is for tensors (sg.tensor); none of "
+                                f"its arguments is one" + (f" (of scalars write {scalar}(a, b))"
+                                                           if scalar else ""))
+        elif not _is_tensor(first):
             if any(k.arg in keywords for k in node.keywords) or n not in _functions():
-                self.arguments(node, n, keywords)            # a keyword's value is refused first
+                args, _ = self.arguments(node, n, keywords)  # a keyword's value is refused first,
+                for a, kind in zip(args[1:], fn.rest):       # and a bound's (clip(w, __import__...))
+                    if kind in ("number", "bound"):
+                        self.static(a, kind)
                 raise self.fail(f"{n}(...) in {self.seg(node)!r}"
                                 + (" with " + ", ".join(f"{k.arg}=" for k in node.keywords if k.arg in keywords)
                                    if node.keywords else "")
@@ -810,10 +862,9 @@ class _Builder:
             count = str(lo) if lo == hi else f"{lo} to {hi}"
             raise self.fail(f"{n}(...) of a tensor takes {count} argument(s), got {len(args)} in "
                             f"{self.seg(node)!r}")
-        rest = [self.visit(a) if n == "cross_entropy" and i == 1
-                else self.static(a, "dims_entry") if n == "one_hot" else self.static(a, "axis")
-                for i, a in enumerate(args[1:], start=1)]  # cross_entropy's target; one_hot's n; an axis
-        return _tensor_function(module, fname)(first, *rest, **kw)
+        rest = [self.visit(a) if kind == "operand" else self.static(a, kind)
+                for a, kind in zip(args[1:], fn.rest)]   # cross_entropy's target; one_hot's n; an axis
+        return fn.build(first, *rest, **kw)
 
     def visit_Subscript(self, node):
         idx = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]

@@ -40,6 +40,7 @@ from sympy.tensor.array.expressions import ArraySymbol
 
 from .keywords import keywords        # x.sum(dim=1): an error that names axis=
 from .parse import as_expr             # user text is parsed, never evaluated
+from .parse import register_tensor_function as _register_text
 from .parse import register_tensors as _register_tensors
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
                       ReshapeError, ShapeError, UnsupportedError)
@@ -1274,3 +1275,11 @@ class ScatterAdd(TensorExpr):
 
 
 _register_tensors(is_tensor_expr, Tensor)     # the text parser reads tensors (it does not import this module)
+# ... and calls these of a tensor, with NumPy's keywords (their values constants of the text):
+# sum(x, axis=0), one_hot(y, 4)
+for _name, _build in (("sum", sum), ("mean", mean), ("max", max), ("min", min)):
+    _register_text(_name, _build)
+_register_text("one_hot", one_hot, (2, 2), rest=("dims_entry",), keywords={"axis": "axis"})
+_register_text("std", std, keywords={"axis": "axis", "keepdims": "bool", "ddof": "number",
+                                     "correction": "number"})     # std(x, axis=0, ddof=1)
+del _name, _build

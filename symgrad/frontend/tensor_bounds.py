@@ -28,6 +28,7 @@ import sympy as sp
 from . import tensor as T
 from .functions import clip as Clip, relu   # Clip: the SymPy function that clip() below builds
 from .parse import as_expr
+from .parse import register_tensor_function as _register_text
 from ..errors import ArgumentError
 
 __all__ = ["Clip", "clip", "maximum", "minimum"]
@@ -88,3 +89,8 @@ def minimum(a, b):
 
 
 T.BY_LATER_MODULES["clip"] = clip          # x.clip(lo, hi), x.clamp(min, max)
+# The text reads these (symgrad/frontend/parse.py): clip(x, -1, 1) (bounds: number constants or
+# None), maximum(x, 0) and minimum(a, b) (a tensor either operand)
+_register_text("clip", clip, (2, 3), rest=("bound", "bound"), keywords={})
+_register_text("maximum", maximum, (2, 2), rest=("operand",), keywords={}, any_operand=True)
+_register_text("minimum", minimum, (2, 2), rest=("operand",), keywords={}, any_operand=True)

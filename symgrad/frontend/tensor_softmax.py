@@ -23,6 +23,7 @@ from . import functions as F
 from . import tensor as T
 from .keywords import keywords
 from .parse import as_expr
+from .parse import register_tensor_function as _register_text
 from ..errors import ArgumentError, AxisError, IntegerTensorError, ShapeError
 
 __all__ = ["LogSumExpT", "SoftmaxT", "LogSoftmaxT", "softmax", "log_softmax", "logsumexp",
@@ -221,3 +222,10 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0):
         t = T.as_tensor((1 - eps) * t + eps / x.shape[ax])
     per = T.sum(-t * LogSoftmaxT(x, sp.Integer(ax)), axis=ax)
     return reduce_loss(per, reduction)
+
+
+# The text reads these of a tensor (symgrad/frontend/parse.py): softmax(s, axis=1), cross_entropy(s, y)
+_register_text("softmax", softmax, keywords={"axis": "axis"})
+_register_text("log_softmax", log_softmax, keywords={"axis": "axis"})
+_register_text("logsumexp", logsumexp)
+_register_text("cross_entropy", cross_entropy, (2, 3), rest=("operand", "axis"), keywords={"axis": "axis"})
