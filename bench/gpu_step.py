@@ -54,6 +54,9 @@ BATCHES = (2 ** 14, 2 ** 16, 2 ** 18)
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from codegen.triton_aot import BETAS, EPS, HIDDEN_LAYERS, LR, N_IN, N_OUT, benchmark_mlp  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kernel_stub import stub_kernels  # noqa: E402
+
 
 def _require_cuda():
     try:
@@ -123,8 +126,6 @@ def host_time(width: int, batch: int, steps: int, fuse_rows: int) -> tuple:
     time the thread waits for a core, and the best run is the one least disturbed); the
     operations (each a CUDA activity or an allocation on a GPU) and syncs are counted by a dispatch
     mode over three more steps. Needs TRITON_INTERPRET=1 (set by --host)."""
-    import re
-
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -133,16 +134,7 @@ def host_time(width: int, batch: int, steps: int, fuse_rows: int) -> tuple:
     tb.FUSE_ROWS = fuse_rows
     loss, net_params, inputs, adam = benchmark_mlp(width)
     prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam, precision=PRECISION)
-    launches = [0]
-
-    class Stub:
-        def __getitem__(self, grid):
-            def launch(*args, **kwargs):
-                launches[0] += 1
-            return launch
-    module = prog.compiled.step.__globals__
-    for name in [n for n in module if re.search(r"_kernel\d*$", n) and not n.startswith("launch_")]:
-        module[name] = Stub()
+    launches = stub_kernels(prog)
 
     class Ops(TorchDispatchMode):
         n = syncs = 0

@@ -18,12 +18,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import re
 import sys
 import time
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OURS = ("symgrad", "codegen")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kernel_stub import stub_kernels  # noqa: E402
 
 
 class Tree:
@@ -57,16 +59,7 @@ def _program(tree: Tree, width: int, fuse_rows: int, batch: int):
     tree.tb.FUSE_ROWS = fuse_rows
     loss, net_params, inputs, adam = tree.aot.benchmark_mlp(width)
     prog = tree.sg.compile(loss, net_params, inputs, target="triton", optimizer=adam)
-    launches = [0]
-
-    class Stub:
-        def __getitem__(self, grid):
-            def launch(*args, **kwargs):
-                launches[0] += 1
-            return launch
-    module = prog.compiled.step.__globals__
-    for name in [n for n in module if re.search(r"_kernel\d*$", n) and not n.startswith("launch_")]:
-        module[name] = Stub()
+    launches = stub_kernels(prog)
     gen = torch.Generator().manual_seed(0)
     run = {"values": {p.name: torch.rand(p.shape, generator=gen) for p in net_params},
            "state": prog.init_state(),
