@@ -211,14 +211,18 @@ def clean(a) -> np.ndarray:
 
 def value_part(v, spec: str, color: str) -> Part:
     """A number as text; a vector or matrix as a grid between brackets (the first rows and columns
-    and the last when it is large); an N-d array as its shape."""
+    and the last when it is large); an N-d array as the grid of its first plane (a batch of images:
+    image 0, channel 0), captioned with that plane's index and the array's shape."""
     a = clean(v)
     if a.ndim == 0:
         return text(number(float(a), "unicode", spec), color)
+    shape = a.shape
     while a.ndim > 2 and a.shape[0] == 1:    # one image of one channel (1, 1, H, W): its H×W grid
         a = a[0]
+    caption = None
     if a.ndim > 2:
-        return text(f"({'×'.join(str(n) for n in a.shape)} values)", color)
+        caption = plane_caption(shape)
+        a = a.reshape((-1,) + a.shape[-2:])[0]
     if a.ndim == 1:
         a = a.reshape(1, -1)
     rows, cols = _keep(a.shape[0]), _keep(a.shape[1])
@@ -234,11 +238,26 @@ def value_part(v, spec: str, color: str) -> Part:
         tds = "".join(f'<td align="right"><font point-size="11">\u2009{_esc(s)}</font></td>' for s in row)
         trs.append(f"<tr>{left}{tds}{right}</tr>")
     shape = ""
-    if len(rows) < a.shape[0] or len(cols) < a.shape[1]:
+    if caption is None and (len(rows) < a.shape[0] or len(cols) < a.shape[1]):
         shape = f'<tr><td colspan="{len(cols) + 2}"><font point-size="9">{a.shape[0]}×{a.shape[1]}</font></td></tr>'
-    grid = (f'<font color="{color}"><table border="0" cellborder="0" cellspacing="0" cellpadding="0" '
-            f'color="{color}">{"".join(trs)}{shape}</table></font>')
-    return Part(grid, CHAR * 0.9 * (sum(widths) + len(widths)) + 10)
+    grid = (f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0" '
+            f'color="{color}">{"".join(trs)}{shape}</table>')
+    width = CHAR * 0.9 * (sum(widths) + len(widths)) + 10
+    if caption is not None:     # in a table around the grid, so that it does not widen the grid's columns
+        grid = (f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr><td>{grid}</td></tr>'
+                f'<tr><td><font point-size="9">{_esc(caption)}</font></td></tr></table>')
+        width = max(width, CHAR * 0.75 * len(caption))
+    return Part(f'<font color="{color}">{grid}</font>', width)
+
+
+def plane_caption(shape) -> str:
+    """What the grid of an N-d value shows: its first plane, of the whole array's shape.
+
+    >>> plane_caption((2, 3, 4, 4))
+    '[0, 0, :, :] of 2×3×4×4'
+    """
+    index = ", ".join(["0"] * (len(shape) - 2) + [":", ":"])
+    return f"[{index}] of {'×'.join(str(n) for n in shape)}"
 
 
 def _keep(n):

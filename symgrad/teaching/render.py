@@ -594,20 +594,67 @@ def number(v, fmt: str, spec: str = ".4g") -> str:
     one = lambda x: _num(x, spec, fmt)  # noqa: E731
     if a.ndim == 0:
         return one(float(a))
+    if a.ndim > 2:
+        return _n_d(a, fmt, spec)
     vector = a.ndim == 1                 # a tensor's vector (γ of shape (D,)): [a, b, c], as NumPy
     if vector:
         a = a[None, :]
-    if a.size > 16 or a.ndim > 2:
-        dims = [str(n) for n in a.shape]
-        return f"({'×'.join(dims)} values)" if fmt == "unicode" else \
-            (r"\text{(%s values)}" % r"$\times$".join(dims) if fmt in ("latex", "markdown") else
-             f"({'x'.join(dims)} values)")
+    if a.size > 16:
+        return _summary(a, fmt, spec)
     if fmt in ("latex", "markdown"):
         rows = r" \\ ".join(" & ".join(one(x) for x in row) for row in a)
         return r"\begin{bmatrix} %s \end{bmatrix}" % rows
     if vector:
         return "[" + ", ".join(one(x) for x in a[0]) + "]"
     return "[" + ", ".join("[" + ", ".join(one(x) for x in row) + "]" for row in a) + "]"
+
+
+def _dims(shape, fmt: str) -> str:
+    times = {"unicode": "×", "text": "x"}.get(fmt, r"$\times$")
+    return times.join(str(n) for n in shape)
+
+
+def _words(s: str, fmt: str) -> str:
+    return r"\text{%s}" % s if fmt in ("latex", "markdown") else s
+
+
+def _summary(a, fmt: str, spec: str) -> str:
+    """Too many entries to print: the shape and what the entries span.
+
+    >>> _summary(np.arange(20.0).reshape(4, 5), "unicode", ".4g")
+    '(4×5 values: min 0, mean 9.5, max 19)'
+    """
+    finite = a[np.isfinite(a)]
+    if not finite.size:
+        return _words(f"({_dims(a.shape, fmt)} values, none finite)", fmt)
+    if fmt in ("latex", "markdown"):
+        stats = [r"\text{%s } %s" % (k, _num(float(f(finite)), spec, fmt))
+                 for k, f in (("min", np.min), ("mean", np.mean), ("max", np.max))]
+        return r"\text{(%s values: }%s\text{)}" % (_dims(a.shape, fmt), r"\text{, }".join(stats))
+    stats = ", ".join(f"{k} {_num(float(f(finite)), spec, fmt)}"
+                      for k, f in (("min", np.min), ("mean", np.mean), ("max", np.max)))
+    return f"({_dims(a.shape, fmt)} values: {stats})"
+
+
+def _n_d(a, fmt: str, spec: str) -> str:
+    """A 3-d or 4-d array as the picture draws it: its first plane (image 0, channel 0 of a batch),
+    said to be one; all of it, nested as NumPy lists, when its planes are single numbers (a bias of
+    shape (1, C, 1, 1)) and it has at most 16; else its shape and what its entries span.
+
+    >>> _n_d(np.arange(8.0).reshape(2, 2, 2), "text", ".4g")
+    '[[0, 1], [2, 3]] at [0, :, :] of 2x2x2'
+    >>> _n_d(np.array([0.5, -1.0]).reshape(1, 2, 1, 1), "unicode", ".4g")
+    '[[[[0.5]], [[−1]]]]'
+    """
+    plane = a.reshape((-1,) + a.shape[-2:])[0]
+    if plane.size < 2 and a.size <= 16 and fmt not in ("latex", "markdown"):   # b of shape (1, C, 1, 1)
+        def nest(x):
+            return _num(float(x), spec, fmt) if x.ndim == 0 else "[" + ", ".join(nest(y) for y in x) + "]"
+        return nest(a)
+    if plane.size > 16 or plane.size < 2:
+        return _summary(a, fmt, spec)
+    index = ", ".join(["0"] * (a.ndim - 2) + [":", ":"])
+    return number(plane, fmt, spec) + _words(f" at [{index}] of {_dims(a.shape, fmt)}", fmt)
 
 
 def _num(x: float, spec: str, fmt: str) -> str:
