@@ -117,6 +117,33 @@ def concretize(f, wrt, claimed, at: Mapping):
     return f, over(wrt), over(claimed), at, label_ranges(f)
 
 
+def second_sizes(f, wrt, at: Mapping, first: Mapping) -> dict:
+    """{name: n} for the symbolic sizes the check chose itself (not given in ``at=``, nor read off an
+    array there), at new values: the fixed dimensions of f's tensors and the ``first`` values
+    skipped, distinct as in `concretize`. The check decides a claim again at them, so that a claim
+    written with a literal (``/ 5`` where ``/ N`` belongs) cannot pass at the one N = 5 it chose.
+    Empty when every size was given.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N = sp.Symbol("N", integer=True, positive=True)
+    >>> second_sizes(sg.sum(sg.tensor("x", (N, 4))), sg.tensor("x", (N, 4)), {}, {"N": 5})
+    {'N': 6}
+    """
+    wrts = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    sizes = sizes_of(f, *wrts)
+    given = {key_name(k): v for k, v in (at or {}).items()}
+    from_values = sizes_from_values(sizes, given, f, *wrts)
+    free = [s for s in sizes if s.name not in given and s not in from_values]
+    taken = fixed_dims(f, *wrts) | {int(v) for v in first.values()}
+    out, k = {}, max([4, *(int(first[s.name]) for s in free if s.name in first)]) + 1
+    for s in free:
+        while k in taken:
+            k += 1
+        out[s.name] = k
+        k += 1
+    return out
+
+
 def fixed_sizes(before, after) -> dict:
     """{name of a symbolic size of ``before``: the number ``concretize`` made it in ``after``}, read
     off the tensors of the same name (so a hint can say "N = 5" of the N the user declared)."""
@@ -159,4 +186,4 @@ def is_tensor_check(f) -> bool:
     return T.is_tensor_expr(as_expr(f))
 
 
-__all__ = ["concretize", "fixed_sizes", "label_ranges", "sizes_of", "is_tensor_check"]
+__all__ = ["concretize", "fixed_sizes", "second_sizes", "label_ranges", "sizes_of", "is_tensor_check"]
