@@ -144,6 +144,25 @@ def second_sizes(f, wrt, at: Mapping, first: Mapping) -> dict:
     return out
 
 
+def has_literal(f, wrt, claimed, n: int) -> bool:
+    """Does the claim (an expression, text, or a list / dict of them) hold the number n or 1/n
+    written out (``/ 4``, ``* 0.25``)? Text is parsed with f's names, never evaluated."""
+    wrts = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    declared = {a.name: a for e in (f, *wrts) if isinstance(e, sp.Basic)
+                for a in e.atoms(sp.Symbol, sp.MatrixSymbol, T.Tensor) if not isinstance(a, sp.Dummy)}
+    parts = list(claimed.values()) if isinstance(claimed, Mapping) else (
+        list(claimed) if isinstance(claimed, (list, tuple)) else [claimed])
+    for c in parts:
+        try:
+            e = as_expr(c, symbols=declared)
+        except Exception:                       # the check itself has read it: no hint is lost here
+            continue
+        for a in e.atoms(sp.Number):
+            if a != 0 and (abs(a - n) < 1e-12 or abs(1 / a - n) < 1e-9):
+                return True
+    return False
+
+
 def fixed_sizes(before, after) -> dict:
     """{name of a symbolic size of ``before``: the number ``concretize`` made it in ``after``}, read
     off the tensors of the same name (so a hint can say "N = 5" of the N the user declared)."""
@@ -186,4 +205,4 @@ def is_tensor_check(f) -> bool:
     return T.is_tensor_expr(as_expr(f))
 
 
-__all__ = ["concretize", "fixed_sizes", "second_sizes", "label_ranges", "sizes_of", "is_tensor_check"]
+__all__ = ["concretize", "fixed_sizes", "second_sizes", "has_literal", "label_ranges", "sizes_of", "is_tensor_check"]

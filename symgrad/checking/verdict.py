@@ -45,7 +45,7 @@ import sympy as sp
 
 from . import sampling, sides
 from .arguments import check_arguments
-from .tensors import concretize, fixed_sizes, is_tensor_check, second_sizes
+from .tensors import concretize, fixed_sizes, is_tensor_check, second_sizes, has_literal
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
@@ -237,7 +237,9 @@ def _at_other_sizes(first: CheckResult, f, wrt, claimed, *, at, **options) -> Ch
         return replace(first, method=first.method + f"; decided again at {now}")
     if len(other) == 1:
         (name,) = other
-        why = f"a literal {before[name]} where the size {name} belongs (write {name}, or an array's .shape)?"
+        n = before[name]
+        why = (f"a literal {n} where the size {name} belongs (write {name}, or an array's .shape)?"
+               if has_literal(f, wrt, claimed, n) else f"a number written where the size {name} belongs?")
     else:
         why = f"a literal number where one of the sizes {', '.join(other)} belongs?"
     hint = f"the claim holds at {was} only, not at {now}: {why}"

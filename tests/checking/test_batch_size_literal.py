@@ -85,3 +85,12 @@ def test_size_given_in_at_is_not_moved():
     X, W, T, f = _mse()
     r = sg.check(f, W, X.T @ (X @ W - T) / 7, at={N: 7})   # the user fixed N = 7: checked there only
     assert r and "decided again" not in r.method
+
+
+def test_literal_named_in_text_and_when_folded():
+    X, W, T, f = _mse()
+    n = _first_n(f, W)
+    r = sg.check(f, W, f"X.T @ (X @ W - T) * {1 / n}")      # text, 1/n written as a decimal
+    assert not r and f"a literal {n} where the size N belongs" in r.hint
+    r = sg.check(f, W, X.T @ (X @ W - T) * 2 / (2 * n))      # the n folded into another number
+    assert not r and "literal" in r.hint
