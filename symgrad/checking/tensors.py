@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from ..core.values import key_name
-from ..errors import ArgumentError
+from ..errors import ArgumentError, SymgradError
 from ..frontend import tensor as T
 from ..frontend.parse import MAX_DIM, as_expr
 
@@ -155,7 +155,7 @@ def has_literal(f, wrt, claimed, n: int) -> bool:
     for c in parts:
         try:
             e = as_expr(c, symbols=declared)
-        except Exception:                       # the check itself has read it: no hint is lost here
+        except SymgradError:                    # the check itself has read it: only the hint's words change
             continue
         for a in e.atoms(sp.Number):
             if a != 0 and (abs(a - n) < 1e-12 or abs(1 / a - n) < 1e-9):
