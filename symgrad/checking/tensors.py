@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from ..core.values import key_name
-from ..errors import ArgumentError
+from ..errors import ArgumentError, SymgradError
 from ..frontend import tensor as T
 from ..frontend.parse import MAX_DIM, as_expr
 
@@ -117,6 +117,52 @@ def concretize(f, wrt, claimed, at: Mapping):
     return f, over(wrt), over(claimed), at, label_ranges(f)
 
 
+def second_sizes(f, wrt, at: Mapping, first: Mapping) -> dict:
+    """{name: n} for the symbolic sizes the check chose itself (not given in ``at=``, nor read off an
+    array there), at new values: the fixed dimensions of f's tensors and the ``first`` values
+    skipped, distinct as in `concretize`. The check decides a claim again at them, so that a claim
+    written with a literal (``/ 5`` where ``/ N`` belongs) cannot pass at the one N = 5 it chose.
+    Empty when every size was given.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N = sp.Symbol("N", integer=True, positive=True)
+    >>> second_sizes(sg.sum(sg.tensor("x", (N, 4))), sg.tensor("x", (N, 4)), {}, {"N": 5})
+    {'N': 6}
+    """
+    wrts = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    sizes = sizes_of(f, *wrts)
+    given = {key_name(k): v for k, v in (at or {}).items()}
+    from_values = sizes_from_values(sizes, given, f, *wrts)
+    free = [s for s in sizes if s.name not in given and s not in from_values]
+    taken = fixed_dims(f, *wrts) | {int(v) for v in first.values()}
+    out, k = {}, max([4, *(int(first[s.name]) for s in free if s.name in first)]) + 1
+    for s in free:
+        while k in taken:
+            k += 1
+        out[s.name] = k
+        k += 1
+    return out
+
+
+def has_literal(f, wrt, claimed, n: int) -> bool:
+    """Does the claim (an expression, text, or a list / dict of them) hold the number n or 1/n
+    written out (``/ 4``, ``* 0.25``)? Text is parsed with f's names, never evaluated."""
+    wrts = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    declared = {a.name: a for e in (f, *wrts) if isinstance(e, sp.Basic)
+                for a in e.atoms(sp.Symbol, sp.MatrixSymbol, T.Tensor) if not isinstance(a, sp.Dummy)}
+    parts = list(claimed.values()) if isinstance(claimed, Mapping) else (
+        list(claimed) if isinstance(claimed, (list, tuple)) else [claimed])
+    for c in parts:
+        try:
+            e = as_expr(c, symbols=declared)
+        except SymgradError:                    # the check itself has read it: only the hint's words change
+            continue
+        for a in e.atoms(sp.Number):
+            if a != 0 and (abs(a - n) < 1e-12 or abs(1 / a - n) < 1e-9):
+                return True
+    return False
+
+
 def fixed_sizes(before, after) -> dict:
     """{name of a symbolic size of ``before``: the number ``concretize`` made it in ``after``}, read
     off the tensors of the same name (so a hint can say "N = 5" of the N the user declared)."""
@@ -159,4 +205,4 @@ def is_tensor_check(f) -> bool:
     return T.is_tensor_expr(as_expr(f))
 
 
-__all__ = ["concretize", "fixed_sizes", "label_ranges", "sizes_of", "is_tensor_check"]
+__all__ = ["concretize", "fixed_sizes", "second_sizes", "has_literal", "label_ranges", "sizes_of", "is_tensor_check"]

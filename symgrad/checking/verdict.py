@@ -36,7 +36,7 @@ True
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -45,7 +45,7 @@ import sympy as sp
 
 from . import sampling, sides
 from .arguments import check_arguments
-from .tensors import concretize, fixed_sizes, is_tensor_check
+from .tensors import concretize, fixed_sizes, is_tensor_check, second_sizes, has_literal
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
@@ -199,6 +199,10 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     (`symgrad.checking.sides`). ``convention="row"``: the claim is written as 11-785 writes it, a
     gradient as a row (∂L/∂x is 1×n, ∂L/∂W = y·∂L/∂z shaped like Wᵀ); it is transposed first.
 
+    A tensor claim over a symbolic size (N) is decided at two values of each size the check picks
+    (`symgrad.checking.tensors.second_sizes`): a claim with a literal ``5`` where ``N`` belongs,
+    equal at the first N = 5 only, is "not equal" with a hint that names it.
+
     >>> import sympy as sp, symgrad as sg
     >>> W, x = sp.MatrixSymbol('W', 3, 2), sp.MatrixSymbol('x', 2, 1)
     >>> f = sg.sum(sp.HadamardPower(W * x, 2))              # ‖Wx‖²
@@ -207,6 +211,56 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     >>> sg.check(f, W, 2 * x * x.T * W.T).hint.split(':')[0]
     'transpose'
     """
+    first = _check_once(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,
+                        seed=seed, policy=policy, targets=targets, convention=convention)
+    return _at_other_sizes(first, f, wrt, claimed, at=at, assumptions=assumptions, points=points,
+                           seed=seed, policy=policy, targets=targets, convention=convention)
+
+
+def _at_other_sizes(first: CheckResult, f, wrt, claimed, *, at, **options) -> CheckResult:
+    """``first`` (a tensor check at the sizes `concretize` picked) decided again at other values of
+    the sizes it picked (`second_sizes`), when it found the claim equal: a claim with a literal
+    where a size belongs (``/ 5`` for ``/ N``) holds at one N only. A callable claim is not run
+    again (it is called on the arrays as drawn). One more evaluation set, at ``points=1``."""
+    if not first or not isinstance(f, sp.Basic) or not is_tensor_check(f) or _has_callable(claimed):
+        return first
+    at = dict(at or {})
+    before = fixed_sizes(f, concretize(f, wrt, None, at)[0])
+    other = second_sizes(f, wrt, at, before)
+    if not other:
+        return first
+    options["points"] = 1
+    second = _check_once(f, wrt, claimed, at={**at, **other}, **options)
+    was = ", ".join(f"{k} = {before[k]}" for k in other)
+    now = ", ".join(f"{k} = {n}" for k, n in other.items())
+    if second:
+        return replace(first, method=first.method + f"; decided again at {now}")
+    if len(other) == 1:
+        (name,) = other
+        n = before[name]
+        why = (f"a literal {n} where the size {name} belongs (write {name}, or an array's .shape)?"
+               if has_literal(f, wrt, claimed, n) else f"a number written where the size {name} belongs?")
+    else:
+        why = f"a literal number where one of the sizes {', '.join(other)} belongs?"
+    hint = f"the claim holds at {was} only, not at {now}: {why}"
+    if second.hint:
+        hint += f" ({second.hint})"
+    return replace(second, hint=hint, method=second.method + f" (the sizes {now}; equal at {was})")
+
+
+def _has_callable(claimed) -> bool:
+    if isinstance(claimed, Mapping):
+        return any(_has_callable(c) for c in claimed.values())
+    if isinstance(claimed, (list, tuple)):
+        return any(_has_callable(c) for c in claimed)
+    return callable(claimed) and not isinstance(claimed, sp.Basic)
+
+
+def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | None = None,
+          batch: int | None = 7, points: int = 3, seed: int = 0,
+          policy: Subgradients = DEFAULT, targets: str = "distribution",
+          convention: str = "column") -> CheckResult:
+    """`check` at the sizes `concretize` picks (or those given in ``at=``)."""
     from .hints import Case, find_hint
     claimed = _column_claim(claimed, wrt, convention)
     tensor_case = isinstance(f, sp.Basic) and is_tensor_check(f)
