@@ -442,6 +442,7 @@ _METHODS = {
     "dot": ((1, 1), "tensor", {}),
     # x.std(axis=0, ddof=1): NumPy's ddof= (torch's correction=) a number constant
     "std": ((0, 1), "axis", {**REDUCE_KEYWORDS, "ddof": "number", "correction": "number"}),
+    "var": ((0, 1), "axis", {**REDUCE_KEYWORDS, "ddof": "number", "correction": "number"}),
     "clip": ((1, 2), "bound", {}),           # x.clip(-1, 1), x.clip(0, None): number constants
 }
 MAX_AXES = 32            # entries of an axis tuple or a shape

@@ -353,8 +353,8 @@ class TensorExpr(Expr):
         return min(self, axis, keepdims)
 
     @keywords()
-    def var(self, axis=None, keepdims=False, correction=0):
-        return var(self, axis, keepdims, correction=correction)
+    def var(self, axis=None, keepdims=False, correction=0, ddof=None):
+        return var(self, axis, keepdims, correction=correction, ddof=ddof)
 
     @keywords()
     def std(self, axis=None, keepdims=False, correction=0, ddof=None):
@@ -773,9 +773,10 @@ class Variance(TensorExpr):
 
 
 @keywords()
-def var(x, axis=None, keepdims=False, *, correction=0):
+def var(x, axis=None, keepdims=False, *, correction=0, ddof=None):
     """The variance over ``axis``: Σ (x − mean)² / (n − correction), as NumPy's ``var`` with
     ``ddof=correction`` (torch's ``var(correction=)``; NumPy's default 0, torch's 1)."""
+    correction = _ddof(correction, ddof, "var")
     keepdims = _keepdims(keepdims, "var")
     x = _tensor_arg(x, "var")
     axes = _axes(axis, x.ndim, "var", x)
@@ -1280,6 +1281,7 @@ _register_tensors(is_tensor_expr, Tensor)     # the text parser reads tensors (i
 for _name, _build in (("sum", sum), ("mean", mean), ("max", max), ("min", min)):
     _register_text(_name, _build)
 _register_text("one_hot", one_hot, (2, 2), rest=("dims_entry",), keywords={"axis": "axis"})
-_register_text("std", std, keywords={"axis": "axis", "keepdims": "bool", "ddof": "number",
-                                     "correction": "number"})     # std(x, axis=0, ddof=1)
+for _name, _build in (("std", std), ("var", var)):      # std(x, axis=0, ddof=1), var(x, 0)
+    _register_text(_name, _build, keywords={"axis": "axis", "keepdims": "bool", "ddof": "number",
+                                            "correction": "number"})
 del _name, _build

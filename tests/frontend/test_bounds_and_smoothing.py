@@ -126,6 +126,17 @@ def test_std_with_ddof_equals_torch(ddof):
         x.std(axis=0, ddof=1, correction=1)
 
 
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_var_takes_numpys_ddof_too(ddof):
+    rng = np.random.default_rng(4)
+    x = sg.tensor("x", (5, 3))
+    vals = {"x": rng.normal(size=(5, 3))}
+    _agree(sg.sum(x.var(axis=0, ddof=ddof)), ["x"], vals, lambda x: x.var(dim=0, correction=ddof).sum())
+    np.testing.assert_allclose(numeric(sg.var(x, axis=1, ddof=ddof), vals), vals["x"].var(axis=1, ddof=ddof))
+    with pytest.raises(sg.ArgumentError, match="not both"):
+        sg.var(x, ddof=1, correction=1)
+
+
 # -- huber / smooth_l1 -----------------------------------------------------------------------------
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_huber_and_smooth_l1_equal_torch(reduction):

@@ -49,6 +49,8 @@ DECL = [X, W, D, I4, y]
     ("std(D, axis=0, ddof=1)", sg.std(D, axis=0, ddof=1)),
     ("D.std(axis=1, keepdims=True)", D.std(axis=1, keepdims=True)),
     ("D.std(0, correction=1).sum()", D.std(axis=0, correction=1).sum()),
+    ("var(D, axis=0, ddof=1)", sg.var(D, axis=0, correction=1)),
+    ("D.var(1, keepdims=True)", D.var(axis=1, keepdims=True)),
 ])
 def test_tensor_text_builds_what_numpy_style_python_builds(text, expected):
     assert parse_expr(text, symbols=DECL) == expected
@@ -66,7 +68,7 @@ def test_tensor_text_builds_what_numpy_style_python_builds(text, expected):
     ("X.sum(axis=1.5)", UnsafeInputError, "an axis is an integer constant"),
     ("X.sum(keepdims=1)", UnsafeInputError, "keepdims= takes True or False, not '1'"),
     ("X.sum(where=0)", UnsafeInputError, "the keyword 'where'"),
-    ("X.var()", UnsafeInputError, "the attribute '.var' is not allowed"),
+    ("X.cumsum()", UnsafeInputError, "the attribute '.cumsum' is not allowed"),
     ("X.shape", UnsafeInputError, "the attribute '.shape' is not allowed"),
     ("X @ w", ParseError, "'w' is not a tensor"),
     ("one_hot(w, 4)", ParseError, "one_hot(...) in 'one_hot(w, 4)' is for tensors"),
