@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from teachtools import need
+from teachtools import need, small_cnn
 
 PACK_MARGIN = 8.0       # points dot's pack leaves between two rows
 GAP = 3 * PACK_MARGIN   # more than that between two rows is a blank band
@@ -46,12 +46,7 @@ def _batch_norm():
 
 
 def _cnn():
-    x, w, b, t = (sg.tensor("x", (1, 1, 6, 6)), sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)),
-                  sg.tensor("t", (1, 2, 2, 2)))
-    rng = np.random.default_rng(0)
-    at = {x: rng.normal(size=(1, 1, 6, 6)), w: rng.normal(size=(2, 1, 3, 3)), b: np.array([0.1, -0.1]),
-          t: rng.normal(size=(1, 2, 2, 2))}
-    return sg.derive(sg.sum((sg.max_pool2d(sg.relu(sg.conv2d(x, w, b)), 2) - t) ** 2) / 2, [w, b]), at
+    return small_cnn()
 
 
 def _mlp4():

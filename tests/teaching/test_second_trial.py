@@ -12,6 +12,7 @@ import sympy as sp
 import symgrad as sg
 from picture_parse import edges, node_names
 from symgrad.teaching.render import TEXT_WIDTH
+from teachtools import bn_mlp_example, small_cnn
 
 N = sp.Symbol("N", integer=True, positive=True)
 _SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
@@ -31,12 +32,7 @@ def batch_norm(eps):
 
 
 def cnn():
-    x, w, b, t = (sg.tensor("x", (1, 1, 6, 6)), sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)),
-                  sg.tensor("t", (1, 2, 2, 2)))
-    rng = np.random.default_rng(0)
-    at = {x: rng.normal(size=(1, 1, 6, 6)), w: rng.normal(size=(2, 1, 3, 3)), b: np.array([0.1, -0.1]),
-          t: rng.normal(size=(1, 2, 2, 2))}
-    return sg.derive(sg.sum((sg.max_pool2d(sg.relu(sg.conv2d(x, w, b)), 2) - t) ** 2) / 2, [w, b]), at
+    return small_cnn()
 
 
 def _forward_us(text):
@@ -53,13 +49,7 @@ def layer_norm():
 
 def bn_mlp():
     # two batch-norm layers and a cross-entropy averaged over the batch (a mean of every entry)
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location(
-        "train_bn_digits", Path(__file__).resolve().parents[2] / "examples" / "train_bn_digits.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    loss, _, params, _ = mod.bn_mlp([8, 6, 5, 3])
+    loss, params = bn_mlp_example()
     return sg.derive(loss, params)
 
 

@@ -12,7 +12,7 @@ import sympy as sp
 
 import symgrad as sg
 from symgrad.teaching.render import latex_document
-from teachtools import need
+from teachtools import bn_mlp_example, need
 
 torch = pytest.importorskip("torch")
 N = sp.Symbol("N", integer=True, positive=True)
@@ -156,13 +156,7 @@ def test_layer_norm_sums_over_the_entries_it_normalises():
 
 
 def test_two_batch_norm_layers_each_get_their_statistics():
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location(
-        "train_bn_digits", Path(__file__).resolve().parents[2] / "examples" / "train_bn_digits.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    loss, _, params, _ = mod.bn_mlp([8, 6, 5, 3])
+    loss, params = bn_mlp_example()
     text = sg.derive(loss, params).render("unicode")
     for k in "₁₂":
         assert (f"∂f/∂μ{k} = Σₙ ∂f/∂x̂{k}ₙ·∂x̂{k}ₙ/∂μ{k} + ∂f/∂σ²{k} · ∂σ²{k}/∂μ{k} = "
