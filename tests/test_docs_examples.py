@@ -59,6 +59,16 @@ def test_blocks_are_found_and_marks_read():
         [(2, "f(\n", "shown for reading")]
 
 
+@pytest.mark.parametrize("page,line,code,skip", [c for c in CASES if c.values[3]])
+def test_block_not_run_still_parses(page, line, code, skip):
+    """A block marked not run (a GPU's) is still Python a reader can paste: it parses. Its names
+    are checked by running a CPU variant of it by hand (TRITON_INTERPRET=1, device="cpu")."""
+    try:
+        compile(code, f"{page}:{line}", "exec")
+    except SyntaxError as e:
+        pytest.fail(f"{page}:{line} (not run: {skip}) does not parse: {e}")
+
+
 def run_block(page: str, line: int, code: str) -> None:
     """Run one block in a fresh namespace; a failure names the page and line."""
     where = f"{page}:{line}"
