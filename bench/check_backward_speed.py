@@ -8,6 +8,8 @@ The layer: x (4, 3, S, S) → conv 3×3 (F filters, padding 1) → relu → 2×2
 written in vectorised NumPy. Printed: the check's time (best of ``--repeat``) over a yardstick timed
 between its runs (300 NumPy forwards of the layer: the ratio is comparable across trees and loads,
 run the script on two checkouts to compare them), the candidate points its kink cover evaluated,
+the same check with the batch size given (``dims={N: 4}``: decided at that N only, where the
+default decides a right backward again at a second N — the cost of catching a literal batch size),
 and with ``--numerical`` cs231n's numerical gradient check of the same layer.
 """
 from __future__ import annotations
@@ -102,17 +104,20 @@ def main():
     S._candidate = counted
     rng = np.random.default_rng(0)
     vals = [rng.normal(size=(4, 3, a.size, a.size)), rng.normal(size=(a.filters, 3, 3, 3)), rng.normal(size=a.filters)]
-    checks, refs = [], []
-    for _ in range(a.repeat):          # interleaved, so that both see the same load
+    checks, refs, ones = [], [], []
+    for _ in range(a.repeat):          # interleaved, so that all see the same load
         t, r = best(lambda: sg.check_backward(out, wrt, backward), 1)
         checks.append(t)
         refs.append(best(lambda: [forward(*vals) for _ in range(300)], 1)[0])
+        ones.append(best(lambda: sg.check_backward(out, wrt, backward, dims={N: 4}), 1)[0])
     S._candidate = cand
-    t_check, t_ref = min(checks), min(refs)
+    t_check, t_ref, t_one = min(checks), min(refs), min(ones)
     print(f"conv-relu-pool {a.size}x{a.size}, {a.filters} filters, N = 4")
     print(f"  sg.check_backward            {t_check:8.3f} s   verdict {r.verdict!r}; "
           f"{counts['candidates'] // a.repeat} kink-cover candidates per check")
     print(f"  300 NumPy forwards (a yardstick) {t_ref:8.3f} s   ratio check / yardstick {t_check / t_ref:.2f}")
+    print(f"  at N = 4 only (dims={{N: 4}})   {t_one:8.3f} s   ratio two sizes / one size {t_check / t_one:.2f} "
+          f"(the second N: {r.method.split('decided again at ')[-1] if 'decided again' in r.method else 'none'})")
     if a.numerical:
         t_num, err = best(lambda: numerical_check(a.size, a.filters), 1)
         print(f"  numerical gradient (cs231n)  {t_num:8.3f} s   max relative error {err:.1e}")
