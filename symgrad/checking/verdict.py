@@ -371,6 +371,11 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
         if isinstance(tied, CheckResult):
             return tied
         method += tied or ""
+    if not tensor_case:                         # a Max over symbols or matrix entries, at a tie
+        tied = _scalar_tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout)
+        if isinstance(tied, CheckResult):
+            return tied
+        method += tied or ""
     # kinks of tensor expressions are not probed yet (issue 11, point 5)
     kink = None if is_callable or tensor_case else _probe_kinks(f, D, params, claims, pts[0], policy)
     if isinstance(kink, _Point):
@@ -432,6 +437,36 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
                     targets=targets, sizes=sizes)
         hint = find_hint(case)
     return CheckResult(NOT_EQUAL, method + where + ", where the claim differs", cx, hint, layout, errors=errs)
+
+
+def _scalar_tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout):
+    """The claim at a point where a Max (or Min) of a scalar or matrix f is tied
+    (`symgrad.checking.scalar_ties`): "not equal" with the max-ties hint when it sends δ to every
+    tied argument; a note for the method when it routes δ as the policy does; None otherwise (the
+    kink probe that follows judges other routings)."""
+    from . import scalar_ties, ties
+    if not scalar_ties.max_nodes(f):
+        return None
+    try:
+        D_all = scalar_ties.all_tied_derivation(f, tuple(params), policy)
+    except SymgradError:
+        return None
+    found = scalar_ties.tie_point(sampler, pts, f, params, D_all, lambda p, d=D: _truth(d, p))
+    if found is None:
+        return None
+    tp, truth, every = found
+    claim = _claim_values(claims, params, tp, B)
+    where = "; compared also at a point where a Max is tied (made on purpose: random points never tie)"
+    if ties.matches(claim, truth, params, RTOL):
+        return where
+    if not ties.matches(claim, every, params, RTOL):
+        return None
+    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w) for c, t, w in zip(claim, truth, params)),
+                            key=lambda kr: kr[1][0])
+    errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
+    cx = Counterexample(_as_declared(f, tp.shown()), params[k].name, cn, truth[k], rel, idx)
+    return CheckResult(NOT_EQUAL, method + where + ", where the claim differs", cx, ties.ALL_HINT, layout,
+                       errors=errs)
 
 
 @lru_cache(maxsize=64)
