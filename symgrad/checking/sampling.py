@@ -549,6 +549,7 @@ class Sampler:
                       and s.name not in labels and s.name not in self.masks]
         self.bounds = {s.name: bounds(s, assumptions) for s in self.pfree + self.ifree}
         self.clip_bounds = clip_bounds(f)
+        self.margin = KINK_MARGIN       # how far a test point keeps from every kink (`usable`)
 
     # --- drawing -------------------------------------------------------------------------------
 
@@ -607,7 +608,7 @@ class Sampler:
         given) every kink argument is at least `KINK_MARGIN` from 0. ``U``: ``pt``'s site values,
         when the caller has them. The kinks are asked first: a point beside one of thousands of
         relu entries is the usual reason to refuse, and needs no evaluation of the gradient."""
-        if not given_all and self.gap(pt, U) < KINK_MARGIN:
+        if not given_all and self.gap(pt, U) < self.margin:
             return False
         crossed = self.crossed_bounds(pt)
         if crossed:
