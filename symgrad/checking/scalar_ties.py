@@ -13,6 +13,8 @@ set equal to the maximum when it is a free value (a symbol, or an entry of a mat
 gradient (δ to the first argument attaining it, `symgrad.core.policy`) and with the "every tied
 argument" routing, derived as symgrad derives the policy's: f with each Max replaced by `_AllMax`,
 whose derivative in argument k is Π_{j≠k} [s·(x_k − x_j) ≥ 0] (the policy's has > for j < k).
+A tie is used only where that routing is no subgradient: not where one tied argument carries no
+gradient (max(0, z) at z = 0, where δ to both is relu'(0) = 1) or the two cancel (max(w, −w)).
 """
 from __future__ import annotations
 
@@ -38,15 +40,45 @@ class _AllTied(sp.Function):
         return sp.Mul(*[sp.Heaviside(self.sign * (x - y), 1) for j, y in enumerate(self.args) if j != k])
 
 
-# Siblings, not one a subclass of the other; `_imp_` is how lambdify evaluates them.
+class _NoneTied(sp.Function):
+    """Max (sign 1) or Min (sign −1) whose derivative sends δ to no argument at a tie (strict
+    comparisons): f's gradient without the tied max's share, to tell the shares apart."""
+
+    sign = 1
+
+    def fdiff(self, argindex=1):
+        k = argindex - 1
+        x = self.args[k]
+        return sp.Mul(*[sp.Heaviside(self.sign * (x - y), 0) for j, y in enumerate(self.args) if j != k])
+
+
+# Siblings, not one a subclass of another; `_imp_` is how lambdify evaluates them.
+def _maximum(*a):
+    return np.maximum.reduce(np.broadcast_arrays(*a))
+
+
+def _minimum(*a):
+    return np.minimum.reduce(np.broadcast_arrays(*a))
+
+
 class _AllMax(_AllTied):
     sign = 1
-    _imp_ = staticmethod(lambda *a: np.maximum.reduce(np.broadcast_arrays(*a)))
+    _imp_ = staticmethod(_maximum)
 
 
 class _AllMin(_AllTied):
     sign = -1
-    _imp_ = staticmethod(lambda *a: np.minimum.reduce(np.broadcast_arrays(*a)))
+    _imp_ = staticmethod(_minimum)
+
+
+class _NoneMax(_NoneTied):
+    sign = 1
+    _imp_ = staticmethod(_maximum)
+
+
+class _NoneMin(_NoneTied):
+    sign = -1
+    _imp_ = staticmethod(_minimum)
 
 
 def max_nodes(f) -> list:
@@ -55,10 +87,33 @@ def max_nodes(f) -> list:
 
 
 @lru_cache(maxsize=32)
-def all_tied_derivation(f, params: tuple, policy):
-    """symgrad's derivative of f with every Max and Min sending δ to each argument attaining it."""
+def tied_derivations(f, params: tuple, policy):
+    """symgrad's derivatives of f with every Max and Min sending δ, at a tie, to each argument
+    attaining it ("all") and to none of them ("none")."""
     from ..core.differentiate import differentiate
-    return differentiate(f.replace(sp.Max, _AllMax).replace(sp.Min, _AllMin), list(params), policy=policy)
+    return {"all": differentiate(f.replace(sp.Max, _AllMax).replace(sp.Min, _AllMin), list(params), policy=policy),
+            "none": differentiate(f.replace(sp.Max, _NoneMax).replace(sp.Min, _NoneMin), list(params), policy=policy)}
+
+
+def _flat(grads) -> np.ndarray:
+    return np.concatenate([np.ravel(np.asarray(g, float)) for g in grads])
+
+
+def every_is_a_subgradient(truth, every, none) -> bool:
+    """At a tie of two arguments, is sending δ to both still a subgradient? Their shares are
+    g₁ = truth − none (the policy's, δ to the first) and g₂ = every − truth; δ to both is
+    g₁ + g₂, a subgradient exactly when it is a convex combination λ·g₁ + (1 − λ)·g₂ — when one
+    share is 0 (max(0, z): the constant has none, z's alone is relu'(0) = 1) or they are opposite
+    (max(w, −w) = |w|: 1 − 1 = 0 at w = 0)."""
+    t, e, n = _flat(truth), _flat(every), _flat(none)
+    g1, g2 = t - n, e - t
+    tol = 1e-9 * (1.0 + float(np.abs(np.concatenate([t, e, n])).max(initial=0.0)))
+    d = g1 - g2                                  # λ·d = g1
+    dd = float(d @ d)
+    if dd <= tol * tol:
+        return bool(np.abs(g1).max(initial=0.0) <= tol)
+    lam = float(g1 @ d) / dd
+    return -1e-9 <= lam <= 1 + 1e-9 and bool(np.abs(lam * d - g1).max(initial=0.0) <= tol)
 
 
 def _settable(arg, free: set):
@@ -130,9 +185,10 @@ def _usable(sampler, c) -> bool:
     return True
 
 
-def tie_point(sampler, pts, f, params, D_all, truth_of):
+def tie_point(sampler, pts, f, params, derivations, truth_of):
     """A usable point where a Max (or Min) of f is tied at its maximum and routing δ to every tied
-    argument changes the gradient: (point, truth, all-tied gradients), or None."""
+    argument is no subgradient (`every_is_a_subgradient`): (point, truth, all-tied gradients), or
+    None."""
     tried = 0
     for node in max_nodes(f):
         for p in pts:
@@ -145,14 +201,16 @@ def tie_point(sampler, pts, f, params, D_all, truth_of):
             try:
                 if not _usable(sampler, c):
                     continue
-                truth, alt = truth_of(c), truth_of(c, D_all)
+                truth = truth_of(c)
+                alt, none = truth_of(c, derivations["all"]), truth_of(c, derivations["none"])
             except (ArithmeticError, ValueError):
                 continue
-            if not all(np.all(np.isfinite(a)) for a in alt):
+            if not all(np.all(np.isfinite(a)) for a in (*alt, *none)):
                 continue
-            if any(_compare(a, t, w)[0] > 1e-6 for a, t, w in zip(alt, truth, params)):
+            if (any(_compare(a, t, w)[0] > 1e-6 for a, t, w in zip(alt, truth, params))
+                    and not every_is_a_subgradient(truth, alt, none)):
                 return c, truth, alt
     return None
 
 
-__all__ = ["max_nodes", "all_tied_derivation", "tie_point"]
+__all__ = ["max_nodes", "tied_derivations", "tie_point", "every_is_a_subgradient"]

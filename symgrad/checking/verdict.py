@@ -451,10 +451,10 @@ def _scalar_tie_check(f, D, params, claims, sampler, pts, B, policy, errs, metho
     if not scalar_ties.max_nodes(f):
         return None
     try:
-        D_all = scalar_ties.all_tied_derivation(f, tuple(params), policy)
+        routed = scalar_ties.tied_derivations(f, tuple(params), policy)
     except SymgradError:
         return None
-    found = scalar_ties.tie_point(sampler, pts, f, params, D_all, lambda p, d=D: _truth(d, p))
+    found = scalar_ties.tie_point(sampler, pts, f, params, routed, lambda p, d=D: _truth(d, p))
     if found is None:
         return None
     tp, truth, every = found

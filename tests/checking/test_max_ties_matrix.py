@@ -97,3 +97,22 @@ def test_no_tie_is_made_from_given_values():
     f = sp.Max(a, b)
     r = sg.check(f, [a, b], [sp.Heaviside(a - b, 1), sp.Heaviside(b - a, 1)], at={"a": 0.3, "b": -0.5})
     assert r and "a Max is tied" not in r.method
+
+
+def test_every_tied_argument_that_is_still_a_subgradient_is_not_called_wrong():
+    # max(0, z) at z = 0: the constant carries no gradient, so δ "to both" is relu'(0) = 1, in
+    # the subdifferential [0, 1]; max(w, −w) = |w| at 0: 1 − 1 = 0, in [−1, 1]
+    z, w = sp.symbols("z w", real=True)
+    r = sg.check(sp.Max(0, z), z, sp.Heaviside(z, 1))
+    assert r and "a Max is tied" not in r.method, str(r)
+    r = sg.check(sp.Max(w, -w), w, sp.Heaviside(w, 1) - sp.Heaviside(-w, 1))
+    assert r and "a Max is tied" not in r.method, str(r)
+
+
+def test_every_is_a_subgradient_against_the_subdifferential():
+    from symgrad.checking.scalar_ties import every_is_a_subgradient
+    # shares g1 = truth − none, g2 = every − truth; δ to both is g1 + g2
+    assert not every_is_a_subgradient([np.array([1.0, 0.0])], [np.array([1.0, 1.0])], [np.zeros(2)])
+    assert every_is_a_subgradient([np.array([0.0])], [np.array([1.0])], [np.array([0.0])])    # max(0, z)
+    assert every_is_a_subgradient([np.array([1.0])], [np.array([0.0])], [np.array([0.0])])    # max(w, −w)
+    assert not every_is_a_subgradient([np.array([2.0])], [np.array([5.0])], [np.array([0.0])])  # 2 + 3
