@@ -1010,8 +1010,7 @@ def _is_scalar_of_symbols(v) -> bool:
     number (numbers are checked as numbers), and not known to be complex."""
     return (isinstance(v, sp.Expr) and not v.is_number and not _is_tensor(v) and not isinstance(v, MatrixExpr)
             and not v.has(sp.MatrixSymbol) and v.is_extended_real is not False
-            and all(type(s) is sp.Symbol or isinstance(s, sp.Symbol) and not _is_tensor(s)
-                    for s in v.free_symbols))
+            and all(isinstance(s, sp.Symbol) and not _is_tensor(s) for s in v.free_symbols))
 
 
 def _bits(x) -> float:
