@@ -22,6 +22,7 @@ import ast
 import inspect
 import io
 import tokenize
+import types
 
 import sympy as sp
 
@@ -71,10 +72,29 @@ def _number(text: str):
 
 def literal_line(fn, n: int) -> str | None:
     """Where the source of the function behind ``fn`` writes the number n or 1/n (``/ 4``,
-    ``* 0.25``, ``reshape(4, -1)``): "affine_backward, line 12: '...'" (the line in its file) — or None when it does not,
-    or its source cannot be read (a builtin, a function typed into a console). The source is read
+    ``* 0.25``, ``reshape(4, -1)``): "affine_backward, line 12: '...'" (the line in its file) — or
+    None when it does not, or its source cannot be read (a builtin, a function typed into a
+    console). When the function's own source does not write it, the functions it calls by name
+    are read the same way (`_called`): cs231n's backward is checked through a wrapper,
+    ``lambda dout, x, w, b: affine_backward(dout, affine_forward(x, w, b)[1])``. Sources are read
     as tokens, never run."""
-    fn = _user_function(fn)
+    todo, seen = [_user_function(fn)], set()
+    while todo and len(seen) < MAX_FUNCTIONS:
+        f = todo.pop(0)
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        found = _literal_in(f, n)
+        if found:
+            return found
+        todo.extend(_called(f))
+    return None
+
+
+MAX_FUNCTIONS = 8      # functions whose source `literal_line` reads: the backward and what it calls
+
+
+def _literal_in(fn, n: int) -> str | None:
     try:
         lines, start = inspect.getsourcelines(fn)
     except (OSError, TypeError):
@@ -92,6 +112,32 @@ def literal_line(fn, n: int) -> str | None:
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return None
     return None
+
+
+def _called(fn) -> list:
+    """The Python functions ``fn``'s code names (its globals and closure, by the names its code
+    object lists; nothing is called): where a wrapper's literal lives. Functions of installed
+    packages (NumPy's, symgrad's own) are left out."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    scope = dict(getattr(fn, "__globals__", {}))
+    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+        try:
+            scope[name] = cell.cell_contents
+        except ValueError:                     # an empty cell
+            continue
+    out = []
+    for name in code.co_names + code.co_freevars:
+        g = scope.get(name)
+        if isinstance(g, types.FunctionType) and not _installed(g):
+            out.append(g)
+    return out
+
+
+def _installed(fn) -> bool:
+    module = getattr(fn, "__module__", "") or ""
+    return module.split(".")[0] in ("numpy", "scipy", "sympy", "symgrad", "torch")
 
 
 def size_reading(f, size: str, first=()) -> str | None:

@@ -147,3 +147,22 @@ def test_sg_check_with_a_function_claim_is_decided_again_too():
 
     r = wrong(sg.check(out, W, backprop), "the claim holds at N = 4 only")
     assert "backprop, line" in r.hint and sizes[-1] == 5 and 4 in sizes
+
+
+def affine_forward_cs231n(x, w, b):
+    return x.reshape(x.shape[0], -1) @ w + b, (x, w, b)
+
+
+def affine_backward_cs231n(dout, cache):
+    x, w, b = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(4, -1).T @ dout                  # the literal, inside the function the wrapper calls
+    return dx, dw, dout.sum(axis=0)
+
+
+def test_the_literal_is_found_in_the_function_a_wrapper_calls():
+    # cs231n's backward(dout, cache), checked through the wrapper the BackwardError message suggests
+    out, wrt = _affine()
+    r = wrong(sg.check_backward(out, wrt, lambda dout, x, w, b: affine_backward_cs231n(
+        dout, affine_forward_cs231n(x, w, b)[1])), "the claim holds at N = 4 only")
+    assert "affine_backward_cs231n, line" in r.hint and "x.reshape(4, -1)" in r.hint, r.hint
