@@ -8,11 +8,15 @@ The layer: x (4, 3, S, S) → conv 3×3 (F filters, padding 1) → relu → 2×2
 written in vectorised NumPy. Printed: the check's time (best of ``--repeat``) over a yardstick timed
 between its runs (300 NumPy forwards of the layer: the ratio is comparable across trees and loads,
 run the script on two checkouts to compare them), the candidate points its kink cover evaluated,
+the same check decided at its first N only (the second N switched off in-process: the default
+decides a right backward again at a second N, the cost of catching a literal batch size; timed, and
+counted in evaluations of f's graph, which the load does not change),
 and with ``--numerical`` cs231n's numerical gradient check of the same layer.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 import numpy as np
@@ -83,6 +87,44 @@ def best(fn, repeat):
     return min(times), out
 
 
+@contextlib.contextmanager
+def one_size():
+    """sg.check as it was before the second N: `_at_other_sizes` returns the first verdict."""
+    import symgrad.checking.verdict as Ve
+    kept = Ve._at_other_sizes
+    Ve._at_other_sizes = lambda first, *a, **k: first
+    try:
+        yield
+    finally:
+        Ve._at_other_sizes = kept
+
+
+def _evaluations(fn) -> int:
+    """How many times ``fn`` evaluates a graph (`symgrad.core.evaluate.evaluate`, as the checking
+    modules import it): a count that the machine's load does not change."""
+    import symgrad.checking.claims as Cl
+    import symgrad.checking.sampling as Sa
+    import symgrad.checking.ties as Ti
+    import symgrad.checking.verdict as Ve
+    import symgrad.core.evaluate as E
+    mods = [m for m in (E, Cl, Sa, Ti, Ve) if hasattr(m, "evaluate")]
+    orig = {m: m.evaluate for m in mods}
+    count = [0]
+
+    def counted(*a, **k):
+        count[0] += 1
+        return E.__dict__["_original_evaluate"](*a, **k)
+    E._original_evaluate = orig[E]
+    for m in mods:
+        m.evaluate = counted
+    try:
+        fn()
+    finally:
+        for m in mods:
+            m.evaluate = orig[m]
+    return count[0]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=16)
@@ -102,17 +144,25 @@ def main():
     S._candidate = counted
     rng = np.random.default_rng(0)
     vals = [rng.normal(size=(4, 3, a.size, a.size)), rng.normal(size=(a.filters, 3, 3, 3)), rng.normal(size=a.filters)]
-    checks, refs = [], []
-    for _ in range(a.repeat):          # interleaved, so that both see the same load
+    checks, refs, ones = [], [], []
+    for _ in range(a.repeat):          # interleaved, so that all see the same load
         t, r = best(lambda: sg.check_backward(out, wrt, backward), 1)
         checks.append(t)
         refs.append(best(lambda: [forward(*vals) for _ in range(300)], 1)[0])
+        with one_size():
+            ones.append(best(lambda: sg.check_backward(out, wrt, backward), 1)[0])
     S._candidate = cand
-    t_check, t_ref = min(checks), min(refs)
+    t_check, t_ref, t_one = min(checks), min(refs), min(ones)
+    evals = {"two": _evaluations(lambda: sg.check_backward(out, wrt, backward))}
+    with one_size():
+        evals["one"] = _evaluations(lambda: sg.check_backward(out, wrt, backward))
     print(f"conv-relu-pool {a.size}x{a.size}, {a.filters} filters, N = 4")
     print(f"  sg.check_backward            {t_check:8.3f} s   verdict {r.verdict!r}; "
           f"{counts['candidates'] // a.repeat} kink-cover candidates per check")
     print(f"  300 NumPy forwards (a yardstick) {t_ref:8.3f} s   ratio check / yardstick {t_check / t_ref:.2f}")
+    print(f"  at N = 4 only (no second N)  {t_one:8.3f} s   ratio two sizes / one size {t_check / t_one:.2f} "
+          f"(the second N: {r.method.split('decided again at ')[-1] if 'decided again' in r.method else 'none'}); "
+          f"evaluations of f's graph {evals['two']} / {evals['one']}")
     if a.numerical:
         t_num, err = best(lambda: numerical_check(a.size, a.filters), 1)
         print(f"  numerical gradient (cs231n)  {t_num:8.3f} s   max relative error {err:.1e}")

@@ -266,6 +266,7 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
                                 f"these shapes){first}") from e
         grads = [_as_array(g, w) for g, w in zip(_gradients(res, params), params)]
         return grads if len(grads) > 1 else grads[0]     # check reads a list only for several
+    claim.claim_source = backward            # a hint reads its source for a literal batch size
 
     if at is not None and not isinstance(at, Mapping):
         raise ArgumentError(f"at= must be a dict keyed by symbol or name, got {at!r}")

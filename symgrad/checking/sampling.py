@@ -38,7 +38,7 @@ import sympy as sp
 from .claims import _shape
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
-from ..frontend.functions import leaky_relu, relu
+from ..frontend.functions import clip as Clip, leaky_relu, relu
 from ..frontend.masks import DropoutMask, DropoutMaskScalar, DropoutMaskTensor
 
 KINK_MARGIN = 0.05
@@ -79,6 +79,25 @@ def _kinks(expr) -> dict:
             for _, cond in node.args:
                 if isinstance(cond, sp.core.relational.Relational):
                     out.setdefault(cond.lhs - cond.rhs, "Piecewise")
+    return out
+
+
+def _names(lo, hi) -> list:
+    return sorted({s.name for s in (lo - hi).free_symbols})
+
+
+def clip_bounds(f) -> list:
+    """[(function of the bounds' symbols by name → (lo, hi), lo, hi)] for every clip of f whose
+    bounds are not both numbers (clip(x, -c, c)): `Sampler.crossed_bounds` keeps lo < hi."""
+    out = []
+    for node in sp.preorder_traversal(f):
+        if isinstance(node, Clip):
+            _, lo, hi = node.args
+            if (lo - hi).is_number or any(not isinstance(s, sp.Symbol) for s in (lo - hi).free_symbols):
+                continue
+            syms = [sp.Symbol(n) for n in _names(lo, hi)]
+            plain = {s: sp.Symbol(s.name) for s in (lo - hi).free_symbols}
+            out.append((sp.lambdify(syms, (lo.xreplace(plain), hi.xreplace(plain)), modules="numpy"), lo, hi))
     return out
 
 
@@ -529,6 +548,8 @@ class Sampler:
         self.ifree = [s for s in self.inputs if not given(s) and s.name not in self.targets
                       and s.name not in labels and s.name not in self.masks]
         self.bounds = {s.name: bounds(s, assumptions) for s in self.pfree + self.ifree}
+        self.clip_bounds = clip_bounds(f)
+        self.margin = KINK_MARGIN       # how far a test point keeps from every kink (`usable`)
 
     # --- drawing -------------------------------------------------------------------------------
 
@@ -587,7 +608,12 @@ class Sampler:
         given) every kink argument is at least `KINK_MARGIN` from 0. ``U``: ``pt``'s site values,
         when the caller has them. The kinks are asked first: a point beside one of thousands of
         relu entries is the usual reason to refuse, and needs no evaluation of the gradient."""
-        if not given_all and self.gap(pt, U) < KINK_MARGIN:
+        if not given_all and self.gap(pt, U) < self.margin:
+            return False
+        crossed = self.crossed_bounds(pt)
+        if crossed:
+            if given_all:
+                raise SymgradError(f"the given point (at=) is outside f's domain: {crossed}")
             return False
         with np.errstate(all="ignore"):
             for i in range(len(pt.examples)):
@@ -599,9 +625,31 @@ class Sampler:
                     return False
         return True
 
+    def crossed_bounds(self, pt) -> str | None:
+        """A clip whose bounds are symbols (clip(x, -c, c)) at a point where lo ≥ hi, in words; None
+        when every such clip has lo < hi at every example of ``pt``. Outside that, clip is hi for
+        every x (NumPy's answer; `sg.clip` refuses number bounds lo > hi), its gradient in x 0 on
+        the whole line: no point to test a claim at, and a drawn c < 0 would be one."""
+        for fn, lo, hi in self.clip_bounds:
+            for i in range(len(pt.examples)):
+                vals = pt.example(i)
+                with np.errstate(all="ignore"):
+                    try:
+                        a, b = fn(*[vals[n] for n in _names(lo, hi)])
+                    except (KeyError, TypeError, ValueError, ArithmeticError):
+                        continue
+                if not float(a) < float(b):
+                    return (f"the bounds of clip cross there: {lo} = {float(a):.4g} is not below "
+                            f"{hi} = {float(b):.4g} (give the bounds' symbols an interval with "
+                            f"assumptions=, or values with at=, where lo < hi)")
+        return None
+
     def why_unusable(self, pt) -> str | None:
         """Why ``pt`` is no test point, in words: the innermost part of f (or of its gradient) that
         is not finite there, at which values; or the kink it is near. None when it is usable."""
+        crossed = self.crossed_bounds(pt)
+        if crossed:
+            return crossed
         for i in range(len(pt.examples)):
             values = pt.example(i)
             with np.errstate(all="ignore"):

@@ -43,7 +43,7 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 
-from . import sampling, sides
+from . import sampling, sides, size_literals
 from .arguments import check_arguments
 from .tensors import concretize, fixed_sizes, is_tensor_check, second_sizes, has_literal
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
@@ -60,6 +60,7 @@ NOT_EQUAL = "not equal"
 EQUAL_EXCEPT_KINKS = "equal except at points where f is not differentiable"
 LAYOUT = "a gradient has the shape of its variable (∂f/∂W has W's shape)"
 RTOL = 1e-6            # float64 evaluations of equal formulas agree to ~1e-12; 1e-6 leaves room
+AGAIN_MARGIN = 1e-6    # distance from every kink of a point at the second sizes (`_at_other_sizes`)
 
 
 @dataclass
@@ -220,26 +221,43 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
 def _at_other_sizes(first: CheckResult, f, wrt, claimed, *, at, **options) -> CheckResult:
     """``first`` (a tensor check at the sizes `concretize` picked) decided again at other values of
     the sizes it picked (`second_sizes`), when it found the claim equal: a claim with a literal
-    where a size belongs (``/ 5`` for ``/ N``) holds at one N only. A callable claim is not run
-    again (it is called on the arrays as drawn). One more evaluation set, at ``points=1``."""
-    if not first or not isinstance(f, sp.Basic) or not is_tensor_check(f) or _has_callable(claimed):
+    where a size belongs (``/ 5`` for ``/ N``) holds at one N only. A function claim (a backward)
+    is called again with the arrays of those sizes; raising there makes it wrong
+    (`symgrad.checking.size_literals`). One more evaluation set, at ``points=1``."""
+    function = callable(claimed) and not isinstance(claimed, sp.Basic)
+    if (not first or not isinstance(f, sp.Basic) or not is_tensor_check(f)
+            or (_has_callable(claimed) and not function)):
         return first
     at = dict(at or {})
     before = fixed_sizes(f, concretize(f, wrt, None, at)[0])
     other = second_sizes(f, wrt, at, before)
     if not other:
         return first
-    options["points"] = 1
-    second = _check_once(f, wrt, claimed, at={**at, **other}, **options)
+    options.update(points=1, again=True)
     was = ", ".join(f"{k} = {before[k]}" for k in other)
     now = ", ".join(f"{k} = {n}" for k, n in other.items())
+    try:
+        second = _check_once(f, wrt, size_literals.raised_at_size(claimed) if function else claimed,
+                             at={**at, **other}, **options)
+    except size_literals.ClaimRaised as e:
+        err = e.error.__cause__ if e.error.__cause__ is not None else e.error   # check_backward's wrapping
+        raised = f"{type(err).__name__}: {short(str(err), 160)}"
+        second = CheckResult(NOT_EQUAL, first.method + f"; called again at {now}, where it raised {raised}",
+                             hint=f"the function raised {raised}", layout=first.layout)
     if second:
         return replace(first, method=first.method + f"; decided again at {now}")
     if len(other) == 1:
         (name,) = other
         n = before[name]
-        why = (f"a literal {n} where the size {name} belongs (write {name}, or an array's .shape)?"
-               if has_literal(f, wrt, claimed, n) else f"a number written where the size {name} belongs?")
+        if function:
+            line = size_literals.literal_line(claimed, n)
+            reading = size_literals.size_reading(f, name, wrt if isinstance(wrt, (list, tuple)) else [wrt])
+            said = "; ".join(p for p in (line, reading and f"read it off an array, {reading}") if p)
+            why = (f"a literal {n} where the size {name} belongs" if line else
+                   f"a number written where the size {name} belongs") + (f" ({said})?" if said else "?")
+        else:
+            why = (f"a literal {n} where the size {name} belongs (write {name}, or an array's .shape)?"
+                   if has_literal(f, wrt, claimed, n) else f"a number written where the size {name} belongs?")
     else:
         why = f"a literal number where one of the sizes {', '.join(other)} belongs?"
     hint = f"the claim holds at {was} only, not at {now}: {why}"
@@ -259,8 +277,11 @@ def _has_callable(claimed) -> bool:
 def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | None = None,
           batch: int | None = 7, points: int = 3, seed: int = 0,
           policy: Subgradients = DEFAULT, targets: str = "distribution",
-          convention: str = "column") -> CheckResult:
-    """`check` at the sizes `concretize` picks (or those given in ``at=``)."""
+          convention: str = "column", again: bool = False) -> CheckResult:
+    """`check` at the sizes `concretize` picks (or those given in ``at=``). ``again``: the claim was
+    found equal at other sizes, and is now decided at second ones (`_at_other_sizes`) — at the
+    random points only: the kinks' sides were covered and the ties compared the first time, and a
+    literal size makes a claim wrong almost everywhere, not only on one side of a kink."""
     from .hints import Case, find_hint
     claimed = _column_claim(claimed, wrt, convention)
     tensor_case = isinstance(f, sp.Basic) and is_tensor_check(f)
@@ -301,7 +322,10 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
         B = sizes.pop() if sizes else B
     rng = np.random.default_rng(seed)
     sampler = sampling.Sampler(f, D, params, inputs, at or {}, assumptions, rng, B, targets)
-    pts, coverage = sides.cover(sampler, sampler.points(points))
+    if again:       # off the kinks only (no difference quotient reads this point): a conv layer's
+        sampler.margin = AGAIN_MARGIN   # thousands of relu entries put some entry within 0.05 of 0
+    pts, coverage = ((sampler.points(points), sides.Coverage()) if again
+                     else sides.cover(sampler, sampler.points(points)))
 
     # The claim and the truth at every point (truth: mean over the examples of the point).
     truths = [_truth(D, p) for p in pts]
@@ -345,8 +369,13 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
                     check=check, targets=targets, sizes=sizes)
         return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
 
-    if tensor_case:                             # a max at a tie: a point made with ties on purpose
+    if tensor_case and not again:               # a max at a tie: a point made with ties on purpose
         tied = _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes)
+        if isinstance(tied, CheckResult):
+            return tied
+        method += tied or ""
+    if not tensor_case:                         # a Max over symbols or matrix entries, at a tie
+        tied = _scalar_tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout)
         if isinstance(tied, CheckResult):
             return tied
         method += tied or ""
@@ -411,6 +440,36 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
                     targets=targets, sizes=sizes)
         hint = find_hint(case)
     return CheckResult(NOT_EQUAL, method + where + ", where the claim differs", cx, hint, layout, errors=errs)
+
+
+def _scalar_tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout):
+    """The claim at a point where a Max (or Min) of a scalar or matrix f is tied
+    (`symgrad.checking.scalar_ties`): "not equal" with the max-ties hint when it sends δ to every
+    tied argument; a note for the method when it routes δ as the policy does; None otherwise (the
+    kink probe that follows judges other routings)."""
+    from . import scalar_ties, ties
+    if not scalar_ties.max_nodes(f):
+        return None
+    try:
+        routed = scalar_ties.tied_derivations(f, tuple(params), policy)
+    except SymgradError:
+        return None
+    found = scalar_ties.tie_point(sampler, pts, f, params, routed, lambda p, d=D: _truth(d, p))
+    if found is None:
+        return None
+    tp, truth, every = found
+    claim = _claim_values(claims, params, tp, B)
+    where = "; compared also at a point where a Max is tied (made on purpose: random points never tie)"
+    if ties.matches(claim, truth, params, RTOL):
+        return where
+    if not ties.matches(claim, every, params, RTOL):
+        return None
+    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w) for c, t, w in zip(claim, truth, params)),
+                            key=lambda kr: kr[1][0])
+    errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
+    cx = Counterexample(_as_declared(f, tp.shown()), params[k].name, cn, truth[k], rel, idx)
+    return CheckResult(NOT_EQUAL, method + where + ", where the claim differs", cx, ties.ALL_HINT, layout,
+                       errors=errs)
 
 
 @lru_cache(maxsize=64)

@@ -188,8 +188,12 @@ def _replaced(body: sp.Expr, pairs: tuple) -> sp.Expr:
 
 @lru_cache(maxsize=None)
 def _affine_in(body: sp.Expr, i: int) -> bool:
-    """True when ∂body/∂a_i is a number (body = c·a_i + terms without a_i)."""
-    return sp.diff(body, ph(i)).is_number
+    """True when ∂body/∂a_i is a number (body = c·a_i + terms without a_i); False when it has no
+    derivative there (clip(x, −c, c) in its bound −c: clip's fdiff refuses the bounds)."""
+    try:
+        return sp.diff(body, ph(i)).is_number
+    except UnsupportedError:
+        return False
 
 
 def _constant_multiple(e):

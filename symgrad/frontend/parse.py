@@ -23,10 +23,12 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
 - tensors (`sg.tensor`): a declared tensor's name (and its symbolic sizes, N of (N, 3)) means it;
   ``@``, ``X.T``; ``axis=`` and ``keepdims=`` of ``sum mean max min logsumexp softmax log_softmax
   cross_entropy std`` of a tensor (std's ``ddof=``/``correction=``), ``one_hot(y, n)`` of integer
-  labels, ``clip(x, lo, hi)``, ``maximum(a, b)``, ``minimum(a, b)``, and the methods ``.sum .mean
-  .max .min .std .clip .reshape .transpose .dot`` — their arguments are constants read from the
+  labels, ``clip(x, lo, hi)`` (``min=``/``max=``, NumPy's ``a_min=``/``a_max=``; torch's
+  ``clamp(x, min, max)``), ``maximum(a, b)``, ``minimum(a, b)``, and the methods ``.sum .mean
+  .max .min .std .clip .clamp .reshape .transpose .dot`` — their arguments are constants read from the
   syntax tree (integers, tuples of them, True/False, the declaration's integer sizes; clip's bounds
-  and ddof numbers such as ``-1``, ``1/2``, ``pi/4``, a bound also None), never evaluated; the
+  and ddof numbers such as ``-1``, ``1/2``, ``pi/4``, a bound also None or a scalar's name with
+  + - * / and numbers, ``-c``, ``c/2``), never evaluated; the
   method's name is checked against the whitelist before anything else of the call is read. These
   functions are registered by the tensor modules when imported (`register_tensor_function`);
 - bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep,
@@ -407,6 +409,10 @@ def _is_tensor_symbol(s) -> bool:
 # target, maximum's second argument). Nothing else is read: no string, no name of a Python object,
 # no call.
 REDUCE_KEYWORDS = {"axis": "axis", "keepdims": "bool"}
+CLIP_KEYWORDS = {"min": "bound", "max": "bound"}          # NumPy 2's and torch's names of the bounds
+# clip(x, a_min=, a_max=) is np.clip's older spelling; {keyword: which bound, 0 lo or 1 hi}
+_BOUND_OF = {"min": 0, "a_min": 0, "max": 1, "a_max": 1}
+_CALL_BOUNDS = {"clip": {**CLIP_KEYWORDS, "a_min": "bound", "a_max": "bound"}, "clamp": CLIP_KEYWORDS}
 _TENSOR_CALLS: dict = {}
 
 
@@ -443,7 +449,9 @@ _METHODS = {
     # x.std(axis=0, ddof=1): NumPy's ddof= (torch's correction=) a number constant
     "std": ((0, 1), "axis", {**REDUCE_KEYWORDS, "ddof": "number", "correction": "number"}),
     "var": ((0, 1), "axis", {**REDUCE_KEYWORDS, "ddof": "number", "correction": "number"}),
-    "clip": ((1, 2), "bound", {}),           # x.clip(-1, 1), x.clip(0, None): number constants
+    # x.clip(-1, 1), x.clip(0, None), x.clip(-c, c), x.clip(min=0): bounds (NumPy's ndarray.clip);
+    # x.clamp(min, max), x.clamp(min=0): torch's spelling of the same
+    "clip": ((0, 2), "bound", CLIP_KEYWORDS), "clamp": ((0, 2), "bound", CLIP_KEYWORDS),
 }
 MAX_AXES = 32            # entries of an axis tuple or a shape
 # The prefixes of NumPy-style code (np.sum(D, axis=0)): refused with what to write instead
@@ -712,6 +720,8 @@ class _Builder:
             instead = "A @ B (or A.dot(B))"
         elif f.attr == "transpose":
             instead = "X.T (or X.transpose(...))"
+        elif f.attr in _CALL_BOUNDS:                 # torch.clamp(x, 0, 1), np.clip(x, a_min=0)
+            instead = f"{f.attr}(...), or x.{f.attr}(...)"
         elif f.attr in _TENSOR_CALLS:
             instead = f"{f.attr}(...)" + (", with axis= and keepdims= as NumPy's"
                                           if "axis" in _TENSOR_CALLS[f.attr].keywords else "")
@@ -752,7 +762,9 @@ class _Builder:
                             f"{self.seg(node.func.value)!r} is not one")
         if name == "dot":
             return x @ vals[0]
-        if name in ("reshape", "transpose", "clip"):
+        if name in ("clip", "clamp"):
+            return x.clip(*self.bounds(node, vals, kw))
+        if name in ("reshape", "transpose"):
             return getattr(x, name)(*vals)
         if vals:                               # x.sum(0): the axis, as NumPy's
             if "axis" in kw:
@@ -798,18 +810,22 @@ class _Builder:
         if kind in ("number", "bound"):
             if kind == "bound" and isinstance(node, ast.Constant) and node.value is None:
                 return None
-            words = ("a bound is a number constant or None (clip(x, -1, 1), clip(x, 0, None))"
-                     if kind == "bound" else f"{keyword or 'the argument'}= takes a number constant")
-            # numbers, pi and E, with + - * /: read from the tree (no name of an object, no call)
+            words = ("a bound is a number constant or None (clip(x, -1, 1), clip(x, 0, None)) or a "
+                     "scalar's name (clip(x, -c, c))" if kind == "bound"
+                     else f"{keyword or 'the argument'}= takes a number constant")
+            # numbers, pi and E (a bound also a scalar's name), with + - * /: read from the tree (no
+            # attribute, no call, no string)
             if not all(isinstance(n, (ast.Constant, ast.UnaryOp, ast.BinOp, ast.Name, ast.operator,
                                       ast.unaryop, ast.expr_context)) for n in ast.walk(node)) or any(
                     isinstance(n, ast.Constant) and type(n.value) not in (int, float)
-                    or isinstance(n, ast.Name) and n.id not in _CONSTANTS
+                    or isinstance(n, ast.Name) and n.id not in _CONSTANTS and kind != "bound"
                     or isinstance(n, ast.BinOp) and type(n.op) not in (ast.Add, ast.Sub, ast.Mult, ast.Div)
                     or isinstance(n, ast.UnaryOp) and type(n.op) not in (ast.USub, ast.UAdd)
                     for n in ast.walk(node)):
                 raise self.refuse(f"{words}, not {self.seg(node)!r}")
             v = self.visit(node)
+            if kind == "bound" and _is_scalar_of_symbols(v):
+                return v
             if not (isinstance(v, sp.Expr) and v.is_number and v.is_extended_real and v.is_finite):
                 raise self.fail(f"{words}, not {self.seg(node)!r}")
             return v
@@ -830,6 +846,32 @@ class _Builder:
                 return v
             raise self.fail(f"{shape_words}, not {self.seg(node)!r}")
         raise AssertionError(kind)
+
+    def bounds(self, node, positional, kw) -> list:
+        """[lo, hi] of clip / clamp from its positional bounds and its keywords (min=, max=; np.clip's
+        a_min=, a_max=), None where not given; a bound given twice is refused."""
+        out = list(positional) + [None] * (2 - len(positional))
+        for k, v in kw.items():
+            i = _BOUND_OF[k]
+            if i < len(positional) or (v is not None and out[i] is not None):
+                raise self.fail(f"the {'lower' if i == 0 else 'upper'} bound is given twice in "
+                                f"{self.seg(node)!r}")
+            out[i] = v
+        return out
+
+    def clip_call(self, node, n):
+        """clip(x, lo, hi), clip(x, min=0), np.clip's clip(x, a_min=, a_max=), torch's clamp(x, min,
+        max): the bounds read as constants of the tree (numbers, scalar names, None) before x."""
+        args, kw = self.arguments(node, n, _CALL_BOUNDS[n])
+        if not 1 <= len(args) <= 3:
+            raise self.fail(f"{n}(...) takes x and at most two bounds, got {len(args)} positional "
+                            f"argument(s) in {self.seg(node)!r}")
+        lo_hi = self.bounds(node, [self.static(a, "bound") for a in args[1:]], kw)
+        x = self.visit(args[0])
+        if not _is_tensor(x):
+            raise self.fail(f"{n}(...) in {self.seg(node)!r} is for tensors (sg.tensor); "
+                            f"{self.seg(args[0])!r} is not one")
+        return _TENSOR_CALLS["clip"].build(x, *lo_hi)
 
     def tensor_call(self, node, n):
         """sum(x, axis=0), softmax(s, axis=1), cross_entropy(s, y): a function whose first argument
@@ -901,6 +943,8 @@ class _Builder:
             raise self.refuse(f"the call {self.seg(node)!r} is not allowed: functions are called by "
                               f"their bare name, as in exp(x)")
         n = self.name(node.func)
+        if n in _CALL_BOUNDS and "clip" in _TENSOR_CALLS:
+            return self.clip_call(node, n)
         if n in _TENSOR_CALLS:
             built = self.tensor_call(node, n)
             if built is not None:
@@ -959,6 +1003,14 @@ class _Builder:
         if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):
             raise self.fail(f"Piecewise takes (value, condition) pairs; {self.seg(node)!r} is not one")
         return (self.visit(node.elts[0]), self.visit(node.elts[1]))
+
+
+def _is_scalar_of_symbols(v) -> bool:
+    """A scalar expression of scalar symbols (a clip bound c, -c, c/2): no tensor, no matrix, not a
+    number (numbers are checked as numbers), and not known to be complex."""
+    return (isinstance(v, sp.Expr) and not v.is_number and not _is_tensor(v) and not isinstance(v, MatrixExpr)
+            and not v.has(sp.MatrixSymbol) and v.is_extended_real is not False
+            and all(isinstance(s, sp.Symbol) and not _is_tensor(s) for s in v.free_symbols))
 
 
 def _bits(x) -> float:

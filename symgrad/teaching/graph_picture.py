@@ -244,10 +244,27 @@ def value_part(v, spec: str, color: str) -> Part:
             f'color="{color}">{"".join(trs)}{shape}</table>')
     width = CHAR * 0.9 * (sum(widths) + len(widths)) + 10
     if caption is not None:     # in a table around the grid, so that it does not widen the grid's columns
-        grid = (f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr><td>{grid}</td></tr>'
+        wide = CHAR * 0.75 * len(caption)
+        grid = (f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr><td>'
+                f'{_centred(Part(grid, width), wide).html}</td></tr>'
                 f'<tr><td><font point-size="9">{_esc(caption)}</font></td></tr></table>')
-        width = max(width, CHAR * 0.75 * len(caption))
+        width = max(width, wide)
     return Part(f'<font color="{color}">{grid}</font>', width)
+
+
+def _centred(p: Part, width: float) -> Part:
+    """``p`` for a cell ``width`` wide: a grid (an HTML table) narrower than that between two empty
+    cells that take the difference. Graphviz stretches a table to the cell it sits in and spreads
+    the extra over the table's columns, so a small grid under a wider caption, or above a wider
+    gradient on the same edge, drew its brackets apart with a gap inside them. The widths are
+    estimates: what they miss is spread over the three cells, a third of it into the grid. Text
+    is centred by Graphviz itself and comes back as it is."""
+    side = round((width - p.width) / 2)
+    if side < 1 or "<table" not in p.html:
+        return p
+    cell = f'<td width="{side}"></td>'
+    return Part(f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr>{cell}'
+                f'<td>{p.html}</td>{cell}</tr></table>', width)
 
 
 def plane_caption(shape) -> str:
@@ -266,9 +283,9 @@ def _keep(n):
 
 def stack(parts) -> Part:
     """Parts one above the other, as one HTML table (graphviz takes text or a table, not both)."""
-    rows = "".join(f"<tr><td>{p.html}</td></tr>" for p in parts)
-    return Part(f'<table border="0" cellborder="0" cellspacing="2" cellpadding="0">{rows}</table>',
-                max((p.width for p in parts), default=0.0))
+    width = max((p.width for p in parts), default=0.0)
+    rows = "".join(f"<tr><td>{_centred(p, width).html}</td></tr>" for p in parts)
+    return Part(f'<table border="0" cellborder="0" cellspacing="2" cellpadding="0">{rows}</table>', width)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -436,8 +453,9 @@ class _Picture:
 
     def arrow(self, src, dst, above, below, attrs=None):
         width = max((p.width for p in above + below), default=0.0)
-        self.arrows.append(Arrow(src, dst, [p.html for p in above], [p.html for p in below], width,
-                                 attrs or {}))
+        # one column of cells: a grid narrower than the widest is centred, not stretched (`_centred`)
+        self.arrows.append(Arrow(src, dst, [_centred(p, width).html for p in above],
+                                 [_centred(p, width).html for p in below], width, attrs or {}))
 
     def fwd_part(self, vid, fvals, head, shape=None):
         """The green line(s): the value at the point (and the name above it), or the name."""

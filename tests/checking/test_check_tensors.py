@@ -41,14 +41,19 @@ def test_softmax_loss_with_integer_labels():
 def test_callable_claim_gets_the_drawn_arrays():
     s, y = sg.tensor("s", (N, 3)), sg.tensor("y", (N,), integer=True)
 
+    seen = []
+
     def backward(v):
         sc, lab = v["s"], v["y"].astype(int)
-        assert sc.shape == (4, 3) and set(lab) <= {0, 1, 2}     # N = 4 by default; labels in range
+        seen.append(sc.shape)
+        assert set(lab) <= {0, 1, 2}                             # labels in range
         p = np.exp(sc - sc.max(1, keepdims=True))
         p /= p.sum(1, keepdims=True)
         p[np.arange(len(lab)), lab] -= 1
         return p / len(lab)
     assert sg.check(sg.cross_entropy(s, y), s, backward)
+    # N = 4 by default, then once more at a second N (a literal batch size cannot pass)
+    assert seen[0] == (4, 3) and seen[-1] == (5, 3) and set(seen) == {(4, 3), (5, 3)}
 
 
 def test_size_given_with_at():

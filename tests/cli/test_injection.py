@@ -113,6 +113,18 @@ CORPUS = [
     ("clip(X, __import__('os'), 1)", "a bound is a number constant"),
     (f"X.clip(0, {RUN})", "a bound is a number constant"),
     ("X.std(ddof=X.__class__)", "ddof= takes a number constant, not 'X.__class__'"),
+    # clamp (torch's spelling) and clip's keywords: bounds are numbers or scalar names of the tree
+    (f"X.clamp({RUN}, 1)", "a bound is a number constant"),
+    (f"clamp(X, min={RUN})", "a bound is a number constant"),
+    (f"clip(X, a_max={RUN})", "a bound is a number constant"),
+    ("X.clamp(max=X.__class__)", "a bound is a number constant or None (clip(x, -1, 1), clip(x, 0, "
+                                 "None)) or a scalar's name (clip(x, -c, c)), not 'X.__class__'"),
+    ("X.clip(min=c.real)", "not 'c.real'"),
+    ("clamp(X, _c, 1)", "'_c'"),
+    ("X.clamp(min='0')", "\"'0'\""),
+    ("X.clamp(**{'min': 0})", "'**' unpacking"),
+    ("clamp(X, *c)", "'*' unpacking"),
+    (f"torch.clamp(X, {RUN})", "'torch.'"),
     (f"std(X, axis=0, correction={RUN})", "correction= takes a number constant"),
     (f"maximum(X, {RUN})", "'.system'"),
     (f"minimum({RUN}, X)", "'.system'"),
