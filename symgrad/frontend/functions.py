@@ -913,6 +913,7 @@ _ACTIVATION_NAMES = {"sigmoid", "relu", "leaky_relu", "softplus"} | {c.__name__ 
 for _name in ("gelu", "silu", "selu", "softsign"):
     _register_text(_name, globals()[_name])
 _register_text("elu", elu, (1, 2), keywords=("alpha",))
+_register_text("hardtanh", hardtanh, (1, 3), keywords=("min_val", "max_val"))
 del _name
 
 
@@ -928,7 +929,7 @@ def _entrywise_text(f):
 
 
 for _name in ("exp", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan",
-              "Abs", "abs", "sign"):
+              "Abs", "abs", "sign", "erf"):
     _register_text(_name, _entrywise_text(getattr(sp, {"abs": "Abs"}.get(_name, _name))))
 _register_text("Heaviside", _entrywise_text(sp.Heaviside), (1, 2))
 _register_text("log", _entrywise_text(sp.log), (1, 2))
