@@ -2,9 +2,10 @@
 
 The module reads like Triton's tutorials: each kernel has the math in its docstring, one comment per
 argument, ``*_ptr`` / ``stride_*`` / ``offs_*`` / ``mask`` names, UPPER_CASE ``tl.constexpr``
-meta-parameters, fp32 accumulation, a body in sections, and a host wrapper that checks, allocates,
-computes the grid and launches. Autotuning candidates come from functions (one small configuration
-under ``TRITON_INTERPRET=1``, the CPU interpreter). The kernels, as `codegen.schedule` partitions
+meta-parameters, fp32 accumulation, a body in sections, and a host wrapper that allocates,
+computes the grid and launches (the functions that call it check their arguments once, at entry).
+Autotuning candidates come from functions (one small configuration under ``TRITON_INTERPRET=1``,
+the CPU interpreter). The kernels, as `codegen.schedule` partitions
 the IR (see its "Kernels" section):
 
     rows kernels     a block of whole examples per program: an optional product with a parameter
