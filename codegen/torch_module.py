@@ -104,7 +104,8 @@ class _LossAndGrad(torch.autograd.Function):
         _no_double_backward()
         saved = list(ctx.saved_tensors)
         xg = [saved.pop(0) * g if h else None for h in ctx.has]
-        return (None, None, *xg, *(g * gp for gp in saved))
+        # the parameters' gradients times ḡ in one operation (one launch on a GPU, not one per parameter)
+        return (None, None, *xg, *(torch._foreach_mul(saved, g) if saved else ()))
 
 
 class _Outputs(torch.autograd.Function):
@@ -294,9 +295,12 @@ class SymgradModule(torch.nn.Module):
     def _program_params(self, params) -> list:
         """The parameters as the generated code takes them: declared shapes (views), or NumPy."""
         shapes = self.program.param_shapes
-        if self._triton():      # the tensors themselves where the shape is the declared one: no op per call
-            return [(p.detach() if p.requires_grad and torch.is_grad_enabled() else p) if p.shape == s
-                    else p.detach().reshape(s) for p, s in zip(params, shapes)]
+        if self._triton():      # no operation where none is needed: the generated code never differentiates
+            grad_on, out = torch.is_grad_enabled(), []
+            for p, s in zip(params, shapes):
+                p = p.detach() if grad_on and p.requires_grad else p
+                out.append(p if p.shape == s else p.reshape(s))
+            return out
         return [p.detach().cpu().numpy().reshape(s) for p, s in zip(params, shapes)]
 
     def _tensor(self, a, like) -> torch.Tensor:

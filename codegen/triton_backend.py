@@ -165,13 +165,14 @@ def bucket(B):
 
 # -- buffers -------------------------------------------------------------------------------------
 
-# The training step's temporaries never leave it, so its buffers are kept from one call to the next:
-# WORKSPACE holds one Workspace per (tag, device), the buffers by name for one batch size. A buffer's
-# shape is a function of its name (the kernel and the value it holds), B and the slices of the batch
-# (batch_splits(B)) alone, so the step looks up that Workspace once, by those sizes, and each of its
-# buffers by name; new sizes make a new Workspace (the old one's buffers are freed). A step allocates
-# nothing after the first. grad, loss and forward allocate afresh: what they return, or what the
-# backward pass of as_torch() saves, must stay theirs. Not for two steps at once on one device.
+# The temporaries of step, grad and loss never leave them, so their buffers are kept from one call to
+# the next: WORKSPACE holds one Workspace per (function, device), the buffers by name for one batch
+# size. A buffer's shape is a function of its name (the kernel and the value it holds), B and the
+# slices of the batch (batch_splits(B)) alone, so a call looks up its Workspace once, by those sizes,
+# and each buffer by name; new sizes make a new Workspace (the old one's buffers are freed). A step
+# allocates nothing after the first; grad only the gradients and the loss it returns. What a function
+# returns is never a Workspace buffer (forward's outputs, the input gradients: allocated afresh), so
+# it stays the caller's. Not for two calls of one function at once on one device (threads).
 WORKSPACE = {{}}
 
 
@@ -606,9 +607,9 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     if kind != "forward":
         body.append("scale = 1.0 / B  # the loss is the mean over the batch" if spec.reduction == "mean"
                     else "scale = 1.0  # the loss is the sum over the batch")
-    if kind == "step":
-        body.append(f"ws = workspace(\"step\", B, x{batch_inputs[0][0]}.device)  # the buffers for B examples, "
-                    f"kept from step to step")
+    if kind in KEPT:
+        body.append(f"ws = workspace(\"{kind}\", B, x{batch_inputs[0][0]}.device)  # the buffers for B examples, "
+                    f"kept from call to call")
     slots_of = label_slots(spec)
     labels = {lw.inputs[i]: (slot, len(slots_of)) for slot, (i, _, _) in enumerate(slots_of)
               if lw.inputs[i] is not None}
@@ -736,7 +737,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body.append(f"return update([{', '.join(params)}], [{partlist}], {sl}, t, {L}, scale"
                         + (", labels" if checks else "") + ", loss=loss)")
 
-    if kind != "step":      # step's temporaries are WORKSPACE buffers, kept between steps: del frees nothing
+    if kind not in KEPT:    # the temporaries of step, grad and loss are Workspace buffers, kept: del frees nothing
         body = _free_temporaries(body)
     sig = {"loss": "params, batch", "grad": "params, batch, rng=None", "grad_inputs": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
@@ -760,10 +761,17 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     return [f"def {kind}({sig}):", f'{_I}"""{doc}"""'] + [_I + b if b else "" for b in body]
 
 
+# The functions whose launches put their outputs in buffers kept from call to call (a Workspace of
+# their own): those that return none of them — step returns the loss (a buffer it is given or a
+# fresh one), grad the loss and the gradients finish makes, loss a sum. forward and grad_inputs
+# return outputs of their rows kernels (the outputs, the input gradients): they allocate afresh.
+KEPT = ("step", "grad", "loss")
+
+
 def _in_workspace(call: str, kind: str, name: str = "") -> str:
-    """The training step's launches put their outputs in buffers kept between steps (its Workspace,
-    ``ws``; ``name``: a helper's buffers there); the other functions' allocate afresh."""
-    if kind != "step":
+    """The launches of step, grad and loss put their outputs in buffers kept between calls (their
+    Workspace, ``ws``; ``name``: a helper's buffers there); the other functions' allocate afresh."""
+    if kind not in KEPT:
         return call
     return call[:-1] + (", " if call[-2] != "(" else "") + "ws=ws" + (f', name="{name}"' if name else "") + ")"
 

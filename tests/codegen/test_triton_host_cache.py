@@ -171,3 +171,37 @@ def test_a_bias_rides_with_a_weight_the_host_computes(rng):
         assert "batch_sum(" not in step and step.count("launch_") + step.count("update(") == 3, step
         batch = {"x": rng.normal(size=(7, width)).astype(np.float32), "y": rng.integers(0, 3, 7)}
         _same_as_numpy(tri, ref, _values(params, rng), batch)
+
+
+def test_grad_and_loss_keep_their_temporaries_but_return_their_own(rng):
+    """grad and loss take their temporaries from Workspaces of their own; what they return stays
+    the caller's: gradients of an earlier call are unchanged by later calls at other batch sizes,
+    and every call equals the NumPy target."""
+    net, tri, ref = _mlp_case("tanh", "cross_entropy")
+    module = tri.compiled.grad.__globals__
+    module["WORKSPACE"].clear()
+    kept = []
+    for B in (7, 4, 7):
+        values, batch = _data(rng, net, B)
+        g, gr = tri.grad(values, batch), ref.grad(values, batch)
+        for k in gr:
+            _close(g[k], gr[k], f"grad {k}, B={B}")
+        _close(tri.loss(values, batch), ref.loss(values, batch), f"loss, B={B}")
+        kept.append(({k: v.clone() for k, v in g.items()}, g))
+    for copy, g in kept:
+        assert all(torch.equal(copy[k], g[k]) for k in g)
+    tags = {tag for tag, _ in module["WORKSPACE"]}
+    assert tags == {"grad", "loss"}, tags
+
+
+def test_a_scaled_module_loss_scales_every_gradient(rng):
+    """as_torch(): (3 · module.loss(x, t)).backward() gives 3 × the program's gradients (the
+    backward multiplies the kept gradients by ḡ in one operation)."""
+    net, tri, _ = _mlp_case("relu", "mse")
+    values, batch = _data(rng, net, 9)
+    module = tri.as_torch(values)
+    (3.0 * module.loss(torch.tensor(batch["x"]), torch.tensor(batch["t"]))).backward()
+    want = tri.grad(values, batch)
+    for name in module.names:
+        p = module.parameter(name)
+        _close(p.grad, 3.0 * want[name].reshape(p.shape).numpy(), name)
