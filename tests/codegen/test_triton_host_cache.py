@@ -77,26 +77,29 @@ def test_strided_and_float64_inputs_are_read_right(rng):
     with its own stride, never a kept one), then one whose entries are not contiguous (transposed:
     copied), then float64 values and inputs (converted): each step equals the NumPy target's."""
     net, tri, ref = _mlp_case("relu", "mse", sg.optim.Adam(lr=0.01))
+    dev = tri.device
     values, batch = _data(rng, net, 11)
-    vt, vr = {k: torch.tensor(v) for k, v in values.items()}, {k: v.copy() for k, v in values.items()}
+    vt = {k: torch.tensor(v, device=dev) for k, v in values.items()}
+    vr = {k: v.copy() for k, v in values.items()}
     st, sr = tri.init_state(), ref.init_state()
-    wide = torch.tensor(rng.normal(size=(11, 9)).astype(np.float32))
-    x = wide[:, 2:7]
+    wide = rng.normal(size=(11, 9)).astype(np.float32)
+    x = torch.tensor(wide, device=dev)[:, 2:7]
     assert x.stride() == (9, 1)
-    t = torch.tensor(batch["t"])
-    vt, st, vr, sr = _step_both(tri, ref, vt, st, vr, sr, {"x": x, "t": t}, {"x": x.numpy(), "t": batch["t"]})
-    xt = torch.tensor(rng.normal(size=(5, 11)).astype(np.float32)).T
+    t = torch.tensor(batch["t"], device=dev)
+    vt, st, vr, sr = _step_both(tri, ref, vt, st, vr, sr, {"x": x, "t": t}, {"x": wide[:, 2:7], "t": batch["t"]})
+    xt_np = rng.normal(size=(5, 11)).astype(np.float32)
+    xt = torch.tensor(xt_np, device=dev).T
     assert xt.stride(-1) != 1
-    vt, st, vr, sr = _step_both(tri, ref, vt, st, vr, sr, {"x": xt, "t": t}, {"x": xt.numpy(), "t": batch["t"]})
+    vt, st, vr, sr = _step_both(tri, ref, vt, st, vr, sr, {"x": xt, "t": t}, {"x": xt_np.T, "t": batch["t"]})
     x64 = rng.normal(size=(11, 5))
     v64 = {k: v.double() for k, v in vt.items()}
-    vt, st, vr, sr = _step_both(tri, ref, v64, st, vr, sr, {"x": torch.tensor(x64), "t": t},
+    vt, st, vr, sr = _step_both(tri, ref, v64, st, vr, sr, {"x": torch.tensor(x64, device=dev), "t": t},
                                 {"x": x64.astype(np.float32), "t": batch["t"]})
     assert all(v.dtype == torch.float32 for v in vt.values())
-    g, gr = tri.grad(vt, {"x": x, "t": t}), ref.grad(vr, {"x": x.numpy(), "t": batch["t"]})
+    g, gr = tri.grad(vt, {"x": x, "t": t}), ref.grad(vr, {"x": wide[:, 2:7], "t": batch["t"]})
     for k in gr:
         _close(g[k], gr[k], f"grad {k}")
-    _close(tri.loss(vt, {"x": x, "t": t}), ref.loss(vr, {"x": x.numpy(), "t": batch["t"]}), "loss")
+    _close(tri.loss(vt, {"x": x, "t": t}), ref.loss(vr, {"x": wide[:, 2:7], "t": batch["t"]}), "loss")
 
 
 def test_parameters_given_otherwise_are_copied_not_updated_in_place(rng):
@@ -104,11 +107,11 @@ def test_parameters_given_otherwise_are_copied_not_updated_in_place(rng):
     step's checks send each to the copy (the caller's tensor untouched) or to the clear error
     naming it — as before the checks became one loop."""
     net, tri, ref = _mlp_case("tanh", "mse", sg.optim.SGD(lr=0.1))
+    dev = tri.device
     values, batch = _data(rng, net, 7)
-    vt = {k: torch.tensor(v) for k, v in values.items()}
-    W1 = vt["W1"]
-    vt["W1"] = W1.double()
-    vt["W2"] = torch.tensor(values["W2"].T.copy()).T            # the same values, not contiguous
+    vt = {k: torch.tensor(v, device=dev) for k, v in values.items()}
+    vt["W1"] = vt["W1"].double()
+    vt["W2"] = torch.tensor(values["W2"].T.copy(), device=dev).T     # the same values, not contiguous
     keep = {k: v.clone() for k, v in vt.items()}
     new, _ = tri.step(vt, None, batch)
     want, _ = ref.step({k: v.copy() for k, v in values.items()}, None, batch)
