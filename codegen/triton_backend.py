@@ -165,7 +165,7 @@ def bucket(B):
 
 # -- buffers -------------------------------------------------------------------------------------
 
-# The temporaries of step, grad and loss never leave them, so their buffers are kept from one call to
+# The temporaries of step, grad, loss and forward never leave them, so their buffers are kept from one call to
 # the next: WORKSPACE holds one Workspace per (function, device), the buffers by name for one batch
 # size. A buffer's shape is a function of its name (the kernel and the value it holds), B and the
 # slices of the batch (batch_splits(B)) alone, so a call looks up its Workspace once, by those sizes,
@@ -635,6 +635,10 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                                    f"per-example input gradients only when they vary by example")
     prefix = {"loss": "eval", "grad": "train", "step": "train", "forward": "forward",
               "grad_inputs": "xgrad"}[kind]
+    # what the function returns out of its rows kernels' buffers (the outputs, the input gradients):
+    # allocated afresh at each call, so that it stays the caller's; the rest is kept (a Workspace)
+    fresh = frozenset(sch.base(o.id) for o in lw.outputs) if kind == "forward" else \
+        frozenset(sch.base(g.id) for _, g in xgrads) if kind == "grad_inputs" else frozenset()
     # after ONE rows kernel every δ exists at once: all weight gradients in one launch too
     wgs = [k for k in plan.kernels if k.kind == "weight_grad"]
     merged = wgs if len(wgs) > 1 and sum(k.kind == "rows" for k in plan.kernels) == 1 else []
@@ -642,7 +646,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         kname = f"{prefix}_kernel{j + 1}"
         if k.kind == "rows":
             src, call, comments = _rows_kernel(kname, k, j, plan, sch, lw, names, printer, precision_of(spec),
-                                               labels)
+                                               labels, fresh)
             if kname not in out.made:        # grad and step share the training kernels
                 out.made.add(kname)
                 out.pieces.append(src)
@@ -737,8 +741,6 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body.append(f"return update([{', '.join(params)}], [{partlist}], {sl}, t, {L}, scale"
                         + (", labels" if checks else "") + ", loss=loss)")
 
-    if kind not in KEPT:    # the temporaries of step, grad and loss are Workspace buffers, kept: del frees nothing
-        body = _free_temporaries(body)
     sig = {"loss": "params, batch", "grad": "params, batch, rng=None", "grad_inputs": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
     if checks:
@@ -762,39 +764,19 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
 
 
 # The functions whose launches put their outputs in buffers kept from call to call (a Workspace of
-# their own): those that return none of them — step returns the loss (a buffer it is given or a
-# fresh one), grad the loss and the gradients finish makes, loss a sum. forward and grad_inputs
-# return outputs of their rows kernels (the outputs, the input gradients): they allocate afresh.
-KEPT = ("step", "grad", "loss")
+# their own, per function): all of them, except what a function returns — step returns the loss (a
+# buffer it is given or a fresh one), grad the loss and the gradients finish makes, loss a sum;
+# forward's outputs and grad_inputs' input gradients, outputs of their rows kernels, are allocated
+# afresh (`_rows_kernel`'s ``fresh``).
+KEPT = ("step", "grad", "loss", "forward", "grad_inputs")
 
 
 def _in_workspace(call: str, kind: str, name: str = "") -> str:
-    """The launches of step, grad and loss put their outputs in buffers kept between calls (their
-    Workspace, ``ws``; ``name``: a helper's buffers there); the other functions' allocate afresh."""
+    """The launches put their outputs in buffers kept between calls (the function's Workspace,
+    ``ws``; ``name``: a helper's buffers there)."""
     if kind not in KEPT:
         return call
     return call[:-1] + (", " if call[-2] != "(" else "") + "ws=ws" + (f', name="{name}"' if name else "") + ")"
-
-
-def _free_temporaries(lines: list) -> list:
-    """Add ``del v12, ...`` after the last line that reads each temporary ``v<id>``: its memory goes
-    back to torch's allocator while the step goes on (peak memory: the live values only)."""
-    import re
-    last: dict[str, int] = {}
-    for i, line in enumerate(lines):
-        if line.startswith("#"):
-            continue
-        assign = "=" in line and not line.startswith(("return", "assert"))
-        rhs = line.split("=", 1)[1] if assign else line
-        for name in re.findall(r"\bv\d+\b", rhs):
-            last[name] = i
-    out = []
-    for i, line in enumerate(lines):
-        out.append(line)
-        dying = sorted({n for n, j in last.items() if j == i}, key=lambda n: int(n[1:]))
-        if dying and not line.startswith("return"):
-            out.append("del " + ", ".join(dying))
-    return out
 
 
 # A launch wrapper checks nothing its caller has checked at entry: the generated loss, grad, step and
@@ -930,11 +912,13 @@ class _RowsBody:
 
 
 def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler, lw: Lowered,
-                 names: dict, printer: TritonPrinter, precision: str = "ieee", labels: dict | None = None):
+                 names: dict, printer: TritonPrinter, precision: str = "ieee", labels: dict | None = None,
+                 fresh: frozenset = frozenset()):
     """A rows kernel (see `codegen.schedule`): its source, the host line that runs it, and comments.
     A kernel of several stages (pass 8) names each stage's offsets and sizes with its number.
     ``labels``: var id of a class-label input -> (its entry in the record of bad labels, entries):
-    a kernel that gathers at one checks it (`record_bad_labels`)."""
+    a kernel that gathers at one checks it (`record_bad_labels`). ``fresh``: var ids the caller
+    returns (allocated afresh, never a Workspace buffer)."""
     stages = k.stages or [k]
     many = len(stages) > 1
     bf16 = precision == "bf16"       # (B, N) activations stored and read back in bfloat16
@@ -1206,7 +1190,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     for v in stored_all:
         shape = "(B,)" if sch.width_of(v) is None else f"(B, {sch.width_of(v)})"
         dt = ", STORE" if sch.width_of(v) is not None and bf16 else ""
-        W.append(f"{_I}{rb.name(v)} = empty(ws, \"{kname}.{rb.name(v)}\", {shape}, {dev}{dt})")
+        W.append(f"{_I}{rb.name(v)} = empty(ws, \"{kname}.{rb.name(v)}\", {shape}, {dev}{dt})" if v not in fresh else
+                 f"{_I}{rb.name(v)} = empty(None, \"{kname}.{rb.name(v)}\", {shape}, {dev}{dt})  # returned: its own")
     W.append(f"{_I}grid = lambda META: (cdiv(B, META[\"BLOCK_M\"]),)")
     W.append(_launch_line(kname, args, calls, const, sch, names))
     W.append(f"{_I}return {', '.join(outs)}" + ("," if len(outs) == 1 else ""))
