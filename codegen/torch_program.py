@@ -217,7 +217,8 @@ class TorchProgram(Program):
         the Triton target compiles no dropout, so there are no masks to hold fixed."""
         params = self._param_arrays(values)
         _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
-        return Named((name, g if g.shape == shape else g.reshape(shape)) for (_, name, shape), g in zip(self._pspec, grads))
+        return Named((name, g if g.shape == shape else g.reshape(shape))
+                     for (_, name, shape), g in zip(self._pspec, grads))
 
     def init_state(self, values=None) -> dict:
         """The optimizer state before the first step: ``{"t": 0, "t_device": count, slot: {name: tensor}}``;

@@ -165,13 +165,13 @@ def bucket(B):
 
 # -- buffers -------------------------------------------------------------------------------------
 
-# The temporaries of step, grad, loss and forward never leave them, so their buffers are kept from one call to
-# the next: WORKSPACE holds one Workspace per (function, device), the buffers by name for one batch
-# size. A buffer's shape is a function of its name (the kernel and the value it holds), B and the
-# slices of the batch (batch_splits(B)) alone, so a call looks up its Workspace once, by those sizes,
-# and each buffer by name; new sizes make a new Workspace (the old one's buffers are freed). A step
-# allocates nothing after the first; grad only the gradients and the loss it returns. What a function
-# returns is never a Workspace buffer (forward's outputs, the input gradients: allocated afresh), so
+# The functions' temporaries never leave them, so their buffers are kept from one call to the next:
+# WORKSPACE holds one Workspace per (function, device), the buffers by name for one batch size. A
+# buffer's shape is a function of its name (the kernel and the value it holds), B and the slices of
+# the batch (batch_splits(B)) alone, so a call looks up its Workspace once, by those sizes, and each
+# buffer by name; new sizes make a new Workspace (the old one's buffers are freed). A step allocates
+# nothing after the first; grad only the gradients and the loss it returns. What a function returns
+# is never a Workspace buffer (forward's outputs and the input gradients are allocated afresh), so
 # it stays the caller's. Not for two calls of one function at once on one device (threads).
 WORKSPACE = {{}}
 
@@ -185,7 +185,7 @@ class Workspace(dict):
 
 
 def workspace(tag, B, device):
-    """The Workspace ``tag`` (a training step's) keeps on ``device`` for batches of B examples."""
+    """The Workspace of the function ``tag`` on ``device`` for batches of B examples."""
     sizes = (B, batch_splits(B))
     ws = WORKSPACE.get((tag, device))
     if ws is None or ws.sizes != sizes:
@@ -607,9 +607,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     if kind != "forward":
         body.append("scale = 1.0 / B  # the loss is the mean over the batch" if spec.reduction == "mean"
                     else "scale = 1.0  # the loss is the sum over the batch")
-    if kind in KEPT:
-        body.append(f"ws = workspace(\"{kind}\", B, x{batch_inputs[0][0]}.device)  # the buffers for B examples, "
-                    f"kept from call to call")
+    body.append(f"ws = workspace(\"{kind}\", B, x{batch_inputs[0][0]}.device)  # the buffers for B examples, "
+                f"kept from call to call")
     slots_of = label_slots(spec)
     labels = {lw.inputs[i]: (slot, len(slots_of)) for slot, (i, _, _) in enumerate(slots_of)
               if lw.inputs[i] is not None}
@@ -763,19 +762,12 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     return [f"def {kind}({sig}):", f'{_I}"""{doc}"""'] + [_I + b if b else "" for b in body]
 
 
-# The functions whose launches put their outputs in buffers kept from call to call (a Workspace of
-# their own, per function): all of them, except what a function returns — step returns the loss (a
-# buffer it is given or a fresh one), grad the loss and the gradients finish makes, loss a sum;
-# forward's outputs and grad_inputs' input gradients, outputs of their rows kernels, are allocated
-# afresh (`_rows_kernel`'s ``fresh``).
-KEPT = ("step", "grad", "loss", "forward", "grad_inputs")
-
-
 def _in_workspace(call: str, kind: str, name: str = "") -> str:
     """The launches put their outputs in buffers kept between calls (the function's Workspace,
-    ``ws``; ``name``: a helper's buffers there)."""
-    if kind not in KEPT:
-        return call
+    ``ws``; ``name``: a helper's buffers there), except what the function returns: step returns the
+    loss (a buffer it is given, or a fresh one), grad the loss and the gradients `finish` makes, loss
+    a sum; forward's outputs and grad_inputs' input gradients, outputs of rows kernels, are
+    allocated afresh (`_rows_kernel`'s ``fresh``). ``kind``: the function (every kind keeps)."""
     return call[:-1] + (", " if call[-2] != "(" else "") + "ws=ws" + (f', name="{name}"' if name else "") + ")"
 
 
