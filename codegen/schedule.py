@@ -800,14 +800,16 @@ class KernelScheduler(Scheduler):
                         stored.add(s)
                 kernels.append(k)
         # the batch sum of δ (a bias gradient) rides along with the weight gradient δ·yᵀ, or with
-        # y·δᵀ (a layer written x @ W + b: δ is the product's second operand)
+        # y·δᵀ (a layer written x @ W + b: δ is the product's second operand) — also when the weight
+        # is a value of the parameters (W.T, W1[:4]): the host's adjoint of it (w.post) applies to
+        # the weight's partial sums only, the bias's are Σ_b δ_b as they are
         for j in range(n_rows, len(kernels)):
             k = kernels[j]
             if k.kind != "batch_sum":
                 continue
             for w in kernels[n_rows:]:
                 if w.kind == "weight_grad" and w.bias is None and k.operands[0] in w.operands[:2] \
-                        and not (k.post or w.post):
+                        and not k.post:
                     w.bias, w.bias_part = k.grad, k.part
                     w.bias_on_k = w.operands[0] != k.operands[0]
                     k.kind = "fused"

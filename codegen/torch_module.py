@@ -104,7 +104,8 @@ class _LossAndGrad(torch.autograd.Function):
         _no_double_backward()
         saved = list(ctx.saved_tensors)
         xg = [saved.pop(0) * g if h else None for h in ctx.has]
-        return (None, None, *xg, *(g * gp for gp in saved))
+        # the parameters' gradients times ḡ in one operation (one launch on a GPU, not one per parameter)
+        return (None, None, *xg, *(torch._foreach_mul(saved, g) if saved else ()))
 
 
 class _Outputs(torch.autograd.Function):
@@ -281,7 +282,12 @@ class SymgradModule(torch.nn.Module):
 
     # -- running the generated code ---------------------------------------------------------------
     def _named(self, xs) -> dict:
-        return {x.name: v.detach() for x, v in zip(self.program.inputs, xs) if v is not None}
+        names = self.__dict__.get("_input_names")      # (SymPy makes a MatrixSymbol's name at each read)
+        if names is None:
+            names = self._input_names = [x.name for x in self.program.inputs]
+        # (detached only when autograd could record: the generated code never differentiates)
+        return {name: v.detach() if v.requires_grad and torch.is_grad_enabled() else v
+                for name, v in zip(names, xs) if v is not None}
 
     def _triton(self) -> bool:
         return hasattr(self.program, "device")
@@ -289,19 +295,23 @@ class SymgradModule(torch.nn.Module):
     def _program_params(self, params) -> list:
         """The parameters as the generated code takes them: declared shapes (views), or NumPy."""
         shapes = self.program.param_shapes
-        if self._triton():
-            return [p.detach().reshape(s) for p, s in zip(params, shapes)]
+        if self._triton():      # no operation where none is needed: the generated code never differentiates
+            grad_on, out = torch.is_grad_enabled(), []
+            for p, s in zip(params, shapes):
+                p = p.detach() if grad_on and p.requires_grad else p
+                out.append(p if p.shape == s else p.reshape(s))
+            return out
         return [p.detach().cpu().numpy().reshape(s) for p, s in zip(params, shapes)]
 
     def _tensor(self, a, like) -> torch.Tensor:
         if isinstance(a, torch.Tensor):
-            return a.reshape(like.shape)
+            return a if a.shape == like.shape else a.reshape(like.shape)
         return torch.as_tensor(np.asarray(a, dtype=np.float32)).reshape(like.shape).to(like.device)
 
     def _scalar(self, loss, params):
         dev = params[0].device if params else self._device
         if isinstance(loss, torch.Tensor):
-            return loss.reshape(())
+            return loss if loss.dim() == 0 else loss.reshape(())
         return torch.tensor(float(loss), dtype=torch.float32, device=dev)
 
     def _loss_and_grads(self, xs, params, want_x):

@@ -88,6 +88,7 @@ class TorchProgram(Program):
         self._record = None         # that record, one per program: made by the first step
         # (symbol, name, shape) of each parameter, read once: every step looks them up
         self._pspec = [(p, p.name, tuple(int(d) for d in sh)) for p, sh in zip(self.params, self.param_shapes)]
+        self._names = [name for _, name, _ in self._pspec]
         # ... with the words of their errors, written once (not formatted anew at every step)
         self._param_checks = [(p, name, sh, f"parameter {name!r}") for p, name, sh in self._pspec]
         self._slot_checks = [(s, f"optimizer slot {s!r} of the parameter",
@@ -123,8 +124,25 @@ class TorchProgram(Program):
         return t.contiguous()
 
     def _param_arrays(self, values) -> list:
-        return [self._tensor(lookup(values, sym, "parameter", name), shape, what)
-                for sym, name, shape, what in self._param_checks]
+        return self._checked(values, self._param_checks, "parameter")
+
+    def _checked(self, d, checks, of_the: str) -> list:
+        """The tensors of the dict ``d`` (keyed by name or symbol) for ``checks`` [(symbol, name,
+        shape, what)]: each as it is when it is a float32 tensor, contiguous, of the declared shape,
+        on the device (so that an update in place reaches the caller's), else converted (`_tensor`).
+        Every step's path for the parameters and slots: the four checks per tensor are all it does."""
+        Tensor, f32, dev = self.torch.Tensor, self.torch.float32, self.device
+        by_name = isinstance(d, dict)
+        out = []
+        for sym, name, shape, what in checks:
+            a = dict.get(d, name, _MISSING) if by_name else _MISSING
+            if a is _MISSING:
+                a = lookup(d, sym, of_the, name)
+            if not (isinstance(a, Tensor) and a.dtype is f32 and a.shape == shape and a.is_contiguous()
+                    and a.device == dev):
+                a = self._tensor(a, shape, what)
+            out.append(a)
+        return out
 
     def _input_array(self, batch, name, sym):
         """The batch's input ``name`` as a float32 tensor on the program's device."""
@@ -137,6 +155,10 @@ class TorchProgram(Program):
         return a
 
     def _batch_arrays(self, batch, kind: str, labels: bool = True) -> list:
+        if not (labels and self._labels):       # (class labels checked on the host: the general path)
+            xs = self._ready_batch(batch, kind)
+            if xs is not None:
+                return xs
         try:
             return super()._batch_arrays(batch, kind, labels)
         except ShapeError as e:     # a declaration over the batch: its input's shape as declared, (N, 8)
@@ -147,6 +169,29 @@ class TorchProgram(Program):
             cut = text.index("; declared")
             raise ShapeError(f"{text[:cut]}; it is declared {format_shape(self._declared[name].shape)}, the "
                              f"batch size first") from None
+
+    def _ready_batch(self, batch, kind: str):
+        """The inputs of a ``kind`` of run when each is already what the kernels read — a float32
+        tensor on the device, keyed by its name, (B, ...) as declared per example, its rows'
+        entries contiguous, one B for all, B > 0 — as they are (what the general path returns for
+        them); None otherwise: the general path converts, reshapes, and names what is wrong."""
+        if batch.__class__ is not dict:
+            return None
+        Tensor, f32, dev = self.torch.Tensor, self.torch.float32, self.device
+        out, B = [], None
+        for (name, _, _, want), needed in zip(self._ispec, self._needs[kind]):
+            if not needed:
+                out.append(None)
+                continue
+            a = batch.get(name)
+            if not (isinstance(a, Tensor) and a.dtype is f32 and a.device == dev):
+                return None
+            shape = a.shape
+            if not shape or shape[1:] != want or a.stride(-1) != 1 or (B is not None and shape[0] != B):
+                return None
+            B = shape[0]
+            out.append(a)
+        return out if B else None
 
     @staticmethod
     def _fitted(a, new_shape):
@@ -172,7 +217,8 @@ class TorchProgram(Program):
         the Triton target compiles no dropout, so there are no masks to hold fixed."""
         params = self._param_arrays(values)
         _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
-        return Named((p.name, g.reshape(s)) for p, g, s in zip(self.params, grads, self.param_shapes))
+        return Named((name, g if g.shape == shape else g.reshape(shape))
+                     for (_, name, shape), g in zip(self._pspec, grads))
 
     def init_state(self, values=None) -> dict:
         """The optimizer state before the first step: ``{"t": 0, "t_device": count, slot: {name: tensor}}``;
@@ -189,18 +235,19 @@ class TorchProgram(Program):
 
     def step(self, values, state, batch):
         """One training step; returns (values, state); see `Program.step` on in-place updates."""
-        params = self._param_arrays(values)
+        params = self._checked(values, self._param_checks, "parameter")
         if state is None:
             state = self.init_state()
-        check_state(state)
+        t = state.get("t", 0) if state.__class__ is dict else None
+        if t.__class__ is not int or t < 0:       # (the dict step returns, with an int: nothing to check)
+            check_state(state)
         slots = []
         for s, of_the, checks in self._slot_checks:
             d = state.get(s) if isinstance(state, dict) else None
             if d is None:
                 raise MissingValueError(f"the optimizer state has no slot {s!r}; start from "
                                         f"program.init_state(values)")
-            for sym, name, shape, what in checks:
-                slots.append(self._tensor(lookup(d, sym, of_the, name), shape, what))
+            slots += self._checked(d, checks, of_the)
         labels = self._device_labels        # then checked by the kernels: no copy to the host, no wait
         xs = self._batch_arrays(batch, "train", labels=not labels)
         t = int(state.get("t", 0)) + 1
@@ -223,7 +270,7 @@ class TorchProgram(Program):
                                       loss=self._loss_buffer)
         else:
             loss = self.compiled.step(params, slots, t_dev, xs, self.rng, loss=self._loss_buffer)
-        names = [name for _, name, _ in self._pspec]
+        names = self._names
         new_values = Named(zip(names, params))   # by name or symbol
         new_state: dict = {"t": t, "t_device": t_dev}
         n = len(names)

@@ -2,9 +2,10 @@
 
 The module reads like Triton's tutorials: each kernel has the math in its docstring, one comment per
 argument, ``*_ptr`` / ``stride_*`` / ``offs_*`` / ``mask`` names, UPPER_CASE ``tl.constexpr``
-meta-parameters, fp32 accumulation, a body in sections, and a host wrapper that checks, allocates,
-computes the grid and launches. Autotuning candidates come from functions (one small configuration
-under ``TRITON_INTERPRET=1``, the CPU interpreter). The kernels, as `codegen.schedule` partitions
+meta-parameters, fp32 accumulation, a body in sections, and a host wrapper that allocates,
+computes the grid and launches (the functions that call it check their arguments once, at entry).
+Autotuning candidates come from functions (one small configuration under ``TRITON_INTERPRET=1``,
+the CPU interpreter). The kernels, as `codegen.schedule` partitions
 the IR (see its "Kernels" section):
 
     rows kernels     a block of whole examples per program: an optional product with a parameter
@@ -152,7 +153,7 @@ def batch_splits(B):
     """How many slices stage 1 of a reduction over the batch cuts B examples into: one per SPLIT_ROWS
     examples, at most MAX_SPLITS (at batch 2^18 and width 128, 512 slices would write and read back
     80 MB of partial sums a step; 128 write 20 MB, and still give every SM a program)."""
-    return min(MAX_SPLITS, max(1, -(-B // SPLIT_ROWS)))      # (plain ints: triton.cdiv costs µs per call)
+    return min(MAX_SPLITS, max(1, cdiv(B, SPLIT_ROWS)))
 
 
 def bucket(B):
@@ -164,22 +165,53 @@ def bucket(B):
 
 # -- buffers -------------------------------------------------------------------------------------
 
-# The training step's temporaries never leave it, so its buffers are kept from one call to the next
-# (one per name and device, made anew when the batch size changes): a step allocates nothing after
-# the first. grad, loss and forward allocate afresh: what they return, or what the backward pass of
-# as_torch() saves, must stay theirs. Not for two steps at once on one device (threads).
+# The functions' temporaries never leave them, so their buffers are kept from one call to the next:
+# WORKSPACE holds one Workspace per (function, device), the buffers by name for one batch size. A
+# buffer's shape is a function of its name (the kernel and the value it holds), B and the slices of
+# the batch (batch_splits(B)) alone, so a call looks up its Workspace once, by those sizes, and each
+# buffer by name; new sizes make a new Workspace (the old one's buffers are freed). A step allocates
+# nothing after the first; grad only the gradients and the loss it returns. What a function returns
+# is never a Workspace buffer (forward's outputs and the input gradients are allocated afresh), so
+# it stays the caller's. Not for two calls of one function at once on one device (threads).
 WORKSPACE = {{}}
 
 
+class Workspace(dict):
+    """The buffers of one function's launches, by name, for batches of ``sizes`` = (B, slices)."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        self.sizes = sizes
+
+
+def workspace(tag, B, device):
+    """The Workspace of the function ``tag`` on ``device`` for batches of B examples."""
+    sizes = (B, batch_splits(B))
+    ws = WORKSPACE.get((tag, device))
+    if ws is None or ws.sizes != sizes:
+        ws = WORKSPACE[(tag, device)] = Workspace(sizes)
+    return ws
+
+
 def empty(ws, name, shape, device, dtype=torch.float32):
-    """A tensor of ``shape``: a fresh one (``ws`` None), else the buffer ``name`` of ``ws``."""
+    """A tensor of ``shape``: a fresh one (``ws`` None), else the buffer ``name`` of the Workspace
+    ``ws``, made at the first call (in one Workspace a name has one shape and dtype, see above)."""
     if ws is None:
         return torch.empty(shape, device=device, dtype=dtype)
-    key = (ws, name, device)
-    buf = WORKSPACE.get(key)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = WORKSPACE[key] = torch.empty(shape, device=device, dtype=dtype)
+    buf = ws.get(name)
+    if buf is None:
+        buf = ws[name] = torch.empty(shape, device=device, dtype=dtype)
     return buf
+
+
+def cdiv(a, b):
+    """⌈a / b⌉ of two ints on the host (triton.cdiv computes the same in microseconds a call)."""
+    return -(-a // b)
+
+
+def pow2(n):
+    """The smallest power of two ≥ n (n ≥ 1), on the host."""
+    return 1 << (n - 1).bit_length()
 
 
 CONSTANTS = {{}}
@@ -273,19 +305,20 @@ def weight_grad_kernel(d_ptr, y_ptr, part_w_ptr, part_b_ptr, B, rows_per_split, 
                       tl.program_id(0), splits, M, K, HAS_BIAS, BIAS_ON_K, BLOCK_M, BLOCK_K, BLOCK_B)
 
 
-def weight_grad(d, y, with_bias, ws=None, bias_on_k=False):
+def weight_grad(d, y, with_bias, ws=None, bias_on_k=False, name="part"):
     """Stage 1 of Σ_b δ_b y_bᵀ (and Σ_b δ_b, or Σ_b y_b with ``bias_on_k``): partial sums, one (M, K)
-    block per slice of the batch (in the buffers of ``ws``, a training step's, when given)."""
+    block per slice of the batch (in the buffers ``name``.w and .b of ``ws``, a training step's
+    Workspace, when given)."""
     d = d[:, None] if d.dim() == 1 else d
     y = y[:, None] if y.dim() == 1 else y
     assert d.shape[0] == y.shape[0] and d.stride(1) == 1 and y.stride(1) == 1
     B, M = d.shape
     K = y.shape[1]
     splits = batch_splits(B)
-    part_w = empty(ws, "part_w", (splits, M, K), d.device)
-    part_b = empty(ws, "part_b", (splits, K if bias_on_k else M), d.device) if with_bias else part_w
-    grid = lambda META: (triton.cdiv(M, META["BLOCK_M"]) * triton.cdiv(K, META["BLOCK_K"]) * splits,)
-    weight_grad_kernel[grid](d, y, part_w, part_b, B, triton.cdiv(B, splits), d.stride(0), y.stride(0), splits,
+    part_w = empty(ws, name + ".w", (splits, M, K), d.device)
+    part_b = empty(ws, name + ".b", (splits, K if bias_on_k else M), d.device) if with_bias else part_w
+    grid = lambda META: (cdiv(M, META["BLOCK_M"]) * cdiv(K, META["BLOCK_K"]) * splits,)
+    weight_grad_kernel[grid](d, y, part_w, part_b, B, cdiv(B, splits), d.stride(0), y.stride(0), splits,
                              bucket(B), M=M, K=K, HAS_BIAS=with_bias, BIAS_ON_K=bias_on_k)
     return part_w, part_b
 '''
@@ -319,14 +352,15 @@ def batch_sum_kernel(
     tl.store(part_ptr + pid_s * N + offs_n, acc, mask=offs_n < N)
 
 
-def batch_sum(v, ws=None):
-    """Stage 1 of Σ_b v_b: partial sums, one row per slice of the batch (in ``ws``'s buffer if given)."""
+def batch_sum(v, ws=None, name="part"):
+    """Stage 1 of Σ_b v_b: partial sums, one row per slice of the batch (in the buffer ``name`` of the
+    Workspace ``ws`` if given)."""
     v = v[:, None] if v.dim() == 1 else v
     assert v.stride(1) == 1
     B, N = v.shape
     splits = batch_splits(B)
-    part = empty(ws, "part", (splits, N), v.device)
-    batch_sum_kernel[(splits,)](v, part, B, triton.cdiv(B, splits), v.stride(0), bucket(B), N=N, BLOCK_N=max(16, triton.next_power_of_2(N)))
+    part = empty(ws, name, (splits, N), v.device)
+    batch_sum_kernel[(splits,)](v, part, B, cdiv(B, splits), v.stride(0), bucket(B), N=N, BLOCK_N=max(16, pow2(N)))
     return part
 '''
 
@@ -358,16 +392,17 @@ def scatter_rows_kernel(
     tl.atomic_add(part_ptr + row[:, None] * D + offs_d[None, :], d, mask=mask)
 
 
-def scatter_rows(k, d, V, ws=None):
-    """∂L/∂E = Σ_b e(k_b) d_bᵀ, as one slice of partial sums (1, V·D) (in ``ws``'s buffer if given)."""
+def scatter_rows(k, d, V, ws=None, name="part"):
+    """∂L/∂E = Σ_b e(k_b) d_bᵀ, as one slice of partial sums (1, V·D) (in the buffer ``name`` of the
+    Workspace ``ws`` if given)."""
     d = d[:, None] if d.dim() == 1 else d
     assert d.stride(1) == 1 and k.shape[0] == d.shape[0]
     B, D = d.shape
-    part = empty(ws, "part", (1, V * D), d.device)
+    part = empty(ws, name, (1, V * D), d.device)
     part.zero_()
     BLOCK_B = 16
-    scatter_rows_kernel[(triton.cdiv(B, BLOCK_B),)](k, d, part, B, d.stride(0), V, D=D,
-                                                   BLOCK_D=max(16, triton.next_power_of_2(D)), BLOCK_B=BLOCK_B)
+    scatter_rows_kernel[(cdiv(B, BLOCK_B),)](k, d, part, B, d.stride(0), V, D=D, BLOCK_D=max(16, pow2(D)),
+                                            BLOCK_B=BLOCK_B)
     return part
 '''
 
@@ -554,7 +589,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     body.append("# shapes at entry")
     for i, p in enumerate(spec.params):
         s = _shape(p)
-        body.append(f"assert tuple(p{i}.shape) == {s!r} and p{i}.is_contiguous(), "
+        body.append(f"assert p{i}.shape == {s!r} and p{i}.is_contiguous(), "
                     f"'parameter p{i} must be a contiguous {s!r} tensor'")
     for i, p in enumerate(spec.params):
         # a tensor declaration's vector (n,) is the kernels' column (n, 1) (symgrad.compiling.kernel_form):
@@ -564,12 +599,16 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         if len(ir) == 2 and ir != _shape(p):
             body.append(f"p{i} = p{i}.view{ir!r}  # declared {_shape(p)!r}: read as the kernels' {ir!r}")
     for i, x in batch_inputs:
+        # checked here once for every launch that reads it: a row per example, its entries contiguous
+        # (the kernels step from row to row by the input's stride, read at each call)
         want = tuple(_batched_shape(_shape(x)))
-        body.append(f"assert tuple(x{i}.shape[1:]) == {want!r} and x{i}.shape[0] == B, "
-                    f"'input x{i} must have shape (B, {', '.join(map(str, want))})'")
+        body.append(f"assert x{i}.shape[1:] == {want!r} and x{i}.shape[0] == B and x{i}.stride(-1) == 1, "
+                    f"'input x{i} must have shape (B, {', '.join(map(str, want))}), one contiguous row per example'")
     if kind != "forward":
         body.append("scale = 1.0 / B  # the loss is the mean over the batch" if spec.reduction == "mean"
                     else "scale = 1.0  # the loss is the sum over the batch")
+    body.append(f"ws = workspace(\"{kind}\", B, x{batch_inputs[0][0]}.device)  # the buffers for B examples, "
+                f"kept from call to call")
     slots_of = label_slots(spec)
     labels = {lw.inputs[i]: (slot, len(slots_of)) for slot, (i, _, _) in enumerate(slots_of)
               if lw.inputs[i] is not None}
@@ -595,6 +634,10 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                                    f"per-example input gradients only when they vary by example")
     prefix = {"loss": "eval", "grad": "train", "step": "train", "forward": "forward",
               "grad_inputs": "xgrad"}[kind]
+    # what the function returns out of its rows kernels' buffers (the outputs, the input gradients):
+    # allocated afresh at each call, so that it stays the caller's; the rest is kept (a Workspace)
+    fresh = frozenset(sch.base(o.id) for o in lw.outputs) if kind == "forward" else \
+        frozenset(sch.base(g.id) for _, g in xgrads) if kind == "grad_inputs" else frozenset()
     # after ONE rows kernel every δ exists at once: all weight gradients in one launch too
     wgs = [k for k in plan.kernels if k.kind == "weight_grad"]
     merged = wgs if len(wgs) > 1 and sum(k.kind == "rows" for k in plan.kernels) == 1 else []
@@ -602,7 +645,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         kname = f"{prefix}_kernel{j + 1}"
         if k.kind == "rows":
             src, call, comments = _rows_kernel(kname, k, j, plan, sch, lw, names, printer, precision_of(spec),
-                                               labels)
+                                               labels, fresh)
             if kname not in out.made:        # grad and step share the training kernels
                 out.made.add(kname)
                 out.pieces.append(src)
@@ -630,7 +673,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                         + " (stage 1: partial sums per slice of the batch)")
             on_k = ", bias_on_k=True" if k.bias_on_k else ""
             body.append(_in_workspace(f"{k.part}, {k.bias_part if bias else '_'} = weight_grad({d}, {y}, {bias}{on_k})",
-                                      kind, "p" + k.part[4:]))
+                                      kind, k.part))
             body += _post_lines(sch, k, names)
             parts.setdefault(k.grad, []).append(k.part)
             if bias:
@@ -640,7 +683,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             idx, d = (_ref(names, v) for v in k.operands)
             body.append(f"# ∂L/∂p{k.grad} = Σ_b e(k_b) {d}_bᵀ: each example's {d}_b added to row k_b = {idx}_b "
                         f"(atomic adds, one slice)")
-            body.append(_in_workspace(f"{k.part} = scatter_rows({idx}, {d}, {k.width})", kind, "p" + k.part[4:]))
+            body.append(_in_workspace(f"{k.part} = scatter_rows({idx}, {d}, {k.width})", kind, k.part))
             body += _post_lines(sch, k, names)
             parts.setdefault(k.grad, []).append(k.part)
         elif k.kind == "host":
@@ -652,7 +695,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             out.uses_batch_sum = True
             (v,) = k.operands
             body.append(f"# ∂L/∂p{k.grad} = Σ_b {_ref(names, v)}_b (stage 1: partial sums per slice)")
-            body.append(_in_workspace(f"{k.part} = batch_sum({_ref(names, v)})", kind, "p" + k.part[4:]))
+            body.append(_in_workspace(f"{k.part} = batch_sum({_ref(names, v)})", kind, k.part))
             body += _post_lines(sch, k, names)
             parts.setdefault(k.grad, []).append(k.part)
     checks = any(re.search(r"launch_\w+\(.*\blabels\b", line) for line in body)
@@ -697,8 +740,6 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body.append(f"return update([{', '.join(params)}], [{partlist}], {sl}, t, {L}, scale"
                         + (", labels" if checks else "") + ", loss=loss)")
 
-    if kind != "step":      # step's temporaries are WORKSPACE buffers, kept between steps: del frees nothing
-        body = _free_temporaries(body)
     sig = {"loss": "params, batch", "grad": "params, batch, rng=None", "grad_inputs": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
     if checks:
@@ -721,33 +762,50 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     return [f"def {kind}({sig}):", f'{_I}"""{doc}"""'] + [_I + b if b else "" for b in body]
 
 
-def _in_workspace(call: str, kind: str, tag: str = "") -> str:
-    """The training step's launches put their outputs in buffers kept between steps (WORKSPACE);
-    the other functions' allocate afresh."""
-    if kind != "step":
+def _in_workspace(call: str, kind: str, name: str = "") -> str:
+    """The launches put their outputs in buffers kept between calls (the function's Workspace,
+    ``ws``; ``name``: a helper's buffers there), except what the function returns: step returns the
+    loss (a buffer it is given, or a fresh one), grad the loss and the gradients `finish` makes, loss
+    a sum; forward's outputs and grad_inputs' input gradients, outputs of rows kernels, are
+    allocated afresh (`_rows_kernel`'s ``fresh``). ``kind``: the function (every kind keeps)."""
+    return call[:-1] + (", " if call[-2] != "(" else "") + "ws=ws" + (f', name="{name}"' if name else "") + ")"
+
+
+# A launch wrapper checks nothing its caller has checked at entry: the generated loss, grad, step and
+# forward check their parameters (shape, contiguous) and inputs (shape, contiguous rows) once, and the
+# launch wrappers read those and the buffers the launches before them made (contiguous (B, N) rows).
+_CHECKED = (".\n\n{i}Called by the functions below, which check their parameters and inputs at entry; the other\n"
+            "{i}tensors are buffers the launches make (contiguous rows).\"\"\"").format(i=_I)
+
+
+def _launch_line(kname: str, args: list, calls: list, const: list, sch: KernelScheduler, names: dict) -> str:
+    """The line that launches a rows kernel: tensors and scalars in order, then the strides by name —
+    a number where symgrad decides the layout (a parameter or a value of the parameters alone, checked
+    or made contiguous; a buffer of the launches, (B, N) rows: N), read from the tensor for an input
+    (any row stride) — and the constexprs."""
+    pos = [c for a, c in zip(args, calls) if not a.startswith("stride_")]
+    strides = [f"{a}={_known_stride(c, sch, names)}" for a, c in zip(args, calls) if a.startswith("stride_")]
+    kw = [f"{c}={val}" for c, val, _ in const]
+    return f"{_I}{kname}[grid]({', '.join(pos + strides + kw)})"
+
+
+def _known_stride(call: str, sch: KernelScheduler, names: dict) -> str:
+    """``p0.stride(0)`` → ``32`` for a tensor whose layout symgrad decides (see `_launch_line`); an
+    input's (``x0.stride(0)``) stays a call."""
+    m = re.fullmatch(r"([phv])(\d+)\.stride\(([01])\)", call)
+    if m is None:
         return call
-    return call[:-1] + (", " if call[-2] != "(" else "") + f"ws=\"step{'.' + tag if tag else ''}\")"
-
-
-def _free_temporaries(lines: list) -> list:
-    """Add ``del v12, ...`` after the last line that reads each temporary ``v<id>``: its memory goes
-    back to torch's allocator while the step goes on (peak memory: the live values only)."""
-    import re
-    last: dict[str, int] = {}
-    for i, line in enumerate(lines):
-        if line.startswith("#"):
-            continue
-        assign = "=" in line and not line.startswith(("return", "assert"))
-        rhs = line.split("=", 1)[1] if assign else line
-        for name in re.findall(r"\bv\d+\b", rhs):
-            last[name] = i
-    out = []
-    for i, line in enumerate(lines):
-        out.append(line)
-        dying = sorted({n for n, j in last.items() if j == i}, key=lambda n: int(n[1:]))
-        if dying and not line.startswith("return"):
-            out.append("del " + ", ".join(dying))
-    return out
+    kind, num, dim = m.group(1), int(m.group(2)), int(m.group(3))
+    by_name = {n: v for v, n in names.items()}
+    v = num if kind == "v" and f"v{num}" not in by_name else by_name.get(f"{kind}{num}")
+    if v is None or v not in sch.g.producer:
+        return call
+    if kind == "v":                 # a buffer of the launches: (B, N), or (B,)
+        return str(sch.width_of(v) or 1) if dim == 0 else "1"
+    shape = tuple(int(d) for d in sch.g.producer[v].out.shape)
+    if len(shape) != 2:
+        return call
+    return str(shape[1]) if dim == 0 else "1"
 
 
 def _numel(p) -> int:
@@ -846,11 +904,13 @@ class _RowsBody:
 
 
 def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler, lw: Lowered,
-                 names: dict, printer: TritonPrinter, precision: str = "ieee", labels: dict | None = None):
+                 names: dict, printer: TritonPrinter, precision: str = "ieee", labels: dict | None = None,
+                 fresh: frozenset = frozenset()):
     """A rows kernel (see `codegen.schedule`): its source, the host line that runs it, and comments.
     A kernel of several stages (pass 8) names each stage's offsets and sizes with its number.
     ``labels``: var id of a class-label input -> (its entry in the record of bad labels, entries):
-    a kernel that gathers at one checks it (`record_bad_labels`)."""
+    a kernel that gathers at one checks it (`record_bad_labels`). ``fresh``: var ids the caller
+    returns (allocated afresh, never a Workspace buffer)."""
     stages = k.stages or [k]
     many = len(stages) > 1
     bf16 = precision == "bf16"       # (B, N) activations stored and read back in bfloat16
@@ -1117,18 +1177,15 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     ins = list(dict.fromkeys(c for c, a in zip(calls, args) if a.endswith("_ptr") and c not in outs))
     wrapper_args = ins + (["scale"] if "scale" in calls else []) + ["B"]
     W = ["", "", f"def launch_{kname}({', '.join(wrapper_args)}, ws=None):",
-         f'{_I}"""Run {kname}: {", ".join(outs)} from {", ".join(ins) or "the arguments"}."""']
-    for c, a in zip(calls, args):
-        if a.endswith("_ptr") and c in ins and c.startswith(("v", "x")):
-            W.append(f"{_I}assert {c}.shape[0] == B and {c}.stride(-1) == 1, '{c}: one contiguous row per example'")
+         f'{_I}"""Run {kname}: {", ".join(outs)} from {", ".join(ins) or "the arguments"}' + _CHECKED]
     dev = f"{ins[0]}.device" if ins else "'cuda'"
     for v in stored_all:
         shape = "(B,)" if sch.width_of(v) is None else f"(B, {sch.width_of(v)})"
         dt = ", STORE" if sch.width_of(v) is not None and bf16 else ""
-        W.append(f"{_I}{rb.name(v)} = empty(ws, \"{kname}.{rb.name(v)}\", {shape}, {dev}{dt})")
-    W.append(f"{_I}grid = lambda META: (triton.cdiv(B, META[\"BLOCK_M\"]),)")
-    kw = ", ".join(f"{c}={val}" for c, val, _ in const)
-    W.append(f"{_I}{kname}[grid]({', '.join(calls)}, {kw})")
+        W.append(f"{_I}{rb.name(v)} = empty(ws, \"{kname}.{rb.name(v)}\", {shape}, {dev}{dt})" if v not in fresh else
+                 f"{_I}{rb.name(v)} = empty(None, \"{kname}.{rb.name(v)}\", {shape}, {dev}{dt})  # returned: its own")
+    W.append(f"{_I}grid = lambda META: (cdiv(B, META[\"BLOCK_M\"]),)")
+    W.append(_launch_line(kname, args, calls, const, sch, names))
     W.append(f"{_I}return {', '.join(outs)}" + ("," if len(outs) == 1 else ""))
     src = "\n".join(L + W)
     lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")
@@ -1317,22 +1374,24 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
               f"{_I}                      pid{start}, splits, {M}, {K}, {bias}, {on_k}, BLOCK_M, BLOCK_K, BLOCK_B)"]
     args = ", ".join(f"d{i}, y{i}" for i in range(n))
     L += ["", "", f"def launch_{kname}({args}, ws=None):",
-          f'{_I}"""Stage 1 of {n} weight gradients: their partial sums, (w0, b0, w1, b1, ...)."""']
-    L += [f"{_I}d{i} = d{i}[:, None] if d{i}.dim() == 1 else d{i}\n{_I}y{i} = y{i}[:, None] if y{i}.dim() == 1 else y{i}"
-          for i in range(n)]
-    L += [f"{_I}B = d0.shape[0]",
+          f'{_I}"""Stage 1 of {n} weight gradients: their partial sums, (w0, b0, w1, b1, ...)' + _CHECKED,
+          f"{_I}B = d0.shape[0]",
           f"{_I}splits = batch_splits(B)"]
     for i, (M, K, bias, on_k) in enumerate(dims):
-        L.append(f"{_I}assert tuple(d{i}.shape) == (B, {M}) and tuple(y{i}.shape) == (B, {K}) "
-                 f"and d{i}.stride(1) == 1 and y{i}.stride(1) == 1")
         L.append(f"{_I}part_w{i} = empty(ws, \"{kname}.part_w{i}\", (splits, {M}, {K}), d0.device)")
         L.append(f"{_I}part_b{i} = empty(ws, \"{kname}.part_b{i}\", (splits, {K if on_k else M}), d0.device)" if bias
                  else f"{_I}part_b{i} = part_w{i}  # (no bias)")
-    tiles = " + ".join(f"triton.cdiv({M}, META[\"BLOCK_M\"]) * triton.cdiv({K}, META[\"BLOCK_K\"])"
-                       for M, K, _, _ in dims)
+    tiles = " + ".join(f"cdiv({M}, META[\"BLOCK_M\"]) * cdiv({K}, META[\"BLOCK_K\"])" for M, K, _, _ in dims)
     L.append(f"{_I}grid = lambda META: (({tiles}) * splits,)")
-    call = ", ".join(f"d{i}, y{i}, part_w{i}, part_b{i}, d{i}.stride(0), y{i}.stride(0)" for i in range(n))
-    L.append(f"{_I}{kname}[grid]({call}, B, triton.cdiv(B, splits), splits, bucket(B))")
+    L.append(f"{_I}{kname}[grid](")
+    for i, k in enumerate(group):       # each layer's δ, y, partial sums, and the row strides of δ and y
+        st = []
+        for local, v in ((f"d{i}", k.operands[0]), (f"y{i}", k.operands[1])):
+            known = _known_stride(f"{_ref(names, v)}.stride(0)", sch, names)
+            st.append(known if known.isdigit() else f"{local}.stride(0)")
+        L.append(f"{_I}    d{i}, y{i}, part_w{i}, part_b{i}, {st[0]}, {st[1]},  # ∂L/∂p{k.grad}"
+                 + (f" and ∂L/∂p{k.bias}" if k.bias is not None else ""))
+    L.append(f"{_I}    B, cdiv(B, splits), splits, bucket(B))")
     L.append(f"{_I}return " + ", ".join(f"part_w{i}, part_b{i}" for i in range(n)))
     host_args = ", ".join(f"{_ref(names, k.operands[0])}, {_ref(names, k.operands[1])}" for k in group)
     lhs = ", ".join(f"{k.part}, {k.bias_part if k.bias is not None else '_'}" for k in group)

@@ -99,7 +99,8 @@ def test_step_keeps_its_buffers_and_stays_right(fuse_rows, rng, monkeypatch):
         vr, sr = ref.step(vr, sr, batch)
         for k in vr:
             _close(vt[k], vr[k], f"{k} after step {step + 1} (B={B})")
-        buffers = {k: (v.data_ptr(), tuple(v.shape)) for k, v in ws.items()}
+        buffers = {(key, name): (v.data_ptr(), tuple(v.shape))      # WORKSPACE: a Workspace per (tag, device)
+                   for key, kept in ws.items() for name, v in kept.items()}
         assert any(shape[0] == B for _, shape in buffers.values()), buffers     # this batch's rows
         if step == 1:
             assert buffers == seen, "the second step of the same size made new buffers"

@@ -68,8 +68,9 @@ def test_bf16_stores_bfloat16_activations_and_keeps_float32_weights(rng):
     ws = prog.compiled.step.__globals__["WORKSPACE"]
     ws.clear()
     v, st = prog.step(dict(values), prog.init_state(), batch)
-    kinds = {name: buf.dtype for (_, name, _), buf in ws.items()}
-    tiles = {n for n, b in ((n, b) for (_, n, _), b in ws.items()) if b.dim() == 2 and n.startswith("train_kernel")}
+    kept = {name: buf for w in ws.values() for name, buf in w.items()}     # a Workspace per (tag, device)
+    kinds = {name: buf.dtype for name, buf in kept.items()}
+    tiles = {n for n, b in kept.items() if b.dim() == 2 and n.startswith("train_kernel")}
     assert tiles and all(kinds[n] == torch.bfloat16 for n in tiles), kinds
     assert all(d == torch.float32 for n, d in kinds.items() if "part" in n), kinds
     assert all(x.dtype == torch.float32 for x in v.values())
