@@ -2,7 +2,7 @@
 NumPy step, torch eager and jax.jit, in one process, on the same data (issue 11).
 
     PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256] [--unfactored]
-        [--plain-printer] [--no-pool] [--profile]
+        [--plain-printer] [--profile]
 
 The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics, γ ⊙
 (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
@@ -219,8 +219,6 @@ def main(argv=None):
     ap.add_argument("--plain-printer", action="store_true",
                     help="also time the step printed without the einsum contractions and split sums")
     ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
-    ap.add_argument("--no-pool", action="store_true",
-                    help="also time the step printed without its buffer pool (codegen/numpy_buffer_pool.py)")
     args = ap.parse_args(argv)
     pinned = jax_peer.one_xla_thread()
     import torch
@@ -278,17 +276,6 @@ def main(argv=None):
         pp_values, pp_state = plain.step({k: v.copy() for k, v in start.items()}, None, batch)
         assert abs(plain.last_loss - first[0]) < 1e-3 * first[0]
         runs["compiled, plain printer"] = lambda: plain.step(pp_values, pp_state, batch)
-    if args.no_pool:
-        import codegen.numpy_whole_batch as wb
-        wb.POOLED = False
-        try:
-            unpooled = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
-        finally:
-            wb.POOLED = True
-        assert unpooled.source != prog.source
-        np_values, np_state = unpooled.step({k: v.copy() for k, v in start.items()}, None, batch)
-        assert abs(unpooled.last_loss - first[0]) < 1e-3 * first[0]
-        runs["compiled, no pool"] = lambda: unpooled.step(np_values, np_state, batch)
     if args.unfactored:
         from symgrad.compiling import compiler
         factored, compiler.pull_factors = compiler.pull_factors, lambda g, outs, notes=None: list(outs)
@@ -324,10 +311,6 @@ def main(argv=None):
         r_plain = statistics.median(a / b for a, b in zip(times["compiled, unfactored"], times["torch eager"]))
         r_gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, unfactored"]))
         print(f"unfactored / torch eager = {r_plain:.2f}; compiled / unfactored = {r_gain:.2f}")
-    if args.no_pool:
-        r_np = statistics.median(a / b for a, b in zip(times["compiled, no pool"], times["torch eager"]))
-        r_gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, no pool"]))
-        print(f"no pool / torch eager = {r_np:.2f}; compiled / no pool = {r_gain:.2f}")
     if args.plain_printer:
         r_pp = statistics.median(a / b for a, b in zip(times["compiled, plain printer"], times["torch eager"]))
         r_gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, plain printer"]))

@@ -354,39 +354,9 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     # of it, each temporary deleted after its last use, a dropout mask too)
     if kind == "step":
         block = kept_buffers(block, sch._built.get("kept", ()), printer)
-    tail = tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)",
-                      first=mask_units(lw, used, sch.shape_code))
-    if kind == "step" and POOLED:
-        tail = pooled(tail, sch, spec, bound, printer)
-    body += tail
+    body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)",
+                       first=mask_units(lw, used, sch.shape_code))
     return L + [_INDENT + b if b else "" for b in body]
-
-
-POOLED = True       # the step's large temporaries from a pool of dead buffers (codegen/numpy_buffer_pool.py)
-
-
-def pooled(tail: list, sch, spec, bound: dict, printer: NumpyPrinter) -> list:
-    """The step's statements with their large temporaries taken from the module's POOL and given back
-    to it after their last use (`codegen.numpy_buffer_pool`), the pool emptied when the batch size
-    changes."""
-    from symgrad.compiling.compiler import _shape
-
-    from .numpy_buffer_pool import POOL_HELPER, large, pool_buffers
-    shapes = {}
-    for vid, name in sch.names.items():
-        val = sch.value.get(vid)
-        if val is not None and isinstance(name, str) and name.isidentifier() and large(val.shape, bound):
-            shapes[name] = shapes[f"{name}_ge0"] = sch.shape_code(val.shape)
-    for i, p in enumerate(spec.params):
-        if large(_shape(p), bound):
-            shapes[f"g{i}"] = repr(tuple(int(d) for d in _shape(p)))
-    lines = pool_buffers(tail, shapes)
-    if lines == tail:
-        return tail
-    printer.HELPERS = dict(printer.HELPERS, pool=POOL_HELPER)
-    printer._helper("pool")
-    batch = next(iter(bound.values()), None)
-    return ([f"pool_batch({batch})  # buffers of another batch size are not reused"] if batch else []) + lines
 
 
 KEPT = [
