@@ -147,3 +147,14 @@ def test_torch_refuses_negative_ids_the_oracle():
     with pytest.raises((IndexError, RuntimeError)):
         torch.nn.functional.cross_entropy(torch.zeros(2, 3), torch.tensor([0, -1]))
     assert np.ones((5, 3))[np.array([-1])].shape == (1, 3)        # NumPy: no error
+
+
+def test_train_checks_the_labels_of_a_matrix_declaration_too():
+    """A per-example declaration of matrices (sg.mlp, a scalar label k) is checked before the first
+    step as well, naming the sample in the whole data."""
+    net, k = sg.mlp([4, 8, 3]), sp.Symbol("k", integer=True)
+    prog = sg.compile(sg.cross_entropy(net.output, k), net.params, [net.input, k], dtype="float64")
+    labels = np.zeros(20)
+    labels[13] = -1
+    with pytest.raises(LabelRangeError, match=r"data\['k'\].*0 \.\.\. 2.*example 13 has -1"):
+        sg.train(prog, {"x": np.zeros((20, 4)), "k": labels}, epochs=1, batch_size=4, progress=False)
