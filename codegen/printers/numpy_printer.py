@@ -128,7 +128,9 @@ NumpyPrinter.refuse(set(_known_functions_math) - set(_known_functions_numpy))
 
 
 def _has_mask_factor(e) -> bool:
-    return is_boolean(e) or (isinstance(e, sp.Mul) and isinstance(e.args[0], (sp.Heaviside, sp.KroneckerDelta)))
+    """A mask, or a product with a mask among its factors (the printer may put it first)."""
+    return is_boolean(e) or (isinstance(e, sp.Mul) and any(isinstance(a, (sp.Heaviside, sp.KroneckerDelta))
+                                                           for a in e.args))
 
 
 def is_boolean(body) -> bool:

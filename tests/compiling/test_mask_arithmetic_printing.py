@@ -20,6 +20,8 @@ CASES = [
     g - H(a, 1) * H(b, 1),
     g * (1 - H(a - b, 1)) * H(b, 1),      # the gradient of clip's lower bound
     H(a, 1) + sp.KroneckerDelta(a, b),
+    -g * H(a, 1),                         # a negated product with a mask among its factors
+    -H(a, 1) * sp.KroneckerDelta(a, b) * g,
 ]
 
 
