@@ -709,6 +709,8 @@ def _check_data_labels(program, data: dict, what: str = "data") -> None:
     from ..errors import LabelRangeError
     from .compiler import check_labels
     from .whole_batch import _check_labels
+    if getattr(program, "_device_labels", False):
+        return      # the Triton target checks them on the device, at the step (docs/triton.md), by design
     by_name = {key_name(k): v for k, v in data.items()}
     bounds = [(name, n, lambda nm, a, n: _check_labels(nm, a, n, {}))
               for name, n in getattr(program, "_bounds", {}).items() if sp.sympify(n).is_Integer]
