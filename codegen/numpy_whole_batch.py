@@ -334,13 +334,12 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
             want = sch.shape_code(_shape(x))
             body.append(f"assert x{i}.shape == {want}, 'input x{i} must have shape {want}'")
     from symgrad.compiling.batch_kind import label_bounds
-    for i, (n, lo) in label_bounds(spec).items():
+    for i, n in label_bounds(spec).items():
         if lw.inputs[i] not in used:
             continue
         n = sch.dim_code(n)
-        low = "0" if lo == 0 else f"-{n}"
-        body.append(f"assert ((x{i} >= {low}) & (x{i} < {n}) & (x{i} == numpy.floor(x{i}))).all(), "
-                    f"'input x{i} holds labels or indices: integers {low} ... {n} - 1'")
+        body.append(f"assert ((x{i} >= 0) & (x{i} < {n}) & (x{i} == numpy.floor(x{i}))).all(), "
+                    f"'input x{i} holds labels or indices: integers 0 ... {n} - 1'")
     from .numpy_backend import _num, folded_lr
     lr = folded_lr(spec.optimizer) if kind == "step" else None
     if lr is not None:

@@ -92,6 +92,22 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
             return f"({x} > 0)"
         return f"numpy.heaviside({x}, {self._print(h0)})"
 
+    # A mask is a boolean array, and NumPy refuses −mask and mask − mask, reads mask + mask as "or",
+    # and makes 1 − mask an int64 array (which turns a float32 gradient into float64). A term of a
+    # sum that is a mask, and a negated mask, are the module's DTYPE: DTYPE(1)*(x >= 0).
+    def _print_Mul(self, expr):
+        c, rest = expr.as_coeff_Mul()
+        if c == -1 and _has_mask_factor(rest):      # −(a >= 0)*(b >= 0) would negate a boolean first
+            return "DTYPE(-1)*" + self.parenthesize(rest, PRECEDENCE["Mul"])
+        return super()._print_Mul(expr)
+
+    def _print_Add(self, expr, order=None):
+        masks = [m for t in expr.args for m in (t, -t) if is_boolean(m)]
+        if masks:
+            floats = {m: sp.Symbol(f"DTYPE(1)*{self._print(m)}") for m in masks}   # printed verbatim
+            expr = sp.Add(*[t.xreplace(floats) for t in expr.args], evaluate=False)
+        return super()._print_Add(expr, order=order)
+
     def _print_KroneckerDelta(self, expr):
         i, j = (self._print(a) for a in expr.args)
         return f"({i} == {j})"
@@ -109,6 +125,12 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
 # The math functions NumPy lacks (erf, gamma, ...) would print as ``math.erf(v3)``, which takes no
 # arrays (and the module imports no math): an error at compile time instead.
 NumpyPrinter.refuse(set(_known_functions_math) - set(_known_functions_numpy))
+
+
+def _has_mask_factor(e) -> bool:
+    """A mask, or a product with a mask among its factors (the printer may put it first)."""
+    return is_boolean(e) or (isinstance(e, sp.Mul) and any(isinstance(a, (sp.Heaviside, sp.KroneckerDelta))
+                                                           for a in e.args))
 
 
 def is_boolean(body) -> bool:

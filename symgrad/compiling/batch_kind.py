@@ -92,9 +92,10 @@ def _check_per_example_tensors(params, inputs) -> None:
 
 
 def label_bounds(spec) -> dict:
-    """Input index → (n, lowest): the integer inputs read as labels or indices — by one_hot (0 … n − 1),
-    take or scatter_add (−n … n − 1, NumPy's negative indices) — directly or through a reshape, a
-    broadcast or a slice; n may be a symbolic size."""
+    """Input index → n: the integer inputs read as labels or indices, 0 … n − 1 — by one_hot, take or
+    scatter_add (an embedding's ids) — directly or through a reshape, a broadcast or a slice; n may
+    be a symbolic size. Negative indices are refused, as torch refuses them (``nn.Embedding``,
+    ``index_select``, ``gather``): NumPy would read −1 as the last row, silently."""
     out: dict = {}
     for lw in (spec.train, spec.eval):
         ids = {vid: i for i, vid in enumerate(lw.inputs) if vid is not None}
@@ -107,19 +108,17 @@ def label_bounds(spec) -> dict:
 
         for e in lw.graph.eqns:
             if e.prim is A.one_hot_p:
-                i, n, lo = origin(e.inputs[0]), e.params[0], 0
+                i, n = origin(e.inputs[0]), e.params[0]
             elif e.prim is A.take_p:
-                i, n, lo = origin(e.inputs[1]), e.inputs[0].shape[e.params[0]], -1
+                i, n = origin(e.inputs[1]), e.inputs[0].shape[e.params[0]]
             elif e.prim is A.scatter_add_p:
-                i, n, lo = origin(e.inputs[1]), e.params[1], -1
+                i, n = origin(e.inputs[1]), e.params[1]
             else:
                 continue
             if i is None:
                 continue
             n, prev = sp.sympify(n), out.get(i)
-            if prev is not None:            # the tighter bound of the uses
-                if prev[0].is_Integer and (not n.is_Integer or prev[0] < n):
-                    n = prev[0]
-                lo = max(lo, prev[1])
-            out[i] = (n, lo)
+            if prev is not None and prev.is_Integer and (not n.is_Integer or prev < n):
+                n = prev                    # the tighter bound of the uses
+            out[i] = n
     return out

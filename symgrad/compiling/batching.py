@@ -27,8 +27,8 @@ The rules, with x batched (B, *s) for x of per-example shape s:
     concat          unbatched operands broadcast, the axis shifted
     take            a parameter at batched indices (an embedding): take, the batch axis moved to
                     the front; both batched (an example's values at its own indices): a one-hot
-                    product, so those indices are 0 … n − 1 (checked before each call; NumPy's
-                    negative indices are not read there)
+                    product (indices are 0 … n − 1 everywhere, checked before each call, as
+                    torch takes them)
     conv            the batch axis folded into the convolution's own batch axis (B·N, C, *S) when
                     the kernel is unbatched; windows work on trailing axes and need no change
     bmatmul         unbatched operands broadcast over the batch

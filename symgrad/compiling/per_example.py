@@ -64,7 +64,7 @@ class PerExampleProgram(Program):
             fit_batch_input(name, tuple(a.shape), shape, want)      # a ShapeError unless (B, *shape)
             B = same_batch_size(name, a.shape[0], B)
             if name in self._bounds:
-                _check_labels(name, a, *self._bounds[name], {})
+                _check_labels(name, a, self._bounds[name], {})
             out.append(a)
         if B == 0 and kind != "forward":
             raise DataError(empty_batch(self._ispec))

@@ -701,6 +701,29 @@ def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
         raise TrainingArgumentError(msg)
 
 
+def _check_data_labels(program, data: dict, what: str = "data") -> None:
+    """The labels and indices of all the data, before the first step: an input read by one_hot,
+    cross_entropy, take or an embedding holds integers 0 … n − 1 (a negative one too is refused,
+    as torch refuses it; NumPy would read it from the end). Found at a step, the error named the
+    entry of a shuffled minibatch; here it names the sample of ``data``."""
+    from ..errors import LabelRangeError
+    from .compiler import check_labels
+    from .whole_batch import _check_labels
+    if getattr(program, "_device_labels", False):
+        return      # the Triton target checks them on the device, at the step (docs/triton.md), by design
+    by_name = {key_name(k): v for k, v in data.items()}
+    bounds = [(name, n, lambda nm, a, n: _check_labels(nm, a, n, {}))
+              for name, n in getattr(program, "_bounds", {}).items() if sp.sympify(n).is_Integer]
+    bounds += [(name, n, check_labels) for name, n in (getattr(program, "_labels", None) or {}).items()]
+    for name, n, check in bounds:
+        if name not in by_name:
+            continue
+        try:
+            check(name, by_name[name], int(n))
+        except LabelRangeError as e:
+            raise LabelRangeError(f"{what}[{name!r}]: {e} (entry counted over the whole array)") from None
+
+
 def _sample_hint(got: tuple, declared: tuple, array: str) -> str:
     """What to do with ``array``, whose sample of shape ``got`` holds what ``declared`` says in another
     layout: the same sizes in another order (images with their channels last: transpose it), or as
@@ -889,10 +912,12 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     evaluations = None if metrics is None and validation is None else _metrics_dict(metrics, program)
     _check_keys(program, data, evaluations)
     _check_declared_shapes(program, data)
+    _check_data_labels(program, data)
     if validation is not None:
         validation = _check_data(validation, "validation")
         _check_validation(validation, data)
         _check_declared_shapes(program, validation, "validation")
+        _check_data_labels(program, validation, "validation")
     if checkpoint is not None:
         check_checkpoint_path(checkpoint)
     step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)

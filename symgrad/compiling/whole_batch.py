@@ -52,7 +52,7 @@ class WholeBatchProgram(Program):
                                  + (f" with {bound} (from the inputs before it)" if bound and a.ndim == len(shape)
                                     else ""))
             if name in self._bounds:
-                _check_labels(name, a, *self._bounds[name], sizes)
+                _check_labels(name, a, self._bounds[name], sizes)
             out.append(a)
         empty = [k.name for k, v in sizes.items() if v == 0]
         if empty and kind != "forward":
@@ -99,16 +99,24 @@ def _text(shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _check_labels(name: str, a, n, lowest: int, sizes: dict) -> None:
-    """Labels and indices are whole numbers in range; NumPy would read −1 as the last class, 1.7 as
-    class 1, and fail on n with an IndexError from inside the generated code."""
+def _check_labels(name: str, a, n, sizes: dict) -> None:
+    """Labels and indices are whole numbers 0 … n − 1 (``n`` may be a size bound in ``sizes``). NumPy
+    would read −1 as the last class or row (torch raises: ``nn.Embedding``, ``cross_entropy``), 1.7
+    as class 1, and fail on n with an IndexError from inside the generated code."""
     n = sp.sympify(n)
     n = int(n) if n.is_Integer else int(n.xreplace({k: sp.Integer(v) for k, v in sizes.items()}))
-    lo = 0 if lowest == 0 else -n
     a = np.asarray(a)
-    ok = (a >= lo) & (a < n) & (a == np.floor(a))          # NaN fails every comparison
+    ok = (a >= 0) & (a < n) & (a == np.floor(a))           # NaN fails every comparison
     if not ok.all():
-        i = int(np.flatnonzero(~ok.reshape(-1))[0])
-        v = float(a.reshape(-1)[i])
-        raise LabelRangeError(f"the input {name!r} holds labels or indices, integers {lo} ... {n - 1}; "
-                              f"entry {i} (flat) is {v:g}")
+        raise label_error(name, n, a, ok)
+
+
+def label_error(name: str, n: int, a, ok) -> LabelRangeError:
+    """The error for the first entry of ``a`` (the input ``name``) where ``ok`` is False."""
+    i = int(np.flatnonzero(~np.asarray(ok).reshape(-1))[0])
+    v = float(np.asarray(a).reshape(-1)[i])
+    where = f"entry {i}" if a.ndim == 1 else f"entry {np.unravel_index(i, a.shape)}"
+    why = ("a negative index (NumPy would read it from the end, silently; torch refuses it)" if v < 0
+           else f"past the last one, {n - 1}" if v >= n else "not a whole number" if v == v else "NaN")
+    return LabelRangeError(f"the input {name!r} holds labels or indices, integers 0 ... {n - 1} (an axis of "
+                           f"{n}); {where} is {v:g}: {why}")

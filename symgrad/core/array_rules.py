@@ -447,10 +447,13 @@ def scatter_add(g: Graph, ct: Var, idx: Var, axis: int, n) -> Var:
 
 
 def _indices(idx, n, who):
+    """Indices 0 … n − 1, as torch takes them: a negative one is refused, not read from the end as
+    NumPy would (the compiled programs check the same, `symgrad.compiling.batch_kind.label_bounds`)."""
     i = _whole(idx, f"{who}: index")
-    if i.size and (i.min() < -n or i.max() >= n):
-        bad = i[(i < -n) | (i >= n)].ravel()[0]
-        raise LabelRangeError(f"{who}: index {bad} is outside an axis of size {n}")
+    if i.size and (i.min() < 0 or i.max() >= n):
+        bad = i[(i < 0) | (i >= n)].ravel()[0]
+        raise LabelRangeError(f"{who}: index {bad} is outside 0 … {n - 1} (an axis of size {n}; "
+                              f"negative indices are refused, as torch refuses them)")
     return i
 
 

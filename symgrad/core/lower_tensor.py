@@ -16,6 +16,7 @@ from . import lower as L
 from . import rules as R
 from ..errors import UnsupportedError
 from ..frontend import tensor as T
+from ..frontend.functions import clip as Clip
 from ..frontend import tensor_softmax as TS
 from .ir import Graph, Var
 
@@ -50,6 +51,8 @@ def _broadcasting(build):
 for _cls in (sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min):     # wrap whatever lower.py registered
     _prev = L._HANDLERS[_cls]
     _on(_cls)(_Handler(_prev.children, _broadcasting(_prev.build)))
+# clip(x, lo, hi) with tensor bounds (np.clip, torch.clamp): one ewise node of the three, broadcast
+_on(Clip)(_Handler(L._SCALAR_NODE.children, _broadcasting(L._SCALAR_NODE.build)))
 
 
 def _ewise(low, e, args):

@@ -29,7 +29,7 @@ import sympy as sp
 
 from ..errors import ShapeError, UnsupportedError
 from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Softmax, Total, leaky_relu, relu
-from ..frontend.functions import clip as Clip
+from ..frontend.functions import clip as Clip, clip_derivative
 from .ewise_form import ewise_to_matrix_expr
 from .ir import Eqn, Graph, Primitive, Var, check_same_shape, dims_equal, format_shape, shapes_equal
 from .placeholders import _PH_SET, ph, placeholders  # noqa: F401 - the table's vocabulary
@@ -265,8 +265,7 @@ class _Clip0(sp.Function):
     """clip with the bounds excluded from its derivative (relu_at_zero=0, as relu'(0) = 0)."""
 
     def fdiff(self, argindex=1):
-        x, lo, hi = self.args
-        return sp.Heaviside(x - lo, 0) * sp.Heaviside(hi - x, 0)
+        return clip_derivative(*self.args, argindex, 0)
 
 
 class _Relu0(sp.Function):

@@ -882,19 +882,35 @@ class hardtanh(_Activation):
         return r"\operatorname{hardtanh}\left(%s, %s, %s\right)" % tuple(map(printer._print, self.args))
 
 
+def clip_derivative(x, lo, hi, argindex: int, at_tie: int):
+    """∂ clip(x, lo, hi) = ∂ min(max(x, lo), hi) with respect to x, lo or hi (argindex 1, 2, 3);
+    ``at_tie`` is the value of the steps at 0 (1: relu'(0) = 1, the default policy; 0: the bound
+    takes the gradient at x = lo and x = hi):
+
+        ∂x  = H(x − lo)·H(hi − x)                 1 for lo ≤ x ≤ hi
+        ∂lo = (1 − H(x − lo))·H(hi − lo)          1 for x < lo ≤ hi
+        ∂hi = 1 − H(hi − x)·H(hi − lo)            1 for x > hi, and everywhere when lo > hi (hi wins)
+
+    The three add up to 1 everywhere (clip(x + t, lo + t, hi + t) = clip(x, lo, hi) + t). torch's
+    clamp with tensor bounds agrees except at lo = hi with x < lo, where torch gives nobody the
+    gradient and this gives it to lo."""
+    step = lambda z: Heaviside(z, at_tie)                       # noqa: E731
+    if argindex == 1:
+        return step(x - lo) * step(hi - x)
+    if argindex == 2:
+        return (1 - step(x - lo)) * step(hi - lo)
+    return 1 - step(hi - x) * step(hi - lo)
+
+
 class clip(_Activation):  # sg.clip is tensor_bounds.clip, which builds this (checked bounds)
     """clip(x, lo, hi) = min(max(x, lo), hi); its derivative is 1 for lo ≤ x ≤ hi (bounds
-    included: relu'(0) = 1, the policy), 0 outside. Printed ``clip(x, lo, hi)``."""
+    included: relu'(0) = 1, the policy), 0 outside; the bounds (numbers, symbols or tensors) take
+    the gradient where they are active (`clip_derivative`). Printed ``clip(x, lo, hi)``."""
 
     nargs = 3
 
     def fdiff(self, argindex=1):
-        x, lo, hi = self.args
-        if argindex != 1:
-            raise UnsupportedError("clip: the derivative with respect to its bounds (lo, hi are numbers "
-                                   "or fixed symbols; for a learned bound write sg.minimum(sg.maximum(x, "
-                                   "lo), hi))")
-        return Heaviside(x - lo, 1) * Heaviside(hi - x, 1)
+        return clip_derivative(*self.args, argindex, 1)
 
     def elementary(self):
         x, lo, hi = self.args

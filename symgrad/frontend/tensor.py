@@ -1158,7 +1158,8 @@ class Take(TensorExpr):
 
 def take(x, idx, axis=0):
     """np.take(x, idx, axis) for an integer tensor idx (repeated indices allowed: their gradients
-    add up)."""
+    add up). Indices are 0 … n − 1, as torch's ``index_select`` takes them: a negative one is a
+    `LabelRangeError` when the values are given, not NumPy's count from the end."""
     x = _tensor_arg(x, "take")
     idx = _int_tensor_arg(idx, "take")
     ax = normalize_axis(axis, x.ndim, "take", x)
@@ -1166,7 +1167,8 @@ def take(x, idx, axis=0):
 
 
 def embedding(W, idx):
-    """W[idx]: the rows of the embedding matrix W at the integer tensor idx (shape idx.shape + (D,))."""
+    """W[idx]: the rows of the embedding matrix W at the integer tensor idx (shape idx.shape + (D,)),
+    as ``nn.Embedding``: ids 0 … n − 1 (a negative id is a `LabelRangeError`)."""
     return take(W, idx, 0)
 
 

@@ -9,6 +9,11 @@ The subgradient policy (``symgrad/core/policy.py``) at the kinks:
 - clip'(x) = 1 for lo ≤ x ≤ hi, 0 outside: **1 at both bounds**, as relu'(0) = 1 (relu is
   clip(x, 0, None)) and as ``torch.clamp``'s backward; ``Subgradients(relu_at_zero=0)`` makes it 0
   at both bounds (``torch.nn.functional.hardtanh``'s choice; `sg.hardtanh` is always 0 there).
+- Bounds may be tensors (parameters too), broadcast with x as ``np.clip`` and ``torch.clamp`` take
+  them. A bound takes the gradient where it is active: lo where x < lo ≤ hi, hi where x > hi or
+  where the bounds cross (lo > hi: the value is hi, as min(max(x, lo), hi)). The three gradients
+  add up to 1 everywhere. ``torch.clamp`` agrees except at lo = hi with x < lo, where torch gives
+  nobody the gradient; here lo takes it (`symgrad.frontend.functions.clip_derivative`).
 - maximum / minimum at a tie route the whole gradient to one argument (the first in SymPy's
   canonical order, the ``max`` policy); torch splits it in halves there.
 
@@ -18,6 +23,9 @@ The subgradient policy (``symgrad/core/policy.py``) at the kinks:
 clip(x, -1, 2)
 >>> sg.grad(x.clip(-1, 2).sum(), x)
 Heaviside(2 - x, 1)*Heaviside(x + 1, 1)
+>>> lo = sg.tensor("lo", (3,))                   # a learned bound per column
+>>> sg.grad(x.clip(lo).sum(), lo)
+-Heaviside(-lo + x, 1).sum(axis=0) + ones((4, 3)).sum(axis=0)
 >>> sg.maximum(x, sg.tensor("b", (3,))).shape
 (4, 3)
 """
@@ -35,14 +43,16 @@ __all__ = ["Clip", "clip", "maximum", "minimum"]
 
 
 def _bound(v, name):
-    """A bound of clip: a number or a scalar symbol; None is no bound."""
+    """A bound of clip: a number, a scalar symbol or a tensor (broadcast against x, as np.clip and
+    torch.clamp take them); None is no bound."""
     if v is None:
         return None
     v = as_expr(v, name)
-    if T.is_tensor_expr(v) or isinstance(v, sp.MatrixExpr):
-        raise ArgumentError(f"clip: the bound {name} = {v} is an array; clip takes a number or a scalar "
-                            f"symbol for each bound. For an array of bounds write "
-                            f"sg.minimum(sg.maximum(x, lo), hi)")
+    if isinstance(v, sp.MatrixExpr):
+        raise ArgumentError(f"clip: the bound {name} = {v} is a matrix (MatrixSymbol); clip takes a "
+                            f"number, a scalar symbol or a tensor (sg.tensor) for each bound")
+    if T.is_tensor_expr(v):
+        return T.as_tensor(v)
     if v.is_number and not v.is_extended_real:
         raise ArgumentError(f"clip: the bound {name} = {v} is not a real number")
     return v
@@ -50,20 +60,30 @@ def _bound(v, name):
 
 def clip(x, lo=None, hi=None):
     """NumPy's ``np.clip(x, lo, hi)`` / torch's ``clamp(x, min, max)``, elementwise; either bound may
-    be None (no bound on that side), not both. lo > hi is an `ArgumentError` (NumPy and torch would
-    return hi everywhere). The gradient is 1 for lo ≤ x ≤ hi, bounds included (see the module)."""
+    be None (no bound on that side), not both. A bound is a number, a scalar symbol or a tensor
+    (a parameter too), broadcast with x as NumPy broadcasts: the result has the shape of the three
+    broadcast together. lo > hi is an `ArgumentError` when both are numbers; where tensor bounds
+    cross at run time the result is hi, as NumPy and torch compute min(max(x, lo), hi). The
+    gradient is 1 for lo ≤ x ≤ hi, bounds included; a tensor bound gets it where it is active
+    (x < lo for lo, x > hi for hi; see the module)."""
     x = as_expr(x, "x")
     lo, hi = _bound(lo, "lo"), _bound(hi, "hi")
     if lo is None and hi is None:
         raise ArgumentError(f"clip of {x}: give at least one bound, clip(x, lo, hi) (None for no bound)")
+    present = [(v, n) for v, n in ((x, "x"), (lo, "lo"), (hi, "hi")) if v is not None]
+    tensor = any(T.is_tensor_expr(v) for v, _ in present)
+    if tensor:
+        T.broadcast_shapes(*(T.shape_of(v) for v, _ in present),
+                           names=[f"{n} = {v}" for v, n in present])
+    wrap = T.as_tensor if tensor else (lambda e: e)
     if lo is not None and hi is not None:
         if lo.is_number and hi.is_number and bool(lo > hi):
             raise ArgumentError(f"clip of {x}: the lower bound {lo} is above the upper bound {hi}; "
                                 f"clip(x, lo, hi) needs lo <= hi")
-        return Clip(x, lo, hi)
+        return wrap(Clip(x, lo, hi))
     if hi is None:                                # x ≥ lo: lo + relu(x − lo), relu'(0) = 1 at lo
-        return T.as_tensor(lo + relu(x - lo)) if T.is_tensor_expr(x) else lo + relu(x - lo)
-    return T.as_tensor(hi - relu(hi - x)) if T.is_tensor_expr(x) else hi - relu(hi - x)
+        return wrap(lo + relu(x - lo))
+    return wrap(hi - relu(hi - x))
 
 
 def _two(a, b, who):
@@ -90,7 +110,7 @@ def minimum(a, b):
 
 T.BY_LATER_MODULES["clip"] = clip          # x.clip(lo, hi), x.clamp(min, max)
 # The text reads these (symgrad/frontend/parse.py): clip(x, -1, 1) (bounds: number constants or
-# None), maximum(x, 0) and minimum(a, b) (a tensor either operand)
+# None; tensor bounds only in Python), maximum(x, 0) and minimum(a, b) (a tensor either operand)
 _register_text("clip", clip, (2, 3), rest=("bound", "bound"), keywords={})
 _register_text("maximum", maximum, (2, 2), rest=("operand",), keywords={}, any_operand=True)
 _register_text("minimum", minimum, (2, 2), rest=("operand",), keywords={}, any_operand=True)

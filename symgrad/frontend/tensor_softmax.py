@@ -153,13 +153,16 @@ def reduce_loss(loss, reduction, who: str = "cross_entropy"):
 
 
 def _smoothing(eps):
-    """torch's ``label_smoothing=``: a number in [0, 1)."""
+    """torch's ``label_smoothing=``: a number in [0, 1], as torch takes it (ε = 1 is the uniform
+    target: the labels no longer matter, and the loss is lse − the mean of the logits)."""
     if isinstance(eps, bool):
-        raise ArgumentError(f"cross_entropy: label_smoothing must be a number in [0, 1), got {eps!r}")
+        raise ArgumentError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {eps!r}")
     e = as_expr(eps, "label_smoothing")
-    if not (e.is_number and e.is_extended_real and 0 <= e < 1):
-        raise ArgumentError(f"cross_entropy: label_smoothing must be a number in [0, 1) (the weight "
+    if not (e.is_number and e.is_extended_real and 0 <= e <= 1):
+        raise ArgumentError(f"cross_entropy: label_smoothing must be a number in [0, 1] (the weight "
                             f"of the uniform distribution mixed into the target), got {eps!r}")
+    if e.is_zero or (e - 1).is_zero:    # 0.0 and 1.0 as 0 and 1: the forms without a 0-weighted term
+        return sp.Integer(1) if e.is_nonzero else sp.Integer(0)
     return e
 
 
@@ -169,7 +172,7 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0):
     (labels) or a real tensor of the logits' shape (probabilities); ``reduction`` "mean" (over
     the batch entries), "sum" or "none". Matrix expressions keep symgrad's per-example form.
 
-    ``label_smoothing`` ε in [0, 1), torch's: the target becomes (1 − ε)·target + ε/C (C the
+    ``label_smoothing`` ε in [0, 1], torch's: the target becomes (1 − ε)·target + ε/C (C the
     classes), so with labels each example's loss is (1 − ε)(lse − s_y) + ε(lse − mean_c s_c).
 
     >>> import symgrad as sg
@@ -201,6 +204,8 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0):
         lse = LogSumExpT(x, sp.Integer(ax), sp.false)
         if eps == 0:
             return reduce_loss(lse - picked, reduction)
+        if eps == 1:                    # the uniform target: the labels drop out (no 0·s_y term)
+            return reduce_loss(T.as_tensor(lse - T.mean(x, axis=ax)), reduction)
         loss = lse - (1 - eps) * picked - eps * T.mean(x, axis=ax)      # −Σ_c log_softmax / C
         return reduce_loss(T.as_tensor(loss), reduction)
     if not T.is_tensor_expr(target):
@@ -218,6 +223,9 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0):
                                      f"{T.fmt(t.shape)}, integer=True); probabilities have the logits' shape "
                                      f"{T.fmt(x.shape)}") from None
         raise
+    if eps == 1:                        # the uniform target 1/C: Σ_c −log_softmax / C
+        per = T.as_tensor(LogSumExpT(x, sp.Integer(ax), sp.false) - T.mean(x, axis=ax))
+        return reduce_loss(per, reduction)
     if eps != 0:
         t = T.as_tensor((1 - eps) * t + eps / x.shape[ax])
     per = T.sum(-t * LogSoftmaxT(x, sp.Integer(ax)), axis=ax)

@@ -80,8 +80,10 @@ def test_clip_errors_name_the_problem():
         x.clip(2, 1)
     with pytest.raises(sg.ArgumentError, match="at least one bound"):
         sg.clip(x)
-    with pytest.raises(sg.ArgumentError, match="is an array.*sg.minimum\\(sg.maximum"):
-        sg.clip(x, sg.tensor("lo", (3,)), 1)
+    with pytest.raises(sg.ShapeError, match="cannot broadcast.*lo = lo \\(4,\\)"):     # tensor bounds broadcast
+        sg.clip(x, sg.tensor("lo", (4,)), 1)
+    with pytest.raises(sg.ArgumentError, match="is a matrix"):
+        sg.clip(x, sp.MatrixSymbol("M", 3, 1), 1)
     with pytest.raises(sg.ArgumentError, match="not a real number"):
         x.clip(sp.I, 1)
 
@@ -165,7 +167,7 @@ def test_huber_errors():
 
 # -- cross_entropy(label_smoothing=) ---------------------------------------------------------------
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-@pytest.mark.parametrize("eps", [0.1, 0.35])
+@pytest.mark.parametrize("eps", [0.1, 0.35, 1])
 def test_label_smoothing_with_labels_equals_torch(eps, reduction):
     rng = np.random.default_rng(4)
     s, y = sg.tensor("s", (N, 4)), sg.tensor("y", (N,), integer=True)
@@ -189,12 +191,41 @@ def test_label_smoothing_with_probabilities_and_classes_on_axis_1():
            lambda s, p: TF.cross_entropy(s, p, label_smoothing=0.2))
 
 
+@pytest.mark.parametrize("eps", [1, 1.0, sp.Integer(1)])
+def test_label_smoothing_one_is_the_uniform_target_as_torch(eps):
+    """torch takes ε in [0, 1]; at ε = 1 the target is uniform, the labels (or probabilities) drop
+    out and the loss is lse(s) − mean(s) per example. Probabilities, classes on axis 1."""
+    rng = np.random.default_rng(8)
+    s, p = sg.tensor("s", (3, 4, 2)), sg.tensor("p", (3, 4, 2))
+    vals = {"s": rng.normal(size=(3, 4, 2)), "p": rng.dirichlet(np.ones(4), size=(3, 2)).transpose(0, 2, 1)}
+    loss = sg.cross_entropy(s, p, axis=1, label_smoothing=eps)
+    _agree(loss, ["s"], vals, lambda s, p: TF.cross_entropy(s, p, label_smoothing=1.0))
+    tp = torch.tensor(vals["p"], requires_grad=True)
+    TF.cross_entropy(torch.tensor(vals["s"]), tp, label_smoothing=1.0).backward()
+    np.testing.assert_array_equal(numeric(sg.grad(loss, p), vals), tp.grad.numpy())      # both 0
+    assert "-0" not in str(loss) and "0*" not in str(loss), loss        # no zero-weighted target term
+
+
+def test_label_smoothing_one_compiled_equals_torch():
+    rng = np.random.default_rng(9)
+    x, y, W = sg.tensor("x", (N, 3)), sg.tensor("y", (N,), integer=True), sg.tensor("W", (3, 4))
+    prog = sg.compile(sg.cross_entropy(x @ W, y, label_smoothing=1), [W], [x, y], dtype="float64")
+    xv, yv, Wv = rng.normal(size=(6, 3)), rng.integers(0, 4, 6), rng.normal(size=(3, 4))
+    tW = torch.tensor(Wv, requires_grad=True)
+    ref = TF.cross_entropy(torch.tensor(xv) @ tW, torch.tensor(yv), label_smoothing=1.0)
+    ref.backward()
+    assert prog.loss({"W": Wv}, {"x": xv, "y": yv}) == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(prog.grad({"W": Wv}, {"x": xv, "y": yv})["W"], tW.grad.numpy(), rtol=1e-10)
+
+
 def test_label_smoothing_outside_zero_one_is_refused():
     s, y = sg.tensor("s", (N, 3)), sg.tensor("y", (N,), integer=True)
-    for bad in (1, 1.5, -0.1, True):
-        with pytest.raises(sg.ArgumentError, match=r"label_smoothing must be a number in \[0, 1\)"):
+    for bad in (1.0001, 1.5, -0.1, True, sp.Symbol("e")):
+        with pytest.raises(sg.ArgumentError, match=r"label_smoothing must be a number in \[0, 1\]"):
             sg.cross_entropy(s, y, label_smoothing=bad)
     assert sg.cross_entropy(s, y, label_smoothing=0) == sg.cross_entropy(s, y)
+    with pytest.raises(RuntimeError, match="between 0.0 and 1.0"):      # torch's range, the oracle
+        TF.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1]), label_smoothing=1.0001)
 
 
 # -- compiled and trained --------------------------------------------------------------------------
