@@ -58,3 +58,89 @@ def test_hessian_of_a_column_matrix_still_works():
     H = sg.hessian(sg.sum(sp.HadamardPower(v, 3)), v)
     assert H == sp.diag(*[6 * v[i, 0] for i in range(3)])
 
+
+# ---------------------------------------------------------------------------------------------------
+# 2. torch's keywords of the convolution and pooling layers
+
+
+def _value_and_grads(out, dout_shape, inputs):
+    """out's value and the gradients of Σ out·dout w.r.t. inputs (name -> array), by sg.numeric."""
+    dout = sg.tensor("dout", dout_shape)
+    vals = dict(inputs, dout=rng.normal(size=dout_shape))
+    leaves = [sg.tensor(k, np.shape(v)) for k, v in inputs.items()]
+    grads = sg.grad(sg.sum(out * dout), leaves)
+    as_array = lambda e: np.asarray(sg.numeric(e, vals), dtype=float)     # noqa: E731
+    return as_array(out), [as_array(g) for g in grads], torch.tensor(vals["dout"])
+
+
+def _torch_value_and_grads(fn, dout, inputs):
+    ts = [torch.tensor(v, requires_grad=True) for v in inputs.values()]
+    out = fn(*ts)
+    (out * dout).sum().backward()
+    return out.detach().numpy(), [t.grad.numpy() for t in ts]
+
+
+@pytest.mark.parametrize("groups,C,Fn,kw", [(2, 4, 6, dict()), (3, 3, 3, dict(padding=1)),
+                                             (2, 4, 4, dict(stride=2, dilation=(1, 2), padding=(1, 2)))])
+def test_grouped_conv2d_and_its_gradients_are_torchs(groups, C, Fn, kw):
+    xs, ws, bs = (2, C, 6, 7), (Fn, C // groups, 3, 2), (Fn,)
+    inputs = {"x": rng.normal(size=xs), "w": rng.normal(size=ws), "b": rng.normal(size=bs)}
+    x, w, b = sg.tensor("x", xs), sg.tensor("w", ws), sg.tensor("b", bs)
+    out = sg.conv2d(x, w, b, groups=groups, **kw)
+    want = F.conv2d(torch.zeros(xs), torch.zeros(ws), groups=groups, **kw).shape
+    assert out.shape == tuple(want)
+    got, grads, dout = _value_and_grads(out, out.shape, inputs)
+    t_out, t_grads = _torch_value_and_grads(lambda x, w, b: F.conv2d(x, w, b, groups=groups, **kw), dout, inputs)
+    np.testing.assert_allclose(got, t_out, rtol=1e-10, atol=1e-12)
+    for g, tg in zip(grads, t_grads):
+        np.testing.assert_allclose(g, tg, rtol=1e-10, atol=1e-12)
+
+
+def test_depthwise_conv1d_is_torchs():
+    inputs = {"x": rng.normal(size=(2, 3, 9)), "w": rng.normal(size=(3, 1, 3))}
+    out = sg.conv1d(sg.tensor("x", (2, 3, 9)), sg.tensor("w", (3, 1, 3)), groups=3)
+    got, grads, dout = _value_and_grads(out, out.shape, inputs)
+    t_out, t_grads = _torch_value_and_grads(lambda x, w: F.conv1d(x, w, groups=3), dout, inputs)
+    np.testing.assert_allclose(got, t_out, rtol=1e-10)
+    for g, tg in zip(grads, t_grads):
+        np.testing.assert_allclose(g, tg, rtol=1e-10, atol=1e-12)
+
+
+def test_conv_groups_one_is_the_plain_convolution_and_bad_groups_are_named():
+    x, w = sg.tensor("x", (2, 4, 6, 6)), sg.tensor("w", (6, 2, 3, 3))
+    assert sg.conv2d(x, sg.tensor("v", (6, 4, 3, 3)), groups=1) == sg.conv2d(x, sg.tensor("v", (6, 4, 3, 3)))
+    _raises(ShapeError, lambda: sg.conv2d(x, w, groups=3), "groups=3", "(2, 4, 6, 6)", "(6, 2, 3, 3)")
+    _raises(ShapeError, lambda: sg.conv2d(x, w), "channel mismatch", "(w is (F, C/groups")
+    _raises(ShapeError, lambda: sg.conv2d(x, w, groups=4), "groups=4")
+    for bad in (0, 2.0, True, "2"):
+        _raises(ArgumentError, lambda b=bad: sg.conv2d(x, w, groups=b), "groups", repr(bad), "positive integer")
+
+
+@pytest.mark.parametrize("layer,tfn,kw", [
+    (sg.max_pool2d, F.max_pool2d, dict(dilation=1, ceil_mode=False, return_indices=False)),
+    (sg.max_pool2d, F.max_pool2d, dict(ceil_mode=True)),                     # 8 = 4 windows of 2: exact
+    (sg.avg_pool2d, F.avg_pool2d, dict(ceil_mode=True, count_include_pad=False)),
+    (sg.avg_pool2d, F.avg_pool2d, dict(padding=1, count_include_pad=True, divisor_override=3)),
+    (sg.avg_pool2d, F.avg_pool2d, dict(divisor_override=5)),
+])
+def test_pool_keywords_at_supported_values_are_torchs(layer, tfn, kw):
+    inputs = {"x": rng.normal(size=(2, 3, 8, 6))}
+    out = layer(sg.tensor("x", (2, 3, 8, 6)), 2, **kw)
+    got, grads, dout = _value_and_grads(out, out.shape, inputs)
+    t_out, t_grads = _torch_value_and_grads(lambda x: tfn(x, 2, **kw), dout, inputs)
+    np.testing.assert_allclose(got, t_out, rtol=1e-10)
+    np.testing.assert_allclose(grads[0], t_grads[0], rtol=1e-10, atol=1e-12)
+
+
+def test_unsupported_pool_keywords_name_the_argument_value_and_what_is_supported():
+    x = sg.tensor("x", (2, 3, 7, 6))
+    _raises(ArgumentError, lambda: sg.max_pool2d(x, 2, ceil_mode=True),
+            "max_pool2d", "ceil_mode=True", "partial window", "spatial axis 0", "size 7", "ceil_mode=False")
+    _raises(ArgumentError, lambda: sg.avg_pool2d(x, 2, padding=1, count_include_pad=False),
+            "avg_pool2d", "count_include_pad=False", "padding=1", "count_include_pad=True")
+    _raises(ArgumentError, lambda: sg.max_pool2d(x, 2, return_indices=True), "return_indices=True",
+            "return_indices=False")
+    _raises(ArgumentError, lambda: sg.max_pool2d(x, 2, dilation=2), "dilation=2", "dilation=1")
+    _raises(ArgumentError, lambda: sg.avg_pool2d(x, 2, divisor_override=0), "divisor_override", "0")
+    _raises(ArgumentError, lambda: sg.max_pool1d(sg.tensor("y", (2, 3, 7)), 2, ceil_mode=1), "ceil_mode", "1")
+    assert sg.avg_pool1d(sg.tensor("y", (2, 3, 8)), 2, ceil_mode=True, count_include_pad=False).shape == (2, 3, 4)
