@@ -144,3 +144,22 @@ def test_unsupported_pool_keywords_name_the_argument_value_and_what_is_supported
     _raises(ArgumentError, lambda: sg.avg_pool2d(x, 2, divisor_override=0), "divisor_override", "0")
     _raises(ArgumentError, lambda: sg.max_pool1d(sg.tensor("y", (2, 3, 7)), 2, ceil_mode=1), "ceil_mode", "1")
     assert sg.avg_pool1d(sg.tensor("y", (2, 3, 8)), 2, ceil_mode=True, count_include_pad=False).shape == (2, 3, 4)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3. x[x > 0]: a boolean mask, named as one, with the spelling that works
+
+
+def test_boolean_mask_index_names_masks_and_sg_where():
+    x, y = sg.tensor("x", (4,)), sg.tensor("y", (4,))
+    msg = _raises(ShapeError, lambda: x[x > 0], "x[x > 0]", "boolean-mask indexing is not supported",
+                  "sg.where(x > 0, x, 0)", "(x > 0) * x")
+    assert "mixed with other indices" not in msg
+    _raises(ShapeError, lambda: x[(x <= y,)], "boolean-mask", "sg.where(x <= y, x, 0)")
+    _raises(ShapeError, lambda: x[y], "x[y]", "real tensor", "integer=True", "sg.where(y != 0, x, 0)")
+    # the two spellings the message names compute NumPy's masked values with the shape kept
+    xv = np.array([-1.0, 2.0, 0.0, 3.5])
+    for e in (sg.where(x > 0, x, 0), (x > 0) * x):
+        np.testing.assert_array_equal(np.asarray(sg.numeric(e, {"x": xv}), dtype=float), np.where(xv > 0, xv, 0))
+    idx = sg.tensor("i", (2,), integer=True)
+    assert x[idx] == sg.take(x, idx, 0)          # an integer tensor still takes entries
