@@ -163,3 +163,38 @@ def test_boolean_mask_index_names_masks_and_sg_where():
         np.testing.assert_array_equal(np.asarray(sg.numeric(e, {"x": xv}), dtype=float), np.where(xv > 0, xv, 0))
     idx = sg.tensor("i", (2,), integer=True)
     assert x[idx] == sg.take(x, idx, 0)          # an integer tensor still takes entries
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. NumPy scalars in messages: their number (0.5), not NumPy 2's repr (np.float64(0.5))
+
+
+def test_label_that_is_not_whole_is_shown_as_its_number():
+    x, W, y = sg.tensor("x", (4, 3)), sg.tensor("W", (3, 3)), sg.tensor("y", (4,), integer=True)
+    loss = sg.cross_entropy(x @ W, y)
+    msg = _raises(sg.LabelRangeError, lambda: sg.check(loss, W, sg.grad(loss, W), at={"y": np.array([0, 1, 0.5, 2])}),
+                  "label 0.5 is not a whole number")
+    assert "np." not in msg
+    msg = _raises(sg.LabelRangeError, lambda: sg.numeric(sg.take(x, y, 0), {"x": np.ones((4, 3)),
+                                                                           "y": np.array([0, 1, np.nan, 2])}),
+                  "index nan is not a whole number")
+    assert "np." not in msg
+
+
+@pytest.mark.parametrize("make,words", [
+    (lambda: sg.optim.SGD(lr=np.float64(-1.0)), "invalid lr=-1.0"),
+    (lambda: sg.optim.SGD(lr=0.1, nesterov=np.int64(1)), "invalid nesterov=1: must be True or False"),
+    # a complex NumPy scalar was cast to its real part (with a warning) and evaluated
+    (lambda: sg.numeric(sp.Symbol("s") + 1, {"s": np.complex128(1j)}), "must be a real number, got 1j"),
+])
+def test_numpy_scalar_arguments_are_shown_as_numbers(make, words):
+    msg = _raises(sg.SymgradError, make, words)
+    assert "np." not in msg
+
+
+def test_show_value_unwraps_numpy_scalars_only():
+    from symgrad.errors import show_value
+    assert show_value(np.float64(0.5)) == "0.5" and show_value(np.int64(7)) == "7"
+    assert show_value(np.array(2.5)) == "2.5" and show_value(np.bool_(True)) == "True"
+    assert show_value("a") == "'a'" and show_value([1, 2]) == "[1, 2]"
+    assert show_value(np.array([1.0, 2.0])) == repr(np.array([1.0, 2.0]))     # arrays keep their repr
