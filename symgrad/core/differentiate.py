@@ -21,6 +21,7 @@ from .array_rules import as_tensor_form, tensor_zero
 from .forward import forward as _forward
 from .ir import Graph, Var, format_shape
 from .lower import Lowering, as_maps
+from .ones_matrix import show_ones
 from .policy import DEFAULT, Subgradients, check_policy
 from .reverse import backward
 from .to_sympy import Named, StraightLine, SympyBuilder, named_form, straight_line
@@ -166,8 +167,9 @@ def _reverse(what: str, f, wrt, mode: str, policy: Subgradients):
 
 
 def _in_language(exprs, flat) -> list:
-    """Each gradient in the language of its symbol: a tensor's gradient is a tensor expression."""
-    return [as_tensor_form(e, w.shape) if isinstance(w, Tensor) else e for e, w in zip(exprs, flat)]
+    """Each gradient in the language of its symbol: a tensor's gradient is a tensor expression, a
+    matrix's prints its ones matrices as OneMatrix(m, n) (SymPy prints a plain 1)."""
+    return [as_tensor_form(e, w.shape) if isinstance(w, Tensor) else show_ones(e) for e, w in zip(exprs, flat)]
 
 
 def _plain(graph, low, grads, flat) -> list:
@@ -177,6 +179,7 @@ def _plain(graph, low, grads, flat) -> list:
 
 def _named(graph, low, grads, flat, wrt) -> Named:
     definitions, exprs = named_form(graph, grads, low.exprs, zeros=[_zero(w) for w in flat])
+    definitions = [(name, show_ones(e)) for name, e in definitions]
     return Named(definitions, _unflatten(wrt, iter(_in_language(exprs, flat))), wrt)
 
 

@@ -198,3 +198,44 @@ def test_show_value_unwraps_numpy_scalars_only():
     assert show_value(np.array(2.5)) == "2.5" and show_value(np.bool_(True)) == "True"
     assert show_value("a") == "'a'" and show_value([1, 2]) == "[1, 2]"
     assert show_value(np.array([1.0, 2.0])) == repr(np.array([1.0, 2.0]))     # arrays keep their repr
+
+
+# ---------------------------------------------------------------------------------------------------
+# 5. a matrix of ones in a returned gradient prints as OneMatrix(m, n), not as the scalar 1
+
+
+def _explicit_diff(f, M):
+    """sympy.diff of f with M written out entry by entry: the gradient as an explicit matrix."""
+    sym = M.as_explicit()
+    fe = sp.expand(f.xreplace({s: s.as_explicit() for s in f.atoms(sp.MatrixSymbol)}).doit())
+    return sp.Matrix(M.shape[0], M.shape[1], lambda i, j: sp.diff(fe, sym[i, j]))
+
+
+@pytest.mark.parametrize("case", ["cube", "product", "sum"])
+def test_ones_matrix_prints_unambiguously_and_equals_sympys_diff(case):
+    A, W, x = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    f, M, printed = {
+        "cube": (sg.sum(A ** 3), A, "A.T**2*OneMatrix(2, 2) + OneMatrix(2, 2)*A.T**2 + A.T*OneMatrix(2, 2)*A.T"),
+        "product": (sg.sum(W * x), W, "OneMatrix(3, 1)*x.T"),
+        "sum": (sg.sum(W), W, "OneMatrix(3, 2)"),
+    }[case]
+    g = sg.grad(f, M)
+    assert str(g) == printed
+    assert r"\mathbf{1}_{" in sp.latex(g) and "𝟙" in sp.pretty(g)
+    # still SymPy's OneMatrix: equal to the expression SymPy builds, and to sympy.diff entry by entry
+    J = sp.OneMatrix
+    built = {"cube": A.T ** 2 * J(2, 2) + J(2, 2) * A.T ** 2 + A.T * J(2, 2) * A.T,
+             "product": J(3, 1) * x.T, "sum": J(3, 2)}[case]
+    assert g == built and built == g and hash(g) == hash(built)
+    assert isinstance(g.atoms(sp.OneMatrix).pop(), sp.OneMatrix)
+    got = sp.Matrix(g.xreplace({s: s.as_explicit() for s in g.atoms(sp.MatrixSymbol)}).doit())
+    assert sp.simplify(got - _explicit_diff(f, M)) == sp.zeros(*M.shape)
+    # the printed text, pasted back as a claim, is read as the same gradient
+    assert sg.check(f, M, printed).verdict == "equal"
+
+
+def test_named_gradient_and_teaching_keep_their_ones_notation():
+    W, x = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    f = sg.sum(sg.tanh(W * x))
+    assert "OneMatrix(3, 1)" in str(sg.grad(f, W, named=True))
+    assert "𝟙·xᵀ" in str(sg.derive(sg.sum(W * x), W))
