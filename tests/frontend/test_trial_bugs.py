@@ -239,3 +239,18 @@ def test_named_gradient_and_teaching_keep_their_ones_notation():
     f = sg.sum(sg.tanh(W * x))
     assert "OneMatrix(3, 1)" in str(sg.grad(f, W, named=True))
     assert "𝟙·xᵀ" in str(sg.derive(sg.sum(W * x), W))
+
+
+# ---------------------------------------------------------------------------------------------------
+# 6. sg.where takes a real tensor as its condition (nonzero is true), as docs/layers.md says
+
+
+def test_where_with_a_real_condition_is_numpys():
+    x = sg.tensor("x", (5,))
+    xv = np.array([0.5, 0.0, -2.0, np.nan, -0.0])
+    got = np.asarray(sg.numeric(sg.where(x, 1, 0), {"x": xv}), dtype=float)
+    np.testing.assert_array_equal(got, np.where(xv, 1, 0))
+    from pathlib import Path
+    row = next(line for line in (Path(__file__).parents[2] / "docs" / "layers.md").read_text().splitlines()
+               if line.startswith("| `np.where("))
+    assert "integer or real" in row and "nonzero" in row
