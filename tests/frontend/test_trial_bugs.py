@@ -254,3 +254,19 @@ def test_where_with_a_real_condition_is_numpys():
     row = next(line for line in (Path(__file__).parents[2] / "docs" / "layers.md").read_text().splitlines()
                if line.startswith("| `np.where("))
     assert "integer or real" in row and "nonzero" in row
+
+
+def test_depthwise_conv_compiles_to_numpy_with_torchs_gradients():
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, w = sg.tensor("x", (N, 4, 6, 6)), sg.tensor("w", (4, 1, 3, 3))
+    y, W2 = sg.tensor("y", (N,), integer=True), sg.tensor("W2", (64, 3))
+    loss = sg.cross_entropy(sg.relu(sg.conv2d(x, w, groups=4)).reshape(N, -1) @ W2, y)
+    prog = sg.compile(loss, params=[w, W2], inputs=[x, y], dtype="float64")
+    vals = {"w": rng.normal(size=(4, 1, 3, 3)), "W2": rng.normal(size=(64, 3))}
+    batch = {"x": rng.normal(size=(5, 4, 6, 6)), "y": np.array([0, 1, 2, 0, 1])}
+    got = prog.grad(vals, batch)
+    tw, tW = (torch.tensor(vals[k], requires_grad=True) for k in ("w", "W2"))
+    o = F.relu(F.conv2d(torch.tensor(batch["x"]), tw, groups=4))
+    F.cross_entropy(o.reshape(5, -1) @ tW, torch.tensor(batch["y"])).backward()
+    np.testing.assert_allclose(got["w"], tw.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got["W2"], tW.grad.numpy(), rtol=1e-10, atol=1e-12)
