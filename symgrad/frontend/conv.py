@@ -1,11 +1,14 @@
 """Convolution and pooling layers on N-d tensors, in cs231n's and PyTorch's layout.
 
-``sg.conv2d(x, w, b=None, stride=1, padding=0, dilation=1)`` on x (N, C, H, W) and w (F, C, HH, WW)
-gives (N, F, H', W') with H' = ⌊(H + 2·pad − dil·(HH − 1) − 1) / stride⌋ + 1, as
+``sg.conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1)`` on x (N, C, H, W) and
+w (F, C, HH, WW) gives (N, F, H', W') with H' = ⌊(H + 2·pad − dil·(HH − 1) − 1) / stride⌋ + 1, as
 ``torch.nn.functional.conv2d`` (a cross-correlation: the kernel is not flipped in the forward);
 ``sg.conv1d`` likewise on (N, C, L). ``sg.max_pool2d(x, kernel, stride=None, padding=0)`` and
 ``sg.avg_pool2d`` as torch's (stride defaults to the kernel, padding at most half the kernel, the
-average counts the padded zeros). Integers or pairs, as torch takes them.
+average counts the padded zeros). Integers or pairs, as torch takes them. torch's other keywords
+are accepted where they change nothing (``ceil_mode=True`` when the windows tile the input exactly,
+``count_include_pad=False`` without padding, ``dilation=1``, ``return_indices=False``); ``groups``
+(w then (F, C / groups, HH, WW)) and ``divisor_override`` are torch's; other values are refused.
 
 >>> import sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
