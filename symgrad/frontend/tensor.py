@@ -943,6 +943,19 @@ def _refuse_masks(x, key):
             raise ShapeError(f"{x}[{k}]: boolean-mask indexing is not supported (the result's shape would "
                              f"depend on the values); keep the shape and zero the other entries with "
                              f"sg.where({k}, {x}, 0) or the mask product ({k}) * {x}")
+        if isinstance(k, (np.ndarray, list)):         # NumPy's fancy indexing by constant arrays
+            kind = "NumPy array" if isinstance(k, np.ndarray) else "list"
+            try:
+                a = np.asarray(k)
+            except ValueError:                          # ragged
+                a = np.asarray([0])
+            if a.dtype.kind == "b":
+                raise ShapeError(f"{x}[...]: a boolean mask (a {kind} of booleans) is not supported (the "
+                                 f"result's shape would depend on the values); declare the mask as an "
+                                 f"input tensor m and write sg.where(m, {x}, 0) or m * {x}")
+            raise ShapeError(f"{x}[...]: a {kind} of indices is not supported; index with an integer "
+                             f"tensor (idx = sg.tensor('idx', {a.shape}, integer=True), then {x}[idx] or "
+                             f"sg.take({x}, idx, axis)), or with slices")
         if is_tensor_expr(k) and not _integer_of(k):
             raise ShapeError(f"{x}[{k}]: {k} is a real tensor; a tensor index must be an integer tensor "
                              f"(sg.tensor(name, shape, integer=True)): {x}[idx] takes entries along the "

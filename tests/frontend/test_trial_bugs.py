@@ -270,3 +270,14 @@ def test_depthwise_conv_compiles_to_numpy_with_torchs_gradients():
     F.cross_entropy(o.reshape(5, -1) @ tW, torch.tensor(batch["y"])).backward()
     np.testing.assert_allclose(got["w"], tw.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got["W2"], tW.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_constant_arrays_as_indices_name_the_integer_tensor_to_declare():
+    """x[np.array([True, False, True])] and x[[0, 2]] died in NumPy ("truth value of an array is
+    ambiguous") or with an AttributeError."""
+    x = sg.tensor("x", (3, 4))
+    _raises(ShapeError, lambda: x[np.array([True, False, True])], "boolean mask", "NumPy array",
+            "sg.where(m, x, 0)")
+    _raises(ShapeError, lambda: x[[0, 2]], "list of indices", "sg.tensor('idx', (2,), integer=True)")
+    _raises(ShapeError, lambda: x[:, np.array([1, 2, 3])], "NumPy array of indices", "(3,)")
+    _raises(ShapeError, lambda: x[[[0, 1], [2]]], "list of indices")
