@@ -71,3 +71,12 @@ class IntegerTensorError(SymgradError, TypeError):
 
 class LabelRangeError(DataError, IndexError):
     """An integer label or index outside its axis at run time (also a DataError: bad data)."""
+
+
+def show_value(value) -> str:
+    """``value`` as a message shows it: a NumPy scalar (or 0-d array) as the Python number it holds —
+    ``0.5``, not ``np.float64(0.5)``, which is how NumPy 2 writes its repr — anything else by repr."""
+    item = getattr(value, "item", None)
+    if item is not None and getattr(value, "ndim", None) == 0 and type(value).__module__ == "numpy":
+        value = item()
+    return repr(value)

@@ -23,6 +23,7 @@ from sympy.tensor.array.expressions import ArraySymbol
 from ..core.policy import DEFAULT, check_policy
 from ..core.values import key_name
 from ..errors import ArgumentError
+from ..errors import show_value          # a NumPy scalar in a message as its number
 
 # the words ``assumptions=`` takes besides an interval (their intervals are in sampling.interval_of)
 ASSUMPTION_WORDS = ("positive", "negative", "unit")
@@ -37,7 +38,7 @@ def _symbol_names(expr) -> set:
 
 def _count(name: str, value, least: int, what: str) -> None:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ArgumentError(f"{name} must be an integer >= {least} ({what}), got {value!r}")
+        raise ArgumentError(f"{name} must be an integer >= {least} ({what}), got {show_value(value)}")
 
 
 def _keys(arg: str, d, known: set) -> None:
@@ -104,4 +105,4 @@ def check_gradcheck_arguments(program, values, batch, max_entries, seed, tol) ->
     _count("seed", seed, 0, "of the entries chosen")
     if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) \
             or not np.isfinite(tol) or tol <= 0:
-        raise ArgumentError(f"tol must be a finite number > 0 (the largest relative error that passes), got {tol!r}")
+        raise ArgumentError(f"tol must be a finite number > 0 (the largest relative error that passes), got {show_value(tol)}")

@@ -25,6 +25,7 @@ import sympy as sp
 
 from ..core.values import key_name
 from ..errors import ArgumentError, SymgradError
+from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend import tensor as T
 from ..frontend.parse import MAX_DIM, as_expr
 
@@ -197,7 +198,7 @@ def _size_given(name, v) -> int:
         v = int(v)
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not 1 <= v <= MAX_DIM:
         raise ArgumentError(f"at[{name!r}] fixes the size {name}: it takes an integer from 1 to "
-                            f"{MAX_DIM}, got {v!r}")
+                            f"{MAX_DIM}, got {show_value(v)}")
     return int(v)
 
 

@@ -39,6 +39,7 @@ from ..frontend.parse import parse_expr
 from ..frontend.tensor import Tensor
 from ..errors import (ArgumentError, DataError, FreeSymbolError, LabelRangeError, MissingValueError, ShapeError,
                       SymgradError, UnsupportedError)
+from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..core.ir import Graph, Var, format_shape
 from ..core.lower import Lowering
 from ..core.policy import DEFAULT, Subgradients, check_policy
@@ -252,7 +253,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     (5, 1)
     """
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ArgumentError(f"seed must be an integer >= 0 (of the dropout masks' generator), got {seed!r}")
+        raise ArgumentError(f"seed must be an integer >= 0 (of the dropout masks' generator), got {show_value(seed)}")
     spec = specify(loss, params, inputs, optimizer=optimizer, dtype=dtype, outputs=outputs,
                    reduction=reduction, policy=policy, target=target)
     if precision is not None:
@@ -788,7 +789,7 @@ def _mask_generator(seed) -> np.random.Generator:
     so every call with the same seed (and batch size) draws the same masks."""
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ArgumentError(f"dropout_seed must be an integer >= 0 (the seed the dropout masks are drawn "
-                            f"from), or None for the program's own generator; got {seed!r}")
+                            f"from), or None for the program's own generator; got {show_value(seed)}")
     return np.random.default_rng(int(seed))
 
 
@@ -872,7 +873,7 @@ def check_state(state) -> None:
                         f"{type(state).__name__}")
     t = state.get("t", 0)
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
-        raise DataError(f"the optimizer state's step count 't' must be an integer >= 0, got {t!r}")
+        raise DataError(f"the optimizer state's step count 't' must be an integer >= 0, got {show_value(t)}")
 
 
 def fit_batch_input(name: str, got: tuple, shape: tuple, want: tuple) -> tuple | None:

@@ -40,6 +40,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError
+from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import check_keywords
 from ..frontend.parse import as_expr
 
@@ -49,7 +50,7 @@ LR = Union[Number, Callable]      # a number, or t -> SymPy expression (a schedu
 
 def _check(name, value, ok, what):
     if not ok:
-        raise ArgumentError(f"invalid {name}={value!r}: {what}")
+        raise ArgumentError(f"invalid {name}={show_value(value)}: {what}")
 
 
 def _number(name, value, ok=lambda v: v >= 0, what="must be a finite number >= 0"):
@@ -59,9 +60,9 @@ def _number(name, value, ok=lambda v: v >= 0, what="must be a finite number >= 0
     if _symbolic(value):                 # η, β₁, ... for the views of the rules (`Optimizer.view`)
         return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ArgumentError(f"invalid {name}={value!r}: {what} (a number, got {type(value).__name__})")
+        raise ArgumentError(f"invalid {name}={show_value(value)}: {what} (a number, got {type(value).__name__})")
     if not np.isfinite(value) or not ok(value):
-        raise ArgumentError(f"invalid {name}={value!r}: {what}")
+        raise ArgumentError(f"invalid {name}={show_value(value)}: {what}")
     return value
 
 
@@ -79,7 +80,7 @@ def _schedule(lr) -> bool:
 
 def _flag(name, value):
     if not isinstance(value, (bool, np.bool_)):
-        raise ArgumentError(f"invalid {name}={value!r}: must be True or False")
+        raise ArgumentError(f"invalid {name}={show_value(value)}: must be True or False")
 
 
 @dataclass

@@ -52,6 +52,7 @@ from ..core.placeholders import ph
 from ..core.values import key_name, lookup
 from ..teaching.display import esc, number, sparkline
 from ..errors import ArgumentError, ShapeError, SymgradError
+from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.functions import leaky_relu, relu
 from ..frontend.keywords import keywords
 from .files import atomic_write, unwritable
@@ -848,7 +849,7 @@ def _copy(x):
 def _check_count(name, value, least):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not math.isfinite(value) or int(value) != value or value < least:
-        raise TrainingArgumentError(f"{name} must be an integer >= {least}, got {value!r}")
+        raise TrainingArgumentError(f"{name} must be an integer >= {least}, got {show_value(value)}")
     return int(value)
 
 

@@ -30,7 +30,7 @@ import sympy as sp
 from sympy import Tuple
 
 from . import rules as R
-from ..errors import LabelRangeError, MixedArrayError, ShapeError
+from ..errors import LabelRangeError, MixedArrayError, ShapeError, show_value
 from ..frontend import tensor as T
 from ..frontend import tensor_softmax as TS
 from .ir import Graph, Primitive, Var, dims_equal, format_shape, shapes_equal
@@ -314,7 +314,7 @@ def _whole(values, who: str) -> np.ndarray:
     if v.dtype.kind not in "iub" and v.size:
         bad = ~(v == i)
         if bad.any():
-            raise LabelRangeError(f"{who}: {v[bad].ravel()[0]!r} is not a whole number "
+            raise LabelRangeError(f"{who} {show_value(v[bad].ravel()[0])} is not a whole number "
                                   f"(labels and indices are integers)")
     return i
 

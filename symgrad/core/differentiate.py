@@ -16,11 +16,12 @@ import sympy as sp
 from . import rules as R
 from ..errors import ArgumentError, IntegerTensorError, ShapeError, WrtError
 from ..frontend.parse import as_expr
-from ..frontend.tensor import Tensor
+from ..frontend.tensor import Tensor, is_tensor_expr, shape_of
 from .array_rules import as_tensor_form, tensor_zero
 from .forward import forward as _forward
 from .ir import Graph, Var, format_shape
 from .lower import Lowering, as_maps
+from .ones_matrix import show_ones
 from .policy import DEFAULT, Subgradients, check_policy
 from .reverse import backward
 from .to_sympy import Named, StraightLine, SympyBuilder, named_form, straight_line
@@ -166,8 +167,9 @@ def _reverse(what: str, f, wrt, mode: str, policy: Subgradients):
 
 
 def _in_language(exprs, flat) -> list:
-    """Each gradient in the language of its symbol: a tensor's gradient is a tensor expression."""
-    return [as_tensor_form(e, w.shape) if isinstance(w, Tensor) else e for e, w in zip(exprs, flat)]
+    """Each gradient in the language of its symbol: a tensor's gradient is a tensor expression, a
+    matrix's prints its ones matrices as OneMatrix(m, n) (SymPy prints a plain 1)."""
+    return [as_tensor_form(e, w.shape) if isinstance(w, Tensor) else show_ones(e) for e, w in zip(exprs, flat)]
 
 
 def _plain(graph, low, grads, flat) -> list:
@@ -177,6 +179,7 @@ def _plain(graph, low, grads, flat) -> list:
 
 def _named(graph, low, grads, flat, wrt) -> Named:
     definitions, exprs = named_form(graph, grads, low.exprs, zeros=[_zero(w) for w in flat])
+    definitions = [(name, show_ones(e)) for name, e in definitions]
     return Named(definitions, _unflatten(wrt, iter(_in_language(exprs, flat))), wrt)
 
 
@@ -251,6 +254,7 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
     [0,    6/pi]])
     """
     flat = _check_arguments("jacobian", F, wrt, mode, policy, vector=True)
+    _refuse_tensors("jacobian", F, flat)
     graph = Graph(policy)
     low = Lowering(graph, params=flat)
     outs = _outputs(F, low)
@@ -292,6 +296,30 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
     return sp.ImmutableMatrix(rows)
 
 
+def _refuse_tensors(what: str, F, flat) -> None:
+    """Refuse tensors (sg.tensor) among wrt and the outputs F before any work: the entries of a
+    Jacobian are written out over matrices only, and without this the Hessian failed inside, on an
+    F the user never wrote ("each entry of F must be a scalar; 3*v**2 has shape (3)")."""
+    for w in flat:
+        if isinstance(w, Tensor):
+            shape = tuple(w.shape)
+            as_matrix = (f"sp.MatrixSymbol('{w}', {', '.join(map(str, (shape + (1,))[:2]))})"
+                         if len(shape) in (1, 2) else None)
+            product = (f"for a Hessian-vector product H·u take sg.grad(sg.sum(sg.grad(f, {w}) * u), {w}) "
+                       f"with u = sg.tensor('u', {shape})" if what == "hessian" else
+                       f"for a vector-Jacobian product uᵀJ take sg.grad(sg.sum(F * u), {w})")
+            raise ShapeError(f"{what} with respect to the tensor {w} (shape {format_shape(shape)}) is not "
+                             f"supported yet: {what} takes Symbols and MatrixSymbols (declare {w} as "
+                             + (f"{as_matrix} or as " if as_matrix else "")
+                             + f"scalar symbols); {product}")
+    outs = F if isinstance(F, (list, tuple, sp.MatrixBase)) else [F]
+    for Fi in outs:
+        if isinstance(Fi, sp.Basic) and is_tensor_expr(Fi) and shape_of(Fi) != ():
+            raise ShapeError(f"{what} of a tensor {Fi} (shape {format_shape(shape_of(Fi))}) is not "
+                             f"supported yet: {what} takes scalar expressions and matrix expressions; "
+                             f"take sg.grad of a reduction (sg.sum(out * dout)) instead")
+
+
 def _simplify_entry(a):
     """One Jacobian entry simplified, its matrix entries x[i, j] held as plain symbols meanwhile
     (simplify would raise x, the MatrixSymbol inside x[0, 0], to a power)."""
@@ -331,6 +359,7 @@ def hessian(f, wrt, *, policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:
     [2*x, 6*y]])
     """
     flat = _check_arguments("hessian", f, wrt, "reverse", policy)
+    _refuse_tensors("hessian", None, flat)
     g = grad(f, flat, policy=policy)
     if len(flat) == 1 and isinstance(flat[0], sp.MatrixSymbol):
         return jacobian(g[0], flat[0], policy=policy)

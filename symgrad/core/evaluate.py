@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 
 from . import rules as R
-from ..errors import ArgumentError, ShapeError, SymgradError
+from ..errors import ArgumentError, ShapeError, SymgradError, show_value
 from ..frontend.parse import as_expr
 from ..frontend.tensor import TensorExpr
 from .ir import Graph, Var, format_shape
@@ -30,12 +30,12 @@ def lookup(values: Mapping, sym):
 
 
 def _number(sym, v) -> float:
-    if isinstance(v, (bool, str, bytes)) or v is None:
-        raise ArgumentError(f"the value of {sym} must be a real number, got {v!r}")
+    if isinstance(v, (bool, str, bytes, complex, np.complexfloating)) or v is None:  # float() drops 1j of NumPy
+        raise ArgumentError(f"the value of {sym} must be a real number, got {show_value(v)}")
     try:
         return float(v)
     except (TypeError, ValueError):
-        raise ArgumentError(f"the value of {sym} must be a real number, got {v!r}") from None
+        raise ArgumentError(f"the value of {sym} must be a real number, got {show_value(v)}") from None
 
 
 def _array(sym, v) -> np.ndarray:

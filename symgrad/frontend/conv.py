@@ -1,11 +1,14 @@
 """Convolution and pooling layers on N-d tensors, in cs231n's and PyTorch's layout.
 
-``sg.conv2d(x, w, b=None, stride=1, padding=0, dilation=1)`` on x (N, C, H, W) and w (F, C, HH, WW)
-gives (N, F, H', W') with H' = ⌊(H + 2·pad − dil·(HH − 1) − 1) / stride⌋ + 1, as
+``sg.conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1)`` on x (N, C, H, W) and
+w (F, C, HH, WW) gives (N, F, H', W') with H' = ⌊(H + 2·pad − dil·(HH − 1) − 1) / stride⌋ + 1, as
 ``torch.nn.functional.conv2d`` (a cross-correlation: the kernel is not flipped in the forward);
 ``sg.conv1d`` likewise on (N, C, L). ``sg.max_pool2d(x, kernel, stride=None, padding=0)`` and
 ``sg.avg_pool2d`` as torch's (stride defaults to the kernel, padding at most half the kernel, the
-average counts the padded zeros). Integers or pairs, as torch takes them.
+average counts the padded zeros). Integers or pairs, as torch takes them. torch's other keywords
+are accepted where they change nothing (``ceil_mode=True`` when the windows tile the input exactly,
+``count_include_pad=False`` without padding, ``dilation=1``, ``return_indices=False``); ``groups``
+(w then (F, C / groups, HH, WW)) and ``divisor_override`` are torch's; other values are refused.
 
 >>> import sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
@@ -261,7 +264,7 @@ def _layer_input(x, nd, layer, what="x"):
     return x
 
 
-def conv(x, w, b=None, stride=1, padding=0, dilation=1, nd=2, layer=None):
+def conv(x, w, b=None, stride=1, padding=0, dilation=1, nd=2, layer=None, groups=1):
     """conv1d / conv2d / conv3d (``nd`` spatial axes): see `conv2d`."""
     layer = layer or f"conv{nd}d"
     x = _layer_input(x, nd, layer)
@@ -273,16 +276,26 @@ def conv(x, w, b=None, stride=1, padding=0, dilation=1, nd=2, layer=None):
     stride = _tuple_arg(stride, nd, "stride", layer, 1)
     pad = _tuple_arg(padding, nd, "padding", layer, 0)
     dil = _tuple_arg(dilation, nd, "dilation", layer, 1)
-    if x.shape[1] != w.shape[1]:
+    g = _groups(groups, x, w, layer)
+    if x.shape[1] != w.shape[1] * g:
+        grouped = f" × groups={g}" if g != 1 else ""
         raise ShapeError(f"{layer}: channel mismatch: x {x} of shape {T.fmt(x.shape)} has {x.shape[1]} "
-                         f"channels but the kernel w {w} of shape {T.fmt(w.shape)} expects {w.shape[1]} "
-                         f"(w is (F, C, ...), x is (N, C, ...))")
+                         f"channels but the kernel w {w} of shape {T.fmt(w.shape)} expects "
+                         f"{w.shape[1]}{grouped} (w is (F, C/groups, ...), x is (N, C, ...))")
     for i, (s, k, p, d) in enumerate(zip(x.shape[2:], w.shape[2:], pad, dil)):
         if dilated(k, d) > s + 2 * p:
             raise ShapeError(f"{layer}: the kernel w {T.fmt(w.shape)} (dilation {d}) spans {dilated(k, d)} "
                              f"on spatial axis {i}, larger than the padded input x {T.fmt(x.shape)} with "
                              f"padding {p} ({s + 2 * p})")
-    out = Conv(x, w, Tuple(*stride), Tuple(*[Tuple(p, p) for p in pad]), Tuple(*[1] * nd), Tuple(*dil))
+    def one(x, w):
+        return Conv(x, w, Tuple(*stride), Tuple(*[Tuple(p, p) for p in pad]), Tuple(*[1] * nd), Tuple(*dil))
+    if g == 1:
+        out = one(x, w)
+    else:
+        # grouped (depthwise when groups = C): group i correlates input channels i·C/g … and filters
+        # i·F/g …, as torch's; a concatenation of g plain convolutions, so every gradient is theirs
+        cg, fg = x.shape[1] // g, w.shape[0] // g
+        out = T.concat([one(x[:, i * cg:(i + 1) * cg], w[i * fg:(i + 1) * fg]) for i in range(g)], axis=1)
     if b is None:
         return out
     b = T._tensor_arg(b, layer)
@@ -292,29 +305,42 @@ def conv(x, w, b=None, stride=1, padding=0, dilation=1, nd=2, layer=None):
     return out + T.reshape(b, (w.shape[0],) + (1,) * nd)
 
 
-def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+def _groups(groups, x, w, layer) -> int:
+    """torch's ``groups``: an integer ≥ 1 dividing both C (x's channels) and F (w's filters)."""
+    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, sp.Integer)) or groups < 1:
+        raise ArgumentError(f"{layer}: groups must be a positive integer (1: a plain convolution; C: "
+                            f"depthwise), got {groups!r}")
+    g = int(groups)
+    if g != 1 and (x.shape[1] % g or w.shape[0] % g):
+        raise ShapeError(f"{layer}: groups={g} must divide both the channels of x {T.fmt(x.shape)} "
+                         f"({x.shape[1]}) and the filters of w {T.fmt(w.shape)} ({w.shape[0]})")
+    return g
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """The 2-D convolution layer (a cross-correlation, as PyTorch's and cs231n's): x (N, C, H, W),
-    w (F, C, HH, WW), b (F,) or None; stride, padding, dilation integers or pairs.
+    w (F, C / groups, HH, WW), b (F,) or None; stride, padding, dilation integers or pairs; groups as
+    torch's (groups = C: depthwise), written as a concatenation of per-group convolutions.
 
     >>> import symgrad as sg
     >>> x, w, b = sg.tensor("x", (2, 3, 5, 7)), sg.tensor("w", (4, 3, 3, 2)), sg.tensor("b", (4,))
     >>> sg.conv2d(x, w, b, stride=(1, 2), padding=1).shape
     (2, 4, 5, 4)
     """
-    return conv(x, w, b, stride, padding, dilation, nd=2)
+    return conv(x, w, b, stride, padding, dilation, nd=2, groups=groups)
 
 
-def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
-    """The 1-D convolution layer: x (N, C, L), w (F, C, K), b (F,) or None.
+def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """The 1-D convolution layer: x (N, C, L), w (F, C / groups, K), b (F,) or None.
 
     >>> import symgrad as sg
     >>> sg.conv1d(sg.tensor("x", (2, 3, 10)), sg.tensor("w", (4, 3, 3)), dilation=2).shape
     (2, 4, 6)
     """
-    return conv(x, w, b, stride, padding, dilation, nd=1)
+    return conv(x, w, b, stride, padding, dilation, nd=1, groups=groups)
 
 
-def _pool(cls, x, kernel, stride, padding, nd, layer):
+def _pool(cls, x, kernel, stride, padding, nd, layer, ceil_mode=False):
     x = _layer_input(x, nd, layer)
     k = _tuple_arg(kernel, nd, "kernel", layer, 1)
     s = k if stride is None else _tuple_arg(stride, nd, "stride", layer, 1)
@@ -326,39 +352,93 @@ def _pool(cls, x, kernel, stride, padding, nd, layer):
         if kk > n + 2 * pp:
             raise ShapeError(f"{layer}: the pool window {k} does not fit the input x {T.fmt(x.shape)} "
                              f"with padding {p}: {kk} > {n + 2 * pp} on spatial axis {i}")
+    _flag(ceil_mode, "ceil_mode", layer)
+    if ceil_mode:
+        for i, (n, kk, ss, pp) in enumerate(zip(x.shape[2:], k, s, p)):
+            if (n + 2 * pp - kk) % ss:
+                raise ArgumentError(
+                    f"{layer}: ceil_mode=True adds a partial window at the end of spatial axis {i} "
+                    f"(size {n}, padding {pp}, kernel {kk}, stride {ss}), which is not supported; "
+                    f"supported: ceil_mode=False (the default), or ceil_mode=True where the windows tile "
+                    f"the padded input exactly ((size + 2·padding − kernel) divisible by the stride)")
     return cls(x, Tuple(*k), Tuple(*s), Tuple(*p))
 
 
-def max_pool2d(x, kernel, stride=None, padding=0):
+def _flag(v, name, layer):
+    if not isinstance(v, bool):
+        raise ArgumentError(f"{layer}: {name} must be True or False, got {v!r}")
+
+
+def _max_pool_options(layer, dilation, return_indices, nd):
+    """torch's max-pool keywords beyond kernel/stride/padding: their default values are accepted."""
+    if _tuple_arg(dilation, nd, "dilation", layer, 1) != (1,) * nd:
+        raise ArgumentError(f"{layer}: dilation={dilation!r} is not supported; pooling windows are "
+                            f"contiguous (dilation=1, the default)")
+    _flag(return_indices, "return_indices", layer)
+    if return_indices:
+        raise ArgumentError(f"{layer}: return_indices=True is not supported; {layer} returns the pooled "
+                            f"values only (return_indices=False, the default). The gradient needs no "
+                            f"indices: it goes to the first arg-max of each window")
+
+
+def _avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, nd, layer):
+    """torch's average pooling keywords: count_include_pad=False only where there is no padding
+    (then it changes nothing); divisor_override d divides the window's sum by d instead of its size."""
+    _flag(count_include_pad, "count_include_pad", layer)
+    pooled = _pool(AvgPool, x, kernel, stride, padding, nd, layer, ceil_mode)
+    if not count_include_pad and set(pooled.padding) != {0}:
+        raise ArgumentError(f"{layer}: count_include_pad=False with padding={padding!r} is not supported; "
+                            f"the average counts the padded zeros (count_include_pad=True, the default); "
+                            f"count_include_pad=False is accepted with padding=0, where it changes nothing")
+    if divisor_override is None:
+        return pooled
+    if isinstance(divisor_override, bool) or not isinstance(divisor_override, (numbers.Integral, sp.Integer)) \
+            or divisor_override < 1:
+        raise ArgumentError(f"{layer}: divisor_override must be None or a positive integer, "
+                            f"got {divisor_override!r}")
+    size = 1
+    for kk in pooled.kernel:
+        size *= kk
+    return pooled * sp.Rational(size, int(divisor_override))       # the window's sum / divisor_override
+
+
+def max_pool2d(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max pooling over (N, C, H, W), as ``torch.nn.functional.max_pool2d``; stride defaults to the
     kernel. Its gradient goes to the first arg-max of each window (row-major order in the window).
+    torch's other keywords are accepted at their defaults (dilation=1, return_indices=False), and
+    ceil_mode=True where the windows tile the input exactly; other values are a clear error.
 
     >>> import symgrad as sg
     >>> sg.max_pool2d(sg.tensor("x", (2, 3, 8, 6)), 2, stride=(2, 1))
     max_pool2d(x, 2, stride=(2, 1))
     """
-    return _pool(MaxPool, x, kernel, stride, padding, 2, "max_pool2d")
+    _max_pool_options("max_pool2d", dilation, return_indices, 2)
+    return _pool(MaxPool, x, kernel, stride, padding, 2, "max_pool2d", ceil_mode)
 
 
-def avg_pool2d(x, kernel, stride=None, padding=0):
+def avg_pool2d(x, kernel, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
     """Average pooling over (N, C, H, W), as ``torch.nn.functional.avg_pool2d`` (the padded zeros
-    count in the average).
+    count in the average). count_include_pad=False is accepted without padding, ceil_mode=True where
+    the windows tile the input exactly, and divisor_override as torch's.
 
     >>> import symgrad as sg
     >>> sg.avg_pool2d(sg.tensor("x", (2, 3, 8, 6)), 2).shape
     (2, 3, 4, 3)
     """
-    return _pool(AvgPool, x, kernel, stride, padding, 2, "avg_pool2d")
+    return _avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, 2,
+                     "avg_pool2d")
 
 
-def max_pool1d(x, kernel, stride=None, padding=0):
+def max_pool1d(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max pooling over (N, C, L): see `max_pool2d`."""
-    return _pool(MaxPool, x, kernel, stride, padding, 1, "max_pool1d")
+    _max_pool_options("max_pool1d", dilation, return_indices, 1)
+    return _pool(MaxPool, x, kernel, stride, padding, 1, "max_pool1d", ceil_mode)
 
 
-def avg_pool1d(x, kernel, stride=None, padding=0):
+def avg_pool1d(x, kernel, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Average pooling over (N, C, L): see `avg_pool2d`."""
-    return _pool(AvgPool, x, kernel, stride, padding, 1, "avg_pool1d")
+    return _avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
 
 
 def flip(x, axes):

@@ -935,12 +935,40 @@ def _bound(v, d, who):
     return v
 
 
+def _refuse_masks(x, key):
+    """x[x > 0] (NumPy's boolean mask, whose result's shape depends on the values) and x[real tensor]
+    refused, naming the spelling that keeps the shape."""
+    for k in key if isinstance(key, tuple) else (key,):
+        if isinstance(k, sp.core.relational.Relational) and is_tensor_expr(k):
+            raise ShapeError(f"{x}[{k}]: boolean-mask indexing is not supported (the result's shape would "
+                             f"depend on the values); keep the shape and zero the other entries with "
+                             f"sg.where({k}, {x}, 0) or the mask product ({k}) * {x}")
+        if isinstance(k, (np.ndarray, list)):         # NumPy's fancy indexing by constant arrays
+            kind = "NumPy array" if isinstance(k, np.ndarray) else "list"
+            try:
+                a = np.asarray(k)
+            except ValueError:                          # ragged
+                a = np.asarray([0])
+            if a.dtype.kind == "b":
+                raise ShapeError(f"{x}[...]: a boolean mask (a {kind} of booleans) is not supported (the "
+                                 f"result's shape would depend on the values); declare the mask as an "
+                                 f"input tensor m and write sg.where(m, {x}, 0) or m * {x}")
+            raise ShapeError(f"{x}[...]: a {kind} of indices is not supported; index with an integer "
+                             f"tensor (idx = sg.tensor('idx', {a.shape}, integer=True), then {x}[idx] or "
+                             f"sg.take({x}, idx, axis)), or with slices")
+        if is_tensor_expr(k) and not _integer_of(k):
+            raise ShapeError(f"{x}[{k}]: {k} is a real tensor; a tensor index must be an integer tensor "
+                             f"(sg.tensor(name, shape, integer=True)): {x}[idx] takes entries along the "
+                             f"first axis. As a mask: sg.where({k} != 0, {x}, 0)")
+
+
 def index(x, key):
     """x[key] with integers, slices with steps, ``None`` (a new axis), ``...``, or an integer
     tensor on the first axis (``W[idx]`` = ``sg.take(W, idx, 0)``)."""
     x = _tensor_arg(x, "indexing")
     if is_tensor_expr(key) and _integer_of(key):
         return take(x, key, 0)
+    _refuse_masks(x, key)
     if not isinstance(key, tuple):
         key = (key,)
     if builtins.sum(k is Ellipsis for k in key) > 1:
