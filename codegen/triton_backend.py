@@ -335,38 +335,49 @@ SCATTER_ROWS = '''
 
 @triton.jit
 def scatter_rows_kernel(
-    k_ptr,            # (B,) the examples' indices (integers as floats)
+    k_ptr,            # (B, ...) the examples' indices (integers as floats): COUNT per example
     d_ptr,            # (B, D) the rows added, one per example
     part_ptr,         # (1, V * D) in/out: the gradient, zero before the launch
     B,                # examples in the batch
+    stride_k,         # row stride of k
     stride_d,         # row stride of d
     V,                # rows of the gradient (the embedding's entries)
+    FIRST: tl.constexpr,    # an example's indices: entries FIRST, FIRST + STEP, … of its row of k
+    STEP: tl.constexpr,
+    COUNT: tl.constexpr,    # (1: one index per example; more: a bag E[ids])
     D: tl.constexpr,  # entries per row
     BLOCK_D: tl.constexpr,  # ≥ D, a power of two
     BLOCK_B: tl.constexpr,  # examples per program
 ):
-    """An embedding's weight gradient, ∂L/∂E = Σ_b e(k_b) d_bᵀ: row k_b gets d_b added (atomic adds,
-    so examples with the same index add up); an index out of range adds nothing."""
+    """An embedding's weight gradient, ∂L/∂E = Σ_b Σ_i e(k_bi) d_bᵀ: row k_bi gets d_b added for each
+    of an example's indices (atomic adds, so indices that repeat, in an example or across examples,
+    add up); an index out of range adds nothing."""
     pid = tl.program_id(0)
     offs_b = pid * BLOCK_B + tl.arange(0, BLOCK_B)
     offs_d = tl.arange(0, BLOCK_D)
-    k = tl.load(k_ptr + offs_b, mask=offs_b < B, other=-1.0)
-    ok = (offs_b < B) & (k >= 0) & (k < V) & (k == tl.floor(k))
-    row = tl.where(ok, k, 0.0).to(tl.int64)
-    mask = ok[:, None] & (offs_d[None, :] < D)
-    d = tl.load(d_ptr + offs_b[:, None] * stride_d + offs_d[None, :], mask=mask, other=0.0).to(tl.float32)
-    tl.atomic_add(part_ptr + row[:, None] * D + offs_d[None, :], d, mask=mask)
+    d = tl.load(d_ptr + offs_b[:, None] * stride_d + offs_d[None, :],
+                mask=(offs_b < B)[:, None] & (offs_d[None, :] < D), other=0.0).to(tl.float32)
+    for i in tl.static_range(COUNT):
+        k = tl.load(k_ptr + offs_b * stride_k + FIRST + i * STEP, mask=offs_b < B, other=-1.0)
+        ok = (offs_b < B) & (k >= 0) & (k < V) & (k == tl.floor(k))
+        row = tl.where(ok, k, 0.0).to(tl.int64)
+        mask = ok[:, None] & (offs_d[None, :] < D)
+        tl.atomic_add(part_ptr + row[:, None] * D + offs_d[None, :], d, mask=mask)
 
 
-def scatter_rows(k, d, V, ws=None):
-    """∂L/∂E = Σ_b e(k_b) d_bᵀ, as one slice of partial sums (1, V·D) (in ``ws``'s buffer if given)."""
+def scatter_rows(k, d, V, ws=None, cols=(0, 1, 1)):
+    """∂L/∂E = Σ_b Σ_i e(k_bi) d_bᵀ, as one slice of partial sums (1, V·D) (in ``ws``'s buffer if
+    given); ``cols``: (first, step, count) of each example's indices in its row of k (a bag), or
+    (0, 1, 1) for k of shape (B,)."""
     d = d[:, None] if d.dim() == 1 else d
-    assert d.stride(1) == 1 and k.shape[0] == d.shape[0]
+    assert d.stride(1) == 1 and k.shape[0] == d.shape[0] and (k.dim() == 1 or k.stride(1) == 1)
     B, D = d.shape
     part = empty(ws, "part", (1, V * D), d.device)
     part.zero_()
     BLOCK_B = 16
-    scatter_rows_kernel[(triton.cdiv(B, BLOCK_B),)](k, d, part, B, d.stride(0), V, D=D,
+    first, step, count = cols
+    scatter_rows_kernel[(triton.cdiv(B, BLOCK_B),)](k, d, part, B, k.stride(0), d.stride(0), V, FIRST=first,
+                                                   STEP=step, COUNT=count, D=D,
                                                    BLOCK_D=max(16, triton.next_power_of_2(D)), BLOCK_B=BLOCK_B)
     return part
 '''
@@ -638,9 +649,17 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         elif k.kind == "scatter_rows":
             out.uses_scatter = True
             idx, d = (_ref(names, v) for v in k.operands)
-            body.append(f"# ∂L/∂p{k.grad} = Σ_b e(k_b) {d}_bᵀ: each example's {d}_b added to row k_b = {idx}_b "
-                        f"(atomic adds, one slice)")
-            body.append(_in_workspace(f"{k.part} = scatter_rows({idx}, {d}, {k.width})", kind, "p" + k.part[4:]))
+            if k.cols:          # a bag: the entries first, first + step, … of each example's row of ids
+                first, step, count = k.cols
+                cols = f"{first}" + (f" + {step}·i" if step != 1 else " + i") if first else ("i" if step == 1 else f"{step}·i")
+                body.append(f"# ∂L/∂p{k.grad} = Σ_b Σ_i e(k_bi) {d}_bᵀ, k_bi = {idx}[b, {cols}], i < {count}: each "
+                            f"example's {d}_b added to the rows of its {count} indices (atomic adds, one slice)")
+                body.append(_in_workspace(f"{k.part} = scatter_rows({idx}, {d}, {k.width}, cols=({first}, {step}, "
+                                          f"{count}))", kind, "p" + k.part[4:]))
+            else:
+                body.append(f"# ∂L/∂p{k.grad} = Σ_b e(k_b) {d}_bᵀ: each example's {d}_b added to row k_b = {idx}_b "
+                            f"(atomic adds, one slice)")
+                body.append(_in_workspace(f"{k.part} = scatter_rows({idx}, {d}, {k.width})", kind, "p" + k.part[4:]))
             body += _post_lines(sch, k, names)
             parts.setdefault(k.grad, []).append(k.part)
         elif k.kind == "host":
@@ -943,15 +962,16 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 continue
             if e.prim is R.take_row_p:      # an embedding: row k of a parameter, loaded (not computed)
                 M, k = e.inputs
-                if not sch.g.producer[k.id].prim.leaf:
+                k, x = _index_of(sch, k.id), _index_input(sch, k.id)
+                if k is None:
                     raise UnsupportedError(f"{sch.describe(v)}: the Triton backend reads the rows of an embedding at "
                                            f"an integer input (E[ids]), not at a computed index; compile for "
                                            f"target='numpy'")
-                rb.expr(k.id, False)         # the index first (its load comes before the row's)
-                rb.loads[v], rb.rows_at[v] = "rows_at", (M.id, k.id)
-                if labels and k.id in labels:       # an index out of range: noted, as a class label's
-                    label_checks.append((k.id, int(M.shape[0])))
-                doc.append(f"{nm} = {rb.name(M.id)}[{rb.name(k.id)}, :]  (the row at each example's index)")
+                rb.expr(k, False)            # the index first (its load comes before the row's)
+                rb.loads[v], rb.rows_at[v] = "rows_at", (M.id, k)
+                if labels and x in labels:          # an index out of range: noted, as a class label's
+                    label_checks.append((k, int(M.shape[0]), x))
+                doc.append(f"{nm} = {rb.name(M.id)}[{rb.name(k)}, :]  (the row at each example's index)")
                 rb.local.add(v)
                 continue
             if e.prim is R.ewise_p:
@@ -974,7 +994,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 # make −inf·0 = NaN)
                 stmts.append((nm, "sum", sp.Piecewise((z, sp.Eq(rb.column_index(), k)), (0, True))))
                 if labels and e.inputs[1].id in labels:
-                    label_checks.append((e.inputs[1].id, int(e.inputs[0].shape[0])))
+                    label_checks.append((e.inputs[1].id, int(e.inputs[0].shape[0]), e.inputs[1].id))
             elif e.prim is R.argmax_entry_p:
                 stmts.append((nm, "argmax", rb.expr(e.inputs[0].id, True)))
             else:
@@ -1049,12 +1069,12 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
         #    k with the column index); a label out of range is noted for the host and the update
         if label_checks:
             body.append(f"{T}# -- class labels in range? (the first bad one is noted; step's update then skips)")
-        for v, n in label_checks:
+        for v, n, x in label_checks:
             if (v, n) in checked:
                 continue
             checked.add((v, n))
             arg("labels_ptr", "(n + 1,) int64 in/out: the record of bad class labels (record_bad_labels)", "labels")
-            slot, n_slots = labels[v]
+            slot, n_slots = labels[x]
             body.append(f"{T}record_bad_labels(labels_ptr, {slot}, {n_slots}, {rb.name(v)}, offs_m, mask_m, {n})")
         # -- write back what later launches read
         here = [e.out.id for e in st.eqns] + ([mm[0].out.id] if mm else [])
@@ -1136,6 +1156,28 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
     host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
     return src, call, [safe_text(c) for c in host]
+
+
+def _index_of(sch: KernelScheduler, v: int) -> int | None:
+    """The var an embedding's row index ``v`` is loaded as: an integer input itself, or one entry
+    ids[i] of an example's ids (a bag, `kernel_form.AsColumns._entry`: Σ of a 1×1 slice of the input,
+    loaded with an offset); None for a computed index."""
+    e = sch.g.producer[v]
+    if e.prim.leaf:
+        return v
+    if e.prim is R.sum_p and e.params[0] is None and tuple(e.inputs[0].shape) == (1, 1):
+        s = sch.g.producer[e.inputs[0].id]
+        if s.prim.name == "slice" and sch.g.producer[s.inputs[0].id].prim.leaf:
+            return s.out.id
+    return None
+
+
+def _index_input(sch: KernelScheduler, v: int) -> int | None:
+    """The input an embedding's row index ``v`` reads (`_index_of`)."""
+    k = _index_of(sch, v)
+    if k is None or sch.g.producer[k].prim.leaf:
+        return k
+    return sch.g.producer[k].inputs[0].id
 
 
 def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> str:

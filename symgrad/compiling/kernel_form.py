@@ -52,6 +52,7 @@ from ..errors import UnsupportedError
 from .batch_kind import USER_TERMS
 
 ph = R.ph
+MAX_BAG = 64            # indices per example of a bag E[ids] (each a row load and a scatter-add)
 TARGET = "the kernel backends (target='triton')"
 
 
@@ -119,6 +120,7 @@ class AsColumns:
         self.g = Graph(src.policy)
         self.env: dict[int, Var] = {}
         self.batched: set = set()       # the variables that depend on an input (differ by example)
+        self.bags: dict[int, list] = {}  # E[ids] of several indices per example: its rows, one column each
 
     def __call__(self, lw):
         """The `compiler.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
@@ -128,6 +130,10 @@ class AsColumns:
         roots = [lw.loss] + list(lw.outputs)
         roots += [self.src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
         self.run(roots)
+        if any(o.id in self.bags for o in lw.outputs):
+            raise UnsupportedError(f"{TARGET} cannot return an embedding of several indices per example (a bag "
+                                   f"E[ids], a matrix per example) as an output; return its sum or mean over the "
+                                   f"indices (E[ids].sum(axis=0)), or compile it with target='numpy'")
         notes = {}
         for vid, text in lw.notes.items():
             v = self.env.get(vid)
@@ -157,6 +163,8 @@ class AsColumns:
             return g.bind(p, (), (sym, column_shape(shape, f"the {p.name} {getattr(sym, 'name', sym)!r}")))
         if p is R.const_p:
             return self._const(e)
+        if any(u.id in self.bags for u in e.inputs):
+            return self._of_bag(e)
         ins = [self.env[u.id] for u in e.inputs]
         if e.out.id not in self.batched and p.name in _OF_PARAMETERS:
             try:                        # a value of the parameters alone: the column form if it has one,
@@ -314,15 +322,52 @@ class AsColumns:
         (its VJP e_k·ḡᵀ is the kernels' scatter-add of ḡ into row k)."""
         E, k = e.inputs
         if e.params[0] == 0 and len(E.shape) == 2 and E.id not in self.batched and k.id in self.batched \
+                and len(k.shape) == 1 and int(k.shape[0]) <= MAX_BAG:
+            # a bag: the rows E[k_0], …, E[k_{L−1}], each a take_row at one entry of the example's
+            # ids; only a sum (or mean) over them, or an elementwise function of them, reads it
+            self.bags[e.out.id] = [R.take_row(self.g, ins[0], self._entry(ins[1], i)) for i in range(int(k.shape[0]))]
+            return ins[1]               # (a stand-in: `_of_bag` reads the rows)
+        if e.params[0] == 0 and len(E.shape) == 2 and E.id not in self.batched and k.id in self.batched \
                 and k.shape != ():
             raise UnsupportedError(
                 f"{TARGET} cannot run an embedding of several indices per example{self.where(e)} (the indices "
                 f"{tuple(int(d) for d in k.shape)} of each example make a {format_shape(e.out.shape)} matrix per example); "
-                f"they take one index per example, E[ids] with ids of shape (N,) (or () declared per example); "
-                f"compile it with target='numpy'")
+                f"they take one index per example, or a bag of at most {MAX_BAG} indices summed or averaged over "
+                f"(E[ids].sum(axis=0) with ids of shape (L,) per example, (N, L) over the batch); compile it "
+                f"with target='numpy'")
         if e.params[0] != 0 or k.shape != () or len(E.shape) != 2 or E.id in self.batched:
             return None
         return R.take_row(self.g, ins[0], ins[1])
+
+    def _entry(self, v: Var, i: int) -> Var:
+        """Entry ``i`` of the column ``v`` (an example's ids), one number per example: the kernels
+        load it from the input's row at offset i."""
+        one = A.slice_(self.g, v, ((sp.Integer(i), sp.Integer(i + 1), sp.S.One), (sp.S.Zero, sp.S.One, sp.S.One)))
+        return R.reduce_sum(self.g, one, None)
+
+    def _of_bag(self, e) -> Var:
+        """Equation ``e`` reading a bag E[ids] (several indices per example, `_take`): Σ (or a mean:
+        Σ then a scale) over its rows is their sum, one column; an elementwise function of the bag
+        (and of per-example scalars or constants) is one of each row. Anything else is refused."""
+        p, g = e.prim, self.g
+        bag = next(self.bags[u.id] for u in e.inputs if u.id in self.bags)
+        if p.name == "ewise" and all(u.id in self.bags or u.shape == () for u in e.inputs):
+            rows = []
+            for i in range(len(bag)):
+                args = [self.bags[u.id][i] if u.id in self.bags else self.env[u.id] for u in e.inputs]
+                rows.append(R.ewise(g, e.params[0], *args, shape=tuple(bag[i].shape)))
+            self.bags[e.out.id] = rows
+            return self.env[e.inputs[0].id]
+        if p.name == "rsum" and set(e.params[0]) == {0} and len(e.inputs[0].shape) == 2:
+            total = R.ewise(g, sp.Add(*[ph(i) for i in range(len(bag))]), *bag, shape=tuple(bag[0].shape))
+            return self.as_shape(total, column_shape(e.out.shape), e)
+        where = self.where(e)
+        raise UnsupportedError(
+            f"{TARGET} cannot run {_TERMS.get(p.name) or USER_TERMS.get(p.name, repr(p.name))}{where} on an "
+            f"embedding of several indices per example (a bag E[ids], a matrix per example); they take a bag "
+            f"summed or averaged over its indices, E[ids].sum(axis=0) or .mean(axis=0) (ids of shape (L,) per "
+            f"example; axis=1 of (N, L) over the batch), possibly of an elementwise function of its rows; "
+            f"compile it with target='numpy'")
 
     def _slice(self, e, ins):
         """x[a:b:c] of an example's vector: the column's entries a, a + c, … (the kernels load them
