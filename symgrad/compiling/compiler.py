@@ -855,7 +855,8 @@ def check_labels(name: str, a, n: int) -> None:
     ok = (a >= 0) & (a < n) & (a == np.floor(a))      # NaN fails every comparison
     if not ok.all():
         i = int(np.flatnonzero(~ok.reshape(-1))[0])
-        raise label_range_error(name, n, i, float(a.reshape(-1)[i]))
+        per = int(np.prod(a.shape[1:])) if a.ndim > 1 else 1      # (B, L): a bag's indices, L per example
+        raise label_range_error(name, n, i // max(per, 1), float(a.reshape(-1)[i]))
 
 
 def label_range_error(name: str, n: int, i: int, v: float, more: str = "") -> LabelRangeError:
