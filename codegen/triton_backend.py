@@ -910,6 +910,9 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             eqn, a, P, flip = mm
             acc = f"acc{sfx}"
             an, wn = rb.name(a), rb.name(P)
+            # a slice or concatenation of an example's values (kernel_form's S·h, S of 0s and 1s) is
+            # exact in "ieee"; tf32 would round what it moves (bf16 rounds it as it stores activations)
+            prec = "ieee" if precision in ("tf32", "tf32x3") and _zero_one(sch, P) else precision
             if a not in rb.local:
                 arg(f"{an}_ptr", f"(B, K) the vectors multiplied: {_label(an, sch.notes.get(a))}", an)
             arg(f"{wn}_ptr", ("(K, N) " if flip else "(N, K) ") + f"{wn}, {_clip(sch.notes.get(P, ''))}"
@@ -929,7 +932,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                          f"{T}w{sfx} = tl.load({wn}_ptr + offs_k{sfx}[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}             mask=(offs_k{sfx}[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
                          f"{T}{acc} = " + _dot(f"tl.where((offs_k{sfx} < K{sfx})[None, :], {an_tile}, 0.0)",
-                                               f"w{sfx}", None, precision)]
+                                               f"w{sfx}", None, prec)]
             else:
                 uses_block_k = True
                 arg(f"stride_{an}", f"row stride of {an}", f"{an}.stride(0)")
@@ -941,7 +944,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                          f"{T}                mask=mask_m[:, None] & (offs_k[None, :] < K{sfx}), other=0.0)",
                          f"{T}    w = tl.load({wn}_ptr + offs_k[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}                mask=(offs_k[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
-                         f"{T}    {acc} = " + _dot("a", "w", acc, precision)]
+                         f"{T}    {acc} = " + _dot("a", "w", acc, prec)]
             rb.acc[eqn.out.id] = acc
             rb.local.add(eqn.out.id)
             defined.add(acc)
@@ -1156,6 +1159,12 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
     host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
     return src, call, [safe_text(c) for c in host]
+
+
+def _zero_one(sch: KernelScheduler, v: int) -> bool:
+    """Var ``v`` is a constant matrix of 0s and 1s (kernel_form's selection of a slice or a concat)."""
+    e = sch.g.producer[v]
+    return e.prim is R.const_p and isinstance(e.params[0], sp.MatrixBase) and set(e.params[0]) <= {0, 1}
 
 
 def _index_of(sch: KernelScheduler, v: int) -> int | None:

@@ -24,10 +24,13 @@ shapes at the API: a (16,) bias is a (16, 1) column here, the same 16 numbers in
 
     max over a vector             gather(z, argmax_entry(z)): z at its first arg-max (the subgradient policy)
     E[k], sg.embedding(E, k)      take_row(E, k): row k of the parameter E at an example's integer index
+    E[ids].sum(axis=0), ids (L,)  Σ_i take_row(E, ids[i]): a bag, its rows one per entry of the ids' row
+    h[a:b:c], sg.concat([h, g])   S·h, Σ P_i·h_i with constant 0/1 matrices (of a value computed per example;
+                                  a slice of an input is loaded from its row); h[a] gather(h, a)
     W1[:4], sg.concat([W, V]) ... of the parameters alone: kept as declared (slice, concat, reshape ...),
                                   computed by torch on the host (the scheduler's ``host`` values)
 
-What has no such form (a matrix per example, slicing or take of an example's values, convolution)
+What has no such form (a matrix per example, take at a computed index, convolution)
 is an `UnsupportedError` naming the construct in the declaration's words. A declaration over the batch
 (a symbolic N) is first unbatched into one example's program (`symgrad.compiling.unbatch`).
 
@@ -82,8 +85,10 @@ def refusal(name: str, where: str = "", kind: str = "per example") -> Unsupporte
         "in this declaration over the batch (a symbolic size)"
     return UnsupportedError(f"{TARGET} cannot run {what}{where} {decl}; they take dense layers (x @ W + b, W @ x + b), "
                             f"elementwise functions, sums, means and maxima over a vector, softmax / cross_entropy "
-                            f"over a vector, integer class labels, embeddings (E[ids]), and slices, transposes and "
-                            f"concatenations of the parameters alone (W[:4], sg.concat([W, V])); compile it with "
+                            f"over a vector, integer class labels, embeddings (E[ids], a bag E[ids].sum(axis=0)), "
+                            f"slices and concatenations of an example's vectors (h[:4], sg.concat([h1, h2])), and "
+                            f"slices, transposes and concatenations of the parameters alone (W[:4], "
+                            f"sg.concat([W, V])); compile it with "
                             f"target='numpy'")
 
 
@@ -370,14 +375,48 @@ class AsColumns:
             f"compile it with target='numpy'")
 
     def _slice(self, e, ins):
-        """x[a:b:c] of an example's vector: the column's entries a, a + c, … (the kernels load them
-        from the input's row: `KernelScheduler`, a slice of an input only)."""
+        """x[a:b:c] of an example's vector: the column's entries a, a + c, …. Of an input, the
+        kernels load them from the input's row (`KernelScheduler`); of a value computed per example,
+        it is S·h with the constant 0/1 matrix S_ij = [j = a + c·i] (`_place`), one entry h[a] a
+        gather at the constant a."""
         items, v = tuple(e.params[0]), ins[0]
         if len(items) != 1 or v.shape == () or int(v.shape[1]) != 1:
             return None
         (a, b, c), = items
+        if self.src.producer[e.inputs[0].id].prim is not R.input_p and e.inputs[0].id in self.batched:
+            picks = list(range(int(a), int(b), int(c)))
+            if len(picks) == 1:
+                out = R.gather(self.g, v, R.const(self.g, picks[0], ()))
+            else:
+                out = self._place(v, {j: i for i, j in enumerate(picks)}, len(picks))
+            return self.as_shape(out, column_shape(e.out.shape), e)
         return self.as_shape(A.slice_(self.g, v, ((a, b, c), (sp.S.Zero, sp.S.One, sp.S.One))),
                              column_shape(e.out.shape), e)
+
+    def _place(self, v: Var, rows: dict, n: int) -> Var:
+        """The column (n, 1) whose row rows[j] is v's entry j (other rows 0): S·v, S the constant 0/1
+        matrix S_ij = [rows[j] = i], a product the kernels run as a layer's (in "ieee" precision
+        whatever the program's: exact, each entry is one v_j times 1). A slice v[a::c]: rows
+        {a + c·i: i}; a concatenation's operand: {j: its offset + j}."""
+        if v.shape == ():           # one number per example: placed at its row by an elementwise select
+            iota = R.const(self.g, sp.ImmutableMatrix(n, 1, lambda i, j: i), (n, 1))
+            return R.ewise(self.g, sp.Piecewise((ph(0), sp.Eq(ph(1), rows[0])), (0, True)), v, iota, shape=(n, 1))
+        S = sp.ImmutableMatrix(n, int(v.shape[0]), lambda i, j: 1 if rows.get(int(j)) == i else 0)
+        return R.matmul(self.g, R.const(self.g, S, tuple(S.shape)), v)
+
+    def _concat(self, e, ins):
+        """sg.concat([h1, h2, …]) of an example's vectors (or numbers): Σ_i P_i·h_i, P_i the 0/1
+        matrix that puts h_i at its offset in the whole (`_place`)."""
+        if e.params[0] != 0 or len(e.out.shape) != 1:
+            return None
+        n, at, parts = int(e.out.shape[0]), 0, []
+        for u, v in zip(e.inputs, ins):
+            m = int(u.shape[0]) if u.shape else 1
+            if v.shape != () and int(v.shape[1]) != 1:
+                return None
+            parts.append(self._place(v, {j: at + j for j in range(m)}, n))
+            at += m
+        return R.ewise(self.g, sp.Add(*[ph(i) for i in range(len(parts))]), *parts, shape=(n, 1))
 
     def _expand(self, e, ins):
         want = column_shape(e.out.shape)
@@ -398,6 +437,7 @@ _RULES = {
     "rmax": AsColumns._rmax,
     "take": AsColumns._take,
     "slice": AsColumns._slice,
+    "concat": AsColumns._concat,
     "argmax": AsColumns._argmax,
     "broadcast": AsColumns._expand,
     "expand": AsColumns._expand,

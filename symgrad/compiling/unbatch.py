@@ -306,6 +306,17 @@ def _take(self, e, ins):
     return A.take(self.g, E, idx, 0), 0
 
 
+def _concat(self, e, ins):
+    """sg.concat([h1, h2], axis=1) of rows: each example's concatenation (the batch axis kept)."""
+    axis, axes = e.params[0], {ax for _, ax in ins}
+    if len(axes) != 1 or None in axes:
+        raise self.mixing(e, "a concatenation of values laid out differently over the batch")
+    (ax,) = axes
+    if axis == ax:
+        raise self.mixing(e, f"a concatenation along the batch axis {self.N} (of examples)")
+    return A.concat(self.g, [v for v, _ in ins], axis - (axis > ax)), ax
+
+
 _OVER_N = {"sum": "a sum (or mean)", "rsum": "a sum (or mean)", "rmax": "a max", "argmax": "an argmax",
            "lse": "a log-sum-exp (softmax)"}
 
@@ -329,4 +340,5 @@ _RULES = {
     "one_hot": Unbatch._one_hot,
     "take": _take,
     "slice": _slice,
+    "concat": _concat,
 }
