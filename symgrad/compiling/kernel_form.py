@@ -163,6 +163,15 @@ class AsColumns:
     # -- the rules --------------------------------------------------------------------------------
     def _eqn(self, e) -> Var:
         g, p = self.g, e.prim
+        if p is R.input_p and len(e.out.shape) == 2 and 1 not in (int(d) for d in e.out.shape) \
+                and int(e.out.shape[0]) <= MAX_BAG:
+            # a matrix (L, D) per example: its row in memory is the L·D entries, kept as a column;
+            # read as L rows (slices loaded with an offset), like a bag's
+            sym, (m, n) = e.params[0], (int(d) for d in e.out.shape)
+            x = g.bind(p, (), (sym, (m * n, 1)))
+            self.bags[e.out.id] = [A.slice_(g, x, ((sp.Integer(i * n), sp.Integer((i + 1) * n), sp.S.One),
+                                                   (sp.S.Zero, sp.S.One, sp.S.One))) for i in range(m)]
+            return x
         if p is R.param_p or p is R.input_p:
             sym, shape = e.params
             return g.bind(p, (), (sym, column_shape(shape, f"the {p.name} {getattr(sym, 'name', sym)!r}")))
@@ -351,28 +360,99 @@ class AsColumns:
         return R.reduce_sum(self.g, one, None)
 
     def _of_bag(self, e) -> Var:
-        """Equation ``e`` reading a bag E[ids] (several indices per example, `_take`): Σ (or a mean:
-        Σ then a scale) over its rows is their sum, one column; an elementwise function of the bag
-        (and of per-example scalars or constants) is one of each row. Anything else is refused."""
+        """Equation ``e`` reading a matrix per example kept as its rows (a bag E[ids], `_take`; an
+        input (L, D), `_eqn`), each a column (D, 1):
+
+            Σ / mean / max over axis 0     the rows' sum (one column); their max entry by entry, the
+                                           first row that attains it taking the gradient (the policy)
+            Σ / max / lse over axis 1      one number per row, placed in a column (L, 1)
+            f(rows, …) elementwise         f of each row (with per-example numbers, constants, and a
+                                           vector of the parameters broadcast over the rows: a bias)
+            rows @ W                       each row times W (a layer applied to every row)
+            .reshape(L·D)                  the rows one after the other (a concatenation)
+
+        Anything else is refused, naming the subexpression."""
         p, g = e.prim, self.g
         bag = next(self.bags[u.id] for u in e.inputs if u.id in self.bags)
-        if p.name == "ewise" and all(u.id in self.bags or u.shape == () for u in e.inputs):
-            rows = []
-            for i in range(len(bag)):
-                args = [self.bags[u.id][i] if u.id in self.bags else self.env[u.id] for u in e.inputs]
-                rows.append(R.ewise(g, e.params[0], *args, shape=tuple(bag[i].shape)))
+        src_shape = next(tuple(int(d) for d in u.shape) for u in e.inputs if u.id in self.bags)
+        rows = None
+        if p.name == "ewise":
+            args = [self._bag_operand(u, len(bag)) for u in e.inputs]
+            if all(a is not None for a in args):
+                rows = [R.ewise(g, e.params[0], *[a[i] for a in args], shape=tuple(bag[i].shape))
+                        for i in range(len(bag))]
+        elif p.name == "matmul" and e.inputs[0].id in self.bags and e.inputs[1].id not in self.batched \
+                and len(e.inputs[1].shape) == 2:
+            W = self.env[e.inputs[1].id]
+            rows = [R.transpose(g, R.matmul(g, R.transpose(g, r), W)) for r in bag]
+        if rows is not None:
             self.bags[e.out.id] = rows
-            return self.env[e.inputs[0].id]
-        if p.name == "rsum" and set(e.params[0]) == {0} and len(e.inputs[0].shape) == 2:
-            total = R.ewise(g, sp.Add(*[ph(i) for i in range(len(bag))]), *bag, shape=tuple(bag[0].shape))
-            return self.as_shape(total, column_shape(e.out.shape), e)
+            return rows[0]              # (a stand-in: readers go through `_of_bag`)
+        axes = set(e.params[0]) if p.name == "rsum" else {e.params[0]} if p.name in ("rmax", "lse") else None
+        if p.name == "sum" and e.params[0] is None or p.name == "rsum" and axes == {0, 1}:    # Σ of every entry
+            out = R.ewise(g, sp.Add(*[ph(i) for i in range(len(bag))]), *bag, shape=tuple(bag[0].shape))
+            return self.as_shape(R.reduce_sum(g, out, None), column_shape(e.out.shape), e)
+        if axes == {0} and p.name in ("rsum", "rmax"):
+            if p.name == "rsum":
+                out = R.ewise(g, sp.Add(*[ph(i) for i in range(len(bag))]), *bag, shape=tuple(bag[0].shape))
+            else:   # strictly greater replaces: ties keep the earlier row (the first arg-max)
+                out = bag[0]
+                for r in bag[1:]:
+                    out = R.ewise(g, sp.Piecewise((ph(1), ph(1) > ph(0)), (ph(0), True)), out, r,
+                                  shape=tuple(r.shape))
+            return self.as_shape(out, column_shape(e.out.shape), e)
+        if axes == {1} and p.name in ("rsum", "rmax", "lse"):
+            per_row = []
+            for r in bag:
+                if p.name == "rsum":
+                    per_row.append(R.reduce_sum(g, r, None))
+                elif p.name == "lse":
+                    per_row.append(R.logsumexp(g, r))
+                else:
+                    per_row.append(R.gather(g, r, R.argmax_entry(g, r)))
+            out = self._concat_rows(per_row, [1] * len(per_row))
+            return self.as_shape(out, column_shape(e.out.shape), e)
+        if p.name == "reshape" and sum(int(d) != 1 for d in e.out.shape) == 1:
+            src = self.src.producer[e.inputs[0].id]
+            flat = self.env[src.out.id] if src.prim is R.input_p else \
+                self._concat_rows(bag, [src_shape[1]] * len(bag))     # (an input's row is the rows already)
+            return self.as_shape(flat, column_shape(e.out.shape), e)
         where = self.where(e)
         raise UnsupportedError(
-            f"{TARGET} cannot run {_TERMS.get(p.name) or USER_TERMS.get(p.name, repr(p.name))}{where} on an "
-            f"embedding of several indices per example (a bag E[ids], a matrix per example); they take a bag "
-            f"summed or averaged over its indices, E[ids].sum(axis=0) or .mean(axis=0) (ids of shape (L,) per "
-            f"example; axis=1 of (N, L) over the batch), possibly of an elementwise function of its rows; "
-            f"compile it with target='numpy'")
+            f"{TARGET} cannot run {_TERMS.get(p.name) or USER_TERMS.get(p.name, repr(p.name))}{where} on a "
+            f"matrix per example (a bag E[ids] of several indices per example, or an input (L, D)), which they "
+            f"keep as its L rows; they take its sum, mean or max over either axis (E[ids].sum(axis=0), "
+            f".mean(axis=0), .max(axis=0); axis=1 of (N, L) over the batch), elementwise functions of it (with "
+            f"a bias), a layer applied to every row (E[ids] @ W), and .reshape to a vector; compile it with "
+            f"target='numpy'")
+
+    def _bag_operand(self, u, n: int):
+        """Operand ``u`` of an elementwise equation on a matrix kept as rows: its n rows (a bag, a
+        number repeated, a parameter vector broadcast over the rows), or None."""
+        if u.id in self.bags:
+            return self.bags[u.id]
+        if u.shape == ():
+            return [self.env[u.id]] * n
+        if u.id in self.batched:
+            return None
+        v = u
+        while self.src.producer[v.id].prim.name in ("expand", "broadcast", "reshape") \
+                and sum(int(d) != 1 for d in v.shape) > 1:
+            v = self.src.producer[v.id].inputs[0]
+        if sum(int(d) != 1 for d in v.shape) > 1:
+            return None
+        w = self.env[v.id]
+        if w.shape != () and int(w.shape[1]) != 1:
+            w = R.transpose(self.g, w)
+        return [w] * n
+
+    def _concat_rows(self, parts, sizes) -> Var:
+        """The column of ``parts`` (columns, or numbers) one after the other (`_place`)."""
+        n, at, out = sum(sizes), 0, []
+        for v, m in zip(parts, sizes):
+            out.append(self._place(v, {j: at + j for j in range(m)}, n))
+            at += m
+        return R.ewise(self.g, sp.Add(*[ph(i) for i in range(len(out))]), *out, shape=(n, 1))
 
     def _slice(self, e, ins):
         """x[a:b:c] of an example's vector: the column's entries a, a + c, …. Of an input, the
@@ -409,14 +489,9 @@ class AsColumns:
         matrix that puts h_i at its offset in the whole (`_place`)."""
         if e.params[0] != 0 or len(e.out.shape) != 1:
             return None
-        n, at, parts = int(e.out.shape[0]), 0, []
-        for u, v in zip(e.inputs, ins):
-            m = int(u.shape[0]) if u.shape else 1
-            if v.shape != () and int(v.shape[1]) != 1:
-                return None
-            parts.append(self._place(v, {j: at + j for j in range(m)}, n))
-            at += m
-        return R.ewise(self.g, sp.Add(*[ph(i) for i in range(len(parts))]), *parts, shape=(n, 1))
+        if any(v.shape != () and int(v.shape[1]) != 1 for v in ins):
+            return None
+        return self._concat_rows(ins, [int(u.shape[0]) if u.shape else 1 for u in e.inputs])
 
     def _expand(self, e, ins):
         want = column_shape(e.out.shape)

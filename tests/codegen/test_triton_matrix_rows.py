@@ -1,0 +1,65 @@
+"""A matrix per example on the Triton target, kept as its rows: a bag E[ids] (ids of shape (L,)) or
+an input (L, D) per example ((N, L, D) over the batch). `kernel_form` reads it as L columns (rows of
+E loaded at the ids, or slices of the input's row loaded with an offset) and takes over them: the
+sum, mean and max over axis 0 (max: entry by entry, the first row attaining it takes the gradient),
+sums, maxima and log-sum-exp over axis 1 (one number per row, placed in a column), elementwise
+functions with a bias, a layer applied to every row (``E[ids] @ W``), and a reshape to a vector.
+
+Compared with the NumPy target at float32 tolerance: loss, gradients, 3 Adam steps. Tiny shapes:
+the kernels run under Triton's interpreter on the CPU.
+"""
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from tests.codegen.refusals import assert_refused_for_triton
+from tests.codegen.test_triton_tensors import _same_as_numpy, _values
+
+pytest.importorskip("torch")
+pytest.importorskip("triton")
+
+N = sp.Symbol("N", integer=True, positive=True)
+V, D, H, C, L = 10, 6, 5, 3, 3
+E, W1, b1, W2 = sg.tensor("E", (V, D)), sg.tensor("W1", (D, H)), sg.tensor("b1", (H,)), sg.tensor("W2", (H, C))
+U = sg.tensor("U", (L, C))
+IDS = np.array([[3, 1, 3], [0, 9, 2], [5, 4, 6], [2, 7, 1], [8, 0, 9]])
+
+
+def _check(loss, params, inputs, batch, rng):
+    tri, ref = [sg.compile(loss, params, inputs, target=t, optimizer=sg.optim.Adam(lr=0.05)) for t in ("triton", "numpy")]
+    _same_as_numpy(tri, ref, _values(params, rng), batch)
+    return tri
+
+
+def test_a_max_pooled_bag_equals_numpy(rng):
+    ids, y = sg.tensor("ids", (L,), integer=True), sg.tensor("y", (), integer=True)
+    loss = sg.cross_entropy(sg.relu(E[ids].max(axis=0) @ W1 + b1) @ W2, y)
+    _check(loss, [E, W1, b1, W2], [ids, y], {"ids": IDS, "y": rng.integers(0, C, len(IDS))}, rng)
+
+
+def test_a_layer_on_every_row_of_a_bag_then_a_max_equals_numpy(rng):
+    ids, y = sg.tensor("ids", (N, L), integer=True), sg.tensor("y", (N,), integer=True)
+    loss = sg.cross_entropy(sg.relu(E[ids] @ W1 + b1).max(axis=1) @ W2, y)
+    _check(loss, [E, W1, b1, W2], [ids, y], {"ids": IDS, "y": rng.integers(0, C, len(IDS))}, rng)
+
+
+def test_a_matrix_input_per_example_max_over_either_axis_equals_numpy(rng):
+    x, y = sg.tensor("x", (L, D)), sg.tensor("y", (), integer=True)
+    loss = sg.cross_entropy(sg.tanh(x @ W1).max(axis=0) @ W2 + x.max(axis=1) @ U, y)
+    batch = {"x": rng.normal(size=(5, L, D)).astype(np.float32), "y": rng.integers(0, C, 5)}
+    _check(loss, [W1, W2, U], [x, y], batch, rng)
+
+
+def test_a_matrix_input_over_the_batch_with_sums_and_a_reshape_equals_numpy(rng):
+    x, t = sg.tensor("x", (N, L, D)), sg.tensor("t", (N, C))
+    W = sg.tensor("W", (L * D, C))
+    loss = sg.mse(sg.logsumexp(x, axis=2) @ U + sg.tanh(x).reshape(-1, L * D) @ W + x.sum(axis=1) @ W1 @ W2, t)
+    batch = {"x": rng.normal(size=(5, L, D)).astype(np.float32), "t": rng.normal(size=(5, C)).astype(np.float32)}
+    _check(loss, [U, W, W1, W2], [x, t], batch, rng)
+
+
+def test_what_a_matrix_per_example_cannot_do_is_named():
+    x = sg.tensor("x", (L, D))
+    assert_refused_for_triton(sg.sum(sg.tanh(x.T @ U)), [U], [x],
+                              [r"matrix per example", r"`x\.T`|transpose", r"\.max\(axis=0\)"])
