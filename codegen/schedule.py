@@ -750,6 +750,11 @@ class KernelScheduler(Scheduler):
                     raise UnsupportedError(f"{self.describe(v)}: a partial sum of a matrix per example is not "
                                            f"supported by the kernel backends; compile for target='numpy'")
                 tile = self.width_of(e.inputs[0].id)
+            elif p.name == "pad":       # the adjoint of a slice of an input: ∂L/∂x asked for (as_torch)
+                raise UnsupportedError("the gradient of an input read in slices (x[:, :4], a bag's ids, the rows of "
+                                       "an input (L, D) per example): the kernel backends do not compute ∂L/∂x "
+                                       "through a slice yet; detach that input (no requires_grad), or compile "
+                                       "for target='numpy'")
             else:
                 raise UnsupportedError(f"{self.describe(v)}: the kernel backends have no rule for {p.name!r} "
                                        f"(they take dense layers, elementwise functions, sums, maxima, log-sum-exp "

@@ -59,6 +59,37 @@ def test_a_matrix_input_over_the_batch_with_sums_and_a_reshape_equals_numpy(rng)
     _check(loss, [U, W, W1, W2], [x, t], batch, rng)
 
 
+def test_a_max_over_tied_rows_gives_the_gradient_to_the_first_as_numpy_does(rng):
+    # rows 3 and 4 of E are equal: a bag [4, 3, 0] ties between them wherever they beat row 0, and
+    # the first of the bag (row 4) takes the whole gradient, row 3 none (the first-arg-max rule)
+    ids, y = sg.tensor("ids", (L,), integer=True), sg.tensor("y", (), integer=True)
+    loss = sg.cross_entropy(E[ids].max(axis=0) @ W1 @ W2, y)
+    tri, ref = [sg.compile(loss, [E, W1, W2], [ids, y], target=t) for t in ("triton", "numpy")]
+    values = _values([E, W1, W2], rng)
+    values["E"][3] = values["E"][4]
+    values["E"][0] = -5.0                       # row 0 never the max
+    batch = {"ids": np.array([[4, 3, 0], [4, 3, 0]]), "y": np.array([0, 2])}
+    g_tri, g_ref = tri.grad(values, batch), ref.grad(values, batch)
+    np.testing.assert_allclose(g_tri["E"].cpu().numpy(), g_ref["E"], rtol=1e-5, atol=2e-6)
+    assert np.all(g_ref["E"][[0, 3]] == 0) and np.any(g_ref["E"][4] != 0)
+
+
+def test_the_forward_of_a_matrix_input_equals_numpy_and_its_input_gradient_is_refused(rng):
+    torch = pytest.importorskip("torch")
+    x, y = sg.tensor("x", (L, D)), sg.tensor("y", (), integer=True)
+    out = sg.tanh(x @ W1).max(axis=0) @ W2
+    tri, ref = [sg.compile(sg.cross_entropy(out, y), [W1, W2], [x, y], target=t, outputs=[out])
+                for t in ("triton", "numpy")]
+    module = tri.as_torch()
+    X = torch.randn(4, L, D)
+    values = {n: getattr(module, n).detach().numpy() for n in ("W1", "W2")}
+    want = ref.forward(values, {"x": X.numpy(), "y": np.zeros(4)})[0]
+    np.testing.assert_allclose(module(X).detach().numpy(), want, rtol=1e-5, atol=2e-6)
+    with pytest.raises(sg.UnsupportedError, match=r"gradient of an input read in slices.*rows of an input \(L, D\)"
+                                                  r".*detach that input.*target='numpy'"):
+        module.loss(X.requires_grad_(True), torch.zeros(4, dtype=torch.int64)).backward()
+
+
 def test_what_a_matrix_per_example_cannot_do_is_named():
     x = sg.tensor("x", (L, D))
     assert_refused_for_triton(sg.sum(sg.tanh(x.T @ U)), [U], [x],
