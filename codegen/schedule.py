@@ -849,8 +849,11 @@ class KernelScheduler(Scheduler):
             inner = self._grad_terms(u, all(self._linear_operand(c) is not None for c in readers))
             # an elementwise factor or a product of a per-example value is the kernels' own work;
             # on an outer product (a matrix per example) or through a movement, the host's
+            # (a product that makes a matrix per example, x·cᵀ with c the same for every example — the
+            # gradient of sg.sum(x @ W) — is the host's too: (Σ_b x_b)·cᵀ)
             if (e.prim is not R.ewise_p and e.prim is not R.matmul_p) or any(
-                    how != "value" or chain for how, _, chain in inner):
+                    how != "value" or chain for how, _, chain in inner) or (
+                    e.prim is R.matmul_p and len(e.out.shape) == 2 and min(int(d) for d in e.out.shape) > 1):
                 return [(how, t, chain + (e,)) for how, t, chain in inner]
         return [("value", g, ())]
 

@@ -1290,6 +1290,11 @@ def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
         if e.prim is R.ewise_p:
             body = e.params[0].xreplace({R.ph(i): sp.Symbol(f"({a})") for i, a in enumerate(others)})
             code = TorchPrinter({"strict": True}).doprint(body)
+        elif e.prim is R.matmul_p and int(e.inputs[j].shape[1 - j]) == 1 and \
+                _scalar_under(sch, e.inputs[1 - j].id) is not None:
+            # an outer product with s·1 (the gradient of sg.sum(x @ W)): the sums times s, repeated
+            s_code = _host_code(sch, _scalar_under(sch, e.inputs[1 - j].id), names)
+            code = f"({part} * {s_code}).expand(-1, {', '.join(map(str, out_shape))})"
         elif e.prim is R.matmul_p:
             code = f"{others[0]} @ {others[1]}"
         elif e.prim is R.transpose_p:
@@ -1316,6 +1321,14 @@ def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
         lines.append(f"{part} = {code}")
     lines.append(f"{part} = {part}.reshape({part}.shape[0], -1).contiguous()")
     return lines
+
+
+def _scalar_under(sch: KernelScheduler, v: int) -> int | None:
+    """The var of shape () that ``v`` repeats (through broadcasts and transposes), or None."""
+    e = sch.g.producer[v]
+    while e.prim in (R.broadcast_p, R.transpose_p):
+        e = sch.g.producer[e.inputs[0].id]
+    return e.out.id if e.out.shape == () else None
 
 
 def _is_iota(e) -> bool:
