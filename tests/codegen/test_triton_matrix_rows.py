@@ -94,3 +94,40 @@ def test_what_a_matrix_per_example_cannot_do_is_named():
     x = sg.tensor("x", (L, D))
     assert_refused_for_triton(sg.sum(sg.tanh(x.T @ U)), [U], [x],
                               [r"matrix per example", r"`x\.T`|transpose", r"\.max\(axis=0\)"])
+
+
+AOT = """
+import json
+import sympy as sp
+import symgrad as sg
+from symgrad.compiling.compiler import specify
+from codegen.triton_aot import compile_step
+
+N = sp.Symbol("N", integer=True, positive=True)
+E, W1, b1, W2 = sg.tensor("E", (100, 32)), sg.tensor("W1", (32, 32)), sg.tensor("b1", (32,)), sg.tensor("W2", (32, 10))
+ids, y = sg.tensor("ids", (N, 4), integer=True), sg.tensor("y", (N,), integer=True)
+loss = sg.cross_entropy(sg.relu(E[ids] @ W1 + b1).max(axis=1) @ W2, y)
+spec = specify(loss, [E, W1, b1, W2], [ids, y], target="triton")
+print(json.dumps([[r.kernel, r.spill_bytes] for r in compile_step(spec, 1000)]))
+"""
+
+
+@pytest.mark.slow
+def test_a_layer_on_every_row_then_a_max_compiles_for_sm90(tmp_path):
+    """The interpreter forgives what the GPU compiler does not: a bag of 4 rows through a layer of
+    width 32 and max-pooled (4 product stages and their 4 transposes in one rows kernel) compiles
+    for cuda sm_90 without spills (untuned configuration)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env.update(SYMGRAD_TRITON_AUTOTUNE="0", TRITON_DEFAULT_FP_FUSION="1", SYMGRAD_CACHE=str(tmp_path / "sg"),
+               TRITON_CACHE_DIR=str(tmp_path / "triton"), PYTHONPATH=root + os.pathsep + env.get("PYTHONPATH", ""))
+    run = subprocess.run([sys.executable, "-c", AOT], capture_output=True, text=True, env=env, cwd=root, timeout=600)
+    assert run.returncode == 0, run.stderr[-4000:]
+    kernels = json.loads(run.stdout.strip().splitlines()[-1])
+    names = [k for k, _ in kernels]
+    assert names[0] == "train_kernel1" and "scatter_rows_kernel" in names and "update_kernel" in names, kernels
+    assert all(spill == 0 for _, spill in kernels), kernels
