@@ -125,7 +125,7 @@ class AsColumns:
         self.g = Graph(src.policy)
         self.env: dict[int, Var] = {}
         self.batched: set = set()       # the variables that depend on an input (differ by example)
-        self.bags: dict[int, list] = {}  # E[ids] of several indices per example: its rows, one column each
+        self.bags: dict[int, list] = {}  # a matrix per example (E[ids], an input (L, D)): its rows, columns
 
     def __call__(self, lw):
         """The `compiler.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
@@ -136,9 +136,10 @@ class AsColumns:
         roots += [self.src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
         self.run(roots)
         if any(o.id in self.bags for o in lw.outputs):
-            raise UnsupportedError(f"{TARGET} cannot return an embedding of several indices per example (a bag "
-                                   f"E[ids], a matrix per example) as an output; return its sum or mean over the "
-                                   f"indices (E[ids].sum(axis=0)), or compile it with target='numpy'")
+            raise UnsupportedError(f"{TARGET} cannot return a matrix per example (a bag E[ids] of several indices "
+                                   f"per example, an input (L, D), or a value of their rows) as an output; return a "
+                                   f"vector of it (its sum or max over an axis, E[ids].sum(axis=0), or "
+                                   f".reshape(L * D)), or compile it with target='numpy'")
         notes = {}
         for vid, text in lw.notes.items():
             v = self.env.get(vid)

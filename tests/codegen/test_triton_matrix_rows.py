@@ -94,6 +94,9 @@ def test_what_a_matrix_per_example_cannot_do_is_named():
     x = sg.tensor("x", (L, D))
     assert_refused_for_triton(sg.sum(sg.tanh(x.T @ U)), [U], [x],
                               [r"matrix per example", r"`x\.T`|transpose", r"\.max\(axis=0\)"])
+    with pytest.raises(sg.UnsupportedError, match=r"cannot return a matrix per example.*as an output.*"
+                                                  r"\.reshape\(L \* D\).*target='numpy'"):
+        sg.compile(sg.sum(sg.tanh(x @ W1)), [W1], [x], target="triton", outputs=[sg.tanh(x @ W1)])
 
 
 AOT = """
