@@ -186,11 +186,13 @@ CONSTANTS = {{}}
 
 
 def constant(name, values, shape, device):
-    """The constant array ``name`` (a mask) on ``device``, copied there once and kept: no copy from
-    the host in a step (a CUDA graph of the step captures no host-to-device copy)."""
+    """The constant array ``name`` (a mask, a 0/1 selection) on ``device``, copied there once and
+    kept: no copy from the host in a step (a CUDA graph of the step captures no host-to-device copy).
+    ``values``: its nested list, or a function that makes it (called the first time only)."""
     key = (name, device)
     c = CONSTANTS.get(key)
     if c is None:
+        values = values() if callable(values) else values
         c = CONSTANTS[key] = torch.tensor(values, dtype=torch.float32, device=device).reshape(shape)
     return c
 '''
@@ -1211,7 +1213,7 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
         value = R._const_impl((), e.params)         # a constant array (a mask): made on the parameters' device
         text, shape = _float_list(value), tuple(int(d) for d in e.out.shape)
         key = hashlib.sha256(f"{text} {shape}".encode()).hexdigest()[:16]   # one per content (the
-        return f"constant(\"{key}\", {text}, {shape}, {_device_of(names)})"  # module's graphs differ)
+        return f"constant(\"{key}\", lambda: {text}, {shape}, {_device_of(names)})"  # module's graphs differ)
     moved = _host_move(e, args[0] if args else None, 0)
     if moved is not None:
         return moved
