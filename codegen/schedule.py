@@ -605,6 +605,7 @@ class Kernel:
     grad: int | None = None
     bias: int | None = None
     operands: tuple = ()
+    cols: tuple = ()                            # scatter_rows of a bag: (first, step, count) of the ids' entries
     stages: list | None = None                  # a rows kernel made of several (pass 8)
     part: str = ""                              # host name of its partial sums (of `grad`)
     bias_part: str = ""                         # and of the bias gradient riding along
@@ -749,6 +750,11 @@ class KernelScheduler(Scheduler):
                     raise UnsupportedError(f"{self.describe(v)}: a partial sum of a matrix per example is not "
                                            f"supported by the kernel backends; compile for target='numpy'")
                 tile = self.width_of(e.inputs[0].id)
+            elif p.name == "pad":       # the adjoint of a slice of an input: ∂L/∂x asked for (as_torch)
+                raise UnsupportedError("the gradient of an input read in slices (x[:, :4], a bag's ids, the rows of "
+                                       "an input (L, D) per example): the kernel backends do not compute ∂L/∂x "
+                                       "through a slice yet; detach that input (no requires_grad), or compile "
+                                       "for target='numpy'")
             else:
                 raise UnsupportedError(f"{self.describe(v)}: the kernel backends have no rule for {p.name!r} "
                                        f"(they take dense layers, elementwise functions, sums, maxima, log-sum-exp "
@@ -791,9 +797,12 @@ class KernelScheduler(Scheduler):
         for i, g0 in grads:
             if g0 is None:
                 continue
-            for n, (how, g, chain) in enumerate(terms[i]):
+            made = []
+            for how, g, chain in terms[i]:
                 k = self._term_kernel(i, g, how, fused)
                 k.post = chain
+                made.append(k)
+            for n, k in enumerate(self._merge_bags(made)):
                 k.part = f"part{i}" + (f"_{n}" if n else "")
                 for u in k.operands:
                     for s in self.sources(u):
@@ -842,8 +851,11 @@ class KernelScheduler(Scheduler):
             inner = self._grad_terms(u, all(self._linear_operand(c) is not None for c in readers))
             # an elementwise factor or a product of a per-example value is the kernels' own work;
             # on an outer product (a matrix per example) or through a movement, the host's
+            # (a product that makes a matrix per example, x·cᵀ with c the same for every example — the
+            # gradient of sg.sum(x @ W) — is the host's too: (Σ_b x_b)·cᵀ)
             if (e.prim is not R.ewise_p and e.prim is not R.matmul_p) or any(
-                    how != "value" or chain for how, _, chain in inner):
+                    how != "value" or chain for how, _, chain in inner) or (
+                    e.prim is R.matmul_p and len(e.out.shape) == 2 and min(int(d) for d in e.out.shape) > 1):
                 return [(how, t, chain + (e,)) for how, t, chain in inner]
         return [("value", g, ())]
 
@@ -946,6 +958,45 @@ class KernelScheduler(Scheduler):
             return Kernel("batch_sum", width=self.width_of(g.id), grad=i, operands=(self.base(g.id),))
         # the same for every example (a penalty's 2λW): computed once on the host, times B
         return Kernel("host", grad=i, operands=(g.id,))
+
+    def entry_of(self, v: int) -> tuple | None:
+        """(x, i) when var ``v`` is entry i of each example's row of the input x (Σ of a 1×1 slice of
+        it: `kernel_form.AsColumns._entry`, an index of a bag E[ids]); else None."""
+        e = self.g.producer[v]
+        if e.prim is not R.sum_p or e.params[0] is not None or tuple(e.inputs[0].shape) != (1, 1):
+            return None
+        s = self.g.producer[e.inputs[0].id]
+        if s.prim.name != "slice" or not self.g.producer[s.inputs[0].id].prim.leaf:
+            return None
+        (a, _, _), _ = s.params[0]
+        return s.inputs[0].id, int(a)
+
+    def _merge_bags(self, made: list) -> list:
+        """The scatter-adds of a bag E[ids] (one per index, the same δ added to the rows at entries
+        i, i + c, … of an input's row, `entry_of`) as one launch that loops over the entries:
+        ``operands`` (x, δ), ``cols`` (first, step, count). The others as they are."""
+        groups: dict = {}
+        for k in made:
+            at = self.entry_of(k.operands[0]) if k.kind == "scatter_rows" and not k.post else None
+            if at is not None:
+                groups.setdefault((at[0], k.operands[1]), []).append((at[1], k))
+        out = []
+        for k in made:
+            at = self.entry_of(k.operands[0]) if k.kind == "scatter_rows" and not k.post else None
+            group = groups.get((at[0], k.operands[1])) if at is not None else None
+            if group is None or len(group) < 2:
+                out.append(k)
+                continue
+            if group[0][1] is not k:
+                continue
+            cols = sorted(c for c, _ in group)
+            step = cols[1] - cols[0]
+            if step <= 0 or cols != list(range(cols[0], cols[0] + step * len(cols), step)):
+                out += [q for _, q in group]          # not evenly spaced: one launch per entry
+                continue
+            out.append(Kernel("scatter_rows", width=k.width, grad=k.grad, operands=(at[0], k.operands[1]),
+                              cols=(cols[0], step, len(cols))))
+        return out
 
     def _placed(self, kernels, n_rows, home, stored) -> "Plan":
         """Each reduction over the batch placed right after the kernel that makes its operands."""

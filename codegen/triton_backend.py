@@ -218,11 +218,13 @@ CONSTANTS = {{}}
 
 
 def constant(name, values, shape, device):
-    """The constant array ``name`` (a mask) on ``device``, copied there once and kept: no copy from
-    the host in a step (a CUDA graph of the step captures no host-to-device copy)."""
+    """The constant array ``name`` (a mask, a 0/1 selection) on ``device``, copied there once and
+    kept: no copy from the host in a step (a CUDA graph of the step captures no host-to-device copy).
+    ``values``: its nested list, or a function that makes it (called the first time only)."""
     key = (name, device)
     c = CONSTANTS.get(key)
     if c is None:
+        values = values() if callable(values) else values
         c = CONSTANTS[key] = torch.tensor(values, dtype=torch.float32, device=device).reshape(shape)
     return c
 '''
@@ -369,39 +371,49 @@ SCATTER_ROWS = '''
 
 @triton.jit
 def scatter_rows_kernel(
-    k_ptr,            # (B,) the examples' indices (integers as floats)
+    k_ptr,            # (B, ...) the examples' indices (integers as floats): COUNT per example
     d_ptr,            # (B, D) the rows added, one per example
     part_ptr,         # (1, V * D) in/out: the gradient, zero before the launch
     B,                # examples in the batch
+    stride_k,         # row stride of k
     stride_d,         # row stride of d
     V,                # rows of the gradient (the embedding's entries)
+    FIRST: tl.constexpr,    # an example's indices: entries FIRST, FIRST + STEP, … of its row of k
+    STEP: tl.constexpr,
+    COUNT: tl.constexpr,    # (1: one index per example; more: a bag E[ids])
     D: tl.constexpr,  # entries per row
     BLOCK_D: tl.constexpr,  # ≥ D, a power of two
     BLOCK_B: tl.constexpr,  # examples per program
 ):
-    """An embedding's weight gradient, ∂L/∂E = Σ_b e(k_b) d_bᵀ: row k_b gets d_b added (atomic adds,
-    so examples with the same index add up); an index out of range adds nothing."""
+    """An embedding's weight gradient, ∂L/∂E = Σ_b Σ_i e(k_bi) d_bᵀ: row k_bi gets d_b added for each
+    of an example's indices (atomic adds, so indices that repeat, in an example or across examples,
+    add up); an index out of range adds nothing."""
     pid = tl.program_id(0)
     offs_b = pid * BLOCK_B + tl.arange(0, BLOCK_B)
     offs_d = tl.arange(0, BLOCK_D)
-    k = tl.load(k_ptr + offs_b, mask=offs_b < B, other=-1.0)
-    ok = (offs_b < B) & (k >= 0) & (k < V) & (k == tl.floor(k))
-    row = tl.where(ok, k, 0.0).to(tl.int64)
-    mask = ok[:, None] & (offs_d[None, :] < D)
-    d = tl.load(d_ptr + offs_b[:, None] * stride_d + offs_d[None, :], mask=mask, other=0.0).to(tl.float32)
-    tl.atomic_add(part_ptr + row[:, None] * D + offs_d[None, :], d, mask=mask)
+    d = tl.load(d_ptr + offs_b[:, None] * stride_d + offs_d[None, :],
+                mask=(offs_b < B)[:, None] & (offs_d[None, :] < D), other=0.0).to(tl.float32)
+    for i in tl.static_range(COUNT):
+        k = tl.load(k_ptr + offs_b * stride_k + FIRST + i * STEP, mask=offs_b < B, other=-1.0)
+        ok = (offs_b < B) & (k >= 0) & (k < V) & (k == tl.floor(k))
+        row = tl.where(ok, k, 0.0).to(tl.int64)
+        mask = ok[:, None] & (offs_d[None, :] < D)
+        tl.atomic_add(part_ptr + row[:, None] * D + offs_d[None, :], d, mask=mask)
 
 
-def scatter_rows(k, d, V, ws=None, name="part"):
-    """∂L/∂E = Σ_b e(k_b) d_bᵀ, as one slice of partial sums (1, V·D) (in the buffer ``name`` of the
-    Workspace ``ws`` if given)."""
+def scatter_rows(k, d, V, ws=None, name="part", cols=(0, 1, 1)):
+    """∂L/∂E = Σ_b Σ_i e(k_bi) d_bᵀ, as one slice of partial sums (1, V·D) (in the buffer ``name`` of
+    the Workspace ``ws`` if given); ``cols``: (first, step, count) of each example's indices in its
+    row of k (a bag), or (0, 1, 1) for k of shape (B,)."""
     d = d[:, None] if d.dim() == 1 else d
-    assert d.stride(1) == 1 and k.shape[0] == d.shape[0]
+    assert d.stride(1) == 1 and k.shape[0] == d.shape[0] and (k.dim() == 1 or k.stride(1) == 1)
     B, D = d.shape
     part = empty(ws, name, (1, V * D), d.device)
     part.zero_()
     BLOCK_B = 16
-    scatter_rows_kernel[(cdiv(B, BLOCK_B),)](k, d, part, B, d.stride(0), V, D=D, BLOCK_D=max(16, pow2(D)),
+    first, step, count = cols
+    scatter_rows_kernel[(cdiv(B, BLOCK_B),)](k, d, part, B, k.stride(0), d.stride(0), V, FIRST=first,
+                                            STEP=step, COUNT=count, D=D, BLOCK_D=max(16, pow2(D)),
                                             BLOCK_B=BLOCK_B)
     return part
 '''
@@ -681,9 +693,17 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         elif k.kind == "scatter_rows":
             out.uses_scatter = True
             idx, d = (_ref(names, v) for v in k.operands)
-            body.append(f"# ∂L/∂p{k.grad} = Σ_b e(k_b) {d}_bᵀ: each example's {d}_b added to row k_b = {idx}_b "
-                        f"(atomic adds, one slice)")
-            body.append(_in_workspace(f"{k.part} = scatter_rows({idx}, {d}, {k.width})", kind, k.part))
+            if k.cols:          # a bag: the entries first, first + step, … of each example's row of ids
+                first, step, count = k.cols
+                cols = f"{first}" + (f" + {step}·i" if step != 1 else " + i") if first else ("i" if step == 1 else f"{step}·i")
+                body.append(f"# ∂L/∂p{k.grad} = Σ_b Σ_i e(k_bi) {d}_bᵀ, k_bi = {idx}[b, {cols}], i < {count}: each "
+                            f"example's {d}_b added to the rows of its {count} indices (atomic adds, one slice)")
+                body.append(_in_workspace(f"{k.part} = scatter_rows({idx}, {d}, {k.width}, cols=({first}, {step}, "
+                                          f"{count}))", kind, k.part))
+            else:
+                body.append(f"# ∂L/∂p{k.grad} = Σ_b e(k_b) {d}_bᵀ: each example's {d}_b added to row k_b = {idx}_b "
+                            f"(atomic adds, one slice)")
+                body.append(_in_workspace(f"{k.part} = scatter_rows({idx}, {d}, {k.width})", kind, k.part))
             body += _post_lines(sch, k, names)
             parts.setdefault(k.grad, []).append(k.part)
         elif k.kind == "host":
@@ -951,6 +971,9 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             eqn, a, P, flip = mm
             acc = f"acc{sfx}"
             an, wn = rb.name(a), rb.name(P)
+            # a slice or concatenation of an example's values (kernel_form's S·h, S of 0s and 1s) is
+            # exact in "ieee"; tf32 would round what it moves (bf16 rounds it as it stores activations)
+            prec = "ieee" if precision in ("tf32", "tf32x3") and _zero_one(sch, P) else precision
             if a not in rb.local:
                 arg(f"{an}_ptr", f"(B, K) the vectors multiplied: {_label(an, sch.notes.get(a))}", an)
             arg(f"{wn}_ptr", ("(K, N) " if flip else "(N, K) ") + f"{wn}, {_clip(sch.notes.get(P, ''))}"
@@ -970,7 +993,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                          f"{T}w{sfx} = tl.load({wn}_ptr + offs_k{sfx}[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}             mask=(offs_k{sfx}[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
                          f"{T}{acc} = " + _dot(f"tl.where((offs_k{sfx} < K{sfx})[None, :], {an_tile}, 0.0)",
-                                               f"w{sfx}", None, precision)]
+                                               f"w{sfx}", None, prec)]
             else:
                 uses_block_k = True
                 arg(f"stride_{an}", f"row stride of {an}", f"{an}.stride(0)")
@@ -982,7 +1005,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                          f"{T}                mask=mask_m[:, None] & (offs_k[None, :] < K{sfx}), other=0.0)",
                          f"{T}    w = tl.load({wn}_ptr + offs_k[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}                mask=(offs_k[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
-                         f"{T}    {acc} = " + _dot("a", "w", acc, precision)]
+                         f"{T}    {acc} = " + _dot("a", "w", acc, prec)]
             rb.acc[eqn.out.id] = acc
             rb.local.add(eqn.out.id)
             defined.add(acc)
@@ -1003,15 +1026,16 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 continue
             if e.prim is R.take_row_p:      # an embedding: row k of a parameter, loaded (not computed)
                 M, k = e.inputs
-                if not sch.g.producer[k.id].prim.leaf:
+                k, x = _index_of(sch, k.id), _index_input(sch, k.id)
+                if k is None:
                     raise UnsupportedError(f"{sch.describe(v)}: the Triton backend reads the rows of an embedding at "
                                            f"an integer input (E[ids]), not at a computed index; compile for "
                                            f"target='numpy'")
-                rb.expr(k.id, False)         # the index first (its load comes before the row's)
-                rb.loads[v], rb.rows_at[v] = "rows_at", (M.id, k.id)
-                if labels and k.id in labels:       # an index out of range: noted, as a class label's
-                    label_checks.append((k.id, int(M.shape[0])))
-                doc.append(f"{nm} = {rb.name(M.id)}[{rb.name(k.id)}, :]  (the row at each example's index)")
+                rb.expr(k, False)            # the index first (its load comes before the row's)
+                rb.loads[v], rb.rows_at[v] = "rows_at", (M.id, k)
+                if labels and x in labels:          # an index out of range: noted, as a class label's
+                    label_checks.append((k, int(M.shape[0]), x))
+                doc.append(f"{nm} = {rb.name(M.id)}[{rb.name(k)}, :]  (the row at each example's index)")
                 rb.local.add(v)
                 continue
             if e.prim is R.ewise_p:
@@ -1034,7 +1058,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 # make −inf·0 = NaN)
                 stmts.append((nm, "sum", sp.Piecewise((z, sp.Eq(rb.column_index(), k)), (0, True))))
                 if labels and e.inputs[1].id in labels:
-                    label_checks.append((e.inputs[1].id, int(e.inputs[0].shape[0])))
+                    label_checks.append((e.inputs[1].id, int(e.inputs[0].shape[0]), e.inputs[1].id))
             elif e.prim is R.argmax_entry_p:
                 stmts.append((nm, "argmax", rb.expr(e.inputs[0].id, True)))
             else:
@@ -1109,12 +1133,12 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
         #    k with the column index); a label out of range is noted for the host and the update
         if label_checks:
             body.append(f"{T}# -- class labels in range? (the first bad one is noted; step's update then skips)")
-        for v, n in label_checks:
+        for v, n, x in label_checks:
             if (v, n) in checked:
                 continue
             checked.add((v, n))
             arg("labels_ptr", "(n + 1,) int64 in/out: the record of bad class labels (record_bad_labels)", "labels")
-            slot, n_slots = labels[v]
+            slot, n_slots = labels[x]
             body.append(f"{T}record_bad_labels(labels_ptr, {slot}, {n_slots}, {rb.name(v)}, offs_m, mask_m, {n})")
         # -- write back what later launches read
         here = [e.out.id for e in st.eqns] + ([mm[0].out.id] if mm else [])
@@ -1195,6 +1219,34 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     return src, call, [safe_text(c) for c in host]
 
 
+def _zero_one(sch: KernelScheduler, v: int) -> bool:
+    """Var ``v`` is a constant matrix of 0s and 1s (kernel_form's selection of a slice or a concat)."""
+    e = sch.g.producer[v]
+    return e.prim is R.const_p and isinstance(e.params[0], sp.MatrixBase) and set(e.params[0]) <= {0, 1}
+
+
+def _index_of(sch: KernelScheduler, v: int) -> int | None:
+    """The var an embedding's row index ``v`` is loaded as: an integer input itself, or one entry
+    ids[i] of an example's ids (a bag, `kernel_form.AsColumns._entry`: Σ of a 1×1 slice of the input,
+    loaded with an offset); None for a computed index."""
+    e = sch.g.producer[v]
+    if e.prim.leaf:
+        return v
+    if e.prim is R.sum_p and e.params[0] is None and tuple(e.inputs[0].shape) == (1, 1):
+        s = sch.g.producer[e.inputs[0].id]
+        if s.prim.name == "slice" and sch.g.producer[s.inputs[0].id].prim.leaf:
+            return s.out.id
+    return None
+
+
+def _index_input(sch: KernelScheduler, v: int) -> int | None:
+    """The input an embedding's row index ``v`` reads (`_index_of`)."""
+    k = _index_of(sch, v)
+    if k is None or sch.g.producer[k].prim.leaf:
+        return k
+    return sch.g.producer[k].inputs[0].id
+
+
 def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> str:
     """Torch code of a value of the parameters alone (``h3 = (p0*p0).sum()``): the host computes
     it once per call. Its elementwise bodies go through SymPy's torch printer."""
@@ -1217,7 +1269,7 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
         value = R._const_impl((), e.params)         # a constant array (a mask): made on the parameters' device
         text, shape = _float_list(value), tuple(int(d) for d in e.out.shape)
         key = hashlib.sha256(f"{text} {shape}".encode()).hexdigest()[:16]   # one per content (the
-        return f"constant(\"{key}\", {text}, {shape}, {_device_of(names)})"  # module's graphs differ)
+        return f"constant(\"{key}\", lambda: {text}, {shape}, {_device_of(names)})"  # module's graphs differ)
     moved = _host_move(e, args[0] if args else None, 0)
     if moved is not None:
         return moved
@@ -1296,6 +1348,11 @@ def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
         if e.prim is R.ewise_p:
             body = e.params[0].xreplace({R.ph(i): sp.Symbol(f"({a})") for i, a in enumerate(others)})
             code = TorchPrinter({"strict": True}).doprint(body)
+        elif e.prim is R.matmul_p and int(e.inputs[j].shape[1 - j]) == 1 and \
+                _scalar_under(sch, e.inputs[1 - j].id) is not None:
+            # an outer product with s·1 (the gradient of sg.sum(x @ W)): the sums times s, repeated
+            s_code = _host_code(sch, _scalar_under(sch, e.inputs[1 - j].id), names)
+            code = f"({part} * {s_code}).expand(-1, {', '.join(map(str, out_shape))})"
         elif e.prim is R.matmul_p:
             code = f"{others[0]} @ {others[1]}"
         elif e.prim is R.transpose_p:
@@ -1322,6 +1379,14 @@ def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
         lines.append(f"{part} = {code}")
     lines.append(f"{part} = {part}.reshape({part}.shape[0], -1).contiguous()")
     return lines
+
+
+def _scalar_under(sch: KernelScheduler, v: int) -> int | None:
+    """The var of shape () that ``v`` repeats (through broadcasts and transposes), or None."""
+    e = sch.g.producer[v]
+    while e.prim in (R.broadcast_p, R.transpose_p):
+        e = sch.g.producer[e.inputs[0].id]
+    return e.out.id if e.out.shape == () else None
 
 
 def _is_iota(e) -> bool:

@@ -819,8 +819,13 @@ def label_inputs(spec: Spec) -> dict:
     for lw in (spec.train, spec.eval):
         ids = {vid: i for i, vid in enumerate(lw.inputs) if vid is not None}
         for e in lw.graph.eqns:
-            if (e.prim is R.gather_p or e.prim is R.take_row_p) and e.inputs[1].id in ids:    # z[k], E[k] (embedding)
-                name, n = spec.inputs[ids[e.inputs[1].id]].name, int(e.inputs[0].shape[0])
+            k = e.inputs[1].id if e.prim is R.gather_p or e.prim is R.take_row_p else None
+            if e.prim is R.take_row_p and k not in ids:     # a bag E[ids]: E[ids_i], Σ of a 1×1 slice of ids
+                s = lw.graph.producer[k]
+                s = lw.graph.producer[s.inputs[0].id] if s.prim is R.sum_p and s.inputs else s
+                k = s.inputs[0].id if s.prim.name == "slice" else k
+            if k in ids:                                    # z[k], E[k] (embedding)
+                name, n = spec.inputs[ids[k]].name, int(e.inputs[0].shape[0])
                 labels[name] = min(n, labels.get(name, n))
     return labels
 
@@ -851,7 +856,8 @@ def check_labels(name: str, a, n: int) -> None:
     ok = (a >= 0) & (a < n) & (a == np.floor(a))      # NaN fails every comparison
     if not ok.all():
         i = int(np.flatnonzero(~ok.reshape(-1))[0])
-        raise label_range_error(name, n, i, float(a.reshape(-1)[i]))
+        per = int(np.prod(a.shape[1:])) if a.ndim > 1 else 1      # (B, L): a bag's indices, L per example
+        raise label_range_error(name, n, i // max(per, 1), float(a.reshape(-1)[i]))
 
 
 def label_range_error(name: str, n: int, i: int, v: float, more: str = "") -> LabelRangeError:

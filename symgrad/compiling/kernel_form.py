@@ -24,10 +24,13 @@ shapes at the API: a (16,) bias is a (16, 1) column here, the same 16 numbers in
 
     max over a vector             gather(z, argmax_entry(z)): z at its first arg-max (the subgradient policy)
     E[k], sg.embedding(E, k)      take_row(E, k): row k of the parameter E at an example's integer index
+    E[ids].sum(axis=0), ids (L,)  Σ_i take_row(E, ids[i]): a bag, its rows one per entry of the ids' row
+    h[a:b:c], sg.concat([h, g])   S·h, Σ P_i·h_i with constant 0/1 matrices (of a value computed per example;
+                                  a slice of an input is loaded from its row); h[a] gather(h, a)
     W1[:4], sg.concat([W, V]) ... of the parameters alone: kept as declared (slice, concat, reshape ...),
                                   computed by torch on the host (the scheduler's ``host`` values)
 
-What has no such form (a matrix per example, slicing or take of an example's values, convolution)
+What has no such form (a matrix per example, take at a computed index, convolution)
 is an `UnsupportedError` naming the construct in the declaration's words. A declaration over the batch
 (a symbolic N) is first unbatched into one example's program (`symgrad.compiling.unbatch`).
 
@@ -52,6 +55,7 @@ from ..errors import UnsupportedError
 from .batch_kind import USER_TERMS
 
 ph = R.ph
+MAX_BAG = 64            # indices per example of a bag E[ids] (each a row load and a scatter-add)
 TARGET = "the kernel backends (target='triton')"
 
 
@@ -81,8 +85,10 @@ def refusal(name: str, where: str = "", kind: str = "per example") -> Unsupporte
         "in this declaration over the batch (a symbolic size)"
     return UnsupportedError(f"{TARGET} cannot run {what}{where} {decl}; they take dense layers (x @ W + b, W @ x + b), "
                             f"elementwise functions, sums, means and maxima over a vector, softmax / cross_entropy "
-                            f"over a vector, integer class labels, embeddings (E[ids]), and slices, transposes and "
-                            f"concatenations of the parameters alone (W[:4], sg.concat([W, V])); compile it with "
+                            f"over a vector, integer class labels, embeddings (E[ids], a bag E[ids].sum(axis=0)), "
+                            f"slices and concatenations of an example's vectors (h[:4], sg.concat([h1, h2])), and "
+                            f"slices, transposes and concatenations of the parameters alone (W[:4], "
+                            f"sg.concat([W, V])); compile it with "
                             f"target='numpy'")
 
 
@@ -119,6 +125,7 @@ class AsColumns:
         self.g = Graph(src.policy)
         self.env: dict[int, Var] = {}
         self.batched: set = set()       # the variables that depend on an input (differ by example)
+        self.bags: dict[int, list] = {}  # a matrix per example (E[ids], an input (L, D)): its rows, columns
 
     def __call__(self, lw):
         """The `compiler.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
@@ -128,6 +135,11 @@ class AsColumns:
         roots = [lw.loss] + list(lw.outputs)
         roots += [self.src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
         self.run(roots)
+        if any(o.id in self.bags for o in lw.outputs):
+            raise UnsupportedError(f"{TARGET} cannot return a matrix per example (a bag E[ids] of several indices "
+                                   f"per example, an input (L, D), or a value of their rows) as an output; return a "
+                                   f"vector of it (its sum or max over an axis, E[ids].sum(axis=0), or "
+                                   f".reshape(L * D)), or compile it with target='numpy'")
         notes = {}
         for vid, text in lw.notes.items():
             v = self.env.get(vid)
@@ -152,11 +164,22 @@ class AsColumns:
     # -- the rules --------------------------------------------------------------------------------
     def _eqn(self, e) -> Var:
         g, p = self.g, e.prim
+        if p is R.input_p and len(e.out.shape) == 2 and 1 not in (int(d) for d in e.out.shape) \
+                and int(e.out.shape[0]) <= MAX_BAG:
+            # a matrix (L, D) per example: its row in memory is the L·D entries, kept as a column;
+            # read as L rows (slices loaded with an offset), like a bag's
+            sym, (m, n) = e.params[0], (int(d) for d in e.out.shape)
+            x = g.bind(p, (), (sym, (m * n, 1)))
+            self.bags[e.out.id] = [A.slice_(g, x, ((sp.Integer(i * n), sp.Integer((i + 1) * n), sp.S.One),
+                                                   (sp.S.Zero, sp.S.One, sp.S.One))) for i in range(m)]
+            return x
         if p is R.param_p or p is R.input_p:
             sym, shape = e.params
             return g.bind(p, (), (sym, column_shape(shape, f"the {p.name} {getattr(sym, 'name', sym)!r}")))
         if p is R.const_p:
             return self._const(e)
+        if any(u.id in self.bags for u in e.inputs):
+            return self._of_bag(e)
         ins = [self.env[u.id] for u in e.inputs]
         if e.out.id not in self.batched and p.name in _OF_PARAMETERS:
             try:                        # a value of the parameters alone: the column form if it has one,
@@ -314,25 +337,162 @@ class AsColumns:
         (its VJP e_k·ḡᵀ is the kernels' scatter-add of ḡ into row k)."""
         E, k = e.inputs
         if e.params[0] == 0 and len(E.shape) == 2 and E.id not in self.batched and k.id in self.batched \
+                and len(k.shape) == 1 and int(k.shape[0]) <= MAX_BAG:
+            # a bag: the rows E[k_0], …, E[k_{L−1}], each a take_row at one entry of the example's
+            # ids; only a sum (or mean) over them, or an elementwise function of them, reads it
+            self.bags[e.out.id] = [R.take_row(self.g, ins[0], self._entry(ins[1], i)) for i in range(int(k.shape[0]))]
+            return ins[1]               # (a stand-in: `_of_bag` reads the rows)
+        if e.params[0] == 0 and len(E.shape) == 2 and E.id not in self.batched and k.id in self.batched \
                 and k.shape != ():
             raise UnsupportedError(
                 f"{TARGET} cannot run an embedding of several indices per example{self.where(e)} (the indices "
                 f"{tuple(int(d) for d in k.shape)} of each example make a {format_shape(e.out.shape)} matrix per example); "
-                f"they take one index per example, E[ids] with ids of shape (N,) (or () declared per example); "
-                f"compile it with target='numpy'")
+                f"they take one index per example, or a bag of at most {MAX_BAG} indices summed or averaged over "
+                f"(E[ids].sum(axis=0) with ids of shape (L,) per example, (N, L) over the batch); compile it "
+                f"with target='numpy'")
         if e.params[0] != 0 or k.shape != () or len(E.shape) != 2 or E.id in self.batched:
             return None
         return R.take_row(self.g, ins[0], ins[1])
 
+    def _entry(self, v: Var, i: int) -> Var:
+        """Entry ``i`` of the column ``v`` (an example's ids), one number per example: the kernels
+        load it from the input's row at offset i."""
+        one = A.slice_(self.g, v, ((sp.Integer(i), sp.Integer(i + 1), sp.S.One), (sp.S.Zero, sp.S.One, sp.S.One)))
+        return R.reduce_sum(self.g, one, None)
+
+    def _of_bag(self, e) -> Var:
+        """Equation ``e`` reading a matrix per example kept as its rows (a bag E[ids], `_take`; an
+        input (L, D), `_eqn`), each a column (D, 1):
+
+            Σ / mean / max over axis 0     the rows' sum (one column); their max entry by entry, the
+                                           first row that attains it taking the gradient (the policy)
+            Σ / max / lse over axis 1      one number per row, placed in a column (L, 1)
+            f(rows, …) elementwise         f of each row (with per-example numbers, constants, and a
+                                           vector of the parameters broadcast over the rows: a bias)
+            rows @ W                       each row times W (a layer applied to every row)
+            .reshape(L·D)                  the rows one after the other (a concatenation)
+
+        Anything else is refused, naming the subexpression."""
+        p, g = e.prim, self.g
+        bag = next(self.bags[u.id] for u in e.inputs if u.id in self.bags)
+        src_shape = next(tuple(int(d) for d in u.shape) for u in e.inputs if u.id in self.bags)
+        rows = None
+        if p.name == "ewise":
+            args = [self._bag_operand(u, len(bag)) for u in e.inputs]
+            if all(a is not None for a in args):
+                rows = [R.ewise(g, e.params[0], *[a[i] for a in args], shape=tuple(bag[i].shape))
+                        for i in range(len(bag))]
+        elif p.name == "matmul" and e.inputs[0].id in self.bags and e.inputs[1].id not in self.batched \
+                and len(e.inputs[1].shape) == 2:
+            W = self.env[e.inputs[1].id]
+            rows = [R.transpose(g, R.matmul(g, R.transpose(g, r), W)) for r in bag]
+        if rows is not None:
+            self.bags[e.out.id] = rows
+            return rows[0]              # (a stand-in: readers go through `_of_bag`)
+        axes = set(e.params[0]) if p.name == "rsum" else {e.params[0]} if p.name in ("rmax", "lse") else None
+        if p.name == "sum" and e.params[0] is None or p.name == "rsum" and axes == {0, 1}:    # Σ of every entry
+            out = R.ewise(g, sp.Add(*[ph(i) for i in range(len(bag))]), *bag, shape=tuple(bag[0].shape))
+            return self.as_shape(R.reduce_sum(g, out, None), column_shape(e.out.shape), e)
+        if axes == {0} and p.name in ("rsum", "rmax"):
+            if p.name == "rsum":
+                out = R.ewise(g, sp.Add(*[ph(i) for i in range(len(bag))]), *bag, shape=tuple(bag[0].shape))
+            else:   # strictly greater replaces: ties keep the earlier row (the first arg-max)
+                out = bag[0]
+                for r in bag[1:]:
+                    out = R.ewise(g, sp.Piecewise((ph(1), ph(1) > ph(0)), (ph(0), True)), out, r,
+                                  shape=tuple(r.shape))
+            return self.as_shape(out, column_shape(e.out.shape), e)
+        if axes == {1} and p.name in ("rsum", "rmax", "lse"):
+            per_row = []
+            for r in bag:
+                if p.name == "rsum":
+                    per_row.append(R.reduce_sum(g, r, None))
+                elif p.name == "lse":
+                    per_row.append(R.logsumexp(g, r))
+                else:
+                    per_row.append(R.gather(g, r, R.argmax_entry(g, r)))
+            out = self._concat_rows(per_row, [1] * len(per_row))
+            return self.as_shape(out, column_shape(e.out.shape), e)
+        if p.name == "reshape" and sum(int(d) != 1 for d in e.out.shape) == 1:
+            src = self.src.producer[e.inputs[0].id]
+            flat = self.env[src.out.id] if src.prim is R.input_p else \
+                self._concat_rows(bag, [src_shape[1]] * len(bag))     # (an input's row is the rows already)
+            return self.as_shape(flat, column_shape(e.out.shape), e)
+        where = self.where(e)
+        raise UnsupportedError(
+            f"{TARGET} cannot run {_TERMS.get(p.name) or USER_TERMS.get(p.name, repr(p.name))}{where} on a "
+            f"matrix per example (a bag E[ids] of several indices per example, or an input (L, D)), which they "
+            f"keep as its L rows; they take its sum, mean or max over either axis (E[ids].sum(axis=0), "
+            f".mean(axis=0), .max(axis=0); axis=1 of (N, L) over the batch), elementwise functions of it (with "
+            f"a bias), a layer applied to every row (E[ids] @ W), and .reshape to a vector; compile it with "
+            f"target='numpy'")
+
+    def _bag_operand(self, u, n: int):
+        """Operand ``u`` of an elementwise equation on a matrix kept as rows: its n rows (a bag, a
+        number repeated, a parameter vector broadcast over the rows), or None."""
+        if u.id in self.bags:
+            return self.bags[u.id]
+        if u.shape == ():
+            return [self.env[u.id]] * n
+        if u.id in self.batched:
+            return None
+        v = u
+        while self.src.producer[v.id].prim.name in ("expand", "broadcast", "reshape") \
+                and sum(int(d) != 1 for d in v.shape) > 1:
+            v = self.src.producer[v.id].inputs[0]
+        if sum(int(d) != 1 for d in v.shape) > 1:
+            return None
+        w = self.env[v.id]
+        if w.shape != () and int(w.shape[1]) != 1:
+            w = R.transpose(self.g, w)
+        return [w] * n
+
+    def _concat_rows(self, parts, sizes) -> Var:
+        """The column of ``parts`` (columns, or numbers) one after the other (`_place`)."""
+        n, at, out = sum(sizes), 0, []
+        for v, m in zip(parts, sizes):
+            out.append(self._place(v, {j: at + j for j in range(m)}, n))
+            at += m
+        return R.ewise(self.g, sp.Add(*[ph(i) for i in range(len(out))]), *out, shape=(n, 1))
+
     def _slice(self, e, ins):
-        """x[a:b:c] of an example's vector: the column's entries a, a + c, … (the kernels load them
-        from the input's row: `KernelScheduler`, a slice of an input only)."""
+        """x[a:b:c] of an example's vector: the column's entries a, a + c, …. Of an input, the
+        kernels load them from the input's row (`KernelScheduler`); of a value computed per example,
+        it is S·h with the constant 0/1 matrix S_ij = [j = a + c·i] (`_place`), one entry h[a] a
+        gather at the constant a."""
         items, v = tuple(e.params[0]), ins[0]
         if len(items) != 1 or v.shape == () or int(v.shape[1]) != 1:
             return None
         (a, b, c), = items
+        if self.src.producer[e.inputs[0].id].prim is not R.input_p and e.inputs[0].id in self.batched:
+            picks = list(range(int(a), int(b), int(c)))
+            if len(picks) == 1:
+                out = R.gather(self.g, v, R.const(self.g, picks[0], ()))
+            else:
+                out = self._place(v, {j: i for i, j in enumerate(picks)}, len(picks))
+            return self.as_shape(out, column_shape(e.out.shape), e)
         return self.as_shape(A.slice_(self.g, v, ((a, b, c), (sp.S.Zero, sp.S.One, sp.S.One))),
                              column_shape(e.out.shape), e)
+
+    def _place(self, v: Var, rows: dict, n: int) -> Var:
+        """The column (n, 1) whose row rows[j] is v's entry j (other rows 0): S·v, S the constant 0/1
+        matrix S_ij = [rows[j] = i], a product the kernels run as a layer's (in "ieee" precision
+        whatever the program's: exact, each entry is one v_j times 1). A slice v[a::c]: rows
+        {a + c·i: i}; a concatenation's operand: {j: its offset + j}."""
+        if v.shape == ():           # one number per example: placed at its row by an elementwise select
+            iota = R.const(self.g, sp.ImmutableMatrix(n, 1, lambda i, j: i), (n, 1))
+            return R.ewise(self.g, sp.Piecewise((ph(0), sp.Eq(ph(1), rows[0])), (0, True)), v, iota, shape=(n, 1))
+        S = sp.ImmutableMatrix(n, int(v.shape[0]), lambda i, j: 1 if rows.get(int(j)) == i else 0)
+        return R.matmul(self.g, R.const(self.g, S, tuple(S.shape)), v)
+
+    def _concat(self, e, ins):
+        """sg.concat([h1, h2, …]) of an example's vectors (or numbers): Σ_i P_i·h_i, P_i the 0/1
+        matrix that puts h_i at its offset in the whole (`_place`)."""
+        if e.params[0] != 0 or len(e.out.shape) != 1:
+            return None
+        if any(v.shape != () and int(v.shape[1]) != 1 for v in ins):
+            return None
+        return self._concat_rows(ins, [int(u.shape[0]) if u.shape else 1 for u in e.inputs])
 
     def _expand(self, e, ins):
         want = column_shape(e.out.shape)
@@ -353,6 +513,7 @@ _RULES = {
     "rmax": AsColumns._rmax,
     "take": AsColumns._take,
     "slice": AsColumns._slice,
+    "concat": AsColumns._concat,
     "argmax": AsColumns._argmax,
     "broadcast": AsColumns._expand,
     "expand": AsColumns._expand,

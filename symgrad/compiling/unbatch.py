@@ -46,6 +46,7 @@ from .batch_kind import USER_TERMS
 from .kernel_form import refusal, user_words
 
 NUMPY = "use target='numpy'"
+MERGED = "N·L"          # the batch axis of a (N, L, D) array merged with the next one: (N·L, D)
 OVER = "over the batch"
 
 
@@ -213,6 +214,8 @@ class Unbatch:
         rule = _RULES.get(e.prim.name)
         if rule is None:
             raise refusal(e.prim.name, f" (in {self.what(e)})", OVER)
+        if any(ax == MERGED for _, ax in ins) and e.prim.name not in ("matmul", "reshape"):
+            raise self.mixing(e, f"an operation on the rows of a (N, L, D) array merged to (N·L, D)")
         return rule(self, e, ins)
 
     def statistic(self, e) -> UnsupportedError:
@@ -240,6 +243,10 @@ class Unbatch:
     def _matmul(self, e, ins):
         (a, ax), (b, bx) = ins
         g = self.g
+        if ax == MERGED and bx is None:             # each example's rows (L, D) times W
+            return R.matmul(g, a, b), MERGED
+        if MERGED in (ax, bx):
+            raise self.mixing(e, "a matrix product of the rows of a (N, L, D) array merged to (N·L, D)")
         if ax == 0 and bx is None:                  # rows x_n times W: (k,) as (1, k) @ W → (n,)
             k, n = b.shape
             return A.reshape(g, R.matmul(g, A.reshape(g, a, (1, k)), b), (n,)), 0
@@ -262,6 +269,18 @@ class Unbatch:
 
     def _reshape(self, e, ins):
         (v, ax), s, t = ins[0], tuple(e.inputs[0].shape), tuple(e.params[0])
+        N = self.N
+        if ax == 0 and len(s) == 3 and len(t) == 2 and s[1] != 1 and sp.simplify(sp.sympify(t[0]) - N * s[1]) == 0 \
+                and t[1] == s[2]:
+            return v, MERGED        # (N, L, D) @ W is lowered as (N·L, D) @ W: each example's (L, D) @ W
+        if ax == MERGED:
+            if len(t) == 3 and sp.sympify(t[0]) == N and sp.simplify(sp.sympify(s[0]) - N * t[1]) == 0 \
+                    and t[2] == s[1]:
+                return v, 0         # and back to (N, L, H)
+            if len(t) == 2 and sp.sympify(t[0]) == N and sp.simplify(sp.sympify(s[0]) - N * t[1]) == 0 and s[1] == 1:
+                return A.reshape(self.g, v, (t[1],)), 0     # (N·L, 1) back to (N, L): a number per row
+            raise self.mixing(e, f"a reshape of {format_shape(s)} to {format_shape(t)} of the rows of a (N, L, D) "
+                                 f"array merged to (N·L, D)")
         if ax != 0 or not t or sp.sympify(t[0]) != self.N or any(_has(d, self.N) for d in t[1:]):
             raise self.mixing(e, f"a reshape of {format_shape(s)} to {format_shape(t)} that moves or merges "
                                  f"the batch axis {self.N}")
@@ -306,6 +325,17 @@ def _take(self, e, ins):
     return A.take(self.g, E, idx, 0), 0
 
 
+def _concat(self, e, ins):
+    """sg.concat([h1, h2], axis=1) of rows: each example's concatenation (the batch axis kept)."""
+    axis, axes = e.params[0], {ax for _, ax in ins}
+    if len(axes) != 1 or None in axes:
+        raise self.mixing(e, "a concatenation of values laid out differently over the batch")
+    (ax,) = axes
+    if axis == ax:
+        raise self.mixing(e, f"a concatenation along the batch axis {self.N} (of examples)")
+    return A.concat(self.g, [v for v, _ in ins], axis - (axis > ax)), ax
+
+
 _OVER_N = {"sum": "a sum (or mean)", "rsum": "a sum (or mean)", "rmax": "a max", "argmax": "an argmax",
            "lse": "a log-sum-exp (softmax)"}
 
@@ -329,4 +359,5 @@ _RULES = {
     "one_hot": Unbatch._one_hot,
     "take": _take,
     "slice": _slice,
+    "concat": _concat,
 }

@@ -52,12 +52,9 @@ def test_a_per_example_slice_equals_numpy(rng):
 
 
 @pytest.mark.parametrize("case, words", [
-    ("computed", [r"`tanh\(x\[:, :4\] @ W1\)\[:, :8\]`", r"slicing of an input's rows only", r"W\[:4\]"]),
     ("batch axis", [r"`x\[:3, :4\]`", r"a slice of the batch axis", r"mixes the examples"]),
 ])
 def test_slices_that_stay_refused_are_named(case, words):
-    if case == "computed":
-        loss = sg.mean(sg.sum(sg.tanh(x[:, :4] @ W1)[:, :8], axis=1))
-    else:
-        loss = sg.mean(sg.sum(sg.tanh(x[:3, :4] @ W1), axis=1))
+    # (a slice of a value computed per example compiles since 2026-11-30: test_triton_value_slices.py)
+    loss = sg.mean(sg.sum(sg.tanh(x[:3, :4] @ W1), axis=1))
     assert_refused_for_triton(loss, [W1], [x], words)
