@@ -27,8 +27,8 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   ``clamp(x, min, max)``), ``maximum(a, b)``, ``minimum(a, b)``, and the methods ``.sum .mean
   .max .min .std .clip .clamp .reshape .transpose .dot`` — their arguments are constants read from the
   syntax tree (integers, tuples of them, True/False, the declaration's integer sizes; clip's bounds
-  and ddof numbers such as ``-1``, ``1/2``, ``pi/4``, a bound also None or a scalar's name with
-  + - * / and numbers, ``-c``, ``c/2``), never evaluated; the
+  and ddof numbers such as ``-1``, ``1/2``, ``pi/4``, a bound also None, a scalar's name with
+  + - * / and numbers, ``-c``, ``c/2``, or a tensor expression of this grammar), never evaluated; the
   method's name is checked against the whitelist before anything else of the call is read. These
   functions are registered by the tensor modules when imported (`register_tensor_function`);
 - bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep,
@@ -810,8 +810,8 @@ class _Builder:
         if kind in ("number", "bound"):
             if kind == "bound" and isinstance(node, ast.Constant) and node.value is None:
                 return None
-            words = ("a bound is a number constant or None (clip(x, -1, 1), clip(x, 0, None)) or a "
-                     "scalar's name (clip(x, -c, c))" if kind == "bound"
+            words = ("a bound is a number constant or None (clip(x, -1, 1), clip(x, 0, None)), a "
+                     "scalar's name (clip(x, -c, c)) or a tensor (clip(x, lo, hi))" if kind == "bound"
                      else f"{keyword or 'the argument'}= takes a number constant")
             # numbers, pi and E (a bound also a scalar's name), with + - * /: read from the tree (no
             # attribute, no call, no string)
@@ -822,9 +822,13 @@ class _Builder:
                     or isinstance(n, ast.BinOp) and type(n.op) not in (ast.Add, ast.Sub, ast.Mult, ast.Div)
                     or isinstance(n, ast.UnaryOp) and type(n.op) not in (ast.USub, ast.UAdd)
                     for n in ast.walk(node)):
+                if kind == "bound":                  # a tensor bound (np.clip's, torch.clamp's):
+                    v = self.tensor_bound(node)      # an expression of the grammar itself
+                    if v is not None:
+                        return v
                 raise self.refuse(f"{words}, not {self.seg(node)!r}")
             v = self.visit(node)
-            if kind == "bound" and _is_scalar_of_symbols(v):
+            if kind == "bound" and (_is_scalar_of_symbols(v) or _is_tensor(v)):
                 return v
             if not (isinstance(v, sp.Expr) and v.is_number and v.is_extended_real and v.is_finite):
                 raise self.fail(f"{words}, not {self.seg(node)!r}")
@@ -846,6 +850,16 @@ class _Builder:
                 return v
             raise self.fail(f"{shape_words}, not {self.seg(node)!r}")
         raise AssertionError(kind)
+
+    def tensor_bound(self, node):
+        """A clip bound that is a tensor expression of the grammar (``clip(X, L, U)``, ``X.clamp(min=
+        b - 1)``), parsed as any operand is (never evaluated), or None when it is no tensor or is not
+        in the grammar (the caller then refuses it as a bound)."""
+        try:
+            v = self.visit(node)
+        except SymgradError:
+            return None
+        return v if _is_tensor(v) else None
 
     def bounds(self, node, positional, kw) -> list:
         """[lo, hi] of clip / clamp from its positional bounds and its keywords (min=, max=; np.clip's

@@ -118,7 +118,8 @@ CORPUS = [
     (f"clamp(X, min={RUN})", "a bound is a number constant"),
     (f"clip(X, a_max={RUN})", "a bound is a number constant"),
     ("X.clamp(max=X.__class__)", "a bound is a number constant or None (clip(x, -1, 1), clip(x, 0, "
-                                 "None)) or a scalar's name (clip(x, -c, c)), not 'X.__class__'"),
+                                 "None)), a scalar's name (clip(x, -c, c)) or a tensor (clip(x, lo, hi)), "
+                                 "not 'X.__class__'"),
     ("X.clip(min=c.real)", "not 'c.real'"),
     ("clamp(X, _c, 1)", "'_c'"),
     ("X.clamp(min='0')", "\"'0'\""),

@@ -85,11 +85,11 @@ def test_tensor_text_builds_what_numpy_style_python_builds(text, expected):
     ("np.clip(D, 0, 1)", UnsafeInputError, "write clip(...)"),
     # clip's bounds and std's ddof are number constants, read from the tree, never evaluated
     ("clip(D, __import__('os'), 1)", UnsafeInputError,
-     "a bound is a number constant or None (clip(x, -1, 1), clip(x, 0, None)) or a scalar's name "
-     "(clip(x, -c, c)), not \"__import__('os')\""),
+     "a bound is a number constant or None (clip(x, -1, 1), clip(x, 0, None)), a scalar's name "
+     "(clip(x, -c, c)) or a tensor (clip(x, lo, hi)), not \"__import__('os')\""),
     ("D.std(ddof=D.__class__)", UnsafeInputError, "ddof= takes a number constant, not 'D.__class__'"),
     ("std(D, ddof=exp(1))", UnsafeInputError, "ddof= takes a number constant, not 'exp(1)'"),
-    ("D.clip(D, 1)", ParseError, "a bound is a number constant or None"),   # a scalar's name is one (w)
+    ("D.clip(sqrt(-1), 1)", UnsafeInputError, "a bound is a number constant or None"),  # D.clip(D, 1) is one
     ("D.clip(True)", UnsafeInputError, "a bound is a number constant or None"),
     ("D.clip(0, 'x')", UnsafeInputError, "a bound is a number constant or None"),
     ("clip(D, 1/0, 1)", ParseError, "a bound is a number constant or None"),
