@@ -1101,7 +1101,7 @@ class Where(TensorExpr):
 
 def where(cond, a, b):
     """np.where(cond, a, b), broadcasting the three. ``cond`` is a comparison of tensors
-    (``x > 0``) or an integer tensor (nonzero = true)."""
+    (``x > 0``) or a tensor, integer or real, whose nonzero entries are true (NumPy's rule)."""
     cond, a, b = as_expr(cond), as_expr(a), as_expr(b)
     if isinstance(cond, sp.core.relational.Relational):
         cs = broadcast_shapes(shape_of(cond.lhs), shape_of(cond.rhs))
@@ -1111,7 +1111,7 @@ def where(cond, a, b):
         cs = shape_of(cond)
     else:
         raise ShapeError(f"where: the condition {cond} must be a comparison of tensors (x > 0) or "
-                         f"an integer tensor")
+                         f"a tensor (nonzero entries are true)")
     broadcast_shapes(cs, shape_of(a), shape_of(b), names=lambda: ["condition", str(a), str(b)])
     return Where(cond, _unwrap(a), _unwrap(b))
 
