@@ -145,6 +145,17 @@ def test_the_generated_code_reads_an_inputs_stride_and_prints_the_rest():
     assert 'ws = workspace("step", B, x0.device)' in step
 
 
+def test_the_entry_check_of_a_label_input_reads_as_its_shape():
+    """A label or id per example is a (B,) input: its entry check's words say (B,), not (B, ), nor
+    'one contiguous row per example' (an example has no row), and the entries must be contiguous."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    W, x, y = sg.tensor("W", (6, 3)), sg.tensor("x", (N, 6)), sg.tensor("y", (N,), integer=True)
+    src = sg.compile(sg.cross_entropy(x @ W, y), [W], [x, y], target="triton").source
+    step = src[src.index("def grad("):]
+    assert "'input x1 must have shape (B,), its entries contiguous'" in step, step[:1500]
+    assert "'input x0 must have shape (B, 6), one contiguous row per example'" in step
+
+
 def test_the_generated_step_alone_refuses_rows_that_are_not_contiguous(rng):
     """Called without TorchProgram (as `program.save` users do), the step still refuses an input
     whose rows are not contiguous, with the same words a launch wrapper used."""
