@@ -614,8 +614,10 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         # checked here once for every launch that reads it: a row per example, its entries contiguous
         # (the kernels step from row to row by the input's stride, read at each call)
         want = tuple(_batched_shape(_shape(x)))
+        words = (f"(B, {', '.join(map(str, want))}), one contiguous row per example" if want
+                 else "(B,), its entries contiguous")      # a label or an id per example
         body.append(f"assert x{i}.shape[1:] == {want!r} and x{i}.shape[0] == B and x{i}.stride(-1) == 1, "
-                    f"'input x{i} must have shape (B, {', '.join(map(str, want))}), one contiguous row per example'")
+                    f"'input x{i} must have shape {words}'")
     if kind != "forward":
         body.append("scale = 1.0 / B  # the loss is the mean over the batch" if spec.reduction == "mean"
                     else "scale = 1.0  # the loss is the sum over the batch")

@@ -94,11 +94,14 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
 
     # A mask is a boolean array, and NumPy refuses −mask and mask − mask, reads mask + mask as "or",
     # and makes 1 − mask an int64 array (which turns a float32 gradient into float64). A term of a
-    # sum that is a mask, and a negated mask, are the module's DTYPE: DTYPE(1)*(x >= 0).
+    # sum that is a mask, a negated mask, and a number times masks alone (3*mask: int64) are the
+    # module's DTYPE: DTYPE(1)*(x >= 0), DTYPE(3)*(x >= 0).
     def _print_Mul(self, expr):
         c, rest = expr.as_coeff_Mul()
         if c == -1 and _has_mask_factor(rest):      # −(a >= 0)*(b >= 0) would negate a boolean first
             return "DTYPE(-1)*" + self.parenthesize(rest, PRECEDENCE["Mul"])
+        if c.is_number and c != 1 and is_boolean(rest):     # 3*(a >= 0) is int64, (1/2)*(a >= 0) float64
+            return f"DTYPE({self._print(c)})*" + self.parenthesize(rest, PRECEDENCE["Mul"])
         return super()._print_Mul(expr)
 
     def _print_Add(self, expr, order=None):

@@ -550,7 +550,7 @@ class Program:
         converted). ``shape_error(name, got, want)`` words a wrong shape."""
         out, fresh, dt = [], False, self.dtype
         for name, sym, shape in self._pspec:
-            a = d.get(name, _MISSING) if d is not None else _MISSING
+            a = d.get(name, _MISSING) if isinstance(d, Mapping) else _MISSING     # else `_get` names what d is
             if a is _MISSING:
                 a = self._get(d, name, sym, what)
                 fresh = True

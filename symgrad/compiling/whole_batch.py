@@ -39,7 +39,7 @@ class WholeBatchProgram(Program):
         self._dims = [dim_forms(shape) for (_, _, shape, _) in self._ispec]
 
     def _batch_arrays(self, batch, kind: str) -> list:
-        out, sizes = [], {}
+        out, sizes, indices = [], {}, []
         for (name, sym, shape, _), dims, needed in zip(self._ispec, self._dims, self._needs[kind]):
             if not needed:
                 out.append(None)
@@ -52,8 +52,10 @@ class WholeBatchProgram(Program):
                                  + (f" with {bound} (from the inputs before it)" if bound and a.ndim == len(shape)
                                     else ""))
             if name in self._bounds:
-                _check_labels(name, a, self._bounds[name], sizes)
+                indices.append((name, a))
             out.append(a)
+        for name, a in indices:         # once every size is bound: an input after idx may bind its range
+            _check_labels(name, a, self._bounds[name], sizes)
         empty = [k.name for k, v in sizes.items() if v == 0]
         if empty and kind != "forward":
             raise DataError(f"the batch is empty ({empty[0]} = 0); the loss needs at least one example")

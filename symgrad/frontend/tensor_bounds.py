@@ -47,6 +47,15 @@ def _bound(v, name):
     torch.clamp take them); None is no bound."""
     if v is None:
         return None
+    given = type(v).__name__
+    if isinstance(v, bool) or given == "bool_" or isinstance(v, (list, tuple)) or (
+            hasattr(v, "shape") and not isinstance(v, sp.Basic) and getattr(v, "ndim", 1) != 0):
+        # np.clip takes an array of bounds; here its values come with the data, as a tensor's
+        what = "a truth value" if given in ("bool", "bool_") else f"an array ({given})"
+        raise ArgumentError(f"clip: the bound {name} is {what}; a bound is a number, a scalar symbol or a "
+                            f"tensor (broadcast with x). For an array of bounds declare a tensor, "
+                            f"sg.tensor('{name}', shape), and give its values with the data (or as a "
+                            f"parameter)")
     v = as_expr(v, name)
     if isinstance(v, sp.MatrixExpr):
         raise ArgumentError(f"clip: the bound {name} = {v} is a matrix (MatrixSymbol); clip takes a "

@@ -145,6 +145,17 @@ def test_the_generated_code_reads_an_inputs_stride_and_prints_the_rest():
     assert 'ws = workspace("step", B, x0.device)' in step
 
 
+def test_the_entry_check_of_a_label_input_reads_as_its_shape():
+    """A label or id per example is a (B,) input: its entry check's words say (B,), not (B, ), nor
+    'one contiguous row per example' (an example has no row), and the entries must be contiguous."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    W, x, y = sg.tensor("W", (6, 3)), sg.tensor("x", (N, 6)), sg.tensor("y", (N,), integer=True)
+    src = sg.compile(sg.cross_entropy(x @ W, y), [W], [x, y], target="triton").source
+    step = src[src.index("def grad("):]
+    assert "'input x1 must have shape (B,), its entries contiguous'" in step, step[:1500]
+    assert "'input x0 must have shape (B, 6), one contiguous row per example'" in step
+
+
 def test_the_generated_step_alone_refuses_rows_that_are_not_contiguous(rng):
     """Called without TorchProgram (as `program.save` users do), the step still refuses an input
     whose rows are not contiguous, with the same words a launch wrapper used."""
@@ -178,13 +189,14 @@ def test_a_bias_rides_with_a_weight_the_host_computes(rng):
 
 def test_grad_and_loss_keep_their_temporaries_but_return_their_own(rng):
     """grad and loss take their temporaries from Workspaces of their own; what they return stays
-    the caller's: gradients of an earlier call are unchanged by later calls at other batch sizes,
-    and every call equals the NumPy target."""
+    the caller's: gradients of an earlier call are unchanged by later calls on other data at the
+    same batch size (one Workspace: a kept buffer handed out would be overwritten) and at other
+    batch sizes, and every call equals the NumPy target."""
     net, tri, ref = _mlp_case("tanh", "cross_entropy")
     module = tri.compiled.grad.__globals__
     module["WORKSPACE"].clear()
     kept = []
-    for B in (7, 4, 7):
+    for B in (7, 7, 4, 7):
         values, batch = _data(rng, net, B)
         g, gr = tri.grad(values, batch), ref.grad(values, batch)
         for k in gr:

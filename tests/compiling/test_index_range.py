@@ -158,3 +158,20 @@ def test_train_checks_the_labels_of_a_matrix_declaration_too():
     labels[13] = -1
     with pytest.raises(LabelRangeError, match=r"data\['k'\].*0 \.\.\. 2.*example 13 has -1"):
         sg.train(prog, {"x": np.zeros((20, 4)), "k": labels}, epochs=1, batch_size=4, progress=False)
+
+
+def test_indices_declared_before_the_array_they_index():
+    """take(S, idx, axis=0) with S (N, 4): idx's range is N, bound by S. Declared in the order
+    [idx, S], the range was read before S bound N (TypeError: Cannot convert symbols to int, on
+    any data); the order of the inputs must not matter."""
+    M = sp.Symbol("M", integer=True, positive=True)
+    ids = sg.tensor("idx", (M,), integer=True)
+    loss = sg.sum((sg.take(S, ids, axis=0) @ V.T) ** 2)
+    values = {"V": np.arange(12.0).reshape(3, 4) / 10}
+    S_rows = np.arange(20.0).reshape(5, 4) / 10
+    want = ((S_rows[[0, 4, 2]] @ values["V"].T) ** 2).sum()        # NumPy's own indexing, in range
+    for inputs in ([ids, S], [S, ids]):
+        prog = sg.compile(loss, [V], inputs, dtype="float64")
+        assert prog.loss(values, {"S": S_rows, "idx": np.array([0, 4, 2])}) == pytest.approx(want, rel=1e-12)
+        with pytest.raises(LabelRangeError, match=r"'idx'.*integers 0 \.\.\. 4.*entry 1 is 5"):
+            prog.loss(values, {"S": S_rows, "idx": np.array([0, 5, 2])})

@@ -22,6 +22,10 @@ CASES = [
     H(a, 1) + sp.KroneckerDelta(a, b),
     -g * H(a, 1),                         # a negated product with a mask among its factors
     -H(a, 1) * sp.KroneckerDelta(a, b) * g,
+    3 * H(a, 1),                          # a number times masks alone: int64 (float64 with 1/2)
+    g + 2 * H(a, 1) * H(b, 1),
+    H(a, 1) / 2 + g,
+    g * (2 * H(a, 1) - 1),
 ]
 
 

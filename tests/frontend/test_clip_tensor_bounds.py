@@ -154,3 +154,16 @@ def test_float32_program_keeps_float32_gradients():
     assert g["lo"].dtype == np.float32
     np.testing.assert_allclose(g["lo"], (2 * lv * (xv < lv)).sum(0), rtol=1e-6)   # d/dlo Σ max(x, lo)²
     assert g["lo"].any()
+
+
+@pytest.mark.parametrize("bound, kind", [(np.zeros(3), r"an array \(ndarray\)"),
+                                         ([0.0, 0.0, 0.0], r"an array \(list\)"), (True, "a truth value")])
+def test_an_array_or_a_truth_value_as_a_bound_is_refused_by_name(bound, kind):
+    """np.clip takes an array of bounds; sg.clip takes a tensor declaration for one (its values come
+    with the data): a NumPy array, a list or True was an AttributeError from inside SymPy."""
+    x = sg.tensor("x", (N, 3))
+    for lo, hi in ((bound, None), (None, bound)):
+        which = "lo" if hi is None else "hi"
+        want = rf"clip: the bound {which} is {kind}.*a number, a scalar symbol or a tensor.*sg\.tensor\('{which}'"
+        with pytest.raises(sg.ArgumentError, match=want):
+            sg.clip(x, lo, hi)
