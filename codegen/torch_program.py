@@ -22,7 +22,8 @@ import struct
 
 import numpy as np
 
-from symgrad.compiling.compiler import Program, as_numbers, check_state, label_range_error
+from symgrad.compiling.compiler import (Program, as_numbers, check_state, label_range_error,
+                                        row_index_inputs)
 from symgrad.errors import DataError, MissingValueError, ShapeError, SymgradError
 from symgrad.core.ir import format_shape
 from symgrad.core.values import Named
@@ -363,7 +364,7 @@ class TorchProgram(Program):
         raise label_range_error(name, n_classes, key >> 32, value,
                                 f" (found by the device in the batch of a training step: that step{after} "
                                 f"changed nothing, so the parameters, the optimizer state and its step count "
-                                f"are those from before it)")
+                                f"are those from before it)", rows=name in row_index_inputs(self.spec))
 
 
 NO_BAD_LABEL = 2 ** 63 - 1       # an entry of the record of bad labels while there is none

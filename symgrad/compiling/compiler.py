@@ -447,6 +447,7 @@ class Program:
         self._pspec = [(p.name, p, s) for p, s in zip(self.params, self.param_shapes)]
         self._ispec = [(x.name, x, s, _batched_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
         self._labels = label_inputs(spec)    # input name -> number of classes, for class-label inputs
+        self._row_indices = row_index_inputs(spec) if self._labels else set()     # E[k]'s k among them
         # The argument plan of `step`'s fast path: per parameter its name and shape; per input the
         # training run reads, its name, its number of axes and the shape after the batch axis. A
         # subclass that reads its values otherwise (tensors, whole-batch arrays) takes the checked path.
@@ -576,7 +577,7 @@ class Program:
             a = self._fitted(a, fit_batch_input(name, tuple(a.shape), shape, want))
             B = same_batch_size(name, a.shape[0], B)
             if labels and self._labels and name in self._labels:
-                check_labels(name, self._host(a), self._labels[name])
+                check_labels(name, self._host(a), self._labels[name], rows=name in self._row_indices)
             out.append(a)
         if B == 0 and kind != "forward":
             raise DataError(empty_batch(self._ispec))
@@ -815,7 +816,18 @@ def label_inputs(spec: Spec) -> dict:
     """Input name -> number of classes n, for every input that is the class label k of a ``z[k]``
     (``sg.gather``, ``sg.cross_entropy(z, k)``), or the index of an embedding's row E[k] in the
     kernels' form (``take_row``): its values must be integers 0 … n − 1."""
+    return _index_inputs(spec)[0]
+
+
+def row_index_inputs(spec: Spec) -> set:
+    """The names among `label_inputs` that index an embedding's rows (E[k]), not classes: their
+    errors say rows."""
+    return _index_inputs(spec)[1]
+
+
+def _index_inputs(spec: Spec) -> tuple[dict, set]:
     labels: dict = {}
+    rows: set = set()
     for lw in (spec.train, spec.eval):
         ids = {vid: i for i, vid in enumerate(lw.inputs) if vid is not None}
         for e in lw.graph.eqns:
@@ -827,7 +839,9 @@ def label_inputs(spec: Spec) -> dict:
             if k in ids:                                    # z[k], E[k] (embedding)
                 name, n = spec.inputs[ids[k]].name, int(e.inputs[0].shape[0])
                 labels[name] = min(n, labels.get(name, n))
-    return labels
+                if e.prim is R.take_row_p:
+                    rows.add(name)
+    return labels, rows
 
 
 def as_numbers(what: str, a, dtype, copy: bool = False) -> np.ndarray:
@@ -849,21 +863,25 @@ def as_numbers(what: str, a, dtype, copy: bool = False) -> np.ndarray:
     return np.array(raw, dtype=dtype) if copy else raw.astype(dtype, copy=False)
 
 
-def check_labels(name: str, a, n: int) -> None:
-    """Class labels are integers 0 … n − 1: NumPy would read −1 as the last class, 1.7 as class 1,
-    and fail on n with an IndexError from inside the generated code."""
+def check_labels(name: str, a, n: int, rows: bool = False) -> None:
+    """Class labels (``rows``: an embedding's row indices) are integers 0 … n − 1: NumPy would read
+    −1 as the last class, 1.7 as class 1, and fail on n with an IndexError from inside the generated
+    code."""
     a = np.asarray(a)
     ok = (a >= 0) & (a < n) & (a == np.floor(a))      # NaN fails every comparison
     if not ok.all():
         i = int(np.flatnonzero(~ok.reshape(-1))[0])
         per = int(np.prod(a.shape[1:])) if a.ndim > 1 else 1      # (B, L): a bag's indices, L per example
-        raise label_range_error(name, n, i // max(per, 1), float(a.reshape(-1)[i]))
+        raise label_range_error(name, n, i // max(per, 1), float(a.reshape(-1)[i]), rows=rows)
 
 
-def label_range_error(name: str, n: int, i: int, v: float, more: str = "") -> LabelRangeError:
-    """The error for the class label ``v`` of example ``i`` of the input ``name`` (n classes)."""
-    return LabelRangeError(f"the input {name!r} holds class labels, integers 0 ... {n - 1} ({n} classes); "
-                           f"example {i} has {v:g}{more}")
+def label_range_error(name: str, n: int, i: int, v: float, more: str = "",
+                      rows: bool = False) -> LabelRangeError:
+    """The error for the class label ``v`` of example ``i`` of the input ``name`` (n classes), or
+    for its index of an embedding's rows (``rows``: n rows)."""
+    what = (f"indices of an embedding's rows, integers 0 ... {n - 1} ({n} rows)" if rows
+            else f"class labels, integers 0 ... {n - 1} ({n} classes)")
+    return LabelRangeError(f"the input {name!r} holds {what}; example {i} has {v:g}{more}")
 
 
 def empty_batch(ispec) -> str:

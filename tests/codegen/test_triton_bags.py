@@ -68,11 +68,11 @@ def test_an_index_of_a_bag_out_of_range_is_named_and_the_step_changes_nothing(rn
     values = _values(PARAMS, rng)
     batch = {"ids": IDS.copy(), "y": rng.integers(0, C, len(IDS))}
     batch["ids"][2, 1] = V
-    with pytest.raises(sg.LabelRangeError, match=r"'ids'.*0 \.\.\. 9.*example 2 has 10"):
+    with pytest.raises(sg.LabelRangeError, match=r"'ids' holds indices of an embedding's rows.*0 \.\.\. 9.*example 2 has 10"):
         tri.loss(values, batch)                   # checked on the host: the example, not the flat entry
     mine = {n: torch.tensor(v, device=tri.device) for n, v in values.items()}
     tri.step(mine, None, batch)                   # checked on the device: raised at the next read
-    with pytest.raises(sg.LabelRangeError, match=r"'ids'.*example 2 has 10"):
+    with pytest.raises(sg.LabelRangeError, match=r"'ids' holds indices of an embedding's rows.*example 2 has 10"):
         tri.last_loss
     for n, v in values.items():
         _close(mine[n].cpu(), v, f"{n} after the skipped step")
