@@ -81,8 +81,10 @@ class Unbatch:
     # -- the pass ---------------------------------------------------------------------------------
     def __call__(self, lw):
         if lw.masks:            # (a mask over the batch would read as an input without N first)
-            raise UnsupportedError("dropout is not supported by the Triton backend yet (its masks are drawn by "
-                                   "the NumPy generator); compile for target='numpy'")
+            raise UnsupportedError("dropout in a declaration over the batch (a tensor with the batch size first) "
+                                   "is not supported by the Triton backend yet; declare one example's tensors "
+                                   "(sg.tensor('x', (64,)): the Triton step draws their masks), or compile for "
+                                   "target='numpy'")
         self.src, self.notes = lw.graph, lw.notes
         self.g = Graph(self.src.policy)
         self.env: dict[int, tuple[Var, int | None]] = {}
