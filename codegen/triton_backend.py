@@ -466,9 +466,11 @@ def _check_spec(spec: Spec) -> None:
         raise UnsupportedError(f"the Triton backend computes in float32 (fp32 accumulation); got "
                                f"dtype={spec.dtype!r}")
     for lw in (spec.train, spec.eval):
-        for _, shape, _ in lw.masks:        # (kernel_form refuses a matrix per example first)
-            if len(shape) == 2 and 1 not in shape:    # pragma: no cover - a guard
-                raise UnsupportedError("the Triton backend draws dropout masks of an example's vector or number")
+        for _, shape, _ in lw.masks:        # drawn per entry b·N + n of a kernel's (B, N) tile
+            if len(shape) == 2 and 1 not in shape:
+                raise UnsupportedError(f"the Triton backend draws dropout masks of an example's vector or number; "
+                                       f"this one is a matrix per example {tuple(shape)} (sg.dropout of a matrix): "
+                                       f"drop out a vector of it, or compile it with target='numpy'")
 
 
 def emit_module(spec: Spec) -> str:

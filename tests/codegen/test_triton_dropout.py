@@ -108,11 +108,31 @@ def test_loss_and_forward_without_dropout_loss_with_seed_with_it():
     assert prog.loss(v, b, dropout_seed=4) == pytest.approx(float(m.sum()), rel=1e-6)
 
 
-def test_a_dropout_over_the_batch_is_refused_with_the_way_out():
+def test_a_dropout_over_the_batch_equals_the_numpy_target_under_the_same_mask():
     N = sp.Symbol("N", integer=True, positive=True)
-    x, w = sg.tensor("x", (N, 4)), sg.tensor("w", (4,))
-    with pytest.raises(sg.UnsupportedError, match="one example's tensors"):
-        sg.compile(sg.sum(sg.dropout(x * w, 0.5)), [w], [x], target="triton")
+    B, D, H, C, p = 6, 5, 16, 4, 0.4
+    x, y = sg.tensor("x", (N, D)), sg.tensor("y", (N,), integer=True)
+    W1, W2, b2 = sg.tensor("W1", (D, H)), sg.tensor("W2", (H, C)), sg.tensor("b2", (C,))
+    loss = sg.cross_entropy(sg.dropout(sg.relu(x @ W1), p) @ W2 + b2, y)
+    tri = sg.compile(loss, [W1, W2, b2], [x, y], target="triton")
+    num = sg.compile(loss, [W1, W2, b2], [x, y])
+    rng = np.random.default_rng(1)
+    values = {"W1": rng.normal(0, 0.5, (D, H)), "W2": rng.normal(0, 0.5, (H, C)), "b2": rng.normal(0, 0.1, C)}
+    batch = {"x": rng.normal(0, 1, (B, D)), "y": rng.integers(0, C, B)}
+    g = tri.grad(values, batch, dropout_seed=2)
+    m = _mask(_mask_program(B * H, p), B * H, dropout_seed=2).reshape(B, H)      # example b's: row b
+    num.rng = GivenUniforms((m != 0).astype(np.float64))
+    want = num.grad(values, batch)
+    assert num.rng.shapes == [(B, H)]
+    for k in want:
+        np.testing.assert_allclose(np.asarray(g[k].cpu()).reshape(want[k].shape), want[k], rtol=1e-4, atol=1e-6)
+    assert tri.loss(values, batch) == pytest.approx(num.loss(values, batch), rel=1e-5)     # dropout off
+
+
+def test_a_matrix_mask_per_example_is_refused_with_the_way_out():
+    x, W = sp.MatrixSymbol("x", 3, 2), sp.MatrixSymbol("W", 2, 3)
+    with pytest.raises(sg.UnsupportedError, match="matrix per example"):
+        sg.compile(sg.sum(sg.dropout(W * x, 0.5)), [W], [x], target="triton")
 
 
 def test_a_dropout_step_runs_no_torch_op_on_the_host_and_never_waits(monkeypatch):
