@@ -94,6 +94,31 @@ def test_gradient_equals_numpy_target_under_the_same_mask():
     assert not np.allclose(ones.grad(values, batch)["V1"], want["V1"], rtol=1e-3)
 
 
+def test_two_masks_gradient_equals_numpy_target_under_the_same_masks():
+    B, D, H, C = 4, 8, 16, 3
+    x, y = sg.tensor("x", (D,)), sg.tensor("y", (), integer=True)
+    V1, V2, V3 = sg.tensor("V1", (H, D)), sg.tensor("V2", (H, H)), sg.tensor("V3", (C, H))
+    loss = sg.cross_entropy(V3 @ sg.dropout(sg.tanh(V2 @ sg.dropout(sg.relu(V1 @ x), 0.5)), 0.2), y)
+    tri = sg.compile(loss, [V1, V2, V3], [x, y], target="triton")
+    num = sg.compile(loss, [V1, V2, V3], [x, y])
+    # both masks read back: mask k of a program with two masks has the seed drop_base + k
+    a1, w1, a2, w2 = (sg.tensor(n, (B * H,)) for n in ("a1", "w1", "a2", "w2"))
+    show = sg.compile(sg.sum(sg.dropout(w1 * a1, 0.5)) + sg.sum(sg.dropout(w2 * a2, 0.2)), [w1, w2], [a1, a2],
+                      target="triton")
+    one = np.ones((1, B * H), np.float32)
+    g = show.grad({"w1": one[0], "w2": one[0]}, {"a1": one, "a2": one}, dropout_seed=5)
+    m1, m2 = (np.asarray(g[k].cpu()).reshape(B, H) for k in ("w1", "w2"))
+    assert not np.array_equal(m1 != 0, m2 != 0)
+    rng = np.random.default_rng(0)
+    values = {"V1": rng.normal(0, .5, (H, D)), "V2": rng.normal(0, .5, (H, H)), "V3": rng.normal(0, .5, (C, H))}
+    batch = {"x": rng.normal(0, 1, (B, D)), "y": rng.integers(0, C, B)}
+    num.rng = GivenUniforms((m1 != 0).astype(np.float64), (m2 != 0).astype(np.float64))
+    want = num.grad(values, batch)
+    got = tri.grad(values, batch, dropout_seed=5)
+    for k in want:
+        np.testing.assert_allclose(np.asarray(got[k].cpu()).reshape(want[k].shape), want[k], rtol=1e-4, atol=1e-6)
+
+
 def test_loss_and_forward_without_dropout_loss_with_seed_with_it():
     width = 64
     x, w = sg.tensor("x", (width,)), sg.tensor("w", (width,))
