@@ -22,8 +22,8 @@ import struct
 
 import numpy as np
 
-from symgrad.compiling.compiler import (Program, as_numbers, check_state, label_range_error,
-                                        row_index_inputs)
+from symgrad.compiling.compiler import (Program, _mask_generator, as_numbers, check_state,
+                                        label_range_error, row_index_inputs)
 from symgrad.errors import DataError, MissingValueError, ShapeError, SymgradError
 from symgrad.core.ir import format_shape
 from symgrad.core.values import Named
@@ -87,6 +87,9 @@ class TorchProgram(Program):
         self._device_labels = bool(self._labels) and step is not None and \
             "bad_labels" in inspect.signature(step).parameters
         self._record = None         # that record, one per program: made by the first step
+        # dropout: step's masks are drawn in the kernels from this seed and the device's step count
+        # (a launch argument that stays the same: no host op per step); grad's from a seed rng draws
+        self._drop_seed = int(self.rng.integers(2 ** 31)) if self.has_dropout else None
         # (symbol, name, shape) of each parameter, read once: every step looks them up
         self._pspec = [(p, p.name, tuple(int(d) for d in sh)) for p, sh in zip(self.params, self.param_shapes)]
         self._names = [name for _, name, _ in self._pspec]
@@ -214,10 +217,12 @@ class TorchProgram(Program):
     # -- running ----------------------------------------------------------------------------------
     def grad(self, values, batch, *, dropout_seed=None) -> dict:
         """∂loss/∂parameter for every parameter, keyed by name: tensors shaped like the parameters.
-        ``dropout_seed`` is accepted for the NumPy Program's signature (`sg.gradcheck` passes it);
-        the Triton target compiles no dropout, so there are no masks to hold fixed."""
+        Dropout on: the kernels draw the masks from a seed the program's generator hands out at each
+        call, or, with ``dropout_seed``, ``numpy.random.default_rng(dropout_seed)``'s first (the same
+        masks at every call with that seed and batch size; the program's generator untouched)."""
         params = self._param_arrays(values)
-        _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), self.rng)
+        rng = self.rng if dropout_seed is None else _mask_generator(dropout_seed)
+        _, grads = self.compiled.grad(params, self._batch_arrays(batch, "train"), rng)
         return Named((name, g if g.shape == shape else g.reshape(shape))
                      for (_, name, shape), g in zip(self._pspec, grads))
 
@@ -266,11 +271,12 @@ class TorchProgram(Program):
             self._loss_buffer = torch.empty((), dtype=torch.float32, device=self.device)
         # the loss goes to one buffer, kept from step to step: `last_loss` holds only the last step's
         # (rewritten by the next step's kernel, in stream order after any read of the one before)
+        drop = {"drop_seed": self._drop_seed} if self._drop_seed is not None else {}
         if labels:      # the kernels note a bad label in the record; the update then changes nothing
             loss = self.compiled.step(params, slots, t_dev, xs, self.rng, bad_labels=self._label_record(),
-                                      loss=self._loss_buffer)
+                                      loss=self._loss_buffer, **drop)
         else:
-            loss = self.compiled.step(params, slots, t_dev, xs, self.rng, loss=self._loss_buffer)
+            loss = self.compiled.step(params, slots, t_dev, xs, self.rng, loss=self._loss_buffer, **drop)
         names = self._names
         new_values = Named(zip(names, params))   # by name or symbol
         new_state: dict = {"t": t, "t_device": t_dev}
@@ -302,10 +308,17 @@ class TorchProgram(Program):
         self._last_loss = value
 
     def loss(self, values, batch, *, dropout_seed=None) -> float:
-        """The loss of the batch (read from the device, so first: `sync`'s check of the steps before).
-        ``dropout_seed``: as in `grad` (no dropout on this target)."""
+        """The loss of the batch (read from the device, so first: `sync`'s check of the steps before),
+        dropout off. With ``dropout_seed`` and a program with dropout: dropout on, under the masks
+        ``grad(..., dropout_seed=)`` with the same seed draws (the loss its gradient is of)."""
         if self._record is not None:
             self._check_labels()
+        if dropout_seed is not None and self.has_dropout:
+            params = self._param_arrays(values)
+            loss, _ = self.compiled.grad(params, self._batch_arrays(batch, "train"), _mask_generator(dropout_seed))
+            return float(loss)
+        if dropout_seed is not None:
+            _mask_generator(dropout_seed)       # (its checks: the NumPy Program's)
         return super().loss(values, batch)
 
     def sync(self) -> None:

@@ -466,9 +466,11 @@ def _check_spec(spec: Spec) -> None:
         raise UnsupportedError(f"the Triton backend computes in float32 (fp32 accumulation); got "
                                f"dtype={spec.dtype!r}")
     for lw in (spec.train, spec.eval):
-        if lw.masks:
-            raise UnsupportedError("dropout is not supported by the Triton backend yet (its masks are "
-                                   "drawn by the NumPy generator); compile for target='numpy'")
+        for _, shape, _ in lw.masks:        # drawn per entry b·N + n of a kernel's (B, N) tile
+            if len(shape) == 2 and 1 not in shape:
+                raise UnsupportedError(f"the Triton backend draws dropout masks of an example's vector or number; "
+                                       f"this one is a matrix per example {tuple(shape)} (sg.dropout of a matrix): "
+                                       f"drop out a vector of it, or compile it with target='numpy'")
 
 
 def emit_module(spec: Spec) -> str:
@@ -566,6 +568,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
     names = argument_names(lw)
     if lw.scale is not None:
         names[lw.scale] = "scale"
+    for k, (vid, _, _) in enumerate(lw.masks):      # drawn in the rows kernels that read them (DROPOUT)
+        names[vid] = f"m{k}"
     train = kind in ("grad", "step", "grad_inputs")
     xgrads = [(i, g) for i, g in enumerate(input_grads or []) if g is not None]
     notes = dict(lw.notes)      # what each argument is, for the kernels' argument comments
@@ -573,7 +577,9 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         notes[vid] = f"the parameter {safe_text(repr(spec.params[i].name))}"
     for i, vid in enumerate(lw.inputs):
         notes[vid] = f"the input {safe_text(repr(spec.inputs[i].name))}"
-    sch = KernelScheduler(lw.graph, names, set(lw.inputs), notes, None, None)
+    for k, (vid, _, p) in enumerate(lw.masks):
+        notes[vid] = f"dropout mask {k} (p = {p:g}), drawn in the kernel"
+    sch = KernelScheduler(lw.graph, names, set(lw.inputs) | {vid for vid, _, _ in lw.masks}, notes, None, None)
     sch.param_names = [p.name for p in spec.params]
     roots = list(lw.outputs) if kind == "forward" else [lw.loss] + [g for _, g in xgrads]
     grads = [(i, g) for i, g in enumerate(lw.grads)] if train else []
@@ -623,6 +629,18 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                     else "scale = 1.0  # the loss is the sum over the batch")
     body.append(f"ws = workspace(\"{kind}\", B, x{batch_inputs[0][0]}.device)  # the buffers for B examples, "
                 f"kept from call to call")
+    drops = [(k, vid, p) for k, (vid, _, p) in enumerate(lw.masks) if vid in used]
+    if drops and kind == "step":
+        body += ["# dropout: the masks are drawn in the rows kernels from (drop_seed, the steps done, the entry's",
+                 "# index), each kernel that reads one drawing the same; the device's count of steps makes each step's",
+                 "# masks new (nothing read back, no launch argument that changes)",
+                 f"drop_count = t if isinstance(t, torch.Tensor) else step_count(int(t) - 1, x{batch_inputs[0][0]}.device)",
+                 "t = drop_count"]
+    elif drops:
+        body += ["# dropout: the masks are drawn in the rows kernels from (drop_seed, 0, the entry's index): a",
+                 "# seed from the generator rng at each call (rng=None: 0), so the same rng state draws the same masks",
+                 "drop_seed = int(rng.integers(2 ** 31)) if rng is not None else 0",
+                 f"drop_count = torch.zeros((1,), dtype=torch.float64, device=x{batch_inputs[0][0]}.device)"]
     slots_of = label_slots(spec)
     labels = {lw.inputs[i]: (slot, len(slots_of)) for slot, (i, _, _) in enumerate(slots_of)
               if lw.inputs[i] is not None}
@@ -720,6 +738,11 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body.append(_in_workspace(f"{k.part} = batch_sum({_ref(names, v)})", kind, k.part))
             body += _post_lines(sch, k, names)
             parts.setdefault(k.grad, []).append(k.part)
+    for k, vid, p in drops:         # a mask is drawn in the rows kernels only: nothing else may read it
+        if any(re.search(rf"\bm{k}\b", line) for line in body if not line.startswith("#")):
+            raise UnsupportedError(f"dropout mask {k} (p = {p:g}) is read outside the rows kernels (a product of "
+                                   f"the batch with the mask itself); the Triton backend draws masks inside the "
+                                   f"kernels that read them; compile for target='numpy'")
     checks = any(re.search(r"launch_\w+\(.*\blabels\b", line) for line in body)
     if checks:
         out.uses_labels = True
@@ -768,6 +791,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         sig += ", bad_labels=None"
     if kind == "step":      # t: an int or the device's count (step_count); loss: a buffer to write it in
         sig += ", loss=None"
+    if kind == "step" and drops:
+        sig += ", drop_seed=0"
     doc = {"loss": "The loss of the batch (a 0-d tensor).",
            "grad": "(loss, [∂loss/∂p0, ...]) for the batch, each gradient shaped like its parameter.",
            "step": "One training step: parameters and optimizer slots are updated in place; returns the "
@@ -863,6 +888,7 @@ class _RowsBody:
                 if (e.prim is R.ewise_p and sch.uses.get(v) == 1 and v not in plan.stored and c is not None
                         and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p, R.argmax_entry_p)):
                     self.inline.add(v)
+        self.drop: dict[int, tuple] = {}         # var id of a dropout mask -> (its number k, p): drawn
         self.acc: dict[int, str] = {}            # var id of a stage's product -> "acc", "acc2", ...
         self.local: set[int] = set()             # computed by the stages so far
         self.width = None                        # of the stage being built
@@ -899,6 +925,12 @@ class _RowsBody:
             return sp.Symbol("scale")
         if val.batched:
             w = sch.width_of(v)
+            if v in self.drop:              # a dropout mask: drawn, not loaded (DROPOUT)
+                if w is not None and w != self.width:
+                    raise UnsupportedError(f"{sch.describe(v)} has {w} entries per example but is read in a kernel "
+                                           f"over {self.width}; compile for target='numpy'")
+                self.loads.setdefault(v, "drop")
+                return self._sym(self.name(v), tile) if w is None else sp.Symbol(self.name(v))
             if w is None:
                 self.loads.setdefault(v, "row")
                 return self._sym(self.name(v), tile)
@@ -937,6 +969,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     many = len(stages) > 1
     bf16 = precision == "bf16"       # (B, N) activations stored and read back in bfloat16
     rb = _RowsBody(stages, plan, sch, names)
+    rb.drop = {vid: (k, p) for k, (vid, _, p) in enumerate(lw.masks)}
     args, comments, calls = [], [], []
 
     def arg(a, comment, call):
@@ -1087,6 +1120,21 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                             f"mask=mask{sfx}, other=0.0)")
                 defined.add(nm)
                 continue
+            if how == "drop":
+                mk, mp = rb.drop[v]
+                w = sch.width_of(v)
+                arg("drop_count_ptr", "float64: the steps done (entry 0), a part of the masks' seed", "drop_count")
+                arg("drop_seed", "int: the masks' seed (the program's, or a dropout_seed's)", "drop_seed")
+                if "drop_base" not in defined:
+                    defined.add("drop_base")
+                    body += [f"{T}# -- dropout: mask k's seed is drop_base + k; an entry's offset is its index b·N + n",
+                             f"{T}drop_base = drop_seed.to(tl.int64) * 4294967296 + "
+                             f"tl.load(drop_count_ptr).to(tl.int64) * 64"]
+                at = "offs_m" if w is None else f"offs_m[:, None] * {w} + offs_n{sfx}[None, :]"
+                body.append(f"{T}{nm} = tl.where(tl.rand(drop_base + {mk}, {at}) >= {mp!r}, {1.0 / (1.0 - mp)!r}, 0.0)"
+                            f"  # dropout mask {mk}: kept with probability {1 - mp:g}, scaled by 1/{1 - mp:g}")
+                defined.add(nm)
+                continue
             if how == "rows_at":
                 M, k = rb.rows_at[v]
                 mn, kn, n = rb.name(M), rb.name(k), int(sch.g.producer[M].out.shape[0])
@@ -1170,7 +1218,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
 
     # -- the kernel source
     tile = max(val for c, val, _ in const if c.startswith("BLOCK_N"))
-    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}), key=[\"B_BUCKET\"])", "@triton.jit",
+    jit = "@triton.jit(do_not_specialize=[\"drop_seed\"])" if "drop_seed" in args else "@triton.jit"
+    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}), key=[\"B_BUCKET\"])", jit,
          f"def {kname}("]
     width = max(len(a) for a in args + [c for c, _, _ in const]) + 2
     for a, c in zip(args, comments):
@@ -1201,7 +1250,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     # -- the host wrapper: check, allocate, grid, launch
     outs = [rb.name(v) for v in stored_all]
     ins = list(dict.fromkeys(c for c, a in zip(calls, args) if a.endswith("_ptr") and c not in outs))
-    wrapper_args = ins + (["scale"] if "scale" in calls else []) + ["B"]
+    wrapper_args = ins + (["scale"] if "scale" in calls else []) + (["drop_seed"] if "drop_seed" in calls else []) + ["B"]
     W = ["", "", f"def launch_{kname}({', '.join(wrapper_args)}, ws=None):",
          f'{_I}"""Run {kname}: {", ".join(outs)} from {", ".join(ins) or "the arguments"}' + _CHECKED]
     dev = f"{ins[0]}.device" if ins else "'cuda'"

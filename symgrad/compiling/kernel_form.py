@@ -129,9 +129,11 @@ class AsColumns:
 
     def __call__(self, lw):
         """The `compiler.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
-        if lw.masks:
-            raise UnsupportedError("dropout is not supported by the Triton backend yet (its masks are drawn by "
-                                   "the NumPy generator); compile for target='numpy'")
+        for _, shape, _ in lw.masks:     # a dropout mask: a leaf of one example's shape, drawn in the kernels
+            if len(shape) == 2 and 1 not in shape:
+                raise UnsupportedError(f"{TARGET} draws dropout masks of an example's vector or number; this one is "
+                                       f"a matrix per example {tuple(shape)} (sg.dropout of a MatrixSymbol): drop "
+                                       f"out a vector of it, or compile it with target='numpy'")
         roots = [lw.loss] + list(lw.outputs)
         roots += [self.src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
         self.run(roots)
@@ -148,7 +150,9 @@ class AsColumns:
         ids = lambda vs: [self.env[i].id if i is not None else None for i in vs]   # noqa: E731
         return dataclasses.replace(lw, graph=self.g, loss=self.env[lw.loss.id], notes=notes,
                                    outputs=[self.env[o.id] for o in lw.outputs],
-                                   params=ids(lw.params), inputs=ids(lw.inputs))
+                                   params=ids(lw.params), inputs=ids(lw.inputs),
+                                   masks=[(self.env[vid].id, shape, p) for vid, shape, p in lw.masks
+                                          if vid in self.env])
 
     def run(self, roots) -> None:
         for e in self.src.ancestors(roots):

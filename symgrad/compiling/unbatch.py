@@ -41,6 +41,7 @@ from ..core import rules as R
 from ..core.ir import Graph, Var, format_shape
 from ..core.placeholders import placeholders
 from ..errors import UnsupportedError
+from ..frontend.masks import DropoutMaskTensor
 from ..frontend.tensor import Tensor, tensor
 from .batch_kind import USER_TERMS
 from .kernel_form import refusal, user_words
@@ -80,13 +81,19 @@ class Unbatch:
 
     # -- the pass ---------------------------------------------------------------------------------
     def __call__(self, lw):
-        if lw.masks:            # (a mask over the batch would read as an input without N first)
-            raise UnsupportedError("dropout is not supported by the Triton backend yet (its masks are drawn by "
-                                   "the NumPy generator); compile for target='numpy'")
+        masks = {}              # a dropout mask (N, *s): one example's (s), drawn per example in the kernels
+        for vid, shape, p in lw.masks:
+            m = lw.graph.producer[vid].params[0]
+            rest = tuple(shape)[1:]
+            if not shape or sp.sympify(shape[0]) != self.N or any(not sp.sympify(d).is_Integer for d in rest):
+                raise UnsupportedError(f"the dropout mask of shape {format_shape(shape)} is not one of a value with the "
+                                       f"batch size {self.N} first and numbers after it; {NUMPY}")
+            masks[vid] = DropoutMaskTensor(m.name, tuple(int(d) for d in rest))
         self.src, self.notes = lw.graph, lw.notes
         self.g = Graph(self.src.policy)
         self.env: dict[int, tuple[Var, int | None]] = {}
         self.leaves = {vid: t for vid, t in zip(lw.inputs, self.inputs) if vid is not None}
+        self.leaves.update(masks)
         self.batched = self._batched_vars()
         terms = []
         self._terms(lw.loss, sp.S.One, terms)
@@ -104,7 +111,9 @@ class Unbatch:
                 notes.setdefault(v[0].id, text)
         ids = lambda vs: [self.env[i][0].id if i is not None else None for i in vs]   # noqa: E731
         return dataclasses.replace(lw, graph=self.g, loss=loss, outputs=outputs, notes=notes,
-                                   params=ids(lw.params), inputs=ids(lw.inputs))
+                                   params=ids(lw.params), inputs=ids(lw.inputs),
+                                   masks=[(self.env[vid][0].id, tuple(masks[vid].shape), p)
+                                          for vid, _, p in lw.masks if vid in self.env])
 
     def _batched_vars(self) -> set:
         out = set()

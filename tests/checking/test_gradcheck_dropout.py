@@ -181,13 +181,20 @@ def test_bad_dropout_seed_is_refused_and_named(bad):
             run(values, batch, dropout_seed=bad)
 
 
-def test_triton_refuses_dropout_and_points_to_the_numpy_target():
-    """What docs/checking.md says: a dropout network is checked compiled for target="numpy"; the
-    Triton target refuses it when compiling, before any gradcheck could be misled."""
+def test_a_triton_dropout_program_is_checked_under_fixed_masks():
+    """What docs/checking.md says: a Triton program with dropout (its kernels draw the masks) takes
+    ``dropout_seed`` on loss and grad, so gradcheck holds its masks fixed and passes; a gradient
+    scaled wrong under those masks would not (the same masks on both sides)."""
     x, t = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("t", 2, 1)
     W = sp.MatrixSymbol("W", 2, 3)
-    with pytest.raises(sg.UnsupportedError, match="dropout.*target='numpy'"):
-        sg.compile(sg.mse(sg.dropout(W * x, 0.5), t), [W], [x, t], target="triton")
+    prog = sg.compile(sg.mse(sg.dropout(W * x, 0.5), t), [W], [x, t], target="triton")
+    assert prog.has_dropout
+    rng = np.random.default_rng(0)
+    values, batch = {"W": rng.normal(size=(2, 3))}, {"x": rng.normal(size=(6, 3)), "t": rng.normal(size=(6, 2))}
+    r = sg.gradcheck(prog, values, batch, seed=5)
+    assert r, str(r)
+    assert r.masks_seed == 5 and "dropout masks held fixed (drawn from seed 5)" in str(r)
+    assert prog.loss(values, batch, dropout_seed=5) != prog.loss(values, batch)      # dropout on, then off
 
 
 def test_a_triton_program_takes_the_dropout_seed_gradcheck_passes():
