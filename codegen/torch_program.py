@@ -87,6 +87,15 @@ class TorchProgram(Program):
         self._device_labels = bool(self._labels) and step is not None and \
             "bad_labels" in inspect.signature(step).parameters
         self._record = None         # that record, one per program: made by the first step
+        # the inputs the kernels read as loaded — class labels, row indices: int64 and int32 too (the
+        # usual torch labels, `torch.randint`), converted in the kernels, so `step` passes them as they are
+        if self._device_labels:
+            from .triton_backend import label_slots
+            ints = (torch.int64, torch.int32)
+            index_names = {name for _, name, _ in label_slots(spec)}
+            self._int_inputs = [ints if name in index_names else () for name, _, _, _ in self._ispec]
+        else:
+            self._int_inputs = [()] * len(self._ispec)
         # dropout: step's masks are drawn in the kernels from this seed and the device's step count
         # (a launch argument that stays the same: no host op per step); grad's from a seed rng draws
         self._drop_seed = int(self.rng.integers(2 ** 31)) if self.has_dropout else None
@@ -176,19 +185,20 @@ class TorchProgram(Program):
 
     def _ready_batch(self, batch, kind: str):
         """The inputs of a ``kind`` of run when each is already what the kernels read — a float32
-        tensor on the device, keyed by its name, (B, ...) as declared per example, its rows'
-        entries contiguous, one B for all, B > 0 — as they are (what the general path returns for
-        them); None otherwise: the general path converts, reshapes, and names what is wrong."""
+        tensor on the device (class labels and row indices that the kernels check: int64 or int32
+        too), keyed by its name, (B, ...) as declared per example, its rows' entries contiguous, one
+        B for all, B > 0 — as they are (what the general path returns for them); None otherwise: the
+        general path converts, reshapes, and names what is wrong."""
         if batch.__class__ is not dict:
             return None
         Tensor, f32, dev = self.torch.Tensor, self.torch.float32, self.device
         out, B = [], None
-        for (name, _, _, want), needed in zip(self._ispec, self._needs[kind]):
+        for (name, _, _, want), needed, ints in zip(self._ispec, self._needs[kind], self._int_inputs):
             if not needed:
                 out.append(None)
                 continue
             a = batch.get(name)
-            if not (isinstance(a, Tensor) and a.dtype is f32 and a.device == dev):
+            if not (isinstance(a, Tensor) and (a.dtype is f32 or a.dtype in ints) and a.device == dev):
                 return None
             shape = a.shape
             if not shape or shape[1:] != want or a.stride(-1) != 1 or (B is not None and shape[0] != B):
@@ -372,7 +382,13 @@ class TorchProgram(Program):
             self._last_loss = float("nan")
         j, key = bad[0]
         _, name, n_classes = self._slots_of_labels[j]
-        value = struct.unpack("<f", struct.pack("<I", key & 0xFFFFFFFF))[0]
+        if key >= INTEGER_LABEL:        # an int64 or int32 label: its value as an int32 (saturated)
+            key -= INTEGER_LABEL
+            value = struct.unpack("<i", struct.pack("<I", key & 0xFFFFFFFF))[0]
+            if value in (2 ** 31 - 1, -2 ** 31):
+                value = f"{value} or {'more' if value > 0 else 'less'}"     # an int64 beyond int32's range
+        else:                           # a float32 label: its bits
+            value = struct.unpack("<f", struct.pack("<I", key & 0xFFFFFFFF))[0]
         after = f" and the {skipped - 1} after it" if skipped > 1 else ""
         raise label_range_error(name, n_classes, key >> 32, value,
                                 f" (found by the device in the batch of a training step: that step{after} "
@@ -381,6 +397,7 @@ class TorchProgram(Program):
 
 
 NO_BAD_LABEL = 2 ** 63 - 1       # an entry of the record of bad labels while there is none
+INTEGER_LABEL = 2 ** 62          # added to the key of a bad integer label (record_bad_labels)
 
 
 # -- for `as_torch()` modules: reading another lowering's batches, pickling a program ---------------

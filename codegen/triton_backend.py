@@ -49,7 +49,7 @@ import re
 import sympy as sp
 
 from symgrad.core import rules as R
-from symgrad.compiling.compiler import Compiled, Lowered, Spec, register_backend, safe_text
+from symgrad.compiling.compiler import Compiled, Lowered, Spec, register_backend, row_index_inputs, safe_text
 from symgrad.errors import UnsupportedError
 
 from . import runtime
@@ -371,7 +371,7 @@ SCATTER_ROWS = '''
 
 @triton.jit
 def scatter_rows_kernel(
-    k_ptr,            # (B, ...) the examples' indices (integers as floats): COUNT per example
+    k_ptr,            # (B, ...) the examples' indices (int64, int32, or integers as float32): COUNT per example
     d_ptr,            # (B, D) the rows added, one per example
     part_ptr,         # (1, V * D) in/out: the gradient, zero before the launch
     B,                # examples in the batch
@@ -394,7 +394,8 @@ def scatter_rows_kernel(
     d = tl.load(d_ptr + offs_b[:, None] * stride_d + offs_d[None, :],
                 mask=(offs_b < B)[:, None] & (offs_d[None, :] < D), other=0.0).to(tl.float32)
     for i in tl.static_range(COUNT):
-        k = tl.load(k_ptr + offs_b * stride_k + FIRST + i * STEP, mask=offs_b < B, other=-1.0)
+        # (int64, int32 or float32 indices: read as float32, the check below the same for all)
+        k = tl.load(k_ptr + offs_b * stride_k + FIRST + i * STEP, mask=offs_b < B, other=-1).to(tl.float32)
         ok = (offs_b < B) & (k >= 0) & (k < V) & (k == tl.floor(k))
         row = tl.where(ok, k, 0.0).to(tl.int64)
         mask = ok[:, None] & (offs_d[None, :] < D)
@@ -442,12 +443,19 @@ def label_record(record, n, device):
 
 @triton.jit
 def record_bad_labels(labels_ptr, SLOT: tl.constexpr, N_SLOTS: tl.constexpr, k, offs_m, mask_m, N: tl.constexpr):
-    """Are the labels k of a block of examples integers 0 ... N − 1? The first bad one is noted in
-    slot SLOT of the record as the key m·2³² + bits(k_m) (the example m, then the float32 bits of its
-    label), by an atomic min over the programs: the smallest example's wins. Only while no step has
-    been skipped (the record's last entry is 0), so that the host hears of the first bad batch."""
-    bad = mask_m & ((k < 0) | (k >= N) | (k != tl.floor(k)))       # NaN ≠ NaN: bad too
-    bits = k.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF
+    """Are the labels k of a block of examples integers 0 ... N − 1? (k as loaded: float32, int32 or
+    int64.) The first bad one is noted in slot SLOT of the record as the key m·2³² + bits(k_m) (the
+    example m, then the float32 bits of its label; for an integer label 2⁶² + m·2³² + its value as an
+    int32, saturated, so that the host reads it back as an integer), by an atomic min over the
+    programs: the smallest example's wins. Only while no step has been skipped (the record's last
+    entry is 0), so that the host hears of the first bad batch."""
+    if k.dtype.is_int():
+        bad = mask_m & ((k < 0) | (k >= N))
+        v = tl.minimum(tl.maximum(k.to(tl.int64), -2147483648), 2147483647)
+        bits = (v & 0xFFFFFFFF) + 4611686018427387904
+    else:
+        bad = mask_m & ((k < 0) | (k >= N) | (k != tl.floor(k)))       # NaN ≠ NaN: bad too
+        bits = k.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF
     key = tl.min(tl.where(bad, offs_m.to(tl.int64) * 4294967296 + bits, 9223372036854775807), axis=0)
     key = tl.where(tl.load(labels_ptr + N_SLOTS) == 0, key, 9223372036854775807)
     tl.atomic_min(labels_ptr + SLOT, key, mask=key < 9223372036854775807)'''
@@ -616,6 +624,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         ir = tuple(int(d) for d in lw.graph.producer[vid].out.shape) if vid is not None else ()
         if len(ir) == 2 and ir != _shape(p):
             body.append(f"p{i} = p{i}.view{ir!r}  # declared {_shape(p)!r}: read as the kernels' {ir!r}")
+    index_inputs = {i: "row indices" if name in row_index_inputs(spec) else "class labels"
+                    for i, name, _ in label_slots(spec)}
     for i, x in batch_inputs:
         # checked here once for every launch that reads it: a row per example, its entries contiguous
         # (the kernels step from row to row by the input's stride, read at each call)
@@ -624,6 +634,9 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                  else "(B,), its entries contiguous")      # a label or an id per example
         body.append(f"assert x{i}.shape[1:] == {want!r} and x{i}.shape[0] == B and x{i}.stride(-1) == 1, "
                     f"'input x{i} must have shape {words}'")
+        if i in index_inputs:       # read by the kernels as loaded, then as float32: no conversion here
+            body.append(f"assert x{i}.dtype in (torch.int64, torch.int32, torch.float32), "
+                        f"'input x{i} holds {index_inputs[i]}: an int64, int32 or float32 tensor'")
     if kind != "forward":
         body.append("scale = 1.0 / B  # the loss is the mean over the batch" if spec.reduction == "mean"
                     else "scale = 1.0  # the loss is the sum over the batch")
@@ -986,6 +999,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     emitted: set = set()
     defined = {"scale"}
     checked: set = set()             # class-label inputs this kernel checks
+    raw: dict = {}                   # var id of a label loaded as given (int64, int32, float32) -> its name
     T = _I
     for si, st in enumerate(stages):
         sfx = str(si + 1) if many else ""
@@ -1115,6 +1129,12 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 arg(f"{xn}_ptr", f"(B, K) {_label(xn, sch.notes.get(x))}", xn)
                 arg(f"stride_{xn}", f"row stride of {xn}", f"{xn}.stride(0)")
                 at = f"{xn}_ptr + offs_m{'[:, None]' if sch.width_of(v) else ''} * stride_{xn} + {a}"
+                if labels and x in labels and sch.width_of(v) is None:     # a bag's index: integer or float
+                    body += [f"{T}{nm}_in = tl.load({at}, mask=mask_m, other=0)  # int64, int32 or float32",
+                             f"{T}{nm} = {nm}_in.to(tl.float32)"]
+                    raw[v] = f"{nm}_in"
+                    defined.add(nm)
+                    continue
                 body.append(f"{T}{nm} = tl.load({at}, mask=mask_m, other=0.0)" if sch.width_of(v) is None else
                             f"{T}{nm} = tl.load({at} + offs_n{sfx}[None, :]{f' * {c}' if c != 1 else ''}, "
                             f"mask=mask{sfx}, other=0.0)")
@@ -1154,6 +1174,10 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 arg(f"stride_{nm}", f"row stride of {nm}", f"{nm}.stride(0)")
                 body.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m[:, None] * stride_{nm} + offs_n{sfx}[None, :], "
                             f"mask=mask{sfx}, other=0.0)" + (".to(tl.float32)" if bf16 else ""))
+            elif how == "row" and labels and v in labels:     # class labels, row indices: integer or float
+                body += [f"{T}{nm}_in = tl.load({nm}_ptr + offs_m, mask=mask_m, other=0)  # int64, int32 or float32",
+                         f"{T}{nm} = {nm}_in.to(tl.float32)"]
+                raw[v] = f"{nm}_in"
             elif how == "row":
                 body.append(f"{T}{nm} = tl.load({nm}_ptr + offs_m, mask=mask_m, other=0.0)")
             elif how == "vector":
@@ -1189,7 +1213,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             checked.add((v, n))
             arg("labels_ptr", "(n + 1,) int64 in/out: the record of bad class labels (record_bad_labels)", "labels")
             slot, n_slots = labels[x]
-            body.append(f"{T}record_bad_labels(labels_ptr, {slot}, {n_slots}, {rb.name(v)}, offs_m, mask_m, {n})")
+            body.append(f"{T}record_bad_labels(labels_ptr, {slot}, {n_slots}, {raw.get(v, rb.name(v))}, offs_m, "
+                        f"mask_m, {n})")
         # -- write back what later launches read
         here = [e.out.id for e in st.eqns] + ([mm[0].out.id] if mm else [])
         stored = [v for v in here if v in plan.stored]

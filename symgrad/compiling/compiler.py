@@ -881,7 +881,8 @@ def label_range_error(name: str, n: int, i: int, v: float, more: str = "",
     for its index of an embedding's rows (``rows``: n rows)."""
     what = (f"indices of an embedding's rows, integers 0 ... {n - 1} ({n} rows)" if rows
             else f"class labels, integers 0 ... {n - 1} ({n} classes)")
-    return LabelRangeError(f"the input {name!r} holds {what}; example {i} has {v:g}{more}")
+    shown = str(v) if isinstance(v, (int, str)) else f"{v:g}"      # an integer label (int64 on the device) as one
+    return LabelRangeError(f"the input {name!r} holds {what}; example {i} has {shown}{more}")
 
 
 def empty_batch(ispec) -> str:
