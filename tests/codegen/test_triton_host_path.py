@@ -303,7 +303,7 @@ class OpCounter(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-@pytest.mark.parametrize("case", ["adam", "labels"])
+@pytest.mark.parametrize("case", ["adam", "labels", "int64 labels"])
 def test_step_dispatches_no_torch_operation(case, rng, monkeypatch):
     """After the first step (which makes the workspace, the loss buffer and the record of labels),
     a step's host code launches the kernels and runs no torch operation at all: the update's
@@ -314,10 +314,12 @@ def test_step_dispatches_no_torch_operation(case, rng, monkeypatch):
         net, prog = _adam_program()
         values = {p.name: torch.tensor(rng.normal(size=p.shape), dtype=torch.float32) for p in net.params}
         batch = {"x": torch.randn(16, 5), "t": torch.eye(3)[torch.randint(0, 3, (16,))]}
-    else:
+    else:       # labels as torch makes them (torch.randint: int64) are read by the kernels as they are
         prog = _labels_program()
         values = {n: torch.tensor(v) for n, v in _labels_values(rng).items()}
-        batch = {"x": torch.randn(16, 4), "k": torch.tensor([0.0, 1.0, 2.0, 1.0] * 4)}
+        k = torch.tensor([0, 1, 2, 1] * 4)
+        batch = {"x": torch.randn(16, 4), "k": k.float() if case == "labels" else k}
+        assert batch["k"].dtype == (torch.float32 if case == "labels" else torch.int64)
     log = _stubbed(prog, monkeypatch)
     state = prog.init_state()
     values, state = prog.step(values, state, batch)
