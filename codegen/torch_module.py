@@ -47,6 +47,7 @@ import copy
 import keyword
 import math
 import re
+import warnings
 
 import numpy as np
 import torch
@@ -260,6 +261,12 @@ class SymgradModule(torch.nn.Module):
             return self.loss(*inputs, **named)
         xs = self._inputs(inputs, named, prog._needs["forward"])
         params = self._params()
+        if self.training and prog.has_dropout and not self.__dict__.get("_warned_dropout"):
+            self._warned_dropout = True
+            warnings.warn("this symgrad module's outputs are computed with dropout off, in training mode too "
+                          "(the outputs=[...] are the eval lowering's); module.loss(...) applies the declared "
+                          "sg.dropout in training mode, or add torch.nn.Dropout around the module",
+                          UserWarning, stacklevel=2)
         if not self._needs_grad(xs, params):            # the forward kernels only
             outs = self._outputs(xs, params)
             return outs[0] if len(outs) == 1 else tuple(outs)
@@ -318,7 +325,12 @@ class SymgradModule(torch.nn.Module):
         prog = self.program
         batch = prog._batch_arrays(self._named(xs), "train")
         ps = self._program_params(params)
-        if any(want_x):
+        if not self.training and prog.has_dropout and self._triton():
+            # eval mode: no dropout, as torch's nn.Dropout — the loss with dropout off and its
+            # gradients (the program's grad draws masks: a lowering of the eval loss instead)
+            loss, grads, xgrads = self._kernel("eval" if any(want_x) else "eval_params")(ps, batch, prog.rng)
+            xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
+        elif any(want_x):
             fn = self._kernel("inputs")
             loss, grads, xgrads = fn(ps, batch, prog.rng)
             xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
@@ -372,7 +384,11 @@ class SymgradModule(torch.nn.Module):
         if k is None:
             from . import vjp_specs
             spec = self.program.spec
-            if which == "inputs":
+            if which in ("eval", "eval_params"):        # (triton only: the NumPy module has no dropout path)
+                from .triton_backend import build_grad_inputs
+                espec, xgrads = vjp_specs.eval_grads(spec)
+                k = build_grad_inputs(espec, xgrads if which == "eval" else [None] * len(xgrads))
+            elif which == "inputs":
                 if not self._triton():
                     raise UnsupportedError("gradients with respect to the inputs of an as_torch() module need "
                                            "target='triton' (the NumPy backend returns parameter gradients only)")

@@ -93,3 +93,20 @@ def output_vjp(spec: Spec) -> tuple[Spec, list]:
                  notes=dict(ev.notes))
     out = Spec(spec.params, list(spec.inputs) + cot_syms, lw, lw, spec.optimizer, spec.dtype, "sum")
     return out, input_grads
+
+
+def eval_grads(spec: Spec) -> tuple[Spec, list]:
+    """(spec whose training lowering is the EVAL loss — dropout off — with its gradients, [∂L/∂x_i
+    var or None]): what an ``as_torch()`` module in eval mode differentiates (torch's nn.Dropout
+    drops nothing there). The seed is the loss's scale (1/B for the mean), as in training."""
+    ev = _copy(spec.eval)
+    g = ev.graph
+    seed = g.bind(R.input_p, (), (sp.Dummy("scale", real=True), ()))
+    wrt_p = [_leaf(ev, vid) for vid in ev.params]
+    wrt_x = [_leaf(ev, vid) for vid in ev.inputs]
+    cts = iter(backward(g, ev.loss, [v for v in wrt_p + wrt_x if v is not None], seed=seed))
+    grads = [None if v is None else next(cts) for v in wrt_p]
+    input_grads = [None if v is None else next(cts) for v in wrt_x]
+    lw = Lowered(g, ev.loss, list(ev.params), list(ev.inputs), [], scale=seed.id, grads=grads,
+                 notes=dict(ev.notes))
+    return dataclasses.replace(spec, train=lw, eval=lw), input_grads
