@@ -1,7 +1,7 @@
 """The host time of the Triton target's entry points, this tree against another, in one process.
 
     PYTHONPATH=. python bench/host_step_ab.py [OTHER] [--widths 64] [--batch 14] [--rounds 20]
-        [--entries step,grad,loss,module,module.loss]
+        [--entries step,grad,loss,module,module.loss] [--labels]
 
 OTHER: another checkout (a directory), or a commit of this repository (default a10c142, the start
 of the 2026-11-30 third session), exported with ``git archive`` into a temporary directory.
@@ -9,8 +9,9 @@ of the 2026-11-30 third session), exported with ``git archive`` into a temporary
 No GPU needed: both trees' programs run on CPU tensors with the kernels stubbed (each launch only
 counted, its grid evaluated: bench/kernel_stub.py), as ``bench/gpu_step.py --host`` does, on the
 benchmark's MLP (codegen.triton_aot.benchmark_mlp: input 32, three hidden layers, output 16,
-½‖ŷ − y‖², Adam; compiled with ``outputs=[the network's output]`` for the module's forward). The
-entry points timed:
+½‖ŷ − y‖², Adam; compiled with ``outputs=[the network's output]`` for the module's forward). With
+``--labels``: cross-entropy at an integer class label k instead, the labels an int64 tensor as
+``torch.randint`` makes them (checked by the kernels in ``step``). The entry points timed:
 
     step          Program.step(values, state, batch)         (the training loop's call)
     grad          Program.grad(values, batch)
@@ -90,20 +91,23 @@ def checkout(other: str) -> str:
     return path
 
 
-def _calls(tree: Tree, width: int, fuse_rows: int, batch: int) -> dict:
+def _calls(tree: Tree, width: int, fuse_rows: int, batch: int, labels: bool = False) -> dict:
     """{entry: (one call, [launches])} of the benchmark's MLP compiled by ``tree``, kernels stubbed."""
     import sympy as sp
     import torch
     sg, aot = tree.sg, tree.aot
     tree.tb.FUSE_ROWS = fuse_rows
     net = sg.mlp([aot.N_IN] + [width] * aot.HIDDEN_LAYERS + [aot.N_OUT], act=sg.relu)
-    y = sp.MatrixSymbol("y", aot.N_OUT, 1)
+    y = sp.Symbol("y") if labels else sp.MatrixSymbol("y", aot.N_OUT, 1)
     adam = sg.optim.Adam(lr=aot.LR, betas=aot.BETAS, eps=aot.EPS)
-    prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y], target="triton", optimizer=adam,
+    loss = sg.cross_entropy(net.output, y) if labels else sg.mse(net.output, y)
+    prog = sg.compile(loss, net.params, [net.input, y], target="triton", optimizer=adam,
                       outputs=[net.output])
     launches = stub_kernels(prog)
     gen = torch.Generator().manual_seed(0)
     X, Y = torch.randn(batch, aot.N_IN, generator=gen), torch.randn(batch, aot.N_OUT, generator=gen)
+    if labels:          # class labels as torch makes them: int64
+        Y = torch.randint(0, aot.N_OUT, (batch,), generator=gen)
     G = torch.randn(batch, aot.N_OUT, generator=gen)
     run = {"values": {p.name: torch.rand(p.shape, generator=gen) for p in net.params},
            "state": prog.init_state(), "data": {"x": X, "y": Y}}
@@ -152,6 +156,8 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=20, help="turns of each program")
     ap.add_argument("--steps", type=int, default=20, help="calls per turn")
     ap.add_argument("--entries", default=",".join(ENTRIES), help=f"entry points, of {', '.join(ENTRIES)}")
+    ap.add_argument("--labels", action="store_true",
+                    help="cross-entropy at int64 class labels (torch.randint) instead of mse")
     args = ap.parse_args(argv)
     entries = [e for e in args.entries.split(",") if e]
     unknown = [e for e in entries if e not in ENTRIES]
@@ -162,7 +168,8 @@ def main(argv=None):
     trees = {"other": Tree(other), "this": Tree(HERE)}
     batch = 2 ** args.batch
     print(f"# Host time of the Triton target's entry points, kernels stubbed (CPU, "
-          f"{datetime.date.today().isoformat()}): this tree against {args.other}; batch 2^{args.batch}, best of "
+          f"{datetime.date.today().isoformat()}): this tree against {args.other}; batch 2^{args.batch}"
+          f"{', int64 class labels' if args.labels else ''}, best of "
           f"{args.rounds} turns of {args.steps} calls, CPU time\n")
     print("| width | schedule | entry | launches/call | torch ops/call, other → this | host µs/call, other | this "
           "| other/this |")
@@ -172,7 +179,7 @@ def main(argv=None):
             calls = {}
             for k, tree in trees.items():
                 with tree:
-                    calls[k] = _calls(tree, w, fuse, batch)
+                    calls[k] = _calls(tree, w, fuse, batch, args.labels)
             for entry in entries:
                 best = {k: float("inf") for k in calls}
                 launches = {}
