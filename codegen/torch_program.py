@@ -13,6 +13,8 @@ range changes nothing (parameters, optimizer slots and the device's step count s
 nor does any step after it, until the host reads the device — ``last_loss``, ``loss()`` or
 ``sync()`` — which raises the `LabelRangeError` naming the input, the example, its value and the
 number of classes. ``loss``, ``grad`` and ``forward`` check their own batch on the host first.
+Class labels and embedding ids may be int64 or int32 tensors (``torch.randint``): the kernels read
+them as they are, so ``step`` passes them without converting.
 """
 from __future__ import annotations
 
