@@ -42,6 +42,8 @@ a random direction; along one entry the loss may bend more, and D(h)'s truncatio
 reached 1e-3 relative on a right tanh network's W1. An entry that disagrees at h is compared again
 with Richardson's extrapolation (4·D(h/2) − D(h))/3 (error O(h⁴), round-off 3·ε·|L|/h) before the
 kink tests; float64's h (about 1e-5) leaves truncation below round-off, and it is not done there.
+Last (float32 only), an entry next to a kink whose smaller steps round-off stopped short of it is
+compared with the one-sided slope of the side without the kink (`_kink_free_side`).
 
 Dropout: a program's ``.grad`` draws fresh masks and its ``.loss`` runs with dropout off, so the two
 describe different functions. When the program says it has dropout (``program.has_dropout``, as
