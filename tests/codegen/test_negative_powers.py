@@ -17,6 +17,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from tests.codegen.aot import compile_sm90
 
 NS = [n for n in range(-7, 8) if n != 0]
 x = sp.Symbol("x")
@@ -190,19 +191,7 @@ def test_printed_powers_compile_for_sm90(tmp_path):
     """The interpreter forgives what Triton's compiler does not: every kernel of a program with the
     product, the e^(n·log|b|) and the run-time-exponent forms compiles for sm_90 (no GPU needed;
     codegen.triton_aot, in a process without TRITON_INTERPRET)."""
-    import json
-    import os
-    import subprocess
-    import sys
     pytest.importorskip("triton")
     pytest.importorskip("torch")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    env.update(SYMGRAD_TRITON_AUTOTUNE="0", TRITON_DEFAULT_FP_FUSION="1",
-               SYMGRAD_CACHE=str(tmp_path / "symgrad"), TRITON_CACHE_DIR=str(tmp_path / "triton"),
-               PYTHONPATH=root + os.pathsep + env.get("PYTHONPATH", ""))
-    run = subprocess.run([sys.executable, "-c", _AOT_SCRIPT], capture_output=True, text=True, env=env,
-                         cwd=root, timeout=600)
-    assert run.returncode == 0, run.stderr[-4000:]
-    kernels = json.loads(run.stdout.strip().splitlines()[-1])
+    kernels = compile_sm90(_AOT_SCRIPT, tmp_path)
     assert "train_kernel1" in kernels and "eval_kernel1" in kernels, kernels

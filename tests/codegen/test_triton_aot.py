@@ -5,18 +5,15 @@ what the GPU compiler does not; this is the check that does not.
 
 Each case runs in a subprocess: the kernels must be real @triton.jit functions, and this process has
 TRITON_INTERPRET=1 (tests/conftest.py)."""
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
+from tests.codegen.aot import compile_sm90
+
 pytest.importorskip("triton")
 pytest.importorskip("torch")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SCRIPT = textwrap.dedent("""
     import json, os, sys
@@ -41,15 +38,8 @@ SCRIPT = textwrap.dedent("""
 
 
 def _compile(kind: str, batch: int, fuse_rows: str, tmp_path, precision: str | None = None) -> list:
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    env.update(SYMGRAD_TRITON_AUTOTUNE="0", SYMGRAD_TRITON_FUSE_ROWS=fuse_rows, TRITON_DEFAULT_FP_FUSION="1",
-               SYMGRAD_CACHE=str(tmp_path / "symgrad"), TRITON_CACHE_DIR=str(tmp_path / "triton"),
-               PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""))
-    run = subprocess.run([sys.executable, "-c", SCRIPT, kind, str(batch)] + ([precision] if precision else []),
-                         capture_output=True, text=True,
-                         env=env, cwd=ROOT, timeout=600)
-    assert run.returncode == 0, run.stderr[-4000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    args = [kind, str(batch)] + ([precision] if precision else [])
+    return compile_sm90(SCRIPT, tmp_path, *args, SYMGRAD_TRITON_FUSE_ROWS=fuse_rows)
 
 
 def test_fused_step_compiles_for_sm90(tmp_path):

@@ -16,6 +16,7 @@ import sympy as sp
 
 import symgrad as sg
 from tests.codegen.refusals import assert_refused_for_triton
+from tests.codegen.aot import compile_sm90
 from tests.codegen.test_triton_tensors import _close, _same_as_numpy, _values
 
 torch = pytest.importorskip("torch")
@@ -112,17 +113,7 @@ print(json.dumps([[r.kernel, r.spill_bytes] for r in compile_step(spec, 1000)]))
 def test_a_bag_step_compiles_for_sm90(tmp_path):
     """The interpreter forgives what the GPU compiler does not: the bag's rows kernel (5 row loads)
     and its scatter-add (a loop over the 5 indices) compile for cuda sm_90 without spills."""
-    import json
-    import os
-    import subprocess
-    import sys
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    env.update(SYMGRAD_TRITON_AUTOTUNE="0", TRITON_DEFAULT_FP_FUSION="1", SYMGRAD_CACHE=str(tmp_path / "sg"),
-               TRITON_CACHE_DIR=str(tmp_path / "triton"), PYTHONPATH=root + os.pathsep + env.get("PYTHONPATH", ""))
-    run = subprocess.run([sys.executable, "-c", AOT], capture_output=True, text=True, env=env, cwd=root, timeout=600)
-    assert run.returncode == 0, run.stderr[-4000:]
-    kernels = json.loads(run.stdout.strip().splitlines()[-1])
+    kernels = compile_sm90(AOT, tmp_path)
     names = [k for k, _ in kernels]
     assert names[0] == "train_kernel1" and "scatter_rows_kernel" in names and "update_kernel" in names, kernels
     assert all(spill == 0 for _, spill in kernels), kernels

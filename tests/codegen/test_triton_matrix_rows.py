@@ -14,6 +14,7 @@ import sympy as sp
 
 import symgrad as sg
 from tests.codegen.refusals import assert_refused_for_triton
+from tests.codegen.aot import compile_sm90
 from tests.codegen.test_triton_tensors import _same_as_numpy, _values
 
 pytest.importorskip("torch")
@@ -120,17 +121,7 @@ def test_a_layer_on_every_row_then_a_max_compiles_for_sm90(tmp_path):
     """The interpreter forgives what the GPU compiler does not: a bag of 4 rows through a layer of
     width 32 and max-pooled (4 product stages and their 4 transposes in one rows kernel) compiles
     for cuda sm_90 without spills (untuned configuration)."""
-    import json
-    import os
-    import subprocess
-    import sys
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    env.update(SYMGRAD_TRITON_AUTOTUNE="0", TRITON_DEFAULT_FP_FUSION="1", SYMGRAD_CACHE=str(tmp_path / "sg"),
-               TRITON_CACHE_DIR=str(tmp_path / "triton"), PYTHONPATH=root + os.pathsep + env.get("PYTHONPATH", ""))
-    run = subprocess.run([sys.executable, "-c", AOT], capture_output=True, text=True, env=env, cwd=root, timeout=600)
-    assert run.returncode == 0, run.stderr[-4000:]
-    kernels = json.loads(run.stdout.strip().splitlines()[-1])
+    kernels = compile_sm90(AOT, tmp_path)
     names = [k for k, _ in kernels]
     assert names[0] == "train_kernel1" and "scatter_rows_kernel" in names and "update_kernel" in names, kernels
     assert all(spill == 0 for _, spill in kernels), kernels

@@ -14,6 +14,7 @@ import sympy as sp
 
 import symgrad as sg
 from tests.codegen.refusals import assert_refused_for_triton
+from tests.codegen.aot import compile_sm90
 from tests.oracle import torch_grads
 
 torch = pytest.importorskip("torch")
@@ -293,18 +294,7 @@ print(json.dumps([[r.kernel, r.spill_bytes] for r in compile_step(spec, 1000)]))
 def test_tensor_declarations_compile_for_sm90(case, tmp_path):
     """The interpreter forgives what the GPU compiler does not: the kernels of tensor declarations
     compile for the H200 (cuda sm_90) with Triton's compiler, without a GPU (codegen/triton_aot.py)."""
-    import json
-    import os
-    import subprocess
-    import sys
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    env.update(SYMGRAD_TRITON_AUTOTUNE="0", TRITON_DEFAULT_FP_FUSION="1", SYMGRAD_CACHE=str(tmp_path / "sg"),
-               TRITON_CACHE_DIR=str(tmp_path / "triton"), PYTHONPATH=root + os.pathsep + env.get("PYTHONPATH", ""))
-    run = subprocess.run([sys.executable, "-c", AOT, case], capture_output=True, text=True, env=env, cwd=root,
-                         timeout=600)
-    assert run.returncode == 0, run.stderr[-4000:]
-    kernels = json.loads(run.stdout.strip().splitlines()[-1])
+    kernels = compile_sm90(AOT, tmp_path, case)
     assert [k for k, _ in kernels][0] == "train_kernel1" and "update_kernel" in [k for k, _ in kernels]
     assert all(spill == 0 for _, spill in kernels), kernels
     if case == "embedding":         # E's gradient: the scatter-add, no weight-gradient tile of a one-hot

@@ -15,6 +15,7 @@ import sympy as sp
 
 import symgrad as sg
 from tests.codegen.refusals import assert_refused_for_triton
+from tests.codegen.aot import compile_sm90
 from tests.codegen.test_triton_tensors import _same_as_numpy, _values
 
 pytest.importorskip("torch")
@@ -120,18 +121,7 @@ def test_a_gated_unit_step_compiles_for_sm90(tmp_path):
     registers: the selections and their transposes) spills in two of the three candidates (80 and
     128 bytes; measured 2026-11-30) but not with BLOCK_M = 16 and 8 warps, which the autotuner can
     pick; the other kernels never spill."""
-    import json
-    import os
-    import subprocess
-    import sys
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    env.pop("SYMGRAD_TRITON_AUTOTUNE", None)
-    env.update(TRITON_DEFAULT_FP_FUSION="1", SYMGRAD_CACHE=str(tmp_path / "sg"),
-               TRITON_CACHE_DIR=str(tmp_path / "triton"), PYTHONPATH=root + os.pathsep + env.get("PYTHONPATH", ""))
-    run = subprocess.run([sys.executable, "-c", AOT], capture_output=True, text=True, env=env, cwd=root, timeout=600)
-    assert run.returncode == 0, run.stderr[-4000:]
-    kernels = json.loads(run.stdout.strip().splitlines()[-1])
+    kernels = compile_sm90(AOT, tmp_path, autotune=True)
     names = [k for k, _ in kernels]
     assert names[0] == "train_kernel1" and "update_kernel" in names, kernels
     rows = [spill for k, spill in kernels if k == "train_kernel1"]
