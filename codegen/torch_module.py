@@ -113,10 +113,10 @@ class _Outputs(torch.autograd.Function):
     """outputs = program.forward(params, batch); backward: the generated VJP of the outputs."""
 
     @staticmethod
-    def forward(ctx, module, n_inputs, *tensors):
+    def forward(ctx, module, n_inputs, drop_seed, *tensors):
         xs, params = tensors[:n_inputs], tensors[n_inputs:]
-        outs = module._outputs(xs, params)
-        ctx.module, ctx.n_inputs = module, n_inputs
+        outs = module._outputs(xs, params, drop_seed)
+        ctx.module, ctx.n_inputs, ctx.drop_seed = module, n_inputs, drop_seed
         ctx.save_for_backward(*[x if x is not None else torch.empty(0) for x in xs], *params)
         ctx.present = [x is not None for x in xs]
         return outs[0] if len(outs) == 1 else tuple(outs)
@@ -127,15 +127,27 @@ class _Outputs(torch.autograd.Function):
         saved = ctx.saved_tensors
         xs = [x if p else None for x, p in zip(saved[:ctx.n_inputs], ctx.present)]
         params = saved[ctx.n_inputs:]
-        want_x = [ctx.needs_input_grad[2 + i] for i in range(ctx.n_inputs)]
-        pgrads, xgrads = ctx.module._outputs_vjp(xs, params, gouts, want_x)
-        return (None, None, *xgrads, *pgrads)
+        want_x = [ctx.needs_input_grad[3 + i] for i in range(ctx.n_inputs)]
+        pgrads, xgrads = ctx.module._outputs_vjp(xs, params, gouts, want_x, ctx.drop_seed)
+        return (None, None, None, *xgrads, *pgrads)
 
 
 @torch.compiler.disable
 def _apply(fn, module, n_inputs, *tensors):
     """The custom Function's call, kept out of ``torch.compile``'s graphs: a graph break here."""
     return fn.apply(module, n_inputs, *tensors)
+
+
+class _Seed:
+    """A stand-in for the generator the generated functions draw their dropout seed from
+    (``rng.integers(2**31)``): it gives the seed drawn for a call of the outputs, so their backward
+    draws the same masks."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def integers(self, high):
+        return self.seed
 
 
 class SymgradModule(torch.nn.Module):
@@ -261,16 +273,21 @@ class SymgradModule(torch.nn.Module):
             return self.loss(*inputs, **named)
         xs = self._inputs(inputs, named, prog._needs["forward"])
         params = self._params()
-        if self.training and prog.has_dropout and not self.__dict__.get("_warned_dropout"):
+        drop_seed = None
+        if self.training and prog.has_dropout and getattr(prog.spec, "train_outputs", None) is not None:
+            # training mode: dropout on, as torch's nn.Dropout; the masks drawn in the kernels from a
+            # seed of the program's generator (as its grad draws them), the backward's from the same
+            drop_seed = int(prog.rng.integers(2 ** 31))
+        elif self.training and prog.has_dropout and not self.__dict__.get("_warned_dropout"):
             self._warned_dropout = True
             warnings.warn("this symgrad module's outputs are computed with dropout off, in training mode too "
                           "(the outputs=[...] are the eval lowering's); module.loss(...) applies the declared "
                           "sg.dropout in training mode, or add torch.nn.Dropout around the module",
                           UserWarning, stacklevel=2)
         if not self._needs_grad(xs, params):            # the forward kernels only
-            outs = self._outputs(xs, params)
+            outs = self._outputs(xs, params, drop_seed)
             return outs[0] if len(outs) == 1 else tuple(outs)
-        return _apply(_Outputs, self, len(xs), *xs, *params)
+        return _apply(_Outputs, self, len(xs), drop_seed, *xs, *params)
 
     def loss(self, *inputs, **named):
         """The program's loss of the batch (a 0-d tensor), all inputs positionally or by name; with a
@@ -344,16 +361,21 @@ class SymgradModule(torch.nn.Module):
             return torch.zeros_like(x)
         return g.reshape(x.shape).to(x.dtype)
 
-    def _outputs(self, xs, params) -> list:
+    def _outputs(self, xs, params, drop_seed=None) -> list:
         prog = self.program
-        outs = prog.compiled.forward(self._program_params(params), prog._forward_arrays(self._named(xs)))
+        if drop_seed is None:
+            outs = prog.compiled.forward(self._program_params(params), prog._forward_arrays(self._named(xs)))
+        else:                                           # the outputs with dropout on (training mode)
+            outs = self._kernel("forward_dropout")(self._program_params(params),
+                                                   prog._forward_arrays(self._named(xs)), _Seed(drop_seed))
         dev = params[0].device if params else self._device
         return [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, np.float32)).to(dev)
                 for o in outs]
 
-    def _outputs_vjp(self, xs, params, gouts, want_x):
+    def _outputs_vjp(self, xs, params, gouts, want_x, drop_seed=None):
         prog = self.program
-        spec, fn = self._kernel("vjp")
+        spec, fn = self._kernel("vjp" if drop_seed is None else "vjp_dropout")
+        rng = prog.rng if drop_seed is None else _Seed(drop_seed)   # the outputs' masks, drawn again
         named = self._named(xs)
         for sym, g in zip(spec.inputs[len(prog.inputs):], gouts):
             named[sym.name] = g.detach().contiguous()
@@ -363,17 +385,17 @@ class SymgradModule(torch.nn.Module):
             if not self._triton():
                 raise UnsupportedError("gradients with respect to the inputs of an as_torch() module need "
                                        "target='triton' (the NumPy backend returns parameter gradients only)")
-            _, grads, xgrads = fn(ps, batch, prog.rng)
+            _, grads, xgrads = fn(ps, batch, rng)
             xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
         else:
-            _, grads = (fn(ps, batch, prog.rng)[:2] if self._triton() else fn(ps, batch, prog.rng))
+            _, grads = (fn(ps, batch, rng)[:2] if self._triton() else fn(ps, batch, rng))
             xgrads = [None] * len(xs)
         return [self._tensor(g, p) for g, p in zip(grads, params)], xgrads
 
     def _vjp_batch(self, spec, named) -> list:
         """The VJP program's batch (the inputs, then the cotangents), converted by the program."""
         prog = self.program
-        if not hasattr(self, "_vjp_program"):
+        if not hasattr(self, "_vjp_program"):       # (the same inputs with dropout on or off)
             from .torch_program import batch_reader
             self._vjp_program = batch_reader(prog, spec)
         return self._vjp_program._batch_arrays(named, "train")
@@ -388,6 +410,9 @@ class SymgradModule(torch.nn.Module):
                 from .triton_backend import build_grad_inputs
                 espec, xgrads = vjp_specs.eval_grads(spec)
                 k = build_grad_inputs(espec, xgrads if which == "eval" else [None] * len(xgrads))
+            elif which == "forward_dropout":            # (triton only: spec.train_outputs)
+                from .triton_backend import build_forward
+                k = build_forward(spec, spec.train_outputs)
             elif which == "inputs":
                 if not self._triton():
                     raise UnsupportedError("gradients with respect to the inputs of an as_torch() module need "
@@ -395,7 +420,7 @@ class SymgradModule(torch.nn.Module):
                 from .triton_backend import build_grad_inputs
                 k = build_grad_inputs(*vjp_specs.with_input_grads(spec))
             else:
-                vspec, xgrads = vjp_specs.output_vjp(spec)
+                vspec, xgrads = vjp_specs.output_vjp(spec, dropout=which == "vjp_dropout")
                 if self._triton():
                     from .triton_backend import build_grad_inputs
                     k = (vspec, build_grad_inputs(vspec, xgrads))

@@ -806,6 +806,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
         sig += ", loss=None"
     if kind == "step" and drops:
         sig += ", drop_seed=0"
+    if kind == "forward" and drops:     # (the outputs with dropout on: as_torch()'s in training mode)
+        sig += ", rng=None"
     doc = {"loss": "The loss of the batch (a 0-d tensor).",
            "grad": "(loss, [∂loss/∂p0, ...]) for the batch, each gradient shaped like its parameter.",
            "step": "One training step: parameters and optimizer slots are updated in place; returns the "
@@ -1856,6 +1858,23 @@ def build_grad_inputs(spec: Spec, input_grads: list):
         src.append(SCATTER_ROWS)
     src += out.pieces + ["\n\n" + "\n".join(func)]
     return runtime.load("\n".join(src).rstrip() + "\n").grad_inputs
+
+
+def build_forward(spec: Spec, lw):
+    """``forward(params, batch, rng)`` of the lowering ``lw`` (`Spec.train_outputs`: the outputs with
+    dropout on), its masks drawn as ``grad`` draws them (the seed from ``rng``)."""
+    printer, out = TritonPrinter(), _Out()
+    _check_spec(spec)
+    func = _function("forward", lw, spec, printer, out)
+    src = [_header(spec)] + _legend(spec)
+    if out.uses_batch_sum:
+        src.append(BATCH_SUM)
+    if out.uses_labels:
+        src.append(LABELS)
+    if out.uses_scatter:
+        src.append(SCATTER_ROWS)
+    src += out.pieces + ["\n\n" + "\n".join(func)]
+    return runtime.load("\n".join(src).rstrip() + "\n").forward
 
 
 def build(spec: Spec) -> Compiled:

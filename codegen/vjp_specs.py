@@ -62,11 +62,12 @@ def with_input_grads(spec: Spec) -> tuple[Spec, list]:
     return dataclasses.replace(spec, train=lw), input_grads
 
 
-def output_vjp(spec: Spec) -> tuple[Spec, list]:
+def output_vjp(spec: Spec, dropout: bool = False) -> tuple[Spec, list]:
     """(spec of V = Σ_k ⟨ḡ_k, o_k⟩ summed over the batch, [∂V/∂x_i var or None]) — see the module
     docstring. The cotangents are inputs appended after the program's, named ``cotangent0``, ... (a
-    name no other input has)."""
-    ev = _copy(spec.eval)
+    name no other input has). ``dropout``: of the outputs with dropout on (`Spec.train_outputs`),
+    whose masks its kernels draw as the outputs' kernels do from the same seed."""
+    ev = _copy(spec.train_outputs if dropout else spec.eval)
     g = ev.graph
     taken = {s.name for s in spec.params + spec.inputs}
     a0, a1 = placeholders(2)
@@ -89,7 +90,7 @@ def output_vjp(spec: Spec) -> tuple[Spec, list]:
     cts = iter(backward(g, V, wrt, seed=seed))
     grads = [None if v is None else next(cts) for v in wrt_p]
     input_grads = [None if v is None else next(cts) for v in wrt_x]
-    lw = Lowered(g, V, list(ev.params), list(ev.inputs) + cot_ids, [], scale=seed.id, grads=grads,
+    lw = Lowered(g, V, list(ev.params), list(ev.inputs) + cot_ids, list(ev.masks), scale=seed.id, grads=grads,
                  notes=dict(ev.notes))
     out = Spec(spec.params, list(spec.inputs) + cot_syms, lw, lw, spec.optimizer, spec.dtype, "sum")
     return out, input_grads

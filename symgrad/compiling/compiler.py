@@ -117,6 +117,8 @@ class Spec:
     precision: str | None = None    # target "triton": products' precision (None: "ieee"), see compile
     tensor_inputs: list | None = None   # a kernel target's tensor declaration: the inputs as declared
                                         # (over the batch: (N, ...); ``inputs`` are one example's, kernel_form)
+    train_outputs: Lowered | None = None    # target "triton" with dropout and outputs: the outputs with
+                                            # dropout on (as_torch()'s outputs in training mode)
 
 
 @dataclass
@@ -320,13 +322,25 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
         lift = KernelLift(inputs, whole, reduction)
         train = _lower(loss, params, inputs, [], policy, with_grads=True, lift=lift)
         ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
-        return Spec(params, lift.inputs, train, ev, optimizer, dtype, lift.reduction, tensor_inputs=list(inputs))
+        return Spec(params, lift.inputs, train, ev, optimizer, dtype, lift.reduction, tensor_inputs=list(inputs),
+                    train_outputs=_dropped_outputs(loss, params, inputs, outputs, policy, target, lift))
     train = _lower(loss, params, inputs, [], policy, with_grads=True, whole=bool(whole or lift), lift=lift)
     ev = _lower(switch_off(loss), params, inputs, [switch_off(o) for o in outputs], policy, False, lift=lift)
+    dropped = _dropped_outputs(loss, params, inputs, outputs, policy, target, lift)
     if lift is not None:
         return Spec(params, lift.inputs, train, ev, optimizer, dtype, reduction, whole_batch=True,
-                    declared_inputs=inputs)
-    return Spec(params, inputs, train, ev, optimizer, dtype, reduction, whole_batch=bool(whole))
+                    declared_inputs=inputs, train_outputs=dropped)
+    return Spec(params, inputs, train, ev, optimizer, dtype, reduction, whole_batch=bool(whole),
+                train_outputs=dropped)
+
+
+def _dropped_outputs(loss, params, inputs, outputs, policy, target, lift) -> Lowered | None:
+    """For target "triton" with outputs and dropout in the loss: the outputs lowered with dropout on
+    (its masks numbered as the training lowering's: the same masks_in(loss)), what an ``as_torch()``
+    module's outputs compute in training mode; None otherwise."""
+    if target != "triton" or not outputs or not masks_in(loss):
+        return None
+    return _lower(loss, params, inputs, outputs, policy, False, lift=lift)
 
 
 def _free_symbols(e) -> set:

@@ -1,10 +1,14 @@
 """``as_torch()`` of a program with ``sg.dropout``: the fused loss (``module.loss``) draws the masks in
 training mode — the same masks the program's ``grad`` draws from the same generator state — and drops
 nothing in eval mode (as torch's nn.Dropout), where loss and gradients (parameters and inputs) equal
-torch.autograd on the network written in torch without dropout. The outputs (``module(x)``) are the
-eval lowering's: no dropout in either mode (a warning says so in training mode), their backward
-equal to torch.autograd's. Kernels under Triton's interpreter: tiny shapes.
+torch.autograd on the network written in torch without dropout. The outputs (``module(x)``) drop in
+training mode (masks drawn in the kernels, new at each call, kept entries scaled 1/(1 - p)), their
+backward equal to torch.autograd's under the masks read back from an output; in eval mode they drop
+nothing, their backward torch.autograd's without dropout. Kernels under Triton's interpreter: tiny
+shapes.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -96,17 +100,12 @@ def test_fused_loss_in_eval_mode_and_under_no_grad_has_no_dropout():
         torch.testing.assert_close(module.loss(X, T), want_loss, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("mode", ["train", "eval"])
-def test_outputs_and_their_backward_have_no_dropout_in_either_mode(mode):
+def test_outputs_in_eval_mode_have_no_dropout_and_torchs_backward():
     prog, module, X, T = _setup(2)
     want_out, _, want, want_x = _torch_without_dropout(module, X, T)
-    module.train(mode == "train")
+    module.eval()
     x = X.clone().requires_grad_(True)
-    if mode == "train":
-        with pytest.warns(UserWarning, match="dropout off, in training mode too"):
-            out = module(x)
-    else:
-        out = module(x)
+    out = module(x)
     torch.testing.assert_close(out.detach(), want_out, rtol=1e-5, atol=1e-6)
     torch.nn.functional.mse_loss(out, T).backward()
     for n, g in _grads(module).items():
@@ -114,3 +113,58 @@ def test_outputs_and_their_backward_have_no_dropout_in_either_mode(mode):
     torch.testing.assert_close(x.grad, want_x, rtol=1e-5, atol=1e-6)
     with torch.no_grad():
         torch.testing.assert_close(module(X), want_out, rtol=1e-5, atol=1e-6)
+
+
+P = 0.5
+
+
+def _observed():
+    """The hidden layer after dropout is an output too: its mask can be read from it (entries where
+    the ReLU is positive; elsewhere the mask changes nothing)."""
+    x, t = sg.tensor("x", (D,)), sg.tensor("t", (C,))
+    W1, b1, W2 = sg.tensor("W1", (D, H)), sg.tensor("b1", (H,)), sg.tensor("W2", (H, C))
+    d = sg.dropout(sg.relu(x @ W1 + b1), P)
+    out = d @ W2
+    prog = sg.compile(sg.mse(out, t), [W1, b1, W2], [x, t], target="triton", outputs=[d, out])
+    g = torch.Generator().manual_seed(3)
+    module = prog.as_torch()
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return module, torch.randn(B, D, generator=g), torch.randn(B, C, generator=g), torch.randn(B, H, generator=g)
+
+
+def test_outputs_in_training_mode_drop_with_masks_their_backward_sees():
+    module, X, T, R = _observed()
+    W1, b1, W2 = (module.parameter(n).detach().clone().requires_grad_(True) for n in ("W1", "b1", "W2"))
+    h = torch.relu(X @ W1 + b1).detach()                 # before dropout, computed by torch
+    module.eval()
+    d_eval, out_eval = module(X)
+    module.train()
+    x = X.clone().requires_grad_(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                    # no "dropout off" warning any more
+        d, out = module(x)
+    # kept entries scaled by 1/(1 - p), the others 0; some of each; not the eval outputs
+    pos = h > 1e-4
+    ratio = d.detach()[pos] / h[pos]
+    kept = torch.isclose(ratio, torch.full_like(ratio, 1 / (1 - P)), rtol=1e-4)
+    dropped = ratio == 0
+    assert bool((kept | dropped).all()) and kept.any() and dropped.any()
+    assert not torch.allclose(out.detach(), out_eval, atol=1e-4)
+    torch.testing.assert_close(d_eval, h, rtol=1e-5, atol=1e-6)
+    # the backward through both outputs: torch.autograd of the network with the mask read from d
+    mask = torch.where(pos, (d.detach() != 0).float(), torch.zeros_like(h)) / (1 - P)
+    (torch.nn.functional.mse_loss(out, T) + (d * R).sum()).backward()
+    xr = X.clone().requires_grad_(True)
+    dr = torch.relu(xr @ W1 + b1) * mask
+    (torch.nn.functional.mse_loss(dr @ W2, T) + (dr * R).sum()).backward()
+    for n, want in (("W1", W1.grad), ("b1", b1.grad), ("W2", W2.grad)):
+        torch.testing.assert_close(module.parameter(n).grad, want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(x.grad, xr.grad, rtol=1e-5, atol=1e-6)
+    # a new call draws new masks, and without a gradient (as nn.Dropout) it drops too
+    d2, _ = module(X)
+    with torch.no_grad():
+        d3, _ = module(X)
+    assert not torch.equal(d2.detach() != 0, d.detach() != 0)
+    assert bool(((d3 == 0) | torch.isclose(d3, h / (1 - P), rtol=1e-4)).all()) and (d3[pos] == 0).any()
