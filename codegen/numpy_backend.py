@@ -491,6 +491,23 @@ def _into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
     return None
 
 
+def build_forward(spec: Spec, lw: Lowered):
+    """``forward(params, batch, rng)`` of the lowering ``lw`` (`Spec.train_outputs`: the outputs with
+    dropout on), its masks drawn from ``rng`` as ``grad`` draws them (`mask_units`): an ``as_torch()``
+    module's outputs in training mode. The raw function: the batch as the module's ``forward`` takes it."""
+    printer, consts = NumpyPrinter(), _Consts()
+    whole = getattr(spec, "whole_batch", False)
+    if whole:
+        from . import numpy_whole_batch as whole_batch
+    func = (whole_batch.function if whole else _function)("forward", lw, spec, printer, consts, {})
+    func[0] = func[0].replace("(params, batch)", "(params, batch, rng=None)")
+    func[1] = func[1].replace("dropout off", "dropout on, its masks drawn from rng")
+    head = ["import numpy", "", f"DTYPE = numpy.{spec.dtype}", ""] + printer.helper_source()
+    if consts.defs:
+        head += [""] + consts.defs
+    return runtime.load("\n".join(head + ["", ""] + func).rstrip() + "\n").forward
+
+
 def build(spec: Spec) -> Compiled:
     source = emit_module(spec)
     mod = runtime.load(source)

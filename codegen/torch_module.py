@@ -47,7 +47,6 @@ import copy
 import keyword
 import math
 import re
-import warnings
 
 import numpy as np
 import torch
@@ -275,15 +274,10 @@ class SymgradModule(torch.nn.Module):
         params = self._params()
         drop_seed = None
         if self.training and prog.has_dropout and getattr(prog.spec, "train_outputs", None) is not None:
-            # training mode: dropout on, as torch's nn.Dropout; the masks drawn in the kernels from a
-            # seed of the program's generator (as its grad draws them), the backward's from the same
+            # training mode: dropout on, as torch's nn.Dropout; the masks drawn from a seed of the
+            # program's generator (in the Triton kernels, or by a NumPy generator seeded with it),
+            # the backward's from the same seed
             drop_seed = int(prog.rng.integers(2 ** 31))
-        elif self.training and prog.has_dropout and not self.__dict__.get("_warned_dropout"):
-            self._warned_dropout = True
-            warnings.warn("this symgrad module's outputs are computed with dropout off, in training mode too "
-                          "(the outputs=[...] are the eval lowering's); module.loss(...) applies the declared "
-                          "sg.dropout in training mode, or add torch.nn.Dropout around the module",
-                          UserWarning, stacklevel=2)
         if not self._needs_grad(xs, params):            # the forward kernels only
             outs = self._outputs(xs, params, drop_seed)
             return outs[0] if len(outs) == 1 else tuple(outs)
@@ -367,7 +361,7 @@ class SymgradModule(torch.nn.Module):
             outs = prog.compiled.forward(self._program_params(params), prog._forward_arrays(self._named(xs)))
         else:                                           # the outputs with dropout on (training mode)
             outs = self._kernel("forward_dropout")(self._program_params(params),
-                                                   prog._forward_arrays(self._named(xs)), _Seed(drop_seed))
+                                                   prog._forward_arrays(self._named(xs)), self._replay(drop_seed))
         dev = params[0].device if params else self._device
         return [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, np.float32)).to(dev)
                 for o in outs]
@@ -375,7 +369,7 @@ class SymgradModule(torch.nn.Module):
     def _outputs_vjp(self, xs, params, gouts, want_x, drop_seed=None):
         prog = self.program
         spec, fn = self._kernel("vjp" if drop_seed is None else "vjp_dropout")
-        rng = prog.rng if drop_seed is None else _Seed(drop_seed)   # the outputs' masks, drawn again
+        rng = prog.rng if drop_seed is None else self._replay(drop_seed)   # the outputs' masks, drawn again
         named = self._named(xs)
         for sym, g in zip(spec.inputs[len(prog.inputs):], gouts):
             named[sym.name] = g.detach().contiguous()
@@ -392,6 +386,12 @@ class SymgradModule(torch.nn.Module):
             xgrads = [None] * len(xs)
         return [self._tensor(g, p) for g, p in zip(grads, params)], xgrads
 
+    def _replay(self, drop_seed: int):
+        """The generator of a call's outputs' masks, given again to their backward: the masks the
+        Triton kernels draw from the seed (`_Seed`), or a NumPy generator seeded with it (the NumPy
+        functions draw the same masks, in the same order and shapes, from two such generators)."""
+        return _Seed(drop_seed) if self._triton() else np.random.default_rng(drop_seed)
+
     def _vjp_batch(self, spec, named) -> list:
         """The VJP program's batch (the inputs, then the cotangents), converted by the program."""
         prog = self.program
@@ -406,12 +406,15 @@ class SymgradModule(torch.nn.Module):
         if k is None:
             from . import vjp_specs
             spec = self.program.spec
-            if which in ("eval", "eval_params"):        # (triton only: the NumPy module has no dropout path)
+            if which in ("eval", "eval_params"):        # (triton only: the NumPy module.loss has no eval path)
                 from .triton_backend import build_grad_inputs
                 espec, xgrads = vjp_specs.eval_grads(spec)
                 k = build_grad_inputs(espec, xgrads if which == "eval" else [None] * len(xgrads))
-            elif which == "forward_dropout":            # (triton only: spec.train_outputs)
-                from .triton_backend import build_forward
+            elif which == "forward_dropout":            # spec.train_outputs: the outputs with dropout on
+                if self._triton():
+                    from .triton_backend import build_forward
+                else:
+                    from .numpy_backend import build_forward
                 k = build_forward(spec, spec.train_outputs)
             elif which == "inputs":
                 if not self._triton():

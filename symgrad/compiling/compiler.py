@@ -117,8 +117,8 @@ class Spec:
     precision: str | None = None    # target "triton": products' precision (None: "ieee"), see compile
     tensor_inputs: list | None = None   # a kernel target's tensor declaration: the inputs as declared
                                         # (over the batch: (N, ...); ``inputs`` are one example's, kernel_form)
-    train_outputs: Lowered | None = None    # target "triton" with dropout and outputs: the outputs with
-                                            # dropout on (as_torch()'s outputs in training mode)
+    train_outputs: Lowered | None = None    # with dropout and outputs: the outputs with dropout on
+                                            # (as_torch()'s outputs in training mode)
 
 
 @dataclass
@@ -335,10 +335,10 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
 
 
 def _dropped_outputs(loss, params, inputs, outputs, policy, target, lift) -> Lowered | None:
-    """For target "triton" with outputs and dropout in the loss: the outputs lowered with dropout on
+    """For outputs and dropout in the loss: the outputs lowered with dropout on
     (its masks numbered as the training lowering's: the same masks_in(loss)), what an ``as_torch()``
     module's outputs compute in training mode; None otherwise."""
-    if target != "triton" or not outputs or not masks_in(loss):
+    if not outputs or not masks_in(loss):
         return None
     return _lower(loss, params, inputs, outputs, policy, False, lift=lift)
 
