@@ -490,8 +490,16 @@ def emit_module(spec: Spec) -> str:
              _function("step", spec.train, spec, printer, out)]
     if spec.eval.outputs:
         funcs.append(_function("forward", spec.eval, spec, printer, out))
-    src = [_header(spec)]
-    src += _legend(spec)
+    src = _module_head(spec, out)
+    src += ["\n\n# -- the program ----------------------------------------------------------------------------"]
+    src += ["\n\n" + "\n".join(f) for f in funcs]
+    return "\n".join(src).rstrip() + "\n"
+
+
+def _module_head(spec: Spec, out: "_Out") -> list:
+    """What a generated module holds before its functions: the header, the legend, the shared
+    kernels its functions' launches use (``out`` says which) and the kernels printed for them."""
+    src = [_header(spec)] + _legend(spec)
     if out.uses_weight_grad:
         src.append(_weight_grad_source(spec))
     if out.uses_batch_sum:
@@ -500,10 +508,7 @@ def emit_module(spec: Spec) -> str:
         src.append(LABELS)
     if out.uses_scatter:
         src.append(SCATTER_ROWS)
-    src += out.pieces
-    src += ["\n\n# -- the program ----------------------------------------------------------------------------"]
-    src += ["\n\n" + "\n".join(f) for f in funcs]
-    return "\n".join(src).rstrip() + "\n"
+    return src + out.pieces
 
 
 def precision_of(spec: Spec) -> str:
@@ -1847,16 +1852,7 @@ def build_grad_inputs(spec: Spec, input_grads: list):
     printer, out = TritonPrinter(), _Out()
     _check_spec(spec)
     func = _function("grad_inputs", spec.train, spec, printer, out, input_grads)
-    src = [_header(spec)] + _legend(spec)
-    if out.uses_weight_grad:
-        src.append(_weight_grad_source(spec))
-    if out.uses_batch_sum:
-        src.append(BATCH_SUM)
-    if out.uses_labels:
-        src.append(LABELS)
-    if out.uses_scatter:
-        src.append(SCATTER_ROWS)
-    src += out.pieces + ["\n\n" + "\n".join(func)]
+    src = _module_head(spec, out) + ["\n\n" + "\n".join(func)]
     return runtime.load("\n".join(src).rstrip() + "\n").grad_inputs
 
 
@@ -1866,14 +1862,7 @@ def build_forward(spec: Spec, lw):
     printer, out = TritonPrinter(), _Out()
     _check_spec(spec)
     func = _function("forward", lw, spec, printer, out)
-    src = [_header(spec)] + _legend(spec)
-    if out.uses_batch_sum:
-        src.append(BATCH_SUM)
-    if out.uses_labels:
-        src.append(LABELS)
-    if out.uses_scatter:
-        src.append(SCATTER_ROWS)
-    src += out.pieces + ["\n\n" + "\n".join(func)]
+    src = _module_head(spec, out) + ["\n\n" + "\n".join(func)]
     return runtime.load("\n".join(src).rstrip() + "\n").forward
 
 
