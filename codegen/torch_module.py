@@ -336,10 +336,11 @@ class SymgradModule(torch.nn.Module):
         prog = self.program
         batch = prog._batch_arrays(self._named(xs), "train")
         ps = self._program_params(params)
-        if not self.training and prog.has_dropout and self._triton():
+        if not self.training and prog.has_dropout:
             # eval mode: no dropout, as torch's nn.Dropout — the loss with dropout off and its
             # gradients (the program's grad draws masks: a lowering of the eval loss instead)
-            loss, grads, xgrads = self._kernel("eval" if any(want_x) else "eval_params")(ps, batch, prog.rng)
+            out = self._kernel("eval" if any(want_x) else "eval_params")(ps, batch, prog.rng)
+            loss, grads, xgrads = out if len(out) == 3 else (*out, [None] * len(xs))
             xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
         elif any(want_x):
             fn = self._kernel("inputs")
@@ -351,9 +352,16 @@ class SymgradModule(torch.nn.Module):
         return self._scalar(loss, params), [self._tensor(g, p) for g, p in zip(grads, params)], xgrads
 
     def _input_grad(self, g, x):
+        """The gradient ``g`` of the input ``x`` as a tensor of x's shape, dtype and device: zeros for
+        None (no path from x to the result), one example's repeated when it is the same for every
+        example (a NumPy function returns such a gradient unbatched)."""
         if g is None:
             return torch.zeros_like(x)
-        return g.reshape(x.shape).to(x.dtype)
+        if not isinstance(g, torch.Tensor):
+            g = torch.as_tensor(np.asarray(g))
+        if g.numel() != x.numel() and x.dim() >= 1 and g.numel() * x.shape[0] == x.numel():
+            g = g.reshape(x.shape[1:]).expand(x.shape)
+        return g.reshape(x.shape).to(device=x.device, dtype=x.dtype)
 
     def _outputs(self, xs, params, drop_seed=None) -> list:
         prog = self.program
@@ -368,7 +376,10 @@ class SymgradModule(torch.nn.Module):
 
     def _outputs_vjp(self, xs, params, gouts, want_x, drop_seed=None):
         prog = self.program
-        spec, fn = self._kernel("vjp" if drop_seed is None else "vjp_dropout")
+        which = "vjp" if drop_seed is None else "vjp_dropout"
+        if any(want_x) and not self._triton():      # (the NumPy VJP without input gradients: cheaper)
+            which += "_inputs"
+        spec, fn = self._kernel(which)
         rng = prog.rng if drop_seed is None else self._replay(drop_seed)   # the outputs' masks, drawn again
         named = self._named(xs)
         for sym, g in zip(spec.inputs[len(prog.inputs):], gouts):
@@ -376,9 +387,6 @@ class SymgradModule(torch.nn.Module):
         batch = self._vjp_batch(spec, named)
         ps = self._program_params(params)
         if any(want_x):
-            if not self._triton():
-                raise UnsupportedError("gradients with respect to the inputs of an as_torch() module need "
-                                       "target='triton' (the NumPy backend returns parameter gradients only)")
             _, grads, xgrads = fn(ps, batch, rng)
             xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
         else:
@@ -406,10 +414,14 @@ class SymgradModule(torch.nn.Module):
         if k is None:
             from . import vjp_specs
             spec = self.program.spec
-            if which in ("eval", "eval_params"):        # (triton only: the NumPy module.loss has no eval path)
-                from .triton_backend import build_grad_inputs
+            if which in ("eval", "eval_params"):        # module.loss in eval mode: no dropout
                 espec, xgrads = vjp_specs.eval_grads(spec)
-                k = build_grad_inputs(espec, xgrads if which == "eval" else [None] * len(xgrads))
+                if self._triton():
+                    from .triton_backend import build_grad_inputs
+                    k = build_grad_inputs(espec, xgrads if which == "eval" else [None] * len(xgrads))
+                else:
+                    from .numpy_backend import build_grad
+                    k = build_grad(espec, xgrads if which == "eval" else None)
             elif which == "forward_dropout":            # spec.train_outputs: the outputs with dropout on
                 if self._triton():
                     from .triton_backend import build_forward
@@ -417,19 +429,19 @@ class SymgradModule(torch.nn.Module):
                     from .numpy_backend import build_forward
                 k = build_forward(spec, spec.train_outputs)
             elif which == "inputs":
-                if not self._triton():
-                    raise UnsupportedError("gradients with respect to the inputs of an as_torch() module need "
-                                           "target='triton' (the NumPy backend returns parameter gradients only)")
-                from .triton_backend import build_grad_inputs
+                if self._triton():
+                    from .triton_backend import build_grad_inputs
+                else:
+                    from .numpy_backend import build_grad as build_grad_inputs
                 k = build_grad_inputs(*vjp_specs.with_input_grads(spec))
-            else:
-                vspec, xgrads = vjp_specs.output_vjp(spec, dropout=which == "vjp_dropout")
+            else:       # "vjp", "vjp_dropout"; for NumPy also "vjp_inputs", "vjp_dropout_inputs"
+                vspec, xgrads = vjp_specs.output_vjp(spec, dropout=which.startswith("vjp_dropout"))
                 if self._triton():
                     from .triton_backend import build_grad_inputs
                     k = (vspec, build_grad_inputs(vspec, xgrads))
                 else:
-                    from symgrad.compiling.compiler import _backend
-                    k = (vspec, _backend("numpy")(vspec).grad)
+                    from .numpy_backend import build_grad
+                    k = (vspec, build_grad(vspec, xgrads if which.endswith("_inputs") else None))
             self._kernels[which] = k
         return k
 
