@@ -49,6 +49,7 @@ import math
 import re
 
 import numpy as np
+import sympy as sp
 import torch
 
 from symgrad.compiling.compiler import register_adapter
@@ -371,8 +372,26 @@ class SymgradModule(torch.nn.Module):
             outs = self._kernel("forward_dropout")(self._program_params(params),
                                                    prog._forward_arrays(self._named(xs)), self._replay(drop_seed))
         dev = params[0].device if params else self._device
-        return [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, np.float32)).to(dev)
+        outs = [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, np.float32)).to(dev)
                 for o in outs]
+        if getattr(prog.spec, "declared_inputs", None) is not None:
+            outs = self._repeated(outs, xs)
+        return outs
+
+    def _repeated(self, outs, xs) -> list:
+        """A per-example tensor declaration's outputs, each with the batch axis: one that reads no
+        input is one value, repeated over the B examples (as `PerExampleProgram.forward` does; the
+        outputs' VJP takes a cotangent per example for it)."""
+        declared = [tuple(int(d) for d in o.shape) if all(sp.sympify(d).is_Integer for d in o.shape) else None
+                    for o in self.program.spec.eval.outputs]
+        if all(d is None for d in declared):
+            return outs
+        B = next((x.shape[0] for x in xs if x is not None and x.dim() >= 1), None)
+        if B is None:
+            raise UnsupportedError("the outputs read none of the inputs, so the number of examples (B) is "
+                                   "unknown; declare an output that reads an input, or use the outputs "
+                                   "with program.forward(values, batch) (the batch gives B)")
+        return [o if d is None else o.reshape(d).expand((B,) + d).contiguous() for o, d in zip(outs, declared)]
 
     def _outputs_vjp(self, xs, params, gouts, want_x, drop_seed=None):
         prog = self.program

@@ -231,3 +231,24 @@ def test_labels_may_be_given_by_name_and_as_arrays():
     a = module.loss(x=batch["x"], y=batch["y"])
     b = module.loss(batch["x"], batch["y"].numpy())
     assert float(a) == float(b)
+
+
+def test_per_example_output_that_reads_no_input_is_repeated_over_the_batch():
+    """An output of the parameters alone (Σ over W's rows) is one value per example, repeated as
+    `PerExampleProgram.forward` repeats it; its backward sums the B cotangents (torch's expand)."""
+    x, W = sg.tensor("x", (D,)), sg.tensor("W", (D, C))
+    prog = sg.compile(sg.sum((x @ W) ** 2), [W], [x], outputs=[x @ W, sg.sum(W, axis=0)], dtype="float64")
+    module = prog.as_torch()
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        module.W.copy_(torch.randn(D, C, generator=g))
+    X = torch.randn(B, D, generator=g)
+    xw, colsum = module(X)
+    assert colsum.shape == (B, C)
+    G1, G2 = torch.randn(B, C, generator=g), torch.randn(B, C, generator=g)
+    ((xw * G1).sum() + (colsum * G2).sum()).backward()
+    Wd = module.W.detach().double().requires_grad_(True)
+    want = Wd.sum(0).expand(B, C)
+    _close(colsum.detach(), want.detach(), "the repeated output")
+    ((X.double() @ Wd * G1.double()).sum() + (want * G2.double()).sum()).backward()
+    _close(module.W.grad, Wd.grad, "dV/dW")
