@@ -24,7 +24,9 @@ sit on top of a torch encoder, or take an input with ``requires_grad``):
 Without a gradient to compute (``torch.no_grad()``, or nothing requiring one) only the forward
 kernels run (``loss`` / ``forward`` of the program). Backward cannot be differentiated again (a
 double backward is an UnsupportedError). The module is float32 on the program's device: ``.double()``,
-``.half()`` or ``.to(torch.bfloat16)`` are an UnsupportedError that says so. ``copy.deepcopy`` shares
+``.half()`` or ``.to(torch.bfloat16)`` are an UnsupportedError that says so — except ``.double()`` of
+a NumPy program compiled with ``dtype="float64"``: its parameters, outputs, loss and gradients are
+then float64 (``torch.autograd.gradcheck`` runs on it). ``copy.deepcopy`` shares
 the compiled code and copies the parameters; pickling stores the program's lowering and compiles it
 again on loading (the generated module is cached by its text). ``torch.compile`` of a model holding
 the module works, with a graph break at the module's call (it runs generated kernels of its own).
@@ -259,7 +261,7 @@ class SymgradModule(torch.nn.Module):
             if x.name not in named:
                 raise TypeError(f"missing the input {x.name!r}")
             v = named[x.name]
-            out.append(v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v, np.float32)))
+            out.append(v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v, self._numpy_dtype())))
         return out
 
     def _needs_grad(self, xs, params) -> bool:
@@ -311,6 +313,16 @@ class SymgradModule(torch.nn.Module):
     def _triton(self) -> bool:
         return hasattr(self.program, "device")
 
+    def _dtype(self) -> torch.dtype:
+        """The parameters' dtype: float32, or float64 after ``.double()`` of a float64 NumPy program;
+        the outputs, the loss and the gradients are returned in it."""
+        for p in self._parameters.values():
+            return p.dtype
+        return torch.float32
+
+    def _numpy_dtype(self):
+        return np.float64 if self._dtype() == torch.float64 else np.float32
+
     def _program_params(self, params) -> list:
         """The parameters as the generated code takes them: declared shapes (views), or NumPy."""
         shapes = self.program.param_shapes
@@ -325,13 +337,13 @@ class SymgradModule(torch.nn.Module):
     def _tensor(self, a, like) -> torch.Tensor:
         if isinstance(a, torch.Tensor):
             return a if a.shape == like.shape else a.reshape(like.shape)
-        return torch.as_tensor(np.asarray(a, dtype=np.float32)).reshape(like.shape).to(like.device)
+        return torch.as_tensor(np.asarray(a, dtype=self._numpy_dtype())).reshape(like.shape).to(like.device)
 
     def _scalar(self, loss, params):
         dev = params[0].device if params else self._device
         if isinstance(loss, torch.Tensor):
             return loss if loss.dim() == 0 else loss.reshape(())
-        return torch.tensor(float(loss), dtype=torch.float32, device=dev)
+        return torch.tensor(float(loss), dtype=self._dtype(), device=dev)
 
     def _loss_and_grads(self, xs, params, want_x):
         prog = self.program
@@ -372,7 +384,7 @@ class SymgradModule(torch.nn.Module):
             outs = self._kernel("forward_dropout")(self._program_params(params),
                                                    prog._forward_arrays(self._named(xs)), self._replay(drop_seed))
         dev = params[0].device if params else self._device
-        outs = [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, np.float32)).to(dev)
+        outs = [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, self._numpy_dtype())).to(dev)
                 for o in outs]
         if getattr(prog.spec, "declared_inputs", None) is not None:
             outs = self._repeated(outs, xs)
@@ -466,10 +478,20 @@ class SymgradModule(torch.nn.Module):
 
     # -- torch's module protocol ------------------------------------------------------------------
     def _apply(self, fn, *args, **kwargs):
-        """Device and dtype moves: the generated code is float32 on the program's device."""
+        """Device and dtype moves: the generated code is float32 on the program's device; a NumPy
+        program compiled with dtype='float64' may hold its parameters in float64 (``.double()``)."""
         probe = fn(torch.zeros((), dtype=torch.float32, device=self._device))
         if isinstance(probe, torch.Tensor):
-            if probe.dtype != torch.float32:
+            float64_ok = not self._triton() and np.dtype(self.program.dtype) == np.float64
+            if probe.dtype == torch.float64 and float64_ok:
+                pass
+            elif probe.dtype != torch.float32 and not self._triton():
+                allowed = "float32 or float64 (.double())" if float64_ok else "float32"
+                hint = "" if float64_ok else "; for float64, compile with dtype='float64' and call .double()"
+                raise UnsupportedError(f"this module's NumPy program computes in "
+                                       f"{np.dtype(self.program.dtype).name}; its parameters may be {allowed}, "
+                                       f"not {probe.dtype}{hint}")
+            elif probe.dtype != torch.float32:
                 raise UnsupportedError(f"a symgrad module computes in float32 (its kernels were generated for "
                                        f"it); it cannot be converted to {probe.dtype}. Keep the module in "
                                        f"float32 (torch.autocast leaves it alone), or compile with "
