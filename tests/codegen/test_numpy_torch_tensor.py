@@ -252,3 +252,48 @@ def test_per_example_output_that_reads_no_input_is_repeated_over_the_batch():
     _close(colsum.detach(), want.detach(), "the repeated output")
     ((X.double() @ Wd * G1.double()).sum() + (want * G2.double()).sum()).backward()
     _close(module.W.grad, Wd.grad, "dV/dW")
+
+
+@pytest.mark.parametrize("each", [True, False], ids=["per_example", "over_the_batch"])
+def test_dropout_after_a_convolution_in_training_mode_backward_equals_central_differences(each):
+    """Training mode: the outputs drop (masks from a seed the call draws, the VJP draws the same);
+    their backward — the images' gradient and the kernel's — equals central differences of the
+    outputs computed again under the same masks (the generated forward with dropout on, given a
+    generator seeded with that seed)."""
+    img = _x(each, "img", (1, 6, 6))
+    y = _x(each, "y", (), integer=True)
+    w, W2 = sg.tensor("w", (2, 1, 3, 3)), sg.tensor("W2", (8, C))
+    h = sg.max_pool2d(sg.dropout(sg.relu(sg.conv2d(img[None] if each else img, w)), 0.4), 2)
+    z = (h.reshape(1, 8) @ W2)[0] if each else h.reshape(N, 8) @ W2
+    prog = sg.compile(sg.cross_entropy(z, y), [w, W2], [img, y], outputs=[z], dtype="float64")
+    module = prog.as_torch().double().train()
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64))
+    X = torch.randn(4, 1, 6, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    at = prog.rng.bit_generator.state
+    out = module(X)
+    G = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    (out * G).sum().backward()
+    prog.rng.bit_generator.state = at
+    seed = int(prog.rng.integers(2 ** 31))          # the seed the call drew
+    forward = module._kernel("forward_dropout")
+
+    def V(x, w_):
+        (o,) = forward([w_, module.W2.detach().numpy()], [x], np.random.default_rng(seed))
+        return float((o * G.numpy()).sum())
+
+    x0, w0 = X.detach().numpy(), module.w.detach().numpy()
+    assert np.allclose(forward([w0, module.W2.detach().numpy()], [x0], np.random.default_rng(seed))[0],
+                       out.detach().numpy())
+    plain = module.eval()(X).detach()
+    assert not torch.allclose(plain, out.detach())            # dropout was on
+    eps = 1e-6
+    for arr, grad, which in ((x0, X.grad, "x"), (w0, module.w.grad, "w")):
+        for idx in [(0, 0, 1, 1), (1, 0, 2, 2), (arr.shape[0] - 1, 0, arr.shape[2] - 1, arr.shape[3] - 1)]:
+            up, down = arr.copy(), arr.copy()
+            up[idx] += eps
+            down[idx] -= eps
+            fd = (V(up, w0) - V(down, w0)) if which == "x" else (V(x0, up) - V(x0, down))
+            assert abs(fd / (2 * eps) - float(grad[idx])) < 1e-6, (which, idx)
