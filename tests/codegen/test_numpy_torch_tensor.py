@@ -230,7 +230,7 @@ def test_labels_may_be_given_by_name_and_as_arrays():
     module, names, batch, _ = _build("labels_cross_entropy", True)
     a = module.loss(x=batch["x"], y=batch["y"])
     b = module.loss(batch["x"], batch["y"].numpy())
-    assert float(a) == float(b)
+    assert a.item() == b.item()
 
 
 def test_per_example_output_that_reads_no_input_is_repeated_over_the_batch():
