@@ -386,24 +386,31 @@ class SymgradModule(torch.nn.Module):
         dev = params[0].device if params else self._device
         outs = [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, self._numpy_dtype())).to(dev)
                 for o in outs]
-        if getattr(prog.spec, "declared_inputs", None) is not None:
+        if not self._triton() and not (prog.spec.whole_batch and prog.spec.declared_inputs is None):
             outs = self._repeated(outs, xs)
         return outs
 
     def _repeated(self, outs, xs) -> list:
-        """A per-example tensor declaration's outputs, each with the batch axis: one that reads no
-        input is one value, repeated over the B examples (as `PerExampleProgram.forward` does; the
-        outputs' VJP takes a cotangent per example for it)."""
-        declared = [tuple(int(d) for d in o.shape) if all(sp.sympify(d).is_Integer for d in o.shape) else None
-                    for o in self.program.spec.eval.outputs]
-        if all(d is None for d in declared):
+        """A per-example declaration's outputs, each with the batch axis: one that reads no input is
+        one value, repeated over the B examples (as `PerExampleProgram.forward` does; a column
+        (n, 1) as rows (B, n), as the batched outputs are), so the outputs' VJP takes a cotangent
+        per example for it, as for the others."""
+        once = self.__dict__.get("_unbatched_outputs")
+        if once is None:
+            from symgrad.compiling.compiler import _batched_shape
+            ev = self.program.spec.eval
+            leaves = {vid for vid in ev.inputs if vid is not None}
+            once = self._unbatched_outputs = [
+                None if leaves & {e.out.id for e in ev.graph.ancestors([o])}
+                else _batched_shape(tuple(int(d) for d in o.shape)) for o in ev.outputs]
+        if all(d is None for d in once):
             return outs
         B = next((x.shape[0] for x in xs if x is not None and x.dim() >= 1), None)
         if B is None:
             raise UnsupportedError("the outputs read none of the inputs, so the number of examples (B) is "
                                    "unknown; declare an output that reads an input, or use the outputs "
                                    "with program.forward(values, batch) (the batch gives B)")
-        return [o if d is None else o.reshape(d).expand((B,) + d).contiguous() for o, d in zip(outs, declared)]
+        return [o if d is None else o.reshape(d).expand((B,) + d).contiguous() for o, d in zip(outs, once)]
 
     def _outputs_vjp(self, xs, params, gouts, want_x, drop_seed=None):
         prog = self.program

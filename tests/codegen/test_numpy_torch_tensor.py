@@ -233,24 +233,33 @@ def test_labels_may_be_given_by_name_and_as_arrays():
     assert a.item() == b.item()
 
 
-def test_per_example_output_that_reads_no_input_is_repeated_over_the_batch():
+@pytest.mark.parametrize("matrix", [False, True], ids=["tensor", "MatrixSymbol"])
+def test_per_example_output_that_reads_no_input_is_repeated_over_the_batch(matrix):
     """An output of the parameters alone (Σ over W's rows) is one value per example, repeated as
-    `PerExampleProgram.forward` repeats it; its backward sums the B cotangents (torch's expand)."""
-    x, W = sg.tensor("x", (D,)), sg.tensor("W", (D, C))
-    prog = sg.compile(sg.sum((x @ W) ** 2), [W], [x], outputs=[x @ W, sg.sum(W, axis=0)], dtype="float64")
+    `PerExampleProgram.forward` repeats it (a MatrixSymbol column as rows, as the batched outputs
+    are; its backward was a ShapeError); its backward sums the B cotangents (torch's expand)."""
+    if matrix:
+        x, Wm = sp.MatrixSymbol("x", D, 1), sp.MatrixSymbol("W", C, D)
+        outs, loss, params = [Wm * x, Wm * sp.ones(D, 1)], sg.mse(Wm * x, sp.zeros(C, 1)), [Wm]
+    else:
+        x, W = sg.tensor("x", (D,)), sg.tensor("W", (D, C))
+        outs, loss, params = [x @ W, sg.sum(W, axis=0)], sg.sum((x @ W) ** 2), [W]
+    prog = sg.compile(loss, params, [x], outputs=outs, dtype="float64")
     module = prog.as_torch()
     g = torch.Generator().manual_seed(2)
     with torch.no_grad():
-        module.W.copy_(torch.randn(D, C, generator=g))
+        module.W.copy_(torch.randn(module.W.shape, generator=g))      # (C, D) for the MatrixSymbol
     X = torch.randn(B, D, generator=g)
     xw, colsum = module(X)
     assert colsum.shape == (B, C)
     G1, G2 = torch.randn(B, C, generator=g), torch.randn(B, C, generator=g)
     ((xw * G1).sum() + (colsum * G2).sum()).backward()
     Wd = module.W.detach().double().requires_grad_(True)
-    want = Wd.sum(0).expand(B, C)
+    Wt = Wd.T if matrix else Wd                      # (D, C) in both: x @ Wt
+    want = Wt.sum(0).expand(B, C)
     _close(colsum.detach(), want.detach(), "the repeated output")
-    ((X.double() @ Wd * G1.double()).sum() + (want * G2.double()).sum()).backward()
+    _close(xw.detach(), X.double() @ Wt.detach(), "the batched output")
+    ((X.double() @ Wt * G1.double()).sum() + (want * G2.double()).sum()).backward()
     _close(module.W.grad, Wd.grad, "dV/dW")
 
 
