@@ -21,6 +21,13 @@ sit on top of a torch encoder, or take an input with ``requires_grad``):
   the incoming gradient. ``module.as_loss()`` is the same as a module of its own (for
   ``DistributedDataParallel``, whose hooks need its forward to be the one called).
 
+With ``sg.dropout``, both drop in training mode and neither in eval mode, as ``nn.Dropout``: the
+outputs from a forward lowered with dropout on (``Spec.train_outputs``), ``module.loss`` in eval
+mode from a lowering of the loss without dropout (`codegen.vjp_specs.eval_grads`). Both targets
+work the same way: Triton's kernels on its device, or the NumPy backend's functions on the CPU, for
+MatrixSymbol declarations and tensor ones (per example or over the batch: the VJP of the outputs
+is then compiled by the whole-batch writer).
+
 Without a gradient to compute (``torch.no_grad()``, or nothing requiring one) only the forward
 kernels run (``loss`` / ``forward`` of the program). Backward cannot be differentiated again (a
 double backward is an UnsupportedError). The module is float32 on the program's device: ``.double()``,
