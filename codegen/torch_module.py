@@ -268,8 +268,14 @@ class SymgradModule(torch.nn.Module):
             if x.name not in named:
                 raise TypeError(f"missing the input {x.name!r}")
             v = named[x.name]
-            out.append(v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v, self._numpy_dtype())))
+            out.append(v if isinstance(v, torch.Tensor) else self._as_tensor(v))
         return out
+
+    def _as_tensor(self, v) -> torch.Tensor:
+        """An input given as an array, a list or a number: integers (class labels, ids) kept as
+        integers, anything else in the module's dtype."""
+        a = np.asarray(v)
+        return torch.as_tensor(a if a.dtype.kind in "iu" else np.asarray(a, self._numpy_dtype()))
 
     def _needs_grad(self, xs, params) -> bool:
         return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in list(xs) + list(params))
