@@ -69,7 +69,13 @@ def output_vjp(spec: Spec, dropout: bool = False) -> tuple[Spec, list]:
     """(spec of V = Σ_k ⟨ḡ_k, o_k⟩ summed over the batch, [∂V/∂x_i var or None]) — see the module
     docstring. The cotangents are inputs appended after the program's, named ``cotangent0``, ... (a
     name no other input has). ``dropout``: of the outputs with dropout on (`Spec.train_outputs`),
-    whose masks its kernels draw as the outputs' kernels do from the same seed."""
+    whose masks its kernels draw as the outputs' kernels do from the same seed.
+
+    A NumPy tensor declaration (``spec.whole_batch``: over the batch, or per example and batched)
+    keeps its kind: the cotangents are tensors (``sg.tensor``, one example's shape among
+    ``declared_inputs`` for a per-example one), and the spec is the whole-batch writer's (the matrix
+    writer has no rules for the N-d primitives). A per-example output that reads no input is one
+    value, which the module repeats over the batch: its cotangent is one per example too."""
     ev = _copy(spec.train_outputs if dropout else spec.eval)
     g = ev.graph
     taken = {s.name for s in spec.params + spec.inputs}
