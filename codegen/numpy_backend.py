@@ -55,6 +55,7 @@ def input_gradient_names(kind: str, lw: Lowered) -> dict:
         return {}
     return {v: f"q{i}" for i, v in enumerate(lw.outputs) if v is not None}
 
+
 # step's first lines, before anything is touched: Adam's bias correction divides by 1 − β^t
 T_CHECK = ["if not t >= 1:",
            "    raise ValueError(f'step: t is the number of this step, counting from 1 (the first "

@@ -296,7 +296,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
         "as declared (its mean over N is in the declaration)"
     doc = {"loss": f"The loss of the batch, {over}.",
            "grad": "(loss, [∂loss/∂p0, ...]) for the batch; each gradient is shaped like its parameter.",
-           "grad_inputs": "(loss, [∂loss/∂p0, ...], [∂loss/∂x0, ...]) for the batch; None for an input without one.",
+           "grad_inputs": "(loss, [∂loss/∂p0, ...], [∂loss/∂x0, ...]) for the batch; None: an input without one.",
            "step": "One training step, in place (parameters and optimizer slots); returns the loss before it.",
            "forward": "The requested outputs for the batch, " + ("each with the batch axis first." if each
                                                                   else "as declared.")}[kind]

@@ -58,7 +58,6 @@ import math
 import re
 
 import numpy as np
-import sympy as sp
 import torch
 
 from symgrad.compiling.compiler import register_adapter
