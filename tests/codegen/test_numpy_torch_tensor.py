@@ -2,7 +2,7 @@
 batch (a symbolic N), against torch.autograd on the same network written in torch (float64).
 
 For each layer kind (dense, axis sums, row-wise softmax, class labels and cross-entropy, embeddings,
-slices, convolution and pooling): the outputs ``module(x)``, their backward under random
+slices, an example's own entries at its indices and a concatenation, convolution and pooling): the outputs ``module(x)``, their backward under random
 cotangents (the parameters' gradients and the float inputs'), the fused ``module.loss`` and its
 backward, and both under ``torch.no_grad()`` and in eval mode. Until 2026-11-30 (fourth session)
 the outputs' backward failed with "the NumPy backend has no rule for the primitive 'reshape'" (its
@@ -128,6 +128,22 @@ def cnn_torch(P, X):
     return [z, F.avg_pool2d(h, 2)], F.cross_entropy(z, X["y"])
 
 
+def take_concat(each):
+    x, k = _x(each, "x", (D,)), _x(each, "k", (2,), integer=True)
+    W, V = sg.tensor("W", (D, H)), sg.tensor("V", (H + 2, C))
+    h = sp.tanh(x @ W)                                              # (…, H)
+    picked = sg.take_along_axis(h, k, axis=-1)                      # (…, 2): each example's own entries
+    out = sg.concat([h, picked], axis=-1) @ V
+    return _reduce(each, sg.sum(out ** 2, axis=-1)), [W, V], [x, k], [out, picked]
+
+
+def take_concat_torch(P, X):
+    h = torch.tanh(X["x"] @ P["W"])
+    picked = torch.gather(h, 1, X["k"])
+    out = torch.cat([h, picked], -1) @ P["V"]
+    return [out, picked], (out ** 2).sum(-1).mean()
+
+
 CASES = {
     "dense": (dense, {"x": (D,), "t": (C,)}, dense_torch),
     "axis_sums": (axis_sums, {"x": (L, D)}, axis_sums_torch),
@@ -135,9 +151,10 @@ CASES = {
     "labels_cross_entropy": (labels, {"x": (D,), "y": C}, labels_torch),
     "embedding": (embedding, {"ids": 7, "t": (C,)}, embedding_torch),
     "slices": (slices, {"x": (2 * D,)}, slices_torch),
+    "take_concat": (take_concat, {"x": (D,), "k": H}, take_concat_torch),
     "conv_pool": (cnn, {"img": (1, 6, 6), "y": C}, cnn_torch),
 }
-LABEL_SHAPES = {"y": (), "ids": (L,)}
+LABEL_SHAPES = {"y": (), "ids": (L,), "k": (2,)}
 
 
 def _build(case, each):
