@@ -2,9 +2,10 @@
 batch (a symbolic N), against torch.autograd on the same network written in torch (float64).
 
 For each layer kind (dense, axis sums, row-wise softmax, class labels and cross-entropy, embeddings,
-slices, an example's own entries at its indices and a concatenation, convolution and pooling): the outputs ``module(x)``, their backward under random
-cotangents (the parameters' gradients and the float inputs'), the fused ``module.loss`` and its
-backward, and both under ``torch.no_grad()`` and in eval mode. Until 2026-11-30 (fourth session)
+slices, an example's own entries at its indices and a concatenation, convolution and pooling): the
+outputs ``module(x)``, their backward under random cotangents (the parameters' gradients and the
+float inputs'), the fused ``module.loss`` and its backward, and both under ``torch.no_grad()`` and
+in eval mode. Until 2026-11-30 (fourth session)
 the outputs' backward failed with "the NumPy backend has no rule for the primitive 'reshape'" (its
 VJP went through the matrix writer) and input gradients were an error.
 """
