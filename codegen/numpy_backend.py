@@ -17,6 +17,7 @@ Importing this module registers the backend for ``target="numpy"``.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import sympy as sp
@@ -42,7 +43,18 @@ class _Consts:
 
 # the module's functions and their arguments (the calling convention the docstring states)
 SIGNATURES = {"loss": "params, batch", "grad": "params, batch, rng=None",
-              "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}
+              "step": "params, slots, t, batch, rng=None", "forward": "params, batch",
+              "grad_inputs": "params, batch, rng=None"}     # (as_torch(): `build_grad`)
+TRAINING = ("grad", "step", "grad_inputs")      # the functions of the training lowering, with gradients
+
+
+def input_gradient_names(kind: str, lw: Lowered) -> dict:
+    """``grad_inputs``' kept values (`build_grad`): var → ``q<i>``, the gradient of the input x<i>
+    (``lw.outputs`` lists them, None for an input without one); none for the other functions."""
+    if kind != "grad_inputs":
+        return {}
+    return {v: f"q{i}" for i, v in enumerate(lw.outputs) if v is not None}
+
 
 # step's first lines, before anything is touched: Adam's bias correction divides by 1 − β^t
 T_CHECK = ["if not t >= 1:",
@@ -170,8 +182,10 @@ def _schedule(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
             keep.setdefault(o, f"o{i}")
     else:
         keep[lw.loss] = "L"
+        for v, name in input_gradient_names(kind, lw).items():
+            keep.setdefault(v, name)
     grads = []
-    if kind in ("grad", "step"):
+    if kind in TRAINING:
         grads = [(f"g{i}", g, _shape(p)) for i, (g, p) in enumerate(zip(lw.grads, spec.params))]
     return sch, keep, sch.schedule(keep, grads)
 
@@ -179,7 +193,7 @@ def _schedule(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
 def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts: _Consts,
               scheduled: dict) -> list:
     from symgrad.compiling.compiler import _batched_shape, _shape, label_inputs
-    train = kind in ("grad", "step")
+    train = kind in TRAINING
     key = "train" if train else kind
     if key not in scheduled:
         scheduled[key] = _schedule(kind, lw, spec, printer, consts)
@@ -194,7 +208,9 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
            "grad": ["(loss, [∂loss/∂p0, ...]) for the batch; each gradient is shaped like its parameter."],
            "step": ["One training step: the parameters and the optimizer's slots are updated in place.",
                     "Returns the batch's loss before the update."],
-           "forward": ["The requested outputs for the batch, batch axis first; dropout off."]}[kind]
+           "forward": ["The requested outputs for the batch, batch axis first; dropout off."],
+           "grad_inputs": ["(loss, [∂loss/∂p0, ...], [∂loss/∂x0 per example, ...]) for the batch; None",
+                           "for an input without a gradient."]}[kind]
     L = [f"def {kind}({sig}):"] + [f'    """{doc[0]}'] + [f"    {d}" for d in doc[1:]]
     L[-1] += '"""'
 
@@ -269,11 +285,15 @@ def tail_lines(kind: str, block, lw: Lowered, spec: Spec, printer: NumpyPrinter,
         units.append(Unit(["return [" + ", ".join(keep[o] for o in lw.outputs) + "]"]))   # a repeated output: its one name
     else:
         units.append(Unit([loss_line]))
-        if kind == "grad":
+        if kind in ("grad", "grad_inputs"):
             gs = []
             for i, (g, p) in enumerate(zip(lw.grads, spec.params)):
                 gs.append(f"g{i}" if g is not None else f"numpy.zeros({_shape(p)!r}, dtype=DTYPE)")
-            units.append(Unit([f"return loss, [{', '.join(gs)}]"]))
+            if kind == "grad":
+                units.append(Unit([f"return loss, [{', '.join(gs)}]"]))
+            else:
+                qs = ", ".join(keep[v] if v is not None else "None" for v in lw.outputs)
+                units.append(Unit([f"return loss, [{', '.join(gs)}], [{qs}]"]))
         else:
             if kind == "step":
                 name = safe_text(type(spec.optimizer).__name__)
@@ -508,15 +528,42 @@ def build_forward(spec: Spec, lw: Lowered):
     return runtime.load("\n".join(head + ["", ""] + func).rstrip() + "\n").forward
 
 
+def program_class(spec: Spec):
+    """The `Program` class that reads ``spec``'s batches: per-example tensors (batched), a whole-batch
+    declaration, or None (`Program` itself: per-example symbols and MatrixSymbols)."""
+    if getattr(spec, "declared_inputs", None) is not None:     # per-example tensors, batched
+        from symgrad.compiling.per_example import PerExampleProgram
+        return PerExampleProgram
+    if getattr(spec, "whole_batch", False):     # arrays as declared, N bound from them
+        from symgrad.compiling.whole_batch import WholeBatchProgram
+        return WholeBatchProgram
+    return None
+
+
+def build_grad(spec: Spec, input_grads=None):
+    """``grad(params, batch, rng)`` of ``spec.train`` alone (no module around it): the function an
+    ``as_torch()`` module's backward runs for a lowering of its own (`codegen.vjp_specs`: the
+    outputs' VJP, the loss without dropout). With ``input_grads`` ([var or None] per input): it
+    also returns the per-example gradient of each input that has one (None for the others), as
+    ``(loss, grads, input_grads)``."""
+    printer, consts = NumpyPrinter(), _Consts()
+    whole = getattr(spec, "whole_batch", False)
+    if whole:
+        from . import numpy_whole_batch as whole_batch
+    kind, lw = "grad", spec.train
+    if input_grads is not None:
+        kind, lw = "grad_inputs", dataclasses.replace(spec.train, outputs=list(input_grads))
+    func = (whole_batch.function if whole else _function)(kind, lw, spec, printer, consts, {})
+    head = ["import numpy", "", f"DTYPE = numpy.{spec.dtype}", ""] + printer.helper_source()
+    if consts.defs:
+        head += [""] + consts.defs
+    return getattr(runtime.load("\n".join(head + ["", ""] + func).rstrip() + "\n"), kind)
+
+
 def build(spec: Spec) -> Compiled:
     source = emit_module(spec)
     mod = runtime.load(source)
-    program = None
-    if getattr(spec, "declared_inputs", None) is not None:     # per-example tensors, batched
-        from symgrad.compiling.per_example import PerExampleProgram as program
-    elif getattr(spec, "whole_batch", False):     # arrays as declared, N bound from them
-        from symgrad.compiling.whole_batch import WholeBatchProgram as program
-    return Compiled(source, mod.loss, mod.grad, mod.step, getattr(mod, "forward", None), program=program)
+    return Compiled(source, mod.loss, mod.grad, mod.step, getattr(mod, "forward", None), program=program_class(spec))
 
 
 register_backend("numpy", build)

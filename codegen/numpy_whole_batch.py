@@ -265,9 +265,9 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     """One function (loss, grad, step or forward) of a whole-batch module, as lines."""
     from symgrad.errors import UnsupportedError
 
-    from .numpy_backend import (_INDENT, SIGNATURES, T_CHECK, argument_names, mask_units, tail_lines,
-                                unpack_arguments)
-    train = kind in ("grad", "step")
+    from .numpy_backend import (_INDENT, SIGNATURES, T_CHECK, TRAINING, argument_names, input_gradient_names,
+                                mask_units, tail_lines, unpack_arguments)
+    train = kind in TRAINING
     key = "train" if train else kind
     dims = dims_of(spec)
     if key not in scheduled:
@@ -280,6 +280,8 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
             names[vid] = f"m{k}"
         sch = WholeBatchScheduler(lw.graph, names, lw.notes, printer, consts, dims)
         keep = {o: f"o{i}" for i, o in enumerate(lw.outputs)} if kind == "forward" else {lw.loss: "L"}
+        for v, name in input_gradient_names(kind, lw).items():
+            keep.setdefault(v, name)
         grads = [(f"g{i}", g, _shape(p)) for i, (g, p) in enumerate(zip(lw.grads, spec.params))] \
             if train else []
         scheduled[key] = (sch, keep, sch.schedule(keep, grads))
@@ -294,6 +296,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
         "as declared (its mean over N is in the declaration)"
     doc = {"loss": f"The loss of the batch, {over}.",
            "grad": "(loss, [∂loss/∂p0, ...]) for the batch; each gradient is shaped like its parameter.",
+           "grad_inputs": "(loss, [∂loss/∂p0, ...], [∂loss/∂x0, ...]) for the batch; None: an input without one.",
            "step": "One training step, in place (parameters and optimizer slots); returns the loss before it.",
            "forward": "The requested outputs for the batch, " + ("each with the batch axis first." if each
                                                                   else "as declared.")}[kind]

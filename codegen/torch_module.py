@@ -21,10 +21,19 @@ sit on top of a torch encoder, or take an input with ``requires_grad``):
   the incoming gradient. ``module.as_loss()`` is the same as a module of its own (for
   ``DistributedDataParallel``, whose hooks need its forward to be the one called).
 
+With ``sg.dropout``, both drop in training mode and neither in eval mode, as ``nn.Dropout``: the
+outputs from a forward lowered with dropout on (``Spec.train_outputs``), ``module.loss`` in eval
+mode from a lowering of the loss without dropout (`codegen.vjp_specs.eval_grads`). Both targets
+work the same way: Triton's kernels on its device, or the NumPy backend's functions on the CPU, for
+MatrixSymbol declarations and tensor ones (per example or over the batch: the VJP of the outputs
+is then compiled by the whole-batch writer).
+
 Without a gradient to compute (``torch.no_grad()``, or nothing requiring one) only the forward
 kernels run (``loss`` / ``forward`` of the program). Backward cannot be differentiated again (a
 double backward is an UnsupportedError). The module is float32 on the program's device: ``.double()``,
-``.half()`` or ``.to(torch.bfloat16)`` are an UnsupportedError that says so. ``copy.deepcopy`` shares
+``.half()`` or ``.to(torch.bfloat16)`` are an UnsupportedError that says so — except ``.double()`` of
+a NumPy program compiled with ``dtype="float64"``: its parameters, outputs, loss and gradients are
+then float64 (``torch.autograd.gradcheck`` runs on it). ``copy.deepcopy`` shares
 the compiled code and copies the parameters; pickling stores the program's lowering and compiles it
 again on loading (the generated module is cached by its text). ``torch.compile`` of a model holding
 the module works, with a graph break at the module's call (it runs generated kernels of its own).
@@ -258,8 +267,14 @@ class SymgradModule(torch.nn.Module):
             if x.name not in named:
                 raise TypeError(f"missing the input {x.name!r}")
             v = named[x.name]
-            out.append(v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v, np.float32)))
+            out.append(v if isinstance(v, torch.Tensor) else self._as_tensor(v))
         return out
+
+    def _as_tensor(self, v) -> torch.Tensor:
+        """An input given as an array, a list or a number: integers (class labels, ids) kept as
+        integers, anything else in the module's dtype."""
+        a = np.asarray(v)
+        return torch.as_tensor(a if a.dtype.kind in "iu" else np.asarray(a, self._numpy_dtype()))
 
     def _needs_grad(self, xs, params) -> bool:
         return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in list(xs) + list(params))
@@ -310,6 +325,16 @@ class SymgradModule(torch.nn.Module):
     def _triton(self) -> bool:
         return hasattr(self.program, "device")
 
+    def _dtype(self) -> torch.dtype:
+        """The parameters' dtype: float32, or float64 after ``.double()`` of a float64 NumPy program;
+        the outputs, the loss and the gradients are returned in it."""
+        for p in self._parameters.values():
+            return p.dtype
+        return torch.float32
+
+    def _numpy_dtype(self):
+        return np.float64 if self._dtype() == torch.float64 else np.float32
+
     def _program_params(self, params) -> list:
         """The parameters as the generated code takes them: declared shapes (views), or NumPy."""
         shapes = self.program.param_shapes
@@ -324,22 +349,23 @@ class SymgradModule(torch.nn.Module):
     def _tensor(self, a, like) -> torch.Tensor:
         if isinstance(a, torch.Tensor):
             return a if a.shape == like.shape else a.reshape(like.shape)
-        return torch.as_tensor(np.asarray(a, dtype=np.float32)).reshape(like.shape).to(like.device)
+        return torch.as_tensor(np.asarray(a, dtype=self._numpy_dtype())).reshape(like.shape).to(like.device)
 
     def _scalar(self, loss, params):
         dev = params[0].device if params else self._device
         if isinstance(loss, torch.Tensor):
             return loss if loss.dim() == 0 else loss.reshape(())
-        return torch.tensor(float(loss), dtype=torch.float32, device=dev)
+        return torch.tensor(float(loss), dtype=self._dtype(), device=dev)
 
     def _loss_and_grads(self, xs, params, want_x):
         prog = self.program
         batch = prog._batch_arrays(self._named(xs), "train")
         ps = self._program_params(params)
-        if not self.training and prog.has_dropout and self._triton():
+        if not self.training and prog.has_dropout:
             # eval mode: no dropout, as torch's nn.Dropout — the loss with dropout off and its
             # gradients (the program's grad draws masks: a lowering of the eval loss instead)
-            loss, grads, xgrads = self._kernel("eval" if any(want_x) else "eval_params")(ps, batch, prog.rng)
+            out = self._kernel("eval" if any(want_x) else "eval_params")(ps, batch, prog.rng)
+            loss, grads, xgrads = out if len(out) == 3 else (*out, [None] * len(xs))
             xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
         elif any(want_x):
             fn = self._kernel("inputs")
@@ -351,9 +377,16 @@ class SymgradModule(torch.nn.Module):
         return self._scalar(loss, params), [self._tensor(g, p) for g, p in zip(grads, params)], xgrads
 
     def _input_grad(self, g, x):
+        """The gradient ``g`` of the input ``x`` as a tensor of x's shape, dtype and device: zeros for
+        None (no path from x to the result), one example's repeated when it is the same for every
+        example (a NumPy function returns such a gradient unbatched)."""
         if g is None:
             return torch.zeros_like(x)
-        return g.reshape(x.shape).to(x.dtype)
+        if not isinstance(g, torch.Tensor):
+            g = torch.as_tensor(np.asarray(g))
+        if g.numel() != x.numel() and x.dim() >= 1 and g.numel() * x.shape[0] == x.numel():
+            g = g.reshape(x.shape[1:]).expand(x.shape)
+        return g.reshape(x.shape).to(device=x.device, dtype=x.dtype)
 
     def _outputs(self, xs, params, drop_seed=None) -> list:
         prog = self.program
@@ -363,12 +396,40 @@ class SymgradModule(torch.nn.Module):
             outs = self._kernel("forward_dropout")(self._program_params(params),
                                                    prog._forward_arrays(self._named(xs)), self._replay(drop_seed))
         dev = params[0].device if params else self._device
-        return [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, np.float32)).to(dev)
+        outs = [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, self._numpy_dtype())).to(dev)
                 for o in outs]
+        if not self._triton() and not (prog.spec.whole_batch and prog.spec.declared_inputs is None):
+            outs = self._repeated(outs, xs)
+        return outs
+
+    def _repeated(self, outs, xs) -> list:
+        """A per-example declaration's outputs, each with the batch axis: one that reads no input is
+        one value, repeated over the B examples (as `PerExampleProgram.forward` does; a column
+        (n, 1) as rows (B, n), as the batched outputs are), so the outputs' VJP takes a cotangent
+        per example for it, as for the others."""
+        once = self.__dict__.get("_unbatched_outputs")
+        if once is None:
+            from symgrad.compiling.compiler import _batched_shape
+            ev = self.program.spec.eval
+            leaves = {vid for vid in ev.inputs if vid is not None}
+            once = self._unbatched_outputs = [
+                None if leaves & {e.out.id for e in ev.graph.ancestors([o])}
+                else _batched_shape(tuple(int(d) for d in o.shape)) for o in ev.outputs]
+        if all(d is None for d in once):
+            return outs
+        B = next((x.shape[0] for x in xs if x is not None and x.dim() >= 1), None)
+        if B is None:
+            raise UnsupportedError("the outputs read none of the inputs, so the number of examples (B) is "
+                                   "unknown; declare an output that reads an input, or use the outputs "
+                                   "with program.forward(values, batch) (the batch gives B)")
+        return [o if d is None else o.reshape(d).expand((B,) + d).contiguous() for o, d in zip(outs, once)]
 
     def _outputs_vjp(self, xs, params, gouts, want_x, drop_seed=None):
         prog = self.program
-        spec, fn = self._kernel("vjp" if drop_seed is None else "vjp_dropout")
+        which = "vjp" if drop_seed is None else "vjp_dropout"
+        if any(want_x) and not self._triton():      # (the NumPy VJP without input gradients: cheaper)
+            which += "_inputs"
+        spec, fn = self._kernel(which)
         rng = prog.rng if drop_seed is None else self._replay(drop_seed)   # the outputs' masks, drawn again
         named = self._named(xs)
         for sym, g in zip(spec.inputs[len(prog.inputs):], gouts):
@@ -376,9 +437,6 @@ class SymgradModule(torch.nn.Module):
         batch = self._vjp_batch(spec, named)
         ps = self._program_params(params)
         if any(want_x):
-            if not self._triton():
-                raise UnsupportedError("gradients with respect to the inputs of an as_torch() module need "
-                                       "target='triton' (the NumPy backend returns parameter gradients only)")
             _, grads, xgrads = fn(ps, batch, rng)
             xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
         else:
@@ -406,10 +464,14 @@ class SymgradModule(torch.nn.Module):
         if k is None:
             from . import vjp_specs
             spec = self.program.spec
-            if which in ("eval", "eval_params"):        # (triton only: the NumPy module.loss has no eval path)
-                from .triton_backend import build_grad_inputs
+            if which in ("eval", "eval_params"):        # module.loss in eval mode: no dropout
                 espec, xgrads = vjp_specs.eval_grads(spec)
-                k = build_grad_inputs(espec, xgrads if which == "eval" else [None] * len(xgrads))
+                if self._triton():
+                    from .triton_backend import build_grad_inputs
+                    k = build_grad_inputs(espec, xgrads if which == "eval" else [None] * len(xgrads))
+                else:
+                    from .numpy_backend import build_grad
+                    k = build_grad(espec, xgrads if which == "eval" else None)
             elif which == "forward_dropout":            # spec.train_outputs: the outputs with dropout on
                 if self._triton():
                     from .triton_backend import build_forward
@@ -417,28 +479,38 @@ class SymgradModule(torch.nn.Module):
                     from .numpy_backend import build_forward
                 k = build_forward(spec, spec.train_outputs)
             elif which == "inputs":
-                if not self._triton():
-                    raise UnsupportedError("gradients with respect to the inputs of an as_torch() module need "
-                                           "target='triton' (the NumPy backend returns parameter gradients only)")
-                from .triton_backend import build_grad_inputs
+                if self._triton():
+                    from .triton_backend import build_grad_inputs
+                else:
+                    from .numpy_backend import build_grad as build_grad_inputs
                 k = build_grad_inputs(*vjp_specs.with_input_grads(spec))
-            else:
-                vspec, xgrads = vjp_specs.output_vjp(spec, dropout=which == "vjp_dropout")
+            else:       # "vjp", "vjp_dropout"; for NumPy also "vjp_inputs", "vjp_dropout_inputs"
+                vspec, xgrads = vjp_specs.output_vjp(spec, dropout=which.startswith("vjp_dropout"))
                 if self._triton():
                     from .triton_backend import build_grad_inputs
                     k = (vspec, build_grad_inputs(vspec, xgrads))
                 else:
-                    from symgrad.compiling.compiler import _backend
-                    k = (vspec, _backend("numpy")(vspec).grad)
+                    from .numpy_backend import build_grad
+                    k = (vspec, build_grad(vspec, xgrads if which.endswith("_inputs") else None))
             self._kernels[which] = k
         return k
 
     # -- torch's module protocol ------------------------------------------------------------------
     def _apply(self, fn, *args, **kwargs):
-        """Device and dtype moves: the generated code is float32 on the program's device."""
+        """Device and dtype moves: the generated code is float32 on the program's device; a NumPy
+        program compiled with dtype='float64' may hold its parameters in float64 (``.double()``)."""
         probe = fn(torch.zeros((), dtype=torch.float32, device=self._device))
         if isinstance(probe, torch.Tensor):
-            if probe.dtype != torch.float32:
+            float64_ok = not self._triton() and np.dtype(self.program.dtype) == np.float64
+            if probe.dtype == torch.float64 and float64_ok:
+                pass
+            elif probe.dtype != torch.float32 and not self._triton():
+                allowed = "float32 or float64 (.double())" if float64_ok else "float32"
+                hint = "" if float64_ok else "; for float64, compile with dtype='float64' and call .double()"
+                raise UnsupportedError(f"this module's NumPy program computes in "
+                                       f"{np.dtype(self.program.dtype).name}; its parameters may be {allowed}, "
+                                       f"not {probe.dtype}{hint}")
+            elif probe.dtype != torch.float32:
                 raise UnsupportedError(f"a symgrad module computes in float32 (its kernels were generated for "
                                        f"it); it cannot be converted to {probe.dtype}. Keep the module in "
                                        f"float32 (torch.autocast leaves it alone), or compile with "

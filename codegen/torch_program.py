@@ -410,7 +410,8 @@ def batch_reader(program, spec):
     none = Compiled("", None, None, None)
     if isinstance(program, TorchProgram):
         return TorchProgram(spec, none, device=program.device)
-    return Program(spec, none)
+    from .numpy_backend import program_class
+    return (program_class(spec) or Program)(spec, none)
 
 
 class _PrimitivePickler:

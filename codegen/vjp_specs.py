@@ -30,9 +30,12 @@ import dataclasses
 import sympy as sp
 
 from symgrad.compiling.compiler import Lowered, Spec
+from symgrad.core import array_rules as A
 from symgrad.core import rules as R
 from symgrad.core.placeholders import placeholders
 from symgrad.core.reverse import backward
+from symgrad.errors import UnsupportedError
+from symgrad.frontend.tensor import tensor
 
 
 def _copy(lw: Lowered) -> Lowered:
@@ -66,18 +69,37 @@ def output_vjp(spec: Spec, dropout: bool = False) -> tuple[Spec, list]:
     """(spec of V = Σ_k ⟨ḡ_k, o_k⟩ summed over the batch, [∂V/∂x_i var or None]) — see the module
     docstring. The cotangents are inputs appended after the program's, named ``cotangent0``, ... (a
     name no other input has). ``dropout``: of the outputs with dropout on (`Spec.train_outputs`),
-    whose masks its kernels draw as the outputs' kernels do from the same seed."""
+    whose masks its kernels draw as the outputs' kernels do from the same seed.
+
+    A NumPy tensor declaration (``spec.whole_batch``: over the batch, or per example and batched)
+    keeps its kind: the cotangents are tensors (``sg.tensor``, one example's shape among
+    ``declared_inputs`` for a per-example one), and the spec is the whole-batch writer's (the matrix
+    writer has no rules for the N-d primitives). A per-example output that reads no input is one
+    value, which the module repeats over the batch: its cotangent is one per example too."""
     ev = _copy(spec.train_outputs if dropout else spec.eval)
     g = ev.graph
     taken = {s.name for s in spec.params + spec.inputs}
     a0, a1 = placeholders(2)
     cot_syms, cot_ids, terms = [], [], []
+    whole = getattr(spec, "whole_batch", False)      # a NumPy tensor declaration: its whole-batch graph
+    each = getattr(spec, "declared_inputs", None) is not None     # ... of per-example tensors, batched
+    B = _batch_size(spec) if each else None
+    declared = []
     for k, o in enumerate(ev.outputs):
         name = f"cotangent{k}"
         while name in taken:
             name = "_" + name
         shape = tuple(o.shape)
-        sym = sp.MatrixSymbol(name, *shape) if shape != () else sp.Symbol(name, real=True)
+        if each and not _batched(shape, B):
+            # an output that reads no input is one value, repeated over the batch by the program:
+            # its cotangent is still one per example, ⟨ḡ, o⟩ summed over them
+            o = A.expand(g, o, (B,) + shape)
+            shape = (B,) + shape
+        if whole:
+            sym = tensor(name, shape)
+            declared.append(tensor(name, shape[1:]) if each else sym)
+        else:
+            sym = sp.MatrixSymbol(name, *shape) if shape != () else sp.Symbol(name, real=True)
         leaf = g.bind(R.input_p, (), (sym, shape))
         cot_syms.append(sym)
         cot_ids.append(leaf.id)
@@ -92,8 +114,27 @@ def output_vjp(spec: Spec, dropout: bool = False) -> tuple[Spec, list]:
     input_grads = [None if v is None else next(cts) for v in wrt_x]
     lw = Lowered(g, V, list(ev.params), list(ev.inputs) + cot_ids, list(ev.masks), scale=seed.id, grads=grads,
                  notes=dict(ev.notes))
-    out = Spec(spec.params, list(spec.inputs) + cot_syms, lw, lw, spec.optimizer, spec.dtype, "sum")
+    if not whole:
+        return Spec(spec.params, list(spec.inputs) + cot_syms, lw, lw, spec.optimizer, spec.dtype, "sum"), input_grads
+    # the whole-batch path's spec (its NumPy writer, its program's reading of the batch), the
+    # cotangents among the inputs as declared
+    out = Spec(spec.params, list(spec.inputs) + cot_syms, lw, lw, spec.optimizer, spec.dtype, "sum",
+               whole_batch=True, declared_inputs=list(spec.declared_inputs) + declared if each else None)
     return out, input_grads
+
+
+def _batch_size(spec):
+    """The batch size B of a per-example tensor declaration, batched (the first axis of its inputs)."""
+    from symgrad.compiling.batching import BatchSize
+    for x in spec.inputs:
+        for d in getattr(x, "shape", ()):
+            if isinstance(d, BatchSize):
+                return d
+    raise UnsupportedError("the outputs' vector-Jacobian product needs an input to read the batch size from")
+
+
+def _batched(shape, B) -> bool:
+    return bool(shape) and sp.sympify(shape[0]) == B
 
 
 def eval_grads(spec: Spec) -> tuple[Spec, list]:

@@ -188,8 +188,9 @@ def test_torch_compile_of_a_model_holding_it(prog):
 
 
 def test_numpy_target_module_differentiates_its_outputs():
-    """The NumPy target's module: predictions differentiable w.r.t. the parameters (its VJP compiled
-    by the NumPy backend); gradients w.r.t. inputs are an error that names target='triton'."""
+    """The NumPy target's module: predictions differentiable w.r.t. the parameters and the inputs
+    (its VJP compiled by the NumPy backend; until 2026-11-30, fourth session, input gradients were
+    an error naming target='triton'), and its fused loss too."""
     mod = _program("numpy").as_torch(generator=torch.Generator().manual_seed(7))
     X, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
     F.cross_entropy(mod(X), y).backward()
@@ -197,8 +198,14 @@ def test_numpy_target_module_differentiates_its_outputs():
     F.cross_entropy(twin(X), y).backward()
     _close(mod.W1.grad, twin[0].weight.grad, "d loss / d W1")
     _close(mod.b2.grad, twin[2].bias.grad, "d loss / d b2")
-    with pytest.raises(sg.UnsupportedError, match="triton"):
-        mod(X.requires_grad_()).sum().backward()
+    Xa, Xb = X.clone().requires_grad_(), X.clone().requires_grad_()
+    F.cross_entropy(mod(Xa), y).backward()
+    F.cross_entropy(twin(Xb), y).backward()
+    _close(Xa.grad, Xb.grad, "d loss / d x through the outputs")
+    Xa.grad = Xb.grad = None
+    mod.loss(Xa, torch.eye(3)[y]).backward()
+    F.cross_entropy(twin(Xb), y).backward()
+    _close(Xa.grad, Xb.grad, "d loss / d x through module.loss")
 
 
 def test_program_without_outputs_is_a_loss_module():
