@@ -61,6 +61,7 @@ EQUAL_EXCEPT_KINKS = "equal except at points where f is not differentiable"
 LAYOUT = "a gradient has the shape of its variable (∂f/∂W has W's shape)"
 RTOL = 1e-6            # float64 evaluations of equal formulas agree to ~1e-12; 1e-6 leaves room
 AGAIN_MARGIN = 1e-6    # distance from every kink of a point at the second sizes (`_at_other_sizes`)
+MAX_LITERAL_TRIES = 6  # sizes tried for a function that raised at the first ones (`_raised_at_first_size`)
 
 
 @dataclass
@@ -214,12 +215,15 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     """
     function = callable(claimed) and not isinstance(claimed, sp.Basic)
     movable = function and isinstance(f, sp.Basic) and is_tensor_check(f)
+    raised = None
     try:
         first = _check_once(f, wrt, size_literals.raised_at_size(claimed) if movable else claimed,
                             at=at, assumptions=assumptions, batch=batch, points=points, seed=seed,
                             policy=policy, targets=targets, convention=convention)
     except size_literals.ClaimRaised as e:      # the function raised at the first sizes
-        return _raised_at_first_size(e.error, f, wrt, claimed, at=at, assumptions=assumptions,
+        raised = e.error
+    if raised is not None:                      # outside the except: no ClaimRaised in its context
+        return _raised_at_first_size(raised, f, wrt, claimed, at=at, assumptions=assumptions,
                                      seed=seed, policy=policy, targets=targets, convention=convention)
     return _at_other_sizes(first, f, wrt, claimed, at=at, assumptions=assumptions, points=points,
                            seed=seed, policy=policy, targets=targets, convention=convention)
@@ -285,30 +289,36 @@ def _raised_at_first_size(error, f, wrt, claimed, *, at, **options) -> CheckResu
     before = fixed_sizes(f, concretize(f, wrt, None, at)[0])
     free = second_sizes(f, wrt, at, before)
     user_error = err is not error or not isinstance(error, SymgradError)
-    advice = None
-    if len(before) == 1 and user_error and size_literals.raising_line(err) is not None:
-        (name, n0), = before.items()
+    advice, tries = None, 0
+    names = list(free) or list(before)          # the sizes the check chose, else the user's (kept)
+    if user_error and size_literals.raising_line(err) is not None:
         raised = f"{type(err).__name__}: {short(str(err), 160)}"
-        reading = size_literals.size_reading(f, name, wrt if isinstance(wrt, (list, tuple)) else [wrt])
-        for n in size_literals.size_candidates(claimed, err, exclude={n0}):
-            try:
-                r = _check_once(f, wrt, size_literals.raised_at_size(claimed), at={**at, name: n},
-                                points=1, again=True, **options)
-            except (size_literals.ClaimRaised, SymgradError):
-                continue
-            line = _line_writing(err, n) or size_literals.literal_line(claimed, n)
-            said = "; ".join(p for p in (line, reading and f"read it off an array, {reading}") if p)
-            why = f"a literal {n} where the size {name} belongs" + (f" ({said})?" if said else "?")
-            if not free:                        # the user's size is kept: the error, and why
-                advice = f"It runs at {name} = {n}: {why}"
-                break
-            hint = f"the claim holds at {name} = {n} only, not at {name} = {n0}, where it raised {raised}: {why}"
-            method = (f"called at {name} = {n0}, it raised {raised}; tried at {name} = {n}, "
-                      f"a number its source writes: {r.method}")
-            if r:
-                return CheckResult(NOT_EQUAL, method, hint=hint, layout=r.layout, errors=r.errors)
-            return replace(r, hint=hint + f" At {name} = {n} it is not equal either ({r.hint or 'no hint'})",
-                           method=method)
+        for name in names:
+            n0 = before[name]
+            reading = size_literals.size_reading(f, name, wrt if isinstance(wrt, (list, tuple)) else [wrt])
+            for n in size_literals.size_candidates(claimed, err, exclude={n0}):
+                if tries >= MAX_LITERAL_TRIES or advice:
+                    break
+                tries += 1
+                try:
+                    r = _check_once(f, wrt, size_literals.raised_at_size(claimed),   # the others kept
+                                    at={**at, **before, name: n}, points=1, again=True, **options)
+                except (size_literals.ClaimRaised, SymgradError):
+                    continue
+                line = _line_writing(err, n) or size_literals.literal_line(claimed, n)
+                said = "; ".join(p for p in (line, reading and f"read it off an array, {reading}") if p)
+                why = f"a literal {n} where the size {name} belongs" + (f" ({said})?" if said else "?")
+                if not free:                    # the user's size is kept: the error, and why
+                    advice = f"It runs at {name} = {n}: {why}"
+                    continue
+                hint = (f"the claim holds at {name} = {n} only, not at {name} = {n0}, where it raised "
+                        f"{raised}: {why}")
+                method = (f"called at {name} = {n0}, it raised {raised}; tried at {name} = {n}, "
+                          f"a number its source writes: {r.method}")
+                if r:
+                    return CheckResult(NOT_EQUAL, method, hint=hint, layout=r.layout, errors=r.errors)
+                return replace(r, hint=hint + f" At {name} = {n} it is not equal either "
+                               f"({r.hint or 'no hint'})", method=method)
     advice = advice or _literal_advice(err, f, wrt, before)
     if advice and err is not error:
         from .backward import BackwardError

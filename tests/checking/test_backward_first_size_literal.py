@@ -126,3 +126,21 @@ def test_a_values_function_claim_raising_at_the_first_size():
     # the line that raised writes no number: the line that writes the 4 is quoted
     assert "backprop, line" in r.hint and "D = np.zeros((4, 3))" in r.hint and "could not broadcast" in r.hint
     assert "X.shape[0]" in r.hint
+
+
+def test_a_literal_of_the_second_of_two_sizes_is_found():
+    # x (N, T, 3): a recurrent layer's input; the backward writes T = 4 as a number
+    from verdicts import N as batch
+    import sympy as sp
+    T = sp.Symbol("T", integer=True, positive=True)
+    x, w = sg.tensor("x", (batch, T, 3)), sg.tensor("w", (3, 2))
+    out = x @ w
+    sizes = fixed_sizes(out, concretize(out, [x, w], None, {})[0])
+    assert sizes["T"] != 4
+
+    def backward(dout, x, w):
+        dw = x.reshape(-1, 3).T @ dout.reshape(-1, 2)
+        dx = (dout.reshape(-1, 2) @ w.T).reshape(len(x), 4, 3)
+        return dx, dw
+    r = wrong(sg.check_backward(out, [x, w], backward), f"the claim holds at T = 4 only, not at T = {sizes['T']}")
+    assert "reshape(len(x), 4, 3)" in r.hint and "x.shape[1]" in r.hint
