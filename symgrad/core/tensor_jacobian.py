@@ -61,6 +61,12 @@ def _concrete(what: str, e, name: str) -> tuple:
     return tuple(int(d) for d in shape)
 
 
+def _concrete_leaves(what: str, e) -> None:
+    """Every tensor of ``e`` at concrete sizes (an input x of shape (N, 3) inside a scalar F too)."""
+    for t in sorted(as_expr(e).atoms(Tensor), key=lambda t: t.name):
+        _concrete(what, t, t.name)
+
+
 def _one_hot_seed(graph: Graph, shape: tuple, idx: tuple):
     """A variable of ``shape`` that is 1 at ``idx`` and 0 elsewhere: a 1 padded into place."""
     if shape == ():
@@ -108,6 +114,8 @@ def tensor_jacobian(F, wrt, flat, mode, policy):
     low = Lowering(graph, params=flat)
     if isinstance(F, (list, tuple, sp.MatrixBase)):     # scalars: one row each, as sg.stack(F)
         Fs = [as_expr(Fi, "F", symbols=flat) for Fi in F]
+        for Fi in Fs:
+            _concrete_leaves("jacobian", Fi)
         bad = [Fi for Fi in Fs if _concrete("jacobian", Fi, "an entry of F") != ()]
         if bad:
             raise ArgumentError(f"jacobian takes one tensor expression F, or a list of scalars; the "
@@ -118,6 +126,7 @@ def tensor_jacobian(F, wrt, flat, mode, policy):
     else:
         F = as_expr(F, "F", symbols=flat)
         shape_out = _concrete("jacobian", F, "F")
+        _concrete_leaves("jacobian", F)
         out = low(F)
     memo: dict = {}
     blocks = [_block(graph, out, low.leaf(w), shape_out, s, mode, memo) for w, s in zip(flat, shapes)]
@@ -134,6 +143,7 @@ def tensor_hessian(f, wrt, flat, policy):
     if _concrete("hessian", f, "f") != ():
         raise ShapeError(f"hessian needs a scalar f; f has shape {format_shape(shape_of(f))}: reduce "
                          f"it (sg.sum), or take sg.jacobian of it")
+    _concrete_leaves("hessian", f)
     out = low(f)
     wrt_vars = [low.leaf(w) for w in flat]
     grads = backward(graph, out, wrt_vars)

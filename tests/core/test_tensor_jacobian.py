@@ -130,6 +130,8 @@ def test_symbolic_sizes_are_a_clear_error():
         sg.jacobian(x @ w, w)
     with pytest.raises(sg.ShapeError, match=r"hessian of tensors .*concrete sizes: x has the shape"):
         sg.hessian(sg.sum((x @ w) ** 2), x)
+    with pytest.raises(sg.ShapeError, match=r"concrete sizes: x has the shape \(N, 3\)"):
+        sg.jacobian(sg.sum(x @ w), w)                  # an input of symbolic size inside a scalar F
     # the way out the message gives works
     J = sg.jacobian((x @ w).xreplace({N: 3}), w)
     assert J.shape == (3, 2, 3, 2)
@@ -155,3 +157,13 @@ def test_too_many_entries_is_refused():
 def test_matrix_jacobian_is_unchanged():
     W, v = sp.MatrixSymbol("W", 2, 2), sp.MatrixSymbol("v", 2, 1)
     assert sg.jacobian(W * v, v) == sp.Matrix(W)
+
+
+def test_hessian_against_sympy_diff_of_the_function_written_out():
+    x, w = sg.tensor("x", (2, 2)), sg.tensor("w", (2,))
+    H = sg.hessian(sg.sum(sg.exp(x @ w)) + sg.sum(w ** 4), w)
+    X, W = _entries(x), [ArrayElement(w, (k,)) for k in range(2)]
+    f = sum(sp.exp(X[i, 0] * W[0] + X[i, 1] * W[1]) for i in range(2)) + W[0] ** 4 + W[1] ** 4
+    assert H.shape == (2, 2)
+    for a, b in np.ndindex(2, 2):
+        assert sp.simplify(H[a, b] - sp.diff(f, W[a], W[b])) == 0
