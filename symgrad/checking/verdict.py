@@ -320,9 +320,8 @@ def _raised_at_first_size(error, f, wrt, claimed, *, at, **options) -> CheckResu
                 return replace(r, hint=hint + f" At {name} = {n} it is not equal either "
                                f"({r.hint or 'no hint'})", method=method)
     advice = advice or _literal_advice(err, f, wrt, before)
-    if advice and err is not error:
-        from .backward import BackwardError
-        raise BackwardError(f"{error}. {advice}") from err
+    if advice and err is not error and isinstance(error, SymgradError):   # check_backward's BackwardError
+        raise type(error)(f"{error}. {advice}") from err
     raise error
 
 
