@@ -9,10 +9,11 @@ and the Hessian of a scalar f is the Jacobian of its gradient, of shape K + K (w
 list of lists, H[a][b] of shape Kₐ + K_b). Entries are SymPy scalars over the entries x[0, 1] of
 the tensors (SymPy's ``ArrayElement``, which ``sympy.diff`` takes as a variable), in an
 ``ImmutableDenseNDimArray``, as reverse mode writes them (not simplified: ``sp.simplify`` of an
-entry with tanh or softmax in it takes seconds; apply it to the entries you print). Each row comes from one reverse sweep of the IR, seeded with the
-one-hot cotangent of that output entry (``mode="forward"``: one forward sweep per entry of w); the
-sweeps' variables are then written out with `symgrad.core.explicit`. The sizes must be numbers:
-every entry is written out, so the tensors must be small (`MAX_ENTRIES`).
+entry with tanh or softmax in it takes seconds; apply it to the entries you print). Each row comes
+from one reverse sweep of the IR, seeded with the one-hot cotangent of that output entry
+(``mode="forward"``: one forward sweep per entry of w); the sweeps' variables are then written out
+with `symgrad.core.explicit`. The sizes must be numbers: every entry is written out, so the tensors
+must be small (`MAX_ENTRIES`).
 
 >>> import sympy as sp, symgrad as sg
 >>> x = sg.tensor("x", (2,))
