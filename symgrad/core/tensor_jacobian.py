@@ -57,8 +57,10 @@ def _concrete(what: str, e, name: str) -> tuple:
                          f"has the shape {format_shape(shape)} with the symbol(s) "
                          f"{', '.join(map(str, sizes))}. Declare the tensors with numbers "
                          f"(sg.tensor('x', (3, 2))), or substitute them in F and wrt alike: "
-                         f"F.xreplace({{{fix}}}). For any size, take sg.grad of a reduction "
-                         f"(sg.sum(F * u)), a vector-Jacobian product")
+                         f"F.xreplace({{{fix}}}). For any size, take sg.grad of a reduction: "
+                         + ("a Hessian-vector product, sg.grad(sg.sum(sg.grad(f, w) * u), w) with u "
+                            "a tensor of w's shape" if what == "hessian" else
+                            "a vector-Jacobian product, sg.grad(sg.sum(F * u), w)"))
     return tuple(int(d) for d in shape)
 
 
