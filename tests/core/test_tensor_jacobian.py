@@ -167,3 +167,13 @@ def test_hessian_against_sympy_diff_of_the_function_written_out():
     assert H.shape == (2, 2)
     for a, b in np.ndindex(2, 2):
         assert sp.simplify(H[a, b] - sp.diff(f, W[a], W[b])) == 0
+
+
+def test_batched_matmul_of_3d_tensors_against_torch():
+    a, b = sg.tensor("a", (2, 2, 3)), sg.tensor("b", (2, 3, 2))
+    vals = {"a": rng.normal(size=(2, 2, 3)), "b": rng.normal(size=(2, 3, 2))}
+    J = sg.jacobian(sg.softplus(a @ b), b)
+    want = torch.autograd.functional.jacobian(
+        lambda t: torch.nn.functional.softplus(torch.tensor(vals["a"]) @ t), torch.tensor(vals["b"]))
+    assert J.shape == (2, 2, 2, 2, 3, 2)
+    np.testing.assert_allclose(_numbers(J, vals), want.numpy(), rtol=1e-10, atol=1e-12)
