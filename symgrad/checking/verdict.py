@@ -322,6 +322,8 @@ def _raised_at_first_size(error, f, wrt, claimed, *, at, **options) -> CheckResu
     advice = advice or _literal_advice(err, f, wrt, before)
     if advice and err is not error and isinstance(error, SymgradError):   # check_backward's BackwardError
         raise type(error)(f"{error}. {advice}") from err
+    if advice and hasattr(error, "add_note"):   # the function's own exception (sg.check): a note
+        error.add_note(advice)
     raise error
 
 

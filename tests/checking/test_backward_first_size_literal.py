@@ -144,3 +144,18 @@ def test_a_literal_of_the_second_of_two_sizes_is_found():
         return dx, dw
     r = wrong(sg.check_backward(out, [x, w], backward), f"the claim holds at T = 4 only, not at T = {sizes['T']}")
     assert "reshape(len(x), 4, 3)" in r.hint and "x.shape[1]" in r.hint
+
+
+def test_a_values_function_raising_at_a_size_the_user_fixed_gets_a_note():
+    X, W, Y = sg.tensor("X", (N, 4)), sg.tensor("W", (4, 3)), sg.tensor("Y", (N, 3))
+    f = sg.sum((X @ W - Y) ** 2) / (2 * N)
+
+    def backprop(values):
+        X, W, Y = values["X"], values["W"], values["Y"]
+        return X.T @ (X @ W - Y).reshape(7, 3) / len(X)
+
+    with pytest.raises(ValueError, match="cannot reshape") as e:      # its own exception, unwrapped
+        sg.check(f, W, backprop, at={N: 6})
+    notes = " ".join(getattr(e.value, "__notes__", []))
+    assert "It runs at N = 7: a literal 7 where the size N belongs (backprop, line" in notes
+    assert "reshape(7, 3)" in notes and "X.shape[0]" in notes
