@@ -53,9 +53,12 @@ def _shape_txt(s) -> str:
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
-    from .layer_hints import epsilon_hint, factor_left_out_hint, norm_axes_hint, permuted_hint
-    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, conv_hint, dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint,
-              assignment_hint, upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, relu_hint, softmax_hint, tensor_softmax_hint, target_hint, epsilon_hint, permuted_hint,
+    from .layer_hints import (epsilon_hint, factor_left_out_hint, norm_axes_hint, other_gradient_hint,
+                              permuted_hint)
+    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
+              dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint, assignment_hint,
+              upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, tanh_hint,
+              relu_hint, softmax_hint, tensor_softmax_hint, target_hint, epsilon_hint, permuted_hint,
               first_step_hint):
         try:
             msg = h(case)
@@ -744,6 +747,38 @@ def sigmoid_hint(case: Case):
         if _claim_is_gradient_of(case, case.f.replace(sigmoid, cls)):
             return (f"σ'(z) written wrong: the claim is what the chain rule gives with σ'(z) = {label}; "
                     f"the derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).")
+    return None
+
+
+def _tanh_variant(label, dfun):
+    def fdiff(self, argindex=1):
+        return dfun(sp.tanh(self.args[0]), self.args[0])
+    return label, type(f"tanh_{label}", (sp.tanh,), {"fdiff": fdiff})
+
+
+_TANH_SLIPS = [
+    _tanh_variant("1 − tanh(z)", lambda t, z: 1 - t),
+    _tanh_variant("tanh(z)", lambda t, z: t),
+    _tanh_variant("1 − z² (z, the input, squared where tanh's output belongs)", lambda t, z: 1 - z ** 2),
+    _tanh_variant("tanh(z)²", lambda t, z: t ** 2),
+    _tanh_variant("1 + tanh(z)²", lambda t, z: 1 + t ** 2),
+    _tanh_variant("1 (the tanh' factor left out)", lambda t, z: sp.S.One),
+]
+
+
+def tanh_hint(case: Case):
+    """tanh'(z) written wrong — an RNN step's backward with dtanh = 1 − next_h for 1 − next_h²: derive
+    f again with each usual wrong tanh′ and compare the claim with that, as `sigmoid_hint` does."""
+    if not case.f.has(sp.tanh):
+        return None
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts):
+        return None
+    for label, cls in _TANH_SLIPS:
+        if _claim_is_gradient_of(case, case.f.replace(sp.tanh, cls)):
+            return (f"tanh'(z) written wrong: the claim is what the chain rule gives with tanh'(z) = "
+                    f"{label}; the derivative of tanh is tanh'(z) = 1 − tanh(z)², so with h = tanh(z) "
+                    f"from the forward, dz = dout * (1 − h**2).")
     return None
 
 

@@ -7,6 +7,8 @@ one derivative rule (cs231n's norm layers, dropout, reshapes), as `symgrad.check
                       norm's sums over the batch, or the reverse)
     ε left out        the gradient of f with its small constant set to 0 (sqrt(var) for sqrt(var + eps))
     permuted          the gradient's numbers in other places (a reshape where a transpose is needed)
+    other gradient    the claim is another wrt variable's gradient (batch norm's dgamma = dout.sum(0),
+                      dbeta's, copied; or the gradients returned in another order)
 
 Each derives f again with the slip built in, or compares the values directly, and answers a
 sentence or None; `hints.find_hint` tries them in its order.
@@ -141,3 +143,27 @@ def permuted_hint(case: Case):
     return (f"entries in the wrong places: the claim holds the gradient's numbers, each in another "
             f"place — a reshape where a transpose is needed (reshape keeps the memory order, it does "
             f"not move axes){eg}.")
+
+
+def other_gradient_hint(case: Case):
+    """The claim for w is the true gradient of another wrt variable of the same shape: batch norm's
+    dgamma written as dbeta's dout.sum(axis=0) (a line copied and not changed), or two gradients of
+    one shape returned swapped. (`hints.shape_hint` names it when the shapes differ.)"""
+    Cs, Ts = _fitted(case)
+    if any(c is None for c in Cs) or all_same(Cs, Ts):
+        return None
+    for j, p in enumerate(case.params):
+        if j == case.k or tuple(getattr(p, "shape", ())) != tuple(getattr(case.w, "shape", ())):
+            continue
+        if all(not np.any(np.asarray(t[j], float)) for t in case.truths):   # a zero claim is its own slip
+            continue
+        if all(same(c, np.reshape(t[j], c.shape)) for c, t in zip(Cs, case.truths)):
+            names = ", ".join(q.name for q in case.params)
+            if all(same(np.reshape(c[j], np.shape(t[case.k])), t[case.k]) for c, t in zip(case.claims, case.truths)):
+                return (f"gradients swapped: the claim for {case.w.name} is ∂f/∂{p.name} and the claim for "
+                        f"{p.name} is ∂f/∂{case.w.name}; return them in wrt's order ({names}), or as a "
+                        f"dict by name")
+            return (f"another variable's gradient: the claim for {case.w.name} is ∂f/∂{p.name} — a line "
+                    f"copied from {p.name}'s and not changed, or the gradients returned in another order "
+                    f"than wrt's ({names})")
+    return None

@@ -11,6 +11,11 @@ for a function:
 - its literal is in its source, not in an expression: `literal_line` finds the line that writes
   it, reading the source as tokens (never running it), so the hint can point at it.
 
+A function may also raise at the *first* size (``.reshape(4, 2, 3)`` when the check drew N = 5):
+`size_candidates` lists the numbers its source writes — those of the line that raised first
+(`raising_line`, read off the traceback) — and the check tries each as the size: a backward that
+runs, and is right, at N = 4 only has a literal 4 where N belongs.
+
 >>> def backward(dout, x):
 ...     return x.T @ dout / 4
 >>> literal_line(backward, 4)
@@ -21,13 +26,14 @@ from __future__ import annotations
 import ast
 import inspect
 import io
+import linecache
 import tokenize
 import types
 
 import sympy as sp
 
 from ..frontend import tensor as T
-from ..frontend.parse import as_expr
+from ..frontend.parse import MAX_DIM, as_expr
 
 
 class ClaimRaised(Exception):
@@ -95,23 +101,84 @@ MAX_FUNCTIONS = 8      # functions whose source `literal_line` reads: the backwa
 
 
 def _literal_in(fn, n: int) -> str | None:
+    for v, row, where in _numbers_in(fn):
+        if v and (abs(v - n) < 1e-12 or abs(1 / v - n) < 1e-9):
+            return where
+    return None
+
+
+def _shown(name: str) -> str:
+    return "the lambda" if name == "<lambda>" else name
+
+
+def _numbers_in(fn) -> list:
+    """[(value, row, "name, line k: 'text'")] for the NUMBER tokens of fn's source, in order (the
+    tokens read before a tokenizer error are kept: a lambda's line may end inside a call)."""
     try:
         lines, start = inspect.getsourcelines(fn)
     except (OSError, TypeError):
-        return None
-    name = getattr(fn, "__name__", "the function")
-    name = "the lambda" if name == "<lambda>" else name
+        return []
+    name = _shown(getattr(fn, "__name__", "the function"))
+    out = []
     try:
         for tok in tokenize.generate_tokens(io.StringIO("".join(lines)).readline):
-            if tok.type != tokenize.NUMBER:
-                continue
-            v = _number(tok.string)
-            if v and (abs(v - n) < 1e-12 or abs(1 / v - n) < 1e-9):
-                row = tok.start[0]
-                return f"{name}, line {start + row - 1 if start else row}: {lines[row - 1].strip()!r}"
+            if tok.type == tokenize.NUMBER:
+                v, row = _number(tok.string), tok.start[0]
+                line = start + row - 1 if start else row
+                out.append((v, line, f"{name}, line {line}: {lines[row - 1].strip()!r}"))
     except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return out
+
+
+def raising_line(err: BaseException):
+    """(where, numbers) of the line of the user's code that raised ``err``: the innermost frame of
+    its traceback outside installed packages and symgrad — "affine_backward, line 3: 'dx = ...'" and
+    the integers that line writes (``reshape(4, 2, 3)``: [4, 2, 3]); None when no such frame is
+    found. The line is read from its file (linecache) and tokenized, never run."""
+    tb, found = err.__traceback__, None
+    while tb is not None:
+        frame = tb.tb_frame
+        if (frame.f_globals.get("__name__", "") or "").split(".")[0] not in _PACKAGES:
+            found = (frame.f_code, tb.tb_lineno)
+        tb = tb.tb_next
+    if found is None:
         return None
-    return None
+    code, row = found
+    text = linecache.getline(code.co_filename, row).strip()
+    if not text:
+        return None
+    numbers = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text + "\n").readline):
+            if tok.type == tokenize.NUMBER:
+                numbers.append(_number(tok.string))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    ints = [int(v) for v in numbers if v is not None and v == int(v)]
+    return f"{_shown(code.co_name)}, line {row}: {text!r}", ints
+
+
+def size_candidates(fn, err: BaseException, exclude=(), limit: int = 4) -> list:
+    """The whole numbers from 2 to MAX_DIM that the source of the function behind ``fn`` (and the
+    functions it calls by name) writes, those of the line that raised ``err`` first; without the
+    values in ``exclude`` (the size it raised at); at most ``limit``: the sizes the check tries as a
+    literal batch size."""
+    raised = raising_line(err)
+    found = list(raised[1]) if raised else []
+    todo, seen = [_user_function(fn)], set()
+    while todo and len(seen) < MAX_FUNCTIONS:
+        f = todo.pop(0)
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        found += [int(v) for v, _, _ in _numbers_in(f) if v is not None and v == int(v)]
+        todo.extend(_called(f))
+    out = []
+    for n in found:
+        if 2 <= n <= MAX_DIM and n not in exclude and n not in out:
+            out.append(n)
+    return out[:limit]
 
 
 def _called(fn) -> list:
@@ -135,9 +202,12 @@ def _called(fn) -> list:
     return out
 
 
+_PACKAGES = ("numpy", "scipy", "sympy", "symgrad", "torch")
+
+
 def _installed(fn) -> bool:
     module = getattr(fn, "__module__", "") or ""
-    return module.split(".")[0] in ("numpy", "scipy", "sympy", "symgrad", "torch")
+    return module.split(".")[0] in _PACKAGES
 
 
 def size_reading(f, size: str, first=()) -> str | None:
@@ -153,4 +223,5 @@ def size_reading(f, size: str, first=()) -> str | None:
     return None
 
 
-__all__ = ["ClaimRaised", "raised_at_size", "literal_line", "size_reading"]
+__all__ = ["ClaimRaised", "raised_at_size", "literal_line", "size_reading", "raising_line",
+           "size_candidates"]

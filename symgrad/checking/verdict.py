@@ -61,6 +61,7 @@ EQUAL_EXCEPT_KINKS = "equal except at points where f is not differentiable"
 LAYOUT = "a gradient has the shape of its variable (∂f/∂W has W's shape)"
 RTOL = 1e-6            # float64 evaluations of equal formulas agree to ~1e-12; 1e-6 leaves room
 AGAIN_MARGIN = 1e-6    # distance from every kink of a point at the second sizes (`_at_other_sizes`)
+MAX_LITERAL_TRIES = 6  # sizes tried for a function that raised at the first ones (`_raised_at_first_size`)
 
 
 @dataclass
@@ -212,8 +213,18 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     >>> sg.check(f, W, 2 * x * x.T * W.T).hint.split(':')[0]
     'transpose'
     """
-    first = _check_once(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,
-                        seed=seed, policy=policy, targets=targets, convention=convention)
+    function = callable(claimed) and not isinstance(claimed, sp.Basic)
+    movable = function and isinstance(f, sp.Basic) and is_tensor_check(f)
+    raised = None
+    try:
+        first = _check_once(f, wrt, size_literals.raised_at_size(claimed) if movable else claimed,
+                            at=at, assumptions=assumptions, batch=batch, points=points, seed=seed,
+                            policy=policy, targets=targets, convention=convention)
+    except size_literals.ClaimRaised as e:      # the function raised at the first sizes
+        raised = e.error
+    if raised is not None:                      # outside the except: no ClaimRaised in its context
+        return _raised_at_first_size(raised, f, wrt, claimed, at=at, assumptions=assumptions,
+                                     seed=seed, policy=policy, targets=targets, convention=convention)
     return _at_other_sizes(first, f, wrt, claimed, at=at, assumptions=assumptions, points=points,
                            seed=seed, policy=policy, targets=targets, convention=convention)
 
@@ -264,6 +275,79 @@ def _at_other_sizes(first: CheckResult, f, wrt, claimed, *, at, **options) -> Ch
     if second.hint:
         hint += f" ({second.hint})"
     return replace(second, hint=hint, method=second.method + f" (the sizes {now}; equal at {was})")
+
+
+def _raised_at_first_size(error, f, wrt, claimed, *, at, **options) -> CheckResult:
+    """A function claim (a backward) raised at the sizes the check picked first: is a number its
+    source writes the size? Each (`size_literals.size_candidates`: the numbers of the line that
+    raised first) is tried as the size. Where the function runs, the claim is "not equal" with
+    the literal's line in the hint (and, when it is wrong there too, that check's counterexample
+    and hint). Else — or when the user fixed the size (``dims=``, ``at=``), which stays as given —
+    the error is raised again: a `BackwardError` with a sentence on the literal added."""
+    err = error.__cause__ if error.__cause__ is not None else error      # check_backward's wrapping
+    at = dict(at or {})
+    before = fixed_sizes(f, concretize(f, wrt, None, at)[0])
+    free = second_sizes(f, wrt, at, before)
+    user_error = err is not error or not isinstance(error, SymgradError)
+    advice, tries = None, 0
+    names = list(free) or list(before)          # the sizes the check chose, else the user's (kept)
+    if user_error and size_literals.raising_line(err) is not None:
+        raised = f"{type(err).__name__}: {short(str(err), 160)}"
+        for name in names:
+            n0 = before[name]
+            reading = size_literals.size_reading(f, name, wrt if isinstance(wrt, (list, tuple)) else [wrt])
+            for n in size_literals.size_candidates(claimed, err, exclude={n0}):
+                if tries >= MAX_LITERAL_TRIES or advice:
+                    break
+                tries += 1
+                try:
+                    r = _check_once(f, wrt, size_literals.raised_at_size(claimed),   # the others kept
+                                    at={**at, **before, name: n}, points=1, again=True, **options)
+                except (size_literals.ClaimRaised, SymgradError):
+                    continue
+                line = _line_writing(err, n) or size_literals.literal_line(claimed, n)
+                said = "; ".join(p for p in (line, reading and f"read it off an array, {reading}") if p)
+                why = f"a literal {n} where the size {name} belongs" + (f" ({said})?" if said else "?")
+                if not free:                    # the user's size is kept: the error, and why
+                    advice = f"It runs at {name} = {n}: {why}"
+                    continue
+                hint = (f"the claim holds at {name} = {n} only, not at {name} = {n0}, where it raised "
+                        f"{raised}: {why}")
+                method = (f"called at {name} = {n0}, it raised {raised}; tried at {name} = {n}, "
+                          f"a number its source writes: {r.method}")
+                if r:
+                    return CheckResult(NOT_EQUAL, method, hint=hint, layout=r.layout, errors=r.errors)
+                return replace(r, hint=hint + f" At {name} = {n} it is not equal either "
+                               f"({r.hint or 'no hint'})", method=method)
+    advice = advice or _literal_advice(err, f, wrt, before)
+    if advice and err is not error and isinstance(error, SymgradError):   # check_backward's BackwardError
+        raise type(error)(f"{error}. {advice}") from err
+    if advice and hasattr(error, "add_note"):   # the function's own exception (sg.check): a note
+        error.add_note(advice)
+    raise error
+
+
+def _line_writing(err, n) -> str | None:
+    """The line that raised ``err``, when it writes the number n."""
+    raised = size_literals.raising_line(err)
+    return raised[0] if raised and n in raised[1] else None
+
+
+def _literal_advice(err, f, wrt, sizes: Mapping) -> str | None:
+    """A sentence for an error raised at the first sizes whose line writes a number that is none
+    of f's fixed dimensions nor a size the check picked: it may stand for one of the sizes."""
+    raised = size_literals.raising_line(err)
+    if not raised or len(sizes) != 1:
+        return None
+    from .tensors import fixed_dims
+    (name, n0), = sizes.items()
+    numbers = [n for n in raised[1] if n >= 2 and n != n0 and n not in fixed_dims(f)]
+    if not numbers:
+        return None
+    reading = size_literals.size_reading(f, name, wrt if isinstance(wrt, (list, tuple)) else [wrt])
+    return (f"The line that raised, {raised[0]}, writes the number {numbers[0]}, and the size {name} "
+            f"is {n0} here: if {numbers[0]} stands for {name}, read it off an array"
+            + (f", {reading}" if reading else "") + " (the backward must work at any batch size)")
 
 
 def _has_callable(claimed) -> bool:

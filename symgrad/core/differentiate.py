@@ -16,7 +16,7 @@ import sympy as sp
 from . import rules as R
 from ..errors import ArgumentError, IntegerTensorError, ShapeError, WrtError
 from ..frontend.parse import as_expr
-from ..frontend.tensor import Tensor, is_tensor_expr, shape_of
+from ..frontend.tensor import Tensor
 from .array_rules import as_tensor_form, tensor_zero
 from .forward import forward as _forward
 from .ir import Graph, Var, format_shape
@@ -24,6 +24,7 @@ from .lower import Lowering, as_maps
 from .ones_matrix import show_ones
 from .policy import DEFAULT, Subgradients, check_policy
 from .reverse import backward
+from .tensor_jacobian import is_tensor_case, tensor_hessian, tensor_jacobian
 from .to_sympy import Named, StraightLine, SympyBuilder, named_form, straight_line
 
 
@@ -245,6 +246,11 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
     of Symbols, or a column MatrixSymbol. ``mode="reverse"`` makes one reverse sweep per output,
     ``mode="forward"`` one forward sweep per input; the two agree.
 
+    Tensors (`sg.tensor`, concrete sizes): ``F`` one tensor expression of shape S, ``wrt`` a tensor
+    of shape K (or a list of tensors and Symbols): an ``ImmutableDenseNDimArray`` of shape S + K,
+    J[i…, k…] = ∂F[i…]/∂w[k…], as ``torch.autograd.functional.jacobian`` lays it out (a list of
+    them for a list wrt); see `symgrad.core.tensor_jacobian`.
+
     >>> import sympy as sp, symgrad as sg
     >>> s, t = sp.symbols('s t')
     >>> sg.jacobian([sp.sin(t) + s, sp.cos(t), 6 * t / sp.pi], [s, t])
@@ -254,7 +260,8 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
     [0,    6/pi]])
     """
     flat = _check_arguments("jacobian", F, wrt, mode, policy, vector=True)
-    _refuse_tensors("jacobian", F, flat)
+    if is_tensor_case(F, flat):               # tensors: an array shaped F.shape + w.shape
+        return tensor_jacobian(F, wrt, flat, mode, policy)
     graph = Graph(policy)
     low = Lowering(graph, params=flat)
     outs = _outputs(F, low)
@@ -296,30 +303,6 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
     return sp.ImmutableMatrix(rows)
 
 
-def _refuse_tensors(what: str, F, flat) -> None:
-    """Refuse tensors (sg.tensor) among wrt and the outputs F before any work: the entries of a
-    Jacobian are written out over matrices only, and without this the Hessian failed inside, on an
-    F the user never wrote ("each entry of F must be a scalar; 3*v**2 has shape (3)")."""
-    for w in flat:
-        if isinstance(w, Tensor):
-            shape = tuple(w.shape)
-            as_matrix = (f"sp.MatrixSymbol('{w}', {', '.join(map(str, (shape + (1,))[:2]))})"
-                         if len(shape) in (1, 2) else None)
-            product = (f"for a Hessian-vector product H·u take sg.grad(sg.sum(sg.grad(f, {w}) * u), {w}) "
-                       f"with u = sg.tensor('u', {shape})" if what == "hessian" else
-                       f"for a vector-Jacobian product uᵀJ take sg.grad(sg.sum(F * u), {w})")
-            raise ShapeError(f"{what} with respect to the tensor {w} (shape {format_shape(shape)}) is not "
-                             f"supported yet: {what} takes Symbols and MatrixSymbols (declare {w} as "
-                             + (f"{as_matrix} or as " if as_matrix else "")
-                             + f"scalar symbols); {product}")
-    outs = F if isinstance(F, (list, tuple, sp.MatrixBase)) else [F]
-    for Fi in outs:
-        if isinstance(Fi, sp.Basic) and is_tensor_expr(Fi) and shape_of(Fi) != ():
-            raise ShapeError(f"{what} of a tensor {Fi} (shape {format_shape(shape_of(Fi))}) is not "
-                             f"supported yet: {what} takes scalar expressions and matrix expressions; "
-                             f"take sg.grad of a reduction (sg.sum(out * dout)) instead")
-
-
 def _simplify_entry(a):
     """One Jacobian entry simplified, its matrix entries x[i, j] held as plain symbols meanwhile
     (simplify would raise x, the MatrixSymbol inside x[0, 0], to a power)."""
@@ -349,7 +332,9 @@ def _onehot(shape, ij):
 
 def hessian(f, wrt, *, policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:
     """The Hessian of the scalar ``f``: the Jacobian of its gradient (reverse over reverse).
-    Newton's method in the lecture notes steps by −H⁻¹∇f.
+    Newton's method in the lecture notes steps by −H⁻¹∇f. With respect to a tensor w of shape K
+    (concrete sizes): an array of shape K + K (a list of lists of blocks for a list wrt), as
+    ``torch.autograd.functional.hessian`` lays it out.
 
     >>> import sympy as sp, symgrad as sg
     >>> x, y = sp.symbols('x y')
@@ -359,7 +344,8 @@ def hessian(f, wrt, *, policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:
     [2*x, 6*y]])
     """
     flat = _check_arguments("hessian", f, wrt, "reverse", policy)
-    _refuse_tensors("hessian", None, flat)
+    if is_tensor_case(f, flat):               # tensors: an array shaped w.shape + w.shape
+        return tensor_hessian(f, wrt, flat, policy)
     g = grad(f, flat, policy=policy)
     if len(flat) == 1 and isinstance(flat[0], sp.MatrixSymbol):
         return jacobian(g[0], flat[0], policy=policy)

@@ -21,7 +21,7 @@ from sympy import Expr, Function, Heaviside, Lambda, MatrixExpr, S
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.precedence import PRECEDENCE
-from sympy.tensor.array.expressions import ArraySymbol
+from sympy.tensor.array.expressions import ArrayElement, ArraySymbol
 
 from ..errors import ArgumentError, ShapeError, UnsupportedError
 from .parse import as_expr
@@ -202,7 +202,13 @@ def _tensor_inside(x):
     # ArraySymbols, which `has` finds quickly (its answers are cached); a scalar pays no more
     if x.is_Atom or isinstance(x, MatrixExpr) or not x.has(ArraySymbol):
         return None
-    return next((a for a in sp.preorder_traversal(x) if hasattr(a, _TENSOR_HOOK)), None)
+    walk = sp.preorder_traversal(x)
+    for a in walk:
+        if isinstance(a, ArrayElement):   # x[0, 1], an entry (sg.jacobian of tensors): a scalar
+            walk.skip()
+        elif hasattr(a, _TENSOR_HOOK):
+            return a
+    return None
 
 
 def _on_tensor(applied, x):

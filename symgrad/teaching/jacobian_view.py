@@ -79,6 +79,7 @@ def jacobian_lines(steps, fmt: str = "unicode", convention: str = "column") -> l
         raise ArgumentError(f"convention must be 'row' or 'column', got {convention!r}")
     f, tex = _fmt_parts(fmt)
     nm, d = steps.naming, steps.source
+    _refuse_tensors(d, convention)
     g = d.ir
     dot = r" \cdot " if tex else (" * " if fmt == "text" else " · ")
     T = "^{T}" if tex else ("^T" if fmt == "text" else "ᵀ")
@@ -116,6 +117,22 @@ def jacobian_lines(steps, fmt: str = "unicode", convention: str = "column") -> l
         if terms:
             lines.append(f"{show(step.lhs, f)} = " + " + ".join(terms))
     return lines
+
+
+def _refuse_tensors(d, convention: str) -> None:
+    """The Jacobian form is the view of one example's vectors (W·y + b, J = W, diag f′(z)); a
+    derivation of tensors (sg.tensor: NumPy semantics, x @ w with a batch axis) has other shapes —
+    its lines would read ∂f/∂w = δ · x — so it is refused, naming what to do instead."""
+    from ..core.differentiate import _flatten_wrt
+    from ..errors import UnsupportedError
+    from ..frontend.tensor import Tensor, is_tensor_expr
+    if is_tensor_expr(d.f) or any(isinstance(w, Tensor) for w in _flatten_wrt(d.wrt)):
+        raise UnsupportedError(
+            f"the Jacobian form (convention={convention!r}) is written for one example's vectors and "
+            f"matrices (MatrixSymbols: z = W·y + b, J = diag f′(z), W, diag(y) − y·yᵀ); this derivation "
+            f"is of tensors (sg.tensor, NumPy semantics, a batch axis), whose backward steps print "
+            f"without convention=. For a tensor layer's full Jacobian array, take sg.jacobian(out, w) "
+            f"at small concrete sizes (shape out.shape + w.shape)")
 
 
 def _grad_symbol(steps, vid):

@@ -24,28 +24,24 @@ def _raises(kind, fn, *words):
 
 
 # ---------------------------------------------------------------------------------------------------
-# 1. hessian / jacobian of tensors: refused up front, naming the tensor and the workarounds
+# 1. hessian / jacobian of tensors: of symbolic sizes refused up front, naming the tensor and the
+#    workarounds (at concrete sizes they work: tests/core/test_tensor_jacobian.py)
 
 
 def test_hessian_wrt_a_tensor_names_the_tensor_not_an_inner_F():
-    v = sg.tensor("v", (3,))
+    N = sp.Symbol("N", integer=True, positive=True)
+    v = sg.tensor("v", (N,))
     msg = _raises(ShapeError, lambda: sg.hessian(sg.sum(v ** 3), v),
-                  "hessian", "tensor v", "(3)", "not supported", "sp.MatrixSymbol('v', 3, 1)")
+                  "hessian", "v has the shape (N)", "concrete sizes", "sg.grad(sg.sum(sg.grad(f, w) * u), w)")
     assert "each entry of F" not in msg
     x = sp.Symbol("x")
-    _raises(ShapeError, lambda: sg.hessian(sg.sum(v ** 3) * x, [x, v]), "hessian", "tensor v")
-    M = sg.tensor("M", (2, 2))
-    _raises(ShapeError, lambda: sg.hessian(sg.sum(M ** 3), M), "tensor M", "sp.MatrixSymbol('M', 2, 2)")
-    # it used to fail mixing the two array languages
-    _raises(ShapeError, lambda: sg.jacobian(M ** 2, M), "jacobian", "tensor M", "not supported")
-    _raises(ShapeError, lambda: sg.jacobian(v ** 2, [x]), "jacobian", "v**2", "(3)", "not supported")
+    _raises(ShapeError, lambda: sg.hessian(sg.sum(v ** 3) * x, [x, v]), "hessian", "v has the shape")
+    _raises(ShapeError, lambda: sg.jacobian(v ** 2, [x]), "jacobian", "F has the shape (N)", "concrete sizes")
 
 
-def test_the_hessian_vector_product_the_error_suggests_is_torchs():
+def test_the_hessian_vector_product_is_torchs():
     v, u = sg.tensor("v", (3,)), sg.tensor("u", (3,))
     f = sg.sum(sg.exp(v) * v ** 3)
-    msg = _raises(ShapeError, lambda: sg.hessian(f, v), "sg.grad(sg.sum(sg.grad(f, v) * u), v)")
-    assert "sg.tensor('u', (3,))" in msg
     hvp = sg.grad(sg.sum(sg.grad(f, v) * u), v)
     vv, uu = rng.normal(size=3), rng.normal(size=3)
     H = torch.autograd.functional.hessian(lambda t: (torch.exp(t) * t ** 3).sum(), torch.tensor(vv))
