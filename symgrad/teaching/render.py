@@ -402,6 +402,8 @@ class TeachLatexPrinter(LatexPrinter):
         from ..frontend.tensor import Reduce, Tensor
         if type(expr) is Tensor:                # \gamma, \hat{x}
             return self._print_Symbol(sp.Symbol(expr.name))
+        if _without_latex(self, expr):        # one_hot(y, 3), x[:, :2], take_along_axis(...), x.var(axis=0)
+            return _code_form_tex(self, expr)
         if isinstance(expr, Reduce):            # Σ over axis 0 written with its axis, as NumPy's sum(axis=0)
             x = self._print(expr.x)
             if len(expr.args[0].free_symbols) > 1 or not isinstance(expr.x, (Tensor, sp.Symbol)):
@@ -414,6 +416,8 @@ class TeachLatexPrinter(LatexPrinter):
         from ..frontend.tensor import Tensor, TensorExpr
         b = expr.base
         if isinstance(b, TensorExpr) and type(b) is not Tensor:     # (x.T)², not x^{T}^{2}
+            if expr.exp == sp.S.Half:
+                return r"\sqrt{%s}" % self._print(b)
             return r"\left(%s\right)^{%s}" % (self._print(b), self._print(expr.exp))
         return super()._print_Pow(expr)
 
@@ -442,6 +446,71 @@ class TeachLatexPrinter(LatexPrinter):
         if e.is_Add:
             inner = r"\left(%s\right)" % inner
         return r"\frac{d}{d %s} %s" % (self._print(v), inner)
+
+
+def _without_latex(printer, expr) -> bool:
+    """A tensor node of symgrad's with no LaTeX form of its own (no ``_latex``, no ``_print_<name>``
+    here): SymPy would print its class and raw arguments, OneHot(y, 3, 1), or — for `Variance` —
+    sympy.stats' Var(x), which drops the axis."""
+    from ..frontend.tensor import TensorExpr
+    if not isinstance(expr, TensorExpr):
+        return False
+    for cls in type(expr).__mro__:
+        if cls is TensorExpr:
+            return True
+        if "_latex" in vars(cls) or hasattr(type(printer), "_print_" + cls.__name__) and \
+                not hasattr(LatexPrinter, "_print_" + cls.__name__):
+            return False
+    return False
+
+
+_SLOT = re.compile("\x00(\\d+)\x00")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def _code_form_tex(printer, expr) -> str:
+    """The node as the text writes it (one_hot(y, 3), x[:, :2], take_along_axis(a, i, axis=1)), its
+    operands in LaTeX: the text is printed with a slot for each operand, its words set upright."""
+    slots = []
+
+    class Slots(_PRINTERS["text"]):
+        def _print(self, e, **kw):
+            if e is expr or not isinstance(e, sp.Basic) or not e.free_symbols or isinstance(e, sp.Tuple):
+                return super()._print(e, **kw)
+            slots.append(e)
+            return "\x00%d\x00" % (len(slots) - 1)
+
+    text = expr._sympystr(Slots(dict(order="none")))
+    out, at = [], 0
+    for m in _SLOT.finditer(text):
+        out.append(_code_tex(text[at:m.start()]))
+        out.append(printer._print(slots[int(m.group(1))]))
+        at = m.end()
+    out.append(_code_tex(text[at:]))
+    return "".join(out)
+
+
+def _code_tex(s: str) -> str:
+    """Code text between operands in LaTeX: words upright (\\operatorname{take\\_along\\_axis}), the
+    rest escaped, brackets sized."""
+    out, at = [], 0
+    for m in _WORD.finditer(s):
+        out.append(_tex_punct(s[at:m.start()]))
+        word, after = m.group(), s[m.end():m.end() + 1]
+        if after in ("(", "=") or s[m.start() - 1:m.start()] == ".":      # a function, method or keyword
+            out.append(r"\operatorname{%s}" % word.replace("_", r"\_"))
+        else:                                                              # a dimension: N
+            out.append(_PRINTERS["latex"]()._print(sp.Symbol(word)))
+        at = m.end()
+    out.append(_tex_punct(s[at:]))
+    return "".join(out)
+
+
+def _tex_punct(s: str) -> str:
+    for a, b in (("\\", r"\backslash "), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("{", r"\{"),
+                 ("}", r"\}"), ("~", r"\sim "), ("^", r"\wedge "), ("$", r"\$"), (" ", r"\ ")):
+        s = s.replace(a, b)
+    return s
 
 
 _PRINTERS = {"text": TextPrinter, "unicode": UnicodePrinter, "latex": TeachLatexPrinter}
