@@ -633,8 +633,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                 built.append(gdisp * local)
             else:
                 e = _tidy(build(c))
-                if build_named is not None and _names_any(e, hidden_names):
-                    e = _tidy(build_named(c))
+                if build_named is not None:
+                    # through a broadcast: δ.sum(axis=0), as x.T @ δ beside it — not δ written out
+                    en = _tidy(build_named(c))
+                    if _names_any(e, hidden_names) or sp.count_ops(en) < sp.count_ops(e):
+                        e = en
                 if build_fwd is not None:
                     plain = _tidy(build_fwd(c))
                     if any(_uses(plain, sym) > 1 for sym in both.values()):
