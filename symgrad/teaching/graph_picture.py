@@ -27,6 +27,7 @@ import functools
 import html
 import math
 import operator
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -542,7 +543,11 @@ class _Picture:
                 self.edge(v, e, i, above, below)
         one = text(number(1.0, "unicode", self.spec) if self.at is not None else "1", RED)
         self.arrow(f"v{root.id}", "out", self.fwd_part(root.id, fvals, head=False), [one])
-        delta = " (δₖ = ∂L/∂zₖ)" if any("δ" in (a.label or "") for a in self.arrows) else ""
+        labels = " ".join(a.label or "" for a in self.arrows)
+        delta, o = "", _esc(self.out_name)
+        if "δ" in labels:      # in the output's name and the labels' notation: δ⁽ᵏ⁾ (δₖ) where layers are numbered
+            delta = (f" (δ⁽ᵏ⁾ = ∂{o}/∂z⁽ᵏ⁾)" if "δ⁽" in labels else f" (δₖ = ∂{o}/∂zₖ)"
+                     if re.search("δ[₀-₉]", labels) else f" (δ = ∂{o}/∂z)")
         self.legend = (f'<font color="{GREEN}">forward value (above)</font><br/>'
                        f'<font color="{RED}">gradient ∂{_esc(self.out_name)}/∂· (below){delta}</font>')
 
@@ -556,8 +561,7 @@ class _Picture:
         # an edge into a folded operation (mean, variance, max pool) is written from the gradient
         # of the operation's value, never of a node inside it that the picture does not draw
         o = nm.owner(self.fold_end.get(eqn.out.id, eqn.out.id))
-        if any(len(self.g.producer[i].out.shape) not in (0, 2) for i in (vid, o)):
-            return None         # N-d tensors: the names' form would print reshapes; ∂L/∂x̂ alone reads better
+        nd = any(len(self.g.producer[i].out.shape) not in (0, 2) for i in (vid, o))
         known = dict(nm.disp)
         for t, z in nm.transparent.items():
             known.pop(t, None)
@@ -573,6 +577,8 @@ class _Picture:
                     e = plain
         except Exception:     # pragma: no cover - a tensor node SymPy cannot write back
             return None
+        if nd and re.search(r"reshape|broadcast|full\(", show(e, "text")):
+            return None         # N-d tensors: a form that prints reshapes reads worse than ∂L/∂x̂ alone
         return e if _short(e) else None
 
     def gradient_text(self, vid, expr) -> str:

@@ -43,7 +43,7 @@ from . import statistics as _statistics
 from .logistic import sigma_form
 from .names import regroup
 from .recognise import recognise
-from .notation import Chain, Value, partial, rule_name
+from .notation import Chain, Value, decode, partial, rule_name
 from .pool_steps import _pool_groups
 from .step_record import NodeStep, Rule
 
@@ -636,7 +636,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                 if build_named is not None:
                     # through a broadcast: δ.sum(axis=0), as x.T @ δ beside it — not δ written out
                     en = _tidy(build_named(c))
-                    if _names_any(e, hidden_names) or sp.count_ops(en) < sp.count_ops(e):
+                    ops, ops_named = sp.count_ops(e), sp.count_ops(en)
+                    if _names_any(e, hidden_names) or ops_named < ops or (ops_named == ops and _names_delta(en)):
                         e = en
                 if build_fwd is not None:
                     plain = _tidy(build_fwd(c))
@@ -743,6 +744,11 @@ def _adjoint_atoms(e) -> set:
     if not isinstance(e, sp.Basic):
         return set()
     return {a for a in sp.preorder_traversal(e) if isinstance(a, (Partial, MatPartial, TensorPartial))}
+
+
+def _names_delta(e) -> bool:
+    """Whether ``e`` names a layer's δ (not an other adjoint ∂L/∂u)."""
+    return any(decode(a.name)[2] for a in _adjoint_atoms(e))
 
 
 def _has_adjoint(e) -> bool:

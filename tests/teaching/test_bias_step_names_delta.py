@@ -35,3 +35,20 @@ def test_tanh_layer_bias_step_too():
     t = sg.tensor("t", (N, 3))
     d = sg.derive(sg.sum((sg.tanh(x @ W + b) - t) ** 2) / 2, [W, b], output_name="L")
     assert _step(d, "∂L/∂b").startswith("∂L/∂b = δ · ∂z/∂b = δ.sum(axis=0)")
+
+
+def test_bias_step_with_dout_names_delta_then_dout():
+    dout = sg.tensor("dout", (N, 3))
+    d = sg.derive(sg.sum((x @ W + b) * dout), [W, b], output_name="L")
+    assert "∂L/∂b = δ · ∂z/∂b = δ.sum(axis=0) = dout.sum(axis=0)" in d.render("unicode")
+
+
+def test_a_named_gradient_is_bracketed_before_a_method():
+    # ∂L/∂u₁.T read as ∂L/∂(u₁.T); the slide brackets the fraction: (∂L/∂u₁).T
+    Wt, dout = sg.tensor("W", (3, 4)), sg.tensor("dout", (N, 3))
+    d = sg.derive(sg.sum(sg.tanh(x @ Wt.T) * dout), [Wt], output_name="L")
+    for fmt, frac in (("unicode", "∂L/∂u₁"), ("text", "dL/du1")):
+        step = next(l for l in d.render(fmt).splitlines() if l.strip().startswith(frac[:-2] + "W = " + frac))
+        assert f"= ({frac}).T = " in step, step
+    # δ is a name, not a fraction: no brackets
+    assert "δ.sum(axis=0)" in sg.derive(sg.sum((x @ W + b) * dout), [b], output_name="L").render("unicode")
