@@ -767,10 +767,12 @@ def step_parts(step, fmt: str, spec: str = ".4g"):
     segs = []
     if step.delta_of is not None:
         segs.append(show(step.delta_of, fmt))
+    prev = None
     for x in step.rhs:
         s = _segment(x, fmt, spec)
-        if not segs or segs[-1] != s:
+        if (not segs or segs[-1] != s) and not _reordered_sum(prev, x):
             segs.append(s)
+        prev = x
     notes = []
     for r in step.rules:
         n = words(r.name, fmt)
@@ -784,6 +786,18 @@ def step_parts(step, fmt: str, spec: str = ".4g"):
         notes.insert(0, "".join(words(p, fmt) if isinstance(p, str) else show(p, fmt) for p in parts))
     joiner = r"\text{; }" if fmt in ("latex", "markdown") else "; "
     return lhs, segs, joiner.join(notes)
+
+
+def _reordered_sum(chain, x) -> bool:
+    """Whether ``x`` is the sum the chain's terms already wrote, in another order (a + b = b + a:
+    a step writes it once)."""
+    if not isinstance(chain, Chain) or not isinstance(x, sp.Basic) or len(chain.terms) < 2 \
+            or any(len(t) != 1 for t in chain.terms):
+        return False
+    terms = [t[0] for t in chain.terms]
+    if not isinstance(x, (sp.Add, sp.MatAdd)) or len(x.args) != len(terms):
+        return False
+    return sorted(map(sp.srepr, x.args)) == sorted(map(sp.srepr, terms))
 
 
 def render_step(step, fmt: str = "text", spec: str = ".4g") -> str:
@@ -940,7 +954,7 @@ def _tex_width(s: str) -> int:
     """A generous estimate of the printed width of math-mode LaTeX, in glyphs: commands that draw
     nothing count 0, other commands one glyph, a fraction its numerator and denominator together
     (an over-estimate, so what fits by this count fits on the page)."""
-    s = re.sub(r"\\(left|right|operatorname|text|mathbf|mathrm|textstyle|displaystyle|frac)(?![a-zA-Z])",
+    s = re.sub(r"\\(left|right|bigl|bigr|operatorname|text|mathbf|mathrm|textstyle|displaystyle|frac)(?![a-zA-Z])",
                "", s)
     s = re.sub(r"\\(quad|qquad)(?![a-zA-Z])", "xx", s)
     s = re.sub(r"\\[a-zA-Z]+|\\.", "x", s)
@@ -956,10 +970,84 @@ def _fit(tex: str, scale: bool) -> str:
 
 
 def _tex_equation(lhs: str, segs: list, scale: bool) -> list:
-    """``lhs = seg₁ = seg₂ ...`` as align rows: one row when it fits the line, else one row per = ."""
+    """``lhs = seg₁ = seg₂ ...`` as align rows: one row when it fits the line, else one row per = ,
+    a side still wider in rows of its own, broken before a + or − (`_tex_rows`)."""
     if _tex_width(lhs + " = ".join(segs)) <= TEX_LINE:
         return [r"%s &= %s" % (lhs, " = ".join(segs))]
-    return [r"%s &= %s" % (lhs, _fit(segs[0], scale))] + [r"&= %s" % _fit(s, scale) for s in segs[1:]]
+    out = []
+    for k, seg in enumerate(segs):
+        first, *rest = _tex_rows(seg)
+        out.append(r"%s &= %s" % (lhs if k == 0 else "", _fit(first, scale)))
+        out += [r"&\quad %s" % _fit(r, scale) for r in rest]
+    return out
+
+
+# the brackets `_tex_rows` reads: \left( … \right), \left[ … \right], \left\{ … \right\}, ...
+_OPEN = re.compile(r"\\left(\\\{|\\langle|\\lvert|\\lVert|[(\[|.])")
+_CLOSE = re.compile(r"\\right(\\\}|\\rangle|\\rvert|\\rVert|[)\]|.])")
+
+
+def _tex_rows(tex: str, width: int = TEX_LINE) -> list:
+    """``tex`` broken into rows of at most ``width`` glyphs where it can be: before a + or − outside
+    every brace group (inside brackets too: a \\left … \\right pair that a break splits becomes
+    \\bigl … \\bigr, which may span rows). A piece with no such + or − stays whole (and is scaled)."""
+    cuts, pairs, stack, depth, i = [], [], [], 0, 0
+    while i < len(tex):
+        m_open, m_close = _OPEN.match(tex, i), _CLOSE.match(tex, i)
+        c = tex[i]
+        if m_open:
+            stack.append((i, m_open.end()))
+            i = m_open.end()
+            continue
+        if m_close:
+            if stack:
+                pairs.append((stack.pop(), (i, m_close.end())))
+            i = m_close.end()
+            continue
+        if c == "\\":
+            i += len(re.match(r"\\([a-zA-Z]+|.?)", tex[i:]).group())      # a command, or an escaped sign
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c in "+-" and depth == 0 and i > 0 and tex[:i].rstrip()[-1:] not in ("", "(", "[", ",", "=", "+", "-", "{"):
+            cuts.append((i, len(stack)))
+        i += 1
+    if _tex_width(tex) <= width or not cuts or len(pairs) != len(re.findall(r"\\left(?![a-zA-Z])", tex)):
+        return [tex]          # (a bracket of a kind not read here: breaking could unbalance it)
+    rows, start = [], 0
+    while _tex_width(tex[start:]) > width:
+        after = [(c, d) for c, d in cuts if c > start]
+        if not after:
+            break
+        fits = [(c, d) for c, d in after if _tex_width(tex[start:c]) <= width]
+        # the shallowest break that fits (the latest of those), else the first one there is
+        c = max(fits, key=lambda t: (-t[1], t[0]))[0] if fits else after[0][0]
+        rows.append((start, c))
+        start = c
+    rows.append((start, len(tex)))
+    if len(rows) == 1:
+        return [tex]
+    bounds = [b for _, b in rows[:-1]]
+    spanning = {p for p in pairs if any(p[0][0] < b < p[1][0] for b in bounds)}
+    edits = {}
+    for (o0, o1), (c0, c1) in spanning:
+        edits[o0] = (o1, r"\bigl" + tex[o0 + 5:o1] if tex[o0 + 5:o1] != "." else "")
+        edits[c0] = (c1, r"\bigr" + tex[c0 + 6:c1] if tex[c0 + 6:c1] != "." else "")
+
+    def piece(a, b):
+        out, j = [], a
+        while j < b:
+            if j in edits:
+                end, rep = edits[j]
+                out.append(rep)
+                j = end
+            else:
+                out.append(tex[j])
+                j += 1
+        return "".join(out).strip()
+    return [piece(a, b) for a, b in rows]
 
 
 def _tex_close(s: str, i: int) -> int:
