@@ -624,13 +624,16 @@ class _Picture:
             e = self.short_user(tan[vid])
             return text(lhs if e is None else f"{lhs} = {show(e, 'unicode')}", PURPLE)
 
+        def zero_text(vid):        # a value the seed does not reach: its tangent is 0, as the slide writes ẏ = 0
+            return text("0" if self.at is not None or not unit else f"∂{self.name(vid)}/∂{wname} = 0", PURPLE)
+
         self.skeleton(lambda vid: [])
         for e in self.drawn():
             for i, v, _, _ in self.inputs(e):
                 self.edge(v, e, i, self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf),
-                          [tangent_text(v.id)] if v.id in tan else [])
+                          [tangent_text(v.id) if v.id in tan else zero_text(v.id)])
         self.arrow(f"v{root.id}", "out", self.fwd_part(root.id, fvals, head=False),
-                   [tangent_text(root.id)] if root.id in tan else [])
+                   [tangent_text(root.id) if root.id in tan else zero_text(root.id)])
         what = (f"∂·/∂{_esc(wname)}" if unit else "directional derivative ·\u0307") + ", seeded " + ", ".join(
             f"{_esc(show(k, 'unicode'))}\u0307 = {_esc(_seed_text(v))}" for k, v in seed.items())
         if not seed:
