@@ -210,6 +210,9 @@ def clean(a) -> np.ndarray:
     return a
 
 
+_GAP = ("\u2009", "\u2002")      # before a grid's first column (thin space) and between columns (en space)
+
+
 def value_part(v, spec: str, color: str) -> Part:
     """A number as text; a vector or matrix as a grid between brackets (the first rows and columns
     and the last when it is large); an N-d array as the grid of its first plane (a batch of images:
@@ -236,14 +239,17 @@ def value_part(v, spec: str, color: str) -> Part:
     for r, row in enumerate(body):
         left = f'<td rowspan="{n}" width="3" border="1" sides="LTB"></td>' if r == 0 else ""
         right = f'<td rowspan="{n}" width="3" border="1" sides="RTB"></td>' if r == 0 else ""
-        tds = "".join(f'<td align="right"><font point-size="11">\u2009{_esc(s)}</font></td>' for s in row)
+        # columns apart by an en space: −0.7037 −1.265 read as two numbers, not as one run
+        tds = "".join(f'<td align="right"><font point-size="11">{_GAP[j > 0]}{_esc(s)}</font></td>'
+                      for j, s in enumerate(row))
         trs.append(f"<tr>{left}{tds}{right}</tr>")
     shape = ""
     if caption is None and (len(rows) < a.shape[0] or len(cols) < a.shape[1]):
         shape = f'<tr><td colspan="{len(cols) + 2}"><font point-size="9">{a.shape[0]}×{a.shape[1]}</font></td></tr>'
     grid = (f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0" '
             f'color="{color}">{"".join(trs)}{shape}</table>')
-    width = CHAR * 0.9 * (sum(widths) + len(widths)) + 10
+    # each column a glyph wider for its gap, and an en space 3 points wider than the first one's thin space
+    width = CHAR * 0.9 * (sum(widths) + len(widths)) + 10 + 3 * (len(widths) - 1)
     if caption is not None:     # in a table around the grid, so that it does not widen the grid's columns
         wide = CHAR * 0.75 * len(caption)
         grid = (f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr><td>'
