@@ -48,6 +48,7 @@ class TextPrinter(StrPrinter):
     _DELTA = "delta"
     _SUB = str.maketrans("", "")    # layer numbers as subscripts: none in ASCII
     _T = "^T"
+    _TIMES = "*"
     _HAD = " .* "
     _ONES = "ones"
 
@@ -98,6 +99,21 @@ class TextPrinter(StrPrinter):
 
     def _print_OneMatrix(self, expr):
         return self._ONES
+
+    def _print_MatMul(self, expr):
+        expr = _scalars_joined(expr)
+        c = expr.args[0]
+        if not isinstance(c, sp.MatrixExpr) and c != -1 and _negative(c):       # −1/N·𝟙, not (−1/N)·𝟙
+            return "-" + self._print_MatMul(sp.MatMul(-c, *expr.args[1:], evaluate=False))
+        return super()._print_MatMul(expr)
+
+    def _print_Full(self, expr):          # a tensor of one value v: v·𝟙 (1/N*ones), as the matrix form writes it
+        v = expr.args[0]
+        if v == 1 or v == 0:
+            return self._ONES if v == 1 else "0"
+        if _negative(v):                                  # −1/N·𝟙, not (−1/N)·𝟙
+            return "-" + self.parenthesize(-v, 50) + self._TIMES + self._ONES
+        return self.parenthesize(v, 50) + self._TIMES + self._ONES
 
     def _print_HadamardPower(self, expr):
         return self.parenthesize(expr.base, 1000, strict=True) + ".^" + self._print(expr.exp)
@@ -204,6 +220,7 @@ class UnicodePrinter(TextPrinter):
     _HAD = " ⊙ "
     _ONES = "𝟙"
     _INV = "⁻¹"
+    _TIMES = "·"
 
     def _name(self, name):
         return _pretty_name(name)
@@ -262,19 +279,7 @@ class UnicodePrinter(TextPrinter):
         return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
     def _print_MatMul(self, expr):
-        expr = _scalars_joined(expr)
-        c = expr.args[0]
-        if not isinstance(c, sp.MatrixExpr) and c != -1 and _negative(c):       # −1/N·𝟙, not (−1/N)·𝟙
-            return "-" + self._print_MatMul(sp.MatMul(-c, *expr.args[1:], evaluate=False))
         return super()._print_MatMul(expr).replace("*", "·")
-
-    def _print_Full(self, expr):          # a tensor of one value v: v·𝟙, as the matrix form writes it
-        v = expr.args[0]
-        if v == 1 or v == 0:
-            return self._ONES if v == 1 else "0"
-        if _negative(v):                                  # −1/N·𝟙, not (−1/N)·𝟙
-            return "-" + self.parenthesize(-v, 50) + "·" + self._ONES
-        return self.parenthesize(v, 50) + "·" + self._ONES
 
     def _print_Max(self, expr):
         return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
