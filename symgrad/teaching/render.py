@@ -994,9 +994,10 @@ _CLOSE = re.compile(r"\\right(\\\}|\\rangle|\\rvert|\\rVert|[)\]|.])")
 
 def _tex_rows(tex: str, width: int = TEX_LINE) -> list:
     """``tex`` broken into rows of at most ``width`` glyphs where it can be: before a + or − outside
-    every brace group (inside brackets too: a \\left … \\right pair that a break splits becomes
-    \\bigl … \\bigr, which may span rows). A piece with no such + or − stays whole (and is scaled)."""
-    cuts, pairs, stack, depth, i = [], [], [], 0, 0
+    every brace group and environment (a matrix keeps its rows), inside brackets too — a \\left …
+    \\right pair that a break splits becomes \\bigl … \\bigr, which may span rows. A piece with no
+    such + or − stays whole (and is scaled)."""
+    cuts, pairs, stack, depth, env, i = [], [], [], 0, 0, 0
     while i < len(tex):
         m_open, m_close = _OPEN.match(tex, i), _CLOSE.match(tex, i)
         c = tex[i]
@@ -1010,13 +1011,15 @@ def _tex_rows(tex: str, width: int = TEX_LINE) -> list:
             i = m_close.end()
             continue
         if c == "\\":
-            i += len(re.match(r"\\([a-zA-Z]+|.?)", tex[i:]).group())      # a command, or an escaped sign
+            command = re.match(r"\\([a-zA-Z]+|.?)", tex[i:]).group()        # a command, or an escaped sign
+            env += (command == "\\begin") - (command == "\\end")          # never inside a matrix's rows
+            i += len(command)
             continue
         if c == "{":
             depth += 1
         elif c == "}":
             depth -= 1
-        elif c in "+-" and depth == 0 and i > 0 and tex[:i].rstrip()[-1:] not in ("", "(", "[", ",", "=", "+", "-", "{"):
+        elif c in "+-" and depth == 0 and env == 0 and i > 0 and tex[:i].rstrip()[-1:] not in ("", "(", "[", ",", "=", "+", "-", "{"):
             cuts.append((i, len(stack)))
         i += 1
     if _tex_width(tex) <= width or not cuts or len(pairs) != len(re.findall(r"\\left(?![a-zA-Z])", tex)):

@@ -53,3 +53,20 @@ def test_cnn_header_is_broken_into_readable_rows(tmp_path):
     r = subprocess.run([need("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "cnn.tex"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-1500:]
+
+
+def test_a_matrix_of_values_keeps_its_rows():
+    # a batch's values, negative entries included: no break inside the matrix (it broke its rows)
+    import numpy as np
+    x, gamma, beta, dout = (sg.tensor("x", (N, 3)), sg.tensor("gamma", (3,)), sg.tensor("beta", (3,)),
+                            sg.tensor("dout", (N, 3)))
+    xhat = (x - x.mean(axis=0)) / sp.sqrt(x.var(axis=0) + 1e-5)
+    rng = np.random.default_rng(0)
+    at = {x: rng.normal(size=(5, 3)), gamma: rng.normal(size=3), beta: rng.normal(size=3), dout: rng.normal(size=(5, 3))}
+    tex = sg.derive(sg.sum((gamma * xhat + beta) * dout), [x, gamma, beta], output_name="L", at=at).latex()
+    blocks = re.findall(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", tex, re.S)
+    assert blocks
+    for block in blocks:
+        rows = block.split(r"\\")
+        assert len({r.count("&") for r in rows}) == 1, block        # every row has all its columns
+        assert r"\quad" not in block and r"\bigl" not in block
