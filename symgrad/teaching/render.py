@@ -955,10 +955,16 @@ def _sweep_sentence(steps) -> str:
 TEX_LINE = 88
 
 
+_MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix)\}(.*?)\\end\{\1\}", re.S)
+
+
 def _tex_width(s: str) -> int:
     """A generous estimate of the printed width of math-mode LaTeX, in glyphs: commands that draw
     nothing count 0, other commands one glyph, a fraction its numerator and denominator together
-    (an over-estimate, so what fits by this count fits on the page)."""
+    (an over-estimate, so what fits by this count fits on the page); a matrix its widest row, its
+    columns two glyphs apart (not all its entries in a row: a 4×4 grid of values was scaled to a
+    third)."""
+    s = _MATRIX.sub(lambda m: "x" * max(_tex_width(r) + 2 * r.count("&") for r in m.group(2).split("\\\\")), s)
     s = re.sub(r"\\(left|right|bigl|bigr|operatorname|text|mathbf|mathrm|textstyle|displaystyle|frac)(?![a-zA-Z])",
                "", s)
     s = re.sub(r"\\(quad|qquad)(?![a-zA-Z])", "xx", s)

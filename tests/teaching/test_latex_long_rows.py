@@ -70,3 +70,15 @@ def test_a_matrix_of_values_keeps_its_rows():
         rows = block.split(r"\\")
         assert len({r.count("&") for r in rows}) == 1, block        # every row has all its columns
         assert r"\quad" not in block and r"\bigl" not in block
+
+
+def test_a_matrix_is_as_wide_as_its_widest_row():
+    # a 4×4 grid of values counted as all its 16 entries in a row was scaled to a third of its size
+    rows = [" & ".join(["-0.9913"] * 4)] * 4
+    grid = r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+    assert _tex_width(grid) == _tex_width(rows[0]) + 2 * 3
+    from teachtools import small_cnn
+    d, at = small_cnn()
+    tex = d.render("latex-document", at=at)
+    forward = tex.split("Forward pass", 1)[1].split("Backward pass", 1)[0]
+    assert r"\scalebox" not in forward          # the 4×4 planes of conv2d(x, w) and z at full size
