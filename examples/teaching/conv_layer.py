@@ -15,6 +15,7 @@ import sympy as sp
 
 import symgrad as sg
 from symgrad.teaching.conv_notes import layer_notes
+from symgrad.teaching.render import latex_document
 
 try:
     from _common import arguments
@@ -65,7 +66,8 @@ def main(argv=None):
         print()
     print(f"∂L/∂w against the loop: largest difference {check_numbers():.1e}")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "conv_layer.tex").write_text("\n\n".join(n.latex() for n in notes) + "\n")
+    # a whole document, as the other examples write: pdflatex conv_layer.tex makes the page
+    (args.out / "conv_layer.tex").write_text(latex_document("\n\n".join(n.latex() for n in notes)))
     if shutil.which("dot") is not None:
         from symgrad.teaching.graph_picture import save
         d, at = cnn()

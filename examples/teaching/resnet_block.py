@@ -31,7 +31,7 @@ def main(argv=None):
     notes = build()
     print(notes.latex() if args.format == "latex" else notes)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "resnet_block.tex").write_text(notes.latex() + "\n")
+    (args.out / "resnet_block.tex").write_text(notes.latex(document=True))     # compiles with pdflatex
 
 
 if __name__ == "__main__":

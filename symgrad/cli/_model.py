@@ -12,7 +12,7 @@ A model file is a Python script that defines, at module level:
     outputs     the network's output(s), for Program.forward and accuracy    (optional)
     optimizer   a symgrad optimizer, e.g. sg.optim.Adam(lr=1e-3), or the     (optional)
                 name of one with its defaults: sgd, momentum, nesterov,
-                adagrad, rmsprop, adam
+                adagrad, rmsprop, adam, adamw
     values      initial parameter values {name: array}                       (optional; default:
                 symgrad's initial values, drawn with --seed)
     target      the input holding the class labels (not the --target         (optional)

@@ -114,6 +114,10 @@ def _point(items, symbols) -> dict:
             at[sym] = np.array(vals, float).reshape(r, c)
         else:
             at[sym] = vals[0]
+    missing = sorted(str(s) for s in symbols if s not in at)
+    if missing:                                 # named here, before any step is built
+        raise SymgradError(f"--at gives no value for {', '.join(missing)}: a point gives every symbol "
+                           f"of the expression ({', '.join(sorted(by_name))})")
     return at
 
 

@@ -130,9 +130,14 @@ def _train(args, T) -> int:
         raise
     except T.TrainingDiverged as e:
         # train saved the last good values to --checkpoint (its message says so); without one,
-        # say how to keep them, rather than claim they are kept.
-        hint = "" if args.checkpoint else "; pass --checkpoint CK.npz to save them"
-        print(f"symgrad train: {_one_line(e)}{hint}", file=sys.stderr)
+        # say how to keep them, rather than claim they are kept: a command has no exception's .values
+        msg = _one_line(e)
+        kept = "; the values from before this step are kept (the exception's .values)"
+        if args.checkpoint:
+            msg = msg.replace(kept + " and saved to", "; the values from before this step are saved to")
+        else:
+            msg = msg.replace(kept, "") + "; pass --checkpoint CK.npz to save the values from before this step"
+        print(f"symgrad train: {msg}", file=sys.stderr)
         return 1
     for record in history.epochs:
         print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"

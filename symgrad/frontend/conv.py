@@ -108,7 +108,12 @@ class Conv(_Spatial):
         return (x[0], w[0]) + O
 
     def _sympystr(self, printer):
-        parts = [printer._print(self.args[0]), printer._print(self.args[1])]
+        parts = [printer._print(self.args[0]), printer._print(self.args[1])] + self._options()
+        return f"conv{self.nd}d({', '.join(parts)})"
+
+    def _options(self) -> list:
+        """stride=2, padding=1, ...: the arguments that are not the default, as the text writes them."""
+        parts = []
         if set(self.stride) != {1}:
             parts.append(f"stride={_fmt_uniform(self.stride)}")
         pads = self.padding
@@ -121,11 +126,13 @@ class Conv(_Spatial):
             parts.append(f"dilation={_fmt_uniform(self.dilation)}")
         if set(self.input_dilation) != {1}:
             parts.append(f"input_dilation={_fmt_uniform(self.input_dilation)}")
-        return f"conv{self.nd}d({', '.join(parts)})"
+        return parts
 
-    def _latex(self, printer):
-        return r"\operatorname{conv%dd}\left(%s, %s\right)" % (self.nd, printer._print(self.args[0]),
-                                                             printer._print(self.args[1]))
+    def _latex(self, printer):      # with its stride, padding and dilations: the gradient's need them
+        opts = [r"\operatorname{%s}=%s" % (o.split("=")[0].replace("_", r"\_"), o.split("=", 1)[1])
+                for o in self._options()]
+        return r"\operatorname{conv%dd}\left(%s\right)" % (
+            self.nd, ", ".join([printer._print(self.args[0]), printer._print(self.args[1])] + opts))
 
 
 class Flip(T.TensorExpr):
@@ -145,7 +152,7 @@ class Flip(T.TensorExpr):
         return f"flip({printer._print(self.args[0])}, {self.axes})"
 
     def _latex(self, printer):
-        return r"\operatorname{flip}\left(%s\right)" % printer._print(self.args[0])
+        return r"\operatorname{flip}\left(%s, %s\right)" % (printer._print(self.args[0]), self.axes)
 
 
 class Windows(_Spatial):

@@ -16,6 +16,13 @@ from ..errors import ArgumentError
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 # torch's keyword -> NumPy's, which the tensor functions take (x.sum(dim=1) is x.sum(axis=1))
 TORCH_SPELLINGS = {"dim": "axis", "keepdim": "keepdims"}
+# other libraries' names for what symgrad calls otherwise (difflib finds no 'lr' in 'learning_rate'):
+# name -> (symgrad's name, what the hint adds)
+_BETAS = "symgrad takes torch's betas=(β₁, β₂)"
+OTHER_SPELLINGS = {"learning_rate": ("lr", "Keras's and optax's name"), "epsilon": ("eps", "Keras's name"),
+                   "beta_1": ("betas", _BETAS), "beta_2": ("betas", _BETAS), "beta1": ("betas", _BETAS),
+                   "beta2": ("betas", _BETAS), "validation_data": ("validation", "Keras's name"),
+                   "num_epochs": ("epochs", None), "n_epochs": ("epochs", None)}
 
 
 def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None:
@@ -31,8 +38,11 @@ def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None
     for name in given:
         if name not in valid:
             numpy = TORCH_SPELLINGS.get(name)
-            close = [numpy] if numpy in valid else difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+            ours, whose = OTHER_SPELLINGS.get(name, (None, None))
+            close = ([numpy] if numpy in valid else [ours] if ours in valid else
+                     difflib.get_close_matches(name, valid, n=1, cutoff=0.5))
             hint = (f"; did you mean {close[0]!r}? (NumPy's name for torch's {name!r})" if numpy in valid else
+                    f"; did you mean {close[0]!r}? ({whose})" if ours in valid and whose else
                     f"; did you mean {close[0]!r}?" if close else ".")
             raise ArgumentError(f"{who}() got an unknown keyword argument {name!r}{hint} "
                                 f"It takes: {', '.join(valid)}")

@@ -863,8 +863,11 @@ class Permute(TensorExpr):
             return f"{_paren(printer, self.args[0])}.T"
         return f"{_paren(printer, self.args[0])}.transpose({', '.join(map(str, self.axes))})"
 
-    def _latex(self, printer):
-        return "%s^{T}" % printer.parenthesize(self.args[0], PRECEDENCE["Pow"])
+    def _latex(self, printer):      # ᵀ reverses every axis; another order is written out, as the text does
+        if self.axes == tuple(reversed(range(len(self.axes)))):
+            return "%s^{T}" % printer.parenthesize(self.args[0], PRECEDENCE["Pow"])
+        return r"%s.\operatorname{transpose}\left(%s\right)" % (
+            printer.parenthesize(self.args[0], PRECEDENCE["Atom"], strict=True), ", ".join(map(str, self.axes)))
 
 
 def permute(x, axes=None):

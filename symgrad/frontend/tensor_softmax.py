@@ -45,7 +45,7 @@ class _AxisFunction(T.TensorExpr):
         return f"{self.name}({printer._print(self.x)}, axis={self.axis})"
 
     def _latex(self, printer):
-        return r"\operatorname{%s}_{%d}\left(%s\right)" % (self.name.replace("_", r"\_"), self.axis,
+        return r"\operatorname{%s}_{\text{axis}=%d}\left(%s\right)" % (self.name.replace("_", r"\_"), self.axis,
                                                           printer._print(self.x))
 
 

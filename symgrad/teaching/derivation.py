@@ -72,6 +72,8 @@ class Derivation(Derived):
             raise TypeError(f"unknown option(s) {sorted(bad)}; the teaching views take {list(self._TEACH)}")
         o = {k: v for k, v in self.options.items() if k in self._TEACH}
         o.update({k: v for k, v in kw.items() if v is not None})
+        if o.get("at") is not None:
+            _masks_given(self.f, o["at"])
         return o
 
     def explain(self, **kw):
@@ -187,3 +189,18 @@ def _flat(x):
             yield from _flat(y)
     else:
         yield x
+
+
+def _masks_given(f, at) -> None:
+    """A point for a layer with dropout needs its mask: say so by the mask's name, with what it holds
+    (the evaluator would say only "no value given for 'dropout_mask_0'")."""
+    from ..frontend.masks import masks_in
+    given = {str(k) for k in at}
+    for m in masks_in(f):
+        if m.name not in given:
+            shape = "×".join(str(d) for d in getattr(m, "shape", ())) or "a number"
+            raise ArgumentError(
+                f"f has sg.dropout(·, p={m.p:g}): at= needs its mask too, under the name {m.name!r} — "
+                f"the dropped entries 0 and the kept ones 1/(1 − p) = {1 / (1 - m.p):g}, as cs231n's "
+                f"dropout_forward caches it ({shape}, the shape of the value dropped); "
+                f"e.g. at={{..., {m.name!r}: (np.random.rand(...) >= p) / (1 - p)}}")

@@ -27,6 +27,7 @@ import functools
 import html
 import math
 import operator
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -209,6 +210,9 @@ def clean(a) -> np.ndarray:
     return a
 
 
+_GAP = ("\u2009", "\u2002")      # before a grid's first column (thin space) and between columns (en space)
+
+
 def value_part(v, spec: str, color: str) -> Part:
     """A number as text; a vector or matrix as a grid between brackets (the first rows and columns
     and the last when it is large); an N-d array as the grid of its first plane (a batch of images:
@@ -235,14 +239,17 @@ def value_part(v, spec: str, color: str) -> Part:
     for r, row in enumerate(body):
         left = f'<td rowspan="{n}" width="3" border="1" sides="LTB"></td>' if r == 0 else ""
         right = f'<td rowspan="{n}" width="3" border="1" sides="RTB"></td>' if r == 0 else ""
-        tds = "".join(f'<td align="right"><font point-size="11">\u2009{_esc(s)}</font></td>' for s in row)
+        # columns apart by an en space: −0.7037 −1.265 read as two numbers, not as one run
+        tds = "".join(f'<td align="right"><font point-size="11">{_GAP[j > 0]}{_esc(s)}</font></td>'
+                      for j, s in enumerate(row))
         trs.append(f"<tr>{left}{tds}{right}</tr>")
     shape = ""
     if caption is None and (len(rows) < a.shape[0] or len(cols) < a.shape[1]):
         shape = f'<tr><td colspan="{len(cols) + 2}"><font point-size="9">{a.shape[0]}×{a.shape[1]}</font></td></tr>'
     grid = (f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0" '
             f'color="{color}">{"".join(trs)}{shape}</table>')
-    width = CHAR * 0.9 * (sum(widths) + len(widths)) + 10
+    # each column a glyph wider for its gap, and an en space 3 points wider than the first one's thin space
+    width = CHAR * 0.9 * (sum(widths) + len(widths)) + 10 + 3 * (len(widths) - 1)
     if caption is not None:     # in a table around the grid, so that it does not widen the grid's columns
         wide = CHAR * 0.75 * len(caption)
         grid = (f'<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr><td>'
@@ -542,7 +549,11 @@ class _Picture:
                 self.edge(v, e, i, above, below)
         one = text(number(1.0, "unicode", self.spec) if self.at is not None else "1", RED)
         self.arrow(f"v{root.id}", "out", self.fwd_part(root.id, fvals, head=False), [one])
-        delta = " (δₖ = ∂L/∂zₖ)" if any("δ" in (a.label or "") for a in self.arrows) else ""
+        labels = " ".join(a.label or "" for a in self.arrows)
+        delta, o = "", _esc(self.out_name)
+        if "δ" in labels:      # in the output's name and the labels' notation: δ⁽ᵏ⁾ (δₖ) where layers are numbered
+            delta = (f" (δ⁽ᵏ⁾ = ∂{o}/∂z⁽ᵏ⁾)" if "δ⁽" in labels else f" (δₖ = ∂{o}/∂zₖ)"
+                     if re.search("δ[₀-₉]", labels) else f" (δ = ∂{o}/∂z)")
         self.legend = (f'<font color="{GREEN}">forward value (above)</font><br/>'
                        f'<font color="{RED}">gradient ∂{_esc(self.out_name)}/∂· (below){delta}</font>')
 
@@ -556,8 +567,7 @@ class _Picture:
         # an edge into a folded operation (mean, variance, max pool) is written from the gradient
         # of the operation's value, never of a node inside it that the picture does not draw
         o = nm.owner(self.fold_end.get(eqn.out.id, eqn.out.id))
-        if any(len(self.g.producer[i].out.shape) not in (0, 2) for i in (vid, o)):
-            return None         # N-d tensors: the names' form would print reshapes; ∂L/∂x̂ alone reads better
+        nd = any(len(self.g.producer[i].out.shape) not in (0, 2) for i in (vid, o))
         known = dict(nm.disp)
         for t, z in nm.transparent.items():
             known.pop(t, None)
@@ -573,6 +583,8 @@ class _Picture:
                     e = plain
         except Exception:     # pragma: no cover - a tensor node SymPy cannot write back
             return None
+        if nd and re.search(r"reshape|broadcast|full\(", show(e, "text")):
+            return None         # N-d tensors: a form that prints reshapes reads worse than ∂L/∂x̂ alone
         return e if _short(e) else None
 
     def gradient_text(self, vid, expr) -> str:
@@ -618,13 +630,16 @@ class _Picture:
             e = self.short_user(tan[vid])
             return text(lhs if e is None else f"{lhs} = {show(e, 'unicode')}", PURPLE)
 
+        def zero_text(vid):        # a value the seed does not reach: its tangent is 0, as the slide writes ẏ = 0
+            return text("0" if self.at is not None or not unit else f"∂{self.name(vid)}/∂{wname} = 0", PURPLE)
+
         self.skeleton(lambda vid: [])
         for e in self.drawn():
             for i, v, _, _ in self.inputs(e):
                 self.edge(v, e, i, self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf),
-                          [tangent_text(v.id)] if v.id in tan else [])
+                          [tangent_text(v.id) if v.id in tan else zero_text(v.id)])
         self.arrow(f"v{root.id}", "out", self.fwd_part(root.id, fvals, head=False),
-                   [tangent_text(root.id)] if root.id in tan else [])
+                   [tangent_text(root.id) if root.id in tan else zero_text(root.id)])
         what = (f"∂·/∂{_esc(wname)}" if unit else "directional derivative ·\u0307") + ", seeded " + ", ".join(
             f"{_esc(show(k, 'unicode'))}\u0307 = {_esc(_seed_text(v))}" for k, v in seed.items())
         if not seed:

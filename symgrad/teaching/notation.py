@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 
 from ..frontend.functions import leaky_relu, relu, sigmoid, softplus
 from ..frontend.tensor import Tensor, TensorExpr
@@ -55,6 +56,12 @@ class MatPartial(sp.MatrixSymbol):
 class TensorPartial(Tensor):
     """∂num/∂den of a node of a tensor declaration (`sg.tensor`): a tensor of the node's shape, so
     that the steps' expressions stay tensor expressions (x̂ᵀ @ ∂L/∂out, (∂L/∂x̂).sum(axis=0))."""
+
+    @property
+    def precedence(self):
+        """A fraction is bracketed before a method call or a power, (∂L/∂u₅).sum(axis=0), not in a
+        product; δ is a name: δ.sum(axis=0)."""
+        return PRECEDENCE["Atom"] if decode(self.name)[2] else PRECEDENCE["Pow"]
 
     def _sympystr(self, printer):
         return Partial._sympystr(self, printer)

@@ -48,6 +48,7 @@ class TextPrinter(StrPrinter):
     _DELTA = "delta"
     _SUB = str.maketrans("", "")    # layer numbers as subscripts: none in ASCII
     _T = "^T"
+    _TIMES = "*"
     _HAD = " .* "
     _ONES = "ones"
 
@@ -98,6 +99,21 @@ class TextPrinter(StrPrinter):
 
     def _print_OneMatrix(self, expr):
         return self._ONES
+
+    def _print_MatMul(self, expr):
+        expr = _scalars_joined(expr)
+        c = expr.args[0]
+        if not isinstance(c, sp.MatrixExpr) and c != -1 and _negative(c):       # −1/N·𝟙, not (−1/N)·𝟙
+            return "-" + self._print_MatMul(sp.MatMul(-c, *expr.args[1:], evaluate=False))
+        return super()._print_MatMul(expr)
+
+    def _print_Full(self, expr):          # a tensor of one value v: v·𝟙 (1/N*ones), as the matrix form writes it
+        v = expr.args[0]
+        if v == 1 or v == 0:
+            return self._ONES if v == 1 else "0"
+        if _negative(v):                                  # −1/N·𝟙, not (−1/N)·𝟙
+            return "-" + self.parenthesize(-v, 50) + self._TIMES + self._ONES
+        return self.parenthesize(v, 50) + self._TIMES + self._ONES
 
     def _print_HadamardPower(self, expr):
         return self.parenthesize(expr.base, 1000, strict=True) + ".^" + self._print(expr.exp)
@@ -204,6 +220,7 @@ class UnicodePrinter(TextPrinter):
     _HAD = " ⊙ "
     _ONES = "𝟙"
     _INV = "⁻¹"
+    _TIMES = "·"
 
     def _name(self, name):
         return _pretty_name(name)
@@ -262,19 +279,7 @@ class UnicodePrinter(TextPrinter):
         return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
     def _print_MatMul(self, expr):
-        expr = _scalars_joined(expr)
-        c = expr.args[0]
-        if not isinstance(c, sp.MatrixExpr) and c != -1 and _negative(c):       # −1/N·𝟙, not (−1/N)·𝟙
-            return "-" + self._print_MatMul(sp.MatMul(-c, *expr.args[1:], evaluate=False))
         return super()._print_MatMul(expr).replace("*", "·")
-
-    def _print_Full(self, expr):          # a tensor of one value v: v·𝟙, as the matrix form writes it
-        v = expr.args[0]
-        if v == 1 or v == 0:
-            return self._ONES if v == 1 else "0"
-        if _negative(v):                                  # −1/N·𝟙, not (−1/N)·𝟙
-            return "-" + self.parenthesize(-v, 50) + "·" + self._ONES
-        return self.parenthesize(v, 50) + "·" + self._ONES
 
     def _print_Max(self, expr):
         return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
@@ -402,6 +407,8 @@ class TeachLatexPrinter(LatexPrinter):
         from ..frontend.tensor import Reduce, Tensor
         if type(expr) is Tensor:                # \gamma, \hat{x}
             return self._print_Symbol(sp.Symbol(expr.name))
+        if _without_latex(self, expr):        # one_hot(y, 3), x[:, :2], take_along_axis(...), x.var(axis=0)
+            return _code_form_tex(self, expr)
         if isinstance(expr, Reduce):            # Σ over axis 0 written with its axis, as NumPy's sum(axis=0)
             x = self._print(expr.x)
             if len(expr.args[0].free_symbols) > 1 or not isinstance(expr.x, (Tensor, sp.Symbol)):
@@ -414,6 +421,8 @@ class TeachLatexPrinter(LatexPrinter):
         from ..frontend.tensor import Tensor, TensorExpr
         b = expr.base
         if isinstance(b, TensorExpr) and type(b) is not Tensor:     # (x.T)², not x^{T}^{2}
+            if expr.exp == sp.S.Half:
+                return r"\sqrt{%s}" % self._print(b)
             return r"\left(%s\right)^{%s}" % (self._print(b), self._print(expr.exp))
         return super()._print_Pow(expr)
 
@@ -442,6 +451,71 @@ class TeachLatexPrinter(LatexPrinter):
         if e.is_Add:
             inner = r"\left(%s\right)" % inner
         return r"\frac{d}{d %s} %s" % (self._print(v), inner)
+
+
+def _without_latex(printer, expr) -> bool:
+    """A tensor node of symgrad's with no LaTeX form of its own (no ``_latex``, no ``_print_<name>``
+    here): SymPy would print its class and raw arguments, OneHot(y, 3, 1), or — for `Variance` —
+    sympy.stats' Var(x), which drops the axis."""
+    from ..frontend.tensor import TensorExpr
+    if not isinstance(expr, TensorExpr):
+        return False
+    for cls in type(expr).__mro__:
+        if cls is TensorExpr:
+            return True
+        if "_latex" in vars(cls) or hasattr(type(printer), "_print_" + cls.__name__) and \
+                not hasattr(LatexPrinter, "_print_" + cls.__name__):
+            return False
+    return False
+
+
+_SLOT = re.compile("\x00(\\d+)\x00")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def _code_form_tex(printer, expr) -> str:
+    """The node as the text writes it (one_hot(y, 3), x[:, :2], take_along_axis(a, i, axis=1)), its
+    operands in LaTeX: the text is printed with a slot for each operand, its words set upright."""
+    slots = []
+
+    class Slots(_PRINTERS["text"]):
+        def _print(self, e, **kw):
+            if e is expr or not isinstance(e, sp.Basic) or not e.free_symbols or isinstance(e, sp.Tuple):
+                return super()._print(e, **kw)
+            slots.append(e)
+            return "\x00%d\x00" % (len(slots) - 1)
+
+    text = expr._sympystr(Slots(dict(order="none")))
+    out, at = [], 0
+    for m in _SLOT.finditer(text):
+        out.append(_code_tex(text[at:m.start()]))
+        out.append(printer._print(slots[int(m.group(1))]))
+        at = m.end()
+    out.append(_code_tex(text[at:]))
+    return "".join(out)
+
+
+def _code_tex(s: str) -> str:
+    """Code text between operands in LaTeX: words upright (\\operatorname{take\\_along\\_axis}), the
+    rest escaped, brackets sized."""
+    out, at = [], 0
+    for m in _WORD.finditer(s):
+        out.append(_tex_punct(s[at:m.start()]))
+        word, after = m.group(), s[m.end():m.end() + 1]
+        if after in ("(", "=") or s[m.start() - 1:m.start()] == ".":      # a function, method or keyword
+            out.append(r"\operatorname{%s}" % word.replace("_", r"\_"))
+        else:                                                              # a dimension: N
+            out.append(_PRINTERS["latex"]()._print(sp.Symbol(word)))
+        at = m.end()
+    out.append(_tex_punct(s[at:]))
+    return "".join(out)
+
+
+def _tex_punct(s: str) -> str:
+    for a, b in (("\\", r"\backslash "), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("{", r"\{"),
+                 ("}", r"\}"), ("~", r"\sim "), ("^", r"\wedge "), ("$", r"\$"), (" ", r"\ ")):
+        s = s.replace(a, b)
+    return s
 
 
 _PRINTERS = {"text": TextPrinter, "unicode": UnicodePrinter, "latex": TeachLatexPrinter}
@@ -698,10 +772,12 @@ def step_parts(step, fmt: str, spec: str = ".4g"):
     segs = []
     if step.delta_of is not None:
         segs.append(show(step.delta_of, fmt))
+    prev = None
     for x in step.rhs:
         s = _segment(x, fmt, spec)
-        if not segs or segs[-1] != s:
+        if (not segs or segs[-1] != s) and not _reordered_sum(prev, x):
             segs.append(s)
+        prev = x
     notes = []
     for r in step.rules:
         n = words(r.name, fmt)
@@ -715,6 +791,18 @@ def step_parts(step, fmt: str, spec: str = ".4g"):
         notes.insert(0, "".join(words(p, fmt) if isinstance(p, str) else show(p, fmt) for p in parts))
     joiner = r"\text{; }" if fmt in ("latex", "markdown") else "; "
     return lhs, segs, joiner.join(notes)
+
+
+def _reordered_sum(chain, x) -> bool:
+    """Whether ``x`` is the sum the chain's terms already wrote, in another order (a + b = b + a:
+    a step writes it once)."""
+    if not isinstance(chain, Chain) or not isinstance(x, sp.Basic) or len(chain.terms) < 2 \
+            or any(len(t) != 1 for t in chain.terms):
+        return False
+    terms = [t[0] for t in chain.terms]
+    if not isinstance(x, (sp.Add, sp.MatAdd)) or len(x.args) != len(terms):
+        return False
+    return sorted(map(sp.srepr, x.args)) == sorted(map(sp.srepr, terms))
 
 
 def render_step(step, fmt: str = "text", spec: str = ".4g") -> str:
@@ -867,11 +955,17 @@ def _sweep_sentence(steps) -> str:
 TEX_LINE = 88
 
 
+_MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix)\}(.*?)\\end\{\1\}", re.S)
+
+
 def _tex_width(s: str) -> int:
     """A generous estimate of the printed width of math-mode LaTeX, in glyphs: commands that draw
     nothing count 0, other commands one glyph, a fraction its numerator and denominator together
-    (an over-estimate, so what fits by this count fits on the page)."""
-    s = re.sub(r"\\(left|right|operatorname|text|mathbf|mathrm|textstyle|displaystyle|frac)(?![a-zA-Z])",
+    (an over-estimate, so what fits by this count fits on the page); a matrix its widest row, its
+    columns two glyphs apart (not all its entries in a row: a 4×4 grid of values was scaled to a
+    third)."""
+    s = _MATRIX.sub(lambda m: "x" * max(_tex_width(r) + 2 * r.count("&") for r in m.group(2).split("\\\\")), s)
+    s = re.sub(r"\\(left|right|bigl|bigr|operatorname|text|mathbf|mathrm|textstyle|displaystyle|frac)(?![a-zA-Z])",
                "", s)
     s = re.sub(r"\\(quad|qquad)(?![a-zA-Z])", "xx", s)
     s = re.sub(r"\\[a-zA-Z]+|\\.", "x", s)
@@ -887,10 +981,87 @@ def _fit(tex: str, scale: bool) -> str:
 
 
 def _tex_equation(lhs: str, segs: list, scale: bool) -> list:
-    """``lhs = seg₁ = seg₂ ...`` as align rows: one row when it fits the line, else one row per = ."""
+    """``lhs = seg₁ = seg₂ ...`` as align rows: one row when it fits the line, else one row per = ,
+    a side still wider in rows of its own, broken before a + or − (`_tex_rows`)."""
     if _tex_width(lhs + " = ".join(segs)) <= TEX_LINE:
         return [r"%s &= %s" % (lhs, " = ".join(segs))]
-    return [r"%s &= %s" % (lhs, _fit(segs[0], scale))] + [r"&= %s" % _fit(s, scale) for s in segs[1:]]
+    out = []
+    for k, seg in enumerate(segs):
+        first, *rest = _tex_rows(seg)
+        out.append(r"%s &= %s" % (lhs if k == 0 else "", _fit(first, scale)))
+        out += [r"&\quad %s" % _fit(r, scale) for r in rest]
+    return out
+
+
+# the brackets `_tex_rows` reads: \left( … \right), \left[ … \right], \left\{ … \right\}, ...
+_OPEN = re.compile(r"\\left(\\\{|\\langle|\\lvert|\\lVert|[(\[|.])")
+_CLOSE = re.compile(r"\\right(\\\}|\\rangle|\\rvert|\\rVert|[)\]|.])")
+
+
+def _tex_rows(tex: str, width: int = TEX_LINE) -> list:
+    """``tex`` broken into rows of at most ``width`` glyphs where it can be: before a + or − outside
+    every brace group and environment (a matrix keeps its rows), inside brackets too — a \\left …
+    \\right pair that a break splits becomes \\bigl … \\bigr, which may span rows. A piece with no
+    such + or − stays whole (and is scaled)."""
+    cuts, pairs, stack, depth, env, i = [], [], [], 0, 0, 0
+    while i < len(tex):
+        m_open, m_close = _OPEN.match(tex, i), _CLOSE.match(tex, i)
+        c = tex[i]
+        if m_open:
+            stack.append((i, m_open.end()))
+            i = m_open.end()
+            continue
+        if m_close:
+            if stack:
+                pairs.append((stack.pop(), (i, m_close.end())))
+            i = m_close.end()
+            continue
+        if c == "\\":
+            command = re.match(r"\\([a-zA-Z]+|.?)", tex[i:]).group()        # a command, or an escaped sign
+            env += (command == "\\begin") - (command == "\\end")          # never inside a matrix's rows
+            i += len(command)
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c in "+-" and depth == 0 and env == 0 and i > 0 and tex[:i].rstrip()[-1:] not in ("", "(", "[", ",", "=", "+", "-", "{"):
+            cuts.append((i, len(stack)))
+        i += 1
+    if _tex_width(tex) <= width or not cuts or len(pairs) != len(re.findall(r"\\left(?![a-zA-Z])", tex)):
+        return [tex]          # (a bracket of a kind not read here: breaking could unbalance it)
+    rows, start = [], 0
+    while _tex_width(tex[start:]) > width:
+        after = [(c, d) for c, d in cuts if c > start]
+        if not after:
+            break
+        fits = [(c, d) for c, d in after if _tex_width(tex[start:c]) <= width]
+        # the shallowest break that fits (the latest of those), else the first one there is
+        c = max(fits, key=lambda t: (-t[1], t[0]))[0] if fits else after[0][0]
+        rows.append((start, c))
+        start = c
+    rows.append((start, len(tex)))
+    if len(rows) == 1:
+        return [tex]
+    bounds = [b for _, b in rows[:-1]]
+    spanning = {p for p in pairs if any(p[0][0] < b < p[1][0] for b in bounds)}
+    edits = {}
+    for (o0, o1), (c0, c1) in spanning:
+        edits[o0] = (o1, r"\bigl" + tex[o0 + 5:o1] if tex[o0 + 5:o1] != "." else "")
+        edits[c0] = (c1, r"\bigr" + tex[c0 + 6:c1] if tex[c0 + 6:c1] != "." else "")
+
+    def piece(a, b):
+        out, j = [], a
+        while j < b:
+            if j in edits:
+                end, rep = edits[j]
+                out.append(rep)
+                j = end
+            else:
+                out.append(tex[j])
+                j += 1
+        return "".join(out).strip()
+    return [piece(a, b) for a, b in rows]
 
 
 def _tex_close(s: str, i: int) -> int:

@@ -184,6 +184,8 @@ def _rewrite_one(steps, n, d, nm, out_name, gsym, vals, at, given_var=None):
     fwd = {e.out.id for e in nm.fwd}
     if xh.id not in nm.user_named or z.id not in fwd or mu.id not in fwd:
         return steps
+    if z.id not in gsym:        # no gradient flows to the input (wrt γ, β only): no steps below x̂
+        return steps
     region = _region(nm, g, z, xh, mu)
     if region is None:
         return steps

@@ -43,7 +43,7 @@ from . import statistics as _statistics
 from .logistic import sigma_form
 from .names import regroup
 from .recognise import recognise
-from .notation import Chain, Value, partial, rule_name
+from .notation import Chain, Value, decode, partial, rule_name
 from .pool_steps import _pool_groups
 from .step_record import NodeStep, Rule
 
@@ -633,8 +633,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                 built.append(gdisp * local)
             else:
                 e = _tidy(build(c))
-                if build_named is not None and _names_any(e, hidden_names):
-                    e = _tidy(build_named(c))
+                if build_named is not None:
+                    # through a broadcast: δ.sum(axis=0), as x.T @ δ beside it — not δ written out
+                    en = _tidy(build_named(c))
+                    ops, ops_named = sp.count_ops(e), sp.count_ops(en)
+                    if _names_any(e, hidden_names) or ops_named < ops or (ops_named == ops and _names_delta(en)):
+                        e = en
                 if build_fwd is not None:
                     plain = _tidy(build_fwd(c))
                     if any(_uses(plain, sym) > 1 for sym in both.values()):
@@ -740,6 +744,11 @@ def _adjoint_atoms(e) -> set:
     if not isinstance(e, sp.Basic):
         return set()
     return {a for a in sp.preorder_traversal(e) if isinstance(a, (Partial, MatPartial, TensorPartial))}
+
+
+def _names_delta(e) -> bool:
+    """Whether ``e`` names a layer's δ (not an other adjoint ∂L/∂u)."""
+    return any(decode(a.name)[2] for a in _adjoint_atoms(e))
 
 
 def _has_adjoint(e) -> bool:
@@ -1002,7 +1011,10 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     out_sym = disp[d.output.id]
     steps = []
     expand = SympyBuilder(g, d.lowering.exprs)
+    out_tangent = {}        # w -> the value of ∂f/∂w, the output's tangent at the end of w's sweep
     for k, w in enumerate(d.wrt_vars, 1):
+        if w.id not in disp:                            # f does not depend on w: its sweep is the seed
+            disp[w.id] = g.producer[w.id].params[0]
         wname = str(disp[w.id])
         rec = []
         seed = R.const(g, 1, ())
@@ -1014,6 +1026,7 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
         if at is not None:
             ids = [v for v in tan_of]
             vals = dict(zip(ids, evaluate(g, [tan_of[i] for i in ids], at)))
+            out_tangent[w.id] = vals.get(d.output.id, 0.0)
         steps.append(NodeStep(disp[w.id], partial(wname, wname, ()), [sp.S.One],
                               note=f"sweep {k}: seed ∂{wname}/∂{wname} = 1", value=1.0 if at is not None else None))
         for e, t in rec:
@@ -1031,14 +1044,15 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
                 rhs.append(Value(vals[e.out.id]))
             steps.append(NodeStep(node, partial(str(node), wname, e.out.shape), rhs, rules,
                                   value=vals.get(e.out.id)))
-    defs = []
-    for e in nm.fwd:
-        if not e.prim.leaf and e.out.id not in nm.transparent:
-            defs.append((disp[e.out.id], _definition(g, e, disp), None))
-    grads = [(disp[w.id], expand(gv) if gv is not None else sp.S.Zero, None)
-             for w, gv in zip(d.wrt_vars, d.gradient_vars)]
     fvals = {}
     if at is not None:
         fvals = dict(zip([e.out.id for e in nm.fwd], evaluate(g, [e.out for e in nm.fwd], at)))
+    # with a point, the forward pass and the gradient carry their numbers, as in reverse mode
+    defs = []
+    for e in nm.fwd:
+        if not e.prim.leaf and e.out.id not in nm.transparent:
+            defs.append((disp[e.out.id], _definition(g, e, disp), fvals.get(e.out.id)))
+    grads = [(disp[w.id], expand(gv) if gv is not None else sp.S.Zero, out_tangent.get(w.id))
+             for w, gv in zip(d.wrt_vars, d.gradient_vars)]
     return Steps(d.f, out_sym, defs, steps, grads, "forward", _sweeps(len(d.wrt_vars), 1), {},
                  number_format, at, nm, fvals, {}, d)

@@ -63,6 +63,7 @@ def test_graph_file(capsys, tmp_path):
     (["derive", "x*y", "--wrt", "q"], "'q' is not a symbol"),
     (["derive", "x*y", "--at", "x=abc"], "must be a number"),
     (["derive", "x*y", "--at", "x"], "NAME=VALUE"),
+    (["derive", "(x+y)*z", "--at", "x=-2,y=5"], "--at gives no value for z"),      # named as --at's
     (["derive", "missing.py"], "not found"),
     (["derive", "x*y", "--style", "calculus"], "one --wrt symbol"),
     (["derive", "3"], "no symbols"),

@@ -42,6 +42,15 @@ def test_help_has_no_markup_or_source_paths(command, capsys):
     assert not re.search(r"\bsymgrad\.(frontend|core|teaching|checking|compiling|cli)\b", text), text
 
 
+
+@pytest.mark.parametrize("command", ["compile", "train"])
+def test_model_file_help_names_every_optimizer(command, capsys):
+    # the model file's optimizer may be any name sg.compile takes; the help listed all but adamw
+    assert cli.main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    listed = text.split("name of one with its defaults:", 1)[1].split(" values ", 1)[0]
+    assert [n.strip() for n in listed.split(",")] == list(sg.optim.NAMES), listed
+
 @pytest.mark.slow
 def test_compile_triton_writes_the_source_without_a_gpu(tmp_path):
     (tmp_path / "model.py").write_text(MODEL)

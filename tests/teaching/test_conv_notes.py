@@ -62,9 +62,18 @@ def test_conv_layer_example(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "the correlation of the input with δ" in out and "the pooling switch" in out
     assert (tmp_path / "conv_layer.tex").read_text().count("\\begin{align*}") == 2
+    _compiles(tmp_path / "conv_layer.tex")        # a document, as the other examples' .tex files
+
+
+def _compiles(path):
+    import subprocess
+    from teachtools import need
+    r = subprocess.run([need("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", path.name],
+                       cwd=path.parent, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-1500:]
 
 
 def test_resnet_block_example(capsys, tmp_path):
     _load("resnet_block").main(["--out", str(tmp_path)])
     assert "the gradient highway" in capsys.readouterr().out
-    assert (tmp_path / "resnet_block.tex").exists()
+    _compiles(tmp_path / "resnet_block.tex")

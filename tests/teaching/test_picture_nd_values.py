@@ -87,5 +87,5 @@ def test_a_large_4d_value_keeps_a_bounded_label():
     assert len(cells) == 25                       # 3 rows, ⋮, the last; 3 columns, ⋯, the last
     assert "[0, 0, :, :] of 8×16×32×32" in part.html
     assert part.width < 60 * CHAR, part.width
-    shown = [float(s.replace("−", "-")) for s in re.findall(r"\u2009([−\d.e+]+)<", part.html)]
+    shown = [float(s.replace("−", "-")) for s in re.findall(r"[\u2009\u2002]([−\d.e+]+)<", part.html)]
     np.testing.assert_allclose(shown[:3], big[0, 0, 0, :3], rtol=1e-3)

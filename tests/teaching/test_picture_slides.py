@@ -195,8 +195,9 @@ def test_forward_mode_picture_carries_tangents():
     d = sg.derive((x + y) * z, [x, y, z], names={q: x + y})
     src = d.graph(mode="forward", seed={x: 1}, at={x: -2, y: 5, z: -4}).source
     tangents = {name: tv for name, fv, tv, _ in edges(src, back=PURPLE)}
-    # ∂x/∂x = 1 seeds it; q = x + y gets 1; y and z do not depend on x; ∂f/∂x = z = −4
-    assert tangents["x"] == "1" and tangents["q"] == "1" and tangents["y"] is None and tangents["z"] is None
+    # ∂x/∂x = 1 seeds it; q = x + y gets 1; y and z do not depend on x: tangent 0, as ẏ = 0 is
+    # written; ∂f/∂x = z = −4
+    assert tangents["x"] == "1" and tangents["q"] == "1" and tangents["y"] == "0" and tangents["z"] == "0"
     assert ("−12", "−4") in {(fv, tv) for _, fv, tv, _ in edges(src, back=PURPLE)}
     assert "∂·/∂x" in src and "#c0392b" not in src.split("legend")[0]
     sym = d.graph(mode="forward", seed={x: 1}).source
@@ -208,7 +209,7 @@ def test_forward_derivation_draws_its_first_input_by_default():
     es = edges(d.graph(at={x: 3, y: 4}).source, back=PURPLE)
     tangents = {name: tv for name, _, tv, dst in es if dst != "out"}
     out = next(tv for _, _, tv, dst in es if dst == "out")
-    assert tangents["x"] == "1" and tangents["y"] is None and out == "4"       # ∂(xy)/∂x = y = 4
+    assert tangents["x"] == "1" and tangents["y"] == "0" and out == "4"       # ∂(xy)/∂x = y = 4
     assert "∂f/∂y" in d.graph(mode="reverse").source             # the reverse picture of the same d
 
 
@@ -247,11 +248,11 @@ def test_batch_norm_tensor_layer_draws_one_node_per_operation():
 
 
 def test_edge_cases_draw():
-    # f a constant; f independent of wrt (forward mode: no tangent anywhere, said in the legend)
+    # f a constant; f independent of wrt (forward mode: every tangent 0, said in the legend)
     src = sg.derive(sp.Integer(3), [x]).graph(at={x: 1.0}).source
     assert ("3", "3", "1", "out") in edges(src)
     src = sg.derive(2 * y, [x]).graph(mode="forward", at={x: 1.0, y: 2.0}).source
-    assert all(tv is None for _, _, tv, _ in edges(src, back=PURPLE)) and "depends on none of wrt" in src
+    assert all(tv == "0" for _, _, tv, _ in edges(src, back=PURPLE)) and "depends on none of wrt" in src
 
 
 def test_forward_tangent_of_the_neuron_equals_sympy_diff():

@@ -65,7 +65,7 @@ def test_affine_steps_and_latex(tmp_path):
     text = d.render("unicode")
     assert "z = x @ W + b" in text
     assert "∂L/∂W = δ · ∂z/∂W = x.T @ δ = x.T @ dout" in text            # ∂L/∂W = xᵀ·δ
-    assert "∂L/∂b = δ · ∂z/∂b = dout.sum(axis=0)" in text
+    assert "∂L/∂b = δ · ∂z/∂b = δ.sum(axis=0) = dout.sum(axis=0)" in text     # Σₙ δₙ, named as W's x.T @ δ
     assert "∂L/∂x = δ · ∂z/∂x = δ @ W.T = dout @ W.T" in text
     tex = d.latex()
     assert r"\frac{\partial L}{\partial W} &= \delta \cdot \frac{\partial z}{\partial W} = x^{T} \delta" in tex

@@ -1,0 +1,25 @@
+"""A step writes a sum once (fourth-session trial): the softmax cross-entropy's δ read
+"= ∂L/∂u₂ + ∂L/∂u₁·softmax(z) = ∂L/∂u₁·softmax(z) + ∂L/∂u₂ = softmax(z) − t", the same sum twice in
+two orders."""
+import sympy as sp
+
+import symgrad as sg
+from symgrad.teaching.notation import Chain
+from symgrad.teaching.render import _reordered_sum
+
+
+def test_softmax_cross_entropy_delta_writes_its_sum_once():
+    z, t = sp.MatrixSymbol("z", 3, 1), sp.MatrixSymbol("t", 3, 1)
+    d = sg.derive(sg.cross_entropy(z, t), z, given={sg.sum(t): 1}, output_name="L")
+    step = next(l for l in d.render("unicode").splitlines() if l.strip().startswith("δ = "))
+    sums = [s for s in step.split("    [")[0].split(" = ") if "softmax(z)" in s and "∂L/∂u" in s]
+    assert len(sums) == 1, step
+    assert step.split("    [")[0].endswith("= softmax(z) − t"), step
+
+
+def test_reordered_sum():
+    a, b, c = sp.symbols("a b c")
+    chain = Chain([[b], [a * c]])
+    assert _reordered_sum(chain, a * c + b)                 # the same terms: written once
+    assert not _reordered_sum(chain, a * c + 2 * b)         # another sum: kept
+    assert not _reordered_sum(Chain([[b, a]]), a * b)       # a product, not a sum of terms
