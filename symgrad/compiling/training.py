@@ -626,7 +626,12 @@ def _check_data(data, what="data") -> dict:
                                     f"first axis; got {sizes} (the shapes: {shapes})")
     for k, v in data.items():
         if v.dtype.kind in "fc" and not np.isfinite(v).all():
-            raise TrainingArgumentError(f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf)")
+            bad = ~np.isfinite(v)
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise TrainingArgumentError(
+                f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf): {int(bad.sum())} of "
+                f"{v.size}, the first at index {first[0] if len(first) == 1 else first} "
+                f"(value {v[first].item()!r}); drop or fix those samples before training")
     return data
 
 
@@ -983,7 +988,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                             record[prefix + name] = float(metric(program, values, where))
                     record["seconds"] = time.perf_counter() - started
                     history.epochs.append(record)
-                    bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v)
+                    # at the epoch's end the bar shows its record; the mean of the step losses is
+                    # named mean_loss there, not loss (the last step's, shown during the epoch), so
+                    # the number does not seem to jump back up
+                    bar.set_postfix({("mean_loss" if k == "loss" else k):
+                                     (f"{v:.4g}" if isinstance(v, float) else v)
                                      for k, v in record.items() if k != "seconds"})
                     save_now(epoch)
             except _Stop:
