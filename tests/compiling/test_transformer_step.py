@@ -99,3 +99,15 @@ def test_generated_erf_with_and_without_scipy(scipy_erf):
     x = np.linspace(-7, 7, 1001)
     np.testing.assert_allclose(ns["erf"](x), [math.erf(v) for v in x], rtol=1e-15, atol=1e-16)
     assert ns["erf"](x.astype(np.float32)).dtype == np.float32
+
+
+def test_gelu_erf_once_per_layer_in_the_step():
+    # GELU's forward and backward share erf(x/√2) (codegen/numpy_shared_erf.py): one erf statement
+    # per layer in grad and step, not two; the values are checked against torch above
+    c = Config(layers=2)
+    loss, params, inputs = declare(c)
+    src = sg.compile(loss, params, inputs, target="numpy", dtype="float64").source
+    for fn in ("grad", "step"):
+        body = src.split(f"\ndef {fn}(")[1].split("\ndef ")[0]
+        code = "\n".join(line for line in body.splitlines() if not line.strip().startswith("#"))
+        assert code.count("erf(") == 2 and code.count(" = erf(") == 2, fn
