@@ -12,6 +12,8 @@ with the same weights (F.layer_norm, masked_fill(-inf), F.gelu, F.cross_entropy)
 Before timing, the two agree on the first step's loss. Printed: the median time of a step of each,
 and the median of the per-round ratios compiled / torch eager (the methods run in turns, so a busy
 machine slows them alike; a ratio below 1 means the compiled step is faster).
+``--unshared-erf`` adds the step compiled without `codegen.numpy_shared_erf` (GELU's erf evaluated in
+its forward and again in its backward), timed in the same rounds: that pass's effect.
 ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
 generated ``step`` timed on its own, totals by kind and the slowest statements.
 """
@@ -125,6 +127,8 @@ def main(argv=None):
     ap.add_argument("--vocab", type=int, default=64)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
+    ap.add_argument("--unshared-erf", action="store_true",
+                    help="also time the step compiled without sharing GELU's erf between forward and backward")
     args = ap.parse_args(argv)
     import torch
 
@@ -154,6 +158,17 @@ def main(argv=None):
     assert abs(first[0] - first[1]) < 1e-4 * first[1], first
 
     runs = {"compiled": lambda: prog.step(ours, state, batch), "torch eager": lambda: torch_step(ids_t, targets_t)}
+    if args.unshared_erf:
+        import codegen.numpy_whole_batch as wb
+        shared, wb.share_erf = wb.share_erf, lambda lw: lw
+        try:
+            plain = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
+        finally:
+            wb.share_erf = shared
+        assert plain.source != prog.source
+        plain_values, plain_state = plain.step({k: v.copy() for k, v in start.items()}, None, batch)
+        assert abs(plain.last_loss - first[0]) < 1e-4 * first[0]
+        runs["compiled, erf unshared"] = lambda: plain.step(plain_values, plain_state, batch)
     times = {k: [] for k in runs}
     for _ in range(args.rounds):
         for k, f in runs.items():
@@ -168,6 +183,9 @@ def main(argv=None):
           f"thread, SGD; compile {compile_s:.1f} s; {args.rounds} rounds")
     print(" | ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
     print(f"compiled / torch eager = {ratio:.2f} (time ratio: below 1 is faster)")
+    if args.unshared_erf:
+        gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, erf unshared"]))
+        print(f"compiled / compiled with erf unshared = {gain:.2f}")
 
 
 if __name__ == "__main__":
