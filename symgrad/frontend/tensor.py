@@ -38,6 +38,7 @@ from sympy import Expr, Tuple
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
+from .array_refusal import numpy_array_refusal   # a NumPy array in a declaration
 from .keywords import keywords        # x.sum(dim=1): an error that names axis=
 from .parse import as_expr             # user text is parsed, never evaluated
 from .parse import register_tensor_function as _register_text
@@ -331,8 +332,10 @@ class TensorExpr(Expr):
         return permute(self, axes or None)
 
     def swapaxes(self, a, b):            # NumPy's; torch's x.transpose(a, b)
-        from .tensor_tri import swapaxes
-        return swapaxes(self, a, b)
+        axes = list(range(self.ndim))
+        a, b = (normalize_axis(i, self.ndim, "swapaxes", self) for i in (a, b))
+        axes[a], axes[b] = axes[b], axes[a]
+        return permute(self, tuple(axes))
 
     @property
     def mT(self):                         # the last two axes swapped (NumPy 2, torch)
@@ -557,7 +560,6 @@ class plain_algebra:
 def _binary(op, a, b, sym):
     for v in (a, b):                  # s + (1 - mask) * -1e9 with mask a NumPy array
         if isinstance(v, np.ndarray) and v.ndim:
-            from .tensor_tri import numpy_array_refusal
             raise numpy_array_refusal(v, f"'{sym}'")
     a, b = _mask_of(a), _mask_of(b)
     a, b = as_expr(a), as_expr(b)
@@ -1128,7 +1130,6 @@ def where(cond, a, b):
                             f"or sp.Ne(mask, 0) for the entries, or mask > 0 / mask < 0.5 for a 0/1 mask")
     for v in (cond, a, b):            # where(np.tril(np.ones((T, T))) == 0, ...): a constant array
         if isinstance(v, np.ndarray) and v.ndim:
-            from .tensor_tri import numpy_array_refusal
             raise numpy_array_refusal(v, "sg.where")
     cond, a, b = as_expr(cond), as_expr(a), as_expr(b)
     if isinstance(cond, sp.core.relational.Relational):

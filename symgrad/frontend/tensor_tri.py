@@ -18,9 +18,10 @@ tril(ones((4, 4)))
 of ``tril(x)`` is ``tril(ḡ)`` (one row of the rule table, `symgrad.core.tri_rules`).
 
 A NumPy array in a declaration is refused (`numpy_array_refusal`): a declaration is symbolic, and a
-constant array would have to be copied into the generated code. The refusal names the array's shape
-and the way to write it: ``sg.tril(sg.ones((T, T)))`` for a causal mask, or a tensor (``sg.tensor``)
-given with the other values.
+constant array would have to be copied into the generated code. The refusal
+(`symgrad.frontend.array_refusal`) names the array's shape and the way to write it:
+``sg.tril(sg.ones((T, T)))`` for a causal mask, or a tensor (``sg.tensor``) given with the other
+values.
 """
 from __future__ import annotations
 
@@ -28,10 +29,10 @@ import numpy as np
 import sympy as sp
 from sympy import Tuple
 
-from ..errors import ArgumentError, AxisError, UnsupportedError
+from ..errors import ArgumentError, AxisError
 from . import tensor as T
 
-__all__ = ["Tri", "tril", "triu", "ones", "zeros", "full", "swapaxes", "numpy_array_refusal"]
+__all__ = ["Tri", "tril", "triu", "ones", "zeros", "full", "swapaxes"]
 
 
 class Tri(T.TensorExpr):
@@ -110,20 +111,4 @@ def zeros(shape):
 def swapaxes(x, a, b):
     """np.swapaxes(x, a, b), torch's ``x.transpose(a, b)``: two axes exchanged (negative ones count
     from the end), e.g. ``k.swapaxes(-2, -1)`` for the keys in ``q @ kᵀ``."""
-    x = T._tensor_arg(x, "swapaxes")
-    nd = x.ndim
-    a, b = (T.normalize_axis(i, nd, "swapaxes", x) for i in (a, b))
-    axes = list(range(nd))
-    axes[a], axes[b] = axes[b], axes[a]
-    return T.permute(x, tuple(axes))
-
-
-def numpy_array_refusal(arr, where: str) -> UnsupportedError:
-    """The error for a NumPy array met in a declaration (``s + (1 - mask) * -1e9``,
-    ``sg.where(mask == 0, ...)`` with ``mask = np.tril(np.ones((T, T)))``)."""
-    shape = np.shape(arr)
-    return UnsupportedError(
-        f"a NumPy array of shape {shape} in {where}: a declaration is symbolic and takes no constant "
-        f"arrays. A causal mask is sg.tril(sg.ones((T, T))) (torch.tril(torch.ones(T, T))), e.g. "
-        f"sg.where(sg.tril(sg.ones((T, T))) > 0, scores, float('-inf')); any other array: declare it "
-        f"as a tensor (sg.tensor(name, {shape})) and give its value with the other inputs")
+    return T._tensor_arg(x, "swapaxes").swapaxes(a, b)
