@@ -42,6 +42,7 @@ from symgrad.core import array_rules as A
 from symgrad.core import rules as R
 from symgrad.core.ir import Graph
 
+from .numpy_shared_erf import share_erf
 from .printers.numpy_printer import NumpyPrinter, is_boolean
 from .printers.numpy_tensor import FORMS, Context
 from .schedule import Block, Scheduler, Stmt, Value, _atom, _eqn_comment
@@ -269,6 +270,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
                                 mask_units, tail_lines, unpack_arguments)
     train = kind in TRAINING
     key = "train" if train else kind
+    lw = share_erf(lw)              # GELU's erf once for its forward and backward
     dims = dims_of(spec)
     if key not in scheduled:
         names = argument_names(lw)

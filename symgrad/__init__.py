@@ -7,6 +7,7 @@
 """
 from .core import lower_tensor as _lower_tensor  # noqa: F401 - registers the N-d tensor rows and handlers
 from .core import lower_conv as _lower_conv  # noqa: F401 - registers the convolution and pooling rows
+from .core import tri_rules as _tri_rules  # noqa: F401 - registers the triangular masks (tril, triu)
 from .core.differentiate import grad, hessian, jacobian
 from .core.evaluate import numeric
 from .core.policy import Subgradients
@@ -26,6 +27,8 @@ from .frontend.conv_sum import NotAConvolution, as_conv, from_indexed
 from .frontend.tensor_losses import bce, hinge, huber, kl_div, l1, mse, multi_margin, smooth_l1
 from .frontend.tensor_bounds import clip, maximum, minimum
 from .frontend.tensor import std
+from .frontend.tensor_tri import full, ones, swapaxes, tril, triu, zeros
+from .frontend.tensor_einsum import einsum
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive
@@ -64,7 +67,7 @@ __all__ = [
     "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1",
     "check_backward", "BackwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "broadcast",
+    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "full", "swapaxes", "einsum",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",

@@ -10,7 +10,8 @@ The table gives each function its numerically stable form:
     relu(x)          numpy.maximum(x, 0)
     Heaviside(x, 1)  (x >= 0)     Heaviside(x, 0)  (x > 0) a boolean mask; products make it float
     KroneckerDelta(i, j)  (i == j)                         the one-hot mask of a class label
-    erf(x)           erf(x)                                a helper of the module: math.erf per entry
+    erf(x)           erf(x)                                a helper of the module: SciPy's erf, or
+                                                           math.erf per entry without SciPy
     gelu, silu, elu, selu, softsign, hardtanh              their elementary forms (x·σ(x), ...), with
                                                            min(x, 0) inside every exponential
 
@@ -48,7 +49,7 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "leaky_relu": lambda p, x, a: f"numpy.where({p._print(x)} >= 0, {p._print(x)}, {p._print(a * x)})",
         "log1p": lambda p, x: f"numpy.log1p({p._print(x)})",
         "expm1": lambda p, x: f"numpy.expm1({p._print(x)})",
-        # NumPy has no erf: a helper of the module, math.erf entry by entry (exact in float64)
+        # NumPy has no erf: a helper of the module (SciPy's, or math.erf entry by entry)
         "erf": lambda p, x: p._helper("erf") + f"({p._print(x)})",
         # x·log y, 0 where x = 0 (log of 1 there: no warning, no 0·(−∞))
         "xlogy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}*numpy.log(numpy.where({p._print(x)} == 0, 1, {p._print(y)})))",
@@ -57,14 +58,24 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
     }
 
     # name -> the source of a module-level helper function a printed body may call
+    # erf: SciPy's (a vectorized C loop, as accurate as math.erf) when SciPy is installed; without
+    # it math.erf entry by entry, exact but a Python call per entry (a GELU over (N, T, 4D) took 75 %
+    # of a transformer's step that way: bench/transformer_step.py --profile)
     HELPERS = {"erf": [
+        "try:",
+        "    from scipy.special import erf as _erf_vectorized",
+        "except ImportError:          # the module needs only NumPy: math.erf entry by entry then",
+        "    _erf_vectorized = None",
         "_erf_entry = numpy.frompyfunc(math.erf, 1, 1)",
         "",
         "",
         "def erf(x):",
-        '    """erf entry by entry (NumPy has none): math.erf of each entry, in the dtype of x."""',
+        '    """erf of each entry (NumPy has none), in the dtype of x: SciPy\'s, or math.erf entry by entry."""',
         "    x = numpy.asarray(x)",
-        "    return _erf_entry(x).astype(x.dtype if x.dtype.kind == 'f' else DTYPE)",
+        "    dtype = x.dtype if x.dtype.kind == 'f' else DTYPE",
+        "    if _erf_vectorized is not None:",
+        "        return _erf_vectorized(x).astype(dtype, copy=False)",
+        "    return _erf_entry(x).astype(dtype)",
     ]}
 
     def _helper(self, name: str) -> str:
@@ -82,6 +93,29 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
 
     MODULE = "numpy"
     TARGET, ALSO = "NumPy", " and NumPy's own functions (sin, tanh, log, ...)"
+
+    def _print(self, expr, **kwargs):
+        # A constant that is no rational (√2, 1/√π, e²) prints as its float literal: NumPy 2 keeps
+        # the dtype of the array for a Python float, but promotes a float32 array to float64 with
+        # the NumPy scalar that numpy.sqrt(2) returns (NEP 50), so GELU's 0.5*numpy.sqrt(2)*x
+        # turned a float32 program's activations, and every product after them, into float64
+        if isinstance(expr, sp.Expr) and not expr.is_Rational and not isinstance(expr, sp.Float) \
+                and expr.is_number and expr.is_extended_real and expr.is_finite:
+            return repr(float(expr))
+        return super()._print(expr, **kwargs)
+
+    def _print_Piecewise(self, expr):
+        # where(c, a, b) (two pieces, the last one's condition True) is numpy.where, not SymPy's
+        # numpy.select (which builds a list of full-size arrays): half the time on attention's
+        # causal mask. Two number branches are the module's DTYPE: where(c, 1, 0) is an int64 array,
+        # which would turn a float32 gradient it multiplies into float64.
+        if len(expr.args) == 2 and expr.args[1].cond == sp.true:
+            (a, c), (b, _) = expr.args
+            ap, bp = self._print(a), self._print(b)
+            if a.is_number and b.is_number:
+                ap, bp = f"DTYPE({ap})", f"DTYPE({bp})"
+            return f"numpy.where({self._print(c)}, {ap}, {bp})"
+        return super()._print_Piecewise(expr)
 
     def _print_Heaviside(self, expr):
         x = self._print(expr.args[0])

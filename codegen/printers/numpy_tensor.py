@@ -17,6 +17,7 @@ name; a backend or a later primitive (convolution, pooling) extends the table wi
     scatter_add[axis, n]  zeros; numpy.add.at(out, (:, ..., idx), ḡ)  repeated indices add up
     bmatmul               numpy.matmul(a, b)                        batched over the leading axes
     lse[axis]             m + log Σ exp(a − m), m = max a           stable by the max shift
+    tril[k], triu[k]      numpy.tril(a, k), numpy.triu(a, k)        a causal mask (last two axes)
 
 A row is ``Form(code, view)``: ``code(c, e)`` gets a `Context` ``c`` (the operands' code, the
 generated name, shapes as code) and the IR equation ``e``; it returns one expression (the statement
@@ -174,6 +175,8 @@ FORMS: dict[str, Form] = {
     "scatter_add": Form(_scatter_add),
     "bmatmul": Form(lambda c, e: f"numpy.matmul({c.args[0]}, {c.args[1]})"),
     "lse": Form(_lse),
+    "tril": Form(lambda c, e: f"numpy.tril({c.args[0]}, {e.params[0]})"),
+    "triu": Form(lambda c, e: f"numpy.triu({c.args[0]}, {e.params[0]})"),
 }
 
 from .numpy_conv import forms as _conv_forms  # noqa: E402 - convolution and pooling rows (their own module)

@@ -35,6 +35,7 @@ USER_TERMS = {
     "lse": "logsumexp / softmax / cross_entropy over an axis",
     "conv": "conv2d / conv1d (a convolution: sg.conv2d, sg.conv1d)", "flip": "a flip (the gradient of conv2d)",
     "windows": "pooling (sg.max_pool2d, sg.avg_pool2d)", "fold": "the gradient of pooling (fold)",
+    "tril": "sg.tril (a causal mask)", "triu": "sg.triu (a mask)",
 }
 
 

@@ -56,6 +56,7 @@ import sympy as sp
 from ..core import array_rules as A
 from ..core import conv_rules as CR
 from ..core import rules as R
+from ..core import tri_rules as TR
 from ..core.ir import Graph, Var, dims_equal
 from ..errors import UnsupportedError
 from ..frontend.masks import DropoutMaskTensor
@@ -329,6 +330,9 @@ RULES = {
     "conv": _conv,
     "flip": _axes_rule(lambda g, x, e: CR.flip(g, x, _shift(e.params[0]))),
     "windows": _axes_rule(lambda g, x, e: CR.windows(g, x, *e.params)),
+    # a triangle of the last two axes: the batch axis in front changes nothing
+    "tril": _axes_rule(lambda g, x, e: TR.tri(g, x, e.params[0], False)),
+    "triu": _axes_rule(lambda g, x, e: TR.tri(g, x, e.params[0], True)),
     "fold": _axes_rule(lambda g, x, e: CR.fold(g, x, (x.shape[0],) + tuple(e.params[0]), *e.params[1:])),
 }
 

@@ -38,6 +38,7 @@ from sympy import Expr, Tuple
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
+from .array_refusal import numpy_array_refusal   # a NumPy array in a declaration
 from .keywords import keywords        # x.sum(dim=1): an error that names axis=
 from .parse import as_expr             # user text is parsed, never evaluated
 from .parse import register_tensor_function as _register_text
@@ -330,6 +331,19 @@ class TensorExpr(Expr):
             axes = tuple(axes[0])
         return permute(self, axes or None)
 
+    def swapaxes(self, a, b):            # NumPy's; torch's x.transpose(a, b)
+        axes = list(range(self.ndim))
+        a, b = (normalize_axis(i, self.ndim, "swapaxes", self) for i in (a, b))
+        axes[a], axes[b] = axes[b], axes[a]
+        return permute(self, tuple(axes))
+
+    @property
+    def mT(self):                         # the last two axes swapped (NumPy 2, torch)
+        return self.swapaxes(-2, -1)
+
+    def masked_fill(self, mask, value):  # torch's: value where mask is true, where(mask, value, x)
+        return where(mask, value, self)
+
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list, Tuple)):
             shape = tuple(shape[0])
@@ -544,6 +558,9 @@ class plain_algebra:
 
 
 def _binary(op, a, b, sym):
+    for v in (a, b):                  # s + (1 - mask) * -1e9 with mask a NumPy array
+        if isinstance(v, np.ndarray) and v.ndim:
+            raise numpy_array_refusal(v, f"'{sym}'")
     a, b = _mask_of(a), _mask_of(b)
     a, b = as_expr(a), as_expr(b)
     sa, sb = shape_of(a), shape_of(b)
@@ -874,10 +891,13 @@ def permute(x, axes=None):
     """x.transpose(axes) (None reverses the axes, as ``x.T``)."""
     x = _tensor_arg(x, "transpose")
     nd = x.ndim
+    raw = axes or ()
     axes = tuple(reversed(range(nd))) if axes is None else tuple(normalize_axis(a, nd, "transpose", x)
                                                                  for a in axes)
     if sorted(axes) != list(range(nd)):
-        raise AxisError(f"transpose of {x}: {axes} is not a permutation of its {nd} axes")
+        two = (f"; torch's x.transpose({', '.join(map(str, raw))}) swaps two axes: write "
+               f"x.swapaxes({', '.join(map(str, raw))})" if len(raw) == 2 and nd > 2 else "")
+        raise AxisError(f"transpose of {x}: {axes} is not a permutation of its {nd} axes{two}")
     if axes == tuple(range(nd)):
         return x
     return Permute(x, Tuple(*axes))
@@ -1105,6 +1125,15 @@ class Where(TensorExpr):
 def where(cond, a, b):
     """np.where(cond, a, b), broadcasting the three. ``cond`` is a comparison of tensors
     (``x > 0``) or a tensor, integer or real, whose nonzero entries are true (NumPy's rule)."""
+    if isinstance(cond, (bool, np.bool_)):
+        # mask == 0 of a tensor is SymPy's ==, a comparison of the expressions (False), not of the
+        # entries: the where (masked_fill) would silently be dropped
+        raise ArgumentError(f"where: the condition is the Python bool {bool(cond)}; a tensor's == and != "
+                            f"compare the expressions (SymPy's ==), not the entries: write sp.Eq(mask, 0) "
+                            f"or sp.Ne(mask, 0) for the entries, or mask > 0 / mask < 0.5 for a 0/1 mask")
+    for v in (cond, a, b):            # where(np.tril(np.ones((T, T))) == 0, ...): a constant array
+        if isinstance(v, np.ndarray) and v.ndim:
+            raise numpy_array_refusal(v, "sg.where")
     cond, a, b = as_expr(cond), as_expr(a), as_expr(b)
     if isinstance(cond, sp.core.relational.Relational):
         cs = broadcast_shapes(shape_of(cond.lhs), shape_of(cond.rhs))

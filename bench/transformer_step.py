@@ -1,0 +1,192 @@
+"""The compiled NumPy step of a GPT-style transformer against torch eager, in one process, on the same
+weights and data.
+
+    PYTHONPATH=. python bench/transformer_step.py [--rounds 21] [--T 64] [--D 128] [--heads 4]
+        [--layers 2] [--vocab 64] [--batch 32] [--profile]
+
+The network is examples/train_transformer_chars.py's `gpt` (token and positional embeddings; per
+layer a pre-norm causal multi-head self-attention and a GELU MLP with residuals; a final layer norm;
+the next-token cross-entropy over (N, T, V) logits). The torch twin below writes the same network
+with the same weights (F.layer_norm, masked_fill(-inf), F.gelu, F.cross_entropy). One training step
+= forward, loss, backward, SGD update (lr 0.01), float32, both on one thread (BLAS included).
+Before timing, the two agree on the first step's loss. Printed: the median time of a step of each,
+and the median of the per-round ratios compiled / torch eager (the methods run in turns, so a busy
+machine slows them alike; a ratio below 1 means the compiled step is faster).
+``--unshared-erf`` adds the step compiled without `codegen.numpy_shared_erf` (GELU's erf evaluated in
+its forward and again in its backward), timed in the same rounds: that pass's effect.
+``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
+generated ``step`` timed on its own, totals by kind and the slowest statements.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse      # noqa: E402
+import collections   # noqa: E402
+import datetime      # noqa: E402
+import importlib.util  # noqa: E402
+import platform      # noqa: E402
+import statistics    # noqa: E402
+import time          # noqa: E402
+
+import numpy as np   # noqa: E402
+
+import symgrad as sg  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from statement_timer import time_statements  # noqa: E402
+
+LR = 0.01
+
+
+def _example():
+    path = os.path.join(HERE, "..", "examples", "train_transformer_chars.py")
+    spec = importlib.util.spec_from_file_location("train_transformer_chars", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def torch_step_fn(P: dict, V: int, T: int, D: int, H: int, layers: int):
+    """torch eager's step ``step(ids, targets) -> loss`` on its own copy of the weights ``P``."""
+    import torch
+    torch.set_num_threads(1)
+    F = torch.nn.functional
+    W = {k: torch.tensor(v, requires_grad=True) for k, v in P.items()}
+    causal = torch.tril(torch.ones(T, T))
+    Dh = D // H
+
+    def loss_fn(ids, targets):
+        n = ids.shape[0]
+        x = W["E"][ids] + W["P"]
+        for i in range(layers):
+            h = F.layer_norm(x, (D,), W[f"ln1_g{i}"], W[f"ln1_b{i}"], 1e-5)
+            q, k, v = ((h @ W[f"{m}{i}"]).view(n, T, H, Dh).transpose(1, 2) for m in ("Wq", "Wk", "Wv"))
+            s = (q @ k.transpose(-2, -1) / Dh ** 0.5).masked_fill(causal == 0, float("-inf"))
+            att = (s.softmax(-1) @ v).transpose(1, 2).reshape(n, T, D)
+            x = x + att @ W[f"Wo{i}"]
+            h = F.layer_norm(x, (D,), W[f"ln2_g{i}"], W[f"ln2_b{i}"], 1e-5)
+            x = x + F.gelu(h @ W[f"W1_{i}"] + W[f"c1_{i}"]) @ W[f"W2_{i}"] + W[f"c2_{i}"]
+        logits = F.layer_norm(x, (D,), W["lnf_g"], W["lnf_b"], 1e-5) @ W["Wout"]
+        return F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
+
+    def step(ids, targets):
+        loss = loss_fn(ids, targets)
+        for t in W.values():
+            t.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for t in W.values():
+                t -= LR * t.grad
+        return loss.item()
+    return step
+
+
+def _kind(code: str) -> str:
+    if "@" in code or "matmul(" in code:
+        return "matrix products"
+    if ".sum(" in code or "numpy.sum(" in code or "einsum(" in code:
+        return "sums (with their products)"
+    if "add.at(" in code or "numpy.take(" in code:
+        return "embedding (take, scatter_add)"
+    if "erf(" in code or "exp(" in code or "log(" in code:
+        return "exp, log, erf (softmax, GELU)"
+    if code.startswith("g") and "*=" in code or code.startswith("p") and "-=" in code:
+        return "update"
+    if code.startswith(("del ", "[", "assert ", "if ", "raise ", "d0 = ", "scale = ", "return ")):
+        return "bookkeeping"
+    return "elementwise"
+
+
+def profile(prog, P: dict, params, batch, steps: int = 10) -> None:
+    texts, runs = time_statements(prog.source, [P[p.name].copy() for p in params],
+                                  [batch["ids"], batch["targets"]], steps)
+    spent = {i: sum(ts) for i, ts in runs.items()}
+    kinds = collections.defaultdict(float)
+    for i, t in spent.items():
+        kinds[_kind(texts[i])] += t * 1e3 / steps
+    total = sum(kinds.values())
+    print(f"generated step, statement by statement: {total:.1f} ms; " + ", ".join(
+        f"{k} {v:.1f} ms ({100 * v / total:.0f} %)" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
+    for i, t in sorted(spent.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {t * 1e3 / steps:6.2f} ms  {texts[i][:120]}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=21)
+    ap.add_argument("--T", type=int, default=64)
+    ap.add_argument("--D", type=int, default=128)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--vocab", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
+    ap.add_argument("--unshared-erf", action="store_true",
+                    help="also time the step compiled without sharing GELU's erf between forward and backward")
+    args = ap.parse_args(argv)
+    import torch
+
+    ex = _example()
+    V, T, D, H, L = args.vocab, args.T, args.D, args.heads, args.layers
+    loss, _, params, inputs = ex.gpt(V, T, D, H, L)
+    t0 = time.perf_counter()
+    prog = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
+    compile_s = time.perf_counter() - t0
+    start = {k: v.astype(np.float32) for k, v in ex.init(params, seed=0).items()}
+    for k in start:                  # weights larger than GPT-2's 0.02, so that attention is not uniform
+        if start[k].ndim == 2:
+            start[k] *= 10
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, V, (args.batch, T))
+    targets = rng.integers(0, V, (args.batch, T))
+    batch = {"ids": ids, "targets": targets}
+    if args.profile:
+        profile(prog, start, params, batch)
+        return
+
+    ours = {k: v.copy() for k, v in start.items()}
+    torch_step = torch_step_fn({k: v.copy() for k, v in start.items()}, V, T, D, H, L)
+    ids_t, targets_t = torch.tensor(ids), torch.tensor(targets)
+    ours, state = prog.step(ours, None, batch)
+    first = (prog.last_loss, torch_step(ids_t, targets_t))
+    assert abs(first[0] - first[1]) < 1e-4 * first[1], first
+
+    runs = {"compiled": lambda: prog.step(ours, state, batch), "torch eager": lambda: torch_step(ids_t, targets_t)}
+    if args.unshared_erf:
+        import codegen.numpy_whole_batch as wb
+        shared, wb.share_erf = wb.share_erf, lambda lw: lw
+        try:
+            plain = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
+        finally:
+            wb.share_erf = shared
+        assert plain.source != prog.source
+        plain_values, plain_state = plain.step({k: v.copy() for k, v in start.items()}, None, batch)
+        assert abs(plain.last_loss - first[0]) < 1e-4 * first[0]
+        runs["compiled, erf unshared"] = lambda: plain.step(plain_values, plain_state, batch)
+    times = {k: [] for k in runs}
+    for _ in range(args.rounds):
+        for k, f in runs.items():
+            t = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+    ratio = statistics.median(a / b for a, b in zip(times["compiled"], times["torch eager"]))
+    print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+          f"{platform.processor() or platform.platform()}, numpy {np.__version__}, torch {torch.__version__}")
+    print(f"transformer: {L} layers, T = {T}, D = {D}, {H} heads, V = {V}, N = {args.batch}, float32, one "
+          f"thread, SGD; compile {compile_s:.1f} s; {args.rounds} rounds")
+    print(" | ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
+    print(f"compiled / torch eager = {ratio:.2f} (time ratio: below 1 is faster)")
+    if args.unshared_erf:
+        gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, erf unshared"]))
+        print(f"compiled / compiled with erf unshared = {gain:.2f}")
+
+
+if __name__ == "__main__":
+    main()

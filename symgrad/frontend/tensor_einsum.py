@@ -1,0 +1,128 @@
+"""``sg.einsum``: NumPy's and torch's Einstein summation, written with the tensor operations symgrad
+already has — transposes, reshapes, sums over axes and the batched matrix product ``@`` — so that
+its gradient is theirs (no primitive of its own).
+
+>>> import sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> q, k = sg.tensor("q", (N, 2, 4, 8)), sg.tensor("k", (N, 2, 5, 8))
+>>> s = sg.einsum("bhqd,bhkd->bhqk", q, k)       # attention scores, q @ kᵀ per head
+>>> s.shape
+(N, 2, 4, 5)
+>>> s
+q @ k.transpose(0, 1, 3, 2)
+
+Two operands contract as one ``@``: their indices are sorted into batch indices (in both and in
+the output), contracted ones (in both, not in the output) and each operand's free ones; each
+operand is transposed to (batch, free, contracted) or (batch, contracted, free), its groups merged
+by a reshape, multiplied, and the result reshaped and transposed to the output's order. An index
+of one operand only that the output drops is summed first. More operands contract from the left,
+each step keeping the indices that a later operand or the output reads. Without ``->`` the output
+is NumPy's: the indices that appear once, in alphabetical order.
+
+The subscripts are parsed (letters, one optional ``->``, commas, spaces); repeated indices in one
+operand (a diagonal, ``"ii->i"``) and ``...`` are refused with an error naming them.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import ArgumentError, ShapeError
+from . import tensor as T
+
+__all__ = ["einsum"]
+
+
+def _parse(subscripts, n):
+    if not isinstance(subscripts, str):
+        raise ArgumentError(f"einsum: the subscripts must be a string such as 'bij,bjk->bik', got {subscripts!r}")
+    text = subscripts.replace(" ", "")
+    if "..." in text:
+        raise ArgumentError(f"einsum {subscripts!r}: '...' (broadcast axes) is not supported; name every "
+                            f"axis with a letter ('bhqd,bhkd->bhqk')")
+    if text.count("->") > 1:
+        raise ArgumentError(f"einsum {subscripts!r}: one '->' at most")
+    lhs, arrow, out = text.partition("->")
+    terms = lhs.split(",")
+    for part in terms + ([out] if arrow else []):
+        bad = [ch for ch in part if not ch.isascii() or not ch.isalpha()]
+        if bad:
+            raise ArgumentError(f"einsum {subscripts!r}: {bad[0]!r} is not an index; indices are the letters "
+                                f"a-z, A-Z, operands separated by ',', the output after '->'")
+    if len(terms) != n:
+        raise ArgumentError(f"einsum {subscripts!r} names {len(terms)} operand(s) but {n} were given")
+    for part in terms + ([out] if arrow else []):
+        twice = sorted({ch for ch in part if part.count(ch) > 1})
+        if twice:
+            raise ArgumentError(f"einsum {subscripts!r}: the index {twice[0]!r} appears twice in {part!r} "
+                                f"(a diagonal), which is not supported; take the diagonal with a mask "
+                                f"(x * sg.tril(sg.triu(sg.ones((n, n))))).sum(axis=-1)")
+    if not arrow:
+        every = "".join(terms)
+        out = "".join(sorted(ch for ch in set(every) if every.count(ch) == 1))
+    for ch in out:
+        if not any(ch in t for t in terms):
+            raise ArgumentError(f"einsum {subscripts!r}: the output index {ch!r} is in no operand")
+    return terms, out
+
+
+def _sum_out(x, idx, keep):
+    """Σ over x's indices that are not in ``keep``."""
+    drop = tuple(i for i, ch in enumerate(idx) if ch not in keep)
+    if not drop:
+        return x, idx
+    return T.sum(x, axis=drop), "".join(ch for ch in idx if ch in keep)
+
+
+def _arrange(x, idx, order):
+    """x transposed so that its indices read ``order`` (a permutation of idx)."""
+    if idx == order:
+        return x
+    return T.permute(x, tuple(idx.index(ch) for ch in order))
+
+
+def _size(sizes, group):
+    return sp.Mul(*[sp.sympify(sizes[ch]) for ch in group])
+
+
+def _pair(a, ia, b, ib, keep, sizes):
+    """a ⊗ b contracted over their shared indices that ``keep`` does not hold: one ``@``."""
+    a, ia = _sum_out(a, ia, set(ib) | keep)
+    b, ib = _sum_out(b, ib, set(ia) | keep)
+    batch = "".join(ch for ch in ia if ch in ib and ch in keep)
+    con = "".join(ch for ch in ia if ch in ib and ch not in keep)
+    fa = "".join(ch for ch in ia if ch not in ib)
+    fb = "".join(ch for ch in ib if ch not in ia)
+    A = _arrange(a, ia, batch + fa + con)
+    B = _arrange(b, ib, batch + con + fb)
+    bshape = tuple(T._dim(sizes[ch]) for ch in batch)
+    A = T.reshape(A, bshape + (_size(sizes, fa), _size(sizes, con)))
+    B = T.reshape(B, bshape + (_size(sizes, con), _size(sizes, fb)))
+    out = T.reshape(A @ B, bshape + tuple(T._dim(sizes[ch]) for ch in fa + fb))
+    return out, batch + fa + fb
+
+
+def einsum(subscripts, *operands):
+    """np.einsum / torch.einsum of tensors (see the module docstring): ``sg.einsum("ij,jk->ik", a, b)``
+    is ``a @ b``; ``sg.einsum("bhqk,bhkd->bhqd", att, v)`` is ``att @ v``."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ArgumentError("einsum takes one operand or more after the subscripts")
+    xs = [T._tensor_arg(x, "einsum") for x in operands]
+    terms, out = _parse(subscripts, len(xs))
+    sizes: dict = {}
+    for x, t in zip(xs, terms):
+        if len(t) != x.ndim:
+            raise ShapeError(f"einsum {subscripts!r}: {t!r} names {len(t)} axes but {x} has {x.ndim} "
+                             f"(shape {T.fmt(x.shape)})")
+        for ch, d in zip(t, x.shape):
+            if ch in sizes and not T.dims_equal(sizes[ch], d):
+                raise ShapeError(f"einsum {subscripts!r}: the index {ch!r} has size {sizes[ch]} in one operand "
+                                 f"and {d} in {x}")
+            sizes.setdefault(ch, d)
+    acc, ia = xs[0], terms[0]
+    for j in range(1, len(xs)):
+        later = set(out).union(*terms[j + 1:])
+        acc, ia = _pair(acc, ia, xs[j], terms[j], later, sizes)
+    acc, ia = _sum_out(acc, ia, set(out))
+    return _arrange(acc, ia, out)

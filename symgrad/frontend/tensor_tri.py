@@ -1,0 +1,114 @@
+"""Triangular masks and constant tensors, for attention: ``sg.tril``, ``sg.triu``, ``sg.ones``,
+``sg.zeros``, ``sg.full``, and ``sg.swapaxes`` (torch's two-axis ``transpose``).
+
+A causal self-attention masks the scores above the diagonal, as nanoGPT writes it with
+``torch.tril(torch.ones(T, T))``:
+
+>>> import sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> s = sg.tensor("s", (N, 2, 4, 4))                 # q @ k.swapaxes(-2, -1) / sqrt(Dh)
+>>> mask = sg.tril(sg.ones((4, 4)))
+>>> mask
+tril(ones((4, 4)))
+>>> sg.where(mask > 0, s, float("-inf")).shape
+(N, 2, 4, 4)
+
+``tril(x, k)`` keeps the entries x[..., i, j] with j ≤ i + k and zeroes the others (``triu``: j ≥ i
++ k), on the last two axes, as NumPy's and torch's. It is linear, and its own adjoint: the gradient
+of ``tril(x)`` is ``tril(ḡ)`` (one row of the rule table, `symgrad.core.tri_rules`).
+
+A NumPy array in a declaration is refused (`numpy_array_refusal`): a declaration is symbolic, and a
+constant array would have to be copied into the generated code. The refusal
+(`symgrad.frontend.array_refusal`) names the array's shape and the way to write it:
+``sg.tril(sg.ones((T, T)))`` for a causal mask, or a tensor (``sg.tensor``) given with the other
+values.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from sympy import Tuple
+
+from ..errors import ArgumentError, AxisError
+from . import tensor as T
+
+__all__ = ["Tri", "tril", "triu", "ones", "zeros", "full", "swapaxes"]
+
+
+class Tri(T.TensorExpr):
+    """tril(x, k) (``upper`` false) or triu(x, k) (``upper`` true) on the last two axes."""
+
+    _data = (0,)
+
+    @property
+    def x(self):
+        return self.args[0]
+
+    @property
+    def k(self) -> int:
+        return int(self.args[1])
+
+    @property
+    def upper(self) -> bool:
+        return bool(self.args[2])
+
+    @property
+    def shape(self):
+        return tuple(self.x.shape)
+
+    @property
+    def is_integer_tensor(self):
+        return T._integer_of(self.x)
+
+    def _sympystr(self, printer):
+        k = f", {self.k}" if self.k else ""
+        return f"{'triu' if self.upper else 'tril'}({printer._print(self.x)}{k})"
+
+
+def _tri(x, k, upper, who):
+    x = T._tensor_arg(x, who)
+    if x.ndim < 2:
+        raise AxisError(f"{who} of {x}: it takes a tensor of at least 2 axes (its last two are the "
+                        f"matrix), got shape {T.fmt(x.shape)}")
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+        raise ArgumentError(f"{who}: the diagonal k must be an integer (0 the main diagonal, 1 above, "
+                            f"-1 below), got {k!r}")
+    return Tri(x, sp.Integer(int(k)), sp.true if upper else sp.false)
+
+
+def tril(x, k=0):
+    """np.tril(x, k) / torch.tril(x, k): x[..., i, j] where j ≤ i + k, 0 above (last two axes)."""
+    return _tri(x, k, False, "tril")
+
+
+def triu(x, k=0):
+    """np.triu(x, k) / torch.triu(x, k): x[..., i, j] where j ≥ i + k, 0 below (last two axes)."""
+    return _tri(x, k, True, "triu")
+
+
+def full(shape, value):
+    """np.full(shape, value): a constant tensor (``value`` a number or a scalar expression)."""
+    if isinstance(shape, (int, np.integer, sp.Basic)) and not isinstance(shape, Tuple):
+        shape = (shape,)
+    shape = tuple(T._dim(d) for d in shape)
+    v = sp.sympify(value) if isinstance(value, (int, float, np.number)) else T.as_expr(value)
+    if T.is_tensor_expr(v):
+        raise ArgumentError(f"full: the value must be a number or a scalar, got the tensor {v}; use "
+                            f"sg.broadcast(x, shape) to repeat a tensor")
+    return T.Full(v, Tuple(*shape))
+
+
+def ones(shape):
+    """np.ones(shape) / torch.ones(shape): ``sg.tril(sg.ones((T, T)))`` is a causal mask."""
+    return full(shape, 1)
+
+
+def zeros(shape):
+    """np.zeros(shape)."""
+    return full(shape, 0)
+
+
+def swapaxes(x, a, b):
+    """np.swapaxes(x, a, b), torch's ``x.transpose(a, b)``: two axes exchanged (negative ones count
+    from the end), e.g. ``k.swapaxes(-2, -1)`` for the keys in ``q @ kᵀ``."""
+    return T._tensor_arg(x, "swapaxes").swapaxes(a, b)
