@@ -349,6 +349,35 @@ class TensorExpr(Expr):
             shape = tuple(shape[0])
         return reshape(self, shape)
 
+    # -- torch's spellings of the same moves (a layer copied from a torch model runs as written)
+    def permute(self, *dims):             # torch's x.permute(0, 2, 1): NumPy's x.transpose(0, 2, 1)
+        return self.transpose(*dims)
+
+    def view(self, *shape):               # torch's x.view(N, -1): a reshape (no aliasing here)
+        return self.reshape(*shape)
+
+    def size(self, dim=None):             # torch's x.size() / x.size(0): the shape (NumPy: x.shape)
+        """``x.size()`` is ``x.shape``, ``x.size(d)`` its d-th entry, as torch's (NumPy's
+        ``x.size``, the number of entries, is ``math.prod(x.shape)``)."""
+        if dim is None:
+            return self.shape
+        return self.shape[normalize_axis(dim, self.ndim, "size", self)]
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """torch's ``x.flatten(start_dim, end_dim)``: the axes start_dim … end_dim merged into one
+        (``x.flatten(1)`` of an (N, C, H, W) map is ``x.reshape(N, C*H*W)``)."""
+        s, e = (normalize_axis(d, self.ndim, "flatten", self) for d in (start_dim, end_dim))
+        if s > e:
+            raise ShapeError(f"x.flatten({start_dim}, {end_dim}) of a tensor of shape {self.shape}: "
+                             f"start_dim comes after end_dim")
+        shape = tuple(self.shape)
+        return self.reshape(shape[:s] + (sp.Mul(*shape[s:e + 1]),) + shape[e + 1:])
+
+    def unsqueeze(self, dim):             # torch's x.unsqueeze(d): a new axis of size 1 at d
+        d = normalize_axis(dim, self.ndim + 1, "unsqueeze", self)
+        shape = tuple(self.shape)
+        return self.reshape(shape[:d] + (1,) + shape[d:])
+
     # -- reductions -----------------------------------------------------------------------------
     @keywords()
     def sum(self, axis=None, keepdims=False):
