@@ -55,11 +55,12 @@ def find_hint(case: Case) -> str | None:
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     from .layer_hints import (epsilon_hint, factor_left_out_hint, norm_axes_hint, other_gradient_hint,
                               permuted_hint)
+    from .softmax_axis_hint import softmax_axis_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint, assignment_hint,
               upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, tanh_hint,
-              relu_hint, softmax_hint, tensor_softmax_hint, target_hint, epsilon_hint, permuted_hint,
-              first_step_hint):
+              relu_hint, softmax_hint, tensor_softmax_hint, softmax_axis_hint, target_hint, epsilon_hint,
+              permuted_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
@@ -599,8 +600,10 @@ def assignment_hint(case: Case):
             c = c - total.reshape(c.shape) + assigned.reshape(c.shape)
         cand.append(c)
     if all_same(Cs, cand) and not all_same(Cs, Ts):
-        return (f"assignment instead of accumulation: the claim writes dW[idx] = dout, so a repeated "
-                f"index keeps only one of its rows; the gradient adds every row that index picked — "
+        return (f"assignment instead of accumulation: the claim writes d{case.w.name}[idx] = dout (or "
+                f"d{case.w.name}[idx] += dout: NumPy's += on a fancy index also writes each repeated "
+                f"index once), so a repeated index keeps only one of its rows; the gradient adds every row "
+                f"that index picked — "
                 f"np.add.at(d{case.w.name}, idx, dout) (a take's adjoint is a scatter-add).")
     return None
 
