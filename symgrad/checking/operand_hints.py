@@ -114,3 +114,41 @@ def operand_hint(case: Case):
                         f"value {w.name} multiplies in the forward; use that same value (cached by the "
                         f"forward) in the backward.")
     return None
+
+
+def relu_mask_hint(case: Case):
+    """relu's mask taken from dout: `dx = dout * (dout > 0)` for `dout * (x > 0)`. Where the layer's
+    output is relu(z), the claim is the gradient with relu(z) replaced by C + z ⊙ (dout > 0), both
+    factors held at the point (the value kept, the mask read off dout)."""
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    from ..frontend.functions import relu
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts):
+        return None
+    douts = [a for a in case.f.atoms(T.Tensor) if a.name.startswith("dout")]
+    if len(douts) != 1:
+        return None
+    dout = douts[0]
+    for o in _outputs(case.f):
+        e = o.args[0] if isinstance(o, T.Ewise) else o
+        if isinstance(e, relu):
+            z = e.args[0]
+        elif isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args:
+            z = next(a for a in e.args if a != 0)
+        else:
+            continue
+        shape = tuple(T.shape_of(o))
+        K, C = T.tensor("_K", shape), T.tensor("_C", shape)
+
+        def extra(vals, z=z, K=K, C=C):
+            zv = np.broadcast_to(np.asarray(numeric(T.as_tensor(z), vals), float), shape)
+            kv = (np.asarray(vals[dout.name], float) > 0) * 1.0
+            return {K.name: kv, C.name: np.maximum(zv, 0) - zv * kv}
+        from .layer_hints import _rebuilt
+        if _claim_is_gradient_of(case, _rebuilt(case.f, {e: C + z * K}), extra):
+            zs = z.name if isinstance(z, T.Tensor) else "z"
+            said = "" if isinstance(z, T.Tensor) else f" (z = {_text(z)})"
+            return (f"relu's mask taken from dout: the claim masks with (dout > 0); relu′ is read off "
+                    f"the forward's input{said}, d{zs} = dout * ({zs} > 0).")
+    return None

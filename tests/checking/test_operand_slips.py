@@ -94,3 +94,26 @@ def test_a_gradient_that_is_just_wrong_is_not_called_a_wrong_operand():
         return dx, dprev, dWx, dWh + 0.1, db
     r = wrong(sg.check_backward(out, wrt, backward))
     assert r.hint is None or "operand" not in r.hint
+
+
+def test_relu_mask_taken_from_dout_is_named():
+    x = sg.tensor("x", (N, 5))
+    rng = np.random.default_rng(1)
+    xv, d = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    xt = torch.tensor(xv, requires_grad=True)
+    (torch.relu(xt) * torch.tensor(d)).sum().backward()
+    assert np.allclose(d * (xv > 0), xt.grad.numpy(), rtol=0, atol=0)
+    assert sg.check_backward(sg.relu(x), x, lambda dout, x: dout * (x > 0)).verdict == "equal"
+    r = wrong(sg.check_backward(sg.relu(x), x, lambda dout, x: dout * (dout > 0)),
+              "relu's mask taken from dout: the claim masks with (dout > 0)")
+    assert "dx = dout * (x > 0)" in r.hint
+
+
+def test_relu_mask_taken_from_dout_after_an_affine_layer_is_named():
+    x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 4)), sg.tensor("b", (4,))
+
+    def backward(dout, x, w, b):
+        dz = dout * (dout > 0)
+        return dz @ w.T, x.T @ dz, dz.sum(axis=0)
+    r = wrong(sg.check_backward(sg.relu(x @ w + b), [x, w, b], backward), "relu's mask taken from dout")
+    assert "(z = " in r.hint and "dz = dout * (z > 0)" in r.hint
