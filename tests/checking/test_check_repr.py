@@ -42,8 +42,12 @@ def test_a_counterexample_shows_small_arrays_evenly_and_says_where_the_big_ones_
     import symgrad as sg
     from verdicts import N
     x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 4)), sg.tensor("b", (4,))
-    r = sg.check_backward(x @ w + b, [x, w, b], lambda dout, x, w, b: (dout @ w.T, 2 * x.T @ dout, dout.sum(0)))
+    def backward(dout, x, w, b):
+        return dout @ w.T, 2 * x.T @ dout, dout.sum(0)
+    r = sg.check_backward(x @ w + b, [x, w, b], backward)
     text = str(r.counterexample)
+    # the backward runs again at the point as it is, and gives the claimed value shown
+    assert backward(**r.counterexample.point)[1] == pytest.approx(r.counterexample.claimed, rel=1e-12)
     assert "x = <5×3 array>" in text and text.endswith("; the arrays in full: r.counterexample.point (in Python)")
     assert set(r.counterexample.point) == {"x", "w", "b", "dout"} and r.counterexample.point["x"].shape == (5, 3)
     shown = text.split("b = ")[1].split("]")[0] + "]"
