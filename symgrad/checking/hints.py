@@ -517,10 +517,12 @@ def fanout_hint(case: Case):
             why = (" — in the SVM loss's backward, the correct class's score is in every margin of "
                    "its row: dx[np.arange(N), y] -= (margins > 0).sum(axis=1)"
                    + (", not +=" if sign == -2 else ""))
+        # the cs231n sentence says what to write; the term's SymPy text (Heaviside, one_hot, 300
+        # characters for the SVM's) only where there is no such sentence
+        term = "" if why else f" (that term is {_term_text(expr)})"
         return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
-                f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)} "
-                f"(that term is {_term_text(expr)}){why}; the derivative sums over all paths of the influence "
-                f"diagram.")
+                f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)}{term}{why}; the "
+                f"derivative sums over all paths of the influence diagram.")
     return None
 
 

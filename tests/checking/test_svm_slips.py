@@ -60,3 +60,16 @@ def test_another_wrong_label_entry_is_not_called_counted_once():
         return dout * dx
     r = wrong(sg.check_backward(loss, x, backward))
     assert r.hint is None or "counted once" not in r.hint
+
+
+def test_the_correct_class_left_out_is_told_in_the_courses_terms_without_sympy_text():
+    loss, x = _svm()
+
+    def backward(dout, x, y):                  # the correct class's column never touched
+        n = x.shape[0]
+        margins = np.maximum(0, x - x[np.arange(n), y][:, None] + 1.0)
+        margins[np.arange(n), y] = 0
+        return dout * (margins > 0) / n
+    r = wrong(sg.check_backward(loss, x, backward), "fan-out")
+    assert "dx[np.arange(N), y] -= (margins > 0).sum(axis=1)" in r.hint
+    assert "Heaviside" not in r.hint and "that term is" not in r.hint and len(r.hint) < 450, r.hint
