@@ -517,6 +517,8 @@ def fanout_hint(case: Case):
             why = (" — in the SVM loss's backward, the correct class's score is in every margin of "
                    "its row: dx[np.arange(N), y] -= (margins > 0).sum(axis=1)"
                    + (", not +=" if sign == -2 else ""))
+        if not why and _variances(case.f):
+            why = _norm_term(case, _path(D, case.w.name, v, eqn))
         # the cs231n sentence says what to write; the term's SymPy text (Heaviside, one_hot, 300
         # characters for the SVM's) only where there is no such sentence
         term = "" if why else f" (that term is {_term_text(expr)})"
@@ -524,6 +526,20 @@ def fanout_hint(case: Case):
                 f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)}{term}{why}; the "
                 f"derivative sums over all paths of the influence diagram.")
     return None
+
+
+def _norm_term(case, path: str) -> str:
+    """Which term of a norm layer's dx = (dxhat − mean(dxhat) − x̂ ⊙ mean(dxhat ⊙ x̂)) / std a
+    fan-out path is, in the backward's words: through the variance, or through the mean alone."""
+    axes = _variances(case.f)[0][0].axes
+    ax = axes[0] if len(axes) == 1 else axes
+    full = (f"dx = (dxhat - dxhat.mean(axis={ax}, keepdims=True) - xhat * (dxhat * xhat).mean(axis={ax}, "
+            f"keepdims=True)) / std")
+    if "**2" in path or "var(" in path:
+        return f" — in the norm layer's backward, the variance's term - xhat * (dxhat * xhat).mean(...) of {full}"
+    if "mean(" in path or ".sum(" in path:          # the mean, lowered to a sum over the axis
+        return f" — in the norm layer's backward, the mean's term - dxhat.mean(...) of {full}"
+    return ""
 
 
 def _term_multiple(Cs, Ts, ms):
