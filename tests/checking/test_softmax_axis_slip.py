@@ -97,3 +97,11 @@ def test_embedding_backward_with_fancy_index_plus_equals_is_named():
         return dW
     r = wrong(sg.check_backward(sg.embedding(W, idx), W, backward), "assignment instead of accumulation")
     assert "dW[idx] += dout" in r.hint and "np.add.at(dW, idx, dout)" in r.hint
+
+
+def test_a_softmax_classifiers_weight_gradient_with_axis_0_is_named_with_scores():
+    X, W, y = sg.tensor("X", (N, 3)), sg.tensor("W", (3, 4)), sg.tensor("y", (N,), integer=True)
+    loss = sg.cross_entropy(X @ W, y)
+    assert sg.check(loss, W, "X.T @ (softmax(X @ W, axis=1) - one_hot(y, 4)) / N").verdict == "equal"
+    r = wrong(sg.check(loss, W, "X.T @ (softmax(X @ W, axis=0) - one_hot(y, 4)) / N"), "softmax over the wrong axis")
+    assert "np.exp(scores - scores.max(axis=1, keepdims=True))" in r.hint
