@@ -56,12 +56,12 @@ def find_hint(case: Case) -> str | None:
     from .layer_hints import (epsilon_hint, factor_left_out_hint, norm_axes_hint, other_gradient_hint,
                               permuted_hint)
     from .margin_hints import svm_correct_class_hint
-    from .operand_hints import operand_hint, relu_mask_hint
+    from .operand_hints import operand_hint, relu_mask_hint, tanh_operand_hint
     from .softmax_axis_hint import softmax_axis_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint, assignment_hint,
               upstream_hint, svm_correct_class_hint, fanout_hint, statistics_hint, variance_hint,
-              sigmoid_hint, tanh_hint,
+              sigmoid_hint, tanh_hint, tanh_operand_hint,
               relu_hint, relu_mask_hint, softmax_hint, tensor_softmax_hint, softmax_axis_hint, target_hint,
               epsilon_hint, permuted_hint, operand_hint, first_step_hint):
         try:

@@ -152,3 +152,34 @@ def relu_mask_hint(case: Case):
             return (f"relu's mask taken from dout: the claim masks with (dout > 0); relu′ is read off "
                     f"the forward's input{said}, d{zs} = dout * ({zs} > 0).")
     return None
+
+
+def tanh_operand_hint(case: Case):
+    """tanh′ made from another input: an RNN step's dtanh = dnext_h * (1 - prev_h**2) for
+    1 - next_h**2. tanh(z) is replaced by C + z ⊙ K with K = 1 − a² (a an input of z's shape), both
+    held at the point, and the claim compared with that gradient."""
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts):
+        return None
+    tanhs = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if isinstance(n, sp.tanh)))
+    if len(tanhs) != 1:
+        return None
+    z = tanhs[0].args[0]
+    shape = tuple(T.shape_of(z))
+    for a in sorted(case.f.atoms(T.Tensor), key=lambda a: a.name):
+        if a.name.startswith("dout") or a.is_integer_tensor or tuple(a.shape) != shape:
+            continue
+        K, C = T.tensor("_K", shape), T.tensor("_C", shape)
+
+        def extra(vals, a=a, K=K, C=C):
+            zv = np.asarray(numeric(T.as_tensor(z), vals), float)
+            kv = 1 - np.asarray(vals[a.name], float) ** 2
+            return {K.name: kv, C.name: np.tanh(zv) - zv * kv}
+        from .layer_hints import _rebuilt
+        if _claim_is_gradient_of(case, _rebuilt(case.f, {tanhs[0]: C + z * K}), extra):
+            return (f"tanh'(z) written with {a.name}: the claim uses 1 − {a.name}² where 1 − h² belongs, "
+                    f"h = tanh(z) the layer's own output (an RNN step's next_h); dz = dout * (1 - h**2) "
+                    f"with the h the forward computed.")
+    return None

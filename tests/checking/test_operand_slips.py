@@ -31,7 +31,7 @@ def norm_backward(dout, x, gamma, beta, axis, slip=None):
 
 def rnn_step_backward(dnext_h, x, prev_h, Wx, Wh, b, slip=None):
     next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
-    dtanh = dnext_h * (1 - next_h ** 2)
+    dtanh = dnext_h * (1 - (prev_h if slip == "prev_h in tanh'" else next_h) ** 2)
     dprev_h = dtanh @ (Wh if slip == "Wh not transposed" else Wh.T)
     dWh = (next_h if slip == "next_h for prev_h" else prev_h).T @ dtanh
     return dtanh @ Wx.T, dprev_h, x.T @ dtanh, dWh, dtanh.sum(axis=0)
@@ -117,3 +117,10 @@ def test_relu_mask_taken_from_dout_after_an_affine_layer_is_named():
         return dz @ w.T, x.T @ dz, dz.sum(axis=0)
     r = wrong(sg.check_backward(sg.relu(x @ w + b), [x, w, b], backward), "relu's mask taken from dout")
     assert "(z = " in r.hint and "dz = dout * (z > 0)" in r.hint
+
+
+def test_rnn_tanh_derivative_made_from_prev_h_is_named():
+    out, wrt = _rnn_step()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **v: rnn_step_backward(*a, **v, slip="prev_h in tanh'")),
+              "tanh'(z) written with prev_h: the claim uses 1 − prev_h² where 1 − h² belongs")
+    assert "next_h" in r.hint
