@@ -96,8 +96,14 @@ def check_gradcheck_arguments(program, values, batch, max_entries, seed, tol) ->
     of values and of the batch, ``max_entries`` >= 1, ``seed`` >= 0 and a tolerance > 0."""
     for method in ("loss", "grad"):
         if not callable(getattr(program, method, None)):
+            wrap = ("; for a loss function and a gradient function of your own, hand over both: "
+                    "gradcheck(types.SimpleNamespace(loss=my_loss, grad=my_grad), values, batch), with "
+                    "my_loss(values, batch) -> float and my_grad(values, batch) -> {name: array}"
+                    if callable(program) else "")
+            name = getattr(program, "__qualname__", None)
+            what = f"the function {name}" if callable(program) and isinstance(name, str) else repr(program)
             raise ArgumentError(f"gradcheck needs a program with .loss and .grad (sg.compile's Program); "
-                                f"got {program!r}, which has no .{method}")
+                                f"got {what}, which has no .{method}{wrap}")
     for arg, d in (("values", values), ("batch", batch)):
         if not isinstance(d, Mapping):
             raise ArgumentError(f"{arg} must be a dict keyed by symbol or name, got {d!r}")

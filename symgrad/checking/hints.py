@@ -55,11 +55,15 @@ def find_hint(case: Case) -> str | None:
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     from .layer_hints import (epsilon_hint, factor_left_out_hint, norm_axes_hint, other_gradient_hint,
                               permuted_hint)
+    from .margin_hints import svm_correct_class_hint
+    from .operand_hints import operand_hint, relu_mask_hint, tanh_operand_hint
+    from .softmax_axis_hint import softmax_axis_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint, assignment_hint,
-              upstream_hint, fanout_hint, statistics_hint, variance_hint, sigmoid_hint, tanh_hint,
-              relu_hint, softmax_hint, tensor_softmax_hint, target_hint, epsilon_hint, permuted_hint,
-              first_step_hint):
+              upstream_hint, svm_correct_class_hint, fanout_hint, statistics_hint, variance_hint,
+              sigmoid_hint, tanh_hint, tanh_operand_hint,
+              relu_hint, relu_mask_hint, softmax_hint, tensor_softmax_hint, softmax_axis_hint, target_hint,
+              epsilon_hint, permuted_hint, operand_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
@@ -513,11 +517,29 @@ def fanout_hint(case: Case):
             why = (" — in the SVM loss's backward, the correct class's score is in every margin of "
                    "its row: dx[np.arange(N), y] -= (margins > 0).sum(axis=1)"
                    + (", not +=" if sign == -2 else ""))
+        if not why and _variances(case.f):
+            why = _norm_term(case, _path(D, case.w.name, v, eqn))
+        # the cs231n sentence says what to write; the term's SymPy text (Heaviside, one_hot, 300
+        # characters for the SVM's) only where there is no such sentence
+        term = "" if why else f" (that term is {_term_text(expr)})"
         return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
-                f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)} "
-                f"(that term is {_term_text(expr)}){why}; the derivative sums over all paths of the influence "
-                f"diagram.")
+                f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)}{term}{why}; the "
+                f"derivative sums over all paths of the influence diagram.")
     return None
+
+
+def _norm_term(case, path: str) -> str:
+    """Which term of a norm layer's dx = (dxhat − mean(dxhat) − x̂ ⊙ mean(dxhat ⊙ x̂)) / std a
+    fan-out path is, in the backward's words: through the variance, or through the mean alone."""
+    axes = _variances(case.f)[0][0].axes
+    ax = axes[0] if len(axes) == 1 else axes
+    full = (f"dx = (dxhat - dxhat.mean(axis={ax}, keepdims=True) - xhat * (dxhat * xhat).mean(axis={ax}, "
+            f"keepdims=True)) / std")
+    if "**2" in path or "var(" in path:
+        return f" — in the norm layer's backward, the variance's term - xhat * (dxhat * xhat).mean(...) of {full}"
+    if "mean(" in path or ".sum(" in path:          # the mean, lowered to a sum over the axis
+        return f" — in the norm layer's backward, the mean's term - dxhat.mean(...) of {full}"
+    return ""
 
 
 def _term_multiple(Cs, Ts, ms):
@@ -599,8 +621,10 @@ def assignment_hint(case: Case):
             c = c - total.reshape(c.shape) + assigned.reshape(c.shape)
         cand.append(c)
     if all_same(Cs, cand) and not all_same(Cs, Ts):
-        return (f"assignment instead of accumulation: the claim writes dW[idx] = dout, so a repeated "
-                f"index keeps only one of its rows; the gradient adds every row that index picked — "
+        return (f"assignment instead of accumulation: the claim writes d{case.w.name}[idx] = dout (or "
+                f"d{case.w.name}[idx] += dout: NumPy's += on a fancy index also writes each repeated "
+                f"index once), so a repeated index keeps only one of its rows; the gradient adds every row "
+                f"that index picked — "
                 f"np.add.at(d{case.w.name}, idx, dout) (a take's adjoint is a scatter-add).")
     return None
 

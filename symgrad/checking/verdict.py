@@ -80,6 +80,11 @@ class Counterexample:
         return f"<Counterexample {short(self, 160)}>"
 
     def __str__(self):
+        if any(np.size(v) > 6 for v in self.point.values()):   # arrays shown by their shape only
+            return self._text() + "; the arrays in full: r.counterexample.point (in Python)"
+        return self._text()
+
+    def _text(self):
         where = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.point.items())
         cs, ts = np.shape(self.claimed), np.shape(self.true)
         if not np.isfinite(self.rel_error) and fit_shape(self.claimed, ts) is None:
@@ -702,9 +707,9 @@ def _fmt(v) -> str:
     a = np.asarray(v)
     if a.ndim == 0:
         return f"{float(a) + 0.0:.4g}"
-    if a.size <= 6:
-        return np.array2string(a.reshape(-1) if 1 in a.shape else a, precision=3, separator=", ",
-                               suppress_small=True).replace("\n", "")
+    if a.size <= 6:   # each number as the scalars are, "[-0.922, 0.22]" (not NumPy's padded "0.22 ")
+        return np.array2string(a.reshape(-1) if 1 in a.shape else a, separator=", ",
+                               formatter={"float_kind": lambda v: f"{v + 0.0:.3g}"}).replace("\n", "")
     return f"<{'×'.join(map(str, a.shape))} array>"
 
 

@@ -1,5 +1,6 @@
 """`CheckResult` at the prompt and in Jupyter: one short line with the verdict (no arrays), and
 Markdown with the verdict, the counterexample and the hint."""
+import pytest
 import sympy as sp
 
 import symgrad as sg
@@ -33,3 +34,22 @@ def test_markdown_shows_verdict_counterexample_and_hint_escaped():
     assert "**Counterexample**" in m and "**Hint:** constant factor" in m
     assert "W\\[0, 0\\]" in m                 # brackets escaped: Markdown would read a link
     assert sg.check(F, W, 2 * W * x * x.T)._repr_markdown_().startswith("**✓ equal.**")
+
+
+def test_a_counterexample_shows_small_arrays_evenly_and_says_where_the_big_ones_are():
+    """A student re-runs the backward at the counterexample: the shapes alone do not let them, so
+    the sentence says where the arrays are; a small one prints as the scalars do (no padding)."""
+    import symgrad as sg
+    from verdicts import N
+    x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 4)), sg.tensor("b", (4,))
+    def backward(dout, x, w, b):
+        return dout @ w.T, 2 * x.T @ dout, dout.sum(0)
+    r = sg.check_backward(x @ w + b, [x, w, b], backward)
+    text = str(r.counterexample)
+    # the backward runs again at the point as it is, and gives the claimed value shown
+    assert backward(**r.counterexample.point)[1] == pytest.approx(r.counterexample.claimed, rel=1e-12)
+    assert "x = <5×3 array>" in text and text.endswith("; the arrays in full: r.counterexample.point (in Python)")
+    assert set(r.counterexample.point) == {"x", "w", "b", "dout"} and r.counterexample.point["x"].shape == (5, 3)
+    shown = text.split("b = ")[1].split("]")[0] + "]"
+    assert "  " not in shown and " ," not in shown and shown.count(",") == 3
+    assert [float(v) for v in shown.strip("[]").split(", ")] == pytest.approx(r.counterexample.point["b"], rel=5e-3)

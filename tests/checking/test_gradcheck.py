@@ -222,3 +222,23 @@ def test_a_float32_program_without_a_twin_is_differenced_at_its_own_precision():
     r = sg.gradcheck(Float32Tanh(), {"w": rng.normal(size=(4, 3))}, {"x": rng.normal(size=(6, 4))})
     assert r.worst.max_rel_error < 1e-2, str(r)         # float32's differences, not a 'wrong' of 1
     assert "computes in float32" in str(r)
+
+
+def test_a_plain_loss_function_is_told_how_to_hand_over_loss_and_grad():
+    """cs231n checks `f(W)` against an analytic gradient; gradcheck takes both as .loss and .grad."""
+    import types
+    import numpy as np
+    from symgrad.errors import ArgumentError
+
+    def my_loss(values, batch):
+        return float(np.sum(values["W"] ** 2))
+
+    def my_grad(values, batch):
+        return {"W": 2 * values["W"]}
+    with pytest.raises(ArgumentError) as e:
+        sg.gradcheck(my_loss, {"W": np.ones((2, 2))}, {})
+    msg = str(e.value)
+    assert "the function " in msg and "my_loss, which has no .loss" in msg and " at 0x" not in msg
+    assert "types.SimpleNamespace(loss=my_loss, grad=my_grad)" in msg
+    # ... and what it says works
+    assert sg.gradcheck(types.SimpleNamespace(loss=my_loss, grad=my_grad), {"W": np.ones((2, 2)) / 3}, {})

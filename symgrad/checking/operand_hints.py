@@ -1,0 +1,185 @@
+"""Name a parameter gradient built from the wrong forward value: batch norm's
+`dgamma = (dout * x).sum(axis=0)` where x̂ belongs, an RNN step's `dWh = next_h.T @ dtanh` where
+prev_h belongs. w multiplies some u in f (γ ⊙ x̂, prev_h @ Wh), so ∂f/∂w is made from u; the claim is
+made from another value c of the forward (an input, the layer's output, a part of u).
+
+The slipped function keeps every value and changes only that product's derivative: the product
+n = w·u becomes C + w·K, K holding c's value and C = n − w·K, both constants at the point, so the
+gradients downstream of n are untouched and ∂/∂w takes K. `hints.find_hint` tries it among the
+recognisers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same
+
+MAX_CANDIDATES = 12
+TRANSPOSED = "transposed"
+
+
+def _text(e, limit=60) -> str:
+    s = str(e)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
+
+
+def _products(f, w):
+    """(node, u, kind) for each product in f with w as a direct operand: an elementwise Mul
+    (u = the other factors) or a matmul (u = the other operand; kind says on which side w is)."""
+    from ..frontend import tensor as T
+    for n in dict.fromkeys(sp.preorder_traversal(f)):
+        if isinstance(n, sp.Mul) and w in n.args:
+            u = sp.Mul(*[a for a in n.args if a != w])
+            if u.has(w) or not u.free_symbols:
+                continue
+            yield n, u, "mul"
+        elif isinstance(n, T.TensorMatMul) and w in n.args and n.args[0] != n.args[1]:
+            yield n, (n.args[0] if n.args[1] == w else n.args[1]), ("left" if n.args[1] == w else "right")
+
+
+def _outputs(f) -> list:
+    """The layer's outputs inside check_backward's f = Σ out ⊙ dout: the co-factors of each dout."""
+    from ..frontend import tensor as T
+    outs = []
+    for n in sp.preorder_traversal(f):
+        if isinstance(n, sp.Mul):
+            douts = [a for a in n.args if isinstance(a, T.Tensor) and a.name.startswith("dout")]
+            if len(douts) == 1:
+                outs.append(sp.Mul(*[a for a in n.args if a is not douts[0]]))
+    return outs
+
+
+def _candidates(case, u, shape):
+    """Forward values a backward could take for u: the inputs, the layer's output, u's parts.
+    Returns (value, its name in the hint)."""
+    from ..frontend import tensor as T
+    w = case.w
+    leaves = sorted((a for a in case.f.atoms(T.Tensor)
+                     if a != w and not a.name.startswith("dout") and not getattr(a, "is_integer_tensor", False)),
+                    key=lambda a: a.name)
+    named = ([(a, a.name) for a in leaves] + [(o, "the layer's output") for o in _outputs(case.f)]
+             + [(a, _text(a)) for a in (u.args if isinstance(u, sp.Mul) else ())])
+    if isinstance(u, T.Tensor) and len(u.shape) == 2 and u.shape[0] == u.shape[1]:
+        named.append((u.T, TRANSPOSED))          # a square matrix: the shapes cannot tell
+    out = []
+    for c, name in named:
+        try:
+            ok = c != u and tuple(T.shape_of(c)) == tuple(shape) and all(c != o for o, _ in out)
+        except Exception:   # noqa: BLE001 - a part without a tensor shape is no candidate
+            ok = False
+        if ok:
+            out.append((c, name))
+    return out[:MAX_CANDIDATES]
+
+
+def operand_hint(case: Case):
+    """The claim for w is the gradient with w's co-factor u replaced by another forward value."""
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    w = case.w
+    Cs, Ts = _fitted(case)
+    if not isinstance(w, T.Tensor) or all_same(Cs, Ts):
+        return None
+    for n, u, kind in _products(case.f, w):
+        try:
+            ushape = tuple(T.shape_of(u))
+            nshape = tuple(T.shape_of(n))
+        except Exception:   # noqa: BLE001
+            continue
+        for c, what in _candidates(case, u, ushape):
+            K, C = T.tensor("_K", ushape), T.tensor("_C", nshape)
+            if kind == "mul":
+                new = C + w * K
+            else:
+                new = C + (K @ w if kind == "left" else w @ K)
+
+            def extra(vals, n=n, c=c, kind=kind, K=K, C=C):
+                kv = np.asarray(numeric(c, vals), float)
+                wv = np.asarray(vals[w.name], float)
+                nv = np.asarray(numeric(T.as_tensor(n) if kind == "mul" else n, vals), float)
+                prod = wv * kv if kind == "mul" else (kv @ wv if kind == "left" else wv @ kv)
+                return {K.name: kv, C.name: nv - prod}
+            from .layer_hints import _rebuilt
+            if _claim_is_gradient_of(case, _rebuilt(case.f, {n: new}), extra):
+                if what is TRANSPOSED:
+                    back = f"d @ {u.name}.T" if kind == "right" else f"{u.name}.T @ d"
+                    return (f"transposed factor: d{w.name} multiplies by {u.name} where {u.name}.T "
+                            f"belongs — {_text(n)} in the forward gives d{w.name} = {back} (d the "
+                            f"gradient arriving at the product); {u.name} is square, so the shapes "
+                            f"cannot tell.")
+                norm = any(isinstance(a, T.Variance) for a in sp.preorder_traversal(u))
+                right = "x̂, the normalised input," if norm else _text(u)
+                return (f"wrong operand: d{w.name} is built from {what} where {right} belongs — the "
+                        f"value {w.name} multiplies in the forward; use that same value (cached by the "
+                        f"forward) in the backward.")
+    return None
+
+
+def relu_mask_hint(case: Case):
+    """relu's mask taken from dout: `dx = dout * (dout > 0)` for `dout * (x > 0)`. Where the layer's
+    output is relu(z), the claim is the gradient with relu(z) replaced by C + z ⊙ (dout > 0), both
+    factors held at the point (the value kept, the mask read off dout)."""
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    from ..frontend.functions import relu
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts):
+        return None
+    douts = [a for a in case.f.atoms(T.Tensor) if a.name.startswith("dout")]
+    if len(douts) != 1:
+        return None
+    dout = douts[0]
+    for o in _outputs(case.f):
+        e = o.args[0] if isinstance(o, T.Ewise) else o
+        if isinstance(e, relu):
+            z = e.args[0]
+        elif isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args:
+            z = next(a for a in e.args if a != 0)
+        else:
+            continue
+        shape = tuple(T.shape_of(o))
+        K, C = T.tensor("_K", shape), T.tensor("_C", shape)
+
+        def extra(vals, z=z, K=K, C=C):
+            zv = np.broadcast_to(np.asarray(numeric(T.as_tensor(z), vals), float), shape)
+            kv = (np.asarray(vals[dout.name], float) > 0) * 1.0
+            return {K.name: kv, C.name: np.maximum(zv, 0) - zv * kv}
+        from .layer_hints import _rebuilt
+        if _claim_is_gradient_of(case, _rebuilt(case.f, {e: C + z * K}), extra):
+            zs = z.name if isinstance(z, T.Tensor) else "z"
+            said = "" if isinstance(z, T.Tensor) else f" (z = {_text(z)})"
+            return (f"relu's mask taken from dout: the claim masks with (dout > 0); relu′ is read off "
+                    f"the forward's input{said}, d{zs} = dout * ({zs} > 0).")
+    return None
+
+
+def tanh_operand_hint(case: Case):
+    """tanh′ made from another input: an RNN step's dtanh = dnext_h * (1 - prev_h**2) for
+    1 - next_h**2. tanh(z) is replaced by C + z ⊙ K with K = 1 − a² (a an input of z's shape), both
+    held at the point, and the claim compared with that gradient."""
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts):
+        return None
+    tanhs = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if isinstance(n, sp.tanh)))
+    if len(tanhs) != 1:
+        return None
+    z = tanhs[0].args[0]
+    shape = tuple(T.shape_of(z))
+    for a in sorted(case.f.atoms(T.Tensor), key=lambda a: a.name):
+        if a.name.startswith("dout") or a.is_integer_tensor or tuple(a.shape) != shape:
+            continue
+        K, C = T.tensor("_K", shape), T.tensor("_C", shape)
+
+        def extra(vals, a=a, K=K, C=C):
+            zv = np.asarray(numeric(T.as_tensor(z), vals), float)
+            kv = 1 - np.asarray(vals[a.name], float) ** 2
+            return {K.name: kv, C.name: np.tanh(zv) - zv * kv}
+        from .layer_hints import _rebuilt
+        if _claim_is_gradient_of(case, _rebuilt(case.f, {tanhs[0]: C + z * K}), extra):
+            return (f"tanh'(z) written with {a.name}: the claim uses 1 − {a.name}² where 1 − h² belongs, "
+                    f"h = tanh(z) the layer's own output (an RNN step's next_h); dz = dout * (1 - h**2) "
+                    f"with the h the forward computed.")
+    return None

@@ -1,0 +1,75 @@
+"""cs231n's vectorised svm_loss backward that subtracts 1 at each example's label, where the correct
+class takes minus the number of positive margins, reads "correct class counted once". The right
+backward is first checked against torch.autograd (multi_margin_loss times the classes) in float64."""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+import torch
+
+import symgrad as sg
+
+from verdicts import N, wrong
+
+C = 4
+
+
+def svm_dx(x, y, slip=None):
+    n = x.shape[0]
+    margins = np.maximum(0, x - x[np.arange(n), y][:, None] + 1.0)
+    margins[np.arange(n), y] = 0
+    dx = (margins > 0).astype(float)
+    dx[np.arange(n), y] -= 1 if slip == "minus one" else (margins > 0).sum(axis=1)
+    return dx / n
+
+
+def _svm():
+    x, y = sg.tensor("x", (N, C)), sg.tensor("y", (N,), integer=True)
+    correct = sg.take_along_axis(x, y[:, None], axis=1)
+    return sg.sum(sp.Max(x - correct + 1, 0) * (1 - sg.one_hot(y, C))) / N, x
+
+
+def test_the_right_backward_agrees_with_torch():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(6, C)), rng.integers(0, C, size=6)
+    xt = torch.tensor(x, requires_grad=True)
+    (C * torch.nn.functional.multi_margin_loss(xt, torch.tensor(y))).backward()
+    assert np.allclose(svm_dx(x, y), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_subtracting_1_at_the_label_is_named():
+    loss, x = _svm()
+    assert sg.check_backward(loss, x, lambda dout, x, y: dout * svm_dx(x, y)).verdict == "equal"
+    r = wrong(sg.check_backward(loss, x, lambda dout, x, y: dout * svm_dx(x, y, "minus one")),
+              "correct class counted once")
+    assert "(margins > 0).sum(axis=1)" in r.hint
+
+
+def test_the_same_with_multi_margin_declared():
+    x, y = sg.tensor("x", (N, C)), sg.tensor("y", (N,), integer=True)
+    wrong(sg.check_backward(C * sg.multi_margin(x, y), x, lambda dout, x, y: dout * svm_dx(x, y, "minus one")),
+          "correct class counted once")
+
+
+def test_another_wrong_label_entry_is_not_called_counted_once():
+    loss, x = _svm()
+
+    def backward(dout, x, y):
+        dx = svm_dx(x, y)
+        dx[np.arange(x.shape[0]), y] *= 0.5
+        return dout * dx
+    r = wrong(sg.check_backward(loss, x, backward))
+    assert r.hint is None or "counted once" not in r.hint
+
+
+def test_the_correct_class_left_out_is_told_in_the_courses_terms_without_sympy_text():
+    loss, x = _svm()
+
+    def backward(dout, x, y):                  # the correct class's column never touched
+        n = x.shape[0]
+        margins = np.maximum(0, x - x[np.arange(n), y][:, None] + 1.0)
+        margins[np.arange(n), y] = 0
+        return dout * (margins > 0) / n
+    r = wrong(sg.check_backward(loss, x, backward), "fan-out")
+    assert "dx[np.arange(N), y] -= (margins > 0).sum(axis=1)" in r.hint
+    assert "Heaviside" not in r.hint and "that term is" not in r.hint and len(r.hint) < 450, r.hint
