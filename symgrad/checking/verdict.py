@@ -61,6 +61,7 @@ EQUAL_EXCEPT_KINKS = "equal except at points where f is not differentiable"
 LAYOUT = "a gradient has the shape of its variable (∂f/∂W has W's shape)"
 RTOL = 1e-6            # float64 evaluations of equal formulas agree to ~1e-12; 1e-6 leaves room
 AGAIN_MARGIN = 1e-6    # distance from every kink of a point at the second sizes (`_at_other_sizes`)
+ARRAYS_IN_FULL = "; the arrays in full: r.counterexample.point (in Python)"   # `symgrad check` rewords it
 MAX_LITERAL_TRIES = 6  # sizes tried for a function that raised at the first ones (`_raised_at_first_size`)
 
 
@@ -81,7 +82,7 @@ class Counterexample:
 
     def __str__(self):
         if any(np.size(v) > 6 for v in self.point.values()):   # arrays shown by their shape only
-            return self._text() + "; the arrays in full: r.counterexample.point (in Python)"
+            return self._text() + ARRAYS_IN_FULL
         return self._text()
 
     def _text(self):

@@ -67,3 +67,11 @@ def test_labels_declared_as_a_float_tensor_say_labels(capsys):
     code, _, err = run(capsys, "mean(cross_entropy(X @ W, y))", "--tensor", "X:N,3", "--tensor", "W:3,4",
                        "--tensor", "y:N", "--wrt", "W", "--claimed", "1")
     assert code == 2 and err.rstrip().endswith("on the command line: --labels y:N"), err
+
+
+def test_counterexample_arrays_point_to_the_seed_not_python_names(capsys):
+    # X of (N, 3) and W (3, 4): more than 6 entries, shown by their shapes
+    code, out, _ = run(capsys, LSQ, *DECL, "--wrt", "W", "--claimed", "2 * X.T @ (X @ W - Y) / N",
+                       "--seed", "4")
+    assert code == 1 and "drawn with --seed 4" in out, out
+    assert "r.counterexample.point (in Python)" not in out, out
