@@ -21,6 +21,9 @@ gives the hint. In order:
     σ'          C is what the chain rule gives with σ'(z) left out or written as σ(z), 1 − σ(z),
                 z(1 − z), σ(z)², σ(z)(1 + σ(z))
     relu'       C is what it gives with relu'(z) = 1: the gradient passed through relu unmasked
+    relu out    C is the gradient with dout taken as relu's output (x * (x > 0) returned for dx)
+    norm dx     a norm layer's dx divided by var + eps for its std, or without dxhat's N
+                (norm_dx_hints.py; tried before fan-out, which would name the second as a path's 1/N)
     softmax     C is what it gives with the softmax Jacobian cut to its diagonal, s ⊙ (1 − s)
     targets     C is right once the target of a softmax cross-entropy is a distribution (sums to 1),
                 when the check drew it freely (targets="free"), or once it is one-hot
@@ -56,14 +59,15 @@ def find_hint(case: Case) -> str | None:
     from .layer_hints import (epsilon_hint, factor_left_out_hint, norm_axes_hint, other_gradient_hint,
                               permuted_hint)
     from .margin_hints import svm_correct_class_hint
-    from .operand_hints import operand_hint, relu_mask_hint, tanh_operand_hint
+    from .norm_dx_hints import n_left_out_hint, var_for_std_hint
+    from .operand_hints import operand_hint, relu_mask_hint, relu_output_hint, tanh_operand_hint
     from .softmax_axis_hint import softmax_axis_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint, assignment_hint,
-              upstream_hint, svm_correct_class_hint, fanout_hint, statistics_hint, variance_hint,
-              sigmoid_hint, tanh_hint, tanh_operand_hint,
-              relu_hint, relu_mask_hint, softmax_hint, tensor_softmax_hint, softmax_axis_hint, target_hint,
-              epsilon_hint, permuted_hint, operand_hint, first_step_hint):
+              upstream_hint, svm_correct_class_hint, var_for_std_hint, n_left_out_hint, fanout_hint,
+              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
+              relu_hint, relu_mask_hint, relu_output_hint, softmax_hint, tensor_softmax_hint,
+              softmax_axis_hint, target_hint, epsilon_hint, permuted_hint, operand_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit

@@ -183,3 +183,49 @@ def tanh_operand_hint(case: Case):
                     f"h = tanh(z) the layer's own output (an RNN step's next_h); dz = dout * (1 - h**2) "
                     f"with the h the forward computed.")
     return None
+
+
+def _relu_arg(o):
+    """z where the layer's output o is relu(z) (or max(0, z)); None otherwise."""
+    from ..frontend import tensor as T
+    from ..frontend.functions import relu
+    e = o.args[0] if isinstance(o, T.Ewise) else o
+    if isinstance(e, relu):
+        return e.args[0]
+    if isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args:
+        return next(a for a in e.args if a != 0)
+    return None
+
+
+def relu_output_hint(case: Case):
+    """relu's backward returning its forward's value: `dx = x * (x > 0)` (or `np.maximum(0, x)`) for
+    `dout * (x > 0)`. Where the layer's output is relu(z), that claim is the gradient with dout taken
+    as the layer's output relu(z) (relu(z) ⊙ (z > 0) = relu(z)): evaluate the true gradient with dout's
+    value replaced by the output's, and compare."""
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    D = case.derivation
+    g = D.gradient_vars[case.k]
+    Cs, Ts = _fitted(case)
+    if g is None or any(c is None for c in Cs) or all_same(Cs, Ts):
+        return None
+    douts = [a for a in case.f.atoms(T.Tensor) if a.name.startswith("dout")]
+    if len(douts) != 1:
+        return None
+    dout = douts[0]
+    for o in _outputs(case.f):
+        z = _relu_arg(o)
+        if z is None or tuple(T.shape_of(o)) != tuple(dout.shape):
+            continue
+
+        def extra(vals, o=o):
+            return {dout.name: np.broadcast_to(np.asarray(numeric(T.as_tensor(o), vals), float),
+                                               np.shape(vals[dout.name]))}
+        vals = case.eval_vars(D.ir, [g], extra)
+        if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
+            zs = z.name if isinstance(z, T.Tensor) else "z"
+            said = "" if isinstance(z, T.Tensor) else f" (z = {_text(z)})"
+            return (f"the layer's output where its gradient belongs: the backward uses relu({zs}) = "
+                    f"{zs} * ({zs} > 0), the forward's value, where dout * ({zs} > 0) belongs; multiply "
+                    f"dout by relu's mask: d{zs} = dout * ({zs} > 0){said}.")
+    return None
