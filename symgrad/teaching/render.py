@@ -1159,7 +1159,7 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -
 
 def _markdown(steps, extra=None) -> str:
     fmt, spec = "markdown", steps.number_format
-    out = [f"$${show(steps.out, fmt)} = {show(steps.f, fmt)}$$", "", "**Forward pass**", ""]
+    out = [_markdown_header(show(steps.out, fmt), show(steps.f, fmt)), "", "**Forward pass**", ""]
     for sym, ex, v in steps.definitions:
         tail = " = " + number(v, fmt, spec) if v is not None else ""
         out.append(f"- ${show(sym, fmt)} = {show(ex, fmt)}{tail}$")
@@ -1178,6 +1178,16 @@ def _markdown(steps, extra=None) -> str:
         tail = " = " + number(v, fmt, spec) if v is not None else ""
         out.append(f"- ${show(_grad_sym(steps, w), fmt)} = {_named_grad(steps, w, fmt)}{show(e, fmt)}{tail}$")
     return "\n".join(out)
+
+
+def _markdown_header(lhs: str, rhs: str) -> str:
+    """f's header as a display block: one $$ … $$ line when it fits, else its rows as the LaTeX
+    output breaks them (`_tex_equation`), in an aligned block (MathJax, as Jupyter and GitHub
+    render Markdown, has no align*)."""
+    rows = _tex_equation(lhs, [rhs], scale=False)
+    if len(rows) == 1:
+        return f"$${lhs} = {rhs}$$"
+    return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 
 def latex_document(body: str) -> str:

@@ -222,12 +222,30 @@ class Naming:
         for e in self.fwd:
             if e.out.id in self.alias:
                 disp[e.out.id] = disp[self.alias[e.out.id]]
+        self.written = self._reshapes_as_written(d.f)
         for vid, p in self.pools.items():            # the max over the window is the pool's value
             if p.end != vid and p.end not in self.user_named:
                 disp[p.end] = disp[vid]
         for t in self.transparent:
             a, b = self.graph.producer[t].inputs
             disp[t] = disp[a.id] @ disp[b.id] if self.tensor else sp.MatMul(disp[a.id], disp[b.id])
+
+    def _reshapes_as_written(self, f) -> dict:
+        """{var id: the user's x.reshape(...)} for each reshape the lowering merged with NumPy's
+        broadcasting (b.reshape(4, 1, 1) against (N, 4, H, W) is lowered as one reshape to
+        (1, 4, 1, 1)): the forward pass writes it as f's header does, as the user wrote it."""
+        from ..frontend.tensor import Reshape
+        written = {r for r in sp.preorder_traversal(f) if isinstance(r, Reshape)}
+        out = {}
+        for e in self.fwd:
+            if e.prim is not A.reshape_p or e.out.id in self.alias:
+                continue
+            src = self.disp.get(e.inputs[0].id)
+            same = [r for r in written if r.args[0] == src and r.shape != e.out.shape
+                    and _leading_ones_dropped(r.shape) == _leading_ones_dropped(e.out.shape)]
+            if len(same) == 1:
+                out[e.out.id] = same[0]
+        return out
 
     def _free(self, name):
         while name in self.used:
@@ -281,18 +299,33 @@ class Naming:
         return self.transparent.get(vid, vid)
 
 
+def _leading_ones_dropped(shape) -> list:
+    """NumPy broadcasting adds (and drops) 1-axes in front only: b of shape (F,) against
+    (N, F, H, W) is b.reshape(1, F, 1, 1), and (1, F, 1, 1) is (F, 1, 1) to it."""
+    shape = list(shape)
+    while shape and shape[0] == 1:
+        shape.pop(0)
+    return shape
+
+
+def _as_written(nm, vid, value):
+    """A node's value in the shape its definition writes: b.reshape(4, 1, 1)'s value of shape
+    (4, 1, 1), not the lowering's (1, 4, 1, 1) (`Naming._reshapes_as_written`)."""
+    r = nm.written.get(vid)
+    if r is None or value is None:
+        return value
+    try:
+        return np.reshape(value, [int(n) for n in r.shape])
+    except (TypeError, ValueError):         # a symbolic axis (N): the value as it is
+        return value
+
+
 def _broadcast_like(e) -> bool:
     """A movement NumPy's broadcasting does by itself: an expand, or a reshape that only adds or
     drops axes of size 1 (γ of shape (D,) viewed as (1, D)); not a reshape that regroups entries."""
     if e.prim is not A.reshape_p:
         return True
-
-    def core(shape):                   # NumPy broadcasting adds (and drops) 1-axes in front only:
-        shape = list(shape)            # b of shape (F,) against (N, F, H, W) is b.reshape(1, F, 1, 1)
-        while shape and shape[0] == 1:
-            shape.pop(0)
-        return shape
-    return core(e.inputs[0].shape) == core(e.out.shape)
+    return _leading_ones_dropped(e.inputs[0].shape) == _leading_ones_dropped(e.out.shape)
 
 
 def _is_plain_sum(e) -> bool:
@@ -690,7 +723,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             pool = nm.pools[e.out.id]
             defs.append((disp[e.out.id], pool.display(disp[pool.windows.inputs[0].id]), vals.get(e.out.id)))
             continue
-        defs.append((disp[e.out.id], stats.get(e.out.id) or _definition(g, e, disp), vals.get(e.out.id)))
+        defs.append((disp[e.out.id], stats.get(e.out.id) or nm.written.get(e.out.id) or _definition(g, e, disp),
+                     _as_written(nm, e.out.id, vals.get(e.out.id))))
     grads, named_grads = [], {}
     # by name: a batch statistic's step writes ∂L/∂x̂ per entry (a scalar symbol) for the tensor ∂L/∂x̂
     adjoints = {s.lhs.name: s.result if s.result is not None else s.expr for s in steps
@@ -1010,7 +1044,13 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     g, disp = d.ir, nm.disp
     out_sym = disp[d.output.id]
     steps = []
-    expand = SympyBuilder(g, d.lowering.exprs)
+    built = SympyBuilder(g, d.lowering.exprs)
+
+    def expand(v):            # in the user's symbols, with the nodes names= names by their names,
+        e = built(v)          # as reverse mode writes them (∂f/∂z = q, not x + y)
+        if nm.user_exprs and isinstance(e, sp.Basic):
+            e = _fold_products(e.xreplace(nm.user_exprs), nm.user_exprs)
+        return e
     out_tangent = {}        # w -> the value of ∂f/∂w, the output's tangent at the end of w's sweep
     for k, w in enumerate(d.wrt_vars, 1):
         if w.id not in disp:                            # f does not depend on w: its sweep is the seed
@@ -1051,7 +1091,8 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     defs = []
     for e in nm.fwd:
         if not e.prim.leaf and e.out.id not in nm.transparent:
-            defs.append((disp[e.out.id], _definition(g, e, disp), fvals.get(e.out.id)))
+            defs.append((disp[e.out.id], nm.written.get(e.out.id) or _definition(g, e, disp),
+                         _as_written(nm, e.out.id, fvals.get(e.out.id))))
     grads = [(disp[w.id], expand(gv) if gv is not None else sp.S.Zero, out_tangent.get(w.id))
              for w, gv in zip(d.wrt_vars, d.gradient_vars)]
     return Steps(d.f, out_sym, defs, steps, grads, "forward", _sweeps(len(d.wrt_vars), 1), {},

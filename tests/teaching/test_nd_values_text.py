@@ -60,8 +60,8 @@ def test_steps_print_the_first_plane_of_4d_values_and_gradients():
     assert "at [0, 0, :, :] of 2x1x3x3" in wl, wl
     np.testing.assert_allclose(_plane(wl), wt.grad.numpy()[0, 0].ravel(),
                                rtol=1e-3, atol=1e-3)
-    bl = _line(text, "u2 = ")            # b reshaped to (1, 2, 1, 1): both entries, nested
-    assert bl.endswith("= [[[[0.25]], [[-0.5]]]]"), bl
+    bl = _line(text, "u2 = ")            # b reshaped to (2, 1, 1), as f's header writes it: both entries, nested
+    assert bl.endswith("b.reshape(2, 1, 1) = [[[0.25]], [[-0.5]]]"), bl
 
 
 def test_large_planes_print_shape_min_mean_and_max():
