@@ -899,6 +899,8 @@ class _RowsBody:
         self.loads: dict[int, str] = {}          # var id -> "tile" | "row" | "vector" | "scalar" | "arg" | "rows_at"
         self.rows_at: dict[int, tuple] = {}      # var id -> (M, k): row k of the parameter M (an embedding)
         self.slices: dict[int, tuple] = {}       # var id -> (x, start, step): x[start::step] of an input's rows
+        self.patches: dict[int, tuple] = {}      # var id -> (x, params): a convolution's window of an image input
+        self.taps: dict[tuple, str] = {}         # (stage, image, window, dilation) -> name of its index table
         here = {e.out.id for st in stages for e in st.eqns}
         self.inline = set()
         for st in stages:
@@ -906,7 +908,8 @@ class _RowsBody:
                 v = e.out.id
                 c = sch.consumer.get(v)
                 if (e.prim is R.ewise_p and sch.uses.get(v) == 1 and v not in plan.stored and c is not None
-                        and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p, R.argmax_entry_p)):
+                        and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p, R.argmax_entry_p)
+                        and not _read_twice(c, v)):
                     self.inline.add(v)
         self.drop: dict[int, tuple] = {}         # var id of a dropout mask -> (its number k, p): drawn
         self.acc: dict[int, str] = {}            # var id of a stage's product -> "acc", "acc2", ...
@@ -1007,6 +1010,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     defined = {"scale"}
     checked: set = set()             # class-label inputs this kernel checks
     raw: dict = {}                   # var id of a label loaded as given (int64, int32, float32) -> its name
+    w_strides: dict = {}             # (weight, read transposed) -> the names of its strides
     T = _I
     for si, st in enumerate(stages):
         sfx = str(si + 1) if many else ""
@@ -1034,7 +1038,9 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 arg(f"{an}_ptr", f"(B, K) the vectors multiplied: {_label(an, sch.notes.get(a))}", an)
             arg(f"{wn}_ptr", ("(K, N) " if flip else "(N, K) ") + f"{wn}, {_clip(sch.notes.get(P, ''))}"
                 + (" (read transposed)" if flip else ""), wn)
-            swn, swk = f"stride_w{sfx}n", f"stride_w{sfx}k"
+            # (a weight read by several stages the same way, a convolution's at each output position,
+            # passes its strides once: the first such stage's names)
+            swn, swk = w_strides.setdefault((wn, flip), (f"stride_w{sfx}n", f"stride_w{sfx}k"))
             arg(swn, f"stride of {wn} along an output entry", f"{wn}.stride({1 if flip else 0})")
             arg(swk, f"stride of {wn} along the sum", f"{wn}.stride({0 if flip else 1})")
             Mt = f"{wn}ᵀ" if not flip else wn
@@ -1078,6 +1084,14 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 (a, _, c), _ = e.params[0]
                 rb.loads[v], rb.slices[v] = "slice", (x.id, int(a), int(c))
                 doc.append(f"{nm} = {rb.name(x.id)}[{int(a)}::{int(c)}]  (entries of each example's row)")
+                rb.local.add(v)
+                continue
+            if e.prim.name == "patch":      # a convolution's window of an input image: loaded by its index table
+                (x,) = e.inputs
+                rb.loads[v], rb.patches[v] = "patch", (x.id, e.params)
+                (C, H, W), (KH, KW), (r0, c0), _ = e.params
+                doc.append(f"{nm} = the {KH}×{KW} window of {rb.name(x.id)} ({C}, {H}, {W}) at ({r0}, {c0})  "
+                           f"(a convolution's patch, zeros outside the image)")
                 rb.local.add(v)
                 continue
             if e.prim is R.take_row_p:      # an embedding: row k of a parameter, loaded (not computed)
@@ -1146,6 +1160,9 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                             f"{T}{nm} = tl.load({at} + offs_n{sfx}[None, :]{f' * {c}' if c != 1 else ''}, "
                             f"mask=mask{sfx}, other=0.0)")
                 defined.add(nm)
+                continue
+            if how == "patch":
+                body += _patch_load(rb, v, nm, sfx, arg, defined)
                 continue
             if how == "drop":
                 mk, mp = rb.drop[v]
@@ -1300,6 +1317,62 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
     host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
     return src, call, [safe_text(c) for c in host]
+
+
+def _read_twice(c, v: int) -> bool:
+    """Elementwise equation ``c`` names var ``v`` more than once in its body (a running max
+    where(r > m, r, m)): ``v`` is then kept as a named temporary, not substituted, or a chain of
+    such equations (the max over a pooling window, a bag's max) would double at every link."""
+    if c.prim is not R.ewise_p:
+        return False
+    body = c.params[0]
+    return sum(body.count(R.ph(i)) for i, u in enumerate(c.inputs) if u.id == v) > 1
+
+
+def _patch_load(rb: _RowsBody, v: int, nm: str, sfx: str, arg, defined: set) -> list:
+    """The lines that load var ``v``, a convolution's window of an image input (`kernel_conv.patch`):
+    entry n = (c·KH + i)·KW + j of the window at origin (r0, c0) is the image's entry
+    c·H·W + (r0 + i·dh)·W + (c0 + j·dw), a zero outside the image. The stage's index table (tap_c,
+    tap_i, tap_j and the offset tap_at of the window at (0, 0)) is made once for all its windows."""
+    x, ((C, H, W), (KH, KW), (r0, c0), (dh, dw)) = rb.patches[v]
+    xn, T = rb.name(x), _I
+    arg(f"{xn}_ptr", f"(B, C·H·W) {_label(xn, rb.sch.notes.get(x))}: an image per row", xn)
+    arg(f"stride_{xn}", f"row stride of {xn}", f"{xn}.stride(0)")
+    key = (sfx, C, H, W, KH, KW, dh, dw)
+    lines = []
+    tap = rb.taps.get(key)
+    if tap is None:
+        tap = f"tap{sfx}" + (f"_{len(rb.taps)}" if any(k[0] == sfx for k in rb.taps) else "")
+        rb.taps[key] = tap
+        times = lambda a, k: a if k == 1 else f"{a} * {k}"      # noqa: E731
+        lines = [f"{T}# -- the {KH}×{KW} windows of {xn} ({C}, {H}, {W}): entry n of a window is (c, i, j) = "
+                 f"(n // {KH * KW}, n // {KW} % {KH}, n % {KW}),",
+                 f"{T}#    the image's entry c·{H * W} + (r0 + {times('i', dh)})·{W} + (c0 + {times('j', dw)}) for "
+                 f"the window at (r0, c0)",
+                 f"{T}{tap}_c = offs_n{sfx} // {KH * KW}",
+                 f"{T}{tap}_i = offs_n{sfx} // {KW} % {KH}",
+                 f"{T}{tap}_j = offs_n{sfx} % {KW}",
+                 f"{T}{tap}_at = {tap}_c * {H * W} + {times(f'{tap}_i', dh * W)} + {times(f'{tap}_j', dw)}"]
+        defined |= {f"{tap}_c", f"{tap}_i", f"{tap}_j", f"{tap}_at"}
+    shift = r0 * W + c0
+    at = f"{tap}_at" + (f" + {shift}" if shift > 0 else f" - {-shift}" if shift < 0 else "")
+    inside = []                     # the bounds a window in the padding crosses (none inside the image)
+    for a, k, o, n in (("i", dh, r0, H), ("j", dw, c0, W)):
+        ax = f"{tap}_{a}" if k == 1 else f"{tap}_{a} * {k}"
+        if o < 0:
+            inside.append(f"({ax} >= {-o})")
+        if o + (KH - 1 if a == "i" else KW - 1) * k >= n:
+            inside.append(f"({ax} < {n - o})")
+    where = f"the window at ({r0}, {c0})"
+    if inside:
+        lines.append(f"{T}{nm}_in = mask_n{sfx} & " + " & ".join(inside) + f"  # {where}: its entries inside the image")
+        mask = f"mask_m[:, None] & {nm}_in[None, :]"
+    else:
+        mask = f"mask{sfx}"
+    lines.append(f"{T}{nm} = tl.load({xn}_ptr + offs_m[:, None] * stride_{xn} + ({at})[None, :], mask={mask}, "
+                 f"other=0.0)  # {where}")
+    defined.add(nm)
+    return lines
 
 
 def _zero_one(sch: KernelScheduler, v: int) -> bool:
