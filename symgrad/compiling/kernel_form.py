@@ -135,10 +135,11 @@ class AsColumns:
     def __call__(self, lw):
         """The `compiler.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
         for _, shape, _ in lw.masks:     # a dropout mask: a leaf of one example's shape, drawn in the kernels
-            if len(shape) == 2 and 1 not in shape:
+            if len(shape) >= 3 or len(shape) == 2 and 1 not in shape:
                 raise UnsupportedError(f"{TARGET} draws dropout masks of an example's vector or number; this one is "
-                                       f"a matrix per example {tuple(shape)} (sg.dropout of a MatrixSymbol): drop "
-                                       f"out a vector of it, or compile it with target='numpy'")
+                                       f"a matrix per example {tuple(shape)} (sg.dropout of a MatrixSymbol, or of a "
+                                       f"convolution's output): drop out a vector of it (after the flatten and a "
+                                       f"dense layer), or compile it with target='numpy'")
         roots = [lw.loss] + list(lw.outputs)
         roots += [self.src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
         self.run(roots)

@@ -36,9 +36,9 @@ def _cnn(image, filters, kernel, stride=1, padding=0, pool=None, dilation=1):
         h = sg.max_pool2d(h, 2)
     elif pool == "avg":
         h = sg.avg_pool2d(h, 2)
-    V = sg.tensor("V", (int(np.prod(h.shape[1:])), C_OUT))
-    loss = sg.cross_entropy(h.reshape(N, -1) @ V, y)
-    return loss, [w, b, V], [x, y], dict(stride=stride, padding=padding, dilation=dilation, pool=pool)
+    V, c = sg.tensor("V", (int(np.prod(h.shape[1:])), C_OUT)), sg.tensor("c", (C_OUT,))
+    loss = sg.cross_entropy(h.reshape(N, -1) @ V + c, y)
+    return loss, [w, b, V, c], [x, y], dict(stride=stride, padding=padding, dilation=dilation, pool=pool)
 
 
 def _torch_grads(values, batch, how):
@@ -49,7 +49,7 @@ def _torch_grads(values, batch, how):
         h = F.max_pool2d(h, 2)
     elif how["pool"] == "avg":
         h = F.avg_pool2d(h, 2)
-    loss = F.cross_entropy(h.reshape(h.shape[0], -1) @ t["V"], torch.tensor(batch["y"], dtype=torch.int64))
+    loss = F.cross_entropy(h.reshape(h.shape[0], -1) @ t["V"] + t["c"], torch.tensor(batch["y"], dtype=torch.int64))
     loss.backward()
     return loss.item(), {k: v.grad.numpy() for k, v in t.items()}
 
@@ -91,7 +91,7 @@ def _ties(rng, image, kernel, padding, B=4):
     biases are odd halves, so that no relu input is exactly 0 (where torch's relu′ is 0, symgrad's 1)."""
     net = _cnn(image, 2, kernel, padding=padding, pool="max")
     values = {"w": rng.integers(-1, 2, (2, 1) + kernel).astype(np.float32),
-              "b": np.array([0.5, -0.5], np.float32), "V": _values(net[1][2:], rng)["V"]}
+              "b": np.array([0.5, -0.5], np.float32), **_values(net[1][2:], rng)}
     batch = {"x": rng.integers(0, 3, (B,) + image).astype(np.float32), "y": rng.integers(0, C_OUT, B)}
     a = F.relu(F.conv2d(torch.tensor(batch["x"]), torch.tensor(values["w"]), torch.tensor(values["b"]),
                         padding=padding))
@@ -151,6 +151,10 @@ def test_what_the_kernels_do_not_run_on_a_convolution_is_named():
     U = sg.tensor("U", (162, C_OUT))
     assert_refused_for_triton(sg.cross_entropy(sg.conv2d(big, w3).reshape(N, -1) @ U, y), [w3, U], [big, y],
                               [r"9×9 = 81 positions", r"more than 64", r"stride"])
+    # a dropout of the convolution's output (a map per example)
+    U = sg.tensor("U", (32, C_OUT))
+    assert_refused_for_triton(sg.cross_entropy(sg.dropout(sg.conv2d(x, w1), 0.5).reshape(N, -1) @ U, y), [w1, U],
+                              [x, y], [r"dropout", r"convolution's output", r"after the flatten"])
     # a reduction over the filters' axis
     U = sg.tensor("U", (16, C_OUT))
     assert_refused_for_triton(sg.cross_entropy(sg.conv2d(x, w1).sum(axis=1).reshape(N, -1) @ U, y), [w1, U], [x, y],
