@@ -196,6 +196,9 @@ def _conv(ac, e) -> Var:
             f"{TARGET} cannot run this convolution{ac.where(e)}: its output has {OH}×{OW} = {OH * OW} positions "
             f"per example, more than {MAX_POSITIONS} (each position is a product of its own in the kernels); use "
             f"a stride (stride=2) or a smaller image, or {NUMPY}")
+    if F == 1:
+        raise refuse(ac, e, "a convolution with one filter (w of shape (1, C, KH, KW): each position's row would be "
+                            "a single number; two filters or more are kept as rows)")
     Wm = ac.env[w.id]
     if tuple(int(d) for d in Wm.shape) != (F, C * KH * KW):
         raise refuse(ac, e, "a convolution whose kernel is also read as a tensor elsewhere")
@@ -286,8 +289,6 @@ def _ewise(ac, e) -> Var:
             raise refuse(ac, e, f"an elementwise operation with a value of shape {format_shape(u.shape)} that is "
                                 f"not one number per filter (a bias b.reshape(F, 1, 1))")
         args.append(col)
-    if grid.F == 1:
-        raise refuse(ac, e, "an elementwise operation on the output of a convolution with one filter")
     rows = {k: R.ewise(ac.g, e.params[0], *[a[k] if isinstance(a, dict) else a for a in args], shape=(grid.F, 1))
             for k in grid.keys()}
     return _stand_in(ac, e, Grid(grid.lead, grid.F, grid.S, rows, None, grid.conv))

@@ -151,6 +151,10 @@ def test_what_the_kernels_do_not_run_on_a_convolution_is_named():
     U = sg.tensor("U", (162, C_OUT))
     assert_refused_for_triton(sg.cross_entropy(sg.conv2d(big, w3).reshape(N, -1) @ U, y), [w3, U], [big, y],
                               [r"9×9 = 81 positions", r"more than 64", r"stride"])
+    # one filter
+    w0, U0 = sg.tensor("w0", (1, 2, 3, 3)), sg.tensor("U0", (16, C_OUT))
+    assert_refused_for_triton(sg.cross_entropy(sg.relu(sg.conv2d(x, w0)).reshape(N, -1) @ U0, y), [w0, U0], [x, y],
+                              [r"one filter", r"`conv2d\(x, w0\)`"])
     # a dropout of the convolution's output (a map per example)
     U = sg.tensor("U", (32, C_OUT))
     assert_refused_for_triton(sg.cross_entropy(sg.dropout(sg.conv2d(x, w1), 0.5).reshape(N, -1) @ U, y), [w1, U],
