@@ -674,8 +674,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                     "torch, once")
     for v in host:
         code = _host_code(sch, v, names, top=True)
-        if sch.g.producer[v].out.shape != ():      # read by the kernels with the IR's strides
-            code = f"({code}).contiguous()"
+        if sch.g.producer[v].out.shape != () and _strided_rows(sch, v) is None:   # read by the kernels with
+            code = f"({code}).contiguous()"                                        # the IR's strides
         body.append(f"{names[v]} = {code}  # {_clip(sch.notes.get(v, '') or sch.describe(v), 60)}")
     for i, g in xgrads:
         if not used[g.id].batched or sch.width_of(sch.base(g.id)) != sch.width_of(g.id):
@@ -872,7 +872,24 @@ def _known_stride(call: str, sch: KernelScheduler, names: dict) -> str:
     shape = tuple(int(d) for d in sch.g.producer[v].out.shape)
     if len(shape) != 2:
         return call
+    strided = _strided_rows(sch, v)
+    if strided is not None:
+        return str(strided[dim])
     return str(shape[1]) if dim == 0 else "1"
+
+
+def _strided_rows(sch: KernelScheduler, v: int) -> tuple | None:
+    """(row stride, 1) when var ``v`` is every c-th row of a parameter matrix, c > 1 (V[p::P], the rows
+    of a dense layer that one position of a flattened convolution output meets, `kernel_conv`): the
+    host passes it as a view of the parameter (no copy) and the kernels read it with that stride."""
+    e = sch.g.producer[v]
+    if e.prim.name != "slice" or sch.g.producer[e.inputs[0].id].prim is not R.param_p:
+        return None
+    shape = tuple(int(d) for d in e.inputs[0].shape)
+    items = tuple(tuple(int(a) for a in it) for it in e.params[0])
+    if len(shape) != 2 or len(items) != 2 or items[0][2] <= 1 or items[1] != (0, shape[1], 1):
+        return None
+    return shape[1] * items[0][2], 1
 
 
 def _numel(p) -> int:
