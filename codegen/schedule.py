@@ -767,6 +767,11 @@ class KernelScheduler(Scheduler):
             deps = set().union(*[self.sources(u.id) for u in e.inputs]) if e.inputs else set()
             lo = max((home[s] for s in deps), default=-1)
             order = ([lo] if lo >= 0 else []) + list(range(len(kernels) - 1, lo, -1))
+            if p.name == "patch":
+                # a convolution's window is loaded right before its product (the latest kernel, or a new
+                # one): loaded all in the first stage, the 16–64 windows would stay live in registers
+                # until their products, and the fused kernel spills (measured for sm_90)
+                order = order[:1] if lo < 0 else [lo]
             at = None
             for j in order:
                 k = kernels[j]

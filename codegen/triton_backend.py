@@ -917,7 +917,7 @@ class _RowsBody:
         self.rows_at: dict[int, tuple] = {}      # var id -> (M, k): row k of the parameter M (an embedding)
         self.slices: dict[int, tuple] = {}       # var id -> (x, start, step): x[start::step] of an input's rows
         self.patches: dict[int, tuple] = {}      # var id -> (x, params): a convolution's window of an image input
-        self.taps: dict[tuple, str] = {}         # (stage, image, window, dilation) -> name of its index table
+        self.taps: dict[tuple, str] = {}         # (image, window, dilation) -> name of its index table
         here = {e.out.id for st in stages for e in st.eqns}
         self.inline = set()
         for st in stages:
@@ -1349,17 +1349,18 @@ def _read_twice(c, v: int) -> bool:
 def _patch_load(rb: _RowsBody, v: int, nm: str, sfx: str, arg, defined: set) -> list:
     """The lines that load var ``v``, a convolution's window of an image input (`kernel_conv.patch`):
     entry n = (c·KH + i)·KW + j of the window at origin (r0, c0) is the image's entry
-    c·H·W + (r0 + i·dh)·W + (c0 + j·dw), a zero outside the image. The stage's index table (tap_c,
-    tap_i, tap_j and the offset tap_at of the window at (0, 0)) is made once for all its windows."""
+    c·H·W + (r0 + i·dh)·W + (c0 + j·dw), a zero outside the image. The index table (tap_c, tap_i,
+    tap_j and the offset tap_at of the window at (0, 0)) is made once, in the stage of the first
+    window, for all (each window's stage has the same width C·KH·KW: the same offsets)."""
     x, ((C, H, W), (KH, KW), (r0, c0), (dh, dw)) = rb.patches[v]
     xn, T = rb.name(x), _I
     arg(f"{xn}_ptr", f"(B, C·H·W) {_label(xn, rb.sch.notes.get(x))}: an image per row", xn)
     arg(f"stride_{xn}", f"row stride of {xn}", f"{xn}.stride(0)")
-    key = (sfx, C, H, W, KH, KW, dh, dw)
+    key = (C, H, W, KH, KW, dh, dw)     # (the same in every stage of width C·KH·KW: made once, in the first)
     lines = []
     tap = rb.taps.get(key)
     if tap is None:
-        tap = f"tap{sfx}" + (f"_{len(rb.taps)}" if any(k[0] == sfx for k in rb.taps) else "")
+        tap = f"tap{sfx}" + (f"_{len(rb.taps)}" if rb.taps else "")
         rb.taps[key] = tap
         times = lambda a, k: a if k == 1 else f"{a} * {k}"      # noqa: E731
         lines = [f"{T}# -- the {KH}×{KW} windows of {xn} ({C}, {H}, {W}): entry n of a window is (c, i, j) = "
