@@ -231,7 +231,10 @@ def _reshape(ac, e) -> Var:
     P = int(np.prod(src.S)) if src.S else 1
     if any(r is None for r in (src.rows.get(k) for k in src.keys())):
         raise refuse(ac, e, "a reshape of the windows of a padded pooling")
-    if _nonunit(out) == [src.F * P] and (P > 1 or len(out) <= 2):    # (one position: (1, F, 1, 1) is a grid)
+    if _nonunit(out) == [src.F * P] and P == 1 and len(out) <= 2:    # one position (a global pooling): its
+        from .kernel_form import column_shape                        # row is the vector, read as any other
+        return ac.as_shape(next(iter(src.rows.values())), column_shape(out), e)
+    if _nonunit(out) == [src.F * P] and P > 1:       # (one position: (1, F, 1, 1) is a grid)
         return _stand_in(ac, e, Flat(src))
     j = next((i for i, d in enumerate(out) if d != 1), None)
     if j is None or out[j] != src.F or int(np.prod(out[j + 1:])) != P:

@@ -119,6 +119,27 @@ def test_conv_relu_average_pool_equals_numpy_and_torch(rng):
     _check(_cnn((1, 3, 3), 2, (2, 2), pool="avg"), _images(rng, 3, (1, 3, 3)), rng)
 
 
+def test_a_global_max_and_mean_over_the_positions_equal_numpy_and_torch(rng):
+    """h.max(axis=(2, 3)) and h.mean(axis=(2, 3)) (global pooling: one number per filter) of a
+    conv's 2×2 positions, each through a dense layer."""
+    x, y = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("y", (N,), integer=True)
+    w, b = sg.tensor("w", (3, 1, 2, 2)), sg.tensor("b", (3,))
+    U1, U2 = sg.tensor("U1", (3, C_OUT)), sg.tensor("U2", (3, C_OUT))
+    h = sg.tanh(sg.conv2d(x, w, b))
+    loss = sg.cross_entropy(h.max(axis=(2, 3)) @ U1 + h.mean(axis=(2, 3)) @ U2, y)
+    tri, ref = [sg.compile(loss, [w, b, U1, U2], [x, y], target=t, optimizer=sg.optim.Adam(lr=0.05))
+                for t in ("triton", "numpy")]
+    values, batch = _values([w, b, U1, U2], rng), _images(rng, 4, (1, 3, 3))
+    _same_as_numpy(tri, ref, values, batch)
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
+    th = torch.tanh(F.conv2d(torch.tensor(batch["x"]), t["w"], t["b"]))
+    F.cross_entropy(th.amax((2, 3)) @ t["U1"] + th.mean((2, 3)) @ t["U2"],
+                    torch.tensor(batch["y"], dtype=torch.int64)).backward()
+    got = tri.grad(values, batch)
+    for k in values:
+        np.testing.assert_allclose(got[k].cpu().numpy(), t[k].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=k)
+
+
 def test_a_per_example_declaration_equals_numpy(rng):
     """x declared for one example as (1, C, H, W) (the batch of one conv2d takes): arrays (B, 1, C, H, W)."""
     x, y = sg.tensor("x", (1, 1, 4, 4)), sg.tensor("y", (), integer=True)
