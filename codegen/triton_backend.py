@@ -70,6 +70,7 @@ FUSE_ROWS = int(os.environ.get("SYMGRAD_TRITON_FUSE_ROWS", "64"))
 DOT_PRECISION = os.environ.get("SYMGRAD_TRITON_DOT_PRECISION", "ieee")
 SPLIT_ROWS = 512          # examples per slice of the batch in stage 1 of a reduction over the batch
 MAX_SPLITS = 128          # at most this many slices (about an H100/H200's SMs): partial sums stay small
+MANY_STAGES = 16          # a rows kernel of more stages (a convolution's positions) takes the smallest blocks
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
 
@@ -111,15 +112,21 @@ STORE = torch.bfloat16 if PRECISION == "bf16" else torch.float32     # dtype of 
 # -- autotuning candidates ----------------------------------------------------------------------
 
 
-def rows_configs(with_matmul, width):
+def rows_configs(with_matmul, width, stages=1):
     """Candidates for the kernels over whole rows: examples per program (BLOCK_M) and warps, for
     tiles of ``width`` entries per example (the widest of the kernel). A (BLOCK_M, width) fp32 tile
     spread over the program's threads should be 4 to 8 values per thread: more, and the fused
     kernels spill registers (measured for sm_90 with codegen/triton_aot.py, see docs/triton.md);
     fewer, and threads idle. A product read from memory steps through K by 32. Few candidates: each
-    is compiled (seconds, a minute for the widest fused kernels) before it is timed."""
+    is compiled (seconds, a minute for the widest fused kernels) before it is timed. A kernel of
+    more than {many} ``stages`` (a convolution's positions, each a product) holds many tiles at
+    once: the smallest blocks only (BLOCK_M = 128 spilled 7–11 KiB a thread on sm_90)."""
     if INTERPRET:   # the CPU interpreter: one small configuration, nothing to time
         return [triton.Config(dict(BLOCK_M=16, **({{"BLOCK_K": 16}} if with_matmul else {{}})), num_warps=1)]
+    if stages > {many}:
+        fits = [(16, 4)] if not AUTOTUNE else [(16, 4), (32, 4)]
+        return [triton.Config(dict(BLOCK_M=m, **({{"BLOCK_K": 32}} if with_matmul else {{}})), num_warps=w,
+                              num_stages=3) for m, w in fits]
     fits = [(m, w) for m in (16, 32, 64, 128) for w in (4, 8, 16) if 4 <= m * width // (32 * w) <= 8
             and (w < 16 or width >= 128)]          # 16 warps only where 8 cannot hold 16 rows
     fits = fits or [(16, 16)]       # wider than 256: the smallest tile, the most threads
@@ -517,7 +524,8 @@ def precision_of(spec: Spec) -> str:
 
 
 def _header(spec: Spec) -> str:
-    return HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK, precision=precision_of(spec))
+    return HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK, precision=precision_of(spec),
+                         many=MANY_STAGES)
 
 
 def _dot(a: str, b: str, acc: str | None, precision: str) -> str:
@@ -1285,7 +1293,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     # -- the kernel source
     tile = max(val for c, val, _ in const if c.startswith("BLOCK_N"))
     jit = "@triton.jit(do_not_specialize=[\"drop_seed\"])" if "drop_seed" in args else "@triton.jit"
-    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}), key=[\"B_BUCKET\"])", jit,
+    many_arg = f", stages={len(stages)}" if len(stages) > MANY_STAGES else ""
+    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}{many_arg}), key=[\"B_BUCKET\"])", jit,
          f"def {kname}("]
     width = max(len(a) for a in args + [c for c, _, _ in const]) + 2
     for a, c in zip(args, comments):

@@ -222,5 +222,5 @@ def test_the_digits_cnn_step_compiles_for_sm90(tmp_path):
     for cuda sm_90, every kernel without spills (untuned configuration)."""
     kernels = compile_sm90(AOT, tmp_path)
     names = [k for k, _, _ in kernels]
-    assert names[0] == "train_kernel1" and "weight_grad_block" in names and names[-1] == "update_kernel", kernels
+    assert names[0] == "train_kernel1" and "train_weight_grads_kernel" in names and names[-1] == "update_kernel", kernels
     assert all(spill == 0 for _, _, spill in kernels), kernels
