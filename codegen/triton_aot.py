@@ -244,15 +244,15 @@ def benchmark_specs():
     return out
 
 
-def digits_cnn(filters: int = 8, stride: int = 1, padding: int = 0, pool: bool = False) -> tuple:
+def digits_cnn(filters: int = 8, stride: int = 1, padding: int = 0, pool: bool = False, size: int = 8) -> tuple:
     """(loss, params, inputs) of a CNN on sklearn's 8×8 digits as the Triton target takes it: one
     3×3 convolution of the image with a bias, relu, [2×2 max pooling], flatten, dense → 10 classes,
-    cross-entropy at integer labels (`symgrad.compiling.kernel_conv`)."""
+    cross-entropy at integer labels (`symgrad.compiling.kernel_conv`); ``size``: of the (square) image."""
     import sympy as sp
 
     import symgrad as sg
     N = sp.Symbol("N", integer=True, positive=True)
-    x, y = sg.tensor("x", (N, 1, 8, 8)), sg.tensor("y", (N,), integer=True)
+    x, y = sg.tensor("x", (N, 1, size, size)), sg.tensor("y", (N,), integer=True)
     w, b = sg.tensor("w", (filters, 1, 3, 3)), sg.tensor("b", (filters,))
     h = sg.relu(sg.conv2d(x, w, b, stride=stride, padding=padding))
     if pool:

@@ -124,7 +124,7 @@ def rows_configs(with_matmul, width, stages=1):
     if INTERPRET:   # the CPU interpreter: one small configuration, nothing to time
         return [triton.Config(dict(BLOCK_M=16, **({{"BLOCK_K": 16}} if with_matmul else {{}})), num_warps=1)]
     if stages > {many}:
-        fits = [(16, 4)] if not AUTOTUNE else [(16, 4), (32, 4)]
+        fits = [(16, 8)] if not AUTOTUNE else [(16, 8), (16, 4), (32, 8)]
         return [triton.Config(dict(BLOCK_M=m, **({{"BLOCK_K": 32}} if with_matmul else {{}})), num_warps=w,
                               num_stages=3) for m, w in fits]
     fits = [(m, w) for m in (16, 32, 64, 128) for w in (4, 8, 16) if 4 <= m * width // (32 * w) <= 8

