@@ -70,6 +70,7 @@ FUSE_ROWS = int(os.environ.get("SYMGRAD_TRITON_FUSE_ROWS", "64"))
 DOT_PRECISION = os.environ.get("SYMGRAD_TRITON_DOT_PRECISION", "ieee")
 SPLIT_ROWS = 512          # examples per slice of the batch in stage 1 of a reduction over the batch
 MAX_SPLITS = 128          # at most this many slices (about an H100/H200's SMs): partial sums stay small
+MAX_SEGMENTS = 3          # weight gradients per launch of the merged kernel, when more than 4 (shared memory)
 MANY_STAGES = 16          # a rows kernel of more stages (a convolution's positions) takes the smallest blocks
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
@@ -710,14 +711,21 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body += [f"# {c}" for c in comments] + [_in_workspace(call, kind)]
         elif k.kind == "weight_grad" and k in merged:
             out.uses_weight_grad = True
-            if k is not merged[0]:
+            at = merged.index(k)
+            # at most MAX_SEGMENTS gradients a launch when there are more (a convolution's positions):
+            # each segment holds its own shared memory (the 18 of a small CNN's step took 288 KiB on
+            # sm_90, over the H200's 227 KiB a block); up to 4 (an MLP's layers) stay one launch
+            per = len(merged) if len(merged) <= 4 else MAX_SEGMENTS
+            if at % per:
                 continue
-            src, lines = _weight_grads_kernel(f"{prefix}_weight_grads_kernel", merged, sch, names)
-            if f"{prefix}_weight_grads" not in out.made:
-                out.made.add(f"{prefix}_weight_grads")
+            group, n = merged[at:at + per], at // per
+            kn = f"{prefix}_weight_grads_kernel" + (str(n + 1) if n else "")
+            src, lines = _weight_grads_kernel(kn, group, sch, names)
+            if kn not in out.made:
+                out.made.add(kn)
                 out.pieces.append(src)
             body += lines[:-1] + [_in_workspace(lines[-1], kind)]
-            for w in merged:
+            for w in group:
                 body += _post_lines(sch, w, names)
                 parts.setdefault(w.grad, []).append(w.part)
                 if w.bias is not None:
