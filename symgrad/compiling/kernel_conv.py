@@ -32,7 +32,7 @@ filters, an output) is an `UnsupportedError` in the declaration's words, pointin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -124,7 +124,6 @@ class Grid:
     S: tuple
     rows: dict
     fill: object = None
-    conv: str = ""                       # the convolution it comes from, in the user's words
 
     @property
     def shape(self) -> tuple:
@@ -138,7 +137,6 @@ class Grid:
 class Flat:
     """A grid flattened to one vector of F·P entries, in its row-major order f·P + p."""
     grid: Grid
-    readers: list = field(default_factory=list)
 
 
 def _nonunit(shape) -> list:
@@ -213,7 +211,7 @@ def _conv(ac, e) -> Var:
     words = (user_words(ac.src, ac.notes, e) or "`conv2d`").strip("`")
     for (oh, ow), r in rows.items():
         ac.new_notes.setdefault(r.id, f"= {words}[:, {oh}, {ow}] (output position ({oh}, {ow}))")
-    return _stand_in(ac, e, Grid(1, F, (OH, OW), rows, conv=words))
+    return _stand_in(ac, e, Grid(1, F, (OH, OW), rows))
 
 
 def _reshape(ac, e) -> Var:
@@ -242,7 +240,7 @@ def _reshape(ac, e) -> Var:
                             f"axis")
     old, new = src.keys(), list(np.ndindex(*out[j + 1:])) if out[j + 1:] else [()]
     rows = {n: src.rows[o] for o, n in zip(old, new)}
-    return _stand_in(ac, e, Grid(j, src.F, out[j + 1:], rows, src.fill, src.conv))
+    return _stand_in(ac, e, Grid(j, src.F, out[j + 1:], rows, src.fill))
 
 
 def _channel_column(ac, u, grid: Grid):
@@ -294,7 +292,7 @@ def _ewise(ac, e) -> Var:
         args.append(col)
     rows = {k: R.ewise(ac.g, e.params[0], *[a[k] if isinstance(a, dict) else a for a in args], shape=(grid.F, 1))
             for k in grid.keys()}
-    return _stand_in(ac, e, Grid(grid.lead, grid.F, grid.S, rows, None, grid.conv))
+    return _stand_in(ac, e, Grid(grid.lead, grid.F, grid.S, rows))
 
 
 def _windows(ac, e) -> Var:
@@ -310,7 +308,7 @@ def _windows(ac, e) -> Var:
             at = tuple(oi * s + ki * d - p[0] for oi, ki, s, d, p in zip(o, k, stride, dil, pads))
             if all(0 <= a < n for a, n in zip(at, grid.S)):
                 rows[o + k] = grid.rows[at]
-    return _stand_in(ac, e, Grid(1, grid.F, O + tuple(kernel), rows, fill, grid.conv))
+    return _stand_in(ac, e, Grid(1, grid.F, O + tuple(kernel), rows, fill))
 
 
 def _reduce(ac, e) -> Var:
@@ -345,7 +343,7 @@ def _reduce(ac, e) -> Var:
             top = R.ewise(ac.g, sp.Piecewise((R.ph(1), R.ph(1) > R.ph(0)), (R.ph(0), True)), top, r,
                           shape=(grid.F, 1))
         rows[key] = top
-    return _stand_in(ac, e, Grid(grid.lead, grid.F, out_S, rows, None, grid.conv))
+    return _stand_in(ac, e, Grid(grid.lead, grid.F, out_S, rows))
 
 
 def _matmul(ac, e) -> Var:
