@@ -1043,7 +1043,6 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     defined = {"scale"}
     checked: set = set()             # class-label inputs this kernel checks
     raw: dict = {}                   # var id of a label loaded as given (int64, int32, float32) -> its name
-    w_strides: dict = {}             # (weight, read transposed) -> the names of its strides
     T = _I
     for si, st in enumerate(stages):
         sfx = str(si + 1) if many else ""
@@ -1071,9 +1070,9 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 arg(f"{an}_ptr", f"(B, K) the vectors multiplied: {_label(an, sch.notes.get(a))}", an)
             arg(f"{wn}_ptr", ("(K, N) " if flip else "(N, K) ") + f"{wn}, {_clip(sch.notes.get(P, ''))}"
                 + (" (read transposed)" if flip else ""), wn)
-            # (a weight read by several stages the same way, a convolution's at each output position,
-            # passes its strides once: the first such stage's names)
-            swn, swk = w_strides.setdefault((wn, flip), (f"stride_w{sfx}n", f"stride_w{sfx}k"))
+            # (each stage passes its weight's strides, even when an earlier stage read the same weight:
+            # shared names made the bag-of-4 kernel of test_triton_matrix_rows spill 48 bytes on sm_90)
+            swn, swk = f"stride_w{sfx}n", f"stride_w{sfx}k"
             arg(swn, f"stride of {wn} along an output entry", f"{wn}.stride({1 if flip else 0})")
             arg(swk, f"stride of {wn} along the sum", f"{wn}.stride({0 if flip else 1})")
             Mt = f"{wn}ᵀ" if not flip else wn
