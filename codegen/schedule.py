@@ -737,8 +737,9 @@ class KernelScheduler(Scheduler):
                 home[v] = len(kernels) - 1
                 need(k.matmul[1], home[v])
                 continue
-            if p is R.ewise_p or p is R.take_row_p or p is R.matmul_p or p.name == "slice":
-                # (a row of a parameter at an index; s·wᵀ, elementwise; x[a:b:c] of an input, loaded)
+            if p is R.ewise_p or p is R.take_row_p or p is R.matmul_p or p.name in ("slice", "patch"):
+                # (a row of a parameter at an index; s·wᵀ, elementwise; x[a:b:c] of an input, loaded;
+                # a convolution's window of an input image, loaded by its index table: kernel_conv)
                 if p.name == "slice" and not self.g.producer[e.inputs[0].id].prim.leaf:
                     raise UnsupportedError(f"{self.describe(v)}: the kernel backends (target='triton') take "
                                            f"slicing of an input's rows only (x[:, :4], x[:, ::2]), not of a value "
@@ -750,6 +751,10 @@ class KernelScheduler(Scheduler):
                     raise UnsupportedError(f"{self.describe(v)}: a partial sum of a matrix per example is not "
                                            f"supported by the kernel backends; compile for target='numpy'")
                 tile = self.width_of(e.inputs[0].id)
+            elif p.name == "unpatch":   # the adjoint of a window of the image: ∂L/∂x asked for (as_torch)
+                raise UnsupportedError("the gradient of an input image read by a convolution (conv2d of the input): "
+                                       "the kernel backends do not compute ∂L/∂x of a convolution yet; detach that "
+                                       "input (no requires_grad), or compile for target='numpy'")
             elif p.name == "pad":       # the adjoint of a slice of an input: ∂L/∂x asked for (as_torch)
                 raise UnsupportedError("the gradient of an input read in slices (x[:, :4], a bag's ids, the rows of "
                                        "an input (L, D) per example): the kernel backends do not compute ∂L/∂x "
@@ -762,6 +767,11 @@ class KernelScheduler(Scheduler):
             deps = set().union(*[self.sources(u.id) for u in e.inputs]) if e.inputs else set()
             lo = max((home[s] for s in deps), default=-1)
             order = ([lo] if lo >= 0 else []) + list(range(len(kernels) - 1, lo, -1))
+            if p.name == "patch":
+                # a convolution's window is loaded right before its product (the latest kernel, or a new
+                # one): loaded all in the first stage, the 16–64 windows would stay live in registers
+                # until their products, and the fused kernel spills (measured for sm_90)
+                order = order[:1] if lo < 0 else [lo]
             at = None
             for j in order:
                 k = kernels[j]

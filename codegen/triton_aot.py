@@ -223,8 +223,8 @@ def benchmark_mlp(width: int) -> tuple:
 
 
 def benchmark_specs():
-    """The networks of bench/gpu_step.py at widths 32, 64, 128, and the 64-64-10 cross-entropy MLP
-    kept in docs/."""
+    """The networks of bench/gpu_step.py at widths 32, 64, 128, the 64-64-10 cross-entropy MLP
+    kept in docs/, and two digits CNNs (`digits_cnn`: --only cnn)."""
     import sympy as sp
 
     import symgrad as sg
@@ -237,7 +237,28 @@ def benchmark_specs():
     t = sp.MatrixSymbol("t", 10, 1)
     out.append(("64-64-10 cross-entropy", specify(sg.cross_entropy(net.output, t), net.params, [net.input, t],
                                                   optimizer=sg.optim.Adam(lr=1e-3))))
+    for name, how in (("cnn 8x8 conv3x3-8 same, maxpool 2, dense 10", dict(padding=1, pool=True)),
+                      ("cnn 8x8 conv3x3-8 stride 2, dense 10", dict(stride=2, padding=1))):
+        loss, params, inputs = digits_cnn(**how)
+        out.append((name, specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     return out
+
+
+def digits_cnn(filters: int = 8, stride: int = 1, padding: int = 0, pool: bool = False, size: int = 8) -> tuple:
+    """(loss, params, inputs) of a CNN on sklearn's 8×8 digits as the Triton target takes it: one
+    3×3 convolution of the image with a bias, relu, [2×2 max pooling], flatten, dense → 10 classes,
+    cross-entropy at integer labels (`symgrad.compiling.kernel_conv`); ``size``: of the (square) image."""
+    import sympy as sp
+
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 1, size, size)), sg.tensor("y", (N,), integer=True)
+    w, b = sg.tensor("w", (filters, 1, 3, 3)), sg.tensor("b", (filters,))
+    h = sg.relu(sg.conv2d(x, w, b, stride=stride, padding=padding))
+    if pool:
+        h = sg.max_pool2d(h, 2)
+    V, c = sg.tensor("V", (int(sp.Mul(*h.shape[1:])), 10)), sg.tensor("c", (10,))
+    return sg.cross_entropy(h.reshape(N, -1) @ V + c, y), [w, b, V, c], [x, y]
 
 
 def main(argv=None):

@@ -70,6 +70,8 @@ FUSE_ROWS = int(os.environ.get("SYMGRAD_TRITON_FUSE_ROWS", "64"))
 DOT_PRECISION = os.environ.get("SYMGRAD_TRITON_DOT_PRECISION", "ieee")
 SPLIT_ROWS = 512          # examples per slice of the batch in stage 1 of a reduction over the batch
 MAX_SPLITS = 128          # at most this many slices (about an H100/H200's SMs): partial sums stay small
+MAX_SEGMENTS = 3          # weight gradients per launch of the merged kernel, when more than 4 (shared memory)
+MANY_STAGES = 16          # a rows kernel of more stages (a convolution's positions) takes the smallest blocks
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
 
@@ -111,15 +113,21 @@ STORE = torch.bfloat16 if PRECISION == "bf16" else torch.float32     # dtype of 
 # -- autotuning candidates ----------------------------------------------------------------------
 
 
-def rows_configs(with_matmul, width):
+def rows_configs(with_matmul, width, stages=1):
     """Candidates for the kernels over whole rows: examples per program (BLOCK_M) and warps, for
     tiles of ``width`` entries per example (the widest of the kernel). A (BLOCK_M, width) fp32 tile
     spread over the program's threads should be 4 to 8 values per thread: more, and the fused
     kernels spill registers (measured for sm_90 with codegen/triton_aot.py, see docs/triton.md);
     fewer, and threads idle. A product read from memory steps through K by 32. Few candidates: each
-    is compiled (seconds, a minute for the widest fused kernels) before it is timed."""
+    is compiled (seconds, a minute for the widest fused kernels) before it is timed. A kernel of
+    more than {many} ``stages`` (a convolution's positions, each a product) holds many tiles at
+    once: the smallest blocks only (BLOCK_M = 128 spilled 7–11 KiB a thread on sm_90)."""
     if INTERPRET:   # the CPU interpreter: one small configuration, nothing to time
         return [triton.Config(dict(BLOCK_M=16, **({{"BLOCK_K": 16}} if with_matmul else {{}})), num_warps=1)]
+    if stages > {many}:
+        fits = [(16, 8)] if not AUTOTUNE else [(16, 8), (16, 4), (32, 8)]
+        return [triton.Config(dict(BLOCK_M=m, **({{"BLOCK_K": 32}} if with_matmul else {{}})), num_warps=w,
+                              num_stages=3) for m, w in fits]
     fits = [(m, w) for m in (16, 32, 64, 128) for w in (4, 8, 16) if 4 <= m * width // (32 * w) <= 8
             and (w < 16 or width >= 128)]          # 16 warps only where 8 cannot hold 16 rows
     fits = fits or [(16, 16)]       # wider than 256: the smallest tile, the most threads
@@ -517,7 +525,8 @@ def precision_of(spec: Spec) -> str:
 
 
 def _header(spec: Spec) -> str:
-    return HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK, precision=precision_of(spec))
+    return HEADER.format(split=SPLIT_ROWS, max_splits=MAX_SPLITS, ublock=UPDATE_BLOCK, precision=precision_of(spec),
+                         many=MANY_STAGES)
 
 
 def _dot(a: str, b: str, acc: str | None, precision: str) -> str:
@@ -674,8 +683,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                     "torch, once")
     for v in host:
         code = _host_code(sch, v, names, top=True)
-        if sch.g.producer[v].out.shape != ():      # read by the kernels with the IR's strides
-            code = f"({code}).contiguous()"
+        if sch.g.producer[v].out.shape != () and _strided_rows(sch, v) is None:   # read by the kernels with
+            code = f"({code}).contiguous()"                                        # the IR's strides
         body.append(f"{names[v]} = {code}  # {_clip(sch.notes.get(v, '') or sch.describe(v), 60)}")
     for i, g in xgrads:
         if not used[g.id].batched or sch.width_of(sch.base(g.id)) != sch.width_of(g.id):
@@ -702,14 +711,21 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body += [f"# {c}" for c in comments] + [_in_workspace(call, kind)]
         elif k.kind == "weight_grad" and k in merged:
             out.uses_weight_grad = True
-            if k is not merged[0]:
+            at = merged.index(k)
+            # at most MAX_SEGMENTS gradients a launch when there are more (a convolution's positions):
+            # each segment holds its own shared memory (the 18 of a small CNN's step took 288 KiB on
+            # sm_90, over the H200's 227 KiB a block); up to 4 (an MLP's layers) stay one launch
+            per = len(merged) if len(merged) <= 4 else MAX_SEGMENTS
+            if at % per:
                 continue
-            src, lines = _weight_grads_kernel(f"{prefix}_weight_grads_kernel", merged, sch, names)
-            if f"{prefix}_weight_grads" not in out.made:
-                out.made.add(f"{prefix}_weight_grads")
+            group, n = merged[at:at + per], at // per
+            kn = f"{prefix}_weight_grads_kernel" + (str(n + 1) if n else "")
+            src, lines = _weight_grads_kernel(kn, group, sch, names)
+            if kn not in out.made:
+                out.made.add(kn)
                 out.pieces.append(src)
             body += lines[:-1] + [_in_workspace(lines[-1], kind)]
-            for w in merged:
+            for w in group:
                 body += _post_lines(sch, w, names)
                 parts.setdefault(w.grad, []).append(w.part)
                 if w.bias is not None:
@@ -872,7 +888,24 @@ def _known_stride(call: str, sch: KernelScheduler, names: dict) -> str:
     shape = tuple(int(d) for d in sch.g.producer[v].out.shape)
     if len(shape) != 2:
         return call
+    strided = _strided_rows(sch, v)
+    if strided is not None:
+        return str(strided[dim])
     return str(shape[1]) if dim == 0 else "1"
+
+
+def _strided_rows(sch: KernelScheduler, v: int) -> tuple | None:
+    """(row stride, 1) when var ``v`` is every c-th row of a parameter matrix, c > 1 (V[p::P], the rows
+    of a dense layer that one position of a flattened convolution output meets, `kernel_conv`): the
+    host passes it as a view of the parameter (no copy) and the kernels read it with that stride."""
+    e = sch.g.producer[v]
+    if e.prim.name != "slice" or sch.g.producer[e.inputs[0].id].prim is not R.param_p:
+        return None
+    shape = tuple(int(d) for d in e.inputs[0].shape)
+    items = tuple(tuple(int(a) for a in it) for it in e.params[0])
+    if len(shape) != 2 or len(items) != 2 or items[0][2] <= 1 or items[1] != (0, shape[1], 1):
+        return None
+    return shape[1] * items[0][2], 1
 
 
 def _numel(p) -> int:
@@ -899,6 +932,8 @@ class _RowsBody:
         self.loads: dict[int, str] = {}          # var id -> "tile" | "row" | "vector" | "scalar" | "arg" | "rows_at"
         self.rows_at: dict[int, tuple] = {}      # var id -> (M, k): row k of the parameter M (an embedding)
         self.slices: dict[int, tuple] = {}       # var id -> (x, start, step): x[start::step] of an input's rows
+        self.patches: dict[int, tuple] = {}      # var id -> (x, params): a convolution's window of an image input
+        self.taps: dict[tuple, str] = {}         # (image, window, dilation) -> name of its index table
         here = {e.out.id for st in stages for e in st.eqns}
         self.inline = set()
         for st in stages:
@@ -906,7 +941,8 @@ class _RowsBody:
                 v = e.out.id
                 c = sch.consumer.get(v)
                 if (e.prim is R.ewise_p and sch.uses.get(v) == 1 and v not in plan.stored and c is not None
-                        and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p, R.argmax_entry_p)):
+                        and c.out.id in here and c.prim in (R.ewise_p, R.sum_p, R.logsumexp_p, R.argmax_entry_p)
+                        and not _read_twice(c, v)):
                     self.inline.add(v)
         self.drop: dict[int, tuple] = {}         # var id of a dropout mask -> (its number k, p): drawn
         self.acc: dict[int, str] = {}            # var id of a stage's product -> "acc", "acc2", ...
@@ -1034,6 +1070,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 arg(f"{an}_ptr", f"(B, K) the vectors multiplied: {_label(an, sch.notes.get(a))}", an)
             arg(f"{wn}_ptr", ("(K, N) " if flip else "(N, K) ") + f"{wn}, {_clip(sch.notes.get(P, ''))}"
                 + (" (read transposed)" if flip else ""), wn)
+            # (each stage passes its weight's strides, even when an earlier stage read the same weight:
+            # shared names made the bag-of-4 kernel of test_triton_matrix_rows spill 48 bytes on sm_90)
             swn, swk = f"stride_w{sfx}n", f"stride_w{sfx}k"
             arg(swn, f"stride of {wn} along an output entry", f"{wn}.stride({1 if flip else 0})")
             arg(swk, f"stride of {wn} along the sum", f"{wn}.stride({0 if flip else 1})")
@@ -1078,6 +1116,14 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                 (a, _, c), _ = e.params[0]
                 rb.loads[v], rb.slices[v] = "slice", (x.id, int(a), int(c))
                 doc.append(f"{nm} = {rb.name(x.id)}[{int(a)}::{int(c)}]  (entries of each example's row)")
+                rb.local.add(v)
+                continue
+            if e.prim.name == "patch":      # a convolution's window of an input image: loaded by its index table
+                (x,) = e.inputs
+                rb.loads[v], rb.patches[v] = "patch", (x.id, e.params)
+                (C, H, W), (KH, KW), (r0, c0), _ = e.params
+                doc.append(f"{nm} = the {KH}×{KW} window of {rb.name(x.id)} ({C}, {H}, {W}) at ({r0}, {c0})  "
+                           f"(a convolution's patch, zeros outside the image)")
                 rb.local.add(v)
                 continue
             if e.prim is R.take_row_p:      # an embedding: row k of a parameter, loaded (not computed)
@@ -1146,6 +1192,9 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                             f"{T}{nm} = tl.load({at} + offs_n{sfx}[None, :]{f' * {c}' if c != 1 else ''}, "
                             f"mask=mask{sfx}, other=0.0)")
                 defined.add(nm)
+                continue
+            if how == "patch":
+                body += _patch_load(rb, v, nm, sfx, arg, defined)
                 continue
             if how == "drop":
                 mk, mp = rb.drop[v]
@@ -1251,7 +1300,8 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     # -- the kernel source
     tile = max(val for c, val, _ in const if c.startswith("BLOCK_N"))
     jit = "@triton.jit(do_not_specialize=[\"drop_seed\"])" if "drop_seed" in args else "@triton.jit"
-    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}), key=[\"B_BUCKET\"])", jit,
+    many_arg = f", stages={len(stages)}" if len(stages) > MANY_STAGES else ""
+    L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}{many_arg}), key=[\"B_BUCKET\"])", jit,
          f"def {kname}("]
     width = max(len(a) for a in args + [c for c, _, _ in const]) + 2
     for a, c in zip(args, comments):
@@ -1300,6 +1350,63 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
     host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
     return src, call, [safe_text(c) for c in host]
+
+
+def _read_twice(c, v: int) -> bool:
+    """Elementwise equation ``c`` names var ``v`` more than once in its body (a running max
+    where(r > m, r, m)): ``v`` is then kept as a named temporary, not substituted, or a chain of
+    such equations (the max over a pooling window, a bag's max) would double at every link."""
+    if c.prim is not R.ewise_p:
+        return False
+    body = c.params[0]
+    return sum(body.count(R.ph(i)) for i, u in enumerate(c.inputs) if u.id == v) > 1
+
+
+def _patch_load(rb: _RowsBody, v: int, nm: str, sfx: str, arg, defined: set) -> list:
+    """The lines that load var ``v``, a convolution's window of an image input (`kernel_conv.patch`):
+    entry n = (c·KH + i)·KW + j of the window at origin (r0, c0) is the image's entry
+    c·H·W + (r0 + i·dh)·W + (c0 + j·dw), a zero outside the image. The index table (tap_c, tap_i,
+    tap_j and the offset tap_at of the window at (0, 0)) is made once, in the stage of the first
+    window, for all (each window's stage has the same width C·KH·KW: the same offsets)."""
+    x, ((C, H, W), (KH, KW), (r0, c0), (dh, dw)) = rb.patches[v]
+    xn, T = rb.name(x), _I
+    arg(f"{xn}_ptr", f"(B, C·H·W) {_label(xn, rb.sch.notes.get(x))}: an image per row", xn)
+    arg(f"stride_{xn}", f"row stride of {xn}", f"{xn}.stride(0)")
+    key = (C, H, W, KH, KW, dh, dw)     # (the same in every stage of width C·KH·KW: made once, in the first)
+    lines = []
+    tap = rb.taps.get(key)
+    if tap is None:
+        tap = f"tap{sfx}" + (f"_{len(rb.taps)}" if rb.taps else "")
+        rb.taps[key] = tap
+        times = lambda a, k: a if k == 1 else f"{a} * {k}"      # noqa: E731
+        lines = [f"{T}# -- the {KH}×{KW} windows of {xn} ({C}, {H}, {W}): entry n of a window is (c, i, j) = "
+                 f"(n // {KH * KW}, n // {KW} % {KH}, n % {KW}),",
+                 f"{T}#    the image's entry c·{H * W} + (r0 + {times('i', dh)})·{W} + (c0 + {times('j', dw)}) for "
+                 f"the window at (r0, c0)",
+                 f"{T}{tap}_c = offs_n{sfx} // {KH * KW}",
+                 f"{T}{tap}_i = offs_n{sfx} // {KW} % {KH}",
+                 f"{T}{tap}_j = offs_n{sfx} % {KW}",
+                 f"{T}{tap}_at = {tap}_c * {H * W} + {times(f'{tap}_i', dh * W)} + {times(f'{tap}_j', dw)}"]
+        defined |= {f"{tap}_c", f"{tap}_i", f"{tap}_j", f"{tap}_at"}
+    shift = r0 * W + c0
+    at = f"{tap}_at" + (f" + {shift}" if shift > 0 else f" - {-shift}" if shift < 0 else "")
+    inside = []                     # the bounds a window in the padding crosses (none inside the image)
+    for a, k, o, n in (("i", dh, r0, H), ("j", dw, c0, W)):
+        ax = f"{tap}_{a}" if k == 1 else f"{tap}_{a} * {k}"
+        if o < 0:
+            inside.append(f"({ax} >= {-o})")
+        if o + (KH - 1 if a == "i" else KW - 1) * k >= n:
+            inside.append(f"({ax} < {n - o})")
+    where = f"the window at ({r0}, {c0})"
+    if inside:
+        lines.append(f"{T}{nm}_in = mask_n{sfx} & " + " & ".join(inside) + f"  # {where}: its entries inside the image")
+        mask = f"mask_m[:, None] & {nm}_in[None, :]"
+    else:
+        mask = f"mask{sfx}"
+    lines.append(f"{T}{nm} = tl.load({xn}_ptr + offs_m[:, None] * stride_{xn} + ({at})[None, :], mask={mask}, "
+                 f"other=0.0)  # {where}")
+    defined.add(nm)
+    return lines
 
 
 def _zero_one(sch: KernelScheduler, v: int) -> bool:

@@ -52,6 +52,7 @@ from ..core import array_rules as A
 from ..core import rules as R
 from ..core.ir import Graph, Var, format_shape
 from ..errors import UnsupportedError
+from . import kernel_conv
 from .batch_kind import USER_TERMS
 
 ph = R.ph
@@ -126,23 +127,32 @@ class AsColumns:
         self.env: dict[int, Var] = {}
         self.batched: set = set()       # the variables that depend on an input (differ by example)
         self.bags: dict[int, list] = {}  # a matrix per example (E[ids], an input (L, D)): its rows, columns
+        self.grids: dict = {}            # an image input and what a convolution makes of it (`kernel_conv`)
+        self.new_notes: dict = {}        # notes of values the rewrite makes ("= V[3::9]"), by their id in g
+        self.deferred: set = set()       # values of the parameters alone of 3 or more axes (a conv's bias
+        #                                  b.reshape(F, 1, 1)): no column form; `kernel_conv` reads them
 
     def __call__(self, lw):
         """The `compiler.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
         for _, shape, _ in lw.masks:     # a dropout mask: a leaf of one example's shape, drawn in the kernels
-            if len(shape) == 2 and 1 not in shape:
+            if len(shape) >= 3 or len(shape) == 2 and 1 not in shape:
                 raise UnsupportedError(f"{TARGET} draws dropout masks of an example's vector or number; this one is "
-                                       f"a matrix per example {tuple(shape)} (sg.dropout of a MatrixSymbol): drop "
-                                       f"out a vector of it, or compile it with target='numpy'")
+                                       f"a matrix per example {tuple(shape)} (sg.dropout of a MatrixSymbol, or of a "
+                                       f"convolution's output): drop out a vector of it (after the flatten and a "
+                                       f"dense layer), or compile it with target='numpy'")
         roots = [lw.loss] + list(lw.outputs)
         roots += [self.src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
         self.run(roots)
+        if any(o.id in self.grids for o in lw.outputs):
+            raise UnsupportedError(f"{TARGET} cannot return the input image or a convolution's output (kept as its "
+                                   f"rows, one per output position) as an output; return a vector of it (a dense "
+                                   f"layer of its flattened form), or compile it with target='numpy'")
         if any(o.id in self.bags for o in lw.outputs):
             raise UnsupportedError(f"{TARGET} cannot return a matrix per example (a bag E[ids] of several indices "
                                    f"per example, an input (L, D), or a value of their rows) as an output; return a "
                                    f"vector of it (its sum or max over an axis, E[ids].sum(axis=0), or "
                                    f".reshape(L * D)), or compile it with target='numpy'")
-        notes = {}
+        notes = dict(self.new_notes)
         for vid, text in lw.notes.items():
             v = self.env.get(vid)
             if v is not None and not self.g.producer[v.id].prim.leaf:
@@ -168,6 +178,30 @@ class AsColumns:
     # -- the rules --------------------------------------------------------------------------------
     def _eqn(self, e) -> Var:
         g, p = self.g, e.prim
+        if p is R.input_p and len(e.out.shape) >= 3:
+            # an image (C, H, W) per example: its entries in a column, read by a convolution (`kernel_conv`)
+            sym, shape = e.params
+            x = g.bind(p, (), (sym, (int(sp.Mul(*shape)), 1)))
+            self.grids[e.out.id] = kernel_conv.Image(x)
+            return x
+        if p is R.param_p and len(e.out.shape) >= 3:
+            # a convolution's kernel (F, C, KH, KW): the matrix W_mat (F, C·KH·KW), the same numbers in memory
+            sym, shape = e.params
+            other = self._not_as_kernel(e)
+            if other is not None:
+                grouped = " (a grouped convolution reads slices of it)" if other.prim.name == "slice" else ""
+                raise UnsupportedError(
+                    f"{TARGET} take a parameter of {len(shape)} axes, such as {sym.name!r} {format_shape(shape)}, as "
+                    f"the kernel of a convolution of the input image only (conv2d(x, w), groups=1); here it is also "
+                    f"read{self.where(other)}{grouped}; compile it with target='numpy'")
+            return g.bind(p, (), (sym, (int(shape[0]), int(sp.Mul(*shape[1:])))))
+        if any(u.id in self.grids for u in e.inputs):
+            return kernel_conv.of_image(self, e)
+        if e.out.id not in self.batched and not p.leaf and len(e.out.shape) > 2:
+            self.deferred.add(e.out.id)         # (read by `kernel_conv`, or refused by its reader)
+            return None
+        if any(u.id in self.deferred for u in e.inputs):
+            raise refusal(p.name, self.where(e), self.kind)
         if p is R.input_p and len(e.out.shape) == 2 and 1 not in (int(d) for d in e.out.shape) \
                 and int(e.out.shape[0]) <= MAX_BAG:
             # a matrix (L, D) per example: its row in memory is the L·D entries, kept as a column;
@@ -204,6 +238,13 @@ class AsColumns:
         if out is None:
             raise refusal(p.name, self.where(e), self.kind)
         return out
+
+    def _not_as_kernel(self, e):
+        """The first reader of the parameter ``e`` that is not a convolution reading it as its kernel
+        (None when there is none)."""
+        readers = [u for u in self.src.eqns if any(i.id == e.out.id for i in u.inputs)]
+        return next((u for u in readers if u.prim.name != "conv" or u.inputs[1].id != e.out.id
+                     or u.inputs[0].id == e.out.id), None)
 
     def _of_parameters(self, e, ins) -> Var:
         """Equation ``e`` of the parameters alone (``W1[:4]``, ``sg.concat([W, V])``, ``W.reshape``),

@@ -37,6 +37,7 @@ import dataclasses
 import sympy as sp
 
 from ..core import array_rules as A
+from ..core import conv_rules as CR
 from ..core import rules as R
 from ..core.ir import Graph, Var, format_shape
 from ..core.placeholders import placeholders
@@ -345,6 +346,26 @@ def _concat(self, e, ins):
     return A.concat(self.g, [v for v, _ in ins], axis - (axis > ax)), ax
 
 
+def _conv(self, e, ins):
+    """conv2d(x, w) of images x (N, C, H, W): each example's (1, C, H, W) convolved, the batch axis first
+    (`kernel_conv` takes it from there: the first layer, a convolution of the input image)."""
+    (x, ax), (w, wx) = ins
+    if ax != 0 or wx is not None:
+        raise self.mixing(e, "a convolution whose kernel depends on the examples, or of an array without "
+                             f"the batch axis {self.N} first")
+    out = CR.conv(self.g, A.reshape(self.g, x, (1,) + tuple(x.shape)), w, *e.params)
+    return A.reshape(self.g, out, tuple(out.shape[1:])), 0
+
+
+def _windows(self, e, ins):
+    """The pooling windows of maps (N, C, *S): each example's, the batch axis first."""
+    (x, ax), = ins
+    if ax != 0:
+        raise self.mixing(e, f"a pooling of an array without the batch axis {self.N} first")
+    out = CR.windows(self.g, A.reshape(self.g, x, (1,) + tuple(x.shape)), *e.params)
+    return A.reshape(self.g, out, tuple(out.shape[1:])), 0
+
+
 _OVER_N = {"sum": "a sum (or mean)", "rsum": "a sum (or mean)", "rmax": "a max", "argmax": "an argmax",
            "lse": "a log-sum-exp (softmax)"}
 
@@ -369,4 +390,6 @@ _RULES = {
     "take": _take,
     "slice": _slice,
     "concat": _concat,
+    "conv": _conv,
+    "windows": _windows,
 }

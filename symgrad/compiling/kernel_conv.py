@@ -1,0 +1,398 @@
+"""A convolution of the input image, for the kernel backends: its output kept as rows.
+
+`kernel_form.AsColumns` hands this module every equation that reads an image input (an input of
+three or more axes per example, (C, H, W) or (1, C, H, W)) or a value computed from one. The
+convolution of the image (im2col, one output position at a time)
+
+    conv2d(x, w)[f, oh, ow] = Σ_{c,i,j} x[c, oh·s + i·d − pad, ow·s + j·d − pad] · w[f, c, i, j]
+                            = (W_mat · patch_p)[f],     p = (oh, ow),  W_mat = w.reshape(F, C·KH·KW)
+
+is kept as its OH·OW rows, each a column (F, 1) per example (a "grid"): row p is the product of
+the weight W_mat (the parameter w, the same numbers in memory) with ``patch(x)_p``, the C·KH·KW
+entries of the example's image that window p covers, gathered by a static index table (zeros
+outside the image: the padding). The kernels load a patch as they load a slice of an input's row,
+with an offset computed from the entry's index, and run each row's product as a layer's. Reverse
+mode then gives ∂L/∂W_mat = Σ_p δ_p · patch_pᵀ: a sum of outer products, which the scheduler sums
+over the batch term by term (one segment of the weight-gradient launch per output position).
+The input needs no gradient (the first layer), so a patch's adjoint is never run by the kernels.
+
+On such a grid, kept as rows:
+
+    + b.reshape(F, 1, 1), relu, …   elementwise, row by row (a bias per filter: the column b)
+    max_pool2d(h, 2), avg_pool2d    windows of the grid (its rows re-indexed; padding rows absent),
+                                    then a max (entry by entry, a strictly greater row replacing the
+                                    running max: the first arg-max of the window, in row-major order,
+                                    takes the gradient, as the NumPy target and torch) or a sum
+    h.reshape(N, -1) @ W            flatten (NCHW order: entry f·P + p) and a dense layer:
+                                    Σ_p row_pᵀ · W[p::P], P products with slices of the parameter
+                                    (values of the parameters alone: the host's, and their adjoint)
+
+Anything else that reads the grid (a second convolution, a transpose, a reduction over the
+filters, an output) is an `UnsupportedError` in the declaration's words, pointing to target='numpy'.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from ..core import array_rules as A
+from ..core import rules as R
+from ..core.ir import Graph, Var, format_shape
+from ..errors import UnsupportedError
+
+MAX_POSITIONS = 64      # output positions of a convolution per example: each is a product of its own
+TARGET = "the kernel backends (target='triton')"
+NUMPY = "compile it with target='numpy'"
+
+# ===================================================================================================
+# The patch primitive: an image's window at one output position, as a column
+
+
+def patch_entries(params) -> list:
+    """The flat index into the image (C·H·W entries, row-major) of each entry n = (c·KH + i)·KW + j
+    of the patch, or −1 where the window lies outside the image (the padding: a zero)."""
+    (C, H, W), (KH, KW), (r0, c0), (dh, dw) = params
+    out = []
+    for c in range(C):
+        for i in range(KH):
+            for j in range(KW):
+                r, q = r0 + i * dh, c0 + j * dw
+                out.append(c * H * W + r * W + q if 0 <= r < H and 0 <= q < W else -1)
+    return out
+
+
+def _patch_impl(args, params):
+    x = np.asarray(args[0], float).reshape(-1)
+    idx = np.array(patch_entries(params))
+    return np.where(idx >= 0, x[np.maximum(idx, 0)], 0.0).reshape(-1, 1)
+
+
+def _unpatch_impl(args, params):
+    (C, H, W) = params[0]
+    out = np.zeros(C * H * W)
+    g = np.asarray(args[0], float).reshape(-1)
+    for n, k in enumerate(patch_entries(params)):
+        if k >= 0:
+            out[k] += g[n]
+    return out.reshape(-1, 1)
+
+
+def _fmt(p):
+    (C, H, W), (KH, KW), (r0, c0), (dh, dw) = p
+    dil = f", dilation=({dh}, {dw})" if (dh, dw) != (1, 1) else ""
+    return f"image=({C}, {H}, {W}), window=({KH}, {KW}) at ({r0}, {c0}){dil}"
+
+
+patch_p = A._prim("patch", "the window of an image at one output position (im2col, one column)", _fmt)
+unpatch_p = A._prim("unpatch", "a patch's entries added back into the image (the adjoint of patch)", _fmt)
+
+
+def patch(g: Graph, x: Var, image, kernel, origin, dilation) -> Var:
+    params = (tuple(int(d) for d in image), tuple(int(d) for d in kernel), tuple(int(d) for d in origin),
+              tuple(int(d) for d in dilation))
+    return g.bind(patch_p, (x,), params)
+
+
+patch_p.shape = lambda shapes, params: (params[0][0] * params[1][0] * params[1][1], 1)
+patch_p.impl = _patch_impl
+patch_p.vjp = lambda g, eqn, ct, want: [g.bind(unpatch_p, (ct,), eqn.params)]
+patch_p.jvp = lambda g, eqn, t: g.bind(patch_p, (t[0],), eqn.params)
+unpatch_p.shape = lambda shapes, params: (params[0][0] * params[0][1] * params[0][2], 1)
+unpatch_p.impl = _unpatch_impl
+unpatch_p.vjp = lambda g, eqn, ct, want: [g.bind(patch_p, (ct,), eqn.params)]
+unpatch_p.jvp = lambda g, eqn, t: g.bind(unpatch_p, (t[0],), eqn.params)
+
+
+# ===================================================================================================
+# What an equation reading an image sees
+
+
+@dataclass
+class Image:
+    """An image input per example: its entries, row-major, as the column ``x`` (numel, 1)."""
+    x: Var
+
+
+@dataclass
+class Grid:
+    """A value (1, …, F, *S) per example kept as rows: ``rows[s]`` is the column (F, 1) at spatial
+    index s (absent: a window's entry outside the grid, which counts as ``fill``)."""
+    lead: int
+    F: int
+    S: tuple
+    rows: dict
+    fill: object = None
+
+    @property
+    def shape(self) -> tuple:
+        return (1,) * self.lead + (self.F,) + tuple(self.S)
+
+    def keys(self):
+        return list(np.ndindex(*self.S)) if self.S else [()]
+
+
+@dataclass
+class Flat:
+    """A grid flattened to one vector of F·P entries, in its row-major order f·P + p."""
+    grid: Grid
+
+
+def _nonunit(shape) -> list:
+    return [int(d) for d in shape if int(d) != 1]
+
+
+def refuse(ac, e, what: str) -> UnsupportedError:
+    return UnsupportedError(
+        f"{TARGET} cannot run {what}{ac.where(e)}: a convolution's output is kept as its rows (one per output "
+        f"position), on which they take elementwise functions with a bias per filter, max_pool2d / avg_pool2d, "
+        f"and a flatten followed by a dense layer (h.reshape(N, -1) @ W); {NUMPY}")
+
+
+def of_image(ac, e) -> Var:
+    """Equation ``e`` of `kernel_form.AsColumns` ``ac`` that reads an image or a grid: its value (a
+    stand-in: the readers go through ``ac.grids``)."""
+    name = e.prim.name
+    rule = _RULES.get(name)
+    if rule is None:
+        from .kernel_form import USER_TERMS, _TERMS
+        raise refuse(ac, e, _TERMS.get(name) or USER_TERMS.get(name, f"the operation {name!r}"))
+    return rule(ac, e)
+
+
+def _stand_in(ac, e, value) -> Var:
+    ac.grids[e.out.id] = value
+    if isinstance(value, Image):
+        return value.x
+    if isinstance(value, Flat):
+        value = value.grid
+    return next(r for r in value.rows.values())
+
+
+def _conv(ac, e) -> Var:
+    g = ac.g
+    x, w = e.inputs
+    img = ac.grids.get(x.id)
+    stride, pads, ldil, rdil = e.params
+    if not isinstance(img, Image):
+        raise UnsupportedError(
+            f"{TARGET} cannot run a convolution of a computed value{ac.where(e)} (a second convolution, or one "
+            f"of a pooled or activated map): they convolve the input image only (the first layer: its input "
+            f"gradient is never needed); {NUMPY}")
+    if w.id in ac.batched or ac.src.producer[w.id].prim is not R.param_p:
+        raise refuse(ac, e, "a convolution whose kernel is not a declared parameter (F, C, KH, KW)")
+    if len(x.shape) != 4 or int(x.shape[0]) != 1:
+        raise refuse(ac, e, f"a convolution over {len(x.shape) - 2} spatial axes (conv1d, conv3d)")
+    if any(int(d) != 1 for d in ldil):
+        raise refuse(ac, e, "a convolution with a dilated input (a transposed convolution)")
+    _, C, H, W = (int(d) for d in x.shape)
+    F, _, KH, KW = (int(d) for d in w.shape)
+    OH, OW = (int(d) for d in e.out.shape[2:])
+    if OH * OW > MAX_POSITIONS:
+        raise UnsupportedError(
+            f"{TARGET} cannot run this convolution{ac.where(e)}: its output has {OH}×{OW} = {OH * OW} positions "
+            f"per example, more than {MAX_POSITIONS} (each position is a product of its own in the kernels); use "
+            f"a stride (stride=2) or a smaller image, or {NUMPY}")
+    if F == 1:
+        raise refuse(ac, e, "a convolution with one filter (w of shape (1, C, KH, KW): each position's row would be "
+                            "a single number; two filters or more are kept as rows)")
+    Wm = ac.env[w.id]
+    if tuple(int(d) for d in Wm.shape) != (F, C * KH * KW):
+        raise refuse(ac, e, "a convolution whose kernel is also read as a tensor elsewhere")
+    rows, xname = {}, g.producer[img.x.id].params[0].name
+    for oh in range(OH):
+        for ow in range(OW):
+            origin = (oh * stride[0] - pads[0][0], ow * stride[1] - pads[1][0])
+            pv = patch(g, img.x, (C, H, W), (KH, KW), origin, rdil)
+            ac.new_notes.setdefault(pv.id, f"= the {KH}×{KW} window of {xname} at {origin} (a patch)")
+            rows[(oh, ow)] = R.matmul(g, Wm, pv)
+    from .kernel_form import user_words
+    words = (user_words(ac.src, ac.notes, e) or "`conv2d`").strip("`")
+    for (oh, ow), r in rows.items():
+        ac.new_notes.setdefault(r.id, f"= {words}[:, {oh}, {ow}] (output position ({oh}, {ow}))")
+    return _stand_in(ac, e, Grid(1, F, (OH, OW), rows))
+
+
+def _reshape(ac, e) -> Var:
+    (u,) = e.inputs
+    src, out = ac.grids[u.id], tuple(int(d) for d in e.out.shape)
+    if isinstance(src, Image):
+        if len(_nonunit(out)) <= 1:             # the image as a vector: its column
+            from .kernel_form import column_shape
+            return ac.as_shape(src.x, column_shape(out), e)
+        return _stand_in(ac, e, Image(src.x))
+    if isinstance(src, Flat):
+        if len(_nonunit(out)) <= 1:
+            return _stand_in(ac, e, src)
+        raise refuse(ac, e, f"a reshape of the flattened convolution output to {format_shape(out)}")
+    P = int(np.prod(src.S)) if src.S else 1
+    if any(r is None for r in (src.rows.get(k) for k in src.keys())):
+        raise refuse(ac, e, "a reshape of the windows of a padded pooling")
+    if _nonunit(out) == [src.F * P] and P == 1 and len(out) <= 2:    # one position (a global pooling): its
+        from .kernel_form import column_shape                        # row is the vector, read as any other
+        return ac.as_shape(next(iter(src.rows.values())), column_shape(out), e)
+    if _nonunit(out) == [src.F * P] and P > 1:       # (one position: (1, F, 1, 1) is a grid)
+        return _stand_in(ac, e, Flat(src))
+    j = next((i for i, d in enumerate(out) if d != 1), None)
+    if j is None or out[j] != src.F or int(np.prod(out[j + 1:])) != P:
+        raise refuse(ac, e, f"a reshape of {format_shape(src.shape)} to {format_shape(out)} that moves the filters' "
+                            f"axis")
+    old, new = src.keys(), list(np.ndindex(*out[j + 1:])) if out[j + 1:] else [()]
+    rows = {n: src.rows[o] for o, n in zip(old, new)}
+    return _stand_in(ac, e, Grid(j, src.F, out[j + 1:], rows, src.fill))
+
+
+def _channel_column(ac, u, grid: Grid):
+    """The column (F, 1) of a value of the parameters alone broadcast over the grid along the filters'
+    axis only (a bias b.reshape(F, 1, 1)), or the number itself; None for another broadcast."""
+    if u.shape == ():
+        return ac.env[u.id]
+    if u.id in ac.batched:
+        return None
+    v = u
+    while ac.src.producer[v.id].prim.name in ("expand", "broadcast"):
+        v = ac.src.producer[v.id].inputs[0]
+    full, shape = grid.shape, tuple(int(d) for d in v.shape)
+    if len(shape) > len(full):
+        return None
+    shape = (1,) * (len(full) - len(shape)) + shape
+    if any(d != 1 for i, d in enumerate(shape) if i != grid.lead) or shape[grid.lead] not in (1, grid.F):
+        return None
+    while ac.env.get(v.id) is None and ac.src.producer[v.id].prim.name == "reshape":
+        v = ac.src.producer[v.id].inputs[0]         # b.reshape(F, 1, 1): b itself
+    col = ac.env.get(v.id)
+    if col is None or len(_nonunit(col.shape)) > 1:
+        return None
+    if col.shape == ():
+        return col
+    if int(col.shape[1]) != 1:
+        col = R.transpose(ac.g, col)
+    return col if int(col.shape[0]) in (1, grid.F) else None
+
+
+def _ewise(ac, e) -> Var:
+    grids = [ac.grids.get(u.id) for u in e.inputs]
+    if any(isinstance(s, (Image, Flat)) for s in grids):
+        raise refuse(ac, e, "an elementwise operation on the input image or on the flattened convolution output")
+    grid = next(s for s in grids if s is not None)
+    if any(s is not None and (s.shape != grid.shape or set(s.rows) != set(grid.rows)) for s in grids):
+        raise refuse(ac, e, "an elementwise operation of two maps of different shapes")
+    if any(r is None for r in grid.rows.values()) or len(grid.rows) != len(grid.keys()):
+        raise refuse(ac, e, "an elementwise operation on the windows of a padded pooling")
+    args = []
+    for u, s in zip(e.inputs, grids):
+        if s is not None:
+            args.append(s.rows)
+            continue
+        col = _channel_column(ac, u, grid)
+        if col is None:
+            raise refuse(ac, e, f"an elementwise operation with a value of shape {format_shape(u.shape)} that is "
+                                f"not one number per filter (a bias b.reshape(F, 1, 1))")
+        args.append(col)
+    rows = {k: R.ewise(ac.g, e.params[0], *[a[k] if isinstance(a, dict) else a for a in args], shape=(grid.F, 1))
+            for k in grid.keys()}
+    return _stand_in(ac, e, Grid(grid.lead, grid.F, grid.S, rows))
+
+
+def _windows(ac, e) -> Var:
+    (u,) = e.inputs
+    grid = ac.grids[u.id]
+    kernel, stride, pads, dil, fill = e.params
+    if not isinstance(grid, Grid) or len(grid.S) != len(kernel) or grid.lead != 1:
+        raise refuse(ac, e, "pooling of the input image")
+    O = tuple(int(d) for d in e.out.shape[2:2 + len(kernel)])
+    rows = {}
+    for o in np.ndindex(*O):
+        for k in np.ndindex(*kernel):
+            at = tuple(oi * s + ki * d - p[0] for oi, ki, s, d, p in zip(o, k, stride, dil, pads))
+            if all(0 <= a < n for a, n in zip(at, grid.S)):
+                rows[o + k] = grid.rows[at]
+    return _stand_in(ac, e, Grid(1, grid.F, O + tuple(kernel), rows, fill))
+
+
+def _reduce(ac, e) -> Var:
+    (u,) = e.inputs
+    grid = ac.grids[u.id]
+    axes = set(e.params[0]) if e.prim.name == "rsum" else {e.params[0]}
+    if not isinstance(grid, Grid) or any(a <= grid.lead for a in axes) or len(e.out.shape) != len(grid.shape):
+        what = "a max" if e.prim.name == "rmax" else "a sum"
+        raise refuse(ac, e, f"{what} over the filters' axis" if isinstance(grid, Grid) else
+                     f"{what} of the input image")
+    want = -sp.oo if e.prim.name == "rmax" else 0
+    spatial = {a - grid.lead - 1 for a in axes}
+    out_S = tuple(1 if i in spatial else d for i, d in enumerate(grid.S))
+    rows = {}
+    for key in np.ndindex(*out_S):
+        ranges = [range(grid.S[i]) if i in spatial else [key[i]] for i in range(len(grid.S))]
+        parts = []
+        for k in np.ndindex(*[len(r) for r in ranges]):
+            at = tuple(r[i] for r, i in zip(ranges, k))
+            r = grid.rows.get(at)
+            if r is None:
+                if sp.sympify(grid.fill) != want:
+                    raise refuse(ac, e, "a reduction over the windows of a pooling padded with another value")
+                continue
+            parts.append(r)
+        if e.prim.name == "rsum":
+            rows[key] = R.ewise(ac.g, sp.Add(*[R.ph(i) for i in range(len(parts))]), *parts, shape=(grid.F, 1)) \
+                if len(parts) > 1 else parts[0]
+            continue
+        top = parts[0]      # strictly greater replaces: ties keep the earlier entry (the first arg-max)
+        for r in parts[1:]:
+            top = R.ewise(ac.g, sp.Piecewise((R.ph(1), R.ph(1) > R.ph(0)), (R.ph(0), True)), top, r,
+                          shape=(grid.F, 1))
+        rows[key] = top
+    return _stand_in(ac, e, Grid(grid.lead, grid.F, out_S, rows))
+
+
+def _matmul(ac, e) -> Var:
+    """A dense layer of the flattened grid: flat @ W = Σ_p row_pᵀ · W[p::P] (W (F·P, n)), or
+    W @ flat = Σ_p W[:, p::P] · row_p (W (n, F·P)); the running sum adds one product at a time."""
+    g = ac.g
+    a, b = e.inputs
+    fa, fb = ac.grids.get(a.id), ac.grids.get(b.id)
+    flat = fa if fa is not None else fb
+    other = b if fa is not None else a
+    if not isinstance(flat, Flat) or (fa is not None and fb is not None) or other.id in ac.batched \
+            or len(other.shape) != 2:
+        raise refuse(ac, e, "a matrix product of the convolution output other than a dense layer of its flattened "
+                            "form with a parameter")
+    grid = flat.grid
+    P = int(np.prod(grid.S)) if grid.S else 1
+    M = ac.env[other.id]
+    leaf = ac.src.producer[other.id]
+    mname = leaf.params[0].name if leaf.prim.leaf else "the weight"
+    n_all = grid.F * P
+    total = None
+    for p, key in enumerate(grid.keys()):
+        row = grid.rows[key]
+        if fa is not None:      # (1, F·P) @ (F·P, n): the rows of M at f·P + p
+            if int(a.shape[0]) != 1:
+                raise refuse(ac, e, "a product of the flattened convolution output laid out as a column on the left")
+            Mp = A.slice_(g, M, ((sp.Integer(p), sp.Integer(n_all), sp.Integer(P)),
+                                 (sp.S.Zero, sp.Integer(int(M.shape[1])), sp.S.One)))
+            ac.new_notes.setdefault(Mp.id, f"= {mname}[{p}::{P}] (the rows position {p} of the flattened map meets)")
+            term = R.matmul(g, R.transpose(g, row), Mp)
+        else:                   # (n, F·P) @ (F·P, 1): the columns of M at f·P + p
+            if int(b.shape[-1]) != 1 if len(b.shape) == 2 else False:
+                raise refuse(ac, e, "a product of the flattened convolution output laid out as a row on the right")
+            Mp = A.slice_(g, M, ((sp.S.Zero, sp.Integer(int(M.shape[0])), sp.S.One),
+                                 (sp.Integer(p), sp.Integer(n_all), sp.Integer(P))))
+            ac.new_notes.setdefault(Mp.id, f"= {mname}[:, {p}::{P}] (the columns position {p} of the flattened "
+                                           f"map meets)")
+            term = R.matmul(g, Mp, row)
+        total = term if total is None else R.ewise(g, R.ph(0) + R.ph(1), total, term, shape=tuple(term.shape))
+    from .kernel_form import column_shape
+    return ac.as_shape(total, column_shape(e.out.shape), e)
+
+
+_RULES = {
+    "conv": _conv,
+    "reshape": _reshape,
+    "ewise": _ewise,
+    "windows": _windows,
+    "rmax": _reduce,
+    "rsum": _reduce,
+    "matmul": _matmul,
+}
