@@ -26,3 +26,19 @@ def time_statements(source: str, args: list, xs: list, steps: int) -> tuple[list
     for _ in range(steps):
         ns["step"](args, [], 1, xs)
     return texts, dict(spent)
+
+
+def print_profile(source: str, args: list, xs: list, kind, steps: int = 10, top: int = 10,
+                  width: int = 110) -> None:
+    """Time each statement of the generated ``step`` (`time_statements`) and print the totals by
+    ``kind(statement text)`` ("matmul", "elementwise", ...) and the ``top`` slowest statements."""
+    texts, runs = time_statements(source, args, xs, steps)
+    spent = {i: sum(ts) for i, ts in runs.items()}
+    kinds = collections.defaultdict(float)
+    for i, t in spent.items():
+        kinds[kind(texts[i])] += t * 1e3 / steps
+    total = sum(kinds.values())
+    print(f"generated step, statement by statement: {total:.1f} ms; " + ", ".join(
+        f"{k} {v:.1f} ms ({100 * v / total:.0f} %)" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
+    for i, t in sorted(spent.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {t * 1e3 / steps:6.2f} ms  {texts[i][:width]}")

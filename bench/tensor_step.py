@@ -34,7 +34,6 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse      # noqa: E402
-import collections   # noqa: E402
 import datetime      # noqa: E402
 import platform      # noqa: E402
 import statistics    # noqa: E402
@@ -46,7 +45,7 @@ import sympy as sp   # noqa: E402
 import symgrad as sg  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also when loaded from its path
-from statement_timer import time_statements  # noqa: E402
+from statement_timer import print_profile  # noqa: E402
 import jax_peer  # noqa: E402
 
 LR, EPS, CLASSES = 0.01, 1e-5, 10
@@ -196,17 +195,7 @@ def _kind(code: str) -> str:
 def profile(prog, P: dict, params, batch, steps: int = 10) -> None:
     """Time each top-level statement of the generated ``step`` (the source, recompiled with a clock
     around every statement) over ``steps`` steps; print the totals by kind and the slowest ten."""
-    texts, runs = time_statements(prog.source, [P[p.name].copy() for p in params], [batch["x"], batch["y"]],
-                                  steps)
-    spent = {i: sum(ts) for i, ts in runs.items()}
-    kinds = collections.defaultdict(float)
-    for i, t in spent.items():
-        kinds[_kind(texts[i])] += t * 1e3 / steps
-    total = sum(kinds.values())
-    print(f"generated step, statement by statement: {total:.1f} ms; " + ", ".join(
-        f"{k} {v:.1f} ms ({100 * v / total:.0f} %)" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
-    for i, t in sorted(spent.items(), key=lambda kv: -kv[1])[:10]:
-        print(f"  {t * 1e3 / steps:6.2f} ms  {texts[i][:110]}")
+    print_profile(prog.source, [P[p.name].copy() for p in params], [batch["x"], batch["y"]], _kind, steps)
 
 
 def main(argv=None):

@@ -26,7 +26,6 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse      # noqa: E402
-import collections   # noqa: E402
 import datetime      # noqa: E402
 import importlib.util  # noqa: E402
 import platform      # noqa: E402
@@ -39,7 +38,7 @@ import symgrad as sg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from statement_timer import time_statements  # noqa: E402
+from statement_timer import print_profile  # noqa: E402
 
 LR = 0.01
 
@@ -104,17 +103,8 @@ def _kind(code: str) -> str:
 
 
 def profile(prog, P: dict, params, batch, steps: int = 10) -> None:
-    texts, runs = time_statements(prog.source, [P[p.name].copy() for p in params],
-                                  [batch["ids"], batch["targets"]], steps)
-    spent = {i: sum(ts) for i, ts in runs.items()}
-    kinds = collections.defaultdict(float)
-    for i, t in spent.items():
-        kinds[_kind(texts[i])] += t * 1e3 / steps
-    total = sum(kinds.values())
-    print(f"generated step, statement by statement: {total:.1f} ms; " + ", ".join(
-        f"{k} {v:.1f} ms ({100 * v / total:.0f} %)" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
-    for i, t in sorted(spent.items(), key=lambda kv: -kv[1])[:12]:
-        print(f"  {t * 1e3 / steps:6.2f} ms  {texts[i][:120]}")
+    print_profile(prog.source, [P[p.name].copy() for p in params], [batch["ids"], batch["targets"]], _kind,
+                  steps, top=12, width=120)
 
 
 def main(argv=None):
