@@ -126,10 +126,9 @@ def relu_mask_hint(case: Case):
     Cs, Ts = _fitted(case)
     if all_same(Cs, Ts):
         return None
-    douts = [a for a in case.f.atoms(T.Tensor) if a.name.startswith("dout")]
-    if len(douts) != 1:
+    dout = _the_dout(case)
+    if dout is None:
         return None
-    dout = douts[0]
     for o in _outputs(case.f):
         e = o.args[0] if isinstance(o, T.Ewise) else o
         if isinstance(e, relu):
@@ -209,10 +208,9 @@ def relu_output_hint(case: Case):
     Cs, Ts = _fitted(case)
     if g is None or any(c is None for c in Cs) or all_same(Cs, Ts):
         return None
-    douts = [a for a in case.f.atoms(T.Tensor) if a.name.startswith("dout")]
-    if len(douts) != 1:
+    dout = _the_dout(case)
+    if dout is None:
         return None
-    dout = douts[0]
     for o in _outputs(case.f):
         z = _relu_arg(o)
         if z is None or tuple(T.shape_of(o)) != tuple(dout.shape):
@@ -229,3 +227,11 @@ def relu_output_hint(case: Case):
                     f"{zs} * ({zs} > 0), the forward's value, where dout * ({zs} > 0) belongs; multiply "
                     f"dout by relu's mask: d{zs} = dout * ({zs} > 0){said}.")
     return None
+
+
+def _the_dout(case):
+    """The one upstream gradient ``dout`` of a layer checked by check_backward (the tensor whose
+    name starts with dout), or None where there is none or several."""
+    from ..frontend import tensor as T
+    douts = [a for a in case.f.atoms(T.Tensor) if a.name.startswith("dout")]
+    return douts[0] if len(douts) == 1 else None

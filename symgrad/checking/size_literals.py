@@ -84,20 +84,27 @@ def literal_line(fn, n: int) -> str | None:
     are read the same way (`_called`): cs231n's backward is checked through a wrapper,
     ``lambda dout, x, w, b: affine_backward(dout, affine_forward(x, w, b)[1])``. Sources are read
     as tokens, never run."""
+    for f in _functions_read(fn):
+        found = _literal_in(f, n)
+        if found:
+            return found
+    return None
+
+
+MAX_FUNCTIONS = 8      # functions whose source `literal_line` reads: the backward and what it calls
+
+
+def _functions_read(fn):
+    """The function behind ``fn``, then those it calls by name (`_called`), breadth first, each
+    once, at most MAX_FUNCTIONS: the sources a literal is looked for in."""
     todo, seen = [_user_function(fn)], set()
     while todo and len(seen) < MAX_FUNCTIONS:
         f = todo.pop(0)
         if id(f) in seen:
             continue
         seen.add(id(f))
-        found = _literal_in(f, n)
-        if found:
-            return found
+        yield f
         todo.extend(_called(f))
-    return None
-
-
-MAX_FUNCTIONS = 8      # functions whose source `literal_line` reads: the backward and what it calls
 
 
 def _literal_in(fn, n: int) -> str | None:
@@ -166,14 +173,8 @@ def size_candidates(fn, err: BaseException, exclude=(), limit: int = 4) -> list:
     literal batch size."""
     raised = raising_line(err)
     found = list(raised[1]) if raised else []
-    todo, seen = [_user_function(fn)], set()
-    while todo and len(seen) < MAX_FUNCTIONS:
-        f = todo.pop(0)
-        if id(f) in seen:
-            continue
-        seen.add(id(f))
+    for f in _functions_read(fn):
         found += [int(v) for v, _, _ in _numbers_in(f) if v is not None and v == int(v)]
-        todo.extend(_called(f))
     out = []
     for n in found:
         if 2 <= n <= MAX_DIM and n not in exclude and n not in out:
