@@ -156,8 +156,7 @@ def of_image(ac, e) -> Var:
     name = e.prim.name
     rule = _RULES.get(name)
     if rule is None:
-        from .kernel_form import USER_TERMS, _TERMS
-        raise refuse(ac, e, _TERMS.get(name) or USER_TERMS.get(name, f"the operation {name!r}"))
+        raise refuse(ac, e, ac.term(name))
     return rule(ac, e)
 
 
@@ -207,8 +206,7 @@ def _conv(ac, e) -> Var:
             pv = patch(g, img.x, (C, H, W), (KH, KW), origin, rdil)
             ac.new_notes.setdefault(pv.id, f"= the {KH}×{KW} window of {xname} at {origin} (a patch)")
             rows[(oh, ow)] = R.matmul(g, Wm, pv)
-    from .kernel_form import user_words
-    words = (user_words(ac.src, ac.notes, e) or "`conv2d`").strip("`")
+    words = (ac.user_words(e) or "`conv2d`").strip("`")
     for (oh, ow), r in rows.items():
         ac.new_notes.setdefault(r.id, f"= {words}[:, {oh}, {ow}] (output position ({oh}, {ow}))")
     return _stand_in(ac, e, Grid(1, F, (OH, OW), rows))
@@ -219,8 +217,7 @@ def _reshape(ac, e) -> Var:
     src, out = ac.grids[u.id], tuple(int(d) for d in e.out.shape)
     if isinstance(src, Image):
         if len(_nonunit(out)) <= 1:             # the image as a vector: its column
-            from .kernel_form import column_shape
-            return ac.as_shape(src.x, column_shape(out), e)
+            return ac.as_shape(src.x, ac.column_shape(out), e)
         return _stand_in(ac, e, Image(src.x))
     if isinstance(src, Flat):
         if len(_nonunit(out)) <= 1:
@@ -230,8 +227,7 @@ def _reshape(ac, e) -> Var:
     if any(r is None for r in (src.rows.get(k) for k in src.keys())):
         raise refuse(ac, e, "a reshape of the windows of a padded pooling")
     if _nonunit(out) == [src.F * P] and P == 1 and len(out) <= 2:    # one position (a global pooling): its
-        from .kernel_form import column_shape                        # row is the vector, read as any other
-        return ac.as_shape(next(iter(src.rows.values())), column_shape(out), e)
+        return ac.as_shape(next(iter(src.rows.values())), ac.column_shape(out), e)   # row, read as any vector
     if _nonunit(out) == [src.F * P] and P > 1:       # (one position: (1, F, 1, 1) is a grid)
         return _stand_in(ac, e, Flat(src))
     j = next((i for i, d in enumerate(out) if d != 1), None)
@@ -383,8 +379,7 @@ def _matmul(ac, e) -> Var:
                                            f"map meets)")
             term = R.matmul(g, Mp, row)
         total = term if total is None else R.ewise(g, R.ph(0) + R.ph(1), total, term, shape=tuple(term.shape))
-    from .kernel_form import column_shape
-    return ac.as_shape(total, column_shape(e.out.shape), e)
+    return ac.as_shape(total, ac.column_shape(e.out.shape), e)
 
 
 _RULES = {

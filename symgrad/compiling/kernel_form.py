@@ -132,6 +132,19 @@ class AsColumns:
         self.deferred: set = set()       # values of the parameters alone of 3 or more axes (a conv's bias
         #                                  b.reshape(F, 1, 1)): no column form; `kernel_conv` reads them
 
+    # what `kernel_conv` (which this module imports) reads of this one, so that it imports nothing back
+    @staticmethod
+    def column_shape(shape) -> tuple:
+        return column_shape(shape)
+
+    @staticmethod
+    def term(name: str) -> str:
+        """The user's words for the primitive ``name`` ("a transpose (.T)", "sg.tril (a causal mask)")."""
+        return _TERMS.get(name) or USER_TERMS.get(name, f"the operation {name!r}")
+
+    def user_words(self, e) -> str | None:
+        return user_words(self.src, self.notes, e)
+
     def __call__(self, lw):
         """The `compiler.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
         for _, shape, _ in lw.masks:     # a dropout mask: a leaf of one example's shape, drawn in the kernels
