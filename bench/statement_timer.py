@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import statistics
 import time
 
 
@@ -42,3 +43,20 @@ def print_profile(source: str, args: list, xs: list, kind, steps: int = 10, top:
         f"{k} {v:.1f} ms ({100 * v / total:.0f} %)" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
     for i, t in sorted(spent.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {t * 1e3 / steps:6.2f} ms  {texts[i][:width]}")
+
+
+def interleaved_rounds(runs: dict, rounds: int) -> dict:
+    """{name: [seconds of each round]} of the callables ``runs``: each round calls every one once, in
+    turn, so that the machine's drifts in speed fall on all of them alike."""
+    times = {k: [] for k in runs}
+    for _ in range(rounds):
+        for k, f in runs.items():
+            t = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t)
+    return times
+
+
+def median_ratio(times: dict, a: str, b: str) -> float:
+    """The median over rounds of a's time / b's time (ratios hold on a noisy machine; times do not)."""
+    return statistics.median(x / y for x, y in zip(times[a], times[b]))

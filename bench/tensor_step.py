@@ -45,7 +45,7 @@ import sympy as sp   # noqa: E402
 import symgrad as sg  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also when loaded from its path
-from statement_timer import print_profile  # noqa: E402
+from statement_timer import interleaved_rounds, median_ratio, print_profile  # noqa: E402
 import jax_peer  # noqa: E402
 
 LR, EPS, CLASSES = 0.01, 1e-5, 10
@@ -275,15 +275,10 @@ def main(argv=None):
         plain_values, plain_state = plain.step({k: v.copy() for k, v in start.items()}, None, batch)
         assert abs(plain.last_loss - first[0]) < 1e-3 * first[0]
         runs["compiled, unfactored"] = lambda: plain.step(plain_values, plain_state, batch)
-    times = {k: [] for k in runs}
-    for _ in range(args.rounds):
-        for k, f in runs.items():
-            t = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t)
+    times = interleaved_rounds(runs, args.rounds)
     med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-    r_hand = statistics.median(a / b for a, b in zip(times["compiled"], times["hand-written"]))
-    r_torch = statistics.median(a / b for a, b in zip(times["compiled"], times["torch eager"]))
+    r_hand = median_ratio(times, "compiled", "hand-written")
+    r_torch = median_ratio(times, "compiled", "torch eager")
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
           f"{jax_peer.cpu_model()}, numpy {np.__version__}, torch {torch.__version__}, {jax_peer.version()}")
     print(f"MLP {args.layers} x {args.width} with batch norm over the batch, N = {args.batch}, float32, "
@@ -292,17 +287,17 @@ def main(argv=None):
     print(f"compiled / hand-written = {r_hand:.2f} (target <= 1.2); compiled / torch eager = {r_torch:.2f} "
           f"(target < 1)")
     if "jax.jit" in times:
-        r_jax = statistics.median(a / b for a, b in zip(times["compiled"], times["jax.jit"]))
+        r_jax = median_ratio(times, "compiled", "jax.jit")
         print(f"compiled / jax.jit = {r_jax:.2f}")
     else:
         print(f"jax.jit: {jax_peer.NOT_INSTALLED}")
     if args.unfactored:
-        r_plain = statistics.median(a / b for a, b in zip(times["compiled, unfactored"], times["torch eager"]))
-        r_gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, unfactored"]))
+        r_plain = median_ratio(times, "compiled, unfactored", "torch eager")
+        r_gain = median_ratio(times, "compiled", "compiled, unfactored")
         print(f"unfactored / torch eager = {r_plain:.2f}; compiled / unfactored = {r_gain:.2f}")
     if args.plain_printer:
-        r_pp = statistics.median(a / b for a, b in zip(times["compiled, plain printer"], times["torch eager"]))
-        r_gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, plain printer"]))
+        r_pp = median_ratio(times, "compiled, plain printer", "torch eager")
+        r_gain = median_ratio(times, "compiled", "compiled, plain printer")
         print(f"plain printer / torch eager = {r_pp:.2f}; compiled / plain printer = {r_gain:.2f}")
 
 

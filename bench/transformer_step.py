@@ -38,7 +38,7 @@ import symgrad as sg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from statement_timer import print_profile  # noqa: E402
+from statement_timer import interleaved_rounds, median_ratio, print_profile  # noqa: E402
 
 LR = 0.01
 
@@ -159,14 +159,9 @@ def main(argv=None):
         plain_values, plain_state = plain.step({k: v.copy() for k, v in start.items()}, None, batch)
         assert abs(plain.last_loss - first[0]) < 1e-4 * first[0]
         runs["compiled, erf unshared"] = lambda: plain.step(plain_values, plain_state, batch)
-    times = {k: [] for k in runs}
-    for _ in range(args.rounds):
-        for k, f in runs.items():
-            t = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t)
+    times = interleaved_rounds(runs, args.rounds)
     med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-    ratio = statistics.median(a / b for a, b in zip(times["compiled"], times["torch eager"]))
+    ratio = median_ratio(times, "compiled", "torch eager")
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
           f"{platform.processor() or platform.platform()}, numpy {np.__version__}, torch {torch.__version__}")
     print(f"transformer: {L} layers, T = {T}, D = {D}, {H} heads, V = {V}, N = {args.batch}, float32, one "
@@ -174,7 +169,7 @@ def main(argv=None):
     print(" | ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
     print(f"compiled / torch eager = {ratio:.2f} (time ratio: below 1 is faster)")
     if args.unshared_erf:
-        gain = statistics.median(a / b for a, b in zip(times["compiled"], times["compiled, erf unshared"]))
+        gain = median_ratio(times, "compiled", "compiled, erf unshared")
         print(f"compiled / compiled with erf unshared = {gain:.2f}")
 
 
