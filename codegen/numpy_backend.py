@@ -511,21 +511,32 @@ def _into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
     return None
 
 
+def _one_function(kind: str, lw: Lowered, spec: Spec, edit=None):
+    """The function ``kind`` of the lowering ``lw`` alone, in a module of its own (its header and
+    helpers; no other function around it), loaded; ``edit`` may rewrite its lines first."""
+    printer, consts = NumpyPrinter(), _Consts()
+    if getattr(spec, "whole_batch", False):
+        from . import numpy_whole_batch as whole_batch
+        func = whole_batch.function(kind, lw, spec, printer, consts, {})
+    else:
+        func = _function(kind, lw, spec, printer, consts, {})
+    if edit is not None:
+        func = edit(func)
+    head = ["import numpy", "", f"DTYPE = numpy.{spec.dtype}", ""] + printer.helper_source()
+    if consts.defs:
+        head += [""] + consts.defs
+    return getattr(runtime.load("\n".join(head + ["", ""] + func).rstrip() + "\n"), kind)
+
+
 def build_forward(spec: Spec, lw: Lowered):
     """``forward(params, batch, rng)`` of the lowering ``lw`` (`Spec.train_outputs`: the outputs with
     dropout on), its masks drawn from ``rng`` as ``grad`` draws them (`mask_units`): an ``as_torch()``
     module's outputs in training mode. The raw function: the batch as the module's ``forward`` takes it."""
-    printer, consts = NumpyPrinter(), _Consts()
-    whole = getattr(spec, "whole_batch", False)
-    if whole:
-        from . import numpy_whole_batch as whole_batch
-    func = (whole_batch.function if whole else _function)("forward", lw, spec, printer, consts, {})
-    func[0] = func[0].replace("(params, batch)", "(params, batch, rng=None)")
-    func[1] = func[1].replace("dropout off", "dropout on, its masks drawn from rng")
-    head = ["import numpy", "", f"DTYPE = numpy.{spec.dtype}", ""] + printer.helper_source()
-    if consts.defs:
-        head += [""] + consts.defs
-    return runtime.load("\n".join(head + ["", ""] + func).rstrip() + "\n").forward
+    def with_rng(func):
+        func[0] = func[0].replace("(params, batch)", "(params, batch, rng=None)")
+        func[1] = func[1].replace("dropout off", "dropout on, its masks drawn from rng")
+        return func
+    return _one_function("forward", lw, spec, with_rng)
 
 
 def program_class(spec: Spec):
@@ -546,18 +557,9 @@ def build_grad(spec: Spec, input_grads=None):
     outputs' VJP, the loss without dropout). With ``input_grads`` ([var or None] per input): it
     also returns the per-example gradient of each input that has one (None for the others), as
     ``(loss, grads, input_grads)``."""
-    printer, consts = NumpyPrinter(), _Consts()
-    whole = getattr(spec, "whole_batch", False)
-    if whole:
-        from . import numpy_whole_batch as whole_batch
-    kind, lw = "grad", spec.train
-    if input_grads is not None:
-        kind, lw = "grad_inputs", dataclasses.replace(spec.train, outputs=list(input_grads))
-    func = (whole_batch.function if whole else _function)(kind, lw, spec, printer, consts, {})
-    head = ["import numpy", "", f"DTYPE = numpy.{spec.dtype}", ""] + printer.helper_source()
-    if consts.defs:
-        head += [""] + consts.defs
-    return getattr(runtime.load("\n".join(head + ["", ""] + func).rstrip() + "\n"), kind)
+    if input_grads is None:
+        return _one_function("grad", spec.train, spec)
+    return _one_function("grad_inputs", dataclasses.replace(spec.train, outputs=list(input_grads)), spec)
 
 
 def build(spec: Spec) -> Compiled:
