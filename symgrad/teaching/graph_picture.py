@@ -48,6 +48,7 @@ from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
 from .notation import partial
 from .render import _SUPER, number, show, tiny, visible
+from .as_written import written_shape
 from .steps import LAYER_Z, Naming, SHORT_OPS, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
@@ -67,6 +68,14 @@ _NAMED = {"matmul": "·", "bmatmul": "·", "transpose": "ᵀ", "sum": "Σ", "log
           "pad": "pad", "concat": "concat", "take": "take", "scatter_add": "scatter-add",
           "gather": "gather", "argmax": "argmax", "one_hot": "one-hot"}
 _AXIS = {"rsum": "Σ", "rmax": "max", "lse": "logsumexp"}
+
+
+def _regroups(eqn) -> bool:
+    """A reshape that regroups entries (a flatten), not one that only adds or drops axes of size 1
+    (b of shape (F,) viewed as (1, F, 1, 1), a logsumexp's kept axis dropped)."""
+    if eqn.prim is not A.reshape_p:
+        return False
+    return [n for n in eqn.inputs[0].shape if n != 1] != [n for n in eqn.out.shape if n != 1]
 
 
 def op_label(eqn) -> str:
@@ -93,6 +102,9 @@ def op_label(eqn) -> str:
     if p is A.permute_p:
         perm = tuple(eqn.params[0])
         return "ᵀ" if perm == tuple(range(len(perm) - 2)) + (len(perm) - 1, len(perm) - 2) else f"permute {perm}"
+    if p is A.reshape_p:          # p.reshape(N, -1): every axis after the first merged into one
+        shape, out = eqn.inputs[0].shape, eqn.out.shape
+        return "flatten" if len(out) == 2 and len(shape) > 2 and out[0] == shape[0] else "reshape"
     if p.name in _NAMED:
         return _NAMED[p.name]
     if p is not R.ewise_p:
@@ -348,8 +360,10 @@ class _Picture:
         self.boxes, self.arrows = [], []
         # reshapes and broadcasts are how NumPy's implicit broadcasting lowers, not operations of the
         # slide: one used once is drawn as part of its edge (γ flows straight into γ ⊙ x̂)
+        # slide: one used once is drawn as part of its edge (γ flows straight into γ ⊙ x̂); a reshape
+        # that regroups entries (a flatten, p.reshape(N, -1)) is the user's own step, and drawn
         self.folded = {e.out.id for e in nm.fwd if e.prim in _PASS_THROUGH and e.out.id != d.output.id
-                       and len(nm.consumers.get(e.out.id, ())) == 1}
+                       and len(nm.consumers.get(e.out.id, ())) == 1 and not _regroups(e)}
         # a pooling layer is one operation of the slide ("max pool 2×2"), not its lowering (windows,
         # then max over the window): the steps inside are folded into the equation that ends it
         self.pools = pooling(self.g, nm.consumers, nm.fwd)
@@ -485,6 +499,8 @@ class _Picture:
             if self.g.producer[u.id].prim is not A.reshape_p:
                 break
             seen = tuple(u.shape)
+        if seen is None:          # a max pool into a flatten: the pool's value as max_pool2d writes it
+            seen = written_shape(self.nm, v.id)
         # only where they drop axes (the max's window axis); a bias b of shape (F,) viewed as
         # (1, F, 1, 1) on its way to a broadcast is shown as b
         return seen if seen is not None and len(seen) < len(v.shape) else None
@@ -623,10 +639,10 @@ class _Picture:
         unit = len(seed) == 1 and next(iter(seed.values())) == 1
         wname = show(next(iter(seed)), "unicode") if unit else None
 
-        def tangent_text(vid):
+        def tangent_text(vid, shape=None):
             lhs = f"∂{self.name(vid)}/∂{wname}" if unit else f"{self.name(vid)}\u0307"
             if self.at is not None:
-                return value_part(tvals[tan[vid].id], self.spec, PURPLE)
+                return value_part(_reshaped(tvals[tan[vid].id], shape), self.spec, PURPLE)
             e = self.short_user(tan[vid])
             return text(lhs if e is None else f"{lhs} = {show(e, 'unicode')}", PURPLE)
 
@@ -636,8 +652,9 @@ class _Picture:
         self.skeleton(lambda vid: [])
         for e in self.drawn():
             for i, v, _, _ in self.inputs(e):
-                self.edge(v, e, i, self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf),
-                          [tangent_text(v.id) if v.id in tan else zero_text(v.id)])
+                seen = self.seen_shape(v, e, i)
+                self.edge(v, e, i, self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf, shape=seen),
+                          [tangent_text(v.id, seen) if v.id in tan else zero_text(v.id)])
         self.arrow(f"v{root.id}", "out", self.fwd_part(root.id, fvals, head=False),
                    [tangent_text(root.id) if root.id in tan else zero_text(root.id)])
         what = (f"∂·/∂{_esc(wname)}" if unit else "directional derivative ·\u0307") + ", seeded " + ", ".join(
@@ -649,11 +666,18 @@ class _Picture:
 
 
 def _reshaped(value, shape):
-    """``value`` in ``shape`` (None: as it is); a shape with symbols (N) is left alone."""
-    if shape is None or not all(isinstance(n, int) for n in shape):
+    """``value`` in ``shape`` (None: as it is); one symbol in it (the batch's N) is the axis the
+    value's size leaves, a shape with two is left alone."""
+    if shape is None:
         return value
+    dims = [int(n) if isinstance(n, (int, sp.Integer)) else -1 for n in shape]
     a = np.asarray(value, dtype=float)
-    return a.reshape(shape) if a.size == math.prod(shape) else value
+    if dims.count(-1) > 1 or (dims.count(-1) == 0 and a.size != math.prod(dims)):
+        return value
+    try:
+        return a.reshape(dims)
+    except ValueError:
+        return value
 
 
 def _seed_const(g, k, val, shape):

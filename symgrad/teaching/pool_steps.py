@@ -67,7 +67,10 @@ def _pool_groups(g, consumers, fwd, root) -> dict:
             continue
         last, inner = end, set(inner)
         cs = consumers.get(end, [])
-        if end != root and len(cs) == 1 and cs[0].prim is A.reshape_p:
+        # only the reshape that drops the window axis the max kept: (N, C, 2, 2, 1) → (N, C, 2, 2); a
+        # flatten after the pool (p.reshape(N, -1)), merged into it by the lowering, is a step of its own
+        if (end != root and len(cs) == 1 and cs[0].prim is A.reshape_p
+                and tuple(cs[0].out.shape) == tuple(g.producer[end].out.shape[:-1])):
             last = cs[0].out.id
             inner.add(end)
         out[last] = PoolGroup(w, "max" if label.startswith("max") else "avg", inner, end, label)

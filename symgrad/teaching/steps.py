@@ -45,6 +45,7 @@ from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial, rule_name
 from .pool_steps import _pool_groups
+from .as_written import as_written as _as_written, in_shape, leading_ones_dropped as _leading_ones_dropped, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
@@ -297,27 +298,6 @@ class Naming:
         while vid in self.alias:
             vid = self.consumers[vid][0].out.id
         return self.transparent.get(vid, vid)
-
-
-def _leading_ones_dropped(shape) -> list:
-    """NumPy broadcasting adds (and drops) 1-axes in front only: b of shape (F,) against
-    (N, F, H, W) is b.reshape(1, F, 1, 1), and (1, F, 1, 1) is (F, 1, 1) to it."""
-    shape = list(shape)
-    while shape and shape[0] == 1:
-        shape.pop(0)
-    return shape
-
-
-def _as_written(nm, vid, value):
-    """A node's value in the shape its definition writes: b.reshape(4, 1, 1)'s value of shape
-    (4, 1, 1), not the lowering's (1, 4, 1, 1) (`Naming._reshapes_as_written`)."""
-    r = nm.written.get(vid)
-    if r is None or value is None:
-        return value
-    try:
-        return np.reshape(value, [int(n) for n in r.shape])
-    except (TypeError, ValueError):         # a symbolic axis (N): the value as it is
-        return value
 
 
 def _broadcast_like(e) -> bool:
@@ -687,6 +667,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         total = _tidy(sp.Add(*built) if shape == () else _matadd(built))
         total = _given(total.xreplace(inline) if inline else total, given)
         total = _softmax_named(total, softmaxes)          # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
+        written = written_shape(nm, vid)     # the node as the forward pass writes it: its gradient too
+        if written is not None:
+            total = in_shape(total, written)
+            if len(subst) == 1 and len(subst[0]) == 1:     # one term: written in that shape too
+                subst[0][0] = in_shape(subst[0][0], written)
         named[vid] = total
         rhs.append(total)
         full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
@@ -696,13 +681,15 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = sigma_form(full, definitions, derivative_only=True)      # x₀·σ(s)·(1 − σ(s)), not exp(−w₂ − …)/(1 + exp(−s))²
         if full is not None and _lowered(full):    # a pool's lowering (windows, fold): no view shows it
             full = None
+        if full is not None and written is not None:
+            full = in_shape(full, written)
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
             rhs.append(full)
         val = None
         if at is not None:
-            val = _sum_values([vals[c.id] for _, _, c in terms])
+            val = _as_written(nm, vid, _sum_values([vals[c.id] for _, _, c in terms]))
             rhs.append(Value(val))
         note = ["fan-out: ", node, " reaches ", out_sym, f" along {len(terms)} edges, so their "
                 "contributions add up"] if len(terms) > 1 else ""
@@ -721,7 +708,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             continue
         if e.out.id in nm.pools:                     # u = max_pool2d(y, 2), as the user wrote it
             pool = nm.pools[e.out.id]
-            defs.append((disp[e.out.id], pool.display(disp[pool.windows.inputs[0].id]), vals.get(e.out.id)))
+            defs.append((disp[e.out.id], pool.display(disp[pool.windows.inputs[0].id]),
+                         _as_written(nm, e.out.id, vals.get(e.out.id))))
             continue
         defs.append((disp[e.out.id], stats.get(e.out.id) or nm.written.get(e.out.id) or _definition(g, e, disp),
                      _as_written(nm, e.out.id, vals.get(e.out.id))))
@@ -834,7 +822,7 @@ def _closed_form(e, adjoints: dict, given: dict):
             return None
         left = _adjoint_atoms(e)
         if not left:
-            e = _unit_factors(_tidy(e))
+            e = _unit_factors(_tidy(merge_reshapes(e)))
             return _given(e.doit(deep=False) if isinstance(e, sp.MatrixExpr) else e, given)
         sub = {a: adjoints.get(a.name) if adjoints.get(a.name) is not None else _entry_adjoint(a, adjoints)
                for a in left}

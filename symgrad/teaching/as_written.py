@@ -1,0 +1,94 @@
+"""Nodes in the shape the user wrote them, where the lowering's shape differs.
+
+Two nodes of a tensor declaration have a shape in the lowering that is not the one the slide writes:
+
+- a reshape the lowering merged with NumPy's broadcasting: ``b.reshape(4, 1, 1)`` against
+  (N, 4, H, W) is lowered as one reshape to (1, 4, 1, 1);
+- a max pool followed by something else than the reshape that drops the window axis its max kept
+  (a flatten, ``p.reshape(N, -1)``, which the lowering merges with that reshape): the pool's value
+  is (N, C, H', W', 1) in the lowering and (N, C, H', W') as the user wrote ``max_pool2d``.
+
+The forward pass writes such a node as written; its gradient step must then have the same shape
+(∂L/∂u₂ of b.reshape(4, 1, 1) is ``δ.sum(axis=(0, 2, 3)).reshape(4, 1, 1)``, not the lowering's
+``δ.sum(axis=(0, 2, 3), keepdims=True)`` of shape (1, 4, 1, 1)), and so must its numbers.
+
+>>> import sympy as sp
+>>> from symgrad.frontend.tensor import Reshape, sum as tsum, tensor
+>>> d = tensor("d", (2, 4, 3, 3))
+>>> str(in_shape(tsum(d, (0, 2, 3), keepdims=True), (4, 1, 1)))
+'d.sum(axis=(0, 2, 3)).reshape(4, 1, 1)'
+>>> str(in_shape(Reshape(d, sp.Tuple(2, 4, 3, 3, 1)), (2, 4, 3, 3)))
+'d'
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+
+def leading_ones_dropped(shape) -> list:
+    """NumPy broadcasting adds (and drops) 1-axes in front only: b of shape (F,) against
+    (N, F, H, W) is b.reshape(1, F, 1, 1), and (1, F, 1, 1) is (F, 1, 1) to it."""
+    shape = list(shape)
+    while shape and shape[0] == 1:
+        shape.pop(0)
+    return shape
+
+
+def written_shape(nm, vid):
+    """The shape node ``vid`` is written in when it differs from the lowering's, else None."""
+    r = nm.written.get(vid)
+    if r is not None:
+        return tuple(r.shape)
+    p = nm.pools.get(vid)
+    if p is not None and p.end == vid:
+        shape = tuple(nm.graph.producer[vid].out.shape)
+        if len(shape) == len(p.windows.inputs[0].shape) + 1 and shape[-1] == 1:
+            return shape[:-1]            # the max's kept window axis, dropped as max_pool2d does
+    return None
+
+
+def as_written(nm, vid, value):
+    """A node's value in the shape its definition writes (`written_shape`)."""
+    shape = written_shape(nm, vid)
+    if shape is None or value is None:
+        return value
+    # a symbolic axis (the batch's N) is the one the value's size leaves (-1); with two, as it is
+    dims = [int(n) if getattr(sp.sympify(n), "is_Integer", False) else -1 for n in shape]
+    if dims.count(-1) > 1:
+        return value
+    try:
+        return np.reshape(value, dims)
+    except ValueError:
+        return value
+
+
+def in_shape(e, shape):
+    """The tensor expression ``e`` reshaped to ``shape``, written as a student would: a reshape of a
+    reshape is one reshape (none when it gives back its input), and a sum with keepdims=True is the
+    plain sum reshaped."""
+    from ..frontend.tensor import Reduce, Reshape
+    shape = tuple(shape)
+    if isinstance(e, Reshape):
+        e = e.args[0]
+    elif isinstance(e, Reduce) and e.keepdims:
+        e = Reduce(e.x, e.args[1], e.args[2], sp.false)
+    if tuple(getattr(e, "shape", ())) == shape:
+        return e
+    return Reshape(e, sp.Tuple(*shape))
+
+
+def merge_reshapes(e):
+    """``e`` with every reshape of a reshape written as one (a closed form that puts b.reshape(4, 1, 1)'s
+    gradient into ∂L/∂b = (∂L/∂u).reshape(4) would read ….reshape(4, 1, 1).reshape(4))."""
+    from ..frontend.tensor import Reshape
+    if not isinstance(e, sp.Basic):
+        return e
+
+    def one(r):
+        inner = r.args[0]
+        if not isinstance(inner, Reshape):
+            return r
+        x = inner.args[0]
+        return x if tuple(getattr(x, "shape", ())) == tuple(r.shape) else Reshape(x, r.args[1])
+    return e.replace(lambda n: isinstance(n, Reshape) and isinstance(n.args[0], Reshape), one)
