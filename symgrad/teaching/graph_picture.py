@@ -63,7 +63,7 @@ _PASS_THROUGH = PASS_THROUGH
 # ---------------------------------------------------------------------------------------------------
 # Operation labels: symbols of symgrad's, never the user's names.
 
-_NAMED = {"matmul": "·", "bmatmul": "·", "transpose": "ᵀ", "sum": "Σ", "logsumexp": "logsumexp",
+_NAMED = {"matmul": "·", "bmatmul": "·", "transpose": "□ᵀ", "sum": "Σ", "logsumexp": "logsumexp",
           "broadcast": "broadcast", "expand": "broadcast", "reshape": "reshape", "slice": "slice",
           "pad": "pad", "concat": "concat", "take": "take", "scatter_add": "scatter-add",
           "gather": "gather", "argmax": "argmax", "one_hot": "one-hot"}
@@ -101,7 +101,7 @@ def op_label(eqn) -> str:
         return f"{_AXIS[p.name]} (axis {', '.join(str(a) for a in axes)})"
     if p is A.permute_p:
         perm = tuple(eqn.params[0])
-        return "ᵀ" if perm == tuple(range(len(perm) - 2)) + (len(perm) - 1, len(perm) - 2) else f"permute {perm}"
+        return "□ᵀ" if perm == tuple(range(len(perm) - 2)) + (len(perm) - 1, len(perm) - 2) else f"permute {perm}"
     if p is A.reshape_p:          # p.reshape(N, -1): every axis after the first merged into one
         shape, out = eqn.inputs[0].shape, eqn.out.shape
         return "flatten" if len(out) == 2 and len(shape) > 2 and out[0] == shape[0] else "reshape"
@@ -371,6 +371,10 @@ class _Picture:
         # NumPy's broadcasting lowers to ×(−1) then +
         for vid, op in statistics(self.g, nm.consumers, nm.fwd).items():
             self.pools.setdefault(vid, op)          # an average pool is a mean too: its label first
+        # a softmax over an axis is one operation, "softmax (axis 1)", as the steps write it (not
+        # logsumexp, then exp(① − ②)): its input has one edge into it, carrying all of ∂L/∂s
+        for end, sm in nm.softmaxes.items():
+            self.pools[end] = (f"softmax (axis {sm.axis})", set(sm.inner))
         self.fold_end = {}                      # an equation folded into an operation -> its end
         for end, (_, inside, *_) in self.pools.items():
             self.folded |= inside
@@ -450,20 +454,29 @@ class _Picture:
     def inputs(self, e):
         """(i, the drawn source, the equation it feeds, its index there) for each input of ``e``:
         the source is found behind the folded reshapes and broadcasts; constants are skipped."""
+        seen = set()
         for i, v in enumerate(e.inputs):
             first, j = e, i
             while v.id in self.folded:
                 first, j = self.g.producer[v.id], 0
                 v = first.inputs[0]
+            if e.out.id in self.nm.softmaxes and v.id in seen:     # s reaches the softmax once
+                continue
+            seen.add(v.id)
             if self.g.producer[v.id].prim is not R.const_p:
                 yield i, v, first, j
+
+    def uses(self, vid) -> int:
+        """How many drawn edges leave ``vid`` (a softmax's input: one, not its logsumexp's and exp's)."""
+        n = len(self.nm.consumers.get(vid, ()))
+        return n - 1 if vid in self.nm.softmax_entry else n
 
     def drawn(self):
         return [e for e in self.nm.fwd if not e.prim.leaf and e.out.id not in self.folded]
 
     def edge(self, v, e, i, above, below):
         """The edge v → e (e's input i): ``above`` the line the value, ``below`` what flows back."""
-        uses = len(self.nm.consumers.get(v.id, ()))
+        uses = self.uses(v.id)
         attrs = dict(color=BLUE if uses > 1 else "black", penwidth="1.6" if uses > 1 else "1")
         if _slotted(e, self.pools[e.out.id][0] if e.out.id in self.pools else None):
             # which slot of ① − ② this edge fills (a headlabel: lost when packed)
@@ -531,7 +544,7 @@ class _Picture:
 
         def fan(vid):
             lst = contribs.get(vid, ())
-            if len(nm.consumers.get(vid, ())) < 2 or not lst:
+            if self.uses(vid) < 2 or not lst:
                 return []
             lhs = f"fan-out: ∂{self.out_name}/∂{self.name(vid)} = Σ = "
             if self.at is not None:
@@ -557,6 +570,18 @@ class _Picture:
                 above = self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf, shape=seen)
                 below = []
                 c = next((c for eqn, k, c in contribs.get(v.id, ()) if eqn is first and k == j), None)
+                sm = nm.softmaxes.get(e.out.id)
+                if sm is not None and v.id == sm.z:      # all of ∂L/∂s: through exp and logsumexp
+                    cs = [c for eqn, _, c in contribs.get(v.id, ()) if eqn.out.id in sm.inner | {sm.end}]
+                    if self.at is not None:
+                        total = sum(np.asarray(gvals[c.id], dtype=float) for c in cs)
+                        below.append(value_part(_reshaped(total, seen), self.spec, RED))
+                    else:
+                        a = nm.disp[sm.end]
+                        back = sm.backward(a, _gsym(self.out_name, str(a), self.g.producer[sm.end].out.shape,
+                                                    sm.end, nm))
+                        below.append(text(self.gradient_text(v.id, back), RED))
+                    c = None
                 if c is not None:
                     if self.at is not None:
                         below.append(value_part(_reshaped(gvals[c.id], seen), self.spec, RED))
@@ -611,7 +636,7 @@ class _Picture:
         else:
             lhs = show(_gsym(self.out_name, str(self.nm.disp[vid]), shape, vid, self.nm), "unicode") \
                 if len(shape) in (0, 2) else f"∂{self.out_name}/∂{self.name(vid)}"
-        if len(self.nm.consumers.get(vid, ())) > 1:
+        if self.uses(vid) > 1:
             return show(expr, "unicode") if expr is not None else "a share of " + lhs
         return lhs if expr is None else f"{lhs} = {show(expr, 'unicode')}"
 

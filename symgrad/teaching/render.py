@@ -292,6 +292,16 @@ class UnicodePrinter(TextPrinter):
             return f"σ({self._print(expr.args[0])})"
         return super()._print_Function(expr)
 
+    def _print(self, expr, **kwargs):
+        # the sigmoid of a matrix is σ(W·x + b) too, as the slides and the picture's σ node write it
+        # (the matrix map prints itself by its function's name, which comes first)
+        from ..frontend.functions import Map
+        if isinstance(expr, Map):
+            form = expr._call_form()
+            if form is not None and getattr(form[0], "__name__", "") == "sigmoid":
+                return f"σ({self._print(expr.expr)})"
+        return super()._print(expr, **kwargs)
+
     def doprint(self, expr):
         return super().doprint(expr).replace("-", "−").replace(_STAR, "*")
 
@@ -404,9 +414,11 @@ class TeachLatexPrinter(LatexPrinter):
     _print_MatPartial = _print_TensorPartial = _print_Partial
 
     def _print(self, expr, **kwargs):
-        from ..frontend.tensor import Reduce, Tensor
+        from ..frontend.tensor import Reduce, Tensor, Variance
         if type(expr) is Tensor:                # \gamma, \hat{x}
             return self._print_Symbol(sp.Symbol(expr.name))
+        if isinstance(expr, Variance) and expr.correction == 0:    # var_{axis=1} x, as mean_{axis=1} x
+            return self._print(Reduce(expr.x, sp.core.symbol.Str("var"), expr.args[1], expr.args[2]))
         if _without_latex(self, expr):        # one_hot(y, 3), x[:, :2], take_along_axis(...), x.var(axis=0)
             return _code_form_tex(self, expr)
         if isinstance(expr, Reduce):            # Σ over axis 0 written with its axis, as NumPy's sum(axis=0)
@@ -713,7 +725,8 @@ def _summary(a, fmt: str, spec: str) -> str:
 def _n_d(a, fmt: str, spec: str) -> str:
     """A 3-d or 4-d array as the picture draws it: its first plane (image 0, channel 0 of a batch),
     said to be one; all of it, nested as NumPy lists, when its planes are single numbers (a bias of
-    shape (1, C, 1, 1)) and it has at most 16; else its shape and what its entries span.
+    shape (1, C, 1, 1)) and it has at most 16 (in LaTeX its entries in a row, and its shape); else
+    its shape and what its entries span.
 
     >>> _n_d(np.arange(8.0).reshape(2, 2, 2), "text", ".4g")
     '[[0, 1], [2, 3]] at [0, :, :] of 2x2x2'
@@ -725,6 +738,8 @@ def _n_d(a, fmt: str, spec: str) -> str:
         def nest(x):
             return _num(float(x), spec, fmt) if x.ndim == 0 else "[" + ", ".join(nest(y) for y in x) + "]"
         return nest(a)
+    if plane.size < 2 and a.size <= 16:      # LaTeX has no nested lists: the entries, then the shape
+        return number(a.reshape(-1), fmt, spec) + _words(f" of shape {_dims(a.shape, fmt)}", fmt)
     if plane.size > 16 or plane.size < 2:
         return _summary(a, fmt, spec)
     index = ", ".join(["0"] * (a.ndim - 2) + [":", ":"])

@@ -45,6 +45,7 @@ from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial, rule_name
 from .pool_steps import _pool_groups
+from .softmax_steps import RULE as SOFTMAX_RULE, softmax_groups
 from .as_written import as_written as _as_written, in_shape, leading_ones_dropped as _leading_ones_dropped, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule
 
@@ -178,6 +179,11 @@ class Naming:
             used.add(name)
         self.used = used
         self.disp = disp
+        # a matrix layer's z⁽ᵏ⁾ and y⁽ᵏ⁾ by the user's expression: a gradient written in the user's
+        # symbols says softmax(z⁽²⁾) − d, as the forward pass and the Gradient section name it, not
+        # softmax(W₂·σ(W₁·x + b₁) + b₂) − d
+        self.lowering_exprs = low.exprs
+        self.layer_exprs: dict = {}
         self.transparent: dict[int, int] = {}      # matmul W·y (id) -> its bias add z = W·y + b (id)
         for e in self.fwd:
             if e.prim is R.matmul_p and e.out.id not in disp:
@@ -203,12 +209,19 @@ class Naming:
         self.mean_entry: dict[int, int] = {}       # the Σ inside a mean of every entry -> the mean
         for p in self.pools.values():
             self.hidden |= p.inner
+        # a softmax over an axis is one step too (A = softmax(s, axis=1)), not logsumexp then exp
+        self.softmaxes = softmax_groups(g, self.consumers, self.fwd) if self.tensor else {}
+        self.softmax_entry = {sm.z: vid for vid, sm in self.softmaxes.items()}
+        for sm in self.softmaxes.values():
+            self.hidden |= sm.inner
         if fold_statistics:          # as `_statistics_definitions` hides them
             from .graph_folds import _mean, statistics
             for vid, (label, folded, *_) in statistics(g, self.consumers, self.fwd).items():
                 if label.startswith(("mean", "variance")):
                     m = _mean(g, self.consumers, g.producer[vid])
-                    if m is None or m[3] or m[4]:        # ddof=1, or ε fused in: shown as lowered
+                    # ddof=1, or ε fused into a mean: shown as lowered; a variance with ε fused in
+                    # (var/4 + ε, a number of features) is σ² then σ² + ε (`_statistics_definitions`)
+                    if m is None or m[3] or (m[4] and not label.startswith("variance")):
                         continue
                 self.hidden |= folded
                 if label == "mean":                  # a loss's mean of every entry: one backward step
@@ -291,6 +304,9 @@ class Naming:
                 continue
             self.used.add(name)
             self.disp[v.id] = _mk(name, v.shape, self.tensor)
+            expr = self.lowering_exprs.get(v.id)
+            if expr is not None and v.shape != ():
+                self.layer_exprs[expr] = self.disp[v.id]
 
     def owner(self, vid: int) -> int:
         """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z; a
@@ -392,16 +408,19 @@ def _softmax_named(e, softmaxes: dict):
 
 
 def _statistics_definitions(g, nm, disp):
-    """({id: definition}, the ids no longer shown) for the means, variances and subtractions of
-    the forward pass (`symgrad.teaching.graph_folds`, as the picture draws them)."""
+    """({id: definition}, the ids no longer shown, {id: (σ², its definition, ε)}) for the means,
+    variances and subtractions of the forward pass (`symgrad.teaching.graph_folds`, as the picture
+    draws them). A variance the lowering fused with ε (var/4 + ε, with a number of features) is
+    two lines, σ² = (u²).mean(axis=1) and u = σ² + ε: the backward steps name σ², so the forward
+    pass defines it."""
     from .graph_folds import _mean, _negated, statistics
-    out, hidden = {}, set()
+    out, hidden, before = {}, set(), {}
     for vid, (label, folded, *_) in statistics(g, nm.consumers, nm.fwd).items():
         e = g.producer[vid]
         try:
             if label.startswith(("mean", "variance")):
                 axes, z, _, ddof, shift = _mean(g, nm.consumers, e)
-                if shift or ddof:
+                if ddof or (shift and (not label.startswith("variance") or "sigma^2" in nm.used)):
                     continue
                 inner = disp.get(z.id)
                 if label.startswith("variance"):
@@ -409,7 +428,15 @@ def _statistics_definitions(g, nm, disp):
                     inner = inner ** 2 if inner is not None else None
                 if inner is None:
                     continue
-                out[vid] = inner.mean(axis=axes[0] if len(axes) == 1 else axes)
+                axis = axes[0] if len(axes) == 1 else axes
+                out[vid] = inner.mean(axis=axis)
+                if _leading_ones_dropped(out[vid].shape) != _leading_ones_dropped(e.out.shape):
+                    # a layer norm's μ of shape (N, 1): x − μ broadcasts only with the axis kept
+                    out[vid] = inner.mean(axis=axis, keepdims=True)
+                if shift:
+                    var = _mk(nm._free("sigma^2"), e.out.shape, nm.tensor)
+                    before[vid] = (var, out[vid], shift)
+                    out[vid] = sp.Add(var, shift, evaluate=False)
             else:
                 b = next(_negated(g, nm.consumers, v)[0] for v in e.inputs if _negated(g, nm.consumers, v))
                 a = next(v for v in e.inputs if not _negated(g, nm.consumers, v))
@@ -418,7 +445,7 @@ def _statistics_definitions(g, nm, disp):
             out.pop(vid, None)
             continue
         hidden |= folded
-    return out, hidden
+    return out, hidden, before
 
 
 def _pretty(node) -> str:
@@ -525,7 +552,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for i, (v, c) in enumerate(zip(s.eqn.inputs, s.contributions)):
             if c is not None and v.id in need:
                 contribs[v.id].append((s.eqn, i, c))
-    pool_inner = set().union(*(p.inner for p in nm.pools.values()))
+    pool_inner = set().union(*(p.inner for p in nm.pools.values()), *(sm.inner for sm in nm.softmaxes.values()))
     hidden_names = {str(disp[h]) for h in nm.hidden if h in disp and h not in nm.pools}
     fwd_ids = {e.out.id for e in nm.fwd if not e.prim.leaf}
     order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias
@@ -587,8 +614,16 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         chain1, subst, rules, built = [], [], [], []
         known = dict(disp)
         named_too = {}          # the gradient a broadcast sums, named: used when the built form
+        # into a softmax: one term, from the softmax's gradient (the logsumexp inside has no step)
+        sm = nm.softmaxes.get(nm.softmax_entry.get(vid))
+        if sm is not None:
+            terms_shown = [t for t in terms if t[0].out.id != sm.end and t[0].out.id not in sm.inner]
+        else:
+            terms_shown = terms
         for eqn, i, c in terms:  # would name a node no view shows (inside a max pool)
             if eqn.out.id in nm.pool_entry:          # its own step
+                continue
+            if sm is not None and (eqn.out.id == sm.end or eqn.out.id in sm.inner):
                 continue
             if eqn.out.id in nm.mean_entry:          # through a mean's Σ: from the mean's gradient
                 o = nm.mean_entry[eqn.out.id]
@@ -611,7 +646,16 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         both = {vid: disp[vid] for vid in known if vid in disp and known[vid] is not disp[vid]
                 and vid in fwd_ids}
         build_fwd = SympyBuilder(g, {**known, **both}) if both else None
+        if sm is not None:
+            a, cname = disp[sm.end], str(disp[sm.end])
+            chain1.append([gsym[sm.end], partial(cname, str(node), ())])
+            rules.append(Rule(SOFTMAX_RULE.format(axis=sm.axis), partial(cname, str(node), ()), None))
+            e = sm.backward(a, gsym[sm.end])
+            subst.append([e])
+            built.append(e)
         for eqn, i, c in terms:
+            if sm is not None and (eqn.out.id == sm.end or eqn.out.id in sm.inner):
+                continue
             if eqn.out.id in nm.pool_entry:          # into a pool: one step, the pool's backward
                 o = nm.pool_entry[eqn.out.id]
                 pool, cname = nm.pools[o], str(disp[o])
@@ -677,6 +721,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
         if full is not None and nm.user_exprs:
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
+        if full is not None and nm.layer_exprs and shape != ():
+            full = _given(full.xreplace(nm.layer_exprs), given)
         if full is not None and shape == () and logistic and _within(full, CLOSED_NODES):
             full = sigma_form(full, definitions, derivative_only=True)      # x₀·σ(s)·(1 − σ(s)), not exp(−w₂ − …)/(1 + exp(−s))²
         if full is not None and _lowered(full):    # a pool's lowering (windows, fold): no view shows it
@@ -691,8 +737,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if at is not None:
             val = _as_written(nm, vid, _sum_values([vals[c.id] for _, _, c in terms]))
             rhs.append(Value(val))
-        note = ["fan-out: ", node, " reaches ", out_sym, f" along {len(terms)} edges, so their "
-                "contributions add up"] if len(terms) > 1 else ""
+        n_edges = len(terms_shown) + (sm is not None)
+        note = ["fan-out: ", node, " reaches ", out_sym, f" along {n_edges} edges, so their "
+                "contributions add up"] if n_edges > 1 else ""
         delta_of = partial(out_name, str(node), shape, tensor=nm.tensor) if getattr(lhs, "name", "").startswith("delta(") else None
         steps.append(NodeStep(node, lhs, rhs, rules, note, val, full, delta_of, total))
 
@@ -701,16 +748,24 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     defs = []
     # a batch norm's statistics as the slide writes them: μ = x.mean(axis=0), u = x − μ,
     # σ² = (u²).mean(axis=0), not their lowering (Σ with keepdims, ÷N, −μ, x + (−μ), ...)
-    stats, hidden = _statistics_definitions(g, nm, disp) if norms else ({}, set())
+    stats, hidden, var_first = _statistics_definitions(g, nm, disp) if norms else ({}, set(), {})
     for e in nm.fwd:
         if (e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias or e.out.id in hidden
                 or e.out.id in pool_inner):
+            continue
+        if e.out.id in nm.softmaxes:                 # A = softmax(s, axis=1), as the user wrote it
+            sm = nm.softmaxes[e.out.id]
+            defs.append((disp[e.out.id], sm.display(disp[sm.z]), vals.get(e.out.id)))
             continue
         if e.out.id in nm.pools:                     # u = max_pool2d(y, 2), as the user wrote it
             pool = nm.pools[e.out.id]
             defs.append((disp[e.out.id], pool.display(disp[pool.windows.inputs[0].id]),
                          _as_written(nm, e.out.id, vals.get(e.out.id))))
             continue
+        if e.out.id in var_first:                     # σ² = (u²).mean(axis=1), then σ² + ε
+            var, mean, shift = var_first[e.out.id]
+            v = vals.get(e.out.id)
+            defs.append((var, mean, None if v is None else np.asarray(v, dtype=float) - float(shift)))
         defs.append((disp[e.out.id], stats.get(e.out.id) or nm.written.get(e.out.id) or _definition(g, e, disp),
                      _as_written(nm, e.out.id, vals.get(e.out.id))))
     grads, named_grads = [], {}
@@ -785,10 +840,21 @@ def _within(e, limit: int) -> bool:
     return True
 
 
+def _varies_along(t, full, idx) -> bool:
+    """Whether the tensor ``t``, broadcast against x̂'s shape ``full``, takes a different entry for
+    each n (the batch axis, 0) or each i (the last axis, a layer norm's features): doutₙ, but γ is
+    shared by the examples; doutᵢ and γᵢ, both per feature."""
+    shape = tuple(t.shape)
+    if idx == "n":
+        return len(shape) == len(full) and shape[0] == full[0] and shape[0] != 1
+    return len(shape) >= 1 and shape[-1] == full[-1] and shape[-1] != 1
+
+
 def _entry_adjoint(a, adjoints: dict):
     """∂L/∂x̂ₙ, the entry n of an adjoint that a batch statistic's step writes (Σₙ ∂L/∂x̂ₙ·(xₙ − μ)):
-    the closed form of ∂L/∂x̂ with each tensor of x̂'s shape taken at its entry n (doutₙ ⊙ γ; γ,
-    shared by the examples, stays); None when ``a`` is no such entry."""
+    the closed form of ∂L/∂x̂ with each tensor that varies along the statistic's axis taken at its
+    entry (doutₙ ⊙ γ: γ, shared by the examples, stays; a layer norm's doutᵢ·γᵢ); None when ``a``
+    is no such entry."""
     from ..frontend.tensor import Tensor
     from .notation import decode
     num, den, _ = decode(a.name)
@@ -800,9 +866,9 @@ def _entry_adjoint(a, adjoints: dict):
             closed = _closed_form(form, {k: v for k, v in adjoints.items() if k != name}, {})
             if closed is None:
                 return None
-            full = _tensor_shape(closed)                 # x̂'s shape, (N, D)
+            full = tuple(_tensor_shape(closed))          # x̂'s shape, (N, D)
             return closed.xreplace({t: sp.Symbol(_statistics._indexed(t.name, idx))
-                                    for t in closed.atoms(Tensor) if tuple(t.shape) == tuple(full)})
+                                    for t in closed.atoms(Tensor) if _varies_along(t, full, idx)})
     return None
 
 

@@ -95,3 +95,18 @@ def test_the_picture_draws_the_flatten_between_the_pool_and_the_product():
     p, _, _ = _torch()            # image 0, channel 0 of the pooled map: 2×2, no window axis
     grid = np.array(eval(fv.replace("−", "-")))     # noqa: S307 - numbers the picture printed
     np.testing.assert_allclose(grid, p[0, 0], atol=1e-3)
+
+
+def test_the_page_lists_the_reshaped_bias_and_compiles(tmp_path):
+    import subprocess
+    from teachtools import need
+    tex = sg.derive(_layer(), [w, b, V], at=AT).latex(document=True)
+    line = next(ln for ln in tex.splitlines() if re.match(r"u_\{?\d+\}? &= b\.", ln.strip()))
+    # its four entries (4×1×1: one number a plane), not a summary of min, mean and max
+    for v in AT[b]:
+        assert format(v, ".4g").replace("-", "") in line, (v, line)
+    assert "min" not in line and "of shape 4" in line, line
+    (tmp_path / "cnn.tex").write_text(tex)
+    r = subprocess.run([need("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "cnn.tex"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-1500:]

@@ -26,8 +26,9 @@ CASES = [   # (expression, what the LaTeX holds, written by hand from the NumPy 
     (x[:, ::2], r"x[:,\ ::2]"),
     (E[ids], r"E[ids]"),
     (sg.concat([x, x], axis=1), r"\operatorname{concat}([x,\ x],\ \operatorname{axis}=1)"),
-    (x.var(axis=0), r"x.\operatorname{var}(\operatorname{axis}=0)"),
-    (x.std(axis=0), r"\sqrt{x.\operatorname{var}(\operatorname{axis}=0)}"),
+    (x.var(axis=0), r"\operatorname{var}_{\text{axis}=0} x"),      # as mean_{axis=0} x beside it
+    (x.std(axis=0), r"\sqrt{\operatorname{var}_{\text{axis}=0} x}"),
+    (x.var(axis=0, ddof=1), r"x.\operatorname{var}(\operatorname{axis}=0,\ \operatorname{correction}=1)"),
     (x_hat[:, 1:], r"\hat{x}[:,\ 1:]"),                         # an operand keeps its LaTeX
     (sg.softmax(x, axis=1), r"\operatorname{softmax}_{\text{axis}=1}\left(x\right)"),   # as sum_{axis=0}
 ]

@@ -1,0 +1,95 @@
+"""A lecturer's read of the slides symgrad writes, against the lecture notes (shared/seeds):
+
+- 11-785's MLP, z⁽ᵏ⁾ = W⁽ᵏ⁾·y⁽ᵏ⁻¹⁾ + b⁽ᵏ⁾, y⁽ᵏ⁾ = f(z⁽ᵏ⁾), with Div(Y, d): a sigmoid layer reads
+  y = σ(z), as the picture's σ node; the output layer's ∂Div/∂z = y − d is written with z⁽²⁾, the
+  name the forward pass gives it, in every line (∂Div/∂b₂ as ∂Div/∂W₂);
+- a layer norm (cs231n, axis=-1): every name the steps use is defined by the forward pass (σ², when
+  the lowering fuses ε into the variance), μ keeps its axis (x − μ must broadcast), a sum over the
+  features i takes γ per feature (γᵢ), and the LaTeX page writes var as it writes mean.
+Expected phrases are the notes' formulas, not the code's output.
+"""
+import re
+import subprocess
+
+import numpy as np
+import sympy as sp
+
+import symgrad as sg
+from teachtools import need
+
+N = sp.Symbol("N", integer=True, positive=True)
+rng = np.random.default_rng(11)
+
+
+def _mlp():
+    x, d = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("d", 2, 1)
+    W1, b1 = sp.MatrixSymbol("W1", 4, 3), sp.MatrixSymbol("b1", 4, 1)
+    W2, b2 = sp.MatrixSymbol("W2", 2, 4), sp.MatrixSymbol("b2", 2, 1)
+    Y = sg.softmax(W2 * sg.sigmoid(W1 * x + b1) + b2)
+    div = -sg.sum(sp.HadamardProduct(d, sg.log(Y)))
+    return sg.derive(div, [W1, b1, W2, b2], output_name="Div", given={sg.sum(d): 1})
+
+
+def test_mlp_sigmoid_layer_reads_sigma_as_the_slide_and_the_picture():
+    text = _mlp().render("unicode")
+    assert "y⁽¹⁾ = σ(z⁽¹⁾)" in text.split("Backward pass")[0]
+    assert "sigmoid(" not in text
+
+
+def test_mlp_output_delta_is_y_minus_d_in_the_forward_pass_names():
+    text = _mlp().render("unicode")
+    grads = dict(line.strip().split(" = ", 1) for line in text.split("Gradient:")[1].strip().splitlines()
+                 if line.strip().startswith("∂Div/∂"))
+    assert grads["∂Div/∂b₂"] == "softmax(z⁽²⁾) − d", grads          # δ⁽²⁾ = y − d (11-785), named
+    assert grads["∂Div/∂W₂"].endswith("(softmax(z⁽²⁾) − d)·y⁽¹⁾ᵀ"), grads
+    # nowhere is z⁽²⁾ written out in the user's symbols once the forward pass has named it
+    assert "W₂·σ(" not in text.split("Forward pass")[1].split("Backward pass")[1]
+
+
+def _layer_norm(eps=1e-5):
+    x, g, b, dout = (sg.tensor("x", (N, 4)), sg.tensor("gamma", (4,)), sg.tensor("beta", (4,)),
+                     sg.tensor("dout", (N, 4)))
+    xhat = (x - x.mean(axis=-1, keepdims=True)) / sp.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    at = {x: rng.normal(size=(3, 4)), g: rng.normal(size=4), b: rng.normal(size=4), dout: rng.normal(size=(3, 4))}
+    return sg.derive(sg.sum((g * xhat + b) * dout), [x, g, b], output_name="L"), at, x
+
+
+def test_layer_norm_forward_pass_defines_every_name_its_steps_use():
+    d, at, x = _layer_norm()
+    s = d.explain(at=at)
+    defs = {str(sym): (str(e), v) for sym, e, v in s.definitions}
+    assert "σ²" in str(s.find("x").text("unicode")) or "sigma" in str(s.find("x").text("text"))
+    var = next(k for k in defs if k.startswith("sigma"))            # σ² = (u²).mean(axis=1, keepdims=True)
+    assert defs[var][0].endswith(".mean(axis=1, keepdims=True)"), defs[var]
+    np.testing.assert_allclose(np.ravel(defs[var][1]), at[x].var(axis=1), rtol=1e-10)
+    plus = [k for k, (e, _) in defs.items() if e.replace(" ", "") in (f"{var}+1.0e-5", f"{var}+1e-5")]   # σ² + ε
+    assert len(plus) == 1, defs
+    mu = next(k for k in defs if k.startswith("mu"))
+    assert defs[mu][0] == "x.mean(axis=1, keepdims=True)", defs[mu]      # (N, 1): x − μ broadcasts
+    # the u's are numbered without gaps (the variance's insides take no number)
+    us = sorted(int(k[1:]) for k in defs if re.fullmatch(r"u\d+", k))
+    assert us == list(range(1, len(us) + 1)), us
+
+
+def test_layer_norm_sums_over_features_take_gamma_per_feature():
+    d, _, _ = _layer_norm()
+    closed = d.render("unicode").split("Gradient:")[1].split("∂L/∂γ")[0]
+    assert "doutᵢ·γᵢ" in closed, closed                      # ∂L/∂x̂ᵢ = doutᵢ·γᵢ: γ differs per feature
+    assert not re.search(r"doutᵢ·γ(?!ᵢ)", closed), closed
+
+
+def test_batch_norm_sums_over_examples_keep_gamma_shared():
+    x, g, dout = sg.tensor("x", (N, 3)), sg.tensor("gamma", (3,)), sg.tensor("dout", (N, 3))
+    xhat = (x - x.mean(axis=0)) / sp.sqrt(x.var(axis=0) + 1e-5)
+    closed = sg.derive(sg.sum(g * xhat * dout), [x], output_name="L").render("unicode").split("Gradient:")[1]
+    assert "doutₙ·γ" in closed and "γₙ" not in closed, closed      # γ is one vector for every example n
+
+
+def test_layer_norm_page_writes_var_as_mean_and_compiles(tmp_path):
+    d, at, _ = _layer_norm()
+    tex = d.latex(document=True)
+    assert r"\operatorname{var}_{\text{axis}=1} x" in tex and r"x.\operatorname{var}(" not in tex
+    (tmp_path / "ln.tex").write_text(tex)
+    r = subprocess.run([need("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "ln.tex"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-1500:]
