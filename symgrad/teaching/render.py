@@ -880,7 +880,7 @@ def render(steps, fmt: str = "unicode", extra=None) -> str:
 
 TEXT_WIDTH = 100        # characters a Gradient line of the text form takes before it wraps
 
-_OPERATOR = re.compile(r" (?=[+\-−⊙·=] )|(?<=,) ")
+_OPERATOR = re.compile(r" (?=[+\-−⊙·=@] )|(?<=,) ")
 
 
 def wrap_equation(lhs: str, segs: list, width: int = TEXT_WIDTH) -> list:
@@ -919,13 +919,36 @@ def _depths(s: str) -> list:
     return out
 
 
+SHORT_GROUP = 24        # a bracket group this short with none inside is never broken: (1, 0, 2, 3), (N, 16)
+
+
+def _short_groups(s: str) -> list:
+    """(start, end) of each innermost bracket group of ``s`` of at most SHORT_GROUP characters: an
+    axis tuple or a shape (transpose(1, 0, 2, 3), reshape(N, 16)) stays on one line.
+
+    >>> _short_groups("f(a, b) + g(h(1, 2), c)")
+    [(1, 6), (13, 18)]
+    """
+    out, opened = [], []
+    for k, c in enumerate(s):
+        if c in "([{":
+            opened.append(k)
+        elif c in ")]}" and opened:
+            a = opened.pop()
+            if k - a <= SHORT_GROUP and not any(ch in "([{" for ch in s[a + 1:k]):
+                out.append((a, k))
+    return out
+
+
 def _break(s: str, width: int, depth: int = 0) -> list:
     """``s`` cut into pieces of at most ``width`` characters, at the spaces around operators (and
     after commas) of bracket depth ``depth``, then deeper; a piece with no such space stays whole."""
     if len(s) <= width or depth > 8:
         return [s]
     d = _depths(s)
-    cuts = [m.start() for m in _OPERATOR.finditer(s) if d[m.start()] == depth]
+    whole = _short_groups(s)
+    cuts = [m.start() for m in _OPERATOR.finditer(s) if d[m.start()] == depth
+            and not any(a < m.start() < b for a, b in whole)]
     if not cuts:
         return _break(s, width, depth + 1)
     parts, last = [], 0
