@@ -49,7 +49,7 @@ from .logistic import sigma_form
 from .notation import partial
 from .render import _SUPER, number, show, tiny, visible
 from .as_written import written_shape
-from .steps import LAYER_Z, Naming, SHORT_OPS, _uses
+from .steps import LAYER_Z, Naming, SHORT_OPS, _fold_products, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
 OP_FILL = "#fdebd0"   # operations are filled orange, values blue, the output green
@@ -411,14 +411,18 @@ class _Picture:
             e = self.user(v)
         except Exception:     # pragma: no cover - a node SymPy cannot write back
             return None
-        if self.nm.user_exprs:
-            e = e.xreplace(self.nm.user_exprs)
+        if self.nm.user_exprs:      # the names the steps use: x₁·(ŷ − y), as ∂L/∂w₁'s step writes it
+            e = _fold_products(e.xreplace(self.nm.user_exprs), self.nm.user_exprs)
         if self.g.producer[v.id].out.shape == () and self.d.f.has(sp.exp):     # −σ(s)², as the steps
             e = sigma_form(e, {k: n for n, k in self.nm.user_exprs.items()})
         if self.given:
             e = e.xreplace(self.given)
             e = e.doit(deep=False) if hasattr(e, "doit") else e
-        return e if _short(e) else None
+        if not _short(e):
+            return None          # the names of the nodes then (δ⁽²⁾·y⁽¹⁾ᵀ)
+        if self.nm.layer_exprs and self.g.producer[v.id].out.shape != ():
+            e = e.xreplace(self.nm.layer_exprs)      # softmax(z⁽²⁾) − d, not the network written out
+        return e
 
     # -- the forward skeleton: one box per named value and per operation ----------------------------
     def skeleton(self, extra):

@@ -46,7 +46,8 @@ from .recognise import recognise
 from .notation import Chain, Value, decode, partial, rule_name
 from .pool_steps import _pool_groups
 from .softmax_steps import RULE as SOFTMAX_RULE, softmax_groups
-from .as_written import as_written as _as_written, in_shape, leading_ones_dropped as _leading_ones_dropped, merge_reshapes, written_shape
+from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
+from .as_written import leading_ones_dropped as _leading_ones_dropped
 from .step_record import NodeStep, Rule
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
@@ -920,9 +921,24 @@ def with_names(d, names):
 
 
 def _fold_products(e, user_exprs):
-    """Write a named matrix product back by its name inside longer products: 2·W·x·xᵀ -> 2·q·xᵀ."""
+    """Write a named matrix product back by its name inside longer products: 2·W·x·xᵀ -> 2·q·xᵀ;
+    and a named scalar sum inside a longer sum, which SymPy flattens into it: x₁·(w₁·x₁ + w₂·x₂ − y)
+    -> x₁·(ŷ − y), as the slides write ∇w₁ = −(y − ŷ)·x₁."""
+    if not isinstance(e, sp.Basic):
+        return e
+    sums = [(set(k.args), v) for k, v in user_exprs.items() if isinstance(k, sp.Add) and not k.is_Matrix]
+    if sums:
+        def fold_sum(a):
+            args = list(a.args)
+            for pat, name in sums:
+                for sign in (1, -1):
+                    want = {sign * t for t in pat}
+                    if want < set(args):
+                        return sp.Add(sign * name, *[t for t in args if t not in want])
+            return a
+        e = e.replace(lambda x: isinstance(x, sp.Add) and not x.is_Matrix, fold_sum)
     prods = [(k.args, v) for k, v in user_exprs.items() if isinstance(k, sp.MatMul)]
-    if not prods or not isinstance(e, sp.Basic):
+    if not prods:
         return e
 
     def fold(m):

@@ -93,3 +93,27 @@ def test_layer_norm_page_writes_var_as_mean_and_compiles(tmp_path):
     r = subprocess.run([need("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "ln.tex"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-1500:]
+
+
+def test_mlp_picture_labels_agree_with_the_text():
+    from picture_parse import edges
+    src = _mlp().graph().source
+    labels = {name: gv for name, _, gv, _ in edges(src)}
+    assert labels["b₂"] == "∂Div/∂b₂ = softmax(z⁽²⁾) − d", labels
+    assert labels["W₂"] == "∂Div/∂W₂ = δ⁽²⁾·y⁽¹⁾ᵀ", labels           # named, as the step's δ⁽²⁾·y⁽¹⁾ᵀ
+
+
+def test_second_smallest_perceptron_keeps_y_hat_in_the_gradient():
+    """001's world's (second) smallest perceptron: ŷ = w₁x₁ + w₂x₂, ∇w₁ = −(y − ŷ)·x₁."""
+    from picture_parse import edges
+    w1, w2, x1, x2, y, yh = sp.symbols("w_1 w_2 x_1 x_2 y yhat")
+    L = (y - (w1 * x1 + w2 * x2)) ** 2 / 2
+    at = {w1: 0.5, w2: -1.0, x1: 2.0, x2: 3.0, y: 1.0}
+    d = sg.derive(L, [w1, w2], names={yh: w1 * x1 + w2 * x2}, output_name="L", at=at)
+    grad = d.render("unicode").split("Gradient:")[1]
+    y_hat = 0.5 * 2.0 - 1.0 * 3.0
+    assert f"∂L/∂w₁ = x₁·(ŷ − y) = {-(1.0 - y_hat) * 2.0:g}".replace("-", "−") in grad, grad
+    assert f"∂L/∂w₂ = x₂·(ŷ − y) = {-(1.0 - y_hat) * 3.0:g}".replace("-", "−") in grad, grad
+    labels = {name: gv for name, _, gv, _ in edges(sg.derive(L, [w1, w2], names={yh: w1 * x1 + w2 * x2},
+                                                              output_name="L").graph().source)}
+    assert labels["w₁"] == "∂L/∂w₁ = x₁·(ŷ − y)" and "∂L/∂ŷ = ŷ − y" in labels.values(), labels

@@ -65,8 +65,10 @@ def test_the_picture_draws_one_softmax_node_with_all_of_the_scores_gradient():
     into = [(fv, gv) for _, fv, gv, dst in edges(src) if dst == soft]
     assert len(into) == 1, into                     # the scores reach the softmax along one edge
     scores, grad = _torch_scores_grad()
-    np.testing.assert_allclose(np.array(eval(into[0][0].replace("−", "-"))), scores, rtol=1e-3, atol=1e-3)   # noqa: S307
-    np.testing.assert_allclose(np.array(eval(into[0][1].replace("−", "-"))), grad, rtol=1e-3, atol=1e-3)     # noqa: S307
+    def grid(s):                   # numbers the picture printed, with Unicode minus signs
+        return np.array(eval(s.replace("−", "-")))     # noqa: S307
+    np.testing.assert_allclose(grid(into[0][0]), scores, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(grid(into[0][1]), grad, rtol=1e-3, atol=1e-3)
     # no fan-out sum on the node before it: its value has one drawn use
     assert "fan-out" not in src
 

@@ -21,7 +21,8 @@ def test_an_axis_tuple_stays_on_one_line():
 
 
 def test_a_matrix_product_breaks_before_its_at_sign():
-    lines = wrap_equation("  ∂f/∂V", ["aaaaaaaaaaaaaaaaaaaa.reshape(N, 16).T @ (bbbbbbbbbbbbbbbbbb − cccccccccccc)"], width=50)
+    seg = "aaaaaaaaaaaaaaaaaaaa.reshape(N, 16).T @ (bbbbbbbbbbbbbbbbbb − cccccccccccc)"
+    lines = wrap_equation("  ∂f/∂V", [seg], width=50)
     assert lines[0].endswith(".reshape(N, 16).T") and lines[1].lstrip().startswith("@ ("), lines
 
 
