@@ -956,10 +956,14 @@ def _fold_products(e, user_exprs):
 
 def _inline_map(nm, g) -> dict:
     """u-nodes whose definition is short (u₂ = y − ŷ) -> that definition, so that results read
-    −(y − ŷ)·x rather than −u₂·x."""
+    −(y − ŷ)·x rather than −u₂·x; and the one-hot of integer labels, softmax(z) − one_hot(y, 3)."""
     out: dict = {}
     generic = {nm.disp[i] for i in nm.generic}
     for e in nm.fwd:
+        if (e.out.id in nm.generic and e.prim.name == "one_hot"
+                and g.producer[e.inputs[0].id].prim.leaf):      # the labels' one_hot(y, 3): read as such
+            out[nm.disp[e.out.id]] = _definition(g, e, nm.disp)   # in every line, as sg.grad writes it
+            continue
         if e.out.id not in nm.generic or e.out.shape != ():
             continue
         ex = _definition(g, e, nm.disp).xreplace(out)

@@ -117,3 +117,14 @@ def test_second_smallest_perceptron_keeps_y_hat_in_the_gradient():
     labels = {name: gv for name, _, gv, _ in edges(sg.derive(L, [w1, w2], names={yh: w1 * x1 + w2 * x2},
                                                               output_name="L").graph().source)}
     assert labels["w₁"] == "∂L/∂w₁ = x₁·(ŷ − y)" and "∂L/∂ŷ = ŷ − y" in labels.values(), labels
+
+
+def test_two_layer_net_writes_the_labels_one_hot_in_every_gradient():
+    """cs231n's two-layer net over a batch: dscores = (softmax(scores) − one_hot(y))/N in every line
+    of the Gradient section, not one_hot(y, 3) in two lines and a u-name in the others."""
+    X, W1, b1 = sg.tensor("X", (N, 4)), sg.tensor("W1", (4, 5)), sg.tensor("b1", (5,))
+    W2, b2, y = sg.tensor("W2", (5, 3)), sg.tensor("b2", (3,)), sg.tensor("y", (N,), integer=True)
+    L = sg.cross_entropy(sg.relu(X @ W1 + b1) @ W2 + b2, y)
+    grads = sg.derive(L, [W1, b1, W2, b2], output_name="L").render("unicode").split("Gradient:")[1]
+    assert grads.count("one_hot(y, 3)/N") == 4, grads
+    assert not re.search(r"u\S*/N", grads), grads
