@@ -643,21 +643,42 @@ def words(s: str, fmt: str) -> str:
     if fmt not in ("latex", "markdown", "latex-inline"):
         return s
     out, run = [], []
+    parts = _SCI.split(s)          # prose, then (mantissa, sign, exponent) of each number in e-notation
+    for k, piece in enumerate(parts):
+        if k % 4 == 0:
+            _words_tex(piece, out, run)
+            continue
+        if k % 4 != 1:
+            continue
+        mant, sign, exp = parts[k:k + 3]
+        if run:
+            out.append(r"\text{%s}" % _tex_escape("".join(run)))
+            run.clear()
+        power = "10^{%s%s}" % ("-" if sign else "", int(exp))     # 1e−5 as 10^{-5}, as LaTeX writes ε
+        out.append(power if mant == "1" else r"%s \cdot %s" % (mant, power))
+    if run:
+        out.append(r"\text{%s}" % _tex_escape("".join(run)))
+    return "".join(out)
+
+
+# a number as code writes it, 1e−5 or 2.5e-3 (not inside a name: x1e5 stays)
+_SCI = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([−-]?)(\d+)(?![\w.])")
+
+
+def _words_tex(s: str, out: list, run: list) -> None:
+    """`words` of a piece with no number in e-notation: prose runs into ``run``, formulas into ``out``."""
     for c in s:
         tex = _tex_char(c)
         if tex is not None:
             if run:
                 out.append(r"\text{%s}" % _tex_escape("".join(run)))
-                run = []
-            if not run and out and tex[:2] in ("_{", "^{") and out[-1][:2] == tex[:2]:
+                run.clear()
+            if out and tex[:2] in ("_{", "^{") and out[-1][:2] == tex[:2]:
                 out[-1] = out[-1][:-1] + tex[2:]        # δᵢⱼ: one subscript ij, not two
             else:
                 out.append(tex)
         else:
             run.append(c)
-    if run:
-        out.append(r"\text{%s}" % _tex_escape("".join(run)))
-    return "".join(out)
 
 
 def _tex_escape(s):
