@@ -49,7 +49,7 @@ from .logistic import sigma_form
 from .notation import partial
 from .render import _SUPER, number, show, tiny, visible
 from .as_written import written_shape
-from .steps import LAYER_Z, Naming, SHORT_OPS, _fold_products, _uses
+from .steps import LAYER_Z, Naming, SHORT_OPS, _fold_products, _softmax_map, _softmax_named, _tidy, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
 OP_FILL = "#fdebd0"   # operations are filled orange, values blue, the output green
@@ -628,6 +628,8 @@ class _Picture:
                     e = plain
         except Exception:     # pragma: no cover - a tensor node SymPy cannot write back
             return None
+        if nm.tensor:       # as the steps write it: γ ⊙ dout (no broadcast_to), softmax(u₆, axis=1)
+            e = _softmax_named(_tidy(e), _softmax_map(nm))
         if nd and re.search(r"reshape|broadcast|full\(", show(e, "text")):
             return None         # N-d tensors: a form that prints reshapes reads worse than ∂L/∂x̂ alone
         return e if _short(e) else None
