@@ -56,6 +56,9 @@ def _shape_txt(s) -> str:
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
+    from .channel_hints import channels_reshape_hint
+    from .dout_sum_hints import dout_wrong_axes_hint
+    from .eps_path_hint import eps_path_hint
     from .layer_hints import (epsilon_hint, factor_left_out_hint, norm_axes_hint, other_gradient_hint,
                               permuted_hint)
     from .margin_hints import svm_correct_class_hint
@@ -63,11 +66,13 @@ def find_hint(case: Case) -> str | None:
     from .operand_hints import operand_hint, relu_mask_hint, relu_output_hint, tanh_operand_hint
     from .softmax_axis_hint import softmax_axis_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
-              dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint, assignment_hint,
+              dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint, dout_wrong_axes_hint,
+              assignment_hint,
               upstream_hint, svm_correct_class_hint, var_for_std_hint, n_left_out_hint, fanout_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
               relu_hint, relu_mask_hint, relu_output_hint, softmax_hint, tensor_softmax_hint,
-              softmax_axis_hint, target_hint, epsilon_hint, permuted_hint, operand_hint, first_step_hint):
+              softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
+              permuted_hint, operand_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
