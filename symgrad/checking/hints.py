@@ -56,6 +56,7 @@ def _shape_txt(s) -> str:
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
+    from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
     from .dout_sum_hints import dout_wrong_axes_hint
     from .eps_path_hint import eps_path_hint
@@ -64,15 +65,18 @@ def find_hint(case: Case) -> str | None:
     from .margin_hints import svm_correct_class_hint
     from .norm_dx_hints import n_left_out_hint, var_for_std_hint
     from .operand_hints import operand_hint, relu_mask_hint, relu_output_hint, tanh_operand_hint
+    from .pool_route_hint import pool_route_hint
+    from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint, dout_wrong_axes_hint,
               assignment_hint,
               upstream_hint, svm_correct_class_hint, var_for_std_hint, n_left_out_hint, fanout_hint,
-              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
+              some_uses_hint,
+              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint, one_activation_hint,
               relu_hint, relu_mask_hint, relu_output_hint, softmax_hint, tensor_softmax_hint,
               softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
-              permuted_hint, operand_hint, first_step_hint):
+              pool_route_hint, permuted_hint, operand_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
@@ -110,6 +114,11 @@ def shape_hint(case: Case):
     # before the sums below, which would read the (1, 5) claim's "sum over axis 0" as a missing sum.
     if cs != tuple(shape) and all(c.shape == cs for c in Cs) and [d for d in cs if d != 1] == \
             [d for d in shape if d != 1] and all_same([c.reshape(shape) for c in Cs], Ts):
+        if len(cs) < len(shape):            # cs231n's gamma (1, C, 1, 1): the sum's keepdims left out
+            return (f"axes of length 1 dropped: the claim has the right values but shape "
+                    f"{_shape_txt(cs)}, and {want} (a sum without keepdims=True where the parameter "
+                    f"keeps them: write .sum(axis=…, keepdims=True), or reshape it to "
+                    f"{case.w.name}.shape).")
         return (f"extra axis: the claim has the right values but shape {_shape_txt(cs)}, and {want} "
                 f"(a keepdims=True, or a [:, None], left in; reshape it — a (1, n) gradient would "
                 f"turn the parameter into a matrix at its update, by broadcasting).")
@@ -178,11 +187,12 @@ def _dout_axes(case, cs) -> str:
         r = vals[0].ndim
 
         def summed(shape_ok, targets):
-            for n_ax in range(1, r):
-                for axes in combinations(range(r), n_ax):
-                    red = [v.sum(axis=axes) for v in vals]
-                    if red[0].shape == shape_ok and all_same(targets, red):
-                        return axes
+            for keep in (False, True):    # cs231n's gamma (1, C, 1, 1) takes keepdims=True sums
+                for n_ax in range(1, r):
+                    for axes in combinations(range(r), n_ax):
+                        red = [v.sum(axis=axes, keepdims=keep) for v in vals]
+                        if red[0].shape == shape_ok and all_same(targets, red):
+                            return axes
             return None
         claim_axes = summed(tuple(cs), Cs)
         if claim_axes is None:
@@ -527,7 +537,7 @@ def fanout_hint(case: Case):
                    "its row: dx[np.arange(N), y] -= (margins > 0).sum(axis=1)"
                    + (", not +=" if sign == -2 else ""))
         if not why and _variances(case.f):
-            why = _norm_term(case, _path(D, case.w.name, v, eqn))
+            why = _norm_term(case, D, eqn)
         # the cs231n sentence says what to write; the term's SymPy text (Heaviside, one_hot, 300
         # characters for the SVM's) only where there is no such sentence
         term = "" if why else f" (that term is {_term_text(expr)})"
@@ -537,16 +547,24 @@ def fanout_hint(case: Case):
     return None
 
 
-def _norm_term(case, path: str) -> str:
+def _norm_term(case, D, eqn) -> str:
     """Which term of a norm layer's dx = (dxhat − mean(dxhat) − x̂ ⊙ mean(dxhat ⊙ x̂)) / std a
-    fan-out path is, in the backward's words: through the variance, or through the mean alone."""
+    fan-out path is, in the backward's words, read off the consumer where the path leaves the value
+    that fans out: a square (the variance's sum of squares) or a sum over the axis (the mean).
+    Anything else is no sentence: the path's term is printed instead. (It read the path's text,
+    whose labels are cut at 40 characters: a group norm's square was cut off and read as the mean.)"""
     axes = _variances(case.f)[0][0].axes
     ax = axes[0] if len(axes) == 1 else axes
     full = (f"dx = (dxhat - dxhat.mean(axis={ax}, keepdims=True) - xhat * (dxhat * xhat).mean(axis={ax}, "
             f"keepdims=True)) / std")
-    if "**2" in path or "var(" in path:
+    users = _users(D.ir.ancestors([D.output]))
+    chain, cur = [eqn], eqn.out                  # the path's first steps, while they do not fork
+    while len(users.get(cur.id, [])) == 1 and len(chain) < 3:
+        chain.append(users[cur.id][0])
+        cur = chain[-1].out
+    if any(e.prim.name == "ewise" and _label(D, e.out, limit=10 ** 6).endswith("**2") for e in chain):
         return f" — in the norm layer's backward, the variance's term - xhat * (dxhat * xhat).mean(...) of {full}"
-    if "mean(" in path or ".sum(" in path:          # the mean, lowered to a sum over the axis
+    if eqn.prim.name == "rsum":                    # the mean, lowered to a sum over the axis
         return f" — in the norm layer's backward, the mean's term - dxhat.mean(...) of {full}"
     return ""
 

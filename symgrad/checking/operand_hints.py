@@ -60,6 +60,9 @@ def _candidates(case, u, shape):
                     key=lambda a: a.name)
     named = ([(a, a.name) for a in leaves] + [(o, "the layer's output") for o in _outputs(case.f)]
              + [(a, _text(a)) for a in (u.args if isinstance(u, sp.Mul) else ())])
+    from .activation_hints import _where, activations
+    acts = activations(case.f)                   # an LSTM's other gates: dprev_c = dc * i for dc * f
+    named += [(m, _where(m, acts)) for m in acts]
     if isinstance(u, T.Tensor) and len(u.shape) == 2 and u.shape[0] == u.shape[1]:
         named.append((u.T, TRANSPOSED))          # a square matrix: the shapes cannot tell
     out = []
@@ -110,6 +113,12 @@ def operand_hint(case: Case):
                             f"cannot tell.")
                 norm = any(isinstance(a, T.Variance) for a in sp.preorder_traversal(u))
                 right = "x̂, the normalised input," if norm else _text(u)
+                from .activation_hints import _where, activations
+                acts = activations(case.f)
+                act = next((m for m in acts if m == u or (isinstance(u, T.Ewise) and u.args[0] == m)), None)
+                if act is not None:                # two gates of one product: a named once, at the end
+                    right = _where(act, acts)
+                    what = what.split(", a = ")[0] if ", a = " in right else what
                 return (f"wrong operand: d{w.name} is built from {what} where {right} belongs — the "
                         f"value {w.name} multiplies in the forward; use that same value (cached by the "
                         f"forward) in the backward.")
