@@ -5,7 +5,7 @@ everywhere (the gradient of f with ε = 0); this is the mixture.
 
 ε enters f once, in std = sqrt(var + ε), so writing a factor 1/std of one path without it multiplies
 that path's term by r^(1/2) per factor, r = (var + ε)/var (entry by entry, as var broadcasts). The
-paths are a fan-out's consumers (`hints.fanout_terms`) — x − μ feeding x̂ and the variance — whose
+paths are a fan-out's consumers (`fanout_paths.fanout_terms`) — x − μ feeding x̂ and the variance — whose
 terms sum to the gradient; the claim must be Σ r^(kₚ/2)·termₚ for small whole kₚ (k = 1 for
 1/sqrt(var), 2 for 1/var, 3 for var ** -1.5), exactly, at every point.
 """
@@ -24,7 +24,7 @@ _POWER = {1: "1/std written 1/np.sqrt(var)", 2: "1/std² written 1/var",
 
 def _groups(D, wv):
     """The fan-out consumer terms of each value, grouped by the value, in fanout_terms' order."""
-    from .hints import fanout_terms
+    from .fanout_paths import fanout_terms
     groups: dict[int, list] = {}
     for v, eqn, t in fanout_terms(D, wv):
         groups.setdefault(v.id, []).append((v, eqn, t))
@@ -45,7 +45,7 @@ def _ratio(case, v, base, ndim):
 
 def _words(D, wv, v, eqn) -> str:
     """A path in the staged backward's words (cs231n's batchnorm_backward names its steps)."""
-    from .hints import _label
+    from .fanout_paths import _label
     out = _label(D, eqn.out, limit=200)
     if eqn.prim.name == "rsum":
         return "the mean's path (dmu)"

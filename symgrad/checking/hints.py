@@ -30,6 +30,14 @@ gives the hint. In order:
     first step  otherwise: the first step of the derivation (from the output down) whose value no
                 subexpression of the claim reproduces, when the claim reproduces an earlier one
 
+Layer slips have their own modules (each says what it decides and how): layer_hints.py,
+norm_dx_hints.py (also a wrong count in dx), eps_path_hint.py (ε left out on some paths),
+channel_hints.py (spatial batch norm's x.reshape(-1, C)), dout_sum_hints.py (dout summed over the
+wrong axes then indexed; one time step only), shared_param_hints.py (some uses of a shared
+parameter), activation_hints.py (one σ′ or tanh′ of several written wrong), pool_route_hint.py
+(max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
+softmax_axis_hint.py; `find_hint` below gives the order they are tried in.
+
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
 True
@@ -37,7 +45,6 @@ True
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -46,6 +53,7 @@ from .claims import shape_text, _eval_claim, _shape, _symbols, fit_shape
 from ..frontend.functions import LogSoftmax, Map, Softmax, relu, sigmoid
 from ..frontend.masks import masks_in
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same  # noqa: F401
+from .fanout_paths import _label, _path, _users, fanout_terms  # noqa: F401 - their own module, below hints
 
 
 
@@ -58,24 +66,23 @@ def find_hint(case: Case) -> str | None:
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
-    from .dout_sum_hints import dout_wrong_axes_hint
+    from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .eps_path_hint import eps_path_hint
     from .layer_hints import (epsilon_hint, factor_left_out_hint, norm_axes_hint, other_gradient_hint,
                               permuted_hint)
     from .margin_hints import svm_correct_class_hint
-    from .norm_dx_hints import n_left_out_hint, var_for_std_hint
+    from .norm_dx_hints import n_left_out_hint, var_for_std_hint, wrong_count_hint
     from .operand_hints import operand_hint, relu_mask_hint, relu_output_hint, tanh_operand_hint
     from .pool_route_hint import pool_route_hint
     from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
-              dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint, dout_wrong_axes_hint,
-              assignment_hint,
-              upstream_hint, svm_correct_class_hint, var_for_std_hint, n_left_out_hint, fanout_hint,
-              some_uses_hint,
-              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint, one_activation_hint,
-              relu_hint, relu_mask_hint, relu_output_hint, softmax_hint, tensor_softmax_hint,
-              softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
+              dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
+              dout_wrong_axes_hint, one_step_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
+              var_for_std_hint, n_left_out_hint, wrong_count_hint, fanout_hint, some_uses_hint,
+              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
+              one_activation_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
+              tensor_softmax_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
               pool_route_hint, permuted_hint, operand_hint, first_step_hint):
         try:
             msg = h(case)
@@ -420,78 +427,6 @@ def _dims(case) -> set:
 
 # ---------------------------------------------------------------------------------------------------
 # Fan-out: a path of the influence diagram left out
-
-
-def _label(D, v, limit=40) -> str:
-    """A value by its SymPy expression: the user's own form, else rebuilt from the graph."""
-    e = D.lowering.exprs.get(v.id)
-    if e is None:
-        from ..core.to_sympy import SympyBuilder
-        try:
-            e = SympyBuilder(D.ir, D.lowering.exprs)(v)
-        except Exception:  # noqa: BLE001 - a label is only a label
-            e = f"v{v.id}"
-    s = str(e)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
-
-
-def fanout_terms(D, wrt_var):
-    """[(v, consumer eqn, term var)]: for every value v that fans out, each consumer's contribution
-    to ∂f/∂v pushed back to ``wrt_var`` — one path's (or one bundle of paths') share of ∂f/∂wrt."""
-    from ..core.reverse import backward
-    contribs: dict[int, list] = {}
-    var_of: dict[int, Any] = {}
-    for st in D.raw_steps:
-        for v, c in zip(st.eqn.inputs, st.contributions):
-            if c is not None:
-                contribs.setdefault(v.id, []).append((st.eqn, c))
-                var_of[v.id] = v
-    out = []
-    for vid, lst in contribs.items():
-        if len(lst) < 2:
-            continue
-        v = var_of[vid]
-        for eqn, c in lst:
-            if len(out) >= 32:
-                return out
-            if v.id == wrt_var.id:
-                out.append((v, eqn, c))
-                continue
-            (term,) = backward(D.ir, v, [wrt_var], seed=c)
-            if term is not None:
-                out.append((v, eqn, term))
-    return out
-
-
-def _users(eqns) -> dict:
-    """Each var id → the equations of ``eqns`` that read it (the graph's edges, walked forward)."""
-    users: dict[int, list] = {}
-    for e in eqns:
-        for u in e.inputs:
-            users.setdefault(u.id, []).append(e)
-    return users
-
-
-def _path(D, wrt_name, v, eqn) -> str:
-    """wrt → … → v → consumer → … → the output, through single-consumer links."""
-    users = _users(D.ir.ancestors([D.output]))
-    chain = [wrt_name]
-    if D.ir.producer[v.id].prim.name not in ("param",):
-        chain.append("…" if D.ir.producer[v.id].inputs and not any(
-            u.id in {w.id for w in D.wrt_vars} for u in D.ir.producer[v.id].inputs) else "")
-        chain.append(_label(D, v))
-    cur = eqn.out
-    chain.append(_label(D, cur))
-    while cur.id != D.output.id and len(users.get(cur.id, [])) == 1 and len(chain) < 8:
-        cur = users[cur.id][0].out
-        chain.append(_label(D, cur) if cur.id != D.output.id else "")
-    if cur.id != D.output.id:
-        chain.append("…")
-    chain = [c for c in chain if c] + ["the output"]
-    if len(chain) > 6:                       # long chains: the start, where it forks, the end
-        chain = chain[:4] + ["…"] + chain[-2:]
-    tidy = [c for i, c in enumerate(chain) if i == 0 or c != chain[i - 1]]   # no "… → …"
-    return " → ".join(tidy)
 
 
 def _term_text(expr, limit=160) -> str:

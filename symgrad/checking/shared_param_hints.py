@@ -2,7 +2,7 @@
 temporal affine layer) uses Wx, Wh and b at every time step, and ``dWx = x[:, t].T @ dtanh`` written
 with ``=`` where ``+=`` belongs keeps one step's term; a loop that stops one step early drops one.
 
-The parameter's own fan-out (`hints.fanout_terms`, the consumers of w itself) splits ∂f/∂w into one
+The parameter's own fan-out (`fanout_paths.fanout_terms`, the consumers of w itself) splits ∂f/∂w into one
 term per use; the claim is fitted as Σ cⱼ·termⱼ by least squares over every point, and named only
 when each cⱼ is 0 or 1 (some but not all) and that sum is the claim to 1e-6 at every point. One
 term left out is `hints.fanout_hint`'s (tried first); this names the rest.
@@ -17,12 +17,12 @@ MAX_USES = 16
 
 
 def _uses(D, wv):
-    from .hints import fanout_terms
+    from .fanout_paths import fanout_terms
     return [(eqn, t) for v, eqn, t in fanout_terms(D, wv) if v.id == wv.id]
 
 
 def some_uses_hint(case: Case):
-    from .hints import _label
+    from .fanout_paths import _label
     D = case.derivation
     Cs, Ts = _fitted(case)
     if any(c is None for c in Cs) or all_same(Cs, Ts):
