@@ -1,0 +1,107 @@
+"""A parameter shared across time steps whose gradient keeps one step: rnn_backward's dWx = ... with
+= where += belongs, and temporal_affine_backward's dw from dout[:, t] alone. Both are named; the
+right backwards are torch's."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import symgrad as sg
+
+from verdicts import N, wrong
+
+T, D, H = 3, 2, 3
+
+
+def _rnn():
+    x, h0 = sg.tensor("x", (N, T, D)), sg.tensor("h0", (N, H))
+    Wx, Wh, b = sg.tensor("Wx", (D, H)), sg.tensor("Wh", (H, H)), sg.tensor("b", (H,))
+    hs, h = [], h0
+    for t in range(T):
+        h = sg.tanh(x[:, t, :] @ Wx + h @ Wh + b)
+        hs.append(h)
+    return sg.stack(hs, axis=1), [x, h0, Wx, Wh, b]
+
+
+def rnn_backward(dh, x, h0, Wx, Wh, b, slip=None):
+    hs, h = [], h0
+    for t in range(x.shape[1]):
+        h = np.tanh(x[:, t] @ Wx + h @ Wh + b)
+        hs.append(h)
+    dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    dprev = np.zeros_like(h0)
+    for t in reversed(range(x.shape[1])):
+        dtanh = (dh[:, t] + dprev) * (1 - hs[t] ** 2)
+        dx[:, t], dprev = dtanh @ Wx.T, dtanh @ Wh.T
+        if slip == "dWx =":
+            dWx = x[:, t].T @ dtanh                      # the step's term replaces the others
+        else:
+            dWx += x[:, t].T @ dtanh
+        dWh += (hs[t - 1] if t > 0 else h0).T @ dtanh
+        db += dtanh.sum(axis=0)
+    return dx, dprev, dWx, dWh, db
+
+
+def test_the_right_rnn_backward_is_torchs():
+    rng = np.random.default_rng(7)
+    arrays = [rng.normal(size=s) for s in ((4, T, D), (4, H), (D, H), (H, H), (H,))]
+    dh = rng.normal(size=(4, T, H))
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    h, outs = ts[1], []
+    for t in range(T):
+        h = torch.tanh(ts[0][:, t] @ ts[2] + h @ ts[3] + ts[4])
+        outs.append(h)
+    torch.stack(outs, 1).backward(torch.tensor(dh))
+    for got, t in zip(rnn_backward(dh, *arrays), ts):
+        np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    out, wrt = _rnn()
+    assert sg.check_backward(out, wrt, rnn_backward).verdict == "equal"
+
+
+def test_a_shared_weight_assigned_per_step_is_named():
+    out, wrt = _rnn()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_backward(*a, **k, slip="dWx =")),
+              "one use only: Wx is used 3 times (a recurrence or a temporal layer shares it across the time "
+              "steps), and the claim is the term of one use alone, x[:, 0] @ Wx;")
+    assert "dWx += … in the loop" in r.hint
+
+
+def _temporal_affine():
+    x, w, b = sg.tensor("x", (N, 4, 3)), sg.tensor("w", (3, 2)), sg.tensor("b", (2,))
+    return x @ w + b, [x, w, b]
+
+
+def temporal_affine_backward(dout, x, w, b, step=None):
+    n, t, d = x.shape
+    dx = (dout.reshape(n * t, -1) @ w.T).reshape(n, t, d)
+    dw = x.reshape(n * t, d).T @ dout.reshape(n * t, -1) if step is None else x[:, step].T @ dout[:, step]
+    return dx, dw, dout.sum(axis=(0, 1))
+
+
+def test_the_right_temporal_affine_backward_is_torchs():
+    rng = np.random.default_rng(8)
+    arrays = [rng.normal(size=s) for s in ((5, 4, 3), (3, 2), (2,))]
+    dout = rng.normal(size=(5, 4, 2))
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    (ts[0] @ ts[1] + ts[2]).backward(torch.tensor(dout))
+    for got, t in zip(temporal_affine_backward(dout, *arrays), ts):
+        np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    out, wrt = _temporal_affine()
+    assert sg.check_backward(out, wrt, temporal_affine_backward).verdict == "equal"
+
+
+@pytest.mark.parametrize("step, which", [(0, "dout[:, 0] alone (the first index"),
+                                         (-1, "dout[:, -1] alone (the last index")])
+def test_a_temporal_weight_gradient_from_one_step_is_named(step, which):
+    out, wrt = _temporal_affine()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: temporal_affine_backward(*a, **k, step=step)),
+              f"one step only: the claim for w is the gradient from {which} of axis 1 of dout, 4 long)")
+    assert r.counterexample.param == "w"
+
+
+def test_a_temporal_weight_gradient_wrong_otherwise_gets_no_step_hint():
+    out, wrt = _temporal_affine()
+    r = wrong(sg.check_backward(out, wrt, lambda dout, x, w, b: (temporal_affine_backward(dout, x, w, b)[0],
+                                                                 x[:, 0].T @ dout[:, 1], dout.sum(axis=(0, 1)))))
+    assert r.hint is None or "one step only" not in r.hint
