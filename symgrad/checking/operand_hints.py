@@ -119,6 +119,14 @@ def operand_hint(case: Case):
                 if act is not None:                # two gates of one product: a named once, at the end
                     right = _where(act, acts)
                     what = what.split(", a = ")[0] if ", a = " in right else what
+                from ..frontend.masks import masks_in
+                ms = masks_in(case.f)
+                if len(ms) == 1:                   # the name check_backward hands the backward
+                    right = right.replace(ms[0].name, "mask")
+                if what == "the layer's output" and "dout" in str(u):   # dx = x * mask returned
+                    return (f"the layer's output where its gradient belongs: d{w.name} is the forward's "
+                            f"value where {right} belongs — the backward multiplies dout by the layer's "
+                            f"local derivative; it does not return the layer's output.")
                 return (f"wrong operand: d{w.name} is built from {what} where {right} belongs — the "
                         f"value {w.name} multiplies in the forward; use that same value (cached by the "
                         f"forward) in the backward.")
