@@ -145,6 +145,16 @@ def shape_hint(case: Case):
                 return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its sum over "
                         f"axes {axes} is right — a sum over those axes, where {w.name} is broadcast, "
                         f"was left out.")
+    # a conv weight's dw.transpose(1, 0, 2, 3): the right numbers with two axes swapped
+    if len(cs) == len(shape) > 2 and sorted(cs) == sorted(shape) and all(c.shape == cs for c in Cs):
+        from itertools import permutations
+        for perm in permutations(range(len(cs))):
+            if tuple(cs[i] for i in perm) == tuple(shape) and all_same([c.transpose(perm) for c in Cs], Ts):
+                back = tuple(int(i) for i in np.argsort(perm))
+                return (f"axes in another order: the claim has shape {_shape_txt(cs)}, but {want}; its "
+                        f"values are the gradient's with the axes permuted, the gradient.transpose{back} "
+                        f"— claim.transpose{perm} is right (each axis of d{w.name} is the same axis of "
+                        f"{w.name}).")
     # (a claim of 0 is no sum: softmax(z) − t sums to 0, and "0" would read as an extra sum)
     if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and any(np.any(c) for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
@@ -278,7 +288,8 @@ def factor_hint(case: Case):
     if not all_same(Cs, Ts, k) or abs(k - 1) < 1e-9 or abs(k) < 1e-12:
         return None
     fr = _nice(k)
-    ks = str(fr) if fr is not None else f"{k:.6g}"
+    wide = Fraction(k).limit_denominator(100000)      # for the words only: 1/80 reads better than 0.0125
+    ks = str(fr) if fr is not None else (str(wide) if abs(float(wide) - k) <= 1e-9 * abs(k) else f"{k:.6g}")
     sign = "flipped sign and " if k < 0 else ""
     a = abs(k)
     B = case.batch
@@ -393,6 +404,25 @@ def _size_factor(case, a: float) -> str:
             return f" — {_size_words(case, n)}: a sum where there is a mean (1/{_size_name(case, n)} missing)"
         if abs(a - 1 / n) < 1e-9:
             return f" — 1/{_size_name(case, n)} with {_size_words(case, n)}: a mean where there is a sum"
+    return _dout_entries_factor(case, a)
+
+
+def _dout_entries_factor(case, a: float) -> str:
+    """``a`` (or 1/a) as the number of dout's entries over several axes: a conv bias's
+    dout.mean(axis=(0, 2, 3)) where the sum belongs is 1/(N·Ho·Wo) times the gradient."""
+    import re
+    from .dout_sum_hints import _summed_to
+    ex = case.points[0].example()
+    Ts = case.T()
+    for d in (n for n in ex if re.fullmatch(r"dout\d*", str(n))):
+        shape = np.shape(ex[d])
+        axes = _summed_to([np.asarray(p.example()[d], float) for p in case.points], Ts)
+        if axes is not None and len(axes) > 1:       # the axes the gradient sums dout over, no others:
+            m = int(np.prod([shape[i] for i in axes]))   # F = Ho = 3 would make (0, 1, 2) count 36 too
+            sizes = "·".join(str(shape[i]) for i in axes)
+            said = f"{m} = {sizes}, the entries of {d} {_shape_txt(shape)} over axes {axes}"
+            if abs(a - 1 / m) < 1e-9:
+                return f" — 1/{m} with {said}: a mean where there is a sum ({d}.sum(axis={axes}), not .mean)"
     return ""
 
 
