@@ -68,8 +68,8 @@ def find_hint(case: Case) -> str | None:
     from .channel_hints import channels_reshape_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .eps_path_hint import eps_path_hint
-    from .layer_hints import (epsilon_hint, factor_left_out_hint, norm_axes_hint, other_gradient_hint,
-                              permuted_hint)
+    from .layer_hints import (epsilon_hint, factor_left_out_hint, factor_left_out_on_a_path_hint,
+                              norm_axes_hint, other_gradient_hint, permuted_hint)
     from .margin_hints import svm_correct_class_hint
     from .norm_dx_hints import n_left_out_hint, var_for_std_hint, wrong_count_hint
     from .operand_hints import operand_hint, relu_mask_hint, relu_output_hint, tanh_operand_hint
@@ -80,6 +80,7 @@ def find_hint(case: Case) -> str | None:
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
               var_for_std_hint, n_left_out_hint, wrong_count_hint, fanout_hint, some_uses_hint,
+              factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
               one_activation_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,

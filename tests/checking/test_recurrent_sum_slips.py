@@ -105,3 +105,36 @@ def test_a_temporal_weight_gradient_wrong_otherwise_gets_no_step_hint():
     r = wrong(sg.check_backward(out, wrt, lambda dout, x, w, b: (temporal_affine_backward(dout, x, w, b)[0],
                                                                  x[:, 0].T @ dout[:, 1], dout.sum(axis=(0, 1)))))
     assert r.hint is None or "one step only" not in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# temporal softmax loss: the mask applied to the probabilities but not to the label's −1
+
+
+def temporal_softmax_loss_dx(x, y, mask, slip=None):
+    n, t, v = x.shape
+    xf, yf, mf = x.reshape(n * t, v), y.reshape(n * t), mask.reshape(n * t)
+    probs = np.exp(xf - xf.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    dx = probs * mf[:, None] if slip == "mask on probs" else probs.copy()
+    dx[np.arange(n * t), yf] -= 1
+    if slip != "mask on probs":
+        dx *= mf[:, None]
+    return (dx / n).reshape(n, t, v)
+
+
+def test_a_mask_applied_to_one_term_of_the_softmax_loss_is_named():
+    x, y, mask = sg.tensor("x", (N, 3, 4)), sg.tensor("y", (N, 3), integer=True), sg.tensor("mask", (N, 3))
+    loss = sg.sum(mask * sg.cross_entropy(x, y, reduction="none")) / N
+    m = (np.random.default_rng(2).random((5, 3)) < 0.7).astype(float)
+    xs = torch.tensor(np.random.default_rng(3).normal(size=(5, 3, 4)), requires_grad=True)
+    ys = torch.tensor(np.random.default_rng(4).integers(0, 4, (5, 3)))
+    (torch.nn.functional.cross_entropy(xs.reshape(15, 4), ys.reshape(15), reduction="none")
+     * torch.tensor(m).reshape(15)).sum().div(5).backward()
+    np.testing.assert_allclose(temporal_softmax_loss_dx(xs.detach().numpy(), ys.numpy(), m), xs.grad.numpy(),
+                               rtol=1e-10, atol=1e-12)
+    assert sg.check_backward(loss, x, lambda dout, x, y, mask: temporal_softmax_loss_dx(x, y, mask),
+                             at={mask: m}).verdict == "equal"
+    r = wrong(sg.check_backward(loss, x, lambda dout, x, y, mask: temporal_softmax_loss_dx(x, y, mask, "mask on probs"),
+                                at={mask: m}), "factor left out on one path: the claim has the term of the path x →")
+    assert "with mask = 1" in r.hint and "dx *= mask, the mask after the label's −1" in r.hint
