@@ -109,7 +109,8 @@ def one_step_hint(case: Case):
                     idx = ", ".join(":" if i != a else str(at) for i in range(a + 1))
                     return (f"one step only: the claim for {case.w.name} is the gradient from {d}[{idx}] "
                             f"alone ({which} index of axis {a} of {d}, {shape[a]} long); {case.w.name} "
-                            f"is shared by every index of that axis (every time step), so its gradient "
-                            f"sums them — flatten the steps into the batch, x.reshape(N * T, -1).T @ "
+                            f"is shared by every index of that axis (every time step of a temporal layer, "
+                            f"every position of a convolution), so its gradient sums them — for a temporal "
+                            f"layer flatten the steps into the batch, x.reshape(N * T, -1).T @ "
                             f"{d}.reshape(N * T, -1), or add every step's term in the loop.")
     return None
