@@ -742,9 +742,8 @@ def dout_hint(case: Case):
 
 
 def _sig_variant(label, dfun):
-    cls = type(f"sigmoid_{label}", (sigmoid,), {
-        "fdiff": lambda self, argindex=1: dfun(sigmoid(self.args[0]), self.args[0])})
-    return label, cls
+    from .activation_hints import _variant
+    return _variant(sigmoid, label, dfun)
 
 
 _SIGMOID_SLIPS = [
@@ -768,9 +767,10 @@ def sigmoid_hint(case: Case):
 
 
 def _tanh_variant(label, dfun):
-    def fdiff(self, argindex=1):
-        return dfun(sp.tanh(self.args[0]), self.args[0])
-    return label, type(f"tanh_{label}", (sp.tanh,), {"fdiff": fdiff})
+    """(They were named by their label, "tanh_1 − tanh(z)": inside an elementwise body that name is
+    lambdify's code, which did not run, so a 3-step RNN's tanh′ slip got no hint.)"""
+    from .activation_hints import _variant
+    return _variant(sp.tanh, label, dfun)
 
 
 _TANH_SLIPS = [

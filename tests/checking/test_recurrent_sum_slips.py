@@ -32,8 +32,8 @@ def rnn_backward(dh, x, h0, Wx, Wh, b, slip=None):
     dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
     dprev = np.zeros_like(h0)
     for t in reversed(range(x.shape[1])):
-        dtanh = (dh[:, t] + dprev) * (1 - hs[t] ** 2)
-        dx[:, t], dprev = dtanh @ Wx.T, dtanh @ Wh.T
+        dtanh = (dh[:, t] + dprev) * ((1 - hs[t]) if slip == "1 - h" else (1 - hs[t] ** 2))
+        dx[:, t], dprev = dtanh @ Wx.T, dtanh @ (Wh if slip == "Wh" else Wh.T)
         if slip == "dWx =":
             dWx = x[:, t].T @ dtanh                      # the step's term replaces the others
         else:
@@ -65,6 +65,14 @@ def test_a_shared_weight_assigned_per_step_is_named():
               "one use only: Wx is used 3 times (a recurrence or a temporal layer shares it across the time "
               "steps), and the claim is the term of one use alone, x[:, 0] @ Wx;")
     assert "dWx += … in the loop" in r.hint
+
+
+def test_tanh_derivative_written_wrong_in_every_step_is_named():
+    """The slipped tanh's class was named by its label ("tanh_1 − tanh(z)"), which lambdify cannot
+    call inside an elementwise body: the 3-step RNN got no hint, where one step got it."""
+    out, wrt = _rnn()
+    wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_backward(*a, **k, slip="1 - h")),
+          "tanh'(z) written wrong: the claim is what the chain rule gives with tanh'(z) = 1 − tanh(z);")
 
 
 def _temporal_affine():
