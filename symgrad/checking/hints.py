@@ -72,7 +72,8 @@ def find_hint(case: Case) -> str | None:
                               norm_axes_hint, other_gradient_hint, permuted_hint)
     from .margin_hints import svm_correct_class_hint
     from .norm_dx_hints import n_left_out_hint, var_for_std_hint, wrong_count_hint
-    from .operand_hints import operand_hint, relu_mask_hint, relu_output_hint, tanh_operand_hint
+    from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
+                                 tanh_operand_hint)
     from .pool_route_hint import pool_route_hint
     from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
@@ -84,7 +85,8 @@ def find_hint(case: Case) -> str | None:
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
               one_activation_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
-              pool_route_hint, permuted_hint, operand_hint, first_step_hint):
+              pool_route_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
+              first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit

@@ -252,3 +252,56 @@ def _the_dout(case):
     from ..frontend import tensor as T
     douts = [a for a in case.f.atoms(T.Tensor) if a.name.startswith("dout")]
     return douts[0] if len(douts) == 1 else None
+
+
+def square_factor_everywhere_hint(case: Case):
+    """rnn_backward's ``dprev = dtanh @ Wh`` for ``dtanh @ Wh.T`` at every step: Wh is square, so
+    nothing fails, and the slip reaches dx, dh0 and the other weights through the steps before.
+    Each product u @ P of a square parameter P is replaced by C + u @ K, K holding P.T's value and
+    C = u @ P − u @ K (constants at the point), so the gradient reaching u is g @ P — the slip — with
+    every value kept; compared for the other variables (P's own gradient changes too)."""
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    from .layer_hints import _rebuilt
+    Cs, Ts = _fitted(case)
+    if any(c is None for c in Cs) or all_same(Cs, Ts):
+        return None
+    squares = [p for p in case.params if isinstance(p, T.Tensor) and len(p.shape) == 2
+               and p.shape[0] == p.shape[1] and p != case.w]
+    for P in squares:
+        prods = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f)
+                                   if isinstance(n, T.TensorMatMul) and n.args[1] == P and n.args[0] != P))
+        if len(prods) < 2:                      # one product: operand_hint's transposed factor
+            continue
+        K = T.tensor("_K", tuple(P.shape))
+        Cn = [T.tensor(f"_C{i}", tuple(T.shape_of(n))) for i, n in enumerate(prods)]
+
+        def extra(vals, prods=prods, Cn=Cn, P=P, K=K):
+            pt = np.asarray(vals[P.name], float).T
+            out = {K.name: pt}
+            for n, c in zip(prods, Cn):
+                u = np.asarray(numeric(T.as_tensor(n.args[0]), vals), float)
+                out[c.name] = u @ np.asarray(vals[P.name], float) - u @ pt
+            return out
+        slipped = _rebuilt(case.f, _Nested({n: c for n, c in zip(prods, Cn)}, K))
+        if _claim_is_gradient_of(case, slipped, extra):
+            return (f"transposed factor at every step: the gradient reaching the input of each "
+                    f"… @ {P.name} is multiplied by {P.name} where {P.name}.T belongs — h @ {P.name} in "
+                    f"the forward gives dh = d @ {P.name}.T (rnn_backward's dprev_h = dtanh @ "
+                    f"{P.name}.T); {P.name} is square, so the shapes cannot tell, and the slip reaches "
+                    f"{case.w.name} through the steps before.")
+    return None
+
+
+class _Nested(dict):
+    """{product u @ P: C}, read as C + u' @ K with u' = u rebuilt with the same substitution: the
+    products of later steps hold the earlier ones inside u, and `layer_hints._rebuilt` returns a
+    substituted node as it is given, without looking inside."""
+
+    def __init__(self, consts, K):
+        super().__init__(consts)
+        self.K = K
+
+    def __getitem__(self, n):
+        from .layer_hints import _rebuilt
+        return dict.__getitem__(self, n) + _rebuilt(n.args[0], self) @ self.K

@@ -75,6 +75,14 @@ def test_tanh_derivative_written_wrong_in_every_step_is_named():
           "tanh'(z) written wrong: the claim is what the chain rule gives with tanh'(z) = 1 − tanh(z);")
 
 
+def test_the_square_recurrent_weight_not_transposed_at_every_step_is_named():
+    out, wrt = _rnn()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_backward(*a, **k, slip="Wh")),
+              "transposed factor at every step: the gradient reaching the input of each … @ Wh is multiplied "
+              "by Wh where Wh.T belongs")
+    assert r.counterexample.param != "Wh"
+
+
 def _temporal_affine():
     x, w, b = sg.tensor("x", (N, 4, 3)), sg.tensor("w", (3, 2)), sg.tensor("b", (2,))
     return x @ w + b, [x, w, b]
