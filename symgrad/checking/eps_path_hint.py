@@ -45,11 +45,15 @@ def _ratio(case, v, base, ndim):
 
 def _words(D, wv, v, eqn) -> str:
     """A path in the staged backward's words (cs231n's batchnorm_backward names its steps)."""
-    from .fanout_paths import _label
-    out = _label(D, eqn.out, limit=200)
+    from .fanout_paths import _label, _users
     if eqn.prim.name == "rsum":
         return "the mean's path (dmu)"
-    if "**2" in out and "sqrt" not in out:
+    users = _users(D.ir.ancestors([D.output]))
+    chain, cur = [eqn], eqn.out                 # the path's first steps, while they do not fork
+    while len(users.get(cur.id, [])) == 1 and len(chain) < 4:
+        chain.append(users[cur.id][0])
+        cur = chain[-1].out
+    if any(e.prim.name == "ewise" and _label(D, e.out, limit=10 ** 6).endswith("**2") for e in chain):
         return "the variance's path (dsqrtvar, dvar, dxmu2)"
     if v.id == wv.id:
         return "the direct path (x itself, not through μ)"
@@ -103,7 +107,7 @@ def _sentence(case, D, group, ks, eps) -> str:
     slipped = [(k, _words(D, wv, v, eqn)) for k, (v, eqn, _) in zip(ks, group) if k]
     kept = [_words(D, wv, v, eqn) for k, (v, eqn, _) in zip(ks, group) if not k]
     where = "; ".join(f"{w}, {_POWER[k]}" for k, w in slipped)
-    also = (f", while {' and '.join(kept)} keeps it" if kept else " (every path's, x̂ itself kept right)")
+    also = (f", while {' and '.join(kept)} {'keeps' if len(kept) == 1 else 'keep'} it" if kept else " (every path's, x̂ itself kept right)")
     return (f"ε left out on some paths: the claim is the gradient with eps = {eps:g} left out of "
             f"{where}{also}. The error is small, about eps/var, but it is another function's "
             f"gradient: compute std = np.sqrt(var + eps) once (as the forward does) and use it in "

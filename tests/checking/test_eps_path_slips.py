@@ -68,3 +68,27 @@ def test_eps_left_out_everywhere_keeps_its_own_hint():
     out, wrt = _batchnorm()
     wrong(sg.check_backward(out, wrt, lambda *a, **k: batchnorm_backward(*a, **k, slip="everywhere")),
           "ε left out: the claim is the gradient of f with its constant 1e-05 taken as 0")
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_layernorm_staged_backward_with_var_to_the_minus_three_halves_is_named(keep):
+    """Layer norm, its statistics with keepdims or through the transpose: the paths are named by
+    where they go (the square of x − μ), not by the first value's text."""
+    x, gamma, beta = sg.tensor("x", (N, 4)), sg.tensor("gamma", (4,)), sg.tensor("beta", (4,))
+    if keep:
+        out = gamma * (x - x.mean(axis=1, keepdims=True)) / sp.sqrt(x.var(axis=1, keepdims=True) + EPS) + beta
+    else:
+        out = gamma * ((x.T - x.mean(axis=1)) / sp.sqrt(x.var(axis=1) + EPS)).T + beta
+
+    def layernorm_backward(dout, x, gamma, beta, slip=False):
+        xmu = x - x.mean(axis=1, keepdims=True)
+        var = (xmu ** 2).mean(axis=1, keepdims=True)
+        std = np.sqrt(var + EPS)
+        dxhat = dout * gamma
+        dvar = -0.5 * (dxhat * xmu).sum(axis=1, keepdims=True) * (var ** -1.5 if slip else std ** -3)
+        dxmu = dxhat / std + 2 * xmu * dvar / x.shape[1]
+        return dxmu - dxmu.mean(axis=1, keepdims=True), (dout * xmu / std).sum(axis=0), dout.sum(axis=0)
+    assert sg.check_backward(out, [x, gamma, beta], layernorm_backward).verdict == "equal"
+    wrong(sg.check_backward(out, [x, gamma, beta], lambda *a, **k: layernorm_backward(*a, **k, slip=True)),
+          "ε left out on some paths: the claim is the gradient with eps = 1e-05 left out of the variance's "
+          "path (dsqrtvar, dvar, dxmu2), std**-3 written var ** -1.5, while")
