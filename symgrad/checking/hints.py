@@ -34,7 +34,8 @@ Layer slips have their own modules (each says what it decides and how): layer_hi
 norm_dx_hints.py (also a wrong count in dx), eps_path_hint.py (ε left out on some paths),
 channel_hints.py (spatial batch norm's x.reshape(-1, C)), dout_sum_hints.py (dout summed over the
 wrong axes then indexed; one time step only), shared_param_hints.py (some uses of a shared
-parameter), activation_hints.py (one σ′ or tanh′ of several written wrong), pool_route_hint.py
+parameter), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
+LSTM's gates' gradients in another order), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py; `find_hint` below gives the order they are tried in.
 
@@ -67,6 +68,7 @@ def find_hint(case: Case) -> str | None:
     from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
+    from .gate_order_hint import gate_order_hint
     from .eps_path_hint import eps_path_hint
     from .layer_hints import (epsilon_hint, factor_left_out_hint, factor_left_out_on_a_path_hint,
                               norm_axes_hint, other_gradient_hint, permuted_hint)
@@ -83,7 +85,7 @@ def find_hint(case: Case) -> str | None:
               var_for_std_hint, n_left_out_hint, wrong_count_hint, fanout_hint, some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
-              one_activation_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
+              one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
               pool_route_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               first_step_hint):

@@ -37,7 +37,8 @@ def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=None
     dai = dc * g if slip == "i's σ' left out" else dc * g * i * (1 - i)
     dao = dnext_h * tc * ((1 - o ** 2) if slip == "o's σ' as tanh's" else o * (1 - o))
     dag = dc * i * (g * (1 - g) if slip == "g's tanh' as σ's" else (1 - g ** 2))
-    da = np.hstack([dai, dc * prev_c * f * (1 - f), dao, dag])
+    daf = dc * prev_c * f * (1 - f)
+    da = np.hstack([daf, dai, dao, dag] if slip == "i, f swapped" else [dai, daf, dao, dag])
     dprev_c = dc * i if slip == "dprev_c from i" else dc * f
     return da @ Wx.T, da @ Wh.T, dprev_c, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
@@ -78,3 +79,11 @@ def test_the_cell_gradient_through_the_wrong_gate_is_named():
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="dprev_c from i")),
               "wrong operand: dprev_c is built from σ(a[:, :2]) where σ(a[:, 2:4]), a = b + prev_h @ Wh + x @ Wx belongs")
     assert r.counterexample.param == "prev_c"
+
+
+def test_the_gates_gradients_stacked_in_another_order_are_named():
+    out, wrt = _lstm_step()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="i, f swapped")),
+              "slices' gradients in another order: the claim is the gradient with the gradients of a[:, :2] and "
+              "a[:, 2:4] swapped (a = b + prev_h @ Wh + x @ Wx)")
+    assert "np.hstack" in r.hint
