@@ -79,11 +79,18 @@ def _claim_is_gradient_of(case: Case, slipped, extra=None) -> bool:
     """Is the claim the gradient of ``slipped`` — f with one slip made on purpose (σ′ written wrong,
     relu′ left out, the other variance, ...)? The way every "derive it again with the slip" hint
     decides; ``extra``: values of the slip's own symbols, from the point's values."""
-    from ..core.differentiate import differentiate
-    Dv = differentiate(slipped, case.params, policy=case.derivation.ir.policy)
-    g = Dv.gradient_vars[case.k]
+    graph, g = gradient_graph(slipped, case.params, case.k, case.derivation.ir.policy)
     if g is None:
         return False
     Cs, Ts = _fitted(case)
-    vals = case.eval_vars(Dv.ir, [g], extra) if extra is not None else case.eval_vars(Dv.ir, [g])
+    vals = case.eval_vars(graph, [g], extra) if extra is not None else case.eval_vars(graph, [g])
     return all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)])
+
+
+def gradient_graph(f, params, k, policy):
+    """(graph, the IR var of ∂f/∂params[k]): reverse mode's record alone. `differentiate` also
+    builds every gradient's SymPy form and the straight-line programs, which a hint that only
+    evaluates the gradient does not read (they were three quarters of an LSTM's hint time)."""
+    from ..core.differentiate import _reverse
+    _, graph, _, _, _, _, grads, _ = _reverse("differentiate", f, params, "reverse", policy)
+    return graph, grads[k]

@@ -30,6 +30,15 @@ gives the hint. In order:
     first step  otherwise: the first step of the derivation (from the output down) whose value no
                 subexpression of the claim reproduces, when the claim reproduces an earlier one
 
+Layer slips have their own modules (each says what it decides and how): layer_hints.py,
+norm_dx_hints.py (also a wrong count in dx), eps_path_hint.py (ε left out on some paths),
+channel_hints.py (spatial batch norm's x.reshape(-1, C)), dout_sum_hints.py (dout summed over the
+wrong axes then indexed; one time step only), shared_param_hints.py (some uses of a shared
+parameter), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
+LSTM's gates' gradients in another order), pool_route_hint.py
+(max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
+softmax_axis_hint.py; `find_hint` below gives the order they are tried in.
+
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
 True
@@ -37,7 +46,6 @@ True
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -46,6 +54,7 @@ from .claims import shape_text, _eval_claim, _shape, _symbols, fit_shape
 from ..frontend.functions import LogSoftmax, Map, Softmax, relu, sigmoid
 from ..frontend.masks import masks_in
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same  # noqa: F401
+from .fanout_paths import _label, _path, _users, fanout_terms  # noqa: F401 - their own module, below hints
 
 
 
@@ -56,18 +65,30 @@ def _shape_txt(s) -> str:
 def find_hint(case: Case) -> str | None:
     """The first recogniser that fits, as a sentence; None when no usual slip explains the claim."""
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
-    from .layer_hints import (epsilon_hint, factor_left_out_hint, norm_axes_hint, other_gradient_hint,
-                              permuted_hint)
+    from .activation_hints import one_activation_hint
+    from .channel_hints import channels_reshape_hint
+    from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
+    from .gate_order_hint import gate_order_hint
+    from .eps_path_hint import eps_path_hint
+    from .layer_hints import (epsilon_hint, factor_left_out_hint, factor_left_out_on_a_path_hint,
+                              norm_axes_hint, other_gradient_hint, permuted_hint)
     from .margin_hints import svm_correct_class_hint
-    from .norm_dx_hints import n_left_out_hint, var_for_std_hint
-    from .operand_hints import operand_hint, relu_mask_hint, relu_output_hint, tanh_operand_hint
+    from .norm_dx_hints import n_left_out_hint, var_for_std_hint, wrong_count_hint
+    from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
+                                 tanh_operand_hint)
+    from .pool_route_hint import pool_route_hint
+    from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
-              dout_hint, factor_left_out_hint, norm_axes_hint, one_example_hint, assignment_hint,
-              upstream_hint, svm_correct_class_hint, var_for_std_hint, n_left_out_hint, fanout_hint,
+              dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
+              dout_wrong_axes_hint, one_step_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
+              var_for_std_hint, n_left_out_hint, wrong_count_hint, fanout_hint, some_uses_hint,
+              factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
-              relu_hint, relu_mask_hint, relu_output_hint, softmax_hint, tensor_softmax_hint,
-              softmax_axis_hint, target_hint, epsilon_hint, permuted_hint, operand_hint, first_step_hint):
+              one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
+              tensor_softmax_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
+              pool_route_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
+              first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
@@ -105,6 +126,11 @@ def shape_hint(case: Case):
     # before the sums below, which would read the (1, 5) claim's "sum over axis 0" as a missing sum.
     if cs != tuple(shape) and all(c.shape == cs for c in Cs) and [d for d in cs if d != 1] == \
             [d for d in shape if d != 1] and all_same([c.reshape(shape) for c in Cs], Ts):
+        if len(cs) < len(shape):            # cs231n's gamma (1, C, 1, 1): the sum's keepdims left out
+            return (f"axes of length 1 dropped: the claim has the right values but shape "
+                    f"{_shape_txt(cs)}, and {want} (a sum without keepdims=True where the parameter "
+                    f"keeps them: write .sum(axis=…, keepdims=True), or reshape it to "
+                    f"{case.w.name}.shape).")
         return (f"extra axis: the claim has the right values but shape {_shape_txt(cs)}, and {want} "
                 f"(a keepdims=True, or a [:, None], left in; reshape it — a (1, n) gradient would "
                 f"turn the parameter into a matrix at its update, by broadcasting).")
@@ -124,6 +150,16 @@ def shape_hint(case: Case):
                 return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its sum over "
                         f"axes {axes} is right — a sum over those axes, where {w.name} is broadcast, "
                         f"was left out.")
+    # a conv weight's dw.transpose(1, 0, 2, 3): the right numbers with two axes swapped
+    if len(cs) == len(shape) > 2 and sorted(cs) == sorted(shape) and all(c.shape == cs for c in Cs):
+        from itertools import permutations
+        for perm in permutations(range(len(cs))):
+            if tuple(cs[i] for i in perm) == tuple(shape) and all_same([c.transpose(perm) for c in Cs], Ts):
+                back = tuple(int(i) for i in np.argsort(perm))
+                return (f"axes in another order: the claim has shape {_shape_txt(cs)}, but {want}; its "
+                        f"values are the gradient's with the axes permuted, the gradient.transpose{back} "
+                        f"— claim.transpose{perm} is right (each axis of d{w.name} is the same axis of "
+                        f"{w.name}).")
     # (a claim of 0 is no sum: softmax(z) − t sums to 0, and "0" would read as an extra sum)
     if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and any(np.any(c) for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
@@ -173,11 +209,12 @@ def _dout_axes(case, cs) -> str:
         r = vals[0].ndim
 
         def summed(shape_ok, targets):
-            for n_ax in range(1, r):
-                for axes in combinations(range(r), n_ax):
-                    red = [v.sum(axis=axes) for v in vals]
-                    if red[0].shape == shape_ok and all_same(targets, red):
-                        return axes
+            for keep in (False, True):    # cs231n's gamma (1, C, 1, 1) takes keepdims=True sums
+                for n_ax in range(1, r):
+                    for axes in combinations(range(r), n_ax):
+                        red = [v.sum(axis=axes, keepdims=keep) for v in vals]
+                        if red[0].shape == shape_ok and all_same(targets, red):
+                            return axes
             return None
         claim_axes = summed(tuple(cs), Cs)
         if claim_axes is None:
@@ -256,7 +293,8 @@ def factor_hint(case: Case):
     if not all_same(Cs, Ts, k) or abs(k - 1) < 1e-9 or abs(k) < 1e-12:
         return None
     fr = _nice(k)
-    ks = str(fr) if fr is not None else f"{k:.6g}"
+    wide = Fraction(k).limit_denominator(100000)      # for the words only: 1/80 reads better than 0.0125
+    ks = str(fr) if fr is not None else (str(wide) if abs(float(wide) - k) <= 1e-9 * abs(k) else f"{k:.6g}")
     sign = "flipped sign and " if k < 0 else ""
     a = abs(k)
     B = case.batch
@@ -371,6 +409,25 @@ def _size_factor(case, a: float) -> str:
             return f" — {_size_words(case, n)}: a sum where there is a mean (1/{_size_name(case, n)} missing)"
         if abs(a - 1 / n) < 1e-9:
             return f" — 1/{_size_name(case, n)} with {_size_words(case, n)}: a mean where there is a sum"
+    return _dout_entries_factor(case, a)
+
+
+def _dout_entries_factor(case, a: float) -> str:
+    """``a`` (or 1/a) as the number of dout's entries over several axes: a conv bias's
+    dout.mean(axis=(0, 2, 3)) where the sum belongs is 1/(N·Ho·Wo) times the gradient."""
+    import re
+    from .dout_sum_hints import _summed_to
+    ex = case.points[0].example()
+    Ts = case.T()
+    for d in (n for n in ex if re.fullmatch(r"dout\d*", str(n))):
+        shape = np.shape(ex[d])
+        axes = _summed_to([np.asarray(p.example()[d], float) for p in case.points], Ts)
+        if axes is not None and len(axes) > 1:       # the axes the gradient sums dout over, no others:
+            m = int(np.prod([shape[i] for i in axes]))   # F = Ho = 3 would make (0, 1, 2) count 36 too
+            sizes = "·".join(str(shape[i]) for i in axes)
+            said = f"{m} = {sizes}, the entries of {d} {_shape_txt(shape)} over axes {axes}"
+            if abs(a - 1 / m) < 1e-9:
+                return f" — 1/{m} with {said}: a mean where there is a sum ({d}.sum(axis={axes}), not .mean)"
     return ""
 
 
@@ -405,78 +462,6 @@ def _dims(case) -> set:
 
 # ---------------------------------------------------------------------------------------------------
 # Fan-out: a path of the influence diagram left out
-
-
-def _label(D, v, limit=40) -> str:
-    """A value by its SymPy expression: the user's own form, else rebuilt from the graph."""
-    e = D.lowering.exprs.get(v.id)
-    if e is None:
-        from ..core.to_sympy import SympyBuilder
-        try:
-            e = SympyBuilder(D.ir, D.lowering.exprs)(v)
-        except Exception:  # noqa: BLE001 - a label is only a label
-            e = f"v{v.id}"
-    s = str(e)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
-
-
-def fanout_terms(D, wrt_var):
-    """[(v, consumer eqn, term var)]: for every value v that fans out, each consumer's contribution
-    to ∂f/∂v pushed back to ``wrt_var`` — one path's (or one bundle of paths') share of ∂f/∂wrt."""
-    from ..core.reverse import backward
-    contribs: dict[int, list] = {}
-    var_of: dict[int, Any] = {}
-    for st in D.raw_steps:
-        for v, c in zip(st.eqn.inputs, st.contributions):
-            if c is not None:
-                contribs.setdefault(v.id, []).append((st.eqn, c))
-                var_of[v.id] = v
-    out = []
-    for vid, lst in contribs.items():
-        if len(lst) < 2:
-            continue
-        v = var_of[vid]
-        for eqn, c in lst:
-            if len(out) >= 32:
-                return out
-            if v.id == wrt_var.id:
-                out.append((v, eqn, c))
-                continue
-            (term,) = backward(D.ir, v, [wrt_var], seed=c)
-            if term is not None:
-                out.append((v, eqn, term))
-    return out
-
-
-def _users(eqns) -> dict:
-    """Each var id → the equations of ``eqns`` that read it (the graph's edges, walked forward)."""
-    users: dict[int, list] = {}
-    for e in eqns:
-        for u in e.inputs:
-            users.setdefault(u.id, []).append(e)
-    return users
-
-
-def _path(D, wrt_name, v, eqn) -> str:
-    """wrt → … → v → consumer → … → the output, through single-consumer links."""
-    users = _users(D.ir.ancestors([D.output]))
-    chain = [wrt_name]
-    if D.ir.producer[v.id].prim.name not in ("param",):
-        chain.append("…" if D.ir.producer[v.id].inputs and not any(
-            u.id in {w.id for w in D.wrt_vars} for u in D.ir.producer[v.id].inputs) else "")
-        chain.append(_label(D, v))
-    cur = eqn.out
-    chain.append(_label(D, cur))
-    while cur.id != D.output.id and len(users.get(cur.id, [])) == 1 and len(chain) < 8:
-        cur = users[cur.id][0].out
-        chain.append(_label(D, cur) if cur.id != D.output.id else "")
-    if cur.id != D.output.id:
-        chain.append("…")
-    chain = [c for c in chain if c] + ["the output"]
-    if len(chain) > 6:                       # long chains: the start, where it forks, the end
-        chain = chain[:4] + ["…"] + chain[-2:]
-    tidy = [c for i, c in enumerate(chain) if i == 0 or c != chain[i - 1]]   # no "… → …"
-    return " → ".join(tidy)
 
 
 def _term_text(expr, limit=160) -> str:
@@ -522,7 +507,7 @@ def fanout_hint(case: Case):
                    "its row: dx[np.arange(N), y] -= (margins > 0).sum(axis=1)"
                    + (", not +=" if sign == -2 else ""))
         if not why and _variances(case.f):
-            why = _norm_term(case, _path(D, case.w.name, v, eqn))
+            why = _norm_term(case, D, eqn)
         # the cs231n sentence says what to write; the term's SymPy text (Heaviside, one_hot, 300
         # characters for the SVM's) only where there is no such sentence
         term = "" if why else f" (that term is {_term_text(expr)})"
@@ -532,16 +517,24 @@ def fanout_hint(case: Case):
     return None
 
 
-def _norm_term(case, path: str) -> str:
+def _norm_term(case, D, eqn) -> str:
     """Which term of a norm layer's dx = (dxhat − mean(dxhat) − x̂ ⊙ mean(dxhat ⊙ x̂)) / std a
-    fan-out path is, in the backward's words: through the variance, or through the mean alone."""
+    fan-out path is, in the backward's words, read off the consumer where the path leaves the value
+    that fans out: a square (the variance's sum of squares) or a sum over the axis (the mean).
+    Anything else is no sentence: the path's term is printed instead. (It read the path's text,
+    whose labels are cut at 40 characters: a group norm's square was cut off and read as the mean.)"""
     axes = _variances(case.f)[0][0].axes
     ax = axes[0] if len(axes) == 1 else axes
     full = (f"dx = (dxhat - dxhat.mean(axis={ax}, keepdims=True) - xhat * (dxhat * xhat).mean(axis={ax}, "
             f"keepdims=True)) / std")
-    if "**2" in path or "var(" in path:
+    users = _users(D.ir.ancestors([D.output]))
+    chain, cur = [eqn], eqn.out                  # the path's first steps, while they do not fork
+    while len(users.get(cur.id, [])) == 1 and len(chain) < 3:
+        chain.append(users[cur.id][0])
+        cur = chain[-1].out
+    if any(e.prim.name == "ewise" and _label(D, e.out, limit=10 ** 6).endswith("**2") for e in chain):
         return f" — in the norm layer's backward, the variance's term - xhat * (dxhat * xhat).mean(...) of {full}"
-    if "mean(" in path or ".sum(" in path:          # the mean, lowered to a sum over the axis
+    if eqn.prim.name == "rsum":                    # the mean, lowered to a sum over the axis
         return f" — in the norm layer's backward, the mean's term - dxhat.mean(...) of {full}"
     return ""
 
@@ -753,9 +746,8 @@ def dout_hint(case: Case):
 
 
 def _sig_variant(label, dfun):
-    cls = type(f"sigmoid_{label}", (sigmoid,), {
-        "fdiff": lambda self, argindex=1: dfun(sigmoid(self.args[0]), self.args[0])})
-    return label, cls
+    from .activation_hints import _variant
+    return _variant(sigmoid, label, dfun)
 
 
 _SIGMOID_SLIPS = [
@@ -779,9 +771,10 @@ def sigmoid_hint(case: Case):
 
 
 def _tanh_variant(label, dfun):
-    def fdiff(self, argindex=1):
-        return dfun(sp.tanh(self.args[0]), self.args[0])
-    return label, type(f"tanh_{label}", (sp.tanh,), {"fdiff": fdiff})
+    """(They were named by their label, "tanh_1 − tanh(z)": inside an elementwise body that name is
+    lambdify's code, which did not run, so a 3-step RNN's tanh′ slip got no hint.)"""
+    from .activation_hints import _variant
+    return _variant(sp.tanh, label, dfun)
 
 
 _TANH_SLIPS = [

@@ -56,6 +56,40 @@ def factor_left_out_hint(case: Case):
     return None
 
 
+def factor_left_out_on_a_path_hint(case: Case):
+    """A factor of the chain left out on one path only: temporal softmax loss's mask applied to the
+    probabilities but not to the label's −1 (``dx = probs * mask[:, None]; dx[range, y] -= 1``).
+    For each fan-out term and each input ``factor_left_out_hint`` would try, the claim is the
+    gradient with that one term evaluated at the input = 1."""
+    from ..frontend import tensor as T
+    from .fanout_paths import _path, fanout_terms
+    D = case.derivation
+    Cs, Ts = _fitted(case)
+    if any(c is None for c in Cs) or all_same(Cs, Ts):
+        return None
+    cands = sorted((a.name for a in case.f.atoms(T.Tensor, sp.MatrixSymbol)
+                    if a.name != case.w.name and not re.fullmatch(r"dout\d*", a.name)
+                    and not getattr(a, "is_integer_tensor", False)), key=str)
+    terms = fanout_terms(D, D.wrt_vars[case.k])
+    if not cands or not terms or len(terms) > 8:
+        return None
+    vals = case.eval_vars(D.ir, [t for _, _, t in terms])
+    for a in cands:
+        ones = case.eval_vars(D.ir, [t for _, _, t in terms], lambda v, n=a: {n: np.ones(np.shape(v[n]))})
+        for j, (v, eqn, _) in enumerate(terms):
+            cand = [t - np.broadcast_to(x[j], t.shape) + np.broadcast_to(o[j], t.shape)
+                    for t, x, o in zip(Ts, vals, ones)]
+            if all_same(Cs, cand):
+                path = _path(D, case.w.name, v, eqn)
+                eg = (" — in a masked softmax loss, dx = probs; dx[np.arange(N * T), y] -= 1; and then "
+                      f"dx *= {a}, the mask after the label's −1" if "one_hot" in path or "take_along" in path
+                      else "")
+                return (f"factor left out on one path: the claim has the term of the path {path} with "
+                        f"{a} = 1; {a} multiplies every path from {case.w.name} to the output, so every "
+                        f"term of the backward is multiplied by it, not only some{eg}.")
+    return None
+
+
 def norm_axes_hint(case: Case):
     """A norm layer's backward that reduces over the other axes: layer norm (mean and variance over
     each example's features, axis 1) with batch norm's backward (sums over the batch, axis 0), or the

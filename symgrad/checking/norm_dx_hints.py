@@ -7,7 +7,11 @@
                     gradient with the mean and the variance held constant (f derived again with
                     them as constant tensors)
 
-Both compare values at the check's points; `hints.find_hint` tries them before fan-out, which reads
+    wrong count     dx = (m * dxhat - dxhat.sum(…) - xhat * (dxhat * xhat).sum(…)) / (m * std) with m
+                    another count than the n entries the statistics average over (a group norm's C
+                    or N where C/G·H·W belongs): the claim is D + (n/m)·(T − D), D as above
+
+All compare values at the check's points; `hints.find_hint` tries them before fan-out, which reads
 the second, when the statistics keep their dims, as one path's term times 1/N (true, but not in the
 student's terms).
 """
@@ -23,7 +27,8 @@ def _norm_of_w(case: Case):
     """(variance node, n, the variance's std base) when w is the input the norm layer normalises
     (its variance's x) and f divides by sqrt(var + eps); None otherwise."""
     from ..frontend import tensor as T
-    vs = [(v, n) for v, n, _ in _variances(case.f) if v.x == case.w]
+    vs = [(v, n) for v, n, _ in _variances(case.f)
+          if v.x == case.w or (isinstance(v.x, T.Reshape) and v.x.args[0] == case.w)]   # group norm
     if len(vs) != 1:
         return None
     v, n = vs[0]
@@ -60,10 +65,6 @@ def var_for_std_hint(case: Case):
 
 
 def n_left_out_hint(case: Case):
-    from ..core.differentiate import differentiate
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
-    from .layer_hints import _rebuilt
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
     if found is None or any(c is None for c in Cs) or all_same(Cs, Ts):
@@ -71,19 +72,70 @@ def n_left_out_hint(case: Case):
     v, n, _ = found
     if n < 2:
         return None
+    Ds = _held_constant(case, v, Ts)
+    if Ds is None or not all_same(Cs, [t - (1 - 1 / n) * d for t, d in zip(Ts, Ds)]):
+        return None
+    size, ax = _words(v)
+    return (f"{size} left out of dx's first term: write {size} * dxhat, dx = ({size} * dxhat - "
+            f"dxhat.sum({ax}) - xhat * (dxhat * xhat).sum({ax})) / ({size} * std).")
+
+
+def wrong_count_hint(case: Case):
+    """dx's count m where the statistics average over n entries: the claim is D + (n/m)·(T − D)
+    for a whole m ≠ n, D the gradient with the statistics held constant (as `n_left_out_hint`)."""
+    found = _norm_of_w(case)
+    Cs, Ts = _fitted(case)
+    if found is None or any(c is None for c in Cs) or all_same(Cs, Ts):
+        return None
+    v, n, _ = found
+    Ds = _held_constant(case, v, Ts)
+    if Ds is None:
+        return None
+    den = sum(float(np.sum((t - d) ** 2)) for t, d in zip(Ts, Ds))
+    if den == 0:
+        return None
+    k = sum(float(np.sum((c - d) * (t - d))) for c, t, d in zip(Cs, Ts, Ds)) / den
+    m = round(n / k) if k > 0 else 0
+    if m < 1 or m == n or not _as_axes(case.w, m):     # a count that is a size of x, or no hint
+        return None                                    # (dx = dxhat / std alone reads as m → ∞)
+    if not all_same(Cs, [d + (n / m) * (t - d) for t, d in zip(Ts, Ds)]):
+        return None
+    return (f"wrong count in dx: the claim divides by {m}{_as_axes(case.w, m)} where the mean and "
+            f"variance average over {n} entries{_as_axes(case.w, n, v)}; dx = (n * dxhat - "
+            f"dxhat.sum(…) - xhat * (dxhat * xhat).sum(…)) / (n * std) with n = {n}, the size of the "
+            f"axes the statistics are taken over.")
+
+
+def _as_axes(w, m, v=None) -> str:
+    """m as sizes of w (or of the variance's grouped x): " (x.shape[1])", " (x.shape[2] * x.shape[3])"."""
+    from itertools import combinations
+    from ..frontend import tensor as T
+    if v is not None and isinstance(v.x, T.Reshape):
+        g = tuple(int(v.x.shape[a]) for a in v.axes)
+        return (f" ({' · '.join(map(str, g))}, the grouped axes {v.axes} of "
+                f"{w.name}.reshape{tuple(int(d) for d in v.x.shape)})")
+    shape = tuple(int(d) for d in w.shape)
+    for r in range(1, len(shape) + 1):
+        for axes in combinations(range(len(shape)), r):
+            if int(np.prod([shape[a] for a in axes])) == m:
+                return " (" + " * ".join(f"{w.name}.shape[{a}]" for a in axes) + ")"
+    return ""
+
+
+def _held_constant(case, v, Ts):
+    """Per point, ∂f/∂w with the norm's mean and variance held constant (dxhat / std, in cs231n's
+    terms), broadcast to the gradient's shape; None where it cannot be derived."""
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    from .hint_case import gradient_graph
+    from .layer_hints import _rebuilt
     stats = [s for s in dict.fromkeys(sp.preorder_traversal(case.f))
              if s == v or (isinstance(s, T.Reduce) and s.op == "mean" and s.x == v.x and s.axes == v.axes)]
     sub = {s: T.tensor(f"_stat{i}", tuple(T.shape_of(s))) for i, s in enumerate(stats)}
-    Dv = differentiate(_rebuilt(case.f, sub), case.params, policy=case.derivation.ir.policy)
-    g = Dv.gradient_vars[case.k]
+    graph, g = gradient_graph(_rebuilt(case.f, sub), case.params, case.k, case.derivation.ir.policy)
     if g is None:
         return None
 
     def extra(vals):
         return {k.name: np.asarray(numeric(T.as_tensor(s), vals), float) for s, k in sub.items()}
-    Ds = [np.broadcast_to(d[0], t.shape) for d, t in zip(case.eval_vars(Dv.ir, [g], extra), Ts)]
-    if not all_same(Cs, [t - (1 - 1 / n) * d for t, d in zip(Ts, Ds)]):
-        return None
-    size, ax = _words(v)
-    return (f"{size} left out of dx's first term: write {size} * dxhat, dx = ({size} * dxhat - "
-            f"dxhat.sum({ax}) - xhat * (dxhat * xhat).sum({ax})) / ({size} * std).")
+    return [np.broadcast_to(d[0], t.shape) for d, t in zip(case.eval_vars(graph, [g], extra), Ts)]

@@ -60,6 +60,9 @@ def _candidates(case, u, shape):
                     key=lambda a: a.name)
     named = ([(a, a.name) for a in leaves] + [(o, "the layer's output") for o in _outputs(case.f)]
              + [(a, _text(a)) for a in (u.args if isinstance(u, sp.Mul) else ())])
+    from .activation_hints import _where, activations
+    acts = activations(case.f)                   # an LSTM's other gates: dprev_c = dc * i for dc * f
+    named += [(m, _where(m, acts)) for m in acts]
     if isinstance(u, T.Tensor) and len(u.shape) == 2 and u.shape[0] == u.shape[1]:
         named.append((u.T, TRANSPOSED))          # a square matrix: the shapes cannot tell
     out = []
@@ -110,6 +113,20 @@ def operand_hint(case: Case):
                             f"cannot tell.")
                 norm = any(isinstance(a, T.Variance) for a in sp.preorder_traversal(u))
                 right = "x̂, the normalised input," if norm else _text(u)
+                from .activation_hints import _where, activations
+                acts = activations(case.f)
+                act = next((m for m in acts if m == u or (isinstance(u, T.Ewise) and u.args[0] == m)), None)
+                if act is not None:                # two gates of one product: a named once, at the end
+                    right = _where(act, acts)
+                    what = what.split(", a = ")[0] if ", a = " in right else what
+                from ..frontend.masks import masks_in
+                ms = masks_in(case.f)
+                if len(ms) == 1:                   # the name check_backward hands the backward
+                    right = right.replace(ms[0].name, "mask")
+                if what == "the layer's output" and "dout" in str(u):   # dx = x * mask returned
+                    return (f"the layer's output where its gradient belongs: d{w.name} is the forward's "
+                            f"value where {right} belongs — the backward multiplies dout by the layer's "
+                            f"local derivative; it does not return the layer's output.")
                 return (f"wrong operand: d{w.name} is built from {what} where {right} belongs — the "
                         f"value {w.name} multiplies in the forward; use that same value (cached by the "
                         f"forward) in the backward.")
@@ -235,3 +252,56 @@ def _the_dout(case):
     from ..frontend import tensor as T
     douts = [a for a in case.f.atoms(T.Tensor) if a.name.startswith("dout")]
     return douts[0] if len(douts) == 1 else None
+
+
+def square_factor_everywhere_hint(case: Case):
+    """rnn_backward's ``dprev = dtanh @ Wh`` for ``dtanh @ Wh.T`` at every step: Wh is square, so
+    nothing fails, and the slip reaches dx, dh0 and the other weights through the steps before.
+    Each product u @ P of a square parameter P is replaced by C + u @ K, K holding P.T's value and
+    C = u @ P − u @ K (constants at the point), so the gradient reaching u is g @ P — the slip — with
+    every value kept; compared for the other variables (P's own gradient changes too)."""
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    from .layer_hints import _rebuilt
+    Cs, Ts = _fitted(case)
+    if any(c is None for c in Cs) or all_same(Cs, Ts):
+        return None
+    squares = [p for p in case.params if isinstance(p, T.Tensor) and len(p.shape) == 2
+               and p.shape[0] == p.shape[1] and p != case.w]
+    for P in squares:
+        prods = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f)
+                                   if isinstance(n, T.TensorMatMul) and n.args[1] == P and n.args[0] != P))
+        if len(prods) < 2:                      # one product: operand_hint's transposed factor
+            continue
+        K = T.tensor("_K", tuple(P.shape))
+        Cn = [T.tensor(f"_C{i}", tuple(T.shape_of(n))) for i, n in enumerate(prods)]
+
+        def extra(vals, prods=prods, Cn=Cn, P=P, K=K):
+            pt = np.asarray(vals[P.name], float).T
+            out = {K.name: pt}
+            for n, c in zip(prods, Cn):
+                u = np.asarray(numeric(T.as_tensor(n.args[0]), vals), float)
+                out[c.name] = u @ np.asarray(vals[P.name], float) - u @ pt
+            return out
+        slipped = _rebuilt(case.f, _Nested({n: c for n, c in zip(prods, Cn)}, K))
+        if _claim_is_gradient_of(case, slipped, extra):
+            return (f"transposed factor at every step: the gradient reaching the input of each "
+                    f"… @ {P.name} is multiplied by {P.name} where {P.name}.T belongs — h @ {P.name} in "
+                    f"the forward gives dh = d @ {P.name}.T (rnn_backward's dprev_h = dtanh @ "
+                    f"{P.name}.T); {P.name} is square, so the shapes cannot tell, and the slip reaches "
+                    f"{case.w.name} through the steps before.")
+    return None
+
+
+class _Nested(dict):
+    """{product u @ P: C}, read as C + u' @ K with u' = u rebuilt with the same substitution: the
+    products of later steps hold the earlier ones inside u, and `layer_hints._rebuilt` returns a
+    substituted node as it is given, without looking inside."""
+
+    def __init__(self, consts, K):
+        super().__init__(consts)
+        self.K = K
+
+    def __getitem__(self, n):
+        from .layer_hints import _rebuilt
+        return dict.__getitem__(self, n) + _rebuilt(n.args[0], self) @ self.K

@@ -158,3 +158,13 @@ def test_check_of_a_matrix_dropout_draws_the_mask_as_dropout_does():
     assert drawn.shape[1:] == (3,) and set(np.unique(drawn)) == {0.0, 1.25}
     r = sg.check(f, W, lambda v: np.mean((v[name] != 0)[:, :, None] * v["x"][:, None, :], axis=0))
     assert r.verdict == "not equal" and "1/(1 − p) is missing" in r.hint, r.hint
+
+
+def test_a_dropout_backward_returning_the_forwards_output_is_named_with_the_mask_as_passed():
+    """dx = x * mask (the forward's out) was 'wrong operand: dx is built from the layer's output
+    where dropout_mask_0*dout belongs', naming the mask by symgrad's internal name."""
+    x = sg.tensor("x", (N, 6))
+    r = sg.check_backward(sg.dropout(x, 0.4), [x], lambda dout, x, mask: x * mask)
+    assert not r and r.hint.startswith("the layer's output where its gradient belongs: dx is the forward's "
+                                       "value where mask*dout belongs"), r.hint
+    assert "dropout_mask" not in r.hint

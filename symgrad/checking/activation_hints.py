@@ -1,0 +1,102 @@
+"""Name an activation's derivative written wrong in one place of a layer with several: an LSTM step
+has three sigmoid gates and two tanh, and its backward may write one of them wrong — tanh(next_c)'s
+derivative as ``1 - tc`` where ``1 - tc**2`` belongs, the g gate's tanh′ as the sigmoid's
+``g * (1 - g)``, the o gate's σ′ as tanh's ``1 - o**2``, or one gate's σ′ left out.
+`hints.sigmoid_hint` and `hints.tanh_hint` derive f again with every sigmoid (or tanh) slipped at
+once; this derives it with one node slipped and the others right, node by node, and also tries the
+other activation's derivative form, which they do not.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ..frontend.functions import sigmoid
+from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same
+
+MAX_NODES = 6
+
+
+_VALUE = {"tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z))}
+
+
+def _variant(base, label, dfun):
+    """``base`` with its derivative replaced; its value stays base's (``_imp_`` is what lambdify
+    calls for a function it does not know, inside an elementwise body)."""
+    def fdiff(self, argindex=1):
+        return dfun(base(self.args[0]), self.args[0])
+    _variant.count += 1
+    return label, type(f"{base.__name__}_slip{_variant.count}", (base,),
+                       {"fdiff": fdiff, "_imp_": staticmethod(_VALUE[base.__name__])})
+
+
+_variant.count = 0
+
+
+_TANH = [
+    _variant(sp.tanh, "1 − tanh(z)", lambda t, z: 1 - t),
+    _variant(sp.tanh, "tanh(z)(1 − tanh(z)), the sigmoid's form", lambda t, z: t * (1 - t)),
+    _variant(sp.tanh, "tanh(z)", lambda t, z: t),
+    _variant(sp.tanh, "tanh(z)²", lambda t, z: t ** 2),
+    _variant(sp.tanh, "1 (the tanh' factor left out)", lambda t, z: sp.S.One),
+]
+_SIGMOID = [
+    _variant(sigmoid, "1 − σ(z)², tanh's form", lambda s, z: 1 - s ** 2),
+    _variant(sigmoid, "1 (the σ' factor left out)", lambda s, z: sp.S.One),
+    _variant(sigmoid, "σ(z)", lambda s, z: s),
+    _variant(sigmoid, "1 − σ(z)", lambda s, z: 1 - s),
+]
+_RIGHT = {sp.tanh: ("tanh'", "1 − tanh(z)²", "h = tanh(z): dz = dh * (1 - h**2)"),
+          sigmoid: ("σ'", "σ(z)(1 − σ(z))", "s = σ(z): dz = ds * s * (1 - s)")}
+
+
+def _text(e, limit=70) -> str:
+    s = str(e)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
+
+
+def activations(f) -> list:
+    """The tanh and sigmoid applications of f, each once."""
+    return _nodes(f, sp.tanh) + _nodes(f, sigmoid)
+
+
+def _nodes(f, base):
+    return list(dict.fromkeys(n for n in sp.preorder_traversal(f) if isinstance(n, base)))
+
+
+def _where(n, acts) -> str:
+    """The node as a student finds it: a gate sliced from one product as fn(a[:, 4:6]) with a named
+    once; an activation of other activations (an LSTM's tanh(next_c)) said so."""
+    from ..frontend import tensor as T
+    fn = "σ" if isinstance(n, sigmoid) else "tanh"
+    z = n.args[0]
+    if isinstance(z, T.Index):
+        cut = ", ".join(":" if (a, b) == (0, int(d)) else f"{a or ''}:{b if b != int(d) else ''}"
+                        for (a, b, _), d in zip(z.args[1], T.shape_of(z.args[0])))
+        return f"{fn}(a[{cut}]), a = {_text(z.args[0], 50)}"
+    inner = [m for m in acts if m is not n and z.has(m)]
+    if inner:
+        return f"{fn}(z) of a z made from other activations (an LSTM's tanh(next_c))"
+    return _text(n)
+
+
+def one_activation_hint(case: Case):
+    Cs, Ts = _fitted(case)
+    if any(c is None for c in Cs) or all_same(Cs, Ts):
+        return None
+    tanhs, sigs = _nodes(case.f, sp.tanh), _nodes(case.f, sigmoid)
+    if not 1 <= len(tanhs) + len(sigs) <= MAX_NODES:
+        return None
+    for base, nodes, variants in ((sp.tanh, tanhs, _TANH), (sigmoid, sigs, _SIGMOID)):
+        for label, cls in variants:
+            for n in nodes:
+                if len(tanhs) + len(sigs) == 1 and "form" not in label:
+                    continue                   # one activation slipped everywhere: sigmoid_hint's or tanh_hint's
+                if _claim_is_gradient_of(case, case.f.xreplace({n: cls(*n.args)})):
+                    name, right, how = _RIGHT[base]
+                    where = (f" in one place: for {_where(n, tanhs + sigs)}" if len(tanhs) + len(sigs) > 1
+                             else f": for {_where(n, tanhs + sigs)}")
+                    return (f"{name}(z) written wrong{where}, the claim's chain rule has {name}(z) = "
+                            f"{label} where {right} belongs (with {how}); the other activations' "
+                            f"derivatives are right.")
+    return None

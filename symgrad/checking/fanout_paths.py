@@ -1,0 +1,80 @@
+"""The paths of the influence diagram that a hint names: for every value of the derivation that
+fans out, each consumer's contribution pushed back to a wrt variable (one path's share of its
+gradient), and the path written out as the expressions along it. Their own module, below hints.py,
+so that the recognisers in their own modules (eps_path_hint, shared_param_hints) read them
+without importing hints.py, which imports every recogniser."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _label(D, v, limit=40) -> str:
+    """A value by its SymPy expression: the user's own form, else rebuilt from the graph."""
+    e = D.lowering.exprs.get(v.id)
+    if e is None:
+        from ..core.to_sympy import SympyBuilder
+        try:
+            e = SympyBuilder(D.ir, D.lowering.exprs)(v)
+        except Exception:  # noqa: BLE001 - a label is only a label
+            e = f"v{v.id}"
+    s = str(e)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
+
+
+def fanout_terms(D, wrt_var):
+    """[(v, consumer eqn, term var)]: for every value v that fans out, each consumer's contribution
+    to ∂f/∂v pushed back to ``wrt_var`` — one path's (or one bundle of paths') share of ∂f/∂wrt."""
+    from ..core.reverse import backward
+    contribs: dict[int, list] = {}
+    var_of: dict[int, Any] = {}
+    for st in D.raw_steps:
+        for v, c in zip(st.eqn.inputs, st.contributions):
+            if c is not None:
+                contribs.setdefault(v.id, []).append((st.eqn, c))
+                var_of[v.id] = v
+    out = []
+    for vid, lst in contribs.items():
+        if len(lst) < 2:
+            continue
+        v = var_of[vid]
+        for eqn, c in lst:
+            if len(out) >= 32:
+                return out
+            if v.id == wrt_var.id:
+                out.append((v, eqn, c))
+                continue
+            (term,) = backward(D.ir, v, [wrt_var], seed=c)
+            if term is not None:
+                out.append((v, eqn, term))
+    return out
+
+
+def _users(eqns) -> dict:
+    """Each var id → the equations of ``eqns`` that read it (the graph's edges, walked forward)."""
+    users: dict[int, list] = {}
+    for e in eqns:
+        for u in e.inputs:
+            users.setdefault(u.id, []).append(e)
+    return users
+
+
+def _path(D, wrt_name, v, eqn) -> str:
+    """wrt → … → v → consumer → … → the output, through single-consumer links."""
+    users = _users(D.ir.ancestors([D.output]))
+    chain = [wrt_name]
+    if D.ir.producer[v.id].prim.name not in ("param",):
+        chain.append("…" if D.ir.producer[v.id].inputs and not any(
+            u.id in {w.id for w in D.wrt_vars} for u in D.ir.producer[v.id].inputs) else "")
+        chain.append(_label(D, v))
+    cur = eqn.out
+    chain.append(_label(D, cur))
+    while cur.id != D.output.id and len(users.get(cur.id, [])) == 1 and len(chain) < 8:
+        cur = users[cur.id][0].out
+        chain.append(_label(D, cur) if cur.id != D.output.id else "")
+    if cur.id != D.output.id:
+        chain.append("…")
+    chain = [c for c in chain if c] + ["the output"]
+    if len(chain) > 6:                       # long chains: the start, where it forks, the end
+        chain = chain[:4] + ["…"] + chain[-2:]
+    tidy = [c for i, c in enumerate(chain) if i == 0 or c != chain[i - 1]]   # no "… → …"
+    return " → ".join(tidy)

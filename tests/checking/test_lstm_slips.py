@@ -1,0 +1,89 @@
+"""An LSTM step's backward (cs231n's lstm_step_backward) with one of its five activation derivatives
+written wrong, or the forget gate's value swapped for another gate's: each is named, with the gate
+found by its slice of the one product a = x @ Wx + prev_h @ Wh + b. The right backward is torch's."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import symgrad as sg
+
+from verdicts import N, wrong
+
+H = 2
+
+
+def _lstm_step():
+    x, prev_h, prev_c = sg.tensor("x", (N, 3)), sg.tensor("prev_h", (N, H)), sg.tensor("prev_c", (N, H))
+    Wx, Wh, b = sg.tensor("Wx", (3, 4 * H)), sg.tensor("Wh", (H, 4 * H)), sg.tensor("b", (4 * H,))
+    a = x @ Wx + prev_h @ Wh + b
+    i, f, o = sg.sigmoid(a[:, :H]), sg.sigmoid(a[:, H:2 * H]), sg.sigmoid(a[:, 2 * H:3 * H])
+    g = sg.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    return (o * sg.tanh(next_c), next_c), [x, prev_h, prev_c, Wx, Wh, b]
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=None):
+    a = x @ Wx + prev_h @ Wh + b
+    i, f, o = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H]), _sigmoid(a[:, 2 * H:3 * H])
+    g = np.tanh(a[:, 3 * H:])
+    tc = np.tanh(f * prev_c + i * g)
+    dc = dnext_c + dnext_h * o * ((1 - tc) if slip == "tanh(c)' as 1 - tc" else (1 - tc ** 2))
+    dai = dc * g if slip == "i's σ' left out" else dc * g * i * (1 - i)
+    dao = dnext_h * tc * ((1 - o ** 2) if slip == "o's σ' as tanh's" else o * (1 - o))
+    dag = dc * i * (g * (1 - g) if slip == "g's tanh' as σ's" else (1 - g ** 2))
+    daf = dc * prev_c * f * (1 - f)
+    da = np.hstack([daf, dai, dao, dag] if slip == "i, f swapped" else [dai, daf, dao, dag])
+    dprev_c = dc * i if slip == "dprev_c from i" else dc * f
+    return da @ Wx.T, da @ Wh.T, dprev_c, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+def test_the_right_step_backward_is_torchs():
+    rng = np.random.default_rng(6)
+    arrays = [rng.normal(size=s) for s in ((5, 3), (5, H), (5, H), (3, 4 * H), (H, 4 * H), (4 * H,))]
+    dh, dc = rng.normal(size=(5, H)), rng.normal(size=(5, H))
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    x, h, c, Wx, Wh, b = ts
+    gates = x @ Wx + h @ Wh + b
+    i, f, o, g = (torch.sigmoid(gates[:, :H]), torch.sigmoid(gates[:, H:2 * H]),
+                  torch.sigmoid(gates[:, 2 * H:3 * H]), torch.tanh(gates[:, 3 * H:]))
+    nc = f * c + i * g
+    ((o * torch.tanh(nc) * torch.tensor(dh)).sum() + (nc * torch.tensor(dc)).sum()).backward()
+    for got, t in zip(lstm_step_backward(dh, dc, *arrays), ts):
+        np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    out, wrt = _lstm_step()
+    assert sg.check_backward(out, wrt, lstm_step_backward).verdict == "equal"
+
+
+@pytest.mark.parametrize("slip, named", [
+    ("tanh(c)' as 1 - tc", "tanh'(z) written wrong in one place: for tanh(z) of a z made from other "
+                           "activations (an LSTM's tanh(next_c)), the claim's chain rule has tanh'(z) = 1 − tanh(z) "),
+    ("g's tanh' as σ's", "tanh'(z) written wrong in one place: for tanh(a[:, 6:]), a = b + prev_h @ Wh + x @ Wx, "
+                         "the claim's chain rule has tanh'(z) = tanh(z)(1 − tanh(z)), the sigmoid's form"),
+    ("o's σ' as tanh's", "σ'(z) written wrong in one place: for σ(a[:, 4:6]), a = b + prev_h @ Wh + x @ Wx, "
+                         "the claim's chain rule has σ'(z) = 1 − σ(z)², tanh's form"),
+    ("i's σ' left out", "σ'(z) written wrong in one place: for σ(a[:, :2]), a = b + prev_h @ Wh + x @ Wx, "
+                        "the claim's chain rule has σ'(z) = 1 (the σ' factor left out)")])
+def test_one_activation_derivative_written_wrong_is_named_with_its_gate(slip, named):
+    out, wrt = _lstm_step()
+    wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip=slip)), named)
+
+
+def test_the_cell_gradient_through_the_wrong_gate_is_named():
+    out, wrt = _lstm_step()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="dprev_c from i")),
+              "wrong operand: dprev_c is built from σ(a[:, :2]) where σ(a[:, 2:4]), a = b + prev_h @ Wh + x @ Wx belongs")
+    assert r.counterexample.param == "prev_c"
+
+
+def test_the_gates_gradients_stacked_in_another_order_are_named():
+    out, wrt = _lstm_step()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="i, f swapped")),
+              "slices' gradients in another order: the claim is the gradient with the gradients of a[:, :2] and "
+              "a[:, 2:4] swapped (a = b + prev_h @ Wh + x @ Wx)")
+    assert "np.hstack" in r.hint
