@@ -27,10 +27,10 @@ from __future__ import annotations
 import re
 
 from ..errors import ParseError, SymgradError
-from ..frontend.parse import MAX_DIM, parse_expr, parse_name, parse_number
+from ..frontend.parse import MAX_DIM, MAX_ENTRIES, parse_expr, parse_name, parse_number
 
 _SHAPE = re.compile(r"^([0-9]{1,6})x([0-9]{1,6})$")
-MAX_ENTRIES = 1_000_000          # entries of one --matrix (its values are drawn at random)
+# MAX_ENTRIES: entries of one --matrix or --tensor (per value of a named size): its values are drawn
 
 
 def register(subparsers):
@@ -116,6 +116,12 @@ def _tensors(specs, taken, labels=()) -> dict:
             else:
                 d = parse_name(d, option)
                 shape_.append(sizes.setdefault(d, sp.Symbol(d, integer=True, positive=True)))
+        entries = 1
+        for d in shape_:
+            entries *= d if isinstance(d, int) else 1
+        if entries > MAX_ENTRIES:
+            raise SymgradError(f"{option} {spec!r}: {entries} entries (for each value of a named size); "
+                               f"at most {MAX_ENTRIES} are drawn")
         out[name] = tensor(name, tuple(shape_), integer=option == "--labels")
     clash = sorted(set(sizes) & (set(out) | set(taken)))
     if clash:

@@ -37,6 +37,15 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
+    def _parse_optional(self, arg_string):
+        """An argument that starts with one '-' and is no option of the command is an expression,
+        not an unknown option: ``--claimed -2*x``, ``symgrad check -x**2 ...`` (argparse itself takes
+        only negative numbers, and text with a space, for values; ``--claimed=-2*x`` always works)."""
+        if (arg_string[:1] == "-" and arg_string[1:2] not in ("", "-")
+                and arg_string[:2] not in self._option_string_actions):
+            return None
+        return super()._parse_optional(arg_string)
+
 
 def plain(text):
     """Help text as a terminal shows it: the reST markup of the docstrings it comes from dropped
