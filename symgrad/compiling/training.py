@@ -945,6 +945,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
 
     rng = np.random.default_rng(seed)
     n = _num_samples(data)
+    # epoch k shuffles with the k-th permutation of default_rng(seed), resumed or not: a run resumed
+    # from the checkpoint of epoch `done` goes on as the uninterrupted run would (same seed and data)
+    for _ in range(done if shuffle else 0):
+        rng.permutation(n)
     per_epoch = math.ceil(n / batch_size)
     history = History(values=values, state=state, step=step)
     saved = None                     # the step the checkpoint file holds, once this call saved it
