@@ -28,6 +28,7 @@ import re
 
 from ..errors import ParseError, SymgradError
 from ..frontend.parse import MAX_DIM, MAX_ENTRIES, parse_expr, parse_name, parse_number
+from .main import int_at_least
 
 _SHAPE = re.compile(r"^([0-9]{1,6})x([0-9]{1,6})$")
 # MAX_ENTRIES: entries of one --matrix or --tensor (per value of a named size): its values are drawn
@@ -58,7 +59,7 @@ def register(subparsers):
     p.add_argument("--at", action="append", default=[], metavar="NAME=V[,V...]",
                    help="fix a value instead of drawing it: a number, or a matrix's entries row by "
                         "row, e.g. t=0,1,0,0 (repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the test points")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed of the test points")
     p.add_argument("--targets", choices=["distribution", "one-hot", "free"], default="distribution",
                    help="how the target t of a softmax cross-entropy is drawn (default: on the simplex)")
     p.set_defaults(func=run)

@@ -47,6 +47,22 @@ class Parser(argparse.ArgumentParser):
         return super()._parse_optional(arg_string)
 
 
+def int_at_least(least: int):
+    """An argparse type: an integer ``>= least``, refused as argparse refuses a type (naming the
+    option, before any work: ``--epochs -1`` was refused after compiling the model, and ``--seed
+    -5`` as NumPy's 'expected non-negative integer', naming no option)."""
+    def read(text):
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {text!r}") from None
+        if n < least:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {n}")
+        return n
+    read.__name__ = f"integer >= {least}"
+    return read
+
+
 def plain(text):
     """Help text as a terminal shows it: the reST markup of the docstrings it comes from dropped
     (````code````, ```name```, a paragraph's closing ``::``).
