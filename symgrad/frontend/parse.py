@@ -31,8 +31,14 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   + - * / and numbers, ``-c``, ``c/2``, or a tensor expression of this grammar), never evaluated; the
   method's name is checked against the whitelist before anything else of the call is read. These
   functions are registered by the tensor modules when imported (`register_tensor_function`);
-- bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep,
-  `MAX_ARGS` arguments per call; a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
+- constant tensors: ``ones((N, 2))``, ``zeros(3)``, torch's ``ones(N, 2)``, ``full((N, 2), 0.5)``
+  (the value a number or a scalar's name), their sizes integers and the declaration's integer sizes;
+  ``tril(x, k)``, ``triu(x, k)`` of a tensor, k an integer constant
+  (`register_tensor_constructor`, by symgrad/frontend/tensor_tri.py);
+- bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep
+  (a chain a + b - c + ... or a * b / c ... does not count as nesting: it is read without
+  recursion), `MAX_ARGS` arguments per call, `MAX_ENTRIES` entries in a constant the text makes
+  (Identity(n), OneMatrix(r, c), ones(...)); a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
   and a power of numbers at most `MAX_BITS` bits (so ``x*10**10**8`` is refused at once, before SymPy
   would compute it).
 
@@ -367,10 +373,23 @@ def _size(tree, text, what):
         if count > MAX_NODES:
             raise UnsafeInputError(f"{what} {_show(text)}: more than {MAX_NODES} syntax nodes, "
                                    f"at {_segment(text, node)!r}")
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH and not isinstance(node, ast.expr_context):   # named: not 'Load'
             raise UnsafeInputError(f"{what} {_show(text)}: nested more than {MAX_DEPTH} deep, at "
                                    f"{_segment(text, node)!r}")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        # a chain a + b - c + ... (or a * b / c ...) is left-nested in the tree, but it is built
+        # without recursion (`_Builder.visit_BinOp`): its links do not count as nesting
+        stack.extend((child, depth if _links(node, child) else depth + 1)
+                     for child in ast.iter_child_nodes(node))
+
+
+# The families of operators whose left-nested chains are built iteratively: + and -, * and /
+_CHAIN = {ast.Add: 0, ast.Sub: 0, ast.Mult: 1, ast.Div: 1}
+
+
+def _links(parent, child) -> bool:
+    """Whether ``child`` is the left operand of ``parent`` in one chain (a + b + c: (a + b) of it)."""
+    return (isinstance(parent, ast.BinOp) and child is parent.left and isinstance(child, ast.BinOp)
+            and _CHAIN.get(type(child.op), -1) == _CHAIN.get(type(parent.op), -2))
 
 
 def _segment(text, node, limit=30) -> str:
@@ -617,6 +636,26 @@ class _Builder:
         raise self.refuse(f"the operator {op!r} in {self.seg(node)!r} is not allowed; {_ALLOWED}")
 
     def visit_BinOp(self, node):
+        """a + b - c + ... (a chain of 400 terms is 400 deep in the tree) is read without recursion
+        down the chain: its operands first; of scalars, one sp.Add (sp.Mul for * and /) of them all
+        (adding one term at a time took seconds: SymPy re-sorts the sum at each); else (matrices,
+        tensors) link by link from the innermost out, each on the one before it, already built."""
+        chain = [node]
+        while _links(chain[-1], chain[-1].left) and id(chain[-1].left) not in self.built:
+            chain.append(chain[-1].left)
+        if len(chain) == 1:
+            return self.binop(node)
+        first = self.visit(chain[-1].left)
+        rest = [(type(link.op), self.visit(link.right)) for link in reversed(chain)]
+        if all(_is_scalar(v) for v in [first] + [v for _, v in rest]):
+            if _CHAIN[type(node.op)] == 0:
+                return sp.Add(first, *[v if op is ast.Add else -v for op, v in rest])
+            return sp.Mul(first, *[v if op is ast.Mult else 1 / v for op, v in rest])
+        for link in reversed(chain[1:]):
+            self.visit(link)
+        return self.binop(node)
+
+    def binop(self, node):
         op = type(node.op)
         if op not in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.BitAnd, ast.BitOr):
             hint = " (write ** for a power)" if op is ast.BitXor else ""
@@ -870,8 +909,10 @@ class _Builder:
                                       ast.unaryop, ast.expr_context)) for n in ast.walk(node)):
                 raise self.refuse(f"{shape_words}, not {self.seg(node)!r}")
             v = self.visit(node)
-            if (isinstance(v, sp.Expr) and v.is_integer and not _is_tensor(v)
-                    and (not v.is_Number or abs(int(v)) <= MAX_DIM * MAX_DIM)):
+            if isinstance(v, sp.Integer) and abs(int(v)) > MAX_DIM * MAX_DIM:
+                raise self.refuse(f"the size {self.seg(node)!r} is too large (a size is at most "
+                                  f"{MAX_DIM * MAX_DIM})")
+            if isinstance(v, sp.Expr) and v.is_integer and not _is_tensor(v):
                 return v
             raise self.fail(f"{shape_words}, not {self.seg(node)!r}")
         raise AssertionError(kind)
@@ -1115,6 +1156,11 @@ class _Builder:
         if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):
             raise self.fail(f"Piecewise takes (value, condition) pairs; {self.seg(node)!r} is not one")
         return (self.visit(node.elts[0]), self.visit(node.elts[1]))
+
+
+def _is_scalar(v) -> bool:
+    """A scalar SymPy expression: no matrix, no tensor, no condition."""
+    return isinstance(v, sp.Expr) and not isinstance(v, MatrixExpr) and not _is_tensor(v)
 
 
 def _is_scalar_of_symbols(v) -> bool:

@@ -47,6 +47,8 @@ def test_constructor_text_builds_what_python_builds(text, expected):
     ("ones((N, 2), dtype=float)", UnsafeInputError, "the keyword 'dtype'"),
     ("ones(*N)", UnsafeInputError, "'*' unpacking"),
     ("ones((N, 1000, 1001))", UnsafeInputError, "1001000 entries"),
+    ("zeros((10**12,))", UnsafeInputError, "the size '10**12' is too large"),
+    ("ones((N, 10**9))", UnsafeInputError, "the size '10**9' is too large"),
     ("ones((2,) * 3)", UnsafeInputError, "a shape is integers"),
     ("ones(('2', 2))", UnsafeInputError, "string literal"),
     ("np.ones((N, 2))", UnsafeInputError, "write ones(...)"),
