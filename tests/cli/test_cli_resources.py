@@ -72,3 +72,11 @@ def test_cli_options_are_still_options(capsys):
     assert code == 2 and "--nonsense" in err
     code, out, err = run(["check", "-h"], capsys)
     assert code == 0 and out.startswith("usage: symgrad check")
+
+
+@pytest.mark.parametrize("graph", ["model.py", "out", "g.jpeg"])
+def test_derive_graph_of_an_unknown_kind_is_refused_before_the_steps(graph, tmp_path, capsys):
+    """--graph model.py printed the whole derivation, then refused the picture's format."""
+    code, out, err = run(["derive", "(x+y)*z", "--graph", str(tmp_path / graph)], capsys)
+    assert code == 2 and out == "" and ".svg, .png, .pdf or .dot" in err
+    assert not (tmp_path / graph).exists()
