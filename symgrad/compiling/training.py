@@ -936,6 +936,15 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         raise TrainingArgumentError(f"values must be a dict param -> array (or a Checkpoint), "
                                     f"got {type(values).__name__}")
     values = _initialized(program, dict(values), seed)
+    for name, v in values.items():          # NaN given as a starting value read 'diverged at step 1'
+        a = np.asarray(v)
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            bad = ~np.isfinite(a)
+            first = tuple(int(i) for i in np.argwhere(bad)[0]) if a.ndim else ()
+            raise TrainingArgumentError(
+                f"values[{key_name(name)!r}] has non-finite entries (NaN or inf): {int(bad.sum())} of "
+                f"{a.size}" + (f", the first at index {first}" if first else "")
+                + f" (value {a[first]}); training starts from finite values")
     if state is None:
         state = program.init_state(values)
     where, prefix = (validation, "val_") if validation is not None else (data, "train_")

@@ -61,3 +61,13 @@ def test_ctrl_c_inside_a_step_keeps_the_values_of_the_last_finished_step():
     loss7 = prog.loss(h.values, {k: a[8:16] for k, a in data.items()})
     np.testing.assert_allclose(loss7, six.loss[6], rtol=1e-5)
     assert np.all(v0["W"] == 0)                                  # the caller's dict is never written
+
+
+def test_non_finite_starting_values_are_refused_naming_the_parameter():
+    """values={'W': nan...} read 'training diverged at step 1 ... its gradient is not finite'."""
+    import pytest
+    from symgrad.compiling.training import TrainingArgumentError
+    prog, data, _ = regression()
+    with pytest.raises(TrainingArgumentError, match=r"values\['W'\] has non-finite entries .* 1 of 3, "
+                                                    r"the first at index \(0, 1\) \(value nan\)"):
+        sg.train(prog, data, epochs=1, progress=False, values={"W": np.array([[0.0, np.nan, 0.0]])})
