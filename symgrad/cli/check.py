@@ -27,10 +27,11 @@ from __future__ import annotations
 import re
 
 from ..errors import ParseError, SymgradError
-from ..frontend.parse import MAX_DIM, parse_expr, parse_name, parse_number
+from ..frontend.parse import MAX_DIM, MAX_ENTRIES, parse_expr, parse_name, parse_number
+from .main import int_at_least
 
 _SHAPE = re.compile(r"^([0-9]{1,6})x([0-9]{1,6})$")
-MAX_ENTRIES = 1_000_000          # entries of one --matrix (its values are drawn at random)
+# MAX_ENTRIES: entries of one --matrix or --tensor (per value of a named size): its values are drawn
 
 
 def register(subparsers):
@@ -58,7 +59,7 @@ def register(subparsers):
     p.add_argument("--at", action="append", default=[], metavar="NAME=V[,V...]",
                    help="fix a value instead of drawing it: a number, or a matrix's entries row by "
                         "row, e.g. t=0,1,0,0 (repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the test points")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed of the test points")
     p.add_argument("--targets", choices=["distribution", "one-hot", "free"], default="distribution",
                    help="how the target t of a softmax cross-entropy is drawn (default: on the simplex)")
     p.set_defaults(func=run)
@@ -116,6 +117,12 @@ def _tensors(specs, taken, labels=()) -> dict:
             else:
                 d = parse_name(d, option)
                 shape_.append(sizes.setdefault(d, sp.Symbol(d, integer=True, positive=True)))
+        entries = 1
+        for d in shape_:
+            entries *= d if isinstance(d, int) else 1
+        if entries > MAX_ENTRIES:
+            raise SymgradError(f"{option} {spec!r}: {entries} entries (for each value of a named size); "
+                               f"at most {MAX_ENTRIES} are drawn")
         out[name] = tensor(name, tuple(shape_), integer=option == "--labels")
     clash = sorted(set(sizes) & (set(out) | set(taken)))
     if clash:

@@ -171,8 +171,15 @@ def _target(args):
     return f, sorted(f.free_symbols, key=str), {}
 
 
+GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".gv")
+
+
 def run(args) -> int:
     import symgrad as sg
+    if args.graph and Path(args.graph).suffix.lower() not in GRAPH_SUFFIXES:
+        # said before the derivation is printed (it was refused after, the steps already on stdout)
+        raise SymgradError(f"--graph {args.graph}: the picture is written as .svg, .png, .pdf or .dot "
+                           f"(the file name's ending says which)")
     f, wrt, opts = _target(args)
     symbols = {str(s): s for s in sp.sympify(f).free_symbols}
     if args.wrt is not None:                  # --wrt "" is no name, not "every symbol"

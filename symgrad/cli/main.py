@@ -37,6 +37,31 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
+    def _parse_optional(self, arg_string):
+        """An argument that starts with one '-' and is no option of the command is an expression,
+        not an unknown option: ``--claimed -2*x``, ``symgrad check -x**2 ...`` (argparse itself takes
+        only negative numbers, and text with a space, for values; ``--claimed=-2*x`` always works)."""
+        if (arg_string[:1] == "-" and arg_string[1:2] not in ("", "-")
+                and arg_string[:2] not in self._option_string_actions):
+            return None
+        return super()._parse_optional(arg_string)
+
+
+def int_at_least(least: int):
+    """An argparse type: an integer ``>= least``, refused as argparse refuses a type (naming the
+    option, before any work: ``--epochs -1`` was refused after compiling the model, and ``--seed
+    -5`` as NumPy's 'expected non-negative integer', naming no option)."""
+    def read(text):
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {text!r}") from None
+        if n < least:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {n}")
+        return n
+    read.__name__ = f"integer >= {least}"
+    return read
+
 
 def plain(text):
     """Help text as a terminal shows it: the reST markup of the docstrings it comes from dropped

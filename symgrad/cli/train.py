@@ -1,6 +1,13 @@
 """``symgrad train MODEL.py --data data.npz``: compile a model file (what it defines is
 said below) and train it on a ``.npz`` dataset with one array per input, keyed by the
-input's name, samples on the first axis."""
+input's name, samples on the first axis: for the example below, ``np.savez("data.npz", x=X, t=T)``
+with X of shape (samples, 4) and T (samples, 3).
+
+Each epoch prints one line: ``loss``, the mean of its minibatch losses, then the metrics after the
+epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file names its
+``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``).
+--checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
+--resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped."""
 from __future__ import annotations
 
 import os
@@ -11,15 +18,20 @@ import numpy as np
 
 from ..errors import SymgradError
 from . import _model
+from .main import int_at_least
 
 
 def register(subparsers):
     p = _model.model_parser(subparsers, "train", "train a model file on a .npz dataset", __doc__)
+    p.epilog = __doc__.split("\n\n", 1)[1]          # what it prints, what is saved
     p.add_argument("--data", required=True, metavar="DATA.npz", help="training data, one array per input")
     p.add_argument("--validation", metavar="VAL.npz", help="validation data, evaluated each epoch")
-    p.add_argument("--epochs", type=int, default=10, help="passes over the data (default 10)")
-    p.add_argument("--batch-size", type=int, default=32, help="minibatch size (default 32)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial values and the shuffling")
+    p.add_argument("--epochs", type=int_at_least(0), default=10,
+                   help="passes over the data (default 10; with --resume, more passes)")
+    p.add_argument("--batch-size", type=int_at_least(1), default=32,
+                   help="minibatch size (default 32; the last of an epoch may be smaller)")
+    p.add_argument("--seed", type=int_at_least(0), default=0,
+                   help="seed of the initial values and the shuffling")
     _model.add_target_argument(p)
     p.add_argument("--checkpoint", metavar="CK.npz", help="save values, state and step here each epoch")
     p.add_argument("--resume", metavar="CK.npz", help="start from this checkpoint")

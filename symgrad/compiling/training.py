@@ -936,6 +936,15 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         raise TrainingArgumentError(f"values must be a dict param -> array (or a Checkpoint), "
                                     f"got {type(values).__name__}")
     values = _initialized(program, dict(values), seed)
+    for name, v in values.items():          # NaN given as a starting value read 'diverged at step 1'
+        a = np.asarray(v)
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            bad = ~np.isfinite(a)
+            first = tuple(int(i) for i in np.argwhere(bad)[0]) if a.ndim else ()
+            raise TrainingArgumentError(
+                f"values[{key_name(name)!r}] has non-finite entries (NaN or inf): {int(bad.sum())} of "
+                f"{a.size}" + (f", the first at index {first}" if first else "")
+                + f" (value {a[first]}); training starts from finite values")
     if state is None:
         state = program.init_state(values)
     where, prefix = (validation, "val_") if validation is not None else (data, "train_")
@@ -945,6 +954,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
 
     rng = np.random.default_rng(seed)
     n = _num_samples(data)
+    # epoch k shuffles with the k-th permutation of default_rng(seed), resumed or not: a run resumed
+    # from the checkpoint of epoch `done` goes on as the uninterrupted run would (same seed and data)
+    for _ in range(done if shuffle else 0):
+        rng.permutation(n)
     per_epoch = math.ceil(n / batch_size)
     history = History(values=values, state=state, step=step)
     saved = None                     # the step the checkpoint file holds, once this call saved it

@@ -73,6 +73,8 @@ def _const_to_sympy(args, params, shape):
 
 def _const_impl(args, params):
     v, shape = params
+    if isinstance(v, sp.Identity) and v.rows.is_Integer:   # as_explicit: n*n SymPy objects (minutes)
+        return np.eye(int(v.rows))
     if isinstance(v, (sp.MatrixExpr, sp.MatrixBase)):   # an explicit one is read as it is (fast)
         return np.array((v if isinstance(v, sp.MatrixBase) else v.as_explicit()).tolist(), dtype=float)
     return float(v) if shape == () else np.full(tuple(int(d) for d in shape), float(v))

@@ -31,8 +31,14 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   + - * / and numbers, ``-c``, ``c/2``, or a tensor expression of this grammar), never evaluated; the
   method's name is checked against the whitelist before anything else of the call is read. These
   functions are registered by the tensor modules when imported (`register_tensor_function`);
-- bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep,
-  `MAX_ARGS` arguments per call; a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
+- constant tensors: ``ones((N, 2))``, ``zeros(3)``, torch's ``ones(N, 2)``, ``full((N, 2), 0.5)``
+  (the value a number or a scalar's name), their sizes integers and the declaration's integer sizes;
+  ``tril(x, k)``, ``triu(x, k)`` of a tensor, k an integer constant
+  (`register_tensor_constructor`, by symgrad/frontend/tensor_tri.py);
+- bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep
+  (a chain a + b - c + ... or a * b / c ... does not count as nesting: it is read without
+  recursion), `MAX_ARGS` arguments per call, `MAX_ENTRIES` entries in a constant the text makes
+  (Identity(n), OneMatrix(r, c), ones(...)); a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
   and a power of numbers at most `MAX_BITS` bits (so ``x*10**10**8`` is refused at once, before SymPy
   would compute it).
 
@@ -70,6 +76,7 @@ MAX_BRANCHES = 16        # arguments of Max, Min, Piecewise (SymPy compares them
 MAX_BITS = 2048          # size of an integer: a literal, or an exact power of numbers |n|·bits(base)
                          # (SymPy's roots of a larger one search for factors for seconds)
 MAX_DIM = 10_000         # a dimension given in the text: Identity(n), OneMatrix(r, c), ...
+MAX_ENTRIES = 1_000_000  # entries of a constant the text makes (Identity(1000), ones((N, 1000)): per N)
 
 # Punctuation the grammar uses; any other ASCII character is named when the text does not parse.
 _ASCII_OK = set("+-*/()[],.=<>&|@ \t\n\r_") | set("0123456789")
@@ -226,8 +233,11 @@ def parse_number(text, what: str = "the value") -> float:
         x = complex(v.evalf(20))
     except (TypeError, ValueError):
         raise ParseError(f"{what} {_show(text)}: not a number") from None
-    if x.imag != 0 or not math.isfinite(x.real):
-        raise ParseError(f"{what} {_show(text)}: not a finite real number ({v})")
+    except (ArithmeticError, RecursionError):   # exp(exp(exp(exp(10)))): OverflowError, decimal's
+        raise ParseError(f"{what} {_show(text)}: not a finite real number (too large to "
+                         f"evaluate)") from None
+    if x.imag != 0 or not math.isfinite(x.real):     # str, not format: a Float of 10**434 digits
+        raise ParseError(f"{what} {_show(text)}: not a finite real number ({str(v)[:40]})")
     return x.real
 
 
@@ -363,10 +373,23 @@ def _size(tree, text, what):
         if count > MAX_NODES:
             raise UnsafeInputError(f"{what} {_show(text)}: more than {MAX_NODES} syntax nodes, "
                                    f"at {_segment(text, node)!r}")
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH and not isinstance(node, ast.expr_context):   # named: not 'Load'
             raise UnsafeInputError(f"{what} {_show(text)}: nested more than {MAX_DEPTH} deep, at "
                                    f"{_segment(text, node)!r}")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        # a chain a + b - c + ... (or a * b / c ...) is left-nested in the tree, but it is built
+        # without recursion (`_Builder.visit_BinOp`): its links do not count as nesting
+        stack.extend((child, depth if _links(node, child) else depth + 1)
+                     for child in ast.iter_child_nodes(node))
+
+
+# The families of operators whose left-nested chains are built iteratively: + and -, * and /
+_CHAIN = {ast.Add: 0, ast.Sub: 0, ast.Mult: 1, ast.Div: 1}
+
+
+def _links(parent, child) -> bool:
+    """Whether ``child`` is the left operand of ``parent`` in one chain (a + b + c: (a + b) of it)."""
+    return (isinstance(parent, ast.BinOp) and child is parent.left and isinstance(child, ast.BinOp)
+            and _CHAIN.get(type(child.op), -1) == _CHAIN.get(type(parent.op), -2))
 
 
 def _segment(text, node, limit=30) -> str:
@@ -439,6 +462,18 @@ def register_tensor_function(name: str, build, nargs=(1, 2), rest=("axis",), key
                                     REDUCE_KEYWORDS if keywords is None else keywords, any_operand)
 
 
+# The constant tensors the text may make: name -> (builder, whether it takes a fill value), registered
+# by symgrad/frontend/tensor_tri.py (ones, zeros, full) when it is imported. Their shape is read from
+# the syntax tree as constants: integers and the declaration's integer sizes (N), never evaluated.
+_CONSTRUCTORS: dict = {}
+
+
+def register_tensor_constructor(name: str, build, value: bool = False) -> None:
+    """Let the text call ``build(shape)`` as ``name`` (``value``: ``build(shape, value)``, as
+    np.full): ``ones((N, 2))``, ``zeros(3)``, torch's ``ones(N, 2)``, ``full((N, 2), 0.5)``."""
+    _CONSTRUCTORS[name] = (build, value)
+
+
 # The methods a tensor may be called with: name -> (positional arguments (least, most), their
 # kind, {keyword: kind}). "dims": integers or the declaration's integer sizes (N), or one tuple.
 _METHODS = {
@@ -483,7 +518,7 @@ _ALLOWED = ("allowed: numbers, names, + - * / ** @, parentheses, comparisons, M.
 _OTHER_NAMES = {"ln": ["log"], "arctan": ["atan"], "arcsin": ["asin"], "arccos": ["acos"],
                 "sgn": ["sign"], "fabs": ["abs"], "logistic": ["sigmoid"], "expit": ["sigmoid"],
                 "step": ["Heaviside"], "heaviside": ["Heaviside"], "maximum": ["Max"],
-                "minimum": ["Min"], "cross_entropy_loss":
+                "minimum": ["Min"], "eye": ["Identity"], "cross_entropy_loss":
                 ["cross_entropy"], "mse_loss": ["mse"], "tr": ["trace"]}
 
 
@@ -540,8 +575,9 @@ class _Builder:
             return method(node)
         except ParseError:                     # UnsafeInputError too: already names the text
             raise
-        except RecursionError:
-            raise self.refuse("nested too deeply") from None
+        except RecursionError:                 # the tree is at most MAX_DEPTH deep: SymPy's own
+            raise self.refuse(f"SymPy could not evaluate {self.seg(node)!r} (its recursion went too "
+                              f"deep: a number too large?)") from None
         except sp.ShapeError as e:
             raise ParseError(f"shapes do not match in {self.what} {_show(self.text)} at "
                              f"{self.seg(node)!r}: {shape_message(e)}") from None
@@ -600,6 +636,26 @@ class _Builder:
         raise self.refuse(f"the operator {op!r} in {self.seg(node)!r} is not allowed; {_ALLOWED}")
 
     def visit_BinOp(self, node):
+        """a + b - c + ... (a chain of 400 terms is 400 deep in the tree) is read without recursion
+        down the chain: its operands first; of scalars, one sp.Add (sp.Mul for * and /) of them all
+        (adding one term at a time took seconds: SymPy re-sorts the sum at each); else (matrices,
+        tensors) link by link from the innermost out, each on the one before it, already built."""
+        chain = [node]
+        while _links(chain[-1], chain[-1].left) and id(chain[-1].left) not in self.built:
+            chain.append(chain[-1].left)
+        if len(chain) == 1:
+            return self.binop(node)
+        first = self.visit(chain[-1].left)
+        rest = [(type(link.op), self.visit(link.right)) for link in reversed(chain)]
+        if all(_is_scalar(v) for v in [first] + [v for _, v in rest]):
+            if _CHAIN[type(node.op)] == 0:
+                return sp.Add(first, *[v if op is ast.Add else -v for op, v in rest])
+            return sp.Mul(first, *[v if op is ast.Mult else 1 / v for op, v in rest])
+        for link in reversed(chain[1:]):
+            self.visit(link)
+        return self.binop(node)
+
+    def binop(self, node):
         op = type(node.op)
         if op not in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.BitAnd, ast.BitOr):
             hint = " (write ** for a power)" if op is ast.BitXor else ""
@@ -722,6 +778,8 @@ class _Builder:
             instead = "X.T (or X.transpose(...))"
         elif f.attr in _CALL_BOUNDS:                 # torch.clamp(x, 0, 1), np.clip(x, a_min=0)
             instead = f"{f.attr}(...), or x.{f.attr}(...)"
+        elif f.attr in _CONSTRUCTORS:                # np.ones((N, 2)), torch.zeros(N, 2)
+            instead = f"{f.attr}(...)"
         elif f.attr in _TENSOR_CALLS:
             instead = f"{f.attr}(...)" + (", with axis= and keepdims= as NumPy's"
                                           if "axis" in _TENSOR_CALLS[f.attr].keywords else "")
@@ -833,6 +891,12 @@ class _Builder:
             if not (isinstance(v, sp.Expr) and v.is_number and v.is_extended_real and v.is_finite):
                 raise self.fail(f"{words}, not {self.seg(node)!r}")
             return v
+        if kind == "diagonal":                 # tril(x, k), triu(x, k): an integer constant
+            v = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else node
+            if isinstance(v, ast.Constant) and type(v.value) is int and abs(v.value) <= MAX_DIM:
+                return -v.value if v is not node else v.value
+            raise self.refuse(f"the diagonal is an integer constant (0 the main one, 1 above, -1 "
+                              f"below), not {self.seg(node)!r}")
         if kind == "axis_entry":
             v = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else node
             if isinstance(v, ast.Constant) and type(v.value) is int and abs(v.value) <= MAX_DIM:
@@ -845,8 +909,10 @@ class _Builder:
                                       ast.unaryop, ast.expr_context)) for n in ast.walk(node)):
                 raise self.refuse(f"{shape_words}, not {self.seg(node)!r}")
             v = self.visit(node)
-            if (isinstance(v, sp.Expr) and v.is_integer and not _is_tensor(v)
-                    and (not v.is_Number or abs(int(v)) <= MAX_DIM * MAX_DIM)):
+            if isinstance(v, sp.Integer) and abs(int(v)) > MAX_DIM * MAX_DIM:
+                raise self.refuse(f"the size {self.seg(node)!r} is too large (a size is at most "
+                                  f"{MAX_DIM * MAX_DIM})")
+            if isinstance(v, sp.Expr) and v.is_integer and not _is_tensor(v):
                 return v
             raise self.fail(f"{shape_words}, not {self.seg(node)!r}")
         raise AssertionError(kind)
@@ -872,6 +938,71 @@ class _Builder:
                                 f"{self.seg(node)!r}")
             out[i] = v
         return out
+
+    def constructor_call(self, node, n):
+        """ones((N, 2)), zeros(3), torch's ones(N, 2), full((N, 2), 0.5), full((N, 2), c): the shape
+        and the value read from the syntax tree as constants (never evaluated), then built."""
+        build, takes_value = _CONSTRUCTORS[n]
+        form = f"{n}((N, 2), 0.5)" if takes_value else f"{n}((N, 2)), {n}(3) or {n}(N, 2)"
+        keywords = ("shape", "fill_value") if takes_value else ("shape",)
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                self.visit(a)                  # refused, naming it
+        kw = {}
+        for k in node.keywords:
+            if k.arg is None or k.arg not in keywords:
+                what = "'**' unpacking" if k.arg is None else f"the keyword {k.arg!r}"
+                raise self.refuse(f"{what} in {self.seg(node)!r} is not allowed ({n} takes the "
+                                  f"keywords: {', '.join(keywords)}; write {form})")
+            if k.arg in kw:
+                raise self.fail(f"the keyword {k.arg}= is given twice in {self.seg(node)!r}")
+            kw[k.arg] = k.value
+        args = list(node.args)
+        if "shape" in kw:
+            args.insert(0, kw.pop("shape"))
+        if "fill_value" in kw:
+            args.append(kw.pop("fill_value"))
+        if takes_value:
+            if len(args) != 2:
+                raise self.fail(f"{n}(...) takes a shape and a value, as in {form}; got {len(args)} "
+                                f"argument(s) in {self.seg(node)!r}")
+            args, value = args[:1], args[1]
+        if not args:
+            raise self.fail(f"{n}(...) takes a shape, as in {form}; none is given in {self.seg(node)!r}")
+        if len(args) == 1 and isinstance(args[0], (ast.Tuple, ast.List)):
+            args = args[0].elts                # ones((N, 2)), ones([N, 2])
+        if not 1 <= len(args) <= MAX_AXES:
+            raise self.refuse(f"{self.seg(node)!r}: a shape has 1 to {MAX_AXES} sizes")
+        dims = []
+        for a in args:
+            d = self.static(a, "dims_entry")
+            if not d.is_positive:
+                raise self.fail(f"the size {self.seg(a)!r} of {n}(...) in {self.seg(node)!r} must be "
+                                f"positive: a shape is positive integers and the declaration's integer "
+                                f"sizes (N, N*3), as in {form}")
+            dims.append(d)
+        entries = math.prod(int(d) for d in dims if d.is_Integer)
+        if entries > MAX_ENTRIES:
+            raise self.refuse(f"{self.seg(node)!r} has {entries} entries (for each value of its "
+                              f"symbolic sizes); a constant made by the text has at most {MAX_ENTRIES}")
+        if not takes_value:
+            return build(tuple(dims))
+        return build(tuple(dims), self.fill_value(value, n))
+
+    def fill_value(self, node, n):
+        """full's value: a number constant (0.5, -1/3, pi) or a scalar's name with + - * / and
+        numbers (c, -c, 2*c), read from the tree like a clip bound; no tensor, no call."""
+        if all(isinstance(m, (ast.Constant, ast.UnaryOp, ast.BinOp, ast.Name, ast.operator, ast.unaryop,
+                              ast.expr_context)) for m in ast.walk(node)) and not any(
+                isinstance(m, ast.BinOp) and type(m.op) not in (ast.Add, ast.Sub, ast.Mult, ast.Div)
+                or isinstance(m, ast.UnaryOp) and type(m.op) not in (ast.USub, ast.UAdd)
+                for m in ast.walk(node)):
+            v = self.visit(node)
+            if (isinstance(v, sp.Expr) and v.is_number and v.is_extended_real and v.is_finite
+                    or _is_scalar_of_symbols(v)):
+                return v
+        raise self.refuse(f"the value of {n}(...) is a number constant or a scalar's name (full((N, 2), "
+                          f"0.5), full((N, 2), c)), not {self.seg(node)!r}")
 
     def clip_call(self, node, n):
         """clip(x, lo, hi), clip(x, min=0), np.clip's clip(x, a_min=, a_max=), torch's clamp(x, min,
@@ -957,6 +1088,8 @@ class _Builder:
             raise self.refuse(f"the call {self.seg(node)!r} is not allowed: functions are called by "
                               f"their bare name, as in exp(x)")
         n = self.name(node.func)
+        if n in _CONSTRUCTORS:
+            return self.constructor_call(node, n)
         if n in _CALL_BOUNDS and "clip" in _TENSOR_CALLS:
             return self.clip_call(node, n)
         if n in _TENSOR_CALLS:
@@ -1006,6 +1139,12 @@ class _Builder:
                     raise self.fail(f"{n}(...) takes integers; {self.seg(sub)!r} is not one")
                 if fn.kind == "dims" and not 1 <= int(a) <= MAX_DIM:
                     raise self.refuse(f"the dimension {self.seg(sub)!r} of {n} must be 1 to {MAX_DIM}")
+        if fn.kind == "dims":                  # Identity(n) has n*n entries
+            entries = math.prod(int(a) for a in args) ** (2 if len(args) == 1 else 1)
+            if entries > MAX_ENTRIES:
+                raise self.refuse(f"{self.seg(node)!r} has {entries} entries; a constant matrix made by "
+                                  f"the text has at most {MAX_ENTRIES} (Identity(1000), "
+                                  f"OneMatrix(1000, 1000))")
         if fn.kind == "power":
             self.check_power(args[0], args[1], node)
         for a, sub in zip(args, node.args):
@@ -1017,6 +1156,11 @@ class _Builder:
         if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):
             raise self.fail(f"Piecewise takes (value, condition) pairs; {self.seg(node)!r} is not one")
         return (self.visit(node.elts[0]), self.visit(node.elts[1]))
+
+
+def _is_scalar(v) -> bool:
+    """A scalar SymPy expression: no matrix, no tensor, no condition."""
+    return isinstance(v, sp.Expr) and not isinstance(v, MatrixExpr) and not _is_tensor(v)
 
 
 def _is_scalar_of_symbols(v) -> bool:

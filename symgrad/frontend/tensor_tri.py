@@ -31,6 +31,8 @@ from sympy import Tuple
 
 from ..errors import ArgumentError, AxisError
 from . import tensor as T
+from .parse import register_tensor_constructor as _register_constructor
+from .parse import register_tensor_function as _register_text
 
 __all__ = ["Tri", "tril", "triu", "ones", "zeros", "full", "swapaxes"]
 
@@ -112,3 +114,11 @@ def swapaxes(x, a, b):
     """np.swapaxes(x, a, b), torch's ``x.transpose(a, b)``: two axes exchanged (negative ones count
     from the end), e.g. ``k.swapaxes(-2, -1)`` for the keys in ``q @ kᵀ``."""
     return T._tensor_arg(x, "swapaxes").swapaxes(a, b)
+
+
+# The text (string claims, the command line) reads ones((N, 2)), full((N, 2), c), tril(x, k)
+for _name, _build in (("ones", ones), ("zeros", zeros)):
+    _register_constructor(_name, _build)
+_register_constructor("full", full, value=True)
+_register_text("tril", tril, (1, 2), rest=("diagonal",), keywords={})
+_register_text("triu", triu, (1, 2), rest=("diagonal",), keywords={})

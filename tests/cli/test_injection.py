@@ -132,6 +132,14 @@ CORPUS = [
     (f"({RUN}).sum()", "'.system'"),
     ("X.mean()()", "'X.mean()()'"),
     ("X.sum(axis=10**10**8)", "'10**10**8'"),
+    # constants too large to hold: each was accepted, then hung the check (n*n entries written out
+    # as SymPy objects, or drawn as 800 MB arrays)
+    ("x*trace(Identity(10000))", "'Identity(10000)' has 100000000 entries"),
+    ("x*sum(OneMatrix(10000, 10000))", "'OneMatrix(10000, 10000)' has 100000000 entries"),
+    ("x*sum(ones((10000, 10000)))", "'ones((10000, 10000))' has 100000000 entries"),
+    (f"x*sum(full((2, 2), {RUN}))", "the value of full(...) is a number constant"),
+    # SymPy recursing while it evaluates a huge number: said as such (it read 'nested too deeply')
+    ("x*cos(exp(1e308))", "SymPy could not evaluate"),
 ]
 # A string argument to every function of the grammar, with the right number of arguments.
 CORPUS += [(f"{name}('{RUN_DQ}'" + ", x" * (P._functions()[name].nargs[0] - 1) + ")", "__import__")

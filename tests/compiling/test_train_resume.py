@@ -1,0 +1,73 @@
+"""Resuming from a checkpoint goes on as training that never stopped, shuffled batches included,
+and an interruption inside a step leaves the values of the last finished step (training.py)."""
+import numpy as np
+import sympy as sp
+
+import symgrad as sg
+from symgrad.compiling.training import load
+
+
+def regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    data = {"x": X, "t": X @ np.array([1.0, -2.0, 0.5])}
+    x, t, W = sp.MatrixSymbol("x", 3, 1), sp.Symbol("t"), sp.MatrixSymbol("W", 1, 3)
+    prog = sg.compile((sg.sum(W * x) - t) ** 2, params=[W], inputs=[x, t],
+                      optimizer=sg.optim.Adam(lr=0.05))
+    return prog, data, {"W": np.zeros((1, 3))}
+
+
+def test_resumed_shuffled_training_equals_uninterrupted_training(tmp_path):
+    """The shuffling restarted from the seed on resume: epoch 3 of a resumed run saw epoch 1's order
+    (the values differed by 5e-3 from the run that never stopped)."""
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, seed=3, progress=False)
+    straight = sg.train(prog, data, epochs=3, values=v0, **kw)
+    sg.train(prog, data, epochs=2, values=v0, checkpoint=tmp_path / "ck.npz", **kw)
+    resumed = sg.train(prog, data, epochs=1, values=load(tmp_path / "ck.npz"), **kw)
+    assert resumed.step == straight.step == 15
+    np.testing.assert_allclose(resumed.values["W"], straight.values["W"], rtol=1e-6)
+    np.testing.assert_allclose(resumed.loss, straight.loss[10:], rtol=1e-6)
+
+
+class CtrlCInsideStep:
+    """A program whose step, at call ``at``, changes the arrays it was given in place and then is
+    interrupted (KeyboardInterrupt), as a Ctrl-C landing inside a compiled step would."""
+
+    def __init__(self, program, at):
+        self.program, self.at, self.calls = program, at, 0
+
+    def __getattr__(self, name):
+        return getattr(self.program, name)
+
+    def step(self, values, state, batch):
+        self.calls += 1
+        out = self.program.step(values, state, batch)
+        if self.calls == self.at:
+            for v in values.values():
+                v[...] = 1e9
+            raise KeyboardInterrupt
+        return out
+
+
+def test_ctrl_c_inside_a_step_keeps_the_values_of_the_last_finished_step():
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, shuffle=False, progress=False)
+    h = sg.train(CtrlCInsideStep(prog, at=7), data, epochs=3, values=v0, **kw)
+    six = sg.train(prog, data, epochs=3, values=v0, **kw)      # the same steps, uninterrupted
+    assert h.interrupted and h.step == 6 and "after step 6" in h.message
+    # the uninterrupted run's step 7 (epoch 2's second batch, samples 8 to 15) took its loss at
+    # the values after step 6: so do the interrupted run's values give it
+    loss7 = prog.loss(h.values, {k: a[8:16] for k, a in data.items()})
+    np.testing.assert_allclose(loss7, six.loss[6], rtol=1e-5)
+    assert np.all(v0["W"] == 0)                                  # the caller's dict is never written
+
+
+def test_non_finite_starting_values_are_refused_naming_the_parameter():
+    """values={'W': nan...} read 'training diverged at step 1 ... its gradient is not finite'."""
+    import pytest
+    from symgrad.compiling.training import TrainingArgumentError
+    prog, data, _ = regression()
+    with pytest.raises(TrainingArgumentError, match=r"values\['W'\] has non-finite entries .* 1 of 3, "
+                                                    r"the first at index \(0, 1\) \(value nan\)"):
+        sg.train(prog, data, epochs=1, progress=False, values={"W": np.array([[0.0, np.nan, 0.0]])})
