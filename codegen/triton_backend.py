@@ -1656,6 +1656,8 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     for i, k in enumerate(group):
         what = f"∂L/∂p{k.grad}" + (f" and ∂L/∂p{k.bias}" if k.bias is not None else "")
         L += [f"{_I}d{i}_ptr, y{i}_ptr, part_w{i}_ptr, part_b{i}_ptr, stride_d{i}, stride_y{i},  # {what}"]
+        if k.rows > 1:
+            L += [f"{_I}B_rows{i}, rows_per_split{i},  # B·{k.rows} rows, {k.rows}·rows_per_split a slice"]
     L += [f"{_I}B,  # examples in the batch",
           f"{_I}rows_per_split,  # examples per slice of the batch",
           f"{_I}splits,  # slices of the batch",
@@ -1672,8 +1674,8 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
         kw = "if" if i == 0 else "elif"
         start = f" - end{i - 1}" if i else ""
         R = group[i].rows       # a stack of rows: B·R rows, R·rows_per_split a slice
-        rows = "B, rows_per_split" if R == 1 else f"B * {R}, rows_per_split * {R}"
-        L += [f"{_I}{kw} pid < end{i}:"] + ([f"{_I}    # ({R} rows per example: the stacks' B·{R} rows)"] if R > 1 else []) + [
+        rows = "B, rows_per_split" if R == 1 else f"B_rows{i}, rows_per_split{i}"
+        L += [f"{_I}{kw} pid < end{i}:",
               f"{_I}    weight_grad_block(d{i}_ptr, y{i}_ptr, part_w{i}_ptr, part_b{i}_ptr, {rows}, "
               f"stride_d{i}, stride_y{i},",
               f"{_I}                      pid{start}, splits, {M}, {K}, {bias}, {on_k}, BLOCK_M, BLOCK_K, BLOCK_B)"]
@@ -1696,6 +1698,8 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
             st.append(known if known is not None else f"{local}.stride(0)")
         L.append(f"{_I}    d{i}, y{i}, part_w{i}, part_b{i}, {st[0]}, {st[1]},  # ∂L/∂p{k.grad}"
                  + (f" and ∂L/∂p{k.bias}" if k.bias is not None else ""))
+        if k.rows > 1:
+            L.append(f"{_I}    B * {k.rows}, cdiv(B, splits) * {k.rows},")
     L.append(f"{_I}    B, cdiv(B, splits), splits, bucket(B))")
     L.append(f"{_I}return " + ", ".join(f"part_w{i}, part_b{i}" for i in range(n)))
     host_args = ", ".join(f"{_operand(k, 0, sch, names)[0]}, {_operand(k, 1, sch, names)[0]}" for k in group)
