@@ -1337,8 +1337,15 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}{many_arg}), key=[\"B_BUCKET\"])", jit,
          f"def {kname}("]
     width = max(len(a) for a in args + [c for c, _, _ in const]) + 2
+    # strides symgrad decides are constexprs in a kernel of many stages (a convolution's positions) and
+    # for a stack's members (count·width: one row offset then serves every member): the pooled 8×8 CNN's
+    # rows kernel spilled 112 bytes a thread on sm_90 with its 300 strides runtime arguments, 56 with
+    # the stacks' constexpr, 40 with all (codegen.triton_aot; docs/triton.md)
+    fixed = {f"stride_{rb.name(v)}" for st in plan.stacks for v in st.members}
+    if len(stages) > MANY_STAGES:
+        fixed |= {a for a, c in zip(args, calls) if a.startswith("stride_") and _known_stride(c, sch, names).isdigit()}
     for a, c in zip(args, comments):
-        L.append(f"{_I}{(a + ',').ljust(width)}# {c}")
+        L.append(f"{_I}{(a + (': tl.constexpr,' if a in fixed else ',')).ljust(width + (14 if a in fixed else 0))}# {c}")
     for c, val, what in const:
         L.append(f"{_I}{(c + ': tl.constexpr,').ljust(width + 14)}# {what} ({val})")
     L.append(f"{_I}BLOCK_M: tl.constexpr,{' ' * 4}# examples per program")
