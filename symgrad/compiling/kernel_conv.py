@@ -13,7 +13,8 @@ entries of the example's image that window p covers, gathered by a static index 
 outside the image: the padding). The kernels load a patch as they load a slice of an input's row,
 with an offset computed from the entry's index, and run each row's product as a layer's. Reverse
 mode then gives ∂L/∂W_mat = Σ_p δ_p · patch_pᵀ: a sum of outer products, which the scheduler sums
-over the batch term by term (one segment of the weight-gradient launch per output position).
+over the batch as one product over the B·P rows of the δs and the windows, stored side by side
+(`codegen.schedule.Stack`; term by term when the rows are not one kernel).
 The input needs no gradient (the first layer), so a patch's adjoint is never run by the kernels.
 
 On such a grid, kept as rows:
