@@ -35,6 +35,14 @@ GPU; 0: the host launches our kernels and nothing else), the host time per step 
 buffers, launch arguments; CPU time, best of 5 runs) and the host syncs counted by a dispatch mode
 (0: the step never waits for the device).
 
+``--cnn`` times the digits CNN instead (`codegen.triton_aot.digits_cnn`: 8×8 images, conv 3×3 with 8
+filters and padding 1 with its bias, relu, 2×2 max pooling, flatten, dense → 10, softmax cross-entropy at
+integer labels, Adam as above), batches 2^14 and 2^16: ours (the generated step, called as above, and
+in a CUDA graph), eager (``F.conv2d``, ``F.max_pool2d``, ``F.cross_entropy``; cuDNN's convolution) and
+torch.compile. ``--cnn --check`` needs no GPU: three steps of ours under TRITON_INTERPRET=1 and of
+eager on the CPU at batch 16, from the same start, and the largest difference of their losses and
+parameters (the script's own code checked before device time is spent on it).
+
 Compiling every autotuning candidate takes minutes on one core; ``--precompile 16`` compiles them in
 16 processes first (codegen.triton_aot), so that autotuning finds them in Triton's cache. Split a
 long run with ``--widths`` and ``--batches`` (each device command has a time limit).
@@ -116,6 +124,159 @@ def ours_graph(torch, width, X, Y, init, fuse_rows):
     with torch.cuda.graph(graph):
         prog.step(values, state, batch)
     return graph.replay
+
+
+# -------------------------------------------------------------------------------------------------
+# The digits CNN (--cnn): the same contestants on a convolution, relu, max pooling and a dense layer
+
+CNN_BATCHES = (2 ** 14, 2 ** 16)
+CNN_SHAPES = {"w": (8, 1, 3, 3), "b": (8,), "V": (128, 10), "c": (10,)}
+
+
+def cnn_init(torch, device, gen) -> dict:
+    """Uniform ±1/√fan-in, as torch's layers start (the same start for every contestant)."""
+    fan = {"w": 9, "b": 9, "V": 128, "c": 128}
+    return {k: (torch.rand(s, device=device, generator=gen) * 2 - 1) / fan[k] ** 0.5 for k, s in CNN_SHAPES.items()}
+
+
+def cnn_data(torch, B, device, gen):
+    """B images (B, 1, 8, 8) of pixels in [0, 1) and their labels (B,) int64 in 0..9."""
+    X = torch.rand(B, 1, 8, 8, device=device, generator=gen)
+    Y = torch.randint(0, 10, (B,), device=device, generator=gen)
+    return X, Y
+
+
+def cnn_program():
+    """The digits CNN compiled for target="triton" with Adam (the backend's default schedule)."""
+    import symgrad as sg
+    from codegen.triton_aot import digits_cnn
+    loss, params, inputs = digits_cnn(padding=1, pool=True)
+    return sg.compile(loss, params, inputs, target="triton", optimizer=sg.optim.Adam(lr=LR, betas=BETAS, eps=EPS),
+                      precision=PRECISION), params
+
+
+def cnn_ours(torch, X, Y, init):
+    """The generated step called directly, as `ours` (the step count, the loss buffer and the record
+    of bad labels on the device, made once)."""
+    prog, net_params = cnn_program()
+    params = [init[p.name].clone().contiguous() for p in net_params]
+    slots = [torch.zeros_like(p) for _ in prog.slots for p in params]
+    step_fn, rng = prog.compiled.step, prog.rng
+    count = step_fn.__globals__["step_count"](0, X.device)
+    labels = step_fn.__globals__["label_record"](None, 1, X.device)
+    loss_buf = torch.empty((), device=X.device)
+
+    def step():
+        step_fn(params, slots, count, [X, Y], rng, bad_labels=labels, loss=loss_buf)
+    return step
+
+
+def cnn_ours_graph(torch, X, Y, init):
+    """`Program.step` of the CNN captured once in a CUDA graph and replayed (see `ours_graph`)."""
+    prog, net_params = cnn_program()
+    values = {p.name: init[p.name].clone().contiguous() for p in net_params}
+    state = prog.init_state()
+    batch = {"x": X, "y": Y}
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            values, state = prog.step(values, state, batch)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        prog.step(values, state, batch)
+    return graph.replay
+
+
+def cnn_torch_model(torch, init):
+    F = torch.nn.functional
+    params = [torch.nn.Parameter(init[n].clone()) for n in CNN_SHAPES]
+
+    def loss_fn(X, Y):
+        w, b, V, c = params
+        h = F.max_pool2d(F.relu(F.conv2d(X, w, b, padding=1)), 2)
+        return F.cross_entropy(h.reshape(h.shape[0], -1) @ V + c, Y)
+    return params, loss_fn
+
+
+def cnn_eager(torch, X, Y, init, mode=None):
+    params, loss_fn = cnn_torch_model(torch, init)
+    if mode is not None:
+        loss_fn = torch.compile(loss_fn, mode=None if mode == "default" else mode)
+    opt = torch.optim.Adam(params, lr=LR, betas=BETAS, eps=EPS, fused=X.is_cuda)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(X, Y).backward()
+        opt.step()
+    return step, params, loss_fn
+
+
+def cnn_check(steps: int = 3, B: int = 16) -> float:
+    """No GPU: ``steps`` Adam steps of ours (kernels interpreted) and of eager on the CPU from one
+    start and batch; prints and returns the largest difference of a loss or a parameter entry."""
+    import torch
+    gen = torch.Generator().manual_seed(0)
+    init = cnn_init(torch, "cpu", gen)
+    X, Y = cnn_data(torch, B, "cpu", gen)
+    prog, net_params = cnn_program()
+    values, state = {k: v.clone() for k, v in init.items()}, None
+    step, params, loss_fn = cnn_eager(torch, X, Y, init)
+    worst = 0.0
+    for k in range(steps):
+        with torch.no_grad():
+            want = float(loss_fn(X, Y))
+        values, state = prog.step(values, state, {"x": X, "y": Y})
+        step()
+        diffs = [abs(float(prog.last_loss) - want)] + [float((values[n] - p.detach()).abs().max())
+                                                        for n, p in zip(CNN_SHAPES, params)]
+        print(f"step {k + 1}: loss {want:.6f} (eager), |ours − eager| ≤ {max(diffs):.2e} (loss and parameters)")
+        worst = max(worst, *diffs)
+    return worst
+
+
+def cnn_table(args, torch, contestants):
+    """The CNN's rows, each printed as soon as it and the default (ours) and eager are measured."""
+    batches = tuple(2 ** int(b) for b in args.batches.split(",")) if args.batches else CNN_BATCHES
+    if args.quick:
+        batches = (2 ** 14,)
+    print(f"# GPU training step of the digits CNN, {datetime.date.today().isoformat()}, "
+          f"{torch.cuda.get_device_name()}, torch {torch.__version__}, triton {__import__('triton').__version__}")
+    print(f"8×8 images, conv 3×3 (1 → 8, padding 1, bias) → relu → max pool 2 → dense 128 → 10, cross-entropy, "
+          f"Adam, float32 (ours' products: {args.precision or 'ieee'}); median of {args.steps} steps (CUDA events) "
+          f"after {args.warmup} warm-up steps\n")
+    head = "| batch | contestant | ms/step | eager/this | this/ours | samples/s | launches/step | peak MiB | set-up s |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    init = cnn_init(torch, "cuda", gen)
+    for B in batches:
+        X, Y = cnn_data(torch, B, "cuda", gen)
+        order = sorted(contestants, key=lambda c: (c[0] != "ours", c[0] != "eager"))     # ours and eager first
+        results, printed = {}, set()
+        for name, mode in order:
+            t0 = time.perf_counter()
+            if name == "ours, CUDA graph":
+                step = cnn_ours_graph(torch, X, Y, init)
+            elif name.startswith("ours"):
+                step = cnn_ours(torch, X, Y, init)
+            else:
+                step = cnn_eager(torch, X, Y, init, mode)[0]
+            ms, peak = time_steps(torch, step, args.steps, args.warmup)
+            results[name] = (ms, peak, count_launches(torch, step), time.perf_counter() - t0)
+            del step
+            torch.cuda.empty_cache()
+            if "ours" not in results or "eager" not in results:
+                continue
+            for row in [n for n in results if n not in printed]:
+                printed.add(row)
+                ms, peak, launches, setup = results[row]
+                print(f"| 2^{B.bit_length() - 1} | {row}{' *' if row == 'ours' else ''} | {ms:.3f} | "
+                      f"{results['eager'][0] / ms:.2f} | {ms / results['ours'][0]:.2f} | {B / ms * 1e3:,.0f} | "
+                      f"{launches} | {peak / 2 ** 20:,.0f} | {setup:.0f} |", flush=True)
+    print("\neager/this > 1: faster than PyTorch eager; this/ours > 1: slower than ours (the row marked *); "
+          "set-up: building, compiling, autotuning and the timed steps, in seconds.")
 
 
 def host_time(width: int, batch: int, steps: int, fuse_rows: int) -> tuple:
@@ -242,20 +403,24 @@ def count_launches(torch, step) -> int:
     return sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
 
 
-def precompile(widths, jobs: int):
+def precompile(widths, jobs: int, cnn: bool = False):
     """Compile our kernels for this GPU before anything is timed, in parallel (codegen.triton_aot), for
-    both schedules; autotuning then only times them. Prints how long it took."""
+    both schedules (``cnn``: the digits CNN's, the default schedule); autotuning then only times them.
+    Prints how long it took."""
     import codegen.triton_backend as tb
     from codegen.triton_aot import benchmark_specs, compile_step
     torch = __import__("torch")
     major, minor = torch.cuda.get_device_capability()
     t0 = time.perf_counter()
     n = 0
-    for fuse in (128, 0):
+    default = tb.FUSE_ROWS
+    for fuse in ((default,) if cnn else (128, 0)):
         tb.FUSE_ROWS = fuse
         for name, spec in benchmark_specs():
-            if any(name.startswith(f"{N_IN}-{w}-") for w in widths):
+            if (cnn and "maxpool" in name) or (not cnn and any(name.startswith(f"{N_IN}-{w}-") for w in widths)):
+                spec.precision = PRECISION
                 n += len(compile_step(spec, 2 ** 14, 10 * major + minor, all_configs=True, jobs=jobs))
+    tb.FUSE_ROWS = default
     print(f"(precompiled {n} kernel configurations in {time.perf_counter() - t0:.0f} s with {jobs} processes)\n")
 
 
@@ -268,7 +433,8 @@ def main(argv=None):
     ap.add_argument("--compile-modes", default="default,max-autotune",
                     help="torch.compile's modes to time (max-autotune takes minutes at batch 2^16)")
     ap.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="hidden widths, e.g. 64 or 32,64")
-    ap.add_argument("--batches", default="14,16,18", help="log2 of the batch sizes, e.g. 14,16")
+    ap.add_argument("--batches", default=None, help="log2 of the batch sizes, e.g. 14,16 (default 14,16,18; "
+                                                    "14,16 with --cnn)")
     ap.add_argument("--precompile", type=int, default=0, metavar="JOBS",
                     help="first compile our kernels (every autotuning candidate) in JOBS processes with "
                          "codegen.triton_aot, so that autotuning finds them in Triton's cache")
@@ -277,13 +443,25 @@ def main(argv=None):
     ap.add_argument("--no-graph", action="store_true", help="skip the CUDA-graph contestant of ours")
     ap.add_argument("--precision", default=None, choices=["ieee", "tf32", "tf32x3", "bf16"],
                     help="ours' products (sg.compile(..., precision=...)); eager and compile stay float32")
+    ap.add_argument("--cnn", action="store_true", help="the digits CNN instead of the MLP (batches 14,16 by default)")
+    ap.add_argument("--check", action="store_true",
+                    help="with --cnn, no GPU needed: 3 steps of ours (interpreted) and eager on the CPU, compared")
     args = ap.parse_args(argv)
     global PRECISION
     PRECISION = args.precision
+    if args.check and not args.cnn:
+        sys.exit("--check goes with --cnn (the MLP's is tests/codegen/test_triton_backend.py)")
+    if args.check:
+        os.environ.setdefault("TRITON_INTERPRET", "1")     # the kernels on the CPU
+        worst = cnn_check()
+        if worst > 1e-4:
+            sys.exit(f"ours and eager differ by {worst:.2e} (more than 1e-4)")
+        print("ours and eager agree (within 1e-4)")
+        return
     if args.host:
         os.environ.setdefault("TRITON_INTERPRET", "1")     # triton without a GPU; no kernel runs
         widths = tuple(int(w) for w in args.widths.split(","))
-        host_table(widths, 2 ** int(args.batches.split(",")[0]), max(1, min(args.steps, 100)))
+        host_table(widths, 2 ** int((args.batches or "14").split(",")[0]), max(1, min(args.steps, 100)))
         return
     torch = _require_cuda()
     import codegen.triton_backend as tb
@@ -291,7 +469,7 @@ def main(argv=None):
     if args.steps < 200 and not args.quick:
         sys.exit("--steps must be at least 200 (use --quick for a smoke run)")
     widths = tuple(int(w) for w in args.widths.split(","))
-    batches = tuple(2 ** int(b) for b in args.batches.split(","))
+    batches = tuple(2 ** int(b) for b in (args.batches or "14,16,18").split(","))
     if args.quick:
         widths, batches = (64,), (2 ** 14,)
     contestants = [("ours, fused rows", 128), ("ours, kernel/product", 0), ("eager", None)]
@@ -303,6 +481,13 @@ def main(argv=None):
         if unknown:
             sys.exit(f"--compile-modes takes default and max-autotune; got {', '.join(unknown)}")
         contestants += [("compile" if m == "default" else m, m) for m in modes]
+    if args.cnn:
+        contestants = [("ours", None), ("eager", None)] + [c for c in contestants if c[1] in ("default", "max-autotune")]
+        if not args.no_graph:
+            contestants.insert(1, ("ours, CUDA graph", None))
+        if args.precompile:
+            precompile((), args.precompile, cnn=True)
+        return cnn_table(args, torch, contestants)
     if args.precompile:
         precompile(widths, args.precompile)
     gpu = torch.cuda.get_device_name()

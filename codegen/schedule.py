@@ -611,6 +611,24 @@ class Kernel:
     bias_part: str = ""                         # and of the bias gradient riding along
     bias_on_k: bool = False                     # that bias sums the product's second operand (x·δᵀ)
     post: tuple = ()                            # equations the host applies to the sums (`_grad_terms`)
+    # a weight gradient whose terms are one product over stacks (`KernelScheduler._stacked`): the
+    # Stack each operand reads whole (None: a var of its own), the rows per example (a stack of rows:
+    # its B·count rows), and (P, F, n) when the sums' rows are a flattened map's, position-major, that
+    # the host puts back in the parameter's order f·P + p
+    stacks: tuple = (None, None)
+    rows: int = 1
+    unstack: tuple = ()
+
+
+@dataclass
+class Stack:
+    """Vars the rows kernel stores side by side in one buffer (B, count, width), member j at [:, j]
+    (a convolution's δ or windows at every output position, the rows of a flattened map): read
+    whole by one weight gradient, as B·count rows of ``width`` entries (``rows``), or as B rows of
+    count·width entries. ``name``: the buffer's, on the host."""
+    name: str
+    members: tuple
+    width: int
 
 
 @dataclass
@@ -619,6 +637,14 @@ class Plan:
     stored: set                  # var ids written to memory by the kernel that computes them
     unbatched: set               # elementwise equations of parameters only: recomputed where used
     host: set = field(default_factory=set)     # other values of parameters only: torch, on the host
+    stacks: list = field(default_factory=list)     # Stack: stored vars sharing one buffer
+
+    def stack_of(self, v: int):
+        """(Stack, j) when var ``v`` is member j of a stack, else None."""
+        for s in self.stacks:
+            if v in s.members:
+                return s, s.members.index(v)
+        return None
 
 
 class KernelScheduler(Scheduler):
@@ -695,7 +721,18 @@ class KernelScheduler(Scheduler):
     def plan(self, roots: Sequence[Var], grads: Sequence, fuse_rows: int = 0) -> Plan:
         """Kernels computing ``roots`` (stored) and the batch sums ``grads`` [(index, var | None)].
         ``fuse_rows``: when every width is at most this, all rows kernels become the stages of one
-        (pass 8 below); 0 turns that off."""
+        (pass 8 below); 0 turns that off. When that one kernel stores terms of a gradient that stack
+        (a convolution's, `_stackable`), it is planned again with each such gradient one product."""
+        plan = self._plan(roots, grads, fuse_rows, False)
+        if self.stackable and sum(k.kind == "rows" for k in plan.kernels) == 1:
+            stacked = self._plan(roots, grads, fuse_rows, True)
+            # (a stack is one buffer the one rows kernel allocates: its members in one kernel)
+            plan = stacked if sum(k.kind == "rows" for k in stacked.kernels) == 1 else \
+                self._plan(roots, grads, fuse_rows, False)
+        self.stacks = plan.stacks
+        return plan
+
+    def _plan(self, roots: Sequence[Var], grads: Sequence, fuse_rows: int, stack: bool) -> Plan:
         from symgrad.errors import UnsupportedError
         self._analyse(list(roots) + [g for _, g in grads if g is not None])
         fused = self._fusable_grad_matmuls([(None, g, None) for _, g in grads])
@@ -710,6 +747,9 @@ class KernelScheduler(Scheduler):
             fused |= {c.out.id for _, _, chain in ts for c in chain}     # on the host, after the sums
             # an embedding's e_k·δᵀ: δ added to row k (scatter_rows), the one-hot e_k never made
             fused |= {self.g.producer[t.id].inputs[0].id for how, t, _ in ts if how == "rows_at"}
+        self.stackable = self._stackable(terms, dict(grads))
+        self._stacks = []
+        stacked = self._stacked(terms, fused, sums) if stack else []
         kernels: list[Kernel] = []
         home: dict[int, int] = {}        # var id -> index of the kernel that computes it
         reads: list[tuple] = []          # (var, index of the kernel that reads it)
@@ -804,16 +844,22 @@ class KernelScheduler(Scheduler):
         for r in roots:
             for s in self.sources(r.id):
                 stored.add(s)
+        for k in stacked:
+            for st in k.stacks:
+                if st is not None:
+                    stored |= set(st.members)
         for i, g0 in grads:
             if g0 is None:
                 continue
-            made = []
+            made = [k for k in stacked if k.grad == i]
             for how, g, chain in terms[i]:
                 k = self._term_kernel(i, g, how, fused)
                 k.post = chain
                 made.append(k)
             for n, k in enumerate(self._merge_bags(made)):
                 k.part = f"part{i}" + (f"_{n}" if n else "")
+                if k.bias is not None:      # (a convolution's bias, riding along with its stacked terms)
+                    k.bias_part = f"part{k.bias}"
                 for u in k.operands:
                     for s in self.sources(u):
                         stored.add(s)
@@ -898,6 +944,134 @@ class KernelScheduler(Scheduler):
         if e.prim is R.ewise_p and self.uses.get(g.id) == 1 and self._plain_sum(e):
             return {g.id}.union(*[self._term_sums(u) for u in e.inputs])
         return set()
+
+    # -- stacks: a convolution's terms as one product ---------------------------------------------
+    def _outer_pair(self, how: str, t: Var):
+        """(d, y): the operands of the weight gradient of term ``t`` ("outer" δ·yᵀ or "outer_t"), or
+        None when one is a value broadcast to a vector (`_term_kernel` refuses those)."""
+        a, b = self.g.producer[t.id].inputs
+        if any(self.width_of(self.base(u.id)) != self.width_of(u.id) for u in (a, b)):
+            return None
+        d, y = self.base(a.id), self.base(b.id)
+        return (y, d) if how == "outer_t" else (d, y)
+
+    def _computed(self, v: int) -> bool:
+        """Var ``v`` is computed by a rows kernel (not an input, a parameter, or a value of them)."""
+        return self.value[v].batched and not self.g.producer[v].prim.leaf and self.base(v) == v and \
+            self.width_of(v) is not None
+
+    def _sum_leaves(self, v: int) -> list | None:
+        """The operands of a plain sum u_1 + … + u_n (nested sums used once flattened), or None."""
+        e = self.g.producer[v]
+        if e.prim is not R.ewise_p or not self._plain_sum(e):
+            return None
+        out = []
+        for u in e.inputs:
+            inner = self._sum_leaves(u.id) if self.uses.get(u.id) == 1 else None
+            out += inner if inner is not None else [u.id]
+        return out
+
+    def _stackable(self, terms: dict, grads: dict) -> list:
+        """The gradients whose terms one product over stacked operands computes (`Stack`):
+
+        - ("rows", i, ds, ys, bias): a convolution's weight, Σ_p δ_p·patch_pᵀ (one outer product per
+          output position, `kernel_conv`): the δ_p side by side and the windows side by side, read
+          as B·P rows, make Σ_b Σ_p δ_bp·patch_bpᵀ one product; ``bias``: (i_b, its plain sums)
+          when gradient i_b is Σ_p δ_p (the convolution's bias: the same product's column sums);
+        - ("cols", i, ds, y, (P, F, n)): a dense layer of a flattened map, Σ_p pad_p(h_p·δᵀ) (the
+          rows p::P of V per position, `kernel_conv._matmul`): the h_p side by side are one row of
+          P·F entries per example, whose product with δ gives V's rows position-major (p·F + f),
+          which the host puts back in V's order (f·P + p).
+
+        Only vars computed by the rows kernel, each in one stack, two terms or more."""
+        out, taken = [], set()
+        for i, ts in terms.items():
+            rows, cols = [], {}
+            for how, t, chain in ts:
+                pair = self._outer_pair(how, t) if how in ("outer", "outer_t") else None
+                if pair is None or not all(self._computed(u) for u in pair):
+                    continue
+                d, y = pair
+                if not chain and self.g.producer[y].prim.name == "patch":
+                    rows.append(pair)
+                    continue
+                at = self._pad_rows(chain, t)
+                if at is not None:
+                    cols.setdefault((y, at[1:]), []).append((at[0], d))
+            rows.sort(key=lambda pair: pair[1])          # the windows in the order they are made
+            ds, ys = [d for d, _ in rows], [y for _, y in rows]
+            if len(rows) > 1 and len(set(ds)) == len(ds) and len(set(ys)) == len(ys) and \
+                    len({self.width_of(d) for d in ds}) == len({self.width_of(y) for y in ys}) == 1 and \
+                    not taken & (set(ds) | set(ys)):
+                taken |= set(ds) | set(ys)
+                bias = None
+                for j, bts in terms.items():
+                    if len(bts) != 1 or bts[0][0] != "value" or bts[0][2] or j == i:
+                        continue
+                    g = bts[0][1]
+                    leaves = self._sum_leaves(g.id)
+                    if leaves is not None and sorted(self.base(u) for u in leaves) == sorted(ds):
+                        bias = (j, self._sum_ids(g.id))
+                        break
+                out.append(("rows", i, tuple(ds), tuple(ys), bias))
+            for (y, (P, F, n)), at in cols.items():
+                if len(at) < 2 or sorted(p for p, _ in at) != list(range(P)):
+                    continue
+                ds = tuple(d for _, d in sorted(at))
+                if len(set(ds)) != P or any(self.width_of(d) != F for d in ds) or taken & set(ds):
+                    continue
+                taken |= set(ds)
+                out.append(("cols", i, ds, y, (P, F, n)))
+        return out
+
+    def _sum_ids(self, v: int) -> set:
+        """The plain sums a `_sum_leaves` tree is made of (computed by no kernel once stacked)."""
+        e = self.g.producer[v]
+        out = {v}
+        for u in e.inputs:
+            if self.uses.get(u.id) == 1 and self._sum_leaves(u.id) is not None:
+                out |= self._sum_ids(u.id)
+        return out
+
+    def _pad_rows(self, chain: tuple, t: Var):
+        """(p, P, F, n) when ``chain`` puts term ``t`` (F, n) in the rows p, p + P, … of an (F·P, n)
+        gradient (a pad: the adjoint of V[p::P]), else None."""
+        if len(chain) != 1 or chain[0].prim.name != "pad" or len(t.shape) != 2:
+            return None
+        shape, items = chain[0].params
+        F, n = (int(d) for d in t.shape)
+        if len(shape) != 2 or len(items) != 2:
+            return None
+        (a, b, c), cols = [tuple(int(x) for x in it) for it in items]
+        P = c
+        if cols != (0, n, 1) or tuple(int(d) for d in shape) != (F * P, n) or b != F * P or not 0 <= a < P or P < 2:
+            return None
+        return a, P, F, n
+
+    def _stacked(self, terms: dict, fused: set, sums: set) -> list:
+        """The weight-gradient kernels of `_stackable`'s gradients (their terms taken out of ``terms``,
+        a convolution's bias sums out of the rows kernel: ``fused``, ``sums``); sets ``_stacks``."""
+        kernels = []
+        for kind, i, ds, other, extra in self.stackable:
+            sd = Stack(f"stack{ds[0]}", ds, self.width_of(ds[0]))
+            self._stacks.append(sd)
+            members = set(ds)
+            if kind == "rows":
+                sy = Stack(f"stack{other[0]}", other, self.width_of(other[0]))
+                self._stacks.append(sy)
+                members |= set(other)
+                k = Kernel("weight_grad", grad=i, operands=(ds[0], other[0]), stacks=(sd, sy), rows=len(ds))
+                if extra is not None:
+                    k.bias = extra[0]
+                    terms[extra[0]] = []
+                    fused |= extra[1]
+                    sums |= extra[1]
+            else:
+                k = Kernel("weight_grad", grad=i, operands=(ds[0], other), stacks=(sd, None), unstack=extra)
+            terms[i] = [(how, t, chain) for how, t, chain in terms[i]
+                        if how not in ("outer", "outer_t") or not members & set(self._outer_pair(how, t) or ())]
+            kernels.append(k)
+        return kernels
 
     @staticmethod
     def _plain_sum(e) -> bool:
@@ -1021,7 +1195,7 @@ class KernelScheduler(Scheduler):
             while pos < len(order) and order[pos].kind != "rows":
                 pos += 1                 # after the reductions already placed there
             order.insert(pos, k)
-        return Plan(order, stored, self.unbatched, self.host)
+        return Plan(order, stored, self.unbatched, self.host, self._stacks)
 
     def _matmul_operands(self, e) -> tuple:
         """(eqn, a, P, transposed): the product as acc[b, i] = Σ_j a[b, j]·M[i, j], M = P or Pᵀ."""

@@ -732,11 +732,9 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                     parts.setdefault(w.bias, []).append(w.bias_part)
         elif k.kind == "weight_grad":
             out.uses_weight_grad = True
-            d, y = (_ref(names, v) for v in k.operands)
+            d, y = (_operand_2d(k, i, sch, names) for i in (0, 1))
             bias = k.bias is not None
-            body.append(f"# ∂L/∂p{k.grad} = Σ_b {d}_b {y}_bᵀ"
-                        + (f", ∂L/∂p{k.bias} = Σ_b {y if k.bias_on_k else d}_b" if bias else "")
-                        + " (stage 1: partial sums per slice of the batch)")
+            body.append(f"# {_sum_text(k, sch, names)} (stage 1: partial sums per slice of the batch)")
             on_k = ", bias_on_k=True" if k.bias_on_k else ""
             body.append(_in_workspace(f"{k.part}, {k.bias_part if bias else '_'} = weight_grad({d}, {y}, {bias}{on_k})",
                                       kind, k.part))
@@ -883,7 +881,10 @@ def _known_stride(call: str, sch: KernelScheduler, names: dict) -> str:
     v = num if kind == "v" and f"v{num}" not in by_name else by_name.get(f"{kind}{num}")
     if v is None or v not in sch.g.producer:
         return call
-    if kind == "v":                 # a buffer of the launches: (B, N), or (B,)
+    if kind == "v":                 # a buffer of the launches: (B, N), or (B,); a stack's member: (B, count·N)
+        stack = next((s for s in getattr(sch, "stacks", ()) if v in s.members), None)
+        if stack is not None:
+            return str(len(stack.members) * stack.width) if dim == 0 else "1"
         return str(sch.width_of(v) or 1) if dim == 0 else "1"
     shape = tuple(int(d) for d in sch.g.producer[v].out.shape)
     if len(shape) != 2:
@@ -917,6 +918,38 @@ def _numel(p) -> int:
 def _ref(names: dict, v: int) -> str:
     """The host name of the tensor holding var ``v``."""
     return names.get(v, f"v{v}")
+
+
+def _operand(k: Kernel, i: int, sch: KernelScheduler, names: dict) -> tuple:
+    """(host name, entries per row, row stride as code or None, text) of operand ``i`` of the weight
+    gradient ``k``: a var's buffer, or a stack read whole (`schedule.Stack`): B·count rows of its
+    width (k.rows > 1), or B rows of count·width entries."""
+    v, st = k.operands[i], k.stacks[i]
+    if st is None:
+        known = _known_stride(f"{_ref(names, v)}.stride(0)", sch, names)
+        return _ref(names, v), sch.width_of(v) or 1, known if known.isdigit() else None, _ref(names, v) + "_b"
+    if k.rows > 1:
+        return st.name, st.width, str(st.width), f"{st.name}_bp"
+    return st.name, len(st.members) * st.width, str(len(st.members) * st.width), f"{st.name}_b"
+
+
+def _operand_2d(k: Kernel, i: int, sch: KernelScheduler, names: dict) -> str:
+    """Operand ``i`` of ``k`` as the 2-D tensor `weight_grad` takes: a stack's (B·count, width) or
+    (B, count·width) view."""
+    name = _operand(k, i, sch, names)[0]
+    if k.stacks[i] is None:
+        return name
+    return f"{name}.flatten(0, 1)" if k.rows > 1 else f"{name}.flatten(1)"
+
+
+def _sum_text(k: Kernel, sch: KernelScheduler, names: dict) -> str:
+    """∂L/∂p = Σ_b d_b y_bᵀ (Σ_b Σ_p over a stack of rows), with the bias riding along."""
+    d, y = (_operand(k, i, sch, names)[3] for i in (0, 1))
+    over = "Σ_b Σ_p" if k.rows > 1 else "Σ_b"
+    text = f"∂L/∂p{k.grad} = {over} {d} {y}ᵀ"
+    if k.bias is not None:
+        text += f", ∂L/∂p{k.bias} = {over} {y if k.bias_on_k else d}"
+    return text
 
 
 # -------------------------------------------------------------------------------------------------
@@ -1304,8 +1337,15 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     L = ["", "", f"@triton.autotune(configs=rows_configs({uses_block_k}, {tile}{many_arg}), key=[\"B_BUCKET\"])", jit,
          f"def {kname}("]
     width = max(len(a) for a in args + [c for c, _, _ in const]) + 2
+    # strides symgrad decides are constexprs in a kernel of many stages (a convolution's positions) and
+    # for a stack's members (count·width: one row offset then serves every member): the pooled 8×8 CNN's
+    # rows kernel spilled 112 bytes a thread on sm_90 with its 300 strides runtime arguments, 56 with
+    # the stacks' constexpr, 40 with all (codegen.triton_aot; docs/triton.md)
+    fixed = {f"stride_{rb.name(v)}" for st in plan.stacks for v in st.members}
+    if len(stages) > MANY_STAGES:
+        fixed |= {a for a, c in zip(args, calls) if a.startswith("stride_") and _known_stride(c, sch, names).isdigit()}
     for a, c in zip(args, comments):
-        L.append(f"{_I}{(a + ',').ljust(width)}# {c}")
+        L.append(f"{_I}{(a + (': tl.constexpr,' if a in fixed else ',')).ljust(width + (14 if a in fixed else 0))}# {c}")
     for c, val, what in const:
         L.append(f"{_I}{(c + ': tl.constexpr,').ljust(width + 14)}# {what} ({val})")
     L.append(f"{_I}BLOCK_M: tl.constexpr,{' ' * 4}# examples per program")
@@ -1332,11 +1372,21 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     # -- the host wrapper: check, allocate, grid, launch
     outs = [rb.name(v) for v in stored_all]
     ins = list(dict.fromkeys(c for c, a in zip(calls, args) if a.endswith("_ptr") and c not in outs))
+    outs += [s.name for s in plan.stacks if set(s.members) <= set(stored_all)]
     wrapper_args = ins + (["scale"] if "scale" in calls else []) + (["drop_seed"] if "drop_seed" in calls else []) + ["B"]
     W = ["", "", f"def launch_{kname}({', '.join(wrapper_args)}, ws=None):",
          f'{_I}"""Run {kname}: {", ".join(outs)} from {", ".join(ins) or "the arguments"}' + _CHECKED]
     dev = f"{ins[0]}.device" if ins else "'cuda'"
+    stacks = [s for s in plan.stacks if set(s.members) <= set(stored_all)]
+    in_stack = {v for s in stacks for v in s.members}
+    for s in stacks:        # members side by side (B, count, width): one product reads them all (schedule.Stack)
+        dt = ", STORE" if bf16 else ""
+        W.append(f"{_I}{s.name} = empty(ws, \"{kname}.{s.name}\", (B, {len(s.members)}, {s.width}), {dev}{dt})"
+                 f"  # {len(s.members)} rows of {s.width} per example, side by side")
+        W.append(f"{_I}{', '.join(rb.name(v) for v in s.members)} = {s.name}.unbind(1)")
     for v in stored_all:
+        if v in in_stack:
+            continue
         shape = "(B,)" if sch.width_of(v) is None else f"(B, {sch.width_of(v)})"
         dt = ", STORE" if sch.width_of(v) is not None and bf16 else ""
         W.append(f"{_I}{rb.name(v)} = empty(ws, \"{kname}.{rb.name(v)}\", {shape}, {dev}{dt})" if v not in fresh else
@@ -1520,6 +1570,12 @@ def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
     """Host lines that turn the partial sums ``k.part`` of a gradient's term into those of the
     parameter's gradient: the term's ``post`` equations (`KernelScheduler._grad_terms`), each
     linear in it, applied slice by slice (a pad for W1[:4], ⊙ M for W ⊙ M, a slice for sg.concat)."""
+    if k.unstack:
+        P, F, n = k.unstack
+        part = k.part
+        return [f"# ∂L/∂p{k.grad} from these sums, on the host: their rows p·{F} + f (position-major, as stacked) "
+                f"to the parameter's f·{P} + p",
+                f"{part} = {part}.reshape({part}.shape[0], {P}, {F}, {n}).transpose(1, 2).reshape({part}.shape[0], -1)"]
     if not k.post:
         return []
     from sympy.printing.pytorch import TorchPrinter
@@ -1602,12 +1658,13 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     n = len(group)
     dims = []
     for k in group:
-        d, y = k.operands
-        dims.append((sch.width_of(d) or 1, sch.width_of(y) or 1, k.bias is not None, k.bias_on_k))
+        dims.append((_operand(k, 0, sch, names)[1], _operand(k, 1, sch, names)[1], k.bias is not None, k.bias_on_k))
     L = ["", "", "@triton.autotune(configs=weight_grad_configs(), key=[\"B_BUCKET\"])", "@triton.jit", f"def {kname}("]
     for i, k in enumerate(group):
         what = f"∂L/∂p{k.grad}" + (f" and ∂L/∂p{k.bias}" if k.bias is not None else "")
         L += [f"{_I}d{i}_ptr, y{i}_ptr, part_w{i}_ptr, part_b{i}_ptr, stride_d{i}, stride_y{i},  # {what}"]
+        if k.rows > 1:
+            L += [f"{_I}B_rows{i}, rows_per_split{i},  # B·{k.rows} rows, {k.rows}·rows_per_split a slice"]
     L += [f"{_I}B,  # examples in the batch",
           f"{_I}rows_per_split,  # examples per slice of the batch",
           f"{_I}splits,  # slices of the batch",
@@ -1623,8 +1680,10 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     for i, (M, K, bias, on_k) in enumerate(dims):
         kw = "if" if i == 0 else "elif"
         start = f" - end{i - 1}" if i else ""
+        R = group[i].rows       # a stack of rows: B·R rows, R·rows_per_split a slice
+        rows = "B, rows_per_split" if R == 1 else f"B_rows{i}, rows_per_split{i}"
         L += [f"{_I}{kw} pid < end{i}:",
-              f"{_I}    weight_grad_block(d{i}_ptr, y{i}_ptr, part_w{i}_ptr, part_b{i}_ptr, B, rows_per_split, "
+              f"{_I}    weight_grad_block(d{i}_ptr, y{i}_ptr, part_w{i}_ptr, part_b{i}_ptr, {rows}, "
               f"stride_d{i}, stride_y{i},",
               f"{_I}                      pid{start}, splits, {M}, {K}, {bias}, {on_k}, BLOCK_M, BLOCK_K, BLOCK_B)"]
     args = ", ".join(f"d{i}, y{i}" for i in range(n))
@@ -1641,19 +1700,18 @@ def _weight_grads_kernel(kname: str, group: list, sch: KernelScheduler, names: d
     L.append(f"{_I}{kname}[grid](")
     for i, k in enumerate(group):       # each layer's δ, y, partial sums, and the row strides of δ and y
         st = []
-        for local, v in ((f"d{i}", k.operands[0]), (f"y{i}", k.operands[1])):
-            known = _known_stride(f"{_ref(names, v)}.stride(0)", sch, names)
-            st.append(known if known.isdigit() else f"{local}.stride(0)")
+        for j, local in enumerate((f"d{i}", f"y{i}")):
+            known = _operand(k, j, sch, names)[2]
+            st.append(known if known is not None else f"{local}.stride(0)")
         L.append(f"{_I}    d{i}, y{i}, part_w{i}, part_b{i}, {st[0]}, {st[1]},  # ∂L/∂p{k.grad}"
                  + (f" and ∂L/∂p{k.bias}" if k.bias is not None else ""))
+        if k.rows > 1:
+            L.append(f"{_I}    B * {k.rows}, cdiv(B, splits) * {k.rows},")
     L.append(f"{_I}    B, cdiv(B, splits), splits, bucket(B))")
     L.append(f"{_I}return " + ", ".join(f"part_w{i}, part_b{i}" for i in range(n)))
-    host_args = ", ".join(f"{_ref(names, k.operands[0])}, {_ref(names, k.operands[1])}" for k in group)
+    host_args = ", ".join(f"{_operand(k, 0, sch, names)[0]}, {_operand(k, 1, sch, names)[0]}" for k in group)
     lhs = ", ".join(f"{k.part}, {k.bias_part if k.bias is not None else '_'}" for k in group)
-    lines = ["# " + "; ".join(f"∂L/∂p{k.grad} = Σ_b {_ref(names, k.operands[0])}_b "
-                                f"{_ref(names, k.operands[1])}_bᵀ"
-                                + (f", ∂L/∂p{k.bias} = Σ_b {_ref(names, k.operands[1 if k.bias_on_k else 0])}_b"
-                                   if k.bias is not None else "") for k in group),
+    lines = ["# " + "; ".join(_sum_text(k, sch, names) for k in group),
              "# (stage 1: partial sums per slice of the batch, every layer in one launch)",
              f"{lhs} = launch_{kname}({host_args})"]
     return "\n".join(L), lines

@@ -20,10 +20,10 @@ def bench(monkeypatch):
     spec.loader.exec_module(mod)
     fake_torch = types.SimpleNamespace(
         __version__="stub", Generator=lambda device=None: types.SimpleNamespace(manual_seed=lambda s: None),
-        rand=lambda *a, **k: _Arr(), randn=lambda *a, **k: _Arr(),
+        rand=lambda *a, **k: _Arr(), randn=lambda *a, **k: _Arr(), randint=lambda *a, **k: _Arr(),
         cuda=types.SimpleNamespace(get_device_name=lambda: "stub GPU", empty_cache=lambda: None))
     monkeypatch.setattr(mod, "_require_cuda", lambda: fake_torch)
-    ms = {"ours": 1.0, "eager": 4.0, "compile": 2.0, "max-autotune": 3.0}
+    ms = {"ours": 1.0, "eager": 4.0, "compile": 2.0, "max-autotune": 3.0, "graph": 0.5}
     monkeypatch.setattr(mod, "ours", lambda torch, w, X, Y, init, fuse_rows: "ours")
     monkeypatch.setattr(mod, "ours_graph", lambda torch, w, X, Y, init, fuse_rows: "ours")
     monkeypatch.setattr(mod, "eager", lambda torch, w, X, Y, init, mode: {None: "eager", "default": "compile"}.get(mode, mode))
@@ -60,3 +60,26 @@ def test_rows_are_printed_as_they_are_measured(bench, capsys):
 def test_compile_modes_are_checked(bench):
     with pytest.raises(SystemExit, match="--compile-modes takes default and max-autotune"):
         bench.main(["--widths", "64", "--batches", "14", "--compile-modes", "reduce-overhead"])
+
+
+def test_the_cnn_rows_are_printed_as_they_are_measured(bench, capsys, monkeypatch):
+    """--cnn: the digits CNN's contestants (ours, ours in a CUDA graph, eager, torch.compile), ours and
+    eager measured first, each row printed as soon as it can be, the ratios against ours and eager."""
+    monkeypatch.setattr(bench, "cnn_ours", lambda torch, X, Y, init: "ours")
+    monkeypatch.setattr(bench, "cnn_ours_graph", lambda torch, X, Y, init: "graph")
+    monkeypatch.setattr(bench, "cnn_eager", lambda torch, X, Y, init, mode=None:
+                        ({None: "eager", "default": "compile"}.get(mode, mode), None, None))
+    with pytest.raises(KeyboardInterrupt):
+        bench.main(["--cnn", "--batches", "14"])
+    out = capsys.readouterr().out
+    assert bench.order[:2] == ["ours", "eager"], bench.order
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| 2\^14 \| ([^|]+?) \| ([^|]+) \|", out, re.M)}
+    assert set(rows) == {"ours *", "eager", "ours, CUDA graph", "compile"}, out
+    assert "digits CNN" in out and "conv 3×3" in out, out
+    line = next(ln for ln in out.splitlines() if "| ours, CUDA graph |" in ln)
+    assert "| 0.500 | 8.00 | 0.50 |" in line, line         # 0.5 ms; eager 4 ms / 0.5; 0.5 / ours' 1 ms
+
+
+def test_check_goes_with_cnn(bench):
+    with pytest.raises(SystemExit, match="--check goes with --cnn"):
+        bench.main(["--check"])

@@ -13,7 +13,8 @@ entries of the example's image that window p covers, gathered by a static index 
 outside the image: the padding). The kernels load a patch as they load a slice of an input's row,
 with an offset computed from the entry's index, and run each row's product as a layer's. Reverse
 mode then gives ∂L/∂W_mat = Σ_p δ_p · patch_pᵀ: a sum of outer products, which the scheduler sums
-over the batch term by term (one segment of the weight-gradient launch per output position).
+over the batch as one product over the B·P rows of the δs and the windows, stored side by side
+(`codegen.schedule.Stack`; term by term when the rows are not one kernel).
 The input needs no gradient (the first layer), so a patch's adjoint is never run by the kernels.
 
 On such a grid, kept as rows:
@@ -175,10 +176,16 @@ def _conv(ac, e) -> Var:
     img = ac.grids.get(x.id)
     stride, pads, ldil, rdil = e.params
     if not isinstance(img, Image):
+        _, C, H, W = (int(d) for d in x.shape)
+        made = "a map made by an earlier convolution" if isinstance(img, Grid) else "a value computed per example"
         raise UnsupportedError(
-            f"{TARGET} cannot run a convolution of a computed value{ac.where(e)} (a second convolution, or one "
-            f"of a pooled or activated map): they convolve the input image only (the first layer: its input "
-            f"gradient is never needed); {NUMPY}")
+            f"{TARGET} cannot run a convolution of a computed value{ac.where(e)}: a second convolution layer, "
+            f"of {made} ({C} channels of {H}×{W} per example). They run one convolution, of the input image (the "
+            f"first layer), then elementwise functions, max_pool2d / avg_pool2d and dense layers; a second would "
+            f"need the gradient of the first one's output map, its δs gathered back through the second's windows "
+            f"(a transposed convolution: a scatter-add by the same index table), which they do not compute yet. "
+            f"Compile it with target='numpy' (any number of convolution layers), or keep one convolution for "
+            f"target='triton' (more filters instead of a second layer, then pooling and dense layers)")
     if w.id in ac.batched or ac.src.producer[w.id].prim is not R.param_p:
         raise refuse(ac, e, "a convolution whose kernel is not a declared parameter (F, C, KH, KW)")
     if len(x.shape) != 4 or int(x.shape[0]) != 1:

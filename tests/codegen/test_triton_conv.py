@@ -10,6 +10,8 @@ kernels do not run is refused in the declaration's words, pointing to target='nu
 
 Tiny images and batches: the kernels run under Triton's interpreter on the CPU.
 """
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -79,6 +81,51 @@ def test_a_conv_relu_dense_equals_numpy_and_torch(rng):
 def test_a_strided_padded_conv_of_two_channels_equals_numpy_and_torch(rng):
     # stride 2, padding 1 on (2, 3, 3): 2×2 positions, every window partly in the padding
     _check(_cnn((2, 3, 3), 2, (3, 3), stride=2, padding=1), _images(rng, 4, (2, 3, 3)), rng)
+
+
+def _launches(prog, values, batch) -> list:
+    """The kernels one training step of ``prog`` launches, by name, in order (each launch counted on
+    its way to the kernel, which runs)."""
+    module, launched = prog.compiled.step.__globals__, []
+
+    class Counted:
+        def __init__(self, name, kernel):
+            self.name, self.kernel = name, kernel
+
+        def __getitem__(self, grid):
+            launched.append(self.name)
+            return self.kernel[grid]
+    saved = {n: k for n, k in module.items() if re.search(r"_kernel\d*$", n) and not n.startswith("launch_")}
+    module.update({n: Counted(n, k) for n, k in saved.items()})
+    try:
+        prog.step(values, None, batch)
+    finally:
+        module.update(saved)
+    return launched
+
+
+def test_a_step_is_three_launches_each_weight_gradient_one_product_over_the_positions(rng):
+    """w's gradient Σ_b Σ_p δ_bp·patch_bpᵀ is one product over the B·P rows of the δs and windows the
+    rows kernel stores side by side (b's, Σ_b Σ_p δ_bp, rides along), and V's one product with the
+    flattened map's rows side by side: the rows kernel, one weight-gradient launch, the update —
+    at any number of positions (one term per position until the fifth session of 2026-11-30: here
+    6 launches, 30 for the 8×8 digits CNN with pooling)."""
+    net = _cnn((2, 3, 3), 2, (3, 3), stride=2, padding=1)
+    batch = _images(rng, 4, (2, 3, 3))
+    tri = _check(net, batch, rng)
+    launched = _launches(tri, _values(net[1], rng), batch)
+    assert launched == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"], launched
+    assert "batch_sum(" not in tri.source and "stack" in tri.source
+
+
+def test_with_a_kernel_per_product_the_terms_stay_one_per_position_and_equal_numpy(rng, monkeypatch):
+    """FUSE_ROWS = 0: each position's product a rows kernel of its own, so the δs and windows are
+    stored by different launches and not side by side: the weight gradient keeps a term per position
+    (and the bias its batch sum), and still equals the NumPy target and torch."""
+    from codegen import triton_backend
+    monkeypatch.setattr(triton_backend, "FUSE_ROWS", 0)
+    tri = _check(_cnn((1, 3, 3), 2, (2, 2)), _images(rng, 3, (1, 3, 3)), rng)
+    assert "stack" not in tri.source and "batch_sum(" in tri.source
 
 
 def test_a_conv_with_a_dilated_kernel_equals_numpy_and_torch(rng):
@@ -165,7 +212,9 @@ def test_what_the_kernels_do_not_run_on_a_convolution_is_named():
     h = sg.conv2d(sg.relu(sg.conv2d(x, w1)), w2)
     U = sg.tensor("U", (8, C_OUT))
     assert_refused_for_triton(sg.cross_entropy(h.reshape(N, -1) @ U, y), [w1, w2, U], [x, y],
-                              [r"convolution of a computed value", r"conv2d\(relu\(conv2d\(x, w1\)\), w2\)"])
+                              [r"convolution of a computed value", r"conv2d\(relu\(conv2d\(x, w1\)\), w2\)",
+                               r"second convolution layer, of a map made by an earlier convolution \(2 channels of 4×4",
+                               r"transposed convolution", r"keep one convolution"])
     # more than 64 output positions per example
     big = sg.tensor("big", (N, 1, 11, 11))
     w3 = sg.tensor("w3", (2, 1, 3, 3))
