@@ -378,6 +378,101 @@ class TensorExpr(Expr):
         shape = tuple(self.shape)
         return self.reshape(shape[:d] + (1,) + shape[d:])
 
+    def squeeze(self, dim=None, *, axis=None):
+        """torch's ``x.squeeze(d)`` (NumPy's ``x.squeeze(axis=d)``): the axes of size 1 removed —
+        all of them, or those of ``dim`` (an int or a tuple) that have size 1 (another is kept, as
+        torch keeps it)."""
+        dim = axis if dim is None else dim
+        shape = tuple(self.shape)
+        if dim is None:
+            picked = set(range(len(shape)))
+        else:
+            picked = {normalize_axis(d, self.ndim, "squeeze", self)
+                      for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        kept = tuple(s for i, s in enumerate(shape) if not (i in picked and dims_equal(s, 1)))
+        return self if kept == shape else self.reshape(kept)
+
+    def contiguous(self, *args, **kwargs):  # torch's: a memory-layout request; a declaration has none
+        return self
+
+    def expand(self, *sizes, **hints):
+        """torch's ``x.expand(N, H, T, T)`` (or a tuple; ``-1`` keeps that axis's size): a broadcast,
+        ``sg.broadcast(x, shape)``. Called as SymPy calls it (no sizes, or ``deep`` as a bool) it is
+        SymPy's algebraic ``expand``."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Tuple)):
+            sizes = tuple(sizes[0])
+        if not sizes or hints or any(isinstance(s, (bool, np.bool_)) for s in sizes):
+            return super().expand(*sizes, **hints)
+        shape = tuple(self.shape)
+        lead = len(sizes) - len(shape)
+        if lead < 0:
+            raise ShapeError(f"{self}.expand{tuple(sizes)}: {len(sizes)} sizes for a tensor of shape "
+                             f"{fmt(shape)}; give one size per axis (new axes go first)")
+        want = [shape[i - lead] if (i >= lead and as_expr(s) == -1) else s for i, s in enumerate(sizes)]
+        return broadcast(self, want)
+
+    def expand_as(self, other):           # torch's x.expand_as(y): broadcast to y's shape
+        return broadcast(self, shape_of(as_expr(other)))
+
+    def t(self):
+        """torch's ``x.t()``: the transpose of a tensor of at most 2 axes (``x.mT`` swaps the last two
+        of any)."""
+        if self.ndim > 2:
+            raise AxisError(f"{self}.t() transposes a tensor of at most 2 axes; this one has shape "
+                            f"{fmt(self.shape)}: write x.mT (the last two axes swapped) or x.permute(...)")
+        return self.T
+
+    def split(self, split_size_or_sections, dim=0):
+        """torch's ``x.split(size, dim)`` (pieces of ``size`` along ``dim``, the last one shorter when
+        it does not divide) or ``x.split([s0, s1, ...], dim)`` (pieces of those sizes): a tuple of
+        slices, as torch returns (NumPy's ``np.split`` counts sections instead: write
+        ``x.chunk(k, dim)`` for k equal pieces)."""
+        d = normalize_axis(dim, self.ndim, "split", self)
+        n = self._split_length(d, "split")
+        if isinstance(split_size_or_sections, (list, tuple, Tuple)):
+            sizes = [int(s) for s in split_size_or_sections]
+            if any(s < 0 for s in sizes) or builtins.sum(sizes) != n:
+                raise ShapeError(f"{self}.split({list(sizes)}, dim={dim}): the sizes must be >= 0 and add "
+                                 f"up to the axis's size {n}")
+        else:
+            size = as_expr(split_size_or_sections)
+            if not size.is_Integer or size <= 0:
+                raise ShapeError(f"{self}.split({split_size_or_sections}, dim={dim}): the size of a piece "
+                                 f"must be a positive integer")
+            size = int(size)
+            sizes = [builtins.min(size, n - s) for s in range(0, n, size)]
+        out, start = [], 0
+        for s in sizes:
+            out.append(self[(slice(None),) * d + (slice(start, start + s),)])
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        """torch's ``x.chunk(k, dim)``: ``k`` pieces along ``dim`` of size ⌈n/k⌉ each, the last one
+        shorter (and fewer than k when ⌈n/k⌉ pieces cover the axis), as torch splits an LSTM's fused
+        gates: ``i, f, g, o = gates.chunk(4, dim=1)``."""
+        k = as_expr(chunks)
+        if not k.is_Integer or k <= 0:
+            raise ShapeError(f"{self}.chunk({chunks}): the number of chunks must be a positive integer")
+        d = normalize_axis(dim, self.ndim, "chunk", self)
+        n = self._split_length(d, "chunk")
+        return self.split(builtins.max(1, -(-n // int(k))), d)
+
+    def unbind(self, dim=0):
+        """torch's ``x.unbind(dim)``: the slices along ``dim``, that axis removed (``for x_t in
+        x.unbind(1)`` runs over the steps of an (N, T, D) sequence)."""
+        d = normalize_axis(dim, self.ndim, "unbind", self)
+        n = self._split_length(d, "unbind")
+        return tuple(self[(slice(None),) * d + (i,)] for i in range(n))
+
+    def _split_length(self, d: int, who: str) -> int:
+        n = as_expr(self.shape[d])
+        if not n.is_Integer:
+            raise ShapeError(f"{self}.{who}(...) along axis {d}, of symbolic size {n}: the pieces must have "
+                             f"sizes that are numbers; split an axis of fixed size (slice x[:, a:b] "
+                             f"otherwise)")
+        return int(n)
+
     # -- reductions -----------------------------------------------------------------------------
     @keywords()
     def sum(self, axis=None, keepdims=False):
@@ -413,6 +508,27 @@ class TensorExpr(Expr):
 
     def argmax(self, axis=-1):
         return argmax(self, axis)
+
+    # -- torch's activation methods: s.softmax(-1), h.relu(), x.pow(2) (the sg.* functions) ----
+    def softmax(self, dim=None, *, axis=None):
+        """torch's ``s.softmax(dim)``: ``sg.softmax(s, axis=dim)``."""
+        return BY_LATER_MODULES["softmax"](self, axis=axis if dim is None else dim)
+
+    def log_softmax(self, dim=None, *, axis=None):
+        """torch's ``s.log_softmax(dim)``: ``sg.log_softmax(s, axis=dim)``."""
+        return BY_LATER_MODULES["log_softmax"](self, axis=axis if dim is None else dim)
+
+    def relu(self):
+        return BY_LATER_MODULES["relu"](self)
+
+    def sigmoid(self):
+        return BY_LATER_MODULES["sigmoid"](self)
+
+    def tanh(self):
+        return elementwise(sp.tanh, self)
+
+    def pow(self, exponent):              # torch's x.pow(2): x ** 2
+        return self ** exponent
 
     def dot(self, o):
         """x.dot(w), NumPy's spelling of x @ w (cs231n's scores = X.dot(W))."""

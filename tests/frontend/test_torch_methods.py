@@ -1,0 +1,101 @@
+"""torch's tensor methods a ported model uses — ``chunk``, ``split``, ``unbind``, ``squeeze``,
+``contiguous``, ``expand``, ``expand_as``, ``t``, ``softmax``, ``log_softmax``, ``relu``,
+``sigmoid``, ``tanh``, ``pow`` — on ``sg.tensor`` expressions, checked against torch itself: the
+pieces' shapes against torch's, values by ``sg.numeric`` against torch, and an LSTM whose fused
+gates are split by ``chunk`` compiled and differentiated against ``torch.nn.LSTM`` in float64."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+
+torch = pytest.importorskip("torch")
+N = sp.Symbol("N", integer=True, positive=True)
+
+
+@pytest.mark.parametrize("n,k", [(12, 4), (5, 3), (6, 4), (7, 7), (3, 5), (1, 2)])
+def test_chunk_cuts_as_torch(n, k):
+    x = sg.tensor("x", (2, n))
+    ours = [tuple(p.shape) for p in x.chunk(k, dim=1)]
+    assert ours == [tuple(p.shape) for p in torch.zeros(2, n).chunk(k, dim=1)]
+
+
+@pytest.mark.parametrize("arg", [4, 5, 12, 20, [3, 9], [0, 12], (5, 5, 2)])
+def test_split_cuts_and_reads_as_torch(arg):
+    x = sg.tensor("x", (3, 12))
+    X = np.arange(36.0).reshape(3, 12)
+    pieces = x.split(arg, dim=-1)
+    want = torch.tensor(X).split(list(arg) if isinstance(arg, tuple) else arg, dim=-1)
+    assert len(pieces) == len(want)
+    for p, w in zip(pieces, want):
+        assert np.array_equal(sg.numeric(p, {"x": X}), w.numpy())
+
+
+def test_split_sizes_that_do_not_add_up_and_a_symbolic_axis_are_named():
+    x = sg.tensor("x", (N, 12))
+    with pytest.raises(sg.ShapeError, match="add up to the axis's size 12"):
+        x.split([3, 4], dim=1)
+    with pytest.raises(sg.ShapeError, match="symbolic size N"):
+        x.chunk(2, dim=0)
+    with pytest.raises(sg.AxisError, match="x.mT"):
+        sg.tensor("y", (2, 3, 4)).t()
+
+
+def test_movement_and_activation_methods_compute_what_torch_does():
+    rng = np.random.default_rng(0)
+    X, M = rng.normal(size=(2, 1, 3, 4)), rng.normal(size=(3, 4))
+    x, m = sg.tensor("x", (2, 1, 3, 4)), sg.tensor("m", (3, 4))
+    Xt, Mt = torch.tensor(X), torch.tensor(M)
+    cases = [
+        (x.squeeze(1), Xt.squeeze(1)), (x.squeeze(), Xt.squeeze()), (x.squeeze(0), Xt.squeeze(0)),
+        (x.contiguous().view(2, 12), Xt.contiguous().view(2, 12)),
+        (m.expand(2, 5, 3, 4), Mt.expand(2, 5, 3, 4)), (x.expand(-1, 2, -1, -1), Xt.expand(-1, 2, -1, -1)),
+        (m.expand_as(x), Mt.expand_as(Xt)), (m.t(), Mt.t()),
+        (x.softmax(-1), Xt.softmax(-1)), (x.log_softmax(dim=2), Xt.log_softmax(dim=2)),
+        (x.relu(), Xt.relu()), (x.sigmoid(), Xt.sigmoid()), (x.tanh(), Xt.tanh()), (x.pow(3), Xt.pow(3)),
+        (sum(x.unbind(2)), sum(Xt.unbind(2))),
+    ]
+    for ours, want in cases:
+        got = sg.numeric(ours, {"x": X, "m": M})
+        assert got.shape == tuple(want.shape), (ours, got.shape, want.shape)
+        assert np.allclose(got, want.numpy(), rtol=1e-12, atol=1e-14), ours
+
+
+def test_sympys_own_expand_still_works_on_tensor_expressions():
+    x = sg.tensor("x", (2, 3))
+    assert sp.expand(2 * (x + 1)) == 2 * x + 2
+    assert (x * (x + 1)).expand().shape == (2, 3)
+
+
+def test_lstm_with_chunked_gates_equals_torch_lstm_in_float64():
+    T, D, H, C, B = 3, 4, 5, 3, 6
+    x, y = sg.tensor("x", (N, T, D)), sg.tensor("y", (N,), integer=True)
+    W_ih, W_hh = sg.tensor("W_ih", (4 * H, D)), sg.tensor("W_hh", (4 * H, H))
+    b_ih, b_hh = sg.tensor("b_ih", (4 * H,)), sg.tensor("b_hh", (4 * H,))
+    Wc = sg.tensor("Wc", (C, H))
+    h = c = sg.zeros((N, H))
+    for x_t in x.unbind(1):                                   # torch's loop over the steps
+        i, f, g, o = (x_t @ W_ih.t() + b_ih + h @ W_hh.t() + b_hh).chunk(4, dim=1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+    loss = sg.cross_entropy(h @ Wc.t(), y)
+    params = [W_ih, W_hh, b_ih, b_hh, Wc]
+    prog = sg.compile(loss, params, [x, y], dtype="float64")
+
+    rng = np.random.default_rng(1)
+    vals = {p.name: rng.normal(0, 0.5, tuple(p.shape)) for p in params}
+    data = {"x": rng.normal(size=(B, T, D)), "y": rng.integers(0, C, B)}
+    lstm = torch.nn.LSTM(D, H, batch_first=True).double()
+    with torch.no_grad():
+        for name in ("W_ih", "W_hh", "b_ih", "b_hh"):
+            getattr(lstm, name.replace("W_", "weight_").replace("b_", "bias_") + "_l0").copy_(torch.tensor(vals[name]))
+    Wc_t = torch.tensor(vals["Wc"], requires_grad=True)
+    _, (hn, _) = lstm(torch.tensor(data["x"]))
+    lt = torch.nn.functional.cross_entropy(hn[0] @ Wc_t.t(), torch.tensor(data["y"]))
+    lt.backward()
+    want = {"W_ih": lstm.weight_ih_l0.grad, "W_hh": lstm.weight_hh_l0.grad, "b_ih": lstm.bias_ih_l0.grad,
+            "b_hh": lstm.bias_hh_l0.grad, "Wc": Wc_t.grad}
+    assert abs(prog.loss(vals, data) - lt.item()) < 1e-12
+    ours = prog.grad(vals, data)
+    for name in want:
+        assert np.allclose(ours[name], want[name].numpy(), rtol=1e-9, atol=1e-12), name
