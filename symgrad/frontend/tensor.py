@@ -1374,6 +1374,11 @@ def take(x, idx, axis=0):
 def embedding(W, idx):
     """W[idx]: the rows of the embedding matrix W at the integer tensor idx (shape idx.shape + (D,)),
     as ``nn.Embedding``: ids 0 … n − 1 (a negative id is a `LabelRangeError`)."""
+    w, i = as_expr(W), as_expr(idx)
+    if is_tensor_expr(w) and _integer_of(w) and not (is_tensor_expr(i) and _integer_of(i)):
+        raise IntegerTensorError(f"sg.embedding({W}, {idx}): the table comes first, then the ids — "
+                                 f"sg.embedding(W, ids), or W[ids] (torch's F.embedding(input, weight) takes "
+                                 f"them the other way round): write sg.embedding({idx}, {W})")
     return take(W, idx, 0)
 
 

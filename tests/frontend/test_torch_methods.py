@@ -99,3 +99,10 @@ def test_lstm_with_chunked_gates_equals_torch_lstm_in_float64():
     ours = prog.grad(vals, data)
     for name in want:
         assert np.allclose(ours[name], want[name].numpy(), rtol=1e-9, atol=1e-12), name
+
+
+def test_embedding_with_torchs_argument_order_says_which_comes_first():
+    ids, E = sg.tensor("ids", (N, 4), integer=True), sg.tensor("E", (10, 3))
+    with pytest.raises(sg.IntegerTensorError, match=r"table comes first.*sg\.embedding\(E, ids\)"):
+        sg.embedding(ids, E)
+    assert sg.embedding(E, ids).shape == (N, 4, 3)
