@@ -106,3 +106,32 @@ def test_embedding_with_torchs_argument_order_says_which_comes_first():
     with pytest.raises(sg.IntegerTensorError, match=r"table comes first.*sg\.embedding\(E, ids\)"):
         sg.embedding(ids, E)
     assert sg.embedding(E, ids).shape == (N, 4, 3)
+
+
+def test_linear_and_layer_norm_equal_torch_functional_with_gradients():
+    """sg.linear and sg.layer_norm (over one axis and over two) against F.linear / F.layer_norm:
+    values, and the gradients of Σ out ⊙ c for every argument (torch.autograd, float64)."""
+    rng = np.random.default_rng(2)
+    F = torch.nn.functional
+    x, W, b = sg.tensor("x", (N, 3, 4)), sg.tensor("W", (5, 4)), sg.tensor("b", (5,))
+    g2, b2 = sg.tensor("g2", (3, 4)), sg.tensor("b2", (3, 4))
+    vals = {"x": rng.normal(size=(2, 3, 4)), "W": rng.normal(size=(5, 4)), "b": rng.normal(size=5),
+            "g2": rng.normal(size=(3, 4)), "b2": rng.normal(size=(3, 4))}
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
+    cases = [(sg.linear(x, W, b), F.linear(t["x"], t["W"], t["b"]), [x, W, b]),
+             (sg.linear(x, W), F.linear(t["x"], t["W"]), [x, W]),
+             (sg.layer_norm(x, 4), F.layer_norm(t["x"], (4,)), [x]),
+             (sg.layer_norm(x, (3, 4), g2, b2, eps=1e-3), F.layer_norm(t["x"], (3, 4), t["g2"], t["b2"], 1e-3),
+              [x, g2, b2])]
+    for ours, want, wrt in cases:
+        c = rng.normal(size=tuple(want.shape))
+        assert np.allclose(sg.numeric(ours, vals), want.detach().numpy(), rtol=1e-12, atol=1e-12)
+        grads = torch.autograd.grad((want * torch.tensor(c)).sum(), [t[s.name] for s in wrt])
+        cs = sg.tensor("c", (N,) + tuple(want.shape[1:]))
+        for s, gw in zip(wrt, grads):
+            got = sg.numeric(sg.grad(sg.sum(ours * cs), s), {**vals, "c": c})
+            assert np.allclose(got, gw.numpy(), rtol=1e-10, atol=1e-12), (ours, s)
+    with pytest.raises(sg.ShapeError, match=r"\(out_features, in_features\)"):
+        sg.linear(x, W.T)
+    with pytest.raises(sg.ShapeError, match="must be the last axes"):
+        sg.layer_norm(x, (4, 3))
