@@ -35,6 +35,7 @@ import operator
 import numpy as np
 import sympy as sp
 from sympy import Expr, Tuple
+from sympy.core.parameters import distribute
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
@@ -716,7 +717,8 @@ def _binary(op, a, b, sym):
                              f"rule: trailing dimensions must be equal or 1)") from None
     _PLAIN.append(True)
     try:
-        expr = op(_unwrap(a), _unwrap(b))
+        with distribute(False):
+            expr = op(_unwrap(a), _unwrap(b))
     finally:
         _PLAIN.pop()
     if isinstance(expr, TensorExpr) and tuple(expr.shape) == shape:
@@ -1060,12 +1062,8 @@ class Index(TensorExpr):
         return self.args[1]
 
     @property
-    def shape(self):
-        out = []
-        for it, d in zip(self.items, self.args[0].shape):
-            if isinstance(it, Tuple):
-                out.append(_slice_len(*it))
-        return tuple(out)
+    def shape(self):      # (one item per axis of x: x's own shape is not needed, nor computed)
+        return tuple(_slice_len(*it) for it in self.items if isinstance(it, Tuple))
 
     @property
     def is_integer_tensor(self):
@@ -1087,15 +1085,21 @@ class Index(TensorExpr):
 
 
 def _slice_len(start, stop, step):
+    if all(isinstance(v, (int, sp.Integer)) for v in (start, stop, step)):   # (no SymPy ceiling: fast)
+        return builtins.max(0, -(-(int(stop) - int(start)) // int(step)))
+    if step == 1 and start == 0:                 # x[:, ...] of an axis of size N: N
+        return _dim(as_expr(stop))
     n = sp.ceiling((as_expr(stop) - start) / step)
     n = sp.Max(n, 0) if n.is_number else n
     return _dim(n)
 
 
-def _bound(v, d, who):
+def _bound(v, d, x):
+    """A slice bound ``v`` on an axis of size ``d`` of ``x`` (x is printed only in an error: the text
+    of a deep expression, an unrolled RNN's, is exponentially long)."""
     v = as_expr(v)
     if not (v.is_integer or v.is_Integer):
-        raise ShapeError(f"{who}: index {v} is not an integer")
+        raise ShapeError(f"{x}[...]: index {v} is not an integer")
     if v.is_Integer and v < 0:
         v = d + v
     if v.is_number and isinstance(d, int):
@@ -1161,8 +1165,8 @@ def index(x, key):
             if not step.is_Integer or step <= 0:
                 raise ShapeError(f"{x}[...]: slice step {k.step} on axis {ax}: only positive integer "
                                  f"steps are supported")
-            start = sp.S.Zero if k.start is None else _bound(k.start, d, f"{x}[...]")
-            stop = as_expr(d) if k.stop is None else _bound(k.stop, d, f"{x}[...]")
+            start = sp.S.Zero if k.start is None else _bound(k.start, d, x)
+            stop = as_expr(d) if k.stop is None else _bound(k.stop, d, x)
             items.append(Tuple(start, stop, step))
             out_pos += 1
         else:
