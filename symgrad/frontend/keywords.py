@@ -22,7 +22,9 @@ _BETAS = "symgrad takes torch's betas=(β₁, β₂)"
 OTHER_SPELLINGS = {"learning_rate": ("lr", "Keras's and optax's name"), "epsilon": ("eps", "Keras's name"),
                    "beta_1": ("betas", _BETAS), "beta_2": ("betas", _BETAS), "beta1": ("betas", _BETAS),
                    "beta2": ("betas", _BETAS), "validation_data": ("validation", "Keras's name"),
-                   "num_epochs": ("epochs", None), "n_epochs": ("epochs", None)}
+                   "num_epochs": ("epochs", None), "n_epochs": ("epochs", None),
+                   "unbiased": ("correction", "torch's older keyword: unbiased=False is correction=0, "
+                                              "unbiased=True correction=1")}
 
 # torch's and Keras's names for what symgrad's compiled step does not do: name -> what to do instead
 _CLIPPING = ("symgrad's compiled step has no gradient clipping (torch's clip_grad_norm_ / clip_grad_value_, "

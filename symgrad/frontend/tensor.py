@@ -330,6 +330,13 @@ class TensorExpr(Expr):
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list, Tuple)):
             axes = tuple(axes[0])
+        elif len(axes) == 2 == self.ndim and \
+                tuple(normalize_axis(a, 2, "transpose", self) for a in axes) == (0, 1):
+            # W.transpose(0, 1), k.transpose(-2, -1): NumPy's identity, torch's swap — silently
+            # different models; neither is assumed
+            raise AxisError(f"{self}.transpose({axes[0]}, {axes[1]}) of a 2-D tensor: NumPy reads it as the "
+                            f"identity permutation (no change), torch as a swap of the two axes; write "
+                            f"{self}.T (or .mT, .t(), .swapaxes({axes[0]}, {axes[1]})) for the swap")
         return permute(self, axes or None)
 
     def swapaxes(self, a, b):            # NumPy's; torch's x.transpose(a, b)
@@ -352,7 +359,9 @@ class TensorExpr(Expr):
 
     # -- torch's spellings of the same moves (a layer copied from a torch model runs as written)
     def permute(self, *dims):             # torch's x.permute(0, 2, 1): NumPy's x.transpose(0, 2, 1)
-        return self.transpose(*dims)
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list, Tuple)):
+            dims = tuple(dims[0])
+        return permute(self, dims or None)
 
     def view(self, *shape):               # torch's x.view(N, -1): a reshape (no aliasing here)
         return self.reshape(*shape)
@@ -1224,6 +1233,7 @@ class Concat(TensorExpr):
         return "concat([%s], axis=%d)" % (", ".join(printer._print(x) for x in self.args[0]), self.axis)
 
 
+@keywords()
 def concat(xs, axis=0):
     """np.concatenate(xs, axis): the tensors must agree on every other axis."""
     xs = [_tensor_arg(x, "concat") for x in xs]
@@ -1241,6 +1251,7 @@ def concat(xs, axis=0):
     return Concat(Tuple(*xs), sp.Integer(ax))
 
 
+@keywords()
 def stack(xs, axis=0):
     """np.stack(xs, axis): a new axis; the tensors must have one shape."""
     xs = [_tensor_arg(x, "stack") for x in xs]

@@ -154,3 +154,28 @@ def test_slicing_or_chunking_an_expression_does_not_print_it(monkeypatch):
     assert a.shape == (N, 6) and gates[:, 2:9:3].shape == (N, 3)
     with pytest.raises(AssertionError, match="printed"):          # (the refusal is in force)
         str(gates)
+
+
+def test_two_axis_transpose_of_a_matrix_is_refused_not_read_as_numpys_identity():
+    """W.transpose(0, 1) swaps in torch and changes nothing in NumPy: a torch port would have kept W
+    untransposed, silently (a square W even keeps every shape). It is an AxisError naming W.T;
+    torch's permute(0, 1) (the identity in torch too), NumPy's transpose((0, 1)) and transpose(1, 0)
+    keep their meaning."""
+    W = sg.tensor("W", (3, 3))
+    for axes in ((0, 1), (-2, -1), (0, -1)):
+        with pytest.raises(sg.AxisError, match=r"identity permutation \(no change\), torch as a swap.*W\.T"):
+            W.transpose(*axes)
+    Wv = np.arange(9.0).reshape(3, 3)
+    for ours, want in ((W.transpose(1, 0), Wv.T), (W.permute(0, 1), Wv), (W.permute(1, 0), Wv.T),
+                       (W.transpose((0, 1)), Wv), (W.T, Wv.T), (W.t(), Wv.T), (W.swapaxes(0, 1), Wv.T)):
+        assert np.array_equal(sg.numeric(ours, {"W": Wv}), want)
+
+
+def test_torch_keywords_of_concat_stack_and_var_name_numpys():
+    x = sg.tensor("x", (3, 4))
+    with pytest.raises(sg.ArgumentError, match="did you mean 'axis'"):      # was a bare TypeError
+        sg.concat([x, x], dim=1)
+    with pytest.raises(sg.ArgumentError, match="did you mean 'axis'"):
+        sg.stack([x, x], dim=0)
+    with pytest.raises(sg.ArgumentError, match="unbiased=False is correction=0"):
+        x.var(-1, unbiased=False)
