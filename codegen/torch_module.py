@@ -31,9 +31,10 @@ is then compiled by the whole-batch writer).
 Without a gradient to compute (``torch.no_grad()``, or nothing requiring one) only the forward
 kernels run (``loss`` / ``forward`` of the program). Backward cannot be differentiated again (a
 double backward is an UnsupportedError). The module is float32 on the program's device: ``.double()``,
-``.half()`` or ``.to(torch.bfloat16)`` are an UnsupportedError that says so — except ``.double()`` of
-a NumPy program compiled with ``dtype="float64"``: its parameters, outputs, loss and gradients are
-then float64 (``torch.autograd.gradcheck`` runs on it). ``copy.deepcopy`` shares
+``.half()`` or ``.to(torch.bfloat16)`` are an UnsupportedError that says so — except for a NumPy
+program compiled with ``dtype="float64"``: its module starts in float64 (parameters, outputs, loss and
+gradients; ``torch.autograd.gradcheck`` runs on it), and ``.float()`` / ``.double()`` move it between
+float32 and float64. ``copy.deepcopy`` shares
 the compiled code and copies the parameters; pickling stores the program's lowering and compiles it
 again on loading (the generated module is cached by its text). ``torch.compile`` of a model holding
 the module works, with a graph break at the module's call (it runs generated kernels of its own).
@@ -171,6 +172,10 @@ class SymgradModule(torch.nn.Module):
         self._device = getattr(program, "device", torch.device("cpu"))
         self._kernels: dict = {}                        # lazily built: "inputs", "vjp"
         taken: set = set()
+        # the parameters' dtype: the program's for a NumPy program compiled with dtype="float64" (as
+        # if .double() had been called: a float64 program's module computes and returns float64),
+        # float32 otherwise (the Triton kernels' dtype)
+        dtype = torch.float64 if self._float64_program() else torch.float32
         for sym, shape in zip(program.params, program.param_shapes):
             attr = attribute_name(sym.name, taken)
             taken.add(attr)
@@ -178,7 +183,13 @@ class SymgradModule(torch.nn.Module):
             tshape = torch_shape(shape)
             if values is not None:
                 from .torch_program import float32_tensor, lookup
-                t = float32_tensor(torch, lookup(values, sym, "parameter"), what=f"parameter {sym.name!r}")
+                v, what = lookup(values, sym, "parameter"), f"parameter {sym.name!r}"
+                if dtype == torch.float64:          # (not through float32: that would round the values)
+                    from symgrad.compiling.compiler import as_numbers
+                    t = (v.detach().to(torch.float64, copy=True) if isinstance(v, torch.Tensor)
+                         else torch.as_tensor(as_numbers(what, v, np.float64)))
+                else:
+                    t = float32_tensor(torch, v, what=what)
                 if tuple(t.shape) not in (tuple(shape), tshape):
                     raise ShapeError(f"the parameter {sym.name!r} has shape {tuple(t.shape)}; it is declared "
                                      f"{tuple(shape)} (the module holds it as {tshape})")
@@ -188,7 +199,11 @@ class SymgradModule(torch.nn.Module):
                 t = (torch.rand(tshape, generator=generator) * 2 - 1) * bound
             else:
                 t = torch.zeros(tshape)
-            self.register_parameter(attr, torch.nn.Parameter(t.to(device=self._device, dtype=torch.float32)))
+            self.register_parameter(attr, torch.nn.Parameter(t.to(device=self._device, dtype=dtype)))
+
+    def _float64_program(self) -> bool:
+        """A NumPy program compiled with dtype="float64" (its module may hold float64 parameters)."""
+        return not self._triton() and np.dtype(self.program.dtype) == np.float64
 
     # -- parameters -------------------------------------------------------------------------------
     def parameter(self, name: str) -> torch.nn.Parameter:
@@ -501,7 +516,7 @@ class SymgradModule(torch.nn.Module):
         program compiled with dtype='float64' may hold its parameters in float64 (``.double()``)."""
         probe = fn(torch.zeros((), dtype=torch.float32, device=self._device))
         if isinstance(probe, torch.Tensor):
-            float64_ok = not self._triton() and np.dtype(self.program.dtype) == np.float64
+            float64_ok = self._float64_program()
             if probe.dtype == torch.float64 and float64_ok:
                 pass
             elif probe.dtype != torch.float32 and not self._triton():

@@ -29,6 +29,7 @@ from .frontend.tensor_bounds import clip, maximum, minimum
 from .frontend.tensor import std
 from .frontend.tensor_tri import full, ones, swapaxes, tril, triu, zeros
 from .frontend.tensor_einsum import einsum
+from .frontend.tensor_layers import layer_norm, linear
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive
@@ -67,7 +68,7 @@ __all__ = [
     "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1",
     "check_backward", "BackwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "full", "swapaxes", "einsum",
+    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "full", "swapaxes", "einsum", "linear", "layer_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",

@@ -403,8 +403,15 @@ def _optimizer(optimizer):
                             f"write {optimizer.__name__}() or {optimizer.__name__}(lr=...)")
     if not (isinstance(optimizer, optim.Optimizer)          # or any object with an optimizer's two methods
             or callable(getattr(optimizer, "rules", None)) and callable(getattr(optimizer, "symbols", None))):
+        kind = type(optimizer)
+        if kind.__module__.startswith("torch.optim"):
+            raise ArgumentError(f"optimizer= got torch.optim.{kind.__name__}, a torch optimizer: symgrad compiles "
+                                f"the update into its step, from its own optimizers with torch's names, "
+                                f"defaults and formulas — write sg.optim.{kind.__name__}(lr=..., ...) "
+                                f"(one of {', '.join(optim.NAMES)}), or train the module of prog.as_torch() "
+                                f"with torch's optimizer")
         raise ArgumentError(f"optimizer must be a symgrad optimizer (sg.optim.SGD, Adam, ...) or one of the "
-                            f"names {', '.join(optim.NAMES)}; got {optimizer!r}")
+                            f"names {', '.join(optim.NAMES)}; got {kind.__name__} {optimizer!r}"[:600])
     return optimizer
 
 

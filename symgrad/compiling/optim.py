@@ -33,6 +33,8 @@ e.g. ``LinearAnnealing`` (the notes' linear annealing).
 """
 from __future__ import annotations
 
+import numbers
+
 from dataclasses import dataclass, fields
 from typing import Callable, Union
 
@@ -41,7 +43,7 @@ import sympy as sp
 
 from ..errors import ArgumentError
 from ..errors import show_value          # a NumPy scalar in a message as its number
-from ..frontend.keywords import check_keywords
+from ..frontend.keywords import NOT_OFFERED, check_keywords
 from ..frontend.parse import as_expr
 
 Number = Union[int, float]
@@ -83,6 +85,13 @@ def _flag(name, value):
         raise ArgumentError(f"invalid {name}={show_value(value)}: must be True or False")
 
 
+def _parameters_like(a) -> bool:
+    """Whether a first positional argument is torch's ``params`` (a list of parameters, or of
+    parameter-group dicts, or a generator such as ``model.parameters()``) rather than a learning rate."""
+    return not (isinstance(a, (numbers.Number, sp.Basic)) or callable(a)) and (
+        isinstance(a, (list, tuple, dict)) or hasattr(a, "__next__"))
+
+
 @dataclass
 class Optimizer:
     """Base class. Subclasses define ``slots``, ``rules`` and, where a slot does not start at 0,
@@ -95,6 +104,11 @@ class Optimizer:
         # a misspelled hyperparameter (Adam(beta=0.9)) names the closest one, not a bare TypeError;
         # only for a dataclass's own __init__ (a subclass written with its own __init__ is left alone)
         if "__dataclass_fields__" in cls.__dict__ and "__init__" in cls.__dict__:
+            if "params" in kwargs or args and _parameters_like(args[0]):
+                raise ArgumentError(
+                    f"{cls.__name__}() takes hyperparameters only ({', '.join(f.name for f in fields(cls))}), "
+                    f"not the parameters: torch.optim.{cls.__name__}(params, ...)'s first argument is "
+                    f"sg.compile's params= here. {NOT_OFFERED['param_groups']}")
             check_keywords(cls.__name__, kwargs, [f.name for f in fields(cls)])
         return super().__new__(cls)
 

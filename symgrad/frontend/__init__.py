@@ -9,7 +9,7 @@
   reductions, concat/stack/where/take/one_hot), and `tensor_softmax`: softmax, log_softmax,
   logsumexp and cross_entropy over an axis; `tensor_losses`: torch's losses with ``reduction=``
   (mse, l1, bce, hinge, huber, smooth_l1, kl_div, multi_margin); `tensor_bounds`: clip, maximum,
-  minimum.
+  minimum; `tensor_layers`: torch.nn.functional's linear and layer_norm, as compositions.
 
 May import: `symgrad.errors` only. Everything else in symgrad comes after it.
 """

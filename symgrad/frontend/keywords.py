@@ -22,7 +22,23 @@ _BETAS = "symgrad takes torch's betas=(β₁, β₂)"
 OTHER_SPELLINGS = {"learning_rate": ("lr", "Keras's and optax's name"), "epsilon": ("eps", "Keras's name"),
                    "beta_1": ("betas", _BETAS), "beta_2": ("betas", _BETAS), "beta1": ("betas", _BETAS),
                    "beta2": ("betas", _BETAS), "validation_data": ("validation", "Keras's name"),
-                   "num_epochs": ("epochs", None), "n_epochs": ("epochs", None)}
+                   "num_epochs": ("epochs", None), "n_epochs": ("epochs", None),
+                   "unbiased": ("correction", "torch's older keyword: unbiased=False is correction=0, "
+                                              "unbiased=True correction=1")}
+
+# torch's and Keras's names for what symgrad's compiled step does not do: name -> what to do instead
+_CLIPPING = ("symgrad's compiled step has no gradient clipping (torch's clip_grad_norm_ / clip_grad_value_, "
+             "Keras's clipnorm). Train the program's torch module instead: module = prog.as_torch(); "
+             "module.loss(*inputs).backward(); torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm); "
+             "then a torch.optim step — or clip the arrays of prog.grad(values, batch) before your own update")
+_GROUPS = ("A symgrad optimizer updates every parameter of the program by one rule (no parameter groups). "
+           "Weight decay on some parameters only: add its L2 penalty to the loss (loss + wd/2 * (W**2).sum() "
+           "is torch's SGD/Adam weight_decay=wd on W alone), or train prog.as_torch() with torch.optim's "
+           "parameter groups (AdamW's decoupled decay)")
+NOT_OFFERED = {**dict.fromkeys(("clip_grad_norm", "clip_grad_norm_", "max_norm", "grad_clip", "clip_norm",
+                                "clipnorm", "clip_grad_value", "clip_grad_value_", "clip_value", "clipvalue",
+                                "gradient_clipping", "grad_norm_clip"), _CLIPPING),
+               **dict.fromkeys(("param_groups", "params_groups", "no_decay", "no_weight_decay"), _GROUPS)}
 
 
 def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None:
@@ -36,6 +52,8 @@ def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None
     """
     valid = list(dict.fromkeys(valid))
     for name in given:
+        if name not in valid and name in NOT_OFFERED:
+            raise ArgumentError(f"{who}() got the keyword argument {name!r}: {NOT_OFFERED[name]}")
         if name not in valid:
             numpy = TORCH_SPELLINGS.get(name)
             ours, whose = OTHER_SPELLINGS.get(name, (None, None))

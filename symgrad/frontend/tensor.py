@@ -35,6 +35,7 @@ import operator
 import numpy as np
 import sympy as sp
 from sympy import Expr, Tuple
+from sympy.core.parameters import distribute
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
@@ -329,6 +330,13 @@ class TensorExpr(Expr):
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list, Tuple)):
             axes = tuple(axes[0])
+        elif len(axes) == 2 == self.ndim and \
+                tuple(normalize_axis(a, 2, "transpose", self) for a in axes) == (0, 1):
+            # W.transpose(0, 1), k.transpose(-2, -1): NumPy's identity, torch's swap — silently
+            # different models; neither is assumed
+            raise AxisError(f"{self}.transpose({axes[0]}, {axes[1]}) of a 2-D tensor: NumPy reads it as the "
+                            f"identity permutation (no change), torch as a swap of the two axes; write "
+                            f"{self}.T (or .mT, .t(), .swapaxes({axes[0]}, {axes[1]})) for the swap")
         return permute(self, axes or None)
 
     def swapaxes(self, a, b):            # NumPy's; torch's x.transpose(a, b)
@@ -351,7 +359,9 @@ class TensorExpr(Expr):
 
     # -- torch's spellings of the same moves (a layer copied from a torch model runs as written)
     def permute(self, *dims):             # torch's x.permute(0, 2, 1): NumPy's x.transpose(0, 2, 1)
-        return self.transpose(*dims)
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list, Tuple)):
+            dims = tuple(dims[0])
+        return permute(self, dims or None)
 
     def view(self, *shape):               # torch's x.view(N, -1): a reshape (no aliasing here)
         return self.reshape(*shape)
@@ -377,6 +387,101 @@ class TensorExpr(Expr):
         d = normalize_axis(dim, self.ndim + 1, "unsqueeze", self)
         shape = tuple(self.shape)
         return self.reshape(shape[:d] + (1,) + shape[d:])
+
+    def squeeze(self, dim=None, *, axis=None):
+        """torch's ``x.squeeze(d)`` (NumPy's ``x.squeeze(axis=d)``): the axes of size 1 removed —
+        all of them, or those of ``dim`` (an int or a tuple) that have size 1 (another is kept, as
+        torch keeps it)."""
+        dim = axis if dim is None else dim
+        shape = tuple(self.shape)
+        if dim is None:
+            picked = set(range(len(shape)))
+        else:
+            picked = {normalize_axis(d, self.ndim, "squeeze", self)
+                      for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        kept = tuple(s for i, s in enumerate(shape) if not (i in picked and dims_equal(s, 1)))
+        return self if kept == shape else self.reshape(kept)
+
+    def contiguous(self, *args, **kwargs):  # torch's: a memory-layout request; a declaration has none
+        return self
+
+    def expand(self, *sizes, **hints):
+        """torch's ``x.expand(N, H, T, T)`` (or a tuple; ``-1`` keeps that axis's size): a broadcast,
+        ``sg.broadcast(x, shape)``. Called as SymPy calls it (no sizes, or ``deep`` as a bool) it is
+        SymPy's algebraic ``expand``."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Tuple)):
+            sizes = tuple(sizes[0])
+        if not sizes or hints or any(isinstance(s, (bool, np.bool_)) for s in sizes):
+            return super().expand(*sizes, **hints)
+        shape = tuple(self.shape)
+        lead = len(sizes) - len(shape)
+        if lead < 0:
+            raise ShapeError(f"{self}.expand{tuple(sizes)}: {len(sizes)} sizes for a tensor of shape "
+                             f"{fmt(shape)}; give one size per axis (new axes go first)")
+        want = [shape[i - lead] if (i >= lead and as_expr(s) == -1) else s for i, s in enumerate(sizes)]
+        return broadcast(self, want)
+
+    def expand_as(self, other):           # torch's x.expand_as(y): broadcast to y's shape
+        return broadcast(self, shape_of(as_expr(other)))
+
+    def t(self):
+        """torch's ``x.t()``: the transpose of a tensor of at most 2 axes (``x.mT`` swaps the last two
+        of any)."""
+        if self.ndim > 2:
+            raise AxisError(f"{self}.t() transposes a tensor of at most 2 axes; this one has shape "
+                            f"{fmt(self.shape)}: write x.mT (the last two axes swapped) or x.permute(...)")
+        return self.T
+
+    def split(self, split_size_or_sections, dim=0):
+        """torch's ``x.split(size, dim)`` (pieces of ``size`` along ``dim``, the last one shorter when
+        it does not divide) or ``x.split([s0, s1, ...], dim)`` (pieces of those sizes): a tuple of
+        slices, as torch returns (NumPy's ``np.split`` counts sections instead: write
+        ``x.chunk(k, dim)`` for k equal pieces)."""
+        d = normalize_axis(dim, self.ndim, "split", self)
+        n = self._split_length(d, "split")
+        if isinstance(split_size_or_sections, (list, tuple, Tuple)):
+            sizes = [int(s) for s in split_size_or_sections]
+            if any(s < 0 for s in sizes) or builtins.sum(sizes) != n:
+                raise ShapeError(f"{self}.split({list(sizes)}, dim={dim}): the sizes must be >= 0 and add "
+                                 f"up to the axis's size {n}")
+        else:
+            size = as_expr(split_size_or_sections)
+            if not size.is_Integer or size <= 0:
+                raise ShapeError(f"{self}.split({split_size_or_sections}, dim={dim}): the size of a piece "
+                                 f"must be a positive integer")
+            size = int(size)
+            sizes = [builtins.min(size, n - s) for s in range(0, n, size)]
+        out, start = [], 0
+        for s in sizes:
+            out.append(self[(slice(None),) * d + (slice(start, start + s),)])
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        """torch's ``x.chunk(k, dim)``: ``k`` pieces along ``dim`` of size ⌈n/k⌉ each, the last one
+        shorter (and fewer than k when ⌈n/k⌉ pieces cover the axis), as torch splits an LSTM's fused
+        gates: ``i, f, g, o = gates.chunk(4, dim=1)``."""
+        k = as_expr(chunks)
+        if not k.is_Integer or k <= 0:
+            raise ShapeError(f"{self}.chunk({chunks}): the number of chunks must be a positive integer")
+        d = normalize_axis(dim, self.ndim, "chunk", self)
+        n = self._split_length(d, "chunk")
+        return self.split(builtins.max(1, -(-n // int(k))), d)
+
+    def unbind(self, dim=0):
+        """torch's ``x.unbind(dim)``: the slices along ``dim``, that axis removed (``for x_t in
+        x.unbind(1)`` runs over the steps of an (N, T, D) sequence)."""
+        d = normalize_axis(dim, self.ndim, "unbind", self)
+        n = self._split_length(d, "unbind")
+        return tuple(self[(slice(None),) * d + (i,)] for i in range(n))
+
+    def _split_length(self, d: int, who: str) -> int:
+        n = as_expr(self.shape[d])
+        if not n.is_Integer:
+            raise ShapeError(f"{self}.{who}(...) along axis {d}, of symbolic size {n}: the pieces must have "
+                             f"sizes that are numbers; split an axis of fixed size (slice x[:, a:b] "
+                             f"otherwise)")
+        return int(n)
 
     # -- reductions -----------------------------------------------------------------------------
     @keywords()
@@ -413,6 +518,27 @@ class TensorExpr(Expr):
 
     def argmax(self, axis=-1):
         return argmax(self, axis)
+
+    # -- torch's activation methods: s.softmax(-1), h.relu(), x.pow(2) (the sg.* functions) ----
+    def softmax(self, dim=None, *, axis=None):
+        """torch's ``s.softmax(dim)``: ``sg.softmax(s, axis=dim)``."""
+        return BY_LATER_MODULES["softmax"](self, axis=axis if dim is None else dim)
+
+    def log_softmax(self, dim=None, *, axis=None):
+        """torch's ``s.log_softmax(dim)``: ``sg.log_softmax(s, axis=dim)``."""
+        return BY_LATER_MODULES["log_softmax"](self, axis=axis if dim is None else dim)
+
+    def relu(self):
+        return BY_LATER_MODULES["relu"](self)
+
+    def sigmoid(self):
+        return BY_LATER_MODULES["sigmoid"](self)
+
+    def tanh(self):
+        return elementwise(sp.tanh, self)
+
+    def pow(self, exponent):              # torch's x.pow(2): x ** 2
+        return self ** exponent
 
     def dot(self, o):
         """x.dot(w), NumPy's spelling of x @ w (cs231n's scores = X.dot(W))."""
@@ -600,7 +726,8 @@ def _binary(op, a, b, sym):
                              f"rule: trailing dimensions must be equal or 1)") from None
     _PLAIN.append(True)
     try:
-        expr = op(_unwrap(a), _unwrap(b))
+        with distribute(False):
+            expr = op(_unwrap(a), _unwrap(b))
     finally:
         _PLAIN.pop()
     if isinstance(expr, TensorExpr) and tuple(expr.shape) == shape:
@@ -944,12 +1071,8 @@ class Index(TensorExpr):
         return self.args[1]
 
     @property
-    def shape(self):
-        out = []
-        for it, d in zip(self.items, self.args[0].shape):
-            if isinstance(it, Tuple):
-                out.append(_slice_len(*it))
-        return tuple(out)
+    def shape(self):      # (one item per axis of x: x's own shape is not needed, nor computed)
+        return tuple(_slice_len(*it) for it in self.items if isinstance(it, Tuple))
 
     @property
     def is_integer_tensor(self):
@@ -971,15 +1094,21 @@ class Index(TensorExpr):
 
 
 def _slice_len(start, stop, step):
+    if all(isinstance(v, (int, sp.Integer)) for v in (start, stop, step)):   # (no SymPy ceiling: fast)
+        return builtins.max(0, -(-(int(stop) - int(start)) // int(step)))
+    if step == 1 and start == 0:                 # x[:, ...] of an axis of size N: N
+        return _dim(as_expr(stop))
     n = sp.ceiling((as_expr(stop) - start) / step)
     n = sp.Max(n, 0) if n.is_number else n
     return _dim(n)
 
 
-def _bound(v, d, who):
+def _bound(v, d, x):
+    """A slice bound ``v`` on an axis of size ``d`` of ``x`` (x is printed only in an error: the text
+    of a deep expression, an unrolled RNN's, is exponentially long)."""
     v = as_expr(v)
     if not (v.is_integer or v.is_Integer):
-        raise ShapeError(f"{who}: index {v} is not an integer")
+        raise ShapeError(f"{x}[...]: index {v} is not an integer")
     if v.is_Integer and v < 0:
         v = d + v
     if v.is_number and isinstance(d, int):
@@ -1045,8 +1174,8 @@ def index(x, key):
             if not step.is_Integer or step <= 0:
                 raise ShapeError(f"{x}[...]: slice step {k.step} on axis {ax}: only positive integer "
                                  f"steps are supported")
-            start = sp.S.Zero if k.start is None else _bound(k.start, d, f"{x}[...]")
-            stop = as_expr(d) if k.stop is None else _bound(k.stop, d, f"{x}[...]")
+            start = sp.S.Zero if k.start is None else _bound(k.start, d, x)
+            stop = as_expr(d) if k.stop is None else _bound(k.stop, d, x)
             items.append(Tuple(start, stop, step))
             out_pos += 1
         else:
@@ -1104,6 +1233,7 @@ class Concat(TensorExpr):
         return "concat([%s], axis=%d)" % (", ".join(printer._print(x) for x in self.args[0]), self.axis)
 
 
+@keywords()
 def concat(xs, axis=0):
     """np.concatenate(xs, axis): the tensors must agree on every other axis."""
     xs = [_tensor_arg(x, "concat") for x in xs]
@@ -1121,6 +1251,7 @@ def concat(xs, axis=0):
     return Concat(Tuple(*xs), sp.Integer(ax))
 
 
+@keywords()
 def stack(xs, axis=0):
     """np.stack(xs, axis): a new axis; the tensors must have one shape."""
     xs = [_tensor_arg(x, "stack") for x in xs]
@@ -1258,6 +1389,11 @@ def take(x, idx, axis=0):
 def embedding(W, idx):
     """W[idx]: the rows of the embedding matrix W at the integer tensor idx (shape idx.shape + (D,)),
     as ``nn.Embedding``: ids 0 … n − 1 (a negative id is a `LabelRangeError`)."""
+    w, i = as_expr(W), as_expr(idx)
+    if is_tensor_expr(w) and _integer_of(w) and not (is_tensor_expr(i) and _integer_of(i)):
+        raise IntegerTensorError(f"sg.embedding({W}, {idx}): the table comes first, then the ids — "
+                                 f"sg.embedding(W, ids), or W[ids] (torch's F.embedding(input, weight) takes "
+                                 f"them the other way round): write sg.embedding({idx}, {W})")
     return take(W, idx, 0)
 
 

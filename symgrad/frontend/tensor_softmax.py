@@ -137,6 +137,9 @@ def log_softmax(x, axis=None):
     return _normalise(LogSoftmaxT, F.log_softmax, x, axis)
 
 
+# torch's methods s.softmax(dim), s.log_softmax(dim), h.relu(), h.sigmoid() (see TensorExpr)
+T.BY_LATER_MODULES.update(softmax=softmax, log_softmax=log_softmax, relu=F.relu, sigmoid=F.sigmoid)
+
 REDUCTIONS = ("mean", "sum", "none")
 
 

@@ -10,6 +10,7 @@ import copy
 import io
 import pickle
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -20,6 +21,7 @@ torch = pytest.importorskip("torch")
 N = sp.Symbol("N", integer=True, positive=True)
 D, H, C, B = 4, 5, 3, 6
 KINDS = ["matrix", "per_example", "over_the_batch"]
+TENSOR_KINDS = KINDS[1:]
 
 
 def _module(kind, dtype="float32"):
@@ -120,3 +122,32 @@ def test_double_of_a_float32_program_and_half_are_errors_saying_how(kind):
     with pytest.raises(sg.UnsupportedError, match="float16"):
         _module(kind, "float64").half()
     assert all(p.dtype == torch.float32 for p in module.parameters())
+
+
+@pytest.mark.parametrize("kind", TENSOR_KINDS)
+def test_a_float64_programs_module_starts_in_float64_with_the_values_unrounded(kind):
+    """A torch user who compiles with dtype="float64" gets a float64 module (it was float32 until
+    .double(), so its loss differed from the program's by float32's rounding, ~1e-8): the given
+    values are kept to the last bit, and loss and gradients equal the program's."""
+    x = sg.tensor("x", (N, D)) if kind == "over_the_batch" else sg.tensor("x", (D,))
+    t = sg.tensor("t", x.shape[:-1] + (C,))
+    W1, b1, W2 = sg.tensor("W1", (H, D)), sg.tensor("b1", (H,)), sg.tensor("W2", (C, H))
+    out = sp.tanh(x @ W1.T + b1) @ W2.T if kind == "over_the_batch" else W2 @ sp.tanh(W1 @ x + b1)
+    prog = sg.compile(sg.mse(out, t), [W1, b1, W2], [x, t], outputs=[out], dtype="float64")
+    g = torch.Generator().manual_seed(3)
+    values = {n: torch.randn(s, generator=g, dtype=torch.float64).numpy() for n, s in
+              (("W1", (H, D)), ("b1", (H,)), ("W2", (C, H)))}
+    module = prog.as_torch(values)
+    assert all(p.dtype == torch.float64 for p in module.parameters())
+    assert all(np.array_equal(module.parameter(n).detach().numpy(), v) for n, v in values.items())
+    X, T = _data(torch.float64)
+    loss = module.loss(X, T)
+    loss.backward()
+    assert loss.dtype == torch.float64 and module(X).dtype == torch.float64
+    assert loss.item() == pytest.approx(prog.loss(values, {"x": X.numpy(), "t": T.numpy()}), rel=1e-14)
+    want = prog.grad(values, {"x": X.numpy(), "t": T.numpy()})
+    for n in values:
+        np.testing.assert_allclose(module.parameter(n).grad.numpy(), want[n], rtol=1e-12, atol=1e-15)
+    module.float()
+    assert all(p.dtype == torch.float32 for p in module.parameters())
+    assert module(X.float()).dtype == torch.float32

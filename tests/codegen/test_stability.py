@@ -14,8 +14,11 @@ x = sp.Symbol("x", real=True)
 
 
 def _numpy_fn(expr):
-    src = NumpyPrinter().doprint(expr.xreplace({x: sp.Symbol("xs", real=True)}))
-    return eval(f"lambda xs: {src}", {"numpy": np})
+    printer = NumpyPrinter()
+    src = printer.doprint(expr.xreplace({x: sp.Symbol("xs", real=True)}))
+    ns = {"numpy": np, "DTYPE": np.float64}
+    exec("\n".join(printer.helper_source()), ns)       # the module's helpers it calls (sigmoid, erf)
+    return eval(f"lambda xs: {src}", ns)
 
 
 def _mp(expr, v):

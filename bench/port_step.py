@@ -1,0 +1,194 @@
+"""Models ported from PyTorch to symgrad (docs/layers.md, "Porting a PyTorch model"): the compiled
+NumPy training step of each against torch eager's, in one process, on the same weights and data.
+
+    PYTHONPATH=. python bench/port_step.py [--rounds 21] [--batch 128] [--models prenorm,lstm,...]
+
+The models, each declared over a batch of size N as torch code writes it, and its torch twin:
+``prenorm`` (3 pre-norm residual blocks: layer norm, a GELU MLP of width 4·D, residual; a linear
+head), ``lstm`` (an LSTM cell unrolled over T = 5 steps, fused gates cut by ``chunk``, a linear head
+on the last h), ``attention`` (4-head self-attention with a padding mask and a causal mask, a
+mean over the real tokens, cross-entropy with label smoothing), ``bag`` (the mean of embeddings by
+integer ids, nn.EmbeddingBag(mode="mean"), and a linear head), ``tied_ae`` (a sigmoid autoencoder whose
+decoder is the encoder's W.T, MSE). One training step = forward, loss, backward, Adam update
+(lr 1e-3), float32, both on one thread (BLAS included). Before timing, the two agree on the first
+step's loss. Printed per model: the median time of a step of each, and the median of the per-round
+ratios compiled / torch eager (the two run in turns, so a busy machine slows them alike; below 1 the
+compiled step is faster).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse      # noqa: E402
+import datetime      # noqa: E402
+import platform      # noqa: E402
+import statistics    # noqa: E402
+
+import numpy as np   # noqa: E402
+import sympy as sp   # noqa: E402
+
+import symgrad as sg  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from statement_timer import interleaved_rounds, median_ratio  # noqa: E402
+
+N = sp.Symbol("N", integer=True, positive=True)
+LR = 1e-3
+
+
+def prenorm(B, rng, D=64, C=10, L=3):
+    x, y = sg.tensor("x", (N, D)), sg.tensor("y", (N,), integer=True)
+    h, params = x, []
+    for i in range(L):
+        g, b = sg.tensor(f"g{i}", (D,)), sg.tensor(f"b{i}", (D,))
+        W1, c1, W2, c2 = (sg.tensor(f"W1_{i}", (4 * D, D)), sg.tensor(f"c1_{i}", (4 * D,)),
+                          sg.tensor(f"W2_{i}", (D, 4 * D)), sg.tensor(f"c2_{i}", (D,)))
+        params += [g, b, W1, c1, W2, c2]
+        h = h + sg.linear(sg.gelu(sg.linear(sg.layer_norm(h, D, g, b), W1, c1)), W2, c2)
+    Wh = sg.tensor("Wh", (C, D))
+    loss = sg.cross_entropy(sg.linear(h, Wh), y)
+    data = {"x": rng.normal(size=(B, D)), "y": rng.integers(0, C, B)}
+
+    def twin(t, d, F):
+        h = d["x"]
+        for i in range(L):
+            a = F.layer_norm(h, (D,), t[f"g{i}"], t[f"b{i}"])
+            h = h + F.linear(F.gelu(F.linear(a, t[f"W1_{i}"], t[f"c1_{i}"])), t[f"W2_{i}"], t[f"c2_{i}"])
+        return F.cross_entropy(F.linear(h, t["Wh"]), d["y"])
+    return loss, params + [Wh], [x, y], data, twin
+
+
+def lstm(B, rng, T=5, D=32, H=64, C=10):
+    x, y = sg.tensor("x", (N, T, D)), sg.tensor("y", (N,), integer=True)
+    Wi, Wh, bi, bh = (sg.tensor("W_ih", (4 * H, D)), sg.tensor("W_hh", (4 * H, H)),
+                      sg.tensor("b_ih", (4 * H,)), sg.tensor("b_hh", (4 * H,)))
+    Wc = sg.tensor("Wc", (C, H))
+    h = c = sg.zeros((N, H))
+    for x_t in x.unbind(1):
+        i, f, g, o = (sg.linear(x_t, Wi, bi) + sg.linear(h, Wh, bh)).chunk(4, dim=1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+    loss = sg.cross_entropy(sg.linear(h, Wc), y)
+    data = {"x": rng.normal(size=(B, T, D)), "y": rng.integers(0, C, B)}
+
+    def twin(t, d, F):
+        import torch
+        h = c = torch.zeros(d["x"].shape[0], H)
+        for x_t in d["x"].unbind(1):
+            i, f, g, o = (F.linear(x_t, t["W_ih"], t["b_ih"]) + F.linear(h, t["W_hh"], t["b_hh"])).chunk(4, 1)
+            c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+            h = o.sigmoid() * c.tanh()
+        return F.cross_entropy(F.linear(h, t["Wc"]), d["y"])
+    return loss, [Wi, Wh, bi, bh, Wc], [x, y], data, twin
+
+
+def attention(B, rng, T=16, D=64, H=4, C=5):
+    Dh = D // H
+    x, pad, y = sg.tensor("x", (N, T, D)), sg.tensor("pad", (N, T)), sg.tensor("y", (N,), integer=True)
+    Wqkv, Wo, Wc = sg.tensor("Wqkv", (3 * D, D)), sg.tensor("Wo", (D, D)), sg.tensor("Wc", (C, D))
+    q, k, v = (z.view(N, T, H, Dh).transpose(0, 2, 1, 3) for z in sg.linear(x, Wqkv).split(D, dim=-1))
+    s = q @ k.mT / sp.sqrt(Dh)
+    s = s.masked_fill(pad[:, None, None, :] < 0.5, float("-inf"))
+    s = s.masked_fill(sg.tril(sg.ones((T, T))) < 0.5, float("-inf"))
+    o = sg.linear((s.softmax(-1) @ v).transpose(0, 2, 1, 3).reshape(N, T, D), Wo)
+    pooled = (o * pad[:, :, None]).sum(axis=1) / pad.sum(axis=1, keepdims=True)
+    loss = sg.cross_entropy(sg.linear(pooled, Wc), y, label_smoothing=0.1)
+    lens = rng.integers(1, T + 1, B)
+    data = {"x": rng.normal(size=(B, T, D)), "pad": (np.arange(T)[None] < lens[:, None]).astype(float),
+            "y": rng.integers(0, C, B)}
+
+    def twin(t, d, F):
+        import torch
+        n = d["x"].shape[0]
+        q, k, v = (z.view(n, T, H, Dh).transpose(1, 2) for z in F.linear(d["x"], t["Wqkv"]).split(D, -1))
+        s = q @ k.transpose(-2, -1) / Dh ** 0.5
+        s = s.masked_fill(d["pad"][:, None, None, :] == 0, float("-inf"))
+        s = s.masked_fill(torch.tril(torch.ones(T, T)) == 0, float("-inf"))
+        o = F.linear((s.softmax(-1) @ v).transpose(1, 2).reshape(n, T, D), t["Wo"])
+        pooled = (o * d["pad"][..., None]).sum(1) / d["pad"].sum(1, keepdim=True)
+        return F.cross_entropy(F.linear(pooled, t["Wc"]), d["y"], label_smoothing=0.1)
+    return loss, [Wqkv, Wo, Wc], [x, pad, y], data, twin
+
+
+def bag(B, rng, V=5000, D=64, L=20, C=10):
+    ids, y = sg.tensor("ids", (N, L), integer=True), sg.tensor("y", (N,), integer=True)
+    E, W, b = sg.tensor("E", (V, D)), sg.tensor("W", (C, D)), sg.tensor("b", (C,))
+    loss = sg.cross_entropy(sg.linear(E[ids].mean(axis=1), W, b), y, label_smoothing=0.1)
+    data = {"ids": rng.integers(0, V, (B, L)), "y": rng.integers(0, C, B)}
+
+    def twin(t, d, F):
+        return F.cross_entropy(F.linear(F.embedding_bag(d["ids"], t["E"], mode="mean"), t["W"], t["b"]),
+                               d["y"], label_smoothing=0.1)
+    return loss, [E, W, b], [ids, y], data, twin
+
+
+def tied_ae(B, rng, D=256, H=64):
+    x = sg.tensor("x", (N, D))
+    W, be, bd = sg.tensor("W", (H, D)), sg.tensor("b_enc", (H,)), sg.tensor("b_dec", (D,))
+    loss = sg.mse(sg.linear(sg.sigmoid(sg.linear(x, W, be)), W.T, bd), x)
+    data = {"x": rng.normal(size=(B, D))}
+
+    def twin(t, d, F):
+        return F.mse_loss(F.linear(F.linear(d["x"], t["W"], t["b_enc"]).sigmoid(), t["W"].t(), t["b_dec"]), d["x"])
+    return loss, [W, be, bd], [x], data, twin
+
+
+MODELS = {"prenorm": prenorm, "lstm": lstm, "attention": attention, "bag": bag, "tied_ae": tied_ae}
+
+
+def bench(name, B, rounds, seed=0):
+    import torch
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(seed)
+    loss, params, inputs, data, twin = MODELS[name](B, rng)
+    prog = sg.compile(loss, params, inputs, optimizer=sg.optim.Adam(lr=LR), dtype="float32")
+    vals = {p.name: (rng.normal(0, 1 / np.sqrt(p.shape[-1]), tuple(p.shape)) if len(p.shape) > 1
+                     else np.ones(p.shape) if p.name.startswith("g") else np.zeros(p.shape)).astype(np.float32)
+            for p in params}
+    data = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in data.items()}
+    t = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in vals.items()}
+    td = {k: torch.tensor(v) for k, v in data.items()}
+    opt = torch.optim.Adam(t.values(), lr=LR)
+    F = torch.nn.functional
+
+    def torch_step():
+        opt.zero_grad()
+        lt = twin(t, td, F)
+        lt.backward()
+        opt.step()
+        return lt.item()
+    state = prog.init_state(vals)
+    holder = {"v": vals, "s": state}
+
+    def ours_step():
+        holder["v"], holder["s"] = prog.step(holder["v"], holder["s"], data)
+        return prog.last_loss
+    a, b = ours_step(), torch_step()
+    assert abs(a - b) <= 1e-4 * max(1.0, abs(b)), (name, a, b)
+    times = interleaved_rounds({"symgrad": ours_step, "torch": torch_step}, rounds)
+    return (statistics.median(times["symgrad"]) * 1e3, statistics.median(times["torch"]) * 1e3,
+            median_ratio(times, "symgrad", "torch"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=21)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--models", default=",".join(MODELS))
+    a = ap.parse_args(argv)
+    import torch
+    print(f"# bench/port_step.py, {datetime.date.today()}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, numpy {np.__version__}, torch {torch.__version__}; batch {a.batch}, "
+          f"{a.rounds} rounds, Adam, float32, one thread")
+    print(f"{'model':<10} {'symgrad ms':>11} {'torch ms':>9} {'ratio':>6}")
+    for name in a.models.split(","):
+        ours, theirs, ratio = bench(name, a.batch, a.rounds)
+        print(f"{name:<10} {ours:>11.2f} {theirs:>9.2f} {ratio:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()
