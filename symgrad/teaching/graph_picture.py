@@ -385,7 +385,7 @@ class _Picture:
         # a softmax over an axis is one operation, "softmax (axis 1)", as the steps write it (not
         # logsumexp, then exp(① − ②)): its input has one edge into it, carrying all of ∂L/∂s
         for end, sm in nm.softmaxes.items():
-            self.pools[end] = (f"softmax (axis {sm.axis})", set(sm.inner))
+            self.pools[end] = (sm.label, set(sm.inner))       # or "log_softmax (axis 1)"
         self.fold_end = {}                      # an equation folded into an operation -> its end
         for end, (_, inside, *_) in self.pools.items():
             self.folded |= inside
@@ -594,7 +594,7 @@ class _Picture:
                     else:
                         a = nm.disp[sm.end]
                         back = sm.backward(a, _gsym(self.out_name, str(a), self.g.producer[sm.end].out.shape,
-                                                    sm.end, nm))
+                                                    sm.end, nm), nm.disp[sm.z])
                         below.append(text(self.gradient_text(v.id, back), RED))
                     c = None
                 if c is not None:

@@ -45,7 +45,7 @@ from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial, rule_name
 from .pool_steps import _pool_groups
-from .softmax_steps import RULE as SOFTMAX_RULE, softmax_groups
+from .softmax_steps import softmax_groups
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .as_written import leading_ones_dropped as _leading_ones_dropped
 from .step_record import NodeStep, Rule
@@ -650,8 +650,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if sm is not None:
             a, cname = disp[sm.end], str(disp[sm.end])
             chain1.append([gsym[sm.end], partial(cname, str(node), ())])
-            rules.append(Rule(SOFTMAX_RULE.format(axis=sm.axis), partial(cname, str(node), ()), None))
-            e = sm.backward(a, gsym[sm.end])
+            rules.append(Rule(sm.rule(), partial(cname, str(node), ()), None))
+            e = sm.backward(a, gsym[sm.end], disp[sm.z])
             subst.append([e])
             built.append(e)
         for eqn, i, c in terms:
