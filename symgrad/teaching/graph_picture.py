@@ -48,7 +48,7 @@ from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
 from .notation import partial
 from .render import _SUPER, number, show, tiny, visible
-from .as_written import written_shape
+from .as_written import leading_ones_dropped, written_shape
 from .steps import LAYER_Z, Naming, SHORT_OPS, _fold_products, _softmax_map, _softmax_named, _tidy, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
@@ -70,12 +70,21 @@ _NAMED = {"matmul": "·", "bmatmul": "·", "transpose": "□ᵀ", "sum": "Σ", "
 _AXIS = {"rsum": "Σ", "rmax": "max", "lse": "logsumexp"}
 
 
-def _regroups(eqn) -> bool:
-    """A reshape that regroups entries (a flatten), not one that only adds or drops axes of size 1
-    (b of shape (F,) viewed as (1, F, 1, 1), a logsumexp's kept axis dropped)."""
+def _reshape_drawn(eqn) -> bool:
+    """A reshape drawn as a node of its own: one that regroups entries (a flatten), or drops a
+    size-1 axis other than leading ones (a regression's (N, 1) output read as (N,), or a logsumexp's
+    kept axis dropped), which the steps write as a step of its own, u₂ = u₁.reshape(N): drawn as
+    part of its edge, the edge would carry u₁'s name into an operation the text writes with u₂. A
+    reshape that only adds 1-axes (b of shape (F,) viewed as (1, F, 1, 1) against a conv's output),
+    or drops leading ones, lines a value up for NumPy's broadcasting and is drawn as part of its edge
+    (b flows straight into +)."""
     if eqn.prim is not A.reshape_p:
         return False
-    return [n for n in eqn.inputs[0].shape if n != 1] != [n for n in eqn.out.shape if n != 1]
+    before, after = eqn.inputs[0].shape, eqn.out.shape
+    if [n for n in before if n != 1] != [n for n in after if n != 1]:
+        return True
+    ones = lambda shape: leading_ones_dropped(shape).count(1)      # noqa: E731 - this test only
+    return ones(after) < ones(before)
 
 
 def op_label(eqn) -> str:
@@ -361,9 +370,11 @@ class _Picture:
         # reshapes and broadcasts are how NumPy's implicit broadcasting lowers, not operations of the
         # slide: one used once is drawn as part of its edge (γ flows straight into γ ⊙ x̂)
         # slide: one used once is drawn as part of its edge (γ flows straight into γ ⊙ x̂); a reshape
-        # that regroups entries (a flatten, p.reshape(N, -1)) is the user's own step, and drawn
+        # that regroups entries (a flatten, p.reshape(N, -1)) or drops a 1-axis ((N, 1) -> (N,)) is a
+        # step of the text (u₂ = u₁.reshape(N)), and drawn, so the edges carry the text's names
         self.folded = {e.out.id for e in nm.fwd if e.prim in _PASS_THROUGH and e.out.id != d.output.id
-                       and len(nm.consumers.get(e.out.id, ())) == 1 and not _regroups(e)}
+                       and len(nm.consumers.get(e.out.id, ())) == 1
+                       and (not _reshape_drawn(e) or e.out.id in nm.pools)}     # a max pool's window axis dropped
         # a pooling layer is one operation of the slide ("max pool 2×2"), not its lowering (windows,
         # then max over the window): the steps inside are folded into the equation that ends it
         self.pools = pooling(self.g, nm.consumers, nm.fwd)
@@ -374,7 +385,7 @@ class _Picture:
         # a softmax over an axis is one operation, "softmax (axis 1)", as the steps write it (not
         # logsumexp, then exp(① − ②)): its input has one edge into it, carrying all of ∂L/∂s
         for end, sm in nm.softmaxes.items():
-            self.pools[end] = (f"softmax (axis {sm.axis})", set(sm.inner))
+            self.pools[end] = (sm.label, set(sm.inner))       # or "log_softmax (axis 1)"
         self.fold_end = {}                      # an equation folded into an operation -> its end
         for end, (_, inside, *_) in self.pools.items():
             self.folded |= inside
@@ -583,7 +594,7 @@ class _Picture:
                     else:
                         a = nm.disp[sm.end]
                         back = sm.backward(a, _gsym(self.out_name, str(a), self.g.producer[sm.end].out.shape,
-                                                    sm.end, nm))
+                                                    sm.end, nm), nm.disp[sm.z])
                         below.append(text(self.gradient_text(v.id, back), RED))
                     c = None
                 if c is not None:

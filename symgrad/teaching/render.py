@@ -274,7 +274,7 @@ class UnicodePrinter(TextPrinter):
         split = _elementwise_product(expr)
         if split:                                # tensors: dout ⊙ γ, 2·u ⊙ v
             scalars, tensors = split
-            head = self._print(sp.Mul(*scalars)) + "·" if scalars else ""
+            head = _scalar_head(self, scalars, "·")
             return head.replace("*", "·") + " ⊙ ".join(self.parenthesize(a, 50) for a in tensors)
         return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
@@ -304,6 +304,15 @@ class UnicodePrinter(TextPrinter):
 
     def doprint(self, expr):
         return super().doprint(expr).replace("-", "−").replace(_STAR, "*")
+
+
+def _scalar_head(printer, scalars, dot) -> str:
+    """The scalar factor in front of an elementwise product, with ``dot`` after it: "2·" in 2·u ⊙ v,
+    and "-" alone for −1 (−g ⊙ s; a sum prints the sign, never g − 1·(g ⊙ s))."""
+    if not scalars:
+        return ""
+    c = sp.Mul(*scalars)
+    return "-" if c == -1 else printer._print(c) + dot
 
 
 def visible(name: str) -> str:
@@ -379,7 +388,7 @@ class TeachLatexPrinter(LatexPrinter):
         split = _elementwise_product(expr)
         if split:                                # tensors: dout \odot \gamma
             scalars, tensors = split
-            head = self._print(sp.Mul(*scalars)) + r" \cdot " if scalars else ""
+            head = _scalar_head(self, scalars, r" \cdot ")
             return head + r" \odot ".join(self.parenthesize(a, 50) for a in tensors)
         return super()._print_Mul(sigma_first(expr))
 

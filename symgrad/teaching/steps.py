@@ -45,7 +45,7 @@ from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial, rule_name
 from .pool_steps import _pool_groups
-from .softmax_steps import RULE as SOFTMAX_RULE, softmax_groups
+from .softmax_steps import softmax_groups
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .as_written import leading_ones_dropped as _leading_ones_dropped
 from .step_record import NodeStep, Rule
@@ -356,7 +356,7 @@ def local_rule(eqn, i: int, disp: dict, graph):
         sub = {R.ph(j): _scalarize(disp[v.id]) for j, v in enumerate(eqn.inputs)}
         sub[R._RESULT] = _scalarize(disp[eqn.out.id])
         local = d.xreplace(sub)
-        name = rule_name(body, R.ph(i))
+        name = _batch_division(eqn, i, graph) or rule_name(body, R.ph(i))
         if eqn.out.shape != ():
             name += " (elementwise)"
         return name, local
@@ -373,6 +373,48 @@ def local_rule(eqn, i: int, disp: dict, graph):
         "sum": "sum: every entry receives the gradient (the Jacobian of a sum is a row of ones)",
         "broadcast": "broadcast: the gradients of the copies are summed",
     }.get(prim.name, prim.rule), None
+
+
+def _size(graph, v):
+    """The batch size N when ``v`` is the input N (an integer, positive symbol), 1/N when it is
+    1/N of that input (a loss's mean, u/N, lowers to u·(1/N)), else None."""
+    e = graph.producer[v.id]
+    if e.prim is R.ewise_p and len(e.inputs) == 1 and e.params[0] == 1 / R.ph(0):
+        n = _size(graph, e.inputs[0])
+        return None if n is None or not n.is_Symbol else 1 / n
+    n = e.params[0] if e.prim.leaf and e.params else None
+    return n if isinstance(n, sp.Symbol) and n.is_integer and n.is_positive else None
+
+
+def _batch_division(eqn, i: int, graph):
+    """The rule of u/N, a sum divided by the batch size (a mean; u/(3·N) over the entries of an
+    (N, 3) batch), where N is a symbol: "division by the batch size N (a mean)", not the product
+    rule SymPy's u·(1/N) would be called by. None for anything else (u·v, u/2, u/x)."""
+    body, a = eqn.params[0], R.ph(i)
+    if not body.is_Mul or a not in body.args:
+        return None
+    factor = body / a
+    sub = {}
+    for j, v in enumerate(eqn.inputs):
+        if j != i and factor.has(R.ph(j)):
+            sub[R.ph(j)] = _size(graph, v)
+            if sub[R.ph(j)] is None:
+                return None
+    count = sp.simplify(1 / factor.xreplace(sub))
+    sign = ""
+    if count.could_extract_minus_sign():
+        count, sign = -count, ", and a minus sign"
+    coeff, rest = count.as_coeff_Mul()
+    symbols = rest.free_symbols
+    if (not symbols or not (coeff.is_Integer and coeff > 0) or not rest.is_polynomial()
+            or not all(x.is_integer and x.is_positive for x in symbols) or rest.is_Add):
+        return None
+    sizes = set().union(*(sp.Tuple(*e.out.shape).free_symbols for e in graph.producer.values()))
+    if not symbols <= sizes:          # x/n of a scalar n: no batch there, the product rule it is
+        return None
+    what = f"the batch size {count}" if count.is_Symbol else f"the number of entries {count}".replace("*", "·")
+    mean = " (a mean)" if graph.producer[eqn.inputs[i].id].prim in (R.sum_p, A.rsum_p) else ""
+    return f"division by {what}{mean}{sign}"
 
 
 def _softmax_map(nm) -> dict:
@@ -650,8 +692,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if sm is not None:
             a, cname = disp[sm.end], str(disp[sm.end])
             chain1.append([gsym[sm.end], partial(cname, str(node), ())])
-            rules.append(Rule(SOFTMAX_RULE.format(axis=sm.axis), partial(cname, str(node), ()), None))
-            e = sm.backward(a, gsym[sm.end])
+            rules.append(Rule(sm.rule(), partial(cname, str(node), ()), None))
+            e = sm.backward(a, gsym[sm.end], disp[sm.z])
             subst.append([e])
             built.append(e)
         for eqn, i, c in terms:

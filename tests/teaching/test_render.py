@@ -133,3 +133,13 @@ def test_a_symbolic_power_inside_a_product_is_written_with_a_caret():
     x, y = sp.symbols("x y")
     last = str(sg.derive(x ** y, x, style="calculus")).splitlines()[-1]
     assert "x^y" in last and "··" not in last and "**" not in last     # never Python's ** (F27)
+
+
+def test_a_negated_elementwise_product_has_no_unit_coefficient():
+    # g − s ⊙ g.sum(...) is Add(g, Mul(−1, s, Σg)): the sum writes the sign, the product no "1·"
+    n = sp.Symbol("N", integer=True, positive=True)
+    g, s = sg.tensor("g", (n, 3)), sg.tensor("s", (n, 3))
+    for fmt, one in (("unicode", "1·"), ("latex", r"1 \cdot")):
+        out = show(g - s * g.sum(axis=1, keepdims=True), fmt)
+        assert one not in out and ("−" in out or "-" in out), (fmt, out)
+    assert show(-2 * g * s, "unicode").startswith("−2·"), show(-2 * g * s, "unicode")
