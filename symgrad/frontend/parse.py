@@ -830,9 +830,10 @@ class _Builder:
             kw["axis"] = vals[0]
         return getattr(x, name)(**kw)
 
-    def arguments(self, node, name, keywords) -> tuple:
+    def arguments(self, node, name, keywords, form=None) -> tuple:
         """(the positional argument nodes, {keyword: its constant value}) of a call; '*' and '**'
-        unpacking and keywords ``name`` does not take are refused."""
+        unpacking and keywords ``name`` does not take are refused (``form``, when given, is the
+        spelling the refusal shows). A keyword whose kind is None keeps its syntax-tree node."""
         for a in node.args:
             if isinstance(a, ast.Starred):
                 self.visit(a)                  # refused, naming it
@@ -841,11 +842,13 @@ class _Builder:
             if k.arg is None or k.arg not in keywords:
                 what = "'**' unpacking" if k.arg is None else f"the keyword {k.arg!r}"
                 allowed = ", ".join(sorted(keywords)) or "none"
+                write = f"; write {form}" if form else ""
                 raise self.refuse(f"{what} in {self.seg(node)!r} is not allowed ({name} takes the "
-                                  f"keywords: {allowed})")
+                                  f"keywords: {allowed}{write})")
             if k.arg in kw:
                 raise self.fail(f"the keyword {k.arg}= is given twice in {self.seg(node)!r}")
-            kw[k.arg] = self.static(k.value, keywords[k.arg], k.arg)
+            kind = keywords[k.arg]
+            kw[k.arg] = k.value if kind is None else self.static(k.value, kind, k.arg)
         return list(node.args), kw
 
     def static(self, node, kind, keyword=None):
@@ -945,19 +948,7 @@ class _Builder:
         build, takes_value = _CONSTRUCTORS[n]
         form = f"{n}((N, 2), 0.5)" if takes_value else f"{n}((N, 2)), {n}(3) or {n}(N, 2)"
         keywords = ("shape", "fill_value") if takes_value else ("shape",)
-        for a in node.args:
-            if isinstance(a, ast.Starred):
-                self.visit(a)                  # refused, naming it
-        kw = {}
-        for k in node.keywords:
-            if k.arg is None or k.arg not in keywords:
-                what = "'**' unpacking" if k.arg is None else f"the keyword {k.arg!r}"
-                raise self.refuse(f"{what} in {self.seg(node)!r} is not allowed ({n} takes the "
-                                  f"keywords: {', '.join(keywords)}; write {form})")
-            if k.arg in kw:
-                raise self.fail(f"the keyword {k.arg}= is given twice in {self.seg(node)!r}")
-            kw[k.arg] = k.value
-        args = list(node.args)
+        args, kw = self.arguments(node, n, dict.fromkeys(keywords), form)   # the nodes, read below
         if "shape" in kw:
             args.insert(0, kw.pop("shape"))
         if "fill_value" in kw:
