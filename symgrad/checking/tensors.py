@@ -219,4 +219,5 @@ def is_tensor_check(f) -> bool:
     return T.is_tensor_expr(as_expr(f))
 
 
-__all__ = ["concretize", "declared_shapes", "fixed_sizes", "second_sizes", "has_literal", "label_ranges", "sizes_of", "is_tensor_check"]
+__all__ = ["concretize", "declared_shapes", "fixed_sizes", "second_sizes", "has_literal", "label_ranges",
+           "sizes_of", "is_tensor_check"]
