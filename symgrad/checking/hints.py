@@ -303,11 +303,13 @@ def factor_hint(case: Case):
     why = _dropout_factor(case.f, a) or _variance_factor(case.f, a)   # first: p = ½ would read as a square's ½
     if why:
         return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
+    also = (f", or {_size_words(case, B)}: the check cannot tell which (call it with a batch size no "
+            f"dimension has, batch=…); if B") if B and B in _dims(case) else ""    # B = 3 for a (5, 3) W1
     if B and abs(a - B) < 1e-9:
-        why = (f" — the batch size B = {B}: the examples' gradients were summed where the loss "
+        why = (f" — the batch size B = {B}{also}: the examples' gradients were summed where the loss "
                f"averages them (divide by B)")
     elif B and abs(a - 1 / B) < 1e-9:
-        why = f" — 1/B for the batch size B = {B}: the batch mean was taken twice"
+        why = f" — 1/B for the batch size B = {B}{also}: the batch mean was taken twice"
     elif abs(a - 2) < 1e-9 and _has_square(case.f):
         why = " — the ½ of ½(…)² was dropped, or the 2 from differentiating a square counted twice"
     elif abs(a - 0.5) < 1e-9 and _has_square(case.f):

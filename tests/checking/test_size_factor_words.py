@@ -77,3 +77,13 @@ def test_two_literal_axes_of_one_size_are_both_said():
                                 lambda dout, x, w: (np.repeat((dout @ w.T)[:, :, None], 4, axis=2),
                                                     x.sum(axis=2).reshape(-1, 4).T @ dout.reshape(-1, 2) / 4)))
     assert "axes 1 and 2 of x" in r.hint, r.hint
+
+
+def test_a_batch_size_equal_to_a_dimension_is_not_said_to_be_the_batchs_alone():
+    """A callable checked over a batch: B = 3 where W1 is (5, 3) said "the batch size B = 3: the
+    examples' gradients were summed" as if 3 could be nothing else."""
+    from test_check import MLP_LOSS, W1, W2, b1, b2, mlp_backprop
+    r = wrong(sg.check(MLP_LOSS, [W1, b1, W2, b2], lambda v: mlp_backprop(v, "sum"), batch=3))
+    assert "the batch size B = 3, or 3, the size of axis 1 of W1 (5, 3): the check cannot tell which" in r.hint
+    r = wrong(sg.check(MLP_LOSS, [W1, b1, W2, b2], lambda v: mlp_backprop(v, "sum"), batch=6))
+    assert "the batch size B = 6: the examples' gradients were summed" in r.hint
