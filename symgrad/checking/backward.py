@@ -165,7 +165,8 @@ def _signature_advice(backward, ndouts: int, names: list, mask_names: set) -> st
     if not unknown:
         return ""
     fname = getattr(backward, "__name__", "backward")
-    shown = f"{fname}({', '.join(takes)})" if fname != "<lambda>" else f"lambda {', '.join(takes)}"
+    listed = ", ".join("*" * (p.kind is p.VAR_POSITIONAL) + p.name for p in ps)     # lambda *a, not 'lambda '
+    shown = f"{fname}({listed})" if fname != "<lambda>" else f"lambda {listed}"
     call = ", ".join(["dout"] * (ndouts == 1) + [f"dout{i or ''}" for i in range(ndouts)] * (ndouts > 1)
                      + names)
     out = (f"; backward's parameters do not take what it is called with: it is {shown}, and "

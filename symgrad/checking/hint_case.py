@@ -30,6 +30,7 @@ class Case:
     check: Any = None           # sg.check itself, for hints that re-check at a special point
     targets: str = "distribution"   # how the check drew softmax targets (see sg.check)
     sizes: dict = None          # {name: n}: the symbolic sizes of a tensor f, as the check fixed them
+    shapes: dict = None         # {tensor name: shape as declared}: ints, and symbolic sizes by name
 
     @property
     def w(self):

@@ -34,7 +34,8 @@ Layer slips have their own modules (each says what it decides and how): layer_hi
 norm_dx_hints.py (also a wrong count in dx), eps_path_hint.py (ε left out on some paths),
 channel_hints.py (spatial batch norm's x.reshape(-1, C)), dout_sum_hints.py (dout summed over the
 wrong axes then indexed; one time step only), shared_param_hints.py (some uses of a shared
-parameter), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
+parameter), recurrent_hints.py (an RNN's dWh from the state one step late, a loop that stops before
+t = 0), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
 LSTM's gates' gradients in another order), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py; `find_hint` below gives the order they are tried in.
@@ -77,18 +78,19 @@ def find_hint(case: Case) -> str | None:
     from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
                                  tanh_operand_hint)
     from .pool_route_hint import pool_route_hint
+    from .recurrent_hints import late_state_hint, loop_early_hint
     from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
-              var_for_std_hint, n_left_out_hint, wrong_count_hint, fanout_hint, some_uses_hint,
+              var_for_std_hint, n_left_out_hint, wrong_count_hint, loop_early_hint, fanout_hint, some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
               pool_route_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
-              first_step_hint):
+              late_state_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
@@ -301,11 +303,13 @@ def factor_hint(case: Case):
     why = _dropout_factor(case.f, a) or _variance_factor(case.f, a)   # first: p = ½ would read as a square's ½
     if why:
         return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
+    also = (f", or {_size_words(case, B)}: the check cannot tell which (call it with a batch size no "
+            f"dimension has, batch=…); if B") if B and B in _dims(case) else ""    # B = 3 for a (5, 3) W1
     if B and abs(a - B) < 1e-9:
-        why = (f" — the batch size B = {B}: the examples' gradients were summed where the loss "
+        why = (f" — the batch size B = {B}{also}: the examples' gradients were summed where the loss "
                f"averages them (divide by B)")
     elif B and abs(a - 1 / B) < 1e-9:
-        why = f" — 1/B for the batch size B = {B}: the batch mean was taken twice"
+        why = f" — 1/B for the batch size B = {B}{also}: the batch mean was taken twice"
     elif abs(a - 2) < 1e-9 and _has_square(case.f):
         why = " — the ½ of ½(…)² was dropped, or the 2 from differentiating a square counted twice"
     elif abs(a - 0.5) < 1e-9 and _has_square(case.f):
@@ -432,22 +436,57 @@ def _dout_entries_factor(case, a: float) -> str:
 
 
 def _size_name(case, n: int) -> str:
+    """The name of the size n (N), or n itself when n is no size's alone (`_same_value_sizes`)."""
     named = [k for k, v in sorted((case.sizes or {}).items()) if v == n]
-    return named[0] if named else str(n)
+    return named[0] if len(named) == 1 and not _literal_axes(case, n) else str(n)
+
+
+def _literal_axes(case, n: int) -> str | None:
+    """Where n is a declared integer dimension: "the size of axis 1 of x (N, 4, 3)" (wrt first);
+    None when no declared shape has n written as a number (or the check has no declared shapes)."""
+    shapes = case.shapes or {}
+    for name in dict.fromkeys([p.name for p in case.params] + sorted(shapes)):
+        shape = shapes.get(name, ())
+        axes = [i for i, d in enumerate(shape) if isinstance(d, int) and d == n]
+        if axes:
+            txt = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+            return f"the size of {_axes_words(axes)} of {name} {txt}"
+    return None
+
+
+def _axes_words(axes) -> str:
+    return f"axis {axes[0]}" if len(axes) == 1 else "axes " + ", ".join(map(str, axes[:-1])) + f" and {axes[-1]}"
+
+
+def _same_value_sizes(case, n: int, named) -> str | None:
+    """The words for n when several sizes have that value (N = T = 4 given in ``dims=``, or N = 4
+    and a declared 4): every one of them, since the check cannot tell which the factor is of."""
+    literal = _literal_axes(case, n)
+    if len(named) + (literal is not None) < 2:
+        return None
+    which = [f"the size {k}" for k in named] + ([literal] if literal else [])
+    return (f"{n}, which is {' and '.join(which)} (equal here, as dims= or at= fixed "
+            f"{' and '.join(named)}: the check cannot tell which one the factor is; give "
+            f"{named[0]} a value no other size has to have it named)")
 
 
 def _size_words(case, n: int) -> str:
     """The size n as the user knows it: "N = 5" for a declared symbolic size, else "4, the size of
-    axis 1 of x (5, 4)" (the first tensor of f with an axis of that size, wrt first)."""
+    axis 1 of x (5, 4)" (the first tensor of f with an axis of that size, wrt first); every size
+    of that value when there are several (`_same_value_sizes`)."""
     named = [k for k, v in sorted((case.sizes or {}).items()) if v == n]
+    both = _same_value_sizes(case, n, named)
+    if both:
+        return both
     if named:
         return f"{named[0]} = {n}, a size of the problem"
     for s in list(case.params) + sorted(_symbols(case.f), key=lambda s: s.name):
         shape = _shape(s)
+        axes = [i for i, d in enumerate(shape) if d == n]
         if n in shape and len(shape) == 2 and 1 in shape:          # a column (or row) vector
             return f"{n}, the length of {s.name} {_shape_txt(shape)}"
         if n in shape and len(shape) > 1:
-            return f"{n}, the size of axis {shape.index(n)} of {s.name} {_shape_txt(shape)}"
+            return f"{n}, the size of {_axes_words(axes)} of {s.name} {_shape_txt(shape)}"
         if n in shape:
             return f"{n}, the size of {s.name} {_shape_txt(shape)}"
     return f"{n}, a dimension of the problem"

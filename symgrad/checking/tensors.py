@@ -177,6 +177,19 @@ def fixed_sizes(before, after) -> dict:
     return out
 
 
+def declared_shapes(f) -> dict:
+    """{tensor name: its shape as declared}: an integer dimension as an int, a symbolic one as its
+    text, so that a hint can tell a literal 4 from an N that ``at=`` or ``dims=`` made 4.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N = sp.Symbol("N", integer=True, positive=True)
+    >>> declared_shapes(sg.sum(sg.tensor("x", (N, 4))))
+    {'x': ('N', 4)}
+    """
+    return {t.name: tuple(int(d) if as_expr(d).is_Integer else str(d) for d in t.shape)
+            for t in sorted(as_expr(f).atoms(T.Tensor), key=lambda t: t.name)}
+
+
 def sizes_from_values(sizes, given: Mapping, *exprs) -> dict:
     """{size symbol: n} read off the arrays given in ``at=`` for tensors whose shape has that size
     as a dimension of its own (x of shape (N, 3) given as a (4, 3) array: N = 4)."""
@@ -206,4 +219,5 @@ def is_tensor_check(f) -> bool:
     return T.is_tensor_expr(as_expr(f))
 
 
-__all__ = ["concretize", "fixed_sizes", "second_sizes", "has_literal", "label_ranges", "sizes_of", "is_tensor_check"]
+__all__ = ["concretize", "declared_shapes", "fixed_sizes", "second_sizes", "has_literal", "label_ranges",
+           "sizes_of", "is_tensor_check"]

@@ -45,7 +45,7 @@ import sympy as sp
 
 from . import sampling, sides, size_literals
 from .arguments import check_arguments
-from .tensors import concretize, fixed_sizes, is_tensor_check, second_sizes, has_literal
+from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, second_sizes, has_literal
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
@@ -377,10 +377,11 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     tensor_case = isinstance(f, sp.Basic) and is_tensor_check(f)
     label_ranges = {}                           # integer labels: drawn in the range their uses allow
     sizes = {}                                  # {N: 5}: symbolic sizes made numbers (for hints)
+    shapes = {}                                 # {x: (N, 4)}: the shapes as declared (for hints)
     if tensor_case:                             # sizes made numbers, labels drawn in range
         declared = f
         f, wrt, claimed, at, ranges = concretize(f, wrt, claimed, at or {})
-        sizes = fixed_sizes(declared, f)
+        sizes, shapes = fixed_sizes(declared, f), declared_shapes(declared)
         label_ranges = {k: ("integers", n) for k, n in ranges.items()}
         batch = None                            # a whole-batch declaration: one example is the batch
     params = _flatten_wrt(wrt)
@@ -456,11 +457,12 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
             cx.why = sampling.not_finite_part([claims[k]], pts[i].example())
         case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
                     claims=claim_vals, batch=B, claim_expr=None if is_callable else claims[k],
-                    check=check, targets=targets, sizes=sizes)
+                    check=check, targets=targets, sizes=sizes, shapes=shapes)
         return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
 
     if tensor_case and not again:               # a max at a tie: a point made with ties on purpose
-        tied = _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes)
+        tied = _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes,
+                           shapes)
         if isinstance(tied, CheckResult):
             return tied
         method += tied or ""
@@ -487,7 +489,8 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
 
 
 
-def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes):
+def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes,
+                           shapes):
     """The claim at a point where a max of f is tied (`symgrad.checking.ties`): None when f has no
     max or no such point is found; a note for the method when the claim routes δ as the policy
     does there; else the CheckResult —
@@ -527,7 +530,7 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
     else:
         case = Case(f=f, params=params, k=k, derivation=D, points=[tp], truths=[truth], claims=[claim],
                     batch=B, claim_expr=None if callable(claims) else claims[k], check=check,
-                    targets=targets, sizes=sizes)
+                    targets=targets, sizes=sizes, shapes=shapes)
         hint = find_hint(case)
     return CheckResult(NOT_EQUAL, method + where + ", where the claim differs", cx, hint, layout, errors=errs)
 

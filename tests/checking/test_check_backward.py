@@ -113,6 +113,13 @@ def test_softmax_loss_right_and_the_forgotten_1_over_N():
 # errors: backward raising, the wrong number of gradients, non-finite values, bad arguments
 
 
+def test_a_lambda_taking_positional_arguments_only_is_shown_with_them():
+    """A `lambda *a:` called with out's symbols by name was shown as 'it is lambda ,'."""
+    out, wrt = _affine()
+    with pytest.raises(BackwardError, match=r"it is lambda \*a, and check_backward calls it"):
+        sg.check_backward(out, wrt, lambda *a: a)
+
+
 def test_backward_errors_are_clear():
     out, wrt = _affine()
 
