@@ -103,6 +103,24 @@ def ours(torch, width, X, Y, init, fuse_rows):
     return step
 
 
+def captured_step(torch, prog, net_params, X, Y, init):
+    """``prog.step`` from ``init``, warmed up on a side stream (autotuning, buffers) outside the
+    capture, then captured once in a CUDA graph: returns its replay, one graph launch a step."""
+    values = {p.name: init[p.name].clone().contiguous() for p in net_params}
+    state = prog.init_state()
+    batch = {"x": X, "y": Y}
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            values, state = prog.step(values, state, batch)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        prog.step(values, state, batch)
+    return graph.replay
+
+
 def ours_graph(torch, width, X, Y, init, fuse_rows):
     """ours through ``Program.step`` (the step count on the device), captured once in a CUDA graph
     and replayed: one graph launch a step, no host work but the replay."""
@@ -111,19 +129,7 @@ def ours_graph(torch, width, X, Y, init, fuse_rows):
     tb.FUSE_ROWS = fuse_rows
     loss, net_params, inputs, adam = benchmark_mlp(width)
     prog = sg.compile(loss, net_params, inputs, target="triton", optimizer=adam, precision=PRECISION)
-    values = {p.name: init[p.name].clone().contiguous() for p in net_params}
-    state = prog.init_state()
-    batch = {"x": X, "y": Y}
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):           # warm up (autotuning, buffers) outside the capture
-        for _ in range(3):
-            values, state = prog.step(values, state, batch)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        prog.step(values, state, batch)
-    return graph.replay
+    return captured_step(torch, prog, net_params, X, Y, init)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -174,19 +180,7 @@ def cnn_ours(torch, X, Y, init):
 def cnn_ours_graph(torch, X, Y, init):
     """`Program.step` of the CNN captured once in a CUDA graph and replayed (see `ours_graph`)."""
     prog, net_params = cnn_program()
-    values = {p.name: init[p.name].clone().contiguous() for p in net_params}
-    state = prog.init_state()
-    batch = {"x": X, "y": Y}
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(3):
-            values, state = prog.step(values, state, batch)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        prog.step(values, state, batch)
-    return graph.replay
+    return captured_step(torch, prog, net_params, X, Y, init)
 
 
 def cnn_torch_model(torch, init):
