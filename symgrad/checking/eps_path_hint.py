@@ -45,15 +45,10 @@ def _ratio(case, v, base, ndim):
 
 def _words(D, wv, v, eqn) -> str:
     """A path in the staged backward's words (cs231n's batchnorm_backward names its steps)."""
-    from .fanout_paths import _label, _users
+    from .fanout_paths import first_steps_square
     if eqn.prim.name == "rsum":
         return "the mean's path (dmu)"
-    users = _users(D.ir.ancestors([D.output]))
-    chain, cur = [eqn], eqn.out                 # the path's first steps, while they do not fork
-    while len(users.get(cur.id, [])) == 1 and len(chain) < 4:
-        chain.append(users[cur.id][0])
-        cur = chain[-1].out
-    if any(e.prim.name == "ewise" and _label(D, e.out, limit=10 ** 6).endswith("**2") for e in chain):
+    if first_steps_square(D, eqn, 4):
         return "the variance's path (dsqrtvar, dvar, dxmu2)"
     if v.id == wv.id:
         return "the direct path (x itself, not through μ)"

@@ -58,6 +58,17 @@ def _users(eqns) -> dict:
     return users
 
 
+def first_steps_square(D, eqn, steps: int) -> bool:
+    """Whether the path from ``eqn`` passes a square within its first ``steps`` equations, followed
+    while they do not fork (a norm layer's variance path: its square may sit a few steps on)."""
+    users = _users(D.ir.ancestors([D.output]))
+    chain, cur = [eqn], eqn.out
+    while len(users.get(cur.id, [])) == 1 and len(chain) < steps:
+        chain.append(users[cur.id][0])
+        cur = chain[-1].out
+    return any(e.prim.name == "ewise" and _label(D, e.out, limit=10 ** 6).endswith("**2") for e in chain)
+
+
 def _path(D, wrt_name, v, eqn) -> str:
     """wrt → … → v → consumer → … → the output, through single-consumer links."""
     users = _users(D.ir.ancestors([D.output]))

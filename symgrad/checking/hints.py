@@ -55,7 +55,7 @@ from .claims import shape_text, _eval_claim, _shape, _symbols, fit_shape
 from ..frontend.functions import LogSoftmax, Map, Softmax, relu, sigmoid
 from ..frontend.masks import masks_in
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same  # noqa: F401
-from .fanout_paths import _label, _path, _users, fanout_terms  # noqa: F401 - their own module, below hints
+from .fanout_paths import _label, _path, _users, fanout_terms, first_steps_square  # noqa: F401 - their own module, below hints
 
 
 
@@ -566,12 +566,7 @@ def _norm_term(case, D, eqn) -> str:
     ax = axes[0] if len(axes) == 1 else axes
     full = (f"dx = (dxhat - dxhat.mean(axis={ax}, keepdims=True) - xhat * (dxhat * xhat).mean(axis={ax}, "
             f"keepdims=True)) / std")
-    users = _users(D.ir.ancestors([D.output]))
-    chain, cur = [eqn], eqn.out                  # the path's first steps, while they do not fork
-    while len(users.get(cur.id, [])) == 1 and len(chain) < 3:
-        chain.append(users[cur.id][0])
-        cur = chain[-1].out
-    if any(e.prim.name == "ewise" and _label(D, e.out, limit=10 ** 6).endswith("**2") for e in chain):
+    if first_steps_square(D, eqn, 3):
         return f" — in the norm layer's backward, the variance's term - xhat * (dxhat * xhat).mean(...) of {full}"
     if eqn.prim.name == "rsum":                    # the mean, lowered to a sum over the axis
         return f" — in the norm layer's backward, the mean's term - dxhat.mean(...) of {full}"
