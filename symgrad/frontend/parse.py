@@ -912,7 +912,8 @@ class _Builder:
                                       ast.unaryop, ast.expr_context)) for n in ast.walk(node)):
                 raise self.refuse(f"{shape_words}, not {self.seg(node)!r}")
             v = self.visit(node)
-            if isinstance(v, sp.Integer) and abs(int(v)) > MAX_DIM * MAX_DIM:
+            unit = v.subs({s: 1 for s in v.free_symbols}) if isinstance(v, sp.Expr) else v
+            if isinstance(unit, sp.Integer) and abs(int(unit)) > MAX_DIM * MAX_DIM:   # N*10**9 too
                 raise self.refuse(f"the size {self.seg(node)!r} is too large (a size is at most "
                                   f"{MAX_DIM * MAX_DIM})")
             if isinstance(v, sp.Expr) and v.is_integer and not _is_tensor(v):
@@ -950,8 +951,14 @@ class _Builder:
         keywords = ("shape", "fill_value") if takes_value else ("shape",)
         args, kw = self.arguments(node, n, dict.fromkeys(keywords), form)   # the nodes, read below
         if "shape" in kw:
+            if args and not (takes_value and len(args) == 1 and "fill_value" not in kw):
+                raise self.fail(f"the shape of {n}(...) is given twice in {self.seg(node)!r} (by "
+                                f"position and by shape=); write {form}")
             args.insert(0, kw.pop("shape"))
         if "fill_value" in kw:
+            if len(args) > 1:
+                raise self.fail(f"the value of {n}(...) is given twice in {self.seg(node)!r} (by "
+                                f"position and by fill_value=); write {form}")
             args.append(kw.pop("fill_value"))
         if takes_value:
             if len(args) != 2:
@@ -972,10 +979,18 @@ class _Builder:
                                 f"positive: a shape is positive integers and the declaration's integer "
                                 f"sizes (N, N*3), as in {form}")
             dims.append(d)
-        entries = math.prod(int(d) for d in dims if d.is_Integer)
-        if entries > MAX_ENTRIES:
-            raise self.refuse(f"{self.seg(node)!r} has {entries} entries (for each value of its "
-                              f"symbolic sizes); a constant made by the text has at most {MAX_ENTRIES}")
+        # the entries counted with every symbolic size at 1 ("per unit": ones((N, 1000)) is 1000),
+        # and at most quadratic in the sizes (ones((N, T, 3)) is; ones((N**10,)) or
+        # ones((N*10**8, 1000)) would allocate gigabytes at the sizes a check draws)
+        count = sp.expand(sp.Mul(*dims))
+        unit = count.subs({s: 1 for s in count.free_symbols})
+        if count.free_symbols and (not count.is_polynomial(*count.free_symbols)
+                                   or sp.Poly(count, *count.free_symbols).total_degree() > 2):
+            raise self.refuse(f"{self.seg(node)!r} has {count} entries; a constant made by the text "
+                              f"has at most two symbolic sizes' product of them (ones((N, T, 3)))")
+        if unit > MAX_ENTRIES:
+            raise self.refuse(f"{self.seg(node)!r} has {unit} entries (for each unit of its symbolic "
+                              f"sizes); a constant made by the text has at most {MAX_ENTRIES}")
         if not takes_value:
             return build(tuple(dims))
         return build(tuple(dims), self.fill_value(value, n))

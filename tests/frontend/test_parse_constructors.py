@@ -24,6 +24,9 @@ DECL = {"X": X, "S": S, "c": c}
     ("full((N, 2), 0.5)", sg.full((N, 2), sp.Float(0.5))),
     ("full((N, 2), -1/3)", sg.full((N, 2), sp.Rational(-1, 3))),
     ("full((N, 2), fill_value=c)", sg.full((N, 2), c)),
+    ("full(c, shape=(N, 2))", sg.full((N, 2), c)),
+    ("full(shape=(N, 2), fill_value=c)", sg.full((N, 2), c)),
+    ("ones((N, N, 2))", sg.ones((N, N, 2))),           # two symbolic sizes' product: allowed
     ("full((N, 2), -c/2)", sg.full((N, 2), -c / 2)),
     ("X - ones((N, 2))", X - sg.ones((N, 2))),
     ("2*X*ones((N, 2))", 2 * X * sg.ones((N, 2))),
@@ -54,6 +57,14 @@ def test_constructor_text_builds_what_python_builds(text, expected):
     ("np.ones((N, 2))", UnsafeInputError, "write ones(...)"),
     ("tril(S, k)", UnsafeInputError, "the diagonal is an integer constant"),
     ("eye(3)", UnsafeInputError, "did you mean 'Identity'"),
+    # a symbolic size counted as 1 let gigabytes through at the sizes a check draws (a review found)
+    ("ones((N*10**8, 1000))", UnsafeInputError, "100000000000 entries (for each unit"),
+    ("ones((N*1000, 1001))", UnsafeInputError, "1001000 entries"),
+    ("ones((N*N*N*N*N*N*N*N*N*N, 1000))", UnsafeInputError, "at most two symbolic sizes' product"),
+    ("X.reshape(N*10**9)", UnsafeInputError, "the size 'N*10**9' is too large"),
+    # NumPy and torch refuse a shape or a value given twice; it was joined into shape (4, 3)
+    ("ones(3, shape=4)", ParseError, "the shape of ones(...) is given twice"),
+    ("full((N, 2), 1, fill_value=2)", ParseError, "the value of full(...) is given twice"),
 ])
 def test_constructor_refusals_name_the_problem(text, kind, words):
     with pytest.raises(kind) as e:
