@@ -61,3 +61,16 @@ def test_the_result_is_still_checked_after_a_chain():
 def test_real_nesting_is_still_bounded(text):
     with pytest.raises((UnsafeInputError, ParseError)):
         parse_expr(text)
+
+
+def test_a_long_chain_of_tensors_is_refused_at_once():
+    """A chain of tensor terms is built link by link, each rebuilding a growing elementwise node: a
+    450-term one took 36 s to read (a review found); past MAX_DEPTH it is refused, as any nesting."""
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    X = sg.tensor("X", (N, 2))
+    text = "X*0 + " + " - ".join(f"exp(X/{i})" for i in range(1, MAX_DEPTH + 50))
+    with time_limit(20), pytest.raises(UnsafeInputError, match="a chain of .* matrix or tensor terms"):
+        parse_expr(text, symbols={"X": X})
+    short = "X + " + " - ".join(f"exp(X/{i})" for i in range(1, 6))
+    assert parse_expr(short, symbols={"X": X}).shape == X.shape
