@@ -651,9 +651,10 @@ class _Builder:
             if _CHAIN[type(node.op)] == 0:
                 return sp.Add(first, *[v if op is ast.Add else -v for op, v in rest])
             return sp.Mul(first, *[v if op is ast.Mult else 1 / v for op, v in rest])
-        if len(chain) > MAX_DEPTH:             # each link rebuilds a growing tensor node: the
-            raise self.refuse(f"a chain of {len(chain) + 1} matrix or tensor terms in "   # time grows as
-                              f"{_show(self.seg(node))} (at most {MAX_DEPTH}; of scalars any number)")  # its square
+        if len(chain) > MAX_DEPTH and any(_is_tensor(v) for v in [first] + [v for _, v in rest]):
+            # each link rebuilds a growing tensor node: the time grows as the chain's length squared
+            raise self.refuse(f"a chain of {len(chain) + 1} terms with tensors in {_show(self.seg(node))} "
+                              f"(at most {MAX_DEPTH}; of scalars or matrices any number)")
         for link in reversed(chain[1:]):
             self.visit(link)
         return self.binop(node)
