@@ -412,8 +412,20 @@ def _batch_division(eqn, i: int, graph):
     sizes = set().union(*(sp.Tuple(*e.out.shape).free_symbols for e in graph.producer.values()))
     if not symbols <= sizes:          # x/n of a scalar n: no batch there, the product rule it is
         return None
-    what = f"the batch size {count}" if count.is_Symbol else f"the number of entries {count}".replace("*", "·")
-    mean = " (a mean)" if graph.producer[eqn.inputs[i].id].prim in (R.sum_p, A.rsum_p) else ""
+    # "the batch size" only for the leading axis of what was summed, "(a mean)" only when the sum
+    # had as many entries as the divisor or the divisor is that batch size (the mean of per-example
+    # sums): sum(x**2)/D of an (N, D) x is neither (a review found)
+    src = graph.producer[eqn.inputs[i].id]
+    summed = lead = None
+    if src.prim in (R.sum_p, A.rsum_p):
+        shape = tuple(src.inputs[0].shape)
+        summed = sp.simplify(sp.Mul(*shape) / sp.Mul(*tuple(src.out.shape)))
+        lead = shape[0] if shape else None
+    mean = " (a mean)" if summed is not None and (sp.simplify(summed - count) == 0 or lead == count) else ""
+    if count.is_Symbol:
+        what = f"the batch size {count}" if lead == count else f"the size {count}"
+    else:
+        what = (f"the number of entries {count}" if mean else f"{count}").replace("*", "·")
     return f"division by {what}{mean}{sign}"
 
 

@@ -53,3 +53,13 @@ def test_other_factors_keep_their_rules():
     assert _rule_of_first_step(a ** 2 / n, [a]).startswith("product rule")
     s = sp.Symbol("s")
     assert _rule_of_first_step(sg.sum(x ** 2) * s, [x, s]).startswith("product rule")
+
+
+def test_a_feature_size_is_not_called_the_batch_size():
+    """Any u/D with D in some shape read "division by the batch size D (a mean)", also for
+    sum(x**2)/D of an (N, D) x: D is the feature size, and the sum has N·D entries, not D."""
+    D = sp.Symbol("D", integer=True, positive=True)
+    xd = sg.tensor("x", (N, D))
+    rule = _rule_of_first_step(sg.sum(xd ** 2) / D, [xd])
+    assert rule.startswith("division by the size D"), rule
+    assert "batch" not in rule and "mean" not in rule, rule
