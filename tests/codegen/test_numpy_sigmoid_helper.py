@@ -20,7 +20,9 @@ def _program():
 
 
 def _load(source, scipy):
-    if not scipy:                                    # as on a machine without SciPy
+    if scipy:
+        pytest.importorskip("scipy")                # scikit-learn of [dev] brings it; a bare machine may not
+    else:                                           # as on a machine without SciPy
         source = source.replace("from scipy.special import expit as _expit_vectorized", "raise ImportError")
     ns = {}
     exec(compile(source, "<generated>", "exec"), ns)
