@@ -165,7 +165,7 @@ def _signature_advice(backward, ndouts: int, names: list, mask_names: set) -> st
     if not unknown:
         return ""
     fname = getattr(backward, "__name__", "backward")
-    listed = ", ".join("*" * (p.kind is p.VAR_POSITIONAL) + p.name for p in ps)     # lambda *a, not 'lambda '
+    listed = str(sig.replace(return_annotation=inspect.Signature.empty))[1:-1]   # lambda *a; f(dout, *, x)
     shown = f"{fname}({listed})" if fname != "<lambda>" else f"lambda {listed}"
     call = ", ".join(["dout"] * (ndouts == 1) + [f"dout{i or ''}" for i in range(ndouts)] * (ndouts > 1)
                      + names)

@@ -443,3 +443,15 @@ def test_integer_labels_and_one_axis_shapes_print_as_python_does():
     r = wrong(sg.check_backward(z + b, b, lambda dout, z, b: dout.sum(axis=0, keepdims=True)), "extra axis")
     assert "(7,)" in r.hint and "(1, 7)" in r.hint and "(7)" not in r.hint
     assert "∂f/∂b is (7,) like b" in str(r)
+
+
+def test_a_keyword_only_backward_is_shown_with_its_star():
+    """The advice listed parameters with '*' only for *args: backward(dout, *, xx) read
+    'bw(dout, xx)', a signature it does not have (a review found)."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 2))
+
+    def bw(dout, *, xx):
+        return {}
+    with pytest.raises(sg.SymgradError, match=r"it is bw\(dout, \*, xx\)"):
+        sg.check_backward(x @ w, [w], bw)
