@@ -898,18 +898,14 @@ class _Builder:
             if not (isinstance(v, sp.Expr) and v.is_number and v.is_extended_real and v.is_finite):
                 raise self.fail(f"{words}, not {self.seg(node)!r}")
             return v
-        if kind == "diagonal":                 # tril(x, k), triu(x, k): an integer constant
+        if kind in ("diagonal", "axis_entry"):  # tril(x, k)'s k, an axis: a small integer constant
             v = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else node
             if isinstance(v, ast.Constant) and type(v.value) is int and abs(v.value) <= MAX_DIM:
                 return -v.value if v is not node else v.value
-            raise self.refuse(f"the diagonal is an integer constant (0 the main one, 1 above, -1 "
-                              f"below), not {self.seg(node)!r}")
-        if kind == "axis_entry":
-            v = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else node
-            if isinstance(v, ast.Constant) and type(v.value) is int and abs(v.value) <= MAX_DIM:
-                return -v.value if v is not node else v.value
-            raise self.refuse(f"an axis is an integer constant, or a tuple of them (axis=0, axis=(1, "
-                              f"2)), not {self.seg(node)!r}")
+            what = ("the diagonal is an integer constant (0 the main one, 1 above, -1 below)"
+                    if kind == "diagonal" else
+                    "an axis is an integer constant, or a tuple of them (axis=0, axis=(1, 2))")
+            raise self.refuse(f"{what}, not {self.seg(node)!r}")
         if kind == "dims_entry":
             shape_words = "a shape is integers and the declaration's integer sizes (N, -1, N*3)"
             if not all(isinstance(n, (ast.Constant, ast.Name, ast.BinOp, ast.UnaryOp, ast.operator,
