@@ -11,50 +11,11 @@ import symgrad as sg
 
 from verdicts import N, wrong
 
-T, D, H = 3, 2, 3
-
-
-def _rnn():
-    x, h0 = sg.tensor("x", (N, T, D)), sg.tensor("h0", (N, H))
-    Wx, Wh, b = sg.tensor("Wx", (D, H)), sg.tensor("Wh", (H, H)), sg.tensor("b", (H,))
-    hs, h = [], h0
-    for t in range(T):
-        h = sg.tanh(x[:, t, :] @ Wx + h @ Wh + b)
-        hs.append(h)
-    return sg.stack(hs, axis=1), [x, h0, Wx, Wh, b]
-
-
-def rnn_backward(dh, x, h0, Wx, Wh, b, slip=None):
-    hs, h = [], h0
-    for t in range(x.shape[1]):
-        h = np.tanh(x[:, t] @ Wx + h @ Wh + b)
-        hs.append(h)
-    dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
-    dprev = np.zeros_like(h0)
-    for t in reversed(range(x.shape[1])):
-        dtanh = (dh[:, t] + dprev) * ((1 - hs[t]) if slip == "1 - h" else (1 - hs[t] ** 2))
-        dx[:, t], dprev = dtanh @ Wx.T, dtanh @ (Wh if slip == "Wh" else Wh.T)
-        if slip == "dWx =":
-            dWx = x[:, t].T @ dtanh                      # the step's term replaces the others
-        else:
-            dWx += x[:, t].T @ dtanh
-        dWh += (hs[t - 1] if t > 0 else h0).T @ dtanh
-        db += dtanh.sum(axis=0)
-    return dx, dprev, dWx, dWh, db
+from student_rnn import assert_right_rnn_backward_is_torchs, rnn_backward, rnn_layer as _rnn
 
 
 def test_the_right_rnn_backward_is_torchs():
-    rng = np.random.default_rng(7)
-    arrays = [rng.normal(size=s) for s in ((4, T, D), (4, H), (D, H), (H, H), (H,))]
-    dh = rng.normal(size=(4, T, H))
-    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    h, outs = ts[1], []
-    for t in range(T):
-        h = torch.tanh(ts[0][:, t] @ ts[2] + h @ ts[3] + ts[4])
-        outs.append(h)
-    torch.stack(outs, 1).backward(torch.tensor(dh))
-    for got, t in zip(rnn_backward(dh, *arrays), ts):
-        np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert_right_rnn_backward_is_torchs(7)
     out, wrt = _rnn()
     assert sg.check_backward(out, wrt, rnn_backward).verdict == "equal"
 
