@@ -521,7 +521,7 @@ class SymgradModule(torch.nn.Module):
                 pass
             elif probe.dtype != torch.float32 and not self._triton():
                 allowed = "float32 or float64 (.double())" if float64_ok else "float32"
-                hint = "" if float64_ok else "; for float64, compile with dtype='float64' and call .double()"
+                hint = "" if float64_ok else "; for float64, compile with dtype='float64' (its module is float64 from the start)"
                 raise UnsupportedError(f"this module's NumPy program computes in "
                                        f"{np.dtype(self.program.dtype).name}; its parameters may be {allowed}, "
                                        f"not {probe.dtype}{hint}")
