@@ -1234,11 +1234,15 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -
             ([number(v, fmt, spec)] if v is not None else [])
         rows += _tex_equation(show(_grad_sym(steps, w), fmt), segs, scale)
     # \intertext and a step's note (a \noalign) start a row themselves: the row before must end
-    # with \\, and they must not end one
+    # with \\, and they must not end one; the row before a note ends with \\* (no page break there:
+    # \allowdisplaybreaks let a note open the next page, away from its equation)
+    note = "\\" + STEP_NOTE + "{"
     out = []
     for k, r in enumerate(rows):
-        last = k == len(rows) - 1
-        out.append(r if last or r.startswith((r"\intertext", "\\" + STEP_NOTE + "{")) else r + r" \\")
+        if k == len(rows) - 1 or r.startswith((r"\intertext", note)):
+            out.append(r)
+        else:
+            out.append(r + (r" \\*" if rows[k + 1].startswith(note) else r" \\"))
     return "\n".join(out)
 
 

@@ -40,6 +40,8 @@ def test_each_note_is_a_stepnote_row_right_after_its_own_equation():
     kinds = ["note" if r.startswith("\\stepnote{") else
              "equation" if "&=" in r else "continuation" if r.startswith("&") else r for r in rows]
     assert kinds == ["equation", "note"] * len(notes), kinds
+    # and no page break between a note and its equation (\\* ends the row before each note)
+    assert all(r.endswith(r"\\*") for r, k in zip(rows, kinds) if k == "equation"), rows
     for row, text in zip([r for r in rows if r.startswith("\\stepnote{")], notes):
         prose = text.split(":")[0].split(" sigma")[0]   # "product rule", "seed", ...: in the same order
         assert prose in row, (row, text)
