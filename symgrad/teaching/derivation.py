@@ -110,7 +110,8 @@ class Derivation(Derived):
         return self.render("markdown", **kw)
 
     def latex(self, document: bool = False, **kw) -> str:
-        """An ``align*`` block of the steps; ``document=True``: a whole document for pdflatex."""
+        """An ``align*`` block of the steps, after the ``\\providecommand`` of the ``\\stepnote`` that
+        sets each rule note under its equation; ``document=True``: a whole document for pdflatex."""
         return self.render("latex-document" if document else "latex", **kw)
 
     def graph(self, layout: str = "auto", mode: str | None = None, seed=None, **kw):

@@ -862,12 +862,29 @@ def _check_format(fmt):
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
 
 
+# A backward step's rule note, set as a slide would: small italic, centred right under its own
+# equation (\jot above, no page break between them) and a \bigskipamount before the next step, so that a
+# reader cannot take it for a lead-in to the equation below (\intertext put the same display skip
+# on both sides). Plain amsmath/TeX: \noalign between two rows of the align* block; a block that
+# uses it defines it first (\providecommand: pasted into a document that has one, it keeps that).
+STEP_NOTE = "stepnote"
+STEP_NOTE_DEF = (r"\providecommand{\%s}[1]{\noalign{\nobreak\vskip\jot"
+                 r"\vbox{\normalbaselines\small\itshape\centering#1\par}\vskip\bigskipamount}}" % STEP_NOTE)
+
+
+def _step_note(note: str) -> str:
+    r"""A row holding ``note`` (math-mode LaTeX, rewritten for text mode) as ``\stepnote{...}``."""
+    return r"\%s{%s}" % (STEP_NOTE, _text_mode(note))
+
+
 def _tex_block(body: str, fmt: str) -> str:
     """LaTeX lines as an ``aligned`` block ("latex-inline"), an ``align*`` block ("latex") or a
-    whole document ("latex-document")."""
+    whole document ("latex-document"); the latter two open with ``STEP_NOTE_DEF`` when they use it."""
     if fmt == "latex-inline":
         return r"\begin{aligned}" + "\n" + body + "\n" + r"\end{aligned}"
     block = r"\begin{align*}" + "\n" + body + "\n" + r"\end{align*}"
+    if "\\%s{" % STEP_NOTE in body:
+        block = STEP_NOTE_DEF + "\n" + block
     return latex_document(block) if fmt == "latex-document" else block
 
 
@@ -1191,8 +1208,8 @@ def _tex_heading(head: str, rest: str = "", inline: bool = False) -> str:
 def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -> str:
     """The rows of the LaTeX form: the function, then "Forward pass", "Backward pass" and "Gradient"
     headed as in the text form. In a document (``inline`` False) a step's rule note is a paragraph
-    of its own under the equation, which wraps at the page's edge; in Jupyter (an ``aligned`` block,
-    for MathJax and nbconvert) it is a row of its own."""
+    of its own right under its equation (``STEP_NOTE_DEF``), which wraps at the page's edge; in
+    Jupyter (an ``aligned`` block, for MathJax and nbconvert) it is a row of its own."""
     fmt, spec = "latex", steps.number_format
     rows = _tex_equation(show(steps.out, fmt), [show(steps.f, fmt)], scale)
     if steps.definitions:
@@ -1205,8 +1222,7 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -
         lhs, segs, note = step_parts(s, fmt, spec)
         rows += _tex_equation(lhs, segs, scale)
         if note:
-            rows.append(r"&\qquad %s" % note if inline else
-                        r"\intertext{\small\hspace*{2em}%s}" % _text_mode(note))
+            rows.append(r"&\qquad %s" % note if inline else _step_note(note))
     if extra:
         head, _, rest = extra[0].partition(" (")
         rows.append(_tex_heading(head, " (" + words(rest, "text") if rest else "", inline))
@@ -1217,11 +1233,16 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -
         segs = ([show(named, fmt)] if named is not None else []) + [show(e, fmt)] + \
             ([number(v, fmt, spec)] if v is not None else [])
         rows += _tex_equation(show(_grad_sym(steps, w), fmt), segs, scale)
-    # \intertext starts a row itself: the row before it must end with \\, and it must not end one
+    # \intertext and a step's note (a \noalign) start a row themselves: the row before must end
+    # with \\, and they must not end one; the row before a note ends with \\* (no page break there:
+    # \allowdisplaybreaks let a note open the next page, away from its equation)
+    note = "\\" + STEP_NOTE + "{"
     out = []
     for k, r in enumerate(rows):
-        last = k == len(rows) - 1
-        out.append(r if last or r.startswith(r"\intertext") else r + r" \\")
+        if k == len(rows) - 1 or r.startswith((r"\intertext", note)):
+            out.append(r)
+        else:
+            out.append(r + (r" \\*" if rows[k + 1].startswith(note) else r" \\"))
     return "\n".join(out)
 
 

@@ -96,5 +96,5 @@ def test_a_rule_note_is_a_paragraph_that_wraps():
     W, x, t = sp.MatrixSymbol("W", 2, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("t", 2, 1)
     tex = sg.derive(sg.mse(sg.relu(W * x), t), W).latex()
     note = next(l for l in tex.splitlines() if "subgradient convention" in l)
-    assert note.startswith(r"\intertext{\small") and "&&" not in tex
+    assert note.startswith(r"\stepnote{") and "&&" not in tex
     assert r"$\frac{\partial y}{\partial z} = H{\left(z \right)}$" in note

@@ -90,7 +90,7 @@ def test_layer_norm_page_writes_var_as_mean_and_compiles(tmp_path):
     tex = d.latex(document=True)
     assert r"\operatorname{var}_{\text{axis}=1} x" in tex and r"x.\operatorname{var}(" not in tex
     # the rule's ε = 1e−5 as LaTeX writes the number, 10^{-5} (was "1e$-$5" in the prose)
-    notes = [ln for ln in tex.splitlines() if ln.startswith(r"\intertext")]
+    notes = [ln for ln in tex.splitlines() if ln.startswith(r"\stepnote{")]
     assert any(r"$\epsilon$ = $10^{-5}$" in ln for ln in notes), notes
     assert not any("1e$-$5" in ln or "1e-5" in ln for ln in notes), notes
     (tmp_path / "ln.tex").write_text(tex)

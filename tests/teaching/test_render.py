@@ -44,8 +44,10 @@ def test_markdown_and_jupyter():
 
 
 def test_latex_align_block():
-    tex = xyz().latex()
-    assert tex.startswith(r"\begin{align*}") and tex.rstrip().endswith(r"\end{align*}")
+    tex = xyz().latex()     # the block, after the definition of the \stepnote its rule notes use
+    head, block = tex.split("\n", 1)
+    assert head.startswith(r"\providecommand{\stepnote}")
+    assert block.startswith(r"\begin{align*}") and block.rstrip().endswith(r"\end{align*}")
     assert r"\frac{\partial f}{\partial y} &= \frac{\partial f}{\partial q} \cdot \frac{\partial q}{\partial y}" in tex
 
 
