@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
-from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
 
 MAX_NODES = 6
 
@@ -82,7 +82,7 @@ def _where(n, acts) -> str:
 
 def one_activation_hint(case: Case):
     Cs, Ts = _fitted(case)
-    if any(c is None for c in Cs) or all_same(Cs, Ts):
+    if not differs(Cs, Ts):
         return None
     tanhs, sigs = _nodes(case.f, sp.tanh), _nodes(case.f, sigmoid)
     if not 1 <= len(tanhs) + len(sigs) <= MAX_NODES:

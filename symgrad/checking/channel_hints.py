@@ -15,7 +15,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .hint_case import Case, _fitted, _variances, all_same
+from .hint_case import Case, _fitted, _variances, all_same, differs
 
 
 def _mixed(a):
@@ -34,7 +34,7 @@ def channels_reshape_hint(case: Case):
         return None
     C = int(spatial[0].x.shape[1])
     Cs, Ts = _fitted(case)
-    if any(c is None for c in Cs) or all_same(Cs, Ts):
+    if not differs(Cs, Ts):
         return None
     ex = case.points[0].example()
     names = [n for n in ex if np.ndim(ex[n]) == 4 and np.shape(ex[n])[1] == C

@@ -14,7 +14,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .hint_case import Case, _fitted, all_same
+from .hint_case import Case, _fitted, all_same, differs
 
 
 def _ax(a) -> str:
@@ -41,7 +41,7 @@ def _summed_to(vals, Ts):
 
 def dout_wrong_axes_hint(case: Case):
     Cs, Ts = _fitted(case)
-    if any(c is None for c in Cs) or all_same(Cs, Ts) or not Ts[0].ndim:
+    if not differs(Cs, Ts) or not Ts[0].ndim:
         return None
     example = case.points[0].example()
     for d in (n for n in example if re.fullmatch(r"dout\d*", str(n))):
@@ -89,7 +89,7 @@ def one_step_hint(case: Case):
     D = case.derivation
     g = D.gradient_vars[case.k]
     Cs, Ts = _fitted(case)
-    if g is None or any(c is None for c in Cs) or all_same(Cs, Ts):
+    if g is None or not differs(Cs, Ts):
         return None
     example = case.points[0].example()
     for d in (n for n in example if re.fullmatch(r"dout\d*", str(n))):

@@ -16,7 +16,7 @@ from itertools import product
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _fitted, all_same
+from .hint_case import Case, _fitted, all_same, differs
 
 _POWER = {1: "1/std written 1/np.sqrt(var)", 2: "1/std² written 1/var",
           3: "std**-3 written var ** -1.5"}
@@ -78,7 +78,7 @@ def eps_path_hint(case: Case):
     if eps is None:
         return None
     Cs, Ts = _fitted(case)
-    if any(c is None for c in Cs) or all_same(Cs, Ts):
+    if not differs(Cs, Ts):
         return None
     D = case.derivation
     wv = D.wrt_vars[case.k]

@@ -14,7 +14,7 @@ from itertools import combinations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
 
 MAX_BLOCKS = 6
 
@@ -43,7 +43,7 @@ def gate_order_hint(case: Case):
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
-    if any(c is None for c in Cs) or all_same(Cs, Ts):
+    if not differs(Cs, Ts):
         return None
     for base, blocks in _blocks(case.f).items():
         for (lp, hp, p), (lq, hq, q) in combinations(blocks, 2):

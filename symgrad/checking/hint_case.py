@@ -61,6 +61,12 @@ def all_same(Cs, Ts, k=1.0) -> bool:
     return all(same(c, t, k) for c, t in zip(Cs, Ts))
 
 
+def differs(Cs, Ts) -> bool:
+    """The claim fits the variable's shape at every point (no None) and is not the truth there:
+    what each slip recogniser asks before it tries its slip."""
+    return not any(c is None for c in Cs) and not all_same(Cs, Ts)
+
+
 def _fitted(case):
     return [fit_shape(c, _shape(case.w)) for c in case.C()], case.T()
 

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.masks import masks_in
-from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same
+from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same, differs
 
 
 def factor_left_out_hint(case: Case):
@@ -65,7 +65,7 @@ def factor_left_out_on_a_path_hint(case: Case):
     from .fanout_paths import _path, fanout_terms
     D = case.derivation
     Cs, Ts = _fitted(case)
-    if any(c is None for c in Cs) or all_same(Cs, Ts):
+    if not differs(Cs, Ts):
         return None
     cands = sorted((a.name for a in case.f.atoms(T.Tensor, sp.MatrixSymbol)
                     if a.name != case.w.name and not re.fullmatch(r"dout\d*", a.name)
@@ -164,7 +164,7 @@ def permuted_hint(case: Case):
     norm's (N, C, H, W) → (N·H·W, C) and back), or indices mixed up — the claim's entries are the
     gradient's entries in another order."""
     Cs, Ts = _fitted(case)
-    if any(c is None for c in Cs) or all_same(Cs, Ts):
+    if not differs(Cs, Ts):
         return None
     if any(t.size < 4 or np.ptp(t) == 0 for t in Ts):
         return None
@@ -184,7 +184,7 @@ def other_gradient_hint(case: Case):
     dgamma written as dbeta's dout.sum(axis=0) (a line copied and not changed), or two gradients of
     one shape returned swapped. (`hints.shape_hint` names it when the shapes differ.)"""
     Cs, Ts = _fitted(case)
-    if any(c is None for c in Cs) or all_same(Cs, Ts):
+    if not differs(Cs, Ts):
         return None
     for j, p in enumerate(case.params):
         if j == case.k or tuple(getattr(p, "shape", ())) != tuple(getattr(case.w, "shape", ())):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _fitted, _variances, all_same
+from .hint_case import Case, _fitted, _variances, all_same, differs
 
 
 def _norm_of_w(case: Case):
@@ -52,7 +52,7 @@ def var_for_std_hint(case: Case):
     from ..frontend import tensor as T
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
-    if found is None or any(c is None for c in Cs) or all_same(Cs, Ts):
+    if found is None or not differs(Cs, Ts):
         return None
     v, n, base = found
     stds = [np.sqrt(p.mean(lambda vals: [np.asarray(numeric(T.as_tensor(base), vals), float)])[0])
@@ -67,7 +67,7 @@ def var_for_std_hint(case: Case):
 def n_left_out_hint(case: Case):
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
-    if found is None or any(c is None for c in Cs) or all_same(Cs, Ts):
+    if found is None or not differs(Cs, Ts):
         return None
     v, n, _ = found
     if n < 2:
@@ -85,7 +85,7 @@ def wrong_count_hint(case: Case):
     for a whole m ≠ n, D the gradient with the statistics held constant (as `n_left_out_hint`)."""
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
-    if found is None or any(c is None for c in Cs) or all_same(Cs, Ts):
+    if found is None or not differs(Cs, Ts):
         return None
     v, n, _ = found
     Ds = _held_constant(case, v, Ts)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same
+from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, differs
 
 MAX_CANDIDATES = 12
 TRANSPOSED = "transposed"
@@ -223,7 +223,7 @@ def relu_output_hint(case: Case):
     D = case.derivation
     g = D.gradient_vars[case.k]
     Cs, Ts = _fitted(case)
-    if g is None or any(c is None for c in Cs) or all_same(Cs, Ts):
+    if g is None or not differs(Cs, Ts):
         return None
     dout = _the_dout(case)
     if dout is None:
@@ -264,7 +264,7 @@ def square_factor_everywhere_hint(case: Case):
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
-    if any(c is None for c in Cs) or all_same(Cs, Ts):
+    if not differs(Cs, Ts):
         return None
     squares = [p for p in case.params if isinstance(p, T.Tensor) and len(p.shape) == 2
                and p.shape[0] == p.shape[1] and p != case.w]

@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same
+from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, differs
 
 MAX_STEPS = 16
 
@@ -84,7 +84,7 @@ def late_state_hint(case: Case):
     from ..frontend import tensor as T
     P = case.w
     Cs, Ts = _fitted(case)
-    if not isinstance(P, T.Tensor) or any(c is None for c in Cs) or all_same(Cs, Ts):
+    if not isinstance(P, T.Tensor) or not differs(Cs, Ts):
         return None
     chain = _chain(case.f, P)
     if chain is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .hint_case import Case, _fitted, all_same
+from .hint_case import Case, _fitted, all_same, differs
 
 MAX_USES = 16
 
@@ -25,7 +25,7 @@ def some_uses_hint(case: Case):
     from .fanout_paths import _label
     D = case.derivation
     Cs, Ts = _fitted(case)
-    if any(c is None for c in Cs) or all_same(Cs, Ts):
+    if not differs(Cs, Ts):
         return None
     uses = _uses(D, D.wrt_vars[case.k])
     if not 2 <= len(uses) <= MAX_USES:
