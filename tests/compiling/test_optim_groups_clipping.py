@@ -330,3 +330,28 @@ def test_repr_shows_groups_and_clipping_only_when_set():
     prog = sg.compile(loss, params, inputs, optimizer=sg.optim.AdamW(groups=[{"params": ["b1"], "lr": 0.1}],
                                                                      clip_grad_norm=1.0))
     assert "AdamW(lr=0.001, 1 group, clip_grad_norm=1)" in repr(prog)
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+MODEL_WITH_GROUPS = '''
+import sympy as sp, symgrad as sg
+net = sg.mlp([4, 6, 3], act=sp.tanh)
+t = sp.MatrixSymbol("t", 3, 1)
+loss = sg.mse(net.output, t)
+params, inputs = net.params, [net.input, t]
+W1, b1, W2, b2 = net.params
+optimizer = sg.optim.AdamW(lr=1e-2, groups=[{"params": [b1, b2], "weight_decay": 0.0}])
+'''
+
+
+def test_command_line_clip_options_and_a_model_files_groups(tmp_path, capsys):
+    from symgrad import cli
+    (tmp_path / "model.py").write_text(MODEL_WITH_GROUPS)
+    assert cli.main(["compile", str(tmp_path / "model.py"), "--clip-grad-norm", "0.5", "--lr", "0.02"]) == 0
+    source = capsys.readouterr().out
+    assert "clip_coef = min(0.5 / (grad_norm + 1e-06), 1.0)" in source
+    assert "groups[0]: weight_decay=0.0" in source and "0.02" in source
+    assert cli.main(["compile", str(tmp_path / "model.py"), "--clip-grad-value", "0.1"]) == 0
+    source = capsys.readouterr().out
+    assert "numpy.clip(g0, -0.1, 0.1, out=g0)" in source and "clip_coef" not in source
