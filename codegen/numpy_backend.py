@@ -10,8 +10,10 @@ inputs ``x0, x1, ...``; names made by symgrad, never a user's symbol name):
 
 Each function checks shapes at entry, then runs the statements of `codegen.schedule` — every
 statement with the IR equation it computes and, where known, the formula or derivation step in a
-comment. The optimizer's scalar update rules are printed once per parameter, as whole-array
-expressions, in place where the rule has the form p ← p − (…).
+comment. The optimizer's scalar update rules are printed once per parameter (with the numbers of
+the parameter's group, where the optimizer has ``groups``), as whole-array expressions, in place
+where the rule has the form p ← p − (…); the optimizer's gradient clipping comes before them
+(`update_units`).
 
 Importing this module registers the backend for ``target="numpy"``.
 """

@@ -237,7 +237,8 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     ``params``: the Symbols / MatrixSymbols to differentiate and train; ``inputs``: the ones fed per
     example (data, targets). Every free symbol of the loss must be one of the two. ``optimizer``:
     an `symgrad.compiling.optim.Optimizer` compiled into ``.step`` (None: ``optim.SGD()``, plain gradient
-    descent with its default learning rate 0.01). ``outputs``: per-example expressions that
+    descent with its default learning rate 0.01), with its parameter groups and gradient clipping
+    (target "numpy" only; another target refuses them). ``outputs``: per-example expressions that
     ``.forward`` returns (the network's prediction). ``dtype``: "float32" or "float64".
     ``seed``: of the generator that draws dropout masks. ``precision`` (target "triton" only): the
     matrix products' — "ieee" (true float32, the default), "tf32", "tf32x3", or "bf16" (bfloat16

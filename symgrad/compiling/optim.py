@@ -26,6 +26,14 @@ L1 penalty λ·Σ|w| with sign(0) = 0, as in the notes' rule W ← W − η(∇J
 The learning rate ``lr`` is a number or a function of the step ``t`` returning a SymPy expression,
 e.g. ``LinearAnnealing`` (the notes' linear annealing).
 
+Around the rule, every optimizer takes what a torch training loop does besides ``optimizer.step()``
+(keyword-only, docs/optimizers.md): ``groups=[{"params": [b1, b2], "weight_decay": 0.0}, ...]``,
+torch's parameter groups (a parameter in no group takes the optimizer's own hyperparameters;
+`Optimizer.for_param` is the rule of one parameter), and the step's gradient clipping before the
+update, ``clip_grad_norm=max_norm`` (torch's ``clip_grad_norm_`` over all the gradients, with
+``clip_norm_type`` 2 or inf) and ``clip_grad_value=v`` (``clip_grad_value_``). The backends apply
+them; ``rules``, ``lambdify`` and ``view`` are the optimizer's own rule.
+
 >>> import sympy as sp
 >>> p, g, t = sp.symbols('p g t')
 >>> SGD(lr=0.1).rules(p, g, {}, t)

@@ -244,6 +244,15 @@ def test_an_inf_gradient_makes_the_clipped_step_nan_as_torch_and_the_guard_sees_
     assert np.isnan(float(values["w"]))
 
 
+def test_clip_grad_value_of_a_scalar_parameter():
+    prog = _Exp.program(sg.optim.SGD(lr=0.1, clip_grad_value=0.2))
+    x = np.array([0.5, 1.5, 2.0])
+    g = np.mean(x * np.exp(0.3 * x))                    # ∂/∂w of the mean of exp(w·x), at w = 0.3
+    assert g > 0.2
+    values, _ = prog.step({"w": np.array(0.3)}, None, {"x": x})
+    assert float(values["w"]) == pytest.approx(0.3 - 0.1 * 0.2, rel=1e-12)
+
+
 def test_a_refused_step_changes_nothing():
     loss, params, inputs, values, data, _ = per_example()
     opt = sg.optim.AdamW(lr=0.05, groups=[{"params": ["b1"], "weight_decay": 0.0}], clip_grad_norm=0.5)
