@@ -185,6 +185,7 @@ class Optimizer:
         for name in ("clip_grad_norm", "clip_grad_value"):
             v = getattr(self, name)
             if v is not None:
+                _check(name, v, not _symbolic(v), "must be a number (the step compares the gradients with it)")
                 _number(name, v, lambda v: v > 0, "must be a finite number > 0 (None: no clipping)")
         n = self.clip_norm_type
         _check("clip_norm_type", n, not isinstance(n, (bool, np.bool_)) and isinstance(n, (int, float, np.integer,
