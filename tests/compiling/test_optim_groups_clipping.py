@@ -150,6 +150,28 @@ def test_clip_grad_norm_inf_and_value_then_norm_equal_torch():
     assert_equal(ours, theirs)
 
 
+def test_two_parameters_with_one_gradient_are_each_clipped_once():
+    # ∂L/∂W1 = ∂L/∂W2 is one IR value: the step's g0 and g1 must not share a buffer that
+    # `g *= clip_coef` would scale twice
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, W1, W2 = sg.tensor("x", (N, 3)), sg.tensor("W1", (3,)), sg.tensor("W2", (3,))
+    prog = sg.compile(sg.mean((x * (W1 + W2)).sum(axis=1) ** 2), [W1, W2], [x], dtype="float64",
+                      optimizer=sg.optim.Adam(lr=0.1, groups=[{"params": [W2], "lr": 0.05}], clip_grad_norm=0.5))
+    X = np.arange(6.0).reshape(2, 3)
+    values, state = {"W1": np.full(3, 0.5), "W2": np.full(3, -0.2)}, None
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
+    opt = torch.optim.Adam([{"params": [tp["W1"]]}, {"params": [tp["W2"]], "lr": 0.05}], lr=0.1)
+    norms = []
+    for _ in range(4):
+        values, state = prog.step(values, state, {"x": X})
+        opt.zero_grad()
+        ((torch.tensor(X) * (tp["W1"] + tp["W2"])).sum(1) ** 2).mean().backward()
+        norms.append(float(torch.nn.utils.clip_grad_norm_(list(tp.values()), 0.5)))
+        opt.step()
+    assert norms[0] > 0.5
+    assert_equal(values, {k: v.detach().numpy() for k, v in tp.items()})
+
+
 def test_a_schedule_per_group_equals_torch_linear_lr():
     # LinearLR scales every group's lr by one factor: each group's LinearAnnealing ends at a tenth
     opt = sg.optim.SGD(lr=sg.optim.LinearAnnealing(0.2, 0.02, tau=3), momentum=0.9,
