@@ -10,8 +10,10 @@ inputs ``x0, x1, ...``; names made by symgrad, never a user's symbol name):
 
 Each function checks shapes at entry, then runs the statements of `codegen.schedule` — every
 statement with the IR equation it computes and, where known, the formula or derivation step in a
-comment. The optimizer's scalar update rules are printed once per parameter, as whole-array
-expressions, in place where the rule has the form p ← p − (…).
+comment. The optimizer's scalar update rules are printed once per parameter (with the numbers of
+the parameter's group, where the optimizer has ``groups``), as whole-array expressions, in place
+where the rule has the form p ← p − (…); the optimizer's gradient clipping comes before them
+(`update_units`).
 
 Importing this module registers the backend for ``target="numpy"``.
 """
@@ -296,13 +298,7 @@ def tail_lines(kind: str, block, lw: Lowered, spec: Spec, printer: NumpyPrinter,
                 units.append(Unit([f"return loss, [{', '.join(gs)}], [{qs}]"]))
         else:
             if kind == "step":
-                name = safe_text(type(spec.optimizer).__name__)
-                folded = folded_lr(spec.optimizer) is not None
-                for i, (g, p) in enumerate(zip(lw.grads, spec.params)):
-                    units.append(Unit(update_lines(spec.optimizer, i, g is not None, printer, array=_shape(p) != (),
-                                                   folded=folded),
-                                      [f"the optimizer's update of p{i} ({name}), entry by entry, as soon as its "
-                                       f"gradient is known and nothing reads the old p{i}"], update=i))
+                units += update_units(spec, lw, printer, units)
             units.append(Unit(["return loss"]))
     out = []
     for u in arrange(units):
@@ -310,8 +306,80 @@ def tail_lines(kind: str, block, lw: Lowered, spec: Spec, printer: NumpyPrinter,
     return out
 
 
+def update_units(spec: Spec, lw: Lowered, printer: NumpyPrinter, units: list) -> list:
+    """The step's units after the loss: each parameter's update by its own rule (its group's, where
+    it has one), after the gradient clipping the optimizer asks for. ``units`` (the statements so
+    far) get torch's clip_grad_value_ at the end of each gradient's own unit, so that an update may
+    still follow its gradient at once; clip_grad_norm_ is one unit of its own (after the value
+    clipping, as torch's calls in that order) that reads every gradient, and every update reads its
+    coefficient, so `codegen.lifetimes` puts the updates after all the gradients then."""
+    from symgrad.compiling.compiler import _shape, param_optimizer
+    opt, out = spec.optimizer, []
+    has = [g is not None for g in lw.grads]
+    array = [_shape(p) != () for p in spec.params]
+    value, norm = getattr(opt, "clip_grad_value", None), getattr(opt, "clip_grad_norm", None)
+    unclipped = []          # gradients bound otherwise than by a unit of their own: clipped later
+    if value is not None:
+        v = _num(sp.Float(value))
+
+        def clip(i):            # a scalar's gradient is a NumPy scalar: no out=
+            return (f"numpy.clip(g{i}, -{v}, {v}, out=g{i})" if array[i] else f"g{i} = numpy.clip(g{i}, -{v}, {v})")
+        done = set()
+        for u in units:
+            if u.grad is not None:
+                u.code.append(clip(u.grad))
+                u.comment.append(f"clipped to [-{v}, {v}] entry by entry (torch.nn.utils.clip_grad_value_)")
+                done.add(u.grad)
+        unclipped = [i for i in range(len(has)) if has[i] and i not in done]
+    coef = norm is not None and any(has)
+    if coef:
+        grads = [f"g{i}" for i in range(len(has)) if has[i]]
+        if opt.clip_norm_type == 2:
+            total = f"numpy.linalg.norm([{', '.join(f'numpy.linalg.norm({g})' for g in grads)}])"
+            what = "2-norm, ‖(‖g0‖, ‖g1‖, …)‖"
+        else:
+            total = f"max({', '.join(f'numpy.abs({g}).max()' for g in grads)})" if len(grads) > 1 else \
+                f"numpy.abs({grads[0]}).max()"
+            what = "inf-norm, the largest |entry|"
+        m = _num(sp.Float(norm))
+        out.append(Unit([clip(i) for i in unclipped] + [f"grad_norm = float({total})",
+                         # min(c, 1.0), not min(1.0, c): a NaN norm makes c NaN, and so the step's
+                         # parameters, as torch's, for the NaN guard of training to see
+                         f"clip_coef = min({m} / (grad_norm + 1e-06), 1.0)"],
+                        [f"the gradients clipped by their global {what} to at most {m} "
+                         f"(torch.nn.utils.clip_grad_norm_): each gradient times min(max_norm / (norm + 1e-6), 1)"]))
+    folded, slots = folded_lr(opt) is not None, _slots(spec)
+    for i, (g, p) in enumerate(zip(lw.grads, spec.params)):
+        rule = param_optimizer(opt, p.name)
+        name = safe_text(type(rule).__name__)
+        group = _group_text(opt, p.name)
+        code = update_lines(rule, i, has[i], printer, array=array[i], folded=folded, program_slots=slots)
+        when = "after the clipping" if coef else "as soon as its gradient is known and nothing reads the old " + f"p{i}"
+        if coef and has[i]:
+            code = [f"g{i} *= clip_coef"] + code
+        elif i in unclipped:
+            code = [clip(i)] + code
+        out.append(Unit(code, [f"the optimizer's update of p{i} ({name}{group}), entry by entry, {when}"], update=i))
+    return out
+
+
+def _group_text(opt, name: str) -> str:
+    """``", groups[1]: weight_decay=0.0"`` for a parameter in a group, else empty."""
+    for k, grp in enumerate(getattr(opt, "groups", ()) or ()):
+        if name in grp["params"]:
+            hyper = ", ".join(f"{key}={_hyper_text(v)}" for key, v in grp.items() if key != "params")
+            return safe_text(f"; groups[{k}]" + (f": {hyper}" if hyper else ""))
+    return ""
+
+
+def _hyper_text(v) -> str:
+    """A group's hyperparameter in a comment: a number, or what a schedule is."""
+    return repr(v) if isinstance(v, (int, float, bool, tuple)) else f"a {type(v).__name__}"
+
+
 def _slots(spec: Spec) -> tuple:
-    return tuple(getattr(spec.optimizer, "slots", ()))
+    from symgrad.compiling.compiler import optimizer_slots
+    return optimizer_slots(spec.optimizer)
 
 
 def folded_lr(opt):
@@ -319,7 +387,14 @@ def folded_lr(opt):
     slots (SGD without momentum: c = lr, a number or a schedule's expression in t); None otherwise.
     The step seeds reverse mode with c instead of 1, so its gradients come out as c·∂L/∂p at no cost
     (the seed is a scalar) and the update is one pass, ``p -= g``, where ``g *= lr; p -= g`` was two.
-    (Not with slots: the slots hold torch's values, which are not scaled by lr.)"""
+    (Not with slots: the slots hold torch's values, which are not scaled by lr. Not with clipping:
+    it reads the gradients themselves. With parameter groups: when every group's c is the same.)"""
+    if getattr(opt, "clips", False):
+        return None
+    if getattr(opt, "groups", ()):
+        base = opt.for_param(None)          # (no parameter is called None: the optimizer's own rule)
+        cs = {folded_lr(o) for o in [base] + list(opt._group_opts)}
+        return cs.pop() if len(cs) == 1 and None not in cs else None
     if getattr(opt, "slots", ()):
         return None
     p, g, state, t = opt.symbols()
@@ -331,7 +406,7 @@ def folded_lr(opt):
 
 
 def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter, array: bool = True,
-                 folded: bool = False) -> list:
+                 folded: bool = False, program_slots: tuple | None = None) -> list:
     """The optimizer's rules for parameter ``p{i}`` as in-place NumPy statements.
 
     Slots are updated first, then the parameter. Where a later rule uses a slot's new value as the
@@ -342,13 +417,16 @@ def update_lines(opt, i: int, has_grad: bool, printer: NumpyPrinter, array: bool
     computed into a temporary first and assigned at the end. The parameter's own rule, when it is
     in place, is worked out in the gradient's buffer (``array``: the parameter is not a scalar).
     ``folded``: the gradient ``g{i}`` is already c·g (`folded_lr`), so the rule is f(p) − g{i}.
+    ``program_slots``: the program's slots, in order (``s{i}_{k}`` is the k-th of them; a parameter
+    group's rule may keep fewer: SGD without momentum in a program whose other group has it).
     """
     p, g, state, t = opt.symbols()
     slots = list(getattr(opt, "slots", ()))
+    order = list(program_slots) if program_slots is not None else slots
     code = {p: sp.Symbol(f"p{i}", real=True), g: sp.Symbol(f"g{i}", real=True) if has_grad else sp.S.Zero,
             t: sp.Symbol("t", real=True)}
-    for k, s in enumerate(slots):
-        code[state[s]] = sp.Symbol(f"s{i}_{k}", real=True)
+    for s in slots:
+        code[state[s]] = sp.Symbol(f"s{i}_{order.index(s)}", real=True)
     targets = [state[s] for s in slots] + [p]
 
     def rules(o):

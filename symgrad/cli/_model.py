@@ -135,14 +135,19 @@ def _values(values, params, path):
     return values
 
 
-def choose_optimizer(model: Model, name=None, lr=None):
+def choose_optimizer(model: Model, name=None, lr=None, clip_grad_norm=None, clip_grad_value=None):
     """--optimizer NAME (with --lr) wins; else the model's optimizer (its lr replaced by --lr);
-    else Adam with lr 1e-3 (or --lr)."""
+    else Adam with lr 1e-3 (or --lr). --clip-grad-norm / --clip-grad-value set the chosen one's
+    clipping (a model file's optimizer keeps its own otherwise)."""
     if name is not None:
-        return optim.make(name, **({} if lr is None else {"lr": lr}))
-    if model.optimizer is not None:
-        return model.optimizer if lr is None else replace(model.optimizer, lr=lr)
-    return optim.Adam(lr=1e-3 if lr is None else lr)
+        opt = optim.make(name, **({} if lr is None else {"lr": lr}))
+    elif model.optimizer is not None:
+        opt = model.optimizer if lr is None else replace(model.optimizer, lr=lr)
+    else:
+        opt = optim.Adam(lr=1e-3 if lr is None else lr)
+    clip = {k: v for k, v in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value))
+            if v is not None}
+    return replace(opt, **clip) if clip else opt
 
 
 def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32"):
@@ -198,5 +203,10 @@ def add_optimizer_arguments(parser):
     parser.add_argument("--optimizer", choices=optim.NAMES,
                         help="the optimizer (default: the model file's optimizer, else adam)")
     parser.add_argument("--lr", type=float, help="learning rate (replaces the optimizer's)")
+    parser.add_argument("--clip-grad-norm", type=float, metavar="MAX_NORM",
+                        help="clip the gradients by their global 2-norm before each update (torch's "
+                             "clip_grad_norm_(parameters, max_norm))")
+    parser.add_argument("--clip-grad-value", type=float, metavar="V",
+                        help="clip each gradient entry to [-V, V] before each update (torch's clip_grad_value_)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],
                         help="floating-point type of the compiled program (default float32)")

@@ -49,7 +49,7 @@ def run(args) -> int:
             raise SymgradError(f"-o {args.output}: that is the model file; writing the module there "
                                f"would overwrite it (give another file name)")
     model = _model.load_model(args.model)
-    opt = _model.choose_optimizer(model, args.optimizer, args.lr)
+    opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)
     source = _model.compile_source(model, args.target, opt, args.dtype)     # no device needed
     if args.output:
         atomic_write(args.output, source, suffix=".py")

@@ -112,7 +112,7 @@ def _train(args, T) -> int:
         _check_resumed(resumed, model.params, args.resume)
     data = load_data(args.data, model.inputs)
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
-    opt = _model.choose_optimizer(model, args.optimizer, args.lr)
+    opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)
     program = _model.compile_program(model, args.target, opt, args.dtype)
     # the parameters the model file does not give are drawn by train, as sg.train draws them (He
     # for a weight feeding a relu, fans from the graph, biases 0, batch norm's scale 1; --seed)

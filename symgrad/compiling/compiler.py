@@ -237,7 +237,8 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     ``params``: the Symbols / MatrixSymbols to differentiate and train; ``inputs``: the ones fed per
     example (data, targets). Every free symbol of the loss must be one of the two. ``optimizer``:
     an `symgrad.compiling.optim.Optimizer` compiled into ``.step`` (None: ``optim.SGD()``, plain gradient
-    descent with its default learning rate 0.01). ``outputs``: per-example expressions that
+    descent with its default learning rate 0.01), with its parameter groups and gradient clipping
+    (target "numpy" only; another target refuses them). ``outputs``: per-example expressions that
     ``.forward`` returns (the network's prediction). ``dtype``: "float32" or "float64".
     ``seed``: of the generator that draws dropout masks. ``precision`` (target "triton" only): the
     matrix products' — "ieee" (true float32, the default), "tf32", "tf32x3", or "bf16" (bfloat16
@@ -296,6 +297,9 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
     if dup:
         raise SymgradError(f"two parameters/inputs share the name {dup[0]!r}; values are keyed by name, "
                            f"so names must be distinct")
+    if callable(getattr(optimizer, "check_params", None)):     # its groups name parameters of this program
+        optimizer.check_params([p.name for p in params])
+    _check_step_options(optimizer, target)
     masks = masks_in(loss)
     whole = check_declaration(params, inputs, masks, reduction)
     declared = set(params) | set(inputs) | set(masks) | whole
@@ -388,6 +392,22 @@ def _symbol_list(what: str, xs) -> list:
     return list(xs)
 
 
+def _check_step_options(optimizer, target: str) -> None:
+    """Parameter groups and clipping are compiled into the NumPy target's step; another target
+    refuses them (rather than train without them)."""
+    from . import optim
+    if target == "numpy" or not isinstance(optimizer, optim.Optimizer):
+        return
+    used = [f"{name}={getattr(optimizer, name)!r}" for name in ("clip_grad_norm", "clip_grad_value")
+            if getattr(optimizer, name) is not None] + (["groups=[...]"] if optimizer.groups else [])
+    if used:
+        raise UnsupportedError(
+            f"target={target!r} does not compile the optimizer's {' and '.join(used)} (the 'numpy' target "
+            f"does). Compile without them and train prog.as_torch() with torch.optim's parameter groups "
+            f"and torch.nn.utils.clip_grad_norm_ / clip_grad_value_ between backward() and the "
+            f"optimizer's step() (docs/optimizers.md)")
+
+
 def _optimizer(optimizer):
     """None (plain SGD), an optimizer object, or one of the documented names ``sg.optim.NAMES``."""
     from . import optim
@@ -461,7 +481,7 @@ class Program:
         self._needs = {kind: [vid in need for vid in ids]
                        for kind, need, ids in (("train", need_tr, tr.inputs), ("eval", need_ev, ev.inputs),
                                                ("forward", need_fw, ev.inputs))}
-        self.slots = tuple(getattr(spec.optimizer, "slots", ()))
+        self.slots = optimizer_slots(spec.optimizer)
         self.last_loss = None
         self.in_place = True        # step writes into the arrays it is given (sg.train reads this)
         self.param_names = [p.name for p in self.params]
@@ -663,12 +683,9 @@ class Program:
 
     def init_state(self, values=None) -> dict:
         """The optimizer state before the first step: ``{"t": 0, slot: {name: array}}``."""
-        opt = self.spec.optimizer
-        init = getattr(opt, "initial", {}) or {}
         state: dict = {"t": 0}
         for s in self.slots:
-            v = float(init.get(s, 0.0))
-            state[s] = {p.name: np.full(shape, v, dtype=self.dtype)
+            state[s] = {p.name: np.full(shape, initial_value(self.spec.optimizer, p.name, s), dtype=self.dtype)
                         for p, shape in zip(self.params, self.param_shapes)}
         return state
 
@@ -816,9 +833,37 @@ def _mask_generator(seed) -> np.random.Generator:
 
 
 def _optimizer_text(opt) -> str:
-    """An optimizer by its class and learning rate: SGD(lr=0.01)."""
+    """An optimizer by its class and learning rate, its groups and clipping: SGD(lr=0.01),
+    AdamW(lr=0.001, 1 group, clip_grad_norm=1)."""
     lr = getattr(opt, "lr", None)
-    return type(opt).__name__ + (f"(lr={lr:g})" if isinstance(lr, (int, float)) else "")
+    parts = [f"lr={lr:g}"] if isinstance(lr, (int, float)) else []
+    groups = len(getattr(opt, "groups", ()) or ())
+    if groups:
+        parts.append(f"{groups} group{'s' if groups > 1 else ''}")
+    for name in ("clip_grad_norm", "clip_grad_value"):
+        if getattr(opt, name, None) is not None:
+            parts.append(f"{name}={getattr(opt, name):g}")
+    return type(opt).__name__ + (f"({', '.join(parts)})" if parts else "")
+
+
+def optimizer_slots(opt) -> tuple:
+    """The slots of the program's optimizer state: every slot some parameter's rule keeps (a group's
+    too, `symgrad.compiling.optim.Optimizer.all_slots`)."""
+    every = getattr(opt, "all_slots", None)
+    return tuple(every()) if callable(every) else tuple(getattr(opt, "slots", ()))
+
+
+def param_optimizer(opt, name: str):
+    """The optimizer whose rule updates the parameter ``name`` (its group's, where it has one)."""
+    one = getattr(opt, "for_param", None)
+    return one(name) if callable(one) else opt
+
+
+def initial_value(opt, name: str, slot: str) -> float:
+    """The starting value of the parameter ``name``'s ``slot`` (0 where its rule keeps no such slot)."""
+    o = param_optimizer(opt, name)
+    init = getattr(o, "initial", {}) or {}
+    return float(init.get(slot, 0.0)) if slot in tuple(getattr(o, "slots", ())) else 0.0
 
 
 def _batched_shape(shape) -> tuple:

@@ -26,6 +26,14 @@ L1 penalty λ·Σ|w| with sign(0) = 0, as in the notes' rule W ← W − η(∇J
 The learning rate ``lr`` is a number or a function of the step ``t`` returning a SymPy expression,
 e.g. ``LinearAnnealing`` (the notes' linear annealing).
 
+Around the rule, every optimizer takes what a torch training loop does besides ``optimizer.step()``
+(keyword-only, docs/optimizers.md): ``groups=[{"params": [b1, b2], "weight_decay": 0.0}, ...]``,
+torch's parameter groups (a parameter in no group takes the optimizer's own hyperparameters;
+`Optimizer.for_param` is the rule of one parameter), and the step's gradient clipping before the
+update, ``clip_grad_norm=max_norm`` (torch's ``clip_grad_norm_`` over all the gradients, with
+``clip_norm_type`` 2 or inf) and ``clip_grad_value=v`` (``clip_grad_value_``). The backends apply
+them; ``rules``, ``lambdify`` and ``view`` are the optimizer's own rule.
+
 >>> import sympy as sp
 >>> p, g, t = sp.symbols('p g t')
 >>> SGD(lr=0.1).rules(p, g, {}, t)
@@ -35,7 +43,7 @@ from __future__ import annotations
 
 import numbers
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Callable, Union
 
 import numpy as np
@@ -43,7 +51,7 @@ import sympy as sp
 
 from ..errors import ArgumentError
 from ..errors import show_value          # a NumPy scalar in a message as its number
-from ..frontend.keywords import NOT_OFFERED, check_keywords
+from ..frontend.keywords import check_keywords
 from ..frontend.parse import as_expr
 
 Number = Union[int, float]
@@ -92,6 +100,29 @@ def _parameters_like(a) -> bool:
         isinstance(a, (list, tuple, dict)) or hasattr(a, "__next__"))
 
 
+# the fields of every optimizer that are not hyperparameters of its rule, but what the step does
+# around it (`Optimizer.groups`, ...)
+STEP_OPTIONS = ("groups", "clip_grad_norm", "clip_norm_type", "clip_grad_value")
+
+
+def _group_names(k: int, params) -> tuple:
+    """The names of the parameters a group lists: SymPy symbols (or sg.tensor's) or their names."""
+    items = [params] if isinstance(params, str) or hasattr(params, "name") else params
+    if not isinstance(items, (list, tuple, set, frozenset)):
+        raise ArgumentError(f"groups[{k}]['params'] must be a list of the program's parameters (their SymPy "
+                            f"symbols or names), got {show_value(params)}"[:400])
+    names = []
+    for x in items:
+        name = x if isinstance(x, str) else getattr(x, "name", None)
+        if not isinstance(name, str):
+            raise ArgumentError(f"groups[{k}]['params'] holds {show_value(x)} ({type(x).__name__}); name each "
+                                f"parameter by its SymPy symbol or its name (as in sg.compile's params=)"[:400])
+        names.append(name)
+    if not names:
+        raise ArgumentError(f"groups[{k}]['params'] is empty: a group lists at least one parameter")
+    return tuple(names)
+
+
 @dataclass
 class Optimizer:
     """Base class. Subclasses define ``slots``, ``rules`` and, where a slot does not start at 0,
@@ -99,6 +130,17 @@ class Optimizer:
 
     slots = ()                 # names of the per-entry state slots
     initial = {}               # slot -> initial value (default 0)
+
+    # What the step does besides the rule, keyword-only (after every subclass's hyperparameters, so
+    # SGD(0.1) is still lr=0.1), shown by repr only when set:
+    #   groups: parameter groups, torch's [{"params": [...], hyperparameter: value}, ...]; a parameter
+    #     in no group takes the optimizer's own hyperparameters (torch's defaults for its groups);
+    #   clip_grad_norm / clip_norm_type: torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type)
+    #     over all the gradients before the update; clip_grad_value: torch's clip_grad_value_.
+    groups: tuple = field(default=(), kw_only=True)
+    clip_grad_norm: float | None = field(default=None, kw_only=True)
+    clip_norm_type: float = field(default=2.0, kw_only=True)
+    clip_grad_value: float | None = field(default=None, kw_only=True)
 
     def __new__(cls, *args, **kwargs):
         # a misspelled hyperparameter (Adam(beta=0.9)) names the closest one, not a bare TypeError;
@@ -108,7 +150,9 @@ class Optimizer:
                 raise ArgumentError(
                     f"{cls.__name__}() takes hyperparameters only ({', '.join(f.name for f in fields(cls))}), "
                     f"not the parameters: torch.optim.{cls.__name__}(params, ...)'s first argument is "
-                    f"sg.compile's params= here. {NOT_OFFERED['param_groups']}")
+                    f"sg.compile's params= here, and torch's parameter groups are "
+                    f"{cls.__name__}(lr=..., groups=[{{'params': [b1, b2], 'weight_decay': 0.0}}, ...]): the "
+                    f"parameters in no group take the optimizer's own hyperparameters")
             check_keywords(cls.__name__, kwargs, [f.name for f in fields(cls)])
         return super().__new__(cls)
 
@@ -118,7 +162,7 @@ class Optimizer:
     def symbols(self):
         """Fresh scalar symbols (p, g, state dict, t) to call ``rules`` with (by the backends: the
         hyperparameters must be numbers then)."""
-        sym = [f.name for f in fields(self) if any(_symbolic(v) for v in np.atleast_1d(
+        sym = [f.name for f in fields(self) if f.name not in STEP_OPTIONS and any(_symbolic(v) for v in np.atleast_1d(
             np.asarray(getattr(self, f.name), dtype=object)))]
         if sym:
             raise ArgumentError(f"{type(self).__name__}: {', '.join(sym)} {'is' if len(sym) == 1 else 'are'} "
@@ -127,6 +171,106 @@ class Optimizer:
         p, g, t = sp.symbols("p g t", real=True)
         state = {s: sp.Symbol(s, real=True) for s in self.slots}
         return p, g, state, t
+
+    # -- parameter groups and clipping (the step's, around the rule) ---------------------------
+
+    def hyperparameters(self) -> list:
+        """The names of the update rule's hyperparameters (what a parameter group may set)."""
+        return [f.name for f in fields(self) if f.name not in STEP_OPTIONS]
+
+    def _check_step_options(self):
+        """Check ``clip_*`` and ``groups`` (each subclass's ``__post_init__`` ends with this): the
+        groups become a tuple of dicts ``{"params": (name, ...), hyperparameter: value}``, and each
+        group's optimizer is built now, so that a bad value is an error here, naming its group."""
+        for name in ("clip_grad_norm", "clip_grad_value"):
+            v = getattr(self, name)
+            if v is not None:
+                _check(name, v, not _symbolic(v), "must be a number (the step compares the gradients with it)")
+                _number(name, v, lambda v: v > 0, "must be a finite number > 0 (None: no clipping)")
+        n = self.clip_norm_type
+        _check("clip_norm_type", n, not isinstance(n, (bool, np.bool_)) and isinstance(n, (int, float, np.integer,
+               np.floating)) and (n == 2 or n == float("inf")),
+               "must be 2 (the Euclidean norm, torch's default) or float('inf') (the largest |g|)")
+        groups = self.groups
+        if isinstance(groups, dict) or not isinstance(groups, (list, tuple)):
+            raise ArgumentError(f"invalid groups={show_value(groups)}: must be a list of dicts, as torch's "
+                                f"param_groups: [{{'params': [b1, b2], 'weight_decay': 0.0}}, ...]")
+        hyper, seen, normal, self._group_opts = self.hyperparameters(), {}, [], []
+        for k, grp in enumerate(groups):
+            if not isinstance(grp, dict) or "params" not in grp:
+                raise ArgumentError(f"groups[{k}] must be a dict with 'params' (the parameters' symbols or "
+                                    f"names) and the hyperparameters it changes, got {show_value(grp)}"[:400])
+            step = [key for key in grp if key in STEP_OPTIONS]
+            if step:
+                raise ArgumentError(f"groups[{k}] sets {step[0]!r}, which is the optimizer's own, not a group's: "
+                                    f"the gradients of all the parameters are clipped together (torch's "
+                                    f"clip_grad_norm_ over all of them), and groups do not nest")
+            try:
+                check_keywords(type(self).__name__, [key for key in grp if key != "params"], hyper)
+            except ArgumentError as e:
+                raise ArgumentError(f"groups[{k}]: {e}") from None
+            names = _group_names(k, grp["params"])
+            for name in names:
+                if name in seen:
+                    where = "twice in groups[{}]".format(k) if seen[name] == k else f"in groups[{seen[name]}] and groups[{k}]"
+                    raise ArgumentError(f"the parameter {name!r} is named {where}: a parameter belongs to at most "
+                                        f"one group (a parameter in none takes the optimizer's own hyperparameters)")
+                seen[name] = k
+            overrides = {key: v for key, v in grp.items() if key != "params"}
+            try:
+                self._group_opts.append(replace(self, groups=(), clip_grad_norm=None, clip_grad_value=None,
+                                                **overrides))
+            except ArgumentError as e:
+                raise ArgumentError(f"groups[{k}]: {e}") from None
+            normal.append({"params": names, **overrides})
+        self.groups = tuple(normal)
+        self._group_of = seen
+
+    def for_param(self, name: str) -> "Optimizer":
+        """The optimizer that updates the parameter ``name``: its group's (the optimizer with the
+        group's hyperparameters), or the optimizer's own; without groups or clipping (the rule alone).
+
+        >>> opt = AdamW(lr=1e-3, groups=[{"params": ["b"], "weight_decay": 0.0}], clip_grad_norm=1.0)
+        >>> opt.for_param("b")
+        AdamW(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=False, l1=0.0)
+        >>> opt.for_param("W").weight_decay
+        0.01
+        """
+        k = self._group_of.get(name) if self.groups else None
+        if k is not None:
+            return self._group_opts[k]
+        if not (self.groups or self.clips):
+            return self
+        return replace(self, groups=(), clip_grad_norm=None, clip_grad_value=None)
+
+    @property
+    def clips(self) -> bool:
+        """Whether the step clips the gradients before the update."""
+        return self.clip_grad_norm is not None or self.clip_grad_value is not None
+
+    def check_params(self, names) -> None:
+        """An `ArgumentError` when a group names something that is not one of the program's
+        parameters ``names`` (`sg.compile` calls this)."""
+        names = list(names)
+        for name, k in getattr(self, "_group_of", {}).items():
+            if name not in names:
+                raise ArgumentError(f"groups[{k}] names {name!r}, which is not a parameter of the program; its "
+                                    f"parameters: {', '.join(map(repr, names))}"[:600])
+
+    def all_slots(self) -> tuple:
+        """Every slot some parameter's rule keeps, in order: the optimizer's own, then those only a
+        group has (SGD's momentum_buffer when only one group has momentum). A parameter whose rule has
+        no such slot leaves it at its initial value."""
+        out = list(self.slots)
+        for o in getattr(self, "_group_opts", ()) if self.groups else ():
+            out += [s for s in o.slots if s not in out]
+        return tuple(out)
+
+    def __repr__(self):
+        """As a dataclass writes it, the step's options only when set."""
+        shown = [f for f in fields(self) if f.name not in STEP_OPTIONS]
+        shown += [f for f in fields(self) if f.name in STEP_OPTIONS and getattr(self, f.name) != f.default]
+        return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
     # -- shared pieces -------------------------------------------------------------------------
 
@@ -186,7 +330,7 @@ class Optimizer:
 # ---------------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(repr=False)        # Optimizer.__repr__
 class SGD(Optimizer):
     """Gradient descent, with optional (Nesterov) momentum — ``torch.optim.SGD``.
 
@@ -224,6 +368,7 @@ class SGD(Optimizer):
         _check("nesterov", self.nesterov, not self.nesterov or ((_symbolic(self.momentum) or self.momentum > 0)
                                                                 and self.dampening == 0),
                "Nesterov momentum needs momentum > 0 and dampening = 0 (as in torch)")
+        self._check_step_options()
 
     @property
     def slots(self):
@@ -244,7 +389,7 @@ class SGD(Optimizer):
         return p - lr * d, {"momentum_buffer": b_new}
 
 
-@dataclass
+@dataclass(repr=False)        # Optimizer.__repr__
 class Adagrad(Optimizer):
     """AdaGrad — ``torch.optim.Adagrad``: a learning rate per entry, scaled down by the root of
     the sum of the squares of all its past gradients (torch's slot ``sum``):
@@ -275,6 +420,7 @@ class Adagrad(Optimizer):
         _number("lr_decay", self.lr_decay)
         _number("initial_accumulator_value", self.initial_accumulator_value)
         _number("eps", self.eps, what=EPS)
+        self._check_step_options()
 
     @property
     def initial(self):
@@ -287,7 +433,7 @@ class Adagrad(Optimizer):
         return p - clr * g / (sp.sqrt(s) + self.eps), {"sum": s}
 
 
-@dataclass
+@dataclass(repr=False)        # Optimizer.__repr__
 class RMSprop(Optimizer):
     """RMSProp — ``torch.optim.RMSprop``: AdaGrad with the sum of squares replaced by an
     exponentially decaying average (torch's slot ``square_avg``):
@@ -319,6 +465,7 @@ class RMSprop(Optimizer):
         _number("eps", self.eps, what=EPS)
         _number("momentum", self.momentum)
         _flag("centered", self.centered)
+        self._check_step_options()
 
     @property
     def slots(self):
@@ -343,7 +490,7 @@ class RMSprop(Optimizer):
         return p - lr * g / avg, new
 
 
-@dataclass
+@dataclass(repr=False)        # Optimizer.__repr__
 class Adam(Optimizer):
     """Adam — ``torch.optim.Adam``: RMSProp on a decaying average of the gradients, with both
     averages corrected for their start at 0 (torch's slots ``exp_avg``, ``exp_avg_sq``):
@@ -377,6 +524,7 @@ class Adam(Optimizer):
             _number(f"betas[{i}]", b, lambda v: 0 <= v < 1, "must be a number in [0, 1)")
         _number("eps", self.eps, what=EPS)
         _flag("amsgrad", self.amsgrad)
+        self._check_step_options()
 
     @property
     def slots(self):
@@ -394,7 +542,7 @@ class Adam(Optimizer):
         return p - lr / (1 - b1 ** t) * m / denom, new
 
 
-@dataclass
+@dataclass(repr=False)        # Optimizer.__repr__
 class AdamW(Adam):
     """AdamW — ``torch.optim.AdamW``: Adam with decoupled weight decay (Loshchilov & Hutter). The
     decay shrinks the parameter itself instead of going through the adaptive scaling with the

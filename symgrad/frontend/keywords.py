@@ -26,18 +26,33 @@ OTHER_SPELLINGS = {"learning_rate": ("lr", "Keras's and optax's name"), "epsilon
                    "unbiased": ("correction", "torch's older keyword: unbiased=False is correction=0, "
                                               "unbiased=True correction=1")}
 
-# torch's and Keras's names for what symgrad's compiled step does not do: name -> what to do instead
-_CLIPPING = ("symgrad's compiled step has no gradient clipping (torch's clip_grad_norm_ / clip_grad_value_, "
-             "Keras's clipnorm). Train the program's torch module instead: module = prog.as_torch(); "
-             "module.loss(*inputs).backward(); torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm); "
-             "then a torch.optim step — or clip the arrays of prog.grad(values, batch) before your own update")
-_GROUPS = ("A symgrad optimizer updates every parameter of the program by one rule (no parameter groups). "
-           "Weight decay on some parameters only: add its L2 penalty to the loss (loss + wd/2 * (W**2).sum() "
-           "is torch's SGD/Adam weight_decay=wd on W alone), or train prog.as_torch() with torch.optim's "
-           "parameter groups (AdamW's decoupled decay)")
+# torch's and Keras's names for the clipping and the parameter groups of a training step, which
+# symgrad's optimizers take (sg.optim.AdamW(lr=..., groups=[...], clip_grad_norm=1.0)): an optimizer
+# given one of these names is told the name it takes (OTHER_SPELLINGS); sg.compile or sg.train given
+# one, where the optimizer is (NOT_OFFERED)
+_NORM = ("clip_grad_norm", "torch's clip_grad_norm_(parameters, max_norm) is the optimizer's clip_grad_norm=max_norm")
+_VALUE = ("clip_grad_value", "torch's clip_grad_value_(parameters, clip_value) is the optimizer's "
+                             "clip_grad_value=clip_value")
+_GROUP = ("groups", "torch's parameter groups are the optimizer's groups=[{'params': [b1, b2], 'weight_decay': 0.0}]")
+OTHER_SPELLINGS.update({
+    **dict.fromkeys(("clip_grad_norm_", "max_norm", "grad_clip", "clip_norm", "gradient_clipping",
+                     "grad_norm_clip"), _NORM),
+    "clipnorm": ("clip_grad_norm", "Keras's name"), "global_clipnorm": ("clip_grad_norm", "Keras's name"),
+    **dict.fromkeys(("clip_grad_value_", "clip_value"), _VALUE), "clipvalue": ("clip_grad_value", "Keras's name"),
+    "norm_type": ("clip_norm_type", "torch's clip_grad_norm_(..., norm_type): 2 or float('inf')"),
+    **dict.fromkeys(("param_groups", "params_groups", "no_decay", "no_weight_decay"), _GROUP)})
+_CLIPPING = ("gradient clipping is an option of the optimizer, applied in the compiled step before the "
+             "update: optimizer=sg.optim.AdamW(lr=1e-3, clip_grad_norm=1.0) is torch's "
+             "clip_grad_norm_(parameters, max_norm=1.0) (clip_norm_type=float('inf') its norm_type), "
+             "clip_grad_value=0.5 torch's clip_grad_value_ (docs/optimizers.md)")
+_GROUPS = ("parameter groups are an option of the optimizer: optimizer=sg.optim.AdamW(lr=1e-3, "
+           "groups=[{'params': [b1, b2], 'weight_decay': 0.0}]) gives b1 and b2 their own hyperparameters, "
+           "as torch's param_groups (docs/optimizers.md)")
 NOT_OFFERED = {**dict.fromkeys(("clip_grad_norm", "clip_grad_norm_", "max_norm", "grad_clip", "clip_norm",
-                                "clipnorm", "clip_grad_value", "clip_grad_value_", "clip_value", "clipvalue",
-                                "gradient_clipping", "grad_norm_clip"), _CLIPPING),
+                                "clipnorm", "global_clipnorm", "clip_grad_value", "clip_grad_value_",
+                                "clip_value", "clipvalue", "gradient_clipping", "grad_norm_clip",
+                                "clip_norm_type", "norm_type"), _CLIPPING),
+               # (not "groups": a convolution's groups= is another thing)
                **dict.fromkeys(("param_groups", "params_groups", "no_decay", "no_weight_decay"), _GROUPS)}
 
 
@@ -52,7 +67,7 @@ def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None
     """
     valid = list(dict.fromkeys(valid))
     for name in given:
-        if name not in valid and name in NOT_OFFERED:
+        if name not in valid and name in NOT_OFFERED and OTHER_SPELLINGS.get(name, (None,))[0] not in valid:
             raise ArgumentError(f"{who}() got the keyword argument {name!r}: {NOT_OFFERED[name]}")
         if name not in valid:
             numpy = TORCH_SPELLINGS.get(name)
