@@ -205,8 +205,9 @@ class AsColumns:
                 grouped = " (a grouped convolution reads slices of it)" if other.prim.name == "slice" else ""
                 raise UnsupportedError(
                     f"{TARGET} take a parameter of {len(shape)} axes, such as {sym.name!r} {format_shape(shape)}, as "
-                    f"the kernel of a convolution of the input image only (conv2d(x, w), groups=1); here it is also "
-                    f"read{self.where(other)}{grouped}; compile it with target='numpy'")
+                    f"the kernel of a convolution only (conv2d(x, w) of the input image or of an earlier "
+                    f"convolution's map, groups=1); here it is also read{self.where(other)}{grouped}; compile it "
+                    f"with target='numpy'")
             return g.bind(p, (), (sym, (int(shape[0]), int(sp.Mul(*shape[1:])))))
         if any(u.id in self.grids for u in e.inputs):
             return kernel_conv.of_image(self, e)
