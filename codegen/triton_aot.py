@@ -242,7 +242,7 @@ def benchmark_specs():
         loss, params, inputs = digits_cnn(**how)
         out.append((name, specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     loss, params, inputs = digits_lenet()
-    out.append(("cnn 8x8 lenet conv3x3-4 same, maxpool 2, conv3x3-8 same, maxpool 2, dense 10",
+    out.append(("lenet 8x8 conv3x3-4 same, pool 2, conv3x3-8 same, pool 2, dense 10",
                 specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     return out
 
