@@ -429,7 +429,8 @@ def precompile(widths, jobs: int, cnn: bool = False):
     for fuse in ((default,) if cnn else (128, 0)):
         tb.FUSE_ROWS = fuse
         for name, spec in benchmark_specs():
-            if (cnn and ("lenet" if LENET else "maxpool") in name) or (not cnn and any(name.startswith(f"{N_IN}-{w}-") for w in widths)):
+            mlp = any(name.startswith(f"{N_IN}-{w}-") for w in widths)
+            if (cnn and ("lenet" if LENET else "maxpool") in name) or (not cnn and mlp):
                 spec.precision = PRECISION
                 n += len(compile_step(spec, 2 ** 14, 10 * major + minor, all_configs=True, jobs=jobs))
     tb.FUSE_ROWS = default
