@@ -245,15 +245,26 @@ def _grid_patch(ac, e, grid: Grid, kernel, origin, dilation) -> Var:
         for j in range(KW):
             row = grid.rows.get((r0 + i * dh, c0 + j * dw))
             if row is not None:
-                k = i * KW + j
-                parts.append(ac._place(row, {c: c * KK + k for c in range(C)}, C * KK))
+                parts.append(R.matmul(ac.g, _selection(ac, C, KH, KW, i, j), row))
     if not parts:
         raise refuse(ac, e, f"a convolution whose window at {origin} lies wholly in the padding")
     pv = parts[0] if len(parts) == 1 else R.ewise(ac.g, sp.Add(*[R.ph(i) for i in range(len(parts))]), *parts,
                                                   shape=(C * KK, 1))
-    ac.new_notes.setdefault(pv.id, f"= the {KH}×{KW} window of the map at {origin} (a patch of the first "
-                                   f"convolution's output)")
+    ac.new_notes.setdefault(pv.id, f"= the {KH}×{KW} window of the map at {origin} (a patch)")
     return pv
+
+
+def _selection(ac, C: int, KH: int, KW: int, i: int, j: int) -> Var:
+    """E_k (C·KH·KW, C), k = i·KW + j: channel c of a map's row to entry c·KH·KW + k of a window; one
+    constant per offset, shared by every window (one pointer for the kernels, not one per position)."""
+    key = (C, KH, KW, i, j)
+    if key not in ac.selections:
+        KK, k = KH * KW, i * KW + j
+        E = sp.ImmutableMatrix(C * KK, C, lambda r, c: 1 if r == c * KK + k else 0)
+        ac.selections[key] = R.const(ac.g, E, tuple(E.shape))
+        ac.new_notes[ac.selections[key].id] = (f"= E_{i}{j}: channel c of the map at offset ({i}, {j}) of a "
+                                               f"{KH}×{KW} window to its entry c·{KK} + {k}")
+    return ac.selections[key]
 
 
 def _reshape(ac, e) -> Var:
