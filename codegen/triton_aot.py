@@ -224,7 +224,8 @@ def benchmark_mlp(width: int) -> tuple:
 
 def benchmark_specs():
     """The networks of bench/gpu_step.py at widths 32, 64, 128, the 64-64-10 cross-entropy MLP
-    kept in docs/, two digits CNNs (`digits_cnn`: --only cnn) and a LeNet (`digits_lenet`: --only lenet)."""
+    kept in docs/, two digits CNNs (`digits_cnn`: --only cnn) and a LeNet (`digits_lenet`: --only
+    lenet)."""
     import sympy as sp
 
     import symgrad as sg
@@ -266,8 +267,8 @@ def digits_cnn(filters: int = 8, stride: int = 1, padding: int = 0, pool: bool =
 
 def digits_lenet(filters=(4, 8), padding: int = 1, size: int = 8, kernels=(3, 3), classes: int = 10) -> tuple:
     """(loss, params, inputs) of a LeNet-style CNN as the Triton target takes it: two convolutions
-    (``kernels``: their sizes, 3×3), each with a bias, relu and 2×2 max pooling (the second's input the first's pooled
-    map: its windows selections of that map's rows, `kernel_conv._grid_patch`), flatten, dense →
+    (``kernels``: their sizes), each with a bias, relu and 2×2 max pooling (the second's windows
+    selections of the first's pooled map's rows, `kernel_conv._grid_patch`), flatten, dense →
     ``classes``, cross-entropy at integer labels; ``padding`` of both convolutions."""
     import sympy as sp
 

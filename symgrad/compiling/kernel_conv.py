@@ -234,7 +234,7 @@ def _grid_patch(ac, e, grid: Grid, kernel, origin, dilation) -> Var:
 
         patch_p = Σ_{k = (i, j) inside the map} E_k · row_{origin + k·d},   E_k[c·KH·KW + k, c] = 1
 
-    products with constant 0/1 matrices (exact in any precision, `kernel_form.AsColumns._place`); an
+    products with constant 0/1 matrices (`_selection`; exact in any precision, as a slice's); an
     offset in the padding adds nothing (a zero). Reverse mode makes the map's gradient of them: row
     q gets Σ E_kᵀ · ∂L/∂patch_p over the windows p and offsets k that read it — the transposed
     convolution, as selections of the windows' gradients W_matᵀ·δ_p."""

@@ -129,7 +129,7 @@ class AsColumns:
         self.bags: dict[int, list] = {}  # a matrix per example (E[ids], an input (L, D)): its rows, columns
         self.grids: dict = {}            # an image input and what a convolution makes of it (`kernel_conv`)
         self.new_notes: dict = {}        # notes of values the rewrite makes ("= V[3::9]"), by their id in g
-        self.selections: dict = {}       # (C, KH, KW, k) -> the 0/1 matrix E_k of a map's windows (`kernel_conv`)
+        self.selections: dict = {}       # (C, KH, KW, i, j) -> a map's windows' 0/1 matrix E_ij (`kernel_conv`)
         self.deferred: set = set()       # values of the parameters alone of 3 or more axes (a conv's bias
         #                                  b.reshape(F, 1, 1)): no column form; `kernel_conv` reads them
 
