@@ -39,8 +39,10 @@ buffers, launch arguments; CPU time, best of 5 runs) and the host syncs counted 
 filters and padding 1 with its bias, relu, 2×2 max pooling, flatten, dense → 10, softmax cross-entropy at
 integer labels, Adam as above), batches 2^14 and 2^16: ours (the generated step, called as above, and
 in a CUDA graph), eager (``F.conv2d``, ``F.max_pool2d``, ``F.cross_entropy``; cuDNN's convolution) and
-torch.compile. ``--cnn --check`` needs no GPU: three steps of ours under TRITON_INTERPRET=1 and of
-eager on the CPU at batch 16, from the same start, and the largest difference of their losses and
+torch.compile. ``--cnn --lenet`` times the LeNet (`digits_lenet`: conv 3×3 1 → 4 and 4 → 8 with
+padding 1, each with relu and 2×2 max pooling, dense 32 → 10) the same way. ``--cnn --check`` (with
+or without ``--lenet``) needs no GPU: three steps of ours under TRITON_INTERPRET=1 and of eager on
+the CPU at batch 16, from the same start, and the largest difference of their losses and
 parameters (the script's own code checked before device time is spent on it).
 
 Compiling every autotuning candidate takes minutes on one core; ``--precompile 16`` compiles them in
@@ -137,12 +139,24 @@ def ours_graph(torch, width, X, Y, init, fuse_rows):
 
 CNN_BATCHES = (2 ** 14, 2 ** 16)
 CNN_SHAPES = {"w": (8, 1, 3, 3), "b": (8,), "V": (128, 10), "c": (10,)}
+CNN_FANS = {"w": 9, "b": 9, "V": 128, "c": 128}
+# --lenet: `codegen.triton_aot.digits_lenet`, two convolutions (conv 3×3 1 → 4 and 4 → 8, padding 1,
+# each with relu and 2×2 max pooling), dense 32 → 10; it replaces the two dicts above (`use_lenet`)
+LENET_SHAPES = {"w1": (4, 1, 3, 3), "b1": (4,), "w2": (8, 4, 3, 3), "b2": (8,), "V": (32, 10), "c": (10,)}
+LENET_FANS = {"w1": 9, "b1": 9, "w2": 36, "b2": 36, "V": 32, "c": 32}
+LENET = False
+
+
+def use_lenet():
+    """The CNN contestants below run the LeNet instead of the one-convolution digits CNN."""
+    global LENET, CNN_SHAPES, CNN_FANS
+    LENET, CNN_SHAPES, CNN_FANS = True, LENET_SHAPES, LENET_FANS
 
 
 def cnn_init(torch, device, gen) -> dict:
     """Uniform ±1/√fan-in, as torch's layers start (the same start for every contestant)."""
-    fan = {"w": 9, "b": 9, "V": 128, "c": 128}
-    return {k: (torch.rand(s, device=device, generator=gen) * 2 - 1) / fan[k] ** 0.5 for k, s in CNN_SHAPES.items()}
+    return {k: (torch.rand(s, device=device, generator=gen) * 2 - 1) / CNN_FANS[k] ** 0.5
+            for k, s in CNN_SHAPES.items()}
 
 
 def cnn_data(torch, B, device, gen):
@@ -155,8 +169,8 @@ def cnn_data(torch, B, device, gen):
 def cnn_program():
     """The digits CNN compiled for target="triton" with Adam (the backend's default schedule)."""
     import symgrad as sg
-    from codegen.triton_aot import digits_cnn
-    loss, params, inputs = digits_cnn(padding=1, pool=True)
+    from codegen.triton_aot import digits_cnn, digits_lenet
+    loss, params, inputs = digits_lenet() if LENET else digits_cnn(padding=1, pool=True)
     return sg.compile(loss, params, inputs, target="triton", optimizer=sg.optim.Adam(lr=LR, betas=BETAS, eps=EPS),
                       precision=PRECISION), params
 
@@ -188,8 +202,10 @@ def cnn_torch_model(torch, init):
     params = [torch.nn.Parameter(init[n].clone()) for n in CNN_SHAPES]
 
     def loss_fn(X, Y):
-        w, b, V, c = params
-        h = F.max_pool2d(F.relu(F.conv2d(X, w, b, padding=1)), 2)
+        *convs, V, c = params
+        h = X
+        for w, b in zip(convs[::2], convs[1::2]):      # one convolution, or the LeNet's two
+            h = F.max_pool2d(F.relu(F.conv2d(h, w, b, padding=1)), 2)
         return F.cross_entropy(h.reshape(h.shape[0], -1) @ V + c, Y)
     return params, loss_fn
 
@@ -235,9 +251,11 @@ def cnn_table(args, torch, contestants):
     batches = tuple(2 ** int(b) for b in args.batches.split(",")) if args.batches else CNN_BATCHES
     if args.quick:
         batches = (2 ** 14,)
-    print(f"# GPU training step of the digits CNN, {datetime.date.today().isoformat()}, "
+    print(f"# GPU training step of the digits {'LeNet' if LENET else 'CNN'}, {datetime.date.today().isoformat()}, "
           f"{torch.cuda.get_device_name()}, torch {torch.__version__}, triton {__import__('triton').__version__}")
-    print(f"8×8 images, conv 3×3 (1 → 8, padding 1, bias) → relu → max pool 2 → dense 128 → 10, cross-entropy, "
+    net = "conv 3×3 (1 → 4, padding 1, bias) → relu → max pool 2 → conv 3×3 (4 → 8) → relu → max pool 2 → " \
+        "dense 32 → 10" if LENET else "conv 3×3 (1 → 8, padding 1, bias) → relu → max pool 2 → dense 128 → 10"
+    print(f"8×8 images, {net}, cross-entropy, "
           f"Adam, float32 (ours' products: {args.precision or 'ieee'}); median of {args.steps} steps (CUDA events) "
           f"after {args.warmup} warm-up steps\n")
     head = "| batch | contestant | ms/step | eager/this | this/ours | samples/s | launches/step | peak MiB | set-up s |"
@@ -411,7 +429,8 @@ def precompile(widths, jobs: int, cnn: bool = False):
     for fuse in ((default,) if cnn else (128, 0)):
         tb.FUSE_ROWS = fuse
         for name, spec in benchmark_specs():
-            if (cnn and "maxpool" in name) or (not cnn and any(name.startswith(f"{N_IN}-{w}-") for w in widths)):
+            mlp = any(name.startswith(f"{N_IN}-{w}-") for w in widths)
+            if (cnn and ("lenet" if LENET else "maxpool") in name) or (not cnn and mlp):
                 spec.precision = PRECISION
                 n += len(compile_step(spec, 2 ** 14, 10 * major + minor, all_configs=True, jobs=jobs))
     tb.FUSE_ROWS = default
@@ -438,11 +457,16 @@ def main(argv=None):
     ap.add_argument("--precision", default=None, choices=["ieee", "tf32", "tf32x3", "bf16"],
                     help="ours' products (sg.compile(..., precision=...)); eager and compile stay float32")
     ap.add_argument("--cnn", action="store_true", help="the digits CNN instead of the MLP (batches 14,16 by default)")
+    ap.add_argument("--lenet", action="store_true", help="with --cnn, the LeNet (two convolutions) instead")
     ap.add_argument("--check", action="store_true",
                     help="with --cnn, no GPU needed: 3 steps of ours (interpreted) and eager on the CPU, compared")
     args = ap.parse_args(argv)
     global PRECISION
     PRECISION = args.precision
+    if args.lenet:
+        if not args.cnn:
+            sys.exit("--lenet goes with --cnn")
+        use_lenet()
     if args.check and not args.cnn:
         sys.exit("--check goes with --cnn (the MLP's is tests/codegen/test_triton_backend.py)")
     if args.check:

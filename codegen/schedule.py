@@ -791,10 +791,6 @@ class KernelScheduler(Scheduler):
                     raise UnsupportedError(f"{self.describe(v)}: a partial sum of a matrix per example is not "
                                            f"supported by the kernel backends; compile for target='numpy'")
                 tile = self.width_of(e.inputs[0].id)
-            elif p.name == "unpatch":   # the adjoint of a window of the image: ∂L/∂x asked for (as_torch)
-                raise UnsupportedError("the gradient of an input image read by a convolution (conv2d of the input): "
-                                       "the kernel backends do not compute ∂L/∂x of a convolution yet; detach that "
-                                       "input (no requires_grad), or compile for target='numpy'")
             elif p.name == "pad":       # the adjoint of a slice of an input: ∂L/∂x asked for (as_torch)
                 raise UnsupportedError("the gradient of an input read in slices (x[:, :4], a bag's ids, the rows of "
                                        "an input (L, D) per example): the kernel backends do not compute ∂L/∂x "
@@ -992,7 +988,7 @@ class KernelScheduler(Scheduler):
                 if pair is None or not all(self._computed(u) for u in pair):
                     continue
                 d, y = pair
-                if not chain and self.g.producer[y].prim.name == "patch":
+                if not chain and self._window(y):
                     rows.append(pair)
                     continue
                 at = self._pad_rows(chain, t)
@@ -1023,6 +1019,23 @@ class KernelScheduler(Scheduler):
                 taken |= set(ds)
                 out.append(("cols", i, ds, y, (P, F, n)))
         return out
+
+    def _window(self, y: int) -> bool:
+        """Var ``y`` is a convolution's window (`kernel_conv`): of the input image (a patch, loaded by its
+        index table), or of a map kept as rows (Σ_k E_k·row_k, selections by constant 0/1 matrices)."""
+        e = self.g.producer[y]
+        if e.prim.name == "patch":
+            return True
+        parts = [u.id for u in e.inputs] if e.prim is R.ewise_p and self._plain_sum(e) else [y]
+        for u in parts:
+            m = self.g.producer[u]
+            if m.prim is not R.matmul_p:
+                return False
+            c = self.g.producer[m.inputs[0].id]
+            if c.prim is not R.const_p or not isinstance(c.params[0], sp.MatrixBase) or \
+                    not set(c.params[0]) <= {0, 1}:
+                return False
+        return True
 
     def _sum_ids(self, v: int) -> set:
         """The plain sums a `_sum_leaves` tree is made of (computed by no kernel once stacked)."""

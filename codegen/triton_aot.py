@@ -224,7 +224,8 @@ def benchmark_mlp(width: int) -> tuple:
 
 def benchmark_specs():
     """The networks of bench/gpu_step.py at widths 32, 64, 128, the 64-64-10 cross-entropy MLP
-    kept in docs/, and two digits CNNs (`digits_cnn`: --only cnn)."""
+    kept in docs/, two digits CNNs (`digits_cnn`: --only cnn) and a LeNet (`digits_lenet`: --only
+    lenet)."""
     import sympy as sp
 
     import symgrad as sg
@@ -241,6 +242,9 @@ def benchmark_specs():
                       ("cnn 8x8 conv3x3-8 stride 2, dense 10", dict(stride=2, padding=1))):
         loss, params, inputs = digits_cnn(**how)
         out.append((name, specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
+    loss, params, inputs = digits_lenet()
+    out.append(("lenet 8x8 conv3x3-4 same, pool 2, conv3x3-8 same, pool 2, dense 10",
+                specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     return out
 
 
@@ -259,6 +263,25 @@ def digits_cnn(filters: int = 8, stride: int = 1, padding: int = 0, pool: bool =
         h = sg.max_pool2d(h, 2)
     V, c = sg.tensor("V", (int(sp.Mul(*h.shape[1:])), 10)), sg.tensor("c", (10,))
     return sg.cross_entropy(h.reshape(N, -1) @ V + c, y), [w, b, V, c], [x, y]
+
+
+def digits_lenet(filters=(4, 8), padding: int = 1, size: int = 8, kernels=(3, 3), classes: int = 10) -> tuple:
+    """(loss, params, inputs) of a LeNet-style CNN as the Triton target takes it: two convolutions
+    (``kernels``: their sizes), each with a bias, relu and 2×2 max pooling (the second's windows
+    selections of the first's pooled map's rows, `kernel_conv._grid_patch`), flatten, dense →
+    ``classes``, cross-entropy at integer labels; ``padding`` of both convolutions."""
+    import sympy as sp
+
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 1, size, size)), sg.tensor("y", (N,), integer=True)
+    (k1, k2) = kernels
+    w1, b1 = sg.tensor("w1", (filters[0], 1, k1, k1)), sg.tensor("b1", (filters[0],))
+    w2, b2 = sg.tensor("w2", (filters[1], filters[0], k2, k2)), sg.tensor("b2", (filters[1],))
+    h = sg.max_pool2d(sg.relu(sg.conv2d(x, w1, b1, padding=padding)), 2)
+    h = sg.max_pool2d(sg.relu(sg.conv2d(h, w2, b2, padding=padding)), 2)
+    V, c = sg.tensor("V", (int(sp.Mul(*h.shape[1:])), classes)), sg.tensor("c", (classes,))
+    return sg.cross_entropy(h.reshape(N, -1) @ V + c, y), [w1, b1, w2, b2, V, c], [x, y]
 
 
 def main(argv=None):

@@ -1,4 +1,4 @@
-"""A convolution of the input image, for the kernel backends: its output kept as rows.
+"""Convolutions of the input image and of the maps they make, for the kernel backends: kept as rows.
 
 `kernel_form.AsColumns` hands this module every equation that reads an image input (an input of
 three or more axes per example, (C, H, W) or (1, C, H, W)) or a value computed from one. The
@@ -14,8 +14,13 @@ outside the image: the padding). The kernels load a patch as they load a slice o
 with an offset computed from the entry's index, and run each row's product as a layer's. Reverse
 mode then gives ∂L/∂W_mat = Σ_p δ_p · patch_pᵀ: a sum of outer products, which the scheduler sums
 over the batch as one product over the B·P rows of the δs and the windows, stored side by side
-(`codegen.schedule.Stack`; term by term when the rows are not one kernel).
-The input needs no gradient (the first layer), so a patch's adjoint is never run by the kernels.
+(`codegen.schedule.Stack`; term by term when the rows are not one kernel). The image's own gradient
+(as_torch with requires_grad) is Σ_p S_pᵀ·∂L/∂patch_p, S_p the window's constant 0/1 selection.
+
+A second convolution reads such a map (after relu, pooling): its window at p is assembled from the
+map's rows, Σ_k E_k·row_{p+k} (`_grid_patch`, E_k constant 0/1), so it runs as the first's does
+(W2_mat · patch_p, the weight gradient one product over the stacked windows) and reverse mode gives
+the first map's gradient as the transposed gather Σ_{p,k} E_kᵀ·(W2_matᵀ·δ_p), with no scatter.
 
 On such a grid, kept as rows:
 
@@ -27,9 +32,10 @@ On such a grid, kept as rows:
     h.reshape(N, -1) @ W            flatten (NCHW order: entry f·P + p) and a dense layer:
                                     Σ_p row_pᵀ · W[p::P], P products with slices of the parameter
                                     (values of the parameters alone: the host's, and their adjoint)
+    conv2d(h, w2, b2, …)            a second convolution of the map (`_grid_patch`), and so on
 
-Anything else that reads the grid (a second convolution, a transpose, a reduction over the
-filters, an output) is an `UnsupportedError` in the declaration's words, pointing to target='numpy'.
+Anything else that reads the grid (a transpose, a reduction over the filters, an output) is an
+`UnsupportedError` in the declaration's words, pointing to target='numpy'.
 """
 from __future__ import annotations
 
@@ -70,16 +76,6 @@ def _patch_impl(args, params):
     return np.where(idx >= 0, x[np.maximum(idx, 0)], 0.0).reshape(-1, 1)
 
 
-def _unpatch_impl(args, params):
-    (C, H, W) = params[0]
-    out = np.zeros(C * H * W)
-    g = np.asarray(args[0], float).reshape(-1)
-    for n, k in enumerate(patch_entries(params)):
-        if k >= 0:
-            out[k] += g[n]
-    return out.reshape(-1, 1)
-
-
 def _fmt(p):
     (C, H, W), (KH, KW), (r0, c0), (dh, dw) = p
     dil = f", dilation=({dh}, {dw})" if (dh, dw) != (1, 1) else ""
@@ -87,7 +83,6 @@ def _fmt(p):
 
 
 patch_p = A._prim("patch", "the window of an image at one output position (im2col, one column)", _fmt)
-unpatch_p = A._prim("unpatch", "a patch's entries added back into the image (the adjoint of patch)", _fmt)
 
 
 def patch(g: Graph, x: Var, image, kernel, origin, dilation) -> Var:
@@ -98,12 +93,22 @@ def patch(g: Graph, x: Var, image, kernel, origin, dilation) -> Var:
 
 patch_p.shape = lambda shapes, params: (params[0][0] * params[1][0] * params[1][1], 1)
 patch_p.impl = _patch_impl
-patch_p.vjp = lambda g, eqn, ct, want: [g.bind(unpatch_p, (ct,), eqn.params)]
+
+
+def _patch_vjp(g, eqn, ct, want):
+    """∂L/∂x of a window: Sᵀ·ct, S the constant 0/1 matrix (C·KH·KW, C·H·W) that picks the window's
+    entries out of the image (S[n, k] = 1 where entry n reads x[k]; a row of 0s in the padding) — a
+    product the kernels run as a layer's (exact in any precision), not a scatter-add. Summed over the
+    output positions by reverse mode: the image's gradient (as_torch with requires_grad)."""
+    (C, H, W) = eqn.params[0]
+    at = {(k, n) for n, k in enumerate(patch_entries(eqn.params)) if k >= 0}
+    n = int(eqn.out.shape[0])
+    St = sp.ImmutableMatrix(C * H * W, n, lambda k, j: 1 if (int(k), int(j)) in at else 0)
+    return [R.matmul(g, R.const(g, St, tuple(St.shape)), ct)]
+
+
+patch_p.vjp = _patch_vjp
 patch_p.jvp = lambda g, eqn, t: g.bind(patch_p, (t[0],), eqn.params)
-unpatch_p.shape = lambda shapes, params: (params[0][0] * params[0][1] * params[0][2], 1)
-unpatch_p.impl = _unpatch_impl
-unpatch_p.vjp = lambda g, eqn, ct, want: [g.bind(patch_p, (ct,), eqn.params)]
-unpatch_p.jvp = lambda g, eqn, t: g.bind(unpatch_p, (t[0],), eqn.params)
 
 
 # ===================================================================================================
@@ -175,17 +180,13 @@ def _conv(ac, e) -> Var:
     x, w = e.inputs
     img = ac.grids.get(x.id)
     stride, pads, ldil, rdil = e.params
-    if not isinstance(img, Image):
+    if not isinstance(img, (Image, Grid)):
         _, C, H, W = (int(d) for d in x.shape)
-        made = "a map made by an earlier convolution" if isinstance(img, Grid) else "a value computed per example"
         raise UnsupportedError(
-            f"{TARGET} cannot run a convolution of a computed value{ac.where(e)}: a second convolution layer, "
-            f"of {made} ({C} channels of {H}×{W} per example). They run one convolution, of the input image (the "
-            f"first layer), then elementwise functions, max_pool2d / avg_pool2d and dense layers; a second would "
-            f"need the gradient of the first one's output map, its δs gathered back through the second's windows "
-            f"(a transposed convolution: a scatter-add by the same index table), which they do not compute yet. "
-            f"Compile it with target='numpy' (any number of convolution layers), or keep one convolution for "
-            f"target='triton' (more filters instead of a second layer, then pooling and dense layers)")
+            f"{TARGET} cannot run a convolution of a computed value{ac.where(e)}: of a value computed per example "
+            f"({C} channels of {H}×{W}) that is not a convolution's output map (after elementwise functions and "
+            f"pooling). They run convolutions of the input image and of the maps earlier convolutions make; "
+            f"{NUMPY}")
     if w.id in ac.batched or ac.src.producer[w.id].prim is not R.param_p:
         raise refuse(ac, e, "a convolution whose kernel is not a declared parameter (F, C, KH, KW)")
     if len(x.shape) != 4 or int(x.shape[0]) != 1:
@@ -206,17 +207,64 @@ def _conv(ac, e) -> Var:
     Wm = ac.env[w.id]
     if tuple(int(d) for d in Wm.shape) != (F, C * KH * KW):
         raise refuse(ac, e, "a convolution whose kernel is also read as a tensor elsewhere")
-    rows, xname = {}, g.producer[img.x.id].params[0].name
+    if isinstance(img, Grid) and (img.lead != 1 or img.F != C or tuple(img.S) != (H, W)
+                                  or any(img.rows.get(k) is None for k in img.keys())):
+        raise refuse(ac, e, "a convolution of a map whose rows are not its channels at each position (a pooling's "
+                            "windows before their reduction, a reshaped map)")
+    rows = {}
     for oh in range(OH):
         for ow in range(OW):
             origin = (oh * stride[0] - pads[0][0], ow * stride[1] - pads[1][0])
-            pv = patch(g, img.x, (C, H, W), (KH, KW), origin, rdil)
-            ac.new_notes.setdefault(pv.id, f"= the {KH}×{KW} window of {xname} at {origin} (a patch)")
+            if isinstance(img, Image):
+                pv = patch(g, img.x, (C, H, W), (KH, KW), origin, rdil)
+                ac.new_notes.setdefault(pv.id, f"= the {KH}×{KW} window of {g.producer[img.x.id].params[0].name} "
+                                               f"at {origin} (a patch)")
+            else:
+                pv = _grid_patch(ac, e, img, (KH, KW), origin, rdil)
             rows[(oh, ow)] = R.matmul(g, Wm, pv)
     words = (ac.user_words(e) or "`conv2d`").strip("`")
     for (oh, ow), r in rows.items():
         ac.new_notes.setdefault(r.id, f"= {words}[:, {oh}, {ow}] (output position ({oh}, {ow}))")
     return _stand_in(ac, e, Grid(1, F, (OH, OW), rows))
+
+
+def _grid_patch(ac, e, grid: Grid, kernel, origin, dilation) -> Var:
+    """The window of a map kept as rows (a second convolution's input) at ``origin``, as the column
+    (C·KH·KW, 1) in the order of the kernel's matrix, entry (c·KH + i)·KW + j:
+
+        patch_p = Σ_{k = (i, j) inside the map} E_k · row_{origin + k·d},   E_k[c·KH·KW + k, c] = 1
+
+    products with constant 0/1 matrices (`_selection`; exact in any precision, as a slice's); an
+    offset in the padding adds nothing (a zero). Reverse mode makes the map's gradient of them: row
+    q gets Σ E_kᵀ · ∂L/∂patch_p over the windows p and offsets k that read it — the transposed
+    convolution, as selections of the windows' gradients W_matᵀ·δ_p."""
+    (KH, KW), (r0, c0), (dh, dw) = kernel, origin, dilation
+    C, KK = grid.F, KH * KW
+    parts = []
+    for i in range(KH):
+        for j in range(KW):
+            row = grid.rows.get((r0 + i * dh, c0 + j * dw))
+            if row is not None:
+                parts.append(R.matmul(ac.g, _selection(ac, C, KH, KW, i, j), row))
+    if not parts:
+        raise refuse(ac, e, f"a convolution whose window at {origin} lies wholly in the padding")
+    pv = parts[0] if len(parts) == 1 else R.ewise(ac.g, sp.Add(*[R.ph(i) for i in range(len(parts))]), *parts,
+                                                  shape=(C * KK, 1))
+    ac.new_notes.setdefault(pv.id, f"= the {KH}×{KW} window of the map at {origin} (a patch)")
+    return pv
+
+
+def _selection(ac, C: int, KH: int, KW: int, i: int, j: int) -> Var:
+    """E_k (C·KH·KW, C), k = i·KW + j: channel c of a map's row to entry c·KH·KW + k of a window; one
+    constant per offset, shared by every window (one pointer for the kernels, not one per position)."""
+    key = (C, KH, KW, i, j)
+    if key not in ac.selections:
+        KK, k = KH * KW, i * KW + j
+        E = sp.ImmutableMatrix(C * KK, C, lambda r, c: 1 if r == c * KK + k else 0)
+        ac.selections[key] = R.const(ac.g, E, tuple(E.shape))
+        ac.new_notes[ac.selections[key].id] = (f"= E_{i}{j}: channel c of the map at offset ({i}, {j}) of a "
+                                               f"{KH}×{KW} window to its entry c·{KK} + {k}")
+    return ac.selections[key]
 
 
 def _reshape(ac, e) -> Var:

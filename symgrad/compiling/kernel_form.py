@@ -129,6 +129,7 @@ class AsColumns:
         self.bags: dict[int, list] = {}  # a matrix per example (E[ids], an input (L, D)): its rows, columns
         self.grids: dict = {}            # an image input and what a convolution makes of it (`kernel_conv`)
         self.new_notes: dict = {}        # notes of values the rewrite makes ("= V[3::9]"), by their id in g
+        self.selections: dict = {}       # (C, KH, KW, i, j) -> a map's windows' 0/1 matrix E_ij (`kernel_conv`)
         self.deferred: set = set()       # values of the parameters alone of 3 or more axes (a conv's bias
         #                                  b.reshape(F, 1, 1)): no column form; `kernel_conv` reads them
 
@@ -205,8 +206,9 @@ class AsColumns:
                 grouped = " (a grouped convolution reads slices of it)" if other.prim.name == "slice" else ""
                 raise UnsupportedError(
                     f"{TARGET} take a parameter of {len(shape)} axes, such as {sym.name!r} {format_shape(shape)}, as "
-                    f"the kernel of a convolution of the input image only (conv2d(x, w), groups=1); here it is also "
-                    f"read{self.where(other)}{grouped}; compile it with target='numpy'")
+                    f"the kernel of a convolution only (conv2d(x, w) of the input image or of an earlier "
+                    f"convolution's map, groups=1); here it is also read{self.where(other)}{grouped}; compile it "
+                    f"with target='numpy'")
             return g.bind(p, (), (sym, (int(shape[0]), int(sp.Mul(*shape[1:])))))
         if any(u.id in self.grids for u in e.inputs):
             return kernel_conv.of_image(self, e)
