@@ -56,6 +56,7 @@ from ..errors import show_value          # a NumPy scalar in a message as its nu
 from ..frontend.functions import leaky_relu, relu
 from ..frontend.keywords import keywords
 from .files import atomic_write, unwritable
+from .training_arrays import all_finite, copied, num_samples, to_numpy
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ def batches(data: Mapping, batch_size: int, order=None):
     >>> [b["x"].tolist() for b in batches({"x": np.arange(5)}, 2)]
     [[0, 1], [2, 3], [4]]
     """
-    n = _num_samples(data)
+    n = num_samples(data)
     order = np.arange(n) if order is None else order
     for i in range(0, n, batch_size):
         idx = order[i:i + batch_size]
@@ -194,7 +195,7 @@ def mean_loss(program, values, data, batch_size: int = 1024) -> float:
     """The loss over all of ``data``: the mean of the minibatch losses weighted by their sizes."""
     total, n = 0.0, 0
     for batch in batches(data, batch_size):
-        b = _num_samples(batch)
+        b = num_samples(batch)
         total += float(program.loss(values, batch)) * b
         n += b
     return total / n
@@ -210,7 +211,7 @@ def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarr
             out = lookup(out, output)
         elif isinstance(out, (list, tuple)):
             out = out[output]
-        out = _to_numpy(out)
+        out = to_numpy(out)
         rows.append(out.reshape(out.shape[0], -1))
     return np.concatenate(rows)
 
@@ -329,7 +330,7 @@ def _pack(obj, arrays: dict):
         return {"none": None}
     if isinstance(obj, (bool, int, float, np.bool_, np.integer, np.floating)):
         return {"scalar": obj.item() if isinstance(obj, np.generic) else obj}
-    a = _to_numpy(obj)
+    a = to_numpy(obj)
     if a.dtype == object:
         raise TypeError(f"cannot save {type(obj).__name__} in a checkpoint: only dicts, lists, "
                         f"numbers and arrays")
@@ -610,9 +611,6 @@ def _as_program_array(program, a):
     return np.asarray(a, dtype=dtype) if isinstance(dtype, np.dtype) else a
 
 
-def _num_samples(data: Mapping) -> int:
-    return len(next(iter(data.values())))
-
 
 def _check_data(data, what="data") -> dict:
     if not isinstance(data, Mapping) or not data:
@@ -797,29 +795,6 @@ def _check_validation(validation: dict, data: dict) -> None:
                 f"samples of shape {shape}")
 
 
-def _is_tensor(x) -> bool:
-    """A torch tensor (the Triton target's values), recognised without importing torch."""
-    return hasattr(x, "detach") and hasattr(x, "clone")
-
-
-def _to_numpy(x):
-    """An ndarray of ``x``; a tensor is copied off its device first (np.asarray fails on CUDA)."""
-    return x.detach().cpu().numpy() if _is_tensor(x) else np.asarray(x)
-
-
-def _finite(x) -> bool:
-    if isinstance(x, np.ndarray):           # the common case first: this runs on every step
-        return x.dtype.kind not in "fc" or bool(np.isfinite(x).all())
-    if _is_tensor(x):
-        return not x.is_floating_point() or bool(x.isfinite().all())
-    if isinstance(x, Mapping):
-        return all(_finite(v) for v in x.values())
-    if isinstance(x, (list, tuple)):
-        return all(_finite(v) for v in x)
-    a = np.asarray(x)
-    return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
-
-
 def _culprit(program, values, new_values, batch) -> tuple[str, str]:
     """(parameter name, what is wrong) for a step that went non-finite."""
     try:
@@ -834,21 +809,9 @@ def _culprit(program, values, new_values, batch) -> tuple[str, str]:
                 v = lookup(found, k)
             except KeyError:
                 continue
-            if not _finite(v):
+            if not all_finite(v):
                 return key_name(k), why
     return "loss", "the loss is not finite"
-
-
-def _copy(x):
-    if isinstance(x, np.ndarray):
-        return x.copy()
-    if _is_tensor(x):                       # an in-place step must not touch the kept values
-        return x.detach().clone()
-    if isinstance(x, Mapping):
-        return {k: _copy(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(_copy(v) for v in x)
-    return x
 
 
 def _check_count(name, value, least):
@@ -953,7 +916,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     copies = getattr(program, "in_place", True) is not False
 
     rng = np.random.default_rng(seed)
-    n = _num_samples(data)
+    n = num_samples(data)
     # epoch k shuffles with the k-th permutation of default_rng(seed), resumed or not: a run resumed
     # from the checkpoint of epoch `done` goes on as the uninterrupted run would (same seed and data)
     for _ in range(done if shuffle else 0):
@@ -983,7 +946,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                             raise _Stop
                         step += 1
                         new_values, new_state, loss = _step(program, values, state, batch, copies)
-                        if not (math.isfinite(loss) and _finite(new_values) and _finite(new_state)):
+                        if not (math.isfinite(loss) and all_finite(new_values) and all_finite(new_state)):
                             save_now(epoch - 1)
                             raise _diverged(program, values, state, new_values, batch, step, epoch,
                                             loss, history, checkpoint)
@@ -1032,7 +995,7 @@ def _step(program, values, state, batch, copies: bool):
     """(new values, new state, the batch's loss before the step) of one step. The step may update
     the arrays it is given in place: with ``copies`` it is given copies, so that ``values`` and
     ``state`` still hold the last good step until this one is checked finite."""
-    given_values, given_state = (_copy(values), _copy(state)) if copies else (values, state)
+    given_values, given_state = (copied(values), copied(state)) if copies else (values, state)
     out = program.step(given_values, given_state, batch)
     if len(out) == 3:
         loss = out[2]
