@@ -33,8 +33,13 @@ refused before the first step.
 """
 from __future__ import annotations
 
+# Where the rest lives (each re-exported here, so `symgrad.compiling.training.load` etc. still work):
+# training_results (History, the errors), training_checkpoint (save, load), training_arrays.
+__all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
+           "save", "load", "check_checkpoint_path", "batches", "mean_loss", "predict", "accuracy",
+           "METRIC_NAMES", "init_values", "relu_weights", "param_roles"]
+
 import difflib
-import json
 import math
 import os
 import signal
@@ -42,7 +47,6 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -50,22 +54,13 @@ import sympy as sp
 
 from ..core.placeholders import ph
 from ..core.values import key_name, lookup
-from ..errors import ShapeError, SymgradError
+from ..errors import ShapeError
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.functions import leaky_relu, relu
 from ..frontend.keywords import keywords
-from .files import atomic_write, unwritable
+from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
 from .training_results import History, TrainingArgumentError, TrainingDiverged
 from .training_arrays import all_finite, copied, num_samples, to_numpy
-
-
-# ---------------------------------------------------------------------------------------------------
-# Errors
-
-
-class CheckpointError(SymgradError, ValueError):
-    """A checkpoint path that cannot be written, or a checkpoint file that cannot be read (missing,
-    truncated, not written by `save`). Also a ValueError."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -200,110 +195,6 @@ def _probe_metrics(evaluations: dict, program, values, where, prefix: str) -> No
             raise TrainingArgumentError(
                 f"metrics[{name!r}] returned {value} on a first probe (at the initial values, on the "
                 f"{on}); a metric must return a finite number")
-
-
-# ---------------------------------------------------------------------------------------------------
-# Checkpoints: one .npz with the parameter values, the optimizer state and the step count
-
-
-@dataclass
-class Checkpoint:
-    """What `load` returns; pass it as ``values=`` to `train` to resume (its state and step too)."""
-    values: dict
-    state: object = None
-    step: int = 0
-    epoch: int = 0
-
-
-def _pack(obj, arrays: dict):
-    """A JSON description of obj whose arrays go into ``arrays`` (keys are saved by name)."""
-    if isinstance(obj, Mapping):
-        return {"dict": [[k if isinstance(k, int) else key_name(k), _pack(v, arrays)]
-                         for k, v in obj.items()]}
-    if isinstance(obj, (list, tuple)):
-        return {type(obj).__name__: [_pack(v, arrays) for v in obj]}
-    if obj is None:
-        return {"none": None}
-    if isinstance(obj, (bool, int, float, np.bool_, np.integer, np.floating)):
-        return {"scalar": obj.item() if isinstance(obj, np.generic) else obj}
-    a = to_numpy(obj)
-    if a.dtype == object:
-        raise TypeError(f"cannot save {type(obj).__name__} in a checkpoint: only dicts, lists, "
-                        f"numbers and arrays")
-    key = f"a{len(arrays)}"
-    arrays[key] = a
-    return {"array": key}
-
-
-def _unpack(desc, arrays):
-    (kind, body), = desc.items()
-    if kind == "dict":
-        return {k: _unpack(v, arrays) for k, v in body}
-    if kind in ("list", "tuple"):
-        items = [_unpack(v, arrays) for v in body]
-        return items if kind == "list" else tuple(items)
-    if kind == "array":
-        return np.array(arrays[body])
-    return body                      # scalar or None
-
-
-def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0) -> None:
-    """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch.
-    The file is replaced atomically, so an interrupted save leaves the old checkpoint whole.
-
-    >>> import numpy as np, tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "ck.npz")
-    >>> save(path, {"w": np.ones(2)}, state={"t": 3}, step=3)
-    >>> load(path).values["w"], load(path).state, load(path).step
-    (array([1., 1.]), {'t': 3}, 3)
-    """
-    arrays: dict = {}
-    index = {"values": _pack(dict(values), arrays), "state": _pack(state, arrays),
-             "step": int(step), "epoch": int(epoch), "format": "symgrad-checkpoint-1"}
-    arrays["index"] = np.array(json.dumps(index))
-    atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
-
-
-def load(path) -> Checkpoint:
-    """Read a checkpoint written by `save` (values keyed by name). A missing, truncated or foreign
-    file raises `CheckpointError`.
-
-    >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "ck.npz")
-    >>> with open(path, "wb") as f:
-    ...     _ = f.write(b"PK, then nothing")       # a zip file's first bytes, cut short
-    >>> load(path)
-    Traceback (most recent call last):
-    ...
-    symgrad.compiling.training.CheckpointError: ... is not a readable symgrad checkpoint (truncated or corrupt: ...)
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise CheckpointError(f"no such checkpoint file: {path}" if not os.path.exists(path) else
-                              f"{path} is not a checkpoint file (it is a directory or a device)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if "index" not in z.files:
-                raise CheckpointError(f"{path} is not a symgrad checkpoint (no index)")
-            index = json.loads(str(z["index"]))
-            arrays = {k: z[k] for k in z.files if k != "index"}
-        return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
-                          int(index["step"]), int(index["epoch"]))
-    except CheckpointError:
-        raise
-    except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib
-        raise CheckpointError(f"{path} is not a readable symgrad checkpoint (truncated or corrupt: "
-                              f"{type(e).__name__}: {e})") from e
-
-
-def check_checkpoint_path(path, what: str = "checkpoint") -> None:
-    """Raise `CheckpointError` (naming ``what``) when a checkpoint cannot be saved at ``path``:
-    train calls this before the first step, so that the first epoch's work is not lost to it."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise CheckpointError(f"{what} must be a file path (str or os.PathLike), got {type(path).__name__}")
-    why = unwritable(path)
-    if why is not None:
-        raise CheckpointError(f"{what}: cannot save a checkpoint at {os.fspath(path)}: {why}")
 
 
 def init_values(params, seed: int = 0, he=(), roles=None) -> dict:
