@@ -36,16 +36,14 @@ from __future__ import annotations
 # Where the rest lives (each re-exported here, so `symgrad.compiling.training.load` etc. still work):
 # training_results (History, the errors), training_checkpoint (save, load), training_metrics
 # (accuracy, mean_loss, predict), training_init (init_values), training_data (the
-# checks of data before the first step), training_arrays.
+# checks of data before the first step), training_interrupts (Ctrl-C), training_arrays.
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "check_checkpoint_path", "batches", "mean_loss", "predict", "accuracy",
            "METRIC_NAMES", "init_values", "relu_weights", "param_roles"]
 
 import math
 import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 
@@ -57,6 +55,7 @@ from ..frontend.keywords import keywords
 from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
 from .training_data import _check_data, _check_data_labels, _check_declared_shapes, _check_keys, _check_validation
 from .training_init import _initialized, init_values, param_roles, relu_weights
+from .training_interrupts import _interrupted_message, _Interrupts, _Stop
 from .training_metrics import METRIC_NAMES, accuracy, batches, mean_loss, predict, _metrics_dict, _probe_metrics
 from .training_results import History, TrainingArgumentError, TrainingDiverged
 from .training_arrays import all_finite, copied, num_samples
@@ -298,55 +297,6 @@ def _growth_hint(program, history) -> str:
     said = f" (lr={lr:g})" if isinstance(lr, (int, float)) else ""
     return (f"; the loss grew from {losses[0]:.4g} (step 1) to {max(losses):.4g} before it: the learning "
             f"rate{said} is likely too large for this data (try a smaller one, or inputs of a smaller scale)")
-
-
-class _Stop(Exception):
-    """Raised inside the loop at a step boundary once Ctrl-C was pressed."""
-
-
-class _Interrupts:
-    """Ctrl-C while training. While in effect, the first SIGINT only counts (the loop stops at the
-    next step boundary); the second raises KeyboardInterrupt. Installed only in the main thread
-    (the only one Python delivers signals to) and only over Python's default handler, so a
-    program's own handler (or SIG_IGN) is left alone; restored on exit."""
-
-    def __init__(self):
-        self.count = 0
-        self._previous = None
-
-    def _handler(self, signum, frame):
-        # No printing here: the handler runs between two bytecodes of the loop, maybe inside the
-        # progress bar's write to stderr, which must not be re-entered.
-        self.count += 1
-        if self.count >= 2:
-            raise KeyboardInterrupt
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                    self._previous = signal.signal(signal.SIGINT, self._handler)
-            except (ValueError, OSError):      # no signals here (an embedded interpreter)
-                self._previous = None
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-        return False
-
-
-def _interrupted_message(history, done, per_epoch, checkpoint) -> str:
-    taken = history.step
-    epochs_done = done + len(history.epochs)
-    within = len(history.loss) - len(history.epochs) * per_epoch     # steps of the unfinished epoch
-    where = (f"after epoch {epochs_done}" if within <= 0 else
-             f"in epoch {epochs_done + 1}, after {within} of its {per_epoch} steps")
-    saved = (f"; saved to {os.fspath(checkpoint)}" if checkpoint is not None else
-             "; no checkpoint was given, so nothing was saved")
-    return (f"training interrupted (Ctrl-C) at step {taken}, {where}: the values are those after "
-            f"step {taken}{saved}")
 
 
 def _progress_bar(total, enabled):
