@@ -30,13 +30,19 @@ refused before the first step.
 [0.375]
 
 (``sg.train`` is this module's ``train``; the module is ``symgrad.compiling.training``.)
+
+This module holds the loop; what it uses lives beside it, and every public name is re-exported here
+(``from symgrad.compiling.training import load, accuracy, init_values`` works):
+
+- `training_results`: `History`, `TrainingDiverged`, `TrainingArgumentError`;
+- `training_data`: the checks of the data before the first step;
+- `training_init`: `init_values`, `relu_weights`, `param_roles` (the parameters not given);
+- `training_metrics`: `batches`, `mean_loss`, `predict`, `accuracy`;
+- `training_checkpoint`: `save`, `load`, `Checkpoint`, `CheckpointError`;
+- `training_interrupts`: Ctrl-C; `training_arrays`: NumPy arrays and torch tensors alike.
 """
 from __future__ import annotations
 
-# Where the rest lives (each re-exported here, so `symgrad.compiling.training.load` etc. still work):
-# training_results (History, the errors), training_checkpoint (save, load), training_metrics
-# (accuracy, mean_loss, predict), training_init (init_values), training_data (the
-# checks of data before the first step), training_interrupts (Ctrl-C), training_arrays.
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "check_checkpoint_path", "batches", "mean_loss", "predict", "accuracy",
            "METRIC_NAMES", "init_values", "relu_weights", "param_roles"]
@@ -52,36 +58,13 @@ import numpy as np
 from ..core.values import key_name, lookup
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import keywords
+from .training_arrays import all_finite, copied, num_samples
 from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
 from .training_data import _check_data, _check_data_labels, _check_declared_shapes, _check_keys, _check_validation
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
-from .training_metrics import METRIC_NAMES, accuracy, batches, mean_loss, predict, _metrics_dict, _probe_metrics
+from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, accuracy, batches, mean_loss, predict
 from .training_results import History, TrainingArgumentError, TrainingDiverged
-from .training_arrays import all_finite, copied, num_samples
-
-
-# ---------------------------------------------------------------------------------------------------
-# The loop
-
-
-def _culprit(program, values, new_values, batch) -> tuple[str, str]:
-    """(parameter name, what is wrong) for a step that went non-finite."""
-    try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            grads = program.grad(values, batch)
-    except Exception:                       # noqa: BLE001 - diagnosing; fall back to the values
-        grads = {}
-    for found, why in ((grads, "its gradient is not finite"),
-                       (new_values, "its updated value is not finite")):
-        for k in values:
-            try:
-                v = lookup(found, k)
-            except KeyError:
-                continue
-            if not all_finite(v):
-                return key_name(k), why
-    return "loss", "the loss is not finite"
 
 
 def _check_count(name, value, least):
@@ -297,6 +280,25 @@ def _growth_hint(program, history) -> str:
     said = f" (lr={lr:g})" if isinstance(lr, (int, float)) else ""
     return (f"; the loss grew from {losses[0]:.4g} (step 1) to {max(losses):.4g} before it: the learning "
             f"rate{said} is likely too large for this data (try a smaller one, or inputs of a smaller scale)")
+
+
+def _culprit(program, values, new_values, batch) -> tuple[str, str]:
+    """(parameter name, what is wrong) for a step that went non-finite."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            grads = program.grad(values, batch)
+    except Exception:                       # noqa: BLE001 - diagnosing; fall back to the values
+        grads = {}
+    for found, why in ((grads, "its gradient is not finite"),
+                       (new_values, "its updated value is not finite")):
+        for k in values:
+            try:
+                v = lookup(found, k)
+            except KeyError:
+                continue
+            if not all_finite(v):
+                return key_name(k), why
+    return "loss", "the loss is not finite"
 
 
 def _progress_bar(total, enabled):
