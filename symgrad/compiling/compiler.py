@@ -486,7 +486,7 @@ class Program:
         self.in_place = True        # step writes into the arrays it is given (sg.train reads this)
         self.param_names = [p.name for p in self.params]
         self._pspec = [(p.name, p, s) for p, s in zip(self.params, self.param_shapes)]
-        self._ispec = [(x.name, x, s, _batched_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
+        self._ispec = [(x.name, x, s, self._example_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
         self._labels = label_inputs(spec)    # input name -> number of classes, for class-label inputs
         self._row_indices = row_index_inputs(spec) if self._labels else set()     # E[k]'s k among them
         # The argument plan of `step`'s fast path: per parameter its name and shape; per input the
@@ -794,11 +794,53 @@ class Program:
 
     def forward(self, values, batch) -> list:
         """The ``outputs=[...]`` expressions for the batch (dropout off), each with the batch axis
-        first: a per-example (m, 1) output is (B, m), a scalar (B,)."""
+        first: a per-example (m, 1) output is (B, m), a scalar (B,). One that reads no input is the
+        same for every example: it is repeated over the B examples of ``batch`` (`_repeated_outputs`;
+        B from any input in ``batch``)."""
         if not self.spec.eval.outputs:
             raise SymgradError("this program has no outputs; compile with outputs=[...] to use forward")
         params = self._param_arrays(values)
-        return list(self.compiled.forward(params, self._forward_arrays(batch)))
+        outs = list(self.compiled.forward(params, self._forward_arrays(batch)))
+        once = self._repeated_outputs()
+        if any(d is not None for d in once):
+            B = self._examples(batch)
+            outs = [o if d is None else np.array(np.broadcast_to(np.reshape(o, d), (B,) + d), dtype=self.dtype)
+                    for o, d in zip(outs, once)]
+        return outs
+
+    def _repeated_outputs(self) -> list:
+        """The rule for the outputs that read no input, which `forward` and the torch layer
+        (``as_torch``, `codegen.torch_module`) both follow: per output, None when it reads an input
+        (the generated forward returns it with the batch axis), else the shape its one value takes
+        after the batch axis, repeated over the B examples — the shape an output of the same
+        declaration that reads the inputs has (`_example_shape`). A whole-batch declaration (no
+        examples, its arrays as declared) repeats nothing."""
+        once = self.__dict__.get("_once")
+        if once is None:
+            ev = self.spec.eval
+            if getattr(self.spec, "whole_batch", False) and getattr(self.spec, "declared_inputs", None) is None:
+                once = [None] * len(ev.outputs)
+            else:
+                leaves = {vid for vid in ev.inputs if vid is not None}
+                once = [None if leaves & {e.out.id for e in ev.graph.ancestors([o])}
+                        else self._example_shape(tuple(int(d) for d in o.shape)) for o in ev.outputs]
+            self._once = once
+        return once
+
+    @staticmethod
+    def _example_shape(shape) -> tuple:
+        """One example's array in a batch, after the batch axis, for a value of the declared ``shape``:
+        a column (m, 1) as (m,), a row (1, n) as (n,) (`_batched_shape`)."""
+        return _batched_shape(shape)
+
+    def _examples(self, batch) -> int:
+        """B, the number of examples of ``batch``, from any input in it."""
+        for name, sym, _, _ in self._ispec:
+            if isinstance(batch, Mapping) and (name in batch or sym in batch):
+                return int(np.shape(self._input_array(batch, name, sym))[0])
+        raise MissingValueError("forward needs one of the inputs "
+                                + ", ".join(repr(x.name) for x in self.inputs)
+                                + " to know the number of examples (B)")
 
     def _forward_arrays(self, batch) -> list:
         """The batch's arrays the generated forward takes: only those the outputs read (no placeholders)."""
