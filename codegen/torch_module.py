@@ -185,7 +185,7 @@ class SymgradModule(torch.nn.Module):
                 from .torch_program import float32_tensor, lookup
                 v, what = lookup(values, sym, "parameter"), f"parameter {sym.name!r}"
                 if dtype == torch.float64:          # (not through float32: that would round the values)
-                    from symgrad.compiling.compiler import as_numbers
+                    from symgrad.compiling.batch_checks import as_numbers
                     t = (v.detach().to(torch.float64, copy=True) if isinstance(v, torch.Tensor)
                          else torch.as_tensor(as_numbers(what, v, np.float64)))
                 else:

@@ -24,8 +24,8 @@ import struct
 
 import numpy as np
 
-from symgrad.compiling.compiler import (Program, _mask_generator, as_numbers, check_state,
-                                        label_range_error, row_index_inputs)
+from symgrad.compiling.batch_checks import as_numbers, check_state, label_range_error, row_index_inputs
+from symgrad.compiling.compiler import Program, _mask_generator
 from symgrad.errors import DataError, MissingValueError, ShapeError, SymgradError
 from symgrad.core.ir import format_shape
 from symgrad.core.values import Named

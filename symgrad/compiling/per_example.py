@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from ..errors import DataError
 from .batch_kind import label_bounds
-from .compiler import Program, _shape, empty_batch, fit_batch_input, same_batch_size
+from .batch_checks import empty_batch, fit_batch_input, same_batch_size
+from .compiler import Program, _shape
 from .whole_batch import _check_labels
 
 

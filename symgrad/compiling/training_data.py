@@ -118,7 +118,7 @@ def _check_data_labels(program, data: dict, what: str = "data") -> None:
     as torch refuses it; NumPy would read it from the end). Found at a step, the error named the
     entry of a shuffled minibatch; here it names the sample of ``data``."""
     from ..errors import LabelRangeError
-    from .compiler import check_labels
+    from .batch_checks import check_labels
     from .whole_batch import _check_labels
     if getattr(program, "_device_labels", False):
         return      # the Triton target checks them on the device, at the step (docs/triton.md), by design
@@ -167,7 +167,8 @@ def _axes_order(got: tuple, want: tuple) -> list:
 def _check_per_example_shapes(spec, by_name: dict, what: str) -> None:
     """The same for a per-example program (Symbols, MatrixSymbols): each array is (samples, *the
     batch shape of one example), as Program takes a batch (an (n, 1) column as (B, n) or (B, n, 1))."""
-    from .compiler import _batched_shape, _shape, fit_batch_input
+    from .batch_checks import _batched_shape, fit_batch_input
+    from .compiler import _shape
     for sym in spec.inputs:
         a = by_name.get(sym.name)
         if a is None:
