@@ -61,7 +61,7 @@ import re
 import numpy as np
 import torch
 
-from symgrad.compiling.compiler import register_adapter
+from symgrad.compiling.backends import register_adapter
 from symgrad.errors import DataError, ShapeError, SymgradError, UnsupportedError
 
 

@@ -1,6 +1,7 @@
 """A batch's arrays, checked before a program runs on them — the same checks for every backend's
 program (NumPy arrays or torch tensors):
 
+- the declared shape of a parameter or input (`_shape`);
 - the batch convention (`fit_batch_input`, `same_batch_size`, `_batched_shape`): an input declared
   of shape s for one example comes as (B, *s) — or, for a column (n, 1) or a row (1, n) of a
   per-example Program, as (B, n) — with one B for all the inputs, and at least one example
@@ -20,13 +21,32 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
+import sympy as sp
 
 from ..core import rules as R
 from ..core.ir import format_shape
-from ..errors import DataError, LabelRangeError, ShapeError
+from ..errors import ArgumentError, DataError, LabelRangeError, ShapeError, UnsupportedError
+from ..frontend.tensor import Tensor
 from ..errors import show_value          # a NumPy scalar in a message as its number
 
 _MISSING = object()
+
+
+def _shape(sym) -> tuple:
+    """The declared shape of a parameter or input: () for a Symbol, a MatrixSymbol's (in numbers), a
+    tensor's (its sizes may be symbolic, N, bound from the arrays)."""
+    if isinstance(sym, Tensor):
+        return tuple(sym.shape)         # sizes may be symbolic (N): bound from the arrays
+    if isinstance(sym, sp.MatrixSymbol):
+        dims = tuple(sym.shape)
+        if not all(getattr(d, "is_Integer", False) for d in dims):
+            raise UnsupportedError(f"{sym.name!r} has a symbolic shape {format_shape(dims)}; compile needs "
+                                   f"numbers (the batch axis is added at run time)")
+        return tuple(int(d) for d in dims)
+    if isinstance(sym, sp.Symbol):
+        return ()
+    raise ArgumentError(f"parameters and inputs must be Symbols, MatrixSymbols or tensors (sg.tensor), "
+                        f"got {sym!r} ({type(sym).__name__})")
 
 
 def _batched_shape(shape) -> tuple:

@@ -17,9 +17,9 @@ tensor, and a wrong shape is named per example.
 from __future__ import annotations
 
 from ..errors import DataError
+from .batch_checks import _shape, empty_batch, fit_batch_input, same_batch_size
 from .batch_kind import label_bounds
-from .batch_checks import empty_batch, fit_batch_input, same_batch_size
-from .compiler import Program, _shape
+from .program import Program
 from .whole_batch import _check_labels
 
 

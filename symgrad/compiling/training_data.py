@@ -167,8 +167,7 @@ def _axes_order(got: tuple, want: tuple) -> list:
 def _check_per_example_shapes(spec, by_name: dict, what: str) -> None:
     """The same for a per-example program (Symbols, MatrixSymbols): each array is (samples, *the
     batch shape of one example), as Program takes a batch (an (n, 1) column as (B, n) or (B, n, 1))."""
-    from .batch_checks import _batched_shape, fit_batch_input
-    from .compiler import _shape
+    from .batch_checks import _batched_shape, _shape, fit_batch_input
     for sym in spec.inputs:
         a = by_name.get(sym.name)
         if a is None:
