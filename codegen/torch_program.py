@@ -1,6 +1,6 @@
 """`TorchProgram`: the `Program` API on torch tensors, for the Triton backend.
 
-Everything `symgrad.compiling.compiler.Program` promises holds, with torch tensors in place of NumPy arrays:
+Everything `symgrad.compiling.program.Program` promises holds, with torch tensors in place of NumPy arrays:
 values may be given as tensors, NumPy arrays or numbers (they are moved to the program's device as
 float32); ``grad`` returns tensors, ``init_state`` and ``step`` keep parameters and slots as tensors
 and update them in place when they already are float32, contiguous, of the declared shape and on
