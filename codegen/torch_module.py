@@ -61,7 +61,7 @@ import re
 import numpy as np
 import torch
 
-from symgrad.compiling.compiler import register_adapter
+from symgrad.compiling.backends import register_adapter
 from symgrad.errors import DataError, ShapeError, SymgradError, UnsupportedError
 
 
@@ -185,7 +185,7 @@ class SymgradModule(torch.nn.Module):
                 from .torch_program import float32_tensor, lookup
                 v, what = lookup(values, sym, "parameter"), f"parameter {sym.name!r}"
                 if dtype == torch.float64:          # (not through float32: that would round the values)
-                    from symgrad.compiling.compiler import as_numbers
+                    from symgrad.compiling.batch_checks import as_numbers
                     t = (v.detach().to(torch.float64, copy=True) if isinstance(v, torch.Tensor)
                          else torch.as_tensor(as_numbers(what, v, np.float64)))
                 else:
@@ -413,23 +413,13 @@ class SymgradModule(torch.nn.Module):
         dev = params[0].device if params else self._device
         outs = [o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o, self._numpy_dtype())).to(dev)
                 for o in outs]
-        if not self._triton() and not (prog.spec.whole_batch and prog.spec.declared_inputs is None):
-            outs = self._repeated(outs, xs)
-        return outs
+        return self._repeated(outs, xs)
 
     def _repeated(self, outs, xs) -> list:
-        """A per-example declaration's outputs, each with the batch axis: one that reads no input is
-        one value, repeated over the B examples (as `PerExampleProgram.forward` does; a column
-        (n, 1) as rows (B, n), as the batched outputs are), so the outputs' VJP takes a cotangent
-        per example for it, as for the others."""
-        once = self.__dict__.get("_unbatched_outputs")
-        if once is None:
-            from symgrad.compiling.compiler import _batched_shape
-            ev = self.program.spec.eval
-            leaves = {vid for vid in ev.inputs if vid is not None}
-            once = self._unbatched_outputs = [
-                None if leaves & {e.out.id for e in ev.graph.ancestors([o])}
-                else _batched_shape(tuple(int(d) for d in o.shape)) for o in ev.outputs]
+        """The outputs, each with the batch axis: one that reads no input is one value, repeated over
+        the B examples by the program's own rule (`Program._repeated_outputs`, which its ``forward``
+        follows too), so the outputs' VJP takes a cotangent per example for it, as for the others."""
+        once = self.program._repeated_outputs()
         if all(d is None for d in once):
             return outs
         B = next((x.shape[0] for x in xs if x is not None and x.dim() >= 1), None)

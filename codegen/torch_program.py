@@ -1,6 +1,6 @@
 """`TorchProgram`: the `Program` API on torch tensors, for the Triton backend.
 
-Everything `symgrad.compiling.compiler.Program` promises holds, with torch tensors in place of NumPy arrays:
+Everything `symgrad.compiling.program.Program` promises holds, with torch tensors in place of NumPy arrays:
 values may be given as tensors, NumPy arrays or numbers (they are moved to the program's device as
 float32); ``grad`` returns tensors, ``init_state`` and ``step`` keep parameters and slots as tensors
 and update them in place when they already are float32, contiguous, of the declared shape and on
@@ -24,8 +24,8 @@ import struct
 
 import numpy as np
 
-from symgrad.compiling.compiler import (Program, _mask_generator, as_numbers, check_state,
-                                        label_range_error, row_index_inputs)
+from symgrad.compiling.batch_checks import as_numbers, check_state, label_range_error, row_index_inputs
+from symgrad.compiling.program import Program, _mask_generator
 from symgrad.errors import DataError, MissingValueError, ShapeError, SymgradError
 from symgrad.core.ir import format_shape
 from symgrad.core.values import Named
@@ -406,7 +406,7 @@ INTEGER_LABEL = 2 ** 62          # added to the key of a bad integer label (reco
 def batch_reader(program, spec):
     """An object whose ``_batch_arrays`` reads batches for ``spec`` (a lowering derived from
     ``program``'s, `codegen.vjp_specs`) as ``program`` reads its own: same array type and device."""
-    from symgrad.compiling.compiler import Compiled
+    from symgrad.compiling.backends import Compiled
     none = Compiled("", None, None, None)
     if isinstance(program, TorchProgram):
         return TorchProgram(spec, none, device=program.device)
@@ -459,7 +459,7 @@ def program_bytes(program) -> bytes:
 def program_from_bytes(data: bytes):
     """The program `program_bytes` stored, compiled again (the generated module comes from the cache
     when this machine has compiled it before)."""
-    from symgrad.compiling.compiler import _backend
+    from symgrad.compiling.backends import _backend
     d = _PrimitivePickler.loads(data)
     compiled = _backend(d["target"])(d["spec"])
     if d["target"] == "triton":

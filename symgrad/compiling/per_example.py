@@ -16,12 +16,10 @@ tensor, and a wrong shape is named per example.
 """
 from __future__ import annotations
 
-import numpy as np
-import sympy as sp
-
-from ..errors import DataError, MissingValueError
+from ..errors import DataError
+from .batch_checks import _shape, empty_batch, fit_batch_input, same_batch_size
 from .batch_kind import label_bounds
-from .compiler import Program, _shape, empty_batch, fit_batch_input, same_batch_size
+from .program import Program
 from .whole_batch import _check_labels
 
 
@@ -33,26 +31,14 @@ class PerExampleProgram(Program):
         super().__init__(spec, compiled, seed)
         self.inputs = list(spec.declared_inputs)
         self.input_shapes = [_shape(x) for x in self.inputs]
-        self._ispec = [(x.name, x, s, s) for x, s in zip(self.inputs, self.input_shapes)]
+        self._ispec = [(x.name, x, s, self._example_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
         self._bounds = {self.inputs[i].name: b for i, b in label_bounds(spec).items()}
 
-    def forward(self, values, batch) -> list:
-        """The outputs with the batch axis first; one that reads no input is the same for every
-        example, repeated over the B examples of ``batch`` (B from any input in it)."""
-        outs = super().forward(values, batch)
-        for i, (o, v) in enumerate(zip(outs, self.spec.eval.outputs)):
-            if all(sp.sympify(d).is_Integer for d in v.shape):         # no batch axis: reads no input
-                B = self._examples(batch)
-                outs[i] = np.array(np.broadcast_to(o, (B,) + np.shape(o)), dtype=self.dtype)
-        return outs
-
-    def _examples(self, batch) -> int:
-        for name, sym, _, _ in self._ispec:
-            if isinstance(batch, dict) and (name in batch or sym in batch):
-                return int(np.shape(self._input_array(batch, name, sym))[0])
-        raise MissingValueError("forward needs one of the inputs "
-                                + ", ".join(repr(x.name) for x in self.inputs)
-                                + " to know the number of examples (B)")
+    @staticmethod
+    def _example_shape(shape) -> tuple:
+        """A tensor's examples keep its declared shape, (m, 1) and (1, n) included: (B, *shape). The
+        outputs that read no input are repeated in it (`Program._repeated_outputs`)."""
+        return tuple(shape)
 
     def _batch_arrays(self, batch, kind: str) -> list:
         out, B = [], None

@@ -19,6 +19,7 @@ import sympy as sp
 
 import symgrad as sg
 from symgrad.compiling import training as T
+from symgrad.compiling import training_checkpoint
 from symgrad.compiling.training import accuracy, load, mean_loss, train
 from standin_program import blobs
 
@@ -221,7 +222,7 @@ def test_second_sigint_during_the_interrupt_save_leaves_the_previous_checkpoint(
     being written: KeyboardInterrupt (not a missing temporary file), and the file on disk is still
     the whole save of epoch 1."""
     armed = []
-    real = T.atomic_write
+    real = training_checkpoint.atomic_write
 
     def atomic_write(path, data, **kw):
         def write(f):
@@ -229,7 +230,7 @@ def test_second_sigint_during_the_interrupt_save_leaves_the_previous_checkpoint(
             if armed:
                 kill()                        # the second Ctrl-C: the handler raises right here
         real(path, write, **kw)
-    monkeypatch.setattr(T, "atomic_write", atomic_write)
+    monkeypatch.setattr(training_checkpoint, "atomic_write", atomic_write)   # what save calls
     ck = tmp_path / "ck.npz"
     with pytest.raises(KeyboardInterrupt) as e:
         run(Interrupting(program, 8, lambda: (kill(), armed.append(1))), 0, ck, epochs=10,

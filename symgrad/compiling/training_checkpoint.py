@@ -1,0 +1,126 @@
+"""Checkpoints: one ``.npz`` with the parameter values (keyed by name), the optimizer state, the step
+and the epoch; replaced atomically, so an interrupted save leaves the old checkpoint whole.
+
+`save` writes one, `load` reads one back as a `Checkpoint` (pass it as ``values=`` to `train` to
+resume), `check_checkpoint_path` refuses a path that cannot be written before training starts. The
+state is stored as a JSON description beside its arrays (no pickle): dicts, lists, tuples, numbers,
+None and arrays.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.values import key_name
+from ..errors import SymgradError
+from .files import atomic_write, unwritable
+from .training_arrays import to_numpy
+
+
+class CheckpointError(SymgradError, ValueError):
+    """A checkpoint path that cannot be written, or a checkpoint file that cannot be read (missing,
+    truncated, not written by `save`). Also a ValueError."""
+
+
+@dataclass
+class Checkpoint:
+    """What `load` returns; pass it as ``values=`` to `train` to resume (its state and step too)."""
+    values: dict
+    state: object = None
+    step: int = 0
+    epoch: int = 0
+
+
+def _pack(obj, arrays: dict):
+    """A JSON description of obj whose arrays go into ``arrays`` (keys are saved by name)."""
+    if isinstance(obj, Mapping):
+        return {"dict": [[k if isinstance(k, int) else key_name(k), _pack(v, arrays)]
+                         for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return {type(obj).__name__: [_pack(v, arrays) for v in obj]}
+    if obj is None:
+        return {"none": None}
+    if isinstance(obj, (bool, int, float, np.bool_, np.integer, np.floating)):
+        return {"scalar": obj.item() if isinstance(obj, np.generic) else obj}
+    a = to_numpy(obj)
+    if a.dtype == object:
+        raise TypeError(f"cannot save {type(obj).__name__} in a checkpoint: only dicts, lists, "
+                        f"numbers and arrays")
+    key = f"a{len(arrays)}"
+    arrays[key] = a
+    return {"array": key}
+
+
+def _unpack(desc, arrays):
+    (kind, body), = desc.items()
+    if kind == "dict":
+        return {k: _unpack(v, arrays) for k, v in body}
+    if kind in ("list", "tuple"):
+        items = [_unpack(v, arrays) for v in body]
+        return items if kind == "list" else tuple(items)
+    if kind == "array":
+        return np.array(arrays[body])
+    return body                      # scalar or None
+
+
+def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0) -> None:
+    """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch.
+    The file is replaced atomically, so an interrupted save leaves the old checkpoint whole.
+
+    >>> import numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "ck.npz")
+    >>> save(path, {"w": np.ones(2)}, state={"t": 3}, step=3)
+    >>> load(path).values["w"], load(path).state, load(path).step
+    (array([1., 1.]), {'t': 3}, 3)
+    """
+    arrays: dict = {}
+    index = {"values": _pack(dict(values), arrays), "state": _pack(state, arrays),
+             "step": int(step), "epoch": int(epoch), "format": "symgrad-checkpoint-1"}
+    arrays["index"] = np.array(json.dumps(index))
+    atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
+
+
+def load(path) -> Checkpoint:
+    """Read a checkpoint written by `save` (values keyed by name). A missing, truncated or foreign
+    file raises `CheckpointError`.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "ck.npz")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"PK, then nothing")       # a zip file's first bytes, cut short
+    >>> load(path)
+    Traceback (most recent call last):
+    ...
+    symgrad.compiling.training_checkpoint.CheckpointError: ... is not a readable symgrad checkpoint (truncated or corrupt: ...)
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"no such checkpoint file: {path}" if not os.path.exists(path) else
+                              f"{path} is not a checkpoint file (it is a directory or a device)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "index" not in z.files:
+                raise CheckpointError(f"{path} is not a symgrad checkpoint (no index)")
+            index = json.loads(str(z["index"]))
+            arrays = {k: z[k] for k in z.files if k != "index"}
+        return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
+                          int(index["step"]), int(index["epoch"]))
+    except CheckpointError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib
+        raise CheckpointError(f"{path} is not a readable symgrad checkpoint (truncated or corrupt: "
+                              f"{type(e).__name__}: {e})") from e
+
+
+def check_checkpoint_path(path, what: str = "checkpoint") -> None:
+    """Raise `CheckpointError` (naming ``what``) when a checkpoint cannot be saved at ``path``:
+    train calls this before the first step, so that the first epoch's work is not lost to it."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise CheckpointError(f"{what} must be a file path (str or os.PathLike), got {type(path).__name__}")
+    why = unwritable(path)
+    if why is not None:
+        raise CheckpointError(f"{what}: cannot save a checkpoint at {os.fspath(path)}: {why}")

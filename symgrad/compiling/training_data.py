@@ -1,0 +1,202 @@
+"""The checks `train` runs on its data before the first step, each naming the array and what to do:
+a dict of arrays with one sample count and finite entries (`_check_data`), keys that are the
+program's inputs (`_check_keys`), shapes per sample as declared (`_check_declared_shapes`, with
+hints for integer labels given for one-hot rows, images in another layout), class labels in range
+over the whole array (`_check_data_labels`), a validation set like the data (`_check_validation`).
+Found at a step instead, each was reported with a shuffled minibatch's shape or entry.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import sympy as sp
+
+from ..core.values import key_name
+from ..errors import ShapeError
+from .training_results import TrainingArgumentError
+
+
+def _check_data(data, what="data") -> dict:
+    if not isinstance(data, Mapping) or not data:
+        raise TrainingArgumentError(f"{what} must be a non-empty dict of arrays (input name -> array with a "
+                         f"leading sample axis), got {type(data).__name__}")
+    data = {k: np.asarray(v) for k, v in data.items()}
+    sizes = {key_name(k): (v.shape[0] if v.ndim else None) for k, v in data.items()}
+    if None in sizes.values() or len(set(sizes.values())) != 1 or 0 in sizes.values():
+        shapes = ", ".join(f"{key_name(k)!r} {v.shape}" for k, v in data.items())
+        raise TrainingArgumentError(f"{what}: every array needs the same positive number of samples on its "
+                                    f"first axis; got {sizes} (the shapes: {shapes})")
+    for k, v in data.items():
+        if v.dtype.kind in "fc" and not np.isfinite(v).all():
+            bad = ~np.isfinite(v)
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise TrainingArgumentError(
+                f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf): {int(bad.sum())} of "
+                f"{v.size}, the first at index {first[0] if len(first) == 1 else first} "
+                f"(value {v[first].item()!r}); drop or fix those samples before training")
+    return data
+
+
+def _check_keys(program, data: dict, evaluations=None) -> None:
+    """Every input the training step reads has an array in ``data``, and every key of ``data`` is an
+    input of ``program`` or is read by a metric: a metric that reads a
+    column which is no input says so in its ``reads`` (`accuracy` does, for its target). An array
+    under any other key would be ignored, silently — a typo ("lables" next to "labels") or an input
+    the program was not compiled with — so it is refused, naming the closest input."""
+    inputs = getattr(program, "inputs", None)
+    if inputs is None:                      # a stand-in program that does not list its inputs
+        return
+    names = [key_name(x) for x in inputs]
+    read = {key_name(r) for m in (evaluations or {}).values() for r in getattr(m, "reads", ())}
+    for k in data:
+        name = key_name(k)
+        if name in names or name in read:
+            continue
+        close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
+            name, names, n=1, cutoff=0.5)
+        why = (f" (did you mean {close[0]!r}?)" if close else
+               f"; train refuses an array it would ignore (a metric that reads a column that is no input "
+               f"names it: metric.reads = ({name!r},))")
+        raise TrainingArgumentError(f"data[{name!r}] is not an input of this program{why}; its inputs are "
+                                    f"{', '.join(map(repr, names)) or 'none'}")
+    given = {key_name(k) for k in data}
+    needs = getattr(program, "_needs", {}).get("train") or [True] * len(names)
+    lacking = [n for n, needed in zip(names, needs) if needed and n not in given]
+    if lacking:
+        # (found at the first step, it was "no value given for the input 'y'; values are keyed ...")
+        raise TrainingArgumentError(
+            f"data has no array for the input{'s' if len(lacking) > 1 else ''} {', '.join(map(repr, lacking))} "
+            f"that the training step reads; give data={{{', '.join(f'{n!r}: array' for n in names)}}}, each "
+            f"with a leading sample axis")
+
+
+def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
+    """Each array of a whole-batch program's data against its input's declaration, before the first
+    step: the sample axis is the declaration's N, the other axes as declared. (Found at the first
+    step, the mismatch was reported with the minibatch's shape, (32,), not the data's.)"""
+    spec = getattr(program, "spec", None)
+    if spec is None:
+        return
+    by_name = {key_name(k): v for k, v in data.items()}
+    if not getattr(spec, "whole_batch", False):
+        _check_per_example_shapes(spec, by_name, what)
+        return
+    from .whole_batch import dim_forms, fits
+    sizes: dict = {}
+    for sym in spec.inputs:
+        a = by_name.get(sym.name)
+        shape = tuple(sp.sympify(d) for d in getattr(sym, "shape", ()))
+        if a is None or not shape or fits(dim_forms(shape), a.shape, sizes):
+            continue
+        decl = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+        msg = f"{what}[{sym.name!r}] has shape {a.shape}, but the input {sym.name!r} is declared {decl}"
+        if a.ndim == 1 and len(shape) == 2 and shape[1].is_Integer and np.all(np.mod(a, 1) == 0):
+            c = int(shape[1])
+            msg += (f": these look like integer labels, one per sample, where one-hot rows of {c} are "
+                    f"declared — pass np.eye({c})[labels], or declare {sym.name!r} as labels, "
+                    f"sg.tensor({sym.name!r}, ({shape[0]},), integer=True) (sg.cross_entropy takes either)")
+        elif len(shape) == 1 and getattr(sym, "is_integer_tensor", False) and a.ndim == 2 \
+                and np.isin(a, (0, 1)).all() and (a.sum(axis=1) == 1).all():
+            msg += (f": these look like one-hot rows, where class labels (one integer per sample) are "
+                    f"declared — pass {what}[{sym.name!r}].argmax(axis=1)")
+        elif _sample_hint(a.shape[1:], shape[1:], f"{what}[{sym.name!r}]"):
+            msg += f" (the first axis is the samples){_sample_hint(a.shape[1:], shape[1:], f'{what}[{sym.name!r}]')}"
+        elif a.shape == (len(a), 1) and len(shape) == 1:
+            msg += (f": a column where one value per sample is declared — pass {what}[{sym.name!r}].reshape(-1) "
+                    f"(or declare {sym.name!r} of shape ({shape[0]}, 1))")
+        else:
+            msg += " (the first axis is the samples; the others as declared)"
+        raise TrainingArgumentError(msg)
+
+
+def _check_data_labels(program, data: dict, what: str = "data") -> None:
+    """The labels and indices of all the data, before the first step: an input read by one_hot,
+    cross_entropy, take or an embedding holds integers 0 … n − 1 (a negative one too is refused,
+    as torch refuses it; NumPy would read it from the end). Found at a step, the error named the
+    entry of a shuffled minibatch; here it names the sample of ``data``."""
+    from ..errors import LabelRangeError
+    from .batch_checks import check_labels
+    from .whole_batch import _check_labels
+    if getattr(program, "_device_labels", False):
+        return      # the Triton target checks them on the device, at the step (docs/triton.md), by design
+    by_name = {key_name(k): v for k, v in data.items()}
+    bounds = [(name, n, lambda nm, a, n: _check_labels(nm, a, n, {}))
+              for name, n in getattr(program, "_bounds", {}).items() if sp.sympify(n).is_Integer]
+    bounds += [(name, n, check_labels) for name, n in (getattr(program, "_labels", None) or {}).items()]
+    for name, n, check in bounds:
+        if name not in by_name:
+            continue
+        try:
+            check(name, by_name[name], int(n))
+        except LabelRangeError as e:
+            raise LabelRangeError(f"{what}[{name!r}]: {e} (entry counted over the whole array)") from None
+
+
+def _sample_hint(got: tuple, declared: tuple, array: str) -> str:
+    """What to do with ``array``, whose sample of shape ``got`` holds what ``declared`` says in another
+    layout: the same sizes in another order (images with their channels last: transpose it), or as
+    many entries shaped otherwise (flat images, a missing channel axis: reshape it). "" otherwise."""
+    if not declared or not all(sp.sympify(d).is_Integer for d in declared):
+        return ""
+    want = tuple(int(d) for d in declared)
+    if got == want:
+        return ""
+    if len(got) == len(want) and sorted(got) == sorted(want):
+        order = (0, *(1 + i for i in _axes_order(got, want)))
+        return (f": the same sizes in another order — pass {array}.transpose{order}"
+                + (" (images are declared channels first, (N, C, H, W))" if len(want) == 3 else ""))
+    if math.prod(got) == math.prod(want):
+        sizes = ", ".join(map(str, want))
+        return f": as many entries per sample, shaped otherwise — pass {array}.reshape(-1, {sizes})"
+    return ""
+
+
+def _axes_order(got: tuple, want: tuple) -> list:
+    """For each axis of ``want``, an axis of ``got`` of its size (each used once)."""
+    free, out = list(range(len(got))), []
+    for n in want:
+        i = next(k for k in free if got[k] == n)
+        free.remove(i)
+        out.append(i)
+    return out
+
+
+def _check_per_example_shapes(spec, by_name: dict, what: str) -> None:
+    """The same for a per-example program (Symbols, MatrixSymbols): each array is (samples, *the
+    batch shape of one example), as Program takes a batch (an (n, 1) column as (B, n) or (B, n, 1))."""
+    from .batch_checks import _batched_shape, _shape, fit_batch_input
+    for sym in spec.inputs:
+        a = by_name.get(sym.name)
+        if a is None:
+            continue
+        shape = _shape(sym)
+        want = _batched_shape(shape)
+        try:
+            fit_batch_input(sym.name, a.shape, shape, want)
+        except ShapeError as e:
+            msg = f"{what}[{sym.name!r}]: {e}"
+            if a.ndim == 1 and len(want) == 1 and want[0] > 1 and np.all(np.mod(a, 1) == 0):
+                c = want[0]
+                msg += (f"; these look like integer labels, one per sample, where one-hot rows of {c} "
+                        f"are declared — pass np.eye({c})[labels], or declare the label a scalar "
+                        f"Symbol (sp.Symbol({sym.name!r}, integer=True); sg.cross_entropy takes either)")
+            raise TrainingArgumentError(msg) from None
+
+
+def _check_validation(validation: dict, data: dict) -> None:
+    """The validation set must hold the inputs of the training data, each with the same shape per
+    sample (the sample counts may differ)."""
+    want = {key_name(k): v.shape[1:] for k, v in data.items()}
+    got = {key_name(k): v.shape[1:] for k, v in validation.items()}
+    if set(got) != set(want):
+        raise TrainingArgumentError(
+            f"validation has the inputs {sorted(got)}, but the training data has {sorted(want)}; "
+            f"give the validation set the same inputs")
+    for name, shape in want.items():
+        if got[name] != shape:
+            raise TrainingArgumentError(
+                f"validation[{name!r}] has samples of shape {got[name]}, but data[{name!r}] has "
+                f"samples of shape {shape}")

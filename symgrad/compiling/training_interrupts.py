@@ -1,0 +1,58 @@
+"""Ctrl-C while training: the first SIGINT stops `train` at the next step boundary (`_Interrupts`
+counts it, the loop raises `_Stop`), the second aborts; `_interrupted_message` says where it stopped
+and what was saved.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+
+class _Stop(Exception):
+    """Raised inside the loop at a step boundary once Ctrl-C was pressed."""
+
+
+class _Interrupts:
+    """Ctrl-C while training. While in effect, the first SIGINT only counts (the loop stops at the
+    next step boundary); the second raises KeyboardInterrupt. Installed only in the main thread
+    (the only one Python delivers signals to) and only over Python's default handler, so a
+    program's own handler (or SIG_IGN) is left alone; restored on exit."""
+
+    def __init__(self):
+        self.count = 0
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        # No printing here: the handler runs between two bytecodes of the loop, maybe inside the
+        # progress bar's write to stderr, which must not be re-entered.
+        self.count += 1
+        if self.count >= 2:
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self._previous = signal.signal(signal.SIGINT, self._handler)
+            except (ValueError, OSError):      # no signals here (an embedded interpreter)
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        return False
+
+
+def _interrupted_message(history, done, per_epoch, checkpoint) -> str:
+    taken = history.step
+    epochs_done = done + len(history.epochs)
+    within = len(history.loss) - len(history.epochs) * per_epoch     # steps of the unfinished epoch
+    where = (f"after epoch {epochs_done}" if within <= 0 else
+             f"in epoch {epochs_done + 1}, after {within} of its {per_epoch} steps")
+    saved = (f"; saved to {os.fspath(checkpoint)}" if checkpoint is not None else
+             "; no checkpoint was given, so nothing was saved")
+    return (f"training interrupted (Ctrl-C) at step {taken}, {where}: the values are those after "
+            f"step {taken}{saved}")

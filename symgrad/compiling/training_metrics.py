@@ -1,0 +1,152 @@
+"""Metrics for `train`: callables ``metric(program, values, data) -> float``, evaluated after each
+epoch on the validation data (or the training data). `mean_loss` and `accuracy` are the two named
+ones (``metrics=["loss", "accuracy"]``); `batches` and `predict` run a program over all of ``data``.
+
+>>> import numpy as np
+>>> class Twice:                      # a stand-in program: its one output is 2x
+...     def forward(self, values, batch): return [2 * batch["x"]]
+>>> predict(Twice(), {}, {"x": np.array([[1.0], [3.0]])}).tolist()
+[[2.0], [6.0]]
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from typing import Callable
+
+import numpy as np
+
+from ..core.values import key_name, lookup
+from .training_arrays import num_samples, to_numpy
+from .training_results import TrainingArgumentError
+
+
+def batches(data: Mapping, batch_size: int, order=None):
+    """Yield the minibatches of ``data`` (dicts of arrays) in ``order`` (default: as stored); the
+    last one may be smaller.
+
+    >>> import numpy as np
+    >>> [b["x"].tolist() for b in batches({"x": np.arange(5)}, 2)]
+    [[0, 1], [2, 3], [4]]
+    """
+    n = num_samples(data)
+    order = np.arange(n) if order is None else order
+    for i in range(0, n, batch_size):
+        idx = order[i:i + batch_size]
+        yield {k: v[idx] for k, v in data.items()}
+
+
+def mean_loss(program, values, data, batch_size: int = 1024) -> float:
+    """The loss over all of ``data``: the mean of the minibatch losses weighted by their sizes."""
+    total, n = 0.0, 0
+    for batch in batches(data, batch_size):
+        b = num_samples(batch)
+        total += float(program.loss(values, batch)) * b
+        n += b
+    return total / n
+
+
+def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarray:
+    """``program.forward`` over all of ``data``, one row per sample. ``output`` picks one output
+    (an index, or a key when forward returns a dict) when there are several."""
+    rows = []
+    for batch in batches(data, batch_size):
+        out = program.forward(values, batch)
+        if isinstance(out, Mapping):
+            out = lookup(out, output)
+        elif isinstance(out, (list, tuple)):
+            out = out[output]
+        out = to_numpy(out)
+        rows.append(out.reshape(out.shape[0], -1))
+    return np.concatenate(rows)
+
+
+def accuracy(target, output=0, threshold: float = 0.5) -> Callable:
+    """A metric: the fraction of samples whose predicted class is right. ``target`` names the
+    input that holds the labels: one-hot rows (the class is the arg-max) or class indices. With
+    several outputs per sample the predicted class is the arg-max of ``forward``; with one, it is
+    ``output > threshold`` (a probability; use threshold=0 for a logit).
+
+    >>> metric = accuracy("t")      # then: train(..., metrics={"accuracy": metric})
+    """
+    def metric(program, values, data):
+        out = predict(program, values, data, output=output)
+        y = np.asarray(lookup(data, target))
+        y = y.reshape(y.shape[0], -1)
+        if out.shape[1] == 1:
+            pred = (out[:, 0] > threshold).astype(int)
+            labels = (y[:, 0] > threshold).astype(int) if y.shape[1] == 1 else y.argmax(1)
+        else:
+            pred = out.argmax(1)
+            labels = y.argmax(1) if y.shape[1] > 1 else y[:, 0].astype(int)
+        return float(np.mean(pred == labels))
+    metric.__name__ = f"accuracy({key_name(target)})"
+    metric.reads = (key_name(target),)      # data it reads that may be no input (train's key check)
+    return metric
+
+
+_METRICS_HELP = ("give 'loss', 'accuracy', a callable metric(program, values, data) -> float, or a dict "
+                 "name -> callable (see symgrad.compiling.training.accuracy)")
+METRIC_NAMES = ("loss", "accuracy")
+
+
+def _metrics_dict(metrics, program=None) -> dict:
+    if metrics is None:
+        return {"loss": mean_loss}
+    if isinstance(metrics, Mapping):
+        for name, m in metrics.items():
+            if not callable(m):
+                raise TrainingArgumentError(f"metrics[{name!r}] is not callable "
+                                            f"({type(m).__name__}): {_METRICS_HELP}")
+        return {key_name(name): m for name, m in metrics.items()}
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence):
+        raise TrainingArgumentError(f"metrics must be a list or a dict, got {metrics!r}: {_METRICS_HELP}")
+    out = {}
+    for m in metrics:
+        if isinstance(m, str) and m in METRIC_NAMES:
+            out[m] = mean_loss if m == "loss" else accuracy(_label_input(program))
+        elif callable(m):
+            out[getattr(m, "__name__", f"metric{len(out)}")] = m
+        else:
+            close = ([n for n in METRIC_NAMES if n.startswith(m.lower())] or difflib.get_close_matches(
+                m, METRIC_NAMES, n=1)) if isinstance(m, str) and m else []
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TrainingArgumentError(f"unknown metric {m!r} in metrics{hint}: {_METRICS_HELP}")
+    return out
+
+
+def _label_input(program):
+    """The input holding the labels, for ``metrics=["accuracy"]``: the one input the program's
+    outputs do not read (Keras's "accuracy" knows it from the model's targets)."""
+    spec = getattr(program, "spec", None)
+    if spec is None or not getattr(spec.eval, "outputs", None):
+        raise TrainingArgumentError(
+            "metrics 'accuracy' compares the program's prediction with the labels: compile with "
+            "outputs=[...] (the scores or probabilities), then give metrics=['accuracy']")
+    needs = getattr(program, "_needs", {}).get("forward")
+    unread = [x for x, read in zip(program.inputs, needs or ()) if not read]
+    if len(unread) != 1:
+        names = ", ".join(repr(key_name(x)) for x in (unread or program.inputs))
+        raise TrainingArgumentError(
+            f"metrics 'accuracy' cannot tell which input holds the labels ({names}); name it: "
+            f"metrics={{'accuracy': accuracy('<input>')}} (symgrad.compiling.training.accuracy)")
+    return unread[0]
+
+
+def _probe_metrics(evaluations: dict, program, values, where, prefix: str) -> None:
+    """Evaluate every metric once at the initial values, so that a metric that fails (or a
+    validation set the program cannot take) is reported now, not at the end of the first epoch."""
+    on = "validation" if prefix == "val_" else "training data"
+    for name, metric in evaluations.items():
+        try:
+            got = metric(program, values, where)
+            value = float(got)
+        except Exception as e:  # noqa: BLE001 - any failure of the user's metric is reported as its own
+            raise TrainingArgumentError(
+                f"metrics[{name!r}] failed on a first probe (at the initial values, on the {on}): "
+                f"{type(e).__name__}: {e}") from e
+        if not math.isfinite(value):
+            raise TrainingArgumentError(
+                f"metrics[{name!r}] returned {value} on a first probe (at the initial values, on the "
+                f"{on}); a metric must return a finite number")

@@ -1,0 +1,119 @@
+"""What `train` returns and what it raises: the `History` of a run (shown as a one-line summary, or
+a small table beside the loss curve in Jupyter), `TrainingDiverged` (a step went non-finite; it
+carries the history and the last finite values) and `TrainingArgumentError` (an argument refused
+before the first step).
+
+>>> History(loss=[0.5, 0.25], epochs=[{"epoch": 1, "loss": 0.375}]).metric("loss")
+[0.375]
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..errors import ArgumentError, SymgradError
+from ..teaching.display import esc, number, sparkline
+
+
+@dataclass
+class History:
+    """What `train` returns.
+
+    ``loss``: the minibatch loss of every step. ``epochs``: one dict per epoch, with ``epoch`` (1,
+    2, ...), ``loss`` (the mean of that epoch's step losses), ``seconds``, and each metric as
+    ``val_<name>`` (on the validation data) or ``train_<name>`` (on the training data, when no
+    validation data is given). ``values``, ``state``: where training ended. ``step``: the number of
+    steps taken, counting those of a checkpoint training resumed from. ``interrupted``: True when
+    Ctrl-C stopped training early; ``message`` then says where (values and checkpoint are those
+    after step ``step``).
+
+    >>> h = History(loss=[1.0], epochs=[{"epoch": 1, "loss": 1.0, "val_accuracy": 0.5}])
+    >>> h.metric("val_accuracy")
+    [0.5]
+    """
+
+    loss: list = field(default_factory=list)
+    epochs: list = field(default_factory=list)
+    values: dict | None = None
+    state: object = None
+    step: int = 0
+    interrupted: bool = False
+    message: str = ""
+
+    # -- display: a summary, never the arrays ------------------------------------------------------
+    def _summary(self) -> dict:
+        """What a glance needs: epochs, steps, the loss from first to last epoch and the best one,
+        the last value of each metric, the time."""
+        e = self.epochs
+        losses = [r.get("loss") for r in e if r.get("loss") is not None]
+        out = {"epochs": len(e), "steps": self.step, "seconds": sum(r.get("seconds", 0.0) for r in e)}
+        if losses:
+            best = min(range(len(losses)), key=lambda i: losses[i] if math.isfinite(losses[i]) else math.inf)
+            out.update(first=losses[0], last=losses[-1], best=losses[best], best_epoch=e[best].get("epoch", best + 1))
+        elif self.loss:          # stopped inside the first epoch: the step losses
+            out.update(first=self.loss[0], last=self.loss[-1], best=min(self.loss))
+        out["metrics"] = {k: v for k, v in (e[-1].items() if e else ())
+                          if k not in ("epoch", "loss", "seconds") and isinstance(v, (int, float))}
+        return out
+
+    def __repr__(self):
+        """One line: epochs, steps, the epoch loss first → last and the best, the last metrics.
+
+        >>> History(loss=[2.0, 1.0, 0.5, 0.7], step=4, epochs=[{"epoch": 1, "loss": 1.5, "seconds": 0.25},
+        ...         {"epoch": 2, "loss": 0.6, "val_accuracy": 0.75, "seconds": 0.25}])
+        <History: 2 epochs, 4 steps, mean loss 1.5 → 0.6 (best 0.6, epoch 2), val_accuracy 0.75, 0.5 s>
+        """
+        s = self._summary()
+        parts = [f"{s['epochs']} epoch{'s' if s['epochs'] != 1 else ''}", f"{s['steps']} steps"]
+        if "last" in s:
+            what = "mean loss" if s["epochs"] else "step loss"
+            best = f" (best {number(s['best'])}" + (f", epoch {s['best_epoch']})" if "best_epoch" in s else ")")
+            parts.append(f"{what} {number(s['first'])} → {number(s['last'])}{best}")
+        parts += [f"{k} {number(v)}" for k, v in s["metrics"].items()]
+        parts.append(f"{s['seconds']:.3g} s")
+        if self.interrupted:
+            parts.append("interrupted")
+        return "<History: " + ", ".join(parts) + ">"
+
+    def _repr_html_(self):
+        """The summary as a small table beside the loss curve (an inline SVG: each epoch's mean
+        loss, or each step's when there is only one epoch)."""
+        s = self._summary()
+        curve = [r.get("loss") for r in self.epochs] if len(self.epochs) > 1 else self.loss
+        rows = [("epochs", s["epochs"]), ("steps", s["steps"])]
+        if "last" in s:
+            rows += [("loss, first → last", f"{number(s['first'])} → {number(s['last'])}"),
+                     ("best loss", number(s["best"]) + (f" (epoch {s['best_epoch']})" if "best_epoch" in s else ""))]
+        rows += [(k, number(v)) for k, v in s["metrics"].items()]
+        rows.append(("time", f"{s['seconds']:.3g} s"))
+        if self.interrupted:
+            rows.append(("interrupted", self.message))
+        table = "".join(f"<tr><th style='text-align:left'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+        picture = sparkline(curve, label="mean loss per epoch" if len(self.epochs) > 1 else "loss per step")
+        return (f"<div><b>History</b><div style='display:flex;gap:1em;align-items:center'>"
+                f"<table>{table}</table>{picture}</div></div>")
+
+    def metric(self, name: str) -> list:
+        """The per-epoch series of ``name`` (``loss``, ``val_loss``, ``val_accuracy`` ...)."""
+        if self.epochs and not any(name in e for e in self.epochs):
+            keys = sorted({k for e in self.epochs for k in e})
+            raise KeyError(f"no metric {name!r} in this history; it has {keys}")
+        return [e.get(name) for e in self.epochs]
+
+
+class TrainingDiverged(SymgradError, FloatingPointError):
+    """A step produced a non-finite loss, gradient or parameter. ``step`` is the 1-based step
+    number, ``param`` the parameter's name (``"loss"`` when only the loss is not finite); ``values``
+    and ``state`` are the last finite ones (from before that step); ``history`` is what was
+    recorded until then."""
+
+    def __init__(self, message, *, step, param, loss, values, state, history):
+        super().__init__(message)
+        self.step, self.param, self.loss = step, param, loss
+        self.values, self.state, self.history = values, state, history
+
+
+class TrainingArgumentError(ArgumentError):
+    """An argument of `train` that cannot work (a validation set unlike the data, a metric that is
+    not callable or fails on a first probe, a count that is not a positive integer), refused before
+    the first step. The message names the argument. An `ArgumentError` (so also a ValueError)."""
