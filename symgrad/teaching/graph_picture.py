@@ -49,7 +49,7 @@ from .logistic import sigma_form
 from .notation import partial
 from .render import _SUPER, number, show, tiny, visible
 from .as_written import leading_ones_dropped, written_shape
-from .steps import LAYER_Z, Naming, SHORT_OPS, _fold_products, _softmax_map, _softmax_named, _tidy, _uses
+from .steps import LAYER_Z, Naming, SHORT_OPS, _broadcast_like, _fold_products, _softmax_map, _softmax_named, _tidy, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
 OP_FILL = "#fdebd0"   # operations are filled orange, values blue, the output green
@@ -71,20 +71,14 @@ _AXIS = {"rsum": "Σ", "rmax": "max", "lse": "logsumexp"}
 
 
 def _reshape_drawn(eqn) -> bool:
-    """A reshape drawn as a node of its own: one that regroups entries (a flatten), or drops a
-    size-1 axis other than leading ones (a regression's (N, 1) output read as (N,), or a logsumexp's
-    kept axis dropped), which the steps write as a step of its own, u₂ = u₁.reshape(N): drawn as
-    part of its edge, the edge would carry u₁'s name into an operation the text writes with u₂. A
-    reshape that only adds 1-axes (b of shape (F,) viewed as (1, F, 1, 1) against a conv's output),
-    or drops leading ones, lines a value up for NumPy's broadcasting and is drawn as part of its edge
-    (b flows straight into +)."""
-    if eqn.prim is not A.reshape_p:
-        return False
-    before, after = eqn.inputs[0].shape, eqn.out.shape
-    if [n for n in before if n != 1] != [n for n in after if n != 1]:
-        return True
-    ones = lambda shape: leading_ones_dropped(shape).count(1)      # noqa: E731 - this test only
-    return ones(after) < ones(before)
+    """A reshape drawn as a node of its own: exactly those the steps write as a step of their own
+    (`steps._broadcast_like` is false): one that regroups entries (a flatten), drops a size-1 axis
+    other than leading ones (a regression's (N, 1) output read as (N,): u₂ = u₁.reshape(N)), or adds
+    one (a conv's bias, u₂ = b.reshape(4, 1, 1)). Drawn as part of its edge, the edge would carry
+    the input's name into an operation the text writes with u₂. A reshape that only adds or drops
+    leading 1-axes lines a value up for NumPy's broadcasting, as NumPy would by itself, and is
+    drawn as part of its edge (γ flows straight into γ ⊙ x̂)."""
+    return eqn.prim is A.reshape_p and not _broadcast_like(eqn)
 
 
 def op_label(eqn) -> str:
@@ -452,6 +446,9 @@ class _Picture:
                     shape="box", style="rounded,filled", fillcolor="#eaf2f8"), _esc(self.name(vid))))
             else:
                 label = self.pools[vid][0] if vid in self.pools else op_label(e)
+                if label == "reshape":          # to the shape the text writes: b.reshape(4, 1, 1)
+                    shape = written_shape(nm, vid) or e.out.shape
+                    label = f"reshape ({', '.join(show(n, 'unicode') for n in shape)})"
                 p = stack([text(label, bold=True)] + more)
                 # an operation is an ellipse; one that also adds up a fan-out, a rounded box (an
                 # ellipse around a grid would be huge)
