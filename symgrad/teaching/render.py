@@ -25,6 +25,7 @@ import unicodedata
 import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.conventions import split_super_sub
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
@@ -351,15 +352,38 @@ def _greek_commands(tex: str) -> str:
     return "".join(out)
 
 
+# The letters a subscript may hold and still be set in subscript characters in Unicode: the indices
+# of an entry (xᵢ, wᵢⱼ, Σₙ doutₙ·γ, as symgrad writes a batch's entries itself). Any other letter is
+# kept as written, W_q, W_k, W_v, W_out: Unicode has subscripts for only some letters (none for q),
+# and a formula that writes W_q beside Wₖ, or Wₒᵤₜ, reads worse than one that writes them alike.
+# Numbers are always subscripts (W₁, z₁ₙ), and LaTeX sets every subscript (W_{q}, W_{1}).
+_INDEX_LETTERS = frozenset("ijn")
+
+
 def _pretty_name(name: str) -> str:
+    """A symbol's name in Unicode: Greek letters and accents drawn (beta_1 -> β₁, xhat -> x̂), a
+    subscript of digits and index letters set as one (W1 -> W₁, x_ij -> xᵢⱼ), any other kept as
+    written (W_q, W_out).
+
+    >>> [_pretty_name(n) for n in ("W_q", "W_k", "W1", "x_ij", "beta_1", "W_out", "xhat_n")]
+    ['W_q', 'W_k', 'W₁', 'xᵢⱼ', 'β₁', 'W_out', 'x̂ₙ']
+    """
     name = visible(name).replace("^*", "*")
     star = name.endswith("*")
     base = name.rstrip("*")
     try:
-        p = pretty_symbol(base)
+        head, sups, subs = split_super_sub(base)
+        if subs and not sups:
+            index = all(c.isdigit() or c in _INDEX_LETTERS for t in subs for c in t)
+            p = pretty_symbol(head) + "".join(t.translate(_SUB_INDEX) if index else "_" + pretty_symbol(t) for t in subs)
+        else:
+            p = pretty_symbol(base)
     except Exception:  # pragma: no cover - exotic names
         p = base
     return unicodedata.normalize("NFC", p) + (_STAR if star else "")     # ŷ as one character
+
+
+_SUB_INDEX = str.maketrans("0123456789ijn", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₙ")
 
 
 class TeachLatexPrinter(LatexPrinter):
@@ -674,20 +698,42 @@ def words(s: str, fmt: str) -> str:
 _SCI = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([−-]?)(\d+)(?![\w.])")
 
 
+# a name with a subscript kept as written in Unicode (W_q, W_out: `_pretty_name`), in a rule's prose:
+# one letter, then the subscript (log_softmax, max_pool2d are words, not names)
+_KEPT_SUB = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z])_([A-Za-z0-9]+)(?![A-Za-z0-9_])")
+
+
 def _words_tex(s: str, out: list, run: list) -> None:
-    """`words` of a piece with no number in e-notation: prose runs into ``run``, formulas into ``out``."""
-    for c in s:
-        tex = _tex_char(c)
-        if tex is not None:
+    """`words` of a piece with no number in e-notation: prose runs into ``run``, formulas into ``out``;
+    a name W_q is W_{q}, as the formulas write it."""
+    parts = _KEPT_SUB.split(s)
+    for k, piece in enumerate(parts):
+        if k % 3 == 0:
+            _chars_tex(piece, out, run)
+        elif k % 3 == 1:
             if run:
                 out.append(r"\text{%s}" % _tex_escape("".join(run)))
                 run.clear()
-            if out and tex[:2] in ("_{", "^{") and out[-1][:2] == tex[:2]:
-                out[-1] = out[-1][:-1] + tex[2:]        # δᵢⱼ: one subscript ij, not two
-            else:
-                out.append(tex)
-        else:
+            out.append("%s_{%s}" % (piece, parts[k + 1]))
+
+
+def _chars_tex(s: str, out: list, run: list) -> None:
+    for c in s:
+        tex = _tex_char(c)
+        if tex is None:
             run.append(c)
+            continue
+        script = tex[:2] in ("_{", "^{")
+        last = re.search(r"([_^])\{[^{}]*\}$", out[-1]) if out and not run else None
+        if script and last and last.group(1) == tex[0]:
+            out[-1] = out[-1][:-1] + tex[2:]            # δᵢⱼ: one subscript ij, not two; H⁻¹: ^{-1}
+            continue
+        if script and run and run[-1].isascii() and run[-1].isalpha() and (len(run) == 1 or not run[-2].isalnum()):
+            tex = run.pop() + tex                       # W₁ in prose is W_{1}, as the formulas set it
+        if run:
+            out.append(r"\text{%s}" % _tex_escape("".join(run)))
+            run.clear()
+        out.append(tex)
 
 
 def _tex_escape(s):
