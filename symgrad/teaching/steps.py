@@ -46,6 +46,7 @@ from .recognise import recognise
 from .notation import Chain, Value, decode, partial, rule_name
 from .pool_steps import _pool_groups
 from .softmax_steps import softmax_groups
+from .row_sums import known_row_sums
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .as_written import leading_ones_dropped as _leading_ones_dropped
 from .step_record import NodeStep, Rule
@@ -1084,6 +1085,7 @@ def _tidy(e):
 
 
 def _given(e, given):
+    e = known_row_sums(e, given)        # a one-hot's rows sum to 1: δ = (softmax(z) − one_hot(y))/N
     if not given:
         return e
     e2 = e.xreplace(given)
