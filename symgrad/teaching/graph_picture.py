@@ -47,7 +47,7 @@ from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
 from .notation import partial
-from .render import _SUPER, number, show, tiny, visible
+from .render import NOISE, _SUPER, clean, number, show, tiny, visible  # noqa: F401 - NOISE, clean: this module's too
 from .as_written import leading_ones_dropped, written_shape
 from .steps import LAYER_Z, Naming, SHORT_OPS, _broadcast_like, _fold_products, _softmax_map, _softmax_named, _tidy, _uses
 
@@ -55,7 +55,6 @@ GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#5
 OP_FILL = "#fdebd0"   # operations are filled orange, values blue, the output green
 CHAR = 7.0            # points per character of a 12-point label (an estimate, for the layout)
 GRID_ROWS = 5         # a matrix with more rows (columns) shows its first 3, ⋮ (⋯), and its last
-NOISE = 1e-9          # |entry| below this times the largest entry of its matrix (or 1) prints as 0
 _SLOTS = "①②③④⑤⑥⑦⑧⑨⑩"
 _PASS_THROUGH = PASS_THROUGH
 
@@ -210,19 +209,6 @@ def text(s, color=None, bold=False, size=None) -> Part:
     if attrs:
         h = f"<font{attrs}>{h}</font>"
     return Part(h, CHAR * len(str(s)) * (size or 12) / 12)
-
-
-def clean(a) -> np.ndarray:
-    """The array without float noise: entries below `NOISE` × its largest entry (or × 1) are 0.
-
-    >>> clean([[1.0, 2.109e-17], [-0.5, 0.25]]).tolist()
-    [[1.0, 0.0], [-0.5, 0.25]]
-    """
-    a = np.array(a, dtype=float)
-    finite = np.abs(a[np.isfinite(a)])
-    scale = max(1.0, float(finite.max()) if finite.size else 1.0)
-    a[np.abs(a) < NOISE * scale] = 0.0
-    return a
 
 
 _GAP = ("\u2009", "\u2002")      # before a grid's first column (thin space) and between columns (en space)

@@ -746,13 +746,30 @@ def _tex_escape(s):
 # ---------------------------------------------------------------------------------------------------
 # Numbers
 
-def number(v, fmt: str, spec: str = ".4g") -> str:
-    """A value (float or small array) in the format ``fmt``.
+NOISE = 1e-9          # |entry| below this times the largest entry of its matrix (or 1) prints as 0
 
-    >>> number(-0.19661, "unicode", ".2f"), number([[1.0, 2.0]], "text")
-    ('−0.20', '[[1, 2]]')
+
+def clean(a) -> np.ndarray:
+    """The array without float noise: entries below `NOISE` × its largest entry (or × 1) are 0.
+
+    >>> clean([[1.0, 2.109e-17], [-0.5, 0.25]]).tolist()
+    [[1.0, 0.0], [-0.5, 0.25]]
     """
-    a = np.asarray(v, dtype=float)
+    a = np.array(a, dtype=float)
+    finite = np.abs(a[np.isfinite(a)])
+    scale = max(1.0, float(finite.max()) if finite.size else 1.0)
+    a[np.abs(a) < NOISE * scale] = 0.0
+    return a
+
+
+def number(v, fmt: str, spec: str = ".4g") -> str:
+    """A value (float or small array) in the format ``fmt``, cleaned of float noise as the picture
+    is (`clean`): a batch norm's ∂L/∂b₁ is [0, 0, 0], not [1.735e−17, −6.939e−18, 1.735e−18].
+
+    >>> number(-0.19661, "unicode", ".2f"), number([[1.0, 2.0]], "text"), number([1.7e-17, -7e-18], "text")
+    ('−0.20', '[[1, 2]]', '[0, 0]')
+    """
+    a = clean(v)
     one = lambda x: _num(x, spec, fmt)  # noqa: E731
     if a.ndim == 0:
         return one(float(a))
@@ -908,14 +925,17 @@ def _check_format(fmt):
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
 
 
-# A backward step's rule note, set as a slide would: small italic, centred right under its own
-# equation (\jot above, no page break between them) and a \bigskipamount before the next step, so that a
-# reader cannot take it for a lead-in to the equation below (\intertext put the same display skip
-# on both sides). Plain amsmath/TeX: \noalign between two rows of the align* block; a block that
-# uses it defines it first (\providecommand: pasted into a document that has one, it keeps that).
+# A backward step's rule note, set as a slide would: small italic, right under its own equation,
+# starting where that equation's = starts (the rhs column of the align*: it explains the right-hand
+# side), never centred on the page where it floats free of both equations; no page break between
+# them (the row before ends with \\*) and a \bigskipamount before the next step, so that a reader
+# cannot take it for a lead-in to the equation below. The note is a row of its own whose text is a
+# zero-width \rlap: it wraps at half the line, and a long note cannot widen the column and push the
+# equations aside. A block that uses it defines it first (\providecommand: pasted into a document
+# that has one, it keeps that).
 STEP_NOTE = "stepnote"
-STEP_NOTE_DEF = (r"\providecommand{\%s}[1]{\noalign{\nobreak\vskip\jot"
-                 r"\vbox{\normalbaselines\small\itshape\centering#1\par}\vskip\bigskipamount}}" % STEP_NOTE)
+STEP_NOTE_DEF = (r"\providecommand{\%s}[1]{&\mskip\thickmuskip\rlap{\parbox[t]{.5\linewidth}{\normalbaselines\raggedright"
+                 r"\small\itshape#1}}\\[\bigskipamount]}" % STEP_NOTE)
 
 
 def _step_note(note: str) -> str:
