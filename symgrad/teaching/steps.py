@@ -613,6 +613,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     fwd_ids = {e.out.id for e in nm.fwd if not e.prim.leaf}
     order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias
                                 and vid not in pool_inner and vid not in nm.mean_entry), reverse=True)
+    order = _leaves_after_their_gate(order, contribs, g, nm.consumers, [w.id for w in d.wrt_vars])
 
     # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
     gsym: dict[int, Any] = {}
@@ -846,6 +847,39 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
+
+
+def _leaves_after_their_gate(order: list, contribs: dict, g, consumers: dict, wrt: list) -> list:
+    """``order`` with each input's and parameter's step moved right after the step of the last node
+    it feeds, as the slides go gate by gate: a layer's δ, then its ∇W and ∇b, then the layer below
+    (∂f/∂w₂ of the sigmoid neuron right after the + gate it enters, not after every other input).
+    Any order in which a node comes after the nodes it feeds is reverse mode's; this one keeps the
+    inner nodes' order and only moves the leaves, whose gradients nothing else uses; the leaves
+    after one node come in the order of ``wrt`` (∇W, then ∇b, as the user listed them)."""
+    leaves = [v for v in order[1:] if g.producer[v].prim.leaf]
+    if not leaves:
+        return order
+    inner = [v for v in order if v not in set(leaves)]
+    where = {v: k for k, v in enumerate(inner)}
+    after: dict[int, list] = defaultdict(list)       # position in inner -> the leaves placed after it
+    def shown(vid):            # the node a value feeds once the broadcasts shown as their input are passed
+        for _ in range(len(g.producer)):
+            if vid in where:
+                return where[vid]
+            nxt = consumers.get(vid, ())
+            if len(nxt) != 1:
+                return None
+            vid = nxt[0].out.id
+        return None
+
+    for v in leaves:
+        fed = [k for k in (shown(e.out.id) for e, _, _ in contribs[v]) if k is not None]
+        after[max(fed) if fed else len(inner) - 1].append(v)
+    rank = {v: k for k, v in enumerate(wrt)}
+    out = []
+    for k, v in enumerate(inner):
+        out += [v] + sorted(after.get(k, []), key=lambda u: rank.get(u, len(rank)))
+    return out
 
 
 def _lowered(e) -> bool:
