@@ -46,6 +46,7 @@ from ..frontend.functions import sigmoid
 from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
+from .row_sums import gather
 from .notation import partial
 from .render import NOISE, _SUPER, clean, number, show, tiny, visible  # noqa: F401 - NOISE, clean: this module's too
 from .as_written import leading_ones_dropped, written_shape
@@ -556,6 +557,7 @@ class _Picture:
                     tot = functools.reduce(operator.add, exprs)
                     if g.producer[vid].out.shape == () and tot.is_polynomial():
                         tot = sp.expand(tot)         # 2 + 5g + 2fg + 2fg², as the seeds write it
+                    tot = gather(tot)                # (softmax(z, axis=1) − one_hot(y, 3))/N, as the steps
                     return [text(lhs + show(tot, "unicode"), RED, size=10)]
                 except (TypeError, ValueError):     # pragma: no cover - shares SymPy cannot add
                     pass

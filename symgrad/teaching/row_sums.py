@@ -15,6 +15,8 @@ example), not (one_hot(y, 3)/N).sum(axis=1, keepdims=True) ⊙ softmax(z, axis=1
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import sympy as sp
 
 from ..frontend.tensor import Ewise, OneHot, Reduce, TensorExpr
@@ -61,30 +63,50 @@ def known_row_sums(e, given: dict):
     found = {r: v for r, v in found.items() if v is not None}
     if not found:
         return e
-    e = e.xreplace(found)
-    return e.replace(lambda n: isinstance(n, Ewise), lambda n: Ewise(_gathered(n.expr), n.args[1]))
+    return gather(e.xreplace(found))
+
+
+def gather(e):
+    """``e`` with each elementwise sum whose terms share a factor written with that factor outside:
+    softmax(z, axis=1)/N − one_hot(y, 3)/N is (softmax(z, axis=1) − one_hot(y, 3))/N, cs231n's
+    dscores and the slides' δ = f − f* over a batch."""
+    if not isinstance(e, sp.Basic) or not e.has(Ewise):
+        return e
+    return e.replace(lambda n: isinstance(n, Ewise) and isinstance(n.expr, (sp.Add, sp.Mul)),
+                     lambda n: Ewise(_gathered(n.expr), n.args[1]))
 
 
 def _gathered(e):
-    """c·A − c·B as c·(A − B), the positive terms first, as the slides write f − f* (c a number or a
-    symbol such as 1/N)."""
+    """c·A − c·B as c·(A − B), the positive terms first, as the slides write f − f* (c a number, a
+    symbol such as 1/N, or both); only the sum's own terms are looked at, never inside them."""
+    if isinstance(e, sp.Mul):           # gathered already, and rebuilt since (its sum in SymPy's order)
+        sums = [a for a in e.args if isinstance(a, sp.Add)]
+        if len(sums) != 1 or not all(_has_tensor(t) for t in sums[0].args):
+            return e
+        return sp.Mul(*[a for a in e.args if a is not sums[0]], _positive_first(sums[0].args), evaluate=False)
     terms = [t.expr if isinstance(t, Ewise) else t for t in sp.Add.make_args(e)]
     if len(terms) < 2:
         return e
-    g = sp.factor_terms(sp.Add(*terms))
-    scale, inner = sp.S.One, g
-    if isinstance(g, sp.Mul):
-        adds = [a for a in g.args if isinstance(a, sp.Add)]
-        if len(adds) == 1:
-            inner, scale = adds[0], sp.Mul(*[a for a in g.args if a is not adds[0]])
-    parts = [t.as_coeff_Mul() for t in sp.Add.make_args(inner)]
+    parts = [t.as_coeff_Mul() for t in terms]
     sizes = {abs(c) for c, _ in parts}
-    if len(sizes) == 1 and sizes != {1}:          # a number SymPy distributes: (A − B)/4 is A/4 − B/4
-        size = sizes.pop()
-        scale, inner_terms = scale * size, [r if c > 0 else -r for c, r in parts]
-    else:
-        inner_terms = list(sp.Add.make_args(inner))
+    size = sizes.pop() if len(sizes) == 1 else sp.S.One
+    factors = [Counter(sp.Mul.make_args(r)) for _, r in parts]
+    common = factors[0]
+    for f in factors[1:]:
+        common = common & f
+    common = Counter({k: n for k, n in common.items() if not _has_tensor(k)})
+    scale = size * sp.Mul(*[k ** n for k, n in common.items()])
     if scale == 1:
         return e
-    inner_terms.sort(key=lambda t: (t.expr if isinstance(t, Ewise) else t).could_extract_minus_sign())
-    return sp.Mul(scale, sp.Add(*inner_terms, evaluate=False), evaluate=False)
+    inner = []
+    for (c, _), f in zip(parts, factors):
+        rest = sp.Mul(*(f - common).elements())
+        inner.append(rest * (c / size))
+    if not all(_has_tensor(t) for t in inner):
+        return e
+    return sp.Mul(scale, _positive_first(inner), evaluate=False)
+
+
+def _positive_first(terms):
+    key = lambda t: (t.expr if isinstance(t, Ewise) else t).could_extract_minus_sign()   # noqa: E731
+    return sp.Add(*sorted(terms, key=key), evaluate=False)

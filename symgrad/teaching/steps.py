@@ -46,7 +46,7 @@ from .recognise import recognise
 from .notation import Chain, Value, decode, partial, rule_name
 from .pool_steps import _pool_groups
 from .softmax_steps import softmax_groups
-from .row_sums import known_row_sums
+from .row_sums import gather, known_row_sums
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .as_written import leading_ones_dropped as _leading_ones_dropped
 from .step_record import NodeStep, Rule
@@ -767,7 +767,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         rhs.append(Chain(subst))
         total = _tidy(sp.Add(*built) if shape == () else _matadd(built))
         total = _given(total.xreplace(inline) if inline else total, given)
-        total = _softmax_named(total, softmaxes)          # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
+        total = gather(_softmax_named(total, softmaxes))  # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
         written = written_shape(nm, vid)     # the node as the forward pass writes it: its gradient too
         if written is not None:
             total = in_shape(total, written)
@@ -1119,7 +1119,7 @@ def _tidy(e):
 
 
 def _given(e, given):
-    e = known_row_sums(e, given)        # a one-hot's rows sum to 1: δ = (softmax(z) − one_hot(y))/N
+    e = gather(known_row_sums(e, given))     # a one-hot's rows sum to 1: δ = (softmax(z) − one_hot(y))/N
     if not given:
         return e
     e2 = e.xreplace(given)

@@ -51,3 +51,14 @@ def test_the_simplified_form_is_torchs_gradient():
     # and the derivation's own closed form evaluates to the same numbers
     step = d.explain(at={x: xv, w: wv, y: yv}).find("w")
     np.testing.assert_allclose(np.asarray(step.value, dtype=float), tw.grad.numpy(), rtol=1e-10)
+
+
+def test_cross_entropy_reads_the_same_in_the_steps_and_on_the_picture():
+    # sg.cross_entropy goes through logsumexp, not log_softmax: its shares softmax(z, axis=1)/N and
+    # −one_hot(y, 3)/N add up to the same (softmax(z, axis=1) − one_hot(y, 3))/N
+    x, w, y = sg.tensor("x", (N, 4)), sg.tensor("w", (4, 3)), sg.tensor("y", (N,), integer=True)
+    d = sg.derive(sg.cross_entropy(x @ w, y), [w], output_name="L")
+    assert _gradient_lines(d.render("unicode")) == ["∂L/∂w = x.T @ ((softmax(x @ w, axis=1) − one_hot(y, 3))/N)"]
+    src = d.graph().source
+    assert "(softmax(" in src and "− one_hot(y, 3))/N" in src, src
+    assert "/N − one_hot(y, 3)/N" not in src
