@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .render import _check_format, _tex_block, _text_mode, number, show, words
+from .latex_rows import _text_mode
+from .numbers import number
+from .render import _check_format, _tex_block, show
+from .rule_prose import words
 
 
 def _heading(text: str, inline: bool, bold: bool = True) -> str:

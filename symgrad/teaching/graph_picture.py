@@ -48,8 +48,9 @@ from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
 from .row_sums import gather
 from .notation import partial
-from .render import NOISE, _SUPER, clean, number, show, tiny, visible  # noqa: F401 - NOISE, clean: this module's too
-from .as_written import leading_ones_dropped, written_shape
+from .numbers import clean, number
+from .render import _SUPER, show, tiny, visible
+from .as_written import written_shape
 from .steps import LAYER_Z, Naming, SHORT_OPS, _broadcast_like, _fold_products, _softmax_map, _softmax_named, _tidy, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"

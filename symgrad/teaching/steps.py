@@ -505,7 +505,7 @@ def _statistics_definitions(g, nm, disp):
 
 
 def _pretty(node) -> str:
-    """A node's name in a rule's prose (Unicode; `render.words` turns it to ASCII or LaTeX)."""
+    """A node's name in a rule's prose (Unicode; `rule_prose.words` turns it to ASCII or LaTeX)."""
     from .render import show
     if not isinstance(node, (sp.Symbol, sp.MatrixSymbol)) and isinstance(getattr(node, "name", None), str):
         node = sp.Symbol(node.name)              # a tensor's name, subscripted as the others

@@ -7,7 +7,7 @@ import numpy as np
 import sympy as sp
 
 import symgrad as sg
-from symgrad.teaching.render import number
+from symgrad.teaching.numbers import number
 
 N = sp.Symbol("N", integer=True, positive=True)
 
