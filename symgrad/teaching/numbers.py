@@ -64,20 +64,22 @@ def _words(s: str, fmt: str) -> str:
 
 
 def _summary(a, fmt: str, spec: str) -> str:
-    """Too many entries to print: the shape and what the entries span.
+    """Too many entries to print: the shape and what the entries span; a mean that is float noise
+    next to the entries (a centred batch's, 1.4e−16) is 0, as an entry would be.
 
     >>> _summary(np.arange(20.0).reshape(4, 5), "unicode", ".4g")
     '(4×5 values: min 0, mean 9.5, max 19)'
+    >>> _summary(np.array([[-2.0, 1.0, 1.0 + 1e-15]] * 6), "text", ".4g")
+    '(6x3 values: min -2, mean 0, max 1)'
     """
     finite = a[np.isfinite(a)]
     if not finite.size:
         return _words(f"({_dims(a.shape, fmt)} values, none finite)", fmt)
+    span = clean([finite.min(), finite.mean(), finite.max()])
     if fmt in ("latex", "markdown"):
-        stats = [r"\text{%s } %s" % (k, _num(float(f(finite)), spec, fmt))
-                 for k, f in (("min", np.min), ("mean", np.mean), ("max", np.max))]
+        stats = [r"\text{%s } %s" % (k, _num(float(v), spec, fmt)) for k, v in zip(("min", "mean", "max"), span)]
         return r"\text{(%s values: }%s\text{)}" % (_dims(a.shape, fmt), r"\text{, }".join(stats))
-    stats = ", ".join(f"{k} {_num(float(f(finite)), spec, fmt)}"
-                      for k, f in (("min", np.min), ("mean", np.mean), ("max", np.max)))
+    stats = ", ".join(f"{k} {_num(float(v), spec, fmt)}" for k, v in zip(("min", "mean", "max"), span))
     return f"({_dims(a.shape, fmt)} values: {stats})"
 
 

@@ -276,6 +276,7 @@ class Naming:
         z⁽¹⁾₂, and tanh(c) of an input c is y⁽¹⁾. A network of one layer says just z and y."""
         depth: dict[int, int] = {}
         plan: dict[int, tuple] = {}            # var id -> (var, letter, layer), in forward order
+        activation_inputs: set[int] = set()
         for e in self.fwd:
             d = max((depth.get(v.id, 0) for v in e.inputs), default=0)
             sm = R.softmax_operands(self.graph, e)
@@ -286,11 +287,20 @@ class Naming:
                 # its input is z⁽ᵏ⁾, unless it is already the y of the layer below (softmax(σ(z)))
                 if not self.graph.producer[inp.id].prim.leaf and plan.get(inp.id, (0, ""))[1] != "y":
                     plan[inp.id] = (inp, "z", k)
+                    activation_inputs.add(inp.id)
                 plan[e.out.id] = (e.out, "y", k)
             else:
                 depth[e.out.id] = d
                 if _is_plain_sum(e) and any(self.graph.producer[v.id].prim is R.matmul_p for v in e.inputs):
                     plan[e.out.id] = (e.out, "z", d + 1)
+        # an affine node that is not an activation's input, in a layer whose activation takes another
+        # node (x @ W₁ + b₁ normalised before relu): a⁽¹⁾ = x @ W₁ + b₁, and z⁽¹⁾ the batch norm's
+        # γ ⊙ x̂ + β that relu takes; z⁽¹⁾₁ and z⁽¹⁾₂ would read as two neurons, or two entries
+        into = {vid for vid, (_, letter, _) in plan.items() if letter == "z" and vid in activation_inputs}
+        layers = {plan[vid][2] for vid in into}
+        for vid, (v, letter, k) in list(plan.items()):
+            if letter == "z" and vid not in into and k in layers and self.tensor:
+                plan[vid] = (v, "a", k)
         todo = [(v, letter, k) for v, letter, k in plan.values() if v.id not in self.disp]
         deep = max((k for _, _, k in plan.values()), default=0) > 1
         count = defaultdict(int)
