@@ -609,9 +609,9 @@ def view(opt: Optimizer, symbolic: bool = True, form: str = "torch"):
 
     >>> print(view(Adam()).render("unicode"))
     Adam (torch.optim.Adam), for each entry p with gradient g = ∂L/∂p, at step t:
-      m ← β₁·m + g·(1 − β₁)
-      v ← β₂·v + g²·(1 − β₂)
-      p ← p − m·η/((1 − β₁ᵗ)·(ε + √v/√(1 − β₂ᵗ)))
+      m ← β₁·m + (1 − β₁)·g
+      v ← β₂·v + (1 − β₂)·g²
+      p ← p − η·m/((1 − β₁ᵗ)·(ε + √v/√(1 − β₂ᵗ)))
     """
     from ..teaching.equations import Equations
     if form not in ("torch", "notes"):

@@ -46,16 +46,17 @@ from ..frontend.functions import sigmoid
 from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
+from .row_sums import gather
 from .notation import partial
-from .render import _SUPER, number, show, tiny, visible
-from .as_written import leading_ones_dropped, written_shape
-from .steps import LAYER_Z, Naming, SHORT_OPS, _fold_products, _softmax_map, _softmax_named, _tidy, _uses
+from .numbers import clean, number
+from .render import _SUPER, show, tiny, visible
+from .as_written import written_shape
+from .steps import LAYER_Z, Naming, SHORT_OPS, _broadcast_like, _fold_products, _softmax_map, _softmax_named, _tidy, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
 OP_FILL = "#fdebd0"   # operations are filled orange, values blue, the output green
 CHAR = 7.0            # points per character of a 12-point label (an estimate, for the layout)
 GRID_ROWS = 5         # a matrix with more rows (columns) shows its first 3, ⋮ (⋯), and its last
-NOISE = 1e-9          # |entry| below this times the largest entry of its matrix (or 1) prints as 0
 _SLOTS = "①②③④⑤⑥⑦⑧⑨⑩"
 _PASS_THROUGH = PASS_THROUGH
 
@@ -71,20 +72,14 @@ _AXIS = {"rsum": "Σ", "rmax": "max", "lse": "logsumexp"}
 
 
 def _reshape_drawn(eqn) -> bool:
-    """A reshape drawn as a node of its own: one that regroups entries (a flatten), or drops a
-    size-1 axis other than leading ones (a regression's (N, 1) output read as (N,), or a logsumexp's
-    kept axis dropped), which the steps write as a step of its own, u₂ = u₁.reshape(N): drawn as
-    part of its edge, the edge would carry u₁'s name into an operation the text writes with u₂. A
-    reshape that only adds 1-axes (b of shape (F,) viewed as (1, F, 1, 1) against a conv's output),
-    or drops leading ones, lines a value up for NumPy's broadcasting and is drawn as part of its edge
-    (b flows straight into +)."""
-    if eqn.prim is not A.reshape_p:
-        return False
-    before, after = eqn.inputs[0].shape, eqn.out.shape
-    if [n for n in before if n != 1] != [n for n in after if n != 1]:
-        return True
-    ones = lambda shape: leading_ones_dropped(shape).count(1)      # noqa: E731 - this test only
-    return ones(after) < ones(before)
+    """A reshape drawn as a node of its own: exactly those the steps write as a step of their own
+    (`steps._broadcast_like` is false): one that regroups entries (a flatten), drops a size-1 axis
+    other than leading ones (a regression's (N, 1) output read as (N,): u₂ = u₁.reshape(N)), or adds
+    one (a conv's bias, u₂ = b.reshape(4, 1, 1)). Drawn as part of its edge, the edge would carry
+    the input's name into an operation the text writes with u₂. A reshape that only adds or drops
+    leading 1-axes lines a value up for NumPy's broadcasting, as NumPy would by itself, and is
+    drawn as part of its edge (γ flows straight into γ ⊙ x̂)."""
+    return eqn.prim is A.reshape_p and not _broadcast_like(eqn)
 
 
 def op_label(eqn) -> str:
@@ -216,19 +211,6 @@ def text(s, color=None, bold=False, size=None) -> Part:
     if attrs:
         h = f"<font{attrs}>{h}</font>"
     return Part(h, CHAR * len(str(s)) * (size or 12) / 12)
-
-
-def clean(a) -> np.ndarray:
-    """The array without float noise: entries below `NOISE` × its largest entry (or × 1) are 0.
-
-    >>> clean([[1.0, 2.109e-17], [-0.5, 0.25]]).tolist()
-    [[1.0, 0.0], [-0.5, 0.25]]
-    """
-    a = np.array(a, dtype=float)
-    finite = np.abs(a[np.isfinite(a)])
-    scale = max(1.0, float(finite.max()) if finite.size else 1.0)
-    a[np.abs(a) < NOISE * scale] = 0.0
-    return a
 
 
 _GAP = ("\u2009", "\u2002")      # before a grid's first column (thin space) and between columns (en space)
@@ -452,6 +434,9 @@ class _Picture:
                     shape="box", style="rounded,filled", fillcolor="#eaf2f8"), _esc(self.name(vid))))
             else:
                 label = self.pools[vid][0] if vid in self.pools else op_label(e)
+                if label == "reshape":          # to the shape the text writes: b.reshape(4, 1, 1)
+                    shape = written_shape(nm, vid) or e.out.shape
+                    label = f"reshape ({', '.join(show(n, 'unicode') for n in shape)})"
                 p = stack([text(label, bold=True)] + more)
                 # an operation is an ellipse; one that also adds up a fan-out, a rounded box (an
                 # ellipse around a grid would be huge)
@@ -573,6 +558,7 @@ class _Picture:
                     tot = functools.reduce(operator.add, exprs)
                     if g.producer[vid].out.shape == () and tot.is_polynomial():
                         tot = sp.expand(tot)         # 2 + 5g + 2fg + 2fg², as the seeds write it
+                    tot = gather(tot)                # (softmax(z, axis=1) − one_hot(y, 3))/N, as the steps
                     return [text(lhs + show(tot, "unicode"), RED, size=10)]
                 except (TypeError, ValueError):     # pragma: no cover - shares SymPy cannot add
                     pass

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from ..core import rules as R
 from .notation import partial
-from .render import _check_format, show, words
+from .render import _check_format, show
+from .rule_prose import words
 from .steps import _is_plain_sum, local_rule
 
 CONVENTIONS = ("row", "column")

@@ -22,14 +22,18 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.conventions import split_super_sub
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
+from .latex_rows import _tex_equation, _text_mode
 from .logistic import sigma_first
 from .notation import Chain, Value, decode
+from .numbers import number
+from .rule_prose import _tex_escape, words
+from .text_wrap import wrap_equation
 
 FORMATS = ("text", "unicode", "markdown", "latex")
 
@@ -351,15 +355,38 @@ def _greek_commands(tex: str) -> str:
     return "".join(out)
 
 
+# The letters a subscript may hold and still be set in subscript characters in Unicode: the indices
+# of an entry (xᵢ, wᵢⱼ, Σₙ doutₙ·γ, as symgrad writes a batch's entries itself). Any other letter is
+# kept as written, W_q, W_k, W_v, W_out: Unicode has subscripts for only some letters (none for q),
+# and a formula that writes W_q beside Wₖ, or Wₒᵤₜ, reads worse than one that writes them alike.
+# Numbers are always subscripts (W₁, z₁ₙ), and LaTeX sets every subscript (W_{q}, W_{1}).
+_INDEX_LETTERS = frozenset("ijn")
+
+
 def _pretty_name(name: str) -> str:
+    """A symbol's name in Unicode: Greek letters and accents drawn (beta_1 -> β₁, xhat -> x̂), a
+    subscript of digits and index letters set as one (W1 -> W₁, x_ij -> xᵢⱼ), any other kept as
+    written (W_q, W_out).
+
+    >>> [_pretty_name(n) for n in ("W_q", "W_k", "W1", "x_ij", "beta_1", "W_out", "xhat_n")]
+    ['W_q', 'W_k', 'W₁', 'xᵢⱼ', 'β₁', 'W_out', 'x̂ₙ']
+    """
     name = visible(name).replace("^*", "*")
     star = name.endswith("*")
     base = name.rstrip("*")
     try:
-        p = pretty_symbol(base)
+        head, sups, subs = split_super_sub(base)
+        if subs and not sups:
+            index = all(c.isdigit() or c in _INDEX_LETTERS for t in subs for c in t)
+            p = pretty_symbol(head) + "".join(t.translate(_SUB_INDEX) if index else "_" + pretty_symbol(t) for t in subs)
+        else:
+            p = pretty_symbol(base)
     except Exception:  # pragma: no cover - exotic names
         p = base
     return unicodedata.normalize("NFC", p) + (_STAR if star else "")     # ŷ as one character
+
+
+_SUB_INDEX = str.maketrans("0123456789ijn", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₙ")
 
 
 class TeachLatexPrinter(LatexPrinter):
@@ -588,205 +615,6 @@ def show(expr, fmt: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Rule texts are written in Unicode; ASCII and LaTeX get them through a small table.
-
-_ASCII = {"∇": "grad ", "δ": "delta", "ᵀ": "^T", "·": "*", "σ": "sigma", "−": "-", "²": "^2",
-          "≥": ">=", "α": "alpha", "∂": "d", "⊙": ".*", "Σ": "sum", "′": "'", "←": "<-", "⁻": "^-",
-          "¹": "1", "ε": "epsilon", "μ": "mu", "ₙ": "_n", "ᵢ": "_i"}
-# ᵀ is ^{T}, so that it joins a name's superscript, y⁽¹⁾ᵀ as ^{(1)T} (^{(1)}^T does not compile)
-_TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^{T}", "·": r"\cdot ", "σ": r"\sigma ", "−": "-",
-        "²": "^2", "≥": r"\geq ", "α": r"\alpha ", "∂": r"\partial ", "⊙": r"\odot ", "Σ": r"\Sigma ",
-        "′": "'", "≤": r"\leq ", "→": r"\to ", "×": r"\times ", "∘": r"\circ ", "𝟙": r"\mathbf{1}",
-        "ε": r"\epsilon ", "η": r"\eta ", "μ": r"\mu ", "β": r"\beta ", "γ": r"\gamma ",
-        "λ": r"\lambda ", "θ": r"\theta ", "√": r"\surd ", "ŷ": r"\hat{y}", "←": r"\leftarrow "}
-
-
-def _tex_char(c: str):
-    """The LaTeX of one character of a rule's prose that is not plain text: the table's, or a
-    sub/superscript letter or digit (yᵢ, δᵢⱼ, x⁽ᵏ⁾) as a math sub/superscript; None for plain text."""
-    if c in _TEX:
-        return _TEX[c]
-    if c.isascii():
-        return None
-    dec = unicodedata.decomposition(c)
-    for tag, mark in (("<sub>", "_"), ("<super>", "^")):
-        if dec.startswith(tag):
-            base = chr(int(dec.split()[1], 16))
-            return "%s{%s}" % (mark, _TEX.get(base, base))
-    return None
-
-
-def _script(c: str):
-    """("_" or "^", the plain character) for a sub/superscript character (₂, ⁽), else None."""
-    dec = unicodedata.decomposition(c)
-    for tag, mark in (("<sub>", "_"), ("<super>", "^")):
-        if dec.startswith(tag):
-            return mark, chr(int(dec.split()[1], 16))
-    return None
-
-
-def _ascii(s: str) -> str:
-    """Rule prose in ASCII: the table's words, and a run of sub/superscripts as the text printer
-    writes names: W₂ -> W2, y⁽¹⁾ -> y^(1), xₙ -> x_n."""
-    out, k = [], 0
-    while k < len(s):
-        c = s[k]
-        sc = _script(c)
-        if sc is None:
-            out.append(_ASCII.get(c, c))
-            k += 1
-            continue
-        run = []
-        while k < len(s) and _script(s[k]) and _script(s[k])[0] == sc[0]:
-            run.append(_ASCII.get(_script(s[k])[1], _script(s[k])[1]))       # ⁻ is a superscript −
-            k += 1
-        body = "".join(run)
-        out.append(body if sc[0] == "_" and body.isdigit() else sc[0] + body)
-    return "".join(out)
-
-
-def words(s: str, fmt: str) -> str:
-    """Prose in the format ``fmt``: ASCII for text, \\text{...} with math for LaTeX."""
-    if fmt == "text":
-        return _ascii(s)
-    if fmt not in ("latex", "markdown", "latex-inline"):
-        return s
-    out, run = [], []
-    parts = _SCI.split(s)          # prose, then (mantissa, sign, exponent) of each number in e-notation
-    for k, piece in enumerate(parts):
-        if k % 4 == 0:
-            _words_tex(piece, out, run)
-            continue
-        if k % 4 != 1:
-            continue
-        mant, sign, exp = parts[k:k + 3]
-        if run:
-            out.append(r"\text{%s}" % _tex_escape("".join(run)))
-            run.clear()
-        power = "10^{%s%s}" % ("-" if sign else "", int(exp))     # 1e−5 as 10^{-5}, as LaTeX writes ε
-        out.append(power if mant == "1" else r"%s \cdot %s" % (mant, power))
-    if run:
-        out.append(r"\text{%s}" % _tex_escape("".join(run)))
-    return "".join(out)
-
-
-# a number as code writes it, 1e−5 or 2.5e-3 (not inside a name: x1e5 stays)
-_SCI = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([−-]?)(\d+)(?![\w.])")
-
-
-def _words_tex(s: str, out: list, run: list) -> None:
-    """`words` of a piece with no number in e-notation: prose runs into ``run``, formulas into ``out``."""
-    for c in s:
-        tex = _tex_char(c)
-        if tex is not None:
-            if run:
-                out.append(r"\text{%s}" % _tex_escape("".join(run)))
-                run.clear()
-            if out and tex[:2] in ("_{", "^{") and out[-1][:2] == tex[:2]:
-                out[-1] = out[-1][:-1] + tex[2:]        # δᵢⱼ: one subscript ij, not two
-            else:
-                out.append(tex)
-        else:
-            run.append(c)
-
-
-def _tex_escape(s):
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("^", r"\^{}"), ("%", r"\%"), ("&", r"\&"),
-                 ("#", r"\#"), ("{", r"\{"), ("}", r"\}"), ("~", r"\~{}"), ("|", r"$|$")):
-        s = s.replace(a, b)
-    return s
-
-
-# ---------------------------------------------------------------------------------------------------
-# Numbers
-
-def number(v, fmt: str, spec: str = ".4g") -> str:
-    """A value (float or small array) in the format ``fmt``.
-
-    >>> number(-0.19661, "unicode", ".2f"), number([[1.0, 2.0]], "text")
-    ('−0.20', '[[1, 2]]')
-    """
-    a = np.asarray(v, dtype=float)
-    one = lambda x: _num(x, spec, fmt)  # noqa: E731
-    if a.ndim == 0:
-        return one(float(a))
-    if a.ndim > 2:
-        return _n_d(a, fmt, spec)
-    vector = a.ndim == 1                 # a tensor's vector (γ of shape (D,)): [a, b, c], as NumPy
-    if vector:
-        a = a[None, :]
-    if a.size > 16:
-        return _summary(a, fmt, spec)
-    if fmt in ("latex", "markdown"):
-        rows = r" \\ ".join(" & ".join(one(x) for x in row) for row in a)
-        return r"\begin{bmatrix} %s \end{bmatrix}" % rows
-    if vector:
-        return "[" + ", ".join(one(x) for x in a[0]) + "]"
-    return "[" + ", ".join("[" + ", ".join(one(x) for x in row) + "]" for row in a) + "]"
-
-
-def _dims(shape, fmt: str) -> str:
-    times = {"unicode": "×", "text": "x"}.get(fmt, r"$\times$")
-    return times.join(str(n) for n in shape)
-
-
-def _words(s: str, fmt: str) -> str:
-    return r"\text{%s}" % s if fmt in ("latex", "markdown") else s
-
-
-def _summary(a, fmt: str, spec: str) -> str:
-    """Too many entries to print: the shape and what the entries span.
-
-    >>> _summary(np.arange(20.0).reshape(4, 5), "unicode", ".4g")
-    '(4×5 values: min 0, mean 9.5, max 19)'
-    """
-    finite = a[np.isfinite(a)]
-    if not finite.size:
-        return _words(f"({_dims(a.shape, fmt)} values, none finite)", fmt)
-    if fmt in ("latex", "markdown"):
-        stats = [r"\text{%s } %s" % (k, _num(float(f(finite)), spec, fmt))
-                 for k, f in (("min", np.min), ("mean", np.mean), ("max", np.max))]
-        return r"\text{(%s values: }%s\text{)}" % (_dims(a.shape, fmt), r"\text{, }".join(stats))
-    stats = ", ".join(f"{k} {_num(float(f(finite)), spec, fmt)}"
-                      for k, f in (("min", np.min), ("mean", np.mean), ("max", np.max)))
-    return f"({_dims(a.shape, fmt)} values: {stats})"
-
-
-def _n_d(a, fmt: str, spec: str) -> str:
-    """A 3-d or 4-d array as the picture draws it: its first plane (image 0, channel 0 of a batch),
-    said to be one; all of it, nested as NumPy lists, when its planes are single numbers (a bias of
-    shape (1, C, 1, 1)) and it has at most 16 (in LaTeX its entries in a row, and its shape); else
-    its shape and what its entries span.
-
-    >>> _n_d(np.arange(8.0).reshape(2, 2, 2), "text", ".4g")
-    '[[0, 1], [2, 3]] at [0, :, :] of 2x2x2'
-    >>> _n_d(np.array([0.5, -1.0]).reshape(1, 2, 1, 1), "unicode", ".4g")
-    '[[[[0.5]], [[−1]]]]'
-    """
-    plane = a.reshape((-1,) + a.shape[-2:])[0]
-    if plane.size < 2 and a.size <= 16 and fmt not in ("latex", "markdown"):   # b of shape (1, C, 1, 1)
-        def nest(x):
-            return _num(float(x), spec, fmt) if x.ndim == 0 else "[" + ", ".join(nest(y) for y in x) + "]"
-        return nest(a)
-    if plane.size < 2 and a.size <= 16:      # LaTeX has no nested lists: the entries, then the shape
-        return number(a.reshape(-1), fmt, spec) + _words(f" of shape {_dims(a.shape, fmt)}", fmt)
-    if plane.size > 16 or plane.size < 2:
-        return _summary(a, fmt, spec)
-    index = ", ".join(["0"] * (a.ndim - 2) + [":", ":"])
-    return number(plane, fmt, spec) + _words(f" at [{index}] of {_dims(a.shape, fmt)}", fmt)
-
-
-def _num(x: float, spec: str, fmt: str) -> str:
-    if x == 0:
-        x = 0.0                         # no "-0"
-    s = format(x, spec)
-    if "e" in s and fmt in ("latex", "markdown"):
-        m, e = s.split("e")
-        s = r"%s \times 10^{%d}" % (m, int(e))
-    return s.replace("-", "−") if fmt == "unicode" else s
-
-
-# ---------------------------------------------------------------------------------------------------
 # Steps
 
 def _factor(e, fmt, alone=False):
@@ -862,14 +690,17 @@ def _check_format(fmt):
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
 
 
-# A backward step's rule note, set as a slide would: small italic, centred right under its own
-# equation (\jot above, no page break between them) and a \bigskipamount before the next step, so that a
-# reader cannot take it for a lead-in to the equation below (\intertext put the same display skip
-# on both sides). Plain amsmath/TeX: \noalign between two rows of the align* block; a block that
-# uses it defines it first (\providecommand: pasted into a document that has one, it keeps that).
+# A backward step's rule note, set as a slide would: small italic, right under its own equation,
+# starting where that equation's = starts (the rhs column of the align*: it explains the right-hand
+# side), never centred on the page where it floats free of both equations; no page break between
+# them (the row before ends with \\*) and a \bigskipamount before the next step, so that a reader
+# cannot take it for a lead-in to the equation below. The note is a row of its own whose text is a
+# zero-width \rlap: it wraps at half the line, and a long note cannot widen the column and push the
+# equations aside. A block that uses it defines it first (\providecommand: pasted into a document
+# that has one, it keeps that).
 STEP_NOTE = "stepnote"
-STEP_NOTE_DEF = (r"\providecommand{\%s}[1]{\noalign{\nobreak\vskip\jot"
-                 r"\vbox{\normalbaselines\small\itshape\centering#1\par}\vskip\bigskipamount}}" % STEP_NOTE)
+STEP_NOTE_DEF = (r"\providecommand{\%s}[1]{&\mskip\thickmuskip\rlap{\parbox[t]{.5\linewidth}{\normalbaselines\raggedright"
+                 r"\small\itshape#1}}\\[\bigskipamount]}" % STEP_NOTE)
 
 
 def _step_note(note: str) -> str:
@@ -925,96 +756,6 @@ def render(steps, fmt: str = "unicode", extra=None) -> str:
     return "\n".join(out)
 
 
-TEXT_WIDTH = 100        # characters a Gradient line of the text form takes before it wraps
-
-_OPERATOR = re.compile(r" (?=[+\-−⊙·=@] )|(?<=,) ")
-
-
-def wrap_equation(lhs: str, segs: list, width: int = TEXT_WIDTH) -> list:
-    """``lhs = seg₁ = seg₂ = ...`` as lines of at most ``width`` characters where it can: each
-    segment that does not fit goes on a line of its own under the first =, and a segment longer
-    than a line is broken before its outermost + and − (then ⊙, ·, and after commas, one level of
-    brackets deeper at a time); a line never breaks inside a name or a number.
-
-    >>> wrap_equation("  ∂f/∂x", ["a + b", "3"], width=40)
-    ['  ∂f/∂x = a + b = 3']
-    >>> wrap_equation("  ∂f/∂x", ["(a + b)·c + d·e − f", "3"], width=20)
-    ['  ∂f/∂x = (a + b)·c', '          + d·e − f', '        = 3']
-    """
-    one = lhs + " = " + " = ".join(segs)
-    if len(one) <= width:
-        return [one]
-    pad = " " * len(lhs)
-    lines = []
-    for k, seg in enumerate(segs):
-        head = (lhs if k == 0 else pad) + " = "
-        pieces = _break(seg, width - len(head))
-        lines.append(head + pieces[0])
-        lines += [pad + "   " + p for p in pieces[1:]]
-    return lines
-
-
-def _depths(s: str) -> list:
-    """The bracket depth at each character of ``s``."""
-    out, d = [], 0
-    for c in s:
-        if c in ")]}":
-            d -= 1
-        out.append(d)
-        if c in "([{":
-            d += 1
-    return out
-
-
-SHORT_GROUP = 24        # a bracket group this short with none inside is never broken: (1, 0, 2, 3), (N, 16)
-
-
-def _short_groups(s: str) -> list:
-    """(start, end) of each innermost bracket group of ``s`` of at most SHORT_GROUP characters: an
-    axis tuple or a shape (transpose(1, 0, 2, 3), reshape(N, 16)) stays on one line.
-
-    >>> _short_groups("f(a, b) + g(h(1, 2), c)")
-    [(1, 6), (13, 18)]
-    """
-    out, opened = [], []
-    for k, c in enumerate(s):
-        if c in "([{":
-            opened.append(k)
-        elif c in ")]}" and opened:
-            a = opened.pop()
-            if k - a <= SHORT_GROUP and not any(ch in "([{" for ch in s[a + 1:k]):
-                out.append((a, k))
-    return out
-
-
-def _break(s: str, width: int, depth: int = 0) -> list:
-    """``s`` cut into pieces of at most ``width`` characters, at the spaces around operators (and
-    after commas) of bracket depth ``depth``, then deeper; a piece with no such space stays whole."""
-    if len(s) <= width or depth > 8:
-        return [s]
-    d = _depths(s)
-    whole = _short_groups(s)
-    cuts = [m.start() for m in _OPERATOR.finditer(s) if d[m.start()] == depth
-            and not any(a < m.start() < b for a, b in whole)]
-    if not cuts:
-        return _break(s, width, depth + 1)
-    parts, last = [], 0
-    for c in cuts:
-        parts.append(s[last:c])
-        last = c + 1            # the space is dropped: the next piece starts with its operator
-    parts.append(s[last:])
-    lines = [""]
-    for p in parts:
-        if lines[-1] and len(lines[-1]) + 1 + len(p) > width:
-            lines.append(p)
-        else:
-            lines[-1] = (lines[-1] + " " + p) if lines[-1] else p
-    out = []
-    for line in lines:
-        out += _break(line, width, depth + 1) if len(line) > width else [line]
-    return out
-
-
 def _named_grad(steps, w, fmt) -> str:
     """The gradient in adjoint names (δ·xᵀ) and " = ", before its closed form; "" when there is none."""
     named = getattr(steps, "named_gradients", {}).get(w)
@@ -1033,163 +774,6 @@ def _sweep_sentence(steps) -> str:
                 f"reverse mode needs {sw['reverse']}, one per output)")
     return (f"Backward pass (reverse accumulation: {sw['reverse']} sweep for the whole gradient; "
             f"forward accumulation would need {sw['forward']}, one per input)")
-
-
-# The width of a landscape page with 1.5 cm margins, in "glyphs" as `_tex_width` counts them: an
-# equation wider than this is broken at its = signs, and a single side still wider is scaled down.
-TEX_LINE = 88
-
-
-_MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix)\}(.*?)\\end\{\1\}", re.S)
-
-
-def _tex_width(s: str) -> int:
-    """A generous estimate of the printed width of math-mode LaTeX, in glyphs: commands that draw
-    nothing count 0, other commands one glyph, a fraction its numerator and denominator together
-    (an over-estimate, so what fits by this count fits on the page); a matrix its widest row, its
-    columns two glyphs apart (not all its entries in a row: a 4×4 grid of values was scaled to a
-    third)."""
-    s = _MATRIX.sub(lambda m: "x" * max(_tex_width(r) + 2 * r.count("&") for r in m.group(2).split("\\\\")), s)
-    s = re.sub(r"\\(left|right|bigl|bigr|operatorname|text|mathbf|mathrm|textstyle|displaystyle|frac)(?![a-zA-Z])",
-               "", s)
-    s = re.sub(r"\\(quad|qquad)(?![a-zA-Z])", "xx", s)
-    s = re.sub(r"\\[a-zA-Z]+|\\.", "x", s)
-    return len(re.sub(r"[{}^_&\s]", "", s))
-
-
-def _fit(tex: str, scale: bool) -> str:
-    """``tex`` scaled down to the line when it is wider (in a document, which loads graphicx)."""
-    w = _tex_width(tex)
-    if not scale or w <= TEX_LINE:
-        return tex
-    return r"\scalebox{%.3f}{$\displaystyle %s$}" % (TEX_LINE / w, tex)
-
-
-def _tex_equation(lhs: str, segs: list, scale: bool) -> list:
-    """``lhs = seg₁ = seg₂ ...`` as align rows: one row when it fits the line, else one row per = ,
-    a side still wider in rows of its own, broken before a + or − (`_tex_rows`)."""
-    if _tex_width(lhs + " = ".join(segs)) <= TEX_LINE:
-        return [r"%s &= %s" % (lhs, " = ".join(segs))]
-    out = []
-    for k, seg in enumerate(segs):
-        first, *rest = _tex_rows(seg)
-        out.append(r"%s &= %s" % (lhs if k == 0 else "", _fit(first, scale)))
-        out += [r"&\quad %s" % _fit(r, scale) for r in rest]
-    return out
-
-
-# the brackets `_tex_rows` reads: \left( … \right), \left[ … \right], \left\{ … \right\}, ...
-_OPEN = re.compile(r"\\left(\\\{|\\langle|\\lvert|\\lVert|[(\[|.])")
-_CLOSE = re.compile(r"\\right(\\\}|\\rangle|\\rvert|\\rVert|[)\]|.])")
-
-
-def _tex_rows(tex: str, width: int = TEX_LINE) -> list:
-    """``tex`` broken into rows of at most ``width`` glyphs where it can be: before a + or − outside
-    every brace group and environment (a matrix keeps its rows), inside brackets too — a \\left …
-    \\right pair that a break splits becomes \\bigl … \\bigr, which may span rows. A piece with no
-    such + or − stays whole (and is scaled)."""
-    cuts, pairs, stack, depth, env, i = [], [], [], 0, 0, 0
-    while i < len(tex):
-        m_open, m_close = _OPEN.match(tex, i), _CLOSE.match(tex, i)
-        c = tex[i]
-        if m_open:
-            stack.append((i, m_open.end()))
-            i = m_open.end()
-            continue
-        if m_close:
-            if stack:
-                pairs.append((stack.pop(), (i, m_close.end())))
-            i = m_close.end()
-            continue
-        if c == "\\":
-            command = re.match(r"\\([a-zA-Z]+|.?)", tex[i:]).group()        # a command, or an escaped sign
-            env += (command == "\\begin") - (command == "\\end")          # never inside a matrix's rows
-            i += len(command)
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-        elif c in "+-" and depth == 0 and env == 0 and i > 0 and tex[:i].rstrip()[-1:] not in ("", "(", "[", ",", "=", "+", "-", "{"):
-            cuts.append((i, len(stack)))
-        i += 1
-    if _tex_width(tex) <= width or not cuts or len(pairs) != len(re.findall(r"\\left(?![a-zA-Z])", tex)):
-        return [tex]          # (a bracket of a kind not read here: breaking could unbalance it)
-    rows, start = [], 0
-    while _tex_width(tex[start:]) > width:
-        after = [(c, d) for c, d in cuts if c > start]
-        if not after:
-            break
-        fits = [(c, d) for c, d in after if _tex_width(tex[start:c]) <= width]
-        # the shallowest break that fits (the latest of those), else the first one there is
-        c = max(fits, key=lambda t: (-t[1], t[0]))[0] if fits else after[0][0]
-        rows.append((start, c))
-        start = c
-    rows.append((start, len(tex)))
-    if len(rows) == 1:
-        return [tex]
-    bounds = [b for _, b in rows[:-1]]
-    spanning = {p for p in pairs if any(p[0][0] < b < p[1][0] for b in bounds)}
-    edits = {}
-    for (o0, o1), (c0, c1) in spanning:
-        edits[o0] = (o1, r"\bigl" + tex[o0 + 5:o1] if tex[o0 + 5:o1] != "." else "")
-        edits[c0] = (c1, r"\bigr" + tex[c0 + 6:c1] if tex[c0 + 6:c1] != "." else "")
-
-    def piece(a, b):
-        out, j = [], a
-        while j < b:
-            if j in edits:
-                end, rep = edits[j]
-                out.append(rep)
-                j = end
-            else:
-                out.append(tex[j])
-                j += 1
-        return "".join(out).strip()
-    return [piece(a, b) for a, b in rows]
-
-
-def _tex_close(s: str, i: int) -> int:
-    """The index of the brace closing the one at ``s[i]`` (escaped braces skipped)."""
-    depth = 0
-    while i < len(s):
-        c = s[i]
-        if c == "\\":
-            i += 2
-            continue
-        depth += (c == "{") - (c == "}")
-        if depth == 0:
-            return i
-        i += 1
-    raise ValueError(f"unbalanced braces in {s!r}")
-
-
-def _text_mode(s: str) -> str:
-    r"""Math-mode LaTeX made of \text{...} prose and formulas, rewritten for text mode (prose as is,
-    formulas in $...$), so that a paragraph can wrap it at the line's end."""
-    out, math, i, depth = [], [], 0, 0
-
-    def flush():
-        run = "".join(math).strip()
-        if run:
-            out.append("$%s$" % run)
-        math.clear()
-
-    while i < len(s):
-        if depth == 0 and s.startswith(r"\text{", i):      # prose at the top level (not a symbol's
-            j = _tex_close(s, i + 5)                        # \text name inside a fraction)
-            flush()
-            out.append(s[i + 6:j])
-            i = j + 1
-        elif s[i] == "\\":
-            math.append(s[i:i + 2])
-            i += 2
-        else:
-            depth += (s[i] == "{") - (s[i] == "}")
-            math.append(s[i])
-            i += 1
-    flush()
-    return "".join(out)
 
 
 def _sweep_heading(steps, inline: bool) -> str:

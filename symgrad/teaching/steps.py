@@ -46,6 +46,7 @@ from .recognise import recognise
 from .notation import Chain, Value, decode, partial, rule_name
 from .pool_steps import _pool_groups
 from .softmax_steps import softmax_groups
+from .row_sums import gather, known_row_sums
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .as_written import leading_ones_dropped as _leading_ones_dropped
 from .step_record import NodeStep, Rule
@@ -275,6 +276,7 @@ class Naming:
         z⁽¹⁾₂, and tanh(c) of an input c is y⁽¹⁾. A network of one layer says just z and y."""
         depth: dict[int, int] = {}
         plan: dict[int, tuple] = {}            # var id -> (var, letter, layer), in forward order
+        activation_inputs: set[int] = set()
         for e in self.fwd:
             d = max((depth.get(v.id, 0) for v in e.inputs), default=0)
             sm = R.softmax_operands(self.graph, e)
@@ -285,11 +287,20 @@ class Naming:
                 # its input is z⁽ᵏ⁾, unless it is already the y of the layer below (softmax(σ(z)))
                 if not self.graph.producer[inp.id].prim.leaf and plan.get(inp.id, (0, ""))[1] != "y":
                     plan[inp.id] = (inp, "z", k)
+                    activation_inputs.add(inp.id)
                 plan[e.out.id] = (e.out, "y", k)
             else:
                 depth[e.out.id] = d
                 if _is_plain_sum(e) and any(self.graph.producer[v.id].prim is R.matmul_p for v in e.inputs):
                     plan[e.out.id] = (e.out, "z", d + 1)
+        # an affine node that is not an activation's input, in a layer whose activation takes another
+        # node (x @ W₁ + b₁ normalised before relu): a⁽¹⁾ = x @ W₁ + b₁, and z⁽¹⁾ the batch norm's
+        # γ ⊙ x̂ + β that relu takes; z⁽¹⁾₁ and z⁽¹⁾₂ would read as two neurons, or two entries
+        into = {vid for vid, (_, letter, _) in plan.items() if letter == "z" and vid in activation_inputs}
+        layers = {plan[vid][2] for vid in into}
+        for vid, (v, letter, k) in list(plan.items()):
+            if letter == "z" and vid not in into and k in layers and self.tensor:
+                plan[vid] = (v, "a", k)
         todo = [(v, letter, k) for v, letter, k in plan.values() if v.id not in self.disp]
         deep = max((k for _, _, k in plan.values()), default=0) > 1
         count = defaultdict(int)
@@ -504,7 +515,7 @@ def _statistics_definitions(g, nm, disp):
 
 
 def _pretty(node) -> str:
-    """A node's name in a rule's prose (Unicode; `render.words` turns it to ASCII or LaTeX)."""
+    """A node's name in a rule's prose (Unicode; `rule_prose.words` turns it to ASCII or LaTeX)."""
     from .render import show
     if not isinstance(node, (sp.Symbol, sp.MatrixSymbol)) and isinstance(getattr(node, "name", None), str):
         node = sp.Symbol(node.name)              # a tensor's name, subscripted as the others
@@ -612,6 +623,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     fwd_ids = {e.out.id for e in nm.fwd if not e.prim.leaf}
     order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias
                                 and vid not in pool_inner and vid not in nm.mean_entry), reverse=True)
+    order = _leaves_after_their_gate(order, contribs, g, nm.consumers, [w.id for w in d.wrt_vars])
 
     # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
     gsym: dict[int, Any] = {}
@@ -765,7 +777,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         rhs.append(Chain(subst))
         total = _tidy(sp.Add(*built) if shape == () else _matadd(built))
         total = _given(total.xreplace(inline) if inline else total, given)
-        total = _softmax_named(total, softmaxes)          # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
+        total = gather(_softmax_named(total, softmaxes))  # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
         written = written_shape(nm, vid)     # the node as the forward pass writes it: its gradient too
         if written is not None:
             total = in_shape(total, written)
@@ -845,6 +857,39 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
     return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
+
+
+def _leaves_after_their_gate(order: list, contribs: dict, g, consumers: dict, wrt: list) -> list:
+    """``order`` with each input's and parameter's step moved right after the step of the last node
+    it feeds, as the slides go gate by gate: a layer's δ, then its ∇W and ∇b, then the layer below
+    (∂f/∂w₂ of the sigmoid neuron right after the + gate it enters, not after every other input).
+    Any order in which a node comes after the nodes it feeds is reverse mode's; this one keeps the
+    inner nodes' order and only moves the leaves, whose gradients nothing else uses; the leaves
+    after one node come in the order of ``wrt`` (∇W, then ∇b, as the user listed them)."""
+    leaves = [v for v in order[1:] if g.producer[v].prim.leaf]
+    if not leaves:
+        return order
+    inner = [v for v in order if v not in set(leaves)]
+    where = {v: k for k, v in enumerate(inner)}
+    after: dict[int, list] = defaultdict(list)       # position in inner -> the leaves placed after it
+    def shown(vid):            # the node a value feeds once the broadcasts shown as their input are passed
+        for _ in range(len(g.producer)):
+            if vid in where:
+                return where[vid]
+            nxt = consumers.get(vid, ())
+            if len(nxt) != 1:
+                return None
+            vid = nxt[0].out.id
+        return None
+
+    for v in leaves:
+        fed = [k for k in (shown(e.out.id) for e, _, _ in contribs[v]) if k is not None]
+        after[max(fed) if fed else len(inner) - 1].append(v)
+    rank = {v: k for k, v in enumerate(wrt)}
+    out = []
+    for k, v in enumerate(inner):
+        out += [v] + sorted(after.get(k, []), key=lambda u: rank.get(u, len(rank)))
+    return out
 
 
 def _lowered(e) -> bool:
@@ -1084,6 +1129,7 @@ def _tidy(e):
 
 
 def _given(e, given):
+    e = gather(known_row_sums(e, given))     # a one-hot's rows sum to 1: δ = (softmax(z) − one_hot(y))/N
     if not given:
         return e
     e2 = e.xreplace(given)

@@ -7,7 +7,7 @@ import subprocess
 import sympy as sp
 
 import symgrad as sg
-from symgrad.teaching.render import TEX_LINE, _tex_rows, _tex_width
+from symgrad.teaching.latex_rows import TEX_LINE, _tex_rows, _tex_width
 from teachtools import need
 
 N = sp.Symbol("N", integer=True, positive=True)

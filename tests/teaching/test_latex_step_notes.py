@@ -77,3 +77,29 @@ def test_on_the_page_a_note_sits_close_under_its_equation_and_far_from_the_next(
         above = top - max(b for _, _, b in words if b <= top)        # from the equation above it
         below = min(t for _, t, _ in words if t >= bottom) - bottom   # to the next step's equation
         assert below > 2 * above, (above, below)   # was 14.5pt above, 15.3pt below
+
+
+def _boxes(pdf):
+    out = subprocess.run([shutil.which("pdftotext"), "-bbox", str(pdf), "-"], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    return [(w, float(x0), float(y0), float(y1)) for x0, y0, y1, w in
+            re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', out)]
+
+
+@pytest.mark.skipif(not (shutil.which("pdflatex") and shutil.which("pdftotext")),
+                    reason="needs pdflatex and pdftotext")
+def test_on_the_page_a_note_starts_under_its_equations_equals_sign(tmp_path):
+    # as a slide sets it: the note explains the right-hand side, so it starts where the = does,
+    # not centred on the page (where it stood apart from both equations)
+    (tmp_path / "d.tex").write_text(_derivation().latex(document=True))
+    r = subprocess.run([shutil.which("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-1500:]
+    boxes = _boxes(tmp_path / "d.pdf")
+    starts = [(x0, top) for w, x0, top, _ in boxes if w in ("product", "seed:", "sum")]   # first word of a note
+    assert len(starts) >= 4, boxes
+    for x0, top in starts:
+        # the = signs of the equation right above the note: the leftmost is the aligned one
+        equals = [(bx, bottom) for w, bx, _, bottom in boxes if w.startswith("=") and top - 40 < bottom <= top]
+        assert equals, (x0, top, boxes)
+        assert abs(x0 - min(bx for bx, _ in equals)) < 1.0, (x0, equals)

@@ -130,5 +130,6 @@ def test_two_layer_net_writes_the_labels_one_hot_in_every_gradient():
     W2, b2, y = sg.tensor("W2", (5, 3)), sg.tensor("b2", (3,)), sg.tensor("y", (N,), integer=True)
     L = sg.cross_entropy(sg.relu(X @ W1 + b1) @ W2 + b2, y)
     grads = sg.derive(L, [W1, b1, W2, b2], output_name="L").render("unicode").split("Gradient:")[1]
-    assert grads.count("one_hot(y, 3)/N") == 4, grads
+    # cs231n's dscores = (softmax − one_hot)/N in each, the common 1/N outside
+    assert grads.count("(softmax(z⁽²⁾, axis=1) − one_hot(y, 3))/N") == 4, grads
     assert not re.search(r"u\S*/N", grads), grads

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import symgrad as sg
-from symgrad.teaching.render import latex_document, number
+from symgrad.teaching.numbers import number
+from symgrad.teaching.render import latex_document
 from teachtools import need
 
 torch = pytest.importorskip("torch")

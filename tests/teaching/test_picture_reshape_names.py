@@ -54,7 +54,8 @@ def test_the_reshaped_value_carries_its_own_gradient():
     d = _regression()
     src = d.graph().source
     names = node_names(src)
-    (reshape_id,) = [k for k, v in names.items() if v == "reshape"]
+    (reshape_id,) = [k for k, v in names.items() if v.startswith("reshape")]
+    assert names[reshape_id] == "reshape (N)"          # the shape the text's .reshape(N) names
     (into,) = [(fv, gv) for _, fv, gv, dst in edges(src) if dst == reshape_id]
     (out_of,) = [(fv, gv) for _, fv, gv, dst in edges(src) if names.get(dst) == "① − ②" and fv != "y"]
     # the text: u₁ = z.reshape(N); the edge into the reshape carries z and δ = ∂f/∂z, the one out
@@ -72,9 +73,26 @@ def test_a_cross_entropys_logsumexp_is_subtracted_as_the_text_writes_it():
     assert _into(src, "① − ②") == _subtraction_operands(d), src
 
 
-def test_a_conv_bias_lined_up_for_broadcasting_stays_part_of_its_edge():
-    # b of shape (2,) viewed as (1, 2, 1, 1) only adds 1-axes: b flows straight into +
+def test_a_conv_bias_reshape_is_a_node_as_the_text_writes_it():
+    # the text writes the bias's b.reshape(2, 1, 1) as a step of its own (u₂ = b.reshape(2, 1, 1),
+    # then u₃ = u₁ + u₂): the picture draws that reshape, and the edge into + carries u₂, not b
     x, w, b = sg.tensor("x", (N, 1, 5, 5)), sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,))
-    src = sg.derive(sg.sum(sg.relu(sg.conv2d(x, w, b))), [w, b]).graph().source
-    assert "reshape" not in node_names(src).values()
-    assert "b" in _into(src, "+")
+    d = sg.derive(sg.sum(sg.relu(sg.conv2d(x, w, b))), [w, b])
+    src = d.graph().source
+    names = node_names(src)
+    (line,) = [li for li in _forward_lines(d) if ".reshape(" in li]
+    new, old, shape = re.fullmatch(rf"({NAME}) = ({NAME})\.reshape\((.*)\)", line).groups()
+    assert old == "b" and shape == "2, 1, 1", line
+    (reshape_id,) = [k for k, v in names.items() if v.startswith("reshape")]
+    assert names[reshape_id] == f"reshape ({shape})"
+    (into,) = [(fv, gv) for _, fv, gv, dst in edges(src) if dst == reshape_id]
+    assert into[0] == "b" and into[1].startswith("∂f/∂b"), into
+    assert _into(src, "+") == _plus_operands(d) and new in _into(src, "+"), src
+    # every value the forward pass defines is on an edge of the picture under the same name
+    assert _defined(d) <= {fv for _, fv, _, _ in edges(src)}
+
+
+def _plus_operands(d) -> set:
+    found = [re.fullmatch(rf"({NAME}) = ({NAME}) \+ ({NAME})", li) for li in _forward_lines(d)]
+    (m,) = [m for m in found if m]
+    return {m.group(2), m.group(3)}

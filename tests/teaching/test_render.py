@@ -7,7 +7,8 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.teaching.render import number, show
+from symgrad.teaching.numbers import number
+from symgrad.teaching.render import show
 from symgrad.teaching.notation import partial
 from teachtools import need
 

@@ -11,7 +11,7 @@ import sympy as sp
 
 import symgrad as sg
 from picture_parse import edges, node_names
-from symgrad.teaching.render import TEXT_WIDTH
+from symgrad.teaching.text_wrap import TEXT_WIDTH
 from teachtools import bn_mlp_example, small_cnn
 
 N = sp.Symbol("N", integer=True, positive=True)

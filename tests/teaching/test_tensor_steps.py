@@ -86,7 +86,7 @@ def test_softmax_loss_with_integer_labels():
     x, W, y = sg.tensor("x", (N, 3)), sg.tensor("W", (3, 5)), sg.tensor("y", (N,), integer=True)
     d = sg.derive(sg.cross_entropy(x @ W, y), [W], output_name="L")
     text = d.render("unicode")
-    assert "softmax(x @ W, axis=1)/4 − one_hot(y, 5)/4" in text          # (softmax − one_hot)/N
+    assert "(softmax(x @ W, axis=1) − one_hot(y, 5))/4" in text          # (softmax − one_hot)/N
     assert "∂L/∂W = ∂L/∂u₁ · ∂u₁/∂W = x.T @ ∂L/∂u₁" in text
     vals = {x: rng.normal(size=(N, 3)), W: rng.normal(size=(3, 5)), y: np.array([0, 2, 4, 1])}
     (_, _, got), = d.explain(at=vals).gradients

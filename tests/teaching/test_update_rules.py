@@ -85,15 +85,18 @@ def test_greek_letters_and_short_slot_names():
     text = adam.view(symbolic=False).render("unicode")
     lines = dict(line.strip().split(" ← ") for line in text.splitlines()[1:])
     assert set(lines) == {"m", "v", "p"}                     # torch's exp_avg, exp_avg_sq: m and v
-    assert "β₁" in lines["m"] and "(1 − β₁)" in lines["m"] and "g²·(1 − β₂)" in lines["v"]
-    assert lines["p"] == "p − m·η/((1 − β₁ᵗ)·(ε + √v/√(1 − β₂ᵗ)))"
+    # in the notes' (and torch's documentation's) order: the hyperparameter before what it scales
+    assert lines["m"] == "β₁·m + (1 − β₁)·g" and lines["v"] == "β₂·v + (1 − β₂)·g²", lines
+    assert lines["p"] == "p − η·m/((1 − β₁ᵗ)·(ε + √v/√(1 − β₂ᵗ)))"
     tex = adam.view(symbolic=False).latex()
     assert r"\beta_{1}" in tex and r"\eta" in tex and r"\epsilon" in tex
     for o in (adam, O.RMSprop(centered=True, momentum=0.5), O.Adagrad(), O.SGD(momentum=0.9)):
         for out in (o.view().render("unicode"), o.view().latex(), o.view()._repr_latex_()):
             assert "exp_" not in out and "avg" not in out and "buffer" not in out, out
     mu = sp.Symbol("mu", positive=True)
-    assert "b ← g + b·μ" in O.SGD(lr=0.1, momentum=mu).view().render("unicode")
+    assert "b ← μ·b + g" in O.SGD(lr=0.1, momentum=mu).view().render("unicode")
+    assert "p ← p − η·g" in O.SGD(lr=0.1).view().render("unicode")
+    assert "v ← α·v + (1 − α)·g²" in O.RMSprop(lr=0.01).view().render("unicode")
     with pytest.raises(ArgumentError, match="symbolic"):     # the compiler needs numbers
         adam.symbols()
 
@@ -103,7 +106,7 @@ def test_momentum_in_the_notes_velocity_form_equals_torchs():
         opt = O.SGD(lr=0.1, momentum=0.9, nesterov=nesterov)
         view = opt.view(form="notes")
         text = view.render("unicode")
-        assert "v ← v·μ − " in text and "p ← p + v" in text
+        assert "v ← μ·v − η·g" in text and "p ← p + v" in text       # the notes: v ← μv − η∇
         # iterate the notes' form by hand: v ← μv − η∇J(w [+ μv]), w ← w + v
         w, v = np.array([0.5, -1.5]), np.zeros(2)
         for _ in range(4):

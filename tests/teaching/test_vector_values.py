@@ -7,7 +7,7 @@ import numpy as np
 import sympy as sp
 
 import symgrad as sg
-from symgrad.teaching.render import number
+from symgrad.teaching.numbers import number
 
 N = sp.Symbol("N", integer=True, positive=True)
 
@@ -39,7 +39,8 @@ def test_rule_of_a_tensor_product_names_the_operands_as_the_steps_do():
     assert "∇y⁽¹⁾ = δ @ W₂ᵀ" in uni and "y^(1)" not in uni and "W2ᵀ" not in uni, uni
     assert "grad y^(1) = delta @ W2^T" in txt, txt
     assert "⁽" not in txt and "₂" not in txt
-    assert r"$\nabla$y$^{(1)}$" in tex, tex
+    # the name in math, as the formulas set it: y⁽¹⁾ is y^{(1)}, never an upright y before it
+    assert r"$\nabla y^{(1)}$" in tex and r"$W_{2}^{T}$" in tex, tex
 
 
 def test_a_transposed_layer_name_compiles_in_latex(tmp_path):

@@ -5,7 +5,7 @@ import re
 import sympy as sp
 
 import symgrad as sg
-from symgrad.teaching.render import wrap_equation
+from symgrad.teaching.text_wrap import wrap_equation
 
 N = sp.Symbol("N", integer=True, positive=True)
 
