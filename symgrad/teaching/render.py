@@ -25,7 +25,7 @@ import unicodedata
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.conventions import split_super_sub
-from sympy.printing.pretty.pretty_symbology import pretty_symbol
+from sympy.printing.pretty.pretty_symbology import pretty_symbol as _sympy_pretty_symbol, pretty_use_unicode
 from sympy.printing.str import StrPrinter
 
 from .latex_rows import _tex_equation, _text_mode
@@ -361,6 +361,21 @@ def _greek_commands(tex: str) -> str:
 # and a formula that writes W_q beside Wₖ, or Wₒᵤₜ, reads worse than one that writes them alike.
 # Numbers are always subscripts (W₁, z₁ₙ), and LaTeX sets every subscript (W_{q}, W_{1}).
 _INDEX_LETTERS = frozenset("ijn")
+
+
+def pretty_symbol(name: str) -> str:
+    """SymPy's Unicode form of a symbol's name (beta_1 -> β₁), whatever SymPy's global switch says.
+
+    SymPy draws Greek letters only while its module-wide ``_use_unicode`` is on, and it sets that
+    from ``sys.stdout``'s encoding when it is first used: symgrad imported first under a doctest (its
+    captured output) or a pipe with LANG=C then printed ``mu``, ``sigma^2`` and ``gamma`` in every
+    ``render("unicode")`` of the process. The Unicode format asks for Unicode, so turn it on here.
+    """
+    before = pretty_use_unicode(True)
+    try:
+        return _sympy_pretty_symbol(name)
+    finally:
+        pretty_use_unicode(before)
 
 
 def _pretty_name(name: str) -> str:
