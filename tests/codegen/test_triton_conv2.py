@@ -89,6 +89,35 @@ def test_a_lenet_conv_relu_pool_conv_relu_pool_dense_equals_numpy_and_torch_in_t
     assert "Σ_b Σ_p" in step and step.count("launch_train_weight_grads_kernel(") == 1
 
 
+def test_the_first_maps_values_read_far_later_are_stored_and_loaded_again(rng, monkeypatch):
+    """In the LeNet's rows kernel, what the first map's backward reads of its forward (relu′'s inputs,
+    the pooling's comparisons) is read many stages after it was made: it is stored in its stage and
+    loaded again after a barrier (`triton_backend._far_reads`), not held in registers across the second
+    convolution. With RELOAD_GAP = 0 nothing is; both give the same loss and gradients (and the test
+    above checks the default against NumPy and torch)."""
+    import re
+
+    from codegen import triton_backend
+    loss, params, inputs, _ = _two_convs((1, 6, 6), [(2, 3, 1, 0, True), (3, 2, 1, 1, True)])
+    tri = sg.compile(loss, params, inputs, target="triton")
+    src = tri.source[:tri.source.index("def train_weight_grads_kernel(")]
+    again = [n for line in re.findall(r"# -- (.*): stored by an earlier stage, loaded again here", src)
+             for n in line.split(", ")]
+    assert again, "nothing loaded again"
+    for nm in again:
+        stored = src.index(f"tl.store({nm}_ptr + ")
+        loaded = src.index(f"{nm} = tl.load({nm}_ptr + ")
+        assert stored < src.rindex("tl.debug_barrier()", 0, loaded) < loaded, nm
+    monkeypatch.setattr(triton_backend, "RELOAD_GAP", 0)
+    kept = sg.compile(loss, params, inputs, target="triton")
+    assert "loaded again" not in kept.source and "tl.debug_barrier()" not in kept.source
+    values, batch = _values(params, rng), _batch(rng, 4, (1, 6, 6))
+    np.testing.assert_allclose(float(tri.loss(values, batch)), float(kept.loss(values, batch)), rtol=1e-6)
+    g, h = tri.grad(values, batch), kept.grad(values, batch)
+    for k in values:
+        np.testing.assert_allclose(g[k].cpu().numpy(), h[k].cpu().numpy(), rtol=1e-5, atol=1e-7, err_msg=k)
+
+
 def test_a_strided_padded_second_conv_of_a_map_of_two_channels_without_pooling_equals_numpy_and_torch(rng):
     """Two channels in, stride 2 and padding 1 in both layers, tanh, no pooling between: the second
     convolution's windows lie partly in the padding (entries that add nothing)."""
