@@ -74,7 +74,7 @@ MAX_SEGMENTS = 3          # weight gradients per launch of the merged kernel, wh
 MANY_STAGES = 16          # a rows kernel of more stages (a convolution's positions) takes the smallest blocks
 # in such a kernel, a value read more than this many stages after its previous read is stored and
 # loaded again (`_far_reads`; 0: kept in registers). SYMGRAD_TRITON_RELOAD_GAP overrides it.
-RELOAD_GAP = int(os.environ.get("SYMGRAD_TRITON_RELOAD_GAP", "8"))
+RELOAD_GAP = int(os.environ.get("SYMGRAD_TRITON_RELOAD_GAP", "1"))
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
 
