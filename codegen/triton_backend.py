@@ -75,6 +75,9 @@ MANY_STAGES = 16          # a rows kernel of more stages (a convolution's positi
 # in such a kernel, a value read more than this many stages after its previous read is stored and
 # loaded again (`_far_reads`; 0: kept in registers). SYMGRAD_TRITON_RELOAD_GAP overrides it.
 RELOAD_GAP = int(os.environ.get("SYMGRAD_TRITON_RELOAD_GAP", "1"))
+# a rows kernel with a second convolution's selections and more stages than this is predicted slow to
+# compile for a GPU: sg.compile warns (`heavy_kernel_note`)
+HEAVY_STAGES = 200
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
 
@@ -1063,10 +1066,34 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     `RELOAD_GAP` stages after the last one that read them (or made them) are stored where they are
     made and loaded again there (`_far_reads`), so that they do not hold registers in between."""
     out = _rows_kernel_of(kname, k, j, plan, sch, lw, names, printer, precision, labels, fresh, {})
+    note = heavy_kernel_note(k.stages or [k], sch)
+    if note and not _interpreted():
+        import warnings
+        warnings.warn(f"{kname}: {note}", stacklevel=2)
     reload = _far_reads(out[3], k.stages or [k], plan, sch, precision)
     if not reload:
         return out[:3]
     return _rows_kernel_of(kname, k, j, plan, sch, lw, names, printer, precision, labels, fresh, reload)[:3]
+
+
+def _interpreted() -> bool:
+    """The kernels run under Triton's interpreter (nothing is compiled for a GPU)."""
+    return os.environ.get("TRITON_INTERPRET") == "1"
+
+
+def heavy_kernel_note(stages: list, sch: KernelScheduler) -> str | None:
+    """What to tell the user before a GPU compiles a rows kernel predicted to be slow to compile: one
+    with a second convolution (products with constant 0/1 selections) and more than HEAVY_STAGES
+    stages. Measured for sm_90 on a 2-core machine (docs/triton.md, "Sixth session"): the small LeNet's
+    104 stages compile in 90 s without spills; the 8×8 LeNet's 368 took 30 minutes (before values
+    were loaded again, spilling 10 KB a thread). None when not predicted heavy."""
+    selections = sum(st.matmul is not None and _zero_one(sch, st.matmul[2]) for st in stages)
+    if len(stages) <= HEAVY_STAGES or not selections:
+        return None
+    return (f"a rows kernel of {len(stages)} stages ({selections} of them products selecting a second "
+            f"convolution's windows) may take many minutes to compile for the GPU on its first call (an 8×8 "
+            f"LeNet's 368 stages took 30 minutes for sm_90 on 2 cores; docs/triton.md). To avoid the wait: "
+            f"fewer positions in the second convolution (a stride, or pooling before it), or target='numpy'")
 
 
 def _far_reads(rb: "_RowsBody", stages: list, plan: Plan, sch: KernelScheduler, precision: str) -> dict:

@@ -121,6 +121,28 @@ def test_the_first_maps_values_read_far_later_are_stored_and_loaded_again(rng, m
         np.testing.assert_allclose(g[k].cpu().numpy(), h[k].cpu().numpy(), rtol=1e-5, atol=1e-7, err_msg=k)
 
 
+def test_a_rows_kernel_predicted_slow_to_compile_for_a_gpu_is_announced(monkeypatch):
+    """sg.compile warns before a GPU would compile a LeNet's rows kernel of more than HEAVY_STAGES
+    stages, naming the alternatives; not under the interpreter, and not for one convolution."""
+    from codegen import triton_backend
+    loss, params, inputs, _ = _two_convs((1, 6, 6), [(2, 3, 1, 0, True), (3, 2, 1, 1, True)])
+    monkeypatch.setattr(triton_backend, "HEAVY_STAGES", 20)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sg.compile(loss, params, inputs, target="triton")        # interpreted: nothing to wait for
+        one, ps, xs, _ = _two_convs((1, 6, 6), [(2, 3, 1, 0, True)])
+        monkeypatch.setattr(triton_backend, "_interpreted", lambda: False)
+        sg.compile(one, ps, xs, target="triton")                 # one convolution: no selections
+    with pytest.warns(UserWarning, match=r"train_kernel1: a rows kernel of \d+ stages \(\d+ of them products "
+                                         r"selecting.*target='numpy'"):
+        sg.compile(loss, params, inputs, target="triton", optimizer=sg.optim.Adam(lr=0.01))
+    monkeypatch.setattr(triton_backend, "HEAVY_STAGES", 10_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sg.compile(loss, params, inputs, target="triton", optimizer=sg.optim.SGD(lr=0.01))
+
+
 def test_a_strided_padded_second_conv_of_a_map_of_two_channels_without_pooling_equals_numpy_and_torch(rng):
     """Two channels in, stride 2 and padding 1 in both layers, tanh, no pooling between: the second
     convolution's windows lie partly in the padding (entries that add nothing)."""
