@@ -1099,12 +1099,12 @@ def heavy_kernel_note(stages: list, sch: KernelScheduler) -> str | None:
 def _far_reads(rb: "_RowsBody", stages: list, plan: Plan, sch: KernelScheduler, precision: str) -> dict:
     """{var id: the stage that loads it again} for the values of a kernel of more than MANY_STAGES
     stages read at a stage more than RELOAD_GAP after the previous read (or the stage that made it):
-    the first LeNet's forward values of its first map (relu′'s pre-activations, the pooling's maxima)
+    a LeNet's forward values of its first map (relu′'s pre-activations, the pooling's maxima)
     stayed live in registers across the whole second convolution, forward and back, and its rows
     kernel spilled (docs/triton.md, "Sixth session"). Only in a kernel with a second convolution (a
     product with a constant 0/1 matrix: its windows' selections), where it was measured to help; the
-    one-convolution CNNs keep theirs (the stride-2 one does not spill; the pooled one's gates read back
-    from memory spilled more, fifth session). Not in bf16 (stored rounded, a max's comparison read
+    one-convolution CNNs keep theirs (the stride-2 one does not spill; the pooled 8×8 one, its values
+    loaded again so, spilled 80 bytes instead of 40). Not in bf16 (stored rounded, a max's comparison read
     back could differ from the forward's), not a stack's member, not what is loaded anyway."""
     if len(stages) <= MANY_STAGES or not RELOAD_GAP or precision == "bf16" or \
             not any(st.matmul is not None and _zero_one(sch, st.matmul[2]) for st in stages):
