@@ -296,6 +296,9 @@ def main(argv=None):
                     help="also the kernels of Program.grad and Program.loss (not only step's)")
     ap.add_argument("--fuse-rows", type=int, default=None,
                     help="codegen.triton_backend.FUSE_ROWS (0: a rows kernel per product)")
+    ap.add_argument("--reload-gap", type=int, default=None,
+                    help="codegen.triton_backend.RELOAD_GAP (0: a LeNet's rows kernel keeps its far values in "
+                         "registers)")
     ap.add_argument("--precision", default=None, choices=["ieee", "tf32", "tf32x3", "bf16"],
                     help="the products' precision (sg.compile(..., precision=...))")
     args = ap.parse_args(argv)
@@ -305,8 +308,10 @@ def main(argv=None):
     if args.fuse_rows is not None:
         triton_backend.FUSE_ROWS = args.fuse_rows
     fuse = triton_backend.FUSE_ROWS
+    if args.reload_gap is not None:
+        triton_backend.RELOAD_GAP = args.reload_gap
     print(f"# Triton kernels compiled for cuda sm_{args.arch} without a GPU (batch {args.batch}, "
-          f"FUSE_ROWS={fuse}, precision={args.precision or triton_backend.DOT_PRECISION})")
+          f"FUSE_ROWS={fuse}, RELOAD_GAP={triton_backend.RELOAD_GAP}, precision={args.precision or triton_backend.DOT_PRECISION})")
     for name, spec in benchmark_specs():
         if args.only not in name:
             continue

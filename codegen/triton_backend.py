@@ -72,6 +72,12 @@ SPLIT_ROWS = 512          # examples per slice of the batch in stage 1 of a redu
 MAX_SPLITS = 128          # at most this many slices (about an H100/H200's SMs): partial sums stay small
 MAX_SEGMENTS = 3          # weight gradients per launch of the merged kernel, when more than 4 (shared memory)
 MANY_STAGES = 16          # a rows kernel of more stages (a convolution's positions) takes the smallest blocks
+# in such a kernel, a value read more than this many stages after its previous read is stored and
+# loaded again (`_far_reads`; 0: kept in registers). SYMGRAD_TRITON_RELOAD_GAP overrides it.
+RELOAD_GAP = int(os.environ.get("SYMGRAD_TRITON_RELOAD_GAP", "1"))
+# a rows kernel with a second convolution's selections and more stages than this is predicted slow to
+# compile for a GPU: sg.compile warns (`heavy_kernel_note`)
+HEAVY_STAGES = 200
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
 
@@ -982,6 +988,10 @@ class _RowsBody:
         self.local: set[int] = set()             # computed by the stages so far
         self.width = None                        # of the stage being built
         self.sfx = ""                            # and its suffix (several stages: its number)
+        self.stage = 0                           # and its index
+        self.made: dict[int, int] = {}           # var id -> the stage that computed it (`_far_reads`)
+        self.reads: dict[int, set] = {}          # var id -> the later stages that read it from registers
+        self.reload: dict[int, int] = {}         # var id -> the stage from which it is loaded again
 
     def name(self, v: int) -> str:
         return self.names.get(v, f"v{v}")
@@ -991,11 +1001,14 @@ class _RowsBody:
         values read as columns ``[:, None]`` and parameter vectors as rows ``[None, :]``."""
         sch = self.sch
         e = sch.g.producer[v]
-        if v in self.acc:
+        far = v in self.reload and self.stage >= self.reload[v]     # stored, loaded again (_far_reads)
+        if (v in self.acc or v in self.local) and not far and self.made.get(v, self.stage) != self.stage:
+            self.reads.setdefault(v, set()).add(self.stage)
+        if v in self.acc and not far:
             return sp.Symbol(self.acc[v])
         if v in self.inline or v in self.plan.unbatched:
             return e.params[0].xreplace({R.ph(i): self.expr(u.id, tile) for i, u in enumerate(e.inputs)})
-        if v in self.local:
+        if v in self.local and not far:
             return self._sym(self.name(v), sch.width_of(v) is None and tile)
         if e.prim is R.const_p:
             u = R.uniform_value(sch.g, e.out)
@@ -1049,6 +1062,70 @@ class _RowsBody:
 def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler, lw: Lowered,
                  names: dict, printer: TritonPrinter, precision: str = "ieee", labels: dict | None = None,
                  fresh: frozenset = frozenset()):
+    """A rows kernel (`_rows_kernel_of`); in a kernel of many stages, the values a stage reads more than
+    `RELOAD_GAP` stages after the last one that read them (or made them) are stored where they are
+    made and loaded again there (`_far_reads`), so that they do not hold registers in between."""
+    out = _rows_kernel_of(kname, k, j, plan, sch, lw, names, printer, precision, labels, fresh, {})
+    note = heavy_kernel_note(k.stages or [k], sch)
+    if note and not _interpreted():
+        import warnings
+        warnings.warn(f"{kname}: {note}", stacklevel=2)
+    reload = _far_reads(out[3], k.stages or [k], plan, sch, precision)
+    if not reload:
+        return out[:3]
+    return _rows_kernel_of(kname, k, j, plan, sch, lw, names, printer, precision, labels, fresh, reload)[:3]
+
+
+def _interpreted() -> bool:
+    """The kernels run under Triton's interpreter (nothing is compiled for a GPU)."""
+    return os.environ.get("TRITON_INTERPRET") == "1"
+
+
+def heavy_kernel_note(stages: list, sch: KernelScheduler) -> str | None:
+    """What to tell the user before a GPU compiles a rows kernel predicted to be slow to compile: one
+    with a second convolution (products with constant 0/1 selections) and more than HEAVY_STAGES
+    stages. Measured for sm_90 on a 2-core machine (docs/triton.md, "Sixth session"): the small LeNet's
+    104 stages compile in 90 s without spills; the 8×8 LeNet's 368 took 30 minutes (before values
+    were loaded again, spilling 10 KB a thread). None when not predicted heavy."""
+    selections = sum(st.matmul is not None and _zero_one(sch, st.matmul[2]) for st in stages)
+    if len(stages) <= HEAVY_STAGES or not selections:
+        return None
+    return (f"a rows kernel of {len(stages)} stages ({selections} of them products selecting a second "
+            f"convolution's windows) may take many minutes to compile for the GPU on its first call (an 8×8 "
+            f"LeNet's 368 stages took 30 minutes for sm_90 on 2 cores; docs/triton.md). To avoid the wait: "
+            f"fewer positions in the second convolution (a stride, or pooling before it), or target='numpy'")
+
+
+def _far_reads(rb: "_RowsBody", stages: list, plan: Plan, sch: KernelScheduler, precision: str) -> dict:
+    """{var id: the stage that loads it again} for the values of a kernel of more than MANY_STAGES
+    stages read at a stage more than RELOAD_GAP after the previous read (or the stage that made it):
+    a LeNet's forward values of its first map (relu′'s pre-activations, the pooling's maxima)
+    stayed live in registers across the whole second convolution, forward and back, and its rows
+    kernel spilled (docs/triton.md, "Sixth session"). Only in a kernel with a second convolution (a
+    product with a constant 0/1 matrix: its windows' selections), where it was measured to help; the
+    one-convolution CNNs keep theirs (the stride-2 one does not spill; the pooled 8×8 one, its values
+    loaded again so, spilled 80 bytes instead of 40). Not in bf16 (stored rounded, a max's comparison read
+    back could differ from the forward's), not a stack's member, not what is loaded anyway."""
+    if len(stages) <= MANY_STAGES or not RELOAD_GAP or precision == "bf16" or \
+            not any(st.matmul is not None and _zero_one(sch, st.matmul[2]) for st in stages):
+        return {}
+    out = {}
+    for v, made in rb.made.items():
+        if v in rb.loads or v in rb.inline or v in plan.unbatched or plan.stack_of(v) is not None:
+            continue
+        prev = made
+        for u in sorted(rb.reads.get(v, ())):
+            if u - prev > RELOAD_GAP:
+                if sch.width_of(v) is None or sch.width_of(v) == stages[u].width:
+                    out[v] = u
+                break
+            prev = u
+    return out
+
+
+def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler, lw: Lowered,
+                    names: dict, printer: TritonPrinter, precision: str, labels: dict | None,
+                    fresh: frozenset, reload: dict):
     """A rows kernel (see `codegen.schedule`): its source, the host line that runs it, and comments.
     A kernel of several stages (pass 8) names each stage's offsets and sizes with its number.
     ``labels``: var id of a class-label input -> (its entry in the record of bad labels, entries):
@@ -1059,6 +1136,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     bf16 = precision == "bf16"       # (B, N) activations stored and read back in bfloat16
     rb = _RowsBody(stages, plan, sch, names)
     rb.drop = {vid: (k, p) for k, (vid, _, p) in enumerate(lw.masks)}
+    rb.reload = reload
     args, comments, calls = [], [], []
 
     def arg(a, comment, call):
@@ -1079,7 +1157,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     T = _I
     for si, st in enumerate(stages):
         sfx = str(si + 1) if many else ""
-        rb.width, rb.sfx = st.width, sfx
+        rb.width, rb.sfx, rb.stage = st.width, sfx, si
         N = st.width or 1
         const.append((f"N{sfx}", N, "entries per example in the tile" + (f" of stage {sfx}" if many else "")))
         if st.matmul is not None:
@@ -1135,6 +1213,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                          f"{T}    {acc} = " + _dot("a", "w", acc, prec)]
             rb.acc[eqn.out.id] = acc
             rb.local.add(eqn.out.id)
+            rb.made[eqn.out.id] = si
             defined.add(acc)
         # -- the statements: named equations, in graph order; inline ones are substituted
         stmts = []
@@ -1202,9 +1281,15 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
             rb.local.add(v)
         for e in st.eqns:
             rb.local.add(e.out.id)
+            rb.made[e.out.id] = si
         new_loads = [(v, how) for v, how in rb.loads.items() if v not in emitted and how != "arg"]
         if new_loads:
             body.append(f"{T}# -- load")
+        if any(v in reload for v, _ in new_loads):
+            # what an earlier stage of this program stored, maybe from other threads: stores first
+            body += [f"{T}# -- " + ", ".join(rb.name(v) for v, _ in new_loads if v in reload) +
+                     ": stored by an earlier stage, loaded again here (not held in registers in between)",
+                     f"{T}tl.debug_barrier()"]
         for v, how in new_loads:
             emitted.add(v)
             nm = rb.name(v)
@@ -1306,7 +1391,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
                         f"mask_m, {n})")
         # -- write back what later launches read
         here = [e.out.id for e in st.eqns] + ([mm[0].out.id] if mm else [])
-        stored = [v for v in here if v in plan.stored]
+        stored = [v for v in here if v in plan.stored or v in reload]
         if stored:
             body.append(f"{T}# -- write back")
         for v in stored:
@@ -1399,7 +1484,7 @@ def _rows_kernel(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelScheduler
     call = f"{lhs} = launch_{kname}({', '.join(wrapper_args)})"
     lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
     host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
-    return src, call, [safe_text(c) for c in host]
+    return src, call, [safe_text(c) for c in host], rb
 
 
 def _read_twice(c, v: int) -> bool:

@@ -89,6 +89,60 @@ def test_a_lenet_conv_relu_pool_conv_relu_pool_dense_equals_numpy_and_torch_in_t
     assert "Σ_b Σ_p" in step and step.count("launch_train_weight_grads_kernel(") == 1
 
 
+def test_the_first_maps_values_read_far_later_are_stored_and_loaded_again(rng, monkeypatch):
+    """In the LeNet's rows kernel, what the first map's backward reads of its forward (relu′'s inputs,
+    the pooling's comparisons) is read many stages after it was made: it is stored in its stage and
+    loaded again after a barrier (`triton_backend._far_reads`), not held in registers across the second
+    convolution. With RELOAD_GAP = 0 nothing is; both give the same loss and gradients (and the test
+    above checks the default against NumPy and torch)."""
+    import re
+
+    from codegen import triton_backend
+    loss, params, inputs, _ = _two_convs((1, 6, 6), [(2, 3, 1, 0, True), (3, 2, 1, 1, True)])
+    tri = sg.compile(loss, params, inputs, target="triton")
+    src = tri.source[:tri.source.index("def train_weight_grads_kernel(")]
+    again = [n for line in re.findall(r"# -- (.*): stored by an earlier stage, loaded again here", src)
+             for n in line.split(", ")]
+    assert again, "nothing loaded again"
+    for nm in again:
+        stored = src.index(f"tl.store({nm}_ptr + ")
+        loaded = src.index(f"{nm} = tl.load({nm}_ptr + ")
+        assert stored < src.rindex("tl.debug_barrier()", 0, loaded) < loaded, nm
+    # one convolution (no selections): its rows kernel keeps every value in registers
+    one, ps, xs, _ = _two_convs((1, 6, 6), [(2, 3, 1, 0, True)])
+    assert "loaded again" not in sg.compile(one, ps, xs, target="triton").source
+    monkeypatch.setattr(triton_backend, "RELOAD_GAP", 0)
+    kept = sg.compile(loss, params, inputs, target="triton")
+    assert "loaded again" not in kept.source and "tl.debug_barrier()" not in kept.source
+    values, batch = _values(params, rng), _batch(rng, 4, (1, 6, 6))
+    np.testing.assert_allclose(float(tri.loss(values, batch)), float(kept.loss(values, batch)), rtol=1e-6)
+    g, h = tri.grad(values, batch), kept.grad(values, batch)
+    for k in values:
+        np.testing.assert_allclose(g[k].cpu().numpy(), h[k].cpu().numpy(), rtol=1e-5, atol=1e-7, err_msg=k)
+
+
+def test_a_rows_kernel_predicted_slow_to_compile_for_a_gpu_is_announced(monkeypatch):
+    """sg.compile warns before a GPU would compile a LeNet's rows kernel of more than HEAVY_STAGES
+    stages, naming the alternatives; not under the interpreter, and not for one convolution."""
+    from codegen import triton_backend
+    loss, params, inputs, _ = _two_convs((1, 6, 6), [(2, 3, 1, 0, True), (3, 2, 1, 1, True)])
+    monkeypatch.setattr(triton_backend, "HEAVY_STAGES", 20)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sg.compile(loss, params, inputs, target="triton")        # interpreted: nothing to wait for
+        one, ps, xs, _ = _two_convs((1, 6, 6), [(2, 3, 1, 0, True)])
+        monkeypatch.setattr(triton_backend, "_interpreted", lambda: False)
+        sg.compile(one, ps, xs, target="triton")                 # one convolution: no selections
+    with pytest.warns(UserWarning, match=r"train_kernel1: a rows kernel of \d+ stages \(\d+ of them products "
+                                         r"selecting.*target='numpy'"):
+        sg.compile(loss, params, inputs, target="triton", optimizer=sg.optim.Adam(lr=0.01))
+    monkeypatch.setattr(triton_backend, "HEAVY_STAGES", 10_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sg.compile(loss, params, inputs, target="triton", optimizer=sg.optim.SGD(lr=0.01))
+
+
 def test_a_strided_padded_second_conv_of_a_map_of_two_channels_without_pooling_equals_numpy_and_torch(rng):
     """Two channels in, stride 2 and padding 1 in both layers, tanh, no pooling between: the second
     convolution's windows lie partly in the padding (entries that add nothing)."""
@@ -160,11 +214,13 @@ print(json.dumps([[r.kernel, r.registers, r.spill_bytes, r.shared_bytes] for r i
 def test_a_small_lenet_step_compiles_for_sm90_in_three_launches(tmp_path):
     """The interpreter forgives what the GPU compiler does not: the step of an 8×8 LeNet without
     padding (conv 3×3-2 → 6×6, pool → 3×3, conv 2×2-4 → 2×2, pool → 1×1, dense → 10) compiles for
-    cuda sm_90, three kernels, within the H200's 227 KiB of shared memory a block (its rows kernel
-    spills: docs/triton.md, "Compiled for the GPU without one")."""
+    cuda sm_90, three kernels, within the H200's 227 KiB of shared memory a block, and without spills:
+    the first map's values its backward reads are stored and loaded again (`_far_reads`; kept in
+    registers, the rows kernel spilled 256 bytes a thread: docs/triton.md, "Sixth session")."""
     kernels = compile_sm90(AOT, tmp_path)
     assert [k[0] for k in kernels] == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"], kernels
     assert all(shared <= 227 * 1024 for *_, shared in kernels), kernels
+    assert all(spilled == 0 for _, _, spilled, _ in kernels), kernels
 
 
 def _declared(second, pool=None):
