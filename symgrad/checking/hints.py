@@ -949,11 +949,13 @@ def target_hint(case: Case):
     right for distribution targets, say so — and when a claim right for one-hot targets fails for
     soft ones (a distribution), say that."""
     from .sampling import target_symbols
+    from .soft_targets import tensor_targets
+    from ..frontend.tensor_softmax import LogSoftmaxT, SoftmaxT
     retry = {"free": "distribution", "distribution": "one-hot"}.get(case.targets)
     if _busy or retry is None or case.check is None or case.claim_expr is None \
-            or not case.f.has(Softmax, LogSoftmax):
+            or not case.f.has(Softmax, LogSoftmax, SoftmaxT, LogSoftmaxT):
         return None
-    ts = [t.name for t in target_symbols(case.f, case.params)]
+    ts = [t.name for t in [*target_symbols(case.f, case.params), *tensor_targets(case.f, case.params)]]
     if not ts:
         return None
     _busy.append(retry)
