@@ -36,6 +36,24 @@ def _products(f, w):
             yield n, u, "mul"
         elif isinstance(n, T.TensorMatMul) and w in n.args and n.args[0] != n.args[1]:
             yield n, (n.args[0] if n.args[1] == w else n.args[1]), ("left" if n.args[1] == w else "right")
+        elif isinstance(n, T.TensorMatMul) and w in map(_transposed_of, n.args):
+            # torch's and 11-785's layout, h @ W.T: W's gradient is d.T @ h
+            i = [_transposed_of(a) for a in n.args].index(w)
+            yield n, n.args[1 - i], ("leftT" if i == 1 else "rightT")
+
+
+def _transposed_of(e):
+    """X where ``e`` is X.T of a 2-d tensor X, else None."""
+    from ..frontend import tensor as T
+    if isinstance(e, T.Permute) and isinstance(e.args[0], T.Tensor) and tuple(e.args[1]) == (1, 0):
+        return e.args[0]
+    return None
+
+
+def _t_text(e) -> str:
+    """How a backward writes eᵀ: W.T of a tensor W, W of W.T."""
+    x = _transposed_of(e)
+    return x.name if x is not None else f"{_text(e)}.T"
 
 
 def _outputs(f) -> list:
@@ -95,22 +113,25 @@ def operand_hint(case: Case):
             if kind == "mul":
                 new = C + w * K
             else:
-                new = C + (K @ w if kind == "left" else w @ K)
+                wt = w.T if kind.endswith("T") else w
+                new = C + (K @ wt if kind.startswith("left") else wt @ K)
 
             def extra(vals, n=n, c=c, kind=kind, K=K, C=C):
                 kv = np.asarray(numeric(c, vals), float)
                 wv = np.asarray(vals[w.name], float)
                 nv = np.asarray(numeric(T.as_tensor(n) if kind == "mul" else n, vals), float)
-                prod = wv * kv if kind == "mul" else (kv @ wv if kind == "left" else wv @ kv)
+                wv = wv.T if kind.endswith("T") else wv
+                prod = wv * kv if kind == "mul" else (kv @ wv if kind.startswith("left") else wv @ kv)
                 return {K.name: kv, C.name: nv - prod}
             from .layer_hints import _rebuilt
             if _claim_is_gradient_of(case, _rebuilt(case.f, {n: new}), extra):
-                if what is TRANSPOSED:
-                    back = f"d @ {u.name}.T" if kind == "right" else f"{u.name}.T @ d"
-                    return (f"transposed factor: d{w.name} multiplies by {u.name} where {u.name}.T "
-                            f"belongs — {_text(n)} in the forward gives d{w.name} = {back} (d the "
-                            f"gradient arriving at the product); {u.name} is square, so the shapes "
-                            f"cannot tell.")
+                square = u if isinstance(u, T.Tensor) else _transposed_of(u)
+                if what is TRANSPOSED or (square is not None and _transposed_of(u) == c):
+                    back = f"d @ {_t_text(u)}" if kind == "right" else f"{_t_text(u)} @ d"
+                    return (f"transposed factor: d{w.name} multiplies by {_t_text(c)} where "
+                            f"{_t_text(u)} belongs — {_text(n)} in the forward gives d{w.name} = {back} "
+                            f"(d the gradient arriving at the product); {square.name} is square, so the "
+                            f"shapes cannot tell.")
                 norm = any(isinstance(a, T.Variance) for a in sp.preorder_traversal(u))
                 right = "x̂, the normalised input," if norm else _text(u)
                 from .activation_hints import _where, activations

@@ -94,3 +94,50 @@ def test_a_target_tensor_given_with_at_is_kept():
     Y = np.full((5, 4), 0.5)                                # rows summing to 2: the full gradient
     r = sg.check_backward(f, A, lambda dout, A, Y: ce_backward(dout, A, Y)[0], at={"Y": Y})
     wrong(r)
+
+
+# ---------------------------------------------------------------------------------------------------
+# RNNCell (HW3P1) in torch's layout: h' = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh). W_hh is square
+# and reached through its transpose: the wrong operand and the transposed factor used to go unnamed
+# (dW_hh from h_t: no hint) or misnamed (dh @ W_hh.T: "built from W_hh where W_hh.T belongs").
+
+D, H = 2, 3
+
+
+def _rnn_cell():
+    x, h = sg.tensor("x", (N, D)), sg.tensor("h_prev", (N, H))
+    W_ih, W_hh = sg.tensor("W_ih", (H, D)), sg.tensor("W_hh", (H, H))
+    b_ih, b_hh = sg.tensor("b_ih", (H,)), sg.tensor("b_hh", (H,))
+    return sg.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh), [x, h, W_ih, W_hh, b_ih, b_hh]
+
+
+def rnn_cell_backward(delta, x, h_prev, W_ih, W_hh, b_ih, b_hh, slip=None):
+    h_t = np.tanh(x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)
+    dz = delta * (1 - h_t ** 2)
+    dW_hh = dz.T @ (h_t if slip == "dW_hh from h_t" else h_prev)
+    dh_prev = dz @ (W_hh.T if slip == "dh_prev @ W_hh.T" else W_hh)
+    return dz @ W_ih, dh_prev, dz.T @ x, dW_hh, dz.sum(axis=0), dz.sum(axis=0)
+
+
+def test_the_right_rnn_cell_backward_is_torchs_and_equal():
+    rng = np.random.default_rng(1)
+    shapes = {"x": (5, D), "h_prev": (5, H), "W_ih": (H, D), "W_hh": (H, H), "b_ih": (H,), "b_hh": (H,)}
+    arrays = {k: rng.normal(size=s) for k, s in shapes.items()}
+    assert_torch_agrees(lambda x, h_prev, W_ih, W_hh, b_ih, b_hh:
+                        torch.tanh(x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh),
+                        rnn_cell_backward, arrays, rng.normal(size=(5, H)), list(shapes))
+    out, wrt = _rnn_cell()
+    assert sg.check_backward(out, wrt, rnn_cell_backward).verdict == "equal"
+
+
+def test_rnn_cell_dW_hh_from_the_new_state_is_the_wrong_operand():
+    out, wrt = _rnn_cell()
+    wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_cell_backward(*a, **k, slip="dW_hh from h_t")),
+              "wrong operand: dW_hh is built from the layer's output where h_prev belongs")
+
+
+def test_rnn_cell_dh_prev_through_W_hh_T_is_a_transposed_factor():
+    out, wrt = _rnn_cell()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_cell_backward(*a, **k, slip="dh_prev @ W_hh.T")),
+              "transposed factor: dh_prev multiplies by W_hh.T where W_hh belongs")
+    assert "dh_prev = d @ W_hh " in r.hint
