@@ -181,9 +181,18 @@ def shape_hint(case: Case):
             return (f"padding not cropped: the claim has shape {_shape_txt(cs)}, but {want}; its centre "
                     f"(pad = {', '.join(map(str, pads))} cut from each side) is right — the gradient of "
                     f"the padded input, returned whole: crop it, dx = dx_pad[:, :, pad:-pad, pad:-pad].")
+    wrong_axes: list = []
+    said = _other_gradient(case, cs) or _dout_axes(case, cs, wrong_axes)
+    if wrong_axes:                          # cs231n's affine db = dout.sum(axis=1)
+        return (f"summed over the wrong axes: the claim has shape {_shape_txt(cs)}, which cannot be "
+                f"the gradient's: {want}{said}.")
+    if "the gradient is" not in said:       # 11-785's b (C1, 1) and db = dZ.sum(axis=1): a reshape
+        from .sum_axis_hint import wrong_sum_axis_hint
+        axis = wrong_sum_axis_hint(case, want)
+        if axis is not None:
+            return axis
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"
-    return (f"shape: the claim {has}, which cannot be the gradient's: {want}"
-            f"{_other_gradient(case, cs) or _dout_axes(case, cs)}.")
+    return f"shape: the claim {has}, which cannot be the gradient's: {want}{said}."
 
 
 def _other_gradient(case, cs) -> str:
@@ -199,7 +208,7 @@ def _other_gradient(case, cs) -> str:
     return ""
 
 
-def _dout_axes(case, cs) -> str:
+def _dout_axes(case, cs, wrong_axes: list | None = None) -> str:
     """The claim is the upstream gradient summed over the wrong axes (a conv bias's db =
     dout.sum(axis=(0, 1)) for dout.sum(axis=(0, 2, 3))): name the axes it sums and those it should."""
     import re
@@ -227,6 +236,8 @@ def _dout_axes(case, cs) -> str:
         if true_axes is None:
             return f" — it is {d} summed over {ax(claim_axes)}, keeping {ax(kept)}"
         keep = tuple(a for a in range(r) if a not in true_axes)
+        if wrong_axes is not None and not set(claim_axes) <= set(true_axes):
+            wrong_axes.append(claim_axes)       # an axis summed that the gradient keeps
         return (f" — it is {d} summed over {ax(claim_axes)}, keeping {ax(kept)}; the gradient is {d} "
                 f"summed over {ax(true_axes)}, keeping {ax(keep)}, {case.w.name}'s")
     return ""

@@ -141,3 +141,43 @@ def test_rnn_cell_dh_prev_through_W_hh_T_is_a_transposed_factor():
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_cell_backward(*a, **k, slip="dh_prev @ W_hh.T")),
               "transposed factor: dh_prev multiplies by W_hh.T where W_hh belongs")
     assert "dh_prev = d @ W_hh " in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# Linear (HW1P1): W (out, in), b (out, 1), Z = A @ W.T + ones @ b.T. db summed over axis 1 (one number
+# per example) used to get only "shape: ... it is dout summed over axis 1, keeping axis 0".
+
+
+def _linear():
+    A, W, b = sg.tensor("A", (N, 3)), sg.tensor("W", (4, 3)), sg.tensor("b", (4, 1))
+    return A @ W.T + b.T, [A, W, b]
+
+
+def linear_backward(dLdZ, A, W, b, slip=None):
+    ones = np.ones((A.shape[0], 1))
+    dLdb = dLdZ.sum(axis=1) if slip == "db axis 1" else dLdZ.T @ ones
+    return dLdZ @ W, dLdZ.T @ A, dLdb
+
+
+def test_the_right_linear_backward_is_torchs_and_equal():
+    rng = np.random.default_rng(2)
+    arrays = {"A": rng.normal(size=(5, 3)), "W": rng.normal(size=(4, 3)), "b": rng.normal(size=(4, 1))}
+    assert_torch_agrees(lambda A, W, b: A @ W.T + b.T, linear_backward, arrays, rng.normal(size=(5, 4)),
+                        ["A", "W", "b"])
+    out, wrt = _linear()
+    assert sg.check_backward(out, wrt, linear_backward).verdict == "equal"
+
+
+def test_linear_db_summed_over_axis_1_is_summed_over_the_wrong_axes():
+    out, wrt = _linear()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: linear_backward(*a, **k, slip="db axis 1")),
+              "summed over the wrong axes: the claim for b is dout summed over axis 1, keeping axis 0")
+    assert "its gradient is dout summed over axis 0" in r.hint and "reshape(b.shape)" in r.hint
+
+
+def test_cs231n_affine_db_summed_over_axis_1_is_summed_over_the_wrong_axes():
+    x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 4)), sg.tensor("b", (4,))
+    r = wrong(sg.check_backward(x @ w + b, [x, w, b], lambda dout, x, w, b: (dout @ w.T, x.T @ dout,
+                                                                              dout.sum(axis=1))),
+              "summed over the wrong axes")
+    assert "it is dout summed over axis 1, keeping axis 0; the gradient is dout summed over axis 0" in r.hint
