@@ -132,9 +132,11 @@ def _rows(f):
     pools = list(dict.fromkeys(n for n in sp.preorder_traversal(f) if type(n) is C.MaxPool))
     if convs:
         if any(set(n.args[1].shape[2:]) != {1} for n in convs):
+            nd = convs[0].nd
+            flipped = ("w reversed along its last axis, w[..., ::-1]" if nd == 1 else
+                       f"w rotated 180° in its spatial axes, w[..., {', '.join(['::-1'] * nd)}]")
             yield ("kernel not flipped: the claim's ∂L/∂x is the full convolution of δ with the kernel "
-                   "as it is; it must be with the flipped kernel (w rotated 180° in its spatial axes, "
-                   "w[..., ::-1, ::-1]), since out[i] = Σₖ x[i + k]·w[k] meets x[j] with w[j − i]. "
+                   f"as it is; it must be with the flipped kernel ({flipped}), since out[i] = Σₖ x[i + k]·w[k] meets x[j] with w[j − i]. "
                    "In cs231n's loop over the windows it is the other way round: there dx[window] += "
                    "w[f]·δ uses w as it is, and a kernel flipped in that loop is this same slip."), \
                 {n: _slip_conv(n, "noflip") for n in convs}
@@ -162,7 +164,7 @@ def _rows(f):
 def conv_hint(case):
     """The first convolution or pooling slip that explains the claim, as a sentence; else None."""
     from ..core.differentiate import differentiate
-    if not case.f.has(C.Conv, C.MaxPool):
+    if not case.f.has(C.Conv, C.MaxPool, C.AvgPool):
         return None
     Cs, Ts = [fit_shape(c, _shape(case.w)) for c in case.C()], case.T()
     for message, sub in _rows(case.f):

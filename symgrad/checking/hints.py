@@ -311,7 +311,9 @@ def factor_hint(case: Case):
     sign = "flipped sign and " if k < 0 else ""
     a = abs(k)
     B = case.batch
-    why = _dropout_factor(case.f, a) or _variance_factor(case.f, a)   # first: p = ½ would read as a square's ½
+    from .pool_factor import pool_factor
+    why = (_dropout_factor(case.f, a) or _variance_factor(case.f, a)  # first: p = ½ would read as a square's ½
+           or pool_factor(case.f, a))
     if why:
         return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
     also = (f", or {_size_words(case, B)}: the check cannot tell which (call it with a batch size no "

@@ -181,3 +181,59 @@ def test_cs231n_affine_db_summed_over_axis_1_is_summed_over_the_wrong_axes():
                                                                               dout.sum(axis=1))),
               "summed over the wrong axes")
     assert "it is dout summed over axis 1, keeping axis 0; the gradient is dout summed over axis 0" in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# MeanPool2d_stride1 (HW2P1): overlapping 2×2 windows. `=` for `+=` had no hint, and the missing 1/k²
+# was called "4, the size of axes 2 and 3 of A" (a 4×4 image).
+
+
+def mean_pool_backward(dZ, A, slip=None, k=2):
+    dA = np.zeros_like(A)
+    for i in range(dZ.shape[2]):
+        for j in range(dZ.shape[3]):
+            share = dZ[:, :, i:i + 1, j:j + 1] / (1 if slip == "no 1/k²" else k * k)
+            if slip == "=":
+                dA[:, :, i:i + k, j:j + k] = share
+            else:
+                dA[:, :, i:i + k, j:j + k] += share
+    return dA
+
+
+def _mean_pool():
+    A = sg.tensor("A", (N, 2, 4, 4))
+    return sg.avg_pool2d(A, 2, stride=1), A
+
+
+def test_the_right_mean_pool_backward_is_torchs_and_equal():
+    rng = np.random.default_rng(3)
+    arrays, dout = {"A": rng.normal(size=(5, 2, 4, 4))}, rng.normal(size=(5, 2, 3, 3))
+    assert_torch_agrees(lambda A: torch.nn.functional.avg_pool2d(A, 2, 1),
+                        lambda d, A: (mean_pool_backward(d, A),), arrays, dout, ["A"])
+    out, A = _mean_pool()
+    assert sg.check_backward(out, A, mean_pool_backward).verdict == "equal"
+
+
+def test_mean_pool_assigning_overlapping_windows_is_named():
+    out, A = _mean_pool()
+    wrong(sg.check_backward(out, A, lambda d, A: mean_pool_backward(d, A, slip="=")),
+          "overlapping windows (stride 1 < kernel 2)")
+
+
+def test_mean_pool_without_1_over_k2_names_the_window_not_the_image():
+    out, A = _mean_pool()
+    r = wrong(sg.check_backward(out, A, lambda d, A: mean_pool_backward(d, A, slip="no 1/k²")),
+              "constant factor: the claim is 4 times the gradient — 4 = 2·2, the entries of the average pool's window")
+    assert "axes 2 and 3" not in r.hint
+
+
+def test_a_conv1d_kernel_not_flipped_is_told_to_reverse_its_one_axis():
+    A, W = sg.tensor("A", (N, 2, 7)), sg.tensor("W", (3, 2, 3))
+    from numpy.lib.stride_tricks import sliding_window_view as windows
+
+    def conv1d_dA(dLdZ, A, W):         # Conv1d_stride1's dLdA, the kernel left as it is
+        k = W.shape[2]
+        padded = np.pad(dLdZ, ((0, 0), (0, 0), (k - 1, k - 1)))
+        return np.einsum("notk,oik->nit", windows(padded, k, axis=2), W)
+    r = wrong(sg.check_backward(sg.conv1d(A, W), A, conv1d_dA), "kernel not flipped")
+    assert "w[..., ::-1])" in r.hint and "::-1, ::-1" not in r.hint
