@@ -102,7 +102,11 @@ def operand_hint(case: Case):
     Cs, Ts = _fitted(case)
     if not isinstance(w, T.Tensor) or all_same(Cs, Ts):
         return None
-    for n, u, kind in _products(case.f, w):
+    from .recurrent_hints import _chain
+    if _chain(case.f, w) is not None:   # a recurrent weight: one loop body writes every step's term, so
+        return None                     # a slip is at every step (late_state_hint), never at one alone;
+    for n, u, kind in _products(case.f, w):   # trying each step's product cost 30 s of a 3-step LSTM
+
         try:
             ushape = tuple(T.shape_of(u))
             nshape = tuple(T.shape_of(n))
