@@ -70,6 +70,7 @@ def find_hint(case: Case) -> str | None:
     from .channel_hints import channels_reshape_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .gate_order_hint import gate_order_hint
+    from .gelu_hint import gelu_hint
     from .eps_path_hint import eps_path_hint
     from .layer_hints import (epsilon_hint, factor_left_out_hint, factor_left_out_on_a_path_hint,
                               norm_axes_hint, other_gradient_hint, permuted_hint)
@@ -88,7 +89,7 @@ def find_hint(case: Case) -> str | None:
               var_for_std_hint, n_left_out_hint, wrong_count_hint, loop_early_hint, skipped_last_step_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
-              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
+              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
               pool_route_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,

@@ -237,3 +237,41 @@ def test_a_conv1d_kernel_not_flipped_is_told_to_reverse_its_one_axis():
         return np.einsum("notk,oik->nit", windows(padded, k, axis=2), W)
     r = wrong(sg.check_backward(sg.conv1d(A, W), A, conv1d_dA), "kernel not flipped")
     assert "w[..., ::-1])" in r.hint and "::-1, ::-1" not in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# GELU and SiLU (HW1P1's activations): their derivatives written by hand had no hint.
+
+
+def _Phi(z):
+    return 0.5 * (1 + np.vectorize(__import__("math").erf)(z / np.sqrt(2)))
+
+
+def gelu_backward(dLdA, Z, slip=None):
+    pdf = np.exp(-Z ** 2 / 2) / (1 if slip == "no 1/sqrt(2 pi)" else np.sqrt(2 * np.pi))
+    return dLdA * (_Phi(Z) + (0 if slip == "Phi alone" else Z * pdf))
+
+
+def test_the_right_gelu_backward_is_torchs_and_its_slips_are_named():
+    rng = np.random.default_rng(4)
+    arrays, dout = {"Z": rng.normal(size=(5, 4))}, rng.normal(size=(5, 4))
+    assert_torch_agrees(lambda Z: torch.nn.functional.gelu(Z), lambda d, Z: (gelu_backward(d, Z),), arrays,
+                        dout, ["Z"])
+    Z = sg.tensor("Z", (N, 4))
+    assert sg.check_backward(sg.gelu(Z), Z, gelu_backward).verdict == "equal"
+    wrong(sg.check_backward(sg.gelu(Z), Z, lambda d, Z: gelu_backward(d, Z, "Phi alone")),
+          "GELU'(z) written wrong: the claim is what the chain rule gives with GELU'(z) = Φ(z) alone")
+    wrong(sg.check_backward(sg.gelu(Z), Z, lambda d, Z: gelu_backward(d, Z, "no 1/sqrt(2 pi)")),
+          "GELU'(z) written wrong: the claim is what the chain rule gives with GELU'(z) = Φ(z) + z·e^(−z²/2)")
+
+
+def test_a_silu_backward_without_the_product_rules_second_term_is_named():
+    rng = np.random.default_rng(5)
+    sig = lambda z: 1 / (1 + np.exp(-z))                    # noqa: E731
+    right = lambda d, Z: d * (sig(Z) + Z * sig(Z) * (1 - sig(Z)))   # noqa: E731
+    assert_torch_agrees(lambda Z: torch.nn.functional.silu(Z), lambda d, Z: (right(d, Z),),
+                        {"Z": rng.normal(size=(5, 4))}, rng.normal(size=(5, 4)), ["Z"])
+    Z = sg.tensor("Z", (N, 4))
+    assert sg.check_backward(sg.silu(Z), Z, right).verdict == "equal"
+    wrong(sg.check_backward(sg.silu(Z), Z, lambda d, Z: d * sig(Z)),
+          "SiLU'(z) written wrong: the claim is what the chain rule gives with SiLU'(z) = σ(z) alone")
