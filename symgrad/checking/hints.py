@@ -70,6 +70,7 @@ def find_hint(case: Case) -> str | None:
     from .channel_hints import channels_reshape_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .gate_order_hint import gate_order_hint
+    from .gate_factor_hints import gate_factor_hint
     from .gelu_hint import gelu_hint
     from .eps_path_hint import eps_path_hint
     from .layer_hints import (epsilon_hint, factor_left_out_hint, factor_left_out_on_a_path_hint,
@@ -93,7 +94,7 @@ def find_hint(case: Case) -> str | None:
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
               pool_route_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
-              late_state_hint, first_state_hint, first_step_hint):
+              late_state_hint, first_state_hint, gate_factor_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit

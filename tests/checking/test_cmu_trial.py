@@ -275,3 +275,70 @@ def test_a_silu_backward_without_the_product_rules_second_term_is_named():
     assert sg.check_backward(sg.silu(Z), Z, right).verdict == "equal"
     wrong(sg.check_backward(sg.silu(Z), Z, lambda d, Z: d * sig(Z)),
           "SiLU'(z) written wrong: the claim is what the chain rule gives with SiLU'(z) = σ(z) alone")
+
+
+# ---------------------------------------------------------------------------------------------------
+# GRUCell (HW3P1), one example: r, z, n gates, h' = (1 − z) ⊙ n + z ⊙ h. A gate's factor slipped in
+# the long backward (z for 1 − z, r left out, the bias left out of dr) read "not equal" with no hint.
+
+GATES = ["Wrx", "Wzx", "Wnx", "Wrh", "Wzh", "Wnh"]
+BIASES = ["brx", "bzx", "bnx", "brh", "bzh", "bnh"]
+GRU_ORDER = ["x", "h"] + GATES + BIASES
+
+
+def _gru():
+    x, h = sg.tensor("x", (D,)), sg.tensor("h", (H,))
+    W = {k: sg.tensor(k, (H, D if k.endswith("x") else H)) for k in GATES}
+    b = {k: sg.tensor(k, (H,)) for k in BIASES}
+    r = sg.sigmoid(W["Wrx"] @ x + b["brx"] + W["Wrh"] @ h + b["brh"])
+    z = sg.sigmoid(W["Wzx"] @ x + b["bzx"] + W["Wzh"] @ h + b["bzh"])
+    n = sg.tanh(W["Wnx"] @ x + b["bnx"] + r * (W["Wnh"] @ h + b["bnh"]))
+    return (1 - z) * n + z * h, [x, h] + [W[k] for k in GATES] + [b[k] for k in BIASES]
+
+
+def gru_backward(delta, x, h, Wrx, Wzx, Wnx, Wrh, Wzh, Wnh, brx, bzx, bnx, brh, bzh, bnh, slip=None):
+    sig = lambda a: 1 / (1 + np.exp(-a))                    # noqa: E731
+    r = sig(Wrx @ x + brx + Wrh @ h + brh)
+    z = sig(Wzx @ x + bzx + Wzh @ h + bzh)
+    nh = Wnh @ h + bnh
+    n = np.tanh(Wnx @ x + bnx + r * nh)
+    dz_pre = delta * (h - n) * z * (1 - z)
+    dn_pre = delta * (z if slip == "dn = delta * z" else 1 - z) * (1 - n ** 2)
+    dr_pre = dn_pre * (Wnh @ h if slip == "dr without bnh" else nh) * r * (1 - r)
+    dnh = dn_pre if slip == "dWnh without r" else dn_pre * r
+    g = {"Wnx": np.outer(dn_pre, x), "bnx": dn_pre, "Wnh": np.outer(dnh, h), "bnh": dnh,
+         "Wzx": np.outer(dz_pre, x), "bzx": dz_pre, "Wzh": np.outer(dz_pre, h), "bzh": dz_pre,
+         "Wrx": np.outer(dr_pre, x), "brx": dr_pre, "Wrh": np.outer(dr_pre, h), "brh": dr_pre,
+         "x": Wnx.T @ dn_pre + Wzx.T @ dz_pre + Wrx.T @ dr_pre,
+         "h": delta * z + Wnh.T @ (dn_pre * r) + Wzh.T @ dz_pre + Wrh.T @ dr_pre}
+    return tuple(g[k] for k in GRU_ORDER)
+
+
+def test_the_right_gru_backward_is_torchs_and_equal():
+    rng = np.random.default_rng(6)
+    arrays = {"x": rng.normal(size=D), "h": rng.normal(size=H)}
+    arrays.update({k: rng.normal(size=(H, D if k.endswith("x") else H)) for k in GATES})
+    arrays.update({k: rng.normal(size=H) for k in BIASES})
+
+    def torch_gru(x, h, Wrx, Wzx, Wnx, Wrh, Wzh, Wnh, brx, bzx, bnx, brh, bzh, bnh):
+        cell = torch.nn.GRUCell(D, H, dtype=torch.float64)      # torch's own cell, its (r, z, n) rows
+        with torch.no_grad():
+            for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh):
+                p.zero_()
+        w_ih, w_hh = torch.cat([Wrx, Wzx, Wnx]), torch.cat([Wrh, Wzh, Wnh])
+        b_ih, b_hh = torch.cat([brx, bzx, bnx]), torch.cat([brh, bzh, bnh])
+        return torch.func.functional_call(cell, {"weight_ih": w_ih, "weight_hh": w_hh, "bias_ih": b_ih,
+                                                 "bias_hh": b_hh}, (x[None], h[None]))[0]
+    assert_torch_agrees(torch_gru, gru_backward, arrays, rng.normal(size=H), GRU_ORDER)
+    out, wrt = _gru()
+    assert sg.check_backward(out, wrt, gru_backward).verdict == "equal"
+
+
+@pytest.mark.parametrize("slip, named", [
+    ("dn = delta * z", "(z and 1 − z swapped)"),
+    ("dWnh without r", "without its factor sigmoid(brh + brx + Wrh @ h + Wrx @ x)"),
+    ("dr without bnh", "with Wnh @ h where bnh + Wnh @ h belongs (bnh left out)")])
+def test_a_gru_gate_factor_slipped_is_named(slip, named):
+    out, wrt = _gru()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: gru_backward(*a, **k, slip=slip)), "gate factor")
+    assert named in r.hint
