@@ -342,3 +342,41 @@ def test_a_gru_gate_factor_slipped_is_named(slip, named):
     out, wrt = _gru()
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: gru_backward(*a, **k, slip=slip)), "gate factor")
     assert named in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# MaxPool2d_stride1 (HW2P1): overlapping windows; δ routed to the arg-max unravelled the wrong way
+# round, or to the arg-min, had no hint (the route hint took windows that tile the input only).
+
+
+def max_pool_backward(dZ, A, slip=None, k=2):
+    dA = np.zeros_like(A)
+    for i in range(dZ.shape[2]):
+        for j in range(dZ.shape[3]):
+            win = A[:, :, i:i + k, j:j + k].reshape(A.shape[0], A.shape[1], -1)
+            flat = win.argmin(axis=2) if slip == "argmin" else win.argmax(axis=2)
+            for n in range(A.shape[0]):
+                for c in range(A.shape[1]):
+                    a, b = divmod(int(flat[n, c]), k)
+                    if slip == "unravel transposed":
+                        a, b = b, a
+                    dA[n, c, i + a, j + b] += dZ[n, c, i, j]
+    return dA
+
+
+def test_the_right_max_pool_stride1_backward_is_torchs_and_equal():
+    rng = np.random.default_rng(7)
+    arrays, dout = {"A": rng.normal(size=(5, 2, 4, 4))}, rng.normal(size=(5, 2, 3, 3))
+    assert_torch_agrees(lambda A: torch.nn.functional.max_pool2d(A, 2, 1),
+                        lambda d, A: (max_pool_backward(d, A),), arrays, dout, ["A"])
+    A = sg.tensor("A", (N, 2, 4, 4))
+    assert sg.check_backward(sg.max_pool2d(A, 2, stride=1), A, max_pool_backward).verdict == "equal"
+
+
+@pytest.mark.parametrize("slip, named", [("unravel transposed", "row and column swapped"),
+                                         ("argmin", "to the window's arg-min")])
+def test_max_pool_stride1_routed_to_another_entry_is_named(slip, named):
+    A = sg.tensor("A", (N, 2, 4, 4))
+    r = wrong(sg.check_backward(sg.max_pool2d(A, 2, stride=1), A, lambda d, A: max_pool_backward(d, A, slip)),
+              "max-pool gradient routed to another entry of the window")
+    assert named in r.hint
