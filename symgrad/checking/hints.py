@@ -191,8 +191,9 @@ def shape_hint(case: Case):
         return (f"summed over the wrong axes: the claim has shape {_shape_txt(cs)}, which cannot be "
                 f"the gradient's: {want}{said}.")
     if "the gradient is" not in said:       # 11-785's b (C1, 1) and db = dZ.sum(axis=1): a reshape
+        from .cut_short_hint import cut_short_hint
         from .sum_axis_hint import wrong_sum_axis_hint
-        axis = wrong_sum_axis_hint(case, want)
+        axis = wrong_sum_axis_hint(case, want) or cut_short_hint(case, want)
         if axis is not None:
             return axis
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"

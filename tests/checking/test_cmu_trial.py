@@ -380,3 +380,36 @@ def test_max_pool_stride1_routed_to_another_entry_is_named(slip, named):
     r = wrong(sg.check_backward(sg.max_pool2d(A, 2, stride=1), A, lambda d, A: max_pool_backward(d, A, slip)),
               "max-pool gradient routed to another entry of the window")
     assert named in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# Conv1d with downsampling (HW2P1): Conv1d_stride1, then Downsample1d. Its backward upsampling dLdZ to
+# k·(W_out − 1) + 1 entries, not the stored input width, gave a narrower dLdA and only a shape hint.
+
+
+def conv1d_stride1_backward(dLdZ, A, W):
+    from numpy.lib.stride_tricks import sliding_window_view as windows
+    k = W.shape[2]
+    dLdW = np.einsum("nikt,not->oik", windows(A, dLdZ.shape[2], axis=2), dLdZ)
+    padded = np.pad(dLdZ, ((0, 0), (0, 0), (k - 1, k - 1)))
+    return np.einsum("notk,oik->nit", windows(padded, k, axis=2), W[:, :, ::-1]), dLdW
+
+
+def conv1d_backward(dLdZ, A, W, slip=None, stride=2):
+    width = stride * (dLdZ.shape[2] - 1) + 1 if slip == "k(Wout-1)+1" else A.shape[2] - W.shape[2] + 1
+    up = np.zeros(dLdZ.shape[:2] + (width,))
+    up[:, :, ::stride] = dLdZ                                  # Downsample1d's backward
+    return conv1d_stride1_backward(up, A[:, :, :width + W.shape[2] - 1], W)
+
+
+def test_a_downsampling_backward_cut_short_is_named():
+    A, W = sg.tensor("A", (N, 2, 8)), sg.tensor("W", (3, 2, 3))      # 8 − 3 + 1 = 6 is even: 5 ≠ 6
+    rng = np.random.default_rng(8)
+    arrays, dout = {"A": rng.normal(size=(5, 2, 8)), "W": rng.normal(size=(3, 2, 3))}, rng.normal(size=(5, 3, 3))
+    assert_torch_agrees(lambda A, W: torch.nn.functional.conv1d(A, W, stride=2), conv1d_backward, arrays,
+                        dout, ["A", "W"])
+    out = sg.conv1d(A, W, stride=2)
+    assert sg.check_backward(out, [A, W], conv1d_backward).verdict == "equal"
+    r = wrong(sg.check_backward(out, [A, W], lambda *a, **k: conv1d_backward(*a, **k, slip="k(Wout-1)+1")),
+              "cut short: the claim has shape (4, 2, 7), but ∂f/∂A must have A's shape (4, 2, 8)")
+    assert "Downsample1d" in r.hint
