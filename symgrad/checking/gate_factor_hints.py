@@ -10,7 +10,9 @@ r = σ(…), z = σ(…), n = tanh(Wnx x + bnx + r ⊙ (Wnh h + bnh)), h' = (1 �
 As `operand_hints` does for a parameter's own product, f is derived again with one elementwise product
 a ⊙ b of f changed in its derivative only: a ⊙ b becomes C + K ⊙ b + a ⊙ B, K holding the slipped
 factor's value, B b's value and C = a ⊙ b − K ⊙ b − a ⊙ b (constants at the point): b's derivative
-takes K, a's the right b, and every value and every other path is kept. Products with the parameter itself as a factor are `operand_hints`' (tried before).
+takes K, a's the right b, and every value and every other path is kept. Where the parameter itself is a factor, only the other factor is slipped (Swish's β·Z with β
+left out of dZ, 11-785's learnable-β Swish; dβ with Z for Z²): the parameter's own operand is
+`operand_hints`'.
 """
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ def gate_factor_hint(case: Case):
     if not isinstance(w, T.Tensor) or not differs(Cs, Ts) or not case.f.has(sigmoid):
         return None
     prods = [m for m in dict.fromkeys(sp.preorder_traversal(case.f))
-             if isinstance(m, sp.Mul) and len(m.args) == 2 and w not in m.args and m.has(w)
+             if isinstance(m, sp.Mul) and len(m.args) == 2 and m.has(w)
              and not any(a.is_number for a in m.args) and not any(
                  isinstance(a, T.Tensor) and a.name.startswith("dout") for a in m.args)]
     for m in prods[:MAX_PRODUCTS]:
@@ -68,7 +70,7 @@ def gate_factor_hint(case: Case):
             continue
         for i, a in enumerate(m.args):
             b = m.args[1 - i]
-            if not a.has(w) and not b.has(w):
+            if a == w or (not a.has(w) and not b.has(w)):   # w's own factor: operand_hints'
                 continue
             try:
                 ashape = tuple(T.shape_of(a))
@@ -86,9 +88,13 @@ def gate_factor_hint(case: Case):
                     return {K.name: kv, B.name: bv, C.name: mv - kv * bv - av * bv}
                 # a ⊙ b as C + K ⊙ b + a ⊙ B: b's derivative takes the slipped K, a's the value B of b
                 if _claim_is_gradient_of(case, _rebuilt(case.f, {m: C + K * b + a * B}), extra):
-                    return (f"gate factor: the claim for {w.name} passes the gradient back through "
-                            f"the product {_text(m, 90)} {words} — the derivative of a ⊙ b with "
-                            f"respect to b is a, the same factor the forward multiplies by "
-                            f"(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) "
-                            f"on both of its paths).")
+                    gate = _sig(a) is not None or _sig(b) is not None or "swapped" in words
+                    why = ("(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on "
+                           "both of its paths)" if gate else
+                           f"(the chain rule through {_text(m, 40)} multiplies by {_text(a, 40)}, "
+                           f"as d/dZ σ(β·Z) = β·σ′(β·Z) and d/dβ σ(β·Z) = Z·σ′(β·Z))")
+                    return (f"{'gate' if gate else 'inner'} factor: the claim for {w.name} passes the "
+                            f"gradient back through the product {_text(m, 90)} {words} — the derivative "
+                            f"of a ⊙ b with respect to b is a, the same factor the forward multiplies by "
+                            f"{why}.")
     return None

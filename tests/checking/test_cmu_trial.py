@@ -413,3 +413,28 @@ def test_a_downsampling_backward_cut_short_is_named():
     r = wrong(sg.check_backward(out, [A, W], lambda *a, **k: conv1d_backward(*a, **k, slip="k(Wout-1)+1")),
               "cut short: the claim has shape (4, 2, 7), but ∂f/∂A must have A's shape (4, 2, 8)")
     assert "Downsample1d" in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# Swish with a learnable β (HW1P1): A = Z ⊙ σ(βZ). β left out of dZ's σ′(βZ)·β, and dβ with Z for Z²,
+# had no hint.
+
+
+def swish_backward(dLdA, Z, beta, slip=None):
+    s = 1 / (1 + np.exp(-beta * Z))
+    dZ = dLdA * (s + (1 if slip == "beta left out of dZ" else beta) * Z * s * (1 - s))
+    dbeta = np.sum(dLdA * Z * (1 if slip == "dbeta with Z for Z**2" else Z) * s * (1 - s))
+    return dZ, dbeta
+
+
+@pytest.mark.parametrize("slip, named", [
+    ("beta left out of dZ", "inner factor: the claim for Z passes the gradient back through the product Z*beta without its factor beta"),
+    ("dbeta with Z for Z**2", "inner factor: the claim for beta passes the gradient back through the product Z*beta without its factor Z")])
+def test_swish_with_a_learnable_beta_inner_factor_slips_are_named(slip, named):
+    rng = np.random.default_rng(9)
+    arrays, dout = {"Z": rng.normal(size=(5, 4)), "beta": np.array(0.7)}, rng.normal(size=(5, 4))
+    assert_torch_agrees(lambda Z, beta: Z * torch.sigmoid(beta * Z), swish_backward, arrays, dout, ["Z", "beta"])
+    Z, beta = sg.tensor("Z", (N, 4)), sg.tensor("beta", ())
+    out = Z * sg.sigmoid(beta * Z)
+    assert sg.check_backward(out, [Z, beta], swish_backward).verdict == "equal"
+    wrong(sg.check_backward(out, [Z, beta], lambda *a, **k: swish_backward(*a, **k, slip=slip)), named)
