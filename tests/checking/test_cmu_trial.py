@@ -438,3 +438,32 @@ def test_swish_with_a_learnable_beta_inner_factor_slips_are_named(slip, named):
     out = Z * sg.sigmoid(beta * Z)
     assert sg.check_backward(out, [Z, beta], swish_backward).verdict == "equal"
     wrong(sg.check_backward(out, [Z, beta], lambda *a, **k: swish_backward(*a, **k, slip=slip)), named)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Softmax as a layer (HW1P1), its backward row by row through the Jacobian J = diag(a) − a aᵀ: the
+# off-diagonal sign flipped, and the softmax recomputed over axis 0, had no hint.
+
+
+def softmax_backward(dLdA, Z, slip=None):
+    e = np.exp(Z - Z.max(axis=0 if slip == "axis 0" else 1, keepdims=True))
+    A = e / e.sum(axis=0 if slip == "axis 0" else 1, keepdims=True)
+    dLdZ = np.zeros_like(Z)
+    for i in range(Z.shape[0]):
+        J = -np.outer(A[i], A[i]) * (-1 if slip == "off-diagonal sign" else 1)
+        J[np.diag_indices(len(J))] = A[i] * (1 - A[i])
+        dLdZ[i] = dLdA[i] @ J
+    return dLdZ
+
+
+@pytest.mark.parametrize("slip, named", [("off-diagonal sign", "the off-diagonal entries' sign flipped"),
+                                         ("axis 0", "the softmax recomputed over axis 0")])
+def test_a_softmax_layers_jacobian_slips_are_named(slip, named):
+    rng = np.random.default_rng(10)
+    assert_torch_agrees(lambda Z: torch.softmax(Z, 1), lambda d, Z: (softmax_backward(d, Z),),
+                        {"Z": rng.normal(size=(5, 4))}, rng.normal(size=(5, 4)), ["Z"])
+    Z = sg.tensor("Z", (N, 4))
+    assert sg.check_backward(sg.softmax(Z, axis=1), Z, softmax_backward).verdict == "equal"
+    r = wrong(sg.check_backward(sg.softmax(Z, axis=1), Z, lambda d, Z: softmax_backward(d, Z, slip)),
+              "softmax Jacobian written wrong")
+    assert named in r.hint
