@@ -57,6 +57,9 @@ def _conv_slip_vjp(slip):
         dx, dw = CR.conv_p.vjp(g, fake, ct, want)
         if slip == "noflip" and dx is not None:    # the kernel as it is, only transposed to (C, F, *K)
             dx = g.bind(CR.conv_p, (ct, CR._swap01(g, w)), g.producer[dx.id].params)
+        if slip.startswith("flip") and dx is not None:   # reversed along one spatial axis only
+            dx = g.bind(CR.conv_p, (ct, CR._swap01(g, CR.flip(g, w, (int(slip[4:]),)))),
+                        g.producer[dx.id].params)
         if slip == "crop" and want[1]:             # the shift is ∂L/∂x's alone
             dw = CR.conv_p.vjp(g, eqn._replace(prim=CR.conv_p, params=eqn.params[:4]), ct, [False, True])[1]
         return [dx, dw]
@@ -64,7 +67,7 @@ def _conv_slip_vjp(slip):
 
 
 _CONV_SLIPS = {slip: _variant(CR.conv_p, f"conv_slip_{slip}", _conv_slip_vjp(slip), 4)
-               for slip in ("noflip", "stride", "crop")}
+               for slip in ("noflip", "stride", "crop", "flip2", "flip3", "flip4")}
 
 
 class _SlipConv(C.Conv):
@@ -140,6 +143,14 @@ def _rows(f):
                    "In cs231n's loop over the windows it is the other way round: there dx[window] += "
                    "w[f]·δ uses w as it is, and a kernel flipped in that loop is this same slip."), \
                 {n: _slip_conv(n, "noflip") for n in convs}
+            if nd >= 2:
+                for ax in range(2, 2 + nd):
+                    cut = ", ".join("::-1" if a == ax else ":" for a in range(2, 2 + nd))
+                    yield (f"kernel flipped along one axis only: the claim's ∂L/∂x is the full "
+                           f"convolution of δ with w reversed along axis {ax} alone (w[..., {cut}]); "
+                           f"the flipped kernel is reversed along every spatial axis, "
+                           f"{flipped}."), \
+                        {n: _slip_conv(n, f"flip{ax}") for n in convs if n.nd == nd}
         if any(set(n.stride) != {1} for n in convs):
             yield ("stride ignored in the backward: the claim is what the backward gives with the "
                    "windows at i, i + 1, … instead of i·stride; the window of output i starts at "

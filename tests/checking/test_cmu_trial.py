@@ -467,3 +467,21 @@ def test_a_softmax_layers_jacobian_slips_are_named(slip, named):
     r = wrong(sg.check_backward(sg.softmax(Z, axis=1), Z, lambda d, Z: softmax_backward(d, Z, slip)),
               "softmax Jacobian written wrong")
     assert named in r.hint
+
+
+def test_a_conv2d_kernel_flipped_along_one_axis_only_is_named():
+    from numpy.lib.stride_tricks import sliding_window_view as windows
+    X, W = sg.tensor("A", (N, 2, 5, 5)), sg.tensor("W", (3, 2, 2, 2))
+
+    def conv2d_dA(dZ, A, W, flip=(2, 3)):               # Conv2d_stride1's dLdA
+        k = W.shape[2]
+        padded = np.pad(dZ, ((0, 0), (0, 0), (k - 1, k - 1), (k - 1, k - 1)))
+        return np.einsum("nohwab,oiab->nihw", windows(padded, (k, k), axis=(2, 3)), np.flip(W, flip))
+    rng = np.random.default_rng(11)
+    assert_torch_agrees(lambda A, W: torch.nn.functional.conv2d(A, W), lambda d, A, W: (conv2d_dA(d, A, W),),
+                        {"A": rng.normal(size=(5, 2, 5, 5)), "W": rng.normal(size=(3, 2, 2, 2))},
+                        rng.normal(size=(5, 3, 4, 4)), ["A"])
+    assert sg.check_backward(sg.conv2d(X, W), X, conv2d_dA).verdict == "equal"
+    r = wrong(sg.check_backward(sg.conv2d(X, W), X, lambda d, A, W: conv2d_dA(d, A, W, flip=(2,))),
+              "kernel flipped along one axis only")
+    assert "reversed along axis 2 alone (w[..., ::-1, :])" in r.hint
