@@ -73,6 +73,7 @@ def find_hint(case: Case) -> str | None:
     from .gate_factor_hints import gate_factor_hint
     from .gelu_hint import gelu_hint
     from .eps_path_hint import eps_path_hint
+    from .norm_power_hint import norm_power_hint
     from .layer_hints import (epsilon_hint, factor_left_out_hint, factor_left_out_on_a_path_hint,
                               norm_axes_hint, other_gradient_hint, permuted_hint)
     from .margin_hints import svm_correct_class_hint
@@ -93,7 +94,7 @@ def find_hint(case: Case) -> str | None:
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
-              tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
+              tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, first_step_hint):
         try:

@@ -485,3 +485,38 @@ def test_a_conv2d_kernel_flipped_along_one_axis_only_is_named():
     r = wrong(sg.check_backward(sg.conv2d(X, W), X, lambda d, A, W: conv2d_dA(d, A, W, flip=(2,))),
               "kernel flipped along one axis only")
     assert "reversed along axis 2 alone (w[..., ::-1, :])" in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# BatchNorm1d, training (HW1P1), with its own ordering of the dx formula: dLdBb, dLdBW, dLdNZ, dLdV,
+# dLdM, dLdZ. dLdV with (V + ε)^(−1/2) for (V + ε)^(−3/2) had no hint.
+
+EPS = 1e-8
+
+
+def batchnorm1d_backward(dLdBZ, Z, BW, Bb, slip=None):
+    n = Z.shape[0]
+    M, V = Z.mean(axis=0, keepdims=True), Z.var(axis=0, keepdims=True)
+    NZ = (Z - M) / np.sqrt(V + EPS)
+    dLdBb = dLdBZ.sum(axis=0, keepdims=True)
+    dLdBW = (dLdBZ * NZ).sum(axis=0, keepdims=True)
+    dLdNZ = dLdBZ * BW
+    dLdV = -0.5 * (dLdNZ * (Z - M) * (V + EPS) ** (-0.5 if slip == "dLdV power" else -1.5)).sum(axis=0, keepdims=True)
+    dNZdM = -(V + EPS) ** -0.5 - 0.5 * (Z - M) * (V + EPS) ** -1.5 * (-2 / n * (Z - M).sum(axis=0, keepdims=True))
+    dLdM = (dLdNZ * dNZdM).sum(axis=0, keepdims=True)
+    dLdZ = dLdNZ * (V + EPS) ** -0.5 + dLdV * (2 / n * (Z - M)) + dLdM / n
+    return dLdZ, dLdBW, dLdBb
+
+
+def test_batchnorm1d_right_backward_is_torchs_and_the_dLdV_power_slip_is_named():
+    rng = np.random.default_rng(12)
+    arrays = {"Z": rng.normal(size=(5, 3)), "BW": rng.normal(size=(1, 3)), "Bb": rng.normal(size=(1, 3))}
+    assert_torch_agrees(lambda Z, BW, Bb: BW * (Z - Z.mean(0, keepdim=True)) / torch.sqrt(
+        Z.var(0, unbiased=False, keepdim=True) + EPS) + Bb, batchnorm1d_backward, arrays,
+        rng.normal(size=(5, 3)), ["Z", "BW", "Bb"])
+    Z, BW, Bb = sg.tensor("Z", (N, 3)), sg.tensor("BW", (1, 3)), sg.tensor("Bb", (1, 3))
+    out = BW * (Z - Z.mean(axis=0, keepdims=True)) / sg.sqrt(Z.var(axis=0, keepdims=True) + EPS) + Bb
+    assert sg.check_backward(out, [Z, BW, Bb], batchnorm1d_backward).verdict == "equal"
+    r = wrong(sg.check_backward(out, [Z, BW, Bb], lambda *a, **k: batchnorm1d_backward(*a, **k, slip="dLdV power")),
+              "power of var + eps off by one: the claim is the gradient with the variance's path")
+    assert "(var + eps) ** -0.5 where (var + eps) ** -1.5 belongs" in r.hint
