@@ -31,7 +31,9 @@ def wrong_sum_axis_hint(case: Case, want: str) -> str | None:
     shape, cs = Ts[0].shape, Cs[0].shape
     if any(c.shape != cs for c in Cs):
         return None
-    douts = [n for n in case.points[0].example() if re.fullmatch(r"dout\d*", str(n))]
+    ex = case.points[0].example()
+    douts = [n for n in ex if re.fullmatch(r"dout\d*", str(n))] or [   # a text claim's upstream D
+        n for n in ex if n not in {p.name for p in case.params} and np.ndim(ex[n]) >= 2]
     for d in douts:
         vals = [np.asarray(p.example()[d], float) for p in case.points]
         claim_axes = _sums(vals, Cs, lambda v: v if v.shape == cs else None)

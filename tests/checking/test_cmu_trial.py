@@ -520,3 +520,11 @@ def test_batchnorm1d_right_backward_is_torchs_and_the_dLdV_power_slip_is_named()
     r = wrong(sg.check_backward(out, [Z, BW, Bb], lambda *a, **k: batchnorm1d_backward(*a, **k, slip="dLdV power")),
               "power of var + eps off by one: the claim is the gradient with the variance's path")
     assert "(var + eps) ** -0.5 where (var + eps) ** -1.5 belongs" in r.hint
+
+
+def test_the_wrong_sum_axis_is_named_for_a_text_claim_on_the_command_line():
+    out = subprocess.run([sys.executable, "-m", "symgrad", "check", "sum((A @ W.T + b.T) * D)", "--tensor", "A:N,3",
+                          "--tensor", "W:4,3", "--tensor", "b:4,1", "--tensor", "D:N,4", "--wrt", "b",
+                          "--claimed", "sum(D, axis=1)"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "Hint: summed over the wrong axes: the claim for b is D summed over axis 1" in out.stdout
