@@ -68,6 +68,7 @@ def find_hint(case: Case) -> str | None:
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
+    from .dout_spread_hint import dout_spread_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .gate_order_hint import gate_order_hint
     from .gate_factor_hints import gate_factor_hint
@@ -88,7 +89,7 @@ def find_hint(case: Case) -> str | None:
     from .softmax_jacobian_hints import softmax_jacobian_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
-              dout_wrong_axes_hint, one_step_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
+              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
               var_for_std_hint, n_left_out_hint, wrong_count_hint, loop_early_hint, skipped_last_step_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,

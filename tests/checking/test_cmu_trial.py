@@ -528,3 +528,27 @@ def test_the_wrong_sum_axis_is_named_for_a_text_claim_on_the_command_line():
                           "--claimed", "sum(D, axis=1)"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "Hint: summed over the wrong axes: the claim for b is D summed over axis 1" in out.stdout
+
+
+# ---------------------------------------------------------------------------------------------------
+# A word embedding's gradient summed over time first (each word of a sentence given the sentence's
+# total): "not equal" with no hint.
+
+
+def embedding_backward(dout, x, W, slip=None):
+    dW = np.zeros_like(W)
+    rows = np.broadcast_to(dout.sum(axis=1, keepdims=True), dout.shape) if slip else dout
+    np.add.at(dW, x, rows)
+    return dW
+
+
+def test_an_embedding_gradient_summed_over_time_first_is_named():
+    rng = np.random.default_rng(13)
+    x_ids, W0, dout = rng.integers(0, 5, size=(4, 3)), rng.normal(size=(5, 2)), rng.normal(size=(4, 3, 2))
+    Wt = torch.tensor(W0, requires_grad=True)
+    torch.nn.functional.embedding(torch.tensor(x_ids), Wt).backward(torch.tensor(dout))
+    np.testing.assert_allclose(embedding_backward(dout, x_ids, W0), Wt.grad.numpy(), rtol=1e-12)
+    x, W = sg.tensor("x", (N, 3), integer=True), sg.tensor("W", (5, 2))
+    assert sg.check_backward(W[x], W, embedding_backward).verdict == "equal"
+    wrong(sg.check_backward(W[x], W, lambda *a, **k: embedding_backward(*a, **k, slip=True)),
+          "summed over axis 1 first: the claim for W is the gradient with dout summed over axis 1")
