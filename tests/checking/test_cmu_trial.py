@@ -552,3 +552,14 @@ def test_an_embedding_gradient_summed_over_time_first_is_named():
     assert sg.check_backward(W[x], W, embedding_backward).verdict == "equal"
     wrong(sg.check_backward(W[x], W, lambda *a, **k: embedding_backward(*a, **k, slip=True)),
           "summed over axis 1 first: the claim for W is the gradient with dout summed over axis 1")
+
+
+def test_tanh_derivative_written_as_sech_is_named():
+    rng = np.random.default_rng(14)
+    right = lambda d, Z: d / np.cosh(Z) ** 2                 # noqa: E731
+    assert_torch_agrees(lambda Z: torch.tanh(Z), lambda d, Z: (right(d, Z),), {"Z": rng.normal(size=(5, 4))},
+                        rng.normal(size=(5, 4)), ["Z"])
+    Z = sg.tensor("Z", (N, 4))
+    assert sg.check_backward(sg.tanh(Z), Z, right).verdict == "equal"
+    wrong(sg.check_backward(sg.tanh(Z), Z, lambda d, Z: d / np.cosh(Z)),
+          "tanh'(z) written wrong: the claim is what the chain rule gives with tanh'(z) = 1/cosh(z) = sech(z)")
