@@ -295,25 +295,29 @@ def square_factor_everywhere_hint(case: Case):
                and p.shape[0] == p.shape[1] and p != case.w]
     for P in squares:
         prods = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f)
-                                   if isinstance(n, T.TensorMatMul) and n.args[1] == P and n.args[0] != P))
-        if len(prods) < 2:                      # one product: operand_hint's transposed factor
+                                   if isinstance(n, T.TensorMatMul) and n.args[0] != P
+                                   and (n.args[1] == P or _transposed_of(n.args[1]) == P)))
+        if len(prods) < 2 or len({n.args[1] for n in prods}) > 1:   # one product: operand_hint's
             continue
+        R = prods[0].args[1]                    # P (cs231n's h @ Wh) or P.T (torch's h @ W_hh.T)
+        flip = (lambda v: v.T) if R != P else (lambda v: v)          # noqa: E731
         K = T.tensor("_K", tuple(P.shape))
         Cn = [T.tensor(f"_C{i}", tuple(T.shape_of(n))) for i, n in enumerate(prods)]
 
-        def extra(vals, prods=prods, Cn=Cn, P=P, K=K):
-            pt = np.asarray(vals[P.name], float).T
-            out = {K.name: pt}
+        def extra(vals, prods=prods, Cn=Cn, P=P, K=K, flip=flip):
+            r = flip(np.asarray(vals[P.name], float))
+            out = {K.name: r.T}
             for n, c in zip(prods, Cn):
                 u = np.asarray(numeric(T.as_tensor(n.args[0]), vals), float)
-                out[c.name] = u @ np.asarray(vals[P.name], float) - u @ pt
+                out[c.name] = u @ r - u @ r.T
             return out
         slipped = _rebuilt(case.f, _Nested({n: c for n, c in zip(prods, Cn)}, K))
         if _claim_is_gradient_of(case, slipped, extra):
+            used, right = (f"{P.name}", f"{P.name}.T") if R == P else (f"{P.name}.T", f"{P.name}")
             return (f"transposed factor at every step: the gradient reaching the input of each "
-                    f"… @ {P.name} is multiplied by {P.name} where {P.name}.T belongs — h @ {P.name} in "
-                    f"the forward gives dh = d @ {P.name}.T (rnn_backward's dprev_h = dtanh @ "
-                    f"{P.name}.T); {P.name} is square, so the shapes cannot tell, and the slip reaches "
+                    f"… @ {R} is multiplied by {used} where {right} belongs — h @ {R} in "
+                    f"the forward gives dh = d @ {right} (rnn_backward's dprev_h = dtanh @ "
+                    f"{right}); {P.name} is square, so the shapes cannot tell, and the slip reaches "
                     f"{case.w.name} through the steps before.")
     return None
 

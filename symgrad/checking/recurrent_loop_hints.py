@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, differs
-from .recurrent_hints import _Late, _chain
+from .recurrent_hints import _Late, _chain, right_operand
 
 
 def first_state_hint(case: Case):
@@ -32,24 +32,25 @@ def first_state_hint(case: Case):
         return None
     u0 = chain[0].args[0]
     ushape, nshape = tuple(T.shape_of(u0)), tuple(T.shape_of(chain[0]))
+    R, value_of_R, accumulate = right_operand(chain)
     Pc = T.tensor("_Pc", tuple(P.shape))
     Ks = [T.tensor(f"_K{t}", ushape) for t in range(len(chain))]
     Cn = [T.tensor(f"_C{t}", nshape) for t in range(len(chain))]
 
     def extra(vals):
-        pv = np.asarray(vals[P.name], float)
+        pv = value_of_R(vals)
         kv = np.asarray(numeric(T.as_tensor(u0), vals), float)
         out = {Pc.name: pv}
         for K, C in zip(Ks, Cn):
             out[K.name], out[C.name] = kv, -(kv @ pv)
         return out
-    if not _claim_is_gradient_of(case, _rebuilt(case.f, _Late(chain, P, Pc, Ks, Cn)), extra):
+    if not _claim_is_gradient_of(case, _rebuilt(case.f, _Late(chain, R, Pc, Ks, Cn)), extra):
         return None
     first = u0.name if isinstance(u0, T.Tensor) else "the initial state"
     return (f"the initial state at every step: d{P.name} is built from {first} at each step where "
             f"h_{{t−1}}, the state that step multiplies by {P.name} in the forward, belongs — "
-            f"d{P.name} += prev_h.T @ d with prev_h = hs[t - 1] (and {first} only at t = 0), d the "
-            f"gradient arriving at prev_h @ {P.name}.")
+            f"{accumulate} with prev_h = hs[t - 1] (and {first} only at t = 0), d the "
+            f"gradient arriving at prev_h @ {R}.")
 
 
 def skipped_last_step_hint(case: Case):
