@@ -30,6 +30,22 @@ def _text(e, limit=60) -> str:
     return s if len(s) <= limit else s[:limit - 1] + "…"
 
 
+def _short(e, limit=60) -> str:
+    """A factor as a student reads it: a gate σ(… Wzh @ h …) named by the first product inside it,
+    1 − that gate, tanh(…) likewise; else its text, cut short."""
+    from ..frontend import tensor as T
+    inner = e.args[0] if isinstance(e, T.Ewise) else e
+    for fn, name in ((sigmoid, "σ"), (sp.tanh, "tanh")):
+        if isinstance(inner, fn):
+            mm = next((n for n in sp.preorder_traversal(inner.args[0]) if isinstance(n, T.TensorMatMul)), None)
+            return f"{name}(… {mm} …)" if mm is not None else _text(inner, limit)
+    if isinstance(inner, sp.Add) and len(inner.args) == 2 and sp.S.One in inner.args:
+        t = next(a for a in inner.args if a != 1)
+        if t.could_extract_minus_sign():
+            return f"(1 − {_short(-t, limit)})"
+    return f"({_text(e, limit)})" if isinstance(inner, sp.Add) else _text(e, limit)
+
+
 def _sig(e):
     from ..frontend import tensor as T
     e = e.args[0] if isinstance(e, T.Ewise) else e
@@ -38,14 +54,14 @@ def _sig(e):
 
 def _slips(a):
     """(slipped factor, words) for the factor ``a`` of a product."""
-    yield sp.S.One, f"without its factor {_text(a)}"
+    yield sp.S.One, f"without its factor {_short(a)}"
     if _sig(a) is not None:
-        yield 1 - a, f"with 1 − {_text(a, 40)} where {_text(a, 40)} belongs (z and 1 − z swapped)"
+        yield 1 - a, f"with 1 − {_short(a, 40)} where {_short(a, 40)} belongs (z and 1 − z swapped)"
     one_minus = (isinstance(a, sp.Add) and len(a.args) == 2 and sp.S.One in a.args
                  and next(t for t in a.args if t != 1).could_extract_minus_sign())
     if one_minus:
         s = -next(t for t in a.args if t != 1)
-        yield s, f"with {_text(s, 40)} where 1 − {_text(s, 40)} belongs (z and 1 − z swapped)"
+        yield s, f"with {_short(s, 40)} where 1 − {_short(s, 40)} belongs (z and 1 − z swapped)"
     elif isinstance(a, sp.Add) and 2 <= len(a.args) <= 4:
         for t in a.args:
             yield a - t, f"with {_text(a - t)} where {_text(a)} belongs ({_text(t, 30)} left out)"
@@ -94,7 +110,7 @@ def gate_factor_hint(case: Case):
                            f"(the chain rule through {_text(m, 40)} multiplies by {_text(a, 40)}, "
                            f"as d/dZ σ(β·Z) = β·σ′(β·Z) and d/dβ σ(β·Z) = Z·σ′(β·Z))")
                     return (f"{'gate' if gate else 'inner'} factor: the claim for {w.name} passes the "
-                            f"gradient back through the product {_text(m, 90)} {words} — the derivative "
+                            f"gradient back through the product {_short(m.args[0], 40)} ⊙ {_short(m.args[1], 40)} {words} — the derivative "
                             f"of a ⊙ b with respect to b is a, the same factor the forward multiplies by "
                             f"{why}.")
     return None

@@ -336,7 +336,7 @@ def test_the_right_gru_backward_is_torchs_and_equal():
 
 @pytest.mark.parametrize("slip, named", [
     ("dn = delta * z", "(z and 1 − z swapped)"),
-    ("dWnh without r", "without its factor sigmoid(brh + brx + Wrh @ h + Wrx @ x)"),
+    ("dWnh without r", "through the product (bnh + Wnh @ h) ⊙ σ(… Wrh @ h …) without its factor σ(… Wrh @ h …)"),
     ("dr without bnh", "with Wnh @ h where bnh + Wnh @ h belongs (bnh left out)")])
 def test_a_gru_gate_factor_slipped_is_named(slip, named):
     out, wrt = _gru()
@@ -428,8 +428,8 @@ def swish_backward(dLdA, Z, beta, slip=None):
 
 
 @pytest.mark.parametrize("slip, named", [
-    ("beta left out of dZ", "inner factor: the claim for Z passes the gradient back through the product Z*beta without its factor beta"),
-    ("dbeta with Z for Z**2", "inner factor: the claim for beta passes the gradient back through the product Z*beta without its factor Z")])
+    ("beta left out of dZ", "inner factor: the claim for Z passes the gradient back through the product Z ⊙ beta without its factor beta"),
+    ("dbeta with Z for Z**2", "inner factor: the claim for beta passes the gradient back through the product Z ⊙ beta without its factor Z")])
 def test_swish_with_a_learnable_beta_inner_factor_slips_are_named(slip, named):
     rng = np.random.default_rng(9)
     arrays, dout = {"Z": rng.normal(size=(5, 4)), "beta": np.array(0.7)}, rng.normal(size=(5, 4))
