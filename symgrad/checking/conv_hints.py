@@ -57,6 +57,9 @@ def _conv_slip_vjp(slip):
         dx, dw = CR.conv_p.vjp(g, fake, ct, want)
         if slip == "noflip" and dx is not None:    # the kernel as it is, only transposed to (C, F, *K)
             dx = g.bind(CR.conv_p, (ct, CR._swap01(g, w)), g.producer[dx.id].params)
+        if slip.startswith("flip") and dx is not None:   # reversed along one spatial axis only
+            dx = g.bind(CR.conv_p, (ct, CR._swap01(g, CR.flip(g, w, (int(slip[4:]),)))),
+                        g.producer[dx.id].params)
         if slip == "crop" and want[1]:             # the shift is ∂L/∂x's alone
             dw = CR.conv_p.vjp(g, eqn._replace(prim=CR.conv_p, params=eqn.params[:4]), ct, [False, True])[1]
         return [dx, dw]
@@ -64,7 +67,7 @@ def _conv_slip_vjp(slip):
 
 
 _CONV_SLIPS = {slip: _variant(CR.conv_p, f"conv_slip_{slip}", _conv_slip_vjp(slip), 4)
-               for slip in ("noflip", "stride", "crop")}
+               for slip in ("noflip", "stride", "crop", "flip2", "flip3", "flip4")}
 
 
 class _SlipConv(C.Conv):
@@ -132,12 +135,22 @@ def _rows(f):
     pools = list(dict.fromkeys(n for n in sp.preorder_traversal(f) if type(n) is C.MaxPool))
     if convs:
         if any(set(n.args[1].shape[2:]) != {1} for n in convs):
+            nd = convs[0].nd
+            flipped = ("w reversed along its last axis, w[..., ::-1]" if nd == 1 else
+                       f"w rotated 180° in its spatial axes, w[..., {', '.join(['::-1'] * nd)}]")
             yield ("kernel not flipped: the claim's ∂L/∂x is the full convolution of δ with the kernel "
-                   "as it is; it must be with the flipped kernel (w rotated 180° in its spatial axes, "
-                   "w[..., ::-1, ::-1]), since out[i] = Σₖ x[i + k]·w[k] meets x[j] with w[j − i]. "
+                   f"as it is; it must be with the flipped kernel ({flipped}), since out[i] = Σₖ x[i + k]·w[k] meets x[j] with w[j − i]. "
                    "In cs231n's loop over the windows it is the other way round: there dx[window] += "
                    "w[f]·δ uses w as it is, and a kernel flipped in that loop is this same slip."), \
                 {n: _slip_conv(n, "noflip") for n in convs}
+            if nd >= 2:
+                for ax in range(2, 2 + nd):
+                    cut = ", ".join("::-1" if a == ax else ":" for a in range(2, 2 + nd))
+                    yield (f"kernel flipped along one axis only: the claim's ∂L/∂x is the full "
+                           f"convolution of δ with w reversed along axis {ax} alone (w[..., {cut}]); "
+                           f"the flipped kernel is reversed along every spatial axis, "
+                           f"{flipped}."), \
+                        {n: _slip_conv(n, f"flip{ax}") for n in convs if n.nd == nd}
         if any(set(n.stride) != {1} for n in convs):
             yield ("stride ignored in the backward: the claim is what the backward gives with the "
                    "windows at i, i + 1, … instead of i·stride; the window of output i starts at "
@@ -162,7 +175,7 @@ def _rows(f):
 def conv_hint(case):
     """The first convolution or pooling slip that explains the claim, as a sentence; else None."""
     from ..core.differentiate import differentiate
-    if not case.f.has(C.Conv, C.MaxPool):
+    if not case.f.has(C.Conv, C.MaxPool, C.AvgPool):
         return None
     Cs, Ts = [fit_shape(c, _shape(case.w)) for c in case.C()], case.T()
     for message, sub in _rows(case.f):

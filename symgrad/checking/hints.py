@@ -68,9 +68,13 @@ def find_hint(case: Case) -> str | None:
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
+    from .dout_spread_hint import dout_spread_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .gate_order_hint import gate_order_hint
+    from .gate_factor_hints import gate_factor_hint
+    from .gelu_hint import gelu_hint
     from .eps_path_hint import eps_path_hint
+    from .norm_power_hint import norm_power_hint
     from .layer_hints import (epsilon_hint, factor_left_out_hint, factor_left_out_on_a_path_hint,
                               norm_axes_hint, other_gradient_hint, permuted_hint)
     from .margin_hints import svm_correct_class_hint
@@ -79,18 +83,21 @@ def find_hint(case: Case) -> str | None:
                                  tanh_operand_hint)
     from .pool_route_hint import pool_route_hint
     from .recurrent_hints import late_state_hint, loop_early_hint
+    from .recurrent_loop_hints import first_state_hint, skipped_last_step_hint
     from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
+    from .softmax_jacobian_hints import softmax_jacobian_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
-              dout_wrong_axes_hint, one_step_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
-              var_for_std_hint, n_left_out_hint, wrong_count_hint, loop_early_hint, fanout_hint, some_uses_hint,
+              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
+              var_for_std_hint, n_left_out_hint, wrong_count_hint, loop_early_hint, skipped_last_step_hint, fanout_hint,
+              some_uses_hint,
               factor_left_out_on_a_path_hint,
-              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, tanh_operand_hint,
+              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
-              tensor_softmax_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint,
+              tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
-              late_state_hint, first_step_hint):
+              late_state_hint, first_state_hint, gate_factor_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
@@ -181,9 +188,19 @@ def shape_hint(case: Case):
             return (f"padding not cropped: the claim has shape {_shape_txt(cs)}, but {want}; its centre "
                     f"(pad = {', '.join(map(str, pads))} cut from each side) is right — the gradient of "
                     f"the padded input, returned whole: crop it, dx = dx_pad[:, :, pad:-pad, pad:-pad].")
+    wrong_axes: list = []
+    said = _other_gradient(case, cs) or _dout_axes(case, cs, wrong_axes)
+    if wrong_axes:                          # cs231n's affine db = dout.sum(axis=1)
+        return (f"summed over the wrong axes: the claim has shape {_shape_txt(cs)}, which cannot be "
+                f"the gradient's: {want}{said}.")
+    if "the gradient is" not in said:       # 11-785's b (C1, 1) and db = dZ.sum(axis=1): a reshape
+        from .cut_short_hint import cut_short_hint
+        from .sum_axis_hint import wrong_sum_axis_hint
+        axis = wrong_sum_axis_hint(case, want) or cut_short_hint(case, want)
+        if axis is not None:
+            return axis
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"
-    return (f"shape: the claim {has}, which cannot be the gradient's: {want}"
-            f"{_other_gradient(case, cs) or _dout_axes(case, cs)}.")
+    return f"shape: the claim {has}, which cannot be the gradient's: {want}{said}."
 
 
 def _other_gradient(case, cs) -> str:
@@ -199,7 +216,7 @@ def _other_gradient(case, cs) -> str:
     return ""
 
 
-def _dout_axes(case, cs) -> str:
+def _dout_axes(case, cs, wrong_axes: list | None = None) -> str:
     """The claim is the upstream gradient summed over the wrong axes (a conv bias's db =
     dout.sum(axis=(0, 1)) for dout.sum(axis=(0, 2, 3))): name the axes it sums and those it should."""
     import re
@@ -227,6 +244,8 @@ def _dout_axes(case, cs) -> str:
         if true_axes is None:
             return f" — it is {d} summed over {ax(claim_axes)}, keeping {ax(kept)}"
         keep = tuple(a for a in range(r) if a not in true_axes)
+        if wrong_axes is not None and not set(claim_axes) <= set(true_axes):
+            wrong_axes.append(claim_axes)       # an axis summed that the gradient keeps
         return (f" — it is {d} summed over {ax(claim_axes)}, keeping {ax(kept)}; the gradient is {d} "
                 f"summed over {ax(true_axes)}, keeping {ax(keep)}, {case.w.name}'s")
     return ""
@@ -300,7 +319,9 @@ def factor_hint(case: Case):
     sign = "flipped sign and " if k < 0 else ""
     a = abs(k)
     B = case.batch
-    why = _dropout_factor(case.f, a) or _variance_factor(case.f, a)   # first: p = ½ would read as a square's ½
+    from .pool_factor import pool_factor
+    why = (_dropout_factor(case.f, a) or _variance_factor(case.f, a)  # first: p = ½ would read as a square's ½
+           or pool_factor(case.f, a))
     if why:
         return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
     also = (f", or {_size_words(case, B)}: the check cannot tell which (call it with a batch size no "
@@ -818,6 +839,7 @@ _TANH_SLIPS = [
     _tanh_variant("tanh(z)²", lambda t, z: t ** 2),
     _tanh_variant("1 + tanh(z)²", lambda t, z: 1 + t ** 2),
     _tanh_variant("1 (the tanh' factor left out)", lambda t, z: sp.S.One),
+    _tanh_variant("1/cosh(z) = sech(z), where sech²(z) belongs", lambda t, z: sp.sqrt(1 - t ** 2)),
 ]
 
 
@@ -949,11 +971,13 @@ def target_hint(case: Case):
     right for distribution targets, say so — and when a claim right for one-hot targets fails for
     soft ones (a distribution), say that."""
     from .sampling import target_symbols
+    from .soft_targets import tensor_targets
+    from ..frontend.tensor_softmax import LogSoftmaxT, SoftmaxT
     retry = {"free": "distribution", "distribution": "one-hot"}.get(case.targets)
     if _busy or retry is None or case.check is None or case.claim_expr is None \
-            or not case.f.has(Softmax, LogSoftmax):
+            or not case.f.has(Softmax, LogSoftmax, SoftmaxT, LogSoftmaxT):
         return None
-    ts = [t.name for t in target_symbols(case.f, case.params)]
+    ts = [t.name for t in [*target_symbols(case.f, case.params), *tensor_targets(case.f, case.params)]]
     if not ts:
         return None
     _busy.append(retry)

@@ -36,6 +36,24 @@ def _products(f, w):
             yield n, u, "mul"
         elif isinstance(n, T.TensorMatMul) and w in n.args and n.args[0] != n.args[1]:
             yield n, (n.args[0] if n.args[1] == w else n.args[1]), ("left" if n.args[1] == w else "right")
+        elif isinstance(n, T.TensorMatMul) and w in map(_transposed_of, n.args):
+            # torch's and 11-785's layout, h @ W.T: W's gradient is d.T @ h
+            i = [_transposed_of(a) for a in n.args].index(w)
+            yield n, n.args[1 - i], ("leftT" if i == 1 else "rightT")
+
+
+def _transposed_of(e):
+    """X where ``e`` is X.T of a 2-d tensor X, else None."""
+    from ..frontend import tensor as T
+    if isinstance(e, T.Permute) and isinstance(e.args[0], T.Tensor) and tuple(e.args[1]) == (1, 0):
+        return e.args[0]
+    return None
+
+
+def _t_text(e) -> str:
+    """How a backward writes eᵀ: W.T of a tensor W, W of W.T."""
+    x = _transposed_of(e)
+    return x.name if x is not None else f"{_text(e)}.T"
 
 
 def _outputs(f) -> list:
@@ -84,7 +102,11 @@ def operand_hint(case: Case):
     Cs, Ts = _fitted(case)
     if not isinstance(w, T.Tensor) or all_same(Cs, Ts):
         return None
-    for n, u, kind in _products(case.f, w):
+    from .recurrent_hints import _chain
+    if _chain(case.f, w) is not None:   # a recurrent weight: one loop body writes every step's term, so
+        return None                     # a slip is at every step (late_state_hint), never at one alone;
+    for n, u, kind in _products(case.f, w):   # trying each step's product cost 30 s of a 3-step LSTM
+
         try:
             ushape = tuple(T.shape_of(u))
             nshape = tuple(T.shape_of(n))
@@ -95,22 +117,25 @@ def operand_hint(case: Case):
             if kind == "mul":
                 new = C + w * K
             else:
-                new = C + (K @ w if kind == "left" else w @ K)
+                wt = w.T if kind.endswith("T") else w
+                new = C + (K @ wt if kind.startswith("left") else wt @ K)
 
             def extra(vals, n=n, c=c, kind=kind, K=K, C=C):
                 kv = np.asarray(numeric(c, vals), float)
                 wv = np.asarray(vals[w.name], float)
                 nv = np.asarray(numeric(T.as_tensor(n) if kind == "mul" else n, vals), float)
-                prod = wv * kv if kind == "mul" else (kv @ wv if kind == "left" else wv @ kv)
+                wv = wv.T if kind.endswith("T") else wv
+                prod = wv * kv if kind == "mul" else (kv @ wv if kind.startswith("left") else wv @ kv)
                 return {K.name: kv, C.name: nv - prod}
             from .layer_hints import _rebuilt
             if _claim_is_gradient_of(case, _rebuilt(case.f, {n: new}), extra):
-                if what is TRANSPOSED:
-                    back = f"d @ {u.name}.T" if kind == "right" else f"{u.name}.T @ d"
-                    return (f"transposed factor: d{w.name} multiplies by {u.name} where {u.name}.T "
-                            f"belongs — {_text(n)} in the forward gives d{w.name} = {back} (d the "
-                            f"gradient arriving at the product); {u.name} is square, so the shapes "
-                            f"cannot tell.")
+                square = u if isinstance(u, T.Tensor) else _transposed_of(u)
+                if what is TRANSPOSED or (square is not None and _transposed_of(u) == c):
+                    back = f"d @ {_t_text(u)}" if kind == "right" else f"{_t_text(u)} @ d"
+                    return (f"transposed factor: d{w.name} multiplies by {_t_text(c)} where "
+                            f"{_t_text(u)} belongs — {_text(n)} in the forward gives d{w.name} = {back} "
+                            f"(d the gradient arriving at the product); {square.name} is square, so the "
+                            f"shapes cannot tell.")
                 norm = any(isinstance(a, T.Variance) for a in sp.preorder_traversal(u))
                 right = "x̂, the normalised input," if norm else _text(u)
                 from .activation_hints import _where, activations
@@ -270,25 +295,29 @@ def square_factor_everywhere_hint(case: Case):
                and p.shape[0] == p.shape[1] and p != case.w]
     for P in squares:
         prods = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f)
-                                   if isinstance(n, T.TensorMatMul) and n.args[1] == P and n.args[0] != P))
-        if len(prods) < 2:                      # one product: operand_hint's transposed factor
+                                   if isinstance(n, T.TensorMatMul) and n.args[0] != P
+                                   and (n.args[1] == P or _transposed_of(n.args[1]) == P)))
+        if len(prods) < 2 or len({n.args[1] for n in prods}) > 1:   # one product: operand_hint's
             continue
+        R = prods[0].args[1]                    # P (cs231n's h @ Wh) or P.T (torch's h @ W_hh.T)
+        flip = (lambda v: v.T) if R != P else (lambda v: v)          # noqa: E731
         K = T.tensor("_K", tuple(P.shape))
         Cn = [T.tensor(f"_C{i}", tuple(T.shape_of(n))) for i, n in enumerate(prods)]
 
-        def extra(vals, prods=prods, Cn=Cn, P=P, K=K):
-            pt = np.asarray(vals[P.name], float).T
-            out = {K.name: pt}
+        def extra(vals, prods=prods, Cn=Cn, P=P, K=K, flip=flip):
+            r = flip(np.asarray(vals[P.name], float))
+            out = {K.name: r.T}
             for n, c in zip(prods, Cn):
                 u = np.asarray(numeric(T.as_tensor(n.args[0]), vals), float)
-                out[c.name] = u @ np.asarray(vals[P.name], float) - u @ pt
+                out[c.name] = u @ r - u @ r.T
             return out
         slipped = _rebuilt(case.f, _Nested({n: c for n, c in zip(prods, Cn)}, K))
         if _claim_is_gradient_of(case, slipped, extra):
+            used, right = (f"{P.name}", f"{P.name}.T") if R == P else (f"{P.name}.T", f"{P.name}")
             return (f"transposed factor at every step: the gradient reaching the input of each "
-                    f"… @ {P.name} is multiplied by {P.name} where {P.name}.T belongs — h @ {P.name} in "
-                    f"the forward gives dh = d @ {P.name}.T (rnn_backward's dprev_h = dtanh @ "
-                    f"{P.name}.T); {P.name} is square, so the shapes cannot tell, and the slip reaches "
+                    f"… @ {R} is multiplied by {used} where {right} belongs — h @ {R} in "
+                    f"the forward gives dh = d @ {right} (rnn_backward's dprev_h = dtanh @ "
+                    f"{right}); {P.name} is square, so the shapes cannot tell, and the slip reaches "
                     f"{case.w.name} through the steps before.")
     return None
 

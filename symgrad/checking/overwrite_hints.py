@@ -1,4 +1,4 @@
-"""``=`` where ``+=`` belongs in a convolution or max-pool backward written as cs231n's loops.
+"""``=`` where ``+=`` belongs in a convolution or max- or average-pool backward written as cs231n's loops.
 
 With overlapping windows (stride < kernel) an input entry lies in several windows, and its gradient
 is the sum of what each window sends back. A loop that assigns instead of adding,
@@ -97,6 +97,18 @@ def _pool_dx(x, ct, node, whole_window, add=False):
     return dxp[(slice(None), slice(None)) + tuple(slice(q, q + s) for q, s in zip(p, x.shape[2:]))]
 
 
+def _avg_dx(x, ct, node, add=False):
+    """∂L/∂x of an average-pool loop, dx[n, c, window] = dout[n, c, i, j] / k (the last window
+    covering an entry wins). ``add``: the right loop (+=)."""
+    p, k = node.padding, int(np.prod(node.kernel))
+    dxp = np.zeros(x.shape[:2] + tuple(s + 2 * q for s, q in zip(x.shape[2:], p)))
+    for o, sl in _regions(ct.shape[2:], node.kernel, node.stride):
+        share = ct[(slice(None), slice(None)) + o].reshape(x.shape[:2] + (1,) * len(o)) / k
+        at = (slice(None), slice(None)) + sl
+        dxp[at] = dxp[at] + share if add else np.broadcast_to(share, dxp[at].shape)
+    return dxp[(slice(None), slice(None)) + tuple(slice(q, q + s) for q, s in zip(p, x.shape[2:]))]
+
+
 def _overlaps(kernel, stride) -> bool:
     return any(s < k for s, k in zip(stride, kernel))
 
@@ -135,6 +147,12 @@ def _slips(node, w):
                lambda xv, kv, ct: _pool_dx(xv, ct, node, False), right)
         yield (words + ", writing the whole window with its mask: dx[n, c, window] += mask * dout[n, c, i, j].", 0,
                lambda xv, kv, ct: _pool_dx(xv, ct, node, True), right)
+    elif type(node) is C.AvgPool and node.args[0].has(w) and _overlaps(node.kernel, node.stride):
+        k = int(np.prod(node.kernel))
+        yield (f"overlapping windows (stride {_fmt(node.stride)} < kernel {_fmt(node.kernel)}): the gradient "
+               f"of an input entry is the sum over every window that covers it; this backward keeps only "
+               f"the last one (= instead of +=): dx[n, c, window] += dout[n, c, i, j] / {k}.", 0,
+               lambda xv, kv, ct: _avg_dx(xv, ct, node), lambda xv, kv, ct: _avg_dx(xv, ct, node, add=True))
 
 
 def _fmt(v):
@@ -168,7 +186,7 @@ def overwrite_hint(case):
     from ..core.evaluate import evaluate, numeric
     w = case.w
     nodes = [n for n in dict.fromkeys(sp.preorder_traversal(case.f))
-             if type(n) in (C.Conv, C.MaxPool) and any(a.has(w) for a in n.args[:2])]
+             if type(n) in (C.Conv, C.MaxPool, C.AvgPool) and any(a.has(w) for a in n.args[:2])]
     if not nodes or any(len(p.examples) != 1 for p in case.points):   # a tensor check: one example
         return None
     Cs, Ts = [fit_shape(c, _shape(w)) for c in case.C()], case.T()

@@ -8,7 +8,8 @@ Decided window by window at each point, for f with one 2-d max pool of the wrt t
 windows that tile it (stride = kernel, no padding): every window of the claim holds the same numbers
 as the gradient's window (δ at one entry, zeros elsewhere), and the entries outside every window
 agree. Which entry — the arg-min, or the arg-max's transposed place — is said when every window
-shows it.
+shows it. Where the windows overlap (stride < kernel: 11-785's MaxPool2d_stride1) those two loops
+are redone in NumPy at each point and compared with the claim.
 """
 from __future__ import annotations
 
@@ -39,10 +40,61 @@ def _windows(a, k):
     return inner.reshape(n, c, ho, wo, kh * kw), rest
 
 
+def _routed(x, ct, pool, pick):
+    """∂L/∂x of a max-pool loop that sends each window's δ to the entry ``pick(window, flat
+    arg-max)`` (+=, so overlapping windows add): windows of any stride, no padding."""
+    from .overwrite_hints import _regions
+    dx = np.zeros(x.shape)
+    n_, c_ = x.shape[:2]
+    nn, cc = np.meshgrid(np.arange(n_), np.arange(c_), indexing="ij")
+    for o, sl in _regions(ct.shape[2:], pool.kernel, pool.stride):
+        win = x[(slice(None), slice(None)) + sl].reshape(n_, c_, -1)
+        a = pick(win)
+        at = (nn, cc) + tuple(q.start + i for q, i in zip(sl, np.unravel_index(a, pool.kernel)))
+        np.add.at(dx, at, ct[(slice(None), slice(None)) + o])
+    return dx
+
+
+def _overlapping_route_hint(case: Case):
+    """The same slips where the windows overlap (11-785's MaxPool2d_stride1): the slipped loop
+    redone in NumPy at each point, with dout as δ (a max pool of the wrt tensor, no padding)."""
+    import re
+    from ..frontend import conv as C
+    pools = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if type(n) is C.MaxPool))
+    if len(pools) != 1 or pools[0].args[0] != case.w or pools[0].nd != 2 or set(pools[0].padding) != {0}:
+        return None
+    pool = pools[0]
+    kh, kw = pool.kernel
+    if kh != kw or pool.stride == pool.kernel:
+        return None
+    Cs, Ts = _fitted(case)
+    if any(c is None for c in Cs) or all_same(Cs, Ts):
+        return None
+    picks = {"argmin": lambda w: w.argmin(axis=-1),
+             "swapped": lambda w: (w.argmax(axis=-1) % kw) * kw + w.argmax(axis=-1) // kw}
+    for name, pick in picks.items():
+        ok = True
+        for c, p in zip(Cs, case.points):
+            ex = p.example()
+            d = next((v for k, v in ex.items() if re.fullmatch(r"dout\d*", str(k))), None)
+            if d is None or np.shape(d) != tuple(int(v) for v in pool.shape):
+                return None
+            x = np.asarray(ex[case.w.name], float)
+            if not same(c, _routed(x, np.asarray(d, float), pool, pick)):
+                ok = False
+                break
+        if ok:
+            return name, kh, kw
+    return None
+
+
 def pool_route_hint(case: Case):
     k = _pool_of(case)
     Cs, Ts = _fitted(case)
-    if k is None or any(c is None or c.ndim != 4 for c in Cs) or all_same(Cs, Ts):
+    if k is None:
+        found = _overlapping_route_hint(case)
+        return None if found is None else _words({found[0]}, found[1], found[2])
+    if any(c is None or c.ndim != 4 for c in Cs) or all_same(Cs, Ts):
         return None
     kh, kw = k
     routes = set()
@@ -62,6 +114,10 @@ def pool_route_hint(case: Case):
                    "swapped" if swapped is not None and np.array_equal(at, swapped) else "other")
     if not routes:
         return None
+    return _words(routes, kh, kw)
+
+
+def _words(routes, kh, kw):
     how = {frozenset({"argmin"}): " — to the window's arg-min: np.argmin where np.argmax belongs",
            frozenset({"swapped"}): (f" — to the arg-max's place with its row and column swapped: the flat "
                                     f"index k of np.argmax(window) is (k // {kw}, k % {kw}), "

@@ -29,8 +29,12 @@ def _chain(f, P):
     """[u_t @ P] in time order when f's products u @ P form a recurrence (the operand of each holds
     the one before it, and nothing else): else None."""
     from ..frontend import tensor as T
+    from .operand_hints import _transposed_of
     prods = list(dict.fromkeys(n for n in sp.preorder_traversal(f)
-                               if isinstance(n, T.TensorMatMul) and n.args[1] == P and n.args[0] != P))
+                               if isinstance(n, T.TensorMatMul) and n.args[0] != P
+                               and (n.args[1] == P or _transposed_of(n.args[1]) == P)))
+    if len({n.args[1] for n in prods}) > 1:     # u @ P at some steps, u @ P.T at others: no recurrence
+        return None
     if not 2 <= len(prods) <= MAX_STEPS:
         return None
     held = {n: sum(1 for m in prods if m != n and n.args[0].has(m)) for n in prods}
@@ -77,6 +81,17 @@ class _Late(dict):
         return _rebuilt(n.args[0], self) @ self.Pc + self.Ks[t] @ self.P + self.Cs[t]
 
 
+def right_operand(chain):
+    """(R, its value from the point's values, how a backward writes dP from prev_h and d): R is P
+    (cs231n's h @ Wh) or P.T (torch's and 11-785's h @ W_hh.T)."""
+    R = chain[0].args[1]
+    from .operand_hints import _transposed_of
+    P = _transposed_of(R)
+    if P is None:
+        return R, (lambda vals: np.asarray(vals[R.name], float)), f"d{R.name} += prev_h.T @ d"
+    return R, (lambda vals: np.asarray(vals[P.name], float).T), f"d{P.name} += d.T @ prev_h"
+
+
 def late_state_hint(case: Case):
     """The claim for a recurrent weight P is Σ_t h_t.T @ δ_t (each step's output) where
     Σ_t h_{t−1}.T @ δ_t belongs."""
@@ -91,6 +106,7 @@ def late_state_hint(case: Case):
         return None
     ushape = tuple(T.shape_of(chain[0].args[0]))
     nshape = tuple(T.shape_of(chain[0]))
+    R, value_of_R, accumulate = right_operand(chain)
     Pc = T.tensor("_Pc", tuple(P.shape))
     Ks = [T.tensor(f"_K{t}", ushape) for t in range(len(chain))]
     Cn = [T.tensor(f"_C{t}", nshape) for t in range(len(chain))]
@@ -99,21 +115,21 @@ def late_state_hint(case: Case):
         nexts = [n.args[0] for n in chain[1:]] + [last]
 
         def extra(vals, nexts=nexts):
-            pv = np.asarray(vals[P.name], float)
+            pv = value_of_R(vals)
             out = {Pc.name: pv}
             for K, C, v in zip(Ks, Cn, nexts):
                 kv = np.asarray(numeric(T.as_tensor(v), vals), float)
                 out[K.name], out[C.name] = kv, -(kv @ pv)
             return out
         from .layer_hints import _rebuilt
-        slipped = _rebuilt(case.f, _Late(chain, P, Pc, Ks, Cn))
+        slipped = _rebuilt(case.f, _Late(chain, R, Pc, Ks, Cn))
         if _claim_is_gradient_of(case, slipped, extra):
             u0 = chain[0].args[0]
             first = u0.name if isinstance(u0, T.Tensor) else "the initial state"
             return (f"the hidden state one step late: d{P.name} is built from each step's output h_t "
                     f"where h_{{t−1}}, the state the step multiplies by {P.name} in the forward, "
-                    f"belongs ({first} at the first step) — d{P.name} += prev_h.T @ d, d the gradient "
-                    f"arriving at prev_h @ {P.name} (an RNN's dtanh, an LSTM's da), with the state "
+                    f"belongs ({first} at the first step) — {accumulate}, d the gradient "
+                    f"arriving at prev_h @ {R} (an RNN's dtanh, an LSTM's da), with the state "
                     f"before the step (hs[t - 1], or {first} at t = 0), not hs[t].")
     return None
 

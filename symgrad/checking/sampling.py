@@ -36,6 +36,7 @@ import numpy as np
 import sympy as sp
 
 from .claims import _shape
+from .soft_targets import draw_tensor_target, tensor_targets
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
 from ..frontend.functions import clip as Clip, leaky_relu, relu
@@ -535,8 +536,10 @@ class Sampler:
         self.outs = [D.output] + [g for g in D.gradient_vars if g is not None]
         self.kinks = KinkSites(D.ir, [D.output])
         given = lambda s: _given(self.at, s) is not None   # noqa: E731
+        # a tensor target's slices along its softmax's axis are distributions (`soft_targets`)
+        self.target_axes = {t.name: axis for t, axis in tensor_targets(f, params).items()}
         self.targets = {} if targets == "free" else {
-            t.name: targets for t in target_symbols(f, params)
+            t.name: targets for t in [*target_symbols(f, params), *tensor_targets(f, params)]
             if t in self.inputs and not given(t) and bounds(t, assumptions) is None}
         self.pfree = [w for w in self.params if not given(w)]
         # integer labels (tensor checks: drawn in 0 … n − 1) stay where they were drawn: a side search
@@ -555,6 +558,8 @@ class Sampler:
 
     def draw_value(self, s, attempt):
         kind = self.targets.get(s.name)
+        if kind is not None and s.name in self.target_axes:
+            return draw_tensor_target(_shape(s), self.target_axes[s.name], self.rng, kind)
         if kind is not None:
             return draw_target(_shape(s), self.rng, kind)
         if s.name in self.masks:

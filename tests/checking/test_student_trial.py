@@ -232,7 +232,7 @@ def test_conv_bias_summed_over_the_wrong_axes_names_both_sets_of_axes():
     def conv_db_only(dout, x, w, b, axes):
         return dict(b=dout.sum(axis=axes))
     assert sg.check_backward(out, [b], lambda *a, **k: conv_db_only(*a, **k, axes=(0, 2, 3)))
-    r = wrong(sg.check_backward(out, [b], lambda *a, **k: conv_db_only(*a, **k, axes=(0, 1))), "shape")
+    r = wrong(sg.check_backward(out, [b], lambda *a, **k: conv_db_only(*a, **k, axes=(0, 1))), "summed over the wrong axes")
     assert ("it is dout summed over axes (0, 1), keeping axes (2, 3); the gradient is dout summed "
             "over axes (0, 2, 3), keeping axis 1, b's") in r.hint
 

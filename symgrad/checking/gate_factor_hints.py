@@ -1,0 +1,116 @@
+"""Name a gate's factor slipped in a gated cell's backward (11-785's GRU cell, HW3P1:
+r = σ(…), z = σ(…), n = tanh(Wnx x + bnx + r ⊙ (Wnh h + bnh)), h' = (1 − z) ⊙ n + z ⊙ h):
+
+- a factor left out of one product's derivative: ``dWnh = np.outer(dn_pre, h)`` where
+  ``np.outer(dn_pre * r, h)`` belongs (r ⊙ (…) passed back without its r);
+- z and 1 − z swapped: ``dn = delta * z`` where ``delta * (1 - z)`` belongs;
+- the other factor without one of its terms: ``dr = dn_pre * (Wnh @ h)`` where ``dn_pre * (Wnh @ h
+  + bnh)`` belongs (the bias left out).
+
+As `operand_hints` does for a parameter's own product, f is derived again with one elementwise product
+a ⊙ b of f changed in its derivative only: a ⊙ b becomes C + K ⊙ b + a ⊙ B, K holding the slipped
+factor's value, B b's value and C = a ⊙ b − K ⊙ b − a ⊙ b (constants at the point): b's derivative
+takes K, a's the right b, and every value and every other path is kept. Where the parameter itself is a factor, only the other factor is slipped (Swish's β·Z with β
+left out of dZ, 11-785's learnable-β Swish; dβ with Z for Z²): the parameter's own operand is
+`operand_hints`'.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ..frontend.functions import sigmoid
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+
+MAX_PRODUCTS = 12
+
+
+def _text(e, limit=60) -> str:
+    s = str(e)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
+
+
+def _short(e, limit=60) -> str:
+    """A factor as a student reads it: a gate σ(… Wzh @ h …) named by the first product inside it,
+    1 − that gate, tanh(…) likewise; else its text, cut short."""
+    from ..frontend import tensor as T
+    inner = e.args[0] if isinstance(e, T.Ewise) else e
+    for fn, name in ((sigmoid, "σ"), (sp.tanh, "tanh")):
+        if isinstance(inner, fn):
+            mm = next((n for n in sp.preorder_traversal(inner.args[0]) if isinstance(n, T.TensorMatMul)), None)
+            return f"{name}(… {mm} …)" if mm is not None else _text(inner, limit)
+    if isinstance(inner, sp.Add) and len(inner.args) == 2 and sp.S.One in inner.args:
+        t = next(a for a in inner.args if a != 1)
+        if t.could_extract_minus_sign():
+            return f"(1 − {_short(-t, limit)})"
+    return f"({_text(e, limit)})" if isinstance(inner, sp.Add) else _text(e, limit)
+
+
+def _sig(e):
+    from ..frontend import tensor as T
+    e = e.args[0] if isinstance(e, T.Ewise) else e
+    return e if isinstance(e, sigmoid) else None
+
+
+def _slips(a):
+    """(slipped factor, words) for the factor ``a`` of a product."""
+    yield sp.S.One, f"without its factor {_short(a)}"
+    if _sig(a) is not None:
+        yield 1 - a, f"with 1 − {_short(a, 40)} where {_short(a, 40)} belongs (z and 1 − z swapped)"
+    one_minus = (isinstance(a, sp.Add) and len(a.args) == 2 and sp.S.One in a.args
+                 and next(t for t in a.args if t != 1).could_extract_minus_sign())
+    if one_minus:
+        s = -next(t for t in a.args if t != 1)
+        yield s, f"with {_short(s, 40)} where 1 − {_short(s, 40)} belongs (z and 1 − z swapped)"
+    elif isinstance(a, sp.Add) and 2 <= len(a.args) <= 4:
+        for t in a.args:
+            yield a - t, f"with {_text(a - t)} where {_text(a)} belongs ({_text(t, 30)} left out)"
+
+
+def gate_factor_hint(case: Case):
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    from .layer_hints import _rebuilt
+    w = case.w
+    Cs, Ts = _fitted(case)
+    if not isinstance(w, T.Tensor) or not differs(Cs, Ts) or not case.f.has(sigmoid):
+        return None
+    prods = [m for m in dict.fromkeys(sp.preorder_traversal(case.f))
+             if isinstance(m, sp.Mul) and len(m.args) == 2 and m.has(w)
+             and not any(a.is_number for a in m.args) and not any(
+                 isinstance(a, T.Tensor) and a.name.startswith("dout") for a in m.args)]
+    for m in prods[:MAX_PRODUCTS]:
+        try:
+            mshape = tuple(T.shape_of(m))
+        except Exception:   # noqa: BLE001 - a product without a tensor shape is not tried
+            continue
+        for i, a in enumerate(m.args):
+            b = m.args[1 - i]
+            if a == w or (not a.has(w) and not b.has(w)):   # w's own factor: operand_hints'
+                continue
+            try:
+                ashape = tuple(T.shape_of(a))
+            except Exception:   # noqa: BLE001
+                continue
+            bshape = tuple(T.shape_of(b))
+            for c, words in _slips(a):
+                K, B, C = T.tensor("_K", ashape), T.tensor("_B", bshape), T.tensor("_C", mshape)
+
+                def extra(vals, m=m, a=a, b=b, c=c, K=K, B=B, C=C, ashape=ashape):
+                    kv = np.broadcast_to(np.asarray(numeric(T.as_tensor(c, ashape), vals), float), ashape)
+                    av = np.asarray(numeric(T.as_tensor(a), vals), float)
+                    bv = np.asarray(numeric(T.as_tensor(b), vals), float)
+                    mv = np.asarray(numeric(T.as_tensor(m), vals), float)
+                    return {K.name: kv, B.name: bv, C.name: mv - kv * bv - av * bv}
+                # a ⊙ b as C + K ⊙ b + a ⊙ B: b's derivative takes the slipped K, a's the value B of b
+                if _claim_is_gradient_of(case, _rebuilt(case.f, {m: C + K * b + a * B}), extra):
+                    gate = _sig(a) is not None or _sig(b) is not None or "swapped" in words
+                    why = ("(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on "
+                           "both of its paths)" if gate else
+                           f"(the chain rule through {_text(m, 40)} multiplies by {_text(a, 40)}, "
+                           f"as d/dZ σ(β·Z) = β·σ′(β·Z) and d/dβ σ(β·Z) = Z·σ′(β·Z))")
+                    return (f"{'gate' if gate else 'inner'} factor: the claim for {w.name} passes the "
+                            f"gradient back through the product {_short(m.args[0], 40)} ⊙ {_short(m.args[1], 40)} {words} — the derivative "
+                            f"of a ⊙ b with respect to b is a, the same factor the forward multiplies by "
+                            f"{why}.")
+    return None
