@@ -281,21 +281,23 @@ def conv(x, w, b=None, stride=1, padding=0, dilation=1, nd=2, layer=None, groups
         raise ShapeError(f"{layer}: the kernel w {w} has shape {T.fmt(w.shape)}; {layer} takes {kn} "
                          f"with integer sizes")
     stride = _tuple_arg(stride, nd, "stride", layer, 1)
-    pad = _tuple_arg(padding, nd, "padding", layer, 0)
     dil = _tuple_arg(dilation, nd, "dilation", layer, 1)
+    pads = _padding_arg(padding, stride, dil, w.shape[2:], layer)
     g = _groups(groups, x, w, layer)
     if x.shape[1] != w.shape[1] * g:
         grouped = f" × groups={g}" if g != 1 else ""
         raise ShapeError(f"{layer}: channel mismatch: x {x} of shape {T.fmt(x.shape)} has {x.shape[1]} "
                          f"channels but the kernel w {w} of shape {T.fmt(w.shape)} expects "
                          f"{w.shape[1]}{grouped} (w is (F, C/groups, ...), x is (N, C, ...))")
-    for i, (s, k, p, d) in enumerate(zip(x.shape[2:], w.shape[2:], pad, dil)):
-        if dilated(k, d) > s + 2 * p:
+    for i, (s, k, (lo, hi), d) in enumerate(zip(x.shape[2:], w.shape[2:], pads, dil)):
+        if dilated(k, d) > s + lo + hi:
+            p = lo if lo == hi else (lo, hi)
             raise ShapeError(f"{layer}: the kernel w {T.fmt(w.shape)} (dilation {d}) spans {dilated(k, d)} "
                              f"on spatial axis {i}, larger than the padded input x {T.fmt(x.shape)} with "
-                             f"padding {p} ({s + 2 * p})")
+                             f"padding {p} ({s + lo + hi})")
     def one(x, w):
-        return Conv(x, w, Tuple(*stride), Tuple(*[Tuple(p, p) for p in pad]), Tuple(*[1] * nd), Tuple(*dil))
+        return Conv(x, w, Tuple(*stride), Tuple(*[Tuple(lo, hi) for lo, hi in pads]), Tuple(*[1] * nd),
+                    Tuple(*dil))
     if g == 1:
         out = one(x, w)
     else:
@@ -310,6 +312,23 @@ def conv(x, w, b=None, stride=1, padding=0, dilation=1, nd=2, layer=None, groups
         raise ShapeError(f"{layer}: the bias b {b} has shape {T.fmt(b.shape)}; it must be ({w.shape[0]},), "
                          f"one per filter of w {T.fmt(w.shape)}")
     return out + T.reshape(b, (w.shape[0],) + (1,) * nd)
+
+
+def _padding_arg(padding, stride, dil, kernel, layer) -> list:
+    """(lo, hi) per spatial axis: an integer or a tuple (the same on both sides), or torch's strings
+    'valid' (no padding) and 'same' (stride 1 only: the output has the input's size; the total
+    dil·(k − 1) split as torch splits it, the smaller half before: (t // 2, t − t // 2))."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0)] * len(stride)
+        if padding == "same":
+            if set(stride) != {1}:
+                raise ArgumentError(f"{layer}: padding='same' needs stride=1 (as torch's), got stride="
+                                    f"{stride}; give the padding as integers instead")
+            return [(t // 2, t - t // 2) for t in (d * (k - 1) for d, k in zip(dil, kernel))]
+        raise ArgumentError(f"{layer}: padding must be an integer, {len(stride)} integers, 'same' or "
+                            f"'valid' (torch's), got {padding!r}")
+    return [(p, p) for p in _tuple_arg(padding, len(stride), "padding", layer, 0)]
 
 
 def _groups(groups, x, w, layer) -> int:

@@ -626,8 +626,13 @@ class Gather(Expr):
         return r"{%s}_{%s}" % (printer._print(self.args[0]), printer._print(self.args[1]))   # z₁ at k: no double subscript
 
 
-def gather(z, k):
-    """The entry z[k] of a column z (n, 1) at an integer label k (a Symbol fed with integers)."""
+def gather(z, k, index=None):
+    """The entry z[k] of a column z (n, 1) at an integer label k (a Symbol fed with integers).
+    With three arguments, torch's ``torch.gather(x, dim, index)`` on tensors: ``x.gather(dim, index)``,
+    that is ``sg.take_along_axis(x, index, axis=dim)``."""
+    if index is not None:
+        from .tensor import gather_along
+        return gather_along(z, k, index)
     return Gather(z, k)
 
 

@@ -528,6 +528,27 @@ class TensorExpr(Expr):
         """torch's ``s.log_softmax(dim)``: ``sg.log_softmax(s, axis=dim)``."""
         return BY_LATER_MODULES["log_softmax"](self, axis=axis if dim is None else dim)
 
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """torch's ``x.logsumexp(dim, keepdim)``: ``sg.logsumexp(x, axis=dim, keepdims=keepdim)``."""
+        return BY_LATER_MODULES["logsumexp"](self, axis=axis if dim is None else dim,
+                                             keepdims=keepdim if keepdims is None else keepdims)
+
+    def cumsum(self, dim=None, *, axis=None):
+        """``x.cumsum(1)``, NumPy's and torch's: ``sg.cumsum(x, axis=1)``."""
+        return BY_LATER_MODULES["cumsum"](self, axis=axis if dim is None else dim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """torch's ``x.norm(p, dim, keepdim)``: ``sg.norm(x, p, axis=dim, keepdims=keepdim)``."""
+        return BY_LATER_MODULES["norm"](self, p, axis=dim, keepdims=keepdim)
+
+    def gather(self, dim, index):
+        """torch's ``x.gather(dim, index)``: ``sg.take_along_axis(x, index, axis=dim)``."""
+        return gather_along(self, dim, index)
+
+    def take_along_dim(self, indices, dim):
+        """torch's ``x.take_along_dim(indices, dim)``: ``sg.take_along_axis(x, indices, axis=dim)``."""
+        return take_along_axis(self, indices, dim)
+
     def relu(self):
         return BY_LATER_MODULES["relu"](self)
 
@@ -1386,10 +1407,19 @@ def take(x, idx, axis=0):
     return Take(x, idx, sp.Integer(ax))
 
 
-def embedding(W, idx):
+def embedding(W, idx, padding_idx=None):
     """W[idx]: the rows of the embedding matrix W at the integer tensor idx (shape idx.shape + (D,)),
-    as ``nn.Embedding``: ids 0 … n − 1 (a negative id is a `LabelRangeError`)."""
+    as ``nn.Embedding``: ids 0 … n − 1 (a negative id is a `LabelRangeError`). torch's
+    ``padding_idx`` (the row read, but kept out of the gradient) is refused, naming the mask to write."""
     w, i = as_expr(W), as_expr(idx)
+    if padding_idx is not None:
+        raise ArgumentError(
+            f"embedding: padding_idx={padding_idx!r} is not supported (torch reads row {padding_idx} but "
+            f"gives it no gradient; symgrad has no stop-gradient). Write the padding as zeros: "
+            f"W[ids] * m[..., None], with m = (ids != {padding_idx}) as floats, given with the inputs "
+            f"(or sg.where(sp.Ne(ids, {padding_idx}), 1, 0)[..., None]); row {padding_idx} then gets no "
+            f"gradient, and the result equals torch's while that row is zero, as "
+            f"nn.Embedding(padding_idx={padding_idx}) initialises it")
     if is_tensor_expr(w) and _integer_of(w) and not (is_tensor_expr(i) and _integer_of(i)):
         raise IntegerTensorError(f"sg.embedding({W}, {idx}): the table comes first, then the ids — "
                                  f"sg.embedding(W, ids), or W[ids] (torch's F.embedding(input, weight) takes "
@@ -1425,6 +1455,34 @@ def take_along_axis(x, idx, axis):
     ishape[ax] = 1
     broadcast_shapes(tuple(xs), tuple(ishape), names=lambda: [str(x), str(idx)])
     return TakeAlong(x, idx, sp.Integer(ax))
+
+
+def gather_along(x, dim, index):
+    """torch.gather(x, dim, index) / x.gather(dim, index): ``take_along_axis(x, index, axis=dim)``.
+    torch's index may be shorter than x on the other axes (no broadcasting): x is sliced to it first.
+
+    >>> import symgrad as sg
+    >>> sg.tensor("s", (4, 5)).gather(1, sg.tensor("i", (4, 2), integer=True))
+    take_along_axis(s, i, axis=1)
+    """
+    x = _tensor_arg(x, "gather")
+    idx = _int_tensor_arg(index, "gather")
+    if idx.ndim != x.ndim:
+        raise AxisError(f"gather: the index {idx} has {idx.ndim} axes but {x} has {x.ndim}; torch.gather "
+                        f"needs the same number (idx[:, None] for one index per row)")
+    ax = normalize_axis(dim, x.ndim, "gather", x)
+    key = []
+    for i, (a, b) in enumerate(zip(x.shape, idx.shape)):
+        if i == ax or dims_equal(a, b):
+            key.append(slice(None))
+        elif isinstance(a, int) and isinstance(b, int) and b <= a:
+            key.append(slice(0, b))
+        else:
+            raise ShapeError(f"gather: the index {idx} of shape {fmt(idx.shape)} must be no larger than "
+                             f"{x} of shape {fmt(x.shape)} on every axis but {ax} (torch's rule)")
+    if any(k != slice(None) for k in key):
+        x = x[tuple(key)]
+    return take_along_axis(x, idx, ax)
 
 
 class BroadcastTo(TensorExpr):

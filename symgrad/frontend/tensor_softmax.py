@@ -138,7 +138,8 @@ def log_softmax(x, axis=None):
 
 
 # torch's methods s.softmax(dim), s.log_softmax(dim), h.relu(), h.sigmoid() (see TensorExpr)
-T.BY_LATER_MODULES.update(softmax=softmax, log_softmax=log_softmax, relu=F.relu, sigmoid=F.sigmoid)
+T.BY_LATER_MODULES.update(softmax=softmax, log_softmax=log_softmax, relu=F.relu, sigmoid=F.sigmoid,
+                          logsumexp=logsumexp)
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -169,7 +170,20 @@ def _smoothing(eps):
     return e
 
 
-def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0):
+def refuse_ignore_index(who, ignore_index):
+    """torch's ignore_index: labels equal to it drop out of the loss and of the mean's count."""
+    if ignore_index is None:
+        return
+    raise ArgumentError(
+        f"{who}: ignore_index={ignore_index!r} is not supported (labels are checked to be 0 … C − 1). If no "
+        f"label equals it, leave it out. Otherwise mask the loss with tensors computed from the data: "
+        f"m = (y != {ignore_index}) as floats and y0 = y with those labels set to 0, then "
+        f"l = sg.{who}(s, y0, reduction='none'); loss = (l * m).sum() / m.sum() — torch's mean over the "
+        f"labels kept")
+
+
+def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0, *, ignore_index=None,
+                  weight=None):
     """Softmax cross-entropy of ``logits`` over ``axis``, as ``torch.nn.functional.cross_entropy``
     (classes on ``axis``, default the last): ``target`` an integer tensor of the batch shape
     (labels) or a real tensor of the logits' shape (probabilities); ``reduction`` "mean" (over
@@ -183,6 +197,11 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0):
     >>> sg.cross_entropy(s, t, reduction="sum")
     (-log_softmax(s, axis=1)*t).sum(axis=1).sum()
     """
+    refuse_ignore_index("cross_entropy", ignore_index)
+    if weight is not None:
+        raise ArgumentError("cross_entropy: class weights (weight=) are not supported; multiply the "
+                            "per-example loss (reduction='none') by sg.take(w, y) and divide by its sum: "
+                            "torch's weighted mean")
     eps = _smoothing(label_smoothing)
     if not T.is_tensor_expr(logits):
         if eps != 0:
