@@ -35,7 +35,10 @@ from .frontend.tensor_bounds import clip, maximum, minimum
 from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, full, ones, swapaxes, tril, triu, zeros
 from .frontend.tensor_einsum import einsum
-from .frontend.tensor_layers import layer_norm, linear
+from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear,
+                                     scaled_dot_product_attention)
+from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, relu6
+from .frontend.tensor_shapes import pixel_shuffle, repeat, repeat_interleave, roll, unfold
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive
@@ -80,6 +83,8 @@ __all__ = [
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate", "pad", "batch_norm", "cosine_similarity",
     "norm", "normalize", "cumsum", "bce_with_logits", "binary_cross_entropy_with_logits", "nll_loss",
+    "group_norm", "instance_norm", "scaled_dot_product_attention", "glu", "hardsigmoid", "hardswish",
+    "logsigmoid", "mish", "relu6", "pixel_shuffle", "repeat", "repeat_interleave", "roll", "unfold",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",
     "LabelRangeError", "ArgumentError", "DataError", "ParseError", "UnsafeInputError",
     "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",

@@ -379,6 +379,8 @@ def _pool(cls, x, kernel, stride, padding, nd, layer, ceil_mode=False):
             raise ShapeError(f"{layer}: the pool window {k} does not fit the input x {T.fmt(x.shape)} "
                              f"with padding {p}: {kk} > {n + 2 * pp} on spatial axis {i}")
     _flag(ceil_mode, "ceil_mode", layer)
+    if ceil_mode and cls is MaxPool and any((n + 2 * pp - kk) % ss for n, kk, ss, pp in zip(x.shape[2:], k, s, p)):
+        return _max_pool_ceil(x, k, s, p)
     if ceil_mode:
         for i, (n, kk, ss, pp) in enumerate(zip(x.shape[2:], k, s, p)):
             if (n + 2 * pp - kk) % ss:
@@ -388,6 +390,27 @@ def _pool(cls, x, kernel, stride, padding, nd, layer, ceil_mode=False):
                     f"supported: ceil_mode=False (the default), or ceil_mode=True where the windows tile "
                     f"the padded input exactly ((size + 2·padding − kernel) divisible by the stride)")
     return cls(x, Tuple(*k), Tuple(*s), Tuple(*p))
+
+
+def _max_pool_ceil(x, k, s, p):
+    """torch's max pooling with ceil_mode=True: one more window at the end of an axis when the last
+    one would start inside the input or its left padding, padded past the end with −∞ (it takes the
+    max of the entries it covers). The windows (`Windows`, −∞ fill, asymmetric padding), flattened,
+    then the max over the window: the gradient goes to its first arg-max."""
+    nd = len(k)
+    pads, out = [], []
+    for n, kk, ss, pp in zip(x.shape[2:], k, s, p):
+        o = -(-(n + 2 * pp - kk) // ss) + 1                 # ⌈(n + 2p − k) / s⌉ + 1
+        if (o - 1) * ss >= n + pp:                          # a window starting in the right padding: dropped
+            o -= 1
+        pads.append(Tuple(pp, (o - 1) * ss + kk - n - pp))
+        out.append(o)
+    win = Windows(x, Tuple(*k), Tuple(*s), Tuple(*pads), Tuple(*[1] * nd), -sp.oo)
+    lead = tuple(x.shape[:2]) + tuple(out)
+    size = 1
+    for kk in k:
+        size *= kk
+    return T.max(T.reshape(win, lead + (size,)), axis=-1)
 
 
 def _flag(v, name, layer):
@@ -413,9 +436,14 @@ def _avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_
     _flag(count_include_pad, "count_include_pad", layer)
     pooled = _pool(AvgPool, x, kernel, stride, padding, nd, layer, ceil_mode)
     if not count_include_pad and set(pooled.padding) != {0}:
-        raise ArgumentError(f"{layer}: count_include_pad=False with padding={padding!r} is not supported; "
-                            f"the average counts the padded zeros (count_include_pad=True, the default); "
-                            f"count_include_pad=False is accepted with padding=0, where it changes nothing")
+        if divisor_override is not None:
+            raise ArgumentError(f"{layer}: divisor_override sets the divisor; count_include_pad=False "
+                                f"changes it too: give one of them")
+        # the window's sum over the entries inside x alone: the average of x over the average of ones,
+        # the same pool of a constant (1, 1, *S) tensor of ones (a fraction per position, no gradient)
+        from .tensor_tri import ones
+        inside = AvgPool(ones((1, 1) + tuple(pooled.args[0].shape[2:])), *pooled.args[1:])
+        return pooled / inside
     if divisor_override is None:
         return pooled
     if isinstance(divisor_override, bool) or not isinstance(divisor_override, (numbers.Integral, sp.Integer)) \

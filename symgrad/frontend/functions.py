@@ -631,9 +631,11 @@ def gather(z, k, index=None):
     With three arguments, torch's ``torch.gather(x, dim, index)`` on tensors: ``x.gather(dim, index)``,
     that is ``sg.take_along_axis(x, index, axis=dim)``."""
     if index is not None:
-        from .tensor import gather_along
-        return gather_along(z, k, index)
+        return TENSOR_GATHER[0](z, k, index)
     return Gather(z, k)
+
+
+TENSOR_GATHER: list = []     # torch's gather of tensors, put here by `symgrad.frontend.tensor` (imports flow that way)
 
 
 def kl_div(p, q):

@@ -29,6 +29,7 @@ product) inside a tensor expression is a `MixedArrayError`; scalar Symbols work 
 from __future__ import annotations
 
 import builtins
+import functools
 import numbers
 import operator
 
@@ -258,6 +259,23 @@ def _operator(op, sym):
         return op(o, self) if _PLAIN else _binary(op, o, self, sym)
 
     return forward, reflected
+
+
+def _torch_dim_of_var(fn):
+    """x.var(dim=1) / x.std(dim=1) is torch's code, whose default is the unbiased estimate
+    (correction=1); renaming dim to axis alone would silently give NumPy's biased one. The error
+    says both spellings."""
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        if "dim" in kwargs and "correction" not in kwargs and "ddof" not in kwargs and "unbiased" not in kwargs:
+            who = fn.__name__
+            raise ArgumentError(
+                f"{who}() got torch's keyword 'dim'; symgrad takes NumPy's axis=, and its {who} defaults to "
+                f"correction=0 (NumPy's, the biased estimate) where torch's {who}(dim=...) defaults to "
+                f"correction=1. For torch's result write {who}(axis={kwargs['dim']!r}, correction=1); for "
+                f"the biased one (batch and layer norm's) {who}(axis={kwargs['dim']!r})")
+        return fn(*args, **kwargs)
+    return checked
 
 
 class TensorExpr(Expr):
@@ -500,10 +518,12 @@ class TensorExpr(Expr):
     def min(self, axis=None, keepdims=False):
         return min(self, axis, keepdims)
 
+    @_torch_dim_of_var
     @keywords()
     def var(self, axis=None, keepdims=False, correction=0, ddof=None):
         return var(self, axis, keepdims, correction=correction, ddof=ddof)
 
+    @_torch_dim_of_var
     @keywords()
     def std(self, axis=None, keepdims=False, correction=0, ddof=None):
         return std(self, axis, keepdims, correction=correction, ddof=ddof)
@@ -560,6 +580,49 @@ class TensorExpr(Expr):
 
     def pow(self, exponent):              # torch's x.pow(2): x ** 2
         return self ** exponent
+
+    # torch's elementwise methods: x.exp(), x.log(), x.abs(), x.sqrt(), x.rsqrt(), x.square()
+    def exp(self):
+        return elementwise(sp.exp, self)
+
+    def log(self):
+        return elementwise(sp.log, self)
+
+    def abs(self):
+        return elementwise(sp.Abs, self)
+
+    def sqrt(self):
+        return elementwise(sp.sqrt, self)
+
+    def rsqrt(self):
+        return elementwise(lambda a: 1 / sp.sqrt(a), self)
+
+    def square(self):
+        return self ** 2
+
+    def amax(self, dim=None, keepdim=False):   # torch's; the gradient goes to the first arg-max
+        return max(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return min(self, dim, keepdim)
+
+    def clamp_min(self, min):  # noqa: A002 - torch's names
+        return BY_LATER_MODULES["clip"](self, min, None)
+
+    def clamp_max(self, max):  # noqa: A002
+        return BY_LATER_MODULES["clip"](self, None, max)
+
+    def repeat(self, *sizes):
+        """torch's ``x.repeat(2, 1)`` (NumPy's ``np.tile``): see `symgrad.frontend.tensor_shapes.repeat`."""
+        return BY_LATER_MODULES["repeat"](self, *sizes)
+
+    def repeat_interleave(self, repeats, dim=None):
+        """torch's ``x.repeat_interleave(2, dim=1)`` (NumPy's ``np.repeat``)."""
+        return BY_LATER_MODULES["repeat_interleave"](self, repeats, dim)
+
+    def roll(self, shifts, dims=None):
+        """torch's ``x.roll(1, 2)`` (NumPy's ``np.roll``)."""
+        return BY_LATER_MODULES["roll"](self, shifts, dims)
 
     def dot(self, o):
         """x.dot(w), NumPy's spelling of x @ w (cs231n's scores = X.dot(W))."""
@@ -966,6 +1029,7 @@ class Variance(TensorExpr):
         return f"{_paren(printer, self.x)}.var({', '.join(parts)})"
 
 
+@_torch_dim_of_var
 @keywords()
 def var(x, axis=None, keepdims=False, *, correction=0, ddof=None):
     """The variance over ``axis``: Σ (x − mean)² / (n − correction), as NumPy's ``var`` with
@@ -986,6 +1050,7 @@ def _ddof(correction, ddof, who):
     return ddof
 
 
+@_torch_dim_of_var
 @keywords()
 def std(x, axis=None, keepdims=False, *, correction=0, ddof=None):
     """The standard deviation over ``axis``: sqrt(x.var(axis, correction=)), as NumPy's ``std``
@@ -1483,6 +1548,10 @@ def gather_along(x, dim, index):
     if any(k != slice(None) for k in key):
         x = x[tuple(key)]
     return take_along_axis(x, idx, ax)
+
+
+from .functions import TENSOR_GATHER as _TENSOR_GATHER   # noqa: E402 - sg.gather(x, dim, index)
+_TENSOR_GATHER.append(gather_along)
 
 
 class BroadcastTo(TensorExpr):

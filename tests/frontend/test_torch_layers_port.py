@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from tests.frontend.torch_port import compare_with_torch
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -199,31 +200,7 @@ def _cases():
 CASES = _cases()
 
 
-def _central_differences(prog, vals, data, name, rng, count=3, h=1e-6):
-    """∂loss/∂vals[name] at ``count`` random entries, by central differences in float64."""
-    out = []
-    for _ in range(count):
-        i = tuple(int(rng.integers(0, s)) for s in vals[name].shape)
-        plus, minus = {k: v.copy() for k, v in vals.items()}, {k: v.copy() for k, v in vals.items()}
-        plus[name][i] += h
-        minus[name][i] -= h
-        out.append((i, (prog.loss(plus, data) - prog.loss(minus, data)) / (2 * h)))
-    return out
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_equals_torch_autograd_and_finite_differences(name):
     rng = np.random.default_rng(sum(map(ord, name)))
-    loss, params, inputs, vals, data, twin = CASES[name](rng)
-    prog = sg.compile(loss, params, inputs, dtype="float64")
-    t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
-    d = {k: torch.tensor(v) for k, v in data.items()}
-    want = twin(t, d)
-    want.backward()
-    got = prog.loss(vals, data)
-    assert abs(got - want.item()) <= 1e-10 * max(1.0, abs(want.item())), (got, want.item())
-    grads = prog.grad(vals, data)
-    for k in vals:
-        np.testing.assert_allclose(grads[k], t[k].grad.numpy(), rtol=1e-9, atol=1e-10, err_msg=k)
-        for i, fd in _central_differences(prog, vals, data, k, rng):
-            assert abs(grads[k][i] - fd) <= 1e-5 * max(1.0, abs(fd)), (k, i, grads[k][i], fd)
+    compare_with_torch(torch, CASES[name](rng), rng)
