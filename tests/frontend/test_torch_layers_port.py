@@ -1,6 +1,6 @@
 """torch layers and functional ops a port needs, written as torch code writes them and compiled to
 the NumPy target, against torch.autograd in float64 (the loss and every gradient) and central
-finite differences: conv_transpose1d/2d, padding='same', adaptive pooling, nearest upsampling,
+finite differences: a GRU cell in torch's gate order (r, z, n), conv_transpose1d/2d, padding='same', adaptive pooling, nearest upsampling,
 F.pad in its four modes, cumsum, torch's gather, norms, F.normalize, cosine similarity,
 F.batch_norm, binary_cross_entropy_with_logits with pos_weight, nll_loss, dropout in eval mode."""
 from __future__ import annotations
@@ -29,6 +29,32 @@ def _cases():
     def case(fn):
         cases[fn.__name__] = fn
         return fn
+
+    @case
+    def gru_cell_three_steps(rng):
+        # torch.nn.GRUCell's gate order r, z, n: n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        D, H, C = 3, 4, 2
+        x, y = sg.tensor("x", (N, 3, D)), sg.tensor("y", (N,), integer=True)
+        W_ih, W_hh = sg.tensor("W_ih", (3 * H, D)), sg.tensor("W_hh", (3 * H, H))
+        b_ih, b_hh, Wc = sg.tensor("b_ih", (3 * H,)), sg.tensor("b_hh", (3 * H,)), sg.tensor("Wc", (C, H))
+        h = sg.zeros((N, H))
+        for x_t in x.unbind(1):
+            i_r, i_z, i_n = sg.linear(x_t, W_ih, b_ih).chunk(3, dim=1)
+            h_r, h_z, h_n = sg.linear(h, W_hh, b_hh).chunk(3, dim=1)
+            r, z = (i_r + h_r).sigmoid(), (i_z + h_z).sigmoid()
+            h = (1 - z) * (i_n + r * h_n).tanh() + z * h
+        vals = {"W_ih": _r(rng, 3 * H, D), "W_hh": _r(rng, 3 * H, H), "b_ih": _r(rng, 3 * H),
+                "b_hh": _r(rng, 3 * H), "Wc": _r(rng, C, H)}
+
+        def twin(t, d):
+            cell = torch.nn.GRUCell(D, H).double()
+            ps = {"weight_ih": t["W_ih"], "weight_hh": t["W_hh"], "bias_ih": t["b_ih"], "bias_hh": t["b_hh"]}
+            hh = torch.zeros(B, H, dtype=torch.float64)
+            for k in range(3):
+                hh = torch.func.functional_call(cell, ps, (d["x"][:, k], hh))
+            return F.cross_entropy(hh @ t["Wc"].T, d["y"])
+        return (sg.cross_entropy(sg.linear(h, Wc), y), [W_ih, W_hh, b_ih, b_hh, Wc], [x, y], vals,
+                {"x": _r(rng, B, 3, D), "y": rng.integers(0, C, B)}, twin)
 
     @case
     def conv_transpose2d_stride_padding(rng):
