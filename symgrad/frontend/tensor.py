@@ -270,10 +270,11 @@ def _torch_dim_of_var(fn):
         if "dim" in kwargs and "correction" not in kwargs and "ddof" not in kwargs and "unbiased" not in kwargs:
             who = fn.__name__
             raise ArgumentError(
-                f"{who}() got torch's keyword 'dim'; symgrad takes NumPy's axis=, and its {who} defaults to "
-                f"correction=0 (NumPy's, the biased estimate) where torch's {who}(dim=...) defaults to "
-                f"correction=1. For torch's result write {who}(axis={kwargs['dim']!r}, correction=1); for "
-                f"the biased one (batch and layer norm's) {who}(axis={kwargs['dim']!r})")
+                f"{who}() got an unknown keyword argument 'dim'; did you mean 'axis'? (NumPy's name for "
+                f"torch's 'dim') Mind the default: symgrad's {who} has correction=0 (NumPy's, the biased "
+                f"estimate) where torch's {who}(dim=...) has correction=1. For torch's result write "
+                f"{who}(axis={kwargs['dim']!r}, correction=1); for the biased one (batch and layer norm's) "
+                f"{who}(axis={kwargs['dim']!r})")
         return fn(*args, **kwargs)
     return checked
 
