@@ -325,9 +325,23 @@ class leaky_relu(_Activation):
 
 
 class softplus(_Activation):
-    """softplus(x) = log(1 + e^x); softplus'(x) = σ(x)."""
+    """softplus(x) = log(1 + e^x); softplus'(x) = σ(x). torch's ``F.softplus(x, beta, threshold)``:
+    ``softplus(x, beta=2)`` is softplus(β·x)/β; torch's switch to x where β·x > threshold (20) is a
+    difference below 2e-9, so only threshold=20 (the default) is accepted."""
 
     nargs = 1
+
+    def __new__(cls, x, beta=None, threshold=None, **options):
+        if threshold is not None and threshold != 20:
+            raise ArgumentError(f"softplus: threshold={threshold!r} is not supported; symgrad's softplus is "
+                                f"the exact log(1 + e^x) everywhere (torch's default threshold=20 differs from "
+                                f"it by less than 2e-9)")
+        if beta is None or (not isinstance(beta, bool) and beta == 1):
+            return super().__new__(cls, x, **options)
+        b = as_expr(beta, "beta")
+        if isinstance(beta, bool) or not (b.is_number and b.is_positive):
+            raise ArgumentError(f"softplus: beta must be a positive number, got {beta!r}")
+        return cls(b * as_expr(x, "the argument of softplus")) / b
 
     @classmethod
     def eval(cls, x):

@@ -1,5 +1,5 @@
 """More of what torch models use, each a composition of symgrad's operations, against torch.autograd
-in float64 and central differences: hardswish, hardsigmoid, relu6, mish, logsigmoid, glu; group and
+in float64 and central differences: hardswish, hardsigmoid, relu6, mish, logsigmoid, softplus(beta=), glu; group and
 instance norm; scaled_dot_product_attention; repeat, repeat_interleave, roll, pixel_shuffle, unfold;
 max pooling with ceil_mode=True and average pooling with count_include_pad=False; the 1-D pools'
 gradients; torch's tensor methods (exp, log, abs, sqrt, rsqrt, square, amax, amin, clamp_min/max)."""
@@ -24,6 +24,7 @@ ELEMENTWISE = {
     "relu6": (sg.relu6, F.relu6, (N, 2, 3, 4), (2, 1, 1)),
     "mish": (sg.mish, F.mish, (N, 2, 3, 4), (2, 1, 1)),
     "logsigmoid": (lambda h: sg.logsigmoid(h * 20), lambda h: F.logsigmoid(h * 20), (N, 5), (5,)),
+    "softplus_beta": (lambda h: sg.softplus(h, beta=2), lambda h: F.softplus(h, beta=2), (N, 5), (5,)),
     "glu": (lambda h: sg.glu(h, axis=1), lambda h: F.glu(h, dim=1), (N, 4, 3), (4, 1)),
     "group_norm": (lambda h: sg.group_norm(h, 2), lambda h: F.group_norm(h, 2), (N, 4, 3, 2), (4, 1, 1)),
     "instance_norm": (sg.instance_norm, F.instance_norm, (N, 2, 3, 4), (2, 1, 1)),
@@ -110,6 +111,8 @@ def test_scaled_dot_product_attention(causal):
     (lambda: sg.group_norm(sg.tensor("x", (2, 6, 3)), 4), ["dividing the 6 channels"]),
     (lambda: sg.avg_pool2d(sg.tensor("x", (2, 1, 5, 5)), 2, ceil_mode=True), ["ceil_mode=True"]),
     (lambda: sg.tensor("x", (2, 3)).repeat(2), ["at least one per axis"]),
+    (lambda: sg.softplus(sg.tensor("x", (2, 3)), threshold=5), ["threshold=5", "2e-9"]),
+    (lambda: sg.softplus(sg.tensor("x", (2, 3)), beta=-1), ["beta must be a positive number"]),
 ])
 def test_refused_naming_what_to_write(call, words):
     with pytest.raises((ArgumentError, Exception)) as e:
