@@ -182,6 +182,31 @@ def refuse_ignore_index(who, ignore_index):
         f"labels kept")
 
 
+def class_weights(weight, n, who):
+    """torch's ``weight=``: one weight per class, a tensor of shape (n,) (a parameter or an input)
+    or n numbers (a constant tensor)."""
+    if T.is_tensor_expr(weight):
+        w = T.as_tensor(weight)
+        if len(w.shape) != 1 or not T.dims_equal(w.shape[0], n):
+            raise ShapeError(f"{who}: weight {w} has shape {T.fmt(w.shape)}; it needs one weight per class, ({n},)")
+        return w
+    if isinstance(weight, (list, tuple)) or (hasattr(weight, "tolist") and not isinstance(weight, sp.Basic)):
+        vals = list(weight.tolist() if hasattr(weight, "tolist") else weight)
+        if len(vals) != n or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+            raise ArgumentError(f"{who}: weight must hold {n} numbers, one per class, got {weight!r}")
+        from .tensor_tri import full
+        return T.concat([full((1,), v) for v in vals], axis=0)
+    raise ArgumentError(f"{who}: weight must be a tensor of shape ({n},) (sg.tensor, given with the inputs) or "
+                        f"{n} numbers, got {weight!r}")
+
+
+def weighted_reduce(per, w_y, reduction, who):
+    """torch's reduction with class weights: the mean is Σ w_y·l / Σ w_y (the weights' sum, not the count)."""
+    if reduction == "mean":
+        return T.sum(T.as_tensor(per * w_y)) / T.sum(w_y)
+    return reduce_loss(T.as_tensor(per * w_y), reduction, who)
+
+
 def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0, *, ignore_index=None,
                   weight=None):
     """Softmax cross-entropy of ``logits`` over ``axis``, as ``torch.nn.functional.cross_entropy``
@@ -191,6 +216,8 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0, 
 
     ``label_smoothing`` ε in [0, 1], torch's: the target becomes (1 − ε)·target + ε/C (C the
     classes), so with labels each example's loss is (1 − ε)(lse − s_y) + ε(lse − mean_c s_c).
+    ``weight`` (with labels): torch's class weights, each example's loss times w[y], the mean
+    Σ w_y·l / Σ w_y. ``ignore_index`` is refused, naming the mask to write.
 
     >>> import symgrad as sg
     >>> s, t = sg.tensor("s", (4, 3)), sg.tensor("t", (4, 3))
@@ -198,10 +225,6 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0, 
     (-log_softmax(s, axis=1)*t).sum(axis=1).sum()
     """
     refuse_ignore_index("cross_entropy", ignore_index)
-    if weight is not None:
-        raise ArgumentError("cross_entropy: class weights (weight=) are not supported; multiply the "
-                            "per-example loss (reduction='none') by sg.take(w, y) and divide by its sum: "
-                            "torch's weighted mean")
     eps = _smoothing(label_smoothing)
     if not T.is_tensor_expr(logits):
         if eps != 0:
@@ -224,12 +247,22 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0, 
         s.insert(ax, 1)
         picked = T.take_along_axis(x, T.reshape(t, s), ax).reshape(batch)
         lse = LogSumExpT(x, sp.Integer(ax), sp.false)
+        if weight is not None:
+            if eps != 0:
+                raise ArgumentError("cross_entropy: weight= with label_smoothing= is not supported; give one "
+                                    "of them")
+            w_y = T.take(class_weights(weight, x.shape[ax], "cross_entropy"), t, 0)
+            return weighted_reduce(lse - picked, w_y, reduction, "cross_entropy")
         if eps == 0:
             return reduce_loss(lse - picked, reduction)
         if eps == 1:                    # the uniform target: the labels drop out (no 0·s_y term)
             return reduce_loss(T.as_tensor(lse - T.mean(x, axis=ax)), reduction)
         loss = lse - (1 - eps) * picked - eps * T.mean(x, axis=ax)      # −Σ_c log_softmax / C
         return reduce_loss(T.as_tensor(loss), reduction)
+    if weight is not None:
+        raise ArgumentError("cross_entropy: weight= is supported with integer labels; with probabilities "
+                            "multiply the target by the weights yourself: sg.cross_entropy(s, t * w, "
+                            "reduction=...)")
     if not T.is_tensor_expr(target):
         raise IntegerTensorError(f"cross_entropy: the target {target} must be a tensor: integer labels "
                                  f"(sg.tensor(name, batch shape, integer=True)) or probabilities")

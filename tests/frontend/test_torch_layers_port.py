@@ -2,7 +2,8 @@
 the NumPy target, against torch.autograd in float64 (the loss and every gradient) and central
 finite differences: a GRU cell in torch's gate order (r, z, n), conv_transpose1d/2d, padding='same', adaptive pooling, nearest upsampling,
 F.pad in its four modes, cumsum, torch's gather, norms, F.normalize, cosine similarity,
-F.batch_norm, binary_cross_entropy_with_logits with pos_weight, nll_loss, dropout in eval mode."""
+F.batch_norm, binary_cross_entropy_with_logits with pos_weight, nll_loss, class weights of
+cross_entropy and nll_loss, dropout in eval mode."""
 from __future__ import annotations
 
 import numpy as np
@@ -219,6 +220,28 @@ def _cases():
                                                                    F.dropout(d["x"], 0.3, training=False)), 1), d["y"])
                 + F.nll_loss(F.log_softmax(torch.einsum("ck,nkt->nct", t["W"], d["x"]), 1)[:, :, 0], d["y"][:, 0],
                              reduction="sum"))
+
+    @case
+    def class_weights(rng):
+        x, W, y = sg.tensor("x", (N, 3)), sg.tensor("W", (3, 4)), sg.tensor("y", (N,), integer=True)
+        wt, yt = sg.tensor("wt", (4,)), sg.tensor("yt", (N, 2), integer=True)
+        s = x @ W
+        s3 = sg.stack([s, s ** 2], axis=2)                                  # (N, C, T), classes on axis 1
+        loss = (sg.cross_entropy(s, y, weight=wt) + sg.cross_entropy(s, y, weight=[0.5, 2.0, 1.0, 3.0], reduction="sum")
+                + sg.nll_loss(sg.log_softmax(s3, axis=1), yt, weight=wt)
+                + sg.cross_entropy(s3, yt, axis=1, weight=wt, reduction="none").sum() * 0.1)
+        data = {"x": _r(rng, B + 2, 3), "y": rng.integers(0, 4, B + 2), "yt": rng.integers(0, 4, (B + 2, 2)),
+                "wt": rng.random(4) + 0.2}
+        data["y"][:2] = 3                                                   # a class twice
+
+        def twin(t, d):
+            s = d["x"] @ t["W"]
+            s3 = torch.stack([s, s ** 2], 2)
+            return (F.cross_entropy(s, d["y"], weight=d["wt"])
+                    + F.cross_entropy(s, d["y"], weight=torch.tensor([0.5, 2.0, 1.0, 3.0], dtype=torch.float64), reduction="sum")
+                    + F.nll_loss(F.log_softmax(s3, 1), d["yt"], weight=d["wt"])
+                    + F.cross_entropy(s3, d["yt"], weight=d["wt"], reduction="none").sum() * 0.1)
+        return loss, [W], [x, y, yt, wt], {"W": _r(rng, 3, 4)}, data, twin
 
     return cases
 
