@@ -6,9 +6,8 @@
     sg.cosine_similarity(a, b, axis=1, eps=1e-8)   F.cosine_similarity: Σ (a/max(‖a‖, eps))·(b/max(‖b‖, eps))
     sg.batch_norm(x, running_mean, running_var, weight, bias, training, eps)   F.batch_norm
 
-The 2-norm is sqrt(Σ x²): at a zero vector its gradient is 0/0 (NaN), where torch's is 0 —
-F.normalize and cosine_similarity divide by max(‖x‖, eps) and are finite there only in the
-forward. ``dim=`` is NumPy's ``axis=`` here (torch's names are the tensor methods'):
+At a zero vector the p-norm's gradient is 0, as torch's (not the 0/0 of sqrt(Σ x²)'s derivative):
+F.normalize and cosine_similarity of a zero vector (a padding position) have finite gradients. ``dim=`` is NumPy's ``axis=`` here (torch's names are the tensor methods'):
 ``x.norm(dim=1)``.
 
 >>> import sympy as sp, symgrad as sg
@@ -44,13 +43,21 @@ def norm(x, p=2, axis=None, keepdims=False):
     Σ |x| for 1, max |x| for inf, (Σ |x|ᵖ)^(1/p) otherwise."""
     x = T._tensor_arg(x, "norm")
     p = _p(p, "norm")
-    if p == 2:
-        return T.as_tensor(sp.sqrt(T.sum(x ** 2, axis=axis, keepdims=keepdims)))
     if p == 1:
         return T.sum(abs(x), axis=axis, keepdims=keepdims)
     if p == float("inf"):
         return T.max(abs(x), axis=axis, keepdims=keepdims)
-    return T.as_tensor(T.sum(abs(x) ** p, axis=axis, keepdims=keepdims) ** (sp.S.One / p))
+    if p == 2:
+        return _root_of_positive(T.sum(x ** 2, axis=axis, keepdims=keepdims), sp.Rational(1, 2))
+    return _root_of_positive(T.sum(abs(x) ** p, axis=axis, keepdims=keepdims), sp.S.One / p)
+
+
+def _root_of_positive(s, e):
+    """s^e of a sum s ≥ 0, with gradient 0 where s = 0 (torch's norm at a zero vector), not the 0·∞ =
+    NaN of d(s^e)/ds there: where(s > 0, where(s > 0, s, 1)^e, 0) — neither branch's derivative is
+    infinite anywhere."""
+    positive = s > 0
+    return T.where(positive, T.as_tensor(T.where(positive, s, 1) ** e), 0)
 
 
 @keywords()

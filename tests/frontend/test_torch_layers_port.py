@@ -176,7 +176,9 @@ def _cases():
         loss = (sg.sum(h.norm(dim=1)) + sg.sum(sg.norm(h, p=1, axis=1) ** 2) + sg.sum(sg.norm(h, 3, axis=0))
                 + sg.norm(h, float("inf")) + sg.sum(sg.normalize(h) * z)
                 + sg.sum(sg.cosine_similarity(h, z)) + sg.sum(sg.cosine_similarity(h, W[0], axis=-1)))
-        return (loss, [W], [x, z], {"W": _r(rng, 4, 4)}, {"x": _r(rng, B, 4), "z": _r(rng, B, 4)},
+        data = {"x": _r(rng, B, 4), "z": _r(rng, B, 4)}
+        data["x"][0] = 0            # a zero vector (a padding position): torch's gradient there is finite
+        return (loss, [W], [x, z], {"W": _r(rng, 4, 4)}, data,
                 lambda t, d: ((d["x"] @ t["W"]).norm(dim=1).sum() + ((d["x"] @ t["W"]).norm(p=1, dim=1) ** 2).sum()
                               + torch.linalg.vector_norm(d["x"] @ t["W"], 3, dim=0).sum()
                               + torch.linalg.vector_norm(d["x"] @ t["W"], float("inf"))
