@@ -110,9 +110,10 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
 def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
     """``F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale)``:
     softmax(q @ kᵀ · scale + mask) @ v over the last two axes, scale 1/√(q's last size) by default;
-    ``is_causal`` keeps key j ≤ query i (torch's top-left causal mask); ``attn_mask`` a boolean-like
-    tensor (nonzero: attend, as torch's bool mask) broadcast with the scores. dropout_p must be 0
-    (write ``sg.dropout`` on the weights yourself)."""
+    ``is_causal`` keeps key j ≤ query i (torch's top-left causal mask); ``attn_mask`` as torch's:
+    a comparison (``m > 0``) or an integer tensor is the bool mask (true: attend), a real tensor is
+    added to the scores (a float mask: 0 / −inf, or a bias). dropout_p must be 0 (write
+    ``sg.dropout`` on the weights yourself)."""
     q, k, v = (T._tensor_arg(a, "scaled_dot_product_attention") for a in (q, k, v))
     if dropout_p != 0:
         raise ArgumentError("scaled_dot_product_attention: dropout_p must be 0; write the attention out with "
@@ -129,5 +130,8 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_caus
             raise ShapeError("scaled_dot_product_attention: is_causal=True needs fixed sequence lengths")
         s = T.where(tril(ones((L, S))) > 0, s, float("-inf"))
     elif attn_mask is not None:
-        s = T.where(attn_mask, s, float("-inf"))       # a comparison (m > 0) or a 0/1 tensor
+        if isinstance(attn_mask, sp.logic.boolalg.Boolean) or T._integer_of(attn_mask):
+            s = T.where(attn_mask, s, float("-inf"))    # torch's bool mask: a comparison (m > 0), or integers
+        else:
+            s = s + attn_mask                           # torch's float mask: added to the scores
     return softmax(s, axis=-1) @ v

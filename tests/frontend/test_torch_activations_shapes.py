@@ -84,22 +84,26 @@ def test_hardsigmoid_against_finite_differences_and_torch_to_its_float32_constan
     np.testing.assert_allclose(prog.grad(v, d)["w"], want, rtol=1e-12)
 
 
-@pytest.mark.parametrize("causal", [True, False])
-def test_scaled_dot_product_attention(causal):
+@pytest.mark.parametrize("mask", ["causal", "bool", "float"])
+def test_scaled_dot_product_attention(mask):
     rng = np.random.default_rng(7)
     q, Wq, Wk = sg.tensor("q", (N, 2, 3, 4)), sg.tensor("Wq", (4, 4)), sg.tensor("Wk", (4, 4))
     m = sg.tensor("m", (N, 1, 3, 3))
     h, k = q @ Wq, q @ Wk
+    causal = mask == "causal"
     out = sg.scaled_dot_product_attention(h, k, h, is_causal=True) if causal else \
-        sg.scaled_dot_product_attention(h, k, h, attn_mask=m > 0, scale=0.3)
-    mask = rng.integers(0, 2, (B, 1, 3, 3)).astype(float)
-    mask[..., 0] = 1                                        # every query attends somewhere
+        sg.scaled_dot_product_attention(h, k, h, attn_mask=m > 0 if mask == "bool" else m, scale=0.3)
+    values = rng.integers(0, 2, (B, 1, 3, 3)).astype(float)
+    values[..., 0] = 1                                      # every query attends somewhere
+    if mask == "float":
+        values = rng.normal(size=(B, 1, 3, 3))              # an additive bias (ALiBi-like)
     built = (sg.sum(out ** 2), [Wq, Wk], [q, m], {"Wq": rng.normal(size=(4, 4)), "Wk": rng.normal(size=(4, 4))},
-             {"q": rng.normal(size=(B, 2, 3, 4)), "m": mask},
+             {"q": rng.normal(size=(B, 2, 3, 4)), "m": values},
              lambda t, d: (F.scaled_dot_product_attention(
                  d["q"] @ t["Wq"], d["q"] @ t["Wk"], d["q"] @ t["Wq"], is_causal=True) if causal else
                  F.scaled_dot_product_attention(d["q"] @ t["Wq"], d["q"] @ t["Wk"], d["q"] @ t["Wq"],
-                                                attn_mask=d["m"] > 0, scale=0.3)).pow(2).sum())
+                                                attn_mask=d["m"] > 0 if mask == "bool" else d["m"],
+                                                scale=0.3)).pow(2).sum())
     compare_with_torch(torch, built, rng)
 
 
