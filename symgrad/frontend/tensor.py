@@ -945,6 +945,24 @@ class Reduce(TensorExpr):
     def _latex(self, printer):
         return r"\operatorname{%s}\left(%s\right)" % (self.op, printer._print(self.x))
 
+    # torch's x.max(dim) is a pair (values, indices): x.max(axis=1).values / .indices read as torch's
+    # (NumPy's x.max(axis=1) is the values themselves, and x.max(1)[0] its first entry)
+    @property
+    def values(self):
+        """torch's ``x.max(dim).values``: the maxima (or minima) themselves, this expression."""
+        if self.op not in ("max", "min"):
+            raise AttributeError(f"{self}.values: only a max or min over an axis has torch's .values")
+        return self
+
+    @property
+    def indices(self):
+        """torch's ``x.max(dim).indices``: the first arg-max (arg-min) along the one reduced axis."""
+        if self.op not in ("max", "min") or len(self.axes) != 1 or self.keepdims:
+            raise AttributeError(f"{self}.indices: only a max or min over one axis, without keepdims, has "
+                                 f"torch's .indices")
+        x = self.x if self.op == "max" else -self.x
+        return argmax(x, self.axes[0])
+
 
 def _keepdims(keepdims, op) -> bool:
     """keepdims= is True or False (a string such as "yes" is refused, not read as true)."""
@@ -1430,13 +1448,22 @@ class OneHot(TensorExpr):
 MAX_CLASSES = 1_000_000     # one_hot is dense: more classes would not fit in memory for any batch
 
 
-def one_hot(y, n, axis=-1):
-    """The one-hot encoding of the integer tensor ``y``: shape y.shape with n inserted at ``axis``.
+def one_hot(y, n=None, axis=-1, *, num_classes=None):
+    """The one-hot encoding of the integer tensor ``y``: shape y.shape with n inserted at ``axis``
+    (``num_classes=`` is torch's name for n).
 
     >>> import symgrad as sg
     >>> sg.one_hot(sg.tensor("y", (5,), integer=True), 3).shape
     (5, 3)
     """
+    if n is None:
+        n = num_classes
+    elif num_classes is not None:
+        raise ArgumentError("one_hot: give n or num_classes= (torch's name), not both")
+    if n is None or (isinstance(n, int) and not isinstance(n, bool) and n == -1):
+        raise ArgumentError("one_hot: the number of classes is needed, sg.one_hot(y, n) or num_classes=n: "
+                            "torch's default num_classes=-1 infers it from the largest label, but a "
+                            "declaration fixes its shapes before any data is seen")
     y = _int_tensor_arg(y, "one_hot")
     ax = normalize_axis(axis, y.ndim + 1, "one_hot", y)
     n = _dim(n)

@@ -76,3 +76,22 @@ def test_dropout_in_eval_mode_is_the_identity_and_adaptive_global_pool_is_a_mean
     assert sg.adaptive_avg_pool2d(x4, 1) == x4.mean(axis=(2, 3), keepdims=True)
     assert sg.adaptive_max_pool2d(x4, (1, 1)) == x4.max(axis=(2, 3), keepdims=True)
     assert sg.adaptive_avg_pool2d(x4, 2) == sg.avg_pool2d(x4, 2)
+
+
+def test_torchs_max_pair_and_one_hot_num_classes():
+    import numpy as np
+    x = sg.tensor("x", (N, 4))
+    assert x.max(axis=1).values == x.max(axis=1)
+    assert x.min(axis=1).values == x.min(axis=1)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(5, 4))
+    X[0, 1] = X[0, 3] = X[0].max() + 1                   # a tie: the first arg-max, as torch
+    np.testing.assert_array_equal(sg.numeric(x.max(axis=1).indices, {"x": X}), X.argmax(axis=1))
+    np.testing.assert_array_equal(sg.numeric(x.min(axis=1).indices, {"x": X}), X.argmin(axis=1))
+    with pytest.raises(AttributeError, match="only a max or min"):
+        x.sum(axis=1).values
+    y = sg.tensor("y", (N,), integer=True)
+    assert sg.one_hot(y, num_classes=3) == sg.one_hot(y, 3)
+    for call in (lambda: sg.one_hot(y), lambda: sg.one_hot(y, -1)):
+        with pytest.raises(ArgumentError, match="num_classes=n"):
+            call()
