@@ -801,6 +801,12 @@ def _binary(op, a, b, sym):
     for v in (a, b):                  # s + (1 - mask) * -1e9 with mask a NumPy array
         if isinstance(v, np.ndarray) and v.ndim:
             raise numpy_array_refusal(v, f"'{sym}'")
+    for v in (a, b):                  # (ids != 0) * x: a tensor's == and != are SymPy's structural ones
+        if isinstance(v, (bool, np.bool_, sp.logic.boolalg.BooleanAtom)):
+            raise ArgumentError(
+                f"'{sym}' of a tensor and the bool {v}: a tensor's == and != compare the expressions "
+                f"(SymPy's ==, a Python bool), not the entries — (ids != 0) * x is not a mask. Write "
+                f"sp.Ne(ids, 0) * x or sp.Eq(ids, 0) * x (a 0/1 mask, as NumPy's), or ids > 0")
     a, b = _mask_of(a), _mask_of(b)
     a, b = as_expr(a), as_expr(b)
     sa, sb = shape_of(a), shape_of(b)

@@ -95,3 +95,13 @@ def test_torchs_max_pair_and_one_hot_num_classes():
     for call in (lambda: sg.one_hot(y), lambda: sg.one_hot(y, -1)):
         with pytest.raises(ArgumentError, match="num_classes=n"):
             call()
+
+
+def test_a_structural_comparison_in_arithmetic_is_refused_naming_sp_ne():
+    # (ids != 0) * x in torch is a mask; here != of two expressions is SymPy's structural one, the
+    # Python bool True: it was x * True, refused only at compile time, naming neither == nor the fix
+    ids, x = sg.tensor("ids", (N, 4), integer=True), sg.tensor("x", (N, 4))
+    for call in (lambda: (ids != 0) * x, lambda: x * (ids == 0), lambda: x + (ids != 0)):
+        with pytest.raises(ArgumentError, match=r"sp\.Ne\(ids, 0\) \* x"):
+            call()
+    assert str(sp.Ne(ids, 0) * x) == str(sg.where(sp.Ne(ids, 0), 1, 0) * x)
