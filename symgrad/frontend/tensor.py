@@ -601,6 +601,24 @@ class TensorExpr(Expr):
     def square(self):
         return self ** 2
 
+    # torch's dtype casts: a declaration has one float dtype (the program's), so .float() / .double()
+    # of a real tensor is itself and of an integer one its values as reals; .long() / .int() keep an
+    # integer tensor and refuse a real one (rounding has no gradient)
+    def float(self):
+        return self if not _integer_of(self) else Ewise(sp.Mul(sp.Float(1.0), _unwrap(self), evaluate=False),
+                                                          Tuple(*self.shape))
+
+    double = float
+
+    def long(self):
+        if not _integer_of(self):
+            raise IntegerTensorError(f"{self}.long(): {self} is a real tensor; rounding to integers has no "
+                                     f"gradient. Integer labels and indices are declared sg.tensor(name, "
+                                     f"shape, integer=True) and given with the inputs")
+        return self
+
+    int = long
+
     def amax(self, dim=None, keepdim=False):   # torch's; the gradient goes to the first arg-max
         return max(self, dim, keepdim)
 

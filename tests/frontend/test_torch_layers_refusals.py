@@ -105,3 +105,14 @@ def test_a_structural_comparison_in_arithmetic_is_refused_naming_sp_ne():
         with pytest.raises(ArgumentError, match=r"sp\.Ne\(ids, 0\) \* x"):
             call()
     assert str(sp.Ne(ids, 0) * x) == str(sg.where(sp.Ne(ids, 0), 1, 0) * x)
+
+
+def test_torchs_dtype_casts():
+    import numpy as np
+    y, s = sg.tensor("y", (N, 3), integer=True), sg.tensor("s", (N, 3))
+    assert s.float() is s and s.double() is s and y.long() is y and y.int() is y
+    assert not y.float().is_integer_tensor                 # labels as reals: a target for bce
+    Y = np.array([[0, 1, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(sg.numeric(y.float() * 2, {"y": Y}), 2.0 * Y)
+    with pytest.raises(sg.IntegerTensorError, match="rounding to integers has no gradient"):
+        s.long()
