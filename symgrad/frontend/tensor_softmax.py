@@ -207,7 +207,7 @@ def weighted_reduce(per, w_y, reduction, who):
     return reduce_loss(T.as_tensor(per * w_y), reduction, who)
 
 
-def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0, *, ignore_index=None,
+def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0, *, ignore_index=None,
                   weight=None):
     """Softmax cross-entropy of ``logits`` over ``axis``, as ``torch.nn.functional.cross_entropy``
     (classes on ``axis``, default the last): ``target`` an integer tensor of the batch shape
@@ -234,15 +234,27 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0, 
     x = T.as_tensor(logits)
     if x.ndim == 0:
         raise ShapeError(f"cross_entropy: the logits {x} must have a class axis")
-    ax = T.normalize_axis(axis, x.ndim, "cross_entropy", x)
+    ax = T.normalize_axis(-1 if axis is None else axis, x.ndim, "cross_entropy", x)
     batch = T.reduced_shape(x.shape, (ax,))
     target = as_expr(target)
     if T.is_tensor_expr(target) and getattr(target, "is_integer_tensor", False):
         t = T.as_tensor(target)
-        if not (len(t.shape) == len(batch) and all(T.dims_equal(a, b) for a, b in zip(t.shape, batch))):
+
+        def fits(b):
+            return len(t.shape) == len(b) and all(T.dims_equal(u, v) for u, v in zip(t.shape, b))
+        torch_batch = T.reduced_shape(x.shape, (1,)) if x.ndim >= 3 else None
+        if axis is None and torch_batch is not None and fits(torch_batch) and fits(batch):
+            # (N, C, T) logits with C = T: torch's classes (dim 1) and symgrad's default (the last axis)
+            # both fit the labels, and give different losses
+            raise ArgumentError(f"cross_entropy: logits {T.fmt(x.shape)} and labels {T.fmt(t.shape)} fit "
+                                f"classes on axis 1 (torch's F.cross_entropy) and on the last axis "
+                                f"(symgrad's default) alike: pass axis=1 or axis=-1")
+        if not fits(batch):
+            hint = (" — torch's F.cross_entropy takes the classes on axis 1: pass axis=1"
+                    if axis is None and torch_batch is not None and fits(torch_batch) else "")
             raise ShapeError(f"cross_entropy: integer labels {t} have shape {T.fmt(t.shape)}; with "
                              f"logits {T.fmt(x.shape)} and classes on axis {ax} they need the batch "
-                             f"shape {T.fmt(batch)}")
+                             f"shape {T.fmt(batch)}{hint}")
         s = list(batch)
         s.insert(ax, 1)
         picked = T.take_along_axis(x, T.reshape(t, s), ax).reshape(batch)

@@ -116,3 +116,15 @@ def test_torchs_dtype_casts():
     np.testing.assert_array_equal(sg.numeric(y.float() * 2, {"y": Y}), 2.0 * Y)
     with pytest.raises(sg.IntegerTensorError, match="rounding to integers has no gradient"):
         s.long()
+
+
+def test_cross_entropy_of_n_c_t_logits_names_torchs_class_axis():
+    # torch's F.cross_entropy takes the classes on dim 1, symgrad's on the last axis: (N, 4, 4) logits
+    # with (N, 4) labels fit both and give different losses — refused, asking for the axis
+    s, y = sg.tensor("s", (N, 4, 4)), sg.tensor("y", (N, 4), integer=True)
+    with pytest.raises(ArgumentError, match="pass axis=1 or axis=-1"):
+        sg.cross_entropy(s, y)
+    assert sg.cross_entropy(s, y, axis=1) != sg.cross_entropy(s, y, axis=-1)
+    with pytest.raises(ShapeError, match="torch's F.cross_entropy takes the classes on axis 1: pass axis=1"):
+        sg.cross_entropy(sg.tensor("s5", (N, 4, 5)), sg.tensor("y5", (N, 5), integer=True))
+    assert sg.cross_entropy(sg.tensor("s5", (N, 4, 5)), sg.tensor("y4", (N, 4), integer=True)).shape == ()
