@@ -23,13 +23,22 @@ from .frontend.tensor_softmax import cross_entropy, log_softmax, logsumexp, soft
 from .frontend.conv import (avg_pool1d, avg_pool2d, conv1d, conv2d, flip, max_pool1d,
                             max_pool2d)
 from .frontend.conv_sum import NotAConvolution, as_conv, from_indexed
+from .frontend.conv_transpose import conv_transpose1d, conv_transpose2d
+from .frontend.resize import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
+                              adaptive_max_pool2d, interpolate)
+from .frontend.tensor_pad import pad
+from .frontend.tensor_norms import batch_norm, cosine_similarity, norm, normalize
 # the losses on tensors take torch's reduction= (and axis=); on matrices they are functions' own
-from .frontend.tensor_losses import bce, hinge, huber, kl_div, l1, mse, multi_margin, smooth_l1
+from .frontend.tensor_losses import (bce, bce_with_logits, binary_cross_entropy_with_logits, hinge, huber,
+                                     kl_div, l1, mse, multi_margin, nll_loss, smooth_l1)
 from .frontend.tensor_bounds import clip, maximum, minimum
 from .frontend.tensor import std
-from .frontend.tensor_tri import full, ones, swapaxes, tril, triu, zeros
+from .frontend.tensor_tri import cumsum, full, ones, swapaxes, tril, triu, zeros
 from .frontend.tensor_einsum import einsum
-from .frontend.tensor_layers import layer_norm, linear
+from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear,
+                                     scaled_dot_product_attention)
+from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, relu6
+from .frontend.tensor_shapes import pixel_shuffle, repeat, repeat_interleave, roll, unfold
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
 from .teaching.derivation import derive
@@ -71,6 +80,11 @@ __all__ = [
     "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "full", "swapaxes", "einsum", "linear", "layer_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
+    "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate", "pad", "batch_norm", "cosine_similarity",
+    "norm", "normalize", "cumsum", "bce_with_logits", "binary_cross_entropy_with_logits", "nll_loss",
+    "group_norm", "instance_norm", "scaled_dot_product_attention", "glu", "hardsigmoid", "hardswish",
+    "logsigmoid", "mish", "relu6", "pixel_shuffle", "repeat", "repeat_interleave", "roll", "unfold",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",
     "LabelRangeError", "ArgumentError", "DataError", "ParseError", "UnsafeInputError",
     "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",

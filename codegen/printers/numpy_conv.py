@@ -297,7 +297,8 @@ def _fold(c, e) -> list:
     if back != tuple(range(len(order))):
         made += f".transpose({back})"
     lines = [f"{c.name} = {made}",
-             f"for {', '.join(ks)} in numpy.ndindex{tuple(int(k) for k in kernel)}:",
+             # (a 1-tuple of one kernel axis is unpacked: numpy.ndindex yields tuples)
+             f"for {', '.join(ks)}{',' if nd == 1 else ''} in numpy.ndindex{tuple(int(k) for k in kernel)}:",
              f"    {c.name}[{lead}{at}] {'=' if disjoint else '+='} {c.args[0]}[..., {', '.join(ks)}]"]
     if any(lo or hi for lo, hi in pads):
         crop = ", ".join(f"{lo}:{lo + int(s)}" for s, (lo, _) in zip(shape[nlead:], pads))

@@ -14,7 +14,8 @@ name; a backend or a later primitive (convolution, pooling) extends the table wi
     pad[shape, items]     zeros(shape); out[items] = a              the adjoint of a slice
     concat[axis]          numpy.concatenate((a, b, ...), axis)
     take[axis]            numpy.take(x, idx, axis)                  gather at integer indices
-    scatter_add[axis, n]  zeros; numpy.add.at(out, (:, ..., idx), ḡ)  repeated indices add up
+    scatter_add[axis, n]  zeros; numpy.add.at(out, (:, ..., idx), ḡ)  repeated indices add up; rows
+                          (axis 0): add.at of the flattened out at idx·T + t (ufunc.at's 1-D fast path)
     bmatmul               numpy.matmul(a, b)                        batched over the leading axes
     lse[axis]             m + log Σ exp(a − m), m = max a           stable by the max shift
     tril[k], triu[k]      numpy.tril(a, k), numpy.triu(a, k)        a causal mask (last two axes)
@@ -144,10 +145,21 @@ def _scatter_add(c: Context, e) -> list:
     # out[..., idx[j], ...] += ḡ[..., j, ...] for every j: numpy.add.at, which (unlike out[idx] += ḡ)
     # adds every repeated index, as an embedding's gradient needs
     axis, _ = e.params
+    made = f"{c.name} = numpy.zeros({c.shape(e.out.shape)}, dtype=DTYPE)"
+    row = e.out.shape[1:]
+    if axis == 0 and row and all(isinstance(d, int) or getattr(d, "is_Integer", False) for d in row):
+        # rows (an embedding's gradient): the entries of the flattened out, one 1-D index per entry
+        # of ḡ (row idx[j], column t → idx[j]·T + t), NumPy's fast path of ufunc.at: the same
+        # additions in the same order (bitwise equal), 3-4× faster than the N-d index on the
+        # embedding bag of bench/port_step.py
+        T = 1
+        for d in row:
+            T *= int(d)
+        flat = f"({c.args[1]}.astype(numpy.intp)[..., None] * {T} + numpy.arange({T})).reshape(-1)"
+        return [made, f"numpy.add.at({c.name}.reshape(-1), {flat}, {c.args[0]}.reshape(-1))"]
     where = "(" + "slice(None), " * axis + f"{c.args[1]}.astype(numpy.intp))" if axis else \
         f"{c.args[1]}.astype(numpy.intp)"
-    return [f"{c.name} = numpy.zeros({c.shape(e.out.shape)}, dtype=DTYPE)",
-            f"numpy.add.at({c.name}, {where}, {c.args[0]})"]
+    return [made, f"numpy.add.at({c.name}, {where}, {c.args[0]})"]
 
 
 def _lse(c: Context, e) -> list:

@@ -281,21 +281,23 @@ def conv(x, w, b=None, stride=1, padding=0, dilation=1, nd=2, layer=None, groups
         raise ShapeError(f"{layer}: the kernel w {w} has shape {T.fmt(w.shape)}; {layer} takes {kn} "
                          f"with integer sizes")
     stride = _tuple_arg(stride, nd, "stride", layer, 1)
-    pad = _tuple_arg(padding, nd, "padding", layer, 0)
     dil = _tuple_arg(dilation, nd, "dilation", layer, 1)
+    pads = _padding_arg(padding, stride, dil, w.shape[2:], layer)
     g = _groups(groups, x, w, layer)
     if x.shape[1] != w.shape[1] * g:
         grouped = f" × groups={g}" if g != 1 else ""
         raise ShapeError(f"{layer}: channel mismatch: x {x} of shape {T.fmt(x.shape)} has {x.shape[1]} "
                          f"channels but the kernel w {w} of shape {T.fmt(w.shape)} expects "
                          f"{w.shape[1]}{grouped} (w is (F, C/groups, ...), x is (N, C, ...))")
-    for i, (s, k, p, d) in enumerate(zip(x.shape[2:], w.shape[2:], pad, dil)):
-        if dilated(k, d) > s + 2 * p:
+    for i, (s, k, (lo, hi), d) in enumerate(zip(x.shape[2:], w.shape[2:], pads, dil)):
+        if dilated(k, d) > s + lo + hi:
+            p = lo if lo == hi else (lo, hi)
             raise ShapeError(f"{layer}: the kernel w {T.fmt(w.shape)} (dilation {d}) spans {dilated(k, d)} "
                              f"on spatial axis {i}, larger than the padded input x {T.fmt(x.shape)} with "
-                             f"padding {p} ({s + 2 * p})")
+                             f"padding {p} ({s + lo + hi})")
     def one(x, w):
-        return Conv(x, w, Tuple(*stride), Tuple(*[Tuple(p, p) for p in pad]), Tuple(*[1] * nd), Tuple(*dil))
+        return Conv(x, w, Tuple(*stride), Tuple(*[Tuple(lo, hi) for lo, hi in pads]), Tuple(*[1] * nd),
+                    Tuple(*dil))
     if g == 1:
         out = one(x, w)
     else:
@@ -310,6 +312,23 @@ def conv(x, w, b=None, stride=1, padding=0, dilation=1, nd=2, layer=None, groups
         raise ShapeError(f"{layer}: the bias b {b} has shape {T.fmt(b.shape)}; it must be ({w.shape[0]},), "
                          f"one per filter of w {T.fmt(w.shape)}")
     return out + T.reshape(b, (w.shape[0],) + (1,) * nd)
+
+
+def _padding_arg(padding, stride, dil, kernel, layer) -> list:
+    """(lo, hi) per spatial axis: an integer or a tuple (the same on both sides), or torch's strings
+    'valid' (no padding) and 'same' (stride 1 only: the output has the input's size; the total
+    dil·(k − 1) split as torch splits it, the smaller half before: (t // 2, t − t // 2))."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0)] * len(stride)
+        if padding == "same":
+            if set(stride) != {1}:
+                raise ArgumentError(f"{layer}: padding='same' needs stride=1 (as torch's), got stride="
+                                    f"{stride}; give the padding as integers instead")
+            return [(t // 2, t - t // 2) for t in (d * (k - 1) for d, k in zip(dil, kernel))]
+        raise ArgumentError(f"{layer}: padding must be an integer, {len(stride)} integers, 'same' or "
+                            f"'valid' (torch's), got {padding!r}")
+    return [(p, p) for p in _tuple_arg(padding, len(stride), "padding", layer, 0)]
 
 
 def _groups(groups, x, w, layer) -> int:
@@ -360,6 +379,8 @@ def _pool(cls, x, kernel, stride, padding, nd, layer, ceil_mode=False):
             raise ShapeError(f"{layer}: the pool window {k} does not fit the input x {T.fmt(x.shape)} "
                              f"with padding {p}: {kk} > {n + 2 * pp} on spatial axis {i}")
     _flag(ceil_mode, "ceil_mode", layer)
+    if ceil_mode and cls is MaxPool and any((n + 2 * pp - kk) % ss for n, kk, ss, pp in zip(x.shape[2:], k, s, p)):
+        return _max_pool_ceil(x, k, s, p)
     if ceil_mode:
         for i, (n, kk, ss, pp) in enumerate(zip(x.shape[2:], k, s, p)):
             if (n + 2 * pp - kk) % ss:
@@ -369,6 +390,27 @@ def _pool(cls, x, kernel, stride, padding, nd, layer, ceil_mode=False):
                     f"supported: ceil_mode=False (the default), or ceil_mode=True where the windows tile "
                     f"the padded input exactly ((size + 2·padding − kernel) divisible by the stride)")
     return cls(x, Tuple(*k), Tuple(*s), Tuple(*p))
+
+
+def _max_pool_ceil(x, k, s, p):
+    """torch's max pooling with ceil_mode=True: one more window at the end of an axis when the last
+    one would start inside the input or its left padding, padded past the end with −∞ (it takes the
+    max of the entries it covers). The windows (`Windows`, −∞ fill, asymmetric padding), flattened,
+    then the max over the window: the gradient goes to its first arg-max."""
+    nd = len(k)
+    pads, out = [], []
+    for n, kk, ss, pp in zip(x.shape[2:], k, s, p):
+        o = -(-(n + 2 * pp - kk) // ss) + 1                 # ⌈(n + 2p − k) / s⌉ + 1
+        if (o - 1) * ss >= n + pp:                          # a window starting in the right padding: dropped
+            o -= 1
+        pads.append(Tuple(pp, (o - 1) * ss + kk - n - pp))
+        out.append(o)
+    win = Windows(x, Tuple(*k), Tuple(*s), Tuple(*pads), Tuple(*[1] * nd), -sp.oo)
+    lead = tuple(x.shape[:2]) + tuple(out)
+    size = 1
+    for kk in k:
+        size *= kk
+    return T.max(T.reshape(win, lead + (size,)), axis=-1)
 
 
 def _flag(v, name, layer):
@@ -394,9 +436,14 @@ def _avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_
     _flag(count_include_pad, "count_include_pad", layer)
     pooled = _pool(AvgPool, x, kernel, stride, padding, nd, layer, ceil_mode)
     if not count_include_pad and set(pooled.padding) != {0}:
-        raise ArgumentError(f"{layer}: count_include_pad=False with padding={padding!r} is not supported; "
-                            f"the average counts the padded zeros (count_include_pad=True, the default); "
-                            f"count_include_pad=False is accepted with padding=0, where it changes nothing")
+        if divisor_override is not None:
+            raise ArgumentError(f"{layer}: divisor_override sets the divisor; count_include_pad=False "
+                                f"changes it too: give one of them")
+        # the window's sum over the entries inside x alone: the average of x over the average of ones,
+        # the same pool of a constant (1, 1, *S) tensor of ones (a fraction per position, no gradient)
+        from .tensor_tri import ones
+        inside = AvgPool(ones((1, 1) + tuple(pooled.args[0].shape[2:])), *pooled.args[1:])
+        return pooled / inside
     if divisor_override is None:
         return pooled
     if isinstance(divisor_override, bool) or not isinstance(divisor_override, (numbers.Integral, sp.Integer)) \

@@ -325,9 +325,23 @@ class leaky_relu(_Activation):
 
 
 class softplus(_Activation):
-    """softplus(x) = log(1 + e^x); softplus'(x) = σ(x)."""
+    """softplus(x) = log(1 + e^x); softplus'(x) = σ(x). torch's ``F.softplus(x, beta, threshold)``:
+    ``softplus(x, beta=2)`` is softplus(β·x)/β; torch's switch to x where β·x > threshold (20) is a
+    difference below 2e-9, so only threshold=20 (the default) is accepted."""
 
     nargs = 1
+
+    def __new__(cls, x, beta=None, threshold=None, **options):
+        if threshold is not None and threshold != 20:
+            raise ArgumentError(f"softplus: threshold={threshold!r} is not supported; symgrad's softplus is "
+                                f"the exact log(1 + e^x) everywhere (torch's default threshold=20 differs from "
+                                f"it by less than 2e-9)")
+        if beta is None or (not isinstance(beta, bool) and beta == 1):
+            return super().__new__(cls, x, **options)
+        b = as_expr(beta, "beta")
+        if isinstance(beta, bool) or not (b.is_number and b.is_positive):
+            raise ArgumentError(f"softplus: beta must be a positive number, got {beta!r}")
+        return cls(b * as_expr(x, "the argument of softplus")) / b
 
     @classmethod
     def eval(cls, x):
@@ -626,9 +640,16 @@ class Gather(Expr):
         return r"{%s}_{%s}" % (printer._print(self.args[0]), printer._print(self.args[1]))   # z₁ at k: no double subscript
 
 
-def gather(z, k):
-    """The entry z[k] of a column z (n, 1) at an integer label k (a Symbol fed with integers)."""
+def gather(z, k, index=None):
+    """The entry z[k] of a column z (n, 1) at an integer label k (a Symbol fed with integers).
+    With three arguments, torch's ``torch.gather(x, dim, index)`` on tensors: ``x.gather(dim, index)``,
+    that is ``sg.take_along_axis(x, index, axis=dim)``."""
+    if index is not None:
+        return TENSOR_GATHER[0](z, k, index)
     return Gather(z, k)
+
+
+TENSOR_GATHER: list = []     # torch's gather of tensors, put here by `symgrad.frontend.tensor` (imports flow that way)
 
 
 def kl_div(p, q):

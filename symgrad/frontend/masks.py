@@ -64,12 +64,19 @@ class DropoutMaskTensor(Tensor):
 _MASKS = (DropoutMask, DropoutMaskScalar, DropoutMaskTensor)
 
 
-def dropout(y, p: float):
-    """``y`` with each entry dropped with probability ``p`` in training (see the module docstring)."""
+def dropout(y, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """``y`` with each entry dropped with probability ``p`` in training (see the module docstring).
+    torch's ``F.dropout(y, p, training, inplace)`` arguments: ``training=False`` is ``y`` itself (the
+    model in eval mode); ``inplace`` changes nothing in a declaration (no memory is shared)."""
+    if not isinstance(training, bool) or not isinstance(inplace, bool):
+        raise ArgumentError(f"dropout: training and inplace must be True or False, got "
+                            f"training={training!r}, inplace={inplace!r}")
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
         raise ArgumentError(f"dropout probability p must be a number in [0, 1), got {p!r}")
     p = float(p)
     y = as_expr(y, "the argument of dropout")
+    if not training:
+        return y
     name = f"dropout_mask_{next(_count)}"
     RATES[name] = p
     if isinstance(y, sp.MatrixExpr):

@@ -29,6 +29,7 @@ product) inside a tensor expression is a `MixedArrayError`; scalar Symbols work 
 from __future__ import annotations
 
 import builtins
+import functools
 import numbers
 import operator
 
@@ -258,6 +259,24 @@ def _operator(op, sym):
         return op(o, self) if _PLAIN else _binary(op, o, self, sym)
 
     return forward, reflected
+
+
+def _torch_dim_of_var(fn):
+    """x.var(dim=1) / x.std(dim=1) is torch's code, whose default is the unbiased estimate
+    (correction=1); renaming dim to axis alone would silently give NumPy's biased one. The error
+    says both spellings."""
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        if "dim" in kwargs and "correction" not in kwargs and "ddof" not in kwargs and "unbiased" not in kwargs:
+            who = fn.__name__
+            raise ArgumentError(
+                f"{who}() got an unknown keyword argument 'dim'; did you mean 'axis'? (NumPy's name for "
+                f"torch's 'dim') Mind the default: symgrad's {who} has correction=0 (NumPy's, the biased "
+                f"estimate) where torch's {who}(dim=...) has correction=1. For torch's result write "
+                f"{who}(axis={kwargs['dim']!r}, correction=1); for the biased one (batch and layer norm's) "
+                f"{who}(axis={kwargs['dim']!r})")
+        return fn(*args, **kwargs)
+    return checked
 
 
 class TensorExpr(Expr):
@@ -500,10 +519,12 @@ class TensorExpr(Expr):
     def min(self, axis=None, keepdims=False):
         return min(self, axis, keepdims)
 
+    @_torch_dim_of_var
     @keywords()
     def var(self, axis=None, keepdims=False, correction=0, ddof=None):
         return var(self, axis, keepdims, correction=correction, ddof=ddof)
 
+    @_torch_dim_of_var
     @keywords()
     def std(self, axis=None, keepdims=False, correction=0, ddof=None):
         return std(self, axis, keepdims, correction=correction, ddof=ddof)
@@ -528,6 +549,27 @@ class TensorExpr(Expr):
         """torch's ``s.log_softmax(dim)``: ``sg.log_softmax(s, axis=dim)``."""
         return BY_LATER_MODULES["log_softmax"](self, axis=axis if dim is None else dim)
 
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """torch's ``x.logsumexp(dim, keepdim)``: ``sg.logsumexp(x, axis=dim, keepdims=keepdim)``."""
+        return BY_LATER_MODULES["logsumexp"](self, axis=axis if dim is None else dim,
+                                             keepdims=keepdim if keepdims is None else keepdims)
+
+    def cumsum(self, dim=None, *, axis=None):
+        """``x.cumsum(1)``, NumPy's and torch's: ``sg.cumsum(x, axis=1)``."""
+        return BY_LATER_MODULES["cumsum"](self, axis=axis if dim is None else dim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """torch's ``x.norm(p, dim, keepdim)``: ``sg.norm(x, p, axis=dim, keepdims=keepdim)``."""
+        return BY_LATER_MODULES["norm"](self, p, axis=dim, keepdims=keepdim)
+
+    def gather(self, dim, index):
+        """torch's ``x.gather(dim, index)``: ``sg.take_along_axis(x, index, axis=dim)``."""
+        return gather_along(self, dim, index)
+
+    def take_along_dim(self, indices, dim):
+        """torch's ``x.take_along_dim(indices, dim)``: ``sg.take_along_axis(x, indices, axis=dim)``."""
+        return take_along_axis(self, indices, dim)
+
     def relu(self):
         return BY_LATER_MODULES["relu"](self)
 
@@ -539,6 +581,67 @@ class TensorExpr(Expr):
 
     def pow(self, exponent):              # torch's x.pow(2): x ** 2
         return self ** exponent
+
+    # torch's elementwise methods: x.exp(), x.log(), x.abs(), x.sqrt(), x.rsqrt(), x.square()
+    def exp(self):
+        return elementwise(sp.exp, self)
+
+    def log(self):
+        return elementwise(sp.log, self)
+
+    def abs(self):
+        return elementwise(sp.Abs, self)
+
+    def sqrt(self):
+        return elementwise(sp.sqrt, self)
+
+    def rsqrt(self):
+        return elementwise(lambda a: 1 / sp.sqrt(a), self)
+
+    def square(self):
+        return self ** 2
+
+    # torch's dtype casts: a declaration has one float dtype (the program's), so .float() / .double()
+    # of a real tensor is itself and of an integer one its values as reals; .long() / .int() keep an
+    # integer tensor and refuse a real one (rounding has no gradient)
+    def float(self):
+        return self if not _integer_of(self) else Ewise(sp.Mul(sp.Float(1.0), _unwrap(self), evaluate=False),
+                                                          Tuple(*self.shape))
+
+    double = float
+
+    def long(self):
+        if not _integer_of(self):
+            raise IntegerTensorError(f"{self}.long(): {self} is a real tensor; rounding to integers has no "
+                                     f"gradient. Integer labels and indices are declared sg.tensor(name, "
+                                     f"shape, integer=True) and given with the inputs")
+        return self
+
+    int = long
+
+    def amax(self, dim=None, keepdim=False):   # torch's; the gradient goes to the first arg-max
+        return max(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return min(self, dim, keepdim)
+
+    def clamp_min(self, min):  # noqa: A002 - torch's names
+        return BY_LATER_MODULES["clip"](self, min, None)
+
+    def clamp_max(self, max):  # noqa: A002
+        return BY_LATER_MODULES["clip"](self, None, max)
+
+    def repeat(self, *sizes):
+        """torch's ``x.repeat(2, 1)`` (NumPy's ``np.tile``): see `symgrad.frontend.tensor_shapes.repeat`."""
+        return BY_LATER_MODULES["repeat"](self, *sizes)
+
+    def repeat_interleave(self, repeats, dim=None):
+        """torch's ``x.repeat_interleave(2, dim=1)`` (NumPy's ``np.repeat``)."""
+        return BY_LATER_MODULES["repeat_interleave"](self, repeats, dim)
+
+    def roll(self, shifts, dims=None):
+        """torch's ``x.roll(1, 2)`` (NumPy's ``np.roll``)."""
+        return BY_LATER_MODULES["roll"](self, shifts, dims)
 
     def dot(self, o):
         """x.dot(w), NumPy's spelling of x @ w (cs231n's scores = X.dot(W))."""
@@ -716,6 +819,12 @@ def _binary(op, a, b, sym):
     for v in (a, b):                  # s + (1 - mask) * -1e9 with mask a NumPy array
         if isinstance(v, np.ndarray) and v.ndim:
             raise numpy_array_refusal(v, f"'{sym}'")
+    for v in (a, b):                  # (ids != 0) * x: a tensor's == and != are SymPy's structural ones
+        if isinstance(v, (bool, np.bool_, sp.logic.boolalg.BooleanAtom)):
+            raise ArgumentError(
+                f"'{sym}' of a tensor and the bool {v}: a tensor's == and != compare the expressions "
+                f"(SymPy's ==, a Python bool), not the entries — (ids != 0) * x is not a mask. Write "
+                f"sp.Ne(ids, 0) * x or sp.Eq(ids, 0) * x (a 0/1 mask, as NumPy's), or ids > 0")
     a, b = _mask_of(a), _mask_of(b)
     a, b = as_expr(a), as_expr(b)
     sa, sb = shape_of(a), shape_of(b)
@@ -860,6 +969,24 @@ class Reduce(TensorExpr):
     def _latex(self, printer):
         return r"\operatorname{%s}\left(%s\right)" % (self.op, printer._print(self.x))
 
+    # torch's x.max(dim) is a pair (values, indices): x.max(axis=1).values / .indices read as torch's
+    # (NumPy's x.max(axis=1) is the values themselves, and x.max(1)[0] its first entry)
+    @property
+    def values(self):
+        """torch's ``x.max(dim).values``: the maxima (or minima) themselves, this expression."""
+        if self.op not in ("max", "min"):
+            raise AttributeError(f"{self}.values: only a max or min over an axis has torch's .values")
+        return self
+
+    @property
+    def indices(self):
+        """torch's ``x.max(dim).indices``: the first arg-max (arg-min) along the one reduced axis."""
+        if self.op not in ("max", "min") or len(self.axes) != 1 or self.keepdims:
+            raise AttributeError(f"{self}.indices: only a max or min over one axis, without keepdims, has "
+                                 f"torch's .indices")
+        x = self.x if self.op == "max" else -self.x
+        return argmax(x, self.axes[0])
+
 
 def _keepdims(keepdims, op) -> bool:
     """keepdims= is True or False (a string such as "yes" is refused, not read as true)."""
@@ -945,6 +1072,7 @@ class Variance(TensorExpr):
         return f"{_paren(printer, self.x)}.var({', '.join(parts)})"
 
 
+@_torch_dim_of_var
 @keywords()
 def var(x, axis=None, keepdims=False, *, correction=0, ddof=None):
     """The variance over ``axis``: Σ (x − mean)² / (n − correction), as NumPy's ``var`` with
@@ -965,6 +1093,7 @@ def _ddof(correction, ddof, who):
     return ddof
 
 
+@_torch_dim_of_var
 @keywords()
 def std(x, axis=None, keepdims=False, *, correction=0, ddof=None):
     """The standard deviation over ``axis``: sqrt(x.var(axis, correction=)), as NumPy's ``std``
@@ -1343,13 +1472,22 @@ class OneHot(TensorExpr):
 MAX_CLASSES = 1_000_000     # one_hot is dense: more classes would not fit in memory for any batch
 
 
-def one_hot(y, n, axis=-1):
-    """The one-hot encoding of the integer tensor ``y``: shape y.shape with n inserted at ``axis``.
+def one_hot(y, n=None, axis=-1, *, num_classes=None):
+    """The one-hot encoding of the integer tensor ``y``: shape y.shape with n inserted at ``axis``
+    (``num_classes=`` is torch's name for n).
 
     >>> import symgrad as sg
     >>> sg.one_hot(sg.tensor("y", (5,), integer=True), 3).shape
     (5, 3)
     """
+    if n is None:
+        n = num_classes
+    elif num_classes is not None:
+        raise ArgumentError("one_hot: give n or num_classes= (torch's name), not both")
+    if n is None or (isinstance(n, int) and not isinstance(n, bool) and n == -1):
+        raise ArgumentError("one_hot: the number of classes is needed, sg.one_hot(y, n) or num_classes=n: "
+                            "torch's default num_classes=-1 infers it from the largest label, but a "
+                            "declaration fixes its shapes before any data is seen")
     y = _int_tensor_arg(y, "one_hot")
     ax = normalize_axis(axis, y.ndim + 1, "one_hot", y)
     n = _dim(n)
@@ -1386,10 +1524,19 @@ def take(x, idx, axis=0):
     return Take(x, idx, sp.Integer(ax))
 
 
-def embedding(W, idx):
+def embedding(W, idx, padding_idx=None):
     """W[idx]: the rows of the embedding matrix W at the integer tensor idx (shape idx.shape + (D,)),
-    as ``nn.Embedding``: ids 0 … n − 1 (a negative id is a `LabelRangeError`)."""
+    as ``nn.Embedding``: ids 0 … n − 1 (a negative id is a `LabelRangeError`). torch's
+    ``padding_idx`` (the row read, but kept out of the gradient) is refused, naming the mask to write."""
     w, i = as_expr(W), as_expr(idx)
+    if padding_idx is not None:
+        raise ArgumentError(
+            f"embedding: padding_idx={padding_idx!r} is not supported (torch reads row {padding_idx} but "
+            f"gives it no gradient; symgrad has no stop-gradient). Write the padding as zeros: "
+            f"W[ids] * m[..., None], with m = (ids != {padding_idx}) as floats, given with the inputs "
+            f"(or sg.where(sp.Ne(ids, {padding_idx}), 1, 0)[..., None]); row {padding_idx} then gets no "
+            f"gradient, and the result equals torch's while that row is zero, as "
+            f"nn.Embedding(padding_idx={padding_idx}) initialises it")
     if is_tensor_expr(w) and _integer_of(w) and not (is_tensor_expr(i) and _integer_of(i)):
         raise IntegerTensorError(f"sg.embedding({W}, {idx}): the table comes first, then the ids — "
                                  f"sg.embedding(W, ids), or W[ids] (torch's F.embedding(input, weight) takes "
@@ -1425,6 +1572,38 @@ def take_along_axis(x, idx, axis):
     ishape[ax] = 1
     broadcast_shapes(tuple(xs), tuple(ishape), names=lambda: [str(x), str(idx)])
     return TakeAlong(x, idx, sp.Integer(ax))
+
+
+def gather_along(x, dim, index):
+    """torch.gather(x, dim, index) / x.gather(dim, index): ``take_along_axis(x, index, axis=dim)``.
+    torch's index may be shorter than x on the other axes (no broadcasting): x is sliced to it first.
+
+    >>> import symgrad as sg
+    >>> sg.tensor("s", (4, 5)).gather(1, sg.tensor("i", (4, 2), integer=True))
+    take_along_axis(s, i, axis=1)
+    """
+    x = _tensor_arg(x, "gather")
+    idx = _int_tensor_arg(index, "gather")
+    if idx.ndim != x.ndim:
+        raise AxisError(f"gather: the index {idx} has {idx.ndim} axes but {x} has {x.ndim}; torch.gather "
+                        f"needs the same number (idx[:, None] for one index per row)")
+    ax = normalize_axis(dim, x.ndim, "gather", x)
+    key = []
+    for i, (a, b) in enumerate(zip(x.shape, idx.shape)):
+        if i == ax or dims_equal(a, b):
+            key.append(slice(None))
+        elif isinstance(a, int) and isinstance(b, int) and b <= a:
+            key.append(slice(0, b))
+        else:
+            raise ShapeError(f"gather: the index {idx} of shape {fmt(idx.shape)} must be no larger than "
+                             f"{x} of shape {fmt(x.shape)} on every axis but {ax} (torch's rule)")
+    if any(k != slice(None) for k in key):
+        x = x[tuple(key)]
+    return take_along_axis(x, idx, ax)
+
+
+from .functions import TENSOR_GATHER as _TENSOR_GATHER   # noqa: E402 - sg.gather(x, dim, index)
+_TENSOR_GATHER.append(gather_along)
 
 
 class BroadcastTo(TensorExpr):

@@ -62,3 +62,76 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         out = out + bias
     return out
+
+
+def _per_channel(v, c, nd, name, who):
+    v = T._tensor_arg(v, who)
+    if tuple(v.shape) != (c,):
+        raise ShapeError(f"{who}: {name} {v} has shape {T.fmt(v.shape)}; it must be ({c},), one per channel")
+    return T.reshape(v, (1, c) + (1,) * nd)
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """``F.group_norm(x, num_groups, weight, bias, eps)`` on (N, C, ...): each example's channels in
+    ``num_groups`` groups, each group normalised by its own mean and biased variance (over its
+    channels and positions), then ``weight`` and ``bias`` per channel. num_groups = 1 is a layer norm
+    over (C, ...), num_groups = C an instance norm."""
+    x = T._tensor_arg(x, "group_norm")
+    if x.ndim < 2 or any(not isinstance(d, int) for d in x.shape[1:]):
+        raise ShapeError(f"group_norm: x {x} has shape {T.fmt(x.shape)}; it takes (N, C, ...) with fixed "
+                         f"channel and spatial sizes")
+    c, rest = x.shape[1], tuple(x.shape[2:])
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1 or c % num_groups:
+        raise ArgumentError(f"group_norm: num_groups must be a positive integer dividing the {c} channels, "
+                            f"got {num_groups!r}")
+    g = T.reshape(x, (x.shape[0], num_groups, -1))
+    mu = g.mean(axis=2, keepdims=True)
+    out = T.reshape((g - mu) / sp.sqrt(g.var(axis=2, keepdims=True) + eps), x.shape)
+    if weight is not None:
+        out = out * _per_channel(weight, c, len(rest), "weight", "group_norm")
+    if bias is not None:
+        out = out + _per_channel(bias, c, len(rest), "bias", "group_norm")
+    return T.as_tensor(out)
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """``F.instance_norm`` with the instance's statistics (use_input_stats=True, torch's default):
+    each example's channel normalised over its positions; ``group_norm(x, C, weight, bias)``."""
+    x = T._tensor_arg(x, "instance_norm")
+    if running_mean is not None or running_var is not None or use_input_stats is not True:
+        raise ArgumentError("instance_norm: only the instance's own statistics (use_input_stats=True, no "
+                            "running_mean / running_var) are supported")
+    if x.ndim < 3:
+        raise ShapeError(f"instance_norm: x {x} has shape {T.fmt(x.shape)}; it takes (N, C, L) or more axes")
+    return group_norm(x, x.shape[1], weight, bias, eps)
+
+
+def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """``F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale)``:
+    softmax(q @ kᵀ · scale + mask) @ v over the last two axes, scale 1/√(q's last size) by default;
+    ``is_causal`` keeps key j ≤ query i (torch's top-left causal mask); ``attn_mask`` as torch's:
+    a comparison (``m > 0``) or an integer tensor is the bool mask (true: attend), a real tensor is
+    added to the scores (a float mask: 0 / −inf, or a bias). dropout_p must be 0 (write
+    ``sg.dropout`` on the weights yourself)."""
+    q, k, v = (T._tensor_arg(a, "scaled_dot_product_attention") for a in (q, k, v))
+    if dropout_p != 0:
+        raise ArgumentError("scaled_dot_product_attention: dropout_p must be 0; write the attention out with "
+                            "sg.dropout(sg.softmax(s, axis=-1), p) @ v for dropout on the weights")
+    if attn_mask is not None and is_causal:
+        raise ArgumentError("scaled_dot_product_attention: give attn_mask or is_causal=True, not both (as torch)")
+    L, S = q.shape[-2], k.shape[-2]
+    sc = (sp.S.One / sp.sqrt(q.shape[-1])) if scale is None else scale
+    s = (q @ k.swapaxes(-2, -1)) * sc
+    from .tensor_softmax import softmax
+    from .tensor_tri import ones, tril
+    if is_causal:
+        if not (isinstance(L, int) and isinstance(S, int)):
+            raise ShapeError("scaled_dot_product_attention: is_causal=True needs fixed sequence lengths")
+        s = T.where(tril(ones((L, S))) > 0, s, float("-inf"))
+    elif attn_mask is not None:
+        if isinstance(attn_mask, sp.logic.boolalg.Boolean) or T._integer_of(attn_mask):
+            s = T.where(attn_mask, s, float("-inf"))    # torch's bool mask: a comparison (m > 0), or integers
+        else:
+            s = s + attn_mask                           # torch's float mask: added to the scores
+    return softmax(s, axis=-1) @ v

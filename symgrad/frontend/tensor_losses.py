@@ -31,9 +31,11 @@ from . import functions as F
 from . import tensor as T
 from .parse import as_expr
 from .tensor_softmax import reduce_loss as _reduce
+from .tensor_softmax import class_weights, refuse_ignore_index, weighted_reduce
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
 
-__all__ = ["mse", "l1", "bce", "hinge", "huber", "smooth_l1", "kl_div", "multi_margin"]
+__all__ = ["mse", "l1", "bce", "hinge", "huber", "smooth_l1", "kl_div", "multi_margin", "bce_with_logits",
+           "binary_cross_entropy_with_logits", "nll_loss"]
 
 
 def _pair(a, b, names, who):
@@ -225,3 +227,63 @@ def multi_margin(scores, y, axis=-1, margin=1, reduction="mean"):
     others = 1 - T.one_hot(y, classes, axis=ax)                      # c ≠ y
     margins = T.as_tensor(sp.Max(0, margin - correct + s) * others)
     return _reduce(T.sum(margins, axis=ax) / classes, reduction, "multi_margin")
+
+
+def bce_with_logits(logits, y, weight=None, reduction="mean", pos_weight=None):
+    """``F.binary_cross_entropy_with_logits(s, y, weight, reduction=, pos_weight=)`` (the same
+    argument order): per entry (1 − y)·s + (1 + (pw − 1)·y)·softplus(−s), softplus in its stable form,
+    times ``weight``; ``pos_weight`` (one per class, the last axis) and ``weight`` broadcast with s
+    (numbers, or tensors given with the inputs). Without them it is softplus(s) − y·s.
+
+    >>> import symgrad as sg
+    >>> s, y = sg.tensor("s", (4, 2)), sg.tensor("y", (4, 2))
+    >>> sg.bce_with_logits(s, y, reduction="sum")
+    (softplus(s) - s*y).sum()
+    """
+    s, t = _tensor_pair(logits, y, "bce_with_logits")
+    if pos_weight is None:
+        per = F.softplus(s) - t * s
+    else:
+        pw = as_expr(pos_weight, "pos_weight")
+        if T.is_tensor_expr(pw):
+            T.broadcast_shapes(T.shape_of(pw), s.shape, names=lambda: [f"pos_weight {pw}", str(s)])
+        per = (1 - t) * s + (1 + (pw - 1) * t) * F.softplus(-s)
+    if weight is not None:
+        w = as_expr(weight, "weight")
+        if T.is_tensor_expr(w):
+            T.broadcast_shapes(T.shape_of(w), s.shape, names=lambda: [f"weight {w}", str(s)])
+        per = per * w
+    return _reduce(T.as_tensor(per), reduction, "bce_with_logits")
+
+
+binary_cross_entropy_with_logits = bce_with_logits      # torch's name
+
+
+def nll_loss(logp, y, weight=None, ignore_index=None, reduction="mean", axis=1):
+    """``F.nll_loss(logp, y)``: −logp at the integer labels y, classes on ``axis`` (1, as torch),
+    then ``reduction=``. With ``logp = sg.log_softmax(s, axis=1)`` it is ``sg.cross_entropy(s, y,
+    axis=1)``. ``weight``: torch's class weights (the mean Σ w_y·l / Σ w_y); ``ignore_index`` is
+    refused with the mask to write instead.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N = sp.Symbol("N", integer=True, positive=True)
+    >>> sg.nll_loss(sg.tensor("lp", (N, 3)), sg.tensor("y", (N,), integer=True))
+    (-take_along_axis(lp, y.reshape(N, 1), axis=1).reshape(N)).mean()
+    """
+    refuse_ignore_index("nll_loss", ignore_index)
+    x = T._tensor_arg(logp, "nll_loss")
+    if x.ndim == 0:
+        raise ShapeError(f"nll_loss: the log-probabilities {x} must have a class axis")
+    ax = T.normalize_axis(axis, x.ndim, "nll_loss", x)
+    batch = T.reduced_shape(x.shape, (ax,))
+    t = T._int_tensor_arg(y, "nll_loss")
+    if not (len(t.shape) == len(batch) and all(T.dims_equal(a, b) for a, b in zip(t.shape, batch))):
+        raise ShapeError(f"nll_loss: labels {t} have shape {T.fmt(t.shape)}; with log-probabilities "
+                         f"{T.fmt(x.shape)} and classes on axis {ax} they need the batch shape {T.fmt(batch)}")
+    s = list(batch)
+    s.insert(ax, 1)
+    picked = T.take_along_axis(x, T.reshape(t, s), ax).reshape(batch)
+    if weight is not None:
+        return weighted_reduce(-picked, T.take(class_weights(weight, x.shape[ax], "nll_loss"), t, 0), reduction,
+                               "nll_loss")
+    return _reduce(T.as_tensor(-picked), reduction, "nll_loss")

@@ -138,7 +138,8 @@ def log_softmax(x, axis=None):
 
 
 # torch's methods s.softmax(dim), s.log_softmax(dim), h.relu(), h.sigmoid() (see TensorExpr)
-T.BY_LATER_MODULES.update(softmax=softmax, log_softmax=log_softmax, relu=F.relu, sigmoid=F.sigmoid)
+T.BY_LATER_MODULES.update(softmax=softmax, log_softmax=log_softmax, relu=F.relu, sigmoid=F.sigmoid,
+                          logsumexp=logsumexp)
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -169,7 +170,45 @@ def _smoothing(eps):
     return e
 
 
-def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0):
+def refuse_ignore_index(who, ignore_index):
+    """torch's ignore_index: labels equal to it drop out of the loss and of the mean's count."""
+    if ignore_index is None:
+        return
+    raise ArgumentError(
+        f"{who}: ignore_index={ignore_index!r} is not supported (labels are checked to be 0 … C − 1). If no "
+        f"label equals it, leave it out. Otherwise mask the loss with tensors computed from the data: "
+        f"m = (y != {ignore_index}) as floats and y0 = y with those labels set to 0, then "
+        f"l = sg.{who}(s, y0, reduction='none'); loss = (l * m).sum() / m.sum() — torch's mean over the "
+        f"labels kept")
+
+
+def class_weights(weight, n, who):
+    """torch's ``weight=``: one weight per class, a tensor of shape (n,) (a parameter or an input)
+    or n numbers (a constant tensor)."""
+    if T.is_tensor_expr(weight):
+        w = T.as_tensor(weight)
+        if len(w.shape) != 1 or not T.dims_equal(w.shape[0], n):
+            raise ShapeError(f"{who}: weight {w} has shape {T.fmt(w.shape)}; it needs one weight per class, ({n},)")
+        return w
+    if isinstance(weight, (list, tuple)) or (hasattr(weight, "tolist") and not isinstance(weight, sp.Basic)):
+        vals = list(weight.tolist() if hasattr(weight, "tolist") else weight)
+        if len(vals) != n or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+            raise ArgumentError(f"{who}: weight must hold {n} numbers, one per class, got {weight!r}")
+        from .tensor_tri import full
+        return T.concat([full((1,), v) for v in vals], axis=0)
+    raise ArgumentError(f"{who}: weight must be a tensor of shape ({n},) (sg.tensor, given with the inputs) or "
+                        f"{n} numbers, got {weight!r}")
+
+
+def weighted_reduce(per, w_y, reduction, who):
+    """torch's reduction with class weights: the mean is Σ w_y·l / Σ w_y (the weights' sum, not the count)."""
+    if reduction == "mean":
+        return T.sum(T.as_tensor(per * w_y)) / T.sum(w_y)
+    return reduce_loss(T.as_tensor(per * w_y), reduction, who)
+
+
+def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0, *, ignore_index=None,
+                  weight=None):
     """Softmax cross-entropy of ``logits`` over ``axis``, as ``torch.nn.functional.cross_entropy``
     (classes on ``axis``, default the last): ``target`` an integer tensor of the batch shape
     (labels) or a real tensor of the logits' shape (probabilities); ``reduction`` "mean" (over
@@ -177,12 +216,15 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0):
 
     ``label_smoothing`` ε in [0, 1], torch's: the target becomes (1 − ε)·target + ε/C (C the
     classes), so with labels each example's loss is (1 − ε)(lse − s_y) + ε(lse − mean_c s_c).
+    ``weight`` (with labels): torch's class weights, each example's loss times w[y], the mean
+    Σ w_y·l / Σ w_y. ``ignore_index`` is refused, naming the mask to write.
 
     >>> import symgrad as sg
     >>> s, t = sg.tensor("s", (4, 3)), sg.tensor("t", (4, 3))
     >>> sg.cross_entropy(s, t, reduction="sum")
     (-log_softmax(s, axis=1)*t).sum(axis=1).sum()
     """
+    refuse_ignore_index("cross_entropy", ignore_index)
     eps = _smoothing(label_smoothing)
     if not T.is_tensor_expr(logits):
         if eps != 0:
@@ -192,25 +234,47 @@ def cross_entropy(logits, target, axis=-1, reduction="mean", label_smoothing=0):
     x = T.as_tensor(logits)
     if x.ndim == 0:
         raise ShapeError(f"cross_entropy: the logits {x} must have a class axis")
-    ax = T.normalize_axis(axis, x.ndim, "cross_entropy", x)
+    ax = T.normalize_axis(-1 if axis is None else axis, x.ndim, "cross_entropy", x)
     batch = T.reduced_shape(x.shape, (ax,))
     target = as_expr(target)
     if T.is_tensor_expr(target) and getattr(target, "is_integer_tensor", False):
         t = T.as_tensor(target)
-        if not (len(t.shape) == len(batch) and all(T.dims_equal(a, b) for a, b in zip(t.shape, batch))):
+
+        def fits(b):
+            return len(t.shape) == len(b) and all(T.dims_equal(u, v) for u, v in zip(t.shape, b))
+        torch_batch = T.reduced_shape(x.shape, (1,)) if x.ndim >= 3 else None
+        if axis is None and torch_batch is not None and fits(torch_batch) and fits(batch):
+            # (N, C, T) logits with C = T: torch's classes (dim 1) and symgrad's default (the last axis)
+            # both fit the labels, and give different losses
+            raise ArgumentError(f"cross_entropy: logits {T.fmt(x.shape)} and labels {T.fmt(t.shape)} fit "
+                                f"classes on axis 1 (torch's F.cross_entropy) and on the last axis "
+                                f"(symgrad's default) alike: pass axis=1 or axis=-1")
+        if not fits(batch):
+            hint = (" — torch's F.cross_entropy takes the classes on axis 1: pass axis=1"
+                    if axis is None and torch_batch is not None and fits(torch_batch) else "")
             raise ShapeError(f"cross_entropy: integer labels {t} have shape {T.fmt(t.shape)}; with "
                              f"logits {T.fmt(x.shape)} and classes on axis {ax} they need the batch "
-                             f"shape {T.fmt(batch)}")
+                             f"shape {T.fmt(batch)}{hint}")
         s = list(batch)
         s.insert(ax, 1)
         picked = T.take_along_axis(x, T.reshape(t, s), ax).reshape(batch)
         lse = LogSumExpT(x, sp.Integer(ax), sp.false)
+        if weight is not None:
+            if eps != 0:
+                raise ArgumentError("cross_entropy: weight= with label_smoothing= is not supported; give one "
+                                    "of them")
+            w_y = T.take(class_weights(weight, x.shape[ax], "cross_entropy"), t, 0)
+            return weighted_reduce(lse - picked, w_y, reduction, "cross_entropy")
         if eps == 0:
             return reduce_loss(lse - picked, reduction)
         if eps == 1:                    # the uniform target: the labels drop out (no 0·s_y term)
             return reduce_loss(T.as_tensor(lse - T.mean(x, axis=ax)), reduction)
         loss = lse - (1 - eps) * picked - eps * T.mean(x, axis=ax)      # −Σ_c log_softmax / C
         return reduce_loss(T.as_tensor(loss), reduction)
+    if weight is not None:
+        raise ArgumentError("cross_entropy: weight= is supported with integer labels; with probabilities "
+                            "multiply the target by the weights yourself: sg.cross_entropy(s, t * w, "
+                            "reduction=...)")
     if not T.is_tensor_expr(target):
         raise IntegerTensorError(f"cross_entropy: the target {target} must be a tensor: integer labels "
                                  f"(sg.tensor(name, batch shape, integer=True)) or probabilities")

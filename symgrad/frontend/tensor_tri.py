@@ -29,7 +29,7 @@ import numpy as np
 import sympy as sp
 from sympy import Tuple
 
-from ..errors import ArgumentError, AxisError
+from ..errors import ArgumentError, AxisError, ShapeError
 from . import tensor as T
 from .parse import register_tensor_constructor as _register_constructor
 from .parse import register_tensor_function as _register_text
@@ -122,3 +122,32 @@ for _name, _build in (("ones", ones), ("zeros", zeros)):
 _register_constructor("full", full, value=True)
 _register_text("tril", tril, (1, 2), rest=("diagonal",), keywords={})
 _register_text("triu", triu, (1, 2), rest=("diagonal",), keywords={})
+
+
+def cumsum(x, axis=None):
+    """np.cumsum(x, axis) / torch.cumsum(x, dim): running sums along ``axis`` (a fixed size L; None:
+    of the flattened x, as NumPy). Written as the product with the upper-triangular ones,
+    x @ triu(ones((L, L))) along that axis, so its gradient is ḡ @ tril(ones((L, L))), the running
+    sums from the end. O(L²) work: meant for sequences and small axes.
+
+    >>> import symgrad as sg
+    >>> sg.cumsum(sg.tensor("x", (2, 3)), axis=1)
+    x @ triu(ones((3, 3)))
+    """
+    x = T._tensor_arg(x, "cumsum")
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    if x.ndim == 0:
+        raise AxisError(f"cumsum of the scalar {x}: it takes a tensor with an axis")
+    ax = T.normalize_axis(axis, x.ndim, "cumsum", x)
+    L = x.shape[ax]
+    if not isinstance(L, int):
+        raise ShapeError(f"cumsum along axis {ax} of {x} (shape {T.fmt(x.shape)}): the axis has the symbolic "
+                         f"size {L}; a running sum needs a fixed size")
+    upper = triu(ones((L, L)))
+    last = x.ndim - 1
+    if ax == last:
+        return x @ upper
+    return (x.swapaxes(ax, last) @ upper).swapaxes(ax, last)
+
+T.BY_LATER_MODULES["cumsum"] = cumsum          # x.cumsum(dim)

@@ -1,0 +1,64 @@
+"""torch's activations that are compositions of symgrad's, so they need no derivative, printer or
+kernel of their own (each works wherever its parts do: scalars, matrices entry by entry, tensors):
+
+    hardsigmoid(x) = hardtanh(x + 3, 0, 6) / 6          F.hardsigmoid (relu6(x + 3) / 6)
+    hardswish(x)   = x · hardsigmoid(x)                 F.hardswish (MobileNetV3)
+    relu6(x)       = hardtanh(x, 0, 6)                  F.relu6
+    mish(x)        = x · tanh(softplus(x))              F.mish
+    logsigmoid(x)  = −softplus(−x)                      F.logsigmoid, stable for large |x|
+    glu(x, axis)   = a · σ(b), a, b the halves of x     F.glu(x, dim=-1)
+
+>>> import symgrad as sg
+>>> sg.hardswish(sg.tensor("x", (2, 3)))
+hardtanh(x + 3, 0, 6)*x/6
+"""
+from __future__ import annotations
+
+from . import functions as F
+from . import tensor as T
+from .parse import as_expr
+from ..errors import ShapeError
+
+__all__ = ["hardsigmoid", "hardswish", "relu6", "mish", "logsigmoid", "glu"]
+
+
+def _arg(x, who):
+    return as_expr(x, f"the argument of {who}")
+
+
+def relu6(x):
+    """F.relu6: min(max(x, 0), 6), the derivative 1 strictly between 0 and 6."""
+    return F.hardtanh(_arg(x, "relu6"), 0, 6)
+
+
+def hardsigmoid(x):
+    """F.hardsigmoid: relu6(x + 3) / 6; the derivative 1/6 strictly between −3 and 3, as torch."""
+    return F.hardtanh(_arg(x, "hardsigmoid") + 3, 0, 6) / 6
+
+
+def hardswish(x):
+    """F.hardswish: x · relu6(x + 3) / 6; the derivative (2x + 3)/6 between −3 and 3, as torch."""
+    x = _arg(x, "hardswish")
+    return x * F.hardtanh(x + 3, 0, 6) / 6
+
+
+def mish(x):
+    """F.mish: x · tanh(softplus(x))."""
+    x = _arg(x, "mish")
+    return x * F.tanh(F.softplus(x))
+
+
+def logsigmoid(x):
+    """F.logsigmoid: log σ(x) = −softplus(−x), finite for large |x|."""
+    return -F.softplus(-_arg(x, "logsigmoid"))
+
+
+def glu(x, axis=-1):
+    """F.glu(x, dim): the first half of x along ``axis`` times the sigmoid of the second."""
+    x = T._tensor_arg(x, "glu")
+    ax = T.normalize_axis(axis, x.ndim, "glu", x)
+    n = x.shape[ax]
+    if not isinstance(n, int) or n % 2:
+        raise ShapeError(f"glu: axis {ax} of {x} (shape {T.fmt(x.shape)}) must have an even, fixed size")
+    a, b = x.split(n // 2, dim=ax)
+    return T.as_tensor(a * F.sigmoid(b))
