@@ -495,13 +495,19 @@ def avg_pool1d(x, kernel, stride=None, padding=0, ceil_mode=False, count_include
     return _avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
 
 
-def flip(x, axes):
-    """np.flip(x, axes): the entries in reverse order along ``axes`` (an int or a tuple).
+def flip(x, axes=None, *, axis=None, dims=None):
+    """np.flip(x, axis): the entries in reverse order along ``axes`` (an int or a tuple; NumPy's
+    keyword ``axis=`` and torch's ``dims=`` name the same; none of them: every axis, as np.flip).
 
     >>> import symgrad as sg
     >>> sg.flip(sg.tensor("w", (4, 3, 3, 3)), (2, 3))
     flip(w, (2, 3))
+    >>> sg.flip(sg.tensor("w", (4, 3, 3)), axis=2)
+    flip(w, (2,))
     """
+    given = [a for a in (axes, axis, dims) if a is not None]
+    if len(given) > 1:
+        raise ArgumentError("flip: give the axes once (positionally, as axis= or as torch's dims=)")
     x = T._tensor_arg(x, "flip")
-    axes = T._axes(axes, x.ndim, "flip", x)
+    axes = T._axes(given[0] if given else tuple(range(x.ndim)), x.ndim, "flip", x)
     return Flip(x, Tuple(*axes)) if axes else x
