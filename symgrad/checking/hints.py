@@ -86,6 +86,7 @@ def find_hint(case: Case) -> str | None:
     from .recurrent_loop_hints import first_state_hint, skipped_last_step_hint
     from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
+    from .ce_sigmoid_hint import ce_sigmoid_derivative_hint
     from .softmax_jacobian_hints import softmax_jacobian_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
@@ -95,7 +96,7 @@ def find_hint(case: Case) -> str | None:
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
-              tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
+              tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_sigmoid_derivative_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, first_step_hint):
         try:
@@ -195,8 +196,10 @@ def shape_hint(case: Case):
                 f"the gradient's: {want}{said}.")
     if "the gradient is" not in said:       # 11-785's b (C1, 1) and db = dZ.sum(axis=1): a reshape
         from .cut_short_hint import cut_short_hint
+        from .stride_missing_hint import stride_missing_hint
         from .sum_axis_hint import wrong_sum_axis_hint
-        axis = wrong_sum_axis_hint(case, want) or cut_short_hint(case, want)
+        axis = (wrong_sum_axis_hint(case, want) or cut_short_hint(case, want)
+                or stride_missing_hint(case, want))
         if axis is not None:
             return axis
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"

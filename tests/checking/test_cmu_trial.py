@@ -563,3 +563,39 @@ def test_tanh_derivative_written_as_sech_is_named():
     assert sg.check_backward(sg.tanh(Z), Z, right).verdict == "equal"
     wrong(sg.check_backward(sg.tanh(Z), Z, lambda d, Z: d / np.cosh(Z)),
           "tanh'(z) written wrong: the claim is what the chain rule gives with tanh'(z) = 1/cosh(z) = sech(z)")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Two more slips of the trial with no hint: CrossEntropyLoss's backward with the sigmoid's derivative
+# (`s * (1 - s) - Y` for `s - Y`: "not equal", no hint), and Conv1d's backward without the stride
+# (Conv1d_stride1's backward of dLdZ itself, not upsampled: a shape hint only).
+
+
+@pytest.mark.parametrize("written", ["log_softmax", "sg.cross_entropy"])
+def test_cross_entropy_backward_with_the_sigmoids_derivative_is_named(written):
+    f, A = _cross_entropy()
+    if written == "sg.cross_entropy":
+        f = sg.cross_entropy(A, sg.tensor("Y", (N, 4)))
+    slipped = lambda dout, A, Y: (_softmax(A) * (1 - _softmax(A)) - Y) / A.shape[0]   # noqa: E731
+    wrong(sg.check_backward(f, A, slipped),
+          "sigmoid's derivative for softmax + cross-entropy: the claim is the gradient with "
+          "softmax(A) ⊙ (1 − softmax(A)) where softmax(A) belongs")
+
+
+def conv1d_backward_without_the_stride(dLdZ, A, W):
+    """Conv1d.backward calling Conv1d_stride1's backward on dLdZ itself (11-785's loops over K)."""
+    from numpy.lib.stride_tricks import sliding_window_view as windows
+    k, w_out = W.shape[2], dLdZ.shape[2]
+    dLdW = np.stack([np.einsum("nit,not->oi", A[:, :, j:j + w_out], dLdZ) for j in range(k)], axis=2)
+    padded = np.pad(dLdZ, ((0, 0), (0, 0), (k - 1, k - 1)))
+    return np.einsum("notk,oik->nit", windows(padded, k, axis=2), W[:, :, ::-1]), dLdW
+
+
+def test_a_conv1d_backward_without_the_stride_is_named():
+    A, W = sg.tensor("A", (N, 2, 8)), sg.tensor("W", (3, 2, 3))
+    out = sg.conv1d(A, W, stride=2)     # the right backward (conv1d_backward) is torch's: test above
+    r = wrong(sg.check_backward(out, [A, W], conv1d_backward_without_the_stride),
+              "stride missing in the backward: the claim has shape (4, 2, 5), but ∂f/∂A must have A's shape")
+    assert "the forward's stride 2 is missing" in r.hint and "zeros between the entries" in r.hint
+    wrong(sg.check_backward(out, W, lambda d, A, W: conv1d_backward_without_the_stride(d, A, W)[1]),
+          "stride ignored in the backward")
