@@ -38,7 +38,9 @@ parameter), recurrent_hints.py (an RNN's dWh from the state one step late, a loo
 t = 0), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
 LSTM's gates' gradients in another order), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
-softmax_axis_hint.py; `find_hint` below gives the order they are tried in.
+softmax_axis_hint.py, ce_sigmoid_hint.py (s(1 − s) − Y for s − Y), upsample_hints.py (an
+upsampling's backward reading the wrong entries), stride_missing_hint.py (a strided convolution's
+backward without the stride, too narrow); `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
@@ -86,6 +88,7 @@ def find_hint(case: Case) -> str | None:
     from .recurrent_loop_hints import first_state_hint, skipped_last_step_hint
     from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
+    from .upsample_hints import upsample_backward_hint
     from .ce_sigmoid_hint import ce_sigmoid_derivative_hint
     from .softmax_jacobian_hints import softmax_jacobian_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
@@ -97,7 +100,7 @@ def find_hint(case: Case) -> str | None:
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_sigmoid_derivative_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
-              pool_route_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
+              pool_route_hint, upsample_backward_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, first_step_hint):
         try:
             msg = h(case)
@@ -197,9 +200,10 @@ def shape_hint(case: Case):
     if "the gradient is" not in said:       # 11-785's b (C1, 1) and db = dZ.sum(axis=1): a reshape
         from .cut_short_hint import cut_short_hint
         from .stride_missing_hint import stride_missing_hint
+        from .upsample_hints import upsample_backward_hint
         from .sum_axis_hint import wrong_sum_axis_hint
         axis = (wrong_sum_axis_hint(case, want) or cut_short_hint(case, want)
-                or stride_missing_hint(case, want))
+                or stride_missing_hint(case, want) or upsample_backward_hint(case, want))
         if axis is not None:
             return axis
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"

@@ -599,3 +599,51 @@ def test_a_conv1d_backward_without_the_stride_is_named():
     assert "the forward's stride 2 is missing" in r.hint and "zeros between the entries" in r.hint
     wrong(sg.check_backward(out, W, lambda d, A, W: conv1d_backward_without_the_stride(d, A, W)[1]),
           "stride ignored in the backward")
+
+
+# ---------------------------------------------------------------------------------------------------
+# ConvTranspose1d (HW2P1): Upsample1d (zeros between the entries) then Conv1d_stride1. Upsample1d's
+# backward reading the odd entries (a shape hint only), or summing each pair as np.repeat's backward
+# would ("not equal", no hint). Declared both ways docs/checking.md gives.
+
+WA, KW = 5, 3
+
+
+def conv_transpose1d_backward(dLdZ, A, W, slip=None):
+    up = np.zeros(A.shape[:2] + (2 * A.shape[2] - 1,))
+    up[:, :, ::2] = A                                          # Upsample1d.forward, k = 2
+    d_up, dLdW = conv1d_backward_without_the_stride(dLdZ, up, W)   # Conv1d_stride1.backward
+    if slip == "odd entries":
+        return d_up[:, :, 1::2], dLdW
+    if slip == "pairs summed":
+        return np.pad(d_up, ((0, 0), (0, 0), (0, 1))).reshape(A.shape + (2,)).sum(axis=3), dLdW
+    return d_up[:, :, ::2], dLdW
+
+
+def _conv_transpose1d(written):
+    A, W = sg.tensor("A", (N, 2, WA)), sg.tensor("W", (3, 2, KW))
+    if written == "upsample then conv1d":
+        up = sg.stack([A, 0 * A], axis=3).reshape(N, 2, 2 * WA)[:, :, :2 * WA - 1]
+        return sg.conv1d(up, W), [A, W]
+    return sg.conv_transpose1d(A, sg.flip(W, axis=2).transpose(1, 0, 2), stride=2, padding=KW - 1), [A, W]
+
+
+def test_the_right_conv_transpose1d_backward_is_torchs():
+    rng = np.random.default_rng(15)
+    arrays = {"A": rng.normal(size=(5, 2, WA)), "W": rng.normal(size=(3, 2, KW))}
+    assert_torch_agrees(lambda A, W: torch.nn.functional.conv_transpose1d(A, W.flip(2).transpose(0, 1), stride=2,
+                                                                          padding=KW - 1),
+                        conv_transpose1d_backward, arrays, rng.normal(size=(5, 3, 2 * WA - KW)), ["A", "W"])
+
+
+@pytest.mark.parametrize("written", ["upsample then conv1d", "sg.conv_transpose1d"])
+@pytest.mark.parametrize("slip, named", [
+    ("odd entries", "upsample backward reads the wrong entries: the claim has shape (4, 2, 4), but ∂f/∂A must "
+                    "have A's shape (4, 2, 5); the claim is dLdZ[:, :, 1::2]"),
+    ("pairs summed", "upsample backward sums neighbours: the claim gives each entry of dA the sum of 2 "
+                     "neighbouring entries of dLdZ")], ids=["odd entries", "pairs summed"])
+def test_a_conv_transpose1d_upsample_backward_slip_is_named(written, slip, named):
+    out, wrt = _conv_transpose1d(written)
+    assert sg.check_backward(out, wrt, conv_transpose1d_backward).verdict == "equal"
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: conv_transpose1d_backward(*a, **k, slip=slip)), named)
+    assert "dLdA = dLdZ[:, :, ::2]" in r.hint
