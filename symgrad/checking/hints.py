@@ -38,7 +38,8 @@ parameter), recurrent_hints.py (an RNN's dWh from the state one step late, a loo
 t = 0), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
 LSTM's gates' gradients in another order), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
-softmax_axis_hint.py, ce_sigmoid_hint.py (s(1 − s) − Y for s − Y), upsample_hints.py (an
+softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s − Y
+for s − Y), upsample_hints.py (an
 upsampling's backward reading the wrong entries), stride_missing_hint.py (a strided convolution's
 backward without the stride, too narrow); `find_hint` below gives the order they are tried in.
 
@@ -89,7 +90,7 @@ def find_hint(case: Case) -> str | None:
     from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
     from .upsample_hints import upsample_backward_hint
-    from .ce_sigmoid_hint import ce_sigmoid_derivative_hint
+    from .ce_softmax_slips import ce_softmax_slip_hint
     from .softmax_jacobian_hints import softmax_jacobian_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
@@ -99,7 +100,7 @@ def find_hint(case: Case) -> str | None:
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
-              tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_sigmoid_derivative_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
+              tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, upsample_backward_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, first_step_hint):
         try:

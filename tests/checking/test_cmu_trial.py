@@ -566,20 +566,26 @@ def test_tanh_derivative_written_as_sech_is_named():
 
 
 # ---------------------------------------------------------------------------------------------------
-# Two more slips of the trial with no hint: CrossEntropyLoss's backward with the sigmoid's derivative
-# (`s * (1 - s) - Y` for `s - Y`: "not equal", no hint), and Conv1d's backward without the stride
-# (Conv1d_stride1's backward of dLdZ itself, not upsampled: a shape hint only).
+# More slips of the trial with no hint: CrossEntropyLoss's backward with the sigmoid's derivative
+# (`s * (1 - s) - Y` for `s - Y`), the logits or log s where s belongs ("not equal", no hint), and
+# Conv1d's backward without the stride (Conv1d_stride1's backward of dLdZ itself: a shape hint only).
 
 
 @pytest.mark.parametrize("written", ["log_softmax", "sg.cross_entropy"])
-def test_cross_entropy_backward_with_the_sigmoids_derivative_is_named(written):
-    f, A = _cross_entropy()
+@pytest.mark.parametrize("slip, named", [
+    ("s * (1 - s) - Y", "sigmoid's derivative for softmax + cross-entropy: the claim is the gradient with "
+                        "softmax(A) ⊙ (1 − softmax(A)) where softmax(A) belongs"),
+    ("A - Y", "softmax left out of the cross-entropy's backward: the claim is the gradient with A itself "
+              "where softmax(A) belongs"),
+    ("np.log(s) - Y", "log of the softmax in the cross-entropy's backward: the claim is the gradient with "
+                      "log_softmax(A) where softmax(A) belongs")], ids=["sigmoid's derivative", "no softmax", "log s"])
+def test_a_cross_entropy_backward_with_something_else_for_the_softmax_is_named(written, slip, named):
+    f, A = _cross_entropy()         # the right backward (ce_backward) is torch's: the first test above
     if written == "sg.cross_entropy":
         f = sg.cross_entropy(A, sg.tensor("Y", (N, 4)))
-    slipped = lambda dout, A, Y: (_softmax(A) * (1 - _softmax(A)) - Y) / A.shape[0]   # noqa: E731
-    wrong(sg.check_backward(f, A, slipped),
-          "sigmoid's derivative for softmax + cross-entropy: the claim is the gradient with "
-          "softmax(A) ⊙ (1 − softmax(A)) where softmax(A) belongs")
+    stand_in = {"s * (1 - s) - Y": lambda A: _softmax(A) * (1 - _softmax(A)), "A - Y": lambda A: A,
+                "np.log(s) - Y": lambda A: np.log(_softmax(A))}[slip]
+    wrong(sg.check_backward(f, A, lambda dout, A, Y: (stand_in(A) - Y) / A.shape[0]), named)
 
 
 def conv1d_backward_without_the_stride(dLdZ, A, W):
