@@ -29,11 +29,11 @@ USER_TERMS = {
     "rsum": "a sum over an axis (sg.sum(x, axis=...), sg.mean, sg.var)",
     "rmax": "a max over an axis (sg.max(x, axis=...))", "argmax": "an argmax",
     "one_hot": "integer labels (sg.one_hot, cross_entropy with labels)", "slice": "slicing (x[a:b])",
-    "pad": "the gradient of a slice (pad)", "concat": "sg.concat / sg.stack",
+    "pad": "padding (sg.pad, F.pad)", "concat": "sg.concat / sg.stack",
     "take": "sg.take / sg.embedding (W[idx])", "scatter_add": "the gradient of take / embedding (scatter-add)",
     "bmatmul": "a batched matrix product (@ over leading axes)",
     "lse": "logsumexp / softmax / cross_entropy over an axis",
-    "conv": "conv2d / conv1d (a convolution: sg.conv2d, sg.conv1d)", "flip": "a flip (the gradient of conv2d)",
+    "conv": "conv2d / conv1d (a convolution: sg.conv2d, sg.conv1d)", "flip": "a flip (sg.flip, or sg.pad with mode='reflect')",
     "windows": "pooling (sg.max_pool2d, sg.avg_pool2d)", "fold": "the gradient of pooling (fold)",
     "tril": "sg.tril (a causal mask)", "triu": "sg.triu (a mask)",
 }
