@@ -122,3 +122,18 @@ def test_the_triton_target_refuses_it_by_name(whole):
                        match=r"ignore_index=-100 of sg.cross_entropy / sg.nll_loss is not supported by the kernel "
                              r"backends \(target='triton'\); compile it with target='numpy'"):
         sg.compile(sg.cross_entropy(s @ W, y, ignore_index=-100), [W], [s, y], target="triton")
+
+
+def test_training_accepts_the_ignored_labels_and_refuses_others():
+    """sg.train checks the whole data's labels before the first step: -100 passes, -1 is named."""
+    s, y, W = sg.tensor("s", (N, 3)), sg.tensor("y", (N,), integer=True), sg.tensor("W", (3, 3))
+    prog = sg.compile(sg.cross_entropy(s @ W, y, ignore_index=-100), [W], [s, y], dtype="float64",
+                      optimizer=sg.optim.SGD(lr=0.1))
+    rng = np.random.default_rng(0)
+    data = {"s": rng.normal(size=(8, 3)), "y": np.array([0, 1, 2, -100, 1, -100, 2, 0])}
+    w0 = {"W": rng.normal(size=(3, 3))}
+    hist = sg.train(prog, data, epochs=2, batch_size=4, shuffle=False, progress=False, values=dict(w0))
+    assert len(hist.loss) == 4 and np.isfinite(hist.loss).all()
+    bad = dict(data, y=np.array([0, 1, 2, -1, 1, -100, 2, 0]))
+    with pytest.raises(LabelRangeError, match=r"or -100 \(the ignore_index\); entry 3 is -1"):
+        sg.train(prog, bad, epochs=1, batch_size=4, progress=False, values=dict(w0))
