@@ -338,13 +338,17 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
         if lw.inputs[i] in used:
             want = sch.shape_code(_shape(x))
             body.append(f"assert x{i}.shape == {want}, 'input x{i} must have shape {want}'")
-    from symgrad.compiling.batch_kind import label_bounds
+    from symgrad.compiling.batch_kind import ignored_label_values, label_bounds
+    ignored = ignored_label_values(spec)        # torch's ignore_index of a loss: one more value allowed
     for i, n in label_bounds(spec).items():
         if lw.inputs[i] not in used:
             continue
         n = sch.dim_code(n)
-        body.append(f"assert ((x{i} >= 0) & (x{i} < {n}) & (x{i} == numpy.floor(x{i}))).all(), "
-                    f"'input x{i} holds labels or indices: integers 0 ... {n} - 1'")
+        ok = f"(x{i} >= 0) & (x{i} < {n}) & (x{i} == numpy.floor(x{i}))"
+        also = ""
+        if i in ignored:
+            ok, also = f"({ok}) | (x{i} == {ignored[i]})", f" or {ignored[i]} (the ignore_index)"
+        body.append(f"assert ({ok}).all(), 'input x{i} holds labels or indices: integers 0 ... {n} - 1{also}'")
     from .numpy_backend import _num, folded_lr
     lr = folded_lr(spec.optimizer) if kind == "step" else None
     if lr is not None:

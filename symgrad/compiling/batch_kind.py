@@ -29,11 +29,11 @@ USER_TERMS = {
     "rsum": "a sum over an axis (sg.sum(x, axis=...), sg.mean, sg.var)",
     "rmax": "a max over an axis (sg.max(x, axis=...))", "argmax": "an argmax",
     "one_hot": "integer labels (sg.one_hot, cross_entropy with labels)", "slice": "slicing (x[a:b])",
-    "pad": "the gradient of a slice (pad)", "concat": "sg.concat / sg.stack",
+    "pad": "padding (sg.pad, F.pad)", "concat": "sg.concat / sg.stack",
     "take": "sg.take / sg.embedding (W[idx])", "scatter_add": "the gradient of take / embedding (scatter-add)",
     "bmatmul": "a batched matrix product (@ over leading axes)",
     "lse": "logsumexp / softmax / cross_entropy over an axis",
-    "conv": "conv2d / conv1d (a convolution: sg.conv2d, sg.conv1d)", "flip": "a flip (the gradient of conv2d)",
+    "conv": "conv2d / conv1d (a convolution: sg.conv2d, sg.conv1d)", "flip": "a flip (sg.flip, or sg.pad with mode='reflect')",
     "windows": "pooling (sg.max_pool2d, sg.avg_pool2d)", "fold": "the gradient of pooling (fold)",
     "tril": "sg.tril (a causal mask)", "triu": "sg.triu (a mask)",
 }
@@ -92,34 +92,68 @@ def _check_per_example_tensors(params, inputs) -> None:
                 f"array languages do not mix: declare it with sg.tensor({s.name!r}, {tuple(s.shape)})")
 
 
+def ignored_value(e):
+    """The ignore_index of an ewise that sets the labels equal to it to 0 (``where(Eq(y, v), 0, y)``,
+    `symgrad.frontend.tensor_softmax.ignored_labels`), else None."""
+    if e.prim is not R.ewise_p or len(e.inputs) != 1:
+        return None
+    body, a = e.params[0], R.ph(0)
+    if not (isinstance(body, sp.Piecewise) and len(body.args) == 2 and body.args[0].expr == 0
+            and body.args[1] == (a, sp.true) and isinstance(body.args[0].cond, sp.Eq)):
+        return None
+    lhs, rhs = body.args[0].cond.args
+    v = rhs if lhs == a else lhs if rhs == a else None
+    return int(v) if v is not None and v.is_Integer else None
+
+
+def _label_uses(spec):
+    """(input index, n, ignored value or None) for each use of an integer input as labels or indices."""
+    for lw in (spec.train, spec.eval):
+        ids = {vid: i for i, vid in enumerate(lw.inputs) if vid is not None}
+
+        def origin(v, lw=lw, ids=ids):
+            e, skip = lw.graph.producer[v.id], None
+            while True:
+                if e.prim in (A.reshape_p, A.expand_p, A.permute_p, A.slice_p, R.broadcast_p):
+                    e = lw.graph.producer[e.inputs[0].id]
+                elif skip is None and ignored_value(e) is not None:
+                    skip = ignored_value(e)
+                    e = lw.graph.producer[e.inputs[0].id]
+                else:
+                    return ids.get(e.out.id), skip
+
+        for e in lw.graph.eqns:
+            if e.prim is A.one_hot_p:
+                (i, skip), n = origin(e.inputs[0]), e.params[0]
+            elif e.prim is A.take_p:
+                (i, skip), n = origin(e.inputs[1]), e.inputs[0].shape[e.params[0]]
+            elif e.prim is A.scatter_add_p:
+                (i, skip), n = origin(e.inputs[1]), e.params[1]
+            else:
+                continue
+            if i is not None:
+                yield i, n, skip
+
+
+def ignored_label_values(spec) -> dict:
+    """Input index → the one value beyond 0 … n − 1 its labels may take: torch's ``ignore_index`` of
+    cross_entropy / nll_loss, when every use of the input as labels sets those entries aside (a
+    direct use as labels, or another ignore_index, accepts no extra value)."""
+    out: dict = {}
+    for i, _, skip in _label_uses(spec):
+        out[i] = skip if out.get(i, skip) == skip else None
+    return {i: v for i, v in out.items() if v is not None}
+
+
 def label_bounds(spec) -> dict:
     """Input index → n: the integer inputs read as labels or indices, 0 … n − 1 — by one_hot, take or
     scatter_add (an embedding's ids) — directly or through a reshape, a broadcast or a slice; n may
     be a symbolic size. Negative indices are refused, as torch refuses them (``nn.Embedding``,
     ``index_select``, ``gather``): NumPy would read −1 as the last row, silently."""
     out: dict = {}
-    for lw in (spec.train, spec.eval):
-        ids = {vid: i for i, vid in enumerate(lw.inputs) if vid is not None}
-
-        def origin(v, lw=lw, ids=ids):
-            e = lw.graph.producer[v.id]
-            while e.prim in (A.reshape_p, A.expand_p, A.permute_p, A.slice_p, R.broadcast_p):
-                e = lw.graph.producer[e.inputs[0].id]
-            return ids.get(e.out.id)
-
-        for e in lw.graph.eqns:
-            if e.prim is A.one_hot_p:
-                i, n = origin(e.inputs[0]), e.params[0]
-            elif e.prim is A.take_p:
-                i, n = origin(e.inputs[1]), e.inputs[0].shape[e.params[0]]
-            elif e.prim is A.scatter_add_p:
-                i, n = origin(e.inputs[1]), e.params[1]
-            else:
-                continue
-            if i is None:
-                continue
-            n, prev = sp.sympify(n), out.get(i)
-            if prev is not None and prev.is_Integer and (not n.is_Integer or prev < n):
-                n = prev                    # the tighter bound of the uses
-            out[i] = n
+    for i, n, _ in _label_uses(spec):
+        n, prev = sp.sympify(n), out.get(i)
+        if prev is not None and prev.is_Integer and (not n.is_Integer or prev < n):
+            n = prev                    # the tighter bound of the uses
+        out[i] = n
     return out

@@ -13,7 +13,19 @@ loss is the batch's mean or sum). Either runs on the forward graph, before rever
 """
 from __future__ import annotations
 
+from ..errors import UnsupportedError
+from .batch_kind import ignored_value
 from .kernel_form import as_columns
+
+
+def refuse_ignore_index(lw) -> None:
+    """torch's ignore_index (cross_entropy / nll_loss): the kernels check labels on the device as
+    0 … C − 1 and have no masked mean; said in the declaration's words before any other refusal."""
+    for e in lw.graph.eqns:
+        v = ignored_value(e)
+        if v is not None:
+            raise UnsupportedError(f"ignore_index={v} of sg.cross_entropy / sg.nll_loss is not supported by the "
+                                   f"kernel backends (target='triton'); compile it with target='numpy'")
 
 
 class KernelLift:
@@ -31,6 +43,7 @@ class KernelLift:
             self.inputs = self.unbatch.inputs
 
     def __call__(self, lw):
+        refuse_ignore_index(lw)
         if self.unbatch is None:
             return as_columns(lw)
         lw = self.unbatch(lw)

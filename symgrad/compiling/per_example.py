@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..errors import DataError
 from .batch_checks import _shape, empty_batch, fit_batch_input, same_batch_size
-from .batch_kind import label_bounds
+from .batch_kind import ignored_label_values, label_bounds
 from .program import Program
 from .whole_batch import _check_labels
 
@@ -33,6 +33,7 @@ class PerExampleProgram(Program):
         self.input_shapes = [_shape(x) for x in self.inputs]
         self._ispec = [(x.name, x, s, self._example_shape(s)) for x, s in zip(self.inputs, self.input_shapes)]
         self._bounds = {self.inputs[i].name: b for i, b in label_bounds(spec).items()}
+        self._ignored = {self.inputs[i].name: v for i, v in ignored_label_values(spec).items()}
 
     @staticmethod
     def _example_shape(shape) -> tuple:
@@ -50,7 +51,7 @@ class PerExampleProgram(Program):
             fit_batch_input(name, tuple(a.shape), shape, want)      # a ShapeError unless (B, *shape)
             B = same_batch_size(name, a.shape[0], B)
             if name in self._bounds:
-                _check_labels(name, a, self._bounds[name], {})
+                _check_labels(name, a, self._bounds[name], {}, self._ignored.get(name))
             out.append(a)
         if B == 0 and kind != "forward":
             raise DataError(empty_batch(self._ispec))

@@ -123,7 +123,8 @@ def _check_data_labels(program, data: dict, what: str = "data") -> None:
     if getattr(program, "_device_labels", False):
         return      # the Triton target checks them on the device, at the step (docs/triton.md), by design
     by_name = {key_name(k): v for k, v in data.items()}
-    bounds = [(name, n, lambda nm, a, n: _check_labels(nm, a, n, {}))
+    skip = getattr(program, "_ignored", {})      # torch's ignore_index of a loss
+    bounds = [(name, n, lambda nm, a, n: _check_labels(nm, a, n, {}, skip.get(nm)))
               for name, n in getattr(program, "_bounds", {}).items() if sp.sympify(n).is_Integer]
     bounds += [(name, n, check_labels) for name, n in (getattr(program, "_labels", None) or {}).items()]
     for name, n, check in bounds:

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import DataError, LabelRangeError, ShapeError
-from .batch_kind import label_bounds
+from .batch_kind import ignored_label_values, label_bounds
 from .compiler import Program
 
 
@@ -34,6 +34,7 @@ class WholeBatchProgram(Program):
     def __init__(self, spec, compiled, seed: int = 0):
         super().__init__(spec, compiled, seed)
         self._bounds = {spec.inputs[i].name: b for i, b in label_bounds(spec).items()}
+        self._ignored = {spec.inputs[i].name: v for i, v in ignored_label_values(spec).items()}
         # Each declared size, read once here so that a call compares plain integers: an int, a
         # batch symbol (bound by the first input that has it), or an expression of those symbols.
         self._dims = [dim_forms(shape) for (_, _, shape, _) in self._ispec]
@@ -55,7 +56,7 @@ class WholeBatchProgram(Program):
                 indices.append((name, a))
             out.append(a)
         for name, a in indices:         # once every size is bound: an input after idx may bind its range
-            _check_labels(name, a, self._bounds[name], sizes)
+            _check_labels(name, a, self._bounds[name], sizes, self._ignored.get(name))
         empty = [k.name for k, v in sizes.items() if v == 0]
         if empty and kind != "forward":
             raise DataError(f"the batch is empty ({empty[0]} = 0); the loss needs at least one example")
@@ -101,24 +102,32 @@ def _text(shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _check_labels(name: str, a, n, sizes: dict) -> None:
-    """Labels and indices are whole numbers 0 … n − 1 (``n`` may be a size bound in ``sizes``). NumPy
-    would read −1 as the last class or row (torch raises: ``nn.Embedding``, ``cross_entropy``), 1.7
-    as class 1, and fail on n with an IndexError from inside the generated code."""
+def _check_labels(name: str, a, n, sizes: dict, ignored=None) -> None:
+    """Labels and indices are whole numbers 0 … n − 1 (``n`` may be a size bound in ``sizes``), or
+    ``ignored`` (torch's ignore_index of the loss that reads them). NumPy would read −1 as the last
+    class or row (torch raises: ``nn.Embedding``, ``cross_entropy``), 1.7 as class 1, and fail on n
+    with an IndexError from inside the generated code."""
     n = sp.sympify(n)
     n = int(n) if n.is_Integer else int(n.xreplace({k: sp.Integer(v) for k, v in sizes.items()}))
     a = np.asarray(a)
     ok = (a >= 0) & (a < n) & (a == np.floor(a))           # NaN fails every comparison
+    if ignored is not None:
+        ok |= a == ignored
+        if a.size and (a == ignored).all():
+            raise LabelRangeError(f"the input {name!r}: every label is the ignore_index {ignored}, so the loss's "
+                                  f"mean is over no labels, 0/0 (torch gives a NaN loss and zero gradients; "
+                                  f"here the gradients would be NaN too): leave this batch out")
     if not ok.all():
-        raise label_error(name, n, a, ok)
+        raise label_error(name, n, a, ok, ignored)
 
 
-def label_error(name: str, n: int, a, ok) -> LabelRangeError:
+def label_error(name: str, n: int, a, ok, ignored=None) -> LabelRangeError:
     """The error for the first entry of ``a`` (the input ``name``) where ``ok`` is False."""
     i = int(np.flatnonzero(~np.asarray(ok).reshape(-1))[0])
     v = float(np.asarray(a).reshape(-1)[i])
     where = f"entry {i}" if a.ndim == 1 else f"entry {np.unravel_index(i, a.shape)}"
     why = ("a negative index (NumPy would read it from the end, silently; torch refuses it)" if v < 0
            else f"past the last one, {n - 1}" if v >= n else "not a whole number" if v == v else "NaN")
+    also = "" if ignored is None else f" or {ignored} (the ignore_index)"
     return LabelRangeError(f"the input {name!r} holds labels or indices, integers 0 ... {n - 1} (an axis of "
-                           f"{n}); {where} is {v:g}: {why}")
+                           f"{n}){also}; {where} is {v:g}: {why}")

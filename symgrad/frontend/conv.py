@@ -40,6 +40,7 @@ import sympy as sp
 from sympy import Tuple
 
 from . import tensor as T
+from .parse import register_tensor_function as _register_text
 from ..errors import ArgumentError, ShapeError
 
 __all__ = ["Conv", "Flip", "Windows", "Fold", "MaxPool", "AvgPool", "conv2d", "conv1d", "conv",
@@ -511,3 +512,24 @@ def flip(x, axes=None, *, axis=None, dims=None):
     x = T._tensor_arg(x, "flip")
     axes = T._axes(given[0] if given else tuple(range(x.ndim)), x.ndim, "flip", x)
     return Flip(x, Tuple(*axes)) if axes else x
+
+
+# The text reads these of a tensor (symgrad/frontend/parse.py): conv2d(x, w, b, stride=2, padding=1),
+# max_pool2d(x, 2), avg_pool2d(x, kernel_size=(2, 2), stride=1); sizes integer constants ("window").
+_CONV_KEYWORDS = {"stride": "window", "padding": "window", "dilation": "window", "groups": "window"}
+_register_text("conv2d", conv2d, (2, 3), rest=("operand", "operand"), keywords=_CONV_KEYWORDS)
+_register_text("conv1d", conv1d, (2, 3), rest=("operand", "operand"), keywords=_CONV_KEYWORDS)
+
+
+def _pool_text(pool):
+    """A pool as the text calls it: the kernel positionally or as torch's kernel_size=."""
+    def build(x, kernel=None, kernel_size=None, **kw):
+        if (kernel is None) == (kernel_size is None):
+            raise ArgumentError(f"{pool.__name__}: give the kernel size once, positionally or as kernel_size=")
+        return pool(x, kernel if kernel is not None else kernel_size, **kw)
+    return build
+
+
+_POOL_KEYWORDS = {"kernel_size": "window", "stride": "window", "padding": "window"}
+_register_text("max_pool2d", _pool_text(max_pool2d), (1, 2), rest=("window",), keywords=_POOL_KEYWORDS)
+_register_text("avg_pool2d", _pool_text(avg_pool2d), (1, 2), rest=("window",), keywords=_POOL_KEYWORDS)

@@ -76,6 +76,8 @@ MAX_BRANCHES = 16        # arguments of Max, Min, Piecewise (SymPy compares them
 MAX_BITS = 2048          # size of an integer: a literal, or an exact power of numbers |n|·bits(base)
                          # (SymPy's roots of a larger one search for factors for seconds)
 MAX_DIM = 10_000         # a dimension given in the text: Identity(n), OneMatrix(r, c), ...
+MAX_WINDOW = 1_000       # a kernel size, stride, padding or dilation given in the text (conv2d, max_pool2d)
+MAX_WINDOW_AXES = 3      # entries of such a tuple
 MAX_ENTRIES = 1_000_000  # entries of a constant the text makes (Identity(1000), ones((N, 1000)): per N)
 
 # Punctuation the grammar uses; any other ASCII character is named when the text does not parse.
@@ -429,7 +431,8 @@ def _is_tensor_symbol(s) -> bool:
 # an integer constant or a tuple of them (or None), "bool" True or False, "dims_entry" an integer or
 # a declared integer size, "number" a real number constant (1, -0.5, 1/3, pi/4: std's ddof=),
 # "bound" a number or None (clip's bounds), "operand" any expression of the grammar (cross_entropy's
-# target, maximum's second argument). Nothing else is read: no string, no name of a Python object,
+# target, maximum's second argument), "window" an integer constant 0 … MAX_WINDOW or a tuple of up to
+# 3 of them (conv2d's stride= and padding=, a pool's kernel). Nothing else is read: no string, no name of a Python object,
 # no call.
 REDUCE_KEYWORDS = {"axis": "axis", "keepdims": "bool"}
 CLIP_KEYWORDS = {"min": "bound", "max": "bound"}          # NumPy 2's and torch's names of the bounds
@@ -898,6 +901,23 @@ class _Builder:
             if not (isinstance(v, sp.Expr) and v.is_number and v.is_extended_real and v.is_finite):
                 raise self.fail(f"{words}, not {self.seg(node)!r}")
             return v
+        if kind == "window":    # conv2d's stride= / padding=, a pool's kernel: an integer or a tuple of them
+            named = f"{keyword}= takes" if keyword else "the kernel size takes"
+            parts = node.elts if isinstance(node, ast.Tuple) else [node]
+            if isinstance(node, ast.Tuple) and not 1 <= len(parts) <= MAX_WINDOW_AXES:
+                raise self.refuse(f"{named} an integer constant or a tuple of 1 to {MAX_WINDOW_AXES} of them, "
+                                  f"not {self.seg(node)!r}")
+            vals = []
+            for e in parts:
+                neg = isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub)
+                c = e.operand if neg else e
+                if not (isinstance(c, ast.Constant) and type(c.value) is int):
+                    raise self.refuse(f"{named} integer constants (stride=2, padding=(1, 0)), not {self.seg(node)!r}")
+                if neg or not 0 <= c.value <= MAX_WINDOW:
+                    raise self.refuse(f"{named} integers 0 ... {MAX_WINDOW} (a window, a stride, a padding), "
+                                      f"not {self.seg(e)!r}")
+                vals.append(c.value)
+            return tuple(vals) if isinstance(node, ast.Tuple) else vals[0]
         if kind in ("diagonal", "axis_entry"):  # tril(x, k)'s k, an axis: a small integer constant
             v = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else node
             if isinstance(v, ast.Constant) and type(v.value) is int and abs(v.value) <= MAX_DIM:

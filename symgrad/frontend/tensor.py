@@ -1407,6 +1407,14 @@ class Where(TensorExpr):
     def shape(self):
         return broadcast_shapes(*[shape_of(a) for a in self.args])
 
+    @property
+    def is_integer_tensor(self):
+        """np.where of integers is integers: both branches integer tensors or whole numbers, one a
+        tensor (``where(Eq(y, -100), 0, y)``: labels with the ignored ones set to 0)."""
+        branches = self.args[1:]
+        return (any(_integer_of(b) for b in branches)
+                and all(_integer_of(b) or (isinstance(b, sp.Basic) and b.is_Integer) for b in branches))
+
     def _sympystr(self, printer):
         return "where(%s)" % ", ".join(printer._print(a) for a in self.args)
 

@@ -31,7 +31,7 @@ from . import functions as F
 from . import tensor as T
 from .parse import as_expr
 from .tensor_softmax import reduce_loss as _reduce
-from .tensor_softmax import class_weights, refuse_ignore_index, weighted_reduce
+from .tensor_softmax import class_weights, ignored_labels, masked_reduce, weighted_reduce
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
 
 __all__ = ["mse", "l1", "bce", "hinge", "huber", "smooth_l1", "kl_div", "multi_margin", "bce_with_logits",
@@ -262,15 +262,14 @@ binary_cross_entropy_with_logits = bce_with_logits      # torch's name
 def nll_loss(logp, y, weight=None, ignore_index=None, reduction="mean", axis=1):
     """``F.nll_loss(logp, y)``: −logp at the integer labels y, classes on ``axis`` (1, as torch),
     then ``reduction=``. With ``logp = sg.log_softmax(s, axis=1)`` it is ``sg.cross_entropy(s, y,
-    axis=1)``. ``weight``: torch's class weights (the mean Σ w_y·l / Σ w_y); ``ignore_index`` is
-    refused with the mask to write instead.
+    axis=1)``. ``weight``: torch's class weights (the mean Σ w_y·l / Σ w_y); ``ignore_index``: torch's,
+    the entries with that label add nothing and the mean divides by the count (or the weights) of the others.
 
     >>> import sympy as sp, symgrad as sg
     >>> N = sp.Symbol("N", integer=True, positive=True)
     >>> sg.nll_loss(sg.tensor("lp", (N, 3)), sg.tensor("y", (N,), integer=True))
     (-take_along_axis(lp, y.reshape(N, 1), axis=1).reshape(N)).mean()
     """
-    refuse_ignore_index("nll_loss", ignore_index)
     x = T._tensor_arg(logp, "nll_loss")
     if x.ndim == 0:
         raise ShapeError(f"nll_loss: the log-probabilities {x} must have a class axis")
@@ -282,7 +281,13 @@ def nll_loss(logp, y, weight=None, ignore_index=None, reduction="mean", axis=1):
                          f"{T.fmt(x.shape)} and classes on axis {ax} they need the batch shape {T.fmt(batch)}")
     s = list(batch)
     s.insert(ax, 1)
+    ignored = ignored_labels("nll_loss", t, ignore_index)
+    if ignored is not None:
+        t, m = ignored
     picked = T.take_along_axis(x, T.reshape(t, s), ax).reshape(batch)
+    if ignored is not None:
+        w_y = None if weight is None else T.take(class_weights(weight, x.shape[ax], "nll_loss"), t, 0)
+        return masked_reduce(-picked, m, w_y, reduction, "nll_loss")
     if weight is not None:
         return weighted_reduce(-picked, T.take(class_weights(weight, x.shape[ax], "nll_loss"), t, 0), reduction,
                                "nll_loss")

@@ -17,6 +17,7 @@ symgrad's matrix functions (`symgrad.frontend.functions`), unchanged.
 """
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from . import functions as F
@@ -170,16 +171,28 @@ def _smoothing(eps):
     return e
 
 
-def refuse_ignore_index(who, ignore_index):
-    """torch's ignore_index: labels equal to it drop out of the loss and of the mean's count."""
+def ignored_labels(who, t, ignore_index):
+    """torch's ``ignore_index``: the labels ``t`` with those equal to it set to 0 (an integer tensor,
+    read as labels) and the mask m, 1.0 where a label is kept and 0.0 where it is ignored; ``None``
+    without one. The compiled programs accept exactly this one value beyond 0 … C − 1
+    (`symgrad.compiling.batch_kind.ignored_label_values`)."""
     if ignore_index is None:
-        return
-    raise ArgumentError(
-        f"{who}: ignore_index={ignore_index!r} is not supported (labels are checked to be 0 … C − 1). If no "
-        f"label equals it, leave it out. Otherwise mask the loss with tensors computed from the data: "
-        f"m = (y != {ignore_index}) as floats and y0 = y with those labels set to 0, then "
-        f"l = sg.{who}(s, y0, reduction='none'); loss = (l * m).sum() / m.sum() — torch's mean over the "
-        f"labels kept")
+        return None
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, (int, np.integer)):
+        raise ArgumentError(f"{who}: ignore_index must be a Python integer (torch's default is -100), "
+                            f"got {ignore_index!r}")
+    v = sp.Integer(int(ignore_index))
+    return T.Where(sp.Eq(t, v), sp.Integer(0), t), T.as_tensor(T.where(sp.Eq(t, v), 0.0, 1.0))
+
+
+def masked_reduce(per, m, w_y, reduction, who):
+    """The reduction of the per-entry loss ``per`` with the ignored entries (m = 0) left out, as torch:
+    the mean divides by the count of kept entries, Σ m (with class weights by Σ w_y·m). Every entry
+    ignored: the mean is 0/0, NaN, as torch's."""
+    w = m if w_y is None else T.as_tensor(m * w_y)
+    if reduction == "mean":
+        return T.sum(T.as_tensor(per * w)) / T.sum(w)
+    return reduce_loss(T.as_tensor(per * w), reduction, who)
 
 
 def class_weights(weight, n, who):
@@ -217,14 +230,15 @@ def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0
     ``label_smoothing`` ε in [0, 1], torch's: the target becomes (1 − ε)·target + ε/C (C the
     classes), so with labels each example's loss is (1 − ε)(lse − s_y) + ε(lse − mean_c s_c).
     ``weight`` (with labels): torch's class weights, each example's loss times w[y], the mean
-    Σ w_y·l / Σ w_y. ``ignore_index`` is refused, naming the mask to write.
+    Σ w_y·l / Σ w_y. ``ignore_index`` (with labels), torch's: the entries whose label equals it add
+    nothing, and the mean divides by the count of the others (with ``weight``, by the sum of their
+    weights); every label ignored, the mean is NaN, as torch's.
 
     >>> import symgrad as sg
     >>> s, t = sg.tensor("s", (4, 3)), sg.tensor("t", (4, 3))
     >>> sg.cross_entropy(s, t, reduction="sum")
     (-log_softmax(s, axis=1)*t).sum(axis=1).sum()
     """
-    refuse_ignore_index("cross_entropy", ignore_index)
     eps = _smoothing(label_smoothing)
     if not T.is_tensor_expr(logits):
         if eps != 0:
@@ -257,6 +271,9 @@ def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0
                              f"shape {T.fmt(batch)}{hint}")
         s = list(batch)
         s.insert(ax, 1)
+        ignored = ignored_labels("cross_entropy", t, ignore_index)
+        if ignored is not None:
+            t, m = ignored
         picked = T.take_along_axis(x, T.reshape(t, s), ax).reshape(batch)
         lse = LogSumExpT(x, sp.Integer(ax), sp.false)
         if weight is not None:
@@ -264,13 +281,23 @@ def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0
                 raise ArgumentError("cross_entropy: weight= with label_smoothing= is not supported; give one "
                                     "of them")
             w_y = T.take(class_weights(weight, x.shape[ax], "cross_entropy"), t, 0)
+            if ignored is not None:
+                return masked_reduce(lse - picked, m, w_y, reduction, "cross_entropy")
             return weighted_reduce(lse - picked, w_y, reduction, "cross_entropy")
+        if ignored is not None:
+            if eps != 0:
+                raise ArgumentError("cross_entropy: ignore_index= with label_smoothing= is not supported; "
+                                    "give one of them")
+            return masked_reduce(lse - picked, m, None, reduction, "cross_entropy")
         if eps == 0:
             return reduce_loss(lse - picked, reduction)
         if eps == 1:                    # the uniform target: the labels drop out (no 0·s_y term)
             return reduce_loss(T.as_tensor(lse - T.mean(x, axis=ax)), reduction)
         loss = lse - (1 - eps) * picked - eps * T.mean(x, axis=ax)      # −Σ_c log_softmax / C
         return reduce_loss(T.as_tensor(loss), reduction)
+    if ignore_index is not None:
+        raise ArgumentError(f"cross_entropy: ignore_index={ignore_index!r} applies to integer labels; the "
+                            f"target {target} is not an integer tensor (sg.tensor(name, shape, integer=True))")
     if weight is not None:
         raise ArgumentError("cross_entropy: weight= is supported with integer labels; with probabilities "
                             "multiply the target by the weights yourself: sg.cross_entropy(s, t * w, "

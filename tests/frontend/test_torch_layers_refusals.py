@@ -14,9 +14,7 @@ s2, y = sg.tensor("s", (N, 5)), sg.tensor("y", (N,), integer=True)
 
 
 @pytest.mark.parametrize("call, kind, words", [
-    (lambda: sg.cross_entropy(s2, y, ignore_index=-100), ArgumentError,
-     ["ignore_index=-100", "reduction='none'", "(l * m).sum() / m.sum()"]),
-    (lambda: sg.nll_loss(s2, y, ignore_index=0), ArgumentError, ["ignore_index=0", "m.sum()"]),
+    (lambda: sg.nll_loss(s2, y, ignore_index="pad"), ArgumentError, ["ignore_index must be a Python integer"]),
     (lambda: sg.cross_entropy(s2, y, weight=sg.tensor("w", (4,))), ShapeError, ["weight w", "(5,)"]),
     (lambda: sg.cross_entropy(s2, y, weight=[1.0, 2.0]), ArgumentError, ["5 numbers"]),
     (lambda: sg.cross_entropy(s2, y, weight=[1.0] * 5, label_smoothing=0.1), ArgumentError, ["label_smoothing"]),
