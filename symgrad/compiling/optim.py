@@ -156,6 +156,11 @@ class Optimizer:
             check_keywords(cls.__name__, kwargs, [f.name for f in fields(cls)])
         return super().__new__(cls)
 
+    def __post_init__(self):
+        # a user's own optimizer (a dataclass subclass without a __post_init__) checks its step's
+        # options too; the built-in ones end their __post_init__ with this
+        self._check_step_options()
+
     def rules(self, p, g, state, t):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -252,7 +257,9 @@ class Optimizer:
         """An `ArgumentError` when a group names something that is not one of the program's
         parameters ``names`` (`sg.compile` calls this)."""
         names = list(names)
-        for name, k in getattr(self, "_group_of", {}).items():
+        if not hasattr(self, "_group_of"):  # a subclass's own __post_init__ that did not chain to Optimizer's
+            self._check_step_options()
+        for name, k in self._group_of.items():
             if name not in names:
                 raise ArgumentError(f"groups[{k}] names {name!r}, which is not a parameter of the program; its "
                                     f"parameters: {', '.join(map(repr, names))}"[:600])
