@@ -137,7 +137,7 @@ def _legend(spec: Spec) -> list:
         lines.append(f"#   x{i}  {safe_text(repr(x.name))}  per example {_shape_text(x)} -> "
                      f"{_batch_text(_batched_shape(_shape(x)))}")
     opt = spec.optimizer
-    lines.append(f"# Optimizer: {safe_text(repr(opt))}")
+    lines.append(f"# Optimizer: {safe_text(O.describe(opt))}")
     return lines
 
 

@@ -137,10 +137,12 @@ class Optimizer:
     #     in no group takes the optimizer's own hyperparameters (torch's defaults for its groups);
     #   clip_grad_norm / clip_norm_type: torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type)
     #     over all the gradients before the update; clip_grad_value: torch's clip_grad_value_.
-    groups: tuple = field(default=(), kw_only=True)
-    clip_grad_norm: float | None = field(default=None, kw_only=True)
-    clip_norm_type: float = field(default=2.0, kw_only=True)
-    clip_grad_value: float | None = field(default=None, kw_only=True)
+    # (repr=False: a user's own dataclass subclass writes its hyperparameters only; `describe` adds
+    # the options set, as Optimizer.__repr__ does)
+    groups: tuple = field(default=(), kw_only=True, repr=False)
+    clip_grad_norm: float | None = field(default=None, kw_only=True, repr=False)
+    clip_norm_type: float = field(default=2.0, kw_only=True, repr=False)
+    clip_grad_value: float | None = field(default=None, kw_only=True, repr=False)
 
     def __new__(cls, *args, **kwargs):
         # a misspelled hyperparameter (Adam(beta=0.9)) names the closest one, not a bare TypeError;
@@ -332,6 +334,21 @@ class Optimizer:
             return out[0], dict(zip(self.slots, out[1:]))
 
         return update
+
+
+def describe(opt) -> str:
+    """An optimizer as its class would be called, the step's options only when set, whatever
+    ``__repr__`` its class has (a user's dataclass subclass writes its hyperparameters only).
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Plain(Optimizer):
+    ...     lr: float = 0.1
+    ...     def rules(self, p, g, state, t): return p - self.lr * g, {}
+    >>> Plain(clip_grad_value=1.0), describe(Plain(clip_grad_value=1.0))
+    (Plain(lr=0.1), 'Plain(lr=0.1, clip_grad_value=1.0)')
+    """
+    return Optimizer.__repr__(opt) if isinstance(opt, Optimizer) else repr(opt)
 
 
 # ---------------------------------------------------------------------------------------------------

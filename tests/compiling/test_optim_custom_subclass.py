@@ -65,3 +65,15 @@ def test_groups_and_clipping_match_torch(cls):
         torch.nn.utils.clip_grad_norm_([tw, tb], 0.5)
         topt.step()
     np.testing.assert_allclose([float(vals["w"]), float(vals["b"])], [tw.item(), tb.item()], rtol=1e-10)
+
+
+def test_repr_and_header_show_the_step_options_only_when_set():
+    assert repr(HeavyBall(lr=0.1)) == "HeavyBall(lr=0.1, mu=0.9)"
+    opt = HeavyBall(lr=0.1, clip_grad_value=2.0)
+    for batch in (False, True):
+        xs = sg.tensor("xs", (sp.Symbol("N", integer=True, positive=True),)) if batch else x
+        ts = sg.tensor("ts", (sp.Symbol("N", integer=True, positive=True),)) if batch else t
+        loss = sg.mse(w * xs + b, ts) if batch else LOSS
+        src = sg.compile(loss, [w, b], [xs, ts], dtype="float64", optimizer=opt).source
+        header = [line for line in src.splitlines() if line.startswith("# Optimizer:")]
+        assert header == ["# Optimizer: HeavyBall(lr=0.1, mu=0.9, clip_grad_value=2.0)"], header
