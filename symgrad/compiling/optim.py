@@ -82,6 +82,11 @@ def _symbolic(value) -> bool:
     return isinstance(value, sp.Basic) and bool(value.free_symbols)
 
 
+def _symbolic_field(opt, name: str) -> bool:
+    """Whether the hyperparameter ``name`` of ``opt`` is (or holds) a SymPy expression."""
+    return any(_symbolic(v) for v in np.atleast_1d(np.asarray(getattr(opt, name), dtype=object)))
+
+
 def _schedule(lr) -> bool:
     """A learning-rate schedule (a function of t), not a number nor a symbol (a SymPy Symbol is
     callable too: η(t) would be a function application)."""
@@ -169,12 +174,15 @@ class Optimizer:
     def symbols(self):
         """Fresh scalar symbols (p, g, state dict, t) to call ``rules`` with (by the backends: the
         hyperparameters must be numbers then)."""
-        sym = [f.name for f in fields(self) if f.name not in STEP_OPTIONS and any(_symbolic(v) for v in np.atleast_1d(
-            np.asarray(getattr(self, f.name), dtype=object)))]
+        sym = [f.name for f in fields(self) if f.name not in STEP_OPTIONS and _symbolic_field(self, f.name)]
         if sym:
-            raise ArgumentError(f"{type(self).__name__}: {', '.join(sym)} {'is' if len(sym) == 1 else 'are'} "
-                                f"symbolic; symbolic hyperparameters are for the views of the rule "
-                                f"(.view()); give numbers to compile or train")
+            k, numbers = getattr(self, "_group", (None, ()))
+            own = f"{sym[0]} is a number" if len(sym) == 1 else f"{', '.join(sym)} are numbers"
+            where = (f"groups[{k}] sets {', '.join(sym)} symbolic ({', '.join(str(getattr(self, n)) for n in sym)})"
+                     + (f" (the optimizer's own {own})" if set(sym) <= set(numbers) else "")
+                     if k is not None else f"{', '.join(sym)} {'is' if len(sym) == 1 else 'are'} symbolic")
+            raise ArgumentError(f"{type(self).__name__}: {where}; symbolic hyperparameters are for the views of the "
+                                f"rule (.view()); give numbers to compile or train"[:600])
         p, g, t = sp.symbols("p g t", real=True)
         state = {s: sp.Symbol(s, real=True) for s in self.slots}
         return p, g, state, t
@@ -229,6 +237,8 @@ class Optimizer:
                                                 **overrides))
             except ArgumentError as e:
                 raise ArgumentError(f"groups[{k}]: {e}") from None
+            # for symbols()'s message: the group, and which of its values are numbers in the optimizer's own
+            self._group_opts[-1]._group = (k, tuple(n for n in overrides if not _symbolic_field(self, n)))
             normal.append({"params": names, **overrides})
         self.groups = tuple(normal)
         self._group_of = seen

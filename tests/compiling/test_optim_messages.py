@@ -30,3 +30,14 @@ def test_a_layers_groups_is_not_the_optimizers():
     with pytest.raises(ArgumentError, match="unknown keyword argument 'groups'") as e:
         check_keywords("conv2d", ["groups"], ["stride", "padding"])
     assert "optimizer" not in str(e.value)
+
+
+def test_a_symbolic_lr_in_a_group_names_the_group():
+    b = sp.Symbol("b")
+    opt = sg.optim.SGD(lr=0.1, groups=[{"params": ["w"], "lr": sp.Symbol("eta")}])
+    with pytest.raises(ArgumentError, match=r"SGD: groups\[0\] sets lr symbolic \(eta\) \(the optimizer's own lr "
+                                            r"is a number\)"):
+        sg.compile((w * x + b) ** 2, [w, b], [x], optimizer=opt)
+    both = sg.optim.SGD(lr=sp.Symbol("mu"), groups=[{"params": ["w"], "lr": sp.Symbol("eta")}])
+    with pytest.raises(ArgumentError, match=r"SGD: (lr is symbolic|groups\[0\] sets lr symbolic \(eta\);)"):
+        sg.compile((w * x + b) ** 2, [w, b], [x], optimizer=both)
