@@ -206,6 +206,10 @@ class Optimizer:
         _check("clip_norm_type", n, not isinstance(n, (bool, np.bool_)) and isinstance(n, (int, float, np.integer,
                np.floating)) and (n == 2 or n == float("inf")),
                "must be 2 (the Euclidean norm, torch's default) or float('inf') (the largest |g|)")
+        if n != 2 and self.clip_grad_norm is None:
+            raise ArgumentError(f"clip_norm_type={show_value(n)} without clip_grad_norm: the norm type is that of "
+                                f"clip_grad_norm's clipping (torch's clip_grad_norm_(params, max_norm, norm_type)); "
+                                f"give clip_grad_norm=max_norm too, or leave clip_norm_type out")
         groups = self.groups
         if isinstance(groups, dict) or not isinstance(groups, (list, tuple)):
             raise ArgumentError(f"invalid groups={show_value(groups)}: must be a list of dicts, as torch's "
@@ -233,7 +237,7 @@ class Optimizer:
                 seen[name] = k
             overrides = {key: v for key, v in grp.items() if key != "params"}
             try:
-                self._group_opts.append(replace(self, groups=(), clip_grad_norm=None, clip_grad_value=None,
+                self._group_opts.append(replace(self, groups=(), clip_grad_norm=None, clip_norm_type=2.0, clip_grad_value=None,
                                                 **overrides))
             except ArgumentError as e:
                 raise ArgumentError(f"groups[{k}]: {e}") from None
@@ -258,7 +262,7 @@ class Optimizer:
             return self._group_opts[k]
         if not (self.groups or self.clips):
             return self
-        return replace(self, groups=(), clip_grad_norm=None, clip_grad_value=None)
+        return replace(self, groups=(), clip_grad_norm=None, clip_norm_type=2.0, clip_grad_value=None)
 
     @property
     def clips(self) -> bool:

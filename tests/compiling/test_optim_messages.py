@@ -41,3 +41,10 @@ def test_a_symbolic_lr_in_a_group_names_the_group():
     both = sg.optim.SGD(lr=sp.Symbol("mu"), groups=[{"params": ["w"], "lr": sp.Symbol("eta")}])
     with pytest.raises(ArgumentError, match=r"SGD: (lr is symbolic|groups\[0\] sets lr symbolic \(eta\);)"):
         sg.compile((w * x + b) ** 2, [w, b], [x], optimizer=both)
+
+
+def test_a_norm_type_without_a_norm_is_refused():
+    with pytest.raises(ArgumentError, match=r"clip_norm_type=inf without clip_grad_norm"):
+        sg.optim.Adam(clip_norm_type=float("inf"))
+    opt = sg.optim.Adam(clip_grad_norm=1.0, clip_norm_type=float("inf"), groups=[{"params": ["w"], "lr": 0.1}])
+    assert opt.for_param("w").lr == 0.1 and opt.for_param("v").clip_grad_norm is None
