@@ -48,3 +48,17 @@ def test_a_norm_type_without_a_norm_is_refused():
         sg.optim.Adam(clip_norm_type=float("inf"))
     opt = sg.optim.Adam(clip_grad_norm=1.0, clip_norm_type=float("inf"), groups=[{"params": ["w"], "lr": 0.1}])
     assert opt.for_param("w").lr == 0.1 and opt.for_param("v").clip_grad_norm is None
+
+
+def test_the_steps_comments_write_numpy_scalars_as_numbers_and_short_lines():
+    net, t = sg.mlp([3, 4, 2], act=sg.relu), sp.MatrixSymbol("t", 2, 1)
+    W1, b1, W2, b2 = net.params
+    opt = sg.optim.AdamW(lr=1e-3, groups=[{"params": [b1, b2], "lr": np.float32(0.01)},
+                                          {"params": [W2], "lr": np.float64(1e-4), "betas": (np.float64(0.5), 0.9)}],
+                         clip_grad_norm=1.0, clip_grad_value=0.5)
+    src = sg.compile(sg.mse(net.output, t), net.params, [net.input, t], optimizer=opt).source
+    assert "(AdamW; groups[0]: lr=0.01)" in src
+    assert "(AdamW; groups[1]: lr=0.0001, betas=(0.5, 0.9))" in src
+    comments = [line for line in src.splitlines() if "update of p" in line]
+    assert comments and not any("float" in line for line in comments), comments
+    assert max(len(line) for line in src.splitlines() if "clip_grad_norm_" in line) < 120
