@@ -62,3 +62,12 @@ def test_the_steps_comments_write_numpy_scalars_as_numbers_and_short_lines():
     comments = [line for line in src.splitlines() if "update of p" in line]
     assert comments and not any("float" in line for line in comments), comments
     assert max(len(line) for line in src.splitlines() if "clip_grad_norm_" in line) < 120
+
+
+def test_the_divergence_hint_names_a_groups_lr():
+    from types import SimpleNamespace
+
+    from symgrad.compiling.training import _growth_hint
+    opt = sg.optim.SGD(lr=0.01, groups=[{"params": ["b"], "momentum": 0.5}, {"params": ["w"], "lr": np.float32(5.0)}])
+    hint = _growth_hint(SimpleNamespace(spec=SimpleNamespace(optimizer=opt)), SimpleNamespace(loss=[1.0, 50.0]))
+    assert "the learning rate (lr=0.01, groups[1]'s lr=5) is likely too large" in hint
