@@ -340,7 +340,9 @@ def update_units(spec: Spec, lw: Lowered, printer: NumpyPrinter, units: list) ->
             total = f"numpy.linalg.norm([{', '.join(f'numpy.linalg.norm({g})' for g in grads)}])"
             what = "2-norm, ‖(‖g0‖, ‖g1‖, …)‖"
         else:
-            total = f"max({', '.join(f'numpy.abs({g}).max()' for g in grads)})" if len(grads) > 1 else \
+            # numpy.max, not max(): Python's max(1.0, nan) is 1.0, and a NaN gradient after the first
+            # must make the norm NaN (as torch's)
+            total = f"numpy.max([{', '.join(f'numpy.abs({g}).max()' for g in grads)}])" if len(grads) > 1 else \
                 f"numpy.abs({grads[0]}).max()"
             what = "inf-norm, the largest |entry|"
         m = _num(sp.Float(norm))
