@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import numpy as np
+
 import sympy as sp
 
 from symgrad.compiling import optim as O
@@ -137,7 +139,7 @@ def _legend(spec: Spec) -> list:
         lines.append(f"#   x{i}  {safe_text(repr(x.name))}  per example {_shape_text(x)} -> "
                      f"{_batch_text(_batched_shape(_shape(x)))}")
     opt = spec.optimizer
-    lines.append(f"# Optimizer: {safe_text(repr(opt))}")
+    lines.append(f"# Optimizer: {safe_text(O.describe(opt))}")
     return lines
 
 
@@ -338,7 +340,9 @@ def update_units(spec: Spec, lw: Lowered, printer: NumpyPrinter, units: list) ->
             total = f"numpy.linalg.norm([{', '.join(f'numpy.linalg.norm({g})' for g in grads)}])"
             what = "2-norm, ‖(‖g0‖, ‖g1‖, …)‖"
         else:
-            total = f"max({', '.join(f'numpy.abs({g}).max()' for g in grads)})" if len(grads) > 1 else \
+            # numpy.max, not max(): Python's max(1.0, nan) is 1.0, and a NaN gradient after the first
+            # must make the norm NaN (as torch's)
+            total = f"numpy.max([{', '.join(f'numpy.abs({g}).max()' for g in grads)}])" if len(grads) > 1 else \
                 f"numpy.abs({grads[0]}).max()"
             what = "inf-norm, the largest |entry|"
         m = _num(sp.Float(norm))
@@ -346,8 +350,8 @@ def update_units(spec: Spec, lw: Lowered, printer: NumpyPrinter, units: list) ->
                          # min(c, 1.0), not min(1.0, c): a NaN norm makes c NaN, and so the step's
                          # parameters, as torch's, for the NaN guard of training to see
                          f"clip_coef = min({m} / (grad_norm + 1e-06), 1.0)"],
-                        [f"the gradients clipped by their global {what} to at most {m} "
-                         f"(torch.nn.utils.clip_grad_norm_): each gradient times min(max_norm / (norm + 1e-6), 1)"]))
+                        [f"the gradients clipped by their global {what} to at most {m}",
+                         "(torch.nn.utils.clip_grad_norm_): each gradient times min(max_norm / (norm + 1e-6), 1)"]))
     folded, slots = folded_lr(opt) is not None, _slots(spec)
     for i, (g, p) in enumerate(zip(lw.grads, spec.params)):
         rule = param_optimizer(opt, p.name)
@@ -373,8 +377,15 @@ def _group_text(opt, name: str) -> str:
 
 
 def _hyper_text(v) -> str:
-    """A group's hyperparameter in a comment: a number, or what a schedule is."""
-    return repr(v) if isinstance(v, (int, float, bool, tuple)) else f"a {type(v).__name__}"
+    """A group's hyperparameter in a comment: a number (a NumPy scalar as its plain number: 0.01 for
+    np.float32(0.01)), or what a schedule is."""
+    if isinstance(v, tuple):
+        return "(" + ", ".join(map(_hyper_text, v)) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (np.integer, np.floating)):
+        return str(v)                   # NumPy 2's repr is np.float64(0.0001); its str the number
+    return repr(v) if isinstance(v, (int, float)) else f"a {type(v).__name__}"
 
 
 def _slots(spec: Spec) -> tuple:

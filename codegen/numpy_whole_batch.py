@@ -441,5 +441,6 @@ def legend(spec) -> list:
     for i, (x, one) in enumerate(zip(spec.inputs, declared)):
         each = f"  (one example: {code(_shape(one))})" if one is not None else ""
         lines.append(f"#   x{i}  {safe_text(repr(x.name))}  {code(_shape(x))}{each}")
-    lines.append(f"# Optimizer: {safe_text(repr(spec.optimizer))}")
+    from symgrad.compiling.optim import describe
+    lines.append(f"# Optimizer: {safe_text(describe(spec.optimizer))}")
     return lines

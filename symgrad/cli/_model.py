@@ -43,7 +43,7 @@ import numpy as np
 import sympy as sp
 
 from ..compiling import optim
-from ..errors import FreeSymbolError, SymgradError
+from ..errors import ArgumentError, FreeSymbolError, SymgradError, UnsupportedError
 from ..frontend.tensor import Tensor
 
 
@@ -147,6 +147,12 @@ def choose_optimizer(model: Model, name=None, lr=None, clip_grad_norm=None, clip
         opt = optim.Adam(lr=1e-3 if lr is None else lr)
     clip = {k: v for k, v in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value))
             if v is not None}
+    for name, v in clip.items():      # in the command line's words: --clip-grad-norm -1, not clip_grad_norm=-1.0
+        try:
+            replace(opt, **{name: v})
+        except ArgumentError:           # (argparse made it a float: only its range can be wrong)
+            raise ArgumentError(f"--{name.replace('_', '-')} {v:g}: must be a finite number > 0 (leave the "
+                                f"option out for no clipping)") from None
     return replace(opt, **clip) if clip else opt
 
 
@@ -154,9 +160,25 @@ def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32
     """sg.compile on what the model file defines."""
     from ..compiling.compiler import compile as sg_compile      # the compiler, loaded on first use
     extra = {} if model.outputs is None else {"outputs": model.outputs}
-    with _in_model_file(model):
+    with _in_model_file(model), _step_options_on_target(target):
         return sg_compile(model.loss, params=model.params, inputs=model.inputs, target=target,
                           optimizer=optimizer, dtype=dtype, **extra)
+
+
+@contextlib.contextmanager
+def _step_options_on_target(target: str):
+    """sg.compile's refusal of clipping or groups on another target than numpy, with the command
+    line's advice (not sg.compile's prog.as_torch())."""
+    try:
+        yield
+    except UnsupportedError as e:
+        if "does not compile the optimizer's" not in str(e):
+            raise
+        said = str(e).split(" (the 'numpy' target does)")[0]
+        raise UnsupportedError(f"--target {target}: {said.split(': ', 1)[-1] if ': ' in said else said}; run with "
+                               f"--target numpy (the default, which compiles them), or leave out --clip-grad-norm / "
+                               f"--clip-grad-value and the model file's optimizer's groups= and clip_* to train on "
+                               f"{target} without them (docs/optimizers.md)") from None
 
 
 @contextlib.contextmanager
@@ -178,7 +200,7 @@ def compile_source(model: Model, target="numpy", optimizer=None, dtype="float32"
     TRITON_INTERPRET=1, only to run the kernels)."""
     from ..compiling.compiler import _backend, specify
     extra = {} if model.outputs is None else {"outputs": model.outputs}
-    with _in_model_file(model):
+    with _in_model_file(model), _step_options_on_target(target):
         spec = specify(model.loss, params=model.params, inputs=model.inputs, optimizer=optimizer,
                        dtype=dtype, target=target, **extra)
     return _backend(target)(spec).source

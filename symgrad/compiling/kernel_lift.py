@@ -29,7 +29,7 @@ def refuse_ignore_index(lw) -> None:
 
 
 class KernelLift:
-    """``lift(lowered)``: the per-example `compiler.Lowered` in the kernels' form. ``inputs``: one
+    """``lift(lowered)``: the per-example `backends.Lowered` in the kernels' form. ``inputs``: one
     example's inputs (the declared ones, or their stand-ins over the batch); ``reduction``: the
     loss's over the batch ("mean" or "sum": the declared one, or the one read from a declaration
     over the batch once a graph has been lifted)."""

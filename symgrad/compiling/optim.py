@@ -82,6 +82,11 @@ def _symbolic(value) -> bool:
     return isinstance(value, sp.Basic) and bool(value.free_symbols)
 
 
+def _symbolic_field(opt, name: str) -> bool:
+    """Whether the hyperparameter ``name`` of ``opt`` is (or holds) a SymPy expression."""
+    return any(_symbolic(v) for v in np.atleast_1d(np.asarray(getattr(opt, name), dtype=object)))
+
+
 def _schedule(lr) -> bool:
     """A learning-rate schedule (a function of t), not a number nor a symbol (a SymPy Symbol is
     callable too: η(t) would be a function application)."""
@@ -137,10 +142,12 @@ class Optimizer:
     #     in no group takes the optimizer's own hyperparameters (torch's defaults for its groups);
     #   clip_grad_norm / clip_norm_type: torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type)
     #     over all the gradients before the update; clip_grad_value: torch's clip_grad_value_.
-    groups: tuple = field(default=(), kw_only=True)
-    clip_grad_norm: float | None = field(default=None, kw_only=True)
-    clip_norm_type: float = field(default=2.0, kw_only=True)
-    clip_grad_value: float | None = field(default=None, kw_only=True)
+    # (repr=False: a user's own dataclass subclass writes its hyperparameters only; `describe` adds
+    # the options set, as Optimizer.__repr__ does)
+    groups: tuple = field(default=(), kw_only=True, repr=False)
+    clip_grad_norm: float | None = field(default=None, kw_only=True, repr=False)
+    clip_norm_type: float = field(default=2.0, kw_only=True, repr=False)
+    clip_grad_value: float | None = field(default=None, kw_only=True, repr=False)
 
     def __new__(cls, *args, **kwargs):
         # a misspelled hyperparameter (Adam(beta=0.9)) names the closest one, not a bare TypeError;
@@ -156,18 +163,26 @@ class Optimizer:
             check_keywords(cls.__name__, kwargs, [f.name for f in fields(cls)])
         return super().__new__(cls)
 
+    def __post_init__(self):
+        # a user's own optimizer (a dataclass subclass without a __post_init__) checks its step's
+        # options too; the built-in ones end their __post_init__ with this
+        self._check_step_options()
+
     def rules(self, p, g, state, t):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def symbols(self):
         """Fresh scalar symbols (p, g, state dict, t) to call ``rules`` with (by the backends: the
         hyperparameters must be numbers then)."""
-        sym = [f.name for f in fields(self) if f.name not in STEP_OPTIONS and any(_symbolic(v) for v in np.atleast_1d(
-            np.asarray(getattr(self, f.name), dtype=object)))]
+        sym = [f.name for f in fields(self) if f.name not in STEP_OPTIONS and _symbolic_field(self, f.name)]
         if sym:
-            raise ArgumentError(f"{type(self).__name__}: {', '.join(sym)} {'is' if len(sym) == 1 else 'are'} "
-                                f"symbolic; symbolic hyperparameters are for the views of the rule "
-                                f"(.view()); give numbers to compile or train")
+            k, numbers = getattr(self, "_group", (None, ()))
+            own = f"{sym[0]} is a number" if len(sym) == 1 else f"{', '.join(sym)} are numbers"
+            where = (f"groups[{k}] sets {', '.join(sym)} symbolic ({', '.join(str(getattr(self, n)) for n in sym)})"
+                     + (f" (the optimizer's own {own})" if set(sym) <= set(numbers) else "")
+                     if k is not None else f"{', '.join(sym)} {'is' if len(sym) == 1 else 'are'} symbolic")
+            raise ArgumentError(f"{type(self).__name__}: {where}; symbolic hyperparameters are for the views of the "
+                                f"rule (.view()); give numbers to compile or train"[:600])
         p, g, t = sp.symbols("p g t", real=True)
         state = {s: sp.Symbol(s, real=True) for s in self.slots}
         return p, g, state, t
@@ -191,6 +206,10 @@ class Optimizer:
         _check("clip_norm_type", n, not isinstance(n, (bool, np.bool_)) and isinstance(n, (int, float, np.integer,
                np.floating)) and (n == 2 or n == float("inf")),
                "must be 2 (the Euclidean norm, torch's default) or float('inf') (the largest |g|)")
+        if n != 2 and self.clip_grad_norm is None:
+            raise ArgumentError(f"clip_norm_type={show_value(n)} without clip_grad_norm: the norm type is that of "
+                                f"clip_grad_norm's clipping (torch's clip_grad_norm_(params, max_norm, norm_type)); "
+                                f"give clip_grad_norm=max_norm too, or leave clip_norm_type out")
         groups = self.groups
         if isinstance(groups, dict) or not isinstance(groups, (list, tuple)):
             raise ArgumentError(f"invalid groups={show_value(groups)}: must be a list of dicts, as torch's "
@@ -218,10 +237,12 @@ class Optimizer:
                 seen[name] = k
             overrides = {key: v for key, v in grp.items() if key != "params"}
             try:
-                self._group_opts.append(replace(self, groups=(), clip_grad_norm=None, clip_grad_value=None,
+                self._group_opts.append(replace(self, groups=(), clip_grad_norm=None, clip_norm_type=2.0, clip_grad_value=None,
                                                 **overrides))
             except ArgumentError as e:
                 raise ArgumentError(f"groups[{k}]: {e}") from None
+            # for symbols()'s message: the group, and which of its values are numbers in the optimizer's own
+            self._group_opts[-1]._group = (k, tuple(n for n in overrides if not _symbolic_field(self, n)))
             normal.append({"params": names, **overrides})
         self.groups = tuple(normal)
         self._group_of = seen
@@ -241,7 +262,7 @@ class Optimizer:
             return self._group_opts[k]
         if not (self.groups or self.clips):
             return self
-        return replace(self, groups=(), clip_grad_norm=None, clip_grad_value=None)
+        return replace(self, groups=(), clip_grad_norm=None, clip_norm_type=2.0, clip_grad_value=None)
 
     @property
     def clips(self) -> bool:
@@ -252,7 +273,9 @@ class Optimizer:
         """An `ArgumentError` when a group names something that is not one of the program's
         parameters ``names`` (`sg.compile` calls this)."""
         names = list(names)
-        for name, k in getattr(self, "_group_of", {}).items():
+        if not hasattr(self, "_group_of"):  # a subclass's own __post_init__ that did not chain to Optimizer's
+            self._check_step_options()
+        for name, k in self._group_of.items():
             if name not in names:
                 raise ArgumentError(f"groups[{k}] names {name!r}, which is not a parameter of the program; its "
                                     f"parameters: {', '.join(map(repr, names))}"[:600])
@@ -325,6 +348,21 @@ class Optimizer:
             return out[0], dict(zip(self.slots, out[1:]))
 
         return update
+
+
+def describe(opt) -> str:
+    """An optimizer as its class would be called, the step's options only when set, whatever
+    ``__repr__`` its class has (a user's dataclass subclass writes its hyperparameters only).
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Plain(Optimizer):
+    ...     lr: float = 0.1
+    ...     def rules(self, p, g, state, t): return p - self.lr * g, {}
+    >>> Plain(clip_grad_value=1.0), describe(Plain(clip_grad_value=1.0))
+    (Plain(lr=0.1), 'Plain(lr=0.1, clip_grad_value=1.0)')
+    """
+    return Optimizer.__repr__(opt) if isinstance(opt, Optimizer) else repr(opt)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -276,8 +276,13 @@ def _growth_hint(program, history) -> str:
     losses = [x for x in history.loss if math.isfinite(x)]
     if len(losses) < 2 or not max(losses[1:]) > 10 * max(abs(losses[0]), 1e-12):
         return ""
-    lr = getattr(getattr(getattr(program, "spec", None), "optimizer", None), "lr", None)
-    said = f" (lr={lr:g})" if isinstance(lr, (int, float)) else ""
+    opt = getattr(getattr(program, "spec", None), "optimizer", None)
+    number = lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+    lrs = [f"lr={float(getattr(opt, 'lr', None)):g}"] if number(getattr(opt, "lr", None)) else []
+    groups = getattr(opt, "groups", ()) or ()      # a group's own lr, where it sets one
+    lrs += [f"groups[{k}]'s lr={float(g['lr']):g}" for k, g in enumerate(groups)
+            if isinstance(g, dict) and number(g.get("lr"))]
+    said = f" ({', '.join(lrs)})" if lrs else ""
     return (f"; the loss grew from {losses[0]:.4g} (step 1) to {max(losses):.4g} before it: the learning "
             f"rate{said} is likely too large for this data (try a smaller one, or inputs of a smaller scale)")
 

@@ -59,7 +59,7 @@ def _has(d, N) -> bool:
 class Unbatch:
     """The unbatching of one declaration over the batch size ``N`` (see the module docstring):
     ``inputs`` are one example's stand-ins of the declared inputs (same names, N dropped);
-    ``unbatch(lowered)`` is the per-example `compiler.Lowered`, and ``reduction`` the loss's."""
+    ``unbatch(lowered)`` is the per-example `backends.Lowered`, and ``reduction`` the loss's."""
 
     def __init__(self, inputs, sizes):
         if len(sizes) != 1:

@@ -52,8 +52,11 @@ NOT_OFFERED = {**dict.fromkeys(("clip_grad_norm", "clip_grad_norm_", "max_norm",
                                 "clipnorm", "global_clipnorm", "clip_grad_value", "clip_grad_value_",
                                 "clip_value", "clipvalue", "gradient_clipping", "grad_norm_clip",
                                 "clip_norm_type", "norm_type"), _CLIPPING),
-               # (not "groups": a convolution's groups= is another thing)
+               # (not "groups": a convolution's groups= is another thing; see STEP_MAKERS)
                **dict.fromkeys(("param_groups", "params_groups", "no_decay", "no_weight_decay"), _GROUPS)}
+
+# the functions where groups= can only mean the optimizer's parameter groups
+STEP_MAKERS = ("compile", "train")
 
 
 def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None:
@@ -67,8 +70,12 @@ def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None
     """
     valid = list(dict.fromkeys(valid))
     for name in given:
-        if name not in valid and name in NOT_OFFERED and OTHER_SPELLINGS.get(name, (None,))[0] not in valid:
-            raise ArgumentError(f"{who}() got the keyword argument {name!r}: {NOT_OFFERED[name]}")
+        why = NOT_OFFERED.get(name) or (_GROUPS if name == "groups" and who in STEP_MAKERS else None)
+        if name not in valid and why and OTHER_SPELLINGS.get(name, (None,))[0] not in valid:
+            if who == "train":      # the step was compiled already: the optimizer is sg.compile's
+                why = why.replace("an option of the optimizer", "an option of the optimizer given to sg.compile "
+                                  "(train runs the program's compiled step)")
+            raise ArgumentError(f"{who}() got the keyword argument {name!r}: {why}")
         if name not in valid:
             numpy = TORCH_SPELLINGS.get(name)
             ours, whose = OTHER_SPELLINGS.get(name, (None, None))
