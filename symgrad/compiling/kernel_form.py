@@ -111,7 +111,7 @@ def user_words(src: Graph, notes: dict, e, depth: int = 4) -> str | None:
 
 
 def as_columns(lw, kind: str = "per example"):
-    """The `compiler.Lowered` ``lw`` (one example's tensor program, before differentiation) with its
+    """The `backends.Lowered` ``lw`` (one example's tensor program, before differentiation) with its
     graph in the matrix language's form (`compiler._lower`'s ``lift``); ``kind``: of the declaration
     (named in errors), "per example" or "over the batch" (unbatched first)."""
     return AsColumns(lw.graph, lw.notes, kind)(lw)
@@ -147,7 +147,7 @@ class AsColumns:
         return user_words(self.src, self.notes, e)
 
     def __call__(self, lw):
-        """The `compiler.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
+        """The `backends.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
         for _, shape, _ in lw.masks:     # a dropout mask: a leaf of one example's shape, drawn in the kernels
             if len(shape) >= 3 or len(shape) == 2 and 1 not in shape:
                 raise UnsupportedError(f"{TARGET} draws dropout masks of an example's vector or number; this one is "
@@ -587,7 +587,7 @@ _OF_PARAMETERS = {"slice", "pad", "concat", "reshape", "permute", "expand", "bro
 
 def one_hot_labels(spec) -> dict:
     """Input name -> number of classes n, for the inputs read as ``one_hot(y, n)`` other than through
-    ``gather`` (`compiler.label_inputs` finds those): [c = y] for c = 0 … n − 1 picks nothing for a
+    ``gather`` (`batch_checks.label_inputs` finds those): [c = y] for c = 0 … n − 1 picks nothing for a
     label out of range, so the program checks them (integers 0 … n − 1) before a call."""
     out: dict = {}
     for lw in (spec.train, spec.eval):
