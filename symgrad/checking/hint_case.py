@@ -101,3 +101,12 @@ def gradient_graph(f, params, k, policy):
     from ..core.differentiate import _reverse
     _, graph, _, _, _, _, grads, _ = _reverse("differentiate", f, params, "reverse", policy)
     return graph, grads[k]
+
+
+def _transposed_of(e):
+    """X where ``e`` is X.T of a 2-d tensor X, else None (here, not in operand_hints, so that the
+    recurrence hints can use it without the two modules importing each other)."""
+    from ..frontend import tensor as T
+    if isinstance(e, T.Permute) and isinstance(e.args[0], T.Tensor) and tuple(e.args[1]) == (1, 0):
+        return e.args[0]
+    return None

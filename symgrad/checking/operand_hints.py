@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs
 
 MAX_CANDIDATES = 12
 TRANSPOSED = "transposed"
@@ -40,14 +40,6 @@ def _products(f, w):
             # torch's and 11-785's layout, h @ W.T: W's gradient is d.T @ h
             i = [_transposed_of(a) for a in n.args].index(w)
             yield n, n.args[1 - i], ("leftT" if i == 1 else "rightT")
-
-
-def _transposed_of(e):
-    """X where ``e`` is X.T of a 2-d tensor X, else None."""
-    from ..frontend import tensor as T
-    if isinstance(e, T.Permute) and isinstance(e.args[0], T.Tensor) and tuple(e.args[1]) == (1, 0):
-        return e.args[0]
-    return None
 
 
 def _t_text(e) -> str:

@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs
 
 MAX_STEPS = 16
 
@@ -29,7 +29,6 @@ def _chain(f, P):
     """[u_t @ P] in time order when f's products u @ P form a recurrence (the operand of each holds
     the one before it, and nothing else): else None."""
     from ..frontend import tensor as T
-    from .operand_hints import _transposed_of
     prods = list(dict.fromkeys(n for n in sp.preorder_traversal(f)
                                if isinstance(n, T.TensorMatMul) and n.args[0] != P
                                and (n.args[1] == P or _transposed_of(n.args[1]) == P)))
@@ -85,7 +84,6 @@ def right_operand(chain):
     """(R, its value from the point's values, how a backward writes dP from prev_h and d): R is P
     (cs231n's h @ Wh) or P.T (torch's and 11-785's h @ W_hh.T)."""
     R = chain[0].args[1]
-    from .operand_hints import _transposed_of
     P = _transposed_of(R)
     if P is None:
         return R, (lambda vals: np.asarray(vals[R.name], float)), f"d{R.name} += prev_h.T @ d"
