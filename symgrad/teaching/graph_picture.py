@@ -51,7 +51,9 @@ from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
 from .as_written import written_shape
-from .steps import LAYER_Z, Naming, SHORT_OPS, _broadcast_like, _fold_products, _softmax_map, _softmax_named, _tidy, _uses
+from .local_rules import _softmax_map, _softmax_named
+from .node_naming import Naming, _broadcast_like
+from .steps import LAYER_Z, SHORT_OPS, _fold_products, _tidy, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
 OP_FILL = "#fdebd0"   # operations are filled orange, values blue, the output green
@@ -73,7 +75,7 @@ _AXIS = {"rsum": "Σ", "rmax": "max", "lse": "logsumexp"}
 
 def _reshape_drawn(eqn) -> bool:
     """A reshape drawn as a node of its own: exactly those the steps write as a step of their own
-    (`steps._broadcast_like` is false): one that regroups entries (a flatten), drops a size-1 axis
+    (`node_naming._broadcast_like` is false): one that regroups entries (a flatten), drops a size-1 axis
     other than leading ones (a regression's (N, 1) output read as (N,): u₂ = u₁.reshape(N)), or adds
     one (a conv's bias, u₂ = b.reshape(4, 1, 1)). Drawn as part of its edge, the edge would carry
     the input's name into an operation the text writes with u₂. A reshape that only adds or drops
@@ -343,7 +345,7 @@ class _Picture:
         self.d, self.nm, self.g, self.at, self.spec = d, nm, d.ir, at, spec
         self.given = {}
         if given:
-            from .steps import _known
+            from .node_naming import _known
             from ..frontend.parse import as_expr
             known = _known(d)
             self.given = {as_expr(k, "given", symbols=known): as_expr(v, f"given[{k}]", symbols=known)

@@ -21,7 +21,8 @@ from ..core import rules as R
 from .notation import partial
 from .render import _check_format, show
 from .rule_prose import words
-from .steps import _is_plain_sum, local_rule
+from .local_rules import local_rule
+from .node_naming import _is_plain_sum
 
 CONVENTIONS = ("row", "column")
 

@@ -1,0 +1,263 @@
+"""Naming a derivation's nodes for its steps (`Naming`): the user's symbols keep their names,
+``names={q: x + y}`` names an intermediate, layers get z₁, y₁, ... (pre-activation, activation),
+anything else u₁, u₂, ...; and the tests on a node's expression the names depend on. Moved out of
+`symgrad.teaching.steps` unchanged."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sympy as sp
+
+from ..core import array_rules as A
+from ..core import rules as R
+from ..core.lower import _shape_of
+from ..errors import SymgradError
+from ..frontend.functions import leaky_relu, relu, sigmoid, softplus
+from ..frontend.parse import as_expr
+from .as_written import leading_ones_dropped as _leading_ones_dropped
+from .pool_steps import _pool_groups
+from .softmax_steps import softmax_groups
+
+_ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
+_MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
+
+
+# ---------------------------------------------------------------------------------------------------
+# Naming the nodes.
+
+def _mk(name: str, shape, tensor: bool = False):
+    """A display symbol of a node: scalar, matrix, or (in a tensor declaration, `sg.tensor`) a
+    tensor of the node's shape, so that its steps read in the tensor vocabulary."""
+    if shape == ():
+        return sp.Symbol(name)
+    if tensor or len(shape) != 2:
+        from ..frontend.tensor import Tensor
+        return Tensor(name, shape)
+    return sp.MatrixSymbol(name, *shape)
+
+
+def _known(d) -> list:
+    """The symbols of f, which text in ``names`` / ``given`` refers to by name."""
+    return [s for s in getattr(d.f, "free_symbols", ()) if isinstance(s, (sp.Symbol, sp.MatrixSymbol))]
+
+
+class Naming:
+    """Display symbols for the forward graph's nodes (var id -> SymPy symbol or expression)."""
+
+    def __init__(self, d, names=None, output_name=None, optional=None, fold_statistics=False):
+        g, low = d.ir, d.lowering
+        self.graph = g
+        from ..frontend.tensor import Tensor
+        # a declaration with sg.tensor: every node is shown as a tensor (x.sum(axis=0), x̂ᵀ @ δ)
+        self.tensor = any(isinstance(a, Tensor) for a in sp.preorder_traversal(d.f))
+        self.fwd = g.ancestors([d.output])
+        self.consumers: dict[int, list] = defaultdict(list)
+        for e in self.fwd:
+            for v in e.inputs:
+                self.consumers[v.id].append(e)
+        disp: dict[int, Any] = {}
+        used: set[str] = set()
+        for e in self.fwd:
+            if e.prim is R.param_p or e.prim is R.input_p:
+                disp[e.out.id] = e.params[0]
+                used.add(str(e.params[0]))
+            elif e.prim is R.const_p:
+                disp[e.out.id] = e.prim.to_sympy((), e.params, e.out.shape)
+        self.user_named: set[int] = set()
+        self.user_exprs: dict = {}        # the user's expression of a named node -> its name
+        # the nodes of f and of its gradients (softmax(z) is a node of the gradient of log_softmax(z))
+        in_f = {e.out.id for e in g.ancestors([d.output] + [v for v in d.gradient_vars if v is not None])}
+        for sym, expr in (names or {}).items():
+            v = low(as_expr(expr, f"names[{sym}]", symbols=_known(d)))
+            # a node of the derivation, not one this lowering just added (nor one an earlier view added:
+            # the graph keeps what was lowered into it, and the name must not silently vanish then)
+            if v.id not in in_f:
+                raise SymgradError(f"names: {sym} = {expr} is not a subexpression of f = {d.f}; "
+                                   f"name a part of f exactly as it appears in f")
+            name = str(sym)
+            disp[v.id] = sym if not isinstance(sym, str) and _shape_of(sym) == v.shape else _mk(name, v.shape, self.tensor)
+            self.user_named.add(v.id)
+            used.add(name)
+            self.user_exprs[low.exprs[v.id]] = disp[v.id]   # v's form in the expanded gradients
+        # names symgrad gives (x̂, μ, σ² of a batch norm): taken where the node is one of f's and the
+        # user has named neither it nor anything else so
+        for sym, expr in (optional or {}).items():
+            v = low(as_expr(expr, "names", symbols=_known(d)))
+            if v.id in in_f and v.id not in disp and str(sym) not in used:
+                disp[v.id] = _mk(str(sym), v.shape, self.tensor)
+                self.user_named.add(v.id)
+                used.add(str(sym))
+                self.user_exprs[low.exprs[v.id]] = disp[v.id]
+        root = d.output
+        if root.id not in disp or g.producer[root.id].prim is R.const_p:
+            has_mat = any(isinstance(s, sp.MatrixSymbol) for s in getattr(d.f, "free_symbols", ()))
+            first = ["L", "f"] if has_mat else ["f", "L"]
+            name = output_name or next(n for n in first + ["J", "F", "out"] if n not in used)
+            disp[root.id] = _mk(name, root.shape, self.tensor)
+            used.add(name)
+        self.used = used
+        self.disp = disp
+        # a matrix layer's z⁽ᵏ⁾ and y⁽ᵏ⁾ by the user's expression: a gradient written in the user's
+        # symbols says softmax(z⁽²⁾) − d, as the forward pass and the Gradient section name it, not
+        # softmax(W₂·σ(W₁·x + b₁) + b₂) − d
+        self.lowering_exprs = low.exprs
+        self.layer_exprs: dict = {}
+        self.transparent: dict[int, int] = {}      # matmul W·y (id) -> its bias add z = W·y + b (id)
+        for e in self.fwd:
+            if e.prim is R.matmul_p and e.out.id not in disp:
+                cs = self.consumers[e.out.id]
+                if len(cs) == 1 and _is_plain_sum(cs[0]):
+                    self.transparent[e.out.id] = cs[0].out.id
+        self._name_layers()
+        k = 0
+        self.generic: set[int] = set()     # nodes named u₁, u₂, ... (skipped when a chain is written out)
+        # a tensor declaration's reshapes and broadcasts (γ viewed as (1, D), then (N, D)) are no
+        # nodes of the slide: shown as their input, with NumPy's broadcasting, and no step of their own
+        self.alias: dict[int, int] = {}    # var id -> the var it shows as
+        for e in self.fwd:
+            if (self.tensor and e.out.id not in disp and e.prim in _MOVEMENTS
+                    and len(self.consumers[e.out.id]) == 1 and _broadcast_like(e)):
+                src = e.inputs[0].id
+                self.alias[e.out.id] = self.alias.get(src, src)
+        # a pooling layer is one step (u = max_pool2d(y, 2)), not its lowering; the nodes no view
+        # shows (a pool's and a batch statistic's insides) take no number: the u's shown are u₁, u₂, ...
+        self.pools = _pool_groups(g, self.consumers, self.fwd, d.output.id)
+        self.pool_entry = {p.windows.out.id: vid for vid, p in self.pools.items()}
+        self.hidden: set[int] = set()
+        self.mean_entry: dict[int, int] = {}       # the Σ inside a mean of every entry -> the mean
+        for p in self.pools.values():
+            self.hidden |= p.inner
+        # a softmax over an axis is one step too (A = softmax(s, axis=1)), not logsumexp then exp
+        self.softmaxes = softmax_groups(g, self.consumers, self.fwd) if self.tensor else {}
+        self.softmax_entry = {sm.z: vid for vid, sm in self.softmaxes.items()}
+        for sm in self.softmaxes.values():
+            self.hidden |= sm.inner
+        if fold_statistics:          # as `_statistics_definitions` hides them
+            from .graph_folds import _mean, statistics
+            for vid, (label, folded, *_) in statistics(g, self.consumers, self.fwd).items():
+                if label.startswith(("mean", "variance")):
+                    m = _mean(g, self.consumers, g.producer[vid])
+                    # ddof=1, or ε fused into a mean: shown as lowered; a variance with ε fused in
+                    # (var/4 + ε, a number of features) is σ² then σ² + ε (`_statistics_definitions`)
+                    if m is None or m[3] or (m[4] and not label.startswith("variance")):
+                        continue
+                self.hidden |= folded
+                if label == "mean":                  # a loss's mean of every entry: one backward step
+                    self.mean_entry.update({i: vid for i in folded})
+        for e in sorted(self.fwd, key=lambda e: e.out.id in self.hidden):     # the hidden ones last
+            if e.out.id in self.alias:
+                continue
+            if e.out.id not in disp and e.out.id not in self.transparent:
+                k += 1
+                disp[e.out.id] = _mk(self._free(f"u{k}"), e.out.shape, self.tensor)
+                self.generic.add(e.out.id)
+        for e in self.fwd:
+            if e.out.id in self.alias:
+                disp[e.out.id] = disp[self.alias[e.out.id]]
+        self.written = self._reshapes_as_written(d.f)
+        for vid, p in self.pools.items():            # the max over the window is the pool's value
+            if p.end != vid and p.end not in self.user_named:
+                disp[p.end] = disp[vid]
+        for t in self.transparent:
+            a, b = self.graph.producer[t].inputs
+            disp[t] = disp[a.id] @ disp[b.id] if self.tensor else sp.MatMul(disp[a.id], disp[b.id])
+
+    def _reshapes_as_written(self, f) -> dict:
+        """{var id: the user's x.reshape(...)} for each reshape the lowering merged with NumPy's
+        broadcasting (b.reshape(4, 1, 1) against (N, 4, H, W) is lowered as one reshape to
+        (1, 4, 1, 1)): the forward pass writes it as f's header does, as the user wrote it."""
+        from ..frontend.tensor import Reshape
+        written = {r for r in sp.preorder_traversal(f) if isinstance(r, Reshape)}
+        out = {}
+        for e in self.fwd:
+            if e.prim is not A.reshape_p or e.out.id in self.alias:
+                continue
+            src = self.disp.get(e.inputs[0].id)
+            same = [r for r in written if r.args[0] == src and r.shape != e.out.shape
+                    and _leading_ones_dropped(r.shape) == _leading_ones_dropped(e.out.shape)]
+            if len(same) == 1:
+                out[e.out.id] = same[0]
+        return out
+
+    def _free(self, name):
+        while name in self.used:
+            name = name + "'"
+        self.used.add(name)
+        return name
+
+    def _name_layers(self):
+        """Layers named as the lecture does: z⁽ᵏ⁾ = W⁽ᵏ⁾·y⁽ᵏ⁻¹⁾ + b⁽ᵏ⁾ (an affine node, or the input of
+        an activation) and y⁽ᵏ⁾ = f(z⁽ᵏ⁾), where k counts the activations between the node and the
+        inputs (its depth), not the nodes met so far: two neurons of the first layer are z⁽¹⁾₁ and
+        z⁽¹⁾₂, and tanh(c) of an input c is y⁽¹⁾. A network of one layer says just z and y."""
+        depth: dict[int, int] = {}
+        plan: dict[int, tuple] = {}            # var id -> (var, letter, layer), in forward order
+        activation_inputs: set[int] = set()
+        for e in self.fwd:
+            d = max((depth.get(v.id, 0) for v in e.inputs), default=0)
+            sm = R.softmax_operands(self.graph, e)
+            if _is_activation(e) or sm is not None:       # y = f(z), or y = softmax(z)
+                inp = sm[0] if sm is not None else e.inputs[0]
+                k = depth.get(inp.id, 0) + 1
+                depth[e.out.id] = k
+                # its input is z⁽ᵏ⁾, unless it is already the y of the layer below (softmax(σ(z)))
+                if not self.graph.producer[inp.id].prim.leaf and plan.get(inp.id, (0, ""))[1] != "y":
+                    plan[inp.id] = (inp, "z", k)
+                    activation_inputs.add(inp.id)
+                plan[e.out.id] = (e.out, "y", k)
+            else:
+                depth[e.out.id] = d
+                if _is_plain_sum(e) and any(self.graph.producer[v.id].prim is R.matmul_p for v in e.inputs):
+                    plan[e.out.id] = (e.out, "z", d + 1)
+        # an affine node that is not an activation's input, in a layer whose activation takes another
+        # node (x @ W₁ + b₁ normalised before relu): a⁽¹⁾ = x @ W₁ + b₁, and z⁽¹⁾ the batch norm's
+        # γ ⊙ x̂ + β that relu takes; z⁽¹⁾₁ and z⁽¹⁾₂ would read as two neurons, or two entries
+        into = {vid for vid, (_, letter, _) in plan.items() if letter == "z" and vid in activation_inputs}
+        layers = {plan[vid][2] for vid in into}
+        for vid, (v, letter, k) in list(plan.items()):
+            if letter == "z" and vid not in into and k in layers and self.tensor:
+                plan[vid] = (v, "a", k)
+        todo = [(v, letter, k) for v, letter, k in plan.values() if v.id not in self.disp]
+        deep = max((k for _, _, k in plan.values()), default=0) > 1
+        count = defaultdict(int)
+        for _, letter, k in todo:
+            count[letter, k] += 1
+        seen = defaultdict(int)
+        for v, letter, k in todo:
+            name = f"{letter}^({k})" if deep else letter
+            if count[letter, k] > 1:                  # several neurons in one layer: z⁽¹⁾₁, z⁽¹⁾₂
+                seen[letter, k] += 1
+                name += f"_{seen[letter, k]}"
+            if name in self.used:
+                continue
+            self.used.add(name)
+            self.disp[v.id] = _mk(name, v.shape, self.tensor)
+            expr = self.lowering_exprs.get(v.id)
+            if expr is not None and v.shape != ():
+                self.layer_exprs[expr] = self.disp[v.id]
+
+    def owner(self, vid: int) -> int:
+        """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z; a
+        reshape or broadcast for the node it feeds)."""
+        while vid in self.alias:
+            vid = self.consumers[vid][0].out.id
+        return self.transparent.get(vid, vid)
+
+
+def _broadcast_like(e) -> bool:
+    """A movement NumPy's broadcasting does by itself: an expand, or a reshape that only adds or
+    drops axes of size 1 (γ of shape (D,) viewed as (1, D)); not a reshape that regroups entries."""
+    if e.prim is not A.reshape_p:
+        return True
+    return _leading_ones_dropped(e.inputs[0].shape) == _leading_ones_dropped(e.out.shape)
+
+
+def _is_plain_sum(e) -> bool:
+    return e.prim is R.ewise_p and e.params[0] == sp.Add(*R.placeholders(len(e.inputs))) and len(e.inputs) > 1
+
+
+def _is_activation(e) -> bool:
+    body = e.params[0] if e.prim is R.ewise_p else None
+    return body is not None and len(e.inputs) == 1 and isinstance(body, _ACTIVATIONS) and body.args[0] == R.ph(0)
+
