@@ -673,11 +673,37 @@ def view(opt: Optimizer, symbolic: bool = True, form: str = "torch"):
             return shown
     state = {s: sp.Symbol(SLOT_SHOWN.get(s, s), real=True) for s in o.slots}
     p_new, new = o.rules(p, g, state, t)
-    back = {e: state[s] for s, e in new.items()}          # p's rule in the slots just updated
-    # each slot in the slots updated before it (amsgrad's v̂ ← max(v̂, v) with the new v)
-    lines = [(state[s], new[s].xreplace({e: state[o] for o, e in new.items() if o != s}), "←") for s in o.slots]
-    lines.append((p, p_new.xreplace(back), "←"))
-    return Equations(title, lines)
+    return Equations(title, _in_order(o.slots, state, new, p, p_new))
+
+
+def _in_order(slots, state, new, p, p_new) -> list:
+    """The update's lines ``(slot, rule, "←")`` read top to bottom as assignments, as the notes write
+    them: each rule in the slots updated before it where it holds their new value (amsgrad's
+    v̂ ← max(v̂, v) with the new v; centred RMSprop's b ← μ·b + g/(√(v − ḡ²) + ε) with the new v and
+    ḡ, found by ``subs``, which also finds a sum inside a larger sum), and a slot's line after those
+    whose new values it reads, and before those whose old values it reads. Before 2026-11-30 the
+    lines kept the slots' order, so centred RMSprop with momentum read b before ḡ was updated."""
+    updated = {s: sp.Dummy(f"new_{s}") for s in slots}
+    rules = {}
+    for s in [*slots, None]:
+        e = p_new if s is None else new[s]
+        for o in sorted(slots, key=lambda o: -sp.count_ops(new[o])):   # the largest first: a rule
+            if o != s:                                                  # may hold a smaller one
+                e = e.subs(new[o], updated[o])
+        rules[s] = e
+    after = {s: {o for o in slots if updated[o] in rules[s].free_symbols} for s in rules}
+    before = {s: {o for o in slots if o != s and state[o] in rules[s].free_symbols} for s in rules}
+    order, left = [], list(rules)
+    while left:
+        ready = [s for s in left if after[s] <= set(order)
+                 and not any(s in before[o] for o in left if o != s)]
+        if not ready:                     # no order reads every value as written: the old form
+            order, rules = list(rules), {s: (p_new if s is None else new[s]) for s in rules}
+            break
+        order.append(ready[0])
+        left.remove(ready[0])
+    shown = {updated[o]: state[o] for o in slots}
+    return [(p if s is None else state[s], rules[s].xreplace(shown), "←") for s in order]
 
 
 Optimizer.view = view

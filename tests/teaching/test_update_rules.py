@@ -24,6 +24,9 @@ CONFIGS = [
     ("rmsprop", O.RMSprop(lr=0.01, alpha=0.9), torch.optim.RMSprop, dict(lr=0.01, alpha=0.9)),
     ("adam", O.Adam(lr=0.1, betas=(0.8, 0.9)), torch.optim.Adam, dict(lr=0.1, betas=(0.8, 0.9))),
     ("amsgrad", O.Adam(lr=0.1, amsgrad=True), torch.optim.Adam, dict(lr=0.1, amsgrad=True)),
+    # three slots, b reading the new v and ḡ: its line printed before ḡ's until 2026-11-30
+    ("centred rmsprop, momentum", O.RMSprop(lr=0.01, alpha=0.9, centered=True, momentum=0.5), torch.optim.RMSprop,
+     dict(lr=0.01, alpha=0.9, centered=True, momentum=0.5)),
 ]
 A = np.array([[3.0, 1.0], [1.0, 2.0]])
 B = np.array([1.0, -1.0])
