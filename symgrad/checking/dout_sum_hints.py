@@ -14,7 +14,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .hint_case import Case, _fitted, all_same, differs
+from .hint_case import Case, _fitted, all_same, differs, middle_dout_axes, truth_with
 
 
 def _ax(a) -> str:
@@ -86,31 +86,20 @@ def one_step_hint(case: Case):
     where w (shared by every step of x @ w on (N, T, D)) takes the sum over t. The claim is the
     true gradient evaluated with dout zero at every index of an axis but one (the first or the
     last), so it is named only when it is exactly that step's share."""
-    D = case.derivation
-    g = D.gradient_vars[case.k]
-    Cs, Ts = _fitted(case)
-    if g is None or not differs(Cs, Ts):
-        return None
-    example = case.points[0].example()
-    for d in (n for n in example if re.fullmatch(r"dout\d*", str(n))):
-        shape = np.shape(example[d])
-        for a in range(1, len(shape) - 1):          # not the batch (one_example_hint's), not the features
-            if shape[a] < 2:
-                continue
-            for at in (0, -1):
-                def extra(vals, a=a, at=at):
-                    v = np.asarray(vals[d], float)
-                    keep = np.zeros(v.shape[a])
-                    keep[at] = 1
-                    return {d: v * keep.reshape([-1 if i == a else 1 for i in range(v.ndim)])}
-                vals = case.eval_vars(D.ir, [g], extra)
-                if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
-                    which = "the first" if at == 0 else "the last"
-                    idx = ", ".join(":" if i != a else str(at) for i in range(a + 1))
-                    return (f"one step only: the claim for {case.w.name} is the gradient from {d}[{idx}] "
-                            f"alone ({which} index of axis {a} of {d}, {shape[a]} long); {case.w.name} "
-                            f"is shared by every index of that axis (every time step of a temporal layer, "
-                            f"every position of a convolution), so its gradient sums them — for a temporal "
-                            f"layer flatten the steps into the batch, x.reshape(N * T, -1).T @ "
-                            f"{d}.reshape(N * T, -1), or add every step's term in the loop.")
+    for d, a, shape in middle_dout_axes(case):     # not the batch (one_example_hint's), not the features
+        for at in (0, -1):
+            def extra(vals, a=a, at=at, d=d):
+                v = np.asarray(vals[d], float)
+                keep = np.zeros(v.shape[a])
+                keep[at] = 1
+                return {d: v * keep.reshape([-1 if i == a else 1 for i in range(v.ndim)])}
+            if truth_with(case, extra):
+                which = "the first" if at == 0 else "the last"
+                idx = ", ".join(":" if i != a else str(at) for i in range(a + 1))
+                return (f"one step only: the claim for {case.w.name} is the gradient from {d}[{idx}] "
+                        f"alone ({which} index of axis {a} of {d}, {shape[a]} long); {case.w.name} "
+                        f"is shared by every index of that axis (every time step of a temporal layer, "
+                        f"every position of a convolution), so its gradient sums them — for a temporal "
+                        f"layer flatten the steps into the batch, x.reshape(N * T, -1).T @ "
+                        f"{d}.reshape(N * T, -1), or add every step's term in the loop.")
     return None

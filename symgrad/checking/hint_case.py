@@ -4,6 +4,7 @@ module so that hints.py and the recognisers in their own modules (layer_hints.py
 and neither imports the other."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,3 +111,28 @@ def _transposed_of(e):
     if isinstance(e, T.Permute) and isinstance(e.args[0], T.Tensor) and tuple(e.args[1]) == (1, 0):
         return e.args[0]
     return None
+
+
+def middle_dout_axes(case: Case):
+    """(dout's name, axis, its shape) for each axis of each ``dout`` other than the batch's and the
+    last (time, for a sequence), at least 2 long — when the claim is drawn at every point and differs
+    from the truth; nothing otherwise. The slips of a temporal layer's backward live there."""
+    g = case.derivation.gradient_vars[case.k]
+    Cs, Ts = _fitted(case)
+    if g is None or not differs(Cs, Ts):
+        return
+    example = case.points[0].example()
+    for d in (n for n in example if re.fullmatch(r"dout\d*", str(n))):
+        shape = np.shape(example[d])
+        for a in range(1, len(shape) - 1):
+            if shape[a] >= 2:
+                yield d, a, shape
+
+
+def truth_with(case: Case, extra) -> bool:
+    """Whether the claim is the true gradient evaluated with the values ``extra(vals)`` returns put
+    in place of the drawn ones (dout summed, or zero but at one step: f is linear in dout)."""
+    D = case.derivation
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(D.ir, [D.gradient_vars[case.k]], extra)
+    return all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)])
