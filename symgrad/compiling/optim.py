@@ -666,8 +666,8 @@ def view(opt: Optimizer, symbolic: bool = True, form: str = "torch"):
                          ["(torch keeps b = −v/η instead: the same steps for a constant η"
                           + ("; g(p + μ·v) is the gradient at the look-ahead point, and torch's p is that "
                              "point p + μ·v)" if o.nesterov else ")")])
-    if form == "notes":                         # Adam's m̂, v̂ etc.: symgrad.teaching.optimizer_notes
-        from ..teaching.optimizer_notes import notes_view
+    if form == "notes":                         # Adam's m̂, v̂ etc.: symgrad.compiling.optim_notes
+        from .optim_notes import notes_view
         shown = notes_view(o, name)
         if shown is not None:
             return shown

@@ -14,7 +14,8 @@ from .local_rules import _definition, local_rule
 from .node_naming import Naming
 from .notation import Chain, Value, partial
 from .step_record import NodeStep, Rule
-from .steps import Steps, _fold_products
+from .names import _fold_products
+from .step_record import Steps
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -141,3 +141,37 @@ def _absorb_matrix_product(node, e):
             c = cn / ce
             return sp.MatMul(*([c] if c != 1 else []), *have[:i], e, *have[i + len(pat):], evaluate=False)
     return None
+
+
+def _fold_products(e, user_exprs):
+    """Write a named matrix product back by its name inside longer products: 2·W·x·xᵀ -> 2·q·xᵀ;
+    and a named scalar sum inside a longer sum, which SymPy flattens into it: x₁·(w₁·x₁ + w₂·x₂ − y)
+    -> x₁·(ŷ − y), as the slides write ∇w₁ = −(y − ŷ)·x₁."""
+    if not isinstance(e, sp.Basic):
+        return e
+    sums = [(set(k.args), v) for k, v in user_exprs.items() if isinstance(k, sp.Add) and not k.is_Matrix]
+    if sums:
+        def fold_sum(a):
+            args = list(a.args)
+            for pat, name in sums:
+                for sign in (1, -1):
+                    want = {sign * t for t in pat}
+                    if want < set(args):
+                        return sp.Add(sign * name, *[t for t in args if t not in want])
+            return a
+        e = e.replace(lambda x: isinstance(x, sp.Add) and not x.is_Matrix, fold_sum)
+    prods = [(k.args, v) for k, v in user_exprs.items() if isinstance(k, sp.MatMul)]
+    if not prods:
+        return e
+
+    def fold(m):
+        args = list(m.args)
+        for pat, name in prods:
+            n = len(pat)
+            for i in range(len(args) - n + 1):
+                if tuple(args[i:i + n]) == tuple(pat):
+                    args[i:i + n] = [name]
+                    break
+        return sp.MatMul(*args)
+
+    return e.replace(lambda x: isinstance(x, sp.MatMul), fold)

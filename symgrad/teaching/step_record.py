@@ -38,3 +38,47 @@ class NodeStep:
         return render_step(self, fmt, **kw)
 
 
+@dataclass
+class Steps:
+    """The steps of a derivation, in the order reverse (or forward) mode takes them."""
+    f: Any
+    out: Any                              # the output's display symbol
+    definitions: list                     # (symbol, expression, value) of the forward pass
+    steps: list                           # NodeStep
+    gradients: list                       # (wrt symbol, ∂L/∂w written in user symbols, value)
+    mode: str = "reverse"
+    sweeps: dict = field(default_factory=dict)
+    given: dict = field(default_factory=dict)
+    number_format: str = ".4g"
+    at: dict | None = None
+    # what the graph picture needs: the naming, values by var id, contributions by node
+    naming: Any = None
+    values: dict = field(default_factory=dict)
+    contribs: dict = field(default_factory=dict)
+    source: Any = None                    # the derivation record these were built from (f regrouped for names=)
+    convention: str | None = None         # "row" / "column": the views add the Jacobian form
+    named_gradients: dict = field(default_factory=dict)   # w -> ∂L/∂w in adjoint names (δ·xᵀ), when
+    #                                                       gradients holds its closed form instead
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __getitem__(self, i):
+        return self.steps[i]
+
+    def find(self, name) -> NodeStep:
+        """The step of the node called ``name`` (a string or the symbol itself)."""
+        for s in self.steps:
+            if str(s.node) == str(name):
+                return s
+        raise KeyError(f"no step for {name!r}; nodes: {', '.join(str(s.node) for s in self.steps)}")
+
+    def render(self, fmt: str = "unicode") -> str:
+        from .render import render
+        return render(self, fmt)
+
+    def __str__(self):
+        return self.render("unicode")

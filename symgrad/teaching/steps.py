@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,12 +39,12 @@ from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder
 from . import statistics as _statistics
 from .logistic import sigma_form
-from .names import regroup
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
-from .step_record import NodeStep, Rule
+from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
+from .names import _fold_products, regroup  # noqa: F401  (_fold_products: graph_picture's import)
 from .node_naming import Naming, _known
 from .local_rules import (_definition, _is_tensor, _softmax_map, _softmax_named, _statistics_definitions,
                           _through_alias, local_rule)
@@ -55,52 +54,6 @@ LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `N
 CLOSED_NODES = 600     # a Gradient line's closed form up to this many nodes (a deep fan-out doubles it per level)
 _TREE_PER_OP = 20      # an expression tree with more nodes than this per operation is long (`_short`)
 MAX_PATHS = 4          # the full chain (every path from the output) is shown up to this many paths
-
-
-@dataclass
-class Steps:
-    """The steps of a derivation, in the order reverse (or forward) mode takes them."""
-    f: Any
-    out: Any                              # the output's display symbol
-    definitions: list                     # (symbol, expression, value) of the forward pass
-    steps: list                           # NodeStep
-    gradients: list                       # (wrt symbol, ∂L/∂w written in user symbols, value)
-    mode: str = "reverse"
-    sweeps: dict = field(default_factory=dict)
-    given: dict = field(default_factory=dict)
-    number_format: str = ".4g"
-    at: dict | None = None
-    # what the graph picture needs: the naming, values by var id, contributions by node
-    naming: Any = None
-    values: dict = field(default_factory=dict)
-    contribs: dict = field(default_factory=dict)
-    source: Any = None                    # the derivation record these were built from (f regrouped for names=)
-    convention: str | None = None         # "row" / "column": the views add the Jacobian form
-    named_gradients: dict = field(default_factory=dict)   # w -> ∂L/∂w in adjoint names (δ·xᵀ), when
-    #                                                       gradients holds its closed form instead
-
-    def __iter__(self):
-        return iter(self.steps)
-
-    def __len__(self):
-        return len(self.steps)
-
-    def __getitem__(self, i):
-        return self.steps[i]
-
-    def find(self, name) -> NodeStep:
-        """The step of the node called ``name`` (a string or the symbol itself)."""
-        for s in self.steps:
-            if str(s.node) == str(name):
-                return s
-        raise KeyError(f"no step for {name!r}; nodes: {', '.join(str(s.node) for s in self.steps)}")
-
-    def render(self, fmt: str = "unicode") -> str:
-        from .render import render
-        return render(self, fmt)
-
-    def __str__(self):
-        return self.render("unicode")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -549,40 +502,6 @@ def with_names(d, names):
         return d
     from ..core.differentiate import differentiate
     return differentiate(f, d.wrt, mode=d.mode, policy=d.ir.policy)
-
-
-def _fold_products(e, user_exprs):
-    """Write a named matrix product back by its name inside longer products: 2·W·x·xᵀ -> 2·q·xᵀ;
-    and a named scalar sum inside a longer sum, which SymPy flattens into it: x₁·(w₁·x₁ + w₂·x₂ − y)
-    -> x₁·(ŷ − y), as the slides write ∇w₁ = −(y − ŷ)·x₁."""
-    if not isinstance(e, sp.Basic):
-        return e
-    sums = [(set(k.args), v) for k, v in user_exprs.items() if isinstance(k, sp.Add) and not k.is_Matrix]
-    if sums:
-        def fold_sum(a):
-            args = list(a.args)
-            for pat, name in sums:
-                for sign in (1, -1):
-                    want = {sign * t for t in pat}
-                    if want < set(args):
-                        return sp.Add(sign * name, *[t for t in args if t not in want])
-            return a
-        e = e.replace(lambda x: isinstance(x, sp.Add) and not x.is_Matrix, fold_sum)
-    prods = [(k.args, v) for k, v in user_exprs.items() if isinstance(k, sp.MatMul)]
-    if not prods:
-        return e
-
-    def fold(m):
-        args = list(m.args)
-        for pat, name in prods:
-            n = len(pat)
-            for i in range(len(args) - n + 1):
-                if tuple(args[i:i + n]) == tuple(pat):
-                    args[i:i + n] = [name]
-                    break
-        return sp.MatMul(*args)
-
-    return e.replace(lambda x: isinstance(x, sp.MatMul), fold)
 
 
 def _inline_map(nm, g) -> dict:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .equations import Equations
+from ..teaching.equations import Equations
 
 P, G, T = sp.symbols("p g t", real=True)
 WHAT = "for each entry p with gradient g = ∂L/∂p, at step t"
@@ -44,12 +44,17 @@ def _gradient_line(o):
     return [(G, reg, "←")] if reg != G else []
 
 
+def _kinds(o) -> set:
+    """The names of ``o``'s classes, its own and its bases' ('AdamW', 'Adam', 'Optimizer'): this
+    module is imported by `optim.view`, so it does not import `optim`'s classes back."""
+    return {c.__name__ for c in type(o).__mro__}
+
+
 def _adam(o):
-    from ..compiling.optim import AdamW
     (b1, b2), lr = o.betas, o._lr(T)
     m, v = sp.symbols("m v", real=True)
     mhat, vhat = sp.symbols("mhat vhat", real=True)
-    decoupled = isinstance(o, AdamW)
+    decoupled = "AdamW" in _kinds(o)
     lines = [] if decoupled else _gradient_line(o)
     lines += [(m, b1 * m + (1 - b1) * G, "←"), (v, b2 * v + (1 - b2) * G ** 2, "←")]
     used = v
@@ -98,10 +103,9 @@ def _rmsprop(o):
 def notes_view(o, name: str):
     """``o`` (an optimizer, its hyperparameters already letters or numbers) in the notes' form, or
     None when the notes write it as torch does (SGD without momentum)."""
-    from ..compiling.optim import Adagrad, Adam, RMSprop
-    build = {Adam: _adam, Adagrad: _adagrad, RMSprop: _rmsprop}
+    build = {"Adam": _adam, "Adagrad": _adagrad, "RMSprop": _rmsprop}
     for cls, make in build.items():
-        if isinstance(o, cls):
+        if cls in _kinds(o):
             about, lines = make(o)
             return Equations(f"{name} in the notes' form ({about}), {WHAT}", lines)
     return None
