@@ -14,10 +14,9 @@ S where s belongs. `hints.find_hint` tries it among the recognisers.
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from .hint_case import Case, _fitted, all_same
-from .softmax_axis_hint import _lse, _softmax
+from .softmax_axis_hint import _lse, _softmax, logsumexp_nodes
 
 
 _SLIPS = (("sigmoid's derivative for softmax + cross-entropy", lambda s, z: s * (1 - s),
@@ -32,13 +31,12 @@ def ce_softmax_slip_hint(case: Case):
     """The claim is the gradient with each logsumexp's softmax s replaced by a slip's stand-in."""
     from ..core.evaluate import numeric
     from ..frontend import tensor as T
-    from ..frontend.tensor_softmax import LogSoftmaxT, LogSumExpT
+    from ..frontend.tensor_softmax import LogSumExpT
     from .hint_case import gradient_graph
-    nodes = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f)
-                               if isinstance(n, (LogSumExpT, LogSoftmaxT)) and len(n.x.shape) >= 1))
-    Cs, Ts = _fitted(case)
-    if not nodes or all_same(Cs, Ts):
+    nodes = logsumexp_nodes(case, 1)
+    if not nodes:
         return None
+    Cs, Ts = _fitted(case)
     sub, consts = {}, []
     for j, n in enumerate(nodes):
         a = n.axis % len(n.x.shape)

@@ -29,16 +29,26 @@ def _lse(z, axis, keepdims):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+def logsumexp_nodes(case: Case, min_ndim: int) -> list:
+    """f's logsumexp and log_softmax nodes over tensors of at least ``min_ndim`` axes, in the order
+    f holds them — none when the claim already equals the truth (no slip to name)."""
+    from ..frontend.tensor_softmax import LogSoftmaxT, LogSumExpT
+    nodes = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f)
+                               if isinstance(n, (LogSumExpT, LogSoftmaxT)) and len(n.x.shape) >= min_ndim))
+    if not nodes or all_same(*_fitted(case)):
+        return []
+    return nodes
+
+
 def softmax_axis_hint(case: Case):
     """The claim is the gradient with each logsumexp's softmax taken over another axis b."""
     from ..core.evaluate import numeric
     from ..frontend import tensor as T
-    from ..frontend.tensor_softmax import LogSoftmaxT, LogSumExpT
-    nodes = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f)
-                               if isinstance(n, (LogSumExpT, LogSoftmaxT)) and len(n.x.shape) >= 2))
-    Cs, Ts = _fitted(case)
-    if not nodes or all_same(Cs, Ts):
+    from ..frontend.tensor_softmax import LogSumExpT
+    nodes = logsumexp_nodes(case, 2)
+    if not nodes:
         return None
+    Cs, Ts = _fitted(case)
     ndims = {len(n.x.shape) for n in nodes}
     for b, shifted in ((b, s) for b in range(max(ndims)) for s in (False, True)):
         if all(n.axis % len(n.x.shape) == b for n in nodes):
