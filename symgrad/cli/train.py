@@ -42,6 +42,7 @@ def register(subparsers):
 
 def load_data(path, inputs, what="--data") -> dict:
     """The arrays of ``path`` for each input, keyed by the input's name."""
+    from ..compiling.training_data import nonfinite_entries, same_sample_counts
     if not os.path.isfile(path):
         raise SymgradError(f"{what}: no such file: {path}")
     try:
@@ -56,17 +57,16 @@ def load_data(path, inputs, what="--data") -> dict:
                            f"{sorted(arrays)} (one array per input, keyed by the input's name)")
     out = {n: arrays[n] for n in names}
     sizes = {n: (a.shape[0] if a.ndim else None) for n, a in out.items()}
-    if None in sizes.values() or len(set(sizes.values())) != 1 or 0 in sizes.values():
+    if not same_sample_counts(sizes):
         said = ", ".join(f"{n!r} {'a scalar' if k is None else k}" for n, k in sizes.items())
         raise SymgradError(f"{what} {path}: every input's array holds one row per sample, so all need "
                            f"the same positive number of samples on their first axis; got {said}")
     for n, a in out.items():
-        if a.dtype.kind in "fc" and not np.isfinite(a).all():
-            bad = ~np.isfinite(a)
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            rows = int(bad.reshape(len(a), -1).any(axis=1).sum())
-            raise SymgradError(f"{what} {path}: the array {n!r} has {int(bad.sum())} non-finite "
-                               f"entr{'y' if bad.sum() == 1 else 'ies'} in {rows} sample(s), the first "
+        found = nonfinite_entries(a)
+        if found:
+            count, first, rows = found
+            raise SymgradError(f"{what} {path}: the array {n!r} has {count} non-finite "
+                               f"entr{'y' if count == 1 else 'ies'} in {rows} sample(s), the first "
                                f"{a[first]} at index {list(first)} (sample {first[0]}); training "
                                f"needs finite numbers: drop or fill those samples")
     return out

@@ -19,22 +19,38 @@ from ..errors import ShapeError
 from .training_results import TrainingArgumentError
 
 
+def same_sample_counts(sizes: Mapping) -> bool:
+    """Whether every array (its first axis's length in ``sizes``, None for a scalar) holds the same
+    positive number of samples: what a training set must be, from Python or from a .npz file."""
+    return None not in sizes.values() and len(set(sizes.values())) == 1 and 0 not in sizes.values()
+
+
+def nonfinite_entries(a: np.ndarray):
+    """None when the floating array ``a`` is finite (or not floating); otherwise (how many entries are
+    NaN or inf, the index of the first, in how many samples — rows of the first axis — they lie)."""
+    if a.dtype.kind not in "fc" or np.isfinite(a).all():
+        return None
+    bad = ~np.isfinite(a)
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    return int(bad.sum()), first, int(bad.reshape(len(a), -1).any(axis=1).sum()) if a.ndim else 1
+
+
 def _check_data(data, what="data") -> dict:
     if not isinstance(data, Mapping) or not data:
         raise TrainingArgumentError(f"{what} must be a non-empty dict of arrays (input name -> array with a "
                          f"leading sample axis), got {type(data).__name__}")
     data = {k: np.asarray(v) for k, v in data.items()}
     sizes = {key_name(k): (v.shape[0] if v.ndim else None) for k, v in data.items()}
-    if None in sizes.values() or len(set(sizes.values())) != 1 or 0 in sizes.values():
+    if not same_sample_counts(sizes):
         shapes = ", ".join(f"{key_name(k)!r} {v.shape}" for k, v in data.items())
         raise TrainingArgumentError(f"{what}: every array needs the same positive number of samples on its "
                                     f"first axis; got {sizes} (the shapes: {shapes})")
     for k, v in data.items():
-        if v.dtype.kind in "fc" and not np.isfinite(v).all():
-            bad = ~np.isfinite(v)
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
+        found = nonfinite_entries(v)
+        if found:
+            count, first, _ = found
             raise TrainingArgumentError(
-                f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf): {int(bad.sum())} of "
+                f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf): {count} of "
                 f"{v.size}, the first at index {first[0] if len(first) == 1 else first} "
                 f"(value {v[first].item()!r}); drop or fix those samples before training")
     return data
