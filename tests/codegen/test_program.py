@@ -11,6 +11,7 @@ import sympy as sp
 
 import symgrad as sg
 from symgrad.compiling.optim import SGD, Optimizer
+from tests.custom_optimizers import HeavyBall
 
 torch = pytest.importorskip("torch")
 
@@ -38,18 +39,6 @@ def _torch_trajectory(values, batch, make_opt, steps):
         (0.5 * ((out - T) ** 2).sum(1).mean()).backward()
         opt.step()
     return {k: v.detach().numpy() for k, v in tv.items()}
-
-
-@dataclass
-class HeavyBall(Optimizer):
-    """v ← μv + g; p ← p − lr·v (torch.optim.SGD with momentum, dampening 0)."""
-    lr: float = 0.05
-    mu: float = 0.9
-    slots = ("v",)
-
-    def rules(self, p, g, state, t):
-        v = self.mu * state["v"] + g
-        return p - self.lr * v, {"v": v}
 
 
 @dataclass

@@ -11,19 +11,8 @@ import torch
 
 import symgrad as sg
 from symgrad.compiling.optim import Optimizer
+from tests.custom_optimizers import HeavyBall
 from symgrad.errors import ArgumentError
-
-
-@dataclass
-class HeavyBall(Optimizer):
-    """v ← μv + g; p ← p − lr·v."""
-    lr: float = 0.05
-    mu: float = 0.9
-    slots = ("v",)
-
-    def rules(self, p, g, state, t):
-        v = self.mu * state["v"] + g
-        return p - self.lr * v, {"v": v}
 
 
 @dataclass
