@@ -11,8 +11,8 @@ import torch
 
 import symgrad as sg
 from symgrad.compiling.optim import Optimizer
-from tests.custom_optimizers import HeavyBall
 from symgrad.errors import ArgumentError
+from tests.custom_optimizers import HeavyBall
 
 
 @dataclass
