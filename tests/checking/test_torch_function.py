@@ -373,3 +373,64 @@ def test_a_literal_batch_size_in_backward_is_quoted_from_its_source():
     x = sg.tensor("x", (N, 3))
     r = wrong(sg.check_backward(x.mean(axis=0), [x], Mean, dims=None))
     assert "a literal 4 where the size N belongs" in r.hint and "return grad_out.expand(ctx.shape) / 4" in r.hint, r.hint
+
+
+def test_torch_2s_setup_context_style_is_read_the_same_way():
+    class Linear(Function):
+        @staticmethod
+        def forward(x, w, b):
+            return x @ w.T + b
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, w, b = inputs
+            ctx.save_for_backward(x, w)
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            x, w = ctx.saved_tensors
+            return grad_out @ w, grad_out.T @ x, grad_out.sum(0)
+    out, wrt = _linear()
+    r = sg.check_backward(out, wrt, Linear)
+    assert r.verdict == "equal", str(r)
+    gradcheck_agrees(Linear, r, LINEAR_SHAPES)
+
+
+def test_two_outputs_take_one_grad_output_each():
+    """forward returns (x * w, x + w): backward(ctx, g1, g2), out declared as the tuple."""
+    def make(slip=None):
+        class Both(Function):
+            @staticmethod
+            def forward(ctx, x, w):
+                ctx.save_for_backward(x, w)
+                return x * w, x + w
+
+            @staticmethod
+            def backward(ctx, g1, g2):
+                x, w = ctx.saved_tensors
+                gx = g1 * w + (0 if slip == "second output left out" else g2)
+                return gx, (g1 * x + g2).sum(0)
+        return Both
+    x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3,))
+    assert sg.check_backward((x * w, x + w), [x, w], make()).verdict == "equal"
+    r = wrong(sg.check_backward((x * w, x + w), [x, w], make("second output left out")))
+    assert r.counterexample.param == "x"
+    gradcheck_agrees(make("second output left out"), r, [(4, 3), (3,)])
+
+
+def test_a_forward_that_fails_in_float64_is_told_why_float64():
+    class Float32Weights(Function):
+        @staticmethod
+        def forward(ctx, x):
+            w = torch.ones(3, 2)                # float32, whatever x is
+            ctx.save_for_backward(w)
+            return x @ w
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            w, = ctx.saved_tensors
+            return grad_out @ w.T
+    x = sg.tensor("x", (N, 3))
+    with pytest.raises(BackwardError, match=r"Float32Weights.forward raised RuntimeError: .*dtype.* The "
+                                            r"check calls it with float64 tensors: the check runs in float64"):
+        sg.check_backward(x[:, :2], [x], Float32Weights)     # it raises before out is compared
