@@ -184,7 +184,8 @@ def tanh(slip=None):
 
 @pytest.mark.parametrize("make, declared, named", [
     (sigmoid, sg.sigmoid, "σ'(z) written wrong: the claim is what the chain rule gives with σ'(z) = z(1 − z)"),
-    (tanh, sp.tanh, "tanh"),
+    (tanh, sp.tanh, "tanh'(z) written wrong: the claim is what the chain rule gives with tanh'(z) = 1 − z² "
+                    "(z, the input, squared where tanh's output belongs)"),
 ], ids=["sigmoid", "tanh"])
 def test_activation_saving_its_output(make, declared, named):
     x = sg.tensor("x", (N, 5))
@@ -434,3 +435,12 @@ def test_a_forward_that_fails_in_float64_is_told_why_float64():
     with pytest.raises(BackwardError, match=r"Float32Weights.forward raised RuntimeError: .*dtype.* The "
                                             r"check calls it with float64 tensors: the check runs in float64"):
         sg.check_backward(x[:, :2], [x], Float32Weights)     # it raises before out is compared
+
+
+def test_apply_handed_over_and_a_dropout_are_refused_clearly():
+    out, wrt = _linear()
+    with pytest.raises(ArgumentError, match=r"backward is MyLinear.apply; pass the Function class itself"):
+        sg.check_backward(out, wrt, linear().apply)
+    x = sg.tensor("x", (N, 3))
+    with pytest.raises(ArgumentError, match="draws its own mask"):
+        sg.check_backward(sg.dropout(x, 0.5), [x], sigmoid())
