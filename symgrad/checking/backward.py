@@ -220,10 +220,11 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     from .verdict import check
     from .torch_function import is_torch_function
     function = is_torch_function(backward)
-    owner = getattr(backward, "__self__", None)
-    if not function and is_torch_function(owner) and getattr(backward, "__name__", "") in ("apply", "backward", "forward"):
-        raise ArgumentError(f"backward is {owner.__name__}.{backward.__name__}; pass the Function class itself, "
-                            f"sg.check_backward(out, wrt, {owner.__name__}): its forward and backward are both used")
+    owner = getattr(backward, "__self__", None)         # MyFn.apply, a classmethod bound to the class
+    if not function and is_torch_function(owner):
+        raise ArgumentError(f"backward is {owner.__name__}.{backward.__name__}; pass the Function class "
+                            f"itself, sg.check_backward(out, wrt, {owner.__name__}): its forward and "
+                            f"backward are both used")
     if constants is not None and not function:
         raise ArgumentError("constants= gives a torch.autograd.Function's non-tensor forward parameters; a "
                             "NumPy backward takes its constants from a closure (lambda dout, x: bw(dout, x, 2))")
