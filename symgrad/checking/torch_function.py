@@ -151,7 +151,6 @@ class FunctionBackward:
                                 f"{', '.join(free)}: it cannot compute out; its parameters are "
                                 f"{[p.name for p in ps]}")
         self.mapping = ", ".join(mapped)
-        self.inputs = [v for k, v in self.slots if k == "symbol"]
         self.positions = {v: i for i, (k, v) in enumerate(self.slots) if k == "symbol"}
         from ..core.lower import lower
         self._graph, _, self._outs = zip(*[lower(o) for o in outs])
