@@ -36,13 +36,9 @@ from ..errors import ArgumentError, SymgradError
 from ..frontend import tensor as T
 from ..frontend.masks import masks_in
 from ..frontend.parse import as_expr
+from .backward_errors import BackwardError, FunctionForwardError
 from .claims import _symbols
 from .tensors import sizes_of
-
-
-class BackwardError(SymgradError, ValueError):
-    """The user's ``backward`` raised, or returned something that cannot be the gradients (the
-    wrong number of them, a non-finite value, a key that is not a wrt symbol)."""
 
 
 def _dout_name(taken: set, base: str = "dout") -> str:
@@ -188,7 +184,7 @@ def _signature_advice(backward, ndouts: int, names: list, mask_names: set) -> st
 
 
 def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping | None = None,
-                   seed: int = 0, **options):
+                   seed: int = 0, constants: Mapping | None = None, **options):
     """Is ``backward(dout, **values)`` the backward of the layer ``out`` with respect to ``wrt``?
 
     ``out`` is a tensor expression (the layer's output; a tuple of them for a layer with several,
@@ -204,6 +200,12 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     ``at=`` fixes values) and compares with its gradient of sum(out ⊙ dout). A scalar ``out`` (a loss) gets dout = 1. Returns the
     `CheckResult` of `sg.check`; ``options`` (``assumptions``, ``points``, ``policy``) go to it.
 
+    ``backward`` may also be a ``torch.autograd.Function`` subclass: its forward is called on float64
+    tensors of the drawn values and compared with ``out`` first (`FunctionForwardError` when it
+    differs), then its backward is checked the same way (`symgrad.checking.torch_function` says how
+    inputs map to forward's parameters; ``constants={"stride": 2}`` gives the parameters that are no
+    symbol of out and have no default).
+
     >>> import sympy as sp, symgrad as sg
     >>> N = sp.Symbol("N", integer=True, positive=True)
     >>> x, w, b = sg.tensor("x", (N, 3, 2)), sg.tensor("w", (6, 5)), sg.tensor("b", (5,))
@@ -216,6 +218,19 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     ('not equal', 'missing sum')
     """
     from .verdict import check
+    from .torch_function import is_torch_function
+    function = is_torch_function(backward)
+    owner = getattr(backward, "__self__", None)         # MyFn.apply, a classmethod bound to the class
+    if not function and is_torch_function(owner):
+        raise ArgumentError(f"backward is {owner.__name__}.{backward.__name__}; pass the Function class "
+                            f"itself, sg.check_backward(out, wrt, {owner.__name__}): its forward and "
+                            f"backward are both used")
+    if constants is not None and not function:
+        raise ArgumentError("constants= gives a torch.autograd.Function's non-tensor forward parameters; a "
+                            "NumPy backward takes its constants from a closure (lambda dout, x: bw(dout, x, 2))")
+    if constants is not None and not isinstance(constants, Mapping):
+        raise ArgumentError(f"constants must be a dict {{forward parameter name: value}}, not "
+                            f"{type(constants).__name__}")
     if not callable(backward) or isinstance(backward, sp.Basic):
         raise ArgumentError(f"backward must be a function backward(dout, **values), not "
                             f"{type(backward).__name__}")
@@ -231,6 +246,12 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     ints = {t.name for o in outs for t in o.atoms(T.Tensor) if t.is_integer_tensor}
     masks = _mask_names(outs, taken)           # dropout masks: passed as mask, mask1, ...
     shapes = [T.shape_of(o) for o in outs]
+    if function:
+        if masks:
+            raise ArgumentError(f"out holds sg.dropout, and {backward.__name__} is a torch Function, which "
+                                f"draws its own mask: check the Function without its dropout")
+        from .torch_function import FunctionBackward
+        backward = FunctionBackward(backward, outs, params, sizes, constants)
     if not several and shapes[0] == ():
         f, dnames = outs[0], [None]           # a loss: its own f, dout = 1
     else:                                     # f = Σₖ Σ outₖ ⊙ doutₖ: one dout per output
@@ -275,7 +296,8 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     given = {**{key_name(k) if isinstance(k, T.Tensor) else k: v for k, v in (at or {}).items()}, **fixed}
     inner = {b: a for a, b in masks.items()}       # at={"mask": m}: the mask by backward's name
     given = {inner.get(k, k) if isinstance(k, str) else k: v for k, v in given.items()}
-    return _renamed(check(f, params, claim, at=given or None, seed=seed, **options), masks)
+    result = _renamed(check(f, params, claim, at=given or None, seed=seed, **options), masks)
+    return backward.explain(result) if function else result
 
 
-__all__ = ["check_backward", "BackwardError"]
+__all__ = ["check_backward", "BackwardError", "FunctionForwardError"]

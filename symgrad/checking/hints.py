@@ -40,7 +40,8 @@ LSTM's gates' gradients in another order), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s − Y
 for s − Y), upsample_hints.py (an
-upsampling's backward reading the wrong entries), stride_missing_hint.py (a strided convolution's
+upsampling's backward reading the wrong entries), nearest_upsample_hint.py (a nearest upsampling's
+backward reading one entry of each block), stride_missing_hint.py (a strided convolution's
 backward without the stride, too narrow); `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
@@ -90,9 +91,11 @@ def find_hint(case: Case) -> str | None:
     from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
     from .upsample_hints import upsample_backward_hint
+    from .nearest_upsample_hint import nearest_upsample_hint
     from .ce_softmax_slips import ce_softmax_slip_hint
     from .softmax_jacobian_hints import softmax_jacobian_hint
     for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
+              nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
               var_for_std_hint, n_left_out_hint, wrong_count_hint, loop_early_hint, skipped_last_step_hint, fanout_hint,

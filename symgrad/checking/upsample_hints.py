@@ -6,14 +6,18 @@ dLdA = dLdZ[:, :, ::k] — the entries the forward wrote A into. Two slips of it
     pairs summed   each entry given the sum of its k neighbours: the backward of a nearest-neighbour
                    upsampling (np.repeat), where the forward inserted zeros
 
-Each convolution of f whose input is the wrt tensor upsampled — sg.conv_transpose1d (an input
-dilation k) or the course's declaration (a stack with zeros, reshaped and cut to k·(W − 1) + 1) — is
+The same in 2-D and 3-D (sg.conv_transpose2d: Upsample2d, a zero between the entries along each
+spatial axis; the slips read dLdZ[:, :, 1::2, ::2] or sum each 2 × 2 block). Each convolution of f
+whose input is the wrt tensor upsampled — sg.conv_transpose1d/2d (an input dilation k per axis) or,
+in 1-D only, the course's declaration (a stack with zeros, reshaped and cut to k·(W − 1) + 1) — is
 replaced by the same convolution of a fresh tensor U at the upsampled value; the gradient G with
 respect to U is what Conv1d_stride1's backward gives, and the claim is compared with the slips' reads
 of G (after checking that G[..., ::k] is the gradient, so that U is the upsampled input).
 `hints.find_hint` and `hints.shape_hint` ask it.
 """
 from __future__ import annotations
+
+from itertools import product
 
 import numpy as np
 import sympy as sp
@@ -22,45 +26,53 @@ from .hint_case import Case, same
 
 
 def _upsampled_convs(case):
-    """[(conv node, k, dilated)]: each 1-D convolution of f whose input is the wrt tensor upsampled
-    by k (dilated: through the convolution's input dilation, else an expression of the tensor)."""
+    """[(conv node, ks, dilated)]: each convolution of f whose input is the wrt tensor upsampled by
+    ks (one factor per spatial axis; dilated: through the convolution's input dilation — 1-D, 2-D
+    or 3-D, sg.conv_transpose2d's —, else the course's 1-D expression of the tensor)."""
     from ..frontend import conv as C
     w = case.w
     shape = tuple(getattr(w, "shape", ()))
-    if len(shape) != 3 or not isinstance(shape[2], (int, sp.Integer)) or int(shape[2]) < 2:
+    if len(shape) < 3 or any(not isinstance(d, (int, sp.Integer)) or int(d) < 2 for d in shape[2:]):
         return []
     W = int(shape[2])
     out = []
     for n in dict.fromkeys(sp.preorder_traversal(case.f)):
-        if type(n) is not C.Conv or n.nd != 1:
+        if type(n) is not C.Conv or n.nd != len(shape) - 2:
             continue
-        x, ld = n.args[0], n.input_dilation[0]
-        if x == w and ld > 1:
-            out.append((n, ld, True))
-        elif ld == 1 and x != w and x.has(w) and tuple(x.shape[:2]) == shape[:2]:
+        x, lds = n.args[0], tuple(int(d) for d in n.input_dilation)
+        if x == w and max(lds) > 1:
+            out.append((n, lds, True))
+            continue
+        if n.nd == 1 and lds == (1,) and x != w and x.has(w) and tuple(x.shape[:2]) == shape[:2]:
             width = x.shape[2]
             if isinstance(width, (int, sp.Integer)) and (int(width) - 1) % (W - 1) == 0:
                 k = (int(width) - 1) // (W - 1)
                 if k > 1:
-                    out.append((n, k, False))
+                    out.append((n, (k,), False))
     return out
 
 
-def _zeros_between(a, k):
-    up = np.zeros(a.shape[:-1] + (k * (a.shape[-1] - 1) + 1,))
-    up[..., ::k] = a
+def _every(ks, offsets=None) -> tuple:
+    """The index of the entries ``offsets`` (0 by default) :: ks along the spatial axes."""
+    offsets = offsets or (0,) * len(ks)
+    return (Ellipsis,) + tuple(slice(o, None, k) for o, k in zip(offsets, ks))
+
+
+def _zeros_between(a, ks):
+    up = np.zeros(a.shape[:-len(ks)] + tuple(k * (d - 1) + 1 for k, d in zip(ks, a.shape[-len(ks):])))
+    up[_every(ks)] = a
     return up
 
 
-def _gradient_of_upsampled(case, n, k, dilated):
+def _gradient_of_upsampled(case, n, ks, dilated):
     """Per point, ∂f/∂U with U the convolution's (upsampled) input, or None."""
     from ..core.evaluate import numeric
     from ..frontend import conv as C
     from ..frontend import tensor as T
     from .hint_case import gradient_graph
     x = n.args[0]
-    width = k * (int(case.w.shape[2]) - 1) + 1
-    U = T.tensor("_U_up", tuple(x.shape[:2]) + (width,))
+    widths = tuple(k * (int(d) - 1) + 1 for k, d in zip(ks, case.w.shape[2:]))
+    U = T.tensor("_U_up", tuple(x.shape[:2]) + widths)
     fresh = C.Conv(U, n.args[1], n.args[2], n.args[3], sp.Tuple(*[1] * n.nd), n.args[5])
     graph, g = gradient_graph(case.f.xreplace({n: fresh}), [U], 0, case.derivation.ir.policy)
     if g is None:
@@ -68,42 +80,52 @@ def _gradient_of_upsampled(case, n, k, dilated):
 
     def extra(vals):
         v = np.asarray(numeric(x, vals), float)
-        return {U.name: _zeros_between(v, k) if dilated else v}
+        return {U.name: _zeros_between(v, ks) if dilated else v}
     return [np.asarray(v[0], float) for v in case.eval_vars(graph, [g], extra)]
 
 
-def _pair_sums(G, k, W):
-    pad = np.zeros(G.shape[:-1] + (k * W - G.shape[-1],))
-    return np.concatenate([G, pad], axis=-1).reshape(G.shape[:-1] + (W, k)).sum(axis=-1)
+def _pair_sums(G, ks, Ws):
+    """Each entry given the sum of its block of ks neighbours (G padded with zeros to ks·W)."""
+    nd = len(ks)
+    lead = G.shape[:-nd]
+    padded = np.zeros(lead + tuple(k * W for k, W in zip(ks, Ws)))
+    padded[(Ellipsis,) + tuple(slice(0, d) for d in G.shape[-nd:])] = G
+    blocks = padded.reshape(lead + tuple(d for k, W in zip(ks, Ws) for d in (W, k)))
+    return blocks.sum(axis=tuple(len(lead) + 2 * i + 1 for i in range(nd)))
 
 
 def upsample_backward_hint(case: Case, want: str | None = None) -> str | None:
     convs = _upsampled_convs(case)
     if len(convs) != 1:
         return None
-    n, k, dilated = convs[0]
+    n, ks, dilated = convs[0]
     Cs, Ts = case.C(), case.T()
     try:
-        Gs = _gradient_of_upsampled(case, n, k, dilated)
+        Gs = _gradient_of_upsampled(case, n, ks, dilated)
     except Exception:                     # a declaration this recogniser does not follow: no hint
         return None
-    if Gs is None or not all(same(G[..., ::k], t) for G, t in zip(Gs, Ts)):
+    if Gs is None or not all(same(G[_every(ks)], t) for G, t in zip(Gs, Ts)):
         return None
-    W, name = Ts[0].shape[-1], case.w.name
-    right = (f"dLd{name} = dLdZ[:, :, ::{k}], the entries the forward wrote {name} into (dLdZ: the "
-             f"upsampled input's gradient, Conv1d_stride1's dLdA)")
-    zeros = "1 zero" if k == 2 else f"{k - 1} zeros"
-    for off in range(1, k):
-        if all(same(c, G[..., off::k]) for c, G in zip(Cs, Gs)):
+    nd, name = len(ks), case.w.name
+    Ws = Ts[0].shape[-nd:]
+    read = lambda offs: ", ".join([":", ":"] + [f"{o}::{k}" if o else f"::{k}" for o, k in zip(offs, ks)])  # noqa: E731
+    right = (f"dLd{name} = dLdZ[{read((0,) * nd)}], the entries the forward wrote {name} into (dLdZ: the "
+             f"upsampled input's gradient, Conv{nd}d_stride1's dLdA)")
+    k_text = str(ks[0]) if nd == 1 else " × ".join(map(str, ks))
+    zeros = (("1 zero" if ks[0] == 2 else f"{ks[0] - 1} zeros") + " between the entries" if nd == 1 else
+             f"zeros between the entries along each spatial axis ({k_text})")
+    for offs in product(*[range(k) for k in ks]):
+        if any(offs) and all(same(c, G[_every(ks, offs)]) for c, G in zip(Cs, Gs)):
             shape = f"the claim has shape {Cs[0].shape}, but {want}; " if want else ""
-            return (f"upsample backward reads the wrong entries: {shape}the claim is dLdZ[:, :, {off}::{k}] "
+            return (f"upsample backward reads the wrong entries: {shape}the claim is dLdZ[{read(offs)}] "
                     f"(the inserted zeros' gradients) where {right} — the upsampling's backward "
-                    f"(11-785's Upsample1d) downsamples from offset 0.")
-    if all(same(c, _pair_sums(G, k, W)) for c, G in zip(Cs, Gs)):
+                    f"(11-785's Upsample{nd}d) downsamples from offset 0.")
+    if all(same(c, _pair_sums(G, ks, Ws)) for c, G in zip(Cs, Gs)):
+        many = f"{ks[0]} neighbouring entries" if nd == 1 else f"its {k_text} block of neighbouring entries"
         return (f"upsample backward sums neighbours: the claim gives each entry of d{name} the sum of "
-                f"{k} neighbouring entries of dLdZ — the backward of repeating each entry "
-                f"(np.repeat, nearest-neighbour upsampling); this forward put {zeros} between the "
-                f"entries, and the zeros take no gradient back: {right}.")
+                f"{many} of dLdZ — the backward of repeating each entry "
+                f"(np.repeat, nearest-neighbour upsampling); this forward put {zeros}, "
+                f"and the zeros take no gradient back: {right}.")
     return None
 
 

@@ -109,7 +109,8 @@ def test_bias_gradient_with_keepdims_is_an_extra_axis_not_a_missing_sum():
 def test_batch_size_is_drawn_apart_from_the_fixed_dimensions():
     """Layer norm over (N, 4) with dgamma summed over axis 1 (the features) instead of 0: when N was
     drawn as 4 too, that (N,) claim had gamma's shape (4,) and got no hint; N is now drawn apart
-    from every fixed dimension, so the shape is named."""
+    from every fixed dimension, so the shape is named — and the axes: dgamma is dout * x summed over
+    axis 0, gamma's gradient per entry of its broadcast (sum_axis_hint)."""
     x, gamma, beta = sg.tensor("x", (N, 4)), sg.tensor("gamma", (4,)), sg.tensor("beta", (4,))
     out = gamma * x + beta
     seen = []
@@ -117,8 +118,9 @@ def test_batch_size_is_drawn_apart_from_the_fixed_dimensions():
     def backward(dout, x, gamma, beta):
         seen.append(x.shape)
         return dout * gamma, (dout * x).sum(axis=1), dout.sum(axis=0)
-    r = named(sg.check_backward(out, [x, gamma, beta], backward), "shape")
+    r = named(sg.check_backward(out, [x, gamma, beta], backward), "summed over the wrong axes")
     assert r.counterexample.param == "gamma" and seen[0][0] != 4
+    assert "gamma's shape (4,)" in r.hint and "dgamma = g.sum(axis=0)" in r.hint, r.hint
 
 
 def test_dropout_scale_left_out_is_not_called_a_square():
