@@ -56,6 +56,7 @@ _LAZY = {
     "check": "symgrad.checking.verdict", "CheckResult": "symgrad.checking.verdict",
     "gradcheck": "symgrad.checking.programcheck",
     "check_backward": "symgrad.checking.backward", "BackwardError": "symgrad.checking.backward",
+    "FunctionForwardError": "symgrad.checking.backward_errors",
     "optim": "symgrad.compiling.optim",
 }
 
@@ -75,7 +76,7 @@ __all__ = [
     "dropout", "gather",
     "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
     "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1",
-    "check_backward", "BackwardError",
+    "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
     "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "full", "swapaxes", "einsum", "linear", "layer_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
