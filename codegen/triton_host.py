@@ -256,11 +256,20 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
             body.append("return loss, grads, [" + ", ".join(refs.get(i, "None") for i in range(len(spec.inputs))) + "]")
         elif kind == "step":
             out.pieces.append(_segments_kernel("update", spec, printer, out, len(slots_of) if checks else 0))
-            body.append(f"# stage 2 of every sum over the batch, the update, and the loss Σ_b {L}_b · scale: "
-                        f"one launch" + (" (none while a class label is out of range)" if checks else ""))
+            norm = getattr(spec.optimizer, "clip_grad_norm", None) is not None
+            if norm:        # the global norm of every gradient, before any update: a launch of its own
+                body.append("# torch.nn.utils.clip_grad_norm_ needs every gradient before any update: stage 2 of every "
+                            "sum over the batch")
+                body.append("# and each program's part of their norm, one launch (clip_norm_kernel)")
+                body.append(_in_workspace(f"clipped, norms = clip_norm([{partlist}])", kind))
+                partlist = "clipped"
+            body.append(f"# {'the clipping coefficient' if norm else 'stage 2 of every sum over the batch'}, the "
+                        f"update, and the loss Σ_b {L}_b · scale: one launch"
+                        + (" (none while a class label is out of range)" if checks else ""))
             sl = "slots" if _slots(spec) else "[]"      # (no slots: unpack_arguments has deleted the name)
-            body.append(f"return update([{', '.join(params)}], [{partlist}], {sl}, t, {L}, scale"
-                        + (", labels" if checks else "") + ", loss=loss)")
+            parts_arg = "clipped" if norm else f"[{partlist}]"
+            body.append(f"return update([{', '.join(params)}], {parts_arg}, {sl}, t, {L}, scale"
+                        + (", norms" if norm else "") + (", labels" if checks else "") + ", loss=loss)")
 
     sig = {"loss": "params, batch", "grad": "params, batch, rng=None", "grad_inputs": "params, batch, rng=None",
            "step": "params, slots, t, batch, rng=None", "forward": "params, batch"}[kind]
