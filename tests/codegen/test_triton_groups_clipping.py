@@ -159,10 +159,11 @@ def test_adagrad_group_with_its_own_initial_accumulator():
     _equal(got, ref, "Triton target against the NumPy target", 2e-5)
 
 
-@pytest.mark.parametrize("case", ["tied MLP", "L2 penalty"])
-def test_a_gradient_of_several_terms_is_clipped_whole(case, rng):
+@pytest.mark.parametrize("case", ["tied MLP", "L2 penalty", "class labels"])
+def test_clip_norm_and_groups_beyond_the_mlp(case, rng):
     """A tied weight's gradient (two terms' partial sums, one after the other) and a penalty's term
-    (one more slice, computed on the host): clip_norm_kernel adds them all before the norm."""
+    (one more slice, computed on the host): clip_norm_kernel adds them all before the norm; class
+    labels: the update, which checks them on the device, also takes the norm's parts."""
     from tests.codegen.test_triton_generality import CASES, _values_and_batch
     L, params, inputs = CASES[case]
     opt = sg.optim.SGD(lr=0.5, momentum=0.5, clip_grad_norm=0.1,
