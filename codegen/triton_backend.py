@@ -24,6 +24,10 @@ the IR (see its "Kernels" section):
                      scalar update rules, entry by entry (factors of the step t alone computed there too,
                      from a step count on the device that the kernel advances)
     finish           the same stage 2 without an update, for ``grad``
+    clip_norm        (an optimizer with clip_grad_norm only) stage 2 of every gradient and the parts of
+                     their global norm, a launch before the update, which then reads one slice and
+                     forms torch's clip_grad_norm_ coefficient; parameter groups (a block function
+                     per rule) and clip_grad_value cost no launch (docs/triton.md)
 
 The module's functions match the NumPy backend's, on torch tensors (CUDA, or the CPU under
 ``TRITON_INTERPRET=1``):
