@@ -242,12 +242,12 @@ class TorchProgram(Program):
         """The optimizer state before the first step: ``{"t": 0, "t_device": count, slot: {name: tensor}}``;
         ``t_device``: the steps done, on the device (float64, a copy per program of the update
         kernel, which reads it and advances it: `step_count` in the generated module)."""
+        from symgrad.compiling.program import initial_value     # (a parameter group's rule: its own start)
         torch = self.torch
-        init = getattr(self.spec.optimizer, "initial", {}) or {}
         state: dict = {"t": 0, "t_device": self._step_count(0)}
         for s in self.slots:
-            v = float(init.get(s, 0.0))
-            state[s] = {p.name: torch.full(shape, v, dtype=torch.float32, device=self.device)
+            state[s] = {p.name: torch.full(shape, initial_value(self.spec.optimizer, p.name, s), dtype=torch.float32,
+                                           device=self.device)
                         for p, shape in zip(self.params, self.param_shapes)}
         return state
 

@@ -43,7 +43,7 @@ import numpy as np
 import sympy as sp
 
 from ..compiling import optim
-from ..errors import ArgumentError, FreeSymbolError, SymgradError, UnsupportedError
+from ..errors import ArgumentError, FreeSymbolError, SymgradError
 from ..frontend.tensor import Tensor
 
 
@@ -160,25 +160,9 @@ def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32
     """sg.compile on what the model file defines."""
     from ..compiling.compiler import compile as sg_compile      # the compiler, loaded on first use
     extra = {} if model.outputs is None else {"outputs": model.outputs}
-    with _in_model_file(model), _step_options_on_target(target):
+    with _in_model_file(model):
         return sg_compile(model.loss, params=model.params, inputs=model.inputs, target=target,
                           optimizer=optimizer, dtype=dtype, **extra)
-
-
-@contextlib.contextmanager
-def _step_options_on_target(target: str):
-    """sg.compile's refusal of clipping or groups on another target than numpy, with the command
-    line's advice (not sg.compile's prog.as_torch())."""
-    try:
-        yield
-    except UnsupportedError as e:
-        if "does not compile the optimizer's" not in str(e):
-            raise
-        said = str(e).split(" (the 'numpy' target does)")[0]
-        raise UnsupportedError(f"--target {target}: {said.split(': ', 1)[-1] if ': ' in said else said}; run with "
-                               f"--target numpy (the default, which compiles them), or leave out --clip-grad-norm / "
-                               f"--clip-grad-value and the model file's optimizer's groups= and clip_* to train on "
-                               f"{target} without them (docs/optimizers.md)") from None
 
 
 @contextlib.contextmanager
@@ -200,7 +184,7 @@ def compile_source(model: Model, target="numpy", optimizer=None, dtype="float32"
     TRITON_INTERPRET=1, only to run the kernels)."""
     from ..compiling.compiler import _backend, specify
     extra = {} if model.outputs is None else {"outputs": model.outputs}
-    with _in_model_file(model), _step_options_on_target(target):
+    with _in_model_file(model):
         spec = specify(model.loss, params=model.params, inputs=model.inputs, optimizer=optimizer,
                        dtype=dtype, target=target, **extra)
     return _backend(target)(spec).source

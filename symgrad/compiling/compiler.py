@@ -38,7 +38,7 @@ from ..frontend.masks import masks_in, switch_off
 from ..frontend.keywords import keywords
 from ..frontend.parse import parse_expr
 from ..frontend.tensor import Tensor
-from ..errors import ArgumentError, FreeSymbolError, ShapeError, SymgradError, UnsupportedError
+from ..errors import ArgumentError, FreeSymbolError, ShapeError, SymgradError
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..core.ir import Graph, format_shape
 from ..core.lower import Lowering
@@ -142,7 +142,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
     example (data, targets). Every free symbol of the loss must be one of the two. ``optimizer``:
     an `symgrad.compiling.optim.Optimizer` compiled into ``.step`` (None: ``optim.SGD()``, plain gradient
     descent with its default learning rate 0.01), with its parameter groups and gradient clipping
-    (target "numpy" only; another target refuses them). ``outputs``: per-example expressions that
+    (both targets). ``outputs``: per-example expressions that
     ``.forward`` returns (the network's prediction). ``dtype``: "float32" or "float64".
     ``seed``: of the generator that draws dropout masks. ``precision`` (target "triton" only): the
     matrix products' — "ieee" (true float32, the default), "tf32", "tf32x3", or "bf16" (bfloat16
@@ -203,7 +203,6 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
                            f"so names must be distinct")
     if callable(getattr(optimizer, "check_params", None)):     # its groups name parameters of this program
         optimizer.check_params([p.name for p in params])
-    _check_step_options(optimizer, target)
     masks = masks_in(loss)
     whole = check_declaration(params, inputs, masks, reduction)
     declared = set(params) | set(inputs) | set(masks) | whole
@@ -294,22 +293,6 @@ def _symbol_list(what: str, xs) -> list:
                                 f"({type(s).__name__})")
         _shape(s)
     return list(xs)
-
-
-def _check_step_options(optimizer, target: str) -> None:
-    """Parameter groups and clipping are compiled into the NumPy target's step; another target
-    refuses them (rather than train without them)."""
-    from . import optim
-    if target == "numpy" or not isinstance(optimizer, optim.Optimizer):
-        return
-    used = [f"{name}={getattr(optimizer, name)!r}" for name in ("clip_grad_norm", "clip_grad_value")
-            if getattr(optimizer, name) is not None] + (["groups=[...]"] if optimizer.groups else [])
-    if used:
-        raise UnsupportedError(
-            f"target={target!r} does not compile the optimizer's {' and '.join(used)} (the 'numpy' target "
-            f"does). Compile without them and train prog.as_torch() with torch.optim's parameter groups "
-            f"and torch.nn.utils.clip_grad_norm_ / clip_grad_value_ between backward() and the "
-            f"optimizer's step() (docs/optimizers.md)")
 
 
 def _optimizer(optimizer):

@@ -74,3 +74,32 @@ def test_each_precision_compiles_for_sm90(precision, tmp_path):
     reports = _compile("ce", 1000, "128", tmp_path, precision)
     assert [r["kernel"] for r in reports] == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"]
     assert all(0 < r["registers"] <= 255 and r["spill_bytes"] == 0 for r in reports), reports
+
+
+CLIPPED = textwrap.dedent("""
+    import json
+    import sympy as sp
+    import symgrad as sg
+    from symgrad.compiling.compiler import specify
+    from codegen.triton_aot import compile_step
+
+    net = sg.mlp([32, 48, 16], act=sp.tanh)
+    y = sp.MatrixSymbol("y", 16, 1)
+    W1, b1, W2, b2 = net.params
+    reports = []
+    for norm_type in (2.0, float("inf")):
+        opt = sg.optim.AdamW(lr=1e-3, groups=[{"params": [b1, b2], "weight_decay": 0.0}], clip_grad_value=0.5,
+                             clip_grad_norm=1.0, clip_norm_type=norm_type)
+        spec = specify(sg.mse(net.output, y), net.params, [net.input, y], optimizer=opt)
+        reports += [r.__dict__ for r in compile_step(spec, 999)]
+    print(json.dumps(reports))
+""")
+
+
+def test_a_step_with_groups_and_clipping_compiles_for_sm90(tmp_path):
+    """Parameter groups (a block per rule), clip_grad_value, and clip_grad_norm of both norm types
+    (clip_norm_kernel's loop over the blocks, update_kernel's coefficient): the step's four launches."""
+    reports = compile_sm90(CLIPPED, tmp_path, SYMGRAD_TRITON_FUSE_ROWS="64")
+    names = [r["kernel"] for r in reports]
+    assert names == ["train_kernel1", "train_weight_grads_kernel", "clip_norm_kernel", "update_kernel"] * 2, names
+    assert all(0 < r["registers"] <= 255 and r["spill_bytes"] == 0 for r in reports), reports

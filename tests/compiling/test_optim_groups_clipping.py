@@ -344,15 +344,6 @@ def test_clipping_or_groups_given_to_compile_point_to_the_optimizer():
         sg.compile(loss, params, inputs, param_groups=[])
 
 
-def test_triton_refuses_groups_and_clipping_naming_the_workaround():
-    loss, params, inputs, *_ = per_example()
-    for opt in (sg.optim.AdamW(clip_grad_norm=1.0), sg.optim.SGD(clip_grad_value=0.1),
-                sg.optim.Adam(groups=[{"params": ["b1"], "lr": 0.1}])):
-        with pytest.raises(sg.UnsupportedError, match=r"target='triton' does not compile.*as_torch\(\).*"
-                                                      r"clip_grad_norm_"):
-            sg.compile(loss, params, inputs, optimizer=opt, target="triton")
-
-
 def test_repr_shows_groups_and_clipping_only_when_set():
     assert repr(sg.optim.SGD(0.1)) == "SGD(lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, l1=0.0)"
     r = repr(sg.optim.SGD(0.1, clip_grad_norm=1.0, groups=[{"params": ["b"], "lr": 0.5}]))

@@ -1,0 +1,43 @@
+"""The Triton backend's settings: block sizes, the fusion threshold, the products' precision.
+
+Read at compile time by the writers of the kernels (`codegen.triton_rows`, `codegen.triton_host`, ...)
+as ``settings.NAME``, so that setting one here (or on `codegen.triton_backend`, which forwards its
+settings here: the benchmarks and tests set ``triton_backend.FUSE_ROWS``) changes the next compile.
+"""
+from __future__ import annotations
+
+import os
+
+from symgrad.compiling.compiler import Spec
+
+
+# All rows kernels become the stages of one when every width is at most this (0: never); see pass 8
+# of `codegen.schedule`. SYMGRAD_TRITON_FUSE_ROWS overrides it, e.g. =0 or =128 to compare. 64: compiled
+# for sm_90 (codegen/triton_aot.py), the fused kernel of the benchmark's width-128 MLP spills registers
+# in every candidate configuration (176 to 2928 bytes a thread), the kernels per product at width 128
+# and the fused kernels up to width 64 do not (docs/triton.md, "Compiled for the GPU without one").
+FUSE_ROWS = int(os.environ.get("SYMGRAD_TRITON_FUSE_ROWS", "64"))
+# tl.dot's input_precision for float32: "ieee" (as PyTorch's default, no TF32), or "tf32" (faster on
+# tensor cores, 10-bit mantissas). SYMGRAD_TRITON_DOT_PRECISION overrides it.
+DOT_PRECISION = os.environ.get("SYMGRAD_TRITON_DOT_PRECISION", "ieee")
+SPLIT_ROWS = 512          # examples per slice of the batch in stage 1 of a reduction over the batch
+MAX_SPLITS = 128          # at most this many slices (about an H100/H200's SMs): partial sums stay small
+MAX_SEGMENTS = 3          # weight gradients per launch of the merged kernel, when more than 4 (shared memory)
+MANY_STAGES = 16          # a rows kernel of more stages (a convolution's positions) takes the smallest blocks
+# in such a kernel, a value read more than this many stages after its previous read is stored and
+# loaded again (`_far_reads`; 0: kept in registers). SYMGRAD_TRITON_RELOAD_GAP overrides it.
+RELOAD_GAP = int(os.environ.get("SYMGRAD_TRITON_RELOAD_GAP", "1"))
+# a rows kernel with a second convolution's selections and more stages than this is predicted slow to
+# compile for a GPU: sg.compile warns (`heavy_kernel_note`)
+HEAVY_STAGES = 200
+UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
+
+
+def precision_of(spec: Spec) -> str:
+    """The products' precision: ``compile(..., precision=)``, else DOT_PRECISION (the environment's)."""
+    return getattr(spec, "precision", None) or DOT_PRECISION
+
+
+def _interpreted() -> bool:
+    """The kernels run under Triton's interpreter (nothing is compiled for a GPU)."""
+    return os.environ.get("TRITON_INTERPRET") == "1"
