@@ -18,6 +18,7 @@ from ..frontend.parse import as_expr
 from .as_written import leading_ones_dropped as _leading_ones_dropped
 from .pool_steps import _pool_groups
 from .softmax_steps import softmax_groups
+from .norm_affine import norm_affine
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
 _MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
@@ -110,6 +111,12 @@ class Naming:
                 if len(cs) == 1 and _is_plain_sum(cs[0]):
                     self.transparent[e.out.id] = cs[0].out.id
         self._name_layers()
+        if fold_statistics:        # a norm layer's γ ⊙ x̂ + β is one node, y: ∂L/∂γ = Σ ∂L/∂y ⊙ x̂
+            for t, add in norm_affine(self, disp).items():
+                self.transparent[t] = add
+                if add not in disp and "y" not in used:
+                    disp[add] = _mk("y", self.graph.producer[add].out.shape, self.tensor)
+                    used.add("y")
         k = 0
         self.generic: set[int] = set()     # nodes named u₁, u₂, ... (skipped when a chain is written out)
         # a tensor declaration's reshapes and broadcasts (γ viewed as (1, D), then (N, D)) are no
@@ -161,6 +168,9 @@ class Naming:
                 disp[p.end] = disp[vid]
         for t in self.transparent:
             a, b = self.graph.producer[t].inputs
+            if self.graph.producer[t].prim is R.ewise_p:          # a norm layer's x̂ ⊙ γ
+                disp[t] = disp[a.id] * disp[b.id]
+                continue
             disp[t] = disp[a.id] @ disp[b.id] if self.tensor else sp.MatMul(disp[a.id], disp[b.id])
 
     def _reshapes_as_written(self, f) -> dict:
