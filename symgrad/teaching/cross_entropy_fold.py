@@ -53,6 +53,7 @@ class CrossEntropyGroup:
     end: int
     labels: bool           # integer labels (one_hot inside), else a target distribution
     of_logits: bool        # z are logits (the softmax is inside), else probabilities
+    called: bool = True    # as sg.cross_entropy lowers it (not a user's −Σ(log p ⊙ t)/N)
 
     @property
     def label(self) -> str:
@@ -235,11 +236,14 @@ def cross_entropy_groups(graph, consumers, fwd, softmaxes) -> dict:
         if found is None:
             continue
         end, reduction, passed = found
+        # sg.cross_entropy(z, t) lowers to (−t ⊙ log_softmax(z)).sum(axis), then the batch's mean
+        first = consumers[e.out.id][0] if _once(consumers, e.out) else None
+        called = labels or (k == 1 and first is not None and first.prim is A.rsum_p)
         inner = set(inner) | {e.out.id} | set(passed)
         inner.discard(end.id)
         if not _closed(consumers, inner, end.id):
             continue
-        out[end.id] = CrossEntropyGroup(z.id, t.id, axis, reduction, inner, end.id, labels, logits)
+        out[end.id] = CrossEntropyGroup(z.id, t.id, axis, reduction, inner, end.id, labels, logits, called)
         taken |= inner | {end.id}
     return out
 
@@ -275,14 +279,14 @@ def delta(ce, graph, disp, given, logits=None):
     rows sum to 1 (a ``given``), else (t.sum(axis, keepdims=True) ⊙ softmax(z) − t)/N; None for
     a per-example loss. ``logits``: the id of the logits when the group takes the probabilities of
     a softmax the user wrote out (δ is then the softmax's input's gradient)."""
+    from ..core.to_sympy import eqn_to_sympy
     from ..frontend.tensor_softmax import softmax
-    from .local_rules import _definition
     from .row_sums import gather, known_row_sums
     if ce.reduction == "none" or (logits is None) != ce.of_logits:
         return None
     z = disp[ce.z if logits is None else logits]
     hot = next((graph.producer[i] for i in ce.inner if graph.producer[i].prim.name == "one_hot"), None)
-    t = _definition(graph, hot, disp) if hot is not None else disp[ce.target]
+    t = eqn_to_sympy(graph, hot, [disp[v.id] for v in hot.inputs]) if hot is not None else disp[ce.target]
     zshape = graph.producer[ce.z].out.shape
     count = sp.Mul(*[s for a, s in enumerate(zshape) if a != ce.axis]) if ce.reduction == "mean" else 1
     from ..frontend import tensor as T

@@ -44,7 +44,7 @@ from ..core.to_sympy import SympyBuilder
 from ..errors import ArgumentError, SymgradError
 from ..frontend.functions import sigmoid
 from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
-from .cross_entropy_fold import cross_entropy_groups, delta as ce_delta, drawn_uses
+from .cross_entropy_fold import delta as ce_delta, drawn_uses
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
 from .row_sums import gather, known_row_sums
@@ -373,7 +373,7 @@ class _Picture:
             self.pools[end] = (sm.label, set(sm.inner))       # or "log_softmax (axis 1)"
         # a cross-entropy is one operation too, "cross-entropy (mean)", with all of δ on z's edge
         # (not logsumexp, one-hot, ⊙, Σ, reshapes ...; a log_softmax inside it is no node either)
-        self.ces = cross_entropy_groups(self.g, nm.consumers, nm.fwd, nm.softmaxes)
+        self.ces = nm.ces_all
         for end, ce in self.ces.items():
             for k in [k for k in self.pools if k in ce.inner]:
                 del self.pools[k]
