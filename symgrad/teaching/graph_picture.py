@@ -44,9 +44,10 @@ from ..core.to_sympy import SympyBuilder
 from ..errors import ArgumentError, SymgradError
 from ..frontend.functions import sigmoid
 from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
+from .cross_entropy_fold import delta as ce_delta, drawn_uses
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
-from .row_sums import gather
+from .row_sums import gather, known_row_sums
 from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
@@ -370,6 +371,13 @@ class _Picture:
         # logsumexp, then exp(① − ②)): its input has one edge into it, carrying all of ∂L/∂s
         for end, sm in nm.softmaxes.items():
             self.pools[end] = (sm.label, set(sm.inner))       # or "log_softmax (axis 1)"
+        # a cross-entropy is one operation too, "cross-entropy (mean)", with all of δ on z's edge
+        # (not logsumexp, one-hot, ⊙, Σ, reshapes ...; a log_softmax inside it is no node either)
+        self.ces = nm.ces_all
+        for end, ce in self.ces.items():
+            for k in [k for k in self.pools if k in ce.inner]:
+                del self.pools[k]
+            self.pools[end] = (ce.label, set(ce.inner))
         self.fold_end = {}                      # an equation folded into an operation -> its end
         for end, (_, inside, *_) in self.pools.items():
             self.folded |= inside
@@ -456,6 +464,15 @@ class _Picture:
     def inputs(self, e):
         """(i, the drawn source, the equation it feeds, its index there) for each input of ``e``:
         the source is found behind the folded reshapes and broadcasts; constants are skipped."""
+        ce = self.ces.get(e.out.id)
+        if ce is not None:               # a cross-entropy: one edge from z, one from the labels
+            for k, vid in enumerate(ce.inputs):
+                v = self.g.producer[vid].out
+                while v.id in self.folded:
+                    v = self.g.producer[v.id].inputs[0]
+                if self.g.producer[v.id].prim is not R.const_p:
+                    yield k, v, None, None
+            return
         seen = set()
         for i, v in enumerate(e.inputs):
             first, j = e, i
@@ -469,9 +486,9 @@ class _Picture:
                 yield i, v, first, j
 
     def uses(self, vid) -> int:
-        """How many drawn edges leave ``vid`` (a softmax's input: one, not its logsumexp's and exp's)."""
-        n = len(self.nm.consumers.get(vid, ()))
-        return n - 1 if vid in self.nm.softmax_entry else n
+        """How many drawn edges leave ``vid`` (a softmax's input: one, not its logsumexp's and exp's;
+        a cross-entropy's logits: one)."""
+        return drawn_uses(self.nm.consumers.get(vid, ()), self.ces, self.nm.softmaxes)
 
     def drawn(self):
         return [e for e in self.nm.fwd if not e.prim.leaf and e.out.id not in self.folded]
@@ -500,11 +517,31 @@ class _Picture:
             return [text(name, GREEN)]
         return ([text(name, size=11)] if head else []) + [value_part(_reshaped(fvals[vid], shape), self.spec, GREEN)]
 
+    def ce_gradient(self, ce, v, contribs, gvals, share_expr) -> list:
+        """What flows back into a cross-entropy's input ``v``: the sum of reverse mode's
+        contributions through the equations folded into it (none for the labels)."""
+        shares = [(eqn, i, c) for eqn, i, c in contribs.get(v.id, ()) if eqn.out.id in ce.inner | {ce.end}]
+        if not shares:
+            return []
+        if self.at is not None:
+            total = sum(np.asarray(gvals[c.id], dtype=float) for _, _, c in shares)
+            return [value_part(total, self.spec, RED)]
+        exprs = [share_expr[(eqn.out.id, i)] for eqn, i, _ in shares]
+        tot = ce_delta(ce, self.g, self.nm.disp, self.given) if ce.end == self.d.output.id and v.id == ce.z else None
+        if tot is None and all(x is not None for x in exprs):
+            try:
+                tot = gather(known_row_sums(functools.reduce(operator.add, exprs), self.given))
+            except (TypeError, ValueError):     # pragma: no cover - shares SymPy cannot add
+                tot = None
+        return [text(self.gradient_text(v.id, tot), RED)]
+
     def seen_shape(self, v, e, i):
         """The shape ``v``'s value is shown in on its edge into ``e`` (input i): after the folded
         reshapes right above v (a max pool's output without the window axis its max left:
         (N, C, 2, 2), not (N, C, 2, 2, 1)); None when there are none (a broadcast γ is shown as γ,
         not repeated over the batch)."""
+        if e.out.id in self.ces:                # the cross-entropy's inputs, as they are
+            return None
         chain, u = [], e.inputs[i]              # e's input, down the folded equations to v
         while u.id != v.id:
             chain.append(u)
@@ -573,6 +610,10 @@ class _Picture:
                 above = self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf, shape=seen)
                 below = []
                 c = next((c for eqn, k, c in contribs.get(v.id, ()) if eqn is first and k == j), None)
+                ce = self.ces.get(e.out.id)
+                if ce is not None:         # all of δ: through the logsumexp and the picked logit
+                    below = self.ce_gradient(ce, v, contribs, gvals, share_expr)
+                    c = None
                 sm = nm.softmaxes.get(e.out.id)
                 if sm is not None and v.id == sm.z:      # all of ∂L/∂s: through exp and logsumexp
                     cs = [c for eqn, _, c in contribs.get(v.id, ()) if eqn.out.id in sm.inner | {sm.end}]
@@ -581,8 +622,13 @@ class _Picture:
                         below.append(value_part(_reshaped(total, seen), self.spec, RED))
                     else:
                         a = nm.disp[sm.end]
-                        back = sm.backward(a, _gsym(self.out_name, str(a), self.g.producer[sm.end].out.shape,
-                                                    sm.end, nm), nm.disp[sm.z])
+                        # into a cross-entropy the user wrote out (−Σ t ⊙ log p): the slides' δ
+                        ce = next((ce for ce in self.ces.values() if ce.z == sm.end
+                                   and ce.end == root.id), None)
+                        back = ce_delta(ce, g, nm.disp, self.given, logits=sm.z) if ce is not None else None
+                        if back is None:
+                            back = sm.backward(a, _gsym(self.out_name, str(a), self.g.producer[sm.end].out.shape,
+                                                        sm.end, nm), nm.disp[sm.z])
                         below.append(text(self.gradient_text(v.id, back), RED))
                     c = None
                 if c is not None:
@@ -605,8 +651,8 @@ class _Picture:
         """This edge's share of ∂L/∂(node): in the user's symbols when short (then it is
         `sg.grad`'s), else in the names of the nodes (∂L/∂z₂ ⊙ H(z₂), δ₂·y₁ᵀ), else None."""
         e = self.short_user(c)
-        if e is not None:
-            return e
+        if e is not None:       # (softmax(z, axis=1) − one_hot(y, 3))/4, not softmax(z, axis=1)/4 − one_hot(y, 3)/4
+            return gather(e) if self.nm.tensor else e
         nm = self.nm
         # an edge into a folded operation (mean, variance, max pool) is written from the gradient
         # of the operation's value, never of a node inside it that the picture does not draw

@@ -12,12 +12,16 @@ import sympy as sp
 from ..core import array_rules as A
 from ..core import rules as R
 from ..core.lower import _shape_of
+from ..core.reverse import depends_on
 from ..errors import SymgradError
 from ..frontend.functions import leaky_relu, relu, sigmoid, softplus
 from ..frontend.parse import as_expr
 from .as_written import leading_ones_dropped as _leading_ones_dropped
 from .pool_steps import _pool_groups
 from .softmax_steps import softmax_groups
+from .cross_entropy_fold import cross_entropy_groups
+from .cross_entropy_steps import folded as _ce_folded
+from .norm_affine import norm_affine
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
 _MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
@@ -110,6 +114,12 @@ class Naming:
                 if len(cs) == 1 and _is_plain_sum(cs[0]):
                     self.transparent[e.out.id] = cs[0].out.id
         self._name_layers()
+        if fold_statistics:        # a norm layer's γ ⊙ x̂ + β is one node, y: ∂L/∂γ = Σ ∂L/∂y ⊙ x̂
+            for t, add in norm_affine(self, disp).items():
+                self.transparent[t] = add
+                if add not in disp and "y" not in used:
+                    disp[add] = _mk("y", self.graph.producer[add].out.shape, self.tensor)
+                    used.add("y")
         k = 0
         self.generic: set[int] = set()     # nodes named u₁, u₂, ... (skipped when a chain is written out)
         # a tensor declaration's reshapes and broadcasts (γ viewed as (1, D), then (N, D)) are no
@@ -133,6 +143,16 @@ class Naming:
         self.softmax_entry = {sm.z: vid for vid, sm in self.softmaxes.items()}
         for sm in self.softmaxes.values():
             self.hidden |= sm.inner
+        # a softmax cross-entropy is one node of the picture (all of them) and one step of the text
+        # (those of the logits, over the batch): L = cross_entropy(z, y), not its lowering
+        self.ces_all = cross_entropy_groups(g, self.consumers, self.fwd, self.softmaxes) if self.tensor else {}
+        self.ces = _ce_folded(self.ces_all, depends_on(g, d.wrt_vars)) if d.mode == "reverse" else {}
+        self.ce_entry = {ce.z: end for end, ce in self.ces.items()}
+        for ce in self.ces.values():
+            self.hidden |= ce.inner
+            for end in [end for end in self.softmaxes if end in ce.inner]:     # a log_softmax inside it
+                del self.softmaxes[end]
+        self.softmax_entry = {sm.z: vid for vid, sm in self.softmaxes.items()}
         if fold_statistics:          # as `_statistics_definitions` hides them
             from .graph_folds import _mean, statistics
             for vid, (label, folded, *_) in statistics(g, self.consumers, self.fwd).items():
@@ -142,6 +162,8 @@ class Naming:
                     # (var/4 + ε, a number of features) is σ² then σ² + ε (`_statistics_definitions`)
                     if m is None or m[3] or (m[4] and not label.startswith("variance")):
                         continue
+                if any(vid == end or vid in ce.inner for end, ce in self.ces.items()):
+                    continue                         # inside a cross-entropy's one step
                 self.hidden |= folded
                 if label == "mean":                  # a loss's mean of every entry: one backward step
                     self.mean_entry.update({i: vid for i in folded})
@@ -161,6 +183,9 @@ class Naming:
                 disp[p.end] = disp[vid]
         for t in self.transparent:
             a, b = self.graph.producer[t].inputs
+            if self.graph.producer[t].prim is R.ewise_p:          # a norm layer's x̂ ⊙ γ
+                disp[t] = disp[a.id] * disp[b.id]
+                continue
             disp[t] = disp[a.id] @ disp[b.id] if self.tensor else sp.MatMul(disp[a.id], disp[b.id])
 
     def _reshapes_as_written(self, f) -> dict:

@@ -435,7 +435,9 @@ class TeachLatexPrinter(LatexPrinter):
         return super()._print_Mul(sigma_first(expr))
 
     def _print_Add(self, expr, order=None):
-        return super()._print_Add(_positive_first(expr, sp.Add), order)
+        # a term SymPy cannot take the sign out of (a tensor's −one_hot(y, 3)) prints its own minus:
+        # softmax − one_hot, not softmax + − one_hot
+        return super()._print_Add(_positive_first(expr, sp.Add), order).replace(" + - ", " - ")
 
     def _print_MatAdd(self, expr):
         return _signed_sum(self, expr)

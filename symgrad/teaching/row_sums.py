@@ -83,7 +83,11 @@ def _gathered(e):
         sums = [a for a in e.args if isinstance(a, sp.Add)]
         if len(sums) != 1 or not all(_has_tensor(t) for t in sums[0].args):
             return e
-        return sp.Mul(*[a for a in e.args if a is not sums[0]], _positive_first(sums[0].args), evaluate=False)
+        rest = [a for a in e.args if a is not sums[0]]
+        inner = _gathered(sums[0])      # (softmax/N − one_hot/N) ⊙ H(z): the sum's own factor out too
+        if inner is not sums[0]:
+            return sp.Mul(*rest, inner, evaluate=False)
+        return sp.Mul(*rest, _positive_first(sums[0].args), evaluate=False)
     terms = [t.expr if isinstance(t, Ewise) else t for t in sp.Add.make_args(e)]
     if len(terms) < 2:
         return e

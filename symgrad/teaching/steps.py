@@ -37,6 +37,7 @@ from ..core.forward import sweeps as _sweeps
 from ..frontend.parse import as_expr
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder
+from . import cross_entropy_steps as _ce_steps
 from . import statistics as _statistics
 from .logistic import sigma_form
 from .recognise import recognise
@@ -103,7 +104,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for i, (v, c) in enumerate(zip(s.eqn.inputs, s.contributions)):
             if c is not None and v.id in need:
                 contribs[v.id].append((s.eqn, i, c))
-    pool_inner = set().union(*(p.inner for p in nm.pools.values()), *(sm.inner for sm in nm.softmaxes.values()))
+    pool_inner = set().union(*(p.inner for p in nm.pools.values()), *(sm.inner for sm in nm.softmaxes.values()),
+                             *(ce.inner for ce in nm.ces.values()))
     hidden_names = {str(disp[h]) for h in nm.hidden if h in disp and h not in nm.pools}
     fwd_ids = {e.out.id for e in nm.fwd if not e.prim.leaf}
     order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias
@@ -168,14 +170,19 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         named_too = {}          # the gradient a broadcast sums, named: used when the built form
         # into a softmax: one term, from the softmax's gradient (the logsumexp inside has no step)
         sm = nm.softmaxes.get(nm.softmax_entry.get(vid))
+        ce = nm.ces.get(nm.ce_entry.get(vid))            # into a cross-entropy: one term, δ
         if sm is not None:
             terms_shown = [t for t in terms if t[0].out.id != sm.end and t[0].out.id not in sm.inner]
+        elif ce is not None:
+            terms_shown = [t for t in terms if t[0].out.id != ce.end and t[0].out.id not in ce.inner]
         else:
             terms_shown = terms
         for eqn, i, c in terms:  # would name a node no view shows (inside a max pool)
             if eqn.out.id in nm.pool_entry:          # its own step
                 continue
             if sm is not None and (eqn.out.id == sm.end or eqn.out.id in sm.inner):
+                continue
+            if ce is not None and (eqn.out.id == ce.end or eqn.out.id in ce.inner):
                 continue
             if eqn.out.id in nm.mean_entry:          # through a mean's Σ: from the mean's gradient
                 o = nm.mean_entry[eqn.out.id]
@@ -205,8 +212,20 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             e = sm.backward(a, gsym[sm.end], disp[sm.z])
             subst.append([e])
             built.append(e)
+        if ce is not None:
+            cname = str(disp[ce.end])
+            up = None if ce.end == root.id else gsym[ce.end]
+            rule, e = _ce_steps.backward(ce, g, disp, given, up)
+            chain1.append([gsym[ce.end], partial(cname, str(node), ())])
+            rules.append(Rule(rule, partial(cname, str(node), ()), None))
+            if e is None:             # pragma: no cover - every folded group has its δ
+                e = _tidy(_matadd([build(c) for eqn, _, c in terms if eqn.out.id in ce.inner | {ce.end}]))
+            subst.append([e])
+            built.append(e)
         for eqn, i, c in terms:
             if sm is not None and (eqn.out.id == sm.end or eqn.out.id in sm.inner):
+                continue
+            if ce is not None and (eqn.out.id == ce.end or eqn.out.id in ce.inner):
                 continue
             if eqn.out.id in nm.pool_entry:          # into a pool: one step, the pool's backward
                 o = nm.pool_entry[eqn.out.id]
@@ -289,7 +308,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if at is not None:
             val = _as_written(nm, vid, _sum_values([vals[c.id] for _, _, c in terms]))
             rhs.append(Value(val))
-        n_edges = len(terms_shown) + (sm is not None)
+        n_edges = len(terms_shown) + (sm is not None) + (ce is not None)
         note = ["fan-out: ", node, " reaches ", out_sym, f" along {n_edges} edges, so their "
                 "contributions add up"] if n_edges > 1 else ""
         delta_of = partial(out_name, str(node), shape, tensor=nm.tensor) if getattr(lhs, "name", "").startswith("delta(") else None
@@ -304,6 +323,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     for e in nm.fwd:
         if (e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias or e.out.id in hidden
                 or e.out.id in pool_inner):
+            continue
+        if e.out.id in nm.ces:                       # L = cross_entropy(z, y), as the user wrote it
+            defs.append((disp[e.out.id], _ce_steps.definition(nm.ces[e.out.id], disp), vals.get(e.out.id)))
             continue
         if e.out.id in nm.softmaxes:                 # A = softmax(s, axis=1), as the user wrote it
             sm = nm.softmaxes[e.out.id]

@@ -112,12 +112,12 @@ def test_the_page_lists_the_reshaped_bias_and_compiles(tmp_path):
     assert r.returncode == 0, r.stdout[-1500:]
 
 
-def test_the_symbolic_picture_writes_the_cross_entropys_share_as_a_softmax():
-    """The share of ∂L/∂logits through the logsumexp is softmax(logits, axis=1)/N, as the steps write
-    it, not exp(u − broadcast_to(lse, (N, 3)))/N."""
+def test_the_symbolic_picture_writes_the_cross_entropys_delta_with_a_softmax():
+    """The cross-entropy is one node; the logits' edge into it carries δ = (softmax(logits, axis=1)
+    − one_hot(y, 3))/N, as the steps write it, not exp(u − broadcast_to(lse, (N, 3)))/N."""
     src = sg.derive(_layer(), [w, b, V]).graph().source
     names = node_names(src)
-    lse = [k for k, v in names.items() if v.startswith("logsumexp")]
-    (gv,) = [gv for _, _, gv, dst in edges(src) if dst in lse]
-    assert gv.startswith("softmax(") and gv.endswith(", axis=1)/N"), gv
+    ce = [k for k, v in names.items() if v == "cross-entropy (mean)"]
+    (gv,) = [gv for _, _, gv, dst in edges(src) if dst in ce and gv]
+    assert "= (softmax(" in gv and gv.endswith(", axis=1) − one_hot(y, 3))/N"), gv
     assert "broadcast_to" not in src and "exp(" not in gv, gv

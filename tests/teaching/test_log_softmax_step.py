@@ -75,15 +75,18 @@ def test_the_numbered_nodes_have_no_gap_where_the_logsumexp_was():
     assert us == list(range(1, len(us) + 1)), us
 
 
-@pytest.mark.parametrize("case,loss", [(_nll, "nll"), (_squares, "squares")])
-def test_the_picture_draws_one_log_softmax_node_with_all_of_the_logits_gradient(case, loss):
+@pytest.mark.parametrize("case,loss,op", [(_nll, "nll", "cross-entropy (mean)"),
+                                           (_squares, "squares", "log_softmax (axis 1)")])
+def test_the_picture_draws_one_log_softmax_node_with_all_of_the_logits_gradient(case, loss, op):
+    # −Σ(log_softmax(z) ⊙ one_hot(y))/B is a cross-entropy: one node of its own, the log_softmax
+    # inside it (symgrad.teaching.cross_entropy_fold); a log_softmax of anything else is one node
     src = case().graph(at=AT).source
     names = node_names(src)
-    assert "log_softmax (axis 1)" in names.values(), sorted(names.values())
+    assert op in names.values(), sorted(names.values())
     assert not any(n.startswith("logsumexp") or n == "① − ②" for n in names.values()), sorted(names.values())
-    node = next(k for k, v in names.items() if v == "log_softmax (axis 1)")
-    into = [(fv, gv) for _, fv, gv, dst in edges(src) if dst == node]
-    assert len(into) == 1, into                     # the logits reach it along one edge
+    node = next(k for k, v in names.items() if v == op)
+    into = [(fv, gv) for _, fv, gv, dst in edges(src) if dst == node and gv is not None]
+    assert len(into) == 1, into                     # the logits reach it along one edge (the one-hot: no gradient)
     logits, grad, _ = _torch(loss)
     np.testing.assert_allclose(_grid(into[0][0]), logits, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(_grid(into[0][1]), grad, rtol=1e-3, atol=1e-3)

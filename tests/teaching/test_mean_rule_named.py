@@ -29,9 +29,12 @@ def test_a_regressions_mean_squared_error_divides_by_the_batch_size():
 
 
 def test_a_cross_entropy_divides_by_the_batch_size():
+    # sg.cross_entropy is one step (symgrad.teaching.cross_entropy_steps): its rule says the mean
     y = sg.tensor("y", (N,), integer=True)
-    rule = _rule_of_first_step(sg.cross_entropy(x @ sg.tensor("v", (3, 4)), y), [x])
-    assert rule.startswith("division by the batch size N (a mean)"), rule
+    f = sg.cross_entropy(x @ sg.tensor("v", (3, 4)), y)
+    rule = _rule_of_first_step(f, [x])
+    assert rule.startswith("softmax cross-entropy") and "divided by N for the mean" in rule, rule
+    assert not any("product rule" in li for li in _backward_lines(f, [x]))
 
 
 def test_a_negated_mean_says_so():

@@ -66,11 +66,15 @@ def test_the_reshaped_value_carries_its_own_gradient():
     assert out_of[1].startswith(f"∂f/∂{new} = "), out_of
 
 
-def test_a_cross_entropys_logsumexp_is_subtracted_as_the_text_writes_it():
+def test_a_cross_entropy_takes_the_logits_the_text_names():
+    # the cross-entropy is one node (its logsumexp, one-hot and subtraction inside it) and one line
+    # of the text, f = cross_entropy(u₁, y): the edges into it carry the names that line reads
     x, w, y = sg.tensor("x", (N, 4)), sg.tensor("w", (4, 3)), sg.tensor("y", (N,), integer=True)
     d = sg.derive(sg.cross_entropy(x @ w, y), [w])
     src = d.graph().source
-    assert _into(src, "① − ②") == _subtraction_operands(d), src
+    (m,) = [m for m in (re.fullmatch(rf"f = cross_entropy\(({NAME}), ({NAME})\)", li)
+                        for li in _forward_lines(d)) if m]
+    assert _into(src, "cross-entropy (mean)") == {m.group(1), m.group(2)} == {"u₁", "y"}, src
 
 
 def test_a_conv_bias_reshape_is_a_node_as_the_text_writes_it():

@@ -1,0 +1,73 @@
+"""A softmax cross-entropy as one step of the text, as the slides write it.
+
+``sg.cross_entropy(z, y)`` lowers to a logsumexp, a one-hot, a product, sums and reshapes; the
+forward pass wrote eight u's and the backward pass a step for each, and δ's chain-rule side
+named the one-hot's u₃. The slides write one forward line and one backward line,
+
+    L = cross_entropy(z⁽²⁾, y)
+    δ⁽²⁾ = ∂L/∂z⁽²⁾ = ∂L/∂L · ∂L/∂z⁽²⁾ = (softmax(z⁽²⁾, axis=1) − one_hot(y, 3))/N
+
+(a target distribution: softmax(z) − t given its rows sum to 1). The numbers stay reverse mode's
+(the sum of its contributions through the logsumexp and the picked logit). The groups are
+`symgrad.teaching.cross_entropy_fold`'s; the text folds those `sg.cross_entropy` made (a
+−Σ(log_softmax(z) ⊙ one_hot(y))/N the user wrote out stays as written: a log_softmax step, then
+the mean) that take the logits and reduce over the batch ("mean" or "sum"), whose target takes
+no gradient.
+
+>>> import symgrad as sg
+>>> z, y = sg.tensor("z", (4, 3)), sg.tensor("y", (4,), integer=True)
+>>> print(sg.derive(sg.cross_entropy(z, y), [z], output_name="L").render("unicode").split("Backward")[0])
+L = (logsumexp(z, axis=1) − take_along_axis(z, y.reshape(4, 1), axis=1).reshape(4)).mean()
+Forward pass:
+  L = cross_entropy(z, y)
+<BLANKLINE>
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from .cross_entropy_fold import delta
+
+RULE = ("softmax cross-entropy: each example's δ is softmax(z) − its one-hot target{per}")
+
+
+class CrossEntropy(sp.Expr):
+    """cross_entropy(z, y) as the user called it (a display node: printed, never evaluated)."""
+
+    def __new__(cls, z, t, reduction):
+        return sp.Expr.__new__(cls, z, t, sp.core.symbol.Str(reduction))
+
+    @property
+    def reduction(self) -> str:
+        return self.args[2].name
+
+    def _sympystr(self, printer):
+        more = "" if self.reduction == "mean" else f", reduction={self.reduction!r}"
+        return f"cross_entropy({printer._print(self.args[0])}, {printer._print(self.args[1])}{more})"
+
+    def _latex(self, printer):
+        more = "" if self.reduction == "mean" else r",\ \operatorname{reduction}=\text{%s}" % self.reduction
+        return r"\operatorname{cross\_entropy}\left(%s,\ %s%s\right)" % (
+            printer._print(self.args[0]), printer._print(self.args[1]), more)
+
+
+def folded(groups: dict, need: set) -> dict:
+    """The groups the text writes as one step: of the logits, over the batch, their target no
+    input of a gradient (``need``: the ids reverse mode differentiates)."""
+    return {end: ce for end, ce in groups.items()
+            if ce.of_logits and ce.called and ce.reduction in ("mean", "sum") and ce.target not in need}
+
+
+def definition(ce, disp):
+    """The forward line's right side: cross_entropy(z⁽²⁾, y)."""
+    return CrossEntropy(disp[ce.z], disp[ce.target], ce.reduction)
+
+
+def backward(ce, graph, disp, given, upstream):
+    """(the rule, δ) of the logits' step: δ = (softmax(z) − one_hot(y))/N times ``upstream``, the
+    gradient of the loss (None where it is the output itself)."""
+    e = delta(ce, graph, disp, given)
+    if e is not None and upstream is not None:
+        e = upstream * e
+    per = ", divided by N for the mean over the batch" if ce.reduction == "mean" else ", summed over the batch"
+    return RULE.format(per=per), e
