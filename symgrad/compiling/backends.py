@@ -46,7 +46,14 @@ def _plugin(table: dict, modules: dict, name: str, kind: str) -> Callable:
 
 
 def _backend(target: str) -> Callable:
-    return _plugin(BACKENDS, _BACKEND_MODULES, target, "target")
+    """The build function of ``target``, given specs with no stop_gradient left (the gradients are
+    derived by then: `symgrad.compiling.strip_stops`); backends never see one."""
+    build = _plugin(BACKENDS, _BACKEND_MODULES, target, "target")
+    from .strip_stops import without_stop_gradients
+
+    def stripped(spec, *args, **kwargs):
+        return build(without_stop_gradients(spec), *args, **kwargs)
+    return stripped
 
 
 # -------------------------------------------------------------------------------------------------

@@ -601,6 +601,14 @@ class TensorExpr(Expr):
     def square(self):
         return self ** 2
 
+    def detach(self):
+        """torch's ``x.detach()``: the same values, with no gradient through them
+        (``sg.stop_gradient(x)``). An integer tensor has none to stop: it is itself."""
+        if _integer_of(self):
+            return self
+        from .stop_gradient import stop_gradient
+        return stop_gradient(self)
+
     # torch's dtype casts: a declaration has one float dtype (the program's), so .float() / .double()
     # of a real tensor is itself and of an integer one its values as reals; .long() / .int() keep an
     # integer tensor and refuse a real one (rounding has no gradient)
