@@ -607,6 +607,8 @@ def _into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
 def _one_function(kind: str, lw: Lowered, spec: Spec, edit=None):
     """The function ``kind`` of the lowering ``lw`` alone, in a module of its own (its header and
     helpers; no other function around it), loaded; ``edit`` may rewrite its lines first."""
+    from symgrad.compiling.strip_stops import stripped_lowering
+    lw = stripped_lowering(lw)          # as_torch()'s lowerings keep their stop_gradients until here
     printer, consts = NumpyPrinter(), _Consts()
     if getattr(spec, "whole_batch", False):
         from . import numpy_whole_batch as whole_batch

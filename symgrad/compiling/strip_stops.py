@@ -15,7 +15,10 @@ from ..core.stop_gradients import strip_stop_gradients
 # (`Spec` and `Lowered` of `symgrad.compiling.backends` are read by their fields: backends imports this)
 
 
-def _stripped(lw):
+def stripped_lowering(lw):
+    """The `Lowered` ``lw`` with no stop_gradient left in its loss, outputs and gradients (a copy
+    when it had one; ``lw`` itself otherwise): for a backend function built from one lowering
+    alone (``Program.as_torch()``'s kernels, `codegen.numpy_backend._one_function`)."""
     if lw is None:
         return None
     roots = [lw.loss] + list(lw.outputs) + list(lw.grads)
@@ -35,7 +38,7 @@ def without_stop_gradients(spec):
     changes = {}
     for name in ("train", "eval", "train_outputs"):
         lw = getattr(spec, name, None)
-        new = _stripped(lw)
+        new = stripped_lowering(lw)
         if new is not lw:
             changes[name] = new
     return dataclasses.replace(spec, **changes) if changes else spec
