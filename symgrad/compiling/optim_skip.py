@@ -16,7 +16,7 @@ in a comment, and `compile` warns naming them (`NoGradientWarning`).
 ...     prog = sg.compile(w * x + sg.stop_gradient(u) * x, [w, u], [x],
 ...                       optimizer=sg.optim.AdamW(weight_decay=0.1))
 >>> print(caught[0].message)        # doctest: +ELLIPSIS
-sg.compile: the parameter 'u' gets no gradient from the loss (it is not used, or only through stop_gradient)...
+sg.compile: the parameter 'u' gets no gradient from the loss (it is not used, or only through stop_gradient / .detach()): the training step leaves it unchanged...
 """
 from __future__ import annotations
 
@@ -32,19 +32,27 @@ def without_gradient(params, grads) -> list:
     return [i for i, g in enumerate(grads) if g is None and i < len(params)]
 
 
-def warn_no_gradient(params, grads, stacklevel: int = 4) -> None:
-    """One `NoGradientWarning` naming the parameters without a gradient (none: nothing)."""
+def warn_no_gradient(params, grads, target: str = "numpy", stacklevel: int = 4) -> None:
+    """One `NoGradientWarning` naming the parameters without a gradient (none: nothing). The NumPy
+    target's step skips them; another target's (Triton's, for now) still applies its rule with a
+    zero gradient — weight decay and momentum included — and the warning says so."""
     idle = without_gradient(params, grads)
     if not idle:
         return
     names = ", ".join(repr(params[i].name) for i in idle)
     one = len(idle) == 1
+    them = "it" if one else "them"
+    if target == "numpy":
+        what = (f"the training step leaves {them} unchanged — no weight decay, no momentum, no update of the "
+                f"optimizer's state — as torch's optimizers skip a parameter whose .grad is None")
+    else:
+        what = (f"torch's optimizers skip a parameter whose .grad is None, but the {target!r} target's step "
+                f"still updates {them} with a zero gradient (weight decay and momentum applied); the NumPy "
+                f"target skips {them}, or leave {them} out of params=")
     warnings.warn(
         f"sg.compile: the parameter{'' if one else 's'} {names} get{'s' if one else ''} no gradient from the "
-        f"loss (it is not used, or only through stop_gradient / .detach()): the training step leaves "
-        f"{'it' if one else 'them'} unchanged — no weight decay, no momentum, no update of the optimizer's "
-        f"state — as torch's optimizers skip a parameter whose .grad is None; Program.grad gives "
-        f"{'its' if one else 'their'} gradient as zeros", NoGradientWarning, stacklevel=stacklevel)
+        f"loss ({them} {'is' if one else 'are'} not used, or only through stop_gradient / .detach()): {what}; "
+        f"Program.grad gives {'its' if one else 'their'} gradient as zeros", NoGradientWarning, stacklevel=stacklevel)
 
 
 def skip_comment(i: int, name: str, rule: str) -> list:
