@@ -35,6 +35,8 @@ def test_grad_equals_sympy_diff_and_torch_detach(f):
     got = sg.grad(f, wrt)
     for g, w in zip(got, wrt):
         assert sp.simplify(g - sp.diff(f, w)) == 0
+    for g, h in zip(got, sg.grad(f, wrt, mode="forward")):     # forward mode: no tangent through it
+        assert sp.simplify(g - h) == 0
     at = {x: 0.3, y: -0.8, z: 1.1}
     ts = {s: torch.tensor(v, dtype=torch.float64, requires_grad=True) for s, v in at.items()}
     tf = sp.lambdify([x, y, z], f.replace(lambda e: isinstance(e, SG), lambda e: sp.Function("detach")(*e.args)),
