@@ -24,6 +24,7 @@ import sympy as sp
 
 from ..errors import ArgumentError
 from .functions import _Activation
+from .parse import as_expr
 from .parse import register as _register_text
 
 
@@ -37,11 +38,7 @@ class stop_gradient(_Activation):
         if len(args) != 1:
             raise ArgumentError(f"stop_gradient takes one expression (a scalar, a matrix expression or "
                                 f"an sg.tensor expression), got {len(args)} arguments")
-        x = args[0]
-        if x is None or isinstance(x, (bool, list, tuple, dict, set)) or callable(x) and not isinstance(x, sp.Basic):
-            raise ArgumentError(f"stop_gradient takes an expression (a scalar, a matrix expression or an "
-                                f"sg.tensor expression), got {x!r} ({type(x).__name__})")
-        return super().__new__(cls, x, **options)
+        return super().__new__(cls, _expression(args[0]), **options)
 
     @classmethod
     def eval(cls, x):
@@ -59,6 +56,29 @@ class stop_gradient(_Activation):
     def _latex(self, printer, exp=None):
         tex = r"\operatorname{sg}\left(%s\right)" % printer._print(self.args[0])
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
+def _expression(x):
+    """The argument as a SymPy expression (text parsed), or an `ArgumentError` naming what it is."""
+    what = (f"stop_gradient takes an expression (a scalar, a matrix expression or an sg.tensor expression; "
+            f"text is parsed), got")
+    if type(x).__module__.split(".")[0] in ("numpy", "torch") and not isinstance(x, (int, float)):
+        raise ArgumentError(f"{what} a {type(x).__module__.split('.')[0]} {type(x).__name__}: a value has no "
+                            f"gradient to stop — stop_gradient goes into a declaration (of sg.tensor, "
+                            f"MatrixSymbol or Symbol), torch's .detach() into torch code")
+    if x is None or isinstance(x, (bool, list, tuple, dict, set)) or callable(x) and not isinstance(x, sp.Basic):
+        raise ArgumentError(f"{what} {x!r} ({type(x).__name__})")
+    try:
+        e = as_expr(x, "the argument of stop_gradient")
+    except (sp.SympifyError, TypeError, ValueError) as err:
+        if isinstance(err, ArgumentError) or type(err).__module__.startswith("symgrad"):
+            raise
+        raise ArgumentError(f"{what} {x!r} ({type(x).__name__})") from None
+    logic = (sp.core.relational.Relational, sp.logic.boolalg.BooleanFunction, sp.logic.boolalg.BooleanAtom)
+    if not isinstance(e, sp.Expr) or isinstance(e, logic):
+        raise ArgumentError(f"{what} {e} ({type(e).__name__}): a condition or a container has no gradient "
+                            f"to stop")
+    return e
 
 
 def has_stop_gradient(expr) -> bool:

@@ -19,7 +19,9 @@ SG = sg.stop_gradient
 def test_value_is_the_argument_and_sympy_diff_is_zero():
     assert sp.diff(SG(x ** 2), x) == 0
     assert sp.diff(x * SG(x), x) == SG(x)
-    assert SG(SG(x)) == SG(x) and SG(3) == 3
+    assert SG(SG(x)) == SG(x) and SG(3) == 3 and SG(np.float64(2.5)) == 2.5
+    W = sp.MatrixSymbol("W", 2, 2)
+    assert SG(W).shape == (2, 2) and str(SG(W)) == "stop_gradient(W)"
     assert sg.numeric(SG(sp.sin(x)) * x, {x: 0.7}) == pytest.approx(np.sin(0.7) * 0.7, rel=1e-14)
 
 
@@ -111,6 +113,10 @@ def test_the_text_grammar_parses_it():
     (([x],), r"got \[x\] \(list\)"),
     ((sp.tanh,), "got tanh"),
     ((True,), "got True"),
+    ((np.ones(2),), "got a numpy ndarray: a value has no gradient to stop"),
+    ((torch.ones(2),), "got a torch Tensor.*torch's .detach"),
+    ((sp.Eq(x, 1),), "got Eq.*a condition"),
+    ((object(),), r"got <object object"),
 ])
 def test_bad_arguments_are_refused_by_name(args, words):
     with pytest.raises(ArgumentError, match=words):
