@@ -41,9 +41,10 @@ def test_grad_equals_sympy_diff_and_torch_detach(f):
         assert sp.simplify(g - h) == 0
     at = {x: 0.3, y: -0.8, z: 1.1}
     ts = {s: torch.tensor(v, dtype=torch.float64, requires_grad=True) for s, v in at.items()}
-    tf = sp.lambdify([x, y, z], f.replace(lambda e: isinstance(e, SG), lambda e: sp.Function("detach")(*e.args)),
-                     modules=[{"detach": lambda t: t.detach(), "sign": torch.sign, "exp": torch.exp,
-                               "Max": torch.maximum}])
+    ported = f.replace(lambda e: isinstance(e, SG), lambda e: sp.Function("detach")(*e.args)).replace(
+        sp.sign, sp.Function("tsign"))      # (SymPy prints sign as Python's copysign of a float)
+    tf = sp.lambdify([x, y, z], ported, modules=[{"detach": lambda t: t.detach(), "tsign": torch.sign,
+                                                  "exp": torch.exp, "Max": torch.maximum}])
     tf(ts[x], ts[y], ts[z]).backward()
     for g, w in zip(got, wrt):
         want = 0.0 if ts[w].grad is None else ts[w].grad.item()
@@ -121,3 +122,21 @@ def test_the_text_grammar_parses_it():
 def test_bad_arguments_are_refused_by_name(args, words):
     with pytest.raises(ArgumentError, match=words):
         SG(*args)
+
+
+def test_tensor_jacobian_and_hessian_against_torch_functional():
+    t = sg.tensor("t", (3,))
+    tn = np.array([0.5, -1.0, 2.0])
+    J = sg.jacobian(t * t.detach() + sg.stop_gradient(t.sum()) * t, t)
+    H = sg.hessian((t ** 2 * t.detach()).sum() + sg.stop_gradient((t ** 3).sum()) * t[0], t)
+    from sympy.tensor.array.expressions import ArrayElement
+    entries = {ArrayElement(t, (i,)): sp.Float(tn[i]) for i in range(3)}     # the entries t[i] of J and H
+
+    def at(a):              # each entry at tn (a stop_gradient of a number is the number)
+        return np.array([[float(sp.sympify(e).xreplace(entries)) for e in row] for row in a.tolist()])
+    Jn, Hn = at(J), at(H)
+    tt = torch.tensor(tn)
+    Jt = torch.autograd.functional.jacobian(lambda a: a * a.detach() + a.sum().detach() * a, tt)
+    Ht = torch.autograd.functional.hessian(lambda a: (a ** 2 * a.detach()).sum() + (a ** 3).sum().detach() * a[0], tt)
+    np.testing.assert_allclose(Jn, Jt.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(Hn, Ht.numpy(), rtol=1e-14, atol=1e-14)
