@@ -4,7 +4,6 @@ that need a stop-gradient: a straight-through estimator, VQ-VAE's two losses, a 
 target network, nn.Embedding(padding_idx=)."""
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pytest
@@ -208,3 +207,23 @@ def test_as_torch_input_gradient_still_stops_at_the_detach():
     (zz * zz.detach()).sum().backward()
     np.testing.assert_allclose(tx.grad.numpy(), rx.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(module.parameter("W").grad.numpy(), rW.grad.numpy(), rtol=1e-12)
+
+
+def test_per_example_tensors_batched_keep_the_stop_gradients():
+    """One example's tensors (fixed shapes), batched by symgrad (compiling/batching.py) before the
+    gradients are derived: the stop_gradients are batched with the rest."""
+    D, K = 4, 3
+    x, y = sg.tensor("x", (D,)), sg.tensor("y", (), integer=True)
+    W, V = sg.tensor("W", (D, K)), sg.tensor("V", (K, K))
+    z = x @ W
+    h = z + (sp.sign(z) - z).detach()
+    prog = sg.compile(sg.cross_entropy(h @ V + z.detach() * z, y), [W, V], [x, y], dtype="float64")
+    rng = np.random.default_rng(6)
+    vals = {"W": rng.normal(size=(D, K)), "V": rng.normal(size=(K, K))}
+    data = {"x": rng.normal(size=(B, D)), "y": rng.integers(0, K, B)}
+
+    def tl(p, d):
+        zz = _t(d["x"]) @ p["W"]
+        hh = zz + (torch.sign(zz) - zz).detach()
+        return F.cross_entropy(hh @ p["V"] + zz.detach() * zz, torch.tensor(d["y"]))
+    _compare(prog, vals, data, tl)
