@@ -316,6 +316,7 @@ def update_units(spec: Spec, lw: Lowered, printer: NumpyPrinter, units: list) ->
     clipping, as torch's calls in that order) that reads every gradient, and every update reads its
     coefficient, so `codegen.lifetimes` puts the updates after all the gradients then."""
     from symgrad.compiling.compiler import _shape, param_optimizer
+    from symgrad.compiling.optim_skip import skip_comment
     opt, out = spec.optimizer, []
     has = [g is not None for g in lw.grads]
     array = [_shape(p) != () for p in spec.params]
@@ -357,6 +358,9 @@ def update_units(spec: Spec, lw: Lowered, printer: NumpyPrinter, units: list) ->
         rule = param_optimizer(opt, p.name)
         name = safe_text(type(rule).__name__)
         group = _group_text(opt, p.name)
+        if not has[i]:          # no gradient (torch: .grad is None): torch's step skips it entirely
+            out.append(Unit([], skip_comment(i, safe_text(repr(p.name)), name + group), update=i))
+            continue
         code = update_lines(rule, i, has[i], printer, array=array[i], folded=folded, program_slots=slots)
         when = "after the clipping" if coef else "as soon as its gradient is known and nothing reads the old " + f"p{i}"
         if coef and has[i]:
@@ -603,6 +607,8 @@ def _into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
 def _one_function(kind: str, lw: Lowered, spec: Spec, edit=None):
     """The function ``kind`` of the lowering ``lw`` alone, in a module of its own (its header and
     helpers; no other function around it), loaded; ``edit`` may rewrite its lines first."""
+    from symgrad.compiling.strip_stops import stripped_lowering
+    lw = stripped_lowering(lw)          # as_torch()'s lowerings keep their stop_gradients until here
     printer, consts = NumpyPrinter(), _Consts()
     if getattr(spec, "whole_batch", False):
         from . import numpy_whole_batch as whole_batch

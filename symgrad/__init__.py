@@ -41,6 +41,7 @@ from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid,
 from .frontend.tensor_shapes import pixel_shuffle, repeat, repeat_interleave, roll, unfold
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
+from .frontend.stop_gradient import stop_gradient
 from .teaching.derivation import derive
 
 __version__ = "0.1.0"
@@ -73,7 +74,7 @@ __all__ = [
     "grad", "derive", "jacobian", "hessian", "numeric",
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
-    "dropout", "gather",
+    "dropout", "gather", "stop_gradient",
     "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
     "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1",
     "check_backward", "BackwardError", "FunctionForwardError",

@@ -51,6 +51,7 @@ from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck,
 from ..core.differentiate import _flatten_wrt, differentiate
 from ..errors import SymgradError
 from ..frontend.keywords import keywords
+from ..frontend.stop_gradient import without_stop_gradient
 from ..core.policy import DEFAULT, Subgradients
 from .sampling import _given, _Point
 from ..teaching.display import md, short
@@ -573,18 +574,21 @@ def _derivation(f, params, policy):
 
 
 def _cross_check(D, params, pt, truth, rng) -> str:
-    """Central difference of f along a random direction v vs ⟨∇f, v⟩ (mean over the examples)."""
+    """Central difference of f along a random direction v vs ⟨∇f, v⟩ (mean over the examples); each
+    stop_gradient in f held at its value at the point, as the gradient treats it."""
     from ..core.evaluate import evaluate as ev
+    from ..core.stop_gradients import frozen_values
     dirs = {w.name: rng.standard_normal(_shape(w) or None) for w in params}
     slope = sum(float(np.sum(np.asarray(t) * dirs[w.name])) for w, t in zip(params, truth))
 
     def fval(h):
         def moved(vals):
+            held = frozen_values(D.ir, [D.output], vals)    # stop_gradients: held at the point
             for w in params:
                 vals[w.name] = np.asarray(vals[w.name], float) + h * dirs[w.name]
                 if _shape(w) == ():
                     vals[w.name] = float(vals[w.name])
-            return [float(ev(D.ir, [D.output], vals)[0])]
+            return [float(ev(D.ir, [D.output], vals, frozen=held)[0])]
         return pt.mean(moved)[0]
 
     h = 1e-5
@@ -614,7 +618,8 @@ def _proved_zero(c, t):
         key = None
     if key is not None and key in _PROVED:
         return _PROVED[key]
-    try:
+    try:                        # a stop_gradient's value is its argument's (its derivative is f's)
+        c, t = without_stop_gradient(c), without_stop_gradient(t)
         z = symbolic_zero(c - t) if _same_kind(c, t) else None
     except Exception:  # noqa: BLE001 - shapes that do not subtract: the numeric test says why
         z = None

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..core.ir import Graph, Var
 from ..errors import ArgumentError, UnsupportedError
+from .strip_stops import without_stop_gradients
 
 # What lives in codegen registers itself here when its module is imported; symgrad names the
 # modules and imports one by name on first use (never at import time, never by an import statement).
@@ -46,7 +47,13 @@ def _plugin(table: dict, modules: dict, name: str, kind: str) -> Callable:
 
 
 def _backend(target: str) -> Callable:
-    return _plugin(BACKENDS, _BACKEND_MODULES, target, "target")
+    """The build function of ``target``, given specs with no stop_gradient left (the gradients are
+    derived by then: `symgrad.compiling.strip_stops`); backends never see one."""
+    build = _plugin(BACKENDS, _BACKEND_MODULES, target, "target")
+
+    def stripped(spec, *args, **kwargs):
+        return build(without_stop_gradients(spec), *args, **kwargs)
+    return stripped
 
 
 # -------------------------------------------------------------------------------------------------

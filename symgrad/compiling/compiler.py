@@ -53,6 +53,7 @@ from .backends import (_ADAPTER_MODULES, _BACKEND_MODULES, ADAPTERS, BACKENDS, C
 from .batch_checks import (_shape, _batch_text, _batched_shape, as_numbers, check_labels, check_state,  # noqa: F401
                            empty_batch, fit_batch_input, label_inputs, label_range_error, row_index_inputs,
                            same_batch_size)
+from .optim_skip import warn_no_gradient
 from .pull_factors import pull_factors
 from .rewrite import stabilize
 # the program compile returns, and its optimizer helpers: re-exported (backends import them from here)
@@ -168,6 +169,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
             raise ArgumentError(f"precision= is 'ieee', 'tf32', 'tf32x3' or 'bf16', for target='triton'; got "
                                 f"precision={precision!r} with target={target!r}")
         spec.precision = precision
+    warn_no_gradient(spec.params, spec.train.grads, target)     # the NumPy step skips them, as torch's optimizers do
     compiled = _backend(target)(spec)      # (a kernel target's spec is one example's: specify lifted it)
     prog = (compiled.program or Program)(spec, compiled, seed)
     prog.target = target

@@ -53,6 +53,7 @@ from ..errors import ArgumentError
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import check_keywords
 from ..frontend.parse import as_expr
+from .optim_skip import NoGradientWarning  # noqa: F401 - sg.optim.NoGradientWarning
 
 Number = Union[int, float]
 LR = Union[Number, Callable]      # a number, or t -> SymPy expression (a schedule)

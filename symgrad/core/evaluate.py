@@ -45,14 +45,19 @@ def _array(sym, v) -> np.ndarray:
     return a.astype(float)
 
 
-def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping) -> list:
-    """The values of ``outs`` (floats for scalars, 2-D arrays for matrices)."""
+def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping, frozen: Mapping | None = None) -> list:
+    """The values of ``outs`` (floats for scalars, 2-D arrays for matrices). ``frozen`` (var id ->
+    value) holds those variables at the values given instead of computing them: a stop_gradient's
+    value at another point (`symgrad.core.stop_gradients.frozen_values`)."""
     env: dict[int, object] = {}
     if not isinstance(values, Mapping):
         raise ArgumentError(f"values must be a dict keyed by symbol or name, got {values!r}")
     eqns = graph.ancestors(list(outs))
     dims = _bind_dims(eqns, values)            # N of a tensor's shape, from its array
     for eqn in eqns:
+        if frozen and eqn.out.id in frozen:
+            env[eqn.out.id] = frozen[eqn.out.id]
+            continue
         if eqn.prim is R.param_p or eqn.prim is R.input_p:
             sym, shape = eqn.params
             if sym in dims:                    # a size (N) inside a formula: mean = Σ / N

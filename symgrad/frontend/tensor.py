@@ -601,6 +601,14 @@ class TensorExpr(Expr):
     def square(self):
         return self ** 2
 
+    def detach(self):
+        """torch's ``x.detach()``: the same values, with no gradient through them
+        (``sg.stop_gradient(x)``). An integer tensor has none to stop: it is itself."""
+        if _integer_of(self):
+            return self
+        from .stop_gradient import stop_gradient
+        return stop_gradient(self)
+
     # torch's dtype casts: a declaration has one float dtype (the program's), so .float() / .double()
     # of a real tensor is itself and of an integer one its values as reals; .long() / .int() keep an
     # integer tensor and refuse a real one (rounding has no gradient)
@@ -1535,21 +1543,38 @@ def take(x, idx, axis=0):
 def embedding(W, idx, padding_idx=None):
     """W[idx]: the rows of the embedding matrix W at the integer tensor idx (shape idx.shape + (D,)),
     as ``nn.Embedding``: ids 0 … n − 1 (a negative id is a `LabelRangeError`). torch's
-    ``padding_idx`` (the row read, but kept out of the gradient) is refused, naming the mask to write."""
+    ``padding_idx=p`` (negative: counted from the end, as torch's): row p is read as it is, but gets
+    no gradient — the rows looked up at id p are ``stop_gradient``-ed, so a step never changes it.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> E, ids = sg.tensor("E", (5, 3)), sg.tensor("ids", (4,), integer=True)
+    >>> sg.embedding(E, ids, padding_idx=0)
+    where(Ne(ids.reshape(4, 1), 0), E[ids], stop_gradient(E[ids]))
+    """
     w, i = as_expr(W), as_expr(idx)
-    if padding_idx is not None:
-        raise ArgumentError(
-            f"embedding: padding_idx={padding_idx!r} is not supported (torch reads row {padding_idx} but "
-            f"gives it no gradient; symgrad has no stop-gradient). Write the padding as zeros: "
-            f"W[ids] * m[..., None], with m = (ids != {padding_idx}) as floats, given with the inputs "
-            f"(or sg.where(sp.Ne(ids, {padding_idx}), 1, 0)[..., None]); row {padding_idx} then gets no "
-            f"gradient, and the result equals torch's while that row is zero, as "
-            f"nn.Embedding(padding_idx={padding_idx}) initialises it")
     if is_tensor_expr(w) and _integer_of(w) and not (is_tensor_expr(i) and _integer_of(i)):
         raise IntegerTensorError(f"sg.embedding({W}, {idx}): the table comes first, then the ids — "
                                  f"sg.embedding(W, ids), or W[ids] (torch's F.embedding(input, weight) takes "
                                  f"them the other way round): write sg.embedding({idx}, {W})")
-    return take(W, idx, 0)
+    rows = take(W, idx, 0)
+    if padding_idx is None:
+        return rows
+    p = _padding_row(padding_idx, as_tensor(w).shape[0])
+    return where(sp.Ne(as_tensor(i)[(Ellipsis, None)], p), rows, rows.detach())
+
+
+def _padding_row(padding_idx, n) -> int:
+    """torch's padding_idx as a row of the table (n rows): an integer in −n … n − 1."""
+    if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, numbers.Integral):
+        raise ArgumentError(f"embedding: padding_idx must be an integer (a row of the table, as torch's), "
+                            f"got {padding_idx!r}")
+    p = int(padding_idx)
+    if isinstance(n, int) and not -n <= p < n:
+        raise ArgumentError(f"embedding: padding_idx={p} is outside the table's {n} rows (valid: {-n} … {n - 1}, "
+                            f"as torch's)")
+    if p < 0 and not isinstance(n, int):
+        raise ArgumentError(f"embedding: a negative padding_idx={p} needs a table of fixed size, not {n} rows")
+    return p % n if p < 0 else p
 
 
 class TakeAlong(TensorExpr):

@@ -45,6 +45,7 @@ from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
+from .stop_steps import with_stop_gradient_steps
 from .names import _fold_products, regroup  # noqa: F401  (_fold_products: graph_picture's import)
 from .node_naming import Naming, _known
 from .local_rules import (_definition, _is_tensor, _softmax_map, _softmax_named, _statistics_definitions,
@@ -314,6 +315,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         delta_of = partial(out_name, str(node), shape, tensor=nm.tensor) if getattr(lhs, "name", "").startswith("delta(") else None
         steps.append(NodeStep(node, lhs, rhs, rules, note, val, full, delta_of, total))
 
+    # a node only a stop_gradient reads: its gradient through it is zero, said as a step
+    steps = with_stop_gradient_steps(d, steps, disp, out_name, contribs, need, nm.tensor, at)
     if norms:              # batch statistics: cs231n's ∂L/∂σ², ∂L/∂μ, ∂L/∂x instead of the lowering's nodes
         steps = _statistics.rewrite(steps, norms, d, nm, out_name, gsym, vals, at, names)
     defs = []
