@@ -33,11 +33,13 @@ def test_straight_through_layer_equals_numpy(rng):
     _same_as_numpy(tri, ref, values, batch)
 
 
-def test_a_parameter_without_gradient_is_named_with_what_the_triton_step_does():
-    """torch skips a parameter whose .grad is None; the Triton step still applies weight decay to it
-    (the NumPy step skips it, tests/compiling/test_optim_no_gradient.py): the warning says which."""
+def test_a_parameter_without_gradient_is_named_and_the_triton_step_skips_it():
+    """torch skips a parameter whose .grad is None; so does the Triton step (and the NumPy step,
+    tests/compiling/test_optim_no_gradient.py): the warning says it is left unchanged, for every
+    target (tests/codegen/test_triton_no_gradient.py compares the steps with torch)."""
     x, y = sg.tensor("x", (N, D)), sg.tensor("y", (N,), integer=True)
     W, U = sg.tensor("W", (D, C)), sg.tensor("U", (D, C))
-    with pytest.warns(sg.optim.NoGradientWarning, match=r"'U' gets no gradient.*'triton' target's step still updates it"):
-        sg.compile(sg.cross_entropy(x @ W + x @ U.detach(), y), [W, U], [x, y], target="triton",
-                   optimizer=sg.optim.AdamW(lr=0.1, weight_decay=0.5))
+    with pytest.warns(sg.optim.NoGradientWarning, match=r"'U' gets no gradient.*the training step leaves it unchanged"):
+        prog = sg.compile(sg.cross_entropy(x @ W + x @ U.detach(), y), [W, U], [x, y], target="triton",
+                          optimizer=sg.optim.AdamW(lr=0.1, weight_decay=0.5))
+    assert "p1 (the parameter 'U') gets no gradient: not updated by AdamW" in prog.source
