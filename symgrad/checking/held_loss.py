@@ -50,6 +50,9 @@ class HeldLoss:
         # the inputs the loss reads, by their symbol in the spec (the batched tensor of a per-example
         # tensor declaration is named as declared, so the batch's keys find it)
         self.inputs = [x for x, vid in zip(spec.inputs, lw.inputs) if vid in used and vid in leaves]
+        # each one's shape in the graph (a kernel target's per-example (n,) tensor is an (n, 1) leaf)
+        self.shapes = {x.name: leaves[vid].params[1] for x, vid in zip(spec.inputs, lw.inputs)
+                       if vid in used and vid in leaves}
         self.whole = bool(getattr(spec, "whole_batch", False))
         self.examples = self._examples(batch)
         self.held = [frozen_values(self.graph, [self.out], ex) for ex in self._points(values)]
@@ -69,7 +72,8 @@ class HeldLoss:
             return [arrays]
         sizes = {int(np.shape(a)[0]) for a in arrays.values() if np.ndim(a)}
         B = sizes.pop() if sizes else 1
-        return [{x.name: _one_example(arrays[x.name], i, x) for x in self.inputs} for i in range(B)]
+        return [{x.name: _one_example(arrays[x.name], i, self.shapes[x.name]) for x in self.inputs}
+                for i in range(B)]
 
     def _points(self, values) -> list:
         """The values the interpreter is given: the parameters' (by name) with each example's inputs."""
@@ -78,11 +82,10 @@ class HeldLoss:
         return [{**ps, **ex} for ex in self.examples]
 
 
-def _one_example(a, i, sym):
-    """Example ``i`` of a batch array ``a`` (B, ...) in the declared shape of ``sym``: a number for a
-    scalar, (n, 1) for a column passed as (B, n)."""
+def _one_example(a, i, shape):
+    """Example ``i`` of a batch array ``a`` (B, ...) in ``shape``, its leaf's in the graph: a number
+    for a scalar, (n, 1) for a column passed as (B, n)."""
     row = np.asarray(a)[i]
-    shape = getattr(sym, "shape", ())
     if shape == () or row.ndim == 0:
         return float(row)
     want = tuple(int(d) for d in shape)

@@ -223,6 +223,9 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
     held = held_loss(program, base, batch)
     if held is not None:
         res.held = loss_note(held, float(program.loss(_copies(base), _copies(batch))), eps)
+        if low:         # the differences are float64 now; the gradient is still the program's float32
+            low = (f"The program computes in {np.dtype(program.dtype).name}: its gradient is compared with "
+                   f"that precision's steps and round-off allowance, errors near {eps ** (2 / 3):.0e} are round-off")
     for k in base:
         name = key_name(k)
         p = base[k]

@@ -232,3 +232,45 @@ def test_a_program_without_stop_gradient_is_differenced_through_its_own_loss():
     prog = _compiled(((w * x) ** 2, [w], [x]), dtype="float64")
     r = sg.gradcheck(prog, {"w": 0.5}, {"x": np.array([1.0, 2.0])})
     assert r and r.held is None and "stop_gradient" not in str(r)
+
+
+# -- the Triton target (float32, no float64 twin), under the interpreter ---------------------------
+
+def test_a_triton_straight_through_layer_reads_right_and_one_percent_off_wrong():
+    pytest.importorskip("triton")
+    D, H, C = 4, 5, 3
+    x, y = sg.tensor("x", (N, D)), sg.tensor("y", (N,), integer=True)
+    W1, W2 = sg.tensor("W1", (D, H)), sg.tensor("W2", (H, C))
+    soft = sg.tanh(x @ W1)
+    hard = soft + (sp.sign(soft) - soft).detach()           # forward sign, backward identity
+    prog = sg.compile(sg.cross_entropy(hard @ W2, y), [W1, W2], [x, y], target="triton")
+    rng = np.random.default_rng(0)
+    vals = {"W1": rng.normal(size=(D, H)).astype(np.float32), "W2": rng.normal(size=(H, C)).astype(np.float32)}
+    data = {"x": rng.normal(size=(6, D)).astype(np.float32), "y": rng.integers(0, C, 6)}
+    r = sg.gradcheck(prog, vals, data)
+    assert r, str(r)
+    assert "1 stop_gradient held" in str(r) and "compared with that precision's steps" in str(r)
+
+    def off(v, b):
+        g = {k: np.array(np.asarray(a), dtype=float) for k, a in prog.grad(v, b).items()}
+        g["W1"] *= 1.01
+        return g
+    r = sg.gradcheck(Graded(prog, off), vals, data)
+    assert not r and r.worst.name == "W1", str(r)
+
+
+def test_matrix_symbols_per_example_columns_passed_as_rows():
+    """A per-example declaration in matrix symbols (x a (3, 1) column, passed as (B, 3)): each
+    example's held value is its own; the see-through gradient reads wrong."""
+    x, t = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("t", 2, 1)
+    W1, W2, W3 = sp.MatrixSymbol("W1", 4, 3), sp.MatrixSymbol("W2", 2, 4), sp.MatrixSymbol("W3", 2, 4)
+    h = (W1 * x).applyfunc(sp.tanh)
+    held = _compiled((sg.mse(W2 * sg.stop_gradient(h) + W3 * h, t), [W1, W2, W3], [x, t]), dtype="float64")
+    plain = _compiled((sg.mse(W2 * h + W3 * h, t), [W1, W2, W3], [x, t]), dtype="float64")
+    rng = np.random.default_rng(4)
+    vals = {"W1": rng.normal(size=(4, 3)), "W2": rng.normal(size=(2, 4)), "W3": rng.normal(size=(2, 4))}
+    data = {"x": rng.normal(size=(B, 3)), "t": rng.normal(size=(B, 2))}
+    r = sg.gradcheck(held, vals, data)
+    assert r, str(r)
+    r = sg.gradcheck(Graded(held, plain.grad), vals, data)
+    assert not r and r.params["W1"].band == "wrong" and r.params["W2"].max_rel_error < 1e-6, str(r)
