@@ -125,14 +125,16 @@ def _compiled(decl, **kw):
 
 # -- right programs read right -------------------------------------------------------------------
 
-def test_straight_through_estimator_per_example_reads_right_and_differences_as_torch():
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_straight_through_estimator_per_example_reads_right_and_differences_as_torch(reduction):
     decl, _, vals, data, tl = _straight_through()
-    prog = _compiled(decl, dtype="float64")
+    prog = _compiled(decl, dtype="float64", reduction=reduction)
     r = sg.gradcheck(prog, vals, data)
     assert r, str(r)
     assert r.worst.max_rel_error < 1e-7
     assert "1 stop_gradient held at its value at the point" in str(r)
-    _numeric_agrees_with_torch(r, _torch_grads(tl, vals, data))
+    scale = len(data["x"]) if reduction == "sum" else 1
+    _numeric_agrees_with_torch(r, {k: scale * g for k, g in _torch_grads(tl, vals, data).items()})
 
 
 def test_vq_vae_whole_batch_reads_right_in_float32_through_its_twin():
