@@ -56,6 +56,7 @@ the backend for ``target="triton"``.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import types
 
@@ -121,10 +122,25 @@ def emit_module(spec: Spec) -> str:
 # =================================================================================================
 
 
+def _without_stops(spec: Spec, input_grads: list | None = None) -> tuple:
+    """(``spec`` with no stop_gradient left, ``input_grads`` rebound likewise): the printer has no
+    form for one. `compile` strips them before any backend (`symgrad.compiling.strip_stops`), but
+    ``as_torch()``'s own lowerings (`codegen.vjp_specs`, derived from the program's spec, which
+    keeps them) and a spec handed to `build` directly (`codegen.triton_aot`) come here with theirs."""
+    from symgrad.compiling.strip_stops import stripped_lowering, without_stop_gradients
+    if input_grads is None:
+        return without_stop_gradients(spec), None
+    n = len(spec.train.outputs)         # the input gradients ride along as outputs, then split off
+    lw = stripped_lowering(dataclasses.replace(spec.train, outputs=list(spec.train.outputs) + list(input_grads)))
+    spec = dataclasses.replace(without_stop_gradients(spec), train=dataclasses.replace(lw, outputs=lw.outputs[:n]))
+    return spec, list(lw.outputs[n:])
+
+
 def build_grad_inputs(spec: Spec, input_grads: list):
     """``grad_inputs(params, batch)`` → (loss, parameter gradients, per-example input gradients) of
     ``spec``'s training lowering, whose ``input_grads`` (var | None per input) `codegen.vjp_specs`
     derived: the same three launches as ``grad``, the rows kernel storing ∂L/∂x too."""
+    spec, input_grads = _without_stops(spec, input_grads)
     printer, out = TritonPrinter(), _Out()
     _check_spec(spec)
     func = _function("grad_inputs", spec.train, spec, printer, out, input_grads)
@@ -135,6 +151,8 @@ def build_grad_inputs(spec: Spec, input_grads: list):
 def build_forward(spec: Spec, lw):
     """``forward(params, batch, rng)`` of the lowering ``lw`` (`Spec.train_outputs`: the outputs with
     dropout on), its masks drawn as ``grad`` draws them (the seed from ``rng``)."""
+    from symgrad.compiling.strip_stops import stripped_lowering
+    spec, lw = _without_stops(spec)[0], stripped_lowering(lw)
     printer, out = TritonPrinter(), _Out()
     _check_spec(spec)
     func = _function("forward", lw, spec, printer, out)
@@ -143,6 +161,7 @@ def build_forward(spec: Spec, lw):
 
 
 def build(spec: Spec) -> Compiled:
+    spec = _without_stops(spec)[0]
     source = emit_module(spec)
     mod = runtime.load(source)
     return Compiled(source, mod.loss, mod.grad, mod.step, getattr(mod, "forward", None),

@@ -8,6 +8,7 @@ import math
 import sympy as sp
 
 from symgrad.compiling.compiler import Spec, param_optimizer, safe_text
+from symgrad.compiling.optim_skip import skip_comment, without_gradient
 
 from .numpy_backend import _group_text, _slots
 from .printers.triton_printer import TritonPrinter
@@ -161,7 +162,11 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
     if which == "update":
         made: dict = {}         # a block's source (named "{name}") -> its name: one per distinct rule
         pieces = []
-        for prm in spec.params:
+        idle = set(without_gradient(spec.params, spec.train.grads))
+        for i, prm in enumerate(spec.params):
+            if i in idle:       # no gradient (torch: .grad is None): torch's step skips it entirely
+                blocks.append((None, [], []))
+                continue
             rule = param_optimizer(opt, prm.name)
             group = _group_text(opt, prm.name) if getattr(opt, "groups", ()) else ""     # "; groups[1]: lr=0.1"
             group = f" ({group[2:]})" if group else ""
@@ -251,7 +256,11 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
         nb = math.ceil(sizes[i] / settings.UPDATE_BLOCK)
         kw = "if" if i == 0 else "elif"
         L.append(f"{_I}{kw} pid < {start + nb}:")
-        if which == "update":
+        if which == "update" and blocks[i][0] is None:
+            rule = type(param_optimizer(opt, spec.params[i].name)).__name__
+            L += [f"{_I}    # {c}" for c in skip_comment(i, safe_text(repr(spec.params[i].name)), safe_text(rule))]
+            L.append(f"{_I}    pass")
+        elif which == "update":
             name, own, hn = blocks[i]
             sl = "".join(f"s{i}_{k}_ptr, " for k in own)
             L.append(f"{_I}    {name}(p{i}_ptr, part{i}_ptr, {sl}n_parts{i}, {''.join(h + ', ' for h in hn)}"

@@ -69,6 +69,7 @@ import numpy as np
 from ..core.values import key_name, lookup
 from ..errors import SymgradError
 from .arguments import check_gradcheck_arguments
+from .held_loss import held_loss, loss_note
 
 NOT_COMPARED = "not compared: every entry checked is at a kink (or within round-off)"
 
@@ -154,6 +155,7 @@ class GradcheckResult:
     params: dict = field(default_factory=dict)   # name -> ParamReport
     tol: float = 1e-4
     masks_seed: int | None = None   # dropout: the seed of the masks held fixed (None: no dropout)
+    held: str | None = None         # stop_gradients held at the point (None: the program has none)
 
     def __bool__(self):
         return all(p.max_rel_error < self.tol for p in self.params.values())
@@ -169,6 +171,8 @@ class GradcheckResult:
         if self.masks_seed is not None:
             lines.append(f"  dropout masks held fixed (drawn from seed {self.masks_seed}): the gradient and the "
                          f"central differences are both of the training loss under the same masks")
+        if self.held is not None:
+            lines.append("  " + self.held)
         return "\n".join(lines)
 
 
@@ -214,6 +218,14 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
     # point the central differences are taken at.
     grads = program.grad(_copies(base), _copies(batch), **masks)
     res = GradcheckResult(tol=tol, masks_seed=seed if fixed else None)
+    # stop_gradients: the program's .loss sees through them (their value is their argument's); the
+    # gradient is of the loss with each held at its value at the point, and that loss is differenced
+    held = held_loss(program, base, batch)
+    if held is not None:
+        res.held = loss_note(held, float(program.loss(_copies(base), _copies(batch))), eps)
+        if low:         # the differences are float64 now; the gradient is still the program's float32
+            low = (f"The program computes in {np.dtype(program.dtype).name}: its gradient is compared with "
+                   f"that precision's steps and round-off allowance, errors near {eps ** (2 / 3):.0e} are round-off")
     for k in base:
         name = key_name(k)
         p = base[k]
@@ -236,6 +248,8 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
         def L(delta):
             vals = _copies(base)
             vals[k] = p + delta
+            if held is not None:
+                return held(vals)
             return float(program.loss(vals, _copies(batch), **masks))
 
         h, order, L0 = _choose_step(L, p, g, rng, eps)

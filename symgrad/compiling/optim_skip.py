@@ -33,22 +33,17 @@ def without_gradient(params, grads) -> list:
 
 
 def warn_no_gradient(params, grads, target: str = "numpy", stacklevel: int = 4) -> None:
-    """One `NoGradientWarning` naming the parameters without a gradient (none: nothing). The NumPy
-    target's step skips them; another target's (Triton's, for now) still applies its rule with a
-    zero gradient — weight decay and momentum included — and the warning says so."""
+    """One `NoGradientWarning` naming the parameters without a gradient (none: nothing). Every
+    target's step skips them (the NumPy and the Triton update alike); ``target`` is kept for the
+    callers' sake."""
     idle = without_gradient(params, grads)
     if not idle:
         return
     names = ", ".join(repr(params[i].name) for i in idle)
     one = len(idle) == 1
     them = "it" if one else "them"
-    if target == "numpy":
-        what = (f"the training step leaves {them} unchanged — no weight decay, no momentum, no update of the "
-                f"optimizer's state — as torch's optimizers skip a parameter whose .grad is None")
-    else:
-        what = (f"torch's optimizers skip a parameter whose .grad is None, but the {target!r} target's step "
-                f"still updates {them} with a zero gradient (weight decay and momentum applied); the NumPy "
-                f"target skips {them}, or leave {them} out of params=")
+    what = (f"the training step leaves {them} unchanged — no weight decay, no momentum, no update of the "
+            f"optimizer's state — as torch's optimizers skip a parameter whose .grad is None")
     warnings.warn(
         f"sg.compile: the parameter{'' if one else 's'} {names} get{'s' if one else ''} no gradient from the "
         f"loss ({them} {'is' if one else 'are'} not used, or only through stop_gradient / .detach()): {what}; "
