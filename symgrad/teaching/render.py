@@ -56,6 +56,10 @@ class TextPrinter(StrPrinter):
     _HAD = " .* "
     _ONES = "ones"
 
+    # A Float prints as short as it reads, 0.5 — never SymPy's 15 digits 0.500000000000000, which
+    # StrPrinter's full_prec="auto" gives a Float standing alone (a step's ∂L/∂u = 0.5)
+    _default_settings = {**StrPrinter._default_settings, "full_prec": False}
+
     def _partial(self, expr):
         num, den, delta = decode(expr.name)
         if delta:             # δ⁽ᵏ⁾ of the layer z⁽ᵏ⁾ (δ₂ of an older z2), else δ_n
