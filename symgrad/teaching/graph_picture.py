@@ -45,6 +45,7 @@ from ..errors import ArgumentError, SymgradError
 from ..frontend.functions import sigmoid
 from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
 from .cross_entropy_fold import delta as ce_delta, drawn_uses
+from .transposed_operand import transposes_distributed
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
 from .row_sums import gather, known_row_sums
@@ -687,6 +688,8 @@ class _Picture:
         else:
             lhs = show(_gsym(self.out_name, str(self.nm.disp[vid]), shape, vid, self.nm), "unicode") \
                 if len(shape) in (0, 2) else f"∂{self.out_name}/∂{self.name(vid)}"
+        if expr is not None:
+            expr = transposes_distributed(expr)     # (∂L/∂u).T @ Q, as the text writes ∂L/∂K
         if self.uses(vid) > 1:
             return show(expr, "unicode") if expr is not None else "a share of " + lhs
         return lhs if expr is None else f"{lhs} = {show(expr, 'unicode')}"

@@ -21,6 +21,7 @@ from .pool_steps import _pool_groups
 from .softmax_steps import softmax_groups
 from .cross_entropy_fold import cross_entropy_groups
 from .cross_entropy_steps import folded as _ce_folded
+from . import transposed_operand as _transposed
 from .norm_affine import norm_affine
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
@@ -130,6 +131,12 @@ class Naming:
                     and len(self.consumers[e.out.id]) == 1 and _broadcast_like(e)):
                 src = e.inputs[0].id
                 self.alias[e.out.id] = self.alias.get(src, src)
+        # K.T inside a product (attention's Q @ K.T) is no node of the slide either: u = Q @ K.T,
+        # and ∂L/∂K is written from ∂L/∂u, not through a u₁ = K.T and its own step
+        self.transposed = {e.out.id: e.inputs[0].id for e in self.fwd
+                           if self.tensor and _transposed.into_product(e, self.consumers, disp)}
+        for vid, src in self.transposed.items():
+            self.alias[vid] = self.alias.get(src, src)
         # a pooling layer is one step (u = max_pool2d(y, 2)), not its lowering; the nodes no view
         # shows (a pool's and a batch statistic's insides) take no number: the u's shown are u₁, u₂, ...
         self.pools = _pool_groups(g, self.consumers, self.fwd, d.output.id)
@@ -177,6 +184,8 @@ class Naming:
         for e in self.fwd:
             if e.out.id in self.alias:
                 disp[e.out.id] = disp[self.alias[e.out.id]]
+                if e.out.id in self.transposed:
+                    disp[e.out.id] = disp[self.transposed[e.out.id]].T
         self.written = self._reshapes_as_written(d.f)
         for vid, p in self.pools.items():            # the max over the window is the pool's value
             if p.end != vid and p.end not in self.user_named:
