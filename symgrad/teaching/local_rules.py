@@ -206,7 +206,7 @@ def _through_alias(nm, eqn, disp, g) -> str:
     γ broadcast over the batch sums its gradient over the batch; a reshape that only adds 1-axes
     (x viewed as (1, 1, H, W) for a one-image convolution) is no step, and the rule is the node's."""
     from .transposed_operand import rule
-    transposed = rule(nm, eqn, disp)       # Q @ K.T: ∇K = δᵀ @ Q
+    transposed = rule(nm, eqn, disp, _pretty)       # Q @ K.T: ∇K = δᵀ @ Q
     if transposed is not None:
         return transposed
     chain, vid = [eqn], eqn.out.id

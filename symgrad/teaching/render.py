@@ -33,6 +33,7 @@ from .logistic import sigma_first
 from .notation import Chain, Value, decode
 from .numbers import number
 from .root_scale import over_root, print_over_root
+from .uses_note import is_uses_note
 from .rule_prose import _tex_escape, words
 from .text_wrap import wrap_equation
 
@@ -684,13 +685,13 @@ def step_parts(step, fmt: str, spec: str = ".4g"):
     notes = []
     same: dict = {}          # one rule and one local derivative at every use (b in each z⁽ᵗ⁾ of an RNN)
     for r in step.rules:
-        if r.local is not None:
+        if r.local is not None and is_uses_note(step.note):     # a parameter's; the slide's ∂b/∂e = 1 stays
             same.setdefault((r.name, show(r.local, fmt)), []).append(show(r.lhs, fmt))
     for r in step.rules:
         n = words(r.name, fmt)
         if r.local is not None:
             sep = r"\text{: }" if fmt in ("latex", "markdown") else ": "
-            lhss = same[(r.name, show(r.local, fmt))]      # ∂z⁽³⁾/∂b = ∂z⁽²⁾/∂b = 1, said once
+            lhss = same.get((r.name, show(r.local, fmt)), [show(r.lhs, fmt)])    # ∂z⁽³⁾/∂b = ∂z⁽²⁾/∂b = 1
             n += sep + " = ".join(dict.fromkeys(lhss)) + " = " + show(r.local, fmt)
         if n not in notes:
             notes.append(n)

@@ -35,10 +35,10 @@ def into_product(e, consumers, disp) -> bool:
     return len(cs) == 1 and cs[0].prim is R.matmul_p
 
 
-def rule(nm, eqn, disp) -> str | None:
+def rule(nm, eqn, disp, _pretty) -> str | None:
     """The rule of the edge from X into the product through the transpose ``eqn`` (X.T), or None
-    when ``eqn`` is no such transpose: ∇K = δᵀ @ Q for Q @ K.T, ∇X = W @ δᵀ for X.T @ W."""
-    from .local_rules import _pretty
+    when ``eqn`` is no such transpose: ∇K = δᵀ @ Q for Q @ K.T, ∇X = W @ δᵀ for X.T @ W.
+    ``_pretty``: a node's name in a rule's prose (`symgrad.teaching.local_rules`)."""
     if eqn.out.id not in getattr(nm, "transposed", {}):
         return None
     prod = nm.consumers[eqn.out.id][0]

@@ -2,7 +2,8 @@
 unrolled three steps. The text names h₁, h₂, h₃; δ flows back through ∂L/∂h₂ = W_hhᵀ·δ⁽³⁾; the
 step of W_hh is the sum over its three uses and says so ("W_hh is used 3 times ...: its gradient
 is the sum over the paths through each use", symgrad/teaching/uses_note.py), and b's rule is said
-once for its three uses. The picture draws W_hh's three uses with their shares, and the numbers
+once for its three uses. The picture draws W_hh's three uses with their shares, each written in
+the names of its step as the text does (δ⁽³⁾·x₃ᵀ, δ⁽²⁾ = (𝟙 − h₂²) ⊙ ∂L/∂h₂), and the numbers
 are torch.autograd's."""
 import numpy as np
 import pytest
@@ -84,3 +85,8 @@ def test_the_picture_draws_the_three_uses_of_w_hh():
     assert "fan-out: ∂L/∂W_hh = Σ = δ⁽¹⁾·h₀ᵀ + δ⁽²⁾·h₁ᵀ + δ⁽³⁾·h₂ᵀ" in src, src
     for share in ("δ⁽¹⁾·h₀ᵀ", "δ⁽²⁾·h₁ᵀ", "δ⁽³⁾·h₂ᵀ"):
         assert share in src, share
+    # every share in the names of its step, as the text's recursion — the last step's too, not
+    # ((𝟙 − h₃∘²) ⊙ (h₃ − t))·x₃ᵀ beside δ⁽²⁾·x₂ᵀ
+    assert "fan-out: ∂L/∂W_xh = Σ = δ⁽¹⁾·x₁ᵀ + δ⁽²⁾·x₂ᵀ + δ⁽³⁾·x₃ᵀ" in src, src
+    assert "fan-out: ∂L/∂b = Σ = δ⁽¹⁾ + δ⁽²⁾ + δ⁽³⁾" in src, src
+    assert "δ⁽²⁾ = (𝟙 − h₂∘²) ⊙ ∂L/∂h₂" in src and "∂L/∂h₂ = W_hhᵀ·δ⁽³⁾" in src, src
