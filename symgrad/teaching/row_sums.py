@@ -108,7 +108,9 @@ def _gathered(e):
         inner.append(rest * _exact(c / size))
     if not all(_has_tensor(t) for t in inner):
         return e
-    return sp.Mul(scale, _positive_first(inner), evaluate=False)
+    # the factors side by side, 0.5·(softmax − one_hot)/N, not (0.5/N)·(softmax − one_hot)
+    factors = ([size] if size != 1 else []) + [k ** n for k, n in common.items()]
+    return sp.Mul(*factors, _positive_first(inner), evaluate=False)
 
 
 def _exact(ratio):

@@ -9,6 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import symgrad as sg
 from symgrad.teaching.render import latex_document
@@ -47,6 +48,15 @@ def test_a_mean_scaled_keeps_one_factor_outside():
     z, y = sg.tensor("z", (B, C)), sg.tensor("y", (B,), integer=True)
     text = sg.derive(0.5 * sg.cross_entropy(z, y), [z], output_name="L").render("unicode")
     assert _step(text, "δ =").endswith("= 0.125·(softmax(z, axis=1) − one_hot(y, 3))"), text
+
+
+def test_a_mean_over_a_symbolic_batch_keeps_the_scale_first():
+    N = sp.Symbol("N", integer=True, positive=True)
+    z, y = sg.tensor("z", (N, C)), sg.tensor("y", (N,), integer=True)
+    d = sg.derive(0.5 * sg.cross_entropy(z, y), [z], output_name="L")
+    text = d.render("unicode")
+    assert _step(text, "δ =").endswith("= 0.5·(softmax(z, axis=1) − one_hot(y, 3))/N"), text
+    assert r"\frac{0.5 \left(\operatorname{softmax}" in d.latex(), d.latex()
 
 
 def test_the_scale_prints_as_written_in_latex(tmp_path):
