@@ -56,7 +56,7 @@ class Naming:
         from ..frontend.tensor import Tensor
         # a declaration with sg.tensor: every node is shown as a tensor (x.sum(axis=0), x̂ᵀ @ δ)
         self.tensor = any(isinstance(a, Tensor) for a in sp.preorder_traversal(d.f))
-        self.fwd = g.ancestors([d.output])
+        self.fwd = as_read(g, d.output)
         self.consumers: dict[int, list] = defaultdict(list)
         for e in self.fwd:
             for v in e.inputs:
@@ -285,6 +285,25 @@ def _broadcast_like(e) -> bool:
     if e.prim is not A.reshape_p:
         return True
     return _leading_ones_dropped(e.inputs[0].shape) == _leading_ones_dropped(e.out.shape)
+
+
+def as_read(g, out) -> list:
+    """The equations ``out`` depends on in the order a reader meets them: each operand before the
+    node that takes it, operands left to right (attention's Q, K, S, A, then V, Y — not the order
+    the lowering happened to make them, V, K, Q)."""
+    order, seen = [], set()
+    stack = [(out.id, False)]
+    while stack:
+        i, done = stack.pop()
+        if done:
+            order.append(g.producer[i])
+            continue
+        if i in seen:
+            continue
+        seen.add(i)
+        stack.append((i, True))
+        stack.extend((v.id, False) for v in reversed(g.producer[i].inputs) if v.id not in seen)
+    return order
 
 
 def _is_plain_sum(e) -> bool:

@@ -304,6 +304,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = None
         if full is not None and written is not None:
             full = in_shape(full, written)
+        if full is not None and any(t[0].out.id in nm.transposed for t in terms):
+            full = transposes_distributed(full)     # x @ W.T: ∂L/∂W = ((1 − y²) ⊙ dout).T @ x
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
