@@ -338,6 +338,8 @@ def picture(d, *, layout: str = "auto", mode: str | None = None, seed=None, at=N
         pic.forward(seed)
     else:
         pic.reverse()
+    for b in pic.boxes if pic.recurrent else ():     # each step's input product in its step's row
+        b.with_consumer = True
     return arrange(pic.boxes, pic.arrows, layout, pic.legend)
 
 

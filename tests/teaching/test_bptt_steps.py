@@ -90,3 +90,13 @@ def test_the_picture_draws_the_three_uses_of_w_hh():
     assert "fan-out: ∂L/∂W_xh = Σ = δ⁽¹⁾·x₁ᵀ + δ⁽²⁾·x₂ᵀ + δ⁽³⁾·x₃ᵀ" in src, src
     assert "fan-out: ∂L/∂b = Σ = δ⁽¹⁾ + δ⁽²⁾ + δ⁽³⁾" in src, src
     assert "δ⁽²⁾ = (𝟙 − h₂∘²) ⊙ ∂L/∂h₂" in src and "∂L/∂h₂ = W_hhᵀ·δ⁽³⁾" in src, src
+
+
+def test_each_steps_input_product_is_drawn_in_its_steps_row():
+    # wrapped into rows, a row is a time step: W_xh·x₃ sits beside the + of z⁽³⁾ that takes it,
+    # not in the first row with every step's input product (then a connector carried it down)
+    import re
+    src = _rnn()[0].graph().source
+    assert "pack=true" in src, "the unrolled RNN is wrapped into rows"
+    connectors = re.findall(r'label=<([^<>]*)> color="#7f8c8d"', src)
+    assert connectors and not any("·x" in c for c in connectors), connectors
