@@ -276,19 +276,21 @@ def drawn_uses(users, groups, softmaxes) -> int:
 def delta(ce, graph, disp, given, logits=None):
     """The slides' δ on the logits' edge of a cross-entropy that ends the loss, in the names of
     ``disp``: (softmax(z) − one_hot(y))/N for a mean, softmax(z) − t for a sum over a target whose
-    rows sum to 1 (a ``given``), else (t.sum(axis, keepdims=True) ⊙ softmax(z) − t)/N; None for
-    a per-example loss. ``logits``: the id of the logits when the group takes the probabilities of
+    rows sum to 1 (a ``given``), else (t.sum(axis, keepdims=True) ⊙ softmax(z) − t)/N; for a
+    per-example loss ("none") softmax(z) − one_hot(y), each row's δ before its own upstream
+    gradient. ``logits``: the id of the logits when the group takes the probabilities of
     a softmax the user wrote out (δ is then the softmax's input's gradient)."""
     from ..core.to_sympy import eqn_to_sympy
     from ..frontend.tensor_softmax import softmax
     from .row_sums import gather, known_row_sums
-    if ce.reduction == "none" or (logits is None) != ce.of_logits:
+    if (logits is None) != ce.of_logits:
         return None
     z = disp[ce.z if logits is None else logits]
     hot = next((graph.producer[i] for i in ce.inner if graph.producer[i].prim.name == "one_hot"), None)
     t = eqn_to_sympy(graph, hot, [disp[v.id] for v in hot.inputs]) if hot is not None else disp[ce.target]
     zshape = graph.producer[ce.z].out.shape
     count = sp.Mul(*[s for a, s in enumerate(zshape) if a != ce.axis]) if ce.reduction == "mean" else 1
+    # "none": each example's δ before its upstream gradient (`cross_entropy_steps.backward` puts it on)
     from ..frontend import tensor as T
     e = (softmax(z, axis=ce.axis) * T.sum(t, axis=ce.axis, keepdims=True) - t) / count
     return gather(known_row_sums(e, given))

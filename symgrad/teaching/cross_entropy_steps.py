@@ -11,8 +11,10 @@ named the one-hot's u₃. The slides write one forward line and one backward lin
 (the sum of its contributions through the logsumexp and the picked logit). The groups are
 `symgrad.teaching.cross_entropy_fold`'s; the text folds those `sg.cross_entropy` made (a
 −Σ(log_softmax(z) ⊙ one_hot(y))/N the user wrote out stays as written: a log_softmax step, then
-the mean) that take the logits and reduce over the batch ("mean" or "sum"), whose target takes
-no gradient.
+the mean) that take the logits, whose target takes no gradient: reduced over the batch ("mean",
+"sum") or per example ("none": u₁ = cross_entropy(z, y, reduction='none'), and δ =
+(∂L/∂u₁).reshape(N, 1) ⊙ (softmax(z, axis=1) − one_hot(y, 3)), each example's row times the
+gradient of its own loss).
 
 >>> import symgrad as sg
 >>> z, y = sg.tensor("z", (4, 3)), sg.tensor("y", (4,), integer=True)
@@ -55,7 +57,7 @@ def folded(groups: dict, need: set) -> dict:
     """The groups the text writes as one step: of the logits, over the batch, their target no
     input of a gradient (``need``: the ids reverse mode differentiates)."""
     return {end: ce for end, ce in groups.items()
-            if ce.of_logits and ce.called and ce.reduction in ("mean", "sum") and ce.target not in need}
+            if ce.of_logits and ce.called and ce.target not in need}
 
 
 def definition(ce, disp):
@@ -68,6 +70,12 @@ def backward(ce, graph, disp, given, upstream):
     gradient of the loss (None where it is the output itself)."""
     e = delta(ce, graph, disp, given)
     if e is not None and upstream is not None:
+        shape = graph.producer[ce.end].out.shape
+        if ce.reduction == "none" and shape != ():     # one loss per example: ∂L/∂ℓ.reshape(N, 1) ⊙ δ
+            from ..frontend.tensor import reshape
+            zshape = graph.producer[ce.z].out.shape
+            upstream = reshape(upstream, tuple(1 if a == ce.axis else s for a, s in enumerate(zshape)))
         e = upstream * e
-    per = ", divided by N for the mean over the batch" if ce.reduction == "mean" else ", summed over the batch"
+    per = {"mean": ", divided by N for the mean over the batch", "sum": ", summed over the batch",
+           "none": ", times the gradient of its own loss"}[ce.reduction]
     return RULE.format(per=per), e

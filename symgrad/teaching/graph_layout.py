@@ -45,6 +45,7 @@ class Box:
     kind: str = "op"
     attrs: dict = field(default_factory=dict)
     name: str = ""          # the value's name (HTML), shown on connectors when a row wraps
+    with_consumer: bool = False     # an operation of leaves drawn in its consumer's row (an RNN's W_xh·xₜ)
 
 
 @dataclass
@@ -211,6 +212,16 @@ def _attach(boxes, arrows, rows) -> dict:
     for a in arrows:                   # the output's box stays with the operation that makes it
         if kind.get(a.dst) == "out":
             rows[a.dst] = rows[a.src]
+    # an operation of leaves only, used once (an RNN's W_xh·x₃), sits in its consumer's row when
+    # its box asks to: the time step that uses it, not the first row with every step's input product
+    preds: dict = {}
+    for a in arrows:
+        preds.setdefault(a.dst, []).append(a.src)
+    for b in boxes:
+        cons = [a.dst for a in arrows if a.src == b.id]
+        if (b.with_consumer and b.kind == "op" and len(cons) == 1 and kind.get(cons[0]) == "op" and preds.get(b.id)
+                and all(kind.get(p) == "leaf" for p in preds[b.id])):
+            rows[b.id] = max(rows[b.id], rows[cons[0]])
     for b in boxes:                    # a leaf sits in the row of its first consumer
         if b.kind == "leaf":
             cons = [rows[a.dst] for a in arrows if a.src == b.id]

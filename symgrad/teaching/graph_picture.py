@@ -45,6 +45,8 @@ from ..errors import ArgumentError, SymgradError
 from ..frontend.functions import sigmoid
 from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
 from .cross_entropy_fold import delta as ce_delta, drawn_uses
+from .transposed_operand import transposes_distributed
+from .uses_note import weight_shared
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
 from .row_sums import gather, known_row_sums
@@ -336,6 +338,8 @@ def picture(d, *, layout: str = "auto", mode: str | None = None, seed=None, at=N
         pic.forward(seed)
     else:
         pic.reverse()
+    for b in pic.boxes if pic.recurrent else ():     # each step's input product in its step's row
+        b.with_consumer = True
     return arrange(pic.boxes, pic.arrows, layout, pic.legend)
 
 
@@ -352,6 +356,9 @@ class _Picture:
             self.given = {as_expr(k, "given", symbols=known): as_expr(v, f"given[{k}]", symbols=known)
                           for k, v in given.items()}
         self.boxes, self.arrows = [], []
+        # an unrolled recurrence (W_hh in every step): each share in the names of its step, δ⁽ᵗ⁾·hₜ₋₁ᵀ,
+        # and δ⁽ᵗ⁾ = (𝟙 − hₜ²) ⊙ ∂L/∂hₜ, as the text's recursion — not the last step's written out
+        self.recurrent = weight_shared(self.g, nm.fwd)
         # reshapes and broadcasts are how NumPy's implicit broadcasting lowers, not operations of the
         # slide: one used once is drawn as part of its edge (γ flows straight into γ ⊙ x̂)
         # slide: one used once is drawn as part of its edge (γ flows straight into γ ⊙ x̂); a reshape
@@ -650,7 +657,7 @@ class _Picture:
     def gradient_expr(self, vid, eqn, c, cot):
         """This edge's share of ∂L/∂(node): in the user's symbols when short (then it is
         `sg.grad`'s), else in the names of the nodes (∂L/∂z₂ ⊙ H(z₂), δ₂·y₁ᵀ), else None."""
-        e = self.short_user(c)
+        e = None if self.recurrent else self.short_user(c)
         if e is not None:       # (softmax(z, axis=1) − one_hot(y, 3))/4, not softmax(z, axis=1)/4 − one_hot(y, 3)/4
             return gather(e) if self.nm.tensor else e
         nm = self.nm
@@ -687,6 +694,8 @@ class _Picture:
         else:
             lhs = show(_gsym(self.out_name, str(self.nm.disp[vid]), shape, vid, self.nm), "unicode") \
                 if len(shape) in (0, 2) else f"∂{self.out_name}/∂{self.name(vid)}"
+        if expr is not None:
+            expr = transposes_distributed(expr)     # (∂L/∂u).T @ Q, as the text writes ∂L/∂K
         if self.uses(vid) > 1:
             return show(expr, "unicode") if expr is not None else "a share of " + lhs
         return lhs if expr is None else f"{lhs} = {show(expr, 'unicode')}"

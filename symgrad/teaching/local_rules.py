@@ -42,8 +42,8 @@ def local_rule(eqn, i: int, disp: dict, graph):
     if prim is R.logsumexp_p:
         return "log-sum-exp: its gradient is softmax(z)", None
     if prim is R.matmul_p and _is_tensor(disp.get(eqn.inputs[0].id)):     # x @ W: the operands' names
-        a, b = (_pretty(disp[v.id]) for v in eqn.inputs)        # y⁽¹⁾, W₂, as the steps print them
-        return (f"matrix product: ∇{a} = δ @ {b}ᵀ" if i == 0 else f"matrix product: ∇{b} = {a}ᵀ @ δ"), None
+        a, b = (_operand(disp[v.id]) for v in eqn.inputs)        # y⁽¹⁾, W₂, as the steps print them
+        return (f"matrix product: ∇{a} = δ @ {_t(b)}" if i == 0 else f"matrix product: ∇{b} = {_t(a)} @ δ"), None
     return {
         "conv": ("convolution: ∇x is the full convolution of δ with the flipped kernel" if i == 0 else
                  "convolution: ∇w is the correlation of the input with δ"),
@@ -190,10 +190,25 @@ def _pretty(node) -> str:
     return show(node, "unicode")
 
 
+def _operand(node) -> str:
+    """A product's operand in a rule: K.T as Kᵀ, so that ∇Q = δ @ (Kᵀ)ᵀ prints δ @ K."""
+    from .transposed_operand import _is_transposed
+    return _pretty(node.args[0]) + "ᵀ" if _is_transposed(node) else _pretty(node)
+
+
+def _t(name: str) -> str:
+    """Kᵀ for K, K for Kᵀ."""
+    return name[:-1] if name.endswith("ᵀ") else name + "ᵀ"
+
+
 def _through_alias(nm, eqn, disp, g) -> str:
     """The rule of an edge that enters its node through reshapes and broadcasts shown as their input:
     γ broadcast over the batch sums its gradient over the batch; a reshape that only adds 1-axes
     (x viewed as (1, 1, H, W) for a one-image convolution) is no step, and the rule is the node's."""
+    from .transposed_operand import rule
+    transposed = rule(nm, eqn, disp, _pretty)       # Q @ K.T: ∇K = δᵀ @ Q
+    if transposed is not None:
+        return transposed
     chain, vid = [eqn], eqn.out.id
     while vid in nm.alias:
         nxt = nm.consumers[vid][0]

@@ -21,6 +21,7 @@ from .pool_steps import _pool_groups
 from .softmax_steps import softmax_groups
 from .cross_entropy_fold import cross_entropy_groups
 from .cross_entropy_steps import folded as _ce_folded
+from . import transposed_operand as _transposed
 from .norm_affine import norm_affine
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
@@ -55,7 +56,7 @@ class Naming:
         from ..frontend.tensor import Tensor
         # a declaration with sg.tensor: every node is shown as a tensor (x.sum(axis=0), x̂ᵀ @ δ)
         self.tensor = any(isinstance(a, Tensor) for a in sp.preorder_traversal(d.f))
-        self.fwd = g.ancestors([d.output])
+        self.fwd = as_read(g, d.output)
         self.consumers: dict[int, list] = defaultdict(list)
         for e in self.fwd:
             for v in e.inputs:
@@ -130,6 +131,12 @@ class Naming:
                     and len(self.consumers[e.out.id]) == 1 and _broadcast_like(e)):
                 src = e.inputs[0].id
                 self.alias[e.out.id] = self.alias.get(src, src)
+        # K.T inside a product (attention's Q @ K.T) is no node of the slide either: u = Q @ K.T,
+        # and ∂L/∂K is written from ∂L/∂u, not through a u₁ = K.T and its own step
+        self.transposed = {e.out.id: e.inputs[0].id for e in self.fwd
+                           if self.tensor and _transposed.into_product(e, self.consumers, disp)}
+        for vid, src in self.transposed.items():
+            self.alias[vid] = self.alias.get(src, src)
         # a pooling layer is one step (u = max_pool2d(y, 2)), not its lowering; the nodes no view
         # shows (a pool's and a batch statistic's insides) take no number: the u's shown are u₁, u₂, ...
         self.pools = _pool_groups(g, self.consumers, self.fwd, d.output.id)
@@ -177,6 +184,8 @@ class Naming:
         for e in self.fwd:
             if e.out.id in self.alias:
                 disp[e.out.id] = disp[self.alias[e.out.id]]
+                if e.out.id in self.transposed:
+                    disp[e.out.id] = disp[self.transposed[e.out.id]].T
         self.written = self._reshapes_as_written(d.f)
         for vid, p in self.pools.items():            # the max over the window is the pool's value
             if p.end != vid and p.end not in self.user_named:
@@ -276,6 +285,25 @@ def _broadcast_like(e) -> bool:
     if e.prim is not A.reshape_p:
         return True
     return _leading_ones_dropped(e.inputs[0].shape) == _leading_ones_dropped(e.out.shape)
+
+
+def as_read(g, out) -> list:
+    """The equations ``out`` depends on in the order a reader meets them: each operand before the
+    node that takes it, operands left to right (attention's Q, K, S, A, then V, Y — not the order
+    the lowering happened to make them, V, K, Q)."""
+    order, seen = [], set()
+    stack = [(out.id, False)]
+    while stack:
+        i, done = stack.pop()
+        if done:
+            order.append(g.producer[i])
+            continue
+        if i in seen:
+            continue
+        seen.add(i)
+        stack.append((i, True))
+        stack.extend((v.id, False) for v in reversed(g.producer[i].inputs) if v.id not in seen)
+    return order
 
 
 def _is_plain_sum(e) -> bool:

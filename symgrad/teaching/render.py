@@ -32,6 +32,8 @@ from .latex_rows import _tex_equation, _text_mode
 from .logistic import sigma_first
 from .notation import Chain, Value, decode
 from .numbers import number
+from .root_scale import over_root, print_over_root
+from .uses_note import is_uses_note
 from .rule_prose import _tex_escape, words
 from .text_wrap import wrap_equation
 
@@ -55,6 +57,10 @@ class TextPrinter(StrPrinter):
     _TIMES = "*"
     _HAD = " .* "
     _ONES = "ones"
+
+    # A Float prints as short as it reads, 0.5 — never SymPy's 15 digits 0.500000000000000, which
+    # StrPrinter's full_prec="auto" gives a Float standing alone (a step's ∂L/∂u = 0.5)
+    _default_settings = {**StrPrinter._default_settings, "full_prec": False}
 
     def _partial(self, expr):
         num, den, delta = decode(expr.name)
@@ -92,8 +98,11 @@ class TextPrinter(StrPrinter):
             return self._print_Full(expr)
         return super()._print(expr, **kwargs)
 
+    _ROOT = "/sqrt(%d)"
+
     def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
-        return super()._print_Mul(sigma_first(expr))
+        over = print_over_root(self, expr, "", self._ROOT)        # u/√2, not u·√2/2
+        return over if over is not None else super()._print_Mul(sigma_first(expr))
 
     def _print_Transpose(self, expr):
         return self.parenthesize(expr.arg, 1000, strict=True) + self._T
@@ -216,6 +225,8 @@ _SUPER_LETTERS = {"t": "ᵗ", "n": "ⁿ", "k": "ᵏ", "i": "ⁱ", "j": "ʲ"}
 
 class UnicodePrinter(TextPrinter):
     """Unicode: ∂f/∂q, z₂, Wᵀ, A ⊙ B, 𝟙, σ, x², products with ·."""
+
+    _ROOT = "/√%d"
 
     _D = "∂"
     _DELTA = "δ"
@@ -427,6 +438,9 @@ class TeachLatexPrinter(LatexPrinter):
         return _tiny_tex(expr) or super()._print_Float(expr)
 
     def _print_Mul(self, expr):
+        split = over_root(expr)                  # \frac{u}{\sqrt{2}}, not \frac{\sqrt{2} u}{2}
+        if split is not None:
+            return r"\frac{%s}{\sqrt{%d}}" % (self._print(split[0]), split[1])
         split = _elementwise_product(expr)
         if split:                                # tensors: dout \odot \gamma
             scalars, tensors = split
@@ -669,11 +683,16 @@ def step_parts(step, fmt: str, spec: str = ".4g"):
             segs.append(s)
         prev = x
     notes = []
+    same: dict = {}          # one rule and one local derivative at every use (b in each z⁽ᵗ⁾ of an RNN)
+    for r in step.rules:
+        if r.local is not None and is_uses_note(step.note):     # a parameter's; the slide's ∂b/∂e = 1 stays
+            same.setdefault((r.name, show(r.local, fmt)), []).append(show(r.lhs, fmt))
     for r in step.rules:
         n = words(r.name, fmt)
         if r.local is not None:
             sep = r"\text{: }" if fmt in ("latex", "markdown") else ": "
-            n += sep + show(r.lhs, fmt) + " = " + show(r.local, fmt)
+            lhss = same.get((r.name, show(r.local, fmt)), [show(r.lhs, fmt)])    # ∂z⁽³⁾/∂b = ∂z⁽²⁾/∂b = 1
+            n += sep + " = ".join(dict.fromkeys(lhss)) + " = " + show(r.local, fmt)
         if n not in notes:
             notes.append(n)
     if step.note:

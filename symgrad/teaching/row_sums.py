@@ -105,10 +105,21 @@ def _gathered(e):
     inner = []
     for (c, _), f in zip(parts, factors):
         rest = sp.Mul(*(f - common).elements())
-        inner.append(rest * (c / size))
+        inner.append(rest * _exact(c / size))
     if not all(_has_tensor(t) for t in inner):
         return e
-    return sp.Mul(scale, _positive_first(inner), evaluate=False)
+    # the factors side by side, 0.5·(softmax − one_hot)/N, not (0.5/N)·(softmax − one_hot)
+    factors = ([size] if size != 1 else []) + [k ** n for k, n in common.items()]
+    return sp.Mul(*factors, _positive_first(inner), evaluate=False)
+
+
+def _exact(ratio):
+    """A term's coefficient over the common one, ±1 as the Integer it is: 0.5·(softmax − one_hot),
+    not 0.5·(1.0·softmax − 1.0·one_hot), when the common coefficient is a Float (a scale 0.5
+    the user wrote); other ratios are left as SymPy made them."""
+    if ratio.is_Float and float(ratio).is_integer():     # SymPy: Float(1.0) != 1
+        return sp.Integer(int(ratio))
+    return ratio
 
 
 def _positive_first(terms):

@@ -38,6 +38,8 @@ from ..frontend.parse import as_expr
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder
 from . import cross_entropy_steps as _ce_steps
+from .transposed_operand import transposes_distributed
+from .uses_note import used_times
 from . import statistics as _statistics
 from .logistic import sigma_form
 from .recognise import recognise
@@ -272,6 +274,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                     plain = _tidy(build_fwd(c))
                     if any(_uses(plain, sym) > 1 for sym in both.values()):
                         e = plain
+                if eqn.out.id in nm.transposed:       # Q @ K.T: ∂L/∂K = (∂L/∂S).T @ Q
+                    e = transposes_distributed(e)
                 subst.append([e])
                 built.append(e)
         rhs: list = []
@@ -301,6 +305,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = None
         if full is not None and written is not None:
             full = in_shape(full, written)
+        if full is not None and any(t[0].out.id in nm.transposed for t in terms):
+            full = transposes_distributed(full)     # x @ W.T: ∂L/∂W = ((1 − y²) ⊙ dout).T @ x
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
@@ -312,6 +318,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         n_edges = len(terms_shown) + (sm is not None) + (ce is not None)
         note = ["fan-out: ", node, " reaches ", out_sym, f" along {n_edges} edges, so their "
                 "contributions add up"] if n_edges > 1 else ""
+        if n_edges > 1 and g.producer[vid].prim.leaf:     # BPTT's W_hh, used at every time step
+            note = used_times(node, [disp[nm.owner(t[0].out.id)] for t in terms_shown], n_edges)
         delta_of = partial(out_name, str(node), shape, tensor=nm.tensor) if getattr(lhs, "name", "").startswith("delta(") else None
         steps.append(NodeStep(node, lhs, rhs, rules, note, val, full, delta_of, total))
 

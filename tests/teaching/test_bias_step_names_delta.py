@@ -45,10 +45,14 @@ def test_bias_step_with_dout_names_delta_then_dout():
 
 def test_a_named_gradient_is_bracketed_before_a_method():
     # ∂L/∂u₁.T read as ∂L/∂(u₁.T); the slide brackets the fraction: (∂L/∂u₁).T
-    Wt, dout = sg.tensor("W", (3, 4)), sg.tensor("dout", (N, 3))
-    d = sg.derive(sg.sum(sg.tanh(x @ Wt.T) * dout), [Wt], output_name="L")
+    Q, K, G = sg.tensor("Q", (3, 2)), sg.tensor("K", (3, 2)), sg.tensor("G", (3, 3))
+    d = sg.derive(sg.sum(sg.softmax(Q @ K.T, axis=1) * G), [K], output_name="L")
     for fmt, frac in (("unicode", "∂L/∂u₁"), ("text", "dL/du1")):
-        step = next(l for l in d.render(fmt).splitlines() if l.strip().startswith(frac[:-2] + "W = " + frac))
-        assert f"= ({frac}).T = " in step, step
+        step = next(l for l in d.render(fmt).splitlines() if l.strip().startswith(frac[:-2] + "K = " + frac))
+        assert f"= ({frac}).T @ Q = " in step, step
+    # a linear layer x @ W.T (torch's) is one node, z = x @ W.T, and ∇W = δᵀ @ x, as the slides
+    Wt, dout = sg.tensor("W", (3, 4)), sg.tensor("dout", (N, 3))
+    text = sg.derive(sg.sum(sg.tanh(x @ Wt.T) * dout), [Wt], output_name="L").render("unicode")
+    assert "z = x @ W.T" in text and "∂L/∂W = δ · ∂z/∂W = δ.T @ x = ((1 − y²) ⊙ dout).T @ x    [" in text, text
     # δ is a name, not a fraction: no brackets
     assert "δ.sum(axis=0)" in sg.derive(sg.sum((x @ W + b) * dout), [b], output_name="L").render("unicode")

@@ -174,3 +174,25 @@ def test_forward_vs_reverse(capsys, tmp_path):
                    "sweep 1: seed ∂x/∂x = 1", "∂q/∂x = ∂q/∂x · ∂x/∂x = 1 · 1 = 1",
                    "∂f/∂x = ∂f/∂q · ∂q/∂x = z · 1 = z = −4",
                    "f: R^1000000 -> R^1: forward mode 1000000 sweep(s), reverse mode 1 sweep(s)"])
+
+
+def test_bptt(capsys, tmp_path):
+    out = run("bptt", capsys, tmp_path)
+    # the lecture: h_t = tanh(z_t), z_t = W_hh h_{t−1} + W_xh x_t + b; δ_t = (1 − h_t²) ⊙ ∂L/∂h_t,
+    # ∂L/∂h_{t−1} = W_hhᵀ δ_t; ∂L/∂W_hh = Σ_t δ_t h_{t−1}ᵀ, ∂L/∂b = Σ_t δ_t
+    lines_in(out, ["h₂ = tanh(z⁽²⁾)", "∂L/∂h₁ = δ⁽²⁾ · ∂z⁽²⁾/∂h₁ = W_hhᵀ·δ⁽²⁾",
+                   "δ⁽²⁾ = ∂L/∂z⁽²⁾ = ∂L/∂h₂ · ∂h₂/∂z⁽²⁾ = (𝟙 − h₂∘²) ⊙ ∂L/∂h₂",
+                   "∂L/∂W_hh = δ⁽¹⁾·h₀ᵀ + δ⁽²⁾·h₁ᵀ + δ⁽³⁾·h₂ᵀ", "∂L/∂b = δ⁽¹⁾ + δ⁽²⁾ + δ⁽³⁾",
+                   "W_hh is used 3 times", "At a point:"])
+    out = run("bptt", capsys, tmp_path, "--every-step")
+    assert "h₂ reaches L along 2 edges" in out, out
+
+
+def test_attention(capsys, tmp_path):
+    out = run("attention", capsys, tmp_path)
+    # the lecture: ∂L/∂V = Aᵀ ∂L/∂Y, ∂L/∂A = ∂L/∂Y Vᵀ, ∂L/∂S = (∂L/∂A − Σ_j A ⊙ ∂L/∂A) ⊙ A,
+    # ∂L/∂Q = ∂L/∂S K/√d, ∂L/∂K = ∂L/∂Sᵀ Q/√d
+    lines_in(out, ["A = softmax(S, axis=1)", "S = u₁/√2", "u₁ = Q @ K.T",
+                   "∂L/∂V = ∂L/∂Y · ∂Y/∂V = A.T @ ∂L/∂Y", "∂L/∂A = ∂L/∂Y · ∂Y/∂A = ∂L/∂Y @ V.T",
+                   "(∂L/∂A − (A ⊙ ∂L/∂A).sum(axis=1, keepdims=True)) ⊙ A", "∂L/∂u₁ = ∂L/∂S · ∂S/∂u₁ = (∂L/∂S)/√2",
+                   "∂L/∂Q = ∂L/∂u₁ · ∂u₁/∂Q = ∂L/∂u₁ @ K", "∂L/∂K = ∂L/∂u₁ · ∂u₁/∂K = (∂L/∂u₁).T @ Q"])
