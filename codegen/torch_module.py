@@ -190,6 +190,12 @@ class SymgradModule(torch.nn.Module):
                          else torch.as_tensor(as_numbers(what, v, np.float64)))
                 else:
                     t = float32_tensor(torch, v, what=what)
+                # the module owns its parameters, as torch.nn.Linear does: a copy, never a view of the
+                # caller's array (torch.as_tensor shares a NumPy array's memory, so a torch optimizer
+                # stepping the module would write into the caller's dict — and into the torch model
+                # whose `.detach().numpy()` gave it)
+                if not isinstance(v, torch.Tensor):
+                    t = t.clone()
                 if tuple(t.shape) not in (tuple(shape), tshape):
                     raise ShapeError(f"the parameter {sym.name!r} has shape {tuple(t.shape)}; it is declared "
                                      f"{tuple(shape)} (the module holds it as {tshape})")
@@ -214,6 +220,25 @@ class SymgradModule(torch.nn.Module):
 
     def _params(self) -> list:
         return [getattr(self, self.attribute_names[n]) for n in self.names]
+
+    def torch_state_dict(self) -> dict:
+        """The parameters keyed by the symbols' own names (``state_dict()`` keys them by the
+        attribute names symgrad made, ``fc1_weight`` for a symbol ``"fc1.weight"``): symbols named
+        after a torch model's ``state_dict`` keys give that model's state dict, for
+        ``torch_model.load_state_dict(module.torch_state_dict())``. Detached copies, as the module holds
+        them (columns and rows 1-D)."""
+        return {n: getattr(self, a).detach().clone() for n, a in self.attribute_names.items()}
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # load_state_dict takes the symbols' names as well as the attribute names: a torch model's
+        # state dict loads as it is when the symbols are named after its keys ("fc1.weight"), which
+        # no attribute can be called (torch refuses a "." in a parameter's name)
+        for name, attr in self.attribute_names.items():
+            if name != attr and prefix + name in state_dict and prefix + attr not in state_dict:
+                state_dict[prefix + attr] = state_dict.pop(prefix + name)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
     def linear_pairs(self) -> list:
         """[(weight name, bias name or None)]: every matrix parameter, with the column parameter
