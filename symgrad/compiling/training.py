@@ -61,6 +61,7 @@ from ..frontend.keywords import keywords
 from .training_arrays import all_finite, copied, num_samples
 from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
 from .training_data import _check_data, _check_data_labels, _check_declared_shapes, _check_keys, _check_validation
+from .training_early_stop import EarlyStop
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
 from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, accuracy, batches, mean_loss, predict
@@ -78,7 +79,7 @@ def _check_count(name, value, least):
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool = True,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
-          values=None) -> History:
+          values=None, patience=None, monitor=None, min_delta=0.0) -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
 
     - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
@@ -94,6 +95,12 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     - ``progress``: a tqdm progress bar on stderr with the running loss.
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.
+    - ``patience``: early stopping — training stops after ``patience`` epochs in which ``monitor``
+      (a name the epochs record; default ``"val_loss"``, or ``"train_loss"`` without validation)
+      did not improve on its best by more than ``min_delta`` (larger is better for accuracies,
+      smaller for everything else), and ``history.values`` / ``state`` are those of the best epoch
+      (``history.best_epoch``; ``history.stopped_early``). The checkpoint keeps the last epoch's,
+      to resume from. Checked before the first step: a name no epoch records is refused.
 
     Before the first step, every key of ``data`` must be an input of the program (an array under
     another key — a typo, an input the program was not compiled with — is refused, naming the
@@ -131,7 +138,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
     data = _check_data(data)
-    evaluations = None if metrics is None and validation is None else _metrics_dict(metrics, program)
+    evaluations = None if metrics is None and validation is None and patience is None \
+        else _metrics_dict(metrics, program)
     _check_keys(program, data, evaluations)
     _check_declared_shapes(program, data)
     _check_data_labels(program, data)
@@ -164,6 +172,13 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if state is None:
         state = program.init_state(values)
     where, prefix = (validation, "val_") if validation is not None else (data, "train_")
+    early = None
+    if patience is not None:
+        early = EarlyStop(patience, prefix + "loss" if monitor is None else monitor, min_delta,
+                          ["loss"] + [prefix + name for name in evaluations])
+    elif monitor is not None:
+        raise TrainingArgumentError(f"monitor={monitor!r} without patience: give patience=<epochs> to stop "
+                                    f"early when {monitor!r} stops improving")
     if evaluations:
         _probe_metrics(evaluations, program, values, where, prefix)
     copies = getattr(program, "in_place", True) is not False
@@ -224,6 +239,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                      (f"{v:.4g}" if isinstance(v, float) else v)
                                      for k, v in record.items() if k != "seconds"})
                     save_now(epoch)
+                    if early is not None and early.update(record, values, state):
+                        history.stopped_early = True
+                        break
             except _Stop:
                 pass
             except KeyboardInterrupt:
@@ -241,6 +259,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         bar.close()
     if history.interrupted and progress:
         print(history.message, file=sys.stderr)
+    if early is not None and early.best_epoch is not None and not history.interrupted:
+        # the best epoch's values, as a torch loop loads its best.pt (the checkpoint keeps the last)
+        history.values, history.state, history.best_epoch = early.best_values, early.best_state, early.best_epoch
     return history
 
 
