@@ -197,8 +197,10 @@ class SymgradModule(torch.nn.Module):
                 if not isinstance(v, torch.Tensor):
                     t = t.clone()
                 if tuple(t.shape) not in (tuple(shape), tshape):
+                    from symgrad.compiling.batch_checks import transpose_hint
                     raise ShapeError(f"the parameter {sym.name!r} has shape {tuple(t.shape)}; it is declared "
-                                     f"{tuple(shape)} (the module holds it as {tshape})")
+                                     f"{tuple(shape)} (the module holds it as {tshape})"
+                                     + transpose_hint(t.shape, shape))
                 t = t.reshape(tshape)
             elif len(shape) == 2 and shape[1] > 1:
                 bound = 1.0 / math.sqrt(shape[1])

@@ -135,7 +135,9 @@ class TorchProgram(Program):
             return a
         t = float32_tensor(torch, a, self.device, what).clone()
         if tuple(t.shape) != tuple(shape):
-            raise ShapeError(f"the {what} has shape {tuple(t.shape)}, but it is declared {format_shape(shape)}")
+            from symgrad.compiling.batch_checks import transpose_hint
+            raise ShapeError(f"the {what} has shape {tuple(t.shape)}, but it is declared {format_shape(shape)}"
+                             + (transpose_hint(t.shape, shape) if what.startswith("parameter") else ""))
         return t.contiguous()
 
     def _param_arrays(self, values) -> list:

@@ -96,9 +96,11 @@ def _index_inputs(spec) -> tuple[dict, set]:
 def as_numbers(what: str, a, dtype, copy: bool = False) -> np.ndarray:
     """``a`` as an array of ``dtype``, or a DataError naming ``what``: NumPy would turn None into NaN
     and fail on text with its own message; neither is a number a program can use."""
+    if type(a).__module__.startswith("torch") and callable(getattr(a, "detach", None)):
+        a = a.detach().cpu()         # a torch model's parameter (requires_grad), or one on a GPU: its numbers
     try:
         raw = np.asarray(a)
-    except (ValueError, TypeError, RuntimeError) as e:      # ragged nested lists, a GPU tensor
+    except (ValueError, TypeError, RuntimeError) as e:      # ragged nested lists
         raise DataError(f"the {what} cannot be read as a rectangular array of numbers ({e})") from None
     if raw.dtype.kind not in "biuf":
         flat = raw.reshape(-1)
@@ -173,3 +175,14 @@ def same_batch_size(name: str, n: int, B: int | None) -> int:
 
 def _batch_text(want) -> str:
     return "(B" + "".join(f", {d}" for d in want) + ("," if not want else "") + ")"     # (B,) for a scalar
+
+
+def transpose_hint(got, want) -> str:
+    """For a parameter given with the transpose of its declared 2-D shape: the usual cause, a torch
+    ``nn.Linear`` weight (stored (out, in)) for a weight declared for ``x @ W`` (in, out)."""
+    got, want = tuple(got), tuple(want)
+    if len(got) != 2 or len(want) != 2 or got != want[::-1] or got == want:
+        return ""
+    return (f"; that is the transpose of the declared shape: torch's nn.Linear stores its weight (out, in) "
+            f"= {got}, for x @ W.T — pass weight.T, or declare the layer as torch does, "
+            f"sg.linear(x, W, b) with W of shape {got}")
