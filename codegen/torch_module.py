@@ -141,9 +141,23 @@ class _Outputs(torch.autograd.Function):
         return (None, None, None, *xgrads, *pgrads)
 
 
-@torch.compiler.disable
+def _call(fn, module, n_inputs, *tensors):
+    return fn.apply(module, n_inputs, *tensors)
+
+
+# The custom Function's call is kept out of torch.compile's graphs (a graph break there). The
+# decorator torch.compiler.disable imports torch._dynamo (1.5 to 3 s: most of what prog.as_torch()
+# and the module's first call took) whether or not anything is compiled, so the disabled call is
+# taken only while dynamo traces: torch._disable_dynamo (what torch.optim's own methods use; dynamo
+# skips its module, torch._compile) imports it then, when it is loaded already.
+_lazy = getattr(torch, "_disable_dynamo", None)
+_traced_call = _lazy(_call) if _lazy is not None else torch.compiler.disable(_call)
+
+
 def _apply(fn, module, n_inputs, *tensors):
-    """The custom Function's call, kept out of ``torch.compile``'s graphs: a graph break here."""
+    """The custom Function's call: eager outside torch.compile, a graph break inside."""
+    if torch.compiler.is_compiling():
+        return _traced_call(fn, module, n_inputs, *tensors)
     return fn.apply(module, n_inputs, *tensors)
 
 
