@@ -460,8 +460,13 @@ def _mask_generator(seed) -> np.random.Generator:
 def _optimizer_text(opt) -> str:
     """An optimizer by its class and learning rate, its groups and clipping: SGD(lr=0.01),
     AdamW(lr=0.001, 1 group, clip_grad_norm=1)."""
+    import types
+
+    import sympy as sp
     lr = getattr(opt, "lr", None)
     parts = [f"lr={lr:g}"] if isinstance(lr, (int, float)) else []
+    if callable(lr) and not isinstance(lr, (int, float, sp.Basic)):      # a schedule: by its repr or name
+        parts = [f"lr={lr.__name__ if isinstance(lr, types.FunctionType) else repr(lr)}"[:120]]
     groups = len(getattr(opt, "groups", ()) or ())
     if groups:
         parts.append(f"{groups} group{'s' if groups > 1 else ''}")

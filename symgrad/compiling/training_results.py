@@ -74,6 +74,10 @@ class History:
             parts.append(f"{what} {number(s['first'])} → {number(s['last'])}{best}")
         parts += [f"{k} {number(v)}" for k, v in s["metrics"].items()]
         parts.append(f"{s['seconds']:.3g} s")
+        if self.stopped_early:
+            parts.append("stopped early")
+        if self.best_epoch is not None:
+            parts.append(f"values of epoch {self.best_epoch}")
         if self.interrupted:
             parts.append("interrupted")
         return "<History: " + ", ".join(parts) + ">"

@@ -112,3 +112,15 @@ def test_a_schedule_of_another_symbol_is_refused():
 def test_bad_schedule_arguments(kwargs, match):
     with pytest.raises(ArgumentError, match=match):
         WarmupCosine(0.1, **kwargs)
+
+
+def test_a_programs_repr_shows_its_schedule():
+    net, y = sg.mlp([3, 2]), sp.MatrixSymbol("y", 2, 1)
+    prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y],
+                      optimizer=sg.optim.AdamW(lr=WarmupCosine(0.1, warmup=2, total=10), clip_grad_norm=1.0))
+    assert "AdamW(lr=WarmupCosine(lr=0.1, warmup=2, total=10" in repr(prog)
+
+    def my_schedule(t):
+        return 0.1 / t
+    prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y], optimizer=sg.optim.SGD(lr=my_schedule))
+    assert "SGD(lr=my_schedule)" in repr(prog)

@@ -80,3 +80,10 @@ def test_bad_arguments_are_refused_before_the_first_step(kwargs, match):
     with pytest.raises(TrainingArgumentError, match=match):
         sg.train(prog, data, epochs=2, batch_size=8, values=values, validation=data, progress=False, **kwargs)
     np.testing.assert_array_equal(values["W"], 0)
+
+
+def test_the_historys_repr_says_it_stopped_and_whose_values_it_holds():
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=False,
+                 metrics={"score": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_score")
+    assert "stopped early, values of epoch 2" in repr(h)
