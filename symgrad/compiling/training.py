@@ -58,7 +58,7 @@ import numpy as np
 from ..core.values import key_name, lookup
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import keywords
-from .training_arrays import all_finite, copied, num_samples
+from .training_arrays import all_finite, copied, num_samples, to_numpy
 from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
 from .training_data import _check_data, _check_data_labels, _check_declared_shapes, _check_keys, _check_validation
 from .training_early_stop import EarlyStop
@@ -161,7 +161,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                     f"got {type(values).__name__}")
     values = _initialized(program, dict(values), seed)
     for name, v in values.items():          # NaN given as a starting value read 'diverged at step 1'
-        a = np.asarray(v)
+        a = to_numpy(v)                     # (a torch parameter that requires grad, one on a GPU)
         if a.dtype.kind in "fc" and not np.isfinite(a).all():
             bad = ~np.isfinite(a)
             first = tuple(int(i) for i in np.argwhere(bad)[0]) if a.ndim else ()

@@ -43,3 +43,16 @@ def test_a_torch_weight_for_a_weight_declared_in_out_names_the_transpose():
     with pytest.raises(ShapeError) as e:                       # another wrong shape: no such hint
         prog.loss({"W": np.zeros((6, 4)), "b": np.zeros(3)}, {"x": np.zeros((2, 6)), "y": np.array([0, 1])})
     assert "transpose" not in str(e.value)
+
+
+def test_train_starts_from_a_torch_models_named_parameters():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(6, 3).double()
+    rng = np.random.default_rng(0)
+    data = {"x": rng.normal(size=(20, 6)), "y": rng.integers(0, 3, 20)}
+    prog = _program(torch_layout=True)
+    h = sg.train(prog, data, epochs=1, batch_size=20, progress=False, values={"W": lin.weight, "b": lin.bias})
+    want = sg.train(prog, data, epochs=1, batch_size=20, progress=False,
+                    values={"W": lin.weight.detach().numpy().copy(), "b": lin.bias.detach().numpy().copy()})
+    np.testing.assert_array_equal(h.values["W"], want.values["W"])
+    assert not np.array_equal(h.values["W"], lin.weight.detach().numpy())     # trained, lin left alone
