@@ -124,8 +124,9 @@ class TorchProgram(Program):
                 self._labels[name] = min(n, self._labels.get(name, n))
 
     def __repr__(self):
-        return (f"TorchProgram(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
-                f"device={self.device})")
+        """The NumPy program's one line (parameters and inputs with their shapes, the optimizer with its
+        groups and clipping, the dtype), and the device: ``<TorchProgram: ...; float32; on cpu>``."""
+        return super().__repr__()[:-1] + f"; on {self.device}>"
 
     # -- values -----------------------------------------------------------------------------------
     def _tensor(self, a, shape, what: str, in_place_ok: bool = True):
