@@ -173,10 +173,38 @@ class _Seed:
         return self.seed
 
 
+def _roles(program) -> dict:
+    """How the program's graph uses each parameter (`symgrad.compiling.training_init.param_roles`:
+    a product's weight with its fan-in, a bias, a scale), or {} when that cannot be told."""
+    try:
+        from symgrad.compiling.training_init import param_roles
+        return param_roles(program)
+    except Exception:                       # noqa: BLE001 - a program without a lowering: the shape rule
+        return {}
+
+
+def _initial(role, shape, tshape, generator):
+    """A parameter's starting value when none is given, as torch's layers start theirs: a product's
+    weight uniform in ±1/√(fan-in) (nn.Linear, nn.Conv2d), its fan-in from the graph (W of ``x @ W``
+    (in, out) too, not only nn.Linear's (out, in)); a scale (LayerNorm's, BatchNorm's γ) at 1 (it
+    started at 0, which made every layer after it constant, and the layers before it untrainable);
+    a bias at 0. A matrix the graph does not tell about: ±1/√(its column count), as before."""
+    if role is not None and role[0] == "weight":
+        bound = 1.0 / math.sqrt(max(int(role[1]), 1))
+    elif role is not None and role[0] == "scale":
+        return torch.ones(tshape)
+    elif role is None and len(shape) == 2 and shape[1] > 1:
+        bound = 1.0 / math.sqrt(shape[1])
+    else:
+        return torch.zeros(tshape)
+    return (torch.rand(tshape, generator=generator) * 2 - 1) * bound
+
+
 class SymgradModule(torch.nn.Module):
     """See the module docstring. ``values``: initial parameter values keyed by symbol or name (the
-    declared shape or the module's); without them, matrices start uniform in ±1/√(fan-in) (as
-    ``torch.nn.Linear``) and the rest at 0."""
+    declared shape or the module's); without them, as torch's layers start theirs (`_initial`): a
+    product's weight uniform in ±1/√(fan-in) (``torch.nn.Linear``), a scale (LayerNorm's γ) at 1, a
+    bias at 0."""
 
     def __init__(self, program, values=None, generator: torch.Generator | None = None):
         super().__init__()
@@ -190,6 +218,7 @@ class SymgradModule(torch.nn.Module):
         # if .double() had been called: a float64 program's module computes and returns float64),
         # float32 otherwise (the Triton kernels' dtype)
         dtype = torch.float64 if self._float64_program() else torch.float32
+        roles = _roles(program) if values is None else {}
         for sym, shape in zip(program.params, program.param_shapes):
             attr = attribute_name(sym.name, taken)
             taken.add(attr)
@@ -216,11 +245,8 @@ class SymgradModule(torch.nn.Module):
                                      f"{tuple(shape)} (the module holds it as {tshape})"
                                      + transpose_hint(t.shape, shape))
                 t = t.reshape(tshape)
-            elif len(shape) == 2 and shape[1] > 1:
-                bound = 1.0 / math.sqrt(shape[1])
-                t = (torch.rand(tshape, generator=generator) * 2 - 1) * bound
             else:
-                t = torch.zeros(tshape)
+                t = _initial(roles.get(sym.name), shape, tshape, generator)
             self.register_parameter(attr, torch.nn.Parameter(t.to(device=self._device, dtype=dtype)))
 
     def _float64_program(self) -> bool:
