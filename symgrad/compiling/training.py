@@ -262,6 +262,12 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if early is not None and early.best_epoch is not None and not history.interrupted:
         # the best epoch's values, as a torch loop loads its best.pt (the checkpoint keeps the last)
         history.values, history.state, history.best_epoch = early.best_values, early.best_state, early.best_epoch
+        if history.stopped_early:
+            history.message = (f"stopped early after epoch {history.epochs[-1]['epoch']}: {early.monitor} did not "
+                               f"improve for {early.patience} epoch{'s' if early.patience > 1 else ''}; the "
+                               f"values are those of epoch {early.best_epoch}, the best")
+            if progress:
+                print(history.message, file=sys.stderr)
     return history
 
 

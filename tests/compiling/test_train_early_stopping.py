@@ -87,3 +87,12 @@ def test_the_historys_repr_says_it_stopped_and_whose_values_it_holds():
     h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=False,
                  metrics={"score": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_score")
     assert "stopped early, values of epoch 2" in repr(h)
+
+
+def test_stopping_early_is_said_on_stderr_with_the_progress_bar(capsys):
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=True,
+                 metrics={"score": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_score")
+    want = "stopped early after epoch 4: val_score did not improve for 2 epochs; the values are those of epoch 2"
+    assert h.message.startswith(want)
+    assert want in capsys.readouterr().err
