@@ -60,7 +60,8 @@ from ..errors import show_value          # a NumPy scalar in a message as its nu
 from ..frontend.keywords import keywords
 from .training_arrays import all_finite, copied, num_samples, to_numpy
 from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
-from .training_data import _check_data, _check_data_labels, _check_declared_shapes, _check_keys, _check_validation
+from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
+                            _check_validation, _named_data)
 from .training_early_stop import EarlyStop
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
@@ -137,14 +138,14 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     """
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
-    data = _check_data(data)
+    data = _check_data(_named_data(program, data))
     evaluations = None if metrics is None and validation is None and patience is None \
         else _metrics_dict(metrics, program)
     _check_keys(program, data, evaluations)
     _check_declared_shapes(program, data)
     _check_data_labels(program, data)
     if validation is not None:
-        validation = _check_data(validation, "validation")
+        validation = _check_data(_named_data(program, validation, "validation"), "validation")
         _check_validation(validation, data)
         _check_declared_shapes(program, validation, "validation")
         _check_data_labels(program, validation, "validation")
