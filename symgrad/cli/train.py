@@ -41,6 +41,9 @@ def register(subparsers):
     p.add_argument("--monitor", metavar="NAME",
                    help="what --patience watches (default val_loss, or train_loss without --validation; "
                         "val_accuracy is maximized)")
+    p.add_argument("--best", metavar="BEST.npz",
+                   help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
+                        "keeps the last epoch's)")
     _model.add_optimizer_arguments(p)
     p.set_defaults(func=run)
 
@@ -98,6 +101,11 @@ def run(args) -> int:
 
 def _train(args, T) -> int:
     # What would otherwise fail only after the compiler ran (or after the first epoch): found first.
+    if args.best is not None and args.patience is None:
+        raise SymgradError("--best saves the best epoch's values, which --patience finds: give --patience "
+                           "EPOCHS too")
+    if args.best is not None:
+        T.check_checkpoint_path(args.best, "--best")
     if args.checkpoint is not None:
         T.check_checkpoint_path(args.checkpoint, "--checkpoint")
         from .compile import same_file
@@ -169,6 +177,9 @@ def _train(args, T) -> int:
                    else "ran every epoch")
         kept = f" ({args.checkpoint} holds the last epoch's, to resume from)" if args.checkpoint else ""
         print(f"{stopped}; best {args.monitor or _monitored(validation)} at epoch {history.best_epoch}{kept}")
+        if args.best is not None:
+            T.save(args.best, history.values, history.state, step=history.best_step, epoch=history.best_epoch)
+            print(f"the values of epoch {history.best_epoch} saved to {args.best}")
     # the last epoch's mean loss over its minibatches (one minibatch's loss is noise)
     print(f"final loss (mean over the last epoch): {history.epochs[-1]['loss']:.6g}" if history.epochs
           else "no steps taken")

@@ -240,7 +240,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                      (f"{v:.4g}" if isinstance(v, float) else v)
                                      for k, v in record.items() if k != "seconds"})
                     save_now(epoch)
-                    if early is not None and early.update(record, values, state):
+                    if early is not None and early.update(record, values, state, step):
                         history.stopped_early = True
                         break
             except _Stop:
@@ -263,6 +263,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if early is not None and early.best_epoch is not None and not history.interrupted:
         # the best epoch's values, as a torch loop loads its best.pt (the checkpoint keeps the last)
         history.values, history.state, history.best_epoch = early.best_values, early.best_state, early.best_epoch
+        history.best_step = early.best_step
         if history.stopped_early:
             history.message = (f"stopped early after epoch {history.epochs[-1]['epoch']}: {early.monitor} did not "
                                f"improve for {early.patience} epoch{'s' if early.patience > 1 else ''}; the "

@@ -52,13 +52,15 @@ class EarlyStop:
         self.best = math.inf
         self.best_epoch = None
         self.best_values = self.best_state = None
+        self.best_step = None
         self.waited = 0
 
-    def update(self, record: dict, values, state) -> bool:
-        """Take an epoch's record (and the values and state after it); True when training should stop."""
+    def update(self, record: dict, values, state, step=None) -> bool:
+        """Take an epoch's record (and the values, state and step count after it); True when training
+        should stop."""
         v = self.sign * float(record[self.monitor])
         if math.isfinite(v) and v < self.best - self.min_delta:
-            self.best, self.best_epoch, self.waited = v, record["epoch"], 0
+            self.best, self.best_epoch, self.best_step, self.waited = v, record["epoch"], step, 0
             self.best_values, self.best_state = copied(values), copied(state)
             return False
         self.waited += 1

@@ -42,6 +42,7 @@ class History:
     message: str = ""
     stopped_early: bool = False     # train(patience=...) stopped before the last epoch
     best_epoch: int | None = None   # train(patience=...): the epoch whose values `values` holds
+    best_step: int | None = None    # ... and the step count at its end
 
     # -- display: a summary, never the arrays ------------------------------------------------------
     def _summary(self) -> dict:

@@ -34,3 +34,26 @@ def test_a_monitor_no_epoch_records_exits_2_with_the_closest(files, capsys):
     assert cli.main(_argv(files, "--epochs", "2", "--patience", "2", "--monitor", "val_acuracy")) == 2
     err = capsys.readouterr().err
     assert "did you mean 'val_accuracy'" in err and "Traceback" not in err
+
+
+def test_best_saves_the_best_epochs_values_as_a_checkpoint(files, capsys):
+    from symgrad.compiling.training import load
+    best, last = files / "best.npz", files / "last.npz"
+    argv = _argv(files, "--epochs", "60", "--patience", "1", "--monitor", "val_accuracy", "--best", str(best),
+                 "--checkpoint", str(last))
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    epochs = [ln for ln in out.splitlines() if ln.startswith("epoch ")]
+    acc = [float(ln.split("val_accuracy")[1].split()[0]) for ln in epochs]
+    k = 1 + int(np.argmax(acc))
+    ck, end = load(best), load(last)
+    assert ck.epoch == k and ck.step == k * 8 and end.epoch == len(epochs)       # 120 samples / 16: 8 steps
+    # the oracle: the same command for exactly k epochs, without early stopping
+    assert cli.main(_argv(files, "--epochs", str(k), "--checkpoint", str(files / "k.npz"))) == 0
+    for name, v in load(files / "k.npz").values.items():
+        np.testing.assert_array_equal(ck.values[name], v)
+
+
+def test_best_without_patience_exits_2(files, capsys):
+    assert cli.main(_argv(files, "--epochs", "2", "--best", str(files / "b.npz"))) == 2
+    assert "give --patience" in capsys.readouterr().err
