@@ -141,9 +141,23 @@ class _Outputs(torch.autograd.Function):
         return (None, None, None, *xgrads, *pgrads)
 
 
-@torch.compiler.disable
+def _call(fn, module, n_inputs, *tensors):
+    return fn.apply(module, n_inputs, *tensors)
+
+
+# The custom Function's call is kept out of torch.compile's graphs (a graph break there). The
+# decorator torch.compiler.disable imports torch._dynamo (1.5 to 3 s: most of what prog.as_torch()
+# and the module's first call took) whether or not anything is compiled, so the disabled call is
+# taken only while dynamo traces: torch._disable_dynamo (what torch.optim's own methods use; dynamo
+# skips its module, torch._compile) imports it then, when it is loaded already.
+_lazy = getattr(torch, "_disable_dynamo", None)
+_traced_call = _lazy(_call) if _lazy is not None else torch.compiler.disable(_call)
+
+
 def _apply(fn, module, n_inputs, *tensors):
-    """The custom Function's call, kept out of ``torch.compile``'s graphs: a graph break here."""
+    """The custom Function's call: eager outside torch.compile, a graph break inside."""
+    if torch.compiler.is_compiling():
+        return _traced_call(fn, module, n_inputs, *tensors)
     return fn.apply(module, n_inputs, *tensors)
 
 
@@ -159,10 +173,38 @@ class _Seed:
         return self.seed
 
 
+def _roles(program) -> dict:
+    """How the program's graph uses each parameter (`symgrad.compiling.training_init.param_roles`:
+    a product's weight with its fan-in, a bias, a scale), or {} when that cannot be told."""
+    try:
+        from symgrad.compiling.training_init import param_roles
+        return param_roles(program)
+    except Exception:                       # noqa: BLE001 - a program without a lowering: the shape rule
+        return {}
+
+
+def _initial(role, shape, tshape, generator):
+    """A parameter's starting value when none is given, as torch's layers start theirs: a product's
+    weight uniform in ±1/√(fan-in) (nn.Linear, nn.Conv2d), its fan-in from the graph (W of ``x @ W``
+    (in, out) too, not only nn.Linear's (out, in)); a scale (LayerNorm's, BatchNorm's γ) at 1 (it
+    started at 0, which made every layer after it constant, and the layers before it untrainable);
+    a bias at 0. A matrix the graph does not tell about: ±1/√(its column count), as before."""
+    if role is not None and role[0] == "weight":
+        bound = 1.0 / math.sqrt(max(int(role[1]), 1))
+    elif role is not None and role[0] == "scale":
+        return torch.ones(tshape)
+    elif role is None and len(shape) == 2 and shape[1] > 1:
+        bound = 1.0 / math.sqrt(shape[1])
+    else:
+        return torch.zeros(tshape)
+    return (torch.rand(tshape, generator=generator) * 2 - 1) * bound
+
+
 class SymgradModule(torch.nn.Module):
     """See the module docstring. ``values``: initial parameter values keyed by symbol or name (the
-    declared shape or the module's); without them, matrices start uniform in ±1/√(fan-in) (as
-    ``torch.nn.Linear``) and the rest at 0."""
+    declared shape or the module's); without them, as torch's layers start theirs (`_initial`): a
+    product's weight uniform in ±1/√(fan-in) (``torch.nn.Linear``), a scale (LayerNorm's γ) at 1, a
+    bias at 0."""
 
     def __init__(self, program, values=None, generator: torch.Generator | None = None):
         super().__init__()
@@ -176,6 +218,7 @@ class SymgradModule(torch.nn.Module):
         # if .double() had been called: a float64 program's module computes and returns float64),
         # float32 otherwise (the Triton kernels' dtype)
         dtype = torch.float64 if self._float64_program() else torch.float32
+        roles = _roles(program) if values is None else {}
         for sym, shape in zip(program.params, program.param_shapes):
             attr = attribute_name(sym.name, taken)
             taken.add(attr)
@@ -190,15 +233,20 @@ class SymgradModule(torch.nn.Module):
                          else torch.as_tensor(as_numbers(what, v, np.float64)))
                 else:
                     t = float32_tensor(torch, v, what=what)
+                # the module owns its parameters, as torch.nn.Linear does: a copy, never a view of the
+                # caller's array (torch.as_tensor shares a NumPy array's memory, so a torch optimizer
+                # stepping the module would write into the caller's dict — and into the torch model
+                # whose `.detach().numpy()` gave it)
+                if not isinstance(v, torch.Tensor):
+                    t = t.clone()
                 if tuple(t.shape) not in (tuple(shape), tshape):
+                    from symgrad.compiling.batch_checks import transpose_hint
                     raise ShapeError(f"the parameter {sym.name!r} has shape {tuple(t.shape)}; it is declared "
-                                     f"{tuple(shape)} (the module holds it as {tshape})")
+                                     f"{tuple(shape)} (the module holds it as {tshape})"
+                                     + transpose_hint(t.shape, shape))
                 t = t.reshape(tshape)
-            elif len(shape) == 2 and shape[1] > 1:
-                bound = 1.0 / math.sqrt(shape[1])
-                t = (torch.rand(tshape, generator=generator) * 2 - 1) * bound
             else:
-                t = torch.zeros(tshape)
+                t = _initial(roles.get(sym.name), shape, tshape, generator)
             self.register_parameter(attr, torch.nn.Parameter(t.to(device=self._device, dtype=dtype)))
 
     def _float64_program(self) -> bool:
@@ -214,6 +262,25 @@ class SymgradModule(torch.nn.Module):
 
     def _params(self) -> list:
         return [getattr(self, self.attribute_names[n]) for n in self.names]
+
+    def torch_state_dict(self) -> dict:
+        """The parameters keyed by the symbols' own names (``state_dict()`` keys them by the
+        attribute names symgrad made, ``fc1_weight`` for a symbol ``"fc1.weight"``): symbols named
+        after a torch model's ``state_dict`` keys give that model's state dict, for
+        ``torch_model.load_state_dict(module.torch_state_dict())``. Detached copies, as the module holds
+        them (columns and rows 1-D)."""
+        return {n: getattr(self, a).detach().clone() for n, a in self.attribute_names.items()}
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # load_state_dict takes the symbols' names as well as the attribute names: a torch model's
+        # state dict loads as it is when the symbols are named after its keys ("fc1.weight"), which
+        # no attribute can be called (torch refuses a "." in a parameter's name)
+        for name, attr in self.attribute_names.items():
+            if name != attr and prefix + name in state_dict and prefix + attr not in state_dict:
+                state_dict[prefix + attr] = state_dict.pop(prefix + name)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
     def linear_pairs(self) -> list:
         """[(weight name, bias name or None)]: every matrix parameter, with the column parameter

@@ -124,8 +124,9 @@ class TorchProgram(Program):
                 self._labels[name] = min(n, self._labels.get(name, n))
 
     def __repr__(self):
-        return (f"TorchProgram(params={[p.name for p in self.params]}, inputs={[x.name for x in self.inputs]}, "
-                f"device={self.device})")
+        """The NumPy program's one line (parameters and inputs with their shapes, the optimizer with its
+        groups and clipping, the dtype), and the device: ``<TorchProgram: ...; float32; on cpu>``."""
+        return super().__repr__()[:-1] + f"; on {self.device}>"
 
     # -- values -----------------------------------------------------------------------------------
     def _tensor(self, a, shape, what: str, in_place_ok: bool = True):
@@ -135,7 +136,9 @@ class TorchProgram(Program):
             return a
         t = float32_tensor(torch, a, self.device, what).clone()
         if tuple(t.shape) != tuple(shape):
-            raise ShapeError(f"the {what} has shape {tuple(t.shape)}, but it is declared {format_shape(shape)}")
+            from symgrad.compiling.batch_checks import transpose_hint
+            raise ShapeError(f"the {what} has shape {tuple(t.shape)}, but it is declared {format_shape(shape)}"
+                             + (transpose_hint(t.shape, shape) if what.startswith("parameter") else ""))
         return t.contiguous()
 
     def _param_arrays(self, values) -> list:

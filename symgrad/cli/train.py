@@ -36,6 +36,14 @@ def register(subparsers):
     p.add_argument("--checkpoint", metavar="CK.npz", help="save values, state and step here each epoch")
     p.add_argument("--resume", metavar="CK.npz", help="start from this checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--patience", type=int_at_least(1), metavar="EPOCHS",
+                   help="early stopping: stop after this many epochs without improvement of --monitor")
+    p.add_argument("--monitor", metavar="NAME",
+                   help="what --patience watches (default val_loss, or train_loss without --validation; "
+                        "val_accuracy is maximized)")
+    p.add_argument("--best", metavar="BEST.npz",
+                   help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
+                        "keeps the last epoch's)")
     _model.add_optimizer_arguments(p)
     p.set_defaults(func=run)
 
@@ -93,6 +101,11 @@ def run(args) -> int:
 
 def _train(args, T) -> int:
     # What would otherwise fail only after the compiler ran (or after the first epoch): found first.
+    if args.best is not None and args.patience is None:
+        raise SymgradError("--best saves the best epoch's values, which --patience finds: give --patience "
+                           "EPOCHS too")
+    if args.best is not None:
+        T.check_checkpoint_path(args.best, "--best")
     if args.checkpoint is not None:
         T.check_checkpoint_path(args.checkpoint, "--checkpoint")
         from .compile import same_file
@@ -125,7 +138,8 @@ def _train(args, T) -> int:
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=not args.no_progress,
-                          metrics=metrics, checkpoint=args.checkpoint, values=values)
+                          metrics=metrics, checkpoint=args.checkpoint, values=values,
+                          patience=args.patience, monitor=args.monitor)
     except T.TrainingArgumentError as e:
         # train probes the loss on the data first: arrays the program cannot take (a wrong shape)
         # are the data file's fault, not a metric's — say so, with train's own reason
@@ -158,10 +172,22 @@ def _train(args, T) -> int:
         if args.no_progress:                   # with the bar on, train has printed it already
             print(f"symgrad train: {history.message}", file=sys.stderr)
         return 130
+    if history.best_epoch is not None:
+        stopped = (f"stopped early after epoch {history.epochs[-1]['epoch']}" if history.stopped_early
+                   else "ran every epoch")
+        kept = f" ({args.checkpoint} holds the last epoch's, to resume from)" if args.checkpoint else ""
+        print(f"{stopped}; best {args.monitor or _monitored(validation)} at epoch {history.best_epoch}{kept}")
+        if args.best is not None:
+            T.save(args.best, history.values, history.state, step=history.best_step, epoch=history.best_epoch)
+            print(f"the values of epoch {history.best_epoch} saved to {args.best}")
     # the last epoch's mean loss over its minibatches (one minibatch's loss is noise)
     print(f"final loss (mean over the last epoch): {history.epochs[-1]['loss']:.6g}" if history.epochs
           else "no steps taken")
     return 0
+
+
+def _monitored(validation) -> str:
+    return "val_loss" if validation is not None else "train_loss"
 
 
 def _check_resumed(ck, params, path) -> None:

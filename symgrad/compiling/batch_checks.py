@@ -96,9 +96,11 @@ def _index_inputs(spec) -> tuple[dict, set]:
 def as_numbers(what: str, a, dtype, copy: bool = False) -> np.ndarray:
     """``a`` as an array of ``dtype``, or a DataError naming ``what``: NumPy would turn None into NaN
     and fail on text with its own message; neither is a number a program can use."""
+    if type(a).__module__.startswith("torch") and callable(getattr(a, "detach", None)):
+        a = a.detach().cpu()         # a torch model's parameter (requires_grad), or one on a GPU: its numbers
     try:
         raw = np.asarray(a)
-    except (ValueError, TypeError, RuntimeError) as e:      # ragged nested lists, a GPU tensor
+    except (ValueError, TypeError, RuntimeError) as e:      # ragged nested lists
         raise DataError(f"the {what} cannot be read as a rectangular array of numbers ({e})") from None
     if raw.dtype.kind not in "biuf":
         flat = raw.reshape(-1)
@@ -116,12 +118,30 @@ def check_labels(name: str, a, n: int, rows: bool = False) -> None:
     """Class labels (``rows``: an embedding's row indices) are integers 0 … n − 1: NumPy would read
     −1 as the last class, 1.7 as class 1, and fail on n with an IndexError from inside the generated
     code."""
-    a = np.asarray(a)
+    a = label_array(name, a)
     ok = (a >= 0) & (a < n) & (a == np.floor(a))      # NaN fails every comparison
     if not ok.all():
         i = int(np.flatnonzero(~ok.reshape(-1))[0])
         per = int(np.prod(a.shape[1:])) if a.ndim > 1 else 1      # (B, L): a bag's indices, L per example
         raise label_range_error(name, n, i // max(per, 1), float(a.reshape(-1)[i]), rows=rows)
+
+
+def label_array(name: str, a) -> np.ndarray:
+    """The labels or indices of the input ``name`` as an array of numbers; text (labels read from a
+    CSV file, class names) or objects are a LabelRangeError saying how to make them integers (NumPy
+    failed on them with a UFuncTypeError about 'greater_equal')."""
+    if type(a).__module__.startswith("torch") and callable(getattr(a, "detach", None)):
+        a = a.detach().cpu()
+    a = np.asarray(a)
+    if a.dtype.kind in "biuf":
+        return a
+    first = a.reshape(-1)[0] if a.size else None
+    shown = f"; the first is {first.item() if isinstance(first, np.generic) else first!r}" if a.size else ""
+    raise LabelRangeError(
+        f"the input {name!r} holds class labels or indices, integers 0 ... n - 1, but its array is of "
+        f"{a.dtype} ({'text' if a.dtype.kind in 'US' else 'objects'}){shown}: numbers as text become "
+        f"integers with .astype(int); class names become 0 ... n - 1 with "
+        f"classes, labels = numpy.unique(names, return_inverse=True)")
 
 
 def label_range_error(name: str, n: int, i: int, v: float, more: str = "",
@@ -173,3 +193,14 @@ def same_batch_size(name: str, n: int, B: int | None) -> int:
 
 def _batch_text(want) -> str:
     return "(B" + "".join(f", {d}" for d in want) + ("," if not want else "") + ")"     # (B,) for a scalar
+
+
+def transpose_hint(got, want) -> str:
+    """For a parameter given with the transpose of its declared 2-D shape: the usual cause, a torch
+    ``nn.Linear`` weight (stored (out, in)) for a weight declared for ``x @ W`` (in, out)."""
+    got, want = tuple(got), tuple(want)
+    if len(got) != 2 or len(want) != 2 or got != want[::-1] or got == want:
+        return ""
+    return (f"; that is the transpose of the declared shape: torch's nn.Linear stores its weight (out, in) "
+            f"= {got}, for x @ W.T — pass weight.T, or declare the layer as torch does, "
+            f"sg.linear(x, W, b) with W of shape {got}")

@@ -321,4 +321,20 @@ def _optimizer(optimizer):
                                 f"with torch's optimizer")
         raise ArgumentError(f"optimizer must be a symgrad optimizer (sg.optim.SGD, Adam, ...) or one of the "
                             f"names {', '.join(optim.NAMES)}; got {kind.__name__} {optimizer!r}"[:600])
+    _check_schedules(optimizer)
     return optimizer
+
+
+def _check_schedules(optimizer) -> None:
+    """Every learning-rate schedule of ``optimizer`` (its ``lr``, a group's ``lr``) called once with a
+    symbolic step: one written for torch's LambdaLR (``if`` on the step, ``math.cos``) is an
+    ArgumentError saying what to write, not SymPy's TypeError from inside the backend."""
+    from .optim import _schedule
+    from .schedules import check_schedule
+    t = sp.Symbol("t", integer=True, positive=True)
+    lrs = [("lr=", getattr(optimizer, "lr", None))]
+    lrs += [(f"groups[{k}]['lr']", g.get("lr")) for k, g in enumerate(getattr(optimizer, "groups", ()) or ())
+            if isinstance(g, dict)]
+    for where, lr in lrs:
+        if _schedule(lr):
+            check_schedule(f"{where}{getattr(lr, '__name__', type(lr).__name__)}", lr, t)

@@ -18,7 +18,7 @@ from ..errors import ArgumentError, DataError, MissingValueError, ShapeError, Sy
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from .backends import _ADAPTER_MODULES, ADAPTERS, Compiled, Spec, _backend, _plugin
 from .batch_checks import (_batch_text, _batched_shape, _shape, as_numbers, check_labels, check_state, empty_batch,
-                           fit_batch_input, label_inputs, row_index_inputs, same_batch_size)
+                           fit_batch_input, label_inputs, row_index_inputs, same_batch_size, transpose_hint)
 
 
 class Program:
@@ -164,7 +164,8 @@ class Program:
                                 f"{type(values).__name__}")
             values = dict(values)
         out, fresh = self._arrays(values, "parameter", lambda name, got, want: (
-            f"the parameter {name!r} has shape {got}, but it is declared {format_shape(want)}"))
+            f"the parameter {name!r} has shape {got}, but it is declared {format_shape(want)}"
+            + transpose_hint(got, want)))
         self._fresh_values = converted or fresh     # True when `values` does not hold the arrays used
         return out
 
@@ -459,8 +460,13 @@ def _mask_generator(seed) -> np.random.Generator:
 def _optimizer_text(opt) -> str:
     """An optimizer by its class and learning rate, its groups and clipping: SGD(lr=0.01),
     AdamW(lr=0.001, 1 group, clip_grad_norm=1)."""
+    import types
+
+    import sympy as sp
     lr = getattr(opt, "lr", None)
     parts = [f"lr={lr:g}"] if isinstance(lr, (int, float)) else []
+    if callable(lr) and not isinstance(lr, (int, float, sp.Basic)):      # a schedule: by its repr or name
+        parts = [f"lr={lr.__name__ if isinstance(lr, types.FunctionType) else repr(lr)}"[:120]]
     groups = len(getattr(opt, "groups", ()) or ())
     if groups:
         parts.append(f"{groups} group{'s' if groups > 1 else ''}")

@@ -58,9 +58,11 @@ import numpy as np
 from ..core.values import key_name, lookup
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import keywords
-from .training_arrays import all_finite, copied, num_samples
+from .training_arrays import all_finite, copied, num_samples, to_numpy
 from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
-from .training_data import _check_data, _check_data_labels, _check_declared_shapes, _check_keys, _check_validation
+from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
+                            _check_validation, _named_data)
+from .training_early_stop import EarlyStop
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
 from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, accuracy, batches, mean_loss, predict
@@ -78,7 +80,7 @@ def _check_count(name, value, least):
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool = True,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
-          values=None) -> History:
+          values=None, patience=None, monitor=None, min_delta=0.0) -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
 
     - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
@@ -94,6 +96,12 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     - ``progress``: a tqdm progress bar on stderr with the running loss.
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.
+    - ``patience``: early stopping — training stops after ``patience`` epochs in which ``monitor``
+      (a name the epochs record; default ``"val_loss"``, or ``"train_loss"`` without validation)
+      did not improve on its best by more than ``min_delta`` (larger is better for accuracies,
+      smaller for everything else), and ``history.values`` / ``state`` are those of the best epoch
+      (``history.best_epoch``; ``history.stopped_early``). The checkpoint keeps the last epoch's,
+      to resume from. Checked before the first step: a name no epoch records is refused.
 
     Before the first step, every key of ``data`` must be an input of the program (an array under
     another key — a typo, an input the program was not compiled with — is refused, naming the
@@ -130,13 +138,14 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     """
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
-    data = _check_data(data)
-    evaluations = None if metrics is None and validation is None else _metrics_dict(metrics, program)
+    data = _check_data(_named_data(program, data))
+    evaluations = None if metrics is None and validation is None and patience is None \
+        else _metrics_dict(metrics, program)
     _check_keys(program, data, evaluations)
     _check_declared_shapes(program, data)
     _check_data_labels(program, data)
     if validation is not None:
-        validation = _check_data(validation, "validation")
+        validation = _check_data(_named_data(program, validation, "validation"), "validation")
         _check_validation(validation, data)
         _check_declared_shapes(program, validation, "validation")
         _check_data_labels(program, validation, "validation")
@@ -153,7 +162,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                     f"got {type(values).__name__}")
     values = _initialized(program, dict(values), seed)
     for name, v in values.items():          # NaN given as a starting value read 'diverged at step 1'
-        a = np.asarray(v)
+        a = to_numpy(v)                     # (a torch parameter that requires grad, one on a GPU)
         if a.dtype.kind in "fc" and not np.isfinite(a).all():
             bad = ~np.isfinite(a)
             first = tuple(int(i) for i in np.argwhere(bad)[0]) if a.ndim else ()
@@ -164,6 +173,13 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if state is None:
         state = program.init_state(values)
     where, prefix = (validation, "val_") if validation is not None else (data, "train_")
+    early = None
+    if patience is not None:
+        early = EarlyStop(patience, prefix + "loss" if monitor is None else monitor, min_delta,
+                          ["loss"] + [prefix + name for name in evaluations])
+    elif monitor is not None:
+        raise TrainingArgumentError(f"monitor={monitor!r} without patience: give patience=<epochs> to stop "
+                                    f"early when {monitor!r} stops improving")
     if evaluations:
         _probe_metrics(evaluations, program, values, where, prefix)
     copies = getattr(program, "in_place", True) is not False
@@ -224,6 +240,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                      (f"{v:.4g}" if isinstance(v, float) else v)
                                      for k, v in record.items() if k != "seconds"})
                     save_now(epoch)
+                    if early is not None and early.update(record, values, state, step):
+                        history.stopped_early = True
+                        break
             except _Stop:
                 pass
             except KeyboardInterrupt:
@@ -241,6 +260,16 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         bar.close()
     if history.interrupted and progress:
         print(history.message, file=sys.stderr)
+    if early is not None and early.best_epoch is not None and not history.interrupted:
+        # the best epoch's values, as a torch loop loads its best.pt (the checkpoint keeps the last)
+        history.values, history.state, history.best_epoch = early.best_values, early.best_state, early.best_epoch
+        history.best_step = early.best_step
+        if history.stopped_early:
+            history.message = (f"stopped early after epoch {history.epochs[-1]['epoch']}: {early.monitor} did not "
+                               f"improve for {early.patience} epoch{'s' if early.patience > 1 else ''}; the "
+                               f"values are those of epoch {early.best_epoch}, the best")
+            if progress:
+                print(history.message, file=sys.stderr)
     return history
 
 

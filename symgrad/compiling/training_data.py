@@ -35,10 +35,36 @@ def nonfinite_entries(a: np.ndarray):
     return int(bad.sum()), first, int(bad.reshape(len(a), -1).any(axis=1).sum()) if a.ndim else 1
 
 
+def _named_data(program, data, what="data"):
+    """``data`` as a dict by input name when it comes as torch scripts hold it: a tuple or list of
+    arrays (``(X, y)``), or a ``torch.utils.data.TensorDataset``, each in the order of the program's
+    inputs. A ``DataLoader`` is refused, saying why: its batches, shuffling and sampler would be
+    ignored (`train` makes the minibatches). Anything else is left to `_check_data`."""
+    if isinstance(data, Mapping):
+        return data
+    names = [key_name(x) for x in getattr(program, "inputs", None) or ()]
+    order = f"in the order of the program's inputs {', '.join(map(repr, names))}" if names else ""
+    if hasattr(data, "dataset") and hasattr(data, "batch_size"):
+        raise TrainingArgumentError(
+            f"{what} is a {type(data).__name__}: sg.train makes the minibatches itself (batch_size=, shuffle=, "
+            f"seed=), so a loader's batching and sampling would be ignored; pass its arrays — a TensorDataset, "
+            f"a tuple {order}, or a dict by input name {{'x': X, 'y': y}}")
+    if type(data).__name__ == "TensorDataset" and isinstance(getattr(data, "tensors", None), tuple):
+        data = data.tensors
+    if isinstance(data, (tuple, list)) and data and names and all(hasattr(a, "shape") for a in data):
+        if len(data) != len(names):
+            raise TrainingArgumentError(
+                f"{what} holds {len(data)} arrays; a tuple or dataset gives one per input, {order} "
+                f"({len(names)}); or pass a dict by input name")
+        return dict(zip(names, data))
+    return data
+
+
 def _check_data(data, what="data") -> dict:
     if not isinstance(data, Mapping) or not data:
         raise TrainingArgumentError(f"{what} must be a non-empty dict of arrays (input name -> array with a "
-                         f"leading sample axis), got {type(data).__name__}")
+                         f"leading sample axis; or a tuple of arrays, or a torch TensorDataset, in the order "
+                         f"of the program's inputs), got {type(data).__name__}")
     data = {k: np.asarray(v) for k, v in data.items()}
     sizes = {key_name(k): (v.shape[0] if v.ndim else None) for k, v in data.items()}
     if not same_sample_counts(sizes):

@@ -25,7 +25,8 @@ class History:
     validation data is given). ``values``, ``state``: where training ended. ``step``: the number of
     steps taken, counting those of a checkpoint training resumed from. ``interrupted``: True when
     Ctrl-C stopped training early; ``message`` then says where (values and checkpoint are those
-    after step ``step``).
+    after step ``step``). With ``train(patience=...)``: ``stopped_early`` (no improvement for
+    ``patience`` epochs) and ``best_epoch``, whose values and state ``values`` and ``state`` then are.
 
     >>> h = History(loss=[1.0], epochs=[{"epoch": 1, "loss": 1.0, "val_accuracy": 0.5}])
     >>> h.metric("val_accuracy")
@@ -39,6 +40,9 @@ class History:
     step: int = 0
     interrupted: bool = False
     message: str = ""
+    stopped_early: bool = False     # train(patience=...) stopped before the last epoch
+    best_epoch: int | None = None   # train(patience=...): the epoch whose values `values` holds
+    best_step: int | None = None    # ... and the step count at its end
 
     # -- display: a summary, never the arrays ------------------------------------------------------
     def _summary(self) -> dict:
@@ -71,6 +75,10 @@ class History:
             parts.append(f"{what} {number(s['first'])} → {number(s['last'])}{best}")
         parts += [f"{k} {number(v)}" for k, v in s["metrics"].items()]
         parts.append(f"{s['seconds']:.3g} s")
+        if self.stopped_early:
+            parts.append("stopped early")
+        if self.best_epoch is not None:
+            parts.append(f"values of epoch {self.best_epoch}")
         if self.interrupted:
             parts.append("interrupted")
         return "<History: " + ", ".join(parts) + ">"

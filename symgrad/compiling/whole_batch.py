@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import DataError, LabelRangeError, ShapeError
+from .batch_checks import label_array
 from .batch_kind import ignored_label_values, label_bounds
 from .compiler import Program
 
@@ -109,7 +110,7 @@ def _check_labels(name: str, a, n, sizes: dict, ignored=None) -> None:
     with an IndexError from inside the generated code."""
     n = sp.sympify(n)
     n = int(n) if n.is_Integer else int(n.xreplace({k: sp.Integer(v) for k, v in sizes.items()}))
-    a = np.asarray(a)
+    a = label_array(name, a)
     ok = (a >= 0) & (a < n) & (a == np.floor(a))           # NaN fails every comparison
     if ignored is not None:
         ok |= a == ignored

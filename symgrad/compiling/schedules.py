@@ -1,0 +1,98 @@
+"""Learning-rate schedules that torch training scripts use, as functions of the step ``t`` (1 on the
+first step) returning a SymPy expression, so that they compile into the step like the optimizer's
+rule (``sg.optim.AdamW(lr=WarmupCosine(3e-3, warmup=100, total=2000))``, any optimizer, any group).
+
+A torch script steps its scheduler once after each ``optimizer.step()``, so torch's step k (its
+``last_epoch``, 0 on the first step) is t − 1 here. ``check_schedule`` is what `sg.compile` runs on
+every schedule it is given: a function written for torch's ``LambdaLR`` (Python's ``if`` on the step,
+``math.cos``) cannot take a symbolic t, and the error says what to write instead.
+
+>>> import sympy as sp
+>>> t = sp.Symbol("t", integer=True, positive=True)
+>>> sched = WarmupCosine(1.0, warmup=2, total=6)
+>>> [round(float(sched(t).subs(t, k)), 4) for k in range(1, 8)]
+[0.0, 0.5, 1.0, 0.8536, 0.5, 0.1464, 0.0]
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..errors import ArgumentError, show_value
+
+
+def _finite(name, v, ok, what):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(v, "__float__") \
+            or not math.isfinite(float(v)) or not ok(float(v)):
+        raise ArgumentError(f"invalid {name}={show_value(v)}: {what}")
+    return float(v)
+
+
+@dataclass
+class WarmupCosine:
+    """A linear warm-up over ``warmup`` steps, then a cosine decay to ``lr_min`` at step ``total``:
+
+        k = t − 1 (torch's step count)
+        lr(k) = lr · (f + (1 − f) · k / warmup)                                      k < warmup
+        lr(k) = lr_min + (lr − lr_min) · (1 + cos(π · min(k − warmup, T) / T)) / 2   T = total − warmup
+
+    With ``start_factor`` f = 0 (the default) this is the ``LambdaLR`` of Hugging Face's
+    ``get_cosine_schedule_with_warmup(opt, warmup, total)`` (lr_min 0); with f > 0 it is torch's
+    ``SequentialLR([LinearLR(opt, start_factor=f, total_iters=warmup), CosineAnnealingLR(opt,
+    T_max=total - warmup, eta_min=lr_min)], milestones=[warmup])``; ``warmup=0`` is
+    ``CosineAnnealingLR(opt, T_max=total, eta_min=lr_min)``. Past ``total`` the rate stays at
+    ``lr_min`` (torch's cosine would rise again). Tested against torch's schedulers.
+    """
+
+    lr: float
+    warmup: int
+    total: int
+    lr_min: float = 0.0
+    start_factor: float = 0.0
+
+    def __post_init__(self):
+        self.lr = _finite("lr", self.lr, lambda v: v >= 0, "must be a finite number >= 0")
+        self.lr_min = _finite("lr_min", self.lr_min, lambda v: 0 <= v <= self.lr, "must be in [0, lr]")
+        self.start_factor = _finite("start_factor", self.start_factor, lambda v: 0 <= v <= 1, "must be in [0, 1]")
+        for name in ("warmup", "total"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ArgumentError(f"invalid {name}={show_value(v)}: must be an integer >= 0 (steps)")
+        if self.total <= self.warmup:
+            raise ArgumentError(f"total={self.total} must be larger than warmup={self.warmup}: the cosine "
+                                f"runs over the total - warmup steps after the warm-up (total counts all steps)")
+
+    def __call__(self, t):
+        k = t - 1
+        T = self.total - self.warmup
+        f = self.start_factor
+        cosine = self.lr_min + (self.lr - self.lr_min) * (1 + sp.cos(sp.pi * sp.Min(k - self.warmup, T) / T)) / 2
+        if self.warmup == 0:
+            return cosine
+        return sp.Piecewise((self.lr * (f + (1 - f) * k / self.warmup), k < self.warmup), (cosine, True))
+
+
+_ADVICE = ("a schedule is called once, with the step t a SymPy symbol, and returns a SymPy expression of t "
+           "that is compiled into the step: write sp.Piecewise((a, t <= w), (b, True)) for Python's "
+           "if/else on the step, sp.cos, sp.exp, sp.pi for math's, sp.Min / sp.Max for min / max "
+           "(t counts from 1: torch's LambdaLR step is t - 1); a warm-up then a cosine decay is "
+           "symgrad.compiling.schedules.WarmupCosine(lr, warmup=, total=)")
+
+
+def check_schedule(where: str, schedule, t) -> None:
+    """Call ``schedule(t)`` once and refuse, with the way to write it, a schedule that cannot take a
+    symbolic t or does not return an expression of t alone."""
+    try:
+        out = schedule(t)
+    except (TypeError, ValueError, AttributeError) as e:     # `if t < w`, math.cos(t), float(t)
+        raise ArgumentError(f"the learning-rate schedule {where} cannot be compiled: calling it with a "
+                            f"symbolic step t failed ({type(e).__name__}: {e}); {_ADVICE}") from None
+    try:
+        expr = sp.sympify(out)
+    except (sp.SympifyError, TypeError):
+        expr = None
+    if not isinstance(expr, sp.Basic) or not expr.free_symbols <= {t} or expr.is_real is False:
+        raise ArgumentError(f"the learning-rate schedule {where} returned {show_value(out)}, not a real "
+                            f"expression of the step t alone; {_ADVICE}"[:900])

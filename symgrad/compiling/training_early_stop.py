@@ -1,0 +1,67 @@
+"""Early stopping for `train`: ``patience=`` epochs without improvement of a recorded metric stop
+training, and the values of the best epoch are kept — what a torch loop does by hand with a
+``best`` variable, a ``bad_epochs`` counter, ``torch.save(model.state_dict(), "best.pt")`` and a
+``load_state_dict`` at the end (Keras: ``EarlyStopping(monitor, patience, min_delta,
+restore_best_weights=True)``).
+
+>>> stop = EarlyStop(patience=2, monitor="val_loss", min_delta=0.0, names=["val_loss"])
+>>> [stop.update({"epoch": e, "val_loss": v}, {"w": v}, None) for e, v in enumerate([3, 2, 2.5, 2.1], 1)]
+[False, False, False, True]
+>>> stop.best_epoch, stop.best_values
+(2, {'w': 2})
+"""
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+
+from ..errors import show_value
+from .training_arrays import copied
+from .training_results import TrainingArgumentError
+
+
+def maximized(monitor: str) -> bool:
+    """Whether a larger ``monitor`` is better: accuracies (any name with "acc"), as Keras's
+    ``mode="auto"`` decides; losses and every other metric are minimized."""
+    return "acc" in monitor.lower()
+
+
+class EarlyStop:
+    """The best epoch so far by ``monitor`` and the number of epochs since (see the module)."""
+
+    def __init__(self, patience, monitor: str, min_delta, names):
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
+            raise TrainingArgumentError(f"patience must be an integer >= 1 (the epochs without improvement "
+                                        f"that stop training), got {show_value(patience)}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(min_delta) or min_delta < 0:
+            raise TrainingArgumentError(f"min_delta must be a finite number >= 0 (the least change that counts "
+                                        f"as an improvement), got {show_value(min_delta)}")
+        names = list(names)
+        if monitor not in names:
+            close = difflib.get_close_matches(str(monitor), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TrainingArgumentError(
+                f"monitor={monitor!r} is not recorded in each epoch{hint}; the epochs record "
+                f"{', '.join(repr(n) for n in names)} (metrics are val_<name> with a validation set, "
+                f"train_<name> without one)")
+        self.patience, self.monitor, self.min_delta = int(patience), monitor, float(min_delta)
+        self.sign = -1.0 if maximized(monitor) else 1.0      # compare sign·value: smaller is better
+        self.best = math.inf
+        self.best_epoch = None
+        self.best_values = self.best_state = None
+        self.best_step = None
+        self.waited = 0
+
+    def update(self, record: dict, values, state, step=None) -> bool:
+        """Take an epoch's record (and the values, state and step count after it); True when training
+        should stop."""
+        v = self.sign * float(record[self.monitor])
+        if math.isfinite(v) and v < self.best - self.min_delta:
+            self.best, self.best_epoch, self.best_step, self.waited = v, record["epoch"], step, 0
+            self.best_values, self.best_state = copied(values), copied(state)
+            return False
+        self.waited += 1
+        return self.waited >= self.patience

@@ -1,0 +1,59 @@
+"""`symgrad train --patience N [--monitor NAME]`: sg.train's early stopping from the command line."""
+import numpy as np
+import pytest
+
+from symgrad import cli
+from standin_program import SOFTMAX_MODEL_FILE, blobs
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
+    np.savez(tmp_path / "data.npz", **blobs(120, seed=0))
+    np.savez(tmp_path / "val.npz", **blobs(60, sample_seed=7))
+    return tmp_path
+
+
+def _argv(files, *more):
+    return ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--validation",
+            str(files / "val.npz"), "--batch-size", "16", "--no-progress", *more]
+
+
+def test_patience_stops_when_the_monitored_metric_stops_improving(files, capsys):
+    assert cli.main(_argv(files, "--epochs", "60", "--patience", "1", "--monitor", "val_accuracy")) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    epochs = [ln for ln in lines if ln.startswith("epoch ")]
+    acc = [float(ln.split("val_accuracy")[1].split()[0]) for ln in epochs]
+    assert len(epochs) < 60                                  # stopped early
+    assert acc[-1] <= max(acc[:-1])                          # the last epoch did not improve on the best
+    best = 1 + int(np.argmax(acc))
+    assert f"stopped early after epoch {len(epochs)}; best val_accuracy at epoch {best}" in lines[-2]
+
+
+def test_a_monitor_no_epoch_records_exits_2_with_the_closest(files, capsys):
+    assert cli.main(_argv(files, "--epochs", "2", "--patience", "2", "--monitor", "val_acuracy")) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'val_accuracy'" in err and "Traceback" not in err
+
+
+def test_best_saves_the_best_epochs_values_as_a_checkpoint(files, capsys):
+    from symgrad.compiling.training import load
+    best, last = files / "best.npz", files / "last.npz"
+    argv = _argv(files, "--epochs", "60", "--patience", "1", "--monitor", "val_accuracy", "--best", str(best),
+                 "--checkpoint", str(last))
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    epochs = [ln for ln in out.splitlines() if ln.startswith("epoch ")]
+    acc = [float(ln.split("val_accuracy")[1].split()[0]) for ln in epochs]
+    k = 1 + int(np.argmax(acc))
+    ck, end = load(best), load(last)
+    assert ck.epoch == k and ck.step == k * 8 and end.epoch == len(epochs)       # 120 samples / 16: 8 steps
+    # the oracle: the same command for exactly k epochs, without early stopping
+    assert cli.main(_argv(files, "--epochs", str(k), "--checkpoint", str(files / "k.npz"))) == 0
+    for name, v in load(files / "k.npz").values.items():
+        np.testing.assert_array_equal(ck.values[name], v)
+
+
+def test_best_without_patience_exits_2(files, capsys):
+    assert cli.main(_argv(files, "--epochs", "2", "--best", str(files / "b.npz"))) == 2
+    assert "give --patience" in capsys.readouterr().err

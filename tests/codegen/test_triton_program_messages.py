@@ -1,0 +1,31 @@
+"""The Triton program's messages. Its ShapeError for an nn.Linear weight given where (in, out) is declared says it is
+the transpose and what to write (as the NumPy program's does: tests/compiling/test_torch_weights_into_program.py)."""
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.errors import ShapeError
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("triton")
+
+
+def test_triton_program_names_the_transpose():
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 6)), sg.tensor("y", (N,), integer=True)
+    W, b = sg.tensor("W", (6, 3)), sg.tensor("b", (3,))
+    prog = sg.compile(sg.cross_entropy(x @ W + b, y), [W, b], [x, y], target="triton")
+    lin = torch.nn.Linear(6, 3)
+    with pytest.raises(ShapeError, match=r"transpose of the declared shape.*sg\.linear"):
+        prog.loss({"W": lin.weight, "b": lin.bias}, {"x": torch.zeros(2, 6), "y": torch.tensor([0, 1])})
+
+
+def test_triton_programs_repr_says_what_the_numpy_programs_does():
+    """Its optimizer (groups, clipping) and dtype, as the NumPy program's repr, and the device (it was
+    ``TorchProgram(params=[...], inputs=[...], device=cpu)``)."""
+    net, t = sg.mlp([4, 3]), sp.MatrixSymbol("t", 3, 1)
+    opt = sg.optim.AdamW(lr=1e-3, groups=[{"params": [net.params[1]], "weight_decay": 0.0}], clip_grad_norm=1.0)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], target="triton", optimizer=opt)
+    ref = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], optimizer=opt)
+    assert repr(prog) == repr(ref).replace("<Program", "<TorchProgram")[:-1] + f"; on {prog.device}>"
+    assert "AdamW(lr=0.001, 1 group, clip_grad_norm=1)" in repr(prog)

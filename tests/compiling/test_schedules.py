@@ -1,0 +1,126 @@
+"""symgrad.compiling.schedules: torch's warm-up + cosine schedules as functions of t, checked against
+torch.optim.lr_scheduler; and schedules written for torch's LambdaLR refused with what to write."""
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+import symgrad as sg
+from symgrad.compiling.schedules import WarmupCosine
+from symgrad.errors import ArgumentError
+
+t = sp.Symbol("t", integer=True, positive=True)
+
+
+def _torch_lrs(make_scheduler, steps, lr=0.1):
+    """The lr torch's optimizer uses at each of ``steps`` steps (scheduler stepped after each)."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    sched = make_scheduler(opt)
+    out = []
+    for _ in range(steps):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+def _ours(schedule, steps):
+    f = sp.lambdify(t, schedule(t), "math")
+    return [float(f(k)) for k in range(1, steps + 1)]
+
+
+def test_warmup_then_cosine_equals_torchs_sequential_lr():
+    want = _torch_lrs(lambda o: torch.optim.lr_scheduler.SequentialLR(o, [
+        torch.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
+        torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=16, eta_min=0.01)], milestones=[4]), 20)
+    got = _ours(WarmupCosine(0.1, warmup=4, total=20, lr_min=0.01, start_factor=0.25), 20)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_default_start_is_hugging_faces_cosine_schedule_with_warmup():
+    w, total = 5, 30
+    hf = lambda s: s / w if s < w else 0.5 * (1 + math.cos(math.pi * (s - w) / (total - w)))
+    want = _torch_lrs(lambda o: torch.optim.lr_scheduler.LambdaLR(o, hf), total)
+    np.testing.assert_allclose(_ours(WarmupCosine(0.1, warmup=w, total=total), total), want, rtol=1e-12, atol=1e-15)
+
+
+def test_no_warmup_is_cosine_annealing_and_stays_at_lr_min_past_total():
+    want = _torch_lrs(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=12, eta_min=0.02), 13)
+    got = _ours(WarmupCosine(0.1, warmup=0, total=12, lr_min=0.02), 16)
+    np.testing.assert_allclose(got[:13], want, rtol=1e-12, atol=1e-15)
+    assert got[13:] == [pytest.approx(0.02)] * 3
+
+
+def test_compiled_adamw_with_groups_follows_torch_under_the_schedule():
+    rng = np.random.default_rng(0)
+    net = sg.mlp([3, 4, 2], act=sg.tanh)
+    W1, b1, W2, b2 = net.params
+    y = sp.MatrixSymbol("y", 2, 1)
+    sched = WarmupCosine(0.05, warmup=3, total=8, start_factor=0.5)
+    opt = sg.optim.AdamW(lr=sched, weight_decay=0.1, groups=[{"params": [b1, b2], "weight_decay": 0.0}])
+    prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y], optimizer=opt, dtype="float64")
+    values = {p.name: rng.normal(size=p.shape) for p in net.params}
+    tp = {k: torch.nn.Parameter(torch.tensor(v)) for k, v in values.items()}
+    topt = torch.optim.AdamW([{"params": [tp["W1"], tp["W2"]], "weight_decay": 0.1},
+                              {"params": [tp["b1"], tp["b2"]], "weight_decay": 0.0}], lr=0.05)
+    tsched = torch.optim.lr_scheduler.SequentialLR(topt, [
+        torch.optim.lr_scheduler.LinearLR(topt, start_factor=0.5, total_iters=3),
+        torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=5)], milestones=[3])
+    state = prog.init_state(values)
+    for _ in range(8):
+        X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+        values, state = prog.step(values, state, {"x": X, "y": Y})
+        h = torch.tanh(torch.tensor(X) @ tp["W1"].T + tp["b1"].T)
+        out = h @ tp["W2"].T + tp["b2"].T
+        loss = ((out - torch.tensor(Y)) ** 2).mean()               # sg.mse: the mean over the entries
+        topt.zero_grad()
+        loss.backward()
+        topt.step()
+        tsched.step()
+    for k, v in values.items():
+        np.testing.assert_allclose(v, tp[k].detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("lr", [
+    lambda t: 0.1 * ((t - 1) / 5 if t - 1 < 5 else 1.0),       # LambdaLR's if on the step
+    lambda t: 0.05 * (1 + math.cos(math.pi * t / 100)),         # math.cos
+])
+def test_a_lambda_lr_function_is_refused_with_what_to_write(lr):
+    net, y = sg.mlp([3, 2]), sp.MatrixSymbol("y", 2, 1)
+    with pytest.raises(ArgumentError, match=r"sp\.Piecewise.*WarmupCosine"):
+        sg.compile(sg.mse(net.output, y), net.params, [net.input, y], optimizer=sg.optim.Adam(lr=lr))
+    with pytest.raises(ArgumentError, match=r"groups\[0\]\['lr'\]"):
+        sg.compile(sg.mse(net.output, y), net.params, [net.input, y],
+                   optimizer=sg.optim.Adam(lr=1e-3, groups=[{"params": [net.params[1]], "lr": lr}]))
+
+
+def test_a_schedule_of_another_symbol_is_refused():
+    net, y = sg.mlp([3, 2]), sp.MatrixSymbol("y", 2, 1)
+    eta = sp.Symbol("eta")
+    with pytest.raises(ArgumentError, match="expression of the step t alone"):
+        sg.compile(sg.mse(net.output, y), net.params, [net.input, y], optimizer=sg.optim.SGD(lr=lambda t: eta / t))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"warmup": 10, "total": 10}, "larger than warmup"),
+    ({"warmup": -1, "total": 10}, "warmup"),
+    ({"warmup": 1, "total": 10, "lr_min": 1.0}, r"lr_min.*\[0, lr\]"),
+    ({"warmup": 1, "total": 10, "start_factor": 2}, "start_factor"),
+])
+def test_bad_schedule_arguments(kwargs, match):
+    with pytest.raises(ArgumentError, match=match):
+        WarmupCosine(0.1, **kwargs)
+
+
+def test_a_programs_repr_shows_its_schedule():
+    net, y = sg.mlp([3, 2]), sp.MatrixSymbol("y", 2, 1)
+    prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y],
+                      optimizer=sg.optim.AdamW(lr=WarmupCosine(0.1, warmup=2, total=10), clip_grad_norm=1.0))
+    assert "AdamW(lr=WarmupCosine(lr=0.1, warmup=2, total=10" in repr(prog)
+
+    def my_schedule(t):
+        return 0.1 / t
+    prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y], optimizer=sg.optim.SGD(lr=my_schedule))
+    assert "SGD(lr=my_schedule)" in repr(prog)

@@ -1,0 +1,98 @@
+"""sg.train(patience=...): early stopping as a torch loop writes it by hand (best metric, a counter of
+epochs without improvement, the best epoch's weights loaded at the end)."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.compiling.training import TrainingArgumentError
+
+N = sp.Symbol("N", integer=True, positive=True)
+
+
+def _program():
+    x, y = sg.tensor("x", (N, 3)), sg.tensor("y", (N,), integer=True)
+    W, b = sg.tensor("W", (3, 2)), sg.tensor("b", (2,))
+    logits = x @ W + b
+    return sg.compile(sg.cross_entropy(logits, y), [W, b], [x, y], outputs=[logits], dtype="float64",
+                      optimizer=sg.optim.SGD(lr=0.1))
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    return {"x": x, "y": (x[:, 0] > 0).astype(int)}
+
+
+def _scripted(scores):
+    """A metric returning the given numbers in turn (the probe before training takes none)."""
+    it = iter(scores)
+    calls = {"n": 0}
+
+    def score(program, values, data):
+        calls["n"] += 1
+        return 0.0 if calls["n"] == 1 else next(it)
+    return score
+
+
+def test_stops_after_patience_epochs_and_keeps_the_best_epochs_values():
+    prog, data = _program(), _data()
+    values = {"W": np.zeros((3, 2)), "b": np.zeros(2)}
+    # a loss-like score: best at epoch 3, then 2 epochs without improvement -> stop after epoch 5
+    h = sg.train(prog, data, epochs=10, batch_size=8, values=values, validation=data, progress=False,
+                 metrics={"score": _scripted([5.0, 4.0, 3.0, 3.5, 3.2, 1.0, 1.0])}, patience=2,
+                 monitor="val_score")
+    assert [r["epoch"] for r in h.epochs] == [1, 2, 3, 4, 5]
+    assert h.stopped_early and h.best_epoch == 3
+    # the oracle: the same run for exactly 3 epochs, without early stopping
+    want = sg.train(prog, data, epochs=3, batch_size=8, values=values, progress=False)
+    for k in ("W", "b"):
+        np.testing.assert_array_equal(h.values[k], want.values[k])
+    assert h.state["t"] == want.state["t"] == 3 * 5           # the state of that epoch too
+    assert h.step == 5 * 5                                     # steps taken: the last epoch's count
+
+
+def test_accuracy_is_maximized_and_min_delta_counts():
+    prog, data = _program(), _data()
+    values = {"W": np.zeros((3, 2)), "b": np.zeros(2)}
+    h = sg.train(prog, data, epochs=10, batch_size=8, values=values, validation=data, progress=False,
+                 metrics={"accuracy": _scripted([0.5, 0.8, 0.805, 0.9, 0.7, 0.7, 0.7])}, patience=2,
+                 monitor="val_accuracy", min_delta=0.01)
+    assert h.best_epoch == 4 and len(h.epochs) == 6           # 0.805 is not 0.01 better than 0.8
+
+
+def test_runs_to_the_end_when_it_keeps_improving():
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=4, batch_size=8, seed=1, progress=False, patience=3)   # train_loss
+    assert not h.stopped_early and len(h.epochs) == 4
+    assert h.best_epoch == 1 + int(np.argmin(h.metric("train_loss")))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"patience": 2, "monitor": "val_los"}, "did you mean 'val_loss'"),
+    ({"patience": 0}, "patience must be an integer >= 1"),
+    ({"patience": 2, "min_delta": -1}, "min_delta"),
+    ({"monitor": "val_loss"}, "without patience"),
+])
+def test_bad_arguments_are_refused_before_the_first_step(kwargs, match):
+    prog, data = _program(), _data()
+    values = {"W": np.zeros((3, 2)), "b": np.zeros(2)}
+    with pytest.raises(TrainingArgumentError, match=match):
+        sg.train(prog, data, epochs=2, batch_size=8, values=values, validation=data, progress=False, **kwargs)
+    np.testing.assert_array_equal(values["W"], 0)
+
+
+def test_the_historys_repr_says_it_stopped_and_whose_values_it_holds():
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=False,
+                 metrics={"score": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_score")
+    assert "stopped early, values of epoch 2" in repr(h)
+
+
+def test_stopping_early_is_said_on_stderr_with_the_progress_bar(capsys):
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=True,
+                 metrics={"score": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_score")
+    want = "stopped early after epoch 4: val_score did not improve for 2 epochs; the values are those of epoch 2"
+    assert h.message.startswith(want)
+    assert want in capsys.readouterr().err

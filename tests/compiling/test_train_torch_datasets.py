@@ -1,0 +1,54 @@
+"""sg.train takes data as torch scripts hold it: ``(X, y)`` or a ``TensorDataset``, in the order of the
+program's inputs; a ``DataLoader`` is refused saying why (its batching would be ignored). Until
+2026-11-30, seventh session, each was "data must be a non-empty dict"."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.compiling.training import TrainingArgumentError
+
+torch = pytest.importorskip("torch")
+N = sp.Symbol("N", integer=True, positive=True)
+
+
+def _program():
+    x, y = sg.tensor("x", (N, 5)), sg.tensor("y", (N,), integer=True)
+    W = sg.tensor("W", (5, 3))
+    return sg.compile(sg.cross_entropy(x @ W, y), [W], [x, y], outputs=[x @ W], dtype="float64")
+
+
+def _arrays():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 5))
+    return X, X[:, :3].argmax(1)
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda X, y: (X, y),
+    lambda X, y: [torch.tensor(X), torch.tensor(y)],
+    lambda X, y: torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(y)),
+])
+def test_a_tuple_or_a_tensor_dataset_trains_as_the_dict(wrap):
+    prog, (X, y) = _program(), _arrays()
+    start = {"W": np.zeros((5, 3))}
+    got = sg.train(prog, wrap(X, y), epochs=2, batch_size=8, values=start, progress=False,
+                   validation=wrap(X, y), metrics=["accuracy"])
+    want = sg.train(prog, {"x": X, "y": y}, epochs=2, batch_size=8, values=start, progress=False,
+                    validation={"x": X, "y": y}, metrics=["accuracy"])
+    np.testing.assert_allclose(got.values["W"], want.values["W"], rtol=1e-12)
+    assert got.metric("val_accuracy") == want.metric("val_accuracy")
+
+
+def test_a_data_loader_is_refused_saying_train_makes_the_batches():
+    prog, (X, y) = _program(), _arrays()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(y)),
+                                         batch_size=4, shuffle=True)
+    with pytest.raises(TrainingArgumentError, match=r"DataLoader: sg.train makes the minibatches.*'x', 'y'"):
+        sg.train(prog, loader, epochs=1, progress=False)
+
+
+def test_a_tuple_of_the_wrong_length_names_the_inputs():
+    prog, (X, y) = _program(), _arrays()
+    with pytest.raises(TrainingArgumentError, match=r"holds 1 arrays.*'x', 'y'"):
+        sg.train(prog, (X,), epochs=1, progress=False)
