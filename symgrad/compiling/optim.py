@@ -54,6 +54,7 @@ from ..errors import show_value          # a NumPy scalar in a message as its nu
 from ..frontend.keywords import check_keywords
 from ..frontend.parse import as_expr
 from .optim_skip import NoGradientWarning  # noqa: F401 - sg.optim.NoGradientWarning
+from .schedules import WarmupCosine  # noqa: F401 - sg.optim.WarmupCosine, next to LinearAnnealing
 
 Number = Union[int, float]
 LR = Union[Number, Callable]      # a number, or t -> SymPy expression (a schedule)
@@ -306,8 +307,15 @@ class Optimizer:
         _number("l1", self.l1)
 
     def _lr(self, t):
-        """The learning rate at step t: a number, or the schedule's expression in t."""
-        return as_expr(self.lr(t) if _schedule(self.lr) else self.lr, "lr")   # text parsed, not run
+        """The learning rate at step t: a number, or the schedule's expression in t. A schedule
+        written for torch's LambdaLR (``if`` on the step, ``math.cos``) is an ArgumentError saying
+        what to write, here as in `sg.compile`, not SymPy's TypeError from inside it."""
+        if not _schedule(self.lr):
+            return as_expr(self.lr, "lr")                 # text parsed, not run
+        if isinstance(t, sp.Basic) and t.free_symbols:
+            from .schedules import check_schedule
+            check_schedule(f"lr={getattr(self.lr, '__name__', type(self.lr).__name__)}", self.lr, t)
+        return as_expr(self.lr(t), "lr")
 
     def _regularized(self, p, g):
         """g + weight_decay·p + l1·sign(p): the gradients of (wd/2)·p² and l1·|p| added to g."""
