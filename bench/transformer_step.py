@@ -86,6 +86,21 @@ def torch_step_fn(P: dict, V: int, T: int, D: int, H: int, layers: int):
     return step
 
 
+def start_values(ex, params) -> dict:
+    """The example's GPT-2 initialization in float32, with weights 10× larger than GPT-2's 0.02, so
+    that attention is not uniform, and every layer norm's gain 1 (the example's ``init`` tells gains
+    by a name ending in "_g", which the per-layer "ln1_g0" ... do not: their gains came out 0 before
+    2026-11-30's seventh session, so every block's layer norm gave 0, the GELUs' inputs were 0 and the
+    attention uniform, and the step timed was that degenerate network's)."""
+    start = {k: v.astype(np.float32) for k, v in ex.init(params, seed=0).items()}
+    for k in start:
+        if start[k].ndim == 2:
+            start[k] *= 10
+        elif k.startswith(("ln1_g", "ln2_g", "lnf_g")):
+            start[k] = np.ones_like(start[k])
+    return start
+
+
 def _kind(code: str) -> str:
     if "@" in code or "matmul(" in code:
         return "matrix products"
@@ -128,10 +143,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     prog = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
     compile_s = time.perf_counter() - t0
-    start = {k: v.astype(np.float32) for k, v in ex.init(params, seed=0).items()}
-    for k in start:                  # weights larger than GPT-2's 0.02, so that attention is not uniform
-        if start[k].ndim == 2:
-            start[k] *= 10
+    start = start_values(ex, params)
     rng = np.random.default_rng(0)
     ids = rng.integers(0, V, (args.batch, T))
     targets = rng.integers(0, V, (args.batch, T))
