@@ -5,7 +5,9 @@ in float64 through a scalar C function: 16 ns an entry, so the one erf a GELU la
 the forward and the backward, `codegen.numpy_shared_erf`) was 8–9 ms of a 100 ms transformer step at
 T = 64, D = 128, N = 32, and a third of a pre-norm MLP's step (bench/transformer_step.py --profile,
 bench/port_step.py). For a float32 array the helper evaluates instead two polynomials, each pass over
-the whole array one vectorized NumPy ufunc, in float32 (about 5× faster at 1M entries):
+the array one vectorized NumPy ufunc, in float32, block by block of 64K entries so that the
+temporaries stay in the cache (about 5× faster than SciPy at 1M entries on a quiet machine, 2.5×
+more again when other processes contend for memory bandwidth):
 
     |x| < 0.75:        erf(x) = x·P(x²)                           P of degree 5
     0.75 ≤ t = |x|:    erf(x) = sign(x)·(1 − e^(−t²)·Q(u)),  u = 1/(1 + t/2)      Q of degree 5
@@ -35,8 +37,20 @@ HELPER_LINES = [
     f"_ERF_LARGE = {ERF_LARGE!r}",
     "",
     "",
+    "_ERF_BLOCK = 65536      # entries worked out at a time: the temporaries stay in the cache",
+    "",
+    "",
     "def _erf_float32(x):",
-    '    """erf of each entry of the float32 array x, by the two polynomials above (Horner\'s rule in place;',
+    '    """erf of each entry of the float32 array x, block by block of _ERF_BLOCK entries."""',
+    "    flat = numpy.ascontiguousarray(x).reshape(-1)",
+    "    out = numpy.empty(x.shape, dtype=x.dtype)",
+    "    for i in range(0, flat.size, _ERF_BLOCK):",
+    "        _erf_block(flat[i:i + _ERF_BLOCK], out.reshape(-1)[i:i + _ERF_BLOCK])",
+    "    return out",
+    "",
+    "",
+    "def _erf_block(x, out):",
+    '    """erf of the float32 entries x into out, by the two polynomials above (Horner\'s rule in place;',
     "    no numpy.where, numpy.minimum or numpy.copysign: each is 5-10 times slower than a product)\"\"\"",
     "    x = numpy.clip(x, -4, 4)                    # erf(±4) is ±1 in float32; NaN stays NaN",
     "    s = x * x",
@@ -63,6 +77,5 @@ HELPER_LINES = [
     f"    sign = numpy.greater_equal(x, {SMALL_BELOW!r}, out=u)",
     f"    sign -= numpy.less_equal(x, {-SMALL_BELOW!r}, out=s)",
     "    large *= sign",
-    "    large += small",
-    "    return large",
+    "    numpy.add(large, small, out=out)",
 ]
