@@ -142,6 +142,12 @@ def passes(e: sp.Expr, arrays: set) -> int:
 # fewer, NumPy's one or two temporaries cost what the chain's own calls cost.
 MIN_PASSES = 4
 
+# The whole-batch schedule chains only statements of this many entries per example or more (a
+# transformer's (N, T, 4D) GELU, its (N, H, T, T) attention): with a batch they outgrow the cache,
+# where each temporary is a trip to memory. A (N, 64) layer's temporaries stay in the cache, and
+# there the chain's extra statements cost more than they save (bench/port_step.py: lstm, bag).
+CHAIN_MIN_ENTRIES = 4096
+
 # what the chain does not take: masks and relations (booleans), pieces (numpy.where of its own)
 REFUSED = (sp.Heaviside, sp.KroneckerDelta, sp.Piecewise, sp.core.relational.Relational,
            sp.logic.boolalg.BooleanFunction)

@@ -33,6 +33,7 @@ deleted after its last use.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -42,7 +43,7 @@ from symgrad.core import array_rules as A
 from symgrad.core import rules as R
 from symgrad.core.ir import Graph
 
-from .numpy_in_place import MIN_PASSES, REFUSED, fresh_chain, into, passes, scratch_ok, unmasked
+from .numpy_in_place import CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, fresh_chain, into, passes, scratch_ok, unmasked
 from .numpy_shared_erf import share_erf
 from .printers.numpy_printer import NumpyPrinter, is_boolean
 from .printers.numpy_tensor import FORMS, Context
@@ -209,8 +210,9 @@ class WholeBatchScheduler(Scheduler):
         the expression reads only where it is worked out first, else a new array."""
         val = self.value[v]
         if len(st.code) != 1 or not st.code[0].startswith(f"v{v} = ") or is_boolean(body) \
-                or all(sp.sympify(d).is_Integer for d in val.shape):
-            return False    # (only arrays with a batch size: a (D,) vector's passes cost nothing)
+                or all(sp.sympify(d).is_Integer for d in val.shape) \
+                or math.prod(int(d) for d in val.shape if sp.sympify(d).is_Integer) < CHAIN_MIN_ENTRIES:
+            return False    # (only arrays with a batch size, of many entries per example: see CHAIN_MIN_ENTRIES)
         arrays = {s for s in body.free_symbols if s in self._leaf_of
                   and tuple(self.g.producer[self._leaf_of[s]].out.shape) != ()}
         if passes(body, arrays) < MIN_PASSES:

@@ -94,17 +94,23 @@ def test_masks_and_relations_are_not_chained():
 
 def test_gelu_backward_of_a_whole_batch_step_is_one_chain():
     """GELU's backward over (N, T, 4D) (codegen/numpy_whole_batch.py): a new array worked out in place,
-    square, exp, products, in it; before, NumPy made a temporary of each pass. The values are those of
+    square, exp, products, in it; before, NumPy made a temporary of each pass. Not for arrays of
+    fewer than CHAIN_MIN_ENTRIES entries per example (their temporaries stay in the cache). The values are those of
     torch (tests/compiling/test_transformer_step.py runs a whole transformer against torch.autograd)."""
     N = sp.Symbol("N", integer=True, positive=True)
-    x, W1, W2 = sg.tensor("x", (N, 3, 4)), sg.tensor("W1", (4, 8)), sg.tensor("W2", (8, 4))
-    loss = sg.mean((sg.gelu(x @ W1) @ W2) ** 2)
-    prog = sg.compile(loss, [W1, W2], [x], dtype="float64")
+
+    def declared(T, D, H):
+        x, W1, W2 = sg.tensor("x", (N, T, D)), sg.tensor("W1", (D, H)), sg.tensor("W2", (H, D))
+        return sg.mean((sg.gelu(x @ W1) @ W2) ** 2), [W1, W2], [x]
+    loss, params, inputs = declared(64, 4, 64)          # (N, 64, 64): 4096 entries per example
+    prog = sg.compile(loss, params, inputs, dtype="float64")
     grad = prog.source.split("\ndef grad(")[1].split("\ndef ")[0]
     assert "dtype=DTYPE)\n" in grad and "numpy.square(" in grad and "numpy.exp(" in grad and ", out=" in grad
+    small = sg.compile(*declared(3, 4, 8), dtype="float64").source.split("\ndef grad(")[1].split("\ndef ")[0]
+    assert "numpy.empty(" not in small and "numpy.square(" not in small      # (N, 3, 8): NumPy's temporaries
     rng = np.random.default_rng(2)
-    vals = {"W1": rng.normal(size=(4, 8)), "W2": rng.normal(size=(8, 4))}
-    xs = {"x": rng.normal(size=(6, 3, 4))}
+    vals = {"W1": rng.normal(size=(4, 64)), "W2": rng.normal(size=(64, 4))}
+    xs = {"x": rng.normal(size=(3, 64, 4))}
     import torch
     t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
     ((torch.nn.functional.gelu(torch.tensor(xs["x"]) @ t["W1"]) @ t["W2"]) ** 2).mean().backward()
