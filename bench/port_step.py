@@ -211,7 +211,7 @@ def bench(name, B, rounds, seed=0, baseline=None):
     times = interleaved_rounds(runs, rounds)
     return (statistics.median(times["symgrad"]) * 1e3, statistics.median(times["torch"]) * 1e3,
             median_ratio(times, "symgrad", "torch"),
-            median_ratio(times, "module", "baseline") if baseline else None)
+            (median_ratio(times, "module", "baseline"), median_ratio(times, "baseline", "torch")) if baseline else None)
 
 
 def main(argv=None):
@@ -226,10 +226,10 @@ def main(argv=None):
           f"{os.cpu_count()} CPUs, numpy {np.__version__}, torch {torch.__version__}; batch {a.batch}, "
           f"{a.rounds} rounds, Adam, float32, one thread")
     print(f"{'model':<10} {'symgrad ms':>11} {'torch ms':>9} {'ratio':>6}"
-          + (f" {'this / baseline':>16}" if a.baseline else ""))
+          + (f" {'this / baseline':>16} {'baseline / torch':>17}" if a.baseline else ""))
     for name in a.models.split(","):
         ours, theirs, ratio, ab = bench(name, a.batch, a.rounds, baseline=a.baseline)
-        print(f"{name:<10} {ours:>11.2f} {theirs:>9.2f} {ratio:>6.2f}" + (f" {ab:>16.2f}" if a.baseline else ""))
+        print(f"{name:<10} {ours:>11.2f} {theirs:>9.2f} {ratio:>6.2f}" + (f" {ab[0]:>16.2f} {ab[1]:>17.2f}" if a.baseline else ""))
 
 
 if __name__ == "__main__":

@@ -84,6 +84,8 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "        return _expit_vectorized(x)",
         "    return numpy.exp(-numpy.logaddexp(0, -x))",
     ], "erf": [
+        "import threading",
+        "",
         "try:",
         "    from scipy.special import erf as _erf_vectorized",
         "except ImportError:          # the module needs only NumPy: math.erf entry by entry then",
