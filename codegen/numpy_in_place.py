@@ -24,6 +24,8 @@ values agree to rounding.
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from .printers.numpy_printer import NumpyPrinter
@@ -175,3 +177,11 @@ def fresh_chain(name: str, e: sp.Expr, shape: str, arrays: set, printer: NumpyPr
     if lines is None:
         return None
     return [f"{name} = numpy.empty({shape}, dtype=DTYPE)"] + lines
+
+
+def read_through_another_name(e: sp.Expr, buf: sp.Symbol) -> bool:
+    """Whether ``e`` reads ``buf``'s array through another symbol too (a view printed as
+    ``v7.reshape((d0, 64, 512))`` or ``v7.T``): worked out in ``buf``'s buffer, the chain would
+    overwrite what that view reads before it is read. `scratch_ok` sees only ``buf`` itself."""
+    word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(str(buf))}(?![A-Za-z0-9_])")
+    return any(s != buf and word.search(str(s)) for s in e.free_symbols)

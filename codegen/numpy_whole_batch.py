@@ -43,7 +43,8 @@ from symgrad.core import array_rules as A
 from symgrad.core import rules as R
 from symgrad.core.ir import Graph
 
-from .numpy_in_place import CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, fresh_chain, into, passes, scratch_ok, unmasked
+from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, fresh_chain, into, passes,
+                             read_through_another_name, scratch_ok, unmasked)
 from .numpy_shared_erf import share_erf
 from .printers.numpy_printer import NumpyPrinter, is_boolean
 from .printers.numpy_tensor import FORMS, Context
@@ -220,7 +221,8 @@ class WholeBatchScheduler(Scheduler):
         for u in sorted(st.reads):
             if u in self.fresh and last.get(u) == i and self.value[u] == val and self._floats(u):
                 sym = sp.Symbol(self.names[u], real=True)
-                if sym in body.free_symbols and scratch_ok(body, sym) and not unmasked(body).atoms(*REFUSED):
+                if sym in body.free_symbols and scratch_ok(body, sym) and not read_through_another_name(body, sym) \
+                        and not unmasked(body).atoms(*REFUSED):
                     lines = into(body, sym, arrays, self.printer)
                     if lines is not None:
                         st.code[0:1] = lines

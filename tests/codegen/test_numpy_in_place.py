@@ -117,3 +117,21 @@ def test_gelu_backward_of_a_whole_batch_step_is_one_chain():
     got = prog.grad(vals, xs)
     for k in vals:
         np.testing.assert_allclose(got[k], t[k].grad.numpy(), rtol=1e-10, err_msg=k)
+
+
+def test_a_buffer_read_through_a_view_of_another_name_is_noticed():
+    """The whole-batch schedule prints a view of a temporary as a symbol of its own
+    (``v7.reshape((d0, 4))``); a chain in v7's buffer would overwrite what that view still reads. The
+    check sees the name as a whole word only (v7 in v7.T, not in v71)."""
+    from codegen.numpy_in_place import read_through_another_name
+    v7, view, v71 = sp.Symbol("v7"), sp.Symbol("v7.reshape((d0, 4))"), sp.Symbol("v71")
+    assert read_through_another_name(v7 * sp.exp(view) + view ** 2, v7)
+    assert read_through_another_name(v7 * sp.Symbol("(v7.T)[:, 0]"), v7)
+    assert not read_through_another_name(v7 * sp.exp(v71) + v71 ** 2, v7)
+    # what goes wrong without the check: the chain doubles v7 in place, then reads v7.T
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    vt = sp.Symbol("v7.T")
+    e = 2 * v7 + sp.exp(vt)
+    assert scratch_ok(e, v7) and read_through_another_name(e, v7)     # scratch_ok alone allows it
+    ns = _run(into(e, v7, {v7, vt}, NumpyPrinter()), {"v7": x.copy()})
+    assert not np.allclose(ns["v7"], 2 * x + np.exp(x.T))
