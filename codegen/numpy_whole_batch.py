@@ -47,7 +47,7 @@ from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, fresh_chain
                              read_through_another_name, scratch_ok, unmasked)
 from .numpy_shared_erf import share_erf
 from .printers.numpy_printer import NumpyPrinter, is_boolean
-from .printers.numpy_tensor import FORMS, Context
+from .printers.numpy_tensor import FORMS, Context, short_rows
 from .schedule import Block, Scheduler, Stmt, Value, _atom, _eqn_comment
 
 
@@ -174,7 +174,7 @@ class WholeBatchScheduler(Scheduler):
         (a,) = e.inputs
         va = self.value[a.id]
         axes = tuple(e.params[0])
-        last = axes == (len(a.shape) - 1,)
+        last = axes == (len(a.shape) - 1,) and short_rows(a.shape)
         if a.id not in self.inline or (len(a.shape) > 2 and not last):
             return None         # (einsum's generic loops are slower than NumPy's over 3-d and up,
             #                     but for the last axis alone: 2-8 times faster than .sum there)

@@ -57,3 +57,19 @@ def test_layer_norm_and_softmax_over_the_last_axis_print_einsum_and_equal_torch(
     ((aa @ hh) ** 2).mean().backward()
     for k in vals:
         np.testing.assert_allclose(got[k], t[k].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_long_rows_keep_numpys_pairwise_sum():
+    """Over rows longer than SHORT_ROW, einsum's running sums round worse than NumPy's pairwise .sum
+    in float32: those stay .sum (as do sums over other axes, and 1-d arrays)."""
+    from codegen.printers.numpy_tensor import FORMS, SHORT_ROW, Context
+    c = Context("v3", ["v1"], lambda shape: str(shape), str)
+
+    def rsum(shape, axes):
+        e = type("E", (), {"params": (axes,), "inputs": [type("V", (), {"shape": shape})()]})()
+        return FORMS["rsum"].code(c, e)
+    assert rsum((N, 64, SHORT_ROW), (2,)).startswith("numpy.einsum('ijk->ij', v1)")
+    assert rsum((N, 64, SHORT_ROW + 1), (2,)) == f"v1.sum((2,), keepdims=True)"
+    assert rsum((N, 64, 128), (1,)) == "v1.sum((1,), keepdims=True)"
+    assert rsum((N, N), (1,)) == "v1.sum((1,), keepdims=True)"
+    assert rsum((5,), (0,)) == "v1.sum((0,), keepdims=True)"
