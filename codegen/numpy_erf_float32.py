@@ -1,4 +1,4 @@
-"""erf of a float32 array in a few NumPy passes: the generated module's erf helper for float32 steps.
+"""erf of a float32 array in about 30 NumPy passes: the generated module's erf helper for float32 steps.
 
 NumPy has no erf. SciPy's ``scipy.special.erf`` is exact, but its float32 loop evaluates every entry
 in float64 through a scalar C function: 16 ns an entry, so the one erf a GELU layer needs (shared by
@@ -6,7 +6,7 @@ the forward and the backward, `codegen.numpy_shared_erf`) was 8–9 ms of a 100 
 T = 64, D = 128, N = 32, and a third of a pre-norm MLP's step (bench/transformer_step.py --profile,
 bench/port_step.py). For a float32 array the helper evaluates instead two polynomials, each pass over
 the array one vectorized NumPy ufunc, in float32, block by block of 64K entries so that the
-temporaries stay in the cache (about 5× faster than SciPy at 1M entries on a quiet machine, 2.5×
+temporaries stay in the cache (about 4× faster than SciPy at 1M entries on a quiet machine, 2.5×
 more again when other processes contend for memory bandwidth), in five scratch arrays of a block
 that each thread keeps between calls (1.3 MB: a new 128 KB temporary is memory that glibc maps
 afresh and the kernel zeroes, page by page, in about every other call — 3× the time of the block):
@@ -34,7 +34,7 @@ SMALL_BELOW = 0.75
 HELPER_LINES = [
     "# erf of a float32 array: x·P(x²) for |x| < 0.75, else sign(x)·(1 − exp(−x²)·Q(1/(1 + |x|/2)));",
     "# the coefficients were fitted by symgrad (codegen/numpy_erf_float32.py): within 2.5 units in the",
-    "# last place of float32 of the true erf, a few NumPy passes instead of SciPy's float64 entry loop",
+    "# last place of float32 of the true erf, in NumPy passes instead of SciPy's float64 entry loop",
     f"_ERF_SMALL = {ERF_SMALL!r}",
     f"_ERF_LARGE = {ERF_LARGE!r}",
     "",
