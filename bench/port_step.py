@@ -2,6 +2,7 @@
 NumPy training step of each against torch eager's, in one process, on the same weights and data.
 
     PYTHONPATH=. python bench/port_step.py [--rounds 21] [--batch 128] [--models prenorm,lstm,...]
+        [--baseline DIR]
 
 The models, each declared over a batch of size N as torch code writes it, and its torch twin:
 ``prenorm`` (3 pre-norm residual blocks: layer norm, a GELU MLP of width 4·D, residual; a linear
@@ -13,7 +14,9 @@ decoder is the encoder's W.T, MSE). One training step = forward, loss, backward,
 (lr 1e-3), float32, both on one thread (BLAS included). Before timing, the two agree on the first
 step's loss. Printed per model: the median time of a step of each, and the median of the per-round
 ratios compiled / torch eager (the two run in turns, so a busy machine slows them alike; below 1 the
-compiled step is faster).
+compiled step is faster). ``--baseline DIR`` adds the step that the symgrad of another checkout (DIR)
+generates for each model, compiled there in a subprocess, and this checkout's, both called as the
+generated module's own ``step`` in the same rounds: the before/after ratio of a change.
 """
 from __future__ import annotations
 
@@ -140,7 +143,38 @@ def tied_ae(B, rng, D=256, H=64):
 MODELS = {"prenorm": prenorm, "lstm": lstm, "attention": attention, "bag": bag, "tied_ae": tied_ae}
 
 
-def bench(name, B, rounds, seed=0):
+def module_source(checkout: str, name: str, B: int, seed: int) -> str:
+    """The NumPy module that the symgrad of another checkout generates for model ``name`` (Adam,
+    float32), compiled in a subprocess there (the model as this file declares it)."""
+    import subprocess
+    code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
+            "import numpy as np, symgrad as sg, port_step as ps; "
+            f"loss, params, inputs, data, twin = ps.MODELS[{name!r}]({B}, np.random.default_rng({seed})); "
+            f"sys.stdout.write(sg.compile(loss, params, inputs, optimizer=sg.optim.Adam(lr={LR}), "
+            "dtype='float32').source)")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
+    return subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def module_step(source: str, prog, vals: dict, data: dict, inputs):
+    """A step of a generated module called directly, on its own copy of the weights and of Adam's
+    slots (``prog``'s order), as ``Program.step`` calls it."""
+    ns: dict = {}
+    exec(compile(source, "<generated module>", "exec"), ns)
+    params = [vals[p.name].copy() for p in prog.params]
+    state = prog.init_state(vals)
+    slots = [state[s][p.name].copy() for s in prog.slots for p in prog.params]
+    xs = [np.asarray(data[x.name], dtype=np.float32) for x in inputs]
+    t = [0]
+
+    def step():
+        t[0] += 1
+        return ns["step"](params, slots, t[0], xs)
+    return step
+
+
+def bench(name, B, rounds, seed=0, baseline=None):
     import torch
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
@@ -169,9 +203,15 @@ def bench(name, B, rounds, seed=0):
         return prog.last_loss
     a, b = ours_step(), torch_step()
     assert abs(a - b) <= 1e-4 * max(1.0, abs(b)), (name, a, b)
-    times = interleaved_rounds({"symgrad": ours_step, "torch": torch_step}, rounds)
+    runs = {"symgrad": ours_step, "torch": torch_step}
+    if baseline:
+        runs["module"] = module_step(prog.source, prog, vals, data, inputs)
+        runs["baseline"] = module_step(module_source(baseline, name, B, seed), prog, vals, data, inputs)
+        assert abs(runs["baseline"]() - runs["module"]()) <= 1e-4 * max(1.0, abs(a)), name
+    times = interleaved_rounds(runs, rounds)
     return (statistics.median(times["symgrad"]) * 1e3, statistics.median(times["torch"]) * 1e3,
-            median_ratio(times, "symgrad", "torch"))
+            median_ratio(times, "symgrad", "torch"),
+            (median_ratio(times, "module", "baseline"), median_ratio(times, "baseline", "torch")) if baseline else None)
 
 
 def main(argv=None):
@@ -179,15 +219,17 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
     a = ap.parse_args(argv)
     import torch
     print(f"# bench/port_step.py, {datetime.date.today()}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, numpy {np.__version__}, torch {torch.__version__}; batch {a.batch}, "
           f"{a.rounds} rounds, Adam, float32, one thread")
-    print(f"{'model':<10} {'symgrad ms':>11} {'torch ms':>9} {'ratio':>6}")
+    print(f"{'model':<10} {'symgrad ms':>11} {'torch ms':>9} {'ratio':>6}"
+          + (f" {'this / baseline':>16} {'baseline / torch':>17}" if a.baseline else ""))
     for name in a.models.split(","):
-        ours, theirs, ratio = bench(name, a.batch, a.rounds)
-        print(f"{name:<10} {ours:>11.2f} {theirs:>9.2f} {ratio:>6.2f}")
+        ours, theirs, ratio, ab = bench(name, a.batch, a.rounds, baseline=a.baseline)
+        print(f"{name:<10} {ours:>11.2f} {theirs:>9.2f} {ratio:>6.2f}" + (f" {ab[0]:>16.2f} {ab[1]:>17.2f}" if a.baseline else ""))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import random
 import statistics
 import time
 
@@ -46,11 +47,18 @@ def print_profile(source: str, args: list, xs: list, kind, steps: int = 10, top:
 
 
 def interleaved_rounds(runs: dict, rounds: int) -> dict:
-    """{name: [seconds of each round]} of the callables ``runs``: each round calls every one once, in
-    turn, so that the machine's drifts in speed fall on all of them alike."""
+    """{name: [seconds of each round]} of the callables ``runs``: each round calls every one once, so
+    that the machine's drifts in speed fall on all of them alike, in an order shuffled afresh each
+    round (seeded), so that none always runs right after the same one: a NumPy step run right after
+    torch's took 1.1-1.2 times the same step run after another NumPy step (bench/port_step.py
+    --baseline with this checkout as its own baseline, 2026-11-30); with a fixed order, a method
+    after torch paid that in every round."""
     times = {k: [] for k in runs}
+    order, shuffle = list(runs), random.Random(0).shuffle
     for _ in range(rounds):
-        for k, f in runs.items():
+        shuffle(order)
+        for k in order:
+            f = runs[k]
             t = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t)

@@ -2,7 +2,7 @@
 weights and data.
 
     PYTHONPATH=. python bench/transformer_step.py [--rounds 21] [--T 64] [--D 128] [--heads 4]
-        [--layers 2] [--vocab 64] [--batch 32] [--profile]
+        [--layers 2] [--vocab 64] [--batch 32] [--baseline DIR] [--profile]
 
 The network is examples/train_transformer_chars.py's `gpt` (token and positional embeddings; per
 layer a pre-norm causal multi-head self-attention and a GELU MLP with residuals; a final layer norm;
@@ -14,6 +14,9 @@ and the median of the per-round ratios compiled / torch eager (the methods run i
 machine slows them alike; a ratio below 1 means the compiled step is faster).
 ``--unshared-erf`` adds the step compiled without `codegen.numpy_shared_erf` (GELU's erf evaluated in
 its forward and again in its backward), timed in the same rounds: that pass's effect.
+``--baseline DIR`` adds the step that the symgrad of another checkout (DIR) generates for the same
+network, compiled there in a subprocess, timed in the same rounds (both called as the generated
+module's own ``step``): the before/after ratio of a change, in one process.
 ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
 generated ``step`` timed on its own, totals by kind and the slowest statements.
 """
@@ -86,6 +89,47 @@ def torch_step_fn(P: dict, V: int, T: int, D: int, H: int, layers: int):
     return step
 
 
+def start_values(ex, params) -> dict:
+    """The example's GPT-2 initialization in float32, with weights 10× larger than GPT-2's 0.02, so
+    that attention is not uniform, and every layer norm's gain 1 (the example's ``init`` tells gains
+    by a name ending in "_g", which the per-layer "ln1_g0" ... do not: their gains came out 0 before
+    2026-11-30's seventh session, so every block's layer norm gave 0, the GELUs' inputs were 0 and the
+    attention uniform, and the step timed was that degenerate network's)."""
+    start = {k: v.astype(np.float32) for k, v in ex.init(params, seed=0).items()}
+    for k in start:
+        if start[k].ndim == 2:
+            start[k] *= 10
+        elif k.startswith(("ln1_g", "ln2_g", "lnf_g")):
+            start[k] = np.ones_like(start[k])
+    return start
+
+
+def module_source(checkout: str, V: int, T: int, D: int, H: int, L: int) -> str:
+    """The NumPy module that the symgrad of another checkout generates for this network (SGD,
+    float32), compiled in a subprocess there."""
+    import subprocess
+    code = ("import sys, importlib.util, symgrad as sg; "
+            "spec = importlib.util.spec_from_file_location('ex', 'examples/train_transformer_chars.py'); "
+            "ex = importlib.util.module_from_spec(spec); spec.loader.exec_module(ex); "
+            f"loss, _, params, inputs = ex.gpt({V}, {T}, {D}, {H}, {L}); "
+            f"sys.stdout.write(sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr={LR}), "
+            "dtype='float32').source)")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
+    return subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def module_step(source: str, start: dict, params, batch):
+    """A step of a generated module called directly, on its own copy of the weights; the first
+    step's loss (run here, before any timing) with it."""
+    ns: dict = {}
+    exec(compile(source, "<generated module>", "exec"), ns)
+    args = [start[p.name].copy() for p in params]
+    xs = [batch["ids"], batch["targets"]]
+    first = ns["step"](args, [], 1, xs)
+    return (lambda: ns["step"](args, [], 2, xs)), first
+
+
 def _kind(code: str) -> str:
     if "@" in code or "matmul(" in code:
         return "matrix products"
@@ -117,6 +161,7 @@ def main(argv=None):
     ap.add_argument("--vocab", type=int, default=64)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
+    ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
     ap.add_argument("--unshared-erf", action="store_true",
                     help="also time the step compiled without sharing GELU's erf between forward and backward")
     args = ap.parse_args(argv)
@@ -128,10 +173,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     prog = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
     compile_s = time.perf_counter() - t0
-    start = {k: v.astype(np.float32) for k, v in ex.init(params, seed=0).items()}
-    for k in start:                  # weights larger than GPT-2's 0.02, so that attention is not uniform
-        if start[k].ndim == 2:
-            start[k] *= 10
+    start = start_values(ex, params)
     rng = np.random.default_rng(0)
     ids = rng.integers(0, V, (args.batch, T))
     targets = rng.integers(0, V, (args.batch, T))
@@ -159,6 +201,11 @@ def main(argv=None):
         plain_values, plain_state = plain.step({k: v.copy() for k, v in start.items()}, None, batch)
         assert abs(plain.last_loss - first[0]) < 1e-4 * first[0]
         runs["compiled, erf unshared"] = lambda: plain.step(plain_values, plain_state, batch)
+    if args.baseline:
+        runs["module step"], _ = module_step(prog.source, start, params, batch)
+        runs["baseline module step"], base_first = module_step(
+            module_source(args.baseline, V, T, D, H, L), start, params, batch)
+        assert abs(base_first - first[0]) < 1e-4 * first[0], (base_first, first[0])
     times = interleaved_rounds(runs, args.rounds)
     med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
     ratio = median_ratio(times, "compiled", "torch eager")
@@ -168,6 +215,10 @@ def main(argv=None):
           f"thread, SGD; compile {compile_s:.1f} s; {args.rounds} rounds")
     print(" | ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
     print(f"compiled / torch eager = {ratio:.2f} (time ratio: below 1 is faster)")
+    if args.baseline:
+        print(f"module step of this checkout / of {args.baseline}'s = "
+              f"{median_ratio(times, 'module step', 'baseline module step'):.2f}; the baseline's / torch eager = "
+              f"{median_ratio(times, 'baseline module step', 'torch eager'):.2f}")
     if args.unshared_erf:
         gain = median_ratio(times, "compiled", "compiled, erf unshared")
         print(f"compiled / compiled with erf unshared = {gain:.2f}")

@@ -149,7 +149,8 @@ def _viewed(e) -> set:
     ``a[1:]``, ``a.reshape(…)``, ``numpy.broadcast_to(a, …)``, ``numpy.ascontiguousarray(a)`` (a
     itself when a is contiguous), ``numpy.einsum('ii->i', a)`` and ``f(…, out=a)``; nothing for an
     expression that makes a new array (``a @ b``, ``a + b``, ``a.sum(0)``, ``a.copy()``,
-    ``numpy.einsum('ij,ij->j', a, b)``: einsum of two operands or more). Only the view's base counts: the value
+    ``numpy.einsum('ij,ij->j', a, b)``: einsum of two operands or more, ``numpy.einsum('ij->i', a)``:
+    a sum). Only the view's base counts: the value
     of ``(x @ p0.T).reshape(…)`` shares no memory with ``p0``, so ``p0`` may be updated while it lives."""
     if isinstance(e, ast.Name):
         return {e.id}
@@ -170,12 +171,22 @@ def _viewed(e) -> set:
         name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
         if name not in _VIEWS:
             return out
-        if name == "einsum" and len(e.args) > 2:
-            return out                            # a product of two operands or more: a new array
+        if name == "einsum" and (len(e.args) > 2 or _sums_over(e.args[0])):
+            return out                            # a product of two operands or more, or a sum over
+            #                                       an axis ('ijk->ij'): a new array
         if isinstance(f, ast.Attribute) and not _is_module(f.value):
             return out | _viewed(f.value)         # a method: a view of its object
         return out | set().union(*(_viewed(a) for a in e.args)) if e.args else out
     return set()
+
+
+def _sums_over(spec) -> bool:
+    """An einsum subscript, as code, that drops an index of its operand (``'ijk->ij'``, a sum: a new
+    array), where ``'ii->i'`` keeps every index (the diagonal: a view)."""
+    if not (isinstance(spec, ast.Constant) and isinstance(spec.value, str) and "->" in spec.value):
+        return False
+    ins, out = spec.value.split("->")
+    return bool(set(ins) - set(out) - {",", "."})
 
 
 def _is_module(e) -> bool:

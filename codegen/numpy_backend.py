@@ -31,6 +31,7 @@ from symgrad.compiling.compiler import Compiled, Lowered, Spec, register_backend
 
 from . import runtime
 from .lifetimes import Unit, arrange
+from .numpy_in_place import into as _into, num as _num, scratch_ok as _scratch_ok
 from .printers.numpy_printer import NumpyPrinter
 from .schedule import Scheduler, Value, shape_code
 
@@ -513,95 +514,6 @@ def _assign(target: sp.Symbol, e: sp.Expr, printer: NumpyPrinter, scratch=None, 
             why = [f"# {target} {sign}= {printer.doprint(rest)}, in {scratch}'s buffer"] if len(steps) > 1 else []
             return head + why + steps + [f"{target} {sign}= {scratch}"]
     return head + [f"{target} {sign}= {printer.doprint(rest)}"]
-
-
-def _num(x) -> str:
-    return repr(float(x)) if x.is_Number else str(x)
-
-
-def _scratch_ok(e: sp.Expr, buf: sp.Symbol) -> bool:
-    """Whether ``e`` can be worked out in ``buf``'s own buffer: ``e`` does not read ``buf``, or reads
-    it only as a factor of the whole product (consumed first)."""
-    if buf not in e.free_symbols or e == buf:
-        return True
-    if e.is_Add:            # in one term only, which is worked out first (Nesterov's lr·g + lr·μ·b)
-        reading = [a for a in e.args if buf in a.free_symbols]
-        return len(reading) == 1 and _scratch_ok(reading[0], buf)
-    return e.is_Mul and buf in e.args and all(buf not in f.free_symbols for f in e.args if f != buf)
-
-
-# f(x) into a buffer: numpy's ufuncs with out=
-_UFUNCS = {sp.exp: "numpy.exp", sp.log: "numpy.log", sp.sign: "numpy.sign", sp.Abs: "numpy.abs",
-           sp.tanh: "numpy.tanh"}
-_POWERS = {sp.Rational(1, 2): "numpy.sqrt", 2: "numpy.square", -1: "numpy.reciprocal"}
-
-
-def _into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
-    """Lines that leave the elementwise expression ``e`` in the array ``buf``: its first operand is
-    worked out into ``buf`` (recursively), the others are applied in place (``buf *= …``,
-    ``buf += …``), functions as ufuncs with ``out=buf``. None where ``e`` has another form. ``buf``
-    may be read only as described in `_scratch_ok`; other arrays are read, never written."""
-    pr = printer.doprint
-
-    def scalar(x):
-        return not (x.free_symbols & arrays)
-
-    if e == buf:
-        return []
-    if e.is_Symbol:
-        return [f"numpy.copyto({buf}, {e})"]
-    if e.is_Mul or e.is_Add:
-        mul = e.is_Mul
-        c = (sp.Mul if mul else sp.Add)(*[a for a in e.args if scalar(a)])
-        ops = [a for a in e.args if not scalar(a)]
-        if not ops:
-            return None
-        # the operand worked out into buf first: the one that reads buf, else one that is not a
-        # plain array
-        first = next((a for a in ops if buf in a.free_symbols), None) or \
-            next((a for a in ops if not a.is_Symbol), ops[0])
-        rest = list(ops)
-        rest.remove(first)
-        if mul and first.is_Pow and first.exp == -1 and first != buf:     # 1/x: x, then inverted
-            lines = _into(first.base, buf, arrays, printer)
-            lines = None if lines is None else lines + [f"numpy.reciprocal({buf}, out={buf})"]
-        elif mul and first.is_Symbol and first != buf and rest and not (rest[0].is_Pow and rest[0].exp == -1):
-            # x·y into buf in one pass (a copy of x, then *= y, would be two)
-            lines = [f"numpy.multiply({first}, {pr(rest.pop(0))}, out={buf})"]
-        elif mul and first.is_Symbol and first != buf and c.is_Number and c != 1:
-            lines, c = [f"numpy.multiply({first}, {_num(c)}, out={buf})"], sp.S.One
-        else:
-            lines = _into(first, buf, arrays, printer)
-        if lines is None:
-            return None
-        for a in rest:
-            if mul and a.is_Pow and a.exp == -1:
-                lines.append(f"{buf} /= {pr(a.base)}")
-            elif mul:
-                lines.append(f"{buf} *= {pr(a)}")
-            elif a.could_extract_minus_sign():
-                lines.append(f"{buf} -= {pr(-a)}")
-            else:
-                lines.append(f"{buf} += {pr(a)}")
-        if mul and c.is_Pow and c.exp == -1:
-            lines.append(f"{buf} /= {pr(c.base)}")
-        elif mul and c != 1:
-            lines.append(f"{buf} *= {_num(c) if c.is_Number else pr(c)}")
-        elif not mul and c != 0:
-            lines.append(f"{buf} += {_num(c) if c.is_Number else pr(c)}")
-        return lines
-    if e.is_Pow and e.exp in _POWERS:
-        if e.base.is_Symbol:
-            return [f"{_POWERS[e.exp]}({e.base}, out={buf})"]
-        inner = _into(e.base, buf, arrays, printer)
-        return None if inner is None else inner + [f"{_POWERS[e.exp]}({buf}, out={buf})"]
-    if isinstance(e, sp.Function) and e.func in _UFUNCS and len(e.args) == 1:
-        (a,) = e.args
-        if a.is_Symbol:
-            return [f"{_UFUNCS[e.func]}({a}, out={buf})"]
-        inner = _into(a, buf, arrays, printer)
-        return None if inner is None else inner + [f"{_UFUNCS[e.func]}({buf}, out={buf})"]
-    return None
 
 
 def _one_function(kind: str, lw: Lowered, spec: Spec, edit=None):

@@ -4,18 +4,21 @@ GELU(x) = x·Φ(x) with Φ(x) = (1 + erf(x/√2))/2, and GELU'(x) = Φ(x) + x·�
 elementwise body is ``gelu(a0)`` and the backward's (derived by SymPy) holds ``erf(√2·a0/2)`` of the
 same x: printed as they are, the step evaluates erf twice per entry — the most expensive elementwise
 call of a transformer's step (bench/transformer_step.py --profile: 36 ms a layer for each at
-T = 64, D = 128, N = 32). `share_erf` gives erf(x/√2) an equation of its own when two or more
-elementwise equations read it (``gelu(a0)`` becomes ``a0·(1 + u)/2``, the backward's
-``erf(√2·a0/2)`` becomes ``u``), so the scheduler computes it once as a named value that both read.
-Graph equations are rebound, never changed: the rewritten ones are new, hash-consed equations, and
-the roles (loss, gradients, outputs) and comments follow them.
+T = 64, D = 128, N = 32). `share_erf` gives Φ(x) an equation of its own when two or more elementwise
+equations read erf(x/√2) (``gelu(a0)`` becomes ``a0·u``, the backward's ``erf(√2·a0/2)/2 + 1/2``
+becomes ``u``: two passes fewer in each than sharing erf itself), so the scheduler computes it once
+as a named value that both read. Where a reader reads erf(x/√2) other than through Φ, the shared
+value is erf(x/√2) itself (``gelu(a0)`` becomes ``a0·(1 + u)/2``): erf = 2Φ − 1 would lose erf's
+relative precision near 0. Graph equations are rebound, never changed: the rewritten ones are new,
+hash-consed equations, and the roles (loss, gradients, outputs) and comments follow them.
 
 >>> import sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
 >>> x, W = sg.tensor("x", (N, 4)), sg.tensor("W", (4, 4))
 >>> prog = sg.compile(sg.mean(sg.gelu(x @ W) ** 2), [W], [x], dtype="float64")
 >>> grad = prog.source.split("def grad")[1].split("def step")[0]
->>> grad.count(" = erf(")              # one erf per entry, for the forward and the backward
+>>> code = [line for line in grad.splitlines() if not line.strip().startswith("#")]
+>>> sum(line.count("erf(") for line in code)      # one erf per entry, for the forward and the backward
 1
 """
 from __future__ import annotations
@@ -36,6 +39,26 @@ def _reads(body, i: int) -> bool:
     return gelu(a) in body.atoms(gelu) or sp.erf(_HALF_SQRT2 * a) in body.atoms(sp.erf)
 
 
+def _substituted(body, i: int, k: int, phi: bool):
+    """``body`` with input i's GELU and erf(x/√2) read from input k: erf(x/√2) itself, or Φ(x)."""
+    a, b = R.ph(i), R.ph(k)
+    if phi:
+        return body.xreplace({gelu(a): a * b}).xreplace({sp.erf(_HALF_SQRT2 * a): 2 * b - 1})
+    return body.xreplace({gelu(a): a * (1 + b) / 2}).xreplace({sp.erf(_HALF_SQRT2 * a): b})
+
+
+def _phi_only(body, inputs: list) -> bool:
+    """Whether ``body`` reads erf(x/√2) of these inputs only as Φ(x) = (1 + erf(x/√2))/2: with erf
+    written 2Φ − 1, no sum is left that adds a number to a term of Φ (SymPy collects GELU′'s
+    erf/2 + 1/2 into Φ by itself; 3·erf would be 6Φ − 3, which cancels where erf is small)."""
+    k = 10 ** 6             # a placeholder index no body reads
+    for i in inputs:
+        body = _substituted(body, i, k, True)
+    b = R.ph(k)
+    return not any(t.is_Add and any(a.is_Number for a in t.args) and any(b in a.free_symbols for a in t.args)
+                   for t in sp.preorder_traversal(body))
+
+
 def share_erf(lw):
     """``lw`` (a `Lowered`) with erf(x/√2) one equation for each x that several elementwise equations
     read it of (see the module docstring); ``lw`` itself when there is none."""
@@ -51,6 +74,13 @@ def share_erf(lw):
     shared = {x: None for x, who in readers.items() if len(who) >= 2}
     if not shared:
         return lw
+    # Φ(x) = (1 + erf(x/√2))/2 is the shared value where every reader then reads Φ alone (GELU's
+    # forward x·Φ, its backward ḡ·(x·φ(x) + Φ)): two passes fewer in each; else erf(x/√2) itself
+    # (2Φ − 1 would lose erf's relative precision near 0)
+    by_id = {e.out.id: e for e in eqns}
+    phi = {x for x in shared
+           if all(_phi_only(by_id[w].params[0], [i for i, u in enumerate(by_id[w].inputs) if u.id == x])
+                  for w in readers[x])}
     new: dict = {}
     for e in eqns:
         if e.prim.leaf:
@@ -61,12 +91,13 @@ def share_erf(lw):
         if hits:
             for i in hits:
                 x = ins[i]
+                is_phi = e.inputs[i].id in phi
                 if shared[e.inputs[i].id] is None:
-                    shared[e.inputs[i].id] = R.ewise(g, sp.erf(_HALF_SQRT2 * R.ph(0)), x, shape=x.shape)
+                    shared_body = (1 + sp.erf(_HALF_SQRT2 * R.ph(0))) / 2 if is_phi else sp.erf(_HALF_SQRT2 * R.ph(0))
+                    shared[e.inputs[i].id] = R.ewise(g, shared_body, x, shape=x.shape)
                 u, k = shared[e.inputs[i].id], len(ins)
                 ins.append(u)
-                a, b = R.ph(i), R.ph(k)
-                body = body.xreplace({gelu(a): a * (1 + b) / 2}).xreplace({sp.erf(_HALF_SQRT2 * a): b})
+                body = _substituted(body, i, k, is_phi)
             new[e.out.id] = g.bind(R.ewise_p, ins, (body, e.params[1]))
         elif any(a is not b for a, b in zip(ins, e.inputs)):
             new[e.out.id] = g.bind(e.prim, ins, e.params)

@@ -13,7 +13,8 @@ The table gives each function its numerically stable form:
     Heaviside(x, 1)  (x >= 0)     Heaviside(x, 0)  (x > 0) a boolean mask; products make it float
     KroneckerDelta(i, j)  (i == j)                         the one-hot mask of a class label
     erf(x)           erf(x)                                a helper of the module: SciPy's erf, or
-                                                           math.erf per entry without SciPy
+                                                           math.erf per entry without SciPy; float32
+                                                           arrays by two polynomials (2.5 ulp)
     gelu, silu, elu, selu, softsign, hardtanh              their elementary forms (x·σ(x), ...), with
                                                            min(x, 0) inside every exponential
 
@@ -37,6 +38,7 @@ from sympy.printing.numpy import NumPyPrinter, _known_functions_numpy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import _known_functions_math
 
+from ..numpy_erf_float32 import HELPER_LINES
 from .table import FunctionTable, elementary_forms
 
 
@@ -63,7 +65,9 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
     # name -> the source of a module-level helper function a printed body may call
     # erf: SciPy's (a vectorized C loop, as accurate as math.erf) when SciPy is installed; without
     # it math.erf entry by entry, exact but a Python call per entry (a GELU over (N, T, 4D) took 75 %
-    # of a transformer's step that way: bench/transformer_step.py --profile)
+    # of a transformer's step that way: bench/transformer_step.py --profile); a float32 array by two
+    # polynomials in NumPy passes, within 2.5 float32 ulp (codegen/numpy_erf_float32.py: SciPy's
+    # float32 loop goes through float64 entry by entry, 2.5× slower)
     # sigmoid: SciPy's expit (one C loop, overflow-free, accurate where σ is tiny: 5× faster than
     # the two-ufunc form, which an LSTM's gates and an autoencoder's code spent a fifth of a step on:
     # bench/port_step.py); without SciPy σ(x) = exp(−softplus(−x)), the same values
@@ -80,6 +84,8 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "        return _expit_vectorized(x)",
         "    return numpy.exp(-numpy.logaddexp(0, -x))",
     ], "erf": [
+        "import threading",
+        "",
         "try:",
         "    from scipy.special import erf as _erf_vectorized",
         "except ImportError:          # the module needs only NumPy: math.erf entry by entry then",
@@ -87,9 +93,15 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "_erf_entry = numpy.frompyfunc(math.erf, 1, 1)",
         "",
         "",
+        *HELPER_LINES,
+        "",
+        "",
         "def erf(x):",
-        '    """erf of each entry (NumPy has none), in the dtype of x: SciPy\'s, or math.erf entry by entry."""',
+        '    """erf of each entry (NumPy has none), in the dtype of x: SciPy\'s, or math.erf entry by entry;',
+        '    a float32 array by the two polynomials of _erf_float32."""',
         "    x = numpy.asarray(x)",
+        "    if x.dtype == numpy.float32 and x.ndim:",
+        "        return _erf_float32(x)",
         "    dtype = x.dtype if x.dtype.kind == 'f' else DTYPE",
         "    if _erf_vectorized is not None:",
         "        return _erf_vectorized(x).astype(dtype, copy=False)",

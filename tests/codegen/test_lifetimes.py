@@ -113,3 +113,20 @@ def test_a_new_array_made_from_a_parameter_does_not_hold_its_update():
         units = _tied_units(made)
         lines = _lines(arrange(units))
         assert lines.index("p0 -= g0") < lines.index("v3 = v2 @ v7.reshape((4, 3))"), made
+
+
+def test_an_einsum_that_sums_an_axis_is_a_new_array():
+    """``numpy.einsum('ijk->ij', a)`` (the whole-batch schedule's sum over the last axis) makes a
+    new array, as ``a.sum(2)`` does; ``numpy.einsum('ii->i', a)`` and ``'ij->ji'`` are views of a.
+    Before, every one-operand einsum counted as a view: a's buffer was kept alive, never reused."""
+    import ast
+
+    from codegen.lifetimes import _viewed
+
+    def viewed(code):
+        return _viewed(ast.parse(code, mode="eval").body)
+    assert viewed("numpy.einsum('ijk->ij', a)[..., None]") == set()
+    assert viewed("numpy.einsum('ijkl->ijk', numpy.exp(a - m))[..., None]") == set()
+    assert viewed("numpy.einsum('ii->i', a)") == {"a"}
+    assert viewed("numpy.einsum('ij->ji', a)") == {"a"}
+    assert viewed("numpy.einsum('...i->...i', a)") == {"a"}

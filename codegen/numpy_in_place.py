@@ -1,0 +1,187 @@
+"""An elementwise expression worked out in one array by in-place ufuncs, instead of NumPy's one new
+temporary per operation.
+
+``into(e, buf, arrays, printer)`` gives the lines that leave ``e`` in the array ``buf``: the first
+operand is worked out into ``buf`` (recursively), the others applied in place (``buf *= …``,
+``buf += …``), functions as ufuncs with ``out=buf``. The optimizer's update uses it with the
+gradient's buffer as scratch (`codegen.numpy_backend`); the whole-batch schedule with a new array for
+a statement of several passes (`fresh_chain`), as GELU's backward
+
+    v760 = v757*(0.5*1.4142135623730951*v690*numpy.exp(-0.5*v690**2)/1.772453850905516 + 0.5*v691 + 0.5)
+
+which NumPy evaluates with eight (N, T, 4D) temporaries, each written once and read once, and which
+becomes
+
+    v760 = numpy.empty((d0, 64, 512), dtype=DTYPE)
+    numpy.square(v690, out=v760)
+    v760 *= -0.5
+    numpy.exp(v760, out=v760)
+    ...
+
+the same passes in one buffer that stays in the cache (a quarter less time for that statement,
+float32, 1M entries). The order of the operations may differ from NumPy's left to right: the
+values agree to rounding.
+"""
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+
+from .printers.numpy_printer import NumpyPrinter
+
+
+def num(x) -> str:
+    return repr(float(x)) if x.is_Number else str(x)
+
+
+def scratch_ok(e: sp.Expr, buf: sp.Symbol) -> bool:
+    """Whether ``e`` can be worked out in ``buf``'s own buffer: ``e`` does not read ``buf``, or reads
+    it only as a factor of the whole product (consumed first)."""
+    if buf not in e.free_symbols or e == buf:
+        return True
+    if e.is_Add:            # in one term only, which is worked out first (Nesterov's lr·g + lr·μ·b)
+        reading = [a for a in e.args if buf in a.free_symbols]
+        return len(reading) == 1 and scratch_ok(reading[0], buf)
+    return e.is_Mul and buf in e.args and all(buf not in f.free_symbols for f in e.args if f != buf)
+
+
+# f(x) into a buffer: numpy's ufuncs with out=
+_UFUNCS = {sp.exp: "numpy.exp", sp.log: "numpy.log", sp.sign: "numpy.sign", sp.Abs: "numpy.abs",
+           sp.tanh: "numpy.tanh"}
+_POWERS = {sp.Rational(1, 2): "numpy.sqrt", 2: "numpy.square", -1: "numpy.reciprocal"}
+
+
+def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
+    """Lines that leave the elementwise expression ``e`` in the array ``buf``: its first operand is
+    worked out into ``buf`` (recursively; the one of most passes, so that its temporaries are the
+    ones saved, and never a piecewise function: numpy.where has no out=), the others are applied in place (``buf *= …``,
+    ``buf += …``), functions as ufuncs with ``out=buf``. None where ``e`` has another form. ``buf``
+    may be read only as described in `scratch_ok`; other arrays are read, never written."""
+    pr = printer.doprint
+
+    def scalar(x):
+        return not (x.free_symbols & arrays)
+
+    if e == buf:
+        return []
+    if e.is_Symbol:
+        return [f"numpy.copyto({buf}, {e})"]
+    if e.is_Mul or e.is_Add:
+        mul = e.is_Mul
+        c = (sp.Mul if mul else sp.Add)(*[a for a in e.args if scalar(a)])
+        ops = [a for a in e.args if not scalar(a)]
+        if not ops:
+            return None
+        # the operand worked out into buf first: the one that reads buf, else one that is not a
+        # plain array
+        first = next((a for a in ops if buf in a.free_symbols), None) or \
+            max((a for a in ops if not a.is_Symbol and not isinstance(a, sp.Piecewise)),
+                key=lambda a: passes(a, arrays), default=ops[0])
+        rest = list(ops)
+        rest.remove(first)
+        if mul and first.is_Pow and first.exp == -1 and first != buf:     # 1/x: x, then inverted
+            lines = into(first.base, buf, arrays, printer)
+            lines = None if lines is None else lines + [f"numpy.reciprocal({buf}, out={buf})"]
+        elif mul and first.is_Symbol and first != buf and rest and not (rest[0].is_Pow and rest[0].exp == -1):
+            # x·y into buf in one pass (a copy of x, then *= y, would be two)
+            lines = [f"numpy.multiply({first}, {pr(rest.pop(0))}, out={buf})"]
+        elif not mul and first.is_Symbol and first != buf and rest:
+            # x + y (x − y) into buf in one pass (a copy of x, then += y, would be two)
+            r = rest.pop(0)
+            lines = [f"numpy.subtract({first}, {pr(-r)}, out={buf})" if r.could_extract_minus_sign()
+                     else f"numpy.add({first}, {pr(r)}, out={buf})"]
+        elif mul and first.is_Symbol and first != buf and c.is_Number and c != 1:
+            lines, c = [f"numpy.multiply({first}, {num(c)}, out={buf})"], sp.S.One
+        else:
+            lines = into(first, buf, arrays, printer)
+        if lines is None:
+            return None
+        for a in rest:
+            if mul and a.is_Pow and a.exp == -1:
+                lines.append(f"{buf} /= {pr(a.base)}")
+            elif mul:
+                lines.append(f"{buf} *= {pr(a)}")
+            elif a.could_extract_minus_sign():
+                lines.append(f"{buf} -= {pr(-a)}")
+            else:
+                lines.append(f"{buf} += {pr(a)}")
+        if mul and c.is_Pow and c.exp == -1:
+            lines.append(f"{buf} /= {pr(c.base)}")
+        elif mul and c != 1:
+            lines.append(f"{buf} *= {num(c) if c.is_Number else pr(c)}")
+        elif not mul and c != 0:
+            lines.append(f"{buf} += {num(c) if c.is_Number else pr(c)}")
+        return lines
+    if e.is_Pow and e.exp in _POWERS:
+        if e.base.is_Symbol:
+            return [f"{_POWERS[e.exp]}({e.base}, out={buf})"]
+        inner = into(e.base, buf, arrays, printer)
+        return None if inner is None else inner + [f"{_POWERS[e.exp]}({buf}, out={buf})"]
+    if isinstance(e, sp.Function) and e.func in _UFUNCS and len(e.args) == 1:
+        (a,) = e.args
+        if a.is_Symbol:
+            return [f"{_UFUNCS[e.func]}({a}, out={buf})"]
+        inner = into(a, buf, arrays, printer)
+        return None if inner is None else inner + [f"{_UFUNCS[e.func]}({buf}, out={buf})"]
+    return None
+
+
+def passes(e: sp.Expr, arrays: set) -> int:
+    """The number of NumPy operations on arrays that printing ``e`` as one expression makes (each
+    a new temporary): an operation counts when an array is among its operands."""
+    if not (e.free_symbols & arrays) or e.is_Symbol:
+        return 0
+    if isinstance(e, sp.Piecewise):
+        return 1                                    # one numpy.where
+    if e.is_Add or e.is_Mul:
+        ops = [a for a in e.args if a.free_symbols & arrays]
+        return len(e.args) - 1 + sum(passes(a, arrays) for a in ops)
+    return 1 + sum(passes(a, arrays) for a in e.args)
+
+
+# A statement of this many passes or more is worked out in one new array (`fresh_chain`); with
+# fewer, NumPy's one or two temporaries cost what the chain's own calls cost.
+MIN_PASSES = 4
+
+# The whole-batch schedule chains only statements of this many entries per example or more (a
+# transformer's (N, T, 4D) GELU, its (N, H, T, T) attention): with a batch they outgrow the cache,
+# where each temporary is a trip to memory. A (N, 64) layer's temporaries stay in the cache, and
+# there the chain's extra statements cost more than they save (bench/port_step.py: lstm, bag).
+CHAIN_MIN_ENTRIES = 4096
+
+# what the chain does not take: masks and relations (booleans), pieces (numpy.where of its own)
+REFUSED = (sp.Heaviside, sp.KroneckerDelta, sp.Piecewise, sp.core.relational.Relational,
+           sp.logic.boolalg.BooleanFunction)
+
+
+def unmasked(e: sp.Expr) -> sp.Expr:
+    """``e`` with each piecewise function a placeholder: its conditions are relations, but the
+    function is one numpy.where of floats, which the chain applies as it is."""
+    return e.replace(lambda x: isinstance(x, sp.Piecewise), lambda x: sp.Dummy())
+
+
+def fresh_chain(name: str, e: sp.Expr, shape: str, arrays: set, printer: NumpyPrinter) -> list | None:
+    """Lines that make ``name`` a new array of the program's DTYPE and ``shape`` (code) holding
+    ``e``, worked out in it by in-place ufuncs (`into`); None when ``e`` takes fewer than
+    `MIN_PASSES` operations, holds a mask or relation (outside a piecewise function's conditions),
+    or has a form `into` does not take (a piecewise function is applied, never worked out in it). ``e`` must broadcast to ``shape`` (the statement's full shape)."""
+    if not (e.is_Add or e.is_Mul) or passes(e, arrays) < MIN_PASSES:
+        return None
+    if unmasked(e).atoms(*REFUSED):
+        return None         # (a piecewise factor is one numpy.where of floats: applied as it is)
+    buf = sp.Symbol(name)
+    if buf in e.free_symbols:
+        return None
+    lines = into(e, buf, arrays, printer)
+    if lines is None:
+        return None
+    return [f"{name} = numpy.empty({shape}, dtype=DTYPE)"] + lines
+
+
+def read_through_another_name(e: sp.Expr, buf: sp.Symbol) -> bool:
+    """Whether ``e`` reads ``buf``'s array through another symbol too (a view printed as
+    ``v7.reshape((d0, 64, 512))`` or ``v7.T``): worked out in ``buf``'s buffer, the chain would
+    overwrite what that view reads before it is read. `scratch_ok` sees only ``buf`` itself."""
+    word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(str(buf))}(?![A-Za-z0-9_])")
+    return any(s != buf and word.search(str(s)) for s in e.free_symbols)
