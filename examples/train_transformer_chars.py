@@ -69,7 +69,7 @@ def init(params, seed=0):
     out = {}
     for p in params:
         shape = tuple(int(d) for d in p.shape)
-        if p.name.endswith("_g"):
+        if p.name.rstrip("0123456789").endswith("_g"):     # ln1_g0, ..., lnf_g: the gains
             out[p.name] = np.ones(shape)
         elif len(shape) == 1:
             out[p.name] = np.zeros(shape)

@@ -28,3 +28,15 @@ def test_char_transformer_loss_drops():
     assert history.step == 25 * 3                          # 45 windows, minibatches of 16
     text = ex.sample(program, values, chars, 8, start="the quic", n=6)
     assert text.startswith("the quick")                    # 'k' after "the quic": no other choice in the text
+
+
+def test_every_layer_norm_gain_starts_at_one():
+    """GPT-2's init: each layer's gains (ln1_g0, ln2_g0, ...) start at 1, not only the final lnf_g —
+    a gain of 0 silences its block (every GELU input 0, attention uniform), as the benches found."""
+    ex = _example()
+    _, _, params, _ = ex.gpt(V=20, layers=2)
+    values = ex.init(params)
+    gains = [p.name for p in params if p.name.rstrip("0123456789").endswith("_g")]
+    assert len(gains) == 5                                 # two per layer and the final one
+    for name in gains:
+        np.testing.assert_array_equal(values[name], 1.0, err_msg=name)
