@@ -20,9 +20,9 @@ took ~10x eager's at the smallest MLP.)
 
 Each variant's first call (the compilation) is timed; its first three losses are checked against
 the same step run eagerly (a compiled step that computes something else is a failure, not a
-contestant); then each runs a few short timed repetitions and the fastest variant is the peer. A
-variant that raises is reported as ``failed: <reason>``; when every one fails the peer's step is
-``None`` and the scripts print its reason in the column. Each `peer` call starts from
+contestant); then they run in turns with the eager step (a few short rounds) and the fastest
+variant by its median round is the peer. A variant that raises is reported as ``failed: <reason>``;
+when every one fails the peer's step is ``None`` and the scripts print its reason in the column. Each `peer` call starts from
 ``torch._dynamo.reset()`` (so the step of an earlier call recompiles if called again): the scripts
 compile the same code for several shapes, and a recompile would otherwise mark the shapes dynamic
 (slower generic kernels) and, past Dynamo's cache limit, fall back to eager without saying so. The
@@ -32,6 +32,7 @@ inductor's on-disk cache (/tmp/torchinductor_$USER) is empty, later ones reuse t
 """
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -47,7 +48,7 @@ class Peer:
     step: Callable[[], float] | None         # the fastest variant's step; None when all failed
     variant: str = ""
     compile_s: float = 0.0                    # its first call, compilation included
-    tried: dict = field(default_factory=dict)  # variant -> "123.4 µs (first call 5.1 s)" or "failed: ..."
+    tried: dict = field(default_factory=dict)  # variant -> "123.4 µs, 1.10x eager (first call 5.1 s)" or "failed: ..."
     want: list = field(default_factory=list)   # the eager step's first three losses (the scripts check them)
 
     @property
@@ -98,37 +99,54 @@ def _make(variant: str, loss_fn, values: dict, lr: float, inputs: tuple):
     return step
 
 
-def peer(loss_fn, values: dict, lr: float, inputs: tuple, variants=VARIANTS, repeats: int = 5,
+def peer(loss_fn, values: dict, lr: float, inputs: tuple, variants=VARIANTS, repeats: int = 7,
          per_repeat: int = 10, rtol: float = 1e-3) -> Peer:
     """The fastest of ``variants`` that compiles and computes the eager step's first three losses;
-    the scripts then time its ``step`` in turns with theirs. One thread: the caller has set
-    ``torch.set_num_threads(1)``."""
+    the scripts then time its ``step`` in turns with theirs. The variants are timed in turns with
+    each other and with the same step run eagerly (``repeats`` rounds of ``per_repeat`` steps; the
+    median round per variant picks, its median ratio to eager's is noted). One thread: the caller
+    has set ``torch.set_num_threads(1)``."""
     import torch
     torch._dynamo.reset()
     eager = _make("eager", loss_fn, values, lr, inputs)
     want = [eager() for _ in range(3)]
     out = Peer(None, want=want)
-    best = None
+    steps, first = {"eager": eager}, {}
     for v in variants:
         try:
             t0 = time.perf_counter()
             step = _make(v, loss_fn, values, lr, inputs)
             got = [step()]
-            compile_s = time.perf_counter() - t0
+            first[v] = time.perf_counter() - t0
             got += [step(), step()]
             for i, (g, w) in enumerate(zip(got, want)):
                 if not abs(g - w) <= rtol * abs(w):
                     raise AssertionError(f"its loss at step {i + 1} is {g:.6g}, eager's {w:.6g}")
-            ts = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                for _ in range(per_repeat):
-                    step()
-                ts.append((time.perf_counter() - t0) / per_repeat)
         except Exception as e:                         # noqa: BLE001 - a peer that fails is reported
             out.tried[v] = _reason(e)
             continue
-        out.tried[v] = f"{min(ts) * 1e6:.1f} µs (first call {compile_s:.1f} s)"
-        if best is None or min(ts) < best:
-            best, out.step, out.variant, out.compile_s = min(ts), step, v, compile_s
+        steps[v] = step
+    ts = {k: [] for k in steps}
+    try:
+        for r in range(repeats):
+            order = list(steps)[r % len(steps):] + list(steps)[:r % len(steps)]
+            for k in order:
+                t0 = time.perf_counter()
+                for _ in range(per_repeat):
+                    steps[k]()
+                ts[k].append((time.perf_counter() - t0) / per_repeat)
+    except Exception as e:                             # noqa: BLE001 - e.g. a recompile that fails
+        for v in steps:
+            if v != "eager":
+                out.tried[v] = _reason(e)
+        return out
+    med = {k: statistics.median(v) for k, v in ts.items()}
+    for v in steps:
+        if v == "eager":
+            continue
+        vs_eager = statistics.median(a / b for a, b in zip(ts[v], ts["eager"]))
+        out.tried[v] = f"{med[v] * 1e6:.1f} µs, {vs_eager:.2f}x eager (first call {first[v]:.1f} s)"
+        if out.step is None or med[v] < med[out.variant]:
+            out.step, out.variant, out.compile_s = steps[v], v, first[v]
+    out.tried = {v: out.tried[v] for v in variants}
     return out
