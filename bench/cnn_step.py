@@ -23,7 +23,8 @@ tensor level (the convolutions, batch norms and identity paths of its 8 basic bl
 `Program.step` around it), and the same for the module another checkout of symgrad (DIR, e.g. the
 main branch) generates for this network — compiled there in a subprocess, run here on the same data,
 in turns with the others; the ratio of the two is printed. ``--profile`` prints instead where the
-generated step's time goes, per primitive and per statement.
+generated step's time goes, per primitive and per statement; ``--profile-torch-compile`` where the
+torch.compile step's goes, per operator (torch.profiler).
 """
 from __future__ import annotations
 
@@ -391,11 +392,21 @@ def main(argv=None):
                     help="instead: time the generated step statement by statement, per primitive")
     ap.add_argument("--no-torch-compile", action="store_true",
                     help="skip torch.compile (its compilation takes tens of seconds on a busy machine)")
+    ap.add_argument("--profile-torch-compile", action="store_true",
+                    help="instead: torch.profiler's operators of the torch.compile step")
     args = ap.parse_args(argv)
     xla = jax_peer.one_xla_thread()
     import torch
     if args.profile:
         run(args.rounds, want_profile=True)
+        return
+    if args.profile_torch_compile:
+        _, _, params, _ = lenet()
+        rng = np.random.default_rng(0)
+        x = rng.uniform(0, 1, (B, 1, 8, 8)).astype(np.float32)
+        compiled = torch_compile_peer_for(init(params), x, rng.integers(0, 10, B))
+        print(compiled.note())
+        torch_compile_peer.profile(compiled)
         return
     med, ratio, t_grad, n_params, compiled = run(args.rounds, baseline=args.baseline,
                                                  torch_compile=not args.no_torch_compile)

@@ -25,7 +25,8 @@ per-column factors out of the batch sums (`symgrad.compiling.pull_factors`), the
 reverse mode derives it — the rewrite's effect, measured in the same process. ``--plain-printer``
 adds the step printed without the whole-batch printer's temporaries-saving forms (a sum of a product
 as one ``numpy.einsum``, ``t = c*u; t += a`` for ``a + c*u``) — their effect, in the same process.
-``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
+``--profile-torch-compile`` prints instead torch.profiler's operators of the torch.compile step
+(bench/torch_compile_peer.py: profile). ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
 generated ``step`` timed on its own (matrix products, elementwise statements, sums with the products
 they take, the optimizer's update), and the slowest statements.
 """
@@ -228,6 +229,8 @@ def main(argv=None):
     ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
     ap.add_argument("--no-torch-compile", action="store_true",
                     help="skip torch.compile (its compilation takes tens of seconds on a busy machine)")
+    ap.add_argument("--profile-torch-compile", action="store_true",
+                    help="instead: torch.profiler's operators of the torch.compile step")
     args = ap.parse_args(argv)
     pinned = jax_peer.one_xla_thread()
     import torch
@@ -243,6 +246,12 @@ def main(argv=None):
     batch = {"x": X, "y": Y.astype(np.float32)}
     if args.profile:
         profile(prog, start, params, batch)
+        return
+    if args.profile_torch_compile:
+        torch.set_num_threads(1)
+        compiled = torch_compile_peer.peer(torch_loss(args.layers), start, LR, (torch.tensor(X), torch.tensor(Y)))
+        print(compiled.note())
+        torch_compile_peer.profile(compiled)
         return
 
     # the three agree on the first step's loss (the same network and data)

@@ -150,3 +150,26 @@ def peer(loss_fn, values: dict, lr: float, inputs: tuple, variants=VARIANTS, rep
             out.step, out.variant, out.compile_s = steps[v], v, first[v]
     out.tried = {v: out.tried[v] for v in variants}
     return out
+
+
+def profile(peer_: Peer, steps: int = 10, top: int = 15, width: int = 70) -> None:
+    """Where the kept variant's step spends its time: torch.profiler's operators over ``steps``
+    steps, by their own CPU time (inductor's fused C++ kernels show as ``graph_<n>_cpp_fused_...``
+    where the profiler records them, the matrix products and convolutions it leaves to ATen as
+    ``aten::mm``, ``aten::convolution_backward``, ...)."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+    if peer_.step is None:
+        print(f"torch.compile: {peer_.failure}")
+        return
+    for _ in range(3):
+        peer_.step()
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            peer_.step()
+    rows = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in rows)
+    print(f"torch.compile ('{peer_.variant}'), operator by operator: {total / 1e3 / steps:.2f} ms per step "
+          f"(profiled, {steps} steps)")
+    for e in rows[:top]:
+        print(f"  {e.self_cpu_time_total / 1e3 / steps:7.3f} ms {100 * e.self_cpu_time_total / total:5.1f} %  "
+              f"x{e.count // steps:<3d} {e.key[:width]}")
