@@ -401,6 +401,7 @@ def main(argv=None):
         run(args.rounds, want_profile=True)
         return
     if args.profile_torch_compile:
+        torch._inductor.config.cpp.enable_kernel_profile = True   # its C++ kernels by name in the profile
         _, _, params, _ = lenet()
         rng = np.random.default_rng(0)
         x = rng.uniform(0, 1, (B, 1, 8, 8)).astype(np.float32)

@@ -248,6 +248,7 @@ def main(argv=None):
         profile(prog, start, params, batch)
         return
     if args.profile_torch_compile:
+        torch._inductor.config.cpp.enable_kernel_profile = True   # its C++ kernels by name in the profile
         torch.set_num_threads(1)
         compiled = torch_compile_peer.peer(torch_loss(args.layers), start, LR, (torch.tensor(X), torch.tensor(Y)))
         print(compiled.note())

@@ -154,9 +154,11 @@ def peer(loss_fn, values: dict, lr: float, inputs: tuple, variants=VARIANTS, rep
 
 def profile(peer_: Peer, steps: int = 10, top: int = 15, width: int = 70) -> None:
     """Where the kept variant's step spends its time: torch.profiler's operators over ``steps``
-    steps, by their own CPU time (inductor's fused C++ kernels show as ``graph_<n>_cpp_fused_...``
-    where the profiler records them, the matrix products and convolutions it leaves to ATen as
-    ``aten::mm``, ``aten::convolution_backward``, ...)."""
+    steps, by their own CPU time: the matrix products and convolutions inductor leaves to ATen as
+    ``aten::mm``, ``aten::convolution_backward``, ...; its own fused C++ kernels by name
+    (``graph_<n>_cpp_fused_...``) when they were compiled with
+    ``torch._inductor.config.cpp.enable_kernel_profile = True`` (the scripts' --profile-torch-compile
+    sets it), else inside "Call CompiledFxGraph"."""
     from torch.profiler import ProfilerActivity, profile as torch_profile
     if peer_.step is None:
         print(f"torch.compile: {peer_.failure}")
