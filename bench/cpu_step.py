@@ -24,6 +24,7 @@ compiled ``torch.optim.SGD`` step), each checked against the eager step's first 
 kept and timed in turns with the others; one line per row after the table says which variant it is,
 its compile time and the others' times. Where every variant fails the column says "failed:
 <reason>"; ``--no-torch-compile`` skips it (compiling takes tens of seconds per row on a busy machine).
+``--profile-torch-compile`` prints instead, per row, torch.profiler's operators of that step.
 """
 from __future__ import annotations
 
@@ -352,13 +353,22 @@ if __name__ == "__main__":
                     help="only Program.step's own cost at the smallest row, against the bare step")
     ap.add_argument("--no-torch-compile", action="store_true",
                     help="skip the torch.compile column (its compilation takes tens of seconds per row)")
+    ap.add_argument("--profile-torch-compile", action="store_true",
+                    help="instead: torch.profiler's operators of each row's torch.compile step")
     args = ap.parse_args()
     pinned = jax_peer.one_xla_thread()
     import torch
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {jax_peer.cpu_model()}, "
           f"{os.cpu_count()} cores; {pinned}, Python {platform.python_version()}, NumPy {np.__version__}, "
           f"torch {torch.__version__}, {jax_peer.version()}; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    if args.overhead:
+    if args.profile_torch_compile:
+        torch._inductor.config.cpp.enable_kernel_profile = True   # its C++ kernels by name in the profile
+        for widths, B in CASES:
+            X, T, labels, params = data(widths, B)
+            compiled = torch_compile_peer_for(widths, params, X, T, labels)
+            print(f"{'-'.join(map(str, widths))} x {B}: {compiled.note()}")
+            torch_compile_peer.profile(compiled, steps=20, top=12)
+    elif args.overhead:
         overhead(args.rounds)
     else:
         print(HEADER)

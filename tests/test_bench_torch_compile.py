@@ -133,3 +133,16 @@ def test_tensor_step_runs_on_when_torch_compile_fails(monkeypatch):
     text = out.getvalue()
     assert "torch.compile: failed: RuntimeError: no C++ compiler / here" in text
     assert "compiled / torch eager" in text                 # the other peers ran
+
+
+def test_the_profile_names_the_operators(monkeypatch, capsys):
+    peer = _script("torch_compile_peer")
+    peer.profile(peer.Peer(None, tried={"whole step": "failed: RuntimeError: x"}))
+    assert capsys.readouterr().out.strip() == "torch.compile: failed: RuntimeError: x"
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: fn)
+    loss_fn, values, inputs = _tiny()
+    got = peer.peer(loss_fn, values, 0.1, inputs, repeats=1, per_repeat=1)
+    peer.profile(got, steps=2)
+    out = capsys.readouterr().out
+    assert f"torch.compile ('{got.variant}')" in out and "ms per step" in out
+    assert "aten::" in out                                   # the product and cross-entropy's operators
