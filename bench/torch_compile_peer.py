@@ -60,7 +60,8 @@ class Peer:
         return "; ".join(reasons) if reasons else "failed: no variant tried"
 
     def note(self) -> str:
-        """One line: the variant kept, its compile time, every variant's time or failure."""
+        """One line: the variant kept; every variant's median time, its ratio to the eager step and
+        its first call (compilation), or its failure."""
         tried = ", ".join(f"{k} {v}" for k, v in self.tried.items())
         if self.step is None:
             return f"torch.compile failed ({tried})"
