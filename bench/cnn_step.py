@@ -1,7 +1,7 @@
 """CPU training step of the digits CNN (issue 12): the generated NumPy step against PyTorch eager,
-jax.jit and a hand-written im2col NumPy step, in one process, on the same data.
+torch.compile, jax.jit and a hand-written im2col NumPy step, in one process, on the same data.
 
-    PYTHONPATH=. python bench/cnn_step.py [--rounds 15] [--baseline DIR] [--profile]
+    PYTHONPATH=. python bench/cnn_step.py [--rounds 15] [--baseline DIR] [--profile] [--no-torch-compile]
 
 The network is `examples/train_cnn_digits.py`'s: conv 3×3 (1 → 16, padding 1) → relu → max pool 2 →
 conv 3×3 (16 → 32, padding 1) → relu → max pool 2 → dense 128 → 10, softmax cross-entropy with
@@ -11,7 +11,10 @@ bench/jax_peer.py). The jax.jit step is ``jax.value_and_grad`` of the same netwo
 (``jax.lax.conv_general_dilated``, ``jax.lax.reduce_window`` max pooling) and loss with the same SGD
 update, jitted as one function, the parameters donated; before timing, its loss and gradients at the
 starting point are checked against ours (`Program.loss`, `Program.grad`). Without jax installed its
-row says "not installed". Printed: the median time of a step and the
+row says "not installed". The torch.compile step (bench/torch_compile_peer.py): the eager step's
+network and loss, the whole step compiled the ways a user would write it, the fastest variant kept (a
+line after the table says which, and every variant's time and first call); "failed: <reason>" in
+its row where none compiles, skipped with ``--no-torch-compile``. Printed: the median time of a step and the
 ratios generated / other (medians of the per-round ratios: the methods take turns, so a busy
 machine slows them alike). Also timed: `sg.grad` of a ResNet-18-shaped network declared at the
 tensor level (the convolutions, batch norms and identity paths of its 8 basic blocks).
@@ -20,7 +23,8 @@ tensor level (the convolutions, batch norms and identity paths of its 8 basic bl
 `Program.step` around it), and the same for the module another checkout of symgrad (DIR, e.g. the
 main branch) generates for this network — compiled there in a subprocess, run here on the same data,
 in turns with the others; the ratio of the two is printed. ``--profile`` prints instead where the
-generated step's time goes, per primitive and per statement.
+generated step's time goes, per primitive and per statement; ``--profile-torch-compile`` where the
+torch.compile step's goes, per operator (torch.profiler).
 """
 from __future__ import annotations
 
@@ -51,6 +55,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # bench/, also 
 from train_cnn_digits import lenet  # noqa: E402
 from statement_timer import time_statements  # noqa: E402
 import jax_peer  # noqa: E402
+import torch_compile_peer  # noqa: E402
 
 LR, B = 0.01, 64
 N = sp.Symbol("N", integer=True, positive=True)
@@ -160,6 +165,22 @@ def torch_step_fn(values, x, y):
                 p.grad = None
         return loss.item()
     return step
+
+
+def torch_loss(ps, xt, yt):
+    """The network and loss of torch_step_fn, as a function of the parameters (for torch.compile)."""
+    import torch
+    F = torch.nn.functional
+    h = F.max_pool2d(F.relu(F.conv2d(xt, ps["w1"], ps["b1"], padding=1)), 2)
+    h = F.max_pool2d(F.relu(F.conv2d(h, ps["w2"], ps["b2"], padding=1)), 2)
+    return F.cross_entropy(h.reshape(xt.shape[0], -1) @ ps["W3"] + ps["b3"], yt)
+
+
+def torch_compile_peer_for(values, x, y):
+    """The torch.compile peer (`torch_compile_peer.Peer`) of the CNN's step."""
+    import torch
+    torch.set_num_threads(1)
+    return torch_compile_peer.peer(torch_loss, values, LR, (torch.from_numpy(x), torch.from_numpy(y)))
 
 
 def jax_step_fn(values, x, y):
@@ -312,7 +333,7 @@ def module_step(source: str, values: dict, params, x, y):
     return lambda: ns["step"](args, [], 1, xs)
 
 
-def run(rounds: int, want_profile: bool = False, baseline: str | None = None):
+def run(rounds: int, want_profile: bool = False, baseline: str | None = None, torch_compile: bool = True):
     logits, loss, params, inputs = lenet()
     prog = sg.compile(loss, params=params, inputs=inputs, optimizer=SGD(lr=LR), dtype="float32")
     rng = np.random.default_rng(0)
@@ -332,6 +353,12 @@ def run(rounds: int, want_profile: bool = False, baseline: str | None = None):
     hv = {k: v.copy() for k, v in values.items()}
     fns = {"generated": generated, "im2col (hand)": lambda: hand_step(hv, x, y),
            "torch eager": torch_step_fn(values, x, y.astype(np.int64))}
+    compiled = torch_compile_peer_for(values, x, y.astype(np.int64)) if torch_compile else None
+    if compiled is not None:
+        ours = prog.loss(values, batch)                    # the peer's eager step starts where ours does
+        assert abs(compiled.want[0] - ours) <= 1e-3 * abs(ours), (compiled.want, ours)
+        if compiled.step is not None:
+            fns["torch.compile"] = compiled.step
     j = jax_step_fn(values, x, y.astype(np.int32))
     if j is not None:
         fns["jax.jit"], first = j
@@ -344,7 +371,17 @@ def run(rounds: int, want_profile: bool = False, baseline: str | None = None):
     rloss, rparams = resnet18_loss()
     sg.grad(rloss, rparams)
     t_grad = (time.perf_counter() - t0, time.process_time() - c0)     # wall, and CPU of this process
-    return med, ratio, t_grad, len(rparams)
+    return med, ratio, t_grad, len(rparams), compiled
+
+
+def torch_compile_lines(compiled) -> str:
+    """After the table: torch.compile's row when it did not run (skipped, or why it failed), else
+    the line that says which variant ran."""
+    if compiled is None:
+        return f"| torch.compile | {torch_compile_peer.SKIPPED} | {torch_compile_peer.SKIPPED} |"
+    if compiled.step is None:
+        return f"| torch.compile | {compiled.failure} | {compiled.failure} |"
+    return "\n" + compiled.note()
 
 
 def main(argv=None):
@@ -353,22 +390,38 @@ def main(argv=None):
     ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
     ap.add_argument("--profile", action="store_true",
                     help="instead: time the generated step statement by statement, per primitive")
+    ap.add_argument("--no-torch-compile", action="store_true",
+                    help="skip torch.compile (its compilation takes tens of seconds on a busy machine)")
+    ap.add_argument("--profile-torch-compile", action="store_true",
+                    help="instead: torch.profiler's operators of the torch.compile step")
     args = ap.parse_args(argv)
     xla = jax_peer.one_xla_thread()
     import torch
     if args.profile:
         run(args.rounds, want_profile=True)
         return
-    med, ratio, t_grad, n_params = run(args.rounds, baseline=args.baseline)
-    print(f"{datetime.date.today()}, {platform.machine()}, {jax_peer.cpu_model()}, numpy {np.__version__}, "
+    if args.profile_torch_compile:
+        torch._inductor.config.cpp.enable_kernel_profile = True   # its C++ kernels by name in the profile
+        _, _, params, _ = lenet()
+        rng = np.random.default_rng(0)
+        x = rng.uniform(0, 1, (B, 1, 8, 8)).astype(np.float32)
+        compiled = torch_compile_peer_for(init(params), x, rng.integers(0, 10, B))
+        print(compiled.note())
+        torch_compile_peer.profile(compiled)
+        return
+    med, ratio, t_grad, n_params, compiled = run(args.rounds, baseline=args.baseline,
+                                                 torch_compile=not args.no_torch_compile)
+    print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+          f"{jax_peer.cpu_model()}, numpy {np.__version__}, "
           f"torch {torch.__version__}, {jax_peer.version()}, one thread each ({xla}); digits CNN, batch {B}, "
-          f"float32, SGD step")
+          f"float32, SGD step; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print("| method | ms / step | generated / method |")
     print("|---|---|---|")
     for k in med:
         print(f"| {k} | {med[k] * 1e3:.2f} | {ratio[k]:.2f} |")
     if "jax.jit" not in med:
         print(f"| jax.jit | {jax_peer.NOT_INSTALLED} | {jax_peer.NOT_INSTALLED} |")
+    print(torch_compile_lines(compiled))
     if "module / baseline" in ratio:
         print(f"module step of this checkout / of the baseline's: {ratio['module / baseline']:.2f}; "
               f"the baseline's / torch eager: {ratio['baseline / torch']:.2f}")

@@ -1,7 +1,7 @@
-"""CPU training step: the generated NumPy step against hand-written NumPy backprop, PyTorch eager and
-jax.jit, in one process, on the same data (issue 3).
+"""CPU training step: the generated NumPy step against hand-written NumPy backprop, PyTorch eager,
+torch.compile and jax.jit, in one process, on the same data (issue 3).
 
-    PYTHONPATH=. python bench/cpu_step.py [--quick]
+    PYTHONPATH=. python bench/cpu_step.py [--quick] [--no-torch-compile]
 
 For each MLP (relu hidden layers; softmax cross-entropy, or ½‖ŷ − y‖² for one output) and batch,
 one training step = forward, loss, backward, SGD update (lr 0.01), float32. Every library runs on
@@ -17,6 +17,14 @@ The jax.jit step is ``jax.value_and_grad`` of the same loss and the same SGD upd
 function, the parameters donated (updated in their buffers, as ours are); before timing, its loss
 and gradients at the starting point are checked against ours (`Program.loss`, `Program.grad`).
 Without jax installed its column says "not installed".
+
+The torch.compile step (bench/torch_compile_peer.py): the same network and loss, the whole step
+compiled the ways a user would write it (the whole train step; the loss function with an eager or a
+compiled ``torch.optim.SGD`` step), each checked against the eager step's first losses, the fastest
+kept and timed in turns with the others; one line per row after the table says which variant it is,
+its compile time and the others' times. Where every variant fails the column says "failed:
+<reason>"; ``--no-torch-compile`` skips it (compiling takes tens of seconds per row on a busy machine).
+``--profile-torch-compile`` prints instead, per row, torch.profiler's operators of that step.
 """
 from __future__ import annotations
 
@@ -41,6 +49,7 @@ from symgrad.compiling.optim import SGD  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # bench/, also when loaded from its path
 import jax_peer  # noqa: E402
+import torch_compile_peer  # noqa: E402
 
 LR = 0.01
 CASES = [((2, 16, 16, 1), 64), ((2, 16, 16, 2), 64), ((64, 128, 10), 128), ((64, 128, 10), 1024), ((784, 256, 128, 10), 256)]
@@ -136,6 +145,27 @@ def torch_step_fn(widths, params, X, T, labels):
     return step
 
 
+def torch_compile_peer_for(widths, params, X, T, labels):
+    """The torch.compile peer (`torch_compile_peer.Peer`) of this MLP: torch_step_fn's loss."""
+    import torch
+    torch.set_num_threads(1)
+    F = torch.nn.functional
+    n = len(widths) - 1
+    names = list(params)
+
+    def loss_fn(ps, X, target):
+        h = X
+        for k in range(n):
+            h = F.linear(h, ps[names[2 * k]], ps[names[2 * k + 1]][:, 0])
+            if k < n - 1:
+                h = torch.relu(h)
+        if labels is None:
+            return 0.5 * ((h - target) ** 2).sum() / h.shape[0]
+        return F.cross_entropy(h, target)
+    target = torch.from_numpy(labels) if labels is not None else torch.from_numpy(T)
+    return torch_compile_peer.peer(loss_fn, params, LR, (torch.from_numpy(X), target))
+
+
 def jax_step_fn(widths, params, X, T):
     """The jax.jit step on its own copy of ``params``, and JAX's (loss, {name: gradient}) at
     ``params``; ``None`` when jax is not installed."""
@@ -204,8 +234,8 @@ def peak_bytes(f) -> int:
     return peak
 
 
-def run(quick: bool = False, rounds: int = 31):
-    rows = []
+def run(quick: bool = False, rounds: int = 31, torch_compile: bool = True):
+    rows, notes = [], []
     for widths, B in CASES:
         net, prog = make_program(widths)
         X, T, labels, params = data(widths, B)
@@ -230,6 +260,13 @@ def run(quick: bool = False, rounds: int = 31):
         for k in a:
             np.testing.assert_allclose(a[k], b[k], rtol=1e-4, atol=1e-6)
         fns = {"generated": gen, "hand": hand, "torch": torch_step_fn(widths, params, X, T, labels)}
+        compiled = torch_compile_peer_for(widths, params, X, T, labels) if torch_compile else None
+        if compiled is not None:
+            ours = prog.loss(params, batch)                # the peer's eager step starts where ours does
+            assert abs(compiled.want[0] - ours) <= 1e-3 * abs(ours), (widths, B, compiled.want, ours)
+            notes.append(f"{'-'.join(map(str, widths))} x {B}: {compiled.note()}")
+            if compiled.step is not None:
+                fns["torch.compile"] = compiled.step
         j = jax_step_fn(widths, params, X, T)
         if j is not None:
             fns["jax"], (jloss, jgrads) = j
@@ -241,20 +278,29 @@ def run(quick: bool = False, rounds: int = 31):
         t, ratio = time_steps(fns, rounds, min(per_round, 200))
         mem_g, mem_h = peak_bytes(gen), peak_bytes(hand)
         rows.append((widths, B, t, ratio, mem_g, mem_h))
-        print(_row(widths, B, t, ratio, mem_g, mem_h), flush=True)
+        tc = (torch_compile_peer.SKIPPED if compiled is None
+              else compiled.failure if compiled.step is None else None)
+        print(_row(widths, B, t, ratio, mem_g, mem_h, tc), flush=True)
+    for line in notes:
+        print(line)
     return rows
 
 
-HEADER = ("| MLP | batch | generated µs | hand-written µs | torch eager µs | jax.jit µs | gen/hand | "
-          "gen/torch | gen/jax | peak mem gen KiB | peak mem hand KiB | mem gen/hand |")
+HEADER = ("| MLP | batch | generated µs | hand-written µs | torch eager µs | torch.compile µs | jax.jit µs | "
+          "gen/hand | gen/torch | gen/torch.compile | gen/jax | peak mem gen KiB | peak mem hand KiB | "
+          "mem gen/hand |")
 
 
-def _row(widths, B, t, ratio, mg, mh):
+def _row(widths, B, t, ratio, mg, mh, torch_compile_says: str | None = None):
+    """A row of the table; ``torch_compile_says``: the torch.compile cells' text when it did not
+    run (skipped, or its failure), else its time from ``t``."""
     j, rj = ((f"{t['jax'] * 1e6:.1f}", f"{ratio['jax']:.2f}") if "jax" in t
              else (jax_peer.NOT_INSTALLED, jax_peer.NOT_INSTALLED))
+    c, rc = ((f"{t['torch.compile'] * 1e6:.1f}", f"{ratio['torch.compile']:.2f}") if "torch.compile" in t
+             else (torch_compile_says or torch_compile_peer.SKIPPED,) * 2)
     return (f"| {'-'.join(map(str, widths))} | {B} | {t['generated'] * 1e6:.1f} | {t['hand'] * 1e6:.1f} | "
-            f"{t['torch'] * 1e6:.1f} | {j} | {ratio['hand']:.2f} | "
-            f"{ratio['torch']:.2f} | {rj} | {mg / 1024:.1f} | {mh / 1024:.1f} | {mg / mh:.2f} |")
+            f"{t['torch'] * 1e6:.1f} | {c} | {j} | {ratio['hand']:.2f} | "
+            f"{ratio['torch']:.2f} | {rc} | {rj} | {mg / 1024:.1f} | {mh / 1024:.1f} | {mg / mh:.2f} |")
 
 
 def overhead(rounds: int = 31, widths=(2, 16, 16, 2), B: int = 64):
@@ -305,15 +351,26 @@ if __name__ == "__main__":
     ap.add_argument("--rounds", type=int, default=31, help="rounds of interleaved timing per row")
     ap.add_argument("--overhead", action="store_true",
                     help="only Program.step's own cost at the smallest row, against the bare step")
+    ap.add_argument("--no-torch-compile", action="store_true",
+                    help="skip the torch.compile column (its compilation takes tens of seconds per row)")
+    ap.add_argument("--profile-torch-compile", action="store_true",
+                    help="instead: torch.profiler's operators of each row's torch.compile step")
     args = ap.parse_args()
     pinned = jax_peer.one_xla_thread()
     import torch
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {jax_peer.cpu_model()}, "
           f"{os.cpu_count()} cores; {pinned}, Python {platform.python_version()}, NumPy {np.__version__}, "
-          f"torch {torch.__version__}, {jax_peer.version()}")
-    if args.overhead:
+          f"torch {torch.__version__}, {jax_peer.version()}; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if args.profile_torch_compile:
+        torch._inductor.config.cpp.enable_kernel_profile = True   # its C++ kernels by name in the profile
+        for widths, B in CASES:
+            X, T, labels, params = data(widths, B)
+            compiled = torch_compile_peer_for(widths, params, X, T, labels)
+            print(f"{'-'.join(map(str, widths))} x {B}: {compiled.note()}")
+            torch_compile_peer.profile(compiled, steps=20, top=12)
+    elif args.overhead:
         overhead(args.rounds)
     else:
         print(HEADER)
         print("|" + "---|" * (HEADER.count("|") - 1))
-        run(args.quick, args.rounds)
+        run(args.quick, args.rounds, torch_compile=not args.no_torch_compile)

@@ -1,8 +1,8 @@
 """The compiled NumPy step of an MLP with batch norm declared over the batch, against a hand-written
-NumPy step, torch eager and jax.jit, in one process, on the same data (issue 11).
+NumPy step, torch eager, torch.compile and jax.jit, in one process, on the same data (issue 11).
 
     PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256] [--unfactored]
-        [--plain-printer] [--profile]
+        [--plain-printer] [--profile] [--no-torch-compile]
 
 The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics, γ ⊙
 (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
@@ -16,12 +16,17 @@ torch's training-mode batch norm) and the same SGD update, jitted as one functio
 donated; before timing, its loss at the starting point is checked against ours, and its gradients
 there against our program's compiled in float64 (`Program.grad`; why float64:
 jax_peer.float64_check). Without jax installed its column says "not installed".
+The torch.compile step (bench/torch_compile_peer.py): torch eager's network and loss, the whole step
+compiled the ways a user would write it, the fastest variant kept (printed: which, and every
+variant's time and first call); "torch.compile: failed: <reason>" where none compiles, skipped with
+``--no-torch-compile``.
 ``--unfactored`` adds another method: the same declaration compiled without the rewrite that takes
 per-column factors out of the batch sums (`symgrad.compiling.pull_factors`), the gradient graph as
 reverse mode derives it — the rewrite's effect, measured in the same process. ``--plain-printer``
 adds the step printed without the whole-batch printer's temporaries-saving forms (a sum of a product
 as one ``numpy.einsum``, ``t = c*u; t += a`` for ``a + c*u``) — their effect, in the same process.
-``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
+``--profile-torch-compile`` prints instead torch.profiler's operators of the torch.compile step
+(bench/torch_compile_peer.py: profile). ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
 generated ``step`` timed on its own (matrix products, elementwise statements, sums with the products
 they take, the optimizer's update), and the slowest statements.
 """
@@ -47,6 +52,7 @@ import symgrad as sg  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also when loaded from its path
 from statement_timer import interleaved_rounds, median_ratio, print_profile  # noqa: E402
 import jax_peer  # noqa: E402
+import torch_compile_peer  # noqa: E402
 
 LR, EPS, CLASSES = 0.01, 1e-5, 10
 N = sp.Symbol("N", integer=True, positive=True)
@@ -134,6 +140,19 @@ def torch_step_fn(P: dict, layers: int):
     return step, T
 
 
+def torch_loss(layers: int):
+    """torch_step_fn's network and loss as ``loss(T, X, Y)`` of the parameters (for torch.compile)."""
+    import torch
+    F = torch.nn.functional
+
+    def loss(T, X, Y):
+        h = X
+        for i in range(layers):
+            h = F.relu(F.batch_norm(h @ T[f"W{i}"], None, None, T[f"g{i}"], T[f"b{i}"], training=True, eps=EPS))
+        return F.cross_entropy(h @ T["Wo"] + T["bo"], Y)
+    return loss
+
+
 def jax_step_fn(P: dict, layers: int):
     """The jax.jit step ``step(X, Y) -> loss`` on its own copy of ``P``, and ``first(P, X, Y)``:
     JAX's (loss, {name: gradient}) at ``P`` in ``P``'s dtype; ``None`` when jax is not installed."""
@@ -208,6 +227,10 @@ def main(argv=None):
     ap.add_argument("--plain-printer", action="store_true",
                     help="also time the step printed without the einsum contractions and split sums")
     ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
+    ap.add_argument("--no-torch-compile", action="store_true",
+                    help="skip torch.compile (its compilation takes tens of seconds on a busy machine)")
+    ap.add_argument("--profile-torch-compile", action="store_true",
+                    help="instead: torch.profiler's operators of the torch.compile step")
     args = ap.parse_args(argv)
     pinned = jax_peer.one_xla_thread()
     import torch
@@ -224,6 +247,13 @@ def main(argv=None):
     if args.profile:
         profile(prog, start, params, batch)
         return
+    if args.profile_torch_compile:
+        torch._inductor.config.cpp.enable_kernel_profile = True   # its C++ kernels by name in the profile
+        torch.set_num_threads(1)
+        compiled = torch_compile_peer.peer(torch_loss(args.layers), start, LR, (torch.tensor(X), torch.tensor(Y)))
+        print(compiled.note())
+        torch_compile_peer.profile(compiled)
+        return
 
     # the three agree on the first step's loss (the same network and data)
     gen_values = {k: v.copy() for k, v in start.items()}
@@ -237,6 +267,13 @@ def main(argv=None):
     runs = {"compiled": lambda: prog.step(gen_values, state, batch),
             "hand-written": lambda: hand_step(hand_values, X, Y, args.layers),
             "torch eager": lambda: torch_step(Xt, Yt)}
+    compiled = None
+    if not args.no_torch_compile:
+        torch.set_num_threads(1)
+        compiled = torch_compile_peer.peer(torch_loss(args.layers), start, LR, (Xt, Yt))
+        if compiled.step is not None:
+            assert abs(compiled.want[0] - first[0]) < 1e-3 * first[0], (compiled.want, first)
+            runs["torch.compile"] = compiled.step
     jax_peer_step = jax_step_fn({k: v.copy() for k, v in start.items()}, args.layers)
     if jax_peer_step is not None:
         jstep, jfirst = jax_peer_step
@@ -280,12 +317,20 @@ def main(argv=None):
     r_hand = median_ratio(times, "compiled", "hand-written")
     r_torch = median_ratio(times, "compiled", "torch eager")
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-          f"{jax_peer.cpu_model()}, numpy {np.__version__}, torch {torch.__version__}, {jax_peer.version()}")
+          f"{jax_peer.cpu_model()}, numpy {np.__version__}, torch {torch.__version__}, {jax_peer.version()}; "
+          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"MLP {args.layers} x {args.width} with batch norm over the batch, N = {args.batch}, float32, "
           f"one thread; {pinned}; compile {compile_s:.1f} s; {args.rounds} rounds")
     print(" | ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
     print(f"compiled / hand-written = {r_hand:.2f} (target <= 1.2); compiled / torch eager = {r_torch:.2f} "
           f"(target < 1)")
+    if compiled is None:
+        print(f"torch.compile: {torch_compile_peer.SKIPPED}")
+    elif compiled.step is None:
+        print(f"torch.compile: {compiled.failure}")
+    else:
+        r_tc = median_ratio(times, "compiled", "torch.compile")
+        print(f"compiled / torch.compile = {r_tc:.2f}; {compiled.note()}")
     if "jax.jit" in times:
         r_jax = median_ratio(times, "compiled", "jax.jit")
         print(f"compiled / jax.jit = {r_jax:.2f}")
