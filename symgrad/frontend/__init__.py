@@ -2,7 +2,8 @@
 
 - `functions`: sigmoid, relu, leaky_relu, softplus, softmax, log_softmax, logsumexp, sum, gather,
   `elementwise`, and the losses (mse, l1, hinge, bce, cross_entropy, kl_div) — SymPy functions with
-  ``fdiff``, so SymPy itself prints and differentiates them;
+  ``fdiff``, so SymPy itself prints and differentiates them (gathered there from `elementwise_map`,
+  `activations`, `matrix_functions`, `xlogy`, `matrix_losses`);
 - `layers`: `dense` and `mlp`, networks as SymPy expressions;
 - `masks`: dropout masks;
 - `tensor`: N-d tensors with NumPy semantics (`sg.tensor`, broadcasting, ``@``), with its array
