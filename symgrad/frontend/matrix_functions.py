@@ -47,63 +47,57 @@ def _pair(who, names, a, b):
     return a, b
 
 
-class Total(Expr):
-    """sum(M): the sum of all entries of a matrix, a scalar. ``sg.sum(M)`` builds it."""
+class _ScalarOfMatrix(Expr):
+    """A scalar function of one matrix (`Total`, `LogSumExp`): written out over the entries once the
+    matrix has no symbolic matrix in it (`_explicit`), kept whole otherwise."""
 
     is_commutative = True
+    name = ""                  # its text and printed name
+    latex_name = ""
 
     def __new__(cls, M):
-        return Expr.__new__(cls, _matrix_arg(M, "sum"))
+        return Expr.__new__(cls, _matrix_arg(M, cls.name))
 
     @property
     def arg(self):
         return self.args[0]
+
+    def of_entries(self, entries):     # pragma: no cover - each subclass defines it
+        raise NotImplementedError
 
     def doit(self, **hints):
         M = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
-        if M.is_Matrix and not isinstance(M, MatrixExpr) or _explicit(M):
-            E = M.as_explicit()
-            return sp.Add(*E)
-        return Total(M)
+        if _explicit(M):
+            return self.of_entries(list(M.as_explicit()))
+        return type(self)(M)
 
     def _eval_evalf(self, prec):
         d = self.doit()
-        return None if isinstance(d, Total) else d._eval_evalf(prec)
+        return None if isinstance(d, type(self)) else d._eval_evalf(prec)
 
     def _sympystr(self, printer):
-        return "sum(%s)" % printer._print(self.arg)
+        return "%s(%s)" % (self.name, printer._print(self.arg))
 
     def _latex(self, printer):
-        return r"\textstyle\sum\left(%s\right)" % printer._print(self.arg)
+        return r"%s\left(%s\right)" % (self.latex_name, printer._print(self.arg))
 
 
-class LogSumExp(Expr):
+class Total(_ScalarOfMatrix):
+    """sum(M): the sum of all entries of a matrix, a scalar. ``sg.sum(M)`` builds it."""
+
+    name, latex_name = "sum", r"\textstyle\sum"
+
+    def of_entries(self, entries):
+        return sp.Add(*entries)
+
+
+class LogSumExp(_ScalarOfMatrix):
     """logsumexp(z) = log Σᵢ exp(zᵢ), a scalar; its gradient is softmax(z)."""
 
-    is_commutative = True
+    name, latex_name = "logsumexp", r"\operatorname{logsumexp}"
 
-    def __new__(cls, z):
-        return Expr.__new__(cls, _matrix_arg(z, "logsumexp"))
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    def doit(self, **hints):
-        z = self.arg.doit(**hints)
-        if _explicit(z):
-            return sp.log(sp.Add(*[sp.exp(v) for v in z.as_explicit()]))
-        return LogSumExp(z)
-
-    def _eval_evalf(self, prec):
-        d = self.doit()
-        return None if isinstance(d, LogSumExp) else d._eval_evalf(prec)
-
-    def _sympystr(self, printer):
-        return "logsumexp(%s)" % printer._print(self.arg)
-
-    def _latex(self, printer):
-        return r"\operatorname{logsumexp}\left(%s\right)" % printer._print(self.arg)
+    def of_entries(self, entries):
+        return sp.log(sp.Add(*[sp.exp(v) for v in entries]))
 
 
 class _VectorFunction(MatrixExpr):
