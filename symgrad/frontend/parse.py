@@ -26,7 +26,8 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   labels, ``clip(x, lo, hi)`` (``min=``/``max=``, NumPy's ``a_min=``/``a_max=``; torch's
   ``clamp(x, min, max)``), ``maximum(a, b)``, ``minimum(a, b)``, and the methods ``.sum .mean
   .max .min .std .clip .clamp .reshape .transpose .dot`` — their arguments are constants read from the
-  syntax tree (integers, tuples of them, True/False, the declaration's integer sizes; clip's bounds
+  syntax tree (integers, tuples of them, True/False, a few string literals compared as written —
+  ``reduction="sum"``, ``padding="same"`` —, the declaration's integer sizes; clip's bounds
   and ddof numbers such as ``-1``, ``1/2``, ``pi/4``, a bound also None, a scalar's name with
   + - * / and numbers, ``-c``, ``c/2``, or a tensor expression of this grammar), never evaluated; the
   method's name is checked against the whitelist before anything else of the call is read. These
@@ -220,7 +221,7 @@ class _Builder(TensorCalls):
     # -- the walk -----------------------------------------------------------------------------------
     def build(self, tree):
         out = self.visit(tree.body)
-        if isinstance(out, sp.Basic) and (out.has(sp.zoo, sp.nan) or out.has(sp.oo, -sp.oo)):
+        if isinstance(out, sp.Basic) and (out.has(sp.zoo, sp.nan) or _infinite(out)):
             raise self.fail("the value is not finite (a division by zero?)")
         if isinstance(out, sp.Basic):
             # SymPy combines factors: (x + y)**60*(x + y)**60 is (x + y)**120, past the bound.
@@ -570,3 +571,16 @@ class _Builder(TensorCalls):
         if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):
             raise self.fail(f"Piecewise takes (value, condition) pairs; {self.seg(node)!r} is not one")
         return (self.visit(node.elts[0]), self.visit(node.elts[1]))
+
+
+def _infinite(e) -> bool:
+    """Whether ±∞ is in e other than as a padding's fill value: a node names the argument that is
+    one in ``_fill_arg`` (max_pool2d(x, 2, ceil_mode=True) pads its last window with −∞, on purpose)."""
+    stack = [e]
+    while stack:
+        v = stack.pop()
+        if v is sp.oo or v is sp.S.NegativeInfinity:
+            return True
+        skip = getattr(v, "_fill_arg", None)
+        stack.extend(a for i, a in enumerate(v.args) if i != skip and isinstance(a, sp.Basic))
+    return False

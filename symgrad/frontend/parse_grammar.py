@@ -117,9 +117,14 @@ def function_names() -> list:
 # an integer constant or a tuple of them (or None), "bool" True or False, "dims_entry" an integer or
 # a declared integer size, "number" a real number constant (1, -0.5, 1/3, pi/4: std's ddof=),
 # "bound" a number or None (clip's bounds), "operand" any expression of the grammar (cross_entropy's
-# target, maximum's second argument), "window" an integer constant 0 … MAX_WINDOW or a tuple of up to
-# 3 of them (conv2d's stride= and padding=, a pool's kernel). Nothing else is read: no string, no name of a Python object,
-# no call.
+# target and weight=, maximum's second argument), "window" an integer constant 0 … MAX_WINDOW or a
+# tuple of up to 3 of them (conv2d's stride= and padding=, a pool's kernel), "label" an integer
+# constant, negative too (ignore_index=-100), "optional_window" a "window" or None (a pool's
+# divisor_override=), and the kinds of `STRING_CHOICES`: one of a few string literals, compared as
+# written (reduction="sum"; "padding" also a "window": padding="same" or padding=1). Nothing else is
+# read: no other string, no name of a Python object, no call.
+STRING_CHOICES = {"reduction": ("mean", "sum", "none"), "padding": ("same", "valid")}
+MAX_LABEL = 2 ** 63 - 1  # |ignore_index|: torch's labels are int64
 REDUCE_KEYWORDS = {"axis": "axis", "keepdims": "bool"}
 CLIP_KEYWORDS = {"min": "bound", "max": "bound"}          # NumPy 2's and torch's names of the bounds
 # clip(x, a_min=, a_max=) is np.clip's older spelling; {keyword: which bound, 0 lo or 1 hi}

@@ -11,8 +11,9 @@ import sympy as sp
 
 from ..errors import SymgradError
 from .parse_grammar import (_BOUND_OF, _CALL_BOUNDS, _CONSTANTS, _CONSTRUCTORS, _functions,
-                            _is_scalar_of_symbols, _is_tensor, MAX_AXES, MAX_DIM, MAX_ENTRIES, MAX_WINDOW,
-                            MAX_WINDOW_AXES, _METHODS, _OTHER_NAMES, _TENSOR_CALLS)
+                            _is_scalar_of_symbols, _is_tensor, MAX_AXES, MAX_DIM, MAX_ENTRIES, MAX_LABEL,
+                            MAX_WINDOW, MAX_WINDOW_AXES, _METHODS, _OTHER_NAMES, STRING_CHOICES,
+                            _TENSOR_CALLS)
 
 
 class TensorCalls:
@@ -77,7 +78,8 @@ class TensorCalls:
             if k.arg in kw:
                 raise self.fail(f"the keyword {k.arg}= is given twice in {self.seg(node)!r}")
             kind = keywords[k.arg]
-            kw[k.arg] = k.value if kind is None else self.static(k.value, kind, k.arg)
+            kw[k.arg] = (k.value if kind is None else self.visit(k.value) if kind == "operand"
+                         else self.static(k.value, kind, k.arg))
         return list(node.args), kw
 
     def static(self, node, kind, keyword=None):
@@ -123,7 +125,26 @@ class TensorCalls:
             if not (isinstance(v, sp.Expr) and v.is_number and v.is_extended_real and v.is_finite):
                 raise self.fail(f"{words}, not {self.seg(node)!r}")
             return v
-        if kind == "window":    # conv2d's stride= / padding=, a pool's kernel: an integer or a tuple of them
+        if kind in STRING_CHOICES and isinstance(node, ast.Constant) and isinstance(node.value, str):
+            # reduction="sum", padding="same": compared with the few literals allowed, never evaluated
+            if node.value in STRING_CHOICES[kind]:
+                return node.value
+            allowed = ", ".join(repr(c) for c in STRING_CHOICES[kind])
+            raise self.refuse(f"{keyword or kind}= takes one of {allowed}, not {self.seg(node)!r}")
+        if kind == "reduction":
+            allowed = ", ".join(repr(c) for c in STRING_CHOICES[kind])
+            raise self.refuse(f"{keyword or kind}= takes one of the strings {allowed}, not {self.seg(node)!r}")
+        if kind == "label":     # ignore_index=-100: an integer constant, negative too
+            v = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else node
+            if isinstance(v, ast.Constant) and type(v.value) is int and v.value <= MAX_LABEL:
+                return -v.value if v is not node else v.value
+            raise self.refuse(f"{keyword or 'the argument'}= takes an integer constant (a class label, "
+                              f"ignore_index=-100), not {self.seg(node)!r}")
+        if kind == "optional_window":
+            if isinstance(node, ast.Constant) and node.value is None:
+                return None
+            kind = "window"
+        if kind in ("window", "padding"):    # conv2d's stride= / padding=, a pool's kernel: an integer or a tuple of them
             named = f"{keyword}= takes" if keyword else "the kernel size takes"
             parts = node.elts if isinstance(node, ast.Tuple) else [node]
             if isinstance(node, ast.Tuple) and not 1 <= len(parts) <= MAX_WINDOW_AXES:
@@ -134,7 +155,10 @@ class TensorCalls:
                 neg = isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub)
                 c = e.operand if neg else e
                 if not (isinstance(c, ast.Constant) and type(c.value) is int):
-                    raise self.refuse(f"{named} integer constants (stride=2, padding=(1, 0)), not {self.seg(node)!r}")
+                    also = (" or one of " + ", ".join(repr(c) for c in STRING_CHOICES[kind])
+                            if kind in STRING_CHOICES else "")
+                    raise self.refuse(f"{named} integer constants (stride=2, padding=(1, 0)){also}, "
+                                      f"not {self.seg(node)!r}")
                 if neg or not 0 <= c.value <= MAX_WINDOW:
                     raise self.refuse(f"{named} integers 0 ... {MAX_WINDOW} (a window, a stride, a padding), "
                                       f"not {self.seg(e)!r}")
