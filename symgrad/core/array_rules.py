@@ -162,7 +162,23 @@ permute_p.shape = lambda shapes, params: tuple(shapes[0][a] for a in params[0])
 permute_p.impl = lambda args, params: np.transpose(args[0], params[0])
 permute_p.vjp = lambda g, eqn, ct, want: [permute(g, ct, _argsort(eqn.params[0]))]
 permute_p.jvp = lambda g, eqn, t: permute(g, t[0], eqn.params[0])
-permute_p.to_sympy = lambda args, params, shape: T.Permute(_targs(args)[0], Tuple(*params[0]))
+
+
+def _permute_to_sympy(args, params, shape):
+    x, axes = _targs(args)[0], tuple(int(a) for a in params[0])
+    # a broadcast operand may read without its leading axes of size 1 (NumPy adds them: the steps
+    # write tril(𝟙) for its (1, 1, T, T) copy); a permutation that keeps those axes in place is
+    # then one of x's own axes
+    try:
+        k = len(axes) - len(T.shape_of(x))
+    except (IndexError, ShapeError):     # a step's node whose shape is read only when it is shown
+        k = 0
+    if k > 0 and axes[:k] == tuple(range(k)):
+        axes = tuple(a - k for a in axes[k:])
+    return T.Permute(x, Tuple(*axes))
+
+
+permute_p.to_sympy = _permute_to_sympy
 
 
 def swap_last(g: Graph, x: Var) -> Var:

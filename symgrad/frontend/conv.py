@@ -161,6 +161,7 @@ class Windows(_Spatial):
     Args: x, kernel, stride, padding ((lo, hi) per axis), dilation, fill (the padding's value)."""
 
     _data = (0,)
+    _fill_arg = 5       # the padding's value (−∞ for a max pool): no infinity of the text's (parse.py)
 
     @property
     def nd(self):
@@ -515,8 +516,9 @@ def flip(x, axes=None, *, axis=None, dims=None):
 
 
 # The text reads these of a tensor (symgrad/frontend/parse.py): conv2d(x, w, b, stride=2, padding=1),
-# max_pool2d(x, 2), avg_pool2d(x, kernel_size=(2, 2), stride=1); sizes integer constants ("window").
-_CONV_KEYWORDS = {"stride": "window", "padding": "window", "dilation": "window", "groups": "window"}
+# conv2d(x, w, padding="same"), max_pool2d(x, 2), avg_pool2d(x, kernel_size=(2, 2), stride=1,
+# ceil_mode=True); sizes integer constants ("window"), torch's keywords as the Python API takes them.
+_CONV_KEYWORDS = {"stride": "window", "padding": "padding", "dilation": "window", "groups": "window"}
 _register_text("conv2d", conv2d, (2, 3), rest=("operand", "operand"), keywords=_CONV_KEYWORDS)
 _register_text("conv1d", conv1d, (2, 3), rest=("operand", "operand"), keywords=_CONV_KEYWORDS)
 
@@ -530,6 +532,11 @@ def _pool_text(pool):
     return build
 
 
-_POOL_KEYWORDS = {"kernel_size": "window", "stride": "window", "padding": "window"}
-_register_text("max_pool2d", _pool_text(max_pool2d), (1, 2), rest=("window",), keywords=_POOL_KEYWORDS)
-_register_text("avg_pool2d", _pool_text(avg_pool2d), (1, 2), rest=("window",), keywords=_POOL_KEYWORDS)
+_POOL_KEYWORDS = {"kernel_size": "window", "stride": "window", "padding": "window", "ceil_mode": "bool"}
+_MAX_POOL_KEYWORDS = {**_POOL_KEYWORDS, "dilation": "window", "return_indices": "bool"}
+_AVG_POOL_KEYWORDS = {**_POOL_KEYWORDS, "count_include_pad": "bool"}
+for _layer, _keywords in ((max_pool2d, _MAX_POOL_KEYWORDS), (max_pool1d, _MAX_POOL_KEYWORDS),
+                         (avg_pool2d, {**_AVG_POOL_KEYWORDS, "divisor_override": "optional_window"}),
+                         (avg_pool1d, _AVG_POOL_KEYWORDS)):
+    _register_text(_layer.__name__, _pool_text(_layer), (1, 2), rest=("window",), keywords=_keywords)
+del _layer, _keywords

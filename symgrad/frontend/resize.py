@@ -1,5 +1,5 @@
-"""Adaptive pooling and nearest-neighbour upsampling, as torch's ``F.adaptive_avg_pool2d``,
-``F.adaptive_max_pool2d`` and ``F.interpolate(mode="nearest")`` compute them; compositions of
+"""Adaptive pooling and resizing, as torch's ``F.adaptive_avg_pool2d``,
+``F.adaptive_max_pool2d`` and ``F.interpolate`` compute them; compositions of
 slices, reductions, reshapes and broadcasts, so their gradients are those primitives' (no new one).
 
 - **adaptive pooling** to an output size O over an input size S: output entry i pools the input
@@ -10,7 +10,9 @@ slices, reductions, reshapes and broadcasts, so their gradients are those primit
 - **nearest upsampling** by an integer factor s: each entry repeated s times along each spatial
   axis (``x.reshape(N, C, H, 1, W, 1)``, broadcast to (N, C, H, s, W, s), reshaped to (N, C, sH, sW));
   the gradient is the sum over each s × s block. An output size that is an integer multiple of
-  the input's is the same thing; another ratio, or another mode (bilinear, ...), is refused.
+  the input's is the same thing; another ratio is refused.
+- **linear, bilinear, trilinear** resizing (`symgrad.frontend.resize_linear`): a fixed linear map
+  per axis, a constant matrix applied with ``@``; bicubic, area and antialiasing are refused.
 
 >>> import sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
@@ -22,11 +24,13 @@ x.mean(axis=(2, 3), keepdims=True)
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import sympy as sp
 
 from . import conv as C
+from . import resize_linear as RL
 from . import tensor as T
 from ..errors import ArgumentError, ShapeError
 
@@ -109,29 +113,39 @@ def _factor(v, layer):
     return int(v)
 
 
+# torch's modes: which takes which input (N, C, *spatial), by its number of spatial axes
+_LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_SUPPORTED = "'nearest' (by a whole factor), 'linear' (N, C, L), 'bilinear' (N, C, H, W), 'trilinear' (N, C, D, H, W)"
+
+
 def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """torch's ``F.interpolate`` for mode="nearest" by a whole factor per spatial axis, on
-    (N, C, L), (N, C, H, W) or (N, C, D, H, W): ``scale_factor=2`` (or a tuple), or ``size=`` an
-    integer multiple of the input's size. Each entry is repeated; its gradient sums each block.
+    """torch's ``F.interpolate`` on (N, C, L), (N, C, H, W) or (N, C, D, H, W).
+
+    mode="nearest" by a whole factor per spatial axis: ``scale_factor=2`` (or a tuple), or ``size=``
+    an integer multiple of the input's size. Each entry is repeated; its gradient sums each block.
+
+    mode="linear" / "bilinear" / "trilinear" (on 1, 2, 3 spatial axes) to any ``size=`` or
+    ``scale_factor=`` (the output ⌊S·scale⌋, the step 1/scale as torch's unless
+    ``recompute_scale_factor=True``), ``align_corners=False`` (the default) or ``True``, as torch's:
+    a fixed linear map per axis (`symgrad.frontend.resize_linear`), its gradient the transposed map.
 
     >>> import symgrad as sg
     >>> sg.interpolate(sg.tensor("x", (2, 3, 4, 5)), size=(8, 15)).shape
     (2, 3, 8, 15)
+    >>> sg.interpolate(sg.tensor("x", (2, 3, 4, 5)), size=(6, 7), mode="bilinear", align_corners=True).shape
+    (2, 3, 6, 7)
     """
     layer = "interpolate"
+    if mode in _LINEAR_MODES:
+        return _interpolate_linear(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
     if mode != "nearest":
-        raise ArgumentError(f"interpolate: mode={mode!r} is not supported; supported: mode='nearest' by a "
-                            f"whole factor (scale_factor=2). For a learned upsampling write "
-                            f"sg.conv_transpose2d(x, w, stride=2)")
+        raise ArgumentError(f"interpolate: mode={mode!r} is not supported; supported: {_SUPPORTED}. For a "
+                            f"learned upsampling write sg.conv_transpose2d(x, w, stride=2)")
     if align_corners is not None or antialias:
         raise ArgumentError("interpolate: align_corners and antialias are for the linear modes; "
                             "mode='nearest' takes neither")
-    x = T._tensor_arg(x, layer)
-    nd = x.ndim - 2
-    if nd not in (1, 2, 3) or any(not isinstance(d, int) for d in x.shape[1:]):
-        raise ShapeError(f"interpolate: x {x} has shape {T.fmt(x.shape)}; it takes (N, C, L), (N, C, H, W) "
-                         f"or (N, C, D, H, W) with integer channel and spatial sizes")
+    x, nd = _spatial_input(x)
     if (size is None) == (scale_factor is None):
         raise ArgumentError("interpolate: give exactly one of size= and scale_factor= (as torch)")
     S = x.shape[2:]
@@ -154,3 +168,48 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
     split = lead + tuple(d for s in S for d in (s, 1))
     wide = lead + tuple(d for s, f in zip(S, factors) for d in (s, f))
     return T.reshape(T.broadcast(T.reshape(x, split), wide), lead + tuple(s * f for s, f in zip(S, factors)))
+
+
+def _spatial_input(x):
+    """x as (N, C, *spatial) with 1 to 3 spatial axes of integer sizes, and their number."""
+    x = T._tensor_arg(x, "interpolate")
+    nd = x.ndim - 2
+    if nd not in (1, 2, 3) or any(not isinstance(d, int) for d in x.shape[1:]):
+        raise ShapeError(f"interpolate: x {x} has shape {T.fmt(x.shape)}; it takes (N, C, L), (N, C, H, W) "
+                         f"or (N, C, D, H, W) with integer channel and spatial sizes")
+    return x, nd
+
+
+def _interpolate_linear(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias):
+    """mode="linear" / "bilinear" / "trilinear", as torch's: see `symgrad.frontend.resize_linear`."""
+    if antialias:
+        raise ArgumentError(f"interpolate: antialias=True (torch's antialiased downsampling) is not supported "
+                            f"with mode={mode!r}; supported: antialias=False, each output entry read from "
+                            f"its two neighbours per axis")
+    if align_corners not in (None, True, False):
+        raise ArgumentError(f"interpolate: align_corners must be True, False or None (False), got "
+                            f"{align_corners!r}")
+    x, nd = _spatial_input(x)
+    if nd != _LINEAR_MODES[mode]:
+        fits = {1: "linear", 2: "bilinear", 3: "trilinear"}[nd]
+        raise ShapeError(f"interpolate: mode={mode!r} takes an input with {_LINEAR_MODES[mode]} spatial "
+                         f"axes; x {x} has shape {T.fmt(x.shape)} ({nd}): write mode={fits!r} (as torch)")
+    if (size is None) == (scale_factor is None):
+        raise ArgumentError("interpolate: give exactly one of size= and scale_factor= (as torch)")
+    S = x.shape[2:]
+    scales = None
+    if scale_factor is not None:
+        sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * nd
+        if len(sf) != nd or any(isinstance(f, bool) or not isinstance(f, (numbers.Real, sp.Number))
+                                or not 0 < f < 10_000 for f in sf):
+            raise ArgumentError(f"interpolate: scale_factor must be a positive number or {nd} of them, got "
+                                f"{scale_factor!r}")
+        sizes = tuple(math.floor(float(s) * float(f)) for s, f in zip(S, sf))    # in float64, as torch
+        if any(o < 1 for o in sizes):
+            raise ArgumentError(f"interpolate: scale_factor={scale_factor!r} of the spatial size {S} leaves "
+                                f"no entry (output {sizes})")
+        if not recompute_scale_factor:
+            scales = tuple(sf)
+    else:
+        sizes = _sizes(size, x, nd, "interpolate")
+    return RL.linear_resize(x, sizes, bool(align_corners), scales)

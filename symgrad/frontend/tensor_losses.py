@@ -30,6 +30,7 @@ import sympy as sp
 from . import functions as F
 from . import tensor as T
 from .parse import as_expr
+from .parse import register_tensor_function as _register_text
 from .tensor_softmax import reduce_loss as _reduce
 from .tensor_softmax import class_weights, ignored_labels, masked_reduce, weighted_reduce
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
@@ -292,3 +293,9 @@ def nll_loss(logp, y, weight=None, ignore_index=None, reduction="mean", axis=1):
         return weighted_reduce(-picked, T.take(class_weights(weight, x.shape[ax], "nll_loss"), t, 0), reduction,
                                "nll_loss")
     return _reduce(T.as_tensor(-picked), reduction, "nll_loss")
+
+
+# The text reads nll_loss of a tensor (symgrad/frontend/parse.py), with torch's keywords:
+# nll_loss(log_softmax(s, axis=1), y, ignore_index=0, reduction="sum", weight=w)
+_register_text("nll_loss", nll_loss, (2, 2), rest=("operand",),
+               keywords={"weight": "operand", "ignore_index": "label", "reduction": "reduction", "axis": "axis"})

@@ -330,4 +330,7 @@ def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0
 _register_text("softmax", softmax, keywords={"axis": "axis"})
 _register_text("log_softmax", log_softmax, keywords={"axis": "axis"})
 _register_text("logsumexp", logsumexp)
-_register_text("cross_entropy", cross_entropy, (2, 3), rest=("operand", "axis"), keywords={"axis": "axis"})
+# cross_entropy(s, y, ignore_index=0, reduction="sum", label_smoothing=0.1, weight=w): torch's keywords
+_register_text("cross_entropy", cross_entropy, (2, 3), rest=("operand", "axis"),
+               keywords={"axis": "axis", "reduction": "reduction", "label_smoothing": "number",
+                         "ignore_index": "label", "weight": "operand"})

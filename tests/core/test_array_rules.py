@@ -219,3 +219,16 @@ def test_forward_values_equal_torch():
               for k, v in vals.items()]
         want = (row.torch_f(*ts).double() ** 2).sum().item()
         np.testing.assert_allclose(got, want, rtol=1e-10, err_msg=row.name)
+
+
+def test_the_steps_of_a_constant_matrix_applied_to_a_batch_print():
+    """tril(ones((2, 2))) @ h with h (N, C, 2, 2): the constant's broadcast copy reads as the 2-D
+    constant in the steps, and the transpose of the batched product's backward is then one of its
+    own axes (it raised 'tuple index out of range', and the steps were unavailable). sg.interpolate's
+    bilinear map is such a product."""
+    import symgrad as sg
+    x, w = sg.tensor("x", (2, 1, 2, 2)), sg.tensor("w", (1, 2, 2))
+    for loss in (sg.sum((sg.tril(sg.ones((2, 2))) @ (w * x)) ** 2),
+                 sg.sum(sg.interpolate(x * w, scale_factor=2, mode="bilinear") ** 2)):
+        text = str(sg.derive(loss, w))
+        assert "steps unavailable" not in text and "Backward pass" in text, text[-300:]

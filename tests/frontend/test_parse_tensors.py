@@ -160,17 +160,20 @@ def test_nested_calls_are_built_once_each():
 def test_the_tensor_functions_come_by_registration_not_by_a_hidden_import():
     """parse.py reached sum/softmax/... through importlib.import_module by a module's name, an import
     tests/test_layout.py could not see; the tensor modules now register them at their import. parse.py
-    imports no symgrad module but errors, and calls no importer."""
+    and its parts (parse_*.py) import no symgrad module but errors and each other, and call no importer."""
     import ast
     import pathlib
 
     from symgrad.frontend import parse
-    tree = ast.parse(pathlib.Path(parse.__file__).read_text())
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
-    assert imported == {"errors"}, imported
-    names = {n.attr if isinstance(n, ast.Attribute) else n.id for n in ast.walk(tree)
-             if isinstance(n, (ast.Attribute, ast.Name))}
-    assert not names & {"importlib", "import_module", "__import__"}, names & {"importlib", "__import__"}
+    files = sorted(pathlib.Path(parse.__file__).parent.glob("parse*.py"))
+    assert len(files) >= 4, files
+    for path in files:
+        tree = ast.parse(path.read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
+        assert imported <= {"errors"} | {f.stem for f in files}, (path.name, imported)
+        names = {n.attr if isinstance(n, ast.Attribute) else n.id for n in ast.walk(tree)
+                 if isinstance(n, (ast.Attribute, ast.Name))}
+        assert not names & {"importlib", "import_module", "__import__"}, (path.name, names & {"importlib", "__import__"})
     assert {"sum", "mean", "max", "min", "one_hot", "softmax", "log_softmax", "logsumexp",
             "cross_entropy", "clip", "maximum", "minimum", "std"} <= set(parse._TENSOR_CALLS)
     assert parse._TENSOR_CALLS["softmax"].build is sg.softmax
