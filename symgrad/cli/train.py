@@ -39,8 +39,11 @@ def register(subparsers):
     p.add_argument("--patience", type=int_at_least(1), metavar="EPOCHS",
                    help="early stopping: stop after this many epochs without improvement of --monitor")
     p.add_argument("--monitor", metavar="NAME",
-                   help="what --patience watches (default val_loss, or train_loss without --validation; "
-                        "val_accuracy is maximized)")
+                   help="what --patience watches (default val_loss, or train_loss without --validation)")
+    p.add_argument("--mode", choices=("auto", "min", "max"), default="auto",
+                   help="with --patience: whether a smaller (min) or larger (max) --monitor is better; auto "
+                        "(default) maximizes names holding acc, f1, auc, precision, recall, iou, dice, r2 "
+                        "or score (not loss or err), and minimizes the rest")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
                         "keeps the last epoch's)")
@@ -100,6 +103,10 @@ def run(args) -> int:
 
 
 def _train(args, T) -> int:
+    from ..compiling.training_early_stop import maximized
+    if args.mode != "auto" and args.patience is None:
+        raise SymgradError(f"--mode {args.mode} says which way --patience compares --monitor: give --patience "
+                           f"EPOCHS too")
     # What would otherwise fail only after the compiler ran (or after the first epoch): found first.
     if args.best is not None and args.patience is None:
         raise SymgradError("--best saves the best epoch's values, which --patience finds: give --patience "
@@ -139,7 +146,7 @@ def _train(args, T) -> int:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=not args.no_progress,
                           metrics=metrics, checkpoint=args.checkpoint, values=values,
-                          patience=args.patience, monitor=args.monitor)
+                          patience=args.patience, monitor=args.monitor, mode=args.mode)
     except T.TrainingArgumentError as e:
         # train probes the loss on the data first: arrays the program cannot take (a wrong shape)
         # are the data file's fault, not a metric's — say so, with train's own reason
@@ -176,7 +183,9 @@ def _train(args, T) -> int:
         stopped = (f"stopped early after epoch {history.epochs[-1]['epoch']}" if history.stopped_early
                    else "ran every epoch")
         kept = f" ({args.checkpoint} holds the last epoch's, to resume from)" if args.checkpoint else ""
-        print(f"{stopped}; best {args.monitor or _monitored(validation)} at epoch {history.best_epoch}{kept}")
+        watched = args.monitor or _monitored(validation)
+        way = "larger" if maximized(watched, args.mode) else "smaller"
+        print(f"{stopped}; best {watched} ({way} is better) at epoch {history.best_epoch}{kept}")
         if args.best is not None:
             T.save(args.best, history.values, history.state, step=history.best_step, epoch=history.best_epoch)
             print(f"the values of epoch {history.best_epoch} saved to {args.best}")

@@ -53,6 +53,7 @@ from .backends import (_ADAPTER_MODULES, _BACKEND_MODULES, ADAPTERS, BACKENDS, C
 from .batch_checks import (_shape, _batch_text, _batched_shape, as_numbers, check_labels, check_state,  # noqa: F401
                            empty_batch, fit_batch_input, label_inputs, label_range_error, row_index_inputs,
                            same_batch_size)
+from .optim_group_lr import warn_constant_group_lrs
 from .optim_skip import warn_no_gradient
 from .pull_factors import pull_factors
 from .rewrite import stabilize
@@ -338,3 +339,4 @@ def _check_schedules(optimizer) -> None:
     for where, lr in lrs:
         if _schedule(lr):
             check_schedule(f"{where}{getattr(lr, '__name__', type(lr).__name__)}", lr, t)
+    warn_constant_group_lrs(optimizer, _schedule)      # torch's schedulers would scale a group's number too

@@ -54,6 +54,7 @@ from ..errors import show_value          # a NumPy scalar in a message as its nu
 from ..frontend.keywords import check_keywords
 from ..frontend.parse import as_expr
 from .optim_skip import NoGradientWarning  # noqa: F401 - sg.optim.NoGradientWarning
+from .optim_group_lr import GroupLrWarning  # noqa: F401 - sg.optim.GroupLrWarning
 from .schedules import WarmupCosine  # noqa: F401 - sg.optim.WarmupCosine, next to LinearAnnealing
 
 Number = Union[int, float]

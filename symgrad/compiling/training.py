@@ -62,7 +62,7 @@ from .training_arrays import all_finite, copied, num_samples, to_numpy
 from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
                             _check_validation, _named_data)
-from .training_early_stop import EarlyStop
+from .training_early_stop import EarlyStop, direction
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
 from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, accuracy, batches, mean_loss, predict
@@ -80,7 +80,7 @@ def _check_count(name, value, least):
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool = True,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
-          values=None, patience=None, monitor=None, min_delta=0.0) -> History:
+          values=None, patience=None, monitor=None, min_delta=0.0, mode="auto") -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
 
     - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
@@ -98,10 +98,15 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       when training stops early). A path that cannot be written is refused before the first step.
     - ``patience``: early stopping — training stops after ``patience`` epochs in which ``monitor``
       (a name the epochs record; default ``"val_loss"``, or ``"train_loss"`` without validation)
-      did not improve on its best by more than ``min_delta`` (larger is better for accuracies,
-      smaller for everything else), and ``history.values`` / ``state`` are those of the best epoch
-      (``history.best_epoch``; ``history.stopped_early``). The checkpoint keeps the last epoch's,
-      to resume from. Checked before the first step: a name no epoch records is refused.
+      did not improve on its best by more than ``min_delta``, and ``history.values`` / ``state``
+      are those of the best epoch (``history.best_epoch``; ``history.stopped_early``;
+      ``history.message`` says which way ``monitor`` was compared). ``mode``: ``"min"`` (smaller is
+      better), ``"max"`` (larger is better) or ``"auto"`` (Keras's: larger is better for names
+      holding acc, f1, auc, precision, recall, iou, dice, r2 or score — not loss or err —, smaller
+      for every other). With ``patience``, the epochs always record the loss (``val_loss``, or
+      ``train_loss`` without validation), whatever ``metrics`` lists. The checkpoint keeps the last
+      epoch's values, to resume from. Checked before the first step: a name no epoch records is
+      refused.
 
     Before the first step, every key of ``data`` must be an input of the program (an array under
     another key — a typo, an input the program was not compiled with — is refused, naming the
@@ -141,6 +146,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     data = _check_data(_named_data(program, data))
     evaluations = None if metrics is None and validation is None and patience is None \
         else _metrics_dict(metrics, program)
+    if patience is not None and "loss" not in evaluations:
+        # the default monitor, val_loss (train_loss): recorded even when metrics=["accuracy"] leaves it out
+        evaluations = {"loss": mean_loss, **evaluations}
     _check_keys(program, data, evaluations)
     _check_declared_shapes(program, data)
     _check_data_labels(program, data)
@@ -176,10 +184,12 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     early = None
     if patience is not None:
         early = EarlyStop(patience, prefix + "loss" if monitor is None else monitor, min_delta,
-                          ["loss"] + [prefix + name for name in evaluations])
-    elif monitor is not None:
-        raise TrainingArgumentError(f"monitor={monitor!r} without patience: give patience=<epochs> to stop "
-                                    f"early when {monitor!r} stops improving")
+                          ["loss"] + [prefix + name for name in evaluations], mode)
+    elif monitor is not None or mode != "auto":
+        said = f"monitor={monitor!r}" if monitor is not None else f"mode={mode!r}"
+        what = repr(monitor) if monitor is not None else "the monitor"
+        raise TrainingArgumentError(f"{said} without patience: give patience=<epochs> to stop early when "
+                                    f"{what} stops improving")
     if evaluations:
         _probe_metrics(evaluations, program, values, where, prefix)
     copies = getattr(program, "in_place", True) is not False
@@ -264,8 +274,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         # the best epoch's values, as a torch loop loads its best.pt (the checkpoint keeps the last)
         history.values, history.state, history.best_epoch = early.best_values, early.best_state, early.best_epoch
         history.best_step = early.best_step
+        watched = f"{early.monitor} ({direction(early.maximize)})"
+        history.message = (f"ran every epoch; the values are those of epoch {early.best_epoch}, the best by "
+                           f"{watched}")
         if history.stopped_early:
-            history.message = (f"stopped early after epoch {history.epochs[-1]['epoch']}: {early.monitor} did not "
+            history.message = (f"stopped early after epoch {history.epochs[-1]['epoch']}: {watched} did not "
                                f"improve for {early.patience} epoch{'s' if early.patience > 1 else ''}; the "
                                f"values are those of epoch {early.best_epoch}, the best")
             if progress:

@@ -16,6 +16,7 @@ import sympy as sp
 
 from ..core.values import key_name
 from ..errors import ShapeError
+from .training_arrays import to_numpy
 from .training_results import TrainingArgumentError
 
 
@@ -65,7 +66,8 @@ def _check_data(data, what="data") -> dict:
         raise TrainingArgumentError(f"{what} must be a non-empty dict of arrays (input name -> array with a "
                          f"leading sample axis; or a tuple of arrays, or a torch TensorDataset, in the order "
                          f"of the program's inputs), got {type(data).__name__}")
-    data = {k: np.asarray(v) for k, v in data.items()}
+    # a torch tensor through to_numpy: np.asarray fails on one that requires grad (or on a GPU)
+    data = {k: to_numpy(v) for k, v in data.items()}
     sizes = {key_name(k): (v.shape[0] if v.ndim else None) for k, v in data.items()}
     if not same_sample_counts(sizes):
         shapes = ", ".join(f"{key_name(k)!r} {v.shape}" for k, v in data.items())

@@ -22,16 +22,43 @@ from .training_arrays import copied
 from .training_results import TrainingArgumentError
 
 
-def maximized(monitor: str) -> bool:
-    """Whether a larger ``monitor`` is better: accuracies (any name with "acc"), as Keras's
-    ``mode="auto"`` decides; losses and every other metric are minimized."""
-    return "acc" in monitor.lower()
+MODES = ("auto", "min", "max")
+# the names ``mode="auto"`` maximizes (any of these in the monitor's name, unless it names a loss
+# or an error: "val_dice_loss" is minimized); Keras's auto knows only accuracies
+LARGER_IS_BETTER = ("acc", "f1", "auc", "precision", "recall", "iou", "dice", "r2", "score")
+
+
+def maximized(monitor: str, mode: str = "auto") -> bool:
+    """Whether a larger ``monitor`` is better: ``mode="max"``/``"min"`` say so; ``"auto"`` maximizes
+    accuracies, F1, AUC, precision, recall, IoU, Dice, R² and scores (a name holding ``acc``, ``f1``,
+    ``auc``, ``precision``, ``recall``, ``iou``, ``dice``, ``r2`` or ``score``, but not ``loss`` or
+    ``err``) and minimizes everything else.
+
+    >>> [maximized(m) for m in ("val_accuracy", "val_f1", "val_dice_loss", "train_mse")]
+    [True, True, False, False]
+    >>> maximized("val_mse", "max")
+    True
+    """
+    if mode != "auto":
+        return mode == "max"
+    name = monitor.lower()
+    if "loss" in name or "err" in name:
+        return False
+    return any(word in name for word in LARGER_IS_BETTER)
+
+
+def direction(maximize: bool) -> str:
+    """How the monitor was compared, for messages: "larger is better" or "smaller is better"."""
+    return "larger is better" if maximize else "smaller is better"
 
 
 class EarlyStop:
     """The best epoch so far by ``monitor`` and the number of epochs since (see the module)."""
 
-    def __init__(self, patience, monitor: str, min_delta, names):
+    def __init__(self, patience, monitor: str, min_delta, names, mode="auto"):
+        if not isinstance(mode, str) or mode not in MODES:
+            raise TrainingArgumentError(f"mode must be 'auto', 'min' or 'max' (whether a larger monitor is "
+                                        f"better; 'auto' decides by its name), got {show_value(mode)}")
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
             raise TrainingArgumentError(f"patience must be an integer >= 1 (the epochs without improvement "
                                         f"that stop training), got {show_value(patience)}")
@@ -43,12 +70,18 @@ class EarlyStop:
         if monitor not in names:
             close = difflib.get_close_matches(str(monitor), names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            head, _, rest = str(monitor).partition("_")
+            other = {"val": "train", "train": "val"}.get(head, "") + "_" + rest
+            if rest and other in names:      # not 'loss' (the training loss) for val_loss without validation
+                hint = (f" (did you mean {other!r}? there is {'no' if head == 'val' else 'a'} "
+                        f"validation set)")
             raise TrainingArgumentError(
                 f"monitor={monitor!r} is not recorded in each epoch{hint}; the epochs record "
                 f"{', '.join(repr(n) for n in names)} (metrics are val_<name> with a validation set, "
                 f"train_<name> without one)")
         self.patience, self.monitor, self.min_delta = int(patience), monitor, float(min_delta)
-        self.sign = -1.0 if maximized(monitor) else 1.0      # compare sign·value: smaller is better
+        self.maximize = maximized(monitor, mode)
+        self.sign = -1.0 if self.maximize else 1.0      # compare sign·value: smaller is better
         self.best = math.inf
         self.best_epoch = None
         self.best_values = self.best_state = None

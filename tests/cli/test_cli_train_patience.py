@@ -27,7 +27,8 @@ def test_patience_stops_when_the_monitored_metric_stops_improving(files, capsys)
     assert len(epochs) < 60                                  # stopped early
     assert acc[-1] <= max(acc[:-1])                          # the last epoch did not improve on the best
     best = 1 + int(np.argmax(acc))
-    assert f"stopped early after epoch {len(epochs)}; best val_accuracy at epoch {best}" in lines[-2]
+    assert f"stopped early after epoch {len(epochs)}; best val_accuracy (larger is better) at epoch {best}" \
+        in lines[-2]
 
 
 def test_a_monitor_no_epoch_records_exits_2_with_the_closest(files, capsys):
@@ -56,4 +57,19 @@ def test_best_saves_the_best_epochs_values_as_a_checkpoint(files, capsys):
 
 def test_best_without_patience_exits_2(files, capsys):
     assert cli.main(_argv(files, "--epochs", "2", "--best", str(files / "b.npz"))) == 2
+    assert "give --patience" in capsys.readouterr().err
+
+
+def test_mode_min_minimizes_the_monitor_and_says_so(files, capsys):
+    # --mode did not exist: a metric was maximized only when its name held "acc"
+    assert cli.main(_argv(files, "--epochs", "60", "--patience", "2", "--monitor", "val_accuracy",
+                          "--mode", "min")) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    acc = [float(ln.split("val_accuracy")[1].split()[0]) for ln in lines if ln.startswith("epoch ")]
+    best = 1 + int(np.argmin(acc))
+    assert f"best val_accuracy (smaller is better) at epoch {best}" in lines[-2]
+
+
+def test_mode_without_patience_exits_2(files, capsys):
+    assert cli.main(_argv(files, "--epochs", "2", "--mode", "max")) == 2
     assert "give --patience" in capsys.readouterr().err

@@ -41,7 +41,7 @@ def test_stops_after_patience_epochs_and_keeps_the_best_epochs_values():
     # a loss-like score: best at epoch 3, then 2 epochs without improvement -> stop after epoch 5
     h = sg.train(prog, data, epochs=10, batch_size=8, values=values, validation=data, progress=False,
                  metrics={"score": _scripted([5.0, 4.0, 3.0, 3.5, 3.2, 1.0, 1.0])}, patience=2,
-                 monitor="val_score")
+                 monitor="val_score", mode="min")
     assert [r["epoch"] for r in h.epochs] == [1, 2, 3, 4, 5]
     assert h.stopped_early and h.best_epoch == 3
     # the oracle: the same run for exactly 3 epochs, without early stopping
@@ -85,14 +85,81 @@ def test_bad_arguments_are_refused_before_the_first_step(kwargs, match):
 def test_the_historys_repr_says_it_stopped_and_whose_values_it_holds():
     prog, data = _program(), _data()
     h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=False,
-                 metrics={"score": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_score")
+                 metrics={"cost": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_cost")
     assert "stopped early, values of epoch 2" in repr(h)
 
 
 def test_stopping_early_is_said_on_stderr_with_the_progress_bar(capsys):
     prog, data = _program(), _data()
     h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=True,
-                 metrics={"score": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_score")
-    want = "stopped early after epoch 4: val_score did not improve for 2 epochs; the values are those of epoch 2"
+                 metrics={"cost": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_cost")
+    want = "stopped early after epoch 4: val_cost (smaller is better) did not improve for 2 epochs; the values are those of epoch 2"
     assert h.message.startswith(want)
     assert want in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["f1", "auc", "iou", "r2", "score", "precision"])
+def test_auto_mode_maximizes_the_usual_larger_is_better_metrics(name):
+    # a larger-is-better metric was minimized unless its name held "acc": training stopped while it
+    # improved and history.values held its worst epoch
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=False,
+                 metrics={name: _scripted([0.2, 0.5, 0.7, 0.6, 0.65, 0.1, 0.1])}, patience=2,
+                 monitor=f"val_{name}")
+    assert h.best_epoch == 3 and len(h.epochs) == 5
+    assert f"val_{name} (larger is better)" in h.message
+
+
+@pytest.mark.parametrize("name, mode, best, epochs", [
+    ("dice_loss", "auto", 1, 3),     # a loss, though it holds "dice"
+    ("mse", "auto", 1, 3),
+    ("mse", "max", 3, 5),            # mode= overrides the name
+    ("accuracy", "min", 1, 3),
+])
+def test_mode_min_and_max_say_which_way_and_auto_minimizes_the_rest(name, mode, best, epochs):
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=False,
+                 metrics={name: _scripted([0.2, 0.5, 0.7, 0.6, 0.65, 0.1, 0.1])}, patience=2,
+                 monitor=f"val_{name}", mode=mode)
+    assert (h.best_epoch, len(h.epochs)) == (best, epochs)
+    way = "smaller" if best == 1 else "larger"
+    assert h.message.endswith(f"epoch {best}, the best") and f"({way} is better)" in h.message
+
+
+def test_a_run_to_the_end_says_whose_values_it_keeps_and_which_way():
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=3, batch_size=8, validation=data, progress=False,
+                 metrics={"f1": _scripted([0.2, 0.5, 0.4])}, patience=5, monitor="val_f1")
+    assert not h.stopped_early and h.best_epoch == 2
+    assert h.message == "ran every epoch; the values are those of epoch 2, the best by val_f1 (larger is better)"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"patience": 2, "mode": "maximize"}, "mode must be 'auto', 'min' or 'max'"),
+    ({"mode": "max"}, "mode='max' without patience"),
+])
+def test_a_bad_mode_is_refused_before_the_first_step(kwargs, match):
+    prog, data = _program(), _data()
+    with pytest.raises(TrainingArgumentError, match=match):
+        sg.train(prog, data, epochs=2, batch_size=8, validation=data, progress=False, **kwargs)
+
+
+def test_patience_with_metrics_accuracy_records_and_watches_val_loss():
+    # val_loss, the default monitor, was not recorded when metrics left out "loss": refused, with a
+    # hint to monitor 'loss' (the training loss)
+    prog, data = _program(), _data()
+    values = {"W": np.zeros((3, 2)), "b": np.zeros(2)}
+    h = sg.train(prog, data, epochs=6, batch_size=8, values=values, validation=data, progress=False,
+                 metrics=["accuracy"], patience=2)
+    assert all({"val_loss", "val_accuracy"} <= set(r) for r in h.epochs)
+    val = h.metric("val_loss")
+    assert h.best_epoch == 1 + int(np.argmin(val))
+    # the oracle: the loss of the program on the validation set at the kept values
+    assert prog.loss(h.values, data) == pytest.approx(min(val), rel=1e-12)
+    assert "val_loss (smaller is better)" in h.message
+
+
+def test_val_loss_without_a_validation_set_points_to_train_loss():
+    prog, data = _program(), _data()
+    with pytest.raises(TrainingArgumentError, match=r"did you mean 'train_loss'\? there is no validation set"):
+        sg.train(prog, data, epochs=2, batch_size=8, progress=False, patience=2, monitor="val_loss")

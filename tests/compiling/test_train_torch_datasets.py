@@ -52,3 +52,22 @@ def test_a_tuple_of_the_wrong_length_names_the_inputs():
     prog, (X, y) = _program(), _arrays()
     with pytest.raises(TrainingArgumentError, match=r"holds 1 arrays.*'x', 'y'"):
         sg.train(prog, (X,), epochs=1, progress=False)
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda X, y: (X, y),
+    lambda X, y: torch.utils.data.TensorDataset(X, y),
+    lambda X, y: {"x": X, "y": y},
+])
+def test_data_that_requires_grad_trains_as_the_arrays(wrap):
+    # np.asarray raised torch's "Can't call numpy() on Tensor that requires grad" before the first step
+    prog, (X, y) = _program(), _arrays()
+    start = {"W": np.zeros((5, 3))}
+    Xt = torch.tensor(X).requires_grad_()
+    got = sg.train(prog, wrap(Xt, torch.tensor(y)), epochs=2, batch_size=8, values=start, progress=False,
+                   validation=wrap(Xt, torch.tensor(y)), metrics=["accuracy"])
+    want = sg.train(prog, {"x": X, "y": y}, epochs=2, batch_size=8, values=start, progress=False,
+                    validation={"x": X, "y": y}, metrics=["accuracy"])
+    np.testing.assert_allclose(got.values["W"], want.values["W"], rtol=1e-12)
+    assert got.metric("val_accuracy") == want.metric("val_accuracy")
+    assert Xt.grad is None and Xt.requires_grad                # the caller's tensor untouched
