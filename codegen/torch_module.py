@@ -107,6 +107,7 @@ class _LossAndGrad(torch.autograd.Function):
         ctx.n_inputs = n_inputs
         ctx.save_for_backward(*[g for g in xgrads if g is not None], *grads)
         ctx.has = [g is not None for g in xgrads]
+        ctx.idle = module._no_gradient()
         return loss
 
     @staticmethod
@@ -114,8 +115,11 @@ class _LossAndGrad(torch.autograd.Function):
         _no_double_backward()
         saved = list(ctx.saved_tensors)
         xg = [saved.pop(0) * g if h else None for h in ctx.has]
-        # the parameters' gradients times ḡ in one operation (one launch on a GPU, not one per parameter)
-        return (None, None, *xg, *(torch._foreach_mul(saved, g) if saved else ()))
+        # the parameters' gradients times ḡ in one operation (one launch on a GPU, not one per parameter);
+        # None for a parameter torch would give no .grad (only through .detach(), not used): torch's
+        # optimizers then skip it, as the compiled step does (`symgrad.compiling.optim_skip`)
+        pg = list(torch._foreach_mul(saved, g)) if saved else []
+        return (None, None, *xg, *(None if i in ctx.idle else q for i, q in enumerate(pg)))
 
 
 class _Outputs(torch.autograd.Function):
@@ -475,6 +479,15 @@ class SymgradModule(torch.nn.Module):
             loss, grads = prog.compiled.grad(ps, batch, prog.rng)
             xgrads = [None] * len(xs)
         return self._scalar(loss, params), [self._tensor(g, p) for g, p in zip(grads, params)], xgrads
+
+    def _no_gradient(self) -> frozenset:
+        """The indices of the parameters the loss reaches by no path torch's autograd differentiates
+        (`symgrad.compiling.optim_skip.without_gradient`): their gradient is None, not zeros."""
+        if getattr(self, "_idle", None) is None:
+            from symgrad.compiling.optim_skip import without_gradient
+            spec = self.program.spec
+            self._idle = frozenset(without_gradient(spec.params, spec.train))
+        return self._idle
 
     def _input_grad(self, g, x):
         """The gradient ``g`` of the input ``x`` as a tensor of x's shape, dtype and device: zeros for
