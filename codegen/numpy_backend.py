@@ -317,9 +317,10 @@ def update_units(spec: Spec, lw: Lowered, printer: NumpyPrinter, units: list) ->
     clipping, as torch's calls in that order) that reads every gradient, and every update reads its
     coefficient, so `codegen.lifetimes` puts the updates after all the gradients then."""
     from symgrad.compiling.compiler import _shape, param_optimizer
-    from symgrad.compiling.optim_skip import skip_comment
+    from symgrad.compiling.optim_skip import skip_comment, without_gradient
     opt, out = spec.optimizer, []
     has = [g is not None for g in lw.grads]
+    idle = set(without_gradient(spec.params, lw))   # torch: .grad None (a zero derivative is a gradient)
     array = [_shape(p) != () for p in spec.params]
     value, norm = getattr(opt, "clip_grad_value", None), getattr(opt, "clip_grad_norm", None)
     unclipped = []          # gradients bound otherwise than by a unit of their own: clipped later
@@ -359,7 +360,7 @@ def update_units(spec: Spec, lw: Lowered, printer: NumpyPrinter, units: list) ->
         rule = param_optimizer(opt, p.name)
         name = safe_text(type(rule).__name__)
         group = _group_text(opt, p.name)
-        if not has[i]:          # no gradient (torch: .grad is None): torch's step skips it entirely
+        if i in idle:           # no gradient (torch: .grad is None): torch's step skips it entirely
             out.append(Unit([], skip_comment(i, safe_text(repr(p.name)), name + group), update=i))
             continue
         code = update_lines(rule, i, has[i], printer, array=array[i], folded=folded, program_slots=slots)

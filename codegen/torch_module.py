@@ -107,6 +107,7 @@ class _LossAndGrad(torch.autograd.Function):
         ctx.n_inputs = n_inputs
         ctx.save_for_backward(*[g for g in xgrads if g is not None], *grads)
         ctx.has = [g is not None for g in xgrads]
+        ctx.idle = module._no_gradient()
         return loss
 
     @staticmethod
@@ -114,8 +115,11 @@ class _LossAndGrad(torch.autograd.Function):
         _no_double_backward()
         saved = list(ctx.saved_tensors)
         xg = [saved.pop(0) * g if h else None for h in ctx.has]
-        # the parameters' gradients times ḡ in one operation (one launch on a GPU, not one per parameter)
-        return (None, None, *xg, *(torch._foreach_mul(saved, g) if saved else ()))
+        # the parameters' gradients times ḡ in one operation (one launch on a GPU, not one per parameter);
+        # None for a parameter torch would give no .grad (only through .detach(), not used): torch's
+        # optimizers then skip it, as the compiled step does (`symgrad.compiling.optim_skip`)
+        pg = list(torch._foreach_mul(saved, g)) if saved else []
+        return (None, None, *xg, *(None if i in ctx.idle else q for i, q in enumerate(pg)))
 
 
 class _Outputs(torch.autograd.Function):
@@ -184,11 +188,12 @@ def _roles(program) -> dict:
 
 
 def _initial(role, shape, tshape, generator):
-    """A parameter's starting value when none is given, as torch's layers start theirs: a product's
-    weight uniform in ±1/√(fan-in) (nn.Linear, nn.Conv2d), its fan-in from the graph (W of ``x @ W``
-    (in, out) too, not only nn.Linear's (out, in)); a scale (LayerNorm's, BatchNorm's γ) at 1 (it
-    started at 0, which made every layer after it constant, and the layers before it untrainable);
-    a bias at 0. A matrix the graph does not tell about: ±1/√(its column count), as before."""
+    """A parameter's starting value when none is given: a product's weight uniform in ±1/√(fan-in),
+    as torch's nn.Linear and nn.Conv2d start theirs, its fan-in from the graph (W of ``x @ W`` (in,
+    out) too, not only nn.Linear's (out, in)); a scale (LayerNorm's, BatchNorm's γ) at 1, as torch
+    (it started at 0, which made every layer after it constant, and the layers before it
+    untrainable); a bias at 0, as `sg.train` starts it (torch: a norm's β; nn.Linear draws its bias
+    uniform in ±1/√(fan-in)). A matrix the graph does not tell about: ±1/√(its column count)."""
     if role is not None and role[0] == "weight":
         bound = 1.0 / math.sqrt(max(int(role[1]), 1))
     elif role is not None and role[0] == "scale":
@@ -202,9 +207,9 @@ def _initial(role, shape, tshape, generator):
 
 class SymgradModule(torch.nn.Module):
     """See the module docstring. ``values``: initial parameter values keyed by symbol or name (the
-    declared shape or the module's); without them, as torch's layers start theirs (`_initial`): a
-    product's weight uniform in ±1/√(fan-in) (``torch.nn.Linear``), a scale (LayerNorm's γ) at 1, a
-    bias at 0."""
+    declared shape or the module's); without them (`_initial`): a product's weight uniform in
+    ±1/√(fan-in) and a scale (LayerNorm's γ) at 1, as torch's layers start theirs, a bias at 0 as
+    `sg.train` starts it (``torch.nn.Linear`` draws its bias, uniform in ±1/√(fan-in))."""
 
     def __init__(self, program, values=None, generator: torch.Generator | None = None):
         super().__init__()
@@ -276,11 +281,28 @@ class SymgradModule(torch.nn.Module):
         # load_state_dict takes the symbols' names as well as the attribute names: a torch model's
         # state dict loads as it is when the symbols are named after its keys ("fc1.weight"), which
         # no attribute can be called (torch refuses a "." in a parameter's name)
-        for name, attr in self.attribute_names.items():
-            if name != attr and prefix + name in state_dict and prefix + attr not in state_dict:
-                state_dict[prefix + attr] = state_dict.pop(prefix + name)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                      unexpected_keys, error_msgs)
+        super()._load_from_state_dict(self._by_attribute(state_dict, prefix), prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
+
+    def _by_attribute(self, state_dict, prefix: str) -> dict:
+        """``state_dict`` keyed by the attribute names. Which names its keys are is decided once for
+        the whole dict, not key by key: one symbol's name may be another's attribute name (symbols
+        "fc1.weight" and "fc1_weight" are held as fc1_weight and fc1_weight_1). The keys are the
+        symbols' names (`torch_state_dict`, a torch model's) when one of them is a symbol's name that
+        is no attribute's, or when every symbol's name is there and not every attribute's; else they
+        are the attribute names (``state_dict()``). A new dict; ``state_dict`` is left as it is."""
+        names, attrs = self.attribute_names, set(self.attribute_names.values())
+        keys = {k[len(prefix):] for k in state_dict if k.startswith(prefix)}
+        by_name = any(n in keys and n not in attrs for n in names) or (
+            all(n in keys for n in names) and not all(a in keys for a in attrs))
+        if not by_name:
+            return state_dict
+        out = {k: v for k, v in state_dict.items()
+               if not (k.startswith(prefix) and k[len(prefix):] in names)}
+        for name, attr in names.items():
+            if prefix + name in state_dict:
+                out[prefix + attr] = state_dict[prefix + name]
+        return out
 
     def linear_pairs(self) -> list:
         """[(weight name, bias name or None)]: every matrix parameter, with the column parameter
@@ -457,6 +479,15 @@ class SymgradModule(torch.nn.Module):
             loss, grads = prog.compiled.grad(ps, batch, prog.rng)
             xgrads = [None] * len(xs)
         return self._scalar(loss, params), [self._tensor(g, p) for g, p in zip(grads, params)], xgrads
+
+    def _no_gradient(self) -> frozenset:
+        """The indices of the parameters the loss reaches by no path torch's autograd differentiates
+        (`symgrad.compiling.optim_skip.without_gradient`): their gradient is None, not zeros."""
+        if getattr(self, "_idle", None) is None:
+            from symgrad.compiling.optim_skip import without_gradient
+            spec = self.program.spec
+            self._idle = frozenset(without_gradient(spec.params, spec.train))
+        return self._idle
 
     def _input_grad(self, g, x):
         """The gradient ``g`` of the input ``x`` as a tensor of x's shape, dtype and device: zeros for

@@ -162,7 +162,7 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
     if which == "update":
         made: dict = {}         # a block's source (named "{name}") -> its name: one per distinct rule
         pieces = []
-        idle = set(without_gradient(spec.params, spec.train.grads))
+        idle = set(without_gradient(spec.params, spec.train))
         for i, prm in enumerate(spec.params):
             if i in idle:       # no gradient (torch: .grad is None): torch's step skips it entirely
                 blocks.append((None, [], []))

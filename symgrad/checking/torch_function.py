@@ -18,7 +18,9 @@ check_backward already checks, so every verdict and hint of the NumPy path appli
 the boundary is new. At each drawn point it
 
 1. builds float64 tensors of the drawn values (``requires_grad`` for the wrt ones only, so that
-   ``ctx.needs_input_grad`` is True exactly for the inputs checked; integer labels as int64) and
+   ``ctx.needs_input_grad`` is True exactly for the inputs checked; integer labels as int64; a
+   scalar not in wrt as a Python float, as torch code passes a slope or an eps — a gradient returned
+   for it is then refused, as torch's engine refuses it) and
    calls ``MyFn.apply`` with them, each in the place of the forward parameter it maps to;
 2. compares the forward's output with ``out`` at the same values — a wrong forward is its own error,
    `FunctionForwardError`, raised before the backward is judged against a function it does not
@@ -93,6 +95,7 @@ class FunctionBackward:
         self.name = fn.__name__
         self.claim_source = fn.backward         # what a hint quoting the source reads
         self.notes: dict = {}
+        self._floats: set = set()               # the symbols passed as Python floats (scalars not in wrt)
         constants = dict(constants or {})
         try:
             sig = inspect.signature(fn.forward)
@@ -168,8 +171,9 @@ class FunctionBackward:
             a = np.asarray(values[v])
             if np.issubdtype(a.dtype, np.integer):
                 args.append(torch.as_tensor(a, dtype=torch.int64))
-            elif a.ndim == 0 and v not in wrt:
+            elif a.ndim == 0 and v not in wrt:     # a hyperparameter, as torch code passes one (a slope)
                 args.append(float(a))
+                self._floats.add(v)
             else:
                 args.append(torch.tensor(a, dtype=torch.float64, requires_grad=v in wrt))
         called = ", ".join(f"{self._shown(a)}" for a in args)
@@ -259,6 +263,16 @@ class FunctionBackward:
                 raise BackwardError(f"{self.name}.backward returned a gradient at position {i}, for {what}, "
                                     f"which is no tensor input: return None there (torch refuses a "
                                     f"gradient for a non-tensor input)")
+        for i, (g, (kind, v)) in enumerate(zip(grads, self.slots)):
+            if g is not None and kind == "symbol" and not isinstance(args[i], torch.Tensor):
+                p = self._params()[i]
+                raise BackwardError(
+                    f"{self.name}.backward returned a gradient at position {i}, for {p}"
+                    f"{'' if p == v else f' (= {v})'}, a scalar not in wrt, which the check passes to apply as a "
+                    f"Python float (as torch code passes a hyperparameter): torch's engine refuses it ('returned "
+                    f"a gradient different than None at position {i + 1}, but the corresponding forward input "
+                    f"was not a Variable'). Return None there, or put {v} in wrt to check its gradient too (it "
+                    f"is then a float64 tensor that requires grad)")
         i = self.positions[w.name]
         g = grads[i]
         pname = self._params()[i]
@@ -308,7 +322,10 @@ class FunctionBackward:
             h = re.sub(r"return them in wrt'?s? order( \([^)]*\))?, or as a dict by name", say, h)
             h = re.sub(r"another order than wrt's \([^)]*\)", f"another order than {order}", h)
             result.hint = h
-        result.method = (f"{self.name}.apply on float64 tensors ({self.mapping}), its forward equal to out "
+        floats = sorted(self._floats)
+        as_floats = (f"; {', '.join(floats)} (scalar{'s' if len(floats) > 1 else ''} not in wrt) as Python "
+                     f"float{'s' if len(floats) > 1 else ''}" if floats else "")
+        result.method = (f"{self.name}.apply on float64 tensors{as_floats} ({self.mapping}), its forward equal to out "
                          f"at every point; {self.name}.backward called with each dout: " + result.method
                          + "".join(f"; {self.notes[w.name]}" for w in self.params if w.name in self.notes))
         return result

@@ -72,6 +72,8 @@ class Lowered:
     grads: list = field(default_factory=list)      # Var | None per parameter
     outputs: list = field(default_factory=list)    # Var per requested output
     notes: dict = field(default_factory=dict)      # var id -> comment text (safe to print)
+    no_gradient: tuple | None = None    # the parameters torch gives no .grad (`optim_skip`), recorded by
+                                        # strip_stops before the stop_gradients go (None: not recorded)
 
 
 @dataclass

@@ -170,7 +170,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
             raise ArgumentError(f"precision= is 'ieee', 'tf32', 'tf32x3' or 'bf16', for target='triton'; got "
                                 f"precision={precision!r} with target={target!r}")
         spec.precision = precision
-    warn_no_gradient(spec.params, spec.train.grads, target)     # the NumPy step skips them, as torch's optimizers do
+    warn_no_gradient(spec.params, spec.train, target)     # the NumPy step skips them, as torch's optimizers do
     compiled = _backend(target)(spec)      # (a kernel target's spec is one example's: specify lifted it)
     prog = (compiled.program or Program)(spec, compiled, seed)
     prog.target = target

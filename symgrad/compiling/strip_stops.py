@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..core.stop_gradients import strip_stop_gradients
+from .optim_skip import paths_without_gradient
 
 # (`Spec` and `Lowered` of `symgrad.compiling.backends` are read by their fields: backends imports this)
 
@@ -27,7 +28,10 @@ def stripped_lowering(lw):
     if all(a is b for a, b in zip(done, roots)):
         return lw
     n = len(lw.outputs)
-    return dataclasses.replace(lw, loss=done[0], outputs=done[1:1 + n], grads=done[1 + n:], notes=notes)
+    # which parameters get no gradient is decided by the paths that the stop_gradients cut: now or never
+    idle = lw.no_gradient if lw.no_gradient is not None else paths_without_gradient(lw)
+    return dataclasses.replace(lw, loss=done[0], outputs=done[1:1 + n], grads=done[1 + n:], notes=notes,
+                               no_gradient=idle)
 
 
 def without_stop_gradients(spec):

@@ -342,6 +342,36 @@ def test_a_gradient_for_a_constant_is_refused():
         sg.check_backward(3 * x, [x], Scaled, constants={"scale": 3})
 
 
+def _scale(c_grad):
+    class Scale(Function):
+        @staticmethod
+        def forward(ctx, x, c):
+            ctx.c = c
+            ctx.save_for_backward(x)
+            return x * c
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            (x,) = ctx.saved_tensors
+            return grad_out * ctx.c, ((grad_out * x).sum() if c_grad else None)
+    return Scale
+
+
+def test_a_gradient_for_a_scalar_not_in_wrt_is_refused_as_torchs_engine_refuses_it():
+    x, c = sg.tensor("x", (3,)), sp.Symbol("c")
+    X = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="not a Variable"):       # torch, called as the check calls it
+        _scale(True).apply(X, 0.5).sum().backward()
+    with pytest.raises(BackwardError, match=r"gradient at position 1, for c, a scalar not in wrt.*Python "
+                                            r"float.*put c in wrt"):
+        sg.check_backward(x * c, [x], _scale(True))
+    r = sg.check_backward(x * c, [x], _scale(False))        # None there: what torch takes
+    assert r.verdict == "equal" and "c (scalar not in wrt) as Python float" in r.method
+    _scale(False).apply(X, 0.5).sum().backward()
+    r = sg.check_backward(x * c, [x, c], _scale(True))      # in wrt: a tensor, its gradient checked
+    assert r.verdict == "equal" and "Python float" not in r.method
+
+
 def test_a_float32_function_is_told_the_check_runs_in_float64():
     class Float32Tanh(Function):
         @staticmethod

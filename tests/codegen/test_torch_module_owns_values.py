@@ -75,3 +75,23 @@ def test_load_state_dict_still_names_a_missing_key():
     del sd["2.bias"]
     with pytest.raises(RuntimeError, match="p_2_bias"):
         module.load_state_dict(sd)
+
+
+def test_state_dicts_round_trip_when_a_symbols_name_is_anothers_attribute_name():
+    n = sp.Symbol("n", integer=True, positive=True)
+    x = sg.tensor("x", (n, 2))
+    A, B = sg.tensor("fc1.weight", (2, 2)), sg.tensor("fc1_weight", (2, 2))
+    prog = sg.compile(((x @ A) * (x @ B)).mean(), [A, B], [x], dtype="float64")
+    a, b = np.eye(2), np.full((2, 2), 2.0)
+    m = prog.as_torch({"fc1.weight": a, "fc1_weight": b})
+    assert m.attribute_names == {"fc1.weight": "fc1_weight", "fc1_weight": "fc1_weight_1"}
+    for sd in (m.torch_state_dict(), m.state_dict()):        # by the symbols' names, by the attributes'
+        m2 = prog.as_torch({"fc1.weight": np.zeros((2, 2)), "fc1_weight": np.zeros((2, 2))})
+        m2.load_state_dict(sd)                               # strict: every key matched
+        np.testing.assert_array_equal(m2.parameter("fc1.weight").detach().numpy(), a)
+        np.testing.assert_array_equal(m2.parameter("fc1_weight").detach().numpy(), b)
+    m3 = prog.as_torch({"fc1.weight": np.zeros((2, 2)), "fc1_weight": np.zeros((2, 2))})
+    r = m3.load_state_dict({"fc1.weight": torch.tensor(a)}, strict=False)   # by name, one of two
+    assert r.missing_keys == ["fc1_weight_1"] and not r.unexpected_keys
+    np.testing.assert_array_equal(m3.parameter("fc1.weight").detach().numpy(), a)
+    np.testing.assert_array_equal(m3.parameter("fc1_weight").detach().numpy(), 0.0)

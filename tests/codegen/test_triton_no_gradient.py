@@ -115,3 +115,29 @@ def test_a_detached_target_network_is_not_decayed(make, torch_make):
         np.testing.assert_allclose(got[k], by_torch[k], err_msg=k, **TOL)
     np.testing.assert_array_equal(got["T"], start["T"].astype(np.float32))
     assert not np.allclose(got["W"], start["W"])
+
+
+# -- a zero derivative is a gradient: a reached only through sign(a) is decayed, as torch does -------
+def test_a_parameter_reached_only_through_sign_is_decayed_as_numpy_and_torch():
+    a = sp.Symbol("a", real=True)
+    loss = (w * x - y) ** 2 + sp.sign(a) * x + sg.stop_gradient(s) * x
+    make, torch_make = OPTIMIZERS[0]
+    tri = _compile(loss, [w, a, s], [x, y], make(), "triton")          # s: warned; a: not
+    assert "p1 (the parameter 'a') gets no gradient" not in tri.source
+    assert "p2 (the parameter 's') gets no gradient" in tri.source
+    ref = _compile(loss, [w, a, s], [x, y], make(), "numpy")
+    start = {"w": 0.5, "a": 2.0, "s": -1.5}
+    rng = np.random.default_rng(3)
+    data = {"x": rng.normal(size=8).astype(np.float32), "y": rng.normal(size=8).astype(np.float32)}
+
+    def tl(t, d):
+        X, Y = (torch.tensor(d[k]) for k in ("x", "y"))
+        return ((t["w"] * X - Y) ** 2 + torch.sign(t["a"]) * X + t["s"].detach() * X).mean()
+    got, _ = _run(tri, start, data)
+    want, _ = _run(ref, start, data)
+    by_torch, t = _torch_run(tl, torch_make, start, data, "was")
+    assert t["a"].grad.item() == 0.0 and t["s"].grad is None
+    for k in start:
+        np.testing.assert_allclose(got[k], want[k], err_msg=k, **TOL)
+        np.testing.assert_allclose(got[k], by_torch[k], err_msg=k, **TOL)
+    assert got["a"] < np.float32(start["a"]) and got["s"] == np.float32(start["s"])
