@@ -129,6 +129,7 @@ class Scheduler:
         self.notes = notes
         self.printer = printer or NumpyPrinter()
         self.consts = consts               # shared module-level constants: .names, .defs
+        self.alias: dict[int, int] = {}    # var id -> the var whose value it is (`_same_as`)
 
     # -- analysis ---------------------------------------------------------------------------------
     def _analyse(self, roots: Sequence[Var]):
@@ -178,6 +179,8 @@ class Scheduler:
     def view(self, v: int, reads: set) -> str:
         """Code for var ``v`` as an array in its own layout (transposes are views, inline elementwise
         equations are parenthesized expressions, broadcasts are ``numpy.broadcast_to`` views)."""
+        if v in self.alias:                 # the same value as another var: read as that one
+            return self.view(self.alias[v], reads)
         e = self.g.producer[v]
         val = self.value[v]
         if v in self.names:
@@ -240,11 +243,20 @@ class Scheduler:
     def _emit(self, keep, grads, fused, last) -> list:
         stmts: list[Stmt] = []
         self.fresh: set[int] = set()
+        self.alias = {}
         for e in self.eqns:
             v = e.out.id
             if e.prim.leaf or v in self.inline or v in fused or self._is_view(e) or v in self.names:
                 continue
             st = self._statement(e)
+            same = self._same_as(st, v)
+            if same is not None:
+                # no statement: its readers read that var's array, so its last use (and whether a
+                # later statement may work in its buffer) counts theirs
+                self.alias[v] = same
+                del self.names[v]
+                self.fresh.discard(v)
+                continue
             if last is not None and getattr(st, "body", None) is not None:
                 self._in_place(st, st.body, v, len(stmts), last)
             stmts.append(st)
@@ -263,6 +275,19 @@ class Scheduler:
             stmts.append(Stmt([f"{name} = {code}"], [note] if note else [], reads=reads))
         return stmts
 
+    def _same_as(self, st: Stmt, v: int) -> int | None:
+        """The var whose array an elementwise statement's fused body is, as it is (t + (u − t) is u:
+        a stop-gradient taken out, ``z + sg(e − z)``, leaves such a sum), else None. Printed, it would
+        be ``v57 = v8``: a second name of v8's buffer, which a later statement could overwrite in place
+        (v8 dies there as far as its own name goes) while v57 is still read."""
+        body = getattr(st, "body", None)
+        if not isinstance(body, sp.Symbol) or len(st.code) != 1:
+            return None
+        for u in st.reads:
+            if u != v and self.names.get(u) == body.name and self.value[u] == self.value[v]:
+                return u
+        return None
+
     def _is_view(self, e) -> bool:
         """Whether equation ``e`` is printed where it is used (a view of its operand), not as a
         statement: transposes and broadcasts here; reshapes, slices ... in the whole-batch schedule."""
@@ -278,7 +303,9 @@ class Scheduler:
         if p is R.ewise_p:
             body = self.body_of_stmt(e, val, reads)
             code = self.printer.doprint(body)
-            if is_boolean(body) or not any(self._full(u.id, val) for u in e.inputs):
+            # a bare name that `_same_as` does not take (another layout, a broadcast operand) is a
+            # copy of the full shape: never a second name of (or a view into) another array
+            if is_boolean(body) or isinstance(body, sp.Symbol) or not any(self._full(u.id, val) for u in e.inputs):
                 code = f"numpy.array(numpy.broadcast_to({code}, {shape_code(val.array_shape())}), dtype=DTYPE)"
             st = Stmt([f"{name} = {code}"], comment, reads, v)
             st.body = body

@@ -1,0 +1,70 @@
+"""An elementwise equation whose fused body is just another variable (t + (u − t) is u) in the NumPy
+schedules: it must not become a second name of u's buffer that a later statement then overwrites
+in place while the second name is still read (``v57 = v8``, then ``v8 *= -1``, then ``v57.T @ …``).
+
+The graphs are built by hand (the frontend folds such a sum before it reaches the IR), scheduled
+per example (`codegen.schedule.Scheduler`) and over the batch (`WholeBatchScheduler`), and the
+statements run against the reference interpreter `symgrad.core.evaluate`."""
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from codegen.numpy_backend import _Consts
+from codegen.numpy_whole_batch import WholeBatchScheduler
+from codegen.printers.numpy_printer import NumpyPrinter
+from codegen.schedule import Scheduler
+from symgrad.core import rules as R
+from symgrad.core.evaluate import evaluate
+from symgrad.core.ir import Graph
+from symgrad.core.placeholders import ph
+
+a0, a1 = ph(0), ph(1)
+
+
+def _graph():
+    """p0, p1 (3, 3): u = p0 @ p1 (a fresh temporary), t = exp(p0) (named: read twice),
+    v = t + (u − t) (= u once fused), w = u + p1 (u's last direct read: computed in its buffer),
+    then v read twice after w. Outputs w, v @ p1, vᵀ @ p0."""
+    g = Graph()
+    P = [sp.MatrixSymbol(f"P{i}", 3, 3) for i in range(2)]
+    p0, p1 = (g.bind(R.param_p, (), (s, (3, 3))) for s in P)
+    u = R.matmul(g, p0, p1)
+    t = R.ewise(g, sp.exp(a0), p0)
+    d = R.ewise(g, a1 - a0, t, u)
+    v = R.ewise(g, a0 + a1, t, d)
+    w = R.ewise(g, a0 + a1, p1, u)
+    r1 = R.matmul(g, v, p1)
+    r2 = R.matmul(g, R.transpose(g, v), p0)
+    assert g.producer[v.id].params[0] != a0 and g.producer[v.id].inputs == (t, d)  # not folded by bind
+    return g, P, (p0, p1), (w, r1, r2)
+
+
+def _scheduler(kind, g, leaves):
+    names = {leaves[0].id: "p0", leaves[1].id: "p1"}
+    if kind == "per example":
+        return Scheduler(g, names, set(), {}, NumpyPrinter(), _Consts())
+    return WholeBatchScheduler(g, names, {}, NumpyPrinter(), _Consts(), {})
+
+
+@pytest.mark.parametrize("kind", ["per example", "whole batch"])
+def test_a_value_equal_to_another_is_not_overwritten_through_its_other_name(kind):
+    g, P, leaves, outs = _graph()
+    sch = _scheduler(kind, g, leaves)
+    keep = {o: f"o{i}" for i, o in enumerate(outs)}
+    block = sch.schedule(keep, [])
+    code = "\n".join(line for st in block.stmts for line in st.code)
+    rng = np.random.default_rng(0)
+    vals = {"P0": rng.normal(size=(3, 3)), "P1": rng.normal(size=(3, 3))}
+    ns = {"numpy": np, "DTYPE": np.float64, "p0": vals["P0"].copy(), "p1": vals["P1"].copy()}
+    exec(code, ns)
+    want = evaluate(g, list(outs), vals)
+    for i, w in enumerate(want):
+        np.testing.assert_allclose(ns[f"o{i}"], w, rtol=1e-12, err_msg=f"o{i}\n{code}")
+    # and no statement binds a bare second name of another array
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            assert node.targets[0].id.startswith("o"), code
