@@ -68,3 +68,59 @@ def test_a_value_equal_to_another_is_not_overwritten_through_its_other_name(kind
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
             assert node.targets[0].id.startswith("o"), code
+
+
+# -------------------------------------------------------------------------------------------------
+# The same through a compiled program: VQ-VAE's straight-through z_e + sg(e − z_e), with
+# `strip_stop_gradients`' own inlining of the stop_gradient's argument turned off, so that the
+# writer gets the sum whose terms cancel only once fused (the program that printed ``v57 = v8``).
+
+
+def _without_argument_inlining(monkeypatch):
+    """`symgrad.core.stop_gradients._inline` doing nothing when called on a stop_gradient's own
+    argument (``_inline(body, inputs, inputs, made)``: the same tuple twice), as before that
+    workaround; its other call (readers of a stop_gradient) passes the old and new inputs."""
+    from symgrad.core import stop_gradients as S
+    real = S._inline
+
+    def inline(body, old_inputs, inputs, held):
+        return (body, inputs) if old_inputs is inputs else real(body, old_inputs, inputs, held)
+    monkeypatch.setattr(S, "_inline", inline)
+
+
+def _vq_vae(per_example: bool):
+    import symgrad as sg
+    D, H, K = 4, 3, 5
+    N = sp.Symbol("N", integer=True, positive=True)
+    x = sg.tensor("x", (D,) if per_example else (N, D))
+    ids = sg.tensor("ids", () if per_example else (N,), integer=True)
+    We, Wd, E = sg.tensor("We", (D, H)), sg.tensor("Wd", (H, D)), sg.tensor("E", (K, H))
+    z_e = sg.tanh(x @ We)
+    e = E[ids]
+    z_q = z_e + (e - z_e).detach()
+    loss = (((z_q @ Wd - x) ** 2).mean() + ((z_e.detach() - e) ** 2).mean()
+            + 0.25 * ((z_e - e.detach()) ** 2).mean())
+    return sg.compile(loss, [We, Wd, E], [x, ids], dtype="float64"), (D, H, K)
+
+
+@pytest.mark.parametrize("per_example", [False, True], ids=["whole batch", "per example"])
+def test_vq_vae_straight_through_sum_that_cancels_against_torch(monkeypatch, per_example):
+    torch = pytest.importorskip("torch")
+    _without_argument_inlining(monkeypatch)
+    prog, (D, H, K) = _vq_vae(per_example)
+    rng = np.random.default_rng(2)
+    vals = {"We": rng.normal(size=(D, H)), "Wd": rng.normal(size=(H, D)), "E": rng.normal(size=(K, H))}
+    X = rng.normal(size=(6, D))
+    data = {"x": X, "ids": rng.integers(0, K, 6)}
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
+    tx = torch.tensor(X)
+    ze = torch.tanh(tx @ t["We"])
+    ee = t["E"][torch.tensor(data["ids"])]
+    zq = ze + (ee - ze).detach()
+    loss = (((zq @ t["Wd"] - tx) ** 2).mean() + ((ze.detach() - ee) ** 2).mean()
+            + 0.25 * ((ze - ee.detach()) ** 2).mean())
+    loss.backward()
+    assert prog.loss(vals, data) == pytest.approx(loss.item(), rel=1e-12)
+    got = prog.grad(vals, data)
+    for k in vals:
+        np.testing.assert_allclose(got[k], t[k].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
