@@ -21,6 +21,7 @@ from symgrad.core import rules as R
 from symgrad.core.evaluate import evaluate
 from symgrad.core.ir import Graph
 from symgrad.core.placeholders import ph
+from tests.codegen.dead_statements import dead_statements, functions
 
 a0, a1 = ph(0), ph(1)
 
@@ -68,6 +69,35 @@ def test_a_value_equal_to_another_is_not_overwritten_through_its_other_name(kind
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
             assert node.targets[0].id.startswith("o"), code
+    # nor computes t = exp(p0), which only the sum that is u read
+    fn = "def f(p0, p1):\n" + "\n".join("    " + ln for ln in code.splitlines()) + "\n    return o0, o1, o2"
+    assert dead_statements(fn) == [], code
+    assert "exp" not in code
+
+
+@pytest.mark.parametrize("kind", ["per example", "whole batch"])
+def test_an_operand_a_fused_body_simplifies_away_is_not_computed(kind):
+    """exp(t + (u − t)) is exp(u): t = sin(p0) (named, read twice before fusion) is read by nothing
+    once the bodies are fused, and neither is its own operand c = p0 @ p0."""
+    g = Graph()
+    P = [sp.MatrixSymbol(f"P{i}", 3, 3) for i in range(2)]
+    p0, p1 = (g.bind(R.param_p, (), (s, (3, 3))) for s in P)
+    u = R.matmul(g, p0, p1)
+    c = R.matmul(g, p0, p0)
+    t = R.ewise(g, sp.sin(a0), c)
+    d = R.ewise(g, a1 - a0, t, u)
+    w = R.ewise(g, sp.exp(a0 + a1), t, d)
+    sch = _scheduler(kind, g, (p0, p1))
+    block = sch.schedule({w: "o0"}, [])
+    code = "\n".join(line for st in block.stmts for line in st.code)
+    assert "sin" not in code and "p0 @ p0" not in code, code
+    fn = "def f(p0, p1):\n" + "\n".join("    " + ln for ln in code.splitlines()) + "\n    return o0"
+    assert dead_statements(fn) == [], code
+    rng = np.random.default_rng(1)
+    vals = {"P0": rng.normal(size=(3, 3)), "P1": rng.normal(size=(3, 3))}
+    ns = {"numpy": np, "DTYPE": np.float64, "p0": vals["P0"], "p1": vals["P1"]}
+    exec(code, ns)
+    np.testing.assert_allclose(ns["o0"], evaluate(g, [w], vals)[0], rtol=1e-12)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -100,7 +130,7 @@ def _vq_vae(per_example: bool):
     z_q = z_e + (e - z_e).detach()
     loss = (((z_q @ Wd - x) ** 2).mean() + ((z_e.detach() - e) ** 2).mean()
             + 0.25 * ((z_e - e.detach()) ** 2).mean())
-    return sg.compile(loss, [We, Wd, E], [x, ids], dtype="float64"), (D, H, K)
+    return sg.compile(loss, [We, Wd, E], [x, ids], dtype="float64", optimizer=sg.optim.Adam(lr=0.02)), (D, H, K)
 
 
 @pytest.mark.parametrize("per_example", [False, True], ids=["whole batch", "per example"])
