@@ -17,7 +17,10 @@ needs a name. The passes, in order:
    over the batch is one matrix product ``delta.T @ y``; anything else is ``.sum(0)``.
 4. **buffers** — a statement whose first operand is a fresh temporary that dies there reuses its
    buffer in place (``v4 += p1.T``, ``numpy.maximum(v7, 0, out=v7)``), and temporaries are deleted
-   after their last use, so peak memory stays that of hand-written backprop.
+   after their last use, so peak memory stays that of hand-written backprop. An elementwise
+   equation whose fused body is another variable as it is (t + (u − t) is u) gets no statement and
+   no second name: its readers read u, so u's buffer is reused only after their last read too; and a
+   statement whose value nothing needed reads (t itself, there) is not printed.
 
 The result is a `Block`: statements (code and comment lines) and the names of the roots.
 """
