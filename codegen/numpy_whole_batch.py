@@ -393,7 +393,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     if lr is not None:
         body.append(f"scale = {_num(lr) if lr.is_Number else printer.doprint(lr)}  # the seed of reverse mode: "
                     f"the step's gradients come out times the learning rate, ready for the update")
-    elif kind != "forward":
+    elif kind != "forward" and lw.scale in used:        # (the loss alone has no reverse mode, no seed)
         body.append("scale = 1.0  # the seed of reverse mode: " + (f"the {spec.reduction} over B is in the batched graph"
                     if each else "the loss is as declared (its mean over N included)"))
     body.append("")

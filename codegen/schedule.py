@@ -17,7 +17,10 @@ needs a name. The passes, in order:
    over the batch is one matrix product ``delta.T @ y``; anything else is ``.sum(0)``.
 4. **buffers** — a statement whose first operand is a fresh temporary that dies there reuses its
    buffer in place (``v4 += p1.T``, ``numpy.maximum(v7, 0, out=v7)``), and temporaries are deleted
-   after their last use, so peak memory stays that of hand-written backprop.
+   after their last use, so peak memory stays that of hand-written backprop. An elementwise
+   equation whose fused body is another variable as it is (t + (u − t) is u) gets no statement and
+   no second name: its readers read u, so u's buffer is reused only after their last read too; and a
+   statement whose value nothing needed reads (t itself, there) is not printed.
 
 The result is a `Block`: statements (code and comment lines) and the names of the roots.
 """
@@ -129,6 +132,8 @@ class Scheduler:
         self.notes = notes
         self.printer = printer or NumpyPrinter()
         self.consts = consts               # shared module-level constants: .names, .defs
+        self.alias: dict[int, int] = {}    # var id -> the var whose value it is (`_same_as`)
+        self.dead: set = set()             # vars whose statements nothing needed reads (`_dead`)
 
     # -- analysis ---------------------------------------------------------------------------------
     def _analyse(self, roots: Sequence[Var]):
@@ -178,6 +183,10 @@ class Scheduler:
     def view(self, v: int, reads: set) -> str:
         """Code for var ``v`` as an array in its own layout (transposes are views, inline elementwise
         equations are parenthesized expressions, broadcasts are ``numpy.broadcast_to`` views)."""
+        if v in self.alias:                 # the same value as another var: read as that one
+            return self.view(self.alias[v], reads)
+        if v in self.dead:                  # (only where a fused body simplifies it away: `_dead`)
+            return f"v{v}"
         e = self.g.producer[v]
         val = self.value[v]
         if v in self.names:
@@ -227,8 +236,12 @@ class Scheduler:
         fused = self._fusable_grad_matmuls(grads)
         leaf_names = dict(self.names)
         # Pass 1 finds what each statement reads; pass 2 prints again knowing each temporary's last
-        # use, so it can reuse dying buffers in place (and later statements see the reused name).
+        # use, so it can reuse dying buffers in place (and later statements see the reused name),
+        # and without the statements whose value nothing needed reads (`_dead`).
+        self.dead = set()
         first = self._emit(keep, grads, fused, None)
+        self.dead = self._dead(first)
+        first = [st for st in first if st.defines not in self.dead]
         last: dict[int, int] = {}
         for i, st in enumerate(first):
             for r in st.reads:
@@ -240,11 +253,23 @@ class Scheduler:
     def _emit(self, keep, grads, fused, last) -> list:
         stmts: list[Stmt] = []
         self.fresh: set[int] = set()
+        self.alias = {}
         for e in self.eqns:
             v = e.out.id
-            if e.prim.leaf or v in self.inline or v in fused or self._is_view(e) or v in self.names:
+            if e.prim.leaf or v in self.inline or v in fused or self._is_view(e) or v in self.names \
+                    or v in self.dead:
                 continue
+            named = set(self.names)
             st = self._statement(e)
+            st.made = set(self.names) - named       # (a log-sum-exp names the softmax it keeps too)
+            same = self._same_as(st, v)
+            if same is not None:
+                # no statement: its readers read that var's array, so its last use (and whether a
+                # later statement may work in its buffer) counts theirs
+                self.alias[v] = same
+                del self.names[v]
+                self.fresh.discard(v)
+                continue
             if last is not None and getattr(st, "body", None) is not None:
                 self._in_place(st, st.body, v, len(stmts), last)
             stmts.append(st)
@@ -263,6 +288,45 @@ class Scheduler:
             stmts.append(Stmt([f"{name} = {code}"], [note] if note else [], reads=reads))
         return stmts
 
+    def _dead(self, stmts: list) -> set:
+        """The vars of the statements of pass 1 whose values nothing needed reads: walked backwards
+        from the roots (the statements that define no var: the kept values, the gradients), a
+        statement is needed when a needed one reads a var it makes (an elementwise statement reads
+        only what its fused body still holds: t + (u − t) does not read t), or reads a name its code
+        binds besides (a forward's im2col buffer that the backward reuses)."""
+        needed: set = set()
+        texts: list = []            # the code of the needed statements, for names bound on the side
+        dead: set = set()
+        for st in reversed(stmts):
+            made = getattr(st, "made", set()) | ({st.defines} if st.defines is not None else set())
+            if st.defines is None or made & needed or self._binds_read(st, made, texts):
+                needed |= st.reads
+                texts.append("\n".join(st.code))
+            else:
+                dead |= made
+        return dead
+
+    def _binds_read(self, st: Stmt, made: set, texts: list) -> bool:
+        """Whether ``st`` binds a name other than those of the vars it makes that a needed
+        statement's code reads."""
+        import re
+        own = {self.names.get(v) for v in made}
+        bound = set(re.findall(r"^\s*([A-Za-z_]\w*)\s*=[^=]", "\n".join(st.code), re.M)) - own
+        return any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", t) for n in bound for t in texts)
+
+    def _same_as(self, st: Stmt, v: int) -> int | None:
+        """The var whose array an elementwise statement's fused body is, as it is (t + (u − t) is u:
+        a stop-gradient taken out, ``z + sg(e − z)``, leaves such a sum), else None. Printed, it would
+        be ``v57 = v8``: a second name of v8's buffer, which a later statement could overwrite in place
+        (v8 dies there as far as its own name goes) while v57 is still read."""
+        body = getattr(st, "body", None)
+        if not isinstance(body, sp.Symbol) or len(st.code) != 1:
+            return None
+        for u in st.reads:
+            if u != v and self.names.get(u) == body.name and self.value[u] == self.value[v]:
+                return u
+        return None
+
     def _is_view(self, e) -> bool:
         """Whether equation ``e`` is printed where it is used (a view of its operand), not as a
         statement: transposes and broadcasts here; reshapes, slices ... in the whole-batch schedule."""
@@ -278,9 +342,11 @@ class Scheduler:
         if p is R.ewise_p:
             body = self.body_of_stmt(e, val, reads)
             code = self.printer.doprint(body)
-            if is_boolean(body) or not any(self._full(u.id, val) for u in e.inputs):
+            # a bare name that `_same_as` does not take (another layout, a broadcast operand) is a
+            # copy of the full shape: never a second name of (or a view into) another array
+            if is_boolean(body) or isinstance(body, sp.Symbol) or not any(self._full(u.id, val) for u in e.inputs):
                 code = f"numpy.array(numpy.broadcast_to({code}, {shape_code(val.array_shape())}), dtype=DTYPE)"
-            st = Stmt([f"{name} = {code}"], comment, reads, v)
+            st = Stmt([f"{name} = {code}"], comment, self._held(reads, body), v)
             st.body = body
         elif p is R.matmul_p:
             st = Stmt([f"{name} = {self._matmul(e, reads)}"], comment, reads, v)
@@ -296,6 +362,14 @@ class Scheduler:
         self.names[v] = name
         self.fresh.add(v)
         return st
+
+    def _held(self, reads: set, body) -> set:
+        """The vars among ``reads`` that the printed ``body`` still holds: a fused body may have
+        simplified a read operand away (t + (u − t) is u), and then it does not read t."""
+        import re
+        text = " ".join(s.name for s in body.free_symbols)
+        return {u for u in reads if u not in self.names
+                or re.search(rf"(?<![A-Za-z0-9_]){re.escape(self.names[u])}(?![A-Za-z0-9_])", text)}
 
     def _full(self, v: int, val: Value) -> bool:
         """Whether var ``v``, as printed in an elementwise expression laid out as ``val``, already has

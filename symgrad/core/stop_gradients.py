@@ -43,8 +43,8 @@ def strip_stop_gradients(graph: Graph, outs: Sequence[Var | None], notes: dict |
     A stop_gradient's argument, with its own elementwise body, is written into the ``ewise`` bodies
     that read it (z + sg(e − z) becomes the body z + (e − z), which SymPy makes e): the value is
     then what the user would have written without the stop_gradient, not a chain whose terms cancel
-    only once a scheduler fuses it (the NumPy writer then made ``v57 = v8`` an alias of a buffer it
-    later overwrote in place)."""
+    only once a scheduler fuses it (equations that cost work until then; the NumPy writer itself
+    reads such a sum as the var it equals, `codegen.schedule.Scheduler._same_as`)."""
     live = [v for v in outs if v is not None]
     eqns = graph.ancestors(live)
     if not any(holds_stop_gradient(e) for e in eqns):
