@@ -39,9 +39,10 @@ def _reads(body, i: int) -> bool:
     return gelu(a) in body.atoms(gelu) or sp.erf(_HALF_SQRT2 * a) in body.atoms(sp.erf)
 
 
-def _substituted(body, i: int, k: int, phi: bool):
-    """``body`` with input i's GELU and erf(x/√2) read from input k: erf(x/√2) itself, or Φ(x)."""
-    a, b = R.ph(i), R.ph(k)
+def _substituted(body, i: int, k, phi: bool):
+    """``body`` with input i's GELU and erf(x/√2) read from input k (an index, or a symbol):
+    erf(x/√2) itself, or Φ(x)."""
+    a, b = R.ph(i), (k if isinstance(k, sp.Symbol) else R.ph(k))
     if phi:
         return body.xreplace({gelu(a): a * b}).xreplace({sp.erf(_HALF_SQRT2 * a): 2 * b - 1})
     return body.xreplace({gelu(a): a * (1 + b) / 2}).xreplace({sp.erf(_HALF_SQRT2 * a): b})
@@ -51,10 +52,11 @@ def _phi_only(body, inputs: list) -> bool:
     """Whether ``body`` reads erf(x/√2) of these inputs only as Φ(x) = (1 + erf(x/√2))/2: with erf
     written 2Φ − 1, no sum is left that adds a number to a term of Φ (SymPy collects GELU′'s
     erf/2 + 1/2 into Φ by itself; 3·erf would be 6Φ − 3, which cancels where erf is small)."""
-    k = 10 ** 6             # a placeholder index no body reads
+    # a symbol no body reads (R.ph(10 ** 6) made the placeholders a0 ... a1000000, 30 s of SymPy
+    # the first time: most of sg.compile's time for a GELU network)
+    b = sp.Dummy("phi", real=True)
     for i in inputs:
-        body = _substituted(body, i, k, True)
-    b = R.ph(k)
+        body = _substituted(body, i, b, True)
     return not any(t.is_Add and any(a.is_Number for a in t.args) and any(b in a.free_symbols for a in t.args)
                    for t in sp.preorder_traversal(body))
 

@@ -53,6 +53,9 @@ class HeldLoss:
         # each one's shape in the graph (a kernel target's per-example (n,) tensor is an (n, 1) leaf)
         self.shapes = {x.name: leaves[vid].params[1] for x, vid in zip(spec.inputs, lw.inputs)
                        if vid in used and vid in leaves}
+        # and each parameter's (a kernel target's per-example bias (n,) is an (n, 1) leaf too)
+        self.param_shapes = {p.name: leaves[vid].params[1] for p, vid in zip(spec.params, getattr(lw, "params", ()))
+                             if vid is not None and vid in leaves}
         self.whole = bool(getattr(spec, "whole_batch", False))
         self.examples = self._examples(batch)
         self.held = [frozen_values(self.graph, [self.out], ex) for ex in self._points(values)]
@@ -78,8 +81,20 @@ class HeldLoss:
     def _points(self, values) -> list:
         """The values the interpreter is given: the parameters' (by name) with each example's inputs."""
         ps = {key_name(k): v for k, v in values.items()}
-        ps = {p.name: lookup(ps, p) for p in self.params if p.name in ps}
+        ps = {p.name: _in_leaf_shape(lookup(ps, p), self.param_shapes.get(p.name)) for p in self.params if p.name in ps}
         return [{**ps, **ex} for ex in self.examples]
+
+
+def _in_leaf_shape(v, shape):
+    """A parameter's value ``v`` as its leaf in the graph has it: reshaped where only the shape differs
+    ((3,) given for a (3, 1) leaf); as it is otherwise (the interpreter then names the mismatch)."""
+    if shape is None or any(not isinstance(d, int) and not getattr(d, "is_Integer", False) for d in shape):
+        return v
+    want = tuple(int(d) for d in shape)
+    if tuple(np.shape(v)) == want:
+        return v
+    a = v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
+    return a.reshape(want) if a.size == int(np.prod(want, dtype=int)) else v
 
 
 def _one_example(a, i, shape):

@@ -78,7 +78,7 @@ _ADVICE = ("a schedule is called once, with the step t a SymPy symbol, and retur
            "that is compiled into the step: write sp.Piecewise((a, t <= w), (b, True)) for Python's "
            "if/else on the step, sp.cos, sp.exp, sp.pi for math's, sp.Min / sp.Max for min / max "
            "(t counts from 1: torch's LambdaLR step is t - 1); a warm-up then a cosine decay is "
-           "symgrad.compiling.schedules.WarmupCosine(lr, warmup=, total=)")
+           "sg.optim.WarmupCosine(lr, warmup=, total=) (symgrad.compiling.schedules)")
 
 
 def check_schedule(where: str, schedule, t) -> None:

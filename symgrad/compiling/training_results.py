@@ -71,7 +71,9 @@ class History:
         parts = [f"{s['epochs']} epoch{'s' if s['epochs'] != 1 else ''}", f"{s['steps']} steps"]
         if "last" in s:
             what = "mean loss" if s["epochs"] else "step loss"
-            best = f" (best {number(s['best'])}" + (f", epoch {s['best_epoch']})" if "best_epoch" in s else ")")
+            # with early stopping "best" is the monitored epoch's (values of epoch k): the loss's is its lowest
+            word = "lowest" if self.best_epoch is not None else "best"
+            best = f" ({word} {number(s['best'])}" + (f", epoch {s['best_epoch']})" if "best_epoch" in s else ")")
             parts.append(f"{what} {number(s['first'])} → {number(s['last'])}{best}")
         parts += [f"{k} {number(v)}" for k, v in s["metrics"].items()]
         parts.append(f"{s['seconds']:.3g} s")
@@ -91,7 +93,7 @@ class History:
         rows = [("epochs", s["epochs"]), ("steps", s["steps"])]
         if "last" in s:
             rows += [("loss, first → last", f"{number(s['first'])} → {number(s['last'])}"),
-                     ("best loss", number(s["best"]) + (f" (epoch {s['best_epoch']})" if "best_epoch" in s else ""))]
+                     ("lowest loss" if self.best_epoch is not None else "best loss", number(s["best"]) + (f" (epoch {s['best_epoch']})" if "best_epoch" in s else ""))]
         rows += [(k, number(v)) for k, v in s["metrics"].items()]
         rows.append(("time", f"{s['seconds']:.3g} s"))
         if self.interrupted:

@@ -643,6 +643,11 @@ class _Picture:
                         below.append(value_part(_reshaped(gvals[c.id], seen), self.spec, RED))
                     else:
                         below.append(text(self.gradient_text(v.id, share_expr[(first.out.id, j)]), RED))
+                elif not below and v.id in need:
+                    # no gradient comes back along this edge (into a stop_gradient, or from a node
+                    # only a stop_gradient reads): it carries 0, as the steps' text says ∂f/∂u₁ = 0
+                    below.append(value_part(np.zeros(seen or tuple(v.shape)), self.spec, RED) if self.at is not None
+                                 else text(self.gradient_text(v.id, sp.Integer(0)), RED))
                 self.edge(v, e, i, above, below)
         one = text(number(1.0, "unicode", self.spec) if self.at is not None else "1", RED)
         self.arrow(f"v{root.id}", "out", self.fwd_part(root.id, fvals, head=False), [one])

@@ -49,3 +49,13 @@ def test_a_reader_of_erf_itself_keeps_erf_shared():
     assert _phi_only(gelu(a), [0]) and _phi_only(sp.diff(gelu(a), a) * R.ph(1), [0])
     assert _phi_only(e / 2 + sp.Rational(1, 2), [0])
     assert not _phi_only(3 * e, [0]) and not _phi_only(e ** 2, [0]) and not _phi_only(gelu(a) + e, [0])
+
+
+def test_deciding_phi_makes_no_million_placeholders():
+    """_phi_only stood Φ for the placeholder a1000000: R.ph made a0 ... a1000000 to reach it, about
+    30 s of SymPy at the first GELU program a process compiled (most of sg.compile's time for
+    examples/port_torch_training.py's model) and a million symbols kept."""
+    from symgrad.core import placeholders
+    code = _check(lambda h: sg.mean(sg.gelu(h) ** 2), lambda h: (torch.nn.functional.gelu(h) ** 2).mean())
+    assert len([line for line in code if "erf(" in line]) == 1         # Φ still shared
+    assert len(placeholders._PH) < 10 ** 5

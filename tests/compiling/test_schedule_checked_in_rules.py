@@ -34,3 +34,12 @@ def test_a_symbolic_schedule_still_gives_its_expression():
 def test_warmup_cosine_is_in_sg_optim():
     from symgrad.compiling.schedules import WarmupCosine
     assert sg.optim.WarmupCosine is WarmupCosine
+
+
+def test_the_refusal_names_warmup_cosine_where_the_optimizers_are():
+    # a user writing sg.optim.AdamW(lr=...) is told of sg.optim.WarmupCosine, not only of its module
+    opt = sg.optim.AdamW(lr=_lambda_lr)
+    p, g = sp.symbols("p g")
+    with pytest.raises(ArgumentError) as info:
+        opt.rules(p, g, {}, sp.Symbol("t", integer=True, positive=True))
+    assert "sg.optim.WarmupCosine(lr, warmup=, total=)" in str(info.value)

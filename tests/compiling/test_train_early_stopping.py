@@ -1,5 +1,7 @@
 """sg.train(patience=...): early stopping as a torch loop writes it by hand (best metric, a counter of
 epochs without improvement, the best epoch's weights loaded at the end)."""
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -87,6 +89,14 @@ def test_the_historys_repr_says_it_stopped_and_whose_values_it_holds():
     h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=False,
                  metrics={"cost": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_cost")
     assert "stopped early, values of epoch 2" in repr(h)
+    # the training loss keeps falling after epoch 2: its own minimum is not called "best", which
+    # read as contradicting "values of epoch 2"
+    lowest = min(range(len(h.epochs)), key=lambda i: h.epochs[i]["loss"]) + 1
+    assert lowest != 2
+    m = re.search(r"\(lowest (\S+), epoch (\d+)\)", repr(h))
+    assert m and int(m.group(2)) == lowest
+    assert float(m.group(1)) == pytest.approx(h.epochs[lowest - 1]["loss"], rel=1e-3)
+    assert "(best " not in repr(h)
 
 
 def test_stopping_early_is_said_on_stderr_with_the_progress_bar(capsys):

@@ -40,3 +40,35 @@ def test_latex_and_the_picture_do_not_break_on_it():
     d2.graph()
     vals = d2.values({t: np.array([1.0, 2.0, 3.0])})
     np.testing.assert_allclose(vals["gradients"][0], [1.0, 2.0, 3.0])
+
+
+def _edge_gradients(dot_source: str) -> list:
+    """The red (gradient) text under each edge label of a picture's DOT source, in order."""
+    import re
+    return [re.findall(r'<font color="#c0392b">([^<]*)</font>', line)
+            for line in dot_source.splitlines() if re.match(r"\s*l\d+ \[label=", line)]
+
+
+def test_the_picture_writes_zero_on_the_edges_no_gradient_comes_back_along():
+    # the text says ∂f/∂u₁ = 0 and ∂f/∂c = 0; the picture left those edges' gradients blank
+    a, c = sp.symbols("a c", real=True)
+    d = sg.derive(a * sg.stop_gradient(a + c), [a, c])
+    labels = _edge_gradients(d.graph(at={a: 2, c: 1}).source)
+    assert sum(1 for g in labels if g == ["0"]) == 3          # a → +, c → +, u₁ → stop_gradient
+    assert all(g for g in labels)                              # every edge carries a gradient
+    symbolic = _edge_gradients(d.graph().source)
+    assert ["∂f/∂u₁ = 0"] in symbolic and ["∂f/∂c = 0"] in symbolic
+    assert sg.grad(a * sg.stop_gradient(a + c), c) == 0       # the oracle: nothing reaches c
+
+
+def test_a_matrix_edge_into_a_stop_gradient_carries_a_zero_grid():
+    import re
+    t = sg.tensor("t", (3,))
+    d = sg.derive((t * t.detach()).sum(), [t])
+    src = d.graph(at={t: np.array([1.0, 2.0, 3.0])}).source
+    node = re.search(r"(v\d+) \[label=<.*<b>stop_gradient</b>", src).group(1)
+    edge = re.search(rf"(l\d+):m:e -> {node}\b", src).group(1)      # the label on t's edge into it
+    label = next(ln for ln in src.splitlines() if ln.strip().startswith(f"{edge} [label="))
+    below = label.split('sides="B"', 1)[1]                         # under the line: the gradient
+    assert 'color="#c0392b"' in below
+    assert re.findall(r'<font point-size="11">\s*([^<]*)</font>', below) == ["0", "0", "0"]
