@@ -209,7 +209,10 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
         f"The program computes in {np.dtype(program.dtype).name}: its central differences are good to "
         f"about {eps ** (2 / 3):.0e} relative at best, so errors near that are round-off")
     rng = np.random.default_rng(seed)
-    base = {k: np.array(v, dtype=float) for k, v in values.items()}
+    # a torch tensor (parameters that require grad too) by its values, without NumPy 2's __array__
+    # DeprecationWarning: a copy, so the point never moves with the caller's tensor
+    base = {k: np.array(v.detach().cpu().numpy() if hasattr(v, "detach") else v, dtype=float)
+            for k, v in values.items()}
     # dropout: the gradient and every differenced loss under the same masks, those of `seed`
     fixed = bool(getattr(program, "has_dropout", False))
     masks = {"dropout_seed": seed} if fixed else {}
