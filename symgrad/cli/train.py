@@ -190,7 +190,11 @@ def _train(args, T) -> int:
             T.save(args.best, history.values, history.state, step=history.best_step, epoch=history.best_epoch)
             print(f"the values of epoch {history.best_epoch} saved to {args.best}")
     # the last epoch's mean loss over its minibatches (one minibatch's loss is noise)
-    print(f"final loss (mean over the last epoch): {history.epochs[-1]['loss']:.6g}" if history.epochs
+    # after early stopping the kept values are another epoch's: say whose loss this is
+    last = f", epoch {history.epochs[-1]['epoch']}, not the kept epoch {history.best_epoch}'s" if (
+        history.epochs and history.best_epoch is not None
+        and history.best_epoch != history.epochs[-1]["epoch"]) else ""
+    print(f"final loss (mean over the last epoch{last}): {history.epochs[-1]['loss']:.6g}" if history.epochs
           else "no steps taken")
     return 0
 

@@ -459,7 +459,8 @@ def _mask_generator(seed) -> np.random.Generator:
 
 def _optimizer_text(opt) -> str:
     """An optimizer by its class and learning rate, its groups and clipping: SGD(lr=0.01),
-    AdamW(lr=0.001, 1 group, clip_grad_norm=1)."""
+    AdamW(lr=0.001, 1 group besides the default, clip_grad_norm=1) — torch would count 2
+    param_groups there, the optimizer's own hyperparameters being one."""
     import types
 
     import sympy as sp
@@ -469,7 +470,7 @@ def _optimizer_text(opt) -> str:
         parts = [f"lr={lr.__name__ if isinstance(lr, types.FunctionType) else repr(lr)}"[:120]]
     groups = len(getattr(opt, "groups", ()) or ())
     if groups:
-        parts.append(f"{groups} group{'s' if groups > 1 else ''}")
+        parts.append(f"{groups} group{'s' if groups > 1 else ''} besides the default")
     for name in ("clip_grad_norm", "clip_grad_value"):
         if getattr(opt, name, None) is not None:
             parts.append(f"{name}={getattr(opt, name):g}")

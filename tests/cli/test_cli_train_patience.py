@@ -29,6 +29,9 @@ def test_patience_stops_when_the_monitored_metric_stops_improving(files, capsys)
     best = 1 + int(np.argmax(acc))
     assert f"stopped early after epoch {len(epochs)}; best val_accuracy (larger is better) at epoch {best}" \
         in lines[-2]
+    # the closing loss is the last epoch's, and says so: the kept values are another epoch's
+    assert lines[-1].startswith(f"final loss (mean over the last epoch, epoch {len(epochs)}, not the kept "
+                                f"epoch {best}'s): "), lines[-1]
 
 
 def test_a_monitor_no_epoch_records_exits_2_with_the_closest(files, capsys):

@@ -28,4 +28,4 @@ def test_triton_programs_repr_says_what_the_numpy_programs_does():
     prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], target="triton", optimizer=opt)
     ref = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], optimizer=opt)
     assert repr(prog) == repr(ref).replace("<Program", "<TorchProgram")[:-1] + f"; on {prog.device}>"
-    assert "AdamW(lr=0.001, 1 group, clip_grad_norm=1)" in repr(prog)
+    assert "AdamW(lr=0.001, 1 group besides the default, clip_grad_norm=1)" in repr(prog)

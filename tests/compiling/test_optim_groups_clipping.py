@@ -351,7 +351,7 @@ def test_repr_shows_groups_and_clipping_only_when_set():
     loss, params, inputs, *_ = per_example()
     prog = sg.compile(loss, params, inputs, optimizer=sg.optim.AdamW(groups=[{"params": ["b1"], "lr": 0.1}],
                                                                      clip_grad_norm=1.0))
-    assert "AdamW(lr=0.001, 1 group, clip_grad_norm=1)" in repr(prog)
+    assert "AdamW(lr=0.001, 1 group besides the default, clip_grad_norm=1)" in repr(prog)
 
 
 # -- the command line ------------------------------------------------------------------------------
