@@ -79,10 +79,22 @@ def assignment_hint(case: Case):
     return None
 
 
+def _fits_without(case: Case, drop) -> bool:
+    """Is the claim ∂f/∂w derived again with the contributions ``drop(v, eqn)`` picks left out (the
+    reverse pass skipping them), at every point? What upstream_hint and statistics_hint both ask."""
+    from ..core.reverse import backward
+    D = case.derivation
+    g = backward(D.ir, D.output, D.wrt_vars, drop=drop)[case.k]
+    if g is None:
+        return False
+    Cs, Ts = _fitted(case)
+    vals = case.eval_vars(D.ir, [g])
+    return all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)])
+
+
 def upstream_hint(case: Case):
     """A recurrence's backward without the gradient from the next step: each hidden state that is
     both an output and the next step's input gets only its own dout term (dprev left out)."""
-    from ..core.reverse import backward
     D = case.derivation
     graph = D.ir
     eqns = graph.ancestors([D.output])
@@ -98,12 +110,7 @@ def upstream_hint(case: Case):
 
     def drop(v, eqn):
         return v.id in states and eqn.prim.name in ("matmul", "bmatmul")
-    g = backward(graph, D.output, D.wrt_vars, drop=drop)[case.k]
-    if g is None:
-        return None
-    Cs, Ts = _fitted(case)
-    vals = case.eval_vars(graph, [g])
-    if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
+    if _fits_without(case, drop):
         return ("missing upstream gradient: each hidden state gets only its own output's gradient "
                 "(dh[:, t]); it also feeds the next step, so the gradient flowing back from that step "
                 "must be added first — dh_t = dh[:, t] + dprev_h — before going through the step.")
@@ -114,7 +121,6 @@ def statistics_hint(case: Case):
     """Batch (or layer) statistics taken as constants: μ and σ² are sums over an axis that are
     broadcast back over it, and the claim has none of the gradient that flows into them (batch
     norm's dx = dx̂/σ). The single forgotten path is the fan-out hint's; this one is all of them."""
-    from ..core.reverse import backward
     D = case.derivation
     graph = D.ir
     eqns = graph.ancestors([D.output])
@@ -133,12 +139,7 @@ def statistics_hint(case: Case):
     stats = {id(e) for e in eqns if e.prim.name == "rsum" and broadcast_back(e)}
     if len(stats) < 2:                    # one statistic left out is a single path: fanout_hint's
         return None
-    g = backward(graph, D.output, D.wrt_vars, drop=lambda v, eqn: id(eqn) in stats)[case.k]
-    if g is None:
-        return None
-    Cs, Ts = _fitted(case)
-    vals = case.eval_vars(graph, [g])
-    if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
+    if _fits_without(case, lambda v, eqn: id(eqn) in stats):
         return ("statistics taken as constants: the claim has no gradient through the statistics (the "
                 "means and variances over an axis, broadcast back over it), as if they did not depend on "
                 f"{case.w.name}; they do — batch norm's ∂L/∂x has the terms through μ and σ² as well, "
