@@ -1,7 +1,7 @@
 """GELU′ and SiLU′ (swish) written wrong, as 11-785's HW1P1 backward writes them by hand:
 GELU′(z) = Φ(z) + z·φ(z) with the product rule's z·φ(z) left out, φ without its 1/√(2π), Φ written
 with erf(z) for erf(z/√2); SiLU′(z) = σ(z) + z·σ(z)(1 − σ(z)) with its second term left out. f is
-derived again with every such activation slipped, as `hints.sigmoid_hint` does for σ′."""
+derived again with every such activation slipped, as `derivative_rule_hints.sigmoid_hint` does for σ′."""
 from __future__ import annotations
 
 import math

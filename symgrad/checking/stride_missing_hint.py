@@ -6,7 +6,7 @@ wide where A is W_in wide; the same slip at the right width is conv_hints' "stri
 
 The claim is compared with the gradient of f derived with that slip (conv_hints' "stride" variant of
 each strided convolution of f): its first entries must be the claim's, and the rest 0 (no window at
-stride 1 reaches them). `hints.shape_hint` asks it when the claim's shape cannot be the gradient's.
+stride 1 reaches them). `shape_hints.shape_hint` asks it when the claim's shape cannot be the gradient's.
 """
 from __future__ import annotations
 

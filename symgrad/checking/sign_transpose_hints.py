@@ -1,0 +1,56 @@
+"""The claim C is the gradient T negated (C = −T), or transposed for a square w (C = Tᵀ, possibly also
+negated or scaled); and how C relates to T by a scalar (`_relation`, `_scale`, `_nice`: the least-squares
+k of C ≈ k·T as a simple fraction), which the shape, factor and fan-out hints read too."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from .hint_case import Case, _fitted, all_same
+
+
+def sign_hint(case: Case):
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts, -1):
+        return ("flipped sign: the claim is −1 times the gradient (a lost inner derivative −1, as in "
+                "d/dw ½(y − w·x)² = −(y − w·x)·x; or the descent step's minus carried into the gradient).")
+    return None
+
+
+def _relation(Cs, Ts) -> str | None:
+    """How C relates to T by a scalar: "" (equal), " and flipped sign", " and a factor k"; None."""
+    if all_same(Cs, Ts):
+        return ""
+    if all_same(Cs, Ts, -1):
+        return " and flipped sign"
+    k = _scale(Cs, Ts)
+    if k is not None and abs(k) > 1e-12 and all_same(Cs, Ts, k):
+        fr = _nice(k)
+        return f" and a factor {fr if fr is not None else format(k, '.6g')}"
+    return None
+
+
+def _scale(Cs, Ts) -> float | None:
+    """The least-squares k in C ≈ k·T, ⟨C, T⟩ / ⟨T, T⟩ over every point; None when T is 0."""
+    tt = sum(float(np.sum(t * t)) for t in Ts)
+    if tt == 0:
+        return None
+    return sum(float(np.sum(c * t)) for c, t in zip(Cs, Ts)) / tt
+
+
+def transpose_hint(case: Case):
+    """A square w: C = Tᵀ (possibly also negated or scaled), T not symmetric."""
+    Cs, Ts = _fitted(case)
+    if Ts[0].ndim == 2 and Ts[0].shape[0] == Ts[0].shape[1] > 1 and not all_same(Ts, [t.T for t in Ts]):
+        also = _relation([c.T for c in Cs], Ts)
+        if also is not None:
+            return (f"transpose{also}: the claim is the transpose of the gradient{also} "
+                    f"(∂f/∂{case.w.name} has {case.w.name}'s layout: entry (i, j) is "
+                    f"∂f/∂{case.w.name}[i, j]).")
+    return None
+
+
+def _nice(k: float) -> Fraction | None:
+    fr = Fraction(k).limit_denominator(64)
+    return fr if abs(float(fr) - k) <= 1e-6 * abs(k) else None
