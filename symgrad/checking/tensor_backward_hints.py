@@ -12,7 +12,6 @@ from .fanout_paths import _users
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same
 
 
-_MOVES = frozenset({"reshape", "permute", "concat", "slice", "pad", "expand", "transpose"})
 
 
 def _gradient_eqns(D, k, prim_name):
