@@ -12,8 +12,6 @@ from .fanout_paths import _users
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same
 
 
-
-
 def _gradient_eqns(D, k, prim_name):
     """The equations of ``prim_name`` that ∂f/∂wₖ is computed from."""
     g = D.gradient_vars[k]
