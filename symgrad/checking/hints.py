@@ -45,7 +45,7 @@ t = 0), activation_hints.py (one σ′ or tanh′ of several written wrong), gat
 LSTM's gates' gradients in another order), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s − Y
-for s − Y), upsample_hints.py (an
+for s − Y), stop_gradient_hint.py (a claim through a stop_gradient), upsample_hints.py (an
 upsampling's backward reading the wrong entries), nearest_upsample_hint.py (a nearest upsampling's
 backward reading one entry of each block), stride_missing_hint.py (a strided convolution's
 backward without the stride, too narrow); `find_hint` below gives the order they are tried in.
@@ -98,7 +98,8 @@ def find_hint(case: Case) -> str | None:
     from .nearest_upsample_hint import nearest_upsample_hint
     from .ce_softmax_slips import ce_softmax_slip_hint
     from .softmax_jacobian_hints import softmax_jacobian_hint
-    for h in (shape_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
+    from .stop_gradient_hint import stop_gradient_hint
+    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
