@@ -19,7 +19,7 @@ gradient of its own loss).
 >>> import symgrad as sg
 >>> z, y = sg.tensor("z", (4, 3)), sg.tensor("y", (4,), integer=True)
 >>> print(sg.derive(sg.cross_entropy(z, y), [z], output_name="L").render("unicode").split("Backward")[0])
-L = (logsumexp(z, axis=1) − take_along_axis(z, y.reshape(4, 1), axis=1).reshape(4)).mean()
+L = cross_entropy(z, y)
 Forward pass:
   L = cross_entropy(z, y)
 <BLANKLINE>
@@ -37,7 +37,9 @@ class CrossEntropy(sp.Expr):
     """cross_entropy(z, y) as the user called it (a display node: printed, never evaluated)."""
 
     def __new__(cls, z, t, reduction):
-        return sp.Expr.__new__(cls, z, t, sp.core.symbol.Str(reduction))
+        if not isinstance(reduction, sp.core.symbol.Str):       # xreplace rebuilds it with the Str
+            reduction = sp.core.symbol.Str(reduction)
+        return sp.Expr.__new__(cls, z, t, reduction)
 
     @property
     def reduction(self) -> str:
