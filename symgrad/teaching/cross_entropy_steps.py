@@ -46,11 +46,11 @@ class CrossEntropy(sp.Expr):
         return self.args[2].name
 
     def _sympystr(self, printer):
-        more = "" if self.reduction == "mean" else f", reduction={self.reduction!r}"
+        more = "" if self.reduction in ("mean", "example") else f", reduction={self.reduction!r}"
         return f"cross_entropy({printer._print(self.args[0])}, {printer._print(self.args[1])}{more})"
 
     def _latex(self, printer):
-        more = "" if self.reduction == "mean" else r",\ \operatorname{reduction}=\text{%s}" % self.reduction
+        more = "" if self.reduction in ("mean", "example") else r",\ \operatorname{reduction}=\text{%s}" % self.reduction
         return r"\operatorname{cross\_entropy}\left(%s,\ %s%s\right)" % (
             printer._print(self.args[0]), printer._print(self.args[1]), more)
 
@@ -79,5 +79,5 @@ def backward(ce, graph, disp, given, upstream):
             upstream = reshape(upstream, tuple(1 if a == ce.axis else s for a, s in enumerate(zshape)))
         e = upstream * e
     per = {"mean": ", divided by N for the mean over the batch", "sum": ", summed over the batch",
-           "none": ", times the gradient of its own loss"}[ce.reduction]
+           "none": ", times the gradient of its own loss", "example": ""}[ce.reduction]
     return RULE.format(per=per), e

@@ -152,7 +152,7 @@ class Naming:
             self.hidden |= sm.inner
         # a softmax cross-entropy is one node of the picture (all of them) and one step of the text
         # (those of the logits, over the batch): L = cross_entropy(z, y), not its lowering
-        self.ces_all = cross_entropy_groups(g, self.consumers, self.fwd, self.softmaxes) if self.tensor else {}
+        self.ces_all = cross_entropy_groups(g, self.consumers, self.fwd, self.softmaxes)
         self.ces = _ce_folded(self.ces_all, depends_on(g, d.wrt_vars)) if d.mode == "reverse" else {}
         self.ce_entry = {ce.z: end for end, ce in self.ces.items()}
         for ce in self.ces.values():
