@@ -3,7 +3,8 @@
 ``sg.cross_entropy(z, t)`` of a column of logits z (n, 1) and a one-hot or probability column t
 lowers to −Σ t ⊙ (z − logsumexp(z)): logsumexp, ① − ②, ⊙, Σ, ×(−1). The slide draws one node,
 "cross-entropy", and writes one step, δ = ∂L/∂z = softmax(z) − t given Σt = 1 (the ``given``
-``{sg.sum(t): 1}``), else Σt·softmax(z) − t; the numbers stay reverse mode's own.
+``{sg.sum(t): 1}``), else Σt·softmax(z) − t; the numbers stay reverse mode's own. Where the user names the softmax (``names={f: sg.softmax(z)}``,
+a lecture deriving δ = f − f*), it is written as it lowers.
 
 >>> import sympy as sp, symgrad as sg
 >>> net, t = sg.mlp([4, 5, 3]), sp.MatrixSymbol("t", 3, 1)
@@ -45,6 +46,14 @@ def column_core(graph, consumers, e):
             if c in (1, -1):
                 return z, t, {ls.id, lse.id}, int(c)
     return None
+
+
+def softmax_named(names) -> bool:
+    """Whether ``names`` (the user's names=) names a softmax of a column, f = softmax(z): then the
+    lecture derives δ = f − f* (log-sum-exp, whose gradient is softmax(z), and the fan-out's sum),
+    and the cross-entropy stays as it lowers."""
+    from ..frontend.matrix_functions import Softmax
+    return any(isinstance(v, Softmax) for v in (names or {}).values())
 
 
 def column_delta(z, t, given):
