@@ -64,3 +64,19 @@ def test_picture_is_one_node_with_torchs_numbers():
         np.testing.assert_allclose(_grid(g).reshape(T[name].shape), T[name].grad.numpy(), rtol=1e-6, atol=1e-8)
     ((fv, gv),) = [(fv, gv) for s, fv, gv, dst in edges(src) if s == "cross-entropy"]
     assert abs(float(fv.replace("−", "-")) - loss.item()) < 1e-6 and gv == "1", (fv, gv)
+
+
+def test_latex_step_compiles(tmp_path):
+    import subprocess
+
+    from symgrad.teaching.render import latex_document
+    from teachtools import need
+    d, _, t = _net()
+    tex = d.latex(given={sg.sum(t): 1})
+    assert r"L &= \operatorname{cross\_entropy}\left({z^{(2)}},\ t\right)" in tex, tex[:600]
+    assert r"= \operatorname{softmax}\left({z^{(2)}}\right) - t \\" in tex, tex
+    assert "logsumexp" not in tex, tex
+    (tmp_path / "col.tex").write_text(latex_document(tex))
+    r = subprocess.run([need("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", "col.tex"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:]
