@@ -34,9 +34,11 @@ import sympy as sp
 
 from ..core import array_rules as A
 from ..core import rules as R
+from .cross_entropy_column import column_core, column_delta
 from .graph_folds import PASS_THROUGH, _scale
 
-LABELS = {"mean": "cross-entropy (mean)", "sum": "cross-entropy (sum)", "none": "cross-entropy"}
+LABELS = {"mean": "cross-entropy (mean)", "sum": "cross-entropy (sum)", "none": "cross-entropy",
+          "example": "cross-entropy"}      # "example": a MatrixSymbol network's column (cross_entropy_column)
 
 
 @dataclass
@@ -223,6 +225,19 @@ def cross_entropy_groups(graph, consumers, fwd, softmaxes) -> dict:
         if e.out.id in taken:
             continue
         core = _labels_core(graph, consumers, e)
+        column = column_core(graph, consumers, e) if core is None else None
+        if column is not None:                   # a MatrixSymbol column: −Σ t ⊙ (z − logsumexp(z))
+            z, t, inner, c = column
+            found = _reduced(graph, consumers, e.out, sp.S(-c), 0, False, tuple(z.shape))
+            if found is None or found[1] != "sum" or found[0].shape != ():
+                continue
+            end, _, passed = found
+            inner = set(inner) | {e.out.id} | set(passed)
+            inner.discard(end.id)
+            if _closed(consumers, inner, end.id):
+                out[end.id] = CrossEntropyGroup(z.id, t.id, 0, "example", inner, end.id, False, True, True)
+                taken |= inner | {end.id}
+            continue
         if core is not None:
             z, t, axis, inner = core
             k, class_summed, labels, logits = sp.S.One, True, True, True
@@ -286,6 +301,8 @@ def delta(ce, graph, disp, given, logits=None):
     if (logits is None) != ce.of_logits:
         return None
     z = disp[ce.z if logits is None else logits]
+    if ce.reduction == "example":               # a MatrixSymbol column: Σt·softmax(z) − t
+        return column_delta(z, disp[ce.target], given)
     hot = next((graph.producer[i] for i in ce.inner if graph.producer[i].prim.name == "one_hot"), None)
     t = eqn_to_sympy(graph, hot, [disp[v.id] for v in hot.inputs]) if hot is not None else disp[ce.target]
     zshape = graph.producer[ce.z].out.shape

@@ -19,7 +19,7 @@ gradient of its own loss).
 >>> import symgrad as sg
 >>> z, y = sg.tensor("z", (4, 3)), sg.tensor("y", (4,), integer=True)
 >>> print(sg.derive(sg.cross_entropy(z, y), [z], output_name="L").render("unicode").split("Backward")[0])
-L = (logsumexp(z, axis=1) − take_along_axis(z, y.reshape(4, 1), axis=1).reshape(4)).mean()
+L = cross_entropy(z, y)
 Forward pass:
   L = cross_entropy(z, y)
 <BLANKLINE>
@@ -37,18 +37,20 @@ class CrossEntropy(sp.Expr):
     """cross_entropy(z, y) as the user called it (a display node: printed, never evaluated)."""
 
     def __new__(cls, z, t, reduction):
-        return sp.Expr.__new__(cls, z, t, sp.core.symbol.Str(reduction))
+        if not isinstance(reduction, sp.core.symbol.Str):       # xreplace rebuilds it with the Str
+            reduction = sp.core.symbol.Str(reduction)
+        return sp.Expr.__new__(cls, z, t, reduction)
 
     @property
     def reduction(self) -> str:
         return self.args[2].name
 
     def _sympystr(self, printer):
-        more = "" if self.reduction == "mean" else f", reduction={self.reduction!r}"
+        more = "" if self.reduction in ("mean", "example") else f", reduction={self.reduction!r}"
         return f"cross_entropy({printer._print(self.args[0])}, {printer._print(self.args[1])}{more})"
 
     def _latex(self, printer):
-        more = "" if self.reduction == "mean" else r",\ \operatorname{reduction}=\text{%s}" % self.reduction
+        more = "" if self.reduction in ("mean", "example") else r",\ \operatorname{reduction}=\text{%s}" % self.reduction
         return r"\operatorname{cross\_entropy}\left(%s,\ %s%s\right)" % (
             printer._print(self.args[0]), printer._print(self.args[1]), more)
 
@@ -77,5 +79,5 @@ def backward(ce, graph, disp, given, upstream):
             upstream = reshape(upstream, tuple(1 if a == ce.axis else s for a, s in enumerate(zshape)))
         e = upstream * e
     per = {"mean": ", divided by N for the mean over the batch", "sum": ", summed over the batch",
-           "none": ", times the gradient of its own loss"}[ce.reduction]
+           "none": ", times the gradient of its own loss", "example": ""}[ce.reduction]
     return RULE.format(per=per), e

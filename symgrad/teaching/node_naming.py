@@ -19,6 +19,7 @@ from ..frontend.parse import as_expr
 from .as_written import leading_ones_dropped as _leading_ones_dropped
 from .pool_steps import _pool_groups
 from .softmax_steps import softmax_groups
+from .cross_entropy_column import softmax_named
 from .cross_entropy_fold import cross_entropy_groups
 from .cross_entropy_steps import folded as _ce_folded
 from . import transposed_operand as _transposed
@@ -152,7 +153,9 @@ class Naming:
             self.hidden |= sm.inner
         # a softmax cross-entropy is one node of the picture (all of them) and one step of the text
         # (those of the logits, over the batch): L = cross_entropy(z, y), not its lowering
-        self.ces_all = cross_entropy_groups(g, self.consumers, self.fwd, self.softmaxes) if self.tensor else {}
+        self.ces_all = cross_entropy_groups(g, self.consumers, self.fwd, self.softmaxes)
+        if softmax_named({**(names or {}), **(optional or {})}):      # the lecture derives δ = f − f*
+            self.ces_all = {end: ce for end, ce in self.ces_all.items() if ce.reduction != "example"}
         self.ces = _ce_folded(self.ces_all, depends_on(g, d.wrt_vars)) if d.mode == "reverse" else {}
         self.ce_entry = {ce.z: end for end, ce in self.ces.items()}
         for ce in self.ces.values():

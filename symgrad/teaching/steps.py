@@ -38,6 +38,7 @@ from ..frontend.parse import as_expr
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder
 from . import cross_entropy_steps as _ce_steps
+from .cross_entropy_header import header as _ce_header
 from .transposed_operand import transposes_distributed
 from .uses_note import used_times
 from . import statistics as _statistics
@@ -373,7 +374,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                       (0.0 if at is not None else None)))
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
-    return Steps(d.f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
+    f = _ce_header(d.f, out_sym, defs, nm.ces)     # cross_entropy(z, y) as written, not its lowering
+    return Steps(f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
 
 

@@ -1,6 +1,6 @@
 """A LaTeX equation too wide for the page is broken into rows before a + or − (fourth-session
 trial): a CNN's header f = mean(logsumexp(...) − take_along_axis(...)) was one row scaled to 0.42,
-too small to read. Brackets a break splits become \\bigl … \\bigr, which may span rows."""
+too small to read (that header now reads cross_entropy(...) and fits). Brackets a break splits become \\bigl … \\bigr, which may span rows."""
 import re
 import subprocess
 
@@ -46,7 +46,10 @@ def test_cnn_header_is_broken_into_readable_rows(tmp_path):
     header = doc.split(r"\begin{align*}", 1)[1].split(r"\end{align*}", 1)[0]
     head_rows = header.split(r"\\")[:4]
     assert not any(r"\scalebox" in r for r in head_rows), head_rows[0][:300]
-    assert head_rows[1].lstrip().startswith(r"&\quad")
+    # the header is cross_entropy(...) as written now (tests/teaching/test_cross_entropy_header.py):
+    # one row that fits, not the lowering's logsumexp − take_along_axis broken into two
+    assert head_rows[0].lstrip().startswith(r"f &= \operatorname{cross\_entropy}"), head_rows[0][:300]
+    assert _tex_width(head_rows[0]) <= TEX_LINE
     jupyter = sg.derive(loss, params)._repr_latex_()
     assert jupyter.count(r"\bigl") == jupyter.count(r"\bigr")
     (tmp_path / "cnn.tex").write_text(doc)

@@ -1,0 +1,37 @@
+"""The header line of a derivation whose loss is a folded cross-entropy, as the slide writes it.
+
+The header prints f, the function derived; ``sg.cross_entropy(z, y)`` reaches it lowered,
+(logsumexp(z, axis=1) − take_along_axis(z, …).reshape(N)).mean(), while the forward pass
+below reads L = cross_entropy(z, y) (`symgrad.teaching.cross_entropy_steps`). Where the text
+folds a cross-entropy, the header is the forward pass's definitions put into each other, so it
+reads as the steps do: cross_entropy(relu(x @ W + b) @ V, y). A MatrixSymbol network's
+cross-entropy keeps its header: sg.cross_entropy(z, t) of columns is −sum(t ⊙ log_softmax(z)), as
+the user may have written it.
+
+>>> import symgrad as sg
+>>> z, y = sg.tensor("z", (4, 3)), sg.tensor("y", (4,), integer=True)
+>>> print(sg.derive(sg.cross_entropy(2 * z, y), [z], output_name="L").render("unicode").splitlines()[0])
+L = cross_entropy(2·z, y)
+"""
+from __future__ import annotations
+
+
+def header(f, out_sym, defs, folded: dict):
+    """f as the header prints it: ``f`` itself unless the text folds a cross-entropy (``folded``,
+    `NodeNaming.ces`); then the definition of ``out_sym`` with every forward name (``defs``:
+    (name, definition, value)) replaced by its definition, else ``f`` where that fails."""
+    if not any(ce.reduction != "example" for ce in folded.values()):
+        return f        # a MatrixSymbol column's −sum(t ⊙ log_softmax(z)) is already the user's (and the slide's)
+    sub = {sym: ex for sym, ex, _ in defs}
+    if out_sym not in sub:
+        return f
+    e = sub[out_sym]
+    for _ in range(len(sub) + 1):              # each pass puts one layer of definitions in
+        try:
+            nxt = e.xreplace(sub)
+        except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild: keep the lowered header
+            return f
+        if nxt == e:
+            return e
+        e = nxt
+    return f
