@@ -956,12 +956,14 @@ class KernelScheduler(Scheduler):
         go through a var the forward pass reads too (s·Σ_j h_j in the loss, its Σ_j h_j in ∂L/∂s —
         a reader linear in it, like the slices of a concat's adjoint, but not part of a gradient),
         and then that var stays the kernels' work: its term is its batch sum, and only the rest of
-        the chain is the host's. Repeated until no such var is left (each round keeps one more)."""
+        the chain is the host's. (The chains' own equations and the plain sums that join a
+        gradient's terms are the host's: they may read it.) Repeated until no such var is left."""
         self._kept_terms = set()
         while True:
             terms = {i: self._grad_terms(g) for i, g in grads if g is not None}
             chained = {c.out.id for ts in terms.values() for _, _, chain in ts for c in chain}
-            clash = {u.id for e in self.eqns if not e.prim.leaf and e.out.id not in chained
+            host = chained.union(*[self._term_sums(g) for i, g in grads if g is not None and len(terms[i]) > 1])
+            clash = {u.id for e in self.eqns if not e.prim.leaf and e.out.id not in host
                      for u in e.inputs if u.id in chained}
             if not clash - self._kept_terms:
                 return terms
