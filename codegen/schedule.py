@@ -812,7 +812,7 @@ class KernelScheduler(Scheduler):
         fused = self._fusable_grad_matmuls([(None, g, None) for _, g in grads])
         # a gradient that is a sum of terms (a tied weight: Σ of outer products) is summed over
         # the batch term by term, each in its own reduction, and the terms' partial sums together
-        terms = {i: self._grad_terms(g) for i, g in grads if g is not None}
+        terms = self._host_terms(grads)
         sums = set()
         for i, ts in terms.items():
             if len(ts) > 1:
@@ -951,6 +951,24 @@ class KernelScheduler(Scheduler):
                     break
         return self._placed(kernels, n_rows, home, stored)
 
+    def _host_terms(self, grads: Sequence) -> dict:
+        """`_grad_terms` of every gradient, with no var of a host chain read by a kernel: a chain may
+        go through a var the forward pass reads too (s·Σ_j h_j in the loss, its Σ_j h_j in ∂L/∂s —
+        a reader linear in it, like the slices of a concat's adjoint, but not part of a gradient),
+        and then that var stays the kernels' work: its term is its batch sum, and only the rest of
+        the chain is the host's. (The chains' own equations and the plain sums that join a
+        gradient's terms are the host's: they may read it.) Repeated until no such var is left."""
+        self._kept_terms = set()
+        while True:
+            terms = {i: self._grad_terms(g) for i, g in grads if g is not None}
+            chained = {c.out.id for ts in terms.values() for _, _, chain in ts for c in chain}
+            host = chained.union(*[self._term_sums(g) for i, g in grads if g is not None and len(terms[i]) > 1])
+            clash = {u.id for e in self.eqns if not e.prim.leaf and e.out.id not in host
+                     for u in e.inputs if u.id in chained}
+            if not clash - self._kept_terms:
+                return terms
+            self._kept_terms |= clash
+
     def _grad_terms(self, g: Var, shared: bool = False) -> list:
         """[(how, var, chain)]: ∂L/∂p per example as a sum of terms, each summed over the batch on its
         own: "outer" (δ·yᵀ), "outer_t" ((δ·yᵀ)ᵀ = y·δᵀ), "value" (anything else). One term unless
@@ -961,6 +979,8 @@ class KernelScheduler(Scheduler):
         is read by such equations only (the adjoint of a concat: a slice per operand), so an outer
         product there may be read more than once (it is summed over the batch once per reader)."""
         e = self.g.producer[g.id]
+        if g.id in getattr(self, "_kept_terms", ()):      # read by a kernel besides (`_host_terms`)
+            return [("value", g, ())]
         if e.prim is R.ewise_p and self.uses.get(g.id) == 1 and self._plain_sum(e):
             ts = [t for u in e.inputs for t in self._grad_terms(u)]
             if any(how != "value" or chain for how, _, chain in ts):

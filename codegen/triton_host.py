@@ -442,4 +442,6 @@ def _scalar_under(sch: KernelScheduler, v: int) -> int | None:
     e = sch.g.producer[v]
     while e.prim in (R.broadcast_p, R.transpose_p):
         e = sch.g.producer[e.inputs[0].id]
+    if e.prim is R.ewise_p and e.inputs and all(u.shape == () for u in e.inputs):
+        return e.out.id     # c·𝟙 made by an elementwise body of scalars (s²/n·𝟙): `_host_code` prints the scalar
     return e.out.id if e.out.shape == () else None
