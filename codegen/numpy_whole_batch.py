@@ -49,7 +49,7 @@ from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, fresh_chain
                              read_through_another_name, scratch_ok, unmasked)
 from .numpy_shared_erf import share_erf
 from .printers.numpy_printer import NumpyPrinter, is_boolean
-from .printers.numpy_tensor import FORMS, Context, is_column_sum, short_rows
+from .printers.numpy_tensor import FORMS, Context, short_rows
 from .schedule import Block, Scheduler, Stmt, Value, _atom, _eqn_comment
 
 
@@ -155,7 +155,7 @@ class WholeBatchScheduler(Scheduler):
         if out is None:
             out = form.code(self._context(name, e, reads), e)
             (a,) = e.inputs if e.prim is A.rsum_p else (None,)
-            if a is not None and a.id in self.inline and not is_column_sum(out) and is_boolean(self.body_of(a.id, self.value[a.id], set())):
+            if a is not None and a.id in self.inline and is_boolean(self.body_of(a.id, self.value[a.id], set())):
                 # Σ of a 0/1 mask alone (a count): in the program's floats, not NumPy's integers
                 # (nor einsum's logical or)
                 lone = out.endswith(")[..., None]") and out.startswith("numpy.einsum(")

@@ -8,8 +8,7 @@ name; a backend or a later primitive (convolution, pooling) extends the table wi
     expand[shape]         numpy.broadcast_to(a, shape)              a view (dissolves into broadcasting)
     slice[items]          a[start:stop:step, ...]                   a view
     rsum[axes]            a.sum(axes, keepdims=True)                (over axis 0 first, then the rest;
-                                                                    the last axis alone by einsum, the
-                                                                    first of a 2-d array by ones @ a)
+                                                                    the last axis alone by einsum)
     rmax[axis]            a.max(axis, keepdims=True)
     argmax[axis]          a.argmax(axis)                            integers
     one_hot[n, axis]      (y[..., None] == arange(n)) as 0/1        along ``axis``
@@ -29,7 +28,7 @@ a view of its operand, printed where it is used rather than as a statement of it
 
 >>> from codegen.printers.numpy_tensor import FORMS, Context
 >>> c = Context("v3", ["v1"], lambda shape: "(" + ", ".join(map(str, shape)) + ")", str)
->>> FORMS["rsum"].code(c, type("E", (), {"params": ((0,),), "inputs": [type("V", (), {"shape": (8, 4, 3)})]})())
+>>> FORMS["rsum"].code(c, type("E", (), {"params": ((0,),)})())
 'v1.sum((0,), keepdims=True)'
 """
 from __future__ import annotations
@@ -118,8 +117,6 @@ def _rsum(c: Context, e) -> str:
     rank = len(e.inputs[0].shape)
     if axes == (rank - 1,) and short_rows(e.inputs[0].shape):
         return last_axis_sum(c.args[0], rank)
-    if axes == (0,) and rank == 2:
-        return column_sum(c.args[0], c.dim(e.inputs[0].shape[0]))
     if 0 in axes and len(axes) > 1 and rank >= 3:
         return f"{c.args[0]}.sum(0, keepdims=True).sum({tuple(a for a in axes if a != 0)}, keepdims=True)"
     return f"{c.args[0]}.sum({axes}, keepdims=True)"
@@ -145,21 +142,6 @@ def last_axis_sum(a: str, rank: int, dtype: str = "") -> str:
     ", dtype=DTYPE" (a count of a 0/1 mask: einsum of booleans would be their logical or)."""
     ij = "ijklmnop"[:rank]
     return f"numpy.einsum('{ij}->{ij[:-1]}', {a}{dtype})[..., None]"
-
-
-def column_sum(a: str, rows: str) -> str:
-    """Σ of the 2-d ``a`` (code) over its first axis, the axis kept (size 1), as a product with a
-    vector of ones (BLAS's matrix-vector product): ``(numpy.ones(rows, dtype=DTYPE) @ a)[None]``.
-    A batch norm's batch statistics and its backward's Σₙ: NumPy's ``.sum(0)`` over (256, 512)
-    float32 took 13-40 µs, einsum's 'ij->j' 24-55 µs, the product 6.4 µs (one thread, busy
-    machine, 2026-11-30), in the program's floats also for a 0/1 mask (a count). BLAS adds in
-    blocks of running sums: the same rounding as NumPy's pairwise sum over a batch's rows."""
-    return f"(numpy.ones({rows}, dtype=DTYPE) @ {a})[None]"
-
-
-def is_column_sum(code: str) -> bool:
-    """Whether ``code`` is `column_sum`'s form (in the program's DTYPE already)."""
-    return code.startswith("(numpy.ones(") and code.endswith(")[None]")
 
 
 def _reshape(c: Context, e) -> str:
