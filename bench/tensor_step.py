@@ -229,8 +229,6 @@ def module_step(source: str, start: dict, params, batch):
 
 
 def _kind(code: str) -> str:
-    if "numpy.ones(" in code:
-        return "sums (with their products)"     # Σ over the batch as ones @ a (a matrix-vector product)
     if "@" in code:
         return "matrix products"
     if ".sum(" in code or "numpy.sum(" in code or "einsum(" in code:
