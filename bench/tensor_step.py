@@ -2,7 +2,7 @@
 NumPy step, torch eager, torch.compile and jax.jit, in one process, on the same data (issue 11).
 
     PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256] [--unfactored]
-        [--plain-printer] [--profile] [--no-torch-compile]
+        [--plain-printer] [--profile] [--no-torch-compile] [--baseline DIR]
 
 The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics, γ ⊙
 (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
@@ -25,6 +25,9 @@ per-column factors out of the batch sums (`symgrad.compiling.pull_factors`), the
 reverse mode derives it — the rewrite's effect, measured in the same process. ``--plain-printer``
 adds the step printed without the whole-batch printer's temporaries-saving forms (a sum of a product
 as one ``numpy.einsum``, ``t = c*u; t += a`` for ``a + c*u``) — their effect, in the same process.
+``--baseline DIR`` adds the step that the symgrad of another checkout (DIR) generates for the same
+network, compiled there in a subprocess, and this checkout's, both called as the generated module's
+own ``step`` and timed in the same rounds: the before/after ratio of a change, in one process.
 ``--profile-torch-compile`` prints instead torch.profiler's operators of the torch.compile step
 (bench/torch_compile_peer.py: profile). ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
 generated ``step`` timed on its own (matrix products, elementwise statements, sums with the products
@@ -199,6 +202,32 @@ def init(params, rng):
     return out
 
 
+def module_source(checkout: str, layers: int, width: int) -> str:
+    """The NumPy module that the symgrad of another checkout generates for this network (SGD,
+    float32; ``declare`` of this file), compiled in a subprocess there."""
+    import subprocess
+    code = ("import sys, importlib.util, symgrad as sg; "
+            f"spec = importlib.util.spec_from_file_location('ts', {os.path.abspath(__file__)!r}); "
+            "ts = importlib.util.module_from_spec(spec); spec.loader.exec_module(ts); "
+            f"loss, params, inputs = ts.declare({layers}, {width}); "
+            f"sys.stdout.write(sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr={LR}), "
+            "dtype='float32').source)")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
+    return subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def module_step(source: str, start: dict, params, batch):
+    """A step of a generated module called directly, on its own copy of the weights; the first
+    step's loss (run here, before any timing) with it."""
+    ns: dict = {}
+    exec(compile(source, "<generated module>", "exec"), ns)
+    args = [start[p.name].copy() for p in params]
+    xs = [batch["x"], batch["y"]]
+    first = ns["step"](args, [], 1, xs)
+    return (lambda: ns["step"](args, [], 2, xs)), first
+
+
 def _kind(code: str) -> str:
     if "@" in code:
         return "matrix products"
@@ -229,6 +258,7 @@ def main(argv=None):
     ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
     ap.add_argument("--no-torch-compile", action="store_true",
                     help="skip torch.compile (its compilation takes tens of seconds on a busy machine)")
+    ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
     ap.add_argument("--profile-torch-compile", action="store_true",
                     help="instead: torch.profiler's operators of the torch.compile step")
     args = ap.parse_args(argv)
@@ -312,6 +342,11 @@ def main(argv=None):
         plain_values, plain_state = plain.step({k: v.copy() for k, v in start.items()}, None, batch)
         assert abs(plain.last_loss - first[0]) < 1e-3 * first[0]
         runs["compiled, unfactored"] = lambda: plain.step(plain_values, plain_state, batch)
+    if args.baseline:
+        runs["module step"], mine = module_step(prog.source, start, params, batch)
+        runs["baseline module step"], theirs = module_step(module_source(args.baseline, args.layers, args.width),
+                                                           start, params, batch)
+        assert abs(mine - first[0]) < 1e-3 * first[0] and abs(theirs - first[0]) < 1e-3 * first[0], (mine, theirs)
     times = interleaved_rounds(runs, args.rounds)
     med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
     r_hand = median_ratio(times, "compiled", "hand-written")
@@ -336,6 +371,13 @@ def main(argv=None):
         print(f"compiled / jax.jit = {r_jax:.2f}")
     else:
         print(f"jax.jit: {jax_peer.NOT_INSTALLED}")
+    if args.baseline:
+        print(f"module step of this checkout / of {args.baseline}'s = "
+              f"{median_ratio(times, 'module step', 'baseline module step'):.2f}; the baseline's / torch eager = "
+              f"{median_ratio(times, 'baseline module step', 'torch eager'):.2f}"
+              + ("" if "torch.compile" not in times else
+                 f"; module step / torch.compile = {median_ratio(times, 'module step', 'torch.compile'):.2f}, "
+                 f"the baseline's / torch.compile = {median_ratio(times, 'baseline module step', 'torch.compile'):.2f}"))
     if args.unfactored:
         r_plain = median_ratio(times, "compiled, unfactored", "torch eager")
         r_gain = median_ratio(times, "compiled", "compiled, unfactored")

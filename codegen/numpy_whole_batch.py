@@ -15,7 +15,9 @@ The scheduler is `codegen.schedule.Scheduler` with every value unbatched, plus:
 - fewer (N, D) temporaries, each of which costs about as much as the arithmetic in it: Σ over an
   axis of a product u⊙w read by nothing else is one contraction, ``numpy.einsum('ij,ij->j', u, w)``
   (`WholeBatchScheduler._contraction`); a sum ``a + c⊙u`` is ``t = c⊙u; t += a``, or
-  ``u *= c; u += a`` in the buffer of a temporary u that dies there (`WholeBatchScheduler._split_sum`).
+  ``u *= c; u += a`` in the buffer of a temporary u that dies there (`WholeBatchScheduler._split_sum`);
+  a term ``a = c'⊙w`` with w another temporary that dies there is worked out in w's buffer,
+  ``w *= c'; u += w`` (`WholeBatchScheduler._add_into`).
 
 A dropout mask (``sg.dropout`` of a tensor) is drawn at the start of ``grad`` and ``step``, in its
 declared shape, N included (`codegen.numpy_backend.mask_units`). The function's statements then
@@ -256,18 +258,37 @@ class WholeBatchScheduler(Scheduler):
             return          # t + c: NumPy adds the number into the temporary t by itself
         name = f"v{v}"
         p = self.printer.doprint
-        add = f"-= {p(-rest)}" if rest.could_extract_minus_sign() else f"+= {p(rest)}"
+
+        def dying(u):       # a temporary of the full shape that nothing reads after this statement
+            return last is not None and u in self.fresh and last.get(u) == i and self.value[u] == val \
+                and self._floats(u)
         for u in sorted(st.reads):
-            if first.is_Mul and last is not None and u in self.fresh and last.get(u) == i and self.value[u] == val \
-                    and self._floats(u):
+            if first.is_Mul and dying(u):
                 sym = sp.Symbol(self.names[u], real=True)
                 if sym in first.args and sym not in rest.free_symbols:
                     n = self.names[u]
-                    st.code[0:1] = [f"{n} *= {p(first / sym)}", f"{n} {add}"]
+                    st.code[0:1] = [f"{n} *= {p(first / sym)}"] + self._add_into(n, rest, st, dying, {n})
                     st.comment.append(f"(computed in the buffer named {n}: v{u} is not needed after this)")
                     self.names[v] = n
                     return
-        st.code[0:1] = [f"{name} = {p(first)}", f"{name} {add}"]
+        st.code[0:1] = [f"{name} = {p(first)}"] + self._add_into(name, rest, st, dying, {name})
+
+    def _add_into(self, n: str, rest, st: Stmt, dying, taken: set) -> list:
+        """``n += rest`` (``-=``), and when ``rest`` is a product c⊙w with w a temporary of the full
+        shape that dies here (`_split_sum`'s ``dying``), ``w *= c; n += w``: the product in w's
+        buffer, not in a new array (the batch norm's backward, z̄ = (z − μ)·s + γ'·ḡ with ḡ's
+        last read). ``taken``: names not to use as w (the result's own buffer)."""
+        p = self.printer.doprint
+        neg = rest.could_extract_minus_sign()
+        r, op = (-rest, "-=") if neg else (rest, "+=")
+        if r.is_Mul:
+            for u in sorted(st.reads):
+                if not dying(u) or self.names[u] in taken:
+                    continue
+                w = sp.Symbol(self.names[u], real=True)
+                if w in r.args and not read_through_another_name(r, w):
+                    return [f"{w} *= {p(r / w)}", f"{n} {op} {w}"]
+        return [f"{n} {op} {p(r)}"]
 
     def _floats(self, u) -> bool:
         """Whether var ``u``'s array holds the program's floats (an arg-max holds integers)."""

@@ -81,8 +81,9 @@ def test_batch_norm_step_contracts_its_two_sums_a_layer_and_equals_torch():
     # Σ(z − μ)² (the variance) and Σ(z − μ)⊙ḡ, two a layer; and z·γ' + β as one temporary
     assert step.count("numpy.einsum('ij,ij->j'") == 2 * layers, step
     assert len(re.findall(r"\n *(v\d+) = v\d+\*v\d+\n *\1 \+= p\d+\n", step)) == layers, step
-    # backward, z̄ = (z − μ)·s + γ'·ḡ: into the buffer of a temporary that dies there, no new array
-    assert len(re.findall(r"\n *(v\d+) \*= v\d+\n *\1 \+= v\d+\*v\d+\n", step)) == layers, step
+    # backward, z̄ = (z − μ)·s + γ'·ḡ: into the buffer of a temporary that dies there, no new array,
+    # and the second product in the buffer of another that dies there (ḡ's, or z − μ's)
+    assert len(re.findall(r"\n *(v\d+) \*= v\d+\n *(v\d+) \*= v\d+\n *\1 \+= \2\n", step)) == layers, step
     rng = np.random.default_rng(3)
     P = {k: v.astype(np.float64) + 0.1 * rng.standard_normal(v.shape) for k, v in ts.init(params, rng).items()}
     x_, y_ = rng.standard_normal((11, 6)) + 3.0, rng.integers(0, ts.CLASSES, 11)
