@@ -56,6 +56,7 @@ from train_cnn_digits import lenet  # noqa: E402
 from statement_timer import time_statements  # noqa: E402
 import jax_peer  # noqa: E402
 import torch_compile_peer  # noqa: E402
+from other_checkout import generated_source  # noqa: E402
 
 LR, B = 0.01, 64
 N = sp.Symbol("N", integer=True, positive=True)
@@ -313,15 +314,12 @@ def profile(prog, values: dict, batch: dict, steps: int = 50) -> None:
 def module_source(checkout: str) -> str:
     """The NumPy module the symgrad of another checkout generates for this network (SGD, float32),
     compiled in a subprocess there."""
-    import subprocess
     code = ("import sys; sys.path.insert(0, 'examples'); import symgrad as sg; "
             "from symgrad.compiling.optim import SGD; from train_cnn_digits import lenet; "
             "_, loss, params, inputs = lenet(); "
             f"sys.stdout.write(sg.compile(loss, params=params, inputs=inputs, optimizer=SGD(lr={LR}), "
             "dtype='float32').source)")
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
-    return subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True,
-                          capture_output=True, text=True).stdout
+    return generated_source(checkout, code)
 
 
 def module_step(source: str, values: dict, params, x, y):

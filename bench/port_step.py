@@ -37,6 +37,7 @@ import sympy as sp   # noqa: E402
 import symgrad as sg  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from other_checkout import generated_source  # noqa: E402
 from statement_timer import interleaved_rounds, median_ratio  # noqa: E402
 
 N = sp.Symbol("N", integer=True, positive=True)
@@ -146,15 +147,12 @@ MODELS = {"prenorm": prenorm, "lstm": lstm, "attention": attention, "bag": bag, 
 def module_source(checkout: str, name: str, B: int, seed: int) -> str:
     """The NumPy module that the symgrad of another checkout generates for model ``name`` (Adam,
     float32), compiled in a subprocess there (the model as this file declares it)."""
-    import subprocess
     code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
             "import numpy as np, symgrad as sg, port_step as ps; "
             f"loss, params, inputs, data, twin = ps.MODELS[{name!r}]({B}, np.random.default_rng({seed})); "
             f"sys.stdout.write(sg.compile(loss, params, inputs, optimizer=sg.optim.Adam(lr={LR}), "
             "dtype='float32').source)")
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
-    return subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True,
-                          capture_output=True, text=True).stdout
+    return generated_source(checkout, code)
 
 
 def module_step(source: str, prog, vals: dict, data: dict, inputs):

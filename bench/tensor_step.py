@@ -56,6 +56,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # also when loa
 from statement_timer import interleaved_rounds, median_ratio, print_profile  # noqa: E402
 import jax_peer  # noqa: E402
 import torch_compile_peer  # noqa: E402
+from other_checkout import first_and_next_step, generated_source  # noqa: E402
 
 LR, EPS, CLASSES = 0.01, 1e-5, 10
 N = sp.Symbol("N", integer=True, positive=True)
@@ -205,27 +206,18 @@ def init(params, rng):
 def module_source(checkout: str, layers: int, width: int) -> str:
     """The NumPy module that the symgrad of another checkout generates for this network (SGD,
     float32; ``declare`` of this file), compiled in a subprocess there."""
-    import subprocess
     code = ("import sys, importlib.util, symgrad as sg; "
             f"spec = importlib.util.spec_from_file_location('ts', {os.path.abspath(__file__)!r}); "
             "ts = importlib.util.module_from_spec(spec); spec.loader.exec_module(ts); "
             f"loss, params, inputs = ts.declare({layers}, {width}); "
             f"sys.stdout.write(sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr={LR}), "
             "dtype='float32').source)")
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
-    return subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True,
-                          capture_output=True, text=True).stdout
+    return generated_source(checkout, code)
 
 
 def module_step(source: str, start: dict, params, batch):
-    """A step of a generated module called directly, on its own copy of the weights; the first
-    step's loss (run here, before any timing) with it."""
-    ns: dict = {}
-    exec(compile(source, "<generated module>", "exec"), ns)
-    args = [start[p.name].copy() for p in params]
-    xs = [batch["x"], batch["y"]]
-    first = ns["step"](args, [], 1, xs)
-    return (lambda: ns["step"](args, [], 2, xs)), first
+    """A step of a generated module called directly (`other_checkout.first_and_next_step`)."""
+    return first_and_next_step(source, start, params, [batch["x"], batch["y"]])
 
 
 def _kind(code: str) -> str:

@@ -41,6 +41,7 @@ import symgrad as sg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from other_checkout import first_and_next_step, generated_source  # noqa: E402
 from statement_timer import interleaved_rounds, median_ratio, print_profile  # noqa: E402
 
 LR = 0.01
@@ -107,27 +108,18 @@ def start_values(ex, params) -> dict:
 def module_source(checkout: str, V: int, T: int, D: int, H: int, L: int) -> str:
     """The NumPy module that the symgrad of another checkout generates for this network (SGD,
     float32), compiled in a subprocess there."""
-    import subprocess
     code = ("import sys, importlib.util, symgrad as sg; "
             "spec = importlib.util.spec_from_file_location('ex', 'examples/train_transformer_chars.py'); "
             "ex = importlib.util.module_from_spec(spec); spec.loader.exec_module(ex); "
             f"loss, _, params, inputs = ex.gpt({V}, {T}, {D}, {H}, {L}); "
             f"sys.stdout.write(sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr={LR}), "
             "dtype='float32').source)")
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
-    return subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True,
-                          capture_output=True, text=True).stdout
+    return generated_source(checkout, code)
 
 
 def module_step(source: str, start: dict, params, batch):
-    """A step of a generated module called directly, on its own copy of the weights; the first
-    step's loss (run here, before any timing) with it."""
-    ns: dict = {}
-    exec(compile(source, "<generated module>", "exec"), ns)
-    args = [start[p.name].copy() for p in params]
-    xs = [batch["ids"], batch["targets"]]
-    first = ns["step"](args, [], 1, xs)
-    return (lambda: ns["step"](args, [], 2, xs)), first
+    """A step of a generated module called directly (`other_checkout.first_and_next_step`)."""
+    return first_and_next_step(source, start, params, [batch["ids"], batch["targets"]])
 
 
 def _kind(code: str) -> str:
