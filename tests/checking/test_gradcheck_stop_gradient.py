@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from tests.stop_gradient_models import dqn
 from symgrad.errors import UnsupportedError
 
 torch = pytest.importorskip("torch")
@@ -93,28 +94,8 @@ def _vq_vae(detach=True):
 
 
 def _dqn(target_network: bool):
-    S, A, Hd = 3, 4, 5
-    s, s2 = sg.tensor("s", (N, S)), sg.tensor("s2", (N, S))
-    a, r = sg.tensor("a", (N,), integer=True), sg.tensor("r", (N,))
-    W1, W2 = sg.tensor("W1", (S, Hd)), sg.tensor("W2", (Hd, A))
-    T1, T2 = sg.tensor("T1", (S, Hd)), sg.tensor("T2", (Hd, A))
-    q = sg.relu(s @ W1) @ W2
-    q_sa = sg.take_along_axis(q, a[:, None], axis=1)[:, 0]
-    nxt = sg.relu(s2 @ T1) @ T2 if target_network else sg.relu(s2 @ W1) @ W2
-    loss = ((q_sa - (r + 0.9 * nxt.max(axis=1).detach())) ** 2).mean()
-    params = [W1, W2, T1, T2] if target_network else [W1, W2]
-    rng = np.random.default_rng(3)
-    vals = {p.name: rng.normal(size=p.shape) for p in params}
-    data = {"s": rng.normal(size=(B, S)), "s2": rng.normal(size=(B, S)), "a": rng.integers(0, A, B),
-            "r": rng.normal(size=B)}
-
-    def tl(p, d):
-        qq = F.relu(_t(d["s"]) @ p["W1"]) @ p["W2"]
-        qsa = qq.gather(1, torch.tensor(d["a"])[:, None])[:, 0]
-        k1, k2 = ("T1", "T2") if target_network else ("W1", "W2")
-        tgt = _t(d["r"]) + 0.9 * (F.relu(_t(d["s2"]) @ p[k1]) @ p[k2]).max(dim=1).values.detach()
-        return ((qsa - tgt) ** 2).mean()
-    return (loss, params, [s, a, r, s2]), vals, data, tl
+    loss, params, inputs, vals, data, tl = dqn(target_network, B)
+    return (loss, params, inputs), vals, data, tl
 
 
 def _compiled(decl, **kw):
