@@ -77,7 +77,7 @@ def column_note(ce, graph, disp, given) -> str:
     scale of a scaled cross-entropy after it."""
     from ..frontend.matrix_functions import sum as total
     if ce.labels:
-        what = "softmax(z) − one_hot(k), the one-hot column of its class label k"
+        what = "softmax(z) − one_hot(k), the one-hot column of its class label"
     elif given.get(total(disp[ce.target])) == 1:
         what = "softmax(z) − t, its target t summing to 1 (given)"
     else:
@@ -87,22 +87,23 @@ def column_note(ce, graph, disp, given) -> str:
 
 
 def _number(c) -> str:
-    """A scale as the slide writes it: 2, 1/2, 0.5 (not SymPy's 0.500000000000000)."""
-    return f"{float(c):g}" if isinstance(c, sp.Float) else str(c)
+    """A scale as the slide writes it: 2, 1/2, 0.5, −1 (not SymPy's 0.500000000000000)."""
+    return (f"{float(c):g}" if isinstance(c, sp.Float) else str(c)).replace("-", "−")
 
 
 def label_core(graph, consumers, e):
-    """logsumexp(z) − z[k] of a column z and a scalar class label k (`sg.cross_entropy(z, k)`):
-    (z, k, the ids inside), else None."""
+    """c·(logsumexp(z) − z[k]) of a column z and a scalar class label k (`sg.cross_entropy(z, k)`;
+    a scale c lowers into the subtraction): (z, k, the ids inside, c), else None."""
     if e.prim is not R.ewise_p or len(e.inputs) != 2:
         return None
     for i, j in ((0, 1), (1, 0)):
         lse, picked = graph.producer[e.inputs[i].id], graph.producer[e.inputs[j].id]
-        if (e.params[0] != R.ph(i) - R.ph(j) or lse.prim is not R.logsumexp_p
+        c = sp.simplify(e.params[0] / (R.ph(i) - R.ph(j)))
+        if (not c.is_number or c == 0 or lse.prim is not R.logsumexp_p
                 or picked.prim is not R.gather_p or lse.inputs[0].id != picked.inputs[0].id
                 or any(len(consumers.get(v.id, ())) != 1 for v in e.inputs)):
             continue
-        return picked.inputs[0], picked.inputs[1], {lse.out.id, picked.out.id}
+        return picked.inputs[0], picked.inputs[1], {lse.out.id, picked.out.id}, c
     return None
 
 

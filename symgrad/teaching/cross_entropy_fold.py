@@ -61,7 +61,8 @@ class CrossEntropyGroup:
     @property
     def label(self) -> str:
         if self.scale != 1:        # the slide's 2·CE: the scale before the cross-entropy's name
-            return f"{_number(self.scale)}·{LABELS[self.reduction]}"
+            c = "−" if self.scale == -1 else f"{_number(self.scale)}·"
+            return f"{c}{LABELS[self.reduction]}"
         return LABELS[self.reduction]
 
     @property
@@ -240,8 +241,8 @@ def cross_entropy_groups(graph, consumers, fwd, softmaxes) -> dict:
                 z, t, inner, c = column
                 found = _reduced(graph, consumers, e.out, sp.S(-c), 0, False, tuple(z.shape), scaled=True)
             else:
-                z, t, inner = label
-                found = _reduced(graph, consumers, e.out, sp.S.One, 0, True, tuple(z.shape), scaled=True)
+                z, t, inner, c = label
+                found = _reduced(graph, consumers, e.out, sp.S(c), 0, True, tuple(z.shape), scaled=True)
             if found is None or found[1] != "sum" or found[0].shape != ():
                 continue
             end, _, passed, scale = found

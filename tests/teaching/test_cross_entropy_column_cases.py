@@ -122,3 +122,16 @@ def test_note_says_what_delta_says_without_the_given():
     (given,) = [ln for ln in d.render("unicode", given={sg.sum(t): 1}).splitlines() if ln.startswith("  δ⁽²⁾")]
     assert given.endswith("= softmax(z⁽²⁾) − t    [softmax cross-entropy: δ is softmax(z) − t, its target t "
                           "summing to 1 (given)]"), given
+
+
+def test_scaled_label_and_negated_target_are_one_node():
+    net, k, t = sg.mlp([4, 5, 3]), sp.Symbol("k", integer=True), sp.MatrixSymbol("t", 3, 1)
+    d = sg.derive(2 * sg.cross_entropy(net.output, k), net.params, output_name="L")
+    (delta,) = [ln for ln in d.render("unicode").splitlines() if ln.startswith("  δ⁽²⁾")]
+    assert " = 2·(softmax(z⁽²⁾) − one_hot(k))    [" in delta, delta
+    at, arrays = _values(net, {k: 0})
+    loss, zg, pg = _torch_grads(arrays, lambda z: 2 * torch.nn.functional.cross_entropy(z.T, torch.tensor([0])))
+    _check_picture(d.graph(at=at, number_format=".8g").source, "2·cross-entropy", loss, zg, pg, "k")
+    d = sg.derive(-sg.cross_entropy(net.output, t), net.params, output_name="L")
+    assert "  L = −cross_entropy(z⁽²⁾, t)" in d.render("unicode").splitlines()
+    assert "−cross-entropy" in node_names(d.graph().source).values()
