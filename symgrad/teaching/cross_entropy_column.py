@@ -3,7 +3,10 @@
 ``sg.cross_entropy(z, t)`` of a column of logits z (n, 1) and a one-hot or probability column t
 lowers to −Σ t ⊙ (z − logsumexp(z)): logsumexp, ① − ②, ⊙, Σ, ×(−1). The slide draws one node,
 "cross-entropy", and writes one step, δ = ∂L/∂z = softmax(z) − t given Σt = 1 (the ``given``
-``{sg.sum(t): 1}``), else Σt·softmax(z) − t; the numbers stay reverse mode's own. Where the user names the softmax (``names={f: sg.softmax(z)}``,
+``{sg.sum(t): 1}``), else Σt·softmax(z) − t; the numbers stay reverse mode's own. A scaled one,
+2·sg.cross_entropy(z, t) (its −1 and the 2 lowered into one ×(−2)), is "2·cross-entropy" and
+δ = 2·(softmax(z) − t); one of a scalar class label k, logsumexp(z) − z[k], is "cross-entropy"
+with δ = softmax(z) − one_hot(k). Where the user names the softmax (``names={f: sg.softmax(z)}``,
 a lecture deriving δ = f − f*), it is written as it lowers.
 
 >>> import sympy as sp, symgrad as sg
