@@ -3,7 +3,10 @@
 ``sg.cross_entropy(z, t)`` of a column of logits z (n, 1) and a one-hot or probability column t
 lowers to −Σ t ⊙ (z − logsumexp(z)): logsumexp, ① − ②, ⊙, Σ, ×(−1). The slide draws one node,
 "cross-entropy", and writes one step, δ = ∂L/∂z = softmax(z) − t given Σt = 1 (the ``given``
-``{sg.sum(t): 1}``), else Σt·softmax(z) − t; the numbers stay reverse mode's own. Where the user names the softmax (``names={f: sg.softmax(z)}``,
+``{sg.sum(t): 1}``), else Σt·softmax(z) − t; the numbers stay reverse mode's own. A scaled one,
+2·sg.cross_entropy(z, t) (its −1 and the 2 lowered into one ×(−2)), is "2·cross-entropy" and
+δ = 2·(softmax(z) − t); one of a scalar class label k, logsumexp(z) − z[k], is "cross-entropy"
+with δ = softmax(z) − one_hot(k). Where the user names the softmax (``names={f: sg.softmax(z)}``,
 a lecture deriving δ = f − f*), it is written as it lowers.
 
 >>> import sympy as sp, symgrad as sg
@@ -19,6 +22,7 @@ Forward pass:
 from __future__ import annotations
 
 import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
 
 from ..core import rules as R
 
@@ -56,9 +60,69 @@ def softmax_named(names) -> bool:
     return any(isinstance(v, Softmax) for v in (names or {}).values())
 
 
-def column_delta(z, t, given):
-    """δ = Σt·softmax(z) − t, with Σt replaced by its value where ``given`` has it."""
+def column_delta(z, t, given, labels=False, scale=1):
+    """δ = Σt·softmax(z) − t, with Σt replaced by its value where ``given`` has it; softmax(z) −
+    one_hot(k) for a class label k (``labels``); times ``scale`` where the loss is scaled
+    (2·cross_entropy(z, t): δ = 2·(softmax(z) − t), the scale outside as the slides write it)."""
     from ..frontend.matrix_functions import softmax, sum as total
-    s = total(t)
-    s = given.get(s, s)
-    return s * softmax(z) - t if s != 1 else softmax(z) - t
+    if labels:
+        e = softmax(z) - OneHot(t, z.shape[0])
+    else:
+        s = total(t)
+        s = given.get(s, s)
+        e = s * softmax(z) - t if s != 1 else softmax(z) - t
+    return e if scale == 1 else sp.MatMul(scale, e, evaluate=False)
+
+
+def column_note(ce, graph, disp, given) -> str:
+    """The rule of a column's δ step, saying what its δ line says: softmax(z) − t where Σt = 1 is
+    given, softmax(z)·Σt − t where it is not, softmax(z) − one_hot(k) for a class label k; the
+    scale of a scaled cross-entropy after it."""
+    from ..frontend.matrix_functions import sum as total
+    if ce.labels:
+        what = "softmax(z) − one_hot(k), the one-hot column of its class label"
+    elif given.get(total(disp[ce.target])) == 1:
+        what = "softmax(z) − t, its target t summing to 1 (given)"
+    else:
+        what = "softmax(z)·Σt − t; with Σt = 1 (a probability target: given={sg.sum(t): 1}), softmax(z) − t"
+    scaled = "" if ce.scale == 1 else f", times the loss's scale {_number(ce.scale)}"
+    return f"softmax cross-entropy: δ is {what}{scaled}"
+
+
+def _number(c) -> str:
+    """A scale as the slide writes it: 2, 1/2, 0.5, −1 (not SymPy's 0.500000000000000)."""
+    return (f"{float(c):g}" if isinstance(c, sp.Float) else str(c)).replace("-", "−")
+
+
+def label_core(graph, consumers, e):
+    """c·(logsumexp(z) − z[k]) of a column z and a scalar class label k (`sg.cross_entropy(z, k)`;
+    a scale c lowers into the subtraction): (z, k, the ids inside, c), else None."""
+    if e.prim is not R.ewise_p or len(e.inputs) != 2:
+        return None
+    for i, j in ((0, 1), (1, 0)):
+        lse, picked = graph.producer[e.inputs[i].id], graph.producer[e.inputs[j].id]
+        c = sp.simplify(e.params[0] / (R.ph(i) - R.ph(j)))
+        if (not c.is_number or c == 0 or lse.prim is not R.logsumexp_p
+                or picked.prim is not R.gather_p or lse.inputs[0].id != picked.inputs[0].id
+                or any(len(consumers.get(v.id, ())) != 1 for v in e.inputs)):
+            continue
+        return picked.inputs[0], picked.inputs[1], {lse.out.id, picked.out.id}, c
+    return None
+
+
+class OneHot(MatrixExpr):
+    """one_hot(k): the column e_k of n entries (a display node of δ = softmax(z) − one_hot(k):
+    printed, never evaluated)."""
+
+    def __new__(cls, k, n):
+        return MatrixExpr.__new__(cls, sp.sympify(k), sp.sympify(n))
+
+    @property
+    def shape(self):
+        return (self.args[1], sp.S.One)
+
+    def _sympystr(self, printer):
+        return "one_hot(%s)" % printer._print(self.args[0])
+
+    def _latex(self, printer):
+        return r"\operatorname{one\_hot}\left(%s\right)" % printer._print(self.args[0])

@@ -34,7 +34,7 @@ import sympy as sp
 
 from ..core import array_rules as A
 from ..core import rules as R
-from .cross_entropy_column import column_core, column_delta
+from .cross_entropy_column import _number, column_core, column_delta, label_core
 from .graph_folds import PASS_THROUGH, _scale
 
 LABELS = {"mean": "cross-entropy (mean)", "sum": "cross-entropy (sum)", "none": "cross-entropy",
@@ -56,9 +56,13 @@ class CrossEntropyGroup:
     labels: bool           # integer labels (one_hot inside), else a target distribution
     of_logits: bool        # z are logits (the softmax is inside), else probabilities
     called: bool = True    # as sg.cross_entropy lowers it (not a user's −Σ(log p ⊙ t)/N)
+    scale: sp.Expr = sp.S.One   # a MatrixSymbol column's c·cross_entropy(z, t): c, lowered into its end
 
     @property
     def label(self) -> str:
+        if self.scale != 1:        # the slide's 2·CE: the scale before the cross-entropy's name
+            c = "−" if self.scale == -1 else f"{_number(self.scale)}·"
+            return f"{c}{LABELS[self.reduction]}"
         return LABELS[self.reduction]
 
     @property
@@ -149,10 +153,12 @@ def _target_core(graph, consumers, e, softmaxes):
     return None
 
 
-def _reduced(graph, consumers, v, k, axis, class_summed, zshape):
+def _reduced(graph, consumers, v, k, axis, class_summed, zshape, scaled=False):
     """Up from the core value ``v`` (k times the cross-entropy; its class axis summed or not): the
-    furthest (end var, reduction, the ids passed) that is the loss summed, averaged over the batch
-    or per example (of the batch shape: ``zshape`` without the class axis), else None."""
+    furthest (end var, reduction, the ids passed, the scale) that is the loss summed, averaged over
+    the batch or per example (of the batch shape: ``zshape`` without the class axis), else None.
+    ``scaled``: a sum times any constant c counts too (a MatrixSymbol column's 2·cross_entropy(z,
+    t), whose 2 and −1 lower into one ×(−2)), its scale c returned; else the scale is 1."""
     batch_shape = tuple(s for a, s in enumerate(zshape) if a != axis)
     batch = sp.Mul(*batch_shape)
     passed, best = [], None
@@ -161,11 +167,13 @@ def _reduced(graph, consumers, v, k, axis, class_summed, zshape):
         if not class_summed:
             return None
         if v.shape == () and sp.simplify(k - 1) == 0:
-            return v, "sum", list(passed)
+            return v, "sum", list(passed), sp.S.One
+        if v.shape == () and scaled and k.is_number and k != 0:
+            return v, "sum", list(passed), k
         if v.shape == () and sp.simplify(k * batch - 1) == 0:
-            return v, "mean", list(passed)
+            return v, "mean", list(passed), sp.S.One
         if v.shape != () and tuple(v.shape) == batch_shape and sp.simplify(k - 1) == 0:
-            return v, "none", list(passed)
+            return v, "none", list(passed), sp.S.One
         return None
 
     best = note(v, k)
@@ -226,16 +234,23 @@ def cross_entropy_groups(graph, consumers, fwd, softmaxes) -> dict:
             continue
         core = _labels_core(graph, consumers, e)
         column = column_core(graph, consumers, e) if core is None else None
-        if column is not None:                   # a MatrixSymbol column: −Σ t ⊙ (z − logsumexp(z))
-            z, t, inner, c = column
-            found = _reduced(graph, consumers, e.out, sp.S(-c), 0, False, tuple(z.shape))
+        label = label_core(graph, consumers, e) if core is None and column is None else None
+        if column is not None or label is not None:
+            # a MatrixSymbol column: −Σ t ⊙ (z − logsumexp(z)), or logsumexp(z) − z[k]
+            if column is not None:
+                z, t, inner, c = column
+                found = _reduced(graph, consumers, e.out, sp.S(-c), 0, False, tuple(z.shape), scaled=True)
+            else:
+                z, t, inner, c = label
+                found = _reduced(graph, consumers, e.out, sp.S(c), 0, True, tuple(z.shape), scaled=True)
             if found is None or found[1] != "sum" or found[0].shape != ():
                 continue
-            end, _, passed = found
+            end, _, passed, scale = found
             inner = set(inner) | {e.out.id} | set(passed)
             inner.discard(end.id)
             if _closed(consumers, inner, end.id):
-                out[end.id] = CrossEntropyGroup(z.id, t.id, 0, "example", inner, end.id, False, True, True)
+                out[end.id] = CrossEntropyGroup(z.id, t.id, 0, "example", inner, end.id, label is not None,
+                                                True, True, scale)
                 taken |= inner | {end.id}
             continue
         if core is not None:
@@ -250,7 +265,7 @@ def cross_entropy_groups(graph, consumers, fwd, softmaxes) -> dict:
         found = _reduced(graph, consumers, e.out, k, axis, class_summed, tuple(z.shape))
         if found is None:
             continue
-        end, reduction, passed = found
+        end, reduction, passed, _ = found
         # sg.cross_entropy(z, t) lowers to (−t ⊙ log_softmax(z)).sum(axis), then the batch's mean
         first = consumers[e.out.id][0] if _once(consumers, e.out) else None
         called = labels or (k == 1 and first is not None and first.prim is A.rsum_p)
@@ -302,7 +317,7 @@ def delta(ce, graph, disp, given, logits=None):
         return None
     z = disp[ce.z if logits is None else logits]
     if ce.reduction == "example":               # a MatrixSymbol column: Σt·softmax(z) − t
-        return column_delta(z, disp[ce.target], given)
+        return column_delta(z, disp[ce.target], given, ce.labels, ce.scale)
     hot = next((graph.producer[i] for i in ce.inner if graph.producer[i].prim.name == "one_hot"), None)
     t = eqn_to_sympy(graph, hot, [disp[v.id] for v in hot.inputs]) if hot is not None else disp[ce.target]
     zshape = graph.producer[ce.z].out.shape

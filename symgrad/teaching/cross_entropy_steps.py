@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .cross_entropy_column import column_note
 from .cross_entropy_fold import delta
 
 RULE = ("softmax cross-entropy: each example's δ is softmax(z) − its one-hot target{per}")
@@ -63,8 +64,10 @@ def folded(groups: dict, need: set) -> dict:
 
 
 def definition(ce, disp):
-    """The forward line's right side: cross_entropy(z⁽²⁾, y)."""
-    return CrossEntropy(disp[ce.z], disp[ce.target], ce.reduction)
+    """The forward line's right side: cross_entropy(z⁽²⁾, y); 2·cross_entropy(z⁽²⁾, t) where a
+    MatrixSymbol column's cross-entropy is scaled."""
+    ce_of = CrossEntropy(disp[ce.z], disp[ce.target], ce.reduction)
+    return ce_of if ce.scale == 1 else sp.Mul(ce.scale, ce_of, evaluate=False)
 
 
 def backward(ce, graph, disp, given, upstream):
@@ -80,4 +83,6 @@ def backward(ce, graph, disp, given, upstream):
         e = upstream * e
     per = {"mean": ", divided by N for the mean over the batch", "sum": ", summed over the batch",
            "none": ", times the gradient of its own loss", "example": ""}[ce.reduction]
+    if ce.reduction == "example":
+        return column_note(ce, graph, disp, given), e
     return RULE.format(per=per), e

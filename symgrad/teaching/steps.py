@@ -308,6 +308,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = in_shape(full, written)
         if full is not None and any(t[0].out.id in nm.transposed for t in terms):
             full = transposes_distributed(full)     # x @ W.T: ∂L/∂W = ((1 − y²) ⊙ dout).T @ x
+        if ce is not None and ce.reduction == "example":
+            full = total        # a column's δ as the slide writes it (not e_k's KroneckerDeltas, nor 2·t spread out)
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
