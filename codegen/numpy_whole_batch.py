@@ -235,32 +235,46 @@ class WholeBatchScheduler(Scheduler):
             self._split_sum(st, body, v, i, last)
 
     def _masked_fill(self, st: Stmt, body, v: int, i: int, last: dict) -> bool:
-        """``where(c, a, k)`` with c over arrays of fixed shape only (an attention's causal mask, of
-        (T, T)), a an array with the batch size and k a number — torch's ``masked_fill`` — as a then
-        ``numpy.copyto(·, k, where=numpy.logical_not(c))``: the same values (an entry is a's or k),
-        but numpy.where over the (N, H, T, T) scores took 4 times as long as the copy's masked
-        pass. a is worked out in the buffer of a temporary that dies here when a is a product of it."""
-        if not isinstance(body, sp.Piecewise) or len(body.args) != 2 or body.args[1].cond != sp.true:
-            return False
-        (a, c), (k, _) = body.args
+        """``where(c, a, k)`` or ``where(c, k, a)`` with k a number, c over arrays smaller than the
+        result (an attention's causal mask of (T, T), a padding mask of (N, 1, 1, T)) and a an array
+        of the result's shape — torch's ``masked_fill``, nested too — as a then
+        ``numpy.copyto(·, k, where=…)`` for each mask, innermost first: the same values (an entry
+        is a's or k), but numpy.where over the (N, H, T, T) scores took 2.5-4 times as long as the
+        masked copy. a is worked out in the buffer of a temporary that dies here when a is that
+        temporary or a product of it."""
         val = self.value[v]
-        fixed = lambda u: u is not None and all(sp.sympify(d).is_Integer for d in self.value[u].shape)  # noqa: E731
-        if not k.is_number or a.is_Symbol or all(sp.sympify(d).is_Integer for d in val.shape) \
-                or not all(fixed(self._leaf_of.get(s)) for s in c.free_symbols) \
-                or not any(self.value.get(self._leaf_of.get(s)) == val and self._floats(self._leaf_of[s])
-                           for s in a.free_symbols):
+        if all(sp.sympify(d).is_Integer for d in val.shape):
+            return False        # (only arrays with a batch size)
+        p = self.printer.doprint
+        small = lambda c: all(self._leaf_of.get(s) is not None and self.value[self._leaf_of[s]] != val  # noqa: E731
+                              for s in c.free_symbols)
+        fills = []              # (k, the mask's code), outermost first
+        a = body
+        while isinstance(a, sp.Piecewise) and len(a.args) == 2 and a.args[1].cond == sp.true:
+            (x, c), (y, _) = a.args
+            if y.is_number and not x.is_number and small(c):
+                fills.append((y, f"numpy.logical_not({p(c)})"))
+                a = x
+            elif x.is_number and not y.is_number and small(c):
+                fills.append((x, p(c)))
+                a = y
+            else:
+                break
+        if not fills or not any(self.value.get(self._leaf_of.get(s)) == val and self._floats(self._leaf_of[s])
+                                for s in a.free_symbols):
             return False
-        p, n = self.printer.doprint, f"v{v}"
-        code = [f"{n} = {p(a)}"]
+        n, code = f"v{v}", None
         for u in sorted(st.reads):
             sym = sp.Symbol(self.names[u], real=True)
-            if a.is_Mul and sym in a.args and u in self.fresh and last.get(u) == i and self.value[u] == val \
-                    and self._floats(u) and not read_through_another_name(a, sym):
+            if u in self.fresh and last.get(u) == i and self.value[u] == val and self._floats(u) \
+                    and (a == sym or a.is_Mul and sym in a.args and not read_through_another_name(a, sym)):
                 n = self.names[u]
-                code = [f"{n} *= {p(a / sym)}"]
+                code = [] if a == sym else [f"{n} *= {p(a / sym)}"]
                 st.comment.append(f"(computed in the buffer named {n}: v{u} is not needed after this)")
                 break
-        st.code[0:1] = code + [f"numpy.copyto({n}, {p(k)}, where=numpy.logical_not({p(c)}))"]
+        if code is None:        # (a bare name of another array, or a view of one: copied)
+            code = [f"{n} = numpy.array({p(a)}, dtype=DTYPE)" if a.is_Symbol else f"{n} = {p(a)}"]
+        st.code[0:1] = code + [f"numpy.copyto({n}, {p(k)}, where={c})" for k, c in reversed(fills)]
         self.names[v] = n
         return True
 

@@ -87,3 +87,29 @@ def test_cross_entropy_keeps_its_softmax_and_equals_torch():
     b = {"x": xs, "y": ys.astype(np.float64)}
     assert prog.loss(vals, b) == pytest.approx(want.item(), rel=1e-12)
     np.testing.assert_allclose(prog.grad(vals, b)["W"], Wt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_padding_and_causal_masked_fill_are_masked_copies_and_equal_torch():
+    # torch's spelling, masked_fill(mask, −inf) (the number first in the where), twice: a padding
+    # mask of (N, 1, 1, T) — a batch input — and then the causal one of (T, T)
+    x, pad, Wq = sg.tensor("x", (N, T, D)), sg.tensor("pad", (N, T)), sg.tensor("Wq", (D, D))
+    s = ((x @ Wq) @ x.swapaxes(-2, -1)).reshape(N, 1, T, T)
+    s = s.masked_fill(pad[:, None, None, :] < 0.5, float("-inf"))
+    s = s.masked_fill(sg.tril(sg.ones((T, T))) < 0.5, float("-inf"))
+    loss = sg.mean((s.softmax(-1).reshape(N, T, T) @ x) ** 2)
+    prog = sg.compile(loss, [Wq], [x, pad], target="numpy", dtype="float64")
+    grad = _function(prog.source, "grad")
+    assert grad.count("numpy.copyto(") == 2 and not re.search(r"numpy\.where\([^\n]*-numpy\.inf", grad), grad
+    rng = np.random.default_rng(3)
+    lens = np.array([1, 3, T, 2])          # row 0 always has its key 0: no row is all −inf
+    xs, pads = rng.normal(size=(4, T, D)), (np.arange(T)[None] < lens[:, None]).astype(float)
+    vals = {"Wq": rng.normal(size=(D, D))}
+    Wt, xt, pt = torch.tensor(vals["Wq"], requires_grad=True), torch.tensor(xs), torch.tensor(pads)
+    st = ((xt @ Wt) @ xt.transpose(-2, -1)).reshape(4, 1, T, T)
+    st = st.masked_fill(pt[:, None, None, :] == 0, float("-inf"))
+    st = st.masked_fill(torch.tril(torch.ones(T, T, dtype=torch.float64)) == 0, float("-inf"))
+    want = ((st.softmax(-1).reshape(4, T, T) @ xt) ** 2).mean()
+    want.backward()
+    b = {"x": xs, "pad": pads}
+    assert prog.loss(vals, b) == pytest.approx(want.item(), rel=1e-12)
+    np.testing.assert_allclose(prog.grad(vals, b)["Wq"], Wt.grad.numpy(), rtol=1e-10, atol=1e-14)
