@@ -113,3 +113,17 @@ def test_padding_and_causal_masked_fill_are_masked_copies_and_equal_torch():
     b = {"x": xs, "pad": pads}
     assert prog.loss(vals, b) == pytest.approx(want.item(), rel=1e-12)
     np.testing.assert_allclose(prog.grad(vals, b)["Wq"], Wt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_softmax_over_a_middle_axis_is_one_exp_and_equals_torch():
+    x, W = sg.tensor("x", (N, T, D)), sg.tensor("W", (D, D))
+    a = sg.softmax(x @ W, axis=1)                            # over T, not the last axis
+    prog = sg.compile(sg.mean((a * x) ** 2), [W], [x], target="numpy", dtype="float64")
+    assert _function(prog.source, "grad").count("numpy.exp(") == 1
+    rng = np.random.default_rng(4)
+    vals, xs = {"W": rng.normal(size=(D, D)) * 2}, rng.normal(size=(3, T, D))
+    Wt, xt = torch.tensor(vals["W"], requires_grad=True), torch.tensor(xs)
+    want = (((xt @ Wt).softmax(1) * xt) ** 2).mean()
+    want.backward()
+    assert prog.loss(vals, {"x": xs}) == pytest.approx(want.item(), rel=1e-12)
+    np.testing.assert_allclose(prog.grad(vals, {"x": xs})["W"], Wt.grad.numpy(), rtol=1e-10, atol=1e-14)
