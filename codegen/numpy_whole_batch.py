@@ -49,7 +49,7 @@ from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, fresh_chain
                              read_through_another_name, scratch_ok, unmasked)
 from .numpy_shared_erf import share_erf
 from .printers.numpy_printer import NumpyPrinter, is_boolean
-from .printers.numpy_tensor import FORMS, Context, short_rows
+from .printers.numpy_tensor import FORMS, Context, lse_keeping_softmax, short_rows
 from .schedule import Block, Scheduler, Stmt, Value, _atom, _eqn_comment
 
 
@@ -92,6 +92,29 @@ class WholeBatchScheduler(Scheduler):
         # in the buffer of an operand that dies there (relu(z) in z's, `codegen.lifetimes`)
         self.inline = {v for v in self.inline if not self._is_view(self.consumer[v])
                        and self.consumer[v].prim.name != "windows"}
+
+    def _softmaxes(self) -> dict:
+        """`Scheduler._softmaxes`, and over an axis of a tensor: the lse var id → the id of the
+        softmax exp(z − expand(lse(z, axis))) of the same z, both needed (`lse_keeping_softmax`)."""
+        out = super()._softmaxes()
+        for e in self.eqns:
+            if e.prim is not R.ewise_p or len(e.inputs) != 2:
+                continue
+            for i, j in ((0, 1), (1, 0)):
+                z, x = e.inputs[i], e.inputs[j]
+                pe = self.g.producer[x.id]
+                if pe.prim is A.expand_p and e.params[0] == sp.exp(R.ph(i) - R.ph(j)):
+                    pl = self.g.producer[pe.inputs[0].id]
+                    if pl.prim is A.lse_p and pl.inputs[0].id == z.id:
+                        out.setdefault(pl.out.id, e.out.id)
+        return out
+
+    def _lse_read(self, v: int) -> bool:
+        """Whether the lse var ``v`` is read by more than the expand its softmax reads (the
+        cross-entropy's loss reads it; an attention's softmax alone does not)."""
+        sm = self.g.producer[self.softmax_of[v]]
+        x = next(u for u in sm.inputs if self.g.producer[u.id].prim is A.expand_p)
+        return self.uses.get(v, 0) != 1 or self.uses.get(x.id, 0) != 1 or self.consumer.get(v) is not self.g.producer[x.id]
 
     def _is_view(self, e) -> bool:
         form = FORMS.get(e.prim.name)
@@ -152,6 +175,10 @@ class WholeBatchScheduler(Scheduler):
         v = e.out.id
         name, reads = f"v{v}", set()
         out = self._contraction(e, reads) if e.prim is A.rsum_p else None
+        if e.prim is A.lse_p and v in self.softmax_of:     # (the softmax is made here too: one exp)
+            sm = self.softmax_of[v]
+            out = lse_keeping_softmax(self._context(name, e, reads), e, f"v{sm}", self._lse_read(v))
+            self._named(sm, f"v{sm}")
         if out is None:
             out = form.code(self._context(name, e, reads), e)
             (a,) = e.inputs if e.prim is A.rsum_p else (None,)
@@ -201,11 +228,55 @@ class WholeBatchScheduler(Scheduler):
         return f"numpy.array(numpy.broadcast_to({code}, {self.shape_code(shape)}), dtype=DTYPE)"
 
     def _in_place(self, st: Stmt, body, v: int, i: int, last: dict):
-        if self._chain(st, body, v, i, last):
+        if self._masked_fill(st, body, v, i, last) or self._chain(st, body, v, i, last):
             return
         super()._in_place(st, body, v, i, last)
         if st.code[0].startswith(f"v{v} = ") and self.names[v] == f"v{v}":
             self._split_sum(st, body, v, i, last)
+
+    def _masked_fill(self, st: Stmt, body, v: int, i: int, last: dict) -> bool:
+        """``where(c, a, k)`` or ``where(c, k, a)`` with k a number, c over arrays smaller than the
+        result (an attention's causal mask of (T, T), a padding mask of (N, 1, 1, T)) and a an array
+        of the result's shape — torch's ``masked_fill``, nested too — as a then
+        ``numpy.copyto(·, k, where=…)`` for each mask, innermost first: the same values (an entry
+        is a's or k), but numpy.where over the (N, H, T, T) scores took 2.5-4 times as long as the
+        masked copy. a is worked out in the buffer of a temporary that dies here when a is that
+        temporary or a product of it."""
+        val = self.value[v]
+        if all(sp.sympify(d).is_Integer for d in val.shape):
+            return False        # (only arrays with a batch size)
+        p = self.printer.doprint
+        small = lambda c: all(self._leaf_of.get(s) is not None and self.value[self._leaf_of[s]] != val  # noqa: E731
+                              for s in c.free_symbols)
+        fills = []              # (k, the mask's code), outermost first
+        a = body
+        while isinstance(a, sp.Piecewise) and len(a.args) == 2 and a.args[1].cond == sp.true:
+            (x, c), (y, _) = a.args
+            if y.is_number and not x.is_number and small(c):
+                fills.append((y, f"numpy.logical_not({p(c)})"))
+                a = x
+            elif x.is_number and not y.is_number and small(c):
+                fills.append((x, p(c)))
+                a = y
+            else:
+                break
+        if not fills or not any(self.value.get(self._leaf_of.get(s)) == val and self._floats(self._leaf_of[s])
+                                for s in a.free_symbols):
+            return False
+        n, code = f"v{v}", None
+        for u in sorted(st.reads):
+            sym = sp.Symbol(self.names[u], real=True)
+            if u in self.fresh and last.get(u) == i and self.value[u] == val and self._floats(u) \
+                    and (a == sym or a.is_Mul and sym in a.args and not read_through_another_name(a, sym)):
+                n = self.names[u]
+                code = [] if a == sym else [f"{n} *= {p(a / sym)}"]
+                st.comment.append(f"(computed in the buffer named {n}: v{u} is not needed after this)")
+                break
+        if code is None:        # (a bare name of another array, or a view of one: copied)
+            code = [f"{n} = numpy.array({p(a)}, dtype=DTYPE)" if a.is_Symbol else f"{n} = {p(a)}"]
+        st.code[0:1] = code + [f"numpy.copyto({n}, {p(k)}, where={c})" for k, c in reversed(fills)]
+        self.names[v] = n
+        return True
 
     def _chain(self, st: Stmt, body, v: int, i: int, last: dict) -> bool:
         """A statement of several passes over arrays of its full shape worked out in one buffer by

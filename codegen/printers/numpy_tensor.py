@@ -201,6 +201,29 @@ def _lse(c: Context, e) -> list:
             f"del {n}_max"]
 
 
+def lse_keeping_softmax(c: Context, e, softmax: str, lse_read: bool) -> list:
+    """The log-sum-exp over an axis when the program needs softmax(a) = exp(a − lse a) too (an
+    attention's softmax, the cross-entropy's in its backward): one exp, kept and divided in place
+    into the softmax, ``softmax`` = exp(a − m) / Σ exp(a − m), as the per-example writer's
+    `codegen.schedule.Scheduler._logsumexp` does; the lse itself, m + log Σ, only when
+    ``lse_read`` (something besides the softmax reads it). A row of −inf entries but not only
+    them (a causal mask) gives 0 there; a row of −inf only gives NaN, as torch's softmax does."""
+    (axis,) = e.params
+    a, n = c.args[0], c.name
+    rank = len(e.inputs[0].shape)
+    total = last_axis_sum(softmax, rank) if axis == rank - 1 and short_rows(e.inputs[0].shape) else \
+        f"{softmax}.sum({axis}, keepdims=True)"
+    lines = [f"{n}_max = {a}.max({axis}, keepdims=True)",
+             f"{softmax} = numpy.subtract({a}, {n}_max)",
+             f"numpy.exp({softmax}, out={softmax})",
+             f"{n}_sum = {total}"]
+    if lse_read:
+        lines += [f"{n} = numpy.log({n}_sum)", f"{n} += {n}_max"]
+    return lines + [f"# {softmax} = softmax(z) = exp(z − max z) / Σ exp(z − max z), kept for the backward pass",
+                    f"{softmax} /= {n}_sum",
+                    f"del {n}_max, {n}_sum"]
+
+
 FORMS: dict[str, Form] = {
     "reshape": Form(_reshape, view=True),
     "permute": Form(lambda c, e: f"{c.args[0]}.transpose({tuple(e.params[0])})", view=True),
