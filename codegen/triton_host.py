@@ -410,6 +410,11 @@ def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
             s_code = _host_code(sch, _scalar_under(sch, e.inputs[1 - j].id), names)
             code = f"({part} * {s_code}).expand(-1, {', '.join(map(str, out_shape))})"
         elif e.prim is R.matmul_p:
+            if _scalar_under(sch, e.inputs[1 - j].id) is not None and e.inputs[1 - j].shape != ():
+                # its host code is a number (`_host_code` prints c·𝟙 as c): no operand of a product
+                raise UnsupportedError(f"{sch.describe(e.out.id)}: the kernel backends' host part of a gradient "
+                                       f"has no rule for this product of a batch sum with a constant matrix "
+                                       f"c·1 (here, {e.inputs[1 - j].shape}); compile for target='numpy'")
             code = f"{others[0]} @ {others[1]}"
         elif e.prim is R.transpose_p:
             code = f"{part}.transpose(-1, -2)"
@@ -442,6 +447,9 @@ def _scalar_under(sch: KernelScheduler, v: int) -> int | None:
     e = sch.g.producer[v]
     while e.prim in (R.broadcast_p, R.transpose_p):
         e = sch.g.producer[e.inputs[0].id]
-    if e.prim is R.ewise_p and e.inputs and all(u.shape == () for u in e.inputs):
-        return e.out.id     # c·𝟙 made by an elementwise body of scalars (s²/n·𝟙): `_host_code` prints the scalar
+    if e.prim is R.ewise_p and e.inputs and all(u.shape == () or _scalar_under(sch, u.id) is not None
+                                                for u in e.inputs):
+        # c·𝟙 made by an elementwise body of scalars (s²/n·𝟙), or of scalars and such c·𝟙 themselves
+        # (s·(𝟙/n) in a sum of layers): `_host_code` prints the scalar
+        return e.out.id
     return e.out.id if e.out.shape == () else None

@@ -22,6 +22,7 @@ pytest.importorskip("triton")
 N = sp.Symbol("N", integer=True, positive=True)
 D, H = 3, 4
 x, W, b, s = sg.tensor("x", (N, D)), sg.tensor("W", (D, H)), sg.tensor("b", (H,)), sp.Symbol("s")
+V = sg.tensor("V", (D, H))
 
 
 def _case(name):
@@ -38,11 +39,17 @@ def _case(name):
     if name == "scaled, detached, scaled":
         return (((x @ W) * s).detach() * s).mean(), [W, s], \
             lambda t: ((t["x"] @ t["W"] * t["s"]).detach() * t["s"]).mean()
+    if name == "one layer of a sum scaled":       # s·(1/n) from a mean over two layers: the host's c·1
+        return (s * (x @ V) + sg.tanh(x @ W)).mean(), [W, V, s], \
+            lambda t: (t["s"] * (t["x"] @ t["V"]) + torch.tanh(t["x"] @ t["W"])).mean()
+    if name == "exp of s scaling one layer":
+        return (sg.exp(s) * (x @ V) + x @ W).mean(), [W, V, s], \
+            lambda t: (torch.exp(t["s"]) * (t["x"] @ t["V"]) + t["x"] @ t["W"]).mean()
     raise KeyError(name)
 
 
 CASES = ["scaled twice", "scaled once, scalar first", "scaled plus a bias", "in an activation",
-         "scaled, detached, scaled"]
+         "scaled, detached, scaled", "one layer of a sum scaled", "exp of s scaling one layer"]
 
 
 @pytest.mark.parametrize("case", CASES)
