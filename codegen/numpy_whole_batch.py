@@ -422,7 +422,23 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     used = sch.value
 
     params = [f"p{i}" for i in range(len(spec.params))]
-    xs = [f"x{i}" if vid in used else "_" for i, vid in enumerate(lw.inputs)]
+    # the symbolic sizes the code reads: bound from the inputs it reads, and else from one it does
+    # not (a straight-through x + sg(W − x) reads no x once the stop-gradient is gone, yet N sizes it)
+    needed = set()
+    for val in used.values():
+        for d in val.shape:
+            needed |= sp.sympify(d).free_symbols
+    for e in sch.eqns:
+        if e.prim is R.ewise_p:
+            needed |= {s for s in e.params[0].free_symbols if s in dims}
+    sizing = set()
+    unbound = {s for s in needed if s in dims} - {sp.sympify(d) for i, x in enumerate(spec.inputs)
+                                                   if lw.inputs[i] in used for d in _shape(x)}
+    for i, x in enumerate(spec.inputs):
+        if lw.inputs[i] not in used and unbound & {sp.sympify(d) for d in _shape(x)}:
+            sizing.add(i)
+            unbound -= {sp.sympify(d) for d in _shape(x)}
+    xs = [f"x{i}" if vid in used or i in sizing else "_" for i, vid in enumerate(lw.inputs)]
     sig = SIGNATURES[kind]
     each = per_example(spec)
     over = f"the {spec.reduction} over the B examples of the per-example loss" if each else \
@@ -441,21 +457,14 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     # the symbolic sizes, bound from the first input that has each
     bound: dict = {}
     body.append("# sizes, from the inputs")
-    for i, x in enumerate(spec.inputs):
-        if lw.inputs[i] not in used:
+    for i, x in sorted(enumerate(spec.inputs), key=lambda ix: lw.inputs[ix[0]] not in used):
+        if lw.inputs[i] not in used and i not in sizing:
             continue
         for k, d in enumerate(_shape(x)):
             d = sp.sympify(d)
             if d.is_Symbol and d not in bound:
                 bound[d] = dims[d]
                 body.append(f"{dims[d]} = x{i}.shape[{k}]")
-    needed = set()
-    for val in used.values():
-        for d in val.shape:
-            needed |= sp.sympify(d).free_symbols
-    for e in sch.eqns:
-        if e.prim is R.ewise_p:
-            needed |= {s for s in e.params[0].free_symbols if s in dims}
     missing = sorted((s.name for s in needed if s in dims and s not in bound))
     if missing:
         raise UnsupportedError(f"the size(s) {', '.join(missing)} are not the size of an axis of any input "

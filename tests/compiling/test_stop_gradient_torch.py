@@ -207,3 +207,21 @@ def test_per_example_tensors_batched_keep_the_stop_gradients():
         hh = zz + (torch.sign(zz) - zz).detach()
         return F.cross_entropy(hh @ p["V"] + zz.detach() * zz, torch.tensor(d["y"]))
     _compare(prog, vals, data, tl)
+
+
+def test_a_straight_through_that_reads_no_input_once_stripped_still_sizes_the_batch():
+    """(x + sg(W − x)) ⊙ U is W ⊙ U in value: once the stop-gradient is gone the loss reads no x, yet
+    its mean over N is sized by x's first axis (it raised "the size(s) N are not the size of an axis
+    of any input" before)."""
+    x, W, U = sg.tensor("x", (N, 3)), sg.tensor("W", (3,)), sg.tensor("U", (3,))
+    loss = sg.mean(((x + sg.stop_gradient(W - x)) * U).sum(axis=1))
+    with pytest.warns(sg.optim.NoGradientWarning):
+        prog = sg.compile(loss, [W, U], [x], dtype="float64", optimizer=sg.optim.SGD(lr=0.1))
+    rng = np.random.default_rng(5)
+    vals = {"W": rng.normal(size=3), "U": rng.normal(size=3)}
+    data = {"x": rng.normal(size=(B, 3))}
+
+    def tl(p, d):
+        xx = _t(d["x"])
+        return ((xx + (p["W"] - xx).detach()) * p["U"]).sum(1).mean()
+    _compare(prog, vals, data, tl, steps=2, torch_opt=lambda ps: torch.optim.SGD(ps, lr=0.1))
