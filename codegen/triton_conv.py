@@ -9,7 +9,7 @@ import sympy as sp
 
 from symgrad.core import rules as R
 
-from .schedule import KernelScheduler
+from .kernel_schedule import KernelScheduler
 from .triton_text import _I, _label
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from symgrad.errors import UnsupportedError
 
 from .numpy_backend import _slots, argument_names, unpack_arguments
 from .printers.triton_printer import TritonPrinter
-from .schedule import Kernel, KernelScheduler
+from .kernel_schedule import Kernel, KernelScheduler
 from . import triton_settings as settings
 from .triton_text import _I, _clip, _numel, _ref
 from .triton_launch import _in_workspace, _strided_rows

@@ -6,7 +6,7 @@ import re
 
 from symgrad.core import rules as R
 
-from .schedule import KernelScheduler
+from .kernel_schedule import KernelScheduler
 from .triton_text import _I
 
 

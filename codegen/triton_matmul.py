@@ -5,7 +5,7 @@ from __future__ import annotations
 from symgrad.core import rules as R
 from symgrad.compiling.compiler import Spec
 
-from .schedule import Kernel, KernelScheduler
+from .kernel_schedule import Kernel, KernelScheduler
 from . import triton_settings as settings
 from .triton_text import _I, _ref
 from .triton_launch import _CHECKED, _known_stride

@@ -10,7 +10,7 @@ from symgrad.compiling.compiler import Lowered, safe_text
 from symgrad.errors import UnsupportedError
 
 from .printers.triton_printer import TritonPrinter
-from .schedule import Kernel, KernelScheduler, Plan
+from .kernel_schedule import Kernel, KernelScheduler, Plan
 from . import triton_settings as settings
 from .triton_text import _I, _clip, _label
 from .triton_launch import _CHECKED, _known_stride, _launch_line

@@ -14,7 +14,7 @@ outside the image: the padding). The kernels load a patch as they load a slice o
 with an offset computed from the entry's index, and run each row's product as a layer's. Reverse
 mode then gives ∂L/∂W_mat = Σ_p δ_p · patch_pᵀ: a sum of outer products, which the scheduler sums
 over the batch as one product over the B·P rows of the δs and the windows, stored side by side
-(`codegen.schedule.Stack`; term by term when the rows are not one kernel). The image's own gradient
+(`codegen.kernel_schedule.Stack`; term by term when the rows are not one kernel). The image's own gradient
 (as_torch with requires_grad) is Σ_p S_pᵀ·∂L/∂patch_p, S_p the window's constant 0/1 selection.
 
 A second convolution reads such a map (after relu, pooling): its window at p is assembled from the

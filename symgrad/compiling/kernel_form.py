@@ -1,6 +1,6 @@
 """Tensor declarations for the kernel backends: one example's tensor program in the matrix language.
 
-The Triton backend (``codegen/schedule.py``, ``KernelScheduler``) schedules the per-example IR of
+The Triton backend (``codegen/kernel_schedule.py``, ``KernelScheduler``) schedules the per-example IR of
 the matrix language: vectors are columns (n, 1), a layer is ``matmul(W, x)`` or ``matmul(xᵀ, W)``
 with a parameter W, a class label is ``gather(z, k)``, a softmax's normaliser ``logsumexp(z)``; it
 batches that IR itself, a block of examples per program. A tensor declaration (``sg.tensor``,
