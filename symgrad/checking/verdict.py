@@ -258,6 +258,8 @@ def _at_other_sizes(first: CheckResult, f, wrt, claimed, *, at, **options) -> Ch
         second = _check_once(f, wrt, size_literals.raised_at_size(claimed) if function else claimed,
                              at={**at, **other}, **options)
     except size_literals.ClaimRaised as e:
+        if getattr(e.error, "forward", None) is not None:   # a torch Function's forward: its own error
+            forward_at_second_size(e.error, f, wrt, before, other)
         err = e.error.__cause__ if e.error.__cause__ is not None else e.error   # check_backward's wrapping
         raised = f"{type(err).__name__}: {short(str(err), 160)}"
         second = CheckResult(NOT_EQUAL, first.method + f"; called again at {now}, where it raised {raised}",
@@ -282,6 +284,28 @@ def _at_other_sizes(first: CheckResult, f, wrt, claimed, *, at, **options) -> Ch
     if second.hint:
         hint += f" ({second.hint})"
     return replace(second, hint=hint, method=second.method + f" (the sizes {now}; equal at {was})")
+
+
+def forward_at_second_size(error, f, wrt, before: Mapping, other: Mapping):
+    """A torch Function's forward that computes out at the sizes the check picked first and not at
+    the second ones (`FunctionForwardError` there): raised again as the forward's error, saying at
+    which size it is wrong, where it was right, and the forward's line that writes the first size
+    (``x.reshape(4, -1)`` where N belongs) — a wrong forward is not a wrong backward."""
+    was = ", ".join(f"{k} = {before[k]}" for k in other)
+    now = ", ".join(f"{k} = {n}" for k, n in other.items())
+    why = ""
+    if len(other) == 1:
+        (name,) = other
+        n = before[name]
+        line = size_literals.literal_line(error.forward, n)
+        reading = size_literals.size_reading(f, name, wrt if isinstance(wrt, (list, tuple)) else [wrt])
+        said = "; ".join(p for p in (line, reading and f"read it off an array, {reading}") if p)
+        why = ((f": a literal {n} where the size {name} belongs" if line else
+                f": a number written where the size {name} belongs") + (f" ({said})?" if said else "?"))
+    who = getattr(error.forward, "__qualname__", "the forward")
+    raised = type(error)(f"{who} computes out at {was} and not at {now}{why} At {now}: {error}")
+    raised.forward = error.forward
+    raise raised from error
 
 
 def _raised_at_first_size(error, f, wrt, claimed, *, at, **options) -> CheckResult:
