@@ -183,8 +183,10 @@ class FunctionBackward:
         except SymgradError:
             raise
         except Exception as e:  # noqa: BLE001 - the user's code, wrapped with what it was called with
-            raise BackwardError(f"{self.name}.forward raised {type(e).__name__}: {e} (called as "
-                                f"{self.name}.apply({called}), {self.mapping})" + _float64_words(e)) from e
+            error = BackwardError(f"{self.name}.forward raised {type(e).__name__}: {e} (called as "
+                                  f"{self.name}.apply({called}), {self.mapping})" + _float64_words(e))
+            error.forward = self.fn.forward     # whose source a hint reads for a literal batch size
+            raise error from e
         results = list(result) if isinstance(result, (tuple, list)) else [result]
         try:
             self._check_forward(results, values, called)

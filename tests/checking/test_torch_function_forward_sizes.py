@@ -60,3 +60,47 @@ def test_a_literal_size_in_the_forward_is_the_forwards_error_at_the_second_size(
     assert "a literal 4 where the size N belongs" in text, text
     assert "'return x.reshape(4, -1).sum(1)'" in text, text
     assert "has shape (4,), and out (5,)" in text, text
+
+
+class RaisingRowSums(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.reshape(4, 3).sum(1)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g[:, None].expand(x.shape).clone()
+
+
+def test_a_forward_that_raises_at_the_second_size_is_the_forwards_error():
+    # (N, 3): the check's first N is 4, where reshape(4, 3) is x; at N = 5 torch raises
+    y = sg.tensor("y", (N, 3))
+    with pytest.raises(sg.BackwardError) as e:
+        sg.check_backward(y.sum(axis=1), [y], RaisingRowSums)
+    text = str(e.value)
+    assert "RaisingRowSums.forward computes out at N = 4 and not at N = 5" in text, text
+    assert "'return x.reshape(4, 3).sum(1)'" in text and "raised RuntimeError" in text, text
+
+
+class FlatRowSums(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.reshape(4, -1).sum(1)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g[:, None].expand(x.shape).clone()
+
+
+def test_a_forward_wrong_at_the_first_size_is_tried_at_the_literal():
+    # (N, 4): the check's first N is 5 (4 is a fixed size); the forward's 4 is tried as N and works
+    z = sg.tensor("x", (N, 4))
+    with pytest.raises(FunctionForwardError) as e:
+        sg.check_backward(z.sum(axis=1), [z], FlatRowSums)
+    text = str(e.value)
+    assert "computes out at N = 4 and not at N = 5 (the check's first size)" in text, text
+    assert "'return x.reshape(4, -1).sum(1)'" in text and "has shape (4,), and out (5,)" in text, text
