@@ -183,10 +183,16 @@ class FunctionBackward:
         except SymgradError:
             raise
         except Exception as e:  # noqa: BLE001 - the user's code, wrapped with what it was called with
-            raise BackwardError(f"{self.name}.forward raised {type(e).__name__}: {e} (called as "
-                                f"{self.name}.apply({called}), {self.mapping})" + _float64_words(e)) from e
+            error = BackwardError(f"{self.name}.forward raised {type(e).__name__}: {e} (called as "
+                                  f"{self.name}.apply({called}), {self.mapping})" + _float64_words(e))
+            error.forward = self.fn.forward     # whose source a hint reads for a literal batch size
+            raise error from e
         results = list(result) if isinstance(result, (tuple, list)) else [result]
-        self._check_forward(results, values, called)
+        try:
+            self._check_forward(results, values, called)
+        except FunctionForwardError as e:
+            e.forward = self.fn.forward         # whose source a hint reads for a literal batch size
+            raise
         ctx = next((r.grad_fn for r in results if isinstance(r, torch.Tensor) and r.grad_fn is not None), None)
         if ctx is None:
             raise BackwardError(f"{self.name}.apply's output has no grad_fn although {', '.join(sorted(wrt))} "

@@ -258,6 +258,8 @@ def _at_other_sizes(first: CheckResult, f, wrt, claimed, *, at, **options) -> Ch
         second = _check_once(f, wrt, size_literals.raised_at_size(claimed) if function else claimed,
                              at={**at, **other}, **options)
     except size_literals.ClaimRaised as e:
+        if getattr(e.error, "forward", None) is not None:   # a torch Function's forward: its own error
+            forward_at_second_size(e.error, f, wrt, before, other)
         err = e.error.__cause__ if e.error.__cause__ is not None else e.error   # check_backward's wrapping
         raised = f"{type(err).__name__}: {short(str(err), 160)}"
         second = CheckResult(NOT_EQUAL, first.method + f"; called again at {now}, where it raised {raised}",
@@ -284,6 +286,47 @@ def _at_other_sizes(first: CheckResult, f, wrt, claimed, *, at, **options) -> Ch
     return replace(second, hint=hint, method=second.method + f" (the sizes {now}; equal at {was})")
 
 
+def forward_at_second_size(error, f, wrt, before: Mapping, other: Mapping, first: str = ""):
+    """A torch Function's forward that computes out at the sizes ``before`` and not at ``other``
+    (`FunctionForwardError` there, or the forward raised): raised again as the forward's error,
+    saying at which size it is wrong, where it was right, and the forward's line that writes the
+    right size (``x.reshape(4, -1)`` where N belongs) — a wrong forward is not a wrong backward."""
+    was = ", ".join(f"{k} = {before[k]}" for k in other)
+    now = ", ".join(f"{k} = {n}" for k, n in other.items())
+    why = ""
+    if len(other) == 1:
+        (name,) = other
+        n = before[name]
+        line = size_literals.literal_line(error.forward, n)
+        reading = size_literals.size_reading(f, name, wrt if isinstance(wrt, (list, tuple)) else [wrt])
+        said = "; ".join(p for p in (line, reading and f"read it off an array, {reading}") if p)
+        why = ((f": a literal {n} where the size {name} belongs" if line else
+                f": a number written where the size {name} belongs") + (f" ({said})?" if said else "?"))
+    who = getattr(error.forward, "__qualname__", "the forward")
+    raised = type(error)(f"{who} computes out at {was} and not at {now}{first}{why} At {now}: {error}")
+    raised.forward = error.forward
+    raise raised from error
+
+
+def _forward_at_first_size(error, f, wrt, claimed, at, before, free, options):
+    """A torch Function's forward wrong at the sizes the check picked first: is a number its source
+    writes the size? Each (`size_literals.size_candidates`) is tried as the size; where the forward
+    computes out, its error is raised again saying so (`forward_at_second_size`)."""
+    tries = 0
+    for name in free:
+        n0 = before[name]
+        for n in size_literals.size_candidates(error.forward, Exception(), exclude={n0}):
+            if tries >= MAX_LITERAL_TRIES:
+                return
+            tries += 1
+            try:
+                _check_once(f, wrt, size_literals.raised_at_size(claimed),
+                            at={**at, **before, name: n}, points=1, again=True, **options)
+            except (size_literals.ClaimRaised, SymgradError):
+                continue
+            forward_at_second_size(error, f, wrt, {name: n}, {name: n0}, first=" (the check's first size)")
+
+
 def _raised_at_first_size(error, f, wrt, claimed, *, at, **options) -> CheckResult:
     """A function claim (a backward) raised at the sizes the check picked first: is a number its
     source writes the size? Each (`size_literals.size_candidates`: the numbers of the line that
@@ -298,6 +341,8 @@ def _raised_at_first_size(error, f, wrt, claimed, *, at, **options) -> CheckResu
     user_error = err is not error or not isinstance(error, SymgradError)
     advice, tries = None, 0
     names = list(free) or list(before)          # the sizes the check chose, else the user's (kept)
+    if getattr(error, "forward", None) is not None and free:    # a torch Function's forward
+        _forward_at_first_size(error, f, wrt, claimed, at, before, free, options)
     if user_error and size_literals.raising_line(err) is not None:
         raised = f"{type(err).__name__}: {short(str(err), 160)}"
         for name in names:

@@ -123,7 +123,11 @@ def function_names() -> list:
 # divisor_override=), and the kinds of `STRING_CHOICES`: one of a few string literals, compared as
 # written (reduction="sum"; "padding" also a "window": padding="same" or padding=1). Nothing else is
 # read: no other string, no name of a Python object, no call.
-STRING_CHOICES = {"reduction": ("mean", "sum", "none"), "padding": ("same", "valid")}
+# interpolate's keywords: "size" a "window" of positive integers (size=(8, 8)), "scale" a "number"
+# or a tuple of up to 3 of them (scale_factor=2, scale_factor=(2, 1.5)), "optional_bool" True,
+# False or None (align_corners=), "mode" one of its `STRING_CHOICES`.
+STRING_CHOICES = {"reduction": ("mean", "sum", "none"), "padding": ("same", "valid"),
+                  "mode": ("nearest", "linear", "bilinear", "trilinear")}
 MAX_LABEL = 2 ** 63 - 1  # |ignore_index|: torch's labels are int64
 REDUCE_KEYWORDS = {"axis": "axis", "keepdims": "bool"}
 CLIP_KEYWORDS = {"min": "bound", "max": "bound"}          # NumPy 2's and torch's names of the bounds

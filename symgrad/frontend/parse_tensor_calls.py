@@ -95,10 +95,19 @@ class TensorCalls:
             if kind == "axis" and isinstance(node, ast.Constant) and node.value is None:
                 return None
             return self.static(node, kind + "_entry", keyword)
-        if kind == "bool":
-            if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        if kind in ("bool", "optional_bool"):
+            if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or
+                                                   kind == "optional_bool" and node.value is None):
                 return node.value
-            raise self.refuse(f"{named} True or False, not {self.seg(node)!r}")
+            also = ", False or None" if kind == "optional_bool" else " or False"
+            raise self.refuse(f"{named} True{also}, not {self.seg(node)!r}")
+        if kind == "scale":     # interpolate's scale_factor=2, scale_factor=(2, 1.5)
+            if isinstance(node, ast.Tuple):
+                if not 1 <= len(node.elts) <= MAX_WINDOW_AXES:
+                    raise self.refuse(f"{named} a number constant or a tuple of 1 to {MAX_WINDOW_AXES} of "
+                                      f"them, not {self.seg(node)!r}")
+                return tuple(self.static(e, "number", keyword) for e in node.elts)
+            return self.static(node, "number", keyword)
         if kind in ("number", "bound"):
             if kind == "bound" and isinstance(node, ast.Constant) and node.value is None:
                 return None
@@ -131,7 +140,7 @@ class TensorCalls:
                 return node.value
             allowed = ", ".join(repr(c) for c in STRING_CHOICES[kind])
             raise self.refuse(f"{keyword or kind}= takes one of {allowed}, not {self.seg(node)!r}")
-        if kind == "reduction":
+        if kind in ("reduction", "mode"):
             allowed = ", ".join(repr(c) for c in STRING_CHOICES[kind])
             raise self.refuse(f"{keyword or kind}= takes one of the strings {allowed}, not {self.seg(node)!r}")
         if kind == "label":     # ignore_index=-100: an integer constant, negative too
@@ -144,8 +153,10 @@ class TensorCalls:
             if isinstance(node, ast.Constant) and node.value is None:
                 return None
             kind = "window"
-        if kind in ("window", "padding"):    # conv2d's stride= / padding=, a pool's kernel: an integer or a tuple of them
-            named = f"{keyword}= takes" if keyword else "the kernel size takes"
+        if kind in ("window", "padding", "size"):  # conv2d's stride= / padding=, a pool's kernel,
+            # interpolate's size=: an integer or a tuple of them
+            named = (f"{keyword}= takes" if keyword else "the size takes" if kind == "size"
+                     else "the kernel size takes")
             parts = node.elts if isinstance(node, ast.Tuple) else [node]
             if isinstance(node, ast.Tuple) and not 1 <= len(parts) <= MAX_WINDOW_AXES:
                 raise self.refuse(f"{named} an integer constant or a tuple of 1 to {MAX_WINDOW_AXES} of them, "
@@ -157,8 +168,12 @@ class TensorCalls:
                 if not (isinstance(c, ast.Constant) and type(c.value) is int):
                     also = (" or one of " + ", ".join(repr(c) for c in STRING_CHOICES[kind])
                             if kind in STRING_CHOICES else "")
-                    raise self.refuse(f"{named} integer constants (stride=2, padding=(1, 0)){also}, "
+                    example = "size=8, size=(8, 6)" if kind == "size" else "stride=2, padding=(1, 0)"
+                    raise self.refuse(f"{named} integer constants ({example}){also}, "
                                       f"not {self.seg(node)!r}")
+                if kind == "size" and (neg or not 1 <= c.value <= MAX_WINDOW):
+                    raise self.refuse(f"{named} integers 1 ... {MAX_WINDOW} (an output size), not "
+                                      f"{self.seg(e)!r}")
                 if neg or not 0 <= c.value <= MAX_WINDOW:
                     raise self.refuse(f"{named} integers 0 ... {MAX_WINDOW} (a window, a stride, a padding), "
                                       f"not {self.seg(e)!r}")

@@ -32,6 +32,7 @@ import sympy as sp
 from . import conv as C
 from . import resize_linear as RL
 from . import tensor as T
+from .parse import register_tensor_function as _register_text
 from ..errors import ArgumentError, ShapeError
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -213,3 +214,23 @@ def _interpolate_linear(x, size, scale_factor, mode, align_corners, recompute_sc
     else:
         sizes = _sizes(size, x, nd, "interpolate")
     return RL.linear_resize(x, sizes, bool(align_corners), scales)
+
+
+def _interpolate_text(x, size=None, scale_factor=None, **kw):
+    """interpolate as the text calls it: size positionally or as size=; the scale factor's SymPy
+    numbers (2, 3/2, 1.5 read from the text) handed on as Python's int or float, as Python writes them."""
+    def plain(v):
+        return int(v) if v.is_Integer else float(v)
+    if scale_factor is not None:
+        scale_factor = (tuple(plain(v) for v in scale_factor) if isinstance(scale_factor, tuple)
+                        else plain(scale_factor))
+    return interpolate(x, size, scale_factor, **kw)
+
+
+# The text reads interpolate(x, size=(8, 8)), interpolate(x, scale_factor=2, mode="bilinear",
+# align_corners=True) (symgrad/frontend/parse.py): sizes integer constants, scale factors number
+# constants, the mode one of its strings compared as written; never evaluated.
+_register_text("interpolate", _interpolate_text, (1, 2), rest=("size",),
+               keywords={"size": "size", "scale_factor": "scale", "mode": "mode",
+                         "align_corners": "optional_bool", "recompute_scale_factor": "optional_bool",
+                         "antialias": "bool"})
