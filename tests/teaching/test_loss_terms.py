@@ -64,10 +64,8 @@ def test_the_picture_draws_the_mean_cross_entropy_and_torchs_numbers():
     ce = next(k for k, n in names.items() if n == "cross-entropy (mean)")
     into = {s: (fv, gv) for s, fv, gv, dst in edges(src) if dst == ce}
     assert np.allclose(_grid(into["z"][1]), z.grad.numpy(), rtol=1e-6, atol=1e-9)
-    out = [(fv, gv) for s, fv, gv, dst in edges(src) if s == "cross-entropy (mean)" or s.startswith("u")]
-    loss_edge = next((fv, gv) for s, fv, gv, dst in edges(src) if names.get(dst) == "① + 0.05·②"
-                     and fv is not None and abs(float(fv.replace("−", "-")) - data.item()) < 1e-6)
-    assert float(loss_edge[1]) == 1.0, out                          # ∂L/∂L_data = 1
+    ((fv, gv),) = [(fv, gv) for s, fv, gv, dst in edges(src) if s == "u₁"]       # u₁ = cross_entropy(z, y)
+    assert abs(float(fv.replace("−", "-")) - data.item()) < 1e-6 and gv == "1", (fv, gv)   # L_data, ∂L/∂L_data
     w_shares = [_grid(gv) for s, fv, gv, dst in edges(src) if s == "W"]
     penalty = REG * v["W"]
     assert len(w_shares) == 2
@@ -92,3 +90,32 @@ def test_a_loss_without_a_penalty_is_read_as_before():
     z, y = sg.tensor("z", (N, C)), sg.tensor("y", (N,), integer=True)
     d = sg.derive(sg.cross_entropy(z, y), [z])
     assert split_penalties(d) is d
+
+
+def test_a_matrix_networks_picture_carries_torchs_numbers():
+    net = sg.mlp([4, 5, 3])
+    t, lam = sp.MatrixSymbol("t", 3, 1), sp.Symbol("lam")
+    W1s = net.params[0]
+    d = sg.derive(sg.cross_entropy(net.output, t) + lam * sg.sum(sp.HadamardPower(W1s, 2)), net.params)
+    rng = np.random.default_rng(7)
+    W1, b1, W2, b2, x = (rng.normal(size=s) for s in ((5, 4), (5, 1), (3, 5), (3, 1), (4, 1)))
+    tv = rng.dirichlet(np.ones(3)).reshape(3, 1)
+    syms = dict(zip(["W1", "b1", "W2", "b2"], net.params))
+    at = {syms["W1"]: W1, syms["b1"]: b1, syms["W2"]: W2, syms["b2"]: b2, net.input: x, t: tv, lam: 0.3}
+    src = d.graph(at=at, number_format=".8g").source
+    names = node_names(src)
+    T = {k: torch.tensor(a, dtype=torch.float64, requires_grad=True) for k, a in
+         dict(W1=W1, b1=b1, W2=W2, b2=b2).items()}
+    z = T["W2"] @ torch.relu(T["W1"] @ torch.tensor(x) + T["b1"]) + T["b2"]
+    z.retain_grad()
+    data = -(torch.tensor(tv) * torch.log_softmax(z, dim=0)).sum()
+    (data + 0.3 * (T["W1"] ** 2).sum()).backward()
+    ce = next(k for k, n in names.items() if n == "cross-entropy")
+    into = {s: gv for s, fv, gv, dst in edges(src) if dst == ce}
+    (logits,) = [k for k in into if k != "t"]
+    np.testing.assert_allclose(_grid(into[logits]).reshape(3, 1), z.grad.numpy(), rtol=1e-6, atol=1e-8)
+    ((fv, gv),) = [(fv, gv) for s, fv, gv, dst in edges(src) if s == "u₄"]       # u₄ = cross_entropy(z⁽²⁾, t)
+    assert abs(float(fv.replace("−", "-")) - data.item()) < 1e-6 and gv == "1", (fv, gv)   # L_data, ∂L/∂L_data
+    shares = [_grid(gv).reshape(5, 4) for s, fv, gv, dst in edges(src) if s == "W₁"]
+    assert len(shares) == 2 and any(np.allclose(g, 0.6 * W1) for g in shares)           # 2·lam·W₁
+    np.testing.assert_allclose(sum(shares), T["W1"].grad.numpy(), rtol=1e-6, atol=1e-8)
