@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections import defaultdict
-
 import sympy as sp
 
 from ..core import rules as R
@@ -79,8 +77,11 @@ def split_penalties(d):
     eq = Eqn(R.ewise_p, tuple(inputs), (sp.expand(body),) + tuple(e.params[1:]), out)
     g.eqns.append(eq)
     g.producer[out.id] = eq
-    low = copy.copy(d.lowering)
-    low.graph, low.exprs = g, dict(d.lowering.exprs)
+    low = copy.copy(d.lowering)        # its memos too: a name lowered later goes into the copy alone
+    for k, v in vars(d.lowering).items():
+        if isinstance(v, (dict, set, list)):
+            setattr(low, k, copy.copy(v))
+    low.graph = g
     if d.output.id in low.exprs:
         low.exprs[out.id] = low.exprs[d.output.id]
     steps = []

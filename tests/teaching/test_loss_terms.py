@@ -119,3 +119,15 @@ def test_a_matrix_networks_picture_carries_torchs_numbers():
     shares = [_grid(gv).reshape(5, 4) for s, fv, gv, dst in edges(src) if s == "W₁"]
     assert len(shares) == 2 and any(np.allclose(g, 0.6 * W1) for g in shares)           # 2·lam·W₁
     np.testing.assert_allclose(sum(shares), T["W1"].grad.numpy(), rtol=1e-6, atol=1e-8)
+
+
+
+
+def test_a_name_lowered_for_the_views_goes_into_the_copy_alone():
+    d, (x, W, b, y) = _softmax_loss()
+    memo, n = dict(d.lowering.memo), len(d.ir.eqns)
+    text = d.render("unicode", names={"s": x @ W})
+    assert "  s = x @ W\n" in text and "  u₁ = cross_entropy(z, y)\n" in text, text
+    with pytest.raises(sg.SymgradError, match="not a subexpression"):
+        d.render("unicode", names={"s": sg.exp(x @ W)})        # lowered, then refused
+    assert d.lowering.memo == memo and len(d.ir.eqns) == n
