@@ -329,8 +329,10 @@ def picture(d, *, layout: str = "auto", mode: str | None = None, seed=None, at=N
         raise ArgumentError(f"mode must be 'reverse' or 'forward', got {mode!r}")
     if seed is not None and mode != "forward":
         raise ArgumentError("seed= is the tangent forward mode starts from: give it with mode='forward'")
+    from .loss_terms import split_penalties
     from .recognise import recognise
     from .statistics import plan
+    d = split_penalties(d)             # cross-entropy → ① + 0.05·②, not a sum → ①/4 + 0.05·②
     auto, norms = plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])   # x̂, μ, σ² named, as in the steps
     nm = Naming(d, names, output_name, optional=auto, fold_statistics=bool(norms))
     pic = _Picture(d, nm, at, number_format, given)
@@ -381,6 +383,8 @@ class _Picture:
         # a cross-entropy is one operation too, "cross-entropy (mean)", with all of δ on z's edge
         # (not logsumexp, one-hot, ⊙, Σ, reshapes ...; a log_softmax inside it is no node either)
         self.ces = nm.ces_all
+        for vid in [v for v, op in self.pools.items() if any(end in op[1] for end in self.ces)]:
+            del self.pools[vid]     # a penalty minus the negated cross-entropy: L = ① + ②, not ① − ②
         for end, ce in self.ces.items():
             for k in [k for k in self.pools if k in ce.inner]:
                 del self.pools[k]

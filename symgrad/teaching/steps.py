@@ -46,6 +46,7 @@ from .logistic import sigma_form
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
+from .loss_terms import split_penalties
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
@@ -84,6 +85,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     # x̂, μ, σ² of a batch norm named (unless the user named them), in f as it is once named
     auto, norms = _statistics.plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])
     d = with_names(d, {**auto, **(names or {})})
+    d = split_penalties(d)             # L = cross_entropy(z, y) + 0.05·u₃, not u₁/4 + 0.05·u₃
     if d.mode == "forward":
         from .forward_steps import _forward_steps      # it builds on this module's Steps
         return _forward_steps(d, at, names, output_name, number_format)

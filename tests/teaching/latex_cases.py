@@ -85,6 +85,8 @@ def tensor_cases():
     yield "softmax-axis", sg.sum(sg.softmax(x @ w, axis=1) ** 2), [w], at
     yield "log_softmax-axis", sg.sum(sg.log_softmax(x @ w, axis=1)), [w], at
     yield "cross_entropy-labels", sg.cross_entropy(x @ w, y), [w], at
+    # cs231n's softmax loss: data loss plus a penalty, L = cross_entropy(z, y) + 0.05·u₃
+    yield "cross_entropy-penalty", sg.cross_entropy(x @ w, y) + 0.5 * 0.1 * sg.sum(w * w), [w], at
     yield "relu-layer", sg.sum(sg.relu(x @ w)), [w], at
     w2 = sg.tensor("w2", (2, 2))        # two layers: the rule notes name y⁽¹⁾ᵀ and w₂ᵀ
     yield "relu-two-layers", sg.sum(sg.relu(sg.relu(x @ w) @ w2)), [w, w2], {**at, w2: rng.normal(size=(2, 2))}
