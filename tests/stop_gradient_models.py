@@ -43,3 +43,31 @@ def dqn(target_network: bool, batch: int = 6):
         tgt = torch64(d["r"]) + 0.9 * (F.relu(torch64(d["s2"]) @ p[k1]) @ p[k2]).max(dim=1).values.detach()
         return ((qsa - tgt) ** 2).mean()
     return loss, params, [s, a, r, s2], vals, data, torch_loss
+
+
+def vq_vae(detach: bool = True, batch: int = 6):
+    """VQ-VAE's losses: the decoder's through a straight-through z_q = z_e + sg(e − z_e), the codebook's
+    ‖sg(z_e) − e‖² and the commitment 0.25·‖z_e − sg(e)‖² (``detach=False``: the same loss without its
+    stop-gradients, a wrong gradient for the detached one). The nearest code is chosen outside, at the
+    starting values. Returns (loss, params, inputs, values, data, torch_loss)."""
+    D, H, K = 4, 3, 5
+    x, ids = sg.tensor("x", (N, D)), sg.tensor("ids", (N,), integer=True)
+    We, Wd, E = sg.tensor("We", (D, H)), sg.tensor("Wd", (H, D)), sg.tensor("E", (K, H))
+    z_e = sg.tanh(x @ We)
+    e = E[ids]
+    held = (lambda t: t.detach()) if detach else (lambda t: t)
+    z_q = z_e + held(e - z_e)                              # straight through to the encoder
+    loss = (((z_q @ Wd - x) ** 2).mean() + ((held(z_e) - e) ** 2).mean() + 0.25 * ((z_e - held(e)) ** 2).mean())
+    rng = np.random.default_rng(2)
+    vals = {"We": rng.normal(size=(D, H)), "Wd": rng.normal(size=(H, D)), "E": rng.normal(size=(K, H))}
+    X = rng.normal(size=(batch, D))
+    ze = np.tanh(X @ vals["We"])
+    data = {"x": X, "ids": np.argmin(((ze[:, None, :] - vals["E"][None]) ** 2).sum(-1), axis=1)}
+
+    def torch_loss(p, d):
+        ze_ = torch.tanh(torch64(d["x"]) @ p["We"])
+        ee = p["E"][torch.tensor(d["ids"])]
+        zq = ze_ + (ee - ze_).detach()
+        return (((zq @ p["Wd"] - torch64(d["x"])) ** 2).mean() + ((ze_.detach() - ee) ** 2).mean()
+                + 0.25 * ((ze_ - ee.detach()) ** 2).mean())
+    return loss, [We, Wd, E], [x, ids], vals, data, torch_loss

@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from tests.stop_gradient_models import dqn
+from tests.stop_gradient_models import dqn, vq_vae
 from symgrad.errors import UnsupportedError
 
 torch = pytest.importorskip("torch")
@@ -70,27 +70,8 @@ def _straight_through():
 
 
 def _vq_vae(detach=True):
-    D, H, K = 4, 3, 5
-    x, ids = sg.tensor("x", (N, D)), sg.tensor("ids", (N,), integer=True)
-    We, Wd, E = sg.tensor("We", (D, H)), sg.tensor("Wd", (H, D)), sg.tensor("E", (K, H))
-    z_e = sg.tanh(x @ We)
-    e = E[ids]
-    sg_ = (lambda t: t.detach()) if detach else (lambda t: t)
-    z_q = z_e + sg_(e - z_e)
-    loss = (((z_q @ Wd - x) ** 2).mean() + ((sg_(z_e) - e) ** 2).mean() + 0.25 * ((z_e - sg_(e)) ** 2).mean())
-    rng = np.random.default_rng(2)
-    vals = {"We": rng.normal(size=(D, H)), "Wd": rng.normal(size=(H, D)), "E": rng.normal(size=(K, H))}
-    X = rng.normal(size=(B, D))
-    ze = np.tanh(X @ vals["We"])
-    data = {"x": X, "ids": np.argmin(((ze[:, None, :] - vals["E"][None]) ** 2).sum(-1), axis=1)}
-
-    def tl(p, d):
-        ze_ = torch.tanh(_t(d["x"]) @ p["We"])
-        ee = p["E"][torch.tensor(d["ids"])]
-        zq = ze_ + (ee - ze_).detach()
-        return (((zq @ p["Wd"] - _t(d["x"])) ** 2).mean() + ((ze_.detach() - ee) ** 2).mean()
-                + 0.25 * ((ze_ - ee.detach()) ** 2).mean())
-    return (loss, [We, Wd, E], [x, ids]), vals, data, tl
+    loss, params, inputs, vals, data, tl = vq_vae(detach, B)
+    return (loss, params, inputs), vals, data, tl
 
 
 def _dqn(target_network: bool):

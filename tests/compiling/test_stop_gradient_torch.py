@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from tests.stop_gradient_models import dqn
+from tests.stop_gradient_models import dqn, vq_vae
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -86,28 +86,9 @@ def test_straight_through_binarized_layer_over_the_batch():
 
 
 def test_vq_vae_losses_with_both_stop_gradients():
-    D, H, K = 4, 3, 5
-    x, ids = sg.tensor("x", (N, D)), sg.tensor("ids", (N,), integer=True)
-    We, Wd, E = sg.tensor("We", (D, H)), sg.tensor("Wd", (H, D)), sg.tensor("E", (K, H))
-    z_e = sg.tanh(x @ We)
-    e = E[ids]                                            # the nearest code, chosen outside
-    z_q = z_e + (e - z_e).detach()                        # straight through to the encoder
-    beta = 0.25
-    loss = (((z_q @ Wd - x) ** 2).mean() + ((z_e.detach() - e) ** 2).mean()
-            + beta * ((z_e - e.detach()) ** 2).mean())
-    prog = sg.compile(loss, [We, Wd, E], [x, ids], dtype="float64", optimizer=sg.optim.Adam(lr=0.02))
-    rng = np.random.default_rng(2)
-    vals = {"We": rng.normal(size=(D, H)), "Wd": rng.normal(size=(H, D)), "E": rng.normal(size=(K, H))}
-    X = rng.normal(size=(B, D))
-    ze = np.tanh(X @ vals["We"])
-    data = {"x": X, "ids": np.argmin(((ze[:, None, :] - vals["E"][None]) ** 2).sum(-1), axis=1)}
-
-    def tl(p, d):
-        ze_ = torch.tanh(_t(d["x"]) @ p["We"])
-        ee = p["E"][torch.tensor(d["ids"])]
-        zq = ze_ + (ee - ze_).detach()
-        return (((zq @ p["Wd"] - _t(d["x"])) ** 2).mean() + ((ze_.detach() - ee) ** 2).mean()
-                + beta * ((ze_ - ee.detach()) ** 2).mean())
+    # z_q = z_e + (e − z_e).detach(), ‖z_e.detach() − e‖² and 0.25·‖z_e − e.detach()‖² (the fixture's)
+    loss, params, inputs, vals, data, tl = vq_vae(True, B)
+    prog = sg.compile(loss, params, inputs, dtype="float64", optimizer=sg.optim.Adam(lr=0.02))
     _compare(prog, vals, data, tl, steps=3, torch_opt=lambda ps: torch.optim.Adam(ps, lr=0.02))
 
 
