@@ -16,7 +16,6 @@ from tests.stop_gradient_models import dqn, vq_vae
 from symgrad.errors import UnsupportedError
 
 torch = pytest.importorskip("torch")
-F = torch.nn.functional
 N = sp.Symbol("N", integer=True, positive=True)
 B = 6
 
