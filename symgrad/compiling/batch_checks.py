@@ -93,11 +93,18 @@ def _index_inputs(spec) -> tuple[dict, set]:
     return labels, rows
 
 
+def _off_torch(a):
+    """A torch tensor's numbers (a torch model's parameter requires grad, or is on a GPU: NumPy
+    fails on both) as a detached CPU tensor; anything else as it is."""
+    if type(a).__module__.startswith("torch") and callable(getattr(a, "detach", None)):
+        return a.detach().cpu()
+    return a
+
+
 def as_numbers(what: str, a, dtype, copy: bool = False) -> np.ndarray:
     """``a`` as an array of ``dtype``, or a DataError naming ``what``: NumPy would turn None into NaN
     and fail on text with its own message; neither is a number a program can use."""
-    if type(a).__module__.startswith("torch") and callable(getattr(a, "detach", None)):
-        a = a.detach().cpu()         # a torch model's parameter (requires_grad), or one on a GPU: its numbers
+    a = _off_torch(a)
     try:
         raw = np.asarray(a)
     except (ValueError, TypeError, RuntimeError) as e:      # ragged nested lists
@@ -130,9 +137,7 @@ def label_array(name: str, a) -> np.ndarray:
     """The labels or indices of the input ``name`` as an array of numbers; text (labels read from a
     CSV file, class names) or objects are a LabelRangeError saying how to make them integers (NumPy
     failed on them with a UFuncTypeError about 'greater_equal')."""
-    if type(a).__module__.startswith("torch") and callable(getattr(a, "detach", None)):
-        a = a.detach().cpu()
-    a = np.asarray(a)
+    a = np.asarray(_off_torch(a))
     if a.dtype.kind in "biuf":
         return a
     first = a.reshape(-1)[0] if a.size else None

@@ -116,8 +116,7 @@ def _label_uses(spec):
             while True:
                 if e.prim in (A.reshape_p, A.expand_p, A.permute_p, A.slice_p, R.broadcast_p):
                     e = lw.graph.producer[e.inputs[0].id]
-                elif skip is None and ignored_value(e) is not None:
-                    skip = ignored_value(e)
+                elif skip is None and (skip := ignored_value(e)) is not None:     # (None: still None)
                     e = lw.graph.producer[e.inputs[0].id]
                 else:
                     return ids.get(e.out.id), skip

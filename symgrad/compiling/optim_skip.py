@@ -98,10 +98,13 @@ def paths_without_gradient(lw) -> tuple:
 def without_gradient(params, lw) -> list:
     """The indices of the parameters that get no gradient (torch: ``.grad`` is None), for the
     `Lowered` ``lw`` of the training step: the ones `symgrad.compiling.strip_stops` recorded before
-    it took the stop_gradients out, else found by walking ``lw``'s graph."""
+    it took the stop_gradients out, else found by walking ``lw``'s graph and recorded there (the walk
+    runs once per lowering: `compile`'s warning, strip_stops and the backend all ask)."""
     idle = getattr(lw, "no_gradient", None)
     if idle is None:
         idle = paths_without_gradient(lw)
+        if hasattr(lw, "no_gradient"):
+            lw.no_gradient = idle
     return [i for i in idle if i < len(params)]
 
 

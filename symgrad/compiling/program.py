@@ -463,10 +463,10 @@ def _optimizer_text(opt) -> str:
     param_groups there, the optimizer's own hyperparameters being one."""
     import types
 
-    import sympy as sp
+    from .optim import _schedule
     lr = getattr(opt, "lr", None)
     parts = [f"lr={lr:g}"] if isinstance(lr, (int, float)) else []
-    if callable(lr) and not isinstance(lr, (int, float, sp.Basic)):      # a schedule: by its repr or name
+    if _schedule(lr):                                  # a schedule: by its repr or name
         parts = [f"lr={lr.__name__ if isinstance(lr, types.FunctionType) else repr(lr)}"[:120]]
     groups = len(getattr(opt, "groups", ()) or ())
     if groups:

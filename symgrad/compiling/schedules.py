@@ -81,9 +81,10 @@ _ADVICE = ("a schedule is called once, with the step t a SymPy symbol, and retur
            "sg.optim.WarmupCosine(lr, warmup=, total=) (symgrad.compiling.schedules)")
 
 
-def check_schedule(where: str, schedule, t) -> None:
+def check_schedule(where: str, schedule, t):
     """Call ``schedule(t)`` once and refuse, with the way to write it, a schedule that cannot take a
-    symbolic t or does not return an expression of t alone."""
+    symbolic t or does not return an expression of t alone; return what it returned (so that a caller
+    needing the expression does not call the schedule again)."""
     try:
         out = schedule(t)
     except (TypeError, ValueError, AttributeError) as e:     # `if t < w`, math.cos(t), float(t)
@@ -96,3 +97,4 @@ def check_schedule(where: str, schedule, t) -> None:
     if not isinstance(expr, sp.Basic) or not expr.free_symbols <= {t} or expr.is_real is False:
         raise ArgumentError(f"the learning-rate schedule {where} returned {show_value(out)}, not a real "
                             f"expression of the step t alone; {_ADVICE}"[:900])
+    return out

@@ -61,7 +61,7 @@ from ..frontend.keywords import keywords
 from .training_arrays import all_finite, copied, num_samples, to_numpy
 from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
-                            _check_validation, _named_data)
+                            _check_validation, _named_data, nonfinite_entries)
 from .training_early_stop import EarlyStop, direction
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
@@ -171,11 +171,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     values = _initialized(program, dict(values), seed)
     for name, v in values.items():          # NaN given as a starting value read 'diverged at step 1'
         a = to_numpy(v)                     # (a torch parameter that requires grad, one on a GPU)
-        if a.dtype.kind in "fc" and not np.isfinite(a).all():
-            bad = ~np.isfinite(a)
-            first = tuple(int(i) for i in np.argwhere(bad)[0]) if a.ndim else ()
+        found = nonfinite_entries(a)
+        if found:
+            count, first, _ = found
             raise TrainingArgumentError(
-                f"values[{key_name(name)!r}] has non-finite entries (NaN or inf): {int(bad.sum())} of "
+                f"values[{key_name(name)!r}] has non-finite entries (NaN or inf): {count} of "
                 f"{a.size}" + (f", the first at index {first}" if first else "")
                 + f" (value {a[first]}); training starts from finite values")
     if state is None:

@@ -11,6 +11,7 @@ import torch
 
 import symgrad as sg
 from symgrad.compiling.schedules import WarmupCosine
+from tests.scheduled_mlp import steps_follow_torch
 
 
 def _net():
@@ -70,18 +71,4 @@ def test_the_suggested_group_schedule_follows_torchs_scheduler():
     tp = {k: torch.nn.Parameter(torch.tensor(v)) for k, v in values.items()}
     topt = torch.optim.AdamW([{"params": [tp["W1"], tp["b1"]]},
                               {"params": [tp["W2"], tp["b2"]], "lr": 0.01}], lr=0.05, weight_decay=0.1)
-    tsched = torch.optim.lr_scheduler.SequentialLR(topt, [
-        torch.optim.lr_scheduler.LinearLR(topt, start_factor=0.5, total_iters=3),
-        torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=5)], milestones=[3])
-    state = prog.init_state(values)
-    for _ in range(8):
-        X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
-        values, state = prog.step(values, state, {"x": X, "y": Y})
-        h = torch.tanh(torch.tensor(X) @ tp["W1"].T + tp["b1"].T)
-        out = h @ tp["W2"].T + tp["b2"].T
-        topt.zero_grad()
-        ((out - torch.tensor(Y)) ** 2).mean().backward()
-        topt.step()
-        tsched.step()
-    for k, v in tp.items():
-        np.testing.assert_allclose(values[k], v.detach().numpy(), rtol=1e-10, atol=1e-12)
+    steps_follow_torch(prog, values, tp, topt, rng, rtol=1e-10, atol=1e-12)

@@ -10,6 +10,7 @@ import torch
 import symgrad as sg
 from symgrad.compiling.schedules import WarmupCosine
 from symgrad.errors import ArgumentError
+from tests.scheduled_mlp import steps_follow_torch
 
 t = sp.Symbol("t", integer=True, positive=True)
 
@@ -65,22 +66,7 @@ def test_compiled_adamw_with_groups_follows_torch_under_the_schedule():
     tp = {k: torch.nn.Parameter(torch.tensor(v)) for k, v in values.items()}
     topt = torch.optim.AdamW([{"params": [tp["W1"], tp["W2"]], "weight_decay": 0.1},
                               {"params": [tp["b1"], tp["b2"]], "weight_decay": 0.0}], lr=0.05)
-    tsched = torch.optim.lr_scheduler.SequentialLR(topt, [
-        torch.optim.lr_scheduler.LinearLR(topt, start_factor=0.5, total_iters=3),
-        torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=5)], milestones=[3])
-    state = prog.init_state(values)
-    for _ in range(8):
-        X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
-        values, state = prog.step(values, state, {"x": X, "y": Y})
-        h = torch.tanh(torch.tensor(X) @ tp["W1"].T + tp["b1"].T)
-        out = h @ tp["W2"].T + tp["b2"].T
-        loss = ((out - torch.tensor(Y)) ** 2).mean()               # sg.mse: the mean over the entries
-        topt.zero_grad()
-        loss.backward()
-        topt.step()
-        tsched.step()
-    for k, v in values.items():
-        np.testing.assert_allclose(v, tp[k].detach().numpy(), rtol=1e-9, atol=1e-12)
+    steps_follow_torch(prog, values, tp, topt, rng, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("lr", [
