@@ -35,7 +35,7 @@ import sympy as sp
 from ..core import array_rules as A
 from ..core import rules as R
 from .cross_entropy_column import _number, column_core, column_delta, label_core
-from .graph_folds import PASS_THROUGH, _scale
+from .graph_folds import _behind_views, _once, _scale
 
 LABELS = {"mean": "cross-entropy (mean)", "sum": "cross-entropy (sum)", "none": "cross-entropy",
           "example": "cross-entropy"}      # "example": a MatrixSymbol network's column (cross_entropy_column)
@@ -70,21 +70,6 @@ class CrossEntropyGroup:
         return [self.z, self.target]
 
 
-def _behind(graph, consumers, v, passed):
-    """The equation that makes ``v`` once the reshapes and broadcasts above it (each used once) are
-    passed; their ids are added to ``passed``."""
-    e = graph.producer[v.id]
-    while e.prim in PASS_THROUGH and len(consumers.get(v.id, ())) == 1:
-        passed.add(v.id)
-        v = e.inputs[0]
-        e = graph.producer[v.id]
-    return e
-
-
-def _once(consumers, v) -> bool:
-    return len(consumers.get(v.id, ())) == 1
-
-
 def _labels_core(graph, consumers, e):
     """logsumexp(z, axis) − (z ⊙ one_hot(y)).sum(axis) of one example each (reshaped to the batch):
     (z, y, axis, the ids inside), else None."""
@@ -93,9 +78,9 @@ def _labels_core(graph, consumers, e):
     for i, j in ((0, 1), (1, 0)):
         if e.params[0] != R.ph(i) - R.ph(j) or not all(_once(consumers, v) for v in e.inputs):
             continue
-        inner: set = set()
-        lse = _behind(graph, consumers, e.inputs[i], inner)
-        picked = _behind(graph, consumers, e.inputs[j], inner)
+        lse, passed_lse = _behind_views(graph, consumers, e.inputs[i])
+        picked, passed_picked = _behind_views(graph, consumers, e.inputs[j])
+        inner = set(passed_lse) | set(passed_picked)
         if lse.prim is not A.lse_p or picked.prim is not A.rsum_p or not _once(consumers, picked.out):
             continue
         if not _once(consumers, lse.out):
