@@ -21,12 +21,13 @@ from .pool_steps import _pool_groups
 from .softmax_steps import softmax_groups
 from .cross_entropy_column import softmax_named
 from .cross_entropy_fold import cross_entropy_groups
+from .graph_folds import PASS_THROUGH
 from .cross_entropy_steps import folded as _ce_folded
 from . import transposed_operand as _transposed
 from .norm_affine import norm_affine
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
-_MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
+_MOVEMENTS = PASS_THROUGH     # shown as their input in a tensor declaration
 
 
 # ---------------------------------------------------------------------------------------------------
