@@ -27,7 +27,6 @@ from . import transposed_operand as _transposed
 from .norm_affine import norm_affine
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
-_MOVEMENTS = PASS_THROUGH     # shown as their input in a tensor declaration
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -129,7 +128,7 @@ class Naming:
         # nodes of the slide: shown as their input, with NumPy's broadcasting, and no step of their own
         self.alias: dict[int, int] = {}    # var id -> the var it shows as
         for e in self.fwd:
-            if (self.tensor and e.out.id not in disp and e.prim in _MOVEMENTS
+            if (self.tensor and e.out.id not in disp and e.prim in PASS_THROUGH
                     and len(self.consumers[e.out.id]) == 1 and _broadcast_like(e)):
                 src = e.inputs[0].id
                 self.alias[e.out.id] = self.alias.get(src, src)
