@@ -217,50 +217,50 @@ def cross_entropy_groups(graph, consumers, fwd, softmaxes) -> dict:
     for e in fwd:
         if e.out.id in taken:
             continue
-        core = _labels_core(graph, consumers, e)
-        column = column_core(graph, consumers, e) if core is None else None
-        label = label_core(graph, consumers, e) if core is None and column is None else None
-        if column is not None or label is not None:
-            # a MatrixSymbol column: −Σ t ⊙ (z − logsumexp(z)), or logsumexp(z) − z[k]
-            if column is not None:
-                z, t, inner, c = column
-                found = _reduced(graph, consumers, e.out, sp.S(-c), 0, False, tuple(z.shape), scaled=True)
-            else:
-                z, t, inner, c = label
-                found = _reduced(graph, consumers, e.out, sp.S(c), 0, True, tuple(z.shape), scaled=True)
-            if found is None or found[1] != "sum" or found[0].shape != ():
-                continue
-            end, _, passed, scale = found
-            inner = set(inner) | {e.out.id} | set(passed)
-            inner.discard(end.id)
-            if _closed(consumers, inner, end.id):
-                out[end.id] = CrossEntropyGroup(z.id, t.id, 0, "example", inner, end.id, label is not None,
-                                                True, True, scale)
-                taken |= inner | {end.id}
-            continue
-        if core is not None:
-            z, t, axis, inner = core
-            k, class_summed, labels, logits = sp.S.One, True, True, True
-        else:
-            tc = _target_core(graph, consumers, e, softmaxes)
-            if tc is None:
-                continue
-            z, t, axis, inner, c, logits = tc
-            k, class_summed, labels = sp.S(-c), False, False
-        found = _reduced(graph, consumers, e.out, k, axis, class_summed, tuple(z.shape))
-        if found is None:
-            continue
-        end, reduction, passed, _ = found
-        # sg.cross_entropy(z, t) lowers to (−t ⊙ log_softmax(z)).sum(axis), then the batch's mean
-        first = consumers[e.out.id][0] if _once(consumers, e.out) else None
-        called = labels or (k == 1 and first is not None and first.prim is A.rsum_p)
-        inner = set(inner) | {e.out.id} | set(passed)
-        inner.discard(end.id)
-        if not _closed(consumers, inner, end.id):
-            continue
-        out[end.id] = CrossEntropyGroup(z.id, t.id, axis, reduction, inner, end.id, labels, logits, called)
-        taken |= inner | {end.id}
+        ce = _group_from(graph, consumers, e, softmaxes)
+        if ce is not None and _closed(consumers, ce.inner, ce.end):
+            out[ce.end] = ce
+            taken |= ce.inner | {ce.end}
     return out
+
+
+def _group_from(graph, consumers, e, softmaxes):
+    """The cross-entropy whose core is ``e``, up to its furthest end (its values' uses unchecked),
+    else None."""
+    core = _labels_core(graph, consumers, e)
+    column = column_core(graph, consumers, e) if core is None else None
+    label = label_core(graph, consumers, e) if core is None and column is None else None
+    if column is not None or label is not None:
+        # a MatrixSymbol column: −Σ t ⊙ (z − logsumexp(z)), or logsumexp(z) − z[k]
+        if column is not None:
+            z, t, inner, c = column
+            found = _reduced(graph, consumers, e.out, sp.S(-c), 0, False, tuple(z.shape), scaled=True)
+        else:
+            z, t, inner, c = label
+            found = _reduced(graph, consumers, e.out, sp.S(c), 0, True, tuple(z.shape), scaled=True)
+        if found is None or found[1] != "sum" or found[0].shape != ():
+            return None
+        end, _, passed, scale = found
+        inner = (set(inner) | {e.out.id} | set(passed)) - {end.id}
+        return CrossEntropyGroup(z.id, t.id, 0, "example", inner, end.id, label is not None, True, True, scale)
+    if core is not None:
+        z, t, axis, inner = core
+        k, class_summed, labels, logits = sp.S.One, True, True, True
+    else:
+        tc = _target_core(graph, consumers, e, softmaxes)
+        if tc is None:
+            return None
+        z, t, axis, inner, c, logits = tc
+        k, class_summed, labels = sp.S(-c), False, False
+    found = _reduced(graph, consumers, e.out, k, axis, class_summed, tuple(z.shape))
+    if found is None:
+        return None
+    end, reduction, passed, _ = found
+    # sg.cross_entropy(z, t) lowers to (−t ⊙ log_softmax(z)).sum(axis), then the batch's mean
+    first = consumers[e.out.id][0] if _once(consumers, e.out) else None
+    called = labels or (k == 1 and first is not None and first.prim is A.rsum_p)
+    inner = (set(inner) | {e.out.id} | set(passed)) - {end.id}
+    return CrossEntropyGroup(z.id, t.id, axis, reduction, inner, end.id, labels, logits, called)
 
 
 def _closed(consumers, inner, end) -> bool:
