@@ -25,6 +25,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from ..core import rules as R
+from .graph_folds import _once
 
 
 def column_core(graph, consumers, e):
@@ -32,19 +33,16 @@ def column_core(graph, consumers, e):
     if e.prim is not R.ewise_p or len(e.inputs) != 2:
         return None
 
-    def once(v):
-        return len(consumers.get(v.id, ())) == 1
-
     for i, j in ((0, 1), (1, 0)):
         ls, t = e.inputs[i], e.inputs[j]
         p = graph.producer[ls.id]
-        if p.prim is not R.ewise_p or len(p.inputs) != 2 or not once(ls) or t.shape != ls.shape:
+        if p.prim is not R.ewise_p or len(p.inputs) != 2 or not _once(consumers, ls) or t.shape != ls.shape:
             continue
         for a, b in ((0, 1), (1, 0)):
             z, lse = p.inputs[a], p.inputs[b]
             q = graph.producer[lse.id]
             if (p.params[0] != R.ph(a) - R.ph(b) or q.prim is not R.logsumexp_p or q.inputs[0].id != z.id
-                    or not once(lse) or t.id == z.id):
+                    or not _once(consumers, lse) or t.id == z.id):
                 continue
             c = sp.simplify(e.params[0] / (R.ph(0) * R.ph(1)))
             if c in (1, -1):
@@ -104,7 +102,7 @@ def label_core(graph, consumers, e):
         c = sp.simplify(e.params[0] / (R.ph(i) - R.ph(j)))
         if (not c.is_number or c == 0 or lse.prim is not R.logsumexp_p
                 or picked.prim is not R.gather_p or lse.inputs[0].id != picked.inputs[0].id
-                or any(len(consumers.get(v.id, ())) != 1 for v in e.inputs)):
+                or not all(_once(consumers, v) for v in e.inputs)):
             continue
         return picked.inputs[0], picked.inputs[1], {lse.out.id, picked.out.id}, c
     return None

@@ -35,7 +35,7 @@ import sympy as sp
 from ..core import array_rules as A
 from ..core import rules as R
 from .cross_entropy_column import _number, column_core, column_delta, label_core
-from .graph_folds import PASS_THROUGH, _scale
+from .graph_folds import _behind_views, _once, _scale
 
 LABELS = {"mean": "cross-entropy (mean)", "sum": "cross-entropy (sum)", "none": "cross-entropy",
           "example": "cross-entropy"}      # "example": a MatrixSymbol network's column (cross_entropy_column)
@@ -70,21 +70,6 @@ class CrossEntropyGroup:
         return [self.z, self.target]
 
 
-def _behind(graph, consumers, v, passed):
-    """The equation that makes ``v`` once the reshapes and broadcasts above it (each used once) are
-    passed; their ids are added to ``passed``."""
-    e = graph.producer[v.id]
-    while e.prim in PASS_THROUGH and len(consumers.get(v.id, ())) == 1:
-        passed.add(v.id)
-        v = e.inputs[0]
-        e = graph.producer[v.id]
-    return e
-
-
-def _once(consumers, v) -> bool:
-    return len(consumers.get(v.id, ())) == 1
-
-
 def _labels_core(graph, consumers, e):
     """logsumexp(z, axis) − (z ⊙ one_hot(y)).sum(axis) of one example each (reshaped to the batch):
     (z, y, axis, the ids inside), else None."""
@@ -93,9 +78,9 @@ def _labels_core(graph, consumers, e):
     for i, j in ((0, 1), (1, 0)):
         if e.params[0] != R.ph(i) - R.ph(j) or not all(_once(consumers, v) for v in e.inputs):
             continue
-        inner: set = set()
-        lse = _behind(graph, consumers, e.inputs[i], inner)
-        picked = _behind(graph, consumers, e.inputs[j], inner)
+        lse, passed_lse = _behind_views(graph, consumers, e.inputs[i])
+        picked, passed_picked = _behind_views(graph, consumers, e.inputs[j])
+        inner = set(passed_lse) | set(passed_picked)
         if lse.prim is not A.lse_p or picked.prim is not A.rsum_p or not _once(consumers, picked.out):
             continue
         if not _once(consumers, lse.out):
@@ -232,50 +217,50 @@ def cross_entropy_groups(graph, consumers, fwd, softmaxes) -> dict:
     for e in fwd:
         if e.out.id in taken:
             continue
-        core = _labels_core(graph, consumers, e)
-        column = column_core(graph, consumers, e) if core is None else None
-        label = label_core(graph, consumers, e) if core is None and column is None else None
-        if column is not None or label is not None:
-            # a MatrixSymbol column: −Σ t ⊙ (z − logsumexp(z)), or logsumexp(z) − z[k]
-            if column is not None:
-                z, t, inner, c = column
-                found = _reduced(graph, consumers, e.out, sp.S(-c), 0, False, tuple(z.shape), scaled=True)
-            else:
-                z, t, inner, c = label
-                found = _reduced(graph, consumers, e.out, sp.S(c), 0, True, tuple(z.shape), scaled=True)
-            if found is None or found[1] != "sum" or found[0].shape != ():
-                continue
-            end, _, passed, scale = found
-            inner = set(inner) | {e.out.id} | set(passed)
-            inner.discard(end.id)
-            if _closed(consumers, inner, end.id):
-                out[end.id] = CrossEntropyGroup(z.id, t.id, 0, "example", inner, end.id, label is not None,
-                                                True, True, scale)
-                taken |= inner | {end.id}
-            continue
-        if core is not None:
-            z, t, axis, inner = core
-            k, class_summed, labels, logits = sp.S.One, True, True, True
-        else:
-            tc = _target_core(graph, consumers, e, softmaxes)
-            if tc is None:
-                continue
-            z, t, axis, inner, c, logits = tc
-            k, class_summed, labels = sp.S(-c), False, False
-        found = _reduced(graph, consumers, e.out, k, axis, class_summed, tuple(z.shape))
-        if found is None:
-            continue
-        end, reduction, passed, _ = found
-        # sg.cross_entropy(z, t) lowers to (−t ⊙ log_softmax(z)).sum(axis), then the batch's mean
-        first = consumers[e.out.id][0] if _once(consumers, e.out) else None
-        called = labels or (k == 1 and first is not None and first.prim is A.rsum_p)
-        inner = set(inner) | {e.out.id} | set(passed)
-        inner.discard(end.id)
-        if not _closed(consumers, inner, end.id):
-            continue
-        out[end.id] = CrossEntropyGroup(z.id, t.id, axis, reduction, inner, end.id, labels, logits, called)
-        taken |= inner | {end.id}
+        ce = _group_from(graph, consumers, e, softmaxes)
+        if ce is not None and _closed(consumers, ce.inner, ce.end):
+            out[ce.end] = ce
+            taken |= ce.inner | {ce.end}
     return out
+
+
+def _group_from(graph, consumers, e, softmaxes):
+    """The cross-entropy whose core is ``e``, up to its furthest end (its values' uses unchecked),
+    else None."""
+    core = _labels_core(graph, consumers, e)
+    column = column_core(graph, consumers, e) if core is None else None
+    label = label_core(graph, consumers, e) if core is None and column is None else None
+    if column is not None or label is not None:
+        # a MatrixSymbol column: −Σ t ⊙ (z − logsumexp(z)), or logsumexp(z) − z[k]
+        if column is not None:
+            z, t, inner, c = column
+            found = _reduced(graph, consumers, e.out, sp.S(-c), 0, False, tuple(z.shape), scaled=True)
+        else:
+            z, t, inner, c = label
+            found = _reduced(graph, consumers, e.out, sp.S(c), 0, True, tuple(z.shape), scaled=True)
+        if found is None or found[1] != "sum" or found[0].shape != ():
+            return None
+        end, _, passed, scale = found
+        inner = (set(inner) | {e.out.id} | set(passed)) - {end.id}
+        return CrossEntropyGroup(z.id, t.id, 0, "example", inner, end.id, label is not None, True, True, scale)
+    if core is not None:
+        z, t, axis, inner = core
+        k, class_summed, labels, logits = sp.S.One, True, True, True
+    else:
+        tc = _target_core(graph, consumers, e, softmaxes)
+        if tc is None:
+            return None
+        z, t, axis, inner, c, logits = tc
+        k, class_summed, labels = sp.S(-c), False, False
+    found = _reduced(graph, consumers, e.out, k, axis, class_summed, tuple(z.shape))
+    if found is None:
+        return None
+    end, reduction, passed, _ = found
+    # sg.cross_entropy(z, t) lowers to (−t ⊙ log_softmax(z)).sum(axis), then the batch's mean
+    first = consumers[e.out.id][0] if _once(consumers, e.out) else None
+    called = labels or (k == 1 and first is not None and first.prim is A.rsum_p)
+    inner = (set(inner) | {e.out.id} | set(passed)) - {end.id}
+    return CrossEntropyGroup(z.id, t.id, axis, reduction, inner, end.id, labels, logits, called)
 
 
 def _closed(consumers, inner, end) -> bool:

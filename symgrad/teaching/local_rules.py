@@ -192,8 +192,8 @@ def _pretty(node) -> str:
 
 def _operand(node) -> str:
     """A product's operand in a rule: K.T as Kᵀ, so that ∇Q = δ @ (Kᵀ)ᵀ prints δ @ K."""
-    from .transposed_operand import _is_transposed
-    return _pretty(node.args[0]) + "ᵀ" if _is_transposed(node) else _pretty(node)
+    from .transposed_operand import operand
+    return operand(node, _pretty)
 
 
 def _t(name: str) -> str:

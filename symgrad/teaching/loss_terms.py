@@ -57,7 +57,10 @@ def _factors(d) -> dict:
 
 def split_penalties(d):
     """``d`` itself, or a copy whose output's equation has each cross-entropy's factor split out
-    (the copy's graph and lowering are copies: ``d`` is not changed)."""
+    (the copy's graph and lowering are copies: ``d`` is not changed). A copy is split already:
+    the picture of the steps' derivation does not look for its factors again."""
+    if getattr(d, "_penalties_split", False):
+        return d
     ks = _factors(d) if d.mode == "reverse" else {}
     if not ks:
         return d
@@ -87,4 +90,6 @@ def split_penalties(d):
     steps = []
     from ..core.differentiate import Step
     grads = backward(g, out, d.wrt_vars, on_step=lambda e, gr, cts: steps.append(Step(e, gr, list(cts))))
-    return dataclasses.replace(d, ir=g, output=out, gradient_vars=grads, lowering=low, raw_steps=steps)
+    split = dataclasses.replace(d, ir=g, output=out, gradient_vars=grads, lowering=low, raw_steps=steps)
+    split._penalties_split = True
+    return split

@@ -21,12 +21,12 @@ from .pool_steps import _pool_groups
 from .softmax_steps import softmax_groups
 from .cross_entropy_column import softmax_named
 from .cross_entropy_fold import cross_entropy_groups
+from .graph_folds import PASS_THROUGH
 from .cross_entropy_steps import folded as _ce_folded
 from . import transposed_operand as _transposed
 from .norm_affine import norm_affine
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
-_MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)     # shown as their input in a tensor declaration
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -128,7 +128,7 @@ class Naming:
         # nodes of the slide: shown as their input, with NumPy's broadcasting, and no step of their own
         self.alias: dict[int, int] = {}    # var id -> the var it shows as
         for e in self.fwd:
-            if (self.tensor and e.out.id not in disp and e.prim in _MOVEMENTS
+            if (self.tensor and e.out.id not in disp and e.prim in PASS_THROUGH
                     and len(self.consumers[e.out.id]) == 1 and _broadcast_like(e)):
                 src = e.inputs[0].id
                 self.alias[e.out.id] = self.alias.get(src, src)

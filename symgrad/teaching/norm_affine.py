@@ -20,16 +20,14 @@ a layer or the user names it: the z⁽ᵏ⁾ that a relu takes, or "y" is taken)
 """
 from __future__ import annotations
 
-from ..core import array_rules as A
 from ..core import rules as R
-
-_MOVEMENTS = (A.reshape_p, A.expand_p, R.broadcast_p)
+from .graph_folds import PASS_THROUGH
 
 
 def _source(graph, v):
     """The value ``v`` shows as, behind the reshapes and broadcasts of NumPy's broadcasting."""
     e = graph.producer[v.id]
-    while e.prim in _MOVEMENTS:
+    while e.prim in PASS_THROUGH:
         v = e.inputs[0]
         e = graph.producer[v.id]
     return v

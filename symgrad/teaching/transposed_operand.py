@@ -45,7 +45,7 @@ def rule(nm, eqn, disp, _pretty) -> str | None:
     i = next(j for j, v in enumerate(prod.inputs) if v.id == eqn.out.id)
     x = _pretty(disp[eqn.inputs[0].id])
     o = disp[prod.inputs[1 - i].id]
-    other = _pretty(untransposed(o)) + ("ᵀ" if _is_transposed(o) else "")
+    other = operand(o, _pretty)
     grad = f"δᵀ @ {other}" if i == 1 else f"{other} @ δᵀ"     # a @ X.T: ∇(X.T) = aᵀ @ δ, so ∇X = δᵀ @ a
     return f"matrix product, {x} transposed: ∇{x} = {grad}"
 
@@ -53,6 +53,11 @@ def rule(nm, eqn, disp, _pretty) -> str | None:
 def _is_transposed(x) -> bool:
     from ..frontend.tensor import Permute
     return isinstance(x, Permute) and x.axes == (1, 0)
+
+
+def operand(x, pretty) -> str:
+    """A product's operand in a rule, in ``pretty``'s names: K.T as Kᵀ (so ∇Q = δ @ (Kᵀ)ᵀ prints δ @ K)."""
+    return pretty(untransposed(x)) + ("ᵀ" if _is_transposed(x) else "")
 
 
 def untransposed(x):
