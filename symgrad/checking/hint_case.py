@@ -104,6 +104,16 @@ def gradient_graph(f, params, k, policy):
     return graph, grads[k]
 
 
+def gradient_at_fresh(case: Case, f, U, value) -> list | None:
+    """Per point, ∂f/∂U: ``f`` holds the fresh tensor ``U`` in the place of one of case.f's nodes
+    (an upsampled input, a broadcast parameter), and ``value(vals)`` is U's value at an example's
+    values (the node's); None where f does not depend on U."""
+    graph, g = gradient_graph(f, [U], 0, case.derivation.ir.policy)
+    if g is None:
+        return None
+    return [np.asarray(v[0], float) for v in case.eval_vars(graph, [g], lambda vals: {U.name: value(vals)})]
+
+
 def _transposed_of(e):
     """X where ``e`` is X.T of a 2-d tensor X, else None (here, not in operand_hints, so that the
     recurrence hints can use it without the two modules importing each other)."""
