@@ -547,9 +547,10 @@ class Sampler:
         self.kinks = KinkSites(D.ir, [D.output])
         given = lambda s: _given(self.at, s) is not None   # noqa: E731
         # a tensor target's slices along its softmax's axis are distributions (`soft_targets`)
-        self.target_axes = {t.name: axis for t, axis in tensor_targets(f, params).items()}
+        tensor_axes = tensor_targets(f, params)
+        self.target_axes = {t.name: axis for t, axis in tensor_axes.items()}
         self.targets = {} if targets == "free" else {
-            t.name: targets for t in [*target_symbols(f, params), *tensor_targets(f, params)]
+            t.name: targets for t in [*target_symbols(f, params), *tensor_axes]
             if t in self.inputs and not given(t) and bounds(t, assumptions) is None}
         self.pfree = [w for w in self.params if not given(w)]
         # integer labels (tensor checks: drawn in 0 … n − 1) stay where they were drawn: a side search
