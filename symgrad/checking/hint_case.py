@@ -123,6 +123,16 @@ def _transposed_of(e):
     return None
 
 
+def right_products(f, P) -> list:
+    """f's products u @ P — or all u @ P.T (torch's and 11-785's h @ W_hh.T) — in the order f holds
+    them; [] where f has both (u @ P at some steps, u @ P.T at others: no recurrence)."""
+    from ..frontend import tensor as T
+    prods = list(dict.fromkeys(n for n in sp.preorder_traversal(f)
+                               if isinstance(n, T.TensorMatMul) and n.args[0] != P
+                               and (n.args[1] == P or _transposed_of(n.args[1]) == P)))
+    return [] if len({n.args[1] for n in prods}) > 1 else prods
+
+
 def middle_dout_axes(case: Case):
     """(dout's name, axis, its shape) for each axis of each ``dout`` other than the batch's and the
     last (time, for a sequence), at least 2 long — when the claim is drawn at every point and differs

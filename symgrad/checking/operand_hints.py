@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs, right_products
 
 MAX_CANDIDATES = 12
 TRANSPOSED = "transposed"
@@ -286,10 +286,8 @@ def square_factor_everywhere_hint(case: Case):
     squares = [p for p in case.params if isinstance(p, T.Tensor) and len(p.shape) == 2
                and p.shape[0] == p.shape[1] and p != case.w]
     for P in squares:
-        prods = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f)
-                                   if isinstance(n, T.TensorMatMul) and n.args[0] != P
-                                   and (n.args[1] == P or _transposed_of(n.args[1]) == P)))
-        if len(prods) < 2 or len({n.args[1] for n in prods}) > 1:   # one product: operand_hint's
+        prods = right_products(case.f, P)
+        if len(prods) < 2:                      # one product: operand_hint's transposed factor
             continue
         R = prods[0].args[1]                    # P (cs231n's h @ Wh) or P.T (torch's h @ W_hh.T)
         flip = (lambda v: v.T) if R != P else (lambda v: v)          # noqa: E731
