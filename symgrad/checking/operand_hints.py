@@ -289,13 +289,13 @@ def square_factor_everywhere_hint(case: Case):
         prods = right_products(case.f, P)
         if len(prods) < 2:                      # one product: operand_hint's transposed factor
             continue
-        R = prods[0].args[1]                    # P (cs231n's h @ Wh) or P.T (torch's h @ W_hh.T)
-        flip = (lambda v: v.T) if R != P else (lambda v: v)          # noqa: E731
+        from .recurrent_hints import right_operand
+        R, r_of, _ = right_operand(prods)       # P (cs231n's h @ Wh) or P.T (torch's h @ W_hh.T)
         K = T.tensor("_K", tuple(P.shape))
         Cn = [T.tensor(f"_C{i}", tuple(T.shape_of(n))) for i, n in enumerate(prods)]
 
-        def extra(vals, prods=prods, Cn=Cn, P=P, K=K, flip=flip):
-            r = flip(np.asarray(vals[P.name], float))
+        def extra(vals, prods=prods, Cn=Cn, K=K, r_of=r_of):
+            r = r_of(vals)
             out = {K.name: r.T}
             for n, c in zip(prods, Cn):
                 u = np.asarray(numeric(T.as_tensor(n.args[0]), vals), float)
