@@ -104,6 +104,16 @@ def gradient_graph(f, params, k, policy):
     return graph, grads[k]
 
 
+def gradient_at_fresh(case: Case, f, U, value) -> list | None:
+    """Per point, ∂f/∂U: ``f`` holds the fresh tensor ``U`` in the place of one of case.f's nodes
+    (an upsampled input, a broadcast parameter), and ``value(vals)`` is U's value at an example's
+    values (the node's); None where f does not depend on U."""
+    graph, g = gradient_graph(f, [U], 0, case.derivation.ir.policy)
+    if g is None:
+        return None
+    return [np.asarray(v[0], float) for v in case.eval_vars(graph, [g], lambda vals: {U.name: value(vals)})]
+
+
 def _transposed_of(e):
     """X where ``e`` is X.T of a 2-d tensor X, else None (here, not in operand_hints, so that the
     recurrence hints can use it without the two modules importing each other)."""
@@ -111,6 +121,16 @@ def _transposed_of(e):
     if isinstance(e, T.Permute) and isinstance(e.args[0], T.Tensor) and tuple(e.args[1]) == (1, 0):
         return e.args[0]
     return None
+
+
+def right_products(f, P) -> list:
+    """f's products u @ P — or all u @ P.T (torch's and 11-785's h @ W_hh.T) — in the order f holds
+    them; [] where f has both (u @ P at some steps, u @ P.T at others: no recurrence)."""
+    from ..frontend import tensor as T
+    prods = list(dict.fromkeys(n for n in sp.preorder_traversal(f)
+                               if isinstance(n, T.TensorMatMul) and n.args[0] != P
+                               and (n.args[1] == P or _transposed_of(n.args[1]) == P)))
+    return [] if len({n.args[1] for n in prods}) > 1 else prods
 
 
 def middle_dout_axes(case: Case):

@@ -25,7 +25,7 @@ from itertools import combinations, product
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, all_same, gradient_graph
+from .hint_case import Case, all_same, gradient_at_fresh
 
 
 def _nearest_upsamplings(case: Case) -> list:
@@ -56,9 +56,8 @@ def _upstream(case: Case, node) -> list:
     from ..core.evaluate import numeric
     from ..frontend import tensor as T
     U = T.tensor("_U_nearest", tuple(node.shape))
-    graph, g = gradient_graph(case.f.xreplace({node: U}), [U], 0, case.derivation.ir.policy)
-    return [np.asarray(v[0], float) for v in
-            case.eval_vars(graph, [g], lambda vals: {U.name: np.asarray(numeric(node, vals), float)})]
+    return gradient_at_fresh(case, case.f.xreplace({node: U}), U,
+                             lambda vals: np.asarray(numeric(node, vals), float))
 
 
 def _blocks(G, factors):
@@ -88,6 +87,8 @@ def nearest_upsample_hint(case: Case) -> str | None:
     if any(c.shape != t.shape for c, t in zip(Cs, Ts)):
         return None
     Gs = _upstream(case, node)
+    if Gs is None:                        # f does not depend on the upsampled tensor
+        return None
     every = tuple(range(nd))
     if not all_same([_read(G, factors, every, ()) for G in Gs], Ts):
         return None                       # the gradient reaches x another way too: not this recogniser's

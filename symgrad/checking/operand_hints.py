@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs, right_products
 
 MAX_CANDIDATES = 12
 TRANSPOSED = "transposed"
@@ -286,18 +286,16 @@ def square_factor_everywhere_hint(case: Case):
     squares = [p for p in case.params if isinstance(p, T.Tensor) and len(p.shape) == 2
                and p.shape[0] == p.shape[1] and p != case.w]
     for P in squares:
-        prods = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f)
-                                   if isinstance(n, T.TensorMatMul) and n.args[0] != P
-                                   and (n.args[1] == P or _transposed_of(n.args[1]) == P)))
-        if len(prods) < 2 or len({n.args[1] for n in prods}) > 1:   # one product: operand_hint's
+        prods = right_products(case.f, P)
+        if len(prods) < 2:                      # one product: operand_hint's transposed factor
             continue
-        R = prods[0].args[1]                    # P (cs231n's h @ Wh) or P.T (torch's h @ W_hh.T)
-        flip = (lambda v: v.T) if R != P else (lambda v: v)          # noqa: E731
+        from .recurrent_hints import right_operand
+        R, r_of, _ = right_operand(prods)       # P (cs231n's h @ Wh) or P.T (torch's h @ W_hh.T)
         K = T.tensor("_K", tuple(P.shape))
         Cn = [T.tensor(f"_C{i}", tuple(T.shape_of(n))) for i, n in enumerate(prods)]
 
-        def extra(vals, prods=prods, Cn=Cn, P=P, K=K, flip=flip):
-            r = flip(np.asarray(vals[P.name], float))
+        def extra(vals, prods=prods, Cn=Cn, K=K, r_of=r_of):
+            r = r_of(vals)
             out = {K.name: r.T}
             for n, c in zip(prods, Cn):
                 u = np.asarray(numeric(T.as_tensor(n.args[0]), vals), float)

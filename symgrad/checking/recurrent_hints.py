@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs, right_products
 
 MAX_STEPS = 16
 
@@ -28,12 +28,7 @@ MAX_STEPS = 16
 def _chain(f, P):
     """[u_t @ P] in time order when f's products u @ P form a recurrence (the operand of each holds
     the one before it, and nothing else): else None."""
-    from ..frontend import tensor as T
-    prods = list(dict.fromkeys(n for n in sp.preorder_traversal(f)
-                               if isinstance(n, T.TensorMatMul) and n.args[0] != P
-                               and (n.args[1] == P or _transposed_of(n.args[1]) == P)))
-    if len({n.args[1] for n in prods}) > 1:     # u @ P at some steps, u @ P.T at others: no recurrence
-        return None
+    prods = right_products(f, P)
     if not 2 <= len(prods) <= MAX_STEPS:
         return None
     held = {n: sum(1 for m in prods if m != n and n.args[0].has(m)) for n in prods}

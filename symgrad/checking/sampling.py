@@ -120,16 +120,13 @@ def _body_kinks(body):
     return tuple((sp.lambdify(R.placeholders(n), u, modules="numpy"), u, what) for u, what in found)
 
 
-def _varying(eqns) -> set:
-    """The ids of the equations (in graph order) whose value moves with some parameter or input: a
-    kink of an equation made of constants alone (a resize's weight matrix, |i − j| of index grids)
-    is the same at every point, never crossed and never to be reached."""
+def _varying(graph, eqns) -> set:
+    """The ids of the variables whose value moves with some parameter or input: a kink of an
+    equation made of constants alone (a resize's weight matrix, |i − j| of index grids) is the same
+    at every point, never crossed and never to be reached."""
     from ..core import rules as R
-    out = set()
-    for e in eqns:
-        if e.prim is R.param_p or e.prim is R.input_p or any(v.id in out for v in e.inputs):
-            out.add(e.out.id)
-    return out
+    from ..core.reverse import depends_on
+    return depends_on(graph, [e.out for e in eqns if e.prim is R.param_p or e.prim is R.input_p])
 
 
 class KinkSites:
@@ -142,7 +139,7 @@ class KinkSites:
         from ..core import rules as R
         self.graph = graph
         eqns = graph.ancestors(list(outs))
-        varying = _varying(eqns)
+        varying = _varying(graph, eqns)
         self.sites = [(e, fn, u, what) for e in eqns if e.prim is R.ewise_p and e.out.id in varying
                       for fn, u, what in (_body_kinks(e.params[0]) or ())]
         # only what the sites read is evaluated: a conv-relu-pool layer's pooling and loss are not
@@ -550,9 +547,10 @@ class Sampler:
         self.kinks = KinkSites(D.ir, [D.output])
         given = lambda s: _given(self.at, s) is not None   # noqa: E731
         # a tensor target's slices along its softmax's axis are distributions (`soft_targets`)
-        self.target_axes = {t.name: axis for t, axis in tensor_targets(f, params).items()}
+        tensor_axes = tensor_targets(f, params)
+        self.target_axes = {t.name: axis for t, axis in tensor_axes.items()}
         self.targets = {} if targets == "free" else {
-            t.name: targets for t in [*target_symbols(f, params), *tensor_targets(f, params)]
+            t.name: targets for t in [*target_symbols(f, params), *tensor_axes]
             if t in self.inputs and not given(t) and bounds(t, assumptions) is None}
         self.pfree = [w for w in self.params if not given(w)]
         # integer labels (tensor checks: drawn in 0 … n − 1) stay where they were drawn: a side search

@@ -21,7 +21,7 @@ import numpy as np
 
 import sympy as sp
 
-from .hint_case import Case, all_same, gradient_graph
+from .hint_case import Case, all_same, gradient_at_fresh
 
 
 def _sums(vals, targets, fits) -> tuple | None:
@@ -72,12 +72,11 @@ def _broadcast_sites(f, w):
 def _gradient_at(case: Case, node, swapped, wb, use) -> list:
     """Per point, ∂f/∂wb: f with w broadcast to the node's shape as a fresh tensor, at its value."""
     from ..core.evaluate import numeric
-    graph, g = gradient_graph(case.f.xreplace({node: swapped}), [wb], 0, case.derivation.ir.policy)
 
-    def extra(vals):
+    def value(vals):
         shape = np.shape(numeric(node, vals))
-        return {wb.name: np.broadcast_to(np.asarray(numeric(use, vals), float), shape).copy()}
-    return [np.asarray(v[0], float) for v in case.eval_vars(graph, [g], extra)]
+        return np.broadcast_to(np.asarray(numeric(use, vals), float), shape).copy()
+    return gradient_at_fresh(case, case.f.xreplace({node: swapped}), wb, value)
 
 
 def _upstreams(case: Case) -> list:
@@ -93,6 +92,8 @@ def _upstreams(case: Case) -> list:
         try:
             vals = _gradient_at(case, node, swapped, wb, use)
         except Exception:                 # a declaration this recogniser does not follow: no site
+            continue
+        if vals is None:                  # f does not depend on the broadcast parameter
             continue
         if any(all_same(vals, v) for _, v, _, _ in out):
             continue                      # the node is the output and w a term: its gradient is dout

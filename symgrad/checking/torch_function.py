@@ -155,6 +155,7 @@ class FunctionBackward:
                                 f"{[p.name for p in ps]}")
         self.mapping = ", ".join(mapped)
         self.positions = {v: i for i, (k, v) in enumerate(self.slots) if k == "symbol"}
+        self.input_names = self._params()       # forward's inputs as the messages name them
         from ..core.lower import lower
         self._graph, _, self._outs = zip(*[lower(o) for o in outs])
 
@@ -257,21 +258,21 @@ class FunctionBackward:
         import torch
         grads = list(grads) if isinstance(grads, (tuple, list)) else [grads]
         n = len(self.slots)
-        sig = f"forward({', '.join(self._params())})"
+        sig = f"forward({', '.join(self.input_names)})"
         if len(grads) < n:
             raise BackwardError(f"{self.name}.backward returned {len(grads)} gradient(s) for the {n} inputs "
                                 f"of {sig}: one per input, in forward's order, None for an input that "
                                 f"takes no gradient (torch: 'returned an incorrect number of gradients')")
         for i, (g, (kind, v)) in enumerate(zip(grads, self.slots + [("extra", None)] * (len(grads) - n))):
             if g is not None and kind != "symbol":
-                what = (f"the constant {self._params()[i]} = {v!r}" if kind == "value" else
+                what = (f"the constant {self.input_names[i]} = {v!r}" if kind == "value" else
                         f"position {i}, past forward's {n} inputs")
                 raise BackwardError(f"{self.name}.backward returned a gradient at position {i}, for {what}, "
                                     f"which is no tensor input: return None there (torch refuses a "
                                     f"gradient for a non-tensor input)")
         for i, (g, (kind, v)) in enumerate(zip(grads, self.slots)):
             if g is not None and kind == "symbol" and not isinstance(args[i], torch.Tensor):
-                p = self._params()[i]
+                p = self.input_names[i]
                 raise BackwardError(
                     f"{self.name}.backward returned a gradient at position {i}, for {p}"
                     f"{'' if p == v else f' (= {v})'}, a scalar not in wrt, which the check passes to apply as a "
@@ -281,7 +282,7 @@ class FunctionBackward:
                     f"is then a float64 tensor that requires grad)")
         i = self.positions[w.name]
         g = grads[i]
-        pname = self._params()[i]
+        pname = self.input_names[i]
         if g is None:
             raise BackwardError(
                 f"{self.name}.backward returned None at position {i}, the gradient of "
@@ -320,7 +321,7 @@ class FunctionBackward:
     def explain(self, result):
         """``result`` of the check with the Function's words: how it was called, what torch summed,
         and the order of the gradients as forward's inputs (not wrt's)."""
-        params = self._params()
+        params = self.input_names
         order = f"{self.name}.forward's inputs ({', '.join(params)})"
         say = f"return one gradient per input of forward, in that order, None for an input without one"
         if result.hint:

@@ -69,19 +69,16 @@ def _gradient_of_upsampled(case, n, ks, dilated):
     from ..core.evaluate import numeric
     from ..frontend import conv as C
     from ..frontend import tensor as T
-    from .hint_case import gradient_graph
+    from .hint_case import gradient_at_fresh
     x = n.args[0]
     widths = tuple(k * (int(d) - 1) + 1 for k, d in zip(ks, case.w.shape[2:]))
     U = T.tensor("_U_up", tuple(x.shape[:2]) + widths)
     fresh = C.Conv(U, n.args[1], n.args[2], n.args[3], sp.Tuple(*[1] * n.nd), n.args[5])
-    graph, g = gradient_graph(case.f.xreplace({n: fresh}), [U], 0, case.derivation.ir.policy)
-    if g is None:
-        return None
 
-    def extra(vals):
+    def value(vals):
         v = np.asarray(numeric(x, vals), float)
-        return {U.name: _zeros_between(v, ks) if dilated else v}
-    return [np.asarray(v[0], float) for v in case.eval_vars(graph, [g], extra)]
+        return _zeros_between(v, ks) if dilated else v
+    return gradient_at_fresh(case, case.f.xreplace({n: fresh}), U, value)
 
 
 def _pair_sums(G, ks, Ws):

@@ -622,13 +622,15 @@ def _cross_check(D, params, pt, truth, rng) -> str:
     """Central difference of f along a random direction v vs ⟨∇f, v⟩ (mean over the examples); each
     stop_gradient in f held at its value at the point, as the gradient treats it."""
     from ..core.evaluate import evaluate as ev
-    from ..core.stop_gradients import frozen_values
+    from ..core.stop_gradients import frozen_values, is_stop_gradient
     dirs = {w.name: rng.standard_normal(_shape(w) or None) for w in params}
     slope = sum(float(np.sum(np.asarray(t) * dirs[w.name])) for w, t in zip(params, truth))
+    # whether f holds a stop_gradient, asked once, not by a walk of the graph per example and step
+    stops = any(is_stop_gradient(e) for e in D.ir.ancestors([D.output]))
 
     def fval(h):
         def moved(vals):
-            held = frozen_values(D.ir, [D.output], vals)    # stop_gradients: held at the point
+            held = frozen_values(D.ir, [D.output], vals) if stops else {}   # held at the point
             for w in params:
                 vals[w.name] = np.asarray(vals[w.name], float) + h * dirs[w.name]
                 if _shape(w) == ():

@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-import sympy as sp
 import torch
 
 import symgrad as sg

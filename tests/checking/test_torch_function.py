@@ -5,7 +5,6 @@ torch.autograd.gradcheck's (an independent oracle: finite differences through th
 apply, by torch's engine)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import sympy as sp
 
