@@ -266,7 +266,7 @@ class WholeBatchScheduler(Scheduler):
         n, code = f"v{v}", None
         for u in sorted(st.reads):
             sym = sp.Symbol(self.names[u], real=True)
-            if u in self.fresh and last.get(u) == i and self.value[u] == val and self._floats(u) \
+            if self._dies_here(u, v, i, last) \
                     and (a == sym or a.is_Mul and sym in a.args and not read_through_another_name(a, sym)):
                 n = self.names[u]
                 code = [] if a == sym else [f"{n} *= {p(a / sym)}"]
@@ -292,7 +292,7 @@ class WholeBatchScheduler(Scheduler):
         if passes(body, arrays) < MIN_PASSES:
             return False
         for u in sorted(st.reads):
-            if u in self.fresh and last.get(u) == i and self.value[u] == val and self._floats(u):
+            if self._dies_here(u, v, i, last):
                 sym = sp.Symbol(self.names[u], real=True)
                 if sym in body.free_symbols and scratch_ok(body, sym) and not read_through_another_name(body, sym) \
                         and not unmasked(body).atoms(*REFUSED):
@@ -330,9 +330,8 @@ class WholeBatchScheduler(Scheduler):
         name = f"v{v}"
         p = self.printer.doprint
 
-        def dying(u):       # a temporary of the full shape that nothing reads after this statement
-            return last is not None and u in self.fresh and last.get(u) == i and self.value[u] == val \
-                and self._floats(u)
+        def dying(u):
+            return self._dies_here(u, v, i, last)
         for u in sorted(st.reads):
             if first.is_Mul and dying(u):
                 sym = sp.Symbol(self.names[u], real=True)
@@ -360,6 +359,12 @@ class WholeBatchScheduler(Scheduler):
                 if w in r.args and not read_through_another_name(r, w):
                     return [f"{w} *= {p(r / w)}", f"{n} {op} {w}"]
         return [f"{n} {op} {p(r)}"]
+
+    def _dies_here(self, u: int, v: int, i: int, last: dict | None) -> bool:
+        """Whether var ``u`` is a temporary of var ``v``'s full shape, of floats, that nothing reads
+        after statement ``i`` (its buffer free for ``v``'s result)."""
+        return last is not None and u in self.fresh and last.get(u) == i and self.value[u] == self.value[v] \
+            and self._floats(u)
 
     def _floats(self, u) -> bool:
         """Whether var ``u``'s array holds the program's floats (an arg-max holds integers)."""
