@@ -436,13 +436,20 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     for e in sch.eqns:
         if e.prim is R.ewise_p:
             needed |= {s for s in e.params[0].free_symbols if s in dims}
-    sizing = set()
-    unbound = {s for s in needed if s in dims} - {sp.sympify(d) for i, x in enumerate(spec.inputs)
-                                                   if lw.inputs[i] in used for d in _shape(x)}
-    for i, x in enumerate(spec.inputs):
-        if lw.inputs[i] not in used and unbound & {sp.sympify(d) for d in _shape(x)}:
+    # the symbolic sizes, bound from the first input that has each: the read inputs first, then an
+    # input not read only when it has a size needed and not bound yet (it is then an argument too)
+    bound: dict = {}
+    size_lines, sizing = [], set()
+    for i, x in sorted(enumerate(spec.inputs), key=lambda ix: lw.inputs[ix[0]] not in used):
+        shape = [sp.sympify(d) for d in _shape(x)]
+        if lw.inputs[i] not in used:
+            if not any(d in needed and d in dims and d not in bound for d in shape):
+                continue
             sizing.add(i)
-            unbound -= {sp.sympify(d) for d in _shape(x)}
+        for k, d in enumerate(shape):
+            if d.is_Symbol and d not in bound:
+                bound[d] = dims[d]
+                size_lines.append(f"{dims[d]} = x{i}.shape[{k}]")
     xs = [f"x{i}" if vid in used or i in sizing else "_" for i, vid in enumerate(lw.inputs)]
     sig = SIGNATURES[kind]
     each = per_example(spec)
@@ -459,17 +466,8 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     if kind == "step":
         body[:0] = T_CHECK
 
-    # the symbolic sizes, bound from the first input that has each
-    bound: dict = {}
     body.append("# sizes, from the inputs")
-    for i, x in sorted(enumerate(spec.inputs), key=lambda ix: lw.inputs[ix[0]] not in used):
-        if lw.inputs[i] not in used and i not in sizing:
-            continue
-        for k, d in enumerate(_shape(x)):
-            d = sp.sympify(d)
-            if d.is_Symbol and d not in bound:
-                bound[d] = dims[d]
-                body.append(f"{dims[d]} = x{i}.shape[{k}]")
+    body += size_lines
     missing = sorted((s.name for s in needed if s in dims and s not in bound))
     if missing:
         raise UnsupportedError(f"the size(s) {', '.join(missing)} are not the size of an axis of any input "
