@@ -289,13 +289,12 @@ class WholeBatchScheduler(Scheduler):
             return False    # (only arrays with a batch size, of many entries per example: see CHAIN_MIN_ENTRIES)
         arrays = {s for s in body.free_symbols if s in self._leaf_of
                   and tuple(self.g.producer[self._leaf_of[s]].out.shape) != ()}
-        if passes(body, arrays) < MIN_PASSES:
-            return False
+        if passes(body, arrays) < MIN_PASSES or unmasked(body).atoms(*REFUSED):
+            return False    # (a mask or relation: neither an operand's buffer nor `fresh_chain` takes it)
         for u in sorted(st.reads):
             if self._dies_here(u, v, i, last):
                 sym = sp.Symbol(self.names[u], real=True)
-                if sym in body.free_symbols and scratch_ok(body, sym) and not read_through_another_name(body, sym) \
-                        and not unmasked(body).atoms(*REFUSED):
+                if sym in body.free_symbols and scratch_ok(body, sym) and not read_through_another_name(body, sym):
                     lines = into(body, sym, arrays, self.printer)
                     if lines is not None:
                         st.code[0:1] = lines
