@@ -266,7 +266,7 @@ class WholeBatchScheduler(Scheduler):
         n, code = f"v{v}", None
         for u in sorted(st.reads):
             sym = sp.Symbol(self.names[u], real=True)
-            if u in self.fresh and last.get(u) == i and self.value[u] == val and self._floats(u) \
+            if self._dies_here(u, v, i, last) \
                     and (a == sym or a.is_Mul and sym in a.args and not read_through_another_name(a, sym)):
                 n = self.names[u]
                 code = [] if a == sym else [f"{n} *= {p(a / sym)}"]
@@ -289,13 +289,12 @@ class WholeBatchScheduler(Scheduler):
             return False    # (only arrays with a batch size, of many entries per example: see CHAIN_MIN_ENTRIES)
         arrays = {s for s in body.free_symbols if s in self._leaf_of
                   and tuple(self.g.producer[self._leaf_of[s]].out.shape) != ()}
-        if passes(body, arrays) < MIN_PASSES:
-            return False
+        if passes(body, arrays) < MIN_PASSES or unmasked(body).atoms(*REFUSED):
+            return False    # (a mask or relation: neither an operand's buffer nor `fresh_chain` takes it)
         for u in sorted(st.reads):
-            if u in self.fresh and last.get(u) == i and self.value[u] == val and self._floats(u):
+            if self._dies_here(u, v, i, last):
                 sym = sp.Symbol(self.names[u], real=True)
-                if sym in body.free_symbols and scratch_ok(body, sym) and not read_through_another_name(body, sym) \
-                        and not unmasked(body).atoms(*REFUSED):
+                if sym in body.free_symbols and scratch_ok(body, sym) and not read_through_another_name(body, sym):
                     lines = into(body, sym, arrays, self.printer)
                     if lines is not None:
                         st.code[0:1] = lines
@@ -330,9 +329,8 @@ class WholeBatchScheduler(Scheduler):
         name = f"v{v}"
         p = self.printer.doprint
 
-        def dying(u):       # a temporary of the full shape that nothing reads after this statement
-            return last is not None and u in self.fresh and last.get(u) == i and self.value[u] == val \
-                and self._floats(u)
+        def dying(u):
+            return self._dies_here(u, v, i, last)
         for u in sorted(st.reads):
             if first.is_Mul and dying(u):
                 sym = sp.Symbol(self.names[u], real=True)
@@ -360,6 +358,12 @@ class WholeBatchScheduler(Scheduler):
                 if w in r.args and not read_through_another_name(r, w):
                     return [f"{w} *= {p(r / w)}", f"{n} {op} {w}"]
         return [f"{n} {op} {p(r)}"]
+
+    def _dies_here(self, u: int, v: int, i: int, last: dict | None) -> bool:
+        """Whether var ``u`` is a temporary of var ``v``'s full shape, of floats, that nothing reads
+        after statement ``i`` (its buffer free for ``v``'s result)."""
+        return last is not None and u in self.fresh and last.get(u) == i and self.value[u] == self.value[v] \
+            and self._floats(u)
 
     def _floats(self, u) -> bool:
         """Whether var ``u``'s array holds the program's floats (an arg-max holds integers)."""
@@ -431,13 +435,20 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     for e in sch.eqns:
         if e.prim is R.ewise_p:
             needed |= {s for s in e.params[0].free_symbols if s in dims}
-    sizing = set()
-    unbound = {s for s in needed if s in dims} - {sp.sympify(d) for i, x in enumerate(spec.inputs)
-                                                   if lw.inputs[i] in used for d in _shape(x)}
-    for i, x in enumerate(spec.inputs):
-        if lw.inputs[i] not in used and unbound & {sp.sympify(d) for d in _shape(x)}:
+    # the symbolic sizes, bound from the first input that has each: the read inputs first, then an
+    # input not read only when it has a size needed and not bound yet (it is then an argument too)
+    bound: dict = {}
+    size_lines, sizing = [], set()
+    for i, x in sorted(enumerate(spec.inputs), key=lambda ix: lw.inputs[ix[0]] not in used):
+        shape = [sp.sympify(d) for d in _shape(x)]
+        if lw.inputs[i] not in used:
+            if not any(d in needed and d in dims and d not in bound for d in shape):
+                continue
             sizing.add(i)
-            unbound -= {sp.sympify(d) for d in _shape(x)}
+        for k, d in enumerate(shape):
+            if d.is_Symbol and d not in bound:
+                bound[d] = dims[d]
+                size_lines.append(f"{dims[d]} = x{i}.shape[{k}]")
     xs = [f"x{i}" if vid in used or i in sizing else "_" for i, vid in enumerate(lw.inputs)]
     sig = SIGNATURES[kind]
     each = per_example(spec)
@@ -454,17 +465,8 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     if kind == "step":
         body[:0] = T_CHECK
 
-    # the symbolic sizes, bound from the first input that has each
-    bound: dict = {}
     body.append("# sizes, from the inputs")
-    for i, x in sorted(enumerate(spec.inputs), key=lambda ix: lw.inputs[ix[0]] not in used):
-        if lw.inputs[i] not in used and i not in sizing:
-            continue
-        for k, d in enumerate(_shape(x)):
-            d = sp.sympify(d)
-            if d.is_Symbol and d not in bound:
-                bound[d] = dims[d]
-                body.append(f"{dims[d]} = x{i}.shape[{k}]")
+    body += size_lines
     missing = sorted((s.name for s in needed if s in dims and s not in bound))
     if missing:
         raise UnsupportedError(f"the size(s) {', '.join(missing)} are not the size of an axis of any input "

@@ -127,13 +127,14 @@ def _without_stops(spec: Spec, input_grads: list | None = None) -> tuple:
     form for one. `compile` strips them before any backend (`symgrad.compiling.strip_stops`), but
     ``as_torch()``'s own lowerings (`codegen.vjp_specs`, derived from the program's spec, which
     keeps them) and a spec handed to `build` directly (`codegen.triton_aot`) come here with theirs."""
-    from symgrad.compiling.strip_stops import stripped_lowering, without_stop_gradients
+    from symgrad.compiling.strip_stops import without_stop_gradients
     if input_grads is None:
         return without_stop_gradients(spec), None
     n = len(spec.train.outputs)         # the input gradients ride along as outputs, then split off
-    lw = stripped_lowering(dataclasses.replace(spec.train, outputs=list(spec.train.outputs) + list(input_grads)))
-    spec = dataclasses.replace(without_stop_gradients(spec), train=dataclasses.replace(lw, outputs=lw.outputs[:n]))
-    return spec, list(lw.outputs[n:])
+    spec = without_stop_gradients(dataclasses.replace(
+        spec, train=dataclasses.replace(spec.train, outputs=list(spec.train.outputs) + list(input_grads))))
+    lw = spec.train
+    return dataclasses.replace(spec, train=dataclasses.replace(lw, outputs=lw.outputs[:n])), list(lw.outputs[n:])
 
 
 def build_grad_inputs(spec: Spec, input_grads: list):

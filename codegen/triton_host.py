@@ -401,16 +401,16 @@ def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
         others = [_host_code(sch, u.id, names) if i != j else part for i, u in enumerate(e.inputs)]
         out_shape = tuple(int(d) for d in e.out.shape)
         name = e.prim.name
+        scalar = _scalar_under(sch, e.inputs[1 - j].id) if e.prim is R.matmul_p else None
         if e.prim is R.ewise_p:
             body = e.params[0].xreplace({R.ph(i): sp.Symbol(f"({a})") for i, a in enumerate(others)})
             code = TorchPrinter({"strict": True}).doprint(body)
-        elif e.prim is R.matmul_p and int(e.inputs[j].shape[1 - j]) == 1 and \
-                _scalar_under(sch, e.inputs[1 - j].id) is not None:
+        elif e.prim is R.matmul_p and int(e.inputs[j].shape[1 - j]) == 1 and scalar is not None:
             # an outer product with s·1 (the gradient of sg.sum(x @ W)): the sums times s, repeated
-            s_code = _host_code(sch, _scalar_under(sch, e.inputs[1 - j].id), names)
+            s_code = _host_code(sch, scalar, names)
             code = f"({part} * {s_code}).expand(-1, {', '.join(map(str, out_shape))})"
         elif e.prim is R.matmul_p:
-            if _scalar_under(sch, e.inputs[1 - j].id) is not None and e.inputs[1 - j].shape != ():
+            if scalar is not None and e.inputs[1 - j].shape != ():
                 # its host code is a number (`_host_code` prints c·𝟙 as c): no operand of a product
                 raise UnsupportedError(f"{sch.describe(e.out.id)}: the kernel backends' host part of a gradient "
                                        f"has no rule for this product of a batch sum with a constant matrix "

@@ -102,12 +102,7 @@ def _rule_block(name: str, rule, group: str, slots: list, hoisted: dict, printer
     if n_labels:
         L.append(f"{_I}ok: every class label in range (else nothing is stored: the step is skipped)")
     L.append(f'{_I}"""')
-    L += [f"{_I}offs = block * BLOCK + tl.arange(0, BLOCK)",
-          f"{_I}mask = offs < numel",
-          f"{_I}# -- stage 2 of the sum over the batch: add the slices' partial sums (fp32)",
-          f"{_I}g = tl.zeros((BLOCK,), dtype=tl.float32)",
-          f"{_I}for s in range(0, n_parts):",
-          f"{_I}    g += tl.load(part_ptr + s * numel + offs, mask=mask, other=0.0)"]
+    L += _stage2_lines()
     if value is not None and not norm:
         L += _value_clip_lines(value)
     if norm:
@@ -129,6 +124,17 @@ def _rule_block(name: str, rule, group: str, slots: list, hoisted: dict, printer
         L.append(f"{_I}tl.store({s}_ptr + offs, {s}_new, mask={m})")
     L.append(f"{_I}tl.store(p_ptr + offs, p_new, mask={m})")
     return "\n".join(L), own, hnames
+
+
+def _stage2_lines(comment: bool = True) -> list:
+    """A block's g = Σ_s partial[s] of its entries (stage 2 of a sum over the batch): the update's,
+    finish's and clip_norm's blocks."""
+    return [f"{_I}offs = block * BLOCK + tl.arange(0, BLOCK)",
+            f"{_I}mask = offs < numel"] \
+        + ([f"{_I}# -- stage 2 of the sum over the batch: add the slices' partial sums (fp32)"] if comment else []) \
+        + [f"{_I}g = tl.zeros((BLOCK,), dtype=tl.float32)",
+           f"{_I}for s in range(0, n_parts):",
+           f"{_I}    g += tl.load(part_ptr + s * numel + offs, mask=mask, other=0.0)"]
 
 
 def _value_clip_lines(value: str) -> list:
@@ -187,12 +193,7 @@ def _segments_kernel(which: str, spec: Spec, printer: TritonPrinter, out: _Out, 
         L = ["", "", "@triton.jit",
              f"def {which}_block(p_ptr, part_ptr, n_parts, numel, block, BLOCK: tl.constexpr):",
              f'{_I}"""One block of one gradient: stage 2 of its sum over the batch, g = Σ_s partial[s]."""',
-             f"{_I}offs = block * BLOCK + tl.arange(0, BLOCK)",
-             f"{_I}mask = offs < numel",
-             f"{_I}# -- stage 2 of the sum over the batch: add the slices' partial sums (fp32)",
-             f"{_I}g = tl.zeros((BLOCK,), dtype=tl.float32)",
-             f"{_I}for s in range(0, n_parts):",
-             f"{_I}    g += tl.load(part_ptr + s * numel + offs, mask=mask, other=0.0)",
+             *_stage2_lines(),
              f"{_I}tl.store(p_ptr + offs, g, mask=mask)"]
 
     # the launch over all parameters
@@ -373,12 +374,7 @@ def _clip_norm_kernel(spec: Spec, value: str | None, norm_type, n_norm: int) -> 
          f'{_I}"""One block of one gradient: g = Σ_s partial[s] (stage 2 of its sum over the batch)'
          + (", clipped to\n" + f"{_I}[-{value}, {value}] (clip_grad_value_)" if value is not None else "")
          + f", stored; returns ``acc`` with {what} of the block."
-         + '"""',
-         f"{_I}offs = block * BLOCK + tl.arange(0, BLOCK)",
-         f"{_I}mask = offs < numel",
-         f"{_I}g = tl.zeros((BLOCK,), dtype=tl.float32)",
-         f"{_I}for s in range(0, n_parts):",
-         f"{_I}    g += tl.load(part_ptr + s * numel + offs, mask=mask, other=0.0)"]
+         + '"""', *_stage2_lines(comment=False)]
     if value is not None:
         L += _value_clip_lines(value)
     L.append(f"{_I}tl.store(g_ptr + offs, g, mask=mask)")

@@ -144,6 +144,14 @@ def last_axis_sum(a: str, rank: int, dtype: str = "") -> str:
     return f"numpy.einsum('{ij}->{ij[:-1]}', {a}{dtype})[..., None]"
 
 
+def _axis_sum(a: str, axis: int, shape) -> str:
+    """Σ of ``a`` (code of an array of ``shape``) over ``axis``, kept: `last_axis_sum` over short
+    rows, else ``.sum``."""
+    if axis == len(shape) - 1 and short_rows(shape):
+        return last_axis_sum(a, len(shape))
+    return f"{a}.sum({axis}, keepdims=True)"
+
+
 def _reshape(c: Context, e) -> str:
     # a 0-d value may be a Python float (the seed ``scale``): numpy.reshape takes it as an array
     old, new = tuple(e.inputs[0].shape), tuple(e.params[0])
@@ -192,9 +200,7 @@ def _lse(c: Context, e) -> list:
     # log Σ exp(a) = m + log Σ exp(a − m), m = max a along the axis: no exp of a large number
     (axis,) = e.params
     a, n = c.args[0], c.name
-    rank = len(e.inputs[0].shape)
-    total = last_axis_sum(f"numpy.exp({a} - {n}_max)", rank) if axis == rank - 1 and short_rows(e.inputs[0].shape) else \
-        f"numpy.exp({a} - {n}_max).sum({axis}, keepdims=True)"
+    total = _axis_sum(f"numpy.exp({a} - {n}_max)", axis, e.inputs[0].shape)
     return [f"{n}_max = {a}.max({axis}, keepdims=True)",
             f"{n} = numpy.log({total})",
             f"{n} += {n}_max",
@@ -210,9 +216,7 @@ def lse_keeping_softmax(c: Context, e, softmax: str, lse_read: bool) -> list:
     them (a causal mask) gives 0 there; a row of −inf only gives NaN, as torch's softmax does."""
     (axis,) = e.params
     a, n = c.args[0], c.name
-    rank = len(e.inputs[0].shape)
-    total = last_axis_sum(softmax, rank) if axis == rank - 1 and short_rows(e.inputs[0].shape) else \
-        f"{softmax}.sum({axis}, keepdims=True)"
+    total = _axis_sum(softmax, axis, e.inputs[0].shape)
     lines = [f"{n}_max = {a}.max({axis}, keepdims=True)",
              f"{softmax} = numpy.subtract({a}, {n}_max)",
              f"numpy.exp({softmax}, out={softmax})",
