@@ -37,13 +37,33 @@ def num(x) -> str:
 
 def scratch_ok(e: sp.Expr, buf: sp.Symbol) -> bool:
     """Whether ``e`` can be worked out in ``buf``'s own buffer: ``e`` does not read ``buf``, or reads
-    it only as a factor of the whole product (consumed first)."""
+    it in one term of a sum or one factor of a product only, itself such an expression, down to
+    ``buf`` itself (worked out first: `into` starts from the operand that reads ``buf``)."""
     if buf not in e.free_symbols or e == buf:
         return True
-    if e.is_Add:            # in one term only, which is worked out first (Nesterov's lr·g + lr·μ·b)
+    if e.is_Add or e.is_Mul:    # Nesterov's lr·g + lr·μ·b; the softmax's backward c·m⊙S⊙(ḡ + r)
         reading = [a for a in e.args if buf in a.free_symbols]
         return len(reading) == 1 and scratch_ok(reading[0], buf)
-    return e.is_Mul and buf in e.args and all(buf not in f.free_symbols for f in e.args if f != buf)
+    return False
+
+
+def pull_common_factors(e: sp.Expr, arrays: set) -> sp.Expr:
+    """``e`` with every sum whose terms all have an array ``a`` among their factors written as ``a``
+    times the sum of the rest, ``a⊙u + a⊙w → a⊙(u + w)``: the softmax's backward
+    c·m⊙(S⊙ḡ + S⊙r) becomes c·m⊙S⊙(ḡ + r), one product fewer, and ḡ is then read in one place
+    only, so the whole of it can be worked out in ḡ's buffer (`scratch_ok`) when ḡ dies there:
+    ``ḡ += r; ḡ *= S; ...`` instead of a new array, two products and a temporary. The values agree
+    to rounding (one product less is one rounding less)."""
+    if e.is_Add:
+        terms = [pull_common_factors(t, arrays) for t in e.args]
+        common = set.intersection(*(set(sp.Mul.make_args(t)) for t in terms)) & arrays
+        if common:
+            a = sp.Mul(*sorted(common, key=str))
+            return sp.Mul(a, sp.Add(*[t / a for t in terms]), evaluate=False)
+        return sp.Add(*terms)
+    if e.is_Mul:
+        return sp.Mul(*[pull_common_factors(f, arrays) for f in e.args])
+    return e
 
 
 # f(x) into a buffer: numpy's ufuncs with out=
@@ -52,13 +72,20 @@ _UFUNCS = {sp.exp: "numpy.exp", sp.log: "numpy.log", sp.sign: "numpy.sign", sp.A
 _POWERS = {sp.Rational(1, 2): "numpy.sqrt", 2: "numpy.square", -1: "numpy.reciprocal"}
 
 
-def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
+def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter, spent: list | None = None):
     """Lines that leave the elementwise expression ``e`` in the array ``buf``: its first operand is
     worked out into ``buf`` (recursively; the one of most passes, so that its temporaries are the
     ones saved, and never a piecewise function: numpy.where has no out=), the others are applied in place (``buf *= …``,
     ``buf += …``), functions as ufuncs with ``out=buf``. None where ``e`` has another form. ``buf``
-    may be read only as described in `scratch_ok`; other arrays are read, never written."""
+    may be read only as described in `scratch_ok`; other arrays are read, never written. ``spent``,
+    when given, gets the `passes` of each operand printed as an expression of its own (NumPy's
+    temporaries that the lines still make: `cheapest` compares buffers by them)."""
     pr = printer.doprint
+
+    def printed(x):
+        if spent is not None:
+            spent.append(passes(x, arrays))
+        return pr(x)
 
     def scalar(x):
         return not (x.free_symbols & arrays)
@@ -80,32 +107,37 @@ def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
                 key=lambda a: passes(a, arrays), default=ops[0])
         rest = list(ops)
         rest.remove(first)
+        k = next((i for i, a in enumerate(rest) if isinstance(a, sp.Piecewise)
+                  and all(v.is_number for v, _ in a.args)), None)
+        if mul and c.is_number and c != 1 and k is not None:
+            # c·[m] as numpy.where(m, c, 0): the number costs no pass of its own
+            rest[k], c = sp.piecewise_fold(c * rest[k]), sp.S.One
         if mul and first.is_Pow and first.exp == -1 and first != buf:     # 1/x: x, then inverted
-            lines = into(first.base, buf, arrays, printer)
+            lines = into(first.base, buf, arrays, printer, spent)
             lines = None if lines is None else lines + [f"numpy.reciprocal({buf}, out={buf})"]
         elif mul and first.is_Symbol and first != buf and rest and not (rest[0].is_Pow and rest[0].exp == -1):
             # x·y into buf in one pass (a copy of x, then *= y, would be two)
-            lines = [f"numpy.multiply({first}, {pr(rest.pop(0))}, out={buf})"]
+            lines = [f"numpy.multiply({first}, {printed(rest.pop(0))}, out={buf})"]
         elif not mul and first.is_Symbol and first != buf and rest:
             # x + y (x − y) into buf in one pass (a copy of x, then += y, would be two)
             r = rest.pop(0)
-            lines = [f"numpy.subtract({first}, {pr(-r)}, out={buf})" if r.could_extract_minus_sign()
-                     else f"numpy.add({first}, {pr(r)}, out={buf})"]
+            lines = [f"numpy.subtract({first}, {printed(-r)}, out={buf})" if r.could_extract_minus_sign()
+                     else f"numpy.add({first}, {printed(r)}, out={buf})"]
         elif mul and first.is_Symbol and first != buf and c.is_Number and c != 1:
             lines, c = [f"numpy.multiply({first}, {num(c)}, out={buf})"], sp.S.One
         else:
-            lines = into(first, buf, arrays, printer)
+            lines = into(first, buf, arrays, printer, spent)
         if lines is None:
             return None
         for a in rest:
             if mul and a.is_Pow and a.exp == -1:
-                lines.append(f"{buf} /= {pr(a.base)}")
+                lines.append(f"{buf} /= {printed(a.base)}")
             elif mul:
-                lines.append(f"{buf} *= {pr(a)}")
+                lines.append(f"{buf} *= {printed(a)}")
             elif a.could_extract_minus_sign():
-                lines.append(f"{buf} -= {pr(-a)}")
+                lines.append(f"{buf} -= {printed(-a)}")
             else:
-                lines.append(f"{buf} += {pr(a)}")
+                lines.append(f"{buf} += {printed(a)}")
         if mul and c.is_Pow and c.exp == -1:
             lines.append(f"{buf} /= {pr(c.base)}")
         elif mul and c != 1:
@@ -116,13 +148,13 @@ def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter):
     if e.is_Pow and e.exp in _POWERS:
         if e.base.is_Symbol:
             return [f"{_POWERS[e.exp]}({e.base}, out={buf})"]
-        inner = into(e.base, buf, arrays, printer)
+        inner = into(e.base, buf, arrays, printer, spent)
         return None if inner is None else inner + [f"{_POWERS[e.exp]}({buf}, out={buf})"]
     if isinstance(e, sp.Function) and e.func in _UFUNCS and len(e.args) == 1:
         (a,) = e.args
         if a.is_Symbol:
             return [f"{_UFUNCS[e.func]}({a}, out={buf})"]
-        inner = into(a, buf, arrays, printer)
+        inner = into(a, buf, arrays, printer, spent)
         return None if inner is None else inner + [f"{_UFUNCS[e.func]}({buf}, out={buf})"]
     return None
 
@@ -185,3 +217,26 @@ def read_through_another_name(e: sp.Expr, buf: sp.Symbol) -> bool:
     overwrite what that view reads before it is read. `scratch_ok` sees only ``buf`` itself."""
     word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(str(buf))}(?![A-Za-z0-9_])")
     return any(s != buf and word.search(str(s)) for s in e.free_symbols)
+
+
+def cheapest(e: sp.Expr, bufs: list, arrays: set, printer: NumpyPrinter, fresh: tuple | None = None):
+    """(the buffer, its lines) of working ``e`` out in one of ``bufs`` (each allowed by `scratch_ok`)
+    or, with ``fresh`` = (a name, the code of its shape), in a new array (the buffer None then): the
+    one that leaves NumPy the fewest temporaries (`into`'s ``spent``; the new array counts as one),
+    a buffer before the new array and the earlier buffer on a tie; None when none takes ``e``.
+    The softmax's backward c·m⊙S⊙(ḡ + r) in ḡ's buffer is ``ḡ += r; ḡ *= S; ...``, none; in S's it
+    would be ``S *= ḡ + r; ...``, one; GELU's backward ḡ⊙(Φ + x·φ(x)) in Φ's buffer would print
+    x·φ(x) as NumPy's five temporaries: it goes to a new array."""
+    best = None
+    for buf in bufs:
+        spent: list = []
+        lines = into(e, buf, arrays, printer, spent)
+        if lines is not None and (best is None or sum(spent) < best[0]):
+            best = (sum(spent), buf, lines)
+    if fresh is not None:
+        spent = []
+        name, shape = fresh
+        lines = into(e, sp.Symbol(name), arrays, printer, spent)
+        if lines is not None and (best is None or 1 + sum(spent) < best[0]):
+            best = (1 + sum(spent), None, [f"{name} = numpy.empty({shape}, dtype=DTYPE)"] + lines)
+    return None if best is None else best[1:]

@@ -45,7 +45,7 @@ from symgrad.core import array_rules as A
 from symgrad.core import rules as R
 from symgrad.core.ir import Graph
 
-from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, fresh_chain, into, passes,
+from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, cheapest, into, passes, pull_common_factors,
                              read_through_another_name, scratch_ok, unmasked)
 from .numpy_shared_erf import share_erf
 from .printers.numpy_printer import NumpyPrinter, is_boolean
@@ -281,7 +281,9 @@ class WholeBatchScheduler(Scheduler):
     def _chain(self, st: Stmt, body, v: int, i: int, last: dict) -> bool:
         """A statement of several passes over arrays of its full shape worked out in one buffer by
         in-place ufuncs (`codegen.numpy_in_place`): the buffer of an operand that dies here and that
-        the expression reads only where it is worked out first, else a new array."""
+        the expression reads only where it is worked out first, or a new array, whichever leaves the
+        fewest of NumPy's temporaries (`cheapest`); a factor common to the terms of a sum taken out
+        first (`pull_common_factors`)."""
         val = self.value[v]
         if len(st.code) != 1 or not st.code[0].startswith(f"v{v} = ") or is_boolean(body) \
                 or all(sp.sympify(d).is_Integer for d in val.shape) \
@@ -291,20 +293,21 @@ class WholeBatchScheduler(Scheduler):
                   and tuple(self.g.producer[self._leaf_of[s]].out.shape) != ()}
         if passes(body, arrays) < MIN_PASSES or unmasked(body).atoms(*REFUSED):
             return False    # (a mask or relation: neither an operand's buffer nor `fresh_chain` takes it)
+        body = pull_common_factors(body, arrays)        # S⊙ḡ + S⊙r → S⊙(ḡ + r): then in ḡ's buffer
+        bufs = {}
         for u in sorted(st.reads):
-            if self._dies_here(u, v, i, last):
-                sym = sp.Symbol(self.names[u], real=True)
-                if sym in body.free_symbols and scratch_ok(body, sym) and not read_through_another_name(body, sym):
-                    lines = into(body, sym, arrays, self.printer)
-                    if lines is not None:
-                        st.code[0:1] = lines
-                        st.comment.append(f"(computed in the buffer named {sym}: v{u} is not needed after this)")
-                        self.names[v] = str(sym)
-                        return True
-        lines = fresh_chain(f"v{v}", body, self.shape_code(self.g.producer[v].out.shape), arrays, self.printer)
-        if lines is None:
+            sym = sp.Symbol(self.names[u], real=True)
+            if self._dies_here(u, v, i, last) and sym in body.free_symbols and scratch_ok(body, sym) \
+                    and not read_through_another_name(body, sym):
+                bufs.setdefault(sym, u)
+        fresh = (f"v{v}", self.shape_code(self.g.producer[v].out.shape)) if body.is_Add or body.is_Mul else None
+        best = cheapest(body, list(bufs), arrays, self.printer, fresh)
+        if best is None:
             return False
-        st.code[0:1] = lines
+        sym, st.code[0:1] = best
+        if sym is not None:
+            st.comment.append(f"(computed in the buffer named {sym}: v{bufs[sym]} is not needed after this)")
+            self.names[v] = str(sym)
         return True
 
     def _split_sum(self, st: Stmt, body, v: int, i: int = -1, last: dict | None = None):
