@@ -26,6 +26,7 @@ The result is a `Block`: statements (code and comment lines) and the names of th
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -259,9 +260,12 @@ class Scheduler:
             if e.prim.leaf or v in self.inline or v in fused or self._is_view(e) or v in self.names \
                     or v in self.dead:
                 continue
-            named = set(self.names)
+            n_named = len(self.names)
             st = self._statement(e)
-            st.made = set(self.names) - named       # (a log-sum-exp names the softmax it keeps too)
+            # the vars it names (a log-sum-exp names the softmax it keeps too): a statement only adds
+            # names, so they are the newest keys — read from the end, not a set of all names per
+            # equation (quadratic in the program's size)
+            st.made = set(itertools.islice(reversed(self.names), len(self.names) - n_named))
             same = self._same_as(st, v)
             if same is not None:
                 # no statement: its readers read that var's array, so its last use (and whether a
