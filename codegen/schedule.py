@@ -612,7 +612,7 @@ class Scheduler:
 
 # f(a) computed into a's own buffer
 _UFUNC = {"exp": "numpy.exp({0}, out={0})", "tanh": "numpy.tanh({0}, out={0})",
-          "log": "numpy.log({0}, out={0})", "relu": "numpy.maximum({0}, 0, out={0})"}
+          "log": "numpy.log({0}, out={0})", "relu": "relu({0}, out={0})"}
 
 
 def _T(code: str) -> str:
