@@ -72,14 +72,19 @@ _UFUNCS = {sp.exp: "numpy.exp", sp.log: "numpy.log", sp.sign: "numpy.sign", sp.A
 _POWERS = {sp.Rational(1, 2): "numpy.sqrt", 2: "numpy.square", -1: "numpy.reciprocal"}
 
 
-def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter, spent: list | None = None):
+def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter, spent: list | None = None,
+         bind: set | None = None):
     """Lines that leave the elementwise expression ``e`` in the array ``buf``: its first operand is
     worked out into ``buf`` (recursively; the one of most passes, so that its temporaries are the
     ones saved, and never a piecewise function: numpy.where has no out=), the others are applied in place (``buf *= …``,
     ``buf += …``), functions as ufuncs with ``out=buf``. None where ``e`` has another form. ``buf``
     may be read only as described in `scratch_ok`; other arrays are read, never written. ``spent``,
     when given, gets the `passes` of each operand printed as an expression of its own (NumPy's
-    temporaries that the lines still make: `cheapest` compares buffers by them)."""
+    temporaries that the lines still make: `cheapest` compares buffers by them). ``bind``, when
+    given, says that ``buf`` is not made yet: the operand worked out first may then be a function
+    NumPy has no ``out=`` for (erf, sigmoid: the module's helpers, which return a new array) of one
+    of the arrays in ``bind`` (those of the result's full shape), and its line makes ``buf``:
+    ``buf = erf(0.7071067811865476*v102)`` (`fresh_chain` then allocates nothing itself)."""
     pr = printer.doprint
 
     def printed(x):
@@ -113,7 +118,7 @@ def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter, spent: 
             # c·[m] as numpy.where(m, c, 0): the number costs no pass of its own
             rest[k], c = sp.piecewise_fold(c * rest[k]), sp.S.One
         if mul and first.is_Pow and first.exp == -1 and first != buf:     # 1/x: x, then inverted
-            lines = into(first.base, buf, arrays, printer, spent)
+            lines = into(first.base, buf, arrays, printer, spent, bind)
             lines = None if lines is None else lines + [f"numpy.reciprocal({buf}, out={buf})"]
         elif mul and first.is_Symbol and first != buf and rest and not (rest[0].is_Pow and rest[0].exp == -1):
             # x·y into buf in one pass (a copy of x, then *= y, would be two)
@@ -126,7 +131,7 @@ def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter, spent: 
         elif mul and first.is_Symbol and first != buf and c.is_Number and c != 1:
             lines, c = [f"numpy.multiply({first}, {num(c)}, out={buf})"], sp.S.One
         else:
-            lines = into(first, buf, arrays, printer, spent)
+            lines = into(first, buf, arrays, printer, spent, bind)
         if lines is None:
             return None
         for a in rest:
@@ -148,14 +153,18 @@ def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter, spent: 
     if e.is_Pow and e.exp in _POWERS:
         if e.base.is_Symbol:
             return [f"{_POWERS[e.exp]}({e.base}, out={buf})"]
-        inner = into(e.base, buf, arrays, printer, spent)
+        inner = into(e.base, buf, arrays, printer, spent, bind)
         return None if inner is None else inner + [f"{_POWERS[e.exp]}({buf}, out={buf})"]
     if isinstance(e, sp.Function) and e.func in _UFUNCS and len(e.args) == 1:
         (a,) = e.args
         if a.is_Symbol:
             return [f"{_UFUNCS[e.func]}({a}, out={buf})"]
-        inner = into(a, buf, arrays, printer, spent)
+        inner = into(a, buf, arrays, printer, spent, bind)
         return None if inner is None else inner + [f"{_UFUNCS[e.func]}({buf}, out={buf})"]
+    if bind and isinstance(e, sp.Function) and e.free_symbols & bind:
+        if spent is not None:
+            spent.append(passes(e, arrays) - 1)     # (its argument's temporaries; its result is buf)
+        return [f"{buf} = {pr(e)}"]
     return None
 
 
@@ -193,11 +202,16 @@ def unmasked(e: sp.Expr) -> sp.Expr:
     return e.replace(lambda x: isinstance(x, sp.Piecewise), lambda x: sp.Dummy())
 
 
-def fresh_chain(name: str, e: sp.Expr, shape: str, arrays: set, printer: NumpyPrinter) -> list | None:
+def fresh_chain(name: str, e: sp.Expr, shape: str, arrays: set, printer: NumpyPrinter, full: set = frozenset(),
+                spent: list | None = None) -> list | None:
     """Lines that make ``name`` a new array of the program's DTYPE and ``shape`` (code) holding
     ``e``, worked out in it by in-place ufuncs (`into`); None when ``e`` takes fewer than
     `MIN_PASSES` operations, holds a mask or relation (outside a piecewise function's conditions),
-    or has a form `into` does not take (a piecewise function is applied, never worked out in it). ``e`` must broadcast to ``shape`` (the statement's full shape)."""
+    or has a form `into` does not take (a piecewise function is applied, never worked out in it).
+    ``e`` must broadcast to ``shape`` (the statement's full shape). ``full``: the arrays of that
+    shape; a function of one of them that NumPy has no ``out=`` for, worked out first, makes the
+    array itself (GELU's Φ = 0.5·erf(x/√2) + 0.5: ``t = erf(0.7071067811865476*x); t *= 0.5;
+    t += 0.5``, not NumPy's three new arrays after erf's)."""
     if not (e.is_Add or e.is_Mul) or passes(e, arrays) < MIN_PASSES:
         return None
     if unmasked(e).atoms(*REFUSED):
@@ -205,9 +219,11 @@ def fresh_chain(name: str, e: sp.Expr, shape: str, arrays: set, printer: NumpyPr
     buf = sp.Symbol(name)
     if buf in e.free_symbols:
         return None
-    lines = into(e, buf, arrays, printer)
+    lines = into(e, buf, arrays, printer, spent, set(full))
     if lines is None:
         return None
+    if lines and lines[0].startswith(f"{name} = "):
+        return lines
     return [f"{name} = numpy.empty({shape}, dtype=DTYPE)"] + lines
 
 
@@ -219,10 +235,12 @@ def read_through_another_name(e: sp.Expr, buf: sp.Symbol) -> bool:
     return any(s != buf and word.search(str(s)) for s in e.free_symbols)
 
 
-def cheapest(e: sp.Expr, bufs: list, arrays: set, printer: NumpyPrinter, fresh: tuple | None = None):
+def cheapest(e: sp.Expr, bufs: list, arrays: set, printer: NumpyPrinter, fresh: tuple | None = None,
+             full: set = frozenset()):
     """(the buffer, its lines) of working ``e`` out in one of ``bufs`` (each allowed by `scratch_ok`)
     or, with ``fresh`` = (a name, the code of its shape), in a new array (the buffer None then): the
-    one that leaves NumPy the fewest temporaries (`into`'s ``spent``; the new array counts as one),
+    one that leaves NumPy the fewest temporaries (`into`'s ``spent``; the new array counts as one;
+    ``full`` as `fresh_chain` takes it),
     a buffer before the new array and the earlier buffer on a tie; None when none takes ``e``.
     The softmax's backward c·m⊙S⊙(ḡ + r) in ḡ's buffer is ``ḡ += r; ḡ *= S; ...``, none; in S's it
     would be ``S *= ḡ + r; ...``, one; GELU's backward ḡ⊙(Φ + x·φ(x)) in Φ's buffer would print
@@ -236,7 +254,7 @@ def cheapest(e: sp.Expr, bufs: list, arrays: set, printer: NumpyPrinter, fresh: 
     if fresh is not None:
         spent = []
         name, shape = fresh
-        lines = into(e, sp.Symbol(name), arrays, printer, spent)
+        lines = fresh_chain(name, e, shape, arrays, printer, full, spent)
         if lines is not None and (best is None or 1 + sum(spent) < best[0]):
-            best = (1 + sum(spent), None, [f"{name} = numpy.empty({shape}, dtype=DTYPE)"] + lines)
+            best = (1 + sum(spent), None, lines)
     return None if best is None else best[1:]

@@ -300,8 +300,9 @@ class WholeBatchScheduler(Scheduler):
             if self._dies_here(u, v, i, last) and sym in body.free_symbols and scratch_ok(body, sym) \
                     and not read_through_another_name(body, sym):
                 bufs.setdefault(sym, u)
-        fresh = (f"v{v}", self.shape_code(self.g.producer[v].out.shape)) if body.is_Add or body.is_Mul else None
-        best = cheapest(body, list(bufs), arrays, self.printer, fresh)
+        fresh = (f"v{v}", self.shape_code(self.g.producer[v].out.shape))
+        full = {s for s in arrays if self.value[self._leaf_of[s]] == val}
+        best = cheapest(body, list(bufs), arrays, self.printer, fresh, full)
         if best is None:
             return False
         sym, st.code[0:1] = best

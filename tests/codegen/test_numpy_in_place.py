@@ -181,3 +181,24 @@ def test_softmax_backward_is_worked_out_in_the_dying_gradient_without_a_temporar
     ns = _run(lines, {k: np.copy(x) for k, x in v.items()})
     np.testing.assert_allclose(ns["g"], want, rtol=1e-13)
     np.testing.assert_array_equal(ns["S"], v["S"])          # the other operands are read, never written
+
+
+def test_a_function_without_out_makes_the_fresh_array_when_it_reads_a_full_array():
+    """GELU's Φ = 0.5·erf(x/√2) + 0.5: ``t = erf(…x); t *= 0.5; t += 0.5`` — erf (a helper of the
+    module, no ``out=``) makes the array, instead of NumPy's three new arrays after it. Only for a
+    function of an array of the full shape (``full``): erf of the (4, 1) column c would make a
+    buffer too small for what follows: that expression is left to NumPy."""
+    from scipy.special import erf
+    rng = np.random.default_rng(5)
+    vals = _values(rng)
+
+    def env():
+        return dict({k: np.copy(v) for k, v in vals.items()}, erf=erf)
+    phi = sp.erf(sp.sqrt(2) * a / 2) / 2 + sp.Rational(1, 2) + s * b
+    lines = fresh_chain("t", phi, "(4, 5)", ARRAYS, NumpyPrinter(), full={a, b})
+    assert lines[0].startswith("t = erf(") and not any("numpy.empty" in ln for ln in lines), lines
+    want = erf(vals["a"] / np.sqrt(2)) / 2 + 0.5 + vals["s"] * vals["b"]
+    np.testing.assert_allclose(_run(lines, env())["t"], want, rtol=1e-13)
+    narrow = sp.erf(3 * c) * a * b + b               # erf of the column first: no chain (printed as it is)
+    assert fresh_chain("t", narrow, "(4, 5)", ARRAYS, NumpyPrinter(), full={a, b}) is None
+    assert fresh_chain("t", phi, "(4, 5)", ARRAYS, NumpyPrinter()) is None    # no full arrays named: as before
