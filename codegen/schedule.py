@@ -207,7 +207,7 @@ class Scheduler:
             code = adapt(self.view(a.id, reads), self.value[a.id], val)
             return f"numpy.broadcast_to({code}, {shape_code(val.array_shape())})"
         if v in self.inline:
-            code = "(" + self.printer.doprint(self.body_of(v, val, reads)) + ")"
+            code = "(" + self._printed(self.body_of(v, val, reads), val) + ")"
             if not self._full(v, val):      # e.g. c·𝟙, all of whose operands are scalars: a view
                 code = f"numpy.broadcast_to({code}, {shape_code(val.array_shape())})"
             return code
@@ -345,7 +345,7 @@ class Scheduler:
         p = e.prim
         if p is R.ewise_p:
             body = self.body_of_stmt(e, val, reads)
-            code = self.printer.doprint(body)
+            code = self._printed(body, val)
             # a bare name that `_same_as` does not take (another layout, a broadcast operand) is a
             # copy of the full shape: never a second name of (or a view into) another array
             if is_boolean(body) or isinstance(body, sp.Symbol) or not any(self._full(u.id, val) for u in e.inputs):
@@ -366,6 +366,14 @@ class Scheduler:
         self.names[v] = name
         self.fresh.add(v)
         return st
+
+    def _printed(self, body, val: Value) -> str:
+        """``body`` as code, for an array laid out as ``val`` (relu inline over short rows: `narrow_rows`)."""
+        self.printer.narrow_rows = narrow_rows(val)
+        try:
+            return self.printer.doprint(body)
+        finally:
+            self.printer.narrow_rows = False
 
     def _held(self, reads: set, body) -> set:
         """The vars among ``reads`` that the printed ``body`` still holds: a fused body may have
@@ -602,7 +610,8 @@ class Scheduler:
             elif body.is_Mul and sym in body.args and len(body.args) > 1:
                 code = f"{name} *= {self.printer.doprint(body / sym)}"
             elif isinstance(body, sp.Function) and body.args == (sym,) and type(body).__name__ in _UFUNC:
-                code = _UFUNC[type(body).__name__].format(name)
+                f = type(body).__name__
+                code = (_NARROW_RELU if f == "relu" and narrow_rows(val) else _UFUNC[f]).format(name)
             if code is not None:
                 st.code[0] = code
                 st.comment.append(f"(computed in the buffer named {name}: v{u} is not needed after this)")
@@ -610,7 +619,16 @@ class Scheduler:
                 return
 
 
+def narrow_rows(val: Value) -> bool:
+    """Whether ``val``'s array has a last axis of fewer than 32 entries, known when compiling: there
+    relu prints as numpy.maximum(x, 0) itself (`NumpyPrinter`'s ``narrow_rows``), not the module's
+    helper, whose row of zeros gains nothing over such short rows and whose call costs ~0.5 µs."""
+    dims = val.array_shape()
+    return bool(dims) and str(dims[-1]).isdigit() and int(dims[-1]) < 32
+
+
 # f(a) computed into a's own buffer
+_NARROW_RELU = "numpy.maximum({0}, 0, out={0})"
 _UFUNC = {"exp": "numpy.exp({0}, out={0})", "tanh": "numpy.tanh({0}, out={0})",
           "log": "numpy.log({0}, out={0})", "relu": "relu({0}, out={0})"}
 

@@ -52,7 +52,9 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         # a helper of the module: SciPy's expit, or exp(−logaddexp(0, −x)) without SciPy
         "sigmoid": lambda p, x: p._helper("sigmoid") + f"({p._print(x)})",
         "softplus": lambda p, x: f"numpy.logaddexp(0, {p._print(x)})",
-        "relu": lambda p, x: p._helper("relu") + f"({p._print(x)})",
+        # over rows of fewer than 32 entries (``narrow_rows``, set by the schedule) NumPy's own
+        # maximum(x, 0): the helper's row of zeros gains nothing there, and its call costs ~0.5 µs
+        "relu": lambda p, x: f"numpy.maximum({p._print(x)}, 0)" if p.narrow_rows else p._helper("relu") + f"({p._print(x)})",
         "leaky_relu": lambda p, x, a: f"numpy.where({p._print(x)} >= 0, {p._print(x)}, {p._print(a * x)})",
         "log1p": lambda p, x: f"numpy.log1p({p._print(x)})",
         "expm1": lambda p, x: f"numpy.expm1({p._print(x)})",
@@ -75,14 +77,15 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
     # bench/port_step.py); without SciPy σ(x) = exp(−softplus(−x)), the same values
     # relu: numpy.maximum(x, 0) runs NumPy's loop for a number operand, 2-2.5 times slower than its
     # loop for two arrays (50 against 21 µs at (256, 512) float32, 390 against 160 µs at (32, 64,
-    # 512): a batch-norm MLP's layer, a convolution's maps); over fewer than 4096 entries the row
-    # would cost more than it saves. The same values, NaN and -0.0 included (maximum either way).
+    # 512): a batch-norm MLP's layer, a convolution's maps); over fewer than 4096 entries, or rows of
+    # fewer than 32, the row gains nothing. The same values, NaN and -0.0 included (maximum either way).
     HELPERS = {"relu": [
         "def relu(x, out=None):",
         '    """max(x, 0) of each entry (into out when given), against a row of zeros: NumPy\'s maximum',
-        '    with the number 0 runs a loop 2-2.5 times slower over a few thousand entries or more."""',
+        '    with the number 0 runs a loop 2-2.5 times slower over a few thousand entries or more, in',
+        '    rows of 32 or more."""',
         "    x = numpy.asarray(x)",
-        "    if x.size < 4096:",
+        "    if x.size < 4096 or x.shape[-1] < 32:",
         "        return numpy.maximum(x, 0, out=out)",
         "    return numpy.maximum(x, numpy.zeros(x.shape[-1], dtype=x.dtype), out=out)",
     ], "sigmoid": [
@@ -135,6 +138,8 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
     def __init__(self, settings=None):
         super().__init__(dict({"fully_qualified_modules": True, "strict": True}, **(settings or {})))
         self.printmethod = "_symgrad_numpycode"   # (NumPyPrinter.__init__ sets "_numpycode")
+
+    narrow_rows = False     # the statement being printed has a last axis of < 32 entries (`schedule.narrow_rows`)
 
     MODULE = "numpy"
     TARGET, ALSO = "NumPy", " and NumPy's own functions (sin, tanh, log, ...)"
