@@ -54,7 +54,8 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "softplus": lambda p, x: f"numpy.logaddexp(0, {p._print(x)})",
         # over rows of fewer than 32 entries (``narrow_rows``, set by the schedule) NumPy's own
         # maximum(x, 0): the helper's row of zeros gains nothing there, and its call costs ~0.5 µs
-        "relu": lambda p, x: f"numpy.maximum({p._print(x)}, 0)" if p.narrow_rows else p._helper("relu") + f"({p._print(x)})",
+        "relu": lambda p, x: (f"numpy.maximum({p._print(x)}, 0)" if p.narrow_rows
+                              else p._helper("relu") + f"({p._print(x)})"),
         "leaky_relu": lambda p, x, a: f"numpy.where({p._print(x)} >= 0, {p._print(x)}, {p._print(a * x)})",
         "log1p": lambda p, x: f"numpy.log1p({p._print(x)})",
         "expm1": lambda p, x: f"numpy.expm1({p._print(x)})",

@@ -10,7 +10,8 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from codegen.numpy_in_place import MIN_PASSES, cheapest, fresh_chain, into, passes, pull_common_factors, scratch_ok
+from codegen.numpy_in_place import (MIN_PASSES, cheapest, fresh_chain, into, passes, pull_common_factors,
+                                    scratch_ok)
 from codegen.printers.numpy_printer import NumpyPrinter
 
 a, b, c = sp.symbols("a b c", real=True)      # a, b: (4, 5) arrays; c: a (4, 1) column

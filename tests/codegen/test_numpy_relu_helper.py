@@ -1,9 +1,9 @@
 """relu in the generated NumPy module is one helper, ``relu(x, out=None)``: numpy.maximum against a
 row of zeros over 4096 entries or more (NumPy's maximum against the number 0 runs a loop 2-2.5 times
 slower), against 0 below or over rows shorter than 32 entries. Where the rows are that short and
-known when compiling, relu prints as numpy.maximum(x, 0) itself (no helper call). Whichever form, the values are numpy.maximum(x, 0)'s bit for bit, NaN,
-±0 and ±inf included, in place too; a whole-batch step calls it in the buffer of the dying
-pre-activation and its gradients are torch's."""
+known when compiling, relu prints as numpy.maximum(x, 0) itself (no helper call). Whichever form,
+the values are numpy.maximum(x, 0)'s bit for bit, NaN, ±0 and ±inf included, in place too; a
+whole-batch step calls it in the buffer of the dying pre-activation and its gradients are torch's."""
 import re
 
 import numpy as np
