@@ -162,10 +162,34 @@ def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter, spent: 
         inner = into(a, buf, arrays, printer, spent, bind)
         return None if inner is None else inner + [f"{_UFUNCS[e.func]}({buf}, out={buf})"]
     if bind and isinstance(e, sp.Function) and e.free_symbols & bind:
+        code = pr(e)
+        if not _makes_new_array(code):
+            return None
         if spent is not None:
             spent.append(passes(e, arrays) - 1)     # (its argument's temporaries; its result is buf)
-        return [f"{buf} = {pr(e)}"]
+        return [f"{buf} = {code}"]
     return None
+
+
+def _makes_new_array(code: str) -> bool:
+    """Whether ``code`` is a call that returns a new array, never one of its operands: a NumPy
+    ufunc (no ``out=``) or a helper of the module (erf, sigmoid, relu). Not an elementary form
+    printed as an expression, which might be an operand itself (a view of it, once worked in
+    place, would write into that operand)."""
+    import numpy
+    from .printers.numpy_printer import NumpyPrinter
+    m = re.match(r"([A-Za-z_][\w.]*)\(", code)
+    if m is None or not code.endswith(")"):
+        return False
+    depth = 0
+    for k, ch in enumerate(code[m.end() - 1:], m.end() - 1):     # one call: its "(" closes at the end
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and k != len(code) - 1:
+            return False
+    name = m.group(1)
+    if name.startswith("numpy."):
+        return isinstance(getattr(numpy, name[len("numpy."):], None), numpy.ufunc)
+    return name in NumpyPrinter.HELPERS
 
 
 def passes(e: sp.Expr, arrays: set) -> int:

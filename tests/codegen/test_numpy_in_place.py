@@ -203,3 +203,16 @@ def test_a_function_without_out_makes_the_fresh_array_when_it_reads_a_full_array
     narrow = sp.erf(3 * c) * a * b + b               # erf of the column first: no chain (printed as it is)
     assert fresh_chain("t", narrow, "(4, 5)", ARRAYS, NumpyPrinter(), full={a, b}) is None
     assert fresh_chain("t", phi, "(4, 5)", ARRAYS, NumpyPrinter()) is None    # no full arrays named: as before
+
+
+def test_only_a_call_that_makes_a_new_array_makes_the_chains_buffer():
+    """The buffer a function's line binds is then written in place: it must be a new array, never an
+    operand (or a view of one) — a ufunc, or a helper of the module; not an elementary form printed
+    as an expression, not numpy.real (a view of a real array)."""
+    from codegen.numpy_in_place import _makes_new_array
+    assert _makes_new_array("erf((0.5)*1.4142135623730951*v102)") and _makes_new_array("numpy.logaddexp(0, v1)")
+    assert _makes_new_array("sigmoid(v2)") and _makes_new_array("relu(v3)")
+    for code in ("(v1)", "numpy.real(v1)", "numpy.asarray(v1)", "erf(v1)*erf(v2)", "(numpy.exp(v1))", "v1.T"):
+        assert not _makes_new_array(code), code
+    x = np.array([1.0, -2.0])
+    assert np.real(x) is x                              # what binding it would have written into
