@@ -177,8 +177,14 @@ class WholeBatchScheduler(Scheduler):
         out = self._contraction(e, reads) if e.prim is A.rsum_p else None
         if e.prim is A.lse_p and v in self.softmax_of:     # (the softmax is made here too: one exp)
             sm = self.softmax_of[v]
-            out = lse_keeping_softmax(self._context(name, e, reads), e, f"v{sm}", self._lse_read(v))
-            self._named(sm, f"v{sm}")
+            c = self._context(name, e, reads)
+            # in the buffer of the scores when they die here (an attention's; not the cross-entropy's
+            # logits, which its loss reads again): no new (N, H, T, T) array
+            z = e.inputs[0].id
+            s = self.names[z] if self._dies_here(z, sm, self._index, self._last) and c.args[0] == self.names.get(z) \
+                else f"v{sm}"
+            out = lse_keeping_softmax(c, e, s, self._lse_read(v))
+            self._named(sm, s)
         if out is None:
             out = form.code(self._context(name, e, reads), e)
             (a,) = e.inputs if e.prim is A.rsum_p else (None,)
@@ -374,6 +380,7 @@ class WholeBatchScheduler(Scheduler):
         return self.g.producer[u].prim.name != "argmax"
 
     def _emit(self, keep, grads, fused, last) -> list:
+        self._last = last                   # (each statement's last readers, for `_statement`)
         self._grad_buffers = set()          # each pass of `schedule` hands the buffers out afresh
         self._built: dict = {}              # and the buffers the forms leave for later statements
         self._leaf_of: dict = {}

@@ -261,6 +261,7 @@ class Scheduler:
                     or v in self.dead:
                 continue
             n_named = len(self.names)
+            self._index = len(stmts)            # the statement's index (pass 2 compares it with `last`)
             st = self._statement(e)
             # the vars it names (a log-sum-exp names the softmax it keeps too): a statement only adds
             # names, so they are the newest keys — read from the end, not a set of all names per
@@ -587,8 +588,9 @@ class Scheduler:
             if last.get(r) != i or r not in self.fresh:
                 continue
             n = self.names[r]
-            if n in names or (st.defines is not None and self.names[st.defines] == n):
-                continue
+            if n in names or (st.defines is not None and self.names[st.defines] == n) \
+                    or any(self.names.get(m) == n for m in getattr(st, "made", ())):
+                continue        # (a var this statement makes lives in that buffer now)
             names.append(n)
         if names:
             st.code.append("del " + ", ".join(names))
