@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 
+import numpy
 import sympy as sp
 
 from .printers.numpy_printer import NumpyPrinter
@@ -176,8 +177,6 @@ def _makes_new_array(code: str) -> bool:
     ufunc (no ``out=``) or a helper of the module (erf, sigmoid, relu). Not an elementary form
     printed as an expression, which might be an operand itself (a view of it, once worked in
     place, would write into that operand)."""
-    import numpy
-    from .printers.numpy_printer import NumpyPrinter
     m = re.match(r"([A-Za-z_][\w.]*)\(", code)
     if m is None or not code.endswith(")"):
         return False
@@ -262,10 +261,10 @@ def read_through_another_name(e: sp.Expr, buf: sp.Symbol) -> bool:
 def cheapest(e: sp.Expr, bufs: list, arrays: set, printer: NumpyPrinter, fresh: tuple | None = None,
              full: set = frozenset()):
     """(the buffer, its lines) of working ``e`` out in one of ``bufs`` (each allowed by `scratch_ok`)
-    or, with ``fresh`` = (a name, the code of its shape), in a new array (the buffer None then): the
-    one that leaves NumPy the fewest temporaries (`into`'s ``spent``; the new array counts as one;
-    ``full`` as `fresh_chain` takes it),
-    a buffer before the new array and the earlier buffer on a tie; None when none takes ``e``.
+    or, with ``fresh`` = (a name, the code of its shape), in a new array (the buffer None then; ``full``
+    as `fresh_chain` takes it): the one that leaves NumPy the fewest temporaries (`into`'s ``spent``;
+    the new array counts as one), a buffer before the new array and the earlier buffer on a tie;
+    None when none takes ``e``.
     The softmax's backward c·m⊙S⊙(ḡ + r) in ḡ's buffer is ``ḡ += r; ḡ *= S; ...``, none; in S's it
     would be ``S *= ḡ + r; ...``, one; GELU's backward ḡ⊙(Φ + x·φ(x)) in Φ's buffer would print
     x·φ(x) as NumPy's five temporaries: it goes to a new array."""

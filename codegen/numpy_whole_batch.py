@@ -45,7 +45,7 @@ from symgrad.core import array_rules as A
 from symgrad.core import rules as R
 from symgrad.core.ir import Graph
 
-from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, cheapest, into, passes, pull_common_factors,
+from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, cheapest, passes, pull_common_factors,
                              read_through_another_name, scratch_ok, unmasked)
 from .numpy_shared_erf import share_erf
 from .printers.numpy_printer import NumpyPrinter, is_boolean
@@ -181,10 +181,10 @@ class WholeBatchScheduler(Scheduler):
             # in the buffer of the scores when they die here (an attention's; not the cross-entropy's
             # logits, which its loss reads again): no new (N, H, T, T) array
             z = e.inputs[0].id
-            s = self.names[z] if self._dies_here(z, sm, self._index, self._last) and c.args[0] == self.names.get(z) \
-                else f"v{sm}"
-            out = lse_keeping_softmax(c, e, s, self._lse_read(v))
-            self._named(sm, s)
+            dying = self._dies_here(z, sm, self._index, self._last) and c.args[0] == self.names.get(z)
+            buf = self.names[z] if dying else f"v{sm}"
+            out = lse_keeping_softmax(c, e, buf, self._lse_read(v))
+            self._named(sm, buf)
         if out is None:
             out = form.code(self._context(name, e, reads), e)
             (a,) = e.inputs if e.prim is A.rsum_p else (None,)
