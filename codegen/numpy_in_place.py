@@ -4,8 +4,9 @@ temporary per operation.
 ``into(e, buf, arrays, printer)`` gives the lines that leave ``e`` in the array ``buf``: the first
 operand is worked out into ``buf`` (recursively), the others applied in place (``buf *= …``,
 ``buf += …``), functions as ufuncs with ``out=buf``. The optimizer's update uses it with the
-gradient's buffer as scratch (`codegen.numpy_backend`); the whole-batch schedule with a new array for
-a statement of several passes (`fresh_chain`), as GELU's backward
+gradient's buffer as scratch (`codegen.numpy_backend`); the whole-batch schedule for a statement of
+several passes, in the buffer of an operand that dies there or in a new array (`fresh_chain`),
+whichever leaves the fewest temporaries (`cheapest`), as GELU's backward
 
     v760 = v757*(0.5*1.4142135623730951*v690*numpy.exp(-0.5*v690**2)/1.772453850905516 + 0.5*v691 + 0.5)
 

@@ -17,7 +17,9 @@ The scheduler is `codegen.schedule.Scheduler` with every value unbatched, plus:
   (`WholeBatchScheduler._contraction`); a sum ``a + c⊙u`` is ``t = c⊙u; t += a``, or
   ``u *= c; u += a`` in the buffer of a temporary u that dies there (`WholeBatchScheduler._split_sum`);
   a term ``a = c'⊙w`` with w another temporary that dies there is worked out in w's buffer,
-  ``w *= c'; u += w`` (`WholeBatchScheduler._add_into`).
+  ``w *= c'; u += w`` (`WholeBatchScheduler._add_into`); a statement of several passes over a
+  large array is worked out by in-place ufuncs (`WholeBatchScheduler._chain`); an attention's
+  softmax is worked out in the buffer of its scores, which die there (`WholeBatchScheduler._statement`).
 
 A dropout mask (``sg.dropout`` of a tensor) is drawn at the start of ``grad`` and ``step``, in its
 declared shape, N included (`codegen.numpy_backend.mask_units`). The function's statements then
