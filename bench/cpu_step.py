@@ -1,7 +1,7 @@
 """CPU training step: the generated NumPy step against hand-written NumPy backprop, PyTorch eager,
 torch.compile and jax.jit, in one process, on the same data (issue 3).
 
-    PYTHONPATH=. python bench/cpu_step.py [--quick] [--no-torch-compile]
+    PYTHONPATH=. python bench/cpu_step.py [--quick] [--no-torch-compile] [--baseline DIR]
 
 For each MLP (relu hidden layers; softmax cross-entropy, or ½‖ŷ − y‖² for one output) and batch,
 one training step = forward, loss, backward, SGD update (lr 0.01), float32. Every library runs on
@@ -24,6 +24,10 @@ compiled ``torch.optim.SGD`` step), each checked against the eager step's first 
 kept and timed in turns with the others; one line per row after the table says which variant it is,
 its compile time and the others' times. Where every variant fails the column says "failed:
 <reason>"; ``--no-torch-compile`` skips it (compiling takes tens of seconds per row on a busy machine).
+``--baseline DIR`` adds, per row, the step that the symgrad of another checkout (DIR) generates for
+the same MLP (compiled there in a subprocess) and this checkout's, both the generated module's own
+``step`` called directly, timed in the same rounds: a line after the row gives this / baseline, the
+before/after ratio of a change.
 ``--profile-torch-compile`` prints instead, per row, torch.profiler's operators of that step.
 """
 from __future__ import annotations
@@ -50,6 +54,7 @@ from symgrad.compiling.optim import SGD  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # bench/, also when loaded from its path
 import jax_peer  # noqa: E402
 import torch_compile_peer  # noqa: E402
+from other_checkout import generated_source  # noqa: E402
 
 LR = 0.01
 CASES = [((2, 16, 16, 1), 64), ((2, 16, 16, 2), 64), ((64, 128, 10), 128), ((64, 128, 10), 1024), ((784, 256, 128, 10), 256)]
@@ -202,10 +207,11 @@ def jax_step_fn(widths, params, X, T):
     return step, first
 
 
-def time_steps(fns: dict, rounds: int, per_round: int) -> tuple:
+def time_steps(fns: dict, rounds: int, per_round: int, pairs=()) -> tuple:
     """Median seconds per step, and the median over rounds of each method's time relative to the
     generated step's in the same round. The methods take turns, round by round, so load from other
-    processes on a shared machine hits them alike; the per-round ratios are what the targets use."""
+    processes on a shared machine hits them alike; the per-round ratios are what the targets use.
+    ``pairs`` [(a, b)]: also the median of a's time / b's, under the key "a/b"."""
     samples = {k: [] for k in fns}
     for f in fns.values():
         for _ in range(3):
@@ -220,7 +226,27 @@ def time_steps(fns: dict, rounds: int, per_round: int) -> tuple:
             samples[k].append((time.perf_counter() - t0) / per_round)
     med = {k: statistics.median(v) for k, v in samples.items()}
     ratio = {k: statistics.median(g / o for g, o in zip(samples["generated"], v)) for k, v in samples.items()}
+    for a, b in pairs:
+        ratio[f"{a}/{b}"] = statistics.median(x / y for x, y in zip(samples[a], samples[b]))
     return med, ratio
+
+
+def module_step(source: str, prog, params: dict, batch: dict):
+    """A step of a generated module (``source``) called directly, on its own copy of the weights,
+    with the arguments ``prog.step`` would pass it."""
+    ns: dict = {}
+    exec(compile(source, "<generated module>", "exec"), ns)
+    values = {k: v.copy() for k, v in params.items()}
+    ps, slots, xs, t = prog._fast_arguments(values, prog.init_state(values), batch)
+    return lambda: ns["step"](ps, slots, t, xs)
+
+
+def baseline_source(checkout: str, widths) -> str:
+    """The NumPy module that the symgrad of another checkout generates for this MLP (this file's
+    `make_program`, run there in a subprocess)."""
+    code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
+            f"import cpu_step; sys.stdout.write(cpu_step.make_program({tuple(widths)!r})[1].source)")
+    return generated_source(checkout, code)
 
 
 def peak_bytes(f) -> int:
@@ -234,7 +260,7 @@ def peak_bytes(f) -> int:
     return peak
 
 
-def run(quick: bool = False, rounds: int = 31, torch_compile: bool = True):
+def run(quick: bool = False, rounds: int = 31, torch_compile: bool = True, baseline: str | None = None):
     rows, notes = [], []
     for widths, B in CASES:
         net, prog = make_program(widths)
@@ -272,15 +298,21 @@ def run(quick: bool = False, rounds: int = 31, torch_compile: bool = True):
             fns["jax"], (jloss, jgrads) = j
             jax_peer.assert_same(f"{widths} x {B}", prog.loss(params, batch), prog.grad(params, batch),
                                  jloss, jgrads)
+        if baseline:
+            fns["module"] = module_step(prog.source, prog, params, batch)
+            fns["baseline"] = module_step(baseline_source(baseline, widths), prog, params, batch)
         work = 2 * B * sum(widths[i] * widths[i + 1] for i in range(n)) * 3
         per_round = max(1, int(2e8 / work)) if not quick else 1
         rounds = rounds if not quick else 5
-        t, ratio = time_steps(fns, rounds, min(per_round, 200))
+        t, ratio = time_steps(fns, rounds, min(per_round, 200), [("module", "baseline")] if baseline else ())
         mem_g, mem_h = peak_bytes(gen), peak_bytes(hand)
         rows.append((widths, B, t, ratio, mem_g, mem_h))
         tc = (torch_compile_peer.SKIPPED if compiled is None
               else compiled.failure if compiled.step is None else None)
         print(_row(widths, B, t, ratio, mem_g, mem_h, tc), flush=True)
+        if baseline:
+            notes.append(f"{'-'.join(map(str, widths))} x {B}: module step of this checkout / of {baseline}'s = "
+                         f"{ratio['module/baseline']:.3f}")
     for line in notes:
         print(line)
     return rows
@@ -355,6 +387,7 @@ if __name__ == "__main__":
                     help="skip the torch.compile column (its compilation takes tens of seconds per row)")
     ap.add_argument("--profile-torch-compile", action="store_true",
                     help="instead: torch.profiler's operators of each row's torch.compile step")
+    ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
     args = ap.parse_args()
     pinned = jax_peer.one_xla_thread()
     import torch
@@ -373,4 +406,4 @@ if __name__ == "__main__":
     else:
         print(HEADER)
         print("|" + "---|" * (HEADER.count("|") - 1))
-        run(args.quick, args.rounds, torch_compile=not args.no_torch_compile)
+        run(args.quick, args.rounds, torch_compile=not args.no_torch_compile, baseline=args.baseline)

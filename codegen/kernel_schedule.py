@@ -336,10 +336,11 @@ class KernelScheduler(Scheduler):
         the chain is the host's. (The chains' own equations and the plain sums that join a
         gradient's terms are the host's: they may read it.) Repeated until no such var is left."""
         self._kept_terms = set()
+        joins = {i: self._term_sums(g) for i, g in grads if g is not None}     # (the same each round)
         while True:
             terms = {i: self._grad_terms(g) for i, g in grads if g is not None}
             chained = {c.out.id for ts in terms.values() for _, _, chain in ts for c in chain}
-            host = chained.union(*[self._term_sums(g) for i, g in grads if g is not None and len(terms[i]) > 1])
+            host = chained.union(*[joins[i] for i in terms if len(terms[i]) > 1])
             clash = {u.id for e in self.eqns if not e.prim.leaf and e.out.id not in host
                      for u in e.inputs if u.id in chained}
             if not clash - self._kept_terms:

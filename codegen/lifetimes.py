@@ -14,8 +14,9 @@ activation once its backward node has run, and so does this pass:
    reads ``p_i`` (the backward pass's δ·W needs the OLD W), or anything aliasing either;
 3. a temporary that is read, after some point, only as the mask ``(v >= 0)`` (relu's derivative
    at z, with relu'(0) = 1) is kept as that boolean mask from there on: a quarter of the bytes,
-   and when its last other use is relu itself, ``numpy.maximum(v, 0)`` is computed in v's own
-   buffer (autograd keeps relu(z) alone; z's sign, one byte an entry, is what relu' needs);
+   and when its last other use is relu itself, ``relu(v)`` (or ``numpy.maximum(v, 0)``) is
+   computed in v's own buffer (autograd keeps relu(z) alone; z's sign, one byte an entry, is
+   what relu' needs);
 4. a ``del`` follows the last statement that uses each name the function binds (a NumPy buffer goes
    back when its last name goes).
 
@@ -247,7 +248,8 @@ def _masks(order: list, group: dict) -> list:
     inside ``(v >= 0)`` (or ``(v > 0)``), with nothing writing ``v`` from there on, the mask
     ``v_ge0 = v >= 0`` is computed just before the last statement that reads ``v`` plainly (just
     after it, when that statement makes ``v``'s value) and read in its place. A temporary that is bound here, shares no memory with another name, and whose
-    last use is then ``w = numpy.maximum(v, 0)``, lends that statement its buffer (``out=v``)."""
+    last use is then ``w = relu(v)`` (or ``w = numpy.maximum(v, 0)``), lends that statement its
+    buffer (``out=v``)."""
     for name in sorted({m.group(1) for u in order for ln in u.code for m in _MASK.finditer(ln)}, key=_natural):
         if len(group.get(name, {name})) > 1 or not any(name in u.binds for u in order):
             continue
@@ -280,9 +282,10 @@ def _masks(order: list, group: dict) -> list:
         if after:
             continue
         relu = order[j + 1]
-        m = re.fullmatch(rf"(v\d+) = numpy\.maximum\({name}, 0\)", relu.code[0]) if len(relu.code) == 1 else None
+        m = re.fullmatch(rf"(v\d+) = (relu\({name}|numpy\.maximum\({name}, 0)\)", relu.code[0]) \
+            if len(relu.code) == 1 else None
         if m:
-            relu.code = [f"{m.group(1)} = numpy.maximum({name}, 0, out={name})"]
+            relu.code = [f"{m.group(1)} = {m.group(2)}, out={name})"]
             relu.comment = relu.comment + [f"(in the buffer of {name}: only its sign is needed after this)"]
             relu.writes = relu.writes | {name}
     return order

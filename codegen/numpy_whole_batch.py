@@ -17,7 +17,9 @@ The scheduler is `codegen.schedule.Scheduler` with every value unbatched, plus:
   (`WholeBatchScheduler._contraction`); a sum ``a + c⊙u`` is ``t = c⊙u; t += a``, or
   ``u *= c; u += a`` in the buffer of a temporary u that dies there (`WholeBatchScheduler._split_sum`);
   a term ``a = c'⊙w`` with w another temporary that dies there is worked out in w's buffer,
-  ``w *= c'; u += w`` (`WholeBatchScheduler._add_into`).
+  ``w *= c'; u += w`` (`WholeBatchScheduler._add_into`); a statement of several passes over a
+  large array is worked out by in-place ufuncs (`WholeBatchScheduler._chain`); an attention's
+  softmax is worked out in the buffer of its scores, which die there (`WholeBatchScheduler._statement`).
 
 A dropout mask (``sg.dropout`` of a tensor) is drawn at the start of ``grad`` and ``step``, in its
 declared shape, N included (`codegen.numpy_backend.mask_units`). The function's statements then
@@ -45,7 +47,7 @@ from symgrad.core import array_rules as A
 from symgrad.core import rules as R
 from symgrad.core.ir import Graph
 
-from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, fresh_chain, into, passes,
+from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, cheapest, passes, pull_common_factors,
                              read_through_another_name, scratch_ok, unmasked)
 from .numpy_shared_erf import share_erf
 from .printers.numpy_printer import NumpyPrinter, is_boolean
@@ -177,8 +179,14 @@ class WholeBatchScheduler(Scheduler):
         out = self._contraction(e, reads) if e.prim is A.rsum_p else None
         if e.prim is A.lse_p and v in self.softmax_of:     # (the softmax is made here too: one exp)
             sm = self.softmax_of[v]
-            out = lse_keeping_softmax(self._context(name, e, reads), e, f"v{sm}", self._lse_read(v))
-            self._named(sm, f"v{sm}")
+            c = self._context(name, e, reads)
+            # in the buffer of the scores when they die here (an attention's; not the cross-entropy's
+            # logits, which its loss reads again): no new (N, H, T, T) array
+            z = e.inputs[0].id
+            dying = self._dies_here(z, sm, self._index, self._last) and c.args[0] == self.names.get(z)
+            buf = self.names[z] if dying else f"v{sm}"
+            out = lse_keeping_softmax(c, e, buf, self._lse_read(v))
+            self._named(sm, buf)
         if out is None:
             out = form.code(self._context(name, e, reads), e)
             (a,) = e.inputs if e.prim is A.rsum_p else (None,)
@@ -281,7 +289,9 @@ class WholeBatchScheduler(Scheduler):
     def _chain(self, st: Stmt, body, v: int, i: int, last: dict) -> bool:
         """A statement of several passes over arrays of its full shape worked out in one buffer by
         in-place ufuncs (`codegen.numpy_in_place`): the buffer of an operand that dies here and that
-        the expression reads only where it is worked out first, else a new array."""
+        the expression reads only where it is worked out first, or a new array, whichever leaves the
+        fewest of NumPy's temporaries (`cheapest`); a factor common to the terms of a sum taken out
+        first (`pull_common_factors`)."""
         val = self.value[v]
         if len(st.code) != 1 or not st.code[0].startswith(f"v{v} = ") or is_boolean(body) \
                 or all(sp.sympify(d).is_Integer for d in val.shape) \
@@ -291,20 +301,22 @@ class WholeBatchScheduler(Scheduler):
                   and tuple(self.g.producer[self._leaf_of[s]].out.shape) != ()}
         if passes(body, arrays) < MIN_PASSES or unmasked(body).atoms(*REFUSED):
             return False    # (a mask or relation: neither an operand's buffer nor `fresh_chain` takes it)
+        body = pull_common_factors(body, arrays)        # S⊙ḡ + S⊙r → S⊙(ḡ + r): then in ḡ's buffer
+        bufs = {}
         for u in sorted(st.reads):
-            if self._dies_here(u, v, i, last):
-                sym = sp.Symbol(self.names[u], real=True)
-                if sym in body.free_symbols and scratch_ok(body, sym) and not read_through_another_name(body, sym):
-                    lines = into(body, sym, arrays, self.printer)
-                    if lines is not None:
-                        st.code[0:1] = lines
-                        st.comment.append(f"(computed in the buffer named {sym}: v{u} is not needed after this)")
-                        self.names[v] = str(sym)
-                        return True
-        lines = fresh_chain(f"v{v}", body, self.shape_code(self.g.producer[v].out.shape), arrays, self.printer)
-        if lines is None:
+            sym = sp.Symbol(self.names[u], real=True)
+            if self._dies_here(u, v, i, last) and sym in body.free_symbols and scratch_ok(body, sym) \
+                    and not read_through_another_name(body, sym):
+                bufs.setdefault(sym, u)
+        fresh = (f"v{v}", self.shape_code(self.g.producer[v].out.shape))
+        full = {s for s in arrays if self.value[self._leaf_of[s]] == val}
+        best = cheapest(body, list(bufs), arrays, self.printer, fresh, full)
+        if best is None:
             return False
-        st.code[0:1] = lines
+        sym, st.code[0:1] = best
+        if sym is not None:
+            st.comment.append(f"(computed in the buffer named {sym}: v{bufs[sym]} is not needed after this)")
+            self.names[v] = str(sym)
         return True
 
     def _split_sum(self, st: Stmt, body, v: int, i: int = -1, last: dict | None = None):
@@ -370,6 +382,7 @@ class WholeBatchScheduler(Scheduler):
         return self.g.producer[u].prim.name != "argmax"
 
     def _emit(self, keep, grads, fused, last) -> list:
+        self._last = last                   # (each statement's last readers, for `_statement`)
         self._grad_buffers = set()          # each pass of `schedule` hands the buffers out afresh
         self._built: dict = {}              # and the buffers the forms leave for later statements
         self._leaf_of: dict = {}

@@ -9,7 +9,9 @@ The table gives each function its numerically stable form:
                                                            overflow for any x, accurate where σ is tiny
     softplus(x)      numpy.logaddexp(0, x)                 log(1 + eˣ) without overflow
     log1p(x)         numpy.log1p(x)                        log(1 + x) accurate for small x
-    relu(x)          numpy.maximum(x, 0)
+    relu(x)          relu(x)                               a helper of the module: numpy.maximum against
+                                                           a row of zeros (against the number 0 NumPy
+                                                           runs a loop 2-2.5 times slower)
     Heaviside(x, 1)  (x >= 0)     Heaviside(x, 0)  (x > 0) a boolean mask; products make it float
     KroneckerDelta(i, j)  (i == j)                         the one-hot mask of a class label
     erf(x)           erf(x)                                a helper of the module: SciPy's erf, or
@@ -50,7 +52,10 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         # a helper of the module: SciPy's expit, or exp(−logaddexp(0, −x)) without SciPy
         "sigmoid": lambda p, x: p._helper("sigmoid") + f"({p._print(x)})",
         "softplus": lambda p, x: f"numpy.logaddexp(0, {p._print(x)})",
-        "relu": lambda p, x: f"numpy.maximum({p._print(x)}, 0)",
+        # over rows of fewer than 32 entries (``narrow_rows``, set by the schedule) NumPy's own
+        # maximum(x, 0): the helper's row of zeros gains nothing there, and its call costs ~0.5 µs
+        "relu": lambda p, x: (f"numpy.maximum({p._print(x)}, 0)" if p.narrow_rows
+                              else p._helper("relu") + f"({p._print(x)})"),
         "leaky_relu": lambda p, x, a: f"numpy.where({p._print(x)} >= 0, {p._print(x)}, {p._print(a * x)})",
         "log1p": lambda p, x: f"numpy.log1p({p._print(x)})",
         "expm1": lambda p, x: f"numpy.expm1({p._print(x)})",
@@ -71,7 +76,20 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
     # sigmoid: SciPy's expit (one C loop, overflow-free, accurate where σ is tiny: 5× faster than
     # the two-ufunc form, which an LSTM's gates and an autoencoder's code spent a fifth of a step on:
     # bench/port_step.py); without SciPy σ(x) = exp(−softplus(−x)), the same values
-    HELPERS = {"sigmoid": [
+    # relu: numpy.maximum(x, 0) runs NumPy's loop for a number operand, 2-2.5 times slower than its
+    # loop for two arrays (50 against 21 µs at (256, 512) float32, 390 against 160 µs at (32, 64,
+    # 512): a batch-norm MLP's layer, a convolution's maps); over fewer than 4096 entries, or rows of
+    # fewer than 32, the row gains nothing. The same values, NaN and -0.0 included (maximum either way).
+    HELPERS = {"relu": [
+        "def relu(x, out=None):",
+        '    """max(x, 0) of each entry (into out when given), against a row of zeros: NumPy\'s maximum',
+        '    with the number 0 runs a loop 2-2.5 times slower over a few thousand entries or more, in',
+        '    rows of 32 or more."""',
+        "    x = numpy.asarray(x)",
+        "    if x.size < 4096 or x.shape[-1] < 32:",
+        "        return numpy.maximum(x, 0, out=out)",
+        "    return numpy.maximum(x, numpy.zeros(x.shape[-1], dtype=x.dtype), out=out)",
+    ], "sigmoid": [
         "try:",
         "    from scipy.special import expit as _expit_vectorized",
         "except ImportError:          # the module needs only NumPy: the two-ufunc form then",
@@ -113,13 +131,16 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         return name
 
     def helper_source(self) -> list:
-        """The helpers the bodies printed so far call (``import math`` first when one needs it)."""
+        """The helpers the bodies printed so far call (``import math`` first when one needs it: erf)."""
         used = sorted(getattr(self, "helpers_used", ()))
-        return (["import math", ""] + sum((self.HELPERS[n] + [""] for n in used), [])) if used else []
+        head = ["import math", ""] if "erf" in used else [""]
+        return (head + sum(([*self.HELPERS[n], "", ""] for n in used), [])) if used else []
 
     def __init__(self, settings=None):
         super().__init__(dict({"fully_qualified_modules": True, "strict": True}, **(settings or {})))
         self.printmethod = "_symgrad_numpycode"   # (NumPyPrinter.__init__ sets "_numpycode")
+
+    narrow_rows = False     # the statement being printed has a last axis of < 32 entries (`schedule.narrow_rows`)
 
     MODULE = "numpy"
     TARGET, ALSO = "NumPy", " and NumPy's own functions (sin, tanh, log, ...)"

@@ -213,12 +213,14 @@ def lse_keeping_softmax(c: Context, e, softmax: str, lse_read: bool) -> list:
     into the softmax, ``softmax`` = exp(a − m) / Σ exp(a − m), as the per-example writer's
     `codegen.schedule.Scheduler._logsumexp` does; the lse itself, m + log Σ, only when
     ``lse_read`` (something besides the softmax reads it). A row of −inf entries but not only
-    them (a causal mask) gives 0 there; a row of −inf only gives NaN, as torch's softmax does."""
+    them (a causal mask) gives 0 there; a row of −inf only gives NaN, as torch's softmax does.
+    ``softmax`` may be the name of a itself, a temporary that dies here (an attention's scores):
+    then the softmax is worked out in a's buffer (``a -= max``), not in a new array."""
     (axis,) = e.params
     a, n = c.args[0], c.name
     total = _axis_sum(softmax, axis, e.inputs[0].shape)
     lines = [f"{n}_max = {a}.max({axis}, keepdims=True)",
-             f"{softmax} = numpy.subtract({a}, {n}_max)",
+             f"{a} -= {n}_max" if softmax == a else f"{softmax} = numpy.subtract({a}, {n}_max)",
              f"numpy.exp({softmax}, out={softmax})",
              f"{n}_sum = {total}"]
     if lse_read:

@@ -10,7 +10,8 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from codegen.numpy_in_place import MIN_PASSES, fresh_chain, into, passes, scratch_ok
+from codegen.numpy_in_place import (MIN_PASSES, cheapest, fresh_chain, into, passes, pull_common_factors,
+                                    scratch_ok)
 from codegen.printers.numpy_printer import NumpyPrinter
 
 a, b, c = sp.symbols("a b c", real=True)      # a, b: (4, 5) arrays; c: a (4, 1) column
@@ -31,6 +32,9 @@ EXPRESSIONS = [
     1 / (a ** 2 + 1) * b,
     sp.tanh(b) * a + c * s,
     sp.Piecewise((a, c > 0), (0, True)) * b * sp.exp(b) + a,
+    sp.sqrt(2) * (a * b + c * b) * sp.Piecewise((1, c > 0), (0, True)) / 8,   # the softmax's backward
+    s * (a + b) * c * sp.exp(b),
+    (b + a * c) * sp.exp(a) + c,
 ]
 
 
@@ -65,7 +69,9 @@ def test_a_buffer_read_inside_a_term_is_refused():
     for e in (a * sp.exp(a), a ** 2 + a, a * b + a * c, sp.exp(a - c) * b - a):
         assert not scratch_ok(e, a), e
     assert scratch_ok(a * (b + sp.exp(b)), a) and scratch_ok(sp.exp(b) * c + a, a)
-    assert not scratch_ok((a + b) * c, b)          # (inside a factor: refused, though it would work)
+    # inside one factor, itself reading b in one term only: allowed (b + a first, then times c)
+    assert scratch_ok((a + b) * c, b) and scratch_ok(c * s * (b + a * c), b)
+    assert not scratch_ok((a + b) * (b + c), b) and not scratch_ok((b + a * b) * c, b)
 
 
 @pytest.mark.parametrize("e", EXPRESSIONS, ids=[str(e)[:40] for e in EXPRESSIONS])
@@ -135,3 +141,78 @@ def test_a_buffer_read_through_a_view_of_another_name_is_noticed():
     assert scratch_ok(e, v7) and read_through_another_name(e, v7)     # scratch_ok alone allows it
     ns = _run(into(e, v7, {v7, vt}, NumpyPrinter()), {"v7": x.copy()})
     assert not np.allclose(ns["v7"], 2 * x + np.exp(x.T))
+
+
+@pytest.mark.parametrize("e", EXPRESSIONS, ids=[str(e)[:40] for e in EXPRESSIONS])
+def test_pulling_common_factors_keeps_the_value(e, rng=np.random.default_rng(3)):
+    """a⊙u + a⊙w → a⊙(u + w) changes the rounding only: the rewritten expression, evaluated by
+    SymPy's own printer (no in-place step), and worked out in each buffer that `cheapest` may pick,
+    equals the expression as written."""
+    vals = _values(rng)
+    args = (vals["a"], vals["b"], vals["c"], vals["s"])
+    want = np.broadcast_to(sp.lambdify([a, b, c, s], e, "numpy")(*args), (4, 5))
+    pulled = pull_common_factors(e, ARRAYS)
+    np.testing.assert_allclose(np.broadcast_to(sp.lambdify([a, b, c, s], pulled, "numpy")(*args), (4, 5)),
+                               want, rtol=1e-12)
+    best = cheapest(pulled, [x for x in (a, b) if scratch_ok(pulled, x)], ARRAYS, NumpyPrinter(), ("t", "(4, 5)"))
+    if best is None:
+        return
+    buf, lines = best
+    ns = _run(lines, {k: np.copy(v) for k, v in vals.items()})
+    np.testing.assert_allclose(ns[str(buf) if buf is not None else "t"], want, rtol=1e-12, err_msg=str(pulled))
+
+
+def test_softmax_backward_is_worked_out_in_the_dying_gradient_without_a_temporary():
+    """c·m⊙(S⊙ḡ + S⊙r), ḡ dying: S is pulled out of the sum, and the whole worked out in ḡ's
+    buffer with no NumPy temporary — ḡ += r, ḡ *= S, ḡ *= where(m, c, 0) (the number folded into
+    the mask: no pass of its own) — not in a new array (one more array) nor in S's (S *= ḡ + r
+    makes a temporary)."""
+    g, r, S, m = sp.symbols("g r S m", real=True)
+    arrays = {g, r, S, m}
+    e = sp.sqrt(2) * (S * g + S * r) * sp.Piecewise((1, m > 0), (0, True)) / 8
+    pulled = pull_common_factors(e, arrays)
+    assert scratch_ok(pulled, g) and scratch_ok(pulled, S)
+    buf, lines = cheapest(pulled, [S, g], arrays, NumpyPrinter(), ("t", "(2, 3, 4, 4)"))
+    assert buf == g and lines == ["g += r", "g *= S",
+                                  "g *= numpy.where(numpy.greater(m, 0), DTYPE(0.1767766952966369), DTYPE(0))"], lines
+    rng = np.random.default_rng(4)
+    v = {"g": rng.normal(size=(2, 3, 4, 4)), "r": rng.normal(size=(2, 3, 4, 1)), "S": rng.random((2, 3, 4, 4)),
+         "m": np.tril(np.ones((4, 4)))}
+    want = np.sqrt(2) / 8 * (v["S"] * v["g"] + v["S"] * v["r"]) * (v["m"] > 0)
+    ns = _run(lines, {k: np.copy(x) for k, x in v.items()})
+    np.testing.assert_allclose(ns["g"], want, rtol=1e-13)
+    np.testing.assert_array_equal(ns["S"], v["S"])          # the other operands are read, never written
+
+
+def test_a_function_without_out_makes_the_fresh_array_when_it_reads_a_full_array():
+    """GELU's Φ = 0.5·erf(x/√2) + 0.5: ``t = erf(…x); t *= 0.5; t += 0.5`` — erf (a helper of the
+    module, no ``out=``) makes the array, instead of NumPy's three new arrays after it. Only for a
+    function of an array of the full shape (``full``): erf of the (4, 1) column c would make a
+    buffer too small for what follows: that expression is left to NumPy."""
+    from scipy.special import erf
+    rng = np.random.default_rng(5)
+    vals = _values(rng)
+
+    def env():
+        return dict({k: np.copy(v) for k, v in vals.items()}, erf=erf)
+    phi = sp.erf(sp.sqrt(2) * a / 2) / 2 + sp.Rational(1, 2) + s * b
+    lines = fresh_chain("t", phi, "(4, 5)", ARRAYS, NumpyPrinter(), full={a, b})
+    assert lines[0].startswith("t = erf(") and not any("numpy.empty" in ln for ln in lines), lines
+    want = erf(vals["a"] / np.sqrt(2)) / 2 + 0.5 + vals["s"] * vals["b"]
+    np.testing.assert_allclose(_run(lines, env())["t"], want, rtol=1e-13)
+    narrow = sp.erf(3 * c) * a * b + b               # erf of the column first: no chain (printed as it is)
+    assert fresh_chain("t", narrow, "(4, 5)", ARRAYS, NumpyPrinter(), full={a, b}) is None
+    assert fresh_chain("t", phi, "(4, 5)", ARRAYS, NumpyPrinter()) is None    # no full arrays named: as before
+
+
+def test_only_a_call_that_makes_a_new_array_makes_the_chains_buffer():
+    """The buffer a function's line binds is then written in place: it must be a new array, never an
+    operand (or a view of one) — a ufunc, or a helper of the module; not an elementary form printed
+    as an expression, not numpy.real (a view of a real array)."""
+    from codegen.numpy_in_place import _makes_new_array
+    assert _makes_new_array("erf((0.5)*1.4142135623730951*v102)") and _makes_new_array("numpy.logaddexp(0, v1)")
+    assert _makes_new_array("sigmoid(v2)") and _makes_new_array("relu(v3)")
+    for code in ("(v1)", "numpy.real(v1)", "numpy.asarray(v1)", "erf(v1)*erf(v2)", "(numpy.exp(v1))", "v1.T"):
+        assert not _makes_new_array(code), code
+    x = np.array([1.0, -2.0])
+    assert np.real(x) is x                              # what binding it would have written into

@@ -49,6 +49,15 @@ def test_masked_softmax_is_one_exp_and_a_masked_copy_and_equals_torch():
     assert grad.count("numpy.exp(") == 1, grad             # the softmax's exp, kept for the backward
     assert "numpy.copyto(" in grad and "-numpy.inf" in grad
     assert not re.search(r"numpy\.where\([^\n]*-numpy\.inf", grad), grad   # no where over the scores
+    # the scores die at the softmax: it is worked out in their buffer, no new (N, T, T) array, and
+    # that buffer is not deleted while the softmax lives in it
+    m = re.search(r"\n    (v\d+) -= (v\d+_max)\n    numpy\.exp\(\1, out=\1\)\n", grad)
+    assert m and "numpy.subtract(" not in grad, grad
+    lines = grad.splitlines()
+    word = re.compile(rf"\b{m.group(1)}\b")
+    dels = [k for k, ln in enumerate(lines) if ln.lstrip().startswith("del ") and word.search(ln)]
+    reads = [k for k, ln in enumerate(lines) if not ln.lstrip().startswith(("del ", "#")) and word.search(ln)]
+    assert len(dels) == 1 and dels[0] > max(reads), grad       # deleted once, after the backward's last read
     rng = np.random.default_rng(0)
     vals = {"Wq": rng.normal(size=(D, D)) * 2, "Wk": rng.normal(size=(D, D)) * 2}
     x = rng.normal(size=(3, T, D))
