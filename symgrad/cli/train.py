@@ -103,7 +103,6 @@ def run(args) -> int:
 
 
 def _train(args, T) -> int:
-    from ..compiling.training_early_stop import maximized
     if args.mode != "auto" and args.patience is None:
         raise SymgradError(f"--mode {args.mode} says which way --patience compares --monitor: give --patience "
                            f"EPOCHS too")
@@ -183,9 +182,8 @@ def _train(args, T) -> int:
         stopped = (f"stopped early after epoch {history.epochs[-1]['epoch']}" if history.stopped_early
                    else "ran every epoch")
         kept = f" ({args.checkpoint} holds the last epoch's, to resume from)" if args.checkpoint else ""
-        watched = args.monitor or _monitored(validation)
-        way = "larger" if maximized(watched, args.mode) else "smaller"
-        print(f"{stopped}; best {watched} ({way} is better) at epoch {history.best_epoch}{kept}")
+        way = "larger" if history.mode == "max" else "smaller"
+        print(f"{stopped}; best {history.monitor} ({way} is better) at epoch {history.best_epoch}{kept}")
         if args.best is not None:
             T.save(args.best, history.values, history.state, step=history.best_step, epoch=history.best_epoch)
             print(f"the values of epoch {history.best_epoch} saved to {args.best}")
@@ -197,10 +195,6 @@ def _train(args, T) -> int:
     print(f"final loss (mean over the last epoch{last}): {history.epochs[-1]['loss']:.6g}" if history.epochs
           else "no steps taken")
     return 0
-
-
-def _monitored(validation) -> str:
-    return "val_loss" if validation is not None else "train_loss"
 
 
 def _check_resumed(ck, params, path) -> None:

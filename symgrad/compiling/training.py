@@ -100,7 +100,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       (a name the epochs record; default ``"val_loss"``, or ``"train_loss"`` without validation)
       did not improve on its best by more than ``min_delta``, and ``history.values`` / ``state``
       are those of the best epoch (``history.best_epoch``; ``history.stopped_early``;
-      ``history.message`` says which way ``monitor`` was compared). ``mode``: ``"min"`` (smaller is
+      ``history.message`` says which way ``monitor`` was compared; ``history.monitor`` and
+      ``history.mode`` record the name and the way, ``"min"`` or ``"max"``). ``mode``: ``"min"`` (smaller is
       better), ``"max"`` (larger is better) or ``"auto"`` (Keras's: larger is better for names
       holding acc, f1, auc, precision, recall, iou, dice, r2 or score — not loss or err —, smaller
       for every other). With ``patience``, the epochs always record the loss (``val_loss``, or
@@ -202,6 +203,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         rng.permutation(n)
     per_epoch = math.ceil(n / batch_size)
     history = History(values=values, state=state, step=step)
+    if early is not None:            # what the stop compares, as decided (a report need not guess it)
+        history.monitor, history.mode = early.monitor, "max" if early.maximize else "min"
     saved = None                     # the step the checkpoint file holds, once this call saved it
     interrupts = _Interrupts()
 

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.compiling.training import TrainingArgumentError
+from symgrad.compiling.training import TrainingArgumentError, mean_loss
 
 N = sp.Symbol("N", integer=True, positive=True)
 
@@ -173,3 +173,19 @@ def test_val_loss_without_a_validation_set_points_to_train_loss():
     prog, data = _program(), _data()
     with pytest.raises(TrainingArgumentError, match=r"did you mean 'train_loss'\? there is no validation set"):
         sg.train(prog, data, epochs=2, batch_size=8, progress=False, patience=2, monitor="val_loss")
+
+
+@pytest.mark.parametrize("kwargs, validation, monitor, mode", [
+    ({"patience": 2}, True, "val_loss", "min"),                  # the defaults, as decided
+    ({"patience": 2}, False, "train_loss", "min"),
+    ({"patience": 2, "monitor": "val_f1"}, True, "val_f1", "max"),                # auto, by the name
+    ({"patience": 2, "monitor": "val_f1", "mode": "min"}, True, "val_f1", "min"),
+    ({}, True, None, None),                                      # no early stopping: nothing to record
+])
+def test_the_history_records_the_monitor_and_the_way_it_was_compared(kwargs, validation, monitor, mode):
+    """Before: the History did not say what early stopping compared, so a report (symgrad train's)
+    derived the default monitor and mode="auto"'s choice again, apart from train's own."""
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=2, batch_size=8, progress=False, validation=data if validation else None,
+                 metrics={"loss": mean_loss, "f1": _scripted([0.2, 0.5, 0.4])} if validation else None, **kwargs)
+    assert (h.monitor, h.mode) == (monitor, mode)
