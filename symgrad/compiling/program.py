@@ -438,10 +438,19 @@ class Program:
     def save(self, path) -> None:
         """Write the generated module to ``path`` (atomically): it runs without symgrad, importing only
         NumPy (target "numpy") or torch and triton (target "triton"). Its docstring states how to call
-        it: the order of the parameters, the optimizer's slots and the inputs, and ``t`` counting from 1."""
+        it: the order of the parameters, the optimizer's slots and the inputs, and ``t`` counting from 1.
+        A path that cannot be written (a folder, one in a read-only folder) is an `ArgumentError`
+        naming it (it was an OSError about a temporary file of the atomic write)."""
         import os
 
-        from .files import atomic_write
+        from .files import atomic_write, unwritable
+        if not isinstance(path, (str, os.PathLike)):
+            raise ArgumentError(f"save: the path must be a file name (str or os.PathLike), such as "
+                                f"'step.py'; got {type(path).__name__}")
+        why = unwritable(path)
+        if why is not None:
+            raise ArgumentError(f"save: cannot write the program's module to {os.fspath(path)}: {why}; "
+                                f"give the path of a .py file, such as 'step.py'")
         atomic_write(os.fspath(path), self.source, suffix=".py")
 
 
