@@ -56,12 +56,8 @@ def load_data(path, inputs, what="--data") -> dict:
     from ..compiling.training_data import nonfinite_entries, same_sample_counts
     if not os.path.isfile(path):
         raise SymgradError(f"{what}: no such file: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except Exception as e:                     # noqa: BLE001 - any unreadable file is bad input
-        raise SymgradError(f"{what}: {path} is not a readable .npz file ({e})") from e
     names = [s.name for s in inputs]
+    arrays = _npz_arrays(path, names, what)
     missing = [n for n in names if n not in arrays]
     if missing:
         raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
@@ -81,6 +77,41 @@ def load_data(path, inputs, what="--data") -> dict:
                                f"{a[first]} at index {list(first)} (sample {first[0]}); training "
                                f"needs finite numbers: drop or fill those samples")
     return out
+
+
+def _npz_arrays(path, names, what) -> dict:
+    """Every array of the .npz file ``path`` by its key; a file that is no .npz (a single .npy
+    array, text, a pickle) or that holds an object array is a SymgradError saying what it is and
+    what to write instead (NumPy's own words were about the context manager protocol for a .npy,
+    and about ``allow_pickle=`` for any file that is not a zip archive)."""
+    import zipfile
+    how = "np.savez(" + repr(os.path.splitext(os.path.basename(path))[0] + ".npz") + "".join(f", {n}=..." for n in names) + ")"
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            head = f.read(6)
+        kind = ("a single array (.npy), not a .npz of arrays keyed by the inputs' names"
+                if head == b"\x93NUMPY" else "not a .npz file (a zip archive of arrays, as np.savez writes)")
+        raise SymgradError(f"{what}: {path} is {kind}; write one array per input with {how}")
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for k in z.files:
+                try:
+                    arrays[k] = z[k]
+                except ValueError as e:
+                    if "allow_pickle" not in str(e):
+                        raise
+                    raise SymgradError(f"{what}: {path}: the array {k!r} holds Python objects (saved with "
+                                       f"pickle), which are not read; save it as numbers (an array of "
+                                       f"floats or integers, e.g. X.astype(float))") from None
+                if not isinstance(arrays[k], np.ndarray):     # a member that is no .npy: its bytes
+                    raise SymgradError(f"{what}: {path}: its member {k!r} is not a NumPy array (.npy); "
+                                       f"write the file with {how}")
+    except SymgradError:
+        raise
+    except Exception as e:                     # noqa: BLE001 - any unreadable file is bad input
+        raise SymgradError(f"{what}: {path} is not a readable .npz file ({e})") from e
+    return arrays
 
 
 def run(args) -> int:
