@@ -18,7 +18,8 @@ from ..errors import ArgumentError, DataError, MissingValueError, ShapeError, Sy
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from .backends import _ADAPTER_MODULES, ADAPTERS, Compiled, Spec, _backend, _plugin
 from .batch_checks import (_batch_text, _batched_shape, _shape, as_numbers, check_labels, check_state, empty_batch,
-                           fit_batch_input, label_inputs, row_index_inputs, same_batch_size, transpose_hint)
+                           fit_batch_input, label_inputs, row_index_inputs, same_batch_size, transpose_hint,
+                           weight_layout)
 
 
 class Program:
@@ -165,7 +166,7 @@ class Program:
             values = dict(values)
         out, fresh = self._arrays(values, "parameter", lambda name, got, want: (
             f"the parameter {name!r} has shape {got}, but it is declared {format_shape(want)}"
-            + transpose_hint(got, want)))
+            + transpose_hint(got, want, weight_layout(self, name) if len(got) == 2 else "in_out")))
         self._fresh_values = converted or fresh     # True when `values` does not hold the arrays used
         return out
 
