@@ -76,6 +76,18 @@ def _check_count(name, value, least):
     return int(value)
 
 
+def _check_seed(seed) -> None:
+    """``seed`` as numpy.random.default_rng takes it (an integer >= 0, None for a fresh one, or
+    NumPy's own SeedSequence or Generator), else a TrainingArgumentError before the first step (it
+    was NumPy's TypeError about SeedSequence's entropy, for seed="1")."""
+    plain = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
+    if seed is None or (plain and seed >= 0) or isinstance(seed, (np.random.SeedSequence, np.random.Generator)):
+        return
+    raise TrainingArgumentError(f"seed must be an integer >= 0 (it seeds numpy.random.default_rng: the "
+                                f"initial values train draws and each epoch's shuffle), got {show_value(seed)}"
+                                + (f" of type {type(seed).__name__}" if not isinstance(seed, (int, float)) else ""))
+
+
 @keywords()
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool = True,
@@ -144,6 +156,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     """
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
+    _check_seed(seed)
     data = _check_data(_named_data(program, data))
     evaluations = None if metrics is None and validation is None and patience is None \
         else _metrics_dict(metrics, program)

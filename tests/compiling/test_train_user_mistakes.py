@@ -137,3 +137,23 @@ def test_accuracy_by_name_without_outputs_says_what_is_needed():
         sg.train(_softmax_regression(outputs=False), data, progress=False, metrics=["accuracy"])
     with pytest.raises(TrainingArgumentError, match=r"unknown metric 'acuracy'.*'accuracy'"):
         sg.train(_softmax_regression(), data, progress=False, metrics=["acuracy"])
+
+
+@pytest.mark.parametrize("seed", ["1", 1.5, -1, True, [1, 2]])
+def test_a_seed_that_is_no_integer_is_refused_before_the_first_step(seed):
+    """Before: seed="1" was NumPy's TypeError "SeedSequence expects int or sequence of ints for
+    entropy not 1", from inside train; seed=True and [1, 2] were taken as seeds."""
+    prog, values = _regression(), {"W": np.zeros((4, 1))}
+    with pytest.raises(TrainingArgumentError, match=r"seed must be an integer >= 0"):
+        sg.train(prog, _data(), values=values, seed=seed, progress=False)
+    np.testing.assert_array_equal(values["W"], 0)
+
+
+def test_numpy_seeds_still_work_and_a_generator_too():
+    prog = _regression()
+    a = sg.train(prog, _data(), values={"W": np.zeros((4, 1))}, seed=np.int64(3), progress=False, batch_size=8)
+    b = sg.train(prog, _data(), values={"W": np.zeros((4, 1))}, seed=3, progress=False, batch_size=8)
+    np.testing.assert_array_equal(a.values["W"], b.values["W"])
+    c = sg.train(prog, _data(), values={"W": np.zeros((4, 1))}, seed=np.random.default_rng(3), progress=False,
+                 batch_size=8)
+    np.testing.assert_array_equal(c.values["W"], b.values["W"])     # the same permutations
