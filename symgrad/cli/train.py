@@ -169,13 +169,22 @@ def _train(args, T) -> int:
     values = resumed if resumed is not None else model.values
     if values is None and getattr(program, "params", None) is None:    # a program that does not list them
         values = T.init_values(model.params, args.seed)
+    state = None
+    if resumed is not None and T.missing_slots(program, resumed.state):
+        # --optimizer (or an edited model file) chose another optimizer than the checkpoint's: the
+        # values go on, the optimizer's slots start afresh (sg.train asks for that as state=)
+        state = program.init_state(resumed.values)
+        print(f"symgrad train: --resume {args.resume} holds another optimizer's state (slots "
+              f"{', '.join(sorted(k for k in resumed.state if k != 't'))}); "
+              f"{type(opt).__name__}'s state starts afresh from its values (its slots at their start, its "
+              f"step count t, which schedules read, at 0)", file=sys.stderr)
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:
         metrics["accuracy"] = T.accuracy(model.target)
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=not args.no_progress,
-                          metrics=metrics, checkpoint=args.checkpoint, values=values,
+                          metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
                           patience=args.patience, monitor=args.monitor, mode=args.mode)
     except T.TrainingArgumentError as e:
         # train probes the loss on the data first: arrays the program cannot take (a wrong shape)

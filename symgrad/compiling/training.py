@@ -76,6 +76,16 @@ def _check_count(name, value, least):
     return int(value)
 
 
+def missing_slots(program, state) -> list:
+    """The slots of ``program``'s optimizer (``momentum_buffer``, ``exp_avg`` ...) that ``state``
+    lacks: a checkpoint saved under another optimizer holds another's. [] when it fits, or when
+    either side does not say (a program without ``slots``, a state that is no dict)."""
+    slots = getattr(program, "slots", None)
+    if not slots or not isinstance(state, Mapping):
+        return []
+    return [s for s in slots if s not in state]
+
+
 def _check_seed(seed) -> None:
     """``seed`` as numpy.random.default_rng takes it (an integer >= 0, None for a fresh one, or
     NumPy's own SeedSequence or Generator), else a TrainingArgumentError before the first step (it
@@ -174,7 +184,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if checkpoint is not None:
         check_checkpoint_path(checkpoint)
     step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)
-    if isinstance(values, Checkpoint):
+    resumed = isinstance(values, Checkpoint)
+    if resumed:
         ck = values
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
     if values is None:
@@ -194,6 +205,16 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                 + f" (value {a[first]}); training starts from finite values")
     if state is None:
         state = program.init_state(values)
+    elif resumed and state is ck.state and missing_slots(program, state):
+        # found at the first step, as "the optimizer state has no slot 'momentum_buffer'"
+        opt = getattr(getattr(program, "spec", None), "optimizer", None)
+        raise TrainingArgumentError(
+            f"values: the checkpoint's optimizer state holds the slots "
+            f"{sorted(k for k in state if k != 't')}, another optimizer's, but this program's "
+            f"{type(opt).__name__ if opt is not None else 'optimizer'} keeps "
+            f"{', '.join(repr(k) for k in missing_slots(program, state))}: to go on from the checkpoint's "
+            f"values with this optimizer, pass state=program.init_state(checkpoint.values) too (its slots "
+            f"start afresh, and its step count t, which schedules and Adam's bias correction read, at 0)")
     where, prefix = (validation, "val_") if validation is not None else (data, "train_")
     early = None
     if patience is not None:
