@@ -178,8 +178,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     _check_data_labels(program, data)
     if validation is not None:
         validation = _check_data(_named_data(program, validation, "validation"), "validation")
-        _check_validation(validation, data)
+        # against the declaration first: its message has the fix (argmax for one-hot rows where
+        # labels are declared), where a comparison with data's shapes only says they differ
         _check_declared_shapes(program, validation, "validation")
+        _check_validation(validation, data)
         _check_data_labels(program, validation, "validation")
     if checkpoint is not None:
         check_checkpoint_path(checkpoint)

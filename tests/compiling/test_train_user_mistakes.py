@@ -157,3 +157,17 @@ def test_numpy_seeds_still_work_and_a_generator_too():
     c = sg.train(prog, _data(), values={"W": np.zeros((4, 1))}, seed=np.random.default_rng(3), progress=False,
                  batch_size=8)
     np.testing.assert_array_equal(c.values["W"], b.values["W"])     # the same permutations
+
+
+def test_one_hot_validation_labels_get_the_argmax_fix_as_data_would():
+    """Before: "validation['y'] has samples of shape (2,), but data['y'] has samples of shape ()",
+    where the same array as data is told to pass .argmax(axis=1)."""
+    x, y = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True)
+    W = sg.tensor("W", (4, 2))
+    prog = sg.compile(sg.cross_entropy(x @ W, y), [W], [x, y])
+    rng = np.random.default_rng(0)
+    data = {"x": rng.normal(size=(20, 4)), "y": rng.integers(0, 2, 20)}
+    bad = {"x": data["x"], "y": np.eye(2)[data["y"]]}
+    with pytest.raises(TrainingArgumentError, match=r"validation\['y'\] has shape \(20, 2\).*one-hot rows.*"
+                                                    r"validation\['y'\]\.argmax\(axis=1\)"):
+        sg.train(prog, data, validation=bad, progress=False)
