@@ -205,15 +205,25 @@ def _train(args, T) -> int:
         # say how to keep them, rather than claim they are kept: a command has no exception's .values
         msg = _one_line(e)
         kept = "; the values from before this step are kept (the exception's .values)"
+        best = re.search(r"; the values of the best epoch by .*? are its \.history\.values", msg)
+        msg = msg.replace(best.group(0), "") if best else msg
         if args.checkpoint:
             msg = msg.replace(kept + " and saved to", "; the values from before this step are saved to")
         else:
             msg = msg.replace(kept, "") + "; pass --checkpoint CK.npz to save the values from before this step"
+        h = e.history
+        if args.best is not None and h is not None and h.best_epoch is not None:
+            # --best promised the best epoch's values: a later divergence does not take them away
+            T.save(args.best, h.values, h.state, step=h.best_step, epoch=h.best_epoch)
+            msg += (f"; the values of epoch {h.best_epoch}, the best by {h.monitor} "
+                    f"({'larger' if h.mode == 'max' else 'smaller'} is better), are saved to {args.best}")
+        elif h is not None and h.best_epoch is not None:
+            msg += f"; pass --best BEST.npz to keep the best epoch's values (epoch {h.best_epoch} here)"
+        if h is not None:
+            _print_epochs(h)                   # the epochs that ran, as a run that ends prints them
         print(f"symgrad train: {msg}", file=sys.stderr)
         return 1
-    for record in history.epochs:
-        print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
-                        for k, v in record.items() if k != "seconds"))
+    _print_epochs(history)
     if history.interrupted:
         if args.no_progress:                   # with the bar on, train has printed it already
             print(f"symgrad train: {history.message}", file=sys.stderr)
@@ -235,6 +245,13 @@ def _train(args, T) -> int:
     print(f"final loss (mean over the last epoch{last}): {history.epochs[-1]['loss']:.6g}" if history.epochs
           else "no steps taken")
     return 0
+
+
+def _print_epochs(history) -> None:
+    """One line per epoch on stdout: its number, mean step loss and metrics."""
+    for record in history.epochs:
+        print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in record.items() if k != "seconds"))
 
 
 def _check_resumed(ck, params, path) -> None:

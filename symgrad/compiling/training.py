@@ -266,8 +266,15 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         new_values, new_state, loss = _step(program, values, state, batch, copies)
                         if not (math.isfinite(loss) and all_finite(new_values) and all_finite(new_state)):
                             save_now(epoch - 1)
-                            raise _diverged(program, values, state, new_values, batch, step, epoch,
-                                            loss, history, checkpoint)
+                            diverged = _diverged(program, values, state, new_values, batch, step, epoch,
+                                                 loss, history, checkpoint)
+                            if early is not None and early.best_epoch is not None:
+                                # what patience= promised, as after a run that ended: the best epoch's
+                                _keep_best(history, early)
+                                diverged.args = (f"{diverged}; the values of the best epoch by "
+                                                 f"{early.monitor} ({direction(early.maximize)}), epoch "
+                                                 f"{early.best_epoch}, are its .history.values",)
+                            raise diverged
                         # the commit: nothing above touched `values`, `state` or `history`
                         values, state = dict(new_values), new_state
                         history.values, history.state, history.step = values, state, step
@@ -310,9 +317,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if history.interrupted and progress:
         print(history.message, file=sys.stderr)
     if early is not None and early.best_epoch is not None and not history.interrupted:
-        # the best epoch's values, as a torch loop loads its best.pt (the checkpoint keeps the last)
-        history.values, history.state, history.best_epoch = early.best_values, early.best_state, early.best_epoch
-        history.best_step = early.best_step
+        _keep_best(history, early)    # as a torch loop loads its best.pt (the checkpoint keeps the last)
         watched = f"{early.monitor} ({direction(early.maximize)})"
         history.message = (f"ran every epoch; the values are those of epoch {early.best_epoch}, the best by "
                            f"{watched}")
@@ -323,6 +328,12 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
             if progress:
                 print(history.message, file=sys.stderr)
     return history
+
+
+def _keep_best(history, early) -> None:
+    """``history`` takes the best epoch's values and state (copies taken at that epoch)."""
+    history.values, history.state, history.best_epoch = early.best_values, early.best_state, early.best_epoch
+    history.best_step = early.best_step
 
 
 def _step(program, values, state, batch, copies: bool):

@@ -76,3 +76,38 @@ def test_mode_min_minimizes_the_monitor_and_says_so(files, capsys):
 def test_mode_without_patience_exits_2(files, capsys):
     assert cli.main(_argv(files, "--epochs", "2", "--mode", "max")) == 2
     assert "give --patience" in capsys.readouterr().err
+
+
+DIVERGING_MODEL = '''
+import sympy as sp, symgrad as sg
+N = sp.Symbol("N", integer=True, positive=True)
+x, y, W = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("W", (3,))
+loss = sg.mean((x @ W - y) ** 2)
+params, inputs = [W], [x, y]
+optimizer = sg.optim.SGD(lr=lambda t: sp.Piecewise((0.01, t <= 30), (5.0, True)))   # blows up after epoch 3
+'''
+
+
+def test_best_is_saved_when_training_diverges_after_the_best_epoch(tmp_path, capsys):
+    """Before: exit 1 with --best not written (and no epoch lines): the best epoch's values, which
+    --best promises, were lost to a later divergence."""
+    from symgrad.compiling.training import load
+    (tmp_path / "model.py").write_text(DIVERGING_MODEL)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    np.savez(tmp_path / "d.npz", x=X, y=X @ np.array([1.0, -2.0, 0.5]))
+    base = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "d.npz"), "--validation",
+            str(tmp_path / "d.npz"), "--epochs", "20", "--batch-size", "20", "--patience", "5", "--no-progress"]
+    assert cli.main(base + ["--best", str(tmp_path / "best.npz")]) == 1
+    out, err = capsys.readouterr()
+    val = [float(line.split("val_loss ")[1]) for line in out.splitlines() if line.startswith("epoch ")]
+    assert len(val) >= 4 and 1 + int(np.argmin(val)) == 3
+    assert "training diverged" in err and len(err.strip().splitlines()) == 1
+    assert f"the values of epoch 3, the best by val_loss (smaller is better), are saved to {tmp_path / 'best.npz'}" in err
+    best = load(tmp_path / "best.npz")
+    assert (best.epoch, best.step) == (3, 30)
+    w = best.values["W"]
+    assert np.mean((X @ w - X @ np.array([1.0, -2.0, 0.5])) ** 2) == pytest.approx(val[2], rel=1e-4)
+    # without --best the message says how to keep them
+    assert cli.main(base) == 1
+    assert "pass --best BEST.npz to keep the best epoch's values (epoch 3 here)" in capsys.readouterr().err

@@ -189,3 +189,34 @@ def test_the_history_records_the_monitor_and_the_way_it_was_compared(kwargs, val
     h = sg.train(prog, data, epochs=2, batch_size=8, progress=False, validation=data if validation else None,
                  metrics={"loss": mean_loss, "f1": _scripted([0.2, 0.5, 0.4])} if validation else None, **kwargs)
     assert (h.monitor, h.mode) == (monitor, mode)
+
+
+def _diverging_later():
+    """Least squares under a learning rate that jumps to 5 after step 30 (epoch 3 of 10 steps): the
+    validation loss falls for three epochs, then training blows up and diverges at epoch 6."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y, W = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("W", (3,))
+    jump = sg.optim.SGD(lr=lambda t: sp.Piecewise((0.01, t <= 30), (5.0, True)))
+    prog = sg.compile(sg.mean((x @ W - y) ** 2), [W], [x, y], optimizer=jump)      # float32: overflows soon
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    return prog, {"x": X, "y": X @ np.array([1.0, -2.0, 0.5])}
+
+
+def test_a_divergence_after_the_best_epoch_keeps_its_values_in_the_history():
+    """Before: with patience=, a run that diverged lost the best epoch's values (history.best_epoch
+    None, history.values the last finite, already huge ones)."""
+    prog, data = _diverging_later()
+    with pytest.raises(sg.TrainingDiverged) as e:
+        sg.train(prog, data, epochs=20, batch_size=20, validation=data, patience=5, progress=False,
+                 values={"W": np.zeros(3)})
+    h = e.value.history
+    val = h.metric("val_loss")
+    best = 1 + int(np.nanargmin(val))
+    assert best == 3 and h.best_epoch == 3 and h.best_step == 30
+    assert "the values of the best epoch by val_loss (smaller is better), epoch 3, are its .history.values" \
+        in str(e.value)
+    straight = sg.train(prog, data, epochs=3, batch_size=20, progress=False, values={"W": np.zeros(3)})
+    np.testing.assert_array_equal(h.values["W"], straight.values["W"])         # epoch 3's, exactly
+    assert not np.allclose(e.value.values["W"], h.values["W"])              # .values: the last finite
+    assert prog.loss(h.values, data) == pytest.approx(val[2])
