@@ -38,13 +38,17 @@ def batches(data: Mapping, batch_size: int, order=None):
 
 
 def mean_loss(program, values, data, batch_size: int = 1024) -> float:
-    """The loss over all of ``data``: the mean of the minibatch losses weighted by their sizes."""
+    """The loss over all of ``data``, as the program would give it for one batch of all of it: the
+    mean of the minibatch losses weighted by their sizes — or, for a program compiled with
+    ``reduction="sum"``, their sum (weighting sums by sizes gave neither: 1001 for a sum of 3000
+    over three minibatches)."""
+    summed = getattr(getattr(program, "spec", None), "reduction", "mean") == "sum"
     total, n = 0.0, 0
     for batch in batches(data, batch_size):
         b = num_samples(batch)
-        total += float(program.loss(values, batch)) * b
+        total += float(program.loss(values, batch)) * (1 if summed else b)
         n += b
-    return total / n
+    return total if summed else total / n
 
 
 def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarray:
