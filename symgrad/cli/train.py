@@ -134,6 +134,8 @@ def run(args) -> int:
 
 
 def _train(args, T) -> int:
+    if args.monitor is not None and args.patience is None:     # said with the command's options
+        raise SymgradError(f"--monitor {args.monitor} names what --patience watches: give --patience EPOCHS too")
     if args.mode != "auto" and args.patience is None:
         raise SymgradError(f"--mode {args.mode} says which way --patience compares --monitor: give --patience "
                            f"EPOCHS too")
@@ -194,6 +196,13 @@ def _train(args, T) -> int:
             flag, path = (("--validation", args.validation) if "on the validation" in str(e)
                           else ("--data", args.data))
             raise SymgradError(f"{flag} {path}: {cause}") from None
+        if str(e).startswith(f"monitor={args.monitor!r} is not recorded"):
+            said = str(e).split(" is not recorded", 1)[1]
+            hint = ""
+            if "acc" in str(args.monitor) and (model.target is None or not model.outputs):
+                hint = ("; accuracy is recorded when the model file defines outputs and target (the input "
+                        "holding the labels)")
+            raise SymgradError(f"--monitor {args.monitor}: not recorded{said}{hint}") from None
         for said, flag, path in (("data[", "--data", args.data), ("validation[", "--validation",
                                                                   args.validation)):
             if str(e).startswith(said):        # an array of that file, checked before the first step

@@ -111,3 +111,18 @@ def test_best_is_saved_when_training_diverges_after_the_best_epoch(tmp_path, cap
     # without --best the message says how to keep them
     assert cli.main(base) == 1
     assert "pass --best BEST.npz to keep the best epoch's values (epoch 3 here)" in capsys.readouterr().err
+
+
+def test_monitor_messages_speak_the_commands_options(files, capsys):
+    """Before: "monitor='val_loss' without patience: give patience=<epochs> ...", sg.train's
+    keywords, and no word of what records an accuracy."""
+    assert cli.main(_argv(files, "--epochs", "2", "--monitor", "val_loss")) == 2
+    assert "--monitor val_loss names what --patience watches: give --patience EPOCHS too" in capsys.readouterr().err
+    (files / "plain.py").write_text(SOFTMAX_MODEL_FILE.replace("params, inputs, target = [W, b], [x, t], t",
+                                                               "params, inputs = [W, b], [x, t]"))
+    argv = _argv(files, "--epochs", "2", "--patience", "2", "--monitor", "val_accuracy")
+    argv[1] = str(files / "plain.py")
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symgrad train: error: --monitor val_accuracy: not recorded in each epoch")
+    assert "defines outputs and target" in err and "monitor=" not in err
