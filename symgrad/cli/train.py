@@ -221,13 +221,11 @@ def _train(args, T) -> int:
         else:
             msg = msg.replace(kept, "") + "; pass --checkpoint CK.npz to save the values from before this step"
         h = e.history
-        if args.best is not None and h is not None and h.best_epoch is not None:
+        if args.best is not None and h is not None and h.best is not None:
             # --best promised the best epoch's values: a later divergence does not take them away
-            T.save(args.best, h.values, h.state, step=h.best_step, epoch=h.best_epoch)
-            msg += (f"; the values of epoch {h.best_epoch}, the best by {h.monitor} "
-                    f"({'larger' if h.mode == 'max' else 'smaller'} is better), are saved to {args.best}")
-        elif h is not None and h.best_epoch is not None:
-            msg += f"; pass --best BEST.npz to keep the best epoch's values (epoch {h.best_epoch} here)"
+            msg += "; " + _save_best(T, args.best, h)
+        elif h is not None and h.best is not None:
+            msg += f"; pass --best BEST.npz to keep the best epoch's values (epoch {h.best.epoch} here)"
         if h is not None:
             _print_epochs(h)                   # the epochs that ran, as a run that ends prints them
         print(f"symgrad train: {msg}", file=sys.stderr)
@@ -236,6 +234,8 @@ def _train(args, T) -> int:
     if history.interrupted:
         if args.no_progress:                   # with the bar on, train has printed it already
             print(f"symgrad train: {history.message}", file=sys.stderr)
+        if args.best is not None and history.best is not None:      # --best's promise, Ctrl-C or not
+            print(f"symgrad train: {_save_best(T, args.best, history)}", file=sys.stderr)
         return 130
     if history.best_epoch is not None:
         stopped = (f"stopped early after epoch {history.epochs[-1]['epoch']}" if history.stopped_early
@@ -244,7 +244,7 @@ def _train(args, T) -> int:
         way = "larger" if history.mode == "max" else "smaller"
         print(f"{stopped}; best {history.monitor} ({way} is better) at epoch {history.best_epoch}{kept}")
         if args.best is not None:
-            T.save(args.best, history.values, history.state, step=history.best_step, epoch=history.best_epoch)
+            T.save(args.best, **vars(history.best))
             print(f"the values of epoch {history.best_epoch} saved to {args.best}")
     # the last epoch's mean loss over its minibatches (one minibatch's loss is noise)
     # after early stopping the kept values are another epoch's: say whose loss this is
@@ -254,6 +254,14 @@ def _train(args, T) -> int:
     print(f"final loss (mean over the last epoch{last}): {history.epochs[-1]['loss']:.6g}" if history.epochs
           else "no steps taken")
     return 0
+
+
+def _save_best(T, path, history) -> str:
+    """Save ``history.best`` (the best epoch's checkpoint) to ``path``; what to say about it."""
+    best = history.best
+    T.save(path, **vars(best))
+    return (f"the values of epoch {best.epoch}, the best by {history.monitor} "
+            f"({'larger' if history.mode == 'max' else 'smaller'} is better), are saved to {path}")
 
 
 def _print_epochs(history) -> None:

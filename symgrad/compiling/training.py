@@ -316,6 +316,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         bar.close()
     if history.interrupted and progress:
         print(history.message, file=sys.stderr)
+    if early is not None and early.best_epoch is not None and history.interrupted:
+        history.best = _best_checkpoint(early)       # the values stay the last step's, to go on from
     if early is not None and early.best_epoch is not None and not history.interrupted:
         _keep_best(history, early)    # as a torch loop loads its best.pt (the checkpoint keeps the last)
         watched = f"{early.monitor} ({direction(early.maximize)})"
@@ -334,6 +336,12 @@ def _keep_best(history, early) -> None:
     """``history`` takes the best epoch's values and state (copies taken at that epoch)."""
     history.values, history.state, history.best_epoch = early.best_values, early.best_state, early.best_epoch
     history.best_step = early.best_step
+    history.best = _best_checkpoint(early)
+
+
+def _best_checkpoint(early) -> Checkpoint:
+    """The best epoch so far as a `Checkpoint`: what ``train(values=...)`` resumes and `save` writes."""
+    return Checkpoint(early.best_values, early.best_state, early.best_step, early.best_epoch)
 
 
 def _step(program, values, state, batch, copies: bool):

@@ -126,3 +126,27 @@ def test_monitor_messages_speak_the_commands_options(files, capsys):
     err = capsys.readouterr().err
     assert err.startswith("symgrad train: error: --monitor val_accuracy: not recorded in each epoch")
     assert "defines outputs and target" in err and "monitor=" not in err
+
+
+def test_best_is_saved_when_ctrl_c_ends_training(files, capsys, monkeypatch):
+    """Before: Ctrl-C (exit 130) left --best unwritten, though the best epoch so far was known."""
+    from symgrad.compiling import training as T
+    calls = {"n": 0}
+    real = T.mean_loss
+
+    def loss_then_ctrl_c(program, values, data, **kw):       # a Ctrl-C during epoch 4's evaluation
+        calls["n"] += 1
+        if calls["n"] == 5:                                  # the probe, then epochs 1..3
+            raise KeyboardInterrupt
+        return real(program, values, data, **kw)
+    monkeypatch.setattr(T, "mean_loss", loss_then_ctrl_c)
+    best = files / "best.npz"
+    assert cli.main(_argv(files, "--epochs", "10", "--patience", "5", "--best", str(best))) == 130
+    out, err = capsys.readouterr()
+    val = [float(line.split("val_loss ")[1].split()[0]) for line in out.splitlines() if line.startswith("epoch ")]
+    assert len(val) == 3
+    want = 1 + int(np.argmin(val))
+    assert f"the values of epoch {want}, the best by val_loss (smaller is better), are saved to {best}" in err
+    from symgrad.compiling.training import load
+    ck = load(best)
+    assert ck.epoch == want and ck.step == want * 8                 # 120 samples in batches of 16

@@ -220,3 +220,25 @@ def test_a_divergence_after_the_best_epoch_keeps_its_values_in_the_history():
     np.testing.assert_array_equal(h.values["W"], straight.values["W"])         # epoch 3's, exactly
     assert not np.allclose(e.value.values["W"], h.values["W"])              # .values: the last finite
     assert prog.loss(h.values, data) == pytest.approx(val[2])
+
+
+def test_history_best_is_the_best_epoch_as_a_checkpoint_also_after_ctrl_c():
+    prog, data = _program(), _data()
+    values = {"W": np.zeros((3, 2)), "b": np.zeros(2)}
+    h = sg.train(prog, data, epochs=10, batch_size=8, values=values, validation=data, progress=False,
+                 metrics={"cost": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_cost")
+    assert (h.best.epoch, h.best.step) == (2, 10) and h.best.values is h.values and h.best.state is h.state
+    calls = {"n": 0}
+
+    def cost_then_ctrl_c(program, values, data):
+        calls["n"] += 1
+        if calls["n"] == 4:                  # the probe, epochs 1 and 2, then Ctrl-C in epoch 3's
+            raise KeyboardInterrupt
+        return [0.0, 5.0, 4.0][calls["n"] - 1]
+    h = sg.train(prog, data, epochs=10, batch_size=8, values=values, validation=data, progress=False,
+                 metrics={"cost": cost_then_ctrl_c}, patience=2, monitor="val_cost")
+    assert h.interrupted and h.best_epoch is None and h.step == 15       # values: the last step's
+    straight = sg.train(prog, data, epochs=2, batch_size=8, values=values, progress=False)
+    assert (h.best.epoch, h.best.step) == (2, 10)
+    np.testing.assert_array_equal(h.best.values["W"], straight.values["W"])
+    assert not np.array_equal(h.values["W"], straight.values["W"])
