@@ -53,7 +53,7 @@ def register(subparsers):
 
 def load_data(path, inputs, what="--data") -> dict:
     """The arrays of ``path`` for each input, keyed by the input's name."""
-    from ..compiling.training_data import nonfinite_entries, same_sample_counts
+    from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
     if not os.path.isfile(path):
         raise SymgradError(f"{what}: no such file: {path}")
     names = [s.name for s in inputs]
@@ -66,8 +66,11 @@ def load_data(path, inputs, what="--data") -> dict:
     sizes = {n: (a.shape[0] if a.ndim else None) for n, a in out.items()}
     if not same_sample_counts(sizes):
         said = ", ".join(f"{n!r} {'a scalar' if k is None else k}" for n, k in sizes.items())
+        k = transposed_key(out)
+        hint = "" if k is None else (f"; the array {k!r} looks transposed, its samples in columns: save "
+                                     f"its transpose, of shape {out[k].shape[::-1]}")
         raise SymgradError(f"{what} {path}: every input's array holds one row per sample, so all need "
-                           f"the same positive number of samples on their first axis; got {said}")
+                           f"the same positive number of samples on their first axis; got {said}{hint}")
     for n, a in out.items():
         found = nonfinite_entries(a)
         if found:

@@ -81,6 +81,23 @@ def _subset_arrays(data, what):
     return tuple(to_numpy(t)[index] for t in inner.tensors)
 
 
+def transposed_key(data: dict):
+    """For arrays of different sample counts: the key of the 2-D array that would agree with all the
+    others transposed — samples in columns, as MATLAB and the slides' X (features × samples) hold
+    them — or None."""
+    for k, v in data.items():
+        others = {u.shape[0] if np.ndim(u) else None for j, u in data.items() if j is not k}
+        if np.ndim(v) == 2 and v.shape[0] != v.shape[1] and others == {v.shape[1]}:
+            return k
+    return None
+
+
+def _transposed_hint(data: dict, what: str) -> str:
+    k = transposed_key(data)
+    return "" if k is None else (f"; {what}[{key_name(k)!r}] looks transposed, its samples in columns: pass "
+                                 f"{what}[{key_name(k)!r}].T, of shape {data[k].shape[::-1]}")
+
+
 def _check_data(data, what="data") -> dict:
     if not isinstance(data, Mapping) or not data:
         raise TrainingArgumentError(f"{what} must be a non-empty dict of arrays (input name -> array with a "
@@ -92,7 +109,8 @@ def _check_data(data, what="data") -> dict:
     if not same_sample_counts(sizes):
         shapes = ", ".join(f"{key_name(k)!r} {v.shape}" for k, v in data.items())
         raise TrainingArgumentError(f"{what}: every array needs the same positive number of samples on its "
-                                    f"first axis; got {sizes} (the shapes: {shapes})")
+                                    f"first axis; got {sizes} (the shapes: {shapes})"
+                                    + _transposed_hint(data, what))
     for k, v in data.items():
         found = nonfinite_entries(v)
         if found:

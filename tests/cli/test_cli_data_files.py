@@ -56,3 +56,10 @@ def test_a_zip_member_that_is_no_npy_is_named(files, capsys):
         z.writestr("t.npy", b"nor this")
     err = _err(files, "odd.npz", capsys)
     assert "its member 'x' is not a NumPy array" in err
+
+
+def test_an_array_of_samples_in_columns_is_called_transposed(files, capsys):
+    data = blobs(10, seed=0)
+    np.savez(files / "cols.npz", x=data["x"].T, t=data["t"])
+    err = _err(files, "cols.npz", capsys)
+    assert "the array 'x' looks transposed, its samples in columns: save its transpose, of shape (10, 4)" in err

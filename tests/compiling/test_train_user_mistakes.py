@@ -171,3 +171,13 @@ def test_one_hot_validation_labels_get_the_argmax_fix_as_data_would():
     with pytest.raises(TrainingArgumentError, match=r"validation\['y'\] has shape \(20, 2\).*one-hot rows.*"
                                                     r"validation\['y'\]\.argmax\(axis=1\)"):
         sg.train(prog, data, validation=bad, progress=False)
+
+
+def test_features_by_samples_data_is_called_transposed():
+    """Before: only "got {'x': 4, 'y': 64}" for X held (features, samples), as the slides' X is."""
+    prog, data = _regression(), _data()
+    with pytest.raises(TrainingArgumentError, match=r"data\['x'\] looks transposed.*pass data\['x'\]\.T, of shape \(64, 4\)"):
+        sg.train(prog, {"x": data["x"].T, "y": data["y"]}, progress=False)
+    with pytest.raises(TrainingArgumentError) as e:                     # not said of another mistake
+        sg.train(prog, {"x": data["x"][:10], "y": data["y"]}, progress=False)
+    assert "transposed" not in str(e.value)
