@@ -158,7 +158,14 @@ def _metrics_dict(metrics, program=None) -> dict:
         if isinstance(m, str) and m in METRIC_NAMES:
             out[m] = mean_loss if m == "loss" else accuracy(_label_input(program))
         elif callable(m):
-            out[getattr(m, "__name__", f"metric{len(out)}")] = m
+            # by its name, as Keras names them ("<lambda>" read as "lambda"); a name taken already
+            # (two lambdas) gets a suffix, _1, _2: the second silently replaced the first
+            name = str(getattr(m, "__name__", f"metric{len(out)}")).strip("<>")
+            base, k = name, 0
+            while name in out or name in METRIC_NAMES and name in metrics:
+                k += 1
+                name = f"{base}_{k}"
+            out[name] = m
         else:
             close = ([n for n in METRIC_NAMES if n.startswith(m.lower())] or difflib.get_close_matches(
                 m, METRIC_NAMES, n=1)) if isinstance(m, str) and m else []

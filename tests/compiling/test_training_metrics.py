@@ -50,3 +50,18 @@ def test_accuracy_by_name_reads_a_logit_at_0_and_a_probability_at_0_5(probabilit
     # an explicit threshold is the user's: 0.5 on a logit reads it as before
     assert accuracy("y", threshold=0.5)(prog, values, {"x": X, "y": y}) == pytest.approx(
         np.mean(((z if not probability else 1 / (1 + np.exp(-z))) > 0.5) == (y > 0.5)))
+
+
+def test_metrics_of_the_same_name_are_all_kept():
+    """Before: two lambdas were both "<lambda>", and the second replaced the first silently; a
+    function named loss replaced the "loss" given beside it."""
+    w, x = sp.symbols("w x")
+    prog = sg.compile((w * x - 1) ** 2, [w], [x], dtype="float64")
+
+    def loss(program, values, data):
+        return 7.0
+    h = sg.train(prog, {"x": np.ones(8)}, epochs=1, batch_size=4, progress=False, values={"w": 0.0},
+                 metrics=["loss", lambda p, v, d: 1.0, lambda p, v, d: 2.0, loss])
+    rec = h.epochs[0]
+    assert (rec["train_lambda"], rec["train_lambda_1"], rec["train_loss_1"]) == (1.0, 2.0, 7.0)
+    assert rec["train_loss"] == pytest.approx((float(h.values["w"]) - 1) ** 2)     # mean_loss, by hand
