@@ -7,7 +7,8 @@ Each epoch prints one line: ``loss``, the mean of its minibatch losses, then the
 epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file names its
 ``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``).
 --checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
---resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped."""
+--resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
+(under another --optimizer, that optimizer's state starts afresh)."""
 from __future__ import annotations
 
 import os
@@ -46,7 +47,7 @@ def register(subparsers):
                         "or score (not loss or err), and minimizes the rest")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
-                        "keeps the last epoch's)")
+                        "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
     _model.add_optimizer_arguments(p)
     p.set_defaults(func=run)
 
