@@ -42,6 +42,7 @@ them; ``rules``, ``lambdify`` and ``view`` are the optimizer's own rule.
 from __future__ import annotations
 
 import numbers
+import re
 
 from dataclasses import dataclass, field, fields, replace
 from typing import Callable, Union
@@ -395,7 +396,10 @@ def describe(opt) -> str:
     >>> Plain(clip_grad_value=1.0), describe(Plain(clip_grad_value=1.0))
     (Plain(lr=0.1), 'Plain(lr=0.1, clip_grad_value=1.0)')
     """
-    return Optimizer.__repr__(opt) if isinstance(opt, Optimizer) else repr(opt)
+    if isinstance(opt, Optimizer):
+        return Optimizer.__repr__(opt)
+    text = repr(opt)        # an object's default repr holds its address: the source would differ per run
+    return type(opt).__qualname__ if re.search(r" at 0x[0-9a-fA-F]+>", text) else text
 
 
 # ---------------------------------------------------------------------------------------------------
