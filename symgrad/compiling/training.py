@@ -367,8 +367,23 @@ def _diverged(program, values, state, new_values, batch, step, epoch, loss, hist
         kept += f" and saved to {os.fspath(checkpoint)}"
     what = f"{why} (loss {loss})" if param == "loss" else f"parameter {param!r}: {why} (loss {loss})"
     return TrainingDiverged(
-        f"training diverged at step {step} (epoch {epoch}): {what}{_growth_hint(program, history)}{kept}",
+        f"training diverged at step {step} (epoch {epoch}): {what}"
+        f"{_growth_hint(program, history) or _sudden_hint(history)}{kept}",
         step=step, param=param, loss=loss, values=values, state=state, history=history)
+
+
+def _sudden_hint(history) -> str:
+    """When the step losses did not grow before the failing step: the usual cause, a function at a
+    point where it is not finite (a log of a probability that rounded to 0)."""
+    losses = [x for x in history.loss if math.isfinite(x)]
+    if not losses:
+        return ""
+    return (f"; the loss was finite until then ({losses[-1]:.4g} at step {history.step}), without the "
+            f"growth a too large learning rate makes: "
+            f"usually a function met a point where it is not finite — a log or a division at 0, as of a "
+            f"probability that rounded to 0 or 1 (a sigmoid or softmax written out before a log or bce: "
+            f"sg.bce_with_logits and sg.cross_entropy take the logits and stay finite), or an exp of a "
+            f"large input")
 
 
 def _growth_hint(program, history) -> str:

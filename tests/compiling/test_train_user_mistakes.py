@@ -181,3 +181,20 @@ def test_features_by_samples_data_is_called_transposed():
     with pytest.raises(TrainingArgumentError) as e:                     # not said of another mistake
         sg.train(prog, {"x": data["x"][:10], "y": data["y"]}, progress=False)
     assert "transposed" not in str(e.value)
+
+
+def test_a_sudden_non_finite_loss_names_the_usual_cause():
+    """Before: "training diverged at step 2 ... its gradient is not finite (loss nan)" and nothing
+    more, for bce of a sigmoid written out by hand (1/(1+e^(−z)) rounds to 0 for a large −z)."""
+    x, y = sg.tensor("x", (N, 2)), sg.tensor("y", (N,))
+    w, b = sg.tensor("w", (2,)), sg.tensor("b", ())
+    p = 1 / (1 + sp.exp(-(x @ w + b)))
+    prog = sg.compile(sg.bce(p, y), [w, b], [x, y], optimizer=O.SGD(lr=1.0))
+    rng = np.random.default_rng(0)
+    X = 50 * rng.normal(size=(200, 2))
+    Y = (X[:, 0] > 0).astype(float)
+    Y[:5] = 1 - Y[:5]
+    with pytest.raises(TrainingDiverged, match=r"finite until then \(0\.6931 at step 1\).*a log or a division at 0"
+                                               r".*sg\.bce_with_logits") as e:
+        sg.train(prog, {"x": X, "y": Y}, batch_size=20, progress=False, values={"w": np.zeros(2), "b": np.array(0.0)})
+    assert "learning rate (lr=" not in str(e.value)
