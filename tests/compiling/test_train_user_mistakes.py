@@ -185,16 +185,14 @@ def test_features_by_samples_data_is_called_transposed():
 
 def test_a_sudden_non_finite_loss_names_the_usual_cause():
     """Before: "training diverged at step 2 ... its gradient is not finite (loss nan)" and nothing
-    more, for bce of a sigmoid written out by hand (1/(1+e^(−z)) rounds to 0 for a large −z)."""
-    x, y = sg.tensor("x", (N, 2)), sg.tensor("y", (N,))
-    w, b = sg.tensor("w", (2,)), sg.tensor("b", ())
-    p = 1 / (1 + sp.exp(-(x @ w + b)))
-    prog = sg.compile(sg.bce(p, y), [w, b], [x, y], optimizer=O.SGD(lr=1.0))
+    more, for the log of a softmax written out (exp of a large logit overflows: inf/inf)."""
+    x, t, W = sg.tensor("x", (N, 4)), sg.tensor("t", (N, 3)), sg.tensor("W", (4, 3))
+    e = sp.exp(x @ W)
+    prog = sg.compile(-sg.mean(sg.sum(t * sp.log(e / sg.sum(e, axis=1, keepdims=True)), axis=1)), [W], [x, t],
+                      optimizer=O.SGD(lr=1.0))
     rng = np.random.default_rng(0)
-    X = 50 * rng.normal(size=(200, 2))
-    Y = (X[:, 0] > 0).astype(float)
-    Y[:5] = 1 - Y[:5]
-    with pytest.raises(TrainingDiverged, match=r"finite until then \(0\.6931 at step 1\).*a log or a division at 0"
-                                               r".*sg\.bce_with_logits") as e:
-        sg.train(prog, {"x": X, "y": Y}, batch_size=20, progress=False, values={"w": np.zeros(2), "b": np.array(0.0)})
+    data = {"x": 30 * rng.normal(size=(200, 4)), "t": np.eye(3)[rng.integers(0, 3, 200)]}
+    with pytest.raises(TrainingDiverged, match=r"finite until then \(1\.099 at step 1\).*a log or a division at 0"
+                                               r".*sg\.cross_entropy take the logits") as e:
+        sg.train(prog, data, batch_size=20, progress=False, values={"W": np.zeros((4, 3))})
     assert "learning rate (lr=" not in str(e.value)
