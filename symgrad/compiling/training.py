@@ -368,22 +368,49 @@ def _diverged(program, values, state, new_values, batch, step, epoch, loss, hist
     what = f"{why} (loss {loss})" if param == "loss" else f"parameter {param!r}: {why} (loss {loss})"
     return TrainingDiverged(
         f"training diverged at step {step} (epoch {epoch}): {what}"
-        f"{_growth_hint(program, history) or _sudden_hint(history)}{kept}",
+        f"{_growth_hint(program, history) or _sudden_hint(program, history, values)}{kept}",
         step=step, param=param, loss=loss, values=values, state=state, history=history)
 
 
-def _sudden_hint(history) -> str:
-    """When the step losses did not grow before the failing step: the usual cause, a function at a
-    point where it is not finite (a log of a probability that rounded to 0)."""
+def _sudden_hint(program, history, values) -> str:
+    """When the step losses did not grow before the failing step, the usual cause: parameters of a
+    huge size (one step of too large a learning rate took them there), else a function at a point
+    where it is not finite (a log of a probability that rounded to 0)."""
     losses = [x for x in history.loss if math.isfinite(x)]
     if not losses:
         return ""
-    return (f"; the loss was finite until then ({losses[-1]:.4g} at step {history.step}), without the "
-            f"growth a too large learning rate makes: "
-            f"usually a function met a point where it is not finite — a log or a division at 0, as of a "
-            f"probability that rounded to 0 or 1 (a sigmoid or softmax written out before a log or bce: "
-            f"sg.bce_with_logits and sg.cross_entropy take the logits and stay finite), or an exp of a "
-            f"large input")
+    sizes = {}
+    for k, v in (values or {}).items():
+        try:
+            a = np.abs(to_numpy(v)).astype(float)
+        except (TypeError, ValueError):
+            continue
+        if a.size and np.isfinite(a).all():
+            sizes[key_name(k)] = float(a.max())
+    name = max(sizes, key=sizes.get) if sizes else None
+    if name is not None and sizes[name] > _HUGE:
+        return (f"; the parameters had grown to {sizes[name]:.4g} (entry of {name!r}) before it: the "
+                f"learning rate{_lrs_said(program)} is likely too large for this data (try a smaller one, "
+                f"or inputs of a smaller scale)")
+    return (f"; the loss was finite until then ({losses[-1]:.4g} at step {history.step}), with parameters "
+            f"of a sane size: usually a function met a point where it is not finite — a log or a division "
+            f"at 0, as of a probability that rounded to 0 or 1 (a sigmoid or softmax written out before a "
+            f"log or bce: sg.bce_with_logits and sg.cross_entropy take the logits and stay finite), or an "
+            f"exp of a large input")
+
+
+_HUGE = 1e6          # a parameter entry this large is one a too large step made, not one training wants
+
+
+def _lrs_said(program) -> str:
+    """" (lr=1, groups[0]'s lr=0.1)": the optimizer's numeric learning rates, for a message."""
+    opt = getattr(getattr(program, "spec", None), "optimizer", None)
+    number = lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+    lrs = [f"lr={float(getattr(opt, 'lr', None)):g}"] if number(getattr(opt, "lr", None)) else []
+    groups = getattr(opt, "groups", ()) or ()      # a group's own lr, where it sets one
+    lrs += [f"groups[{k}]'s lr={float(g['lr']):g}" for k, g in enumerate(groups)
+            if isinstance(g, dict) and number(g.get("lr"))]
+    return f" ({', '.join(lrs)})" if lrs else ""
 
 
 def _growth_hint(program, history) -> str:
@@ -391,15 +418,9 @@ def _growth_hint(program, history) -> str:
     losses = [x for x in history.loss if math.isfinite(x)]
     if len(losses) < 2 or not max(losses[1:]) > 10 * max(abs(losses[0]), 1e-12):
         return ""
-    opt = getattr(getattr(program, "spec", None), "optimizer", None)
-    number = lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-    lrs = [f"lr={float(getattr(opt, 'lr', None)):g}"] if number(getattr(opt, "lr", None)) else []
-    groups = getattr(opt, "groups", ()) or ()      # a group's own lr, where it sets one
-    lrs += [f"groups[{k}]'s lr={float(g['lr']):g}" for k, g in enumerate(groups)
-            if isinstance(g, dict) and number(g.get("lr"))]
-    said = f" ({', '.join(lrs)})" if lrs else ""
     return (f"; the loss grew from {losses[0]:.4g} (step 1) to {max(losses):.4g} before it: the learning "
-            f"rate{said} is likely too large for this data (try a smaller one, or inputs of a smaller scale)")
+            f"rate{_lrs_said(program)} is likely too large for this data (try a smaller one, or inputs of a "
+            f"smaller scale)")
 
 
 def _culprit(program, values, new_values, batch) -> tuple[str, str]:

@@ -196,3 +196,12 @@ def test_a_sudden_non_finite_loss_names_the_usual_cause():
                                                r".*sg\.cross_entropy take the logits") as e:
         sg.train(prog, data, batch_size=20, progress=False, values={"W": np.zeros((4, 3))})
     assert "learning rate (lr=" not in str(e.value)
+
+
+def test_a_sudden_divergence_after_one_huge_step_names_the_learning_rate():
+    """One step of lr=1e20 leaves no growing losses to see; the parameters' size says it."""
+    prog = _regression(lr=1e20)
+    with pytest.raises(TrainingDiverged, match=r"the parameters had grown to \S+ \(entry of 'W'\) before it: the "
+                                               r"learning rate \(lr=1e\+20\) is likely too large") as e:
+        sg.train(prog, _data(), batch_size=8, progress=False, values={"W": np.zeros((4, 1))})
+    assert "a log or a division at 0" not in str(e.value)
