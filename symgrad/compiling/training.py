@@ -105,6 +105,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
           values=None, patience=None, monitor=None, min_delta=0.0, mode="auto") -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
 
+    - ``data``, ``validation``: a dict of arrays by input (name or symbol), samples on the first
+      axis; or a tuple of arrays, a torch ``TensorDataset`` or a ``Subset`` of one (``random_split``),
+      in the order of the program's inputs.
     - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
       with its state, and with step and epoch numbers that go on from it). ``state``: the optimizer state (default
       ``program.init_state(values)``).
@@ -123,7 +126,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       did not improve on its best by more than ``min_delta``, and ``history.values`` / ``state``
       are those of the best epoch (``history.best_epoch``; ``history.stopped_early``;
       ``history.message`` says which way ``monitor`` was compared; ``history.monitor`` and
-      ``history.mode`` record the name and the way, ``"min"`` or ``"max"``). ``mode``: ``"min"`` (smaller is
+      ``history.mode`` record the name and the way, ``"min"`` or ``"max"``; ``history.best`` is the
+      best epoch as a `Checkpoint`, also after Ctrl-C or a divergence). ``mode``: ``"min"`` (smaller is
       better), ``"max"`` (larger is better) or ``"auto"`` (Keras's: larger is better for names
       holding acc, f1, auc, precision, recall, iou, dice, r2 or score — not loss or err —, smaller
       for every other). With ``patience``, the epochs always record the loss (``val_loss``, or
