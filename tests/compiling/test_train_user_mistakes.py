@@ -205,3 +205,19 @@ def test_a_sudden_divergence_after_one_huge_step_names_the_learning_rate():
                                                r"learning rate \(lr=1e\+20\) is likely too large") as e:
         sg.train(prog, _data(), batch_size=8, progress=False, values={"W": np.zeros((4, 1))})
     assert "a log or a division at 0" not in str(e.value)
+
+
+def test_labels_padded_with_minus_100_are_told_of_ignore_index():
+    """Before: "-100: a negative index (...; torch refuses it)" — but -100 is torch's default
+    ignore_index, which its cross_entropy leaves out (and does not refuse)."""
+    x, y, W = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True), sg.tensor("W", (4, 3))
+    data = {"x": np.ones((4, 4)), "y": np.array([0, 1, -100, 2])}
+    prog = sg.compile(sg.cross_entropy(x @ W, y), [W], [x, y], dtype="float64")
+    with pytest.raises(sg.LabelRangeError, match=r"-100: a negative index .*-100 is torch's default ignore_index.*"
+                                                 r"sg\.cross_entropy\(logits, y, ignore_index=-100\)") as e:
+        sg.train(prog, data, progress=False)
+    assert "torch refuses" not in str(e.value)
+    told = sg.compile(sg.cross_entropy(x @ W, y, ignore_index=-100), [W], [x, y], dtype="float64")
+    assert told.loss({"W": np.zeros((4, 3))}, data) == pytest.approx(np.log(3))      # 3 labels kept, uniform
+    with pytest.raises(sg.LabelRangeError, match=r"-3: a negative index"):
+        sg.train(prog, {"x": np.ones((4, 4)), "y": np.array([0, 1, -3, 2])}, progress=False)
