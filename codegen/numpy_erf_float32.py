@@ -21,7 +21,8 @@ the largest errors): P to erf(x)/x on [0, 0.75] in x² (largest relative error 1
 e^(t²)·erfc(t) on [0.75, 4] in u, weighted by e^(−t²) (largest error of erfc 7e-10). The float32
 evaluation rounds: the result is within 2.5 units in the last place of float32 of the true erf
 (tests/codegen/test_numpy_erf_float32.py measures it over a dense grid), where SciPy's is within
-0.5 — torch's own float32 erf is a polynomial too. NaN stays NaN, erf(±∞) = ±1.
+0.5 — torch's own float32 erf is a polynomial too. NaN stays NaN, erf(±∞) = ±1 and
+erf(−0.0) = −0.0, as SciPy's, with no floating-point warning.
 Float64 arrays keep SciPy's exact erf (or math.erf entry by entry without SciPy).
 """
 from __future__ import annotations
@@ -44,16 +45,19 @@ HELPER_LINES = [
     "",
     "",
     "def _erf_float32(x):",
-    '    """erf of each entry of the float32 array x, block by block of _ERF_BLOCK entries."""',
+    '    """erf of each entry of the float32 array x, block by block of _ERF_BLOCK entries; NaN',
+    "    gives NaN and ±inf ±1 without a floating-point warning, as SciPy's erf (a comparison or",
+    '    clip of NaN may set the invalid flag on some NumPy builds)."""',
     "    flat = numpy.ascontiguousarray(x).reshape(-1)",
     "    out = numpy.empty(x.shape, dtype=x.dtype)",
     "    n = min(flat.size, _ERF_BLOCK)",
     "    work = getattr(_erf_scratch, 'work', None)",
     "    if work is None or work.shape[1] < n:",
     "        work = _erf_scratch.work = numpy.empty((5, n), dtype=numpy.float32)",
-    "    for i in range(0, flat.size, _ERF_BLOCK):",
-    "        block = flat[i:i + _ERF_BLOCK]",
-    "        _erf_block(block, out.reshape(-1)[i:i + _ERF_BLOCK], *(w[:block.size] for w in work))",
+    "    with numpy.errstate(invalid='ignore'):",
+    "        for i in range(0, flat.size, _ERF_BLOCK):",
+    "            block = flat[i:i + _ERF_BLOCK]",
+    "            _erf_block(block, out.reshape(-1)[i:i + _ERF_BLOCK], *(w[:block.size] for w in work))",
     "    return out",
     "",
     "",
@@ -80,10 +84,11 @@ HELPER_LINES = [
     "    large /= numpy.exp(s, out=s)                # e^(−t²)·Q(u) = erfc(t)",
     "    numpy.subtract(1, large, out=large)         # erf(t)",
     "    # the branch of each entry, as 0/1 factors (both branches are finite, or NaN together):",
-    "    # small·[t < 0.75] + large·([x ≥ 0.75] − [x ≤ −0.75])",
+    "    # small·[t < 0.75] − large·([x ≤ −0.75] − [x ≥ 0.75]); a difference, not a sum, so that",
+    "    # erf(−0.0) is −0.0: (−0.0) − (+0.0) is −0.0 where (−0.0) + (+0.0) is +0.0 (large > 0 at 0)",
     f"    small *= numpy.less(t, {SMALL_BELOW!r}, out=t)",
-    f"    sign = numpy.greater_equal(xc, {SMALL_BELOW!r}, out=u)",
-    f"    sign -= numpy.less_equal(xc, {-SMALL_BELOW!r}, out=s)",
-    "    large *= sign",
-    "    numpy.add(large, small, out=out)",
+    f"    negative = numpy.less_equal(xc, {-SMALL_BELOW!r}, out=u)",
+    f"    negative -= numpy.greater_equal(xc, {SMALL_BELOW!r}, out=s)",
+    "    large *= negative",
+    "    numpy.subtract(small, large, out=out)",
 ]

@@ -208,7 +208,8 @@ def add_target_argument(parser, help: str = "the backend that runs the step: num
 def add_optimizer_arguments(parser):
     parser.add_argument("--optimizer", choices=optim.NAMES,
                         help="the optimizer (default: the model file's optimizer, else adam)")
-    parser.add_argument("--lr", type=float, help="learning rate (replaces the optimizer's)")
+    from .main import finite_at_least
+    parser.add_argument("--lr", type=finite_at_least(0), help="learning rate (replaces the optimizer's)")
     parser.add_argument("--clip-grad-norm", type=float, metavar="MAX_NORM",
                         help="clip the gradients by their global 2-norm before each update (torch's "
                              "clip_grad_norm_(parameters, max_norm))")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import re
 import sys
@@ -60,6 +61,21 @@ def int_at_least(least: int):
             raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {n}")
         return n
     read.__name__ = f"integer >= {least}"
+    return read
+
+
+def finite_at_least(least: float):
+    """An argparse type: a finite number ``>= least`` (``--lr nan`` was refused after the model
+    file ran, as "invalid lr=nan", sg.optim's keyword rather than the option)."""
+    def read(text):
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number >= {least:g}, got {text!r}") from None
+        if not math.isfinite(x) or x < least:
+            raise argparse.ArgumentTypeError(f"expected a finite number >= {least:g}, got {text}")
+        return x
+    read.__name__ = f"number >= {least:g}"
     return read
 
 

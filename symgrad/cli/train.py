@@ -7,7 +7,8 @@ Each epoch prints one line: ``loss``, the mean of its minibatch losses, then the
 epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file names its
 ``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``).
 --checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
---resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped."""
+--resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
+(under another --optimizer, that optimizer's state starts afresh)."""
 from __future__ import annotations
 
 import os
@@ -46,22 +47,18 @@ def register(subparsers):
                         "or score (not loss or err), and minimizes the rest")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
-                        "keeps the last epoch's)")
+                        "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
     _model.add_optimizer_arguments(p)
     p.set_defaults(func=run)
 
 
 def load_data(path, inputs, what="--data") -> dict:
     """The arrays of ``path`` for each input, keyed by the input's name."""
-    from ..compiling.training_data import nonfinite_entries, same_sample_counts
+    from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
     if not os.path.isfile(path):
         raise SymgradError(f"{what}: no such file: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except Exception as e:                     # noqa: BLE001 - any unreadable file is bad input
-        raise SymgradError(f"{what}: {path} is not a readable .npz file ({e})") from e
     names = [s.name for s in inputs]
+    arrays = _npz_arrays(path, names, what)
     missing = [n for n in names if n not in arrays]
     if missing:
         raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
@@ -70,8 +67,11 @@ def load_data(path, inputs, what="--data") -> dict:
     sizes = {n: (a.shape[0] if a.ndim else None) for n, a in out.items()}
     if not same_sample_counts(sizes):
         said = ", ".join(f"{n!r} {'a scalar' if k is None else k}" for n, k in sizes.items())
+        k = transposed_key(out)
+        hint = "" if k is None else (f"; the array {k!r} looks transposed, its samples in columns: save "
+                                     f"its transpose, of shape {out[k].shape[::-1]}")
         raise SymgradError(f"{what} {path}: every input's array holds one row per sample, so all need "
-                           f"the same positive number of samples on their first axis; got {said}")
+                           f"the same positive number of samples on their first axis; got {said}{hint}")
     for n, a in out.items():
         found = nonfinite_entries(a)
         if found:
@@ -81,6 +81,41 @@ def load_data(path, inputs, what="--data") -> dict:
                                f"{a[first]} at index {list(first)} (sample {first[0]}); training "
                                f"needs finite numbers: drop or fill those samples")
     return out
+
+
+def _npz_arrays(path, names, what) -> dict:
+    """Every array of the .npz file ``path`` by its key; a file that is no .npz (a single .npy
+    array, text, a pickle) or that holds an object array is a SymgradError saying what it is and
+    what to write instead (NumPy's own words were about the context manager protocol for a .npy,
+    and about ``allow_pickle=`` for any file that is not a zip archive)."""
+    import zipfile
+    how = "np.savez(" + repr(os.path.splitext(os.path.basename(path))[0] + ".npz") + "".join(f", {n}=..." for n in names) + ")"
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            head = f.read(6)
+        kind = ("a single array (.npy), not a .npz of arrays keyed by the inputs' names"
+                if head == b"\x93NUMPY" else "not a .npz file (a zip archive of arrays, as np.savez writes)")
+        raise SymgradError(f"{what}: {path} is {kind}; write one array per input with {how}")
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for k in z.files:
+                try:
+                    arrays[k] = z[k]
+                except ValueError as e:
+                    if "allow_pickle" not in str(e):
+                        raise
+                    raise SymgradError(f"{what}: {path}: the array {k!r} holds Python objects (saved with "
+                                       f"pickle), which are not read; save it as numbers (an array of "
+                                       f"floats or integers, e.g. X.astype(float))") from None
+                if not isinstance(arrays[k], np.ndarray):     # a member that is no .npy: its bytes
+                    raise SymgradError(f"{what}: {path}: its member {k!r} is not a NumPy array (.npy); "
+                                       f"write the file with {how}")
+    except SymgradError:
+        raise
+    except Exception as e:                     # noqa: BLE001 - any unreadable file is bad input
+        raise SymgradError(f"{what}: {path} is not a readable .npz file ({e})") from e
+    return arrays
 
 
 def run(args) -> int:
@@ -103,7 +138,8 @@ def run(args) -> int:
 
 
 def _train(args, T) -> int:
-    from ..compiling.training_early_stop import maximized
+    if args.monitor is not None and args.patience is None:     # said with the command's options
+        raise SymgradError(f"--monitor {args.monitor} names what --patience watches: give --patience EPOCHS too")
     if args.mode != "auto" and args.patience is None:
         raise SymgradError(f"--mode {args.mode} says which way --patience compares --monitor: give --patience "
                            f"EPOCHS too")
@@ -139,13 +175,22 @@ def _train(args, T) -> int:
     values = resumed if resumed is not None else model.values
     if values is None and getattr(program, "params", None) is None:    # a program that does not list them
         values = T.init_values(model.params, args.seed)
+    state = None
+    if resumed is not None and T.missing_slots(program, resumed.state):
+        # --optimizer (or an edited model file) chose another optimizer than the checkpoint's: the
+        # values go on, the optimizer's slots start afresh (sg.train asks for that as state=)
+        state = program.init_state(resumed.values)
+        print(f"symgrad train: --resume {args.resume} holds another optimizer's state (slots "
+              f"{', '.join(sorted(k for k in resumed.state if k != 't'))}); "
+              f"{type(opt).__name__}'s state starts afresh from its values (its slots at their start, its "
+              f"step count t, which schedules read, at 0)", file=sys.stderr)
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:
         metrics["accuracy"] = T.accuracy(model.target)
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=not args.no_progress,
-                          metrics=metrics, checkpoint=args.checkpoint, values=values,
+                          metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
                           patience=args.patience, monitor=args.monitor, mode=args.mode)
     except T.TrainingArgumentError as e:
         # train probes the loss on the data first: arrays the program cannot take (a wrong shape)
@@ -155,6 +200,13 @@ def _train(args, T) -> int:
             flag, path = (("--validation", args.validation) if "on the validation" in str(e)
                           else ("--data", args.data))
             raise SymgradError(f"{flag} {path}: {cause}") from None
+        if str(e).startswith(f"monitor={args.monitor!r} is not recorded"):
+            said = str(e).split(" is not recorded", 1)[1]
+            hint = ""
+            if "acc" in str(args.monitor) and (model.target is None or not model.outputs):
+                hint = ("; accuracy is recorded when the model file defines outputs and target (the input "
+                        "holding the labels)")
+            raise SymgradError(f"--monitor {args.monitor}: not recorded{said}{hint}") from None
         for said, flag, path in (("data[", "--data", args.data), ("validation[", "--validation",
                                                                   args.validation)):
             if str(e).startswith(said):        # an array of that file, checked before the first step
@@ -166,28 +218,37 @@ def _train(args, T) -> int:
         # say how to keep them, rather than claim they are kept: a command has no exception's .values
         msg = _one_line(e)
         kept = "; the values from before this step are kept (the exception's .values)"
+        best = re.search(r"; the values of the best epoch by .*? are its \.history\.values", msg)
+        msg = msg.replace(best.group(0), "") if best else msg
         if args.checkpoint:
             msg = msg.replace(kept + " and saved to", "; the values from before this step are saved to")
         else:
             msg = msg.replace(kept, "") + "; pass --checkpoint CK.npz to save the values from before this step"
+        h = e.history
+        if args.best is not None and h is not None and h.best is not None:
+            # --best promised the best epoch's values: a later divergence does not take them away
+            msg += "; " + _save_best(T, args.best, h)
+        elif h is not None and h.best is not None:
+            msg += f"; pass --best BEST.npz to keep the best epoch's values (epoch {h.best.epoch} here)"
+        if h is not None:
+            _print_epochs(h)                   # the epochs that ran, as a run that ends prints them
         print(f"symgrad train: {msg}", file=sys.stderr)
         return 1
-    for record in history.epochs:
-        print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
-                        for k, v in record.items() if k != "seconds"))
+    _print_epochs(history)
     if history.interrupted:
         if args.no_progress:                   # with the bar on, train has printed it already
             print(f"symgrad train: {history.message}", file=sys.stderr)
+        if args.best is not None and history.best is not None:      # --best's promise, Ctrl-C or not
+            print(f"symgrad train: {_save_best(T, args.best, history)}", file=sys.stderr)
         return 130
     if history.best_epoch is not None:
         stopped = (f"stopped early after epoch {history.epochs[-1]['epoch']}" if history.stopped_early
                    else "ran every epoch")
         kept = f" ({args.checkpoint} holds the last epoch's, to resume from)" if args.checkpoint else ""
-        watched = args.monitor or _monitored(validation)
-        way = "larger" if maximized(watched, args.mode) else "smaller"
-        print(f"{stopped}; best {watched} ({way} is better) at epoch {history.best_epoch}{kept}")
+        way = "larger" if history.mode == "max" else "smaller"
+        print(f"{stopped}; best {history.monitor} ({way} is better) at epoch {history.best_epoch}{kept}")
         if args.best is not None:
-            T.save(args.best, history.values, history.state, step=history.best_step, epoch=history.best_epoch)
+            T.save(args.best, **vars(history.best))
             print(f"the values of epoch {history.best_epoch} saved to {args.best}")
     # the last epoch's mean loss over its minibatches (one minibatch's loss is noise)
     # after early stopping the kept values are another epoch's: say whose loss this is
@@ -199,8 +260,19 @@ def _train(args, T) -> int:
     return 0
 
 
-def _monitored(validation) -> str:
-    return "val_loss" if validation is not None else "train_loss"
+def _save_best(T, path, history) -> str:
+    """Save ``history.best`` (the best epoch's checkpoint) to ``path``; what to say about it."""
+    best = history.best
+    T.save(path, **vars(best))
+    return (f"the values of epoch {best.epoch}, the best by {history.monitor} "
+            f"({'larger' if history.mode == 'max' else 'smaller'} is better), are saved to {path}")
+
+
+def _print_epochs(history) -> None:
+    """One line per epoch on stdout: its number, mean step loss and metrics."""
+    for record in history.epochs:
+        print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in record.items() if k != "seconds"))
 
 
 def _check_resumed(ck, params, path) -> None:

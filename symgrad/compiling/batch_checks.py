@@ -200,12 +200,34 @@ def _batch_text(want) -> str:
     return "(B" + "".join(f", {d}" for d in want) + ("," if not want else "") + ")"     # (B,) for a scalar
 
 
-def transpose_hint(got, want) -> str:
-    """For a parameter given with the transpose of its declared 2-D shape: the usual cause, a torch
-    ``nn.Linear`` weight (stored (out, in)) for a weight declared for ``x @ W`` (in, out)."""
+def transpose_hint(got, want, layout: str = "in_out") -> str:
+    """For a parameter given with the transpose of its declared 2-D shape, the usual cause. With
+    ``layout="in_out"`` (a weight the program reads as ``x @ W``): a torch ``nn.Linear`` weight,
+    stored (out, in). With ``layout="out_in"`` (read as ``W·x`` or by ``sg.linear``, torch's own
+    layout): a weight stored (in, out), as ``x @ W`` code and Keras keep theirs."""
     got, want = tuple(got), tuple(want)
     if len(got) != 2 or len(want) != 2 or got != want[::-1] or got == want:
         return ""
+    if layout == "out_in":
+        return (f"; that is the transpose of the declared shape: the program reads this weight as W·x "
+                f"(out, in) = {want}, the layout torch's nn.Linear stores — a weight kept (in, out) = {got} "
+                f"for x @ W (a Keras Dense kernel, NumPy code) goes in as its transpose, weight.T")
     return (f"; that is the transpose of the declared shape: torch's nn.Linear stores its weight (out, in) "
             f"= {got}, for x @ W.T — pass weight.T, or declare the layer as torch does, "
             f"sg.linear(x, W, b) with W of shape {got}")
+
+
+def weight_layout(program, name) -> str:
+    """How ``program`` reads its 2-D parameter ``name`` in a product: "out_in" (W·x, ``sg.linear``:
+    the fan-in is the last axis) or "in_out" (``x @ W``: the fan-in is the first); "in_out" when it
+    is not read as a product's weight. For `transpose_hint`, when a shape error is raised."""
+    from .training_init import param_roles
+    try:
+        role = param_roles(program).get(name)
+    except Exception:                   # noqa: BLE001 - only the wording of an error depends on it
+        return "in_out"
+    shape = next((tuple(int(d) for d in p.shape) for p in program.params if p.name == name), None)
+    if role and role[0] == "weight" and shape and len(shape) == 2 and shape[0] != shape[1] \
+            and role[1] == shape[1]:
+        return "out_in"
+    return "in_out"

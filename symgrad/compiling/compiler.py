@@ -308,18 +308,21 @@ def _optimizer(optimizer):
             raise ArgumentError(f"unknown optimizer {optimizer!r}; optimizer= takes an optimizer object "
                                 f"(sg.optim.Adam(lr=1e-3), ...) or one of the names {', '.join(optim.NAMES)}")
         return optim.make(optimizer)
+    kind = optimizer if isinstance(optimizer, type) else type(optimizer)
+    if kind.__module__.startswith("torch.optim") and not isinstance(optimizer, optim.Optimizer):
+        # the class too (optimizer=torch.optim.Adam): "write Adam()" named torch's, which cannot compile
+        raise ArgumentError(f"optimizer= got torch.optim.{kind.__name__}, a torch optimizer: symgrad compiles "
+                            f"the update into its step, from its own optimizers with torch's names, "
+                            f"defaults and formulas — "
+                            + (f"write sg.optim.{kind.__name__}(lr=..., ...) (one of {', '.join(optim.NAMES)})"
+                               if isinstance(getattr(optim, kind.__name__, None), type) else
+                               f"symgrad has no {kind.__name__}; its optimizers are {', '.join(optim.NAMES)}")
+                            + ", or train the module of prog.as_torch() with torch's optimizer")
     if isinstance(optimizer, type):
         raise ArgumentError(f"optimizer must be an optimizer object, not the class {optimizer.__name__}: "
                             f"write {optimizer.__name__}() or {optimizer.__name__}(lr=...)")
     if not (isinstance(optimizer, optim.Optimizer)          # or any object with an optimizer's two methods
             or callable(getattr(optimizer, "rules", None)) and callable(getattr(optimizer, "symbols", None))):
-        kind = type(optimizer)
-        if kind.__module__.startswith("torch.optim"):
-            raise ArgumentError(f"optimizer= got torch.optim.{kind.__name__}, a torch optimizer: symgrad compiles "
-                                f"the update into its step, from its own optimizers with torch's names, "
-                                f"defaults and formulas — write sg.optim.{kind.__name__}(lr=..., ...) "
-                                f"(one of {', '.join(optim.NAMES)}), or train the module of prog.as_torch() "
-                                f"with torch's optimizer")
         raise ArgumentError(f"optimizer must be a symgrad optimizer (sg.optim.SGD, Adam, ...) or one of the "
                             f"names {', '.join(optim.NAMES)}; got {kind.__name__} {optimizer!r}"[:600])
     _check_schedules(optimizer)

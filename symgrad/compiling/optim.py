@@ -42,6 +42,7 @@ them; ``rules``, ``lambdify`` and ``view`` are the optimizer's own rule.
 from __future__ import annotations
 
 import numbers
+import re
 
 from dataclasses import dataclass, field, fields, replace
 from typing import Callable, Union
@@ -88,6 +89,25 @@ def _symbolic(value) -> bool:
 def _symbolic_field(opt, name: str) -> bool:
     """Whether the hyperparameter ``name`` of ``opt`` is (or holds) a SymPy expression."""
     return any(_symbolic(v) for v in np.atleast_1d(np.asarray(getattr(opt, name), dtype=object)))
+
+
+def _shown(value) -> str:
+    """``repr(value)``, but a function (a schedule, in ``lr`` or in a group) as ``lambda t: <its
+    expression in t>`` — the same text on every run — or by its name when it cannot take a symbolic t."""
+    import functools
+    import types
+    if isinstance(value, (types.FunctionType, functools.partial)):
+        t = sp.Symbol("t", real=True)
+        try:
+            return f"lambda t: {sp.sstr(sp.sympify(value(t)))}"
+        except Exception:               # noqa: BLE001 - compile refuses it, saying why; here: a name
+            return getattr(value, "__qualname__", type(value).__name__)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_shown(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_shown(v) for v in value) + ("," if isinstance(value, tuple) and len(value) == 1 else "")
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    return repr(value)
 
 
 def _schedule(lr) -> bool:
@@ -293,10 +313,13 @@ class Optimizer:
         return tuple(out)
 
     def __repr__(self):
-        """As a dataclass writes it, the step's options only when set."""
+        """As a dataclass writes it, the step's options only when set; a schedule written as a
+        function by its expression in t (``lambda t: Piecewise(...)``), not ``<function <lambda> at
+        0x7f…>``: the generated module's ``# Optimizer:`` line prints this, and an address made its
+        source — and so its cache file — differ on every run."""
         shown = [f for f in fields(self) if f.name not in STEP_OPTIONS]
         shown += [f for f in fields(self) if f.name in STEP_OPTIONS and getattr(self, f.name) != f.default]
-        return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
+        return f"{type(self).__name__}({', '.join(f'{f.name}={_shown(getattr(self, f.name))}' for f in shown)})"
 
     # -- shared pieces -------------------------------------------------------------------------
 
@@ -373,7 +396,10 @@ def describe(opt) -> str:
     >>> Plain(clip_grad_value=1.0), describe(Plain(clip_grad_value=1.0))
     (Plain(lr=0.1), 'Plain(lr=0.1, clip_grad_value=1.0)')
     """
-    return Optimizer.__repr__(opt) if isinstance(opt, Optimizer) else repr(opt)
+    if isinstance(opt, Optimizer):
+        return Optimizer.__repr__(opt)
+    text = repr(opt)        # an object's default repr holds its address: the source would differ per run
+    return type(opt).__qualname__ if re.search(r" at 0x[0-9a-fA-F]+>", text) else text
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ import numpy as np
 
 from ..core.ir import format_shape
 from ..core.values import Named
-from ..errors import ArgumentError, DataError, MissingValueError, ShapeError, SymgradError
+from ..errors import ArgumentError, DataError, MissingValueError, ShapeError, SymgradError, UnsupportedError
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from .backends import _ADAPTER_MODULES, ADAPTERS, Compiled, Spec, _backend, _plugin
 from .batch_checks import (_batch_text, _batched_shape, _shape, as_numbers, check_labels, check_state, empty_batch,
-                           fit_batch_input, label_inputs, row_index_inputs, same_batch_size, transpose_hint)
+                           fit_batch_input, label_inputs, row_index_inputs, same_batch_size, transpose_hint,
+                           weight_layout)
 
 
 class Program:
@@ -165,7 +166,7 @@ class Program:
             values = dict(values)
         out, fresh = self._arrays(values, "parameter", lambda name, got, want: (
             f"the parameter {name!r} has shape {got}, but it is declared {format_shape(want)}"
-            + transpose_hint(got, want)))
+            + transpose_hint(got, want, weight_layout(self, name) if len(got) == 2 else "in_out")))
         self._fresh_values = converted or fresh     # True when `values` does not hold the arrays used
         return out
 
@@ -435,17 +436,65 @@ class Program:
         ``.loss(*inputs)`` is the fused loss-and-gradient path. ``values``: initial parameters."""
         return _plugin(ADAPTERS, _ADAPTER_MODULES, "torch", "adapter")(self, values, generator)
 
+    # -- copies and pickles ------------------------------------------------------------------------
+    def __reduce__(self):
+        """Pickled as its lowering, compiled again on loading (`symgrad.compiling.program_pickle`):
+        ``multiprocessing``, ``joblib`` and ``pickle`` can carry a program to another process."""
+        from .program_pickle import dumps
+        if getattr(self, "target", "numpy") != "numpy":   # a device program: its device is not stored
+            raise UnsupportedError(f"a Program of target {self.target!r} does not pickle (its device and "
+                                   f"kernels are not stored); pickle its as_torch() module, which does")
+        return _rebuilt_program, (dumps({"spec": self.spec, "target": getattr(self, "target", "numpy"),
+                                         "rng": self.rng.bit_generator.state, "in_place": self.in_place,
+                                         "last_loss": self.last_loss}),)
+
+    def __copy__(self):
+        new = self.__class__.__new__(self.__class__)
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __deepcopy__(self, memo):
+        """Attribute by attribute, as before `__reduce__` was defined (no compiling again)."""
+        import copy
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            new.__dict__[k] = copy.deepcopy(v, memo)
+        return new
+
     def save(self, path) -> None:
         """Write the generated module to ``path`` (atomically): it runs without symgrad, importing only
         NumPy (target "numpy") or torch and triton (target "triton"). Its docstring states how to call
-        it: the order of the parameters, the optimizer's slots and the inputs, and ``t`` counting from 1."""
+        it: the order of the parameters, the optimizer's slots and the inputs, and ``t`` counting from 1.
+        A path that cannot be written (a folder, one in a read-only folder) is an `ArgumentError`
+        naming it (it was an OSError about a temporary file of the atomic write)."""
         import os
 
-        from .files import atomic_write
+        from .files import atomic_write, unwritable
+        if not isinstance(path, (str, os.PathLike)):
+            raise ArgumentError(f"save: the path must be a file name (str or os.PathLike), such as "
+                                f"'step.py'; got {type(path).__name__}")
+        why = unwritable(path)
+        if why is not None:
+            raise ArgumentError(f"save: cannot write the program's module to {os.fspath(path)}: {why}; "
+                                f"give the path of a .py file, such as 'step.py'")
         atomic_write(os.fspath(path), self.source, suffix=".py")
 
 
 _MISSING = object()
+
+
+def _rebuilt_program(data: bytes) -> Program:
+    """The program `Program.__reduce__` stored, compiled again from its lowering, its dropout
+    generator where the original's was (the same masks from here on)."""
+    from .program_pickle import loads
+    d = loads(data)
+    compiled = _backend(d["target"])(d["spec"])
+    prog = (compiled.program or Program)(d["spec"], compiled)
+    prog.target = d["target"]
+    prog.rng.bit_generator.state = d["rng"]
+    prog.in_place, prog.last_loss = d["in_place"], d["last_loss"]
+    return prog
 
 
 def _mask_generator(seed) -> np.random.Generator:

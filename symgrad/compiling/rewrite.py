@@ -5,6 +5,10 @@ not. They are applied before reverse mode, so the gradients are derived from the
 (the gradient of −softplus(−z) is σ(−z), finite everywhere; the gradient of log σ(z) through 1/σ(z)
 is ∞·0 once σ(z) underflows).
 
+    1/(1 + exp(−x)) →  σ(x)                 a sigmoid written out (exp(x)/(1 + exp(x)) too): exp(1000)
+                                            overflows, and log of the 0 it gives is −∞; as σ, the
+                                            rows below apply to it
+    log(1 + exp(x)) →  softplus(x)          softplus written out: exp(1000) overflows
     log(σ(x))       →  −softplus(−x)        log σ(−1000) is −1000, not log(0) = −∞
     log(1 − σ(x))   →  −softplus(x)         the same on the other side
     log(1 + x)      →  log1p(x)             no cancellation for |x| ≪ 1
@@ -78,7 +82,40 @@ def _log_one_plus(e):
     return rest if not rest.is_number else None
 
 
+def _hand_sigmoid(e):
+    """x when e is σ(x) written out: 1/(1 + exp(−x)). (exp(x)/(1 + exp(x)) is met as exp(x)·σ(−x),
+    its denominator rewritten first: `_merged_sigmoid` makes that σ(x).)"""
+    if e.is_Pow and e.exp == -1 and e.base.is_Add and len(e.base.args) == 2 and sp.S.One in e.base.args:
+        rest = e.base - 1
+        return -rest.args[0] if isinstance(rest, sp.exp) else None
+    return None
+
+
+def _merged_sigmoid(e):
+    """A product holding exp(x)·σ(−x), which is σ(x) (and overflows to ∞·0 where σ(x) is 1), with
+    that pair as σ(x); other products as they are."""
+    if not e.is_Mul:
+        return e
+    for a in e.args:
+        if isinstance(a, sp.exp):
+            pair = sigmoid(-a.args[0])
+            if pair in e.args:
+                rest = [b for b in e.args if b is not a and b != pair]
+                return sp.Mul(*rest, sigmoid(a.args[0]))
+    return e
+
+
+def _log_one_plus_exp(e):
+    """x when e is log(1 + exp(x)): softplus written out."""
+    x = _log_one_plus(e)
+    return x.args[0] if isinstance(x, sp.exp) else None
+
+
 TABLE: list[Row] = [
+    Row("1/(1 + exp(-x)) -> sigmoid(x)", _hand_sigmoid,
+        lambda x: 1 / (1 + sp.exp(-x)), lambda x: sigmoid(x)),
+    Row("log(1 + exp(x)) -> softplus(x)", _log_one_plus_exp,
+        lambda x: sp.log(1 + sp.exp(x)), lambda x: softplus(x)),
     Row("log(sigmoid(x)) -> -softplus(-x)", _log_sigmoid,
         lambda x: sp.log(sigmoid(x)), lambda x: -softplus(-x)),
     Row("log(1 - sigmoid(x)) -> -softplus(x)", _log_one_minus_sigmoid,
@@ -94,6 +131,7 @@ def rewrite(expr: sp.Expr) -> sp.Expr:
         if not e.args:
             return e
         e = e.func(*[visit(a) for a in e.args]) if any(a.args for a in e.args) else e
+        e = _merged_sigmoid(e)
         for row in TABLE:
             x = row.match(e)
             if x is not None:

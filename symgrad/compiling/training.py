@@ -76,6 +76,28 @@ def _check_count(name, value, least):
     return int(value)
 
 
+def missing_slots(program, state) -> list:
+    """The slots of ``program``'s optimizer (``momentum_buffer``, ``exp_avg`` ...) that ``state``
+    lacks: a checkpoint saved under another optimizer holds another's. [] when it fits, or when
+    either side does not say (a program without ``slots``, a state that is no dict)."""
+    slots = getattr(program, "slots", None)
+    if not slots or not isinstance(state, Mapping):
+        return []
+    return [s for s in slots if s not in state]
+
+
+def _check_seed(seed) -> None:
+    """``seed`` as numpy.random.default_rng takes it (an integer >= 0, None for a fresh one, or
+    NumPy's own SeedSequence or Generator), else a TrainingArgumentError before the first step (it
+    was NumPy's TypeError about SeedSequence's entropy, for seed="1")."""
+    plain = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
+    if seed is None or (plain and seed >= 0) or isinstance(seed, (np.random.SeedSequence, np.random.Generator)):
+        return
+    raise TrainingArgumentError(f"seed must be an integer >= 0 (it seeds numpy.random.default_rng: the "
+                                f"initial values train draws and each epoch's shuffle), got {show_value(seed)}"
+                                + (f" of type {type(seed).__name__}" if not isinstance(seed, (int, float)) else ""))
+
+
 @keywords()
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool = True,
@@ -83,6 +105,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
           values=None, patience=None, monitor=None, min_delta=0.0, mode="auto") -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
 
+    - ``data``, ``validation``: a dict of arrays by input (name or symbol), samples on the first
+      axis; or a tuple of arrays, a torch ``TensorDataset`` or a ``Subset`` of one (``random_split``),
+      in the order of the program's inputs.
     - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
       with its state, and with step and epoch numbers that go on from it). ``state``: the optimizer state (default
       ``program.init_state(values)``).
@@ -100,7 +125,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       (a name the epochs record; default ``"val_loss"``, or ``"train_loss"`` without validation)
       did not improve on its best by more than ``min_delta``, and ``history.values`` / ``state``
       are those of the best epoch (``history.best_epoch``; ``history.stopped_early``;
-      ``history.message`` says which way ``monitor`` was compared). ``mode``: ``"min"`` (smaller is
+      ``history.message`` says which way ``monitor`` was compared; ``history.monitor`` and
+      ``history.mode`` record the name and the way, ``"min"`` or ``"max"``; ``history.best`` is the
+      best epoch as a `Checkpoint`, also after Ctrl-C or a divergence). ``mode``: ``"min"`` (smaller is
       better), ``"max"`` (larger is better) or ``"auto"`` (Keras's: larger is better for names
       holding acc, f1, auc, precision, recall, iou, dice, r2 or score — not loss or err —, smaller
       for every other). With ``patience``, the epochs always record the loss (``val_loss``, or
@@ -143,6 +170,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     """
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
+    _check_seed(seed)
     data = _check_data(_named_data(program, data))
     evaluations = None if metrics is None and validation is None and patience is None \
         else _metrics_dict(metrics, program)
@@ -154,13 +182,16 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     _check_data_labels(program, data)
     if validation is not None:
         validation = _check_data(_named_data(program, validation, "validation"), "validation")
-        _check_validation(validation, data)
+        # against the declaration first: its message has the fix (argmax for one-hot rows where
+        # labels are declared), where a comparison with data's shapes only says they differ
         _check_declared_shapes(program, validation, "validation")
+        _check_validation(validation, data)
         _check_data_labels(program, validation, "validation")
     if checkpoint is not None:
         check_checkpoint_path(checkpoint)
     step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)
-    if isinstance(values, Checkpoint):
+    resumed = isinstance(values, Checkpoint)
+    if resumed:
         ck = values
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
     if values is None:
@@ -180,6 +211,16 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                 + f" (value {a[first]}); training starts from finite values")
     if state is None:
         state = program.init_state(values)
+    elif resumed and state is ck.state and missing_slots(program, state):
+        # found at the first step, as "the optimizer state has no slot 'momentum_buffer'"
+        opt = getattr(getattr(program, "spec", None), "optimizer", None)
+        raise TrainingArgumentError(
+            f"values: the checkpoint's optimizer state holds the slots "
+            f"{sorted(k for k in state if k != 't')}, another optimizer's, but this program's "
+            f"{type(opt).__name__ if opt is not None else 'optimizer'} keeps "
+            f"{', '.join(repr(k) for k in missing_slots(program, state))}: to go on from the checkpoint's "
+            f"values with this optimizer, pass state=program.init_state(checkpoint.values) too (its slots "
+            f"start afresh, and its step count t, which schedules and Adam's bias correction read, at 0)")
     where, prefix = (validation, "val_") if validation is not None else (data, "train_")
     early = None
     if patience is not None:
@@ -202,6 +243,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         rng.permutation(n)
     per_epoch = math.ceil(n / batch_size)
     history = History(values=values, state=state, step=step)
+    if early is not None:            # what the stop compares, as decided (a report need not guess it)
+        history.monitor, history.mode = early.monitor, "max" if early.maximize else "min"
     saved = None                     # the step the checkpoint file holds, once this call saved it
     interrupts = _Interrupts()
 
@@ -227,8 +270,15 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         new_values, new_state, loss = _step(program, values, state, batch, copies)
                         if not (math.isfinite(loss) and all_finite(new_values) and all_finite(new_state)):
                             save_now(epoch - 1)
-                            raise _diverged(program, values, state, new_values, batch, step, epoch,
-                                            loss, history, checkpoint)
+                            diverged = _diverged(program, values, state, new_values, batch, step, epoch,
+                                                 loss, history, checkpoint)
+                            if early is not None and early.best_epoch is not None:
+                                # what patience= promised, as after a run that ended: the best epoch's
+                                _keep_best(history, early)
+                                diverged.args = (f"{diverged}; the values of the best epoch by "
+                                                 f"{early.monitor} ({direction(early.maximize)}), epoch "
+                                                 f"{early.best_epoch}, are its .history.values",)
+                            raise diverged
                         # the commit: nothing above touched `values`, `state` or `history`
                         values, state = dict(new_values), new_state
                         history.values, history.state, history.step = values, state, step
@@ -270,10 +320,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         bar.close()
     if history.interrupted and progress:
         print(history.message, file=sys.stderr)
+    if early is not None and early.best_epoch is not None and history.interrupted:
+        history.best = _best_checkpoint(early)       # the values stay the last step's, to go on from
     if early is not None and early.best_epoch is not None and not history.interrupted:
-        # the best epoch's values, as a torch loop loads its best.pt (the checkpoint keeps the last)
-        history.values, history.state, history.best_epoch = early.best_values, early.best_state, early.best_epoch
-        history.best_step = early.best_step
+        _keep_best(history, early)    # as a torch loop loads its best.pt (the checkpoint keeps the last)
         watched = f"{early.monitor} ({direction(early.maximize)})"
         history.message = (f"ran every epoch; the values are those of epoch {early.best_epoch}, the best by "
                            f"{watched}")
@@ -284,6 +334,18 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
             if progress:
                 print(history.message, file=sys.stderr)
     return history
+
+
+def _keep_best(history, early) -> None:
+    """``history`` takes the best epoch's values and state (copies taken at that epoch)."""
+    history.values, history.state, history.best_epoch = early.best_values, early.best_state, early.best_epoch
+    history.best_step = early.best_step
+    history.best = _best_checkpoint(early)
+
+
+def _best_checkpoint(early) -> Checkpoint:
+    """The best epoch so far as a `Checkpoint`: what ``train(values=...)`` resumes and `save` writes."""
+    return Checkpoint(early.best_values, early.best_state, early.best_step, early.best_epoch)
 
 
 def _step(program, values, state, batch, copies: bool):
@@ -309,8 +371,50 @@ def _diverged(program, values, state, new_values, batch, step, epoch, loss, hist
         kept += f" and saved to {os.fspath(checkpoint)}"
     what = f"{why} (loss {loss})" if param == "loss" else f"parameter {param!r}: {why} (loss {loss})"
     return TrainingDiverged(
-        f"training diverged at step {step} (epoch {epoch}): {what}{_growth_hint(program, history)}{kept}",
+        f"training diverged at step {step} (epoch {epoch}): {what}"
+        f"{_growth_hint(program, history) or _sudden_hint(program, history, values)}{kept}",
         step=step, param=param, loss=loss, values=values, state=state, history=history)
+
+
+def _sudden_hint(program, history, values) -> str:
+    """When the step losses did not grow before the failing step, the usual cause: parameters of a
+    huge size (one step of too large a learning rate took them there), else a function at a point
+    where it is not finite (a log of a probability that rounded to 0)."""
+    losses = [x for x in history.loss if math.isfinite(x)]
+    if not losses:
+        return ""
+    sizes = {}
+    for k, v in (values or {}).items():
+        try:
+            a = np.abs(to_numpy(v)).astype(float)
+        except (TypeError, ValueError):
+            continue
+        if a.size and np.isfinite(a).all():
+            sizes[key_name(k)] = float(a.max())
+    name = max(sizes, key=sizes.get) if sizes else None
+    if name is not None and sizes[name] > _HUGE:
+        return (f"; the parameters had grown to {sizes[name]:.4g} (entry of {name!r}) before it: the "
+                f"learning rate{_lrs_said(program)} is likely too large for this data (try a smaller one, "
+                f"or inputs of a smaller scale)")
+    return (f"; the loss was finite until then ({losses[-1]:.4g} at step {history.step}), with parameters "
+            f"of a sane size: usually a function met a point where it is not finite — a log or a division "
+            f"at 0, as of a probability that rounded to 0 or 1 (a sigmoid or softmax written out before a "
+            f"log or bce: sg.bce_with_logits and sg.cross_entropy take the logits and stay finite), or an "
+            f"exp of a large input")
+
+
+_HUGE = 1e6          # a parameter entry this large is one a too large step made, not one training wants
+
+
+def _lrs_said(program) -> str:
+    """" (lr=1, groups[0]'s lr=0.1)": the optimizer's numeric learning rates, for a message."""
+    opt = getattr(getattr(program, "spec", None), "optimizer", None)
+    number = lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+    lrs = [f"lr={float(getattr(opt, 'lr', None)):g}"] if number(getattr(opt, "lr", None)) else []
+    groups = getattr(opt, "groups", ()) or ()      # a group's own lr, where it sets one
+    lrs += [f"groups[{k}]'s lr={float(g['lr']):g}" for k, g in enumerate(groups)
+            if isinstance(g, dict) and number(g.get("lr"))]
+    return f" ({', '.join(lrs)})" if lrs else ""
 
 
 def _growth_hint(program, history) -> str:
@@ -318,15 +422,9 @@ def _growth_hint(program, history) -> str:
     losses = [x for x in history.loss if math.isfinite(x)]
     if len(losses) < 2 or not max(losses[1:]) > 10 * max(abs(losses[0]), 1e-12):
         return ""
-    opt = getattr(getattr(program, "spec", None), "optimizer", None)
-    number = lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-    lrs = [f"lr={float(getattr(opt, 'lr', None)):g}"] if number(getattr(opt, "lr", None)) else []
-    groups = getattr(opt, "groups", ()) or ()      # a group's own lr, where it sets one
-    lrs += [f"groups[{k}]'s lr={float(g['lr']):g}" for k, g in enumerate(groups)
-            if isinstance(g, dict) and number(g.get("lr"))]
-    said = f" ({', '.join(lrs)})" if lrs else ""
     return (f"; the loss grew from {losses[0]:.4g} (step 1) to {max(losses):.4g} before it: the learning "
-            f"rate{said} is likely too large for this data (try a smaller one, or inputs of a smaller scale)")
+            f"rate{_lrs_said(program)} is likely too large for this data (try a smaller one, or inputs of a "
+            f"smaller scale)")
 
 
 def _culprit(program, values, new_values, batch) -> tuple[str, str]:

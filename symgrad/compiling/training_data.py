@@ -50,6 +50,8 @@ def _named_data(program, data, what="data"):
             f"{what} is a {type(data).__name__}: sg.train makes the minibatches itself (batch_size=, shuffle=, "
             f"seed=), so a loader's batching and sampling would be ignored; pass its arrays — a TensorDataset, "
             f"a tuple {order}, or a dict by input name {{'x': X, 'y': y}}")
+    if type(data).__name__ == "Subset":
+        data = _subset_arrays(data, what)
     if type(data).__name__ == "TensorDataset" and isinstance(getattr(data, "tensors", None), tuple):
         data = data.tensors
     if isinstance(data, (tuple, list)) and data and names and all(hasattr(a, "shape") for a in data):
@@ -59,6 +61,41 @@ def _named_data(program, data, what="data"):
                 f"({len(names)}); or pass a dict by input name")
         return dict(zip(names, data))
     return data
+
+
+def _subset_arrays(data, what):
+    """A torch ``Subset`` — each half of ``random_split(dataset, [0.8, 0.2])``, a Subset of a Subset
+    too — of a ``TensorDataset``: the dataset's arrays at the subset's indices, as a tuple (they were
+    refused as no dict of arrays). A Subset of another kind of dataset is refused, saying why."""
+    index, inner = None, data
+    while type(inner).__name__ == "Subset" and hasattr(inner, "dataset") and hasattr(inner, "indices"):
+        here = np.asarray(to_numpy(inner.indices) if hasattr(inner.indices, "detach") else list(inner.indices),
+                          dtype=np.int64)
+        index = here if index is None else here[index]     # the outer subset picks among the inner's
+        inner = inner.dataset
+    if type(inner).__name__ != "TensorDataset" or not isinstance(getattr(inner, "tensors", None), tuple):
+        raise TrainingArgumentError(
+            f"{what} is a Subset of a {type(inner).__name__}: sg.train takes arrays — a Subset of a "
+            f"TensorDataset (as random_split makes), a tuple of arrays or a dict by input name; a "
+            f"dataset that makes its samples in __getitem__ is not read")
+    return tuple(to_numpy(t)[index] for t in inner.tensors)
+
+
+def transposed_key(data: dict):
+    """For arrays of different sample counts: the key of the 2-D array that would agree with all the
+    others transposed — samples in columns, as MATLAB and the slides' X (features × samples) hold
+    them — or None."""
+    for k, v in data.items():
+        others = {u.shape[0] if np.ndim(u) else None for j, u in data.items() if j is not k}
+        if np.ndim(v) == 2 and v.shape[0] != v.shape[1] and others == {v.shape[1]}:
+            return k
+    return None
+
+
+def _transposed_hint(data: dict, what: str) -> str:
+    k = transposed_key(data)
+    return "" if k is None else (f"; {what}[{key_name(k)!r}] looks transposed, its samples in columns: pass "
+                                 f"{what}[{key_name(k)!r}].T, of shape {data[k].shape[::-1]}")
 
 
 def _check_data(data, what="data") -> dict:
@@ -72,7 +109,8 @@ def _check_data(data, what="data") -> dict:
     if not same_sample_counts(sizes):
         shapes = ", ".join(f"{key_name(k)!r} {v.shape}" for k, v in data.items())
         raise TrainingArgumentError(f"{what}: every array needs the same positive number of samples on its "
-                                    f"first axis; got {sizes} (the shapes: {shapes})")
+                                    f"first axis; got {sizes} (the shapes: {shapes})"
+                                    + _transposed_hint(data, what))
     for k, v in data.items():
         found = nonfinite_entries(v)
         if found:

@@ -38,13 +38,17 @@ def batches(data: Mapping, batch_size: int, order=None):
 
 
 def mean_loss(program, values, data, batch_size: int = 1024) -> float:
-    """The loss over all of ``data``: the mean of the minibatch losses weighted by their sizes."""
+    """The loss over all of ``data``, as the program would give it for one batch of all of it: the
+    mean of the minibatch losses weighted by their sizes — or, for a program compiled with
+    ``reduction="sum"``, their sum (weighting sums by sizes gave neither: 1001 for a sum of 3000
+    over three minibatches)."""
+    summed = getattr(getattr(program, "spec", None), "reduction", "mean") == "sum"
     total, n = 0.0, 0
     for batch in batches(data, batch_size):
         b = num_samples(batch)
-        total += float(program.loss(values, batch)) * b
+        total += float(program.loss(values, batch)) * (1 if summed else b)
         n += b
-    return total / n
+    return total if summed else total / n
 
 
 def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarray:
@@ -62,11 +66,15 @@ def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarr
     return np.concatenate(rows)
 
 
-def accuracy(target, output=0, threshold: float = 0.5) -> Callable:
+def accuracy(target, output=0, threshold: float | None = None) -> Callable:
     """A metric: the fraction of samples whose predicted class is right. ``target`` names the
     input that holds the labels: one-hot rows (the class is the arg-max) or class indices. With
     several outputs per sample the predicted class is the arg-max of ``forward``; with one, it is
-    ``output > threshold`` (a probability; use threshold=0 for a logit).
+    ``output > threshold``, the labels ``> 0.5`` (0/1, or ±1). ``threshold=None`` (the default)
+    reads the program: 0 for a logit — an output that is an affine function of a product, such as
+    ``x @ w + b`` before ``sg.bce_with_logits`` — and 0.5 for any other output (a probability:
+    ``sg.sigmoid(...)``). (Until 2026-11-30, eighth session, it was 0.5 always, also for logits:
+    0.9675 for a logistic regression whose logits were right on 0.9925 of the samples.)
 
     >>> metric = accuracy("t")      # then: train(..., metrics={"accuracy": metric})
     """
@@ -75,8 +83,10 @@ def accuracy(target, output=0, threshold: float = 0.5) -> Callable:
         y = np.asarray(lookup(data, target))
         y = y.reshape(y.shape[0], -1)
         if out.shape[1] == 1:
-            pred = (out[:, 0] > threshold).astype(int)
-            labels = (y[:, 0] > threshold).astype(int) if y.shape[1] == 1 else y.argmax(1)
+            cut = threshold if threshold is not None else (0.0 if output_is_logit(program, output) else 0.5)
+            pred = (out[:, 0] > cut).astype(int)
+            labels = (y[:, 0] > (0.5 if threshold is None else threshold)).astype(int) if y.shape[1] == 1 \
+                else y.argmax(1)
         else:
             pred = out.argmax(1)
             labels = y.argmax(1) if y.shape[1] > 1 else y[:, 0].astype(int)
@@ -84,6 +94,47 @@ def accuracy(target, output=0, threshold: float = 0.5) -> Callable:
     metric.__name__ = f"accuracy({key_name(target)})"
     metric.reads = (key_name(target),)      # data it reads that may be no input (train's key check)
     return metric
+
+
+_AFFINE_MOVES = ("reshape", "broadcast", "expand", "transpose", "permute")
+_PRODUCTS = ("matmul", "conv", "einsum")
+
+
+def output_is_logit(program, output=0) -> bool:
+    """Whether ``program``'s output ``output`` (an index) is a logit: an affine function of a
+    product (a layer's ``x @ w + b``, ``W·h + b``, ``sg.linear``) — unbounded, so a class is read
+    at 0 — rather than a probability (``sg.sigmoid(...)``, read at 0.5). False when the program
+    does not say (no lowering, an output given by key)."""
+    import sympy as sp
+
+    from ..core.placeholders import ph
+    ev = getattr(getattr(program, "spec", None), "eval", None)
+    outs = getattr(ev, "outputs", None)
+    if not outs or not isinstance(output, int) or not -len(outs) <= output < len(outs):
+        return False
+    made = {e.out.id: e for e in ev.graph.eqns}
+    eqn = made.get(outs[output].id)
+    for _ in range(16):                      # through bias additions and reshapes to the product
+        if eqn is None:
+            return False
+        name = eqn.prim.name
+        if name in _PRODUCTS:
+            return True
+        if name in _AFFINE_MOVES:
+            eqn = made.get(eqn.inputs[0].id)
+            continue
+        if name != "ewise":
+            return False
+        body, args = eqn.params[0], [ph(k) for k in range(len(eqn.inputs))]
+        slopes = [sp.diff(body, a) for a in args]
+        if any(d.free_symbols & set(args) for d in slopes):
+            return False                     # not affine: a sigmoid, a relu, a product of inputs
+        fed = [made.get(v.id) for v, d in zip(eqn.inputs, slopes) if d != 0]
+        fed = [e for e in fed if e is not None and e.prim.name in _PRODUCTS + _AFFINE_MOVES + ("ewise",)]
+        if not fed:
+            return False
+        eqn = next((e for e in fed if e.prim.name in _PRODUCTS), fed[0])
+    return False
 
 
 _METRICS_HELP = ("give 'loss', 'accuracy', a callable metric(program, values, data) -> float, or a dict "
@@ -107,7 +158,14 @@ def _metrics_dict(metrics, program=None) -> dict:
         if isinstance(m, str) and m in METRIC_NAMES:
             out[m] = mean_loss if m == "loss" else accuracy(_label_input(program))
         elif callable(m):
-            out[getattr(m, "__name__", f"metric{len(out)}")] = m
+            # by its name, as Keras names them ("<lambda>" read as "lambda"); a name taken already
+            # (two lambdas) gets a suffix, _1, _2: the second silently replaced the first
+            name = str(getattr(m, "__name__", f"metric{len(out)}")).strip("<>")
+            base, k = name, 0
+            while name in out or name in METRIC_NAMES and name in metrics:
+                k += 1
+                name = f"{base}_{k}"
+            out[name] = m
         else:
             close = ([n for n in METRIC_NAMES if n.startswith(m.lower())] or difflib.get_close_matches(
                 m, METRIC_NAMES, n=1)) if isinstance(m, str) and m else []

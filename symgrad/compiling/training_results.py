@@ -26,7 +26,11 @@ class History:
     steps taken, counting those of a checkpoint training resumed from. ``interrupted``: True when
     Ctrl-C stopped training early; ``message`` then says where (values and checkpoint are those
     after step ``step``). With ``train(patience=...)``: ``stopped_early`` (no improvement for
-    ``patience`` epochs) and ``best_epoch``, whose values and state ``values`` and ``state`` then are.
+    ``patience`` epochs) and ``best_epoch``, whose values and state ``values`` and ``state`` then are;
+    ``best``, the best epoch's values, state, step count and epoch as a `Checkpoint` (what a torch
+    loop's ``best.pt`` holds; set also when Ctrl-C or a divergence ended training, when ``values``
+    are not the best epoch's); ``monitor``, the name early stopping compared (``"val_loss"`` by default), and ``mode``, the way
+    it compared it: ``"min"`` (smaller is better) or ``"max"`` (``mode="auto"`` resolved by the name).
 
     >>> h = History(loss=[1.0], epochs=[{"epoch": 1, "loss": 1.0, "val_accuracy": 0.5}])
     >>> h.metric("val_accuracy")
@@ -43,6 +47,10 @@ class History:
     stopped_early: bool = False     # train(patience=...) stopped before the last epoch
     best_epoch: int | None = None   # train(patience=...): the epoch whose values `values` holds
     best_step: int | None = None    # ... and the step count at its end
+    best: object = None             # train(patience=...): the best epoch as a Checkpoint (values, state,
+                                    # step, epoch), also when training was interrupted or diverged
+    monitor: str | None = None      # train(patience=...): the epoch record's name it compared
+    mode: str | None = None         # ... and how: "min" or "max" (never "auto": resolved by the name)
 
     # -- display: a summary, never the arrays ------------------------------------------------------
     def _summary(self) -> dict:

@@ -127,7 +127,11 @@ def label_error(name: str, n: int, a, ok, ignored=None) -> LabelRangeError:
     i = int(np.flatnonzero(~np.asarray(ok).reshape(-1))[0])
     v = float(np.asarray(a).reshape(-1)[i])
     where = f"entry {i}" if a.ndim == 1 else f"entry {np.unravel_index(i, a.shape)}"
-    why = ("a negative index (NumPy would read it from the end, silently; torch refuses it)" if v < 0
+    why = ("a negative index (NumPy would read it from the end, silently); -100 is torch's default "
+           "ignore_index, the label of padding its cross_entropy leaves out: symgrad leaves it out where "
+           "told, sg.cross_entropy(logits, y, ignore_index=-100), in every loss that reads these labels"
+           if v == -100 and ignored is None else
+           "a negative index (NumPy would read it from the end, silently; torch refuses it)" if v < 0
            else f"past the last one, {n - 1}" if v >= n else "not a whole number" if v == v else "NaN")
     also = "" if ignored is None else f" or {ignored} (the ignore_index)"
     return LabelRangeError(f"the input {name!r} holds labels or indices, integers 0 ... {n - 1} (an axis of "

@@ -227,7 +227,7 @@ def test_bad_data_exit_2_naming_the_input(files, calls, capsys):
     err = capsys.readouterr().err
     assert "no array for input(s) ['t']" in err and "['x']" in err
     assert cli.main(base + [str(files / "junk.npz")]) == 2
-    assert "not a readable .npz" in capsys.readouterr().err
+    assert "junk.npz is not a .npz file" in capsys.readouterr().err
     assert cli.main(base + [str(files / "missing.npz")]) == 2
     assert "no such file" in capsys.readouterr().err
     np.savez(files / "short.npz", x=np.ones((5, 4)), t=np.ones((4, 3)))

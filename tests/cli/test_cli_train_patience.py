@@ -76,3 +76,77 @@ def test_mode_min_minimizes_the_monitor_and_says_so(files, capsys):
 def test_mode_without_patience_exits_2(files, capsys):
     assert cli.main(_argv(files, "--epochs", "2", "--mode", "max")) == 2
     assert "give --patience" in capsys.readouterr().err
+
+
+DIVERGING_MODEL = '''
+import sympy as sp, symgrad as sg
+N = sp.Symbol("N", integer=True, positive=True)
+x, y, W = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("W", (3,))
+loss = sg.mean((x @ W - y) ** 2)
+params, inputs = [W], [x, y]
+optimizer = sg.optim.SGD(lr=lambda t: sp.Piecewise((0.01, t <= 30), (5.0, True)))   # blows up after epoch 3
+'''
+
+
+def test_best_is_saved_when_training_diverges_after_the_best_epoch(tmp_path, capsys):
+    """Before: exit 1 with --best not written (and no epoch lines): the best epoch's values, which
+    --best promises, were lost to a later divergence."""
+    from symgrad.compiling.training import load
+    (tmp_path / "model.py").write_text(DIVERGING_MODEL)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    np.savez(tmp_path / "d.npz", x=X, y=X @ np.array([1.0, -2.0, 0.5]))
+    base = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "d.npz"), "--validation",
+            str(tmp_path / "d.npz"), "--epochs", "20", "--batch-size", "20", "--patience", "5", "--no-progress"]
+    assert cli.main(base + ["--best", str(tmp_path / "best.npz")]) == 1
+    out, err = capsys.readouterr()
+    val = [float(line.split("val_loss ")[1]) for line in out.splitlines() if line.startswith("epoch ")]
+    assert len(val) >= 4 and 1 + int(np.argmin(val)) == 3
+    assert "training diverged" in err and len(err.strip().splitlines()) == 1
+    assert f"the values of epoch 3, the best by val_loss (smaller is better), are saved to {tmp_path / 'best.npz'}" in err
+    best = load(tmp_path / "best.npz")
+    assert (best.epoch, best.step) == (3, 30)
+    w = best.values["W"]
+    assert np.mean((X @ w - X @ np.array([1.0, -2.0, 0.5])) ** 2) == pytest.approx(val[2], rel=1e-4)
+    # without --best the message says how to keep them
+    assert cli.main(base) == 1
+    assert "pass --best BEST.npz to keep the best epoch's values (epoch 3 here)" in capsys.readouterr().err
+
+
+def test_monitor_messages_speak_the_commands_options(files, capsys):
+    """Before: "monitor='val_loss' without patience: give patience=<epochs> ...", sg.train's
+    keywords, and no word of what records an accuracy."""
+    assert cli.main(_argv(files, "--epochs", "2", "--monitor", "val_loss")) == 2
+    assert "--monitor val_loss names what --patience watches: give --patience EPOCHS too" in capsys.readouterr().err
+    (files / "plain.py").write_text(SOFTMAX_MODEL_FILE.replace("params, inputs, target = [W, b], [x, t], t",
+                                                               "params, inputs = [W, b], [x, t]"))
+    argv = _argv(files, "--epochs", "2", "--patience", "2", "--monitor", "val_accuracy")
+    argv[1] = str(files / "plain.py")
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symgrad train: error: --monitor val_accuracy: not recorded in each epoch")
+    assert "defines outputs and target" in err and "monitor=" not in err
+
+
+def test_best_is_saved_when_ctrl_c_ends_training(files, capsys, monkeypatch):
+    """Before: Ctrl-C (exit 130) left --best unwritten, though the best epoch so far was known."""
+    from symgrad.compiling import training as T
+    calls = {"n": 0}
+    real = T.mean_loss
+
+    def loss_then_ctrl_c(program, values, data, **kw):       # a Ctrl-C during epoch 4's evaluation
+        calls["n"] += 1
+        if calls["n"] == 5:                                  # the probe, then epochs 1..3
+            raise KeyboardInterrupt
+        return real(program, values, data, **kw)
+    monkeypatch.setattr(T, "mean_loss", loss_then_ctrl_c)
+    best = files / "best.npz"
+    assert cli.main(_argv(files, "--epochs", "10", "--patience", "5", "--best", str(best))) == 130
+    out, err = capsys.readouterr()
+    val = [float(line.split("val_loss ")[1].split()[0]) for line in out.splitlines() if line.startswith("epoch ")]
+    assert len(val) == 3
+    want = 1 + int(np.argmin(val))
+    assert f"the values of epoch {want}, the best by val_loss (smaller is better), are saved to {best}" in err
+    from symgrad.compiling.training import load
+    ck = load(best)
+    assert ck.epoch == want and ck.step == want * 8                 # 120 samples in batches of 16

@@ -93,3 +93,15 @@ def test_as_torch_module_with_adamw_groups_and_clip_grad_norm_equals_torch():
     for k in vals:
         np.testing.assert_allclose(module.parameter(k).detach().numpy(), t[k].detach().numpy(),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_a_torch_optimizer_class_is_told_to_use_symgrads():
+    """Before: optimizer=torch.optim.Adam (the class) was told "write Adam() or Adam(lr=...)", which
+    read as torch's Adam; and torch.optim.LBFGS was told to write sg.optim.LBFGS, which does not exist."""
+    loss = sg.cross_entropy(LOGITS, y)
+    with pytest.raises(sg.ArgumentError, match=r"torch\.optim\.Adam, a torch optimizer.*write sg\.optim\.Adam\(lr="):
+        sg.compile(loss, PARAMS, [x, y], optimizer=torch.optim.Adam)
+    with pytest.raises(sg.ArgumentError, match=r"torch\.optim\.LBFGS, .*symgrad has no LBFGS; its optimizers are sgd"):
+        sg.compile(loss, PARAMS, [x, y], optimizer=torch.optim.LBFGS)
+    with pytest.raises(sg.ArgumentError, match=r"not the class Adam: write Adam\(\)"):     # symgrad's own class
+        sg.compile(loss, PARAMS, [x, y], optimizer=sg.optim.Adam)

@@ -66,3 +66,24 @@ def test_repr_and_header_show_the_step_options_only_when_set():
         src = sg.compile(loss, [w, b], [xs, ts], dtype="float64", optimizer=opt).source
         header = [line for line in src.splitlines() if line.startswith("# Optimizer:")]
         assert header == ["# Optimizer: HeavyBall(lr=0.1, mu=0.9, clip_grad_value=2.0)"], header
+
+
+class Duck:
+    """An optimizer by its two methods alone, with object's repr (which holds an address)."""
+
+    def symbols(self):
+        p, g, t = sp.symbols("p g t", real=True)
+        return p, g, {}, t
+
+    def rules(self, p, g, state, t):
+        return p - sp.Rational(1, 10) * g, {}
+
+
+def test_an_optimizer_with_objects_repr_leaves_no_address_in_the_source():
+    """Before: "# Optimizer: <test_….Duck object at 0x7f…>": the source, and its cache file, differed
+    on every compile of the same program."""
+    import re
+    a = sg.compile(LOSS, [w, b], [x, t], optimizer=Duck())
+    bb = sg.compile(LOSS, [w, b], [x, t], optimizer=Duck())
+    assert a.source == bb.source and not re.search(r"0x[0-9a-f]{6,}", a.source)
+    assert "# Optimizer: Duck" in a.source

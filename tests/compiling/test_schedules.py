@@ -110,3 +110,22 @@ def test_a_programs_repr_shows_its_schedule():
         return 0.1 / t
     prog = sg.compile(sg.mse(net.output, y), net.params, [net.input, y], optimizer=sg.optim.SGD(lr=my_schedule))
     assert "SGD(lr=my_schedule)" in repr(prog)
+
+
+def test_a_schedule_written_as_a_function_prints_as_its_expression_not_its_address():
+    """Before: the generated module's "# Optimizer:" line held "<function <lambda> at 0x7f…>", so the
+    same program compiled twice had two sources (and two cache files, one more on every run)."""
+    import re
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y, W = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("W", (3,))
+
+    def make():
+        opt = sg.optim.SGD(lr=lambda t: sp.Piecewise((0.01, t <= 30), (5.0, True)),
+                           groups=[{"params": [W], "lr": lambda t: 0.5 / t}])
+        return sg.compile(sg.mean((x @ W - y) ** 2), [W], [x, y], optimizer=opt)
+    a, b = make(), make()
+    assert a.source == b.source
+    assert not re.search(r"0x[0-9a-f]{6,}", a.source)
+    line = next(s for s in a.source.splitlines() if s.startswith("# Optimizer:"))
+    assert "lr=lambda t: Piecewise((0.01, t <= 30), (5.0, True))" in line and "'lr': lambda t: 0.5/t" in line

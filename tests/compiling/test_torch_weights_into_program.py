@@ -56,3 +56,34 @@ def test_train_starts_from_a_torch_models_named_parameters():
                     values={"W": lin.weight.detach().numpy().copy(), "b": lin.bias.detach().numpy().copy()})
     np.testing.assert_array_equal(h.values["W"], want.values["W"])
     assert not np.array_equal(h.values["W"], lin.weight.detach().numpy())     # trained, lin left alone
+
+
+def _mlp_matrix_symbols():
+    net, t = sg.mlp([6, 4, 3]), sp.MatrixSymbol("t", 3, 1)       # W1·x: W1 declared (out, in) = (4, 6)
+    return sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], dtype="float64")
+
+
+def _per_example_tensors():
+    x, y = sg.tensor("x", (6,)), sg.tensor("y", (), integer=True)
+    W1, W2 = sg.tensor("W1", (4, 6)), sg.tensor("W2", (3, 4))
+    return sg.compile(sg.cross_entropy(W2 @ sg.relu(W1 @ x), y), [W1, W2], [x, y], dtype="float64")
+
+
+@pytest.mark.parametrize("make, values, batch", [
+    (_mlp_matrix_symbols, {"W1": np.zeros((6, 4)), "b1": np.zeros((4, 1)), "W2": np.zeros((3, 4)),
+                           "b2": np.zeros((3, 1))}, {"x": np.zeros((2, 6)), "t": np.eye(3)[[0, 1]]}),
+    (_per_example_tensors, {"W1": np.zeros((6, 4)), "W2": np.zeros((3, 4))},
+     {"x": np.zeros((2, 6)), "y": np.array([0, 1])}),
+    (lambda: _program(torch_layout=True), {"W": np.zeros((6, 3)), "b": np.zeros(3)},
+     {"x": np.zeros((2, 6)), "y": np.array([0, 1])}),
+])
+def test_an_in_out_weight_for_a_weight_read_as_W_x_is_not_called_a_torch_weight(make, values, batch):
+    """Before: the hint said "torch's nn.Linear stores its weight (out, in) = (6, 4) ... declare the
+    layer as torch does, sg.linear" for a weight the program already reads as W·x, (out, in) =
+    (4, 6): it named the given (in, out) array torch's layout and the declared layout the other."""
+    prog = make()
+    with pytest.raises(ShapeError, match="transpose of the declared shape") as e:
+        prog.loss(values, batch)
+    said = str(e.value)
+    assert "reads this weight as W·x (out, in)" in said and "torch's nn.Linear stores its weight (out, in)" not in said
+    assert "sg.linear(x, W, b) with W of shape" not in said

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.compiling.training import TrainingArgumentError
+from symgrad.compiling.training import TrainingArgumentError, mean_loss
 
 N = sp.Symbol("N", integer=True, positive=True)
 
@@ -173,3 +173,72 @@ def test_val_loss_without_a_validation_set_points_to_train_loss():
     prog, data = _program(), _data()
     with pytest.raises(TrainingArgumentError, match=r"did you mean 'train_loss'\? there is no validation set"):
         sg.train(prog, data, epochs=2, batch_size=8, progress=False, patience=2, monitor="val_loss")
+
+
+@pytest.mark.parametrize("kwargs, validation, monitor, mode", [
+    ({"patience": 2}, True, "val_loss", "min"),                  # the defaults, as decided
+    ({"patience": 2}, False, "train_loss", "min"),
+    ({"patience": 2, "monitor": "val_f1"}, True, "val_f1", "max"),                # auto, by the name
+    ({"patience": 2, "monitor": "val_f1", "mode": "min"}, True, "val_f1", "min"),
+    ({}, True, None, None),                                      # no early stopping: nothing to record
+])
+def test_the_history_records_the_monitor_and_the_way_it_was_compared(kwargs, validation, monitor, mode):
+    """Before: the History did not say what early stopping compared, so a report (symgrad train's)
+    derived the default monitor and mode="auto"'s choice again, apart from train's own."""
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=2, batch_size=8, progress=False, validation=data if validation else None,
+                 metrics={"loss": mean_loss, "f1": _scripted([0.2, 0.5, 0.4])} if validation else None, **kwargs)
+    assert (h.monitor, h.mode) == (monitor, mode)
+
+
+def _diverging_later():
+    """Least squares under a learning rate that jumps to 5 after step 30 (epoch 3 of 10 steps): the
+    validation loss falls for three epochs, then training blows up and diverges at epoch 6."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y, W = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("W", (3,))
+    jump = sg.optim.SGD(lr=lambda t: sp.Piecewise((0.01, t <= 30), (5.0, True)))
+    prog = sg.compile(sg.mean((x @ W - y) ** 2), [W], [x, y], optimizer=jump)      # float32: overflows soon
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    return prog, {"x": X, "y": X @ np.array([1.0, -2.0, 0.5])}
+
+
+def test_a_divergence_after_the_best_epoch_keeps_its_values_in_the_history():
+    """Before: with patience=, a run that diverged lost the best epoch's values (history.best_epoch
+    None, history.values the last finite, already huge ones)."""
+    prog, data = _diverging_later()
+    with pytest.raises(sg.TrainingDiverged) as e:
+        sg.train(prog, data, epochs=20, batch_size=20, validation=data, patience=5, progress=False,
+                 values={"W": np.zeros(3)})
+    h = e.value.history
+    val = h.metric("val_loss")
+    best = 1 + int(np.nanargmin(val))
+    assert best == 3 and h.best_epoch == 3 and h.best_step == 30
+    assert "the values of the best epoch by val_loss (smaller is better), epoch 3, are its .history.values" \
+        in str(e.value)
+    straight = sg.train(prog, data, epochs=3, batch_size=20, progress=False, values={"W": np.zeros(3)})
+    np.testing.assert_array_equal(h.values["W"], straight.values["W"])         # epoch 3's, exactly
+    assert not np.allclose(e.value.values["W"], h.values["W"])              # .values: the last finite
+    assert prog.loss(h.values, data) == pytest.approx(val[2])
+
+
+def test_history_best_is_the_best_epoch_as_a_checkpoint_also_after_ctrl_c():
+    prog, data = _program(), _data()
+    values = {"W": np.zeros((3, 2)), "b": np.zeros(2)}
+    h = sg.train(prog, data, epochs=10, batch_size=8, values=values, validation=data, progress=False,
+                 metrics={"cost": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_cost")
+    assert (h.best.epoch, h.best.step) == (2, 10) and h.best.values is h.values and h.best.state is h.state
+    calls = {"n": 0}
+
+    def cost_then_ctrl_c(program, values, data):
+        calls["n"] += 1
+        if calls["n"] == 4:                  # the probe, epochs 1 and 2, then Ctrl-C in epoch 3's
+            raise KeyboardInterrupt
+        return [0.0, 5.0, 4.0][calls["n"] - 1]
+    h = sg.train(prog, data, epochs=10, batch_size=8, values=values, validation=data, progress=False,
+                 metrics={"cost": cost_then_ctrl_c}, patience=2, monitor="val_cost")
+    assert h.interrupted and h.best_epoch is None and h.step == 15       # values: the last step's
+    straight = sg.train(prog, data, epochs=2, batch_size=8, values=values, progress=False)
+    assert (h.best.epoch, h.best.step) == (2, 10)
+    np.testing.assert_array_equal(h.best.values["W"], straight.values["W"])
+    assert not np.array_equal(h.values["W"], straight.values["W"])

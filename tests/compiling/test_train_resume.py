@@ -71,3 +71,25 @@ def test_non_finite_starting_values_are_refused_naming_the_parameter():
     with pytest.raises(TrainingArgumentError, match=r"values\['W'\] has non-finite entries .* 1 of 3, "
                                                     r"the first at index \(0, 1\) \(value nan\)"):
         sg.train(prog, data, epochs=1, progress=False, values={"W": np.array([[0.0, np.nan, 0.0]])})
+
+
+def test_resuming_under_another_optimizer_says_how_before_the_first_step(tmp_path):
+    """Before: a MissingValueError from inside the first step, "the optimizer state has no slot
+    'momentum_buffer'", for a checkpoint saved by an Adam run resumed with SGD with momentum."""
+    import pytest
+    from symgrad.compiling.training import TrainingArgumentError
+    prog, data, v0 = regression()
+    sg.train(prog, data, epochs=1, batch_size=8, values=v0, checkpoint=tmp_path / "ck.npz", progress=False)
+    x, t, W = prog.inputs[0], prog.inputs[1], prog.params[0]
+    momentum = sg.compile((sg.sum(W * x) - t) ** 2, params=[W], inputs=[x, t],
+                          optimizer=sg.optim.SGD(lr=0.01, momentum=0.9))
+    ck = load(tmp_path / "ck.npz")
+    with pytest.raises(TrainingArgumentError, match=r"slots \['exp_avg', 'exp_avg_sq'\].*SGD keeps "
+                                                     r"'momentum_buffer'.*state=program.init_state"):
+        sg.train(momentum, data, epochs=1, batch_size=8, values=ck, progress=False)
+    # what the message says to do works: the values and the step count go on, the slots start afresh
+    h = sg.train(momentum, data, epochs=1, batch_size=8, values=ck, state=momentum.init_state(ck.values),
+                 shuffle=False, progress=False)
+    assert h.step == 10 and h.state["t"] == 5
+    first = {k: v[:8] for k, v in data.items()}
+    assert h.loss[0] == pytest.approx(prog.loss(ck.values, first), rel=1e-6)     # from the checkpoint's values

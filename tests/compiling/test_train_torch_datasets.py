@@ -71,3 +71,33 @@ def test_data_that_requires_grad_trains_as_the_arrays(wrap):
     np.testing.assert_allclose(got.values["W"], want.values["W"], rtol=1e-12)
     assert got.metric("val_accuracy") == want.metric("val_accuracy")
     assert Xt.grad is None and Xt.requires_grad                # the caller's tensor untouched
+
+
+def test_random_split_halves_train_as_their_rows():
+    """Before: a Subset (each half of random_split, the usual torch train/validation split) was
+    "data must be a non-empty dict of arrays ..., got Subset"."""
+    prog, (X, y) = _program(), _arrays()
+    ds = torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(y))
+    train_ds, val_ds = torch.utils.data.random_split(ds, [16, 8], generator=torch.Generator().manual_seed(0))
+    inner = torch.utils.data.Subset(train_ds, [3, 0, 7, 1, 5, 2, 9, 4])       # a Subset of a Subset
+    for part in (train_ds, inner):
+        rows = [part.dataset.indices[i] for i in part.indices] if part is inner else list(part.indices)
+        start = {"W": np.zeros((5, 3))}
+        got = sg.train(prog, part, epochs=2, batch_size=4, values=start, progress=False, validation=val_ds,
+                       metrics=["accuracy"])
+        want = sg.train(prog, {"x": X[rows], "y": y[rows]}, epochs=2, batch_size=4, values=start,
+                        progress=False, validation={"x": X[list(val_ds.indices)], "y": y[list(val_ds.indices)]},
+                        metrics=["accuracy"])
+        np.testing.assert_array_equal(got.values["W"], want.values["W"])
+        assert got.metric("val_accuracy") == want.metric("val_accuracy")
+
+
+def test_a_subset_of_a_dataset_that_is_no_tensor_dataset_says_what_it_takes():
+    class Images(torch.utils.data.Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return torch.zeros(5), 0
+    with pytest.raises(TrainingArgumentError, match=r"data is a Subset of a Images: .*Subset of a TensorDataset"):
+        sg.train(_program(), torch.utils.data.Subset(Images(), [0, 1]), progress=False)

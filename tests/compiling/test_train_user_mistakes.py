@@ -137,3 +137,87 @@ def test_accuracy_by_name_without_outputs_says_what_is_needed():
         sg.train(_softmax_regression(outputs=False), data, progress=False, metrics=["accuracy"])
     with pytest.raises(TrainingArgumentError, match=r"unknown metric 'acuracy'.*'accuracy'"):
         sg.train(_softmax_regression(), data, progress=False, metrics=["acuracy"])
+
+
+@pytest.mark.parametrize("seed", ["1", 1.5, -1, True, [1, 2]])
+def test_a_seed_that_is_no_integer_is_refused_before_the_first_step(seed):
+    """Before: seed="1" was NumPy's TypeError "SeedSequence expects int or sequence of ints for
+    entropy not 1", from inside train; seed=True and [1, 2] were taken as seeds."""
+    prog, values = _regression(), {"W": np.zeros((4, 1))}
+    with pytest.raises(TrainingArgumentError, match=r"seed must be an integer >= 0"):
+        sg.train(prog, _data(), values=values, seed=seed, progress=False)
+    np.testing.assert_array_equal(values["W"], 0)
+
+
+def test_numpy_seeds_still_work_and_a_generator_too():
+    prog = _regression()
+    a = sg.train(prog, _data(), values={"W": np.zeros((4, 1))}, seed=np.int64(3), progress=False, batch_size=8)
+    b = sg.train(prog, _data(), values={"W": np.zeros((4, 1))}, seed=3, progress=False, batch_size=8)
+    np.testing.assert_array_equal(a.values["W"], b.values["W"])
+    c = sg.train(prog, _data(), values={"W": np.zeros((4, 1))}, seed=np.random.default_rng(3), progress=False,
+                 batch_size=8)
+    np.testing.assert_array_equal(c.values["W"], b.values["W"])     # the same permutations
+
+
+def test_one_hot_validation_labels_get_the_argmax_fix_as_data_would():
+    """Before: "validation['y'] has samples of shape (2,), but data['y'] has samples of shape ()",
+    where the same array as data is told to pass .argmax(axis=1)."""
+    x, y = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True)
+    W = sg.tensor("W", (4, 2))
+    prog = sg.compile(sg.cross_entropy(x @ W, y), [W], [x, y])
+    rng = np.random.default_rng(0)
+    data = {"x": rng.normal(size=(20, 4)), "y": rng.integers(0, 2, 20)}
+    bad = {"x": data["x"], "y": np.eye(2)[data["y"]]}
+    with pytest.raises(TrainingArgumentError, match=r"validation\['y'\] has shape \(20, 2\).*one-hot rows.*"
+                                                    r"validation\['y'\]\.argmax\(axis=1\)"):
+        sg.train(prog, data, validation=bad, progress=False)
+
+
+def test_features_by_samples_data_is_called_transposed():
+    """Before: only "got {'x': 4, 'y': 64}" for X held (features, samples), as the slides' X is."""
+    prog, data = _regression(), _data()
+    with pytest.raises(TrainingArgumentError, match=r"data\['x'\] looks transposed.*pass data\['x'\]\.T, of shape \(64, 4\)"):
+        sg.train(prog, {"x": data["x"].T, "y": data["y"]}, progress=False)
+    with pytest.raises(TrainingArgumentError) as e:                     # not said of another mistake
+        sg.train(prog, {"x": data["x"][:10], "y": data["y"]}, progress=False)
+    assert "transposed" not in str(e.value)
+
+
+def test_a_sudden_non_finite_loss_names_the_usual_cause():
+    """Before: "training diverged at step 2 ... its gradient is not finite (loss nan)" and nothing
+    more, for the log of a softmax written out (exp of a large logit overflows: inf/inf)."""
+    x, t, W = sg.tensor("x", (N, 4)), sg.tensor("t", (N, 3)), sg.tensor("W", (4, 3))
+    e = sp.exp(x @ W)
+    prog = sg.compile(-sg.mean(sg.sum(t * sp.log(e / sg.sum(e, axis=1, keepdims=True)), axis=1)), [W], [x, t],
+                      optimizer=O.SGD(lr=1.0))
+    rng = np.random.default_rng(0)
+    data = {"x": 30 * rng.normal(size=(200, 4)), "t": np.eye(3)[rng.integers(0, 3, 200)]}
+    with pytest.raises(TrainingDiverged, match=r"finite until then \(1\.099 at step 1\).*a log or a division at 0"
+                                               r".*sg\.cross_entropy take the logits") as e:
+        sg.train(prog, data, batch_size=20, progress=False, values={"W": np.zeros((4, 3))})
+    assert "learning rate (lr=" not in str(e.value)
+
+
+def test_a_sudden_divergence_after_one_huge_step_names_the_learning_rate():
+    """One step of lr=1e20 leaves no growing losses to see; the parameters' size says it."""
+    prog = _regression(lr=1e20)
+    with pytest.raises(TrainingDiverged, match=r"the parameters had grown to \S+ \(entry of 'W'\) before it: the "
+                                               r"learning rate \(lr=1e\+20\) is likely too large") as e:
+        sg.train(prog, _data(), batch_size=8, progress=False, values={"W": np.zeros((4, 1))})
+    assert "a log or a division at 0" not in str(e.value)
+
+
+def test_labels_padded_with_minus_100_are_told_of_ignore_index():
+    """Before: "-100: a negative index (...; torch refuses it)" — but -100 is torch's default
+    ignore_index, which its cross_entropy leaves out (and does not refuse)."""
+    x, y, W = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True), sg.tensor("W", (4, 3))
+    data = {"x": np.ones((4, 4)), "y": np.array([0, 1, -100, 2])}
+    prog = sg.compile(sg.cross_entropy(x @ W, y), [W], [x, y], dtype="float64")
+    with pytest.raises(sg.LabelRangeError, match=r"-100: a negative index .*-100 is torch's default ignore_index.*"
+                                                 r"sg\.cross_entropy\(logits, y, ignore_index=-100\)") as e:
+        sg.train(prog, data, progress=False)
+    assert "torch refuses" not in str(e.value)
+    told = sg.compile(sg.cross_entropy(x @ W, y, ignore_index=-100), [W], [x, y], dtype="float64")
+    assert told.loss({"W": np.zeros((4, 3))}, data) == pytest.approx(np.log(3))      # 3 labels kept, uniform
+    with pytest.raises(sg.LabelRangeError, match=r"-3: a negative index"):
+        sg.train(prog, {"x": np.ones((4, 4)), "y": np.array([0, 1, -3, 2])}, progress=False)

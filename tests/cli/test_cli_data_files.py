@@ -1,0 +1,65 @@
+"""`symgrad train --data FILE`: a file that is no .npz of numeric arrays exits 2 with one line saying
+what the file is and how to write one, never NumPy's words about pickles or context managers."""
+import zipfile
+
+import numpy as np
+import pytest
+
+from symgrad import cli
+from symgrad.cli import _model
+from standin_program import SOFTMAX_MODEL_FILE, SoftmaxRegression, blobs
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    monkeypatch.setattr(_model, "compile_program", lambda model, *a, **k: SoftmaxRegression(None))
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
+    return tmp_path
+
+
+def _err(files, name, capsys):
+    code = cli.main(["train", str(files / "model.py"), "--no-progress", "--epochs", "1", "--data", str(files / name)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_a_single_npy_array_says_so_and_names_the_npz_to_write(files, capsys):
+    """Before: "not a readable .npz file ('numpy.ndarray' object does not support the context
+    manager protocol)"."""
+    np.save(files / "x.npy", blobs(10, seed=0)["x"])
+    err = _err(files, "x.npy", capsys)
+    assert "x.npy is a single array (.npy)" in err
+    assert "np.savez('x.npz', x=..., t=...)" in err
+
+
+def test_a_text_file_is_not_said_to_hold_pickles(files, capsys):
+    """Before: NumPy's "This file contains pickled (object) data. If you trust the file you can
+    load it unsafely using the `allow_pickle=` keyword" — for a file of text."""
+    (files / "data.npz").write_text("x,t\n1,2\n")
+    err = _err(files, "data.npz", capsys)
+    assert "data.npz is not a .npz file" in err and "np.savez('data.npz', x=..., t=...)" in err
+    assert "pickle" not in err
+
+
+def test_an_object_array_is_named(files, capsys):
+    data = blobs(10, seed=0)
+    np.savez(files / "obj.npz", x=data["x"].astype(object), t=data["t"])
+    err = _err(files, "obj.npz", capsys)
+    assert "the array 'x' holds Python objects" in err and "allow_pickle" not in err
+
+
+def test_a_zip_member_that_is_no_npy_is_named(files, capsys):
+    with zipfile.ZipFile(files / "odd.npz", "w") as z:
+        z.writestr("x.npy", b"not an array")
+        z.writestr("t.npy", b"nor this")
+    err = _err(files, "odd.npz", capsys)
+    assert "its member 'x' is not a NumPy array" in err
+
+
+def test_an_array_of_samples_in_columns_is_called_transposed(files, capsys):
+    data = blobs(10, seed=0)
+    np.savez(files / "cols.npz", x=data["x"].T, t=data["t"])
+    err = _err(files, "cols.npz", capsys)
+    assert "the array 'x' looks transposed, its samples in columns: save its transpose, of shape (10, 4)" in err

@@ -1,0 +1,31 @@
+"""`symgrad train --resume CK --optimizer OTHER`: the checkpoint's values go on under the other
+optimizer, whose state starts afresh, and the command says so (it exited 2 with "the optimizer
+state has no slot 'momentum_buffer'; start from program.init_state(values)", advice for Python)."""
+import numpy as np
+
+from symgrad import cli
+from symgrad.compiling.training import load
+from standin_program import SOFTMAX_MODEL_FILE, blobs
+
+
+def test_resume_under_another_optimizer_starts_its_state_afresh_and_says_so(tmp_path, capsys):
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)                  # Adam
+    np.savez(tmp_path / "data.npz", **blobs(64, seed=0))
+    ck = tmp_path / "ck.npz"
+    base = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "data.npz"), "--batch-size", "16",
+            "--no-progress", "--checkpoint", str(ck)]
+    assert cli.main(base + ["--epochs", "1"]) == 0, capsys.readouterr().err
+    adam = load(ck)
+    assert sorted(k for k in adam.state if k != "t") == ["exp_avg", "exp_avg_sq"]
+    capsys.readouterr()
+    assert cli.main(base + ["--epochs", "1", "--resume", str(ck), "--optimizer", "momentum"]) == 0
+    err = capsys.readouterr().err
+    assert f"--resume {ck} holds another optimizer's state (slots exp_avg, exp_avg_sq)" in err
+    assert "SGD's state starts afresh" in err
+    after = load(ck)
+    assert (after.step, after.epoch) == (8, 2)                  # the step and epoch counts go on
+    assert after.state["t"] == 4 and "momentum_buffer" in after.state and "exp_avg" not in after.state
+    assert not np.array_equal(after.values["W"], adam.values["W"])
+    # the same optimizer again: no note
+    assert cli.main(base + ["--epochs", "1", "--resume", str(ck), "--optimizer", "momentum"]) == 0
+    assert "another optimizer" not in capsys.readouterr().err

@@ -1,0 +1,67 @@
+"""`mean_loss`, the loss metric of `train`: the loss over a whole dataset, as the program gives it
+for one batch of all of it, whatever the minibatches it is evaluated in."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.compiling.training import mean_loss
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_mean_loss_over_minibatches_is_the_loss_of_one_batch_of_everything(reduction):
+    """Before: a reduction="sum" program's batch sums were weighted by their sizes, as means are:
+    (w·x − 1)² with w = 0 over 3000 samples in batches of 1024 gave 1001.2, not 3000."""
+    w, x = sp.symbols("w x")
+    prog = sg.compile((w * x - 1) ** 2, [w], [x], reduction=reduction, dtype="float64")
+    X = np.random.default_rng(0).normal(size=3000)
+    per_sample = (0.5 * X - 1) ** 2                                 # by hand
+    want = per_sample.sum() if reduction == "sum" else per_sample.mean()
+    assert mean_loss(prog, {"w": 0.5}, {"x": X}) == pytest.approx(want, rel=1e-12)
+    assert mean_loss(prog, {"w": 0.5}, {"x": X}, batch_size=7) == pytest.approx(want, rel=1e-12)
+    assert prog.loss({"w": 0.5}, {"x": X}) == pytest.approx(want, rel=1e-12)
+
+
+def _logistic(probability: bool):
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 2)), sg.tensor("y", (N,))
+    w, b = sg.tensor("w", (2,)), sg.tensor("b", ())
+    logit = x @ w + b
+    out, loss = (sg.sigmoid(logit), sg.bce(sg.sigmoid(logit), y)) if probability else (logit, sg.bce_with_logits(logit, y))
+    return sg.compile(loss, [w, b], [x, y], outputs=[out], dtype="float64", optimizer=sg.optim.SGD(lr=0.0))
+
+
+@pytest.mark.parametrize("probability", [False, True])
+def test_accuracy_by_name_reads_a_logit_at_0_and_a_probability_at_0_5(probability):
+    """Before: "accuracy" thresholded every single output at 0.5, logits too: a logit of 0.3 (a
+    probability of 0.57) was read as class 0."""
+    prog = _logistic(probability)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    y = (X[:, 0] + 0.3 * rng.normal(size=400) > 0).astype(float)
+    values = {"w": np.array([1.5, 0.0]), "b": np.array(0.4)}
+    z = X @ values["w"] + values["b"]                               # the logits, by hand
+    want = np.mean((z > 0) == (y > 0.5))
+    assert 0.6 < want < 0.95 and np.mean((z > 0.5) == (y > 0.5)) != want   # the two readings differ here
+    h = sg.train(prog, {"x": X, "y": y}, epochs=1, progress=False, metrics=["accuracy"], values=values)  # lr 0
+    assert h.epochs[0]["train_accuracy"] == pytest.approx(want)
+    from symgrad.compiling.training import accuracy
+    assert accuracy("y")(prog, values, {"x": X, "y": y}) == pytest.approx(want)
+    # an explicit threshold is the user's: 0.5 on a logit reads it as before
+    assert accuracy("y", threshold=0.5)(prog, values, {"x": X, "y": y}) == pytest.approx(
+        np.mean(((z if not probability else 1 / (1 + np.exp(-z))) > 0.5) == (y > 0.5)))
+
+
+def test_metrics_of_the_same_name_are_all_kept():
+    """Before: two lambdas were both "<lambda>", and the second replaced the first silently; a
+    function named loss replaced the "loss" given beside it."""
+    w, x = sp.symbols("w x")
+    prog = sg.compile((w * x - 1) ** 2, [w], [x], dtype="float64")
+
+    def loss(program, values, data):
+        return 7.0
+    h = sg.train(prog, {"x": np.ones(8)}, epochs=1, batch_size=4, progress=False, values={"w": 0.0},
+                 metrics=["loss", lambda p, v, d: 1.0, lambda p, v, d: 2.0, loss])
+    rec = h.epochs[0]
+    assert (rec["train_lambda"], rec["train_lambda_1"], rec["train_loss_1"]) == (1.0, 2.0, 7.0)
+    assert rec["train_loss"] == pytest.approx((float(h.values["w"]) - 1) ** 2)     # mean_loss, by hand
