@@ -56,6 +56,8 @@ True
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 # The recognisers live in modules named for what they name; hints.py orders them (find_hint) and
 # re-exports them, so `from symgrad.checking.hints import X` keeps working.
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same  # noqa: F401
@@ -99,6 +101,10 @@ def find_hint(case: Case) -> str | None:
     from .ce_softmax_slips import ce_softmax_slip_hint
     from .softmax_jacobian_hints import softmax_jacobian_hint
     from .stop_gradient_hint import stop_gradient_hint
+    from .staged_variance import with_variances
+    staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
+    if staged is not case.f:
+        case = replace(case, f=staged)
     for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
