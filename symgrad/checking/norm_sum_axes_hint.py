@@ -1,0 +1,66 @@
+"""Name a norm layer's one-line dx whose sums run over other axes than its statistics:
+
+    dx = (1/n) * istd * (n * dxhat - dxhat.sum(axis=B) - xhat * (dxhat * xhat).sum(axis=B))
+
+with x̂ and istd right (over the axes A the forward's mean and variance take), and the two sums
+(and their count n) over B ≠ A — a layer norm's backward written from batch norm's with the axis of
+the sums left at 0, or the reverse. The whole layer over the other axes is `norm_axes_hint`'s
+("normalisation axes swapped"); this is the slip on dx's line alone, which that one does not fit.
+
+At each point the slipped dx is computed in NumPy from x (its mean, variance and x̂ over A, the
+std from f's own var + eps), and dxhat = D·std, D the gradient with the statistics held constant
+(`norm_dx_hints._held_constant`); the claim is compared with it for each other set of axes B, the
+count n taken over B and, as a student who changed only the axis may leave it, over A.
+"""
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+from .hint_case import Case, _fitted, differs, same
+
+
+def norm_sum_axes_hint(case: Case):
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    from .norm_dx_hints import _held_constant, _norm_of_w
+    found = _norm_of_w(case)
+    Cs, Ts = _fitted(case)
+    if found is None or not differs(Cs, Ts) or any(len(p.examples) != 1 for p in case.points):
+        return None
+    v, n, base = found
+    if v.x != case.w:                               # a group norm's reshape: not this hint's
+        return None
+    A = v.axes
+    Ds = _held_constant(case, v, Ts)
+    if Ds is None:
+        return None
+    rank = len(case.w.shape)
+    others = [B for r in range(1, rank) for B in combinations(range(rank), r) if B != A]
+    fits = None
+    for c, d, p in zip(Cs, Ds, case.points):
+        vals = p.example(0)
+        x = np.asarray(vals[case.w.name], float)
+        kept = tuple(1 if a in A else s for a, s in enumerate(x.shape))
+        std = np.sqrt(np.asarray(numeric(T.as_tensor(base), vals), float)).reshape(kept)
+        xhat = (x - x.mean(axis=A, keepdims=True)) / std
+        dxhat = d * std
+        here = set()
+        for B in others:
+            m = int(np.prod([x.shape[a] for a in B]))
+            sums = dxhat.sum(axis=B, keepdims=True), (dxhat * xhat).sum(axis=B, keepdims=True)
+            for k in (m, n):
+                if same(c, (k * dxhat - sums[0] - xhat * sums[1]) / (k * std)):
+                    here.add((B, k))
+        fits = here if fits is None else fits & here
+        if not fits:
+            return None
+    B, k = sorted(fits)[0]
+    ax = lambda a: f"axis={a[0]}" if len(a) == 1 else f"axis={a}"   # noqa: E731
+    words = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"  # noqa: E731
+    return (f"dx's sums over the wrong axes: the claim is dx = (n * dxhat - dxhat.sum({ax(B)}) - xhat * "
+            f"(dxhat * xhat).sum({ax(B)})) / (n * std) with n = {k}, where the mean and variance (and "
+            f"xhat, std) are taken over {words(A)}; dx's sums run over the forward's axes: "
+            f"dxhat.sum({ax(A)}, keepdims=True), (dxhat * xhat).sum({ax(A)}, keepdims=True), and n = {n}, "
+            f"the entries they average over.")
