@@ -34,6 +34,8 @@ def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=None
     g = np.tanh(a[:, 3 * H:])
     tc = np.tanh(f * prev_c + i * g)
     dc = dnext_c + dnext_h * o * ((1 - tc) if slip == "tanh(c)' as 1 - tc" else (1 - tc ** 2))
+    if slip == "dnext_h's path left out":
+        dc = dnext_c
     dai = dc * g if slip == "i's σ' left out" else dc * g * i * (1 - i)
     dao = dnext_h * tc * ((1 - o ** 2) if slip == "o's σ' as tanh's" else o * (1 - o))
     dag = dc * i * (g * (1 - g) if slip == "g's tanh' as σ's" else (1 - g ** 2))
@@ -87,3 +89,16 @@ def test_the_gates_gradients_stacked_in_another_order_are_named():
               "slices' gradients in another order: the claim is the gradient with the gradients of a[:, :2] and "
               "a[:, 2:4] swapped (a = b + prev_h @ Wh + x @ Wx)")
     assert "np.hstack" in r.hint
+
+
+def test_dc_without_dnext_hs_path_is_named_by_the_outputs():
+    """dc = dnext_c where dnext_c + dnext_h * o * (1 - tanh(next_c)**2) belongs: next_c is also used by
+    next_h. The fan-out hint named it by the cell's whole SymPy text; now by the outputs."""
+    out, wrt = _lstm_step()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="dnext_h's path left out")),
+              "an output's path through another output left out: the second output of the layer is also used "
+              "inside the first one")
+    assert "dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2)" in r.hint and "sigmoid(" not in r.hint
+    flipped = wrong(sg.check_backward(out[::-1], wrt, lambda dc, dh, *a, **k: lstm_step_backward(
+        dh, dc, *a, **k, slip="dnext_h's path left out")), "an output's path through another output left out")
+    assert "the first output of the layer is also used inside the second one" in flipped.hint
