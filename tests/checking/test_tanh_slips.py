@@ -20,7 +20,7 @@ def _rnn_step():
 
 
 DTANH = {None: lambda h: 1 - h ** 2, "1 − tanh(z)": lambda h: 1 - h, "tanh(z)": lambda h: h,
-         "tanh(z)²": lambda h: h ** 2}
+         "tanh(z)²": lambda h: h ** 2, "(1 − tanh(z))²": lambda h: (1 - h) ** 2}   # (1 - h)**2 for 1 - h**2
 
 
 def rnn_step_backward(dout, x, prev_h, Wx, Wh, b, slip=None):
@@ -41,7 +41,7 @@ def test_the_right_step_backward_is_torchs():
     assert sg.check_backward(out, wrt, rnn_step_backward)
 
 
-@pytest.mark.parametrize("slip", ["1 − tanh(z)", "tanh(z)", "tanh(z)²"])
+@pytest.mark.parametrize("slip", ["1 − tanh(z)", "tanh(z)", "tanh(z)²", "(1 − tanh(z))²"])
 def test_tanh_derivative_written_wrong_is_named(slip):
     out, wrt = _rnn_step()
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_step_backward(*a, **k, slip=slip)),
