@@ -47,8 +47,7 @@ _TANH_SLIPS = [
     _tanh_variant("1 − z² (z, the input, squared where tanh's output belongs)", lambda t, z: 1 - z ** 2),
     _tanh_variant("tanh(z)²", lambda t, z: t ** 2),
     _tanh_variant("1 + tanh(z)²", lambda t, z: 1 + t ** 2),
-    _tanh_variant("(1 − tanh(z))², the square of 1 − h where 1 − h² belongs ((1 - h)**2 for 1 - h**2)",
-                  lambda t, z: (1 - t) ** 2),
+    _tanh_variant("(1 − tanh(z))²", lambda t, z: (1 - t) ** 2),       # (1 - h)**2 for 1 - h**2
     _tanh_variant("1 (the tanh' factor left out)", lambda t, z: sp.S.One),
     _tanh_variant("1/cosh(z) = sech(z), where sech²(z) belongs", lambda t, z: sp.sqrt(1 - t ** 2)),
 ]
