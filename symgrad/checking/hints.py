@@ -91,6 +91,7 @@ def find_hint(case: Case) -> str | None:
     from .norm_dx_hints import n_left_out_hint, var_for_std_hint, wrong_count_hint
     from .norm_sum_axes_hint import norm_sum_axes_hint
     from .output_path_hint import output_path_hint
+    from .label_index_hint import label_index_hint
     from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
                                  tanh_operand_hint)
     from .pool_route_hint import pool_route_hint
@@ -110,7 +111,7 @@ def find_hint(case: Case) -> str | None:
     for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
-              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
+              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint,
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, loop_early_hint, skipped_last_step_hint, output_path_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
