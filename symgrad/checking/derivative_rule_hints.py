@@ -91,7 +91,9 @@ def relu_hint(case: Case):
                        "with relu′(z) = 1, the gradient passed back through relu unchanged"),
                       (_relu_by_its_value, "relu′ written as relu(z): the claim is what the chain rule "
                        "gives with relu′(z) = relu(z) = max(0, z), the gradient multiplied by relu's "
-                       "output (dz = dout * h for h = relu(z))")):
+                       "output (dz = dout * h for h = relu(z))"),
+                      (_relu_by_its_input, "relu′ written as z: the claim is what the chain rule gives "
+                       "with relu′(z) = z, the gradient multiplied by relu's input (dz = dout * z)")):
         slipped = case.f.replace(relu, cls).replace(
             is_relu_max, lambda e, c=cls: c(next(a for a in e.args if a != 0)))
         if _claim_is_gradient_of(case, slipped):
@@ -105,6 +107,13 @@ class _relu_by_its_value(relu):
 
     def fdiff(self, argindex=1):
         return relu(self.args[0])
+
+
+class _relu_by_its_input(relu):
+    """relu with relu′ taken as its input z: the backward dx = dout * x."""
+
+    def fdiff(self, argindex=1):
+        return self.args[0]
 
 
 def softmax_hint(case: Case):
