@@ -92,6 +92,7 @@ def find_hint(case: Case) -> str | None:
     from .norm_sum_axes_hint import norm_sum_axes_hint
     from .output_path_hint import output_path_hint
     from .label_index_hint import label_index_hint
+    from .inner_derivative_hint import inner_derivative_hint
     from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
                                  tanh_operand_hint)
     from .pool_route_hint import pool_route_hint
@@ -119,7 +120,7 @@ def find_hint(case: Case) -> str | None:
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, upsample_backward_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
-              late_state_hint, first_state_hint, gate_factor_hint, first_step_hint):
+              late_state_hint, first_state_hint, gate_factor_hint, inner_derivative_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
