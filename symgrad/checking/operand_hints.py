@@ -75,6 +75,10 @@ def _candidates(case, u, shape):
     named += [(m, _where(m, acts)) for m in acts]
     if isinstance(u, T.Tensor) and len(u.shape) == 2 and u.shape[0] == u.shape[1]:
         named.append((u.T, TRANSPOSED))          # a square matrix: the shapes cannot tell
+    act_of_u = u.args[0] if isinstance(u, T.Ewise) else u
+    if isinstance(act_of_u, sp.Function) and len(act_of_u.args) == 1:   # dW2 = z.T @ ds for h.T @ ds, h = relu(z)
+        z = act_of_u.args[0]
+        named.append((z, f"{_text(z)}, the input of {type(act_of_u).__name__} (the value before the activation)"))
     out = []
     for c, name in named:
         try:
