@@ -97,11 +97,13 @@ def _check_dims(dims, sizes) -> dict:
 
 
 def _gradients(res, params) -> list:
-    """The backward's result as a list in wrt order (a tuple/list, a dict by name or symbol, or one
-    array for one wrt symbol)."""
+    """The backward's result as a list in wrt order (a tuple/list, a dict by name or symbol — or by
+    name with a d before it, every key so: {'dx': ..., 'dw': ...} —, or one array for one wrt symbol)."""
     names = [w.name for w in params]
     if isinstance(res, Mapping):
         byname = {key_name(k): v for k, v in res.items()}
+        if set(byname) == {"d" + n for n in names} and not set(byname) & set(names):
+            byname = {k[1:]: v for k, v in byname.items()}      # cs231n's grads keyed dx, dw, db
         missing = [n for n in names if n not in byname]
         extra = sorted(set(byname) - set(names))
         if missing or extra:
@@ -278,11 +280,19 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
             called = ", ".join([f"{k}{tuple(np.shape(v))}" if np.ndim(v) else f"{k}=1.0 (a loss)"
                                 for k, v in zip(["dout"] if len(douts) == 1 else dnames, douts)]
                                + [f"{k}={tuple(np.shape(v))}" for k, v in kw.items()])
-            first = ("; backward's first parameter takes the upstream gradient (dout = 1 for a loss): "
-                     "wrap a loss function f(x, y) as lambda dout, x, y: f(x, y)[1]"
-                     if isinstance(e, TypeError) and "multiple values for argument" in str(e) else
-                     _signature_advice(backward, len(douts), list(kw), set(masks.values()))
-                     if isinstance(e, TypeError) else "")
+            loss = len(douts) == 1 and np.ndim(douts[0]) == 0
+            many = len(douts) > 1
+            if isinstance(e, TypeError) and "multiple values for argument" in str(e):
+                first = ("; backward's first parameter takes the upstream gradient (dout = 1 for a loss): "
+                         "wrap a loss function f(x, y) as lambda dout, x, y: f(x, y)[1]" if loss else
+                         f"; backward's first parameter{'s take' if many else ' takes'} the upstream "
+                         f"gradient{'s' if many else ''} ({', '.join(dnames)}, of out's shape{'s' if many else ''}), "
+                         f"then out's symbols: def backward({', '.join(dnames + list(kw))}) — as cs231n's "
+                         f"affine_backward(dout, cache) takes dout first")
+            elif isinstance(e, TypeError):
+                first = _signature_advice(backward, len(douts), list(kw), set(masks.values()))
+            else:
+                first = ""
             raise BackwardError(f"backward raised {type(e).__name__}: {e} (called as backward({called}):"
                                 f" the upstream gradient(s), then every symbol of out by name, with "
                                 f"these shapes){first}") from e

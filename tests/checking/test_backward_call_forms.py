@@ -1,0 +1,43 @@
+"""How check_backward reads a backward's call and return, as students write them: a dict keyed
+cs231n's way ({'dx': ..., 'dw': ..., 'db': ...}) is the gradients by name; a backward of a layer (not a
+loss) written without its dout parameter is told to take dout first — before, it was told to wrap a
+loss function, which it is not."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad as sg
+
+from verdicts import N, wrong
+
+x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 5)), sg.tensor("b", (5,))
+OUT = x @ w + b
+
+
+def affine_backward(dout, x, w, b):
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+
+def test_a_dict_keyed_dx_dw_db_is_read_by_name():
+    r = sg.check_backward(OUT, [x, w, b], lambda dout, x, w, b: dict(zip(("dw", "db", "dx"), affine_backward(dout, x, w, b)[1:] + affine_backward(dout, x, w, b)[:1])))
+    assert r.verdict == "equal"
+    wrong(sg.check_backward(OUT, [x, w, b], lambda dout, x, w, b: dict(zip(("dx", "dw", "db"), (
+        *affine_backward(dout, x, w, b)[:2], dout.sum(axis=1))))), "summed over the wrong axes")
+
+
+def test_a_dict_with_other_keys_is_still_refused():
+    with pytest.raises(sg.BackwardError, match=r"keyed by name: \['x', 'w', 'b'\]"):
+        sg.check_backward(OUT, [x, w, b], lambda dout, x, w, b: dict(zip(("dx", "dW", "db"), affine_backward(dout, x, w, b))))
+
+
+def test_a_layer_backward_without_dout_is_told_to_take_it_first():
+    with pytest.raises(sg.BackwardError) as e:
+        sg.check_backward(OUT, [x, w, b], lambda x, w, b: affine_backward(np.ones((len(x), 5)), x, w, b))
+    assert "def backward(dout, x, w, b)" in str(e.value) and "wrap a loss function" not in str(e.value)
+
+
+def test_a_loss_without_dout_keeps_the_loss_advice():
+    y = sg.tensor("y", (N,), integer=True)
+    with pytest.raises(sg.BackwardError, match="wrap a loss function"):
+        sg.check_backward(sg.cross_entropy(x @ w, y), [x], lambda x, w, y: x)
