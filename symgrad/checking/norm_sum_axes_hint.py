@@ -10,7 +10,8 @@ the sums left at 0, or the reverse. The whole layer over the other axes is `norm
 At each point the slipped dx is computed in NumPy from x (its mean, variance and x̂ over A, the
 std from f's own var + eps), and dxhat = D·std, D the gradient with the statistics held constant
 (`norm_dx_hints._held_constant`); the claim is compared with it for each other set of axes B, the
-count n taken over B and, as a student who changed only the axis may leave it, over A.
+count n taken over B and, as a student who changed only the axis may leave it, over A. A group
+norm's statistics are of x.reshape(N, G, -1): its x, dxhat and the claim are read in that shape.
 """
 from __future__ import annotations
 
@@ -30,22 +31,22 @@ def norm_sum_axes_hint(case: Case):
     if found is None or not differs(Cs, Ts) or any(len(p.examples) != 1 for p in case.points):
         return None
     v, n, base = found
-    if v.x != case.w:                               # a group norm's reshape: not this hint's
-        return None
+    shape = tuple(int(d) for d in v.x.shape)        # a group norm's statistics are of x.reshape(N, G, -1)
     A = v.axes
     Ds = _held_constant(case, v, Ts)
     if Ds is None:
         return None
-    rank = len(case.w.shape)
+    rank = len(shape)
     others = [B for r in range(1, rank) for B in combinations(range(rank), r) if B != A]
     fits = None
     for c, d, p in zip(Cs, Ds, case.points):
         vals = p.example(0)
-        x = np.asarray(vals[case.w.name], float)
+        x = np.asarray(vals[case.w.name], float).reshape(shape)
         kept = tuple(1 if a in A else s for a, s in enumerate(x.shape))
         std = np.sqrt(np.asarray(numeric(T.as_tensor(base), vals), float)).reshape(kept)
         xhat = (x - x.mean(axis=A, keepdims=True)) / std
-        dxhat = d * std
+        dxhat = np.reshape(d, shape) * std
+        c = np.reshape(c, shape)
         here = set()
         for B in others:
             m = int(np.prod([x.shape[a] for a in B]))
@@ -59,8 +60,9 @@ def norm_sum_axes_hint(case: Case):
     B, k = sorted(fits)[0]
     ax = lambda a: f"axis={a[0]}" if len(a) == 1 else f"axis={a}"   # noqa: E731
     words = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"  # noqa: E731
+    of = "" if v.x == case.w else f" of {case.w.name}.reshape{shape}"
     return (f"dx's sums over the wrong axes: the claim is dx = (n * dxhat - dxhat.sum({ax(B)}) - xhat * "
             f"(dxhat * xhat).sum({ax(B)})) / (n * std) with n = {k}, where the mean and variance (and "
-            f"xhat, std) are taken over {words(A)}; dx's sums run over the forward's axes: "
+            f"xhat, std) are taken over {words(A)}{of}; dx's sums run over the forward's axes: "
             f"dxhat.sum({ax(A)}, keepdims=True), (dxhat * xhat).sum({ax(A)}, keepdims=True), and n = {n}, "
             f"the entries they average over.")
