@@ -116,6 +116,12 @@ def _other_gradient(case, cs) -> str:
             continue
         names = ", ".join(q.name for q in case.params)
         is_it = all(same(c[case.k], t[j]) for c, t in zip(case.claims, case.truths))
+        twice = is_it and all(same(np.reshape(c[j], np.shape(t[j])), t[j]) if np.size(c[j]) == np.size(t[j])
+                              else False for c, t in zip(case.claims, case.truths))
+        if twice:       # p's own claim is right too: not an order, d{w} made with p's line (an RNN's dx = dt @ Wh.T)
+            return (f" — it is ∂f/∂{p.name}, which the claim for {p.name} also is: d{case.w.name} is computed "
+                    f"as d{p.name} (a line copied from d{p.name}'s and not changed: each input's gradient goes "
+                    f"back through its own factor, {case.w.name}'s weight for d{case.w.name})")
         return (f" — it {'is' if is_it else 'has the shape of'} ∂f/∂{p.name}: the gradients come in "
                 f"another order than wrt's ({names}); return them in wrt order, or as a dict by name")
     return ""

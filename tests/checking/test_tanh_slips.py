@@ -55,3 +55,16 @@ def test_a_scalar_claim_with_the_input_squared_is_named():
     assert sg.check(f, w, x * (1 - sp.tanh(w * x) ** 2))
     r = wrong(sg.check(f, w, x * (1 - (w * x) ** 2)), "tanh'(z) written wrong")
     assert "1 − z²" in r.hint
+
+
+def test_dx_computed_as_dprev_h_is_not_called_an_order():
+    """rnn_step_backward's dx = dz @ Wh.T (dprev_h's line) while dprev_h is right: not the gradients in
+    another order, the line copied — it used to read "the gradients come in another order than wrt's"."""
+    out, wrt = _rnn_step()
+
+    def backward(dout, x, prev_h, Wx, Wh, b):
+        dx, dprev_h, *rest = rnn_step_backward(dout, x, prev_h, Wx, Wh, b)
+        return (dprev_h, dprev_h, *rest)
+    r = wrong(sg.check_backward(out, wrt, backward), "shape: the claim has shape (5, 4)")
+    assert "it is ∂f/∂prev_h, which the claim for prev_h also is: dx is computed as dprev_h" in r.hint
+    assert "another order" not in r.hint
