@@ -52,9 +52,15 @@ def _sig(e):
     return e if isinstance(e, sigmoid) else None
 
 
-def _slips(a):
-    """(slipped factor, words) for the factor ``a`` of a product."""
+def _slips(a, leaves=()):
+    """(slipped factor, words) for the factor ``a`` of a product; ``leaves``: f's input tensors, each
+    a value a backward may take for another of the same shape (an LSTM's df = dc * prev_h for
+    dc * prev_c)."""
+    from ..frontend import tensor as T
     yield sp.S.One, f"without its factor {_short(a)}"
+    for t in leaves:
+        if isinstance(a, T.Tensor) and t != a and tuple(t.shape) == tuple(a.shape):
+            yield t, f"with {t.name} where {a.name} belongs" + OPERAND
     if _sig(a) is not None:
         yield 1 - a, f"with 1 − {_short(a, 40)} where {_short(a, 40)} belongs (z and 1 − z swapped)"
     one_minus = (isinstance(a, sp.Add) and len(a.args) == 2 and sp.S.One in a.args
@@ -65,6 +71,9 @@ def _slips(a):
     elif isinstance(a, sp.Add) and 2 <= len(a.args) <= 4:
         for t in a.args:
             yield a - t, f"with {_text(a - t)} where {_text(a)} belongs ({_text(t, 30)} left out)"
+
+
+OPERAND = " — another value of the same shape"
 
 
 def gate_factor_hint(case: Case):
@@ -79,6 +88,8 @@ def gate_factor_hint(case: Case):
              if isinstance(m, sp.Mul) and len(m.args) == 2 and m.has(w)
              and not any(a.is_number for a in m.args) and not any(
                  isinstance(a, T.Tensor) and a.name.startswith("dout") for a in m.args)]
+    leaves = sorted((t for t in case.f.atoms(T.Tensor) if not t.name.startswith("dout")
+                     and not getattr(t, "is_integer_tensor", False) and len(t.shape) > 1), key=lambda t: t.name)
     for m in prods[:MAX_PRODUCTS]:
         try:
             mshape = tuple(T.shape_of(m))
@@ -93,7 +104,7 @@ def gate_factor_hint(case: Case):
             except Exception:   # noqa: BLE001
                 continue
             bshape = tuple(T.shape_of(b))
-            for c, words in _slips(a):
+            for c, words in _slips(a, leaves):
                 K, B, C = T.tensor("_K", ashape), T.tensor("_B", bshape), T.tensor("_C", mshape)
 
                 def extra(vals, m=m, a=a, b=b, c=c, K=K, B=B, C=C, ashape=ashape):
@@ -105,7 +116,9 @@ def gate_factor_hint(case: Case):
                 # a ⊙ b as C + K ⊙ b + a ⊙ B: b's derivative takes the slipped K, a's the value B of b
                 if _claim_is_gradient_of(case, _rebuilt(case.f, {m: C + K * b + a * B}), extra):
                     gate = _sig(a) is not None or _sig(b) is not None or "swapped" in words
-                    why = ("(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on "
+                    why = ("(the value the forward multiplied by, cached by it: an LSTM's df = dc * prev_c, "
+                           "not dc * prev_h)" if words.endswith(OPERAND) else
+                           "(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on "
                            "both of its paths)" if gate else
                            f"(the chain rule through {_text(m, 40)} multiplies by {_text(a, 40)}, "
                            f"as d/dZ σ(β·Z) = β·σ′(β·Z) and d/dβ σ(β·Z) = Z·σ′(β·Z))")

@@ -39,7 +39,7 @@ def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=None
     dai = dc * g if slip == "i's σ' left out" else dc * g * i * (1 - i)
     dao = dnext_h * tc * ((1 - o ** 2) if slip == "o's σ' as tanh's" else o * (1 - o))
     dag = dc * i * (g * (1 - g) if slip == "g's tanh' as σ's" else (1 - g ** 2))
-    daf = dc * prev_c * f * (1 - f)
+    daf = dc * (prev_h if slip == "df from prev_h" else prev_c) * f * (1 - f)
     da = np.hstack([daf, dai, dao, dag] if slip == "i, f swapped" else [dai, daf, dao, dag])
     dprev_c = dc * i if slip == "dprev_c from i" else dc * f
     return da @ Wx.T, da @ Wh.T, dprev_c, x.T @ da, prev_h.T @ da, da.sum(axis=0)
@@ -102,3 +102,12 @@ def test_dc_without_dnext_hs_path_is_named_by_the_outputs():
     flipped = wrong(sg.check_backward(out[::-1], wrt, lambda dc, dh, *a, **k: lstm_step_backward(
         dh, dc, *a, **k, slip="dnext_h's path left out")), "an output's path through another output left out")
     assert "the first output of the layer is also used inside the second one" in flipped.hint
+
+
+def test_df_from_prev_h_is_named_as_another_value_where_prev_c_belongs():
+    """df = dc * prev_h where dc * prev_c belongs (prev_h and prev_c have one shape): it read as a bare
+    "not equal"."""
+    out, wrt = _lstm_step()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="df from prev_h")),
+              "gate factor")
+    assert "⊙ prev_c with prev_h where prev_c belongs — another value of the same shape" in r.hint
