@@ -33,9 +33,13 @@ def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=None
     i, f, o = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H]), _sigmoid(a[:, 2 * H:3 * H])
     g = np.tanh(a[:, 3 * H:])
     tc = np.tanh(f * prev_c + i * g)
+    if slip == "tanh' of prev_c":
+        tc_prime = 1 - np.tanh(prev_c) ** 2
     dc = dnext_c + dnext_h * o * ((1 - tc) if slip == "tanh(c)' as 1 - tc" else (1 - tc ** 2))
     if slip == "dnext_h's path left out":
         dc = dnext_c
+    if slip == "tanh' of prev_c":
+        dc = dnext_c + dnext_h * o * tc_prime
     dai = dc * g if slip == "i's σ' left out" else dc * g * i * (1 - i)
     dao = dnext_h * tc * ((1 - o ** 2) if slip == "o's σ' as tanh's" else o * (1 - o))
     dag = dc * i * (g * (1 - g) if slip == "g's tanh' as σ's" else (1 - g ** 2))
@@ -111,3 +115,10 @@ def test_df_from_prev_h_is_named_as_another_value_where_prev_c_belongs():
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="df from prev_h")),
               "gate factor")
     assert "⊙ prev_c with prev_h where prev_c belongs — another value of the same shape" in r.hint
+
+
+def test_tanh_prime_of_the_previous_cell_is_named():
+    """dc = dnext_c + dnext_h * o * (1 - np.tanh(prev_c)**2), the previous cell where next_c belongs."""
+    out, wrt = _lstm_step()
+    wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="tanh' of prev_c")),
+          "tanh'(z) written with prev_c: the claim uses 1 − tanh(prev_c)² where 1 − tanh(next_c)² belongs")
