@@ -3,7 +3,7 @@
     dx = (1/n) * istd * (n * dxhat - dxhat.sum(axis=B) - xhat * (dxhat * xhat).sum(axis=B))
 
 with x̂ and istd right (over the axes A the forward's mean and variance take), and the two sums
-(and their count n) over B ≠ A — a layer norm's backward written from batch norm's with the axis of
+(and their count n) over B ≠ A (every axis too: dxhat.sum() with no axis=) — a layer norm's backward written from batch norm's with the axis of
 the sums left at 0, or the reverse. The whole layer over the other axes is `norm_axes_hint`'s
 ("normalisation axes swapped"); this is the slip on dx's line alone, which that one does not fit.
 
@@ -37,7 +37,13 @@ def norm_sum_axes_hint(case: Case):
     if Ds is None:
         return None
     rank = len(shape)
-    others = [B for r in range(1, rank) for B in combinations(range(rank), r) if B != A]
+    others = [B for r in range(1, rank + 1) for B in combinations(range(rank), r) if B != A]   # all: no axis=
+    # the one-line form with gamma taken out of the sums, (1/N) * gamma * istd * (N*dout - dout.sum(0) - ...):
+    # the same where gamma is constant along the sums' axes, not along others — so it is tried too, with
+    # dout = dxhat / gamma for each tensor of f that broadcasts to x (gamma), x's own norm layer only
+    scales = [None] + ([t for t in sorted(case.f.atoms(T.Tensor), key=lambda t: t.name)
+                        if t != case.w and not t.name.startswith("dout") and not t.is_integer_tensor
+                        and _broadcasts(tuple(int(d) for d in t.shape), shape)] if v.x == case.w else [])
     fits = None
     for c, d, p in zip(Cs, Ds, case.points):
         vals = p.example(0)
@@ -48,21 +54,35 @@ def norm_sum_axes_hint(case: Case):
         dxhat = np.reshape(d, shape) * std
         c = np.reshape(c, shape)
         here = set()
-        for B in others:
-            m = int(np.prod([x.shape[a] for a in B]))
-            sums = dxhat.sum(axis=B, keepdims=True), (dxhat * xhat).sum(axis=B, keepdims=True)
-            for k in (m, n):
-                if same(c, (k * dxhat - sums[0] - xhat * sums[1]) / (k * std)):
-                    here.add((B, k))
+        for gname in scales:
+            gam = 1.0 if gname is None else np.broadcast_to(np.asarray(vals[gname.name], float), shape)
+            if gname is not None and np.any(np.abs(gam) < 1e-8):
+                continue
+            g = dxhat / gam
+            for B in others:
+                m = int(np.prod([x.shape[a] for a in B]))
+                sums = g.sum(axis=B, keepdims=True), (g * xhat).sum(axis=B, keepdims=True)
+                for k in (m, n):
+                    if same(c, gam * (k * g - sums[0] - xhat * sums[1]) / (k * std)):
+                        here.add((B, k, None if gname is None else gname.name))
         fits = here if fits is None else fits & here
         if not fits:
             return None
-    B, k = sorted(fits)[0]
-    ax = lambda a: f"axis={a[0]}" if len(a) == 1 else f"axis={a}"   # noqa: E731
+    B, k, gname = sorted(fits, key=lambda f: (f[2] is not None, f[2] or "", f[:2]))[0]
+    ax = lambda a: "" if len(a) == rank else f"axis={a[0]}" if len(a) == 1 else f"axis={a}"   # noqa: E731
     words = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"  # noqa: E731
+    kd = lambda a: "" if len(a) == rank else ", keepdims=True"        # noqa: E731
     of = "" if v.x == case.w else f" of {case.w.name}.reshape{shape}"
-    return (f"dx's sums over the wrong axes: the claim is dx = (n * dxhat - dxhat.sum({ax(B)}) - xhat * "
-            f"(dxhat * xhat).sum({ax(B)})) / (n * std) with n = {k}, where the mean and variance (and "
+    g, pre = ("dxhat", "") if gname is None else ("dout", f"{gname} * ")
+    return (f"dx's sums over the wrong axes: the claim is dx = {pre}(n * {g} - {g}.sum({ax(B)}) - xhat * "
+            f"({g} * xhat).sum({ax(B)})) / (n * std) with n = {k}, where the mean and variance (and "
             f"xhat, std) are taken over {words(A)}{of}; dx's sums run over the forward's axes: "
-            f"dxhat.sum({ax(A)}, keepdims=True), (dxhat * xhat).sum({ax(A)}, keepdims=True), and n = {n}, "
+            f"{g}.sum({ax(A)}{kd(A)}), ({g} * xhat).sum({ax(A)}{kd(A)}), and n = {n}, "
             f"the entries they average over.")
+
+
+def _broadcasts(small, shape) -> bool:
+    """Does an array of shape ``small`` broadcast to ``shape`` (NumPy's rule, from the right)?"""
+    if len(small) > len(shape):
+        return False
+    return all(a in (1, b) for a, b in zip(small[::-1], shape[::-1]))

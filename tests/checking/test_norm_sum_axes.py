@@ -60,3 +60,23 @@ def test_dx_summed_over_the_other_axis_is_named(axis, count_axis):
 def test_the_whole_layer_over_the_other_axes_keeps_its_own_hint():
     out, wrt = _layer(1)
     wrong(sg.check_backward(out, wrt, lambda *a, **v: norm_backward(*a, **v, axis=0)), "normalisation axes swapped")
+
+
+def batchnorm_backward_one_line(dout, x, gamma, beta, sum_axis=0):
+    """dx = (1/N) * gamma * istd * (N*dout - dout.sum(0) - xhat*(dout*xhat).sum(0)); gamma taken out of
+    the sums, which is right only while the sums run along the axis gamma is constant on."""
+    n = x.shape[0]
+    istd = 1 / np.sqrt(x.var(axis=0) + EPS)
+    xhat = (x - x.mean(axis=0)) * istd
+    keep = dict(axis=sum_axis, keepdims=True)
+    dx = (1 / n) * gamma * istd * (n * dout - dout.sum(**keep) - xhat * (dout * xhat).sum(**keep))
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+@pytest.mark.parametrize("sum_axis, written", [(None, "dout.sum()"), (1, "dout.sum(axis=1)")])
+def test_the_one_line_form_with_gamma_outside_is_named_too(sum_axis, written):
+    out, wrt = _layer(0)
+    assert sg.check_backward(out, wrt, batchnorm_backward_one_line).verdict == "equal"
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **v: batchnorm_backward_one_line(*a, **v, sum_axis=sum_axis)),
+              "dx's sums over the wrong axes: the claim is dx = gamma * (n * dout - " + written)
+    assert "dout.sum(axis=0, keepdims=True)" in r.hint and "n = 5" in r.hint
