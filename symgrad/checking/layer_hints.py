@@ -100,22 +100,32 @@ def norm_axes_hint(case: Case):
              if isinstance(n, T.Variance) or (isinstance(n, T.Reduce) and n.op == "mean")]
     if not any(isinstance(n, T.Variance) for n in nodes):
         return None
-    sub, axes = {}, set()
-    for n in dict.fromkeys(nodes):
-        r = len(n.x.shape)
-        other = tuple(a for a in range(r) if a not in n.axes)
-        if not other or len(n.axes) == r:
-            return None
-        axes.add((n.axes, other))
-        sub[n] = (T.var(n.x, axis=other, keepdims=True, correction=n.correction)
-                  if isinstance(n, T.Variance) else T.mean(n.x, axis=other, keepdims=True))
-    if len(axes) != 1:
-        return None
-    (has, used), = axes
     Cs, Ts = _fitted(case)
-    if all_same(Cs, Ts) or not _claim_is_gradient_of(case, _rebuilt(case.f, sub)):
+    if all_same(Cs, Ts):
+        return None
+    for every in (False, True):     # the complementary axes; then every axis (x.mean() with no axis=)
+        sub, axes = {}, set()
+        for n in dict.fromkeys(nodes):
+            r = len(n.x.shape)
+            other = tuple(range(r)) if every else tuple(a for a in range(r) if a not in n.axes)
+            if not other or len(n.axes) == r:
+                return None
+            axes.add((n.axes, other))
+            sub[n] = (T.var(n.x, axis=other, keepdims=True, correction=n.correction)
+                      if isinstance(n, T.Variance) else T.mean(n.x, axis=other, keepdims=True))
+        if len(axes) != 1:
+            return None
+        (has, used), = axes
+        if _claim_is_gradient_of(case, _rebuilt(case.f, sub)):
+            break
+    else:
         return None
     ax = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"   # noqa: E731
+    if every:
+        return (f"statistics over every entry: the claim is the gradient of f with its mean and variance "
+                f"taken over all of x's entries (x.mean() and x.var() with no axis=) where f takes them over "
+                f"{ax(has)}; the backward's statistics and sums (x̂, dxhat.sum(...), (dxhat * x̂).sum(...)) "
+                f"run over the forward's axes, {ax(has)}.")
     kind = ("batch norm's, over the batch" if 0 in used else "layer norm's, over each example")
     return (f"normalisation axes swapped: the claim is the gradient of f with its mean and variance "
             f"taken over {ax(used)} ({kind}) where f takes them over {ax(has)}; the backward's "

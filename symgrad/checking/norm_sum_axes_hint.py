@@ -3,7 +3,8 @@
     dx = (1/n) * istd * (n * dxhat - dxhat.sum(axis=B) - xhat * (dxhat * xhat).sum(axis=B))
 
 with x̂ and istd right (over the axes A the forward's mean and variance take), and the two sums
-(and their count n) over B ≠ A (every axis too: dxhat.sum() with no axis=) — a layer norm's backward written from batch norm's with the axis of
+(and their count n) over B ≠ A (every axis too: dxhat.sum() with no axis=); or the backward's
+mean and variance taken with no axis=, x.mean() and x.var(), its sums right — a layer norm's backward written from batch norm's with the axis of
 the sums left at 0, or the reverse. The whole layer over the other axes is `norm_axes_hint`'s
 ("normalisation axes swapped"); this is the slip on dx's line alone, which that one does not fit.
 
@@ -53,6 +54,9 @@ def norm_sum_axes_hint(case: Case):
         xhat = (x - x.mean(axis=A, keepdims=True)) / std
         dxhat = np.reshape(d, shape) * std
         c = np.reshape(c, shape)
+        eps = float(np.mean(std ** 2 - x.var(axis=A, keepdims=True)))     # f's own eps, read back
+        s_all = np.sqrt(x.var() + eps)               # the backward's statistics with no axis=: x.mean(), x.var()
+        xh_all = (x - x.mean()) / s_all
         here = set()
         for gname in scales:
             gam = 1.0 if gname is None else np.broadcast_to(np.asarray(vals[gname.name], float), shape)
@@ -65,6 +69,10 @@ def norm_sum_axes_hint(case: Case):
                 for k in (m, n):
                     if same(c, gam * (k * g - sums[0] - xhat * sums[1]) / (k * std)):
                         here.add((B, k, None if gname is None else gname.name))
+            if len(A) < rank:
+                sums = g.sum(axis=A, keepdims=True), (g * xh_all).sum(axis=A, keepdims=True)
+                if same(c, gam * (n * g - sums[0] - xh_all * sums[1]) / (n * s_all)):
+                    here.add(((), n, None if gname is None else gname.name))     # (): the statistics slipped
         fits = here if fits is None else fits & here
         if not fits:
             return None
@@ -73,6 +81,11 @@ def norm_sum_axes_hint(case: Case):
     words = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"  # noqa: E731
     kd = lambda a: "" if len(a) == rank else ", keepdims=True"        # noqa: E731
     of = "" if v.x == case.w else f" of {case.w.name}.reshape{shape}"
+    if B == ():
+        return (f"the backward's statistics over every entry: the claim is dx with the mean and variance "
+                f"(and so xhat and std) taken over all of {case.w.name}'s entries — {case.w.name}.mean() and "
+                f"{case.w.name}.var() with no axis= — where the forward takes them over {words(A)}{of}: "
+                f"mu = {case.w.name}.mean({ax(A)}{kd(A)}), var = {case.w.name}.var({ax(A)}{kd(A)}).")
     g, pre = ("dxhat", "") if gname is None else ("dout", f"{gname} * ")
     return (f"dx's sums over the wrong axes: the claim is dx = {pre}(n * {g} - {g}.sum({ax(B)}) - xhat * "
             f"({g} * xhat).sum({ax(B)})) / (n * std) with n = {k}, where the mean and variance (and "

@@ -80,3 +80,31 @@ def test_the_one_line_form_with_gamma_outside_is_named_too(sum_axis, written):
     r = wrong(sg.check_backward(out, wrt, lambda *a, **v: batchnorm_backward_one_line(*a, **v, sum_axis=sum_axis)),
               "dx's sums over the wrong axes: the claim is dx = gamma * (n * dout - " + written)
     assert "dout.sum(axis=0, keepdims=True)" in r.hint and "n = 5" in r.hint
+
+
+def batchnorm_backward_no_axis(dout, x, gamma, beta, everywhere=False):
+    """The one-line dx with the backward's mean and variance taken with no axis= (x.mean(), x.var());
+    ``everywhere``: its sums and count too (the whole layer over every entry)."""
+    n = x.size if everywhere else x.shape[0]
+    istd = 1 / np.sqrt(x.var() + EPS)
+    xhat = (x - x.mean()) * istd
+    if everywhere:                        # with dxhat = dout * gamma inside the sums, as the gradient of such a layer
+        dxhat = dout * gamma
+        dx = istd * (n * dxhat - dxhat.sum() - xhat * (dxhat * xhat).sum()) / n
+    else:
+        dx = (1 / n) * gamma * istd * (n * dout - dout.sum(axis=0) - xhat * (dout * xhat).sum(axis=0))
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def test_the_backwards_statistics_with_no_axis_are_named():
+    out, wrt = _layer(0)
+    r = wrong(sg.check_backward(out, wrt, batchnorm_backward_no_axis),
+              "the backward's statistics over every entry: the claim is dx with the mean and variance")
+    assert "where the forward takes them over axis 0: mu = x.mean(axis=0, keepdims=True)" in r.hint
+
+
+def test_the_whole_layer_over_every_entry_is_named():
+    out, wrt = _layer(0)
+    wrong(sg.check_backward(out, wrt, lambda *a, **v: batchnorm_backward_no_axis(*a, **v, everywhere=True)),
+          "statistics over every entry: the claim is the gradient of f with its mean and variance taken over "
+          "all of x's entries")
