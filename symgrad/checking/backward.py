@@ -126,6 +126,23 @@ def _gradients(res, params) -> list:
     return [res]
 
 
+def _as_boolean(message: str) -> bool:
+    """NumPy's words for a float array used as a boolean one (~m, x[m])."""
+    return any(w in message for w in ("ufunc 'invert' not supported", "arrays used as indices must be",
+                                      "only integers, slices"))
+
+
+def _boolean_advice(kw, ints) -> str:
+    """Why a backward that negates or indexes with a mask fails: the check draws it as real numbers."""
+    real = [k for k, v in kw.items() if k not in ints and np.ndim(v) > 0 and "mask" in k.lower()]
+    which = f"'{real[0]}'" if real else "a mask"
+    name = real[0] if real else "mask"
+    return (f"; {which} is drawn as real numbers (a tensor of sg.tensor is real unless integer=True), so "
+            f"~{name} or x[{name}] of it fails: give the boolean mask with at={{'{name}': array of bools}} "
+            f"(its sizes fix the batch's), or use it as a factor, dx * {name}[..., None], as cs231n's "
+            f"temporal_softmax_loss does")
+
+
 def _as_array(g, w) -> np.ndarray:
     if g is None:      # np.asarray(None, float) is nan: it would read as "not finite"
         raise BackwardError(f"backward returned None as the gradient of {w.name!r}: a missing return "
@@ -293,6 +310,8 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
                 first = _signature_advice(backward, len(douts), list(kw), set(masks.values()))
             else:
                 first = ""
+            if not first and isinstance(e, (TypeError, IndexError)) and _as_boolean(str(e)):
+                first = _boolean_advice(kw, ints)
             raise BackwardError(f"backward raised {type(e).__name__}: {e} (called as backward({called}):"
                                 f" the upstream gradient(s), then every symbol of out by name, with "
                                 f"these shapes){first}") from e

@@ -41,3 +41,27 @@ def test_a_loss_without_dout_keeps_the_loss_advice():
     y = sg.tensor("y", (N,), integer=True)
     with pytest.raises(sg.BackwardError, match="wrap a loss function"):
         sg.check_backward(sg.cross_entropy(x @ w, y), [x], lambda x, w, y: x)
+
+
+def _temporal_softmax_loss():
+    x, y, mask = sg.tensor("x", (N, 3, 4)), sg.tensor("y", (N, 3), integer=True), sg.tensor("mask", (N, 3))
+    logp = sg.log_softmax(x, axis=2)
+    return -sg.sum(mask * sg.take_along_axis(logp, y[:, :, None], axis=2)[:, :, 0]) / N, x
+
+
+def temporal_softmax_backward_with_a_boolean_mask(dout, x, y, mask):
+    """cs231n's temporal_softmax_loss gradient, the mask used as booleans (dx[~mask] = 0)."""
+    n, t, v = x.shape
+    p = np.exp(x - x.max(axis=2, keepdims=True))
+    p /= p.sum(axis=2, keepdims=True)
+    p[np.arange(n)[:, None], np.arange(t)[None, :], y] -= 1
+    p[~mask] = 0
+    return dout * p / n
+
+
+def test_a_boolean_mask_drawn_as_real_numbers_is_explained():
+    loss, x = _temporal_softmax_loss()
+    with pytest.raises(sg.BackwardError, match=r"'mask' is drawn as real numbers .* at=\{'mask': array of bools\}"):
+        sg.check_backward(loss, x, temporal_softmax_backward_with_a_boolean_mask)
+    m = np.array([[1, 1, 0], [1, 0, 0], [1, 1, 1], [0, 1, 1]], bool)
+    assert sg.check_backward(loss, x, temporal_softmax_backward_with_a_boolean_mask, at={"mask": m}).verdict == "equal"
