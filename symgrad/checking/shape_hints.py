@@ -74,7 +74,10 @@ def shape_hint(case: Case):
     # (a claim of 0 is no sum: softmax(z) − t sums to 0, and "0" would read as an extra sum)
     if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and any(np.any(c) for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
-        return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}."
+        from ..frontend import tensor as T
+        axis = (f" (a sum with no axis=, np.sum(...), where only the axes {w.name} is broadcast along are "
+                f"summed: an affine layer's db = dout.sum(axis=0))" if isinstance(w, T.Tensor) else "")
+        return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}{axis}."
     # affine_backward's dx = dout @ w.T left flat, (N, D) for an (N, d1, d2, d3) x: right once reshaped
     if len(shape) > 1 and all(c.shape == cs and c.size == int(np.prod(shape)) for c in Cs) and all_same(
             [c.reshape(shape) for c in Cs], Ts):

@@ -65,3 +65,9 @@ def test_a_boolean_mask_drawn_as_real_numbers_is_explained():
         sg.check_backward(loss, x, temporal_softmax_backward_with_a_boolean_mask)
     m = np.array([[1, 1, 0], [1, 0, 0], [1, 1, 1], [0, 1, 1]], bool)
     assert sg.check_backward(loss, x, temporal_softmax_backward_with_a_boolean_mask, at={"mask": m}).verdict == "equal"
+
+
+def test_a_bias_gradient_summed_with_no_axis_says_which_axes_to_sum():
+    r = wrong(sg.check_backward(OUT, [x, w, b], lambda dout, x, w, b: (*affine_backward(dout, x, w, b)[:2], np.sum(dout))),
+              "extra sum: the claim is a scalar")
+    assert "a sum with no axis=" in r.hint and "db = dout.sum(axis=0)" in r.hint
