@@ -261,7 +261,14 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     params = _flatten_wrt(list(wrt) if isinstance(wrt, (list, tuple)) else [wrt])
     sizes = sizes_of(*outs, *params)
     fixed = _check_dims(dims, sizes)
-    taken = {s.name for o in outs for s in _symbols(o)} | {w.name for w in params}
+    inside = {s.name for o in outs for s in _symbols(o)}
+    absent = [w.name for w in params if w.name not in inside]
+    if absent:          # declared, misspelt or from another layer: backward would be handed it by name
+        raise ArgumentError(f"wrt holds {', '.join(repr(a) for a in absent)}, which out does not use "
+                            f"(out's symbols: {', '.join(sorted(inside))}); a gradient with respect to "
+                            f"{'it' if len(absent) == 1 else 'them'} is 0 — a tensor of another layer, or "
+                            f"out declared with another one?")
+    taken = inside | {w.name for w in params}
     ints = {t.name for o in outs for t in o.atoms(T.Tensor) if t.is_integer_tensor}
     masks = _mask_names(outs, taken)           # dropout masks: passed as mask, mask1, ...
     shapes = [T.shape_of(o) for o in outs]

@@ -71,3 +71,10 @@ def test_a_bias_gradient_summed_with_no_axis_says_which_axes_to_sum():
     r = wrong(sg.check_backward(OUT, [x, w, b], lambda dout, x, w, b: (*affine_backward(dout, x, w, b)[:2], np.sum(dout))),
               "extra sum: the claim is a scalar")
     assert "a sum with no axis=" in r.hint and "db = dout.sum(axis=0)" in r.hint
+
+
+def test_a_wrt_tensor_that_out_does_not_use_is_named_at_once():
+    """It used to reach the backward as a keyword, which raised "unexpected keyword argument 'b2'"."""
+    b2 = sg.tensor("b2", (5,))
+    with pytest.raises(sg.ArgumentError, match=r"wrt holds 'b2', which out does not use \(out's symbols: b, w, x\)"):
+        sg.check_backward(OUT, [x, w, b2], affine_backward)
