@@ -67,6 +67,11 @@ def _slips(a, leaves=(), f=None):
         yield z, (f"with {said} itself where its tanh belongs (the tanh left out: an LSTM's do = dnext_h * "
                   f"np.tanh(next_c), not dnext_h * next_c)" if said else
                   f"with {_short(z, 40)} where tanh of it belongs (the tanh left out)")
+        if said:                                 # do = dnext_h * np.tanh(prev_c): the previous state's tanh
+            for t in leaves:
+                if tuple(t.shape) == tuple(T.shape_of(z)):
+                    yield sp.tanh(t), (f"with tanh({t.name}) where the tanh of {said} belongs (an LSTM's do = "
+                                       f"dnext_h * np.tanh(next_c), the new cell state's, not {t.name}'s)")
     for t in leaves:
         if isinstance(a, T.Tensor) and t != a and tuple(t.shape) == tuple(a.shape):
             yield t, f"with {t.name} where {a.name} belongs" + OPERAND
