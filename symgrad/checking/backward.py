@@ -97,11 +97,13 @@ def _check_dims(dims, sizes) -> dict:
 
 
 def _gradients(res, params) -> list:
-    """The backward's result as a list in wrt order (a tuple/list, a dict by name or symbol, or one
-    array for one wrt symbol)."""
+    """The backward's result as a list in wrt order (a tuple/list, a dict by name or symbol — or by
+    name with a d before it, every key so: {'dx': ..., 'dw': ...} —, or one array for one wrt symbol)."""
     names = [w.name for w in params]
     if isinstance(res, Mapping):
         byname = {key_name(k): v for k, v in res.items()}
+        if set(byname) == {"d" + n for n in names} and not set(byname) & set(names):
+            byname = {k[1:]: v for k, v in byname.items()}      # cs231n's grads keyed dx, dw, db
         missing = [n for n in names if n not in byname]
         extra = sorted(set(byname) - set(names))
         if missing or extra:
@@ -122,6 +124,23 @@ def _gradients(res, params) -> list:
         raise BackwardError(f"backward returned one {type(res).__name__} for {len(params)} wrt symbols "
                             f"{names}; return a tuple in wrt order (or a dict by name)")
     return [res]
+
+
+def _as_boolean(message: str) -> bool:
+    """NumPy's words for a float array used as a boolean one (~m, x[m])."""
+    return any(w in message for w in ("ufunc 'invert' not supported", "arrays used as indices must be",
+                                      "only integers, slices"))
+
+
+def _boolean_advice(kw, ints) -> str:
+    """Why a backward that negates or indexes with a mask fails: the check draws it as real numbers."""
+    real = [k for k, v in kw.items() if k not in ints and np.ndim(v) > 0 and "mask" in k.lower()]
+    which = f"'{real[0]}'" if real else "a mask"
+    name = real[0] if real else "mask"
+    return (f"; {which} is drawn as real numbers (a tensor of sg.tensor is real unless integer=True), so "
+            f"~{name} or x[{name}] of it fails: give the boolean mask with at={{'{name}': array of bools}} "
+            f"(its sizes fix the batch's), or use it as a factor, dx * {name}[..., None], as cs231n's "
+            f"temporal_softmax_loss does")
 
 
 def _as_array(g, w) -> np.ndarray:
@@ -242,7 +261,14 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     params = _flatten_wrt(list(wrt) if isinstance(wrt, (list, tuple)) else [wrt])
     sizes = sizes_of(*outs, *params)
     fixed = _check_dims(dims, sizes)
-    taken = {s.name for o in outs for s in _symbols(o)} | {w.name for w in params}
+    inside = {s.name for o in outs for s in _symbols(o)}
+    absent = [w.name for w in params if w.name not in inside]
+    if absent:          # declared, misspelt or from another layer: backward would be handed it by name
+        raise ArgumentError(f"wrt holds {', '.join(repr(a) for a in absent)}, which out does not use "
+                            f"(out's symbols: {', '.join(sorted(inside))}); a gradient with respect to "
+                            f"{'it' if len(absent) == 1 else 'them'} is 0 — a tensor of another layer, or "
+                            f"out declared with another one?")
+    taken = inside | {w.name for w in params}
     ints = {t.name for o in outs for t in o.atoms(T.Tensor) if t.is_integer_tensor}
     masks = _mask_names(outs, taken)           # dropout masks: passed as mask, mask1, ...
     shapes = [T.shape_of(o) for o in outs]
@@ -278,11 +304,21 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
             called = ", ".join([f"{k}{tuple(np.shape(v))}" if np.ndim(v) else f"{k}=1.0 (a loss)"
                                 for k, v in zip(["dout"] if len(douts) == 1 else dnames, douts)]
                                + [f"{k}={tuple(np.shape(v))}" for k, v in kw.items()])
-            first = ("; backward's first parameter takes the upstream gradient (dout = 1 for a loss): "
-                     "wrap a loss function f(x, y) as lambda dout, x, y: f(x, y)[1]"
-                     if isinstance(e, TypeError) and "multiple values for argument" in str(e) else
-                     _signature_advice(backward, len(douts), list(kw), set(masks.values()))
-                     if isinstance(e, TypeError) else "")
+            loss = len(douts) == 1 and np.ndim(douts[0]) == 0
+            many = len(douts) > 1
+            if isinstance(e, TypeError) and "multiple values for argument" in str(e):
+                first = ("; backward's first parameter takes the upstream gradient (dout = 1 for a loss): "
+                         "wrap a loss function f(x, y) as lambda dout, x, y: f(x, y)[1]" if loss else
+                         f"; backward's first parameter{'s take' if many else ' takes'} the upstream "
+                         f"gradient{'s' if many else ''} ({', '.join(dnames)}, of out's shape{'s' if many else ''}), "
+                         f"then out's symbols: def backward({', '.join(dnames + list(kw))}) — as cs231n's "
+                         f"affine_backward(dout, cache) takes dout first")
+            elif isinstance(e, TypeError):
+                first = _signature_advice(backward, len(douts), list(kw), set(masks.values()))
+            else:
+                first = ""
+            if not first and isinstance(e, (TypeError, IndexError)) and _as_boolean(str(e)):
+                first = _boolean_advice(kw, ints)
             raise BackwardError(f"backward raised {type(e).__name__}: {e} (called as backward({called}):"
                                 f" the upstream gradient(s), then every symbol of out by name, with "
                                 f"these shapes){first}") from e

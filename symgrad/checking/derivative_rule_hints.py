@@ -47,6 +47,7 @@ _TANH_SLIPS = [
     _tanh_variant("1 − z² (z, the input, squared where tanh's output belongs)", lambda t, z: 1 - z ** 2),
     _tanh_variant("tanh(z)²", lambda t, z: t ** 2),
     _tanh_variant("1 + tanh(z)²", lambda t, z: 1 + t ** 2),
+    _tanh_variant("(1 − tanh(z))²", lambda t, z: (1 - t) ** 2),       # (1 - h)**2 for 1 - h**2
     _tanh_variant("1 (the tanh' factor left out)", lambda t, z: sp.S.One),
     _tanh_variant("1/cosh(z) = sech(z), where sech²(z) belongs", lambda t, z: sp.sqrt(1 - t ** 2)),
 ]
@@ -90,7 +91,9 @@ def relu_hint(case: Case):
                        "with relu′(z) = 1, the gradient passed back through relu unchanged"),
                       (_relu_by_its_value, "relu′ written as relu(z): the claim is what the chain rule "
                        "gives with relu′(z) = relu(z) = max(0, z), the gradient multiplied by relu's "
-                       "output (dz = dout * h for h = relu(z))")):
+                       "output (dz = dout * h for h = relu(z))"),
+                      (_relu_by_its_input, "relu′ written as z: the claim is what the chain rule gives "
+                       "with relu′(z) = z, the gradient multiplied by relu's input (dz = dout * z)")):
         slipped = case.f.replace(relu, cls).replace(
             is_relu_max, lambda e, c=cls: c(next(a for a in e.args if a != 0)))
         if _claim_is_gradient_of(case, slipped):
@@ -104,6 +107,13 @@ class _relu_by_its_value(relu):
 
     def fdiff(self, argindex=1):
         return relu(self.args[0])
+
+
+class _relu_by_its_input(relu):
+    """relu with relu′ taken as its input z: the backward dx = dout * x."""
+
+    def fdiff(self, argindex=1):
+        return self.args[0]
 
 
 def softmax_hint(case: Case):

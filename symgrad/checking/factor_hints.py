@@ -147,11 +147,30 @@ def _size_factor(case, a: float) -> str:
     where f has a mean, or a mean where it has a sum — naming the size (N = 5, the size the check
     gave the declared N; else the tensor axis it is: the classes of cross-entropy scores (5, 4))."""
     for n in sorted(_dims(case)):
-        if abs(a - n) < 1e-9:
+        if abs(a - n) < 1e-9 and _averages_over(case.f, n):
             return f" — {_size_words(case, n)}: a sum where there is a mean (1/{_size_name(case, n)} missing)"
         if abs(a - 1 / n) < 1e-9:
             return f" — 1/{_size_name(case, n)} with {_size_words(case, n)}: a mean where there is a sum"
     return _dout_entries_factor(case, a)
+
+
+def _averages_over(f, n: int) -> bool:
+    """Does f divide by n somewhere — a mean or a variance over n entries, or a factor 1/n? Only then
+    is a claim n times the gradient "a sum where there is a mean": a conv → relu → pool layer's dx
+    doubled is not a mean over its 2 channels left out (f has none)."""
+    from ..frontend import tensor as T
+    for e in sp.preorder_traversal(f):
+        if isinstance(e, (T.Reduce, T.Variance)) and (not isinstance(e, T.Reduce) or e.op == "mean"):
+            try:
+                if int(np.prod([int(e.x.shape[a]) for a in e.axes])) == n:
+                    return True
+            except (TypeError, ValueError):
+                continue
+        elif isinstance(e, sp.Rational) and e.p == 1 and e.q == n:
+            return True
+        elif isinstance(e, sp.Float) and n > 1 and abs(float(e) * n - 1) < 1e-12:
+            return True
+    return False
 
 
 def _dout_entries_factor(case, a: float) -> str:

@@ -21,6 +21,7 @@ import sympy as sp
 
 from ..frontend.functions import sigmoid
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .output_path_hint import _ORDINAL, _outputs
 
 MAX_PRODUCTS = 12
 
@@ -52,9 +53,28 @@ def _sig(e):
     return e if isinstance(e, sigmoid) else None
 
 
-def _slips(a):
-    """(slipped factor, words) for the factor ``a`` of a product."""
+def _slips(a, leaves=(), f=None):
+    """(slipped factor, words) for the factor ``a`` of a product; ``leaves``: f's input tensors, each
+    a value a backward may take for another of the same shape (an LSTM's df = dc * prev_h for
+    dc * prev_c)."""
+    from ..frontend import tensor as T
     yield sp.S.One, f"without its factor {_short(a)}"
+    act = a.args[0] if isinstance(a, T.Ewise) else a
+    if isinstance(act, sp.tanh):                 # an LSTM's do = dnext_h * next_c for * np.tanh(next_c)
+        z = act.args[0]
+        said = next((f"the layer's {_ORDINAL[k]} output" for k, (o, _) in enumerate(_outputs(f)) if o == z
+                     and k < len(_ORDINAL)), None) if f is not None else None
+        yield z, (f"with {said} itself where its tanh belongs (the tanh left out: an LSTM's do = dnext_h * "
+                  f"np.tanh(next_c), not dnext_h * next_c)" if said else
+                  f"with {_short(z, 40)} where tanh of it belongs (the tanh left out)")
+        if said:                                 # do = dnext_h * np.tanh(prev_c): the previous state's tanh
+            for t in leaves:
+                if tuple(t.shape) == tuple(T.shape_of(z)):
+                    yield sp.tanh(t), (f"with tanh({t.name}) where the tanh of {said} belongs (an LSTM's do = "
+                                       f"dnext_h * np.tanh(next_c), the new cell state's, not {t.name}'s)")
+    for t in leaves:
+        if isinstance(a, T.Tensor) and t != a and tuple(t.shape) == tuple(a.shape):
+            yield t, f"with {t.name} where {a.name} belongs" + OPERAND
     if _sig(a) is not None:
         yield 1 - a, f"with 1 − {_short(a, 40)} where {_short(a, 40)} belongs (z and 1 − z swapped)"
     one_minus = (isinstance(a, sp.Add) and len(a.args) == 2 and sp.S.One in a.args
@@ -67,6 +87,9 @@ def _slips(a):
             yield a - t, f"with {_text(a - t)} where {_text(a)} belongs ({_text(t, 30)} left out)"
 
 
+OPERAND = " — another value of the same shape"
+
+
 def gate_factor_hint(case: Case):
     from ..core.evaluate import numeric
     from ..frontend import tensor as T
@@ -75,10 +98,21 @@ def gate_factor_hint(case: Case):
     Cs, Ts = _fitted(case)
     if not isinstance(w, T.Tensor) or not differs(Cs, Ts) or not case.f.has(sigmoid):
         return None
-    prods = [m for m in dict.fromkeys(sp.preorder_traversal(case.f))
-             if isinstance(m, sp.Mul) and len(m.args) == 2 and m.has(w)
-             and not any(a.is_number for a in m.args) and not any(
-                 isinstance(a, T.Tensor) and a.name.startswith("dout") for a in m.args)]
+    is_dout = lambda a: isinstance(a, T.Tensor) and a.name.startswith("dout")      # noqa: E731
+    prods, outer = [], {}
+    for m in dict.fromkeys(sp.preorder_traversal(case.f)):
+        if not isinstance(m, sp.Mul) or not m.has(w) or any(a.is_number for a in m.args):
+            continue
+        douts = [a for a in m.args if is_dout(a)]
+        if len(m.args) == 2 and not douts:
+            prods.append(m)
+        elif len(m.args) == 3 and len(douts) == 1:   # a layer output's product times its dout in
+            core = sp.Mul(*[a for a in m.args if a is not douts[0]])   # check_backward's f: o ⊙ tanh(next_c)
+            if isinstance(core, sp.Mul) and len(core.args) == 2:
+                outer[core] = (m, douts[0])
+    prods += list(outer)          # after f's own products: those name a slip inside the layer first
+    leaves = sorted((t for t in case.f.atoms(T.Tensor) if not t.name.startswith("dout")
+                     and not getattr(t, "is_integer_tensor", False) and len(t.shape) > 1), key=lambda t: t.name)
     for m in prods[:MAX_PRODUCTS]:
         try:
             mshape = tuple(T.shape_of(m))
@@ -93,7 +127,7 @@ def gate_factor_hint(case: Case):
             except Exception:   # noqa: BLE001
                 continue
             bshape = tuple(T.shape_of(b))
-            for c, words in _slips(a):
+            for c, words in _slips(a, leaves, case.f):
                 K, B, C = T.tensor("_K", ashape), T.tensor("_B", bshape), T.tensor("_C", mshape)
 
                 def extra(vals, m=m, a=a, b=b, c=c, K=K, B=B, C=C, ashape=ashape):
@@ -103,10 +137,15 @@ def gate_factor_hint(case: Case):
                     mv = np.asarray(numeric(T.as_tensor(m), vals), float)
                     return {K.name: kv, B.name: bv, C.name: mv - kv * bv - av * bv}
                 # a ⊙ b as C + K ⊙ b + a ⊙ B: b's derivative takes the slipped K, a's the value B of b
-                if _claim_is_gradient_of(case, _rebuilt(case.f, {m: C + K * b + a * B}), extra):
+                new = ({outer[m][0]: (C + K * b + a * B) * outer[m][1]} if m in outer
+                       else {m: C + K * b + a * B})
+                if _claim_is_gradient_of(case, _rebuilt(case.f, new), extra):
                     gate = _sig(a) is not None or _sig(b) is not None or "swapped" in words
-                    why = ("(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on "
-                           "both of its paths)" if gate else
+                    why = ("(the value the forward multiplied by, cached by it: an LSTM's df = dc * prev_c, "
+                           "not dc * prev_h)" if words.endswith(OPERAND) else
+                           "(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on "
+                           "both of its paths; an LSTM's: dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2), "
+                           "do = dnext_h * np.tanh(next_c))" if gate else
                            f"(the chain rule through {_text(m, 40)} multiplies by {_text(a, 40)}, "
                            f"as d/dZ σ(β·Z) = β·σ′(β·Z) and d/dβ σ(β·Z) = Z·σ′(β·Z))")
                     return (f"{'gate' if gate else 'inner'} factor: the claim for {w.name} passes the "

@@ -56,6 +56,8 @@ True
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 # The recognisers live in modules named for what they name; hints.py orders them (find_hint) and
 # re-exports them, so `from symgrad.checking.hints import X` keeps working.
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same  # noqa: F401
@@ -87,6 +89,10 @@ def find_hint(case: Case) -> str | None:
                               norm_axes_hint, other_gradient_hint, permuted_hint)
     from .margin_hints import svm_correct_class_hint
     from .norm_dx_hints import n_left_out_hint, var_for_std_hint, wrong_count_hint
+    from .norm_sum_axes_hint import norm_sum_axes_hint
+    from .output_path_hint import output_path_hint
+    from .label_index_hint import label_index_hint
+    from .inner_derivative_hint import inner_derivative_hint
     from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
                                  tanh_operand_hint)
     from .pool_route_hint import pool_route_hint
@@ -99,18 +105,22 @@ def find_hint(case: Case) -> str | None:
     from .ce_softmax_slips import ce_softmax_slip_hint
     from .softmax_jacobian_hints import softmax_jacobian_hint
     from .stop_gradient_hint import stop_gradient_hint
+    from .staged_variance import with_variances
+    staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
+    if staged is not case.f:
+        case = replace(case, f=staged)
     for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
-              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, svm_correct_class_hint,
-              var_for_std_hint, n_left_out_hint, wrong_count_hint, loop_early_hint, skipped_last_step_hint, fanout_hint,
+              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint,
+              var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, loop_early_hint, skipped_last_step_hint, output_path_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, upsample_backward_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
-              late_state_hint, first_state_hint, gate_factor_hint, first_step_hint):
+              late_state_hint, first_state_hint, gate_factor_hint, inner_derivative_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit

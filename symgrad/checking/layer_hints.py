@@ -100,22 +100,32 @@ def norm_axes_hint(case: Case):
              if isinstance(n, T.Variance) or (isinstance(n, T.Reduce) and n.op == "mean")]
     if not any(isinstance(n, T.Variance) for n in nodes):
         return None
-    sub, axes = {}, set()
-    for n in dict.fromkeys(nodes):
-        r = len(n.x.shape)
-        other = tuple(a for a in range(r) if a not in n.axes)
-        if not other or len(n.axes) == r:
-            return None
-        axes.add((n.axes, other))
-        sub[n] = (T.var(n.x, axis=other, keepdims=True, correction=n.correction)
-                  if isinstance(n, T.Variance) else T.mean(n.x, axis=other, keepdims=True))
-    if len(axes) != 1:
-        return None
-    (has, used), = axes
     Cs, Ts = _fitted(case)
-    if all_same(Cs, Ts) or not _claim_is_gradient_of(case, _rebuilt(case.f, sub)):
+    if all_same(Cs, Ts):
+        return None
+    for every in (False, True):     # the complementary axes; then every axis (x.mean() with no axis=)
+        sub, axes = {}, set()
+        for n in dict.fromkeys(nodes):
+            r = len(n.x.shape)
+            other = tuple(range(r)) if every else tuple(a for a in range(r) if a not in n.axes)
+            if not other or len(n.axes) == r:
+                return None
+            axes.add((n.axes, other))
+            sub[n] = (T.var(n.x, axis=other, keepdims=True, correction=n.correction)
+                      if isinstance(n, T.Variance) else T.mean(n.x, axis=other, keepdims=True))
+        if len(axes) != 1:
+            return None
+        (has, used), = axes
+        if _claim_is_gradient_of(case, _rebuilt(case.f, sub)):
+            break
+    else:
         return None
     ax = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"   # noqa: E731
+    if every:
+        return (f"statistics over every entry: the claim is the gradient of f with its mean and variance "
+                f"taken over all of x's entries (x.mean() and x.var() with no axis=) where f takes them over "
+                f"{ax(has)}; the backward's statistics and sums (x̂, dxhat.sum(...), (dxhat * x̂).sum(...)) "
+                f"run over the forward's axes, {ax(has)}.")
     kind = ("batch norm's, over the batch" if 0 in used else "layer norm's, over each example")
     return (f"normalisation axes swapped: the claim is the gradient of f with its mean and variance "
             f"taken over {ax(used)} ({kind}) where f takes them over {ax(has)}; the backward's "
@@ -170,6 +180,9 @@ def permuted_hint(case: Case):
         return None
     if not all(same(np.sort(c.ravel()), np.sort(t.ravel())) for c, t in zip(Cs, Ts)):
         return None
+    flipped = _flipped_axes(Cs, Ts)
+    if flipped:
+        return _flipped_sentence(case, flipped)
     spatial = any(len(v.x.shape) == 4 and v.axes == (0, 2, 3) for v, _, _ in _variances(case.f))
     eg = (": for spatial batch norm, move the channels last before flattening, "
           "x.transpose(0, 2, 3, 1).reshape(-1, C), and back with dx.reshape(N, H, W, C)"
@@ -177,6 +190,32 @@ def permuted_hint(case: Case):
     return (f"entries in the wrong places: the claim holds the gradient's numbers, each in another "
             f"place — a reshape where a transpose is needed (reshape keeps the memory order, it does "
             f"not move axes){eg}.")
+
+
+def _flipped_axes(Cs, Ts):
+    """The fewest axes along which reversing the gradient gives the claim at every point; None."""
+    from itertools import combinations
+    rank = Ts[0].ndim
+    for r in range(1, rank + 1):
+        for axes in combinations(range(rank), r):
+            if all(Ts[0].shape[a] > 1 for a in axes) and all(same(c, np.flip(t, axes)) for c, t in zip(Cs, Ts)):
+                return axes
+    return None
+
+
+def _flipped_sentence(case: Case, axes) -> str:
+    """Entries reversed along ``axes``: for a convolution's kernel, dw computed from the window
+    flipped (the forward is a cross-correlation: no flip anywhere in dw)."""
+    from ..frontend import conv as C
+    w = case.w.name
+    index = ", ".join("::-1" if a in axes else ":" for a in range(max(axes) + 1))
+    ax = f"axis {axes[0]}" if len(axes) == 1 else f"axes {axes}"
+    kernel = any(type(n) is C.Conv and n.args[1] == case.w for n in sp.preorder_traversal(case.f))
+    why = (f" — the forward (conv_forward_naive, torch's conv2d) multiplies each window by {w} as it is "
+           f"(a cross-correlation), so d{w}[f] += window * dout[n, f, i, j] with the window as it is: the "
+           f"flipped kernel belongs to dx's full convolution, not to d{w}" if kernel else
+           f" — an index read backwards (a [::-1], or i where n - 1 - i belongs)")
+    return (f"entries reversed: the claim is the gradient reversed along {ax}, ∂f/∂{w}[{index}]{why}.")
 
 
 def other_gradient_hint(case: Case):

@@ -1,7 +1,8 @@
 """Name two slips of a norm layer's one-line dx (cs231n's batchnorm_backward_alt, layernorm_backward):
 
     var for std     dx = (...) / (N * (var + eps)) where (N * np.sqrt(var + eps)) belongs: the claim
-                    is the gradient divided by std once more
+                    is the gradient divided by std once more (and std left out, dx = (...) / N: the
+                    gradient times std)
     N left out      dx = (dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) / (N * std), dxhat's
                     own term without its N: the claim is T − (1 − 1/N)·D, D = dxhat / std the
                     gradient with the mean and the variance held constant (f derived again with
@@ -57,9 +58,13 @@ def var_for_std_hint(case: Case):
     v, n, base = found
     stds = [np.sqrt(p.mean(lambda vals: [np.asarray(numeric(T.as_tensor(base), vals), float)])[0])
             for p in case.points]
+    size, _ = _words(v)
+    if all_same(Cs, [t * s for t, s in zip(Ts, stds)]):
+        return (f"std left out of dx: the claim is the gradient times std = np.sqrt(var + eps) — dx is "
+                f"not divided by std (x̂ = (x - mu) / std puts 1/std on every path from x); write "
+                f"dx = (...) / ({size} * std), or multiply by istd = 1 / np.sqrt(var + eps).")
     if not all_same(Cs, [t / s for t, s in zip(Ts, stds)]):
         return None
-    size, _ = _words(v)
     return (f"var + eps where the std belongs: dx is divided by var + eps where std = np.sqrt(var + eps) "
             f"belongs; write dx = (...) / ({size} * std).")
 

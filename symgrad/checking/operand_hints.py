@@ -75,6 +75,10 @@ def _candidates(case, u, shape):
     named += [(m, _where(m, acts)) for m in acts]
     if isinstance(u, T.Tensor) and len(u.shape) == 2 and u.shape[0] == u.shape[1]:
         named.append((u.T, TRANSPOSED))          # a square matrix: the shapes cannot tell
+    act_of_u = u.args[0] if isinstance(u, T.Ewise) else u
+    if isinstance(act_of_u, sp.Function) and len(act_of_u.args) == 1:   # dW2 = z.T @ ds for h.T @ ds, h = relu(z)
+        z = act_of_u.args[0]
+        named.append((z, f"{_text(z)}, the input of {type(act_of_u).__name__} (the value before the activation)"))
     out = []
     for c, name in named:
         try:
@@ -196,25 +200,38 @@ def tanh_operand_hint(case: Case):
     Cs, Ts = _fitted(case)
     if all_same(Cs, Ts):
         return None
+    from .activation_hints import activations
     tanhs = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if isinstance(n, sp.tanh)))
-    if len(tanhs) != 1:
+    if not 1 <= len(tanhs) <= 2:
         return None
-    z = tanhs[0].args[0]
-    shape = tuple(T.shape_of(z))
-    for a in sorted(case.f.atoms(T.Tensor), key=lambda a: a.name):
-        if a.name.startswith("dout") or a.is_integer_tensor or tuple(a.shape) != shape:
-            continue
-        K, C = T.tensor("_K", shape), T.tensor("_C", shape)
+    acts = activations(case.f)
+    for node in tanhs:
+        z = node.args[0]
+        shape = tuple(T.shape_of(z))
+        # an LSTM's tanh(next_c): its argument made from other activations, a tanh of the state
+        of_state = any(m is not node and z.has(m) for m in acts)
+        for a in sorted(case.f.atoms(T.Tensor), key=lambda a: a.name):
+            if a.name.startswith("dout") or a.is_integer_tensor or tuple(a.shape) != shape:
+                continue
+            for squash in ((False, True) if of_state else (False,)):
+                K, C = T.tensor("_K", shape), T.tensor("_C", shape)
 
-        def extra(vals, a=a, K=K, C=C):
-            zv = np.asarray(numeric(T.as_tensor(z), vals), float)
-            kv = 1 - np.asarray(vals[a.name], float) ** 2
-            return {K.name: kv, C.name: np.tanh(zv) - zv * kv}
-        from .layer_hints import _rebuilt
-        if _claim_is_gradient_of(case, _rebuilt(case.f, {tanhs[0]: C + z * K}), extra):
-            return (f"tanh'(z) written with {a.name}: the claim uses 1 − {a.name}² where 1 − h² belongs, "
-                    f"h = tanh(z) the layer's own output (an RNN step's next_h); dz = dout * (1 - h**2) "
-                    f"with the h the forward computed.")
+                def extra(vals, a=a, K=K, C=C, z=z, squash=squash):
+                    zv = np.asarray(numeric(T.as_tensor(z), vals), float)
+                    av = np.asarray(vals[a.name], float)
+                    kv = 1 - (np.tanh(av) if squash else av) ** 2
+                    return {K.name: kv, C.name: np.tanh(zv) - zv * kv}
+                from .layer_hints import _rebuilt
+                if not _claim_is_gradient_of(case, _rebuilt(case.f, {node: C + z * K}), extra):
+                    continue
+                if squash:
+                    return (f"tanh'(z) written with {a.name}: the claim uses 1 − tanh({a.name})² where "
+                            f"1 − tanh(next_c)² belongs — tanh of the new cell state the forward computed "
+                            f"(an LSTM's dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2)), not of "
+                            f"the previous one.")
+                return (f"tanh'(z) written with {a.name}: the claim uses 1 − {a.name}² where 1 − h² belongs, "
+                        f"h = tanh(z) the layer's own output (an RNN step's next_h); dz = dout * (1 - h**2) "
+                        f"with the h the forward computed.")
     return None
 
 

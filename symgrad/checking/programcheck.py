@@ -67,7 +67,7 @@ from typing import Mapping
 import numpy as np
 
 from ..core.values import key_name, lookup
-from ..errors import SymgradError
+from ..errors import ArgumentError, SymgradError
 from .arguments import check_gradcheck_arguments
 from .held_loss import held_loss, loss_note
 
@@ -219,7 +219,7 @@ def gradcheck(program, values: Mapping, batch: Mapping, *, max_entries: int = 20
     # The program gets copies, of the values and of the batch, at every call: a .grad or .loss that
     # writes into its arguments (a hand-written program updating v['W'] in place) must not move the
     # point the central differences are taken at.
-    grads = program.grad(_copies(base), _copies(batch), **masks)
+    grads = _as_dict(program.grad(_copies(base), _copies(batch), **masks), list(base))
     res = GradcheckResult(tol=tol, masks_seed=seed if fixed else None)
     # stop_gradients: the program's .loss sees through them (their value is their argument's); the
     # gradient is of the loss with each held at its value at the point, and that loss is differenced
@@ -390,6 +390,22 @@ def _kink_free_side(at, L0, h, roundoff, a, tol):
                     best = best or (rel, d, s, None, True)
                 break
     return best
+
+
+def _as_dict(grads, names) -> Mapping:
+    """.grad's return by parameter: a dict as it is; a lone array for one parameter (cs231n's grad
+    returns dW itself) or a list or tuple in values' order, as sg.check reads a callable claim's."""
+    if isinstance(grads, Mapping):
+        return grads
+    if isinstance(grads, (list, tuple)) and len(grads) == len(names) and len(names) > 1:
+        return dict(zip(names, grads))
+    if len(names) == 1 and not isinstance(grads, (list, tuple, str)) and grads is not None:
+        return {names[0]: grads}
+    what = (f"a {type(grads).__name__} of {len(grads)}" if isinstance(grads, (list, tuple))
+            else type(grads).__name__)
+    raise ArgumentError(f"the program's .grad returned {what}; it returns a dict {{name: gradient}} for "
+                        f"the parameters {', '.join(map(str, names))} (one array alone for one "
+                        f"parameter, or a list in values' order)")
 
 
 def _copies(d: Mapping) -> dict:

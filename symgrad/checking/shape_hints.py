@@ -74,7 +74,10 @@ def shape_hint(case: Case):
     # (a claim of 0 is no sum: softmax(z) − t sums to 0, and "0" would read as an extra sum)
     if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and any(np.any(c) for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
-        return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}."
+        from ..frontend import tensor as T
+        axis = (f" (a sum with no axis=, np.sum(...), where only the axes {w.name} is broadcast along are "
+                f"summed: an affine layer's db = dout.sum(axis=0))" if isinstance(w, T.Tensor) else "")
+        return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}{axis}."
     # affine_backward's dx = dout @ w.T left flat, (N, D) for an (N, d1, d2, d3) x: right once reshaped
     if len(shape) > 1 and all(c.shape == cs and c.size == int(np.prod(shape)) for c in Cs) and all_same(
             [c.reshape(shape) for c in Cs], Ts):
@@ -116,6 +119,12 @@ def _other_gradient(case, cs) -> str:
             continue
         names = ", ".join(q.name for q in case.params)
         is_it = all(same(c[case.k], t[j]) for c, t in zip(case.claims, case.truths))
+        twice = is_it and all(same(np.reshape(c[j], np.shape(t[j])), t[j]) if np.size(c[j]) == np.size(t[j])
+                              else False for c, t in zip(case.claims, case.truths))
+        if twice:       # p's own claim is right too: not an order, d{w} made with p's line (an RNN's dx = dt @ Wh.T)
+            return (f" — it is ∂f/∂{p.name}, which the claim for {p.name} also is: d{case.w.name} is computed "
+                    f"as d{p.name} (a line copied from d{p.name}'s and not changed: each input's gradient goes "
+                    f"back through its own factor, {case.w.name}'s weight for d{case.w.name})")
         return (f" — it {'is' if is_it else 'has the shape of'} ∂f/∂{p.name}: the gradients come in "
                 f"another order than wrt's ({names}); return them in wrt order, or as a dict by name")
     return ""

@@ -1,5 +1,6 @@
 """Name a softmax normalised over the wrong axis in a hand-written backward: cs231n's softmax_loss
-with `probs /= probs.sum(axis=0, keepdims=True)` where the classes are on axis 1. The claim is then
+with `probs /= probs.sum(axis=0, keepdims=True)` where the classes are on axis 1, or with no axis at
+all, `probs /= probs.sum()`. The claim is then
 the gradient with softmax over the other axis in place of the right one, wherever the derivative of
 a logsumexp (or log_softmax, cross_entropy) of f uses it.
 
@@ -50,13 +51,14 @@ def softmax_axis_hint(case: Case):
         return None
     Cs, Ts = _fitted(case)
     ndims = {len(n.x.shape) for n in nodes}
-    for b, shifted in ((b, s) for b in range(max(ndims)) for s in (False, True)):
+    # b None: normalised over every entry at once, probs /= probs.sum() with no axis
+    for b, shifted in ((b, s) for b in [*range(max(ndims)), None] for s in (False, True)):
         if all(n.axis % len(n.x.shape) == b for n in nodes):
             continue
         sub, consts = {}, []
         for j, n in enumerate(nodes):
             r, a = len(n.x.shape), n.axis % len(n.x.shape)
-            if b >= r or a == b:
+            if b is not None and (b >= r or a == b):
                 continue
             keep = n.keepdims if isinstance(n, LogSumExpT) else True
             S = T.tensor(f"_S{j}", n.x.shape)
@@ -79,8 +81,10 @@ def softmax_axis_hint(case: Case):
             n = nodes[0]
             a = n.axis % len(n.x.shape)
             z = n.x.name if isinstance(n.x, T.Tensor) else "scores"
+            over = ("over every entry at once (a sum with no axis=, probs.sum())" if b is None else
+                    f"over axis {b}")
             return (f"softmax over the wrong axis: the claim is the gradient with the softmax normalised "
-                    f"over axis {b} where f normalises over axis {a} (the classes) — in the backward, "
+                    f"{over} where f normalises over axis {a} (the classes) — in the backward, "
                     f"probs = np.exp({z} - {z}.max(axis={a}, keepdims=True)), then "
                     f"probs /= probs.sum(axis={a}, keepdims=True): each example's probabilities "
                     f"sum to 1.")

@@ -8,8 +8,9 @@ dLdA = dLdZ[:, :, ::k] — the entries the forward wrote A into. Two slips of it
 
 The same in 2-D and 3-D (sg.conv_transpose2d: Upsample2d, a zero between the entries along each
 spatial axis; the slips read dLdZ[:, :, 1::2, ::2] or sum each 2 × 2 block). Each convolution of f
-whose input is the wrt tensor upsampled — sg.conv_transpose1d/2d (an input dilation k per axis) or,
-in 1-D only, the course's declaration (a stack with zeros, reshaped and cut to k·(W − 1) + 1) — is
+whose input is the wrt tensor upsampled — sg.conv_transpose1d/2d (an input dilation k per axis) or
+the course's declaration (a stack with zeros, reshaped and cut to k·(W − 1) + 1, along each spatial
+axis in 2-D) — is
 replaced by the same convolution of a fresh tensor U at the upsampled value; the gradient G with
 respect to U is what Conv1d_stride1's backward gives, and the claim is compared with the slips' reads
 of G (after checking that G[..., ::k] is the gradient, so that U is the upsampled input).
@@ -28,13 +29,12 @@ from .hint_case import Case, same
 def _upsampled_convs(case):
     """[(conv node, ks, dilated)]: each convolution of f whose input is the wrt tensor upsampled by
     ks (one factor per spatial axis; dilated: through the convolution's input dilation — 1-D, 2-D
-    or 3-D, sg.conv_transpose2d's —, else the course's 1-D expression of the tensor)."""
+    or 3-D, sg.conv_transpose2d's —, else the course's expression of the tensor, in 1-D or 2-D)."""
     from ..frontend import conv as C
     w = case.w
     shape = tuple(getattr(w, "shape", ()))
     if len(shape) < 3 or any(not isinstance(d, (int, sp.Integer)) or int(d) < 2 for d in shape[2:]):
         return []
-    W = int(shape[2])
     out = []
     for n in dict.fromkeys(sp.preorder_traversal(case.f)):
         if type(n) is not C.Conv or n.nd != len(shape) - 2:
@@ -43,13 +43,21 @@ def _upsampled_convs(case):
         if x == w and max(lds) > 1:
             out.append((n, lds, True))
             continue
-        if n.nd == 1 and lds == (1,) and x != w and x.has(w) and tuple(x.shape[:2]) == shape[:2]:
-            width = x.shape[2]
-            if isinstance(width, (int, sp.Integer)) and (int(width) - 1) % (W - 1) == 0:
-                k = (int(width) - 1) // (W - 1)
-                if k > 1:
-                    out.append((n, (k,), False))
+        if set(lds) == {1} and x != w and x.has(w) and tuple(x.shape[:2]) == shape[:2]:
+            ks = _factors(x.shape[2:], shape[2:])
+            if ks is not None:
+                out.append((n, ks, False))
     return out
+
+
+def _factors(widths, Ws):
+    """The k per spatial axis with width = k·(W − 1) + 1 (one at least > 1); None when none fits."""
+    ks = []
+    for width, W in zip(widths, Ws):
+        if not isinstance(width, (int, sp.Integer)) or (int(width) - 1) % (int(W) - 1):
+            return None
+        ks.append((int(width) - 1) // (int(W) - 1))
+    return tuple(ks) if min(ks) >= 1 and max(ks) > 1 else None
 
 
 def _every(ks, offsets=None) -> tuple:

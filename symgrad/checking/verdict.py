@@ -341,14 +341,18 @@ def _raised_at_first_size(error, f, wrt, claimed, *, at, **options) -> CheckResu
     user_error = err is not error or not isinstance(error, SymgradError)
     advice, tries = None, 0
     names = list(free) or list(before)          # the sizes the check chose, else the user's (kept)
-    if getattr(error, "forward", None) is not None and free:    # a torch Function's forward
+    forward = getattr(error, "forward", None)   # a torch Function's forward raised, not its backward
+    if forward is not None and free:
         _forward_at_first_size(error, f, wrt, claimed, at, before, free, options)
+    # the numbers tried are the raising code's own: a forward that raised is never judged by the
+    # numbers of the backward (a "not equal" quoting the backward for a forward that failed)
+    source = forward if forward is not None else claimed
     if user_error and size_literals.raising_line(err) is not None:
         raised = f"{type(err).__name__}: {short(str(err), 160)}"
         for name in names:
             n0 = before[name]
             reading = size_literals.size_reading(f, name, wrt if isinstance(wrt, (list, tuple)) else [wrt])
-            for n in size_literals.size_candidates(claimed, err, exclude={n0}):
+            for n in size_literals.size_candidates(source, err, exclude={n0}):
                 if tries >= MAX_LITERAL_TRIES or advice:
                     break
                 tries += 1
@@ -357,11 +361,11 @@ def _raised_at_first_size(error, f, wrt, claimed, *, at, **options) -> CheckResu
                                     at={**at, **before, name: n}, points=1, again=True, **options)
                 except (size_literals.ClaimRaised, SymgradError):
                     continue
-                line = _line_writing(err, n) or size_literals.literal_line(claimed, n)
+                line = _line_writing(err, n) or size_literals.literal_line(source, n)
                 said = "; ".join(p for p in (line, reading and f"read it off an array, {reading}") if p)
                 why = f"a literal {n} where the size {name} belongs" + (f" ({said})?" if said else "?")
-                if not free:                    # the user's size is kept: the error, and why
-                    advice = f"It runs at {name} = {n}: {why}"
+                if not free or forward is not None:     # the user's size kept, or the forward failed:
+                    advice = f"It runs at {name} = {n}: {why}"      # the error, and why
                     continue
                 hint = (f"the claim holds at {name} = {n} only, not at {name} = {n0}, where it raised "
                         f"{raised}: {why}")

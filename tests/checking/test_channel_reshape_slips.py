@@ -113,3 +113,21 @@ def test_a_conv_bias_wrong_otherwise_gets_no_axes_hint():
     out, wrt = _conv()
     r = wrong(sg.check_backward(out, wrt, lambda dout, x, w, b: dout.sum(axis=(0, 2, 3)) ** 2))
     assert r.hint is None or "wrong axes" not in r.hint
+
+
+def _spatial_batchnorm_as_cs231n_writes_it():
+    """The forward as cs231n's spatial_batchnorm_forward computes it: rows of C channels, batch norm,
+    and back."""
+    x, gamma, beta = sg.tensor("x", (N, C, 2, 2)), sg.tensor("gamma", (C,)), sg.tensor("beta", (C,))
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
+    out = gamma * (rows - rows.mean(axis=0)) / sp.sqrt(rows.var(axis=0) + EPS) + beta
+    return out.reshape(N, 2, 2, C).transpose(0, 3, 1, 2), [x, gamma, beta]
+
+
+@pytest.mark.parametrize("slip, param", [("dgamma from x", "gamma"), ("dbeta", "beta"), ("everywhere", "x")])
+def test_the_same_slips_are_named_when_the_forward_is_declared_through_rows(slip, param):
+    out, wrt = _spatial_batchnorm_as_cs231n_writes_it()
+    assert sg.check_backward(out, wrt, spatial_batchnorm_backward).verdict == "equal"
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: spatial_batchnorm_backward(*a, **k, slip=slip)),
+              f"channels mixed by a reshape: the claim for {param} is computed from ")
+    assert r.counterexample.param == param and "x.transpose(0, 2, 3, 1).reshape(-1, C)" in r.hint

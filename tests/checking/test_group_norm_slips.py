@@ -35,8 +35,9 @@ def spatial_groupnorm_backward(dout, x, gamma, beta, slip=None):
     dbeta = dout.sum(axis=0, keepdims=True) if slip == "dbeta axis 0" else dout.sum(axis=(0, 2, 3), keepdims=True)
     dxhat = (dout * gamma).reshape(n, G, -1)
     m = {"count C": x.shape[1], "count N": n}.get(slip, dxhat.shape[2])
-    var_term = 0 if slip == "no variance term" else xhat * (dxhat * xhat).sum(axis=2, keepdims=True)
-    dx = (m * dxhat - dxhat.sum(axis=2, keepdims=True) - var_term) / (m * std)
+    ax = 1 if slip == "sums over the groups" else 2
+    var_term = 0 if slip == "no variance term" else xhat * (dxhat * xhat).sum(axis=ax, keepdims=True)
+    dx = (m * dxhat - dxhat.sum(axis=ax, keepdims=True) - var_term) / (m * std)
     return dx.reshape(x.shape), dgamma, dbeta
 
 
@@ -80,3 +81,10 @@ def test_dx_without_the_variance_term_is_not_called_the_means():
     r = wrong(_slipped("no variance term"), "fan-out")
     assert "the variance's term - xhat * (dxhat * xhat).mean(...)" in r.hint
     assert "the mean's term" not in r.hint
+
+
+def test_dx_summed_over_the_groups_axis_is_named():
+    """dxhat.sum(axis=1) of the (N, G, -1) arrays, where the statistics' axis 2 belongs."""
+    r = _slipped("sums over the groups")
+    assert r.verdict == "not equal" and r.hint.startswith("dx's sums over the wrong axes"), r.hint
+    assert "dxhat.sum(axis=1)" in r.hint and "of x.reshape(" in r.hint

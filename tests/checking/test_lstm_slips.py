@@ -33,11 +33,21 @@ def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=None
     i, f, o = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H]), _sigmoid(a[:, 2 * H:3 * H])
     g = np.tanh(a[:, 3 * H:])
     tc = np.tanh(f * prev_c + i * g)
+    if slip == "tanh' of prev_c":
+        tc_prime = 1 - np.tanh(prev_c) ** 2
     dc = dnext_c + dnext_h * o * ((1 - tc) if slip == "tanh(c)' as 1 - tc" else (1 - tc ** 2))
+    if slip == "dnext_h's path left out":
+        dc = dnext_c
+    if slip == "tanh' of prev_c":
+        dc = dnext_c + dnext_h * o * tc_prime
+    if slip == "dc without o":
+        dc = dnext_c + dnext_h * (1 - tc ** 2)
     dai = dc * g if slip == "i's σ' left out" else dc * g * i * (1 - i)
-    dao = dnext_h * tc * ((1 - o ** 2) if slip == "o's σ' as tanh's" else o * (1 - o))
+    nc = f * prev_c + i * g
+    do = dnext_h * (nc if slip == "do from next_c" else np.tanh(prev_c) if slip == "do from prev_c" else tc)
+    dao = do * ((1 - o ** 2) if slip == "o's σ' as tanh's" else o * (1 - o))
     dag = dc * i * (g * (1 - g) if slip == "g's tanh' as σ's" else (1 - g ** 2))
-    daf = dc * prev_c * f * (1 - f)
+    daf = dc * (prev_h if slip == "df from prev_h" else prev_c) * f * (1 - f)
     da = np.hstack([daf, dai, dao, dag] if slip == "i, f swapped" else [dai, daf, dao, dag])
     dprev_c = dc * i if slip == "dprev_c from i" else dc * f
     return da @ Wx.T, da @ Wh.T, dprev_c, x.T @ da, prev_h.T @ da, da.sum(axis=0)
@@ -87,3 +97,46 @@ def test_the_gates_gradients_stacked_in_another_order_are_named():
               "slices' gradients in another order: the claim is the gradient with the gradients of a[:, :2] and "
               "a[:, 2:4] swapped (a = b + prev_h @ Wh + x @ Wx)")
     assert "np.hstack" in r.hint
+
+
+def test_dc_without_dnext_hs_path_is_named_by_the_outputs():
+    """dc = dnext_c where dnext_c + dnext_h * o * (1 - tanh(next_c)**2) belongs: next_c is also used by
+    next_h. The fan-out hint named it by the cell's whole SymPy text; now by the outputs."""
+    out, wrt = _lstm_step()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="dnext_h's path left out")),
+              "an output's path through another output left out: the second output of the layer is also used "
+              "inside the first one")
+    assert "dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2)" in r.hint and "sigmoid(" not in r.hint
+    flipped = wrong(sg.check_backward(out[::-1], wrt, lambda dc, dh, *a, **k: lstm_step_backward(
+        dh, dc, *a, **k, slip="dnext_h's path left out")), "an output's path through another output left out")
+    assert "the first output of the layer is also used inside the second one" in flipped.hint
+
+
+def test_df_from_prev_h_is_named_as_another_value_where_prev_c_belongs():
+    """df = dc * prev_h where dc * prev_c belongs (prev_h and prev_c have one shape): it read as a bare
+    "not equal"."""
+    out, wrt = _lstm_step()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="df from prev_h")),
+              "gate factor")
+    assert "⊙ prev_c with prev_h where prev_c belongs — another value of the same shape" in r.hint
+
+
+def test_tanh_prime_of_the_previous_cell_is_named():
+    """dc = dnext_c + dnext_h * o * (1 - np.tanh(prev_c)**2), the previous cell where next_c belongs."""
+    out, wrt = _lstm_step()
+    wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip="tanh' of prev_c")),
+          "tanh'(z) written with prev_c: the claim uses 1 − tanh(prev_c)² where 1 − tanh(next_c)² belongs")
+
+
+@pytest.mark.parametrize("slip, named", [
+    ("do from next_c", "with the layer's second output itself where its tanh belongs (the tanh left out: an "
+                       "LSTM's do = dnext_h * np.tanh(next_c), not dnext_h * next_c)"),
+    ("dc without o", "without its factor σ("),
+    ("do from prev_c", "with tanh(prev_c) where the tanh of the layer's second output belongs"),
+])
+def test_a_slip_in_next_hs_product_is_named(slip, named):
+    """next_h = o ⊙ tanh(next_c) is multiplied by dnext_h in check_backward's f: a three-factor product,
+    which the gate-factor hint now takes apart."""
+    out, wrt = _lstm_step()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip=slip)), "gate factor")
+    assert named in r.hint, r.hint

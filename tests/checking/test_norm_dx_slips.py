@@ -24,7 +24,7 @@ def norm_backward(dout, x, gamma, beta, axis, slip=None):
     xhat = (x - x.mean(axis=axis, keepdims=True)) / std
     dxhat = dout * gamma
     first = dxhat if slip == "N left out" else n * dxhat
-    denom = n * (var + EPS if slip == "var for std" else std)
+    denom = n * (var + EPS if slip == "var for std" else 1 if slip == "std left out" else std)
     sums = dxhat.sum(axis=axis, keepdims=True), (dxhat * xhat).sum(axis=axis, keepdims=True)
     dx = (first - sums[0] - xhat * sums[1]) / denom
     return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
@@ -90,3 +90,10 @@ def test_another_wrong_dx_is_not_given_these_hints(k):
         return dx + (k - 1) * dout * gamma / std, dgamma, dbeta
     r = wrong(sg.check_backward(out, wrt, backward))
     assert r.hint is None or not any(s in r.hint for s in ("left out of dx's first term", "var + eps"))
+
+
+@pytest.mark.parametrize("axis", [0, 1], ids=["batchnorm", "layernorm"])
+def test_dx_not_divided_by_std_is_named(axis):
+    out, wrt = _layer(axis)
+    r = wrong(sg.check_backward(out, wrt, _backward(axis, "std left out")), "std left out of dx")
+    assert f"dx = (...) / ({'N' if axis == 0 else 'D'} * std)" in r.hint

@@ -124,3 +124,32 @@ def test_rnn_tanh_derivative_made_from_prev_h_is_named():
     r = wrong(sg.check_backward(out, wrt, lambda *a, **v: rnn_step_backward(*a, **v, slip="prev_h in tanh'")),
               "tanh'(z) written with prev_h: the claim uses 1 − prev_h² where 1 − h² belongs")
     assert "next_h" in r.hint
+
+
+def _two_layer_backward(dout, X, W1, b1, W2, b2, slip=None):
+    """affine - relu - affine; dout the gradient at the scores."""
+    z = X @ W1 + b1
+    h = np.maximum(0, z)
+    dW2 = (z if slip == "z for h" else h).T @ dout
+    dz = (dout @ W2.T) * (z > 0)
+    return X.T @ dz, dz.sum(axis=0), dW2, dout.sum(axis=0)
+
+
+def test_a_weight_gradient_from_the_activations_input_is_named():
+    """dW2 = z.T @ dscores where h.T @ dscores belongs (h = relu(z)): the value before the activation."""
+    import torch
+    rng = np.random.default_rng(9)
+    arrays = [rng.normal(size=s) for s in ((5, 4), (4, 3), (3,), (3, 2), (2,))]
+    d = rng.normal(size=(5, 2))
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ((torch.relu(ts[0] @ ts[1] + ts[2]) @ ts[3] + ts[4]) * torch.tensor(d)).sum().backward()
+    for got, t in zip(_two_layer_backward(d, *arrays), ts[1:]):
+        np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    X, W1, b1 = sg.tensor("X", (N, 4)), sg.tensor("W1", (4, 3)), sg.tensor("b1", (3,))
+    W2, b2 = sg.tensor("W2", (3, 2)), sg.tensor("b2", (2,))
+    out, wrt = sg.relu(X @ W1 + b1) @ W2 + b2, [W1, b1, W2, b2]
+    assert sg.check_backward(out, wrt, _two_layer_backward).verdict == "equal"
+    r = sg.check_backward(out, wrt, lambda *a, **k: _two_layer_backward(*a, **k, slip="z for h"))
+    assert r.verdict == "not equal" and r.hint.startswith(
+        "wrong operand: dW2 is built from b1 + X @ W1, the input of relu (the value before the activation) "
+        "where relu(b1 + X @ W1) belongs"), r.hint

@@ -50,3 +50,16 @@ def test_a_sigmoid_returning_its_output_is_not_given_relus_hint():
         return 1 / (1 + np.exp(-x))
     r = wrong(sg.check_backward(sg.sigmoid(x), x, backward))
     assert r.hint is None or NAMED not in r.hint
+
+
+def test_relu_backward_multiplying_by_its_input_is_named():
+    """dx = dout * x (relu′ taken as z, a student's dout-vs-dout*x mix-up), alone and behind an affine."""
+    x = sg.tensor("x", (N, 5))
+    wrong(sg.check_backward(sg.relu(x), x, lambda dout, x: dout * x), "relu′ written as z")
+    x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 4)), sg.tensor("b", (4,))
+
+    def backward(dout, x, w, b):
+        dz = dout * (x @ w + b)
+        return dz @ w.T, x.T @ dz, dz.sum(axis=0)
+    r = wrong(sg.check_backward(sg.relu(x @ w + b), [x, w, b], backward), "relu′ written as z")
+    assert "dz = dout * z" in r.hint

@@ -87,3 +87,14 @@ def test_a_batch_size_equal_to_a_dimension_is_not_said_to_be_the_batchs_alone():
     assert "the batch size B = 3, or 3, the size of axis 1 of W1 (5, 3): the check cannot tell which" in r.hint
     r = wrong(sg.check(MLP_LOSS, [W1, b1, W2, b2], lambda v: mlp_backprop(v, "sum"), batch=6))
     assert "the batch size B = 6: the examples' gradients were summed" in r.hint
+
+
+def test_a_factor_equal_to_a_size_is_no_mean_left_out_when_f_has_no_mean():
+    """dx doubled in an affine layer with w of shape (3, 2): f averages over nothing, so "2, the size of
+    axis 1 of w: a sum where there is a mean" would send the student to a mean that is not there."""
+    x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 2)), sg.tensor("b", (2,))
+    r = sg.check_backward(x @ w + b, [x, w, b], lambda dout, x, w, b: (2 * dout @ w.T, x.T @ dout, dout.sum(0)))
+    assert r.verdict == "not equal" and r.hint == "constant factor: the claim is 2 times the gradient.", r.hint
+    loss = sg.sum((x @ w + b) ** 3) / N           # the same slip where f does divide by N
+    r = sg.check_backward(loss, [x], lambda dout, x, w, b: 3 * ((x @ w + b) ** 2) @ w.T)
+    assert "a sum where there is a mean (1/N missing)" in r.hint, r.hint

@@ -105,3 +105,14 @@ def test_a_softmax_classifiers_weight_gradient_with_axis_0_is_named_with_scores(
     assert sg.check(loss, W, "X.T @ (softmax(X @ W, axis=1) - one_hot(y, 4)) / N").verdict == "equal"
     r = wrong(sg.check(loss, W, "X.T @ (softmax(X @ W, axis=0) - one_hot(y, 4)) / N"), "softmax over the wrong axis")
     assert "np.exp(scores - scores.max(axis=1, keepdims=True))" in r.hint
+
+
+@pytest.mark.parametrize("shift_axis", [None, 1], ids=["max-of-all", "row-max"])
+def test_a_softmax_normalised_with_no_axis_is_named(shift_axis):
+    """probs /= probs.sum() — no axis= — sums every example's probabilities together."""
+    x, y = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True)
+    r = wrong(sg.check_backward(sg.cross_entropy(x, y), x,
+                                lambda dout, x, y: softmax_loss_dx(x, y, norm_axis=None, shift_axis=shift_axis)),
+              "softmax over the wrong axis: the claim is the gradient with the softmax normalised over every "
+              "entry at once (a sum with no axis=, probs.sum()) where f normalises over axis 1")
+    assert "probs /= probs.sum(axis=1, keepdims=True)" in r.hint

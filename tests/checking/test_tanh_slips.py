@@ -20,7 +20,7 @@ def _rnn_step():
 
 
 DTANH = {None: lambda h: 1 - h ** 2, "1 − tanh(z)": lambda h: 1 - h, "tanh(z)": lambda h: h,
-         "tanh(z)²": lambda h: h ** 2}
+         "tanh(z)²": lambda h: h ** 2, "(1 − tanh(z))²": lambda h: (1 - h) ** 2}   # (1 - h)**2 for 1 - h**2
 
 
 def rnn_step_backward(dout, x, prev_h, Wx, Wh, b, slip=None):
@@ -41,7 +41,7 @@ def test_the_right_step_backward_is_torchs():
     assert sg.check_backward(out, wrt, rnn_step_backward)
 
 
-@pytest.mark.parametrize("slip", ["1 − tanh(z)", "tanh(z)", "tanh(z)²"])
+@pytest.mark.parametrize("slip", ["1 − tanh(z)", "tanh(z)", "tanh(z)²", "(1 − tanh(z))²"])
 def test_tanh_derivative_written_wrong_is_named(slip):
     out, wrt = _rnn_step()
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_step_backward(*a, **k, slip=slip)),
@@ -55,3 +55,16 @@ def test_a_scalar_claim_with_the_input_squared_is_named():
     assert sg.check(f, w, x * (1 - sp.tanh(w * x) ** 2))
     r = wrong(sg.check(f, w, x * (1 - (w * x) ** 2)), "tanh'(z) written wrong")
     assert "1 − z²" in r.hint
+
+
+def test_dx_computed_as_dprev_h_is_not_called_an_order():
+    """rnn_step_backward's dx = dz @ Wh.T (dprev_h's line) while dprev_h is right: not the gradients in
+    another order, the line copied — it used to read "the gradients come in another order than wrt's"."""
+    out, wrt = _rnn_step()
+
+    def backward(dout, x, prev_h, Wx, Wh, b):
+        dx, dprev_h, *rest = rnn_step_backward(dout, x, prev_h, Wx, Wh, b)
+        return (dprev_h, dprev_h, *rest)
+    r = wrong(sg.check_backward(out, wrt, backward), "shape: the claim has shape (5, 4)")
+    assert "it is ∂f/∂prev_h, which the claim for prev_h also is: dx is computed as dprev_h" in r.hint
+    assert "another order" not in r.hint

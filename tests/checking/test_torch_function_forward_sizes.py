@@ -104,3 +104,33 @@ def test_a_forward_wrong_at_the_first_size_is_tried_at_the_literal():
     text = str(e.value)
     assert "computes out at N = 4 and not at N = 5 (the check's first size)" in text, text
     assert "'return x.reshape(4, -1).sum(1)'" in text and "has shape (4,), and out (5,)" in text, text
+
+
+ROWS = 5          # a module constant: the forward's line that raises writes no number
+
+
+class ConstantRowSums(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.reshape(ROWS, -1).sum(1)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g[:, None, None].expand(5, 2, 2).clone()      # the backward writes a 5
+
+
+def test_a_forward_that_raises_at_the_first_size_is_the_forwards_error_not_the_backwards_literal():
+    """The forward raises at N = 4; at N = 5, a number the *backward* writes, everything runs. That is
+    the forward's failure, not a "not equal" quoting the backward's line as the literal."""
+    with pytest.raises(sg.BackwardError, match=r"^ConstantRowSums\.forward raised RuntimeError") as e:
+        sg.check_backward(OUT, x, ConstantRowSums)
+    assert "backward, line" not in str(e.value)
+
+
+def test_a_forward_that_raises_at_a_fixed_size_names_its_own_literal_line():
+    r = row_sums(lambda x: x.reshape(4, 4))
+    with pytest.raises(sg.BackwardError, match=r"RowSums\.forward raised .*It runs at N = 4: a literal 4 "
+                                               r"where the size N belongs \(.*line \d+: 'r = row_sums\(lambda x: x\.reshape\(4, 4\)\)'"):
+        sg.check_backward(OUT, x, r, dims={N: 6})

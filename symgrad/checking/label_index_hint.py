@@ -1,0 +1,57 @@
+"""Name a loss backward that writes at the labels with ``dx[:, y]`` where ``dx[np.arange(N), y]``
+belongs — cs231n's softmax_loss with ``dx[:, y] -= 1``, or svm_loss with
+``dx[:, y] -= (margins > 0).sum(axis=1)[:, None]``.
+
+``dx[:, y]`` is every row at the columns y (an N × N block): each example's change lands at every
+column that is some example's label, where one entry per example, (i, y[i]), belongs. So the claim
+minus the gradient is, row by row, a multiple r_i of M = (columns that are some label) − one_hot(y):
+0 at each row's own label, the same number at the other labels' columns, 0 elsewhere. That is what
+is compared, per point, for an integer tensor y of shape (N,) labelling the rows of an (N, C) w.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .hint_case import Case, TOL, _fitted, differs
+
+
+def _labels(case: Case):
+    """The names of f's integer tensors that can label w's rows: shape (N,) for an (N, C) w."""
+    from ..frontend import tensor as T
+    shape = tuple(int(d) for d in case.w.shape) if isinstance(case.w, T.Tensor) else ()
+    if len(shape) != 2:
+        return []
+    return [t.name for t in case.f.atoms(T.Tensor)
+            if t.is_integer_tensor and tuple(int(d) for d in t.shape) == shape[:1]]
+
+
+def _fits(diff, y) -> bool:
+    n, c = diff.shape
+    M = np.zeros((n, c))
+    M[:, np.unique(y)] = 1
+    M[np.arange(n), y] = 0
+    if not M.any():
+        return False
+    scale = max(float(np.abs(diff).max()), 1e-300)
+    for i in range(n):
+        on = M[i] == 1
+        r = diff[i][on].mean() if on.any() else 0.0
+        if np.abs(diff[i] - r * M[i]).max() > TOL * scale:
+            return False
+    return bool(np.abs(diff).max() > 0)
+
+
+def label_index_hint(case: Case):
+    Cs, Ts = _fitted(case)
+    if not differs(Cs, Ts) or any(len(p.examples) != 1 for p in case.points):
+        return None
+    for name in _labels(case):
+        ys = [np.asarray(p.example(0)[name]).astype(int) for p in case.points]
+        if all(len(np.unique(y)) > 1 and _fits(c - t, y) for c, t, y in zip(Cs, Ts, ys)):
+            w = case.w.name
+            return (f"labels indexed with [:, {name}]: the claim changes d{w} at every row's entries in the "
+                    f"columns {name} (d{w}[:, {name}] is an N × N block: each example's change lands at every "
+                    f"column that is some example's label) where one entry per example belongs — row i's "
+                    f"label column {name}[i]: d{w}[np.arange(N), {name}] (N = {w}.shape[0]).")
+    return None

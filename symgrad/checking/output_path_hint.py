@@ -1,0 +1,82 @@
+"""Name a several-output layer's backward that takes an output's upstream gradient alone, where that
+output is also used by another output: cs231n's lstm_step_backward with
+
+    dc = dnext_c                                   # for dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2)
+
+next_c is an output (dnext_c arrives there) and is used again inside next_h = o ⊙ tanh(next_c), so
+the gradient reaching it is the sum of both. The fan-out hint sees the path left out, but names it
+by SymPy text of the whole cell (hundreds of characters); this names it by the outputs.
+
+`sg.check_backward` checks a tuple of outputs as f = Σₖ Σ outₖ ⊙ doutₖ. For each output out_j that
+occurs inside another, out_i, f is derived again with that occurrence held at its value (a fresh
+tensor in its place) — the gradient without the path out_j → out_i — and the claim compared with it.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import sympy as sp
+
+from .hint_case import Case, _fitted, all_same, differs, gradient_graph
+
+_ORDINAL = ("first", "second", "third", "fourth", "fifth")
+
+
+def _outputs(f):
+    """[(out, its dout's name)] when f is check_backward's Σₖ sum(outₖ * doutₖ) of two or more outputs."""
+    from ..frontend import tensor as T
+    terms = f.args if isinstance(f, sp.Add) else (f.expr.args if isinstance(f, T.Ewise) and isinstance(f.expr, sp.Add)
+                                                  else ())
+    outs = []
+    for t in terms:
+        if not (isinstance(t, T.Reduce) and t.op == "sum" and len(t.axes) == len(t.x.shape)):
+            return []
+        body = t.x.expr if isinstance(t.x, T.Ewise) else t.x
+        if not isinstance(body, sp.Mul):
+            return []
+        douts = [a for a in body.args if isinstance(a, T.Tensor) and re.fullmatch(r"dout\d*", a.name)]
+        if len(douts) != 1:
+            return []
+        rest = sp.Mul(*[a for a in body.args if a is not douts[0]])
+        outs.append((T.Ewise(rest, douts[0].shape) if not isinstance(rest, T.TensorExpr) else rest, douts[0].name))
+    # SymPy orders the Add's terms its own way; the douts are named in the tuple's order (dout, dout1, ...)
+    outs.sort(key=lambda od: int(od[1][4:] or -1))
+    return outs if len(outs) > 1 else []
+
+
+def output_path_hint(case: Case):
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    Cs, Ts = _fitted(case)
+    if not differs(Cs, Ts):
+        return None
+    outs = _outputs(case.f)
+    for j, (oj, dj) in enumerate(outs):
+        for i, (oi, di) in enumerate(outs):
+            if i == j or not oi.has(oj):
+                continue
+            U = T.tensor("_held_output", tuple(T.shape_of(oj)))
+            f = sum((T.sum(T.as_tensor(o.xreplace({oj: U}) if k == i else o) * T.tensor(d, T.shape_of(o)))
+                     for k, (o, d) in enumerate(outs)), sp.Integer(0))
+            graph, g = gradient_graph(f, case.params, case.k, case.derivation.ir.policy)
+            if g is None:
+                continue
+            vals = case.eval_vars(graph, [g], lambda v: {U.name: np.asarray(numeric(T.as_tensor(oj), v), float)})
+            if not all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
+                continue
+            return _sentence(case, i, j, oi, oj)
+    return None
+
+
+def _sentence(case, i, j, oi, oj) -> str:
+    from ..frontend import tensor as T
+    nth = lambda k: _ORDINAL[k] if k < len(_ORDINAL) else f"number {k + 1}"    # noqa: E731
+    lstm = any(isinstance(e, sp.tanh) and e.args[0] == oj for e in sp.preorder_traversal(oi)) or oi.has(T.Ewise(sp.tanh(oj), T.shape_of(oj)))
+    eg = (" — in an LSTM step, dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2), not dnext_c alone"
+          if lstm else "")
+    return (f"an output's path through another output left out: the {nth(j)} output of the layer is "
+            f"also used inside the {nth(i)} one, so the gradient reaching it is its own upstream "
+            f"gradient (the backward's {nth(j)} argument) plus what comes back through the {nth(i)} "
+            f"output (the {nth(i)} argument times the {nth(i)} output's derivative with respect to it); "
+            f"the claim for {case.w.name} has the {nth(j)} argument's share alone{eg}.")
