@@ -160,6 +160,9 @@ def of_image(ac, e) -> Var:
     """Equation ``e`` of `kernel_form.AsColumns` ``ac`` that reads an image or a grid: its value (a
     stand-in: the readers go through ``ac.grids``)."""
     name = e.prim.name
+    lines = next((ac.grids[u.id] for u in e.inputs if isinstance(ac.grids.get(u.id), kernel_resize.Lines)), None)
+    if lines is not None:                       # a map read as its lines (a resize: `kernel_resize`)
+        return kernel_resize.of_lines(ac, e, lines)
     rule = _RULES.get(name)
     if rule is None:
         raise refuse(ac, e, ac.term(name))
@@ -244,7 +247,9 @@ def _grid_patch(ac, e, grid: Grid, kernel, origin, dilation) -> Var:
     for i in range(KH):
         for j in range(KW):
             row = grid.rows.get((r0 + i * dh, c0 + j * dw))
-            if row is not None:
+            if row is not None and C == 1:      # one channel (an image resized, `kernel_resize`): a number
+                parts.append(ac._place(ac.as_shape(row, (), e), {0: i * KW + j}, KK))     # placed at entry k
+            elif row is not None:
                 parts.append(R.matmul(ac.g, _selection(ac, C, KH, KW, i, j), row))
     if not parts:
         raise refuse(ac, e, f"a convolution whose window at {origin} lies wholly in the padding")
@@ -273,11 +278,15 @@ def _reshape(ac, e) -> Var:
     if isinstance(src, Image):
         if len(_nonunit(out)) <= 1:             # the image as a vector: its column
             return ac.as_shape(src.x, ac.column_shape(out), e)
+        if (stand_in := kernel_resize.image_lines(ac, e, src, u.shape)) is not None:    # a resize along W
+            return stand_in
         return _stand_in(ac, e, Image(src.x))
     if isinstance(src, Flat):
         if len(_nonunit(out)) <= 1:
             return _stand_in(ac, e, src)
         raise refuse(ac, e, f"a reshape of the flattened convolution output to {format_shape(out)}")
+    if (stand_in := kernel_resize.lines(ac, e, src)) is not None:   # h.reshape(F·H, W): a resize along W
+        return stand_in
     P = int(np.prod(src.S)) if src.S else 1
     if any(r is None for r in (src.rows.get(k) for k in src.keys())):
         raise refuse(ac, e, "a reshape of the windows of a padded pooling")
@@ -438,6 +447,7 @@ def _matmul(ac, e) -> Var:
 
 
 _RULES = {
+    "bmatmul": lambda ac, e: kernel_resize.bmatmul(ac, e),
     "conv": _conv,
     "reshape": _reshape,
     "ewise": _ewise,
@@ -446,3 +456,5 @@ _RULES = {
     "rsum": _reduce,
     "matmul": _matmul,
 }
+
+from . import kernel_resize  # noqa: E402  (sg.interpolate's linear resizing of a map; it reads Grid, Flat)

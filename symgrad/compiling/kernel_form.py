@@ -132,6 +132,7 @@ class AsColumns:
         self.selections: dict = {}       # (C, KH, KW, i, j) -> a map's windows' 0/1 matrix E_ij (`kernel_conv`)
         self.deferred: set = set()       # values of the parameters alone of 3 or more axes (a conv's bias
         #                                  b.reshape(F, 1, 1)): no column form; `kernel_conv` reads them
+        self.constant: set = set()       # values of constants alone (sg.interpolate's resize weights)
 
     # what `kernel_conv` (which this module imports) reads of this one, so that it imports nothing back
     @staticmethod
@@ -182,6 +183,8 @@ class AsColumns:
         for e in self.src.ancestors(roots):
             if e.prim is R.input_p or any(u.id in self.batched for u in e.inputs):
                 self.batched.add(e.out.id)
+            if e.prim is R.const_p or not e.prim.leaf and e.inputs and all(u.id in self.constant for u in e.inputs):
+                self.constant.add(e.out.id)
             self.env[e.out.id] = self._eqn(e)
 
     def where(self, e) -> str:
@@ -215,6 +218,10 @@ class AsColumns:
         if e.out.id not in self.batched and not p.leaf and len(e.out.shape) > 2:
             self.deferred.add(e.out.id)         # (read by `kernel_conv`, or refused by its reader)
             return None
+        if e.out.id in self.constant and not p.leaf and (p.name not in _RULES or any(u.id in self.deferred
+                                                                                     for u in e.inputs)):
+            self.deferred.add(e.out.id)         # a constant the kernels have no form of (tril): a resize's weights,
+            return None                         # which `kernel_resize` evaluates, or refused by its reader
         if any(u.id in self.deferred for u in e.inputs):
             raise refusal(p.name, self.where(e), self.kind)
         if p is R.input_p and len(e.out.shape) == 2 and 1 not in (int(d) for d in e.out.shape) \

@@ -1,0 +1,181 @@
+"""Linear and bilinear resizing of a map kept as rows, for the kernel backends (`kernel_conv`).
+
+``sg.interpolate(h, size=..., mode="bilinear")`` (`symgrad.frontend.resize_linear`) is a constant
+matrix along each spatial axis: ``A_H @ h`` along H (a batched product with the constant broadcast
+over the channels) and ``h @ A_Wᵀ`` along W (lowered as ``h.reshape(C·H, W) @ A_Wᵀ``). On a map kept
+as its rows (`kernel_conv.Grid`: a column of the F channels at each position) both are weighted sums
+of rows with constant weights, known when compiling:
+
+    A_H @ h       row (o, w) = Σ_h A_H[o, h] · row (h, w)
+    h @ B         row (h, o) = Σ_w B[w, o] · row (h, w)        (B = A_Wᵀ)
+
+elementwise equations of at most two rows each for a bilinear resize (the tent weights), so the
+resized map is a grid like any other: a convolution, an elementwise function, pooling, or a flatten
+and a dense layer read it, and reverse mode sends each row's gradient back with the same weights
+(no scatter). The input image itself (`kernel_conv.Image`) is first read as rows: the column of its
+C channels at position (h, w) is the slice x[h·W + w :: H·W] of the example's row, which the
+kernels load with an offset and a step, as any slice of an input.
+
+``h.reshape(C·H, W)`` of a grid is `Lines` (the same rows, read as a matrix per example whose rows
+are the (channel, h) pairs), which only a product with a constant on the right and a reshape back to
+the map or to a vector read. A weight that is not a constant (a parameter: a learned mixing of the
+positions) is refused, naming the product.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from ..core import array_rules as A
+from ..core import rules as R
+from ..core.evaluate import evaluate
+from ..core.ir import format_shape
+from . import kernel_conv as KC
+
+
+@dataclass
+class Lines:
+    """A grid (lead, F, (H, W)) read as the (F·H, W) matrix of its lines (one per channel and h)."""
+    grid: KC.Grid
+
+
+def _constant(ac, v):
+    """The value of ``v`` of the source graph as an array when it depends on no parameter or input
+    (the resize's weights), else None."""
+    eqns = ac.src.ancestors([v])
+    if any(u.prim is R.param_p or u.prim is R.input_p for u in eqns):
+        return None
+    return np.asarray(evaluate(ac.src, [v], {})[0], dtype=float)
+
+
+def _matrix(ac, e, v, rows: int, cols: int):
+    """The (rows, cols) constant matrix that ``v`` holds, the same for every leading index (it is
+    broadcast over the channels); an error naming the product otherwise."""
+    value = _constant(ac, v)
+    if value is not None:
+        value = value.reshape((-1,) + value.shape[-2:]) if value.ndim >= 2 else None
+    if value is None or value.shape[1:] != (rows, cols) or np.any(value != value[:1]):
+        raise KC.refuse(ac, e, "a matrix product of a convolution's map with a value that is not a constant "
+                               "matrix (sg.interpolate's linear resizing is one: a constant per spatial axis)")
+    return value[0]
+
+
+def _image_grid(ac, e, img, shape) -> KC.Grid:
+    """The image input (C, H, W) per example as rows: the column of its C channels at each position,
+    a slice of the example's row with the step H·W."""
+    dims = [int(d) for d in shape]
+    lead = len(dims) - 3
+    C, H, W = dims[-3:]
+    if lead not in (0, 1) or any(d != 1 for d in dims[:lead]):
+        raise KC.refuse(ac, e, f"a resize of an image of shape {format_shape(shape)}")
+    rows = {}
+    for h in range(H):
+        for w in range(W):
+            at = h * W + w
+            rows[(h, w)] = A.slice_(ac.g, img.x, ((sp.Integer(at), sp.Integer(C * H * W), sp.Integer(H * W)),
+                                                  (sp.S.Zero, sp.S.One, sp.S.One)))
+    return KC.Grid(lead, C, (H, W), rows)
+
+
+def _map(ac, e, u) -> KC.Grid:
+    """The grid that operand ``u`` of ``e`` is: a map kept as rows, or the input image read as rows."""
+    src = ac.grids[u.id]
+    if isinstance(src, KC.Image):
+        return _image_grid(ac, e, src, u.shape)
+    if not isinstance(src, KC.Grid) or len(src.S) != 2 or len(src.rows) != len(src.keys()) \
+            or any(r is None for r in src.rows.values()):
+        raise KC.refuse(ac, e, "a matrix product of a convolution's map other than a resize along its height or "
+                               "width (sg.interpolate)")
+    return src
+
+
+def _mix(ac, parts, F: int):
+    """Σ_k c_k · row_k over the (weight, row) pairs with a weight ≠ 0."""
+    parts = [(float(c), r) for c, r in parts if c != 0]
+    if not parts:
+        return None
+    if len(parts) == 1 and parts[0][0] == 1.0:
+        return parts[0][1]
+    body = sp.Add(*[sp.Float(c) * R.ph(i) if c != 1.0 else R.ph(i) for i, (c, _) in enumerate(parts)])
+    return R.ewise(ac.g, body, *[r for _, r in parts], shape=(F, 1))
+
+
+def _resized(ac, e, grid: KC.Grid, M, axis: int) -> KC.Grid:
+    """``grid`` with its spatial ``axis`` (0: H, 1: W) mapped by the constant M: along H, row (o, w) =
+    Σ_h M[o, h]·row (h, w); along W, row (h, o) = Σ_w M[w, o]·row (h, w)."""
+    H, W = grid.S
+    O = M.shape[0] if axis == 0 else M.shape[1]
+    S = (O, W) if axis == 0 else (H, O)
+    rows = {}
+    for key in np.ndindex(*S):
+        if axis == 0:
+            parts = [(M[key[0], h], grid.rows[(h, key[1])]) for h in range(H)]
+        else:
+            parts = [(M[w, key[1]], grid.rows[(key[0], w)]) for w in range(W)]
+        row = _mix(ac, parts, grid.F)
+        if row is None:
+            raise KC.refuse(ac, e, f"a resize whose output position {key} reads no entry (a weight row of zeros)")
+        rows[key] = row
+    return KC.Grid(grid.lead, grid.F, S, rows)
+
+
+def bmatmul(ac, e):
+    """``A @ h`` (along H) or ``h @ B`` (along W) of a map h (…, F, H, W) and a constant broadcast
+    over its leading axes."""
+    a, b = e.inputs
+    if a.id in ac.grids and b.id not in ac.grids:
+        grid = _map(ac, e, a)
+        H, W = grid.S
+        M = _matrix(ac, e, b, W, int(e.out.shape[-1]))
+        return KC._stand_in(ac, e, _resized(ac, e, grid, M, 1))
+    if b.id in ac.grids and a.id not in ac.grids:
+        grid = _map(ac, e, b)
+        H, W = grid.S
+        M = _matrix(ac, e, a, int(e.out.shape[-2]), H)
+        return KC._stand_in(ac, e, _resized(ac, e, grid, M, 0))
+    raise KC.refuse(ac, e, "a matrix product of two maps")
+
+
+def lines(ac, e, grid) -> object:
+    """``h.reshape(F·H, W)`` of a map h (lead, F, H, W): its lines, or None when ``e`` is another reshape."""
+    out = tuple(int(d) for d in e.out.shape)
+    if not isinstance(grid, KC.Grid) or len(grid.S) != 2 or any(r is None for r in grid.rows.values()) \
+            or len(grid.rows) != len(grid.keys()):
+        return None
+    H, W = grid.S
+    if out != (grid.F * H, W):
+        return None
+    ac.grids[e.out.id] = Lines(grid)
+    return next(iter(grid.rows.values()))       # (a stand-in: readers go through ``ac.grids``)
+
+
+def image_lines(ac, e, img, shape):
+    """``x.reshape(C·H, W)`` of the image input x (C, H, W): its lines (of its rows, `_image_grid`), or
+    None when ``e`` is another reshape."""
+    dims = [int(d) for d in shape]
+    if len(dims) < 3 or tuple(int(d) for d in e.out.shape) != (int(np.prod(dims[:-1])), dims[-1]):
+        return None
+    return lines(ac, e, _image_grid(ac, e, img, shape))
+
+
+def of_lines(ac, e, src: Lines):
+    """What reads a map's lines: ``lines @ B`` with a constant B (a resize along W), or a reshape back
+    to the map (lead, F, H, W) or to a vector (F·H·W entries, NCHW order: a flatten)."""
+    grid = src.grid
+    H, W = grid.S
+    if e.prim.name == "matmul" and e.inputs[0].id in ac.grids and e.inputs[1].id not in ac.grids:
+        M = _matrix(ac, e, e.inputs[1], W, int(e.out.shape[-1]))
+        ac.grids[e.out.id] = Lines(_resized(ac, e, grid, M, 1))
+        return next(iter(ac.grids[e.out.id].grid.rows.values()))
+    if e.prim.name == "reshape":
+        out = tuple(int(d) for d in e.out.shape)
+        nonunit = [d for d in out if d != 1]
+        if nonunit == [grid.F * H * W]:
+            return KC._stand_in(ac, e, KC.Flat(grid))
+        if len(out) >= 3 and out[-3:] == (grid.F, H, W) and all(d == 1 for d in out[:-3]):
+            return KC._stand_in(ac, e, KC.Grid(len(out) - 3, grid.F, (H, W), grid.rows))
+    raise KC.refuse(ac, e, f"{ac.term(e.prim.name)} of a map's lines ({format_shape(e.inputs[0].shape)}: the "
+                           f"channels' rows, as sg.interpolate reads them) other than a resize along the width and a "
+                           f"reshape back to the map or to a vector")

@@ -1,0 +1,113 @@
+"""`sg.interpolate(..., mode="bilinear")` on the Triton target: a resize of a convolution's map or of
+the input image, kept as rows (`symgrad/compiling/kernel_resize.py`).
+
+Until 2026-11-30 (eighth session) every bilinear resize was refused on Triton, naming the resize's
+internal weight formula (``relu(1 - Abs(-(tril(ones((3, 3)))...``) as "a batched matrix product".
+Oracles: the NumPy target (loss, every gradient, 2 Adam steps) and torch.autograd with
+``F.interpolate`` / ``F.conv2d`` in float64. The kernels run under Triton's interpreter: tiny sizes.
+"""
+import re
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.errors import UnsupportedError
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("triton")
+
+F = torch.nn.functional
+N = sp.Symbol("N", integer=True, positive=True)
+B = 3
+
+
+def _values(params, seed):
+    rng = np.random.default_rng(seed)
+    return {p.name: (0.4 * rng.standard_normal(tuple(int(d) for d in p.shape))).astype(np.float32) for p in params}
+
+
+def _check(loss, params, inputs, batch, torch_loss, seed=0):
+    """Triton equals the NumPy target (loss, gradients, 2 Adam steps) and torch.autograd (float64)."""
+    opt = sg.optim.Adam(lr=0.01)
+    pn = sg.compile(loss, params, inputs, target="numpy", optimizer=opt)
+    pt = sg.compile(loss, params, inputs, target="triton", optimizer=opt)
+    vals = _values(params, seed)
+    tv = {k: torch.tensor(v) for k, v in vals.items()}
+    tb = {k: torch.tensor(v) for k, v in batch.items()}
+    gt = pt.grad(tv, tb)
+    gn = pn.grad({k: v.copy() for k, v in vals.items()}, batch)
+    np.testing.assert_allclose(float(pt.loss(tv, tb)), float(pn.loss(vals, batch)), rtol=1e-5)
+    for k in gn:
+        np.testing.assert_allclose(gt[k].numpy(), np.asarray(gn[k]), rtol=1e-4, atol=1e-6, err_msg=k)
+    want = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in vals.items()}
+    tb64 = {k: torch.tensor(v) if v.dtype.kind in "iu" else torch.tensor(v, dtype=torch.float64)
+            for k, v in batch.items()}
+    ref = torch_loss(want, tb64)
+    ref.backward()
+    np.testing.assert_allclose(float(pt.loss(tv, tb)), ref.item(), rtol=1e-5)
+    for k in want:
+        np.testing.assert_allclose(gt[k].numpy(), want[k].grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=f"torch {k}")
+    vn, sn, st = {k: v.copy() for k, v in vals.items()}, None, None
+    for _ in range(2):
+        vn, sn = pn.step(vn, sn, batch)
+        tv, st = pt.step(tv, st, tb)
+    for k in vn:
+        np.testing.assert_allclose(tv[k].numpy(), np.asarray(vn[k]), rtol=1e-5, atol=1e-6, err_msg=f"step {k}")
+
+
+def _batch(C, H, W, seed=1):
+    rng = np.random.default_rng(seed)
+    return {"x": rng.standard_normal((B, C, H, W)).astype(np.float32), "y": rng.integers(0, 3, B)}
+
+
+def test_a_convolutions_map_resized_then_a_dense_layer():
+    """conv (2 filters, 3×3 map) → relu → bilinear to 4×5 → flatten → dense: each resized row a
+    weighted sum of at most four of the map's rows."""
+    x, y = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("y", (N,), integer=True)
+    w, b, V, c = sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)), sg.tensor("V", (40, 3)), sg.tensor("c", (3,))
+    h = sg.interpolate(sg.relu(sg.conv2d(x, w, b, padding=1)), size=(4, 5), mode="bilinear")
+
+    def torch_loss(p, bb):
+        t = F.interpolate(F.relu(F.conv2d(bb["x"], p["w"], p["b"], padding=1)), size=(4, 5), mode="bilinear")
+        return F.cross_entropy(t.reshape(B, -1) @ p["V"] + p["c"], bb["y"])
+    _check(sg.cross_entropy(h.reshape(N, -1) @ V + c, y), [w, b, V, c], [x, y], _batch(1, 3, 3), torch_loss)
+
+
+def test_the_image_resized_then_a_convolution():
+    """The 1-channel image upsampled by 2 (align_corners=True) is read as rows (slices of its row),
+    then a convolution of the resized map (the second convolution's machinery)."""
+    x, y = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("y", (N,), integer=True)
+    w, b, V, c = sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)), sg.tensor("V", (72, 3)), sg.tensor("c", (3,))
+    u = sg.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+    h = sg.relu(sg.conv2d(u, w, b, padding=1))
+
+    def torch_loss(p, bb):
+        t = F.interpolate(bb["x"], scale_factor=2, mode="bilinear", align_corners=True)
+        return F.cross_entropy(F.relu(F.conv2d(t, p["w"], p["b"], padding=1)).reshape(B, -1) @ p["V"] + p["c"],
+                               bb["y"])
+    _check(sg.cross_entropy(h.reshape(N, -1) @ V + c, y), [w, b, V, c], [x, y], _batch(1, 3, 3), torch_loss)
+
+
+def test_a_two_channel_image_resized_along_its_width_per_example():
+    """A per-example declaration (1, 2, 3, 2) resized to (3, 5): along W only (the image's lines)."""
+    x, y = sg.tensor("x", (1, 2, 3, 2)), sg.tensor("y", (), integer=True)
+    V, c = sg.tensor("V", (30, 3)), sg.tensor("c", (3,))
+    u = sg.interpolate(x, size=(3, 5), mode="bilinear")
+    rng = np.random.default_rng(2)
+    batch = {"x": rng.standard_normal((B, 1, 2, 3, 2)).astype(np.float32), "y": rng.integers(0, 3, B)}
+
+    def torch_loss(p, bb):
+        t = F.interpolate(bb["x"][:, 0], size=(3, 5), mode="bilinear")
+        return F.cross_entropy(torch.tanh(t).reshape(B, -1) @ p["V"] + p["c"], bb["y"])
+    _check(sg.cross_entropy(sg.tanh(u).reshape(-1) @ V + c, y), [V, c], [x, y], batch, torch_loss)
+
+
+def test_a_product_of_the_map_with_a_parameter_is_refused_naming_it():
+    x, y = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("y", (N,), integer=True)
+    w, b, M, V = sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)), sg.tensor("M", (4, 3)), sg.tensor("V", (24, 3))
+    h = M @ sg.relu(sg.conv2d(x, w, b, padding=1))
+    with pytest.raises(UnsupportedError, match=r"not a constant matrix .*sg\.interpolate.*target='numpy'") as err:
+        sg.compile(sg.cross_entropy(h.reshape(N, -1) @ V, y), [w, b, M, V], [x, y], target="triton")
+    assert "`M @ relu(" in str(err.value) and not re.search(r"\bv\d+\b", str(err.value))
