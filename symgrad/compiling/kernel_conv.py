@@ -294,8 +294,8 @@ def _reshape(ac, e) -> Var:
         return ac.as_shape(next(iter(src.rows.values())), ac.column_shape(out), e)   # row, read as any vector
     if _nonunit(out) == [src.F * P] and P > 1:       # (one position: (1, F, 1, 1) is a grid)
         return _stand_in(ac, e, Flat(src))
-    j = next((i for i, d in enumerate(out) if d != 1), None)
-    if j is None or out[j] != src.F or int(np.prod(out[j + 1:])) != P:
+    j = kernel_resize.channel_axis(out, src.F, P)
+    if j is None:
         raise refuse(ac, e, f"a reshape of {format_shape(src.shape)} to {format_shape(out)} that moves the filters' "
                             f"axis")
     old, new = src.keys(), list(np.ndindex(*out[j + 1:])) if out[j + 1:] else [()]
@@ -448,6 +448,8 @@ def _matmul(ac, e) -> Var:
 
 _RULES = {
     "bmatmul": lambda ac, e: kernel_resize.bmatmul(ac, e),
+    "expand": lambda ac, e: kernel_resize.expand(ac, e),
+    "broadcast": lambda ac, e: kernel_resize.expand(ac, e),
     "conv": _conv,
     "reshape": _reshape,
     "ewise": _ewise,

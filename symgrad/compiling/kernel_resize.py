@@ -62,21 +62,48 @@ def _matrix(ac, e, v, rows: int, cols: int):
     return value[0]
 
 
-def _image_grid(ac, e, img, shape) -> KC.Grid:
-    """The image input (C, H, W) per example as rows: the column of its C channels at each position,
-    a slice of the example's row with the step H·W."""
+def channel_axis(shape, F: int, P: int):
+    """The axis of the F channels in ``shape``, a map of P positions per channel: only 1s before it and
+    P entries after it (with one channel, the last such axis: the fewest unit axes among the
+    positions); None when there is none."""
     dims = [int(d) for d in shape]
-    lead = len(dims) - 3
-    C, H, W = dims[-3:]
-    if lead not in (0, 1) or any(d != 1 for d in dims[:lead]):
-        raise KC.refuse(ac, e, f"a resize of an image of shape {format_shape(shape)}")
-    rows = {}
-    for h in range(H):
-        for w in range(W):
-            at = h * W + w
-            rows[(h, w)] = A.slice_(ac.g, img.x, ((sp.Integer(at), sp.Integer(C * H * W), sp.Integer(H * W)),
-                                                  (sp.S.Zero, sp.S.One, sp.S.One)))
-    return KC.Grid(lead, C, (H, W), rows)
+    fits = [j for j in range(len(dims)) if all(d == 1 for d in dims[:j]) and dims[j] == F
+            and int(np.prod(dims[j + 1:])) == P]
+    return fits[-1] if fits else None
+
+
+def _image_grid(ac, e, img, shape) -> KC.Grid:
+    """The image input (C, H, W) per example, viewed with ``shape`` (a reshape of it), as rows: the
+    column of its C channels at each position p, the slice x[p :: P] of the example's row (P = H·W)."""
+    sym, (numel, _) = ac.g.producer[img.x.id].params
+    C = int(sym.shape[-3])
+    P = numel // C
+    j = channel_axis(shape, C, P)
+    if j is None:
+        raise KC.refuse(ac, e, f"a view of the input image as {format_shape(shape)}")
+    S = tuple(int(d) for d in shape[j + 1:])
+    rows = {key: A.slice_(ac.g, img.x, ((sp.Integer(at), sp.Integer(numel), sp.Integer(P)),
+                                        (sp.S.Zero, sp.S.One, sp.S.One)))
+            for at, key in enumerate(np.ndindex(*S))}
+    return KC.Grid(j, C, S, rows)
+
+
+def expand(ac, e):
+    """A map (or the image) repeated along spatial axes of size 1 (sg.interpolate's nearest
+    upsampling: (C, H, 1, W, 1) → (C, H, 2, W, 2), then a reshape to (C, 2H, 2W)): each position's row
+    is the row it repeats, so the gradient of a row adds up those of its copies (reverse mode)."""
+    (u,) = e.inputs
+    src = ac.grids[u.id]
+    grid = _image_grid(ac, e, src, u.shape) if isinstance(src, KC.Image) else src
+    s, t = tuple(int(d) for d in u.shape), tuple(int(d) for d in e.out.shape)
+    if not isinstance(grid, KC.Grid) or grid.shape != s or len(t) != len(s) \
+            or any(a != b and (i <= grid.lead or a != 1) for i, (a, b) in enumerate(zip(s, t))) \
+            or len(grid.rows) != len(grid.keys()) or any(r is None for r in grid.rows.values()):
+        raise KC.refuse(ac, e, f"a broadcast of {format_shape(s)} to {format_shape(t)} other than along a map's "
+                               f"spatial axes of size 1 (sg.interpolate's nearest upsampling)")
+    S = t[grid.lead + 1:]
+    rows = {key: grid.rows[tuple(0 if d == 1 else k for k, d in zip(key, grid.S))] for key in np.ndindex(*S)}
+    return KC._stand_in(ac, e, KC.Grid(grid.lead, grid.F, S, rows))
 
 
 def _map(ac, e, u) -> KC.Grid:

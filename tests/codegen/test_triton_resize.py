@@ -1,8 +1,9 @@
-"""`sg.interpolate(..., mode="bilinear")` on the Triton target: a resize of a convolution's map or of
-the input image, kept as rows (`symgrad/compiling/kernel_resize.py`).
+"""`sg.interpolate` (bilinear and nearest) on the Triton target: a resize of a convolution's map or
+of the input image, kept as rows (`symgrad/compiling/kernel_resize.py`).
 
-Until 2026-11-30 (eighth session) every bilinear resize was refused on Triton, naming the resize's
-internal weight formula (``relu(1 - Abs(-(tril(ones((3, 3)))...``) as "a batched matrix product".
+Until 2026-11-30 (eighth session) every resize was refused on Triton: a bilinear one naming its
+internal weight formula (``relu(1 - Abs(-(tril(ones((3, 3)))...``) as "a batched matrix product", a
+nearest one as "broadcasting" with the words for a convolution's output.
 Oracles: the NumPy target (loss, every gradient, 2 Adam steps) and torch.autograd with
 ``F.interpolate`` / ``F.conv2d`` in float64. The kernels run under Triton's interpreter: tiny sizes.
 """
@@ -102,6 +103,38 @@ def test_a_two_channel_image_resized_along_its_width_per_example():
         t = F.interpolate(bb["x"][:, 0], size=(3, 5), mode="bilinear")
         return F.cross_entropy(torch.tanh(t).reshape(B, -1) @ p["V"] + p["c"], bb["y"])
     _check(sg.cross_entropy(sg.tanh(u).reshape(-1) @ V + c, y), [V, c], [x, y], batch, torch_loss)
+
+
+def test_the_image_upsampled_nearest_then_a_convolution():
+    """torch's default mode (nearest, by 2) of a 1-channel image: each position's row is the image
+    entry it repeats (a slice of the example's row), then a convolution of that map."""
+    x, y = sg.tensor("x", (N, 1, 2, 3)), sg.tensor("y", (N,), integer=True)
+    w, b, V, c = sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)), sg.tensor("V", (48, 3)), sg.tensor("c", (3,))
+    h = sg.relu(sg.conv2d(sg.interpolate(x, scale_factor=2), w, b, padding=1))
+
+    def torch_loss(p, bb):
+        t = F.relu(F.conv2d(F.interpolate(bb["x"], scale_factor=2), p["w"], p["b"], padding=1))
+        return F.cross_entropy(t.reshape(B, -1) @ p["V"] + p["c"], bb["y"])
+    _check(sg.cross_entropy(h.reshape(N, -1) @ V + c, y), [w, b, V, c], [x, y], _batch(1, 2, 3), torch_loss)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_a_pooled_map_upsampled_then_convolved_again(mode):
+    """A U-Net's way up, small: conv → relu → max-pool (2×2) → upsample by 2 → conv → dense; the
+    second convolution's windows assembled from the upsampled map's rows."""
+    x, y = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("y", (N,), integer=True)
+    w1, b1, w2, b2 = sg.tensor("w1", (2, 1, 3, 3)), sg.tensor("b1", (2,)), sg.tensor("w2", (2, 2, 3, 3)), \
+        sg.tensor("b2", (2,))
+    V, c = sg.tensor("V", (32, 3)), sg.tensor("c", (3,))
+    h = sg.max_pool2d(sg.relu(sg.conv2d(x, w1, b1, padding=1)), 2)
+    z = sg.relu(sg.conv2d(sg.interpolate(h, scale_factor=2, mode=mode), w2, b2, padding=1))
+
+    def torch_loss(p, bb):
+        t = F.max_pool2d(F.relu(F.conv2d(bb["x"], p["w1"], p["b1"], padding=1)), 2)
+        t = F.relu(F.conv2d(F.interpolate(t, scale_factor=2, mode=mode), p["w2"], p["b2"], padding=1))
+        return F.cross_entropy(t.reshape(B, -1) @ p["V"] + p["c"], bb["y"])
+    _check(sg.cross_entropy(z.reshape(N, -1) @ V + c, y), [w1, b1, w2, b2, V, c], [x, y], _batch(1, 4, 4),
+           torch_loss)
 
 
 def test_a_product_of_the_map_with_a_parameter_is_refused_naming_it():
