@@ -160,9 +160,6 @@ def of_image(ac, e) -> Var:
     """Equation ``e`` of `kernel_form.AsColumns` ``ac`` that reads an image or a grid: its value (a
     stand-in: the readers go through ``ac.grids``)."""
     name = e.prim.name
-    lines = next((ac.grids[u.id] for u in e.inputs if isinstance(ac.grids.get(u.id), kernel_resize.Lines)), None)
-    if lines is not None:                       # a map read as its lines (a resize: `kernel_resize`)
-        return kernel_resize.of_lines(ac, e, lines)
     rule = _RULES.get(name)
     if rule is None:
         raise refuse(ac, e, ac.term(name))
@@ -278,15 +275,11 @@ def _reshape(ac, e) -> Var:
     if isinstance(src, Image):
         if len(_nonunit(out)) <= 1:             # the image as a vector: its column
             return ac.as_shape(src.x, ac.column_shape(out), e)
-        if (stand_in := kernel_resize.image_lines(ac, e, src, u.shape)) is not None:    # a resize along W
-            return stand_in
         return _stand_in(ac, e, Image(src.x))
     if isinstance(src, Flat):
         if len(_nonunit(out)) <= 1:
             return _stand_in(ac, e, src)
         raise refuse(ac, e, f"a reshape of the flattened convolution output to {format_shape(out)}")
-    if (stand_in := kernel_resize.lines(ac, e, src)) is not None:   # h.reshape(F·H, W): a resize along W
-        return stand_in
     P = int(np.prod(src.S)) if src.S else 1
     if any(r is None for r in (src.rows.get(k) for k in src.keys())):
         raise refuse(ac, e, "a reshape of the windows of a padded pooling")
@@ -294,13 +287,23 @@ def _reshape(ac, e) -> Var:
         return ac.as_shape(next(iter(src.rows.values())), ac.column_shape(out), e)   # row, read as any vector
     if _nonunit(out) == [src.F * P] and P > 1:       # (one position: (1, F, 1, 1) is a grid)
         return _stand_in(ac, e, Flat(src))
-    j = kernel_resize.channel_axis(out, src.F, P)
+    j = channel_axis(out, src.F, P)
     if j is None:
         raise refuse(ac, e, f"a reshape of {format_shape(src.shape)} to {format_shape(out)} that moves the filters' "
                             f"axis")
     old, new = src.keys(), list(np.ndindex(*out[j + 1:])) if out[j + 1:] else [()]
     rows = {n: src.rows[o] for o, n in zip(old, new)}
     return _stand_in(ac, e, Grid(j, src.F, out[j + 1:], rows, src.fill))
+
+
+def channel_axis(shape, F: int, P: int):
+    """The axis of the F channels in ``shape``, a map of P positions per channel: only 1s before it and
+    P entries after it (with one channel, the last such axis: the fewest unit axes among the
+    positions); None when there is none."""
+    dims = [int(d) for d in shape]
+    fits = [j for j in range(len(dims)) if all(d == 1 for d in dims[:j]) and dims[j] == F
+            and int(np.prod(dims[j + 1:])) == P]
+    return fits[-1] if fits else None
 
 
 def _channel_column(ac, u, grid: Grid):
@@ -447,9 +450,6 @@ def _matmul(ac, e) -> Var:
 
 
 _RULES = {
-    "bmatmul": lambda ac, e: kernel_resize.bmatmul(ac, e),
-    "expand": lambda ac, e: kernel_resize.expand(ac, e),
-    "broadcast": lambda ac, e: kernel_resize.expand(ac, e),
     "conv": _conv,
     "reshape": _reshape,
     "ewise": _ewise,
@@ -458,5 +458,3 @@ _RULES = {
     "rsum": _reduce,
     "matmul": _matmul,
 }
-
-from . import kernel_resize  # noqa: E402  (sg.interpolate's linear resizing of a map; it reads Grid, Flat)

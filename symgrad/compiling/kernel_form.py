@@ -52,7 +52,7 @@ from ..core import array_rules as A
 from ..core import rules as R
 from ..core.ir import Graph, Var, format_shape
 from ..errors import UnsupportedError
-from . import kernel_conv
+from . import kernel_conv, kernel_resize
 from .batch_kind import USER_TERMS
 
 ph = R.ph
@@ -214,7 +214,7 @@ class AsColumns:
                     f"with target='numpy'")
             return g.bind(p, (), (sym, (int(shape[0]), int(sp.Mul(*shape[1:])))))
         if any(u.id in self.grids for u in e.inputs):
-            return kernel_conv.of_image(self, e)
+            return kernel_resize.of_image(self, e)      # (a resize's, else `kernel_conv`'s)
         if e.out.id not in self.batched and not p.leaf and len(e.out.shape) > 2:
             self.deferred.add(e.out.id)         # (read by `kernel_conv`, or refused by its reader)
             return None

@@ -62,23 +62,13 @@ def _matrix(ac, e, v, rows: int, cols: int):
     return value[0]
 
 
-def channel_axis(shape, F: int, P: int):
-    """The axis of the F channels in ``shape``, a map of P positions per channel: only 1s before it and
-    P entries after it (with one channel, the last such axis: the fewest unit axes among the
-    positions); None when there is none."""
-    dims = [int(d) for d in shape]
-    fits = [j for j in range(len(dims)) if all(d == 1 for d in dims[:j]) and dims[j] == F
-            and int(np.prod(dims[j + 1:])) == P]
-    return fits[-1] if fits else None
-
-
 def _image_grid(ac, e, img, shape) -> KC.Grid:
     """The image input (C, H, W) per example, viewed with ``shape`` (a reshape of it), as rows: the
     column of its C channels at each position p, the slice x[p :: P] of the example's row (P = H·W)."""
     sym, (numel, _) = ac.g.producer[img.x.id].params
     C = int(sym.shape[-3])
     P = numel // C
-    j = channel_axis(shape, C, P)
+    j = KC.channel_axis(shape, C, P)
     if j is None:
         raise KC.refuse(ac, e, f"a view of the input image as {format_shape(shape)}")
     S = tuple(int(d) for d in shape[j + 1:])
@@ -104,6 +94,26 @@ def expand(ac, e):
     S = t[grid.lead + 1:]
     rows = {key: grid.rows[tuple(0 if d == 1 else k for k, d in zip(key, grid.S))] for key in np.ndindex(*S)}
     return KC._stand_in(ac, e, KC.Grid(grid.lead, grid.F, S, rows))
+
+
+def of_image(ac, e):
+    """Equation ``e`` of `kernel_form.AsColumns` ``ac`` that reads an image or a map: a resize's
+    (``A @ h``, ``h.reshape(C·H, W)`` and what reads those lines, a broadcast along spatial axes),
+    else `kernel_conv.of_image`'s."""
+    lined = next((ac.grids[u.id] for u in e.inputs if isinstance(ac.grids.get(u.id), Lines)), None)
+    if lined is not None:
+        return of_lines(ac, e, lined)
+    if e.prim.name == "bmatmul":
+        return bmatmul(ac, e)
+    if e.prim.name in ("expand", "broadcast"):
+        return expand(ac, e)
+    if e.prim.name == "reshape":
+        (u,) = e.inputs
+        src = ac.grids[u.id]
+        stand_in = image_lines(ac, e, src, u.shape) if isinstance(src, KC.Image) else lines(ac, e, src)
+        if stand_in is not None:
+            return stand_in
+    return KC.of_image(ac, e)
 
 
 def _map(ac, e, u) -> KC.Grid:
