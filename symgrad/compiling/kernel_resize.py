@@ -107,6 +107,9 @@ def of_image(ac, e):
         return bmatmul(ac, e)
     if e.prim.name in ("expand", "broadcast"):
         return expand(ac, e)
+    if e.prim.name == "ewise" and any(isinstance(ac.grids.get(u.id), KC.Flat) for u in e.inputs) \
+            and not any(isinstance(ac.grids.get(u.id), (KC.Image, KC.Grid)) for u in e.inputs):
+        return flat_ewise(ac, e)
     if e.prim.name == "reshape":
         (u,) = e.inputs
         src = ac.grids[u.id]
@@ -216,3 +219,51 @@ def of_lines(ac, e, src: Lines):
     raise KC.refuse(ac, e, f"{ac.term(e.prim.name)} of a map's lines ({format_shape(e.inputs[0].shape)}: the "
                            f"channels' rows, as sg.interpolate reads them) other than a resize along the width and a "
                            f"reshape back to the map or to a vector")
+
+
+# ===================================================================================================
+# An elementwise function of a flattened map (relu, or sg.dropout, between the flatten and the
+# classifier): not a resize, but the same kind of re-reading of a map's rows
+
+
+def flat_ewise(ac, e):
+    """f(h.reshape(N, -1), …) of a flattened map h (F channels, P positions; entry f·P + p): with
+    numbers (one per example, or constants) as the other operands, f of each row, still a flattened
+    map (a dense layer of it stays P products with slices of the weight); with a vector of the same
+    F·P entries (a dropout mask, a parameter vector), the map is first gathered into one column,
+    Σ_p Q_p·row_p with the constant 0/1 matrix Q_p that puts channel f at entry f·P + p (P products
+    the kernels run as a layer's, exact), and f applies to that column as to any vector."""
+    flat = next(ac.grids[u.id] for u in e.inputs if isinstance(ac.grids.get(u.id), KC.Flat))
+    grid = flat.grid
+    P = len(grid.keys())
+    n = grid.F * P
+    out = tuple(int(d) for d in e.out.shape)
+    if [d for d in out if d != 1] != [n] or any(r is None for r in grid.rows.values()):
+        raise KC.refuse(ac, e, "an elementwise operation on the flattened convolution output laid out as a row")
+    others = [u for u in e.inputs if not isinstance(ac.grids.get(u.id), KC.Flat)]
+    if all(u.shape == () for u in others):
+        rows = {k: R.ewise(ac.g, e.params[0], *[grid.rows[k] if isinstance(ac.grids.get(u.id), KC.Flat)
+                                                 else ac.env[u.id] for u in e.inputs],
+                           shape=tuple(grid.rows[k].shape))
+                for k in grid.keys()}
+        return KC._stand_in(ac, e, KC.Flat(KC.Grid(grid.lead, grid.F, grid.S, rows)))
+    if any(isinstance(ac.grids.get(u.id), KC.Flat) and ac.grids[u.id] is not flat for u in e.inputs):
+        raise KC.refuse(ac, e, "an elementwise operation of two flattened maps")
+    parts = []
+    for p, key in enumerate(grid.keys()):
+        row = grid.rows[key]
+        if tuple(int(d) for d in row.shape) == (1, 1):
+            row = ac.as_shape(row, (), e)
+        parts.append(ac._place(row, {f: f * P + p for f in range(grid.F)}, n))
+    col = parts[0] if len(parts) == 1 else R.ewise(ac.g, sp.Add(*[R.ph(i) for i in range(len(parts))]), *parts,
+                                                   shape=(n, 1))
+    ac.new_notes.setdefault(col.id, f"= {(ac.user_words(e) or '`the flattened map`').strip('`')} (its operand: "
+                                     f"the flattened map gathered into one column)")
+    args = []
+    for u in e.inputs:
+        v = col if isinstance(ac.grids.get(u.id), KC.Flat) else ac.env.get(u.id)
+        if v is None or v.shape != () and tuple(int(d) for d in v.shape) != (n, 1):
+            raise KC.refuse(ac, e, f"an elementwise operation of the flattened convolution output with a value of "
+                                   f"shape {format_shape(u.shape)}")
+        args.append(v)
+    return R.ewise(ac.g, e.params[0], *args, shape=(n, 1))
