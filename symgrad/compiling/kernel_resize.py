@@ -32,6 +32,7 @@ from ..core import array_rules as A
 from ..core import rules as R
 from ..core.evaluate import evaluate
 from ..core.ir import format_shape
+from ..errors import UnsupportedError
 from . import kernel_conv as KC
 
 
@@ -72,6 +73,7 @@ def _image_grid(ac, e, img, shape) -> KC.Grid:
     if j is None:
         raise KC.refuse(ac, e, f"a view of the input image as {format_shape(shape)}")
     S = tuple(int(d) for d in shape[j + 1:])
+    _positions(ac, e, S, "the input image")
     rows = {key: A.slice_(ac.g, img.x, ((sp.Integer(at), sp.Integer(numel), sp.Integer(P)),
                                         (sp.S.Zero, sp.S.One, sp.S.One)))
             for at, key in enumerate(np.ndindex(*S))}
@@ -92,6 +94,7 @@ def expand(ac, e):
         raise KC.refuse(ac, e, f"a broadcast of {format_shape(s)} to {format_shape(t)} other than along a map's "
                                f"spatial axes of size 1 (sg.interpolate's nearest upsampling)")
     S = t[grid.lead + 1:]
+    _positions(ac, e, S, "the upsampled map")
     rows = {key: grid.rows[tuple(0 if d == 1 else k for k, d in zip(key, grid.S))] for key in np.ndindex(*S)}
     return KC._stand_in(ac, e, KC.Grid(grid.lead, grid.F, S, rows))
 
@@ -131,6 +134,17 @@ def _map(ac, e, u) -> KC.Grid:
     return src
 
 
+def _positions(ac, e, S, what: str) -> None:
+    """At most `kernel_conv.MAX_POSITIONS` rows a map (each resized row is equations of its own, and
+    what reads the map — a convolution, a flatten — a product per row)."""
+    P = int(np.prod(S)) if S else 1
+    if P > KC.MAX_POSITIONS:
+        raise UnsupportedError(
+            f"{KC.TARGET} cannot run this resize{ac.where(e)}: {what} has {' × '.join(str(d) for d in S if d != 1)} "
+            f"= {P} positions per example, more than {KC.MAX_POSITIONS} (a map is kept as one row per position); "
+            f"resize to a smaller size, pool first, or {KC.NUMPY}")
+
+
 def _mix(ac, parts, F: int):
     """Σ_k c_k · row_k over the (weight, row) pairs with a weight ≠ 0."""
     parts = [(float(c), r) for c, r in parts if c != 0]
@@ -148,6 +162,7 @@ def _resized(ac, e, grid: KC.Grid, M, axis: int) -> KC.Grid:
     H, W = grid.S
     O = M.shape[0] if axis == 0 else M.shape[1]
     S = (O, W) if axis == 0 else (H, O)
+    _positions(ac, e, S, "its output")
     rows = {}
     for key in np.ndindex(*S):
         if axis == 0:

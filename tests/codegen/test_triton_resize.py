@@ -144,3 +144,12 @@ def test_a_product_of_the_map_with_a_parameter_is_refused_naming_it():
     with pytest.raises(UnsupportedError, match=r"not a constant matrix .*sg\.interpolate.*target='numpy'") as err:
         sg.compile(sg.cross_entropy(h.reshape(N, -1) @ V, y), [w, b, M, V], [x, y], target="triton")
     assert "`M @ relu(" in str(err.value) and not re.search(r"\bv\d+\b", str(err.value))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_a_resize_to_more_than_64_positions_is_refused_naming_the_count(mode):
+    x, y = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("y", (N,), integer=True)
+    w, b, V = sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)), sg.tensor("V", (162, 3))
+    h = sg.interpolate(sg.relu(sg.conv2d(x, w, b, padding=1)), scale_factor=3, mode=mode)      # 9 × 9
+    with pytest.raises(UnsupportedError, match=r"81 positions per example, more than 64.*smaller size"):
+        sg.compile(sg.cross_entropy(h.reshape(N, -1) @ V, y), [w, b, V], [x, y], target="triton")
