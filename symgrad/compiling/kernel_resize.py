@@ -172,6 +172,9 @@ def _resized(ac, e, grid: KC.Grid, M, axis: int) -> KC.Grid:
         row = _mix(ac, parts, grid.F)
         if row is None:
             raise KC.refuse(ac, e, f"a resize whose output position {key} reads no entry (a weight row of zeros)")
+        if all(row is not r for _, r in parts):        # (a row taken as it is keeps its own words)
+            ac.new_notes.setdefault(row.id, f"= the map resized along {'HW'[axis]}, at position {key} "
+                                            f"(sg.interpolate)")
         rows[key] = row
     return KC.Grid(grid.lead, grid.F, S, rows)
 

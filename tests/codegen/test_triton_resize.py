@@ -153,3 +153,14 @@ def test_a_resize_to_more_than_64_positions_is_refused_naming_the_count(mode):
     h = sg.interpolate(sg.relu(sg.conv2d(x, w, b, padding=1)), scale_factor=3, mode=mode)      # 9 × 9
     with pytest.raises(UnsupportedError, match=r"81 positions per example, more than 64.*smaller size"):
         sg.compile(sg.cross_entropy(h.reshape(N, -1) @ V, y), [w, b, V], [x, y], target="triton")
+
+
+def test_the_generated_source_names_the_resized_rows():
+    """Each resized row is a weighted sum of rows with its weights as numbers, and says what it is."""
+    x, y = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("y", (N,), integer=True)
+    w, b, V = sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)), sg.tensor("V", (32, 3))
+    h = sg.interpolate(sg.relu(sg.conv2d(x, w, b, padding=1)), size=(4, 4), mode="bilinear")
+    src = sg.compile(sg.cross_entropy(h.reshape(N, -1) @ V, y), [w, b, V], [x, y], target="triton").source
+    assert "= the map resized along W, at position (1, 1) (sg.interpolate)" in src
+    assert re.search(r"v\d+ = 0\.375\*v\d+ \+ 0\.625\*v\d+", src)
+    assert "tril(" not in src
