@@ -74,8 +74,8 @@ def _image_grid(ac, e, img, shape) -> KC.Grid:
         raise KC.refuse(ac, e, f"a view of the input image as {format_shape(shape)}")
     S = tuple(int(d) for d in shape[j + 1:])
     _positions(ac, e, S, "the input image")
-    rows = {key: A.slice_(ac.g, img.x, ((sp.Integer(at), sp.Integer(numel), sp.Integer(P)),
-                                        (sp.S.Zero, sp.S.One, sp.S.One)))
+    H, W = (int(d) for d in sym.shape[-2:])
+    rows = {key: KC.patch(ac.g, img.x, (C, H, W), (1, 1), divmod(at, W), (1, 1))
             for at, key in enumerate(np.ndindex(*S))}
     return KC.Grid(j, C, S, rows)
 

@@ -164,3 +164,23 @@ def test_the_generated_source_names_the_resized_rows():
     assert "= the map resized along W, at position (1, 1) (sg.interpolate)" in src
     assert re.search(r"v\d+ = 0\.375\*v\d+ \+ 0\.625\*v\d+", src)
     assert "tril(" not in src
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_as_torch_gives_the_images_gradient_through_the_resize(mode):
+    """The image read as rows by 1×1 windows (patches), whose VJP is a constant 0/1 product: an
+    encoder before the module gets its gradient through the resize (torch.autograd's)."""
+    x, y = sg.tensor("x", (N, 2, 2, 3)), sg.tensor("y", (N,), integer=True)
+    w, b, V, c = sg.tensor("w", (2, 2, 3, 3)), sg.tensor("b", (2,)), sg.tensor("V", (48, 3)), sg.tensor("c", (3,))
+    z = sg.relu(sg.conv2d(sg.interpolate(x, scale_factor=2, mode=mode), w, b, padding=1)).reshape(N, -1) @ V + c
+    mod = sg.compile(sg.cross_entropy(z, y), [w, b, V, c], [x, y], target="triton", outputs=[z]).as_torch()
+    twin = {n: p.detach().clone().requires_grad_() for n, p in mod.named_parameters()}
+    g = torch.Generator().manual_seed(3)
+    X, Y = torch.randn(B, 2, 2, 3, generator=g), torch.randint(0, 3, (B,), generator=g)
+    Xa, Xb = X.clone().requires_grad_(), X.clone().requires_grad_()
+    F.cross_entropy(mod(Xa), Y).backward()
+    t = F.relu(F.conv2d(F.interpolate(Xb, scale_factor=2, mode=mode), twin["w"], twin["b"], padding=1))
+    F.cross_entropy(t.reshape(B, -1) @ twin["V"] + twin["c"], Y).backward()
+    np.testing.assert_allclose(Xa.grad.numpy(), Xb.grad.numpy(), rtol=1e-4, atol=1e-6)
+    for n, p in mod.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), twin[n].grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=n)
