@@ -153,7 +153,8 @@ def refuse(ac, e, what: str) -> UnsupportedError:
     return UnsupportedError(
         f"{TARGET} cannot run {what}{ac.where(e)}: a convolution's output is kept as its rows (one per output "
         f"position), on which they take elementwise functions with a bias per filter, max_pool2d / avg_pool2d, "
-        f"and a flatten followed by a dense layer (h.reshape(N, -1) @ W); {NUMPY}")
+        f"another conv2d, sg.interpolate (nearest, bilinear), sg.concat along the channels, and a flatten "
+        f"followed by a dense layer (h.reshape(N, -1) @ W); {NUMPY}")
 
 
 def of_image(ac, e) -> Var:

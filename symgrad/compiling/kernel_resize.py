@@ -110,6 +110,8 @@ def of_image(ac, e):
         return bmatmul(ac, e)
     if e.prim.name in ("expand", "broadcast"):
         return expand(ac, e)
+    if e.prim.name == "concat":
+        return concat(ac, e)
     if e.prim.name == "ewise" and any(isinstance(ac.grids.get(u.id), KC.Flat) for u in e.inputs) \
             and not any(isinstance(ac.grids.get(u.id), (KC.Image, KC.Grid)) for u in e.inputs):
         return flat_ewise(ac, e)
@@ -237,6 +239,30 @@ def of_lines(ac, e, src: Lines):
     raise KC.refuse(ac, e, f"{ac.term(e.prim.name)} of a map's lines ({format_shape(e.inputs[0].shape)}: the "
                            f"channels' rows, as sg.interpolate reads them) other than a resize along the width and a "
                            f"reshape back to the map or to a vector")
+
+
+def concat(ac, e):
+    """sg.concat([h1, h2], axis=1) of maps of the same positions along their channels (a U-Net's skip
+    connection): at each position the column of h1's channels then h2's, Σ_i P_i·row_i with the
+    constant 0/1 matrices that put each at its offset (`kernel_form.AsColumns._concat_rows`: products
+    run as a layer's, exact); reverse mode hands each map its channels' gradient back (P_iᵀ)."""
+    grids = []
+    for u in e.inputs:
+        src = ac.grids.get(u.id)
+        grids.append(_image_grid(ac, e, src, u.shape) if isinstance(src, KC.Image) else src)
+    first = grids[0] if all(isinstance(g, KC.Grid) for g in grids) else None
+    if first is None or e.params[0] != first.lead or any(
+            g.lead != first.lead or tuple(g.S) != tuple(first.S) or len(g.rows) != len(g.keys())
+            or any(r is None for r in g.rows.values()) for g in grids):
+        raise KC.refuse(ac, e, "sg.concat of maps other than along the channels of maps of the same positions "
+                               "(sg.concat([h1, h2], axis=1))")
+    F = sum(g.F for g in grids)
+    rows = {}
+    for key in first.keys():
+        parts = [g.rows[key] if tuple(int(d) for d in g.rows[key].shape) != (1, 1) else ac.as_shape(g.rows[key], (), e)
+                 for g in grids]
+        rows[key] = ac._concat_rows(parts, [g.F for g in grids])
+    return KC._stand_in(ac, e, KC.Grid(first.lead, F, first.S, rows))
 
 
 # ===================================================================================================

@@ -184,3 +184,23 @@ def test_as_torch_gives_the_images_gradient_through_the_resize(mode):
     np.testing.assert_allclose(Xa.grad.numpy(), Xb.grad.numpy(), rtol=1e-4, atol=1e-6)
     for n, p in mod.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), twin[n].grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=n)
+
+
+def test_a_unet_skip_connection_concatenates_the_channels():
+    """A U-Net, small: conv → relu (h1) → max-pool → nearest upsampling (u) → sg.concat([u, h1], axis=1)
+    → conv → dense; at each position the column of u's channels then h1's (constant 0/1 products)."""
+    x, y = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("y", (N,), integer=True)
+    w1, b1, w2, b2 = sg.tensor("w1", (2, 1, 3, 3)), sg.tensor("b1", (2,)), sg.tensor("w2", (2, 4, 3, 3)), \
+        sg.tensor("b2", (2,))
+    V, c = sg.tensor("V", (32, 3)), sg.tensor("c", (3,))
+    h1 = sg.relu(sg.conv2d(x, w1, b1, padding=1))
+    u = sg.interpolate(sg.max_pool2d(h1, 2), scale_factor=2)
+    z = sg.relu(sg.conv2d(sg.concat([u, h1], axis=1), w2, b2, padding=1))
+
+    def torch_loss(p, bb):
+        t1 = F.relu(F.conv2d(bb["x"], p["w1"], p["b1"], padding=1))
+        t = F.interpolate(F.max_pool2d(t1, 2), scale_factor=2)
+        t = F.relu(F.conv2d(torch.cat([t, t1], dim=1), p["w2"], p["b2"], padding=1))
+        return F.cross_entropy(t.reshape(B, -1) @ p["V"] + p["c"], bb["y"])
+    _check(sg.cross_entropy(z.reshape(N, -1) @ V + c, y), [w1, b1, w2, b2, V, c], [x, y], _batch(1, 4, 4),
+           torch_loss)
