@@ -42,6 +42,53 @@ class Lines:
     grid: KC.Grid
 
 
+@dataclass
+class Mixed:
+    """A resized map not made yet: at each position the weights of the rows of ``base`` it sums
+    (``forms[key]``: base key -> weight). A resize along H then W composes into one weighted sum of
+    at most four of the base's rows per position, with no intermediate rows (each would be a value
+    the rows kernel keeps); `_solid` makes the rows when anything else reads the map."""
+    lead: int
+    F: int
+    S: tuple
+    base: KC.Grid
+    forms: dict
+
+    @property
+    def shape(self) -> tuple:
+        return (1,) * self.lead + (self.F,) + tuple(self.S)
+
+
+def _keep(ac, e, value):
+    """``value`` (a Mixed map) as what ``e`` makes; a stand-in var (readers go through ``ac.grids``)."""
+    ac.grids[e.out.id] = value
+    return next(iter(value.base.rows.values()))
+
+
+def _solid(ac, e, m: Mixed) -> KC.Grid:
+    """The rows of the resized map ``m``: each a weighted sum of the base's rows (`_mix`)."""
+    rows = {}
+    for key, form in m.forms.items():
+        parts = [(w, m.base.rows[k]) for k, w in form.items()]
+        row = _mix(ac, parts, m.F)
+        if row is None:
+            raise KC.refuse(ac, e, f"a resize whose output position {key} reads no entry (a weight row of zeros)")
+        if all(row is not r for _, r in parts):        # (a row taken as it is keeps its own words)
+            ac.new_notes.setdefault(row.id, f"= the resized map at position {key} (sg.interpolate)")
+        rows[key] = row
+    return KC.Grid(m.lead, m.F, m.S, rows)
+
+
+def _solidify(ac, e) -> None:
+    """Make the rows of every resized map ``e`` reads, for readers other than a resize."""
+    for u in e.inputs:
+        src = ac.grids.get(u.id)
+        if isinstance(src, Mixed):
+            ac.grids[u.id] = _solid(ac, e, src)
+        elif isinstance(src, Lines) and isinstance(src.grid, Mixed):
+            ac.grids[u.id] = Lines(_solid(ac, e, src.grid))
+
+
 def _constant(ac, v):
     """The value of ``v`` of the source graph as an array when it depends on no parameter or input
     (the resize's weights), else None."""
@@ -108,6 +155,11 @@ def of_image(ac, e):
         return of_lines(ac, e, lined)
     if e.prim.name == "bmatmul":
         return bmatmul(ac, e)
+    if e.prim.name == "reshape" and isinstance(ac.grids.get(e.inputs[0].id), Mixed):
+        stand_in = lines(ac, e, ac.grids[e.inputs[0].id])
+        if stand_in is not None:
+            return stand_in
+    _solidify(ac, e)
     if e.prim.name in ("expand", "broadcast"):
         return expand(ac, e)
     if e.prim.name == "concat":
@@ -129,6 +181,8 @@ def _map(ac, e, u) -> KC.Grid:
     src = ac.grids[u.id]
     if isinstance(src, KC.Image):
         return _image_grid(ac, e, src, u.shape)
+    if isinstance(src, Mixed) and len(src.S) == 2:
+        return src
     if not isinstance(src, KC.Grid) or len(src.S) != 2 or len(src.rows) != len(src.keys()) \
             or any(r is None for r in src.rows.values()):
         raise KC.refuse(ac, e, "a matrix product of a convolution's map other than a resize along its height or "
@@ -158,27 +212,28 @@ def _mix(ac, parts, F: int):
     return R.ewise(ac.g, body, *[r for _, r in parts], shape=(F, 1))
 
 
-def _resized(ac, e, grid: KC.Grid, M, axis: int) -> KC.Grid:
-    """``grid`` with its spatial ``axis`` (0: H, 1: W) mapped by the constant M: along H, row (o, w) =
-    Σ_h M[o, h]·row (h, w); along W, row (h, o) = Σ_w M[w, o]·row (h, w)."""
+def _resized(ac, e, grid, M, axis: int) -> Mixed:
+    """``grid`` (a map, or a resized one not made yet) with its spatial ``axis`` (0: H, 1: W) mapped
+    by the constant M: along H, row (o, w) = Σ_h M[o, h]·row (h, w); along W, row (h, o) =
+    Σ_w M[w, o]·row (h, w) — as weights of the base map's rows (`Mixed`)."""
     H, W = grid.S
     O = M.shape[0] if axis == 0 else M.shape[1]
     S = (O, W) if axis == 0 else (H, O)
     _positions(ac, e, S, "its output")
-    rows = {}
+    base, forms = (grid.base, grid.forms) if isinstance(grid, Mixed) else \
+        (grid, {k: {k: 1.0} for k in grid.keys()})
+    out = {}
     for key in np.ndindex(*S):
-        if axis == 0:
-            parts = [(M[key[0], h], grid.rows[(h, key[1])]) for h in range(H)]
-        else:
-            parts = [(M[w, key[1]], grid.rows[(key[0], w)]) for w in range(W)]
-        row = _mix(ac, parts, grid.F)
-        if row is None:
-            raise KC.refuse(ac, e, f"a resize whose output position {key} reads no entry (a weight row of zeros)")
-        if all(row is not r for _, r in parts):        # (a row taken as it is keeps its own words)
-            ac.new_notes.setdefault(row.id, f"= the map resized along {'HW'[axis]}, at position {key} "
-                                            f"(sg.interpolate)")
-        rows[key] = row
-    return KC.Grid(grid.lead, grid.F, S, rows)
+        srcs = [(M[key[0], h], (h, key[1])) for h in range(H)] if axis == 0 else \
+            [(M[w, key[1]], (key[0], w)) for w in range(W)]
+        form: dict = {}
+        for c, k in srcs:
+            if c == 0:
+                continue
+            for b, w in forms[k].items():
+                form[b] = form.get(b, 0.0) + float(c) * w
+        out[key] = {b: w for b, w in form.items() if w != 0}
+    return Mixed(grid.lead, grid.F, S, base, out)
 
 
 def bmatmul(ac, e):
@@ -189,18 +244,23 @@ def bmatmul(ac, e):
         grid = _map(ac, e, a)
         H, W = grid.S
         M = _matrix(ac, e, b, W, int(e.out.shape[-1]))
-        return KC._stand_in(ac, e, _resized(ac, e, grid, M, 1))
+        return _keep(ac, e, _resized(ac, e, grid, M, 1))
     if b.id in ac.grids and a.id not in ac.grids:
         grid = _map(ac, e, b)
         H, W = grid.S
         M = _matrix(ac, e, a, int(e.out.shape[-2]), H)
-        return KC._stand_in(ac, e, _resized(ac, e, grid, M, 0))
+        return _keep(ac, e, _resized(ac, e, grid, M, 0))
     raise KC.refuse(ac, e, "a matrix product of two maps")
 
 
 def lines(ac, e, grid) -> object:
     """``h.reshape(F·H, W)`` of a map h (lead, F, H, W): its lines, or None when ``e`` is another reshape."""
     out = tuple(int(d) for d in e.out.shape)
+    if isinstance(grid, Mixed):
+        if len(grid.S) != 2 or out != (grid.F * grid.S[0], grid.S[1]):
+            return None
+        ac.grids[e.out.id] = Lines(grid)
+        return next(iter(grid.base.rows.values()))
     if not isinstance(grid, KC.Grid) or len(grid.S) != 2 or any(r is None for r in grid.rows.values()) \
             or len(grid.rows) != len(grid.keys()):
         return None
@@ -227,14 +287,18 @@ def of_lines(ac, e, src: Lines):
     H, W = grid.S
     if e.prim.name == "matmul" and e.inputs[0].id in ac.grids and e.inputs[1].id not in ac.grids:
         M = _matrix(ac, e, e.inputs[1], W, int(e.out.shape[-1]))
-        ac.grids[e.out.id] = Lines(_resized(ac, e, grid, M, 1))
-        return next(iter(ac.grids[e.out.id].grid.rows.values()))
+        resized = _resized(ac, e, grid, M, 1)
+        ac.grids[e.out.id] = Lines(resized)
+        return next(iter(resized.base.rows.values()))
     if e.prim.name == "reshape":
         out = tuple(int(d) for d in e.out.shape)
         nonunit = [d for d in out if d != 1]
         if nonunit == [grid.F * H * W]:
-            return KC._stand_in(ac, e, KC.Flat(grid))
+            solid = _solid(ac, e, grid) if isinstance(grid, Mixed) else grid
+            return KC._stand_in(ac, e, KC.Flat(solid))
         if len(out) >= 3 and out[-3:] == (grid.F, H, W) and all(d == 1 for d in out[:-3]):
+            if isinstance(grid, Mixed):
+                return _keep(ac, e, Mixed(len(out) - 3, grid.F, (H, W), grid.base, grid.forms))
             return KC._stand_in(ac, e, KC.Grid(len(out) - 3, grid.F, (H, W), grid.rows))
     raise KC.refuse(ac, e, f"{ac.term(e.prim.name)} of a map's lines ({format_shape(e.inputs[0].shape)}: the "
                            f"channels' rows, as sg.interpolate reads them) other than a resize along the width and a "

@@ -156,13 +156,16 @@ def test_a_resize_to_more_than_64_positions_is_refused_naming_the_count(mode):
 
 
 def test_the_generated_source_names_the_resized_rows():
-    """Each resized row is a weighted sum of rows with its weights as numbers, and says what it is."""
+    """Each resized row is one weighted sum of at most four of the map's rows (the resizes along H and
+    W composed: no intermediate rows), its weights numbers, and says what it is."""
     x, y = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("y", (N,), integer=True)
     w, b, V = sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)), sg.tensor("V", (32, 3))
     h = sg.interpolate(sg.relu(sg.conv2d(x, w, b, padding=1)), size=(4, 4), mode="bilinear")
     src = sg.compile(sg.cross_entropy(h.reshape(N, -1) @ V, y), [w, b, V], [x, y], target="triton").source
-    assert "= the map resized along W, at position (1, 1) (sg.interpolate)" in src
-    assert re.search(r"v\d+ = 0\.375\*v\d+ \+ 0\.625\*v\d+", src)
+    assert "= the resized map at position (1, 1) (sg.interpolate)" in src
+    # (1, 1) of 4 from 3: 3/8 of row 0 and 5/8 of row 1 along each axis
+    assert re.search(r"v\d+ = 0\.140625\*v\d+ \+ 0\.234375\*v\d+ \+ 0\.234375\*v\d+ \+ 0\.390625\*v\d+", src)
+    assert "resized along" not in src    # (no intermediate rows, resized along one axis only)
     assert "tril(" not in src
 
 
