@@ -206,7 +206,10 @@ class AsColumns:
             sym, shape = e.params
             other = self._not_as_kernel(e)
             if other is not None:
-                grouped = " (a grouped convolution reads slices of it)" if other.prim.name == "slice" else ""
+                grouped = " (a grouped convolution reads slices of it)" if other.prim.name == "slice" else \
+                    (" (sg.conv_transpose2d reads its kernel flipped: a transposed convolution, which they do not "
+                     "take; for a learned upsampling write sg.conv2d(sg.interpolate(h, scale_factor=2), w, "
+                     "padding=1), nearest or mode='bilinear', which they take)") if other.prim.name == "flip" else ""
                 raise UnsupportedError(
                     f"{TARGET} take a parameter of {len(shape)} axes, such as {sym.name!r} {format_shape(shape)}, as "
                     f"the kernel of a convolution only (conv2d(x, w) of the input image or of an earlier "

@@ -207,3 +207,12 @@ def test_a_unet_skip_connection_concatenates_the_channels():
         return F.cross_entropy(t.reshape(B, -1) @ p["V"] + p["c"], bb["y"])
     _check(sg.cross_entropy(z.reshape(N, -1) @ V + c, y), [w1, b1, w2, b2, V, c], [x, y], _batch(1, 4, 4),
            torch_loss)
+
+
+def test_a_transposed_convolution_is_refused_pointing_to_the_upsampling_that_compiles():
+    x, y = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("y", (N,), integer=True)
+    w, b, wt, V = sg.tensor("w", (2, 1, 3, 3)), sg.tensor("b", (2,)), sg.tensor("wt", (2, 2, 2, 2)), \
+        sg.tensor("V", (32, 3))
+    h = sg.relu(sg.conv_transpose2d(sg.max_pool2d(sg.relu(sg.conv2d(x, w, b, padding=1)), 2), wt, stride=2))
+    with pytest.raises(UnsupportedError, match=r"conv_transpose2d .*transposed convolution.*sg\.interpolate"):
+        sg.compile(sg.cross_entropy(h.reshape(N, -1) @ V, y), [w, b, wt, V], [x, y], target="triton")
