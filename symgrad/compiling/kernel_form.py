@@ -218,6 +218,9 @@ class AsColumns:
             return g.bind(p, (), (sym, (int(shape[0]), int(sp.Mul(*shape[1:])))))
         if any(u.id in self.grids for u in e.inputs):
             return kernel_resize.of_image(self, e)      # (a resize's, else `kernel_conv`'s)
+        if p.name == "reshape" and e.inputs[0].id in self.batched and e.inputs[0].id not in self.bags \
+                and len(e.out.shape) >= 3:
+            return kernel_resize.vector_as_map(self, e)     # a vector as a map (C, H, W): its rows
         if e.out.id not in self.batched and not p.leaf and len(e.out.shape) > 2:
             self.deferred.add(e.out.id)         # (read by `kernel_conv`, or refused by its reader)
             return None

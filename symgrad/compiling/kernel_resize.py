@@ -329,6 +329,34 @@ def concat(ac, e):
     return KC._stand_in(ac, e, KC.Grid(first.lead, F, first.S, rows))
 
 
+def vector_as_map(ac, e):
+    """``h.reshape(N, C, H, W)`` of an example's vector h (a decoder's dense layer, then convolutions or
+    an upsampling): the map kept as rows, row p the column of h's entries c·P + p (NCHW order, P =
+    H·W), S_p·h with the constant 0/1 matrix S_p (`kernel_form.AsColumns._place`: a product run as a
+    layer's, exact); reverse mode hands h the rows' gradients back (S_pᵀ)."""
+    out = tuple(int(d) for d in e.out.shape)
+    # one example's (C, H, W) (or (C, H, 1, W, 1), a nearest upsampling's split), or (1, C, …) of a
+    # per-example declaration: the channels' axis is the first, after a leading 1 for the latter
+    lead = 1 if len(out) in (4, 6) and out[0] == 1 else 0
+    v = ac.env.get(e.inputs[0].id)
+    if len(out) - lead not in (3, 5) or v is None or v.shape == () \
+            or tuple(int(d) for d in v.shape) != (int(np.prod(out)), 1):
+        raise KC.refuse(ac, e, f"a reshape of an example's value to {format_shape(out)} other than a vector to a "
+                               f"map (C, H, W)")
+    C, S = out[lead], out[lead + 1:]
+    P = int(np.prod(S))
+    _positions(ac, e, S, "the map")
+    rows = {}
+    for p, key in enumerate(np.ndindex(*S)):
+        if C == 1:
+            rows[key] = R.broadcast(ac.g, R.gather(ac.g, v, R.const(ac.g, p, ())), (1, 1))
+        else:
+            rows[key] = ac._place(v, {c * P + p: c for c in range(C)}, C)
+        ac.new_notes.setdefault(rows[key].id, f"= the channels of {(ac.user_words(e) or '`the map`').strip('`')} "
+                                              f"at position {key}")
+    return KC._stand_in(ac, e, KC.Grid(lead, C, S, rows))
+
+
 # ===================================================================================================
 # An elementwise function of a flattened map (relu, or sg.dropout, between the flatten and the
 # classifier): not a resize, but the same kind of re-reading of a map's rows

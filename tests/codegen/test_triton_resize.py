@@ -216,3 +216,23 @@ def test_a_transposed_convolution_is_refused_pointing_to_the_upsampling_that_com
     h = sg.relu(sg.conv_transpose2d(sg.max_pool2d(sg.relu(sg.conv2d(x, w, b, padding=1)), 2), wt, stride=2))
     with pytest.raises(UnsupportedError, match=r"conv_transpose2d .*transposed convolution.*sg\.interpolate"):
         sg.compile(sg.cross_entropy(h.reshape(N, -1) @ V, y), [w, b, wt, V], [x, y], target="triton")
+
+
+@pytest.mark.parametrize("channels", [2, 1])
+def test_a_decoder_reshapes_a_dense_layer_to_a_map_then_upsamples_and_convolves(channels):
+    """A VAE's or a GAN's decoder, small: dense → relu → .reshape(N, C, 3, 3) → nearest upsampling →
+    conv → dense. The vector's entries c·9 + p are the map's rows (constant 0/1 products; one entry
+    each for one channel). It was refused as "a value has 5 axes (2, 3, 1, 3, 1) per example"."""
+    x, y = sg.tensor("x", (N, 5)), sg.tensor("y", (N,), integer=True)
+    W, b0 = sg.tensor("W", (5, channels * 9)), sg.tensor("b0", (channels * 9,))
+    w, b, V, c = sg.tensor("w", (2, channels, 3, 3)), sg.tensor("b", (2,)), sg.tensor("V", (72, 3)), sg.tensor("c", (3,))
+    h = sg.relu(x @ W + b0).reshape(N, channels, 3, 3)
+    z = sg.relu(sg.conv2d(sg.interpolate(h, scale_factor=2), w, b, padding=1))
+    rng = np.random.default_rng(6)
+    batch = {"x": rng.standard_normal((B, 5)).astype(np.float32), "y": rng.integers(0, 3, B)}
+
+    def torch_loss(p, bb):
+        t = torch.relu(bb["x"] @ p["W"] + p["b0"]).reshape(B, channels, 3, 3)
+        t = F.relu(F.conv2d(F.interpolate(t, scale_factor=2), p["w"], p["b"], padding=1))
+        return F.cross_entropy(t.reshape(B, -1) @ p["V"] + p["c"], bb["y"])
+    _check(sg.cross_entropy(z.reshape(N, -1) @ V + c, y), [W, b0, w, b, V, c], [x, y], batch, torch_loss)
