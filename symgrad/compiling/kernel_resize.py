@@ -1,4 +1,5 @@
-"""Linear and bilinear resizing of a map kept as rows, for the kernel backends (`kernel_conv`).
+"""Resizing and re-reading a map kept as rows, for the kernel backends (`kernel_conv`; `of_image`
+takes an equation that reads a map first, and hands `kernel_conv` what is not a resize's).
 
 ``sg.interpolate(h, size=..., mode="bilinear")`` (`symgrad.frontend.resize_linear`) is a constant
 matrix along each spatial axis: ``A_H @ h`` along H (a batched product with the constant broadcast
@@ -9,17 +10,23 @@ of rows with constant weights, known when compiling:
     A_H @ h       row (o, w) = Σ_h A_H[o, h] · row (h, w)
     h @ B         row (h, o) = Σ_w B[w, o] · row (h, w)        (B = A_Wᵀ)
 
-elementwise equations of at most two rows each for a bilinear resize (the tent weights), so the
-resized map is a grid like any other: a convolution, an elementwise function, pooling, or a flatten
-and a dense layer read it, and reverse mode sends each row's gradient back with the same weights
-(no scatter). The input image itself (`kernel_conv.Image`) is first read as rows: the column of its
-C channels at position (h, w) is the slice x[h·W + w :: H·W] of the example's row, which the
-kernels load with an offset and a step, as any slice of an input.
+The two are composed (`Mixed`: the weights of the map's rows, no row made) into one elementwise
+equation of at most four rows per position, made when something else reads the map, so the resized
+map is a grid like any other: a convolution, an elementwise function, pooling, or a flatten and a
+dense layer read it, and reverse mode sends each row's gradient back with the same weights (no
+scatter). ``h.reshape(C·H, W)`` of a grid is `Lines` (the same rows, read as a matrix per example
+whose rows are the (channel, h) pairs), which only a product with a constant on the right and a
+reshape back to the map or to a vector read. A weight that is not a constant (a parameter: a
+learned mixing of the positions) is refused, naming the product.
 
-``h.reshape(C·H, W)`` of a grid is `Lines` (the same rows, read as a matrix per example whose rows
-are the (channel, h) pairs), which only a product with a constant on the right and a reshape back to
-the map or to a vector read. A weight that is not a constant (a parameter: a learned mixing of the
-positions) is refused, naming the product.
+Also here, the same kind of re-reading of a map's rows:
+
+    nearest upsampling     a broadcast along spatial axes of size 1 (`expand`): the rows repeated
+    the input image        read as rows, 1×1 windows (`kernel_conv.patch`: its VJP gives the image's
+                           gradient) of its C channels at each position (`_image_grid`)
+    sg.concat(axis=1)      maps of the same positions, their channels one after the other (`concat`)
+    h.reshape(N, C, H, W)  an example's vector as a map, row p its entries c·P + p (`vector_as_map`)
+    f(h.reshape(N, -1))    an elementwise function (a dropout) of a flattened map (`flat_ewise`)
 """
 from __future__ import annotations
 
