@@ -224,8 +224,8 @@ class AsColumns:
         if e.out.id not in self.batched and not p.leaf and len(e.out.shape) > 2:
             self.deferred.add(e.out.id)         # (read by `kernel_conv`, or refused by its reader)
             return None
-        if e.out.id in self.constant and not p.leaf and (p.name not in _RULES or any(u.id in self.deferred
-                                                                                     for u in e.inputs)):
+        if e.out.id in self.constant and not p.leaf and (p.name not in _RULES and p.name not in _OF_PARAMETERS
+                                                         or any(u.id in self.deferred for u in e.inputs)):
             self.deferred.add(e.out.id)         # a constant the kernels have no form of (tril): a resize's weights,
             return None                         # which `kernel_resize` evaluates, or refused by its reader
         if any(u.id in self.deferred for u in e.inputs):
