@@ -35,7 +35,6 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..core import array_rules as A
 from ..core import rules as R
 from ..core.evaluate import evaluate
 from ..core.ir import format_shape
