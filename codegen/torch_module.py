@@ -468,11 +468,11 @@ class SymgradModule(torch.nn.Module):
         if not self.training and prog.has_dropout:
             # eval mode: no dropout, as torch's nn.Dropout — the loss with dropout off and its
             # gradients (the program's grad draws masks: a lowering of the eval loss instead)
-            out = self._kernel("eval" if any(want_x) else "eval_params")(ps, batch, prog.rng)
+            out = self._kernel("eval" if any(want_x) else "eval_params", want_x)(ps, batch, prog.rng)
             loss, grads, xgrads = out if len(out) == 3 else (*out, [None] * len(xs))
             xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
         elif any(want_x):
-            fn = self._kernel("inputs")
+            fn = self._kernel("inputs", want_x)
             loss, grads, xgrads = fn(ps, batch, prog.rng)
             xgrads = [self._input_grad(g, x) if w else None for g, x, w in zip(xgrads, xs, want_x)]
         else:
@@ -530,9 +530,9 @@ class SymgradModule(torch.nn.Module):
     def _outputs_vjp(self, xs, params, gouts, want_x, drop_seed=None):
         prog = self.program
         which = "vjp" if drop_seed is None else "vjp_dropout"
-        if any(want_x) and not self._triton():      # (the NumPy VJP without input gradients: cheaper)
+        if any(want_x):         # (without input gradients: cheaper, and no refusal of an input read in slices)
             which += "_inputs"
-        spec, fn = self._kernel(which)
+        spec, fn = self._kernel(which, want_x)
         rng = prog.rng if drop_seed is None else self._replay(drop_seed)   # the outputs' masks, drawn again
         named = self._named(xs)
         for sym, g in zip(spec.inputs[len(prog.inputs):], gouts):
@@ -561,9 +561,16 @@ class SymgradModule(torch.nn.Module):
             self._vjp_program = batch_reader(prog, spec)
         return self._vjp_program._batch_arrays(named, "train")
 
-    def _kernel(self, which: str):
-        """The generated functions beyond the program's, built on first use and shared by copies."""
-        k = self._kernels.get(which)
+    def _kernel(self, which: str, want_x=None):
+        """The generated functions beyond the program's, built on first use and shared by copies.
+        ``want_x``: which inputs need a gradient (the Triton kernels compute only those: an input read
+        in slices has none, and needs none unless it asks)."""
+        want = tuple(bool(w) for w in want_x) if want_x is not None and self._triton() else None
+        key = which if want is None else (which, want)
+        k = self._kernels.get(key)
+
+        def wanted(xgrads):
+            return xgrads if want is None else [g if w else None for g, w in zip(xgrads, want)]
         if k is None:
             from . import vjp_specs
             spec = self.program.spec
@@ -571,7 +578,7 @@ class SymgradModule(torch.nn.Module):
                 espec, xgrads = vjp_specs.eval_grads(spec)
                 if self._triton():
                     from .triton_backend import build_grad_inputs
-                    k = build_grad_inputs(espec, xgrads if which == "eval" else [None] * len(xgrads))
+                    k = build_grad_inputs(espec, wanted(xgrads) if which == "eval" else [None] * len(xgrads))
                 else:
                     from .numpy_backend import build_grad
                     k = build_grad(espec, xgrads if which == "eval" else None)
@@ -586,16 +593,18 @@ class SymgradModule(torch.nn.Module):
                     from .triton_backend import build_grad_inputs
                 else:
                     from .numpy_backend import build_grad as build_grad_inputs
-                k = build_grad_inputs(*vjp_specs.with_input_grads(spec))
+                ispec, xgrads = vjp_specs.with_input_grads(spec)
+                k = build_grad_inputs(ispec, wanted(xgrads)) if self._triton() else build_grad_inputs(ispec, xgrads)
             else:       # "vjp", "vjp_dropout"; for NumPy also "vjp_inputs", "vjp_dropout_inputs"
                 vspec, xgrads = vjp_specs.output_vjp(spec, dropout=which.startswith("vjp_dropout"))
                 if self._triton():
                     from .triton_backend import build_grad_inputs
-                    k = (vspec, build_grad_inputs(vspec, xgrads))
+                    inputs = which.endswith("_inputs")
+                    k = (vspec, build_grad_inputs(vspec, wanted(xgrads) if inputs else [None] * len(xgrads)))
                 else:
                     from .numpy_backend import build_grad
                     k = (vspec, build_grad(vspec, xgrads if which.endswith("_inputs") else None))
-            self._kernels[which] = k
+            self._kernels[key] = k
         return k
 
     # -- torch's module protocol ------------------------------------------------------------------

@@ -95,7 +95,8 @@ sys.modules[__name__].__class__ = _Settings
 def _check_spec(spec: Spec) -> None:
     if spec.dtype != "float32":
         raise UnsupportedError(f"the Triton backend computes in float32 (fp32 accumulation); got "
-                               f"dtype={spec.dtype!r}")
+                               f"dtype={spec.dtype!r}: compile with dtype='float32' (the default) for "
+                               f"target='triton', or with target='numpy' for {spec.dtype}")
     for lw in (spec.train, spec.eval):
         for _, shape, _ in lw.masks:        # drawn per entry b·N + n of a kernel's (B, N) tile
             if len(shape) == 2 and 1 not in shape:

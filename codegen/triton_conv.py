@@ -26,6 +26,12 @@ def _patch_load(rb: _RowsBody, v: int, nm: str, sfx: str, arg, defined: set) -> 
     xn, T = rb.name(x), _I
     arg(f"{xn}_ptr", f"(B, C·H·W) {_label(xn, rb.sch.notes.get(x))}: an image per row", xn)
     arg(f"stride_{xn}", f"row stride of {xn}", f"{xn}.stride(0)")
+    if C * KH * KW == 1:        # one entry (a 1×1 window of one channel): a number per example, a column
+        defined.add(nm)
+        if not (0 <= r0 < H and 0 <= c0 < W):
+            return [f"{T}{nm} = tl.zeros([BLOCK_M], dtype=tl.float32)  # the 1×1 window at ({r0}, {c0}): padding"]
+        return [f"{T}{nm} = tl.load({xn}_ptr + offs_m * stride_{xn} + {r0 * W + c0}, mask=mask_m, other=0.0)"
+                f"  # the 1×1 window at ({r0}, {c0})"]
     key = (C, H, W, KH, KW, dh, dw)     # (the same in every stage of width C·KH·KW: made once, in the first)
     lines = []
     tap = rb.taps.get(key)

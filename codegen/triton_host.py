@@ -325,6 +325,15 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
         return moved
     if e.prim.name == "concat":
         return f"torch.cat([{', '.join(args)}], {e.params[0]})"
+    elif e.prim.name == "pad" and all(int(c) == 1 for _, _, c in e.params[1]):
+        # zeros around it (sg.pad of a parameter): torch's pad amounts, the last axis first
+        shape, items = e.params
+        amounts = [n for (a, b, _), d in reversed(list(zip(items, shape))) for n in (int(a), int(d) - int(b))]
+        x = args[0]
+        if e.inputs[0].shape != () and sch.g.producer[e.inputs[0].id].prim is R.const_p \
+                and R.uniform_value(sch.g, e.inputs[0]) is not None:     # (printed as a number: ones(2))
+            x = f"torch.full({tuple(int(d) for d in e.inputs[0].shape)!r}, {x}, device={_device_of(names)})"
+        return f"torch.nn.functional.pad({x}, {tuple(amounts)!r})"
     elif e.prim is R.sum_p:
         axis = e.params[0]
         return f"({args[0]}).sum()" if axis is None else f"({args[0]}).sum({axis}, keepdim=True)"

@@ -153,7 +153,8 @@ def refuse(ac, e, what: str) -> UnsupportedError:
     return UnsupportedError(
         f"{TARGET} cannot run {what}{ac.where(e)}: a convolution's output is kept as its rows (one per output "
         f"position), on which they take elementwise functions with a bias per filter, max_pool2d / avg_pool2d, "
-        f"and a flatten followed by a dense layer (h.reshape(N, -1) @ W); {NUMPY}")
+        f"another conv2d, sg.interpolate (nearest, bilinear), sg.concat along the channels, and a flatten "
+        f"followed by a dense layer (h.reshape(N, -1) @ W); {NUMPY}")
 
 
 def of_image(ac, e) -> Var:
@@ -244,7 +245,9 @@ def _grid_patch(ac, e, grid: Grid, kernel, origin, dilation) -> Var:
     for i in range(KH):
         for j in range(KW):
             row = grid.rows.get((r0 + i * dh, c0 + j * dw))
-            if row is not None:
+            if row is not None and C == 1:      # one channel (an image resized, `kernel_resize`): a number
+                parts.append(ac._place(ac.as_shape(row, (), e), {0: i * KW + j}, KK))     # placed at entry k
+            elif row is not None:
                 parts.append(R.matmul(ac.g, _selection(ac, C, KH, KW, i, j), row))
     if not parts:
         raise refuse(ac, e, f"a convolution whose window at {origin} lies wholly in the padding")
@@ -285,13 +288,23 @@ def _reshape(ac, e) -> Var:
         return ac.as_shape(next(iter(src.rows.values())), ac.column_shape(out), e)   # row, read as any vector
     if _nonunit(out) == [src.F * P] and P > 1:       # (one position: (1, F, 1, 1) is a grid)
         return _stand_in(ac, e, Flat(src))
-    j = next((i for i, d in enumerate(out) if d != 1), None)
-    if j is None or out[j] != src.F or int(np.prod(out[j + 1:])) != P:
+    j = channel_axis(out, src.F, P)
+    if j is None:
         raise refuse(ac, e, f"a reshape of {format_shape(src.shape)} to {format_shape(out)} that moves the filters' "
                             f"axis")
     old, new = src.keys(), list(np.ndindex(*out[j + 1:])) if out[j + 1:] else [()]
     rows = {n: src.rows[o] for o, n in zip(old, new)}
     return _stand_in(ac, e, Grid(j, src.F, out[j + 1:], rows, src.fill))
+
+
+def channel_axis(shape, F: int, P: int):
+    """The axis of the F channels in ``shape``, a map of P positions per channel: only 1s before it and
+    P entries after it (with one channel, the last such axis: the fewest unit axes among the
+    positions); None when there is none."""
+    dims = [int(d) for d in shape]
+    fits = [j for j in range(len(dims)) if all(d == 1 for d in dims[:j]) and dims[j] == F
+            and int(np.prod(dims[j + 1:])) == P]
+    return fits[-1] if fits else None
 
 
 def _channel_column(ac, u, grid: Grid):

@@ -52,7 +52,7 @@ from ..core import array_rules as A
 from ..core import rules as R
 from ..core.ir import Graph, Var, format_shape
 from ..errors import UnsupportedError
-from . import kernel_conv
+from . import kernel_conv, kernel_resize
 from .batch_kind import USER_TERMS
 
 ph = R.ph
@@ -132,6 +132,7 @@ class AsColumns:
         self.selections: dict = {}       # (C, KH, KW, i, j) -> a map's windows' 0/1 matrix E_ij (`kernel_conv`)
         self.deferred: set = set()       # values of the parameters alone of 3 or more axes (a conv's bias
         #                                  b.reshape(F, 1, 1)): no column form; `kernel_conv` reads them
+        self.constant: set = set()       # values of constants alone (sg.interpolate's resize weights)
 
     # what `kernel_conv` (which this module imports) reads of this one, so that it imports nothing back
     @staticmethod
@@ -182,6 +183,8 @@ class AsColumns:
         for e in self.src.ancestors(roots):
             if e.prim is R.input_p or any(u.id in self.batched for u in e.inputs):
                 self.batched.add(e.out.id)
+            if e.prim is R.const_p or not e.prim.leaf and e.inputs and all(u.id in self.constant for u in e.inputs):
+                self.constant.add(e.out.id)
             self.env[e.out.id] = self._eqn(e)
 
     def where(self, e) -> str:
@@ -203,7 +206,10 @@ class AsColumns:
             sym, shape = e.params
             other = self._not_as_kernel(e)
             if other is not None:
-                grouped = " (a grouped convolution reads slices of it)" if other.prim.name == "slice" else ""
+                grouped = " (a grouped convolution reads slices of it)" if other.prim.name == "slice" else \
+                    (" (sg.conv_transpose2d reads its kernel flipped: a transposed convolution, which they do not "
+                     "take; for a learned upsampling write sg.conv2d(sg.interpolate(h, scale_factor=2), w, "
+                     "padding=1), nearest or mode='bilinear', which they take)") if other.prim.name == "flip" else ""
                 raise UnsupportedError(
                     f"{TARGET} take a parameter of {len(shape)} axes, such as {sym.name!r} {format_shape(shape)}, as "
                     f"the kernel of a convolution only (conv2d(x, w) of the input image or of an earlier "
@@ -211,10 +217,17 @@ class AsColumns:
                     f"with target='numpy'")
             return g.bind(p, (), (sym, (int(shape[0]), int(sp.Mul(*shape[1:])))))
         if any(u.id in self.grids for u in e.inputs):
-            return kernel_conv.of_image(self, e)
+            return kernel_resize.of_image(self, e)      # (a resize's, else `kernel_conv`'s)
+        if p.name == "reshape" and e.inputs[0].id in self.batched and e.inputs[0].id not in self.bags \
+                and len(e.out.shape) >= 3:
+            return kernel_resize.vector_as_map(self, e)     # a vector as a map (C, H, W): its rows
         if e.out.id not in self.batched and not p.leaf and len(e.out.shape) > 2:
             self.deferred.add(e.out.id)         # (read by `kernel_conv`, or refused by its reader)
             return None
+        if e.out.id in self.constant and not p.leaf and (p.name not in _RULES and p.name not in _OF_PARAMETERS
+                                                         or any(u.id in self.deferred for u in e.inputs)):
+            self.deferred.add(e.out.id)         # a constant the kernels have no form of (tril): a resize's weights,
+            return None                         # which `kernel_resize` evaluates, or refused by its reader
         if any(u.id in self.deferred for u in e.inputs):
             raise refusal(p.name, self.where(e), self.kind)
         if p is R.input_p and len(e.out.shape) == 2 and 1 not in (int(d) for d in e.out.shape) \

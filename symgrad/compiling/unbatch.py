@@ -283,12 +283,19 @@ class Unbatch:
         if ax == 0 and len(s) == 3 and len(t) == 2 and s[1] != 1 and sp.simplify(sp.sympify(t[0]) - N * s[1]) == 0 \
                 and t[1] == s[2]:
             return v, MERGED        # (N, L, D) @ W is lowered as (N·L, D) @ W: each example's (L, D) @ W
+        if ax == 0 and len(s) > 3 and len(t) == 2 and t[1] == s[-1] \
+                and sp.simplify(sp.sympify(t[0]) - N * sp.Mul(*s[1:-1])) == 0:
+            # (N, C, H, W) @ B as (N·C·H, W) @ B (a resize along W, sg.interpolate): each example's lines
+            return A.reshape(self.g, v, (int(sp.Mul(*s[1:-1])), int(s[-1]))), MERGED
         if ax == MERGED:
             if len(t) == 3 and sp.sympify(t[0]) == N and sp.simplify(sp.sympify(s[0]) - N * t[1]) == 0 \
                     and t[2] == s[1]:
                 return v, 0         # and back to (N, L, H)
             if len(t) == 2 and sp.sympify(t[0]) == N and sp.simplify(sp.sympify(s[0]) - N * t[1]) == 0 and s[1] == 1:
                 return A.reshape(self.g, v, (t[1],)), 0     # (N·L, 1) back to (N, L): a number per row
+            if len(t) >= 2 and sp.sympify(t[0]) == N and all(sp.sympify(d).is_Integer for d in t[1:]) \
+                    and sp.simplify(sp.sympify(s[0]) * s[1] - N * sp.Mul(*t[1:])) == 0:
+                return A.reshape(self.g, v, tuple(t[1:])), 0   # each example's (L, D) as (C, H, W), or flat
             raise self.mixing(e, f"a reshape of {format_shape(s)} to {format_shape(t)} of the rows of a (N, L, D) "
                                  f"array merged to (N·L, D)")
         if ax != 0 or not t or sp.sympify(t[0]) != self.N or any(_has(d, self.N) for d in t[1:]):
@@ -366,6 +373,15 @@ def _windows(self, e, ins):
     return A.reshape(self.g, out, tuple(out.shape[1:])), 0
 
 
+def _bmatmul(self, e, ins):
+    """A @ B over leading axes, both with the batch axis first (a constant broadcast over N, as
+    sg.interpolate's resize along H is): each example's product over its own leading axes."""
+    (a, ax), (b, bx) = ins
+    if ax != 0 or bx != 0:
+        raise self.mixing(e, f"a batched matrix product of arrays without the batch axis {self.N} first")
+    return A.bmatmul(self.g, a, b), 0
+
+
 _OVER_N = {"sum": "a sum (or mean)", "rsum": "a sum (or mean)", "rmax": "a max", "argmax": "an argmax",
            "lse": "a log-sum-exp (softmax)"}
 
@@ -392,4 +408,5 @@ _RULES = {
     "concat": _concat,
     "conv": _conv,
     "windows": _windows,
+    "bmatmul": _bmatmul,
 }

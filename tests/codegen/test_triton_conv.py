@@ -83,6 +83,13 @@ def test_a_strided_padded_conv_of_two_channels_equals_numpy_and_torch(rng):
     _check(_cnn((2, 3, 3), 2, (3, 3), stride=2, padding=1), _images(rng, 4, (2, 3, 3)), rng)
 
 
+def test_a_1x1_conv_of_one_channel_equals_numpy_and_torch(rng):
+    """Each window is one entry, a number per example: loaded as a column (BLOCK_M,) — it was loaded as
+    a (BLOCK_M, BLOCK_N) tile and read as a column, and the interpreter failed (until 2026-11-30, eighth
+    session). Padding 1 puts the border windows in the padding (zeros)."""
+    _check(_cnn((1, 3, 3), 2, (1, 1), padding=1), _images(rng, 4, (1, 3, 3)), rng)
+
+
 def _launches(prog, values, batch) -> list:
     """The kernels one training step of ``prog`` launches, by name, in order (each launch counted on
     its way to the kernel, which runs)."""

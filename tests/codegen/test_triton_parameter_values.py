@@ -45,11 +45,15 @@ def _case(name):
         return sg.cross_entropy(sg.relu(x @ W1 + b1) @ sg.concat([W2, V.T[:, :2]], axis=1), y), [W1, b1, W2, V], [x, y]
     if name == "reshape":
         return sg.cross_entropy(sg.relu(x @ U.reshape(D, H) + b1) @ W2, y), [U, b1, W2], [x, y]
+    if name == "pad of a weight":       # (refused until 2026-11-30, eighth session: no torch code for a pad)
+        return sg.cross_entropy(sg.relu(x @ sg.pad(W1[:, 2:14], (2, 2)) + b1) @ W2, y), [W1, b1, W2], [x, y]
+    if name == "pad of a constant":     # [0, 1, 1, 0]: a uniform constant padded (torch.full, then the pad)
+        return sg.cross_entropy((sg.relu(x @ W1 + b1) @ W2) * sg.pad(sg.ones((2,)), (1, 1)), y), [W1, b1, W2], [x, y]
     raise KeyError(name)
 
 
 CASES = ["slice of a weight", "slices of a weight and a bias", "transpose", "scaled and squared",
-         "product of parameters", "concat", "reshape"]
+         "product of parameters", "concat", "reshape", "pad of a weight", "pad of a constant"]
 
 
 @pytest.mark.parametrize("case", CASES)

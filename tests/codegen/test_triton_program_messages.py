@@ -29,3 +29,11 @@ def test_triton_programs_repr_says_what_the_numpy_programs_does():
     ref = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], optimizer=opt)
     assert repr(prog) == repr(ref).replace("<Program", "<TorchProgram")[:-1] + f"; on {prog.device}>"
     assert "AdamW(lr=0.001, 1 group besides the default, clip_grad_norm=1)" in repr(prog)
+
+
+def test_float64_is_refused_naming_both_ways_out():
+    """It said only "computes in float32 ...; got dtype='float64'" (2026-11-30, eighth session)."""
+    net, t = sg.mlp([4, 3]), sp.MatrixSymbol("t", 3, 1)
+    with pytest.raises(sg.UnsupportedError, match=r"dtype='float64': compile with dtype='float32' .* "
+                                                   r"target='numpy' for float64"):
+        sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], target="triton", dtype="float64")
