@@ -38,7 +38,7 @@ from ..frontend.parse import as_expr
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder
 from . import cross_entropy_steps as _ce_steps
-from .cross_entropy_header import header as _ce_header
+from .cross_entropy_header import data_loss_first, header as _ce_header
 from .transposed_operand import transposes_distributed
 from .uses_note import used_times
 from . import statistics as _statistics
@@ -85,7 +85,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     # x̂, μ, σ² of a batch norm named (unless the user named them), in f as it is once named
     auto, norms = _statistics.plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])
     d = with_names(d, {**auto, **(names or {})})
-    d = split_penalties(d)             # L = cross_entropy(z, y) + 0.05·u₃, not u₁/4 + 0.05·u₃
+    d = split_penalties(d, names)      # L = cross_entropy(z, y) + 0.05·u₃, not u₁/4 + 0.05·u₃
     if d.mode == "forward":
         from .forward_steps import _forward_steps      # it builds on this module's Steps
         return _forward_steps(d, at, names, output_name, number_format)
@@ -378,6 +378,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                       (0.0 if at is not None else None)))
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
+    if nm.ces and defs and defs[-1][0] == out_sym:  # L = L_data + L_reg, the data loss first
+        data = {disp[i] for i in nm.ces if i in disp}
+        defs[-1] = (out_sym, data_loss_first(defs[-1][1], data), defs[-1][2])
     f = _ce_header(d.f, out_sym, defs, nm.ces)     # cross_entropy(z, y) as written, not its lowering
     return Steps(f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
