@@ -78,7 +78,11 @@ def _factors(d, names=None) -> tuple[dict, list]:
         if [w.id for w in e.inputs].count(v.id) != 1:
             continue
         k = body.coeff(phs[i])
-        if k == 0 or k == 1 or not k.is_number or (body - k * phs[i]).has(phs[i]):
+        if k == 0 or (body - k * phs[i]).has(phs[i]):
+            continue
+        if not k.is_number and v.id in groups:       # −u₁·u₂ with u₂ = 1/N: the column's −1 alone
+            k = k.as_coeff_Mul()[0]
+        if k == 1 or not k.is_number:
             continue
         if v.id in groups or any(n == v.id and sp.nsimplify(c - k) == 0 for n, c in named):
             out[i] = k
@@ -110,7 +114,9 @@ def split_penalties(d, names=None):
             eq = Eqn(R.ewise_p, (inputs[i],), params, part)
             g.eqns.append(eq)
             g.producer[part.id] = eq
-        body = sp.expand(body) - k * phs[i] + phs[i]      # exactly 1·aᵢ: L = L_reg + L_data, not 1.0·L_reg
+        body = sp.expand(body.xreplace({phs[i]: phs[i] / k}))
+        # 0.05·(a₁/0.05) is 1.0·a₁: written L_data + L_reg, not 1.0·L_reg
+        body = body.xreplace({f: sp.S.One for f in body.atoms(sp.Float) if abs(f - 1) < 1e-12})
         inputs[i] = part
     # the data loss read first, L = L_data + L_reg, as the slides write it: the forward pass
     # computes the network, then the penalty (`node_naming.as_read` takes the operands in order)

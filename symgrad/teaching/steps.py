@@ -159,6 +159,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     definitions = {v: k for k, v in nm.user_exprs.items()} if nm.user_exprs else {}
     expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
     expanded: dict[int, Any] = {}
+    ce_full: dict = {}            # a cross-entropy's δ -> its step's form in the user's symbols
     named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
     steps: list[NodeStep] = []
     for vid in order:
@@ -312,6 +313,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = transposes_distributed(full)     # x @ W.T: ∂L/∂W = ((1 − y²) ⊙ dout).T @ x
         if ce is not None and ce.reduction == "example":
             full = total        # a column's δ as the slide writes it (not e_k's KroneckerDeltas, nor 2·t spread out)
+        if ce is not None:
+            ce_full[gsym[vid]] = full
+        elif ce_full.get(total) is not None and not _has_adjoint(ce_full[total]):
+            # ∂L/∂b₂ = δ⁽²⁾ = softmax(z⁽²⁾) − one_hot(k), as δ⁽²⁾'s own step writes it
+            full = ce_full[total]
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
@@ -516,7 +522,7 @@ def _closed_form(e, adjoints: dict, given: dict):
         left = _adjoint_atoms(e)
         if not left:
             e = _unit_factors(_tidy(merge_reshapes(e)))
-            return _given(e.doit(deep=False) if isinstance(e, sp.MatrixExpr) else e, given)
+            return _given(_doit_scaled(e) if isinstance(e, sp.MatrixExpr) else e, given)
         sub = {a: adjoints.get(a.name) if adjoints.get(a.name) is not None else _entry_adjoint(a, adjoints)
                for a in left}
         if any(v is None for v in sub.values()):
@@ -628,8 +634,20 @@ def _given(e, given):
     e2 = e.xreplace(given)
     if e2 == e:
         return e2
-    e2 = e2.doit(deep=False) if hasattr(e2, "doit") else e2
+    e2 = _doit_scaled(e2) if isinstance(e2, sp.MatrixExpr) else e2.doit(deep=False) if hasattr(e2, "doit") else e2
     return _unit_factors(e2)
+
+
+def _doit_scaled(e):
+    """``e.doit(deep=False)``, but a scaled sum stays one: SymPy's MatMul distributes a rational,
+    (1/4)·(softmax(z) − t) into (1/4)·softmax(z) − (1/4)·t, where a float or a symbol stays
+    outside; the slides write δ = f − f* once, scaled."""
+    if isinstance(e, sp.MatMul):
+        scalars = [a for a in e.args if not isinstance(a, sp.MatrixExpr)]
+        mats = [a for a in e.args if isinstance(a, sp.MatrixExpr)]
+        if len(mats) == 1 and isinstance(mats[0], sp.MatAdd) and all(a.is_Rational for a in scalars):
+            return sp.MatMul(sp.Mul(*scalars), mats[0].doit(deep=False), evaluate=False)
+    return e.doit(deep=False)
 
 
 def _unit_factors(e):
