@@ -297,6 +297,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             if len(subst) == 1 and len(subst[0]) == 1:     # one term: written in that shape too
                 subst[0][0] = in_shape(subst[0][0], written)
         named[vid] = total
+        if ce is not None and len(subst) == 1 and len(subst[0]) == 1 and sp.srepr(subst[0][0]) == sp.srepr(total):
+            rhs.pop()       # δ twice, (…)·∂L/∂u₁/4 then ∂L/∂u₁·(…)/4: written once, upstream first
         rhs.append(total)
         full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
         if full is not None and nm.user_exprs:
@@ -388,8 +390,23 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         data = {disp[i] for i in nm.ces if i in disp}
         defs[-1] = (out_sym, data_loss_first(defs[-1][1], data), defs[-1][2])
     f = _ce_header(d.f, out_sym, defs, nm.ces)     # cross_entropy(z, y) as written, not its lowering
+    if nm.ces:                              # 0.5·(softmax(z) − one_hot(y, 3))/4, not 0.125·(…)
+        steps, grads, named_grads = _scales_apart(steps, grads, named_grads, nm, g, disp, given)
     return Steps(f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
+
+
+def _scales_apart(steps, grads, named_grads, nm, g, disp, given):
+    """Every expression the views print with a float scale of a mean cross-entropy's δ kept apart
+    from the batch's 1/N (`cross_entropy_steps.scale_apart`)."""
+    def fix(e):
+        return _ce_steps.scale_apart(e, nm.ces, g, disp, given)
+    for st in steps:
+        st.rhs = [Chain([[fix(x) for x in t] for t in r.terms]) if isinstance(r, Chain)
+                  else r if isinstance(r, Value) else fix(r) for r in st.rhs]
+        st.expr = fix(st.expr)
+    grads = [(w, fix(e), v) for w, e, v in grads]
+    return steps, grads, {w: fix(e) for w, e in named_grads.items()}
 
 
 def _leaves_after_their_gate(order: list, contribs: dict, g, consumers: dict, wrt: list) -> list:
