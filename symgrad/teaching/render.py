@@ -424,6 +424,17 @@ def _pretty_name(name: str) -> str:
 _SUB_INDEX = str.maketrans("0123456789ijn", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₙ")
 
 
+def _word(name: str) -> str:
+    """The word a symbol's name starts with when it is one of several letters that is no Greek
+    letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \mathit, as one word."""
+    from sympy.printing.latex import greek_letters_set, modifier_dict
+    m = re.match(r"[A-Za-z]+", name)
+    w = m.group(0) if m else ""
+    if any(w.lower().endswith(k) and w.lower() != k for k in modifier_dict):
+        return ""                                  # xhat: SymPy's \hat{x}
+    return w if len(w) > 1 and w.lower() not in greek_letters_set and w != "lamda" else ""
+
+
 class TeachLatexPrinter(LatexPrinter):
     """LaTeX: \\frac{\\partial f}{\\partial q}, \\delta_{2}, W^{T}, A \\odot B, \\mathbf{1}."""
 
@@ -455,7 +466,16 @@ class TeachLatexPrinter(LatexPrinter):
             scalars, tensors = split
             head = _scalar_head(self, scalars, r" \cdot ")
             return head + r" \odot ".join(self.parenthesize(a, 50) for a in tensors)
-        return super()._print_Mul(sigma_first(expr))
+        if (not any(_word(getattr(a.as_base_exp()[0], "name", "")) for a in expr.args)
+                or sum(not a.is_number for a in expr.args) < 2):
+            return super()._print_Mul(sigma_first(expr))
+        # a product of named values, invden·num: a dot between them (juxtaposed: "invdennum")
+        mul = self._settings["mul_symbol_latex"]
+        self._settings["mul_symbol_latex"] = r" \cdot "
+        try:
+            return super()._print_Mul(sigma_first(expr))
+        finally:
+            self._settings["mul_symbol_latex"] = mul
 
     def _print_Add(self, expr, order=None):
         # a term SymPy cannot take the sign out of (a tensor's −one_hot(y, 3)) prints its own minus:
@@ -471,6 +491,9 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         if expr.name.isprintable() and _TEX_PLAIN.fullmatch(expr.name):
             tex = _greek_commands(super()._print_Symbol(expr, style=style))
+            word = _word(expr.name)
+            if word and tex.startswith(word):     # cs231n's invden: \mathit{invden}, one word, not i·n·v·d·e·n
+                tex = r"\mathit{%s}%s" % (word, tex[len(word):])
             # z^{(2)} braced, so that a transpose or a power after it is not a double superscript
             return "{%s}" % tex if "^" in tex else tex
         return r"\text{%s}" % _tex_escape(visible(expr.name))
