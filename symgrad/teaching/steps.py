@@ -538,7 +538,7 @@ def _closed_form(e, adjoints: dict, given: dict):
             return None
         left = _adjoint_atoms(e)
         if not left:
-            e = _unit_factors(_tidy(merge_reshapes(e)))
+            e = _unit_factors(_tidy(merge_reshapes(_flat_elementwise(e))))
             return _given(_doit_scaled(e) if isinstance(e, sp.MatrixExpr) else e, given)
         sub = {a: adjoints.get(a.name) if adjoints.get(a.name) is not None else _entry_adjoint(a, adjoints)
                for a in left}
@@ -653,6 +653,26 @@ def _given(e, given):
         return e2
     e2 = _doit_scaled(e2) if isinstance(e2, sp.MatrixExpr) else e2.doit(deep=False) if hasattr(e2, "doit") else e2
     return _unit_factors(e2)
+
+
+def _flat_elementwise(e):
+    """``e`` with each elementwise expression inside another of the same shape merged into it, so
+    that SymPy's algebra reaches across them: the adjoints put into each other left
+    −(−u₄⁻² ⊙ ∂L/∂h) ⊙ u₃ (three nested tensor expressions), which reads u₄⁻² ⊙ ∂L/∂h ⊙ u₃."""
+    from ..frontend.tensor_expr import Ewise
+    if not isinstance(e, sp.Basic) or not e.has(Ewise):
+        return e
+
+    def strip(x, shape):
+        if isinstance(x, Ewise) and tuple(x.shape) == shape:
+            return strip(x.expr, shape)
+        if isinstance(x, (sp.Add, sp.Mul, sp.Pow)):
+            return x.func(*[strip(a, shape) for a in x.args])
+        return x
+    try:
+        return e.replace(lambda n: isinstance(n, Ewise), lambda n: Ewise(strip(n.expr, tuple(n.shape)), n.shape))
+    except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild: keep it as it was
+        return e
 
 
 def _doit_scaled(e):
