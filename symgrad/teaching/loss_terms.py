@@ -104,16 +104,20 @@ def split_penalties(d, names=None):
     e = g.producer[d.output.id]
     phs = R.placeholders(len(e.inputs))
     inputs, body = list(e.inputs), e.params[0]
-    for i, k in ks.items():
-        # the lowering's own node of k·aᵢ where it made one before fusing it into the sum (the
-        # cross-entropy's mean): a name the user gives the data loss, names={L_data: ...}, finds it
+    moved = {}                         # the lowering's own node of k·aᵢ -> its part
+    for i in sorted(ks, key=lambda i: i in data):       # the data loss's part last: its step first
+        k = ks[i]
         params = (k * R.ph(0), ())
-        part = g._memo.get((R.ewise_p.name, (inputs[i].id,), params))
-        if part is None:
-            part = Var(len(g.eqns), ())
-            eq = Eqn(R.ewise_p, (inputs[i],), params, part)
-            g.eqns.append(eq)
-            g.producer[part.id] = eq
+        key = (R.ewise_p.name, (inputs[i].id,), params)
+        part = Var(len(g.eqns), ())
+        eq = Eqn(R.ewise_p, (inputs[i],), params, part)
+        g.eqns.append(eq)
+        g.producer[part.id] = eq
+        if key in g._memo:
+            # the lowering made k·aᵢ (the cross-entropy's mean) before fusing it into the sum: a
+            # name the user gives it, names={L_data: ...}, finds the part
+            moved[g._memo[key].id] = part
+        g._memo[key] = part
         body = sp.expand(body.xreplace({phs[i]: phs[i] / k}))
         # 0.05·(a₁/0.05) is 1.0·a₁: written L_data + L_reg, not 1.0·L_reg
         body = body.xreplace({f: sp.S.One for f in body.atoms(sp.Float) if abs(f - 1) < 1e-12})
@@ -132,6 +136,10 @@ def split_penalties(d, names=None):
         if isinstance(v, (dict, set, list)):
             setattr(low, k, copy.copy(v))
     low.graph = g
+    for ex, v in list(low.memo.items()):
+        if v.id in moved:
+            low.memo[ex] = moved[v.id]
+            low.exprs[moved[v.id].id] = low.exprs.get(v.id, ex)
     if d.output.id in low.exprs:
         low.exprs[out.id] = low.exprs[d.output.id]
     steps = []
