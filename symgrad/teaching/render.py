@@ -19,6 +19,7 @@ Gradient:
 """
 from __future__ import annotations
 
+import contextvars
 import re
 import unicodedata
 
@@ -51,6 +52,10 @@ def _bracketed(printer, z, form: str) -> str:
     it must apply to all of it."""
     s = printer._print(z)
     return s if isinstance(z, (sp.Symbol, sp.MatrixSymbol)) else form % s
+
+
+# the variable a calculus narration takes partial derivatives with respect to (`render_calculus`)
+_PARTIAL_IN: contextvars.ContextVar = contextvars.ContextVar("partial_in", default=frozenset())
 
 
 class TextPrinter(StrPrinter):
@@ -143,14 +148,17 @@ class TextPrinter(StrPrinter):
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
 
+    _PARTIAL = "d"          # ASCII has no ∂
+
     def _print_Derivative(self, expr):
         e, v = expr.expr, expr.variable_count[0][0]
         inner, var = self._print(e), self._print(v)
+        d = self._PARTIAL if v in _PARTIAL_IN.get() else "d"      # ∂/∂y of z⁴ − sin(y² + x)
         if e.is_Symbol:
-            return f"d{inner}/d{var}"
+            return f"{d}{inner}/{d}{var}"
         if isinstance(e, sp.Function) or (e.is_Pow and e.base.is_Symbol):
-            return f"d/d{var} {inner}"
-        return f"d/d{var} ({inner})"
+            return f"{d}/{d}{var} {inner}"
+        return f"{d}/{d}{var} ({inner})"
 
     def _print_Total(self, expr):
         return f"sum({self._print(expr.arg)})"
@@ -233,6 +241,8 @@ _SUPER_LETTERS = {"t": "ᵗ", "n": "ⁿ", "k": "ᵏ", "i": "ⁱ", "j": "ʲ"}
 
 
 class UnicodePrinter(TextPrinter):
+    _PARTIAL = "∂"
+
     """Unicode: ∂f/∂q, z₂, Wᵀ, A ⊙ B, 𝟙, σ, x², products with ·."""
 
     _ROOT = "/√%d"
@@ -561,9 +571,10 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_Derivative(self, expr):
         e, v = expr.expr, expr.variable_count[0][0]
         inner = self._print(e)
-        if e.is_Add:
+        if e.is_Add or (e.is_Mul and e.could_extract_minus_sign()):    # d/dy (−sin(…)), not d/dy − sin(…)
             inner = r"\left(%s\right)" % inner
-        return r"\frac{d}{d %s} %s" % (self._print(v), inner)
+        d = r"\partial" if v in _PARTIAL_IN.get() else "d"        # \frac{\partial}{\partial y}: a partial derivative
+        return r"\frac{%s}{%s %s} %s" % (d, d, self._print(v), inner)
 
 
 def _without_latex(printer, expr) -> bool:
@@ -944,8 +955,18 @@ def latex_document(body: str) -> str:
 # Calculus narration
 
 def render_calculus(c, fmt: str = "unicode") -> str:
-    """A `symgrad.teaching.calculus.Calculus` narration in ``fmt``."""
+    """A `symgrad.teaching.calculus.Calculus` narration in ``fmt``: a function of several variables
+    differentiated with respect to one of them is a partial derivative, ∂/∂y, as the notes write it."""
     _check_format(fmt)
+    several = len(getattr(c.f, "free_symbols", ())) > 1
+    token = _PARTIAL_IN.set(frozenset([c.x]) if several else frozenset())
+    try:
+        return _render_calculus(c, fmt)
+    finally:
+        _PARTIAL_IN.reset(token)
+
+
+def _render_calculus(c, fmt):
     from .notation import D
     tex = fmt in ("latex", "markdown", "latex-inline", "latex-document")
     f = "latex" if tex else fmt
