@@ -119,9 +119,9 @@ def _words_tex(s: str, out: list, run: list) -> None:
 
 def _chars_tex(s: str, out: list, run: list) -> None:
     for k, c in enumerate(s):
-        if (c.isascii() and c.isalpha() and not run and out and out[-1].endswith(r"\nabla ")
+        if (c.isascii() and c.isalpha() and not run and out and out[-1].endswith((r"\nabla ", r"\partial "))
                 and not s[k + 1:k + 2].isalnum()):
-            out.append(c)              # ∇W: the name after ∇ is math too, $\nabla W$, not $\nabla$W
+            out.append(c)              # ∇W, ∂L: the name after ∇ or ∂ is math too, $\nabla W$, not $\nabla$W
             continue
         tex = _tex_char(c)
         if tex is None:
@@ -137,7 +137,7 @@ def _chars_tex(s: str, out: list, run: list) -> None:
         if run:
             between = "".join(run)
             # between two formulas, " = " is part of them: $\nabla W = \delta \cdot X^{T}$
-            math = between.strip() in ("", "=") and out and not out[-1].startswith(r"\text{")
+            math = between.strip() in ("", "=", "/") and out and not out[-1].startswith(r"\text{")
             out.append(between if math else r"\text{%s}" % _tex_escape(between))
             run.clear()
         out.append(tex)

@@ -35,3 +35,9 @@ def test_the_document_compiles(tmp_path):
     (tmp_path / "v.tex").write_text(_vectorised().latex(document=True))
     subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "v.tex"], cwd=tmp_path,
                    capture_output=True, timeout=120, check=True)
+
+
+def test_a_partial_derivative_in_prose_is_one_formula():
+    # an optimizer view's heading: "with gradient g = ∂L/∂p" set $\partial$L/$\partial$p before
+    tex = words("for each entry p with gradient g = ∂L/∂p, at step t", "latex")
+    assert r"\partial L/\partial p" in tex, tex
