@@ -27,6 +27,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.pretty.pretty_symbology import pretty_symbol as _sympy_pretty_symbol, pretty_use_unicode
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from .latex_rows import _tex_equation, _text_mode
@@ -491,6 +492,15 @@ class TeachLatexPrinter(LatexPrinter):
         # a term SymPy cannot take the sign out of (a tensor's −one_hot(y, 3)) prints its own minus:
         # softmax − one_hot, not softmax + − one_hot
         return super()._print_Add(_positive_first(expr, sp.Add), order).replace(" + - ", " - ")
+
+    def _print_MatMul(self, expr):
+        c = expr.args[0]
+        if c.is_Rational and not c.is_Integer and c > 0 and len(expr.args) > 1:
+            # \frac{1}{4} \left(A - B\right): a fraction needs no brackets of its own
+            if len(expr.args) > 2:         # a product goes on: \frac{1}{4} \left(A - B\right) C
+                return r"%s %s" % (self._print(c), self._print_MatMul(sp.MatMul(*expr.args[1:], evaluate=False)))
+            return r"%s %s" % (self._print(c), self.parenthesize(expr.args[1], PRECEDENCE["Mul"], strict=False))
+        return super()._print_MatMul(expr)
 
     def _print_MatAdd(self, expr):
         return _signed_sum(self, expr)

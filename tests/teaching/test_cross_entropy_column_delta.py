@@ -70,3 +70,10 @@ def test_the_numbers_are_torchs():
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
     for name, p in zip(("W1", "b1", "W2", "b2"), P):
         np.testing.assert_allclose(got[name].reshape(p.shape), p.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_latex_writes_the_fraction_without_brackets_of_its_own():
+    net, t = _net()
+    tex = sg.derive(sg.cross_entropy(net.output, t) / 4, net.params, given={sg.sum(t): 1}).latex()
+    assert r"= \frac{1}{4} \left(\operatorname{softmax}" in tex, tex
+    assert r"\left(\frac{1}{4}\right)" not in tex, tex
