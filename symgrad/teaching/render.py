@@ -435,6 +435,11 @@ def _pretty_name(name: str) -> str:
 _SUB_INDEX = str.maketrans("0123456789ijn", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₙ")
 
 
+def _greek_name(w: str) -> bool:
+    from sympy.printing.latex import greek_letters_set
+    return w.lower() in greek_letters_set or w.lower() == "lamda"
+
+
 def _word(name: str) -> str:
     """The word a symbol's name starts with when it is one of several letters that is no Greek
     letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \mathit, as one word."""
@@ -514,6 +519,10 @@ class TeachLatexPrinter(LatexPrinter):
             word = _word(expr.name)
             if word and tex.startswith(word):     # cs231n's invden: \mathit{invden}, one word, not i·n·v·d·e·n
                 tex = r"\mathit{%s}%s" % (word, tex[len(word):])
+            # a subscript that is a word, L_data, W_out: upright, L_{\mathrm{data}}, as the slides set it
+            # (two letters, W_hh, W_xh, stay indices)
+            tex = re.sub(r"_\{([A-Za-z]{3,})\}", lambda m: m.group(0) if _greek_name(m.group(1))
+                         else r"_{\mathrm{%s}}" % m.group(1), tex)
             # z^{(2)} braced, so that a transpose or a power after it is not a double superscript
             return "{%s}" % tex if "^" in tex else tex
         return r"\text{%s}" % _tex_escape(visible(expr.name))

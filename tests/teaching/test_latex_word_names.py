@@ -26,7 +26,8 @@ def test_a_product_of_word_names_has_a_dot():
 
 
 @pytest.mark.parametrize("expr, want", [
-    ("x*y", "x y"), ("2*num", r"2 \mathit{num}"), ("W_hh*h", "W_{hh} h"), ("L_data", "L_{data}"),
+    ("x*y", "x y"), ("2*num", r"2 \mathit{num}"), ("W_hh*h", "W_{hh} h"),
+    ("L_data", r"L_{\mathrm{data}}"), ("W_out", r"W_{\mathrm{out}}"),       # a word subscript upright
     ("xhat*y", r"\hat{x} y"), ("num**2/den", r"\frac{\mathit{num}^{2}}{\mathit{den}}")])
 def test_names_in_latex(expr, want):
     assert show(sp.sympify(expr), "latex") == want
