@@ -90,9 +90,9 @@ def _factors(d, names=None) -> tuple[dict, list]:
 
 
 def split_penalties(d, names=None):
-    """``d`` itself, or a copy whose output's equation has each cross-entropy's factor split out
-    (and each term ``names`` names, L_reg = 0.05·Σ W²)
-    (the copy's graph and lowering are copies: ``d`` is not changed). A copy is split already:
+    """``d`` itself, or a copy whose output's equation has each cross-entropy's factor split out,
+    and each term ``names`` names (L_reg = 0.05·Σ W²), the data loss first (the copy's graph and
+    lowering are copies: ``d`` is not changed). A copy is split already:
     the picture of the steps' derivation does not look for its factors again."""
     if getattr(d, "_penalties_split", False):
         return d
