@@ -379,6 +379,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             # δ·xᵀ names an adjoint: the Gradient section ends in the forward pass's names (the
             # adjoints written out by their steps), with the named form kept before it
             closed = _closed_form(best, adjoints, given)
+            if closed is not None and nm.tensor:
+                closed = _short_differences_in(closed, defs, nm)
             if closed is not None:
                 named_grads[disp[w.id]] = best
                 best = closed
@@ -653,6 +655,28 @@ def _given(e, given):
         return e2
     e2 = _doit_scaled(e2) if isinstance(e2, sp.MatrixExpr) else e2.doit(deep=False) if hasattr(e2, "doit") else e2
     return _unit_factors(e2)
+
+
+def _short_differences_in(e, defs, nm):
+    """``e`` with each u-node of a tensor declaration that is a difference of two named values
+    written out: cs231n's grad_w2 = h.T @ (2·(y_pred − y)), not h.T @ (2·u₅) with u₅ = y_pred − y
+    lines above it."""
+    generic = {str(nm.disp[i]) for i in nm.generic}
+    sub = {}
+    for sym, ex, _ in defs:
+        if str(sym) not in generic or not isinstance(getattr(ex, "expr", ex), sp.Add):
+            continue
+        terms = sp.Add.make_args(getattr(ex, "expr", ex))
+        names = [t.as_coeff_Mul()[1] for t in terms]
+        if (len(terms) == 2 and sorted(t.as_coeff_Mul()[0] for t in terms) == [-1, 1]
+                and all(getattr(n, "name", None) and str(n) not in generic for n in names)):
+            sub[sym] = ex
+    if not sub:
+        return e
+    try:
+        return gather(_flat_elementwise(e.xreplace(sub)))       # 2·(y_pred − y), not 2·y_pred − 2·y
+    except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild: keep the u-names
+        return e
 
 
 def _flat_elementwise(e):

@@ -1,7 +1,8 @@
 """cs231n lecture 4's two-layer net, staged as its NumPy code (h = 1/(1 + exp(−x·w₁)),
 y_pred = h·w₂, loss = Σ(y_pred − y)²): the Gradient section's closed form puts the adjoints into
-each other and lets the signs meet, x.T @ (u₄⁻² ⊙ u₃ ⊙ (2·u₅ @ w₂.T)), not
-x.T @ (−(−u₄⁻² ⊙ (2·u₅ @ w₂.T)) ⊙ u₃) (symgrad/teaching/steps.py). Numbers: torch.autograd's."""
+each other and lets the signs meet, x.T @ (u₄⁻² ⊙ u₃ ⊙ (2·(y_pred − y) @ w₂.T)), not
+x.T @ (−(−u₄⁻² ⊙ (2·u₅ @ w₂.T)) ⊙ u₃); and a u-node that is a difference of two named values is
+written out there, 2·(y_pred − y) (symgrad/teaching/steps.py). Numbers: torch.autograd's."""
 import numpy as np
 import pytest
 
@@ -23,7 +24,9 @@ def test_the_signs_meet_in_the_closed_form():
     d, _ = _two_layer()
     text = d.render("unicode")
     gradient = text.split("Gradient:\n")[1]
-    assert "  ∂loss/∂w₁ = x.T @ ∂loss/∂u₁ = x.T @ (u₄⁻² ⊙ u₃ ⊙ (2·u₅ @ w₂.T))\n" in gradient, gradient
+    assert "  ∂loss/∂w₁ = x.T @ ∂loss/∂u₁ = x.T @ (u₄⁻² ⊙ u₃ ⊙ (2·(y_pred − y) @ w₂.T))\n" in gradient, gradient
+    # the difference u₅ = y_pred − y written out, as cs231n's grad_w2 = h.T @ (2·(y_pred − y))
+    assert gradient.endswith("  ∂loss/∂w₂ = h.T @ ∂loss/∂y_pred = h.T @ (2·(y_pred − y))"), gradient
     assert "−(−" not in text, text
 
 
