@@ -32,6 +32,26 @@ def header(f, out_sym, defs, folded: dict):
         except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild: keep the lowered header
             return f
         if nxt == e:
-            return e
+            return data_loss_first(e)
         e = nxt
     return f
+
+
+def data_loss_first(e, data=()):
+    """A sum of a cross-entropy and a penalty written as the slides write it, L = L_data + L_reg:
+    the terms holding the cross-entropy (or one of the symbols ``data``, its node's names) first;
+    SymPy's order put 0.05·(W²).sum() first.
+
+    >>> import symgrad as sg
+    >>> z, y, W = sg.tensor("z", (4, 3)), sg.tensor("y", (4,), integer=True), sg.tensor("W", (3, 3))
+    >>> d = sg.derive(sg.cross_entropy(z @ W, y) + 0.05 * sg.sum(W * W), [W], output_name="L")
+    >>> print(d.render("unicode").splitlines()[0])
+    L = cross_entropy(z @ W, y) + 0.05·(W²).sum()
+    """
+    import sympy as sp
+    from .cross_entropy_steps import CrossEntropy
+    if not isinstance(e, sp.Add):
+        return e
+    data = set(data)
+    terms = sorted(e.args, key=lambda t: not (t.has(CrossEntropy) or t.free_symbols & data))   # stable
+    return e if list(terms) == list(e.args) else sp.Add(*terms, evaluate=False)

@@ -260,11 +260,12 @@ def _draw(boxes, arrows, layout, legend, rows=None):
         if r0 != r1:
             # the value leaves its row through a connector and enters row r1 through another
             c_out, c_in = f"c{a.src}_out", f"c{a.src}_{r1}"
+            look = _connector(by_id[a.src].name)
             if not any(i == c_out for i, _ in nodes[r0]):
-                nodes[r0].append((c_out, dict(label=f"<{by_id[a.src].name}>", **_CONNECTOR)))
+                nodes[r0].append((c_out, dict(label=f"<{by_id[a.src].name}>", **look)))
                 edges[r0].append((a.src, c_out, dict(style="dashed")))
             if not any(i == c_in for i, _ in nodes[r1]):
-                nodes[r1].append((c_in, dict(label=f"<{by_id[a.src].name}>", **_CONNECTOR)))
+                nodes[r1].append((c_in, dict(label=f"<{by_id[a.src].name}>", **look)))
             src = c_in
         if layout == "TB" or not (a.above or a.below):
             edges[r1].append((src, a.dst, dict(a.attrs, **({"label": f"<{a.label}>"} if a.label else {}))))
@@ -315,3 +316,10 @@ def _joins(ids, edges) -> list:
 
 _CONNECTOR = dict(shape="circle", style="dashed", fontsize="11", margin="0.02", color="#7f8c8d",
                   fontcolor="#2e4053")
+
+
+def _connector(name: str) -> dict:
+    """A connector's look: a dashed circle around a short name (u₂, h); an ellipse around a
+    longer one (y_pred), which a circle sized by dot's estimate of the text cut through."""
+    import html
+    return _CONNECTOR if len(html.unescape(name)) <= 3 else dict(_CONNECTOR, shape="ellipse", margin="0.06,0.02")

@@ -389,6 +389,9 @@ class _Picture:
             for k in [k for k in self.pools if k in ce.inner]:
                 del self.pools[k]
             self.pools[end] = (ce.label, set(ce.inner))
+        # a transpose used once by a product is part of it, as the text's u₁ = Q @ K.T: K's edge
+        # runs into "① · ②ᵀ" and carries ∂L/∂K = (∂L/∂u₁).T @ Q (no □ᵀ node between them)
+        self.folded |= set(nm.transposed)
         self.fold_end = {}                      # an equation folded into an operation -> its end
         for end, (_, inside, *_) in self.pools.items():
             self.folded |= inside
@@ -454,7 +457,7 @@ class _Picture:
                 self.boxes.append(Box(f"v{vid}", p.html, p.width + 20, "leaf", dict(
                     shape="box", style="rounded,filled", fillcolor="#eaf2f8"), _esc(self.name(vid))))
             else:
-                label = self.pools[vid][0] if vid in self.pools else op_label(e)
+                label = self.label(e)
                 if label == "reshape":          # to the shape the text writes: b.reshape(4, 1, 1)
                     shape = written_shape(nm, vid) or e.out.shape
                     label = f"reshape ({', '.join(show(n, 'unicode') for n in shape)})"
@@ -471,6 +474,20 @@ class _Picture:
         order = {f"v{w.id}": k for k, w in enumerate(self.d.wrt_vars)}
         leaves = sorted((b for b in self.boxes if b.kind == "leaf"), key=lambda b: order.get(b.id, len(order)))
         self.boxes = leaves + [b for b in self.boxes if b.kind != "leaf"]
+
+    def transposed_into(self, e) -> bool:
+        """True for a product one of whose inputs is a transpose drawn as part of it (Q @ K.T)."""
+        return e.prim.name in ("matmul", "bmatmul") and any(v.id in self.nm.transposed for v in e.inputs)
+
+    def label(self, e) -> str:
+        """The operation's label: a folded operation's own, "① · ②ᵀ" for a product that takes a
+        transpose (attention's Q Kᵀ, torch's x Wᵀ), else `op_label`'s."""
+        if e.out.id in self.pools:
+            return self.pools[e.out.id][0]
+        if self.transposed_into(e):
+            return " · ".join(_SLOTS[i] + ("ᵀ" if v.id in self.nm.transposed else "")
+                              for i, v in enumerate(e.inputs))
+        return op_label(e)
 
     def inputs(self, e):
         """(i, the drawn source, the equation it feeds, its index there) for each input of ``e``:
@@ -508,7 +525,9 @@ class _Picture:
         """The edge v → e (e's input i): ``above`` the line the value, ``below`` what flows back."""
         uses = self.uses(v.id)
         attrs = dict(color=BLUE if uses > 1 else "black", penwidth="1.6" if uses > 1 else "1")
-        if _slotted(e, self.pools[e.out.id][0] if e.out.id in self.pools else None):
+        if self.transposed_into(e):              # ① · ②ᵀ: the slots are the product's inputs
+            above = [text(_SLOTS[i], GREY, size=10)] + above
+        elif _slotted(e, self.pools[e.out.id][0] if e.out.id in self.pools else None):
             # which slot of ① − ② this edge fills (a headlabel: lost when packed)
             op = self.pools.get(e.out.id, ())
             slot = op[2][i] if len(op) > 2 else slots(e)[i]

@@ -28,40 +28,75 @@ from ..core.ir import Eqn, Var
 from ..core.reverse import backward
 
 
-def _factors(d) -> dict:
-    """{input index: k} for the inputs of the output's equation that end a cross-entropy and
-    enter it as k·aᵢ with a constant k ≠ 1 (the mean's 1/N, a negated column's −1)."""
+def _named_terms(d, names) -> set:
+    """(var id, k) for each part ``names`` names that is k times a node of ``d`` the lowering
+    fused into another equation: the data loss, the cross-entropy's mean u₁/4, and the penalty
+    0.05·Σ W² of L = u₁/4 + 0.05·u₃. Looked up in the lowering's memo, never lowered into ``d``."""
+    from ..frontend.parse import as_expr
+    from ..frontend.tensor_expr import Ewise
+    known = [s for s in getattr(d.f, "free_symbols", ()) if isinstance(s, (sp.Symbol, sp.MatrixSymbol))]
+    memo, out = d.lowering.memo, set()
+    for name, v in (names or {}).items():
+        try:
+            ex = as_expr(v, f"names[{name}]", symbols=known)
+        except Exception:            # a bad name is reported by the views, with their message
+            continue
+        var = memo.get(ex)
+        eq = d.ir.producer.get(var.id) if var is not None else None
+        if eq is not None and eq.prim is R.ewise_p and len(eq.inputs) == 1:     # the mean's k·aᵢ
+            k = sp.expand(eq.params[0]).coeff(R.ph(0))
+            if k.is_number and sp.expand(eq.params[0]) == k * R.ph(0):
+                out.add((eq.inputs[0].id, k))
+        inner = ex.expr if isinstance(ex, Ewise) else ex
+        k, rest = inner.as_coeff_Mul() if isinstance(inner, sp.Expr) else (1, inner)
+        if k != 1 and rest in memo:                                            # 0.05·Σ W²
+            out.add((memo[rest].id, k))
+    return out
+
+
+def _factors(d, names=None) -> tuple[dict, list]:
+    """({input index: k}, data) for the inputs of the output's equation that end a cross-entropy
+    and enter it as k·aᵢ with a constant k ≠ 1 (the mean's 1/N, a negated column's −1), or that
+    ``names`` names as k·aᵢ (the penalty of L = L_data + L_reg); data: the indices of the inputs
+    that end a cross-entropy."""
     from .cross_entropy_fold import cross_entropy_groups
     from .graph_folds import _users
     from .softmax_steps import softmax_groups
     g = d.ir
     e = g.producer[d.output.id]
     if e.prim is not R.ewise_p or len(e.inputs) < 2 or e.out.shape != ():
-        return {}
+        return {}, []
     fwd = g.ancestors([d.output])
     consumers = _users(fwd)
     softmaxes = softmax_groups(g, consumers, fwd)
     groups = cross_entropy_groups(g, consumers, fwd, softmaxes)
     body = sp.expand(e.params[0])
     phs = R.placeholders(len(e.inputs))
+    named = _named_terms(d, names)
     out = {}
     for i, v in enumerate(e.inputs):
-        if v.id not in groups or [w.id for w in e.inputs].count(v.id) != 1:
+        if [w.id for w in e.inputs].count(v.id) != 1:
             continue
         k = body.coeff(phs[i])
-        if k == 0 or k == 1 or not k.is_number or (body - k * phs[i]).has(phs[i]):
+        if k == 0 or (body - k * phs[i]).has(phs[i]):
             continue
-        out[i] = k
-    return out
+        if not k.is_number and v.id in groups:       # −u₁·u₂ with u₂ = 1/N: the column's −1 alone
+            k = k.as_coeff_Mul()[0]
+        if k == 1 or not k.is_number:
+            continue
+        if v.id in groups or any(n == v.id and sp.nsimplify(c - k) == 0 for n, c in named):
+            out[i] = k
+    return out, [i for i, v in enumerate(e.inputs) if v.id in groups]
 
 
-def split_penalties(d):
-    """``d`` itself, or a copy whose output's equation has each cross-entropy's factor split out
-    (the copy's graph and lowering are copies: ``d`` is not changed). A copy is split already:
+def split_penalties(d, names=None):
+    """``d`` itself, or a copy whose output's equation has each cross-entropy's factor split out,
+    and each term ``names`` names (L_reg = 0.05·Σ W²), the data loss first (the copy's graph and
+    lowering are copies: ``d`` is not changed). A copy is split already:
     the picture of the steps' derivation does not look for its factors again."""
     if getattr(d, "_penalties_split", False):
         return d
-    ks = _factors(d) if d.mode == "reverse" else {}
+    ks, data = _factors(d, names) if d.mode == "reverse" else ({}, [])
     if not ks:
         return d
     g = copy.copy(d.ir)
@@ -69,15 +104,31 @@ def split_penalties(d):
     e = g.producer[d.output.id]
     phs = R.placeholders(len(e.inputs))
     inputs, body = list(e.inputs), e.params[0]
-    for i, k in ks.items():
+    moved = {}                         # the lowering's own node of k·aᵢ -> its part
+    for i in sorted(ks, key=lambda i: i in data):       # the data loss's part last: its step first
+        k = ks[i]
+        params = (k * R.ph(0), ())
+        key = (R.ewise_p.name, (inputs[i].id,), params)
         part = Var(len(g.eqns), ())
-        eq = Eqn(R.ewise_p, (inputs[i],), (k * R.ph(0), ()), part)
+        eq = Eqn(R.ewise_p, (inputs[i],), params, part)
         g.eqns.append(eq)
         g.producer[part.id] = eq
-        body = body.xreplace({phs[i]: phs[i] / k})
+        if key in g._memo:
+            # the lowering made k·aᵢ (the cross-entropy's mean) before fusing it into the sum: a
+            # name the user gives it, names={L_data: ...}, finds the part
+            moved[g._memo[key].id] = part
+        g._memo[key] = part
+        body = sp.expand(body.xreplace({phs[i]: phs[i] / k}))
+        # 0.05·(a₁/0.05) is 1.0·a₁: written L_data + L_reg, not 1.0·L_reg
+        body = body.xreplace({f: sp.S.One for f in body.atoms(sp.Float) if abs(f - 1) < 1e-12})
         inputs[i] = part
+    # the data loss read first, L = L_data + L_reg, as the slides write it: the forward pass
+    # computes the network, then the penalty (`node_naming.as_read` takes the operands in order)
+    perm = data + [i for i in range(len(inputs)) if i not in data]
+    body = sp.expand(body).xreplace({phs[old]: phs[new] for new, old in enumerate(perm)})
+    inputs = [inputs[i] for i in perm]
     out = Var(len(g.eqns), ())
-    eq = Eqn(R.ewise_p, tuple(inputs), (sp.expand(body),) + tuple(e.params[1:]), out)
+    eq = Eqn(R.ewise_p, tuple(inputs), (body,) + tuple(e.params[1:]), out)
     g.eqns.append(eq)
     g.producer[out.id] = eq
     low = copy.copy(d.lowering)        # its memos too: a name lowered later goes into the copy alone
@@ -85,6 +136,10 @@ def split_penalties(d):
         if isinstance(v, (dict, set, list)):
             setattr(low, k, copy.copy(v))
     low.graph = g
+    for ex, v in list(low.memo.items()):
+        if v.id in moved:
+            low.memo[ex] = moved[v.id]
+            low.exprs[moved[v.id].id] = low.exprs.get(v.id, ex)
     if d.output.id in low.exprs:
         low.exprs[out.id] = low.exprs[d.output.id]
     steps = []

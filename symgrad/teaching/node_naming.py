@@ -57,7 +57,15 @@ class Naming:
         from ..frontend.tensor import Tensor
         # a declaration with sg.tensor: every node is shown as a tensor (x.sum(axis=0), x̂ᵀ @ δ)
         self.tensor = any(isinstance(a, Tensor) for a in sp.preorder_traversal(d.f))
-        self.fwd = as_read(g, d.output)
+        named_ids = {}                     # the user's names, looked up (never lowered here)
+        for sym, expr in (names or {}).items():
+            try:
+                v = low.memo.get(as_expr(expr, f"names[{sym}]", symbols=_known(d)))
+            except Exception:  # noqa: BLE001 - a bad name is reported below, with its message
+                v = None
+            if v is not None:
+                named_ids[v.id] = str(sym)
+        self.fwd = as_read(g, d.output, low.exprs, named_ids)
         self.consumers: dict[int, list] = defaultdict(list)
         for e in self.fwd:
             for v in e.inputs:
@@ -290,11 +298,27 @@ def _broadcast_like(e) -> bool:
     return _leading_ones_dropped(e.inputs[0].shape) == _leading_ones_dropped(e.out.shape)
 
 
-def as_read(g, out) -> list:
+def as_read(g, out, exprs=None, named=None) -> list:
     """The equations ``out`` depends on in the order a reader meets them: each operand before the
     node that takes it, operands left to right (attention's Q, K, S, A, then V, Y — not the order
-    the lowering happened to make them, V, K, Q)."""
+    the lowering happened to make them, V, K, Q); a sum's operands in the order its line prints
+    them: named ones (``named``: var id -> name) by name, as den = sigx + xpysqr, then the others
+    in the order of the user's sum (``exprs``: var id -> its expression), the sigmoid neuron's
+    w₀·x₀ before w₁·x₁."""
+    named = named or {}
     order, seen = [], set()
+
+    def operands(i):
+        e = g.producer[i]
+        ins = list(e.inputs)
+        whole = (exprs or {}).get(i)
+        if i == out.id or not (isinstance(whole, sp.Add) and _is_plain_sum(e)):
+            return ins      # the loss's own sum as `loss_terms` ordered it: L = L_data + L_reg
+        terms = list(whole.args)
+        place = {v.id: terms.index(exprs[v.id]) if exprs.get(v.id) in terms else len(terms) for v in ins}
+        key = {v.id: (0, sp.Symbol(named[v.id]).sort_key(), 0) if v.id in named else (1, (), place[v.id])
+               for v in ins}
+        return sorted(ins, key=lambda v: key[v.id])            # stable: the rest keep their order
     stack = [(out.id, False)]
     while stack:
         i, done = stack.pop()
@@ -305,7 +329,7 @@ def as_read(g, out) -> list:
             continue
         seen.add(i)
         stack.append((i, True))
-        stack.extend((v.id, False) for v in reversed(g.producer[i].inputs) if v.id not in seen)
+        stack.extend((v.id, False) for v in reversed(operands(i)) if v.id not in seen)
     return order
 
 

@@ -19,6 +19,7 @@ Gradient:
 """
 from __future__ import annotations
 
+import contextvars
 import re
 import unicodedata
 
@@ -26,6 +27,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.pretty.pretty_symbology import pretty_symbol as _sympy_pretty_symbol, pretty_use_unicode
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from .latex_rows import _tex_equation, _text_mode
@@ -44,6 +46,17 @@ FORMATS = ("text", "unicode", "markdown", "latex")
 # Printers
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _bracketed(printer, z, form: str) -> str:
+    """``z`` printed, in brackets (``form``) unless it is one symbol: an index or a subscript after
+    it must apply to all of it."""
+    s = printer._print(z)
+    return s if isinstance(z, (sp.Symbol, sp.MatrixSymbol)) else form % s
+
+
+# the variable a calculus narration takes partial derivatives with respect to (`render_calculus`)
+_PARTIAL_IN: contextvars.ContextVar = contextvars.ContextVar("partial_in", default=frozenset())
 
 
 class TextPrinter(StrPrinter):
@@ -96,6 +109,8 @@ class TextPrinter(StrPrinter):
             return self._print_Symbol(sp.Symbol(expr.name))
         if type(expr).__name__ == "Full" and hasattr(self, "_print_Full"):    # before its _sympystr
             return self._print_Full(expr)
+        if type(expr).__name__ == "Gather":     # z[k] of a column: (W₂·y + b₂)[1], not W₂·y + b₂[1]
+            return "%s[%s]" % (_bracketed(self, expr.args[0], "(%s)"), self._print(expr.args[1]))
         return super()._print(expr, **kwargs)
 
     _ROOT = "/sqrt(%d)"
@@ -134,14 +149,17 @@ class TextPrinter(StrPrinter):
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
 
+    _PARTIAL = "d"          # ASCII has no ∂
+
     def _print_Derivative(self, expr):
         e, v = expr.expr, expr.variable_count[0][0]
         inner, var = self._print(e), self._print(v)
+        d = self._PARTIAL if v in _PARTIAL_IN.get() else "d"      # ∂/∂y of z⁴ − sin(y² + x)
         if e.is_Symbol:
-            return f"d{inner}/d{var}"
+            return f"{d}{inner}/{d}{var}"
         if isinstance(e, sp.Function) or (e.is_Pow and e.base.is_Symbol):
-            return f"d/d{var} {inner}"
-        return f"d/d{var} ({inner})"
+            return f"{d}/{d}{var} {inner}"
+        return f"{d}/{d}{var} ({inner})"
 
     def _print_Total(self, expr):
         return f"sum({self._print(expr.arg)})"
@@ -224,6 +242,8 @@ _SUPER_LETTERS = {"t": "ᵗ", "n": "ⁿ", "k": "ᵏ", "i": "ⁱ", "j": "ʲ"}
 
 
 class UnicodePrinter(TextPrinter):
+    _PARTIAL = "∂"
+
     """Unicode: ∂f/∂q, z₂, Wᵀ, A ⊙ B, 𝟙, σ, x², products with ·."""
 
     _ROOT = "/√%d"
@@ -415,6 +435,22 @@ def _pretty_name(name: str) -> str:
 _SUB_INDEX = str.maketrans("0123456789ijn", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₙ")
 
 
+def _greek_name(w: str) -> bool:
+    from sympy.printing.latex import greek_letters_set
+    return w.lower() in greek_letters_set or w.lower() == "lamda"
+
+
+def _word(name: str) -> str:
+    """The word a symbol's name starts with when it is one of several letters that is no Greek
+    letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \mathit, as one word."""
+    from sympy.printing.latex import greek_letters_set, modifier_dict
+    m = re.match(r"[A-Za-z]+", name)
+    w = m.group(0) if m else ""
+    if any(w.lower().endswith(k) and w.lower() != k for k in modifier_dict):
+        return ""                                  # xhat: SymPy's \hat{x}
+    return w if len(w) > 1 and w.lower() not in greek_letters_set and w != "lamda" else ""
+
+
 class TeachLatexPrinter(LatexPrinter):
     """LaTeX: \\frac{\\partial f}{\\partial q}, \\delta_{2}, W^{T}, A \\odot B, \\mathbf{1}."""
 
@@ -446,12 +482,30 @@ class TeachLatexPrinter(LatexPrinter):
             scalars, tensors = split
             head = _scalar_head(self, scalars, r" \cdot ")
             return head + r" \odot ".join(self.parenthesize(a, 50) for a in tensors)
-        return super()._print_Mul(sigma_first(expr))
+        if (not any(_word(getattr(a.as_base_exp()[0], "name", "")) for a in expr.args)
+                or sum(not a.is_number for a in expr.args) < 2):
+            return super()._print_Mul(sigma_first(expr))
+        # a product of named values, invden·num: a dot between them (juxtaposed: "invdennum")
+        mul = self._settings["mul_symbol_latex"]
+        self._settings["mul_symbol_latex"] = r" \cdot "
+        try:
+            return super()._print_Mul(sigma_first(expr))
+        finally:
+            self._settings["mul_symbol_latex"] = mul
 
     def _print_Add(self, expr, order=None):
         # a term SymPy cannot take the sign out of (a tensor's −one_hot(y, 3)) prints its own minus:
         # softmax − one_hot, not softmax + − one_hot
         return super()._print_Add(_positive_first(expr, sp.Add), order).replace(" + - ", " - ")
+
+    def _print_MatMul(self, expr):
+        c = expr.args[0]
+        if c.is_Rational and not c.is_Integer and c > 0 and len(expr.args) > 1:
+            # \frac{1}{4} \left(A - B\right): a fraction needs no brackets of its own
+            if len(expr.args) > 2:         # a product goes on: \frac{1}{4} \left(A - B\right) C
+                return r"%s %s" % (self._print(c), self._print_MatMul(sp.MatMul(*expr.args[1:], evaluate=False)))
+            return r"%s %s" % (self._print(c), self.parenthesize(expr.args[1], PRECEDENCE["Mul"], strict=False))
+        return super()._print_MatMul(expr)
 
     def _print_MatAdd(self, expr):
         return _signed_sum(self, expr)
@@ -462,6 +516,13 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         if expr.name.isprintable() and _TEX_PLAIN.fullmatch(expr.name):
             tex = _greek_commands(super()._print_Symbol(expr, style=style))
+            word = _word(expr.name)
+            if word and tex.startswith(word):     # cs231n's invden: \mathit{invden}, one word, not i·n·v·d·e·n
+                tex = r"\mathit{%s}%s" % (word, tex[len(word):])
+            # a subscript that is a word, L_data, W_out: upright, L_{\mathrm{data}}, as the slides set it
+            # (two letters, W_hh, W_xh, stay indices)
+            tex = re.sub(r"_\{([A-Za-z]{3,})\}", lambda m: m.group(0) if _greek_name(m.group(1))
+                         else r"_{\mathrm{%s}}" % m.group(1), tex)
             # z^{(2)} braced, so that a transpose or a power after it is not a double superscript
             return "{%s}" % tex if "^" in tex else tex
         return r"\text{%s}" % _tex_escape(visible(expr.name))
@@ -486,6 +547,8 @@ class TeachLatexPrinter(LatexPrinter):
             return self._print_Symbol(sp.Symbol(expr.name))
         if isinstance(expr, Variance) and expr.correction == 0:    # var_{axis=1} x, as mean_{axis=1} x
             return self._print(Reduce(expr.x, sp.core.symbol.Str("var"), expr.args[1], expr.args[2]))
+        if type(expr).__name__ == "Gather":     # z_k of a column: \left(W_2 y + b_2\right)_{1}
+            return "{%s}_{%s}" % (_bracketed(self, expr.args[0], r"\left(%s\right)"), self._print(expr.args[1]))
         if _without_latex(self, expr):        # one_hot(y, 3), x[:, :2], take_along_axis(...), x.var(axis=0)
             return _code_form_tex(self, expr)
         if isinstance(expr, Reduce):            # Σ over axis 0 written with its axis, as NumPy's sum(axis=0)
@@ -527,9 +590,10 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_Derivative(self, expr):
         e, v = expr.expr, expr.variable_count[0][0]
         inner = self._print(e)
-        if e.is_Add:
+        if e.is_Add or (e.is_Mul and e.could_extract_minus_sign()):    # d/dy (−sin(…)), not d/dy − sin(…)
             inner = r"\left(%s\right)" % inner
-        return r"\frac{d}{d %s} %s" % (self._print(v), inner)
+        d = r"\partial" if v in _PARTIAL_IN.get() else "d"        # \frac{\partial}{\partial y}: a partial derivative
+        return r"\frac{%s}{%s %s} %s" % (d, d, self._print(v), inner)
 
 
 def _without_latex(printer, expr) -> bool:
@@ -910,8 +974,18 @@ def latex_document(body: str) -> str:
 # Calculus narration
 
 def render_calculus(c, fmt: str = "unicode") -> str:
-    """A `symgrad.teaching.calculus.Calculus` narration in ``fmt``."""
+    """A `symgrad.teaching.calculus.Calculus` narration in ``fmt``: a function of several variables
+    differentiated with respect to one of them is a partial derivative, ∂/∂y, as the notes write it."""
     _check_format(fmt)
+    several = len(getattr(c.f, "free_symbols", ())) > 1
+    token = _PARTIAL_IN.set(frozenset([c.x]) if several else frozenset())
+    try:
+        return _render_calculus(c, fmt)
+    finally:
+        _PARTIAL_IN.reset(token)
+
+
+def _render_calculus(c, fmt):
     from .notation import D
     tex = fmt in ("latex", "markdown", "latex-inline", "latex-document")
     f = "latex" if tex else fmt

@@ -21,7 +21,8 @@ _TEX = {"∇": r"\nabla ", "δ": r"\delta ", "ᵀ": "^{T}", "·": r"\cdot ", "σ
         "²": "^2", "≥": r"\geq ", "α": r"\alpha ", "∂": r"\partial ", "⊙": r"\odot ", "Σ": r"\Sigma ",
         "′": "'", "≤": r"\leq ", "→": r"\to ", "×": r"\times ", "∘": r"\circ ", "𝟙": r"\mathbf{1}",
         "ε": r"\epsilon ", "η": r"\eta ", "μ": r"\mu ", "β": r"\beta ", "γ": r"\gamma ",
-        "λ": r"\lambda ", "θ": r"\theta ", "√": r"\surd ", "ŷ": r"\hat{y}", "←": r"\leftarrow "}
+        "λ": r"\lambda ", "θ": r"\theta ", "√": r"\surd ", "ŷ": r"\hat{y}", "←": r"\leftarrow ",
+        "@": r"\cdot "}       # a tensor rule's δ @ Xᵀ: a product in a formula, not NumPy's operator
 
 
 def _tex_char(c: str):
@@ -117,7 +118,11 @@ def _words_tex(s: str, out: list, run: list) -> None:
 
 
 def _chars_tex(s: str, out: list, run: list) -> None:
-    for c in s:
+    for k, c in enumerate(s):
+        if (c.isascii() and c.isalpha() and not run and out and out[-1].endswith((r"\nabla ", r"\partial "))
+                and not s[k + 1:k + 2].isalnum()):
+            out.append(c)              # ∇W, ∂L: the name after ∇ or ∂ is math too, $\nabla W$, not $\nabla$W
+            continue
         tex = _tex_char(c)
         if tex is None:
             run.append(c)
@@ -130,7 +135,10 @@ def _chars_tex(s: str, out: list, run: list) -> None:
         if script and run and run[-1].isascii() and run[-1].isalpha() and (len(run) == 1 or not run[-2].isalnum()):
             tex = run.pop() + tex                       # W₁ in prose is W_{1}, as the formulas set it
         if run:
-            out.append(r"\text{%s}" % _tex_escape("".join(run)))
+            between = "".join(run)
+            # between two formulas, " = " is part of them: $\nabla W = \delta \cdot X^{T}$
+            math = between.strip() in ("", "=", "/") and out and not out[-1].startswith(r"\text{")
+            out.append(between if math else r"\text{%s}" % _tex_escape(between))
             run.clear()
         out.append(tex)
 

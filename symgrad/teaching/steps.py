@@ -38,7 +38,7 @@ from ..frontend.parse import as_expr
 from ..core.reverse import depends_on
 from ..core.to_sympy import SympyBuilder
 from . import cross_entropy_steps as _ce_steps
-from .cross_entropy_header import header as _ce_header
+from .cross_entropy_header import data_loss_first, header as _ce_header
 from .transposed_operand import transposes_distributed
 from .uses_note import used_times
 from . import statistics as _statistics
@@ -85,7 +85,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     # x̂, μ, σ² of a batch norm named (unless the user named them), in f as it is once named
     auto, norms = _statistics.plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])
     d = with_names(d, {**auto, **(names or {})})
-    d = split_penalties(d)             # L = cross_entropy(z, y) + 0.05·u₃, not u₁/4 + 0.05·u₃
+    d = split_penalties(d, names)      # L = cross_entropy(z, y) + 0.05·u₃, not u₁/4 + 0.05·u₃
     if d.mode == "forward":
         from .forward_steps import _forward_steps      # it builds on this module's Steps
         return _forward_steps(d, at, names, output_name, number_format)
@@ -159,6 +159,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     definitions = {v: k for k, v in nm.user_exprs.items()} if nm.user_exprs else {}
     expand = SympyBuilder(g, d.lowering.exprs)     # gradients in the user's own symbols
     expanded: dict[int, Any] = {}
+    ce_full: dict = {}            # a cross-entropy's δ -> its step's form in the user's symbols
     named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
     steps: list[NodeStep] = []
     for vid in order:
@@ -296,6 +297,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             if len(subst) == 1 and len(subst[0]) == 1:     # one term: written in that shape too
                 subst[0][0] = in_shape(subst[0][0], written)
         named[vid] = total
+        if ce is not None and len(subst) == 1 and len(subst[0]) == 1 and sp.srepr(subst[0][0]) == sp.srepr(total):
+            rhs.pop()       # δ twice, (…)·∂L/∂u₁/4 then ∂L/∂u₁·(…)/4: written once, upstream first
         rhs.append(total)
         full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
         if full is not None and nm.user_exprs:
@@ -312,6 +315,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = transposes_distributed(full)     # x @ W.T: ∂L/∂W = ((1 − y²) ⊙ dout).T @ x
         if ce is not None and ce.reduction == "example":
             full = total        # a column's δ as the slide writes it (not e_k's KroneckerDeltas, nor 2·t spread out)
+        if ce is not None:
+            ce_full[gsym[vid]] = full
+        elif ce_full.get(total) is not None and not _has_adjoint(ce_full[total]):
+            # ∂L/∂b₂ = δ⁽²⁾ = softmax(z⁽²⁾) − one_hot(k), as δ⁽²⁾'s own step writes it
+            full = ce_full[total]
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
@@ -371,6 +379,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             # δ·xᵀ names an adjoint: the Gradient section ends in the forward pass's names (the
             # adjoints written out by their steps), with the named form kept before it
             closed = _closed_form(best, adjoints, given)
+            if closed is not None and nm.tensor:
+                closed = _short_differences_in(closed, defs, nm)
             if closed is not None:
                 named_grads[disp[w.id]] = best
                 best = closed
@@ -378,9 +388,27 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                       (0.0 if at is not None else None)))
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
         if all(isinstance(x, int) for w in d.wrt_vars for x in w.shape) else len(d.wrt_vars)
+    if nm.ces and defs and defs[-1][0] == out_sym:  # L = L_data + L_reg, the data loss first
+        data = {disp[i] for i in nm.ces if i in disp}
+        defs[-1] = (out_sym, data_loss_first(defs[-1][1], data), defs[-1][2])
     f = _ce_header(d.f, out_sym, defs, nm.ces)     # cross_entropy(z, y) as written, not its lowering
+    if nm.ces:                              # 0.5·(softmax(z) − one_hot(y, 3))/4, not 0.125·(…)
+        steps, grads, named_grads = _scales_apart(steps, grads, named_grads, nm, g, disp, given)
     return Steps(f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
+
+
+def _scales_apart(steps, grads, named_grads, nm, g, disp, given):
+    """Every expression the views print with a float scale of a mean cross-entropy's δ kept apart
+    from the batch's 1/N (`cross_entropy_steps.scale_apart`)."""
+    def fix(e):
+        return _ce_steps.scale_apart(e, nm.ces, g, disp, given)
+    for st in steps:
+        st.rhs = [Chain([[fix(x) for x in t] for t in r.terms]) if isinstance(r, Chain)
+                  else r if isinstance(r, Value) else fix(r) for r in st.rhs]
+        st.expr = fix(st.expr)
+    grads = [(w, fix(e), v) for w, e, v in grads]
+    return steps, grads, {w: fix(e) for w, e in named_grads.items()}
 
 
 def _leaves_after_their_gate(order: list, contribs: dict, g, consumers: dict, wrt: list) -> list:
@@ -512,8 +540,8 @@ def _closed_form(e, adjoints: dict, given: dict):
             return None
         left = _adjoint_atoms(e)
         if not left:
-            e = _unit_factors(_tidy(merge_reshapes(e)))
-            return _given(e.doit(deep=False) if isinstance(e, sp.MatrixExpr) else e, given)
+            e = _unit_factors(_tidy(merge_reshapes(_flat_elementwise(e))))
+            return _given(_doit_scaled(e) if isinstance(e, sp.MatrixExpr) else e, given)
         sub = {a: adjoints.get(a.name) if adjoints.get(a.name) is not None else _entry_adjoint(a, adjoints)
                for a in left}
         if any(v is None for v in sub.values()):
@@ -625,8 +653,62 @@ def _given(e, given):
     e2 = e.xreplace(given)
     if e2 == e:
         return e2
-    e2 = e2.doit(deep=False) if hasattr(e2, "doit") else e2
+    e2 = _doit_scaled(e2) if isinstance(e2, sp.MatrixExpr) else e2.doit(deep=False) if hasattr(e2, "doit") else e2
     return _unit_factors(e2)
+
+
+def _short_differences_in(e, defs, nm):
+    """``e`` with each u-node of a tensor declaration that is a difference of two named values
+    written out: cs231n's grad_w2 = h.T @ (2·(y_pred − y)), not h.T @ (2·u₅) with u₅ = y_pred − y
+    lines above it."""
+    generic = {str(nm.disp[i]) for i in nm.generic}
+    sub = {}
+    for sym, ex, _ in defs:
+        if str(sym) not in generic or not isinstance(getattr(ex, "expr", ex), sp.Add):
+            continue
+        terms = sp.Add.make_args(getattr(ex, "expr", ex))
+        names = [t.as_coeff_Mul()[1] for t in terms]
+        if (len(terms) == 2 and sorted(t.as_coeff_Mul()[0] for t in terms) == [-1, 1]
+                and all(getattr(n, "name", None) and str(n) not in generic for n in names)):
+            sub[sym] = ex
+    if not sub:
+        return e
+    try:
+        return gather(_flat_elementwise(e.xreplace(sub)))       # 2·(y_pred − y), not 2·y_pred − 2·y
+    except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild: keep the u-names
+        return e
+
+
+def _flat_elementwise(e):
+    """``e`` with each elementwise expression inside another of the same shape merged into it, so
+    that SymPy's algebra reaches across them: the adjoints put into each other left
+    −(−u₄⁻² ⊙ ∂L/∂h) ⊙ u₃ (three nested tensor expressions), which reads u₄⁻² ⊙ ∂L/∂h ⊙ u₃."""
+    from ..frontend.tensor_expr import Ewise
+    if not isinstance(e, sp.Basic) or not e.has(Ewise):
+        return e
+
+    def strip(x, shape):
+        if isinstance(x, Ewise) and tuple(x.shape) == shape:
+            return strip(x.expr, shape)
+        if isinstance(x, (sp.Add, sp.Mul, sp.Pow)):
+            return x.func(*[strip(a, shape) for a in x.args])
+        return x
+    try:
+        return e.replace(lambda n: isinstance(n, Ewise), lambda n: Ewise(strip(n.expr, tuple(n.shape)), n.shape))
+    except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild: keep it as it was
+        return e
+
+
+def _doit_scaled(e):
+    """``e.doit(deep=False)``, but a scaled sum stays one: SymPy's MatMul distributes a rational,
+    (1/4)·(softmax(z) − t) into (1/4)·softmax(z) − (1/4)·t, where a float or a symbol stays
+    outside; the slides write δ = f − f* once, scaled."""
+    if isinstance(e, sp.MatMul):
+        scalars = [a for a in e.args if not isinstance(a, sp.MatrixExpr)]
+        mats = [a for a in e.args if isinstance(a, sp.MatrixExpr)]
+        if len(mats) == 1 and isinstance(mats[0], sp.MatAdd) and all(a.is_Rational for a in scalars):
+            return sp.MatMul(sp.Mul(*scalars), mats[0].doit(deep=False), evaluate=False)
+    return e.doit(deep=False)
 
 
 def _unit_factors(e):

@@ -24,7 +24,7 @@ CASES = [   # (expression, what the LaTeX holds, written by hand from the NumPy 
     (sg.take_along_axis(x, y.reshape(N, 1), axis=1), r"\operatorname{take\_along\_axis}(x,"),
     (x[:, 0:2], r"x[:,\ :2]"),
     (x[:, ::2], r"x[:,\ ::2]"),
-    (E[ids], r"E[ids]"),
+    (E[ids], r"E[\mathit{ids}]"),            # a name of several letters is one word
     (sg.concat([x, x], axis=1), r"\operatorname{concat}([x,\ x],\ \operatorname{axis}=1)"),
     (x.var(axis=0), r"\operatorname{var}_{\text{axis}=0} x"),      # as mean_{axis=0} x beside it
     (x.std(axis=0), r"\sqrt{\operatorname{var}_{\text{axis}=0} x}"),

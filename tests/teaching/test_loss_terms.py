@@ -79,7 +79,7 @@ def test_a_matrix_networks_cross_entropy_plus_a_penalty():
     W1 = net.params[0]
     d = sg.derive(sg.cross_entropy(net.output, t) + lam * sg.sum(sp.HadamardPower(W1, 2)), net.params)
     forward = d.render("unicode").split("Forward pass:\n")[1].split("Backward")[0]
-    assert "  u₄ = cross_entropy(z⁽²⁾, t)\n  L = u₃ + u₄\n" in forward
+    assert "  u₁ = cross_entropy(z⁽²⁾, t)\n" in forward and "  L = u₁ + u₄\n" in forward     # the data loss first
     assert "−cross_entropy" not in forward
     ops = sorted(node_names(d.graph().source).values())
     assert ops.count("cross-entropy") == 1 and "① − ②" not in ops and "−cross-entropy" not in ops, ops
@@ -114,7 +114,7 @@ def test_a_matrix_networks_picture_carries_torchs_numbers():
     into = {s: gv for s, fv, gv, dst in edges(src) if dst == ce}
     (logits,) = [k for k in into if k != "t"]
     np.testing.assert_allclose(_grid(into[logits]).reshape(3, 1), z.grad.numpy(), rtol=1e-6, atol=1e-8)
-    ((fv, gv),) = [(fv, gv) for s, fv, gv, dst in edges(src) if s == "u₄"]       # u₄ = cross_entropy(z⁽²⁾, t)
+    ((fv, gv),) = [(fv, gv) for s, fv, gv, dst in edges(src) if s == "u₁"]       # u₁ = cross_entropy(z⁽²⁾, t)
     assert abs(float(fv.replace("−", "-")) - data.item()) < 1e-6 and gv == "1", (fv, gv)   # L_data, ∂L/∂L_data
     shares = [_grid(gv).reshape(5, 4) for s, fv, gv, dst in edges(src) if s == "W₁"]
     assert len(shares) == 2 and any(np.allclose(g, 0.6 * W1) for g in shares)           # 2·lam·W₁

@@ -73,9 +73,27 @@ def test_the_picture_draws_one_softmax_node_with_all_of_the_scores_gradient():
     assert "fan-out" not in src
 
 
-def test_the_transpose_node_is_a_legible_box_with_a_slot():
-    names = node_names(_attention().graph().source)
-    assert "□ᵀ" in names.values(), sorted(names.values())
-    assert "ᵀ" not in names.values()
-    wires = [(names.get(a, a), names.get(z, z)) for a, z, _ in _value_edges(_attention().graph().source)]
-    assert any(dst == "□ᵀ" for _, dst in wires), wires
+def test_the_transposed_operand_is_part_of_its_product():
+    # as the text's u₁ = Q @ K.T (no step for K.T): one node "① · ②ᵀ", K's edge straight into it
+    # with ∂L/∂K (until 2026-11-30, eighth session: a □ᵀ node between them)
+    src = _attention().graph().source
+    names = node_names(src)
+    assert "① · ②ᵀ" in names.values() and "□ᵀ" not in names.values(), sorted(names.values())
+    prod = next(k for k, v in names.items() if v == "① · ②ᵀ")
+    into = [(fv, gv) for _, fv, gv, dst in edges(src) if dst == prod]
+    assert into == [("u₁", "∂L/∂u₁ = ∂L/∂u₃ @ u₂"), ("u₂", "∂L/∂u₂ = (∂L/∂u₃).T @ u₁")], into
+
+
+def test_the_transposed_operands_edge_carries_torchs_gradient():
+    src = _attention().graph(at=AT, number_format=".10g").source
+    names = node_names(src)
+    prod = next(k for k, v in names.items() if v == "① · ②ᵀ")
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in [("x", AT[x]), ("q", AT[Wq]), ("k", AT[Wk]), ("v", AT[Wv])]}
+    q, k = t["x"] @ t["q"], t["x"] @ t["k"]
+    q.retain_grad()
+    k.retain_grad()
+    ((torch.softmax(q @ k.T / 2, dim=-1) @ (t["x"] @ t["v"])) * torch.tensor(AT[dout])).sum().backward()
+    grids = [np.array(eval(gv.replace("−", "-"))) for _, fv, gv, dst in edges(src) if dst == prod]   # noqa: S307
+    assert len(grids) == 2
+    np.testing.assert_allclose(grids[0], q.grad.numpy(), rtol=1e-8, atol=1e-10)     # ① = Q
+    np.testing.assert_allclose(grids[1], k.grad.numpy(), rtol=1e-8, atol=1e-10)     # ②ᵀ: ∂L/∂K, not ∂L/∂Kᵀ

@@ -132,7 +132,7 @@ def test_statistics_latex_compiles_without_overfull_boxes(tmp_path):
     L, syms, names = _layer()
     d = sg.derive(L, list(syms[:3]), names=names, output_name="L")
     assert r"\sum_{n} \frac{\partial L}{\partial \hat{x}_{n}}" in d.latex()
-    assert r"\frac{1}{\sqrt{\sigma^{2} + \epsilon}}" in d.latex() or r"\sqrt{var + \epsilon}" in d.latex()
+    assert r"\frac{1}{\sqrt{\sigma^{2} + \epsilon}}" in d.latex() or r"\sqrt{\mathit{var} + \epsilon}" in d.latex()
     for name, doc in [("plain", d.latex(document=True)), ("numbers", d.latex(document=True, at=_point(*syms))),
                       ("jupyter", latex_document(d._repr_latex_()))]:
         (tmp_path / f"{name}.tex").write_text(doc)

@@ -75,7 +75,7 @@ def test_affine_steps_and_latex(tmp_path):
     assert "∂L/∂x = δ · ∂z/∂x = δ @ W.T = dout @ W.T" in text
     tex = d.latex()
     assert r"\frac{\partial L}{\partial W} &= \delta \cdot \frac{\partial z}{\partial W} = x^{T} \delta" in tex
-    assert r"\operatorname{sum}_{\text{axis}=0} dout" in tex
+    assert r"\operatorname{sum}_{\text{axis}=0} \mathit{dout}" in tex
     bn, _ = batch_norm()
     body = [d.latex(), d._repr_latex_(), bn.latex(), bn._repr_latex_()]
     from symgrad.teaching.render import latex_document

@@ -40,7 +40,8 @@ def test_rule_of_a_tensor_product_names_the_operands_as_the_steps_do():
     assert "grad y^(1) = delta @ W2^T" in txt, txt
     assert "⁽" not in txt and "₂" not in txt
     # the name in math, as the formulas set it: y⁽¹⁾ is y^{(1)}, never an upright y before it
-    assert r"$\nabla y^{(1)}$" in tex and r"$W_{2}^{T}$" in tex, tex
+    # and the note's formula one formula (since 2026-11-30, eighth session: test_latex_note_math.py)
+    assert r"$\nabla y^{(1)} = \delta  \cdot  W_{2}^{T}$" in tex, tex
 
 
 def test_a_transposed_layer_name_compiles_in_latex(tmp_path):

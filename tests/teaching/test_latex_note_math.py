@@ -1,0 +1,43 @@
+"""A rule note's formula is one formula in LaTeX, as the equations above it: cs231n's vectorised
+D = W·X reads "matrix product: $\\nabla W = \\delta \\cdot X^{T}$" — not "$\\nabla$W = $\\delta$ @
+$X^{T}$", its name outside math and NumPy's @ between (symgrad/teaching/rule_prose.py)."""
+import re
+import shutil
+import subprocess
+
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.teaching.rule_prose import words
+
+
+def _vectorised():
+    W, X, dD = sg.tensor("W", (5, 10)), sg.tensor("X", (10, 3)), sg.tensor("dD", (5, 3))
+    return sg.derive(sg.sum((W @ X) * dD), [W, X], names={sg.tensor("D", (5, 3)): W @ X}, output_name="L")
+
+
+def test_the_matrix_product_notes_are_formulas():
+    tex = _vectorised().latex()
+    notes = re.findall(r"\\stepnote\{matrix product: (.*)\}", tex)
+    assert [re.sub(r"\s+", " ", n) for n in notes] == [r"$\nabla W = \delta \cdot X^{T}$",
+                                                       r"$\nabla X = W^{T} \cdot \delta$"], notes
+
+
+def test_prose_around_a_formula_stays_text():
+    assert words("matrix product: ∇W₁ = xᵀ @ δ", "latex").startswith(r"\text{matrix product: }")
+    assert words("the derivative of relu is the step H(u)", "latex") == r"\text{the derivative of relu is the step H(u)}"
+
+
+def test_the_document_compiles(tmp_path):
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+    (tmp_path / "v.tex").write_text(_vectorised().latex(document=True))
+    subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "v.tex"], cwd=tmp_path,
+                   capture_output=True, timeout=120, check=True)
+
+
+def test_a_partial_derivative_in_prose_is_one_formula():
+    # an optimizer view's heading: "with gradient g = ∂L/∂p" set $\partial$L/$\partial$p before
+    tex = words("for each entry p with gradient g = ∂L/∂p, at step t", "latex")
+    assert r"\partial L/\partial p" in tex, tex

@@ -1,0 +1,65 @@
+"""cs231n's L = L_data + L_reg with both parts named (names={L_data: ..., L_reg: ...}): the names
+are nodes of every view, though the lowering fused the mean's 1/N and the penalty's 0.05 into one
+sum; and the header reads data loss first, as the slides do (symgrad/teaching/loss_terms.py,
+symgrad/teaching/cross_entropy_header.py). Numbers are torch.autograd's."""
+import numpy as np
+import pytest
+
+import symgrad as sg
+from picture_parse import edges, node_names
+
+torch = pytest.importorskip("torch")
+N, D, C, REG = 4, 5, 3, 0.1
+
+
+def _named():
+    x, W, b = sg.tensor("x", (N, D)), sg.tensor("W", (D, C)), sg.tensor("b", (C,))
+    y = sg.tensor("y", (N,), integer=True)
+    data, penalty = sg.cross_entropy(x @ W + b, y), 0.5 * REG * sg.sum(W * W)
+    names = {sg.tensor("L_data", ()): data, sg.tensor("L_reg", ()): penalty}
+    return sg.derive(data + penalty, [W, b], output_name="L", names=names), (x, W, b, y)
+
+
+def test_the_data_loss_and_the_penalty_are_named_in_the_forward_pass():
+    d, _ = _named()
+    text = d.render("unicode")
+    forward = text.split("Forward pass:\n")[1].split("Backward")[0]
+    assert forward == ("  z = x @ W + b\n"
+                       "  L_data = cross_entropy(z, y)\n"
+                       "  u₁ = W²\n"
+                       "  u₂ = u₁.sum()\n"
+                       "  L_reg = 0.05·u₂\n"
+                       "  L = L_data + L_reg\n"), forward
+    assert "∂L/∂L_data = ∂L/∂L · ∂L/∂L_data = 1 · 1 = 1" in text
+    assert text.index("  ∂L/∂L_data =") < text.index("  ∂L/∂L_reg ="), text     # the data loss's step first
+    assert "= (softmax(z, axis=1) − one_hot(y, 3))/4    [softmax cross-entropy" in text
+    assert "  ∂L/∂W = 0.1·W + x.T @ ((softmax(z, axis=1) − one_hot(y, 3))/4)\n" in text
+    assert r"L_{\mathrm{data}} &= \operatorname{cross\_entropy}" in d.latex()       # a word subscript upright
+
+
+def test_naming_only_the_data_loss():
+    d, (x, W, b, y) = _named()
+    text = d.render("unicode", names={sg.tensor("L_data", ()): sg.cross_entropy(x @ W + b, y)})
+    assert "  L_data = cross_entropy(z, y)\n" in text and "  L = L_data + 0.05·u₂\n" in text, text
+
+
+def test_the_header_reads_the_data_loss_first():
+    d, _ = _named()
+    assert d.render("unicode").splitlines()[0] == "L = cross_entropy(x @ W + b, y) + 0.05·(W²).sum()"
+    assert d.render("text").splitlines()[0].startswith("L = cross_entropy(")
+    assert r"\operatorname{cross\_entropy}" in d.latex().split(r"0.05")[0]
+
+
+def test_the_picture_of_the_named_loss_carries_torchs_numbers():
+    d, (x, W, b, y) = _named()
+    rng = np.random.default_rng(3)
+    v = dict(x=rng.normal(size=(N, D)), W=rng.normal(size=(D, C)), b=rng.normal(size=C), y=np.array([1, 0, 2, 2]))
+    src = d.graph(at={x: v["x"], W: v["W"], b: v["b"], y: v["y"]}, number_format=".8g").source
+    T = {k: torch.tensor(a, dtype=torch.float64, requires_grad=k in ("W", "b")) for k, a in v.items()}
+    data = torch.nn.functional.cross_entropy(T["x"] @ T["W"] + T["b"], T["y"].long())
+    reg = 0.5 * REG * (T["W"] * T["W"]).sum()
+    (data + reg).backward()
+    out = {s: (float(fv.replace("−", "-")), gv) for s, fv, gv, dst in edges(src) if s in ("L_data", "L_reg")}
+    assert abs(out["L_data"][0] - data.item()) < 1e-6 and out["L_data"][1] == "1", out
+    assert abs(out["L_reg"][0] - reg.item()) < 1e-6 and out["L_reg"][1] == "1", out
+    assert sorted(node_names(src).values()).count("cross-entropy (mean)") == 1
