@@ -46,22 +46,23 @@ def print_profile(source: str, args: list, xs: list, kind, steps: int = 10, top:
         print(f"  {t * 1e3 / steps:6.2f} ms  {texts[i][:width]}")
 
 
-def interleaved_rounds(runs: dict, rounds: int) -> dict:
+def interleaved_rounds(runs: dict, rounds: int, clock=time.perf_counter) -> dict:
     """{name: [seconds of each round]} of the callables ``runs``: each round calls every one once, so
     that the machine's drifts in speed fall on all of them alike, in an order shuffled afresh each
     round (seeded), so that none always runs right after the same one: a NumPy step run right after
     torch's took 1.1-1.2 times the same step run after another NumPy step (bench/port_step.py
     --baseline with this checkout as its own baseline, 2026-11-30); with a fixed order, a method
-    after torch paid that in every round."""
+    after torch paid that in every round. ``clock``: time.thread_time counts only this thread's time
+    on a CPU, not the time it waits while other processes run (``--cpu-time`` of the step benches)."""
     times = {k: [] for k in runs}
     order, shuffle = list(runs), random.Random(0).shuffle
     for _ in range(rounds):
         shuffle(order)
         for k in order:
             f = runs[k]
-            t = time.perf_counter()
+            t = clock()
             f()
-            times[k].append(time.perf_counter() - t)
+            times[k].append(clock() - t)
     return times
 
 
