@@ -143,9 +143,9 @@ def _kind(code: str) -> str:
     return "elementwise"
 
 
-def profile(prog, P: dict, params, batch, steps: int = 10) -> None:
+def profile(prog, P: dict, params, batch, steps: int = 10, clock=time.perf_counter) -> None:
     print_profile(prog.source, [P[p.name].copy() for p in params], [batch["ids"], batch["targets"]], _kind,
-                  steps, top=12, width=120)
+                  steps, top=12, width=120, clock=clock)
 
 
 def main(argv=None):
@@ -177,7 +177,7 @@ def main(argv=None):
     targets = rng.integers(0, V, (args.batch, T))
     batch = {"ids": ids, "targets": targets}
     if args.profile:
-        profile(prog, start, params, batch)
+        profile(prog, start, params, batch, clock=time.thread_time if args.cpu_time else time.perf_counter)
         return
 
     ours = {k: v.copy() for k, v in start.items()}
