@@ -33,7 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def helper(checkout: str) -> dict:
     """The namespace of the erf helper as ``checkout``'s codegen/numpy_erf_float32.py prints it."""
-    spec = importlib.util.spec_from_file_location("erf_helper", os.path.join(checkout, "codegen", "numpy_erf_float32.py"))
+    path = os.path.join(checkout, "codegen", "numpy_erf_float32.py")
+    spec = importlib.util.spec_from_file_location("erf_helper", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     ns = {"numpy": np, "math": math}
@@ -88,8 +89,8 @@ def main(argv=None):
     for k in runs:
         r_cpu = statistics.median(a / b for a, b in zip(cpu[k], cpu["helper"]))
         r_wall = statistics.median(a / b for a, b in zip(wall[k], wall["helper"]))
-        print(f"  {k:30s} CPU {statistics.median(cpu[k]) * 1e3:6.2f} ms  wall {statistics.median(wall[k]) * 1e3:6.2f} ms"
-              f"   / helper: CPU {r_cpu:.2f}, wall {r_wall:.2f}")
+        print(f"  {k:30s} CPU {statistics.median(cpu[k]) * 1e3:6.2f} ms  "
+              f"wall {statistics.median(wall[k]) * 1e3:6.2f} ms   / helper: CPU {r_cpu:.2f}, wall {r_wall:.2f}")
 
 
 if __name__ == "__main__":
