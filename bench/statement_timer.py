@@ -9,9 +9,10 @@ import statistics
 import time
 
 
-def time_statements(source: str, args: list, xs: list, steps: int) -> tuple[list, dict]:
+def time_statements(source: str, args: list, xs: list, steps: int, clock=time.perf_counter) -> tuple[list, dict]:
     """(the statements' texts, {statement index: [seconds of each of the ``steps`` runs]}) of
-    ``step(args, [], 1, xs)`` (an SGD step: no optimizer slots, step count 1), after 3 untimed runs."""
+    ``step(args, [], 1, xs)`` (an SGD step: no optimizer slots, step count 1), after 3 untimed runs,
+    each statement timed by ``clock`` (time.thread_time: this thread's CPU time)."""
     tree = ast.parse(source)
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "step")
     body, texts = [], []
@@ -20,7 +21,7 @@ def time_statements(source: str, args: list, xs: list, steps: int) -> tuple[list
         body += ast.parse("_t0 = _clock()").body + [st] + ast.parse(f"_spent[{i}].append(_clock() - _t0)").body
     fn.body = body
     spent = collections.defaultdict(list)
-    ns = {"_clock": time.perf_counter, "_spent": spent}
+    ns = {"_clock": clock, "_spent": spent}
     exec(compile(ast.fix_missing_locations(tree), "<generated step, timed>", "exec"), ns)
     for _ in range(3):
         ns["step"](args, [], 1, xs)
@@ -31,10 +32,10 @@ def time_statements(source: str, args: list, xs: list, steps: int) -> tuple[list
 
 
 def print_profile(source: str, args: list, xs: list, kind, steps: int = 10, top: int = 10,
-                  width: int = 110) -> None:
+                  width: int = 110, clock=time.perf_counter) -> None:
     """Time each statement of the generated ``step`` (`time_statements`) and print the totals by
     ``kind(statement text)`` ("matmul", "elementwise", ...) and the ``top`` slowest statements."""
-    texts, runs = time_statements(source, args, xs, steps)
+    texts, runs = time_statements(source, args, xs, steps, clock)
     spent = {i: sum(ts) for i, ts in runs.items()}
     kinds = collections.defaultdict(float)
     for i, t in spent.items():
@@ -46,22 +47,23 @@ def print_profile(source: str, args: list, xs: list, kind, steps: int = 10, top:
         print(f"  {t * 1e3 / steps:6.2f} ms  {texts[i][:width]}")
 
 
-def interleaved_rounds(runs: dict, rounds: int) -> dict:
+def interleaved_rounds(runs: dict, rounds: int, clock=time.perf_counter) -> dict:
     """{name: [seconds of each round]} of the callables ``runs``: each round calls every one once, so
     that the machine's drifts in speed fall on all of them alike, in an order shuffled afresh each
     round (seeded), so that none always runs right after the same one: a NumPy step run right after
     torch's took 1.1-1.2 times the same step run after another NumPy step (bench/port_step.py
     --baseline with this checkout as its own baseline, 2026-11-30); with a fixed order, a method
-    after torch paid that in every round."""
+    after torch paid that in every round. ``clock``: time.thread_time counts only this thread's time
+    on a CPU, not the time it waits while other processes run (``--cpu-time`` of the step benches)."""
     times = {k: [] for k in runs}
     order, shuffle = list(runs), random.Random(0).shuffle
     for _ in range(rounds):
         shuffle(order)
         for k in order:
             f = runs[k]
-            t = time.perf_counter()
+            t = clock()
             f()
-            times[k].append(time.perf_counter() - t)
+            times[k].append(clock() - t)
     return times
 
 

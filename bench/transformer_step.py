@@ -2,7 +2,7 @@
 weights and data.
 
     PYTHONPATH=. python bench/transformer_step.py [--rounds 21] [--T 64] [--D 128] [--heads 4]
-        [--layers 2] [--vocab 64] [--batch 32] [--baseline DIR] [--profile]
+        [--layers 2] [--vocab 64] [--batch 32] [--baseline DIR] [--cpu-time] [--profile]
 
 The network is examples/train_transformer_chars.py's `gpt` (token and positional embeddings; per
 layer a pre-norm causal multi-head self-attention and a GELU MLP with residuals; a final layer norm;
@@ -17,6 +17,11 @@ its forward and again in its backward), timed in the same rounds: that pass's ef
 ``--baseline DIR`` adds the step that the symgrad of another checkout (DIR) generates for the same
 network, compiled there in a subprocess, timed in the same rounds (both called as the generated
 module's own ``step``): the before/after ratio of a change, in one process.
+``--cpu-time`` times each step by this thread's CPU time (time.thread_time) instead of the wall
+clock: on a machine shared with other processes a step of 100 ms is taken off the CPU several times
+and its wall time grows with the load (2.5× at a load of 5 on 2 cores), a 1.5 ms call hardly ever;
+the CPU time leaves that out (not the other processes' use of the caches and memory). Both steps
+run on this thread (torch with one thread, BLAS too).
 ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
 generated ``step`` timed on its own, totals by kind and the slowest statements.
 """
@@ -138,9 +143,9 @@ def _kind(code: str) -> str:
     return "elementwise"
 
 
-def profile(prog, P: dict, params, batch, steps: int = 10) -> None:
+def profile(prog, P: dict, params, batch, steps: int = 10, clock=time.perf_counter) -> None:
     print_profile(prog.source, [P[p.name].copy() for p in params], [batch["ids"], batch["targets"]], _kind,
-                  steps, top=12, width=120)
+                  steps, top=12, width=120, clock=clock)
 
 
 def main(argv=None):
@@ -152,6 +157,7 @@ def main(argv=None):
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--vocab", type=int, default=64)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--cpu-time", action="store_true", help="time by this thread's CPU time, not the wall clock")
     ap.add_argument("--profile", action="store_true", help="time the generated step statement by statement")
     ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
     ap.add_argument("--unshared-erf", action="store_true",
@@ -171,7 +177,7 @@ def main(argv=None):
     targets = rng.integers(0, V, (args.batch, T))
     batch = {"ids": ids, "targets": targets}
     if args.profile:
-        profile(prog, start, params, batch)
+        profile(prog, start, params, batch, clock=time.thread_time if args.cpu_time else time.perf_counter)
         return
 
     ours = {k: v.copy() for k, v in start.items()}
@@ -198,13 +204,14 @@ def main(argv=None):
         runs["baseline module step"], base_first = module_step(
             module_source(args.baseline, V, T, D, H, L), start, params, batch)
         assert abs(base_first - first[0]) < 1e-4 * first[0], (base_first, first[0])
-    times = interleaved_rounds(runs, args.rounds)
+    times = interleaved_rounds(runs, args.rounds, time.thread_time if args.cpu_time else time.perf_counter)
     med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
     ratio = median_ratio(times, "compiled", "torch eager")
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
           f"{platform.processor() or platform.platform()}, numpy {np.__version__}, torch {torch.__version__}")
     print(f"transformer: {L} layers, T = {T}, D = {D}, {H} heads, V = {V}, N = {args.batch}, float32, one "
-          f"thread, SGD; compile {compile_s:.1f} s; {args.rounds} rounds")
+          f"thread, SGD; compile {compile_s:.1f} s; {args.rounds} rounds"
+          + ("; CPU time of this thread" if args.cpu_time else "; wall clock"))
     print(" | ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
     print(f"compiled / torch eager = {ratio:.2f} (time ratio: below 1 is faster)")
     if args.baseline:

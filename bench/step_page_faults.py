@@ -1,0 +1,64 @@
+"""Minor page faults and CPU time of the generated NumPy transformer step run alone in a process (no
+torch step in between, as in a NumPy-only training loop).
+
+    PYTHONPATH=. python bench/step_page_faults.py [--steps 15]
+    GLIBC_TUNABLES=glibc.malloc.trim_threshold=4000000000:glibc.malloc.mmap_threshold=4000000000 \\
+        PYTHONPATH=. python bench/step_page_faults.py
+
+The network and shapes are bench/transformer_step.py's defaults (2 layers, T = 64, D = 128, N = 32,
+SGD, float32, one thread). Printed: the minor page faults a step (getrusage's ru_minflt over
+``--steps`` steps after 3) and the median CPU time of a step (time.thread_time). glibc hands the
+big arrays of a step back to the kernel when they are freed (mmap above its threshold, trimming
+of the heap's top), and the next step's arrays are mapped and zeroed again, page by page; the
+second command (malloc keeping its memory) shows what that costs. Two processes: compare their
+numbers as indications, run each more than once.
+"""
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse      # noqa: E402
+import resource      # noqa: E402
+import statistics    # noqa: E402
+import sys           # noqa: E402
+import time          # noqa: E402
+
+import numpy as np   # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import transformer_step as ts  # noqa: E402
+from other_checkout import first_and_next_step  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=15)
+    args = ap.parse_args(argv)
+    ex = ts._example()
+    V, T, D, H, L, N = 64, 64, 128, 4, 2, 32
+    loss, _, params, inputs = ex.gpt(V, T, D, H, L)
+    source = ts.module_source(os.path.join(HERE, ".."), V, T, D, H, L)
+    start = ts.start_values(ex, params)
+    rng = np.random.default_rng(0)
+    batch = [rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))]
+    step, _ = first_and_next_step(source, start, params, batch)
+    for _ in range(3):
+        step()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    cpu = []
+    for _ in range(args.steps):
+        t = time.thread_time()
+        step()
+        cpu.append(time.thread_time() - t)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    print(f"malloc: {os.environ.get('GLIBC_TUNABLES', 'glibc defaults')}; load average {os.getloadavg()[0]:.1f}")
+    print(f"NumPy transformer step alone: {faults / args.steps:.0f} minor page faults a step, "
+          f"{statistics.median(cpu) * 1e3:.1f} ms of CPU (median of {args.steps})")
+
+
+if __name__ == "__main__":
+    main()
