@@ -90,6 +90,7 @@ def find_hint(case: Case) -> str | None:
     from .margin_hints import svm_correct_class_hint
     from .norm_dx_hints import n_left_out_hint, var_for_std_hint, wrong_count_hint
     from .norm_sum_axes_hint import norm_sum_axes_hint
+    from .norm_line_slips import dmu_axis_hint, norm_ddof_hint, norm_x_for_xhat_hint, variance_path_hint
     from .output_path_hint import output_path_hint
     from .label_index_hint import label_index_hint
     from .inner_derivative_hint import inner_derivative_hint
@@ -113,7 +114,8 @@ def find_hint(case: Case) -> str | None:
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint,
-              var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, loop_early_hint, skipped_last_step_hint, output_path_hint, fanout_hint,
+              var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
+              dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
