@@ -87,7 +87,7 @@ def find_hint(case: Case) -> str | None:
     from .norm_power_hint import norm_power_hint
     from .layer_hints import (epsilon_hint, factor_left_out_hint, factor_left_out_on_a_path_hint,
                               norm_axes_hint, other_gradient_hint, permuted_hint)
-    from .margin_hints import svm_correct_class_hint
+    from .margin_hints import svm_correct_class_hint, svm_margins_hint
     from .norm_dx_hints import n_left_out_hint, var_for_std_hint, wrong_count_hint
     from .norm_sum_axes_hint import norm_sum_axes_hint
     from .norm_line_slips import dmu_axis_hint, norm_ddof_hint, norm_x_for_xhat_hint, variance_path_hint
@@ -113,7 +113,7 @@ def find_hint(case: Case) -> str | None:
     for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
-              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint,
+              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
               dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint, fanout_hint,
               some_uses_hint,
