@@ -97,6 +97,7 @@ def find_hint(case: Case) -> str | None:
     from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
                                  tanh_operand_hint)
     from .pool_route_hint import pool_route_hint
+    from .product_operand_hint import product_operand_hint
     from .recurrent_hints import late_state_hint, loop_early_hint
     from .recurrent_loop_hints import first_state_hint, skipped_last_step_hint
     from .shared_param_hints import some_uses_hint
@@ -110,7 +111,7 @@ def find_hint(case: Case) -> str | None:
     staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
     if staged is not case.f:
         case = replace(case, f=staged)
-    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
+    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
