@@ -48,7 +48,10 @@ softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s �
 for s − Y), stop_gradient_hint.py (a claim through a stop_gradient), upsample_hints.py (an
 upsampling's backward reading the wrong entries), nearest_upsample_hint.py (a nearest upsampling's
 backward reading one entry of each block), stride_missing_hint.py (a strided convolution's
-backward without the stride, too narrow); `find_hint` below gives the order they are tried in.
+backward without the stride, too narrow), norm_line_slips.py (a norm layer's dx with x for x̂, the
+backward's var(ddof=1), a staged dmu over another axis, 1/(N − 1) on the variance's path),
+product_operand_hint.py (an elementwise product's dx = dout * x for dout * w); `find_hint` below
+gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)

@@ -10,7 +10,9 @@
 
     wrong count     dx = (m * dxhat - dxhat.sum(…) - xhat * (dxhat * xhat).sum(…)) / (m * std) with m
                     another count than the n entries the statistics average over (a group norm's C
-                    or N where C/G·H·W belongs): the claim is D + (n/m)·(T − D), D as above
+                    or N where C/G·H·W belongs; a spatial batch norm's N where N·H·W belongs, also
+                    declared through its rows x.transpose(0, 2, 3, 1).reshape(-1, C)): the claim is
+                    D + (n/m)·(T − D), D as above
 
 All compare values at the check's points; `hints.find_hint` tries them before fan-out, which reads
 the second, when the statistics keep their dims, as one path's term times 1/N (true, but not in the
