@@ -53,10 +53,11 @@ def _sig(e):
     return e if isinstance(e, sigmoid) else None
 
 
-def _slips(a, leaves=(), f=None):
+def _slips(a, leaves=(), f=None, other=None):
     """(slipped factor, words) for the factor ``a`` of a product; ``leaves``: f's input tensors, each
     a value a backward may take for another of the same shape (an LSTM's df = dc * prev_h for
-    dc * prev_c)."""
+    dc * prev_c); ``other``: the product's other factor (an LSTM's do = dnext_h * o for
+    dnext_h * np.tanh(next_c))."""
     from ..frontend import tensor as T
     yield sp.S.One, f"without its factor {_short(a)}"
     act = a.args[0] if isinstance(a, T.Ewise) else a
@@ -72,6 +73,10 @@ def _slips(a, leaves=(), f=None):
                 if tuple(t.shape) == tuple(T.shape_of(z)):
                     yield sp.tanh(t), (f"with tanh({t.name}) where the tanh of {said} belongs (an LSTM's do = "
                                        f"dnext_h * np.tanh(next_c), the new cell state's, not {t.name}'s)")
+            if other is not None and _sig(other) is not None:    # do = dnext_h * o: the gate itself
+                yield other, (f"with the gate {_short(other, 40)} itself where the tanh of {said} belongs "
+                              f"(an LSTM's do = dnext_h * np.tanh(next_c), not dnext_h * o; the σ' "
+                              f"factor o * (1 - o) then follows: da_o = do * o * (1 - o))")
     for t in leaves:
         if isinstance(a, T.Tensor) and t != a and tuple(t.shape) == tuple(a.shape):
             yield t, f"with {t.name} where {a.name} belongs" + OPERAND
@@ -111,6 +116,13 @@ def gate_factor_hint(case: Case):
             if isinstance(core, sp.Mul) and len(core.args) == 2:
                 outer[core] = (m, douts[0])
     prods += list(outer)          # after f's own products: those name a slip inside the layer first
+    memo = {}      # a product's a, b and a ⊙ b are the same for every candidate: evaluated once a point
+
+    def value(e, vals, shape=None):
+        key = (e, shape, tuple(id(v) for v in vals.values()))      # the point's arrays, alive meanwhile
+        if key not in memo:
+            memo[key] = np.asarray(numeric(T.as_tensor(e, shape) if shape else T.as_tensor(e), vals), float)
+        return memo[key]
     leaves = sorted((t for t in case.f.atoms(T.Tensor) if not t.name.startswith("dout")
                      and not getattr(t, "is_integer_tensor", False) and len(t.shape) > 1), key=lambda t: t.name)
     for m in prods[:MAX_PRODUCTS]:
@@ -127,14 +139,12 @@ def gate_factor_hint(case: Case):
             except Exception:   # noqa: BLE001
                 continue
             bshape = tuple(T.shape_of(b))
-            for c, words in _slips(a, leaves, case.f):
+            for c, words in _slips(a, leaves, case.f, b):
                 K, B, C = T.tensor("_K", ashape), T.tensor("_B", bshape), T.tensor("_C", mshape)
 
                 def extra(vals, m=m, a=a, b=b, c=c, K=K, B=B, C=C, ashape=ashape):
-                    kv = np.broadcast_to(np.asarray(numeric(T.as_tensor(c, ashape), vals), float), ashape)
-                    av = np.asarray(numeric(T.as_tensor(a), vals), float)
-                    bv = np.asarray(numeric(T.as_tensor(b), vals), float)
-                    mv = np.asarray(numeric(T.as_tensor(m), vals), float)
+                    kv = np.broadcast_to(value(c, vals, ashape), ashape)
+                    av, bv, mv = value(a, vals), value(b, vals), value(m, vals)
                     return {K.name: kv, B.name: bv, C.name: mv - kv * bv - av * bv}
                 # a ⊙ b as C + K ⊙ b + a ⊙ B: b's derivative takes the slipped K, a's the value B of b
                 new = ({outer[m][0]: (C + K * b + a * B) * outer[m][1]} if m in outer

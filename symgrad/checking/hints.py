@@ -48,7 +48,10 @@ softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s �
 for s − Y), stop_gradient_hint.py (a claim through a stop_gradient), upsample_hints.py (an
 upsampling's backward reading the wrong entries), nearest_upsample_hint.py (a nearest upsampling's
 backward reading one entry of each block), stride_missing_hint.py (a strided convolution's
-backward without the stride, too narrow); `find_hint` below gives the order they are tried in.
+backward without the stride, too narrow), norm_line_slips.py (a norm layer's dx with x for x̂, the
+backward's var(ddof=1), a staged dmu over another axis, 1/(N − 1) on the variance's path),
+product_operand_hint.py (an elementwise product's dx = dout * x for dout * w); `find_hint` below
+gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
@@ -87,15 +90,17 @@ def find_hint(case: Case) -> str | None:
     from .norm_power_hint import norm_power_hint
     from .layer_hints import (epsilon_hint, factor_left_out_hint, factor_left_out_on_a_path_hint,
                               norm_axes_hint, other_gradient_hint, permuted_hint)
-    from .margin_hints import svm_correct_class_hint
+    from .margin_hints import svm_correct_class_hint, svm_margins_hint
     from .norm_dx_hints import n_left_out_hint, var_for_std_hint, wrong_count_hint
     from .norm_sum_axes_hint import norm_sum_axes_hint
+    from .norm_line_slips import dmu_axis_hint, norm_ddof_hint, norm_x_for_xhat_hint, variance_path_hint
     from .output_path_hint import output_path_hint
     from .label_index_hint import label_index_hint
     from .inner_derivative_hint import inner_derivative_hint
     from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
                                  tanh_operand_hint)
     from .pool_route_hint import pool_route_hint
+    from .product_operand_hint import product_operand_hint
     from .recurrent_hints import late_state_hint, loop_early_hint
     from .recurrent_loop_hints import first_state_hint, skipped_last_step_hint
     from .shared_param_hints import some_uses_hint
@@ -109,11 +114,12 @@ def find_hint(case: Case) -> str | None:
     staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
     if staged is not case.f:
         case = replace(case, f=staged)
-    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, other_gradient_hint, conv_hint,
+    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
-              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint,
-              var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, loop_early_hint, skipped_last_step_hint, output_path_hint, fanout_hint,
+              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
+              var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
+              dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,

@@ -41,3 +41,42 @@ def svm_correct_class_hint(case: Case):
             "share (dx[np.arange(N), y] -= 1); the correct class's score is in every margin of its row, "
             "so it takes minus the number of positive margins: dx[np.arange(N), y] -= "
             "(margins > 0).sum(axis=1), before the division by N.")
+
+
+def svm_margins_hint(case: Case):
+    """The margins themselves where their 0/1 indicator belongs (dx = margins / N): the claim is,
+    off the labels, the gradient of f with relu′ taken as relu itself (max(0, m)′ = max(0, m)); at the
+    labels that gradient too (binary = margins, then binary[np.arange(N), y] = -row_sum), the right
+    entries (-(margins > 0).sum(axis=1) kept), or 0 (dx = margins / N with the labels' margins zeroed)."""
+    from ..frontend import tensor as T
+    from .derivative_rule_hints import _relu_by_its_value
+    from .hint_case import gradient_graph
+    nodes = [n for n in sp.preorder_traversal(case.f) if isinstance(n, T.TakeAlong) and n.args[0] == case.w]
+    Cs, Ts = _fitted(case)
+    if len(set(nodes)) != 1 or not case.f.has(sp.Max) or all_same(Cs, Ts) or any(c is None for c in Cs):
+        return None
+    slipped = case.f.replace(lambda e: isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args,
+                             lambda e: _relu_by_its_value(next(a for a in e.args if a != 0)))
+    graph, g = gradient_graph(slipped, case.params, case.k, case.derivation.ir.policy)
+    if g is None:
+        return None
+    Ss = [np.broadcast_to(v[0], t.shape) for v, t in zip(case.eval_vars(graph, [g]), Ts)]
+    kinds = {"all", "kept", "zero"}
+    for c, t, s, p in zip(Cs, Ts, Ss, case.points):
+        lab = _label_mask(case, nodes[0], t.shape, p)
+        if not same(c[~lab], s[~lab]) or same(s[~lab], t[~lab]):
+            return None
+        kinds &= {k for k, want in (("all", s[lab]), ("kept", t[lab]), ("zero", 0 * t[lab])) if same(c[lab], want)}
+        if not kinds:
+            return None
+    kind = next(k for k in ("zero", "kept", "all") if k in kinds)
+    right = ("dx = (margins > 0).astype(float); dx[np.arange(N), y] -= (margins > 0).sum(axis=1); dx /= N")
+    said = {"zero": "dx = margins / N, the margins themselves (and 0 at each label)",
+            "kept": "dx = margins where (margins > 0) belongs, then dx[np.arange(N), y] -= (margins > 0).sum(axis=1)",
+            "all": "dx = margins, dx[np.arange(N), y] = -margins.sum(axis=1) (binary = margins without "
+                   "binary[margins > 0] = 1)"}[kind]
+    more = (" — and the correct class's column, which is in every margin of its row, takes minus the "
+            "number of positive margins" if kind == "zero" else "")
+    return (f"margins where their 0/1 indicator belongs: the claim is {said}; a margin's derivative with "
+            f"respect to its score is 1 where the margin is positive and 0 elsewhere — (margins > 0), not "
+            f"the margin's value{more}: {right}.")

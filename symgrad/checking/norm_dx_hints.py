@@ -10,7 +10,9 @@
 
     wrong count     dx = (m * dxhat - dxhat.sum(…) - xhat * (dxhat * xhat).sum(…)) / (m * std) with m
                     another count than the n entries the statistics average over (a group norm's C
-                    or N where C/G·H·W belongs): the claim is D + (n/m)·(T − D), D as above
+                    or N where C/G·H·W belongs; a spatial batch norm's N where N·H·W belongs, also
+                    declared through its rows x.transpose(0, 2, 3, 1).reshape(-1, C)): the claim is
+                    D + (n/m)·(T − D), D as above
 
 All compare values at the check's points; `hints.find_hint` tries them before fan-out, which reads
 the second, when the statistics keep their dims, as one path's term times 1/N (true, but not in the
@@ -24,12 +26,14 @@ import sympy as sp
 from .hint_case import Case, _fitted, _variances, all_same, differs
 
 
-def _norm_of_w(case: Case):
+def _norm_of_w(case: Case, rows=False):
     """(variance node, n, the variance's std base) when w is the input the norm layer normalises
-    (its variance's x) and f divides by sqrt(var + eps); None otherwise."""
+    (its variance's x) and f divides by sqrt(var + eps); None otherwise. ``rows``: a spatial batch
+    norm declared through its rows, x.transpose(0, 2, 3, 1).reshape(-1, C), is one too."""
     from ..frontend import tensor as T
     vs = [(v, n) for v, n, _ in _variances(case.f)
-          if v.x == case.w or (isinstance(v.x, T.Reshape) and v.x.args[0] == case.w)]   # group norm
+          if v.x == case.w or (isinstance(v.x, T.Reshape) and v.x.args[0] == case.w)   # group norm
+          or (rows and _rows_of(v.x) == case.w)]
     if len(vs) != 1:
         return None
     v, n = vs[0]
@@ -85,10 +89,18 @@ def n_left_out_hint(case: Case):
             f"dxhat.sum({ax}) - xhat * (dxhat * xhat).sum({ax})) / ({size} * std).")
 
 
+def _rows_of(e):
+    """w where ``e`` is w.transpose(...).reshape(...) (spatial batch norm's rows), else None."""
+    from ..frontend import tensor as T
+    if isinstance(e, T.Reshape) and isinstance(e.args[0], T.Permute) and isinstance(e.args[0].args[0], T.Tensor):
+        return e.args[0].args[0]
+    return None
+
+
 def wrong_count_hint(case: Case):
     """dx's count m where the statistics average over n entries: the claim is D + (n/m)·(T − D)
     for a whole m ≠ n, D the gradient with the statistics held constant (as `n_left_out_hint`)."""
-    found = _norm_of_w(case)
+    found = _norm_of_w(case, rows=True)
     Cs, Ts = _fitted(case)
     if found is None or not differs(Cs, Ts):
         return None
@@ -105,8 +117,13 @@ def wrong_count_hint(case: Case):
         return None                                    # (dx = dxhat / std alone reads as m → ∞)
     if not all_same(Cs, [d + (n / m) * (t - d) for t, d in zip(Ts, Ds)]):
         return None
+    shape = tuple(int(d) for d in case.w.shape)
+    spatial = (len(shape) == 4 and m == shape[0] and n == shape[0] * shape[2] * shape[3]
+               and (v.axes == (0, 2, 3) or _rows_of(v.x) == case.w))
+    said = (" — N where N * H * W belongs (spatial batch norm: each channel's statistics average over "
+            "the N * H * W entries of its rows, n = N * H * W)" if spatial else "")
     return (f"wrong count in dx: the claim divides by {m}{_as_axes(case.w, m)} where the mean and "
-            f"variance average over {n} entries{_as_axes(case.w, n, v)}; dx = (n * dxhat - "
+            f"variance average over {n} entries{_as_axes(case.w, n, v)}{said}; dx = (n * dxhat - "
             f"dxhat.sum(…) - xhat * (dxhat * xhat).sum(…)) / (n * std) with n = {n}, the size of the "
             f"axes the statistics are taken over.")
 
@@ -115,6 +132,10 @@ def _as_axes(w, m, v=None) -> str:
     """m as sizes of w (or of the variance's grouped x): " (x.shape[1])", " (x.shape[2] * x.shape[3])"."""
     from itertools import combinations
     from ..frontend import tensor as T
+    if v is not None and _rows_of(v.x) == w:           # spatial batch norm through its rows
+        perm = tuple(int(a) for a in v.x.args[0].args[1])
+        return (_as_axes(w, m) or f" ({m})")[:-1] + (f", the rows of {w.name}.transpose{perm}"
+                                                     f".reshape(-1, {int(v.x.shape[-1])}))")
     if v is not None and isinstance(v.x, T.Reshape):
         g = tuple(int(v.x.shape[a]) for a in v.axes)
         return (f" ({' · '.join(map(str, g))}, the grouped axes {v.axes} of "

@@ -45,6 +45,7 @@ def norm_sum_axes_hint(case: Case):
     scales = [None] + ([t for t in sorted(case.f.atoms(T.Tensor), key=lambda t: t.name)
                         if t != case.w and not t.name.startswith("dout") and not t.is_integer_tensor
                         and _broadcasts(tuple(int(d) for d in t.shape), shape)] if v.x == case.w else [])
+    pairs = [(B1, B2) for B1 in [A] + others for B2 in [A] + others if B1 != B2]
     fits = None
     for c, d, p in zip(Cs, Ds, case.points):
         vals = p.example(0)
@@ -69,6 +70,11 @@ def norm_sum_axes_hint(case: Case):
                 for k in (m, n):
                     if same(c, gam * (k * g - sums[0] - xhat * sums[1]) / (k * std)):
                         here.add((B, k, None if gname is None else gname.name))
+            for B1, B2 in pairs:         # the two sums on different axes (one of them may be right)
+                for k in dict.fromkeys((n,) + tuple(int(np.prod([x.shape[a] for a in B])) for B in (B1, B2))):
+                    if same(c, gam * (k * g - g.sum(axis=B1, keepdims=True)
+                                      - xhat * (g * xhat).sum(axis=B2, keepdims=True)) / (k * std)):
+                        here.add(((B1, B2), k, None if gname is None else gname.name))
             if len(A) < rank:
                 sums = g.sum(axis=A, keepdims=True), (g * xh_all).sum(axis=A, keepdims=True)
                 if same(c, gam * (n * g - sums[0] - xh_all * sums[1]) / (n * s_all)):
@@ -76,7 +82,7 @@ def norm_sum_axes_hint(case: Case):
         fits = here if fits is None else fits & here
         if not fits:
             return None
-    B, k, gname = sorted(fits, key=lambda f: (f[2] is not None, f[2] or "", f[:2]))[0]
+    B, k, gname = sorted(fits, key=lambda f: (f[2] is not None, f[2] or "", bool(f[0]) and isinstance(f[0][0], tuple), f[:2]))[0]
     ax = lambda a: "" if len(a) == rank else f"axis={a[0]}" if len(a) == 1 else f"axis={a}"   # noqa: E731
     words = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"  # noqa: E731
     kd = lambda a: "" if len(a) == rank else ", keepdims=True"        # noqa: E731
@@ -87,6 +93,12 @@ def norm_sum_axes_hint(case: Case):
                 f"{case.w.name}.var() with no axis= — where the forward takes them over {words(A)}{of}: "
                 f"mu = {case.w.name}.mean({ax(A)}{kd(A)}), var = {case.w.name}.var({ax(A)}{kd(A)}).")
     g, pre = ("dxhat", "") if gname is None else ("dout", f"{gname} * ")
+    if isinstance(B[0], tuple):               # two sums, on different axes
+        B1, B2 = B
+        return (f"dx's two sums on different axes: the claim is dx = {pre}(n * {g} - {g}.sum({ax(B1)}) - "
+                f"xhat * ({g} * xhat).sum({ax(B2)})) / (n * std) with n = {k}, where the mean and variance "
+                f"(and xhat, std) are taken over {words(A)}{of}; both sums run over the forward's axes: "
+                f"{g}.sum({ax(A)}{kd(A)}), ({g} * xhat).sum({ax(A)}{kd(A)}), and n = {n}.")
     return (f"dx's sums over the wrong axes: the claim is dx = {pre}(n * {g} - {g}.sum({ax(B)}) - xhat * "
             f"({g} * xhat).sum({ax(B)})) / (n * std) with n = {k}, where the mean and variance (and "
             f"xhat, std) are taken over {words(A)}{of}; dx's sums run over the forward's axes: "

@@ -44,7 +44,8 @@ def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=None
         dc = dnext_c + dnext_h * (1 - tc ** 2)
     dai = dc * g if slip == "i's σ' left out" else dc * g * i * (1 - i)
     nc = f * prev_c + i * g
-    do = dnext_h * (nc if slip == "do from next_c" else np.tanh(prev_c) if slip == "do from prev_c" else tc)
+    do = dnext_h * (nc if slip == "do from next_c" else np.tanh(prev_c) if slip == "do from prev_c"
+                    else o if slip == "do from o" else tc)
     dao = do * ((1 - o ** 2) if slip == "o's σ' as tanh's" else o * (1 - o))
     dag = dc * i * (g * (1 - g) if slip == "g's tanh' as σ's" else (1 - g ** 2))
     daf = dc * (prev_h if slip == "df from prev_h" else prev_c) * f * (1 - f)
@@ -133,6 +134,8 @@ def test_tanh_prime_of_the_previous_cell_is_named():
                        "LSTM's do = dnext_h * np.tanh(next_c), not dnext_h * next_c)"),
     ("dc without o", "without its factor σ("),
     ("do from prev_c", "with tanh(prev_c) where the tanh of the layer's second output belongs"),
+    ("do from o", "with the gate σ(… prev_h @ Wh …) itself where the tanh of the layer's second output belongs "
+                  "(an LSTM's do = dnext_h * np.tanh(next_c), not dnext_h * o"),
 ])
 def test_a_slip_in_next_hs_product_is_named(slip, named):
     """next_h = o ⊙ tanh(next_c) is multiplied by dnext_h in check_backward's f: a three-factor product,

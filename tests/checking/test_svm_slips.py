@@ -4,6 +4,7 @@ backward is first checked against torch.autograd (multi_margin_loss times the cl
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import sympy as sp
 import torch
 
@@ -73,3 +74,28 @@ def test_the_correct_class_left_out_is_told_in_the_courses_terms_without_sympy_t
     r = wrong(sg.check_backward(loss, x, backward), "fan-out")
     assert "dx[np.arange(N), y] -= (margins > 0).sum(axis=1)" in r.hint
     assert "Heaviside" not in r.hint and "that term is" not in r.hint and len(r.hint) < 450, r.hint
+
+
+def svm_dx_margins(x, y, slip):
+    """The margins where (margins > 0) belongs, in the three forms a vectorised svm_loss writes."""
+    n = x.shape[0]
+    margins = np.maximum(0, x - x[np.arange(n), y][:, None] + 1.0)
+    margins[np.arange(n), y] = 0
+    if slip == "dx = margins / N":
+        return margins / n
+    binary = margins.copy()                     # binary[margins > 0] = 1 left out
+    binary[np.arange(n), y] -= margins.sum(axis=1) if slip == "row sum of margins" else (margins > 0).sum(axis=1)
+    return binary / n
+
+
+@pytest.mark.parametrize("slip, said", [
+    ("dx = margins / N", "dx = margins / N, the margins themselves (and 0 at each label)"),
+    ("row sum of margins", "dx = margins, dx[np.arange(N), y] = -margins.sum(axis=1)"),
+    ("count kept", "dx = margins where (margins > 0) belongs, then dx[np.arange(N), y] -= (margins > 0).sum(axis=1)")])
+def test_the_margins_where_their_indicator_belongs_are_named(slip, said):
+    """The first read as a bare "not equal", the second as "relu′ written as relu(z)" (not the loss's
+    words), the third bare."""
+    loss, x = _svm()
+    r = wrong(sg.check_backward(loss, x, lambda dout, x, y: dout * svm_dx_margins(x, y, slip)),
+              "margins where their 0/1 indicator belongs: the claim is " + said)
+    assert "(margins > 0).astype(float)" in r.hint and "relu" not in r.hint
