@@ -63,6 +63,19 @@ def load_data(path, inputs, what="--data") -> dict:
     if missing:
         raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
                            f"{sorted(arrays)} (one array per input, keyed by the input's name)")
+    extra = [k for k in arrays if k not in names]
+    if extra:
+        # sg.train refuses a key of data that is no input (it would be ignored, silently); so does
+        # the command (it used to drop such arrays without a word)
+        import difflib
+        close = {k: ([n for n in names if n.lower() == k.lower()] or
+                     difflib.get_close_matches(k, names, n=1, cutoff=0.5)) for k in extra}
+        said = ", ".join(f"{k!r}" + (f" (did you mean {close[k][0]!r}?)" if close[k] else "") for k in extra)
+        how = "np.savez(" + repr(os.path.basename(path)) + "".join(f", {n}=..." for n in names) + ")"
+        raise SymgradError(f"{what}: {path} holds {'an array' if len(extra) == 1 else 'arrays'} that "
+                           f"{'is no input' if len(extra) == 1 else 'are no inputs'} of the model: {said}; "
+                           f"its inputs are {', '.join(map(repr, names))}. symgrad train refuses an array it "
+                           f"would ignore, as sg.train does: write only the inputs' arrays, {how}")
     out = {n: arrays[n] for n in names}
     sizes = {n: (a.shape[0] if a.ndim else None) for n, a in out.items()}
     if not same_sample_counts(sizes):

@@ -63,3 +63,23 @@ def test_an_array_of_samples_in_columns_is_called_transposed(files, capsys):
     np.savez(files / "cols.npz", x=data["x"].T, t=data["t"])
     err = _err(files, "cols.npz", capsys)
     assert "the array 'x' looks transposed, its samples in columns: save its transpose, of shape (10, 4)" in err
+
+
+def test_an_array_that_is_no_input_is_named_as_sg_train_names_it(files, capsys):
+    """sg.train refuses a key of data that is no input; the command dropped such an array without a
+    word (a 'labels' array saved beside 'x' and 't' trained as if it were not there)."""
+    data = blobs(10, seed=0)
+    np.savez(files / "extra.npz", labels=data["t"].argmax(1), **data)
+    err = _err(files, "extra.npz", capsys)
+    assert "extra.npz holds an array that is no input of the model: 'labels'" in err
+    assert "its inputs are 'x', 't'" in err and "np.savez('extra.npz', x=..., t=...)" in err
+
+
+def test_arrays_that_are_no_inputs_of_validation_are_named_with_the_closest_input(files, capsys):
+    data = blobs(10, seed=0)
+    np.savez(files / "d.npz", **data)
+    np.savez(files / "v.npz", xx=data["x"], **data)
+    code = cli.main(["train", str(files / "model.py"), "--no-progress", "--epochs", "1",
+                     "--data", str(files / "d.npz"), "--validation", str(files / "v.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--validation" in err and "'xx' (did you mean 'x'?)" in err, err
