@@ -37,14 +37,14 @@ This module holds the loop; what it uses lives beside it, and every public name 
 - `training_results`: `History`, `TrainingDiverged`, `TrainingArgumentError`;
 - `training_data`: the checks of the data before the first step;
 - `training_init`: `init_values`, `relu_weights`, `param_roles` (the parameters not given);
-- `training_metrics`: `batches`, `mean_loss`, `predict`, `accuracy`;
+- `training_metrics`: `batches`, `mean_loss` (and `loss_over_batch`, `BatchReductionWarning`), `predict`, `accuracy`;
 - `training_checkpoint`: `save`, `load`, `Checkpoint`, `CheckpointError`;
 - `training_interrupts`: Ctrl-C; `training_arrays`: NumPy arrays and torch tensors alike.
 """
 from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
-           "save", "load", "check_checkpoint_path", "batches", "mean_loss", "predict", "accuracy",
+           "save", "load", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
            "METRIC_NAMES", "init_values", "relu_weights", "param_roles"]
 
 import math
@@ -65,7 +65,7 @@ from .training_data import (_check_data, _check_data_labels, _check_declared_sha
 from .training_early_stop import EarlyStop, direction
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
-from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, accuracy, batches, mean_loss, predict
+from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, loss_over_batch, mean_loss, predict
 from .training_results import History, TrainingArgumentError, TrainingDiverged
 
 

@@ -37,18 +37,63 @@ def batches(data: Mapping, batch_size: int, order=None):
         yield {k: v[idx] for k, v in data.items()}
 
 
+class BatchReductionWarning(UserWarning):
+    """`mean_loss` could not tell whether a whole-batch declaration's loss is a mean or a sum over
+    the batch (a loss normalised over the batch is neither), and averaged the minibatch losses."""
+
+
 def mean_loss(program, values, data, batch_size: int = 1024) -> float:
     """The loss over all of ``data``, as the program would give it for one batch of all of it: the
-    mean of the minibatch losses weighted by their sizes — or, for a program compiled with
-    ``reduction="sum"``, their sum (weighting sums by sizes gave neither: 1001 for a sum of 3000
-    over three minibatches)."""
-    summed = getattr(getattr(program, "spec", None), "reduction", "mean") == "sum"
-    total, n = 0.0, 0
+    mean of the minibatch losses weighted by their sizes — or, for a loss that is a sum over the
+    batch, their sum (weighting sums by sizes gave neither: 1001 for a sum of 3000 over three
+    minibatches). A program compiled with ``reduction="sum"`` sums; a whole-batch declaration
+    (tensors of a symbolic size N) says how it reduces N in its loss, which `loss_over_batch` reads
+    from the first minibatch. One minibatch (at most ``batch_size`` samples) is the loss itself."""
+    total, n, summed = 0.0, 0, None
     for batch in batches(data, batch_size):
         b = num_samples(batch)
-        total += float(program.loss(values, batch)) * (1 if summed else b)
+        loss = float(program.loss(values, batch))
+        if summed is None:
+            summed = b < num_samples(data) and loss_over_batch(program, values, batch, loss) == "sum"
+        total += loss * (1 if summed else b)
         n += b
     return total if summed else total / n
+
+
+def loss_over_batch(program, values, batch, loss=None) -> str:
+    """How ``program``'s loss reduces the batch: ``"sum"`` or ``"mean"``. A per-example program
+    says so (``reduction=``); a whole-batch declaration's loss is written by hand (``sg.sum(...)``,
+    ``sg.mean``, ``sg.cross_entropy``), so it is read off ``batch``: the loss of the batch twice over
+    is the same for a mean and twice as much for a sum (batch statistics such as batch norm's
+    keep their values). Neither (a loss normalised over the batch) is a `BatchReductionWarning`,
+    and ``"mean"``. The answer is kept on the program."""
+    spec = getattr(program, "spec", None)
+    if getattr(spec, "reduction", "mean") == "sum":
+        return "sum"
+    if not getattr(spec, "whole_batch", False) or getattr(spec, "declared_inputs", None) is not None:
+        return "mean"                       # declared per example: the mean over B (reduction="mean")
+    known = getattr(program, "_loss_over_batch", None)
+    if known is not None:
+        return known
+    loss = float(program.loss(values, batch)) if loss is None else loss
+    if not math.isfinite(loss) or loss == 0.0:
+        return "mean"                       # nothing to read here; the next call tries again
+    twice = {k: np.concatenate([v, v]) for k, v in ((k, to_numpy(v)) for k, v in batch.items())}
+    ratio = float(program.loss(values, twice)) / loss
+    found = "sum" if abs(ratio - 2) < 0.05 else "mean" if abs(ratio - 1) < 0.05 else None
+    if found is None:
+        import warnings
+        warnings.warn(f"mean_loss: this whole-batch loss is neither a mean nor a sum over the batch (the "
+                      f"batch twice over gives {ratio:.4g} times its loss), so the loss of all the data is "
+                      f"not one of its minibatches' losses; they are averaged, weighted by size. Give a "
+                      f"metric of your own, or a batch_size that holds all the data",
+                      BatchReductionWarning, stacklevel=3)
+        found = "mean"
+    try:
+        program._loss_over_batch = found
+    except AttributeError:                  # a program that takes no attributes: read again next time
+        pass
+    return found
 
 
 def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarray:

@@ -5,7 +5,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.compiling.training import mean_loss
+from symgrad.compiling.training import BatchReductionWarning, mean_loss
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
@@ -20,6 +20,46 @@ def test_mean_loss_over_minibatches_is_the_loss_of_one_batch_of_everything(reduc
     assert mean_loss(prog, {"w": 0.5}, {"x": X}) == pytest.approx(want, rel=1e-12)
     assert mean_loss(prog, {"w": 0.5}, {"x": X}, batch_size=7) == pytest.approx(want, rel=1e-12)
     assert prog.loss({"w": 0.5}, {"x": X}) == pytest.approx(want, rel=1e-12)
+
+
+def _whole_batch(reduce):
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y, w = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("w", (3,))
+    return sg.compile(reduce((x @ w - y) ** 2, N), [w], [x, y], dtype="float64")
+
+
+@pytest.mark.parametrize("how", ["sum", "sum/N", "mean", "batch norm"])
+def test_a_whole_batch_loss_summed_over_n_is_summed_over_the_minibatches(how):
+    """Before: a whole-batch declaration's loss was always read as a mean over N: sg.sum(...) over
+    3000 samples in minibatches of 1024 came out about a third of the loss of all of them."""
+    rng = np.random.default_rng(0)
+    X, Y, W = rng.normal(size=(3000, 3)), rng.normal(size=3000), np.array([1.0, -0.5, 2.0])
+    r = X @ W - Y
+    if how == "batch norm":                             # batch statistics: the batch twice over keeps them
+        N = sp.Symbol("N", integer=True, positive=True)
+        x, y, w = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("w", (3,))
+        z = x @ w
+        prog = sg.compile(sg.mean(((z - sg.mean(z)) / sp.sqrt(sg.var(z) + 1e-5) - y) ** 2), [w], [x, y],
+                          dtype="float64")
+        z = X @ W
+        per_batch = lambda rows: np.mean(((z[rows] - z[rows].mean()) / np.sqrt(z[rows].var() + 1e-5) - Y[rows]) ** 2)
+        chunks = [slice(0, 1024), slice(1024, 2048), slice(2048, 3000)]
+        want = sum(per_batch(c) * (c.stop - c.start) for c in chunks) / 3000     # weighted as means
+    else:
+        reduce = {"sum": lambda e, N: sg.sum(e), "sum/N": lambda e, N: sg.sum(e) / N,
+                  "mean": lambda e, N: sg.mean(e)}[how]
+        prog = _whole_batch(reduce)
+        want = (r ** 2).sum() if how == "sum" else (r ** 2).mean()      # by hand
+    got = mean_loss(prog, {"w": W}, {"x": X, "y": Y})
+    assert got == pytest.approx(want, rel=1e-10)
+
+
+def test_a_whole_batch_loss_neither_a_mean_nor_a_sum_is_warned_about():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(3000, 3)), rng.normal(size=3000)
+    prog = _whole_batch(lambda e, N: sg.sum(e) / sp.sqrt(N))          # the batch twice over: √2 times
+    with pytest.warns(BatchReductionWarning, match="neither a mean nor a sum"):
+        mean_loss(prog, {"w": np.ones(3)}, {"x": X, "y": Y})
 
 
 def _logistic(probability: bool):
