@@ -221,3 +221,20 @@ def test_labels_padded_with_minus_100_are_told_of_ignore_index():
     assert told.loss({"W": np.zeros((4, 3))}, data) == pytest.approx(np.log(3))      # 3 labels kept, uniform
     with pytest.raises(sg.LabelRangeError, match=r"-3: a negative index"):
         sg.train(prog, {"x": np.ones((4, 4)), "y": np.array([0, 1, -3, 2])}, progress=False)
+
+
+@pytest.mark.parametrize("option, said", [
+    ({"lr": 0.1}, "sg.compile(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3))"),
+    ({"optimizer": "sgd"}, "the optimizer and its hyperparameters are sg.compile's"),
+    ({"verbose": 0}, "progress=False"),
+    ({"validation_split": 0.2}, "validation= takes the held-out arrays themselves, not a fraction"),
+    ({"callbacks": []}, "early stopping is patience="),
+])
+def test_options_of_other_training_loops_are_told_where_symgrad_has_them(option, said):
+    """Before: "train() got an unknown keyword argument 'lr'. It takes: ..." with no word of where the
+    learning rate is, and "did you mean 'validation'?" for validation_split=0.2, which validation=
+    does not take (a fraction)."""
+    prog = _regression()
+    with pytest.raises(ArgumentError) as e:
+        sg.train(prog, _data(), epochs=1, progress=False, **option)
+    assert f"train() takes no {next(iter(option))}=" in str(e.value) and said in str(e.value)
