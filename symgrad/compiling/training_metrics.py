@@ -119,7 +119,8 @@ def accuracy(target, output=0, threshold: float | None = None) -> Callable:
     reads the program: 0 for a logit — an output that is an affine function of a product, such as
     ``x @ w + b`` before ``sg.bce_with_logits`` — and 0.5 for any other output (a probability:
     ``sg.sigmoid(...)``). (Until 2026-11-30, eighth session, it was 0.5 always, also for logits:
-    0.9675 for a logistic regression whose logits were right on 0.9925 of the samples.)
+    0.9675 for a logistic regression whose logits were right on 0.9925 of the samples.) Labels
+    that are no classes (a regression's real targets) are a `TrainingArgumentError`.
 
     >>> metric = accuracy("t")      # then: train(..., metrics={"accuracy": metric})
     """
@@ -127,6 +128,7 @@ def accuracy(target, output=0, threshold: float | None = None) -> Callable:
         out = predict(program, values, data, output=output)
         y = np.asarray(lookup(data, target))
         y = y.reshape(y.shape[0], -1)
+        _check_classes(y, out.shape[1], key_name(target), threshold)
         if out.shape[1] == 1:
             cut = threshold if threshold is not None else (0.0 if output_is_logit(program, output) else 0.5)
             pred = (out[:, 0] > cut).astype(int)
@@ -139,6 +141,34 @@ def accuracy(target, output=0, threshold: float | None = None) -> Callable:
     metric.__name__ = f"accuracy({key_name(target)})"
     metric.reads = (key_name(target),)      # data it reads that may be no input (train's key check)
     return metric
+
+
+def _check_classes(y, classes: int, name: str, threshold) -> None:
+    """``y`` (one row per sample) must hold classes for ``classes`` outputs per sample: whole numbers
+    0 … classes − 1 or one-hot (or probability) rows for several, 0/1 (probabilities) or ±1 for one.
+    Anything else — a regression's targets — has no accuracy: the arg-max of real targets, or
+    ``y > 0.5``, counted right 0.61 of a linear regression's samples and 1.0 of another's."""
+    if not np.issubdtype(y.dtype, np.number) or y.size == 0:
+        return
+    y = y.astype(float)
+    if classes > 1 and y.shape[1] == 1:
+        ok, want = (np.all(y == np.round(y)) and y.min() >= 0 and y.max() < classes), \
+            f"class indices 0 … {classes - 1}"
+    elif classes > 1:
+        ok, want = (y.min() >= 0 and np.allclose(y.sum(1), 1, atol=1e-3)), \
+            "one-hot rows (or class probabilities: rows of entries >= 0 that add up to 1)"
+    elif threshold is None and y.shape[1] == 1:
+        ok, want = (y.min() >= 0 and y.max() <= 1) or bool(np.all(np.abs(y) == 1)), \
+            "labels 0/1 (or probabilities in [0, 1]), or ±1"
+    else:
+        return
+    if not ok:
+        lo, hi = float(y.min()), float(y.max())
+        raise TrainingArgumentError(
+            f"accuracy counts the samples whose predicted class is right, so the input {name!r} must hold "
+            f"{want}; it holds values from {lo:.4g} to {hi:.4g}"
+            f"{', not whole numbers' if classes > 1 and y.shape[1] == 1 and not np.all(y == np.round(y)) else ''}"
+            f" — a regression's targets have no accuracy: use metrics=['loss'] (or a metric of your own)")
 
 
 _AFFINE_MOVES = ("reshape", "broadcast", "expand", "transpose", "permute")

@@ -5,7 +5,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.compiling.training import BatchReductionWarning, mean_loss
+from symgrad.compiling.training import BatchReductionWarning, accuracy, mean_loss
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
@@ -105,3 +105,46 @@ def test_metrics_of_the_same_name_are_all_kept():
     rec = h.epochs[0]
     assert (rec["train_lambda"], rec["train_lambda_1"], rec["train_loss_1"]) == (1.0, 2.0, 7.0)
     assert rec["train_loss"] == pytest.approx((float(h.values["w"]) - 1) ** 2)     # mean_loss, by hand
+
+
+def _regression(outputs: int):
+    W, x, y = sp.MatrixSymbol("W", outputs, 3), sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("y", outputs, 1)
+    return sg.compile(sg.mse(W * x, y), [W], [x, y], outputs=[W * x], dtype="float64")
+
+
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_accuracy_of_a_regression_is_refused_naming_what_the_labels_must_be(outputs):
+    """Before: metrics=["accuracy"] on a linear regression counted y > 0.5 (one output) or the arg-max
+    of real targets (two) as classes: "train_accuracy 0.6133" for a model with no classes."""
+    prog = _regression(outputs)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    Y = X @ rng.normal(size=(3, outputs)) * 3
+    with pytest.raises(sg.SymgradError, match="a regression's targets have no accuracy") as e:
+        sg.train(prog, {"x": X, "y": Y}, epochs=1, progress=False, metrics=["accuracy"])
+    assert "the input 'y' must hold" in str(e.value)
+
+
+@pytest.mark.parametrize("labels", ["one-hot", "smoothed", "indices", "0/1", "±1"])
+def test_accuracy_still_takes_every_kind_of_class_label(labels):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    k = (X[:, 0] > 0).astype(int)
+    if labels in ("0/1", "±1"):
+        N = sp.Symbol("N", integer=True, positive=True)
+        x, y, w = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("w", (3,))
+        prog = sg.compile(sg.mse(x @ w, y), [w], [x, y], outputs=[x @ w], dtype="float64")
+        Y = k if labels == "0/1" else 2 * k - 1
+        want = 1.0                                     # x @ w is a logit, read at 0: x0 > 0
+        values = {"w": np.array([1.0, 0, 0])}
+    else:
+        N = sp.Symbol("N", integer=True, positive=True)
+        x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 2))
+        y = sg.tensor("y", (N,), integer=True) if labels == "indices" else sg.tensor("y", (N, 2))
+        prog = sg.compile(sg.cross_entropy(x @ w, y), [w], [x, y], outputs=[x @ w], dtype="float64")
+        Y = k if labels == "indices" else np.eye(2)[k] * (0.9 if labels == "smoothed" else 1) + (
+            0.05 if labels == "smoothed" else 0)
+        values = {"w": np.array([[-1.0, 1.0], [0, 0], [0, 0]])}
+        want = 1.0                                     # the arg-max of (−x0, x0) is x0 > 0
+    got = accuracy("y")(prog, values, {"x": X, "y": Y})
+    assert got == pytest.approx(want)
