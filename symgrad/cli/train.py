@@ -212,7 +212,10 @@ def _train(args, T) -> int:
         if isinstance(cause, SymgradError) and "first probe" in str(e):
             flag, path = (("--validation", args.validation) if "on the validation" in str(e)
                           else ("--data", args.data))
-            raise SymgradError(f"{flag} {path}: {cause}") from None
+            said = str(cause).replace("use metrics=['loss'] (or a metric of your own)",
+                                      "leave target out of the model file (target names the input that "
+                                      "holds class labels, for the accuracy)")
+            raise SymgradError(f"{flag} {path}: {said}") from None
         if str(e).startswith(f"monitor={args.monitor!r} is not recorded"):
             said = str(e).split(" is not recorded", 1)[1]
             hint = ""

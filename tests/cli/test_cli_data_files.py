@@ -83,3 +83,25 @@ def test_arrays_that_are_no_inputs_of_validation_are_named_with_the_closest_inpu
                      "--data", str(files / "d.npz"), "--validation", str(files / "v.npz")])
     err = capsys.readouterr().err
     assert code == 2 and "--validation" in err and "'xx' (did you mean 'x'?)" in err, err
+
+
+REGRESSION_MODEL = '''
+import sympy as sp, symgrad as sg
+N = sp.Symbol("N", integer=True, positive=True)
+x, y, W = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("W", (3,))
+loss = sg.mean((x @ W - y) ** 2)
+params, inputs, outputs, target = [W], [x, y], [x @ W], y
+'''
+
+
+def test_a_regression_model_file_naming_a_target_is_told_to_leave_it_out(tmp_path, capsys):
+    """Before: a regression whose model file named target printed a meaningless train_accuracy
+    (the arg-max, or y > 0.5, of real targets)."""
+    (tmp_path / "reg.py").write_text(REGRESSION_MODEL)
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    np.savez(tmp_path / "reg.npz", x=X, y=X @ np.array([1.0, 2.0, 3.0]))
+    code = cli.main(["train", str(tmp_path / "reg.py"), "--no-progress", "--epochs", "1",
+                     "--data", str(tmp_path / "reg.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "a regression's targets have no accuracy: leave target out of the model file" in err
