@@ -266,6 +266,9 @@ def _check_per_example_shapes(spec, by_name: dict, what: str) -> None:
                 msg += (f"; these look like integer labels, one per sample, where one-hot rows of {c} "
                         f"are declared — pass np.eye({c})[labels], or declare the label a scalar "
                         f"Symbol (sp.Symbol({sym.name!r}, integer=True); sg.cross_entropy takes either)")
+            elif _sample_hint(a.shape[1:], want, f"{what}[{sym.name!r}]"):
+                # 8×8 images where 64 pixels are declared, one value per sample where a (1, 1) is
+                msg += _sample_hint(a.shape[1:], want, f"{what}[{sym.name!r}]").replace(": ", "; ", 1)
             raise TrainingArgumentError(msg) from None
 
 

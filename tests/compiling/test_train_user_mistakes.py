@@ -238,3 +238,17 @@ def test_options_of_other_training_loops_are_told_where_symgrad_has_them(option,
     with pytest.raises(ArgumentError) as e:
         sg.train(prog, _data(), epochs=1, progress=False, **option)
     assert f"train() takes no {next(iter(option))}=" in str(e.value) and said in str(e.value)
+
+
+def test_images_where_a_per_example_vector_is_declared_are_told_the_reshape():
+    """Before: "data['x']: the input 'x' has shape (40, 8, 8); declared (64, 1) per example, so a
+    batch of B examples is (B, 64)" and no word of the reshape (the whole-batch message had it)."""
+    net, t = sg.mlp([64, 8, 3]), sp.MatrixSymbol("t", 3, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t])
+    rng = np.random.default_rng(0)
+    with pytest.raises(TrainingArgumentError, match=r"pass data\['x'\]\.reshape\(-1, 64\)"):
+        sg.train(prog, {"x": rng.random((40, 8, 8)), "t": np.eye(3)[rng.integers(0, 3, 40)]}, progress=False)
+    w, x, y = sp.MatrixSymbol("w", 1, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("y", 1, 1)
+    prog = sg.compile(sg.mse(w * x, y), [w], [x, y])
+    with pytest.raises(TrainingArgumentError, match=r"pass data\['y'\]\.reshape\(-1, 1\)"):
+        sg.train(prog, {"x": rng.random((40, 2)), "y": rng.random(40)}, progress=False)
