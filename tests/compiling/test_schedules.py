@@ -129,3 +129,23 @@ def test_a_schedule_written_as_a_function_prints_as_its_expression_not_its_addre
     assert not re.search(r"0x[0-9a-f]{6,}", a.source)
     line = next(s for s in a.source.splitlines() if s.startswith("# Optimizer:"))
     assert "lr=lambda t: Piecewise((0.01, t <= 30), (5.0, True))" in line and "'lr': lambda t: 0.5/t" in line
+
+
+@pytest.mark.parametrize("which", ["StepLR", "ExponentialLR"])
+def test_the_per_epoch_schedules_optimizers_md_writes_equal_torchs(which):
+    """docs/optimizers.md writes StepLR and ExponentialLR, stepped once per epoch, as functions of t."""
+    spe = 45
+    epoch = lambda t: sp.floor((t - 1) / spe)
+    ours = {"StepLR": lambda t: 0.1 * sp.Rational(1, 2) ** sp.floor(epoch(t) / 10),
+            "ExponentialLR": lambda t: 0.1 * sp.Rational(95, 100) ** epoch(t)}[which]
+    make = {"StepLR": lambda o: torch.optim.lr_scheduler.StepLR(o, 10, 0.5),
+            "ExponentialLR": lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.95)}[which]
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched, theirs = make(opt), []
+    for k in range(1, 25 * spe + 1):
+        theirs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if k % spe == 0:
+            sched.step()
+    f = sp.lambdify(t, ours(t))
+    assert np.allclose([float(f(k)) for k in range(1, 25 * spe + 1)], theirs, rtol=1e-12, atol=0)
