@@ -8,7 +8,8 @@ epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file na
 ``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``).
 --checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
 --resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
-(under another --optimizer, that optimizer's state starts afresh)."""
+(under another --optimizer, that optimizer's state starts afresh). Without --checkpoint (or
+--best) the trained values are not kept, and the command says so at the end."""
 from __future__ import annotations
 
 import os
@@ -273,6 +274,10 @@ def _train(args, T) -> int:
         and history.best_epoch != history.epochs[-1]["epoch"]) else ""
     print(f"final loss (mean over the last epoch{last}): {history.epochs[-1]['loss']:.6g}" if history.epochs
           else "no steps taken")
+    if args.checkpoint is None and args.best is None and history.epochs:
+        # the README's `symgrad train model.py --data train.npz --epochs 30` trained and kept nothing
+        print("symgrad train: the trained values were not saved: pass --checkpoint CK.npz to keep them "
+              "(symgrad.compiling.training.load('CK.npz').values)", file=sys.stderr)
     return 0
 
 

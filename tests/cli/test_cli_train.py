@@ -259,3 +259,14 @@ def test_train_resume_from_another_models_checkpoint_exits_2_naming_the_paramete
     assert cli.main(base + [str(files / "names.npz")]) == 2
     assert "holds values for ['V', 'b'], but the model's parameters are ['W', 'b']" in capsys.readouterr().err
     assert not calls                              # refused before compiling
+
+
+def test_train_without_checkpoint_says_the_values_were_not_kept(files, calls, capsys):
+    """Before: the README's `symgrad train model.py --data train.npz --epochs 30` trained, printed
+    the epochs and exited 0 with the trained values thrown away, and not a word of it."""
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--epochs", "1", "--no-progress"]
+    assert cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert "the trained values were not saved: pass --checkpoint CK.npz to keep them" in err
+    assert cli.main(argv + ["--checkpoint", str(files / "ck.npz")]) == 0
+    assert "not saved" not in capsys.readouterr().err
