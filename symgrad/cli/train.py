@@ -57,7 +57,10 @@ def load_data(path, inputs, what="--data") -> dict:
     """The arrays of ``path`` for each input, keyed by the input's name."""
     from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
     if not os.path.isfile(path):
-        raise SymgradError(f"{what}: no such file: {path}")
+        # np.savez("train", ...) writes train.npz: a name given without its suffix is found
+        near = path + ".npz" if not path.endswith(".npz") and os.path.isfile(path + ".npz") else None
+        raise SymgradError(f"{what}: no such file: {path}" + (f" (there is {near}: np.savez adds the "
+                                                              f".npz; give {what} {near})" if near else ""))
     names = [s.name for s in inputs]
     arrays = _npz_arrays(path, names, what)
     missing = [n for n in names if n not in arrays]

@@ -105,3 +105,10 @@ def test_a_regression_model_file_naming_a_target_is_told_to_leave_it_out(tmp_pat
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "a regression's targets have no accuracy: leave target out of the model file" in err
+
+
+def test_a_data_file_named_without_its_npz_suffix_is_pointed_to(files, capsys):
+    """np.savez("train", ...) writes train.npz; --data train said only "no such file: train"."""
+    np.savez(files / "train", **blobs(10, seed=0))
+    err = _err(files, "train", capsys)
+    assert f"there is {files / 'train.npz'}: np.savez adds the .npz" in err
