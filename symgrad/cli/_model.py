@@ -36,6 +36,7 @@ import argparse
 import contextlib
 import os
 import runpy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -172,9 +173,9 @@ def _in_model_file(model: Model):
     try:
         yield
     except FreeSymbolError as e:
-        said = str(e).replace("add it to params=[...] or inputs=[...]",
-                              "add it to the model file's params or inputs list (or write a "
-                              "constant as a number)")
+        said = re.sub(r"add (it|each) to params=\[\.\.\.\] or inputs=\[\.\.\.\]",
+                      r"add \1 to the model file's params or inputs list (or write a constant as a number)",
+                      str(e))
         raise FreeSymbolError(f"{model.path}: {said}") from None
 
 

@@ -102,3 +102,11 @@ def test_the_optimizer_option_takes_any_case_as_sg_compile_does(files, capsys):
     from symgrad.cli.main import build_parser
     args = build_parser().parse_args(["compile", str(files / "model.py"), "--optimizer", "Adam"])
     assert args.optimizer == "adam"
+
+
+def test_several_symbols_the_model_file_does_not_declare(files, capsys):
+    text = SOFTMAX_MODEL_FILE.replace("loss = ", "c, d = sp.symbols('c d')\nloss = c * d * ")
+    (files / "m2.py").write_text(text)
+    assert cli.main(["compile", str(files / "m2.py")]) == 2
+    err = capsys.readouterr().err
+    assert "uses 'c', 'd', which are neither parameters nor inputs; add each to the model file's params" in err, err

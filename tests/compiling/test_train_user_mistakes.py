@@ -252,3 +252,14 @@ def test_images_where_a_per_example_vector_is_declared_are_told_the_reshape():
     prog = sg.compile(sg.mse(w * x, y), [w], [x, y])
     with pytest.raises(TrainingArgumentError, match=r"pass data\['y'\]\.reshape\(-1, 1\)"):
         sg.train(prog, {"x": rng.random((40, 2)), "y": rng.random(40)}, progress=False)
+
+
+def test_several_undeclared_symbols_are_named_in_the_plural():
+    """Before: "the loss uses 't', 'x', which is neither a parameter nor an input; add it to ..."."""
+    from symgrad.errors import FreeSymbolError
+    net, t = sg.mlp([4, 8, 3]), sp.MatrixSymbol("t", 3, 1)
+    with pytest.raises(FreeSymbolError, match=r"uses 't', 'x', which are neither parameters nor inputs; "
+                                              r"add each to params=\[\.\.\.\] or inputs=\[\.\.\.\]"):
+        sg.compile(sg.cross_entropy(net.output, t), net.params)
+    with pytest.raises(FreeSymbolError, match=r"uses 't', which is neither a parameter nor an input; add it"):
+        sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input])
