@@ -336,10 +336,10 @@ class Optimizer:
         what to write, here as in `sg.compile`, not SymPy's TypeError from inside it."""
         if not _schedule(self.lr):
             return as_expr(self.lr, "lr")                 # text parsed, not run
+        from .schedules import check_schedule, exact_floors
         if isinstance(t, sp.Basic) and t.free_symbols:      # checked, and called once
-            from .schedules import check_schedule
-            return as_expr(check_schedule(f"lr={getattr(self.lr, '__name__', type(self.lr).__name__)}",
-                                          self.lr, t), "lr")
+            return exact_floors(as_expr(check_schedule(f"lr={getattr(self.lr, '__name__', type(self.lr).__name__)}",
+                                                       self.lr, t), "lr"), t)
         return as_expr(self.lr(t), "lr")
 
     def _regularized(self, p, g):

@@ -147,5 +147,28 @@ def test_the_per_epoch_schedules_optimizers_md_writes_equal_torchs(which):
         opt.step()
         if k % spe == 0:
             sched.step()
-    f = sp.lambdify(t, ours(t))
-    assert np.allclose([float(f(k)) for k in range(1, 25 * spe + 1)], theirs, rtol=1e-12, atol=0)
+    w, x = sp.symbols("w x")                     # loss w·x at x = 1: the step moves w by −lr(t)
+    prog = sg.compile(w * x, [w], [x], optimizer=sg.optim.SGD(lr=ours), dtype="float64")
+    values, state, got = {"w": np.array(0.0)}, None, []
+    for _ in theirs:
+        before = float(values["w"])
+        values, state = prog.step(values, state, {"x": np.ones(1)})
+        got.append(before - float(values["w"]))
+    assert np.allclose(got, theirs, rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize("n", [3, 7, 49])
+@pytest.mark.parametrize("form", ["floor", "//", "ceiling"])
+def test_a_step_schedule_halves_the_rate_at_the_right_step_in_the_compiled_step(n, form):
+    """Before: SymPy expands sp.floor((t - 1) / 3) into floor(t/3 - 1/3), which floats put just below
+    a whole number at t = 7, 10, 13, ...: the compiled step halved the rate one step late there."""
+    ours = {"floor": lambda t: 0.1 * sp.Rational(1, 2) ** sp.floor((t - 1) / n),
+            "//": lambda t: 0.1 * sp.Rational(1, 2) ** ((t - 1) // n),
+            "ceiling": lambda t: 0.1 * sp.Rational(1, 2) ** (sp.ceiling(t / n) - 1)}[form]
+    w, x = sp.symbols("w x")
+    prog = sg.compile(w * x, [w], [x], optimizer=sg.optim.SGD(lr=ours), dtype="float64")
+    values, state = {"w": np.array(0.0)}, None
+    for k in range(1, 30 * n):
+        before = float(values["w"])
+        values, state = prog.step(values, state, {"x": np.ones(1)})
+        assert before - float(values["w"]) == pytest.approx(0.1 * 0.5 ** ((k - 1) // n), rel=1e-12), k
