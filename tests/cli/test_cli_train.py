@@ -270,3 +270,25 @@ def test_train_without_checkpoint_says_the_values_were_not_kept(files, calls, ca
     assert "the trained values were not saved: pass --checkpoint CK.npz to keep them" in err
     assert cli.main(argv + ["--checkpoint", str(files / "ck.npz")]) == 0
     assert "not saved" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("schedule, want", [
+    ("sg.optim.WarmupCosine(0.05, warmup=10, total=100, lr_min=0.005)",
+     O.WarmupCosine(0.5, warmup=10, total=100, lr_min=0.05)),
+    ("sg.optim.LinearAnnealing(0.05, 0.01, tau=10)", O.LinearAnnealing(0.5, 0.1, tau=10)),
+])
+def test_lr_scales_a_model_files_schedule_to_it(schedule, want, files, calls, capsys):
+    """Before: --lr 0.5 replaced a model file's WarmupCosine by the constant 0.5, silently: no
+    warm-up, no decay."""
+    (files / "sched.py").write_text(MODEL.replace("sg.optim.Adam(lr=0.05)", f"sg.optim.Adam(lr={schedule})"))
+    assert cli.main(["compile", str(files / "sched.py"), "--lr", "0.5"]) == 0
+    got = calls[-1]["optimizer"].lr
+    assert type(got) is type(want) and all(
+        getattr(got, f) == pytest.approx(getattr(want, f)) for f in vars(want)), got
+
+
+def test_lr_replacing_a_schedule_of_its_own_says_so(files, calls, capsys):
+    (files / "own.py").write_text(MODEL.replace("sg.optim.Adam(lr=0.05)", "sg.optim.Adam(lr=lambda t: 0.05 * 0.9 ** t)"))
+    assert cli.main(["compile", str(files / "own.py"), "--lr", "0.5"]) == 0
+    assert calls[-1]["optimizer"].lr == 0.5
+    assert "--lr 0.5 replaces the model file's learning-rate schedule" in capsys.readouterr().err
