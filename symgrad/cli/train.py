@@ -204,11 +204,17 @@ def _train(args, T) -> int:
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:
         metrics["accuracy"] = T.accuracy(model.target)
+    printed = []          # without the bar, each epoch's line as it ends (it came only after the last)
+
+    def line_now(record):
+        print(_epoch_line(record), flush=True)
+        printed.append(record)
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=not args.no_progress,
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
-                          patience=args.patience, monitor=args.monitor, mode=args.mode)
+                          patience=args.patience, monitor=args.monitor, mode=args.mode,
+                          on_epoch=line_now if args.no_progress else None)
     except T.TrainingArgumentError as e:
         # train probes the loss on the data first: arrays the program cannot take (a wrong shape)
         # are the data file's fault, not a metric's — say so, with train's own reason
@@ -251,10 +257,10 @@ def _train(args, T) -> int:
         elif h is not None and h.best is not None:
             msg += f"; pass --best BEST.npz to keep the best epoch's values (epoch {h.best.epoch} here)"
         if h is not None:
-            _print_epochs(h)                   # the epochs that ran, as a run that ends prints them
+            _print_epochs(h, len(printed))     # the epochs that ran, as a run that ends prints them
         print(f"symgrad train: {msg}", file=sys.stderr)
         return 1
-    _print_epochs(history)
+    _print_epochs(history, len(printed))
     if history.interrupted:
         if args.no_progress:                   # with the bar on, train has printed it already
             print(f"symgrad train: {history.message}", file=sys.stderr)
@@ -292,11 +298,16 @@ def _save_best(T, path, history) -> str:
             f"({'larger' if history.mode == 'max' else 'smaller'} is better), are saved to {path}")
 
 
-def _print_epochs(history) -> None:
-    """One line per epoch on stdout: its number, mean step loss and metrics."""
-    for record in history.epochs:
-        print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
-                        for k, v in record.items() if k != "seconds"))
+def _print_epochs(history, done: int = 0) -> None:
+    """One line per epoch on stdout (those after the first ``done``, printed as they ended)."""
+    for record in history.epochs[done:]:
+        print(_epoch_line(record))
+
+
+def _epoch_line(record) -> str:
+    """An epoch's line: its number, mean step loss and metrics."""
+    return "  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in record.items() if k != "seconds")
 
 
 def _check_resumed(ck, params, path) -> None:

@@ -26,7 +26,8 @@ ELSEWHERE = {
     "validation_data": None,          # Keras's name, said by symgrad.frontend.keywords: validation=
     "callbacks": ("train takes no callbacks; what Keras's do is an argument: early stopping is patience= "
                   "(monitor=, min_delta=, mode=), ModelCheckpoint is checkpoint= (and history.best), "
-                  "a LearningRateScheduler is the optimizer's lr= schedule given to sg.compile"),
+                  "a LearningRateScheduler is the optimizer's lr= schedule given to sg.compile, and "
+                  "on_epoch=f calls f(record) after each epoch"),
     "early_stopping": "early stopping is patience= (with monitor=, min_delta=, mode=)",
     "loss": "the loss was compiled into the program: sg.compile(loss, params, inputs)",
 }

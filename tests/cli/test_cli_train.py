@@ -292,3 +292,23 @@ def test_lr_replacing_a_schedule_of_its_own_says_so(files, calls, capsys):
     assert cli.main(["compile", str(files / "own.py"), "--lr", "0.5"]) == 0
     assert calls[-1]["optimizer"].lr == 0.5
     assert "--lr 0.5 replaces the model file's learning-rate schedule" in capsys.readouterr().err
+
+
+def test_without_the_bar_each_epochs_line_is_printed_as_it_ends(files, calls, capsys, monkeypatch):
+    """Before: with --no-progress (a log file, CI) nothing was printed until the last epoch ended."""
+    from symgrad.compiling import training as T
+    real, seen = T.train, []
+
+    def spy(*a, on_epoch=None, **k):
+        def each(record):
+            on_epoch(record)
+            seen.append(capsys.readouterr().out)       # what the command has printed by now
+        return real(*a, on_epoch=each, **k)
+    monkeypatch.setattr(T, "train", spy)
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--epochs", "3",
+            "--no-progress", "--checkpoint", str(files / "ck.npz")]
+    assert cli.main(argv) == 0
+    assert [s.splitlines() for s in seen] == [[s.strip()] for s in seen]          # one line each
+    assert [s.split()[:2] for s in seen] == [["epoch", "1"], ["epoch", "2"], ["epoch", "3"]]
+    rest = capsys.readouterr().out
+    assert "epoch 1" not in rest and rest.startswith("final loss")                  # not printed twice

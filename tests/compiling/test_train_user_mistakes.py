@@ -263,3 +263,13 @@ def test_several_undeclared_symbols_are_named_in_the_plural():
         sg.compile(sg.cross_entropy(net.output, t), net.params)
     with pytest.raises(FreeSymbolError, match=r"uses 't', which is neither a parameter nor an input; add it"):
         sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input])
+
+
+def test_on_epoch_is_called_with_each_epochs_record_as_it_ends():
+    prog, seen = _regression(), []
+    history = sg.train(prog, _data(), epochs=3, batch_size=16, progress=False, on_epoch=seen.append)
+    assert seen == history.epochs and [r["epoch"] for r in seen] == [1, 2, 3]
+    seen[0]["loss"] = -1.0                                   # a copy: the history keeps its own
+    assert history.epochs[0]["loss"] != -1.0
+    with pytest.raises(TrainingArgumentError, match="on_epoch must be a function"):
+        sg.train(prog, _data(), epochs=1, progress=False, on_epoch="print")
