@@ -49,7 +49,9 @@ def _named_data(program, data, what="data"):
         raise TrainingArgumentError(
             f"{what} is a {type(data).__name__}: sg.train makes the minibatches itself (batch_size=, shuffle=, "
             f"seed=), so a loader's batching and sampling would be ignored; pass its arrays — a TensorDataset, "
-            f"a tuple {order}, or a dict by input name {{'x': X, 'y': y}}")
+            f"a tuple {order}, or a dict by input name "
+            + ("{" + ", ".join(f"{n!r}: ..." for n in names) + "}" if names else "{'x': X, 'y': y}")
+            + f" (a loader's own arrays: {what}.dataset)")
     if type(data).__name__ == "Subset":
         data = _subset_arrays(data, what)
     if type(data).__name__ == "TensorDataset" and isinstance(getattr(data, "tensors", None), tuple):
