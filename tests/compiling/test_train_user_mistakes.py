@@ -273,3 +273,15 @@ def test_on_epoch_is_called_with_each_epochs_record_as_it_ends():
     assert history.epochs[0]["loss"] != -1.0
     with pytest.raises(TrainingArgumentError, match="on_epoch must be a function"):
         sg.train(prog, _data(), epochs=1, progress=False, on_epoch="print")
+
+
+@pytest.mark.parametrize("asked, meant", [("val_acc", "val_accuracy"), ("accuracy", "val_accuracy"), ("val_los", "val_loss")])
+def test_history_metric_of_a_name_not_recorded_names_the_closest(asked, meant):
+    """Before: "no metric 'val_acc' in this history; it has [...]", the list alone."""
+    net, t = sg.mlp([4, 5, 3]), sp.MatrixSymbol("t", 3, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], outputs=[net.output])
+    rng = np.random.default_rng(0)
+    data = {"x": rng.normal(size=(20, 4)), "t": np.eye(3)[rng.integers(0, 3, 20)]}
+    history = sg.train(prog, data, epochs=1, progress=False, validation=data, metrics=["loss", "accuracy"])
+    with pytest.raises(KeyError, match=f"did you mean '{meant}'"):
+        history.metric(asked)
