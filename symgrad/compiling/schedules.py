@@ -15,6 +15,7 @@ every schedule it is given: a function written for torch's ``LambdaLR`` (Python'
 """
 from __future__ import annotations
 
+import contextvars
 import math
 from dataclasses import dataclass
 
@@ -28,6 +29,10 @@ def _finite(name, v, ok, what):
             or not math.isfinite(float(v)) or not ok(float(v)):
         raise ArgumentError(f"invalid {name}={show_value(v)}: {what}")
     return float(v)
+
+
+# whether a schedule's floors are moved inside for the compiled step (off while a view is written)
+EXACT_FLOORS = contextvars.ContextVar("EXACT_FLOORS", default=True)
 
 
 def exact_floors(expr, t):

@@ -172,3 +172,14 @@ def test_a_step_schedule_halves_the_rate_at_the_right_step_in_the_compiled_step(
         before = float(values["w"])
         values, state = prog.step(values, state, {"x": np.ones(1)})
         assert before - float(values["w"]) == pytest.approx(0.1 * 0.5 ** ((k - 1) // n), rel=1e-12), k
+
+
+def test_a_views_schedule_is_shown_as_written_while_the_step_compiles_it_moved_inside():
+    opt = sg.optim.SGD(lr=lambda t: 0.1 * sp.Rational(1, 2) ** sp.floor((t - 1) / 3))
+    assert "floor(t/3 − 1/3)" in opt.view().render("unicode")
+    w, x = sp.symbols("w x")
+    prog = sg.compile(w * x, [w], [x], optimizer=opt, dtype="float64")
+    (update,) = [ln for ln in prog.source.splitlines() if "numpy.floor" in ln]
+    assert "t - 0.16666666666666666)" in update, update
+    momentum = sg.optim.SGD(lr=opt.lr, momentum=0.9)
+    assert "floor(t/3 − 1/3)" in sg.optim.view(momentum, form="notes").render("unicode")
