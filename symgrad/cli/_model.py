@@ -36,6 +36,7 @@ import argparse
 import contextlib
 import os
 import runpy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -142,7 +143,7 @@ def choose_optimizer(model: Model, name=None, lr=None, clip_grad_norm=None, clip
     if name is not None:
         opt = optim.make(name, **({} if lr is None else {"lr": lr}))
     elif model.optimizer is not None:
-        opt = model.optimizer if lr is None else replace(model.optimizer, lr=lr)
+        opt = model.optimizer if lr is None else replace(model.optimizer, lr=_scaled_schedule(model.optimizer.lr, lr))
     else:
         opt = optim.Adam(lr=1e-3 if lr is None else lr)
     clip = {k: v for k, v in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value))
@@ -154,6 +155,29 @@ def choose_optimizer(model: Model, name=None, lr=None, clip_grad_norm=None, clip
             raise ArgumentError(f"--{name.replace('_', '-')} {v:g}: must be a finite number > 0 (leave the "
                                 f"option out for no clipping)") from None
     return replace(opt, **clip) if clip else opt
+
+
+def _scaled_schedule(old, lr):
+    """What --lr LR makes of a model file's learning rate ``old``: a number is replaced; a
+    `WarmupCosine` keeps its shape with LR at its peak (its lr_min scaled alike), a `LinearAnnealing`
+    starts at LR (its end scaled alike) — torch's schedulers scale the base lr the same way. Any
+    other schedule (a function of t) becomes the constant LR, and the command says so on stderr (it
+    was replaced silently, the warm-up and decay lost)."""
+    from ..compiling.optim import LinearAnnealing, _schedule
+    from ..compiling.schedules import WarmupCosine
+    if not _schedule(old):
+        return lr
+    if isinstance(old, WarmupCosine):
+        k = lr / old.lr if old.lr else 0.0
+        return replace(old, lr=lr, lr_min=old.lr_min * k)
+    if isinstance(old, LinearAnnealing):
+        k = lr / old.lr0 if old.lr0 else 0.0
+        return replace(old, lr0=lr, lr_end=old.lr_end * k)
+    import sys
+    print(f"symgrad: --lr {lr:g} replaces the model file's learning-rate schedule "
+          f"{getattr(old, '__name__', type(old).__name__)} with a constant {lr:g} (a WarmupCosine or "
+          f"LinearAnnealing schedule would be scaled to it instead)", file=sys.stderr)
+    return lr
 
 
 def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32"):
@@ -172,9 +196,9 @@ def _in_model_file(model: Model):
     try:
         yield
     except FreeSymbolError as e:
-        said = str(e).replace("add it to params=[...] or inputs=[...]",
-                              "add it to the model file's params or inputs list (or write a "
-                              "constant as a number)")
+        said = re.sub(r"add (it|each) to params=\[\.\.\.\] or inputs=\[\.\.\.\]",
+                      r"add \1 to the model file's params or inputs list (or write a constant as a number)",
+                      str(e))
         raise FreeSymbolError(f"{model.path}: {said}") from None
 
 
@@ -206,7 +230,7 @@ def add_target_argument(parser, help: str = "the backend that runs the step: num
 
 
 def add_optimizer_arguments(parser):
-    parser.add_argument("--optimizer", choices=optim.NAMES,
+    parser.add_argument("--optimizer", choices=optim.NAMES, type=str.lower,
                         help="the optimizer (default: the model file's optimizer, else adam)")
     from .main import finite_at_least
     parser.add_argument("--lr", type=finite_at_least(0), help="learning rate (replaces the optimizer's)")

@@ -10,6 +10,7 @@ exit 141 (128 + SIGPIPE), the status a Unix tool killed by SIGPIPE gets.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import math
 import os
@@ -36,7 +37,8 @@ class Parser(argparse.ArgumentParser):
     block; the exit code stays argparse's 2."""
 
     def error(self, message):
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {one_line(message)}{_closest_choice(message)} "
+                                  f"(see {self.prog} --help)\n")
 
     def _parse_optional(self, arg_string):
         """An argument that starts with one '-' and is no option of the command is an expression,
@@ -46,6 +48,36 @@ class Parser(argparse.ArgumentParser):
                 and arg_string[:2] not in self._option_string_actions):
             return None
         return super()._parse_optional(arg_string)
+
+
+def _closest_choice(message: str) -> str:
+    """'; did you mean 'train'?' for argparse's "invalid choice: 'trian' (choose from ...)", else ""."""
+    m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if not m:
+        return ""
+    close = difflib.get_close_matches(m.group(1).lower(), re.findall(r"'([^']*)'", m.group(2)), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown_options(parser, argv) -> tuple:
+    """``parser.parse_known_args(argv)``, and a misspelled option of a command (``--validaton``)
+    refused by that command's parser, naming the closest option; it was "symgrad: error:
+    unrecognized arguments: --validaton val.npz (see symgrad --help)", the top level's words."""
+    args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    own = sub.choices.get(getattr(args, "command", None)) if sub is not None else None
+    if own is None:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    hints = []
+    for word in extra:
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], list(own._option_string_actions), n=1,
+                                              cutoff=0.6)
+            if close:
+                hints.append(f"{word.split('=', 1)[0]}: did you mean {close[0]}?")
+    own.error(f"unrecognized arguments: {' '.join(extra)}" + (f" ({'; '.join(hints)})" if hints else ""))
 
 
 def int_at_least(least: int):
@@ -148,7 +180,7 @@ def _quiet_after_broken_pipe() -> None:
 def _run(argv) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _unknown_options(parser, argv)
     except SystemExit as e:                   # --help, or a usage error already printed
         return int(e.code or 0) if isinstance(e.code, int) else EXIT_BAD_INPUT
     if not getattr(args, "func", None):

@@ -8,7 +8,8 @@ epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file na
 ``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``).
 --checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
 --resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
-(under another --optimizer, that optimizer's state starts afresh)."""
+(under another --optimizer, that optimizer's state starts afresh). Without --checkpoint (or
+--best) the trained values are not kept, and the command says so at the end."""
 from __future__ import annotations
 
 import os
@@ -56,13 +57,29 @@ def load_data(path, inputs, what="--data") -> dict:
     """The arrays of ``path`` for each input, keyed by the input's name."""
     from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
     if not os.path.isfile(path):
-        raise SymgradError(f"{what}: no such file: {path}")
+        # np.savez("train", ...) writes train.npz: a name given without its suffix is found
+        near = path + ".npz" if not path.endswith(".npz") and os.path.isfile(path + ".npz") else None
+        raise SymgradError(f"{what}: no such file: {path}" + (f" (there is {near}: np.savez adds the "
+                                                              f".npz; give {what} {near})" if near else ""))
     names = [s.name for s in inputs]
     arrays = _npz_arrays(path, names, what)
     missing = [n for n in names if n not in arrays]
     if missing:
         raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
                            f"{sorted(arrays)} (one array per input, keyed by the input's name)")
+    extra = [k for k in arrays if k not in names]
+    if extra:
+        # sg.train refuses a key of data that is no input (it would be ignored, silently); so does
+        # the command (it used to drop such arrays without a word)
+        import difflib
+        close = {k: ([n for n in names if n.lower() == k.lower()] or
+                     difflib.get_close_matches(k, names, n=1, cutoff=0.5)) for k in extra}
+        said = ", ".join(f"{k!r}" + (f" (did you mean {close[k][0]!r}?)" if close[k] else "") for k in extra)
+        how = "np.savez(" + repr(os.path.basename(path)) + "".join(f", {n}=..." for n in names) + ")"
+        raise SymgradError(f"{what}: {path} holds {'an array' if len(extra) == 1 else 'arrays'} that "
+                           f"{'is no input' if len(extra) == 1 else 'are no inputs'} of the model: {said}; "
+                           f"its inputs are {', '.join(map(repr, names))}. symgrad train refuses an array it "
+                           f"would ignore, as sg.train does: write only the inputs' arrays, {how}")
     out = {n: arrays[n] for n in names}
     sizes = {n: (a.shape[0] if a.ndim else None) for n, a in out.items()}
     if not same_sample_counts(sizes):
@@ -187,11 +204,17 @@ def _train(args, T) -> int:
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:
         metrics["accuracy"] = T.accuracy(model.target)
+    printed = []          # without the bar, each epoch's line as it ends (it came only after the last)
+
+    def line_now(record):
+        print(_epoch_line(record), flush=True)
+        printed.append(record)
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=not args.no_progress,
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
-                          patience=args.patience, monitor=args.monitor, mode=args.mode)
+                          patience=args.patience, monitor=args.monitor, mode=args.mode,
+                          on_epoch=line_now if args.no_progress else None)
     except T.TrainingArgumentError as e:
         # train probes the loss on the data first: arrays the program cannot take (a wrong shape)
         # are the data file's fault, not a metric's — say so, with train's own reason
@@ -199,7 +222,10 @@ def _train(args, T) -> int:
         if isinstance(cause, SymgradError) and "first probe" in str(e):
             flag, path = (("--validation", args.validation) if "on the validation" in str(e)
                           else ("--data", args.data))
-            raise SymgradError(f"{flag} {path}: {cause}") from None
+            said = str(cause).replace("use metrics=['loss'] (or a metric of your own)",
+                                      "leave target out of the model file (target names the input that "
+                                      "holds class labels, for the accuracy)")
+            raise SymgradError(f"{flag} {path}: {said}") from None
         if str(e).startswith(f"monitor={args.monitor!r} is not recorded"):
             said = str(e).split(" is not recorded", 1)[1]
             hint = ""
@@ -231,10 +257,10 @@ def _train(args, T) -> int:
         elif h is not None and h.best is not None:
             msg += f"; pass --best BEST.npz to keep the best epoch's values (epoch {h.best.epoch} here)"
         if h is not None:
-            _print_epochs(h)                   # the epochs that ran, as a run that ends prints them
+            _print_epochs(h, len(printed))     # the epochs that ran, as a run that ends prints them
         print(f"symgrad train: {msg}", file=sys.stderr)
         return 1
-    _print_epochs(history)
+    _print_epochs(history, len(printed))
     if history.interrupted:
         if args.no_progress:                   # with the bar on, train has printed it already
             print(f"symgrad train: {history.message}", file=sys.stderr)
@@ -257,6 +283,10 @@ def _train(args, T) -> int:
         and history.best_epoch != history.epochs[-1]["epoch"]) else ""
     print(f"final loss (mean over the last epoch{last}): {history.epochs[-1]['loss']:.6g}" if history.epochs
           else "no steps taken")
+    if args.checkpoint is None and args.best is None and history.epochs:
+        # the README's `symgrad train model.py --data train.npz --epochs 30` trained and kept nothing
+        print("symgrad train: the trained values were not saved: pass --checkpoint CK.npz to keep them "
+              "(symgrad.compiling.training.load('CK.npz').values)", file=sys.stderr)
     return 0
 
 
@@ -268,11 +298,16 @@ def _save_best(T, path, history) -> str:
             f"({'larger' if history.mode == 'max' else 'smaller'} is better), are saved to {path}")
 
 
-def _print_epochs(history) -> None:
-    """One line per epoch on stdout: its number, mean step loss and metrics."""
-    for record in history.epochs:
-        print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
-                        for k, v in record.items() if k != "seconds"))
+def _print_epochs(history, done: int = 0) -> None:
+    """One line per epoch on stdout (those after the first ``done``, printed as they ended)."""
+    for record in history.epochs[done:]:
+        print(_epoch_line(record))
+
+
+def _epoch_line(record) -> str:
+    """An epoch's line: its number, mean step loss and metrics."""
+    return "  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in record.items() if k != "seconds")
 
 
 def _check_resumed(ck, params, path) -> None:

@@ -25,6 +25,7 @@ import sympy as sp
 
 from ..core import rules as R
 from ..core.ir import format_shape
+from ..core.values import key_name
 from ..errors import ArgumentError, DataError, LabelRangeError, ShapeError, UnsupportedError
 from ..frontend.tensor import Tensor
 from ..errors import show_value          # a NumPy scalar in a message as its number
@@ -163,6 +164,26 @@ def empty_batch(ispec) -> str:
     names = ", ".join(repr(spec[0]) for spec in ispec)
     return (f"the batch is empty (the inputs {names} have 0 examples); the loss is a mean over the "
             f"batch, so it needs at least one example")
+
+
+def _looks_like_state(d, slots) -> bool:
+    """A dict with an integer step count ``t`` and otherwise only the optimizer's slots."""
+    t = d.get("t") if isinstance(d, Mapping) else None
+    return (isinstance(t, (int, np.integer)) and not isinstance(t, bool)
+            and all(key_name(k) == "t" or key_name(k) in slots for k in d))
+
+
+def check_state_not_batch(state, batch, inputs, slots) -> None:
+    """``step(values, batch, state)``: a batch where the state goes and a state where the batch goes
+    is said so. (It was "the optimizer state's step count 't' must be an integer >= 0, got array(...)"
+    when an input is named t, as the docs' one-hot target is, or a missing input otherwise.)"""
+    if (isinstance(state, Mapping) and state and not _looks_like_state(state, slots)
+            and all(key_name(k) in inputs for k in state) and (batch is None or _looks_like_state(batch, slots))):
+        raise DataError(f"step(values, state, batch) takes the optimizer state second and the batch third; "
+                        f"these look swapped: the second holds the inputs "
+                        f"{', '.join(repr(key_name(k)) for k in state)} and the third "
+                        f"{'is None' if batch is None else 'the step count t'} "
+                        f"(write values, state = program.step(values, state, batch)). Nothing was changed.")
 
 
 def check_state(state) -> None:

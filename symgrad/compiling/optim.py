@@ -336,10 +336,11 @@ class Optimizer:
         what to write, here as in `sg.compile`, not SymPy's TypeError from inside it."""
         if not _schedule(self.lr):
             return as_expr(self.lr, "lr")                 # text parsed, not run
+        from .schedules import EXACT_FLOORS, check_schedule, exact_floors
         if isinstance(t, sp.Basic) and t.free_symbols:      # checked, and called once
-            from .schedules import check_schedule
-            return as_expr(check_schedule(f"lr={getattr(self.lr, '__name__', type(self.lr).__name__)}",
-                                          self.lr, t), "lr")
+            lr = as_expr(check_schedule(f"lr={getattr(self.lr, '__name__', type(self.lr).__name__)}",
+                                        self.lr, t), "lr")
+            return exact_floors(lr, t) if EXACT_FLOORS.get() else lr    # (a view shows it as written)
         return as_expr(self.lr(t), "lr")
 
     def _regularized(self, p, g):
@@ -688,6 +689,15 @@ def view(opt: Optimizer, symbolic: bool = True, form: str = "torch"):
       v ← β₂·v + (1 − β₂)·g²
       p ← p − η·m/((1 − β₁ᵗ)·(ε + √v/√(1 − β₂ᵗ)))
     """
+    from .schedules import EXACT_FLOORS
+    as_written = EXACT_FLOORS.set(False)        # a schedule's floors as the user wrote them, not as compiled
+    try:
+        return _view(opt, symbolic, form)
+    finally:
+        EXACT_FLOORS.reset(as_written)
+
+
+def _view(opt: Optimizer, symbolic: bool, form: str):
     from ..teaching.equations import Equations
     if form not in ("torch", "notes"):
         raise ArgumentError(f"form must be 'torch' or 'notes', got {form!r}")

@@ -17,7 +17,7 @@ from ..core.values import Named
 from ..errors import ArgumentError, DataError, MissingValueError, ShapeError, SymgradError, UnsupportedError
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from .backends import _ADAPTER_MODULES, ADAPTERS, Compiled, Spec, _backend, _plugin
-from .batch_checks import (_batch_text, _batched_shape, _shape, as_numbers, check_labels, check_state, empty_batch,
+from .batch_checks import (_batch_text, _batched_shape, _shape, as_numbers, check_labels, check_state, check_state_not_batch, empty_batch,
                            fit_batch_input, label_inputs, row_index_inputs, same_batch_size, transpose_hint,
                            weight_layout)
 
@@ -294,6 +294,7 @@ class Program:
             self.last_loss = float(loss)
             # the caller's arrays, also looked up by symbol (a new dict of the same arrays, once)
             return (values if isinstance(values, Named) else Named(values)), state
+        check_state_not_batch(state, batch, [x.name for x in self.inputs], self.slots)
         params = self._param_arrays(values)
         if state is None:
             state = self.init_state()

@@ -15,6 +15,7 @@ every schedule it is given: a function written for torch's ``LambdaLR`` (Python'
 """
 from __future__ import annotations
 
+import contextvars
 import math
 from dataclasses import dataclass
 
@@ -28,6 +29,39 @@ def _finite(name, v, ok, what):
             or not math.isfinite(float(v)) or not ok(float(v)):
         raise ArgumentError(f"invalid {name}={show_value(v)}: {what}")
     return float(v)
+
+
+# whether a schedule's floors are moved inside for the compiled step (off while a view is written)
+EXACT_FLOORS = contextvars.ContextVar("EXACT_FLOORS", default=True)
+
+
+def exact_floors(expr, t):
+    """``expr`` (a schedule's learning rate in the step ``t``) with each floor and ceiling of a linear
+    function of t with rational coefficients moved half a value-step inside: ⌊t/3 − 1/3⌋ becomes
+    ⌊t/3 − 1/6⌋. t is a whole number at run time, so a/d·t + b/d takes only multiples of 1/d and the
+    shift of 1/(2d) changes no floor — but floats, which round t/3 and 1/3 apart, could put t/3 − 1/3
+    just below a whole number at an epoch's first step: ``sp.floor((t - 1) / 3)``, which SymPy
+    expands so, halved the rate one step late at t = 7, 10, 13, ... (``LinearAnnealing`` wrote
+    ⌊(t − ½)/every⌋ for this).
+
+    >>> t = sp.Symbol("t", real=True)
+    >>> exact_floors(0.1 * sp.Rational(1, 2) ** sp.floor((t - 1) / 3), t)
+    0.1/2**floor(t/3 - 1/6)
+    """
+    def inside(f):
+        arg = f.args[0]
+        if not arg.has(t) or not arg.is_polynomial(t):
+            return f
+        poly = sp.Poly(arg, t)
+        coeffs = poly.all_coeffs()
+        if poly.degree() != 1 or not all(c.is_Rational for c in coeffs):
+            return f
+        d = sp.ilcm(*(sp.Rational(c).q for c in coeffs))
+        if d == 1:
+            return f                      # whole numbers: exact in floats
+        shift = sp.Rational(1, 2 * d)
+        return type(f)(arg + shift if isinstance(f, sp.floor) else arg - shift)
+    return expr.replace(lambda e: isinstance(e, (sp.floor, sp.ceiling)), inside)
 
 
 @dataclass

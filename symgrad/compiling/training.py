@@ -37,14 +37,14 @@ This module holds the loop; what it uses lives beside it, and every public name 
 - `training_results`: `History`, `TrainingDiverged`, `TrainingArgumentError`;
 - `training_data`: the checks of the data before the first step;
 - `training_init`: `init_values`, `relu_weights`, `param_roles` (the parameters not given);
-- `training_metrics`: `batches`, `mean_loss`, `predict`, `accuracy`;
+- `training_metrics`: `batches`, `mean_loss` (and `loss_over_batch`, `BatchReductionWarning`), `predict`, `accuracy`;
 - `training_checkpoint`: `save`, `load`, `Checkpoint`, `CheckpointError`;
 - `training_interrupts`: Ctrl-C; `training_arrays`: NumPy arrays and torch tensors alike.
 """
 from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
-           "save", "load", "check_checkpoint_path", "batches", "mean_loss", "predict", "accuracy",
+           "save", "load", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
            "METRIC_NAMES", "init_values", "relu_weights", "param_roles"]
 
 import math
@@ -65,7 +65,8 @@ from .training_data import (_check_data, _check_data_labels, _check_declared_sha
 from .training_early_stop import EarlyStop, direction
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
-from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, accuracy, batches, mean_loss, predict
+from .training_options import options_said
+from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, loss_over_batch, mean_loss, predict
 from .training_results import History, TrainingArgumentError, TrainingDiverged
 
 
@@ -98,11 +99,12 @@ def _check_seed(seed) -> None:
                                 + (f" of type {type(seed).__name__}" if not isinstance(seed, (int, float)) else ""))
 
 
+@options_said
 @keywords()
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool = True,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
-          values=None, patience=None, monitor=None, min_delta=0.0, mode="auto") -> History:
+          values=None, patience=None, monitor=None, min_delta=0.0, mode="auto", on_epoch=None) -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
 
     - ``data``, ``validation``: a dict of arrays by input (name or symbol), samples on the first
@@ -119,6 +121,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       list of such callables and the names ``"loss"`` and ``"accuracy"`` (the labels: the one input
       the program's outputs do not read); default ``{"loss": mean_loss}``. See `accuracy`.
     - ``progress``: a tqdm progress bar on stderr with the running loss.
+    - ``on_epoch``: called after each epoch (its checkpoint saved) with a copy of its record, the
+      dict ``history.epochs`` gets: to print or log it as it comes (``symgrad train`` prints its
+      lines so), or plot it.
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.
     - ``patience``: early stopping — training stops after ``patience`` epochs in which ``monitor``
@@ -171,6 +176,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
     _check_seed(seed)
+    if on_epoch is not None and not callable(on_epoch):
+        raise TrainingArgumentError(f"on_epoch must be a function of the epoch's record (a dict), called after "
+                                    f"each epoch; got {type(on_epoch).__name__}")
     data = _check_data(_named_data(program, data))
     evaluations = None if metrics is None and validation is None and patience is None \
         else _metrics_dict(metrics, program)
@@ -300,6 +308,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                      (f"{v:.4g}" if isinstance(v, float) else v)
                                      for k, v in record.items() if k != "seconds"})
                     save_now(epoch)
+                    if on_epoch is not None:
+                        on_epoch(dict(record))
                     if early is not None and early.update(record, values, state, step):
                         history.stopped_early = True
                         break

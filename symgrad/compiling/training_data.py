@@ -49,7 +49,9 @@ def _named_data(program, data, what="data"):
         raise TrainingArgumentError(
             f"{what} is a {type(data).__name__}: sg.train makes the minibatches itself (batch_size=, shuffle=, "
             f"seed=), so a loader's batching and sampling would be ignored; pass its arrays — a TensorDataset, "
-            f"a tuple {order}, or a dict by input name {{'x': X, 'y': y}}")
+            f"a tuple {order}, or a dict by input name "
+            + ("{" + ", ".join(f"{n!r}: ..." for n in names) + "}" if names else "{'x': X, 'y': y}")
+            + f" (a loader's own arrays: {what}.dataset)")
     if type(data).__name__ == "Subset":
         data = _subset_arrays(data, what)
     if type(data).__name__ == "TensorDataset" and isinstance(getattr(data, "tensors", None), tuple):
@@ -266,6 +268,9 @@ def _check_per_example_shapes(spec, by_name: dict, what: str) -> None:
                 msg += (f"; these look like integer labels, one per sample, where one-hot rows of {c} "
                         f"are declared — pass np.eye({c})[labels], or declare the label a scalar "
                         f"Symbol (sp.Symbol({sym.name!r}, integer=True); sg.cross_entropy takes either)")
+            elif _sample_hint(a.shape[1:], want, f"{what}[{sym.name!r}]"):
+                # 8×8 images where 64 pixels are declared, one value per sample where a (1, 1) is
+                msg += _sample_hint(a.shape[1:], want, f"{what}[{sym.name!r}]").replace(": ", "; ", 1)
             raise TrainingArgumentError(msg) from None
 
 

@@ -37,18 +37,63 @@ def batches(data: Mapping, batch_size: int, order=None):
         yield {k: v[idx] for k, v in data.items()}
 
 
+class BatchReductionWarning(UserWarning):
+    """`mean_loss` could not tell whether a whole-batch declaration's loss is a mean or a sum over
+    the batch (a loss normalised over the batch is neither), and averaged the minibatch losses."""
+
+
 def mean_loss(program, values, data, batch_size: int = 1024) -> float:
     """The loss over all of ``data``, as the program would give it for one batch of all of it: the
-    mean of the minibatch losses weighted by their sizes — or, for a program compiled with
-    ``reduction="sum"``, their sum (weighting sums by sizes gave neither: 1001 for a sum of 3000
-    over three minibatches)."""
-    summed = getattr(getattr(program, "spec", None), "reduction", "mean") == "sum"
-    total, n = 0.0, 0
+    mean of the minibatch losses weighted by their sizes — or, for a loss that is a sum over the
+    batch, their sum (weighting sums by sizes gave neither: 1001 for a sum of 3000 over three
+    minibatches). A program compiled with ``reduction="sum"`` sums; a whole-batch declaration
+    (tensors of a symbolic size N) says how it reduces N in its loss, which `loss_over_batch` reads
+    from the first minibatch. One minibatch (at most ``batch_size`` samples) is the loss itself."""
+    total, n, summed = 0.0, 0, None
     for batch in batches(data, batch_size):
         b = num_samples(batch)
-        total += float(program.loss(values, batch)) * (1 if summed else b)
+        loss = float(program.loss(values, batch))
+        if summed is None:
+            summed = b < num_samples(data) and loss_over_batch(program, values, batch, loss) == "sum"
+        total += loss * (1 if summed else b)
         n += b
     return total if summed else total / n
+
+
+def loss_over_batch(program, values, batch, loss=None) -> str:
+    """How ``program``'s loss reduces the batch: ``"sum"`` or ``"mean"``. A per-example program
+    says so (``reduction=``); a whole-batch declaration's loss is written by hand (``sg.sum(...)``,
+    ``sg.mean``, ``sg.cross_entropy``), so it is read off ``batch``: the loss of the batch twice over
+    is the same for a mean and twice as much for a sum (batch statistics such as batch norm's
+    keep their values). Neither (a loss normalised over the batch) is a `BatchReductionWarning`,
+    and ``"mean"``. The answer is kept on the program."""
+    spec = getattr(program, "spec", None)
+    if getattr(spec, "reduction", "mean") == "sum":
+        return "sum"
+    if not getattr(spec, "whole_batch", False) or getattr(spec, "declared_inputs", None) is not None:
+        return "mean"                       # declared per example: the mean over B (reduction="mean")
+    known = getattr(program, "_loss_over_batch", None)
+    if known is not None:
+        return known
+    loss = float(program.loss(values, batch)) if loss is None else loss
+    if not math.isfinite(loss) or loss == 0.0:
+        return "mean"                       # nothing to read here; the next call tries again
+    twice = {k: np.concatenate([v, v]) for k, v in ((k, to_numpy(v)) for k, v in batch.items())}
+    ratio = float(program.loss(values, twice)) / loss
+    found = "sum" if abs(ratio - 2) < 0.05 else "mean" if abs(ratio - 1) < 0.05 else None
+    if found is None:
+        import warnings
+        warnings.warn(f"mean_loss: this whole-batch loss is neither a mean nor a sum over the batch (the "
+                      f"batch twice over gives {ratio:.4g} times its loss), so the loss of all the data is "
+                      f"not one of its minibatches' losses; they are averaged, weighted by size. Give a "
+                      f"metric of your own, or a batch_size that holds all the data",
+                      BatchReductionWarning, stacklevel=3)
+        found = "mean"
+    try:
+        program._loss_over_batch = found
+    except AttributeError:                  # a program that takes no attributes: read again next time
+        pass
+    return found
 
 
 def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarray:
@@ -74,7 +119,8 @@ def accuracy(target, output=0, threshold: float | None = None) -> Callable:
     reads the program: 0 for a logit — an output that is an affine function of a product, such as
     ``x @ w + b`` before ``sg.bce_with_logits`` — and 0.5 for any other output (a probability:
     ``sg.sigmoid(...)``). (Until 2026-11-30, eighth session, it was 0.5 always, also for logits:
-    0.9675 for a logistic regression whose logits were right on 0.9925 of the samples.)
+    0.9675 for a logistic regression whose logits were right on 0.9925 of the samples.) Labels
+    that are no classes (a regression's real targets) are a `TrainingArgumentError`.
 
     >>> metric = accuracy("t")      # then: train(..., metrics={"accuracy": metric})
     """
@@ -82,6 +128,7 @@ def accuracy(target, output=0, threshold: float | None = None) -> Callable:
         out = predict(program, values, data, output=output)
         y = np.asarray(lookup(data, target))
         y = y.reshape(y.shape[0], -1)
+        _check_classes(y, out.shape[1], key_name(target), threshold)
         if out.shape[1] == 1:
             cut = threshold if threshold is not None else (0.0 if output_is_logit(program, output) else 0.5)
             pred = (out[:, 0] > cut).astype(int)
@@ -94,6 +141,34 @@ def accuracy(target, output=0, threshold: float | None = None) -> Callable:
     metric.__name__ = f"accuracy({key_name(target)})"
     metric.reads = (key_name(target),)      # data it reads that may be no input (train's key check)
     return metric
+
+
+def _check_classes(y, classes: int, name: str, threshold) -> None:
+    """``y`` (one row per sample) must hold classes for ``classes`` outputs per sample: whole numbers
+    0 … classes − 1 or one-hot (or probability) rows for several, 0/1 (probabilities) or ±1 for one.
+    Anything else — a regression's targets — has no accuracy: the arg-max of real targets, or
+    ``y > 0.5``, counted right 0.61 of a linear regression's samples and 1.0 of another's."""
+    if not np.issubdtype(y.dtype, np.number) or y.size == 0:
+        return
+    y = y.astype(float)
+    if classes > 1 and y.shape[1] == 1:
+        ok, want = (np.all(y == np.round(y)) and y.min() >= 0 and y.max() < classes), \
+            f"class indices 0 … {classes - 1}"
+    elif classes > 1:
+        ok, want = (y.min() >= 0 and np.allclose(y.sum(1), 1, atol=1e-3)), \
+            "one-hot rows (or class probabilities: rows of entries >= 0 that add up to 1)"
+    elif threshold is None and y.shape[1] == 1:
+        ok, want = (y.min() >= 0 and y.max() <= 1) or bool(np.all(np.abs(y) == 1)), \
+            "labels 0/1 (or probabilities in [0, 1]), or ±1"
+    else:
+        return
+    if not ok:
+        lo, hi = float(y.min()), float(y.max())
+        raise TrainingArgumentError(
+            f"accuracy counts the samples whose predicted class is right, so the input {name!r} must hold "
+            f"{want}; it holds values from {lo:.4g} to {hi:.4g}"
+            f"{', not whole numbers' if classes > 1 and y.shape[1] == 1 and not np.all(y == np.round(y)) else ''}"
+            f" — a regression's targets have no accuracy: use metrics=['loss'] (or a metric of your own)")
 
 
 _AFFINE_MOVES = ("reshape", "broadcast", "expand", "transpose", "permute")

@@ -114,8 +114,11 @@ class History:
     def metric(self, name: str) -> list:
         """The per-epoch series of ``name`` (``loss``, ``val_loss``, ``val_accuracy`` ...)."""
         if self.epochs and not any(name in e for e in self.epochs):
+            import difflib
             keys = sorted({k for e in self.epochs for k in e})
-            raise KeyError(f"no metric {name!r} in this history; it has {keys}")
+            close = difflib.get_close_matches(str(name), keys, n=1, cutoff=0.6)
+            raise KeyError(f"no metric {name!r} in this history" + (f" (did you mean {close[0]!r}?)" if close else "")
+                           + f"; it has {keys}")
         return [e.get(name) for e in self.epochs]
 
 

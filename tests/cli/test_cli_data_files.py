@@ -63,3 +63,52 @@ def test_an_array_of_samples_in_columns_is_called_transposed(files, capsys):
     np.savez(files / "cols.npz", x=data["x"].T, t=data["t"])
     err = _err(files, "cols.npz", capsys)
     assert "the array 'x' looks transposed, its samples in columns: save its transpose, of shape (10, 4)" in err
+
+
+def test_an_array_that_is_no_input_is_named_as_sg_train_names_it(files, capsys):
+    """sg.train refuses a key of data that is no input; the command dropped such an array without a
+    word (a 'labels' array saved beside 'x' and 't' trained as if it were not there)."""
+    data = blobs(10, seed=0)
+    np.savez(files / "extra.npz", labels=data["t"].argmax(1), **data)
+    err = _err(files, "extra.npz", capsys)
+    assert "extra.npz holds an array that is no input of the model: 'labels'" in err
+    assert "its inputs are 'x', 't'" in err and "np.savez('extra.npz', x=..., t=...)" in err
+
+
+def test_arrays_that_are_no_inputs_of_validation_are_named_with_the_closest_input(files, capsys):
+    data = blobs(10, seed=0)
+    np.savez(files / "d.npz", **data)
+    np.savez(files / "v.npz", xx=data["x"], **data)
+    code = cli.main(["train", str(files / "model.py"), "--no-progress", "--epochs", "1",
+                     "--data", str(files / "d.npz"), "--validation", str(files / "v.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--validation" in err and "'xx' (did you mean 'x'?)" in err, err
+
+
+REGRESSION_MODEL = '''
+import sympy as sp, symgrad as sg
+N = sp.Symbol("N", integer=True, positive=True)
+x, y, W = sg.tensor("x", (N, 3)), sg.tensor("y", (N,)), sg.tensor("W", (3,))
+loss = sg.mean((x @ W - y) ** 2)
+params, inputs, outputs, target = [W], [x, y], [x @ W], y
+'''
+
+
+def test_a_regression_model_file_naming_a_target_is_told_to_leave_it_out(tmp_path, capsys):
+    """Before: a regression whose model file named target printed a meaningless train_accuracy
+    (the arg-max, or y > 0.5, of real targets)."""
+    (tmp_path / "reg.py").write_text(REGRESSION_MODEL)
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    np.savez(tmp_path / "reg.npz", x=X, y=X @ np.array([1.0, 2.0, 3.0]))
+    code = cli.main(["train", str(tmp_path / "reg.py"), "--no-progress", "--epochs", "1",
+                     "--data", str(tmp_path / "reg.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "a regression's targets have no accuracy: leave target out of the model file" in err
+
+
+def test_a_data_file_named_without_its_npz_suffix_is_pointed_to(files, capsys):
+    """np.savez("train", ...) writes train.npz; --data train said only "no such file: train"."""
+    np.savez(files / "train", **blobs(10, seed=0))
+    err = _err(files, "train", capsys)
+    assert f"there is {files / 'train.npz'}: np.savez adds the .npz" in err

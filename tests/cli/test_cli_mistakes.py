@@ -80,3 +80,33 @@ def test_every_option_has_a_help_line(command):
     sub = parser._subparsers._group_actions[0].choices[command]
     bare = [a.option_strings or [a.dest] for a in sub._actions if not a.help]
     assert bare == [], bare
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["train", "m.py", "--data", "d.npz", "--validaton", "v.npz"],
+     "symgrad train: error: unrecognized arguments: --validaton v.npz (--validaton: did you mean --validation?)"),
+    (["train", "m.py", "--data", "d.npz", "--batchsize", "8"], "(--batchsize: did you mean --batch-size?)"),
+    (["trian", "m.py"], "invalid choice: 'trian' (choose from 'derive', 'check', 'compile', 'train'); did you mean 'train'?"),
+    (["compile", "m.py", "--optimizer", "adamm"], "did you mean 'adam'?"),
+])
+def test_a_misspelled_option_or_command_is_named_with_the_nearest(argv, said, capsys):
+    """Before: "symgrad: error: unrecognized arguments: --validaton v.npz (see symgrad --help)", the
+    top level's words with no command named, and no nearest name for an option or a command."""
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_optimizer_option_takes_any_case_as_sg_compile_does(files, capsys):
+    """Before: --optimizer Adam was an invalid choice, where sg.compile(optimizer="Adam") is Adam."""
+    from symgrad.cli.main import build_parser
+    args = build_parser().parse_args(["compile", str(files / "model.py"), "--optimizer", "Adam"])
+    assert args.optimizer == "adam"
+
+
+def test_several_symbols_the_model_file_does_not_declare(files, capsys):
+    text = SOFTMAX_MODEL_FILE.replace("loss = ", "c, d = sp.symbols('c d')\nloss = c * d * ")
+    (files / "m2.py").write_text(text)
+    assert cli.main(["compile", str(files / "m2.py")]) == 2
+    err = capsys.readouterr().err
+    assert "uses 'c', 'd', which are neither parameters nor inputs; add each to the model file's params" in err, err

@@ -259,3 +259,56 @@ def test_train_resume_from_another_models_checkpoint_exits_2_naming_the_paramete
     assert cli.main(base + [str(files / "names.npz")]) == 2
     assert "holds values for ['V', 'b'], but the model's parameters are ['W', 'b']" in capsys.readouterr().err
     assert not calls                              # refused before compiling
+
+
+def test_train_without_checkpoint_says_the_values_were_not_kept(files, calls, capsys):
+    """Before: the README's `symgrad train model.py --data train.npz --epochs 30` trained, printed
+    the epochs and exited 0 with the trained values thrown away, and not a word of it."""
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--epochs", "1", "--no-progress"]
+    assert cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert "the trained values were not saved: pass --checkpoint CK.npz to keep them" in err
+    assert cli.main(argv + ["--checkpoint", str(files / "ck.npz")]) == 0
+    assert "not saved" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("schedule, want", [
+    ("sg.optim.WarmupCosine(0.05, warmup=10, total=100, lr_min=0.005)",
+     O.WarmupCosine(0.5, warmup=10, total=100, lr_min=0.05)),
+    ("sg.optim.LinearAnnealing(0.05, 0.01, tau=10)", O.LinearAnnealing(0.5, 0.1, tau=10)),
+])
+def test_lr_scales_a_model_files_schedule_to_it(schedule, want, files, calls, capsys):
+    """Before: --lr 0.5 replaced a model file's WarmupCosine by the constant 0.5, silently: no
+    warm-up, no decay."""
+    (files / "sched.py").write_text(MODEL.replace("sg.optim.Adam(lr=0.05)", f"sg.optim.Adam(lr={schedule})"))
+    assert cli.main(["compile", str(files / "sched.py"), "--lr", "0.5"]) == 0
+    got = calls[-1]["optimizer"].lr
+    assert type(got) is type(want) and all(
+        getattr(got, f) == pytest.approx(getattr(want, f)) for f in vars(want)), got
+
+
+def test_lr_replacing_a_schedule_of_its_own_says_so(files, calls, capsys):
+    (files / "own.py").write_text(MODEL.replace("sg.optim.Adam(lr=0.05)", "sg.optim.Adam(lr=lambda t: 0.05 * 0.9 ** t)"))
+    assert cli.main(["compile", str(files / "own.py"), "--lr", "0.5"]) == 0
+    assert calls[-1]["optimizer"].lr == 0.5
+    assert "--lr 0.5 replaces the model file's learning-rate schedule" in capsys.readouterr().err
+
+
+def test_without_the_bar_each_epochs_line_is_printed_as_it_ends(files, calls, capsys, monkeypatch):
+    """Before: with --no-progress (a log file, CI) nothing was printed until the last epoch ended."""
+    from symgrad.compiling import training as T
+    real, seen = T.train, []
+
+    def spy(*a, on_epoch=None, **k):
+        def each(record):
+            on_epoch(record)
+            seen.append(capsys.readouterr().out)       # what the command has printed by now
+        return real(*a, on_epoch=each, **k)
+    monkeypatch.setattr(T, "train", spy)
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--epochs", "3",
+            "--no-progress", "--checkpoint", str(files / "ck.npz")]
+    assert cli.main(argv) == 0
+    assert [s.splitlines() for s in seen] == [[s.strip()] for s in seen]          # one line each
+    assert [s.split()[:2] for s in seen] == [["epoch", "1"], ["epoch", "2"], ["epoch", "3"]]
+    rest = capsys.readouterr().out
+    assert "epoch 1" not in rest and rest.startswith("final loss")                  # not printed twice

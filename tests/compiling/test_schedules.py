@@ -129,3 +129,57 @@ def test_a_schedule_written_as_a_function_prints_as_its_expression_not_its_addre
     assert not re.search(r"0x[0-9a-f]{6,}", a.source)
     line = next(s for s in a.source.splitlines() if s.startswith("# Optimizer:"))
     assert "lr=lambda t: Piecewise((0.01, t <= 30), (5.0, True))" in line and "'lr': lambda t: 0.5/t" in line
+
+
+@pytest.mark.parametrize("which", ["StepLR", "ExponentialLR"])
+def test_the_per_epoch_schedules_optimizers_md_writes_equal_torchs(which):
+    """docs/optimizers.md writes StepLR and ExponentialLR, stepped once per epoch, as functions of t."""
+    spe = 45
+    epoch = lambda t: sp.floor((t - 1) / spe)
+    ours = {"StepLR": lambda t: 0.1 * sp.Rational(1, 2) ** sp.floor(epoch(t) / 10),
+            "ExponentialLR": lambda t: 0.1 * sp.Rational(95, 100) ** epoch(t)}[which]
+    make = {"StepLR": lambda o: torch.optim.lr_scheduler.StepLR(o, 10, 0.5),
+            "ExponentialLR": lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.95)}[which]
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched, theirs = make(opt), []
+    for k in range(1, 25 * spe + 1):
+        theirs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if k % spe == 0:
+            sched.step()
+    w, x = sp.symbols("w x")                     # loss w·x at x = 1: the step moves w by −lr(t)
+    prog = sg.compile(w * x, [w], [x], optimizer=sg.optim.SGD(lr=ours), dtype="float64")
+    values, state, got = {"w": np.array(0.0)}, None, []
+    for _ in theirs:
+        before = float(values["w"])
+        values, state = prog.step(values, state, {"x": np.ones(1)})
+        got.append(before - float(values["w"]))
+    assert np.allclose(got, theirs, rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize("n", [3, 7, 49])
+@pytest.mark.parametrize("form", ["floor", "//", "ceiling"])
+def test_a_step_schedule_halves_the_rate_at_the_right_step_in_the_compiled_step(n, form):
+    """Before: SymPy expands sp.floor((t - 1) / 3) into floor(t/3 - 1/3), which floats put just below
+    a whole number at t = 7, 10, 13, ...: the compiled step halved the rate one step late there."""
+    ours = {"floor": lambda t: 0.1 * sp.Rational(1, 2) ** sp.floor((t - 1) / n),
+            "//": lambda t: 0.1 * sp.Rational(1, 2) ** ((t - 1) // n),
+            "ceiling": lambda t: 0.1 * sp.Rational(1, 2) ** (sp.ceiling(t / n) - 1)}[form]
+    w, x = sp.symbols("w x")
+    prog = sg.compile(w * x, [w], [x], optimizer=sg.optim.SGD(lr=ours), dtype="float64")
+    values, state = {"w": np.array(0.0)}, None
+    for k in range(1, 30 * n):
+        before = float(values["w"])
+        values, state = prog.step(values, state, {"x": np.ones(1)})
+        assert before - float(values["w"]) == pytest.approx(0.1 * 0.5 ** ((k - 1) // n), rel=1e-12), k
+
+
+def test_a_views_schedule_is_shown_as_written_while_the_step_compiles_it_moved_inside():
+    opt = sg.optim.SGD(lr=lambda t: 0.1 * sp.Rational(1, 2) ** sp.floor((t - 1) / 3))
+    assert "floor(t/3 − 1/3)" in opt.view().render("unicode")
+    w, x = sp.symbols("w x")
+    prog = sg.compile(w * x, [w], [x], optimizer=opt, dtype="float64")
+    (update,) = [ln for ln in prog.source.splitlines() if "numpy.floor" in ln]
+    assert "t - 0.16666666666666666)" in update, update
+    momentum = sg.optim.SGD(lr=opt.lr, momentum=0.9)
+    assert "floor(t/3 − 1/3)" in sg.optim.view(momentum, form="notes").render("unicode")

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.errors import MissingValueError
+from symgrad.errors import DataError, MissingValueError
 
 
 def _program(optimizer):
@@ -101,3 +101,21 @@ def test_fast_path_updates_in_place_and_hands_back_the_same_dicts(start):
     np.testing.assert_allclose(v["W1"], _reference(values, [(X, T)])["W1"], rtol=1e-12)
     v3, _ = prog.step(v2, state, {"x": X, "t": T})
     assert v3 is v2                                    # a Named dict comes back as it is: no copy per step
+
+
+@pytest.mark.parametrize("third", ["state", "None"])
+def test_a_batch_and_a_state_given_in_each_others_place_are_said_to_be_swapped(third):
+    """Before: prog.step(values, batch, state) with the one-hot target named t, as compile.md names
+    it, said "the optimizer state's step count 't' must be an integer >= 0, got array([[0., 0., ..."."""
+    net, t = sg.mlp([4, 5, 3]), sp.MatrixSymbol("t", 3, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], optimizer="adam")
+    rng = np.random.default_rng(0)
+    values = {p.name: rng.normal(0, 0.1, p.shape).astype(np.float32) for p in net.params}
+    before = {k: v.copy() for k, v in values.items()}
+    batch = {"x": rng.random((6, 4)), "t": np.eye(3)[rng.integers(0, 3, 6)]}
+    state = prog.init_state(values)
+    with pytest.raises(DataError, match="these look swapped: the second holds the inputs 'x', 't'"):
+        prog.step(values, batch, state if third == "state" else None)
+    assert all(np.array_equal(values[k], before[k]) for k in values)
+    values, state = prog.step(values, state, batch)            # the right order still steps
+    assert state["t"] == 1

@@ -101,3 +101,13 @@ def test_a_subset_of_a_dataset_that_is_no_tensor_dataset_says_what_it_takes():
             return torch.zeros(5), 0
     with pytest.raises(TrainingArgumentError, match=r"data is a Subset of a Images: .*Subset of a TensorDataset"):
         sg.train(_program(), torch.utils.data.Subset(Images(), [0, 1]), progress=False)
+
+
+def test_a_data_loader_refusal_writes_the_dict_with_the_programs_own_input_names():
+    """Before: "... or a dict by input name {'x': X, 'y': y}" for a program whose inputs are x and t."""
+    net, t = sg.mlp([4, 5, 3]), sp.MatrixSymbol("t", 3, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t])
+    ds = torch.utils.data.TensorDataset(torch.randn(10, 4), torch.eye(3)[torch.randint(0, 3, (10,))])
+    with pytest.raises(TrainingArgumentError) as e:
+        sg.train(prog, torch.utils.data.DataLoader(ds, batch_size=4), epochs=1, progress=False)
+    assert "a dict by input name {'x': ..., 't': ...} (a loader's own arrays: data.dataset)" in str(e.value)

@@ -221,3 +221,67 @@ def test_labels_padded_with_minus_100_are_told_of_ignore_index():
     assert told.loss({"W": np.zeros((4, 3))}, data) == pytest.approx(np.log(3))      # 3 labels kept, uniform
     with pytest.raises(sg.LabelRangeError, match=r"-3: a negative index"):
         sg.train(prog, {"x": np.ones((4, 4)), "y": np.array([0, 1, -3, 2])}, progress=False)
+
+
+@pytest.mark.parametrize("option, said", [
+    ({"lr": 0.1}, "sg.compile(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3))"),
+    ({"optimizer": "sgd"}, "the optimizer and its hyperparameters are sg.compile's"),
+    ({"verbose": 0}, "progress=False"),
+    ({"validation_split": 0.2}, "validation= takes the held-out arrays themselves, not a fraction"),
+    ({"callbacks": []}, "early stopping is patience="),
+])
+def test_options_of_other_training_loops_are_told_where_symgrad_has_them(option, said):
+    """Before: "train() got an unknown keyword argument 'lr'. It takes: ..." with no word of where the
+    learning rate is, and "did you mean 'validation'?" for validation_split=0.2, which validation=
+    does not take (a fraction)."""
+    prog = _regression()
+    with pytest.raises(ArgumentError) as e:
+        sg.train(prog, _data(), epochs=1, progress=False, **option)
+    assert f"train() takes no {next(iter(option))}=" in str(e.value) and said in str(e.value)
+
+
+def test_images_where_a_per_example_vector_is_declared_are_told_the_reshape():
+    """Before: "data['x']: the input 'x' has shape (40, 8, 8); declared (64, 1) per example, so a
+    batch of B examples is (B, 64)" and no word of the reshape (the whole-batch message had it)."""
+    net, t = sg.mlp([64, 8, 3]), sp.MatrixSymbol("t", 3, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t])
+    rng = np.random.default_rng(0)
+    with pytest.raises(TrainingArgumentError, match=r"pass data\['x'\]\.reshape\(-1, 64\)"):
+        sg.train(prog, {"x": rng.random((40, 8, 8)), "t": np.eye(3)[rng.integers(0, 3, 40)]}, progress=False)
+    w, x, y = sp.MatrixSymbol("w", 1, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("y", 1, 1)
+    prog = sg.compile(sg.mse(w * x, y), [w], [x, y])
+    with pytest.raises(TrainingArgumentError, match=r"pass data\['y'\]\.reshape\(-1, 1\)"):
+        sg.train(prog, {"x": rng.random((40, 2)), "y": rng.random(40)}, progress=False)
+
+
+def test_several_undeclared_symbols_are_named_in_the_plural():
+    """Before: "the loss uses 't', 'x', which is neither a parameter nor an input; add it to ..."."""
+    from symgrad.errors import FreeSymbolError
+    net, t = sg.mlp([4, 8, 3]), sp.MatrixSymbol("t", 3, 1)
+    with pytest.raises(FreeSymbolError, match=r"uses 't', 'x', which are neither parameters nor inputs; "
+                                              r"add each to params=\[\.\.\.\] or inputs=\[\.\.\.\]"):
+        sg.compile(sg.cross_entropy(net.output, t), net.params)
+    with pytest.raises(FreeSymbolError, match=r"uses 't', which is neither a parameter nor an input; add it"):
+        sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input])
+
+
+def test_on_epoch_is_called_with_each_epochs_record_as_it_ends():
+    prog, seen = _regression(), []
+    history = sg.train(prog, _data(), epochs=3, batch_size=16, progress=False, on_epoch=seen.append)
+    assert seen == history.epochs and [r["epoch"] for r in seen] == [1, 2, 3]
+    seen[0]["loss"] = -1.0                                   # a copy: the history keeps its own
+    assert history.epochs[0]["loss"] != -1.0
+    with pytest.raises(TrainingArgumentError, match="on_epoch must be a function"):
+        sg.train(prog, _data(), epochs=1, progress=False, on_epoch="print")
+
+
+@pytest.mark.parametrize("asked, meant", [("val_acc", "val_accuracy"), ("accuracy", "val_accuracy"), ("val_los", "val_loss")])
+def test_history_metric_of_a_name_not_recorded_names_the_closest(asked, meant):
+    """Before: "no metric 'val_acc' in this history; it has [...]", the list alone."""
+    net, t = sg.mlp([4, 5, 3]), sp.MatrixSymbol("t", 3, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], outputs=[net.output])
+    rng = np.random.default_rng(0)
+    data = {"x": rng.normal(size=(20, 4)), "t": np.eye(3)[rng.integers(0, 3, 20)]}
+    history = sg.train(prog, data, epochs=1, progress=False, validation=data, metrics=["loss", "accuracy"])
+    with pytest.raises(KeyError, match=f"did you mean '{meant}'"):
+        history.metric(asked)
