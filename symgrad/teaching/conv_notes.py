@@ -176,7 +176,8 @@ def residual_notes(branch, x, wrt, delta: str = "δ") -> Notes:
     for t, g in zip(wrt, through[1:]):
         lines.append(f"∂L/∂{show(t, 'unicode')} = {show(g, 'unicode')}")
     del s, d
-    lat = [r"\frac{\partial L}{\partial %s} &= \delta_s + %s" % (x.name, show(through[0], "latex"))]
+    # two rows, as the text's two lines: the identity path, then the branch (one row overflowed the page)
+    lat = [r"\frac{\partial L}{\partial %s} &= \delta_s \\ &\quad + %s" % (x.name, show(through[0], "latex"))]
     lat += [r"\frac{\partial L}{\partial %s} &= %s" % (show(t, "latex"), show(g, "latex"))
             for t, g in zip(wrt, through[1:])]        # as the text: every parameter asked for
     return Notes(lines, lat)
