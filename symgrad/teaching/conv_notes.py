@@ -88,7 +88,7 @@ def layer_notes(out, wrt=None, delta: str = "δ") -> Notes:
 
 def _grad_text(out, d, w):
     g = grad(T.sum(T.as_tensor(out) * d), w)
-    return str(g), show(g, "latex")
+    return show(g, "unicode"), show(g, "latex")
 
 
 def _conv_notes(out, conv, b, wrt, delta):
@@ -100,7 +100,7 @@ def _conv_notes(out, conv, b, wrt, delta):
     xp = "x_pad" if any(lo for lo, _ in pads) else x.name
     sums = " ".join(f"Σ_{v}" for v in ["c"] + K)
     bias = f"{b.name}[f] + " if b is not None else ""
-    lines = [f"out = {out}",
+    lines = [f"out = {show(out, 'unicode')}",
              f"  out[n, f, {', '.join(O)}] = {bias}{sums} {xp}[n, c, {', '.join(pos)}] · {w.name}[f, c, {', '.join(K)}]"
              + (f"    (x_pad: {x.name} with {pads[0][0]} zero(s) around)" if xp == "x_pad" else ""),
              f"{delta} = ∂L/∂out, of out's shape {T.fmt(conv.shape)}"]
@@ -136,7 +136,7 @@ def _pool_notes(e, delta):
     d = T.tensor(delta, e.shape)
     text, ltx = _grad_text(e, d, x)
     if isinstance(e, C.MaxPool):
-        lines = [f"out = {e}",
+        lines = [f"out = {show(e, 'unicode')}",
                  f"  out[n, c, {', '.join(O)}] = max over the window ({', '.join(O)}) of {x.name}",
                  f"{delta} = ∂L/∂out, of out's shape {T.fmt(e.shape)}",
                  f"∂L/∂{x.name} = {delta}[n, c, {', '.join(O)}] at the first arg-max of window "
@@ -144,7 +144,7 @@ def _pool_notes(e, delta):
                  f"  = {text}"]
     else:
         k = sp.Mul(*e.kernel)
-        lines = [f"out = {e}",
+        lines = [f"out = {show(e, 'unicode')}",
                  f"  out[n, c, {', '.join(O)}] = (1/{k}) Σ over the window ({', '.join(O)}) of {x.name}",
                  f"{delta} = ∂L/∂out, of out's shape {T.fmt(e.shape)}",
                  f"∂L/∂{x.name} = {delta}/{k} spread over each window (added where windows overlap)",
@@ -168,15 +168,18 @@ def residual_notes(branch, x, wrt, delta: str = "δ") -> Notes:
     d = T.tensor(delta, T.shape_of(branch))
     ds = T.tensor(f"{delta}_s", T.shape_of(branch))
     through = grad(T.sum(T.as_tensor(branch) * ds), [x] + list(wrt))
-    lines = [f"out = relu(F(x) + {x.name}),  F(x) = {branch}",
+    lines = [f"out = relu(F(x) + {x.name}),  F(x) = {show(branch, 'unicode')}",
              f"s = F(x) + {x.name};  {delta} = ∂L/∂out",
              f"{delta}_s = ∂L/∂s = {delta} ⊙ [s ≥ 0]        (relu'(0) = 1)",
              f"∂L/∂{x.name} = {delta}_s        ← the identity path: the gradient highway, δ_s unchanged",
-             f"      + {through[0]}        ← through the branch F"]
+             f"      + {show(through[0], 'unicode')}        ← through the branch F"]
     for t, g in zip(wrt, through[1:]):
-        lines.append(f"∂L/∂{t.name} = {g}")
+        lines.append(f"∂L/∂{show(t, 'unicode')} = {show(g, 'unicode')}")
     del s, d
-    lat = [r"\frac{\partial L}{\partial %s} &= \delta_s + %s" % (x.name, show(through[0], "latex"))]
+    # two rows, as the text's two lines: the identity path, then the branch (one row overflowed the page)
+    lat = [r"\frac{\partial L}{\partial %s} &= \delta_s \\ &\quad + %s" % (x.name, show(through[0], "latex"))]
+    lat += [r"\frac{\partial L}{\partial %s} &= %s" % (show(t, "latex"), show(g, "latex"))
+            for t, g in zip(wrt, through[1:])]        # as the text: every parameter asked for
     return Notes(lines, lat)
 
 

@@ -54,7 +54,7 @@ from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
 from .as_written import written_shape
-from .local_rules import _softmax_map, _softmax_named
+from .local_rules import _definition, _softmax_map, _softmax_named
 from .node_naming import Naming, _broadcast_like
 from .steps import LAYER_Z, SHORT_OPS, _fold_products, _tidy, _uses
 
@@ -464,9 +464,11 @@ class _Picture:
                 p = stack([text(label, bold=True)] + more)
                 # an operation is an ellipse; one that also adds up a fan-out, a rounded box (an
                 # ellipse around a grid would be huge)
-                self.boxes.append(Box(f"v{vid}", p.html, p.width + 30, "op", dict(
-                    shape="box" if more else "ellipse", style="rounded,filled" if more else "filled",
-                    fillcolor=OP_FILL), _esc(self.name(vid))))
+                look = dict(shape="box" if more else "ellipse", style="rounded,filled" if more else "filled",
+                            fillcolor=OP_FILL)
+                if len({t[1].id for t in self.inputs(e)}) > 1:
+                    look["ordering"] = "in"      # its inputs stacked as `read_inputs` emits them
+                self.boxes.append(Box(f"v{vid}", p.html, p.width + 30, "op", look, _esc(self.name(vid))))
         p = text(self.out_name, bold=True)
         self.boxes.append(Box("out", stack([p]).html, p.width + 20, "out", dict(
             shape="box", style="rounded,filled", fillcolor="#d5f5e3"), _esc(self.out_name)))
@@ -512,6 +514,36 @@ class _Picture:
             seen.add(v.id)
             if self.g.producer[v.id].prim is not R.const_p:
                 yield i, v, first, j
+
+    def read_inputs(self, e) -> list:
+        """`inputs` in the order the text reads them, the order dot stacks the edges (the node has
+        ordering=in): a sum's or a product's operands in the order its forward line prints them (the
+        sigmoid neuron's z = u₁ + u₂ + w₂ and u₁ = w₀·x₀, so w₀ above x₀ above w₁, x₁, and w₂ last);
+        an operation with numbered slots in their order (y above ŷ into ① − ②, whichever input
+        the lowering made first); any other in the order of its inputs."""
+        ins = list(self.inputs(e))
+        if len(ins) < 2 or e.out.id in self.ces or self.transposed_into(e):
+            return ins
+        pool = self.pools.get(e.out.id)
+        if _slotted(e, pool[0] if pool else None):
+            slot = pool[2] if pool and len(pool) > 2 else slots(e)
+            return sorted(ins, key=lambda t: slot[t[0]])      # ① above ②, as the label reads
+        if pool or e.prim is not R.ewise_p:
+            return ins
+        disp = self.nm.disp
+        whole = _definition(self.g, e, disp)
+        read = (whole.as_ordered_terms() if isinstance(whole, sp.Add) else
+                whole.as_ordered_factors() if isinstance(whole, sp.Mul) else
+                list(whole.args) if isinstance(whole, (sp.MatAdd, sp.HadamardProduct)) else None)
+        if read is None:
+            return ins
+        place = {}
+        for t in ins:
+            shown = disp.get(t[1].id)
+            if shown not in read or shown in place.values():
+                return ins           # an operand the line writes inside a term: keep the slots' order
+            place[t[1].id] = shown
+        return sorted(ins, key=lambda t: read.index(place[t[1].id]))
 
     def uses(self, vid) -> int:
         """How many drawn edges leave ``vid`` (a softmax's input: one, not its logsumexp's and exp's;
@@ -635,7 +667,7 @@ class _Picture:
 
         self.skeleton(fan)
         for e in self.drawn():
-            for i, v, first, j in self.inputs(e):
+            for i, v, first, j in self.read_inputs(e):
                 seen = self.seen_shape(v, e, i)
                 above = self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf, shape=seen)
                 below = []
@@ -764,7 +796,7 @@ class _Picture:
 
         self.skeleton(lambda vid: [])
         for e in self.drawn():
-            for i, v, _, _ in self.inputs(e):
+            for i, v, _, _ in self.read_inputs(e):
                 seen = self.seen_shape(v, e, i)
                 self.edge(v, e, i, self.fwd_part(v.id, fvals, head=not g.producer[v.id].prim.leaf, shape=seen),
                           [tangent_text(v.id, seen) if v.id in tan else zero_text(v.id)])

@@ -148,3 +148,24 @@ def split_penalties(d, names=None):
     split = dataclasses.replace(d, ir=g, output=out, gradient_vars=grads, lowering=low, raw_steps=steps)
     split._penalties_split = True
     return split
+
+
+def terms_in_turn(d, order: list) -> list:
+    """The backward steps' ``order`` (the output first, then reverse mode's) with each term of a
+    split loss's sum done in turn, in the sum's order, as cs231n's backward goes: the data loss's
+    δ = (softmax(z) − one_hot(y))/N, ∇W and ∇b first, then the penalty's steps — not the penalty's
+    first because the lowering made its nodes last. A node several terms use goes with the last of
+    them (after every node that feeds it a gradient); ``order`` itself where ``d`` is not split."""
+    if not getattr(d, "_penalties_split", False) or len(order) < 2:
+        return order
+    g = d.ir
+    term = {}
+    for k, t in enumerate(d.ir.producer[d.output.id].inputs):
+        stack = [t.id]
+        while stack:
+            v = stack.pop()
+            if term.get(v) == k:
+                continue
+            term[v] = k
+            stack.extend(u.id for u in g.producer[v].inputs)
+    return order[:1] + sorted(order[1:], key=lambda v: term.get(v, len(term)))      # stable: reverse mode's within a term

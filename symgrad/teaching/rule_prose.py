@@ -84,13 +84,10 @@ def words(s: str, fmt: str) -> str:
         if k % 4 != 1:
             continue
         mant, sign, exp = parts[k:k + 3]
-        if run:
-            out.append(r"\text{%s}" % _tex_escape("".join(run)))
-            run.clear()
+        _text_run(out, run)
         power = "10^{%s%s}" % ("-" if sign else "", int(exp))     # 1e−5 as 10^{-5}, as LaTeX writes ε
         out.append(power if mant == "1" else r"%s \cdot %s" % (mant, power))
-    if run:
-        out.append(r"\text{%s}" % _tex_escape("".join(run)))
+    _text_run(out, run)
     return "".join(out)
 
 
@@ -111,9 +108,7 @@ def _words_tex(s: str, out: list, run: list) -> None:
         if k % 3 == 0:
             _chars_tex(piece, out, run)
         elif k % 3 == 1:
-            if run:
-                out.append(r"\text{%s}" % _tex_escape("".join(run)))
-                run.clear()
+            _text_run(out, run)
             out.append("%s_{%s}" % (piece, parts[k + 1]))
 
 
@@ -137,10 +132,30 @@ def _chars_tex(s: str, out: list, run: list) -> None:
         if run:
             between = "".join(run)
             # between two formulas, " = " is part of them: $\nabla W = \delta \cdot X^{T}$
-            math = between.strip() in ("", "=", "/") and out and not out[-1].startswith(r"\text{")
+            # and so are brackets and digits: σ(1 − σ) is $\sigma(1 - \sigma)$, not $\sigma$(1 $- \sigma$)
+            math = ((between.strip() in ("", "=", "/") or _BRACKETED.fullmatch(between))
+                    and out and not out[-1].startswith(r"\text{"))
             out.append(between if math else r"\text{%s}" % _tex_escape(between))
             run.clear()
         out.append(tex)
+
+
+# what may sit between two formulas of a note and still be math: brackets, digits, + (σ(1 − σ))
+_BRACKETED = re.compile(r"[()\d\s+]+")
+
+
+def _text_run(out: list, run: list) -> None:
+    """Flush the prose ``run`` into ``out`` as \text{...}; the brackets it starts with that close a
+    bracket the formula before it opened are that formula's: σ(1 − σ)'s last )."""
+    if out and not out[-1].startswith(r"\text{"):
+        formula = "".join(out[next((k + 1 for k in range(len(out) - 1, -1, -1) if out[k].startswith(r"\text{")), 0):])
+        open_ = formula.count("(") - formula.count(")")
+        while open_ > 0 and run and run[0] == ")":
+            out.append(run.pop(0))
+            open_ -= 1
+    if run:
+        out.append(r"\text{%s}" % _tex_escape("".join(run)))
+        run.clear()
 
 
 def _tex_escape(s):

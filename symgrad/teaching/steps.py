@@ -46,7 +46,7 @@ from .logistic import sigma_form
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
-from .loss_terms import split_penalties
+from .loss_terms import split_penalties, terms_in_turn
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
@@ -116,7 +116,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     fwd_ids = {e.out.id for e in nm.fwd if not e.prim.leaf}
     order = [root.id] + sorted((vid for vid in contribs if vid not in nm.transparent and vid not in nm.alias
                                 and vid not in pool_inner and vid not in nm.mean_entry), reverse=True)
-    order = _leaves_after_their_gate(order, contribs, g, nm.consumers, [w.id for w in d.wrt_vars])
+    order = _leaves_after_their_gate(terms_in_turn(d, order), contribs, g, nm.consumers, [w.id for w in d.wrt_vars])
 
     # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
     gsym: dict[int, Any] = {}

@@ -41,3 +41,14 @@ def test_a_partial_derivative_in_prose_is_one_formula():
     # an optimizer view's heading: "with gradient g = ∂L/∂p" set $\partial$L/$\partial$p before
     tex = words("for each entry p with gradient g = ∂L/∂p, at step t", "latex")
     assert r"\partial L/\partial p" in tex, tex
+
+
+def test_the_sigmoid_rule_is_one_formula():
+    # σ(1 − σ) in a note is $\sigma(1 - \sigma)$: until 2026-11-30, ninth session, its brackets and
+    # its 1 were prose between three formulas, "$\sigma$(1 $- \sigma$)" on the page
+    assert re.sub(r"\s+", "", words("the derivative of the sigmoid is σ(1 − σ)", "latex")) == \
+        r"\text{thederivativeofthesigmoidis}\sigma(1-\sigma)"
+    z = sp.Symbol("z")
+    tex = sg.derive(sg.sigmoid(z), [z]).latex()
+    assert re.search(r"the derivative of the sigmoid is \$\\sigma\s*\(1 - \\sigma\s*\)\$", tex), tex
+    assert words("(the logistic) σ", "latex").startswith(r"\text{(the logistic) }")

@@ -63,3 +63,19 @@ def test_the_picture_of_the_named_loss_carries_torchs_numbers():
     assert abs(out["L_data"][0] - data.item()) < 1e-6 and out["L_data"][1] == "1", out
     assert abs(out["L_reg"][0] - reg.item()) < 1e-6 and out["L_reg"][1] == "1", out
     assert sorted(node_names(src).values()).count("cross-entropy (mean)") == 1
+
+
+def _steps(text):
+    return [l.split(" = ")[0].strip() for l in text.split("Backward pass")[1].split("Gradient:")[0].splitlines()[1:]]
+
+
+def test_the_backward_does_the_data_loss_first():
+    # cs231n: dscores, dW, db of the data loss, then the penalty's reg·W — not the penalty's steps
+    # first (until 2026-11-30, ninth session, δ came after ∂L/∂L_reg, ∂L/∂u₂, ∂L/∂u₁)
+    d, (x, W, b, y) = _named()
+    steps = _steps(d.render("unicode"))
+    assert steps[:4] == ["∂L/∂L", "∂L/∂L_data", "δ", "∂L/∂b"], steps
+    assert steps[4:] == ["∂L/∂L_reg", "∂L/∂u₂", "∂L/∂u₁", "∂L/∂W"], steps
+    plain = sg.derive(sg.cross_entropy(x @ W + b, y) + 0.5 * REG * sg.sum(W * W), [W, b], output_name="L")
+    steps = _steps(plain.render("unicode"))
+    assert steps == ["∂L/∂L", "∂L/∂u₁", "δ", "∂L/∂b", "∂L/∂u₃", "∂L/∂u₂", "∂L/∂W"], steps
