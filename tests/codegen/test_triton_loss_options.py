@@ -55,3 +55,16 @@ def test_ignore_index_names_the_workaround_and_the_workaround_holds():
     got, want = prog.grad(values, kept), ref.grad(values, {"x": xs, "y": ys})
     for name in ("W", "b"):
         np.testing.assert_allclose(np.asarray(got[name].cpu()), want[name], rtol=1e-4, atol=1e-6)
+
+
+def test_a_weighted_mean_written_by_hand_says_what_it_divides_by():
+    """Σ s·l / Σ s with per-example weights s: the refusal names the division by a sum over the batch
+    (it said only "is not a mean (or sum) over N of per-example terms"; 2026-11-30, kernels2)."""
+    x, y, W, _ = _layer()
+    s = sg.tensor("s", (N,))
+    per = sg.cross_entropy(x @ W, y, reduction="none")
+    with pytest.raises(UnsupportedError, match=r"not a mean \(or sum\) over N of per-example terms \(it divides by "
+                                               r"`s\.sum\(\)`, a sum over the batch: a weighted mean"):
+        sg.compile(sg.sum(s * per) / sg.sum(s), [W], [x, y, s], target="triton")
+    with pytest.raises(UnsupportedError, match=r"per-example terms; the Triton backend"):     # no division: as before
+        sg.compile(sg.log(sg.sum(per)), [W], [x, y], target="triton")
