@@ -245,10 +245,10 @@ class SymgradModule(torch.nn.Module):
                 if not isinstance(v, torch.Tensor):
                     t = t.clone()
                 if tuple(t.shape) not in (tuple(shape), tshape):
-                    from symgrad.compiling.batch_checks import transpose_hint
+                    from symgrad.compiling.batch_checks import transpose_hint, weight_layout
                     raise ShapeError(f"the parameter {sym.name!r} has shape {tuple(t.shape)}; it is declared "
                                      f"{tuple(shape)} (the module holds it as {tshape})"
-                                     + transpose_hint(t.shape, shape))
+                                     + transpose_hint(t.shape, shape, weight_layout(program, sym.name)))
                 t = t.reshape(tshape)
             else:
                 t = _initial(roles.get(sym.name), shape, tshape, generator)

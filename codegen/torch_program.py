@@ -129,16 +129,18 @@ class TorchProgram(Program):
         return super().__repr__()[:-1] + f"; on {self.device}>"
 
     # -- values -----------------------------------------------------------------------------------
-    def _tensor(self, a, shape, what: str, in_place_ok: bool = True):
+    def _tensor(self, a, shape, what: str, in_place_ok: bool = True, name: str | None = None):
         torch = self.torch
         if (in_place_ok and isinstance(a, torch.Tensor) and a.dtype is torch.float32 and a.shape == shape
                 and a.is_contiguous() and a.device == self.device):
             return a
         t = float32_tensor(torch, a, self.device, what).clone()
         if tuple(t.shape) != tuple(shape):
-            from symgrad.compiling.batch_checks import transpose_hint
+            from symgrad.compiling.batch_checks import transpose_hint, weight_layout
+            # a parameter's weight read as x @ W or as W·x (sg.linear): the hint names the other layout
+            hint = transpose_hint(t.shape, shape, weight_layout(self, name)) if what.startswith("parameter") else ""
             raise ShapeError(f"the {what} has shape {tuple(t.shape)}, but it is declared {format_shape(shape)}"
-                             + (transpose_hint(t.shape, shape) if what.startswith("parameter") else ""))
+                             + hint)
         return t.contiguous()
 
     def _param_arrays(self, values) -> list:
@@ -158,7 +160,7 @@ class TorchProgram(Program):
                 a = lookup(d, sym, of_the, name)
             if not (isinstance(a, Tensor) and a.dtype is f32 and a.shape == shape and a.is_contiguous()
                     and a.device == dev):
-                a = self._tensor(a, shape, what)
+                a = self._tensor(a, shape, what, name=name)
             out.append(a)
         return out
 
@@ -417,53 +419,21 @@ def batch_reader(program, spec):
     return (program_class(spec) or Program)(spec, none)
 
 
-class _PrimitivePickler:
-    """Pickling a program's lowering: its primitives are the IR's own objects (the schedulers test
-    them by identity), so they are stored by name and looked up again on loading."""
-
-    @staticmethod
-    def dumps(obj) -> bytes:
-        import io
-        import pickle
-
-        from symgrad.core.ir import Primitive
-
-        class P(pickle.Pickler):
-            def persistent_id(self, o):
-                return ("primitive", o.name) if isinstance(o, Primitive) else None
-        buf = io.BytesIO()
-        P(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
-        return buf.getvalue()
-
-    @staticmethod
-    def loads(data: bytes):
-        import io
-        import pickle
-
-        from symgrad.core import rules as R
-
-        class U(pickle.Unpickler):
-            def persistent_load(self, pid):
-                kind, name = pid
-                if kind != "primitive" or name not in R.PRIMITIVES:
-                    raise pickle.UnpicklingError(f"unknown IR primitive {name!r} in a pickled symgrad program")
-                return R.PRIMITIVES[name]
-        return U(io.BytesIO(data)).load()
-
-
 def program_bytes(program) -> bytes:
     """``program`` as bytes (its lowering, target, device and seed) for `program_from_bytes`."""
+    from symgrad.compiling.program_pickle import dumps     # the primitives stored by name
     target = "triton" if isinstance(program, TorchProgram) else "numpy"
     device = str(program.device) if target == "triton" else None
-    return _PrimitivePickler.dumps({"spec": program.spec, "target": target, "device": device,
-                                    "seed": int(program.rng.integers(0, 2 ** 31))})
+    return dumps({"spec": program.spec, "target": target, "device": device,
+                  "seed": int(program.rng.integers(0, 2 ** 31))})
 
 
 def program_from_bytes(data: bytes):
     """The program `program_bytes` stored, compiled again (the generated module comes from the cache
     when this machine has compiled it before)."""
     from symgrad.compiling.backends import _backend
-    d = _PrimitivePickler.loads(data)
+    from symgrad.compiling.program_pickle import loads
+    d = loads(data)
     compiled = _backend(d["target"])(d["spec"])
     if d["target"] == "triton":
         return TorchProgram(d["spec"], compiled, d["seed"], device=d["device"])

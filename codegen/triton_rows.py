@@ -70,7 +70,7 @@ class _RowsBody:
         if (v in self.acc or v in self.local) and not far and self.made.get(v, self.stage) != self.stage:
             self.reads.setdefault(v, set()).add(self.stage)
         if v in self.acc and not far:
-            return sp.Symbol(self.acc[v])
+            return self._sym(self.acc[v], sch.width_of(v) is None and tile)
         if v in self.inline or v in self.plan.unbatched:
             return e.params[0].xreplace({R.ph(i): self.expr(u.id, tile) for i, u in enumerate(e.inputs)})
         if v in self.local and not far:
@@ -271,6 +271,11 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
                          f"{T}    w = tl.load({wn}_ptr + offs_k[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
                          f"{T}                mask=(offs_k[:, None] < K{sfx}) & mask_n{sfx}[None, :], other=0.0)",
                          f"{T}    {acc} = " + _dot("a", "w", acc, prec)]
+            if sch.width_of(eqn.out.id) is None:
+                # one output entry (a convolution with one filter: W_mat (1, K) · patch): the tile's
+                # first column, the others 0 (the weight is loaded masked beyond N); read as the
+                # per-example number it is, as every other per-example value
+                body.append(f"{T}{acc} = tl.sum({acc}, axis=1)  # the one output entry per example")
             rb.acc[eqn.out.id] = acc
             rb.local.add(eqn.out.id)
             rb.made[eqn.out.id] = si
@@ -319,10 +324,9 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
             elif e.prim is R.matmul_p:      # s·wᵀ: a per-example scalar times a parameter vector
                 tile = sch.width_of(v) is not None
                 stmts.append((nm, "let", rb.expr(e.inputs[0].id, tile) * rb.expr(e.inputs[1].id, tile)))
-            elif e.prim is R.sum_p and sch.width_of(e.inputs[0].id) is None and not any(
-                    str(q).startswith("acc") for q in rb.expr(e.inputs[0].id, True).free_symbols):
+            elif e.prim is R.sum_p and sch.width_of(e.inputs[0].id) is None:
                 # Σ of one number per example: itself (a sum over the tile would count it once per
-                # column); a width-1 product's accumulator is a tile of one column: summed below
+                # column); a width-1 product's accumulator is such a number too (summed over its tile)
                 stmts.append((nm, "let", rb.expr(e.inputs[0].id, False)))
             elif e.prim is R.sum_p:
                 stmts.append((nm, "sum", rb.expr(e.inputs[0].id, True)))

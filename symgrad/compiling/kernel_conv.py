@@ -202,9 +202,6 @@ def _conv(ac, e) -> Var:
             f"{TARGET} cannot run this convolution{ac.where(e)}: its output has {OH}×{OW} = {OH * OW} positions "
             f"per example, more than {MAX_POSITIONS} (each position is a product of its own in the kernels); use "
             f"a stride (stride=2) or a smaller image, or {NUMPY}")
-    if F == 1:
-        raise refuse(ac, e, "a convolution with one filter (w of shape (1, C, KH, KW): each position's row would be "
-                            "a single number; two filters or more are kept as rows)")
     Wm = ac.env[w.id]
     if tuple(int(d) for d in Wm.shape) != (F, C * KH * KW):
         raise refuse(ac, e, "a convolution whose kernel is also read as a tensor elsewhere")

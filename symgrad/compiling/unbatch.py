@@ -151,9 +151,26 @@ class Unbatch:
 
     def _not_separable(self, e) -> UnsupportedError:
         return UnsupportedError(
-            f"the loss {self.what(e)} is not a mean (or sum) over {self.N} of per-example terms; the Triton backend "
-            f"compiles layers that act on each example alone, with the loss the mean over the batch of a "
-            f"per-example loss (sg.mean, sg.cross_entropy, sg.mse of per-row values); {NUMPY}")
+            f"the loss {self.what(e)} is not a mean (or sum) over {self.N} of per-example terms{self._ratio(e)}; the "
+            f"Triton backend compiles layers that act on each example alone, with the loss the mean over the batch "
+            f"of a per-example loss (sg.mean, sg.cross_entropy, sg.mse of per-row values); {NUMPY}")
+
+    def _ratio(self, e) -> str:
+        """For a loss that divides by a sum over the batch (Σ w·l / Σ w, a weighted mean): that, in words."""
+        def divisors(q, depth=2):            # the values q's body divides by (through 1/v, v**-1 …)
+            if q.prim is not R.ewise_p or depth == 0:
+                return
+            _, den = sp.fraction(sp.together(q.params[0]))
+            for a, u in zip(placeholders(len(q.inputs)), q.inputs):
+                if a in den.free_symbols:
+                    yield self.src.producer[u.id]
+                else:
+                    yield from divisors(self.src.producer[u.id], depth - 1)
+        for p in divisors(e):
+            if p.out.id in self.batched and p.prim is R.sum_p and p.params[0] is None:
+                return (f" (it divides by {self.what(p)}, a sum over the batch: a weighted mean Σ w·l / Σ w "
+                        f"weighs each example by w / Σ w, which depends on the whole batch)")
+        return ""
 
     def _reduction(self, terms):
         """("mean" | "sum", [(kind, per-example coefficient, var)])."""

@@ -37,3 +37,31 @@ def test_float64_is_refused_naming_both_ways_out():
     with pytest.raises(sg.UnsupportedError, match=r"dtype='float64': compile with dtype='float32' .* "
                                                    r"target='numpy' for float64"):
         sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], target="triton", dtype="float64")
+
+
+_KERAS = r"reads this weight as W·x .* goes in as its transpose, weight\.T"
+
+
+def test_a_w_x_weight_given_as_its_transpose_is_named_as_the_numpy_program_names_it():
+    """sg.linear reads W as torch does, (out, in): a weight given (in, out) is a Keras/NumPy kernel,
+    not a torch one. The Triton program and its as_torch() said "torch's nn.Linear stores ... declare
+    sg.linear" — the layer already declared so (2026-11-30, kernels2)."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 6)), sg.tensor("y", (N,), integer=True)
+    W, b = sg.tensor("W", (3, 6)), sg.tensor("b", (3,))
+    prog = sg.compile(sg.cross_entropy(sg.linear(x, W, b), y), [W, b], [x, y], target="triton")
+    kernel = {"W": torch.zeros(6, 3), "b": torch.zeros(3)}
+    with pytest.raises(ShapeError, match=_KERAS):
+        prog.loss(kernel, {"x": torch.zeros(2, 6), "y": torch.tensor([0, 1])})
+    with pytest.raises(ShapeError, match=_KERAS):
+        prog.as_torch(kernel)
+
+
+def test_as_torch_of_an_mlp_names_the_w_x_layout():
+    """sg.mlp's weights are W·x (out, in); as_torch of the NumPy program goes through the same module."""
+    net, t = sg.mlp([4, 3]), sp.MatrixSymbol("t", 3, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t])
+    values = {p.name: torch.zeros(tuple(int(d) for d in p.shape)) for p in net.params}
+    values[net.params[0].name] = torch.zeros(4, 3)      # declared (3, 4)
+    with pytest.raises(ShapeError, match=_KERAS):
+        prog.as_torch(values)
