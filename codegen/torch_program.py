@@ -24,7 +24,7 @@ import struct
 
 import numpy as np
 
-from symgrad.compiling.batch_checks import as_numbers, check_state, label_range_error, row_index_inputs
+from symgrad.compiling.batch_checks import as_numbers, check_state, check_state_not_batch, label_range_error, row_index_inputs
 from symgrad.compiling.program import Program, _mask_generator
 from symgrad.errors import DataError, MissingValueError, ShapeError, SymgradError
 from symgrad.core.ir import format_shape
@@ -263,6 +263,7 @@ class TorchProgram(Program):
             state = self.init_state()
         t = state.get("t", 0) if state.__class__ is dict else None
         if t.__class__ is not int or t < 0:       # (the dict step returns, with an int: nothing to check)
+            check_state_not_batch(state, batch, [x.name for x in self.inputs], self.slots)
             check_state(state)
         slots = []
         for s, of_the, checks in self._slot_checks:

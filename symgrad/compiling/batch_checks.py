@@ -167,10 +167,11 @@ def empty_batch(ispec) -> str:
 
 
 def _looks_like_state(d, slots) -> bool:
-    """A dict with an integer step count ``t`` and otherwise only the optimizer's slots."""
+    """A dict with an integer step count ``t`` and otherwise only the optimizer's slots (and the
+    Triton program's device copy of the count, ``t_device``)."""
     t = d.get("t") if isinstance(d, Mapping) else None
     return (isinstance(t, (int, np.integer)) and not isinstance(t, bool)
-            and all(key_name(k) == "t" or key_name(k) in slots for k in d))
+            and all(key_name(k) in ("t", "t_device") or key_name(k) in slots for k in d))
 
 
 def check_state_not_batch(state, batch, inputs, slots) -> None:

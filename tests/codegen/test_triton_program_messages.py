@@ -65,3 +65,22 @@ def test_as_torch_of_an_mlp_names_the_w_x_layout():
     values[net.params[0].name] = torch.zeros(4, 3)      # declared (3, 4)
     with pytest.raises(ShapeError, match=_KERAS):
         prog.as_torch(values)
+
+
+@pytest.mark.parametrize("third", ["state", "None"])
+def test_the_triton_step_says_a_batch_and_a_state_are_swapped(third):
+    """As the NumPy program's step does (tests/compiling/test_step_arguments.py); the Triton step
+    said "the optimizer state's step count 't' must be an integer >= 0, got tensor(...)", and its
+    state holds the device count ``t_device`` besides the slots."""
+    import numpy as np
+    from symgrad.errors import DataError
+    net, t = sg.mlp([4, 3]), sp.MatrixSymbol("t", 3, 1)
+    prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], target="triton", optimizer="adam")
+    rng = np.random.default_rng(0)
+    values = {p.name: torch.tensor(rng.normal(0, 0.1, p.shape), dtype=torch.float32) for p in net.params}
+    before = {k: v.clone() for k, v in values.items()}
+    batch = {"x": torch.rand(5, 4), "t": torch.eye(3)[torch.tensor([0, 1, 2, 0, 1])]}
+    state = prog.init_state(values)
+    with pytest.raises(DataError, match="these look swapped: the second holds the inputs 'x', 't'"):
+        prog.step(values, batch, state if third == "state" else None)
+    assert all(torch.equal(values[k], before[k]) for k in values)
