@@ -101,6 +101,8 @@ class Plan:
 class KernelScheduler(Scheduler):
     """Partition the IR into kernels (passes 5–8 in the comments); the backend prints them."""
 
+    NAME_READ_TWICE = False     # a kernel's compiler computes a repeated subexpression once itself
+
     def width_of(self, v: int) -> int | None:
         """Entries per example of var ``v``: None for a scalar (and a 1×1), m for a column or a row."""
         shape = self.value[v].shape

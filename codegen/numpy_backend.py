@@ -29,7 +29,7 @@ import sympy as sp
 from symgrad.compiling import optim as O
 from symgrad.compiling.compiler import Compiled, Lowered, Spec, register_backend, safe_text
 
-from . import runtime
+from . import numpy_entry_dtypes as entry_dtypes, runtime
 from .lifetimes import Unit, arrange
 from .numpy_in_place import into as _into, num as _num, scratch_ok as _scratch_ok
 from .printers.numpy_printer import NumpyPrinter
@@ -90,6 +90,7 @@ def emit_module(spec: Spec) -> str:
     head += whole_batch.legend(spec) if whole else _legend(spec)
     if consts.defs:
         head += [""] + consts.defs
+    head += ["", ""] + entry_dtypes.helper_lines(_slots(spec))     # step's check_dtypes
     return "\n".join(head + sum((["", ""] + f for f in funcs), [])).rstrip() + "\n"
 
 
@@ -120,7 +121,8 @@ def calling_convention(spec: Spec) -> list:
               "loss(params, batch) -> float: the batch's loss, dropout off",
               "grad(params, batch, rng=None) -> (loss, [the gradient of each parameter, shaped like it])",
               "step(params, slots, t, batch, rng=None) -> the loss before the update; the parameter and",
-              "    slot arrays are updated IN PLACE (pass writable arrays of this module's DTYPE)"]
+              "    slot arrays are updated IN PLACE (pass writable arrays of this module's DTYPE: step",
+              "    refuses one of another dtype with a TypeError before changing anything)"]
     if spec.eval.outputs:
         need = {e.out.id for e in spec.eval.graph.ancestors(list(spec.eval.outputs))}
         fwd = [f"x{i}" for i, vid in enumerate(spec.eval.inputs) if vid in need]
@@ -241,6 +243,8 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: NumpyPrinter, consts:
         if n is not None:       # NumPy would read -1 as the last class and 1.7 as class 1
             body.append(f"assert ((x{i} >= 0) & (x{i} < {n}) & (x{i} == numpy.floor(x{i}))).all(), "
                         f"'input x{i} holds class labels: integers 0 ... {n - 1}'")
+    if kind == "step":
+        body += entry_dtypes.call_lines(spec)
     mean = spec.reduction == "mean"
     lr = folded_lr(spec.optimizer) if kind == "step" else None
     if lr is not None:

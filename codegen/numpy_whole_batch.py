@@ -47,6 +47,7 @@ from symgrad.core import array_rules as A
 from symgrad.core import rules as R
 from symgrad.core.ir import Graph
 
+from . import numpy_entry_dtypes as entry_dtypes
 from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, cheapest, passes, pull_common_factors,
                              read_through_another_name, scratch_ok, unmasked)
 from .numpy_shared_erf import share_erf
@@ -504,6 +505,8 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
         if i in ignored:
             ok, also = f"({ok}) | (x{i} == {ignored[i]})", f" or {ignored[i]} (the ignore_index)"
         body.append(f"assert ({ok}).all(), 'input x{i} holds labels or indices: integers 0 ... {n} - 1{also}'")
+    if kind == "step":
+        body += entry_dtypes.call_lines(spec)
     from .numpy_backend import _num, folded_lr
     lr = folded_lr(spec.optimizer) if kind == "step" else None
     if lr is not None:

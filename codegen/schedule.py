@@ -157,7 +157,30 @@ class Scheduler:
         self.softmax_of = self._softmaxes()
         self.inline = {e.out.id for e in self.eqns
                        if e.prim is R.ewise_p and self.uses.get(e.out.id) == 1 and e.out.id not in root_ids
-                       and e.out.id not in self.softmax_of.values()}
+                       and e.out.id not in self.softmax_of.values() and not self._read_twice(e.out.id)}
+
+    # whether an elementwise var that one elementwise body reads at two places gets its own
+    # statement (`_read_twice`); the kernel scheduler keeps it inline (Triton's compiler computes a
+    # repeated subexpression once itself, and a name would be an array in memory)
+    NAME_READ_TWICE = True
+
+    def _read_twice(self, v: int) -> bool:
+        """Whether var ``v``'s one consumer is an elementwise body that reads it at two or more
+        places as printed (GELU's ``gelu(a0)`` prints as a0·(erf(a0/√2) + 1)/2): inline, ``v``'s
+        expression would be printed, and computed, once per place (``(p1 + v3)*(erf(…*(p1 + v3)) +
+        1)``); named, it is computed once."""
+        e = self.consumer.get(v)
+        if not self.NAME_READ_TWICE or e is None or e.prim is not R.ewise_p:
+            return False
+        body = e.params[0]
+        (i,) = [i for i, u in enumerate(e.inputs) if u.id == v]     # (read once: ``uses`` is 1)
+        a = R.ph(i)
+        if sum(1 for s in sp.preorder_traversal(body) if s == a) > 1:
+            return True
+        if not body.atoms(sp.Function):     # no function the printer could write out (gelu, leaky_relu)
+            return False
+        mark = sp.Symbol("read_here", real=True)
+        return NumpyPrinter().doprint(body.xreplace({a: mark})).count("read_here") > 1
 
     def _softmaxes(self) -> dict:
         """logsumexp var id → the id of the softmax ``exp(z − logsumexp z)`` of the same z, when the
