@@ -457,7 +457,7 @@ CLI_CASES = {
     "o-under-a-file": (lambda m, t: ["compile", m, "-o", os.path.join(m, "step.py")], "is a file"),
     "missing-model": (lambda m, t: ["compile", os.path.join(t, "nope.py")], "nope.py"),
     "model-is-a-directory": (lambda m, t: ["compile", t], "no such model file"),
-    "lr-inf": (lambda m, t: ["compile", m, "--lr", "inf"], "lr=inf"),
+    "lr-inf": (lambda m, t: ["compile", m, "--lr", "inf"], "--lr: expected a finite number >= 0, got inf"),
     # a point outside f's domain: was "internal error: ZeroDivisionError ... this is a bug"
     "derive-at-outside-the-domain": (lambda m, t: ["derive", "log(x)", "--wrt", "x", "--at", "x=0"], "x = 0"),
     "lr-nan": (lambda m, t: ["compile", m, "--lr", "nan"], "lr=nan"),
@@ -470,7 +470,7 @@ CLI_CASES = {
     "unknown-command": (lambda m, t: ["optimize", m], "'optimize'"),
     "no-model": (lambda m, t: ["compile"], "MODEL.py"),
     "train-missing-model": (lambda m, t: ["train", os.path.join(t, "nope.py"), "--data", "d.npz"], "nope.py"),
-    "train-lr-inf": (lambda m, t: ["train", m, "--data", os.path.join(t, "d.npz"), "--lr", "inf"], "lr=inf"),
+    "train-lr-inf": (lambda m, t: ["train", m, "--data", os.path.join(t, "d.npz"), "--lr", "inf"], "--lr: expected a finite number >= 0, got inf"),
     "derive-missing-model": (lambda m, t: ["derive", os.path.join(t, "nope.py")], "nope.py"),
     "derive-format-unknown": (lambda m, t: ["derive", m, "--format", "html"], "'html'"),
     "derive-mode-unknown": (lambda m, t: ["derive", m, "--mode", "sideways"], "'sideways'"),
@@ -590,7 +590,7 @@ def test_cli_error_message_with_a_newline_stays_one_line(tmp_path, capsys):
 SUBPROCESS_CASES = {
     "o-is-a-directory": (lambda m, t: ["compile", m, "-o", t], "is a directory"),
     "missing-model": (lambda m, t: ["compile", os.path.join(t, "nope.py")], "nope.py"),
-    "lr-inf": (lambda m, t: ["compile", m, "--lr", "inf"], "lr=inf"),
+    "lr-inf": (lambda m, t: ["compile", m, "--lr", "inf"], "--lr: expected a finite number >= 0, got inf"),
     "unknown-command": (lambda m, t: ["fly"], "'fly'"),
     "model-raises": (lambda m, t: ["compile", os.path.join(t, "raises.py")], "ZeroDivisionError"),
 }

@@ -442,7 +442,7 @@ def _greek_name(w: str) -> bool:
 
 def _word(name: str) -> str:
     """The word a symbol's name starts with when it is one of several letters that is no Greek
-    letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \mathit, as one word."""
+    letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \\mathit, as one word."""
     from sympy.printing.latex import greek_letters_set, modifier_dict
     m = re.match(r"[A-Za-z]+", name)
     w = m.group(0) if m else ""
