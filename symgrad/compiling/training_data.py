@@ -26,6 +26,16 @@ def same_sample_counts(sizes: Mapping) -> bool:
     return None not in sizes.values() and len(set(sizes.values())) == 1 and 0 not in sizes.values()
 
 
+def closest_name(name: str, names) -> str | None:
+    """The one of ``names`` that ``name`` most likely misspells: the same up to case, else difflib's
+    closest (cutoff 0.5); None when none is close. For "did you mean ...?" about a key of data, values
+    or a data file."""
+    names = list(names)
+    close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(name, names, n=1,
+                                                                                      cutoff=0.5)
+    return close[0] if close else None
+
+
 def nonfinite_entries(a: np.ndarray):
     """None when the floating array ``a`` is finite (or not floating); otherwise (how many entries are
     NaN or inf, the index of the first, in how many samples — rows of the first axis — they lie)."""
@@ -139,9 +149,8 @@ def _check_keys(program, data: dict, evaluations=None) -> None:
         name = key_name(k)
         if name in names or name in read:
             continue
-        close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
-            name, names, n=1, cutoff=0.5)
-        why = (f" (did you mean {close[0]!r}?)" if close else
+        close = closest_name(name, names)
+        why = (f" (did you mean {close!r}?)" if close else
                f"; train refuses an array it would ignore (a metric that reads a column that is no input "
                f"names it: metric.reads = ({name!r},))")
         raise TrainingArgumentError(f"data[{name!r}] is not an input of this program{why}; its inputs are "
