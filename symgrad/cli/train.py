@@ -55,7 +55,8 @@ def register(subparsers):
 
 def load_data(path, inputs, what="--data") -> dict:
     """The arrays of ``path`` for each input, keyed by the input's name."""
-    from ..compiling.training_data import closest_name, nonfinite_entries, same_sample_counts, transposed_key
+    from ..compiling.closest import closest_name
+    from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
     if not os.path.isfile(path):
         # np.savez("train", ...) writes train.npz: a name given without its suffix is found
         near = path + ".npz" if not path.endswith(".npz") and os.path.isfile(path + ".npz") else None

@@ -7,7 +7,6 @@ Found at a step instead, each was reported with a shuffled minibatch's shape or 
 """
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 
@@ -16,6 +15,7 @@ import sympy as sp
 
 from ..core.values import key_name
 from ..errors import ShapeError
+from .closest import closest_name
 from .training_arrays import to_numpy
 from .training_results import TrainingArgumentError
 
@@ -24,16 +24,6 @@ def same_sample_counts(sizes: Mapping) -> bool:
     """Whether every array (its first axis's length in ``sizes``, None for a scalar) holds the same
     positive number of samples: what a training set must be, from Python or from a .npz file."""
     return None not in sizes.values() and len(set(sizes.values())) == 1 and 0 not in sizes.values()
-
-
-def closest_name(name: str, names) -> str | None:
-    """The one of ``names`` that ``name`` most likely misspells: the same up to case, else difflib's
-    closest (cutoff 0.5); None when none is close. For "did you mean ...?" about a key of data, values
-    or a data file."""
-    names = list(names)
-    close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(name, names, n=1,
-                                                                                      cutoff=0.5)
-    return close[0] if close else None
 
 
 def nonfinite_entries(a: np.ndarray):

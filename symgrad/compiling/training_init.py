@@ -13,7 +13,7 @@ import sympy as sp
 from ..core.placeholders import ph
 from ..core.values import key_name
 from ..frontend.functions import leaky_relu, relu
-from .training_data import closest_name
+from .closest import closest_name
 from .training_results import TrainingArgumentError
 
 
