@@ -3,11 +3,10 @@ said below) into a standalone training-step module. Writing the module needs no 
 target: ``--target triton`` prints the Triton kernels and their host code on any machine."""
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
-from ..compiling.files import _create_temp, atomic_write
+from ..compiling.files import atomic_write, folder_unwritable
 from ..errors import SymgradError
 from . import _model
 
@@ -31,16 +30,9 @@ def check_output(path: str, flag: str = "-o") -> None:
         folder = os.path.dirname(folder)
     if not os.path.isdir(folder):
         raise SymgradError(f"{flag} {path}: {folder} is a file, not a folder")
-    # tried by creating (and removing) a file there: permission bits do not stop root, and a
-    # read-only file system (/proc, a read-only mount) was found only by the write, whose error
-    # named the atomic write's temporary file ("cannot use /proc/.tmp-….py")
-    try:
-        tmp, fd = _create_temp(folder, ".probe")
-    except OSError as e:
-        raise SymgradError(f"{flag} {path}: the folder {folder} is not writable ({e.strerror or e})") from None
-    os.close(fd)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp)
+    why = folder_unwritable(folder)     # tried by writing: a read-only mount, /proc; root too
+    if why is not None:
+        raise SymgradError(f"{flag} {path}: the folder {folder} is not writable ({why})")
 
 
 def same_file(a, b) -> bool:

@@ -55,6 +55,7 @@ def register(subparsers):
 
 def load_data(path, inputs, what="--data") -> dict:
     """The arrays of ``path`` for each input, keyed by the input's name."""
+    from ..compiling.closest import closest_name
     from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
     if not os.path.isfile(path):
         # np.savez("train", ...) writes train.npz: a name given without its suffix is found
@@ -71,10 +72,8 @@ def load_data(path, inputs, what="--data") -> dict:
     if extra:
         # sg.train refuses a key of data that is no input (it would be ignored, silently); so does
         # the command (it used to drop such arrays without a word)
-        import difflib
-        close = {k: ([n for n in names if n.lower() == k.lower()] or
-                     difflib.get_close_matches(k, names, n=1, cutoff=0.5)) for k in extra}
-        said = ", ".join(f"{k!r}" + (f" (did you mean {close[k][0]!r}?)" if close[k] else "") for k in extra)
+        close = {k: closest_name(k, names) for k in extra}
+        said = ", ".join(f"{k!r}" + (f" (did you mean {close[k]!r}?)" if close[k] else "") for k in extra)
         how = "np.savez(" + repr(os.path.basename(path)) + "".join(f", {n}=..." for n in names) + ")"
         raise SymgradError(f"{what}: {path} holds {'an array' if len(extra) == 1 else 'arrays'} that "
                            f"{'is no input' if len(extra) == 1 else 'are no inputs'} of the model: {said}; "

@@ -81,9 +81,20 @@ def unwritable(path) -> str | None:
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)
-        tmp, fd = _create_temp(folder, ".probe")
     except OSError as e:
         return f"its folder {folder} cannot be written ({e.strerror or e})"
+    why = folder_unwritable(folder)
+    return None if why is None else f"its folder {folder} cannot be written ({why})"
+
+
+def folder_unwritable(folder) -> str | None:
+    """Why no file can be created in the existing ``folder`` (the OSError's words), or None: tried by
+    creating and removing a temporary file there (a read-only mount, /proc, are found so, and
+    permission bits do not stop root)."""
+    try:
+        tmp, fd = _create_temp(folder, ".probe")
+    except OSError as e:
+        return str(e.strerror or e)
     os.close(fd)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)

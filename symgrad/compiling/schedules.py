@@ -37,7 +37,8 @@ EXACT_FLOORS = contextvars.ContextVar("EXACT_FLOORS", default=True)
 
 def exact_floors(expr, t):
     """``expr`` (a schedule's learning rate in the step ``t``) with each floor and ceiling of a linear
-    function of t with rational coefficients moved half a value-step inside: ⌊t/3 − 1/3⌋ becomes
+    function of t with rational coefficients (floats that are such ratios, as in ``(t - 1) // 3.0``,
+    read as them) moved half a value-step inside: ⌊t/3 − 1/3⌋ becomes
     ⌊t/3 − 1/6⌋. t is a whole number at run time, so a/d·t + b/d takes only multiples of 1/d and the
     shift of 1/(2d) changes no floor — but floats, which round t/3 and 1/3 apart, could put t/3 − 1/3
     just below a whole number at an epoch's first step: ``sp.floor((t - 1) / 3)``, which SymPy
@@ -53,15 +54,29 @@ def exact_floors(expr, t):
         if not arg.has(t) or not arg.is_polynomial(t):
             return f
         poly = sp.Poly(arg, t)
-        coeffs = poly.all_coeffs()
-        if poly.degree() != 1 or not all(c.is_Rational for c in coeffs):
+        if poly.degree() != 1:
             return f
-        d = sp.ilcm(*(sp.Rational(c).q for c in coeffs))
-        if d == 1:
+        coeffs = [_small_ratio(c) for c in poly.all_coeffs()]
+        if not all(c is not None for c in coeffs):
+            return f
+        d = sp.ilcm(*(c.q for c in coeffs))
+        if d == 1 and all(c.is_Rational for c in poly.all_coeffs()):
             return f                      # whole numbers: exact in floats
+        arg = coeffs[0] * t + coeffs[1]   # a float's ratio (0.333333333333333 as 1/3), as meant
         shift = sp.Rational(1, 2 * d)
         return type(f)(arg + shift if isinstance(f, sp.floor) else arg - shift)
     return expr.replace(lambda e: isinstance(e, (sp.floor, sp.ceiling)), inside)
+
+
+def _small_ratio(c):
+    """``c`` as a Rational: itself, or a SymPy Float that is a ratio of whole numbers up to 10⁴ to
+    float precision (``(t - 1) // 3.0`` has the slope 0.333333333333333: 1/3); else None."""
+    if c.is_Rational:
+        return c
+    if not c.is_Float:
+        return None
+    r = sp.Rational(c).limit_denominator(10 ** 4)
+    return r if abs(float(r) - float(c)) <= 1e-12 * max(1.0, abs(float(c))) else None
 
 
 @dataclass

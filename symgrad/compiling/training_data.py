@@ -7,7 +7,6 @@ Found at a step instead, each was reported with a shuffled minibatch's shape or 
 """
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 
@@ -16,6 +15,7 @@ import sympy as sp
 
 from ..core.values import key_name
 from ..errors import ShapeError
+from .closest import closest_name
 from .training_arrays import to_numpy
 from .training_results import TrainingArgumentError
 
@@ -139,9 +139,8 @@ def _check_keys(program, data: dict, evaluations=None) -> None:
         name = key_name(k)
         if name in names or name in read:
             continue
-        close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
-            name, names, n=1, cutoff=0.5)
-        why = (f" (did you mean {close[0]!r}?)" if close else
+        close = closest_name(name, names)
+        why = (f" (did you mean {close!r}?)" if close else
                f"; train refuses an array it would ignore (a metric that reads a column that is no input "
                f"names it: metric.reads = ({name!r},))")
         raise TrainingArgumentError(f"data[{name!r}] is not an input of this program{why}; its inputs are "

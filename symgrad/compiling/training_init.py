@@ -5,7 +5,6 @@ it is not given (`_initialized`).
 """
 from __future__ import annotations
 
-import difflib
 import math
 
 import numpy as np
@@ -14,6 +13,7 @@ import sympy as sp
 from ..core.placeholders import ph
 from ..core.values import key_name
 from ..frontend.functions import leaky_relu, relu
+from .closest import closest_name
 from .training_results import TrainingArgumentError
 
 
@@ -190,11 +190,10 @@ def _initialized(program, values: dict, seed: int) -> dict:
     names = [key_name(p) for p in params or ()]
     for name in sorted(given - set(names)) if params is not None else ():
         # a typo (values={"w1": ...} for W1) would otherwise leave W1 drawn at random, silently
-        close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
-            name, names, n=1, cutoff=0.5)
+        close = closest_name(name, names)
         raise TrainingArgumentError(
             f"values[{name!r}] is not a parameter of this program"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + (f" (did you mean {close!r}?)" if close else "")
             + f"; its parameters are {', '.join(map(repr, names))}")
     missing = [p for p in params or () if key_name(p) not in given]
     if params is None and not values:

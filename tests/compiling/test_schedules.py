@@ -183,3 +183,35 @@ def test_a_views_schedule_is_shown_as_written_while_the_step_compiles_it_moved_i
     assert "t - 0.16666666666666666)" in update, update
     momentum = sg.optim.SGD(lr=opt.lr, momentum=0.9)
     assert "floor(t/3 − 1/3)" in sg.optim.view(momentum, form="notes").render("unicode")
+
+
+@pytest.mark.parametrize("n", [3, 7])
+def test_a_step_schedule_written_with_a_float_divisor_halves_the_rate_at_the_right_step(n):
+    """Before: ``(t - 1) // 3.0`` (``sp.floor((t - 1) / 3.0)`` too) gives SymPy Float coefficients,
+    which the exact-floor rewrite left alone: the compiled step halved the rate one step late at
+    t = 4 (0.333333333333333·4 − 0.333333333333333 rounds below 1), 7, 10, ..."""
+    ours = lambda t: 0.1 * 0.5 ** ((t - 1) // float(n))
+    w, x = sp.symbols("w x")
+    prog = sg.compile(w * x, [w], [x], optimizer=sg.optim.SGD(lr=ours), dtype="float64")
+    values, state = {"w": np.array(0.0)}, None
+    for k in range(1, 12 * n):
+        before = float(values["w"])
+        values, state = prog.step(values, state, {"x": np.ones(1)})
+        assert before - float(values["w"]) == pytest.approx(0.1 * 0.5 ** ((k - 1) // n), rel=1e-12), k
+
+
+def test_exact_floors_keeps_negative_slopes_and_irrational_coefficients_right():
+    """The shift of half a value-step holds for a decreasing argument too; a slope that is no
+    ratio of small whole numbers (0.1234567 t, π t) is left as written."""
+    from symgrad.compiling.schedules import exact_floors
+    t = sp.Symbol("t", real=True)
+    third = lambda k: sp.Rational(1 - k, 3)      # the exact arguments, in rationals
+    cases = {sp.floor(sp.Rational(1, 3) - t / 3): lambda k: math.floor(third(k)),
+             sp.ceiling(-t / 4 + sp.Rational(1, 2)): lambda k: math.ceil(sp.Rational(2 - k, 4)),
+             sp.floor(-(t - 1) / 3.0): lambda k: math.floor(third(k))}
+    for e, want in cases.items():
+        f = sp.lambdify(t, exact_floors(e, t), "math")
+        for k in range(1, 40):
+            assert f(k) == want(k), (e, k)
+    for e in (sp.floor(sp.Float("0.1234567") * t), sp.floor(sp.pi * t)):
+        assert exact_floors(e, t) == e
