@@ -439,12 +439,12 @@ def _greek_name(w: str) -> bool:
 def _word(name: str) -> str:
     """The word a symbol's name starts with when it is one of several letters that is no Greek
     letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \mathit, as one word."""
-    from sympy.printing.latex import greek_letters_set, modifier_dict
+    from sympy.printing.latex import modifier_dict
     m = re.match(r"[A-Za-z]+", name)
     w = m.group(0) if m else ""
     if any(w.lower().endswith(k) and w.lower() != k for k in modifier_dict):
         return ""                                  # xhat: SymPy's \hat{x}
-    return w if len(w) > 1 and w.lower() not in greek_letters_set and w != "lamda" else ""
+    return w if len(w) > 1 and not _greek_name(w) else ""
 
 
 class TeachLatexPrinter(LatexPrinter):
