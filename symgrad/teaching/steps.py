@@ -401,8 +401,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
 def _scales_apart(steps, grads, named_grads, nm, g, disp, given):
     """Every expression the views print with a float scale of a mean cross-entropy's δ kept apart
     from the batch's 1/N (`cross_entropy_steps.scale_apart`)."""
-    def fix(e):
-        return _ce_steps.scale_apart(e, nm.ces, g, disp, given)
+    fix = _ce_steps.scale_apart(nm.ces, g, disp, given)
     for st in steps:
         st.rhs = [Chain([[fix(x) for x in t] for t in r.terms]) if isinstance(r, Chain)
                   else r if isinstance(r, Value) else fix(r) for r in st.rhs]
