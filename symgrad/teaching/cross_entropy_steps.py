@@ -88,10 +88,11 @@ def backward(ce, graph, disp, given, upstream):
     return RULE.format(per=per), e
 
 
-def scale_apart(e, ces: dict, graph, disp, given):
-    """``e`` with a float scale of a mean cross-entropy's δ over a batch of a literal size kept
-    apart from the mean's 1/N, as with a symbol N: 0.5·(softmax(z) − one_hot(y, 3))/4, not SymPy's
-    0.125·(…) (the scale and the batch multiplied into one float no slide writes)."""
+def scale_apart(ces: dict, graph, disp, given):
+    """A function of an expression ``e``: ``e`` with a float scale of a mean cross-entropy's δ over
+    a batch of a literal size kept apart from the mean's 1/N, as with a symbol N:
+    0.5·(softmax(z) − one_hot(y, 3))/4, not SymPy's 0.125·(…) (the scale and the batch multiplied
+    into one float no slide writes). The δs are worked out once, for every expression it is given."""
     from ..frontend.tensor_expr import Ewise
     pats = []
     for ce in ces.values():
@@ -103,12 +104,15 @@ def scale_apart(e, ces: dict, graph, disp, given):
         if d is not None:
             num = d * n
             pats.append((num.expr if isinstance(num, Ewise) else num, n))
-    if not pats or not isinstance(e, sp.Basic):
-        return e
 
     def apart(m):
         c, rest = m.as_coeff_Mul()
         n = next((n for X, n in pats if rest == X), None) if c.is_Float else None
         return None if n is None else sp.Mul(sp.Float(c * n, 15), rest, sp.Pow(n, -1, evaluate=False),
                                             evaluate=False)
-    return e.replace(lambda m: isinstance(m, sp.Mul) and apart(m) is not None, apart)
+
+    def fix(e):
+        if not pats or not isinstance(e, sp.Basic):
+            return e
+        return e.replace(lambda m: isinstance(m, sp.Mul) and apart(m) is not None, apart)
+    return fix

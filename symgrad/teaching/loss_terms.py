@@ -32,15 +32,10 @@ def _named_terms(d, names) -> set:
     """(var id, k) for each part ``names`` names that is k times a node of ``d`` the lowering
     fused into another equation: the data loss, the cross-entropy's mean u₁/4, and the penalty
     0.05·Σ W² of L = u₁/4 + 0.05·u₃. Looked up in the lowering's memo, never lowered into ``d``."""
-    from ..frontend.parse import as_expr
     from ..frontend.tensor_expr import Ewise
-    known = [s for s in getattr(d.f, "free_symbols", ()) if isinstance(s, (sp.Symbol, sp.MatrixSymbol))]
+    from .node_naming import parsed_names
     memo, out = d.lowering.memo, set()
-    for name, v in (names or {}).items():
-        try:
-            ex = as_expr(v, f"names[{name}]", symbols=known)
-        except Exception:            # a bad name is reported by the views, with their message
-            continue
+    for _, ex in parsed_names(d, names):
         var = memo.get(ex)
         eq = d.ir.producer.get(var.id) if var is not None else None
         if eq is not None and eq.prim is R.ewise_p and len(eq.inputs) == 1:     # the mean's k·aᵢ

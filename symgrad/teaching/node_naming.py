@@ -48,6 +48,18 @@ def _known(d) -> list:
     return [s for s in getattr(d.f, "free_symbols", ()) if isinstance(s, (sp.Symbol, sp.MatrixSymbol))]
 
 
+def parsed_names(d, names) -> list:
+    """(name, its expression) for each of ``names`` that parses in ``d``'s symbols, to look up in
+    the lowering's memo before anything is lowered; a bad one is left to the views, which report it."""
+    known, out = _known(d), []
+    for sym, expr in (names or {}).items():
+        try:
+            out.append((sym, as_expr(expr, f"names[{sym}]", symbols=known)))
+        except Exception:  # noqa: BLE001 - reported by the views, with their message
+            continue
+    return out
+
+
 class Naming:
     """Display symbols for the forward graph's nodes (var id -> SymPy symbol or expression)."""
 
@@ -58,11 +70,8 @@ class Naming:
         # a declaration with sg.tensor: every node is shown as a tensor (x.sum(axis=0), x̂ᵀ @ δ)
         self.tensor = any(isinstance(a, Tensor) for a in sp.preorder_traversal(d.f))
         named_ids = {}                     # the user's names, looked up (never lowered here)
-        for sym, expr in (names or {}).items():
-            try:
-                v = low.memo.get(as_expr(expr, f"names[{sym}]", symbols=_known(d)))
-            except Exception:  # noqa: BLE001 - a bad name is reported below, with its message
-                v = None
+        for sym, ex in parsed_names(d, names):
+            v = low.memo.get(ex)
             if v is not None:
                 named_ids[v.id] = str(sym)
         self.fwd = as_read(g, d.output, low.exprs, named_ids)

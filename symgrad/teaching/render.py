@@ -149,12 +149,10 @@ class TextPrinter(StrPrinter):
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
 
-    _PARTIAL = "d"          # ASCII has no ∂
-
     def _print_Derivative(self, expr):
         e, v = expr.expr, expr.variable_count[0][0]
         inner, var = self._print(e), self._print(v)
-        d = self._PARTIAL if v in _PARTIAL_IN.get() else "d"      # ∂/∂y of z⁴ − sin(y² + x)
+        d = self._D if v in _PARTIAL_IN.get() else "d"      # ∂/∂y of z⁴ − sin(y² + x)
         if e.is_Symbol:
             return f"{d}{inner}/{d}{var}"
         if isinstance(e, sp.Function) or (e.is_Pow and e.base.is_Symbol):
@@ -242,8 +240,6 @@ _SUPER_LETTERS = {"t": "ᵗ", "n": "ⁿ", "k": "ᵏ", "i": "ⁱ", "j": "ʲ"}
 
 
 class UnicodePrinter(TextPrinter):
-    _PARTIAL = "∂"
-
     """Unicode: ∂f/∂q, z₂, Wᵀ, A ⊙ B, 𝟙, σ, x², products with ·."""
 
     _ROOT = "/√%d"
@@ -443,12 +439,12 @@ def _greek_name(w: str) -> bool:
 def _word(name: str) -> str:
     """The word a symbol's name starts with when it is one of several letters that is no Greek
     letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \\mathit, as one word."""
-    from sympy.printing.latex import greek_letters_set, modifier_dict
+    from sympy.printing.latex import modifier_dict
     m = re.match(r"[A-Za-z]+", name)
     w = m.group(0) if m else ""
     if any(w.lower().endswith(k) and w.lower() != k for k in modifier_dict):
         return ""                                  # xhat: SymPy's \hat{x}
-    return w if len(w) > 1 and w.lower() not in greek_letters_set and w != "lamda" else ""
+    return w if len(w) > 1 and not _greek_name(w) else ""
 
 
 class TeachLatexPrinter(LatexPrinter):

@@ -370,6 +370,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     # by name: a batch statistic's step writes ∂L/∂x̂ per entry (a scalar symbol) for the tensor ∂L/∂x̂
     adjoints = {s.lhs.name: s.result if s.result is not None else s.expr for s in steps
                 if hasattr(s.lhs, "name")}
+    short = _short_differences(defs, nm) if nm.tensor else {}     # once, for every parameter's closed form
     for w, gv in zip(d.wrt_vars, d.gradient_vars):
         if w.id not in disp:                            # f does not depend on w: ∂f/∂w = 0
             disp[w.id] = g.producer[w.id].params[0]
@@ -379,8 +380,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             # δ·xᵀ names an adjoint: the Gradient section ends in the forward pass's names (the
             # adjoints written out by their steps), with the named form kept before it
             closed = _closed_form(best, adjoints, given)
-            if closed is not None and nm.tensor:
-                closed = _short_differences_in(closed, defs, nm)
+            if closed is not None:
+                closed = _short_differences_in(closed, short)
             if closed is not None:
                 named_grads[disp[w.id]] = best
                 best = closed
@@ -401,8 +402,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
 def _scales_apart(steps, grads, named_grads, nm, g, disp, given):
     """Every expression the views print with a float scale of a mean cross-entropy's δ kept apart
     from the batch's 1/N (`cross_entropy_steps.scale_apart`)."""
-    def fix(e):
-        return _ce_steps.scale_apart(e, nm.ces, g, disp, given)
+    fix = _ce_steps.scale_apart(nm.ces, g, disp, given)
     for st in steps:
         st.rhs = [Chain([[fix(x) for x in t] for t in r.terms]) if isinstance(r, Chain)
                   else r if isinstance(r, Value) else fix(r) for r in st.rhs]
@@ -657,10 +657,9 @@ def _given(e, given):
     return _unit_factors(e2)
 
 
-def _short_differences_in(e, defs, nm):
-    """``e`` with each u-node of a tensor declaration that is a difference of two named values
-    written out: cs231n's grad_w2 = h.T @ (2·(y_pred − y)), not h.T @ (2·u₅) with u₅ = y_pred − y
-    lines above it."""
+def _short_differences(defs, nm) -> dict:
+    """{u-node: its definition} for each u-node of a tensor declaration that is a difference of two
+    named values, to write out in a closed form (`_short_differences_in`)."""
     generic = {str(nm.disp[i]) for i in nm.generic}
     sub = {}
     for sym, ex, _ in defs:
@@ -671,6 +670,12 @@ def _short_differences_in(e, defs, nm):
         if (len(terms) == 2 and sorted(t.as_coeff_Mul()[0] for t in terms) == [-1, 1]
                 and all(getattr(n, "name", None) and str(n) not in generic for n in names)):
             sub[sym] = ex
+    return sub
+
+
+def _short_differences_in(e, sub: dict):
+    """``e`` with the u-nodes of ``sub`` (`_short_differences`) written out: cs231n's
+    grad_w2 = h.T @ (2·(y_pred − y)), not h.T @ (2·u₅) with u₅ = y_pred − y lines above it."""
     if not sub:
         return e
     try:

@@ -146,3 +146,10 @@ def test_a_negated_elementwise_product_has_no_unit_coefficient():
         out = show(g - s * g.sum(axis=1, keepdims=True), fmt)
         assert one not in out and ("−" in out or "-" in out), (fmt, out)
     assert show(-2 * g * s, "unicode").startswith("−2·"), show(-2 * g * s, "unicode")
+
+
+def test_each_printer_says_what_it_writes():
+    # the Unicode printer's docstring was once pushed off by a class attribute above it
+    from symgrad.teaching.render import TeachLatexPrinter, TextPrinter, UnicodePrinter
+    for cls in (TextPrinter, UnicodePrinter, TeachLatexPrinter):
+        assert cls.__doc__ and cls.__doc__.split(":")[0] in ("ASCII", "Unicode", "LaTeX"), cls
