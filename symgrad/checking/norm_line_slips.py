@@ -148,31 +148,18 @@ def n_of(got) -> int:
 
 def dmu_axis_hint(case: Case):
     """A staged backward's dmu summed over other axes than mu's: dx = dx1 - dx1.sum(B) / k."""
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
-    import sympy as sp
-    from .layer_hints import _rebuilt
-    from .hint_case import gradient_graph
-    from .norm_dx_hints import _norm_of_w
+    from .norm_dx_hints import _held_constant, _norm_of_w
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
     if found is None or not differs(Cs, Ts) or found[0].x != case.w:
         return None
     v, n, _ = found
     A = v.axes
-    means = [s for s in dict.fromkeys(sp.preorder_traversal(case.f))
-             if isinstance(s, T.Reduce) and s.op == "mean" and s.x == v.x and s.axes == v.axes]
-    if not means:
-        return None
-    sub = {s: T.tensor(f"_mu{i}", tuple(T.shape_of(s))) for i, s in enumerate(means)}
-    graph, gv = gradient_graph(_rebuilt(case.f, sub), case.params, case.k, case.derivation.ir.policy)
-    if gv is None:
-        return None
-
-    def extra(vals):
-        return {k.name: np.asarray(numeric(T.as_tensor(s), vals), float) for s, k in sub.items()}
     shape = tuple(int(d) for d in v.x.shape)
-    D1 = [np.broadcast_to(d[0], t.shape).reshape(shape) for d, t in zip(case.eval_vars(graph, [gv], extra), Ts)]
+    D1 = _held_constant(case, v, Ts, variance=False)          # dx1: the gradient with mu held constant
+    if D1 is None:
+        return None
+    D1 = [d.reshape(shape) for d in D1]
     rank = len(shape)
     fits = None
     for c, d1 in zip(Cs, D1):
