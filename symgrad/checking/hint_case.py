@@ -93,11 +93,15 @@ def _claim_is_gradient_of(case: Case, slipped, extra=None) -> bool:
     relu′ left out, the other variance, ...)? The way every "derive it again with the slip" hint
     decides; ``extra``: values of the slip's own symbols, from the point's values."""
     graph, g = gradient_graph(slipped, case.params, case.k, case.derivation.ir.policy)
-    if g is None:
-        return False
+    return g is not None and _claim_is(case, graph, g, extra)
+
+
+def _claim_is(case: Case, graph, var, extra=None) -> bool:
+    """Is the claim ``var`` of ``graph`` at every point, ``extra`` giving the values of its own symbols?
+    Point by point: most values tried differ at the first, and the others are never evaluated."""
     Cs, Ts = _fitted(case)
-    for p, c, t in zip(case.points, Cs, Ts):      # point by point: most slips tried differ at the first
-        if not same(c, np.broadcast_to(case.eval_at(p, graph, [g], extra)[0], t.shape)):
+    for p, c, t in zip(case.points, Cs, Ts):
+        if not same(c, np.broadcast_to(case.eval_at(p, graph, [var], extra)[0], t.shape)):
             return False
     return True
 
@@ -169,8 +173,4 @@ def truth_with(case: Case, extra) -> bool:
     """Whether the claim is the true gradient evaluated with the values ``extra(vals)`` returns put
     in place of the drawn ones (dout summed, or zero but at one step: f is linear in dout)."""
     D = case.derivation
-    Cs, Ts = _fitted(case)
-    for p, c, t in zip(case.points, Cs, Ts):
-        if not same(c, np.broadcast_to(case.eval_at(p, D.ir, [D.gradient_vars[case.k]], extra)[0], t.shape)):
-            return False
-    return True
+    return _claim_is(case, D.ir, D.gradient_vars[case.k], extra)

@@ -148,15 +148,19 @@ def _as_axes(w, m, v=None) -> str:
     return ""
 
 
-def _held_constant(case, v, Ts):
+def _held_constant(case, v, Ts, variance=True):
     """Per point, ∂f/∂w with the norm's mean and variance held constant (dxhat / std, in cs231n's
-    terms), broadcast to the gradient's shape; None where it cannot be derived."""
+    terms), broadcast to the gradient's shape; None where it cannot be derived. ``variance=False``:
+    the mean alone held (a staged backward's dx1 = dxmu1 + dxmu2), None where f has no such mean."""
     from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .hint_case import gradient_graph
     from .layer_hints import _rebuilt
     stats = [s for s in dict.fromkeys(sp.preorder_traversal(case.f))
-             if s == v or (isinstance(s, T.Reduce) and s.op == "mean" and s.x == v.x and s.axes == v.axes)]
+             if (variance and s == v) or (isinstance(s, T.Reduce) and s.op == "mean" and s.x == v.x
+                                          and s.axes == v.axes)]
+    if not stats:
+        return None
     sub = {s: T.tensor(f"_stat{i}", tuple(T.shape_of(s))) for i, s in enumerate(stats)}
     graph, g = gradient_graph(_rebuilt(case.f, sub), case.params, case.k, case.derivation.ir.policy)
     if g is None:

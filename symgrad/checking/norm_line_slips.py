@@ -30,7 +30,7 @@ def _pieces(case: Case):
     from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .norm_dx_hints import _held_constant, _norm_of_w
-    from .norm_sum_axes_hint import _broadcasts
+    from .norm_sum_axes_hint import _gammas
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
     if found is None or not differs(Cs, Ts) or any(len(p.examples) != 1 for p in case.points):
@@ -41,9 +41,7 @@ def _pieces(case: Case):
     Ds = _held_constant(case, v, Ts)
     if Ds is None:
         return None
-    scales = [None] + ([t for t in sorted(case.f.atoms(T.Tensor), key=lambda t: t.name)
-                        if t != case.w and not t.name.startswith("dout") and not t.is_integer_tensor
-                        and _broadcasts(tuple(int(d) for d in t.shape), shape)] if v.x == case.w else [])
+    scales = [None] + _gammas(case, v, shape)
     rows = []
     for c, d, p in zip(Cs, Ds, case.points):
         vals = p.example(0)
@@ -123,7 +121,7 @@ def norm_ddof_hint(case: Case):
     """The backward's std and xhat from the variance over N − 1 entries (ddof=1) where the forward's
     divides by N."""
     got = _pieces(case)
-    if got is None or n_of(got) < 2:
+    if got is None or got[1] < 2 or int(got[0].correction) != 0:
         return None
     v, n, A, rows = got
 
@@ -132,7 +130,7 @@ def norm_ddof_hint(case: Case):
         std1 = np.sqrt(x.var(axis=A, keepdims=True, ddof=1) + eps)
         xh1 = (x - x.mean(axis=A, keepdims=True)) / std1
         yield "both", _line(gam, g, n, std1, xh1, xh1, A)
-    if not _fits(rows, slipped) or int(v.correction) != 0:
+    if not _fits(rows, slipped):
         return None
     w, ax = case.w.name, _ax(A, len(v.x.shape))
     size = "N" if A == (0,) else "n"
@@ -142,37 +140,20 @@ def norm_ddof_hint(case: Case):
             f"computed it (take std and xhat from the forward's cache).")
 
 
-def n_of(got) -> int:
-    return int(got[1])
-
-
 def dmu_axis_hint(case: Case):
     """A staged backward's dmu summed over other axes than mu's: dx = dx1 - dx1.sum(B) / k."""
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
-    import sympy as sp
-    from .layer_hints import _rebuilt
-    from .hint_case import gradient_graph
-    from .norm_dx_hints import _norm_of_w
+    from .norm_dx_hints import _held_constant, _norm_of_w
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
     if found is None or not differs(Cs, Ts) or found[0].x != case.w:
         return None
     v, n, _ = found
     A = v.axes
-    means = [s for s in dict.fromkeys(sp.preorder_traversal(case.f))
-             if isinstance(s, T.Reduce) and s.op == "mean" and s.x == v.x and s.axes == v.axes]
-    if not means:
-        return None
-    sub = {s: T.tensor(f"_mu{i}", tuple(T.shape_of(s))) for i, s in enumerate(means)}
-    graph, gv = gradient_graph(_rebuilt(case.f, sub), case.params, case.k, case.derivation.ir.policy)
-    if gv is None:
-        return None
-
-    def extra(vals):
-        return {k.name: np.asarray(numeric(T.as_tensor(s), vals), float) for s, k in sub.items()}
     shape = tuple(int(d) for d in v.x.shape)
-    D1 = [np.broadcast_to(d[0], t.shape).reshape(shape) for d, t in zip(case.eval_vars(graph, [gv], extra), Ts)]
+    D1 = _held_constant(case, v, Ts, variance=False)          # dx1: the gradient with mu held constant
+    if D1 is None:
+        return None
+    D1 = [d.reshape(shape) for d in D1]
     rank = len(shape)
     fits = None
     for c, d1 in zip(Cs, D1):

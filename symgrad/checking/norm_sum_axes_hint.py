@@ -42,9 +42,7 @@ def norm_sum_axes_hint(case: Case):
     # the one-line form with gamma taken out of the sums, (1/N) * gamma * istd * (N*dout - dout.sum(0) - ...):
     # the same where gamma is constant along the sums' axes, not along others — so it is tried too, with
     # dout = dxhat / gamma for each tensor of f that broadcasts to x (gamma), x's own norm layer only
-    scales = [None] + ([t for t in sorted(case.f.atoms(T.Tensor), key=lambda t: t.name)
-                        if t != case.w and not t.name.startswith("dout") and not t.is_integer_tensor
-                        and _broadcasts(tuple(int(d) for d in t.shape), shape)] if v.x == case.w else [])
+    scales = [None] + _gammas(case, v, shape)
     pairs = [(B1, B2) for B1 in [A] + others for B2 in [A] + others if B1 != B2]
     fits = None
     for c, d, p in zip(Cs, Ds, case.points):
@@ -104,6 +102,17 @@ def norm_sum_axes_hint(case: Case):
             f"xhat, std) are taken over {words(A)}{of}; dx's sums run over the forward's axes: "
             f"{g}.sum({ax(A)}{kd(A)}), ({g} * xhat).sum({ax(A)}{kd(A)}), and n = {n}, "
             f"the entries they average over.")
+
+
+def _gammas(case, v, shape) -> list:
+    """f's tensors that may be the layer's gamma, taken out of dx's sums: each that broadcasts to x
+    (not w, a dout or an integer tensor), in name order; none unless the variance is of w itself."""
+    from ..frontend import tensor as T
+    if v.x != case.w:
+        return []
+    return [t for t in sorted(case.f.atoms(T.Tensor), key=lambda t: t.name)
+            if t != case.w and not t.name.startswith("dout") and not t.is_integer_tensor
+            and _broadcasts(tuple(int(d) for d in t.shape), shape)]
 
 
 def _broadcasts(small, shape) -> bool:

@@ -18,7 +18,7 @@ import re
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _fitted, all_same, differs, gradient_graph
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
 
 _ORDINAL = ("first", "second", "third", "fourth", "fifth")
 
@@ -59,13 +59,8 @@ def output_path_hint(case: Case):
             U = T.tensor("_held_output", tuple(T.shape_of(oj)))
             f = sum((T.sum(T.as_tensor(o.xreplace({oj: U}) if k == i else o) * T.tensor(d, T.shape_of(o)))
                      for k, (o, d) in enumerate(outs)), sp.Integer(0))
-            graph, g = gradient_graph(f, case.params, case.k, case.derivation.ir.policy)
-            if g is None:
-                continue
-            vals = case.eval_vars(graph, [g], lambda v: {U.name: np.asarray(numeric(T.as_tensor(oj), v), float)})
-            if not all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
-                continue
-            return _sentence(case, i, j, oi, oj)
+            if _claim_is_gradient_of(case, f, lambda v, oj=oj, U=U: {U.name: np.asarray(numeric(T.as_tensor(oj), v), float)}):
+                return _sentence(case, i, j, oi, oj)
     return None
 
 

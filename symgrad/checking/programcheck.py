@@ -397,6 +397,10 @@ def _as_dict(grads, names) -> Mapping:
     returns dW itself) or a list or tuple in values' order, as sg.check reads a callable claim's."""
     if isinstance(grads, Mapping):
         return grads
+    if isinstance(grads, (list, tuple)) and any(isinstance(g, Mapping) for g in grads):
+        raise ArgumentError(f"the program's .grad returned a {type(grads).__name__} holding a dict — cs231n's "
+                            f"(loss, grads)? .grad returns the dict {{name: gradient}} alone: "
+                            f"grad=lambda v, b: f(v, b)[1]")
     if isinstance(grads, (list, tuple)) and len(grads) == len(names) and len(names) > 1:
         return dict(zip(names, grads))
     if len(names) == 1 and not isinstance(grads, (list, tuple, str)) and grads is not None:

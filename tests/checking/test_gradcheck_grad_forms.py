@@ -43,3 +43,16 @@ def test_anything_else_is_told(returned):
     with pytest.raises(sg.ArgumentError,
                        match=r"\.grad returned .*it returns a dict \{name: gradient\} for the parameters w, c"):
         sg.gradcheck(types.SimpleNamespace(loss=loss, grad=lambda v, b: returned), values, BATCH)
+
+
+def test_a_loss_and_grads_pair_is_told_not_raised_as_a_type_error():
+    """cs231n's loss returns (loss, grads); as .grad, with two parameters, the pair was read as the two
+    gradients in values' order and raised TypeError: float() argument must be ... not 'dict'."""
+    values = {"w": RNG.normal(size=4), "c": np.array(0.3)}
+
+    def both(v, b):
+        dw, dc = grads(v, b)
+        return loss(v, b), {"w": dw, "c": dc}
+    with pytest.raises(sg.ArgumentError, match=r"returned a tuple holding a dict .*f\(v, b\)\[1\]"):
+        sg.gradcheck(types.SimpleNamespace(loss=loss, grad=both), values, BATCH)
+    assert sg.gradcheck(types.SimpleNamespace(loss=loss, grad=lambda v, b: both(v, b)[1]), values, BATCH)
