@@ -362,8 +362,13 @@ def symbolic_zero(d) -> bool | None:
         if sp.count_ops(e) > 120:
             return None
         from ..frontend.functions import sigmoid, softplus
-        e = sp.simplify(e.replace(sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(
-            softplus, lambda u: sp.log(1 + sp.exp(u))))
+        from .time_bound import OutOfTime, at_most
+        try:
+            with at_most():     # simplify has no time limit of its own (minutes on a tanh² sin / (1 + w²))
+                e = sp.simplify(e.replace(sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(
+                    softplus, lambda u: sp.log(1 + sp.exp(u))))
+        except OutOfTime:
+            return None
         return True if e == 0 else None
     except Exception:  # noqa: BLE001 - simplification failing is "undecided", not an error
         return None

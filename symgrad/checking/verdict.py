@@ -488,7 +488,9 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
             errs[name] = max(errs.get(name, 0.0), rel)
             if rel > RTOL and (worst is None or rel > worst[0]):
                 worst = (rel, k, i, idx, cn, t[k])
-    symbolic = _symbolic(claims, D, params) if not is_callable else "not attempted (a callable claim)"
+    symbolic = ("not attempted (a callable claim)" if is_callable else
+                "not attempted (the claim differs numerically)" if worst is not None else
+                _symbolic(claims, D, params))
     drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()] + [
         f"{m} drawn as a dropout mask (entries 0, or 1/(1 − p) = {1 / (1 - p):.4g} with probability "
         f"1 − p = {1 - p:g})" for m, p in sampler.masks.items()]
