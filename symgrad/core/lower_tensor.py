@@ -280,3 +280,22 @@ def _log_softmax(low, e, args):
 _on(TS.LogSumExpT)(_Handler(lambda low, e: (e.x,), _logsumexp))
 _on(TS.SoftmaxT)(_Handler(lambda low, e: (e.x,), lambda low, e, a: A.softmax(low.graph, a[0], e.axis)))
 _on(TS.LogSoftmaxT)(_Handler(lambda low, e: (e.x,), _log_softmax))
+
+
+# log(softmax(x)) is log_softmax(x) = x − lse(x): exact where softmax underflows to 0 (a logit 800
+# below the largest in float64, about 100 in float32), where log of the lowered softmax is −inf and
+# its gradient NaN. Knowledge distillation writes it so: sg.kl_div(p, sg.softmax(s / T, axis=-1)),
+# torch's F.softmax(s, -1).log().
+def _is_log_of_softmax(e) -> bool:
+    return len(e.args) == 1 and isinstance(e.args[0], TS.SoftmaxT)
+
+
+def _log_children(low, e):
+    return (e.args[0].x,) if _is_log_of_softmax(e) else L._scalar_children(low, e)
+
+
+def _log_build(low, e, args):
+    return _log_softmax(low, e.args[0], args) if _is_log_of_softmax(e) else L._scalar_build(low, e, args)
+
+
+_on(sp.log)(_Handler(_log_children, _log_build))
