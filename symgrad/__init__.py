@@ -35,7 +35,7 @@ from .frontend.tensor_bounds import clip, maximum, minimum
 from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, full, ones, swapaxes, tril, triu, zeros
 from .frontend.tensor_einsum import einsum
-from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear,
+from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
 from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, relu6
 from .frontend.tensor_shapes import pixel_shuffle, repeat, repeat_interleave, roll, unfold
@@ -79,7 +79,7 @@ __all__ = [
     "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "full", "swapaxes", "einsum", "linear", "layer_norm",
+    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
