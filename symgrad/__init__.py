@@ -32,8 +32,9 @@ from .frontend.tensor_norms import batch_norm, cosine_similarity, norm, normaliz
 from .frontend.tensor_losses import (bce, bce_with_logits, binary_cross_entropy_with_logits, hinge, huber,
                                      kl_div, l1, mse, multi_margin, nll_loss, smooth_l1)
 from .frontend.tensor_bounds import clip, maximum, minimum
+from .frontend.tensor_pair_losses import pairwise_distance, triplet_margin_loss
 from .frontend.tensor import std
-from .frontend.tensor_tri import cumsum, full, ones, swapaxes, tril, triu, zeros
+from .frontend.tensor_tri import cumsum, eye, full, ones, swapaxes, tril, triu, zeros
 from .frontend.tensor_einsum import einsum
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
@@ -76,10 +77,11 @@ __all__ = [
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
     "dropout", "gather", "stop_gradient",
     "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
-    "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1",
+    "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1", "pairwise_distance",
+    "triplet_margin_loss",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
+    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",

@@ -1,0 +1,63 @@
+"""Metric-learning losses on pairs and triplets of embeddings, as ``torch.nn.functional`` writes
+them, composed of `norm`, `relu` and `minimum` (no rule of their own):
+
+    sg.pairwise_distance(a, b, p=2, eps=1e-6)     F.pairwise_distance: ‖a − b + eps‖ₚ over the last axis
+    sg.triplet_margin_loss(anchor, positive, negative, margin=1, p=2, eps=1e-6, swap=False)
+                                                  F.triplet_margin_loss: max(d(a, p) − d(a, n) + margin, 0),
+                                                  then reduction= (the mean by default)
+
+Contrastive losses need nothing new: InfoNCE / CLIP is ``sg.cross_entropy(za @ zb.T / tau,
+sg.eye(N))``, torch's ``F.cross_entropy(logits, torch.arange(N))`` (docs/layers.md).
+
+>>> import sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> a, p, n = (sg.tensor(s, (N, 4)) for s in "apn")
+>>> sg.triplet_margin_loss(a, p, n).shape, sg.pairwise_distance(a, p).shape
+((), (N,))
+"""
+from __future__ import annotations
+
+import numbers
+
+from . import tensor as T
+from .keywords import keywords
+from .activations import relu
+from .tensor_bounds import minimum
+from .tensor_norms import norm
+from .tensor_softmax import reduce_loss
+from ..errors import ArgumentError, ShapeError
+
+__all__ = ["pairwise_distance", "triplet_margin_loss"]
+
+
+def _number(v, name, who, positive=False):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or (positive and not v > 0):
+        raise ArgumentError(f"{who}: {name} must be a {'positive ' if positive else ''}number, got {v!r}")
+    return v
+
+
+@keywords()
+def pairwise_distance(x1, x2, p=2, eps=1e-6, keepdim=False):
+    """``F.pairwise_distance(x1, x2, p, eps, keepdim)``: the p-norm of x1 − x2 + eps over the last
+    axis (torch adds eps to the difference, so two equal vectors are eps·n^(1/p) apart)."""
+    a, b = T._tensor_arg(x1, "pairwise_distance"), T._tensor_arg(x2, "pairwise_distance")
+    shape = T.broadcast_shapes(a.shape, b.shape, names=lambda: [str(a), str(b)])
+    if not shape:
+        raise ShapeError(f"pairwise_distance: {a} and {b} are scalars; it takes vectors on the last axis")
+    return norm(a - b + _number(eps, "eps", "pairwise_distance"), p, axis=-1, keepdims=keepdim)
+
+
+@keywords()
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, reduction="mean"):
+    """``F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction)``:
+    max(d(a, p) − d(a, n) + margin, 0) with d the `pairwise_distance`; ``swap=True`` takes d(a, n) as
+    min(d(a, n), d(p, n)) (the distance swap of Balntas et al.). At the hinge (a loss of exactly 0)
+    the gradient is relu's, relu'(0) = 1 (torch: 0)."""
+    margin = _number(margin, "margin", "triplet_margin_loss")
+    if not isinstance(swap, bool):
+        raise ArgumentError(f"triplet_margin_loss: swap must be True or False, got {swap!r}")
+    d_ap = pairwise_distance(anchor, positive, p, eps)
+    d_an = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_an = minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    return reduce_loss(T.as_tensor(relu(d_ap - d_an + margin)), reduction, "triplet_margin_loss")
