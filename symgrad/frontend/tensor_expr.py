@@ -515,6 +515,10 @@ class TensorExpr(Expr):
     def argmax(self, axis=-1):
         return BY_LATER_MODULES["argmax"](self, axis)
 
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's names
+        """torch's ``x.topk(k, dim)``: ``sg.topk`` (`symgrad.frontend.tensor_topk`), (values, indices)."""
+        return BY_LATER_MODULES["topk"](self, k, dim, largest, sorted)
+
     # -- torch's activation methods: s.softmax(-1), h.relu(), x.pow(2) (the sg.* functions) ----
     def softmax(self, dim=None, *, axis=None):
         """torch's ``s.softmax(dim)``: ``sg.softmax(s, axis=dim)``."""

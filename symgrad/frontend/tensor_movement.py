@@ -116,6 +116,10 @@ class Concat(TensorExpr):
         s[self.axis] = _dim(sp.Add(*[x.shape[self.axis] for x in xs]))
         return tuple(s)
 
+    @property
+    def is_integer_tensor(self):       # indices stacked (sg.topk's), labels joined
+        return all(_integer_of(x) for x in self.args[0])
+
     def _sympystr(self, printer):
         return "concat([%s], axis=%d)" % (", ".join(printer._print(x) for x in self.args[0]), self.axis)
 
