@@ -32,7 +32,7 @@ from .frontend.tensor_norms import batch_norm, cosine_similarity, norm, normaliz
 from .frontend.tensor_losses import (bce, bce_with_logits, binary_cross_entropy_with_logits, hinge, huber,
                                      kl_div, l1, mse, multi_margin, nll_loss, smooth_l1)
 from .frontend.tensor_bounds import clip, maximum, minimum
-from .frontend.tensor_pair_losses import pairwise_distance, triplet_margin_loss
+from .frontend.tensor_pair_losses import cdist, pairwise_distance, triplet_margin_loss
 from .frontend.tensor_topk import topk
 from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, ones, swapaxes, tril, triu, zeros
@@ -78,7 +78,7 @@ __all__ = [
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
     "dropout", "gather", "stop_gradient",
     "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
-    "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1", "pairwise_distance",
+    "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1", "pairwise_distance", "cdist",
     "triplet_margin_loss", "topk",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",

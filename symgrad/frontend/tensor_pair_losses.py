@@ -2,6 +2,7 @@
 them, composed of `norm`, `relu` and `minimum` (no rule of their own):
 
     sg.pairwise_distance(a, b, p=2, eps=1e-6)     F.pairwise_distance: ‖a − b + eps‖ₚ over the last axis
+    sg.cdist(x1, x2, p=2)                         torch.cdist: ‖x1[i] − x2[j]‖ₚ for every pair of rows, (…, P, R)
     sg.triplet_margin_loss(anchor, positive, negative, margin=1, p=2, eps=1e-6, swap=False)
                                                   F.triplet_margin_loss: max(d(a, p) − d(a, n) + margin, 0),
                                                   then reduction= (the mean by default)
@@ -12,8 +13,8 @@ sg.eye(N))``, torch's ``F.cross_entropy(logits, torch.arange(N))`` (docs/layers.
 >>> import sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
 >>> a, p, n = (sg.tensor(s, (N, 4)) for s in "apn")
->>> sg.triplet_margin_loss(a, p, n).shape, sg.pairwise_distance(a, p).shape
-((), (N,))
+>>> sg.triplet_margin_loss(a, p, n).shape, sg.pairwise_distance(a, p).shape, sg.cdist(a, p).shape
+((), (N,), (N, N))
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from .tensor_norms import norm
 from .tensor_softmax import reduce_loss
 from ..errors import ArgumentError, ShapeError
 
-__all__ = ["pairwise_distance", "triplet_margin_loss"]
+__all__ = ["pairwise_distance", "cdist", "triplet_margin_loss"]
 
 
 def _number(v, name, who, positive=False):
@@ -45,6 +46,20 @@ def pairwise_distance(x1, x2, p=2, eps=1e-6, keepdim=False):
     if not shape:
         raise ShapeError(f"pairwise_distance: {a} and {b} are scalars; it takes vectors on the last axis")
     return norm(a - b + _number(eps, "eps", "pairwise_distance"), p, axis=-1, keepdims=keepdim)
+
+
+@keywords()
+def cdist(x1, x2, p=2.0):
+    """``torch.cdist(x1, x2, p)``: x1 (…, P, M) and x2 (…, R, M) give the (…, P, R) distances
+    ‖x1[…, i, :] − x2[…, j, :]‖ₚ (the leading axes broadcast). Written as the norm of the broadcast
+    difference, O(P·R·M) entries; at a zero distance the gradient is 0, as torch's. Prototypical
+    networks' logits are ``-sg.cdist(queries, prototypes) ** 2``."""
+    a, b = T._tensor_arg(x1, "cdist"), T._tensor_arg(x2, "cdist")
+    if a.ndim < 2 or b.ndim < 2 or not T.dims_equal(a.shape[-1], b.shape[-1]):
+        raise ShapeError(f"cdist: x1 {a} (shape {T.fmt(a.shape)}) and x2 {b} (shape {T.fmt(b.shape)}) must "
+                         f"be (…, P, M) and (…, R, M): rows of one length M")
+    diff = a.unsqueeze(-2) - b.unsqueeze(-3)                      # (…, P, R, M)
+    return norm(diff, p, axis=-1)
 
 
 @keywords()

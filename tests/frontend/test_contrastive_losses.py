@@ -73,3 +73,19 @@ def test_triplet_margin_loss_refusals():
         sg.triplet_margin_loss(a, a, a, margn=1)
     with pytest.raises(sg.ArgumentError, match="reduction must be one of"):
         sg.triplet_margin_loss(a, a, a, reduction="batchmean")
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0])
+def test_cdist_prototypical_network_logits(p):
+    rng = np.random.default_rng(int(p))
+    q, s, W = sg.tensor("q", (N, 4)), sg.tensor("s", (3, 2, 4)), sg.tensor("W", (4, 3))   # 3 classes, 2 shots
+    y = sg.tensor("y", (N,), integer=True)
+    protos = (s @ W).mean(axis=1)                                              # (3, 3)
+    loss = sg.cross_entropy(-sg.cdist(q @ W, protos, p=p) ** 2, y)
+    pair = sg.sum(sg.cdist((q @ W)[None], sg.broadcast(protos, (2, 3, 3)), p=p))   # leading axes broadcast
+    compare_with_torch(torch, (loss + pair, [W], [q, s, y], {"W": rng.normal(size=(4, 3))},
+                               {"q": rng.normal(size=(B, 4)), "s": rng.normal(size=(3, 2, 4)), "y": rng.integers(0, 3, B)},
+                               lambda t, d: F.cross_entropy(-torch.cdist(d["q"] @ t["W"], (d["s"] @ t["W"]).mean(1), p=p) ** 2, d["y"])
+                               + torch.cdist((d["q"] @ t["W"])[None], (d["s"] @ t["W"]).mean(1).expand(2, 3, 3), p=p).sum()), rng)
+    with pytest.raises(sg.ShapeError, match=r"cdist: .* must be \(…, P, M\) and \(…, R, M\)"):
+        sg.cdist(q, W)
