@@ -264,3 +264,20 @@ def test_enable_gqa_needs_dividing_head_counts():
     q, k = sg.tensor("q", (2, 4, 3, 2)), sg.tensor("k", (2, 3, 3, 2))
     with pytest.raises(sg.ShapeError, match=r"k has 3 heads .* must divide q's 4"):
         sg.scaled_dot_product_attention(q, k, k, enable_gqa=True)
+
+
+def test_weight_normalization_compiles():
+    """torch's weight norm, W = g · v / ‖v‖ per output row: sg.compile failed in the NumPy printer
+    (SymPy folded 1/where(‖v‖² > 0, ‖v‖, 0) into a Piecewise with a complex infinity); the norm is
+    now written so that its reciprocal stays a plain power."""
+    rng = np.random.default_rng(5)
+    x, v, g = sg.tensor("x", (N, 3)), sg.tensor("v", (4, 3)), sg.tensor("g", (4, 1))
+    W = g * v / v.norm(dim=1, keepdim=True)
+    compare_with_torch(torch, (sg.sum(sg.tanh(sg.linear(x, W))), [v, g], [x], {"v": _r(rng, 4, 3), "g": _r(rng, 4, 1)},
+                               {"x": _r(rng, B, 3)},
+                               lambda t, d: torch.tanh(F.linear(d["x"], torch._weight_norm(t["v"], t["g"], 0))).sum()), rng)
+    vals = {"v": np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]])}       # a zero row: the norm 0, its gradient 0
+    vv = sg.tensor("v", (2, 3))
+    assert np.array_equal(sg.numeric(vv.norm(dim=1), vals), [0.0, 3.0])
+    np.testing.assert_allclose(sg.numeric(sg.grad(sg.sum(vv.norm(dim=1)), vv), vals),
+                               [[0, 0, 0], [1 / 3, 2 / 3, 2 / 3]], rtol=1e-15)
