@@ -64,6 +64,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from ..errors import ParseError, SymgradError, UnsafeInputError
+from .array_refusal import is_torch_tensor, numpy_array_refusal
 # the grammar's tables; the names other modules import from here (register_tensor_function, MAX_DIM, ...)
 from .parse_grammar import (  # noqa: F401
     _ALLOWED, _bits, _CALL_BOUNDS, CLIP_KEYWORDS, _CMP, _CONSTANTS, _CONSTRUCTORS, function_names,
@@ -174,6 +175,8 @@ def as_expr(obj, what: str = "the expression", symbols: Mapping | Iterable = ())
             raise UnsafeInputError(f"{what}: bytes are not an expression; pass a str or a SymPy "
                                    f"expression")
         return parse_expr(obj, symbols=symbols, what=what)
+    if is_torch_tensor(obj):          # x * torch.ones(4): SymPy would fail on float() of it, unclearly
+        raise numpy_array_refusal(obj, what)
     try:
         return sp.sympify(obj, strict=True)
     except sp.SympifyError:

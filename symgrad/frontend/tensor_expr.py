@@ -34,6 +34,10 @@ __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "sha
 
 
 def _dim(d):
+    if d is None:              # Keras's and ONNX's "any batch size"
+        raise ShapeError("a dimension is None: a size that varies (the batch) is an integer symbol, "
+                         "N = sp.Symbol('N', integer=True, positive=True), then sg.tensor('x', (N, 3)); "
+                         "the program takes any N at run time")
     d = as_expr(d)
     if d.is_Integer:
         if d < 0:

@@ -17,34 +17,37 @@ from __future__ import annotations
 from . import functions as F
 from . import tensor as T
 from .parse import as_expr
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 
 __all__ = ["hardsigmoid", "hardswish", "relu6", "mish", "logsigmoid", "glu"]
 
 
-def _arg(x, who):
+def _arg(x, who, inplace=False):
+    """x as an expression; torch's inplace= changes nothing in a declaration (no memory is shared)."""
+    if not isinstance(inplace, bool):
+        raise ArgumentError(f"{who}: inplace= must be True or False, got {inplace!r}")
     return as_expr(x, f"the argument of {who}")
 
 
-def relu6(x):
+def relu6(x, inplace=False):
     """F.relu6: min(max(x, 0), 6), the derivative 1 strictly between 0 and 6."""
-    return F.hardtanh(_arg(x, "relu6"), 0, 6)
+    return F.hardtanh(_arg(x, "relu6", inplace), 0, 6)
 
 
-def hardsigmoid(x):
+def hardsigmoid(x, inplace=False):
     """F.hardsigmoid: relu6(x + 3) / 6; the derivative 1/6 strictly between −3 and 3, as torch."""
-    return F.hardtanh(_arg(x, "hardsigmoid") + 3, 0, 6) / 6
+    return F.hardtanh(_arg(x, "hardsigmoid", inplace) + 3, 0, 6) / 6
 
 
-def hardswish(x):
+def hardswish(x, inplace=False):
     """F.hardswish: x · relu6(x + 3) / 6; the derivative (2x + 3)/6 between −3 and 3, as torch."""
-    x = _arg(x, "hardswish")
+    x = _arg(x, "hardswish", inplace)
     return x * F.hardtanh(x + 3, 0, 6) / 6
 
 
-def mish(x):
+def mish(x, inplace=False):
     """F.mish: x · tanh(softplus(x))."""
-    x = _arg(x, "mish")
+    x = _arg(x, "mish", inplace)
     return x * F.tanh(F.softplus(x))
 
 
