@@ -16,7 +16,7 @@ __all__ = ["numpy_array_refusal", "is_torch_tensor"]
 
 def is_torch_tensor(obj) -> bool:
     """A torch.Tensor of one axis or more, known without importing torch (the front end never does)."""
-    return type(obj).__module__.split(".")[0] == "torch" and callable(getattr(obj, "dim", None)) and obj.dim() > 0
+    return (type(obj).__module__ or "").split(".")[0] == "torch" and callable(getattr(obj, "dim", None)) and obj.dim() > 0
 
 
 def numpy_array_refusal(arr, where: str) -> UnsupportedError:
