@@ -17,6 +17,7 @@ from . import rules as R
 from ..errors import UnsupportedError
 from ..frontend import tensor as T
 from ..frontend.functions import clip as Clip
+from ..frontend.functions import matrix_function_message
 from ..frontend import tensor_softmax as TS
 from .ir import Graph, Var
 
@@ -291,7 +292,11 @@ def _is_log_of_softmax(e) -> bool:
 
 
 def _log_children(low, e):
-    return (e.args[0].x,) if _is_log_of_softmax(e) else L._scalar_children(low, e)
+    if _is_log_of_softmax(e):
+        return (e.args[0].x,)
+    if any(isinstance(a, sp.MatrixExpr) for a in e.args):    # as Lowering._handler says for any function
+        raise UnsupportedError(matrix_function_message(e))
+    return L._scalar_children(low, e)
 
 
 def _log_build(low, e, args):

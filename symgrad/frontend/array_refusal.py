@@ -11,22 +11,15 @@ import numpy as np
 
 from ..errors import UnsupportedError
 
-__all__ = ["numpy_array_refusal", "is_torch_tensor"]
-
-
-def is_torch_tensor(obj) -> bool:
-    """A torch.Tensor of one axis or more, known without importing torch (the front end never does)."""
-    return (type(obj).__module__ or "").split(".")[0] == "torch" and callable(getattr(obj, "dim", None)) and obj.dim() > 0
+__all__ = ["numpy_array_refusal"]
 
 
 def numpy_array_refusal(arr, where: str) -> UnsupportedError:
-    """The error for a NumPy array (or a torch tensor) met in a declaration (``s + (1 - mask) * -1e9``,
+    """The error for a NumPy array met in a declaration (``s + (1 - mask) * -1e9``,
     ``sg.where(mask == 0, ...)`` with ``mask = np.tril(np.ones((T, T)))``)."""
-    torch = is_torch_tensor(arr)
-    shape = tuple(arr.shape) if torch else np.shape(arr)
-    kind = "a torch tensor" if torch else "a NumPy array"
+    shape = np.shape(arr)
     return UnsupportedError(
-        f"{kind} of shape {shape} in {where}: a declaration is symbolic and takes no constant "
+        f"a NumPy array of shape {shape} in {where}: a declaration is symbolic and takes no constant "
         f"arrays. A causal mask is sg.tril(sg.ones((T, T))) (torch.tril(torch.ones(T, T))), e.g. "
         f"sg.where(sg.tril(sg.ones((T, T))) > 0, scores, float('-inf')); any other array: declare it "
         f"as a tensor (sg.tensor(name, {shape})) and give its value with the other inputs")
