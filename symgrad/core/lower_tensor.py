@@ -17,7 +17,6 @@ from . import rules as R
 from ..errors import UnsupportedError
 from ..frontend import tensor as T
 from ..frontend.functions import clip as Clip
-from ..frontend.functions import matrix_function_message
 from ..frontend import tensor_softmax as TS
 from .ir import Graph, Var
 
@@ -281,26 +280,3 @@ def _log_softmax(low, e, args):
 _on(TS.LogSumExpT)(_Handler(lambda low, e: (e.x,), _logsumexp))
 _on(TS.SoftmaxT)(_Handler(lambda low, e: (e.x,), lambda low, e, a: A.softmax(low.graph, a[0], e.axis)))
 _on(TS.LogSoftmaxT)(_Handler(lambda low, e: (e.x,), _log_softmax))
-
-
-# log(softmax(x)) is log_softmax(x) = x − lse(x): exact where softmax underflows to 0 (a logit 800
-# below the largest in float64, about 100 in float32), where log of the lowered softmax is −inf and
-# its gradient NaN. Knowledge distillation writes it so: sg.kl_div(p, sg.softmax(s / T, axis=-1)),
-# torch's F.softmax(s, -1).log().
-def _is_log_of_softmax(e) -> bool:
-    return len(e.args) == 1 and isinstance(e.args[0], TS.SoftmaxT)
-
-
-def _log_children(low, e):
-    if _is_log_of_softmax(e):
-        return (e.args[0].x,)
-    if any(isinstance(a, sp.MatrixExpr) for a in e.args):    # as Lowering._handler says for any function
-        raise UnsupportedError(matrix_function_message(e))
-    return L._scalar_children(low, e)
-
-
-def _log_build(low, e, args):
-    return _log_softmax(low, e.args[0], args) if _is_log_of_softmax(e) else L._scalar_build(low, e, args)
-
-
-_on(sp.log)(_Handler(_log_children, _log_build))

@@ -176,12 +176,22 @@ def _log_probabilities(v) -> bool:
     return isinstance(v, TS.LogSoftmaxT) or isinstance(v, sp.log)
 
 
+def _log(v):
+    """log v; of a softmax, its log_softmax (x − lse(x)): exact where the softmax underflows to 0 (a
+    logit 800 below the largest in float64, about 100 in float32), where log of it is −inf and the
+    gradient NaN — distillation's sg.kl_div(p, sg.softmax(s / T, axis=-1)). (A log(softmax) the user
+    writes out stays as written: sg.log_softmax is its stable spelling.)"""
+    if isinstance(v, TS.SoftmaxT):
+        return TS.log_softmax(v.x, axis=v.axis)
+    return sp.log(v)
+
+
 def _torch_kl_div_message(what) -> str:
     return (f"kl_div: {what}. sg.kl_div(p, q) takes two distributions, the target first: KL(p ‖ q) = "
             f"Σ p·log(p/q). torch's F.kl_div(input, target) takes the log-probabilities of q first, the "
             f"target second: F.kl_div(F.log_softmax(s, -1), p, reduction='batchmean') is "
-            f"sg.kl_div(p, sg.softmax(s, axis=-1)) (log of a softmax is computed as log_softmax, as "
-            f"stably), and with log_target=True, F.kl_div(F.log_softmax(s, -1), F.log_softmax(t, -1), ...) "
+            f"sg.kl_div(p, sg.softmax(s, axis=-1)) (the log of a softmax argument is taken as its log_softmax, "
+            f"as stably), and with log_target=True, F.kl_div(F.log_softmax(s, -1), F.log_softmax(t, -1), ...) "
             f"is sg.kl_div(sg.softmax(t, axis=-1), sg.softmax(s, axis=-1))")
 
 
@@ -209,7 +219,7 @@ def kl_div(p, q, axis=None, reduction=None, **torch_keywords):
         if _log_probabilities(v):
             raise ArgumentError(_torch_kl_div_message(f"{name} = {v} is a log-probability (torch's "
                                                       f"F.kl_div input), not a distribution"))
-    per_entry = T.as_tensor(p * (sp.log(p) - sp.log(q)))
+    per_entry = T.as_tensor(p * (_log(p) - _log(q)))
     if per_entry.ndim == 0:
         raise ShapeError(f"kl_div: p = {p} and q = {q} are scalars; a distribution needs an axis")
     ax = T.normalize_axis(-1 if axis is None else axis, per_entry.ndim, "kl_div", per_entry)
