@@ -14,7 +14,7 @@ from sympy.printing.precedence import PRECEDENCE
 from .keywords import keywords
 from ..errors import AxisError, BroadcastError, ReshapeError, ShapeError
 from .tensor_expr import (BY_LATER_MODULES, as_expr, as_tensor, broadcast_shapes, _dim, dims_equal, fmt, _integer_of,
-                          normalize_axis, _paren, shape_of, _tensor_arg, TensorExpr, _unwrap)
+                          normalize_axis, _paren, shape_of, _tensor_arg, Tensor, TensorExpr, _unwrap)
 
 
 class Reshape(TensorExpr):
@@ -117,8 +117,13 @@ class Concat(TensorExpr):
         return tuple(s)
 
     @property
-    def is_integer_tensor(self):       # indices stacked (sg.topk's), labels joined
-        return all(_integer_of(x) for x in self.args[0])
+    def is_integer_tensor(self):
+        """Indices computed by argmax and stacked (sg.topk's) are integers. A concat of integer inputs
+        is not: the compiled label check (0 … n − 1, symgrad/compiling/batch_kind.py) follows a label
+        input through reshapes and slices but not a concat, so such labels would go unchecked."""
+        parts = self.args[0]
+        return (all(_integer_of(x) for x in parts)
+                and not any(_integer_of(leaf) for x in parts for leaf in x.atoms(Tensor)))
 
     def _sympystr(self, printer):
         return "concat([%s], axis=%d)" % (", ".join(printer._print(x) for x in self.args[0]), self.axis)

@@ -71,3 +71,13 @@ def test_refusals_name_the_problem():
         sg.topk(x, 2, largest="yes")
     with pytest.raises(sg.ArgumentError, match="did you mean 'dim'"):
         sg.topk(x, 2, dims=1)
+
+
+def test_a_concat_of_integer_inputs_stays_refused_as_labels():
+    """topk's stacked argmaxes are integers; a concat of integer *inputs* is not taken as labels, since
+    the compiled range check (0 … n − 1) does not follow a label input through a concat: a 7 among
+    labels of 3 classes would pass unchecked."""
+    y1, y2 = sg.tensor("y1", (N, 1), integer=True), sg.tensor("y2", (N, 1), integer=True)
+    assert not sg.concat([y1, y2], axis=1).is_integer_tensor
+    with pytest.raises(sg.IntegerTensorError):
+        sg.cross_entropy(sg.tensor("s", (N, 2, 3)), sg.concat([y1, y2], axis=1))
