@@ -240,6 +240,44 @@ def _cases():
             g = lg.softmax(-1) * F.one_hot(lg.argmax(-1), E)
             return (((g[:, :, None] * torch.einsum("bd,edf->bef", d["x"], t["We"])).sum(1)) ** 2).sum()
         return sg.sum(out ** 2), [Wg, We], [x], {"Wg": _r(rng, D, E), "We": _r(rng, E, D, D)}, {"x": _r(rng, B, D)}, twin
+    @case
+    def llama_block_with_tied_embeddings(rng):
+        """RMSNorm, rotary q and k, grouped-query causal attention, a SwiGLU MLP, residuals, the output
+        layer tied to the embedding — one decoder block of a Llama, next-token loss."""
+        T, D, Hq, Hk, V, Hm = 6, 8, 4, 2, 11, 16
+        Dh = D // Hq
+        ids, y = sg.tensor("ids", (N, T), integer=True), sg.tensor("y", (N, T), integer=True)
+        shapes = dict(E=(V, D), g1=(D,), g2=(D,), gf=(D,), Wq=(D, D), Wk=(Hk * Dh, D), Wv=(Hk * Dh, D),
+                      Wo=(D, D), W1=(Hm, D), W3=(Hm, D), W2=(D, Hm))
+        p = {k: sg.tensor(k, s) for k, s in shapes.items()}
+        cos, sin = sg.tensor("cos", (T, Dh)), sg.tensor("sin", (T, Dh))
+
+        def block(x, t, n, lib):
+            nrm, lin, sdpa, act, cat = lib
+            rope = lambda z: z * t["cos"] + cat([-z[..., Dh // 2:], z[..., :Dh // 2]]) * t["sin"]   # noqa: E731
+            h = nrm(x, t["g1"])
+            q, k, v = (lin(h, t[w]).reshape(n, T, hs, Dh).swapaxes(1, 2)
+                       for w, hs in (("Wq", Hq), ("Wk", Hk), ("Wv", Hk)))
+            a = sdpa(rope(q), rope(k), v, is_causal=True, enable_gqa=True).swapaxes(1, 2).reshape(n, T, D)
+            x = x + lin(a, t["Wo"])
+            h = nrm(x, t["g2"])
+            x = x + lin(act(lin(h, t["W1"])) * lin(h, t["W3"]), t["W2"])
+            return lin(nrm(x, t["gf"]), t["E"])
+        ours = (lambda x, g: sg.rms_norm(x, (D,), g, eps=1e-6), sg.linear, sg.scaled_dot_product_attention, sg.silu,
+                lambda parts: sg.concat(parts, axis=-1))
+        theirs = (lambda x, g: F.rms_norm(x, (D,), g, 1e-6), F.linear, F.scaled_dot_product_attention, F.silu,
+                  lambda parts: torch.cat(parts, dim=-1))
+        logits = block(p["E"][ids], dict(p, cos=cos, sin=sin), N, ours)
+        ang = np.arange(T)[:, None] * 10000.0 ** (-np.arange(0, Dh, 2) / Dh)[None]
+        ang = np.concatenate([ang, ang], -1)
+
+        def twin(t, d):
+            out = block(t["E"][d["ids"]], dict(t, cos=d["cos"], sin=d["sin"]), B, theirs)
+            return F.cross_entropy(out.reshape(-1, V), d["y"].reshape(-1))
+        return (sg.cross_entropy(logits, y, axis=-1), list(p.values()), [ids, y, cos, sin],
+                {k: 0.5 * _r(rng, *s) for k, s in shapes.items()},
+                {"ids": rng.integers(0, V, (B, T)), "y": rng.integers(0, V, (B, T)), "cos": np.cos(ang),
+                 "sin": np.sin(ang)}, twin)
     return cases
 
 
