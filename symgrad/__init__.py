@@ -32,7 +32,9 @@ from .frontend.tensor_norms import batch_norm, cosine_similarity, norm, normaliz
 from .frontend.tensor_losses import (bce, bce_with_logits, binary_cross_entropy_with_logits, hinge, huber,
                                      kl_div, l1, mse, multi_margin, nll_loss, smooth_l1)
 from .frontend.tensor_bounds import clip, maximum, minimum
-from .frontend.tensor_pair_losses import cdist, pairwise_distance, triplet_margin_loss
+from .frontend.tensor_pair_losses import (cdist, cosine_embedding_loss, margin_ranking_loss, pairwise_distance,
+                                          triplet_margin_loss)
+from .frontend.tensor_likelihoods import gaussian_nll_loss, poisson_nll_loss
 from .frontend.tensor_topk import topk
 from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, ones, swapaxes, tril, triu, zeros
@@ -79,7 +81,8 @@ __all__ = [
     "dropout", "gather", "stop_gradient",
     "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
     "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1", "pairwise_distance", "cdist",
-    "triplet_margin_loss", "topk",
+    "triplet_margin_loss", "topk", "cosine_embedding_loss", "margin_ranking_loss",
+    "gaussian_nll_loss", "poisson_nll_loss",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
     "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",

@@ -3,6 +3,9 @@ them, composed of `norm`, `relu` and `minimum` (no rule of their own):
 
     sg.pairwise_distance(a, b, p=2, eps=1e-6)     F.pairwise_distance: ‖a − b + eps‖ₚ over the last axis
     sg.cdist(x1, x2, p=2)                         torch.cdist: ‖x1[i] − x2[j]‖ₚ for every pair of rows, (…, P, R)
+    sg.cosine_embedding_loss(x1, x2, y, margin=0)  F.cosine_embedding_loss: 1 − cos where y = 1,
+                                                  max(0, cos − margin) where y = −1
+    sg.margin_ranking_loss(x1, x2, y, margin=0)    F.margin_ranking_loss: max(0, −y·(x1 − x2) + margin)
     sg.triplet_margin_loss(anchor, positive, negative, margin=1, p=2, eps=1e-6, swap=False)
                                                   F.triplet_margin_loss: max(d(a, p) − d(a, n) + margin, 0),
                                                   then reduction= (the mean by default)
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import numbers
 
+import sympy as sp
+
 from . import tensor as T
 from .keywords import keywords
 from .activations import relu
@@ -28,7 +33,7 @@ from .tensor_norms import norm
 from .tensor_softmax import reduce_loss
 from ..errors import ArgumentError, ShapeError
 
-__all__ = ["pairwise_distance", "cdist", "triplet_margin_loss"]
+__all__ = ["pairwise_distance", "cdist", "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss"]
 
 
 def _number(v, name, who, positive=False):
@@ -76,3 +81,35 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     if swap:
         d_an = minimum(d_an, pairwise_distance(positive, negative, p, eps))
     return reduce_loss(T.as_tensor(relu(d_ap - d_an + margin)), reduction, "triplet_margin_loss")
+
+
+def _pm_one_targets(x1, x2, y, who):
+    """x1, x2 and the ±1 targets y as tensors (integer targets read as reals)."""
+    a, b, t = (T._tensor_arg(v, who) for v in (x1, x2, y))
+    if getattr(t, "is_integer_tensor", False):
+        t = t.float()
+    return a, b, t
+
+
+@keywords()
+def cosine_embedding_loss(x1, x2, y, margin=0.0, reduction="mean"):
+    """``F.cosine_embedding_loss(x1, x2, y, margin, reduction)``: with cos the cosine of x1 and x2
+    over the last axis (torch's: Σ x1·x2 / √((Σ x1² + 1e-12)(Σ x2² + 1e-12))), 1 − cos where y = 1,
+    max(0, cos − margin) where y = −1, and 0 for any other y (as torch). y (…) real or integer."""
+    who = "cosine_embedding_loss"
+    a, b, t = _pm_one_targets(x1, x2, y, who)
+    margin = _number(margin, "margin", who)
+    eps = sp.Float(1e-12)
+    cos = T.sum(a * b, axis=-1) / sp.sqrt((T.sum(a * a, axis=-1) + eps) * (T.sum(b * b, axis=-1) + eps))
+    loss = T.where(sp.Eq(t, 1), 1 - cos, 0) + T.where(sp.Eq(t, -1), relu(cos - margin), 0)
+    return reduce_loss(T.as_tensor(loss), reduction, who)
+
+
+@keywords()
+def margin_ranking_loss(x1, x2, y, margin=0.0, reduction="mean"):
+    """``F.margin_ranking_loss(x1, x2, y, margin, reduction)``: max(0, −y·(x1 − x2) + margin), y = 1
+    where x1 should rank higher, −1 where x2 should. At the hinge relu'(0) = 1 (torch: 0)."""
+    who = "margin_ranking_loss"
+    a, b, t = _pm_one_targets(x1, x2, y, who)
+    margin = _number(margin, "margin", who)
+    return reduce_loss(T.as_tensor(relu(-t * (a - b) + margin)), reduction, who)

@@ -89,3 +89,17 @@ def test_cdist_prototypical_network_logits(p):
                                + torch.cdist((d["q"] @ t["W"])[None], (d["s"] @ t["W"]).mean(1).expand(2, 3, 3), p=p).sum()), rng)
     with pytest.raises(sg.ShapeError, match=r"cdist: .* must be \(…, P, M\) and \(…, R, M\)"):
         sg.cdist(q, W)
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.3])
+def test_cosine_embedding_and_margin_ranking_losses(margin):
+    rng = np.random.default_rng(11)
+    a, b, W = sg.tensor("a", (N, 4)), sg.tensor("b", (N, 4)), sg.tensor("W", (4, 3))
+    y = sg.tensor("y", (N,), integer=True)
+    loss = (sg.cosine_embedding_loss(a @ W, b @ W, y, margin=margin)
+            + sg.margin_ranking_loss((a @ W).sum(axis=1), (b @ W).sum(axis=1), y, margin=margin, reduction="sum"))
+    compare_with_torch(torch, (loss, [W], [a, b, y], {"W": rng.normal(size=(4, 3))},
+                               {"a": rng.normal(size=(B, 4)), "b": rng.normal(size=(B, 4)), "y": np.array([1, -1, 1, -1, 0])},
+                               lambda t, d: F.cosine_embedding_loss(d["a"] @ t["W"], d["b"] @ t["W"], d["y"], margin=margin)
+                               + F.margin_ranking_loss((d["a"] @ t["W"]).sum(1), (d["b"] @ t["W"]).sum(1), d["y"].double(),
+                                                       margin=margin, reduction="sum")), rng)
