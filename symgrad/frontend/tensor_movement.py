@@ -122,11 +122,24 @@ class Concat(TensorExpr):
         is not: the compiled label check (0 … n − 1, symgrad/compiling/batch_kind.py) follows a label
         input through reshapes and slices but not a concat, so such labels would go unchecked."""
         parts = self.args[0]
-        return (all(_integer_of(x) for x in parts)
-                and not any(_integer_of(leaf) for x in parts for leaf in x.atoms(Tensor)))
+        return all(_integer_of(x) for x in parts) and not any(_reaches_an_integer_input(x) for x in parts)
 
     def _sympystr(self, printer):
         return "concat([%s], axis=%d)" % (", ".join(printer._print(x) for x in self.args[0]), self.axis)
+
+
+def _reaches_an_integer_input(x) -> bool:
+    """An integer input read through integer nodes only (reshaped, sliced, a where of labels), not
+    one that merely feeds a computation whose result is an integer (argmax(E[ids] @ W))."""
+    stack = [x]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Tensor):
+            if e.is_integer_tensor:
+                return True
+        elif _integer_of(e):
+            stack.extend(a for a in e.args if isinstance(a, TensorExpr))
+    return False
 
 
 @keywords()

@@ -81,3 +81,11 @@ def test_a_concat_of_integer_inputs_stays_refused_as_labels():
     assert not sg.concat([y1, y2], axis=1).is_integer_tensor
     with pytest.raises(sg.IntegerTensorError):
         sg.cross_entropy(sg.tensor("s", (N, 2, 3)), sg.concat([y1, y2], axis=1))
+
+
+def test_topk_indices_of_logits_computed_from_integer_ids_are_indices():
+    ids, E = sg.tensor("ids", (N, 3), integer=True), sg.tensor("E", (7, 4))
+    vals, idx = sg.topk(E[ids] @ sg.tensor("Wg", (4, 5)), 2)        # a transformer's router over tokens
+    assert idx.is_integer_tensor and sg.one_hot(idx, 5).shape == (N, 3, 2, 5)
+    y = sg.tensor("y", (N, 1), integer=True)
+    assert not sg.concat([y[:, :1].reshape(N, 1), y], axis=1).is_integer_tensor   # inputs, through a slice
