@@ -20,7 +20,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
 from .array_refusal import numpy_array_refusal   # a NumPy array in a declaration
-from .keywords import keywords        # x.sum(dim=1): an error that names axis=
+from .keywords import check_keywords, keywords   # x.max(dim=1): an error that names axis=
 from .parse import as_expr             # user text is parsed, never evaluated
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
                       ReshapeError, ShapeError, UnsupportedError)
@@ -257,6 +257,35 @@ def _torch_dim_of_var(fn):
     return checked
 
 
+def torch_reduce_names(who, axis, keepdims, dim, keepdim):
+    """torch's ``dim=`` / ``keepdim=`` of ``sum`` and ``mean`` (RMSNorm's ``x.pow(2).mean(-1,
+    keepdim=True)``), which mean what NumPy's ``axis=`` / ``keepdims=`` do. Not taken by ``var`` / ``std``
+    (torch's default correction differs: `_torch_dim_of_var`) nor ``max`` / ``min`` (torch's
+    ``x.max(dim=1)`` is a pair, so ``x.max(dim=1)[0]`` would silently be the first row here)."""
+    if dim is not None:
+        if axis is not None:
+            raise ArgumentError(f"{who}: give axis= or torch's dim=, not both")
+        axis = dim
+    if keepdim is not None:
+        if keepdims is not False:
+            raise ArgumentError(f"{who}: give keepdims= or torch's keepdim=, not both")
+        keepdims = keepdim
+    return axis, keepdims
+
+
+def _torch_pair_refusal(who, torch_keywords):
+    """x.max(dim=1) is torch's (values, indices) pair, NumPy's x.max(axis=1) the values: taking dim=
+    as axis= would make torch's x.max(dim=1)[0] the first row, silently. The error says both."""
+    if "dim" in torch_keywords or "keepdim" in torch_keywords:
+        d = torch_keywords.get("dim")
+        kd = ", keepdims=True" if torch_keywords.get("keepdim") else ""
+        raise ArgumentError(f"{who}(dim=...) is torch's, which returns a pair (values, indices); symgrad's {who} "
+                            f"is NumPy's, the values: write x.{who}(axis={d!r}{kd}) (torch's x.{who}(dim={d!r})[0] "
+                            f"or .values), x.{who}(axis={d!r}).indices for the arg-{who}, or torch's x.a{who}"
+                            f"(dim={d!r}{', keepdim=True' if kd else ''})")
+    check_keywords(who, torch_keywords, ["axis", "keepdims"])
+
+
 class TensorExpr(Expr):
     """An N-d array expression with NumPy semantics: ``shape``, broadcasting arithmetic, ``@``,
     indexing, and the NumPy methods."""
@@ -483,19 +512,19 @@ class TensorExpr(Expr):
 
     # -- reductions -----------------------------------------------------------------------------
     @keywords()
-    def sum(self, axis=None, keepdims=False):
-        return BY_LATER_MODULES["sum"](self, axis, keepdims)
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return BY_LATER_MODULES["sum"](self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     @keywords()
-    def mean(self, axis=None, keepdims=False):
-        return BY_LATER_MODULES["mean"](self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return BY_LATER_MODULES["mean"](self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    @keywords()
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis=None, keepdims=False, **torch_keywords):
+        _torch_pair_refusal("max", torch_keywords)
         return BY_LATER_MODULES["max"](self, axis, keepdims)
 
-    @keywords()
-    def min(self, axis=None, keepdims=False):
+    def min(self, axis=None, keepdims=False, **torch_keywords):
+        _torch_pair_refusal("min", torch_keywords)
         return BY_LATER_MODULES["min"](self, axis, keepdims)
 
     @_torch_dim_of_var
