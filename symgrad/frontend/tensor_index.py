@@ -364,9 +364,30 @@ class TakeAlong(TensorExpr):
                                                      printer._print(self.args[1]), int(self.args[2]))
 
 
+# what a −inf branch of a where reads as inside take_along_axis (`_finite_masks`): finite in float32 too
+MASKED_VALUE = sp.Float(-1e30)
+
+
+def _finite_masks(x):
+    """x with each −inf branch of a where (``masked_fill(mask, float('-inf'))``) read as −1e30.
+    take_along_axis is Σ x ⊙ one_hot(idx), so that its gradient reads one_hot, and −inf·0 is NaN:
+    the label's log-probability of a masked row — RL's illegal actions, NT-Xent's self-similarity,
+    F.cross_entropy of masked logits — was NaN where torch's gather is finite. exp(−1e30 − max) is 0
+    as exp(−inf) is, and no gradient reaches a masked entry either way; only a gathered masked entry
+    itself reads −1e30 where torch reads −inf."""
+    if not x.has(sp.S.NegativeInfinity):
+        return x
+
+    def masked(e):
+        return isinstance(e, Where) and any(b == sp.S.NegativeInfinity for b in e.args[1:])
+    return x.replace(masked, lambda e: Where(e.args[0], *(MASKED_VALUE if b == sp.S.NegativeInfinity else b
+                                                             for b in e.args[1:])))
+
+
 def take_along_axis(x, idx, axis):
-    """np.take_along_axis(x, idx, axis): idx has x's number of axes (broadcasting on the others)."""
-    x = _tensor_arg(x, "take_along_axis")
+    """np.take_along_axis(x, idx, axis): idx has x's number of axes (broadcasting on the others).
+    A −inf mask in x is read as −1e30 (`_finite_masks`)."""
+    x = _finite_masks(_tensor_arg(x, "take_along_axis"))
     idx = _int_tensor_arg(idx, "take_along_axis")
     if idx.ndim != x.ndim:
         raise AxisError(f"take_along_axis: {idx} has {idx.ndim} axes but {x} has {x.ndim}; they "

@@ -22,6 +22,7 @@ import sympy as sp
 
 from . import functions as F
 from . import tensor as T
+from .tensor_index import _finite_masks
 from .keywords import keywords
 from .parse import as_expr
 from .parse import register_tensor_function as _register_text
@@ -344,7 +345,9 @@ def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0
         return reduce_loss(per, reduction)
     if eps != 0:
         t = T.as_tensor((1 - eps) * t + eps / x.shape[ax])
-    per = T.sum(-t * LogSoftmaxT(x, sp.Integer(ax)), axis=ax)
+    # a −inf mask read as −1e30: 0·log_softmax = 0 at a masked class (NT-Xent's self-similarity), not
+    # 0·(−inf) = NaN; the log_softmax of the other classes is the same
+    per = T.sum(-t * LogSoftmaxT(_finite_masks(x), sp.Integer(ax)), axis=ax)
     return reduce_loss(per, reduction)
 
 
