@@ -41,7 +41,7 @@ from .frontend.tensor_tri import cumsum, eye, full, ones, swapaxes, tril, triu, 
 from .frontend.tensor_einsum import einsum
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
-from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, relu6
+from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, prelu, relu6
 from .frontend.tensor_shapes import pixel_shuffle, repeat, repeat_interleave, roll, unfold
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
@@ -92,7 +92,7 @@ __all__ = [
     "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate", "pad", "batch_norm", "cosine_similarity",
     "norm", "normalize", "cumsum", "bce_with_logits", "binary_cross_entropy_with_logits", "nll_loss",
     "group_norm", "instance_norm", "scaled_dot_product_attention", "glu", "hardsigmoid", "hardswish",
-    "logsigmoid", "mish", "relu6", "pixel_shuffle", "repeat", "repeat_interleave", "roll", "unfold",
+    "logsigmoid", "mish", "prelu", "relu6", "pixel_shuffle", "repeat", "repeat_interleave", "roll", "unfold",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",
     "LabelRangeError", "ArgumentError", "DataError", "ParseError", "UnsafeInputError",
     "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",

@@ -319,3 +319,17 @@ def test_weight_normalization_compiles():
     assert np.array_equal(sg.numeric(vv.norm(dim=1), vals), [0.0, 3.0])
     np.testing.assert_allclose(sg.numeric(sg.grad(sg.sum(vv.norm(dim=1)), vv), vals),
                                [[0, 0, 0], [1 / 3, 2 / 3, 2 / 3]], rtol=1e-15)
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_prelu(per_channel):
+    rng = np.random.default_rng(6 + per_channel)
+    C = 3
+    x, w, a = sg.tensor("x", (N, 2, 4)), sg.tensor("w", (C, 2, 1)), sg.tensor("a", (C if per_channel else 1,))
+    h = sg.prelu(sg.conv1d(x, w), a)
+    data = {"x": _r(rng, B, 2, 4)}
+    data["x"][0, :, 0] = 0.0                                      # a zero pre-activation: the slope's side
+    compare_with_torch(torch, (sg.sum(h ** 2 + h), [w, a], [x], {"w": _r(rng, C, 2, 1), "a": _r(rng, C if per_channel else 1)},
+                               data, lambda t, d: (lambda h: (h ** 2 + h).sum())(F.prelu(F.conv1d(d["x"], t["w"]), t["a"]))), rng)
+    with pytest.raises(sg.ShapeError, match="has 5 slopes but x"):
+        sg.prelu(x, sg.tensor("b", (5,)))
