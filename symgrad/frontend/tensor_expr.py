@@ -22,6 +22,7 @@ from sympy.tensor.array.expressions import ArraySymbol
 from .array_refusal import numpy_array_refusal   # a NumPy array in a declaration
 from .keywords import check_keywords, keywords   # x.max(dim=1): an error that names axis=
 from .parse import as_expr             # user text is parsed, never evaluated
+from .torch_tensor_methods import TorchMethods   # x.clone(), x.add(y), x.movedim(...): other spellings
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
                       ReshapeError, ShapeError, UnsupportedError)
 
@@ -286,9 +287,14 @@ def _torch_pair_refusal(who, torch_keywords):
     check_keywords(who, torch_keywords, ["axis", "keepdims"])
 
 
-class TensorExpr(Expr):
+class TensorExpr(TorchMethods, Expr):
     """An N-d array expression with NumPy semantics: ``shape``, broadcasting arithmetic, ``@``,
     indexing, and the NumPy methods."""
+
+    @staticmethod
+    def _later(name):
+        """A function of a module after this one (``BY_LATER_MODULES``), for `TorchMethods`."""
+        return BY_LATER_MODULES[name]
 
     _op_priority = 12.0          # above MatrixExpr: x + tanh(y) reaches our __radd__
     _iterable = False
@@ -952,3 +958,8 @@ def matmul(a, b):
     except ShapeError:     # print the operands only now: printing a deep residual network is slow
         _matmul_shape(a.shape, b.shape, (str(a), str(b)))
     return TensorMatMul(a, b)
+
+
+# what TorchMethods (torch_tensor_methods.py, which imports no front-end module) calls from here
+BY_LATER_MODULES.update(as_tensor=as_tensor, as_expr=as_expr, elementwise=elementwise, shape_of=shape_of,
+                        normalize_axis=normalize_axis)

@@ -451,4 +451,5 @@ class ScatterAdd(TensorExpr):
         return "scatter_add(%s, %s, axis=%d, size=%s)" % (printer._print(g), printer._print(idx), int(axis), n)
 
 
-BY_LATER_MODULES.update(index=index, where=where, gather_along=gather_along, take_along_axis=take_along_axis)   # the methods x.index(...), ...
+BY_LATER_MODULES.update(index=index, where=where, gather_along=gather_along, take_along_axis=take_along_axis,
+                        take=take)   # the methods x.index(...), ...

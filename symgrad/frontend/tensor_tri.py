@@ -168,3 +168,4 @@ def cumsum(x, axis=None):
     return (x.swapaxes(ax, last) @ upper).swapaxes(ax, last)
 
 T.BY_LATER_MODULES["cumsum"] = cumsum          # x.cumsum(dim)
+T.BY_LATER_MODULES.update(tril=tril, triu=triu)   # torch's x.tril(k), x.triu(k)
