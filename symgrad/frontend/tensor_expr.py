@@ -311,6 +311,7 @@ class TensorExpr(TorchMethods, Expr):
         return len(self.shape)
 
     _data = None                 # indices of the args that hold data (not shapes, axes, sizes)
+    _passes_infinities = False   # see tensor_index._finite_masks
     _tuple_is_data = False       # a Tuple arg is a shape or axes (Concat's: its parts)
 
     @property
@@ -769,6 +770,7 @@ def tensor(name: str, shape, integer: bool = False) -> Tensor:
 class Ewise(TensorExpr):
     """An elementwise expression: a SymPy scalar expression whose atoms include tensors, broadcast
     to ``shape``. Prints as the expression itself: ``b + x @ w``."""
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
 
     def __new__(cls, expr, shape):
         expr, shape = as_expr(expr), Tuple(*shape)

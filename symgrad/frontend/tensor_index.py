@@ -28,6 +28,7 @@ from .tensor_movement import reshape
 class Index(TensorExpr):
     """x[key]: per axis an integer (the axis is dropped) or a slice (start, stop, step), all
     normalized to non-negative bounds."""
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
 
     @property
     def items(self):
@@ -183,6 +184,7 @@ class Pad(TensorExpr):
 class Where(TensorExpr):
     """where(cond, a, b): a where cond holds, else b. Its derivative follows the condition (the
     subgradient policy at the boundary is whatever the condition says)."""
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
 
     @property
     def shape(self):
@@ -369,19 +371,28 @@ MASKED_VALUE = sp.Float(-1e30)
 
 
 def _finite_masks(x):
-    """x with each −inf branch of a where (``masked_fill(mask, float('-inf'))``) read as −1e30.
-    take_along_axis is Σ x ⊙ one_hot(idx), so that its gradient reads one_hot, and −inf·0 is NaN:
-    the label's log-probability of a masked row — RL's illegal actions, NT-Xent's self-similarity,
-    F.cross_entropy of masked logits — was NaN where torch's gather is finite. exp(−1e30 − max) is 0
-    as exp(−inf) is, and no gradient reaches a masked entry either way; only a gathered masked entry
-    itself reads −1e30 where torch reads −inf."""
+    """x with each −inf branch of a where (``masked_fill(mask, float('-inf'))``) that reaches x's
+    entries read as −1e30. take_along_axis is Σ x ⊙ one_hot(idx), so that its gradient reads one_hot,
+    and −inf·0 is NaN: the label's log-probability of a masked row — RL's illegal actions, NT-Xent's
+    self-similarity, F.cross_entropy of masked logits — was NaN where torch's gather is finite.
+    exp(−1e30 − max) is 0 as exp(−inf) is, and no gradient reaches a masked entry either way; only a
+    gathered masked entry itself reads −1e30 where torch reads −inf. Only the wheres whose −inf
+    reaches x are read so — through elementwise arithmetic, log_softmax and movements
+    (``_passes_infinities``), not through a softmax or a product (an attention's causal mask inside
+    the logits stays as it is: rewriting it would compute the attention twice)."""
     if not x.has(sp.S.NegativeInfinity):
         return x
 
-    def masked(e):
-        return isinstance(e, Where) and any(b == sp.S.NegativeInfinity for b in e.args[1:])
-    return x.replace(masked, lambda e: Where(e.args[0], *(MASKED_VALUE if b == sp.S.NegativeInfinity else b
-                                                             for b in e.args[1:])))
+    def walk(e):
+        if isinstance(e, TensorExpr) and not e._passes_infinities:
+            return e
+        if not isinstance(e, sp.Basic) or not e.args:
+            return e
+        args = [walk(a) for a in e.args]
+        if isinstance(e, Where):
+            args = [args[0]] + [MASKED_VALUE if b == sp.S.NegativeInfinity else b for b in args[1:]]
+        return e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+    return walk(x)
 
 
 def take_along_axis(x, idx, axis):

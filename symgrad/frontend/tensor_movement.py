@@ -18,6 +18,7 @@ from .tensor_expr import (BY_LATER_MODULES, as_expr, as_tensor, broadcast_shapes
 
 
 class Reshape(TensorExpr):
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
     @property
     def shape(self):
         return tuple(int(d) if d.is_Integer else d for d in self.args[1])
@@ -61,6 +62,7 @@ def reshape(x, shape):
 
 
 class Permute(TensorExpr):
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
     @property
     def axes(self):
         return tuple(int(a) for a in self.args[1])
@@ -103,6 +105,7 @@ def permute(x, axes=None):
 
 
 class Concat(TensorExpr):
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
     _tuple_is_data = True      # its parts, a Tuple of tensors
 
     @property
@@ -180,6 +183,7 @@ def stack(xs, axis=0):
 
 
 class BroadcastTo(TensorExpr):
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
     @property
     def shape(self):
         return tuple(int(d) if d.is_Integer else d for d in self.args[1])

@@ -81,6 +81,7 @@ class SoftmaxT(_AxisFunction):
 
 class LogSoftmaxT(_AxisFunction):
     """log_softmax(x, axis) = x − logsumexp(x, axis, keepdims=True)."""
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
 
     name = "log_softmax"
 

@@ -66,3 +66,16 @@ def test_nt_xent_with_the_self_similarity_masked(as_labels):
     if as_labels:
         data["pos"] = np.concatenate([np.arange(B) + B, np.arange(B)])
     compare_with_torch(torch, (loss, [W], inputs, {"W": rng.normal(size=(4, 3))}, data, twin), rng)
+
+
+def test_a_causal_mask_inside_the_logits_is_left_as_it_is():
+    """Only a −inf that reaches the gathered entries is read as −1e30: an attention's causal mask
+    under a softmax and a product stays (rewriting it would compute the attention twice, once for the
+    logsumexp and once for the label's logit)."""
+    T, D, V = 3, 4, 5
+    x, y, Wo = sg.tensor("x", (N, T, D)), sg.tensor("y", (N, T), integer=True), sg.tensor("Wo", (D, V))
+    s = sg.where(sg.tril(sg.ones((T, T))) > 0, x @ x.swapaxes(-2, -1), float("-inf"))
+    loss = sg.cross_entropy((sg.softmax(s, axis=-1) @ x) @ Wo, y, axis=-1)
+    assert "1.0e+30" not in str(loss) and "-oo" in str(loss)
+    masked = sg.cross_entropy(sg.where(sg.tensor("m", (N, T, V)) > 0, x @ Wo, float("-inf")), y, axis=-1)
+    assert "1.0e+30" in str(masked)
