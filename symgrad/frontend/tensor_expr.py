@@ -371,6 +371,10 @@ class TensorExpr(TorchMethods, Expr):
             raise AxisError(f"{self}.transpose({axes[0]}, {axes[1]}) of a 2-D tensor: NumPy reads it as the "
                             f"identity permutation (no change), torch as a swap of the two axes; write "
                             f"{self}.T (or .mT, .t(), .swapaxes({axes[0]}, {axes[1]})) for the swap")
+        elif len(axes) == 2 < self.ndim and all(isinstance(a, (int, np.integer)) for a in axes):
+            # q.view(N, T, H, Dh).transpose(1, 2), k.transpose(-2, -1): torch's swap of two axes. NumPy
+            # refuses two axes of a tensor of more (not a permutation), so this reading is the only one
+            return self.swapaxes(*axes)
         return BY_LATER_MODULES["permute"](self, axes or None)
 
     def swapaxes(self, a, b):            # NumPy's; torch's x.transpose(a, b)
