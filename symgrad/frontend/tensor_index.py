@@ -380,18 +380,23 @@ def _finite_masks(x):
     reaches x are read so — through elementwise arithmetic, log_softmax and movements
     (``_passes_infinities``), not through a softmax or a product (an attention's causal mask inside
     the logits stays as it is: rewriting it would compute the attention twice)."""
-    if not x.has(sp.S.NegativeInfinity):
-        return x
+    # one visit per distinct subexpression (a residual network's logits are a DAG whose tree is
+    # exponentially large: SymPy's x.has(-oo) walks the tree, and took minutes on a ResNet-18)
+    memo: dict = {}
 
     def walk(e):
-        if isinstance(e, TensorExpr) and not e._passes_infinities:
-            return e
-        if not isinstance(e, sp.Basic) or not e.args:
-            return e
-        args = [walk(a) for a in e.args]
-        if isinstance(e, Where):
-            args = [args[0]] + [MASKED_VALUE if b == sp.S.NegativeInfinity else b for b in args[1:]]
-        return e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+        hit = memo.get(e)
+        if hit is not None:
+            return hit
+        if (isinstance(e, TensorExpr) and not e._passes_infinities) or not isinstance(e, sp.Basic) or not e.args:
+            out = e
+        else:
+            args = [walk(a) for a in e.args]
+            if isinstance(e, Where):
+                args = [args[0]] + [MASKED_VALUE if b == sp.S.NegativeInfinity else b for b in args[1:]]
+            out = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+        memo[e] = out
+        return out
     return walk(x)
 
 
