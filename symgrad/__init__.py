@@ -32,12 +32,16 @@ from .frontend.tensor_norms import batch_norm, cosine_similarity, norm, normaliz
 from .frontend.tensor_losses import (bce, bce_with_logits, binary_cross_entropy_with_logits, hinge, huber,
                                      kl_div, l1, mse, multi_margin, nll_loss, smooth_l1)
 from .frontend.tensor_bounds import clip, maximum, minimum
+from .frontend.tensor_pair_losses import (cdist, cosine_embedding_loss, margin_ranking_loss, pairwise_distance,
+                                          triplet_margin_loss)
+from .frontend.tensor_likelihoods import gaussian_nll_loss, poisson_nll_loss
+from .frontend.tensor_topk import topk
 from .frontend.tensor import std
-from .frontend.tensor_tri import cumsum, full, ones, swapaxes, tril, triu, zeros
+from .frontend.tensor_tri import cumsum, eye, full, ones, swapaxes, tril, triu, zeros
 from .frontend.tensor_einsum import einsum
-from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear,
+from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
-from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, relu6
+from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, prelu, relu6
 from .frontend.tensor_shapes import pixel_shuffle, repeat, repeat_interleave, roll, unfold
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout
@@ -76,17 +80,19 @@ __all__ = [
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
     "dropout", "gather", "stop_gradient",
     "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
-    "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1",
+    "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1", "pairwise_distance", "cdist",
+    "triplet_margin_loss", "topk", "cosine_embedding_loss", "margin_ranking_loss",
+    "gaussian_nll_loss", "poisson_nll_loss",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "full", "swapaxes", "einsum", "linear", "layer_norm",
+    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate", "pad", "batch_norm", "cosine_similarity",
     "norm", "normalize", "cumsum", "bce_with_logits", "binary_cross_entropy_with_logits", "nll_loss",
     "group_norm", "instance_norm", "scaled_dot_product_attention", "glu", "hardsigmoid", "hardswish",
-    "logsigmoid", "mish", "relu6", "pixel_shuffle", "repeat", "repeat_interleave", "roll", "unfold",
+    "logsigmoid", "mish", "prelu", "relu6", "pixel_shuffle", "repeat", "repeat_interleave", "roll", "unfold",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",
     "LabelRangeError", "ArgumentError", "DataError", "ParseError", "UnsafeInputError",
     "Subgradients", "SymgradError", "UnsupportedError", "ShapeError", "WrtError",

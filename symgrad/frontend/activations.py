@@ -24,6 +24,11 @@ class _Activation(Function):
     expressions (giving a tensor expression)."""
 
     def __new__(cls, x, *rest, **options):
+        # torch's F.relu(x, inplace=True) / F.silu(x, inplace=False): a declaration shares no memory,
+        # so it changes nothing (SymPy would refuse it as an "unknown option")
+        inplace = options.pop("inplace", False)
+        if not isinstance(inplace, bool):
+            raise ArgumentError(f"{cls.__name__}: inplace= must be True or False, got {inplace!r}")
         x = as_expr(x, f"the argument of {cls.__name__}")
         if isinstance(x, MatrixExpr):
             return Map(Lambda(_t, cls(_t, *rest)), x)

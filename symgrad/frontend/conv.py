@@ -515,6 +515,9 @@ def flip(x, axes=None, *, axis=None, dims=None):
     return Flip(x, Tuple(*axes)) if axes else x
 
 
+T.BY_LATER_MODULES["flip"] = flip          # torch's x.flip(dims)
+
+
 # The text reads these of a tensor (symgrad/frontend/parse.py): conv2d(x, w, b, stride=2, padding=1),
 # conv2d(x, w, padding="same"), max_pool2d(x, 2), avg_pool2d(x, kernel_size=(2, 2), stride=1,
 # ceil_mode=True); sizes integer constants ("window"), torch's keywords as the Python API takes them.

@@ -63,7 +63,7 @@ from typing import Iterable, Mapping
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from ..errors import ParseError, SymgradError, UnsafeInputError
+from ..errors import ParseError, SymgradError, UnsafeInputError, UnsupportedError
 # the grammar's tables; the names other modules import from here (register_tensor_function, MAX_DIM, ...)
 from .parse_grammar import (  # noqa: F401
     _ALLOWED, _bits, _CALL_BOUNDS, CLIP_KEYWORDS, _CMP, _CONSTANTS, _CONSTRUCTORS, function_names,
@@ -174,6 +174,13 @@ def as_expr(obj, what: str = "the expression", symbols: Mapping | Iterable = ())
             raise UnsafeInputError(f"{what}: bytes are not an expression; pass a str or a SymPy "
                                    f"expression")
         return parse_expr(obj, symbols=symbols, what=what)
+    if _is_torch_tensor(obj):         # x * torch.ones(4): SymPy would fail on float() of it, unclearly
+        shape = tuple(obj.shape)
+        raise UnsupportedError(
+            f"a torch tensor of shape {shape} in {what}: a declaration is symbolic and takes no constant "
+            f"arrays. A causal mask is sg.tril(sg.ones((T, T))) (torch.tril(torch.ones(T, T))); any other "
+            f"array: declare it as a tensor (sg.tensor(name, {shape})) and give its value (t.numpy()) with "
+            f"the other inputs")
     try:
         return sp.sympify(obj, strict=True)
     except sp.SympifyError:
@@ -182,6 +189,12 @@ def as_expr(obj, what: str = "the expression", symbols: Mapping | Iterable = ())
         raise UnsafeInputError(f"{what}: {type(obj).__name__} holding text; pass each expression "
                                f"as a str or a SymPy expression")
     return sp.sympify(obj)
+
+
+def _is_torch_tensor(obj) -> bool:
+    """A torch.Tensor of one axis or more, known without importing torch (a 0-d one is its number)."""
+    return ((type(obj).__module__ or "").split(".")[0] == "torch" and callable(getattr(obj, "dim", None))
+            and obj.dim() > 0)
 
 
 def _holds_text(obj, depth=0) -> bool:

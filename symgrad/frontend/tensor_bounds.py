@@ -118,6 +118,7 @@ def minimum(a, b):
 
 
 T.BY_LATER_MODULES["clip"] = clip          # x.clip(lo, hi), x.clamp(min, max)
+T.BY_LATER_MODULES.update(maximum=maximum, minimum=minimum)   # torch's x.maximum(y), x.minimum(y)
 # The text reads these (symgrad/frontend/parse.py): clip(x, -1, 1) (bounds: number constants or
 # None; tensor bounds only in Python), maximum(x, 0) and minimum(a, b) (a tensor either operand)
 _register_text("clip", clip, (2, 3), rest=("bound", "bound"), keywords={})

@@ -19,8 +19,17 @@ of one operand only that the output drops is summed first. More operands contrac
 each step keeping the indices that a later operand or the output reads. Without ``->`` the output
 is NumPy's: the indices that appear once, in alphabetical order.
 
-The subscripts are parsed (letters, one optional ``->``, commas, spaces); repeated indices in one
-operand (a diagonal, ``"ii->i"``) and ``...`` are refused with an error naming them.
+``...`` stands for the leading axes an operand has beyond its letters, NumPy's broadcasting axes:
+``"...d,de->...e"`` is a linear layer on any leading axes, ``"...ij,...jk->...ik"`` a batched matrix
+product whose batch axes broadcast (a size 1 against n). It is written out as fresh letters, one per
+such axis, aligned from the right; without ``->`` they lead the output, as NumPy's.
+
+The subscripts are parsed (letters, ``...``, one optional ``->``, commas, spaces); repeated indices in
+one operand (a diagonal, ``"ii->i"``) are refused with an error naming them.
+
+>>> x, w = sg.tensor("x", (N, 5, 3)), sg.tensor("w", (3, 4))
+>>> sg.einsum("...d,de->...e", x, w).shape
+(N, 5, 4)
 """
 from __future__ import annotations
 
@@ -32,13 +41,13 @@ from . import tensor as T
 __all__ = ["einsum"]
 
 
-def _parse(subscripts, n):
+def _parse(subscripts, n, shown=None):
+    """The operands' index strings and the output's; errors quote ``shown`` (the user's subscripts,
+    before '...' was written out)."""
     if not isinstance(subscripts, str):
         raise ArgumentError(f"einsum: the subscripts must be a string such as 'bij,bjk->bik', got {subscripts!r}")
     text = subscripts.replace(" ", "")
-    if "..." in text:
-        raise ArgumentError(f"einsum {subscripts!r}: '...' (broadcast axes) is not supported; name every "
-                            f"axis with a letter ('bhqd,bhkd->bhqk')")
+    subscripts = subscripts if shown is None else shown
     if text.count("->") > 1:
         raise ArgumentError(f"einsum {subscripts!r}: one '->' at most")
     lhs, arrow, out = text.partition("->")
@@ -63,6 +72,56 @@ def _parse(subscripts, n):
         if not any(ch in t for t in terms):
             raise ArgumentError(f"einsum {subscripts!r}: the output index {ch!r} is in no operand")
     return terms, out
+
+
+def _ellipsis(subscripts, xs):
+    """The subscripts with each ``...`` written out as letters the subscripts do not use, one per
+    broadcast axis (aligned from the right), and the operands broadcast where those axes are 1
+    against n. Subscripts without ``...`` come back as they are."""
+    text = subscripts.replace(" ", "") if isinstance(subscripts, str) else subscripts
+    if not isinstance(text, str) or "..." not in text:
+        return subscripts, xs
+    lhs, arrow, out = text.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(xs):
+        return subscripts, xs          # _parse names the miscount
+    for part in terms + [out]:
+        if part.count("...") > 1 or "." in part.replace("...", ""):
+            raise ArgumentError(f"einsum {subscripts!r}: '...' at most once per operand, and no other '.'")
+    extra = []
+    for t, x in zip(terms, xs):
+        named = len(t.replace("...", ""))
+        if "..." in t and x.ndim < named:
+            raise ShapeError(f"einsum {subscripts!r}: {t!r} names {named} axes but {x} has {x.ndim} "
+                             f"(shape {T.fmt(x.shape)})")
+        extra.append(x.ndim - named if "..." in t else 0)
+    m = max(extra)
+    free = [ch for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if ch not in text]
+    if m > len(free):
+        raise ArgumentError(f"einsum {subscripts!r}: '...' stands for {m} axes, more than the free letters")
+    letters = "".join(free[:m])
+    sizes = [1] * m                    # the broadcast size of each '...' axis
+    for x, e in zip(xs, extra):
+        for j, d in enumerate(x.shape[:e]):
+            k = m - e + j
+            if sizes[k] == 1:
+                sizes[k] = d
+            elif d != 1 and not T.dims_equal(sizes[k], d):
+                raise ShapeError(f"einsum {subscripts!r}: the '...' axes of the operands do not broadcast: "
+                                 f"{sizes[k]} against {d} (in {x} of shape {T.fmt(x.shape)})")
+    new_terms, new_xs = [], []
+    for t, x, e in zip(terms, xs, extra):
+        want = tuple(sizes[m - e:]) + tuple(x.shape[e:])
+        if e and tuple(x.shape) != want:
+            x = T.broadcast(x, want)
+        new_terms.append(t.replace("...", letters[m - e:]))
+        new_xs.append(x)
+    if arrow:
+        out = out.replace("...", letters)
+    else:                              # NumPy's implicit output: the broadcast axes, then the others
+        rest = "".join(t for t in new_terms)
+        out = letters + "".join(sorted(ch for ch in set(rest) if rest.count(ch) == 1 and ch not in letters))
+    return ",".join(new_terms) + "->" + out, new_xs
 
 
 def _sum_out(x, idx, keep):
@@ -109,7 +168,8 @@ def einsum(subscripts, *operands):
     if not operands:
         raise ArgumentError("einsum takes one operand or more after the subscripts")
     xs = [T._tensor_arg(x, "einsum") for x in operands]
-    terms, out = _parse(subscripts, len(xs))
+    written, xs = _ellipsis(subscripts, xs)
+    terms, out = _parse(written, len(xs), subscripts)
     sizes: dict = {}
     for x, t in zip(xs, terms):
         if len(t) != x.ndim:

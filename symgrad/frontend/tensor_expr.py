@@ -20,8 +20,9 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
 from .array_refusal import numpy_array_refusal   # a NumPy array in a declaration
-from .keywords import keywords        # x.sum(dim=1): an error that names axis=
+from .keywords import check_keywords, keywords   # x.max(dim=1): an error that names axis=
 from .parse import as_expr             # user text is parsed, never evaluated
+from .torch_tensor_methods import TorchMethods   # x.clone(), x.add(y), x.movedim(...): other spellings
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
                       ReshapeError, ShapeError, UnsupportedError)
 
@@ -34,6 +35,10 @@ __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "sha
 
 
 def _dim(d):
+    if d is None:              # Keras's and ONNX's "any batch size"
+        raise ShapeError("a dimension is None: a size that varies (the batch) is an integer symbol, "
+                         "N = sp.Symbol('N', integer=True, positive=True), then sg.tensor('x', (N, 3)); "
+                         "the program takes any N at run time")
     d = as_expr(d)
     if d.is_Integer:
         if d < 0:
@@ -253,9 +258,43 @@ def _torch_dim_of_var(fn):
     return checked
 
 
-class TensorExpr(Expr):
+def torch_reduce_names(who, axis, keepdims, dim, keepdim):
+    """torch's ``dim=`` / ``keepdim=`` of ``sum`` and ``mean`` (RMSNorm's ``x.pow(2).mean(-1,
+    keepdim=True)``), which mean what NumPy's ``axis=`` / ``keepdims=`` do. Not taken by ``var`` / ``std``
+    (torch's default correction differs: `_torch_dim_of_var`) nor ``max`` / ``min`` (torch's
+    ``x.max(dim=1)`` is a pair, so ``x.max(dim=1)[0]`` would silently be the first row here)."""
+    if dim is not None:
+        if axis is not None:
+            raise ArgumentError(f"{who}: give axis= or torch's dim=, not both")
+        axis = dim
+    if keepdim is not None:
+        if keepdims is not False:
+            raise ArgumentError(f"{who}: give keepdims= or torch's keepdim=, not both")
+        keepdims = keepdim
+    return axis, keepdims
+
+
+def _torch_pair_refusal(who, torch_keywords):
+    """x.max(dim=1) is torch's (values, indices) pair, NumPy's x.max(axis=1) the values: taking dim=
+    as axis= would make torch's x.max(dim=1)[0] the first row, silently. The error says both."""
+    if "dim" in torch_keywords or "keepdim" in torch_keywords:
+        d = torch_keywords.get("dim")
+        kd = ", keepdims=True" if torch_keywords.get("keepdim") else ""
+        raise ArgumentError(f"{who}(dim=...) is torch's, which returns a pair (values, indices); symgrad's {who} "
+                            f"is NumPy's, the values: write x.{who}(axis={d!r}{kd}) (torch's x.{who}(dim={d!r})[0] "
+                            f"or .values), x.{who}(axis={d!r}).indices for the arg-{who}, or torch's x.a{who}"
+                            f"(dim={d!r}{', keepdim=True' if kd else ''})")
+    check_keywords(who, torch_keywords, ["axis", "keepdims"])
+
+
+class TensorExpr(TorchMethods, Expr):
     """An N-d array expression with NumPy semantics: ``shape``, broadcasting arithmetic, ``@``,
     indexing, and the NumPy methods."""
+
+    @staticmethod
+    def _later(name):
+        """A function of a module after this one (``BY_LATER_MODULES``), for `TorchMethods`."""
+        return BY_LATER_MODULES[name]
 
     _op_priority = 12.0          # above MatrixExpr: x + tanh(y) reaches our __radd__
     _iterable = False
@@ -272,6 +311,7 @@ class TensorExpr(Expr):
         return len(self.shape)
 
     _data = None                 # indices of the args that hold data (not shapes, axes, sizes)
+    _passes_infinities = False   # see tensor_index._finite_masks
     _tuple_is_data = False       # a Tuple arg is a shape or axes (Concat's: its parts)
 
     @property
@@ -331,6 +371,10 @@ class TensorExpr(Expr):
             raise AxisError(f"{self}.transpose({axes[0]}, {axes[1]}) of a 2-D tensor: NumPy reads it as the "
                             f"identity permutation (no change), torch as a swap of the two axes; write "
                             f"{self}.T (or .mT, .t(), .swapaxes({axes[0]}, {axes[1]})) for the swap")
+        elif len(axes) == 2 < self.ndim and all(isinstance(a, (int, np.integer)) for a in axes):
+            # q.view(N, T, H, Dh).transpose(1, 2), k.transpose(-2, -1): torch's swap of two axes. NumPy
+            # refuses two axes of a tensor of more (not a permutation), so this reading is the only one
+            return self.swapaxes(*axes)
         return BY_LATER_MODULES["permute"](self, axes or None)
 
     def swapaxes(self, a, b):            # NumPy's; torch's x.transpose(a, b)
@@ -479,19 +523,19 @@ class TensorExpr(Expr):
 
     # -- reductions -----------------------------------------------------------------------------
     @keywords()
-    def sum(self, axis=None, keepdims=False):
-        return BY_LATER_MODULES["sum"](self, axis, keepdims)
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return BY_LATER_MODULES["sum"](self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     @keywords()
-    def mean(self, axis=None, keepdims=False):
-        return BY_LATER_MODULES["mean"](self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return BY_LATER_MODULES["mean"](self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    @keywords()
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis=None, keepdims=False, **torch_keywords):
+        _torch_pair_refusal("max", torch_keywords)
         return BY_LATER_MODULES["max"](self, axis, keepdims)
 
-    @keywords()
-    def min(self, axis=None, keepdims=False):
+    def min(self, axis=None, keepdims=False, **torch_keywords):
+        _torch_pair_refusal("min", torch_keywords)
         return BY_LATER_MODULES["min"](self, axis, keepdims)
 
     @_torch_dim_of_var
@@ -514,6 +558,10 @@ class TensorExpr(Expr):
 
     def argmax(self, axis=-1):
         return BY_LATER_MODULES["argmax"](self, axis)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's names
+        """torch's ``x.topk(k, dim)``: ``sg.topk`` (`symgrad.frontend.tensor_topk`), (values, indices)."""
+        return BY_LATER_MODULES["topk"](self, k, dim, largest, sorted)
 
     # -- torch's activation methods: s.softmax(-1), h.relu(), x.pow(2) (the sg.* functions) ----
     def softmax(self, dim=None, *, axis=None):
@@ -726,6 +774,7 @@ def tensor(name: str, shape, integer: bool = False) -> Tensor:
 class Ewise(TensorExpr):
     """An elementwise expression: a SymPy scalar expression whose atoms include tensors, broadcast
     to ``shape``. Prints as the expression itself: ``b + x @ w``."""
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
 
     def __new__(cls, expr, shape):
         expr, shape = as_expr(expr), Tuple(*shape)
@@ -915,3 +964,8 @@ def matmul(a, b):
     except ShapeError:     # print the operands only now: printing a deep residual network is slow
         _matmul_shape(a.shape, b.shape, (str(a), str(b)))
     return TensorMatMul(a, b)
+
+
+# what TorchMethods (torch_tensor_methods.py, which imports no front-end module) calls from here
+BY_LATER_MODULES.update(as_tensor=as_tensor, as_expr=as_expr, elementwise=elementwise, shape_of=shape_of,
+                        normalize_axis=normalize_axis)

@@ -28,6 +28,7 @@ from .tensor_movement import reshape
 class Index(TensorExpr):
     """x[key]: per axis an integer (the axis is dropped) or a slice (start, stop, step), all
     normalized to non-negative bounds."""
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
 
     @property
     def items(self):
@@ -183,6 +184,7 @@ class Pad(TensorExpr):
 class Where(TensorExpr):
     """where(cond, a, b): a where cond holds, else b. Its derivative follows the condition (the
     subgradient policy at the boundary is whatever the condition says)."""
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
 
     @property
     def shape(self):
@@ -364,9 +366,44 @@ class TakeAlong(TensorExpr):
                                                      printer._print(self.args[1]), int(self.args[2]))
 
 
+# what a −inf branch of a where reads as inside take_along_axis (`_finite_masks`): finite in float32 too
+MASKED_VALUE = sp.Float(-1e30)
+
+
+def _finite_masks(x):
+    """x with each −inf branch of a where (``masked_fill(mask, float('-inf'))``) that reaches x's
+    entries read as −1e30. take_along_axis is Σ x ⊙ one_hot(idx), so that its gradient reads one_hot,
+    and −inf·0 is NaN: the label's log-probability of a masked row — RL's illegal actions, NT-Xent's
+    self-similarity, F.cross_entropy of masked logits — was NaN where torch's gather is finite.
+    exp(−1e30 − max) is 0 as exp(−inf) is, and no gradient reaches a masked entry either way; only a
+    gathered masked entry itself reads −1e30 where torch reads −inf. Only the wheres whose −inf
+    reaches x are read so — through elementwise arithmetic, log_softmax and movements
+    (``_passes_infinities``), not through a softmax or a product (an attention's causal mask inside
+    the logits stays as it is: rewriting it would compute the attention twice)."""
+    # one visit per distinct subexpression (a residual network's logits are a DAG whose tree is
+    # exponentially large: SymPy's x.has(-oo) walks the tree, and took minutes on a ResNet-18)
+    memo: dict = {}
+
+    def walk(e):
+        hit = memo.get(e)
+        if hit is not None:
+            return hit
+        if (isinstance(e, TensorExpr) and not e._passes_infinities) or not isinstance(e, sp.Basic) or not e.args:
+            out = e
+        else:
+            args = [walk(a) for a in e.args]
+            if isinstance(e, Where):
+                args = [args[0]] + [MASKED_VALUE if b == sp.S.NegativeInfinity else b for b in args[1:]]
+            out = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+        memo[e] = out
+        return out
+    return walk(x)
+
+
 def take_along_axis(x, idx, axis):
-    """np.take_along_axis(x, idx, axis): idx has x's number of axes (broadcasting on the others)."""
-    x = _tensor_arg(x, "take_along_axis")
+    """np.take_along_axis(x, idx, axis): idx has x's number of axes (broadcasting on the others).
+    A −inf mask in x is read as −1e30 (`_finite_masks`)."""
+    x = _finite_masks(_tensor_arg(x, "take_along_axis"))
     idx = _int_tensor_arg(idx, "take_along_axis")
     if idx.ndim != x.ndim:
         raise AxisError(f"take_along_axis: {idx} has {idx.ndim} axes but {x} has {x.ndim}; they "
@@ -430,4 +467,5 @@ class ScatterAdd(TensorExpr):
         return "scatter_add(%s, %s, axis=%d, size=%s)" % (printer._print(g), printer._print(idx), int(axis), n)
 
 
-BY_LATER_MODULES.update(index=index, where=where, gather_along=gather_along, take_along_axis=take_along_axis)   # the methods x.index(...), ...
+BY_LATER_MODULES.update(index=index, where=where, gather_along=gather_along, take_along_axis=take_along_axis,
+                        take=take)   # the methods x.index(...), ...

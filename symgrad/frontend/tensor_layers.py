@@ -5,7 +5,9 @@ and argument orders, so a model copied from torch code reads as written:
   (out_features, in_features) as ``nn.Linear`` stores it;
 - ``sg.layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5)`` — ``F.layer_norm``: the
   last ``len(normalized_shape)`` axes normalised by their mean and biased variance, then scaled and
-  shifted.
+  shifted;
+- ``sg.rms_norm(x, normalized_shape, weight=None, eps=...)`` — ``F.rms_norm``: divided by the root
+  mean square of the last axes, then scaled.
 
 Both return the tensor expression they stand for, so their gradients are those of the composition,
 printed in its words (``.mean(axis=-1, keepdims=True)``, ``sqrt(... + 1e-05)``).
@@ -40,21 +42,26 @@ def linear(x, weight, bias=None):
     return out if bias is None else out + bias
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """``F.layer_norm(x, normalized_shape, weight, bias, eps)``: over the last
-    ``len(normalized_shape)`` axes (which must be ``normalized_shape``), (x − mean)/√(var + eps) with
-    the biased variance, times ``weight`` plus ``bias`` (each of ``normalized_shape``, or None)."""
-    x = T.as_tensor(x)
+def _last_axes(x, normalized_shape, eps, who):
+    """The axes (-k, …, -1) that ``normalized_shape`` names at the end of x, checked; eps a number."""
     if isinstance(normalized_shape, int) or (isinstance(normalized_shape, sp.Basic) and normalized_shape.is_Integer):
         normalized_shape = (normalized_shape,)
     shape = tuple(normalized_shape)
     k = len(shape)
     if not 0 < k <= x.ndim or not all(T.dims_equal(a, b) for a, b in zip(x.shape[x.ndim - k:], shape)):
-        raise ShapeError(f"layer_norm: normalized_shape {shape} must be the last axes of x {x}, of shape "
+        raise ShapeError(f"{who}: normalized_shape {shape} must be the last axes of x {x}, of shape "
                          f"{T.fmt(x.shape)}")
     if not (isinstance(eps, (int, float)) or isinstance(eps, sp.Basic)) or isinstance(eps, bool):
-        raise ArgumentError(f"layer_norm: eps must be a number, got {eps!r}")
-    axes = tuple(range(-k, 0))
+        raise ArgumentError(f"{who}: eps must be a number, got {eps!r}")
+    return tuple(range(-k, 0))
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """``F.layer_norm(x, normalized_shape, weight, bias, eps)``: over the last
+    ``len(normalized_shape)`` axes (which must be ``normalized_shape``), (x − mean)/√(var + eps) with
+    the biased variance, times ``weight`` plus ``bias`` (each of ``normalized_shape``, or None)."""
+    x = T.as_tensor(x)
+    axes = _last_axes(x, normalized_shape, eps, "layer_norm")
     mu = x.mean(axis=axes, keepdims=True)
     out = (x - mu) / sp.sqrt(x.var(axis=axes, keepdims=True) + eps)
     if weight is not None:
@@ -62,6 +69,27 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         out = out + bias
     return out
+
+
+def rms_norm(x, normalized_shape, weight=None, eps=None):
+    """``F.rms_norm(x, normalized_shape, weight, eps)`` (``nn.RMSNorm``, Llama's and T5's norm): over
+    the last ``len(normalized_shape)`` axes, x / √(mean(x²) + eps), times ``weight`` (of
+    ``normalized_shape``, or None). No mean is subtracted and there is no bias. torch's eps=None is the
+    machine epsilon of x's dtype, which a declaration does not know: give eps (the error says so).
+
+    >>> import sympy as sp, symgrad as sg
+    >>> x, g = sg.tensor("x", (2, 4)), sg.tensor("g", (4,))
+    >>> sg.rms_norm(x, (4,), g, eps=1e-6)
+    g*x/sqrt((x**2).mean(axis=1, keepdims=True) + 1.0e-6)
+    """
+    x = T._tensor_arg(x, "rms_norm")
+    if eps is None:
+        raise ArgumentError("rms_norm: give eps= (Llama's is 1e-6, T5's 1e-6, many use 1e-5). torch's "
+                            "eps=None is the machine epsilon of x's dtype (float32: 1.1920929e-07, float64: "
+                            "2.220446e-16), which a declaration does not know before sg.compile's dtype=")
+    axes = _last_axes(x, normalized_shape, eps, "rms_norm")
+    out = x / sp.sqrt((x ** 2).mean(axis=axes, keepdims=True) + eps)
+    return out if weight is None else out * weight
 
 
 def _per_channel(v, c, nd, name, who):
@@ -107,14 +135,19 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     return group_norm(x, x.shape[1], weight, bias, eps)
 
 
-def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
     """``F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale)``:
     softmax(q @ kᵀ · scale + mask) @ v over the last two axes, scale 1/√(q's last size) by default;
     ``is_causal`` keeps key j ≤ query i (torch's top-left causal mask); ``attn_mask`` as torch's:
     a comparison (``m > 0``) or an integer tensor is the bool mask (true: attend), a real tensor is
     added to the scores (a float mask: 0 / −inf, or a bias). dropout_p must be 0 (write
-    ``sg.dropout`` on the weights yourself)."""
+    ``sg.dropout`` on the weights yourself). ``enable_gqa=True`` (grouped-query attention, torch ≥
+    2.5): k and v have fewer heads (axis −3) than q, a divisor of q's; each is repeated
+    (``repeat_interleave``) to q's heads, so query head h reads key head h // (Hq / Hkv)."""
     q, k, v = (T._tensor_arg(a, "scaled_dot_product_attention") for a in (q, k, v))
+    if enable_gqa:
+        k, v = _grouped_heads(q, k, "k"), _grouped_heads(q, v, "v")
     if dropout_p != 0:
         raise ArgumentError("scaled_dot_product_attention: dropout_p must be 0; write the attention out with "
                             "sg.dropout(sg.softmax(s, axis=-1), p) @ v for dropout on the weights")
@@ -135,3 +168,16 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_caus
         else:
             s = s + attn_mask                           # torch's float mask: added to the scores
     return softmax(s, axis=-1) @ v
+
+
+def _grouped_heads(q, kv, name):
+    """k or v with its heads (axis −3) repeated to q's, torch's enable_gqa=True."""
+    if q.ndim < 3 or kv.ndim < 3:
+        raise ShapeError(f"scaled_dot_product_attention: enable_gqa=True needs heads on axis -3 of q and "
+                         f"{name}; q has shape {T.fmt(q.shape)}, {name} {T.fmt(kv.shape)}")
+    hq, hk = q.shape[-3], kv.shape[-3]
+    if not (isinstance(hq, int) and isinstance(hk, int)) or hq % hk:
+        raise ShapeError(f"scaled_dot_product_attention: enable_gqa=True: {name} has {hk} heads (axis -3 of "
+                         f"{T.fmt(kv.shape)}), which must divide q's {hq} (of {T.fmt(q.shape)})")
+    from .tensor_shapes import repeat_interleave
+    return kv if hq == hk else repeat_interleave(kv, hq // hk, dim=kv.ndim - 3)

@@ -29,8 +29,10 @@ import sympy as sp
 
 from . import functions as F
 from . import tensor as T
+from .keywords import check_keywords
 from .parse import as_expr
 from .parse import register_tensor_function as _register_text
+from . import tensor_softmax as TS
 from .tensor_softmax import reduce_loss as _reduce
 from .tensor_softmax import class_weights, ignored_labels, masked_reduce, weighted_reduce
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
@@ -168,7 +170,32 @@ def smooth_l1(yhat, y, beta=1, reduction="mean"):
     return _reduce(T.as_tensor(per), reduction, "smooth_l1")
 
 
-def kl_div(p, q, axis=None, reduction=None):
+def _log_probabilities(v) -> bool:
+    """A log-softmax or a log(...): what torch's F.kl_div takes as its input, never a probability."""
+    v = v.expr if isinstance(v, T.Ewise) else v
+    return isinstance(v, TS.LogSoftmaxT) or isinstance(v, sp.log)
+
+
+def _log(v):
+    """log v; of a softmax, its log_softmax (x − lse(x)): exact where the softmax underflows to 0 (a
+    logit 800 below the largest in float64, about 100 in float32), where log of it is −inf and the
+    gradient NaN — distillation's sg.kl_div(p, sg.softmax(s / T, axis=-1)). (A log(softmax) the user
+    writes out stays as written: sg.log_softmax is its stable spelling.)"""
+    if isinstance(v, TS.SoftmaxT):
+        return TS.log_softmax(v.x, axis=v.axis)
+    return sp.log(v)
+
+
+def _torch_kl_div_message(what) -> str:
+    return (f"kl_div: {what}. sg.kl_div(p, q) takes two distributions, the target first: KL(p ‖ q) = "
+            f"Σ p·log(p/q). torch's F.kl_div(input, target) takes the log-probabilities of q first, the "
+            f"target second: F.kl_div(F.log_softmax(s, -1), p, reduction='batchmean') is "
+            f"sg.kl_div(p, sg.softmax(s, axis=-1)) (the log of a softmax argument is taken as its log_softmax, "
+            f"as stably), and with log_target=True, F.kl_div(F.log_softmax(s, -1), F.log_softmax(t, -1), ...) "
+            f"is sg.kl_div(sg.softmax(t, axis=-1), sg.softmax(s, axis=-1))")
+
+
+def kl_div(p, q, axis=None, reduction=None, **torch_keywords):
     """KL(p ‖ q) = Σ p log(p / q) over ``axis`` (default the last) of distributions ``p`` and
     ``q``, then reduced over the batch: "mean" (default), "sum", or "none" (one value per
     distribution); "batchmean" is torch's name for the mean over the first axis of an (N, C) input,
@@ -180,11 +207,19 @@ def kl_div(p, q, axis=None, reduction=None):
     >>> sg.kl_div(p, q).shape, sg.kl_div(p, q, reduction="none").shape
     ((), (4,))
     """
+    if torch_keywords:
+        if "log_target" not in torch_keywords:
+            check_keywords("kl_div", torch_keywords, ["p", "q", "axis", "reduction"])
+        raise ArgumentError(_torch_kl_div_message("log_target= is torch's F.kl_div's keyword"))
     pair = _pair(p, q, ("p", "q"), "kl_div")
     if pair is None:
         return _plain("kl_div", F.kl_div, p, q, reduction, axis)
     p, q = pair
-    per_entry = T.as_tensor(p * (sp.log(p) - sp.log(q)))
+    for v, name in ((p, "p"), (q, "q")):     # torch's order would be a NaN loss (log of a negative)
+        if _log_probabilities(v):
+            raise ArgumentError(_torch_kl_div_message(f"{name} = {v} is a log-probability (torch's "
+                                                      f"F.kl_div input), not a distribution"))
+    per_entry = T.as_tensor(p * (_log(p) - _log(q)))
     if per_entry.ndim == 0:
         raise ShapeError(f"kl_div: p = {p} and q = {q} are scalars; a distribution needs an axis")
     ax = T.normalize_axis(-1 if axis is None else axis, per_entry.ndim, "kl_div", per_entry)

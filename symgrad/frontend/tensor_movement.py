@@ -14,10 +14,11 @@ from sympy.printing.precedence import PRECEDENCE
 from .keywords import keywords
 from ..errors import AxisError, BroadcastError, ReshapeError, ShapeError
 from .tensor_expr import (BY_LATER_MODULES, as_expr, as_tensor, broadcast_shapes, _dim, dims_equal, fmt, _integer_of,
-                          normalize_axis, _paren, shape_of, _tensor_arg, TensorExpr, _unwrap)
+                          normalize_axis, _paren, shape_of, _tensor_arg, Tensor, TensorExpr, _unwrap)
 
 
 class Reshape(TensorExpr):
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
     @property
     def shape(self):
         return tuple(int(d) if d.is_Integer else d for d in self.args[1])
@@ -61,6 +62,7 @@ def reshape(x, shape):
 
 
 class Permute(TensorExpr):
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
     @property
     def axes(self):
         return tuple(int(a) for a in self.args[1])
@@ -103,6 +105,7 @@ def permute(x, axes=None):
 
 
 class Concat(TensorExpr):
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
     _tuple_is_data = True      # its parts, a Tuple of tensors
 
     @property
@@ -116,8 +119,30 @@ class Concat(TensorExpr):
         s[self.axis] = _dim(sp.Add(*[x.shape[self.axis] for x in xs]))
         return tuple(s)
 
+    @property
+    def is_integer_tensor(self):
+        """Indices computed by argmax and stacked (sg.topk's) are integers. A concat of integer inputs
+        is not: the compiled label check (0 … n − 1, symgrad/compiling/batch_kind.py) follows a label
+        input through reshapes and slices but not a concat, so such labels would go unchecked."""
+        parts = self.args[0]
+        return all(_integer_of(x) for x in parts) and not any(_reaches_an_integer_input(x) for x in parts)
+
     def _sympystr(self, printer):
         return "concat([%s], axis=%d)" % (", ".join(printer._print(x) for x in self.args[0]), self.axis)
+
+
+def _reaches_an_integer_input(x) -> bool:
+    """An integer input read through integer nodes only (reshaped, sliced, a where of labels), not
+    one that merely feeds a computation whose result is an integer (argmax(E[ids] @ W))."""
+    stack = [x]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Tensor):
+            if e.is_integer_tensor:
+                return True
+        elif _integer_of(e):
+            stack.extend(a for a in e.args if isinstance(a, TensorExpr))
+    return False
 
 
 @keywords()
@@ -158,6 +183,7 @@ def stack(xs, axis=0):
 
 
 class BroadcastTo(TensorExpr):
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
     @property
     def shape(self):
         return tuple(int(d) if d.is_Integer else d for d in self.args[1])

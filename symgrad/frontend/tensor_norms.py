@@ -54,10 +54,12 @@ def norm(x, p=2, axis=None, keepdims=False):
 
 def _root_of_positive(s, e):
     """s^e of a sum s ≥ 0, with gradient 0 where s = 0 (torch's norm at a zero vector), not the 0·∞ =
-    NaN of d(s^e)/ds there: where(s > 0, where(s > 0, s, 1)^e, 0) — neither branch's derivative is
-    infinite anywhere."""
+    NaN of d(s^e)/ds there: where(s > 0, s, 1)^e − where(s > 0, 0, 1) — 1 − 1 = 0 at s = 0, and
+    neither term's derivative is infinite anywhere. (Not where(s > 0, …, 0): SymPy folds 1/that,
+    weight normalization's v / ‖v‖, into a Piecewise with a complex infinity in its 0 branch, which
+    no printer takes; 1/(1 − 1) is inf at run time, as torch's 1/0.)"""
     positive = s > 0
-    return T.where(positive, T.as_tensor(T.where(positive, s, 1) ** e), 0)
+    return T.as_tensor(T.where(positive, s, 1) ** e - T.where(positive, 0, 1))
 
 
 @keywords()

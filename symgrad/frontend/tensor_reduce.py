@@ -14,7 +14,7 @@ from sympy import Tuple
 from .keywords import keywords
 from ..errors import ArgumentError, AxisError
 from .tensor_expr import (BY_LATER_MODULES, as_expr, as_tensor, _axes, is_tensor_expr, normalize_axis, _paren, reduced_shape,
-                          _tensor_arg, TensorExpr, _torch_dim_of_var)
+                          _tensor_arg, TensorExpr, _torch_dim_of_var, torch_reduce_names)
 
 
 class Reduce(TensorExpr):
@@ -86,15 +86,17 @@ def _reduce(op, x, axis, keepdims):
 
 
 @keywords()
-def sum(x, axis=None, keepdims=False):  # noqa: A001 - sg.sum, as in numpy/torch
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001 - sg.sum, as in numpy/torch
     """Σ over ``axis`` (None: all; an int or a tuple, negative counted from the end) of a tensor, as
-    NumPy's ``sum``. A matrix expression keeps symgrad's matrix ``sum`` (all entries).
+    NumPy's ``sum`` (torch's ``dim=`` / ``keepdim=`` are taken too). A matrix expression keeps
+    symgrad's matrix ``sum`` (all entries).
 
     >>> import symgrad as sg
     >>> x = sg.tensor("x", (4, 3))
     >>> sg.sum(x, axis=-1, keepdims=True).shape
     (4, 1)
     """
+    axis, keepdims = torch_reduce_names("sum", axis, keepdims, dim, keepdim)
     x = as_expr(x)
     if not is_tensor_expr(x):
         if axis is not None or keepdims:
@@ -106,8 +108,9 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001 - sg.sum, as in numpy/torch
 
 
 @keywords()
-def mean(x, axis=None, keepdims=False):
-    """The mean over ``axis``, as NumPy's ``mean``."""
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """The mean over ``axis``, as NumPy's ``mean`` (torch's ``dim=`` / ``keepdim=`` are taken too)."""
+    axis, keepdims = torch_reduce_names("mean", axis, keepdims, dim, keepdim)
     return _reduce("mean", x, axis, keepdims)
 
 

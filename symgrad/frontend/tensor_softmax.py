@@ -22,6 +22,7 @@ import sympy as sp
 
 from . import functions as F
 from . import tensor as T
+from .tensor_index import _finite_masks
 from .keywords import keywords
 from .parse import as_expr
 from .parse import register_tensor_function as _register_text
@@ -80,6 +81,7 @@ class SoftmaxT(_AxisFunction):
 
 class LogSoftmaxT(_AxisFunction):
     """log_softmax(x, axis) = x − logsumexp(x, axis, keepdims=True)."""
+    _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
 
     name = "log_softmax"
 
@@ -220,6 +222,30 @@ def weighted_reduce(per, w_y, reduction, who):
     return reduce_loss(T.as_tensor(per * w_y), reduction, who)
 
 
+def _smoothed(x, ax, lse, picked, eps, w, t, m, reduction):
+    """Label smoothing with class weights ``w`` and/or ignored entries (mask ``m``), as torch's
+    cross_entropy computes it: each entry's loss (1 − ε)·w_y·(lse − s_y) + (ε/C)·Σ_c w_c·(lse − s_c)
+    (w = 1 without weights), the ignored ones 0; the mean divides the sum by Σ w_y over the kept
+    entries (their count without weights) — both terms by the same, as torch."""
+    c = x.shape[ax]
+    if w is None:
+        smooth, w_y = lse - T.mean(x, axis=ax), None
+    else:
+        along = [1] * x.ndim
+        along[ax] = c
+        w_b = T.reshape(w, along)
+        smooth = (lse * T.sum(w) - T.sum(T.as_tensor(x * w_b), axis=ax)) / c
+        w_y = T.take(w, t, 0)
+    nll = lse - picked if w_y is None else T.as_tensor((lse - picked) * w_y)
+    per = T.as_tensor(smooth if eps == 1 else (1 - eps) * nll + eps * smooth)
+    if m is not None:
+        per = T.as_tensor(per * m)
+    if reduction != "mean":
+        return reduce_loss(per, reduction)
+    kept = (m if w_y is None else T.as_tensor(m * w_y)) if m is not None else w_y
+    return T.sum(per) / T.sum(kept)
+
+
 def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0, *, ignore_index=None,
                   weight=None):
     """Softmax cross-entropy of ``logits`` over ``axis``, as ``torch.nn.functional.cross_entropy``
@@ -228,7 +254,8 @@ def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0
     the batch entries), "sum" or "none". Matrix expressions keep symgrad's per-example form.
 
     ``label_smoothing`` ε in [0, 1], torch's: the target becomes (1 − ε)·target + ε/C (C the
-    classes), so with labels each example's loss is (1 − ε)(lse − s_y) + ε(lse − mean_c s_c).
+    classes), so with labels each example's loss is (1 − ε)(lse − s_y) + ε(lse − mean_c s_c); with
+    ``weight`` and ``ignore_index`` too, as torch combines them (`_smoothed`).
     ``weight`` (with labels): torch's class weights, each example's loss times w[y], the mean
     Σ w_y·l / Σ w_y. ``ignore_index`` (with labels), torch's: the entries whose label equals it add
     nothing, and the mean divides by the count of the others (with ``weight``, by the sum of their
@@ -276,18 +303,15 @@ def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0
             t, m = ignored
         picked = T.take_along_axis(x, T.reshape(t, s), ax).reshape(batch)
         lse = LogSumExpT(x, sp.Integer(ax), sp.false)
+        if eps != 0 and (weight is not None or ignored is not None):
+            w = None if weight is None else class_weights(weight, x.shape[ax], "cross_entropy")
+            return _smoothed(x, ax, lse, picked, eps, w, t, None if ignored is None else m, reduction)
         if weight is not None:
-            if eps != 0:
-                raise ArgumentError("cross_entropy: weight= with label_smoothing= is not supported; give one "
-                                    "of them")
             w_y = T.take(class_weights(weight, x.shape[ax], "cross_entropy"), t, 0)
             if ignored is not None:
                 return masked_reduce(lse - picked, m, w_y, reduction, "cross_entropy")
             return weighted_reduce(lse - picked, w_y, reduction, "cross_entropy")
         if ignored is not None:
-            if eps != 0:
-                raise ArgumentError("cross_entropy: ignore_index= with label_smoothing= is not supported; "
-                                    "give one of them")
             return masked_reduce(lse - picked, m, None, reduction, "cross_entropy")
         if eps == 0:
             return reduce_loss(lse - picked, reduction)
@@ -322,7 +346,9 @@ def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0
         return reduce_loss(per, reduction)
     if eps != 0:
         t = T.as_tensor((1 - eps) * t + eps / x.shape[ax])
-    per = T.sum(-t * LogSoftmaxT(x, sp.Integer(ax)), axis=ax)
+    # a −inf mask read as −1e30: 0·log_softmax = 0 at a masked class (NT-Xent's self-similarity), not
+    # 0·(−inf) = NaN; the log_softmax of the other classes is the same
+    per = T.sum(-t * LogSoftmaxT(_finite_masks(x), sp.Integer(ax)), axis=ax)
     return reduce_loss(per, reduction)
 
 

@@ -34,7 +34,7 @@ from . import tensor as T
 from .parse import register_tensor_constructor as _register_constructor
 from .parse import register_tensor_function as _register_text
 
-__all__ = ["Tri", "tril", "triu", "ones", "zeros", "full", "swapaxes"]
+__all__ = ["Tri", "tril", "triu", "ones", "zeros", "eye", "full", "swapaxes"]
 
 
 class Tri(T.TensorExpr):
@@ -110,6 +110,23 @@ def zeros(shape):
     return full(shape, 0)
 
 
+def eye(n, m=None, k=0):
+    """np.eye(n, m, k) / torch.eye(n, m): ones on the k-th diagonal, zeros elsewhere; n and m may be
+    the batch size N. ``tril(ones) * triu(ones)``, so it needs no primitive of its own. InfoNCE /
+    CLIP's positives on the diagonal: ``sg.cross_entropy(za @ zb.T / tau, sg.eye(N))`` is torch's
+    ``F.cross_entropy(za @ zb.T / tau, torch.arange(N))``.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N = sp.Symbol("N", integer=True, positive=True)
+    >>> sg.eye(N).shape, sg.eye(3, 4, k=1).shape
+    ((N, N), (3, 4))
+    """
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        raise ArgumentError(f"eye: k= (the diagonal) must be an integer, got {k!r}")
+    square = ones((n, n if m is None else m))
+    return tril(square, int(k)) * triu(square, int(k))
+
+
 def swapaxes(x, a, b):
     """np.swapaxes(x, a, b), torch's ``x.transpose(a, b)``: two axes exchanged (negative ones count
     from the end), e.g. ``k.swapaxes(-2, -1)`` for the keys in ``q @ kᵀ``."""
@@ -151,3 +168,4 @@ def cumsum(x, axis=None):
     return (x.swapaxes(ax, last) @ upper).swapaxes(ax, last)
 
 T.BY_LATER_MODULES["cumsum"] = cumsum          # x.cumsum(dim)
+T.BY_LATER_MODULES.update(tril=tril, triu=triu)   # torch's x.tril(k), x.triu(k)

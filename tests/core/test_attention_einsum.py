@@ -63,7 +63,9 @@ def test_einsum_compiles():
 
 @pytest.mark.parametrize("sub,shapes,err,match", [
     ("ii->i", [(3, 3)], sg.ArgumentError, "'i' appears twice in 'ii' \\(a diagonal\\)"),
-    ("...ij->ij", [(2, 3, 3)], sg.ArgumentError, "'...' \\(broadcast axes\\) is not supported"),
+    ("...i.j->ij", [(2, 3, 3)], sg.ArgumentError, "'...' at most once per operand, and no other '.'"),
+    ("...ij,...jk->...ik", [(2, 3, 4), (5, 4, 2)], sg.ShapeError, "'...' axes of the operands do not broadcast: 2 against 5"),
+    ("...ijk->k", [(3, 4)], sg.ShapeError, "'...ijk' names 3 axes"),
     ("ij,jk->ik", [(3, 4), (5, 5)], sg.ShapeError, "'j' has size 4 in one operand and 5"),
     ("ij->k", [(3, 4)], sg.ArgumentError, "output index 'k' is in no operand"),
     ("i1", [(3,)], sg.ArgumentError, "'1' is not an index"),

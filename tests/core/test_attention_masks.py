@@ -107,12 +107,16 @@ def test_tensor_equality_as_a_condition_is_refused():
         sg.where(mask != 0, s, float("-inf"))
 
 
-def test_torch_two_axis_transpose_names_swapaxes():
+def test_torch_two_axis_transpose_is_swapaxes():
+    # (eighth session) NumPy refuses two axes of a tensor of more axes, so torch's reading is the one:
+    # q.view(N, T, H, Dh).transpose(1, 2) as every attention writes it; before, an AxisError naming swapaxes
     k = sg.tensor("k", (N, 2, 4, 3))
-    with pytest.raises(sg.AxisError, match=r"torch's x\.transpose\(-2, -1\) swaps two axes: write "
-                                            r"x\.swapaxes\(-2, -1\)"):
-        k.transpose(-2, -1)
-    assert k.swapaxes(1, 2).shape == (N, 4, 2, 3) and k.mT.shape == (N, 2, 3, 4)
+    assert k.transpose(-2, -1) == k.swapaxes(-2, -1) == k.mT
+    assert k.transpose(1, 2) == k.swapaxes(1, 2) and k.transpose(1, 2).shape == (N, 4, 2, 3)
+    with pytest.raises(sg.AxisError, match="not a permutation of its 4 axes"):
+        k.transpose(0, 1, 2)
+    with pytest.raises(sg.AxisError, match="identity permutation"):        # 2-D: NumPy's and torch's differ
+        sg.tensor("W", (3, 4)).transpose(0, 1)
 
 
 def test_tril_arguments():

@@ -1,0 +1,169 @@
+"""More of torch's ``Tensor`` methods on symgrad's tensors, each another spelling of what symgrad
+already has (so no rule, printer or kernel of its own): code copied from a torch model reads as
+written. A mixin of `symgrad.frontend.tensor_expr.TensorExpr`; it imports no front-end module: the
+functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATER_MODULES`).
+
+    x.clone(), x.to(device or float dtype), x.type_as(y)   x itself (no memory, one float dtype)
+    x.dim(), x.numel()                                     len(x.shape), the product of the shape
+    x.add(y, alpha=a), x.sub(y, alpha=a), x.mul(y), x.div(y), x.neg(), x.reciprocal()
+    x.matmul(y), x.mm(y), x.bmm(y), x.outer(y)             @ (mm: 2-D, bmm: 3-D, as torch checks)
+    x.maximum(y), x.minimum(y), x.log1p(), x.expm1(), x.sin(), x.cos(), x.erf(), x.sign()
+    x.view_as(y), x.reshape_as(y), x.unflatten(d, sizes), x.movedim(s, d), x.narrow(d, start, n)
+    x.flip(dims), x.tril(k), x.triu(k), x.index_select(d, idx), x.argmin(d)
+
+>>> import symgrad as sg
+>>> x, y = sg.tensor("x", (2, 3)), sg.tensor("y", (2, 3))
+>>> x.add(y, alpha=2), x.unflatten(1, (3, 1)).shape, x.numel()
+(x + 2*y, (2, 3, 1), 6)
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import ArgumentError, IntegerTensorError, ShapeError
+
+
+class TorchMethods:
+    """torch's Tensor methods that are other spellings (see the module docstring)."""
+
+    # -- no-ops in a declaration -----------------------------------------------------------------
+    def clone(self, memory_format=None):
+        """torch's ``x.clone()``: a copy of the memory; a declaration has none, so x itself."""
+        return self
+
+    def to(self, *args, **kwargs):
+        """torch's ``x.to(device)`` / ``x.to(torch.float32)``: a declaration has no device and one float
+        dtype (sg.compile's dtype=), so x itself; an integer dtype of a real tensor is refused as
+        ``.long()`` is (rounding has no gradient)."""
+        for a in list(args) + list(kwargs.values()):
+            if any(w in str(a) for w in ("int", "long", "bool")):
+                return self.long()
+        return self
+
+    def type_as(self, other):
+        """torch's ``x.type_as(y)``: y's dtype — real (``.float()``) or integer (``.long()``)."""
+        return self.long() if getattr(other, "is_integer_tensor", False) else self.float()
+
+    def dim(self):
+        return self.ndim
+
+    def numel(self):
+        n = sp.Mul(*[sp.sympify(d) for d in self.shape])
+        return int(n) if n.is_Integer else n
+
+    # -- arithmetic --------------------------------------------------------------------------------
+    def add(self, other, alpha=1):
+        return self + alpha * other if alpha != 1 else self + other
+
+    def sub(self, other, alpha=1):
+        return self - alpha * other if alpha != 1 else self - other
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other, rounding_mode=None):
+        if rounding_mode is not None:
+            raise ArgumentError(f"div(rounding_mode={rounding_mode!r}): rounding has no gradient; symgrad "
+                                f"divides exactly (rounding_mode=None)")
+        return self / other
+
+    def neg(self):
+        return -self
+
+    def reciprocal(self):
+        return 1 / self
+
+    def matmul(self, other):
+        return self @ other
+
+    def mm(self, other):
+        if self.ndim != 2 or self._later("as_tensor")(other).ndim != 2:
+            raise ShapeError(f"{self}.mm(...): torch's mm takes two matrices; use @ (matmul) for batches")
+        return self @ other
+
+    def bmm(self, other):
+        if self.ndim != 3 or self._later("as_tensor")(other).ndim != 3:
+            raise ShapeError(f"{self}.bmm(...): torch's bmm takes two 3-D tensors; use @ (matmul) otherwise")
+        return self @ other
+
+    def outer(self, other):
+        o = self._later("as_tensor")(other)
+        if self.ndim != 1 or o.ndim != 1:
+            raise ShapeError(f"{self}.outer({o}): torch's outer takes two vectors")
+        return self[:, None] * o[None, :]
+
+    def maximum(self, other):
+        return self._later("maximum")(self, other)
+
+    def minimum(self, other):
+        return self._later("minimum")(self, other)
+
+    # -- elementwise functions -----------------------------------------------------------------------
+    def _map(self, f):
+        return self._later("elementwise")(f, self)
+
+    def log1p(self):
+        return self._map(lambda a: sp.log(1 + a))
+
+    def expm1(self):
+        return self._map(lambda a: sp.exp(a) - 1)
+
+    def sin(self):
+        return self._map(sp.sin)
+
+    def cos(self):
+        return self._map(sp.cos)
+
+    def erf(self):
+        return self._map(sp.erf)
+
+    def sign(self):
+        return self._map(sp.sign)
+
+    # -- shapes --------------------------------------------------------------------------------------
+    def view_as(self, other):
+        return self.reshape(*self._later("shape_of")(self._later("as_expr")(other)))
+
+    reshape_as = view_as
+
+    def unflatten(self, dim, sizes):
+        """torch's ``x.unflatten(dim, sizes)``: axis ``dim`` split into ``sizes`` (one may be -1)."""
+        d = self._later("normalize_axis")(dim, self.ndim, "unflatten", self)
+        s = list(self.shape)
+        return self.reshape(*(s[:d] + list(sizes) + s[d + 1:]))
+
+    def movedim(self, source, destination):
+        """torch's ``x.movedim(source, destination)`` (NumPy's ``np.moveaxis``), one axis or tuples."""
+        src = (source,) if isinstance(source, int) else tuple(source)
+        dst = (destination,) if isinstance(destination, int) else tuple(destination)
+        if len(src) != len(dst):
+            raise ArgumentError(f"movedim: {len(src)} source axes but {len(dst)} destinations")
+        src = [self._later("normalize_axis")(a, self.ndim, "movedim", self) for a in src]
+        dst = [self._later("normalize_axis")(a, self.ndim, "movedim", self) for a in dst]
+        order = [a for a in range(self.ndim) if a not in src]
+        for d, a in sorted(zip(dst, src)):
+            order.insert(d, a)
+        return self.transpose(*order)
+
+    def narrow(self, dim, start, length):
+        """torch's ``x.narrow(dim, start, length)``: ``x[..., start:start + length, ...]`` on ``dim``."""
+        d = self._later("normalize_axis")(dim, self.ndim, "narrow", self)
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def flip(self, dims):
+        return self._later("flip")(self, dims)
+
+    def tril(self, diagonal=0):
+        return self._later("tril")(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return self._later("triu")(self, diagonal)
+
+    def index_select(self, dim, index):
+        """torch's ``x.index_select(dim, idx)``: ``sg.take(x, idx, axis=dim)`` (idx an integer vector)."""
+        return self._later("take")(self, index, dim)
+
+    def argmin(self, dim=-1):
+        if getattr(self, "is_integer_tensor", False):
+            raise IntegerTensorError(f"{self}.argmin(): of a real tensor")
+        return (-self).argmax(dim)
