@@ -453,6 +453,10 @@ class _Builder(TensorCalls):
         if node.attr in _METHODS:
             raise self.fail(f"the method {'.' + node.attr!r} in {self.seg(node)!r} must be called, as in "
                             f"x.{node.attr}(...)")
+        if node.attr == "shape":        # "... / X.shape[0]": the size is a symbol of the declaration
+            raise self.refuse(f"the attribute '.shape' is not allowed in {self.seg(node)!r}: write the size's "
+                              f"symbol instead (N for a batch declared with N = sp.Symbol('N', integer=True, "
+                              f"positive=True), or the number)")
         if node.attr != "T":
             raise self.refuse(f"the attribute {'.' + node.attr!r} is not allowed (no attribute is "
                               f"read; the only postfix is .T, the transpose, and a tensor's methods are "
@@ -534,6 +538,8 @@ class _Builder(TensorCalls):
                     or [lower[m] for m in difflib.get_close_matches(n.lower(), list(lower), n=2,
                                                                    cutoff=0.75)])
             guess = f" — did you mean {' or '.join(map(repr, near))}?" if near else ""
+            if n == "len":              # "... / len(X)": the size is a symbol of the declaration
+                guess = " — write the size's symbol instead (N for a batch declared with N), or the number"
             raise self.refuse(f"unknown function {n!r}{guess} (only these are known: "
                               f"{', '.join(known)})")
         for a in node.args:

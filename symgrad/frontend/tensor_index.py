@@ -83,6 +83,15 @@ def _bound(v, d, x):
 def _refuse_masks(x, key):
     """x[x > 0] (NumPy's boolean mask, whose result's shape depends on the values) and x[real tensor]
     refused, naming the spelling that keeps the shape."""
+    if (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], (np.ndarray, list, range))
+            and is_tensor_expr(key[1]) and _integer_of(key[1])):
+        # cs231n's x[np.arange(N), y]: the entry of each row at its label
+        y = key[1]
+        raise ShapeError(f"{x}[np.arange(...), {y}]: NumPy's pairing of an arange with the labels is not "
+                         f"supported; the entry of each row at its label is "
+                         f"sg.take_along_axis({x}, {y}[:, None], axis=1)[:, 0] (torch's "
+                         f"{x}.gather(1, {y}[:, None])), and the mean cross-entropy of scores {x} is "
+                         f"sg.cross_entropy({x}, {y})")
     for k in key if isinstance(key, tuple) else (key,):
         if isinstance(k, sp.core.relational.Relational) and is_tensor_expr(k):
             raise ShapeError(f"{x}[{k}]: boolean-mask indexing is not supported (the result's shape would "
