@@ -66,10 +66,26 @@ _LAZY = {
 }
 
 
+# other libraries' names for what symgrad spells otherwise: said in the AttributeError
+_SPELLED = {
+    "cat": "write sg.concat (torch.cat's)", "concatenate": "write sg.concat (NumPy's concatenate)",
+    "matmul": "write a @ b", "transpose": "write x.T or x.transpose(axes)",
+    "arange": "a declaration has no constant arrays: for the labels 0..N-1 of a batch (InfoNCE, CLIP) "
+              "use sg.eye(N) as the one-hot target; for other indices declare an integer input, "
+              "sg.tensor(name, shape, integer=True)",
+}
+
+
 def __getattr__(name):
     mod = _LAZY.get(name)
     if mod is None:
-        raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
+        hint = ""
+        if not name.startswith("__"):
+            import difflib
+            near = difflib.get_close_matches(name, __all__ + list(_LAZY), n=2, cutoff=0.8)
+            hint = (f": {_SPELLED[name]}" if name in _SPELLED else
+                    f" (did you mean {' or '.join('sg.' + n for n in near)}?)" if near else "")
+        raise AttributeError(f"module 'symgrad' has no attribute {name!r}{hint}")
     import importlib
     m = importlib.import_module(mod)
     return m if name == "optim" else getattr(m, name)
