@@ -155,6 +155,12 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
             return repr(float(expr))
         return super()._print(expr, **kwargs)
 
+    def _print_ComplexInfinity(self, expr):
+        # SymPy folds 1/where(c, x, 0) into a Piecewise with 1/0 = zoo in a branch; float arithmetic
+        # gives 1/0.0 = inf there (as NumPy and torch do on the unfolded expression). SymPy's printer
+        # has no constant for zoo (a KeyError: 'ComplexInfinity')
+        return "numpy.inf"
+
     def _print_Piecewise(self, expr):
         # where(c, a, b) (two pieces, the last one's condition True) is numpy.where, not SymPy's
         # numpy.select (which builds a list of full-size arrays): half the time on attention's
