@@ -80,10 +80,16 @@ class Gather(Expr):
         return self
 
     def _sympystr(self, printer):
-        return "%s[%s]" % (printer._print(self.args[0]), printer._print(self.args[1]))
+        z = printer._print(self.args[0])
+        if not self.args[0].is_Atom and not isinstance(self.args[0], sp.MatrixSymbol):
+            z = f"({z})"            # (W*x + b)[k], not W*x + b[k]
+        return "%s[%s]" % (z, printer._print(self.args[1]))
 
     def _latex(self, printer):
-        return r"{%s}_{%s}" % (printer._print(self.args[0]), printer._print(self.args[1]))   # z₁ at k: no double subscript
+        z = printer._print(self.args[0])
+        if not self.args[0].is_Atom and not isinstance(self.args[0], sp.MatrixSymbol):
+            z = r"\left(%s\right)" % z    # (W x + b)_k, not W x + b_k
+        return r"{%s}_{%s}" % (z, printer._print(self.args[1]))   # z₁ at k: no double subscript
 
 
 def gather(z, k, index=None):

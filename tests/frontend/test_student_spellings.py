@@ -30,3 +30,13 @@ def test_cs231n_label_indexing_is_told_the_gather_that_means_it():
     yv = np.array([1, 3, 0])
     from symgrad.core.evaluate import numeric
     np.testing.assert_array_equal(numeric(picked, {x: xv, y: yv}), xv[np.arange(3), yv])
+
+
+def test_the_label_entry_of_a_compound_logit_prints_bracketed():
+    # it printed -W*x + b[1] + logsumexp(W*x + b) and - {W x + b}_{1} + ...: the entry of b alone
+    W, x, b = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("b", 3, 1)
+    ce = sg.cross_entropy(W * x + b, 1)
+    assert "(W*x + b)[1]" in str(ce)
+    assert r"{\left(W x + b\right)}_{1}" in sp.latex(ce)
+    z, k = sp.MatrixSymbol("z", 3, 1), sp.Symbol("k", integer=True)
+    assert str(sg.cross_entropy(z, k)) == "-z[k] + logsumexp(z)"        # a symbol's entry: no brackets
