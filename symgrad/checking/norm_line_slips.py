@@ -27,10 +27,8 @@ from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, same
 def _pieces(case: Case):
     """(v, n, A, per point (claim, x, xhat, std, dxhat, eps, gamma choices)) for the norm layer that
     normalises w, read in the statistics' shape; None where there is none or a point has a batch."""
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
     from .norm_dx_hints import _held_constant, _norm_of_w
-    from .norm_sum_axes_hint import _gammas
+    from .norm_sum_axes_hint import _gammas, point_statistics
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
     if found is None or not differs(Cs, Ts) or any(len(p.examples) != 1 for p in case.points):
@@ -45,12 +43,7 @@ def _pieces(case: Case):
     rows = []
     for c, d, p in zip(Cs, Ds, case.points):
         vals = p.example(0)
-        x = np.asarray(vals[case.w.name], float).reshape(shape)
-        kept = tuple(1 if a in A else s for a, s in enumerate(x.shape))
-        std = np.sqrt(np.asarray(numeric(T.as_tensor(base), vals), float)).reshape(kept)
-        xhat = (x - x.mean(axis=A, keepdims=True)) / std
-        eps = float(np.mean(std ** 2 - x.var(axis=A, keepdims=True)))
-        dxhat = np.reshape(d, shape) * std
+        x, std, xhat, dxhat, eps = point_statistics(case, base, A, shape, vals, d)
         dout = np.asarray(vals["dout"], float) if "dout" in vals else None
         gammas = []
         for g in scales:                 # gamma outside the sums: the one with dxhat = dout * gamma

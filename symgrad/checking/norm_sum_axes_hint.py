@@ -23,9 +23,21 @@ import numpy as np
 from .hint_case import Case, _fitted, differs, same
 
 
-def norm_sum_axes_hint(case: Case):
+def point_statistics(case: Case, base, A, shape, vals, d):
+    """At one point's values: (x, std, xhat, dxhat, eps) of the norm layer over axes ``A`` whose
+    variance + eps is ``base``, read in the statistics' ``shape``; dxhat from ``d``, the gradient with
+    the statistics held, and eps f's own, read back."""
     from ..core.evaluate import numeric
     from ..frontend import tensor as T
+    x = np.asarray(vals[case.w.name], float).reshape(shape)
+    kept = tuple(1 if a in A else s for a, s in enumerate(x.shape))
+    std = np.sqrt(np.asarray(numeric(T.as_tensor(base), vals), float)).reshape(kept)
+    xhat = (x - x.mean(axis=A, keepdims=True)) / std
+    eps = float(np.mean(std ** 2 - x.var(axis=A, keepdims=True)))
+    return x, std, xhat, np.reshape(d, shape) * std, eps
+
+
+def norm_sum_axes_hint(case: Case):
     from .norm_dx_hints import _held_constant, _norm_of_w
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
@@ -47,13 +59,8 @@ def norm_sum_axes_hint(case: Case):
     fits = None
     for c, d, p in zip(Cs, Ds, case.points):
         vals = p.example(0)
-        x = np.asarray(vals[case.w.name], float).reshape(shape)
-        kept = tuple(1 if a in A else s for a, s in enumerate(x.shape))
-        std = np.sqrt(np.asarray(numeric(T.as_tensor(base), vals), float)).reshape(kept)
-        xhat = (x - x.mean(axis=A, keepdims=True)) / std
-        dxhat = np.reshape(d, shape) * std
+        x, std, xhat, dxhat, eps = point_statistics(case, base, A, shape, vals, d)
         c = np.reshape(c, shape)
-        eps = float(np.mean(std ** 2 - x.var(axis=A, keepdims=True)))     # f's own eps, read back
         s_all = np.sqrt(x.var() + eps)               # the backward's statistics with no axis=: x.mean(), x.var()
         xh_all = (x - x.mean()) / s_all
         here = set()
