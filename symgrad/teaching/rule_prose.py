@@ -79,7 +79,12 @@ def words(s: str, fmt: str) -> str:
     parts = _SCI.split(s)          # prose, then (mantissa, sign, exponent) of each number in e-notation
     for k, piece in enumerate(parts):
         if k % 4 == 0:
-            _words_tex(piece, out, run)
+            for j, bit in enumerate(_FORMULAS.split(piece)):    # prose, formula, prose, ...
+                if j % 2:
+                    _text_run(out, run)
+                    out.append(_FORMULA_TEX[bit])
+                else:
+                    _words_tex(bit, out, run)
             continue
         if k % 4 != 1:
             continue
@@ -90,6 +95,11 @@ def words(s: str, fmt: str) -> str:
     _text_run(out, run)
     return "".join(out)
 
+
+# the rule table's formulas written in words (notation.RULES): one formula each in LaTeX, not
+# "1 $-$ tanh$^2$" (a name of letters is prose to the character-by-character reading)
+_FORMULA_TEX = {"1 − tanh²": r"1 - \tanh^{2}", "1 + tan²": r"1 + \tan^{2}", "1/(1 + u²)": r"\frac{1}{1 + u^{2}}"}
+_FORMULAS = re.compile("(%s)" % "|".join(re.escape(k) for k in _FORMULA_TEX))
 
 # a number as code writes it, 1e−5 or 2.5e-3 (not inside a name: x1e5 stays)
 _SCI = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([−-]?)(\d+)(?![\w.])")

@@ -52,3 +52,13 @@ def test_the_sigmoid_rule_is_one_formula():
     tex = sg.derive(sg.sigmoid(z), [z]).latex()
     assert re.search(r"the derivative of the sigmoid is \$\\sigma\s*\(1 - \\sigma\s*\)\$", tex), tex
     assert words("(the logistic) σ", "latex").startswith(r"\text{(the logistic) }")
+
+
+@pytest.mark.parametrize("f, formula", [(sp.tanh, r"$1 - \tanh^{2}$"), (sp.tan, r"$1 + \tan^{2}$"),
+                                        (sp.atan, r"$\frac{1}{1 + u^{2}}$")])
+def test_the_rule_tables_formulas_are_one_formula_each(f, formula):
+    # "the derivative of tanh is 1 − tanh²" was set 1 $-$ tanh$^2$: the name tanh, letters, was prose
+    z = sp.Symbol("z")
+    tex = sg.derive(f(z), [z]).latex()
+    assert formula in tex, tex
+    assert words("the derivative of tanh is 1 − tanh²", "text") == "the derivative of tanh is 1 - tanh^2"
