@@ -48,13 +48,6 @@ FORMATS = ("text", "unicode", "markdown", "latex")
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def _bracketed(printer, z, form: str) -> str:
-    """``z`` printed, in brackets (``form``) unless it is one symbol: an index or a subscript after
-    it must apply to all of it."""
-    s = printer._print(z)
-    return s if isinstance(z, (sp.Symbol, sp.MatrixSymbol)) else form % s
-
-
 # the variable a calculus narration takes partial derivatives with respect to (`render_calculus`)
 _PARTIAL_IN: contextvars.ContextVar = contextvars.ContextVar("partial_in", default=frozenset())
 
@@ -109,8 +102,6 @@ class TextPrinter(StrPrinter):
             return self._print_Symbol(sp.Symbol(expr.name))
         if type(expr).__name__ == "Full" and hasattr(self, "_print_Full"):    # before its _sympystr
             return self._print_Full(expr)
-        if type(expr).__name__ == "Gather":     # z[k] of a column: (W₂·y + b₂)[1], not W₂·y + b₂[1]
-            return "%s[%s]" % (_bracketed(self, expr.args[0], "(%s)"), self._print(expr.args[1]))
         return super()._print(expr, **kwargs)
 
     _ROOT = "/sqrt(%d)"
@@ -543,8 +534,6 @@ class TeachLatexPrinter(LatexPrinter):
             return self._print_Symbol(sp.Symbol(expr.name))
         if isinstance(expr, Variance) and expr.correction == 0:    # var_{axis=1} x, as mean_{axis=1} x
             return self._print(Reduce(expr.x, sp.core.symbol.Str("var"), expr.args[1], expr.args[2]))
-        if type(expr).__name__ == "Gather":     # z_k of a column: \left(W_2 y + b_2\right)_{1}
-            return "{%s}_{%s}" % (_bracketed(self, expr.args[0], r"\left(%s\right)"), self._print(expr.args[1]))
         if _without_latex(self, expr):        # one_hot(y, 3), x[:, :2], take_along_axis(...), x.var(axis=0)
             return _code_form_tex(self, expr)
         if isinstance(expr, Reduce):            # Σ over axis 0 written with its axis, as NumPy's sum(axis=0)
