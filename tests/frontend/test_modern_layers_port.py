@@ -14,7 +14,8 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from tests.frontend.torch_port import compare_with_torch
+from tests.frontend.torch_port import Cases, compare_with_torch
+from tests.frontend.torch_port import normal as _r
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -22,16 +23,8 @@ N = sp.Symbol("N", integer=True, positive=True)
 B = 3
 
 
-def _r(rng, *shape):
-    return rng.normal(size=shape)
-
-
 def _cases():
-    cases = {}
-
-    def case(fn):
-        cases[fn.__name__] = fn
-        return fn
+    cases = case = Cases()
 
     @case
     def rms_norm(rng):

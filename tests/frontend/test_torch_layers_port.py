@@ -11,7 +11,8 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from tests.frontend.torch_port import compare_with_torch
+from tests.frontend.torch_port import Cases, compare_with_torch
+from tests.frontend.torch_port import normal as _r
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -19,17 +20,9 @@ N = sp.Symbol("N", integer=True, positive=True)
 B = 3
 
 
-def _r(rng, *shape):
-    return rng.normal(size=shape)
-
-
 def _cases():
     """name -> builder(rng) giving (sg loss, params, inputs, values, data, torch loss of (t, d))."""
-    cases = {}
-
-    def case(fn):
-        cases[fn.__name__] = fn
-        return fn
+    cases = case = Cases()
 
     @case
     def gru_cell_three_steps(rng):

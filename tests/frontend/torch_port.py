@@ -35,3 +35,16 @@ def compare_with_torch(torch, built, rng, rtol=1e-9):
         np.testing.assert_allclose(grads[k], t[k].grad.numpy(), rtol=rtol, atol=1e-10, err_msg=k)
         for i, fd in central_differences(prog, vals, data, k, rng):
             assert abs(grads[k][i] - fd) <= 1e-5 * max(1.0, abs(fd)), (k, i, grads[k][i], fd)
+
+
+def normal(rng, *shape):
+    """Standard normal values of ``shape`` (the port tests' data)."""
+    return rng.normal(size=shape)
+
+
+class Cases(dict):
+    """name -> builder; used as the decorator ``@case`` that registers a builder under its name."""
+
+    def __call__(self, fn):
+        self[fn.__name__] = fn
+        return fn
