@@ -46,6 +46,7 @@ from ..core.policy import DEFAULT, Subgradients, check_policy
 from ..core.reverse import backward
 from .batch_kind import check_declaration, per_example_tensors
 from .batching import Lift
+from .options_elsewhere import ELSEWHERE
 # where backends register, what they get and give, and the checks of a batch's arrays: re-exported
 # (the backends and programs import them from here too)
 from .backends import (_ADAPTER_MODULES, _BACKEND_MODULES, ADAPTERS, BACKENDS, Compiled,  # noqa: F401
@@ -129,7 +130,7 @@ def _short(e, limit: int = 90) -> str | None:
     return s if len(s) <= limit else s[:limit - 3] + "..."
 
 
-@keywords()
+@keywords(elsewhere=ELSEWHERE["compile"])
 def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, dtype: str = "float32",
             outputs=None, reduction: str = "mean", seed: int = 0,
             policy: Subgradients = DEFAULT, precision: str | None = None) -> "Program":

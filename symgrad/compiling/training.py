@@ -65,7 +65,7 @@ from .training_data import (_check_data, _check_data_labels, _check_declared_sha
 from .training_early_stop import EarlyStop, direction
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
-from .training_options import options_said
+from .options_elsewhere import ELSEWHERE
 from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, loss_over_batch, mean_loss, predict
 from .training_results import History, TrainingArgumentError, TrainingDiverged
 
@@ -99,8 +99,7 @@ def _check_seed(seed) -> None:
                                 + (f" of type {type(seed).__name__}" if not isinstance(seed, (int, float)) else ""))
 
 
-@options_said
-@keywords()
+@keywords(elsewhere=ELSEWHERE["train"])
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool = True,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
