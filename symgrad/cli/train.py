@@ -13,12 +13,11 @@ epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file na
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 import numpy as np
 
-from ..errors import SymgradError
+from ..errors import DataError, SymgradError
 from . import _model
 from .main import int_at_least
 
@@ -214,41 +213,14 @@ def _train(args, T) -> int:
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
                           patience=args.patience, monitor=args.monitor, mode=args.mode,
                           on_epoch=line_now if args.no_progress else None)
-    except T.TrainingArgumentError as e:
-        # train probes the loss on the data first: arrays the program cannot take (a wrong shape)
-        # are the data file's fault, not a metric's — say so, with train's own reason
-        cause = e.__cause__
-        if isinstance(cause, SymgradError) and "first probe" in str(e):
-            flag, path = (("--validation", args.validation) if "on the validation" in str(e)
-                          else ("--data", args.data))
-            said = str(cause).replace("use metrics=['loss'] (or a metric of your own)",
-                                      "leave target out of the model file (target names the input that "
-                                      "holds class labels, for the accuracy)")
-            raise SymgradError(f"{flag} {path}: {said}") from None
-        if str(e).startswith(f"monitor={args.monitor!r} is not recorded"):
-            said = str(e).split(" is not recorded", 1)[1]
-            hint = ""
-            if "acc" in str(args.monitor) and (model.target is None or not model.outputs):
-                hint = ("; accuracy is recorded when the model file defines outputs and target (the input "
-                        "holding the labels)")
-            raise SymgradError(f"--monitor {args.monitor}: not recorded{said}{hint}") from None
-        for said, flag, path in (("data[", "--data", args.data), ("validation[", "--validation",
-                                                                  args.validation)):
-            if str(e).startswith(said):        # an array of that file, checked before the first step
-                said_of = re.sub(r"^\w+\[[^\]]*\]: ", "", str(e))    # "data['x']: the input 'x' ..."
-                raise SymgradError(f"{flag} {path}: {said_of}") from None
-        raise
+    except (T.TrainingArgumentError, DataError) as e:
+        raise _in_command_words(e, args, model) from None
     except T.TrainingDiverged as e:
-        # train saved the last good values to --checkpoint (its message says so); without one,
-        # say how to keep them, rather than claim they are kept: a command has no exception's .values
-        msg = _one_line(e)
-        kept = "; the values from before this step are kept (the exception's .values)"
-        best = re.search(r"; the values of the best epoch by .*? are its \.history\.values", msg)
-        msg = msg.replace(best.group(0), "") if best else msg
-        if args.checkpoint:
-            msg = msg.replace(kept + " and saved to", "; the values from before this step are saved to")
-        else:
-            msg = msg.replace(kept, "") + "; pass --checkpoint CK.npz to save the values from before this step"
+        # train saved the last good values to --checkpoint (saved_to); without one, say how to keep
+        # them, rather than claim they are kept: a command has no exception's .values
+        msg = _one_line(e.account) + (f"; the values from before this step are saved to {e.saved_to}"
+                                      if e.saved_to else
+                                      "; pass --checkpoint CK.npz to save the values from before this step")
         h = e.history
         if args.best is not None and h is not None and h.best is not None:
             # --best promised the best epoch's values: a later divergence does not take them away
@@ -287,6 +259,37 @@ def _train(args, T) -> int:
         print("symgrad train: the trained values were not saved: pass --checkpoint CK.npz to keep them "
               "(symgrad.compiling.training.load('CK.npz').values)", file=sys.stderr)
     return 0
+
+
+def _in_command_words(e, args, model) -> Exception:
+    """sg.train's refusal of an argument, said with the command's options and files (its fields,
+    not its message text, say what it is about: `TrainingArgumentError`); anything else unchanged."""
+    files = {"data": ("--data", args.data), "validation": ("--validation", args.validation)}
+    about = getattr(e, "argument", None)
+    said = getattr(e, "said", None)
+    if about in files and said is not None and getattr(e, "key", None) is not None:
+        # an array of that file, checked before the first step: "data['x'] has shape ..."
+        flag, path = files[about]
+        return SymgradError(f"{flag} {path}{said}" if said.startswith(":") else
+                            f"{flag} {path}: the array {e.key!r}{said}")
+    if about == "metrics" and getattr(e, "dataset", None) in files and isinstance(e.__cause__, SymgradError):
+        # train probes the metrics on the data first: arrays the program cannot take (a wrong
+        # shape, labels that are no classes) are the data file's fault, not a metric's
+        flag, path = files[e.dataset]
+        cause = e.__cause__
+        if getattr(cause, "argument", None) == "metrics" and getattr(cause, "fix", None):    # accuracy's
+            said = (f"{cause.said}: leave target out of the model file (target names the input that holds "
+                    f"class labels, for the accuracy)")
+        else:
+            said = str(cause)
+        return SymgradError(f"{flag} {path}: {said}")
+    if about == "monitor" and said is not None:
+        hint = ""
+        if "acc" in str(args.monitor) and (model.target is None or not model.outputs):
+            hint = ("; accuracy is recorded when the model file defines outputs and target (the input "
+                    "holding the labels)")
+        return SymgradError(f"--monitor {args.monitor}: {said}{hint}")
+    return e
 
 
 def _save_best(T, path, history) -> str:

@@ -379,10 +379,11 @@ def _diverged(program, values, state, new_values, batch, step, epoch, loss, hist
     if checkpoint is not None:
         kept += f" and saved to {os.fspath(checkpoint)}"
     what = f"{why} (loss {loss})" if param == "loss" else f"parameter {param!r}: {why} (loss {loss})"
-    return TrainingDiverged(
-        f"training diverged at step {step} (epoch {epoch}): {what}"
-        f"{_growth_hint(program, history) or _sudden_hint(program, history, values)}{kept}",
-        step=step, param=param, loss=loss, values=values, state=state, history=history)
+    account = (f"training diverged at step {step} (epoch {epoch}): {what}"
+               f"{_growth_hint(program, history) or _sudden_hint(program, history, values)}")
+    return TrainingDiverged(account + kept, step=step, param=param, loss=loss, values=values, state=state,
+                            history=history, account=account,
+                            saved_to=None if checkpoint is None else os.fspath(checkpoint))
 
 
 def _sudden_hint(program, history, values) -> str:
