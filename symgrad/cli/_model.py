@@ -36,7 +36,6 @@ import argparse
 import contextlib
 import os
 import runpy
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -196,9 +195,9 @@ def _in_model_file(model: Model):
     try:
         yield
     except FreeSymbolError as e:
-        said = re.sub(r"add (it|each) to params=\[\.\.\.\] or inputs=\[\.\.\.\]",
-                      r"add \1 to the model file's params or inputs list (or write a constant as a number)",
-                      str(e))
+        names = getattr(e, "names", None)
+        said = str(e) if names is None else (f"{e.said}; add {'it' if len(names) == 1 else 'each'} to the model "
+                                             f"file's params or inputs list (or write a constant as a number)")
         raise FreeSymbolError(f"{model.path}: {said}") from None
 
 

@@ -220,10 +220,11 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
                                   f"declared and {shp(s)} not); values are keyed by name, so rename one")
         if unknown:
             one = len(unknown) == 1
-            raise FreeSymbolError(
-                f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which "
-                + ("is neither a parameter nor an input; add it" if one else
-                   "are neither parameters nor inputs; add each") + " to params=[...] or inputs=[...]")
+            said = (f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which "
+                    + ("is neither a parameter nor an input" if one else "are neither parameters nor inputs"))
+            e = FreeSymbolError(f"{said}; add {'it' if one else 'each'} to params=[...] or inputs=[...]")
+            e.said, e.names = said, [s.name for s in unknown]   # for a caller with its own advice (symgrad's CLI)
+            raise e
     shape = tuple(getattr(loss, "shape", ()) or ())
     if whole and shape not in ((), (1, 1)):         # ("a scalar per example" is the other kind's rule)
         raise ShapeError(f"the loss must be a scalar, but it has shape {format_shape(shape)}; a declaration over "
