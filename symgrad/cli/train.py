@@ -202,17 +202,17 @@ def _train(args, T) -> int:
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:
         metrics["accuracy"] = T.accuracy(model.target)
-    printed = []          # without the bar, each epoch's line as it ends (it came only after the last)
+    printed = []          # each epoch's line as it ends (train keeps the bar below them)
 
     def line_now(record):
         print(_epoch_line(record), flush=True)
         printed.append(record)
+    bar = _progress_wanted(args)
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
-                          seed=args.seed, validation=validation, progress=not args.no_progress,
+                          seed=args.seed, validation=validation, progress=bar,
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
-                          patience=args.patience, monitor=args.monitor, mode=args.mode,
-                          on_epoch=line_now if args.no_progress else None)
+                          patience=args.patience, monitor=args.monitor, mode=args.mode, on_epoch=line_now)
     except (T.TrainingArgumentError, DataError) as e:
         raise _in_command_words(e, args, model) from None
     except T.TrainingDiverged as e:
@@ -233,7 +233,7 @@ def _train(args, T) -> int:
         return 1
     _print_epochs(history, len(printed))
     if history.interrupted:
-        if args.no_progress:                   # with the bar on, train has printed it already
+        if not bar:                            # with the bar on, train has printed it already
             print(f"symgrad train: {history.message}", file=sys.stderr)
         if args.best is not None and history.best is not None:      # --best's promise, Ctrl-C or not
             print(f"symgrad train: {_save_best(T, args.best, history)}", file=sys.stderr)
@@ -290,6 +290,18 @@ def _in_command_words(e, args, model) -> Exception:
                     "holding the labels)")
         return SymgradError(f"--monitor {args.monitor}: {said}{hint}")
     return e
+
+
+def _progress_wanted(args) -> bool:
+    """The progress bar: on a terminal unless --no-progress. Where stderr is no terminal (a CI log,
+    a file, a pipe) a bar is a stream of carriage returns, one per redraw, so there is none: the
+    epoch lines on stdout are the progress."""
+    if args.no_progress:
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):       # a closed or unusual stream
+        return False
 
 
 def _save_best(T, path, history) -> str:

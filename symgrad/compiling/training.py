@@ -122,7 +122,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     - ``progress``: a tqdm progress bar on stderr with the running loss.
     - ``on_epoch``: called after each epoch (its checkpoint saved) with a copy of its record, the
       dict ``history.epochs`` gets: to print or log it as it comes (``symgrad train`` prints its
-      lines so), or plot it.
+      lines so), or plot it. The progress bar is cleared while it runs and drawn again after, so
+      what it prints stands above the bar.
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.
     - ``patience``: early stopping — training stops after ``patience`` epochs in which ``monitor``
@@ -308,7 +309,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                      for k, v in record.items() if k != "seconds"})
                     save_now(epoch)
                     if on_epoch is not None:
-                        on_epoch(dict(record))
+                        with _bar_aside(bar):     # what on_epoch prints goes above the bar, not into it
+                            on_epoch(dict(record))
                     if early is not None and early.update(record, values, state, step):
                         history.stopped_early = True
                         break
@@ -454,6 +456,28 @@ def _culprit(program, values, new_values, batch) -> tuple[str, str]:
             if not all_finite(v):
                 return key_name(k), why
     return "loss", "the loss is not finite"
+
+
+class _bar_aside:
+    """Clear the progress bar's line while the body runs and draw the bar again after it, so that a
+    line printed meanwhile (``on_epoch=print``; ``symgrad train``'s epoch lines) stands on its own
+    line above the bar rather than in the middle of it (tqdm's ``write`` does the same)."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def __enter__(self):
+        self.bar.clear()               # a disabled bar does nothing
+        return self
+
+    def __exit__(self, *exc):
+        for stream in (sys.stdout, sys.stderr):    # what the body wrote, out before the bar is back
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        self.bar.refresh()
+        return False
 
 
 def _progress_bar(total, enabled):
