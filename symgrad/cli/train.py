@@ -12,6 +12,7 @@ epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file na
 --best) the trained values are not kept, and the command says so at the end."""
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -19,14 +20,22 @@ import numpy as np
 
 from ..errors import DataError, SymgradError
 from . import _model
+from .csv_data import is_table, read_table
 from .main import int_at_least
 
 
 def register(subparsers):
     p = _model.model_parser(subparsers, "train", "train a model file on a .npz dataset", __doc__)
     p.epilog = __doc__.split("\n\n", 1)[1]          # what it prints, what is saved
-    p.add_argument("--data", required=True, metavar="DATA.npz", help="training data, one array per input")
-    p.add_argument("--validation", metavar="VAL.npz", help="validation data, evaluated each epoch")
+    p.add_argument("--data", required=True, metavar="DATA.npz",
+                   help="training data: a .npz with one array per input, keyed by the input's name, or a .csv "
+                        "(.tsv) table, one row per sample, its columns the inputs' entries in the order of "
+                        "the model file's inputs (a header row is skipped)")
+    p.add_argument("--validation", metavar="VAL.npz", help="validation data (.npz or .csv), evaluated each epoch")
+    p.add_argument("--validation-split", type=_fraction, metavar="FRACTION",
+                   help="hold out this fraction of --data (0 < FRACTION < 1, e.g. 0.2) as the validation data, "
+                        "drawn at random with --seed (the same samples again on --resume with the same "
+                        "--seed); instead of --validation")
     p.add_argument("--epochs", type=int_at_least(0), default=10,
                    help="passes over the data (default 10; with --resume, more passes)")
     p.add_argument("--batch-size", type=int_at_least(1), default=32,
@@ -62,6 +71,8 @@ def load_data(path, inputs, what="--data") -> dict:
         raise SymgradError(f"{what}: no such file: {path}" + (f" (there is {near}: np.savez adds the "
                                                               f".npz; give {what} {near})" if near else ""))
     names = [s.name for s in inputs]
+    if is_table(path):                   # a CSV: its columns, in the order of the inputs
+        return read_table(path, inputs, what)
     arrays = _npz_arrays(path, names, what)
     missing = [n for n in names if n not in arrays]
     if missing:
@@ -110,7 +121,8 @@ def _npz_arrays(path, names, what) -> dict:
             head = f.read(6)
         kind = ("a single array (.npy), not a .npz of arrays keyed by the inputs' names"
                 if head == b"\x93NUMPY" else "not a .npz file (a zip archive of arrays, as np.savez writes)")
-        raise SymgradError(f"{what}: {path} is {kind}; write one array per input with {how}")
+        raise SymgradError(f"{what}: {path} is {kind}; write one array per input with {how} (a table of "
+                           f"numbers, one row per sample, is read when its name ends in .csv or .tsv)")
     arrays = {}
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -152,7 +164,38 @@ def run(args) -> int:
         return 130
 
 
+def _fraction(text):
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1 (0.2 holds out a fifth), got "
+                                         f"{text!r}") from None
+    if not 0 < x < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction strictly between 0 and 1 (0.2 holds out a fifth), "
+                                         f"got {text}" + (" (a percentage? write 0.2 for 20%)" if 1 < x < 100 else ""))
+    return x
+
+
+def split_off(data: dict, fraction: float, seed: int):
+    """(training data, validation data): ``fraction`` of the samples, at least one, drawn at random
+    for validation — a stream of its own seeded by ``seed``, so the same --seed holds out the same
+    samples, and the shuffling of training (default_rng(seed)) is as without the split. Samples keep
+    their order within each part."""
+    n = len(next(iter(data.values())))
+    k = int(round(n * fraction))
+    if not 1 <= k <= n - 1:
+        raise SymgradError(f"--validation-split {fraction:g} of --data's {n} samples holds out {k}: there must "
+                           f"be at least one sample on each side")
+    held = np.zeros(n, dtype=bool)
+    held[np.random.default_rng([seed, 0x5A17]).permutation(n)[:k]] = True
+    return {name: a[~held] for name, a in data.items()}, {name: a[held] for name, a in data.items()}
+
+
 def _train(args, T) -> int:
+    if args.validation_split is not None and args.validation is not None:
+        raise SymgradError("--validation-split holds out part of --data as the validation data; --validation "
+                           "gives it: give one of them")
     if args.monitor is not None and args.patience is None:     # said with the command's options
         raise SymgradError(f"--monitor {args.monitor} names what --patience watches: give --patience EPOCHS too")
     if args.mode != "auto" and args.patience is None:
@@ -185,6 +228,13 @@ def _train(args, T) -> int:
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
     opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)
     program = _model.compile_program(model, args.target, opt, args.dtype)
+    if args.validation_split is not None:
+        from ..compiling.training_data import _check_data_labels
+        try:        # over the whole file first: a bad label is then named by its sample in --data
+            _check_data_labels(program, data)
+        except DataError as e:
+            raise _in_command_words(e, args, model) from None
+        data, validation = split_off(data, args.validation_split, args.seed)
     # the parameters the model file does not give are drawn by train, as sg.train draws them (He
     # for a weight feeding a relu, fans from the graph, biases 0, batch norm's scale 1; --seed)
     values = resumed if resumed is not None else model.values
@@ -265,6 +315,8 @@ def _in_command_words(e, args, model) -> Exception:
     """sg.train's refusal of an argument, said with the command's options and files (its fields,
     not its message text, say what it is about: `TrainingArgumentError`); anything else unchanged."""
     files = {"data": ("--data", args.data), "validation": ("--validation", args.validation)}
+    if args.validation_split is not None:       # the validation data are part of --data's file
+        files["validation"] = ("--data", f"{args.data} (the --validation-split {args.validation_split:g} held out)")
     about = getattr(e, "argument", None)
     said = getattr(e, "said", None)
     if about in files and said is not None and getattr(e, "key", None) is not None:
