@@ -10,12 +10,14 @@ exit 141 (128 + SIGPIPE), the status a Unix tool killed by SIGPIPE gets.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import importlib
 import math
 import os
 import re
 import sys
+import warnings
 
 from ..errors import SymgradError
 
@@ -177,6 +179,18 @@ def _quiet_after_broken_pipe() -> None:
     os.close(devnull)
 
 
+@contextlib.contextmanager
+def _warnings_as_lines(prog):
+    """A warning while the command runs (sg.compile's NoGradientWarning, a schedule that ends before
+    training does) as one line on stderr, ``symgrad train: warning: ...``, not Python's two: the file
+    and line inside symgrad that issued it, and that line's source."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{prog}: warning: {one_line(message)} ({category.__name__})", file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def _run(argv) -> int:
     parser = build_parser()
     try:
@@ -188,7 +202,8 @@ def _run(argv) -> int:
         return EXIT_BAD_INPUT
     prog = f"symgrad {args.command}"
     try:
-        return int(args.func(args) or 0)
+        with _warnings_as_lines(prog):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

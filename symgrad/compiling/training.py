@@ -45,7 +45,7 @@ from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
-           "METRIC_NAMES", "init_values", "relu_weights", "param_roles"]
+           "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning"]
 
 import math
 import os
@@ -68,6 +68,7 @@ from .training_interrupts import _interrupted_message, _Interrupts, _Stop
 from .options_elsewhere import ELSEWHERE
 from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, loss_over_batch, mean_loss, predict
 from .training_results import History, TrainingArgumentError, TrainingDiverged
+from .training_schedule import ScheduleEndsWarning, warn_schedules_end  # noqa: F401
 
 
 def _check_count(name, value, least):
@@ -250,6 +251,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     for _ in range(done if shuffle else 0):
         rng.permutation(n)
     per_epoch = math.ceil(n / batch_size)
+    if epochs:          # a schedule that ends (at 0) before training does: said now, not by flat epoch lines
+        taken = _schedule_steps_taken(state, step)
+        warn_schedules_end(program, taken + 1, taken + epochs * per_epoch, per_epoch)
     history = History(values=values, state=state, step=step)
     if early is not None:            # what the stop compares, as decided (a report need not guess it)
         history.monitor, history.mode = early.monitor, "max" if early.maximize else "min"
@@ -345,6 +349,16 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
             if progress:
                 print(history.message, file=sys.stderr)
     return history
+
+
+def _schedule_steps_taken(state, step: int) -> int:
+    """The steps a schedule has counted before this run: the optimizer state's ``t`` (which a fresh
+    state for a resumed run starts at 0), else ``step``."""
+    t = state.get("t") if isinstance(state, Mapping) else None
+    try:
+        return int(np.asarray(to_numpy(t)).reshape(-1)[0]) if t is not None else step
+    except (TypeError, ValueError, IndexError):
+        return step
 
 
 def _keep_best(history, early) -> None:
