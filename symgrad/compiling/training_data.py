@@ -56,6 +56,10 @@ def _named_data(program, data, what="data"):
         data = _subset_arrays(data, what)
     if type(data).__name__ == "TensorDataset" and isinstance(getattr(data, "tensors", None), tuple):
         data = data.tensors
+    if (type(data).__name__ != "TensorDataset" and not isinstance(data, (tuple, list, np.ndarray))
+            and hasattr(data, "__getitem__") and hasattr(data, "__len__")
+            and any(c.__name__ == "Dataset" for c in type(data).__mro__)):     # torch's map-style Dataset
+        raise _dataset_refused(what, f"a {type(data).__name__} (a torch Dataset)")
     if isinstance(data, (tuple, list)) and data and names and all(hasattr(a, "shape") for a in data):
         if len(data) != len(names):
             raise TrainingArgumentError(
@@ -76,11 +80,21 @@ def _subset_arrays(data, what):
         index = here if index is None else here[index]     # the outer subset picks among the inner's
         inner = inner.dataset
     if type(inner).__name__ != "TensorDataset" or not isinstance(getattr(inner, "tensors", None), tuple):
-        raise TrainingArgumentError(
-            f"{what} is a Subset of a {type(inner).__name__}: sg.train takes arrays — a Subset of a "
-            f"TensorDataset (as random_split makes), a tuple of arrays or a dict by input name; a "
-            f"dataset that makes its samples in __getitem__ is not read")
+        raise _dataset_refused(what, f"a Subset of a {type(inner).__name__}")
     return tuple(to_numpy(t)[index] for t in inner.tensors)
+
+
+def _dataset_refused(what: str, kind: str) -> TrainingArgumentError:
+    """The refusal of a dataset that makes its samples in ``__getitem__``: sg.train takes arrays (it
+    would read each sample once, so a random transform there would be drawn once, not each epoch),
+    and the two lines that read them."""
+    return TrainingArgumentError(
+        f"{what} is {kind}: sg.train takes arrays — a TensorDataset or a Subset of one (as random_split "
+        f"makes), a tuple of arrays or a dict by input name — and does not call a dataset's __getitem__ "
+        f"(it would call it once per sample, not once per epoch, so a random transform there would be drawn "
+        f"once). To train on what it holds, read it once yourself: samples = [ds[i] for i in "
+        f"range(len(ds))]; data = tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in "
+        f"range(len(samples[0])))")
 
 
 def transposed_key(data: dict):
