@@ -232,7 +232,10 @@ def add_optimizer_arguments(parser):
     parser.add_argument("--optimizer", choices=optim.NAMES, type=str.lower,
                         help="the optimizer (default: the model file's optimizer, else adam)")
     from .main import finite_at_least
-    parser.add_argument("--lr", type=finite_at_least(0), help="learning rate (replaces the optimizer's)")
+    parser.add_argument("--lr", type=finite_at_least(0),
+                        help="learning rate: replaces the optimizer's; a WarmupCosine schedule keeps its shape with "
+                             "LR at its peak, a LinearAnnealing starts at LR, any other schedule becomes the "
+                             "constant LR (said on stderr)")
     parser.add_argument("--clip-grad-norm", type=float, metavar="MAX_NORM",
                         help="clip the gradients by their global 2-norm before each update (torch's "
                              "clip_grad_norm_(parameters, max_norm))")

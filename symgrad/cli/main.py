@@ -22,6 +22,16 @@ import warnings
 from ..errors import SymgradError
 
 COMMANDS = ["derive", "check", "compile", "train"]
+EPILOG = """examples:
+  symgrad derive "sigmoid(w*x + b)" --wrt w
+  symgrad check "x**2*y" --wrt x --claimed "2*x*y"
+  symgrad compile model.py -o step.py
+  symgrad train model.py --data train.csv --validation-split 0.2 --checkpoint ck.npz
+
+A model file (MODEL.py, of compile and train) is Python and is run: only pass files you trust.
+Every other argument is data, parsed and never evaluated. An error is one line on stderr with
+exit status 2; Ctrl-C exits 130. Run symgrad COMMAND --help for a command's arguments, its exit
+statuses and more examples."""
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141            # 128 + SIGPIPE
@@ -130,7 +140,7 @@ def plain(text):
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     parser = Parser(prog="symgrad", description=plain(__doc__.splitlines()[0]),
-                    epilog="Run symgrad COMMAND --help for a command's arguments and examples.")
+                    formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:

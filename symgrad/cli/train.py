@@ -1,15 +1,28 @@
 """``symgrad train MODEL.py --data data.npz``: compile a model file (what it defines is
 said below) and train it on a ``.npz`` dataset with one array per input, keyed by the
 input's name, samples on the first axis: for the example below, ``np.savez("data.npz", x=X, t=T)``
-with X of shape (samples, 4) and T (samples, 3).
+with X of shape (samples, 4) and T (samples, 3). A ``.csv`` (or ``.tsv``) table works too: one row
+per sample, its columns the inputs' entries in the order of the model file's ``inputs`` (4 for x,
+then 3 for t; a header row is skipped).
 
-Each epoch prints one line: ``loss``, the mean of its minibatch losses, then the metrics after the
-epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file names its
-``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``).
+Each epoch prints one line as it ends: ``loss``, the mean of its minibatch losses, then the metrics
+after the epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file names its
+``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``). A
+progress bar is drawn on stderr when it is a terminal (not in a log or a pipe).
 --checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
 --resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
-(under another --optimizer, that optimizer's state starts afresh). Without --checkpoint (or
---best) the trained values are not kept, and the command says so at the end."""
+(give the same --data and --seed; under another --optimizer, that optimizer's state starts afresh).
+Without --checkpoint (or --best) the trained values are not kept, and the command says so at the
+end; symgrad.compiling.training.load("CK.npz").values reads them back in Python.
+
+Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf), 2 bad input
+(one line on stderr saying what and where), 130 Ctrl-C.
+
+Examples:
+
+    symgrad train model.py --data train.npz --validation val.npz --epochs 30 --checkpoint ck.npz
+    symgrad train model.py --data digits.csv --validation-split 0.2 --patience 5 --best best.npz
+    symgrad train model.py --data digits.csv --validation-split 0.2 --resume ck.npz --checkpoint ck.npz"""
 from __future__ import annotations
 
 import argparse
@@ -25,13 +38,13 @@ from .main import int_at_least
 
 
 def register(subparsers):
-    p = _model.model_parser(subparsers, "train", "train a model file on a .npz dataset", __doc__)
+    p = _model.model_parser(subparsers, "train", "train a model file on a .npz or .csv dataset", __doc__)
     p.epilog = __doc__.split("\n\n", 1)[1]          # what it prints, what is saved
-    p.add_argument("--data", required=True, metavar="DATA.npz",
+    p.add_argument("--data", required=True, metavar="DATA",
                    help="training data: a .npz with one array per input, keyed by the input's name, or a .csv "
                         "(.tsv) table, one row per sample, its columns the inputs' entries in the order of "
                         "the model file's inputs (a header row is skipped)")
-    p.add_argument("--validation", metavar="VAL.npz", help="validation data (.npz or .csv), evaluated each epoch")
+    p.add_argument("--validation", metavar="VAL", help="validation data (.npz or .csv), evaluated each epoch")
     p.add_argument("--validation-split", type=_fraction, metavar="FRACTION",
                    help="hold out this fraction of --data (0 < FRACTION < 1, e.g. 0.2) as the validation data, "
                         "drawn at random with --seed (the same samples again on --resume with the same "
@@ -41,11 +54,17 @@ def register(subparsers):
     p.add_argument("--batch-size", type=int_at_least(1), default=32,
                    help="minibatch size (default 32; the last of an epoch may be smaller)")
     p.add_argument("--seed", type=int_at_least(0), default=0,
-                   help="seed of the initial values and the shuffling")
+                   help="seed of the initial values, the shuffling and --validation-split (default 0)")
     _model.add_target_argument(p)
-    p.add_argument("--checkpoint", metavar="CK.npz", help="save values, state and step here each epoch")
-    p.add_argument("--resume", metavar="CK.npz", help="start from this checkpoint")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--checkpoint", metavar="CK.npz",
+                   help="save the values, the optimizer state and the step count here after each epoch, and on "
+                        "Ctrl-C or divergence (atomically: never half-written)")
+    p.add_argument("--resume", metavar="CK.npz",
+                   help="go on from this checkpoint (its values, optimizer state, step and epoch count) for "
+                        "--epochs more epochs; it may be the --checkpoint file itself")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar, also on a terminal (there is none where stderr is a log or a pipe); "
+                        "the epoch lines still come as each epoch ends")
     p.add_argument("--patience", type=int_at_least(1), metavar="EPOCHS",
                    help="early stopping: stop after this many epochs without improvement of --monitor")
     p.add_argument("--monitor", metavar="NAME",
