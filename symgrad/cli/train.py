@@ -13,7 +13,7 @@ progress bar is drawn on stderr when it is a terminal (not in a log or a pipe).
 --resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
 (give the same --data and --seed; under another --optimizer, that optimizer's state starts afresh).
 Without --checkpoint (or --best) the trained values are not kept, and the command says so at the
-end; symgrad.compiling.training.load("CK.npz").values reads them back in Python.
+end (with how to read a checkpoint back in Python).
 
 Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf), 2 bad input
 (one line on stderr saying what and where), 130 Ctrl-C.
