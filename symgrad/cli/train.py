@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 import numpy as np
 
@@ -170,17 +172,58 @@ def run(args) -> int:
     to --checkpoint), 2 for bad input (raised as SymgradError)."""
     from ..compiling import training as T
 
-    try:
-        return _train(args, T)
-    except KeyboardInterrupt as e:             # Ctrl-C before training started, or a second one
-        if getattr(e, "history", None) is not None:
-            kept = (f"; {args.checkpoint} holds the last completed save" if args.checkpoint else "")
-            print(f"symgrad train: aborted (Ctrl-C) after step {e.history.step}{kept}",
-                  file=sys.stderr)
-        else:
-            print("symgrad train: interrupted (Ctrl-C) before training started; nothing was saved",
-                  file=sys.stderr)
-        return 130
+    with _terminate_as_interrupt() as term:
+        try:
+            code = _train(args, T)
+        except KeyboardInterrupt as e:             # Ctrl-C before training started, or a second one
+            said = "SIGTERM" if term.received else "Ctrl-C"
+            if getattr(e, "history", None) is not None:
+                kept = (f"; {args.checkpoint} holds the last completed save" if args.checkpoint else "")
+                print(f"symgrad train: aborted ({said}) after step {e.history.step}{kept}",
+                      file=sys.stderr)
+            else:
+                print(f"symgrad train: interrupted ({said}) before training started; nothing was saved",
+                      file=sys.stderr)
+            code = 130
+    return EXIT_TERMINATED if term.received and code == 130 else code
+
+
+EXIT_TERMINATED = 143          # 128 + SIGTERM, as shells report a process ended by it
+
+
+class _terminate_as_interrupt:
+    """SIGTERM (what `kill`, `timeout`, a job scheduler or `docker stop` send) taken as Ctrl-C while
+    the command runs: training stops at the next step boundary and saves --checkpoint (it was killed
+    where it stood, the epoch under way lost), a second one aborts; the exit status is then 143.
+    Installed only in the main thread and over the default handler (SIG_DFL)."""
+
+    def __init__(self):
+        self.received, self._previous = False, None
+
+    def _handler(self, signum, frame):
+        self.received = True
+        forward = signal.getsignal(signal.SIGINT)     # sg.train's while it trains, else Python's
+        if callable(forward):
+            forward(signum, frame)
+        else:                    # SIGINT ignored (a background job): train takes this as its first stop
+            stop = KeyboardInterrupt()
+            stop.signum = signum
+            raise stop
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                    self._previous = signal.signal(signal.SIGTERM, self._handler)
+            except (ValueError, OSError, AttributeError):
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._previous = None
+        return False
 
 
 def _fraction(text):

@@ -320,14 +320,16 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         break
             except _Stop:
                 pass
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as e:
                 if interrupts.count >= 2:             # the second Ctrl-C: abort
                     raise
-                interrupts.count = 1                  # raised by a step or metric, or no handler
+                if not interrupts.count:              # raised by a step or metric, or no handler
+                    interrupts.signum = getattr(e, "signum", interrupts.signum)    # (a SIGTERM passed on)
+                interrupts.count = 1
             if interrupts.count:
                 history.interrupted = True
                 save_now(done + len(history.epochs))  # a second Ctrl-C here aborts the save whole
-                history.message = _interrupted_message(history, done, per_epoch, checkpoint)
+                history.message = _interrupted_message(history, done, per_epoch, checkpoint, interrupts.signum)
     except KeyboardInterrupt as e:
         e.history = history                           # what was trained (the values: last good step)
         raise
