@@ -16,7 +16,8 @@ Without --checkpoint (or --best) the trained values are not kept, and the comman
 end (with how to read a checkpoint back in Python).
 
 Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf), 2 bad input
-(one line on stderr saying what and where), 130 Ctrl-C.
+(one line on stderr saying what and where), 130 Ctrl-C, 143 SIGTERM (taken as Ctrl-C: training
+stops at the next step and --checkpoint is saved).
 
 Examples:
 
