@@ -8,7 +8,8 @@ are: ``[y, x]`` for a table whose label comes first, as MNIST's CSV files have i
 several axes takes the product of its sizes, row-major: an image ``(N, 1, 8, 8)`` takes 64 columns,
 reshaped to (1, 8, 8). An integer input (``sg.tensor(..., integer=True)``, ``sp.Symbol(...,
 integer=True)``: class labels, indices) is read as integers, and a value that is no whole number in
-its column is refused. A first row that is not all numbers is a header and is skipped. The
+its column is refused. A first row of names (text over the numbers of the next, or pandas' default
+0, 1, 2, …) is a header and is skipped. The
 separator is a comma (a tab in a ``.tsv``).
 
 >>> import sympy as sp, symgrad as sg
@@ -82,15 +83,19 @@ def read_table(path: str, inputs, what: str = "--data") -> dict:
             hint = " (fewer columns than the inputs take: does the model file declare more features than the table has?)"
         raise SymgradError(f"{what} {path}: its rows have {got} columns, but the model's inputs take {want} per "
                            f"sample, in the order of the model file's inputs: {said}{hint}")
+    owner = [(name, integer) for name, _, k, integer in layout for _ in range(k)]     # each column's input
     table = np.empty((len(rows), got))
     for i, row in enumerate(rows):
         for j, cell in enumerate(row):
             try:
                 table[i, j] = float(cell)
             except ValueError:
+                name, integer = owner[j]
+                hint = (" (an empty cell: fill it, or drop the row)" if not cell.strip() else
+                        f" (the column of {name!r}, declared integer: class names are not read — write each class "
+                        f"as its number 0 … C − 1, as pandas' factorize gives them)" if integer else "")
                 raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {cell.strip()!r}, "
-                                   f"which is not a number" + (" (an empty cell: fill it, or drop the row)"
-                                                               if not cell.strip() else "")) from None
+                                   f"which is not a number{hint}") from None
     bad = np.argwhere(~np.isfinite(table))
     if len(bad):
         i, j = (int(v) for v in bad[0])
@@ -125,8 +130,8 @@ def _rows(path: str, what: str):
         raise SymgradError(f"{what} {path} is not a text table (its bytes are not UTF-8 text); a table is rows "
                            f"of numbers separated by {'tabs' if delimiter == chr(9) else 'commas'}") from None
     numbered = [(k + 1, row) for k, row in enumerate(rows) if any(c.strip() for c in row)]
-    if numbered and not all(_number(c) for c in numbered[0][1]):
-        numbered = numbered[1:]                        # a header
+    if numbered and _header(numbered[0][1], numbered[1][1] if len(numbered) > 1 else None):
+        numbered = numbered[1:]
     if not numbered:
         raise SymgradError(f"{what} {path} holds no rows of numbers")
     first = numbered[0][0]
@@ -136,6 +141,17 @@ def _rows(path: str, what: str):
             raise SymgradError(f"{what} {path}: line {line} has {len(row)} columns, but line {first} has {n}; every "
                                f"row is one sample with the same columns")
     return [row for _, row in numbered], [line for line, _ in numbered]
+
+
+def _header(first: list, second) -> bool:
+    """Whether the first row is a header: text where the next row has numbers (``x1,x2,label`` over
+    ``0.5,1,3``; a row of class names ``...,cat`` over ``...,dog`` is data), or pandas' default column
+    names 0, 1, 2, … (``pd.DataFrame(X).to_csv(index=False)``), which would otherwise be read as a sample."""
+    if [c.strip() for c in first] == [str(k) for k in range(len(first))] and len(first) > 1:
+        return True
+    if all(_number(c) for c in first):
+        return False
+    return second is None or any(not _number(a) and _number(b) for a, b in zip(first, second))
 
 
 def _number(cell: str) -> bool:

@@ -62,11 +62,23 @@ def _error(files, capsys, text, model="model.py"):
     ("1,2,3,4,0\n1,2,3,4,1.5\n", "line 2, column 5 holds '1.5', but the input 'y' is declared integer"),
     ("1,2,3,4,0\n1,,3,4,1\n", "line 2, column 2 holds '', which is not a number (an empty cell"),
     ("1,2,3,4,0\n1,2,3,4\n", "line 2 has 4 columns, but line 1 has 5"),
+    ("1,2,3,4,cat\n1,2,3,4,dog\n", "line 1, column 5 holds 'cat', which is not a number (the column of 'y', "
+                                   "declared integer: class names are not read"),
     ("1,2,3,4,0\n\n1,2,3,4,7\n", "the input 'y' holds labels or indices, integers 0 ... 2"),
 ])
 def test_a_bad_table_is_named_by_line_and_column(files, capsys, text, said):
     """Before: "--data bad.csv is not a .npz file ...": a table was not read at all."""
     assert said in _error(files, capsys, text)
+
+
+def test_pandas_default_column_names_are_a_header_not_a_sample(files, capsys):
+    """pd.DataFrame(X).to_csv(index=False) names the columns 0, 1, 2, ...: a row of numbers that is no
+    sample. Read as one, it trained on a made-up sample (and its label 4 was out of range)."""
+    text = (files / "d.csv").read_text().splitlines()
+    (files / "p.csv").write_text("\n".join(["0,1,2,3,4"] + text[1:]) + "\n")
+    assert _train(files, "--data", str(files / "p.csv"), "--checkpoint", str(files / "a.npz")) == 0
+    assert _train(files, "--data", str(files / "d.npz"), "--checkpoint", str(files / "b.npz")) == 0
+    np.testing.assert_array_equal(load(files / "a.npz").values["W"], load(files / "b.npz").values["W"])
 
 
 def test_class_labels_where_one_hot_rows_are_declared_are_told_the_declaration(files, capsys):
