@@ -111,7 +111,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       axis; or a tuple of arrays, a torch ``TensorDataset`` or a ``Subset`` of one (``random_split``),
       in the order of the program's inputs.
     - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
-      with its state, and with step and epoch numbers that go on from it). ``state``: the optimizer state (default
+      with its state, and with step and epoch numbers that go on from it; or the `History` a call
+      returned, to go on from where it ended, as from its checkpoint). ``state``: the optimizer state (default
       ``program.init_state(values)``).
     - ``shuffle``/``seed``: a new permutation of the samples each epoch, from
       ``numpy.random.default_rng(seed)``; the last minibatch of an epoch may be smaller.
@@ -199,6 +200,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if checkpoint is not None:
         check_checkpoint_path(checkpoint)
     step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)
+    if isinstance(values, History):  # a History from train: go on from where it ended, as from its checkpoint
+        values = _history_checkpoint(values)
     resumed = isinstance(values, Checkpoint)
     if resumed:
         ck = values
@@ -351,6 +354,16 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
             if progress:
                 print(history.message, file=sys.stderr)
     return history
+
+
+def _history_checkpoint(history: History) -> Checkpoint:
+    """What ``train(values=history)`` goes on from: the checkpoint that run would have saved at its
+    end — its last values, state, step count and completed epochs; with early stopping, the best
+    epoch's (``history.best``: the values it returned are that epoch's)."""
+    if history.best_epoch is not None and history.best is not None:
+        return history.best
+    done = history.epochs[-1]["epoch"] if history.epochs else 0
+    return Checkpoint(history.values, history.state, history.step, done)
 
 
 def _schedule_steps_taken(state, step: int) -> int:
