@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 
 import numpy as np
 
@@ -38,6 +36,7 @@ from ..errors import DataError, SymgradError
 from . import _model
 from .csv_data import is_table, read_table
 from .main import int_at_least
+from .sigterm import EXIT_TERMINATED, terminate_as_interrupt
 
 
 def register(subparsers):
@@ -173,7 +172,7 @@ def run(args) -> int:
     to --checkpoint), 2 for bad input (raised as SymgradError)."""
     from ..compiling import training as T
 
-    with _terminate_as_interrupt() as term:
+    with terminate_as_interrupt() as term:
         try:
             code = _train(args, T)
         except KeyboardInterrupt as e:             # Ctrl-C before training started, or a second one
@@ -187,44 +186,6 @@ def run(args) -> int:
                       file=sys.stderr)
             code = 130
     return EXIT_TERMINATED if term.received and code == 130 else code
-
-
-EXIT_TERMINATED = 143          # 128 + SIGTERM, as shells report a process ended by it
-
-
-class _terminate_as_interrupt:
-    """SIGTERM (what `kill`, `timeout`, a job scheduler or `docker stop` send) taken as Ctrl-C while
-    the command runs: training stops at the next step boundary and saves --checkpoint (it was killed
-    where it stood, the epoch under way lost), a second one aborts; the exit status is then 143.
-    Installed only in the main thread and over the default handler (SIG_DFL)."""
-
-    def __init__(self):
-        self.received, self._previous = False, None
-
-    def _handler(self, signum, frame):
-        self.received = True
-        forward = signal.getsignal(signal.SIGINT)     # sg.train's while it trains, else Python's
-        if callable(forward):
-            forward(signum, frame)
-        else:                    # SIGINT ignored (a background job): train takes this as its first stop
-            stop = KeyboardInterrupt()
-            stop.signum = signum
-            raise stop
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-                    self._previous = signal.signal(signal.SIGTERM, self._handler)
-            except (ValueError, OSError, AttributeError):
-                self._previous = None
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-            self._previous = None
-        return False
 
 
 def _fraction(text):
