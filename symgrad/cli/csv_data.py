@@ -83,19 +83,11 @@ def read_table(path: str, inputs, what: str = "--data") -> dict:
             hint = " (fewer columns than the inputs take: does the model file declare more features than the table has?)"
         raise SymgradError(f"{what} {path}: its rows have {got} columns, but the model's inputs take {want} per "
                            f"sample, in the order of the model file's inputs: {said}{hint}")
-    owner = [(name, integer) for name, _, k, integer in layout for _ in range(k)]     # each column's input
-    table = np.empty((len(rows), got))
-    for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
-            try:
-                table[i, j] = float(cell)
-            except ValueError:
-                name, integer = owner[j]
-                hint = (" (an empty cell: fill it, or drop the row)" if not cell.strip() else
-                        f" (the column of {name!r}, declared integer: class names are not read — write each class "
-                        f"as its number 0 … C − 1, as pandas' factorize gives them)" if integer else "")
-                raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {cell.strip()!r}, "
-                                   f"which is not a number{hint}") from None
+    try:
+        table = np.array(rows, dtype=float)        # NumPy's loop; a cell that is no number: found below
+    except ValueError:
+        _not_a_number(rows, lines, layout, path, what)
+        table = np.array([[float(c) for c in row] for row in rows])     # what Python reads and NumPy not ('1_000')
     bad = np.argwhere(~np.isfinite(table))
     if len(bad):
         i, j = (int(v) for v in bad[0])
@@ -117,6 +109,22 @@ def read_table(path: str, inputs, what: str = "--data") -> dict:
         out[name] = block.reshape((len(rows),) + shape)
         col += k
     return out
+
+
+def _not_a_number(rows, lines, layout, path, what):
+    """Raise the SymgradError naming the first cell of ``rows`` that is no number, by line and column."""
+    owner = [(name, integer) for name, _, k, integer in layout for _ in range(k)]     # each column's input
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            try:
+                float(cell)
+            except ValueError:
+                name, integer = owner[j]
+                hint = (" (an empty cell: fill it, or drop the row)" if not cell.strip() else
+                        f" (the column of {name!r}, declared integer: class names are not read — write each class "
+                        f"as its number 0 … C − 1, as pandas' factorize gives them)" if integer else "")
+                raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {cell.strip()!r}, "
+                                   f"which is not a number{hint}") from None
 
 
 def _rows(path: str, what: str):
