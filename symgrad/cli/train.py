@@ -259,6 +259,9 @@ def _train(args, T) -> int:
         except DataError as e:
             raise _in_command_words(e, args, model) from None
         data, validation = split_off(data, args.validation_split, args.seed)
+        held, kept = (len(next(iter(part.values()))) for part in (validation, data))
+        print(f"symgrad train: training on {kept} samples of {args.data}, validating on the other {held} "
+              f"(--validation-split {args.validation_split:g}, drawn with --seed {args.seed})", file=sys.stderr)
     # the parameters the model file does not give are drawn by train, as sg.train draws them (He
     # for a weight feeding a relu, fans from the graph, biases 0, batch norm's scale 1; --seed)
     values = resumed if resumed is not None else model.values

@@ -99,8 +99,9 @@ def test_validation_split_holds_out_a_random_part_the_same_for_the_same_seed():
 
 def test_validation_split_on_the_command_line(files, capsys):
     assert _train(files, "--data", str(files / "d.csv"), "--validation-split", "0.2") == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "val_loss" in out and "val_accuracy" in out
+    assert f"training on 24 samples of {files / 'd.csv'}, validating on the other 6 (--validation-split 0.2" in err
     assert _train(files, "--data", str(files / "d.csv"), "--validation-split", "0.2", "--validation",
                   str(files / "d.npz")) == 2
     assert "give one of them" in capsys.readouterr().err
