@@ -72,6 +72,8 @@ class EarlyStop:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             head, _, rest = str(monitor).partition("_")
             other = {"val": "train", "train": "val"}.get(head, "") + "_" + rest
+            if rest and other not in names and head in ("val", "train"):     # val_acc without validation
+                other = next(iter(difflib.get_close_matches(other, names, n=1)), other)
             if rest and other in names:      # not 'loss' (the training loss) for val_loss without validation
                 hint = (f" (did you mean {other!r}? there is {'no' if head == 'val' else 'a'} "
                         f"validation set)")
