@@ -61,8 +61,13 @@ def columns_per_sample(inputs) -> list:
     return out
 
 
-def read_table(path: str, inputs, what: str = "--data") -> dict:
-    """The arrays of the table ``path`` for each input (see the module)."""
+class Table(dict):
+    """The arrays of a table by input name, and ``lines``: the file's line number of each sample."""
+    lines: list
+
+
+def read_table(path: str, inputs, what: str = "--data") -> Table:
+    """The arrays of the table ``path`` for each input (see the module), with each sample's line."""
     layout = columns_per_sample(inputs)
     rows, lines = _rows(path, what)
     want = sum(k for _, _, k, _ in layout)
@@ -95,7 +100,8 @@ def read_table(path: str, inputs, what: str = "--data") -> dict:
         raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {rows[i][j].strip()!r} ({len(bad)} "
                            f"non-finite cell{'s' if len(bad) > 1 else ''} in {count} row{'s' if count > 1 else ''}); "
                            f"training needs finite numbers: drop or fill those rows")
-    out, col = {}, 0
+    out, col = Table(), 0
+    out.lines = lines
     for name, shape, k, integer in layout:
         block = table[:, col:col + k]
         if integer:

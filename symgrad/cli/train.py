@@ -252,12 +252,13 @@ def _train(args, T) -> int:
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
     opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)
     program = _model.compile_program(model, args.target, opt, args.dtype)
+    lines_of = {"data": getattr(data, "lines", None), "validation": getattr(validation, "lines", None)}
     if args.validation_split is not None:
         from ..compiling.training_data import _check_data_labels
         try:        # over the whole file first: a bad label is then named by its sample in --data
             _check_data_labels(program, data)
         except DataError as e:
-            raise _in_command_words(e, args, model) from None
+            raise _in_command_words(e, args, model, {"data": getattr(data, "lines", None)}) from None
         data, validation = split_off(data, args.validation_split, args.seed)
         held, kept = (len(next(iter(part.values()))) for part in (validation, data))
         print(f"symgrad train: training on {kept} samples of {args.data}, validating on the other {held} "
@@ -291,7 +292,7 @@ def _train(args, T) -> int:
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
                           patience=args.patience, monitor=args.monitor, mode=args.mode, on_epoch=line_now)
     except (T.TrainingArgumentError, DataError) as e:
-        raise _in_command_words(e, args, model) from None
+        raise _in_command_words(e, args, model, lines_of) from None
     except T.TrainingDiverged as e:
         # train saved the last good values to --checkpoint (saved_to); without one, say how to keep
         # them, rather than claim they are kept: a command has no exception's .values
@@ -338,9 +339,10 @@ def _train(args, T) -> int:
     return 0
 
 
-def _in_command_words(e, args, model) -> Exception:
+def _in_command_words(e, args, model, lines_of=None) -> Exception:
     """sg.train's refusal of an argument, said with the command's options and files (its fields,
-    not its message text, say what it is about: `TrainingArgumentError`); anything else unchanged."""
+    not its message text, say what it is about: `TrainingArgumentError`); anything else unchanged.
+    ``lines_of``: "data" / "validation" -> the line of each sample, for a table."""
     files = {"data": ("--data", args.data), "validation": ("--validation", args.validation)}
     if args.validation_split is not None:       # the validation data are part of --data's file
         files["validation"] = ("--data", f"{args.data} (the --validation-split {args.validation_split:g} held out)")
@@ -349,8 +351,12 @@ def _in_command_words(e, args, model) -> Exception:
     if about in files and said is not None and getattr(e, "key", None) is not None:
         # an array of that file, checked before the first step: "data['x'] has shape ..."
         flag, path = files[about]
-        return SymgradError(f"{flag} {path}{said}" if said.startswith(":") else
-                            f"{flag} {path}: the array {e.key!r}{said}")
+        lines = (lines_of or {}).get(about)
+        sample = getattr(e, "sample", None)
+        line = (f"; that is line {lines[sample]} of {path}" if lines is not None and sample is not None
+                and 0 <= sample < len(lines) else "")          # a table's sample by its line
+        return SymgradError((f"{flag} {path}{said}" if said.startswith(":") else
+                             f"{flag} {path}: the array {e.key!r}{said}") + line)
     if about == "metrics" and getattr(e, "dataset", None) in files and isinstance(e.__cause__, SymgradError):
         # train probes the metrics on the data first: arrays the program cannot take (a wrong
         # shape, labels that are no classes) are the data file's fault, not a metric's

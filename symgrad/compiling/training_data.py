@@ -230,7 +230,9 @@ def _check_data_labels(program, data: dict, what: str = "data") -> None:
         try:
             check(name, by_name[name], int(n))
         except LabelRangeError as e:
-            raise about_array(LabelRangeError, what, name, f": {e} (entry counted over the whole array)") from None
+            told = about_array(LabelRangeError, what, name, f": {e} (entry counted over the whole array)")
+            told.sample = getattr(e, "sample", None)
+            raise told from None
 
 
 def _sample_hint(got: tuple, declared: tuple, array: str) -> str:

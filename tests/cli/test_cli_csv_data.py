@@ -64,7 +64,9 @@ def _error(files, capsys, text, model="model.py"):
     ("1,2,3,4,0\n1,2,3,4\n", "line 2 has 4 columns, but line 1 has 5"),
     ("1,2,3,4,cat\n1,2,3,4,dog\n", "line 1, column 5 holds 'cat', which is not a number (the column of 'y', "
                                    "declared integer: class names are not read"),
-    ("1,2,3,4,0\n\n1,2,3,4,7\n", "the input 'y' holds labels or indices, integers 0 ... 2"),
+    ("x,y\n1,2,3,4,0\n\n1,2,3,4,7\n", "the input 'y' holds labels or indices, integers 0 ... 2 (an axis of 3); "
+                                      "entry 1 is 7: past the last one, 2 (entry counted over the whole array); "
+                                      "that is line 4 of"),
 ])
 def test_a_bad_table_is_named_by_line_and_column(files, capsys, text, said):
     """Before: "--data bad.csv is not a .npz file ...": a table was not read at all."""
