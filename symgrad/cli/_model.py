@@ -36,7 +36,6 @@ import argparse
 import contextlib
 import os
 import runpy
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -196,9 +195,9 @@ def _in_model_file(model: Model):
     try:
         yield
     except FreeSymbolError as e:
-        said = re.sub(r"add (it|each) to params=\[\.\.\.\] or inputs=\[\.\.\.\]",
-                      r"add \1 to the model file's params or inputs list (or write a constant as a number)",
-                      str(e))
+        names = getattr(e, "names", None)
+        said = str(e) if names is None else (f"{e.said}; add {'it' if len(names) == 1 else 'each'} to the model "
+                                             f"file's params or inputs list (or write a constant as a number)")
         raise FreeSymbolError(f"{model.path}: {said}") from None
 
 
@@ -233,7 +232,10 @@ def add_optimizer_arguments(parser):
     parser.add_argument("--optimizer", choices=optim.NAMES, type=str.lower,
                         help="the optimizer (default: the model file's optimizer, else adam)")
     from .main import finite_at_least
-    parser.add_argument("--lr", type=finite_at_least(0), help="learning rate (replaces the optimizer's)")
+    parser.add_argument("--lr", type=finite_at_least(0),
+                        help="learning rate: replaces the optimizer's; a WarmupCosine schedule keeps its shape with "
+                             "LR at its peak, a LinearAnnealing starts at LR, any other schedule becomes the "
+                             "constant LR (said on stderr)")
     parser.add_argument("--clip-grad-norm", type=float, metavar="MAX_NORM",
                         help="clip the gradients by their global 2-norm before each update (torch's "
                              "clip_grad_norm_(parameters, max_norm))")

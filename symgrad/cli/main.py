@@ -10,16 +10,28 @@ exit 141 (128 + SIGPIPE), the status a Unix tool killed by SIGPIPE gets.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import importlib
 import math
 import os
 import re
 import sys
+import warnings
 
 from ..errors import SymgradError
 
 COMMANDS = ["derive", "check", "compile", "train"]
+EPILOG = """examples:
+  symgrad derive "sigmoid(w*x + b)" --wrt w
+  symgrad check "x**2*y" --wrt x --claimed "2*x*y"
+  symgrad compile model.py -o step.py
+  symgrad train model.py --data train.csv --validation-split 0.2 --checkpoint ck.npz
+
+A model file (MODEL.py, of compile and train) is Python and is run: only pass files you trust.
+Every other argument is data, parsed and never evaluated. An error is one line on stderr with
+exit status 2; Ctrl-C exits 130. Run symgrad COMMAND --help for a command's arguments, its exit
+statuses and more examples."""
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141            # 128 + SIGPIPE
@@ -128,7 +140,7 @@ def plain(text):
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     parser = Parser(prog="symgrad", description=plain(__doc__.splitlines()[0]),
-                    epilog="Run symgrad COMMAND --help for a command's arguments and examples.")
+                    formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
@@ -177,6 +189,18 @@ def _quiet_after_broken_pipe() -> None:
     os.close(devnull)
 
 
+@contextlib.contextmanager
+def _warnings_as_lines(prog):
+    """A warning while the command runs (sg.compile's NoGradientWarning, a schedule that ends before
+    training does) as one line on stderr, ``symgrad train: warning: ...``, not Python's two: the file
+    and line inside symgrad that issued it, and that line's source."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{prog}: warning: {one_line(message)} ({category.__name__})", file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def _run(argv) -> int:
     parser = build_parser()
     try:
@@ -188,7 +212,8 @@ def _run(argv) -> int:
         return EXIT_BAD_INPUT
     prog = f"symgrad {args.command}"
     try:
-        return int(args.func(args) or 0)
+        with _warnings_as_lines(prog):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -1,43 +1,72 @@
 """``symgrad train MODEL.py --data data.npz``: compile a model file (what it defines is
 said below) and train it on a ``.npz`` dataset with one array per input, keyed by the
 input's name, samples on the first axis: for the example below, ``np.savez("data.npz", x=X, t=T)``
-with X of shape (samples, 4) and T (samples, 3).
+with X of shape (samples, 4) and T (samples, 3). A ``.csv`` (or ``.tsv``) table works too: one row
+per sample, its columns the inputs' entries in the order of the model file's ``inputs`` (4 for x,
+then 3 for t; a header row is skipped).
 
-Each epoch prints one line: ``loss``, the mean of its minibatch losses, then the metrics after the
-epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file names its
-``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``).
+Each epoch prints one line as it ends: ``loss``, the mean of its minibatch losses, then the metrics
+after the epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file names its
+``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``). A
+progress bar is drawn on stderr when it is a terminal (not in a log or a pipe).
 --checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
 --resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
-(under another --optimizer, that optimizer's state starts afresh). Without --checkpoint (or
---best) the trained values are not kept, and the command says so at the end."""
+(give the same --data and --seed; under another --optimizer, that optimizer's state starts afresh).
+Without --checkpoint (or --best) the trained values are not kept, and the command says so at the
+end (with how to read a checkpoint back in Python).
+
+Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf), 2 bad input
+(one line on stderr saying what and where), 130 Ctrl-C, 143 SIGTERM (taken as Ctrl-C: training
+stops at the next step and --checkpoint is saved).
+
+Examples:
+
+    symgrad train model.py --data train.npz --validation val.npz --epochs 30 --checkpoint ck.npz
+    symgrad train model.py --data digits.csv --validation-split 0.2 --patience 5 --best best.npz
+    symgrad train model.py --data digits.csv --validation-split 0.2 --resume ck.npz --checkpoint ck.npz"""
 from __future__ import annotations
 
+import argparse
 import os
-import re
 import sys
 
 import numpy as np
 
-from ..errors import SymgradError
+from ..errors import DataError, SymgradError
 from . import _model
+from .csv_data import is_table, read_table
 from .main import int_at_least
+from .sigterm import EXIT_TERMINATED, terminate_as_interrupt
 
 
 def register(subparsers):
-    p = _model.model_parser(subparsers, "train", "train a model file on a .npz dataset", __doc__)
+    p = _model.model_parser(subparsers, "train", "train a model file on a .npz or .csv dataset", __doc__)
     p.epilog = __doc__.split("\n\n", 1)[1]          # what it prints, what is saved
-    p.add_argument("--data", required=True, metavar="DATA.npz", help="training data, one array per input")
-    p.add_argument("--validation", metavar="VAL.npz", help="validation data, evaluated each epoch")
+    p.add_argument("--data", required=True, metavar="DATA",
+                   help="training data: a .npz with one array per input, keyed by the input's name, or a .csv "
+                        "(.tsv) table, one row per sample, its columns the inputs' entries in the order of "
+                        "the model file's inputs (a header row is skipped)")
+    p.add_argument("--validation", metavar="VAL", help="validation data (.npz or .csv), evaluated each epoch")
+    p.add_argument("--validation-split", type=_fraction, metavar="FRACTION",
+                   help="hold out this fraction of --data (0 < FRACTION < 1, e.g. 0.2) as the validation data, "
+                        "drawn at random with --seed (the same samples again on --resume with the same "
+                        "--seed); instead of --validation")
     p.add_argument("--epochs", type=int_at_least(0), default=10,
                    help="passes over the data (default 10; with --resume, more passes)")
     p.add_argument("--batch-size", type=int_at_least(1), default=32,
                    help="minibatch size (default 32; the last of an epoch may be smaller)")
     p.add_argument("--seed", type=int_at_least(0), default=0,
-                   help="seed of the initial values and the shuffling")
+                   help="seed of the initial values, the shuffling and --validation-split (default 0)")
     _model.add_target_argument(p)
-    p.add_argument("--checkpoint", metavar="CK.npz", help="save values, state and step here each epoch")
-    p.add_argument("--resume", metavar="CK.npz", help="start from this checkpoint")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--checkpoint", metavar="CK.npz",
+                   help="save the values, the optimizer state and the step count here after each epoch, and on "
+                        "Ctrl-C or divergence (atomically: never half-written)")
+    p.add_argument("--resume", metavar="CK.npz",
+                   help="go on from this checkpoint (its values, optimizer state, step and epoch count) for "
+                        "--epochs more epochs; it may be the --checkpoint file itself")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar, also on a terminal (there is none where stderr is a log or a pipe); "
+                        "the epoch lines still come as each epoch ends")
     p.add_argument("--patience", type=int_at_least(1), metavar="EPOCHS",
                    help="early stopping: stop after this many epochs without improvement of --monitor")
     p.add_argument("--monitor", metavar="NAME",
@@ -63,6 +92,8 @@ def load_data(path, inputs, what="--data") -> dict:
         raise SymgradError(f"{what}: no such file: {path}" + (f" (there is {near}: np.savez adds the "
                                                               f".npz; give {what} {near})" if near else ""))
     names = [s.name for s in inputs]
+    if is_table(path):                   # a CSV: its columns, in the order of the inputs
+        return read_table(path, inputs, what)
     arrays = _npz_arrays(path, names, what)
     missing = [n for n in names if n not in arrays]
     if missing:
@@ -111,7 +142,8 @@ def _npz_arrays(path, names, what) -> dict:
             head = f.read(6)
         kind = ("a single array (.npy), not a .npz of arrays keyed by the inputs' names"
                 if head == b"\x93NUMPY" else "not a .npz file (a zip archive of arrays, as np.savez writes)")
-        raise SymgradError(f"{what}: {path} is {kind}; write one array per input with {how}")
+        raise SymgradError(f"{what}: {path} is {kind}; write one array per input with {how} (a table of "
+                           f"numbers, one row per sample, is read when its name ends in .csv or .tsv)")
     arrays = {}
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -140,20 +172,54 @@ def run(args) -> int:
     to --checkpoint), 2 for bad input (raised as SymgradError)."""
     from ..compiling import training as T
 
+    with terminate_as_interrupt() as term:
+        try:
+            code = _train(args, T)
+        except KeyboardInterrupt as e:             # Ctrl-C before training started, or a second one
+            said = "SIGTERM" if term.received else "Ctrl-C"
+            if getattr(e, "history", None) is not None:
+                kept = (f"; {args.checkpoint} holds the last completed save" if args.checkpoint else "")
+                print(f"symgrad train: aborted ({said}) after step {e.history.step}{kept}",
+                      file=sys.stderr)
+            else:
+                print(f"symgrad train: interrupted ({said}) before training started; nothing was saved",
+                      file=sys.stderr)
+            code = 130
+    return EXIT_TERMINATED if term.received and code == 130 else code
+
+
+def _fraction(text):
+    """An argparse type: a number strictly between 0 and 1."""
     try:
-        return _train(args, T)
-    except KeyboardInterrupt as e:             # Ctrl-C before training started, or a second one
-        if getattr(e, "history", None) is not None:
-            kept = (f"; {args.checkpoint} holds the last completed save" if args.checkpoint else "")
-            print(f"symgrad train: aborted (Ctrl-C) after step {e.history.step}{kept}",
-                  file=sys.stderr)
-        else:
-            print("symgrad train: interrupted (Ctrl-C) before training started; nothing was saved",
-                  file=sys.stderr)
-        return 130
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1 (0.2 holds out a fifth), got "
+                                         f"{text!r}") from None
+    if not 0 < x < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction strictly between 0 and 1 (0.2 holds out a fifth), "
+                                         f"got {text}" + (" (a percentage? write 0.2 for 20%)" if 1 < x < 100 else ""))
+    return x
+
+
+def split_off(data: dict, fraction: float, seed: int):
+    """(training data, validation data): ``fraction`` of the samples, at least one, drawn at random
+    for validation — a stream of its own seeded by ``seed``, so the same --seed holds out the same
+    samples, and the shuffling of training (default_rng(seed)) is as without the split. Samples keep
+    their order within each part."""
+    n = len(next(iter(data.values())))
+    k = int(round(n * fraction))
+    if not 1 <= k <= n - 1:
+        raise SymgradError(f"--validation-split {fraction:g} of --data's {n} samples holds out {k}: there must "
+                           f"be at least one sample on each side")
+    held = np.zeros(n, dtype=bool)
+    held[np.random.default_rng([seed, 0x5A17]).permutation(n)[:k]] = True
+    return {name: a[~held] for name, a in data.items()}, {name: a[held] for name, a in data.items()}
 
 
 def _train(args, T) -> int:
+    if args.validation_split is not None and args.validation is not None:
+        raise SymgradError("--validation-split holds out part of --data as the validation data; --validation "
+                           "gives it: give one of them")
     if args.monitor is not None and args.patience is None:     # said with the command's options
         raise SymgradError(f"--monitor {args.monitor} names what --patience watches: give --patience EPOCHS too")
     if args.mode != "auto" and args.patience is None:
@@ -186,6 +252,17 @@ def _train(args, T) -> int:
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
     opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)
     program = _model.compile_program(model, args.target, opt, args.dtype)
+    lines_of = {"data": getattr(data, "lines", None), "validation": getattr(validation, "lines", None)}
+    if args.validation_split is not None:
+        from ..compiling.training_data import _check_data_labels
+        try:        # over the whole file first: a bad label is then named by its sample in --data
+            _check_data_labels(program, data)
+        except DataError as e:
+            raise _in_command_words(e, args, model, {"data": getattr(data, "lines", None)}) from None
+        data, validation = split_off(data, args.validation_split, args.seed)
+        held, kept = (len(next(iter(part.values()))) for part in (validation, data))
+        print(f"symgrad train: training on {kept} samples of {args.data}, validating on the other {held} "
+              f"(--validation-split {args.validation_split:g}, drawn with --seed {args.seed})", file=sys.stderr)
     # the parameters the model file does not give are drawn by train, as sg.train draws them (He
     # for a weight feeding a relu, fans from the graph, biases 0, batch norm's scale 1; --seed)
     values = resumed if resumed is not None else model.values
@@ -203,52 +280,25 @@ def _train(args, T) -> int:
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:
         metrics["accuracy"] = T.accuracy(model.target)
-    printed = []          # without the bar, each epoch's line as it ends (it came only after the last)
+    printed = []          # each epoch's line as it ends (train keeps the bar below them)
 
     def line_now(record):
         print(_epoch_line(record), flush=True)
         printed.append(record)
+    bar = _progress_wanted(args)
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
-                          seed=args.seed, validation=validation, progress=not args.no_progress,
+                          seed=args.seed, validation=validation, progress=bar,
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
-                          patience=args.patience, monitor=args.monitor, mode=args.mode,
-                          on_epoch=line_now if args.no_progress else None)
-    except T.TrainingArgumentError as e:
-        # train probes the loss on the data first: arrays the program cannot take (a wrong shape)
-        # are the data file's fault, not a metric's — say so, with train's own reason
-        cause = e.__cause__
-        if isinstance(cause, SymgradError) and "first probe" in str(e):
-            flag, path = (("--validation", args.validation) if "on the validation" in str(e)
-                          else ("--data", args.data))
-            said = str(cause).replace("use metrics=['loss'] (or a metric of your own)",
-                                      "leave target out of the model file (target names the input that "
-                                      "holds class labels, for the accuracy)")
-            raise SymgradError(f"{flag} {path}: {said}") from None
-        if str(e).startswith(f"monitor={args.monitor!r} is not recorded"):
-            said = str(e).split(" is not recorded", 1)[1]
-            hint = ""
-            if "acc" in str(args.monitor) and (model.target is None or not model.outputs):
-                hint = ("; accuracy is recorded when the model file defines outputs and target (the input "
-                        "holding the labels)")
-            raise SymgradError(f"--monitor {args.monitor}: not recorded{said}{hint}") from None
-        for said, flag, path in (("data[", "--data", args.data), ("validation[", "--validation",
-                                                                  args.validation)):
-            if str(e).startswith(said):        # an array of that file, checked before the first step
-                said_of = re.sub(r"^\w+\[[^\]]*\]: ", "", str(e))    # "data['x']: the input 'x' ..."
-                raise SymgradError(f"{flag} {path}: {said_of}") from None
-        raise
+                          patience=args.patience, monitor=args.monitor, mode=args.mode, on_epoch=line_now)
+    except (T.TrainingArgumentError, DataError) as e:
+        raise _in_command_words(e, args, model, lines_of) from None
     except T.TrainingDiverged as e:
-        # train saved the last good values to --checkpoint (its message says so); without one,
-        # say how to keep them, rather than claim they are kept: a command has no exception's .values
-        msg = _one_line(e)
-        kept = "; the values from before this step are kept (the exception's .values)"
-        best = re.search(r"; the values of the best epoch by .*? are its \.history\.values", msg)
-        msg = msg.replace(best.group(0), "") if best else msg
-        if args.checkpoint:
-            msg = msg.replace(kept + " and saved to", "; the values from before this step are saved to")
-        else:
-            msg = msg.replace(kept, "") + "; pass --checkpoint CK.npz to save the values from before this step"
+        # train saved the last good values to --checkpoint (saved_to); without one, say how to keep
+        # them, rather than claim they are kept: a command has no exception's .values
+        msg = _one_line(e.account) + (f"; the values from before this step are saved to {e.saved_to}"
+                                      if e.saved_to else
+                                      "; pass --checkpoint CK.npz to save the values from before this step")
         h = e.history
         if args.best is not None and h is not None and h.best is not None:
             # --best promised the best epoch's values: a later divergence does not take them away
@@ -261,7 +311,7 @@ def _train(args, T) -> int:
         return 1
     _print_epochs(history, len(printed))
     if history.interrupted:
-        if args.no_progress:                   # with the bar on, train has printed it already
+        if not bar:                            # with the bar on, train has printed it already
             print(f"symgrad train: {history.message}", file=sys.stderr)
         if args.best is not None and history.best is not None:      # --best's promise, Ctrl-C or not
             print(f"symgrad train: {_save_best(T, args.best, history)}", file=sys.stderr)
@@ -287,6 +337,56 @@ def _train(args, T) -> int:
         print("symgrad train: the trained values were not saved: pass --checkpoint CK.npz to keep them "
               "(symgrad.compiling.training.load('CK.npz').values)", file=sys.stderr)
     return 0
+
+
+def _in_command_words(e, args, model, lines_of=None) -> Exception:
+    """sg.train's refusal of an argument, said with the command's options and files (its fields,
+    not its message text, say what it is about: `TrainingArgumentError`); anything else unchanged.
+    ``lines_of``: "data" / "validation" -> the line of each sample, for a table."""
+    files = {"data": ("--data", args.data), "validation": ("--validation", args.validation)}
+    if args.validation_split is not None:       # the validation data are part of --data's file
+        files["validation"] = ("--data", f"{args.data} (the --validation-split {args.validation_split:g} held out)")
+    about = getattr(e, "argument", None)
+    said = getattr(e, "said", None)
+    if about in files and said is not None and getattr(e, "key", None) is not None:
+        # an array of that file, checked before the first step: "data['x'] has shape ..."
+        flag, path = files[about]
+        lines = (lines_of or {}).get(about)
+        sample = getattr(e, "sample", None)
+        line = (f"; that is line {lines[sample]} of {path}" if lines is not None and sample is not None
+                and 0 <= sample < len(lines) else "")          # a table's sample by its line
+        return SymgradError((f"{flag} {path}{said}" if said.startswith(":") else
+                             f"{flag} {path}: the array {e.key!r}{said}") + line)
+    if about == "metrics" and getattr(e, "dataset", None) in files and isinstance(e.__cause__, SymgradError):
+        # train probes the metrics on the data first: arrays the program cannot take (a wrong
+        # shape, labels that are no classes) are the data file's fault, not a metric's
+        flag, path = files[e.dataset]
+        cause = e.__cause__
+        if getattr(cause, "argument", None) == "metrics" and getattr(cause, "fix", None):    # accuracy's
+            said = (f"{cause.said}: leave target out of the model file (target names the input that holds "
+                    f"class labels, for the accuracy)")
+        else:
+            said = str(cause)
+        return SymgradError(f"{flag} {path}: {said}")
+    if about == "monitor" and said is not None:
+        hint = ""
+        if "acc" in str(args.monitor) and (model.target is None or not model.outputs):
+            hint = ("; accuracy is recorded when the model file defines outputs and target (the input "
+                    "holding the labels)")
+        return SymgradError(f"--monitor {args.monitor}: {said}{hint}")
+    return e
+
+
+def _progress_wanted(args) -> bool:
+    """The progress bar: on a terminal unless --no-progress. Where stderr is no terminal (a CI log,
+    a file, a pipe) a bar is a stream of carriage returns, one per redraw, so there is none: the
+    epoch lines on stdout are the progress."""
+    if args.no_progress:
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):       # a closed or unusual stream
+        return False
 
 
 def _save_best(T, path, history) -> str:

@@ -157,7 +157,9 @@ def label_range_error(name: str, n: int, i: int, v: float, more: str = "",
     what = (f"indices of an embedding's rows, integers 0 ... {n - 1} ({n} rows)" if rows
             else f"class labels, integers 0 ... {n - 1} ({n} classes)")
     shown = str(v) if isinstance(v, (int, str)) else f"{v:g}"      # an integer label (int64 on the device) as one
-    return LabelRangeError(f"the input {name!r} holds {what}; example {i} has {shown}{more}")
+    e = LabelRangeError(f"the input {name!r} holds {what}; example {i} has {shown}{more}")
+    e.sample = int(i)               # the example (row of the data), for a caller naming it its own way
+    return e
 
 
 def empty_batch(ispec) -> str:

@@ -46,6 +46,7 @@ from ..core.policy import DEFAULT, Subgradients, check_policy
 from ..core.reverse import backward
 from .batch_kind import check_declaration, per_example_tensors
 from .batching import Lift
+from .options_elsewhere import ELSEWHERE
 # where backends register, what they get and give, and the checks of a batch's arrays: re-exported
 # (the backends and programs import them from here too)
 from .backends import (_ADAPTER_MODULES, _BACKEND_MODULES, ADAPTERS, BACKENDS, Compiled,  # noqa: F401
@@ -129,7 +130,7 @@ def _short(e, limit: int = 90) -> str | None:
     return s if len(s) <= limit else s[:limit - 3] + "..."
 
 
-@keywords()
+@keywords(elsewhere=ELSEWHERE["compile"])
 def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, dtype: str = "float32",
             outputs=None, reduction: str = "mean", seed: int = 0,
             policy: Subgradients = DEFAULT, precision: str | None = None) -> "Program":
@@ -219,10 +220,11 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
                                   f"declared and {shp(s)} not); values are keyed by name, so rename one")
         if unknown:
             one = len(unknown) == 1
-            raise FreeSymbolError(
-                f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which "
-                + ("is neither a parameter nor an input; add it" if one else
-                   "are neither parameters nor inputs; add each") + " to params=[...] or inputs=[...]")
+            said = (f"the {what} uses {', '.join(repr(s.name) for s in unknown)}, which "
+                    + ("is neither a parameter nor an input" if one else "are neither parameters nor inputs"))
+            e = FreeSymbolError(f"{said}; add {'it' if one else 'each'} to params=[...] or inputs=[...]")
+            e.said, e.names = said, [s.name for s in unknown]   # for a caller with its own advice (symgrad's CLI)
+            raise e
     shape = tuple(getattr(loss, "shape", ()) or ())
     if whole and shape not in ((), (1, 1)):         # ("a scalar per example" is the other kind's rule)
         raise ShapeError(f"the loss must be a scalar, but it has shape {format_shape(shape)}; a declaration over "

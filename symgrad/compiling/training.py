@@ -45,7 +45,7 @@ from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
-           "METRIC_NAMES", "init_values", "relu_weights", "param_roles"]
+           "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning"]
 
 import math
 import os
@@ -65,9 +65,10 @@ from .training_data import (_check_data, _check_data_labels, _check_declared_sha
 from .training_early_stop import EarlyStop, direction
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
-from .training_options import options_said
+from .options_elsewhere import ELSEWHERE
 from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, loss_over_batch, mean_loss, predict
 from .training_results import History, TrainingArgumentError, TrainingDiverged
+from .training_schedule import ScheduleEndsWarning, warn_schedules_end  # noqa: F401
 
 
 def _check_count(name, value, least):
@@ -99,8 +100,7 @@ def _check_seed(seed) -> None:
                                 + (f" of type {type(seed).__name__}" if not isinstance(seed, (int, float)) else ""))
 
 
-@options_said
-@keywords()
+@keywords(elsewhere=ELSEWHERE["train"])
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool = True,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
@@ -111,7 +111,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       axis; or a tuple of arrays, a torch ``TensorDataset`` or a ``Subset`` of one (``random_split``),
       in the order of the program's inputs.
     - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
-      with its state, and with step and epoch numbers that go on from it). ``state``: the optimizer state (default
+      with its state, and with step and epoch numbers that go on from it; or the `History` a call
+      returned, to go on from where it ended, as from its checkpoint). ``state``: the optimizer state (default
       ``program.init_state(values)``).
     - ``shuffle``/``seed``: a new permutation of the samples each epoch, from
       ``numpy.random.default_rng(seed)``; the last minibatch of an epoch may be smaller.
@@ -123,7 +124,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     - ``progress``: a tqdm progress bar on stderr with the running loss.
     - ``on_epoch``: called after each epoch (its checkpoint saved) with a copy of its record, the
       dict ``history.epochs`` gets: to print or log it as it comes (``symgrad train`` prints its
-      lines so), or plot it.
+      lines so), or plot it. The progress bar is cleared while it runs and drawn again after, so
+      what it prints stands above the bar.
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.
     - ``patience``: early stopping — training stops after ``patience`` epochs in which ``monitor``
@@ -198,6 +200,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if checkpoint is not None:
         check_checkpoint_path(checkpoint)
     step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)
+    if isinstance(values, History):  # a History from train: go on from where it ended, as from its checkpoint
+        values = _history_checkpoint(values)
     resumed = isinstance(values, Checkpoint)
     if resumed:
         ck = values
@@ -250,6 +254,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     for _ in range(done if shuffle else 0):
         rng.permutation(n)
     per_epoch = math.ceil(n / batch_size)
+    if epochs:          # a schedule that ends (at 0) before training does: said now, not by flat epoch lines
+        taken = _schedule_steps_taken(state, step)
+        warn_schedules_end(program, taken + 1, taken + epochs * per_epoch, per_epoch)
     history = History(values=values, state=state, step=step)
     if early is not None:            # what the stop compares, as decided (a report need not guess it)
         history.monitor, history.mode = early.monitor, "max" if early.maximize else "min"
@@ -309,20 +316,23 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                      for k, v in record.items() if k != "seconds"})
                     save_now(epoch)
                     if on_epoch is not None:
-                        on_epoch(dict(record))
+                        with _bar_aside(bar):     # what on_epoch prints goes above the bar, not into it
+                            on_epoch(dict(record))
                     if early is not None and early.update(record, values, state, step):
                         history.stopped_early = True
                         break
             except _Stop:
                 pass
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as e:
                 if interrupts.count >= 2:             # the second Ctrl-C: abort
                     raise
-                interrupts.count = 1                  # raised by a step or metric, or no handler
+                if not interrupts.count:              # raised by a step or metric, or no handler
+                    interrupts.signum = getattr(e, "signum", interrupts.signum)    # (a SIGTERM passed on)
+                interrupts.count = 1
             if interrupts.count:
                 history.interrupted = True
                 save_now(done + len(history.epochs))  # a second Ctrl-C here aborts the save whole
-                history.message = _interrupted_message(history, done, per_epoch, checkpoint)
+                history.message = _interrupted_message(history, done, per_epoch, checkpoint, interrupts.signum)
     except KeyboardInterrupt as e:
         e.history = history                           # what was trained (the values: last good step)
         raise
@@ -344,6 +354,26 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
             if progress:
                 print(history.message, file=sys.stderr)
     return history
+
+
+def _history_checkpoint(history: History) -> Checkpoint:
+    """What ``train(values=history)`` goes on from: the checkpoint that run would have saved at its
+    end — its last values, state, step count and completed epochs; with early stopping, the best
+    epoch's (``history.best``: the values it returned are that epoch's)."""
+    if history.best_epoch is not None and history.best is not None:
+        return history.best
+    done = history.epochs[-1]["epoch"] if history.epochs else 0
+    return Checkpoint(history.values, history.state, history.step, done)
+
+
+def _schedule_steps_taken(state, step: int) -> int:
+    """The steps a schedule has counted before this run: the optimizer state's ``t`` (which a fresh
+    state for a resumed run starts at 0), else ``step``."""
+    t = state.get("t") if isinstance(state, Mapping) else None
+    try:
+        return int(np.asarray(to_numpy(t)).reshape(-1)[0]) if t is not None else step
+    except (TypeError, ValueError, IndexError):
+        return step
 
 
 def _keep_best(history, early) -> None:
@@ -380,10 +410,11 @@ def _diverged(program, values, state, new_values, batch, step, epoch, loss, hist
     if checkpoint is not None:
         kept += f" and saved to {os.fspath(checkpoint)}"
     what = f"{why} (loss {loss})" if param == "loss" else f"parameter {param!r}: {why} (loss {loss})"
-    return TrainingDiverged(
-        f"training diverged at step {step} (epoch {epoch}): {what}"
-        f"{_growth_hint(program, history) or _sudden_hint(program, history, values)}{kept}",
-        step=step, param=param, loss=loss, values=values, state=state, history=history)
+    account = (f"training diverged at step {step} (epoch {epoch}): {what}"
+               f"{_growth_hint(program, history) or _sudden_hint(program, history, values)}")
+    return TrainingDiverged(account + kept, step=step, param=param, loss=loss, values=values, state=state,
+                            history=history, account=account,
+                            saved_to=None if checkpoint is None else os.fspath(checkpoint))
 
 
 def _sudden_hint(program, history, values) -> str:
@@ -454,6 +485,28 @@ def _culprit(program, values, new_values, batch) -> tuple[str, str]:
             if not all_finite(v):
                 return key_name(k), why
     return "loss", "the loss is not finite"
+
+
+class _bar_aside:
+    """Clear the progress bar's line while the body runs and draw the bar again after it, so that a
+    line printed meanwhile (``on_epoch=print``; ``symgrad train``'s epoch lines) stands on its own
+    line above the bar rather than in the middle of it (tqdm's ``write`` does the same)."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def __enter__(self):
+        self.bar.clear()               # a disabled bar does nothing
+        return self
+
+    def __exit__(self, *exc):
+        for stream in (sys.stdout, sys.stderr):    # what the body wrote, out before the bar is back
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        self.bar.refresh()
+        return False
 
 
 def _progress_bar(total, enabled):

@@ -17,7 +17,7 @@ from ..core.values import key_name
 from ..errors import ShapeError
 from .closest import closest_name
 from .training_arrays import to_numpy
-from .training_results import TrainingArgumentError
+from .training_results import TrainingArgumentError, about_array
 
 
 def same_sample_counts(sizes: Mapping) -> bool:
@@ -56,6 +56,10 @@ def _named_data(program, data, what="data"):
         data = _subset_arrays(data, what)
     if type(data).__name__ == "TensorDataset" and isinstance(getattr(data, "tensors", None), tuple):
         data = data.tensors
+    if (type(data).__name__ != "TensorDataset" and not isinstance(data, (tuple, list, np.ndarray))
+            and hasattr(data, "__getitem__") and hasattr(data, "__len__")
+            and any(c.__name__ == "Dataset" for c in type(data).__mro__)):     # torch's map-style Dataset
+        raise _dataset_refused(what, f"a {type(data).__name__} (a torch Dataset)")
     if isinstance(data, (tuple, list)) and data and names and all(hasattr(a, "shape") for a in data):
         if len(data) != len(names):
             raise TrainingArgumentError(
@@ -76,11 +80,21 @@ def _subset_arrays(data, what):
         index = here if index is None else here[index]     # the outer subset picks among the inner's
         inner = inner.dataset
     if type(inner).__name__ != "TensorDataset" or not isinstance(getattr(inner, "tensors", None), tuple):
-        raise TrainingArgumentError(
-            f"{what} is a Subset of a {type(inner).__name__}: sg.train takes arrays — a Subset of a "
-            f"TensorDataset (as random_split makes), a tuple of arrays or a dict by input name; a "
-            f"dataset that makes its samples in __getitem__ is not read")
+        raise _dataset_refused(what, f"a Subset of a {type(inner).__name__}")
     return tuple(to_numpy(t)[index] for t in inner.tensors)
+
+
+def _dataset_refused(what: str, kind: str) -> TrainingArgumentError:
+    """The refusal of a dataset that makes its samples in ``__getitem__``: sg.train takes arrays (it
+    would read each sample once, so a random transform there would be drawn once, not each epoch),
+    and the two lines that read them."""
+    return TrainingArgumentError(
+        f"{what} is {kind}: sg.train takes arrays — a TensorDataset or a Subset of one (as random_split "
+        f"makes), a tuple of arrays or a dict by input name — and does not call a dataset's __getitem__ "
+        f"(it would call it once per sample, not once per epoch, so a random transform there would be drawn "
+        f"once). To train on what it holds, read it once yourself: samples = [ds[i] for i in "
+        f"range(len(ds))]; data = tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in "
+        f"range(len(samples[0])))")
 
 
 def transposed_key(data: dict):
@@ -117,10 +131,10 @@ def _check_data(data, what="data") -> dict:
         found = nonfinite_entries(v)
         if found:
             count, first, _ = found
-            raise TrainingArgumentError(
-                f"{what}[{key_name(k)!r}] has non-finite entries (NaN or inf): {count} of "
-                f"{v.size}, the first at index {first[0] if len(first) == 1 else first} "
-                f"(value {v[first].item()!r}); drop or fix those samples before training")
+            raise about_array(TrainingArgumentError, what, key_name(k),
+                              f" has non-finite entries (NaN or inf): {count} of {v.size}, the first at index "
+                              f"{first[0] if len(first) == 1 else first} (value {v[first].item()!r}); drop or "
+                              f"fix those samples before training")
     return data
 
 
@@ -143,8 +157,8 @@ def _check_keys(program, data: dict, evaluations=None) -> None:
         why = (f" (did you mean {close!r}?)" if close else
                f"; train refuses an array it would ignore (a metric that reads a column that is no input "
                f"names it: metric.reads = ({name!r},))")
-        raise TrainingArgumentError(f"data[{name!r}] is not an input of this program{why}; its inputs are "
-                                    f"{', '.join(map(repr, names)) or 'none'}")
+        raise about_array(TrainingArgumentError, "data", name, f" is not an input of this program{why}; its "
+                                                               f"inputs are {', '.join(map(repr, names)) or 'none'}")
     given = {key_name(k) for k in data}
     needs = getattr(program, "_needs", {}).get("train") or [True] * len(names)
     lacking = [n for n, needed in zip(names, needs) if needed and n not in given]
@@ -175,7 +189,7 @@ def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
         if a is None or not shape or fits(dim_forms(shape), a.shape, sizes):
             continue
         decl = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-        msg = f"{what}[{sym.name!r}] has shape {a.shape}, but the input {sym.name!r} is declared {decl}"
+        msg = f" has shape {a.shape}, but the input {sym.name!r} is declared {decl}"
         if a.ndim == 1 and len(shape) == 2 and shape[1].is_Integer and np.all(np.mod(a, 1) == 0):
             c = int(shape[1])
             msg += (f": these look like integer labels, one per sample, where one-hot rows of {c} are "
@@ -192,7 +206,7 @@ def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
                     f"(or declare {sym.name!r} of shape ({shape[0]}, 1))")
         else:
             msg += " (the first axis is the samples; the others as declared)"
-        raise TrainingArgumentError(msg)
+        raise about_array(TrainingArgumentError, what, sym.name, msg)
 
 
 def _check_data_labels(program, data: dict, what: str = "data") -> None:
@@ -216,7 +230,9 @@ def _check_data_labels(program, data: dict, what: str = "data") -> None:
         try:
             check(name, by_name[name], int(n))
         except LabelRangeError as e:
-            raise LabelRangeError(f"{what}[{name!r}]: {e} (entry counted over the whole array)") from None
+            told = about_array(LabelRangeError, what, name, f": {e} (entry counted over the whole array)")
+            told.sample = getattr(e, "sample", None)
+            raise told from None
 
 
 def _sample_hint(got: tuple, declared: tuple, array: str) -> str:
@@ -261,7 +277,7 @@ def _check_per_example_shapes(spec, by_name: dict, what: str) -> None:
         try:
             fit_batch_input(sym.name, a.shape, shape, want)
         except ShapeError as e:
-            msg = f"{what}[{sym.name!r}]: {e}"
+            msg = f": {e}"
             if a.ndim == 1 and len(want) == 1 and want[0] > 1 and np.all(np.mod(a, 1) == 0):
                 c = want[0]
                 msg += (f"; these look like integer labels, one per sample, where one-hot rows of {c} "
@@ -270,7 +286,7 @@ def _check_per_example_shapes(spec, by_name: dict, what: str) -> None:
             elif _sample_hint(a.shape[1:], want, f"{what}[{sym.name!r}]"):
                 # 8×8 images where 64 pixels are declared, one value per sample where a (1, 1) is
                 msg += _sample_hint(a.shape[1:], want, f"{what}[{sym.name!r}]").replace(": ", "; ", 1)
-            raise TrainingArgumentError(msg) from None
+            raise about_array(TrainingArgumentError, what, sym.name, msg) from None
 
 
 def _check_validation(validation: dict, data: dict) -> None:
@@ -284,6 +300,5 @@ def _check_validation(validation: dict, data: dict) -> None:
             f"give the validation set the same inputs")
     for name, shape in want.items():
         if got[name] != shape:
-            raise TrainingArgumentError(
-                f"validation[{name!r}] has samples of shape {got[name]}, but data[{name!r}] has "
-                f"samples of shape {shape}")
+            raise about_array(TrainingArgumentError, "validation", name, f" has samples of shape {got[name]}, but "
+                                                                         f"data[{name!r}] has samples of shape {shape}")

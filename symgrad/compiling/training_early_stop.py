@@ -72,13 +72,14 @@ class EarlyStop:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             head, _, rest = str(monitor).partition("_")
             other = {"val": "train", "train": "val"}.get(head, "") + "_" + rest
+            if rest and other not in names and head in ("val", "train"):     # val_acc without validation
+                other = next(iter(difflib.get_close_matches(other, names, n=1)), other)
             if rest and other in names:      # not 'loss' (the training loss) for val_loss without validation
                 hint = (f" (did you mean {other!r}? there is {'no' if head == 'val' else 'a'} "
                         f"validation set)")
-            raise TrainingArgumentError(
-                f"monitor={monitor!r} is not recorded in each epoch{hint}; the epochs record "
-                f"{', '.join(repr(n) for n in names)} (metrics are val_<name> with a validation set, "
-                f"train_<name> without one)")
+            said = (f"not recorded in each epoch{hint}; the epochs record {', '.join(repr(n) for n in names)} "
+                    f"(metrics are val_<name> with a validation set, train_<name> without one)")
+            raise TrainingArgumentError(f"monitor={monitor!r} is {said}", argument="monitor", key=monitor, said=said)
         self.patience, self.monitor, self.min_delta = int(patience), monitor, float(min_delta)
         self.maximize = maximized(monitor, mode)
         self.sign = -1.0 if self.maximize else 1.0      # compare sign·value: smaller is better

@@ -21,11 +21,14 @@ class _Interrupts:
 
     def __init__(self):
         self.count = 0
+        self.signum = signal.SIGINT       # what stopped training: SIGINT, or a SIGTERM passed on to here
         self._previous = None
 
     def _handler(self, signum, frame):
         # No printing here: the handler runs between two bytecodes of the loop, maybe inside the
         # progress bar's write to stderr, which must not be re-entered.
+        if not self.count:
+            self.signum = signum
         self.count += 1
         if self.count >= 2:
             raise KeyboardInterrupt
@@ -46,7 +49,12 @@ class _Interrupts:
         return False
 
 
-def _interrupted_message(history, done, per_epoch, checkpoint) -> str:
+def signal_said(signum) -> str:
+    """How a message names the signal that stopped training: 'Ctrl-C', or 'SIGTERM'."""
+    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
+def _interrupted_message(history, done, per_epoch, checkpoint, signum=signal.SIGINT) -> str:
     taken = history.step
     epochs_done = done + len(history.epochs)
     within = len(history.loss) - len(history.epochs) * per_epoch     # steps of the unfinished epoch
@@ -54,5 +62,5 @@ def _interrupted_message(history, done, per_epoch, checkpoint) -> str:
              f"in epoch {epochs_done + 1}, after {within} of its {per_epoch} steps")
     saved = (f"; saved to {os.fspath(checkpoint)}" if checkpoint is not None else
              "; no checkpoint was given, so nothing was saved")
-    return (f"training interrupted (Ctrl-C) at step {taken}, {where}: the values are those after "
+    return (f"training interrupted ({signal_said(signum)}) at step {taken}, {where}: the values are those after "
             f"step {taken}{saved}")

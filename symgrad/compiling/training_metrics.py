@@ -164,11 +164,12 @@ def _check_classes(y, classes: int, name: str, threshold) -> None:
         return
     if not ok:
         lo, hi = float(y.min()), float(y.max())
-        raise TrainingArgumentError(
-            f"accuracy counts the samples whose predicted class is right, so the input {name!r} must hold "
-            f"{want}; it holds values from {lo:.4g} to {hi:.4g}"
-            f"{', not whole numbers' if classes > 1 and y.shape[1] == 1 and not np.all(y == np.round(y)) else ''}"
-            f" — a regression's targets have no accuracy: use metrics=['loss'] (or a metric of your own)")
+        said = (f"accuracy counts the samples whose predicted class is right, so the input {name!r} must hold "
+                f"{want}; it holds values from {lo:.4g} to {hi:.4g}"
+                f"{', not whole numbers' if classes > 1 and y.shape[1] == 1 and not np.all(y == np.round(y)) else ''}"
+                f" — a regression's targets have no accuracy")
+        fix = "use metrics=['loss'] (or a metric of your own)"
+        raise TrainingArgumentError(f"{said}: {fix}", argument="metrics", key="accuracy", said=said, fix=fix)
 
 
 _AFFINE_MOVES = ("reshape", "broadcast", "expand", "transpose", "permute")
@@ -276,9 +277,9 @@ def _probe_metrics(evaluations: dict, program, values, where, prefix: str) -> No
             got = metric(program, values, where)
             value = float(got)
         except Exception as e:  # noqa: BLE001 - any failure of the user's metric is reported as its own
-            raise TrainingArgumentError(
-                f"metrics[{name!r}] failed on a first probe (at the initial values, on the {on}): "
-                f"{type(e).__name__}: {e}") from e
+            said = f"failed on a first probe (at the initial values, on the {on}): {type(e).__name__}: {e}"
+            raise TrainingArgumentError(f"metrics[{name!r}] {said}", argument="metrics", key=name, said=said,
+                                        dataset="validation" if prefix == "val_" else "data") from e
         if not math.isfinite(value):
             raise TrainingArgumentError(
                 f"metrics[{name!r}] returned {value} on a first probe (at the initial values, on the "

@@ -126,15 +126,40 @@ class TrainingDiverged(SymgradError, FloatingPointError):
     """A step produced a non-finite loss, gradient or parameter. ``step`` is the 1-based step
     number, ``param`` the parameter's name (``"loss"`` when only the loss is not finite); ``values``
     and ``state`` are the last finite ones (from before that step); ``history`` is what was
-    recorded until then."""
+    recorded until then. ``account`` is the message's account of the step and its likely cause,
+    without what was kept; ``saved_to``, the checkpoint those values were saved to (or None): a
+    caller that words the rest itself (``symgrad train``) builds on these, not on the message."""
 
-    def __init__(self, message, *, step, param, loss, values, state, history):
+    def __init__(self, message, *, step, param, loss, values, state, history, account=None, saved_to=None):
         super().__init__(message)
         self.step, self.param, self.loss = step, param, loss
         self.values, self.state, self.history = values, state, history
+        self.account = message if account is None else account
+        self.saved_to = saved_to
 
 
 class TrainingArgumentError(ArgumentError):
     """An argument of `train` that cannot work (a validation set unlike the data, a metric that is
     not callable or fails on a first probe, a count that is not a positive integer), refused before
-    the first step. The message names the argument. An `ArgumentError` (so also a ValueError)."""
+    the first step. The message names the argument. An `ArgumentError` (so also a ValueError).
+
+    What it is about, for a caller that says it in its own words (``symgrad train`` names its
+    --data file rather than ``data['x']``), without reading the message: ``argument`` (``"data"``,
+    ``"validation"``, ``"metrics"``, ``"monitor"``, or None), ``key`` (the input's or the metric's
+    name), ``said`` (the message after its subject ``argument[key]``, or after ``monitor=...``),
+    ``fix`` (the advice at its end, when a caller may have another; ``said`` then ends before it) and
+    ``dataset`` (the data a metric was probed on: ``"data"`` or ``"validation"``)."""
+
+    def __init__(self, message, *, argument=None, key=None, said=None, fix=None, dataset=None):
+        super().__init__(message)
+        self.argument, self.key, self.fix, self.dataset = argument, key, fix, dataset
+        self.said = message if said is None else said
+
+
+def about_array(error, what: str, key, said: str):
+    """``error`` (an exception class) with the message ``what[key]<said>`` — ``data['x'] has shape
+    ...`` — and the fields ``argument``, ``key`` and ``said`` of `TrainingArgumentError` set, whatever
+    its class (a `LabelRangeError` too)."""
+    e = error(f"{what}[{key!r}]{said}")
+    e.argument, e.key, e.said = what, key, said
+    return e

@@ -134,5 +134,7 @@ def label_error(name: str, n: int, a, ok, ignored=None) -> LabelRangeError:
            "a negative index (NumPy would read it from the end, silently; torch refuses it)" if v < 0
            else f"past the last one, {n - 1}" if v >= n else "not a whole number" if v == v else "NaN")
     also = "" if ignored is None else f" or {ignored} (the ignore_index)"
-    return LabelRangeError(f"the input {name!r} holds labels or indices, integers 0 ... {n - 1} (an axis of "
-                           f"{n}){also}; {where} is {v:g}: {why}")
+    e = LabelRangeError(f"the input {name!r} holds labels or indices, integers 0 ... {n - 1} (an axis of "
+                        f"{n}){also}; {where} is {v:g}: {why}")
+    e.sample = int(np.unravel_index(i, np.shape(a))[0]) if np.ndim(a) else None   # its row of the data
+    return e

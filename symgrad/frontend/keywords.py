@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from ..errors import ArgumentError
 
@@ -28,8 +28,8 @@ OTHER_SPELLINGS = {"learning_rate": ("lr", "Keras's and optax's name"), "epsilon
 
 # torch's and Keras's names for the clipping and the parameter groups of a training step, which
 # symgrad's optimizers take (sg.optim.AdamW(lr=..., groups=[...], clip_grad_norm=1.0)): an optimizer
-# given one of these names is told the name it takes (OTHER_SPELLINGS); sg.compile or sg.train given
-# one, where the optimizer is (NOT_OFFERED)
+# given one of these names is told the name it takes; sg.compile or sg.train given one is told where
+# the optimizer is by its own table (`elsewhere=`, symgrad.compiling.options_elsewhere)
 _NORM = ("clip_grad_norm", "torch's clip_grad_norm_(parameters, max_norm) is the optimizer's clip_grad_norm=max_norm")
 _VALUE = ("clip_grad_value", "torch's clip_grad_value_(parameters, clip_value) is the optimizer's "
                              "clip_grad_value=clip_value")
@@ -41,27 +41,13 @@ OTHER_SPELLINGS.update({
     **dict.fromkeys(("clip_grad_value_", "clip_value"), _VALUE), "clipvalue": ("clip_grad_value", "Keras's name"),
     "norm_type": ("clip_norm_type", "torch's clip_grad_norm_(..., norm_type): 2 or float('inf')"),
     **dict.fromkeys(("param_groups", "params_groups", "no_decay", "no_weight_decay"), _GROUP)})
-_CLIPPING = ("gradient clipping is an option of the optimizer, applied in the compiled step before the "
-             "update: optimizer=sg.optim.AdamW(lr=1e-3, clip_grad_norm=1.0) is torch's "
-             "clip_grad_norm_(parameters, max_norm=1.0) (clip_norm_type=float('inf') its norm_type), "
-             "clip_grad_value=0.5 torch's clip_grad_value_ (docs/optimizers.md)")
-_GROUPS = ("parameter groups are an option of the optimizer: optimizer=sg.optim.AdamW(lr=1e-3, "
-           "groups=[{'params': [b1, b2], 'weight_decay': 0.0}]) gives b1 and b2 their own hyperparameters, "
-           "as torch's param_groups (docs/optimizers.md)")
-NOT_OFFERED = {**dict.fromkeys(("clip_grad_norm", "clip_grad_norm_", "max_norm", "grad_clip", "clip_norm",
-                                "clipnorm", "global_clipnorm", "clip_grad_value", "clip_grad_value_",
-                                "clip_value", "clipvalue", "gradient_clipping", "grad_norm_clip",
-                                "clip_norm_type", "norm_type"), _CLIPPING),
-               # (not "groups": a convolution's groups= is another thing; see STEP_MAKERS)
-               **dict.fromkeys(("param_groups", "params_groups", "no_decay", "no_weight_decay"), _GROUPS)}
 
-# the functions where groups= can only mean the optimizer's parameter groups
-STEP_MAKERS = ("compile", "train")
-
-
-def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None:
+def check_keywords(who: str, given: Iterable[str], valid: Iterable[str],
+                   elsewhere: Mapping[str, str] | None = None) -> None:
     """Raise `ArgumentError` for the first name of ``given`` not in ``valid``, naming the closest
-    valid one (difflib) and listing them all.
+    valid one (difflib) and listing them all. ``elsewhere`` maps an option other libraries take
+    here to where this library has it: such a name is told that, unless it is another spelling
+    of a valid name (OTHER_SPELLINGS).
 
     >>> check_keywords("derive", ["at", "stlye"], ["mode", "style", "at"])
     Traceback (most recent call last):
@@ -70,12 +56,9 @@ def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None
     """
     valid = list(dict.fromkeys(valid))
     for name in given:
-        why = NOT_OFFERED.get(name) or (_GROUPS if name == "groups" and who in STEP_MAKERS else None)
+        why = (elsewhere or {}).get(name)
         if name not in valid and why and OTHER_SPELLINGS.get(name, (None,))[0] not in valid:
-            if who == "train":      # the step was compiled already: the optimizer is sg.compile's
-                why = why.replace("an option of the optimizer", "an option of the optimizer given to sg.compile "
-                                  "(train runs the program's compiled step)")
-            raise ArgumentError(f"{who}() got the keyword argument {name!r}: {why}")
+            raise ArgumentError(f"{who}() takes no {name}=: {why}")
         if name not in valid:
             numpy = TORCH_SPELLINGS.get(name)
             ours, whose = OTHER_SPELLINGS.get(name, (None, None))
@@ -88,11 +71,11 @@ def check_keywords(who: str, given: Iterable[str], valid: Iterable[str]) -> None
                                 f"It takes: {', '.join(valid)}")
 
 
-def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = ()):
+def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = (), elsewhere: Mapping[str, str] | None = None):
     """Decorate a function so that a keyword argument it does not know is an `ArgumentError`
     naming the closest valid one. The valid names are the function's named parameters and
     ``extra`` (names its ``**options`` take; a callable is asked at each call, so a list kept
-    elsewhere stays the one truth).
+    elsewhere stays the one truth). ``elsewhere``: see `check_keywords`.
 
     >>> @keywords()
     ... def fit(data, *, epochs=1, batch_size=32):
@@ -113,7 +96,7 @@ def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = ()):
                 more = extra() if callable(extra) else extra
                 allowed = set(named).union(more)
                 if not allowed.issuperset(kwargs):
-                    check_keywords(fn.__name__, kwargs, named + list(more))
+                    check_keywords(fn.__name__, kwargs, named + list(more), elsewhere)
             return fn(*args, **kwargs)
         return checked
     return decorate

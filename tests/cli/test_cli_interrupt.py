@@ -49,19 +49,28 @@ def replay(program, params, data, seed, steps):
     return values
 
 
+def wait_for_first_epoch(path, seconds):
+    """Whether the command's stdout (the file ``path``) shows an epoch line within ``seconds``: its
+    stderr is a pipe here, no terminal, so there is no progress bar to watch for."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if path.exists() and b"epoch 1 " in path.read_bytes():
+            return True
+        time.sleep(0.01)
+    return False
+
+
 class Stderr:
-    """Reads a process's stderr in a thread; `started` is set once the progress bar appears."""
+    """Reads a process's stderr in a thread."""
 
     def __init__(self, stream):
-        self.text, self.started = "", threading.Event()
+        self.text = ""
         self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self.thread.start()
 
     def _read(self, stream):
         for chunk in iter(lambda: stream.read1(4096), b""):
             self.text += chunk.decode("utf-8", "replace")
-            if "train:" in self.text:
-                self.started.set()
 
 
 @pytest.mark.slow
@@ -85,7 +94,7 @@ def test_sigint_at_random_moments_of_symgrad_train(tmp_path):
                                  preexec_fn=_sigint_as_at_a_terminal)
             err = Stderr(p.stderr)
             try:
-                assert err.started.wait(120), err.text
+                assert wait_for_first_epoch(tmp_path / "out.txt", 120), err.text
                 time.sleep(delay)
                 p.send_signal(signal.SIGINT)
                 rc = p.wait(60)
@@ -96,10 +105,7 @@ def test_sigint_at_random_moments_of_symgrad_train(tmp_path):
         context = f"trial {trial}, seed {seed}, delay {delay:.3f}s, exit {rc}:\n{err.text[-2000:]}"
         assert rc == 130, context
         assert "Traceback" not in err.text, context
-        last = err.text.replace("\r", "\n").strip().splitlines()[-1]
-        if "before training started" in last:          # between the bar and the handler
-            outcomes.append(None)
-            continue
+        last = err.text.replace("\r", "\n").strip().splitlines()[-1].removeprefix("symgrad train: ")
         assert last.startswith("training interrupted (Ctrl-C) at step "), context
         step = int(last.split(" at step ")[1].split(",")[0])
         saved = load(ck)
@@ -109,5 +115,4 @@ def test_sigint_at_random_moments_of_symgrad_train(tmp_path):
             assert np.isfinite(saved.values[name]).all()
             np.testing.assert_array_equal(saved.values[name], want[name], err_msg=context)
         outcomes.append(step)
-    assert sum(s is not None for s in outcomes) >= 5, outcomes
     assert len(set(outcomes)) > 2, outcomes                      # the moments were different

@@ -4,6 +4,10 @@ arrays of different lengths, and every option's --help line. Each is one line na
 and what would work (with the real compiler: the shape comes from its first probe of the data)."""
 import numpy as np
 import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.errors import FreeSymbolError
 
 from symgrad import cli
 from symgrad.cli.main import build_parser
@@ -39,6 +43,16 @@ def test_a_symbol_the_model_file_does_not_declare(files, capsys):
     err = capsys.readouterr().err
     assert f"{files / 'm.py'}: the loss uses 'c', which is neither a parameter nor an input" in err
     assert "the model file's params or inputs list" in err and "params=[...]" not in err, err
+
+
+def test_an_undeclared_symbol_is_said_by_fields_the_command_rewords():
+    """The command's advice (the model file's lists) replaced sg.compile's by a regular expression over
+    its message; the error now carries the symbols and the finding apart from the advice."""
+    w, x, c = sp.symbols("w x c")
+    with pytest.raises(FreeSymbolError) as e:
+        sg.compile((w * x - c) ** 2, [w], [x])
+    assert e.value.names == ["c"] and e.value.said == "the loss uses 'c', which is neither a parameter nor an input"
+    assert str(e.value) == e.value.said + "; add it to params=[...] or inputs=[...]"
 
 
 def _train(files, data, capsys, *extra):

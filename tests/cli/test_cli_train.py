@@ -147,6 +147,7 @@ def test_train_ctrl_c_exits_130_after_saving_with_one_line(files, monkeypatch, c
     assert err.strip() == (f"symgrad train: training interrupted (Ctrl-C) at step 11, in epoch 2, "
                            f"after 3 of its 8 steps: the values are those after step 11; saved to {ck}")
     assert load(ck).step == 11 and load(ck).epoch == 1
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)     # a terminal: the bar is on
     assert cli.main(argv) == 130                  # with the progress bar: the message once, last
     err = capsys.readouterr().err
     assert err.count("interrupted") == 1 and err.rstrip().splitlines()[-1].startswith("training interrupted")

@@ -12,7 +12,7 @@ w, x = sp.symbols("w x")
 
 
 def test_compile_groups_points_to_the_optimizer():
-    with pytest.raises(ArgumentError, match=r"compile\(\) got the keyword argument 'groups': parameter groups "
+    with pytest.raises(ArgumentError, match=r"compile\(\) takes no groups=: parameter groups "
                                             r"are an option of the optimizer") as e:
         sg.compile((w * x) ** 2, [w], [x], groups=[{"params": [w], "lr": 0.1}])
     assert "outputs" not in str(e.value)
@@ -21,9 +21,29 @@ def test_compile_groups_points_to_the_optimizer():
 @pytest.mark.parametrize("kw", ["groups", "clip_grad_norm", "clip_grad_value"])
 def test_train_step_options_point_to_sg_compile(kw):
     prog = sg.compile((w * x) ** 2, [w], [x])
-    with pytest.raises(ArgumentError, match=rf"train\(\) got the keyword argument '{kw}': .* an option of the "
+    with pytest.raises(ArgumentError, match=rf"train\(\) takes no {kw}=: .* an option of the "
                                             r"optimizer given to sg.compile"):
         sg.train(prog, {"x": np.ones(4)}, values={"w": np.array(1.0)}, progress=False, **{kw: 1.0})
+
+
+@pytest.mark.parametrize("kw", ["lr", "momentum", "max_norm", "param_groups"])
+def test_compile_given_an_optimizers_option_names_optimizer_eq(kw):
+    """Before: sg.compile(loss, params, inputs, lr=0.1) was "unknown keyword argument 'lr' ... It takes:
+    loss, params, inputs, target, optimizer, ..." with no word of the optimizer's lr=."""
+    with pytest.raises(ArgumentError, match=rf"compile\(\) takes no {kw}=: .*optimizer=sg\.optim\."):
+        sg.compile((w * x) ** 2, [w], [x], **{kw: 0.1})
+
+
+def test_one_table_says_where_compile_and_train_have_other_libraries_options():
+    """train's table and compile's used to be two (symgrad.compiling.training_options beside
+    symgrad.frontend.keywords.NOT_OFFERED, train's wording made with str.replace): every option
+    compile is told about, train is told about too, and neither is a name either takes."""
+    import inspect
+    from symgrad.compiling.options_elsewhere import ELSEWHERE
+    from symgrad.compiling.training import train
+    assert set(ELSEWHERE["compile"]) <= set(ELSEWHERE["train"])
+    for fn in (sg.compile, train):
+        assert not set(ELSEWHERE[fn.__name__]) & set(inspect.signature(fn).parameters)
 
 
 def test_a_layers_groups_is_not_the_optimizers():

@@ -84,6 +84,15 @@ def test_bad_arguments_are_refused_before_the_first_step(kwargs, match):
     np.testing.assert_array_equal(values["W"], 0)
 
 
+def test_an_abbreviated_validation_name_without_validation_names_the_training_one():
+    """Before: monitor="val_acc" without a validation set named nothing (difflib finds no train_accuracy
+    in val_acc); the validation name's training twin is now matched as loosely as the name itself."""
+    prog, data = _program(), _data()
+    with pytest.raises(TrainingArgumentError, match=r"did you mean 'train_accuracy'\? there is no validation set"):
+        sg.train(prog, data, epochs=2, batch_size=8, progress=False, metrics=["loss", "accuracy"], patience=2,
+                 monitor="val_acc")
+
+
 def test_the_historys_repr_says_it_stopped_and_whose_values_it_holds():
     prog, data = _program(), _data()
     h = sg.train(prog, data, epochs=10, batch_size=8, validation=data, progress=False,

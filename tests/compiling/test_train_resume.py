@@ -93,3 +93,19 @@ def test_resuming_under_another_optimizer_says_how_before_the_first_step(tmp_pat
     assert h.step == 10 and h.state["t"] == 5
     first = {k: v[:8] for k, v in data.items()}
     assert h.loss[0] == pytest.approx(prog.loss(ck.values, first), rel=1e-6)     # from the checkpoint's values
+
+
+def test_a_history_goes_on_as_training_that_never_stopped():
+    """Before: train(values=history) was "values must be a dict param -> array (or a Checkpoint),
+    got History"; now it goes on from where that run ended, its epochs and shuffles counted on."""
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, seed=3, progress=False)
+    straight = sg.train(prog, data, epochs=4, values=v0, **kw)
+    first = sg.train(prog, data, epochs=2, values=v0, **kw)
+    more = sg.train(prog, data, epochs=2, values=first, **kw)
+    assert [e["epoch"] for e in more.epochs] == [3, 4] and more.step == straight.step == 20
+    np.testing.assert_allclose(more.values["W"], straight.values["W"], rtol=1e-6)
+    np.testing.assert_allclose(more.loss, straight.loss[10:], rtol=1e-6)
+    stopped = sg.train(prog, data, epochs=6, values=v0, patience=1, monitor="loss", **kw)
+    again = sg.train(prog, data, epochs=1, values=stopped, **kw)    # early stopping: on from the best epoch
+    assert again.epochs[0]["epoch"] == stopped.best_epoch + 1 and again.step == stopped.best_step + 5

@@ -99,8 +99,31 @@ def test_a_subset_of_a_dataset_that_is_no_tensor_dataset_says_what_it_takes():
 
         def __getitem__(self, i):
             return torch.zeros(5), 0
-    with pytest.raises(TrainingArgumentError, match=r"data is a Subset of a Images: .*Subset of a TensorDataset"):
+    with pytest.raises(TrainingArgumentError, match=r"data is a Subset of a Images: .*Subset of one.*read it once yourself"):
         sg.train(_program(), torch.utils.data.Subset(Images(), [0, 1]), progress=False)
+
+
+def test_a_dataset_of_ones_own_is_refused_with_the_lines_that_read_it():
+    """Before: "data must be a non-empty dict of arrays ..., got Pairs": no word of a Dataset, nor of
+    how to turn one into arrays. The lines the message gives do: trained on them, the result equals
+    training on the arrays themselves."""
+    X, y = np.random.default_rng(0).normal(size=(12, 5)), np.arange(12) % 3
+
+    class Pairs(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(y)
+
+        def __getitem__(self, i):
+            return torch.tensor(X[i]), int(y[i])
+    ds = Pairs()
+    with pytest.raises(TrainingArgumentError, match=r"data is a Pairs \(a torch Dataset\): .*__getitem__") as e:
+        sg.train(_program(), ds, progress=False)
+    lines = str(e.value).split("read it once yourself: ")[1]
+    scope = {"ds": ds, "np": np}
+    exec(lines.replace("; ", "\n"), scope)
+    got = sg.train(_program(), scope["data"], epochs=2, batch_size=4, progress=False)
+    want = sg.train(_program(), (X, y), epochs=2, batch_size=4, progress=False)
+    np.testing.assert_array_equal(got.values["W"], want.values["W"])
 
 
 def test_a_data_loader_refusal_writes_the_dict_with_the_programs_own_input_names():

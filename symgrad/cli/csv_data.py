@@ -1,0 +1,176 @@
+"""``symgrad train --data table.csv``: a table of numbers, one row per sample, read into one array per
+input of the model file.
+
+The columns go to the model's ``inputs`` in their order, each input taking as many columns as one
+sample of it holds: for ``inputs = [x, y]`` with ``x`` declared ``(N, 64)`` and ``y`` ``(N,)``, 65
+columns — 64 for ``x``, then 1 for ``y``. (Order the model file's ``inputs`` as the table's columns
+are: ``[y, x]`` for a table whose label comes first, as MNIST's CSV files have it.) An input of
+several axes takes the product of its sizes, row-major: an image ``(N, 1, 8, 8)`` takes 64 columns,
+reshaped to (1, 8, 8). An integer input (``sg.tensor(..., integer=True)``, ``sp.Symbol(...,
+integer=True)``: class labels, indices) is read as integers, and a value that is no whole number in
+its column is refused. A first row of names (text over the numbers of the next, or pandas' default
+0, 1, 2, …) is a header and is skipped. The
+separator is a comma (a tab in a ``.tsv``).
+
+>>> import sympy as sp, symgrad as sg
+>>> N = sp.Symbol("N", integer=True, positive=True)
+>>> columns_per_sample([sg.tensor("x", (N, 1, 8, 8)), sg.tensor("y", (N,), integer=True)])
+[('x', (1, 8, 8), 64, False), ('y', (), 1, True)]
+"""
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import sympy as sp
+
+from ..errors import SymgradError
+from ..frontend.tensor import Tensor
+
+SUFFIXES = (".csv", ".tsv")
+
+
+def is_table(path: str) -> bool:
+    """Whether ``path`` names a CSV (or TSV) table rather than a .npz."""
+    return str(path).lower().endswith(SUFFIXES)
+
+
+def columns_per_sample(inputs) -> list:
+    """(name, per-sample shape, columns, integer) for each input, in order."""
+    out = []
+    for sym in inputs:
+        if isinstance(sym, Tensor):
+            shape = tuple(sym.shape)
+            if shape and not sp.sympify(shape[0]).is_Integer:      # declared over the batch: N first
+                shape = shape[1:]
+            integer = bool(getattr(sym, "is_integer_tensor", False))
+        elif isinstance(sym, sp.MatrixSymbol):
+            m, n = (int(d) if sp.sympify(d).is_Integer else d for d in sym.shape)
+            shape = (m,) if n == 1 else (n,) if m == 1 else (m, n)   # a column (n, 1) is (B, n), as Program takes it
+            integer = False
+        else:
+            shape, integer = (), bool(getattr(sym, "is_integer", False))
+        if not all(sp.sympify(d).is_Integer for d in shape):
+            raise SymgradError(f"a table gives each input a fixed number of columns, but the input {sym.name!r} is "
+                               f"declared with the symbolic size(s) {', '.join(str(d) for d in shape if not sp.sympify(d).is_Integer)} "
+                               f"after its sample axis; write its arrays to a .npz instead "
+                               f"(np.savez('data.npz', {sym.name}=...))")
+        shape = tuple(int(d) for d in shape)
+        out.append((sym.name, shape, math.prod(shape), integer))
+    return out
+
+
+class Table(dict):
+    """The arrays of a table by input name, and ``lines``: the file's line number of each sample."""
+    lines: list
+
+
+def read_table(path: str, inputs, what: str = "--data") -> Table:
+    """The arrays of the table ``path`` for each input (see the module), with each sample's line."""
+    layout = columns_per_sample(inputs)
+    rows, lines = _rows(path, what)
+    want = sum(k for _, _, k, _ in layout)
+    got = len(rows[0])
+    said = ", then ".join(f"{k} for {name!r}" for name, _, k, _ in layout)
+    if got != want:
+        hint = ""
+        if got == want + 1:
+            hint = (" (one column too many: an index column, as pandas' to_csv writes unless index=False? "
+                    "or a target the model file does not list among its inputs)")
+        elif any(k > 1 and got == want - k + 1 for _, _, k, _ in layout):
+            name, _, k, _ = next(c for c in layout if c[2] > 1 and got == want - c[2] + 1)
+            hint = (f" (one column where {name!r} takes {k}: if that column holds class labels, 0 … {k - 1}, where "
+                    f"the model file declares one-hot rows, declare {name!r} an integer label instead — "
+                    f"sp.Symbol({name!r}, integer=True), or sg.tensor({name!r}, (N,), integer=True) over the "
+                    f"batch; sg.cross_entropy takes either)")
+        elif got < want:
+            hint = " (fewer columns than the inputs take: does the model file declare more features than the table has?)"
+        raise SymgradError(f"{what} {path}: its rows have {got} columns, but the model's inputs take {want} per "
+                           f"sample, in the order of the model file's inputs: {said}{hint}")
+    try:
+        table = np.array(rows, dtype=float)        # NumPy's loop; a cell that is no number: found below
+    except ValueError:
+        _not_a_number(rows, lines, layout, path, what)
+        table = np.array([[float(c) for c in row] for row in rows])     # what Python reads and NumPy not ('1_000')
+    bad = np.argwhere(~np.isfinite(table))
+    if len(bad):
+        i, j = (int(v) for v in bad[0])
+        count = len({int(r) for r in bad[:, 0]})
+        raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {rows[i][j].strip()!r} ({len(bad)} "
+                           f"non-finite cell{'s' if len(bad) > 1 else ''} in {count} row{'s' if count > 1 else ''}); "
+                           f"training needs finite numbers: drop or fill those rows")
+    out, col = Table(), 0
+    out.lines = lines
+    for name, shape, k, integer in layout:
+        block = table[:, col:col + k]
+        if integer:
+            bad = np.argwhere(block != np.round(block))
+            if len(bad):
+                i, j = (int(v) for v in bad[0])
+                raise SymgradError(f"{what} {path}: line {lines[i]}, column {col + j + 1} holds {rows[i][col + j].strip()!r}, "
+                                   f"but the input {name!r} is declared integer (class labels or indices): whole "
+                                   f"numbers only")
+            block = block.astype(np.int64)
+        out[name] = block.reshape((len(rows),) + shape)
+        col += k
+    return out
+
+
+def _not_a_number(rows, lines, layout, path, what):
+    """Raise the SymgradError naming the first cell of ``rows`` that is no number, by line and column."""
+    owner = [(name, integer) for name, _, k, integer in layout for _ in range(k)]     # each column's input
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            try:
+                float(cell)
+            except ValueError:
+                name, integer = owner[j]
+                hint = (" (an empty cell: fill it, or drop the row)" if not cell.strip() else
+                        f" (the column of {name!r}, declared integer: class names are not read — write each class "
+                        f"as its number 0 … C − 1, as pandas' factorize gives them)" if integer else "")
+                raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {cell.strip()!r}, "
+                                   f"which is not a number{hint}") from None
+
+
+def _rows(path: str, what: str):
+    """The rows of numbers of the table (blank lines and a header left out), and the line number of
+    each in the file, for the messages."""
+    delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [row for row in csv.reader(f, delimiter=delimiter)]
+    except UnicodeDecodeError:
+        raise SymgradError(f"{what} {path} is not a text table (its bytes are not UTF-8 text); a table is rows "
+                           f"of numbers separated by {'tabs' if delimiter == chr(9) else 'commas'}") from None
+    numbered = [(k + 1, row) for k, row in enumerate(rows) if any(c.strip() for c in row)]
+    if numbered and _header(numbered[0][1], numbered[1][1] if len(numbered) > 1 else None):
+        numbered = numbered[1:]
+    if not numbered:
+        raise SymgradError(f"{what} {path} holds no rows of numbers")
+    first = numbered[0][0]
+    n = len(numbered[0][1])
+    for line, row in numbered:
+        if len(row) != n:
+            raise SymgradError(f"{what} {path}: line {line} has {len(row)} columns, but line {first} has {n}; every "
+                               f"row is one sample with the same columns")
+    return [row for _, row in numbered], [line for line, _ in numbered]
+
+
+def _header(first: list, second) -> bool:
+    """Whether the first row is a header: text where the next row has numbers (``x1,x2,label`` over
+    ``0.5,1,3``; a row of class names ``...,cat`` over ``...,dog`` is data), or pandas' default column
+    names 0, 1, 2, … (``pd.DataFrame(X).to_csv(index=False)``), which would otherwise be read as a sample."""
+    if [c.strip() for c in first] == [str(k) for k in range(len(first))] and len(first) > 1:
+        return True
+    if all(_number(c) for c in first):
+        return False
+    return second is None or any(not _number(a) and _number(b) for a, b in zip(first, second))
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False

@@ -1,0 +1,42 @@
+"""SIGTERM taken as Ctrl-C while ``symgrad train`` runs (`terminate_as_interrupt`)."""
+from __future__ import annotations
+
+import signal
+import threading
+
+EXIT_TERMINATED = 143          # 128 + SIGTERM, as shells report a process ended by it
+
+
+class terminate_as_interrupt:
+    """SIGTERM (what `kill`, `timeout`, a job scheduler or `docker stop` send) taken as Ctrl-C while
+    the command runs: training stops at the next step boundary and saves --checkpoint (it was killed
+    where it stood, the epoch under way lost), a second one aborts; the exit status is then 143.
+    Installed only in the main thread and over the default handler (SIG_DFL)."""
+
+    def __init__(self):
+        self.received, self._previous = False, None
+
+    def _handler(self, signum, frame):
+        self.received = True
+        forward = signal.getsignal(signal.SIGINT)     # sg.train's while it trains, else Python's
+        if callable(forward):
+            forward(signum, frame)
+        else:                    # SIGINT ignored (a background job): train takes this as its first stop
+            stop = KeyboardInterrupt()
+            stop.signum = signum
+            raise stop
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                    self._previous = signal.signal(signal.SIGTERM, self._handler)
+            except (ValueError, OSError, AttributeError):
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._previous = None
+        return False
