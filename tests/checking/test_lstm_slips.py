@@ -46,7 +46,7 @@ def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=None
     nc = f * prev_c + i * g
     do = dnext_h * (nc if slip == "do from next_c" else np.tanh(prev_c) if slip == "do from prev_c"
                     else o if slip == "do from o" else tc)
-    dao = do * ((1 - o ** 2) if slip == "o's σ' as tanh's" else o * (1 - o))
+    dao = do * ((1 - o ** 2) if slip == "o's σ' as tanh's" else 1 if slip == "o's σ' left out" else o * (1 - o))
     dag = dc * i * (g * (1 - g) if slip == "g's tanh' as σ's" else (1 - g ** 2))
     daf = dc * (prev_h if slip == "df from prev_h" else prev_c) * f * (1 - f)
     da = np.hstack([daf, dai, dao, dag] if slip == "i, f swapped" else [dai, daf, dao, dag])
@@ -79,6 +79,8 @@ def test_the_right_step_backward_is_torchs():
     ("o's σ' as tanh's", "σ'(z) written wrong in one place: for σ(a[:, 4:6]), a = b + prev_h @ Wh + x @ Wx, "
                          "the claim's chain rule has σ'(z) = 1 − σ(z)², tanh's form"),
     ("i's σ' left out", "σ'(z) written wrong in one place: for σ(a[:, :2]), a = b + prev_h @ Wh + x @ Wx, "
+                        "the claim's chain rule has σ'(z) = 1 (the σ' factor left out)"),
+    ("o's σ' left out", "σ'(z) written wrong in one place: for σ(a[:, 4:6]), a = b + prev_h @ Wh + x @ Wx, "
                         "the claim's chain rule has σ'(z) = 1 (the σ' factor left out)")])
 def test_one_activation_derivative_written_wrong_is_named_with_its_gate(slip, named):
     out, wrt = _lstm_step()
