@@ -417,12 +417,22 @@ def _has_callable(claimed) -> bool:
 def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | None = None,
           batch: int | None = 7, points: int = 3, seed: int = 0,
           policy: Subgradients = DEFAULT, targets: str = "distribution",
-          convention: str = "column", again: bool = False) -> CheckResult:
+          convention: str = "column", again: bool = False, case_only: bool = False) -> CheckResult:
     """`check` at the sizes `concretize` picks (or those given in ``at=``). ``again``: the claim was
     found equal at other sizes, and is now decided at second ones (`_at_other_sizes`) — at the
     random points only: the kinks' sides were covered and the ties compared the first time, and a
-    literal size makes a claim wrong almost everywhere, not only on one side of a kink."""
+    literal size makes a claim wrong almost everywhere, not only on one side of a kink.
+    ``case_only``: the hints' `Case` of the claim where it is wrong (None where it is right), for a
+    hint that asks the claim at other sizes (``Case.at_sizes``), not a result."""
     from .hints import Case, find_hint
+    declared_args = (f, wrt, claimed, at)
+
+    def at_sizes(new: Mapping):
+        """The `Case` at the sizes ``new`` (others as before), one point; None where the claim is right."""
+        f0, wrt0, claimed0, at0 = declared_args
+        return _check_once(f0, wrt0, claimed0, at={**(at0 or {}), **new}, assumptions=assumptions,
+                           batch=batch, points=1, seed=seed, policy=policy, targets=targets,
+                           convention=convention, again=True, case_only=True)
     claimed = _column_claim(claimed, wrt, convention)
     tensor_case = isinstance(f, sp.Basic) and is_tensor_check(f)
     label_ranges = {}                           # integer labels: drawn in the range their uses allow
@@ -509,8 +519,13 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
             cx.why = sampling.not_finite_part([claims[k]], pts[i].example())
         case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
                     claims=claim_vals, batch=B, claim_expr=None if is_callable else claims[k],
-                    check=check, targets=targets, sizes=sizes, shapes=shapes)
+                    check=check, targets=targets, sizes=sizes, shapes=shapes,
+                    at_sizes=at_sizes if sizes else None)
+        if case_only:
+            return case
         return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
+    if case_only:
+        return None
 
     if tensor_case and not again:               # a max at a tie: a point made with ties on purpose
         tied = _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes,
