@@ -43,7 +43,7 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 
-from . import sampling, sides, size_literals
+from . import layer_outputs, sampling, sides, size_literals
 from .arguments import check_arguments
 from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, second_sizes, has_literal
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
@@ -520,6 +520,7 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
         case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
                     claims=claim_vals, batch=B, claim_expr=None if is_callable else claims[k],
                     check=check, targets=targets, sizes=sizes, shapes=shapes,
+                    outputs=layer_outputs.recorded(claims, sizes) if is_callable else None,
                     at_sizes=at_sizes if sizes else None)
         if case_only:
             return case

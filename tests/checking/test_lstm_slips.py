@@ -145,3 +145,31 @@ def test_a_slip_in_next_hs_product_is_named(slip, named):
     out, wrt = _lstm_step()
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip=slip)), "gate factor")
     assert named in r.hint, r.hint
+
+
+def _lstm_step_dropped_out():
+    """The step with dropout on next_h (as a captioning model applies it): next_h = mask ⊙ o ⊙ tanh(next_c)."""
+    (next_h, next_c), wrt = _lstm_step()
+    return (sg.dropout(next_h, 0.5), next_c), wrt
+
+
+def dropped_out_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, mask, slip=None):
+    return lstm_step_backward(dnext_h * mask, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=slip)
+
+
+@pytest.mark.parametrize("slip, named", [
+    (None, None),
+    ("do from next_c", "with the layer's second output itself where its tanh belongs"),
+    ("do from o", "with the gate σ(… prev_h @ Wh …) itself where the tanh of the layer's second output belongs"),
+])
+def test_a_slip_in_a_dropped_out_next_hs_product_is_named(slip, named):
+    """check_backward's f holds mask·o·tanh(next_c)·dnext_h, four factors: the gate-factor hint took
+    an output's product apart only when it was three (o·tanh(next_c)·dout), and read a bare "not
+    equal". It now takes the outputs check_backward made f of (layer_outputs), whatever their factors."""
+    out, wrt = _lstm_step_dropped_out()
+    r = sg.check_backward(out, wrt, lambda *a, **k: dropped_out_step_backward(*a, **k, slip=slip))
+    if slip is None:
+        assert r.verdict == "equal", str(r)
+        return
+    wrong(r, "gate factor")
+    assert named in r.hint and "mask ⊙ σ(" in r.hint and "dropout_mask" not in r.hint, r.hint
