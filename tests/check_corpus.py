@@ -443,14 +443,14 @@ def simclr_loss():
 
 def simclr_loss_backward(dout, z, slip=None):
     n2 = z.shape[0]
-    S = z.dot(z.T) / (1 if slip == "tau left out" else _TAU)
+    S = z.dot(z.T) / _TAU
     if slip != "diagonal not masked":
         S = S - 1e9 * np.eye(n2)
     P = np.exp(S - S.max(axis=1, keepdims=True))
     P /= P.sum(axis=1, keepdims=True)
     Y = np.roll(np.eye(n2), n2 // 2, axis=1)                 # row k's positive: k + N mod 2N
     G = (P - Y) / n2                                         # dL/dS
-    scale = 1 if slip == "tau left out" else 1 / _TAU
+    scale = 1 if slip == "1/tau left out" else 1 / _TAU     # S = z @ z.T / tau: dz picks up 1/tau
     if slip == "one side of z @ z.T":
         return G.dot(z) * scale
     return (G + G.T).dot(z) * scale
@@ -497,11 +497,13 @@ def backward_entries():
     add("discriminator_loss", loss, wrt, bw(discriminator_loss_backward), "right")
     add("discriminator_loss: 1/N left out", loss, wrt, bw(discriminator_loss_backward, "1/N left out"), "wrong",
         "constant factor: the claim is 4 times the gradient — N = 4")
-    add("discriminator_loss: labels swapped", loss, wrt, bw(discriminator_loss_backward, "labels swapped"), "wrong")
+    add("discriminator_loss: labels swapped", loss, wrt, bw(discriminator_loss_backward, "labels swapped"), "wrong",
+        "target flipped: the claim for logits_real is the gradient with the target ones((4, 1)) read as zeros((4, 1))")
     loss, fake = generator_loss()
     add("generator_loss", loss, fake, bw(generator_loss_backward), "right")
     add("generator_loss: sign", loss, fake, bw(generator_loss_backward, "sign"), "wrong", "flipped sign")
-    add("generator_loss: minimax form", loss, fake, bw(generator_loss_backward, "minimax form"), "wrong")
+    add("generator_loss: minimax form", loss, fake, bw(generator_loss_backward, "minimax form"), "wrong",
+        "target flipped: the claim for logits_fake is the gradient with the target ones((4, 1)) read as zeros((4, 1))")
     loss, wrt = ls_discriminator_loss()
     add("ls_discriminator_loss", loss, wrt, bw(ls_discriminator_loss_backward), "right")
     add("ls_discriminator_loss: ½ left out", loss, wrt, bw(ls_discriminator_loss_backward, "½ left out"), "wrong",
@@ -512,13 +514,15 @@ def backward_entries():
     out, wrt = sim_positive_pairs()
     add("sim_positive_pairs", out, wrt, bw(sim_positive_pairs_backward), "right")
     add("sim_positive_pairs: norms held constant", out, wrt, bw(sim_positive_pairs_backward, "norms held constant"),
-        "wrong")
+        "wrong", "norm held constant: the claim treats ‖out_")
     loss, z = simclr_loss()
     add("simclr_loss_vectorized", loss, z, bw(simclr_loss_backward), "right")
-    add("simclr_loss_vectorized: tau left out", loss, z, bw(simclr_loss_backward, "tau left out"), "wrong")
-    add("simclr_loss_vectorized: diagonal not masked", loss, z, bw(simclr_loss_backward, "diagonal not masked"), "wrong")
+    add("simclr_loss_vectorized: 1/tau left out", loss, z, bw(simclr_loss_backward, "1/tau left out"), "wrong",
+        "constant factor: the claim is 1/2 times")
+    add("simclr_loss_vectorized: diagonal not masked", loss, z, bw(simclr_loss_backward, "diagonal not masked"), "wrong",
+        "masked entries left in: the claim for z is the gradient with where(mask, -1e+09, 2.0*(z @ z.T)) read as")
     add("simclr_loss_vectorized: one side of z @ z.T", loss, z, bw(simclr_loss_backward, "one side of z @ z.T"), "wrong",
-        "fan-out")
+        "one side of z @ z.T: z is both factors")
     return E
 
 

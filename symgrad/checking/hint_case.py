@@ -177,3 +177,4 @@ def truth_with(case: Case, extra) -> bool:
     in place of the drawn ones (dout summed, or zero but at one step: f is linear in dout)."""
     D = case.derivation
     return _claim_is(case, D.ir, D.gradient_vars[case.k], extra)
+
