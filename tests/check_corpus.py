@@ -456,6 +456,60 @@ def simclr_loss_backward(dout, z, slip=None):
     return (G + G.T).dot(z) * scale
 
 
+_S, _E, _HEADS = 3, 4, 2            # attention: sequence length, embedding size, heads
+_DH = _E // _HEADS
+_CAUSAL = np.tril(np.ones((_S, _S)))
+
+
+def multi_head_attention():
+    """cs231n's MultiHeadAttention.forward (nn.Linear projections, x @ W.T + b), dropout off, with
+    attn_mask (S × S, 0 = masked): heads split as x.reshape(N, S, H, E/H).transpose(0, 2, 1, 3)."""
+    q, k, v = (sg.tensor(n, (_N, _S, _E)) for n in ("query", "key", "value"))
+    Ws = {n: sg.tensor(n, (_E, _E)) for n in ("Wq", "Wk", "Wv", "Wp")}
+    bs = {n: sg.tensor(n, (_E,)) for n in ("bq", "bk", "bv", "bp")}
+    mask = sg.tensor("attn_mask", (_S, _S))
+    heads = lambda x: x.reshape(_N, _S, _HEADS, _DH).transpose(0, 2, 1, 3)  # noqa: E731
+    Q, K, V = heads(q @ Ws["Wq"].T + bs["bq"]), heads(k @ Ws["Wk"].T + bs["bk"]), heads(v @ Ws["Wv"].T + bs["bv"])
+    scores = sg.where(mask > 0, Q @ K.transpose(0, 1, 3, 2) / np.sqrt(_DH), -1e9)
+    A = sg.softmax(scores, axis=-1)
+    Y = (A @ V).transpose(0, 2, 1, 3).reshape(_N, _S, _E)
+    out = Y @ Ws["Wp"].T + bs["bp"]
+    return out, [q, k, v, Ws["Wq"], bs["bq"], Ws["Wk"], bs["bk"], Ws["Wv"], bs["bv"], Ws["Wp"], bs["bp"]]
+
+
+def multi_head_attention_backward(dout, query, key, value, Wq, bq, Wk, bk, Wv, bv, Wp, bp, attn_mask, slip=None):
+    n, s, e = query.shape
+    h, dh = _HEADS, e // _HEADS
+    split = lambda x: x.reshape(n, s, h, dh).transpose(0, 2, 1, 3)  # noqa: E731
+    merge = lambda x: x.transpose(0, 2, 1, 3).reshape(n, s, e)  # noqa: E731
+    Q, K, V = split(query @ Wq.T + bq), split(key @ Wk.T + bk), split(value @ Wv.T + bv)
+    scale = 1 if slip == "scale left out" else 1 / np.sqrt(dh)
+    scores = Q @ K.transpose(0, 1, 3, 2) / np.sqrt(dh)
+    if slip != "mask left out":
+        scores = np.where(attn_mask > 0, scores, -1e9)
+    A = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    A /= A.sum(axis=-1, keepdims=True)
+    Y = merge(A @ V)
+    dWp = np.einsum("nse,nsf->ef", dout, Y)
+    dbp = dout.sum(axis=(0, 1))
+    dYh = split(dout @ Wp)
+    dA = dYh @ V.transpose(0, 1, 3, 2)
+    dVh = A.transpose(0, 1, 3, 2) @ dYh
+    if slip == "softmax diagonal":
+        dscores = A * (1 - A) * dA
+    else:
+        dscores = A * (dA - (dA * A).sum(axis=-1, keepdims=True))
+    dQh = dscores @ K * scale
+    dKh = (dscores @ Q if slip == "dscores not transposed" else dscores.transpose(0, 1, 3, 2) @ Q) * scale
+    mrg = (lambda x: x.reshape(n, s, e)) if slip == "heads merged without transpose" else merge
+    dQ, dK, dV = mrg(dQh), mrg(dKh), mrg(dVh)
+    grads = []
+    for d, x, W in ((dQ, query, Wq), (dK, key, Wk), (dV, value, Wv)):
+        grads.append((d @ W, np.einsum("nse,nsf->ef", d, x), d.sum(axis=(0, 1))))
+    (dq, dWq, dbq), (dk, dWk, dbk), (dv, dWv, dbv) = grads
+    return dq, dk, dv, dWq, dbq, dWk, dbk, dWv, dbv, dWp, dbp
+
+
 def backward_entries():
     E = []
     add = lambda *a, **k: E.append(BackwardEntry(*a, **k))  # noqa: E731
@@ -523,6 +577,20 @@ def backward_entries():
         "masked entries left in: the claim for z is the gradient with where(mask, -1e+09, 2.0*(z @ z.T)) read as")
     add("simclr_loss_vectorized: one side of z @ z.T", loss, z, bw(simclr_loss_backward, "one side of z @ z.T"), "wrong",
         "one side of z @ z.T: z is both factors")
+    out, wrt = multi_head_attention()
+    mha_bw = lambda slip=None: bw(multi_head_attention_backward, slip)  # noqa: E731
+    causal = {"attn_mask": _CAUSAL}
+    add("MultiHeadAttention backward", out, wrt, mha_bw(), "right", at=causal)
+    add("MultiHeadAttention: 1/sqrt(d_k) left out of dQ, dK", out, wrt, mha_bw("scale left out"), "wrong",
+        "constant factor: the claim is √2 times the gradient — the constant 1/√2 = 0.707107 of f", at=causal)
+    add("MultiHeadAttention: softmax Jacobian's diagonal", out, wrt, mha_bw("softmax diagonal"), "wrong",
+        "softmax Jacobian cut to its diagonal", at=causal)
+    add("MultiHeadAttention: mask left out", out, wrt, mha_bw("mask left out"), "wrong",
+        "mask left out: the claim is the gradient with attn_mask = 1 everywhere", at=causal)
+    add("MultiHeadAttention: dK = dscores @ Q", out, wrt, mha_bw("dscores not transposed"), "wrong",
+        "the product's gradient transposed", at=causal)
+    add("MultiHeadAttention: heads merged without transpose", out, wrt, mha_bw("heads merged without transpose"),
+        "wrong", "a transpose undone by a reshape", at=causal)
     return E
 
 

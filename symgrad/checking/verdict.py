@@ -46,7 +46,7 @@ import sympy as sp
 from . import layer_outputs, sampling, sides, size_literals
 from .arguments import check_arguments
 from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, second_sizes, has_literal
-from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
+from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims, problem_scale,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
 from ..errors import SymgradError
@@ -487,7 +487,7 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     for k, w in enumerate(params):
         name = w.name
         for i, (c, t) in enumerate(zip(claim_vals, truths)):
-            rel, idx, cn = _compare(c[k], t[k], w)
+            rel, idx, cn = _compare(c[k], t[k], w, problem_scale(t))
             # A float64 disagreement is re-evaluated at 30 digits (slow) only when it could raise
             # the largest error confirmed so far for this parameter.
             if rel > RTOL and not is_callable and np.isfinite(rel) and rel > errs.get(name, 0.0):
@@ -545,7 +545,7 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
         # The claim differs at the kink and also just beside it, on a side the random points
         # missed: not a convention at the kink, a wrong claim.
         t, c = _truth(D, kink), _claim_values(claims, params, kink, None)
-        k, (rel, idx, cn) = max(enumerate(_compare(c[j], t[j], w) for j, w in enumerate(params)),
+        k, (rel, idx, cn) = max(enumerate(_compare(c[j], t[j], w, problem_scale(t)) for j, w in enumerate(params)),
                                 key=lambda kr: kr[1][0])
         errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
         cx = Counterexample(_as_declared(f, kink.shown()), params[k].name, cn, t[k], rel, idx)
@@ -589,7 +589,7 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
     if other:
         return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
                            kink=ties.kink_sentence("other"), errors=errs)
-    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w) for c, t, w in zip(claim, truth, params)),
+    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w, problem_scale(truth)) for c, t, w in zip(claim, truth, params)),
                             key=lambda kr: kr[1][0])
     errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
     cx = Counterexample(_as_declared(f, tp.shown()), params[k].name, cn, truth[k], rel, idx)
@@ -625,7 +625,7 @@ def _scalar_tie_check(f, D, params, claims, sampler, pts, B, policy, errs, metho
         return where
     if not ties.matches(claim, every, params, RTOL):
         return None
-    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w) for c, t, w in zip(claim, truth, params)),
+    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w, problem_scale(truth)) for c, t, w in zip(claim, truth, params)),
                             key=lambda kr: kr[1][0])
     errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
     cx = Counterexample(_as_declared(f, tp.shown()), params[k].name, cn, truth[k], rel, idx)
@@ -712,7 +712,7 @@ def _differs(D, params, claims, values) -> tuple | None:
     if not all(np.all(np.isfinite(v)) for v in t):
         return None
     for k, w in enumerate(params):
-        rel, idx, cn = _compare(c[k], t[k], w)
+        rel, idx, cn = _compare(c[k], t[k], w, problem_scale(t))
         if rel > RTOL:
             return k, rel, idx, cn, t[k]
     return None

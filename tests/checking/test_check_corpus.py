@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from check_corpus import _MASK, _PAIRS, _TAU, BACKWARD_ENTRIES  # noqa: E402
+from check_corpus import _DH, _HEADS, _PAIRS, _TAU, BACKWARD_ENTRIES  # noqa: E402
 
 
 def _rnn(x, h0, Wx, Wh, b):
@@ -70,6 +70,14 @@ def _cos(out_left, out_right):
     return (l * r).sum(1, keepdim=True) / (l.norm(dim=1, keepdim=True) * r.norm(dim=1, keepdim=True))
 
 
+def _attention(query, key, value, Wq, bq, Wk, bk, Wv, bv, Wp, bp, attn_mask):
+    n, s, e = query.shape
+    split = lambda x: x.reshape(n, s, _HEADS, _DH).transpose(1, 2)  # noqa: E731
+    Q, K, V = split(F.linear(query, Wq, bq)), split(F.linear(key, Wk, bk)), split(F.linear(value, Wv, bv))
+    scores = (Q @ K.transpose(2, 3) / _DH ** 0.5).masked_fill(attn_mask == 0, float("-inf"))
+    return F.linear((torch.softmax(scores, -1) @ V).transpose(1, 2).reshape(n, s, e), Wp, bp)
+
+
 ones, zeros = torch.ones, torch.zeros
 BACKWARD_ORACLES = {    # the forward in torch, of the values by name (a loss, or out times dout)
     "rnn_step_backward": lambda x, prev_h, Wx, Wh, b: torch.tanh(x @ Wx + prev_h @ Wh + b),
@@ -88,6 +96,7 @@ BACKWARD_ORACLES = {    # the forward in torch, of the values by name (a loss, o
     "ls_generator_loss": lambda logits_fake: 0.5 * ((logits_fake - 1) ** 2).mean(),
     "sim_positive_pairs": _cos,
     "simclr_loss_vectorized": _simclr,
+    "MultiHeadAttention backward": _attention,
 }
 
 
@@ -98,8 +107,8 @@ def _entry_values(e, rng, n=4):
     for t in sorted(sg.as_tensor(e.out).atoms(T.Tensor), key=lambda t: t.name):
         shape = tuple(int(sg.as_tensor(t).shape[i].subs({s: n for s in d.free_symbols})) if hasattr(d, "free_symbols")
                       else int(d) for i, d in enumerate(t.shape))
-        if t.name == "mask":
-            vals[t.name] = _MASK[:n]
+        if e.at and t.name in e.at:
+            vals[t.name] = np.asarray(e.at[t.name])[:n] if t.name == "mask" else np.asarray(e.at[t.name])
         elif t.is_integer_tensor:
             vals[t.name] = rng.integers(0, 7, size=shape)
         else:
