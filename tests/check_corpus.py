@@ -243,7 +243,7 @@ class BackwardEntry(NamedTuple):
 
 
 _N = sp.Symbol("N", integer=True, positive=True)
-_T, _D, _H, _V, _M = 3, 4, 5, 7, 2
+_T, _D, _HID, _V, _M = 3, 4, 5, 7, 2      # time, input, hidden, vocabulary, output sizes
 
 
 def _sigmoid(z):
@@ -251,8 +251,8 @@ def _sigmoid(z):
 
 
 def rnn_step():
-    x, prev_h = sg.tensor("x", (_N, _D)), sg.tensor("prev_h", (_N, _H))
-    Wx, Wh, b = sg.tensor("Wx", (_D, _H)), sg.tensor("Wh", (_H, _H)), sg.tensor("b", (_H,))
+    x, prev_h = sg.tensor("x", (_N, _D)), sg.tensor("prev_h", (_N, _HID))
+    Wx, Wh, b = sg.tensor("Wx", (_D, _HID)), sg.tensor("Wh", (_HID, _HID)), sg.tensor("b", (_HID,))
     return sg.tanh(x @ Wx + prev_h @ Wh + b), [x, prev_h, Wx, Wh, b]
 
 
@@ -268,8 +268,8 @@ def rnn_step_backward(dnext_h, x, prev_h, Wx, Wh, b, slip=None):
 
 
 def rnn():
-    x, h0 = sg.tensor("x", (_N, _T, _D)), sg.tensor("h0", (_N, _H))
-    Wx, Wh, b = sg.tensor("Wx", (_D, _H)), sg.tensor("Wh", (_H, _H)), sg.tensor("b", (_H,))
+    x, h0 = sg.tensor("x", (_N, _T, _D)), sg.tensor("h0", (_N, _HID))
+    Wx, Wh, b = sg.tensor("Wx", (_D, _HID)), sg.tensor("Wh", (_HID, _HID)), sg.tensor("b", (_HID,))
     h, hs = h0, []
     for t in range(_T):
         h = sg.tanh(x[:, t, :] @ Wx + h @ Wh + b)

@@ -1,7 +1,8 @@
 """Name a backward that treats a norm as a constant: cosine similarity's (SimCLR's sim_positive_pairs)
 or an L2-normalisation's gradient written as dout * r / (‖l‖‖r‖), without the term through ‖l‖. f's
-norms are its sums of squares of a variable along an axis (inside a sqrt or a power); f is derived
-again with all of them, then each, held at their values.
+norms are its sums of squares of a variable along an axis under a square root (not an L2 penalty's
+Σ w², whose term left out is the fan-out hint's); f is derived again with all of them, then each,
+held at their values.
 """
 from __future__ import annotations
 
@@ -39,9 +40,11 @@ def norm_constant_hint(case: Case):
     Cs, Ts = _fitted(case)
     if not differs(Cs, Ts):
         return None
+    roots = [p.base for p in sp.preorder_traversal(case.f)          # sqrt(…) and 1/sqrt(…): a norm,
+             if isinstance(p, sp.Pow) and p.exp in (sp.S.Half, -sp.S.Half)]   # not an L2 penalty's Σ w²
     norms = [n for n in dict.fromkeys(sp.preorder_traversal(case.f))
              if isinstance(n, T.Reduce) and n.op == "sum" and _square_of(n.x) is not None
-             and _square_of(n.x).has(case.w)]
+             and _square_of(n.x).has(case.w) and any(r == n or (isinstance(r, sp.Add) and n in r.args) for r in roots)]
     if not norms or len(norms) > 4:
         return None
     for group in ([norms] if len(norms) > 1 else []) + [[n] for n in norms]:
