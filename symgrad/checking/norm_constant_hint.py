@@ -44,7 +44,7 @@ def norm_constant_hint(case: Case):
              if isinstance(p, sp.Pow) and p.exp in (sp.S.Half, -sp.S.Half)]   # not an L2 penalty's Σ w²
     norms = [n for n in dict.fromkeys(sp.preorder_traversal(case.f))
              if isinstance(n, T.Reduce) and n.op == "sum" and _square_of(n.x) is not None
-             and _square_of(n.x).has(case.w) and any(r == n or (isinstance(r, sp.Add) and n in r.args) for r in roots)]
+             and _square_of(n.x).has(case.w) and any(r.has(n) for r in roots)]      # sg.normalize: sqrt(where(Σ > 0, Σ, 1))
     if not norms or len(norms) > 4:
         return None
     for group in ([norms] if len(norms) > 1 else []) + [[n] for n in norms]:
@@ -53,6 +53,7 @@ def norm_constant_hint(case: Case):
             w = case.w.name
             return (f"norm held constant: the claim treats {names} as a constant; "
                     f"{'they depend' if len(group) > 1 else 'it depends'} on {w} too, ∂‖{w}‖/∂{w} = {w} / ‖{w}‖ — "
-                    f"cosine similarity's gradient has a second term: d/dl (l·r / (‖l‖‖r‖)) = r / (‖l‖‖r‖) − "
-                    f"sim · l / ‖l‖².")
+                    f"the path through the norm is a second term: an L2 normalisation y = x / ‖x‖ has dx = "
+                    f"(dout − y * (y * dout).sum(axis, keepdims=True)) / ‖x‖, not dout / ‖x‖; cosine "
+                    f"similarity has d/dl (l·r / (‖l‖‖r‖)) = r / (‖l‖‖r‖) − sim · l / ‖l‖².")
     return None
