@@ -222,3 +222,376 @@ def matrix_entries():
 
 
 ENTRIES = scalar_entries() + matrix_entries()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hand-written NumPy backwards, checked with sg.check_backward: cs231n's assignment 3 (RNN captioning,
+# GANs, self-supervised learning), written as a student writes them, with the cs231n signatures. Each
+# entry: (name, out, wrt, backward, expected, hint, at); backward(dout, **values) returns the gradients
+# in wrt order (a loss's backward gets dout = 1). The right ones are compared with torch.autograd in
+# tests/checking/test_check_corpus.py (BACKWARD_ORACLES), not only with symgrad.
+
+
+class BackwardEntry(NamedTuple):
+    name: str
+    out: Any
+    wrt: Any
+    backward: Any
+    expected: str
+    hint: str | None = None
+    at: dict | None = None
+
+
+_N = sp.Symbol("N", integer=True, positive=True)
+_T, _D, _HID, _V, _M = 3, 4, 5, 7, 2      # time, input, hidden, vocabulary, output sizes
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def rnn_step():
+    x, prev_h = sg.tensor("x", (_N, _D)), sg.tensor("prev_h", (_N, _HID))
+    Wx, Wh, b = sg.tensor("Wx", (_D, _HID)), sg.tensor("Wh", (_HID, _HID)), sg.tensor("b", (_HID,))
+    return sg.tanh(x @ Wx + prev_h @ Wh + b), [x, prev_h, Wx, Wh, b]
+
+
+def rnn_step_backward(dnext_h, x, prev_h, Wx, Wh, b, slip=None):
+    next_h = np.tanh(x.dot(Wx) + prev_h.dot(Wh) + b)
+    dtanh = dnext_h * ((1 - next_h) if slip == "tanh'" else (1 - next_h ** 2))
+    dx = dtanh.dot(Wx.T)
+    dprev_h = dtanh.dot(Wh if slip == "Wh not transposed" else Wh.T)
+    dWx = x.T.dot(dtanh)
+    dWh = (next_h if slip == "next_h for prev_h" else prev_h).T.dot(dtanh)
+    db = dtanh if slip == "db not summed" else dtanh.sum(axis=0)
+    return dx, dprev_h, dWx, dWh, db
+
+
+def rnn():
+    x, h0 = sg.tensor("x", (_N, _T, _D)), sg.tensor("h0", (_N, _HID))
+    Wx, Wh, b = sg.tensor("Wx", (_D, _HID)), sg.tensor("Wh", (_HID, _HID)), sg.tensor("b", (_HID,))
+    h, hs = h0, []
+    for t in range(_T):
+        h = sg.tanh(x[:, t, :] @ Wx + h @ Wh + b)
+        hs.append(h)
+    return sg.stack(hs, axis=1), [x, h0, Wx, Wh, b]
+
+
+def rnn_backward(dh, x, h0, Wx, Wh, b, slip=None):
+    N, T, D = x.shape
+    hs, h = [], h0
+    for t in range(T):
+        h = np.tanh(x[:, t, :].dot(Wx) + h.dot(Wh) + b)
+        hs.append(h)
+    dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    dprev_h = np.zeros_like(h0)
+    for t in reversed(range(1 if slip == "stops at t = 1" else 0, T)):
+        dnext_h = dh[:, t, :] if slip == "dprev_h not added" else dh[:, t, :] + dprev_h
+        prev_h = hs[t - 1] if t > 0 else h0
+        dtanh = dnext_h * (1 - hs[t] ** 2)
+        dx[:, t, :] = dtanh.dot(Wx.T)
+        dprev_h = dtanh.dot(Wh.T)
+        if slip == "dWx assigned":
+            dWx = x[:, t, :].T.dot(dtanh)
+        else:
+            dWx += x[:, t, :].T.dot(dtanh)
+        dWh += prev_h.T.dot(dtanh)
+        db += dtanh.sum(axis=0)
+    return dx, dprev_h, dWx, dWh, db
+
+
+def word_embedding():
+    x, W = sg.tensor("x", (_N, _T), integer=True), sg.tensor("W", (_V, _D))
+    return sg.embedding(W, x), [W]
+
+
+def word_embedding_backward(dout, x, W, slip=None):
+    dW = np.zeros_like(W)
+    if slip == "dW[x] += dout":
+        dW[x] += dout                   # a repeated word is written once: NumPy buffers the fancy index
+    elif slip == "summed over time":
+        np.add.at(dW, x, dout.sum(axis=1, keepdims=True))
+    else:
+        np.add.at(dW, x, dout)
+    return dW
+
+
+def temporal_affine():
+    x, w, b = sg.tensor("x", (_N, _T, _D)), sg.tensor("w", (_D, _M)), sg.tensor("b", (_M,))
+    return x @ w + b, [x, w, b]
+
+
+def temporal_affine_backward(dout, x, w, b, slip=None):
+    N, T, D = x.shape
+    M = b.shape[0]
+    dx = dout.reshape(N * T, M).dot(w.T).reshape(N, T, D)
+    dw = (x[:, -1].T.dot(dout[:, -1]) if slip == "last step only"
+          else dout.reshape(N * T, M).T.dot(x.reshape(N * T, D)).T)
+    db = dout.sum(axis=0) if slip == "db over N only" else dout.sum(axis=(0, 1))
+    return dx, dw, db
+
+
+_MASK = np.array([[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 1, 1], [1, 1, 0], [1, 1, 1]], dtype=float)
+
+
+def temporal_softmax():
+    x, y, mask = sg.tensor("x", (_N, _T, _V)), sg.tensor("y", (_N, _T), integer=True), sg.tensor("mask", (_N, _T))
+    ce = sg.cross_entropy(x, y, axis=-1, reduction="none")          # (N, T)
+    return sg.sum(ce * mask) / _N, x
+
+
+def temporal_softmax_loss(x, y, mask, slip=None):
+    """cs231n's temporal_softmax_loss: the loss summed over time, averaged over the minibatch, masked;
+    returns (loss, dx)."""
+    N, T, V = x.shape
+    x_flat, y_flat, mask_flat = x.reshape(N * T, V), y.reshape(N * T), mask.reshape(N * T)
+    probs = np.exp(x_flat - np.max(x_flat, axis=1, keepdims=True))
+    probs /= np.sum(probs, axis=1, keepdims=True)
+    loss = -np.sum(mask_flat * np.log(probs[np.arange(N * T), y_flat])) / N
+    dx_flat = probs.copy()
+    dx_flat[np.arange(N * T), y_flat] -= 1
+    if slip != "1/N left out":
+        dx_flat /= N * T if slip == "N * T" else N
+    if slip != "mask left out":
+        dx_flat *= mask_flat[:, None]
+    return loss, dx_flat.reshape(N, T, V)
+
+
+def _logits():
+    return sg.tensor("logits_real", (_N, 1)), sg.tensor("logits_fake", (_N, 1))
+
+
+def discriminator_loss():
+    real, fake = _logits()
+    return (sg.bce_with_logits(real, sg.ones((_N, 1))) + sg.bce_with_logits(fake, sg.zeros((_N, 1)))), [real, fake]
+
+
+def discriminator_loss_backward(dout, logits_real, logits_fake, slip=None):
+    N = 1 if slip == "1/N left out" else logits_real.shape[0]
+    d_real = (_sigmoid(logits_real) - 1) / N
+    d_fake = _sigmoid(logits_fake) / N
+    if slip == "labels swapped":
+        d_real, d_fake = _sigmoid(logits_real) / N, (_sigmoid(logits_fake) - 1) / N
+    return d_real, d_fake
+
+
+def generator_loss():
+    _, fake = _logits()
+    return sg.bce_with_logits(fake, sg.ones((_N, 1))), fake
+
+
+def generator_loss_backward(dout, logits_fake, slip=None):
+    N = logits_fake.shape[0]
+    if slip == "sign":                     # the gradient of -loss: ascending where it should descend
+        return (1 - _sigmoid(logits_fake)) / N
+    if slip == "minimax form":             # d/ds of -mean(log(1 - D(G(z)))): the saturating loss
+        return _sigmoid(logits_fake) / N
+    return (_sigmoid(logits_fake) - 1) / N
+
+
+def ls_discriminator_loss():
+    real, fake = _logits()
+    return 0.5 * sg.mean((real - 1) ** 2) + 0.5 * sg.mean(fake ** 2), [real, fake]
+
+
+def ls_discriminator_loss_backward(dout, logits_real, logits_fake, slip=None):
+    N = logits_real.shape[0]
+    k = 2 if slip == "½ left out" else 1
+    return k * (logits_real - 1) / N, k * logits_fake / N
+
+
+def ls_generator_loss():
+    _, fake = _logits()
+    return 0.5 * sg.mean((fake - 1) ** 2), fake
+
+
+def ls_generator_loss_backward(dout, logits_fake, slip=None):
+    N = logits_fake.shape[0]
+    return ((1 - logits_fake) if slip == "sign" else (logits_fake - 1)) / N
+
+
+def sim_positive_pairs():
+    left, right = sg.tensor("out_left", (_N, _D)), sg.tensor("out_right", (_N, _D))
+    norms = sg.sqrt(sg.sum(left ** 2, axis=1, keepdims=True)) * sg.sqrt(sg.sum(right ** 2, axis=1, keepdims=True))
+    return sg.sum(left * right, axis=1, keepdims=True) / norms, [left, right]
+
+
+def sim_positive_pairs_backward(dout, out_left, out_right, slip=None):
+    """d/dl of l·r / (‖l‖‖r‖) = r / (‖l‖‖r‖) − sim · l / ‖l‖² (and alike for r)."""
+    nl = np.linalg.norm(out_left, axis=1, keepdims=True)
+    nr = np.linalg.norm(out_right, axis=1, keepdims=True)
+    sim = np.sum(out_left * out_right, axis=1, keepdims=True) / (nl * nr)
+    if slip == "norms held constant":
+        return dout * out_right / (nl * nr), dout * out_left / (nl * nr)
+    return (dout * (out_right / (nl * nr) - sim * out_left / nl ** 2),
+            dout * (out_left / (nl * nr) - sim * out_right / nr ** 2))
+
+
+_PAIRS, _TAU = 3, 0.5                # SimCLR: 3 pairs, 6 embeddings; the temperature
+
+
+def simclr_loss():
+    """simclr_loss_vectorized on the embeddings z = [out_left; out_right] (2N × D), as logits of z
+    against z: each row's positive is its pair, k + N mod 2N, and itself is masked out."""
+    n2 = 2 * _PAIRS
+    z = sg.tensor("z", (n2, _D))
+    logits = sg.where(sg.eye(n2) > 0, -1e9, z @ z.T / _TAU)
+    I, Z = sg.eye(_PAIRS), sg.zeros((_PAIRS, _PAIRS))
+    target = sg.concat([sg.concat([Z, I], axis=1), sg.concat([I, Z], axis=1)], axis=0)
+    return sg.cross_entropy(logits, target), z
+
+
+def simclr_loss_backward(dout, z, slip=None):
+    n2 = z.shape[0]
+    S = z.dot(z.T) / _TAU
+    if slip != "diagonal not masked":
+        S = S - 1e9 * np.eye(n2)
+    P = np.exp(S - S.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    Y = np.roll(np.eye(n2), n2 // 2, axis=1)                 # row k's positive: k + N mod 2N
+    G = (P - Y) / n2                                         # dL/dS
+    scale = 1 if slip == "1/tau left out" else 1 / _TAU     # S = z @ z.T / tau: dz picks up 1/tau
+    if slip == "one side of z @ z.T":
+        return G.dot(z) * scale
+    return (G + G.T).dot(z) * scale
+
+
+_S, _E, _HEADS = 3, 4, 2            # attention: sequence length, embedding size, heads
+_DH = _E // _HEADS
+_CAUSAL = np.tril(np.ones((_S, _S)))
+
+
+def multi_head_attention():
+    """cs231n's MultiHeadAttention.forward (nn.Linear projections, x @ W.T + b), dropout off, with
+    attn_mask (S × S, 0 = masked): heads split as x.reshape(N, S, H, E/H).transpose(0, 2, 1, 3)."""
+    q, k, v = (sg.tensor(n, (_N, _S, _E)) for n in ("query", "key", "value"))
+    Ws = {n: sg.tensor(n, (_E, _E)) for n in ("Wq", "Wk", "Wv", "Wp")}
+    bs = {n: sg.tensor(n, (_E,)) for n in ("bq", "bk", "bv", "bp")}
+    mask = sg.tensor("attn_mask", (_S, _S))
+    heads = lambda x: x.reshape(_N, _S, _HEADS, _DH).transpose(0, 2, 1, 3)  # noqa: E731
+    Q, K, V = heads(q @ Ws["Wq"].T + bs["bq"]), heads(k @ Ws["Wk"].T + bs["bk"]), heads(v @ Ws["Wv"].T + bs["bv"])
+    scores = sg.where(mask > 0, Q @ K.transpose(0, 1, 3, 2) / np.sqrt(_DH), -1e9)
+    A = sg.softmax(scores, axis=-1)
+    Y = (A @ V).transpose(0, 2, 1, 3).reshape(_N, _S, _E)
+    out = Y @ Ws["Wp"].T + bs["bp"]
+    return out, [q, k, v, Ws["Wq"], bs["bq"], Ws["Wk"], bs["bk"], Ws["Wv"], bs["bv"], Ws["Wp"], bs["bp"]]
+
+
+def multi_head_attention_backward(dout, query, key, value, Wq, bq, Wk, bk, Wv, bv, Wp, bp, attn_mask, slip=None):
+    n, s, e = query.shape
+    h, dh = _HEADS, e // _HEADS
+    split = lambda x: x.reshape(n, s, h, dh).transpose(0, 2, 1, 3)  # noqa: E731
+    merge = lambda x: x.transpose(0, 2, 1, 3).reshape(n, s, e)  # noqa: E731
+    Q, K, V = split(query @ Wq.T + bq), split(key @ Wk.T + bk), split(value @ Wv.T + bv)
+    scale = 1 if slip == "scale left out" else 1 / np.sqrt(dh)
+    scores = Q @ K.transpose(0, 1, 3, 2) / np.sqrt(dh)
+    if slip != "mask left out":
+        scores = np.where(attn_mask > 0, scores, -1e9)
+    A = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    A /= A.sum(axis=-1, keepdims=True)
+    Y = merge(A @ V)
+    dWp = np.einsum("nse,nsf->ef", dout, Y)
+    dbp = dout.sum(axis=(0, 1))
+    dYh = split(dout @ Wp)
+    dA = dYh @ V.transpose(0, 1, 3, 2)
+    dVh = A.transpose(0, 1, 3, 2) @ dYh
+    if slip == "softmax diagonal":
+        dscores = A * (1 - A) * dA
+    else:
+        dscores = A * (dA - (dA * A).sum(axis=-1, keepdims=True))
+    dQh = dscores @ K * scale
+    dKh = (dscores @ Q if slip == "dscores not transposed" else dscores.transpose(0, 1, 3, 2) @ Q) * scale
+    mrg = (lambda x: x.reshape(n, s, e)) if slip == "heads merged without transpose" else merge
+    dQ, dK, dV = mrg(dQh), mrg(dKh), mrg(dVh)
+    grads = []
+    for d, x, W in ((dQ, query, Wq), (dK, key, Wk), (dV, value, Wv)):
+        grads.append((d @ W, np.einsum("nse,nsf->ef", d, x), d.sum(axis=(0, 1))))
+    (dq, dWq, dbq), (dk, dWk, dbk), (dv, dWv, dbv) = grads
+    return dq, dk, dv, dWq, dbq, dWk, dbk, dWv, dbv, dWp, dbp
+
+
+def backward_entries():
+    E = []
+    add = lambda *a, **k: E.append(BackwardEntry(*a, **k))  # noqa: E731
+    bw = lambda fn, slip=None: (lambda *a, **k: fn(*a, **k, slip=slip))  # noqa: E731
+    out, wrt = rnn_step()
+    add("rnn_step_backward", out, wrt, bw(rnn_step_backward), "right")
+    add("rnn_step_backward: 1 - next_h", out, wrt, bw(rnn_step_backward, "tanh'"), "wrong", "tanh'(z) written wrong")
+    add("rnn_step_backward: Wh not transposed", out, wrt, bw(rnn_step_backward, "Wh not transposed"), "wrong",
+        "transposed factor: dprev_h multiplies by Wh where Wh.T belongs")
+    add("rnn_step_backward: dWh from next_h", out, wrt, bw(rnn_step_backward, "next_h for prev_h"), "wrong",
+        "wrong operand: dWh is built from")
+    add("rnn_step_backward: db not summed", out, wrt, bw(rnn_step_backward, "db not summed"), "wrong", "missing sum")
+    out, wrt = rnn()
+    add("rnn_backward", out, wrt, bw(rnn_backward), "right")
+    add("rnn_backward: dWx assigned", out, wrt, bw(rnn_backward, "dWx assigned"), "wrong", "one use only: Wx is used 3 times")
+    add("rnn_backward: dprev_h not added", out, wrt, bw(rnn_backward, "dprev_h not added"), "wrong",
+        "missing upstream gradient")
+    add("rnn_backward: stops at t = 1", out, wrt, bw(rnn_backward, "stops at t = 1"), "wrong", "the loop stops one step early")
+    out, wrt = word_embedding()
+    add("word_embedding_backward", out, wrt, bw(word_embedding_backward), "right")
+    add("word_embedding_backward: dW[x] += dout", out, wrt, bw(word_embedding_backward, "dW[x] += dout"), "wrong",
+        "assignment instead of accumulation")
+    add("word_embedding_backward: summed over time", out, wrt, bw(word_embedding_backward, "summed over time"), "wrong",
+        "summed over axis 1 first")
+    out, wrt = temporal_affine()
+    add("temporal_affine_backward", out, wrt, bw(temporal_affine_backward), "right")
+    add("temporal_affine_backward: dw from the last step", out, wrt, bw(temporal_affine_backward, "last step only"),
+        "wrong", "one step only")
+    add("temporal_affine_backward: db over N only", out, wrt, bw(temporal_affine_backward, "db over N only"), "wrong",
+        "missing sum")
+    loss, x = temporal_softmax()
+    ts = lambda slip=None: (lambda dout, x, y, mask: temporal_softmax_loss(x, y, mask, slip)[1])  # noqa: E731
+    at = {"mask": _MASK}
+    add("temporal_softmax_loss", loss, x, ts(), "right", at=at)
+    add("temporal_softmax_loss: mask left out", loss, x, ts("mask left out"), "wrong", None, at=at)
+    add("temporal_softmax_loss: / (N * T)", loss, x, ts("N * T"), "wrong", "constant factor: the claim is 1/3 times", at=at)
+    add("temporal_softmax_loss: 1/N left out", loss, x, ts("1/N left out"), "wrong", "constant factor: the claim is 6 times", at=at)
+    loss, wrt = discriminator_loss()
+    add("discriminator_loss", loss, wrt, bw(discriminator_loss_backward), "right")
+    add("discriminator_loss: 1/N left out", loss, wrt, bw(discriminator_loss_backward, "1/N left out"), "wrong",
+        "constant factor: the claim is 4 times the gradient — N = 4")
+    add("discriminator_loss: labels swapped", loss, wrt, bw(discriminator_loss_backward, "labels swapped"), "wrong",
+        "target flipped: the claim for logits_real is the gradient with the target ones((4, 1)) read as zeros((4, 1))")
+    loss, fake = generator_loss()
+    add("generator_loss", loss, fake, bw(generator_loss_backward), "right")
+    add("generator_loss: sign", loss, fake, bw(generator_loss_backward, "sign"), "wrong", "flipped sign")
+    add("generator_loss: minimax form", loss, fake, bw(generator_loss_backward, "minimax form"), "wrong",
+        "target flipped: the claim for logits_fake is the gradient with the target ones((4, 1)) read as zeros((4, 1))")
+    loss, wrt = ls_discriminator_loss()
+    add("ls_discriminator_loss", loss, wrt, bw(ls_discriminator_loss_backward), "right")
+    add("ls_discriminator_loss: ½ left out", loss, wrt, bw(ls_discriminator_loss_backward, "½ left out"), "wrong",
+        "constant factor: the claim is 2 times")
+    loss, fake = ls_generator_loss()
+    add("ls_generator_loss", loss, fake, bw(ls_generator_loss_backward), "right")
+    add("ls_generator_loss: sign", loss, fake, bw(ls_generator_loss_backward, "sign"), "wrong", "flipped sign")
+    out, wrt = sim_positive_pairs()
+    add("sim_positive_pairs", out, wrt, bw(sim_positive_pairs_backward), "right")
+    add("sim_positive_pairs: norms held constant", out, wrt, bw(sim_positive_pairs_backward, "norms held constant"),
+        "wrong", "norm held constant: the claim treats ‖out_")
+    loss, z = simclr_loss()
+    add("simclr_loss_vectorized", loss, z, bw(simclr_loss_backward), "right")
+    add("simclr_loss_vectorized: 1/tau left out", loss, z, bw(simclr_loss_backward, "1/tau left out"), "wrong",
+        "constant factor: the claim is 1/2 times")
+    add("simclr_loss_vectorized: diagonal not masked", loss, z, bw(simclr_loss_backward, "diagonal not masked"), "wrong",
+        "masked entries left in: the claim for z is the gradient with where(mask, -1e+09, 2.0*(z @ z.T)) read as")
+    add("simclr_loss_vectorized: one side of z @ z.T", loss, z, bw(simclr_loss_backward, "one side of z @ z.T"), "wrong",
+        "one side of z @ z.T: z is both factors")
+    out, wrt = multi_head_attention()
+    mha_bw = lambda slip=None: bw(multi_head_attention_backward, slip)  # noqa: E731
+    causal = {"attn_mask": _CAUSAL}
+    add("MultiHeadAttention backward", out, wrt, mha_bw(), "right", at=causal)
+    add("MultiHeadAttention: 1/sqrt(d_k) left out of dQ, dK", out, wrt, mha_bw("scale left out"), "wrong",
+        "constant factor: the claim is √2 times the gradient — the constant 1/√2 = 0.707107 of f", at=causal)
+    add("MultiHeadAttention: softmax Jacobian's diagonal", out, wrt, mha_bw("softmax diagonal"), "wrong",
+        "softmax Jacobian cut to its diagonal", at=causal)
+    add("MultiHeadAttention: mask left out", out, wrt, mha_bw("mask left out"), "wrong",
+        "mask left out: the claim is the gradient with attn_mask = 1 everywhere", at=causal)
+    add("MultiHeadAttention: dK = dscores @ Q", out, wrt, mha_bw("dscores not transposed"), "wrong",
+        "the product's gradient transposed", at=causal)
+    add("MultiHeadAttention: heads merged without transpose", out, wrt, mha_bw("heads merged without transpose"),
+        "wrong", "a transpose undone by a reshape", at=causal)
+    return E
+
+
+BACKWARD_ENTRIES = backward_entries()

@@ -4,7 +4,9 @@ derivative as ``1 - tc`` where ``1 - tc**2`` belongs, the g gate's tanh′ as th
 ``g * (1 - g)``, the o gate's σ′ as tanh's ``1 - o**2``, or one gate's σ′ left out.
 `hints.sigmoid_hint` and `hints.tanh_hint` derive f again with every sigmoid (or tanh) slipped at
 once; this derives it with one node slipped and the others right, node by node, and also tries the
-other activation's derivative form, which they do not.
+other activation's derivative form, which they do not. A backward over T steps (rnn_backward's loop
+around an LSTM step) makes its slip at every step: the nodes are tried in groups, one group the same
+gate of every step (σ(a[:, 4:6]) of each step's a), or tanh(c_t) of every step.
 """
 from __future__ import annotations
 
@@ -80,22 +82,69 @@ def _where(n, acts) -> str:
     return _text(n)
 
 
+def _role(n, acts):
+    """What a node is in one step of a layer, the same for every step of a recurrence: a gate by its
+    function and slice of the product (a_t[:, 4:6] for every t), an activation of other activations
+    (tanh(c_t)); any other node is its own."""
+    from ..frontend import tensor as T
+    z = n.args[0]
+    if isinstance(z, T.Index):
+        return (type(n), tuple(z.args[1]), tuple(T.shape_of(z.args[0])))
+    if any(m is not n and z.has(m) for m in acts):
+        return (type(n), "of activations")
+    return n
+
+
+def _groups(nodes, acts) -> list:
+    """The nodes grouped by their role, in f's order."""
+    out = {}
+    for n in nodes:
+        out.setdefault(_role(n, acts), []).append(n)
+    return list(out.values())
+
+
+def _slipped(e, group: set, cls, memo: dict):
+    """``e`` with each node of ``group`` made a ``cls`` of its arguments, from the leaves up: a step's
+    gate holds the earlier steps' gates inside its argument (xreplace, from the top down, would slip
+    the outermost alone)."""
+    from ..frontend import tensor as T
+    if e in memo:
+        return memo[e]
+    new = e
+    if e.args and not isinstance(e, T.Tensor):
+        args = [_slipped(a, group, cls, memo) if isinstance(a, sp.Basic) else a for a in e.args]
+        if e in group:
+            new = cls(*args)
+        elif not all(a is b for a, b in zip(args, e.args)):
+            new = T.Ewise(args[0], T.shape_of(args[0])) if isinstance(e, T.Ewise) else e.func(*args)
+    memo[e] = new
+    return new
+
+
 def one_activation_hint(case: Case):
     Cs, Ts = _fitted(case)
     if not differs(Cs, Ts):
         return None
     tanhs, sigs = _nodes(case.f, sp.tanh), _nodes(case.f, sigmoid)
-    if not 1 <= len(tanhs) + len(sigs) <= MAX_NODES:
+    acts = tanhs + sigs
+    groups = {base: _groups(nodes, acts) for base, nodes in ((sp.tanh, tanhs), (sigmoid, sigs))}
+    if not 1 <= len(acts) or len(groups[sp.tanh]) + len(groups[sigmoid]) > MAX_NODES:
         return None
-    for base, nodes, variants in ((sp.tanh, tanhs, _TANH), (sigmoid, sigs, _SIGMOID)):
+    steps = max(len(g) for gs in groups.values() for g in gs)
+    for base, variants in ((sp.tanh, _TANH), (sigmoid, _SIGMOID)):
         for label, cls in variants:
-            for n in nodes:
-                if len(tanhs) + len(sigs) == 1 and "form" not in label:
+            for group in groups[base]:
+                n = group[0]
+                if len(acts) == 1 and "form" not in label:
                     continue                   # one activation slipped everywhere: sigmoid_hint's or tanh_hint's
-                if _claim_is_gradient_of(case, case.f.xreplace({n: cls(*n.args)})):
+                if steps > 1 and len(group) != steps:
+                    continue                   # a recurrence's slip is made at every step
+                if _claim_is_gradient_of(case, _slipped(case.f, set(group), cls, {})):
                     name, right, how = _RIGHT[base]
-                    where = (f" in one place: for {_where(n, tanhs + sigs)}" if len(tanhs) + len(sigs) > 1
-                             else f": for {_where(n, tanhs + sigs)}")
+                    where = (f" at every step: for {_where(n, acts)} of each of the {steps} steps (a as "
+                             f"the first step writes it)" if steps > 1 else
+                             f" in one place: for {_where(n, acts)}" if len(acts) > 1
+                             else f": for {_where(n, acts)}")
                     return (f"{name}(z) written wrong{where}, the claim's chain rule has {name}(z) = "
                             f"{label} where {right} belongs (with {how}); the other activations' "
                             f"derivatives are right.")

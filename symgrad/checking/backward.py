@@ -37,6 +37,7 @@ from ..frontend import tensor as T
 from ..frontend.masks import masks_in
 from ..frontend.parse import as_expr
 from .backward_errors import BackwardError, FunctionForwardError
+from . import layer_outputs
 from .claims import _symbols
 from .tensors import sizes_of
 
@@ -65,7 +66,7 @@ def _mask_names(outs, taken: set) -> dict:
 
 
 def _renamed(result, names: dict):
-    """``result`` with the masks' own names replaced by backward's in its counterexample and method."""
+    """``result`` with the masks' own names replaced by backward's in its counterexample, method and hint."""
     if not names:
         return result
     sub = lambda text: re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b",  # noqa: E731
@@ -74,6 +75,8 @@ def _renamed(result, names: dict):
         cx = result.counterexample
         cx.point = {names.get(k, k): v for k, v in cx.point.items()}
     result.method = sub(result.method)
+    if result.hint:
+        result.hint = sub(result.hint)
     return result
 
 
@@ -325,6 +328,7 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
         grads = [_as_array(g, w) for g, w in zip(_gradients(res, params), params)]
         return grads if len(grads) > 1 else grads[0]     # check reads a list only for several
     claim.claim_source = backward            # a hint reads its source for a literal batch size
+    layer_outputs.record(claim, outs, dnames)   # the hints rebuild f from them (layer_outputs.py)
 
     if at is not None and not isinstance(at, Mapping):
         raise ArgumentError(f"at= must be a dict keyed by symbol or name, got {at!r}")

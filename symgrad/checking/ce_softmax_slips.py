@@ -19,11 +19,17 @@ from .hint_case import Case, _fitted, all_same
 from .softmax_axis_hint import _lse, _softmax, logsumexp_nodes
 
 
+def _log(s, z):
+    """log s, quietly −inf where a masked logit's probability is 0 (SimCLR's diagonal)."""
+    with np.errstate(divide="ignore"):
+        return np.log(s)
+
+
 _SLIPS = (("sigmoid's derivative for softmax + cross-entropy", lambda s, z: s * (1 - s),
            "softmax({z}) ⊙ (1 − softmax({z}))", "s * (1 - s) - Y for s - Y: σ′ = σ(1 − σ) is the sigmoid's"),
           ("softmax left out of the cross-entropy's backward", lambda s, z: z, "{z} itself",
            "{z} - Y for s - Y, the logits where their softmax s belongs"),
-          ("log of the softmax in the cross-entropy's backward", lambda s, z: np.log(s), "log_softmax({z})",
+          ("log of the softmax in the cross-entropy's backward", _log, "log_softmax({z})",
            "np.log(s) - Y for s - Y, the forward's log-probabilities where the probabilities belong"))
 
 

@@ -6,8 +6,9 @@ A dgamma (or dbeta, or dx) computed from such rows is not a permutation of the g
 by building those rows on purpose: ``mixed(a) = a.reshape(N, H, W, C).transpose(0, 3, 1, 2)`` is
 the array whose right flattening is ``a.reshape(-1, C)``; the claim is the true gradient evaluated
 with x, dout or both replaced by their ``mixed`` form (and for dx, flattened back by the same plain
-reshape). Tried only when f has spatial batch norm's statistics, over axes (0, 2, 3) of a 4-d tensor
-or over the rows x.transpose(0, 2, 3, 1).reshape(-1, C) (the forward as cs231n writes it).
+reshape). Tried only when f has spatial batch norm's statistics (`spatial_norm.spatial_input`: over
+axes (0, 2, 3) of a 4-d tensor, or over the rows x.transpose(0, 2, 3, 1).reshape(-1, C), the forward as
+cs231n writes it).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from itertools import combinations
 import numpy as np
 
 from .hint_case import Case, _fitted, _variances, all_same, differs
+from .spatial_norm import spatial_input
 
 
 def _mixed(a):
@@ -29,24 +31,8 @@ def _unmixed(a):
     return a.transpose(0, 2, 3, 1).reshape(a.shape)
 
 
-def _spatial_x(v):
-    """The (N, C, H, W) tensor whose per-channel statistics v is: x.var(axis=(0, 2, 3)), or the
-    variance over axis 0 of the rows x.transpose(0, 2, 3, 1).reshape(-1, C), as cs231n's forward
-    (and a declaration written as it) makes them; None otherwise."""
-    from ..frontend.tensor_movement import Permute, Reshape
-    if len(v.x.shape) == 4 and v.axes == (0, 2, 3):
-        return v.x
-    rows = v.x
-    if (isinstance(rows, Reshape) and len(rows.shape) == 2 and v.axes == (0,) and isinstance(rows.args[0], Permute)
-            and tuple(int(a) for a in rows.args[0].args[1]) == (0, 2, 3, 1)):
-        x = rows.args[0].args[0]
-        if len(x.shape) == 4 and rows.shape[1] == x.shape[1]:
-            return x
-    return None
-
-
 def channels_reshape_hint(case: Case):
-    spatial = [x for x in (_spatial_x(v) for v, _, _ in _variances(case.f)) if x is not None]
+    spatial = [x for x in (spatial_input(v) for v, _, _ in _variances(case.f)) if x is not None]
     if not spatial:
         return None
     C = int(spatial[0].shape[1])

@@ -232,25 +232,37 @@ def fit_shape(c: np.ndarray, shape: tuple) -> np.ndarray | None:
     return None
 
 
-def rel_errors(c, t):
+def rel_errors(c, t, problem: float = 0.0):
     """Entrywise |c − t| / max(|c|, |t|, floor), floor = max(1e-6·(largest |entry| of c and t), 1e-9):
     relative, with a floor so that entries that are 0 up to round-off (1e-17 against an exact 0) do
-    not count. Test points are O(1), so an absolute 1e-15 is round-off."""
+    not count. Test points are O(1), so an absolute 1e-15 is round-off. ``problem``: the largest
+    |entry| of every variable's gradient at the point; the floor is at least 1e-6 of it too, for a
+    gradient that is 0 but computed from the others' terms (attention's key bias: softmax does not
+    see a constant added to a row, and bk's 1e-14 is the round-off of O(1) terms cancelling)."""
     c, t = np.asarray(c, float), np.asarray(t, float)
-    scale = max(float(np.max(np.abs(t))) if t.size else 0.0, float(np.max(np.abs(c))) if c.size else 0.0)
+    scale = max(float(np.max(np.abs(t))) if t.size else 0.0, float(np.max(np.abs(c))) if c.size else 0.0,
+                problem if np.isfinite(problem) else 0.0)
     floor = max(1e-6 * scale if np.isfinite(scale) else 0.0, 1e-9)
     with np.errstate(all="ignore"):
         r = np.abs(c - t) / np.maximum(np.maximum(np.abs(c), np.abs(t)), floor)
     return np.where(np.isnan(r), np.inf, r)
 
 
-def _compare(c, t, w):
-    """(max relative error, index of the worst entry or None, claim in w's shape or as given)."""
+def problem_scale(truth) -> float:
+    """The largest |entry| of the true gradients at a point (every variable's), for `rel_errors`."""
+    sizes = [float(np.max(np.abs(np.asarray(t, float)))) for t in truth if np.size(t)]
+    finite = [s for s in sizes if np.isfinite(s)]
+    return max(finite, default=0.0)
+
+
+def _compare(c, t, w, problem: float = 0.0):
+    """(max relative error, index of the worst entry or None, claim in w's shape or as given);
+    ``problem``: `problem_scale` of the point's gradients."""
     shape = _shape(w)
     cf = fit_shape(c, shape)
     if cf is None:
         return np.inf, None, np.asarray(c)
-    r = rel_errors(cf, t)
+    r = rel_errors(cf, t, problem)
     if shape == ():
         return float(r), None, float(cf)
     idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(r)), r.shape))

@@ -32,7 +32,8 @@ def factor_hint(case: Case):
         return None
     fr = _nice(k)
     wide = Fraction(k).limit_denominator(100000)      # for the words only: 1/80 reads better than 0.0125
-    ks = str(fr) if fr is not None else (str(wide) if abs(float(wide) - k) <= 1e-9 * abs(k) else f"{k:.6g}")
+    ks = (str(fr) if fr is not None else _root(k) or
+          (str(wide) if abs(float(wide) - k) <= 1e-9 * abs(k) else f"{k:.6g}"))
     sign = "flipped sign and " if k < 0 else ""
     a = abs(k)
     B = case.batch
@@ -56,9 +57,23 @@ def factor_hint(case: Case):
         why = _size_factor(case, a)
         c = _constant_of(case.f, a) if not why else None
         if c is not None:             # checked after the sizes: a mean's 1/N is a number of f too
-            why = (f" — the constant {c:g} of f (a scale, such as dropout's 1/p) applied twice, or "
-                   f"left out of the gradient")
+            cs = f"{_root(c)} = {c:g}" if _nice(c) is None and _root(c) else f"{c:g}"
+            why = (f" — the constant {cs} of f (a scale, such as dropout's 1/p or attention's 1/sqrt(d_k)) "
+                   f"applied twice, or left out of the gradient")
     return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
+
+
+def _root(k: float) -> str | None:
+    """k as the square root of a simple fraction, √2, 1/√2, √(3/2) (attention's sqrt(d_k)); None
+    where k² is no simple fraction or k itself is one."""
+    sign, k2 = ("−" if k < 0 else ""), k * k
+    r = Fraction(k2).limit_denominator(64)
+    if r <= 0 or abs(float(r) - k2) > 1e-9 * k2:
+        return None
+    p, q = r.numerator, r.denominator
+    if round(p ** 0.5) ** 2 == p and round(q ** 0.5) ** 2 == q:
+        return None
+    return sign + (f"√{p}" if q == 1 else f"1/√{q}" if p == 1 else f"√({p}/{q})")
 
 
 def _dropout_factor(f, a: float) -> str:

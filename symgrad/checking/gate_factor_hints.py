@@ -21,7 +21,8 @@ import sympy as sp
 
 from ..frontend.functions import sigmoid
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
-from .output_path_hint import _ORDINAL, _outputs
+from .layer_outputs import body, f_of, layer_outputs, product_splits
+from .output_path_hint import _ORDINAL
 
 MAX_PRODUCTS = 12
 
@@ -40,6 +41,8 @@ def _short(e, limit=60) -> str:
         if isinstance(inner, fn):
             mm = next((n for n in sp.preorder_traversal(inner.args[0]) if isinstance(n, T.TensorMatMul)), None)
             return f"{name}(… {mm} …)" if mm is not None else _text(inner, limit)
+    if isinstance(inner, sp.Mul) and len(inner.args) <= 3:       # the rest of a product: mask ⊙ σ(…)
+        return " ⊙ ".join(_short(a, limit) for a in inner.args)
     if isinstance(inner, sp.Add) and len(inner.args) == 2 and sp.S.One in inner.args:
         t = next(a for a in inner.args if a != 1)
         if t.could_extract_minus_sign():
@@ -48,23 +51,27 @@ def _short(e, limit=60) -> str:
 
 
 def _sig(e):
+    """The gate σ(…) that ``e`` is, or that is a factor of the product ``e`` (dropout's mask ⊙ o of an
+    LSTM's output dropped out); None otherwise."""
     from ..frontend import tensor as T
     e = e.args[0] if isinstance(e, T.Ewise) else e
+    if isinstance(e, sp.Mul):
+        return next((a for a in e.args if _sig(a) is not None and not isinstance(a, sp.Mul)), None)
     return e if isinstance(e, sigmoid) else None
 
 
-def _slips(a, leaves=(), f=None, other=None):
+def _slips(a, leaves=(), outputs=(), other=None):
     """(slipped factor, words) for the factor ``a`` of a product; ``leaves``: f's input tensors, each
     a value a backward may take for another of the same shape (an LSTM's df = dc * prev_h for
-    dc * prev_c); ``other``: the product's other factor (an LSTM's do = dnext_h * o for
-    dnext_h * np.tanh(next_c))."""
+    dc * prev_c); ``outputs``: the layer's [(out, dout)]; ``other``: the product's other factor (an
+    LSTM's do = dnext_h * o for dnext_h * np.tanh(next_c))."""
     from ..frontend import tensor as T
     yield sp.S.One, f"without its factor {_short(a)}"
     act = a.args[0] if isinstance(a, T.Ewise) else a
     if isinstance(act, sp.tanh):                 # an LSTM's do = dnext_h * next_c for * np.tanh(next_c)
         z = act.args[0]
-        said = next((f"the layer's {_ORDINAL[k]} output" for k, (o, _) in enumerate(_outputs(f)) if o == z
-                     and k < len(_ORDINAL)), None) if f is not None else None
+        said = next((f"the layer's {_ORDINAL[k]} output" for k, (o, _) in enumerate(outputs)
+                     if len(outputs) > 1 and body(o) == body(z) and k < len(_ORDINAL)), None)
         yield z, (f"with {said} itself where its tanh belongs (the tanh left out: an LSTM's do = dnext_h * "
                   f"np.tanh(next_c), not dnext_h * next_c)" if said else
                   f"with {_short(z, 40)} where tanh of it belongs (the tanh left out)")
@@ -74,7 +81,7 @@ def _slips(a, leaves=(), f=None, other=None):
                     yield sp.tanh(t), (f"with tanh({t.name}) where the tanh of {said} belongs (an LSTM's do = "
                                        f"dnext_h * np.tanh(next_c), the new cell state's, not {t.name}'s)")
             if other is not None and _sig(other) is not None:    # do = dnext_h * o: the gate itself
-                yield other, (f"with the gate {_short(other, 40)} itself where the tanh of {said} belongs "
+                yield _sig(other), (f"with the gate {_short(_sig(other), 40)} itself where the tanh of {said} belongs "
                               f"(an LSTM's do = dnext_h * np.tanh(next_c), not dnext_h * o; the σ' "
                               f"factor o * (1 - o) then follows: da_o = do * o * (1 - o))")
     for t in leaves:
@@ -104,18 +111,28 @@ def gate_factor_hint(case: Case):
     if not isinstance(w, T.Tensor) or not differs(Cs, Ts) or not case.f.has(sigmoid):
         return None
     is_dout = lambda a: isinstance(a, T.Tensor) and a.name.startswith("dout")      # noqa: E731
-    prods, outer = [], {}
+    outputs = layer_outputs(case)
+    # (the product, a factor, the other, f with the product replaced): f's own two-factor products
+    # first (those name a slip inside the layer first), then each output's product o ⊙ tanh(next_c)
+    # as check_backward made f of it, f rebuilt from the outputs with that output changed
+    cands = []
     for m in dict.fromkeys(sp.preorder_traversal(case.f)):
-        if not isinstance(m, sp.Mul) or not m.has(w) or any(a.is_number for a in m.args):
+        if (isinstance(m, sp.Mul) and m.has(w) and len(m.args) == 2 and not any(a.is_number for a in m.args)
+                and not any(is_dout(a) for a in m.args)):
+            for i, a in enumerate(m.args):
+                cands.append((m, a, m.args[1 - i], m.args, lambda P, m=m: _rebuilt(case.f, {m: P})))
+    cands = cands[:2 * MAX_PRODUCTS]
+    for k, (o, _) in enumerate(outputs):
+        if not o.has(w):
             continue
-        douts = [a for a in m.args if is_dout(a)]
-        if len(m.args) == 2 and not douts:
-            prods.append(m)
-        elif len(m.args) == 3 and len(douts) == 1:   # a layer output's product times its dout in
-            core = sp.Mul(*[a for a in m.args if a is not douts[0]])   # check_backward's f: o ⊙ tanh(next_c)
-            if isinstance(core, sp.Mul) and len(core.args) == 2:
-                outer[core] = (m, douts[0])
-    prods += list(outer)          # after f's own products: those name a slip inside the layer first
+        try:
+            oshape = tuple(T.shape_of(o))
+        except Exception:   # noqa: BLE001 - an output without a tensor shape is not tried
+            continue
+        for c, a, b in product_splits(o):
+            shown = sp.Mul(a, b).args if isinstance(sp.Mul(a, b), sp.Mul) and len(sp.Mul(a, b).args) == 2 else (a, b)
+            cands.append((a * b, a, b, shown,
+                          lambda P, k=k, c=c, oshape=oshape: f_of(outputs, {k: T.as_tensor(c * P, oshape)})))
     memo = {}      # a product's a, b and a ⊙ b are the same for every candidate: evaluated once a point
 
     def value(e, vals, shape=None):
@@ -125,21 +142,14 @@ def gate_factor_hint(case: Case):
         return memo[key]
     leaves = sorted((t for t in case.f.atoms(T.Tensor) if not t.name.startswith("dout")
                      and not getattr(t, "is_integer_tensor", False) and len(t.shape) > 1), key=lambda t: t.name)
-    for m in prods[:MAX_PRODUCTS]:
+    for m, a, b, shown, slipped_f in cands:
+        if a == w or (not a.has(w) and not b.has(w)):   # w's own factor: operand_hints'
+            continue
         try:
-            mshape = tuple(T.shape_of(m))
+            mshape, ashape, bshape = (tuple(T.shape_of(e)) for e in (m, a, b))
         except Exception:   # noqa: BLE001 - a product without a tensor shape is not tried
             continue
-        for i, a in enumerate(m.args):
-            b = m.args[1 - i]
-            if a == w or (not a.has(w) and not b.has(w)):   # w's own factor: operand_hints'
-                continue
-            try:
-                ashape = tuple(T.shape_of(a))
-            except Exception:   # noqa: BLE001
-                continue
-            bshape = tuple(T.shape_of(b))
-            for c, words in _slips(a, leaves, case.f, b):
+        for c, words in _slips(a, leaves, outputs, b):
                 K, B, C = T.tensor("_K", ashape), T.tensor("_B", bshape), T.tensor("_C", mshape)
 
                 def extra(vals, m=m, a=a, b=b, c=c, K=K, B=B, C=C, ashape=ashape):
@@ -147,9 +157,7 @@ def gate_factor_hint(case: Case):
                     av, bv, mv = value(a, vals), value(b, vals), value(m, vals)
                     return {K.name: kv, B.name: bv, C.name: mv - kv * bv - av * bv}
                 # a ⊙ b as C + K ⊙ b + a ⊙ B: b's derivative takes the slipped K, a's the value B of b
-                new = ({outer[m][0]: (C + K * b + a * B) * outer[m][1]} if m in outer
-                       else {m: C + K * b + a * B})
-                if _claim_is_gradient_of(case, _rebuilt(case.f, new), extra):
+                if _claim_is_gradient_of(case, slipped_f(C + K * b + a * B), extra):
                     gate = _sig(a) is not None or _sig(b) is not None or "swapped" in words
                     why = ("(the value the forward multiplied by, cached by it: an LSTM's df = dc * prev_c, "
                            "not dc * prev_h)" if words.endswith(OPERAND) else
@@ -159,7 +167,7 @@ def gate_factor_hint(case: Case):
                            f"(the chain rule through {_text(m, 40)} multiplies by {_text(a, 40)}, "
                            f"as d/dZ σ(β·Z) = β·σ′(β·Z) and d/dβ σ(β·Z) = Z·σ′(β·Z))")
                     return (f"{'gate' if gate else 'inner'} factor: the claim for {w.name} passes the "
-                            f"gradient back through the product {_short(m.args[0], 40)} ⊙ {_short(m.args[1], 40)} {words} — the derivative "
+                            f"gradient back through the product {_short(shown[0], 40)} ⊙ {_short(shown[1], 40)} {words} — the derivative "
                             f"of a ⊙ b with respect to b is a, the same factor the forward multiplies by "
                             f"{why}.")
     return None

@@ -33,6 +33,9 @@ class Case:
     targets: str = "distribution"   # how the check drew softmax targets (see sg.check)
     sizes: dict = None          # {name: n}: the symbolic sizes of a tensor f, as the check fixed them
     shapes: dict = None         # {tensor name: shape as declared}: ints, and symbolic sizes by name
+    outputs: Any = None         # [(out, dout tensor)]: the outputs check_backward made f of (layer_outputs.py)
+    at_sizes: Any = None        # at_sizes({name: n}): the Case at other sizes (None where the claim is
+                                # right there), for a hint that cannot tell two sizes apart at these
 
     @property
     def w(self):
@@ -174,3 +177,4 @@ def truth_with(case: Case, extra) -> bool:
     in place of the drawn ones (dout summed, or zero but at one step: f is linear in dout)."""
     D = case.derivation
     return _claim_is(case, D.ir, D.gradient_vars[case.k], extra)
+

@@ -50,8 +50,12 @@ upsampling's backward reading the wrong entries), nearest_upsample_hint.py (a ne
 backward reading one entry of each block), stride_missing_hint.py (a strided convolution's
 backward without the stride, too narrow), norm_line_slips.py (a norm layer's dx with x for x̂, the
 backward's var(ddof=1), a staged dmu over another axis, 1/(N − 1) on the variance's path),
-product_operand_hint.py (an elementwise product's dx = dout * x for dout * w); `find_hint` below
-gives the order they are tried in.
+product_operand_hint.py (an elementwise product's dx = dout * x for dout * w), bce_target_hint.py
+(a binary cross-entropy's target flipped), norm_constant_hint.py (a norm held constant),
+gram_sides_hint.py (one side of z @ z.T), masked_branch_hint.py (a masked softmax's mask left out of
+its backward), permute_reshape_hint.py (a transpose's gradient read back with a reshape alone),
+cotangent_transpose_hint.py (a square product's gradient passed on transposed);
+`find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
@@ -110,6 +114,12 @@ def find_hint(case: Case) -> str | None:
     from .ce_softmax_slips import ce_softmax_slip_hint
     from .softmax_jacobian_hints import softmax_jacobian_hint
     from .stop_gradient_hint import stop_gradient_hint
+    from .masked_branch_hint import masked_branch_hint
+    from .bce_target_hint import bce_target_hint
+    from .norm_constant_hint import norm_constant_hint
+    from .gram_sides_hint import gram_sides_hint
+    from .permute_reshape_hint import permute_reshape_hint
+    from .cotangent_transpose_hint import cotangent_transpose_hint
     from .staged_variance import with_variances
     staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
     if staged is not case.f:
@@ -119,7 +129,9 @@ def find_hint(case: Case) -> str | None:
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
-              dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint, fanout_hint,
+              dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint,
+              bce_target_hint, norm_constant_hint, gram_sides_hint, masked_branch_hint, permute_reshape_hint,
+              cotangent_transpose_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,

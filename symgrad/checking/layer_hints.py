@@ -24,6 +24,11 @@ from ..frontend.masks import masks_in
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same, differs
 
 
+def _short(e, limit=40) -> str:
+    s = str(e)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
+
+
 def factor_left_out_hint(case: Case):
     """A factor of the chain left out of the backward: batch norm's dxhat = dout where dout ⊙ γ
     belongs, a dropout backward without its mask — the claim is ∂f/∂w with that input (γ, the mask)
@@ -49,6 +54,12 @@ def factor_left_out_hint(case: Case):
             return ("dropout mask left out: the claim is the gradient with the mask = 1 everywhere; "
                     "out = y ⊙ mask, so the backward multiplies by the same mask: dy = dout * mask "
                     "(the mask as given, its kept entries already 1/(1 − p)).")
+        where = next((n for n in sp.preorder_traversal(case.f) if isinstance(n, T.Where) and n.args[0].has(a)), None)
+        if where is not None:            # a condition, not a factor: attention's where(mask > 0, scores, -1e9)
+            return (f"mask left out: the claim is the gradient with {a.name} = 1 everywhere, nothing masked — "
+                    f"the forward selects with where({_short(where.args[0])}, …), and the backward must mask "
+                    f"the same entries (recompute the masked scores as the forward does, or zero their "
+                    f"gradient): a masked entry's softmax probability is 0, and so is its gradient.")
         eg = f" (in a norm layer, dxhat = dout * {a.name}, not dout)" if _variances(case.f) else ""
         return (f"factor left out: the claim is the gradient with {a.name} = 1 everywhere — {a.name} "
                 f"multiplies on the way from {case.w.name} to the output, so the backward multiplies "

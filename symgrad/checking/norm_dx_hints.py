@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 
 from .hint_case import Case, _fitted, _variances, all_same, differs
+from .spatial_norm import rows_of, spatial_input
 
 
 def _norm_of_w(case: Case, rows=False):
@@ -33,7 +34,7 @@ def _norm_of_w(case: Case, rows=False):
     from ..frontend import tensor as T
     vs = [(v, n) for v, n, _ in _variances(case.f)
           if v.x == case.w or (isinstance(v.x, T.Reshape) and v.x.args[0] == case.w)   # group norm
-          or (rows and _rows_of(v.x) == case.w)]
+          or (rows and rows_of(v.x) == case.w)]
     if len(vs) != 1:
         return None
     v, n = vs[0]
@@ -89,17 +90,9 @@ def n_left_out_hint(case: Case):
             f"dxhat.sum({ax}) - xhat * (dxhat * xhat).sum({ax})) / ({size} * std).")
 
 
-def _rows_of(e):
-    """w where ``e`` is w.transpose(...).reshape(...) (spatial batch norm's rows), else None."""
-    from ..frontend import tensor as T
-    if isinstance(e, T.Reshape) and isinstance(e.args[0], T.Permute) and isinstance(e.args[0].args[0], T.Tensor):
-        return e.args[0].args[0]
-    return None
-
-
-def wrong_count_hint(case: Case):
-    """dx's count m where the statistics average over n entries: the claim is D + (n/m)·(T − D)
-    for a whole m ≠ n, D the gradient with the statistics held constant (as `n_left_out_hint`)."""
+def _count(case: Case):
+    """(m, n, v): dx's count m where the norm's statistics v average over n entries, when the claim
+    is D + (n/m)·(T − D) for a whole m ≠ n that is a size of x; None otherwise."""
     found = _norm_of_w(case, rows=True)
     Cs, Ts = _fitted(case)
     if found is None or not differs(Cs, Ts):
@@ -113,26 +106,78 @@ def wrong_count_hint(case: Case):
         return None
     k = sum(float(np.sum((c - d) * (t - d))) for c, t, d in zip(Cs, Ts, Ds)) / den
     m = round(n / k) if k > 0 else 0
-    if m < 1 or m == n or not _as_axes(case.w, m):     # a count that is a size of x, or no hint
+    if m < 1 or m == n or not _readings(case.w, m):   # a count that is a size of x, or no hint
         return None                                    # (dx = dxhat / std alone reads as m → ∞)
     if not all_same(Cs, [d + (n / m) * (t - d) for t, d in zip(Ts, Ds)]):
         return None
+    return m, n, v
+
+
+def _told_apart(case: Case, m: int, readings: list) -> list:
+    """The readings of the count m (axes of x whose sizes multiply to m) that still hold where the
+    check's symbolic sizes are others: at N = 4, with H = W = 2, a count of 4 is N or H * W; at N = 5
+    it is 5 or 4. The claim is asked again there (``case.at_sizes``), at one point."""
+    if len(readings) < 2 or not case.at_sizes or not case.sizes:
+        return readings
+    from .tensors import fixed_dims
+    taken = fixed_dims(case.f) | {int(n) for n in case.sizes.values()}
+    other, k = {}, max(int(n) for n in case.sizes.values()) + 1
+    for name in case.sizes:
+        while k in taken:
+            k += 1
+        other[name] = k
+        k += 1
+    try:
+        again = case.at_sizes(other)
+        found = _count(again) if again is not None and again.w.name == case.w.name else None
+    except Exception:   # noqa: BLE001 - the claim raising at other sizes tells nothing apart
+        found = None
+    if found is None:
+        return readings
+    shape = tuple(int(d) for d in again.w.shape)
+    kept = [r for r in readings if int(np.prod([shape[a] for a in r])) == found[0]]
+    return kept or readings
+
+
+def wrong_count_hint(case: Case):
+    """dx's count m where the statistics average over n entries (`_count`), named by the sizes of x
+    it is — asked again at other sizes where two readings have one value here."""
+    found = _count(case)
+    if found is None:
+        return None
+    m, n, v = found
+    readings = _told_apart(case, m, _readings(case.w, m))
     shape = tuple(int(d) for d in case.w.shape)
-    spatial = (len(shape) == 4 and m == shape[0] and n == shape[0] * shape[2] * shape[3]
-               and (v.axes == (0, 2, 3) or _rows_of(v.x) == case.w))
-    said = (" — N where N * H * W belongs (spatial batch norm: each channel's statistics average over "
-            "the N * H * W entries of its rows, n = N * H * W)" if spatial else "")
-    return (f"wrong count in dx: the claim divides by {m}{_as_axes(case.w, m)} where the mean and "
-            f"variance average over {n} entries{_as_axes(case.w, n, v)}{said}; dx = (n * dxhat - "
+    spatial = (len(shape) == 4 and n == shape[0] * shape[2] * shape[3] and spatial_input(v) == case.w)
+    said = ""
+    if spatial and readings == [(0,)]:
+        said = (" — N where N * H * W belongs (spatial batch norm: each channel's statistics average over "
+                "the N * H * W entries of its rows, n = N * H * W)")
+    elif spatial and readings == [(2, 3)]:
+        said = (" — H * W where N * H * W belongs (spatial batch norm: each channel's statistics average "
+                "over every example's H * W positions, n = N * H * W, not one example's)")
+    elif spatial and {(0,), (2, 3)} <= set(readings):
+        said = (" — N or H * W (both are " + str(m) + " here) where N * H * W belongs (spatial batch norm: "
+                "each channel's statistics average over the N * H * W entries of its rows)")
+    return (f"wrong count in dx: the claim divides by {m}{_as_axes(case.w, m, readings=readings)} where "
+            f"the mean and variance average over {n} entries{_as_axes(case.w, n, v)}{said}; dx = (n * dxhat - "
             f"dxhat.sum(…) - xhat * (dxhat * xhat).sum(…)) / (n * std) with n = {n}, the size of the "
             f"axes the statistics are taken over.")
 
 
-def _as_axes(w, m, v=None) -> str:
-    """m as sizes of w (or of the variance's grouped x): " (x.shape[1])", " (x.shape[2] * x.shape[3])"."""
+def _readings(w, m) -> list:
+    """Every set of axes of w whose sizes multiply to m, fewest axes first."""
     from itertools import combinations
+    shape = tuple(int(d) for d in w.shape)
+    return [axes for r in range(1, len(shape) + 1) for axes in combinations(range(len(shape)), r)
+            if int(np.prod([shape[a] for a in axes])) == m]
+
+
+def _as_axes(w, m, v=None, readings=None) -> str:
+    """m as sizes of w (or of the variance's grouped x): " (x.shape[1])", " (x.shape[2] * x.shape[3])";
+    ``readings``: the sets of axes it may be (" (x.shape[0], or x.shape[2] * x.shape[3]: equal here)")."""
     from ..frontend import tensor as T
-    if v is not None and _rows_of(v.x) == w:           # spatial batch norm through its rows
+    if v is not None and rows_of(v.x) == w:           # spatial batch norm through its rows
         perm = tuple(int(a) for a in v.x.args[0].args[1])
         return (_as_axes(w, m) or f" ({m})")[:-1] + (f", the rows of {w.name}.transpose{perm}"
                                                      f".reshape(-1, {int(v.x.shape[-1])}))")
@@ -140,12 +185,10 @@ def _as_axes(w, m, v=None) -> str:
         g = tuple(int(v.x.shape[a]) for a in v.axes)
         return (f" ({' · '.join(map(str, g))}, the grouped axes {v.axes} of "
                 f"{w.name}.reshape{tuple(int(d) for d in v.x.shape)})")
-    shape = tuple(int(d) for d in w.shape)
-    for r in range(1, len(shape) + 1):
-        for axes in combinations(range(len(shape)), r):
-            if int(np.prod([shape[a] for a in axes])) == m:
-                return " (" + " * ".join(f"{w.name}.shape[{a}]" for a in axes) + ")"
-    return ""
+    said = [" * ".join(f"{w.name}.shape[{a}]" for a in axes) for axes in (readings or _readings(w, m))]
+    if readings is not None and len(said) > 1:
+        return f" ({', or '.join(said)}: equal here)"
+    return f" ({said[0]})" if said else ""
 
 
 def _held_constant(case, v, Ts, variance=True):

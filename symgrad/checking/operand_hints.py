@@ -48,16 +48,10 @@ def _t_text(e) -> str:
     return x.name if x is not None else f"{_text(e)}.T"
 
 
-def _outputs(f) -> list:
-    """The layer's outputs inside check_backward's f = Σ out ⊙ dout: the co-factors of each dout."""
-    from ..frontend import tensor as T
-    outs = []
-    for n in sp.preorder_traversal(f):
-        if isinstance(n, sp.Mul):
-            douts = [a for a in n.args if isinstance(a, T.Tensor) and a.name.startswith("dout")]
-            if len(douts) == 1:
-                outs.append(sp.Mul(*[a for a in n.args if a is not douts[0]]))
-    return outs
+def _outputs(case) -> list:
+    """The layer's outputs of check_backward's f = Σ out ⊙ dout (`layer_outputs`)."""
+    from .layer_outputs import layer_outputs
+    return [o for o, _ in layer_outputs(case)]
 
 
 def _candidates(case, u, shape):
@@ -68,7 +62,7 @@ def _candidates(case, u, shape):
     leaves = sorted((a for a in case.f.atoms(T.Tensor)
                      if a != w and not a.name.startswith("dout") and not getattr(a, "is_integer_tensor", False)),
                     key=lambda a: a.name)
-    named = ([(a, a.name) for a in leaves] + [(o, "the layer's output") for o in _outputs(case.f)]
+    named = ([(a, a.name) for a in leaves] + [(o, "the layer's output") for o in _outputs(case)]
              + [(a, _text(a)) for a in (u.args if isinstance(u, sp.Mul) else ())])
     from .activation_hints import _where, activations
     acts = activations(case.f)                   # an LSTM's other gates: dprev_c = dc * i for dc * f
@@ -167,7 +161,7 @@ def relu_mask_hint(case: Case):
     dout = _the_dout(case)
     if dout is None:
         return None
-    for o in _outputs(case.f):
+    for o in _outputs(case):
         e = o.args[0] if isinstance(o, T.Ewise) else o
         if isinstance(e, relu):
             z = e.args[0]
@@ -262,7 +256,7 @@ def relu_output_hint(case: Case):
     dout = _the_dout(case)
     if dout is None:
         return None
-    for o in _outputs(case.f):
+    for o in _outputs(case):
         z = _relu_arg(o)
         if z is None or tuple(T.shape_of(o)) != tuple(dout.shape):
             continue

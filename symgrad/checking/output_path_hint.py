@@ -13,36 +13,13 @@ tensor in its place) — the gradient without the path out_j → out_i — and t
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import sympy as sp
 
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .layer_outputs import body, f_of, layer_outputs
 
 _ORDINAL = ("first", "second", "third", "fourth", "fifth")
-
-
-def _outputs(f):
-    """[(out, its dout's name)] when f is check_backward's Σₖ sum(outₖ * doutₖ) of two or more outputs."""
-    from ..frontend import tensor as T
-    terms = f.args if isinstance(f, sp.Add) else (f.expr.args if isinstance(f, T.Ewise) and isinstance(f.expr, sp.Add)
-                                                  else ())
-    outs = []
-    for t in terms:
-        if not (isinstance(t, T.Reduce) and t.op == "sum" and len(t.axes) == len(t.x.shape)):
-            return []
-        body = t.x.expr if isinstance(t.x, T.Ewise) else t.x
-        if not isinstance(body, sp.Mul):
-            return []
-        douts = [a for a in body.args if isinstance(a, T.Tensor) and re.fullmatch(r"dout\d*", a.name)]
-        if len(douts) != 1:
-            return []
-        rest = sp.Mul(*[a for a in body.args if a is not douts[0]])
-        outs.append((T.Ewise(rest, douts[0].shape) if not isinstance(rest, T.TensorExpr) else rest, douts[0].name))
-    # SymPy orders the Add's terms its own way; the douts are named in the tuple's order (dout, dout1, ...)
-    outs.sort(key=lambda od: int(od[1][4:] or -1))
-    return outs if len(outs) > 1 else []
 
 
 def output_path_hint(case: Case):
@@ -51,15 +28,18 @@ def output_path_hint(case: Case):
     Cs, Ts = _fitted(case)
     if not differs(Cs, Ts):
         return None
-    outs = _outputs(case.f)
+    outs = layer_outputs(case)
+    if len(outs) < 2 or any(d is None for _, d in outs):
+        return None
     for j, (oj, dj) in enumerate(outs):
         for i, (oi, di) in enumerate(outs):
-            if i == j or not oi.has(oj):
+            inner = body(oj)             # an output's Ewise is inlined where another output uses it
+            if i == j or not (oi.has(oj) or oi.has(inner)):
                 continue
             U = T.tensor("_held_output", tuple(T.shape_of(oj)))
-            f = sum((T.sum(T.as_tensor(o.xreplace({oj: U}) if k == i else o) * T.tensor(d, T.shape_of(o)))
-                     for k, (o, d) in enumerate(outs)), sp.Integer(0))
-            if _claim_is_gradient_of(case, f, lambda v, oj=oj, U=U: {U.name: np.asarray(numeric(T.as_tensor(oj), v), float)}):
+            held = T.as_tensor(oi.xreplace({oj: U, inner: U}), tuple(T.shape_of(oi)))
+            if _claim_is_gradient_of(case, f_of(outs, {i: held}),
+                                     lambda v, oj=oj, U=U: {U.name: np.asarray(numeric(T.as_tensor(oj), v), float)}):
                 return _sentence(case, i, j, oi, oj)
     return None
 
@@ -67,7 +47,8 @@ def output_path_hint(case: Case):
 def _sentence(case, i, j, oi, oj) -> str:
     from ..frontend import tensor as T
     nth = lambda k: _ORDINAL[k] if k < len(_ORDINAL) else f"number {k + 1}"    # noqa: E731
-    lstm = any(isinstance(e, sp.tanh) and e.args[0] == oj for e in sp.preorder_traversal(oi)) or oi.has(T.Ewise(sp.tanh(oj), T.shape_of(oj)))
+    lstm = (any(isinstance(e, sp.tanh) and e.args[0] in (oj, body(oj)) for e in sp.preorder_traversal(oi))
+            or oi.has(T.Ewise(sp.tanh(oj), T.shape_of(oj))))
     eg = (" — in an LSTM step, dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2), not dnext_c alone"
           if lstm else "")
     return (f"an output's path through another output left out: the {nth(j)} output of the layer is "

@@ -120,13 +120,23 @@ def _body_kinks(body):
     return tuple((sp.lambdify(R.placeholders(n), u, modules="numpy"), u, what) for u, what in found)
 
 
-def _varying(graph, eqns) -> set:
+def _varying(graph, eqns, fixed=frozenset()) -> set:
     """The ids of the variables whose value moves with some parameter or input: a kink of an
     equation made of constants alone (a resize's weight matrix, |i − j| of index grids) is the same
-    at every point, never crossed and never to be reached."""
+    at every point, never crossed and never to be reached. ``fixed``: the names of the inputs given
+    with at=, constants too (an attention's attn_mask in where(attn_mask > 0, …))."""
     from ..core import rules as R
     from ..core.reverse import depends_on
-    return depends_on(graph, [e.out for e in eqns if e.prim is R.param_p or e.prim is R.input_p])
+    return depends_on(graph, [e.out for e in eqns if (e.prim is R.param_p or e.prim is R.input_p)
+                              and getattr(e.params[0], "name", None) not in fixed])
+
+
+def _moves(u, e, varying) -> bool:
+    """Whether the kink argument u (over the placeholders of e's body) reads an input of e that
+    moves: where(attn_mask > 0, scores, …) varies with the scores, its kink attn_mask alone not."""
+    from ..core import rules as R
+    idx = [int(s.name[1:]) for s in u.free_symbols if s in R._PH_SET]
+    return not idx or any(e.inputs[i].id in varying for i in idx if i < len(e.inputs))
 
 
 class KinkSites:
@@ -135,13 +145,13 @@ class KinkSites:
     one entry per entry of the equation's output (one for a scalar). Nested kinks are separate
     sites: relu(relu(u) − 1) has u and relu(u) − 1."""
 
-    def __init__(self, graph, outs):
+    def __init__(self, graph, outs, fixed=frozenset()):
         from ..core import rules as R
         self.graph = graph
         eqns = graph.ancestors(list(outs))
-        varying = _varying(graph, eqns)
+        varying = _varying(graph, eqns, fixed)
         self.sites = [(e, fn, u, what) for e in eqns if e.prim is R.ewise_p and e.out.id in varying
-                      for fn, u, what in (_body_kinks(e.params[0]) or ())]
+                      for fn, u, what in (_body_kinks(e.params[0]) or ()) if _moves(u, e, varying)]
         # only what the sites read is evaluated: a conv-relu-pool layer's pooling and loss are not
         self.eqns = graph.ancestors(list(dict.fromkeys(v for e, _, _, _ in self.sites for v in e.inputs)))
 
@@ -544,7 +554,9 @@ class Sampler:
         self.f, self.D, self.params, self.inputs, self.at = f, D, list(params), list(inputs), at or {}
         self.assumptions, self.rng, self.B = assumptions, rng, B
         self.outs = [D.output] + [g for g in D.gradient_vars if g is not None]
-        self.kinks = KinkSites(D.ir, [D.output])
+        # a kink of values given with at= alone never moves: not a side to reach (attn_mask > 0)
+        self.kinks = KinkSites(D.ir, [D.output], frozenset(k if isinstance(k, str) else getattr(k, "name", k)
+                                                           for k in self.at))
         given = lambda s: _given(self.at, s) is not None   # noqa: E731
         # a tensor target's slices along its softmax's axis are distributions (`soft_targets`)
         tensor_axes = tensor_targets(f, params)

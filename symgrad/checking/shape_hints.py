@@ -5,11 +5,25 @@ else both shapes are named. `hints.find_hint` tries it first."""
 from __future__ import annotations
 
 import numpy as np
+import sympy as sp
 
 from .claims import _shape, fit_shape
 from .hint_case import Case, all_same, same
 from .sign_transpose_hints import _relation
 from .size_words import _shape_txt
+
+
+def _transpose_rule(case: Case) -> str:
+    """How the gradient of a weight is written, in the layout f uses it: cs231n's z = x @ W (W on
+    the right of a product of tensors) gives dW = x.T @ dz; the slides' z = W·y gives δ·yᵀ."""
+    from ..frontend import tensor as T
+    w = case.w
+    right = any(isinstance(n, T.TensorMatMul) and n.args[1] == w for n in sp.preorder_traversal(case.f))
+    left = any(isinstance(n, T.TensorMatMul) and n.args[0] == w for n in sp.preorder_traversal(case.f))
+    if right and not left:
+        return (f"write it transposed: for z = x @ {w.name}, d{w.name} = x.T @ dz, not dz.T @ x — "
+                f"the gradient has {w.name}'s shape")
+    return "write it transposed: for z = W·y, ∂f/∂W = δ·yᵀ, not y·δᵀ"
 
 
 def shape_hint(case: Case):
@@ -23,8 +37,7 @@ def shape_hint(case: Case):
         also = _relation([c.T for c in Cs], Ts)
         if also is not None:
             return (f"transpose{also}: the claim is the transpose of the gradient{also}; {want}, the "
-                    f"claim has {_shape_txt(cs)} (write it transposed: for z = W·y, ∂f/∂W = δ·yᵀ, "
-                    f"not y·δᵀ).")
+                    f"claim has {_shape_txt(cs)} ({_transpose_rule(case)}).")
     B = case.batch
     if B and cs and cs[0] == B:
         for how, red in (("mean", lambda c: c.mean(axis=0)), ("sum", lambda c: c.sum(axis=0))):

@@ -43,7 +43,7 @@ from ..core import lower as L
 from ..core import rules as R
 from ..frontend import conv as C
 from ..frontend import tensor as T
-from .claims import _compare
+from .claims import _compare, problem_scale
 from .conv_hints import _variant, pool_windows
 
 ROUTINGS = ("all", "last", "even")      # the policy's, "first", is symgrad's gradient itself
@@ -193,7 +193,8 @@ def tie_point(sampler, pts, params, derivations, truth_of):
 
 
 def matches(claim, grads, params, rtol) -> bool:
-    return all(_compare(c, g, w)[0] <= rtol for c, g, w in zip(claim, grads, params))
+    problem = problem_scale(grads)
+    return all(_compare(c, g, w, problem)[0] <= rtol for c, g, w in zip(claim, grads, params))
 
 
 ALL_HINT = ("max ties: the claim routes the gradient to every tied maximum — a mask such as (x == "
@@ -236,7 +237,7 @@ def other_subgradient(f, params, claim, truth, tp, rtol) -> bool:
     from .overwrite_hints import _upstream
     vals, decided = tp.example(0), False
     for k, w in enumerate(params):
-        if _compare(claim[k], truth[k], w)[0] <= rtol:
+        if _compare(claim[k], truth[k], w, problem_scale(truth))[0] <= rtol:
             continue
         nodes = [n for n in max_nodes(f) if n.args[0] == w]
         if len(nodes) != 1:

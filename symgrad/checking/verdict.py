@@ -43,10 +43,10 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 
-from . import sampling, sides, size_literals
+from . import layer_outputs, sampling, sides, size_literals
 from .arguments import check_arguments
 from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, second_sizes, has_literal
-from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims,
+from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims, problem_scale,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
 from ..errors import SymgradError
@@ -417,12 +417,22 @@ def _has_callable(claimed) -> bool:
 def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | None = None,
           batch: int | None = 7, points: int = 3, seed: int = 0,
           policy: Subgradients = DEFAULT, targets: str = "distribution",
-          convention: str = "column", again: bool = False) -> CheckResult:
+          convention: str = "column", again: bool = False, case_only: bool = False) -> CheckResult:
     """`check` at the sizes `concretize` picks (or those given in ``at=``). ``again``: the claim was
     found equal at other sizes, and is now decided at second ones (`_at_other_sizes`) — at the
     random points only: the kinks' sides were covered and the ties compared the first time, and a
-    literal size makes a claim wrong almost everywhere, not only on one side of a kink."""
+    literal size makes a claim wrong almost everywhere, not only on one side of a kink.
+    ``case_only``: the hints' `Case` of the claim where it is wrong (None where it is right), for a
+    hint that asks the claim at other sizes (``Case.at_sizes``), not a result."""
     from .hints import Case, find_hint
+    declared_args = (f, wrt, claimed, at)
+
+    def at_sizes(new: Mapping):
+        """The `Case` at the sizes ``new`` (others as before), one point; None where the claim is right."""
+        f0, wrt0, claimed0, at0 = declared_args
+        return _check_once(f0, wrt0, claimed0, at={**(at0 or {}), **new}, assumptions=assumptions,
+                           batch=batch, points=1, seed=seed, policy=policy, targets=targets,
+                           convention=convention, again=True, case_only=True)
     claimed = _column_claim(claimed, wrt, convention)
     tensor_case = isinstance(f, sp.Basic) and is_tensor_check(f)
     label_ranges = {}                           # integer labels: drawn in the range their uses allow
@@ -477,7 +487,7 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     for k, w in enumerate(params):
         name = w.name
         for i, (c, t) in enumerate(zip(claim_vals, truths)):
-            rel, idx, cn = _compare(c[k], t[k], w)
+            rel, idx, cn = _compare(c[k], t[k], w, problem_scale(t))
             # A float64 disagreement is re-evaluated at 30 digits (slow) only when it could raise
             # the largest error confirmed so far for this parameter.
             if rel > RTOL and not is_callable and np.isfinite(rel) and rel > errs.get(name, 0.0):
@@ -509,8 +519,14 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
             cx.why = sampling.not_finite_part([claims[k]], pts[i].example())
         case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
                     claims=claim_vals, batch=B, claim_expr=None if is_callable else claims[k],
-                    check=check, targets=targets, sizes=sizes, shapes=shapes)
+                    check=check, targets=targets, sizes=sizes, shapes=shapes,
+                    outputs=layer_outputs.recorded(claims, sizes) if is_callable else None,
+                    at_sizes=at_sizes if sizes else None)
+        if case_only:
+            return case
         return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
+    if case_only:
+        return None
 
     if tensor_case and not again:               # a max at a tie: a point made with ties on purpose
         tied = _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes,
@@ -529,7 +545,7 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
         # The claim differs at the kink and also just beside it, on a side the random points
         # missed: not a convention at the kink, a wrong claim.
         t, c = _truth(D, kink), _claim_values(claims, params, kink, None)
-        k, (rel, idx, cn) = max(enumerate(_compare(c[j], t[j], w) for j, w in enumerate(params)),
+        k, (rel, idx, cn) = max(enumerate(_compare(c[j], t[j], w, problem_scale(t)) for j, w in enumerate(params)),
                                 key=lambda kr: kr[1][0])
         errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
         cx = Counterexample(_as_declared(f, kink.shown()), params[k].name, cn, t[k], rel, idx)
@@ -573,7 +589,7 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
     if other:
         return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
                            kink=ties.kink_sentence("other"), errors=errs)
-    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w) for c, t, w in zip(claim, truth, params)),
+    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w, problem_scale(truth)) for c, t, w in zip(claim, truth, params)),
                             key=lambda kr: kr[1][0])
     errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
     cx = Counterexample(_as_declared(f, tp.shown()), params[k].name, cn, truth[k], rel, idx)
@@ -609,7 +625,7 @@ def _scalar_tie_check(f, D, params, claims, sampler, pts, B, policy, errs, metho
         return where
     if not ties.matches(claim, every, params, RTOL):
         return None
-    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w) for c, t, w in zip(claim, truth, params)),
+    k, (rel, idx, cn) = max(enumerate(_compare(c, t, w, problem_scale(truth)) for c, t, w in zip(claim, truth, params)),
                             key=lambda kr: kr[1][0])
     errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
     cx = Counterexample(_as_declared(f, tp.shown()), params[k].name, cn, truth[k], rel, idx)
@@ -696,7 +712,7 @@ def _differs(D, params, claims, values) -> tuple | None:
     if not all(np.all(np.isfinite(v)) for v in t):
         return None
     for k, w in enumerate(params):
-        rel, idx, cn = _compare(c[k], t[k], w)
+        rel, idx, cn = _compare(c[k], t[k], w, problem_scale(t))
         if rel > RTOL:
             return k, rel, idx, cn, t[k]
     return None

@@ -46,7 +46,7 @@ def lstm_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=None
     nc = f * prev_c + i * g
     do = dnext_h * (nc if slip == "do from next_c" else np.tanh(prev_c) if slip == "do from prev_c"
                     else o if slip == "do from o" else tc)
-    dao = do * ((1 - o ** 2) if slip == "o's σ' as tanh's" else o * (1 - o))
+    dao = do * ((1 - o ** 2) if slip == "o's σ' as tanh's" else 1 if slip == "o's σ' left out" else o * (1 - o))
     dag = dc * i * (g * (1 - g) if slip == "g's tanh' as σ's" else (1 - g ** 2))
     daf = dc * (prev_h if slip == "df from prev_h" else prev_c) * f * (1 - f)
     da = np.hstack([daf, dai, dao, dag] if slip == "i, f swapped" else [dai, daf, dao, dag])
@@ -79,6 +79,8 @@ def test_the_right_step_backward_is_torchs():
     ("o's σ' as tanh's", "σ'(z) written wrong in one place: for σ(a[:, 4:6]), a = b + prev_h @ Wh + x @ Wx, "
                          "the claim's chain rule has σ'(z) = 1 − σ(z)², tanh's form"),
     ("i's σ' left out", "σ'(z) written wrong in one place: for σ(a[:, :2]), a = b + prev_h @ Wh + x @ Wx, "
+                        "the claim's chain rule has σ'(z) = 1 (the σ' factor left out)"),
+    ("o's σ' left out", "σ'(z) written wrong in one place: for σ(a[:, 4:6]), a = b + prev_h @ Wh + x @ Wx, "
                         "the claim's chain rule has σ'(z) = 1 (the σ' factor left out)")])
 def test_one_activation_derivative_written_wrong_is_named_with_its_gate(slip, named):
     out, wrt = _lstm_step()
@@ -143,3 +145,31 @@ def test_a_slip_in_next_hs_product_is_named(slip, named):
     out, wrt = _lstm_step()
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip=slip)), "gate factor")
     assert named in r.hint, r.hint
+
+
+def _lstm_step_dropped_out():
+    """The step with dropout on next_h (as a captioning model applies it): next_h = mask ⊙ o ⊙ tanh(next_c)."""
+    (next_h, next_c), wrt = _lstm_step()
+    return (sg.dropout(next_h, 0.5), next_c), wrt
+
+
+def dropped_out_step_backward(dnext_h, dnext_c, x, prev_h, prev_c, Wx, Wh, b, mask, slip=None):
+    return lstm_step_backward(dnext_h * mask, dnext_c, x, prev_h, prev_c, Wx, Wh, b, slip=slip)
+
+
+@pytest.mark.parametrize("slip, named", [
+    (None, None),
+    ("do from next_c", "with the layer's second output itself where its tanh belongs"),
+    ("do from o", "with the gate σ(… prev_h @ Wh …) itself where the tanh of the layer's second output belongs"),
+])
+def test_a_slip_in_a_dropped_out_next_hs_product_is_named(slip, named):
+    """check_backward's f holds mask·o·tanh(next_c)·dnext_h, four factors: the gate-factor hint took
+    an output's product apart only when it was three (o·tanh(next_c)·dout), and read a bare "not
+    equal". It now takes the outputs check_backward made f of (layer_outputs), whatever their factors."""
+    out, wrt = _lstm_step_dropped_out()
+    r = sg.check_backward(out, wrt, lambda *a, **k: dropped_out_step_backward(*a, **k, slip=slip))
+    if slip is None:
+        assert r.verdict == "equal", str(r)
+        return
+    wrong(r, "gate factor")
+    assert named in r.hint and "mask ⊙ σ(" in r.hint and "dropout_mask" not in r.hint, r.hint

@@ -52,3 +52,19 @@ def test_a_sigmoid_gate_product_with_dx_from_x_is_named():
                                 lambda dout, x, g: (dout * x, dout * x * s(g) * (1 - s(g)))),
               "the variable's own value where the other factor belongs: the claim for x is dout * x")
     assert "other factor (sigmoid(g))" in r.hint or "other factor sigmoid(g)" in r.hint, r.hint
+
+
+@pytest.mark.parametrize("scale", [2, 0.5])
+def test_a_scaled_product_layers_own_operand_is_named(scale):
+    """out = 2 * x * w (a product layer with a constant): check_backward's f holds 2·x·w·dout, a
+    product with a number, which the hint skipped (bare "not equal"). It now reads the outputs
+    check_backward made f of, and keeps the constant with the other factor."""
+    x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3,))
+
+    def backward(dout, x, w):
+        return dout * scale * x, (dout * scale * x).sum(axis=0)      # dx from x itself: the slip
+    right = sg.check_backward(scale * x * w, [x, w], lambda dout, x, w: (dout * scale * w, (dout * scale * x).sum(0)))
+    assert right.verdict == "equal"
+    r = wrong(sg.check_backward(scale * x * w, [x, w], backward),
+              f"the variable's own value where the other factor belongs: the claim for x is dout * {scale:g} * x")
+    assert f"dx = dout * {scale:g} * w" in r.hint, r.hint

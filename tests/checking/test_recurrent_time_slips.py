@@ -84,8 +84,10 @@ def lstm_backward(dh, x, h0, Wx, Wh, b, slip=None):
         prev_h, prev_c, i, f, o, g, c, h = cache[t]
         dnext_h, tc = dh[:, t] + dprev_h, np.tanh(c)
         dc = dprev_c + dnext_h * o * (1 - tc ** 2)
-        da = np.hstack([dc * g * i * (1 - i), dc * prev_c * f * (1 - f), dnext_h * tc * o * (1 - o),
-                        dc * i * (1 - g ** 2)])
+        do = dnext_h * tc
+        da = np.hstack([dc * g * i * (1 - i), dc * prev_c * f * (1 - f),
+                        do if slip == "o's σ' left out" else do * o * (1 - o),
+                        dc * i * (g * (1 - g) if slip == "g's tanh' as σ's" else 1 - g ** 2)])
         dx[:, t], dprev_h, dprev_c = da @ Wx.T, da @ Wh.T, dc * f
         dWx += x[:, t].T @ da
         dWh += (h if slip == "h_t" else prev_h).T @ da
@@ -116,3 +118,20 @@ def test_an_lstms_time_slips_are_named_and_its_right_backward_is_equal():
     assert "an LSTM's da" in r.hint
     wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_backward(*a, **k, slip="stops early")),
           "the loop stops one step early: the gradients of x, Wx, Wh, b each lack the term of their first use")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("slip, named", [
+    ("o's σ' left out", "σ'(z) written wrong at every step: for σ(a[:, 4:6]), a = b + x[:, 0] @ Wx + h0 @ Wh of "
+                        "each of the 3 steps (a as the first step writes it), the claim's chain rule has σ'(z) = 1 "
+                        "(the σ' factor left out)"),
+    ("g's tanh' as σ's", "tanh'(z) written wrong at every step: for tanh(a[:, 6:]), a = b + x[:, 0] @ Wx + h0 @ Wh "
+                         "of each of the 3 steps (a as the first step writes it), the claim's chain rule has tanh'(z) "
+                         "= tanh(z)(1 − tanh(z)), the sigmoid's form")])
+def test_an_lstms_gate_derivative_written_wrong_in_its_loop_is_named(slip, named):
+    """da_o = do (= dnext_h * np.tanh(next_c)) with σ′ left out, in rnn_backward's loop over an LSTM step:
+    the same slip at every step. The one-step LSTM's hint slipped one node at a time (15 nodes in 3 steps,
+    over its limit of 6) and replaced a step's gate from the top down, leaving the earlier steps' gates
+    inside its argument right: no hint. Now the nodes are slipped by their role, every step's together."""
+    out, wrt = _lstm()
+    wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_backward(*a, **k, slip=slip)), named)

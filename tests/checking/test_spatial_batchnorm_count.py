@@ -63,3 +63,41 @@ def test_a_count_of_n_where_n_h_w_belongs_is_named(declared):
               "wrong count in dx: the claim divides by 4 (x.shape[0]) where the mean and variance average over 24 entries")
     assert "N where N * H * W belongs" in r.hint
     assert ("the rows of x.transpose(0, 2, 3, 1)" in r.hint) == (declared == "rows")
+
+
+def _declared(declared, h, w):
+    x, gamma, beta = sg.tensor("x", (N, C, h, w)), sg.tensor("gamma", (C,)), sg.tensor("beta", (C,))
+    if declared == "rows":
+        rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
+        out = gamma * (rows - rows.mean(axis=0)) / sp.sqrt(rows.var(axis=0) + EPS) + beta
+        return out.reshape(N, h, w, C).transpose(0, 3, 1, 2), [x, gamma, beta]
+    ax = dict(axis=(0, 2, 3), keepdims=True)
+    return (gamma.reshape(1, C, 1, 1) * (x - x.mean(**ax)) / sp.sqrt(x.var(**ax) + EPS)
+            + beta.reshape(1, C, 1, 1)), [x, gamma, beta]
+
+
+def _counted(count):
+    """spatial_batchnorm_backward with the count taken as N, or as H * W (one example's positions)."""
+    def backward(dout, x, gamma, beta):
+        n, c, h, w = x.shape
+        xr, dr = (a.transpose(0, 2, 3, 1).reshape(-1, c) for a in (x, dout))
+        m = n if count == "N" else h * w
+        std = np.sqrt(xr.var(axis=0) + EPS)
+        xhat = (xr - xr.mean(axis=0)) / std
+        dxhat = dr * gamma
+        dx = (m * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (m * std)
+        return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2), (dr * xhat).sum(axis=0), dr.sum(axis=0)
+    return backward
+
+
+@pytest.mark.parametrize("declared", ["rows", "axes (0, 2, 3)"])
+@pytest.mark.parametrize("count, named", [
+    ("N", "divides by 4 (x.shape[0]) where the mean and variance average over 16 entries"),
+    ("H*W", "divides by 4 (x.shape[2] * x.shape[3]) where the mean and variance average over 16 entries")])
+def test_a_count_of_n_or_h_w_is_told_apart_where_the_check_draws_them_equal(declared, count, named):
+    """H = W = 2 and the check's N = 4: a count of 4 is N or H * W. The hint said N for both; now the
+    claim is asked again at N = 5, where the two differ, and the one it is is named."""
+    out, wrt = _declared(declared, 2, 2)
+    r = wrong(sg.check_backward(out, wrt, _counted(count)), "wrong count in dx: the claim " + named)
+    said = "N where N * H * W belongs" if count == "N" else "H * W where N * H * W belongs"
+    assert said in r.hint and ("N where" in r.hint) == (count == "N"), r.hint
