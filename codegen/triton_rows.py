@@ -463,7 +463,10 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
             src = rb.acc.get(v, nm)
             shape = "(B,)" if sch.width_of(v) is None else "(B, N)"
             arg(f"{nm}_ptr", f"{shape} out: {_label(nm, sch.notes.get(v))}", nm)
-            if sch.width_of(v) is None:
+            if sch.width_of(v) is None and plan.stack_of(v) is not None:     # a number per example, in a stack
+                arg(f"stride_{nm}", f"row stride of {nm} (a stack's member)", f"{nm}.stride(0)")
+                body.append(f"{T}tl.store({nm}_ptr + offs_m * stride_{nm}, {src}, mask=mask_m)")
+            elif sch.width_of(v) is None:
                 body.append(f"{T}tl.store({nm}_ptr + offs_m, {src}, mask=mask_m)")
             else:
                 arg(f"stride_{nm}", f"row stride of {nm}", f"{nm}.stride(0)")

@@ -132,6 +132,20 @@ def test_a_step_is_three_launches_each_weight_gradient_one_product_over_the_posi
     assert "batch_sum(" not in tri.source and "stack" in tri.source
 
 
+@pytest.mark.parametrize("kernel, pool", [((3, 3), None), ((1, 1), "max")])
+def test_a_one_filter_step_is_three_launches_as_two_filters(rng, kernel, pool):
+    """One filter: δ_p is a number per example, stored side by side in a (B, P, 1) stack, so w's
+    gradient is one product over the B·P rows as with two filters, b's Σ_b Σ_p δ_bp rides along, and
+    V's is one product of the P numbers side by side (until 2026-11-30, tenth session: a term per
+    position: 9 launches for the digits CNN with one filter, here 9 and 25)."""
+    net = _cnn((2, 3, 3), 1, kernel, stride=2 if pool is None else 1, padding=1, pool=pool)
+    batch = _images(rng, 4, (2, 3, 3))
+    tri = _check(net, batch, rng)
+    launched = _launches(tri, _values(net[1], rng), batch)
+    assert launched == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"], launched
+    assert "batch_sum(" not in tri.source and "stack" in tri.source
+
+
 def test_with_a_kernel_per_product_the_terms_stay_one_per_position_and_equal_numpy(rng, monkeypatch):
     """FUSE_ROWS = 0: each position's product a rows kernel of its own, so the δs and windows are
     stored by different launches and not side by side: the weight gradient keeps a term per position

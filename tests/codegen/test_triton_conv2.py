@@ -176,8 +176,13 @@ def test_the_image_gradient_through_two_convolutions_equals_torch(rng):
 def test_a_one_filter_head_on_a_map_and_a_conv_of_a_one_filter_map_equal_numpy_and_torch(rng):
     """A 1×1 convolution to one filter on a map (a segmentation head: (N, 1, H, W)), and a convolution of
     a map of one filter (refused until 2026-11-30, ninth session, as "one filter")."""
-    _check(_two_convs((2, 4, 4), [(2, 3, 1, 1, False), (1, 1, 1, 0, False)]), _batch(rng, 3, (2, 4, 4)), rng)
-    _check(_two_convs((1, 4, 4), [(1, 3, 1, 1, False), (2, 3, 2, 1, False)]), _batch(rng, 3, (1, 4, 4)), rng)
+    for image, layers in (((2, 4, 4), [(2, 3, 1, 1, False), (1, 1, 1, 0, False)]),
+                          ((1, 4, 4), [(1, 3, 1, 1, False), (2, 3, 2, 1, False)])):
+        batch = _batch(rng, 3, image)
+        tri, values = _check(_two_convs(image, layers), batch, rng)
+        # each weight's gradient one product over its stacked δs (a (B, P, 1) stack for one filter) and
+        # windows: 3 launches as with two filters (until 2026-11-30, tenth session: 29 and 11)
+        assert _launches(tri, values, batch) == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"]
 
 
 def test_what_a_second_convolution_does_not_run_is_named():
