@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..core import array_rules as A
 from ..core import rules as R
+from ..core.ir import format_shape
 from ..errors import UnsupportedError
 from .batch_kind import ignored_value
 from .kernel_form import as_columns
@@ -52,6 +53,42 @@ def refuse_class_weights(lw) -> None:
             "of per-example terms; compile it with target='numpy'")
 
 
+# how the lowering's notes print the weights of a linear resize (`frontend.resize_linear.resize_matrix`):
+# a constant matrix relu(1 − |c_i − s|) of the indices, made with tril(ones(...)).sum(axis=1)
+_RESIZE_WEIGHTS = ("= relu(1 - Abs(", "tril(ones((")
+
+
+def refuse_resize_modes(lw, over_batch: bool) -> None:
+    """sg.interpolate with mode='trilinear' (a volume (N, C, D, H, W)), or mode='linear' of a signal
+    (N, C, L) over the batch: named as the user wrote them, with what the kernels take instead, before
+    the refusal of the resize's inner product (whose words are its weights' formula)."""
+    g, notes = lw.graph, lw.notes
+    weights = {e.out.id for e in g.eqns
+               if notes.get(e.out.id, "").startswith(_RESIZE_WEIGHTS[0]) and _RESIZE_WEIGHTS[1] in notes[e.out.id]}
+    for e in g.eqns:
+        if not weights & {u.id for u in e.inputs}:
+            continue
+        for a in g.ancestors(list(e.inputs)):
+            if a.prim is not R.input_p:
+                continue
+            shape, name = tuple(a.out.shape), a.params[0].name
+            if len(shape) == 5:
+                raise UnsupportedError(
+                    f"sg.interpolate(..., mode='trilinear') of {name!r} {format_shape(shape)}, a volume (N, C, D, H, W): "
+                    f"the kernel backends (target='triton') keep 2-D maps (N, C, H, W) as rows and take no 3-D "
+                    f"resize, convolution or pooling; they take mode='bilinear' and mode='nearest' of 2-D maps. "
+                    f"Compile it with target='numpy'")
+            if len(shape) == 3 and over_batch:
+                C, L = shape[1], shape[2]
+                raise UnsupportedError(
+                    f"sg.interpolate(..., mode='linear') of {name!r} {format_shape(shape)}, a signal (N, C, L): the "
+                    f"kernel backends (target='triton') take mode='bilinear' and mode='nearest' of an image or a "
+                    f"map (N, C, H, W). The same numbers as mode='linear': declare the signal as an image of "
+                    f"height 1, {name} = sg.tensor({name!r}, (N, {C}, 1, {L})) (pass x[:, :, None, :]), and write "
+                    f"sg.interpolate({name}, size=(1, L_out), mode='bilinear') (or scale_factor=(1, s)); or "
+                    f"compile it with target='numpy'")
+
+
 class KernelLift:
     """``lift(lowered)``: the per-example `backends.Lowered` in the kernels' form. ``inputs``: one
     example's inputs (the declared ones, or their stand-ins over the batch); ``reduction``: the
@@ -69,6 +106,7 @@ class KernelLift:
     def __call__(self, lw):
         refuse_ignore_index(lw)
         refuse_class_weights(lw)
+        refuse_resize_modes(lw, self.unbatch is not None)
         if self.unbatch is None:
             return as_columns(lw)
         lw = self.unbatch(lw)

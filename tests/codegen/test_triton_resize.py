@@ -236,3 +236,44 @@ def test_a_decoder_reshapes_a_dense_layer_to_a_map_then_upsamples_and_convolves(
         t = F.relu(F.conv2d(F.interpolate(t, scale_factor=2), p["w"], p["b"], padding=1))
         return F.cross_entropy(t.reshape(B, -1) @ p["V"] + p["c"], bb["y"])
     _check(sg.cross_entropy(z.reshape(N, -1) @ V + c, y), [W, b0, w, b, V, c], [x, y], batch, torch_loss)
+
+
+def test_a_linear_resize_over_the_batch_is_refused_naming_the_mode_and_the_workaround():
+    """mode='linear' of a signal (N, C, L) was refused quoting its weights' formula
+    (``relu(1 - Abs(-(tril(ones((4, 4)))...``) as "a matrix product" (until 2026-11-30, tenth session)."""
+    x, y, V = sg.tensor("x", (N, 2, 4)), sg.tensor("y", (N,), integer=True), sg.tensor("V", (16, 3))
+    u = sg.interpolate(x, scale_factor=2, mode="linear")
+    with pytest.raises(UnsupportedError, match=r"mode='linear'.*\(N, 2, 4\).*\(N, 2, 1, 4\).*mode='bilinear'") as err:
+        sg.compile(sg.cross_entropy(u.reshape(N, -1) @ V, y), [V], [x, y], target="triton")
+    assert "tril(" not in str(err.value) and "Abs(" not in str(err.value)
+
+
+def test_a_trilinear_resize_is_refused_naming_the_mode():
+    x, y, V = sg.tensor("x", (N, 1, 2, 2, 2)), sg.tensor("y", (N,), integer=True), sg.tensor("V", (64, 3))
+    u = sg.interpolate(x, scale_factor=2, mode="trilinear")
+    with pytest.raises(UnsupportedError, match=r"mode='trilinear'.*volume.*mode='bilinear'.*target='numpy'") as err:
+        sg.compile(sg.cross_entropy(u.reshape(N, -1) @ V, y), [V], [x, y], target="triton")
+    assert "transpose" not in str(err.value) and "tril(" not in str(err.value)
+
+
+@pytest.mark.parametrize("per_example", [False, True])
+def test_the_linear_workaround_equals_torch_linear(per_example):
+    """What the refusal above suggests: the signal declared as an image of height 1 and resized with
+    mode='bilinear' to (1, 2L) is torch's mode='linear' (the resize along H, 1 to 1, the identity);
+    a per-example declaration (1, C, L) takes mode='linear' itself."""
+    if per_example:
+        x, y = sg.tensor("x", (1, 2, 4)), sg.tensor("y", (), integer=True)
+        u = sg.interpolate(x, scale_factor=2, mode="linear").reshape(-1)
+    else:
+        x, y = sg.tensor("x", (N, 2, 1, 4)), sg.tensor("y", (N,), integer=True)
+        u = sg.interpolate(x, size=(1, 8), mode="bilinear").reshape(N, -1)
+    V, c = sg.tensor("V", (16, 3)), sg.tensor("c", (3,))
+    rng = np.random.default_rng(4)
+    sig = rng.standard_normal((B, 2, 4)).astype(np.float32)
+    batch = {"x": sig[:, None] if per_example else sig[:, :, None, :], "y": rng.integers(0, 3, B)}
+
+    def torch_loss(p, bb):
+        s = bb["x"].reshape(B, 2, 4)
+        return F.cross_entropy(torch.tanh(F.interpolate(s, scale_factor=2, mode="linear")).reshape(B, -1) @ p["V"]
+                               + p["c"], bb["y"])
+    _check(sg.cross_entropy(sg.tanh(u) @ V + c, y), [V, c], [x, y], batch, torch_loss)
