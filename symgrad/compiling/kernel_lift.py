@@ -89,6 +89,28 @@ def refuse_resize_modes(lw, over_batch: bool) -> None:
                     f"compile it with target='numpy'")
 
 
+def refuse_per_position_softmax(lw) -> None:
+    """A softmax over the channels at every position of a map (N, C, H, W): a segmentation loss
+    (sg.cross_entropy(logits, labels (N, H, W), axis=1), torch's F.cross_entropy of a map). The kernels
+    keep a convolution's map as its rows and reduce it only over its positions (pooling, a flatten and
+    a dense layer); said in the user's words, with what runs it, before the refusal of the reduction."""
+    g = lw.graph
+    for e in g.eqns:
+        if e.prim.name != "lse" or len(e.inputs[0].shape) < 4 or e.params[0] != 1:
+            continue
+        if not any(a.prim.name in ("conv", "windows") for a in g.ancestors(list(e.inputs))):
+            continue
+        shape = format_shape(e.inputs[0].shape)
+        raise UnsupportedError(
+            f"a softmax over the channels at every position of a map {shape} (a per-pixel loss: "
+            f"sg.cross_entropy(logits {shape}, labels, axis=1), torch's F.cross_entropy of a segmentation map, "
+            f"or sg.softmax / sg.log_softmax(h, axis=1)) is not supported by the kernel backends (target='triton'): "
+            f"they keep a convolution's map as its rows and take it through pooling, another convolution, or a "
+            f"flatten and a dense layer to a vector per example. Compile it with target='numpy' (the same "
+            f"loss and gradients as torch's), or end the network in a vector per example (pool or flatten, "
+            f"then sg.cross_entropy over classes)")
+
+
 class KernelLift:
     """``lift(lowered)``: the per-example `backends.Lowered` in the kernels' form. ``inputs``: one
     example's inputs (the declared ones, or their stand-ins over the batch); ``reduction``: the
@@ -107,6 +129,7 @@ class KernelLift:
         refuse_ignore_index(lw)
         refuse_class_weights(lw)
         refuse_resize_modes(lw, self.unbatch is not None)
+        refuse_per_position_softmax(lw)
         if self.unbatch is None:
             return as_columns(lw)
         lw = self.unbatch(lw)

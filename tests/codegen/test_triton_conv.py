@@ -321,3 +321,27 @@ def test_the_digits_cnn_step_compiles_for_sm90(tmp_path):
     names = [k[0] for k in kernels]
     assert names[0] == "train_kernel1" and "train_weight_grads_kernel" in names and names[-1] == "update_kernel", kernels
     assert all(spill == 0 and shared <= 227 * 1024 for _, _, spill, shared in kernels), kernels
+
+
+def test_a_per_pixel_cross_entropy_is_refused_naming_it_and_numpy_runs_it_as_torch(rng):
+    """A segmentation loss, torch's F.cross_entropy(logits (N, C, H, W), labels (N, H, W)): a softmax over
+    the channels at every position, which the rows of a map do not take. It was refused naming
+    `logsumexp(conv2d(x, w, padding=1) + ..., axis=1)` (until 2026-11-30, tenth session); the NumPy target
+    the refusal points to equals torch."""
+    x, t = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("t", (N, 3, 3), integer=True)
+    w, b = sg.tensor("w", (3, 1, 3, 3)), sg.tensor("b", (3,))
+    loss = sg.cross_entropy(sg.conv2d(x, w, b, padding=1), t, axis=1)
+    with pytest.raises(sg.errors.UnsupportedError, match=r"softmax over the channels at every position of a map "
+                       r"\(N, 3, 3, 3\).*segmentation.*target='numpy'") as err:
+        sg.compile(loss, [w, b], [x, t], target="triton")
+    assert "logsumexp(" not in str(err.value)
+    values = {"w": rng.normal(size=(3, 1, 3, 3)), "b": rng.normal(size=3)}
+    batch = {"x": rng.normal(size=(2, 1, 3, 3)), "t": rng.integers(0, 3, (2, 3, 3))}
+    tw, tb = (torch.tensor(values[k], requires_grad=True) for k in ("w", "b"))
+    want = F.cross_entropy(F.conv2d(torch.tensor(batch["x"]), tw, tb, padding=1), torch.tensor(batch["t"]))
+    want.backward()
+    prog = sg.compile(loss, [w, b], [x, t], target="numpy")
+    got = prog.grad(values, batch)
+    np.testing.assert_allclose(float(prog.loss(values, batch)), want.item(), rtol=1e-6)      # (float32)
+    np.testing.assert_allclose(got["w"], tw.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(got["b"], tb.grad.numpy(), rtol=1e-4, atol=1e-6)
