@@ -345,3 +345,16 @@ def test_a_per_pixel_cross_entropy_is_refused_naming_it_and_numpy_runs_it_as_tor
     np.testing.assert_allclose(float(prog.loss(values, batch)), want.item(), rtol=1e-6)      # (float32)
     np.testing.assert_allclose(got["w"], tw.grad.numpy(), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(got["b"], tb.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_a_per_pixel_loss_against_a_target_image_is_refused_naming_it(rng):
+    """sg.mean((h - t) ** 2) of a one-filter map against a target image t (N, 1, H, W): refused as "an
+    elementwise operation on the input image or on the flattened convolution output" until 2026-11-30
+    (tenth session), which named neither the target nor the per-pixel loss."""
+    x, t = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("t", (N, 1, 4, 4))
+    w, b = sg.tensor("w", (1, 1, 3, 3)), sg.tensor("b", (1,))
+    h = sg.conv2d(x, w, b, padding=1)
+    for loss in (sg.mean((h - t) ** 2), sg.mean(sg.softplus(h) - h * t)):
+        with pytest.raises(sg.errors.UnsupportedError, match=r"map \(N, 1, 4, 4\) combined entry by entry with the "
+                           r"input 't' \(N, 1, 4, 4\) \(a per-pixel loss.*target='numpy'"):
+            sg.compile(loss, [w, b], [x, t], target="triton")
