@@ -125,10 +125,12 @@ def refuse_per_pixel_target(lw) -> None:
     loss against a target image: sg.mean((h - t) ** 2), a denoising or segmentation loss): named as
     that, before the refusal of "an elementwise operation on the input image"."""
     g = lw.graph
+    masks = {vid for vid, _, _ in lw.masks}         # (a dropout of the map: its mask is a leaf too)
     for e in g.eqns:
         if e.prim is not R.ewise_p or len(e.out.shape) < 4:
             continue
         targets = [_image_leaf(g, u) for u in e.inputs]
+        targets = [t if t is not None and t.out.id not in masks else None for t in targets]
         maps = [u for u, t in zip(e.inputs, targets) if t is None and
                 any(a.prim.name in ("conv", "windows") for a in g.ancestors([u]))]
         for t in targets:
