@@ -74,7 +74,8 @@ def refuse_resize_modes(lw, over_batch: bool) -> None:
             shape, name = tuple(a.out.shape), a.params[0].name
             if len(shape) == 5:
                 raise UnsupportedError(
-                    f"sg.interpolate(..., mode='trilinear') of {name!r} {format_shape(shape)}, a volume (N, C, D, H, W): "
+                    f"sg.interpolate(..., mode='trilinear') of {name!r} {format_shape(shape)}, "
+                    f"a volume (N, C, D, H, W): "
                     f"the kernel backends (target='triton') keep 2-D maps (N, C, H, W) as rows and take no 3-D "
                     f"resize, convolution or pooling; they take mode='bilinear' and mode='nearest' of 2-D maps. "
                     f"Compile it with target='numpy'")
