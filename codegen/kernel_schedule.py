@@ -426,9 +426,9 @@ class KernelScheduler(Scheduler):
         return (y, d) if how == "outer_t" else (d, y)
 
     def _computed(self, v: int) -> bool:
-        """Var ``v`` is computed by a rows kernel (not an input, a parameter, or a value of them)."""
-        return self.value[v].batched and not self.g.producer[v].prim.leaf and self.base(v) == v and \
-            self.width_of(v) is not None
+        """Var ``v`` is computed by a rows kernel (not an input, a parameter, or a value of them); a
+        number per example too (a one-filter convolution's δ_p: a stack of width 1)."""
+        return self.value[v].batched and not self.g.producer[v].prim.leaf and self.base(v) == v
 
     def _sum_leaves(self, v: int) -> list | None:
         """The operands of a plain sum u_1 + … + u_n (nested sums used once flattened), or None."""
@@ -476,23 +476,40 @@ class KernelScheduler(Scheduler):
                 taken |= set(ds) | set(ys)
                 bias = None
                 for j, bts in terms.items():
-                    if len(bts) != 1 or bts[0][0] != "value" or bts[0][2] or j == i:
+                    if j == i:
                         continue
-                    g = bts[0][1]
-                    leaves = self._sum_leaves(g.id)
-                    if leaves is not None and sorted(self.base(u) for u in leaves) == sorted(ds):
-                        bias = (j, self._sum_ids(g.id))
+                    if len(bts) == 1 and bts[0][0] == "value" and not bts[0][2]:
+                        g = bts[0][1]
+                        leaves = self._sum_leaves(g.id)
+                        if leaves is not None and (sorted(self.base(u) for u in leaves) == sorted(ds) or
+                                                   self._same_numbers(leaves, ds)):
+                            bias = (j, self._sum_ids(g.id))
+                            break
+                    elif self._scalar_bias(bts, ds):     # one filter: Σ_p of δ_p's one entry each
+                        g = grads[j]
+                        bias = (j, self._sum_ids(g.id) | {c.out.id for _, _, chain in bts for c in chain})
                         break
                 out.append(("rows", i, tuple(ds), tuple(ys), bias))
             for (y, (P, F, n)), at in cols.items():
                 if len(at) < 2 or sorted(p for p, _ in at) != list(range(P)):
                     continue
                 ds = tuple(d for _, d in sorted(at))
-                if len(set(ds)) != P or any(self.width_of(d) != F for d in ds) or taken & set(ds):
+                if len(set(ds)) != P or any((self.width_of(d) or 1) != F for d in ds) or taken & set(ds):
                     continue
                 taken |= set(ds)
                 out.append(("cols", i, ds, y, (P, F, n)))
         return out
+
+    def _scalar_bias(self, bts: list, ds: list) -> bool:
+        """Terms ``bts`` are a one-filter convolution's bias gradient Σ_p δ_p: one "value" term per
+        δ_p of ``ds`` (a number per example), each through the host's sum of its one entry."""
+        if len(bts) != len(ds) or any(how != "value" or len(chain) != 1 for how, _, chain in bts):
+            return False
+        if any(self.width_of(d) is not None for d in ds):
+            return False
+        ok = all(c.prim is R.sum_p and c.inputs[0].id == t.id and all(int(n) == 1 for n in t.shape)
+                 for _, t, (c,) in bts)
+        return ok and sorted(self.base(t.id) for _, t, _ in bts) == sorted(ds)
 
     def _window(self, y: int) -> bool:
         """Var ``y`` is a convolution's window (`kernel_conv`): of the input image (a patch, loaded by its
@@ -503,6 +520,8 @@ class KernelScheduler(Scheduler):
         parts = [u.id for u in e.inputs] if e.prim is R.ewise_p and self._plain_sum(e) else [y]
         for u in parts:
             m = self.g.producer[u]
+            if self._placed_number(m):
+                continue
             if m.prim is not R.matmul_p:
                 return False
             c = self.g.producer[m.inputs[0].id]
@@ -510,6 +529,47 @@ class KernelScheduler(Scheduler):
                     not set(c.params[0]) <= {0, 1}:
                 return False
         return True
+
+    def _entry(self, v: int, depth: int = 4):
+        """The one number per example of var ``v`` as a SymPy expression of the vars it reads (a
+        symbol per var), through elementwise equations and sums of one entry, ``depth`` deep."""
+        e = self.g.producer[v]
+        if depth and all(int(n) == 1 for n in e.out.shape):
+            if e.prim is R.ewise_p:
+                return e.params[0].subs({R.ph(i): self._entry(u.id, depth - 1) for i, u in enumerate(e.inputs)},
+                                        simultaneous=True)
+            if e.prim is R.sum_p and all(int(n) == 1 for n in e.inputs[0].shape):
+                return self._entry(e.inputs[0].id, depth - 1)
+        return sp.Symbol(f"v{self.base(v)}")
+
+    def _same_numbers(self, leaves: list, ds: list) -> bool:
+        """The terms ``leaves`` of a gradient (one number per example each) are the numbers ``ds`` (a
+        one-filter convolution's δs), reverse mode having factored them otherwise (g_p·Σ relu′(z_p)
+        for relu′(z_p)·g_p, when the map is convolved again): its bias rides along with the stack."""
+        if len(leaves) != len(ds) or any(self.width_of(d) is not None for d in ds):
+            return False
+        left = [sp.expand(self._entry(u)) for u in leaves]
+        for d in ds:
+            want = sp.expand(self._entry(d))
+            hit = next((i for i, x in enumerate(left) if x == want), None)
+            if hit is None:
+                return False
+            left.pop(hit)
+        return True
+
+    def _placed_number(self, e) -> bool:
+        """Equation ``e`` puts a number per example at entries of a column picked by a constant index
+        column (where(k == 3, r, 0): a one-filter map's row r in a second convolution's window,
+        `kernel_conv._grid_patch`): each entry is r or 0, a selection as E_k·r is."""
+        if e.prim is not R.ewise_p or len(e.inputs) != 2:
+            return False
+        for i, j in ((0, 1), (1, 0)):
+            c, r = self.g.producer[e.inputs[i].id], e.inputs[j]
+            if c.prim is R.const_p and isinstance(c.params[0], sp.MatrixBase) and self.value[r.id].batched \
+                    and self.width_of(r.id) is None:
+                body, a, x = e.params[0], R.ph(i), R.ph(j)
+                return all(body.subs(a, k) in (0, x) for k in set(c.params[0]))
+        return False
 
     def _sum_ids(self, v: int) -> set:
         """The plain sums a `_sum_leaves` tree is made of (computed by no kernel once stacked)."""
@@ -540,11 +600,11 @@ class KernelScheduler(Scheduler):
         a convolution's bias sums out of the rows kernel: ``fused``, ``sums``); sets ``_stacks``."""
         kernels = []
         for kind, i, ds, other, extra in self.stackable:
-            sd = Stack(f"stack{ds[0]}", ds, self.width_of(ds[0]))
+            sd = Stack(f"stack{ds[0]}", ds, self.width_of(ds[0]) or 1)
             self._stacks.append(sd)
             members = set(ds)
             if kind == "rows":
-                sy = Stack(f"stack{other[0]}", other, self.width_of(other[0]))
+                sy = Stack(f"stack{other[0]}", other, self.width_of(other[0]) or 1)
                 self._stacks.append(sy)
                 members |= set(other)
                 k = Kernel("weight_grad", grad=i, operands=(ds[0], other[0]), stacks=(sd, sy), rows=len(ds))

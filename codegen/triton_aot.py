@@ -245,7 +245,37 @@ def benchmark_specs():
     loss, params, inputs = digits_lenet()
     out.append(("lenet 8x8 conv3x3-4 same, pool 2, conv3x3-8 same, pool 2, dense 10",
                 specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
+    for name, how in (("upsampling 8x8 conv3x3-4 stride 2, pool 2, bilinear x2, conv3x3-4 same, dense 10", {}),
+                      ("upsampling 8x8 conv3x3-4 stride 2, pool 2, nearest x2, conv3x3-4 same, dense 10",
+                       dict(mode="nearest")),
+                      ("upsampling small 4x4 conv3x3-4 stride 2, bilinear to 3x3, conv3x3-4 same, dense 10",
+                       dict(small=True))):
+        loss, params, inputs = digits_upsampling(**how)
+        out.append((name, specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     return out
+
+
+def digits_upsampling(mode: str = "bilinear", small: bool = False) -> tuple:
+    """(loss, params, inputs) of a U-Net's way up as the Triton target takes it: an 8×8 image, conv
+    3×3-4 stride 2 (padding 1), relu, 2×2 max pooling, ``mode`` upsampling by 2 (`sg.interpolate`),
+    conv 3×3-4 same, relu, flatten, dense → 10, cross-entropy; ``small``: a 4×4 image, no pooling,
+    a bilinear resize to 3×3 (the same second convolution over 9 positions: quicker to compile)."""
+    import sympy as sp
+
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    size = 4 if small else 8
+    x, y = sg.tensor("x", (N, 1, size, size)), sg.tensor("y", (N,), integer=True)
+    w1, b1 = sg.tensor("w1", (4, 1, 3, 3)), sg.tensor("b1", (4,))
+    w2, b2 = sg.tensor("w2", (4, 4, 3, 3)), sg.tensor("b2", (4,))
+    h = sg.relu(sg.conv2d(x, w1, b1, stride=2, padding=1))
+    if small:
+        h = sg.interpolate(h, size=(3, 3), mode=mode)
+    else:
+        h = sg.interpolate(sg.max_pool2d(h, 2), scale_factor=2, mode=mode)
+    h = sg.relu(sg.conv2d(h, w2, b2, padding=1))
+    V, c = sg.tensor("V", (int(sp.Mul(*h.shape[1:])), 10)), sg.tensor("c", (10,))
+    return sg.cross_entropy(h.reshape(N, -1) @ V + c, y), [w1, b1, w2, b2, V, c], [x, y]
 
 
 def digits_cnn(filters: int = 8, stride: int = 1, padding: int = 0, pool: bool = False, size: int = 8) -> tuple:
@@ -299,6 +329,9 @@ def main(argv=None):
     ap.add_argument("--reload-gap", type=int, default=None,
                     help="codegen.triton_backend.RELOAD_GAP (0: a LeNet's rows kernel keeps its far values in "
                          "registers)")
+    ap.add_argument("--register-k", type=int, default=None,
+                    help="codegen.triton_backend.REGISTER_K (0: wide stored operands of a product are read "
+                         "whole from registers, not in K-steps)")
     ap.add_argument("--precision", default=None, choices=["ieee", "tf32", "tf32x3", "bf16"],
                     help="the products' precision (sg.compile(..., precision=...))")
     args = ap.parse_args(argv)
@@ -310,8 +343,11 @@ def main(argv=None):
     fuse = triton_backend.FUSE_ROWS
     if args.reload_gap is not None:
         triton_backend.RELOAD_GAP = args.reload_gap
+    if args.register_k is not None:
+        triton_backend.REGISTER_K = args.register_k
     print(f"# Triton kernels compiled for cuda sm_{args.arch} without a GPU (batch {args.batch}, "
-          f"FUSE_ROWS={fuse}, RELOAD_GAP={triton_backend.RELOAD_GAP}, precision={args.precision or triton_backend.DOT_PRECISION})")
+          f"FUSE_ROWS={fuse}, RELOAD_GAP={triton_backend.RELOAD_GAP}, REGISTER_K={triton_backend.REGISTER_K}, "
+          f"precision={args.precision or triton_backend.DOT_PRECISION})")
     for name, spec in benchmark_specs():
         if args.only not in name:
             continue

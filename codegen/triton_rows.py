@@ -252,7 +252,18 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
             # product read as it is (x @ W1 @ W2: no epilogue between them) is that stage's accumulator
             an_reg = rb.acc.get(a, an)
             an_tile = f"{an_reg}[:, None]" if sch.width_of(a) is None else an_reg
-            if a in rb.local:      # made by an earlier stage: still in registers, whole rows
+            # a wide operand of a kernel of many stages that an earlier stage stored anyway (a second
+            # convolution's window, stacked for its weight's gradient) is read back in K-steps: held in
+            # registers whole, a K of 64 takes 64 + 64 registers a thread for the FMA product's operands,
+            # and the kernel spilled on sm_90 (settings.REGISTER_K; docs/triton.md). (Storing the wide
+            # operands nothing stores, W2ᵀ·δ_p of the backward's selections, to read them so too spilled
+            # more: 400 bytes where these alone leave 176, measured.)
+            stepped = a in rb.local and len(stages) > settings.MANY_STAGES and settings.REGISTER_K and \
+                (sch.width_of(a) or 1) > settings.REGISTER_K and rb.made.get(a, si) < si and \
+                (a in plan.stored or plan.stack_of(a) is not None) and a not in rb.acc
+            if stepped:
+                body.append(f"{T}tl.debug_barrier()  # {an}, stored by an earlier stage, is read back in K-steps")
+            if a in rb.local and not stepped:      # made by an earlier stage: still in registers, whole rows
                 body += [f"{T}# -- {acc} = {an} @ {Mt}: {an} is in registers (whole rows, zero beyond K{sfx})",
                          f"{T}offs_k{sfx} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",
                          f"{T}w{sfx} = tl.load({wn}_ptr + offs_k{sfx}[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
@@ -463,7 +474,10 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
             src = rb.acc.get(v, nm)
             shape = "(B,)" if sch.width_of(v) is None else "(B, N)"
             arg(f"{nm}_ptr", f"{shape} out: {_label(nm, sch.notes.get(v))}", nm)
-            if sch.width_of(v) is None:
+            if sch.width_of(v) is None and plan.stack_of(v) is not None:     # a number per example, in a stack
+                arg(f"stride_{nm}", f"row stride of {nm} (a stack's member)", f"{nm}.stride(0)")
+                body.append(f"{T}tl.store({nm}_ptr + offs_m * stride_{nm}, {src}, mask=mask_m)")
+            elif sch.width_of(v) is None:
                 body.append(f"{T}tl.store({nm}_ptr + offs_m, {src}, mask=mask_m)")
             else:
                 arg(f"stride_{nm}", f"row stride of {nm}", f"{nm}.stride(0)")

@@ -30,6 +30,10 @@ RELOAD_GAP = int(os.environ.get("SYMGRAD_TRITON_RELOAD_GAP", "1"))
 # a rows kernel with a second convolution's selections and more stages than this is predicted slow to
 # compile for a GPU: sg.compile warns (`heavy_kernel_note`)
 HEAVY_STAGES = 200
+# in a rows kernel of more than MANY_STAGES stages, a product's operand wider than this that an earlier
+# stage stored is read back from memory in BLOCK_K steps rather than from registers whole (0: never).
+# SYMGRAD_TRITON_REGISTER_K overrides it.
+REGISTER_K = int(os.environ.get("SYMGRAD_TRITON_REGISTER_K", "32"))
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
 

@@ -158,10 +158,18 @@ class AsColumns:
         roots = [lw.loss] + list(lw.outputs)
         roots += [self.src.producer[i].out for i in list(lw.params) + list(lw.inputs) if i is not None]
         self.run(roots)
+        for o in lw.outputs:        # a flattened map returned (a decoder's image): gathered into one column
+            flat = self.grids.get(o.id)
+            if isinstance(flat, kernel_conv.Flat) and all(r is not None for r in flat.grid.rows.values()) and \
+                    [d for d in (int(x) for x in o.shape) if d != 1] == [flat.grid.F * len(flat.grid.keys())]:
+                self.env[o.id] = self.as_shape(kernel_resize.gathered(self, flat, self.src.producer[o.id]),
+                                               self.column_shape(o.shape), self.src.producer[o.id])
+                del self.grids[o.id]
         if any(o.id in self.grids for o in lw.outputs):
             raise UnsupportedError(f"{TARGET} cannot return the input image or a convolution's output (kept as its "
-                                   f"rows, one per output position) as an output; return a vector of it (a dense "
-                                   f"layer of its flattened form), or compile it with target='numpy'")
+                                   f"rows, one per output position) as an output; return a vector of it: its "
+                                   f"flattened form h.reshape(N, -1) (NumPy's order, channel by channel), or a dense "
+                                   f"layer of that, or compile it with target='numpy'")
         if any(o.id in self.bags for o in lw.outputs):
             raise UnsupportedError(f"{TARGET} cannot return a matrix per example (a bag E[ids] of several indices "
                                    f"per example, an input (L, D), or a value of their rows) as an output; return a "

@@ -368,6 +368,23 @@ def vector_as_map(ac, e):
 # classifier): not a resize, but the same kind of re-reading of a map's rows
 
 
+def gathered(ac, flat, e):
+    """The flattened map ``flat`` (F channels, P positions) as one column of F·P entries, NumPy's
+    flatten order f·P + p: Σ_p Q_p·row_p, Q_p the constant 0/1 matrix putting channel f at entry
+    f·P + p (P products the kernels run as a layer's, exact); ``e``: the equation it is for (errors)."""
+    grid = flat.grid
+    P = len(grid.keys())
+    n = grid.F * P
+    parts = []
+    for p, key in enumerate(grid.keys()):
+        row = grid.rows[key]
+        if tuple(int(d) for d in row.shape) == (1, 1):
+            row = ac.as_shape(row, (), e)
+        parts.append(ac._place(row, {f: f * P + p for f in range(grid.F)}, n))
+    return parts[0] if len(parts) == 1 else R.ewise(ac.g, sp.Add(*[R.ph(i) for i in range(len(parts))]), *parts,
+                                                    shape=(n, 1))
+
+
 def flat_ewise(ac, e):
     """f(h.reshape(N, -1), …) of a flattened map h (F channels, P positions; entry f·P + p): with
     numbers (one per example, or constants) as the other operands, f of each row, still a flattened
@@ -391,14 +408,7 @@ def flat_ewise(ac, e):
         return KC._stand_in(ac, e, KC.Flat(KC.Grid(grid.lead, grid.F, grid.S, rows)))
     if any(isinstance(ac.grids.get(u.id), KC.Flat) and ac.grids[u.id] is not flat for u in e.inputs):
         raise KC.refuse(ac, e, "an elementwise operation of two flattened maps")
-    parts = []
-    for p, key in enumerate(grid.keys()):
-        row = grid.rows[key]
-        if tuple(int(d) for d in row.shape) == (1, 1):
-            row = ac.as_shape(row, (), e)
-        parts.append(ac._place(row, {f: f * P + p for f in range(grid.F)}, n))
-    col = parts[0] if len(parts) == 1 else R.ewise(ac.g, sp.Add(*[R.ph(i) for i in range(len(parts))]), *parts,
-                                                   shape=(n, 1))
+    col = gathered(ac, flat, e)
     ac.new_notes.setdefault(col.id, f"= {(ac.user_words(e) or '`the flattened map`').strip('`')} (its operand: "
                                      f"the flattened map gathered into one column)")
     args = []

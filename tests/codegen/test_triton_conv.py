@@ -132,6 +132,20 @@ def test_a_step_is_three_launches_each_weight_gradient_one_product_over_the_posi
     assert "batch_sum(" not in tri.source and "stack" in tri.source
 
 
+@pytest.mark.parametrize("kernel, pool", [((3, 3), None), ((1, 1), "max")])
+def test_a_one_filter_step_is_three_launches_as_two_filters(rng, kernel, pool):
+    """One filter: δ_p is a number per example, stored side by side in a (B, P, 1) stack, so w's
+    gradient is one product over the B·P rows as with two filters, b's Σ_b Σ_p δ_bp rides along, and
+    V's is one product of the P numbers side by side (until 2026-11-30, tenth session: a term per
+    position: 9 launches for the digits CNN with one filter, here 9 and 25)."""
+    net = _cnn((2, 3, 3), 1, kernel, stride=2 if pool is None else 1, padding=1, pool=pool)
+    batch = _images(rng, 4, (2, 3, 3))
+    tri = _check(net, batch, rng)
+    launched = _launches(tri, _values(net[1], rng), batch)
+    assert launched == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"], launched
+    assert "batch_sum(" not in tri.source and "stack" in tri.source
+
+
 def test_with_a_kernel_per_product_the_terms_stay_one_per_position_and_equal_numpy(rng, monkeypatch):
     """FUSE_ROWS = 0: each position's product a rows kernel of its own, so the δs and windows are
     stored by different launches and not side by side: the weight gradient keeps a term per position
@@ -307,3 +321,40 @@ def test_the_digits_cnn_step_compiles_for_sm90(tmp_path):
     names = [k[0] for k in kernels]
     assert names[0] == "train_kernel1" and "train_weight_grads_kernel" in names and names[-1] == "update_kernel", kernels
     assert all(spill == 0 and shared <= 227 * 1024 for _, _, spill, shared in kernels), kernels
+
+
+def test_a_per_pixel_cross_entropy_is_refused_naming_it_and_numpy_runs_it_as_torch(rng):
+    """A segmentation loss, torch's F.cross_entropy(logits (N, C, H, W), labels (N, H, W)): a softmax over
+    the channels at every position, which the rows of a map do not take. It was refused naming
+    `logsumexp(conv2d(x, w, padding=1) + ..., axis=1)` (until 2026-11-30, tenth session); the NumPy target
+    the refusal points to equals torch."""
+    x, t = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("t", (N, 3, 3), integer=True)
+    w, b = sg.tensor("w", (3, 1, 3, 3)), sg.tensor("b", (3,))
+    loss = sg.cross_entropy(sg.conv2d(x, w, b, padding=1), t, axis=1)
+    with pytest.raises(sg.errors.UnsupportedError, match=r"softmax over the channels at every position of a map "
+                       r"\(N, 3, 3, 3\).*segmentation.*target='numpy'") as err:
+        sg.compile(loss, [w, b], [x, t], target="triton")
+    assert "logsumexp(" not in str(err.value)
+    values = {"w": rng.normal(size=(3, 1, 3, 3)), "b": rng.normal(size=3)}
+    batch = {"x": rng.normal(size=(2, 1, 3, 3)), "t": rng.integers(0, 3, (2, 3, 3))}
+    tw, tb = (torch.tensor(values[k], requires_grad=True) for k in ("w", "b"))
+    want = F.cross_entropy(F.conv2d(torch.tensor(batch["x"]), tw, tb, padding=1), torch.tensor(batch["t"]))
+    want.backward()
+    prog = sg.compile(loss, [w, b], [x, t], target="numpy")
+    got = prog.grad(values, batch)
+    np.testing.assert_allclose(float(prog.loss(values, batch)), want.item(), rtol=1e-6)      # (float32)
+    np.testing.assert_allclose(got["w"], tw.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(got["b"], tb.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_a_per_pixel_loss_against_a_target_image_is_refused_naming_it(rng):
+    """sg.mean((h - t) ** 2) of a one-filter map against a target image t (N, 1, H, W): refused as "an
+    elementwise operation on the input image or on the flattened convolution output" until 2026-11-30
+    (tenth session), which named neither the target nor the per-pixel loss."""
+    x, t = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("t", (N, 1, 4, 4))
+    w, b = sg.tensor("w", (1, 1, 3, 3)), sg.tensor("b", (1,))
+    h = sg.conv2d(x, w, b, padding=1)
+    for loss in (sg.mean((h - t) ** 2), sg.mean(sg.softplus(h) - h * t)):
+        with pytest.raises(sg.errors.UnsupportedError, match=r"map \(N, 1, 4, 4\) combined entry by entry with the "
+                           r"input 't' \(N, 1, 4, 4\) \(a per-pixel loss.*target='numpy'"):
+            sg.compile(loss, [w, b], [x, t], target="triton")

@@ -121,6 +121,23 @@ def test_the_first_maps_values_read_far_later_are_stored_and_loaded_again(rng, m
         np.testing.assert_allclose(g[k].cpu().numpy(), h[k].cpu().numpy(), rtol=1e-5, atol=1e-7, err_msg=k)
 
 
+def test_wide_stored_windows_are_read_back_in_k_steps_and_equal_numpy_and_torch(rng, monkeypatch):
+    """In a rows kernel of many stages, a product's operand wider than REGISTER_K that an earlier stage
+    stored (a convolution's window, stacked for its weight's gradient) is read back from memory in
+    BLOCK_K steps after a barrier, not held whole in registers (for sm_90: an upsampling CNN's rows
+    kernel spilled 1,088 bytes a thread, docs/triton.md). Lowered to 4 here so that this small LeNet's
+    windows (9 and 8 entries) take that path; the same loss and gradients as NumPy and torch."""
+    from codegen import triton_backend
+    monkeypatch.setattr(triton_backend, "REGISTER_K", 4)
+    net = _two_convs((1, 6, 6), [(2, 3, 1, 0, True), (3, 2, 1, 1, True)])
+    tri, _ = _check(net, _batch(rng, 4, (1, 6, 6)), rng)
+    src = tri.source[tri.source.index("def train_kernel1("):tri.source.index("def train_weight_grads_kernel(")]
+    assert src.count("is read back in K-steps") >= 9, src.count("is read back in K-steps")     # (19 of 25 windows)
+    monkeypatch.setattr(triton_backend, "REGISTER_K", 0)
+    loss, params, inputs, _ = net
+    assert "read back in K-steps" not in sg.compile(loss, params, inputs, target="triton").source
+
+
 def test_a_rows_kernel_predicted_slow_to_compile_for_a_gpu_is_announced(monkeypatch):
     """sg.compile warns before a GPU would compile a LeNet's rows kernel of more than HEAVY_STAGES
     stages, naming the alternatives; not under the interpreter, and not for one convolution."""
@@ -176,8 +193,13 @@ def test_the_image_gradient_through_two_convolutions_equals_torch(rng):
 def test_a_one_filter_head_on_a_map_and_a_conv_of_a_one_filter_map_equal_numpy_and_torch(rng):
     """A 1×1 convolution to one filter on a map (a segmentation head: (N, 1, H, W)), and a convolution of
     a map of one filter (refused until 2026-11-30, ninth session, as "one filter")."""
-    _check(_two_convs((2, 4, 4), [(2, 3, 1, 1, False), (1, 1, 1, 0, False)]), _batch(rng, 3, (2, 4, 4)), rng)
-    _check(_two_convs((1, 4, 4), [(1, 3, 1, 1, False), (2, 3, 2, 1, False)]), _batch(rng, 3, (1, 4, 4)), rng)
+    for image, layers in (((2, 4, 4), [(2, 3, 1, 1, False), (1, 1, 1, 0, False)]),
+                          ((1, 4, 4), [(1, 3, 1, 1, False), (2, 3, 2, 1, False)])):
+        batch = _batch(rng, 3, image)
+        tri, values = _check(_two_convs(image, layers), batch, rng)
+        # each weight's gradient one product over its stacked δs (a (B, P, 1) stack for one filter) and
+        # windows: 3 launches as with two filters (until 2026-11-30, tenth session: 29 and 11)
+        assert _launches(tri, values, batch) == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"]
 
 
 def test_what_a_second_convolution_does_not_run_is_named():

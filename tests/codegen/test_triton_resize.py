@@ -236,3 +236,72 @@ def test_a_decoder_reshapes_a_dense_layer_to_a_map_then_upsamples_and_convolves(
         t = F.relu(F.conv2d(F.interpolate(t, scale_factor=2), p["w"], p["b"], padding=1))
         return F.cross_entropy(t.reshape(B, -1) @ p["V"] + p["c"], bb["y"])
     _check(sg.cross_entropy(z.reshape(N, -1) @ V + c, y), [W, b0, w, b, V, c], [x, y], batch, torch_loss)
+
+
+def test_a_linear_resize_over_the_batch_is_refused_naming_the_mode_and_the_workaround():
+    """mode='linear' of a signal (N, C, L) was refused quoting its weights' formula
+    (``relu(1 - Abs(-(tril(ones((4, 4)))...``) as "a matrix product" (until 2026-11-30, tenth session)."""
+    x, y, V = sg.tensor("x", (N, 2, 4)), sg.tensor("y", (N,), integer=True), sg.tensor("V", (16, 3))
+    u = sg.interpolate(x, scale_factor=2, mode="linear")
+    with pytest.raises(UnsupportedError, match=r"mode='linear'.*\(N, 2, 4\).*\(N, 2, 1, 4\).*mode='bilinear'") as err:
+        sg.compile(sg.cross_entropy(u.reshape(N, -1) @ V, y), [V], [x, y], target="triton")
+    assert "tril(" not in str(err.value) and "Abs(" not in str(err.value)
+
+
+def test_a_trilinear_resize_is_refused_naming_the_mode():
+    x, y, V = sg.tensor("x", (N, 1, 2, 2, 2)), sg.tensor("y", (N,), integer=True), sg.tensor("V", (64, 3))
+    u = sg.interpolate(x, scale_factor=2, mode="trilinear")
+    with pytest.raises(UnsupportedError, match=r"mode='trilinear'.*volume.*mode='bilinear'.*target='numpy'") as err:
+        sg.compile(sg.cross_entropy(u.reshape(N, -1) @ V, y), [V], [x, y], target="triton")
+    assert "transpose" not in str(err.value) and "tril(" not in str(err.value)
+
+
+@pytest.mark.parametrize("per_example", [False, True])
+def test_the_linear_workaround_equals_torch_linear(per_example):
+    """What the refusal above suggests: the signal declared as an image of height 1 and resized with
+    mode='bilinear' to (1, 2L) is torch's mode='linear' (the resize along H, 1 to 1, the identity);
+    a per-example declaration (1, C, L) takes mode='linear' itself."""
+    if per_example:
+        x, y = sg.tensor("x", (1, 2, 4)), sg.tensor("y", (), integer=True)
+        u = sg.interpolate(x, scale_factor=2, mode="linear").reshape(-1)
+    else:
+        x, y = sg.tensor("x", (N, 2, 1, 4)), sg.tensor("y", (N,), integer=True)
+        u = sg.interpolate(x, size=(1, 8), mode="bilinear").reshape(N, -1)
+    V, c = sg.tensor("V", (16, 3)), sg.tensor("c", (3,))
+    rng = np.random.default_rng(4)
+    sig = rng.standard_normal((B, 2, 4)).astype(np.float32)
+    batch = {"x": sig[:, None] if per_example else sig[:, :, None, :], "y": rng.integers(0, 3, B)}
+
+    def torch_loss(p, bb):
+        s = bb["x"].reshape(B, 2, 4)
+        return F.cross_entropy(torch.tanh(F.interpolate(s, scale_factor=2, mode="linear")).reshape(B, -1) @ p["V"]
+                               + p["c"], bb["y"])
+    _check(sg.cross_entropy(sg.tanh(u) @ V + c, y), [V, c], [x, y], batch, torch_loss)
+
+
+def test_a_decoders_flattened_image_is_an_output_of_as_torch_equal_to_torch():
+    """A decoder (dense → reshape (N, 2, 3, 3) → nearest upsampling → conv → sigmoid) returning its
+    image flattened, h.reshape(N, -1), as the output of an as_torch() module (the map gathered into
+    one column, NumPy's order): refused until 2026-11-30 (tenth session) as "a convolution's output
+    ... as an output". Its values and every gradient through it equal torch.autograd's."""
+    z, t = sg.tensor("z", (N, 4)), sg.tensor("t", (N, 36))
+    W, b, w, c = sg.tensor("W", (4, 18)), sg.tensor("b", (18,)), sg.tensor("w", (1, 2, 3, 3)), sg.tensor("c", (1,))
+    m = sg.relu(z @ W + b).reshape(N, 2, 3, 3)
+    out = sg.sigmoid(sg.conv2d(sg.interpolate(m, scale_factor=2), w, c, padding=1)).reshape(N, -1)
+    mod = sg.compile(sg.mse(out, t), [W, b, w, c], [z, t], target="triton", outputs=[out]).as_torch()
+    p = {k: v.detach().clone().requires_grad_() for k, v in mod.named_parameters()}
+    g = torch.Generator().manual_seed(5)
+    Z, T = torch.randn(B, 4, generator=g), torch.rand(B, 36, generator=g)
+    Za, Zb = Z.clone().requires_grad_(), Z.clone().requires_grad_()
+    got = mod(Za)
+    F.mse_loss(got, T).backward()
+    m2 = F.relu(Zb @ p["W"] + p["b"]).reshape(B, 2, 3, 3)
+    want = torch.sigmoid(F.conv2d(F.interpolate(m2, scale_factor=2), p["w"], p["c"], padding=1)).reshape(B, -1)
+    F.mse_loss(want, T).backward()
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(Za.grad.numpy(), Zb.grad.numpy(), rtol=1e-4, atol=1e-7)
+    for k in p:
+        np.testing.assert_allclose(getattr(mod, k).grad.numpy(), p[k].grad.numpy(), rtol=1e-4, atol=1e-7, err_msg=k)
+    with pytest.raises(UnsupportedError, match=r"as an output; return a vector of it: its flattened form "
+                                                r"h\.reshape\(N, -1\)"):
+        sg.compile(sg.mse(out, t), [W, b, w, c], [z, t], target="triton", outputs=[sg.interpolate(m, scale_factor=2)])
