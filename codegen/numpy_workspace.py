@@ -1,0 +1,224 @@
+"""The training step's large arrays in a workspace kept from one call to the next.
+
+A new array of a few hundred KiB or more is memory that glibc maps afresh, or gets back from the
+kernel as its heap grows, and that the kernel zeroes page by page on first touch; when the step frees
+it, glibc hands it back (munmap, or trimming its heap's top). A NumPy transformer step alone in its
+process made 5800-6300 minor page faults a step, 11-23 % of its CPU time (bench/step_page_faults.py).
+This pass runs on the lines of ``step`` once `codegen.lifetimes` has ordered them and placed their
+``del``s, and makes the step's large new arrays buffers of a workspace (``scratch(ws, 'w3', shape)``):
+
+- a matrix product ``v = a @ b`` (or ``numpy.matmul(a, b)``): ``v = numpy.matmul(a, b, out=…)``;
+- a new array of an in-place chain (`codegen.numpy_in_place`), ``v = numpy.empty(shape, dtype=DTYPE)``;
+- an elementwise statement ``v = a ∘ b ∘ c`` (∘ among + − * /, NumPy's left to right):
+  ``v = numpy.multiply(a, b, out=…)``, then ``v *= c``: the same operations in the same order, the
+  same values bit for bit, and no temporary for ``a ∘ b``;
+- ``v = erf(e)``: e worked out in the buffer as above, then ``erf(v, out=v)`` (the helper reads each
+  entry before it writes it).
+
+Only arrays with a batch size and at least `MIN_ENTRIES` entries an example (smaller ones stay in
+glibc's heap), and only where the result's shape is known to be the buffer's: the scheduler's shape of
+the statement, and for an elementwise statement an operand of that very shape (NumPy refuses an
+``out=`` smaller than the result; a larger one it would fill by broadcasting, which is never taken).
+
+A buffer serves several statements of the same shape, one after another: it is free again once every
+name that may view it (`codegen.lifetimes.alias_groups`: a view, ``out=``, ``g = v``) has had its
+``del``, and names bound twice, or never deleted, keep theirs to the end. Nothing of the workspace
+leaves ``step``: it returns the loss, a float; parameters and optimizer slots are the caller's
+arrays, changed in place; ``loss``, ``grad`` and ``forward`` allocate afresh (``grad`` returns its
+gradients). Each call takes a workspace of its own (``workspace()``) and hands it back on return
+(``done(ws)``), so two steps at once — two threads, or two programs loading the same module — never
+share one; a step that raises drops its workspace, and the next call starts another.
+"""
+from __future__ import annotations
+
+import ast
+import math
+
+from .lifetimes import alias_groups
+
+# entries an example from which an array goes to the workspace: a batch of 128 makes it 256 KiB in
+# float32, above glibc's first mmap threshold (128 KiB)
+MIN_ENTRIES = 512
+
+HELPERS = [
+    "# The training step's large arrays live in a workspace kept from one call to the next (a new",
+    "# large array costs a page fault each 4 KiB when first written: codegen/numpy_workspace.py).",
+    "# Each call takes a workspace of its own and gives it back when it returns: two steps at once",
+    "# (threads) never share one. None of its arrays leaves step (it returns the loss, a float);",
+    "# loss, grad and forward allocate afresh.",
+    "WORKSPACES = []",
+    "",
+    "",
+    "def workspace():",
+    '    """A workspace (a dict: buffer name -> array) that no other call of step holds."""',
+    "    try:",
+    "        return WORKSPACES.pop()",
+    "    except IndexError:      # (none kept, or another thread took the last one)",
+    "        return {}",
+    "",
+    "",
+    "def done(ws):",
+    '    """Hand the workspace ``ws`` back for the next call of step."""',
+    "    WORKSPACES.append(ws)",
+    "",
+    "",
+    "def scratch(ws, name, shape):",
+    '    """The buffer ``name`` of ``shape`` in ``ws``, its entries as some earlier statement left them',
+    '    (the statement that takes it writes every one); made anew when the batch size changes."""',
+    "    buf = ws.get(name)",
+    "    if buf is None or buf.shape != shape:",
+    "        buf = ws[name] = numpy.empty(shape, dtype=DTYPE)",
+    "    return buf",
+    "",
+    "",
+    "def kept(ws, name, shape):",
+    '    """The buffer ``name`` of ``shape`` in ``ws``: zeros the first time, then as the last step',
+    '    left it (an im2col buffer whose borders stay 0)."""',
+    "    buf = ws.get(name)",
+    "    if buf is None or buf.shape != shape:",
+    "        buf = ws[name] = numpy.zeros(shape, dtype=DTYPE)",
+    "    return buf",
+]
+
+_OPS = {ast.Add: ("numpy.add", "+="), ast.Sub: ("numpy.subtract", "-="), ast.Mult: ("numpy.multiply", "*="),
+        ast.Div: ("numpy.divide", "/=")}
+
+
+def per_example(shape: str, sizes: set) -> int | None:
+    """The entries an example of the array of ``shape`` (code, as ``(64*d0, 128)``): its size with
+    every size in ``sizes`` set to 1; None without one of them (no batch size) or not understood."""
+    try:
+        node = ast.parse(shape, mode="eval").body
+    except SyntaxError:
+        return None
+    dims = node.elts if isinstance(node, ast.Tuple) else [node]
+    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    if not names & sizes or names - sizes:
+        return None
+    try:
+        return math.prod(int(eval(compile(ast.Expression(d), "<shape>", "eval"), {"__builtins__": {}},  # noqa: S307
+                                      dict.fromkeys(sizes, 1))) for d in dims)
+    except Exception:               # pragma: no cover - shapes are printed by symgrad
+        return None
+
+
+def use_workspace(body: list, shapes: dict, sizes: set) -> list:
+    """The lines ``body`` of ``step`` (unindented, ``del``s placed) with its large new arrays in the
+    workspace (module docstring). ``shapes``: the name a statement binds -> its shape as code;
+    ``sizes``: the names of the symbolic sizes (``d0``). Lines that use a workspace buffer (also
+    ``kept(ws, …)``) get ``ws = workspace()`` before the first and ``done(ws)`` before the return."""
+    lines = "\n".join(body).split("\n")
+    tree = ast.parse("\n".join(lines))
+    stmts = tree.body
+    group = alias_groups([ast.get_source_segment("\n".join(lines), s) for s in stmts])
+    bound: dict = {}
+    for s in stmts:
+        for t in (s.targets if isinstance(s, ast.Assign) else []):
+            for n in ast.walk(t):
+                if isinstance(n, ast.Name):
+                    bound[n.id] = bound.get(n.id, 0) + 1
+    scalars = set(sizes) | {"scale", "t", "DTYPE", "math", "float", "erf", "sigmoid", "relu"} \
+        | {n for n, sh in shapes.items() if sh == "()"}
+
+    def array(node) -> bool:
+        return any(isinstance(n, ast.Name) and n.id not in scalars | {"numpy"} for n in ast.walk(node))
+
+    free: dict = {}             # shape -> buffers free again
+    held: dict = {}             # buffer -> (its shape, the names that may view it)
+    dead: set = set()
+    new: dict = {}              # statement index -> its lines
+    count = 0
+    for k, s in enumerate(stmts):
+        if isinstance(s, ast.Delete):
+            dead |= {n.id for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            for buf, (shape, names) in list(held.items()):
+                if names <= dead:
+                    free.setdefault(shape, []).append(buf)
+                    del held[buf]
+            continue
+        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
+            continue
+        x = s.targets[0].id
+        shape = shapes.get(x)
+        n = per_example(shape, sizes) if shape else None
+        if n is None or n < MIN_ENTRIES or bound.get(x) != 1:
+            continue
+        pool = free.get(shape, [])
+        buf = pool[-1] if pool else f"w{count}"
+        code = _into(x, s.value, f"scratch(ws, '{buf}', {shape})", shape, shapes, array)
+        if code is None:
+            continue
+        if pool:
+            pool.pop()
+        else:
+            count += 1
+        held[buf] = (shape, group.get(x, {x}) | {x})
+        new[k] = code
+    if not new and not any("kept(ws, " in ln for ln in lines):
+        return body
+    out, first = [], None
+    at = 0
+    for k, s in enumerate(stmts):
+        start, end = s.lineno - 1, s.end_lineno
+        out += lines[at:start]
+        code = new.get(k, lines[start:end])
+        if first is None and any("(ws, " in ln for ln in code):
+            first = len(out)
+        if isinstance(s, ast.Return):
+            out.append("done(ws)  # the workspace back, for the next call")
+        out += code
+        at = end
+    out += lines[at:]
+    out.insert(first, "ws = workspace()  # this call's buffers, kept between calls (see WORKSPACES)")
+    return out
+
+
+def _into(x: str, e, buf: str, shape: str, shapes: dict, array) -> list | None:
+    """The lines that bind ``x`` to the value of ``e`` (an ast) worked out in ``buf`` (code), or None
+    for a form not taken (see the module docstring)."""
+    src = ast.unparse
+    if isinstance(e, ast.Call) and src(e.func) == "numpy.empty" and not any(k.arg != "dtype" for k in e.keywords) \
+            and len(e.args) == 1 and src(e.args[0]).replace(" ", "") == shape.replace(" ", ""):
+        return [f"{x} = {buf}"]
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.MatMult):
+        return [f"{x} = numpy.matmul({src(e.left)}, {src(e.right)}, out={buf})"]
+    if isinstance(e, ast.Call) and src(e.func) == "numpy.matmul" and len(e.args) == 2 and not e.keywords:
+        return [f"{x} = numpy.matmul({src(e.args[0])}, {src(e.args[1])}, out={buf})"]
+    if isinstance(e, ast.Call) and src(e.func) == "erf" and len(e.args) == 1 and not e.keywords:
+        (a,) = e.args
+        if _full(a, shape, shapes):
+            return [f"{x} = erf({src(a)}, out={buf})"]
+        lines = _chain(x, a, buf, shape, shapes, array)
+        return None if lines is None else lines + [f"erf({x}, out={x})"]
+    return _chain(x, e, buf, shape, shapes, array)
+
+
+def _full(e, shape: str, shapes: dict) -> bool:
+    """Whether ``e`` is a name bound to an array of ``shape``, or a reshape of an array to it."""
+    same = lambda a, b: a.replace(" ", "") == b.replace(" ", "")  # noqa: E731
+    if isinstance(e, ast.Name):
+        return e.id in shapes and same(shapes[e.id], shape)
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "reshape" \
+        and isinstance(e.func.value, ast.Name) and len(e.args) == 1 and not e.keywords \
+        and same(ast.unparse(e.args[0]), shape)
+
+
+def _chain(x: str, e, buf: str, shape: str, shapes: dict, array) -> list | None:
+    """``a ∘ b ∘ c …`` (NumPy's order: ((a ∘ b) ∘ c) …) as ``x = numpy.op(a, b, out=buf)``, then
+    ``x ∘= c`` …: None unless one operand is an array of ``shape`` itself (`_full`)."""
+    rest = []
+    while isinstance(e, ast.BinOp) and type(e.op) in _OPS and array(e.left):
+        rest.append((e.op, e.right))
+        e = e.left
+    if isinstance(e, ast.BinOp) and type(e.op) in _OPS and array(e):
+        rest.append((e.op, e.right))
+        e = e.left
+    if not rest:
+        return None
+    rest.reverse()
+    if not any(_full(a, shape, shapes) for a in [e] + [r for _, r in rest]):
+        return None
+    (op, a), more = rest[0], rest[1:]
+    src = ast.unparse
+    return [f"{x} = {_OPS[type(op)][0]}({src(e)}, {src(a)}, out={buf})"] + \
+        [f"{x} {_OPS[type(o)][1]} {src(r)}" for o, r in more]
