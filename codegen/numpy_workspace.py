@@ -20,7 +20,8 @@ glibc's heap), and only where the result's shape is known to be the buffer's: th
 the statement, and for an elementwise statement an operand of that very shape (NumPy refuses an
 ``out=`` smaller than the result; a larger one it would fill by broadcasting, which is never taken).
 
-A buffer serves several statements of the same shape, one after another: it is free again once every
+A buffer serves several statements of the same size (in entries), one after another, each seeing
+it in its own shape: it is free again once every
 name that may view it (`codegen.lifetimes.alias_groups`: a view, ``out=``, ``g = v``) has had its
 ``del``, and names bound twice, or never deleted, keep theirs to the end. Nothing of the workspace
 leaves ``step``: it returns the loss, a float; parameters and optimizer slots are the caller's
@@ -33,6 +34,8 @@ from __future__ import annotations
 
 import ast
 import math
+
+import sympy as sp
 
 from .lifetimes import alias_groups
 
@@ -63,12 +66,14 @@ HELPERS = [
     "",
     "",
     "def scratch(ws, name, shape):",
-    '    """The buffer ``name`` of ``shape`` in ``ws``, its entries as some earlier statement left them',
-    '    (the statement that takes it writes every one); made anew when the batch size changes."""',
+    '    """The buffer ``name`` of ``ws`` as an array of ``shape``, its entries as some earlier statement',
+    '    left them (the statement that takes it writes every one); made anew when its size changes',
+    '    (the batch size)."""',
+    "    size = math.prod(shape)",
     "    buf = ws.get(name)",
-    "    if buf is None or buf.shape != shape:",
-    "        buf = ws[name] = numpy.empty(shape, dtype=DTYPE)",
-    "    return buf",
+    "    if buf is None or buf.size != size:",
+    "        buf = ws[name] = numpy.empty(size, dtype=DTYPE)",
+    "    return buf.reshape(shape)",
     "",
     "",
     "def kept(ws, name, shape):",
@@ -82,6 +87,12 @@ HELPERS = [
 
 _OPS = {ast.Add: ("numpy.add", "+="), ast.Sub: ("numpy.subtract", "-="), ast.Mult: ("numpy.multiply", "*="),
         ast.Div: ("numpy.divide", "/=")}
+
+
+def size_key(shape: str) -> str:
+    """The number of entries of an array of ``shape`` (code), as a canonical expression of the sizes:
+    ``(64*d0, 128)`` and ``(d0, 64, 128)`` both ``8192*d0``."""
+    return str(sp.expand(sp.Mul(*sp.sympify(shape if shape.strip() != "()" else "1", rational=True))))
 
 
 def per_example(shape: str, sizes: set) -> int | None:
@@ -123,7 +134,7 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
     def array(node) -> bool:
         return any(isinstance(n, ast.Name) and n.id not in scalars | {"numpy"} for n in ast.walk(node))
 
-    free: dict = {}             # shape -> buffers free again
+    free: dict = {}             # size (`size_key`) -> buffers free again
     held: dict = {}             # buffer -> (its shape, the names that may view it)
     dead: set = set()
     new: dict = {}              # statement index -> its lines
@@ -131,9 +142,9 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
     for k, s in enumerate(stmts):
         if isinstance(s, ast.Delete):
             dead |= {n.id for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-            for buf, (shape, names) in list(held.items()):
+            for buf, (key, names) in list(held.items()):
                 if names <= dead:
-                    free.setdefault(shape, []).append(buf)
+                    free.setdefault(key, []).append(buf)
                     del held[buf]
             continue
         if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
@@ -143,7 +154,8 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
         n = per_example(shape, sizes) if shape else None
         if n is None or n < MIN_ENTRIES or bound.get(x) != 1:
             continue
-        pool = free.get(shape, [])
+        key = size_key(shape)
+        pool = free.get(key, [])
         buf = pool[-1] if pool else f"w{count}"
         code = _into(x, s.value, f"scratch(ws, '{buf}', {shape})", shape, shapes, array)
         if code is None:
@@ -152,7 +164,7 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
             pool.pop()
         else:
             count += 1
-        held[buf] = (shape, group.get(x, {x}) | {x})
+        held[buf] = (key, group.get(x, {x}) | {x})
         new[k] = code
     if not new and not any("kept(ws, " in ln for ln in lines):
         return body

@@ -137,9 +137,10 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         return name
 
     def helper_source(self) -> list:
-        """The helpers the bodies printed so far call (``import math`` first when one needs it: erf)."""
+        """The helpers the bodies printed so far call (``import math`` first when one needs it: erf,
+        the step's workspace)."""
         used = sorted(getattr(self, "helpers_used", ()))
-        head = ["import math", ""] if "erf" in used else [""]
+        head = ["import math", ""] if {"erf", "workspace"} & set(used) else [""]
         return (head + sum(([*self.HELPERS[n], "", ""] for n in used), [])) if used else []
 
     def __init__(self, settings=None):

@@ -187,3 +187,17 @@ def test_erf_into_its_buffer_equals_erf():
     y = np.empty_like(x)
     assert ns["erf"](x, out=y) is y and np.array_equal(y, want)
     assert np.array_equal(ns["erf"](x.astype(np.float64), out=np.empty(x.shape)), ns["erf"](x.astype(np.float64)))
+
+
+def test_arrays_of_one_size_share_a_buffer_in_their_own_shapes():
+    shapes = {"v1": "(64*d0, 128)", "v2": "(d0, 64, 128)"}
+    out = _arranged(["v1 = x0 @ p0", "L = v1.sum()", "del v1", "v2 = x1 @ p1", "del v2", "return L"], shapes)
+    assert "v1 = numpy.matmul(x0, p0, out=scratch(ws, 'w0', (64*d0, 128)))" in out
+    assert "v2 = numpy.matmul(x1, p1, out=scratch(ws, 'w0', (d0, 64, 128)))" in out
+    ws: dict = {}
+    ns = {"numpy": np, "math": __import__("math"), "DTYPE": np.float32}
+    exec("\n".join(nw.HELPERS), ns)
+    a = ns["scratch"](ws, "w0", (64 * 2, 128))
+    b = ns["scratch"](ws, "w0", (2, 64, 128))
+    assert b.shape == (2, 64, 128) and np.shares_memory(a, b)
+    assert ns["scratch"](ws, "w0", (3, 64, 128)).size == 3 * 64 * 128      # another batch size: made anew
