@@ -201,3 +201,23 @@ def test_arrays_of_one_size_share_a_buffer_in_their_own_shapes():
     b = ns["scratch"](ws, "w0", (2, 64, 128))
     assert b.shape == (2, 64, 128) and np.shares_memory(a, b)
     assert ns["scratch"](ws, "w0", (3, 64, 128)).size == 3 * 64 * 128      # another batch size: made anew
+
+
+def test_a_step_that_raises_drops_its_workspace_and_the_next_starts_another(prog, monkeypatch):
+    mod = _module(prog)
+    g = prog.compiled.step.__globals__
+    b = batch(C, n=4)
+    vals, _ = prog.step(_start(np.float32), None, b)
+    (ws,) = mod.WORKSPACES
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("erf failed")
+    monkeypatch.setitem(g, "erf", broken)
+    with pytest.raises(RuntimeError, match="erf failed"):
+        prog.step(_start(np.float32), None, b)
+    assert mod.WORKSPACES == []             # the raising call held it: dropped, never handed back
+    monkeypatch.undo()
+    got, _ = prog.step(_start(np.float32), None, b)
+    assert len(mod.WORKSPACES) == 1 and mod.WORKSPACES[0] is not ws
+    for k in vals:
+        assert np.array_equal(got[k], vals[k]), k
