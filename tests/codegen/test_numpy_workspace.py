@@ -62,24 +62,30 @@ def test_the_step_uses_the_workspace_and_equals_the_step_without_it(prog, monkey
         assert np.array_equal(got[k], want[k]), k
 
 
-def test_three_steps_equal_torch_sgd(monkeypatch):
-    prog, params = _compile(dtype="float64")
+ADAM = dict(lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
+
+
+@pytest.mark.parametrize("method", ["sgd", "adam"])
+def test_three_steps_equal_torch(method):
+    loss, params, inputs = declare(C)
+    opt = sg.optim.SGD(lr=LR) if method == "sgd" else sg.optim.Adam(**ADAM)
+    prog = sg.compile(loss, params, inputs, target="numpy", dtype="float64", optimizer=opt)
     assert "scratch(ws, " in prog.source
     vals = _start(np.float64)
     t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
+    torch_opt = torch.optim.SGD(list(t.values()), lr=LR) if method == "sgd" else \
+        torch.optim.Adam(list(t.values()), **ADAM)
     ours, state = {k: v.copy() for k, v in vals.items()}, None
     for s in range(3):
         b = batch(C, n=5, seed=20 + s)
         ours, state = prog.step(ours, state, b)
+        torch_opt.zero_grad()
         theirs = torch_loss(C, t, b["ids"], b["y"])
-        for v in t.values():
-            v.grad = None
         theirs.backward()
-        with torch.no_grad():
-            for v in t.values():
-                v -= LR * v.grad
+        torch_opt.step()
         assert prog.last_loss == pytest.approx(theirs.item(), rel=1e-12)
     for k, v in t.items():
+        assert np.abs(ours[k] - vals[k]).max() > 1e-5, k        # every parameter moved
         np.testing.assert_allclose(ours[k], v.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
 
 
