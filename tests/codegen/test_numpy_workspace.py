@@ -5,6 +5,7 @@ a batch size that changes, give what separate sequential steps give; a buffer is
 every name that may view it is deleted."""
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -131,7 +132,7 @@ def test_two_calls_at_once_take_two_workspaces(prog):
 
 
 def test_two_threads_stepping_at_once_equal_sequential_steps(prog):
-    batches = [batch(C, n=4, seed=s) for s in range(6)]
+    batches = [batch(C, n=48, seed=s) for s in range(8)]
     want = [_steps(prog, _start(np.float32), batches[k::2]) for k in range(2)]
     got = [None, None]
     go = threading.Barrier(2)
@@ -140,16 +141,21 @@ def test_two_threads_stepping_at_once_equal_sequential_steps(prog):
         go.wait()
         got[k] = _steps(prog, _start(np.float32), batches[k::2])
 
-    for _ in range(3):
-        threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        for k in range(2):
-            assert got[k][1] == want[k][1]
-            for name in want[k][0]:
-                assert np.array_equal(got[k][0][name], want[k][0][name]), name
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)             # the two threads take turns as often as they can
+    try:
+        for _ in range(3):
+            threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            for k in range(2):
+                assert got[k][1] == want[k][1]
+                for name in want[k][0]:
+                    assert np.array_equal(got[k][0][name], want[k][0][name]), name
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def _arranged(lines, shapes):
