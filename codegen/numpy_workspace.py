@@ -15,6 +15,11 @@ This pass runs on the lines of ``step`` once `codegen.lifetimes` has ordered the
 - ``v = erf(e)``: e worked out in the buffer as above, then ``erf(v, out=v)`` (the helper reads each
   entry before it writes it).
 
+A product read later only as ``v.transpose(P)`` (one P) and as an operand of other products (BLAS
+reads any layout) is laid out in the order of P: ``out=scratch(ws, 'w3', (d0, 64, 4, 32)).transpose((0,
+2, 1, 3))``, so that ``v.transpose(P).reshape(…)`` — an attention's heads (N, H, T, Dh) read back as
+(N·T, D) by the next product and by its weight's gradient — is a view, not a copy (`_read_permuted`).
+
 Only arrays with a batch size and at least `MIN_ENTRIES` entries an example (smaller ones stay in
 glibc's heap), and only where the result's shape is known to be the buffer's: the scheduler's shape of
 the statement, and for an elementwise statement an operand of that very shape (NumPy refuses an
@@ -128,6 +133,7 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
             for n in ast.walk(t):
                 if isinstance(n, ast.Name):
                     bound[n.id] = bound.get(n.id, 0) + 1
+    parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
     scalars = set(sizes) | {"scale", "t", "DTYPE", "math", "float", "erf", "sigmoid", "relu"} \
         | {n for n, sh in shapes.items() if sh == "()"}
 
@@ -158,6 +164,12 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
         pool = free.get(key, [])
         buf = pool[-1] if pool else f"w{count}"
         code = _into(x, s.value, f"scratch(ws, '{buf}', {shape})", shape, shapes, array)
+        perm = _read_permuted(x, stmts[k + 1:], parents) if code and "numpy.matmul(" in code[0] else None
+        if perm is not None:    # the product in the layout its readers permute it to (module docstring)
+            dims = _dims(shape)
+            laid = "(" + ", ".join(dims[i] for i in perm) + ")"
+            back = tuple(sorted(range(len(perm)), key=perm.__getitem__))
+            code = _into(x, s.value, f"scratch(ws, '{buf}', {laid}).transpose({back})", shape, shapes, array)
         if code is None:
             continue
         if pool:
@@ -183,6 +195,46 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
     out += lines[at:]
     out.insert(first, "ws = workspace()  # this call's buffers, kept between calls (see WORKSPACES)")
     return out
+
+
+def _dims(shape: str) -> list:
+    """The sizes of ``shape`` (code), each as code."""
+    node = ast.parse(shape, mode="eval").body
+    return [ast.unparse(d) for d in (node.elts if isinstance(node, ast.Tuple) else [node])]
+
+
+def _read_permuted(x: str, later: list, parents: dict) -> tuple | None:
+    """The permutation P when the statements ``later`` read ``x`` as ``x.transpose(P)`` at least once,
+    each time with the same P, and otherwise only as an operand of a matrix product (BLAS reads any
+    layout) or in a ``del``; None else. An attention's heads, (N, H, T, Dh), are read as
+    ``x.transpose((0, 2, 1, 3)).reshape((T·N, D))`` by the next product and by its weight's gradient:
+    NumPy copies each such reshape (the axes are not in memory order), unless x's buffer is laid out
+    in the permuted order, where the reshape is a view."""
+    perm = None
+    for st in later:
+        for n in ast.walk(st):
+            if not (isinstance(n, ast.Name) and n.id == x):
+                continue
+            up = parents.get(n)
+            if isinstance(st, ast.Delete):
+                continue
+            if isinstance(up, ast.Attribute) and up.attr == "transpose" and isinstance(parents.get(up), ast.Call):
+                call = parents[up]
+                if len(call.args) != 1 or call.keywords or not isinstance(call.args[0], ast.Tuple):
+                    return None
+                try:
+                    p = tuple(int(ast.literal_eval(d)) for d in call.args[0].elts)
+                except ValueError:
+                    return None
+                if perm is not None and p != perm or sorted(p) != list(range(len(p))):
+                    return None
+                perm = p
+            elif isinstance(up, ast.BinOp) and isinstance(up.op, ast.MatMult) or \
+                    isinstance(up, ast.Call) and ast.unparse(up.func) == "numpy.matmul" and n in up.args:
+                continue
+            else:
+                return None
+    return perm
 
 
 def _into(x: str, e, buf: str, shape: str, shapes: dict, array) -> list | None:

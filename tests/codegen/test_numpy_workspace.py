@@ -233,3 +233,30 @@ def test_a_step_that_raises_drops_its_workspace_and_the_next_starts_another(prog
     assert len(mod.WORKSPACES) == 1 and mod.WORKSPACES[0] is not ws
     for k in vals:
         assert np.array_equal(got[k], vals[k]), k
+
+
+def test_heads_read_through_a_permutation_are_laid_out_in_its_order():
+    shapes = {"v1": "(d0, 4, 64, 32)", "v2": "(64*d0, 128)"}
+    lines = ["v1 = numpy.matmul(s0, x0.transpose((0, 2, 1, 3)))",
+             "v2 = v1.transpose((0, 2, 1, 3)).reshape((64*d0, 128)) @ p0",
+             "g0 = x1.T @ v1.transpose((0, 2, 1, 3)).reshape((64*d0, 128))",
+             "del v1",
+             "return v2"]
+    out = _arranged(lines, shapes)
+    assert "v1 = numpy.matmul(s0, x0.transpose((0, 2, 1, 3)), " \
+           "out=scratch(ws, 'w0', (d0, 64, 4, 32)).transpose((0, 2, 1, 3)))" in out
+    ns = {"numpy": np, "math": __import__("math"), "DTYPE": np.float32}
+    exec("\n".join(nw.HELPERS), ns)
+    v1 = ns["scratch"]({}, "w0", (2, 64, 4, 32)).transpose((0, 2, 1, 3))
+    assert v1.shape == (2, 4, 64, 32) and v1.transpose((0, 2, 1, 3)).flags.c_contiguous
+    # read otherwise too (an elementwise statement): the product keeps NumPy's own layout
+    out = _arranged(lines[:3] + ["v1 *= 2.0"] + lines[3:], shapes)
+    assert "v1 = numpy.matmul(s0, x0.transpose((0, 2, 1, 3)), out=scratch(ws, 'w0', (d0, 4, 64, 32)))" in out
+    # two different permutations: NumPy's layout too
+    out = _arranged(lines[:3] + ["g1 = v1.transpose((0, 1, 3, 2)) @ x2"] + lines[3:], shapes)
+    assert "v1 = numpy.matmul(s0, x0.transpose((0, 2, 1, 3)), out=scratch(ws, 'w0', (d0, 4, 64, 32)))" in out
+
+
+def test_the_attention_step_lays_its_heads_out_for_their_readers(prog):
+    made = [ln for ln in prog.source.splitlines() if "out=scratch(ws, " in ln and ").transpose((0, 2, 1, 3)))" in ln]
+    assert len(made) >= 2           # the heads' outputs, forward and backward
