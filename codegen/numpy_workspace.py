@@ -38,9 +38,6 @@ share one; a step that raises drops its workspace, and the next call starts anot
 from __future__ import annotations
 
 import ast
-import math
-
-import sympy as sp
 
 from .lifetimes import alias_groups
 
@@ -94,28 +91,39 @@ _OPS = {ast.Add: ("numpy.add", "+="), ast.Sub: ("numpy.subtract", "-="), ast.Mul
         ast.Div: ("numpy.divide", "/=")}
 
 
-def size_key(shape: str) -> str:
-    """The number of entries of an array of ``shape`` (code), as a canonical expression of the sizes:
-    ``(64*d0, 128)`` and ``(d0, 64, 128)`` both ``8192*d0``."""
-    return str(sp.expand(sp.Mul(*sp.sympify(shape if shape.strip() != "()" else "1", rational=True))))
+def _factors(shape: str) -> tuple | None:
+    """The size of an array of ``shape`` (code, as ``(64*d0, 128)``) as (the product of its numbers,
+    its size names in order), read from the code (never evaluated); None for a size that is not a
+    product of numbers and names."""
+    node = ast.parse(shape, mode="eval").body
+    const, names = 1, []
+    stack = list(node.elts) if isinstance(node, ast.Tuple) else [node]
+    while stack:
+        d = stack.pop()
+        if isinstance(d, ast.BinOp) and isinstance(d.op, ast.Mult):
+            stack += [d.left, d.right]
+        elif isinstance(d, ast.Constant) and type(d.value) is int:
+            const *= d.value
+        elif isinstance(d, ast.Name):
+            names.append(d.id)
+        else:
+            return None
+    return const, tuple(sorted(names))
+
+
+def size_key(shape: str):
+    """The number of entries of an array of ``shape`` (code) in one form: ``(64*d0, 128)`` and
+    ``(d0, 64, 128)`` both (8192, ('d0',)); the code itself for a size `_factors` does not read."""
+    return _factors(shape) or shape
 
 
 def per_example(shape: str, sizes: set) -> int | None:
-    """The entries an example of the array of ``shape`` (code, as ``(64*d0, 128)``): its size with
-    every size in ``sizes`` set to 1; None without one of them (no batch size) or not understood."""
-    try:
-        node = ast.parse(shape, mode="eval").body
-    except SyntaxError:
+    """The entries an example of the array of ``shape`` (code): its size with every size in ``sizes``
+    set to 1; None without one of them (no batch size) or with a size not read (`_factors`)."""
+    f = _factors(shape)
+    if f is None or not set(f[1]) & sizes or set(f[1]) - sizes:
         return None
-    dims = node.elts if isinstance(node, ast.Tuple) else [node]
-    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-    if not names & sizes or names - sizes:
-        return None
-    try:
-        return math.prod(int(eval(compile(ast.Expression(d), "<shape>", "eval"), {"__builtins__": {}},  # noqa: S307
-                                      dict.fromkeys(sizes, 1))) for d in dims)
-    except Exception:               # pragma: no cover - shapes are printed by symgrad
-        return None
+    return f[0]
 
 
 def use_workspace(body: list, shapes: dict, sizes: set) -> list:
@@ -141,7 +149,7 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
         return any(isinstance(n, ast.Name) and n.id not in scalars | {"numpy"} for n in ast.walk(node))
 
     free: dict = {}             # size (`size_key`) -> buffers free again
-    held: dict = {}             # buffer -> (its shape, the names that may view it)
+    held: dict = {}             # buffer -> (its size, the names that may view it)
     dead: set = set()
     new: dict = {}              # statement index -> its lines
     count = 0
@@ -176,7 +184,10 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
             pool.pop()
         else:
             count += 1
-        held[buf] = (key, group.get(x, {x}) | {x})
+        names = group.get(x, {x}) | {x}
+        if any(bound.get(m, 0) > 1 for m in names):
+            names = names | {"<a name bound twice: the buffer is never given back>"}
+        held[buf] = (key, names)
         new[k] = code
     if not new and not any("kept(ws, " in ln for ln in lines):
         return body

@@ -260,3 +260,19 @@ def test_heads_read_through_a_permutation_are_laid_out_in_its_order():
 def test_the_attention_step_lays_its_heads_out_for_their_readers(prog):
     made = [ln for ln in prog.source.splitlines() if "out=scratch(ws, " in ln and ").transpose((0, 2, 1, 3)))" in ln]
     assert len(made) >= 2           # the heads' outputs, forward and backward
+
+
+def test_sizes_are_read_from_the_shape_code_never_evaluated():
+    assert nw.size_key("(64*d0, 128)") == nw.size_key("(d0, 64, 128)") == (8192, ("d0",))
+    assert nw.per_example("(64*d0, 128)", {"d0"}) == 8192
+    assert nw.per_example("(64, 128)", {"d0"}) is None               # no batch size
+    assert nw.per_example("(d0 - 1, 128)", {"d0"}) is None           # not a product: left alone
+    assert nw.per_example("(__import__('os').getpid(), 8)", {"d0"}) is None
+
+
+def test_a_buffer_viewed_by_a_name_bound_twice_is_never_given_back():
+    shapes = {"v1": "(d0, 1024)", "v2": "(d0, 1024)"}
+    lines = ["v1 = x0 @ p0", "a = v1.T", "del a", "a = v1.T", "del v1", "v2 = x1 @ p1", "L = a.sum() + v2.sum()",
+             "del a, v2", "return L"]
+    out = _arranged(lines, shapes)
+    assert "v2 = numpy.matmul(x1, p1, out=scratch(ws, 'w1', (d0, 1024)))" in out
