@@ -538,9 +538,10 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
 def kept_buffers(block: Block, names, printer: NumpyPrinter) -> Block:
     """``block`` with each of ``names`` (``v = numpy.zeros(shape, dtype=DTYPE)``, or ``numpy.empty``:
     a buffer the forms of `codegen.printers.numpy_conv` mark as never leaving the function) taken
-    from the step's workspace instead (``kept(ws, …)``, `codegen.numpy_workspace`), kept between steps: a large array made afresh each step
-    costs page faults as much as the copies into it. The block itself is left as it is (grad shares
-    it)."""
+    from the step's workspace instead (``kept(ws, …)``, `codegen.numpy_workspace`), kept between
+    steps: a large array made afresh each step costs page faults as much as the copies into it. The
+    block itself is left as it is (grad shares it). ``printer`` is not used (the workspace's helpers
+    are added by `function`)."""
     if not names:
         return block
     made = re.compile(r"(\w+) = numpy\.(?:zeros|empty)\((.*), dtype=DTYPE\)")
