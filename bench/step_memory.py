@@ -23,7 +23,9 @@ NumPy step of bench/cpu_step.py. Two measures, each the median over fresh proces
   warm-up step at batch 8 (lazy initialisation, BLAS buffers), with glibc's mmap threshold fixed
   at 64 KiB so that a freed buffer leaves RSS at once;
 - allocated: the peak of what the step allocates and has not freed — tracemalloc for NumPy
-  (which reports its buffers to it), torch.profiler's memory events for torch.
+  (which reports its buffers to it), torch.profiler's memory events for torch — plus, for the
+  generated NumPy step, the arrays its workspace keeps between calls (codegen/numpy_workspace.py:
+  allocated by an earlier step, they are memory the step holds all the same).
 
     PYTHONPATH=. python bench/step_memory.py --cpu [--repeats 5]
 
@@ -156,6 +158,7 @@ def _cpu_measure(method: str) -> tuple:
 
         def step():
             prog.step(values, state, {"x": X, "t": T})
+        return _measure(step, prog)
     else:
         Ws, bs = [values[f"W{k}"] for k in range(1, n + 1)], [values[f"b{k}"] for k in range(1, n + 1)]
         hand_step([w.copy() for w in Ws], [b.copy() for b in bs], small[0], small[1], LR)
@@ -165,8 +168,9 @@ def _cpu_measure(method: str) -> tuple:
     return _measure(step)
 
 
-def _measure(step) -> tuple:
-    """(RSS growth, allocated peak) of one call of ``step``, in MiB."""
+def _measure(step, prog=None) -> tuple:
+    """(RSS growth, allocated peak) of one call of ``step``, in MiB; with ``prog`` (a NumPy program),
+    the peak plus what its step's workspace keeps between calls."""
     rss = _rss_growth(step)
     import tracemalloc
     tracemalloc.start()
@@ -175,6 +179,8 @@ def _measure(step) -> tuple:
     step()
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
+    if prog is not None:
+        peak += sum(a.nbytes for ws in prog.compiled.step.__globals__.get("WORKSPACES", ()) for a in ws.values())
     return rss, peak / 2**20
 
 
@@ -255,6 +261,7 @@ def _wb_measure(method: str, layers: int, width: int, batch: int) -> tuple:
 
         def step():
             prog.step(values, state, b)
+        return _measure(step, prog)
     else:
         hand_step({k: v.copy() for k, v in start.items()}, Xs, Ys, layers)
 

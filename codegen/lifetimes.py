@@ -197,6 +197,16 @@ def _is_module(e) -> bool:
     return isinstance(e, ast.Name) and e.id == "numpy"
 
 
+def alias_groups(codes: list) -> dict:
+    """name -> the set of names that may share its memory, over the statements ``codes`` (code
+    strings, in order): `_alias_groups` of their units (`codegen.numpy_workspace` frees a buffer when
+    all of them are deleted)."""
+    units = [Unit([c]) for c in codes]
+    for u in units:
+        _analyse(u)
+    return _alias_groups(units)
+
+
 def _alias_groups(units: list) -> dict:
     """name -> the set of names that may share its memory (connected through view bindings)."""
     group: dict = {}

@@ -51,6 +51,8 @@ from . import numpy_entry_dtypes as entry_dtypes
 from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, cheapest, passes, pull_common_factors,
                              read_through_another_name, scratch_ok, unmasked)
 from .numpy_shared_erf import share_erf
+from .numpy_workspace import HELPERS as WORKSPACE_HELPERS
+from .numpy_workspace import use_workspace
 from .printers.numpy_printer import NumpyPrinter, is_boolean
 from .printers.numpy_tensor import FORMS, Context, lse_keeping_softmax, short_rows
 from .schedule import Block, Scheduler, Stmt, Value, _atom, _eqn_comment
@@ -523,31 +525,23 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
         block = kept_buffers(block, sch._built.get("kept", ()), printer)
     body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)",
                        first=mask_units(lw, used, sch.shape_code))
+    if kind == "step":      # the step's large arrays kept between calls (codegen.numpy_workspace)
+        shapes = {f"v{st.defines}": sch.shape_code(sch.g.producer[st.defines].out.shape) for st in block.stmts
+                  if st.defines is not None and sch.names.get(st.defines) == f"v{st.defines}"}
+        body = use_workspace(body, shapes, set(dims.values()))
+        if any("(ws, " in b for b in body):
+            printer.HELPERS = dict(type(printer).HELPERS, workspace=WORKSPACE_HELPERS)
+            printer._helper("workspace")
     return L + [_INDENT + b if b else "" for b in body]
-
-
-KEPT = [
-    "# The training step's im2col and GEMM buffers never leave it: they are kept from one call to the",
-    "# next (one per name, made anew when the batch size changes), allocated once. Not for two steps",
-    "# at once (threads). loss, grad and forward allocate afresh.",
-    "WORKSPACE = {}",
-    "",
-    "",
-    "def kept(name, shape):",
-    '    """The step\'s buffer ``name`` of ``shape``: zeros the first time, then as the last step left it."""',
-    "    buf = WORKSPACE.get(name)",
-    "    if buf is None or buf.shape != shape:",
-    "        buf = WORKSPACE[name] = numpy.zeros(shape, dtype=DTYPE)",
-    "    return buf",
-]
 
 
 def kept_buffers(block: Block, names, printer: NumpyPrinter) -> Block:
     """``block`` with each of ``names`` (``v = numpy.zeros(shape, dtype=DTYPE)``, or ``numpy.empty``:
     a buffer the forms of `codegen.printers.numpy_conv` mark as never leaving the function) taken
-    from the module's WORKSPACE instead, kept between steps: a large array made afresh each step
-    costs page faults as much as the copies into it. The block itself is left as it is (grad shares
-    it)."""
+    from the step's workspace instead (``kept(ws, …)``, `codegen.numpy_workspace`), kept between
+    steps: a large array made afresh each step costs page faults as much as the copies into it. The
+    block itself is left as it is (grad shares it). ``printer`` is not used (the workspace's helpers
+    are added by `function`)."""
     if not names:
         return block
     made = re.compile(r"(\w+) = numpy\.(?:zeros|empty)\((.*), dtype=DTYPE\)")
@@ -556,10 +550,8 @@ def kept_buffers(block: Block, names, printer: NumpyPrinter) -> Block:
         code = []
         for line in st.code:
             m = made.fullmatch(line)
-            code.append(f"{m.group(1)} = kept('{m.group(1)}', {m.group(2)})" if m and m.group(1) in names else line)
+            code.append(f"{m.group(1)} = kept(ws, '{m.group(1)}', {m.group(2)})" if m and m.group(1) in names else line)
         stmts.append(Stmt(code, list(st.comment), set(st.reads), st.defines))
-    printer.HELPERS = dict(type(printer).HELPERS, kept=KEPT)
-    printer._helper("kept")
     return Block(stmts, block.roots)
 
 

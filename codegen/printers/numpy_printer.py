@@ -114,16 +114,22 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         *HELPER_LINES,
         "",
         "",
-        "def erf(x):",
+        "def erf(x, out=None):",
         '    """erf of each entry (NumPy has none), in the dtype of x: SciPy\'s, or math.erf entry by entry;',
-        '    a float32 array by the two polynomials of _erf_float32."""',
+        '    a float32 array by the two polynomials of _erf_float32. Into out when given (an array of',
+        "    x's shape, x itself too: the training step's workspace, codegen/numpy_workspace.py).\"\"\"",
         "    x = numpy.asarray(x)",
-        "    if x.dtype == numpy.float32 and x.ndim:",
-        "        return _erf_float32(x)",
+        "    if x.dtype == numpy.float32 and x.ndim and (out is None or out.flags.c_contiguous):",
+        "        return _erf_float32(x, out)",
         "    dtype = x.dtype if x.dtype.kind == 'f' else DTYPE",
         "    if _erf_vectorized is not None:",
-        "        return _erf_vectorized(x).astype(dtype, copy=False)",
-        "    return _erf_entry(x).astype(dtype)",
+        "        y = _erf_vectorized(x).astype(dtype, copy=False)",
+        "    else:",
+        "        y = _erf_entry(x).astype(dtype)",
+        "    if out is None:",
+        "        return y",
+        "    numpy.copyto(out, y)",
+        "    return out",
     ]}
 
     def _helper(self, name: str) -> str:
@@ -131,9 +137,10 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         return name
 
     def helper_source(self) -> list:
-        """The helpers the bodies printed so far call (``import math`` first when one needs it: erf)."""
+        """The helpers the bodies printed so far call (``import math`` first when one needs it: erf,
+        the step's workspace)."""
         used = sorted(getattr(self, "helpers_used", ()))
-        head = ["import math", ""] if "erf" in used else [""]
+        head = ["import math", ""] if {"erf", "workspace"} & set(used) else [""]
         return (head + sum(([*self.HELPERS[n], "", ""] for n in used), [])) if used else []
 
     def __init__(self, settings=None):
