@@ -35,6 +35,7 @@ from .logistic import sigma_first
 from .notation import Chain, Value, decode
 from .numbers import number
 from .root_scale import over_root, print_over_root
+from .sum_order import as_written_sum
 from .uses_note import is_uses_note
 from .rule_prose import _tex_escape, words
 from .text_wrap import wrap_equation
@@ -177,7 +178,7 @@ class TextPrinter(StrPrinter):
 
     # positive terms first: f − f*, not −f* + f
     def _print_Add(self, expr, order=None):
-        return super()._print_Add(_positive_first(expr, sp.Add), order)
+        return super()._print_Add(_positive_first(as_written_sum(expr), sp.Add), order)
 
     def _print_MatAdd(self, expr):
         return _signed_sum(self, expr)
@@ -483,7 +484,7 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_Add(self, expr, order=None):
         # a term SymPy cannot take the sign out of (a tensor's −one_hot(y, 3)) prints its own minus:
         # softmax − one_hot, not softmax + − one_hot
-        return super()._print_Add(_positive_first(expr, sp.Add), order).replace(" + - ", " - ")
+        return super()._print_Add(_positive_first(as_written_sum(expr), sp.Add), order).replace(" + - ", " - ")
 
     def _print_MatMul(self, expr):
         c = expr.args[0]

@@ -1,0 +1,59 @@
+"""A scalar sum in the order a slide writes it, for the printers.
+
+Two things SymPy does to a sum that a lecture does not:
+
+- it brackets a sum inside a sum (``Add(Add(w₀x₀, w₁x₁), w₂, evaluate=False)``, the two + gates of
+  the sigmoid neuron's circuit, prints (w₀·x₀ + w₁·x₁) + w₂, and −((w₀·x₀ + w₁·x₁) + w₂) under
+  its minus): a sum is associative, and the slide writes w₀x₀ + w₁x₁ + w₂;
+- it sorts a bare symbol before a product (σ(w₂ + w₀·x₀ + w₁·x₁), σ(b₁ + w₁·x)): an affine form
+  reads weights times inputs, then the bias — w₀·x₀ + w₁·x₁ + w₂, w₁·x + b₁, as the user typed it.
+
+The bias goes last only in an affine form: every term a number, a symbol or a product of symbols,
+and the symbol moved no factor of any product (f + f·g stays, as does 2 + 5·g + 2·f·g²). The value
+is unchanged: only the order of the terms and the brackets differ.
+
+>>> import sympy as sp
+>>> w0, x0, w1, x1, w2 = sp.symbols('w0 x0 w1 x1 w2')
+>>> as_written_sum(w0 * x0 + w1 * x1 + w2).args
+(w0*x0, w1*x1, w2)
+>>> as_written_sum(sp.Add(sp.Add(w0 * x0, w1 * x1, evaluate=False), w2, evaluate=False)).args
+(w0*x0, w1*x1, w2)
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+
+def _flat_terms(expr) -> list:
+    out = []
+    for t in expr.args:
+        out.extend(_flat_terms(t) if isinstance(t, sp.Add) else [t])
+    return out
+
+
+def _unsigned(t):
+    return -t if t.could_extract_minus_sign() else t
+
+
+def _symbol_product(t) -> bool:
+    t = _unsigned(t)
+    factors = [a for a in t.args if not a.is_number] if isinstance(t, sp.Mul) else []
+    return len(factors) >= 2 and all(isinstance(a, sp.Symbol) for a in factors)
+
+
+def _bias_last(terms: list) -> list:
+    products = [t for t in terms if _symbol_product(t)]
+    if not products or not all(t.is_number or isinstance(_unsigned(t), sp.Symbol) or t in products for t in terms):
+        return terms
+    inside = set().union(*(p.free_symbols for p in products))
+    moved = [t for t in terms if isinstance(_unsigned(t), sp.Symbol) and _unsigned(t) not in inside]
+    return [t for t in terms if t not in moved] + moved
+
+
+def as_written_sum(expr):
+    """``expr`` (a SymPy Add) with its nested sums opened and an affine form's bias last (see the
+    module); ``expr`` itself when nothing changes."""
+    if not isinstance(expr, sp.Add):
+        return expr
+    terms = _bias_last(_flat_terms(expr))
+    return expr if tuple(terms) == expr.args else sp.Add(*terms, evaluate=False)
