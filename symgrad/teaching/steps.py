@@ -46,7 +46,7 @@ from .logistic import sigma_form
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
-from .loss_terms import split_penalties, terms_in_turn
+from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
@@ -110,6 +110,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for i, (v, c) in enumerate(zip(s.eqn.inputs, s.contributions)):
             if c is not None and v.id in need:
                 contribs[v.id].append((s.eqn, i, c))
+    contribs = defaultdict(list, {v: uses_in_turn(d, ts) for v, ts in contribs.items()})
     pool_inner = set().union(*(p.inner for p in nm.pools.values()), *(sm.inner for sm in nm.softmaxes.values()),
                              *(ce.inner for ce in nm.ces.values()))
     hidden_names = {str(disp[h]) for h in nm.hidden if h in disp and h not in nm.pools}
@@ -162,6 +163,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     ce_full: dict = {}            # a cross-entropy's δ -> its step's form in the user's symbols
     named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
     steps: list[NodeStep] = []
+    penalized = getattr(d, "_penalties_split", False)      # L = L_data + L_reg, split (`loss_terms`)
     for vid in order:
         node, lhs = disp[vid], gsym[vid]
         shape = g.producer[vid].out.shape
@@ -296,6 +298,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             total = in_shape(total, written)
             if len(subst) == 1 and len(subst[0]) == 1:     # one term: written in that shape too
                 subst[0][0] = in_shape(subst[0][0], written)
+        if penalized and g.producer[vid].prim.leaf:      # x.T @ δ + 0.1·W, the data term first
+            total = penalty_last(total, node)
         named[vid] = total
         if ce is not None and len(subst) == 1 and len(subst[0]) == 1 and sp.srepr(subst[0][0]) == sp.srepr(total):
             rhs.pop()       # δ twice, (…)·∂L/∂u₁/4 then ∂L/∂u₁·(…)/4: written once, upstream first
@@ -320,6 +324,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         elif ce_full.get(total) is not None and not _has_adjoint(ce_full[total]):
             # ∂L/∂b₂ = δ⁽²⁾ = softmax(z⁽²⁾) − one_hot(k), as δ⁽²⁾'s own step writes it
             full = ce_full[total]
+        if full is not None and penalized and g.producer[vid].prim.leaf:
+            full = penalty_last(full, node)
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
@@ -385,6 +391,10 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             if closed is not None:
                 named_grads[disp[w.id]] = best
                 best = closed
+        if penalized and st is not None:
+            best = penalty_last(best, disp[w.id])
+            if disp[w.id] in named_grads:
+                named_grads[disp[w.id]] = penalty_last(named_grads[disp[w.id]], disp[w.id])
         grads.append((disp[w.id], best if st else _zero(w.shape), st.value if st else
                       (0.0 if at is not None else None)))
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
