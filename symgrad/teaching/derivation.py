@@ -20,6 +20,7 @@ from ..core.differentiate import Derived, differentiate
 from ..core.policy import DEFAULT, Subgradients
 from ..errors import ArgumentError
 from ..frontend.keywords import keywords
+from .sum_order import in_affine_order
 
 
 @keywords(extra=lambda: Derivation._TEACH)   # the teaching views' options
@@ -147,6 +148,7 @@ class Derivation(Derived):
         return (f"<Derivation of f = {short(self.f, 60)}: {', '.join(grads[:4])}{more} "
                 f"(print() it for the steps)>")
 
+    @in_affine_order
     def __str__(self):
         """f and its gradients, then the steps; the summary speaks as the steps do (the output's
         name, ``given`` applied, the same printing)."""

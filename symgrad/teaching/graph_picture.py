@@ -53,6 +53,7 @@ from .row_sums import gather, known_row_sums
 from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
+from .sum_order import in_affine_order
 from .as_written import written_shape
 from .local_rules import _definition, _softmax_map, _softmax_named
 from .node_naming import Naming, _broadcast_like
@@ -306,6 +307,7 @@ def stack(parts) -> Part:
 # ---------------------------------------------------------------------------------------------------
 # The picture.
 
+@in_affine_order
 def picture(d, *, layout: str = "auto", mode: str | None = None, seed=None, at=None, names=None,
             given=None, output_name=None, number_format: str = ".4g"):
     """A ``graphviz.Digraph`` of the derivation ``d`` (see the module); `Derivation.graph` calls it.

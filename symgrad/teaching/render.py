@@ -35,7 +35,7 @@ from .logistic import sigma_first
 from .notation import Chain, Value, decode
 from .numbers import number
 from .root_scale import over_root, print_over_root
-from .sum_order import as_written_sum
+from .sum_order import as_written_sum, in_affine_order
 from .uses_note import is_uses_note
 from .rule_prose import _tex_escape, words
 from .text_wrap import wrap_equation
@@ -805,6 +805,7 @@ def _tex_block(body: str, fmt: str) -> str:
     return latex_document(block) if fmt == "latex-document" else block
 
 
+@in_affine_order
 def render(steps, fmt: str = "unicode", extra=None) -> str:
     """The whole derivation: the function, the forward pass, the backward pass, the gradient.
     ``extra``: (heading, lines already in ``fmt``), a section after the backward pass (the

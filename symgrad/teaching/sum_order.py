@@ -9,19 +9,47 @@ Two things SymPy does to a sum that a lecture does not:
   reads weights times inputs, then the bias — w₀·x₀ + w₁·x₁ + w₂, w₁·x + b₁, as the user typed it.
 
 The bias goes last only in an affine form: every term a number, a symbol or a product of symbols,
-and the symbol moved no factor of any product (f + f·g stays, as does 2 + 5·g + 2·f·g²). The value
+and the symbol moved no factor of any product (f + f·g stays, as does 2 + 5·g + 2·f·g²); and only
+in a derivation's views (`affine_sums`, around them): an update rule p ← p + μ·v or g ← g + λ·p
+reads the value updated first, and `symgrad.teaching.equations` orders those itself. The value
 is unchanged: only the order of the terms and the brackets differ.
 
 >>> import sympy as sp
 >>> w0, x0, w1, x1, w2 = sp.symbols('w0 x0 w1 x1 w2')
->>> as_written_sum(w0 * x0 + w1 * x1 + w2).args
+>>> with affine_sums():
+...     print(as_written_sum(w0 * x0 + w1 * x1 + w2).args)
 (w0*x0, w1*x1, w2)
 >>> as_written_sum(sp.Add(sp.Add(w0 * x0, w1 * x1, evaluate=False), w2, evaluate=False)).args
 (w0*x0, w1*x1, w2)
 """
 from __future__ import annotations
 
+import contextvars
+import functools
+from contextlib import contextmanager
+
 import sympy as sp
+
+_AFFINE: contextvars.ContextVar = contextvars.ContextVar("affine_sums", default=False)
+
+
+@contextmanager
+def affine_sums():
+    """Within it, an affine form prints with its bias last (a derivation's views)."""
+    token = _AFFINE.set(True)
+    try:
+        yield
+    finally:
+        _AFFINE.reset(token)
+
+
+def in_affine_order(fn):
+    """``fn`` run within `affine_sums`."""
+    @functools.wraps(fn)
+    def run(*a, **kw):
+        with affine_sums():
+            return fn(*a, **kw)
+    return run
 
 
 def _flat_terms(expr) -> list:
@@ -55,5 +83,6 @@ def as_written_sum(expr):
     module); ``expr`` itself when nothing changes."""
     if not isinstance(expr, sp.Add):
         return expr
-    terms = _bias_last(_flat_terms(expr))
+    terms = _flat_terms(expr)
+    terms = _bias_last(terms) if _AFFINE.get() else terms
     return expr if tuple(terms) == expr.args else sp.Add(*terms, evaluate=False)

@@ -56,3 +56,11 @@ def test_a_sum_that_is_no_affine_form_keeps_its_order():
     assert d.render("unicode").splitlines()[0] == "a = f + f·g"
     d = sg.derive(sp.exp(x) + 1 + y, [x])
     assert d.render("unicode").splitlines()[0] == "f = 1 + y + exp(x)"
+
+
+def test_an_update_rule_keeps_the_value_it_updates_first():
+    # p + μ·v is no affine form with a bias: the look-ahead point, as the notes' W + αv
+    from symgrad.compiling import optim
+    nesterov = str(optim.SGD(lr=0.1, momentum=0.9, nesterov=True).view(form="notes"))
+    assert "v ← μ·v − η·g(p + μ·v)" in nesterov, nesterov
+    assert "g ← g + λ·p" in str(optim.Adam(weight_decay=0.1).view(form="notes"))
