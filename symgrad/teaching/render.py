@@ -103,8 +103,12 @@ class TextPrinter(StrPrinter):
             return self._print_Symbol(sp.Symbol(expr.name))
         if type(expr).__name__ == "Full" and hasattr(self, "_print_Full"):    # before its _sympystr
             return self._print_Full(expr)
+        v = squared_norm_of(expr)
+        if v is not None:                       # ‖W·x‖², as the notes write f(x, W) = ‖Wx‖²
+            return self._NORM % self._print(v)
         return super()._print(expr, **kwargs)
 
+    _NORM = "||%s||^2"
     _ROOT = "/sqrt(%d)"
 
     def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
@@ -184,6 +188,16 @@ class TextPrinter(StrPrinter):
         return _signed_sum(self, expr)
 
 
+def squared_norm_of(expr):
+    """v where ``expr`` is sum(v∘²) of a column (or row) vector v: its squared norm ‖v‖², as the
+    notes write ‖Wx‖² and ½‖y − t‖²; None otherwise (a matrix's sum(W∘²) stays as written)."""
+    from ..frontend.matrix_functions import Total
+    if type(expr) is not Total or not isinstance(expr.arg, sp.HadamardPower) or expr.arg.exp != 2:
+        return None
+    v = expr.arg.base
+    return v if 1 in tuple(v.shape) else None
+
+
 def _elementwise_product(expr):
     """(scalar factors, tensor factors) of a product of two or more tensors (`sg.tensor`), which
     NumPy multiplies entry by entry (printed ⊙); None for any other product."""
@@ -233,6 +247,8 @@ _SUPER_LETTERS = {"t": "ᵗ", "n": "ⁿ", "k": "ᵏ", "i": "ⁱ", "j": "ʲ"}
 
 class UnicodePrinter(TextPrinter):
     """Unicode: ∂f/∂q, z₂, Wᵀ, A ⊙ B, 𝟙, σ, x², products with ·."""
+
+    _NORM = "‖%s‖²"
 
     _ROOT = "/√%d"
 
@@ -533,6 +549,9 @@ class TeachLatexPrinter(LatexPrinter):
         from ..frontend.tensor import Reduce, Tensor, Variance
         if type(expr) is Tensor:                # \gamma, \hat{x}
             return self._print_Symbol(sp.Symbol(expr.name))
+        v = squared_norm_of(expr)
+        if v is not None:                       # \left\lVert W x \right\rVert^{2}
+            return r"\left\lVert %s \right\rVert^{2}" % self._print(v)
         if isinstance(expr, Variance) and expr.correction == 0:    # var_{axis=1} x, as mean_{axis=1} x
             return self._print(Reduce(expr.x, sp.core.symbol.Str("var"), expr.args[1], expr.args[2]))
         if _without_latex(self, expr):        # one_hot(y, 3), x[:, :2], take_along_axis(...), x.var(axis=0)
