@@ -504,6 +504,8 @@ class TeachLatexPrinter(LatexPrinter):
 
     def _print_MatMul(self, expr):
         c = expr.args[0]
+        if len(expr.args) == 2 and isinstance(expr.args[1], sp.OneMatrix) and isinstance(c, (sp.Float, sp.Integer)):
+            return ("- " if c < 0 else "") + self._print(abs(c)) + _times_ones(c)      # 0.05 \cdot \mathbf{1}
         if c.is_Rational and not c.is_Integer and c > 0 and len(expr.args) > 1:
             # \frac{1}{4} \left(A - B\right): a fraction needs no brackets of its own
             if len(expr.args) > 2:         # a product goes on: \frac{1}{4} \left(A - B\right) C
@@ -580,7 +582,7 @@ class TeachLatexPrinter(LatexPrinter):
         v = expr.args[0]
         if v == 1 or v == 0:
             return r"\mathbf{1}" if v == 1 else "0"
-        return self.parenthesize(v, 50) + r" \mathbf{1}"
+        return self.parenthesize(v, 50) + _times_ones(v)
 
     def _print_BatchSum(self, expr):       # \sum_{n} \frac{∂L}{∂\hat{x}_{n}} (x_{n} − μ)
         e, n = expr.args
@@ -599,6 +601,13 @@ class TeachLatexPrinter(LatexPrinter):
             inner = r"\left(%s\right)" % inner
         d = r"\partial" if v in _PARTIAL_IN.get() else "d"        # \frac{\partial}{\partial y}: a partial derivative
         return r"\frac{%s}{%s %s} %s" % (d, d, self._print(v), inner)
+
+
+def _times_ones(v) -> str:
+    r"""The vector of ones after its factor v: a dot after a number written with digits (0.05·𝟏,
+    2·𝟏: juxtaposed, 0.05\mathbf{1} reads as the number 0.051), none after a fraction or a
+    symbol (\frac{1}{20} \mathbf{1}, \eta \mathbf{1})."""
+    return r" \cdot \mathbf{1}" if isinstance(v, (sp.Float, sp.Integer)) else r" \mathbf{1}"
 
 
 def _without_latex(printer, expr) -> bool:
