@@ -372,6 +372,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             defs.append((var, mean, None if v is None else np.asarray(v, dtype=float) - float(shift)))
         defs.append((disp[e.out.id], stats.get(e.out.id) or nm.written.get(e.out.id) or _definition(g, e, disp),
                      _as_written(nm, e.out.id, vals.get(e.out.id))))
+    defs = _gradient_names_defined(defs, nm, g, at, fwd_ids, root)
     grads, named_grads = [], {}
     # by name: a batch statistic's step writes ∂L/∂x̂ per entry (a scalar symbol) for the tensor ∂L/∂x̂
     adjoints = {s.lhs.name: s.result if s.result is not None else s.expr for s in steps
@@ -615,6 +616,26 @@ def _short(e, limit=SHORT_OPS) -> bool:
         return sp.count_ops(e) <= limit
     except Exception:  # pragma: no cover - count_ops on exotic matrix nodes
         return False
+
+
+def _gradient_names_defined(defs, nm, g, at, fwd_ids, root) -> list:
+    """``defs`` with a line for each name the user gave a node only the gradient has — the lecture's
+    f = softmax(z), which the backward pass writes δ = f − f* with though the forward pass computes
+    log_softmax(z) — placed after the last node it is computed from, with its value given ``at``."""
+    named = {v: k for k, v in nm.user_exprs.items()}
+    for vid in sorted(nm.user_named):
+        sym = nm.disp.get(vid)
+        if vid in fwd_ids or vid == root.id or sym is None or sym not in named or vid not in g.producer:
+            continue
+        ex = named[sym]
+        ex = ex.xreplace(nm.layer_exprs) if nm.layer_exprs else ex
+        value = None
+        if at is not None:
+            value = evaluate(g, [g.producer[vid].out], at)[0]
+        before = {str(nm.disp[e.out.id]) for e in g.ancestors([g.producer[vid].out]) if e.out.id in nm.disp}
+        place = max((k + 1 for k, (s, _, _) in enumerate(defs) if str(s) in before), default=0)
+        defs = defs[:place] + [(sym, ex, value)] + defs[place:]
+    return defs
 
 
 def _matadd(xs):
