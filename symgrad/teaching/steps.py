@@ -46,6 +46,7 @@ from .logistic import sigma_form
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
+from .sum_order import operands_as_written
 from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
@@ -370,8 +371,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             var, mean, shift = var_first[e.out.id]
             v = vals.get(e.out.id)
             defs.append((var, mean, None if v is None else np.asarray(v, dtype=float) - float(shift)))
-        defs.append((disp[e.out.id], stats.get(e.out.id) or nm.written.get(e.out.id) or _definition(g, e, disp),
-                     _as_written(nm, e.out.id, vals.get(e.out.id))))
+        shown = stats.get(e.out.id) or nm.written.get(e.out.id)
+        if shown is None and e.prim is R.ewise_p and e.out.shape == ():   # a₁ = u₁ + b₁, as w₁·x + b₁
+            shown = operands_as_written(_definition(g, e, disp), d.lowering.exprs.get(e.out.id),
+                                        {d.lowering.exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp})
+        defs.append((disp[e.out.id], shown or _definition(g, e, disp), _as_written(nm, e.out.id, vals.get(e.out.id))))
     defs = _gradient_names_defined(defs, nm, g, at, fwd_ids, root)
     grads, named_grads = [], {}
     # by name: a batch statistic's step writes ∂L/∂x̂ per entry (a scalar symbol) for the tensor ∂L/∂x̂

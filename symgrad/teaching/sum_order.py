@@ -86,3 +86,20 @@ def as_written_sum(expr):
     terms = _flat_terms(expr)
     terms = _bias_last(terms) if _AFFINE.get() else terms
     return expr if tuple(terms) == expr.args else sp.Add(*terms, evaluate=False)
+
+
+def operands_as_written(defn, user, operands: dict):
+    """A forward-pass line ``defn`` (a sum or product of the operands' names) with its operands in
+    the order the user's expression ``user`` prints them: a₁ = u₁ + b₁ for w₁·x + b₁, a₂ = w₂·f₁ for
+    w₂·σ(a₁) — not SymPy's order of the names, b₁ + u₁ and f₁·w₂. ``operands``: {the user's
+    expression of an operand: its name}. ``defn`` itself where the terms do not match one to one."""
+    if not isinstance(defn, (sp.Add, sp.Mul)) or type(user) is not type(defn):
+        return defn
+    with affine_sums():
+        terms = as_written_sum(user).args if isinstance(user, sp.Add) else user.args
+    names = [operands.get(t) for t in terms]
+    if None in names or len(set(names)) != len(names) or set(names) != set(defn.args):
+        return defn
+    if list(names) == list(defn.args):
+        return defn
+    return type(defn)(*names, evaluate=False)
