@@ -53,7 +53,7 @@ from .row_sums import gather, known_row_sums
 from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
-from .sum_order import in_affine_order, operands_as_written
+from .sum_order import in_affine_order, operands_as_written, written_terms
 from .as_written import written_shape
 from .local_rules import _definition, _softmax_map, _softmax_named
 from .node_naming import Naming, _broadcast_like
@@ -537,7 +537,7 @@ class _Picture:
         whole = _definition(self.g, e, disp)
         written = operands_as_written(whole, self.user_exprs.get(e.out.id),          # u₁ + b₁ above, as
                                       {self.user_exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp})
-        read = (list(written.args) if written is not whole else       # the forward line prints it
+        read = (written_terms(written) if written is not whole else      # the forward line prints it
                 whole.as_ordered_terms() if isinstance(whole, sp.Add) else
                 whole.as_ordered_factors() if isinstance(whole, sp.Mul) else
                 list(whole.args) if isinstance(whole, (sp.MatAdd, sp.HadamardProduct)) else None)

@@ -372,7 +372,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             v = vals.get(e.out.id)
             defs.append((var, mean, None if v is None else np.asarray(v, dtype=float) - float(shift)))
         shown = stats.get(e.out.id) or nm.written.get(e.out.id)
-        if shown is None and e.prim is R.ewise_p and e.out.shape == ():   # a₁ = u₁ + b₁, as w₁·x + b₁
+        if shown is None and e.prim is R.ewise_p:        # a₁ = u₁ + b₁, as w₁·x + b₁; σ² + 1e−5
             shown = operands_as_written(_definition(g, e, disp), d.lowering.exprs.get(e.out.id),
                                         {d.lowering.exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp})
         defs.append((disp[e.out.id], shown or _definition(g, e, disp), _as_written(nm, e.out.id, vals.get(e.out.id))))

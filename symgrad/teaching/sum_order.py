@@ -84,22 +84,41 @@ def as_written_sum(expr):
     if not isinstance(expr, sp.Add):
         return expr
     terms = _flat_terms(expr)
-    terms = _bias_last(terms) if _AFFINE.get() else terms
+    if _AFFINE.get():              # an ε last, √(x.var(axis=0) + 1e−5), as σ² + ε is written
+        terms = _bias_last([t for t in terms if not _tiny(t)]) + [t for t in terms if _tiny(t)]
     return expr if tuple(terms) == expr.args else sp.Add(*terms, evaluate=False)
 
 
+def _tiny(t) -> bool:
+    from .render import tiny            # (render imports this module)
+    return t.is_number and tiny(t) is not None
+
+
 def operands_as_written(defn, user, operands: dict):
-    """A forward-pass line ``defn`` (a sum or product of the operands' names) with its operands in
-    the order the user's expression ``user`` prints them: a₁ = u₁ + b₁ for w₁·x + b₁, a₂ = w₂·f₁ for
-    w₂·σ(a₁) — not SymPy's order of the names, b₁ + u₁ and f₁·w₂. ``operands``: {the user's
-    expression of an operand: its name}. ``defn`` itself where the terms do not match one to one."""
-    if not isinstance(defn, (sp.Add, sp.Mul)) or type(user) is not type(defn):
+    """A forward-pass line ``defn`` (a sum of the operands' names) with its terms in the order the
+    user's expression ``user`` prints them: a₁ = u₁ + b₁ for w₁·x + b₁, not SymPy's order of the
+    names, b₁ + u₁; a small constant last, u₂ = σ² + 1e−5 (σ² + ε, as the slides write it).
+    ``operands``: {the user's expression of an operand: its name}; a tensor's line (an `Ewise`)
+    likewise. ``defn`` itself where the terms do not match one to one. (A product keeps SymPy's
+    order: the user's (x + y)·z reaches symgrad as z·(x + y), and the slide's f = q·z is that order.)"""
+    from ..frontend.tensor_expr import Ewise
+    inner = defn.expr if isinstance(defn, Ewise) else defn
+    user = user.expr if isinstance(user, Ewise) else user
+    if not isinstance(inner, sp.Add) or not isinstance(user, sp.Add):
         return defn
     with affine_sums():
-        terms = as_written_sum(user).args if isinstance(user, sp.Add) else user.args
-    names = [operands.get(t) for t in terms]
-    if None in names or len(set(names)) != len(names) or set(names) != set(defn.args):
+        terms = as_written_sum(user).args
+    names = [t if t.is_number else operands.get(t) for t in terms]
+    if None in names or len(set(names)) != len(names) or set(names) != set(inner.args):
         return defn
-    if list(names) == list(defn.args):
+    names = [n for n in names if not _tiny(n)] + [n for n in names if _tiny(n)]
+    if list(names) == list(inner.args):
         return defn
-    return type(defn)(*names, evaluate=False)
+    out = sp.Add(*names, evaluate=False)
+    return Ewise(out, defn.shape) if isinstance(defn, Ewise) else out
+
+
+def written_terms(e) -> list:
+    """The terms of a line `operands_as_written` wrote, in its order."""
+    from ..frontend.tensor_expr import Ewise
+    return list((e.expr if isinstance(e, Ewise) else e).args)
