@@ -33,7 +33,7 @@ from sympy.printing.str import StrPrinter
 from .latex_rows import _tex_equation, _text_mode
 from .logistic import sigma_first
 from .notation import Chain, Value, decode
-from .numbers import number
+from .numbers import number, tiny
 from .root_scale import over_root, print_over_root
 from .sum_order import as_written_sum, in_affine_order
 from .uses_note import is_uses_note
@@ -679,24 +679,6 @@ _PRINTERS = {"text": TextPrinter, "unicode": UnicodePrinter, "latex": TeachLatex
 
 
 _H = sp.Function("H")     # the unit step, written H(z) as in the notes (SymPy: Heaviside(z, 1))
-
-
-def tiny(c) -> str | None:
-    """A small constant (0 < |c| < 10⁻³: a batch norm's ε, an Adam ε) as a float literal, the way
-    code writes it — 1e-5, 2.5e-8 — when its decimal form is short; None otherwise. SymPy keeps
-    a Rational(1, 100000) (and the Float 1e-5 once made exact) as 1/100000, which no slide writes.
-
-    >>> tiny(sp.Rational(1, 10**5)), tiny(sp.Float(1e-8)), tiny(sp.Rational(1, 3)), tiny(sp.Rational(1, 3000))
-    ('1e-5', '1e-8', None, None)
-    """
-    c = sp.sympify(c)
-    if not (c.is_Rational or c.is_Float) or c == 0 or abs(c) >= sp.Rational(1, 1000):
-        return None
-    text = f"{float(c):.6g}"
-    if "e" not in text or sp.nsimplify(sp.Float(text, 30), rational=True) != sp.nsimplify(c, rational=True):
-        return None                 # 1/3000 is no short decimal: left as SymPy writes it
-    mant, exp = text.split("e")
-    return f"{mant}e{int(exp)}"
 
 
 def _tiny_tex(c) -> str | None:

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 
 import sympy as sp
 
+from .numbers import tiny
+
 _AFFINE: contextvars.ContextVar = contextvars.ContextVar("affine_sums", default=False)
 
 
@@ -90,7 +92,6 @@ def as_written_sum(expr):
 
 
 def _tiny(t) -> bool:
-    from .render import tiny            # (render imports this module)
     return t.is_number and tiny(t) is not None
 
 
