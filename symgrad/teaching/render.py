@@ -681,6 +681,31 @@ _PRINTERS = {"text": TextPrinter, "unicode": UnicodePrinter, "latex": TeachLatex
 _H = sp.Function("H")     # the unit step, written H(z) as in the notes (SymPy: Heaviside(z, 1))
 
 
+class _Above(sp.Function):
+    """[a > b]: the strict step Heaviside(a − b, 0), 0 at a tie — max's second argument, which a
+    tie does not route to (written H(a − b), it read 1 at the tie the text gave 0 for)."""
+    nargs = 1
+
+    def _sides(self):
+        x = self.args[0]
+        neg = [t for t in sp.Add.make_args(x) if t.could_extract_minus_sign()]
+        pos = [t for t in sp.Add.make_args(x) if not t.could_extract_minus_sign()]
+        return (sp.Add(*pos), -sp.Add(*neg)) if pos and neg else (x, sp.S.Zero)
+
+    def _sympystr(self, printer):
+        a, b = self._sides()
+        return "[%s > %s]" % (printer._print(a), printer._print(b))
+
+    def _latex(self, printer):
+        a, b = self._sides()
+        return r"\left[%s > %s\right]" % (printer._print(a), printer._print(b))
+
+
+def _step(x, h0=None):
+    """Heaviside(x, h0) as the notes write it: H(x) (H(0) = 1), or [a > b] where it is 0 at 0."""
+    return _Above(x) if h0 is not None and h0 == 0 else _H(x)
+
+
 def _tiny_tex(c) -> str | None:
     """``tiny(c)`` in LaTeX: 10^{-5}, 2.5 \\cdot 10^{-8}."""
     t = tiny(c)
@@ -700,7 +725,7 @@ def show(expr, fmt: str) -> str:
     ('W₂ᵀ·y₁', 'W2^T*y1', 'W_{2}^{T} y_{1}')
     """
     if isinstance(expr, sp.Basic) and expr.has(sp.Heaviside):
-        expr = expr.replace(sp.Heaviside, lambda *a: _H(a[0]))
+        expr = expr.replace(sp.Heaviside, lambda *a: _step(*a))
     p = _PRINTERS["latex" if fmt in ("latex", "markdown", "latex-inline") else fmt]
     return p(dict(order="none")).doprint(expr)
 
