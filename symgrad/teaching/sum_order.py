@@ -1,12 +1,14 @@
-"""A scalar sum in the order a slide writes it, for the printers.
+"""A sum in the order a slide writes it, for the printers and the forward pass's lines.
 
-Two things SymPy does to a sum that a lecture does not:
+Three things SymPy does to a sum that a lecture does not:
 
 - it brackets a sum inside a sum (``Add(Add(w₀x₀, w₁x₁), w₂, evaluate=False)``, the two + gates of
   the sigmoid neuron's circuit, prints (w₀·x₀ + w₁·x₁) + w₂, and −((w₀·x₀ + w₁·x₁) + w₂) under
   its minus): a sum is associative, and the slide writes w₀x₀ + w₁x₁ + w₂;
 - it sorts a bare symbol before a product (σ(w₂ + w₀·x₀ + w₁·x₁), σ(b₁ + w₁·x)): an affine form
-  reads weights times inputs, then the bias — w₀·x₀ + w₁·x₁ + w₂, w₁·x + b₁, as the user typed it.
+  reads weights times inputs, then the bias — w₀·x₀ + w₁·x₁ + w₂, w₁·x + b₁, as the user typed it;
+- it puts a number first, ε too: √(1e−5 + σ²), where the slides write σ² + ε (a small constant, one
+  `numbers.tiny` writes as code does, goes last; 1 + exp(−x) keeps its 1 first).
 
 The bias goes last only in an affine form: every term a number, a symbol or a product of symbols,
 and the symbol moved no factor of any product (f + f·g stays, as does 2 + 5·g + 2·f·g²); and only
