@@ -20,6 +20,7 @@ from ..core.differentiate import Derived, differentiate
 from ..core.policy import DEFAULT, Subgradients
 from ..errors import ArgumentError
 from ..frontend.keywords import keywords
+from .sum_order import in_affine_order
 
 
 @keywords(extra=lambda: Derivation._TEACH)   # the teaching views' options
@@ -147,6 +148,7 @@ class Derivation(Derived):
         return (f"<Derivation of f = {short(self.f, 60)}: {', '.join(grads[:4])}{more} "
                 f"(print() it for the steps)>")
 
+    @in_affine_order
     def __str__(self):
         """f and its gradients, then the steps; the summary speaks as the steps do (the output's
         name, ``given`` applied, the same printing)."""
@@ -165,12 +167,52 @@ class Derivation(Derived):
         src = steps.source or self
         out = show(steps.out, "unicode")
         lines = [f"{out} = {show(steps.f, 'unicode')}"]
-        for (w, _, _), g in zip(steps.gradients, _flat(src.gradients)):
+        for (w, e, _), g in zip(steps.gradients, _flat(src.gradients)):
             g = _given(g, steps.given)
-            # a deep network's gradient is long: the steps below say it better (and print faster)
-            body = show(g, "unicode") if _small(g) else "(a long expression; the steps below build it)"
+            # the Gradient section's closed form in the user's symbols, as the steps write it
+            # (softmax(W₂·relu(W₁·x + b₁) + b₂) − one_hot(1), x₀·σ(s)·(1 − σ(s)); not [[0], [−1], [0]]
+            # + softmax(…), nor exp(−w₂ − …)/(1 + exp(…))²); sg.grad's where it has names no view
+            # above defines; a deep network's gradient is long: the steps below say it better
+            mine = _in_user_symbols(e, steps, self.f)
+            body = (show(mine, "unicode") if mine is not None else show(g, "unicode") if _small(g)
+                    else "(a long expression; the steps below build it)")
             lines.append(f"{show(_grad_sym(steps, w), 'unicode')} = {body}")
         return "\n".join(lines) + "\n\n" + text
+
+
+def _in_user_symbols(e, steps, f):
+    """``e`` (a closed form of the Gradient section) with the forward pass's names put back in
+    until only f's own symbols are left; None where that fails or is long (past 100 characters)."""
+    import sympy as sp
+    if not isinstance(e, sp.Basic):
+        return None
+    sub = {sym: ex for sym, ex, _ in steps.definitions if ex is not None}
+    try:
+        for _ in range(len(sub) + 1):
+            nxt = e.xreplace(sub)
+            if nxt == e:
+                break
+            e = nxt
+    except Exception:  # noqa: BLE001 - a display form SymPy cannot rebuild: sg.grad's form instead
+        return None
+    e = _products_opened(e)             # 2·W·x·xᵀ, as the notes write it, not 2·(W·x)·xᵀ
+    from .render import show
+    if not e.free_symbols <= f.free_symbols or not _small(e, 200) or len(show(e, "unicode")) > 100:
+        return None
+    return e
+
+
+def _products_opened(e):
+    """A matrix product with a product inside opened (the product is associative): q·xᵀ with
+    q = W·x put in is W·x·xᵀ; scalar factors first."""
+    import sympy as sp
+
+    def opened(m):
+        args = [b for a in m.args for b in (a.args if isinstance(a, sp.MatMul) else (a,))]
+        scalars = [a for a in args if not isinstance(a, sp.MatrixExpr)]
+        return sp.MatMul(sp.Mul(*scalars), *[a for a in args if isinstance(a, sp.MatrixExpr)]) \
+            if scalars else sp.MatMul(*args)
+    return e.replace(lambda m: isinstance(m, sp.MatMul) and any(isinstance(a, sp.MatMul) for a in m.args), opened)
 
 
 def _small(e, limit: int = 40) -> bool:

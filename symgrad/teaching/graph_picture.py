@@ -53,6 +53,7 @@ from .row_sums import gather, known_row_sums
 from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
+from .sum_order import in_affine_order, operands_as_written, written_terms
 from .as_written import written_shape
 from .local_rules import _definition, _softmax_map, _softmax_named
 from .node_naming import Naming, _broadcast_like
@@ -306,6 +307,7 @@ def stack(parts) -> Part:
 # ---------------------------------------------------------------------------------------------------
 # The picture.
 
+@in_affine_order
 def picture(d, *, layout: str = "auto", mode: str | None = None, seed=None, at=None, names=None,
             given=None, output_name=None, number_format: str = ".4g"):
     """A ``graphviz.Digraph`` of the derivation ``d`` (see the module); `Derivation.graph` calls it.
@@ -398,6 +400,7 @@ class _Picture:
             self.fold_end.update({i: end for i in inside})
         self.out_name = self.name(d.output.id)
         self.user = SympyBuilder(self.g, d.lowering.exprs)    # expressions in the user's symbols
+        self.user_exprs = d.lowering.exprs
 
     # -- naming and numbers -------------------------------------------------------------------------
     def name(self, vid) -> str:
@@ -532,7 +535,10 @@ class _Picture:
             return ins
         disp = self.nm.disp
         whole = _definition(self.g, e, disp)
-        read = (whole.as_ordered_terms() if isinstance(whole, sp.Add) else
+        written = operands_as_written(whole, self.user_exprs.get(e.out.id),          # u₁ + b₁ above, as
+                                      {self.user_exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp})
+        read = (written_terms(written) if written is not whole else      # the forward line prints it
+                whole.as_ordered_terms() if isinstance(whole, sp.Add) else
                 whole.as_ordered_factors() if isinstance(whole, sp.Mul) else
                 list(whole.args) if isinstance(whole, (sp.MatAdd, sp.HadamardProduct)) else None)
         if read is None:

@@ -153,8 +153,27 @@ def terms_in_turn(d, order: list) -> list:
     them (after every node that feeds it a gradient); ``order`` itself where ``d`` is not split."""
     if not getattr(d, "_penalties_split", False) or len(order) < 2:
         return order
-    g = d.ir
-    term = {}
+    term = _term_of(d)
+    return order[:1] + sorted(order[1:], key=lambda v: term.get(v, len(term)))      # stable: reverse mode's within a term
+
+
+def uses_in_turn(d, terms: list) -> list:
+    """A node's uses (``terms``: (consumer equation, index, contribution)) in the order of the split
+    loss's sum, as cs231n's code adds them: W's data path first, x.T @ δ + reg·W — not the penalty's
+    first, which reverse mode met first because the lowering made its nodes last. ``terms`` itself
+    where ``d`` is not split."""
+    if not getattr(d, "_penalties_split", False) or len(terms) < 2:
+        return terms
+    term = _term_of(d)
+    return sorted(terms, key=lambda t: term.get(t[0].out.id, len(term)))         # stable
+
+
+def _term_of(d) -> dict:
+    """var id -> the index of the loss's last sum's term that uses it (the last such term)."""
+    cached = getattr(d, "_term_of", None)
+    if cached is not None:
+        return cached
+    g, term = d.ir, {}
     for k, t in enumerate(d.ir.producer[d.output.id].inputs):
         stack = [t.id]
         while stack:
@@ -163,4 +182,23 @@ def terms_in_turn(d, order: list) -> list:
                 continue
             term[v] = k
             stack.extend(u.id for u in g.producer[v].inputs)
-    return order[:1] + sorted(order[1:], key=lambda v: term.get(v, len(term)))      # stable: reverse mode's within a term
+    d._term_of = term
+    return term
+
+
+def penalty_last(e, w):
+    """∂L/∂W with the penalty's share after the data term's, as cs231n's code adds them (dW = x.T @
+    dscores, then dW += reg·W) and the slides write ∇W = xᵀ·δ + λ·W: the share that is a function
+    of W alone (the penalty's: reg·W, 2λ·W) goes last; SymPy's order had put it first. ``e`` itself
+    where it is no sum or nothing moves."""
+    from ..frontend.tensor_expr import Ewise
+    if isinstance(e, Ewise):
+        body = penalty_last(e.expr, w)
+        return e if body is e.expr else Ewise(body, e.shape)
+    if not isinstance(e, (sp.Add, sp.MatAdd)):
+        return e
+    own = lambda a: bool(a.free_symbols) and a.free_symbols <= {w}       # noqa: E731
+    args = sorted(e.args, key=own)                                          # stable
+    if args == list(e.args):
+        return e
+    return sp.MatAdd(*args, evaluate=False) if isinstance(e, sp.MatAdd) else sp.Add(*args, evaluate=False)

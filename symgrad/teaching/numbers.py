@@ -8,6 +8,7 @@ array as its shape with min, mean and max, a 3-d or 4-d array by its first plane
 from __future__ import annotations
 
 import numpy as np
+import sympy as sp
 
 # ---------------------------------------------------------------------------------------------------
 # Numbers
@@ -115,3 +116,21 @@ def _num(x: float, spec: str, fmt: str) -> str:
         m, e = s.split("e")
         s = r"%s \times 10^{%d}" % (m, int(e))
     return s.replace("-", "−") if fmt == "unicode" else s
+
+
+def tiny(c) -> str | None:
+    """A small constant (0 < |c| < 10⁻³: a batch norm's ε, an Adam ε) as a float literal, the way
+    code writes it — 1e-5, 2.5e-8 — when its decimal form is short; None otherwise. SymPy keeps
+    a Rational(1, 100000) (and the Float 1e-5 once made exact) as 1/100000, which no slide writes.
+
+    >>> tiny(sp.Rational(1, 10**5)), tiny(sp.Float(1e-8)), tiny(sp.Rational(1, 3)), tiny(sp.Rational(1, 3000))
+    ('1e-5', '1e-8', None, None)
+    """
+    c = sp.sympify(c)
+    if not (c.is_Rational or c.is_Float) or c == 0 or abs(c) >= sp.Rational(1, 1000):
+        return None
+    text = f"{float(c):.6g}"
+    if "e" not in text or sp.nsimplify(sp.Float(text, 30), rational=True) != sp.nsimplify(c, rational=True):
+        return None                 # 1/3000 is no short decimal: left as SymPy writes it
+    mant, exp = text.split("e")
+    return f"{mant}e{int(exp)}"

@@ -33,8 +33,9 @@ from sympy.printing.str import StrPrinter
 from .latex_rows import _tex_equation, _text_mode
 from .logistic import sigma_first
 from .notation import Chain, Value, decode
-from .numbers import number
+from .numbers import number, tiny
 from .root_scale import over_root, print_over_root
+from .sum_order import as_written_sum, in_affine_order
 from .uses_note import is_uses_note
 from .rule_prose import _tex_escape, words
 from .text_wrap import wrap_equation
@@ -102,8 +103,12 @@ class TextPrinter(StrPrinter):
             return self._print_Symbol(sp.Symbol(expr.name))
         if type(expr).__name__ == "Full" and hasattr(self, "_print_Full"):    # before its _sympystr
             return self._print_Full(expr)
+        v = squared_norm_of(expr)
+        if v is not None:                       # ‖W·x‖², as the notes write f(x, W) = ‖Wx‖²
+            return self._NORM % self._print(v)
         return super()._print(expr, **kwargs)
 
+    _NORM = "||%s||^2"
     _ROOT = "/sqrt(%d)"
 
     def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
@@ -177,10 +182,20 @@ class TextPrinter(StrPrinter):
 
     # positive terms first: f − f*, not −f* + f
     def _print_Add(self, expr, order=None):
-        return super()._print_Add(_positive_first(expr, sp.Add), order)
+        return super()._print_Add(_positive_first(as_written_sum(expr), sp.Add), order)
 
     def _print_MatAdd(self, expr):
         return _signed_sum(self, expr)
+
+
+def squared_norm_of(expr):
+    """v where ``expr`` is sum(v∘²) of a column (or row) vector v: its squared norm ‖v‖², as the
+    notes write ‖Wx‖² and ½‖y − t‖²; None otherwise (a matrix's sum(W∘²) stays as written)."""
+    from ..frontend.matrix_functions import Total
+    if type(expr) is not Total or not isinstance(expr.arg, sp.HadamardPower) or expr.arg.exp != 2:
+        return None
+    v = expr.arg.base
+    return v if 1 in tuple(v.shape) else None
 
 
 def _elementwise_product(expr):
@@ -232,6 +247,8 @@ _SUPER_LETTERS = {"t": "ᵗ", "n": "ⁿ", "k": "ᵏ", "i": "ⁱ", "j": "ʲ"}
 
 class UnicodePrinter(TextPrinter):
     """Unicode: ∂f/∂q, z₂, Wᵀ, A ⊙ B, 𝟙, σ, x², products with ·."""
+
+    _NORM = "‖%s‖²"
 
     _ROOT = "/√%d"
 
@@ -483,10 +500,12 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_Add(self, expr, order=None):
         # a term SymPy cannot take the sign out of (a tensor's −one_hot(y, 3)) prints its own minus:
         # softmax − one_hot, not softmax + − one_hot
-        return super()._print_Add(_positive_first(expr, sp.Add), order).replace(" + - ", " - ")
+        return super()._print_Add(_positive_first(as_written_sum(expr), sp.Add), order).replace(" + - ", " - ")
 
     def _print_MatMul(self, expr):
         c = expr.args[0]
+        if len(expr.args) == 2 and isinstance(expr.args[1], sp.OneMatrix) and isinstance(c, (sp.Float, sp.Integer)):
+            return ("- " if c < 0 else "") + self._print(abs(c)) + _times_ones(c)      # 0.05 \cdot \mathbf{1}
         if c.is_Rational and not c.is_Integer and c > 0 and len(expr.args) > 1:
             # \frac{1}{4} \left(A - B\right): a fraction needs no brackets of its own
             if len(expr.args) > 2:         # a product goes on: \frac{1}{4} \left(A - B\right) C
@@ -532,6 +551,9 @@ class TeachLatexPrinter(LatexPrinter):
         from ..frontend.tensor import Reduce, Tensor, Variance
         if type(expr) is Tensor:                # \gamma, \hat{x}
             return self._print_Symbol(sp.Symbol(expr.name))
+        v = squared_norm_of(expr)
+        if v is not None:                       # \left\lVert W x \right\rVert^{2}
+            return r"\left\lVert %s \right\rVert^{2}" % self._print(v)
         if isinstance(expr, Variance) and expr.correction == 0:    # var_{axis=1} x, as mean_{axis=1} x
             return self._print(Reduce(expr.x, sp.core.symbol.Str("var"), expr.args[1], expr.args[2]))
         if _without_latex(self, expr):        # one_hot(y, 3), x[:, :2], take_along_axis(...), x.var(axis=0)
@@ -560,7 +582,7 @@ class TeachLatexPrinter(LatexPrinter):
         v = expr.args[0]
         if v == 1 or v == 0:
             return r"\mathbf{1}" if v == 1 else "0"
-        return self.parenthesize(v, 50) + r" \mathbf{1}"
+        return self.parenthesize(v, 50) + _times_ones(v)
 
     def _print_BatchSum(self, expr):       # \sum_{n} \frac{∂L}{∂\hat{x}_{n}} (x_{n} − μ)
         e, n = expr.args
@@ -579,6 +601,13 @@ class TeachLatexPrinter(LatexPrinter):
             inner = r"\left(%s\right)" % inner
         d = r"\partial" if v in _PARTIAL_IN.get() else "d"        # \frac{\partial}{\partial y}: a partial derivative
         return r"\frac{%s}{%s %s} %s" % (d, d, self._print(v), inner)
+
+
+def _times_ones(v) -> str:
+    r"""The vector of ones after its factor v: a dot after a number written with digits (0.05·𝟏,
+    2·𝟏: juxtaposed, 0.05\mathbf{1} reads as the number 0.051), none after a fraction or a
+    symbol (\frac{1}{20} \mathbf{1}, \eta \mathbf{1})."""
+    return r" \cdot \mathbf{1}" if isinstance(v, (sp.Float, sp.Integer)) else r" \mathbf{1}"
 
 
 def _without_latex(printer, expr) -> bool:
@@ -652,22 +681,29 @@ _PRINTERS = {"text": TextPrinter, "unicode": UnicodePrinter, "latex": TeachLatex
 _H = sp.Function("H")     # the unit step, written H(z) as in the notes (SymPy: Heaviside(z, 1))
 
 
-def tiny(c) -> str | None:
-    """A small constant (0 < |c| < 10⁻³: a batch norm's ε, an Adam ε) as a float literal, the way
-    code writes it — 1e-5, 2.5e-8 — when its decimal form is short; None otherwise. SymPy keeps
-    a Rational(1, 100000) (and the Float 1e-5 once made exact) as 1/100000, which no slide writes.
+class _Above(sp.Function):
+    """[a > b]: the strict step Heaviside(a − b, 0), 0 at a tie — max's second argument, which a
+    tie does not route to (written H(a − b), it read 1 at the tie the text gave 0 for)."""
+    nargs = 1
 
-    >>> tiny(sp.Rational(1, 10**5)), tiny(sp.Float(1e-8)), tiny(sp.Rational(1, 3)), tiny(sp.Rational(1, 3000))
-    ('1e-5', '1e-8', None, None)
-    """
-    c = sp.sympify(c)
-    if not (c.is_Rational or c.is_Float) or c == 0 or abs(c) >= sp.Rational(1, 1000):
-        return None
-    text = f"{float(c):.6g}"
-    if "e" not in text or sp.nsimplify(sp.Float(text, 30), rational=True) != sp.nsimplify(c, rational=True):
-        return None                 # 1/3000 is no short decimal: left as SymPy writes it
-    mant, exp = text.split("e")
-    return f"{mant}e{int(exp)}"
+    def _sides(self):
+        x = self.args[0]
+        neg = [t for t in sp.Add.make_args(x) if t.could_extract_minus_sign()]
+        pos = [t for t in sp.Add.make_args(x) if not t.could_extract_minus_sign()]
+        return (sp.Add(*pos), -sp.Add(*neg)) if pos and neg else (x, sp.S.Zero)
+
+    def _sympystr(self, printer):
+        a, b = self._sides()
+        return "[%s > %s]" % (printer._print(a), printer._print(b))
+
+    def _latex(self, printer):
+        a, b = self._sides()
+        return r"\left[%s > %s\right]" % (printer._print(a), printer._print(b))
+
+
+def _step(x, h0=None):
+    """Heaviside(x, h0) as the notes write it: H(x) (H(0) = 1), or [a > b] where it is 0 at 0."""
+    return _Above(x) if h0 is not None and h0 == 0 else _H(x)
 
 
 def _tiny_tex(c) -> str | None:
@@ -689,7 +725,7 @@ def show(expr, fmt: str) -> str:
     ('W₂ᵀ·y₁', 'W2^T*y1', 'W_{2}^{T} y_{1}')
     """
     if isinstance(expr, sp.Basic) and expr.has(sp.Heaviside):
-        expr = expr.replace(sp.Heaviside, lambda *a: _H(a[0]))
+        expr = expr.replace(sp.Heaviside, lambda *a: _step(*a))
     p = _PRINTERS["latex" if fmt in ("latex", "markdown", "latex-inline") else fmt]
     return p(dict(order="none")).doprint(expr)
 
@@ -804,6 +840,7 @@ def _tex_block(body: str, fmt: str) -> str:
     return latex_document(block) if fmt == "latex-document" else block
 
 
+@in_affine_order
 def render(steps, fmt: str = "unicode", extra=None) -> str:
     """The whole derivation: the function, the forward pass, the backward pass, the gradient.
     ``extra``: (heading, lines already in ``fmt``), a section after the backward pass (the

@@ -46,7 +46,8 @@ from .logistic import sigma_form
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
-from .loss_terms import split_penalties, terms_in_turn
+from .sum_order import operands_as_written
+from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
@@ -110,6 +111,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         for i, (v, c) in enumerate(zip(s.eqn.inputs, s.contributions)):
             if c is not None and v.id in need:
                 contribs[v.id].append((s.eqn, i, c))
+    contribs = defaultdict(list, {v: uses_in_turn(d, ts) for v, ts in contribs.items()})
     pool_inner = set().union(*(p.inner for p in nm.pools.values()), *(sm.inner for sm in nm.softmaxes.values()),
                              *(ce.inner for ce in nm.ces.values()))
     hidden_names = {str(disp[h]) for h in nm.hidden if h in disp and h not in nm.pools}
@@ -162,6 +164,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     ce_full: dict = {}            # a cross-entropy's δ -> its step's form in the user's symbols
     named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
     steps: list[NodeStep] = []
+    penalized = getattr(d, "_penalties_split", False)      # L = L_data + L_reg, split (`loss_terms`)
     for vid in order:
         node, lhs = disp[vid], gsym[vid]
         shape = g.producer[vid].out.shape
@@ -296,6 +299,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             total = in_shape(total, written)
             if len(subst) == 1 and len(subst[0]) == 1:     # one term: written in that shape too
                 subst[0][0] = in_shape(subst[0][0], written)
+        if penalized and g.producer[vid].prim.leaf:      # x.T @ δ + 0.1·W, the data term first
+            total = penalty_last(total, node)
         named[vid] = total
         if ce is not None and len(subst) == 1 and len(subst[0]) == 1 and sp.srepr(subst[0][0]) == sp.srepr(total):
             rhs.pop()       # δ twice, (…)·∂L/∂u₁/4 then ∂L/∂u₁·(…)/4: written once, upstream first
@@ -320,6 +325,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         elif ce_full.get(total) is not None and not _has_adjoint(ce_full[total]):
             # ∂L/∂b₂ = δ⁽²⁾ = softmax(z⁽²⁾) − one_hot(k), as δ⁽²⁾'s own step writes it
             full = ce_full[total]
+        if full is not None and penalized and g.producer[vid].prim.leaf:
+            full = penalty_last(full, node)
         expanded[vid] = full
         if full is not None and full != total and (_short(full) or (
                 shape == () and _short(full, 2 * SHORT_OPS) and sp.sympify(full).is_polynomial())):
@@ -364,8 +371,12 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             var, mean, shift = var_first[e.out.id]
             v = vals.get(e.out.id)
             defs.append((var, mean, None if v is None else np.asarray(v, dtype=float) - float(shift)))
-        defs.append((disp[e.out.id], stats.get(e.out.id) or nm.written.get(e.out.id) or _definition(g, e, disp),
-                     _as_written(nm, e.out.id, vals.get(e.out.id))))
+        shown = stats.get(e.out.id) or nm.written.get(e.out.id)
+        if shown is None and e.prim is R.ewise_p:        # a₁ = u₁ + b₁, as w₁·x + b₁; σ² + 1e−5
+            shown = operands_as_written(_definition(g, e, disp), d.lowering.exprs.get(e.out.id),
+                                        {d.lowering.exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp})
+        defs.append((disp[e.out.id], shown or _definition(g, e, disp), _as_written(nm, e.out.id, vals.get(e.out.id))))
+    defs = _gradient_names_defined(defs, nm, g, at, fwd_ids, root)
     grads, named_grads = [], {}
     # by name: a batch statistic's step writes ∂L/∂x̂ per entry (a scalar symbol) for the tensor ∂L/∂x̂
     adjoints = {s.lhs.name: s.result if s.result is not None else s.expr for s in steps
@@ -385,6 +396,10 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             if closed is not None:
                 named_grads[disp[w.id]] = best
                 best = closed
+        if penalized and st is not None:
+            best = penalty_last(best, disp[w.id])
+            if disp[w.id] in named_grads:
+                named_grads[disp[w.id]] = penalty_last(named_grads[disp[w.id]], disp[w.id])
         grads.append((disp[w.id], best if st else _zero(w.shape), st.value if st else
                       (0.0 if at is not None else None)))
     n_in = sum(int(np.prod([int(x) for x in w.shape])) if w.shape != () else 1 for w in d.wrt_vars) \
@@ -605,6 +620,26 @@ def _short(e, limit=SHORT_OPS) -> bool:
         return sp.count_ops(e) <= limit
     except Exception:  # pragma: no cover - count_ops on exotic matrix nodes
         return False
+
+
+def _gradient_names_defined(defs, nm, g, at, fwd_ids, root) -> list:
+    """``defs`` with a line for each name the user gave a node only the gradient has — the lecture's
+    f = softmax(z), which the backward pass writes δ = f − f* with though the forward pass computes
+    log_softmax(z) — placed after the last node it is computed from, with its value given ``at``."""
+    named = {v: k for k, v in nm.user_exprs.items()}
+    for vid in sorted(nm.user_named):
+        sym = nm.disp.get(vid)
+        if vid in fwd_ids or vid == root.id or sym is None or sym not in named or vid not in g.producer:
+            continue
+        ex = named[sym]
+        ex = ex.xreplace(nm.layer_exprs) if nm.layer_exprs else ex
+        value = None
+        if at is not None:
+            value = evaluate(g, [g.producer[vid].out], at)[0]
+        before = {str(nm.disp[e.out.id]) for e in g.ancestors([g.producer[vid].out]) if e.out.id in nm.disp}
+        place = max((k + 1 for k, (s, _, _) in enumerate(defs) if str(s) in before), default=0)
+        defs = defs[:place] + [(sym, ex, value)] + defs[place:]
+    return defs
 
 
 def _matadd(xs):

@@ -37,7 +37,7 @@ def test_the_text_writes_the_data_loss_and_the_penalty_as_two_steps():
     assert "  ∂L/∂u₁ = ∂L/∂L · ∂L/∂u₁ = 1 · 1 = 1    [sum rule: ∂L/∂u₁ = 1]" in text
     assert "= (softmax(z, axis=1) − one_hot(y, 3))/4    [softmax cross-entropy" in text
     assert "divided by N for the mean over the batch]" in text
-    assert "  ∂L/∂W = 0.1·W + x.T @ ((softmax(z, axis=1) − one_hot(y, 3))/4)\n" in text
+    assert "  ∂L/∂W = x.T @ ((softmax(z, axis=1) − one_hot(y, 3))/4) + 0.1·W\n" in text     # data term first
 
 
 def test_the_derivation_itself_is_not_changed():

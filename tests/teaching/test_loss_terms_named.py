@@ -33,7 +33,7 @@ def test_the_data_loss_and_the_penalty_are_named_in_the_forward_pass():
     assert "∂L/∂L_data = ∂L/∂L · ∂L/∂L_data = 1 · 1 = 1" in text
     assert text.index("  ∂L/∂L_data =") < text.index("  ∂L/∂L_reg ="), text     # the data loss's step first
     assert "= (softmax(z, axis=1) − one_hot(y, 3))/4    [softmax cross-entropy" in text
-    assert "  ∂L/∂W = 0.1·W + x.T @ ((softmax(z, axis=1) − one_hot(y, 3))/4)\n" in text
+    assert "  ∂L/∂W = x.T @ ((softmax(z, axis=1) − one_hot(y, 3))/4) + 0.1·W\n" in text     # data term first
     assert r"L_{\mathrm{data}} &= \operatorname{cross\_entropy}" in d.latex()       # a word subscript upright
 
 

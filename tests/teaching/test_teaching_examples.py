@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from picture_parse import edges, fan_out_sums
+from picture_parse import PURPLE, edges, fan_out_sums
 from teachtools import need
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "teaching"
@@ -173,7 +173,19 @@ def test_forward_vs_reverse(capsys, tmp_path):
                    "Forward accumulation (3 sweeps, one per input",
                    "sweep 1: seed ∂x/∂x = 1", "∂q/∂x = ∂q/∂x · ∂x/∂x = 1 · 1 = 1",
                    "∂f/∂x = ∂f/∂q · ∂q/∂x = z · 1 = z = −4",
-                   "f: R^1000000 -> R^1: forward mode 1000000 sweep(s), reverse mode 1 sweep(s)"])
+                   "f: ℝ¹⁰⁰⁰⁰⁰⁰ → ℝ: forward mode 1,000,000 sweeps, reverse mode 1 sweep",
+                   "f: ℝ → ℝ³: forward mode 1 sweep, reverse mode 3 sweeps"])
+    assert "f: R^3 -> R^1: forward mode 3 sweeps, reverse mode 1 sweep" in run("forward_vs_reverse", capsys, tmp_path,
+                                                                                "--format", "text")
+    # the same graph drawn both ways: ∂f/∂· below the edges in reverse mode, the tangents ∂·/∂x of
+    # forward mode's first sweep (ẋ = 1) in its picture: ∂q/∂x = 1, ∂y/∂x = ∂z/∂x = 0, ∂f/∂x = z = −4
+    mod = load("forward_vs_reverse")
+    back = {n: (fv, gv) for n, fv, gv, _ in edges(mod.build("reverse").graph().source)}
+    ahead = {n: (fv, gv) for n, fv, gv, _ in edges(mod.build("forward").graph().source, back=PURPLE)}
+    assert back["x"] == ("−2", "−4") and back["q"] == ("3", "−4") and back["z"] == ("−4", "3")
+    assert ahead["x"] == ("−2", "1") and ahead["y"] == ("5", "0") and ahead["q"] == ("3", "1")
+    assert ahead["z"] == ("−4", "0") and ("−12", "−4") in ahead.values()
+    assert (tmp_path / "forward_vs_reverse_forward.tex").exists()
 
 
 def test_bptt(capsys, tmp_path):

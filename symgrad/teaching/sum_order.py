@@ -1,0 +1,127 @@
+"""A sum in the order a slide writes it, for the printers and the forward pass's lines.
+
+Three things SymPy does to a sum that a lecture does not:
+
+- it brackets a sum inside a sum (``Add(Add(w₀x₀, w₁x₁), w₂, evaluate=False)``, the two + gates of
+  the sigmoid neuron's circuit, prints (w₀·x₀ + w₁·x₁) + w₂, and −((w₀·x₀ + w₁·x₁) + w₂) under
+  its minus): a sum is associative, and the slide writes w₀x₀ + w₁x₁ + w₂;
+- it sorts a bare symbol before a product (σ(w₂ + w₀·x₀ + w₁·x₁), σ(b₁ + w₁·x)): an affine form
+  reads weights times inputs, then the bias — w₀·x₀ + w₁·x₁ + w₂, w₁·x + b₁, as the user typed it;
+- it puts a number first, ε too: √(1e−5 + σ²), where the slides write σ² + ε (a small constant, one
+  `numbers.tiny` writes as code does, goes last; 1 + exp(−x) keeps its 1 first).
+
+The bias goes last only in an affine form: every term a number, a symbol or a product of symbols,
+and the symbol moved no factor of any product (f + f·g stays, as does 2 + 5·g + 2·f·g²); and only
+in a derivation's views (`affine_sums`, around them): an update rule p ← p + μ·v or g ← g + λ·p
+reads the value updated first, and `symgrad.teaching.equations` orders those itself. The value
+is unchanged: only the order of the terms and the brackets differ.
+
+>>> import sympy as sp
+>>> w0, x0, w1, x1, w2 = sp.symbols('w0 x0 w1 x1 w2')
+>>> with affine_sums():
+...     print(as_written_sum(w0 * x0 + w1 * x1 + w2).args)
+(w0*x0, w1*x1, w2)
+>>> as_written_sum(sp.Add(sp.Add(w0 * x0, w1 * x1, evaluate=False), w2, evaluate=False)).args
+(w0*x0, w1*x1, w2)
+"""
+from __future__ import annotations
+
+import contextvars
+import functools
+from contextlib import contextmanager
+
+import sympy as sp
+
+from .numbers import tiny
+
+_AFFINE: contextvars.ContextVar = contextvars.ContextVar("affine_sums", default=False)
+
+
+@contextmanager
+def affine_sums():
+    """Within it, an affine form prints with its bias last (a derivation's views)."""
+    token = _AFFINE.set(True)
+    try:
+        yield
+    finally:
+        _AFFINE.reset(token)
+
+
+def in_affine_order(fn):
+    """``fn`` run within `affine_sums`."""
+    @functools.wraps(fn)
+    def run(*a, **kw):
+        with affine_sums():
+            return fn(*a, **kw)
+    return run
+
+
+def _flat_terms(expr) -> list:
+    out = []
+    for t in expr.args:
+        out.extend(_flat_terms(t) if isinstance(t, sp.Add) else [t])
+    return out
+
+
+def _unsigned(t):
+    return -t if t.could_extract_minus_sign() else t
+
+
+def _symbol_product(t) -> bool:
+    t = _unsigned(t)
+    factors = [a for a in t.args if not a.is_number] if isinstance(t, sp.Mul) else []
+    return len(factors) >= 2 and all(isinstance(a, sp.Symbol) for a in factors)
+
+
+def _bias_last(terms: list) -> list:
+    products = [t for t in terms if _symbol_product(t)]
+    if not products or not all(t.is_number or isinstance(_unsigned(t), sp.Symbol) or t in products for t in terms):
+        return terms
+    inside = set().union(*(p.free_symbols for p in products))
+    moved = [t for t in terms if isinstance(_unsigned(t), sp.Symbol) and _unsigned(t) not in inside]
+    return [t for t in terms if t not in moved] + moved
+
+
+def as_written_sum(expr):
+    """``expr`` (a SymPy Add) with its nested sums opened and an affine form's bias last (see the
+    module); ``expr`` itself when nothing changes."""
+    if not isinstance(expr, sp.Add):
+        return expr
+    terms = _flat_terms(expr)
+    if _AFFINE.get():              # an ε last, √(x.var(axis=0) + 1e−5), as σ² + ε is written
+        terms = _bias_last([t for t in terms if not _tiny(t)]) + [t for t in terms if _tiny(t)]
+    return expr if tuple(terms) == expr.args else sp.Add(*terms, evaluate=False)
+
+
+def _tiny(t) -> bool:
+    return t.is_number and tiny(t) is not None
+
+
+def operands_as_written(defn, user, operands: dict):
+    """A forward-pass line ``defn`` (a sum of the operands' names) with its terms in the order the
+    user's expression ``user`` prints them: a₁ = u₁ + b₁ for w₁·x + b₁, not SymPy's order of the
+    names, b₁ + u₁; a small constant last, u₂ = σ² + 1e−5 (σ² + ε, as the slides write it).
+    ``operands``: {the user's expression of an operand: its name}; a tensor's line (an `Ewise`)
+    likewise. ``defn`` itself where the terms do not match one to one. (A product keeps SymPy's
+    order: the user's (x + y)·z reaches symgrad as z·(x + y), and the slide's f = q·z is that order.)"""
+    from ..frontend.tensor_expr import Ewise
+    inner = defn.expr if isinstance(defn, Ewise) else defn
+    user = user.expr if isinstance(user, Ewise) else user
+    if not isinstance(inner, sp.Add) or not isinstance(user, sp.Add):
+        return defn
+    with affine_sums():
+        terms = as_written_sum(user).args
+    names = [t if t.is_number else operands.get(t) for t in terms]
+    if None in names or len(set(names)) != len(names) or set(names) != set(inner.args):
+        return defn
+    names = [n for n in names if not _tiny(n)] + [n for n in names if _tiny(n)]
+    if list(names) == list(inner.args):
+        return defn
+    out = sp.Add(*names, evaluate=False)
+    return Ewise(out, defn.shape) if isinstance(defn, Ewise) else out
+
+
+def written_terms(e) -> list:
+    """The terms of a line `operands_as_written` wrote, in its order."""
+    from ..frontend.tensor_expr import Ewise
+    return list((e.expr if isinstance(e, Ewise) else e).args)

@@ -1,0 +1,52 @@
+"""A forward line of a sum lists its terms as the user's expression prints them, and the picture
+stacks them so: the three-layer chain's a₁ = w₁·x + b₁ reads u₁ = w₁·x, a₁ = u₁ + b₁, with w₁ and x
+above b₁ — not SymPy's order of the names, a₁ = b₁ + u₁; a batch norm's u₂ = σ² + 1e−5, not
+1e−5 + σ², and its header √(x.var(axis=0) + 1e−5) (symgrad/teaching/sum_order.py
+`operands_as_written`; until 2026-11-30, ninth session). The values are unchanged: sympy.diff's."""
+import sympy as sp
+
+import symgrad as sg
+from test_picture_input_order import _heights
+
+w1, w2, w3, b1, x, y = sp.symbols("w1 w2 w3 b1 x y")
+a1, f1, a2, f2, a3, f3 = sp.symbols("a1 f1 a2 f2 a3 f3")
+AT = {x: 1.0, y: 0.5, w1: 0.3, w2: -0.4, w3: 0.8, b1: 0.1}
+
+
+def _chain():
+    A1 = w1 * x + b1
+    F1 = sg.sigmoid(A1)
+    A2 = w2 * F1
+    F2 = sg.sigmoid(A2)
+    A3 = w3 * F2
+    F3 = sg.sigmoid(A3)
+    names = {a1: A1, f1: F1, a2: A2, f2: F2, a3: A3, f3: F3}
+    return (y - F3) ** 2 / 2, names
+
+
+def test_the_forward_lines_read_as_the_user_wrote_them():
+    L, names = _chain()
+    d = sg.derive(L, [w3, w2, w1, b1], names=names, output_name="L", at=AT)
+    forward = [l.strip().rsplit(" = ", 1)[0] for l in
+               d.render("unicode").split("Forward pass:\n")[1].split("Backward")[0].splitlines()]
+    assert forward[:3] == ["u₁ = w₁·x", "a₁ = u₁ + b₁", "f₁ = σ(a₁)"], forward
+    assert r"a_{1} &= u_{1} + b_{1}" in d.latex()
+    plain = L.replace(lambda e: type(e).__name__ == "sigmoid", lambda e: 1 / (1 + sp.exp(-e.args[0])))
+    for (_, _, value), w in zip(d.steps.gradients, [w3, w2, w1, b1]):
+        assert abs(value - float(sp.diff(plain, w).subs(AT))) < 1e-12
+
+
+def test_the_picture_stacks_them_so():
+    L, names = _chain()
+    ys = _heights(sg.derive(L, [w3, w2, w1, b1], names=names, output_name="L", at=AT).graph().source)
+    assert min(ys["w₁"], ys["x"]) > ys["b₁"], ys
+
+
+def test_a_batch_norms_epsilon_comes_last():
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, g, b, dout = sg.tensor("x", (N, 3)), sg.tensor("gamma", (3,)), sg.tensor("beta", (3,)), sg.tensor("dout", (N, 3))
+    xhat = (x - x.mean(axis=0)) / sp.sqrt(x.var(axis=0) + 1e-5)
+    text = sg.derive(sg.sum((g * xhat + b) * dout), [x, g, b], output_name="L").render("unicode")
+    assert "  u₂ = σ² + 1e−5\n" in text, text
+    assert "√(x.var(axis=0) + 1e−5)" in text.splitlines()[0], text.splitlines()[0]
+    assert "1e−5 + " not in text
