@@ -38,6 +38,7 @@ from .frontend.tensor_likelihoods import gaussian_nll_loss, poisson_nll_loss
 from .frontend.tensor_topk import topk
 from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, ones, swapaxes, tril, triu, zeros
+from .frontend.tensor_arange import arange
 from .frontend.tensor_einsum import einsum
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
@@ -70,9 +71,6 @@ _LAZY = {
 _SPELLED = {
     "cat": "write sg.concat (torch.cat's)", "concatenate": "write sg.concat (NumPy's concatenate)",
     "matmul": "write a @ b", "transpose": "write x.T or x.transpose(axes)",
-    "arange": "a declaration has no constant arrays: for the labels 0..N-1 of a batch (InfoNCE, CLIP) "
-              "use sg.eye(N) as the one-hot target; for other indices declare an integer input, "
-              "sg.tensor(name, shape, integer=True)",
 }
 
 
@@ -101,7 +99,7 @@ __all__ = [
     "gaussian_nll_loss", "poisson_nll_loss",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
+    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "arange", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
