@@ -45,7 +45,7 @@ from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, line
 from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, prelu, relu6
 from .frontend.tensor_shapes import pixel_shuffle, repeat, repeat_interleave, roll, unfold
 from .frontend.layers import MLP, dense, mlp
-from .frontend.masks import dropout
+from .frontend.masks import dropout, dropout1d, dropout2d, dropout3d
 from .frontend.stop_gradient import stop_gradient
 from .teaching.derivation import derive
 
@@ -71,6 +71,14 @@ _LAZY = {
 _SPELLED = {
     "cat": "write sg.concat (torch.cat's)", "concatenate": "write sg.concat (NumPy's concatenate)",
     "matmul": "write a @ b", "transpose": "write x.T or x.transpose(axes)",
+    "grid_sample": "F.grid_sample (sampling at positions read from a tensor, as a spatial transformer does) "
+                   "is not supported; resampling at fixed positions is: sg.interpolate(x, size=..., "
+                   "mode='nearest' | 'linear' | 'bilinear' | 'trilinear'), sg.pixel_shuffle, sg.roll, sg.pad "
+                   "and slicing",
+    "affine_grid": "F.affine_grid and F.grid_sample (a spatial transformer) are not supported; resampling at "
+                   "fixed positions is: sg.interpolate(x, size=..., mode='bilinear'), sg.roll, sg.pad",
+    "alpha_dropout": "not supported; sg.dropout(x, p) (entries) and sg.dropout1d / dropout2d / dropout3d "
+                     "(whole channels) are torch's F.dropout, F.dropout1d, F.dropout2d, F.dropout3d",
 }
 
 
@@ -92,7 +100,7 @@ __all__ = [
     "grad", "derive", "jacobian", "hessian", "numeric",
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
-    "dropout", "gather", "stop_gradient",
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "gather", "stop_gradient",
     "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
     "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1", "pairwise_distance", "cdist",
     "triplet_margin_loss", "topk", "cosine_embedding_loss", "margin_ranking_loss",
