@@ -121,28 +121,14 @@ class Concat(TensorExpr):
 
     @property
     def is_integer_tensor(self):
-        """Indices computed by argmax and stacked (sg.topk's) are integers. A concat of integer inputs
-        is not: the compiled label check (0 … n − 1, symgrad/compiling/batch_kind.py) follows a label
-        input through reshapes and slices but not a concat, so such labels would go unchecked."""
-        parts = self.args[0]
-        return all(_integer_of(x) for x in parts) and not any(_reaches_an_integer_input(x) for x in parts)
+        """A concat of integer tensors — labels (sg.concat([y1, y2]), torch.cat of two batches' labels)
+        or indices computed by argmax and stacked (sg.topk's) — is an integer tensor. (Until the ninth
+        session a concat of label inputs was not: the compiled label check, 0 … n − 1 in
+        symgrad/compiling/batch_kind.py, did not follow a label through a concat; it does now.)"""
+        return all(_integer_of(x) for x in self.args[0])
 
     def _sympystr(self, printer):
         return "concat([%s], axis=%d)" % (", ".join(printer._print(x) for x in self.args[0]), self.axis)
-
-
-def _reaches_an_integer_input(x) -> bool:
-    """An integer input read through integer nodes only (reshaped, sliced, a where of labels), not
-    one that merely feeds a computation whose result is an integer (argmax(E[ids] @ W))."""
-    stack = [x]
-    while stack:
-        e = stack.pop()
-        if isinstance(e, Tensor):
-            if e.is_integer_tensor:
-                return True
-        elif _integer_of(e):
-            stack.extend(a for a in e.args if isinstance(a, TensorExpr))
-    return False
 
 
 @keywords()
