@@ -29,8 +29,8 @@ from .frontend.resize import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive
 from .frontend.tensor_pad import pad
 from .frontend.tensor_norms import batch_norm, cosine_similarity, norm, normalize
 # the losses on tensors take torch's reduction= (and axis=); on matrices they are functions' own
-from .frontend.tensor_losses import (bce, bce_with_logits, binary_cross_entropy_with_logits, hinge, huber,
-                                     kl_div, l1, mse, multi_margin, nll_loss, smooth_l1)
+from .frontend.tensor_losses import (bce, bce_with_logits, binary_cross_entropy, binary_cross_entropy_with_logits,
+                                     hinge, huber, kl_div, l1, mse, multi_margin, nll_loss, smooth_l1)
 from .frontend.tensor_bounds import clip, maximum, minimum
 from .frontend.tensor_pair_losses import (cdist, cosine_embedding_loss, margin_ranking_loss, pairwise_distance,
                                           triplet_margin_loss)
@@ -77,6 +77,11 @@ _SPELLED = {
                    "and slicing",
     "affine_grid": "F.affine_grid and F.grid_sample (a spatial transformer) are not supported; resampling at "
                    "fixed positions is: sg.interpolate(x, size=..., mode='bilinear'), sg.roll, sg.pad",
+    "randn_like": "a declaration draws no noise: declare it as an input, eps = sg.tensor('eps', shape), and "
+                  "give fresh values (np.random.standard_normal) with each batch — a VAE's z = mu + eps * std; "
+                  "sg.dropout and sg.dropout2d draw their masks themselves",
+    "randn": "a declaration draws no noise: declare it as an input (sg.tensor('eps', shape)) and give fresh "
+             "values with each batch; sg.dropout draws its masks itself",
     "alpha_dropout": "not supported; sg.dropout(x, p) (entries) and sg.dropout1d / dropout2d / dropout3d "
                      "(whole channels) are torch's F.dropout, F.dropout1d, F.dropout2d, F.dropout3d",
 }
@@ -112,7 +117,7 @@ __all__ = [
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate", "pad", "batch_norm", "cosine_similarity",
-    "norm", "normalize", "cumsum", "bce_with_logits", "binary_cross_entropy_with_logits", "nll_loss",
+    "norm", "normalize", "cumsum", "bce_with_logits", "binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss",
     "group_norm", "instance_norm", "scaled_dot_product_attention", "glu", "hardsigmoid", "hardswish",
     "logsigmoid", "mish", "prelu", "relu6", "pixel_shuffle", "repeat", "repeat_interleave", "roll", "unfold",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",
