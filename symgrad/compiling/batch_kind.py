@@ -113,11 +113,12 @@ def _label_uses(spec):
 
         def origins(v, lw=lw, ids=ids):
             """(input index or None, ignored value) of each label input v is read from; a concat of
-            labels (sg.concat([y1, y2])) reads each of its parts."""
+            labels (sg.concat([y1, y2])) reads each of its parts, labels taken at indices (y[perm])
+            the labels themselves."""
             e, skip = lw.graph.producer[v.id], None
             while True:
-                if e.prim in (A.reshape_p, A.expand_p, A.permute_p, A.slice_p, R.broadcast_p):
-                    e = lw.graph.producer[e.inputs[0].id]
+                if e.prim in (A.reshape_p, A.expand_p, A.permute_p, A.slice_p, R.broadcast_p, A.take_p):
+                    e = lw.graph.producer[e.inputs[0].id]       # (take: labels y[perm] hold y's values)
                 elif e.prim is A.concat_p:
                     return [(i, skip if s is None else s) for u in e.inputs for i, s in origins(u)]
                 elif skip is None and (skip := ignored_value(e)) is not None:     # (None: still None)

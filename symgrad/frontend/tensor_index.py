@@ -310,6 +310,11 @@ class Take(TensorExpr):
     """take(x, idx, axis): x's slices at the integer indices idx along axis (np.take)."""
 
     @property
+    def is_integer_tensor(self):
+        """Labels taken at indices (mixup's y[perm]) are labels."""
+        return _integer_of(self.args[0])
+
+    @property
     def axis(self):
         return int(self.args[2])
 
