@@ -37,6 +37,7 @@ class Arange(T.TensorExpr):
 
     _data = ()                  # n is a size, not data: no free symbol
     is_integer_tensor = True
+    is_number = False           # (SymPy's default, all args numbers: arange(6) would be lowered as a scalar)
 
     @property
     def n(self):

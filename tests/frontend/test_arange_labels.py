@@ -114,3 +114,14 @@ def test_the_text_reads_eye_and_arange_as_constants():
     assert parse_expr("eye(3, 4)", symbols=[S, N]) == sg.eye(3, 4)
     with pytest.raises(sg.ParseError):
         parse_expr("eye(N, 3, 2)", symbols=[S, N])
+
+
+def test_arange_in_arithmetic_compiles():
+    """arange(n) read as its values inside an elementwise body (it was taken for a number, as SymPy
+    calls an expression of numbers, and printed into the generated code as 'arange(6)')."""
+    x, w = sg.tensor("x", (N, 6)), sg.tensor("w", (6,))
+    loss = sg.sum(sg.relu(1 - abs(x * w - sg.arange(6))))
+    prog = sg.compile(loss, [w], [x], dtype="float64")
+    xv = np.random.default_rng(0).uniform(0, 6, size=(3, 6))
+    want = np.maximum(0, 1 - np.abs(xv - np.arange(6))).sum()
+    assert abs(prog.loss({"w": np.ones(6)}, {"x": xv}) - want) < 1e-12
