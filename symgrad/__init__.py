@@ -39,6 +39,7 @@ from .frontend.tensor_topk import topk
 from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, ones, swapaxes, tril, triu, zeros
 from .frontend.tensor_arange import arange
+from .frontend.grid_sample import affine_grid, grid_sample
 from .frontend.tensor_einsum import einsum
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
@@ -71,12 +72,6 @@ _LAZY = {
 _SPELLED = {
     "cat": "write sg.concat (torch.cat's)", "concatenate": "write sg.concat (NumPy's concatenate)",
     "matmul": "write a @ b", "transpose": "write x.T or x.transpose(axes)",
-    "grid_sample": "F.grid_sample (sampling at positions read from a tensor, as a spatial transformer does) "
-                   "is not supported; resampling at fixed positions is: sg.interpolate(x, size=..., "
-                   "mode='nearest' | 'linear' | 'bilinear' | 'trilinear'), sg.pixel_shuffle, sg.roll, sg.pad "
-                   "and slicing",
-    "affine_grid": "F.affine_grid and F.grid_sample (a spatial transformer) are not supported; resampling at "
-                   "fixed positions is: sg.interpolate(x, size=..., mode='bilinear'), sg.roll, sg.pad",
     "randn_like": "a declaration draws no noise: declare it as an input, eps = sg.tensor('eps', shape), and "
                   "give fresh values (np.random.standard_normal) with each batch — a VAE's z = mu + eps * std; "
                   "sg.dropout and sg.dropout2d draw their masks themselves",
@@ -112,7 +107,7 @@ __all__ = [
     "gaussian_nll_loss", "poisson_nll_loss",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "arange", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
+    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "arange", "grid_sample", "affine_grid", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",

@@ -73,6 +73,6 @@ def test_shapes_eval_mode_and_refusals():
         sg.dropout2d(x4, 1.0)
 
 
-def test_grid_sample_is_refused_by_name():
-    with pytest.raises(AttributeError, match=r"grid_sample .*not supported.*sg\.interpolate"):
-        sg.grid_sample
+def test_alpha_dropout_is_refused_by_name():
+    with pytest.raises(AttributeError, match=r"alpha_dropout.*not supported.*dropout2d"):
+        sg.alpha_dropout
