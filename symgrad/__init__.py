@@ -40,6 +40,10 @@ from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, ones, swapaxes, tril, triu, zeros
 from .frontend.tensor_arange import arange
 from .frontend.grid_sample import affine_grid, grid_sample
+from .frontend.torch_functional import (bilinear, celu, channel_shuffle, hardshrink, hinge_embedding_loss, huber_loss,
+                                        l1_loss, mse_loss, multi_margin_loss, multilabel_soft_margin_loss,
+                                        pixel_unshuffle, smooth_l1_loss, soft_margin_loss, softmin, softshrink,
+                                        tanhshrink, threshold)
 from .frontend.tensor_einsum import einsum
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
@@ -107,7 +111,10 @@ __all__ = [
     "gaussian_nll_loss", "poisson_nll_loss",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "arange", "grid_sample", "affine_grid", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
+    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "arange", "grid_sample", "affine_grid",
+    "bilinear", "celu", "channel_shuffle", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "pixel_unshuffle", "smooth_l1_loss", "soft_margin_loss",
+    "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
