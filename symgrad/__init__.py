@@ -81,6 +81,16 @@ _SPELLED = {
                   "sg.dropout and sg.dropout2d draw their masks themselves",
     "randn": "a declaration draws no noise: declare it as an input (sg.tensor('eps', shape)) and give fresh "
              "values with each batch; sg.dropout draws its masks itself",
+    "embedding_bag": "F.embedding_bag(ids, E, mode='mean') is sg.embedding(E, ids).mean(axis=1) ('sum': .sum(axis=1), "
+                     "'max': .max(axis=1)); per_sample_weights: multiply by them before the sum",
+    "gumbel_softmax": "a declaration draws no noise: declare the Gumbel noise g as an input (-log(-log(u)), u uniform, "
+                      "given with each batch) and write sg.softmax((logits + g) / tau, axis=-1)",
+    "ctc_loss": "F.ctc_loss is not supported (its alignment sum is a dynamic program over the labels); "
+                "cross_entropy with ignore_index= is, for aligned targets",
+    "conv3d": "not supported: sg.conv1d and sg.conv2d are (and sg.interpolate(mode='trilinear'), sg.dropout3d)",
+    "conv_transpose3d": "not supported: sg.conv_transpose1d and sg.conv_transpose2d are",
+    "max_pool3d": "not supported: sg.max_pool1d and sg.max_pool2d are",
+    "avg_pool3d": "not supported: sg.avg_pool1d and sg.avg_pool2d are",
     "alpha_dropout": "not supported; sg.dropout(x, p) (entries) and sg.dropout1d / dropout2d / dropout3d "
                      "(whole channels) are torch's F.dropout, F.dropout1d, F.dropout2d, F.dropout3d",
 }

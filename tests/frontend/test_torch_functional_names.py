@@ -88,3 +88,12 @@ def test_bilinear_and_multi_margin_loss():
                                                                 margin=0.5)), rng)
     with pytest.raises(sg.ArgumentError, match="p=2 is not supported"):
         sg.multi_margin_loss(x1, y, p=2)
+
+
+@pytest.mark.parametrize("name, said", [("ctc_loss", "not supported"), ("conv3d", r"sg\.conv2d are"),
+                                        ("embedding_bag", r"sg\.embedding\(E, ids\)\.mean\(axis=1\)"),
+                                        ("gumbel_softmax", "Gumbel noise g as an input"),
+                                        ("max_pool3d", r"sg\.max_pool2d are")])
+def test_torch_names_without_a_symgrad_one_say_what_to_write(name, said):
+    with pytest.raises(AttributeError, match=said):
+        getattr(sg, name)
