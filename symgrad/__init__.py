@@ -40,7 +40,7 @@ from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, ones, swapaxes, tril, triu, zeros
 from .frontend.tensor_arange import arange
 from .frontend.grid_sample import affine_grid, grid_sample
-from .frontend.torch_functional import (bilinear, celu, channel_shuffle, hardshrink, hinge_embedding_loss, huber_loss,
+from .frontend.torch_functional import (bilinear, celu, channel_shuffle, flatten, hardshrink, hinge_embedding_loss, huber_loss,
                                         l1_loss, mse_loss, multi_margin_loss, multilabel_soft_margin_loss,
                                         pixel_unshuffle, smooth_l1_loss, soft_margin_loss, softmin, softshrink,
                                         tanhshrink, threshold)
@@ -75,7 +75,9 @@ _LAZY = {
 # other libraries' names for what symgrad spells otherwise: said in the AttributeError
 _SPELLED = {
     "cat": "write sg.concat (torch.cat's)", "concatenate": "write sg.concat (NumPy's concatenate)",
-    "matmul": "write a @ b", "transpose": "write x.T or x.transpose(axes)",
+    "amax": "write x.amax(dim=1) (torch's method) or sg.max(x, axis=1)",
+    "amin": "write x.amin(dim=1) or sg.min(x, axis=1)",
+    "matmul": "write a @ b", "bmm": "write a @ b (batched over the leading axes)", "mm": "write a @ b", "transpose": "write x.T or x.transpose(axes)",
     "randn_like": "a declaration draws no noise: declare it as an input, eps = sg.tensor('eps', shape), and "
                   "give fresh values (np.random.standard_normal) with each batch — a VAE's z = mu + eps * std; "
                   "sg.dropout and sg.dropout2d draw their masks themselves",
@@ -122,7 +124,7 @@ __all__ = [
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
     "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "arange", "grid_sample", "affine_grid",
-    "bilinear", "celu", "channel_shuffle", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
+    "bilinear", "celu", "channel_shuffle", "flatten", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "pixel_unshuffle", "smooth_l1_loss", "soft_margin_loss",
     "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",

@@ -596,8 +596,18 @@ class TensorExpr(TorchMethods, Expr):
         """x.clamp(min, max), torch's spelling of x.clip(lo, hi)."""
         return BY_LATER_MODULES["clip"](self, min, max)
 
-    def argmax(self, axis=-1):
-        return BY_LATER_MODULES["argmax"](self, axis)
+    def argmax(self, axis=-1, *, dim=None, keepdim=False):
+        """NumPy's ``x.argmax(axis)``, torch's ``x.argmax(dim, keepdim)``: the first arg-max, an
+        integer tensor."""
+        ax = torch_reduce_names("argmax", None if dim is not None and axis == -1 else axis, False, dim, None)[0]
+        out = BY_LATER_MODULES["argmax"](self, ax)
+        if keepdim is not False:
+            if not isinstance(keepdim, bool):
+                raise ArgumentError(f"argmax: keepdim= must be True or False, got {keepdim!r}")
+            s = list(out.shape)
+            s.insert(normalize_axis(ax, self.ndim, "argmax", self), 1)
+            out = BY_LATER_MODULES["reshape"](out, s)
+        return out
 
     def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's names
         """torch's ``x.topk(k, dim)``: ``sg.topk`` (`symgrad.frontend.tensor_topk`), (values, indices)."""

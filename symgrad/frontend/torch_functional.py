@@ -27,7 +27,8 @@ from .tensor_softmax import reduce_loss, softmax
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "soft_margin_loss",
            "multilabel_soft_margin_loss", "hinge_embedding_loss", "multi_margin_loss", "celu", "softshrink",
-           "hardshrink", "tanhshrink", "threshold", "softmin", "pixel_unshuffle", "channel_shuffle", "bilinear"]
+           "hardshrink", "tanhshrink", "threshold", "softmin", "pixel_unshuffle", "channel_shuffle", "bilinear",
+           "flatten"]
 
 
 def _number(v, who, what, positive=False):
@@ -140,6 +141,12 @@ def softmin(x, dim=None, *, axis=None):
 
 
 # -- shapes and a bilinear form ---------------------------------------------------------------------
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """torch.flatten(x, start_dim=0, end_dim=-1) — torchvision's ``x = torch.flatten(x, 1)`` before
+    the classifier: ``x.flatten(start_dim, end_dim)``."""
+    return T._tensor_arg(x, "flatten").flatten(start_dim, end_dim)
+
 
 def pixel_unshuffle(x, downscale_factor):
     """F.pixel_unshuffle(x, r): (N, C, H·r, W·r) → (N, C·r², H, W), the inverse of pixel_shuffle."""
