@@ -29,8 +29,8 @@ from .frontend.resize import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive
 from .frontend.tensor_pad import pad
 from .frontend.tensor_norms import batch_norm, cosine_similarity, norm, normalize
 # the losses on tensors take torch's reduction= (and axis=); on matrices they are functions' own
-from .frontend.tensor_losses import (bce, bce_with_logits, binary_cross_entropy_with_logits, hinge, huber,
-                                     kl_div, l1, mse, multi_margin, nll_loss, smooth_l1)
+from .frontend.tensor_losses import (bce, bce_with_logits, binary_cross_entropy, binary_cross_entropy_with_logits,
+                                     hinge, huber, kl_div, l1, mse, multi_margin, nll_loss, smooth_l1)
 from .frontend.tensor_bounds import clip, maximum, minimum
 from .frontend.tensor_pair_losses import (cdist, cosine_embedding_loss, margin_ranking_loss, pairwise_distance,
                                           triplet_margin_loss)
@@ -38,13 +38,19 @@ from .frontend.tensor_likelihoods import gaussian_nll_loss, poisson_nll_loss
 from .frontend.tensor_topk import topk
 from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, ones, swapaxes, tril, triu, zeros
+from .frontend.tensor_arange import arange
+from .frontend.grid_sample import affine_grid, grid_sample
+from .frontend.torch_functional import (bilinear, celu, channel_shuffle, flatten, hardshrink, hinge_embedding_loss, huber_loss,
+                                        l1_loss, mse_loss, multi_margin_loss, multilabel_soft_margin_loss,
+                                        pixel_unshuffle, smooth_l1_loss, soft_margin_loss, softmin, softshrink,
+                                        tanhshrink, threshold)
 from .frontend.tensor_einsum import einsum
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
 from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, prelu, relu6
 from .frontend.tensor_shapes import pixel_shuffle, repeat, repeat_interleave, roll, unfold
 from .frontend.layers import MLP, dense, mlp
-from .frontend.masks import dropout
+from .frontend.masks import dropout, dropout1d, dropout2d, dropout3d
 from .frontend.stop_gradient import stop_gradient
 from .teaching.derivation import derive
 
@@ -69,10 +75,26 @@ _LAZY = {
 # other libraries' names for what symgrad spells otherwise: said in the AttributeError
 _SPELLED = {
     "cat": "write sg.concat (torch.cat's)", "concatenate": "write sg.concat (NumPy's concatenate)",
-    "matmul": "write a @ b", "transpose": "write x.T or x.transpose(axes)",
-    "arange": "a declaration has no constant arrays: for the labels 0..N-1 of a batch (InfoNCE, CLIP) "
-              "use sg.eye(N) as the one-hot target; for other indices declare an integer input, "
-              "sg.tensor(name, shape, integer=True)",
+    "amax": "write x.amax(dim=1) (torch's method) or sg.max(x, axis=1)",
+    "amin": "write x.amin(dim=1) or sg.min(x, axis=1)",
+    "matmul": "write a @ b", "bmm": "write a @ b (batched over the leading axes)", "mm": "write a @ b", "transpose": "write x.T or x.transpose(axes)",
+    "randn_like": "a declaration draws no noise: declare it as an input, eps = sg.tensor('eps', shape), and "
+                  "give fresh values (np.random.standard_normal) with each batch — a VAE's z = mu + eps * std; "
+                  "sg.dropout and sg.dropout2d draw their masks themselves",
+    "randn": "a declaration draws no noise: declare it as an input (sg.tensor('eps', shape)) and give fresh "
+             "values with each batch; sg.dropout draws its masks itself",
+    "embedding_bag": "F.embedding_bag(ids, E, mode='mean') is sg.embedding(E, ids).mean(axis=1) ('sum': .sum(axis=1), "
+                     "'max': .max(axis=1)); per_sample_weights: multiply by them before the sum",
+    "gumbel_softmax": "a declaration draws no noise: declare the Gumbel noise g as an input (-log(-log(u)), u uniform, "
+                      "given with each batch) and write sg.softmax((logits + g) / tau, axis=-1)",
+    "ctc_loss": "F.ctc_loss is not supported (its alignment sum is a dynamic program over the labels); "
+                "cross_entropy with ignore_index= is, for aligned targets",
+    "conv3d": "not supported: sg.conv1d and sg.conv2d are (and sg.interpolate(mode='trilinear'), sg.dropout3d)",
+    "conv_transpose3d": "not supported: sg.conv_transpose1d and sg.conv_transpose2d are",
+    "max_pool3d": "not supported: sg.max_pool1d and sg.max_pool2d are",
+    "avg_pool3d": "not supported: sg.avg_pool1d and sg.avg_pool2d are",
+    "alpha_dropout": "not supported; sg.dropout(x, p) (entries) and sg.dropout1d / dropout2d / dropout3d "
+                     "(whole channels) are torch's F.dropout, F.dropout1d, F.dropout2d, F.dropout3d",
 }
 
 
@@ -94,19 +116,22 @@ __all__ = [
     "grad", "derive", "jacobian", "hessian", "numeric",
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
-    "dropout", "gather", "stop_gradient",
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "gather", "stop_gradient",
     "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
     "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1", "pairwise_distance", "cdist",
     "triplet_margin_loss", "topk", "cosine_embedding_loss", "margin_ranking_loss",
     "gaussian_nll_loss", "poisson_nll_loss",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
+    "take_along_axis", "embedding", "broadcast", "tril", "triu", "ones", "zeros", "eye", "arange", "grid_sample", "affine_grid",
+    "bilinear", "celu", "channel_shuffle", "flatten", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "pixel_unshuffle", "smooth_l1_loss", "soft_margin_loss",
+    "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate", "pad", "batch_norm", "cosine_similarity",
-    "norm", "normalize", "cumsum", "bce_with_logits", "binary_cross_entropy_with_logits", "nll_loss",
+    "norm", "normalize", "cumsum", "bce_with_logits", "binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss",
     "group_norm", "instance_norm", "scaled_dot_product_attention", "glu", "hardsigmoid", "hardswish",
     "logsigmoid", "mish", "prelu", "relu6", "pixel_shuffle", "repeat", "repeat_interleave", "roll", "unfold",
     "AxisError", "BroadcastError", "ReshapeError", "MixedArrayError", "IntegerTensorError",

@@ -111,27 +111,33 @@ def _label_uses(spec):
     for lw in (spec.train, spec.eval):
         ids = {vid: i for i, vid in enumerate(lw.inputs) if vid is not None}
 
-        def origin(v, lw=lw, ids=ids):
+        def origins(v, lw=lw, ids=ids):
+            """(input index or None, ignored value) of each label input v is read from; a concat of
+            labels (sg.concat([y1, y2])) reads each of its parts, labels taken at indices (y[perm])
+            the labels themselves."""
             e, skip = lw.graph.producer[v.id], None
             while True:
-                if e.prim in (A.reshape_p, A.expand_p, A.permute_p, A.slice_p, R.broadcast_p):
-                    e = lw.graph.producer[e.inputs[0].id]
+                if e.prim in (A.reshape_p, A.expand_p, A.permute_p, A.slice_p, R.broadcast_p, A.take_p):
+                    e = lw.graph.producer[e.inputs[0].id]       # (take: labels y[perm] hold y's values)
+                elif e.prim is A.concat_p:
+                    return [(i, skip if s is None else s) for u in e.inputs for i, s in origins(u)]
                 elif skip is None and (skip := ignored_value(e)) is not None:     # (None: still None)
                     e = lw.graph.producer[e.inputs[0].id]
                 else:
-                    return ids.get(e.out.id), skip
+                    return [(ids.get(e.out.id), skip)]
 
         for e in lw.graph.eqns:
             if e.prim is A.one_hot_p:
-                (i, skip), n = origin(e.inputs[0]), e.params[0]
+                found, n = origins(e.inputs[0]), e.params[0]
             elif e.prim is A.take_p:
-                (i, skip), n = origin(e.inputs[1]), e.inputs[0].shape[e.params[0]]
+                found, n = origins(e.inputs[1]), e.inputs[0].shape[e.params[0]]
             elif e.prim is A.scatter_add_p:
-                (i, skip), n = origin(e.inputs[1]), e.params[1]
+                found, n = origins(e.inputs[1]), e.params[1]
             else:
                 continue
-            if i is not None:
-                yield i, n, skip
+            for i, skip in found:
+                if i is not None:
+                    yield i, n, skip
 
 
 def ignored_label_values(spec) -> dict:

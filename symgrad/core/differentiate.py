@@ -24,6 +24,7 @@ from .lower import Lowering, as_maps
 from .ones_matrix import show_ones
 from .policy import DEFAULT, Subgradients, check_policy
 from .reverse import backward
+from .stable_logs import log_softmax_rewrite
 from .tensor_jacobian import is_tensor_case, tensor_hessian, tensor_jacobian
 from .to_sympy import Named, StraightLine, SympyBuilder, named_form, straight_line
 
@@ -150,6 +151,8 @@ def _reverse(what: str, f, wrt, mode: str, policy: Subgradients):
     low = Lowering(graph, params=flat)
     f = as_maps(as_expr(f, "f", symbols=flat))   # text is parsed, never evaluated; applyfunc as f(M)
     out = _scalar_output(graph, low(f), f)
+    if what == "grad":          # log(softmax(z)) as log_softmax(z): finite where torch's is (sg.derive
+        out = log_softmax_rewrite(graph, [out])[0]    # keeps the softmax the user wrote, to teach it)
     wrt_vars = [low.leaf(w) for w in flat]
     steps: list[Step] = []
     if mode == "reverse":

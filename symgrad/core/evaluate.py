@@ -123,6 +123,8 @@ def numeric(expr, values: Mapping):
     """Evaluate a SymPy expression (scalar or matrix, symgrad's own nodes included) at ``values``
     by lowering it: the same path as the compiler, so it needs no explicit-matrix algebra."""
     from .lower import lower
+    from .stable_logs import log_softmax_rewrite
     known = [k for k in values if isinstance(k, sp.Basic)] if isinstance(values, Mapping) else []
     graph, low, out = lower(as_expr(expr, "expr", symbols=known))
+    (out,) = log_softmax_rewrite(graph, [out])      # log(softmax(z)) finite, as log_softmax(z)
     return evaluate(graph, [out], values)[0]

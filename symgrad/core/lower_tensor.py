@@ -18,6 +18,7 @@ from ..errors import UnsupportedError
 from ..frontend import tensor as T
 from ..frontend.functions import clip as Clip
 from ..frontend import tensor_softmax as TS
+from ..frontend.tensor_arange import Arange
 from .ir import Graph, Var
 
 _on, _Handler = L._on, L._Handler
@@ -222,6 +223,9 @@ def _piecewise(low, e, args):
 
 _on(sp.Piecewise)(_Handler(_piecewise_children, _piecewise))
 _on(T.OneHot)(_Handler(lambda low, e: (e.args[0],), lambda low, e, a: A.one_hot(low.graph, a[0], e.n, e.axis)))
+# arange(n), where no consumer made it a slice or an eye: the running count of ones (its values as reals,
+# as every integer in the IR: argmax's, one_hot's and take's indices are read as whole numbers)
+_on(Arange)(_Handler(lambda low, e: (e.counted(),), lambda low, e, a: a[0]))
 _on(T.ArgMax)(_Handler(lambda low, e: (e.args[0],), lambda low, e, a: A.argmax(low.graph, a[0], int(e.args[1]))))
 _on(T.Take)(_Handler(lambda low, e: e.args[:2], lambda low, e, a: A.take(low.graph, a[0], a[1], e.axis)))
 _on(T.ScatterAdd)(_Handler(lambda low, e: e.args[:2], lambda low, e, a: A.scatter_add(

@@ -22,10 +22,12 @@ summed. Constant scalars are folded into ewise bodies, so ``2*x`` is one equatio
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
 from ..errors import ShapeError, UnsupportedError
 from ..frontend.functions import Gather, LogSoftmax, LogSumExp, Softmax, Total, leaky_relu, relu
@@ -327,9 +329,22 @@ def _ewise_jvp(graph: Graph, eqn: Eqn, tangents):
     return add_n(graph, terms, shape)
 
 
+class _ExactFloats(NumPyPrinter):
+    """NumPy's printer with each float constant printed as Python's repr (17 significant digits where
+    needed), not SymPy's 15: torch.finfo(torch.float64).min printed as -1.79769313486232e+308 is
+    past the largest double, so it read as -inf (HF's additive attention mask became NaN), and 1/3
+    lost its last digits."""
+
+    def _print_Float(self, expr):
+        v = float(expr)
+        return repr(v) if math.isfinite(v) else super()._print_Float(expr)
+
+
 @lru_cache(maxsize=None)
 def _lambdified(body: sp.Expr, n: int):
-    return sp.lambdify(placeholders(n), body, modules="numpy")
+    printer = _ExactFloats({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                            "user_functions": {}})
+    return sp.lambdify(placeholders(n), body, modules="numpy", printer=printer)
 
 
 def _ewise_impl(args, params):

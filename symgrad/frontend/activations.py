@@ -109,8 +109,15 @@ class leaky_relu(_Activation):
 
     nargs = (1, 2)
 
-    def __new__(cls, x, alpha=sp.Rational(1, 100), **options):
-        return super().__new__(cls, x, as_expr(alpha, "alpha"), **options)
+    def __new__(cls, x, alpha=None, negative_slope=None, inplace=False, **options):
+        # torch's F.leaky_relu(x, negative_slope=0.01, inplace=False): the same α (inplace changes
+        # nothing in a declaration)
+        if alpha is not None and negative_slope is not None:
+            raise ArgumentError("leaky_relu: give alpha or torch's negative_slope=, not both")
+        if not isinstance(inplace, bool):
+            raise ArgumentError(f"leaky_relu: inplace= must be True or False, got {inplace!r}")
+        slope = alpha if alpha is not None else negative_slope if negative_slope is not None else sp.Rational(1, 100)
+        return super().__new__(cls, x, as_expr(slope, "alpha"), **options)
 
     @classmethod
     def eval(cls, x, alpha):

@@ -458,7 +458,8 @@ def _avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_
     return pooled * sp.Rational(size, int(divisor_override))       # the window's sum / divisor_override
 
 
-def max_pool2d(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool2d(x, kernel=None, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False, *,
+               kernel_size=None):
     """Max pooling over (N, C, H, W), as ``torch.nn.functional.max_pool2d``; stride defaults to the
     kernel. Its gradient goes to the first arg-max of each window (row-major order in the window).
     torch's other keywords are accepted at their defaults (dilation=1, return_indices=False), and
@@ -469,11 +470,12 @@ def max_pool2d(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, r
     max_pool2d(x, 2, stride=(2, 1))
     """
     _max_pool_options("max_pool2d", dilation, return_indices, 2)
+    kernel = _kernel_arg(kernel, kernel_size, "max_pool2d")
     return _pool(MaxPool, x, kernel, stride, padding, 2, "max_pool2d", ceil_mode)
 
 
-def avg_pool2d(x, kernel, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(x, kernel=None, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None, *, kernel_size=None):
     """Average pooling over (N, C, H, W), as ``torch.nn.functional.avg_pool2d`` (the padded zeros
     count in the average). count_include_pad=False is accepted without padding, ceil_mode=True where
     the windows tile the input exactly, and divisor_override as torch's.
@@ -482,19 +484,32 @@ def avg_pool2d(x, kernel, stride=None, padding=0, ceil_mode=False, count_include
     >>> sg.avg_pool2d(sg.tensor("x", (2, 3, 8, 6)), 2).shape
     (2, 3, 4, 3)
     """
-    return _avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, 2,
-                     "avg_pool2d")
+    return _avg_pool(x, _kernel_arg(kernel, kernel_size, "avg_pool2d"), stride, padding, ceil_mode,
+                     count_include_pad, divisor_override, 2, "avg_pool2d")
 
 
-def max_pool1d(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool1d(x, kernel=None, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False, *,
+               kernel_size=None):
     """Max pooling over (N, C, L): see `max_pool2d`."""
     _max_pool_options("max_pool1d", dilation, return_indices, 1)
+    kernel = _kernel_arg(kernel, kernel_size, "max_pool1d")
     return _pool(MaxPool, x, kernel, stride, padding, 1, "max_pool1d", ceil_mode)
 
 
-def avg_pool1d(x, kernel, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool1d(x, kernel=None, stride=None, padding=0, ceil_mode=False, count_include_pad=True, *,
+               kernel_size=None):
     """Average pooling over (N, C, L): see `avg_pool2d`."""
-    return _avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
+    return _avg_pool(x, _kernel_arg(kernel, kernel_size, "avg_pool1d"), stride, padding, ceil_mode,
+                     count_include_pad, None, 1, "avg_pool1d")
+
+
+def _kernel_arg(kernel, kernel_size, who):
+    """The pool's kernel, positionally or as torch's keyword ``kernel_size=`` (F.max_pool2d(x,
+    kernel_size=2)), once."""
+    if (kernel is None) == (kernel_size is None):
+        raise ArgumentError(f"{who}: give the kernel size once, positionally or as kernel_size= "
+                            f"({who}(x, 2) or {who}(x, kernel_size=2))")
+    return kernel if kernel is not None else kernel_size
 
 
 def flip(x, axes=None, *, axis=None, dims=None):

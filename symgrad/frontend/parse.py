@@ -60,6 +60,7 @@ import ast
 import math
 from typing import Iterable, Mapping
 
+import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
@@ -174,6 +175,8 @@ def as_expr(obj, what: str = "the expression", symbols: Mapping | Iterable = ())
             raise UnsafeInputError(f"{what}: bytes are not an expression; pass a str or a SymPy "
                                    f"expression")
         return parse_expr(obj, symbols=symbols, what=what)
+    if _is_arange(obj) and "arange" in _CONSTRUCTORS:   # torch.arange(4), np.arange(4): sg.arange(4)
+        return _CONSTRUCTORS["arange"][0]((len(obj),))      # (registered by tensor_arange.py)
     if _is_torch_tensor(obj):         # x * torch.ones(4): SymPy would fail on float() of it, unclearly
         shape = tuple(obj.shape)
         raise UnsupportedError(
@@ -195,6 +198,18 @@ def _is_torch_tensor(obj) -> bool:
     """A torch.Tensor of one axis or more, known without importing torch (a 0-d one is its number)."""
     return ((type(obj).__module__ or "").split(".")[0] == "torch" and callable(getattr(obj, "dim", None))
             and obj.dim() > 0)
+
+
+def _is_arange(obj) -> bool:
+    """A 1-D integer NumPy array or torch tensor holding 0, 1, …, n − 1 (``torch.arange(n)``): the
+    same values as ``sg.arange(n)``, so it is read as that (any other constant array is refused)."""
+    if not (isinstance(obj, np.ndarray) or _is_torch_tensor(obj)) or obj.ndim != 1 or not len(obj):
+        return False
+    dtype = str(obj.dtype)
+    if not any(k in dtype for k in ("int", "uint")) or len(obj) > 10**7:
+        return False
+    values = obj.tolist()
+    return values == list(range(len(values)))
 
 
 def _holds_text(obj, depth=0) -> bool:
@@ -520,7 +535,10 @@ class _Builder(TensorCalls):
             raise self.refuse(f"the call {self.seg(node)!r} is not allowed: functions are called by "
                               f"their bare name, as in exp(x)")
         n = self.name(node.func)
-        if n in _CONSTRUCTORS:
+        # eye(N) and arange(N) are tensors' (NumPy's names); in a text of matrices eye(3) stays the
+        # "did you mean 'Identity'" below (a matrix would not mix with a tensor eye)
+        if n in _CONSTRUCTORS and (n not in ("eye", "arange")
+                                   or any(_is_tensor(v) for v in self.declared.values())):
             return self.constructor_call(node, n)
         if n in _CALL_BOUNDS and "clip" in _TENSOR_CALLS:
             return self.clip_call(node, n)

@@ -411,6 +411,46 @@ class TensorExpr(TorchMethods, Expr):
             return self.shape
         return self.shape[normalize_axis(dim, self.ndim, "size", self)]
 
+    # -- len(x), iter(x), bool(x), np.asarray(x): Python's protocols on a declaration -------------
+    def __len__(self):
+        """``len(x)`` is the first axis' length when it is a number, as NumPy's and torch's; of a
+        symbolic one (N) no Python int exists, so it is an `ArgumentError` naming ``x.shape[0]``."""
+        if not self.shape:
+            raise ArgumentError(f"len({self}) of a 0-d tensor (shape ()): it has no first axis, as "
+                                f"torch's and NumPy's 0-d arrays; x.shape is ()")
+        d = self.shape[0]
+        if isinstance(d, int):
+            return d
+        raise ArgumentError(f"len({self}): its first axis has the symbolic size {d}, which is not a "
+                            f"Python int until run time; write {self}.shape[0] (or .size(0)), the "
+                            f"SymPy size {d}, which works in shapes and formulas (x.reshape({d}, -1), "
+                            f"s.sum() / {d})")
+
+    def __iter__(self):
+        """``for row in x`` / ``a, b = x``: x[0], x[1], … over a first axis of a fixed size (torch's
+        iteration over dim 0); a symbolic one has no end (it was an endless loop)."""
+        d = self.shape[0] if self.shape else None
+        if self.shape and not isinstance(d, int):
+            raise ArgumentError(f"iterating over {self} (for row in x, a, b = x, list(x)): its first axis has "
+                                f"the symbolic size {d}, so the loop has no end; write the operation over "
+                                f"the axis (x.sum(axis=0), x @ W), or index rows x[i] or slices x[:k]")
+        if not self.shape:
+            raise ArgumentError(f"iterating over {self}, a 0-d tensor (shape ()): it has no first axis, "
+                                f"as torch's and NumPy's 0-d arrays")
+        return (self[i] for i in range(d))
+
+    def __bool__(self):
+        # defined because __len__ is: Python would otherwise take len(x) == 0 for falsity, and
+        # raise for a symbolic first axis; an expression is true, as any SymPy expression
+        return True
+
+    def __array__(self, dtype=None, copy=None):
+        # np.asarray(x): the expression as a 0-d object array, as before __len__ existed (NumPy
+        # would otherwise read x as a sequence of x[0], x[1], ... since it has __len__ now)
+        out = np.empty((), dtype=object)
+        out[()] = self
+        return out if dtype is None else out.astype(dtype)
+
     def flatten(self, start_dim=0, end_dim=-1):
         """torch's ``x.flatten(start_dim, end_dim)``: the axes start_dim … end_dim merged into one
         (``x.flatten(1)`` of an (N, C, H, W) map is ``x.reshape(N, C*H*W)``)."""
@@ -556,8 +596,18 @@ class TensorExpr(TorchMethods, Expr):
         """x.clamp(min, max), torch's spelling of x.clip(lo, hi)."""
         return BY_LATER_MODULES["clip"](self, min, max)
 
-    def argmax(self, axis=-1):
-        return BY_LATER_MODULES["argmax"](self, axis)
+    def argmax(self, axis=-1, *, dim=None, keepdim=False):
+        """NumPy's ``x.argmax(axis)``, torch's ``x.argmax(dim, keepdim)``: the first arg-max, an
+        integer tensor."""
+        ax = torch_reduce_names("argmax", None if dim is not None and axis == -1 else axis, False, dim, None)[0]
+        out = BY_LATER_MODULES["argmax"](self, ax)
+        if keepdim is not False:
+            if not isinstance(keepdim, bool):
+                raise ArgumentError(f"argmax: keepdim= must be True or False, got {keepdim!r}")
+            s = list(out.shape)
+            s.insert(normalize_axis(ax, self.ndim, "argmax", self), 1)
+            out = BY_LATER_MODULES["reshape"](out, s)
+        return out
 
     def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's names
         """torch's ``x.topk(k, dim)``: ``sg.topk`` (`symgrad.frontend.tensor_topk`), (values, indices)."""

@@ -15,6 +15,7 @@ import sympy as sp
 from sympy import Tuple
 
 from .array_refusal import numpy_array_refusal
+from .parse import _is_arange
 from ..errors import ArgumentError, AxisError, IntegerTensorError, ShapeError
 from .tensor_expr import (BY_LATER_MODULES, as_expr, as_tensor, broadcast_shapes, _dim, dims_equal, fmt, _integer_of,
                           is_tensor_expr, normalize_axis, _paren, shape_of, Tensor, _tensor_arg, TensorExpr,
@@ -120,6 +121,8 @@ def index(x, key):
     """x[key] with integers, slices with steps, ``None`` (a new axis), ``...``, or an integer
     tensor on the first axis (``W[idx]`` = ``sg.take(W, idx, 0)``)."""
     x = _tensor_arg(x, "indexing")
+    if _is_arange(key):                          # E[torch.arange(T)]: sg.arange(T), positions
+        key = as_expr(key)
     if is_tensor_expr(key) and _integer_of(key):
         return take(x, key, 0)
     _refuse_masks(x, key)
@@ -293,11 +296,23 @@ def one_hot(y, n=None, axis=-1, *, num_classes=None):
     n = _dim(n)
     if isinstance(n, int) and not 1 <= n <= MAX_CLASSES:      # the encoding is dense: n columns per label
         raise ArgumentError(f"one_hot: the number of classes n must be an integer in 1 … {MAX_CLASSES}, got {n}")
-    return OneHot(y, as_expr(n), sp.Integer(ax))
+    return _of_arange("one_hot", y, n, ax) or OneHot(y, as_expr(n), sp.Integer(ax))
+
+
+def _of_arange(what, *args):
+    """The simpler operation an index sg.arange(m) makes of take / one_hot / take_along_axis (a slice,
+    an eye, a diagonal; `symgrad.frontend.tensor_arange`), or None."""
+    rewrite = BY_LATER_MODULES.get("arange_" + what)
+    return None if rewrite is None else rewrite(*args)
 
 
 class Take(TensorExpr):
     """take(x, idx, axis): x's slices at the integer indices idx along axis (np.take)."""
+
+    @property
+    def is_integer_tensor(self):
+        """Labels taken at indices (mixup's y[perm]) are labels."""
+        return _integer_of(self.args[0])
 
     @property
     def axis(self):
@@ -321,7 +336,7 @@ def take(x, idx, axis=0):
     x = _tensor_arg(x, "take")
     idx = _int_tensor_arg(idx, "take")
     ax = normalize_axis(axis, x.ndim, "take", x)
-    return Take(x, idx, sp.Integer(ax))
+    return _of_arange("take", x, idx, ax) or Take(x, idx, sp.Integer(ax))
 
 
 def embedding(W, idx, padding_idx=None):
@@ -423,7 +438,7 @@ def take_along_axis(x, idx, axis):
     ishape = list(idx.shape)
     ishape[ax] = 1
     broadcast_shapes(tuple(xs), tuple(ishape), names=lambda: [str(x), str(idx)])
-    return TakeAlong(x, idx, sp.Integer(ax))
+    return _of_arange("take_along", x, idx, ax) or TakeAlong(x, idx, sp.Integer(ax))
 
 
 def gather_along(x, dim, index):

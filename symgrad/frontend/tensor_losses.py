@@ -108,6 +108,32 @@ def bce(p, y, reduction=None):
     return _reduce(T.as_tensor(-y * sp.log(p) - (1 - y) * sp.log(1 - p)), reduction or "mean", "bce")
 
 
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """torch's ``F.binary_cross_entropy(input, target, weight=None, reduction="mean")`` (its argument
+    order: ``weight`` third): `bce` of the probabilities ``input`` with ``target``, each entry times
+    ``weight`` (a number or a tensor broadcast with input) when given. Computed exactly, where torch
+    clamps each log at −100 (a saturated sigmoid reads 100 there and passes no gradient); of logits,
+    `bce_with_logits` is the stable form.
+
+    >>> import symgrad as sg
+    >>> p, y = sg.tensor("p", (4,)), sg.tensor("y", (4,))
+    >>> sg.binary_cross_entropy(p, y, reduction="sum") == sg.bce(p, y, reduction="sum")
+    True
+    """
+    if weight is None:
+        return bce(input, target, reduction)
+    pair = _pair(input, target, ("input", "target"), "binary_cross_entropy")
+    if pair is None:
+        raise ArgumentError("binary_cross_entropy: weight= is for tensors (sg.tensor); of matrices write "
+                            "sg.bce(p, y) and weigh the entries yourself")
+    p, y = pair
+    w = as_expr(weight, "weight")
+    if T.is_tensor_expr(w):
+        T.broadcast_shapes(T.shape_of(w), p.shape, names=lambda: [f"weight {w}", str(p)])
+    per = T.as_tensor((-y * sp.log(p) - (1 - y) * sp.log(1 - p)) * w)
+    return _reduce(per, reduction, "binary_cross_entropy")
+
+
 def hinge(score, y, reduction=None):
     """The binary hinge loss max(0, 1 − y·score) with labels y ∈ {−1, +1}: on tensors its mean
     (``reduction=``), on matrices the sum. For the multi-class SVM loss see `multi_margin`.

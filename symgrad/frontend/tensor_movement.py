@@ -14,7 +14,8 @@ from sympy.printing.precedence import PRECEDENCE
 from .keywords import keywords
 from ..errors import AxisError, BroadcastError, ReshapeError, ShapeError
 from .tensor_expr import (BY_LATER_MODULES, as_expr, as_tensor, broadcast_shapes, _dim, dims_equal, fmt, _integer_of,
-                          normalize_axis, _paren, shape_of, _tensor_arg, Tensor, TensorExpr, _unwrap)
+                          normalize_axis, _paren, shape_of, _tensor_arg, Tensor, TensorExpr, torch_reduce_names,
+                          _unwrap)
 
 
 class Reshape(TensorExpr):
@@ -121,33 +122,20 @@ class Concat(TensorExpr):
 
     @property
     def is_integer_tensor(self):
-        """Indices computed by argmax and stacked (sg.topk's) are integers. A concat of integer inputs
-        is not: the compiled label check (0 … n − 1, symgrad/compiling/batch_kind.py) follows a label
-        input through reshapes and slices but not a concat, so such labels would go unchecked."""
-        parts = self.args[0]
-        return all(_integer_of(x) for x in parts) and not any(_reaches_an_integer_input(x) for x in parts)
+        """A concat of integer tensors — labels (sg.concat([y1, y2]), torch.cat of two batches' labels)
+        or indices computed by argmax and stacked (sg.topk's) — is an integer tensor. (Until the ninth
+        session a concat of label inputs was not: the compiled label check, 0 … n − 1 in
+        symgrad/compiling/batch_kind.py, did not follow a label through a concat; it does now.)"""
+        return all(_integer_of(x) for x in self.args[0])
 
     def _sympystr(self, printer):
         return "concat([%s], axis=%d)" % (", ".join(printer._print(x) for x in self.args[0]), self.axis)
 
 
-def _reaches_an_integer_input(x) -> bool:
-    """An integer input read through integer nodes only (reshaped, sliced, a where of labels), not
-    one that merely feeds a computation whose result is an integer (argmax(E[ids] @ W))."""
-    stack = [x]
-    while stack:
-        e = stack.pop()
-        if isinstance(e, Tensor):
-            if e.is_integer_tensor:
-                return True
-        elif _integer_of(e):
-            stack.extend(a for a in e.args if isinstance(a, TensorExpr))
-    return False
-
-
 @keywords()
-def concat(xs, axis=0):
-    """np.concatenate(xs, axis): the tensors must agree on every other axis."""
+def concat(xs, axis=0, *, dim=None):
+    """np.concatenate(xs, axis) / torch.cat(xs, dim): the tensors must agree on every other axis."""
+    axis = torch_reduce_names("concat", None if axis == 0 and dim is not None else axis, False, dim, None)[0]
     xs = [_tensor_arg(x, "concat") for x in xs]
     if not xs:
         raise ShapeError("concat of no tensors")
@@ -164,8 +152,9 @@ def concat(xs, axis=0):
 
 
 @keywords()
-def stack(xs, axis=0):
-    """np.stack(xs, axis): a new axis; the tensors must have one shape."""
+def stack(xs, axis=0, *, dim=None):
+    """np.stack(xs, axis) / torch.stack(xs, dim): a new axis; the tensors must have one shape."""
+    axis = torch_reduce_names("stack", None if axis == 0 and dim is not None else axis, False, dim, None)[0]
     xs = [_tensor_arg(x, "stack") for x in xs]
     if not xs:
         raise ShapeError("stack of no tensors")

@@ -111,13 +111,15 @@ def _normalise(cls, matrix_fn, x, axis):
 
 
 @keywords()
-def logsumexp(x, axis=None, keepdims=False):
-    """log Σ exp(x) over ``axis`` of a tensor (a matrix: over every entry, a scalar, as before).
+def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """log Σ exp(x) over ``axis`` of a tensor (a matrix: over every entry, a scalar, as before);
+    torch's ``torch.logsumexp(x, dim=, keepdim=)`` names are taken too.
 
     >>> import symgrad as sg
     >>> sg.logsumexp(sg.tensor("s", (4, 3)), axis=-1).shape
     (4,)
     """
+    axis, keepdims = T.torch_reduce_names("logsumexp", axis, keepdims, dim, keepdim)
     if not T.is_tensor_expr(x):
         if axis is not None or keepdims:
             raise AxisError(f"logsumexp: axis= is for tensors (sg.tensor); {x} is a matrix expression")
@@ -128,16 +130,22 @@ def logsumexp(x, axis=None, keepdims=False):
 
 
 @keywords()
-def softmax(x, axis=None):
-    """softmax over ``axis`` of a tensor (a tensor of two or more axes needs it); a matrix
-    expression keeps symgrad's column softmax."""
-    return _normalise(SoftmaxT, F.softmax, x, axis)
+def softmax(x, axis=None, *, dim=None):
+    """softmax over ``axis`` of a tensor (a tensor of two or more axes needs it); torch's
+    ``F.softmax(s, dim=-1)`` is the same (``dim=`` is ``axis=``). A matrix expression keeps symgrad's
+    column softmax."""
+    return _normalise(SoftmaxT, F.softmax, x, _dim_or_axis("softmax", axis, dim))
 
 
 @keywords()
-def log_softmax(x, axis=None):
-    """log softmax over ``axis`` of a tensor, computed as x − logsumexp(x, axis)."""
-    return _normalise(LogSoftmaxT, F.log_softmax, x, axis)
+def log_softmax(x, axis=None, *, dim=None):
+    """log softmax over ``axis`` (torch's ``dim=``) of a tensor, computed as x − logsumexp(x, axis)."""
+    return _normalise(LogSoftmaxT, F.log_softmax, x, _dim_or_axis("log_softmax", axis, dim))
+
+
+def _dim_or_axis(who, axis, dim):
+    """torch's ``dim=`` of F.softmax / F.log_softmax: NumPy's ``axis=`` (the same meaning)."""
+    return T.torch_reduce_names(who, axis, False, dim, None)[0]
 
 
 # torch's methods s.softmax(dim), s.log_softmax(dim), h.relu(), h.sigmoid() (see TensorExpr)

@@ -114,7 +114,7 @@ def eye(n, m=None, k=0):
     """np.eye(n, m, k) / torch.eye(n, m): ones on the k-th diagonal, zeros elsewhere; n and m may be
     the batch size N. ``tril(ones) * triu(ones)``, so it needs no primitive of its own. InfoNCE /
     CLIP's positives on the diagonal: ``sg.cross_entropy(za @ zb.T / tau, sg.eye(N))`` is torch's
-    ``F.cross_entropy(za @ zb.T / tau, torch.arange(N))``.
+    ``F.cross_entropy(za @ zb.T / tau, torch.arange(N))`` (or write ``sg.arange(N)`` as torch does).
 
     >>> import sympy as sp, symgrad as sg
     >>> N = sp.Symbol("N", integer=True, positive=True)

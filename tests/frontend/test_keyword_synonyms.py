@@ -29,6 +29,8 @@ def test_train_keyword_from_another_library(kw, meant):
 def test_torch_spelling_still_named():
     x = sg.tensor("x", (3, 4))
     with pytest.raises(ArgumentError, match=r"NumPy's name for torch's 'dim'"):
-        sg.softmax(x, dim=1)
+        sg.std(x, dim=1)              # another default (correction): named, not taken
+    assert sg.softmax(x, dim=1) == sg.softmax(x, axis=1)      # F.softmax's dim= is taken (ninth session)
+    assert sg.concat([x, x], dim=1) == sg.concat([x, x], axis=1)    # torch.cat's too
     with pytest.raises(ArgumentError, match=r"max\(dim=...\) is torch's, which returns a pair"):
         x.max(dim=1)                  # taken as axis=, torch's x.max(dim=1)[0] would be the first row

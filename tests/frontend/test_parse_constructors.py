@@ -56,7 +56,8 @@ def test_constructor_text_builds_what_python_builds(text, expected):
     ("ones(('2', 2))", UnsafeInputError, "string literal"),
     ("np.ones((N, 2))", UnsafeInputError, "write ones(...)"),
     ("tril(S, k)", UnsafeInputError, "the diagonal is an integer constant"),
-    ("eye(3)", UnsafeInputError, "did you mean 'Identity'"),
+    ("eye(N, 3, 2)", ParseError, "eye takes one or two sizes"),     # eye(N), eye(n, m) read (ninth session)
+    ("arange(N, 4)", ParseError, "arange takes one size"),
     # a symbolic size counted as 1 let gigabytes through at the sizes a check draws (a review found)
     ("ones((N*10**8, 1000))", UnsafeInputError, "100000000000 entries (for each unit"),
     ("ones((N*1000, 1001))", UnsafeInputError, "1001000 entries"),
@@ -77,3 +78,10 @@ def test_a_claim_with_ones_is_checked():
     assert sg.check(sg.sum(X), X, "ones((N, 2))")
     assert not sg.check(sg.sum(X), X, "2*ones((N, 2))")
     assert sg.check(sg.sum(c * X), X, "full((N, 2), c)")
+
+
+def test_eye_of_a_text_of_matrices_is_still_told_identity():
+    """eye(N) / arange(N) are tensors' constructors; among MatrixSymbols eye(3) keeps its hint."""
+    W = sp.MatrixSymbol("W", 3, 3)
+    with pytest.raises(UnsafeInputError, match="did you mean 'Identity'"):
+        parse_expr("W*eye(3)", symbols={"W": W})

@@ -73,14 +73,18 @@ def test_refusals_name_the_problem():
         sg.topk(x, 2, dims=1)
 
 
-def test_a_concat_of_integer_inputs_stays_refused_as_labels():
-    """topk's stacked argmaxes are integers; a concat of integer *inputs* is not taken as labels, since
-    the compiled range check (0 … n − 1) does not follow a label input through a concat: a 7 among
-    labels of 3 classes would pass unchecked."""
+def test_a_concat_of_integer_inputs_is_labels_and_checked_when_compiled():
+    """A concat of integer inputs is labels (ninth session; it was refused as not an integer tensor,
+    since the compiled range check did not follow a label input through a concat): the check now
+    follows each part, so a 7 among labels of 3 classes is caught, naming the input."""
     y1, y2 = sg.tensor("y1", (N, 1), integer=True), sg.tensor("y2", (N, 1), integer=True)
-    assert not sg.concat([y1, y2], axis=1).is_integer_tensor
-    with pytest.raises(sg.IntegerTensorError):
-        sg.cross_entropy(sg.tensor("s", (N, 2, 3)), sg.concat([y1, y2], axis=1))
+    assert sg.concat([y1, y2], axis=1).is_integer_tensor
+    s, W = sg.tensor("s", (N, 2, 3)), sg.tensor("W", (3,))
+    prog = sg.compile(sg.cross_entropy(s * W, sg.concat([y1, y2], axis=1)), [W], [s, y1, y2], dtype="float64")
+    x = np.random.default_rng(0).normal(size=(2, 2, 3))
+    assert np.isfinite(prog.loss({"W": np.ones(3)}, {"s": x, "y1": [[0], [2]], "y2": [[1], [2]]}))
+    with pytest.raises(sg.LabelRangeError, match="'y2'.*7"):
+        prog.loss({"W": np.ones(3)}, {"s": x, "y1": [[0], [2]], "y2": [[1], [7]]})
 
 
 def test_topk_indices_of_logits_computed_from_integer_ids_are_indices():
@@ -88,4 +92,4 @@ def test_topk_indices_of_logits_computed_from_integer_ids_are_indices():
     vals, idx = sg.topk(E[ids] @ sg.tensor("Wg", (4, 5)), 2)        # a transformer's router over tokens
     assert idx.is_integer_tensor and sg.one_hot(idx, 5).shape == (N, 3, 2, 5)
     y = sg.tensor("y", (N, 1), integer=True)
-    assert not sg.concat([y[:, :1].reshape(N, 1), y], axis=1).is_integer_tensor   # inputs, through a slice
+    assert sg.concat([y[:, :1].reshape(N, 1), y], axis=1).is_integer_tensor       # inputs, through a slice
