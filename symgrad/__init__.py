@@ -57,7 +57,7 @@ _LAZY = {
     # package, so a module symgrad.check would shadow the function sg.check.
     "compile": "symgrad.compiling.compiler", "Program": "symgrad.compiling.compiler",
     "train": "symgrad.compiling.training", "History": "symgrad.compiling.training",
-    "TrainingDiverged": "symgrad.compiling.training",
+    "TrainingDiverged": "symgrad.compiling.training", "load_checkpoint": "symgrad.compiling.training",
     "check": "symgrad.checking.verdict", "CheckResult": "symgrad.checking.verdict",
     "gradcheck": "symgrad.checking.programcheck",
     "check_backward": "symgrad.checking.backward", "BackwardError": "symgrad.checking.backward",
@@ -70,6 +70,7 @@ _LAZY = {
 _SPELLED = {
     "cat": "write sg.concat (torch.cat's)", "concatenate": "write sg.concat (NumPy's concatenate)",
     "matmul": "write a @ b", "transpose": "write x.T or x.transpose(axes)",
+    "load": "a checkpoint (sg.train's checkpoint=, symgrad train --checkpoint) is read by sg.load_checkpoint(path)",
     "arange": "a declaration has no constant arrays: for the labels 0..N-1 of a batch (InfoNCE, CLIP) "
               "use sg.eye(N) as the one-hot target; for other indices declare an integer input, "
               "sg.tensor(name, shape, integer=True)",

@@ -38,13 +38,14 @@ This module holds the loop; what it uses lives beside it, and every public name 
 - `training_data`: the checks of the data before the first step;
 - `training_init`: `init_values`, `relu_weights`, `param_roles` (the parameters not given);
 - `training_metrics`: `batches`, `mean_loss` (and `loss_over_batch`, `BatchReductionWarning`), `predict`, `accuracy`;
-- `training_checkpoint`: `save`, `load`, `Checkpoint`, `CheckpointError`;
+- `training_checkpoint`: `save`, `load_checkpoint` (``sg.load_checkpoint``; `load` for short), `Checkpoint`,
+  `CheckpointError`;
 - `training_interrupts`: Ctrl-C; `training_arrays`: NumPy arrays and torch tensors alike.
 """
 from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
-           "save", "load", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
+           "save", "load", "load_checkpoint", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
            "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning"]
 
 import math
@@ -59,7 +60,7 @@ from ..core.values import key_name, lookup
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import keywords
 from .training_arrays import all_finite, copied, num_samples, to_numpy
-from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
+from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, load_checkpoint, save
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
                             _check_validation, _named_data, nonfinite_entries)
 from .training_early_stop import EarlyStop, direction
@@ -110,7 +111,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     - ``data``, ``validation``: a dict of arrays by input (name or symbol), samples on the first
       axis; or a tuple of arrays, a torch ``TensorDataset`` or a ``Subset`` of one (``random_split``),
       in the order of the program's inputs.
-    - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
+    - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load_checkpoint` to resume
       with its state, and with step and epoch numbers that go on from it; or the `History` a call
       returned, to go on from where it ended, as from its checkpoint). ``state``: the optimizer state (default
       ``program.init_state(values)``).
