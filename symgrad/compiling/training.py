@@ -103,7 +103,7 @@ def _check_seed(seed) -> None:
 
 @keywords(elsewhere=ELSEWHERE["train"])
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
-          seed: int = 0, validation: Mapping | None = None, progress: bool = True,
+          seed: int = 0, validation: Mapping | None = None, progress: bool | None = None,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
           values=None, patience=None, monitor=None, min_delta=0.0, mode="auto", on_epoch=None) -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
@@ -122,7 +122,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       ``metrics`` and ``validation`` are None. A dict name -> ``metric(program, values, data)``, or a
       list of such callables and the names ``"loss"`` and ``"accuracy"`` (the labels: the one input
       the program's outputs do not read); default ``{"loss": mean_loss}``. See `accuracy`.
-    - ``progress``: a tqdm progress bar on stderr with the running loss.
+    - ``progress``: a tqdm progress bar on stderr with the running loss. ``None`` (the default): a bar
+      where one is watched — stderr a terminal, or a Jupyter kernel (a notebook's stderr is no terminal;
+      tqdm draws its widget there) — and none in a log, a pipe or CI, where its redraws pile up into
+      one line of carriage returns (as ``symgrad train``; tqdm's own ``disable=None``). ``True``: always,
+      ``False``: never, and not the one-line messages of Ctrl-C and early stopping either.
     - ``on_epoch``: called after each epoch (its checkpoint saved) with a copy of its record, the
       dict ``history.epochs`` gets: to print or log it as it comes (``symgrad train`` prints its
       lines so), or plot it. The progress bar is cleared while it runs and drawn again after, so
@@ -270,7 +274,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
             save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done)
             saved = history.step
 
-    bar = _progress_bar(epochs * per_epoch, progress)
+    drawn = bar_wanted(progress)
+    bar = _progress_bar(epochs * per_epoch, drawn)
+    said = progress is None or bool(progress)    # Ctrl-C's and early stopping's line: also in a log
     try:
         # the guard below reports a non-finite step: NumPy's overflow warnings, pointing into the
         # generated module's cache file, would only add noise (one errstate for the loop: ~5 µs each)
@@ -300,7 +306,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         history.values, history.state, history.step = values, state, step
                         history.loss.append(loss)
                         losses.append(loss)
-                        if progress:                  # a disabled bar still formats the postfix
+                        if drawn:                     # a disabled bar still formats the postfix
                             bar.update(1)
                             bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
                     record = {"epoch": epoch, "loss": float(np.mean(losses))}
@@ -339,7 +345,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         raise
     finally:
         bar.close()
-    if history.interrupted and progress:
+    if history.interrupted and said:
         print(history.message, file=sys.stderr)
     if early is not None and early.best_epoch is not None and history.interrupted:
         history.best = _best_checkpoint(early)       # the values stay the last step's, to go on from
@@ -352,7 +358,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
             history.message = (f"stopped early after epoch {history.epochs[-1]['epoch']}: {watched} did not "
                                f"improve for {early.patience} epoch{'s' if early.patience > 1 else ''}; the "
                                f"values are those of epoch {early.best_epoch}, the best")
-            if progress:
+            if said:
                 print(history.message, file=sys.stderr)
     return history
 
@@ -507,6 +513,25 @@ class _bar_aside:
             except (AttributeError, OSError, ValueError):
                 pass
         self.bar.refresh()
+        return False
+
+
+def bar_wanted(progress) -> bool:
+    """Whether `train` draws its progress bar. ``progress=None`` (the default) decides by where stderr
+    goes: a terminal, or a Jupyter kernel, gets a bar; a file, a pipe or a CI log none.
+
+    Decided: tqdm's own ``disable=None`` turns the bar off where the stream is no terminal, but
+    ``tqdm.notebook`` turns that None into False — a notebook's stderr is no terminal, and its bar
+    (a widget, or text where ipywidgets is missing) is what its user watches. A kernel is told by
+    ``ipykernel`` being imported, as ``tqdm.autonotebook`` tells it (Jupyter, JupyterLab, VS Code,
+    Colab); IPython in a terminal has a terminal."""
+    if progress is not None:
+        return bool(progress)
+    if "ipykernel" in sys.modules:
+        return True
+    try:
+        return bool(sys.stderr is not None and sys.stderr.isatty())
+    except (AttributeError, OSError, ValueError):        # a stream without isatty, or closed
         return False
 
 
