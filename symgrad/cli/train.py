@@ -20,11 +20,15 @@ Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or in
 (one line on stderr saying what and where), 130 Ctrl-C, 143 SIGTERM (taken as Ctrl-C: training
 stops at the next step and --checkpoint is saved).
 
+The files of the examples below, for the example model file above (model.py), from X of shape
+(samples, 4) and one-hot T (samples, 3): np.savez("train.npz", x=X, t=T), np.savez("val.npz",
+x=X_val, t=T_val) with held-out samples, and the table np.savetxt("data.csv", np.c_[X, T], delimiter=",").
+
 Examples:
 
     symgrad train model.py --data train.npz --validation val.npz --epochs 30 --checkpoint ck.npz
-    symgrad train model.py --data digits.csv --validation-split 0.2 --patience 5 --best best.npz
-    symgrad train model.py --data digits.csv --validation-split 0.2 --resume ck.npz --checkpoint ck.npz"""
+    symgrad train model.py --data data.csv --validation-split 0.2 --patience 5 --best best.npz
+    symgrad train model.py --data data.csv --validation-split 0.2 --resume ck.npz --checkpoint ck.npz"""
 from __future__ import annotations
 
 import argparse
