@@ -31,7 +31,7 @@ def folder(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("command", [[], ["train"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["compile"]])
 def test_the_help_examples_run(folder, capsys, command):
     examples = _examples(command, capsys)
     assert len(examples) >= 3
