@@ -325,7 +325,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                     if on_epoch is not None:
                         with _bar_aside(bar):     # what on_epoch prints goes above the bar, not into it
                             on_epoch(dict(record))
-                    if early is not None and early.update(record, values, state, step):
+                    # patience run out at the last epoch stops nothing: it ran every epoch, and says so
+                    if early is not None and early.update(record, values, state, step) \
+                            and epoch < done + epochs:
                         history.stopped_early = True
                         break
             except _Stop:
