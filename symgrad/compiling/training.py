@@ -73,6 +73,12 @@ from .training_schedule import ScheduleEndsWarning, warn_schedules_end  # noqa: 
 
 
 def _check_count(name, value, least):
+    if name == "epochs" and (hasattr(value, "shape") or isinstance(value, (list, tuple))):
+        # Keras's fit(x, y): the targets came in where epochs goes (and the message printed them whole)
+        raise TrainingArgumentError(
+            f"epochs must be an integer >= {least}, got {type(value).__name__}: train takes the data as one "
+            f"argument, train(program, (X, T), epochs=...) with the arrays in the order of the program's inputs, "
+            f"or a dict train(program, {{'x': X, 't': T}}, ...) by the inputs' names — not Keras's fit(x, y)")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not math.isfinite(value) or int(value) != value or value < least:
         raise TrainingArgumentError(f"{name} must be an integer >= {least}, got {show_value(value)}")
