@@ -188,6 +188,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     """
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
+    if not (progress is None or isinstance(progress, (bool, np.bool_, int, np.integer))):
+        # progress="no" or "auto" read as True: a bar where it was not wanted
+        raise TrainingArgumentError(f"progress must be None (the default: a bar where stderr is a terminal or "
+                                    f"in a notebook), True or False; got {show_value(progress)}")
     _check_seed(seed)
     if on_epoch is not None and not callable(on_epoch):
         raise TrainingArgumentError(f"on_epoch must be a function of the epoch's record (a dict), called after "

@@ -65,3 +65,13 @@ def test_early_stopping_is_still_said_in_a_log_but_not_with_progress_false(capsy
     assert err.strip() == h.message                 # the one line, no bar
     train(SoftmaxRegression(O.SGD(lr=0.1)), data, progress=False, **kw)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("bad", ["no", "auto", 0.5])
+def test_progress_other_than_none_true_false_is_refused(bad, capsys):
+    """progress="no" was truthy: a bar, the opposite of what was asked."""
+    from symgrad.compiling.training import TrainingArgumentError
+    with pytest.raises(TrainingArgumentError, match=r"progress must be None \(the default: a bar where stderr is a "
+                                                    r"terminal or in a notebook\), True or False; got"):
+        _train(progress=bad)
+    assert capsys.readouterr().err == ""
