@@ -34,6 +34,16 @@ class Checkpoint:
     step: int = 0
     epoch: int = 0
 
+    def __repr__(self):
+        """One line: what it holds, not every number (the dataclass's repr printed all the arrays,
+        a screenful for a small MLP at the prompt). ``.values`` shows them."""
+        values = ", ".join(f"{k} {np.shape(v)}" for k, v in self.values.items()) if isinstance(
+            self.values, Mapping) else type(self.values).__name__
+        state = ("none" if self.state is None else ", ".join(map(str, self.state))
+                 if isinstance(self.state, Mapping) else type(self.state).__name__)
+        return (f"<Checkpoint: epoch {self.epoch}, step {self.step}; values {values}; optimizer state "
+                f"{state}>")
+
 
 def _pack(obj, arrays: dict):
     """A JSON description of obj whose arrays go into ``arrays`` (keys are saved by name)."""

@@ -81,3 +81,16 @@ def test_a_missing_file_is_a_checkpoint_error(tmp_path):
     from symgrad.compiling.training import CheckpointError
     with pytest.raises(CheckpointError, match="no such checkpoint file"):
         sg.load_checkpoint(tmp_path / "nothing.npz")
+
+
+def test_a_checkpoint_at_the_prompt_is_one_line(tmp_path):
+    """Before: the dataclass's repr printed every array of the values and of Adam's two slots."""
+    from symgrad.compiling.training import save
+    rng = np.random.default_rng(0)
+    values = {"W1": rng.normal(size=(64, 32)), "b1": np.zeros((32, 1))}
+    state = {"t": 7, "exp_avg": {k: np.zeros_like(v) for k, v in values.items()},
+             "exp_avg_sq": {k: np.zeros_like(v) for k, v in values.items()}}
+    save(tmp_path / "ck.npz", values, state, step=7, epoch=1)
+    got = repr(sg.load_checkpoint(tmp_path / "ck.npz"))
+    assert got == ("<Checkpoint: epoch 1, step 7; values W1 (64, 32), b1 (32, 1); optimizer state t, exp_avg, "
+                   "exp_avg_sq>")
