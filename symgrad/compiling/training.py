@@ -73,7 +73,7 @@ from .training_schedule import ScheduleEndsWarning, warn_schedules_end  # noqa: 
 
 
 def _check_count(name, value, least):
-    if name == "epochs" and (hasattr(value, "shape") or isinstance(value, (list, tuple))):
+    if name == "epochs" and (getattr(value, "ndim", 0) or isinstance(value, (list, tuple))):   # not np.int64(5)
         # Keras's fit(x, y): the targets came in where epochs goes (and the message printed them whole)
         raise TrainingArgumentError(
             f"epochs must be an integer >= {least}, got {type(value).__name__}: train takes the data as one "

@@ -302,6 +302,9 @@ def test_kerass_fit_x_y_is_told_to_pass_the_data_as_one_argument():
     # what it says to write trains
     h = sg.train(prog, (data["x"], data["y"]), epochs=1, progress=False)
     assert h.step == 2
+    # a count that is a NumPy scalar (it has a shape, ()) is still a count
+    h = sg.train(prog, (data["x"], data["y"]), epochs=np.int64(2), progress=False)
+    assert h.step == 4
 
 
 def test_verbose_names_the_default_progress():
