@@ -64,7 +64,7 @@ def train_an_mlp(epochs):
     print("    ...\n")
     values = init_values(net.params, seed=0)
     hist = sg.train(prog, {"x": X[train], "t": T[train]}, epochs=epochs, batch_size=32,
-                    values=values, progress=True)
+                    values=values)         # a progress bar on a terminal
     print(f"loss: first step {hist.loss[0]:.3f}, last step {hist.loss[-1]:.3f}")
     acc = accuracy(t)(prog, hist.values, {"x": X[test], "t": T[test]})
     print(f"test accuracy: {acc:.3f}")

@@ -70,7 +70,7 @@ def digits(seed=0):
     return {"x": X_tr, "y": y_tr}, {"x": X_va, "y": y_va}, {"x": X_te, "y": y_te}
 
 
-def run(epochs=20, hidden=(128, 64), batch_size=64, lr=3e-3, seed=0, progress=True, dtype="float32"):
+def run(epochs=20, hidden=(128, 64), batch_size=64, lr=3e-3, seed=0, progress=None, dtype="float32"):
     """Compile and train; returns (test accuracy, history, program)."""
     train, val, test = digits(seed)
     loss, logits, params, inputs = bn_mlp([64, *hidden, 10])
@@ -92,7 +92,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     started = time.perf_counter()
     acc, history, _ = run(args.epochs, tuple(args.hidden), args.batch_size, args.lr, args.seed,
-                          progress=not args.no_progress)
+                          progress=False if args.no_progress else None)
     print(f"compile and train {time.perf_counter() - started:.1f} s ({history.step} steps); "
           f"validation accuracy {history.metric('val_accuracy')[-1]:.4f}")
     print(f"test accuracy: {acc:.4f}")

@@ -110,7 +110,7 @@ def main(argv=None):
                          optimizer=sg.optim.Adam(lr=args.lr), dtype="float64")
     compiled = time.perf_counter()
     history = sg.train(program, train, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                       progress=not args.no_progress,
+                       progress=False if args.no_progress else None,
                        metrics={"loss": mean_loss, "accuracy": accuracy},
                        values=init(params, args.seed))
     trained = time.perf_counter()

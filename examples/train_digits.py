@@ -74,7 +74,7 @@ def main(argv=None):
                          target="numpy", optimizer=sg.optim.Adam(lr=args.lr))
     compiled = time.perf_counter()
     history = sg.train(program, train, epochs=args.epochs, batch_size=args.batch_size,
-                       seed=args.seed, validation=val, progress=not args.no_progress,
+                       seed=args.seed, validation=val, progress=False if args.no_progress else None,
                        metrics={"loss": mean_loss, "accuracy": accuracy(t)},
                        values=init_values(net.params, args.seed))
     trained = time.perf_counter()

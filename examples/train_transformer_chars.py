@@ -98,7 +98,7 @@ def sample(program, values, chars, T, start="the quic", n=40):
     return text
 
 
-def run(epochs=40, layers=2, T=8, D=16, H=2, batch_size=16, lr=1e-2, seed=0, progress=True,
+def run(epochs=40, layers=2, T=8, D=16, H=2, batch_size=16, lr=1e-2, seed=0, progress=None,
         dtype="float32", text=TEXT):
     """Compile and train; returns (loss before, loss after, history, program, values, chars)."""
     chars, data = windows(text, T)

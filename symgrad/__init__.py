@@ -63,7 +63,7 @@ _LAZY = {
     # package, so a module symgrad.check would shadow the function sg.check.
     "compile": "symgrad.compiling.compiler", "Program": "symgrad.compiling.compiler",
     "train": "symgrad.compiling.training", "History": "symgrad.compiling.training",
-    "TrainingDiverged": "symgrad.compiling.training",
+    "TrainingDiverged": "symgrad.compiling.training", "load_checkpoint": "symgrad.compiling.training",
     "check": "symgrad.checking.verdict", "CheckResult": "symgrad.checking.verdict",
     "gradcheck": "symgrad.checking.programcheck",
     "check_backward": "symgrad.checking.backward", "BackwardError": "symgrad.checking.backward",
@@ -95,6 +95,7 @@ _SPELLED = {
     "avg_pool3d": "not supported: sg.avg_pool1d and sg.avg_pool2d are",
     "alpha_dropout": "not supported; sg.dropout(x, p) (entries) and sg.dropout1d / dropout2d / dropout3d "
                      "(whole channels) are torch's F.dropout, F.dropout1d, F.dropout2d, F.dropout3d",
+    "load": "a checkpoint (sg.train's checkpoint=, symgrad train --checkpoint) is read by sg.load_checkpoint(path)",
 }
 
 

@@ -1,6 +1,17 @@
 """``symgrad compile MODEL.py --target numpy -o step.py``: compile a model file (what it defines is
 said below) into a standalone training-step module. Writing the module needs no GPU, whatever the
-target: ``--target triton`` prints the Triton kernels and their host code on any machine."""
+target: ``--target triton`` prints the Triton kernels and their host code on any machine.
+
+The NumPy module needs only NumPy: ``loss(params, batch)``, ``grad(params, batch)`` and
+``step(params, slots, t, batch)`` take lists of arrays in the order of the model file's params and
+inputs (each input with the batch axis first), and its docstring says the rest
+(python -c "import step; help(step)"). In Python, sg.compile(...).save("step.py") writes the same.
+
+Examples:
+
+    symgrad compile model.py -o step.py
+    symgrad compile model.py --optimizer sgd --lr 0.1 --dtype float64 -o step.py
+    symgrad compile model.py --target triton -o step_triton.py"""
 from __future__ import annotations
 
 import os
@@ -14,6 +25,7 @@ from . import _model
 def register(subparsers):
     p = _model.model_parser(subparsers, "compile", "compile a model file into a training-step module",
                             __doc__)
+    p.epilog = __doc__.split("\n\n", 1)[1]          # how to use the module, examples
     _model.add_target_argument(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the module here (default: stdout)")
     _model.add_optimizer_arguments(p)

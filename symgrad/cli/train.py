@@ -13,17 +13,22 @@ progress bar is drawn on stderr when it is a terminal (not in a log or a pipe).
 --resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
 (give the same --data and --seed; under another --optimizer, that optimizer's state starts afresh).
 Without --checkpoint (or --best) the trained values are not kept, and the command says so at the
-end (with how to read a checkpoint back in Python).
+end. A checkpoint is read back in Python by sg.load_checkpoint("ck.npz") (.values: the trained
+parameters by name).
 
 Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf), 2 bad input
 (one line on stderr saying what and where), 130 Ctrl-C, 143 SIGTERM (taken as Ctrl-C: training
 stops at the next step and --checkpoint is saved).
 
+The files of the examples below, for the example model file above (model.py), from X of shape
+(samples, 4) and one-hot T (samples, 3): np.savez("train.npz", x=X, t=T), np.savez("val.npz",
+x=X_val, t=T_val) with held-out samples, and the table np.savetxt("data.csv", np.c_[X, T], delimiter=",").
+
 Examples:
 
     symgrad train model.py --data train.npz --validation val.npz --epochs 30 --checkpoint ck.npz
-    symgrad train model.py --data digits.csv --validation-split 0.2 --patience 5 --best best.npz
-    symgrad train model.py --data digits.csv --validation-split 0.2 --resume ck.npz --checkpoint ck.npz"""
+    symgrad train model.py --data data.csv --validation-split 0.2 --patience 5 --best best.npz
+    symgrad train model.py --data data.csv --validation-split 0.2 --resume ck.npz --checkpoint ck.npz"""
 from __future__ import annotations
 
 import argparse
@@ -335,7 +340,7 @@ def _train(args, T) -> int:
     if args.checkpoint is None and args.best is None and history.epochs:
         # the README's `symgrad train model.py --data train.npz --epochs 30` trained and kept nothing
         print("symgrad train: the trained values were not saved: pass --checkpoint CK.npz to keep them "
-              "(symgrad.compiling.training.load('CK.npz').values)", file=sys.stderr)
+              "(read them back in Python with sg.load_checkpoint('CK.npz').values)", file=sys.stderr)
     return 0
 
 

@@ -143,7 +143,7 @@ def compile(loss, params, inputs=(), *, target: str = "numpy", optimizer=None, d
 
     ``params``: the Symbols / MatrixSymbols to differentiate and train; ``inputs``: the ones fed per
     example (data, targets). Every free symbol of the loss must be one of the two. ``optimizer``:
-    an `symgrad.compiling.optim.Optimizer` compiled into ``.step`` (None: ``optim.SGD()``, plain gradient
+    a `sg.optim.Optimizer` such as ``sg.optim.Adam(lr=1e-3)``, compiled into ``.step`` (None: ``sg.optim.SGD()``, plain gradient
     descent with its default learning rate 0.01), with its parameter groups and gradient clipping
     (both targets). ``outputs``: per-example expressions that
     ``.forward`` returns (the network's prediction). ``dtype``: "float32" or "float64".

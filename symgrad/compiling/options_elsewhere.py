@@ -13,7 +13,7 @@ no parameter of the function and no other library's spelling of one (``validatio
 >>> sg.train(None, {}, verbose=0)
 Traceback (most recent call last):
 ...
-symgrad.errors.ArgumentError: train() takes no verbose=: the progress bar is progress=True (the default: a tqdm bar on stderr) or progress=False
+symgrad.errors.ArgumentError: train() takes no verbose=: the progress bar is progress=None (the default: a tqdm bar on stderr where it is a terminal or in a notebook, none in a log), progress=True (always) or progress=False (never)
 """
 from __future__ import annotations
 
@@ -57,7 +57,8 @@ ELSEWHERE = {
         **dict.fromkeys(_HYPER + ("optimizer",), _STEP),
         **dict.fromkeys(_CLIPPED, _clipping(_COMPILED)),
         **dict.fromkeys(_GROUPED, _groups(_COMPILED)),
-        "verbose": "the progress bar is progress=True (the default: a tqdm bar on stderr) or progress=False",
+        "verbose": "the progress bar is progress=None (the default: a tqdm bar on stderr where it is a "
+                   "terminal or in a notebook, none in a log), progress=True (always) or progress=False (never)",
         "validation_split": ("validation= takes the held-out arrays themselves, not a fraction: split them "
                              "first, k = int(0.8 * len(X)); train(program, {'x': X[:k], ...}, validation="
                              "{'x': X[k:], ...}) (shuffle X first when it is sorted by class)"),

@@ -147,7 +147,9 @@ class Program:
         if d is None:
             raise MissingValueError(f"no {what} values given; pass a dict keyed by symbol or name")
         if not isinstance(d, Mapping):
-            raise DataError(f"the {what} values must be a dict keyed by symbol or name, got a "
+            # a newcomer's prog.loss(values, X): say what the batch holds, with the first key it needs
+            held = f" (the batch: one array per input, {{{name!r}: ..., ...}})" if what == "input" else ""
+            raise DataError(f"the {what} values must be a dict keyed by symbol or name{held}, got a "
                             f"{type(d).__name__}")
         v = d.get(name, _MISSING)
         if v is _MISSING:

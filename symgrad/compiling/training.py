@@ -38,13 +38,14 @@ This module holds the loop; what it uses lives beside it, and every public name 
 - `training_data`: the checks of the data before the first step;
 - `training_init`: `init_values`, `relu_weights`, `param_roles` (the parameters not given);
 - `training_metrics`: `batches`, `mean_loss` (and `loss_over_batch`, `BatchReductionWarning`), `predict`, `accuracy`;
-- `training_checkpoint`: `save`, `load`, `Checkpoint`, `CheckpointError`;
+- `training_checkpoint`: `save`, `load_checkpoint` (``sg.load_checkpoint``; `load` for short), `Checkpoint`,
+  `CheckpointError`;
 - `training_interrupts`: Ctrl-C; `training_arrays`: NumPy arrays and torch tensors alike.
 """
 from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
-           "save", "load", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
+           "save", "load", "load_checkpoint", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
            "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning"]
 
 import math
@@ -59,7 +60,7 @@ from ..core.values import key_name, lookup
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import keywords
 from .training_arrays import all_finite, copied, num_samples, to_numpy
-from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, save
+from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, load_checkpoint, save
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
                             _check_validation, _named_data, nonfinite_entries)
 from .training_early_stop import EarlyStop, direction
@@ -72,6 +73,12 @@ from .training_schedule import ScheduleEndsWarning, warn_schedules_end  # noqa: 
 
 
 def _check_count(name, value, least):
+    if name == "epochs" and (getattr(value, "ndim", 0) or isinstance(value, (list, tuple))):   # not np.int64(5)
+        # Keras's fit(x, y): the targets came in where epochs goes (and the message printed them whole)
+        raise TrainingArgumentError(
+            f"epochs must be an integer >= {least}, got {type(value).__name__}: train takes the data as one "
+            f"argument, train(program, (X, T), epochs=...) with the arrays in the order of the program's inputs, "
+            f"or a dict train(program, {{'x': X, 't': T}}, ...) by the inputs' names — not Keras's fit(x, y)")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not math.isfinite(value) or int(value) != value or value < least:
         raise TrainingArgumentError(f"{name} must be an integer >= {least}, got {show_value(value)}")
@@ -102,7 +109,7 @@ def _check_seed(seed) -> None:
 
 @keywords(elsewhere=ELSEWHERE["train"])
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
-          seed: int = 0, validation: Mapping | None = None, progress: bool = True,
+          seed: int = 0, validation: Mapping | None = None, progress: bool | None = None,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
           values=None, patience=None, monitor=None, min_delta=0.0, mode="auto", on_epoch=None) -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
@@ -110,7 +117,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     - ``data``, ``validation``: a dict of arrays by input (name or symbol), samples on the first
       axis; or a tuple of arrays, a torch ``TensorDataset`` or a ``Subset`` of one (``random_split``),
       in the order of the program's inputs.
-    - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load` to resume
+    - ``values``: the initial parameter values (a dict, or a `Checkpoint` from `load_checkpoint` to resume
       with its state, and with step and epoch numbers that go on from it; or the `History` a call
       returned, to go on from where it ended, as from its checkpoint). ``state``: the optimizer state (default
       ``program.init_state(values)``).
@@ -121,7 +128,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       ``metrics`` and ``validation`` are None. A dict name -> ``metric(program, values, data)``, or a
       list of such callables and the names ``"loss"`` and ``"accuracy"`` (the labels: the one input
       the program's outputs do not read); default ``{"loss": mean_loss}``. See `accuracy`.
-    - ``progress``: a tqdm progress bar on stderr with the running loss.
+    - ``progress``: a tqdm progress bar on stderr with the running loss. ``None`` (the default): a bar
+      where one is watched — stderr a terminal, or a Jupyter kernel (a notebook's stderr is no terminal;
+      tqdm draws its widget there) — and none in a log, a pipe or CI, where its redraws pile up into
+      one line of carriage returns (as ``symgrad train``; tqdm's own ``disable=None``). ``True``: always,
+      ``False``: never, and not the one-line messages of Ctrl-C and early stopping either.
     - ``on_epoch``: called after each epoch (its checkpoint saved) with a copy of its record, the
       dict ``history.epochs`` gets: to print or log it as it comes (``symgrad train`` prints its
       lines so), or plot it. The progress bar is cleared while it runs and drawn again after, so
@@ -177,6 +188,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     """
     epochs = _check_count("epochs", epochs, 0)
     batch_size = _check_count("batch_size", batch_size, 1)
+    if not (progress is None or isinstance(progress, (bool, np.bool_, int, np.integer))):
+        # progress="no" or "auto" read as True: a bar where it was not wanted
+        raise TrainingArgumentError(f"progress must be None (the default: a bar where stderr is a terminal or "
+                                    f"in a notebook), True or False; got {show_value(progress)}")
     _check_seed(seed)
     if on_epoch is not None and not callable(on_epoch):
         raise TrainingArgumentError(f"on_epoch must be a function of the epoch's record (a dict), called after "
@@ -269,7 +284,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
             save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done)
             saved = history.step
 
-    bar = _progress_bar(epochs * per_epoch, progress)
+    drawn = bar_wanted(progress)
+    bar = _progress_bar(epochs * per_epoch, drawn)
+    said = progress is None or bool(progress)    # Ctrl-C's and early stopping's line: also in a log
     try:
         # the guard below reports a non-finite step: NumPy's overflow warnings, pointing into the
         # generated module's cache file, would only add noise (one errstate for the loop: ~5 µs each)
@@ -299,7 +316,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         history.values, history.state, history.step = values, state, step
                         history.loss.append(loss)
                         losses.append(loss)
-                        if progress:                  # a disabled bar still formats the postfix
+                        if drawn:                     # a disabled bar still formats the postfix
                             bar.update(1)
                             bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
                     record = {"epoch": epoch, "loss": float(np.mean(losses))}
@@ -318,7 +335,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                     if on_epoch is not None:
                         with _bar_aside(bar):     # what on_epoch prints goes above the bar, not into it
                             on_epoch(dict(record))
-                    if early is not None and early.update(record, values, state, step):
+                    # patience run out at the last epoch stops nothing: it ran every epoch, and says so
+                    if early is not None and early.update(record, values, state, step) \
+                            and epoch < done + epochs:
                         history.stopped_early = True
                         break
             except _Stop:
@@ -338,7 +357,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         raise
     finally:
         bar.close()
-    if history.interrupted and progress:
+    if history.interrupted and said:
         print(history.message, file=sys.stderr)
     if early is not None and early.best_epoch is not None and history.interrupted:
         history.best = _best_checkpoint(early)       # the values stay the last step's, to go on from
@@ -351,7 +370,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
             history.message = (f"stopped early after epoch {history.epochs[-1]['epoch']}: {watched} did not "
                                f"improve for {early.patience} epoch{'s' if early.patience > 1 else ''}; the "
                                f"values are those of epoch {early.best_epoch}, the best")
-            if progress:
+            if said:
                 print(history.message, file=sys.stderr)
     return history
 
@@ -506,6 +525,25 @@ class _bar_aside:
             except (AttributeError, OSError, ValueError):
                 pass
         self.bar.refresh()
+        return False
+
+
+def bar_wanted(progress) -> bool:
+    """Whether `train` draws its progress bar. ``progress=None`` (the default) decides by where stderr
+    goes: a terminal, or a Jupyter kernel, gets a bar; a file, a pipe or a CI log none.
+
+    Decided: tqdm's own ``disable=None`` turns the bar off where the stream is no terminal, but
+    ``tqdm.notebook`` turns that None into False — a notebook's stderr is no terminal, and its bar
+    (a widget, or text where ipywidgets is missing) is what its user watches. A kernel is told by
+    ``ipykernel`` being imported, as ``tqdm.autonotebook`` tells it (Jupyter, JupyterLab, VS Code,
+    Colab); IPython in a terminal has a terminal."""
+    if progress is not None:
+        return bool(progress)
+    if "ipykernel" in sys.modules:
+        return True
+    try:
+        return bool(sys.stderr is not None and sys.stderr.isatty())
+    except (AttributeError, OSError, ValueError):        # a stream without isatty, or closed
         return False
 
 

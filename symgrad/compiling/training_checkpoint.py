@@ -1,8 +1,8 @@
 """Checkpoints: one ``.npz`` with the parameter values (keyed by name), the optimizer state, the step
 and the epoch; replaced atomically, so an interrupted save leaves the old checkpoint whole.
 
-`save` writes one, `load` reads one back as a `Checkpoint` (pass it as ``values=`` to `train` to
-resume), `check_checkpoint_path` refuses a path that cannot be written before training starts. The
+`save` writes one, `load_checkpoint` (``sg.load_checkpoint``; `load` here for short) reads one back
+as a `Checkpoint` (pass it as ``values=`` to `train` to resume), `check_checkpoint_path` refuses a path that cannot be written before training starts. The
 state is stored as a JSON description beside its arrays (no pickle): dicts, lists, tuples, numbers,
 None and arrays.
 """
@@ -28,11 +28,21 @@ class CheckpointError(SymgradError, ValueError):
 
 @dataclass
 class Checkpoint:
-    """What `load` returns; pass it as ``values=`` to `train` to resume (its state and step too)."""
+    """What `load_checkpoint` returns; pass it as ``values=`` to `train` to resume (its state and step too)."""
     values: dict
     state: object = None
     step: int = 0
     epoch: int = 0
+
+    def __repr__(self):
+        """One line: what it holds, not every number (the dataclass's repr printed all the arrays,
+        a screenful for a small MLP at the prompt). ``.values`` shows them."""
+        values = ", ".join(f"{k} {np.shape(v)}" for k, v in self.values.items()) if isinstance(
+            self.values, Mapping) else type(self.values).__name__
+        state = ("none" if self.state is None else ", ".join(map(str, self.state))
+                 if isinstance(self.state, Mapping) else type(self.state).__name__)
+        return (f"<Checkpoint: epoch {self.epoch}, step {self.step}; values {values}; optimizer state "
+                f"{state}>")
 
 
 def _pack(obj, arrays: dict):
@@ -84,15 +94,17 @@ def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0) -> No
     atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
 
 
-def load(path) -> Checkpoint:
-    """Read a checkpoint written by `save` (values keyed by name). A missing, truncated or foreign
-    file raises `CheckpointError`.
+def load_checkpoint(path) -> Checkpoint:
+    """Read a checkpoint written by `save`, ``sg.train(checkpoint=...)`` or ``symgrad train
+    --checkpoint`` / ``--best``: a `Checkpoint` with ``.values`` (keyed by name), ``.state``, ``.step``
+    and ``.epoch``. Pass it as ``values=`` to `train` to resume. A missing, truncated or foreign file
+    raises `CheckpointError`. Public as ``sg.load_checkpoint``.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "ck.npz")
     >>> with open(path, "wb") as f:
     ...     _ = f.write(b"PK, then nothing")       # a zip file's first bytes, cut short
-    >>> load(path)
+    >>> load_checkpoint(path)
     Traceback (most recent call last):
     ...
     symgrad.compiling.training_checkpoint.CheckpointError: ... is not a readable symgrad checkpoint (truncated or corrupt: ...)
@@ -114,6 +126,10 @@ def load(path) -> Checkpoint:
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib
         raise CheckpointError(f"{path} is not a readable symgrad checkpoint (truncated or corrupt: "
                               f"{type(e).__name__}: {e})") from e
+
+
+# the short name that symgrad.compiling.training has exported (and its docs used) since checkpoints came
+load = load_checkpoint
 
 
 def check_checkpoint_path(path, what: str = "checkpoint") -> None:

@@ -26,12 +26,12 @@ def folder(tmp_path, monkeypatch):
     np.savez("train.npz", **data)
     np.savez("val.npz", **blobs(30, sample_seed=7))
     table = np.c_[data["x"], data["t"]]                   # x's 4 columns, then t's 3 (one-hot)
-    for name in ("train.csv", "digits.csv"):
+    for name in ("train.csv", "data.csv"):
         np.savetxt(name, table, delimiter=",", header="x1,x2,x3,x4,t1,t2,t3", comments="")
     return tmp_path
 
 
-@pytest.mark.parametrize("command", [[], ["train"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["compile"]])
 def test_the_help_examples_run(folder, capsys, command):
     examples = _examples(command, capsys)
     assert len(examples) >= 3
@@ -46,3 +46,26 @@ def test_train_help_names_the_exit_statuses_and_the_table(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "Exit status: 0 trained to the end, 1 diverged" in out and "130 Ctrl-C" in out
     assert ".csv" in out and "--validation-split FRACTION" in out and "(default 0)" in out
+
+
+def test_train_help_says_how_to_write_every_file_its_examples_read(tmp_path, monkeypatch, capsys):
+    """A newcomer copies the model file and the data's np.savez / np.savetxt lines from `symgrad train
+    --help` and runs its examples in an empty folder. Before: the examples read digits.csv, a file
+    the help never said how to make (and whose digits do not fit the help's 4-feature model)."""
+    import re
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    model = out.split("For example", 1)[1].split(":\n\n", 1)[1].split("\n\n", 1)[0]
+    (tmp_path / "model.py").write_text("\n".join(line[4:] for line in model.splitlines()))
+    flat = " ".join(out.split())
+    writes = re.findall(r"np\.save(?:z|txt)\(.*?\)(?=[,.;]? |$)", flat)
+    data, val = blobs(60, seed=0), blobs(30, sample_seed=7)
+    names = {"np": np, "X": data["x"], "T": data["t"], "X_val": val["x"], "T_val": val["t"]}
+    for call in writes:
+        eval(call, names)                                                       # noqa: S307
+    assert {"data.csv", "train.npz", "val.npz"} <= {p.name for p in tmp_path.iterdir()}
+    examples = _examples(["train"], capsys)
+    for argv in examples:
+        code = cli.main(argv + ["--no-progress"])
+        assert code == 0, (argv, capsys.readouterr().err)

@@ -119,3 +119,18 @@ def test_a_batch_and_a_state_given_in_each_others_place_are_said_to_be_swapped(t
     assert all(np.array_equal(values[k], before[k]) for k in values)
     values, state = prog.step(values, state, batch)            # the right order still steps
     assert state["t"] == 1
+
+
+def test_an_array_for_the_batch_is_told_what_the_batch_holds():
+    """prog.loss(values, X), a newcomer's first call: the message said only "the input values must be a
+    dict keyed by symbol or name, got a ndarray", not which keys."""
+    import sympy as sp
+    import symgrad as sg
+    from symgrad.errors import DataError
+    net, t = sg.mlp([3, 4, 2]), sp.MatrixSymbol("t", 2, 1)
+    prog = sg.compile(sg.mse(net.output, t), net.params, [net.input, t], outputs=[net.output])
+    values = {p.name: np.zeros(p.shape, np.float32) for p in net.params}
+    X = np.zeros((5, 3))
+    for call in (lambda: prog.loss(values, X), lambda: prog.grad(values, X), lambda: prog.forward(values, X)):
+        with pytest.raises(DataError, match=r"\(the batch: one array per input, \{'x': \.\.\., \.\.\.\}\), got a ndarray"):
+            call()

@@ -150,7 +150,7 @@ def test_bad_arguments_are_clear_errors(kwargs, message):
 
 def test_progress_bar_on_stderr_and_off(capsys):
     data = blobs(20)
-    train(SoftmaxRegression(O.SGD(lr=0.1)), data, epochs=1, batch_size=5, values=init())
+    train(SoftmaxRegression(O.SGD(lr=0.1)), data, epochs=1, batch_size=5, values=init(), progress=True)
     assert "train" in capsys.readouterr().err
     train(SoftmaxRegression(O.SGD(lr=0.1)), data, epochs=1, batch_size=5, values=init(), progress=False)
     assert capsys.readouterr().err == ""

@@ -251,3 +251,18 @@ def test_history_best_is_the_best_epoch_as_a_checkpoint_also_after_ctrl_c():
     assert (h.best.epoch, h.best.step) == (2, 10)
     np.testing.assert_array_equal(h.best.values["W"], straight.values["W"])
     assert not np.array_equal(h.values["W"], straight.values["W"])
+
+
+def test_patience_running_out_at_the_last_epoch_is_not_stopping_early():
+    """Before: with patience=2 over 4 epochs whose last two did not improve, history.stopped_early was
+    True and the message "stopped early after epoch 4" — of 4: every epoch had run."""
+    prog, data = _program(), _data()
+    h = sg.train(prog, data, epochs=4, batch_size=8, validation=data, progress=False,
+                 metrics={"cost": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_cost")
+    assert len(h.epochs) == 4 and h.best_epoch == 2
+    assert not h.stopped_early
+    assert h.message.startswith("ran every epoch; the values are those of epoch 2, the best by val_cost")
+    # one epoch more, and it does stop early: after epoch 4, with epoch 5 not run
+    h = sg.train(prog, data, epochs=5, batch_size=8, validation=data, progress=False,
+                 metrics={"cost": _scripted([5.0, 4.0, 4.5, 4.5, 1.0])}, patience=2, monitor="val_cost")
+    assert h.stopped_early and len(h.epochs) == 4

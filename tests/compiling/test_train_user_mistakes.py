@@ -285,3 +285,29 @@ def test_history_metric_of_a_name_not_recorded_names_the_closest(asked, meant):
     history = sg.train(prog, data, epochs=1, progress=False, validation=data, metrics=["loss", "accuracy"])
     with pytest.raises(KeyError, match=f"did you mean '{meant}'"):
         history.metric(asked)
+
+
+def test_kerass_fit_x_y_is_told_to_pass_the_data_as_one_argument():
+    """sg.train(prog, X, T), as Keras's fit(x, y): T went in as epochs, and the message printed the
+    whole array ("epochs must be an integer >= 0, got array([[1., 0., ...") without the way out."""
+    prog, data = _regression(), _data()
+    with pytest.raises(TrainingArgumentError) as e:
+        sg.train(prog, data["x"], data["y"])
+    said = str(e.value)
+    assert "epochs must be an integer >= 0, got ndarray" in said
+    assert "train(program, (X, T), epochs=...)" in said and "fit(x, y)" in said
+    assert "[[" not in said and len(said) < 400
+    with pytest.raises(TrainingArgumentError, match=r"got list: train takes the data as one argument"):
+        sg.train(prog, data["x"], [0, 1])
+    # what it says to write trains
+    h = sg.train(prog, (data["x"], data["y"]), epochs=1, progress=False)
+    assert h.step == 2
+    # a count that is a NumPy scalar (it has a shape, ()) is still a count
+    h = sg.train(prog, (data["x"], data["y"]), epochs=np.int64(2), progress=False)
+    assert h.step == 4
+
+
+def test_verbose_names_the_default_progress():
+    with pytest.raises(ArgumentError, match=r"progress=None \(the default: a tqdm bar on stderr where it is a "
+                                             r"terminal or in a notebook, none in a log\)"):
+        sg.train(_regression(), _data(), verbose=0)
