@@ -57,6 +57,7 @@ from .batch_checks import (_shape, _batch_text, _batched_shape, as_numbers, chec
 from .optim_group_lr import warn_constant_group_lrs
 from .optim_skip import warn_no_gradient
 from .pull_factors import pull_factors
+from ..core.stable_logs import log_softmax_rewrite
 from .rewrite import stabilize
 # the program compile returns, and its optimizer helpers: re-exported (backends import them from here)
 from .program import (Program, _mask_generator, _optimizer_text, initial_value, optimizer_slots,  # noqa: F401
@@ -73,7 +74,8 @@ def _lower(loss, params, inputs, outputs, policy, with_grads: bool, whole: bool 
     elif out.shape != ():
         raise ShapeError(f"the loss must be a scalar per example, but it has shape {format_shape(out.shape)}")
     outs = [low(o) for o in outputs]
-    stable = stabilize(graph, [out] + outs)
+    # log(softmax(z)) read as log_softmax(z) first (core/stable_logs.py), then the other stable forms
+    stable = stabilize(graph, log_softmax_rewrite(graph, [out] + outs))
     out, outs = stable[0], stable[1:]
     masks = masks_in(loss)
     lw = Lowered(graph, out, [None] * len(params), [None] * len(inputs), [], outputs=outs)
