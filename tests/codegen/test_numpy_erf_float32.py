@@ -148,6 +148,8 @@ def test_float32_erf_block_is_31_passes():
     calls = []
 
     class Counting:
+        """numpy, with each call of one of its functions noted."""
+
         def __getattr__(self, name):
             f = getattr(np, name)
             return (lambda *a, **k: (calls.append(name), f(*a, **k))[1]) if callable(f) else f
@@ -159,9 +161,20 @@ def test_float32_erf_block_is_31_passes():
     in_place = []
 
     class Tracked(np.ndarray):
-        def __iadd__(self, o): in_place.append("+="); return super().__iadd__(o)
-        def __isub__(self, o): in_place.append("-="); return super().__isub__(o)
-        def __imul__(self, o): in_place.append("*="); return super().__imul__(o)
+        """An array that notes each in-place operator applied to it (a pass that is no call)."""
+
+        def __iadd__(self, other):
+            in_place.append("+=")
+            return super().__iadd__(other)
+
+        def __isub__(self, other):
+            in_place.append("-=")
+            return super().__isub__(other)
+
+        def __imul__(self, other):
+            in_place.append("*=")
+            return super().__imul__(other)
+
     ns["_erf_block"](x, out.view(Tracked), *(w.view(Tracked) for w in work))
     assert len(calls) + len(in_place) == 31, (calls, in_place)
     ns["numpy"] = np
