@@ -1,4 +1,4 @@
-"""erf of a float32 array in about 30 NumPy passes: the generated module's erf helper for float32 steps.
+"""erf of a float32 array in 31 NumPy passes: the generated module's erf helper for float32 steps.
 
 NumPy has no erf. SciPy's ``scipy.special.erf`` is exact, but its float32 loop evaluates every entry
 in float64 through a scalar C function: 16 ns an entry, so the one erf a GELU layer needs (shared by
@@ -14,17 +14,19 @@ With the seam between the two at |x| = 1, neither branch needs a mask, and the s
 x clipped to [−1, 1], which is ±1 exactly past the seam:
 
     xs = clip(x, −1, 1),  t = clip(|x|, 1, 4)          (erf(±4) is ±1 in float32; NaN stays NaN)
-    erf(x) = xs·P(xs²) + xs·(E(1) − E(t)),   E(t) = e^(−t²)·Q(2/(2 + t)) ≈ erfc(t)
+    erf(x) = xs·(P(xs²) − (E(t) − E(1))),   E(t) = e^(−t²)·Q(2/(2 + t)) ≈ erfc(t)
 
-    |x| < 1:   t = 1, so E(1) − E(t) is 0 exactly (E(1) is worked out by the same passes, at import;
+    |x| < 1:   t = 1, so E(t) − E(1) is 0 exactly (E(1) is worked out by the same passes, at import;
                were it a unit off, that unit times xs would be a relative error of 1e-8), and
                erf(x) = x·P(x²)                                                   P of degree 5
     |x| ≥ 1:   xs = ±1, and erf(x) = ±(P(1) + E(1) − E(|x|)) = ±(1 − erfc(|x|))   Q of degree 4
                (Q's coefficients scaled by 1 + a few 1e-9 so that P(1) + E(1) is 1 in float32's
                rounding; e^(t²)·erfc(t) is smooth on [1, ∞) and in u = 2/(2 + t) nearly a polynomial)
 
-erf(−0.0) is −0.0 (xs·P is −0.0 and the tail term xs·(+0.0) −0.0 too), NaN gives NaN and ±∞ gives
-±1, as SciPy's, with no floating-point warning. e^(−t²) is ``numpy.exp2`` of −t²·log₂e: NumPy's float32
+The sign xs multiplies once, at the end (31 passes; multiplying the tail term by xs on its own and
+adding it to xs·P, as before 2026-11-30's last session, gives the same float32 numbers bit for bit:
+xs is ±1 or the tail term 0, and a rounding of −v is minus v's). erf(−0.0) is −0.0 (P(0)·(−0.0)), NaN
+gives NaN and ±∞ gives ±1, as SciPy's, with no floating-point warning. e^(−t²) is ``numpy.exp2`` of −t²·log₂e: NumPy's float32
 exp2 is twice as fast as its exp and within 1 unit in the last place (exp: 2.4).
 
 The coefficients were fitted for symgrad by bench/fit_erf_float32.py (least squares on Chebyshev
@@ -54,7 +56,7 @@ def helper_lines(small=ERF_SMALL, large=ERF_LARGE) -> list:
     """The helper's source with the coefficients ``small`` (P) and ``large`` (Q), highest power
     first; bench/fit_erf_float32.py prints it with the ones it tries."""
     return [
-        "# erf of a float32 array: xs·P(xs²) + xs·(E(1) − E(t)) for xs = x clipped to [−1, 1] and",
+        "# erf of a float32 array: xs·(P(xs²) − (E(t) − E(1))) for xs = x clipped to [−1, 1] and",
         "# t = |x| clipped to [1, 4], E(t) = exp(−t²)·Q(2/(2 + t)) ≈ erfc(t); the coefficients were fitted",
         "# by symgrad (codegen/numpy_erf_float32.py, bench/fit_erf_float32.py): within 2.5 units in the",
         "# last place of float32 of the true erf, in NumPy passes instead of SciPy's float64 entry loop",
@@ -109,21 +111,20 @@ def helper_lines(small=ERF_SMALL, large=ERF_LARGE) -> list:
         "def _erf_block(x, out, a, b, c):",
         '    """erf of the float32 entries x into out, a, b, c scratch arrays of x\'s size: no masks, no',
         "    numpy.where or numpy.copysign (each 5-10 times slower than a product); erf(−0.0) is −0.0:",
-        '    both terms are −0.0 there."""',
+        '    P(0)·(−0.0)."""',
         "    t = numpy.abs(x, out=a)",
         f"    numpy.clip(t, {SEAM!r}, {LARGEST!r}, out=t)            # erf(4) is 1 in float32; NaN stays NaN",
         "    tail = _erfc_from_1(t, b, c)",
-        "    numpy.subtract(_ERFC_AT_1, tail, out=tail)  # erfc(1) − erfc(|x|), 0 below the seam",
+        "    tail -= _ERFC_AT_1                          # erfc(|x|) − erfc(1), 0 below the seam",
         f"    xs = numpy.clip(x, {-SEAM!r}, {SEAM!r}, out=a)        # x below the seam, its sign past it",
-        "    tail *= xs",
         "    s = numpy.multiply(xs, xs, out=b)",
         "    numpy.multiply(s, _ERF_SMALL[0], out=out)",
         "    for p in _ERF_SMALL[1:-1]:",
         "        out += p",
         "        out *= s",
-        "    out += _ERF_SMALL[-1]",
-        "    out *= xs                                   # erf(xs)",
-        "    out += tail",
+        "    out += _ERF_SMALL[-1]                       # P(xs²)",
+        "    out -= tail",
+        "    out *= xs                                   # xs·(P(xs²) + erfc(1) − erfc(|x|)): one product",
     ]
 
 

@@ -103,3 +103,79 @@ def test_float32_erf_below_the_seam_is_the_small_polynomial_alone(size):
     np.testing.assert_array_equal(y, (p + P[-1]) * x)
     assert _ulps(y, x).max() <= 2.5
     np.testing.assert_array_equal(np.signbit(y), np.signbit(x))
+
+
+def _former_erf(ns, x):
+    """The helper's formula before the sign moved to one product at the end, written out here in
+    float32 passes: xs·P(xs²) + xs·(E(1) − E(t)), with E(t) = exp2(−t²·log₂e)·Q(2/(2 + t))."""
+    f32 = np.float32
+    t = np.clip(np.abs(x), f32(1), f32(4))
+    e = np.exp2(t * f32(-1 / math.log(2)) * t)
+    u = f32(2) / (t + f32(2))
+    Q = [f32(c) for c in ns["_ERF_LARGE"]]
+    q = u * Q[0]
+    for c in Q[1:-1]:
+        q = (q + c) * u
+    tail = f32(ns["_ERFC_AT_1"]) - (q + Q[-1]) * e
+    xs = np.clip(x, f32(-1), f32(1))
+    P = [f32(c) for c in ns["_ERF_SMALL"]]
+    s = xs * xs
+    p = s * P[0]
+    for c in P[1:-1]:
+        p = (p + c) * s
+    return (p + P[-1]) * xs + xs * tail
+
+
+def test_float32_erf_with_one_sign_product_equals_the_former_formula_bit_for_bit():
+    """Moving xs out of the tail term (one pass fewer) changes no float32 number: past the seam xs is
+    ±1 and rounding is symmetric, below it the tail term is 0; −0.0, NaN and ±inf included."""
+    ns = _helper()
+    x = np.concatenate([np.linspace(-6, 6, 400_001, dtype=np.float32),
+                        np.float32(10) ** np.linspace(-30, 1, 4001, dtype=np.float32),
+                        -np.float32(10) ** np.linspace(-30, 1, 4001, dtype=np.float32),
+                        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0], np.float32)])
+    with np.errstate(invalid="ignore"):
+        former = _former_erf(ns, x)
+    got = ns["erf"](x)
+    np.testing.assert_array_equal(got, former)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(former))
+
+
+def test_float32_erf_block_is_31_passes():
+    """Each NumPy call of a block is a pass over its entries: the helper makes 31 (32 before the
+    sign was one product at the end)."""
+    ns = _helper()
+    calls = []
+
+    class Counting:
+        """numpy, with each call of one of its functions noted."""
+
+        def __getattr__(self, name):
+            f = getattr(np, name)
+            return (lambda *a, **k: (calls.append(name), f(*a, **k))[1]) if callable(f) else f
+
+    x = np.linspace(-5, 5, 1000, dtype=np.float32)
+    work = np.empty((3, x.size), np.float32)
+    out = np.empty_like(x)
+    ns["numpy"] = Counting()
+    in_place = []
+
+    class Tracked(np.ndarray):
+        """An array that notes each in-place operator applied to it (a pass that is no call)."""
+
+        def __iadd__(self, other):
+            in_place.append("+=")
+            return super().__iadd__(other)
+
+        def __isub__(self, other):
+            in_place.append("-=")
+            return super().__isub__(other)
+
+        def __imul__(self, other):
+            in_place.append("*=")
+            return super().__imul__(other)
+
+    ns["_erf_block"](x, out.view(Tracked), *(w.view(Tracked) for w in work))
+    assert len(calls) + len(in_place) == 31, (calls, in_place)
+    ns["numpy"] = np
+    np.testing.assert_array_equal(out, ns["erf"](x))
