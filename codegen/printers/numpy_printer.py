@@ -35,6 +35,8 @@ code it made itself (``v12``, ``p0.T``, ``v3[:, None]``), never a user's symbol.
 """
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter, _known_functions_numpy
 from sympy.printing.precedence import PRECEDENCE
@@ -161,6 +163,13 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
                 and expr.is_number and expr.is_extended_real and expr.is_finite:
             return repr(float(expr))
         return super()._print(expr, **kwargs)
+
+    def _print_Float(self, expr):
+        # the double the Float holds, in full: SymPy prints 15 digits, which turned
+        # finfo(float64).min (an additive attention mask) into 1.79769313486232e+308, past the largest
+        # double: inf, and inf - inf a NaN loss (core/rules.py evaluates Floats the same way)
+        v = float(expr)
+        return repr(v) if math.isfinite(v) else super()._print_Float(expr)
 
     def _print_ComplexInfinity(self, expr):
         # SymPy folds 1/where(c, x, 0) into a Piecewise with 1/0 = zoo in a branch; float arithmetic
