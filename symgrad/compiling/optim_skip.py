@@ -122,7 +122,7 @@ def warn_no_gradient(params, lw, target: str = "numpy", stacklevel: int = 4) -> 
             f"optimizer's state — as torch's optimizers skip a parameter whose .grad is None")
     warnings.warn(
         f"sg.compile: the parameter{'' if one else 's'} {names} get{'s' if one else ''} no gradient from the "
-        f"loss ({them} {'is' if one else 'are'} not used, or only through stop_gradient / .detach(), a Piecewise "
+        f"loss ({'it is' if one else 'they are'} not used, or only through stop_gradient / .detach(), a Piecewise "
         f"condition, a Heaviside step or an integer index): {what}; Program.grad gives "
         f"{'its' if one else 'their'} gradient as zeros", NoGradientWarning, stacklevel=stacklevel)
 

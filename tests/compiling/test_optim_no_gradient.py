@@ -69,3 +69,13 @@ def test_program_grad_gives_zeros_for_them_and_no_warning_when_every_parameter_h
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sg.compile((w * x - y) ** 2 + sg.relu(v * x - 100), [w, v], [x, y])
+
+
+def test_the_warning_reads_as_english_for_one_and_for_several():
+    w, u, v, x = sp.symbols("w u v x")
+    for params, pronoun in (([w, v], "it is not used"), ([w, u, v], "they are not used")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sg.compile((w * x - 1) ** 2, params, [x])
+        texts = [str(c.message) for c in caught if issubclass(c.category, sg.optim.NoGradientWarning)]
+        assert len(texts) == 1 and f"({pronoun}," in texts[0], texts
