@@ -38,7 +38,7 @@ from .tensor_expr import (  # noqa: F401 - the names of the array functions, in 
     BY_LATER_MODULES, _axes, _binary, _dim, _div, _integer_of, _is_tensor_node, _mask_of, _matmul_shape,
     _NUMPY_OPERATORS, _numpy_refusal, _NUMPY_SPELLING, _operator, _paren, _PLAIN, _sub,
     _tensor_arg, _torch_dim_of_var, _unwrap, as_tensor, broadcast_shapes, dims_equal,
-    elementwise, Ewise, fmt, is_tensor_expr, matmul, normalize_axis, plain_algebra, torch_reduce_names,
+    elementwise, Ewise, fmt, is_tensor_expr, matmul, normalize_axis, plain_algebra, torch_reduce_names, axis_or_dim, DefaultAxis,
     reduced_shape, shape_of, Tensor, tensor, TensorExpr, TensorMatMul)
 from .tensor_movement import (  # noqa: F401 - the names of the array functions, in one place
     _size, broadcast, BroadcastTo, Concat, concat, Full, Permute, permute, reshape,

@@ -14,7 +14,7 @@ from sympy.printing.precedence import PRECEDENCE
 from .keywords import keywords
 from ..errors import AxisError, BroadcastError, ReshapeError, ShapeError
 from .tensor_expr import (BY_LATER_MODULES, as_expr, as_tensor, broadcast_shapes, _dim, dims_equal, fmt, _integer_of,
-                          normalize_axis, _paren, shape_of, _tensor_arg, Tensor, TensorExpr, torch_reduce_names,
+                          normalize_axis, _paren, shape_of, _tensor_arg, Tensor, TensorExpr, axis_or_dim, DefaultAxis,
                           _unwrap)
 
 
@@ -133,9 +133,9 @@ class Concat(TensorExpr):
 
 
 @keywords()
-def concat(xs, axis=0, *, dim=None):
+def concat(xs, axis=DefaultAxis(0), *, dim=None):
     """np.concatenate(xs, axis) / torch.cat(xs, dim): the tensors must agree on every other axis."""
-    axis = torch_reduce_names("concat", None if axis == 0 and dim is not None else axis, False, dim, None)[0]
+    axis = axis_or_dim("concat", axis, dim)
     xs = [_tensor_arg(x, "concat") for x in xs]
     if not xs:
         raise ShapeError("concat of no tensors")
@@ -152,9 +152,9 @@ def concat(xs, axis=0, *, dim=None):
 
 
 @keywords()
-def stack(xs, axis=0, *, dim=None):
+def stack(xs, axis=DefaultAxis(0), *, dim=None):
     """np.stack(xs, axis) / torch.stack(xs, dim): a new axis; the tensors must have one shape."""
-    axis = torch_reduce_names("stack", None if axis == 0 and dim is not None else axis, False, dim, None)[0]
+    axis = axis_or_dim("stack", axis, dim)
     xs = [_tensor_arg(x, "stack") for x in xs]
     if not xs:
         raise ShapeError("stack of no tensors")
