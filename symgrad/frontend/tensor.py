@@ -50,13 +50,14 @@ from .tensor_index import (  # noqa: F401 - the names of the array functions, in
     _bound, _int_tensor_arg, _padding_row, _refuse_masks, _slice_len, embedding,
     gather_along, Index, index, MAX_CLASSES, one_hot, OneHot, Pad, ScatterAdd, Take,
     take, take_along_axis, TakeAlong, where, Where)
+from .tensor_index_add import index_add  # noqa: F401,E402 - torch's index_add (graph message passing)
 
 __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "shape_of",
            "Ewise", "TensorMatMul", "Reduce", "Variance", "Reshape", "Permute", "Index", "Concat",
            "Where", "OneHot", "Take", "TakeAlong", "BroadcastTo", "Full", "ArgMax", "ScatterAdd",
            "Pad", "broadcast_shapes", "normalize_axis", "reduced_shape",
            "sum", "mean", "max", "min", "var", "std", "concat", "stack", "where", "one_hot", "take",
-           "take_along_axis", "embedding", "broadcast", "elementwise"]
+           "take_along_axis", "embedding", "index_add", "broadcast", "elementwise"]
 
 _register_tensors(is_tensor_expr, Tensor)     # the text parser reads tensors (it does not import this module)
 # ... and calls these of a tensor, with NumPy's keywords (their values constants of the text):

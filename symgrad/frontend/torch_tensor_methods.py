@@ -10,6 +10,7 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
     x.maximum(y), x.minimum(y), x.log1p(), x.expm1(), x.sin(), x.cos(), x.erf(), x.sign()
     x.view_as(y), x.reshape_as(y), x.unflatten(d, sizes), x.movedim(s, d), x.narrow(d, start, n)
     x.flip(dims), x.tril(k), x.triu(k), x.index_select(d, idx), x.argmin(d)
+    x.index_add(d, idx, src)                               sg.index_add (x.index_add_, x.scatter_add: refused)
 
 >>> import symgrad as sg
 >>> x, y = sg.tensor("x", (2, 3)), sg.tensor("y", (2, 3))
@@ -162,6 +163,19 @@ class TorchMethods:
     def index_select(self, dim, index):
         """torch's ``x.index_select(dim, idx)``: ``sg.take(x, idx, axis=dim)`` (idx an integer vector)."""
         return self._later("take")(self, index, dim)
+
+    def index_add(self, dim, index, source, alpha=1):
+        """torch's ``x.index_add(dim, idx, src)``: `symgrad.frontend.tensor_index_add.index_add`."""
+        return self._later("index_add")(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, *args, **kwargs):
+        raise self._later("in_place_refusal")(self, "index_add")
+
+    def scatter_add(self, *args, **kwargs):
+        raise self._later("scatter_add_refusal")(self)
+
+    def scatter_add_(self, *args, **kwargs):
+        raise self._later("scatter_add_refusal")(self)
 
     def argmin(self, dim=-1):
         if getattr(self, "is_integer_tensor", False):
