@@ -10,7 +10,7 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
     x.maximum(y), x.minimum(y), x.log1p(), x.expm1(), x.sin(), x.cos(), x.erf(), x.sign()
     x.view_as(y), x.reshape_as(y), x.unflatten(d, sizes), x.movedim(s, d), x.narrow(d, start, n)
     x.flip(dims), x.tril(k), x.triu(k), x.index_select(d, idx), x.argmin(d)
-    x.index_add(d, idx, src)                               sg.index_add (x.index_add_, x.scatter_add: refused)
+    x.index_add(d, idx, src)                               sg.index_add (x.scatter_add of repeated ids too)
 
 >>> import symgrad as sg
 >>> x, y = sg.tensor("x", (2, 3)), sg.tensor("y", (2, 3))
@@ -171,11 +171,13 @@ class TorchMethods:
     def index_add_(self, *args, **kwargs):
         raise self._later("in_place_refusal")(self, "index_add")
 
-    def scatter_add(self, *args, **kwargs):
-        raise self._later("scatter_add_refusal")(self)
+    def scatter_add(self, dim, index, src):
+        """torch's ``x.scatter_add(dim, index, src)`` with 1-D ids repeated over the other axes:
+        `symgrad.frontend.tensor_index_add.scatter_add` (x.index_add(dim, ids, src))."""
+        return self._later("scatter_add")(self, dim, index, src)
 
     def scatter_add_(self, *args, **kwargs):
-        raise self._later("scatter_add_refusal")(self)
+        raise self._later("in_place_refusal")(self, "scatter_add")
 
     def argmin(self, dim=-1):
         if getattr(self, "is_integer_tensor", False):

@@ -1,4 +1,4 @@
-"""Three more models people write today, ported to symgrad declarations and compared with
+"""Four more models people write today, ported to symgrad declarations and compared with
 torch.autograd in float64 — the loss, every gradient, central differences (2026-11-30, tenth
 session). As in test_torch_ports_models.py, each model is one function run with torch's ``F`` on
 tensors and with ``sg`` on declarations.
@@ -6,13 +6,15 @@ tensors and with ``sg`` on declarations.
 - a message-passing graph layer (an MPNN / GraphSAGE-style sum aggregation): each edge's message
   from ``x[src]`` and ``x[dst]`` summed into its destination node with ``index_add``, then a node
   update and per-node cross-entropy; nodes N and edges E are symbolic sizes (one graph is one batch);
+- GAT-style attention: a softmax over each node's incoming edges by ``index_add`` of exp(score);
 - a ConvNeXt block: depthwise 7×7 conv (groups=C, padding 3), channels-last LayerNorm, the 4×
   inverted MLP with exact GELU, layer scale γ, the residual; a pooled linear head;
 - LoRA on a linear layer: the frozen W₀ (an input, torch's requires_grad=False) plus (α/r)·B·A.
 
 What the ports found: torch's ``index_add`` had no symgrad spelling (now ``sg.index_add`` and
-``x.index_add(dim, idx, src)``, `symgrad.frontend.tensor_index_add`; torch's in-place
-``index_add_`` and ``scatter_add`` with an index the shape of src are refused naming it).
+``x.index_add(dim, idx, src)``, `symgrad.frontend.tensor_index_add`), nor ``x.scatter_add(0,
+dst.unsqueeze(-1).expand_as(m), m)`` (taken in that form; another index, and the in-place
+``index_add_`` / ``scatter_add_``, are refused naming what is taken).
 """
 from __future__ import annotations
 
@@ -48,15 +50,17 @@ def _params(rng, shapes, scale=0.5):
 def _cases():
     cases = case = Cases()
 
-    @case
-    def gnn_message_passing_index_add(rng):
+    def _gnn(rng, scatter):
         n, e, Fi, D, K = 6, 11, 3, 4, 3
         shapes = {"Wm": (D, 2 * Fi), "bm": (D,), "Wu": (D, Fi + D), "bu": (D,), "Wo": (K, D), "bo": (K,)}
 
         def mpnn(t, d, F, lib, n):
             x, src, dst = d["x"], d["src"], d["dst"]
             m = F.relu(F.linear(lib.cat([x[dst], x[src]], dim=-1), t["Wm"], t["bm"]))   # one message per edge
-            agg = lib.zeros(n, D).index_add(0, dst, m)                                    # summed into nodes
+            if scatter:       # PyG-style: the ids repeated over the features
+                agg = lib.zeros(n, D).scatter_add(0, dst.unsqueeze(-1).expand_as(m), m)
+            else:
+                agg = lib.zeros(n, D).index_add(0, dst, m)                                # summed into nodes
             h = F.relu(F.linear(lib.cat([x, agg], dim=-1), t["Wu"], t["bu"]))
             return F.cross_entropy(F.linear(h, t["Wo"], t["bo"]), d["y"])
         x, y = sg.tensor("x", (N, Fi)), sg.tensor("y", (N,), integer=True)
@@ -67,6 +71,34 @@ def _cases():
                 "dst": dst_values}
         return (mpnn(p, {"x": x, "y": y, "src": src, "dst": dst}, sg, SG, N), list(p.values()), [x, y, src, dst],
                 vals, data, lambda t, d: mpnn(t, d, F, TT, n))
+
+    @case
+    def gnn_message_passing_index_add(rng):
+        return _gnn(rng, scatter=False)
+
+    @case
+    def gnn_message_passing_scatter_add(rng):
+        return _gnn(rng, scatter=True)
+
+    @case
+    def gat_softmax_over_incoming_edges(rng):
+        n, e, Fi, D = 5, 9, 3, 4
+        shapes = {"W": (D, Fi), "a": (2 * D,)}
+
+        def gat(t, d, F, lib, n):
+            x, src, dst = d["x"], d["src"], d["dst"]
+            h = F.linear(x, t["W"])
+            score = F.leaky_relu((lib.cat([h[dst], h[src]], dim=-1) * t["a"]).sum(-1), 0.2)
+            w = score.exp()
+            alpha = w / lib.zeros(n).index_add(0, dst, w)[dst]           # softmax over each node's edges
+            out = lib.zeros(n, D).index_add(0, dst, alpha.unsqueeze(-1) * h[src])
+            return ((F.elu(out) + h) ** 2).mean()
+        x = sg.tensor("x", (N, Fi))
+        src, dst = sg.tensor("src", (E,), integer=True), sg.tensor("dst", (E,), integer=True)
+        p, vals = _params(rng, shapes)
+        data = {"x": rng.normal(size=(n, Fi)), "src": rng.integers(0, n, e), "dst": np.arange(e) % n}  # none empty
+        return (gat(p, {"x": x, "src": src, "dst": dst}, sg, SG, N), list(p.values()), [x, src, dst], vals, data,
+                lambda t, d: gat(t, d, F, TT, n))
 
     @case
     def convnext_block(rng):
@@ -136,7 +168,11 @@ def test_index_add_refusals_name_the_spelling_taken():
     with pytest.raises(sg.ArgumentError, match=r"in place.*x\.index_add\(\.\.\.\)"):
         x.index_add_(0, i, s)
     with pytest.raises(sg.ArgumentError, match=r"index_add\(dim, dst, src\)"):
-        x.scatter_add(0, i, s)
+        x.scatter_add(0, sg.tensor("I", (5, 3), integer=True), s)     # an index that is not repeated ids
+    with pytest.raises(sg.ArgumentError, match=r"index_add\(dim, dst, src\)"):
+        x.scatter_add(1, i.unsqueeze(-1).expand_as(s), s)               # ids along axis 0, dim 1
+    with pytest.raises(sg.ArgumentError, match=r"in place.*x\.scatter_add\(\.\.\.\)"):
+        x.scatter_add_(0, i.unsqueeze(-1).expand_as(s), s)
     with pytest.raises(sg.IntegerTensorError, match="index_add: the index must be an integer tensor"):
         sg.index_add(x, 0, sg.tensor("f", (5,)), s)
     with pytest.raises(sg.ShapeError, match=r"needs \(5, 3\)"):
