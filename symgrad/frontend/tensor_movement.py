@@ -173,9 +173,17 @@ def stack(xs, axis=DefaultAxis(0), *, dim=None):
 
 class BroadcastTo(TensorExpr):
     _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
+
     @property
     def shape(self):
         return tuple(int(d) if d.is_Integer else d for d in self.args[1])
+
+    @property
+    def is_integer_tensor(self):
+        """Labels repeated (``y.unsqueeze(0).expand(T, N)``) are labels; until the tenth session they
+        were not, and cross_entropy refused them. (The compiled label check follows a broadcast:
+        symgrad/compiling/batch_kind.py.)"""
+        return _integer_of(self.args[0])
 
     def _sympystr(self, printer):
         return f"broadcast_to({printer._print(self.args[0])}, {fmt(self.shape)})"
