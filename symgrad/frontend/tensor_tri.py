@@ -110,6 +110,34 @@ def zeros(shape):
     return full(shape, 0)
 
 
+def _like(x, who):
+    x = T.as_expr(x)
+    if not T.is_tensor_expr(x):
+        raise ArgumentError(f"{who}: of a tensor (sg.tensor), got {x}; of a scalar write 0 or 1")
+    return T.as_tensor(x).shape
+
+
+def zeros_like(x):
+    """torch.zeros_like(x) / np.zeros_like(x): zeros of x's shape (a graph layer's
+    ``torch.zeros_like(x).index_add(0, dst, msg)``). One float dtype: of an integer tensor too."""
+    return zeros(_like(x, "zeros_like"))
+
+
+def ones_like(x):
+    """torch.ones_like(x) / np.ones_like(x): ones of x's shape."""
+    return ones(_like(x, "ones_like"))
+
+
+def full_like(x, value):
+    """torch.full_like(x, value) / np.full_like(x, value): ``value`` everywhere, x's shape."""
+    return full(_like(x, "full_like"), value)
+
+
+def _size_args(size):
+    """torch's ``x.new_zeros(2, 3)`` and ``x.new_zeros((2, 3))``: the shape."""
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list, Tuple)) else size
+
+
 def eye(n, m=None, k=0):
     """np.eye(n, m, k) / torch.eye(n, m): ones on the k-th diagonal, zeros elsewhere; n and m may be
     the batch size N. ``tril(ones) * triu(ones)``, so it needs no primitive of its own. InfoNCE /
@@ -169,3 +197,4 @@ def cumsum(x, axis=None):
 
 T.BY_LATER_MODULES["cumsum"] = cumsum          # x.cumsum(dim)
 T.BY_LATER_MODULES.update(tril=tril, triu=triu)   # torch's x.tril(k), x.triu(k)
+T.BY_LATER_MODULES.update(full=lambda size, value: full(_size_args(size), value))   # torch's x.new_zeros(...)

@@ -58,7 +58,7 @@ def _cases():
             x, src, dst = d["x"], d["src"], d["dst"]
             m = F.relu(F.linear(lib.cat([x[dst], x[src]], dim=-1), t["Wm"], t["bm"]))   # one message per edge
             if scatter:       # PyG-style: the ids repeated over the features
-                agg = lib.zeros(n, D).scatter_add(0, dst.unsqueeze(-1).expand_as(m), m)
+                agg = x.new_zeros(n, D).scatter_add(0, dst.unsqueeze(-1).expand_as(m), m)
             else:
                 agg = lib.zeros(n, D).index_add(0, dst, m)                                # summed into nodes
             h = F.relu(F.linear(lib.cat([x, agg], dim=-1), t["Wu"], t["bu"]))
