@@ -41,3 +41,16 @@ def test_symbolic_sizes_and_refusals():
         x.bernoulli_(0.9)
     with pytest.raises(sg.ArgumentError, match="of a tensor"):
         sg.zeros_like(sp.Symbol("a"))
+
+
+def test_torch_sizes_as_several_arguments_and_dtypes():
+    """torch.zeros(n, D) was a TypeError (NumPy's zeros((n, D)) only), though the text read it."""
+    assert sg.zeros(2, 3) == sg.zeros((2, 3)) and sg.ones(N, 4).shape == (N, 4)
+    assert sg.zeros(3, dtype=torch.float64) == sg.zeros((3,))
+    dst = sg.tensor("dst", (N,), integer=True)
+    deg = sg.ones_like(dst, dtype=torch.float)                  # a degree count's ones per edge
+    assert deg.shape == (N,) and not deg.is_integer_tensor
+    with pytest.raises(sg.ArgumentError, match="integer labels or indices are inputs"):
+        sg.zeros(2, dtype=torch.long)
+    with pytest.raises(sg.ArgumentError, match="not both"):
+        sg.ones(2, shape=(2,))
