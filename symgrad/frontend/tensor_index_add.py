@@ -20,7 +20,7 @@ from ..errors import ArgumentError, IntegerTensorError, ShapeError
 from .tensor_expr import BY_LATER_MODULES, as_expr, dims_equal, fmt, _integer_of, is_tensor_expr, normalize_axis, \
     _tensor_arg
 from .tensor_index import ScatterAdd
-from .tensor_movement import BroadcastTo, Reshape
+from .tensor_movement import BroadcastTo, Full, Reshape
 
 
 def index_add(x, dim, index, source, *, alpha=1):
@@ -40,7 +40,11 @@ def index_add(x, dim, index, source, *, alpha=1):
     if source.ndim != x.ndim or not all(dims_equal(a, b) for a, b in zip(source.shape, want)):
         raise ShapeError(f"index_add along axis {ax}: source {source} has shape {fmt(source.shape)}, but x {x} "
                          f"of shape {fmt(x.shape)} with an index of length {i.shape[0]} needs {fmt(want)}")
-    return x + alpha * ScatterAdd(source, i, sp.Integer(ax), sp.sympify(x.shape[ax]))
+    added = ScatterAdd(source, i, sp.Integer(ax), sp.sympify(x.shape[ax]))
+    added = added if alpha == 1 else alpha * added
+    # into a buffer of zeros (torch.zeros(n, D).index_add_(...), x.new_zeros): the sum alone, so that a
+    # derivation reads scatter_add(m, dst, ...) rather than zeros((n, D)) + scatter_add(...)
+    return added if isinstance(x, Full) and x.args[0] == 0 else x + added
 
 
 def in_place_refusal(who, name):

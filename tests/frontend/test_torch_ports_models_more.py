@@ -162,6 +162,13 @@ def test_index_add_as_torch_with_alpha_and_repeats():
     np.testing.assert_allclose(np.asarray(got1, dtype=float), want1.numpy(), rtol=1e-12)
 
 
+def test_index_add_into_zeros_is_the_sum_alone():
+    """A derivation reads scatter_add(m, dst, ...), not zeros((4, 3)) + scatter_add(...)."""
+    m, dst = sg.tensor("m", (5, 3)), sg.tensor("dst", (5,), integer=True)
+    assert "zeros" not in str(sg.zeros(4, 3).index_add(0, dst, m))
+    assert "ones" in str(sg.ones(4, 3).index_add(0, dst, m))
+
+
 def test_index_add_refusals_name_the_spelling_taken():
     x, s = sg.tensor("x", (4, 3)), sg.tensor("s", (5, 3))
     i = sg.tensor("i", (5,), integer=True)
