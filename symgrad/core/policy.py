@@ -2,7 +2,9 @@
 
 At a point where a function is not differentiable, backprop still needs a number. The lecture notes
 (``shared/seeds``) use relu'(0) = 1; that is the default here. ``max`` routes its gradient to the
-first argument that attains the maximum (in SymPy's canonical argument order), and |x|'(0) = 0
+first argument that attains the maximum in SymPy's canonical argument order (``sp.Max(z, w).args``
+is ``(w, z)``: the tie goes to w, whatever order was written; torch's ``maximum`` splits it, ½ each;
+``w + relu(z - w)`` routes it to z), and |x|'(0) = 0
 (SymPy's ``sign(0) = 0``). Derivatives of step functions (Heaviside, sign) are taken as 0 almost
 everywhere (SymPy would say DiracDelta).
 

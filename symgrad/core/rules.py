@@ -219,7 +219,7 @@ def derivative_body(body: sp.Expr, i: int, policy: Subgradients) -> sp.Expr:
     """∂body/∂a_i by ``sympy.diff``, with the subgradient policy applied at kinks and the body
     itself replaced by ``r`` where it reappears (σ' = σ(1 − σ) reuses the forward's σ).
     Two-sided kinks: relu and leaky_relu take ``policy.relu_at_zero``; Max/Min route ties to the
-    first argument; Abs takes ``policy.abs_at_zero``; the derivative of a step (DiracDelta) is 0."""
+    first argument of SymPy's sorted ``args`` (not the order written); Abs takes ``policy.abs_at_zero``; the derivative of a step (DiracDelta) is 0."""
     a = ph(i)
     b = body.replace(sp.Max, _RoutedMax).replace(sp.Min, _RoutedMin)
     if policy.relu_at_zero != 1:

@@ -38,7 +38,7 @@ from .tensor_expr import (  # noqa: F401 - the names of the array functions, in 
     BY_LATER_MODULES, _axes, _binary, _dim, _div, _integer_of, _is_tensor_node, _mask_of, _matmul_shape,
     _NUMPY_OPERATORS, _numpy_refusal, _NUMPY_SPELLING, _operator, _paren, _PLAIN, _sub,
     _tensor_arg, _torch_dim_of_var, _unwrap, as_tensor, broadcast_shapes, dims_equal,
-    elementwise, Ewise, fmt, is_tensor_expr, matmul, normalize_axis, plain_algebra, torch_reduce_names,
+    elementwise, Ewise, fmt, is_tensor_expr, matmul, normalize_axis, plain_algebra, torch_reduce_names, axis_or_dim, DefaultAxis,
     reduced_shape, shape_of, Tensor, tensor, TensorExpr, TensorMatMul)
 from .tensor_movement import (  # noqa: F401 - the names of the array functions, in one place
     _size, broadcast, BroadcastTo, Concat, concat, Full, Permute, permute, reshape,
@@ -50,13 +50,14 @@ from .tensor_index import (  # noqa: F401 - the names of the array functions, in
     _bound, _int_tensor_arg, _padding_row, _refuse_masks, _slice_len, embedding,
     gather_along, Index, index, MAX_CLASSES, one_hot, OneHot, Pad, ScatterAdd, Take,
     take, take_along_axis, TakeAlong, where, Where)
+from .tensor_index_add import index_add  # noqa: F401,E402 - torch's index_add (graph message passing)
 
 __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "shape_of",
            "Ewise", "TensorMatMul", "Reduce", "Variance", "Reshape", "Permute", "Index", "Concat",
            "Where", "OneHot", "Take", "TakeAlong", "BroadcastTo", "Full", "ArgMax", "ScatterAdd",
            "Pad", "broadcast_shapes", "normalize_axis", "reduced_shape",
            "sum", "mean", "max", "min", "var", "std", "concat", "stack", "where", "one_hot", "take",
-           "take_along_axis", "embedding", "broadcast", "elementwise"]
+           "take_along_axis", "embedding", "index_add", "broadcast", "elementwise"]
 
 _register_tensors(is_tensor_expr, Tensor)     # the text parser reads tensors (it does not import this module)
 # ... and calls these of a tensor, with NumPy's keywords (their values constants of the text):

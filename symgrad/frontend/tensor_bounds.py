@@ -106,7 +106,9 @@ def _two(a, b, who):
 
 def maximum(a, b):
     """NumPy's ``np.maximum(a, b)`` / ``torch.maximum``: the larger entry, with broadcasting (not the
-    reduction over an axis, which is `sg.max`). At a tie the gradient goes to one argument."""
+    reduction over an axis, which is `sg.max`). At a tie the whole gradient goes to the first of
+    SymPy's sorted arguments (``sp.Max(a, b).args``), not to the first written nor ½ to each as
+    torch's: see docs/core.md, Subgradients."""
     a, b = _two(a, b, "maximum")
     return T.as_tensor(sp.Max(a, b))
 

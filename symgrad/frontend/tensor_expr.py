@@ -258,6 +258,32 @@ def _torch_dim_of_var(fn):
     return checked
 
 
+class DefaultAxis:
+    """The default of an ``axis=`` that torch's ``dim=`` may also give (``sg.concat(xs, axis=0, *,
+    dim=None)``): an object of its own, so that an explicit axis equal to the default,
+    ``sg.concat(xs, 0, dim=1)``, is told apart from no axis and refused with ``dim=`` (`axis_or_dim`).
+    It prints as the default, so that help() shows ``axis=0``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return repr(self.value)
+
+
+def axis_or_dim(who, axis, dim):
+    """The axis of a function with a `DefaultAxis` default and torch's ``dim=``: ``dim`` when given
+    (an axis given too, even the default's value, is an `ArgumentError` naming both), else ``axis``
+    or the default."""
+    if dim is not None:
+        if not isinstance(axis, DefaultAxis):
+            raise ArgumentError(f"{who}: give axis= or torch's dim=, not both (got axis={axis!r} and dim={dim!r})")
+        return dim
+    return axis.value if isinstance(axis, DefaultAxis) else axis
+
+
 def torch_reduce_names(who, axis, keepdims, dim, keepdim):
     """torch's ``dim=`` / ``keepdim=`` of ``sum`` and ``mean`` (RMSNorm's ``x.pow(2).mean(-1,
     keepdim=True)``), which mean what NumPy's ``axis=`` / ``keepdims=`` do. Not taken by ``var`` / ``std``
@@ -596,10 +622,10 @@ class TensorExpr(TorchMethods, Expr):
         """x.clamp(min, max), torch's spelling of x.clip(lo, hi)."""
         return BY_LATER_MODULES["clip"](self, min, max)
 
-    def argmax(self, axis=-1, *, dim=None, keepdim=False):
+    def argmax(self, axis=DefaultAxis(-1), *, dim=None, keepdim=False):
         """NumPy's ``x.argmax(axis)``, torch's ``x.argmax(dim, keepdim)``: the first arg-max, an
         integer tensor."""
-        ax = torch_reduce_names("argmax", None if dim is not None and axis == -1 else axis, False, dim, None)[0]
+        ax = axis_or_dim("argmax", axis, dim)
         out = BY_LATER_MODULES["argmax"](self, ax)
         if keepdim is not False:
             if not isinstance(keepdim, bool):

@@ -355,6 +355,13 @@ def embedding(W, idx, padding_idx=None):
         raise IntegerTensorError(f"sg.embedding({W}, {idx}): the table comes first, then the ids — "
                                  f"sg.embedding(W, ids), or W[ids] (torch's F.embedding(input, weight) takes "
                                  f"them the other way round): write sg.embedding({idx}, {W})")
+    if not (is_tensor_expr(i) and _integer_of(i)):
+        what = (f"a tensor of real numbers, shape {fmt(as_tensor(i).shape)}" if is_tensor_expr(i) else
+                f"a {type(idx).__name__}")
+        decl = (f"sg.tensor({str(i)!r}, {fmt(as_tensor(i).shape)}, integer=True)" if isinstance(i, Tensor) else
+                "sg.tensor(name, shape, integer=True)")
+        raise IntegerTensorError(f"sg.embedding({W}, {idx}): the ids must be an integer tensor (torch's LongTensor "
+                                 f"of token ids), got {what}; declare them {decl}")
     rows = take(W, idx, 0)
     if padding_idx is None:
         return rows

@@ -14,7 +14,7 @@ from sympy.printing.precedence import PRECEDENCE
 from .keywords import keywords
 from ..errors import AxisError, BroadcastError, ReshapeError, ShapeError
 from .tensor_expr import (BY_LATER_MODULES, as_expr, as_tensor, broadcast_shapes, _dim, dims_equal, fmt, _integer_of,
-                          normalize_axis, _paren, shape_of, _tensor_arg, Tensor, TensorExpr, torch_reduce_names,
+                          normalize_axis, _paren, shape_of, _tensor_arg, Tensor, TensorExpr, axis_or_dim, DefaultAxis,
                           _unwrap)
 
 
@@ -133,9 +133,9 @@ class Concat(TensorExpr):
 
 
 @keywords()
-def concat(xs, axis=0, *, dim=None):
+def concat(xs, axis=DefaultAxis(0), *, dim=None):
     """np.concatenate(xs, axis) / torch.cat(xs, dim): the tensors must agree on every other axis."""
-    axis = torch_reduce_names("concat", None if axis == 0 and dim is not None else axis, False, dim, None)[0]
+    axis = axis_or_dim("concat", axis, dim)
     xs = [_tensor_arg(x, "concat") for x in xs]
     if not xs:
         raise ShapeError("concat of no tensors")
@@ -152,9 +152,9 @@ def concat(xs, axis=0, *, dim=None):
 
 
 @keywords()
-def stack(xs, axis=0, *, dim=None):
+def stack(xs, axis=DefaultAxis(0), *, dim=None):
     """np.stack(xs, axis) / torch.stack(xs, dim): a new axis; the tensors must have one shape."""
-    axis = torch_reduce_names("stack", None if axis == 0 and dim is not None else axis, False, dim, None)[0]
+    axis = axis_or_dim("stack", axis, dim)
     xs = [_tensor_arg(x, "stack") for x in xs]
     if not xs:
         raise ShapeError("stack of no tensors")
@@ -173,9 +173,17 @@ def stack(xs, axis=0, *, dim=None):
 
 class BroadcastTo(TensorExpr):
     _passes_infinities = True     # a −inf entry reaches the output as it is (see tensor_index._finite_masks)
+
     @property
     def shape(self):
         return tuple(int(d) if d.is_Integer else d for d in self.args[1])
+
+    @property
+    def is_integer_tensor(self):
+        """Labels repeated (``y.unsqueeze(0).expand(T, N)``) are labels; until the tenth session they
+        were not, and cross_entropy refused them. (The compiled label check follows a broadcast:
+        symgrad/compiling/batch_kind.py.)"""
+        return _integer_of(self.args[0])
 
     def _sympystr(self, printer):
         return f"broadcast_to({printer._print(self.args[0])}, {fmt(self.shape)})"

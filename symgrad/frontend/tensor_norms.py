@@ -63,20 +63,19 @@ def _root_of_positive(s, e):
 
 
 @keywords()
-def normalize(x, p=2, axis=1, eps=1e-12, *, dim=None):
+def normalize(x, p=2, axis=T.DefaultAxis(1), eps=1e-12, *, dim=None):
     """F.normalize(x, p, dim, eps): x / max(‖x‖ₚ, eps) along ``axis`` (default 1, as torch; torch's
     ``dim=`` is taken)."""
-    axis = T.torch_reduce_names("normalize", None if dim is not None and axis == 1 else axis, False, dim, None)[0]
+    axis = T.axis_or_dim("normalize", axis, dim)
     x = T._tensor_arg(x, "normalize")
     return x / maximum(norm(x, p, axis=axis, keepdims=True), eps)
 
 
 @keywords()
-def cosine_similarity(a, b, axis=1, eps=1e-8, *, dim=None):
+def cosine_similarity(a, b, axis=T.DefaultAxis(1), eps=1e-8, *, dim=None):
     """F.cosine_similarity(a, b, dim, eps): Σ over ``axis`` (torch's ``dim=`` is taken) of
     (a / max(‖a‖, eps))·(b / max(‖b‖, eps)), a and b broadcast together (torch's formula since 1.12)."""
-    axis = T.torch_reduce_names("cosine_similarity", None if dim is not None and axis == 1 else axis, False, dim,
-                                None)[0]
+    axis = T.axis_or_dim("cosine_similarity", axis, dim)
     a, b = T._tensor_arg(a, "cosine_similarity"), T._tensor_arg(b, "cosine_similarity")
     nd = len(T.broadcast_shapes(a.shape, b.shape, names=lambda: [str(a), str(b)]))
     ax = T.normalize_axis(axis, nd, "cosine_similarity", a)

@@ -100,14 +100,60 @@ def full(shape, value):
     return T.Full(v, Tuple(*shape))
 
 
-def ones(shape):
-    """np.ones(shape) / torch.ones(shape): ``sg.tril(sg.ones((T, T)))`` is a causal mask."""
-    return full(shape, 1)
+def _size(who, size, shape, dtype):
+    """The shape of np.ones(shape) / torch.ones(2, 3) / torch.ones((2, 3)) / ones(shape=(2, 3)); a
+    float ``dtype`` (torch's) is taken — a declaration has one, sg.compile's dtype= — an integer one
+    refused."""
+    if dtype is not None and any(w in str(dtype) for w in ("int", "long", "bool")):
+        raise ArgumentError(f"{who}(..., dtype={dtype}): symgrad's constants are real (sg.compile's dtype=); "
+                            f"integer labels or indices are inputs, sg.tensor(name, shape, integer=True)")
+    if shape is not None:
+        if size:
+            raise ArgumentError(f"{who}: give the size or shape=, not both")
+        return shape
+    if not size:
+        raise ArgumentError(f"{who}() needs a shape: {who}((N, 2)) or torch's {who}(N, 2)")
+    return size[0] if len(size) == 1 else size
 
 
-def zeros(shape):
-    """np.zeros(shape)."""
-    return full(shape, 0)
+def ones(*size, shape=None, dtype=None, device=None):
+    """np.ones(shape) / torch.ones(2, 3) (the size as several arguments too): ``sg.tril(sg.ones((T,
+    T)))`` is a causal mask."""
+    return full(_size("ones", size, shape, dtype), 1)
+
+
+def zeros(*size, shape=None, dtype=None, device=None):
+    """np.zeros(shape) / torch.zeros(n, D)."""
+    return full(_size("zeros", size, shape, dtype), 0)
+
+
+def _like(x, who):
+    x = T.as_expr(x)
+    if not T.is_tensor_expr(x):
+        raise ArgumentError(f"{who}: of a tensor (sg.tensor), got {x}; of a scalar write 0 or 1")
+    return T.as_tensor(x).shape
+
+
+def zeros_like(x, *, dtype=None, device=None):
+    """torch.zeros_like(x) / np.zeros_like(x): zeros of x's shape (a graph layer's
+    ``torch.zeros_like(x).index_add(0, dst, msg)``), real: of an integer tensor too (a degree count's
+    ``torch.ones_like(dst, dtype=torch.float)``)."""
+    return full(_size("zeros_like", (), _like(x, "zeros_like"), dtype), 0)
+
+
+def ones_like(x, *, dtype=None, device=None):
+    """torch.ones_like(x) / np.ones_like(x): ones of x's shape."""
+    return full(_size("ones_like", (), _like(x, "ones_like"), dtype), 1)
+
+
+def full_like(x, value, *, dtype=None, device=None):
+    """torch.full_like(x, value) / np.full_like(x, value): ``value`` everywhere, x's shape."""
+    return full(_size("full_like", (), _like(x, "full_like"), dtype), value)
+
+
+def _size_args(size):
+    """torch's ``x.new_zeros(2, 3)`` and ``x.new_zeros((2, 3))``: the shape."""
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list, Tuple)) else size
 
 
 def eye(n, m=None, k=0):
@@ -169,3 +215,4 @@ def cumsum(x, axis=None):
 
 T.BY_LATER_MODULES["cumsum"] = cumsum          # x.cumsum(dim)
 T.BY_LATER_MODULES.update(tril=tril, triu=triu)   # torch's x.tril(k), x.triu(k)
+T.BY_LATER_MODULES.update(full=lambda size, value: full(_size_args(size), value))   # torch's x.new_zeros(...)

@@ -10,6 +10,8 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
     x.maximum(y), x.minimum(y), x.log1p(), x.expm1(), x.sin(), x.cos(), x.erf(), x.sign()
     x.view_as(y), x.reshape_as(y), x.unflatten(d, sizes), x.movedim(s, d), x.narrow(d, start, n)
     x.flip(dims), x.tril(k), x.triu(k), x.index_select(d, idx), x.argmin(d)
+    x.index_add(d, idx, src)                               sg.index_add (x.scatter_add of repeated ids too)
+    x.new_zeros(n, D), x.new_ones(...), x.new_full(s, v)   sg.zeros, sg.ones, sg.full (new_empty: refused)
 
 >>> import symgrad as sg
 >>> x, y = sg.tensor("x", (2, 3)), sg.tensor("y", (2, 3))
@@ -162,6 +164,45 @@ class TorchMethods:
     def index_select(self, dim, index):
         """torch's ``x.index_select(dim, idx)``: ``sg.take(x, idx, axis=dim)`` (idx an integer vector)."""
         return self._later("take")(self, index, dim)
+
+    # -- new tensors of a given size, torch's x.new_zeros(n, D) -----------------------------------
+    def new_zeros(self, *size, dtype=None, device=None):
+        """torch's ``x.new_zeros(n, D)``: ``sg.zeros((n, D))`` (no device; one float dtype)."""
+        return self._later("full")(size, 0)
+
+    def new_ones(self, *size, dtype=None, device=None):
+        return self._later("full")(size, 1)
+
+    def new_full(self, size, fill_value, dtype=None, device=None):
+        return self._later("full")((size,), fill_value)
+
+    def new_empty(self, *size, **kwargs):
+        raise ArgumentError(f"{self}.new_empty(...): a declaration has no uninitialised memory; write "
+                            f"{self}.new_zeros(...). A random mask (DropPath's new_empty(...).bernoulli_(keep)) "
+                            f"is an input: declare mask = sg.tensor('mask', shape) and give fresh 0/1 values "
+                            f"with each batch (or sg.dropout, which draws its own)")
+
+    def bernoulli_(self, *args, **kwargs):
+        raise ArgumentError(f"{self}.bernoulli_(...): a declaration draws no noise; declare the mask as an "
+                            f"input (sg.tensor('mask', shape)) and give fresh 0/1 values with each batch, or "
+                            f"use sg.dropout, which draws its own")
+
+    bernoulli = bernoulli_
+
+    def index_add(self, dim, index, source, alpha=1):
+        """torch's ``x.index_add(dim, idx, src)``: `symgrad.frontend.tensor_index_add.index_add`."""
+        return self._later("index_add")(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, *args, **kwargs):
+        raise self._later("in_place_refusal")(self, "index_add")
+
+    def scatter_add(self, dim, index, src):
+        """torch's ``x.scatter_add(dim, index, src)`` with 1-D ids repeated over the other axes:
+        `symgrad.frontend.tensor_index_add.scatter_add` (x.index_add(dim, ids, src))."""
+        return self._later("scatter_add")(self, dim, index, src)
+
+    def scatter_add_(self, *args, **kwargs):
+        raise self._later("in_place_refusal")(self, "scatter_add")
 
     def argmin(self, dim=-1):
         if getattr(self, "is_integer_tensor", False):
