@@ -46,7 +46,8 @@ LSTM's gates' gradients in another order), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s − Y
 for s − Y), stop_gradient_hint.py (a claim through a stop_gradient), upsample_hints.py (an
-upsampling's backward reading the wrong entries), nearest_upsample_hint.py (a nearest upsampling's
+upsampling's backward reading the wrong entries), resample_hints.py (11-785's Downsample1d/2d and Upsample1d/2d
+as layers: dLdZ written at the wrong width, offset or step, or repeated), nearest_upsample_hint.py (a nearest upsampling's
 backward reading one entry of each block), stride_missing_hint.py (a strided convolution's
 backward without the stride, too narrow), norm_line_slips.py (a norm layer's dx with x for x̂, the
 backward's var(ddof=1), a staged dmu over another axis, 1/(N − 1) on the variance's path),
@@ -110,6 +111,7 @@ def find_hint(case: Case) -> str | None:
     from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
     from .upsample_hints import upsample_backward_hint
+    from .resample_hints import resample_hint
     from .nearest_upsample_hint import nearest_upsample_hint
     from .ce_softmax_slips import ce_softmax_slip_hint
     from .softmax_jacobian_hints import softmax_jacobian_hint
@@ -137,7 +139,7 @@ def find_hint(case: Case) -> str | None:
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
-              pool_route_hint, upsample_backward_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
+              pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, inner_derivative_hint, first_step_hint):
         try:
             msg = h(case)
