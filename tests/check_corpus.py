@@ -760,8 +760,9 @@ def cmu_entries():
     add("CTCLoss: beta not divided by y", loss, y, bw(ctc_loss_backward, "beta not divided by y"), "wrong",
         None, options=_CTC_Y)
     add("CTCLoss: gamma not normalised", loss, y, bw(ctc_loss_backward, "gamma not normalised"), "wrong",
-        None, options=_CTC_Y)
-    add("CTCLoss: dY -= gamma", loss, y, bw(ctc_loss_backward, "dY -= gamma"), "wrong", None, options=_CTC_Y)
+        "not divided by the probability: the claim is P times the gradient", options=_CTC_Y)
+    add("CTCLoss: dY -= gamma", loss, y, bw(ctc_loss_backward, "dY -= gamma"), "wrong",
+        "1/logits left out: the claim is logits ⊙ the gradient", options=_CTC_Y)
     return E
 
 

@@ -42,7 +42,8 @@ channel_hints.py (spatial batch norm's x.reshape(-1, C)), dout_sum_hints.py (dou
 wrong axes then indexed; one time step only), shared_param_hints.py (some uses of a shared
 parameter), recurrent_hints.py (an RNN's dWh from the state one step late, a loop that stops before
 t = 0), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
-LSTM's gates' gradients in another order), gate_placement_hint.py (a GRU's r put on h before Wnh), pool_route_hint.py
+LSTM's gates' gradients in another order), gate_placement_hint.py (a GRU's r put on h before Wnh),
+likelihood_hints.py (a −log P's backward without 1/y, or with P's gradient: CTC's γ not divided by P), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s − Y
 for s − Y), stop_gradient_hint.py (a claim through a stop_gradient), upsample_hints.py (an
@@ -91,6 +92,7 @@ def find_hint(case: Case) -> str | None:
     from .gate_order_hint import gate_order_hint
     from .gate_factor_hints import gate_factor_hint
     from .gate_placement_hint import gate_placement_hint
+    from .likelihood_hints import log_factor_hint, probability_factor_hint
     from .gelu_hint import gelu_hint
     from .eps_path_hint import eps_path_hint
     from .norm_power_hint import norm_power_hint
@@ -141,7 +143,8 @@ def find_hint(case: Case) -> str | None:
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
-              late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, inner_derivative_hint, first_step_hint):
+              late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
+              probability_factor_hint, inner_derivative_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
