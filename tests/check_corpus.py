@@ -724,6 +724,30 @@ def ctc_loss_backward(dout, logits, slip=None):
     return dY
 
 
+_BC, _BN_EPS = 3, 1e-8                   # BatchNorm1d's features, its eps
+_RUNNING = {"assumptions": {"running_V": (0.2, 2.0)}}
+
+
+def batchnorm1d_eval():
+    """11-785's BatchNorm1d.forward(Z, eval=True): the running statistics, stored constants."""
+    Z, BW, Bb = sg.tensor("Z", (_N, _BC)), sg.tensor("BW", (1, _BC)), sg.tensor("Bb", (1, _BC))
+    M, V = sg.tensor("running_M", (1, _BC)), sg.tensor("running_V", (1, _BC))
+    return BW * (Z - M) / sg.sqrt(V + _BN_EPS) + Bb, [Z, BW, Bb]
+
+
+def batchnorm1d_eval_backward(dLdBZ, Z, BW, Bb, running_M, running_V, slip=None):
+    NZ = (Z - running_M) / np.sqrt(running_V + _BN_EPS)
+    dLdNZ = dLdBZ * BW
+    dLdZ = dLdNZ / np.sqrt(running_V + _BN_EPS)
+    if slip == "training formula":           # the batch's statistics, and their paths
+        n, M, V = Z.shape[0], Z.mean(axis=0, keepdims=True), Z.var(axis=0, keepdims=True)
+        dLdV = -0.5 * (dLdNZ * (Z - M) * (V + _BN_EPS) ** -1.5).sum(axis=0, keepdims=True)
+        dLdM = -(dLdNZ * (V + _BN_EPS) ** -0.5).sum(axis=0, keepdims=True) - 2 / n * dLdV * (Z - M).sum(
+            axis=0, keepdims=True)
+        dLdZ = dLdNZ * (V + _BN_EPS) ** -0.5 + dLdV * 2 / n * (Z - M) + dLdM / n
+    return dLdZ, (dLdBZ * NZ).sum(axis=0, keepdims=True), dLdBZ.sum(axis=0, keepdims=True)
+
+
 def cmu_entries():
     E = []
     add = lambda *a, **k: E.append(BackwardEntry(*a, **k))  # noqa: E731
@@ -753,6 +777,11 @@ def cmu_entries():
         "gate on the wrong side of the product: the claim for h")
     add("GRUCell: dWnh = outer(dn, r * h)", out, wrt, bw(gru_cell_backward, "dWnh = outer(dn, r * h)"), "wrong",
         "gate on the wrong side of the product: the claim for Wnh")
+    out, wrt = batchnorm1d_eval()
+    add("BatchNorm1d backward, eval", out, wrt, bw(batchnorm1d_eval_backward), "right", options=_RUNNING)
+    add("BatchNorm1d eval: the training formula", out, wrt, bw(batchnorm1d_eval_backward, "training formula"),
+        "wrong", "training formula in evaluation mode: the claim for Z is the gradient with running_M and "
+                 "running_V replaced by the batch's mean and variance of Z", options=_RUNNING)
     loss, y = ctc_loss()
     add("CTCLoss backward", loss, y, bw(ctc_loss_backward), "right", options=_CTC_Y)
     add("CTCLoss: skip connection between repeats", loss, y, bw(ctc_loss_backward, "skip between repeats"),
