@@ -96,6 +96,13 @@ def _read(axes, ks, offs, nd) -> str:
 
 
 def resample_hint(case: Case, want: str | None = None) -> str | None:
+    try:
+        return _resample_hint(case, want)
+    except Exception:   # noqa: BLE001 - asked by shape_hint too: a case it cannot read gets no hint
+        return None
+
+
+def _resample_hint(case: Case, want: str | None) -> str | None:
     Cs, Ts = case.C(), case.T()
     if any(c is None for c in Cs) or not Ts[0].ndim:
         return None
@@ -143,7 +150,7 @@ def _downsample_slip(case, Cs, Ts, Ds, axes, ks, want):
         if _all(Cs, [_put(ts, axes, k2, d) for d in Ds]):
             return (f"downsample backward with another step: the claim writes dLdZ at every "
                     f"{_nth(k2)} entry, d{name}[{_read(axes, k2, [0] * len(axes), nd)}] = dLdZ, where "
-                    f"the forward's factor is {'/'.join(map(str, ks))}: {right} ({layer}'s backward).")
+                    f"the forward's is {_factor(ks)}: {right} ({layer}'s backward).")
     rep = []
     for d in Ds:
         r = d
@@ -175,8 +182,8 @@ def _upsample_slip(case, Cs, Ts, Ds, axes, ks, want):
             off = " — the dilation off by one" if all(abs(a - b) <= 1 for a, b in zip(k2, ks)) else ""
             return (f"upsample backward with another step: {shape}the claim is dLdZ[{_read(axes, k2, [0] * len(axes), nd)}]"
                     f"{' (cut to the input size)' if cands[0].shape != Ds[0][_index(axes, k2, nd=nd)].shape else ''}"
-                    f" where the forward put {_zeros(ks)} between the entries, "
-                    f"a factor {'/'.join(map(str, ks))}{off}: {right}.")
+                    f" where the forward put {_zeros(ks).replace(' along', ' between the entries along') if len(ks) > 1 else _zeros(ks) + ' between the entries'}, "
+                    f"{_factor(ks)}{off}: {right}.")
     for offs in _offsets(ks):
         cands = [d[_index(axes, ks, offs, nd)] for d in Ds]
         if _all(Cs, cands):
@@ -192,7 +199,14 @@ def _nth(ks) -> str:
 
 
 def _zeros(ks) -> str:
-    return " × ".join("1 zero" if k == 2 else f"{k - 1} zeros" for k in ks)
+    one = lambda k: "1 zero" if k == 2 else f"{k - 1} zeros"      # noqa: E731
+    if len(set(ks)) == 1:
+        return one(ks[0]) + (" along each spatial axis" if len(ks) > 1 else "")
+    return " × ".join(one(k) for k in ks)
+
+
+def _factor(ks) -> str:
+    return f"a factor {ks[0]}" if len(set(ks)) == 1 else "factors " + " × ".join(map(str, ks))
 
 
 def _offsets(ks):

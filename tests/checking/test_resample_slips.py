@@ -98,3 +98,13 @@ def test_a_gradient_that_is_no_resampling_of_dout_gets_no_resample_hint():
     A = sg.tensor("A", (N, 2, 7))
     r = wrong(sg.check_backward(2 * A[:, :, ::2], A, lambda d, A: downsample1d_backward(d, A, "k(Wout-1)")))
     assert not r.hint.startswith("downsample")
+
+
+def test_an_upsample2d_backward_with_another_step_is_named_along_both_axes():
+    B = sg.tensor("B", (N, 2, 3, 3))
+    up = sg.stack([B, 0 * B], axis=4).reshape(N, 2, 3, 6)[:, :, :, :5]     # Upsample2d: along W, then H
+    up = sg.stack([up, 0 * up], axis=3).reshape(N, 2, 6, 5)[:, :, :5, :]
+    assert sg.check_backward(up, B, lambda d, B: d[:, :, ::2, ::2]).verdict == "equal"
+    r = wrong(sg.check_backward(up, B, lambda d, B: d[:, :, ::3, ::3]), "upsample backward with another step")
+    assert ("the claim is dLdZ[:, :, ::3, ::3] where the forward put 1 zero between the entries along each "
+            "spatial axis, a factor 2 — the dilation off by one: dB = dLdZ[:, :, ::2, ::2]") in r.hint
