@@ -240,6 +240,7 @@ class BackwardEntry(NamedTuple):
     expected: str
     hint: str | None = None
     at: dict | None = None
+    options: dict | None = None         # more keywords of sg.check_backward (assumptions=)
 
 
 _N = sp.Symbol("N", integer=True, positive=True)
@@ -594,4 +595,204 @@ def backward_entries():
     return E
 
 
-BACKWARD_ENTRIES = backward_entries()
+# ---------------------------------------------------------------------------------------------------
+# CMU 11-785's layers as classes with forward and backward (HW2P1's resampling, HW3P1's GRU cell and
+# CTC loss), each backward written as the handout's equations give it, with the slips students make.
+# The right ones are compared with torch.autograd in tests/checking/test_check_corpus.py too.
+
+_K = 2                                   # the resampling factor
+_WD, _WU = 7, 4                          # Downsample1d's input width (odd: W_out = 4), Upsample1d's
+
+
+def downsample1d():
+    A = sg.tensor("A", (_N, 2, _WD))
+    return A[:, :, ::_K], A
+
+
+def downsample1d_backward(dLdZ, A, slip=None):
+    """Downsample1d.backward: zeros of the input width stored in forward, dLdZ at every k'th entry."""
+    width = _K * (dLdZ.shape[2] - 1) if slip == "width from dLdZ" else A.shape[2]
+    if slip == "np.repeat":
+        return np.repeat(dLdZ, _K, axis=2)[:, :, :A.shape[2]]
+    dLdA = np.zeros(A.shape[:2] + (width,))
+    at = slice(1, None, _K) if slip == "offset 1" else slice(None, None, _K)
+    n = dLdA[:, :, at].shape[2]
+    dLdA[:, :, at] = dLdZ[:, :, :n]
+    return dLdA
+
+
+def upsample1d():
+    """Upsample1d.forward: k − 1 zeros between the entries, k·(W − 1) + 1 wide."""
+    A = sg.tensor("A", (_N, 2, _WU))
+    zeros = [0 * A] * (_K - 1)
+    return sg.stack([A] + zeros, axis=3).reshape(_N, 2, _K * _WU)[:, :, :_K * (_WU - 1) + 1], A
+
+
+def upsample1d_backward(dLdZ, A, slip=None):
+    if slip == "every (k + 1)th":
+        return dLdZ[:, :, ::_K + 1]
+    if slip == "every entry":
+        return dLdZ[:, :, :A.shape[2]]
+    return dLdZ[:, :, 1::_K] if slip == "offset 1" else dLdZ[:, :, ::_K]
+
+
+_GD, _GH = 2, 3                          # the GRU's input and hidden sizes
+GRU_WEIGHTS = ["Wrx", "Wzx", "Wnx", "Wrh", "Wzh", "Wnh"]
+GRU_BIASES = ["brx", "bzx", "bnx", "brh", "bzh", "bnh"]
+
+
+def gru_cell():
+    """11-785's GRUCell on one example: r, z, n gates, n = tanh(Wnx x + bnx + r ⊙ (Wnh h + bnh)),
+    h' = (1 − z) ⊙ n + z ⊙ h."""
+    x, h = sg.tensor("x", (_GD,)), sg.tensor("h", (_GH,))
+    W = {k: sg.tensor(k, (_GH, _GD if k.endswith("x") else _GH)) for k in GRU_WEIGHTS}
+    b = {k: sg.tensor(k, (_GH,)) for k in GRU_BIASES}
+    r = sg.sigmoid(W["Wrx"] @ x + b["brx"] + W["Wrh"] @ h + b["brh"])
+    z = sg.sigmoid(W["Wzx"] @ x + b["bzx"] + W["Wzh"] @ h + b["bzh"])
+    n = sg.tanh(W["Wnx"] @ x + b["bnx"] + r * (W["Wnh"] @ h + b["bnh"]))
+    return (1 - z) * n + z * h, [x, h] + [W[k] for k in GRU_WEIGHTS] + [b[k] for k in GRU_BIASES]
+
+
+def gru_cell_backward(delta, x, h, Wrx, Wzx, Wnx, Wrh, Wzh, Wnh, brx, bzx, bnx, brh, bzh, bnh, slip=None):
+    r = _sigmoid(Wrx @ x + brx + Wrh @ h + brh)
+    z = _sigmoid(Wzx @ x + bzx + Wzh @ h + bzh)
+    nh = Wnh @ h + bnh
+    n = np.tanh(Wnx @ x + bnx + r * nh)
+    dz = delta * ((n - h) if slip == "dz = delta * (n - h)" else (h - n)) * z * (1 - z)
+    dn = delta * (z if slip == "dn = delta * z" else 1 - z) * (1 - n ** 2)
+    dr = dn * nh * r * (1 - r)
+    dWnh = np.outer(dn, r * h) if slip == "dWnh = outer(dn, r * h)" else np.outer(dn * r, h)
+    dh_n = r * (Wnh.T @ dn) if slip == "r * (Wnh.T @ dn)" else Wnh.T @ (dn * r)
+    g = {"x": Wnx.T @ dn + Wzx.T @ dz + Wrx.T @ dr, "h": delta * z + dh_n + Wzh.T @ dz + Wrh.T @ dr,
+         "Wrx": np.outer(dr, x), "Wzx": np.outer(dz, x), "Wnx": np.outer(dn, x),
+         "Wrh": np.outer(dr, h), "Wzh": np.outer(dz, h), "Wnh": dWnh,
+         "brx": dr, "bzx": dz, "bnx": dn, "brh": dr, "bzh": dz, "bnh": dn * r}
+    return tuple(g[k] for k in ["x", "h"] + GRU_WEIGHTS + GRU_BIASES)
+
+
+_CT, _CC = 5, 3                          # CTC: input length, symbols (0 the blank)
+CTC_TARGET = [1, 1, 2]                   # a repeat: no skip connection between the two 1s
+_CTC_Y = {"assumptions": {"logits": (0.05, 1.0)}}     # probabilities, as 11-785's CTC takes them
+
+
+def _extended(target, slip=None):
+    """11-785's CTC.extend_target_with_blank: [0, s1, 0, s2, ..., 0] and the skip connections."""
+    ext = [0]
+    for s in target:
+        ext += [s, 0]
+    skip = [int(r >= 2 and ext[r] != 0 and (slip == "skip between repeats" or ext[r] != ext[r - 2]))
+            for r in range(len(ext))]
+    return ext, skip
+
+
+def ctc_loss():
+    """−log P(target | y) for one sequence of probabilities y (T × C), by the forward recursion."""
+    y = sg.tensor("logits", (_CT, _CC))
+    ext, skip = _extended(CTC_TARGET)
+    a = [y[0, ext[0]], y[0, ext[1]]] + [0] * (len(ext) - 2)
+    for t in range(1, _CT):
+        a = [(a[r] + (a[r - 1] if r else 0) + (a[r - 2] if skip[r] else 0)) * y[t, ext[r]]
+             for r in range(len(ext))]
+    return -sg.log(a[-1] + a[-2]), y
+
+
+def ctc_loss_backward(dout, logits, slip=None):
+    """CTCLoss.backward: alpha (get_forward_probs), beta (get_backward_probs, divided by y at the end),
+    gamma = alpha·beta normalised per time step (get_posterior_probs), dY[t, ext[r]] −= γ / y."""
+    y = logits
+    ext, skip = _extended(CTC_TARGET, slip)
+    S, T = len(ext), y.shape[0]
+    alpha, beta = np.zeros((T, S)), np.zeros((T, S))
+    alpha[0, :2] = y[0, ext[:2]]
+    for t in range(1, T):
+        for r in range(S):
+            alpha[t, r] = (alpha[t - 1, r] + (alpha[t - 1, r - 1] if r else 0)
+                           + (alpha[t - 1, r - 2] if skip[r] else 0)) * y[t, ext[r]]
+    beta[T - 1, S - 2:] = y[T - 1, ext[S - 2:]]
+    for t in range(T - 2, -1, -1):
+        for r in range(S):
+            beta[t, r] = (beta[t + 1, r] + (beta[t + 1, r + 1] if r + 1 < S else 0)
+                          + (beta[t + 1, r + 2] if r + 2 < S and skip[r + 2] else 0)) * y[t, ext[r]]
+    if slip != "beta not divided by y":
+        beta /= y[:, ext]
+    gamma = alpha * beta
+    if slip != "gamma not normalised":
+        gamma /= gamma.sum(axis=1, keepdims=True)
+    dY = np.zeros_like(y)
+    for r in range(S):
+        dY[:, ext[r]] -= gamma[:, r] if slip == "dY -= gamma" else gamma[:, r] / y[:, ext[r]]
+    return dY
+
+
+_BC, _BN_EPS = 3, 1e-8                   # BatchNorm1d's features, its eps
+_RUNNING = {"assumptions": {"running_V": (0.2, 2.0)}}
+
+
+def batchnorm1d_eval():
+    """11-785's BatchNorm1d.forward(Z, eval=True): the running statistics, stored constants."""
+    Z, BW, Bb = sg.tensor("Z", (_N, _BC)), sg.tensor("BW", (1, _BC)), sg.tensor("Bb", (1, _BC))
+    M, V = sg.tensor("running_M", (1, _BC)), sg.tensor("running_V", (1, _BC))
+    return BW * (Z - M) / sg.sqrt(V + _BN_EPS) + Bb, [Z, BW, Bb]
+
+
+def batchnorm1d_eval_backward(dLdBZ, Z, BW, Bb, running_M, running_V, slip=None):
+    NZ = (Z - running_M) / np.sqrt(running_V + _BN_EPS)
+    dLdNZ = dLdBZ * BW
+    dLdZ = dLdNZ / np.sqrt(running_V + _BN_EPS)
+    if slip == "training formula":           # the batch's statistics, and their paths
+        n, M, V = Z.shape[0], Z.mean(axis=0, keepdims=True), Z.var(axis=0, keepdims=True)
+        dLdV = -0.5 * (dLdNZ * (Z - M) * (V + _BN_EPS) ** -1.5).sum(axis=0, keepdims=True)
+        dLdM = -(dLdNZ * (V + _BN_EPS) ** -0.5).sum(axis=0, keepdims=True) - 2 / n * dLdV * (Z - M).sum(
+            axis=0, keepdims=True)
+        dLdZ = dLdNZ * (V + _BN_EPS) ** -0.5 + dLdV * 2 / n * (Z - M) + dLdM / n
+    return dLdZ, (dLdBZ * NZ).sum(axis=0, keepdims=True), dLdBZ.sum(axis=0, keepdims=True)
+
+
+def cmu_entries():
+    E = []
+    add = lambda *a, **k: E.append(BackwardEntry(*a, **k))  # noqa: E731
+    bw = lambda fn, slip=None: (lambda *a, **k: fn(*a, **k, slip=slip))  # noqa: E731
+    out, A = downsample1d()
+    add("Downsample1d backward", out, A, bw(downsample1d_backward), "right")
+    add("Downsample1d: zeros k(W_out - 1) wide", out, A, bw(downsample1d_backward, "width from dLdZ"), "wrong",
+        "downsample backward with the wrong width")
+    add("Downsample1d: dLdA[:, :, 1::k]", out, A, bw(downsample1d_backward, "offset 1"), "wrong",
+        "downsample backward writes the wrong entries: the claim is dA[:, :, 1::2] = dLdZ")
+    add("Downsample1d: np.repeat", out, A, bw(downsample1d_backward, "np.repeat"), "wrong",
+        "downsample backward repeats dLdZ")
+    out, A = upsample1d()
+    add("Upsample1d backward", out, A, bw(upsample1d_backward), "right")
+    add("Upsample1d: every (k + 1)th entry", out, A, bw(upsample1d_backward, "every (k + 1)th"), "wrong",
+        "upsample backward with another step")
+    add("Upsample1d: every entry", out, A, bw(upsample1d_backward, "every entry"), "wrong",
+        "upsample backward with another step")
+    add("Upsample1d: dLdZ[:, :, 1::k]", out, A, bw(upsample1d_backward, "offset 1"), "wrong",
+        "upsample backward reads the wrong entries")
+    out, wrt = gru_cell()
+    add("GRUCell backward", out, wrt, bw(gru_cell_backward), "right")
+    add("GRUCell: dz = delta * (n - h)", out, wrt, bw(gru_cell_backward, "dz = delta * (n - h)"), "wrong",
+        "flipped sign in one gate: the claims for Wzx, Wzh, bzx, bzh")
+    add("GRUCell: dn = delta * z", out, wrt, bw(gru_cell_backward, "dn = delta * z"), "wrong", "gate factor")
+    add("GRUCell: dh through r * (Wnh.T @ dn)", out, wrt, bw(gru_cell_backward, "r * (Wnh.T @ dn)"), "wrong",
+        "gate on the wrong side of the product: the claim for h")
+    add("GRUCell: dWnh = outer(dn, r * h)", out, wrt, bw(gru_cell_backward, "dWnh = outer(dn, r * h)"), "wrong",
+        "gate on the wrong side of the product: the claim for Wnh")
+    out, wrt = batchnorm1d_eval()
+    add("BatchNorm1d backward, eval", out, wrt, bw(batchnorm1d_eval_backward), "right", options=_RUNNING)
+    add("BatchNorm1d eval: the training formula", out, wrt, bw(batchnorm1d_eval_backward, "training formula"),
+        "wrong", "training formula in evaluation mode: the claim for Z is the gradient with running_M and "
+                 "running_V replaced by the batch's mean and variance of Z", options=_RUNNING)
+    loss, y = ctc_loss()
+    add("CTCLoss backward", loss, y, bw(ctc_loss_backward), "right", options=_CTC_Y)
+    add("CTCLoss: skip connection between repeats", loss, y, bw(ctc_loss_backward, "skip between repeats"),
+        "wrong", None, options=_CTC_Y)
+    add("CTCLoss: beta not divided by y", loss, y, bw(ctc_loss_backward, "beta not divided by y"), "wrong",
+        None, options=_CTC_Y)
+    add("CTCLoss: gamma not normalised", loss, y, bw(ctc_loss_backward, "gamma not normalised"), "wrong",
+        "not divided by the probability: the claim is P times the gradient", options=_CTC_Y)
+    add("CTCLoss: dY -= gamma", loss, y, bw(ctc_loss_backward, "dY -= gamma"), "wrong",
+        "1/logits left out: the claim is logits ⊙ the gradient", options=_CTC_Y)
+    return E
+
+
+BACKWARD_ENTRIES = backward_entries() + cmu_entries()

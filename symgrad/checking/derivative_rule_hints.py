@@ -6,7 +6,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import LogSoftmax, Map, Softmax, relu, sigmoid
-from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same
+from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, right_through
 
 
 def _sig_variant(label, dfun):
@@ -25,7 +25,7 @@ _SIGMOID_SLIPS = [
 
 
 def sigmoid_hint(case: Case):
-    if not case.f.has(sigmoid):
+    if not case.f.has(sigmoid) or right_through(case, sigmoid):
         return None
     for label, cls in _SIGMOID_SLIPS:
         if _claim_is_gradient_of(case, case.f.replace(sigmoid, cls)):
@@ -56,7 +56,7 @@ _TANH_SLIPS = [
 def tanh_hint(case: Case):
     """tanh'(z) written wrong — an RNN step's backward with dtanh = 1 − next_h for 1 − next_h²: derive
     f again with each usual wrong tanh′ and compare the claim with that, as `sigmoid_hint` does."""
-    if not case.f.has(sp.tanh):
+    if not case.f.has(sp.tanh) or right_through(case, sp.tanh):
         return None
     Cs, Ts = _fitted(case)
     if all_same(Cs, Ts):

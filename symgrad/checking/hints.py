@@ -42,11 +42,14 @@ channel_hints.py (spatial batch norm's x.reshape(-1, C)), dout_sum_hints.py (dou
 wrong axes then indexed; one time step only), shared_param_hints.py (some uses of a shared
 parameter), recurrent_hints.py (an RNN's dWh from the state one step late, a loop that stops before
 t = 0), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
-LSTM's gates' gradients in another order), pool_route_hint.py
+LSTM's gates' gradients in another order), gate_placement_hint.py (a GRU's r put on h before Wnh),
+likelihood_hints.py (a −log P's backward without 1/y, or with P's gradient: CTC's γ not divided by P),
+eval_stats_hint.py (a batch norm's inference backward written with the training formula), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s − Y
 for s − Y), stop_gradient_hint.py (a claim through a stop_gradient), upsample_hints.py (an
-upsampling's backward reading the wrong entries), nearest_upsample_hint.py (a nearest upsampling's
+upsampling's backward reading the wrong entries), resample_hints.py (11-785's Downsample1d/2d and Upsample1d/2d
+as layers: dLdZ written at the wrong width, offset or step, or repeated), nearest_upsample_hint.py (a nearest upsampling's
 backward reading one entry of each block), stride_missing_hint.py (a strided convolution's
 backward without the stride, too narrow), norm_line_slips.py (a norm layer's dx with x for x̂, the
 backward's var(ddof=1), a staged dmu over another axis, 1/(N − 1) on the variance's path),
@@ -89,6 +92,9 @@ def find_hint(case: Case) -> str | None:
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .gate_order_hint import gate_order_hint
     from .gate_factor_hints import gate_factor_hint
+    from .gate_placement_hint import gate_placement_hint
+    from .likelihood_hints import log_factor_hint, probability_factor_hint
+    from .eval_stats_hint import eval_stats_hint
     from .gelu_hint import gelu_hint
     from .eps_path_hint import eps_path_hint
     from .norm_power_hint import norm_power_hint
@@ -110,6 +116,7 @@ def find_hint(case: Case) -> str | None:
     from .shared_param_hints import some_uses_hint
     from .softmax_axis_hint import softmax_axis_hint
     from .upsample_hints import upsample_backward_hint
+    from .resample_hints import resample_hint
     from .nearest_upsample_hint import nearest_upsample_hint
     from .ce_softmax_slips import ce_softmax_slip_hint
     from .softmax_jacobian_hints import softmax_jacobian_hint
@@ -137,8 +144,9 @@ def find_hint(case: Case) -> str | None:
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
-              pool_route_hint, upsample_backward_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
-              late_state_hint, first_state_hint, gate_factor_hint, inner_derivative_hint, first_step_hint):
+              pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
+              late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
+              probability_factor_hint, eval_stats_hint, inner_derivative_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit

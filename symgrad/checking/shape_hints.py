@@ -115,9 +115,11 @@ def shape_hint(case: Case):
         from .cut_short_hint import cut_short_hint
         from .stride_missing_hint import stride_missing_hint
         from .upsample_hints import upsample_backward_hint
+        from .resample_hints import resample_hint
         from .sum_axis_hint import wrong_sum_axis_hint
         axis = (wrong_sum_axis_hint(case, want) or cut_short_hint(case, want)
-                or stride_missing_hint(case, want) or upsample_backward_hint(case, want))
+                or stride_missing_hint(case, want) or upsample_backward_hint(case, want)
+                or resample_hint(case, want))
         if axis is not None:
             return axis
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"

@@ -13,8 +13,49 @@ from .hint_case import Case, _fitted, all_same
 def sign_hint(case: Case):
     Cs, Ts = _fitted(case)
     if all_same(Cs, Ts, -1):
+        gate = _one_gate_flipped(case)
+        if gate:
+            return gate
         return ("flipped sign: the claim is −1 times the gradient (a lost inner derivative −1, as in "
                 "d/dw ½(y − w·x)² = −(y − w·x)·x; or the descent step's minus carried into the gradient).")
+    return None
+
+
+def _flipped(case: Case) -> list:
+    """The parameters whose claims are −1 times their gradients, in wrt order."""
+    from .claims import _shape, fit_shape
+    out = []
+    for j, p in enumerate(case.params):
+        Cs = [fit_shape(np.asarray(c[j], float), _shape(p)) if c[j] is not None else None for c in case.claims]
+        if all(c is not None for c in Cs) and all_same(Cs, [np.asarray(t[j], float) for t in case.truths], -1):
+            out.append(p)
+    return out
+
+
+def _one_gate_flipped(case: Case) -> str | None:
+    """A gated cell's backward with one gate's own gradient negated (11-785's GRU: dz = delta ⊙ (n − h)
+    for delta ⊙ (h − n)): the flipped claims are exactly the parameters that reach f through one
+    sigmoid gate only."""
+    import sympy as sp
+    from ..frontend.functions import sigmoid
+    from .gate_factor_hints import _short
+    if len(case.params) < 3:
+        return None
+    flipped = _flipped(case)
+    if len(flipped) < 2:
+        return None
+    for g in dict.fromkeys(n for n in sp.preorder_traversal(case.f) if isinstance(n, sigmoid)):
+        rest = case.f.xreplace({g: sp.Dummy()})
+        own = [p for p in case.params if g.has(p) and not rest.has(p)]
+        if own and own == flipped:
+            names = ", ".join(p.name for p in own)
+            gru = any(isinstance(n, sp.Add) and sp.S.One in n.args and -g in n.args
+                      for n in sp.preorder_traversal(case.f))
+            why = (" — in a GRU, h' = (1 − z) ⊙ n + z ⊙ h gives dz = delta ⊙ (h − n), not (n − h)"
+                   if gru else "")
+            return (f"flipped sign in one gate: the claims for {names} — the parameters of the gate "
+                    f"{_short(g)} alone — are −1 times their gradients: the sign slipped in the gate's own gradient"
+                    f"{why}.")
     return None
 
 

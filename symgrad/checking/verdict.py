@@ -62,7 +62,7 @@ EQUAL_EXCEPT_KINKS = "equal except at points where f is not differentiable"
 LAYOUT = "a gradient has the shape of its variable (∂f/∂W has W's shape)"
 RTOL = 1e-6            # float64 evaluations of equal formulas agree to ~1e-12; 1e-6 leaves room
 AGAIN_MARGIN = 1e-6    # distance from every kink of a point at the second sizes (`_at_other_sizes`)
-ARRAYS_IN_FULL = "; the arrays in full: r.counterexample.point (in Python)"   # `symgrad check` rewords it
+ARRAYS_IN_FULL = "; the arrays in full: r.counterexample.point (in Python)"   # `symgrad check` passes its own
 MAX_LITERAL_TRIES = 6  # sizes tried for a function that raised at the first ones (`_raised_at_first_size`)
 
 
@@ -82,8 +82,13 @@ class Counterexample:
         return f"<Counterexample {short(self, 160)}>"
 
     def __str__(self):
-        if any(np.size(v) > 6 for v in self.point.values()):   # arrays shown by their shape only
-            return self._text() + ARRAYS_IN_FULL
+        return self.text()
+
+    def text(self, arrays_note: str = ARRAYS_IN_FULL) -> str:
+        """str(), with ``arrays_note`` after a point whose arrays are shown by their shape only
+        (where to read them in full: the command line says its --seed, Python the attribute)."""
+        if any(np.size(v) > 6 for v in self.point.values()):
+            return self._text() + arrays_note
         return self._text()
 
     def _text(self):
@@ -123,9 +128,10 @@ class CheckResult:
     def __bool__(self):
         return self.verdict != NOT_EQUAL
 
-    def report(self) -> str:
-        """The same as str(), one part per line (the command line prints this)."""
-        return "\n".join(self._parts())
+    def report(self, arrays_note: str = ARRAYS_IN_FULL) -> str:
+        """The same as str(), one part per line (the command line prints this, with its own
+        ``arrays_note``: what follows a counterexample whose arrays are shown by their shapes)."""
+        return "\n".join(self._parts(arrays_note))
 
     def __str__(self):
         return " ".join(self._parts())
@@ -162,10 +168,10 @@ class CheckResult:
         lines.append(f"- Layout: {md(self.layout)}.")
         return "\n".join(lines)
 
-    def _parts(self) -> list:
+    def _parts(self, arrays_note: str = ARRAYS_IN_FULL) -> list:
         parts = [f"{self.verdict}."]
         if self.counterexample is not None:
-            parts.append(f"Counterexample {self.counterexample}.")
+            parts.append(f"Counterexample {self.counterexample.text(arrays_note)}.")
         if self.kink:
             parts.append(self.kink)
         if self.hint:

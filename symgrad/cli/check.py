@@ -233,10 +233,9 @@ def run(args) -> int:
         raise
     except Exception as e:  # noqa: BLE001 - the command line shows a message, never a traceback
         raise SymgradError(f"{type(e).__name__}: {e}") from None
-    from ..checking.verdict import ARRAYS_IN_FULL
     # a counterexample's arrays are shown by their shapes; Python's way to read them in full
     # (r.counterexample.point) is not the command's
-    print(r.report().replace(ARRAYS_IN_FULL, f"; the arrays are those drawn with --seed {args.seed} "
-                                             f"(sg.check(...).counterexample.point holds them in Python)"))
+    print(r.report(arrays_note=f"; the arrays are those drawn with --seed {args.seed} "
+                               f"(sg.check(...).counterexample.point holds them in Python)"))
     return 0 if r else 1
 

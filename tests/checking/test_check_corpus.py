@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from check_corpus import _DH, _HEADS, _PAIRS, _TAU, BACKWARD_ENTRIES  # noqa: E402
+from check_corpus import _DH, _HEADS, _PAIRS, _TAU, BACKWARD_ENTRIES, CTC_TARGET  # noqa: E402
 
 
 def _rnn(x, h0, Wx, Wh, b):
@@ -78,6 +78,41 @@ def _attention(query, key, value, Wq, bq, Wk, bk, Wv, bv, Wp, bp, attn_mask):
     return F.linear((torch.softmax(scores, -1) @ V).transpose(1, 2).reshape(n, s, e), Wp, bp)
 
 
+def _upsample1d(A, k=2):
+    Z = torch.zeros(A.shape[:2] + (k * (A.shape[2] - 1) + 1,), dtype=A.dtype)
+    Z[:, :, ::k] = A
+    return Z
+
+
+def _gru_cell(x, h, Wrx, Wzx, Wnx, Wrh, Wzh, Wnh, brx, bzx, bnx, brh, bzh, bnh):
+    """torch's own GRUCell, its weights the (r, z, n) rows stacked."""
+    cell = torch.nn.GRUCell(x.shape[0], h.shape[0], dtype=torch.float64)
+    params = {"weight_ih": torch.cat([Wrx, Wzx, Wnx]), "weight_hh": torch.cat([Wrh, Wzh, Wnh]),
+              "bias_ih": torch.cat([brx, bzx, bnx]), "bias_hh": torch.cat([brh, bzh, bnh])}
+    return torch.func.functional_call(cell, params, (x[None], h[None]))[0]
+
+
+def _ctc(logits):
+    """−log P(target | y) by torch's own ctc_loss (its value), with the gradient of the same recursion in
+    log space, log-sum-exp over the allowed predecessors, differentiated by torch.autograd (torch's
+    ctc_loss backward takes its input for log_softmax's output, and returns the logits' gradient)."""
+    lp = torch.log(logits)
+    ext = [0]
+    for s in CTC_TARGET:
+        ext += [s, 0]
+    S, neg = len(ext), torch.tensor(-1e30, dtype=lp.dtype)     # log 0, with a gradient of 0 (not nan)
+    a = [lp[0, ext[0]], lp[0, ext[1]]] + [neg] * (S - 2)
+    for t in range(1, lp.shape[0]):
+        a = [torch.logsumexp(torch.stack([a[r]] + ([a[r - 1]] if r else [])
+                                         + ([a[r - 2]] if r >= 2 and ext[r] != 0 and ext[r] != ext[r - 2] else [])), 0)
+             + lp[t, ext[r]] for r in range(S)]
+    loss = -torch.logaddexp(a[-1], a[-2])
+    ref = F.ctc_loss(lp.detach()[:, None, :], torch.tensor([CTC_TARGET]), torch.tensor([lp.shape[0]]),
+                     torch.tensor([len(CTC_TARGET)]), reduction="sum")
+    torch.testing.assert_close(loss.detach(), ref, rtol=1e-10, atol=1e-12)
+    return loss
+
+
 ones, zeros = torch.ones, torch.zeros
 BACKWARD_ORACLES = {    # the forward in torch, of the values by name (a loss, or out times dout)
     "rnn_step_backward": lambda x, prev_h, Wx, Wh, b: torch.tanh(x @ Wx + prev_h @ Wh + b),
@@ -97,6 +132,12 @@ BACKWARD_ORACLES = {    # the forward in torch, of the values by name (a loss, o
     "sim_positive_pairs": _cos,
     "simclr_loss_vectorized": _simclr,
     "MultiHeadAttention backward": _attention,
+    "Downsample1d backward": lambda A: A[:, :, ::2],
+    "Upsample1d backward": _upsample1d,
+    "GRUCell backward": _gru_cell,
+    "CTCLoss backward": _ctc,
+    "BatchNorm1d backward, eval": lambda Z, BW, Bb, running_M, running_V: F.batch_norm(
+        Z, running_M[0].detach(), running_V[0].detach(), BW[0], Bb[0], training=False, eps=1e-8),
 }
 
 
@@ -111,6 +152,8 @@ def _entry_values(e, rng, n=4):
             vals[t.name] = np.asarray(e.at[t.name])[:n] if t.name == "mask" else np.asarray(e.at[t.name])
         elif t.is_integer_tensor:
             vals[t.name] = rng.integers(0, 7, size=shape)
+        elif e.options and t.name in e.options.get("assumptions", {}):
+            vals[t.name] = rng.uniform(*e.options["assumptions"][t.name], size=shape)
         else:
             vals[t.name] = rng.normal(size=shape)
     return vals
@@ -141,7 +184,7 @@ def test_backward_corpus_size():
 
 @pytest.mark.parametrize("e", BACKWARD_ENTRIES, ids=[e.name for e in BACKWARD_ENTRIES])
 def test_backward_entry(e):
-    r = sg.check_backward(e.out, e.wrt, e.backward, at=e.at)
+    r = sg.check_backward(e.out, e.wrt, e.backward, at=e.at, **(e.options or {}))
     assert r.verdict == VERDICT[e.expected], str(r)
     if e.expected == "wrong":
         assert r.counterexample is not None

@@ -53,3 +53,16 @@ def test_a_counterexample_shows_small_arrays_evenly_and_says_where_the_big_ones_
     shown = text.split("b = ")[1].split("]")[0] + "]"
     assert "  " not in shown and " ," not in shown and shown.count(",") == 3
     assert [float(v) for v in shown.strip("[]").split(", ")] == pytest.approx(r.counterexample.point["b"], rel=5e-3)
+
+
+def test_report_takes_the_note_after_a_counterexample_of_arrays():
+    """`symgrad check` passes its own note (the --seed) to report(), rather than editing the text."""
+    import symgrad as sg
+    from verdicts import N
+    x, w = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 4))
+    r = sg.check_backward(x @ w, [w], lambda dout, x, w: 2 * x.T @ dout)
+    lines = r.report(arrays_note="; NOTE").splitlines()
+    assert lines[1].startswith("Counterexample ") and lines[1].endswith("; NOTE."), lines[1]
+    assert "r.counterexample.point (in Python)" not in "\n".join(lines)
+    assert str(r.counterexample).endswith("r.counterexample.point (in Python)")
+    assert r.report().splitlines()[1] == f"Counterexample {r.counterexample}."

@@ -139,3 +139,10 @@ def test_a_scalar_class_label_is_drawn_as_a_class(capsys):
     assert code == 1 and out.startswith("not equal."), out
     assert "DISAGREEMENT" not in out
     assert any(f"y = {k}" in out for k in range(4)), out
+
+
+def test_a_scalar_counterexample_has_no_note_on_arrays(capsys):
+    """Scalars print their numbers: neither the --seed note nor Python's attribute follows them."""
+    code, out, _ = run(capsys, "x**2", "--wrt", "x", "--claimed", "3*x")
+    assert code == 1 and out.startswith("not equal.\nCounterexample at x = "), out
+    assert "--seed" not in out and "counterexample.point" not in out, out

@@ -1,0 +1,64 @@
+"""Name the slips of a negative log-likelihood's backward written through the probabilities, as
+11-785's CTCLoss.backward is (dY[t, ext[r]] −= γ(t, r) / y[t, ext[r]], γ = αβ / P):
+
+    1/y left out     dY −= γ: the claim is y ⊙ the gradient — the gradient with respect to log y,
+                     the derivative of log left out
+    γ not divided    γ = αβ without / P (Σ_r α(t, r) β(t, r), the sequence's probability, the same
+                     at every t): the claim is P times the gradient, P = exp(−f), that is −∂P/∂y,
+                     the probability's own gradient where its −log's belongs
+
+Both are read off the values alone: the claim against the gradient times w itself, or times exp(−f)
+at each point. Asked only for a scalar f with a log in it. `hints.find_hint` asks them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .hint_case import Case, _fitted, differs, same
+
+
+def _values(case: Case):
+    return [np.asarray(p.example()[case.w.name], float) for p in case.points]
+
+
+def _loss_with_log(case: Case) -> bool:
+    """f is a loss (no dout: check_backward's out a scalar, or sg.check's f) with a log in it."""
+    if case.outputs and any(d is not None for _, d in case.outputs):
+        return False
+    return any(isinstance(n, sp.log) for n in sp.preorder_traversal(case.f))
+
+
+def log_factor_hint(case: Case):
+    Cs, Ts = _fitted(case)
+    if not differs(Cs, Ts) or not _loss_with_log(case):
+        return None
+    name = case.w.name
+    if all(same(c, t * v) for c, t, v in zip(Cs, Ts, _values(case))):
+        return (f"1/{name} left out: the claim is {name} ⊙ the gradient, the gradient with respect to "
+                f"log {name} (d log {name} = d{name} / {name}): divide it by {name} (11-785's CTCLoss.backward: dY[t, ext[r]] -= "
+                f"gamma[t, r] / logits[t, ext[r]]).")
+    return None
+
+
+def probability_factor_hint(case: Case):
+    from ..core.evaluate import numeric
+    Cs, Ts = _fitted(case)
+    if not differs(Cs, Ts) or not _loss_with_log(case):
+        return None
+    Ps = []
+    for p in case.points:
+        v = np.asarray(numeric(case.f, p.example()), float)
+        if v.shape != ():
+            return None
+        Ps.append(float(np.exp(-v)))
+    if all(same(c, P * t) for c, t, P in zip(Cs, Ts, Ps)) and not all(abs(P - 1) < 1e-6 for P in Ps):
+        return (f"not divided by the probability: the claim is P times the gradient, P = exp(−f) "
+                f"({Ps[0]:.4g} at the first point) — −∂P/∂{case.w.name}, the probability's "
+                f"own gradient, where that of −log P belongs, which divides it by P. In 11-785's CTC: "
+                f"gamma = alpha * beta / P, P = (alpha * beta).sum(axis=1), the same at every t "
+                f"(get_posterior_probs normalises each row).")
+    return None
+
+
+__all__ = ["log_factor_hint", "probability_factor_hint"]
