@@ -72,13 +72,16 @@ from .training_results import History, TrainingArgumentError, TrainingDiverged
 from .training_schedule import ScheduleEndsWarning, warn_schedules_end  # noqa: F401
 
 
+# Keras's fit(x, y, ...) written as train(program, X, T, ...): T lands where epochs goes
+DATA_AS_ONE = ("train takes the data as one argument, train(program, (X, T), epochs=...) with the arrays in "
+               "the order of the program's inputs, or a dict train(program, {'x': X, 't': T}, ...) by the "
+               "inputs' names — not Keras's fit(x, y)")
+
+
 def _check_count(name, value, least):
     if name == "epochs" and (getattr(value, "ndim", 0) or isinstance(value, (list, tuple))):   # not np.int64(5)
         # Keras's fit(x, y): the targets came in where epochs goes (and the message printed them whole)
-        raise TrainingArgumentError(
-            f"epochs must be an integer >= {least}, got {type(value).__name__}: train takes the data as one "
-            f"argument, train(program, (X, T), epochs=...) with the arrays in the order of the program's inputs, "
-            f"or a dict train(program, {{'x': X, 't': T}}, ...) by the inputs' names — not Keras's fit(x, y)")
+        raise TrainingArgumentError(f"epochs must be an integer >= {least}, got {type(value).__name__}: {DATA_AS_ONE}")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not math.isfinite(value) or int(value) != value or value < least:
         raise TrainingArgumentError(f"{name} must be an integer >= {least}, got {show_value(value)}")
@@ -107,7 +110,7 @@ def _check_seed(seed) -> None:
                                 + (f" of type {type(seed).__name__}" if not isinstance(seed, (int, float)) else ""))
 
 
-@keywords(elsewhere=ELSEWHERE["train"])
+@keywords(elsewhere=ELSEWHERE["train"], twice={"epochs": DATA_AS_ONE})
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool | None = None,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,

@@ -71,11 +71,15 @@ def check_keywords(who: str, given: Iterable[str], valid: Iterable[str],
                                 f"It takes: {', '.join(valid)}")
 
 
-def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = (), elsewhere: Mapping[str, str] | None = None):
+def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = (), elsewhere: Mapping[str, str] | None = None,
+             twice: Mapping[str, str] | None = None):
     """Decorate a function so that a keyword argument it does not know is an `ArgumentError`
     naming the closest valid one. The valid names are the function's named parameters and
     ``extra`` (names its ``**options`` take; a callable is asked at each call, so a list kept
-    elsewhere stays the one truth). ``elsewhere``: see `check_keywords`.
+    elsewhere stays the one truth). ``elsewhere``: see `check_keywords`. An argument given both by
+    position and by keyword (Python's bare "got multiple values") is an `ArgumentError` too, naming
+    it and what came in its place; ``twice``: a parameter's name → the likely cause, said after it
+    (Keras's ``fit(x, y, epochs=2)`` passed to ``train(program, data, epochs)``).
 
     >>> @keywords()
     ... def fit(data, *, epochs=1, batch_size=32):
@@ -89,6 +93,8 @@ def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = (), elsewhere:
     """
     def decorate(fn):
         named = [p.name for p in inspect.signature(fn).parameters.values() if p.kind in _NAMED and p.name != "self"]
+        positional = [p.name for p in inspect.signature(fn).parameters.values()
+                      if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
 
         @functools.wraps(fn)
         def checked(*args, **kwargs):
@@ -97,6 +103,18 @@ def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = (), elsewhere:
                 allowed = set(named).union(more)
                 if not allowed.issuperset(kwargs):
                     check_keywords(fn.__name__, kwargs, named + list(more), elsewhere)
+                for name, given in zip(positional, args):
+                    if name in kwargs:
+                        _given_twice(fn.__name__, name, given, positional, (twice or {}).get(name))
             return fn(*args, **kwargs)
         return checked
     return decorate
+
+
+def _given_twice(who: str, name: str, given, positional: list, cause: str | None):
+    """The error for ``name`` given both by position and as ``name=``."""
+    what = type(given).__name__ + (f" of shape {tuple(given.shape)}" if hasattr(given, "shape") else "")
+    place = positional.index(name) + 1
+    raise ArgumentError(
+        f"{who}() got {name} twice: by position (argument {place}, {what}, after "
+        f"{', '.join(positional[:place - 1])}) and as {name}=" + (f"; {cause}" if cause else ""))
