@@ -77,6 +77,6 @@ def _strided_view(sch: KernelScheduler, v: int) -> tuple | None:
         return None
     if items[0][2] > 1 and items[1] == (0, shape[1], 1):
         return shape[1] * items[0][2], 1
-    if items[1][2] > 1 and items[0] == (0, shape[0], 1):
-        return shape[1], items[1][2]
+    if items[1][2] > 1 and items[0] == (0, shape[0], 1) and min(int(d) for d in e.out.shape) > 1:
+        return shape[1], items[1][2]        # (a matrix: read only as a product's operand, with both strides)
     return None

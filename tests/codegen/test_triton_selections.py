@@ -83,3 +83,18 @@ def test_a_second_convolutions_backward_reads_views_of_its_weight_and_equals_tor
     monkeypatch.setattr(triton_backend, "SELECTION_SLICES", 0)
     src = sg.compile(*net[:3], target="triton").source
     assert "::4]" not in src and " @ p2  (" in src[src.index("def train_kernel1("):]
+
+
+def test_a_layer_with_every_other_column_of_a_parameter_reads_it_as_a_view(rng):
+    """x @ W[:, ::2] (a column-strided slice of a parameter matrix, what the rewrite reads too): the
+    host passes the view p0[:, ::2] as it is (no copy) and the kernels read it with its strides; the
+    loss, gradients and Adam steps equal the NumPy target's."""
+    from tests.codegen.test_triton_tensors import _same_as_numpy, _values
+    x, y = sg.tensor("x", (3,)), sg.tensor("y", (), integer=True)
+    W, b = sg.tensor("W", (3, 8)), sg.tensor("b", (4,))
+    loss = sg.cross_entropy(sg.tanh(x @ W[:, ::2] + b), y)
+    tri, ref = [sg.compile(loss, [W, b], [x, y], target=t, optimizer=sg.optim.Adam(lr=0.05))
+                for t in ("triton", "numpy")]
+    assert "= p0[:, ::2]  #" in tri.source        # (before: a copy, (p0[:, ::2]).contiguous(), every call)
+    batch = {"x": rng.normal(size=(5, 3)).astype(np.float32), "y": rng.integers(0, 4, 5)}
+    _same_as_numpy(tri, ref, _values([W, b], rng), batch)
