@@ -332,6 +332,9 @@ def main(argv=None):
     ap.add_argument("--register-k", type=int, default=None,
                     help="codegen.triton_backend.REGISTER_K (0: wide stored operands of a product are read "
                          "whole from registers, not in K-steps)")
+    ap.add_argument("--selection-slices", type=int, default=None,
+                    help="codegen.triton_backend.SELECTION_SLICES (0: a second convolution's backward selects "
+                         "from its window's gradient)")
     ap.add_argument("--precision", default=None, choices=["ieee", "tf32", "tf32x3", "bf16"],
                     help="the products' precision (sg.compile(..., precision=...))")
     args = ap.parse_args(argv)
@@ -345,8 +348,11 @@ def main(argv=None):
         triton_backend.RELOAD_GAP = args.reload_gap
     if args.register_k is not None:
         triton_backend.REGISTER_K = args.register_k
+    if args.selection_slices is not None:
+        triton_backend.SELECTION_SLICES = args.selection_slices
     print(f"# Triton kernels compiled for cuda sm_{args.arch} without a GPU (batch {args.batch}, "
           f"FUSE_ROWS={fuse}, RELOAD_GAP={triton_backend.RELOAD_GAP}, REGISTER_K={triton_backend.REGISTER_K}, "
+          f"SELECTION_SLICES={triton_backend.SELECTION_SLICES}, "
           f"precision={args.precision or triton_backend.DOT_PRECISION})")
     for name, spec in benchmark_specs():
         if args.only not in name:

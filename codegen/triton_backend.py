@@ -48,6 +48,8 @@ The writers of those pieces, a module each:
     triton_matmul        tl.dot in the program's precision, the weight gradients
     triton_update        the update and finish kernels (the optimizer's rules, one launch)
     triton_host          the generated host functions (loss, grad, step, forward) and their launches
+    triton_selections    a rewrite of the gradients first (SELECTION_SLICES, off by default): a
+                         selection of Wᵀ·δ (a second convolution's window) as a product with a slice of W
     triton_launch        a launch's line and the strides symgrad knows; triton_text small text helpers
 
 Importing this module imports neither torch nor triton (the generated module does); it registers
@@ -67,6 +69,7 @@ from . import runtime
 from . import triton_settings as settings
 from .printers.triton_printer import TritonPrinter
 from .triton_host import _function
+from .triton_selections import spec_with_slices
 from .triton_module_head import _module_head, _Out, label_slots   # noqa: F401 (label_slots: torch_program's)
 from .triton_rows import _far_reads, heavy_kernel_note   # noqa: F401 (named by the docs and tests)
 
@@ -107,6 +110,7 @@ def _check_spec(spec: Spec) -> None:
 
 def emit_module(spec: Spec) -> str:
     _check_spec(spec)
+    spec = spec_with_slices(spec)[0]
     printer = TritonPrinter()
     out = _Out()
     funcs = [_function("loss", spec.eval, spec, printer, out),
@@ -142,7 +146,7 @@ def build_grad_inputs(spec: Spec, input_grads: list):
     """``grad_inputs(params, batch)`` → (loss, parameter gradients, per-example input gradients) of
     ``spec``'s training lowering, whose ``input_grads`` (var | None per input) `codegen.vjp_specs`
     derived: the same three launches as ``grad``, the rows kernel storing ∂L/∂x too."""
-    spec, input_grads = _without_stops(spec, input_grads)
+    spec, input_grads = spec_with_slices(*_without_stops(spec, input_grads))
     printer, out = TritonPrinter(), _Out()
     _check_spec(spec)
     func = _function("grad_inputs", spec.train, spec, printer, out, input_grads)

@@ -16,7 +16,7 @@ from .printers.triton_printer import TritonPrinter
 from .kernel_schedule import Kernel, KernelScheduler
 from . import triton_settings as settings
 from .triton_text import _I, _clip, _numel, _ref
-from .triton_launch import _in_workspace, _strided_rows
+from .triton_launch import _in_workspace, _strided_view
 from .triton_matmul import _operand_2d, _sum_text, _weight_grads_kernel
 from .triton_module_head import _Out, label_slots
 from .triton_rows import _rows_kernel
@@ -128,7 +128,7 @@ def _function(kind: str, lw: Lowered, spec: Spec, printer: TritonPrinter, out: _
                     "torch, once")
     for v in host:
         code = _host_code(sch, v, names, top=True)
-        if sch.g.producer[v].out.shape != () and _strided_rows(sch, v) is None:   # read by the kernels with
+        if sch.g.producer[v].out.shape != () and _strided_view(sch, v) is None:   # read by the kernels with
             code = f"({code}).contiguous()"                                        # the IR's strides
         body.append(f"{names[v]} = {code}  # {_clip(sch.notes.get(v, '') or sch.describe(v), 60)}")
     for i, g in xgrads:

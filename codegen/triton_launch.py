@@ -56,21 +56,27 @@ def _known_stride(call: str, sch: KernelScheduler, names: dict) -> str:
     shape = tuple(int(d) for d in sch.g.producer[v].out.shape)
     if len(shape) != 2:
         return call
-    strided = _strided_rows(sch, v)
+    strided = _strided_view(sch, v)
     if strided is not None:
         return str(strided[dim])
     return str(shape[1]) if dim == 0 else "1"
 
 
-def _strided_rows(sch: KernelScheduler, v: int) -> tuple | None:
-    """(row stride, 1) when var ``v`` is every c-th row of a parameter matrix, c > 1 (V[p::P], the rows
-    of a dense layer that one position of a flattened convolution output meets, `kernel_conv`): the
-    host passes it as a view of the parameter (no copy) and the kernels read it with that stride."""
+def _strided_view(sch: KernelScheduler, v: int) -> tuple | None:
+    """(row stride, column stride) when var ``v`` is a strided view of a parameter matrix (F, n) that
+    the host passes as it is (no copy) and the kernels read with those strides: every c-th row, c > 1
+    (V[p::P], the rows of a dense layer that one position of a flattened convolution output meets,
+    `kernel_conv`): (n·c, 1); every c-th column, c > 1 (W[:, k::KH·KW], the columns of a second
+    convolution's weight that one offset of its window meets, `triton_selections`): (n, c)."""
     e = sch.g.producer[v]
     if e.prim.name != "slice" or sch.g.producer[e.inputs[0].id].prim is not R.param_p:
         return None
     shape = tuple(int(d) for d in e.inputs[0].shape)
     items = tuple(tuple(int(a) for a in it) for it in e.params[0])
-    if len(shape) != 2 or len(items) != 2 or items[0][2] <= 1 or items[1] != (0, shape[1], 1):
+    if len(shape) != 2 or len(items) != 2:
         return None
-    return shape[1] * items[0][2], 1
+    if items[0][2] > 1 and items[1] == (0, shape[1], 1):
+        return shape[1] * items[0][2], 1
+    if items[1][2] > 1 and items[0] == (0, shape[0], 1) and min(int(d) for d in e.out.shape) > 1:
+        return shape[1], items[1][2]        # (a matrix: read only as a product's operand, with both strides)
+    return None

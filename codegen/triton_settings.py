@@ -34,6 +34,11 @@ HEAVY_STAGES = 200
 # stage stored is read back from memory in BLOCK_K steps rather than from registers whole (0: never).
 # SYMGRAD_TRITON_REGISTER_K overrides it.
 REGISTER_K = int(os.environ.get("SYMGRAD_TRITON_REGISTER_K", "32"))
+# 1: a second convolution's backward reads slices of its weight, W[:, k::KH·KW]ᵀ·δ, rather than selecting
+# from its window's gradient Wᵀ·δ (`codegen.triton_selections`; 0: as reverse mode wrote it). Off: for
+# sm_90 it spilled more, not less (the upsampling CNN's rows kernel 752 → 960 bytes a thread, its small
+# twin 176 → 408; docs/triton.md). SYMGRAD_TRITON_SELECTION_SLICES overrides it.
+SELECTION_SLICES = int(os.environ.get("SYMGRAD_TRITON_SELECTION_SLICES", "0"))
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
 
