@@ -97,3 +97,21 @@ def test_clamp_is_not_a_max_tie_it_keeps_torchs_bound_inclusive_rule():
 def test_an_unknown_rule_names_both_supported_ones():
     with pytest.raises(ArgumentError, match="'first'.*'split'"):
         sg.Subgradients(max_ties="even")
+
+
+def test_triton_target_honours_split_and_default_first():
+    """The Triton kernels (TRITON_INTERPRET=1 on the CPU) print the same derivative body."""
+    pytest.importorskip("triton")
+    x, w, c = sg.tensor("x", (4,)), sg.tensor("w", (4,)), sg.tensor("c", (4,))
+    loss = (sg.maximum(x, w) * c).sum()
+    xv, cv = np.array([[1.0, 2.0, 0.0, 3.0]]), np.array([[1.0, 2.0, 3.0, 4.0]])
+    wv = np.array([1.0, 0.0, 0.0, 3.0])                     # ties at entries 0, 2 and 3
+    want = _torch_grads(lambda a, b: torch.maximum(a, b) * torch.tensor(cv), xv, wv)[1]
+    for policy in (SPLIT, sg.Subgradients()):
+        prog = sg.compile(loss, params=[w], inputs=[x, c], target="triton", reduction="sum", policy=policy)
+        got = np.asarray(prog.grad({w: wv.astype(np.float32)},
+                                   {x: xv.astype(np.float32), c: cv.astype(np.float32)})["w"].cpu(), float)
+        if policy is SPLIT:
+            np.testing.assert_allclose(got, want)
+        else:                       # each tie wholly to one argument: w's share is 0 or all of c
+            assert all(got[i] in (0.0, cv[0, i]) for i in (0, 2, 3)) and not np.allclose(got, want)
