@@ -115,3 +115,16 @@ def test_triton_target_honours_split_and_default_first():
             np.testing.assert_allclose(got, want)
         else:                       # each tie wholly to one argument: w's share is 0 or all of c
             assert all(got[i] in (0.0, cv[0, i]) for i in (0, 2, 3)) and not np.allclose(got, want)
+
+
+def test_a_max_over_an_axis_keeps_the_first_arg_max_under_split_as_documented():
+    """docs/core.md: x.max(axis) routes a tie to the first arg-max under either policy — torch's
+    max(x, dim) (one index), not its amax (split evenly)."""
+    x = sg.tensor("x", (2, 3))
+    xv = np.array([[1.0, 1.0, 0.0], [2.0, 3.0, 3.0]])
+    by_index = _torch_grads(lambda a: torch.max(a, 1).values, xv)[0]
+    by_amax = _torch_grads(lambda a: torch.amax(a, 1), xv)[0]
+    assert not np.allclose(by_index, by_amax)
+    for policy in (sg.Subgradients(), SPLIT):
+        (gx,) = sg.grad(x.max(axis=1).sum(), [x], policy=policy)
+        np.testing.assert_allclose(np.asarray(sg.numeric(gx, {x: xv}), float), by_index)
