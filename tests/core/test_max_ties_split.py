@@ -128,3 +128,13 @@ def test_a_max_over_an_axis_keeps_the_first_arg_max_under_split_as_documented():
     for policy in (sg.Subgradients(), SPLIT):
         (gx,) = sg.grad(x.max(axis=1).sum(), [x], policy=policy)
         np.testing.assert_allclose(np.asarray(sg.numeric(gx, {x: xv}), float), by_index)
+
+
+def test_compiled_numpy_program_with_batched_inputs_honours_split():
+    x, w, c = sg.tensor("x", (4,)), sg.tensor("w", (4,)), sg.tensor("c", (4,))
+    xv, cv = np.array([[1.0, 2.0, 0.0, 3.0]]), np.array([[1.0, 2.0, 3.0, 4.0]])
+    wv = np.array([1.0, 0.0, 0.0, 3.0])
+    want = _torch_grads(lambda a, b: torch.maximum(a, b) * torch.tensor(cv), xv, wv)[1]
+    prog = sg.compile((sg.maximum(x, w) * c).sum(), params=[w], inputs=[x, c], dtype="float64",
+                      reduction="sum", policy=SPLIT)
+    np.testing.assert_allclose(prog.grad({w: wv}, {x: xv, c: cv})["w"], want)
