@@ -219,16 +219,21 @@ def derivative_body(body: sp.Expr, i: int, policy: Subgradients) -> sp.Expr:
     """∂body/∂a_i by ``sympy.diff``, with the subgradient policy applied at kinks and the body
     itself replaced by ``r`` where it reappears (σ' = σ(1 − σ) reuses the forward's σ).
     Two-sided kinks: relu and leaky_relu take ``policy.relu_at_zero``; Max/Min route ties to the
-    first argument of SymPy's sorted ``args`` (not the order written); Abs takes ``policy.abs_at_zero``; the derivative of a step (DiracDelta) is 0."""
+    first argument of SymPy's sorted ``args`` (not the order written), or split them equally among
+    the tied arguments under ``max_ties="split"``; Abs takes ``policy.abs_at_zero``; the derivative of a step (DiracDelta) is 0."""
     a = ph(i)
-    b = body.replace(sp.Max, _RoutedMax).replace(sp.Min, _RoutedMin)
+    if policy.max_ties == "split":
+        b = body.replace(sp.Max, _SplitMax).replace(sp.Min, _SplitMin)
+    else:
+        b = body.replace(sp.Max, _RoutedMax).replace(sp.Min, _RoutedMin)
     if policy.relu_at_zero != 1:
         b = b.replace(relu, _Relu0).replace(leaky_relu, _LeakyRelu0).replace(Clip, _Clip0)
     if policy.abs_at_zero != 0:
         b = b.replace(sp.Abs, _AbsAt(policy.abs_at_zero))
     d = sp.diff(b, a)
     d = d.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
-    d = d.replace(_RoutedMax, sp.Max).replace(_RoutedMin, sp.Min).replace(_Relu0, relu).replace(
+    d = d.replace(_RoutedMax, sp.Max).replace(_RoutedMin, sp.Min).replace(_SplitMax, sp.Max).replace(
+        _SplitMin, sp.Min).replace(_Relu0, relu).replace(
         _LeakyRelu0, leaky_relu).replace(_Clip0, Clip)
     if policy.abs_at_zero != 0:
         d = d.replace(_AbsAt(policy.abs_at_zero), sp.Abs)
@@ -262,6 +267,30 @@ class _RoutedMax(_Routed):
 
 
 class _RoutedMin(_Routed):
+    sign = -1
+
+
+class _Split(sp.Function):
+    """Max (sign 1) or Min (sign −1) whose derivative divides a tie's gradient equally among the
+    tied arguments (``max_ties="split"``, torch's ``maximum``): with m_k = Π_{j≠k} [s·(x_k − x_j) ≥ 0]
+    (x_k attains the max), ∂/∂x_k = m_k / Σ_i m_i; for two arguments that is H(s·(x_k − x_j), ½)."""
+
+    sign = 1
+
+    def fdiff(self, argindex=1):
+        k, xs = argindex - 1, self.args
+        if len(xs) == 2:
+            return sp.Heaviside(self.sign * (xs[k] - xs[1 - k]), sp.S.Half)
+        attains = [sp.Mul(*[sp.Heaviside(self.sign * (x - y), 1) for j, y in enumerate(xs) if j != i])
+                   for i, x in enumerate(xs)]
+        return attains[k] / sp.Add(*attains)
+
+
+class _SplitMax(_Split):
+    sign = 1
+
+
+class _SplitMin(_Split):
     sign = -1
 
 

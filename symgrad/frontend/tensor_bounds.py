@@ -15,7 +15,8 @@ The subgradient policy (``symgrad/core/policy.py``) at the kinks:
   add up to 1 everywhere. ``torch.clamp`` agrees except at lo = hi with x < lo, where torch gives
   nobody the gradient; here lo takes it (`symgrad.frontend.functions.clip_derivative`).
 - maximum / minimum at a tie route the whole gradient to one argument (the first in SymPy's
-  canonical order, the ``max`` policy); torch splits it in halves there.
+  canonical order, the ``max`` policy); torch splits it in halves there, as
+  ``Subgradients(max_ties="split")`` does.
 
 >>> import sympy as sp, symgrad as sg
 >>> x = sg.tensor("x", (4, 3))

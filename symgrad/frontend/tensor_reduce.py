@@ -115,7 +115,8 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
-    """The maximum over ``axis``; its gradient goes to the first arg-max (the subgradient policy)."""
+    """The maximum over ``axis``; its gradient goes to the first arg-max (the subgradient policy;
+    ``max_ties="split"`` leaves it so: torch's ``max(x, dim)`` picks one index, its ``amax`` splits)."""
     return _reduce("max", x, axis, keepdims)
 
 
