@@ -78,6 +78,10 @@ def _check_wrt_leaf(w):
     if isinstance(w, (sp.Symbol, sp.MatrixSymbol)):
         return w
     kind = type(w).__name__
+    if isinstance(w, str):      # a name, as at= and assumptions= take them: wrt takes the symbol
+        raise WrtError(f"wrt takes the symbol itself, not its name: got the str {w!r}; pass "
+                       f"sp.Symbol({w!r}) (equal to the {w} a text f is parsed into), or the MatrixSymbol or "
+                       f"sg.tensor that f holds")
     raise WrtError(f"wrt must be a Symbol, a MatrixSymbol or a tensor (or a list of them); got {w!r} ({kind}). "
                    f"To differentiate with respect to an expression, name it with a new symbol.")
 
