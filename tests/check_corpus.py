@@ -641,12 +641,12 @@ GRU_WEIGHTS = ["Wrx", "Wzx", "Wnx", "Wrh", "Wzh", "Wnh"]
 GRU_BIASES = ["brx", "bzx", "bnx", "brh", "bzh", "bnh"]
 
 
-def gru_cell():
+def gru_cell(d=_GD, hidden=_GH):
     """11-785's GRUCell on one example: r, z, n gates, n = tanh(Wnx x + bnx + r ⊙ (Wnh h + bnh)),
-    h' = (1 − z) ⊙ n + z ⊙ h."""
-    x, h = sg.tensor("x", (_GD,)), sg.tensor("h", (_GH,))
-    W = {k: sg.tensor(k, (_GH, _GD if k.endswith("x") else _GH)) for k in GRU_WEIGHTS}
-    b = {k: sg.tensor(k, (_GH,)) for k in GRU_BIASES}
+    h' = (1 − z) ⊙ n + z ⊙ h; input size d, hidden size ``hidden`` (also tests/checking/test_cmu_trial.py's)."""
+    x, h = sg.tensor("x", (d,)), sg.tensor("h", (hidden,))
+    W = {k: sg.tensor(k, (hidden, d if k.endswith("x") else hidden)) for k in GRU_WEIGHTS}
+    b = {k: sg.tensor(k, (hidden,)) for k in GRU_BIASES}
     r = sg.sigmoid(W["Wrx"] @ x + b["brx"] + W["Wrh"] @ h + b["brh"])
     z = sg.sigmoid(W["Wzx"] @ x + b["bzx"] + W["Wzh"] @ h + b["bzh"])
     n = sg.tanh(W["Wnx"] @ x + b["bnx"] + r * (W["Wnh"] @ h + b["bnh"]))

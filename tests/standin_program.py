@@ -89,3 +89,24 @@ loss = sg.cross_entropy(outputs[0], t)
 params, inputs, target = [W, b], [x, t], t
 optimizer = sg.optim.Adam(lr=0.05)
 '''
+
+
+def softmax_run_files(tmp_path, n=120):
+    """tmp_path with what a `symgrad train` test runs on: model.py (SOFTMAX_MODEL_FILE), data.npz
+    (n blobs) and val.npz (n // 2 held-out blobs of the same classes)."""
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
+    np.savez(tmp_path / "data.npz", **blobs(n, seed=0))
+    np.savez(tmp_path / "val.npz", **blobs(n // 2, sample_seed=7))
+    return tmp_path
+
+
+# The same kind of classifier over tensors with integer labels: x (N, 4), y (N,), 3 classes.
+LABELS_MODEL_FILE = '''
+import sympy as sp, symgrad as sg
+N = sp.Symbol("N", integer=True, positive=True)
+x, y = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True)
+W, b = sg.tensor("W", (4, 3)), sg.tensor("b", (3,))
+outputs = [x @ W + b]
+loss = sg.cross_entropy(x @ W + b, y)
+params, inputs, target = [W, b], [x, y], y
+'''

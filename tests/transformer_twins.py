@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 import sympy as sp
 import torch
 import torch.nn.functional as F
@@ -138,3 +139,23 @@ def torch_grads(c: Config, vals: dict, b: dict):
     loss = torch_loss(c, t, b["ids"], b["y"])
     loss.backward()
     return loss.item(), {k: v.grad.numpy() for k, v in t.items()}
+
+
+def steps_equal_torch(prog, c: Config, vals: dict, torch_optimizer, seeds, n, moved):
+    """``prog.step`` (a compiled step with its optimizer) and ``torch_optimizer(parameters)`` run side
+    by side from ``vals``, one ``batch(c, n, seed)`` per seed: the losses equal at every step; at the
+    end every parameter moved by more than ``moved`` from ``vals`` and equals torch's."""
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
+    torch_opt = torch_optimizer(list(t.values()))
+    ours, state = {k: v.copy() for k, v in vals.items()}, None
+    for seed in seeds:
+        b = batch(c, n=n, seed=seed)
+        ours, state = prog.step(ours, state, b)
+        torch_opt.zero_grad()
+        theirs = torch_loss(c, t, b["ids"], b["y"])
+        theirs.backward()
+        torch_opt.step()
+        assert prog.last_loss == pytest.approx(theirs.item(), rel=1e-12), seed
+    for name, v in t.items():
+        assert np.abs(ours[name] - vals[name]).max() > moved, name        # every parameter moved
+        np.testing.assert_allclose(ours[name], v.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=name)

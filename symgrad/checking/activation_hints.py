@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, short_text
 
 MAX_NODES = 6
 
@@ -52,11 +52,6 @@ _RIGHT = {sp.tanh: ("tanh'", "1 − tanh(z)²", "h = tanh(z): dz = dh * (1 - h**
           sigmoid: ("σ'", "σ(z)(1 − σ(z))", "s = σ(z): dz = ds * s * (1 - s)")}
 
 
-def _text(e, limit=70) -> str:
-    s = str(e)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
-
-
 def activations(f) -> list:
     """The tanh and sigmoid applications of f, each once."""
     return _nodes(f, sp.tanh) + _nodes(f, sigmoid)
@@ -75,11 +70,11 @@ def _where(n, acts) -> str:
     if isinstance(z, T.Index):
         cut = ", ".join(":" if (a, b) == (0, int(d)) else f"{a or ''}:{b if b != int(d) else ''}"
                         for (a, b, _), d in zip(z.args[1], T.shape_of(z.args[0])))
-        return f"{fn}(a[{cut}]), a = {_text(z.args[0], 50)}"
+        return f"{fn}(a[{cut}]), a = {short_text(z.args[0], 50)}"
     inner = [m for m in acts if m is not n and z.has(m)]
     if inner:
         return f"{fn}(z) of a z made from other activations (an LSTM's tanh(next_c))"
-    return _text(n)
+    return short_text(n, 70)
 
 
 def _role(n, acts):

@@ -10,6 +10,7 @@ import numpy as np
 import sympy as sp
 
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_case import short_text as _text
 
 MAX_PRODUCTS = 6
 
@@ -53,8 +54,3 @@ def cotangent_transpose_hint(case: Case):
                         f"({shape[-2]} × {shape[-1]}), so nothing fails (attention's scores = Q @ K.T: "
                         f"dK = dscores.transpose(0, 1, 3, 2) @ Q, not dscores @ Q).")
     return None
-
-
-def _text(e, limit=60) -> str:
-    s = str(e)
-    return s if len(s) <= limit else s[:limit - 1] + "…"

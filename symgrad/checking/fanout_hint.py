@@ -8,14 +8,8 @@ import sympy as sp
 
 from .factor_hints import _dropout_factor, _has_square, _size_factor
 from .fanout_paths import _label, _path, fanout_terms, first_steps_square
-from .hint_case import Case, _fitted, _variances, all_same
+from .hint_case import Case, _fitted, _variances, all_same, short_text
 from .sign_transpose_hints import _nice
-
-
-def _term_text(expr, limit=160) -> str:
-    """A path's term as printed, cut short when it is long (a batch norm's runs to 400 characters)."""
-    s = str(expr)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
 
 
 def fanout_hint(case: Case):
@@ -44,7 +38,7 @@ def fanout_hint(case: Case):
                        if abs(k - 2) < 1e-9 and _has_square(case.f) else ""))
             return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
                     f"the claim has {fr} times the term of the path {_path(D, case.w.name, v, eqn)} "
-                    f"(that term is {_term_text(expr)}){why}; the other paths' terms are right.")
+                    f"(that term is {short_text(expr, 160)}){why}; the other paths' terms are right.")
         # softmax loss's dx = (p − onehot(y))/N is written dx = p; dx[range(N), y] -= 1; dx /= N
         hinge = "Heaviside" in str(expr) and case.f.has(sp.Max)
         why = (" — in softmax loss's backward, the 1 at each example's label is subtracted: "
@@ -58,7 +52,7 @@ def fanout_hint(case: Case):
             why = _norm_term(case, D, eqn)
         # the cs231n sentence says what to write; the term's SymPy text (Heaviside, one_hot, 300
         # characters for the SVM's) only where there is no such sentence
-        term = "" if why else f" (that term is {_term_text(expr)})"
+        term = "" if why else f" (that term is {short_text(expr, 160)})"
         return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
                 f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)}{term}{why}; the "
                 f"derivative sums over all paths of the influence diagram.")

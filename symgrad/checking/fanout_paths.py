@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .hint_case import short_text
+
 
 def _label(D, v, limit=40) -> str:
     """A value by its SymPy expression: the user's own form, else rebuilt from the graph."""
@@ -17,8 +19,7 @@ def _label(D, v, limit=40) -> str:
             e = SympyBuilder(D.ir, D.lowering.exprs)(v)
         except Exception:  # noqa: BLE001 - a label is only a label
             e = f"v{v.id}"
-    s = str(e)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
+    return short_text(e, limit)
 
 
 def fanout_terms(D, wrt_var):

@@ -21,15 +21,12 @@ import sympy as sp
 
 from ..frontend.functions import sigmoid
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_case import short_text as _text
 from .layer_outputs import body, f_of, layer_outputs, product_splits
 from .output_path_hint import _ORDINAL
 
 MAX_PRODUCTS = 12
 
-
-def _text(e, limit=60) -> str:
-    s = str(e)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
 
 
 def _short(e, limit=60) -> str:

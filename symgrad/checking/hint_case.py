@@ -76,6 +76,13 @@ def differs(Cs, Ts) -> bool:
     return not any(c is None for c in Cs) and not all_same(Cs, Ts)
 
 
+def short_text(e, limit=60) -> str:
+    """``e`` as printed, cut to ``limit`` characters with "…" where it is longer: how a hint quotes
+    a piece of f (one helper for every recogniser, so that they all cut the same way)."""
+    s = str(e)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
+
+
 def _fitted(case):
     return [fit_shape(c, _shape(case.w)) for c in case.C()], case.T()
 

@@ -21,12 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.masks import masks_in
-from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same, differs
-
-
-def _short(e, limit=40) -> str:
-    s = str(e)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
+from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same, differs, short_text
 
 
 def factor_left_out_hint(case: Case):
@@ -57,7 +52,7 @@ def factor_left_out_hint(case: Case):
         where = next((n for n in sp.preorder_traversal(case.f) if isinstance(n, T.Where) and n.args[0].has(a)), None)
         if where is not None:            # a condition, not a factor: attention's where(mask > 0, scores, -1e9)
             return (f"mask left out: the claim is the gradient with {a.name} = 1 everywhere, nothing masked — "
-                    f"the forward selects with where({_short(where.args[0])}, …), and the backward must mask "
+                    f"the forward selects with where({short_text(where.args[0], 40)}, …), and the backward must mask "
                     f"the same entries (recompute the masked scores as the forward does, or zero their "
                     f"gradient): a masked entry's softmax probability is 0, and so is its gradient.")
         eg = f" (in a norm layer, dxhat = dout * {a.name}, not dout)" if _variances(case.f) else ""

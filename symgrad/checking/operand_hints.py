@@ -14,14 +14,11 @@ import numpy as np
 import sympy as sp
 
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs, right_products
+from .hint_case import short_text as _text
 
 MAX_CANDIDATES = 12
 TRANSPOSED = "transposed"
 
-
-def _text(e, limit=60) -> str:
-    s = str(e)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
 
 
 def _products(f, w):

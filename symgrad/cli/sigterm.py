@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import signal
-import threading
+
+from ..compiling.training_interrupts import SignalTaken
 
 EXIT_TERMINATED = 143          # 128 + SIGTERM, as shells report a process ended by it
 
 
-class terminate_as_interrupt:
+class terminate_as_interrupt(SignalTaken):
     """SIGTERM (what `kill`, `timeout`, a job scheduler or `docker stop` send) taken as Ctrl-C while
     the command runs: training stops at the next step boundary and saves --checkpoint (it was killed
     where it stood, the epoch under way lost), a second one aborts; the exit status is then 143.
     Installed only in the main thread and over the default handler (SIG_DFL)."""
+
+    SIGNAL = signal.SIGTERM
+    DEFAULT = signal.SIG_DFL
 
     def __init__(self):
         self.received, self._previous = False, None
@@ -25,18 +29,3 @@ class terminate_as_interrupt:
             stop = KeyboardInterrupt()
             stop.signum = signum
             raise stop
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-                    self._previous = signal.signal(signal.SIGTERM, self._handler)
-            except (ValueError, OSError, AttributeError):
-                self._previous = None
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-            self._previous = None
-        return False

@@ -37,6 +37,7 @@ from sympy.codegen.cfunctions import log1p
 
 from ..core import rules as R
 from ..frontend.functions import sigmoid, softplus
+from ..core.ewise_rewrites import rewrite_ewise
 from ..core.ir import Graph, Var
 
 
@@ -146,19 +147,7 @@ _DEPTH = 4   # how many elementwise equations deep a pattern may reach
 def stabilize(graph: Graph, outs: Sequence[Var]) -> list[Var]:
     """Rewrite the elementwise equations that ``outs`` depend on by the table; returns the outputs
     of the rewritten graph (the same vars where nothing matched)."""
-    new: dict[int, Var] = {}
-    for eqn in graph.ancestors(list(outs)):
-        if eqn.prim.leaf:
-            continue
-        ins = [new.get(v.id, v) for v in eqn.inputs]
-        if eqn.prim is R.ewise_p:
-            r = _rewrite_ewise(graph, eqn.params[0], ins)
-            if r is not None:
-                new[eqn.out.id] = r
-                continue
-        if any(a is not b for a, b in zip(ins, eqn.inputs)):
-            new[eqn.out.id] = graph.bind(eqn.prim, ins, eqn.params)
-    return [new.get(o.id, o) for o in outs]
+    return rewrite_ewise(graph, outs, lambda eqn, ins: _rewrite_ewise(graph, eqn.params[0], ins))
 
 
 def _rewrite_ewise(graph: Graph, body, ins) -> Var | None:

@@ -13,11 +13,40 @@ class _Stop(Exception):
     """Raised inside the loop at a step boundary once Ctrl-C was pressed."""
 
 
-class _Interrupts:
+class SignalTaken:
+    """A handler for ``SIGNAL`` while in effect (a ``with`` block): installed only in the main thread
+    (the only one Python delivers signals to) and only over ``SIGNAL``'s default handler (``DEFAULT``),
+    so that a program's own handler (or SIG_IGN) is left alone; the previous one restored on exit.
+    Subclasses give the signal, its default and ``_handler``: Ctrl-C while training (`_Interrupts`),
+    SIGTERM while ``symgrad train`` runs (`symgrad.cli.sigterm.terminate_as_interrupt`)."""
+
+    SIGNAL = signal.SIGINT
+    DEFAULT = signal.default_int_handler
+    _previous = None
+
+    def _handler(self, signum, frame):
+        raise NotImplementedError
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(self.SIGNAL) is self.DEFAULT:
+                    self._previous = signal.signal(self.SIGNAL, self._handler)
+            except (ValueError, OSError, AttributeError):      # no signals here (an embedded interpreter)
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(self.SIGNAL, self._previous)
+            self._previous = None
+        return False
+
+
+class _Interrupts(SignalTaken):
     """Ctrl-C while training. While in effect, the first SIGINT only counts (the loop stops at the
-    next step boundary); the second raises KeyboardInterrupt. Installed only in the main thread
-    (the only one Python delivers signals to) and only over Python's default handler, so a
-    program's own handler (or SIG_IGN) is left alone; restored on exit."""
+    next step boundary); the second raises KeyboardInterrupt. Installed as `SignalTaken` says: over
+    Python's default handler only, in the main thread only, restored on exit."""
 
     def __init__(self):
         self.count = 0
@@ -32,21 +61,6 @@ class _Interrupts:
         self.count += 1
         if self.count >= 2:
             raise KeyboardInterrupt
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                    self._previous = signal.signal(signal.SIGINT, self._handler)
-            except (ValueError, OSError):      # no signals here (an embedded interpreter)
-                self._previous = None
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-        return False
 
 
 def signal_said(signum) -> str:

@@ -31,6 +31,7 @@ import sympy as sp
 
 from . import array_rules as A
 from . import rules as R
+from .ewise_rewrites import rewrite_ewise
 from .ir import Graph, Var
 
 __all__ = ["softmax_parts", "log_softmax_rewrite"]
@@ -79,17 +80,7 @@ def _rewritten_body(graph: Graph, eqn, ins: list):
 def log_softmax_rewrite(graph: Graph, outs: Sequence[Var]) -> list[Var]:
     """The outputs of ``graph`` with every log of a softmax read as the log-softmax (the module
     docstring); the same vars where there is none."""
-    new: dict[int, Var] = {}
-    for eqn in graph.ancestors(list(outs)):
-        if eqn.prim.leaf:
-            continue
-        ins = [new.get(v.id, v) for v in eqn.inputs]
-        if eqn.prim is R.ewise_p:
-            r = _rewritten_body(graph, eqn, ins)
-            if r is not None:
-                body, inputs = r
-                new[eqn.out.id] = R.ewise(graph, body, *inputs, shape=eqn.params[1])
-                continue
-        if any(a is not b for a, b in zip(ins, eqn.inputs)):
-            new[eqn.out.id] = graph.bind(eqn.prim, ins, eqn.params)
-    return [new.get(o.id, o) for o in outs]
+    def rewrite(eqn, ins):
+        r = _rewritten_body(graph, eqn, ins)
+        return None if r is None else R.ewise(graph, r[0], *r[1], shape=eqn.params[1])
+    return rewrite_ewise(graph, outs, rewrite)

@@ -12,6 +12,7 @@ import torch
 
 import symgrad as sg
 
+from check_corpus import GRU_BIASES, GRU_WEIGHTS, gru_cell
 from verdicts import N, wrong
 
 
@@ -280,19 +281,8 @@ def test_a_silu_backward_without_the_product_rules_second_term_is_named():
 # GRUCell (HW3P1), one example: r, z, n gates, h' = (1 − z) ⊙ n + z ⊙ h. A gate's factor slipped in
 # the long backward (z for 1 − z, r left out, the bias left out of dr) read "not equal" with no hint.
 
-GATES = ["Wrx", "Wzx", "Wnx", "Wrh", "Wzh", "Wnh"]
-BIASES = ["brx", "bzx", "bnx", "brh", "bzh", "bnh"]
+GATES, BIASES = GRU_WEIGHTS, GRU_BIASES          # the check corpus's GRUCell (tests/check_corpus.py)
 GRU_ORDER = ["x", "h"] + GATES + BIASES
-
-
-def _gru():
-    x, h = sg.tensor("x", (D,)), sg.tensor("h", (H,))
-    W = {k: sg.tensor(k, (H, D if k.endswith("x") else H)) for k in GATES}
-    b = {k: sg.tensor(k, (H,)) for k in BIASES}
-    r = sg.sigmoid(W["Wrx"] @ x + b["brx"] + W["Wrh"] @ h + b["brh"])
-    z = sg.sigmoid(W["Wzx"] @ x + b["bzx"] + W["Wzh"] @ h + b["bzh"])
-    n = sg.tanh(W["Wnx"] @ x + b["bnx"] + r * (W["Wnh"] @ h + b["bnh"]))
-    return (1 - z) * n + z * h, [x, h] + [W[k] for k in GATES] + [b[k] for k in BIASES]
 
 
 def gru_backward(delta, x, h, Wrx, Wzx, Wnx, Wrh, Wzh, Wnh, brx, bzx, bnx, brh, bzh, bnh, slip=None):
@@ -329,7 +319,7 @@ def test_the_right_gru_backward_is_torchs_and_equal():
         return torch.func.functional_call(cell, {"weight_ih": w_ih, "weight_hh": w_hh, "bias_ih": b_ih,
                                                  "bias_hh": b_hh}, (x[None], h[None]))[0]
     assert_torch_agrees(torch_gru, gru_backward, arrays, rng.normal(size=H), GRU_ORDER)
-    out, wrt = _gru()
+    out, wrt = gru_cell(D, H)
     assert sg.check_backward(out, wrt, gru_backward).verdict == "equal"
 
 
@@ -338,7 +328,7 @@ def test_the_right_gru_backward_is_torchs_and_equal():
     ("dWnh without r", "through the product (bnh + Wnh @ h) ⊙ σ(… Wrh @ h …) without its factor σ(… Wrh @ h …)"),
     ("dr without bnh", "with Wnh @ h where bnh + Wnh @ h belongs (bnh left out)")])
 def test_a_gru_gate_factor_slipped_is_named(slip, named):
-    out, wrt = _gru()
+    out, wrt = gru_cell(D, H)
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: gru_backward(*a, **k, slip=slip)), "gate factor")
     assert named in r.hint
 

@@ -6,17 +6,9 @@ import pytest
 from symgrad import cli
 from symgrad.cli.train import split_off
 from symgrad.compiling.training import load
+from standin_program import LABELS_MODEL_FILE
 
-MODEL = '''
-import sympy as sp, symgrad as sg
-N = sp.Symbol("N", integer=True, positive=True)
-x, y = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True)
-W, b = sg.tensor("W", (4, 3)), sg.tensor("b", (3,))
-outputs = [x @ W + b]
-loss = sg.cross_entropy(x @ W + b, y)
-params, inputs, target = [W, b], [x, y], y
-optimizer = sg.optim.Adam(lr=0.05)
-'''
+MODEL = LABELS_MODEL_FILE + "optimizer = sg.optim.Adam(lr=0.05)\n"
 ONE_HOT = MODEL.replace('sg.tensor("y", (N,), integer=True)', 'sg.tensor("y", (N, 3))')
 
 

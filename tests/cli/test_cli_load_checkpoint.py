@@ -11,15 +11,12 @@ import pytest
 import symgrad as sg
 from symgrad import cli
 from symgrad.cli import _model
-from standin_program import SOFTMAX_MODEL_FILE, blobs
+from standin_program import blobs, softmax_run_files
 
 
 @pytest.fixture
 def files(tmp_path):
-    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
-    np.savez(tmp_path / "data.npz", **blobs(60, seed=0))
-    np.savez(tmp_path / "val.npz", **blobs(30, sample_seed=7))
-    return tmp_path
+    return softmax_run_files(tmp_path, 60)
 
 
 def _program(files):

@@ -17,7 +17,7 @@ import symgrad as sg
 from symgrad import cli, optim as O
 from symgrad.cli import _model
 from symgrad.compiling.training import load
-from standin_program import SOFTMAX_MODEL_FILE, SoftmaxRegression, blobs
+from standin_program import SOFTMAX_MODEL_FILE, SoftmaxRegression, blobs, softmax_run_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -48,10 +48,7 @@ def calls(monkeypatch):
 
 @pytest.fixture
 def files(tmp_path):
-    (tmp_path / "model.py").write_text(MODEL)
-    np.savez(tmp_path / "data.npz", **blobs(120, seed=0))
-    np.savez(tmp_path / "val.npz", **blobs(60, sample_seed=7))
-    return tmp_path
+    return softmax_run_files(tmp_path)
 
 
 def test_compile_passes_the_model_file_to_the_compiler_and_saves(files, calls, capsys):

@@ -3,15 +3,12 @@ import numpy as np
 import pytest
 
 from symgrad import cli
-from standin_program import SOFTMAX_MODEL_FILE, blobs
+from standin_program import SOFTMAX_MODEL_FILE, softmax_run_files
 
 
 @pytest.fixture
 def files(tmp_path):
-    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
-    np.savez(tmp_path / "data.npz", **blobs(120, seed=0))
-    np.savez(tmp_path / "val.npz", **blobs(60, sample_seed=7))
-    return tmp_path
+    return softmax_run_files(tmp_path)
 
 
 def _argv(files, *more):

@@ -8,16 +8,9 @@ import numpy as np
 import pytest
 
 from symgrad import cli
+from standin_program import LABELS_MODEL_FILE
 
-MODEL = '''
-import sympy as sp, symgrad as sg
-N = sp.Symbol("N", integer=True, positive=True)
-x, y = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True)
-W, b = sg.tensor("W", (4, 3)), sg.tensor("b", (3,))
-outputs = [x @ W + b]
-loss = sg.cross_entropy(x @ W + b, y)
-params, inputs, target = [W, b], [x, y], y
-'''
+MODEL = LABELS_MODEL_FILE
 
 
 class Stream:

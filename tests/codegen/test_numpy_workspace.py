@@ -14,7 +14,7 @@ import torch
 
 import codegen.numpy_workspace as nw
 import symgrad as sg
-from transformer_twins import Config, batch, declare, torch_loss, values
+from transformer_twins import Config, batch, declare, steps_equal_torch, values
 
 C = Config(T=16, D=32, heads=2, V=11, layers=1)     # (N, 16, 32): 512 entries an example
 LR = 0.05
@@ -72,22 +72,9 @@ def test_three_steps_equal_torch(method):
     opt = sg.optim.SGD(lr=LR) if method == "sgd" else sg.optim.Adam(**ADAM)
     prog = sg.compile(loss, params, inputs, target="numpy", dtype="float64", optimizer=opt)
     assert "scratch(ws, " in prog.source
-    vals = _start(np.float64)
-    t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
-    torch_opt = torch.optim.SGD(list(t.values()), lr=LR) if method == "sgd" else \
-        torch.optim.Adam(list(t.values()), **ADAM)
-    ours, state = {k: v.copy() for k, v in vals.items()}, None
-    for s in range(3):
-        b = batch(C, n=5, seed=20 + s)
-        ours, state = prog.step(ours, state, b)
-        torch_opt.zero_grad()
-        theirs = torch_loss(C, t, b["ids"], b["y"])
-        theirs.backward()
-        torch_opt.step()
-        assert prog.last_loss == pytest.approx(theirs.item(), rel=1e-12)
-    for k, v in t.items():
-        assert np.abs(ours[k] - vals[k]).max() > 1e-5, k        # every parameter moved
-        np.testing.assert_allclose(ours[k], v.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
+    torch_opt = (lambda ps: torch.optim.SGD(ps, lr=LR)) if method == "sgd" else \
+        (lambda ps: torch.optim.Adam(ps, **ADAM))
+    steps_equal_torch(prog, C, _start(np.float64), torch_opt, seeds=[20, 21, 22], n=5, moved=1e-5)
 
 
 def test_no_array_of_the_workspace_is_the_callers(prog):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import symgrad as sg
-from transformer_twins import Config, batch, declare, torch_grads, torch_loss, values
+from transformer_twins import Config, batch, declare, steps_equal_torch, torch_grads, values
 
 CONFIGS = {
     "two-layers-causal-next-token": Config(layers=2),
@@ -40,22 +40,8 @@ def test_three_adam_steps_equal_torch():
     loss, params, inputs = declare(c)
     opt = dict(lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
     prog = sg.compile(loss, params, inputs, target="numpy", dtype="float64", optimizer=sg.optim.Adam(**opt))
-    vals = values(c, seed=7)
-    t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
-    torch_opt = torch.optim.Adam(list(t.values()), **opt)
-    ours, state = {k: v.copy() for k, v in vals.items()}, None
-    for step in range(3):
-        b = batch(c, n=4, seed=10 + step)
-        ours, state = prog.step(ours, state, b)
-        torch_opt.zero_grad()
-        theirs = torch_loss(c, t, b["ids"], b["y"])
-        theirs.backward()
-        torch_opt.step()
-        assert prog.last_loss == pytest.approx(theirs.item(), rel=1e-12)
-    for name, v in t.items():
-        moved = v.detach().numpy() - vals[name]
-        assert np.abs(moved).max() > 1e-4, name            # every parameter moved
-        np.testing.assert_allclose(ours[name], v.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+    steps_equal_torch(prog, c, values(c, seed=7), lambda ps: torch.optim.Adam(ps, **opt),
+                      seeds=[10, 11, 12], n=4, moved=1e-4)
 
 
 def _float64_statements(prog, params, vals, b) -> list:

@@ -24,14 +24,13 @@ were not labels; ``torch.finfo(torch.float64).min`` in a mask evaluated as −in
 """
 from __future__ import annotations
 
-import zlib
 
 import numpy as np
 import pytest
 import sympy as sp
 
 import symgrad as sg
-from tests.frontend.torch_port import Cases, compare_with_torch
+from tests.frontend.torch_port import Cases, compare_case, params
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -47,10 +46,6 @@ class SG:
 
 class TT:
     cat = staticmethod(torch.cat)
-
-
-def _params(rng, shapes, scale=0.5):
-    return {k: sg.tensor(k, s) for k, s in shapes.items()}, {k: scale * rng.normal(size=s) for k, s in shapes.items()}
 
 
 def _cases():
@@ -73,7 +68,7 @@ def _cases():
             x = x + F.linear(a, t["Wo"])
             return F.cross_entropy(F.linear(x[:, 0], t["Wh"], t["bh"]), d["y"])
         img, y = sg.tensor("img", (N, C, H, H)), sg.tensor("y", (N,), integer=True)
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         return (vit(p, {"img": img, "y": y}, sg, SG, N), list(p.values()), [img, y], vals,
                 {"img": rng.normal(size=(B, C, H, H)), "y": rng.integers(0, K, B)}, lambda t, d: vit(t, d, F, TT, B))
 
@@ -93,7 +88,7 @@ def _cases():
             kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
             return bce + kld
         x, eps = sg.tensor("x", (N, Dx)), sg.tensor("eps", (N, Z))
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         return (vae(p, {"x": x, "eps": eps}, sg, sg), list(p.values()), [x, eps], vals,
                 {"x": rng.uniform(size=(B, Dx)), "eps": rng.normal(size=(B, Z))}, lambda t, d: vae(t, d, F, torch))
 
@@ -116,7 +111,7 @@ def _cases():
             h2 = F.relu(causal(h1, t["w3"], t["b3"], 2)) + h1           # dilation 2
             return F.cross_entropy(F.linear(h2[:, :, -1], t["Wh"], t["bh"]), d["y"])
         x, y = sg.tensor("x", (N, Cin, L)), sg.tensor("y", (N,), integer=True)
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         return (tcn(p, {"x": x, "y": y}, sg), list(p.values()), [x, y], vals,
                 {"x": rng.normal(size=(B, Cin, L)), "y": rng.integers(0, K, B)}, lambda t, d: tcn(t, d, F))
 
@@ -136,7 +131,7 @@ def _cases():
             return F.cross_entropy(scores.view(-1, V), d["labels"].view(-1), ignore_index=-100)
         ids, labels = sg.tensor("ids", (N, T), integer=True), sg.tensor("labels", (N, T), integer=True)
         mask = sg.tensor("mask", (N, T))
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         idv = rng.integers(0, V, (B, T))
         m = np.ones((B, T))
         m[1, 3:], m[2, 4:] = 0, 0
@@ -163,7 +158,7 @@ def _cases():
             return lib.sum(-target * F.log_softmax(out, dim=-1), dim=-1).mean()   # SoftTargetCrossEntropy
         decl = {"x": sg.tensor("x", (N, D)), "y": sg.tensor("y", (N,), integer=True),
                 "perm": sg.tensor("perm", (N,), integer=True), "lam": sg.tensor("lam", ())}
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         data = {"x": rng.normal(size=(B, D)), "y": rng.integers(0, C, B), "perm": rng.permutation(B),
                 "lam": np.array(0.7)}
         return (mixup(p, decl, sg, sg), list(p.values()), list(decl.values()), vals, data,
@@ -199,7 +194,7 @@ def _cases():
             torch.testing.assert_close(gru(d["x"])[1][0], h)          # the equations are nn.GRU's
             return loss
         x, y = sg.tensor("x", (N, T, D)), sg.tensor("y", (N,), integer=True)
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         loss, _ = last_state(p, {"x": x, "y": y}, sg, sg, sg.zeros((N, H)))
         return (loss, list(p.values()), [x, y], vals, {"x": rng.normal(size=(B, T, D)), "y": rng.integers(0, K, B)},
                 twin)
@@ -217,7 +212,7 @@ def _cases():
             h = F.relu(F.conv2d(lib.cat([u, e], dim=1), t["w3"], t["b3"], padding=1))   # the skip
             return ce(F.conv2d(h, t["wo"], t["bo"]), d["seg"])                          # classes on axis 1
         img, seg = sg.tensor("img", (N, C, S, S)), sg.tensor("seg", (N, S, S), integer=True)
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         loss = unet(p, {"img": img, "seg": seg}, sg, SG, lambda s, y: sg.cross_entropy(s, y, axis=1))
         return (loss, list(p.values()), [img, seg], vals,
                 {"img": rng.normal(size=(B, C, S, S)), "seg": rng.integers(0, K, (B, S, S))},
@@ -237,7 +232,7 @@ def _cases():
             h = bn(F.conv2d(h, t["wp"]), t["g3"], t["b3"])
             return ((h + d["x"]) ** 2).mean()
         x = sg.tensor("x", (N, C, S, S))
-        p, vals = _params(rng, shapes, scale=1.0)
+        p, vals = params(rng, shapes, scale=1.0)
         return (inverted_residual(p, {"x": x}, sg), list(p.values()), [x], vals,
                 {"x": rng.normal(size=(B, C, S, S))}, lambda t, d: inverted_residual(t, d, F))
     return cases
@@ -248,8 +243,7 @@ CASES = _cases()
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_ported_model_against_torch(name):
-    rng = np.random.default_rng(zlib.crc32(name.encode()))
-    compare_with_torch(torch, CASES[name](rng), rng)
+    compare_case(torch, CASES, name)
 
 
 def test_labels_taken_at_indices_are_labels_and_range_checked():

@@ -18,14 +18,13 @@ dst.unsqueeze(-1).expand_as(m), m)`` (taken in that form; another index, and the
 """
 from __future__ import annotations
 
-import zlib
 
 import numpy as np
 import pytest
 import sympy as sp
 
 import symgrad as sg
-from tests.frontend.torch_port import Cases, compare_with_torch
+from tests.frontend.torch_port import Cases, compare_case, params
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -41,10 +40,6 @@ class SG:
 class TT:
     cat = staticmethod(torch.cat)
     zeros = staticmethod(lambda *shape: torch.zeros(*shape, dtype=torch.float64))
-
-
-def _params(rng, shapes, scale=0.5):
-    return {k: sg.tensor(k, s) for k, s in shapes.items()}, {k: scale * rng.normal(size=s) for k, s in shapes.items()}
 
 
 def _cases():
@@ -65,7 +60,7 @@ def _cases():
             return F.cross_entropy(F.linear(h, t["Wo"], t["bo"]), d["y"])
         x, y = sg.tensor("x", (N, Fi)), sg.tensor("y", (N,), integer=True)
         src, dst = sg.tensor("src", (E,), integer=True), sg.tensor("dst", (E,), integer=True)
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         dst_values = np.concatenate([[0, 0, 2], rng.integers(0, n, e - 3)])   # repeats: sums of several
         data = {"x": rng.normal(size=(n, Fi)), "y": rng.integers(0, K, n), "src": rng.integers(0, n, e),
                 "dst": dst_values}
@@ -95,7 +90,7 @@ def _cases():
             return ((F.elu(out) + h) ** 2).mean()
         x = sg.tensor("x", (N, Fi))
         src, dst = sg.tensor("src", (E,), integer=True), sg.tensor("dst", (E,), integer=True)
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         data = {"x": rng.normal(size=(n, Fi)), "src": rng.integers(0, n, e), "dst": np.arange(e) % n}  # none empty
         return (gat(p, {"x": x, "src": src, "dst": dst}, sg, SG, N), list(p.values()), [x, src, dst], vals, data,
                 lambda t, d: gat(t, d, F, TT, n))
@@ -116,7 +111,7 @@ def _cases():
             x = x + h.permute(0, 3, 1, 2)
             return F.cross_entropy(F.linear(x.mean((2, 3)), t["Wh"], t["bh"]), d["y"])
         x, y = sg.tensor("x", (N, C, S, S)), sg.tensor("y", (N,), integer=True)
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         return (convnext(p, {"x": x, "y": y}, sg), list(p.values()), [x, y], vals,
                 {"x": rng.normal(size=(B, C, S, S)), "y": rng.integers(0, K, B)}, lambda t, d: convnext(t, d, F))
 
@@ -130,7 +125,7 @@ def _cases():
             y = F.linear(x, d["W0"], t["b"]) + (x @ t["A"].T @ t["Bl"].T) * (alpha / r)   # W0 frozen
             return F.mse_loss(y, d["target"])
         x, W0, target = sg.tensor("x", (N, Din)), sg.tensor("W0", (Dout, Din)), sg.tensor("target", (N, Dout))
-        p, vals = _params(rng, shapes)
+        p, vals = params(rng, shapes)
         data = {"x": rng.normal(size=(B, Din)), "W0": rng.normal(size=(Dout, Din)),
                 "target": rng.normal(size=(B, Dout))}
         return (lora(p, {"x": x, "W0": W0, "target": target}, sg), list(p.values()), [x, W0, target], vals, data,
@@ -143,8 +138,7 @@ CASES = _cases()
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_ported_model_against_torch(name):
-    rng = np.random.default_rng(zlib.crc32(name.encode()))
-    compare_with_torch(torch, CASES[name](rng), rng)
+    compare_case(torch, CASES, name)
 
 
 def test_index_add_as_torch_with_alpha_and_repeats():

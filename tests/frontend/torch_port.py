@@ -3,6 +3,8 @@ against the same loss in torch — the loss, every gradient by torch.autograd, a
 each gradient by central finite differences of the compiled loss."""
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 import symgrad as sg
@@ -35,6 +37,19 @@ def compare_with_torch(torch, built, rng, rtol=1e-9):
         np.testing.assert_allclose(grads[k], t[k].grad.numpy(), rtol=rtol, atol=1e-10, err_msg=k)
         for i, fd in central_differences(prog, vals, data, k, rng):
             assert abs(grads[k][i] - fd) <= 1e-5 * max(1.0, abs(fd)), (k, i, grads[k][i], fd)
+
+
+def compare_case(torch, cases, name):
+    """``compare_with_torch`` of the case ``cases[name]`` (a builder of rng), its values drawn from a
+    generator seeded by the name: each case the same values on every run, whatever runs before it."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    compare_with_torch(torch, cases[name](rng), rng)
+
+
+def params(rng, shapes, scale=0.5):
+    """({name: sg.tensor}, {name: scale × standard normal values}) for ``shapes`` {name: shape}."""
+    return ({k: sg.tensor(k, s) for k, s in shapes.items()},
+            {k: scale * rng.normal(size=s) for k, s in shapes.items()})
 
 
 def normal(rng, *shape):
