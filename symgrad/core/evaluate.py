@@ -73,12 +73,17 @@ def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping, frozen: Mapping
                 if a.ndim == 1 and shape[1] == 1:
                     a = a.reshape(-1, 1)
                 if a.shape != tuple(int(d) for d in shape):
-                    raise ShapeError(f"value of {sym} has shape {a.shape}, expected {format_shape(shape)}")
+                    raise ShapeError(f"value of {sym} has shape {a.shape}, expected {_as_tuple(shape)}")
                 env[eqn.out.id] = a
         else:
             params = _substitute(eqn.params, dims) if dims else eqn.params
             env[eqn.out.id] = eqn.prim.impl([env[u.id] for u in eqn.inputs], params)
     return [env[v.id] for v in outs]
+
+
+def _as_tuple(shape) -> str:
+    """A declared shape written as the value's shape beside it is, a Python tuple: (N,), not (N)."""
+    return format_shape(shape) if len(shape) != 1 else f"({shape[0]},)"
 
 
 def _bind_dims(eqns, values) -> dict:
@@ -93,7 +98,7 @@ def _bind_dims(eqns, values) -> dict:
         sym, shape = eqn.params
         a = np.shape(lookup(values, sym))
         if len(a) != len(shape):
-            raise ShapeError(f"value of {sym} has shape {a}, expected {format_shape(shape)}")
+            raise ShapeError(f"value of {sym} has shape {a}, expected {_as_tuple(shape)}")
         for d, n in zip(shape, a):
             d = sp.sympify(d)
             if d.is_Symbol and d not in dims:
@@ -104,7 +109,7 @@ def _bind_dims(eqns, values) -> dict:
             a = np.shape(lookup(values, sym))
             want = tuple(sp.sympify(d).xreplace(dims) for d in shape)
             if any(w.is_Integer and int(w) != n for w, n in zip(want, a)):
-                raise ShapeError(f"value of {sym} has shape {a}, expected {format_shape(shape)}"
+                raise ShapeError(f"value of {sym} has shape {a}, expected {_as_tuple(shape)}"
                                  + (f" with {', '.join(f'{k} = {v}' for k, v in dims.items())}" if dims else ""))
     return dims
 
