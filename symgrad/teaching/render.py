@@ -225,8 +225,17 @@ def _negative(a) -> bool:
 
 
 def _positive_first(expr, cls):
+    if _negated_log_likelihood(expr.args[0]):    # L = −sum(t ⊙ log_softmax(z)) + λ·sum(W∘²), the data term first
+        return expr
     args = sorted(expr.args, key=_negative)
     return cls(*args, evaluate=False) if list(args) != list(expr.args) else expr
+
+
+def _negated_log_likelihood(a) -> bool:
+    """A MatrixSymbol column's cross-entropy −sum(t ⊙ log_softmax(z)): it heads a loss's sum as the
+    slides write L = −Σ t·log softmax(z) + λ‖W‖² (`cross_entropy_header.data_loss_first` put it first)."""
+    from ..frontend.matrix_functions import LogSoftmax
+    return isinstance(a, sp.Expr) and _negative(a) and a.has(LogSoftmax)
 
 
 def _signed_sum(printer, expr):
