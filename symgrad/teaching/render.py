@@ -514,6 +514,8 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_MatMul(self, expr):
         c = expr.args[0]
         if len(expr.args) == 2 and isinstance(expr.args[1], sp.OneMatrix) and isinstance(c, (sp.Float, sp.Integer)):
+            if abs(c) == 1:                # −𝟙, not − 1 \cdot 𝟙 (the cross-entropy's ∂L/∂u₃)
+                return ("- " if c < 0 else "") + r"\mathbf{1}"
             return ("- " if c < 0 else "") + self._print(abs(c)) + _times_ones(c)      # 0.05 \cdot \mathbf{1}
         if c.is_Rational and not c.is_Integer and c > 0 and len(expr.args) > 1:
             # \frac{1}{4} \left(A - B\right): a fraction needs no brackets of its own
