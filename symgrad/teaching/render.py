@@ -323,7 +323,7 @@ class UnicodePrinter(TextPrinter):
         if split:                                # tensors: dout ⊙ γ, 2·u ⊙ v
             scalars, tensors = split
             head = _scalar_head(self, scalars, "·")
-            return head.replace("*", "·") + " ⊙ ".join(self.parenthesize(a, 50) for a in tensors)
+            return head.replace("*", "·") + _hadamard(self, tensors, " ⊙ ", lambda n, r: f"{n}/{r}")
         return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
     def _print_MatMul(self, expr):
@@ -352,6 +352,25 @@ class UnicodePrinter(TextPrinter):
 
     def doprint(self, expr):
         return super().doprint(expr).replace("-", "−").replace(_STAR, "*")
+
+
+def _hadamard(printer, tensors, odot, over, tex=False) -> str:
+    """The tensor factors of an elementwise product joined by ``odot``, as the slides write x̂ ⊙ γ with
+    x̂ = (x − μ)/√(σ² + ε): a product inside it opened (its factors are this one's), and a factor
+    1/√v the division of the first other factor, ``over(numerator, √v)`` — not
+    (1/√v ⊙ (x − μ)) ⊙ γ."""
+    from ..frontend.tensor_expr import Ewise
+    flat = []
+    for a in tensors:
+        inner = _elementwise_product(a.expr) if isinstance(a, Ewise) and isinstance(a.expr, sp.Mul) else None
+        flat.extend(inner[1] if inner and not inner[0] else [a])
+    roots = [a for a in flat if a.is_Pow and a.exp == -sp.S.Half]
+    if len(roots) == 1 and len(flat) > 1:
+        rest = [a for a in flat if a is not roots[0]]
+        root = printer._print(sp.Pow(roots[0].base, sp.S.Half, evaluate=False))
+        num = printer._print(rest[0]) if tex else printer.parenthesize(rest[0], PRECEDENCE["Mul"], strict=True)
+        return odot.join([over(num, root)] + [printer.parenthesize(a, 50) for a in rest[1:]])
+    return odot.join(printer.parenthesize(a, 50) for a in flat)
 
 
 def _scalar_head(printer, scalars, dot) -> str:
@@ -494,7 +513,7 @@ class TeachLatexPrinter(LatexPrinter):
         if split:                                # tensors: dout \odot \gamma
             scalars, tensors = split
             head = _scalar_head(self, scalars, r" \cdot ")
-            return head + r" \odot ".join(self.parenthesize(a, 50) for a in tensors)
+            return head + _hadamard(self, tensors, r" \odot ", lambda n, r: r"\frac{%s}{%s}" % (n, r), tex=True)
         if (not any(_word(getattr(a.as_base_exp()[0], "name", "")) for a in expr.args)
                 or sum(not a.is_number for a in expr.args) < 2):
             return super()._print_Mul(sigma_first(expr))
