@@ -472,6 +472,13 @@ def _greek_name(w: str) -> bool:
     return w.lower() in greek_letters_set or w.lower() == "lamda"
 
 
+def _map_standin():
+    """The symbol a matrix map prints its function of, replaced by its argument's LaTeX after
+    (`frontend.elementwise_map.Map._latex`): set as a word it wrapped tanh's argument in \\mathit."""
+    from ..frontend.elementwise_map import _LATEX_STANDIN
+    return _LATEX_STANDIN
+
+
 def _word(name: str) -> str:
     """The word a symbol's name starts with when it is one of several letters that is no Greek
     letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \\mathit, as one word."""
@@ -552,7 +559,7 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         if expr.name.isprintable() and _TEX_PLAIN.fullmatch(expr.name):
             tex = _greek_commands(super()._print_Symbol(expr, style=style))
-            word = _word(expr.name)
+            word = _word(expr.name) if expr != _map_standin() else ""     # a map's argument: math, not a word
             if word and tex.startswith(word):     # cs231n's invden: \mathit{invden}, one word, not i·n·v·d·e·n
                 tex = r"\mathit{%s}%s" % (word, tex[len(word):])
             # a subscript that is a word, L_data, W_out: upright, L_{\mathrm{data}}, as the slides set it
