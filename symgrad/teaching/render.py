@@ -364,10 +364,11 @@ def _hadamard(printer, tensors, odot, over, tex=False) -> str:
     for a in tensors:
         inner = _elementwise_product(a.expr) if isinstance(a, Ewise) and isinstance(a.expr, sp.Mul) else None
         flat.extend(inner[1] if inner and not inner[0] else [a])
-    roots = [a for a in flat if a.is_Pow and a.exp == -sp.S.Half]
+    bare = [a.expr if isinstance(a, Ewise) else a for a in flat]
+    roots = [k for k, a in enumerate(bare) if a.is_Pow and a.exp == -sp.S.Half]
     if len(roots) == 1 and len(flat) > 1:
-        rest = [a for a in flat if a is not roots[0]]
-        root = printer._print(sp.Pow(roots[0].base, sp.S.Half, evaluate=False))
+        rest = flat[:roots[0]] + flat[roots[0] + 1:]
+        root = printer._print(sp.Pow(bare[roots[0]].base, sp.S.Half, evaluate=False))
         num = printer._print(rest[0]) if tex else printer.parenthesize(rest[0], PRECEDENCE["Mul"], strict=True)
         return odot.join([over(num, root)] + [printer.parenthesize(a, 50) for a in rest[1:]])
     return odot.join(printer.parenthesize(a, 50) for a in flat)

@@ -36,3 +36,11 @@ def test_the_header_is_the_layers_value():
     got = eval(text, env)   # noqa: S307 - symgrad's own header, NumPy's notation
     xhat = (v["x"] - v["x"].mean(0)) / np.sqrt(v["x"].var(0) + 1e-5)
     assert np.isclose(got, ((v["gamma"] * xhat + v["beta"]) * v["dout"]).sum())
+
+
+def test_the_summary_writes_gamma_as_the_header_does():
+    # str(d)'s ∂L/∂γ in the header's terms: x.var(axis=0), not its lowering
+    # ((x − x.mean(axis=0))²).mean(axis=0), and x̂ a division (until 2026-11-30, ninth session,
+    # ((x − x.mean(axis=0)) ⊙ 1/√(((x − x.mean(axis=0))²).mean(axis=0) + 1e−5) ⊙ dout).sum(axis=0))
+    lines = str(_derive()).splitlines()
+    assert "∂L/∂γ = ((x − x.mean(axis=0))/√(x.var(axis=0) + 1e−5) ⊙ dout).sum(axis=0)" in lines, lines[:4]
