@@ -139,6 +139,8 @@ def operands_as_written(defn, user, operands: dict):
         return defn
     with affine_sums():
         terms = as_written_sum(user).args
+    # positive terms first, as the printers write the user's sum: z³ + cos(x) − x²·y reads u₄ + u₁ + u₃
+    terms = sorted(terms, key=lambda t: bool(isinstance(t, sp.Expr) and t.could_extract_minus_sign()))
     names = [t if t.is_number else operands.get(t) for t in terms]
     if None in names or len(set(names)) != len(names) or set(names) != set(inner.args):
         return defn
