@@ -113,7 +113,7 @@ class TextPrinter(StrPrinter):
 
     def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
         over = print_over_root(self, expr, "", self._ROOT)        # u/√2, not u·√2/2
-        return over if over is not None else super()._print_Mul(sigma_first(expr))
+        return over if over is not None else super()._print_Mul(sigma_first(_monomial_ordered(expr)))
 
     def _print_Transpose(self, expr):
         return self.parenthesize(expr.arg, 1000, strict=True) + self._T
@@ -222,6 +222,19 @@ def _negative(a) -> bool:
     if isinstance(a, sp.MatrixExpr):
         return bool(isinstance(a, sp.MatMul) and a.args and a.args[0].is_number and a.args[0] < 0)
     return bool(isinstance(a, sp.Expr) and a.could_extract_minus_sign())
+
+
+def _monomial_ordered(expr):
+    """A monomial (numbers, symbols and their integer powers) with its factors in SymPy's printing
+    order, x²·y as the notes write x²y; the printers keep a product's stored order (y, x²) otherwise."""
+    f = expr.args
+    if not any(a.is_Pow and a.base.is_Symbol for a in f) or not all(
+            a.is_number or a.is_Symbol or (a.is_Pow and a.base.is_Symbol and a.exp.is_Integer and a.exp > 0)
+            for a in f):
+        return expr
+    numbers = [a for a in f if a.is_number]          # the coefficient as it is stored (−2/N stays)
+    ordered = numbers + list(sp.Mul(*[a for a in f if not a.is_number]).as_ordered_factors())
+    return expr if ordered == list(f) else sp.Mul(*ordered, evaluate=False)
 
 
 def _positive_first(expr, cls):
@@ -524,7 +537,7 @@ class TeachLatexPrinter(LatexPrinter):
             return head + _hadamard(self, tensors, r" \odot ", lambda n, r: r"\frac{%s}{%s}" % (n, r), tex=True)
         if (not any(_word(getattr(a.as_base_exp()[0], "name", "")) for a in expr.args)
                 or sum(not a.is_number for a in expr.args) < 2):
-            return super()._print_Mul(sigma_first(expr))
+            return super()._print_Mul(sigma_first(_monomial_ordered(expr)))
         # a product of named values, invden·num: a dot between them (juxtaposed: "invdennum")
         mul = self._settings["mul_symbol_latex"]
         self._settings["mul_symbol_latex"] = r" \cdot "
