@@ -21,7 +21,7 @@ def header(f, out_sym, defs, folded: dict):
     `NodeNaming.ces`); then the definition of ``out_sym`` with every forward name (``defs``:
     (name, definition, value)) replaced by its definition, else ``f`` where that fails."""
     if not any(ce.reduction != "example" for ce in folded.values()):
-        return f        # a MatrixSymbol column's −sum(t ⊙ log_softmax(z)) is already the user's (and the slide's)
+        return data_loss_first(f)   # a MatrixSymbol column's −sum(t ⊙ log_softmax(z)) is the user's (and the slide's)
     sub = {sym: ex for sym, ex, _ in defs}
     if out_sym not in sub:
         return f
@@ -39,8 +39,8 @@ def header(f, out_sym, defs, folded: dict):
 
 def data_loss_first(e, data=()):
     """A sum of a cross-entropy and a penalty written as the slides write it, L = L_data + L_reg:
-    the terms holding the cross-entropy (or one of the symbols ``data``, its node's names) first;
-    SymPy's order put 0.05·(W²).sum() first.
+    the terms holding the cross-entropy (a MatrixSymbol column's −sum(t ⊙ log_softmax(z)), or one of
+    the symbols ``data``, its node's names) first; SymPy's order put 0.05·(W²).sum() first.
 
     >>> import symgrad as sg
     >>> z, y, W = sg.tensor("z", (4, 3)), sg.tensor("y", (4,), integer=True), sg.tensor("W", (3, 3))
@@ -49,9 +49,10 @@ def data_loss_first(e, data=()):
     L = cross_entropy(z @ W, y) + 0.05·(W²).sum()
     """
     import sympy as sp
+    from ..frontend.matrix_functions import LogSoftmax
     from .cross_entropy_steps import CrossEntropy
     if not isinstance(e, sp.Add):
         return e
     data = set(data)
-    terms = sorted(e.args, key=lambda t: not (t.has(CrossEntropy) or t.free_symbols & data))   # stable
+    terms = sorted(e.args, key=lambda t: not (t.has(CrossEntropy, LogSoftmax) or t.free_symbols & data))   # stable
     return e if list(terms) == list(e.args) else sp.Add(*terms, evaluate=False)

@@ -196,10 +196,27 @@ def _in_user_symbols(e, steps, f):
     except Exception:  # noqa: BLE001 - a display form SymPy cannot rebuild: sg.grad's form instead
         return None
     e = _products_opened(e)             # 2·W·x·xᵀ, as the notes write it, not 2·(W·x)·xᵀ
+    e = _variances_back(e, f)           # x.var(axis=0), as the header writes it
     from .render import show
     if not e.free_symbols <= f.free_symbols or not _small(e, 200) or len(show(e, "unicode")) > 100:
         return None
     return e
+
+
+def _variances_back(e, f):
+    """``e`` with each of f's variances put back where the forward pass's lowering of it stands:
+    ((x − x.mean(axis=0))²).mean(axis=0) is x.var(axis=0), as the header (f itself) prints it."""
+    import sympy as sp
+    from ..frontend.tensor_reduce import Variance
+    back = {}
+    for v in sp.preorder_traversal(f):
+        if isinstance(v, Variance) and not v.keepdims and v.correction == 0:
+            x, axis = v.x, (v.axes[0] if len(v.axes) == 1 else v.axes)
+            try:
+                back[((x - x.mean(axis=axis)) ** 2).mean(axis=axis)] = v
+            except Exception:  # noqa: BLE001 - a variance this form cannot rebuild stays written out
+                continue
+    return e.xreplace(back) if back else e
 
 
 def _products_opened(e):

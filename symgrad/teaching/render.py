@@ -113,7 +113,7 @@ class TextPrinter(StrPrinter):
 
     def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
         over = print_over_root(self, expr, "", self._ROOT)        # u/√2, not u·√2/2
-        return over if over is not None else super()._print_Mul(sigma_first(expr))
+        return over if over is not None else super()._print_Mul(sigma_first(_monomial_ordered(expr)))
 
     def _print_Transpose(self, expr):
         return self.parenthesize(expr.arg, 1000, strict=True) + self._T
@@ -224,9 +224,31 @@ def _negative(a) -> bool:
     return bool(isinstance(a, sp.Expr) and a.could_extract_minus_sign())
 
 
+def _monomial_ordered(expr):
+    """A monomial (numbers, symbols and their integer powers) with its factors in SymPy's printing
+    order, x²·y as the notes write x²y; the printers keep a product's stored order (y, x²) otherwise."""
+    f = expr.args
+    if not any(a.is_Pow and a.base.is_Symbol for a in f) or not all(
+            a.is_number or a.is_Symbol or (a.is_Pow and a.base.is_Symbol and a.exp.is_Integer and a.exp > 0)
+            for a in f):
+        return expr
+    numbers = [a for a in f if a.is_number]          # the coefficient as it is stored (−2/N stays)
+    ordered = numbers + list(sp.Mul(*[a for a in f if not a.is_number]).as_ordered_factors())
+    return expr if ordered == list(f) else sp.Mul(*ordered, evaluate=False)
+
+
 def _positive_first(expr, cls):
+    if _negated_log_likelihood(expr.args[0]):    # L = −sum(t ⊙ log_softmax(z)) + λ·sum(W∘²), the data term first
+        return expr
     args = sorted(expr.args, key=_negative)
     return cls(*args, evaluate=False) if list(args) != list(expr.args) else expr
+
+
+def _negated_log_likelihood(a) -> bool:
+    """A MatrixSymbol column's cross-entropy −sum(t ⊙ log_softmax(z)): it heads a loss's sum as the
+    slides write L = −Σ t·log softmax(z) + λ‖W‖² (`cross_entropy_header.data_loss_first` put it first)."""
+    from ..frontend.matrix_functions import LogSoftmax
+    return isinstance(a, sp.Expr) and _negative(a) and a.has(LogSoftmax)
 
 
 def _signed_sum(printer, expr):
@@ -314,7 +336,7 @@ class UnicodePrinter(TextPrinter):
         if split:                                # tensors: dout ⊙ γ, 2·u ⊙ v
             scalars, tensors = split
             head = _scalar_head(self, scalars, "·")
-            return head.replace("*", "·") + " ⊙ ".join(self.parenthesize(a, 50) for a in tensors)
+            return head.replace("*", "·") + _hadamard(self, tensors, " ⊙ ", lambda n, r: f"{n}/{r}")
         return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
     def _print_MatMul(self, expr):
@@ -343,6 +365,26 @@ class UnicodePrinter(TextPrinter):
 
     def doprint(self, expr):
         return super().doprint(expr).replace("-", "−").replace(_STAR, "*")
+
+
+def _hadamard(printer, tensors, odot, over, tex=False) -> str:
+    """The tensor factors of an elementwise product joined by ``odot``, as the slides write x̂ ⊙ γ with
+    x̂ = (x − μ)/√(σ² + ε): a product inside it opened (its factors are this one's), and a factor
+    1/√v the division of the first other factor, ``over(numerator, √v)`` — not
+    (1/√v ⊙ (x − μ)) ⊙ γ."""
+    from ..frontend.tensor_expr import Ewise
+    flat = []
+    for a in tensors:
+        inner = _elementwise_product(a.expr) if isinstance(a, Ewise) and isinstance(a.expr, sp.Mul) else None
+        flat.extend(inner[1] if inner and not inner[0] else [a])
+    bare = [a.expr if isinstance(a, Ewise) else a for a in flat]
+    roots = [k for k, a in enumerate(bare) if a.is_Pow and a.exp == -sp.S.Half]
+    if len(roots) == 1 and len(flat) > 1:
+        rest = flat[:roots[0]] + flat[roots[0] + 1:]
+        root = printer._print(sp.Pow(bare[roots[0]].base, sp.S.Half, evaluate=False))
+        num = printer._print(rest[0]) if tex else printer.parenthesize(rest[0], PRECEDENCE["Mul"], strict=True)
+        return odot.join([over(num, root)] + [printer.parenthesize(a, 50) for a in rest[1:]])
+    return odot.join(printer.parenthesize(a, 50) for a in flat)
 
 
 def _scalar_head(printer, scalars, dot) -> str:
@@ -444,6 +486,13 @@ def _greek_name(w: str) -> bool:
     return w.lower() in greek_letters_set or w.lower() == "lamda"
 
 
+def _map_standin():
+    """The symbol a matrix map prints its function of, replaced by its argument's LaTeX after
+    (`frontend.elementwise_map.Map._latex`): set as a word it wrapped tanh's argument in \\mathit."""
+    from ..frontend.elementwise_map import _LATEX_STANDIN
+    return _LATEX_STANDIN
+
+
 def _word(name: str) -> str:
     """The word a symbol's name starts with when it is one of several letters that is no Greek
     letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \\mathit, as one word."""
@@ -485,10 +534,10 @@ class TeachLatexPrinter(LatexPrinter):
         if split:                                # tensors: dout \odot \gamma
             scalars, tensors = split
             head = _scalar_head(self, scalars, r" \cdot ")
-            return head + r" \odot ".join(self.parenthesize(a, 50) for a in tensors)
+            return head + _hadamard(self, tensors, r" \odot ", lambda n, r: r"\frac{%s}{%s}" % (n, r), tex=True)
         if (not any(_word(getattr(a.as_base_exp()[0], "name", "")) for a in expr.args)
                 or sum(not a.is_number for a in expr.args) < 2):
-            return super()._print_Mul(sigma_first(expr))
+            return super()._print_Mul(sigma_first(_monomial_ordered(expr)))
         # a product of named values, invden·num: a dot between them (juxtaposed: "invdennum")
         mul = self._settings["mul_symbol_latex"]
         self._settings["mul_symbol_latex"] = r" \cdot "
@@ -505,6 +554,8 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_MatMul(self, expr):
         c = expr.args[0]
         if len(expr.args) == 2 and isinstance(expr.args[1], sp.OneMatrix) and isinstance(c, (sp.Float, sp.Integer)):
+            if abs(c) == 1:                # −𝟙, not − 1 \cdot 𝟙 (the cross-entropy's ∂L/∂u₃)
+                return ("- " if c < 0 else "") + r"\mathbf{1}"
             return ("- " if c < 0 else "") + self._print(abs(c)) + _times_ones(c)      # 0.05 \cdot \mathbf{1}
         if c.is_Rational and not c.is_Integer and c > 0 and len(expr.args) > 1:
             # \frac{1}{4} \left(A - B\right): a fraction needs no brackets of its own
@@ -522,7 +573,7 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         if expr.name.isprintable() and _TEX_PLAIN.fullmatch(expr.name):
             tex = _greek_commands(super()._print_Symbol(expr, style=style))
-            word = _word(expr.name)
+            word = _word(expr.name) if expr != _map_standin() else ""     # a map's argument: math, not a word
             if word and tex.startswith(word):     # cs231n's invden: \mathit{invden}, one word, not i·n·v·d·e·n
                 tex = r"\mathit{%s}%s" % (word, tex[len(word):])
             # a subscript that is a word, L_data, W_out: upright, L_{\mathrm{data}}, as the slides set it

@@ -6,12 +6,13 @@ Three things SymPy does to a sum that a lecture does not:
   the sigmoid neuron's circuit, prints (w₀·x₀ + w₁·x₁) + w₂, and −((w₀·x₀ + w₁·x₁) + w₂) under
   its minus): a sum is associative, and the slide writes w₀x₀ + w₁x₁ + w₂;
 - it sorts a bare symbol before a product (σ(w₂ + w₀·x₀ + w₁·x₁), σ(b₁ + w₁·x)): an affine form
-  reads weights times inputs, then the bias — w₀·x₀ + w₁·x₁ + w₂, w₁·x + b₁, as the user typed it;
+  reads weights times inputs, then the bias — w₀·x₀ + w₁·x₁ + w₂, w₁·x + b₁, as the user typed it
+  (a bias by its name, `_is_bias`: x + y·z and the intercept first θ₀ + θ₁·x keep SymPy's order);
 - it puts a number first, ε too: √(1e−5 + σ²), where the slides write σ² + ε (a small constant, one
   `numbers.tiny` writes as code does, goes last; 1 + exp(−x) keeps its 1 first).
 
 The bias goes last only in an affine form: every term a number, a symbol or a product of symbols,
-and the symbol moved no factor of any product (f + f·g stays, as does 2 + 5·g + 2·f·g²); and only
+a lone symbol named as a bias, and the symbol moved no factor of any product (f + f·g stays, as does 2 + 5·g + 2·f·g²); and only
 in a derivation's views (`affine_sums`, around them): an update rule p ← p + μ·v or g ← g + λ·p
 reads the value updated first, and `symgrad.teaching.equations` orders those itself. The value
 is unchanged: only the order of the terms and the brackets differ.
@@ -73,12 +74,39 @@ def _symbol_product(t) -> bool:
     return len(factors) >= 2 and all(isinstance(a, sp.Symbol) for a in factors)
 
 
+_BIAS_NAMES = {"b", "c", "beta", "β", "bias"}
+
+
+def _letter_index(sym):
+    """(letter, subscript) of a symbol's name: w2 → ('w', '2'), b_h → ('b', 'h'), beta → ('beta', '')."""
+    from sympy.printing.conventions import split_super_sub
+    base, _, subs = split_super_sub(sym.name)
+    return base, "".join(subs)
+
+
+def _is_bias(sym, products) -> bool:
+    """Whether a lone symbol of an affine form is its bias: named as one (b, b₁, c, β, bias), or the
+    next of the weights' letter (w₂ after w₀·x₀ + w₁·x₁; θ₀ before θ₁·x is an intercept written
+    first, and x of x + y·z a term like the others)."""
+    letter, index = _letter_index(sym)
+    if letter.lower() in _BIAS_NAMES:
+        return True
+    same = [_letter_index(f)[1] for p in products for f in p.free_symbols if _letter_index(f)[0] == letter]
+    if not same:
+        return False
+    if index.isdigit() and all(i.isdigit() for i in same):
+        return int(index) > max(int(i) for i in same)
+    return True
+
+
 def _bias_last(terms: list) -> list:
     products = [t for t in terms if _symbol_product(t)]
     if not products or not all(t.is_number or isinstance(_unsigned(t), sp.Symbol) or t in products for t in terms):
         return terms
     inside = set().union(*(p.free_symbols for p in products))
     moved = [t for t in terms if isinstance(_unsigned(t), sp.Symbol) and _unsigned(t) not in inside]
+    if not any(_is_bias(_unsigned(t), products) for t in moved):
+        return terms
     return [t for t in terms if t not in moved] + moved
 
 
@@ -111,6 +139,8 @@ def operands_as_written(defn, user, operands: dict):
         return defn
     with affine_sums():
         terms = as_written_sum(user).args
+    # positive terms first, as the printers write the user's sum: z³ + cos(x) − x²·y reads u₄ + u₁ + u₃
+    terms = sorted(terms, key=lambda t: bool(isinstance(t, sp.Expr) and t.could_extract_minus_sign()))
     names = [t if t.is_number else operands.get(t) for t in terms]
     if None in names or len(set(names)) != len(names) or set(names) != set(inner.args):
         return defn

@@ -20,3 +20,12 @@ def test_matrix_ones():
     assert show(sp.MatMul(sp.Float(0.5), ones), "latex") == r"0.5 \cdot \mathbf{1}"
     assert show(sp.MatMul(2, ones), "latex") == r"2 \cdot \mathbf{1}"
     assert show(sp.MatMul(sp.Rational(1, 20), ones), "latex") == r"\frac{1}{20} \mathbf{1}"
+
+
+def test_minus_one_before_the_ones_is_a_minus():
+    # −𝟙 (the softmax cross-entropy's ∂L/∂u₃ = −𝟙, as the Unicode view writes it), not − 1·𝟙
+    ones = sp.OneMatrix(3, 1)
+    assert show(sp.MatMul(-1, ones), "latex") == r"- \mathbf{1}"
+    assert show(sp.MatMul(1, ones), "latex") == r"\mathbf{1}"
+    assert show(sp.MatMul(-2, ones), "latex") == r"- 2 \cdot \mathbf{1}"
+    assert show(sp.MatMul(-1, ones), "unicode") == "−𝟙"

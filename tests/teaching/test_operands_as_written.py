@@ -50,3 +50,15 @@ def test_a_batch_norms_epsilon_comes_last():
     assert "  u₂ = σ² + 1e−5\n" in text, text
     assert "√(x.var(axis=0) + 1e−5)" in text.splitlines()[0], text.splitlines()[0]
     assert "1e−5 + " not in text
+
+
+def test_a_forward_sum_lists_its_positive_terms_first_as_the_header_does():
+    # the notes' f(x, y, z) = cos(x) + z³ − x²·y: the header prints positive terms first,
+    # z³ + cos(x) − …, and the line of its + gate reads its names in that order (u₄ + u₁ + u₃, not
+    # u₄ + u₃ + u₁: until 2026-11-30, ninth session); the value is the same
+    x, y, z = sp.symbols("x y z")
+    d = sg.derive(sp.cos(x) + z ** 3 - x ** 2 * y, [x, y, z], at={x: 0.5, y: 0.5, z: 0.5})
+    lines = d.render("unicode").splitlines()
+    assert lines[0].startswith("f = z³ + cos(x) − "), lines[0]
+    names = {l.split(" = ")[1]: l.split(" = ")[0].strip() for l in lines[2:6]}
+    assert f"  f = {names['z³']} + {names['cos(x)']} + u₃ = 0.8776" in lines, lines[:8]
