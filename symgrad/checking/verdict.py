@@ -488,6 +488,8 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     truths = [_truth(D, p) for p in pts]
     claim_vals = [_claim_values(claims, params, p, B) for p in pts]
     cross = _cross_check(D, params, pts[0], truths[0], rng)
+    if cross.startswith("DISAGREEMENT") and at and sides.on_kink(D, params, at, pts[0], sides.REACH):
+        cross = "at a kink: the difference quotient does not apply, the point given with at= is on a kink of f"
 
     errs, worst, used_mp = {}, None, False
     for k, w in enumerate(params):
@@ -504,7 +506,13 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
             errs[name] = max(errs.get(name, 0.0), rel)
             if rel > RTOL and (worst is None or rel > worst[0]):
                 worst = (rel, k, i, idx, cn, t[k])
+    at_kink = None      # the claim differs only at a point given with at= that is on a kink
+    if worst is not None and at and not case_only:
+        at_kink = _at_given_kink(f, D, params, at, pts, claim_vals, truths, policy, seed)
+        if at_kink is not None:
+            worst = None
     symbolic = ("not attempted (a callable claim)" if is_callable else
+                "not attempted (the claim differs at a kink)" if at_kink is not None else
                 "not attempted (the claim differs numerically)" if worst is not None else
                 _symbolic(claims, D, params))
     drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()] + [
@@ -533,6 +541,10 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
         return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
     if case_only:
         return None
+    if at_kink is not None:
+        return CheckResult(EQUAL_EXCEPT_KINKS, method + "; the claim at the kink compared with the limits of "
+                           "the gradient on the sides of it (f's subdifferential)", layout=layout, kink=at_kink,
+                           errors=errs)
 
     if tensor_case and not again:               # a max at a tie: a point made with ties on purpose
         tied = _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes,
@@ -770,12 +782,57 @@ def _probe_kinks(f, D, params, claims, pt, policy):
     return None
 
 
+def _at_given_kink(f, D, params, at, pts, claim_vals, truths, policy, seed):
+    """A sentence when the claim differs from symgrad's gradient only at points that lie on a kink
+    of f (a kink argument within round-off of 0: a point given with at=, random points keep away),
+    and is a subgradient there: inside the convex hull of the gradient's limits on the sides of the
+    kink (`sides.limit_gradients`: another routing of a Max tie, relu'(0) = 0, ...). Else None."""
+    first = None
+    rng = np.random.default_rng(seed + 1)
+    for i, (c, t) in enumerate(zip(claim_vals, truths)):
+        if all(_compare(c[k], t[k], w, problem_scale(t))[0] <= RTOL for k, w in enumerate(params)):
+            continue
+        hit = sides.on_kink(D, params, at, pts[i])
+        if hit is None:
+            return None
+        try:
+            flat = np.concatenate([np.ravel(np.asarray(fit_shape(c[k], _shape(w)) if fit_shape(c[k], _shape(w))
+                                                       is not None else c[k], float)) for k, w in enumerate(params)])
+            V = sides.limit_gradients(params, pts[i], lambda p: _truth(D, p), rng)
+        except (SymgradError, ArithmeticError, ValueError, TypeError):
+            return None
+        if V.size == 0 or V.shape[1] != flat.size:
+            return None
+        tol = RTOL * (1.0 + float(np.abs(V).max(initial=0.0)))
+        if not sides.in_hull(V, flat, tol):
+            return None
+        first = first or (i, hit)
+    if first is None:
+        return None
+    i, (_, site, entry) = first
+    what = site[3]
+    u = sides.site_text(D, site, entry)
+    where = ", ".join(f"{k} = {_fmt(v)}" for k, v in _as_declared(f, pts[i].shown()).items())
+    differ = [k for k, w in enumerate(params)
+              if _compare(claim_vals[i][k], truths[i][k], w, problem_scale(truths[i]))[0] > RTOL]
+    said = lambda vals: ", ".join(f"∂f/∂{params[k].name} = {_fmt(vals[k])}" for k in differ)  # noqa: E731
+    rest = len(pts) > 1 and any(j != i for j in range(len(pts)))
+    return (f"At {where}, the point given with at= (where {u} = 0, a kink of {what}), f is not "
+            f"differentiable: there the claim gives {said(claim_vals[i])} and symgrad's subgradient "
+            f"convention ({convention(what, policy)}) gives {said(truths[i])}; both are valid choices "
+            f"there (subgradients: convex combinations of the gradient's limits on the sides of the kink)"
+            + (", and at the other points tested the claim is equal." if rest else "."))
+
+
 def convention(what: str, policy: Subgradients) -> str:
     """The subgradient convention for the kink of ``what``, in words."""
     if what in ("relu", "leaky_relu", "Heaviside", "Piecewise"):
         return f"relu'(0) = {policy.relu_at_zero}"
     if what in ("Abs", "sign"):
         return f"|x|'(0) = {policy.abs_at_zero}"
+    if getattr(policy, "max_ties", "first") == "split":
+        return ("max/min split the gradient equally among the arguments that attain it, "
+                "torch's rule under max_ties='split'")
     return "max/min route the gradient to the first argument that attains it"
 
 
