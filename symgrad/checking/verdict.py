@@ -526,6 +526,15 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     layout = "a gradient has the shape of its variable: " + ", ".join(
         f"∂f/∂{w.name} is {shape_text(_shape(w))} like {w.name}" for w in params)
 
+    if worst is not None and tensor_case and at and not again and not case_only:
+        # a max over an axis or a max pool tied at the point given with at=: the routings of ties.py
+        differing = {i for k, w in enumerate(params) for i, (c, t) in enumerate(zip(claim_vals, truths))
+                     if _compare(c[k], t[k], w, problem_scale(t))[0] > RTOL}
+        if differing == {worst[2]}:
+            tied = _tie_check(f, D, params, claims, sampler, pts, B, policy, dict(errs), method, layout, check,
+                              targets, sizes, shapes, given=pts[worst[2]])
+            if isinstance(tied, CheckResult):
+                return tied
     if worst is not None:
         rel, k, i, idx, cn, t = worst
         cx = Counterexample(_as_declared(f, pts[i].shown()), params[k].name, cn, t, rel, idx)
@@ -576,7 +585,7 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
 
 
 def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes,
-                           shapes):
+                           shapes, given=None):
     """The claim at a point where a max of f is tied (`symgrad.checking.ties`): None when f has no
     max or no such point is found; a note for the method when the claim routes δ as the policy
     does there; else the CheckResult —
@@ -587,18 +596,22 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
     if not ties.max_nodes(f):
         return None
     alt = {m: ties.routed_derivation(f, tuple(params), policy, m) for m in ties.ROUTINGS}
-    found = ties.tie_point(sampler, pts, params, alt, lambda p: _truth(D, p))
+    if given is not None:           # the point given with at= (``given``), where the claim differs
+        found = ties.tied_here(given, params, alt, _truth(D, given))
+    else:
+        found = ties.tie_point(sampler, pts, params, alt, lambda p: _truth(D, p))
     if found is None:
         return None
     tp, truth, routed = found
     claim = _claim_values(claims, params, tp, B)
-    where = "; compared also at a point with tied maxima (made on purpose: random points never tie)"
+    where = ("; the point given with at= has tied maxima" if given is not None else
+             "; compared also at a point with tied maxima (made on purpose: random points never tie)")
     if ties.matches(claim, truth, params, RTOL):
         return where
     for mode in ("last", "even"):
         if ties.matches(claim, routed[mode], params, RTOL):
             return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
-                               kink=ties.kink_sentence(mode), errors=errs)
+                               kink=ties.kink_sentence(mode, given is not None), errors=errs)
     try:
         other = (ties.other_subgradient(f, params, claim, truth, tp, RTOL)
                  or ties.mixed_subgradient(f, params, claim, truth, tp))
@@ -606,7 +619,7 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
         other = False
     if other:
         return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
-                           kink=ties.kink_sentence("other"), errors=errs)
+                           kink=ties.kink_sentence("other", given is not None), errors=errs)
     k, (rel, idx, cn) = max(enumerate(_compare(c, t, w, problem_scale(truth)) for c, t, w in zip(claim, truth, params)),
                             key=lambda kr: kr[1][0])
     errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)

@@ -93,3 +93,36 @@ def test_only_on_the_kink_itself_not_beside_it():
     r = sg.check(F, [z, w], always_z, at={z: 1, w: sp.Rational(1001, 1000)})
     assert r.verdict == NOT_EQUAL
     assert "please report" not in r.method            # the difference quotient's step crosses the kink
+
+
+def _max_rows_point():
+    X = sg.tensor("X", (2, 3))
+    xv = np.array([[1.0, 1.0, 0.0], [2.0, 0.0, 1.0]])        # row 0 tied between columns 0 and 1
+    return X, sg.sum(X.max(axis=1) ** 2), xv
+
+
+def test_a_max_over_an_axis_tied_at_the_given_point():
+    X, f, xv = _max_rows_point()
+
+    def to_last(v):          # δ to the last arg-max of each row: another subgradient at the tie
+        a = v["X"]
+        g = np.zeros_like(a)
+        for i in range(a.shape[0]):
+            j = a.shape[1] - 1 - int(np.argmax(a[i][::-1]))
+            g[i, j] = 2 * a[i].max()
+        return g
+    assert to_last({"X": xv})[0, 1] == 2.0 and to_last({"X": xv})[0, 0] == 0.0   # row 0: not the first arg-max
+    r = sg.check(f, X, to_last, at={X: xv})
+    assert r.verdict == EQUAL_EXCEPT_KINKS and "the point given with at=" in r.kink
+    assert "last arg-max" in r.kink
+
+
+def test_a_max_over_an_axis_routed_to_every_tied_entry_stays_wrong():
+    X, f, xv = _max_rows_point()
+
+    def to_all(v):
+        a = v["X"]
+        m = a.max(axis=1, keepdims=True)
+        return 2 * m * (a == m)
+    r = sg.check(f, X, to_all, at={X: xv})
+    assert r.verdict == NOT_EQUAL and "every tied maximum" in (r.hint or "")
