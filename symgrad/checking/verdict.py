@@ -518,8 +518,9 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()] + [
         f"{m} drawn as a dropout mask (entries 0, or 1/(1 − p) = {1 / (1 - p):.4g} with probability "
         f"1 − p = {1 - p:g})" for m, p in sampler.masks.items()]
+    away = ("on a kink of f, by the values given with at=" if at_kink is not None else "away from its kinks")
     method = (f"symbolic: {symbolic}; numeric: float64 at {len(pts)} random point(s) inside f's "
-              f"domain, away from its kinks{' (batches of %d)' % B if B else ''}"
+              f"domain, {away}{' (batches of %d)' % B if B else ''}"
               + "".join(f"; {part}" for part in [coverage.describe()] + drawn if part)
               + f"; symgrad's gradient cross-checked by central differences of f ({cross})"
               + ("; float64 disagreements re-evaluated with mpmath at 30 digits" if used_mp else ""))

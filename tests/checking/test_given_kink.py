@@ -51,6 +51,7 @@ def test_cross_check_at_a_kink_says_so():
     r = sg.check(F, [z, w], TO_Z, at={z: 1, w: 1})
     assert "DISAGREEMENT" not in r.method and "please report" not in r.method
     assert "at a kink: the difference quotient does not apply" in r.method
+    assert "away from its kinks" not in r.method      # the point is on one, as given
 
 
 def test_convex_combination_of_the_tied_derivatives_is_a_subgradient():
