@@ -548,7 +548,8 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
                     at_sizes=at_sizes if sizes else None)
         if case_only:
             return case
-        return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
+        hint = _every_tied_hint(f, D, params, claim_vals[i], pts[i], policy) if at and not tensor_case else None
+        return CheckResult(NOT_EQUAL, method, cx, hint or find_hint(case), layout, errors=errs)
     if case_only:
         return None
     if at_kink is not None:
@@ -633,6 +634,23 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
                     targets=targets, sizes=sizes, shapes=shapes)
         hint = find_hint(case)
     return CheckResult(NOT_EQUAL, method + where + ", where the claim differs", cx, hint, layout, errors=errs)
+
+
+def _every_tied_hint(f, D, params, claim, pt, policy):
+    """`ties.ALL_HINT` when a Max of f is tied at ``pt`` (a point given with at=) and the claim
+    sends δ to every tied argument there (`symgrad.checking.scalar_ties`); else None."""
+    from . import scalar_ties, ties
+    if not scalar_ties.max_nodes(f):
+        return None
+    try:
+        routed = scalar_ties.tied_derivations(f, tuple(params), policy)
+        with np.errstate(all="ignore"):
+            every, truth = _truth(routed["all"], pt), _truth(D, pt)
+    except (SymgradError, ArithmeticError, ValueError, TypeError):
+        return None
+    if ties.matches(every, truth, params, RTOL) or not ties.matches(claim, every, params, RTOL):
+        return None
+    return ties.ALL_HINT
 
 
 def _scalar_tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout):

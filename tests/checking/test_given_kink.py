@@ -72,6 +72,12 @@ def test_outside_the_subdifferential_stays_not_equal(claim):
         assert r.verdict == NOT_EQUAL and r.counterexample is not None
 
 
+def test_delta_to_both_tied_arguments_gets_the_max_ties_hint():
+    both = [2 * sp.Max(z, w) * sp.Heaviside(z - w, 1), 2 * sp.Max(z, w) * sp.Heaviside(w - z, 1)]
+    r = sg.check(F, [z, w], both, at={z: 1, w: 1})
+    assert "every tied maximum" in r.hint
+
+
 def test_relu_and_abs_at_zero_take_any_value_of_the_subdifferential():
     assert sg.check(sg.relu(z) * x, z, x * sp.Heaviside(z, 0), at={z: 0, x: 2}).verdict == EQUAL_EXCEPT_KINKS
     assert sg.check(sp.Abs(z), z, sp.Rational(1, 2), at={z: 0}).verdict == EQUAL_EXCEPT_KINKS
