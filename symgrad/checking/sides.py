@@ -175,23 +175,121 @@ def _candidate(sampler, c):
 
 def _describe_side(sampler, k, e, side) -> str:
     """"u < 0" for the kink argument u of site ``k`` (its entry ``e`` for a matrix), in f's terms."""
+    _, _, _, what = sampler.kinks.sites[k]
+    rel = ">" if side > 0 else "<"
+    return f"{site_text(sampler.D, sampler.kinks.sites[k], e)} {rel} 0 ({what})"
+
+
+def site_text(D, site, e) -> str:
+    """The kink argument u of ``site`` (its entry ``e`` for a matrix), in f's terms."""
     from ..core.to_sympy import SympyBuilder
     from ..core import rules as R
-    eqn, _, u, what = sampler.kinks.sites[k]
-    rel = ">" if side > 0 else "<"
-    D = sampler.D
+    eqn, _, u, what = site
     try:
         build = SympyBuilder(D.ir, getattr(D.lowering, "exprs", None))
         args = [build(v) for v in eqn.inputs]
         shape = tuple(int(d) for d in eqn.out.shape)
         if not shape:
-            text = str(u.xreplace(dict(zip(R.placeholders(len(args)), args))))
-        else:
-            idx = ", ".join(map(str, np.unravel_index(e, shape)))
-            if u in R.placeholders(len(args)):
-                text = f"entry [{idx}] of {args[R.placeholders(len(args)).index(u)]}"
-            else:
-                text = f"entry [{idx}] of the argument of {what} in {build(eqn.out)}"
+            return str(u.xreplace(dict(zip(R.placeholders(len(args)), args))))
+        idx = ", ".join(map(str, np.unravel_index(e, shape)))
+        if u in R.placeholders(len(args)):
+            return f"entry [{idx}] of {args[R.placeholders(len(args)).index(u)]}"
+        return f"entry [{idx}] of the argument of {what} in {build(eqn.out)}"
     except Exception:  # noqa: BLE001 - the words are a courtesy; the side is reported regardless
-        text = f"the argument of {what}"
-    return f"{text} {rel} 0 ({what})"
+        return f"the argument of {what}"
+
+
+# -- a point given with at= that lies on a kink ------------------------------------------------------
+
+ROUNDOFF = 1e-9      # a kink argument this close to 0 (relative to the values it is made of) is on it
+REACH = 1e-3         # a kink this close is within the reach of the cross-check's difference quotient
+SIDE_LINES = 16      # random lines through a kink point along which the gradient's limits are taken
+SIDE_H = 1e-6        # how far along them (relative to the parameters' size): a point inside each piece
+
+
+def kink_at(D, params, at, pt):
+    """The kink entry nearest ``pt`` that the parameters move: (|u|, site, entry), or None when f
+    has none. A kink of inputs given with at= alone is left out (the gradient never crosses it)."""
+    from .sampling import KinkSites
+    pnames = {w.name for w in params}
+    fixed = frozenset(n for n in (k if isinstance(k, str) else getattr(k, "name", k) for k in (at or {}))
+                      if n not in pnames)
+    sites = KinkSites(D.ir, [D.output], fixed)
+    best = None
+    with np.errstate(all="ignore"):
+        for i in range(len(pt.examples)):
+            for site, u in zip(sites.sites, sites.values(pt.example(i))):
+                a = np.abs(u)
+                if a.size and not np.all(np.isnan(a)):
+                    e = int(np.nanargmin(a))
+                    if best is None or a[e] < best[0]:
+                        best = (float(a[e]), site, e)
+    return best
+
+
+def on_kink(D, params, at, pt, reach=ROUNDOFF):
+    """`kink_at` when its |u| is within ``reach`` (relative to the parameters' size), else None."""
+    found = kink_at(D, params, at, pt)
+    return found if found is not None and found[0] <= reach * (1.0 + _size(pt, params)) else None
+
+
+def _size(pt, params) -> float:
+    return max((float(np.max(np.abs(np.asarray(pt.params[w.name], float)), initial=0.0)) for w in params),
+               default=0.0)
+
+
+def limit_gradients(params, pt, truth_of, rng) -> np.ndarray:
+    """The gradient's limits at ``pt`` from the pieces of f around it: symgrad's gradient at
+    pt ± h·d, h and 2h along `SIDE_LINES` random directions d of the parameters, extrapolated to
+    h → 0 (2·g(h) − g(2h)); one row per distinct limit (the parameters flattened in order). Their
+    convex hull is f's subdifferential at pt (Clarke's: at a tie of Max the convex combinations of
+    the tied arguments' derivatives, at relu's kink [0, 1])."""
+    from .sampling import _Point
+    h = SIDE_H * (1.0 + _size(pt, params))
+
+    def moved(d, t):
+        pv = {k: v for k, v in pt.params.items()}
+        for w in params:
+            pv[w.name] = np.asarray(pt.params[w.name], float) + t * d[w.name]
+            if np.ndim(pt.params[w.name]) == 0:
+                pv[w.name] = float(pv[w.name])
+        examples = [{**ex, **{k: pv[k] for k in ex if k in pv}} for ex in pt.examples]
+        return _Point(pv, examples, pt.batched)
+
+    rows = []
+    with np.errstate(all="ignore"):
+        for _ in range(SIDE_LINES):
+            d = {w.name: rng.standard_normal(np.shape(pt.params[w.name])) for w in params}
+            for s in (1.0, -1.0):
+                g1 = np.concatenate([np.ravel(g) for g in truth_of(moved(d, s * h))])
+                g2 = np.concatenate([np.ravel(g) for g in truth_of(moved(d, 2 * s * h))])
+                g = 2 * g1 - g2
+                if np.all(np.isfinite(g)):
+                    rows.append(g)
+    if not rows:
+        return np.empty((0, 0))
+    scale = 1e-7 * (1.0 + max(float(np.abs(r).max(initial=0.0)) for r in rows))
+    distinct = []
+    for r in rows:
+        if not any(np.abs(r - q).max(initial=0.0) <= scale for q in distinct):
+            distinct.append(r)
+    return np.array(distinct)
+
+
+def in_hull(vertices: np.ndarray, c: np.ndarray, tol: float) -> bool:
+    """Is ``c`` a convex combination of the rows of ``vertices`` (within ``tol``, max-norm)? Decided
+    over the subsets of at most 10 rows (Carathéodory: c lies in the hull of affinely independent
+    ones, with weights ≥ 0 from least squares on them and Σ = 1); False when there are more."""
+    from itertools import combinations
+    k = len(vertices)
+    if k == 0 or k > 10:
+        return False
+    for n in range(1, k + 1):
+        for S in combinations(range(k), n):
+            V = vertices[list(S)]
+            A = np.vstack([V.T, np.ones((1, n))])
+            b = np.concatenate([c, [1.0]])
+            lam, *_ = np.linalg.lstsq(A, b, rcond=None)
+            if lam.min() >= -1e-9 and np.abs(V.T @ lam - c).max(initial=0.0) <= tol and abs(lam.sum() - 1) <= 1e-9:
+                return True
+    return False

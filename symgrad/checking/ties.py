@@ -192,6 +192,21 @@ def tie_point(sampler, pts, params, derivations, truth_of):
     return None
 
 
+def tied_here(pt, params, derivations, truth):
+    """(pt, truth, {routing: gradients}) when some maximum of f is tied at ``pt`` (a point given
+    with at=) so that the routings' gradients differ from the policy's; else None."""
+    with np.errstate(all="ignore"):
+        try:
+            alt = {m: _gradients(Dm, pt) for m, Dm in derivations.items()}
+        except (ArithmeticError, ValueError):
+            return None
+    if not all(np.all(np.isfinite(a)) for grads in alt.values() for a in grads):
+        return None
+    if any(_compare(a, t, w)[0] > 1e-6 for a, t, w in zip(alt["all"], truth, params)):
+        return pt, truth, alt
+    return None
+
+
 def matches(claim, grads, params, rtol) -> bool:
     problem = problem_scale(grads)
     return all(_compare(c, g, w, problem)[0] <= rtol for c, g, w in zip(claim, grads, params))
@@ -331,12 +346,16 @@ def _node_value(node, vals):
     return np.asarray(numeric(node, vals), float)
 
 
-def kink_sentence(mode: str) -> str:
-    return (f"At a point where a maximum is tied (several entries equal the max; such a point is "
-            f"made on purpose, random points never tie) f is not differentiable: there the claim "
+def kink_sentence(mode: str, given: bool = False) -> str:
+    """Why a claim that routes δ at a tie by ``mode`` is right; ``given``: the tie is at the point
+    given with at= (not one made on purpose)."""
+    where = ("the point given with at=" if given else
+             "such a point is made on purpose, random points never tie")
+    return (f"At a point where a maximum is tied (several entries equal the max; {where}) f is not "
+            f"differentiable: there the claim "
             f"{KINK[mode]}, and symgrad's subgradient convention sends all of it to the first "
-            f"arg-max; both are valid choices there (subgradients), and everywhere else the claim "
-            f"is equal.")
+            f"arg-max; both are valid choices there (subgradients)"
+            + ("." if given else ", and everywhere else the claim is equal."))
 
 
-__all__ = ["max_nodes", "tie_point", "matches", "ALL_HINT", "kink_sentence", "ROUTINGS"]
+__all__ = ["max_nodes", "tie_point", "tied_here", "matches", "ALL_HINT", "kink_sentence", "ROUTINGS"]

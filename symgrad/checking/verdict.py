@@ -488,6 +488,8 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     truths = [_truth(D, p) for p in pts]
     claim_vals = [_claim_values(claims, params, p, B) for p in pts]
     cross = _cross_check(D, params, pts[0], truths[0], rng)
+    if cross.startswith("DISAGREEMENT") and at and sides.on_kink(D, params, at, pts[0], sides.REACH):
+        cross = "at a kink: the difference quotient does not apply, the point given with at= is on a kink of f"
 
     errs, worst, used_mp = {}, None, False
     for k, w in enumerate(params):
@@ -504,20 +506,36 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
             errs[name] = max(errs.get(name, 0.0), rel)
             if rel > RTOL and (worst is None or rel > worst[0]):
                 worst = (rel, k, i, idx, cn, t[k])
+    at_kink = None      # the claim differs only at a point given with at= that is on a kink
+    if worst is not None and at and not case_only:
+        at_kink = _at_given_kink(f, D, params, at, pts, claim_vals, truths, policy, seed)
+        if at_kink is not None:
+            worst = None
     symbolic = ("not attempted (a callable claim)" if is_callable else
+                "not attempted (the claim differs at a kink)" if at_kink is not None else
                 "not attempted (the claim differs numerically)" if worst is not None else
                 _symbolic(claims, D, params))
     drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()] + [
         f"{m} drawn as a dropout mask (entries 0, or 1/(1 − p) = {1 / (1 - p):.4g} with probability "
         f"1 − p = {1 - p:g})" for m, p in sampler.masks.items()]
+    away = ("on a kink of f, by the values given with at=" if at_kink is not None else "away from its kinks")
     method = (f"symbolic: {symbolic}; numeric: float64 at {len(pts)} random point(s) inside f's "
-              f"domain, away from its kinks{' (batches of %d)' % B if B else ''}"
+              f"domain, {away}{' (batches of %d)' % B if B else ''}"
               + "".join(f"; {part}" for part in [coverage.describe()] + drawn if part)
               + f"; symgrad's gradient cross-checked by central differences of f ({cross})"
               + ("; float64 disagreements re-evaluated with mpmath at 30 digits" if used_mp else ""))
     layout = "a gradient has the shape of its variable: " + ", ".join(
         f"∂f/∂{w.name} is {shape_text(_shape(w))} like {w.name}" for w in params)
 
+    if worst is not None and tensor_case and at and not again and not case_only:
+        # a max over an axis or a max pool tied at the point given with at=: the routings of ties.py
+        differing = {i for k, w in enumerate(params) for i, (c, t) in enumerate(zip(claim_vals, truths))
+                     if _compare(c[k], t[k], w, problem_scale(t))[0] > RTOL}
+        if differing == {worst[2]}:
+            tied = _tie_check(f, D, params, claims, sampler, pts, B, policy, dict(errs), method, layout, check,
+                              targets, sizes, shapes, given=pts[worst[2]])
+            if isinstance(tied, CheckResult):
+                return tied
     if worst is not None:
         rel, k, i, idx, cn, t = worst
         cx = Counterexample(_as_declared(f, pts[i].shown()), params[k].name, cn, t, rel, idx)
@@ -530,9 +548,14 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
                     at_sizes=at_sizes if sizes else None)
         if case_only:
             return case
-        return CheckResult(NOT_EQUAL, method, cx, find_hint(case), layout, errors=errs)
+        hint = _every_tied_hint(f, D, params, claim_vals[i], pts[i], policy) if at and not tensor_case else None
+        return CheckResult(NOT_EQUAL, method, cx, hint or find_hint(case), layout, errors=errs)
     if case_only:
         return None
+    if at_kink is not None:
+        return CheckResult(EQUAL_EXCEPT_KINKS, method + "; the claim at the kink compared with the limits of "
+                           "the gradient on the sides of it (f's subdifferential)", layout=layout, kink=at_kink,
+                           errors=errs)
 
     if tensor_case and not again:               # a max at a tie: a point made with ties on purpose
         tied = _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes,
@@ -564,7 +587,7 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
 
 
 def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout, check, targets, sizes,
-                           shapes):
+                           shapes, given=None):
     """The claim at a point where a max of f is tied (`symgrad.checking.ties`): None when f has no
     max or no such point is found; a note for the method when the claim routes δ as the policy
     does there; else the CheckResult —
@@ -575,18 +598,22 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
     if not ties.max_nodes(f):
         return None
     alt = {m: ties.routed_derivation(f, tuple(params), policy, m) for m in ties.ROUTINGS}
-    found = ties.tie_point(sampler, pts, params, alt, lambda p: _truth(D, p))
+    if given is not None:           # the point given with at= (``given``), where the claim differs
+        found = ties.tied_here(given, params, alt, _truth(D, given))
+    else:
+        found = ties.tie_point(sampler, pts, params, alt, lambda p: _truth(D, p))
     if found is None:
         return None
     tp, truth, routed = found
     claim = _claim_values(claims, params, tp, B)
-    where = "; compared also at a point with tied maxima (made on purpose: random points never tie)"
+    where = ("; the point given with at= has tied maxima" if given is not None else
+             "; compared also at a point with tied maxima (made on purpose: random points never tie)")
     if ties.matches(claim, truth, params, RTOL):
         return where
     for mode in ("last", "even"):
         if ties.matches(claim, routed[mode], params, RTOL):
             return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
-                               kink=ties.kink_sentence(mode), errors=errs)
+                               kink=ties.kink_sentence(mode, given is not None), errors=errs)
     try:
         other = (ties.other_subgradient(f, params, claim, truth, tp, RTOL)
                  or ties.mixed_subgradient(f, params, claim, truth, tp))
@@ -594,7 +621,7 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
         other = False
     if other:
         return CheckResult(EQUAL_EXCEPT_KINKS, method + where, layout=layout,
-                           kink=ties.kink_sentence("other"), errors=errs)
+                           kink=ties.kink_sentence("other", given is not None), errors=errs)
     k, (rel, idx, cn) = max(enumerate(_compare(c, t, w, problem_scale(truth)) for c, t, w in zip(claim, truth, params)),
                             key=lambda kr: kr[1][0])
     errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
@@ -607,6 +634,23 @@ def _tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layo
                     targets=targets, sizes=sizes, shapes=shapes)
         hint = find_hint(case)
     return CheckResult(NOT_EQUAL, method + where + ", where the claim differs", cx, hint, layout, errors=errs)
+
+
+def _every_tied_hint(f, D, params, claim, pt, policy):
+    """`ties.ALL_HINT` when a Max of f is tied at ``pt`` (a point given with at=) and the claim
+    sends δ to every tied argument there (`symgrad.checking.scalar_ties`); else None."""
+    from . import scalar_ties, ties
+    if not scalar_ties.max_nodes(f):
+        return None
+    try:
+        routed = scalar_ties.tied_derivations(f, tuple(params), policy)
+        with np.errstate(all="ignore"):
+            every, truth = _truth(routed["all"], pt), _truth(D, pt)
+    except (SymgradError, ArithmeticError, ValueError, TypeError):
+        return None
+    if ties.matches(every, truth, params, RTOL) or not ties.matches(claim, every, params, RTOL):
+        return None
+    return ties.ALL_HINT
 
 
 def _scalar_tie_check(f, D, params, claims, sampler, pts, B, policy, errs, method, layout):
@@ -770,12 +814,57 @@ def _probe_kinks(f, D, params, claims, pt, policy):
     return None
 
 
+def _at_given_kink(f, D, params, at, pts, claim_vals, truths, policy, seed):
+    """A sentence when the claim differs from symgrad's gradient only at points that lie on a kink
+    of f (a kink argument within round-off of 0: a point given with at=, random points keep away),
+    and is a subgradient there: inside the convex hull of the gradient's limits on the sides of the
+    kink (`sides.limit_gradients`: another routing of a Max tie, relu'(0) = 0, ...). Else None."""
+    first = None
+    rng = np.random.default_rng(seed + 1)
+    for i, (c, t) in enumerate(zip(claim_vals, truths)):
+        if all(_compare(c[k], t[k], w, problem_scale(t))[0] <= RTOL for k, w in enumerate(params)):
+            continue
+        hit = sides.on_kink(D, params, at, pts[i])
+        if hit is None:
+            return None
+        try:
+            flat = np.concatenate([np.ravel(np.asarray(fit_shape(c[k], _shape(w)) if fit_shape(c[k], _shape(w))
+                                                       is not None else c[k], float)) for k, w in enumerate(params)])
+            V = sides.limit_gradients(params, pts[i], lambda p: _truth(D, p), rng)
+        except (SymgradError, ArithmeticError, ValueError, TypeError):
+            return None
+        if V.size == 0 or V.shape[1] != flat.size:
+            return None
+        tol = RTOL * (1.0 + float(np.abs(V).max(initial=0.0)))
+        if not sides.in_hull(V, flat, tol):
+            return None
+        first = first or (i, hit)
+    if first is None:
+        return None
+    i, (_, site, entry) = first
+    what = site[3]
+    u = sides.site_text(D, site, entry)
+    where = ", ".join(f"{k} = {_fmt(v)}" for k, v in _as_declared(f, pts[i].shown()).items())
+    differ = [k for k, w in enumerate(params)
+              if _compare(claim_vals[i][k], truths[i][k], w, problem_scale(truths[i]))[0] > RTOL]
+    said = lambda vals: ", ".join(f"∂f/∂{params[k].name} = {_fmt(vals[k])}" for k in differ)  # noqa: E731
+    rest = len(pts) > 1 and any(j != i for j in range(len(pts)))
+    return (f"At {where}, the point given with at= (where {u} = 0, a kink of {what}), f is not "
+            f"differentiable: there the claim gives {said(claim_vals[i])} and symgrad's subgradient "
+            f"convention ({convention(what, policy)}) gives {said(truths[i])}; both are valid choices "
+            f"there (subgradients: convex combinations of the gradient's limits on the sides of the kink)"
+            + (", and at the other points tested the claim is equal." if rest else "."))
+
+
 def convention(what: str, policy: Subgradients) -> str:
     """The subgradient convention for the kink of ``what``, in words."""
     if what in ("relu", "leaky_relu", "Heaviside", "Piecewise"):
         return f"relu'(0) = {policy.relu_at_zero}"
     if what in ("Abs", "sign"):
         return f"|x|'(0) = {policy.abs_at_zero}"
+    if getattr(policy, "max_ties", "first") == "split":
+        return ("max/min split the gradient equally among the arguments that attain it, "
+                "torch's rule under max_ties='split'")
     return "max/min route the gradient to the first argument that attains it"
 
 
