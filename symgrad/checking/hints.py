@@ -57,7 +57,8 @@ product_operand_hint.py (an elementwise product's dx = dout * x for dout * w), b
 (a binary cross-entropy's target flipped), norm_constant_hint.py (a norm held constant),
 gram_sides_hint.py (one side of z @ z.T), masked_branch_hint.py (a masked softmax's mask left out of
 its backward), permute_reshape_hint.py (a transpose's gradient read back with a reshape alone),
-cotangent_transpose_hint.py (a square product's gradient passed on transposed);
+cotangent_transpose_hint.py (a square product's gradient passed on transposed), tie_dropped_hint.py
+(at a Max tie, δ sent to no tied argument);
 `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
@@ -128,10 +129,11 @@ def find_hint(case: Case) -> str | None:
     from .permute_reshape_hint import permute_reshape_hint
     from .cotangent_transpose_hint import cotangent_transpose_hint
     from .staged_variance import with_variances
+    from .tie_dropped_hint import tie_dropped_hint
     staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
     if staged is not case.f:
         case = replace(case, f=staged)
-    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
+    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, tie_dropped_hint, factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
