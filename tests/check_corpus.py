@@ -663,7 +663,7 @@ def gru_cell_backward(delta, x, h, Wrx, Wzx, Wnx, Wrh, Wzh, Wnh, brx, bzx, bnx, 
     dr = dn * nh * r * (1 - r)
     dWnh = np.outer(dn, r * h) if slip == "dWnh = outer(dn, r * h)" else np.outer(dn * r, h)
     dh_n = r * (Wnh.T @ dn) if slip == "r * (Wnh.T @ dn)" else Wnh.T @ (dn * r)
-    g = {"x": Wnx.T @ dn + Wzx.T @ dz + Wrx.T @ dr, "h": delta * z + dh_n + Wzh.T @ dz + Wrh.T @ dr,
+    g = {"x": Wnx.T @ dn + Wzx.T @ dz + Wrx.T @ dr, "h": (0 if slip == "dh without delta * z" else delta * z) + dh_n + Wzh.T @ dz + Wrh.T @ dr,
          "Wrx": np.outer(dr, x), "Wzx": np.outer(dz, x), "Wnx": np.outer(dn, x),
          "Wrh": np.outer(dr, h), "Wzh": np.outer(dz, h), "Wnh": dWnh,
          "brx": dr, "bzx": dz, "bnx": dn, "brh": dr, "bzh": dz, "bnh": dn * r}
@@ -787,7 +787,7 @@ def cmu_entries():
     add("CTCLoss: skip connection between repeats", loss, y, bw(ctc_loss_backward, "skip between repeats"),
         "wrong", None, options=_CTC_Y)
     add("CTCLoss: beta not divided by y", loss, y, bw(ctc_loss_backward, "beta not divided by y"), "wrong",
-        None, options=_CTC_Y)
+        "β not divided by logits: the claim is what γ = α·β / Σ_r α·β gives with β still holding", options=_CTC_Y)
     add("CTCLoss: gamma not normalised", loss, y, bw(ctc_loss_backward, "gamma not normalised"), "wrong",
         "not divided by the probability: the claim is P times the gradient", options=_CTC_Y)
     add("CTCLoss: dY -= gamma", loss, y, bw(ctc_loss_backward, "dY -= gamma"), "wrong",
