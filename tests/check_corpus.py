@@ -680,7 +680,8 @@ def _extended(target, slip=None):
     ext = [0]
     for s in target:
         ext += [s, 0]
-    skip = [int(r >= 2 and ext[r] != 0 and (slip == "skip between repeats" or ext[r] != ext[r - 2]))
+    skip = [int(r >= 2 and ext[r] != 0 and slip != "no skip connections"
+                and (slip == "skip between repeats" or ext[r] != ext[r - 2]))
             for r in range(len(ext))]
     return ext, skip
 
@@ -788,7 +789,11 @@ def cmu_entries():
     loss, y = ctc_loss()
     add("CTCLoss backward", loss, y, bw(ctc_loss_backward), "right", options=_CTC_Y)
     add("CTCLoss: skip connection between repeats", loss, y, bw(ctc_loss_backward, "skip between repeats"),
-        "wrong", None, options=_CTC_Y)
+        "wrong", "CTC skip connection between repeated symbols: the claim is the gradient of −log P with the blank "
+                 "between two equal symbols of the target [1, 1, 2] made optional", options=_CTC_Y)
+    add("CTCLoss: no skip connections", loss, y, bw(ctc_loss_backward, "no skip connections"), "wrong",
+        "CTC without skip connections: the claim is the gradient of −log P with every blank between two "
+        "symbols of the target [1, 1, 2] required", options=_CTC_Y)
     add("CTCLoss: beta not divided by y", loss, y, bw(ctc_loss_backward, "beta not divided by y"), "wrong",
         "β not divided by logits: the claim is what γ = α·β / Σ_r α·β gives with β still holding", options=_CTC_Y)
     add("CTCLoss: gamma not normalised", loss, y, bw(ctc_loss_backward, "gamma not normalised"), "wrong",

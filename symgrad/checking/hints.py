@@ -43,7 +43,9 @@ wrong axes then indexed; one time step only), shared_param_hints.py (some uses o
 parameter), recurrent_hints.py (an RNN's dWh from the state one step late, a loop that stops before
 t = 0), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
 LSTM's gates' gradients in another order), gate_placement_hint.py (a GRU's r put on h before Wnh),
-likelihood_hints.py (a −log P's backward without 1/y, or with P's gradient: CTC's γ not divided by P, or β not divided by y),
+likelihood_hints.py (a −log P's backward without 1/y, or with P's gradient: CTC's γ not divided by P,
+or β not divided by y), ctc_hints.py (a CTC backward's skip connections: between repeated symbols, or
+none),
 eval_stats_hint.py (a batch norm's inference backward written with the training formula), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s − Y
@@ -130,6 +132,7 @@ def find_hint(case: Case) -> str | None:
     from .cotangent_transpose_hint import cotangent_transpose_hint
     from .staged_variance import with_variances
     from .tie_dropped_hint import tie_dropped_hint
+    from .ctc_hints import ctc_graph_hint
     staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
     if staged is not case.f:
         case = replace(case, f=staged)
@@ -148,7 +151,7 @@ def find_hint(case: Case) -> str | None:
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
-              probability_factor_hint, beta_times_y_hint, eval_stats_hint, inner_derivative_hint, first_step_hint):
+              probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint, inner_derivative_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
