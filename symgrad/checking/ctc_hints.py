@@ -61,17 +61,27 @@ def _gradient(y, ext, skip) -> np.ndarray:
     return g
 
 
-def _alignment(case: Case, example) -> list | None:
-    """One alignment of P (a column per row with P > 0), f evaluated as symgrad lowered it."""
+def _probability_of_f(case: Case, example, y) -> float:
+    """exp(−f) with the wrt tensor set to ``y``, f evaluated as symgrad lowered it."""
     from ..core.evaluate import evaluate
-    D, name = case.derivation, case.w.name
-    y = np.ones(np.shape(example[name]))
+    D = case.derivation
+    with np.errstate(all="ignore"):
+        v = np.asarray(evaluate(D.ir, [D.output], {**example, case.w.name: y})[0], float)
+    return float(np.exp(-v)) if v.shape == () else np.nan
+
+
+def _alignment(case: Case, example) -> list | None:
+    """One alignment of P: a column per row with P > 0 once the rows before are set."""
+    y = np.ones(np.shape(example[case.w.name]))
 
     def P(u):
-        with np.errstate(all="ignore"):
-            v = np.asarray(evaluate(D.ir, [D.output], {**example, name: u})[0], float)
-        return float(np.exp(-v)) if v.shape == () else np.nan
+        return _probability_of_f(case, example, u)
 
+    for t in (0, -1):                # linear in each row: 0 where a row is 0 (a softmax's loss is not)
+        u = y.copy()
+        u[t] = 0.0
+        if not P(u) == 0.0:
+            return None
     path = []
     for t in range(y.shape[0]):
         for c in range(y.shape[1]):
@@ -94,14 +104,18 @@ def _collapse(path, blank) -> list:
 
 def _target(case: Case, ys, Ts):
     """(target, blank) of the CTC loss f is, or None when f is no CTC loss (to symgrad's gradient)."""
-    path = _alignment(case, case.points[0].example())
+    example = case.points[0].example()
+    path = _alignment(case, example)
     if path is None:
         return None
+    P = _probability_of_f(case, example, ys[0])
     for blank in range(ys[0].shape[1]):
         target = _collapse(path, blank)
         if not target:
             continue
         ext, skip = _extended(target, blank, RULES["ctc"])
+        if not np.isclose(_probability(ys[0], ext, skip), P, rtol=1e-9, atol=0.0):
+            continue                 # P itself first: one recursion, not one per entry of y
         if all(same(_gradient(y, ext, skip), t) for y, t in zip(ys, Ts)):
             return target, blank
     return None
