@@ -152,3 +152,10 @@ def test_dropped_tie_hint_names_min_and_not_a_zero_claim_off_the_tie():
     assert "tie of Min" in r.hint
     r = sg.check(F, [z, w], [0, 0], at={z: 1, w: 2})                 # no tie: the claim is just 0
     assert r.verdict == NOT_EQUAL and "tie" not in r.hint
+
+
+def test_dropped_tie_hint_for_a_max_over_matrix_entries():
+    X = sp.MatrixSymbol("X", 2, 2)
+    f = sp.Max(X[0, 0], X[0, 1], X[1, 0], X[1, 1]) ** 2
+    r = sg.check(f, [X], [sp.zeros(2, 2)], at={X: np.array([[1.0, 1.0], [0.0, 0.5]])})
+    assert r.verdict == NOT_EQUAL and "neither tied argument" in r.hint
