@@ -37,7 +37,8 @@ RULES = {"ctc": lambda a, b: a != b, "repeat skip": lambda a, b: True, "no skip"
 
 def _probability(y, ext, skip) -> float:
     """P by the forward recursion: α(0, r) = y[0, ext[r]] for r < 2, then
-    α(t, r) = (α(t−1, r) + α(t−1, r−1) + skip[r]·α(t−1, r−2)) · y[t, ext[r]]; P = α(T−1, S−1) + α(T−1, S−2)."""
+    α(t, r) = (α(t−1, r) + α(t−1, r−1) + skip[r]·α(t−1, r−2)) · y[t, ext[r]];
+    P = α(T−1, S−1) + α(T−1, S−2)."""
     S = len(ext)
     a = np.zeros(S)
     a[:2] = y[0, ext[:2]]

@@ -8,8 +8,9 @@
                      the probability's own gradient where its −log's belongs
     β holds y        β not divided by y after the backward recursion (α and β both hold y[t], so
                      α·β counts it twice): γ′(t, r) = α·β·y / Σ_r α·β·y, and dY −= γ′ / y gives
-                     row t of the claim = −y[t] ⊙ γ[t] / Σ_c y[t, c]·γ[t, c], γ[t, c] = −y[t, c]·∂f/∂y[t, c]
-                     the true posterior of symbol c at t (a 2-d y, rows the time steps)
+                     row t of the claim = −y[t] ⊙ γ[t] / Σ_c y[t, c]·γ[t, c], where
+                     γ[t, c] = −y[t, c]·∂f/∂y[t, c] is the true posterior of symbol c at t
+                     (a 2-d y, rows the time steps)
 
 All three are read off the values alone: the claim against the gradient times w itself, or times exp(−f)
 at each point. Asked only for a scalar f with a log in it. `hints.find_hint` asks them.
