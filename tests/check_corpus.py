@@ -663,7 +663,7 @@ def gru_cell_backward(delta, x, h, Wrx, Wzx, Wnx, Wrh, Wzh, Wnh, brx, bzx, bnx, 
     dr = dn * nh * r * (1 - r)
     dWnh = np.outer(dn, r * h) if slip == "dWnh = outer(dn, r * h)" else np.outer(dn * r, h)
     dh_n = r * (Wnh.T @ dn) if slip == "r * (Wnh.T @ dn)" else Wnh.T @ (dn * r)
-    g = {"x": Wnx.T @ dn + Wzx.T @ dz + Wrx.T @ dr, "h": delta * z + dh_n + Wzh.T @ dz + Wrh.T @ dr,
+    g = {"x": Wnx.T @ dn + Wzx.T @ dz + Wrx.T @ dr, "h": (0 if slip == "dh without delta * z" else delta * z) + dh_n + Wzh.T @ dz + Wrh.T @ dr,
          "Wrx": np.outer(dr, x), "Wzx": np.outer(dz, x), "Wnx": np.outer(dn, x),
          "Wrh": np.outer(dr, h), "Wzh": np.outer(dz, h), "Wnh": dWnh,
          "brx": dr, "bzx": dz, "bnx": dn, "brh": dr, "bzh": dz, "bnh": dn * r}
@@ -680,7 +680,8 @@ def _extended(target, slip=None):
     ext = [0]
     for s in target:
         ext += [s, 0]
-    skip = [int(r >= 2 and ext[r] != 0 and (slip == "skip between repeats" or ext[r] != ext[r - 2]))
+    skip = [int(r >= 2 and ext[r] != 0 and slip != "no skip connections"
+                and (slip == "skip between repeats" or ext[r] != ext[r - 2]))
             for r in range(len(ext))]
     return ext, skip
 
@@ -777,6 +778,9 @@ def cmu_entries():
         "gate on the wrong side of the product: the claim for h")
     add("GRUCell: dWnh = outer(dn, r * h)", out, wrt, bw(gru_cell_backward, "dWnh = outer(dn, r * h)"), "wrong",
         "gate on the wrong side of the product: the claim for Wnh")
+    add("GRUCell: dh without delta * z", out, wrt, bw(gru_cell_backward, "dh without delta * z"), "wrong",
+        "fan-out: h influences the output along more than one path, and the claim leaves out the term of the "
+        "path h → sigmoid(bzh + bzx + Wzh @ h + Wzx @ x)*h → (1 - sigmoid(…))*tanh(…) + sigmoid(…)*h →")
     out, wrt = batchnorm1d_eval()
     add("BatchNorm1d backward, eval", out, wrt, bw(batchnorm1d_eval_backward), "right", options=_RUNNING)
     add("BatchNorm1d eval: the training formula", out, wrt, bw(batchnorm1d_eval_backward, "training formula"),
@@ -785,9 +789,13 @@ def cmu_entries():
     loss, y = ctc_loss()
     add("CTCLoss backward", loss, y, bw(ctc_loss_backward), "right", options=_CTC_Y)
     add("CTCLoss: skip connection between repeats", loss, y, bw(ctc_loss_backward, "skip between repeats"),
-        "wrong", None, options=_CTC_Y)
+        "wrong", "CTC skip connection between repeated symbols: the claim is the gradient of −log P with the blank "
+                 "between two equal symbols of the target [1, 1, 2] made optional", options=_CTC_Y)
+    add("CTCLoss: no skip connections", loss, y, bw(ctc_loss_backward, "no skip connections"), "wrong",
+        "CTC without skip connections: the claim is the gradient of −log P with every blank between two "
+        "symbols of the target [1, 1, 2] required", options=_CTC_Y)
     add("CTCLoss: beta not divided by y", loss, y, bw(ctc_loss_backward, "beta not divided by y"), "wrong",
-        None, options=_CTC_Y)
+        "β not divided by logits: the claim is what γ = α·β / Σ_r α·β gives with β still holding", options=_CTC_Y)
     add("CTCLoss: gamma not normalised", loss, y, bw(ctc_loss_backward, "gamma not normalised"), "wrong",
         "not divided by the probability: the claim is P times the gradient", options=_CTC_Y)
     add("CTCLoss: dY -= gamma", loss, y, bw(ctc_loss_backward, "dY -= gamma"), "wrong",

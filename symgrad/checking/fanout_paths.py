@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
 from .hint_case import short_text
 
 
 def _label(D, v, limit=40) -> str:
-    """A value by its SymPy expression: the user's own form, else rebuilt from the graph."""
+    """A value by its SymPy expression: the user's own form, else rebuilt from the graph. One
+    longer than ``limit`` has its inner calls written ``sigmoid(…)`` before it is cut (a GRU's
+    (1 - sigmoid(…))*tanh(…) + sigmoid(…)*h, not "(1 - sigmoid(bzh + bzx + Wzh @ h + Wzx …")."""
     e = D.lowering.exprs.get(v.id)
     if e is None:
         from ..core.to_sympy import SympyBuilder
@@ -19,7 +24,33 @@ def _label(D, v, limit=40) -> str:
             e = SympyBuilder(D.ir, D.lowering.exprs)(v)
         except Exception:  # noqa: BLE001 - a label is only a label
             e = f"v{v.id}"
+    if isinstance(e, sp.Basic) and len(str(e)) > limit:
+        try:
+            e = _Brief().doprint(e)
+        except Exception:  # noqa: BLE001 - a label is only a label: the full text, cut
+            pass
     return short_text(e, limit)
+
+
+class _Brief(StrPrinter):
+    """SymPy's str, with a function call below the top written ``name(…)`` where its own text is
+    longer than `INNER` characters."""
+
+    INNER = 16
+
+    def __init__(self):
+        super().__init__()
+        self._depth = 0
+
+    def _print(self, expr, **kw):
+        if self._depth and isinstance(expr, sp.Function) and expr.args:
+            if len(StrPrinter().doprint(expr)) > self.INNER:
+                return f"{expr.func.__name__}(…)"
+        self._depth += 1
+        try:
+            return super()._print(expr, **kw)
+        finally:
+            self._depth -= 1
 
 
 def fanout_terms(D, wrt_var):

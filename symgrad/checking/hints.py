@@ -43,7 +43,9 @@ wrong axes then indexed; one time step only), shared_param_hints.py (some uses o
 parameter), recurrent_hints.py (an RNN's dWh from the state one step late, a loop that stops before
 t = 0), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
 LSTM's gates' gradients in another order), gate_placement_hint.py (a GRU's r put on h before Wnh),
-likelihood_hints.py (a −log P's backward without 1/y, or with P's gradient: CTC's γ not divided by P),
+likelihood_hints.py (a −log P's backward without 1/y, or with P's gradient: CTC's γ not divided by P,
+or β not divided by y), ctc_hints.py (a CTC backward's skip connections: between repeated symbols, or
+none),
 eval_stats_hint.py (a batch norm's inference backward written with the training formula), pool_route_hint.py
 (max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s − Y
@@ -57,7 +59,8 @@ product_operand_hint.py (an elementwise product's dx = dout * x for dout * w), b
 (a binary cross-entropy's target flipped), norm_constant_hint.py (a norm held constant),
 gram_sides_hint.py (one side of z @ z.T), masked_branch_hint.py (a masked softmax's mask left out of
 its backward), permute_reshape_hint.py (a transpose's gradient read back with a reshape alone),
-cotangent_transpose_hint.py (a square product's gradient passed on transposed);
+cotangent_transpose_hint.py (a square product's gradient passed on transposed), tie_dropped_hint.py
+(at a Max tie, δ sent to no tied argument);
 `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
@@ -93,7 +96,7 @@ def find_hint(case: Case) -> str | None:
     from .gate_order_hint import gate_order_hint
     from .gate_factor_hints import gate_factor_hint
     from .gate_placement_hint import gate_placement_hint
-    from .likelihood_hints import log_factor_hint, probability_factor_hint
+    from .likelihood_hints import beta_times_y_hint, log_factor_hint, probability_factor_hint
     from .eval_stats_hint import eval_stats_hint
     from .gelu_hint import gelu_hint
     from .eps_path_hint import eps_path_hint
@@ -128,10 +131,12 @@ def find_hint(case: Case) -> str | None:
     from .permute_reshape_hint import permute_reshape_hint
     from .cotangent_transpose_hint import cotangent_transpose_hint
     from .staged_variance import with_variances
+    from .tie_dropped_hint import tie_dropped_hint
+    from .ctc_hints import ctc_graph_hint
     staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
     if staged is not case.f:
         case = replace(case, f=staged)
-    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
+    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, tie_dropped_hint, factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
@@ -146,7 +151,7 @@ def find_hint(case: Case) -> str | None:
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
-              probability_factor_hint, eval_stats_hint, inner_derivative_hint, first_step_hint):
+              probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint, inner_derivative_hint, first_step_hint):
         try:
             msg = h(case)
         except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit

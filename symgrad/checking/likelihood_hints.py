@@ -6,8 +6,13 @@
     γ not divided    γ = αβ without / P (Σ_r α(t, r) β(t, r), the sequence's probability, the same
                      at every t): the claim is P times the gradient, P = exp(−f), that is −∂P/∂y,
                      the probability's own gradient where its −log's belongs
+    β holds y        β not divided by y after the backward recursion (α and β both hold y[t], so
+                     α·β counts it twice): γ′(t, r) = α·β·y / Σ_r α·β·y, and dY −= γ′ / y gives
+                     row t of the claim = −y[t] ⊙ γ[t] / Σ_c y[t, c]·γ[t, c], where
+                     γ[t, c] = −y[t, c]·∂f/∂y[t, c] is the true posterior of symbol c at t
+                     (a 2-d y, rows the time steps)
 
-Both are read off the values alone: the claim against the gradient times w itself, or times exp(−f)
+All three are read off the values alone: the claim against the gradient times w itself, or times exp(−f)
 at each point. Asked only for a scalar f with a log in it. `hints.find_hint` asks them.
 """
 from __future__ import annotations
@@ -61,4 +66,20 @@ def probability_factor_hint(case: Case):
     return None
 
 
-__all__ = ["log_factor_hint", "probability_factor_hint"]
+def beta_times_y_hint(case: Case):
+    Cs, Ts = _fitted(case)
+    if not differs(Cs, Ts) or not _loss_with_log(case) or len(case.w.shape) != 2:
+        return None
+    for c, t, v in zip(Cs, Ts, _values(case)):
+        gamma = -v * t                                   # the posterior of symbol c at time t
+        norm = (v * gamma).sum(axis=1, keepdims=True)
+        if np.any(np.abs(norm) < 1e-12) or not same(c, -gamma / norm):
+            return None
+    name = case.w.name
+    return (f"β not divided by {name}: the claim is what γ = α·β / Σ_r α·β gives with β still holding "
+            f"{name}[t] — α and β both include {name}[t, ext[r]], so α·β counts it twice and each time "
+            f"step's posteriors are weighted by {name} before they are normalised. In 11-785's CTC: "
+            f"get_backward_probs ends with beta[t, r] /= {name}[t, ext[r]].")
+
+
+__all__ = ["log_factor_hint", "probability_factor_hint", "beta_times_y_hint"]

@@ -133,3 +133,29 @@ def test_a_max_over_an_axis_routed_to_every_tied_entry_stays_wrong():
         return 2 * m * (a == m)
     r = sg.check(f, X, to_all, at={X: xv})
     assert r.verdict == NOT_EQUAL and "every tied maximum" in (r.hint or "")
+
+
+@pytest.mark.parametrize("claim", [
+    [0, 0],                                                                         # a hand-derived 0 at the tie
+    [2 * sp.Max(z, w) * sp.Heaviside(z - w, 0), 2 * sp.Max(z, w) * sp.Heaviside(w - z, 0)],  # strict on both sides
+])
+def test_delta_to_no_tied_argument_gets_the_dropped_tie_hint(claim):
+    # by sympy.diff on each piece the sides are (2, 0) and (0, 2): (0, 0) is no convex combination
+    assert [0.0, 0.0] not in _sympy_sides(F, [z, w], {z: 1, w: 1})
+    r = sg.check(F, [z, w], claim, at={z: 1, w: 1})
+    assert r.verdict == NOT_EQUAL
+    assert "neither tied argument" in r.hint and "SymPy's diff" not in r.hint
+
+
+def test_dropped_tie_hint_names_min_and_not_a_zero_claim_off_the_tie():
+    r = sg.check(sp.Min(z, w) ** 2, [z, w], [0, 0], at={z: 1, w: 1})
+    assert "tie of Min" in r.hint
+    r = sg.check(F, [z, w], [0, 0], at={z: 1, w: 2})                 # no tie: the claim is just 0
+    assert r.verdict == NOT_EQUAL and "tie" not in r.hint
+
+
+def test_dropped_tie_hint_for_a_max_over_matrix_entries():
+    X = sp.MatrixSymbol("X", 2, 2)
+    f = sp.Max(X[0, 0], X[0, 1], X[1, 0], X[1, 1]) ** 2
+    r = sg.check(f, [X], [sp.zeros(2, 2)], at={X: np.array([[1.0, 1.0], [0.0, 0.5]])})
+    assert r.verdict == NOT_EQUAL and "neither tied argument" in r.hint
