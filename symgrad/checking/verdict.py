@@ -128,6 +128,23 @@ class CheckResult:
     def __bool__(self):
         return self.verdict != NOT_EQUAL
 
+    def to_dict(self) -> dict:
+        """The result as plain data (JSON's types only), for a program to read: ``verdict`` (one of
+        "equal", "not equal", "equal except at points where f is not differentiable"), ``ok``
+        (bool(self)), ``counterexample`` ({variable, index, claimed, true, entry, relative_error,
+        point, why} or None), ``hint`` ({kind, text}, {text} or None), ``kink``, ``method``,
+        ``layout`` and ``errors``. Arrays are {"shape", "values"}; a number that is not finite is
+        "inf", "-inf" or "nan" (`symgrad.checking.report_dict` says the encoding).
+
+        >>> import json, sympy as sp, symgrad as sg
+        >>> w, x, y = sp.symbols('w x y')
+        >>> d = sg.check((y - w * x) ** 2 / 2, w, (y - w * x) * x).to_dict()
+        >>> d["verdict"], d["hint"]["kind"], json.loads(json.dumps(d)) == d
+        ('not equal', 'flipped sign', True)
+        """
+        from .report_dict import check_result
+        return check_result(self)
+
     def report(self, arrays_note: str = ARRAYS_IN_FULL) -> str:
         """The same as str(), one part per line (the command line prints this, with its own
         ``arrays_note``: what follows a counterexample whose arrays are shown by their shapes)."""

@@ -17,6 +17,7 @@ Symbol unless declared a matrix with ``--matrix NAME:RxC`` (repeatable); symgrad
 cross_entropy, kl_div) and SymPy's (exp, log, sqrt, Abs, Max, Min, Heaviside, Piecewise,
 HadamardProduct, HadamardPower, ...) can be called; ``M.T`` (or ``transpose(M)``) is the transpose,
 ``M[i, j]`` an entry. ``--wrt`` and ``--claimed`` may be repeated, in the same order.
+``--json`` prints the result as one JSON object (``CheckResult.to_dict()``), for an autograder.
 ``--at NAME=V,...`` fixes a value (a matrix's entries row by row) instead of drawing it at random.
 ``--tensor NAME:D,...`` declares an N-d tensor with NumPy's semantics (``X.T @ D``, ``sum(D, axis=0)``,
 ``D.sum(0)``, ``x.reshape(N, -1)``); a size given by name (``N``) is a batch size, drawn, and may be
@@ -24,6 +25,7 @@ read in the claims; ``--labels y:N`` declares integer class labels (``one_hot(y,
 """
 from __future__ import annotations
 
+import json
 import re
 
 from ..errors import ParseError, SymgradError
@@ -62,6 +64,10 @@ def register(subparsers):
     p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed of the test points")
     p.add_argument("--targets", choices=["distribution", "one-hot", "free"], default="distribution",
                    help="how the target t of a softmax cross-entropy is drawn (default: on the simplex)")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as one JSON object (CheckResult.to_dict(): verdict, ok, "
+                        "counterexample, hint {kind, text}, kink, method, layout, errors) instead of "
+                        "text; the exit status is the same")
     p.set_defaults(func=run)
 
 
@@ -233,6 +239,9 @@ def run(args) -> int:
         raise
     except Exception as e:  # noqa: BLE001 - the command line shows a message, never a traceback
         raise SymgradError(f"{type(e).__name__}: {e}") from None
+    if args.json:              # for a program to read (an autograder); allow_nan=False: strict JSON
+        print(json.dumps(r.to_dict(), allow_nan=False))
+        return 0 if r else 1
     # a counterexample's arrays are shown by their shapes; Python's way to read them in full
     # (r.counterexample.point) is not the command's
     print(r.report(arrays_note=f"; the arrays are those drawn with --seed {args.seed} "

@@ -1,0 +1,141 @@
+"""CheckResult.to_dict() and GradcheckResult.to_dict(): plain data an autograder reads. The fields
+must agree with the result's attributes and with independent oracles (sympy.diff at the
+counterexample's point), and survive strict JSON."""
+import json
+
+import numpy as np
+import sympy as sp
+
+import symgrad as sg
+from symgrad.checking.report_dict import hint, value
+from symgrad.checking.verdict import EQUAL, EQUAL_EXCEPT_KINKS, NOT_EQUAL
+
+w, x, y = sp.symbols("w x y", real=True)
+SQ = (y - w * x) ** 2 / 2
+
+
+def strict_round_trip(d):
+    text = json.dumps(d, allow_nan=False)          # raises on NaN/inf or a non-JSON type
+    back = json.loads(text)
+    assert back == d
+    return back
+
+
+def test_wrong_scalar_claim_fields_and_oracle():
+    r = sg.check(SQ, w, (y - w * x) * x)
+    d = strict_round_trip(r.to_dict())
+    assert d["verdict"] == NOT_EQUAL == r.verdict and d["ok"] is False
+    c = d["counterexample"]
+    assert c["variable"] == "w" and c["index"] is None and c["entry"] is None
+    assert c["point"] == {k: float(v) for k, v in r.counterexample.point.items()}
+    assert c["claimed"] == float(r.counterexample.claimed) and c["true"] == float(r.counterexample.true)
+    pt = {s: c["point"][s.name] for s in (w, x, y)}
+    assert np.isclose(c["true"], float(sp.diff(SQ, w).subs(pt)), rtol=1e-12)      # oracle
+    assert np.isclose(c["claimed"], float(((y - w * x) * x).subs(pt)), rtol=1e-12)
+    assert np.isclose(c["relative_error"], abs(c["claimed"] - c["true"]) / max(abs(c["claimed"]), abs(c["true"])))
+    assert d["hint"] == {"kind": "flipped sign", "text": r.hint}
+    assert d["method"] == r.method and d["layout"] == r.layout and d["kink"] is None
+    assert d["errors"] == {"w": r.errors["w"]}
+
+
+def test_right_claim_has_no_counterexample_or_hint():
+    d = strict_round_trip(sg.check(SQ, w, -(y - w * x) * x).to_dict())
+    assert d["verdict"] == EQUAL and d["ok"] is True
+    assert d["counterexample"] is None and d["hint"] is None
+
+
+def test_the_wrong_one_of_several_variables_is_named():
+    r = sg.check(SQ, [w, x], [-(y - w * x) * x, (y - w * x) * w])        # ∂/∂x has its sign flipped
+    d = strict_round_trip(r.to_dict())
+    assert d["counterexample"]["variable"] == "x"
+    assert d["errors"]["w"] < 1e-9 <= d["errors"]["x"]
+    pt = {s: d["counterexample"]["point"][s.name] for s in (w, x, y)}
+    assert np.isclose(d["counterexample"]["true"], float(sp.diff(SQ, x).subs(pt)), rtol=1e-12)
+
+
+def _matrix_oracle(point):
+    """∂/∂W of sum((W x)²) by sympy.diff of the entries written out."""
+    Ws = sp.Matrix(3, 2, lambda i, j: sp.Symbol(f"W{i}{j}"))
+    xs = sp.Matrix(2, 1, lambda i, j: sp.Symbol(f"x{i}"))
+    f = sum(e ** 2 for e in Ws * xs)
+    subs = {Ws[i, j]: point["W"][i][j] for i in range(3) for j in range(2)}
+    subs.update({xs[i]: point["x"][i][0] for i in range(2)})
+    return np.array([[float(sp.diff(f, Ws[i, j]).subs(subs)) for j in range(2)] for i in range(3)])
+
+
+def test_matrix_claim_arrays_with_their_shape_and_the_worst_entry():
+    W, X = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    f = sg.sum(sp.HadamardPower(W * X, 2))
+    r = sg.check(f, W, 4 * W * X * X.T)                  # twice the gradient
+    d = strict_round_trip(r.to_dict())
+    c = d["counterexample"]
+    assert c["variable"] == "W" and c["index"] == list(r.counterexample.index)
+    assert c["point"]["W"]["shape"] == [3, 2] and c["point"]["x"]["shape"] == [2, 1]
+    point = {k: v["values"] for k, v in c["point"].items()}
+    truth = _matrix_oracle(point)
+    assert c["true"]["shape"] == [3, 2] and np.allclose(c["true"]["values"], truth, rtol=1e-12)
+    assert np.allclose(c["claimed"]["values"], 2 * truth, rtol=1e-12)
+    i, j = c["index"]
+    assert c["entry"] == {"claimed": c["claimed"]["values"][i][j], "true": c["true"]["values"][i][j]}
+    assert d["hint"]["kind"] == "constant factor" and d["hint"]["text"] == r.hint
+
+
+def test_wrong_shape_relative_error_is_the_string_inf():
+    W, X = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    r = sg.check(sg.sum(sp.HadamardPower(W * X, 2)), W, 2 * X * X.T * W.T)
+    d = strict_round_trip(r.to_dict())
+    assert r.counterexample.rel_error == np.inf and d["counterexample"]["relative_error"] == "inf"
+    assert d["errors"]["W"] == "inf"
+    assert d["counterexample"]["claimed"]["shape"] == [2, 3] and d["counterexample"]["true"]["shape"] == [3, 2]
+    assert d["counterexample"]["entry"] is None and d["hint"]["kind"] == "transpose"
+
+
+def test_kink_verdict_is_truthy_with_the_kink_sentence():
+    z = sp.Symbol("z", real=True)
+    r = sg.check(sg.relu(z), z, sp.Piecewise((1, z > 0), (0, True)))
+    d = strict_round_trip(r.to_dict())
+    assert d["verdict"] == EQUAL_EXCEPT_KINKS and d["ok"] is True and d["kink"] == r.kink
+
+
+def test_check_backward_result_names_the_wrong_gradient():
+    N = sp.Symbol("N", integer=True, positive=True)
+    xs, ws, bs = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 2)), sg.tensor("b", (2,))
+
+    def affine_backward(dout, x, w, b):
+        return dout @ w.T, x.T @ dout, dout            # db not summed over the batch
+
+    r = sg.check_backward(xs @ ws + bs, [xs, ws, bs], affine_backward)
+    d = strict_round_trip(r.to_dict())
+    c = d["counterexample"]
+    assert c["variable"] == "b" and d["hint"]["kind"] == "missing sum"
+    assert set(c["point"]) >= {"x", "w", "b", "dout"}
+    dout = np.array(c["point"]["dout"]["values"])
+    assert np.allclose(c["true"]["values"], dout.sum(axis=0))      # db = Σ_n dout: the oracle
+    assert c["claimed"]["shape"] == list(dout.shape)
+
+
+def test_gradcheck_result_to_dict():
+    class Wrong:
+        def loss(self, v, b):
+            return float(np.mean((v["w"] * b["x"]) ** 2) + np.sum(v["u"] ** 2))
+
+        def grad(self, v, b):
+            return {"w": np.mean(v["w"] * b["x"] ** 2), "u": 2 * v["u"]}     # w's 2 is missing
+
+    r = sg.gradcheck(Wrong(), {"w": np.array(0.7), "u": np.array([1.0, -2.0])}, {"x": np.array([1.0, -2.0])})
+    d = strict_round_trip(r.to_dict())
+    assert d["ok"] is False and d["wrong"] == ["w"] and d["tol"] == r.tol
+    pw, pu = d["params"]["w"], d["params"]["u"]
+    assert pw["ok"] is False and pu["ok"] is True
+    assert pw["max_relative_error"] == r.params["w"].max_rel_error and pw["band"] == r.params["w"].band
+    # the true ∂/∂w of mean((w x)²) is 2 w mean(x²) = 2 · 0.7 · 2.5; the program says half of it
+    assert np.isclose(pw["numeric"], 3.5, rtol=1e-6) and np.isclose(pw["analytic"], 1.75)
+
+
+def test_encoding_rules():
+    assert value(np.array([[1, 2]])) == {"shape": [1, 2], "values": [[1, 2]]}
+    assert value(np.array([np.nan, -np.inf])) == {"shape": [2], "values": ["nan", "-inf"]}
+    assert value(np.float64(2.5)) == 2.5 and value(None) is None
+    assert hint("transpose: the claim is …") == {"kind": "transpose", "text": "transpose: the claim is …"}
+    assert hint("the claim is 2 (times) that: no kind") == {"text": "the claim is 2 (times) that: no kind"}
+    assert hint(None) is None
