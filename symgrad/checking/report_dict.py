@@ -99,11 +99,26 @@ def counterexample(c) -> dict | None:
             "point": {str(k): value(v) for k, v in c.point.items()}, "why": c.why}
 
 
-def check_result(r) -> dict:
-    """A `CheckResult` (see `CheckResult.to_dict`)."""
-    return {"verdict": r.verdict, "ok": bool(r), "counterexample": counterexample(r.counterexample),
-            "hint": hint(r.hint), "kink": r.kink, "method": r.method, "layout": r.layout,
-            "errors": {str(k): number(v) for k, v in r.errors.items()}}
+def wrong_variables(r, rtol: float) -> list:
+    """The variables whose claim is wrong, in wrt order: of a wrong result, those whose largest
+    relative error over the compared points is over ``rtol`` (not finite: a wrong shape, or a claim
+    not finite there), and the counterexample's in any case; none of a right one (a claim that
+    differs only on a kink is right)."""
+    if bool(r):
+        return []
+    out = [str(k) for k, e in r.errors.items() if not (np.isfinite(e) and e <= rtol)]
+    c = r.counterexample
+    if c is not None and str(c.param) not in out:
+        out.append(str(c.param))
+    return out
+
+
+def check_result(r, rtol: float) -> dict:
+    """A `CheckResult` (see `CheckResult.to_dict`); ``rtol``: the relative error over which a claim
+    differs."""
+    return {"verdict": r.verdict, "ok": bool(r), "wrong": wrong_variables(r, rtol),
+            "counterexample": counterexample(r.counterexample), "hint": hint(r.hint), "kink": r.kink,
+            "method": r.method, "layout": r.layout, "errors": {str(k): number(v) for k, v in r.errors.items()}}
 
 
 def _kink(k) -> dict:

@@ -41,13 +41,13 @@ def test_wrong_scalar_claim_fields_and_oracle():
 def test_right_claim_has_no_counterexample_or_hint():
     d = strict_round_trip(sg.check(SQ, w, -(y - w * x) * x).to_dict())
     assert d["verdict"] == EQUAL and d["ok"] is True
-    assert d["counterexample"] is None and d["hint"] is None
+    assert d["counterexample"] is None and d["hint"] is None and d["wrong"] == []
 
 
 def test_the_wrong_one_of_several_variables_is_named():
     r = sg.check(SQ, [w, x], [-(y - w * x) * x, (y - w * x) * w])        # ∂/∂x has its sign flipped
     d = strict_round_trip(r.to_dict())
-    assert d["counterexample"]["variable"] == "x"
+    assert d["counterexample"]["variable"] == "x" and d["wrong"] == ["x"]
     assert d["errors"]["w"] < 1e-9 <= d["errors"]["x"]
     pt = {s: d["counterexample"]["point"][s.name] for s in (w, x, y)}
     assert np.isclose(d["counterexample"]["true"], float(sp.diff(SQ, x).subs(pt)), rtol=1e-12)
@@ -107,11 +107,39 @@ def test_check_backward_result_names_the_wrong_gradient():
     r = sg.check_backward(xs @ ws + bs, [xs, ws, bs], affine_backward)
     d = strict_round_trip(r.to_dict())
     c = d["counterexample"]
-    assert c["variable"] == "b" and d["hint"]["kind"] == "missing sum"
+    assert c["variable"] == "b" and d["hint"]["kind"] == "missing sum" and d["wrong"] == ["b"]
     assert set(c["point"]) >= {"x", "w", "b", "dout"}
     dout = np.array(c["point"]["dout"]["values"])
     assert np.allclose(c["true"]["values"], dout.sum(axis=0))      # db = Σ_n dout: the oracle
     assert c["claimed"]["shape"] == list(dout.shape)
+
+
+def test_every_wrong_variable_is_listed_not_only_the_counterexamples():
+    N = sp.Symbol("N", integer=True, positive=True)
+    xs, ws, bs = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 2)), sg.tensor("b", (2,))
+
+    def no_relu_mask(dout, x, w, b):                   # relu' left out: all three gradients wrong
+        return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+    def wrong_dw_only(dout, x, w, b):                  # the mask kept except in dw
+        da = dout * (x @ w + b > 0)
+        return da @ w.T, x.T @ dout, da.sum(axis=0)
+
+    out = sg.relu(xs @ ws + bs)
+    d = sg.check_backward(out, [xs, ws, bs], no_relu_mask).to_dict()
+    assert d["wrong"] == ["x", "w", "b"] and d["counterexample"]["variable"] in d["wrong"]
+    d = sg.check_backward(out, [xs, ws, bs], wrong_dw_only).to_dict()
+    assert d["wrong"] == ["w"] and d["counterexample"]["variable"] == "w"
+
+
+def test_a_claim_differing_only_on_a_given_kink_lists_nothing_wrong():
+    z, u = sp.symbols("z u")
+    f = sp.Max(z, u) ** 2
+    claim = [2 * sp.Max(z, u) * sp.Heaviside(z - u, 1), 2 * sp.Max(z, u) * sp.Heaviside(u - z, 0)]  # tie to z
+    r = sg.check(f, [z, u], claim, at={z: 1, u: 1})
+    d = strict_round_trip(r.to_dict())
+    assert max(r.errors.values()) > 1e-6               # it does differ from symgrad's routing there
+    assert d["verdict"] == EQUAL_EXCEPT_KINKS and d["ok"] is True and d["wrong"] == []
 
 
 def test_gradcheck_result_to_dict():
@@ -139,3 +167,13 @@ def test_encoding_rules():
     assert hint("transpose: the claim is …") == {"kind": "transpose", "text": "transpose: the claim is …"}
     assert hint("the claim is 2 (times) that: no kind") == {"text": "the claim is 2 (times) that: no kind"}
     assert hint(None) is None
+
+
+def test_method_of_a_claim_equal_to_the_convention_on_a_given_kink_says_on_a_kink():
+    # sympy.diff of each piece at z = u = 1 (Max(z, u) is z, or u): (2, 0) and (0, 2); symgrad's
+    # convention routes a tie to SymPy's first argument of Max(z, u) == Max(u, z), u
+    z, u = sp.symbols("z u")
+    assert sp.Max(z, u).args[0] == u and float(sp.diff(u ** 2, u).subs(u, 1)) == 2.0
+    r = sg.check(sp.Max(z, u) ** 2, [z, u], [sp.Integer(0), 2 * sp.Max(z, u)], at={z: 1, u: 1})
+    assert r.verdict == EQUAL
+    assert "away from its kinks" not in r.method and "on a kink of f" in r.method
