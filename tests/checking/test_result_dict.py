@@ -177,3 +177,13 @@ def test_method_of_a_claim_equal_to_the_convention_on_a_given_kink_says_on_a_kin
     r = sg.check(sp.Max(z, u) ** 2, [z, u], [sp.Integer(0), 2 * sp.Max(z, u)], at={z: 1, u: 1})
     assert r.verdict == EQUAL
     assert "away from its kinks" not in r.method and "on a kink of f" in r.method
+
+
+def test_method_on_a_given_kink_where_the_difference_quotient_agrees():
+    # |z| at 0: the central difference is 0 = symgrad's |x|'(0), so the cross-check agrees; the
+    # point is on the kink all the same
+    z = sp.Symbol("z")
+    r = sg.check(sp.Abs(z), z, 2, at={z: 0})
+    assert r.verdict == NOT_EQUAL and "away from its kinks" not in r.method and "on a kink of f" in r.method
+    r = sg.check(sp.Abs(z), z, sp.sign(z), at={z: 0.5})       # off the kink: as before
+    assert r.verdict == EQUAL and "away from its kinks" in r.method
