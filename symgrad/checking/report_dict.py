@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 # Words that do not occur in a hint's kind: the words before ": " are a kind only when they are a
-# short name, not part of a sentence (a hint could have a ratio or a formula before its first colon).
-_NOT_IN_KIND = (".", ";", "(", ")", "=", "—", "\n")
+# short name ("σ'(z) written wrong" has parentheses), not part of a sentence (a hint could have a
+# ratio or a formula before its first colon).
+_NOT_IN_KIND = (".", ";", "=", "—", "\n")
 MAX_KIND = 60
 
 

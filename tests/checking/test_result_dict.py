@@ -165,7 +165,16 @@ def test_encoding_rules():
     assert value(np.array([np.nan, -np.inf])) == {"shape": [2], "values": ["nan", "-inf"]}
     assert value(np.float64(2.5)) == 2.5 and value(None) is None
     assert hint("transpose: the claim is …") == {"kind": "transpose", "text": "transpose: the claim is …"}
-    assert hint("the claim is 2 (times) that: no kind") == {"text": "the claim is 2 (times) that: no kind"}
+    assert hint("the claim is k = 2 times that: no kind") == {"text": "the claim is k = 2 times that: no kind"}
+    assert hint("a sentence. Then: no kind") == {"text": "a sentence. Then: no kind"}
+
+
+def test_sigmoid_derivative_slip_has_its_kind():
+    z, t = sp.symbols("z t", real=True)
+    s = sg.sigmoid(z)
+    r = sg.check((s - t) ** 2 / 2, z, (s - t) * s)          # σ'(z) written σ(z)
+    d = r.to_dict()
+    assert d["hint"] == {"kind": "σ'(z) written wrong", "text": r.hint}
     assert hint(None) is None
 
 
