@@ -45,7 +45,7 @@ def test_the_wrong_variable_is_named(capsys):
     code, out, _ = run(capsys, SQ, "--wrt", "w", "--wrt", "x", "--claimed", "-(y - w*x)*x",
                        "--claimed", "-(y - w*x)*x", "--json")       # ∂/∂x copied from ∂/∂w
     d = json.loads(out)
-    assert code == 1 and d["counterexample"]["variable"] == "x"
+    assert code == 1 and d["counterexample"]["variable"] == "x" and d["wrong"] == ["x"]
     assert d["errors"]["w"] < 1e-9 and d["errors"]["x"] > 1e-6
 
 
@@ -66,6 +66,18 @@ def test_kink_json_exit_zero(capsys):
     assert "relu'(0) = 1" in d["kink"]
 
 
-def test_bad_input_exit_two_nothing_on_stdout(capsys):
+def test_bad_input_exit_two_and_the_error_as_json(capsys):
     code, out, err = run(capsys, SQ, "--wrt", "v", "--claimed", "x", "--json")
-    assert code == 2 and out == "" and "unknown symbol 'v'" in err
+    assert code == 2 and "unknown symbol 'v'" in err
+    d = json.loads(out)
+    assert d["verdict"] is None and d["ok"] is False
+    assert d["error"]["type"] == "SymgradError" and "unknown symbol 'v'" in d["error"]["text"]
+
+
+def test_unparsable_claim_is_a_parse_error_record(capsys):
+    code, out, err = run(capsys, SQ, "--wrt", "w", "--claimed", "-(y - w*x)*x)", "--json")
+    d = json.loads(out)
+    assert code == 2 and d["error"]["type"] == "ParseError" and "--claimed" in d["error"]["text"]
+    assert err.startswith("symgrad check: error:")
+    code, out, _ = run(capsys, SQ, "--wrt", "w", "--claimed", "-(y - w*x)*x)")     # without --json: as before
+    assert code == 2 and out == ""
