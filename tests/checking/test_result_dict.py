@@ -196,3 +196,13 @@ def test_method_on_a_given_kink_where_the_difference_quotient_agrees():
     assert r.verdict == NOT_EQUAL and "away from its kinks" not in r.method and "on a kink of f" in r.method
     r = sg.check(sp.Abs(z), z, sp.sign(z), at={z: 0.5})       # off the kink: as before
     assert r.verdict == EQUAL and "away from its kinks" in r.method
+
+
+def test_a_claim_not_finite_is_the_string_nan_with_why():
+    z = sp.Symbol("z", real=True)
+    r = sg.check(z ** 2, z, sp.sqrt(z), at={z: -2})         # √z of a negative z is not real
+    d = strict_round_trip(r.to_dict())
+    c = d["counterexample"]
+    assert c["claimed"] == "nan" and c["relative_error"] == "inf" and c["why"] == r.counterexample.why
+    assert c["true"] == float(sp.diff(z ** 2, z).subs(z, -2)) and c["point"] == {"z": -2}
+    assert d["wrong"] == ["z"]
