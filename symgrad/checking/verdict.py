@@ -81,6 +81,12 @@ class Counterexample:
     def __repr__(self):
         return f"<Counterexample {short(self, 160)}>"
 
+    def to_dict(self) -> dict:
+        """Plain data: {variable, index, claimed, true, entry, relative_error, point, why}
+        (`CheckResult.to_dict` says the encoding)."""
+        from .report_dict import counterexample
+        return counterexample(self)
+
     def __str__(self):
         return self.text()
 

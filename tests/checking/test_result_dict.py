@@ -36,6 +36,7 @@ def test_wrong_scalar_claim_fields_and_oracle():
     assert d["hint"] == {"kind": "flipped sign", "text": r.hint}
     assert d["method"] == r.method and d["layout"] == r.layout and d["kink"] is None
     assert d["errors"] == {"w": r.errors["w"]}
+    assert r.counterexample.to_dict() == c
 
 
 def test_right_claim_has_no_counterexample_or_hint():
