@@ -207,3 +207,17 @@ def test_a_claim_not_finite_is_the_string_nan_with_why():
     assert c["claimed"] == "nan" and c["relative_error"] == "inf" and c["why"] == r.counterexample.why
     assert c["true"] == float(sp.diff(z ** 2, z).subs(z, -2)) and c["point"] == {"z": -2}
     assert d["wrong"] == ["z"]
+
+
+def test_gradcheck_entries_at_a_kink_as_data():
+    bw, bb, bx, by = sp.symbols("w b x y", real=True)
+    prog = sg.compile((sg.relu(bw * bx + bb) - by) ** 2, [bw, bb], [bx, by], dtype="float64")
+    batch = {"x": np.array([1.0, 2.0]), "y": np.array([0.5, 1.0])}
+    r = sg.gradcheck(prog, {"w": 0.0, "b": 0.0}, batch)          # relu's argument 0 for every example
+    d = strict_round_trip(r.to_dict())
+    k = d["params"]["w"]["kinks"][0]
+    # one-sided slopes by hand: from the right, mean(2 (w x + b − y) x) at 0 = mean(−y x) · 2 = −2.5;
+    # from the left relu is 0, a constant loss: 0
+    assert np.isclose(k["right"], -2.5, rtol=1e-6) and k["left"] == 0.0
+    assert d["params"]["w"]["numeric"] == "nan" and d["params"]["w"]["compared"] == 0
+    assert d["ok"] is bool(r)
