@@ -100,18 +100,19 @@ def counterexample(c) -> dict | None:
             "point": {str(k): value(v) for k, v in c.point.items()}, "why": c.why}
 
 
-def wrong_variables(r, rtol: float) -> list:
+def wrong_variables(r, rtol: float) -> list | None:
     """The variables whose claim is wrong, in wrt order: of a wrong result, those whose largest
     relative error over the compared points is over ``rtol`` (not finite: a wrong shape, or a claim
     not finite there), and the counterexample's in any case; none of a right one (a claim that
-    differs only on a kink is right)."""
+    differs only on a kink is right). None when the result is wrong but no variable was singled out
+    (a backward that raised when called again at other sizes: the hint says what it raised)."""
     if bool(r):
         return []
     out = [str(k) for k, e in r.errors.items() if not (np.isfinite(e) and e <= rtol)]
     c = r.counterexample
     if c is not None and str(c.param) not in out:
         out.append(str(c.param))
-    return out
+    return out or None
 
 
 def check_result(r, rtol: float) -> dict:

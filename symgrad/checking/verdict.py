@@ -138,7 +138,7 @@ class CheckResult:
         """The result as plain data (JSON's types only), for a program to read: ``verdict`` (one of
         "equal", "not equal", "equal except at points where f is not differentiable"), ``ok``
         (bool(self)), ``wrong`` (the names of the variables whose claim is wrong, in wrt order; the
-        counterexample shows the one that differs most), ``counterexample`` ({variable, index,
+        counterexample shows the one that differs most; None when none is singled out), ``counterexample`` ({variable, index,
         claimed, true, entry, relative_error, point, why} or None), ``hint`` ({kind, text}, {text} or
         None), ``kink``, ``method``, ``layout`` and ``errors`` (each variable's largest relative
         error over the points compared). Arrays are {"shape", "values"}; a number that is not finite is

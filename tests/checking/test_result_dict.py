@@ -221,3 +221,16 @@ def test_gradcheck_entries_at_a_kink_as_data():
     assert np.isclose(k["right"], -2.5, rtol=1e-6) and k["left"] == 0.0
     assert d["params"]["w"]["numeric"] == "nan" and d["params"]["w"]["compared"] == 0
     assert d["ok"] is bool(r)
+
+
+def test_wrong_without_a_variable_singled_out_is_none():
+    N = sp.Symbol("N", integer=True, positive=True)
+    xs, ws = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 2))
+
+    def literal_batch(dout, x, w):                       # 4 written for N: raises at N = 5
+        return (dout @ w.T).reshape(4, 3), x.T @ dout
+
+    r = sg.check_backward(xs @ ws, [xs, ws], literal_batch)
+    d = strict_round_trip(r.to_dict())
+    assert d["ok"] is False and d["wrong"] is None and d["counterexample"] is None
+    assert d["hint"]["text"] == r.hint and "N = 5" in r.hint
