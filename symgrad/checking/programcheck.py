@@ -160,6 +160,11 @@ class GradcheckResult:
     def __bool__(self):
         return all(p.max_rel_error < self.tol for p in self.params.values())
 
+    def to_dict(self) -> dict:
+        """Plain data for a program to read (`symgrad.checking.report_dict.gradcheck_result`)."""
+        from .report_dict import gradcheck_result
+        return gradcheck_result(self)
+
     @property
     def worst(self) -> ParamReport:
         return max(self.params.values(), key=lambda p: p.max_rel_error)

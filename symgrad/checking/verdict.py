@@ -81,6 +81,12 @@ class Counterexample:
     def __repr__(self):
         return f"<Counterexample {short(self, 160)}>"
 
+    def to_dict(self) -> dict:
+        """Plain data: {variable, index, claimed, true, entry, relative_error, point, why}
+        (`CheckResult.to_dict` says the encoding)."""
+        from .report_dict import counterexample
+        return counterexample(self)
+
     def __str__(self):
         return self.text()
 
@@ -127,6 +133,25 @@ class CheckResult:
 
     def __bool__(self):
         return self.verdict != NOT_EQUAL
+
+    def to_dict(self) -> dict:
+        """The result as plain data (JSON's types only), for a program to read: ``verdict`` (one of
+        "equal", "not equal", "equal except at points where f is not differentiable"), ``ok``
+        (bool(self)), ``wrong`` (the names of the variables whose claim is wrong, in wrt order; the
+        counterexample shows the one that differs most; None when none is singled out), ``counterexample`` ({variable, index,
+        claimed, true, entry, relative_error, point, why} or None), ``hint`` ({kind, text}, {text} or
+        None), ``kink``, ``method``, ``layout`` and ``errors`` (each variable's largest relative
+        error over the points compared). Arrays are {"shape", "values"}; a number that is not finite is
+        "inf", "-inf" or "nan" (`symgrad.checking.report_dict` says the encoding).
+
+        >>> import json, sympy as sp, symgrad as sg
+        >>> w, x, y = sp.symbols('w x y')
+        >>> d = sg.check((y - w * x) ** 2 / 2, w, (y - w * x) * x).to_dict()
+        >>> d["verdict"], d["hint"]["kind"], json.loads(json.dumps(d)) == d
+        ('not equal', 'flipped sign', True)
+        """
+        from .report_dict import check_result
+        return check_result(self, RTOL)
 
     def report(self, arrays_note: str = ARRAYS_IN_FULL) -> str:
         """The same as str(), one part per line (the command line prints this, with its own
@@ -488,7 +513,9 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     truths = [_truth(D, p) for p in pts]
     claim_vals = [_claim_values(claims, params, p, B) for p in pts]
     cross = _cross_check(D, params, pts[0], truths[0], rng)
-    if cross.startswith("DISAGREEMENT") and at and sides.on_kink(D, params, at, pts[0], sides.REACH):
+    # values given with at= can put the point on a kink (random points keep 0.05 away from them)
+    given_on_kink = bool(at) and sides.on_kink(D, params, at, pts[0], sides.REACH) is not None
+    if given_on_kink and cross.startswith("DISAGREEMENT"):
         cross = "at a kink: the difference quotient does not apply, the point given with at= is on a kink of f"
 
     errs, worst, used_mp = {}, None, False
@@ -518,7 +545,9 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()] + [
         f"{m} drawn as a dropout mask (entries 0, or 1/(1 − p) = {1 / (1 - p):.4g} with probability "
         f"1 − p = {1 - p:g})" for m, p in sampler.masks.items()]
-    away = ("on a kink of f, by the values given with at=" if at_kink is not None else "away from its kinks")
+    # a claim equal to symgrad's convention at a kink given with at= (at_kink None) is on it too
+    away = ("on a kink of f, by the values given with at=" if at_kink is not None or given_on_kink
+            else "away from its kinks")
     method = (f"symbolic: {symbolic}; numeric: float64 at {len(pts)} random point(s) inside f's "
               f"domain, {away}{' (batches of %d)' % B if B else ''}"
               + "".join(f"; {part}" for part in [coverage.describe()] + drawn if part)

@@ -17,6 +17,8 @@ Symbol unless declared a matrix with ``--matrix NAME:RxC`` (repeatable); symgrad
 cross_entropy, kl_div) and SymPy's (exp, log, sqrt, Abs, Max, Min, Heaviside, Piecewise,
 HadamardProduct, HadamardPower, ...) can be called; ``M.T`` (or ``transpose(M)``) is the transpose,
 ``M[i, j]`` an entry. ``--wrt`` and ``--claimed`` may be repeated, in the same order.
+``--json`` prints the result as one JSON object (``CheckResult.to_dict()``), for an autograder; bad
+input then prints ``{"verdict": null, "ok": false, "error": {"type", "text"}}`` too (and exits 2).
 ``--at NAME=V,...`` fixes a value (a matrix's entries row by row) instead of drawing it at random.
 ``--tensor NAME:D,...`` declares an N-d tensor with NumPy's semantics (``X.T @ D``, ``sum(D, axis=0)``,
 ``D.sum(0)``, ``x.reshape(N, -1)``); a size given by name (``N``) is a batch size, drawn, and may be
@@ -24,6 +26,7 @@ read in the claims; ``--labels y:N`` declares integer class labels (``one_hot(y,
 """
 from __future__ import annotations
 
+import json
 import re
 
 from ..errors import ParseError, SymgradError
@@ -62,6 +65,10 @@ def register(subparsers):
     p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed of the test points")
     p.add_argument("--targets", choices=["distribution", "one-hot", "free"], default="distribution",
                    help="how the target t of a softmax cross-entropy is drawn (default: on the simplex)")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as one JSON object (CheckResult.to_dict(): verdict, ok, "
+                        "counterexample, hint {kind, text}, kink, method, layout, errors) instead of "
+                        "text; the exit status is the same")
     p.set_defaults(func=run)
 
 
@@ -193,6 +200,24 @@ def _values(specs, names) -> dict:
 
 
 def run(args) -> int:
+    try:
+        r = _result(args)
+    except Exception as e:     # noqa: BLE001 - re-raised: main says it on stderr, as without --json
+        if args.json:          # bad input as data too: an unparsable student claim is a record to keep
+            print(json.dumps({"verdict": None, "ok": False, "error": {"type": type(e).__name__, "text": str(e)}}))
+        raise                  # main prints the message on stderr, exit 2
+    if args.json:              # for a program to read (an autograder); allow_nan=False: strict JSON
+        print(json.dumps(r.to_dict(), allow_nan=False))
+        return 0 if r else 1
+    # a counterexample's arrays are shown by their shapes; Python's way to read them in full
+    # (r.counterexample.point) is not the command's
+    print(r.report(arrays_note=f"; the arrays are those drawn with --seed {args.seed} "
+                               f"(sg.check(...).counterexample.point holds them in Python)"))
+    return 0 if r else 1
+
+
+def _result(args):
+    """The CheckResult of the command line's check; bad input raises a SymgradError."""
     import sympy as sp
 
     from ..checking.verdict import check
@@ -233,9 +258,5 @@ def run(args) -> int:
         raise
     except Exception as e:  # noqa: BLE001 - the command line shows a message, never a traceback
         raise SymgradError(f"{type(e).__name__}: {e}") from None
-    # a counterexample's arrays are shown by their shapes; Python's way to read them in full
-    # (r.counterexample.point) is not the command's
-    print(r.report(arrays_note=f"; the arrays are those drawn with --seed {args.seed} "
-                               f"(sg.check(...).counterexample.point holds them in Python)"))
-    return 0 if r else 1
+    return r
 
