@@ -530,7 +530,7 @@ class _Picture:
             return ins
         pool = self.pools.get(e.out.id)
         if _slotted(e, pool[0] if pool else None):
-            slot = pool[2] if pool and len(pool) > 2 else slots(e)
+            slot = pool[2] if pool and len(pool) > 2 else self.slots_as_read(e)
             return sorted(ins, key=lambda t: slot[t[0]])      # ① above ②, as the label reads
         if pool or e.prim is not R.ewise_p:
             return ins
@@ -552,6 +552,41 @@ class _Picture:
             place[t[1].id] = shown
         return sorted(ins, key=lambda t: read.index(place[t[1].id]))
 
+    def slots_as_read(self, e) -> list:
+        """`slots` of ``e``, numbered in the order its forward line prints the inputs where the label
+        reads the same so: −w₁·x₁ is −①·② with w₁ as ①, and u₁ + u₂ − w₂ is ① + ② − ③ with u₁ as
+        ① — the lowering's order had put x₁ and u₂ first (a sum or product is the same whichever of
+        its added or multiplied inputs comes first)."""
+        base = slots(e)
+        disp, n = self.nm.disp, len(e.inputs)
+        if e.prim is not R.ewise_p or len({v.id for v in e.inputs}) != n or not all(v.id in disp for v in e.inputs):
+            return base
+        whole = _definition(self.g, e, disp)
+        written = operands_as_written(whole, self.user_exprs.get(e.out.id),
+                                      {self.user_exprs.get(v.id): disp[v.id] for v in e.inputs})
+        read = (written_terms(written) if written is not whole else
+                whole.as_ordered_terms() if isinstance(whole, sp.Add) else
+                whole.as_ordered_factors() if isinstance(whole, sp.Mul) else None)
+        if read is None:
+            return base
+        pos = []
+        for v in e.inputs:
+            shown = disp[v.id]
+            k = next((j for j, r in enumerate(read) if r == shown or r == -shown), None)
+            if k is None:
+                return base
+            pos.append(k)
+        if len(set(pos)) != n:
+            return base
+        new = [None] * n
+        for r, i in enumerate(sorted(range(n), key=lambda i: pos[i])):
+            new[i] = _SLOTS[r] if r < len(_SLOTS) else base[i]
+        phs = R.placeholders(n)
+
+        def label(names):
+            return show(e.params[0].xreplace({ph: sp.Symbol(m) for ph, m in zip(phs, names)}), "unicode")
+        return new if None not in new and label(new) == label(base) else base
+
     def uses(self, vid) -> int:
         """How many drawn edges leave ``vid`` (a softmax's input: one, not its logsumexp's and exp's;
         a cross-entropy's logits: one)."""
@@ -569,7 +604,7 @@ class _Picture:
         elif _slotted(e, self.pools[e.out.id][0] if e.out.id in self.pools else None):
             # which slot of ① − ② this edge fills (a headlabel: lost when packed)
             op = self.pools.get(e.out.id, ())
-            slot = op[2][i] if len(op) > 2 else slots(e)[i]
+            slot = op[2][i] if len(op) > 2 else self.slots_as_read(e)[i]
             above = [text(slot, GREY, size=10)] + above
         self.arrow(f"v{v.id}", f"v{e.out.id}", above, below, attrs)
 

@@ -321,10 +321,13 @@ def as_read(g, out, exprs=None, named=None) -> list:
         e = g.producer[i]
         ins = list(e.inputs)
         whole = (exprs or {}).get(i)
-        if i == out.id or not (isinstance(whole, sp.Add) and _is_plain_sum(e)):
+        if i == out.id or not (isinstance(whole, sp.Add) and _is_signed_sum(e)):
             return ins      # the loss's own sum as `loss_terms` ordered it: L = L_data + L_reg
         terms = list(whole.args)
-        place = {v.id: terms.index(exprs[v.id]) if exprs.get(v.id) in terms else len(terms) for v in ins}
+        # an operand the sum subtracts (w₂ of w₀·x₀ − w₁·x₁ − w₂) is the term −w₂
+        place = {v.id: terms.index(exprs[v.id]) if exprs.get(v.id) in terms else
+                 terms.index(-exprs[v.id]) if exprs.get(v.id) is not None and -exprs[v.id] in terms else len(terms)
+                 for v in ins}
         key = {v.id: (0, sp.Symbol(named[v.id]).sort_key(), 0) if v.id in named else (1, (), place[v.id])
                for v in ins}
         return sorted(ins, key=lambda v: key[v.id])            # stable: the rest keep their order
@@ -344,6 +347,15 @@ def as_read(g, out, exprs=None, named=None) -> list:
 
 def _is_plain_sum(e) -> bool:
     return e.prim is R.ewise_p and e.params[0] == sp.Add(*R.placeholders(len(e.inputs))) and len(e.inputs) > 1
+
+
+def _is_signed_sum(e) -> bool:
+    """A sum of its inputs, each added or subtracted once (a₀ + a₁, a₀ + a₁ − a₂)."""
+    if e.prim is not R.ewise_p or len(e.inputs) < 2 or not isinstance(e.params[0], sp.Add):
+        return False
+    phs = R.placeholders(len(e.inputs))
+    terms = e.params[0].args
+    return len(terms) == len(phs) and {t if t in phs else -t for t in terms} == set(phs)
 
 
 def _is_activation(e) -> bool:

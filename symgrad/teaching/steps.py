@@ -43,6 +43,7 @@ from .transposed_operand import transposes_distributed
 from .uses_note import used_times
 from . import statistics as _statistics
 from .logistic import sigma_form
+from .negated_sum import minus_outside, sign_inside
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
@@ -579,7 +580,7 @@ def with_names(d, names):
     all show the same names."""
     known = _known(d)
     exprs = {k: as_expr(v, f"names[{k}]", symbols=known) for k, v in (names or {}).items()}
-    f = regroup(recognise(d.f), exprs)
+    f = regroup(minus_outside(recognise(d.f)), exprs)   # exp(−(w₀x₀ + w₁x₁ + w₂)), the slide's ×(−1)
     if f is d.f:
         return d
     from ..core.differentiate import differentiate
@@ -617,7 +618,7 @@ def _short(e, limit=SHORT_OPS) -> bool:
     if not _within(e, _TREE_PER_OP * (limit + 1)):
         return False
     try:
-        return sp.count_ops(e) <= limit
+        return sp.count_ops(sign_inside(e)) <= limit
     except Exception:  # pragma: no cover - count_ops on exotic matrix nodes
         return False
 

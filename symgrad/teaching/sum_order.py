@@ -141,7 +141,7 @@ def operands_as_written(defn, user, operands: dict):
         terms = as_written_sum(user).args
     # positive terms first, as the printers write the user's sum: z³ + cos(x) − x²·y reads u₄ + u₁ + u₃
     terms = sorted(terms, key=lambda t: bool(isinstance(t, sp.Expr) and t.could_extract_minus_sign()))
-    names = [t if t.is_number else operands.get(t) for t in terms]
+    names = [t if t.is_number else _operand(t, operands) for t in terms]
     if None in names or len(set(names)) != len(names) or set(names) != set(inner.args):
         return defn
     names = [n for n in names if not _tiny(n)] + [n for n in names if _tiny(n)]
@@ -149,6 +149,16 @@ def operands_as_written(defn, user, operands: dict):
         return defn
     out = sp.Add(*names, evaluate=False)
     return Ewise(out, defn.shape) if isinstance(defn, Ewise) else out
+
+
+def _operand(t, operands: dict):
+    """The name of the term ``t``: its operand's, or minus the operand's where the line subtracts it
+    (−w₂ of u₁ + u₂ − w₂, whose operand is w₂); None if neither is an operand."""
+    if t in operands:
+        return operands[t]
+    if isinstance(t, sp.Expr) and t.could_extract_minus_sign() and -t in operands:
+        return -operands[-t]
+    return None
 
 
 def written_terms(e) -> list:
