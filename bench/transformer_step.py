@@ -134,7 +134,7 @@ def _kind(code: str) -> str:
         return "sums (with their products)"
     if "add.at(" in code or "numpy.take(" in code:
         return "embedding (take, scatter_add)"
-    if "erf(" in code or "exp(" in code or "log(" in code:
+    if "erf(" in code or "gelu_phi(" in code or "exp(" in code or "log(" in code:
         return "exp, log, erf (softmax, GELU)"
     if code.startswith("g") and "*=" in code or code.startswith("p") and "-=" in code:
         return "update"

@@ -18,7 +18,7 @@ hash-consed equations, and the roles (loss, gradients, outputs) and comments fol
 >>> prog = sg.compile(sg.mean(sg.gelu(x @ W) ** 2), [W], [x], dtype="float64")
 >>> grad = prog.source.split("def grad")[1].split("def step")[0]
 >>> code = [line for line in grad.splitlines() if not line.strip().startswith("#")]
->>> sum(line.count("erf(") for line in code)      # one erf per entry, for the forward and the backward
+>>> sum(line.count("erf(") + line.count("gelu_phi(") for line in code)   # one erf an entry (Φ: gelu_phi)
 1
 """
 from __future__ import annotations

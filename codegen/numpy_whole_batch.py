@@ -50,6 +50,8 @@ from symgrad.core.ir import Graph
 from . import numpy_entry_dtypes as entry_dtypes
 from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, cheapest, passes, pull_common_factors,
                              read_through_another_name, scratch_ok, unmasked)
+from .numpy_gelu_phi import HELPER_LINES as PHI_HELPER
+from .numpy_gelu_phi import fuse_phi
 from .numpy_shared_erf import share_erf
 from .numpy_workspace import HELPERS as WORKSPACE_HELPERS
 from .numpy_workspace import use_workspace
@@ -530,8 +532,12 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
                   if st.defines is not None and sch.names.get(st.defines) == f"v{st.defines}"}
         body = use_workspace(body, shapes, set(dims.values()))
         if any("(ws, " in b for b in body):
-            printer.HELPERS = dict(type(printer).HELPERS, workspace=WORKSPACE_HELPERS)
+            printer.HELPERS = dict(printer.HELPERS, workspace=WORKSPACE_HELPERS)
             printer._helper("workspace")
+    body, phi = fuse_phi(body)      # GELU's Φ in erf's blocks (codegen.numpy_gelu_phi)
+    if phi:
+        printer.HELPERS = dict(printer.HELPERS, gelu_phi=PHI_HELPER)
+        printer._helper("gelu_phi")
     return L + [_INDENT + b if b else "" for b in body]
 
 
