@@ -165,11 +165,18 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         return super()._print(expr, **kwargs)
 
     def _print_Float(self, expr):
-        # the double the Float holds, in full: SymPy prints 15 digits, which turned
-        # finfo(float64).min (an additive attention mask) into 1.79769313486232e+308, past the largest
-        # double: inf, and inf - inf a NaN loss (core/rules.py evaluates Floats the same way)
+        # 15 significant digits where they read back within a rounding of the double the Float holds
+        # (Adam's 1 - 0.9 prints 0.1, not 0.09999999999999998), else the double in full: 15 digits
+        # turned finfo(float64).min (an additive attention mask) into 1.79769313486232e+308, past the
+        # largest double: inf, and inf - inf a NaN loss (core/rules.py evaluates Floats in full too)
         v = float(expr)
-        return repr(v) if math.isfinite(v) else super()._print_Float(expr)
+        if not math.isfinite(v):
+            return super()._print_Float(expr)
+        short = "%.15g" % v
+        back = float(short)
+        if math.isfinite(back) and abs(back - v) <= 4 * math.ulp(v):
+            return repr(back)
+        return repr(v)
 
     def _print_ComplexInfinity(self, expr):
         # SymPy folds 1/where(c, x, 0) into a Piecewise with 1/0 = zoo in a branch; float arithmetic

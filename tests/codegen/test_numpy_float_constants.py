@@ -40,9 +40,18 @@ def test_finfo_min_mask_compiles_to_torchs_loss_and_gradient(dtype):
     np.testing.assert_allclose(grad, Wt.grad.numpy(), rtol=tol, atol=tol)
 
 
-def test_a_float_prints_its_double_in_full():
+def test_a_float_prints_short_where_it_reads_back_within_roundings_else_in_full():
+    import math
     from codegen.printers.numpy_printer import NumpyPrinter
     x = sp.Symbol("v1")
-    for value in (float(np.finfo(np.float64).min), 0.1, 1 / 3, -2.5e-300):
+
+    def printed(value):
         text = NumpyPrinter().doprint(sp.Float(value) * x)
-        assert float(eval(text, {"v1": 1.0})) == value
+        return text, float(eval(text, {"v1": 1.0}))
+
+    for value in (float(np.finfo(np.float64).min), 1 / 3, -2.5e-300, 5e-324):   # in full
+        assert printed(value)[1] == value
+    # Adam's 1 - 0.9 and 1 - 0.999 as the doubles they are: read as people write them, a rounding away
+    for value, short in ((1 - 0.9, "0.1"), (1 - 0.999, "0.001")):
+        text, back = printed(value)
+        assert text.startswith(short + "*") and abs(back - value) <= 4 * math.ulp(value), text
