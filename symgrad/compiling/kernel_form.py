@@ -75,7 +75,10 @@ def column_shape(shape, what: str = "") -> tuple:
 
 
 _TERMS = {"ewise": "an elementwise operation", "matmul": "a matrix product (@)", "transpose": "a transpose (.T)",
-          "sum": "a sum (sg.sum)", "const": "a constant array"}
+          "sum": "a sum (sg.sum)", "const": "a constant array",
+          # sg.index_add, x.scatter_add and zeros_like(x).index_add(...) lower to it, as does E[ids]'s gradient
+          "scatter_add": "sg.index_add / x.scatter_add (rows added at integer indices, a graph layer's messages "
+                         "summed into its nodes; or the gradient of take / embedding)"}
 
 
 def refusal(name: str, where: str = "", kind: str = "per example") -> UnsupportedError:
@@ -149,9 +152,16 @@ class AsColumns:
 
     def __call__(self, lw):
         """The `backends.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
-        for _, shape, _ in lw.masks:     # a dropout mask: a leaf of one example's shape, drawn in the kernels
+        for vid, shape, _ in lw.masks:   # a dropout mask: a leaf of one example's shape, drawn in the kernels
+            if self.broadcast_mask(vid, shape):
+                raise UnsupportedError(f"{TARGET} cannot draw a channel dropout mask (sg.dropout1d / dropout2d / "
+                                       f"dropout3d: one draw per example and channel, shared by the channel's "
+                                       f"positions, {format_shape(shape)} per example); their kernels draw one "
+                                       f"number per entry of an example's vector: drop out entries with sg.dropout "
+                                       f"(after the flatten: sg.dropout(h.reshape(N, -1), p)), or compile it with "
+                                       f"target='numpy'")
             if len(shape) >= 3 or len(shape) == 2 and 1 not in shape:
-                raise UnsupportedError(f"{TARGET} draws dropout masks of an example's vector or number; this one is "
+                raise UnsupportedError(f"{TARGET} draw dropout masks of an example's vector or number; this one is "
                                        f"a matrix per example {tuple(shape)} (sg.dropout of a MatrixSymbol, or of a "
                                        f"convolution's output): drop out a vector of it (after the flatten and a "
                                        f"dense layer), or compile it with target='numpy'")
@@ -194,6 +204,12 @@ class AsColumns:
             if e.prim is R.const_p or not e.prim.leaf and e.inputs and all(u.id in self.constant for u in e.inputs):
                 self.constant.add(e.out.id)
             self.env[e.out.id] = self._eqn(e)
+
+    def broadcast_mask(self, vid: int, shape) -> bool:
+        """Whether the dropout mask ``vid`` is read broadcast to a larger shape (channel dropout's
+        (C, 1, 1) over an example's (C, H, W)); sg.dropout's masks have their value's shape."""
+        return any(u.out.shape != tuple(shape) and u.prim.name == "expand" for u in self.src.eqns
+                   if any(i.id == vid for i in u.inputs))
 
     def where(self, e) -> str:
         """`` (in `x @ W`)``: the subexpression equation ``e`` (or a reader) was lowered from."""
@@ -322,6 +338,11 @@ class AsColumns:
 
     def _const(self, e) -> Var:
         value, shape = e.params
+        if len(shape) >= 3:     # sg.affine_grid's pixel positions (grid_sample's) are the usual one
+            raise UnsupportedError(f"{TARGET} cannot run a constant array of shape {format_shape(shape)} per "
+                                   f"example (sg.grid_sample / sg.affine_grid make one: the "
+                                   f"output pixels' positions); they take per-example vectors and parameter "
+                                   f"matrices (dense layers); compile it with target='numpy'")
         want = column_shape(shape, "a constant")
         if not isinstance(value, (sp.MatrixBase, sp.NDimArray)) and not hasattr(value, "shape"):
             return R.const(self.g, value, want)

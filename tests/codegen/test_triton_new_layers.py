@@ -1,0 +1,73 @@
+"""The front end's layers of 2026-11-30 on the Triton target: each compiles and equals the NumPy
+target (loss, gradients, Adam steps), or is refused naming what the user wrote (never an IR name, a
+crash in code generation, or another layer's name) with the way out. Compiles are cheap; the two
+that run are tiny (the kernels run under Triton's interpreter on the CPU)."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from tests.codegen.refusals import assert_refused_for_triton
+from tests.codegen.test_triton_tensors import _same_as_numpy, _values
+
+pytest.importorskip("torch")
+pytest.importorskip("triton")
+
+N = sp.Symbol("N", integer=True, positive=True)
+D = 4
+
+
+def _both(loss, params, inputs):
+    return [sg.compile(loss, params, inputs, target=t, optimizer=sg.optim.Adam(lr=0.05)) for t in ("triton", "numpy")]
+
+
+def test_zeros_like_added_to_a_layer_equals_numpy(rng):
+    W, x = sg.tensor("W", (D, 3)), sg.tensor("x", (N, D))
+    h = x @ W + sg.zeros_like(x @ W)
+    tri, ref = _both(sg.mean(h * h), [W], [x])
+    _same_as_numpy(tri, ref, _values([W], rng), {"x": rng.normal(size=(5, D)).astype(np.float32)}, steps=1)
+
+
+def test_log_of_a_softmax_equals_numpy(rng):
+    W, x, t = sg.tensor("W", (D, 3)), sg.tensor("x", (N, D)), sg.tensor("t", (N, 3))
+    loss = -sg.mean((t * sp.log(sg.softmax(x @ W, axis=1))).sum(axis=1))
+    tri, ref = _both(loss, [W], [x, t])
+    batch = {"x": rng.normal(size=(5, D)).astype(np.float32), "t": np.eye(3, dtype=np.float32)[rng.integers(0, 3, 5)]}
+    _same_as_numpy(tri, ref, _values([W], rng), batch, steps=1)
+
+
+@pytest.mark.parametrize("who", ["dropout1d", "dropout2d"])
+def test_channel_dropout_is_refused_by_name_with_entry_dropout_as_the_way_out(who):
+    W = sg.tensor("W", (3, 4))
+    x = sg.tensor("x", (N, 3, 5)) if who == "dropout1d" else sg.tensor("x", (N, 3, 2, 2))
+    h = getattr(sg, who)(x, 0.3)
+    loss = sg.mean(sp.tanh(h.sum(axis=tuple(range(2, h.ndim))) @ W))
+    msg = assert_refused_for_triton(loss, [W], [x], [r"sg\.dropout1d / dropout2d / dropout3d", r"one draw per example and channel",
+                                                     r"sg\.dropout\(h\.reshape\(N, -1\), p\)"])
+    assert "dropout_mask" not in msg and "MatrixSymbol" not in msg, msg
+
+
+def test_entry_dropout_of_a_column_per_example_still_compiles():
+    # its mask has its value's shape (3, 1): not read broadcast, so not taken for channel dropout
+    x, V = sg.tensor("x", (3,)), sg.tensor("V", (3, 1))
+    sg.compile(sg.mean(sg.dropout(x[:, None] * V, 0.3)), [V], [x], target="triton")
+
+
+def test_index_add_is_refused_naming_index_add():
+    W, x, dst = sg.tensor("W", (D, D)), sg.tensor("x", (N, D)), sg.tensor("dst", (N,), integer=True)
+    agg = x.new_zeros((N, D)).index_add(0, dst, sp.tanh(x @ W))
+    assert_refused_for_triton(sg.mean(agg * x), [W], [x, dst], [r"sg\.index_add / x\.scatter_add", r"messages"])
+
+
+def test_grid_sample_of_an_affine_grid_is_refused_naming_them():
+    th, img, t = sg.tensor("th", (2, 3)), sg.tensor("img", (N, 1, 4, 4)), sg.tensor("t", (N, 1, 4, 4))
+    grid = sg.affine_grid(th[None] * sg.ones((N, 1, 1)), (N, 1, 4, 4), align_corners=False)
+    msg = assert_refused_for_triton(sg.mse(sg.grid_sample(img, grid, align_corners=False), t), [th], [img, t],
+                                    [r"sg\.grid_sample / sg\.affine_grid", r"\(4, 4, 1\)"])
+    assert "arange" not in msg, msg
+
+
+def test_contrastive_labels_arange_are_refused_as_a_product_mixing_the_examples():
+    W, za, zb = sg.tensor("W", (D, D)), sg.tensor("za", (N, D)), sg.tensor("zb", (N, D))
+    loss = sg.cross_entropy((za @ W) @ zb.T / 0.5, sg.arange(N))
+    assert_refused_for_triton(loss, [W], [za, zb], [r"`za @ W @ zb\.T`", r"mixes the examples"])
