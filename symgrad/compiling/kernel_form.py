@@ -469,8 +469,9 @@ class AsColumns:
             Σ / mean / max over axis 0     the rows' sum (one column); their max entry by entry, the
                                            first row that attains it taking the gradient (the policy)
             Σ / max / lse over axis 1      one number per row, placed in a column (L, 1)
-            f(rows, …) elementwise         f of each row (with per-example numbers, constants, and a
-                                           vector of the parameters broadcast over the rows: a bias)
+            f(rows, …) elementwise         f of each row (with per-example numbers, constants, a
+                                           vector of the parameters broadcast over the rows: a bias,
+                                           and the rows of an (L, D) parameter or slice P[:L]: positions)
             rows @ W                       each row times W (a layer applied to every row)
             .reshape(L·D)                  the rows one after the other (a concatenation)
 
@@ -517,8 +518,10 @@ class AsColumns:
             return self.as_shape(out, column_shape(e.out.shape), e)
         if p.name == "reshape" and sum(int(d) != 1 for d in e.out.shape) == 1:
             src = self.src.producer[e.inputs[0].id]
-            flat = self.env[src.out.id] if src.prim is R.input_p else \
-                self._concat_rows(bag, [src_shape[1]] * len(bag))     # (an input's row is the rows already)
+            # (an input's row is the rows already; rows of one entry, rows @ w of a vector w, are numbers)
+            flat = self.env[src.out.id] if src.prim is R.input_p else self._concat_rows(
+                [self.as_shape(r, (), e) if tuple(int(d) for d in r.shape) == (1, 1) else r for r in bag],
+                [src_shape[1]] * len(bag))
             return self.as_shape(flat, column_shape(e.out.shape), e)
         where = self.where(e)
         raise UnsupportedError(
@@ -526,8 +529,8 @@ class AsColumns:
             f"matrix per example (a bag E[ids] of several indices per example, or an input (L, D)), which they "
             f"keep as its L rows; they take its sum, mean or max over either axis (E[ids].sum(axis=0), "
             f".mean(axis=0), .max(axis=0); axis=1 of (N, L) over the batch), elementwise functions of it (with "
-            f"a bias), a layer applied to every row (E[ids] @ W), and .reshape to a vector; compile it with "
-            f"target='numpy'")
+            f"a bias, or with a parameter of its shape: positions P[sg.arange(L)]), a layer applied to every "
+            f"row (E[ids] @ W), and .reshape to a vector; compile it with target='numpy'")
 
     def _bag_operand(self, u, n: int):
         """Operand ``u`` of an elementwise equation on a matrix kept as rows: its n rows (a bag, a
@@ -538,16 +541,40 @@ class AsColumns:
             return [self.env[u.id]] * n
         if u.id in self.batched:
             return None
+        rows = self._parameter_rows(u, n)
+        if rows is not None:
+            return rows
         v = u
         while self.src.producer[v.id].prim.name in ("expand", "broadcast", "reshape") \
                 and sum(int(d) != 1 for d in v.shape) > 1:
             v = self.src.producer[v.id].inputs[0]
-        if sum(int(d) != 1 for d in v.shape) > 1:
-            return None
+        if sum(int(d) != 1 for d in v.shape) > 1 or len(v.shape) == 2 and int(v.shape[0]) != 1:
+            return None     # (a column (L, 1) is a number per row, not a bias: refused, not read as one)
         w = self.env[v.id]
         if w.shape != () and int(w.shape[1]) != 1:
             w = R.transpose(self.g, w)
         return [w] * n
+
+    def _parameter_rows(self, u, n: int):
+        """The n rows of ``u``, an (n, D) parameter or a slice of a parameter's rows (P[:n], which
+        P[sg.arange(n)] is: position embeddings added to the tokens' E[ids]), as columns (D, 1):
+        row i is the slice P[a + i], read as ``x + P[2]`` reads one (its adjoint a pad into ∂L/∂P);
+        None for anything else."""
+        dims = tuple(int(d) for d in u.shape)
+        if len(dims) != 2 or dims[0] != n or 1 in dims:
+            return None
+        e, first = self.src.producer[u.id], 0
+        if e.prim.name == "slice":
+            (a, b, c), (a1, b1, c1) = e.params[0]
+            whole = self.src.producer[e.inputs[0].id]
+            if not (c == 1 and a1 == 0 and c1 == 1 and int(b1) == dims[1] and whole.prim is R.param_p):
+                return None
+            e, first = whole, int(a)
+        if e.prim is not R.param_p:
+            return None
+        P, g = self.env[e.out.id], self.g
+        return [R.transpose(g, A.slice_(g, P, ((sp.Integer(first + i), sp.Integer(first + i + 1), sp.S.One),
+                                                (sp.S.Zero, sp.Integer(dims[1]), sp.S.One)))) for i in range(n)]
 
     def _concat_rows(self, parts, sizes) -> Var:
         """The column of ``parts`` (columns, or numbers) one after the other (`_place`)."""

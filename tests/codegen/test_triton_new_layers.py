@@ -71,3 +71,39 @@ def test_contrastive_labels_arange_are_refused_as_a_product_mixing_the_examples(
     W, za, zb = sg.tensor("W", (D, D)), sg.tensor("za", (N, D)), sg.tensor("zb", (N, D))
     loss = sg.cross_entropy((za @ W) @ zb.T / 0.5, sg.arange(N))
     assert_refused_for_triton(loss, [W], [za, zb], [r"`za @ W @ zb\.T`", r"mixes the examples"])
+
+
+def test_position_embeddings_added_to_token_embeddings_equal_numpy(rng):
+    # nanoGPT's tok_emb(idx) + pos_emb(arange(T)), one sequence of 3 tokens per example, then a mean
+    # over the positions; P has more rows than positions (P[sg.arange(3)] is P[:3])
+    E, P, W = sg.tensor("E", (10, D)), sg.tensor("P", (5, D)), sg.tensor("W", (D, 3))
+    ids, y = sg.tensor("ids", (3,), integer=True), sg.tensor("y", (), integer=True)
+    h = sg.tanh(E[ids] + P[sg.arange(3)]).mean(axis=0)
+    tri, ref = _both(sg.cross_entropy(h @ W, y), [E, P, W], [ids, y])
+    batch = {"ids": np.array([[1, 4, 1], [0, 9, 2], [3, 3, 3], [7, 1, 5]]), "y": rng.integers(0, 3, 4)}
+    values = _values([E, P, W], rng)
+    _same_as_numpy(tri, ref, values, batch, steps=1)
+    g = ref.grad(values, batch)["P"]
+    assert np.all(g[3:] == 0) and np.all(np.abs(g[:3]).sum(axis=1) > 0)   # rows past the sequence get nothing
+
+
+@pytest.mark.parametrize("shape", [(2, D), (D,)])
+def test_the_rows_of_an_input_matrix_with_a_parameter_added_then_times_a_vector_equal_numpy(rng, shape):
+    # P (2, D) added row by row (as positions are), or a bias (D,) added to every row; then each row
+    # times a vector w: one number per row (a generated-code crash, 'an entry M[i, j]', before)
+    P, w, x = sg.tensor("P", shape), sg.tensor("w", (D,)), sg.tensor("x", (2, D))
+    tri, ref = _both(sg.mean(sg.tanh((x + P) @ w)), [P, w], [x])
+    _same_as_numpy(tri, ref, _values([P, w], rng), {"x": rng.normal(size=(3, 2, D)).astype(np.float32)}, steps=1)
+
+
+def test_a_mean_over_rows_then_a_layer_then_a_mean_equals_numpy(rng):
+    # the δ of the last mean is one number repeated, made on the host: a float has no .expand (it crashed)
+    b, W, x = sg.tensor("b", (D,)), sg.tensor("W", (D, 3)), sg.tensor("x", (2, D))
+    tri, ref = _both(sg.mean(sg.tanh(x + b).mean(axis=0) @ W), [b, W], [x])
+    _same_as_numpy(tri, ref, _values([b, W], rng), {"x": rng.normal(size=(3, 2, D)).astype(np.float32)}, steps=1)
+
+
+def test_a_number_per_row_of_a_parameter_column_is_refused_not_read_as_a_bias():
+    # M[:, :1] is (L, 1): row i scaled by M[i, 0]; with L == D it was read as a bias (D,) — a wrong loss
+    E, M, ids = sg.tensor("E", (10, 3)), sg.tensor("M", (3, 3)), sg.tensor("ids", (3,), integer=True)
+    assert_refused_for_triton(sg.sum(sg.tanh(E[ids] * M[:, :1])), [E, M], [ids], [r"`M\[:, :1\]\*E\[ids\]`", r"elementwise"])
