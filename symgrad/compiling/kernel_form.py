@@ -403,7 +403,13 @@ class AsColumns:
 
     def _one_hot(self, e, ins):
         n, axis = int(e.params[0]), e.params[1]
-        if e.inputs[0].shape != () or axis != 0:
+        if e.inputs[0].shape != ():
+            raise UnsupportedError(f"{TARGET} take one class label per example (() per example, (N,) over the "
+                                   f"batch); the labels{self.where(e)} are {tuple(int(d) for d in e.inputs[0].shape)} "
+                                   f"per example, a label for each row of a matrix per example (per-token or "
+                                   f"per-step labels, labels broadcast over a sequence: y.expand(T)); compile it "
+                                   f"with target='numpy'")
+        if axis != 0:
             return None
         iota = R.const(self.g, sp.ImmutableMatrix(n, 1, lambda i, j: i), (n, 1))
         return R.ewise(self.g, sp.KroneckerDelta(ph(0), ph(1)), ins[0], iota, shape=(n, 1))

@@ -107,3 +107,11 @@ def test_a_number_per_row_of_a_parameter_column_is_refused_not_read_as_a_bias():
     # M[:, :1] is (L, 1): row i scaled by M[i, 0]; with L == D it was read as a bias (D,) — a wrong loss
     E, M, ids = sg.tensor("E", (10, 3)), sg.tensor("M", (3, 3)), sg.tensor("ids", (3,), integer=True)
     assert_refused_for_triton(sg.sum(sg.tanh(E[ids] * M[:, :1])), [E, M], [ids], [r"`M\[:, :1\]\*E\[ids\]`", r"elementwise"])
+
+
+def test_labels_broadcast_over_the_rows_of_an_example_are_refused_as_labels_per_row():
+    # y.expand(T): the same label at each of T steps — one label per row of a (T, C) matrix per example
+    s, W, y = sg.tensor("s", (2, 3)), sg.tensor("W", (3,)), sg.tensor("y", (), integer=True)
+    msg = assert_refused_for_triton(sg.cross_entropy(s * W, y.expand(2)), [W], [s, y],
+                                    [r"one class label per example", r"are \(2,\) per example", r"y\.expand\(T\)"])
+    assert "they take dense layers" not in msg, msg       # (it listed 'integer class labels' as taken)
