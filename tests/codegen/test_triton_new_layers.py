@@ -115,3 +115,19 @@ def test_labels_broadcast_over_the_rows_of_an_example_are_refused_as_labels_per_
     msg = assert_refused_for_triton(sg.cross_entropy(s * W, y.expand(2)), [W], [s, y],
                                     [r"one class label per example", r"are \(2,\) per example", r"y\.expand\(T\)"])
     assert "they take dense layers" not in msg, msg       # (it listed 'integer class labels' as taken)
+
+
+def test_position_embeddings_as_a_torch_layer_equal_torch_autograd(rng):
+    torch = pytest.importorskip("torch")
+    E, P, W = sg.tensor("E", (10, D)), sg.tensor("P", (5, D)), sg.tensor("W", (D, 3))
+    ids, y = sg.tensor("ids", (3,), integer=True), sg.tensor("y", (), integer=True)
+    h = sg.tanh(E[ids] + P[sg.arange(3)]).mean(axis=0)
+    mod = sg.compile(sg.cross_entropy(h @ W, y), [E, P, W], [ids, y], target="triton").as_torch()
+    I, Y = torch.tensor([[1, 4, 1], [0, 9, 2], [3, 3, 3]]), torch.tensor([2, 0, 1])
+    mod.loss(I, Y).backward()
+    ps = {n: p.detach().clone().requires_grad_(True) for n, p in mod.named_parameters()}
+    want = torch.nn.functional.cross_entropy(torch.tanh(ps["E"][I] + ps["P"][torch.arange(3)]).mean(1) @ ps["W"], Y)
+    want.backward()
+    for n, p in mod.named_parameters():
+        assert p.grad.abs().sum() > 0, n
+        np.testing.assert_allclose(p.grad.numpy(), ps[n].grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=n)
