@@ -131,3 +131,12 @@ def test_position_embeddings_as_a_torch_layer_equal_torch_autograd(rng):
     for n, p in mod.named_parameters():
         assert p.grad.abs().sum() > 0, n
         np.testing.assert_allclose(p.grad.numpy(), ps[n].grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=n)
+
+
+def test_position_embeddings_over_the_batch_equal_numpy(rng):
+    # ids (N, 3): the same layer written over the batch, unbatched to one sequence per example
+    E, P, W = sg.tensor("E", (10, D)), sg.tensor("P", (5, D)), sg.tensor("W", (D, 3))
+    ids, y = sg.tensor("ids", (N, 3), integer=True), sg.tensor("y", (N,), integer=True)
+    tri, ref = _both(sg.cross_entropy(sg.tanh(E[ids] + P[sg.arange(3)]).mean(axis=1) @ W, y), [E, P, W], [ids, y])
+    batch = {"ids": rng.integers(0, 10, (4, 3)), "y": rng.integers(0, 3, 4)}
+    _same_as_numpy(tri, ref, _values([E, P, W], rng), batch, steps=1)
