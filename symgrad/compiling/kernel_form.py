@@ -136,6 +136,7 @@ class AsColumns:
         self.deferred: set = set()       # values of the parameters alone of 3 or more axes (a conv's bias
         #                                  b.reshape(F, 1, 1)): no column form; `kernel_conv` reads them
         self.constant: set = set()       # values of constants alone (sg.interpolate's resize weights)
+        self.channel_masks: set = set()  # dropout2d/3d masks (F, 1, 1): a column per example (`kernel_conv`)
 
     # what `kernel_conv` (which this module imports) reads of this one, so that it imports nothing back
     @staticmethod
@@ -153,14 +154,15 @@ class AsColumns:
     def __call__(self, lw):
         """The `backends.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
         for vid, shape, _ in lw.masks:   # a dropout mask: a leaf of one example's shape, drawn in the kernels
-            if self.broadcast_mask(vid, shape):
+            if self.broadcast_mask(vid, shape) and not self.channel_mask_of_maps(vid, shape):
                 raise UnsupportedError(f"{TARGET} cannot draw a channel dropout mask (sg.dropout1d / dropout2d / "
                                        f"dropout3d: one draw per example and channel, shared by the channel's "
-                                       f"positions, {format_shape(shape)} per example); their kernels draw one "
-                                       f"number per entry of an example's vector: drop out entries with sg.dropout "
+                                       f"positions, {format_shape(shape)} per example) here: they draw one for "
+                                       f"a convolution's output (dropout2d / dropout3d of conv2d's maps) only; "
+                                       f"else drop out entries with sg.dropout "
                                        f"(after the flatten: sg.dropout(h.reshape(N, -1), p)), or compile it with "
                                        f"target='numpy'")
-            if len(shape) >= 3 or len(shape) == 2 and 1 not in shape:
+            if vid not in self.channel_masks and (len(shape) >= 3 or len(shape) == 2 and 1 not in shape):
                 raise UnsupportedError(f"{TARGET} draw dropout masks of an example's vector or number; this one is "
                                        f"a matrix per example {tuple(shape)} (sg.dropout of a MatrixSymbol, or of a "
                                        f"convolution's output): drop out a vector of it (after the flatten and a "
@@ -194,8 +196,8 @@ class AsColumns:
         return dataclasses.replace(lw, graph=self.g, loss=self.env[lw.loss.id], notes=notes,
                                    outputs=[self.env[o.id] for o in lw.outputs],
                                    params=ids(lw.params), inputs=ids(lw.inputs),
-                                   masks=[(self.env[vid].id, shape, p) for vid, shape, p in lw.masks
-                                          if vid in self.env])
+                                   masks=[(self.env[vid].id, tuple(self.env[vid].shape) if vid in self.channel_masks
+                                           else shape, p) for vid, shape, p in lw.masks if vid in self.env])
 
     def run(self, roots) -> None:
         for e in self.src.ancestors(roots):
@@ -204,6 +206,21 @@ class AsColumns:
             if e.prim is R.const_p or not e.prim.leaf and e.inputs and all(u.id in self.constant for u in e.inputs):
                 self.constant.add(e.out.id)
             self.env[e.out.id] = self._eqn(e)
+
+    def channel_mask_of_maps(self, vid: int, shape) -> bool:
+        """Whether ``vid`` is a channel mask (F, 1, …, 1) of 3 or more axes (dropout2d / dropout3d),
+        which the convolution's rows (one column (F, 1) per position) read as a column per filter
+        (`kernel_conv._channel_column`); noted in ``channel_masks``."""
+        dims = tuple(int(d) for d in shape)
+        if len(dims) < 3 or any(d != 1 for d in dims[1:]):
+            return False
+        spread = {u.out.id for u in self.src.eqns if any(i.id == vid for i in u.inputs)} | {vid}
+        for u in self.src.eqns:     # the product y ⊙ M: y is not the input image itself
+            if any(i.id in spread for i in u.inputs) and u.prim.name == "ewise" and \
+                    any(self.src.producer[i.id].prim.leaf for i in u.inputs if i.id not in spread):
+                return False
+        self.channel_masks.add(vid)
+        return True
 
     def broadcast_mask(self, vid: int, shape) -> bool:
         """Whether the dropout mask ``vid`` is read broadcast to a larger shape (channel dropout's
@@ -219,6 +236,12 @@ class AsColumns:
     # -- the rules --------------------------------------------------------------------------------
     def _eqn(self, e) -> Var:
         g, p = self.g, e.prim
+        if e.out.id in self.channel_masks:
+            # dropout2d/3d of a convolution's maps: its mask (F, 1, 1) drawn as one example's column (F, 1)
+            sym, shape = e.params
+            return g.bind(p, (), (sym, (int(shape[0]), 1)))
+        if p.name in ("expand", "broadcast") and e.inputs[0].id in self.channel_masks:
+            return self.env[e.inputs[0].id]     # (a stand-in: the maps' product reads the mask's column)
         if p is R.input_p and len(e.out.shape) >= 3:
             # an image (C, H, W) per example: its entries in a column, read by a convolution (`kernel_conv`)
             sym, shape = e.params

@@ -37,13 +37,14 @@ def test_log_of_a_softmax_equals_numpy(rng):
 
 
 @pytest.mark.parametrize("who", ["dropout1d", "dropout2d"])
-def test_channel_dropout_is_refused_by_name_with_entry_dropout_as_the_way_out(who):
+def test_channel_dropout_not_of_a_convolution_is_refused_by_name_with_the_way_out(who):
+    # (dropout2d of a convolution's maps compiles: the test below)
     W = sg.tensor("W", (3, 4))
     x = sg.tensor("x", (N, 3, 5)) if who == "dropout1d" else sg.tensor("x", (N, 3, 2, 2))
     h = getattr(sg, who)(x, 0.3)
     loss = sg.mean(sp.tanh(h.sum(axis=tuple(range(2, h.ndim))) @ W))
     msg = assert_refused_for_triton(loss, [W], [x], [r"sg\.dropout1d / dropout2d / dropout3d", r"one draw per example and channel",
-                                                     r"sg\.dropout\(h\.reshape\(N, -1\), p\)"])
+                                                     r"conv2d's maps", r"sg\.dropout\(h\.reshape\(N, -1\), p\)"])
     assert "dropout_mask" not in msg and "MatrixSymbol" not in msg, msg
 
 
@@ -140,3 +141,29 @@ def test_position_embeddings_over_the_batch_equal_numpy(rng):
     tri, ref = _both(sg.cross_entropy(sg.tanh(E[ids] + P[sg.arange(3)]).mean(axis=1) @ W, y), [E, P, W], [ids, y])
     batch = {"ids": rng.integers(0, 10, (4, 3)), "y": rng.integers(0, 3, 4)}
     _same_as_numpy(tri, ref, _values([E, P, W], rng), batch, steps=1)
+
+
+def test_dropout2d_of_a_convolutions_maps_equals_numpy_under_the_same_channel_masks():
+    # the mask (F, 1, 1) of an example is drawn as its column (F, 1): entry b·F + f of the seed's
+    # stream, as a dropout of B·F entries of one example draws them (read back from that program)
+    from tests.codegen.test_triton_dropout import _mask, _mask_program
+    from tests.dropout_stand_in import GivenUniforms
+    B, F, p = 3, 4, 0.5
+    K, W = sg.tensor("K", (F, 1, 2, 2)), sg.tensor("W", (F * 4, 2))
+    x, y = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("y", (N,), integer=True)
+    loss = sg.cross_entropy(sg.dropout2d(sg.relu(sg.conv2d(x, K)), p).reshape(N, -1) @ W, y)
+    tri, num = sg.compile(loss, [K, W], [x, y], target="triton"), sg.compile(loss, [K, W], [x, y])
+    rng = np.random.default_rng(3)
+    values = {"K": rng.normal(0, 0.5, (F, 1, 2, 2)), "W": rng.normal(0, 0.5, (F * 4, 2))}
+    batch = {"x": rng.normal(0, 1, (B, 1, 3, 3)), "y": rng.integers(0, 2, B)}
+    g = tri.grad(values, batch, dropout_seed=4)
+    m = _mask(_mask_program(B * F, p), B * F, dropout_seed=4).reshape(B, F, 1, 1)
+    assert 0 < np.count_nonzero(m) < m.size                # some channels dropped, some kept
+    num.rng = GivenUniforms((m != 0).astype(np.float64))
+    want = num.grad(values, batch)
+    assert num.rng.shapes == [(B, F, 1, 1)]
+    for k in want:
+        np.testing.assert_allclose(np.asarray(g[k].cpu()).reshape(want[k].shape), want[k], rtol=1e-4, atol=1e-6, err_msg=k)
+    assert tri.loss(values, batch) == pytest.approx(num.loss(values, batch), rel=1e-5)     # dropout off
+    stepped, _ = tri.step({k: v.astype(np.float32) for k, v in values.items()}, None, batch)   # draws its own
+    assert np.isfinite(float(tri.last_loss)) and not np.allclose(np.asarray(stepped["K"].cpu()), values["K"])
