@@ -320,6 +320,9 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
         text, shape = _float_list(value), tuple(int(d) for d in e.out.shape)
         key = hashlib.sha256(f"{text} {shape}".encode()).hexdigest()[:16]   # one per content (the
         return f"constant(\"{key}\", lambda: {text}, {shape}, {_device_of(names)})"  # module's graphs differ)
+    if e.prim.name in ("expand", "broadcast") and e.inputs[0].shape == ():
+        # a number repeated (the δ of a mean over an example's vector: (1/3)*scale, a float): a tensor first
+        args[0] = f"torch.as_tensor({args[0]}, dtype=torch.float32, device={_device_of(names)})"
     moved = _host_move(e, args[0] if args else None, 0)
     if moved is not None:
         return moved

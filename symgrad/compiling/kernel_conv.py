@@ -309,6 +309,12 @@ def _channel_column(ac, u, grid: Grid):
     axis only (a bias b.reshape(F, 1, 1)), or the number itself; None for another broadcast."""
     if u.shape == ():
         return ac.env[u.id]
+    v = u
+    while ac.src.producer[v.id].prim.name in ("expand", "broadcast"):
+        v = ac.src.producer[v.id].inputs[0]
+    if v.id in ac.channel_masks:        # dropout2d's mask: one example's column (F, 1), drawn in the kernels
+        col = ac.env[v.id]
+        return col if int(col.shape[0]) == grid.F else None
     if u.id in ac.batched:
         return None
     v = u

@@ -75,7 +75,10 @@ def column_shape(shape, what: str = "") -> tuple:
 
 
 _TERMS = {"ewise": "an elementwise operation", "matmul": "a matrix product (@)", "transpose": "a transpose (.T)",
-          "sum": "a sum (sg.sum)", "const": "a constant array"}
+          "sum": "a sum (sg.sum)", "const": "a constant array",
+          # sg.index_add, x.scatter_add and zeros_like(x).index_add(...) lower to it, as does E[ids]'s gradient
+          "scatter_add": "sg.index_add / x.scatter_add (rows added at integer indices, a graph layer's messages "
+                         "summed into its nodes; or the gradient of take / embedding)"}
 
 
 def refusal(name: str, where: str = "", kind: str = "per example") -> UnsupportedError:
@@ -133,6 +136,7 @@ class AsColumns:
         self.deferred: set = set()       # values of the parameters alone of 3 or more axes (a conv's bias
         #                                  b.reshape(F, 1, 1)): no column form; `kernel_conv` reads them
         self.constant: set = set()       # values of constants alone (sg.interpolate's resize weights)
+        self.channel_masks: set = set()  # dropout2d/3d masks (F, 1, 1): a column per example (`kernel_conv`)
 
     # what `kernel_conv` (which this module imports) reads of this one, so that it imports nothing back
     @staticmethod
@@ -149,9 +153,17 @@ class AsColumns:
 
     def __call__(self, lw):
         """The `backends.Lowered` ``lw`` with its graph rewritten (`compiler._lower`'s ``lift``)."""
-        for _, shape, _ in lw.masks:     # a dropout mask: a leaf of one example's shape, drawn in the kernels
-            if len(shape) >= 3 or len(shape) == 2 and 1 not in shape:
-                raise UnsupportedError(f"{TARGET} draws dropout masks of an example's vector or number; this one is "
+        for vid, shape, _ in lw.masks:   # a dropout mask: a leaf of one example's shape, drawn in the kernels
+            if self.broadcast_mask(vid, shape) and not self.channel_mask_of_maps(vid, shape):
+                raise UnsupportedError(f"{TARGET} cannot draw a channel dropout mask (sg.dropout1d / dropout2d / "
+                                       f"dropout3d: one draw per example and channel, shared by the channel's "
+                                       f"positions, {format_shape(shape)} per example) here: they draw one for "
+                                       f"a convolution's output (dropout2d / dropout3d of conv2d's maps) only; "
+                                       f"else drop out entries with sg.dropout "
+                                       f"(after the flatten: sg.dropout(h.reshape(N, -1), p)), or compile it with "
+                                       f"target='numpy'")
+            if vid not in self.channel_masks and (len(shape) >= 3 or len(shape) == 2 and 1 not in shape):
+                raise UnsupportedError(f"{TARGET} draw dropout masks of an example's vector or number; this one is "
                                        f"a matrix per example {tuple(shape)} (sg.dropout of a MatrixSymbol, or of a "
                                        f"convolution's output): drop out a vector of it (after the flatten and a "
                                        f"dense layer), or compile it with target='numpy'")
@@ -184,8 +196,8 @@ class AsColumns:
         return dataclasses.replace(lw, graph=self.g, loss=self.env[lw.loss.id], notes=notes,
                                    outputs=[self.env[o.id] for o in lw.outputs],
                                    params=ids(lw.params), inputs=ids(lw.inputs),
-                                   masks=[(self.env[vid].id, shape, p) for vid, shape, p in lw.masks
-                                          if vid in self.env])
+                                   masks=[(self.env[vid].id, tuple(self.env[vid].shape) if vid in self.channel_masks
+                                           else shape, p) for vid, shape, p in lw.masks if vid in self.env])
 
     def run(self, roots) -> None:
         for e in self.src.ancestors(roots):
@@ -195,6 +207,27 @@ class AsColumns:
                 self.constant.add(e.out.id)
             self.env[e.out.id] = self._eqn(e)
 
+    def channel_mask_of_maps(self, vid: int, shape) -> bool:
+        """Whether ``vid`` is a channel mask (F, 1, …, 1) of 3 or more axes (dropout2d / dropout3d),
+        which the convolution's rows (one column (F, 1) per position) read as a column per filter
+        (`kernel_conv._channel_column`); noted in ``channel_masks``."""
+        dims = tuple(int(d) for d in shape)
+        if len(dims) < 3 or any(d != 1 for d in dims[1:]):
+            return False
+        spread = {u.out.id for u in self.src.eqns if any(i.id == vid for i in u.inputs)} | {vid}
+        for u in self.src.eqns:     # the product y ⊙ M: y is not the input image itself
+            if any(i.id in spread for i in u.inputs) and u.prim.name == "ewise" and \
+                    any(self.src.producer[i.id].prim.leaf for i in u.inputs if i.id not in spread):
+                return False
+        self.channel_masks.add(vid)
+        return True
+
+    def broadcast_mask(self, vid: int, shape) -> bool:
+        """Whether the dropout mask ``vid`` is read broadcast to a larger shape (channel dropout's
+        (C, 1, 1) over an example's (C, H, W)); sg.dropout's masks have their value's shape."""
+        return any(u.out.shape != tuple(shape) and u.prim.name == "expand" for u in self.src.eqns
+                   if any(i.id == vid for i in u.inputs))
+
     def where(self, e) -> str:
         """`` (in `x @ W`)``: the subexpression equation ``e`` (or a reader) was lowered from."""
         text = user_words(self.src, self.notes, e)
@@ -203,6 +236,12 @@ class AsColumns:
     # -- the rules --------------------------------------------------------------------------------
     def _eqn(self, e) -> Var:
         g, p = self.g, e.prim
+        if e.out.id in self.channel_masks:
+            # dropout2d/3d of a convolution's maps: its mask (F, 1, 1) drawn as one example's column (F, 1)
+            sym, shape = e.params
+            return g.bind(p, (), (sym, (int(shape[0]), 1)))
+        if p.name in ("expand", "broadcast") and e.inputs[0].id in self.channel_masks:
+            return self.env[e.inputs[0].id]     # (a stand-in: the maps' product reads the mask's column)
         if p is R.input_p and len(e.out.shape) >= 3:
             # an image (C, H, W) per example: its entries in a column, read by a convolution (`kernel_conv`)
             sym, shape = e.params
@@ -322,6 +361,11 @@ class AsColumns:
 
     def _const(self, e) -> Var:
         value, shape = e.params
+        if len(shape) >= 3:     # sg.affine_grid's pixel positions (grid_sample's) are the usual one
+            raise UnsupportedError(f"{TARGET} cannot run a constant array of shape {format_shape(shape)} per "
+                                   f"example (sg.grid_sample / sg.affine_grid make one: the "
+                                   f"output pixels' positions); they take per-example vectors and parameter "
+                                   f"matrices (dense layers); compile it with target='numpy'")
         want = column_shape(shape, "a constant")
         if not isinstance(value, (sp.MatrixBase, sp.NDimArray)) and not hasattr(value, "shape"):
             return R.const(self.g, value, want)
@@ -382,7 +426,13 @@ class AsColumns:
 
     def _one_hot(self, e, ins):
         n, axis = int(e.params[0]), e.params[1]
-        if e.inputs[0].shape != () or axis != 0:
+        if e.inputs[0].shape != ():
+            raise UnsupportedError(f"{TARGET} take one class label per example (() per example, (N,) over the "
+                                   f"batch); the labels{self.where(e)} are {tuple(int(d) for d in e.inputs[0].shape)} "
+                                   f"per example, a label for each row of a matrix per example (per-token or "
+                                   f"per-step labels, labels broadcast over a sequence: y.expand(T)); compile it "
+                                   f"with target='numpy'")
+        if axis != 0:
             return None
         iota = R.const(self.g, sp.ImmutableMatrix(n, 1, lambda i, j: i), (n, 1))
         return R.ewise(self.g, sp.KroneckerDelta(ph(0), ph(1)), ins[0], iota, shape=(n, 1))
@@ -448,8 +498,9 @@ class AsColumns:
             Σ / mean / max over axis 0     the rows' sum (one column); their max entry by entry, the
                                            first row that attains it taking the gradient (the policy)
             Σ / max / lse over axis 1      one number per row, placed in a column (L, 1)
-            f(rows, …) elementwise         f of each row (with per-example numbers, constants, and a
-                                           vector of the parameters broadcast over the rows: a bias)
+            f(rows, …) elementwise         f of each row (with per-example numbers, constants, a
+                                           vector of the parameters broadcast over the rows: a bias,
+                                           and the rows of an (L, D) parameter or slice P[:L]: positions)
             rows @ W                       each row times W (a layer applied to every row)
             .reshape(L·D)                  the rows one after the other (a concatenation)
 
@@ -496,8 +547,10 @@ class AsColumns:
             return self.as_shape(out, column_shape(e.out.shape), e)
         if p.name == "reshape" and sum(int(d) != 1 for d in e.out.shape) == 1:
             src = self.src.producer[e.inputs[0].id]
-            flat = self.env[src.out.id] if src.prim is R.input_p else \
-                self._concat_rows(bag, [src_shape[1]] * len(bag))     # (an input's row is the rows already)
+            # (an input's row is the rows already; rows of one entry, rows @ w of a vector w, are numbers)
+            flat = self.env[src.out.id] if src.prim is R.input_p else self._concat_rows(
+                [self.as_shape(r, (), e) if tuple(int(d) for d in r.shape) == (1, 1) else r for r in bag],
+                [src_shape[1]] * len(bag))
             return self.as_shape(flat, column_shape(e.out.shape), e)
         where = self.where(e)
         raise UnsupportedError(
@@ -505,8 +558,8 @@ class AsColumns:
             f"matrix per example (a bag E[ids] of several indices per example, or an input (L, D)), which they "
             f"keep as its L rows; they take its sum, mean or max over either axis (E[ids].sum(axis=0), "
             f".mean(axis=0), .max(axis=0); axis=1 of (N, L) over the batch), elementwise functions of it (with "
-            f"a bias), a layer applied to every row (E[ids] @ W), and .reshape to a vector; compile it with "
-            f"target='numpy'")
+            f"a bias, or with a parameter of its shape: positions P[sg.arange(L)]), a layer applied to every "
+            f"row (E[ids] @ W), and .reshape to a vector; compile it with target='numpy'")
 
     def _bag_operand(self, u, n: int):
         """Operand ``u`` of an elementwise equation on a matrix kept as rows: its n rows (a bag, a
@@ -517,16 +570,40 @@ class AsColumns:
             return [self.env[u.id]] * n
         if u.id in self.batched:
             return None
+        rows = self._parameter_rows(u, n)
+        if rows is not None:
+            return rows
         v = u
         while self.src.producer[v.id].prim.name in ("expand", "broadcast", "reshape") \
                 and sum(int(d) != 1 for d in v.shape) > 1:
             v = self.src.producer[v.id].inputs[0]
-        if sum(int(d) != 1 for d in v.shape) > 1:
-            return None
+        if sum(int(d) != 1 for d in v.shape) > 1 or len(v.shape) == 2 and int(v.shape[0]) != 1:
+            return None     # (a column (L, 1) is a number per row, not a bias: refused, not read as one)
         w = self.env[v.id]
         if w.shape != () and int(w.shape[1]) != 1:
             w = R.transpose(self.g, w)
         return [w] * n
+
+    def _parameter_rows(self, u, n: int):
+        """The n rows of ``u``, an (n, D) parameter or a slice of a parameter's rows (P[:n], which
+        P[sg.arange(n)] is: position embeddings added to the tokens' E[ids]), as columns (D, 1):
+        row i is the slice P[a + i], read as ``x + P[2]`` reads one (its adjoint a pad into ∂L/∂P);
+        None for anything else."""
+        dims = tuple(int(d) for d in u.shape)
+        if len(dims) != 2 or dims[0] != n or 1 in dims:
+            return None
+        e, first = self.src.producer[u.id], 0
+        if e.prim.name == "slice":
+            (a, b, c), (a1, b1, c1) = e.params[0]
+            whole = self.src.producer[e.inputs[0].id]
+            if not (c == 1 and a1 == 0 and c1 == 1 and int(b1) == dims[1] and whole.prim is R.param_p):
+                return None
+            e, first = whole, int(a)
+        if e.prim is not R.param_p:
+            return None
+        P, g = self.env[e.out.id], self.g
+        return [R.transpose(g, A.slice_(g, P, ((sp.Integer(first + i), sp.Integer(first + i + 1), sp.S.One),
+                                                (sp.S.Zero, sp.Integer(dims[1]), sp.S.One)))) for i in range(n)]
 
     def _concat_rows(self, parts, sizes) -> Var:
         """The column of ``parts`` (columns, or numbers) one after the other (`_place`)."""
