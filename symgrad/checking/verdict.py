@@ -551,8 +551,11 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     # a claim equal to symgrad's convention at a kink given with at= (at_kink None) is on it too
     away = ("on a kink of f, by the values given with at=" if at_kink is not None or given_on_kink
             else "away from its kinks")
-    method = (f"symbolic: {symbolic}; numeric: float64 at {len(pts)} random point(s) inside f's "
-              f"domain, {away}{' (batches of %d)' % B if B else ''}"
+    # every value given with at=: one point, the user's, not drawn (and maybe on a kink)
+    all_given = bool(at) and all(_given(at, s) is not None for s in [*params, *inputs])
+    where = (f"the point given with at=, {'on a kink of f' if at_kink is not None or given_on_kink else 'away from its kinks'}"
+             if all_given else f"{len(pts)} random point(s) inside f's domain, {away}")
+    method = (f"symbolic: {symbolic}; numeric: float64 at {where}{' (batches of %d)' % B if B else ''}"
               + "".join(f"; {part}" for part in [coverage.describe()] + drawn if part)
               + f"; symgrad's gradient cross-checked by central differences of f ({cross})"
               + ("; float64 disagreements re-evaluated with mpmath at 30 digits" if used_mp else ""))

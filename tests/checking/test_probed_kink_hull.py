@@ -80,3 +80,13 @@ def test_a_kink_of_values_given_with_at_is_not_probed():
     a, b = sp.symbols("a b")
     r = sg.check(sp.Max(a, b), [a], [sp.Heaviside(a - b, 0)], at={"b": -0.5, "a": 0.3})
     assert r.verdict == "equal" and r.kink is None
+
+
+def test_method_names_a_point_given_entirely_with_at():
+    r = sg.check(sp.Abs(z), z, 2, at={z: 0})
+    assert "at the point given with at=, on a kink of f" in r.method and "random" not in r.method
+    assert "at the point given with at=, on a kink of f" in r.to_dict()["method"]
+    r = sg.check(z ** 2 * x, z, 2 * z * x, at={z: 1, x: 2})            # given, off every kink
+    assert "at the point given with at=, away from its kinks;" in r.method and "random" not in r.method
+    r = sg.check(z ** 2 * x, z, 2 * z * x, at={z: 1})                   # x drawn: random points
+    assert "random point(s)" in r.method and "given with at=" not in r.method
