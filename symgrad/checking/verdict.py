@@ -534,8 +534,11 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
             if rel > RTOL and (worst is None or rel > worst[0]):
                 worst = (rel, k, i, idx, cn, t[k])
     at_kink = None      # the claim differs only at a point given with at= that is on a kink
+    off_kink = None     # ... and is outside f's subdifferential there
     if worst is not None and at and not case_only:
         at_kink = _at_given_kink(f, D, params, at, pts, claim_vals, truths, policy, seed)
+        if isinstance(at_kink, _OffKink):       # outside f's subdifferential there: wrong, said so
+            off_kink, at_kink = at_kink, None
         if at_kink is not None:
             worst = None
     symbolic = ("not attempted (a callable claim)" if is_callable else
@@ -548,8 +551,11 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
     # a claim equal to symgrad's convention at a kink given with at= (at_kink None) is on it too
     away = ("on a kink of f, by the values given with at=" if at_kink is not None or given_on_kink
             else "away from its kinks")
-    method = (f"symbolic: {symbolic}; numeric: float64 at {len(pts)} random point(s) inside f's "
-              f"domain, {away}{' (batches of %d)' % B if B else ''}"
+    # every value given with at=: one point, the user's, not drawn (and maybe on a kink)
+    all_given = bool(at) and all(_given(at, s) is not None for s in [*params, *inputs])
+    where = (f"the point given with at=, {'on a kink of f' if at_kink is not None or given_on_kink else 'away from its kinks'}"
+             if all_given else f"{len(pts)} random point(s) inside f's domain, {away}")
+    method = (f"symbolic: {symbolic}; numeric: float64 at {where}{' (batches of %d)' % B if B else ''}"
               + "".join(f"; {part}" for part in [coverage.describe()] + drawn if part)
               + f"; symgrad's gradient cross-checked by central differences of f ({cross})"
               + ("; float64 disagreements re-evaluated with mpmath at 30 digits" if used_mp else ""))
@@ -577,7 +583,10 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
                     at_sizes=at_sizes if sizes else None)
         if case_only:
             return case
-        hint = _every_tied_hint(f, D, params, claim_vals[i], pts[i], policy) if at and not tensor_case else None
+        if off_kink is not None:
+            hint = _off_kink_hint(f, D, params, off_kink, off_kink.claim, case, policy)
+        else:
+            hint = _every_tied_hint(f, D, params, claim_vals[i], pts[i], policy) if at and not tensor_case else None
         return CheckResult(NOT_EQUAL, method, cx, hint or find_hint(case), layout, errors=errs)
     if case_only:
         return None
@@ -598,7 +607,21 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
             return tied
         method += tied or ""
     # kinks of tensor expressions are not probed yet (issue 11, point 5)
-    kink = None if is_callable or tensor_case else _probe_kinks(f, D, params, claims, pts[0], policy)
+    kink = None if is_callable or tensor_case else _probe_kinks(f, D, params, claims, pts[0], policy,
+                                                                np.random.default_rng(seed + 1),
+                                                                fixed=_given_names(at))
+    if isinstance(kink, _OffKink):
+        # The claim differs only at the kink, but is no subgradient there: wrong, not a convention.
+        t, c = _truth(D, kink.point), _claim_values(claims, params, kink.point, None)
+        k, (rel, idx, cn) = max(enumerate(_compare(c[j], t[j], w, problem_scale(t)) for j, w in enumerate(params)),
+                                key=lambda kr: kr[1][0])
+        errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
+        cx = Counterexample(_as_declared(f, kink.point.shown()), params[k].name, cn, t[k], rel, idx)
+        case = Case(f=f, params=params, k=k, derivation=D, points=[kink.point], truths=[t], claims=[c],
+                    batch=None, claim_expr=claims[k], check=check, targets=targets)
+        return CheckResult(NOT_EQUAL, method + "; a point on a kink of f, where the claim is outside f's "
+                           "subdifferential (the convex hull of the gradient's limits on the sides of the kink)",
+                           cx, _off_kink_hint(f, D, params, kink, c, case, policy), layout, errors=errs)
     if isinstance(kink, _Point):
         # The claim differs at the kink and also just beside it, on a side the random points
         # missed: not a convention at the kink, a wrong claim.
@@ -813,12 +836,20 @@ def _beside(kp, base, tau):
 SIDE_STEP = 1e-3     # how far beside a kink the claim is compared, as a fraction of the way back to the random point
 
 
-def _probe_kinks(f, D, params, claims, pt, policy):
+def _probe_kinks(f, D, params, claims, pt, policy, rng=None, fixed=()):
     """Compare claim and derivative on f's kinks. A sentence when they differ there and only there
-    (they agree just beside the kink, on both sides: kp ± `SIDE_STEP`·(base − kp)); a `_Point`
-    beside a kink when they differ there too (the claim is wrong, not a convention); else None."""
+    (they agree just beside the kink, on both sides: kp ± `SIDE_STEP`·(base − kp)) and the claim
+    is a subgradient there (inside the convex hull of the gradient's limits on the sides of the
+    kink, `_subdifferential`); a `_Point` beside a kink when they differ there too (the claim is
+    wrong, not a convention); an `_OffKink` when the claim is outside the subdifferential at the
+    kink (δ sent to neither argument of a tied Max: (0, 0) where the sides give (2m, 0) and
+    (0, 2m)); else None. A kink reached only by moving a value given with at= (named in ``fixed``)
+    is not probed: the user fixed it."""
     base = pt.example(0)
+    rng = np.random.default_rng(1) if rng is None else rng
     for kp, u, what, entry in sampling.kink_points(f, set(params), base):
+        if any(n in base and not np.array_equal(np.asarray(kp[n]), np.asarray(base[n])) for n in fixed):
+            continue
         hit = _differs(D, params, claims, kp)
         if hit is None:
             continue
@@ -826,6 +857,15 @@ def _probe_kinks(f, D, params, claims, pt, policy):
             near = _beside(kp, base, tau)
             if _differs(D, params, claims, near) is not None:
                 return _Point({w.name: near[w.name] for w in params}, [near], None)
+        kpt = _Point({w.name: kp[w.name] for w in params}, [kp], None)
+        try:
+            with np.errstate(all="ignore"):
+                inside, V = _subdifferential(D, params, kpt, _claim_values(claims, params, kpt, None), rng)
+        except (SymgradError, ArithmeticError, ValueError, TypeError, KeyError):
+            inside = None
+        if inside is False:
+            words = (f"entry [{', '.join(map(str, entry))}] of {u}" if entry is not None else str(u))
+            return _OffKink(kpt, what, words, V)
         k, rel, idx, cn, tk = hit
         w, conv = params[k], convention(what, policy)
         if entry is not None:
@@ -847,8 +887,10 @@ def _at_given_kink(f, D, params, at, pts, claim_vals, truths, policy, seed):
     """A sentence when the claim differs from symgrad's gradient only at points that lie on a kink
     of f (a kink argument within round-off of 0: a point given with at=, random points keep away),
     and is a subgradient there: inside the convex hull of the gradient's limits on the sides of the
-    kink (`sides.limit_gradients`: another routing of a Max tie, relu'(0) = 0, ...). Else None."""
-    first = None
+    kink (`sides.limit_gradients`: another routing of a Max tie, relu'(0) = 0, ...). An `_OffKink`
+    when it differs only on kinks and is outside the subdifferential at one (|z| claimed 2 at
+    z = 0). Else None."""
+    first, off = None, None
     rng = np.random.default_rng(seed + 1)
     for i, (c, t) in enumerate(zip(claim_vals, truths)):
         if all(_compare(c[k], t[k], w, problem_scale(t))[0] <= RTOL for k, w in enumerate(params)):
@@ -857,17 +899,17 @@ def _at_given_kink(f, D, params, at, pts, claim_vals, truths, policy, seed):
         if hit is None:
             return None
         try:
-            flat = np.concatenate([np.ravel(np.asarray(fit_shape(c[k], _shape(w)) if fit_shape(c[k], _shape(w))
-                                                       is not None else c[k], float)) for k, w in enumerate(params)])
-            V = sides.limit_gradients(params, pts[i], lambda p: _truth(D, p), rng)
+            inside, V = _subdifferential(D, params, pts[i], c, rng)
         except (SymgradError, ArithmeticError, ValueError, TypeError):
             return None
-        if V.size == 0 or V.shape[1] != flat.size:
+        if inside is None:
             return None
-        tol = RTOL * (1.0 + float(np.abs(V).max(initial=0.0)))
-        if not sides.in_hull(V, flat, tol):
-            return None
+        if not inside:
+            off = off or _OffKink(pts[i], hit[1][3], sides.site_text(D, hit[1], hit[2]), V, c)
+            continue
         first = first or (i, hit)
+    if off is not None:
+        return off
     if first is None:
         return None
     i, (_, site, entry) = first
@@ -883,6 +925,70 @@ def _at_given_kink(f, D, params, at, pts, claim_vals, truths, policy, seed):
             f"convention ({convention(what, policy)}) gives {said(truths[i])}; both are valid choices "
             f"there (subgradients: convex combinations of the gradient's limits on the sides of the kink)"
             + (", and at the other points tested the claim is equal." if rest else "."))
+
+
+def _given_names(at) -> set:
+    """The names of the values given with at= (keyed by symbol or name)."""
+    return {k if isinstance(k, str) else getattr(k, "name", str(k)) for k in (at or {})}
+
+
+@dataclass
+class _OffKink:
+    """A claim outside f's subdifferential at a point on a kink: the point, the kink's function
+    (``what``), its argument in words (``u``), and the gradient's limits on its sides (rows)."""
+    point: Any
+    what: str
+    u: str
+    limits: np.ndarray
+    claim: Any = None          # the claim's values there, one per parameter (at= only)
+
+
+def _flat_claim(params, claim) -> np.ndarray:
+    return np.concatenate([np.ravel(np.asarray(fit_shape(c, _shape(w)) if fit_shape(c, _shape(w)) is not None
+                                               else c, float)) for c, w in zip(claim, params)])
+
+
+def _subdifferential(D, params, pt, claim, rng):
+    """(inside, limits): is ``claim`` (one value per parameter) inside f's subdifferential at ``pt``
+    — the convex hull of the gradient's limits on the sides of a kink there
+    (`sides.limit_gradients`, `sides.in_hull`)? ``inside`` is None when that cannot be decided
+    (no finite limits, or more than `in_hull` takes)."""
+    flat = _flat_claim(params, claim)
+    V = sides.limit_gradients(params, pt, lambda p: _truth(D, p), rng)
+    if V.size == 0 or V.shape[1] != flat.size or len(V) > 10 or not np.all(np.isfinite(flat)):
+        return None, V
+    tol = RTOL * (1.0 + float(np.abs(V).max(initial=0.0)))
+    return sides.in_hull(V, flat, tol), V
+
+
+def _off_kink_hint(f, D, params, off: _OffKink, claim, case, policy) -> str:
+    """The hint for a claim outside f's subdifferential at a kink: the max-ties hints when it sends
+    δ to every tied argument or to none; else the valid values there, and the claim's."""
+    from .tie_dropped_hint import tie_dropped_hint
+    hint = _every_tied_hint(f, D, params, claim, off.point, policy)
+    if hint is None:
+        try:
+            hint = tie_dropped_hint(case)
+        except Exception:  # noqa: BLE001 - a recogniser that cannot run simply does not fit
+            hint = None
+    if hint:
+        return hint
+    V = np.array(sorted(map(tuple, off.limits)))
+    c = _flat_claim(params, claim)
+    scalars = all(_shape(w) == () for w in params)
+    of = (f"∂f/∂{params[0].name}" if len(params) == 1 else
+          "(" + ", ".join(f"∂f/∂{w.name}" for w in params) + ")" if scalars else "the gradient")
+    if V.shape[1] == 1:
+        valid, gives = f"[{_fmt(V.min())}, {_fmt(V.max())}]", _fmt(c[0])
+    elif V.shape[1] <= 6 and len(V) <= 4:
+        valid, gives = "the convex combinations of " + " and ".join(_fmt(r) for r in V), _fmt(c)
+    else:
+        valid = f"the convex combinations of the gradient's {len(V)} limits on the sides of the kink"
+        gives = _fmt(c)
+    return (f"outside the subdifferential: at this kink of {off.what} (where {off.u} = 0) f is not "
+            f"differentiable, and the valid values of {of} there are {valid} (subgradients: convex "
+            f"combinations of the gradient's limits on the sides of the kink); the claim gives {gives}, "
+            f"which is none of them.")
 
 
 def convention(what: str, policy: Subgradients) -> str:
