@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 from .hint_case import short_text as _text
 
 MAX_PRODUCTS = 6
@@ -22,7 +22,6 @@ def _swap(e):
 
 
 def cotangent_transpose_hint(case: Case):
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
@@ -41,7 +40,7 @@ def cotangent_transpose_hint(case: Case):
                 continue
 
             def extra(vals, u=u, v=v, side=side, U=U, V=V, C=C):
-                uv, vv = (np.asarray(numeric(T.as_tensor(e), vals), float) for e in (u, v))
+                uv, vv = (value_at(e, vals) for e in (u, v))
                 mv = uv @ vv
                 sw = lambda a: np.swapaxes(a, -1, -2)      # noqa: E731
                 return {U.name: uv, V.name: vv,

@@ -5,10 +5,9 @@ The fan-out hint names it too, by a path through the whole loss; this names the 
 """
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, differs, value_at
 
 
 def gram_sides_hint(case: Case):
@@ -35,8 +34,6 @@ def gram_sides_hint(case: Case):
 
 def _held_side(case, m, one, U, held) -> bool:
     """Is the claim the gradient of f with the product m read as ``one``, U holding ``held``'s value?"""
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     return _claim_is_gradient_of(case, _rebuilt(case.f, {m: one}),
-                                 lambda v: {U.name: np.asarray(numeric(T.as_tensor(held), v), float)})
+                                 lambda v: {U.name: value_at(held, v)})

@@ -164,6 +164,14 @@ def gradient_at_fresh(case: Case, f, U, value) -> list | None:
     return [np.asarray(v[0], float) for v in case.eval_vars(graph, [g], lambda vals: {U.name: value(vals)})]
 
 
+def value_at(e, vals) -> np.ndarray:
+    """The value of the expression ``e`` (a node of f) at a point's values ``vals``, as a float array:
+    what a "held" tensor standing for ``e`` takes there."""
+    from ..core.evaluate import numeric
+    from ..frontend import tensor as T
+    return np.asarray(numeric(T.as_tensor(e), vals), float)
+
+
 def _transposed_of(e):
     """X where ``e`` is X.T of a 2-d tensor X, else None (here, not in operand_hints, so that the
     recurrence hints can use it without the two modules importing each other)."""

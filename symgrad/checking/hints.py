@@ -152,10 +152,15 @@ def find_hint(case: Case) -> str | None:
               pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint, inner_derivative_hint, first_step_hint):
-        try:
-            msg = h(case)
-        except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
-            msg = None
+        msg = try_hint(h, case)
         if msg:
             return msg
     return None
+
+
+def try_hint(h, case: Case) -> str | None:
+    """``h(case)``, or None when the recogniser cannot run: one that cannot run simply does not fit."""
+    try:
+        return h(case)
+    except Exception:   # noqa: BLE001 - a recogniser that cannot run simply does not fit
+        return None

@@ -6,23 +6,21 @@ held at their values.
 """
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 
 
 def _claim_with_held(case: Case, nodes) -> bool:
     """Is the claim the gradient of f with each of ``nodes`` held at its value at the point (a fresh
     tensor in its place, no gradient through it)? What a backward computes that treats a norm as a
     constant."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     sub = {n: T.tensor(f"_held{i}", tuple(T.shape_of(n))) for i, n in enumerate(nodes)}
 
     def extra(vals):
-        return {U.name: np.asarray(numeric(T.as_tensor(n), vals), float) for n, U in sub.items()}
+        return {U.name: value_at(n, vals) for n, U in sub.items()}
     return _claim_is_gradient_of(case, _rebuilt(case.f, sub), extra)
 
 

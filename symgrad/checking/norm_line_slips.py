@@ -21,7 +21,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, same
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, same, value_at
 
 
 def _pieces(case: Case):
@@ -179,7 +179,6 @@ def dmu_axis_hint(case: Case):
 def variance_path_hint(case: Case):
     """A staged backward's 1/(N − 1) on the variance's path alone (dsq = 1 / (N - 1) * ... * dvar):
     f derived again with each variance's derivative scaled by n/(n − 1), its value kept."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .hint_case import _variances
     from .layer_hints import _rebuilt
@@ -196,7 +195,7 @@ def variance_path_hint(case: Case):
     slipped = _rebuilt(case.f, {v: k * v + Vc})
 
     def extra(vals):
-        return {Vc.name: (1 - k) * np.asarray(numeric(T.as_tensor(v), vals), float)}
+        return {Vc.name: (1 - k) * value_at(v, vals)}
     if not _claim_is_gradient_of(case, slipped, extra):
         return None
     size = "N" if v.axes == (0,) else "n"

@@ -20,18 +20,16 @@ from itertools import combinations
 
 import numpy as np
 
-from .hint_case import Case, _fitted, differs, same
+from .hint_case import Case, _fitted, differs, same, value_at
 
 
 def point_statistics(case: Case, base, A, shape, vals, d):
     """At one point's values: (x, std, xhat, dxhat, eps) of the norm layer over axes ``A`` whose
     variance + eps is ``base``, read in the statistics' ``shape``; dxhat from ``d``, the gradient with
     the statistics held, and eps f's own, read back."""
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
     x = np.asarray(vals[case.w.name], float).reshape(shape)
     kept = tuple(1 if a in A else s for a, s in enumerate(x.shape))
-    std = np.sqrt(np.asarray(numeric(T.as_tensor(base), vals), float)).reshape(kept)
+    std = np.sqrt(value_at(base, vals)).reshape(kept)
     xhat = (x - x.mean(axis=A, keepdims=True)) / std
     eps = float(np.mean(std ** 2 - x.var(axis=A, keepdims=True)))
     return x, std, xhat, np.reshape(d, shape) * std, eps

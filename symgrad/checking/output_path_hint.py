@@ -16,14 +16,13 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 from .layer_outputs import body, f_of, layer_outputs
 
 _ORDINAL = ("first", "second", "third", "fourth", "fifth")
 
 
 def output_path_hint(case: Case):
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     Cs, Ts = _fitted(case)
     if not differs(Cs, Ts):
@@ -39,7 +38,7 @@ def output_path_hint(case: Case):
             U = T.tensor("_held_output", tuple(T.shape_of(oj)))
             held = T.as_tensor(oi.xreplace({oj: U, inner: U}), tuple(T.shape_of(oi)))
             if _claim_is_gradient_of(case, f_of(outs, {i: held}),
-                                     lambda v, oj=oj, U=U: {U.name: np.asarray(numeric(T.as_tensor(oj), v), float)}):
+                                     lambda v, oj=oj, U=U: {U.name: value_at(oj, v)}):
                 return _sentence(case, i, j, oi, oj)
     return None
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, short_text
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, short_text, value_at
 
 MAX_PERMUTES = 6
 
 
 def permute_reshape_hint(case: Case):
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
@@ -30,8 +29,8 @@ def permute_reshape_hint(case: Case):
         C = T.tensor("_C", shape)
 
         def extra(vals, p=p, x=x, shape=shape, C=C):
-            pv = np.asarray(numeric(T.as_tensor(p), vals), float)
-            return {C.name: pv - np.asarray(numeric(T.as_tensor(x), vals), float).reshape(shape)}
+            pv = value_at(p, vals)
+            return {C.name: pv - value_at(x, vals).reshape(shape)}
         if _claim_is_gradient_of(case, _rebuilt(case.f, {p: C + x.reshape(*shape)}), extra):
             inverse = tuple(int(i) for i in np.argsort(p.axes))
             xs = tuple(int(d) for d in x.shape)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 from .layer_outputs import f_of, layer_outputs, product_splits
 
 MAX_PRODUCTS = 6
@@ -39,7 +39,6 @@ def _swapped(case: Case, b) -> bool:
 
 
 def product_operand_hint(case: Case):
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     w = case.w
@@ -72,7 +71,7 @@ def product_operand_hint(case: Case):
 
         def extra(vals, b=b, K=K, X=X, C=C, core=core):
             xv = np.asarray(vals[w.name], float)
-            bv = np.asarray(numeric(T.as_tensor(b), vals), float)
+            bv = value_at(b, vals)
             kv = np.broadcast_to(xv, core)
             return {K.name: kv, X.name: xv, C.name: xv * bv - xv * kv - xv * bv}
         if not _claim_is_gradient_of(case, slipped_f(C + w * K + X * b), extra):

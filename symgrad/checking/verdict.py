@@ -964,13 +964,11 @@ def _subdifferential(D, params, pt, claim, rng):
 def _off_kink_hint(f, D, params, off: _OffKink, claim, case, policy) -> str:
     """The hint for a claim outside f's subdifferential at a kink: the max-ties hints when it sends
     δ to every tied argument or to none; else the valid values there, and the claim's."""
+    from .hints import try_hint
     from .tie_dropped_hint import tie_dropped_hint
     hint = _every_tied_hint(f, D, params, claim, off.point, policy)
     if hint is None:
-        try:
-            hint = tie_dropped_hint(case)
-        except Exception:  # noqa: BLE001 - a recogniser that cannot run simply does not fit
-            hint = None
+        hint = try_hint(tie_dropped_hint, case)
     if hint:
         return hint
     V = np.array(sorted(map(tuple, off.limits)))

@@ -4,15 +4,9 @@ import sys
 
 import pytest
 
-from symgrad.cli.main import main
+from cli_check import run
 
 SQ = "0.5*(y - w*x)**2"
-
-
-def run(capsys, *argv):
-    code = main(["check", *argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_right(capsys):

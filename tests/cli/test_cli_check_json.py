@@ -5,15 +5,9 @@ import json
 import numpy as np
 import sympy as sp
 
-from symgrad.cli.main import main
+from cli_check import run
 
 SQ = "0.5*(y - w*x)**2"
-
-
-def run(capsys, *argv):
-    code = main(["check", *argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_wrong_claim_json(capsys):

@@ -3,16 +3,10 @@ the Python API reads them (X.T @ D, sum(D, axis=0), D.sum(0)); a named size (N) 
 read in a claim. Bad declarations exit 2 with a message naming what is wrong."""
 import pytest
 
-from symgrad.cli.main import main
+from cli_check import run
 
 LSQ = "mean(sum((X @ W + b - Y)**2, axis=1))"
 DECL = ["--tensor", "X:N,3", "--tensor", "W:3,4", "--tensor", "b:4", "--tensor", "Y:N,4"]
-
-
-def run(capsys, *argv):
-    code = main(["check", *argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.parametrize("wrt, claim", [
