@@ -114,26 +114,26 @@ def _analyse(u: Unit) -> None:
         if isinstance(node, ast.Name):
             u.reads.add(node.id)          # stores too: a rebinding orders like a read
         elif isinstance(node, ast.AugAssign):
-            u.writes |= _names(node.target)
+            u.writes |= names_in(node.target)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
                 if not isinstance(t, (ast.Name, ast.Tuple, ast.List)):
-                    u.writes |= _names(t)     # a[...] = …: writes into a
+                    u.writes |= names_in(t)     # a[...] = …: writes into a
         elif isinstance(node, ast.Call):
             f = node.func
             name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
             if name in _WRITES_FIRST and node.args:
-                u.writes |= _names(node.args[0])
+                u.writes |= names_in(node.args[0])
             if isinstance(f, ast.Attribute) and name in _WRITING_METHODS:
-                u.writes |= _names(f.value)
+                u.writes |= names_in(f.value)
             for kw in node.keywords:
                 if kw.arg == "out":
-                    u.writes |= _names(kw.value)
+                    u.writes |= names_in(kw.value)
     for stmt in tree.body:      # names bound at the top level of the unit (not in a loop's body)
         if isinstance(stmt, ast.Assign):
             for t in stmt.targets:
                 if isinstance(t, (ast.Name, ast.Tuple, ast.List)):
-                    bound = _names(t)
+                    bound = names_in(t)
                     u.binds |= bound
                     base = _viewed(stmt.value)
                     if base:
@@ -141,7 +141,8 @@ def _analyse(u: Unit) -> None:
                             u.aliases[b] = base
 
 
-def _names(node) -> set:
+def names_in(node) -> set:
+    """The names (``ast.Name`` ids) anywhere in the ast ``node``."""
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 

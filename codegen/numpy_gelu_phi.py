@@ -28,6 +28,8 @@ from __future__ import annotations
 import ast
 import math
 
+from .lifetimes import names_in
+
 INV_SQRT2 = 0.5 * math.sqrt(2)      # 0.7071067811865476, as the printer folds 0.5*1.4142135623730951
 
 HELPER_LINES = [
@@ -48,10 +50,7 @@ HELPER_LINES = [
     "    flat = numpy.ascontiguousarray(x).reshape(-1)",
     "    if out is None:",
     "        out = numpy.empty(x.shape, dtype=x.dtype)",
-    "    n = min(flat.size, _ERF_BLOCK)",
-    "    work = getattr(_erf_scratch, 'work', None)      # erf's three temporaries of a block",
-    "    if work is None or work.shape[1] < n:",
-    "        work = _erf_scratch.work = numpy.empty((3, n), dtype=numpy.float32)",
+    "    work = _erf_work(min(flat.size, _ERF_BLOCK))      # erf's three temporaries of a block",
     "    with numpy.errstate(invalid='ignore'):",
     "        for i in range(0, flat.size, _ERF_BLOCK):",
     "            block = flat[i:i + _ERF_BLOCK]",
@@ -73,7 +72,7 @@ def _is_inv_sqrt2_times(e, target: str):
         k = _literal_product(e.left)
     except ValueError:
         return None
-    if k != INV_SQRT2 or any(isinstance(n, ast.Name) and n.id == target for n in ast.walk(e.right)):
+    if k != INV_SQRT2 or target in names_in(e.right):
         return None
     return e.right
 
@@ -110,7 +109,7 @@ def _phi_at(lines: list, i: int):
     if f == "numpy.multiply" and len(e.args) == 2 and [k.arg for k in e.keywords] == ["out"]:
         x = _is_inv_sqrt2_times(ast.BinOp(e.args[0], ast.Mult(), e.args[1]), v)
         rest, out = [f"erf({v}, out={v})", f"{v} *= 0.5", f"{v} += 0.5"], f", out={ast.unparse(e.keywords[0].value)}"
-        if any(isinstance(n, ast.Name) and n.id == v for n in ast.walk(e.keywords[0].value)):
+        if v in names_in(e.keywords[0].value):
             return None
     elif _is_half_erf_plus_half(e):                 # one expression: NumPy's three new arrays
         x = _is_inv_sqrt2_times(e.left.right.args[0], v)

@@ -524,7 +524,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     # writer's (codegen.lifetimes: each update as soon as nothing reads the old parameter or a view
     # of it, each temporary deleted after its last use, a dropout mask too)
     if kind == "step":
-        block = kept_buffers(block, sch._built.get("kept", ()), printer)
+        block = kept_buffers(block, sch._built.get("kept", ()))
     body += tail_lines(kind, block, lw, spec, printer, keep, "loss = float(L)",
                        first=mask_units(lw, used, sch.shape_code))
     if kind == "step":      # the step's large arrays kept between calls (codegen.numpy_workspace)
@@ -541,13 +541,12 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     return L + [_INDENT + b if b else "" for b in body]
 
 
-def kept_buffers(block: Block, names, printer: NumpyPrinter) -> Block:
+def kept_buffers(block: Block, names) -> Block:
     """``block`` with each of ``names`` (``v = numpy.zeros(shape, dtype=DTYPE)``, or ``numpy.empty``:
     a buffer the forms of `codegen.printers.numpy_conv` mark as never leaving the function) taken
     from the step's workspace instead (``kept(ws, …)``, `codegen.numpy_workspace`), kept between
     steps: a large array made afresh each step costs page faults as much as the copies into it. The
-    block itself is left as it is (grad shares it). ``printer`` is not used (the workspace's helpers
-    are added by `function`)."""
+    block itself is left as it is (grad shares it); `function` adds the workspace's helpers."""
     if not names:
         return block
     made = re.compile(r"(\w+) = numpy\.(?:zeros|empty)\((.*), dtype=DTYPE\)")

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import ast
 
-from .lifetimes import alias_groups
+from .lifetimes import alias_groups, names_in
 
 # entries an example from which an array goes to the workspace: a batch of 128 makes it 256 KiB in
 # float32, above glibc's first mmap threshold (128 KiB)
@@ -146,7 +146,7 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
         | {n for n, sh in shapes.items() if sh == "()"}
 
     def array(node) -> bool:
-        return any(isinstance(n, ast.Name) and n.id not in scalars | {"numpy"} for n in ast.walk(node))
+        return bool(names_in(node) - scalars - {"numpy"})
 
     free: dict = {}             # size (`size_key`) -> buffers free again
     held: dict = {}             # buffer -> (its size, the names that may view it)
@@ -155,7 +155,7 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
     count = 0
     for k, s in enumerate(stmts):
         if isinstance(s, ast.Delete):
-            dead |= {n.id for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            dead |= names_in(s)
             for buf, (key, names) in list(held.items()):
                 if names <= dead:
                     free.setdefault(key, []).append(buf)

@@ -594,7 +594,7 @@ class SymgradModule(torch.nn.Module):
                 else:
                     from .numpy_backend import build_grad as build_grad_inputs
                 ispec, xgrads = vjp_specs.with_input_grads(spec)
-                k = build_grad_inputs(ispec, wanted(xgrads)) if self._triton() else build_grad_inputs(ispec, xgrads)
+                k = build_grad_inputs(ispec, wanted(xgrads))      # (wanted: xgrads as they are for NumPy)
             else:       # "vjp", "vjp_dropout"; for NumPy also "vjp_inputs", "vjp_dropout_inputs"
                 vspec, xgrads = vjp_specs.output_vjp(spec, dropout=which.startswith("vjp_dropout"))
                 if self._triton():

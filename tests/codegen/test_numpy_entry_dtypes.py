@@ -5,24 +5,14 @@ symbol: no symbol's name goes into a string of the module), what it is and what 
 is changed; Program.step (which converts first) behaves as before."""
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import sympy as sp
 
 import symgrad as sg
+from tests.codegen.saved import load_saved as _saved
 
 N = sp.Symbol("N", integer=True, positive=True)
-
-
-def _saved(prog, tmp_path, name):
-    path = tmp_path / f"{name}.py"
-    prog.save(path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _mlp_program(optimizer):

@@ -1,7 +1,6 @@
 """The saved NumPy module as a user meets it: its docstring states the calling convention, step
 checks t before it touches anything, forward takes only the inputs the outputs read, and the step
 frees each activation once the backward pass has used it."""
-import importlib.util
 import re
 
 import numpy as np
@@ -9,6 +8,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from tests.codegen.saved import load_saved as _saved
 
 torch = pytest.importorskip("torch")
 
@@ -19,15 +19,6 @@ def _program(optimizer=None, widths=(3, 5, 4, 2)):
     prog = sg.compile(sg.cross_entropy(net.output, t), net.params, [net.input, t], dtype="float64",
                       optimizer=optimizer, outputs=[net.output])
     return net, prog
-
-
-def _saved(prog, tmp_path, name="saved_step"):
-    path = tmp_path / f"{name}.py"
-    prog.save(path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _data(rng, widths=(3, 5, 4, 2), B=6):
