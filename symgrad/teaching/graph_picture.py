@@ -54,9 +54,9 @@ from .row_sums import gather, known_row_sums
 from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
-from .sum_order import in_affine_order, operands_as_written, written_terms
+from .sum_order import in_affine_order, written_terms
 from .as_written import written_shape
-from .local_rules import _definition, _softmax_map, _softmax_named
+from .local_rules import _softmax_map, _written_definition, _softmax_named
 from .node_naming import Naming, _broadcast_like
 from .steps import LAYER_Z, SHORT_OPS, _fold_products, _tidy, _uses
 
@@ -552,10 +552,7 @@ class _Picture:
         """(the forward line of ``e``, its terms or factors in the order the line prints them: the
         user's order where `operands_as_written` finds it, else SymPy's; None for neither a sum
         nor a product) — shared by `read_inputs` and `slots_as_read`."""
-        disp = self.nm.disp
-        whole = _definition(self.g, e, disp)
-        written = operands_as_written(whole, self.user_exprs.get(e.out.id),
-                                      {self.user_exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp})
+        whole, written = _written_definition(self.g, e, self.nm.disp, self.user_exprs)
         read = (written_terms(written) if written is not whole else
                 whole.as_ordered_terms() if isinstance(whole, sp.Add) else
                 whole.as_ordered_factors() if isinstance(whole, sp.Mul) else None)
