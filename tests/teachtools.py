@@ -16,6 +16,17 @@ def need(tool: str) -> str:
     pytest.skip(msg)
 
 
+def compile_latex(tmp_path, name: str, tex: str):
+    """``tex`` (a whole document) written to tmp_path/name.tex and compiled by pdflatex (`need`);
+    the PDF's path. Fails with the end of pdflatex's log where it does not compile."""
+    import subprocess
+    (tmp_path / f"{name}.tex").write_text(tex)
+    r = subprocess.run([need("pdflatex"), "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:]
+    return tmp_path / f"{name}.pdf"
+
+
 # -- cases several teaching tests draw or print ------------------------------------------------------
 
 def small_cnn():

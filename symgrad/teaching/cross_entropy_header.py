@@ -25,16 +25,23 @@ def header(f, out_sym, defs, folded: dict):
     sub = {sym: ex for sym, ex, _ in defs}
     if out_sym not in sub:
         return f
-    e = sub[out_sym]
-    for _ in range(len(sub) + 1):              # each pass puts one layer of definitions in
+    e = definitions_put_in(sub[out_sym], sub)
+    return f if e is None else data_loss_first(e)     # None: keep the lowered header
+
+
+def definitions_put_in(e, sub: dict):
+    """``e`` with the forward names of ``sub`` (name: its definition) replaced by their definitions
+    until none is left, one layer a pass (the header here, `Derivation`'s summary lines); None where
+    SymPy cannot rebuild a form with them, or where they do not run out."""
+    for _ in range(len(sub) + 1):
         try:
             nxt = e.xreplace(sub)
-        except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild: keep the lowered header
-            return f
+        except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild: the caller's own form
+            return None
         if nxt == e:
-            return data_loss_first(e)
+            return e
         e = nxt
-    return f
+    return None
 
 
 def data_loss_first(e, data=()):

@@ -186,14 +186,9 @@ def _in_user_symbols(e, steps, f):
     import sympy as sp
     if not isinstance(e, sp.Basic):
         return None
-    sub = {sym: ex for sym, ex, _ in steps.definitions if ex is not None}
-    try:
-        for _ in range(len(sub) + 1):
-            nxt = e.xreplace(sub)
-            if nxt == e:
-                break
-            e = nxt
-    except Exception:  # noqa: BLE001 - a display form SymPy cannot rebuild: sg.grad's form instead
+    from .cross_entropy_header import definitions_put_in
+    e = definitions_put_in(e, {sym: ex for sym, ex, _ in steps.definitions if ex is not None})
+    if e is None:        # a display form SymPy cannot rebuild: sg.grad's form instead
         return None
     e = _products_opened(e)             # 2·W·x·xᵀ, as the notes write it, not 2·(W·x)·xᵀ
     e = _variances_back(e, f)           # x.var(axis=0), as the header writes it

@@ -54,9 +54,9 @@ from .row_sums import gather, known_row_sums
 from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
-from .sum_order import in_affine_order, operands_as_written, written_terms
+from .sum_order import in_affine_order, written_terms
 from .as_written import written_shape
-from .local_rules import _definition, _softmax_map, _softmax_named
+from .local_rules import _softmax_map, _written_definition, _softmax_named
 from .node_naming import Naming, _broadcast_like
 from .steps import LAYER_Z, SHORT_OPS, _fold_products, _tidy, _uses
 
@@ -535,13 +535,9 @@ class _Picture:
         if pool or e.prim is not R.ewise_p:
             return ins
         disp = self.nm.disp
-        whole = _definition(self.g, e, disp)
-        written = operands_as_written(whole, self.user_exprs.get(e.out.id),          # u₁ + b₁ above, as
-                                      {self.user_exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp})
-        read = (written_terms(written) if written is not whole else      # the forward line prints it
-                whole.as_ordered_terms() if isinstance(whole, sp.Add) else
-                whole.as_ordered_factors() if isinstance(whole, sp.Mul) else
-                list(whole.args) if isinstance(whole, (sp.MatAdd, sp.HadamardProduct)) else None)
+        whole, read = self.line_as_read(e)          # u₁ + b₁ above, as the forward line prints it
+        if read is None and isinstance(whole, (sp.MatAdd, sp.HadamardProduct)):
+            read = list(whole.args)
         if read is None:
             return ins
         place = {}
@@ -552,6 +548,16 @@ class _Picture:
             place[t[1].id] = shown
         return sorted(ins, key=lambda t: read.index(place[t[1].id]))
 
+    def line_as_read(self, e):
+        """(the forward line of ``e``, its terms or factors in the order the line prints them: the
+        user's order where `operands_as_written` finds it, else SymPy's; None for neither a sum
+        nor a product) — shared by `read_inputs` and `slots_as_read`."""
+        whole, written = _written_definition(self.g, e, self.nm.disp, self.user_exprs)
+        read = (written_terms(written) if written is not whole else
+                whole.as_ordered_terms() if isinstance(whole, sp.Add) else
+                whole.as_ordered_factors() if isinstance(whole, sp.Mul) else None)
+        return whole, read
+
     def slots_as_read(self, e) -> list:
         """`slots` of ``e``, numbered in the order its forward line prints the inputs where the label
         reads the same so: −w₁·x₁ is −①·② with w₁ as ①, and u₁ + u₂ − w₂ is ① + ② − ③ with u₁ as
@@ -561,12 +567,7 @@ class _Picture:
         disp, n = self.nm.disp, len(e.inputs)
         if e.prim is not R.ewise_p or len({v.id for v in e.inputs}) != n or not all(v.id in disp for v in e.inputs):
             return base
-        whole = _definition(self.g, e, disp)
-        written = operands_as_written(whole, self.user_exprs.get(e.out.id),
-                                      {self.user_exprs.get(v.id): disp[v.id] for v in e.inputs})
-        read = (written_terms(written) if written is not whole else
-                whole.as_ordered_terms() if isinstance(whole, sp.Add) else
-                whole.as_ordered_factors() if isinstance(whole, sp.Mul) else None)
+        _, read = self.line_as_read(e)
         if read is None:
             return base
         pos = []

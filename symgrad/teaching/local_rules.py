@@ -246,6 +246,16 @@ def _definition(g, e, disp):
     return eqn_to_sympy(g, e, [disp[v.id] for v in e.inputs])
 
 
+def _written_definition(g, e, disp, exprs):
+    """(`_definition` of ``e``, that line with its terms in the order the user's expression prints
+    them, `operands_as_written`: a₁ = u₁ + b₁ for w₁·x + b₁); ``exprs``: the lowering's var id ->
+    the user's expression. The steps' forward line and the picture's order of its inputs."""
+    from .sum_order import operands_as_written
+    whole = _definition(g, e, disp)
+    return whole, operands_as_written(whole, exprs.get(e.out.id),
+                                      {exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp})
+
+
 def _scalarize(e):
     """In an elementwise derivative a matrix node stands for its entry: write z for the matrix z."""
     if isinstance(e, sp.MatrixSymbol):

@@ -47,7 +47,6 @@ from .negated_sum import minus_outside, sign_inside
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
-from .sum_order import operands_as_written
 from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
@@ -55,7 +54,7 @@ from .stop_steps import with_stop_gradient_steps
 from .names import _fold_products, regroup  # noqa: F401  (_fold_products: graph_picture's import)
 from .node_naming import Naming, _known
 from .local_rules import (_definition, _is_tensor, _softmax_map, _softmax_named, _statistics_definitions,
-                          _through_alias, local_rule)
+                          _through_alias, _written_definition, local_rule)
 
 SHORT_OPS = 8          # an expression this short (sympy.count_ops) is shown written out in full
 LAYER_Z = re.compile(r"z(\^\(\d+\))?(_\d+)?")   # a layer's pre-activation as `Naming` calls it: z, z^(2), z^(1)_2
@@ -374,8 +373,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             defs.append((var, mean, None if v is None else np.asarray(v, dtype=float) - float(shift)))
         shown = stats.get(e.out.id) or nm.written.get(e.out.id)
         if shown is None and e.prim is R.ewise_p:        # a₁ = u₁ + b₁, as w₁·x + b₁; σ² + 1e−5
-            shown = operands_as_written(_definition(g, e, disp), d.lowering.exprs.get(e.out.id),
-                                        {d.lowering.exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp})
+            shown = _written_definition(g, e, disp, d.lowering.exprs)[1]
         defs.append((disp[e.out.id], shown or _definition(g, e, disp), _as_written(nm, e.out.id, vals.get(e.out.id))))
     defs = _gradient_names_defined(defs, nm, g, at, fwd_ids, root)
     grads, named_grads = [], {}

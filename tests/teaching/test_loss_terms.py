@@ -18,11 +18,14 @@ def _grid(s):
     return np.array(json.loads(s.replace("−", "-")), dtype=float)
 
 
-def _softmax_loss():
+def _softmax_loss(named=False):
+    """cs231n's softmax loss plus its L2 penalty; ``named``: the two parts named L_data and L_reg
+    (test_loss_terms_named)."""
     x, W, b = sg.tensor("x", (N, D)), sg.tensor("W", (D, C)), sg.tensor("b", (C,))
     y = sg.tensor("y", (N,), integer=True)
-    L = sg.cross_entropy(x @ W + b, y) + 0.5 * REG * sg.sum(W * W)
-    return sg.derive(L, [W, b], output_name="L"), (x, W, b, y)
+    data, penalty = sg.cross_entropy(x @ W + b, y), 0.5 * REG * sg.sum(W * W)
+    names = {"names": {sg.tensor("L_data", ()): data, sg.tensor("L_reg", ()): penalty}} if named else {}
+    return sg.derive(data + penalty, [W, b], output_name="L", **names), (x, W, b, y)
 
 
 def test_the_text_writes_the_data_loss_and_the_penalty_as_two_steps():

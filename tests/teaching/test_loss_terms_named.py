@@ -7,17 +7,13 @@ import pytest
 
 import symgrad as sg
 from picture_parse import edges, node_names
+from test_loss_terms import C, D, N, REG, _softmax_loss
 
 torch = pytest.importorskip("torch")
-N, D, C, REG = 4, 5, 3, 0.1
 
 
 def _named():
-    x, W, b = sg.tensor("x", (N, D)), sg.tensor("W", (D, C)), sg.tensor("b", (C,))
-    y = sg.tensor("y", (N,), integer=True)
-    data, penalty = sg.cross_entropy(x @ W + b, y), 0.5 * REG * sg.sum(W * W)
-    names = {sg.tensor("L_data", ()): data, sg.tensor("L_reg", ()): penalty}
-    return sg.derive(data + penalty, [W, b], output_name="L", names=names), (x, W, b, y)
+    return _softmax_loss(named=True)
 
 
 def test_the_data_loss_and_the_penalty_are_named_in_the_forward_pass():
@@ -76,6 +72,6 @@ def test_the_backward_does_the_data_loss_first():
     steps = _steps(d.render("unicode"))
     assert steps[:4] == ["∂L/∂L", "∂L/∂L_data", "δ", "∂L/∂b"], steps
     assert steps[4:] == ["∂L/∂L_reg", "∂L/∂u₂", "∂L/∂u₁", "∂L/∂W"], steps
-    plain = sg.derive(sg.cross_entropy(x @ W + b, y) + 0.5 * REG * sg.sum(W * W), [W, b], output_name="L")
+    plain, _ = _softmax_loss()
     steps = _steps(plain.render("unicode"))
     assert steps == ["∂L/∂L", "∂L/∂u₁", "δ", "∂L/∂b", "∂L/∂u₃", "∂L/∂u₂", "∂L/∂W"], steps

@@ -7,26 +7,20 @@ import sympy as sp
 
 import symgrad as sg
 from test_picture_input_order import _heights
+from test_teaching_examples import load
 
 w1, w2, w3, b1, x, y = sp.symbols("w1 w2 w3 b1 x y")
-a1, f1, a2, f2, a3, f3 = sp.symbols("a1 f1 a2 f2 a3 f3")
 AT = {x: 1.0, y: 0.5, w1: 0.3, w2: -0.4, w3: 0.8, b1: 0.1}
 
 
 def _chain():
-    A1 = w1 * x + b1
-    F1 = sg.sigmoid(A1)
-    A2 = w2 * F1
-    F2 = sg.sigmoid(A2)
-    A3 = w3 * F2
-    F3 = sg.sigmoid(A3)
-    names = {a1: A1, f1: F1, a2: A2, f2: F2, a3: A3, f3: F3}
-    return (y - F3) ** 2 / 2, names
+    """examples/teaching/three_layer_chain.py's derivation (its f, names and point are these)."""
+    return load("three_layer_chain").build()
 
 
 def test_the_forward_lines_read_as_the_user_wrote_them():
-    L, names = _chain()
-    d = sg.derive(L, [w3, w2, w1, b1], names=names, output_name="L", at=AT)
+    d = _chain()
+    L = d.f
     forward = [l.strip().rsplit(" = ", 1)[0] for l in
                d.render("unicode").split("Forward pass:\n")[1].split("Backward")[0].splitlines()]
     assert forward[:3] == ["u₁ = w₁·x", "a₁ = u₁ + b₁", "f₁ = σ(a₁)"], forward
@@ -37,8 +31,7 @@ def test_the_forward_lines_read_as_the_user_wrote_them():
 
 
 def test_the_picture_stacks_them_so():
-    L, names = _chain()
-    ys = _heights(sg.derive(L, [w3, w2, w1, b1], names=names, output_name="L", at=AT).graph().source)
+    ys = _heights(_chain().graph().source)
     assert min(ys["w₁"], ys["x"]) > ys["b₁"], ys
 
 
