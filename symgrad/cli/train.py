@@ -383,15 +383,11 @@ def _in_command_words(e, args, model, lines_of=None) -> Exception:
 
 
 def _progress_wanted(args) -> bool:
-    """The progress bar: on a terminal unless --no-progress. Where stderr is no terminal (a CI log,
-    a file, a pipe) a bar is a stream of carriage returns, one per redraw, so there is none: the
-    epoch lines on stdout are the progress."""
-    if args.no_progress:
-        return False
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):       # a closed or unusual stream
-        return False
+    """The progress bar: unless --no-progress, `train`'s own decision (on a terminal; where stderr is
+    a CI log, a file or a pipe a bar is a stream of carriage returns, so there is none: the epoch lines
+    on stdout are the progress)."""
+    from ..compiling.training import bar_wanted
+    return bar_wanted(False if args.no_progress else None)
 
 
 def _save_best(T, path, history) -> str:

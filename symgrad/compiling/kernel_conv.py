@@ -317,9 +317,6 @@ def _channel_column(ac, u, grid: Grid):
         return col if int(col.shape[0]) == grid.F else None
     if u.id in ac.batched:
         return None
-    v = u
-    while ac.src.producer[v.id].prim.name in ("expand", "broadcast"):
-        v = ac.src.producer[v.id].inputs[0]
     full, shape = grid.shape, tuple(int(d) for d in v.shape)
     if len(shape) > len(full):
         return None

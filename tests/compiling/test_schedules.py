@@ -157,6 +157,17 @@ def test_the_per_epoch_schedules_optimizers_md_writes_equal_torchs(which):
     assert np.allclose(got, theirs, rtol=1e-9, atol=0)
 
 
+def _assert_rate_halves_every(n, lr, steps):
+    """SGD on w·x with x = 1 compiled with the schedule ``lr``: step k moves w by 0.1·½^((k−1)//n)."""
+    w, x = sp.symbols("w x")
+    prog = sg.compile(w * x, [w], [x], optimizer=sg.optim.SGD(lr=lr), dtype="float64")
+    values, state = {"w": np.array(0.0)}, None
+    for k in range(1, steps):
+        before = float(values["w"])
+        values, state = prog.step(values, state, {"x": np.ones(1)})
+        assert before - float(values["w"]) == pytest.approx(0.1 * 0.5 ** ((k - 1) // n), rel=1e-12), k
+
+
 @pytest.mark.parametrize("n", [3, 7, 49])
 @pytest.mark.parametrize("form", ["floor", "//", "ceiling"])
 def test_a_step_schedule_halves_the_rate_at_the_right_step_in_the_compiled_step(n, form):
@@ -165,13 +176,7 @@ def test_a_step_schedule_halves_the_rate_at_the_right_step_in_the_compiled_step(
     ours = {"floor": lambda t: 0.1 * sp.Rational(1, 2) ** sp.floor((t - 1) / n),
             "//": lambda t: 0.1 * sp.Rational(1, 2) ** ((t - 1) // n),
             "ceiling": lambda t: 0.1 * sp.Rational(1, 2) ** (sp.ceiling(t / n) - 1)}[form]
-    w, x = sp.symbols("w x")
-    prog = sg.compile(w * x, [w], [x], optimizer=sg.optim.SGD(lr=ours), dtype="float64")
-    values, state = {"w": np.array(0.0)}, None
-    for k in range(1, 30 * n):
-        before = float(values["w"])
-        values, state = prog.step(values, state, {"x": np.ones(1)})
-        assert before - float(values["w"]) == pytest.approx(0.1 * 0.5 ** ((k - 1) // n), rel=1e-12), k
+    _assert_rate_halves_every(n, ours, steps=30 * n)
 
 
 def test_a_views_schedule_is_shown_as_written_while_the_step_compiles_it_moved_inside():
@@ -191,13 +196,7 @@ def test_a_step_schedule_written_with_a_float_divisor_halves_the_rate_at_the_rig
     which the exact-floor rewrite left alone: the compiled step halved the rate one step late at
     t = 4 (0.333333333333333·4 − 0.333333333333333 rounds below 1), 7, 10, ..."""
     ours = lambda t: 0.1 * 0.5 ** ((t - 1) // float(n))
-    w, x = sp.symbols("w x")
-    prog = sg.compile(w * x, [w], [x], optimizer=sg.optim.SGD(lr=ours), dtype="float64")
-    values, state = {"w": np.array(0.0)}, None
-    for k in range(1, 12 * n):
-        before = float(values["w"])
-        values, state = prog.step(values, state, {"x": np.ones(1)})
-        assert before - float(values["w"]) == pytest.approx(0.1 * 0.5 ** ((k - 1) // n), rel=1e-12), k
+    _assert_rate_halves_every(n, ours, steps=12 * n)
 
 
 def test_exact_floors_keeps_negative_slopes_and_irrational_coefficients_right():
