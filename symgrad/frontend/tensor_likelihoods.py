@@ -18,14 +18,13 @@ passes to var as if unclamped. symgrad writes exactly that, var + stop_gradient(
 """
 from __future__ import annotations
 
-import numbers
-
 import sympy as sp
 
 from . import tensor as T
 from .keywords import keywords
 from .stop_gradient import stop_gradient
 from .tensor_bounds import maximum
+from .tensor_pair_losses import _number
 from .tensor_softmax import reduce_loss
 from ..errors import ArgumentError, ShapeError
 
@@ -39,9 +38,7 @@ def _flag(v, name, who):
 
 
 def _eps(v, who):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v > 0:
-        raise ArgumentError(f"{who}: eps must be a positive number, got {v!r}")
-    return v
+    return _number(v, "eps", who, positive=True)
 
 
 @keywords()
