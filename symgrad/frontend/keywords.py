@@ -92,8 +92,9 @@ def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = (), elsewhere:
     symgrad.errors.ArgumentError: fit() got an unknown keyword argument 'epoch'; did you mean 'epochs'? It takes: data, epochs, batch_size
     """
     def decorate(fn):
-        named = [p.name for p in inspect.signature(fn).parameters.values() if p.kind in _NAMED and p.name != "self"]
-        positional = [p.name for p in inspect.signature(fn).parameters.values()
+        params = inspect.signature(fn).parameters.values()
+        named = [p.name for p in params if p.kind in _NAMED and p.name != "self"]
+        positional = [p.name for p in params
                       if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
 
         @functools.wraps(fn)
