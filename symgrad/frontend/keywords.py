@@ -71,6 +71,14 @@ def check_keywords(who: str, given: Iterable[str], valid: Iterable[str],
                                 f"It takes: {', '.join(valid)}")
 
 
+def check_flag(who: str, name: str, v):
+    """``v`` when it is True or False; else the `ArgumentError` "who: name= must be True or False"
+    (torch's inplace=, keepdim=, largest=, full= ...)."""
+    if not isinstance(v, bool):
+        raise ArgumentError(f"{who}: {name}= must be True or False, got {v!r}")
+    return v
+
+
 def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = (), elsewhere: Mapping[str, str] | None = None,
              twice: Mapping[str, str] | None = None):
     """Decorate a function so that a keyword argument it does not know is an `ArgumentError`

@@ -21,20 +21,18 @@ from __future__ import annotations
 import sympy as sp
 
 from . import tensor as T
-from .keywords import keywords
+from .keywords import check_flag, keywords
 from .stop_gradient import stop_gradient
 from .tensor_bounds import maximum
 from .tensor_pair_losses import _number
 from .tensor_softmax import reduce_loss
-from ..errors import ArgumentError, ShapeError
+from ..errors import ShapeError
 
 __all__ = ["gaussian_nll_loss", "poisson_nll_loss"]
 
 
 def _flag(v, name, who):
-    if not isinstance(v, bool):
-        raise ArgumentError(f"{who}: {name}= must be True or False, got {v!r}")
-    return v
+    return check_flag(who, name, v)
 
 
 def _eps(v, who):
