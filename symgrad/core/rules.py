@@ -222,18 +222,15 @@ def derivative_body(body: sp.Expr, i: int, policy: Subgradients) -> sp.Expr:
     first argument of SymPy's sorted ``args`` (not the order written), or split them equally among
     the tied arguments under ``max_ties="split"``; Abs takes ``policy.abs_at_zero``; the derivative of a step (DiracDelta) is 0."""
     a = ph(i)
-    if policy.max_ties == "split":
-        b = body.replace(sp.Max, _SplitMax).replace(sp.Min, _SplitMin)
-    else:
-        b = body.replace(sp.Max, _RoutedMax).replace(sp.Min, _RoutedMin)
+    tie_max, tie_min = (_SplitMax, _SplitMin) if policy.max_ties == "split" else (_RoutedMax, _RoutedMin)
+    b = body.replace(sp.Max, tie_max).replace(sp.Min, tie_min)
     if policy.relu_at_zero != 1:
         b = b.replace(relu, _Relu0).replace(leaky_relu, _LeakyRelu0).replace(Clip, _Clip0)
     if policy.abs_at_zero != 0:
         b = b.replace(sp.Abs, _AbsAt(policy.abs_at_zero))
     d = sp.diff(b, a)
     d = d.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
-    d = d.replace(_RoutedMax, sp.Max).replace(_RoutedMin, sp.Min).replace(_SplitMax, sp.Max).replace(
-        _SplitMin, sp.Min).replace(_Relu0, relu).replace(
+    d = d.replace(tie_max, sp.Max).replace(tie_min, sp.Min).replace(_Relu0, relu).replace(
         _LeakyRelu0, leaky_relu).replace(_Clip0, Clip)
     if policy.abs_at_zero != 0:
         d = d.replace(_AbsAt(policy.abs_at_zero), sp.Abs)

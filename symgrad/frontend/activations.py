@@ -14,6 +14,7 @@ import sympy as sp
 from sympy import Function, Heaviside, Lambda, MatrixExpr, S
 
 from ..errors import ArgumentError, UnsupportedError
+from .keywords import check_flag
 from .parse import as_expr
 from .parse import register as _register_text
 from .elementwise_map import Map, _on_tensor, _power, _t
@@ -26,9 +27,7 @@ class _Activation(Function):
     def __new__(cls, x, *rest, **options):
         # torch's F.relu(x, inplace=True) / F.silu(x, inplace=False): a declaration shares no memory,
         # so it changes nothing (SymPy would refuse it as an "unknown option")
-        inplace = options.pop("inplace", False)
-        if not isinstance(inplace, bool):
-            raise ArgumentError(f"{cls.__name__}: inplace= must be True or False, got {inplace!r}")
+        check_flag(cls.__name__, "inplace", options.pop("inplace", False))
         x = as_expr(x, f"the argument of {cls.__name__}")
         if isinstance(x, MatrixExpr):
             return Map(Lambda(_t, cls(_t, *rest)), x)
@@ -114,8 +113,7 @@ class leaky_relu(_Activation):
         # nothing in a declaration)
         if alpha is not None and negative_slope is not None:
             raise ArgumentError("leaky_relu: give alpha or torch's negative_slope=, not both")
-        if not isinstance(inplace, bool):
-            raise ArgumentError(f"leaky_relu: inplace= must be True or False, got {inplace!r}")
+        check_flag("leaky_relu", "inplace", inplace)
         slope = alpha if alpha is not None else negative_slope if negative_slope is not None else sp.Rational(1, 100)
         return super().__new__(cls, x, as_expr(slope, "alpha"), **options)
 

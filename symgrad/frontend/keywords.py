@@ -71,6 +71,14 @@ def check_keywords(who: str, given: Iterable[str], valid: Iterable[str],
                                 f"It takes: {', '.join(valid)}")
 
 
+def check_flag(who: str, name: str, v):
+    """``v`` when it is True or False; else the `ArgumentError` "who: name= must be True or False"
+    (torch's inplace=, keepdim=, largest=, full= ...)."""
+    if not isinstance(v, bool):
+        raise ArgumentError(f"{who}: {name}= must be True or False, got {v!r}")
+    return v
+
+
 def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = (), elsewhere: Mapping[str, str] | None = None,
              twice: Mapping[str, str] | None = None):
     """Decorate a function so that a keyword argument it does not know is an `ArgumentError`
@@ -92,8 +100,9 @@ def keywords(extra: Callable[[], Iterable[str]] | Iterable[str] = (), elsewhere:
     symgrad.errors.ArgumentError: fit() got an unknown keyword argument 'epoch'; did you mean 'epochs'? It takes: data, epochs, batch_size
     """
     def decorate(fn):
-        named = [p.name for p in inspect.signature(fn).parameters.values() if p.kind in _NAMED and p.name != "self"]
-        positional = [p.name for p in inspect.signature(fn).parameters.values()
+        params = inspect.signature(fn).parameters.values()
+        named = [p.name for p in params if p.kind in _NAMED and p.name != "self"]
+        positional = [p.name for p in params
                       if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
 
         @functools.wraps(fn)

@@ -206,7 +206,7 @@ def _is_arange(obj) -> bool:
     if not (isinstance(obj, np.ndarray) or _is_torch_tensor(obj)) or obj.ndim != 1 or not len(obj):
         return False
     dtype = str(obj.dtype)
-    if not any(k in dtype for k in ("int", "uint")) or len(obj) > 10**7:
+    if "int" not in dtype or len(obj) > 10**7:            # int64, uint8, torch.int64, ...
         return False
     values = obj.tolist()
     return values == list(range(len(values)))

@@ -20,7 +20,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
 from .array_refusal import numpy_array_refusal   # a NumPy array in a declaration
-from .keywords import check_keywords, keywords   # x.max(dim=1): an error that names axis=
+from .keywords import check_flag, check_keywords, keywords   # x.max(dim=1): an error that names axis=
 from .parse import as_expr             # user text is parsed, never evaluated
 from .torch_tensor_methods import TorchMethods   # x.clone(), x.add(y), x.movedim(...): other spellings
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
@@ -628,8 +628,7 @@ class TensorExpr(TorchMethods, Expr):
         ax = axis_or_dim("argmax", axis, dim)
         out = BY_LATER_MODULES["argmax"](self, ax)
         if keepdim is not False:
-            if not isinstance(keepdim, bool):
-                raise ArgumentError(f"argmax: keepdim= must be True or False, got {keepdim!r}")
+            check_flag("argmax", "keepdim", keepdim)
             s = list(out.shape)
             s.insert(normalize_axis(ax, self.ndim, "argmax", self), 1)
             out = BY_LATER_MODULES["reshape"](out, s)

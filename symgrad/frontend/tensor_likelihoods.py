@@ -18,30 +18,21 @@ passes to var as if unclamped. symgrad writes exactly that, var + stop_gradient(
 """
 from __future__ import annotations
 
-import numbers
-
 import sympy as sp
 
 from . import tensor as T
-from .keywords import keywords
+from .keywords import check_flag, keywords
 from .stop_gradient import stop_gradient
 from .tensor_bounds import maximum
+from .tensor_pair_losses import _number
 from .tensor_softmax import reduce_loss
-from ..errors import ArgumentError, ShapeError
+from ..errors import ShapeError
 
 __all__ = ["gaussian_nll_loss", "poisson_nll_loss"]
 
 
-def _flag(v, name, who):
-    if not isinstance(v, bool):
-        raise ArgumentError(f"{who}: {name}= must be True or False, got {v!r}")
-    return v
-
-
 def _eps(v, who):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v > 0:
-        raise ArgumentError(f"{who}: eps must be a positive number, got {v!r}")
-    return v
+    return _number(v, "eps", who, positive=True)
 
 
 @keywords()
@@ -52,7 +43,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     that at run time; a declaration cannot: write var as exp(log_var) or softplus(...))."""
     who = "gaussian_nll_loss"
     mu, y, v = (T._tensor_arg(a, who) for a in (input, target, var))
-    _flag(full, "full", who)
+    check_flag(who, "full", full)
     eps = _eps(eps, who)
     if not T.dims_equal(len(v.shape), len(mu.shape)) or any(not T.dims_equal(a, b) for a, b in zip(v.shape, mu.shape)):
         if len(v.shape) == len(mu.shape) - 1 and all(T.dims_equal(a, b) for a, b in zip(v.shape, mu.shape[:-1])):
@@ -75,8 +66,8 @@ def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduct
     ``full`` adds Stirling's approximation of log(target!) where target > 1 (0 elsewhere), as torch."""
     who = "poisson_nll_loss"
     x, y = T._tensor_arg(input, who), T._tensor_arg(target, who)
-    _flag(log_input, "log_input", who)
-    _flag(full, "full", who)
+    check_flag(who, "log_input", log_input)
+    check_flag(who, "full", full)
     eps = _eps(eps, who)
     loss = sp.exp(x) - y * x if log_input else x - y * sp.log(x + eps)
     if full:

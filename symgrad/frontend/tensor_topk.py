@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from . import tensor as T
-from .keywords import keywords
+from .keywords import check_flag, keywords
 from ..errors import ArgumentError, ShapeError
 
 __all__ = ["topk", "TopK"]
@@ -43,9 +43,8 @@ def topk(x, k, dim=-1, largest=True, sorted=True, *, axis=None):  # noqa: A002 -
                          f"(the classes, the experts, the positions), not the batch")
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
         raise ArgumentError(f"topk: k must be an integer in 1 … {n} (the size of axis {ax} of {x}), got {k!r}")
-    for name, flag in (("largest", largest), ("sorted", sorted)):
-        if not isinstance(flag, bool):
-            raise ArgumentError(f"topk: {name}= must be True or False, got {flag!r}")
+    check_flag("topk", "largest", largest)
+    check_flag("topk", "sorted", sorted)
     rest = x if largest else -x
     values, indices = [], []
     for j in range(k):

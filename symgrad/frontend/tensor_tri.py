@@ -127,28 +127,29 @@ def zeros(*size, shape=None, dtype=None, device=None):
     return full(_size("zeros", size, shape, dtype), 0)
 
 
-def _like(x, who):
+def _like(x, who, dtype):
+    """x's shape, for zeros_like(x) & co. (``dtype`` checked as `_size` does)."""
     x = T.as_expr(x)
     if not T.is_tensor_expr(x):
         raise ArgumentError(f"{who}: of a tensor (sg.tensor), got {x}; of a scalar write 0 or 1")
-    return T.as_tensor(x).shape
+    return _size(who, (), T.as_tensor(x).shape, dtype)
 
 
 def zeros_like(x, *, dtype=None, device=None):
     """torch.zeros_like(x) / np.zeros_like(x): zeros of x's shape (a graph layer's
     ``torch.zeros_like(x).index_add(0, dst, msg)``), real: of an integer tensor too (a degree count's
     ``torch.ones_like(dst, dtype=torch.float)``)."""
-    return full(_size("zeros_like", (), _like(x, "zeros_like"), dtype), 0)
+    return full(_like(x, "zeros_like", dtype), 0)
 
 
 def ones_like(x, *, dtype=None, device=None):
     """torch.ones_like(x) / np.ones_like(x): ones of x's shape."""
-    return full(_size("ones_like", (), _like(x, "ones_like"), dtype), 1)
+    return full(_like(x, "ones_like", dtype), 1)
 
 
 def full_like(x, value, *, dtype=None, device=None):
     """torch.full_like(x, value) / np.full_like(x, value): ``value`` everywhere, x's shape."""
-    return full(_size("full_like", (), _like(x, "full_like"), dtype), value)
+    return full(_like(x, "full_like", dtype), value)
 
 
 def _size_args(size):

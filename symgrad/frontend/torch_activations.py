@@ -17,16 +17,16 @@ from __future__ import annotations
 
 from . import functions as F
 from . import tensor as T
+from .keywords import check_flag
 from .parse import as_expr
-from ..errors import ArgumentError, ShapeError
+from ..errors import ShapeError
 
 __all__ = ["hardsigmoid", "hardswish", "relu6", "mish", "logsigmoid", "glu", "prelu"]
 
 
 def _arg(x, who, inplace=False):
     """x as an expression; torch's inplace= changes nothing in a declaration (no memory is shared)."""
-    if not isinstance(inplace, bool):
-        raise ArgumentError(f"{who}: inplace= must be True or False, got {inplace!r}")
+    check_flag(who, "inplace", inplace)
     return as_expr(x, f"the argument of {who}")
 
 

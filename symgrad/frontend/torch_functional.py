@@ -14,14 +14,13 @@ True
 """
 from __future__ import annotations
 
-import numbers
-
 import sympy as sp
 
 from ..errors import ArgumentError, ShapeError
 from . import functions as F
 from . import tensor as T
 from .tensor_einsum import einsum
+from .tensor_pair_losses import _number as _checked_number
 from .tensor_losses import bce_with_logits, huber, l1, mse, multi_margin, smooth_l1
 from .tensor_softmax import reduce_loss, softmax
 
@@ -32,8 +31,8 @@ __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "soft_margin_l
 
 
 def _number(v, who, what, positive=False):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or (positive and not v > 0):
-        raise ArgumentError(f"{who}: {what} must be a {'positive ' if positive else ''}number, got {v!r}")
+    """``v`` checked as `tensor_pair_losses._number` does, as a SymPy number."""
+    v = _checked_number(v, what, who, positive)
     return sp.Float(v) if isinstance(v, float) else sp.Integer(v)
 
 
