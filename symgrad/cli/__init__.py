@@ -3,6 +3,6 @@
 `main` parses the arguments; each subcommand is a module here (`derive`, `check`, `compile`,
 `train`) with ``register(subparsers)``. Comes last in the pipeline: may import all of symgrad.
 """
-from .main import main
+from .command import main
 
 __all__ = ["main"]

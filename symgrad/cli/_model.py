@@ -231,7 +231,7 @@ def add_target_argument(parser, help: str = "the backend that runs the step: num
 def add_optimizer_arguments(parser):
     parser.add_argument("--optimizer", choices=optim.NAMES, type=str.lower,
                         help="the optimizer (default: the model file's optimizer, else adam)")
-    from .main import finite_at_least
+    from .command import finite_at_least
     parser.add_argument("--lr", type=finite_at_least(0),
                         help="learning rate: replaces the optimizer's; a WarmupCosine schedule keeps its shape with "
                              "LR at its peak, a LinearAnnealing starts at LR, any other schedule becomes the "

@@ -40,7 +40,7 @@ import numpy as np
 from ..errors import DataError, SymgradError
 from . import _model
 from .csv_data import is_table, read_table
-from .main import int_at_least
+from .command import int_at_least
 from .sigterm import EXIT_TERMINATED, terminate_as_interrupt
 
 
