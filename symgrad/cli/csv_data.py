@@ -121,16 +121,16 @@ def _not_a_number(rows, lines, layout, path, what):
     """Raise the SymgradError naming the first cell of ``rows`` that is no number, by line and column."""
     owner = [(name, integer) for name, _, k, integer in layout for _ in range(k)]     # each column's input
     for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
-            try:
-                float(cell)
-            except ValueError:
-                name, integer = owner[j]
-                hint = (" (an empty cell: fill it, or drop the row)" if not cell.strip() else
-                        f" (the column of {name!r}, declared integer: class names are not read — write each class "
-                        f"as its number 0 … C − 1, as pandas' factorize gives them)" if integer else "")
-                raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {cell.strip()!r}, "
-                                   f"which is not a number{hint}") from None
+        j = next((j for j, cell in enumerate(row) if not _number(cell)), None)
+        if j is None:
+            continue
+        cell = row[j]
+        name, integer = owner[j]
+        hint = (" (an empty cell: fill it, or drop the row)" if not cell.strip() else
+                f" (the column of {name!r}, declared integer: class names are not read — write each class "
+                f"as its number 0 … C − 1, as pandas' factorize gives them)" if integer else "")
+        raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {cell.strip()!r}, "
+                           f"which is not a number{hint}")
 
 
 def _rows(path: str, what: str):
@@ -169,6 +169,7 @@ def _header(first: list, second) -> bool:
 
 
 def _number(cell: str) -> bool:
+    """Whether Python reads ``cell`` as a number (the one test of a cell, for the header and the errors)."""
     try:
         float(cell)
         return True
