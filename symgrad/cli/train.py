@@ -11,7 +11,9 @@ after the epoch on --validation (``val_loss``, and ``val_accuracy`` when the mod
 progress bar is drawn on stderr when it is a terminal (not in a log or a pipe).
 --checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
 --resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
-(give the same --data and --seed; under another --optimizer, that optimizer's state starts afresh).
+(give the same --data and --seed; under another --optimizer, that optimizer's state starts afresh),
+and says on stderr the epoch and step it goes on from and the optimizer's step count, which a
+learning-rate schedule reads.
 Without --checkpoint (or --best) the trained values are not kept, and the command says so at the
 end. A checkpoint is read back in Python by sg.load_checkpoint("ck.npz") (.values: the trained
 parameters by name).
@@ -282,6 +284,8 @@ def _train(args, T) -> int:
               f"{', '.join(sorted(k for k in resumed.state if k != 't'))}); "
               f"{type(opt).__name__}'s state starts afresh from its values (its slots at their start, its "
               f"step count t, which schedules read, at 0)", file=sys.stderr)
+    if resumed is not None:
+        print(_resume_line(args, resumed, state is None), file=sys.stderr)
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:
         metrics["accuracy"] = T.accuracy(model.target)
@@ -408,6 +412,20 @@ def _epoch_line(record) -> str:
     """An epoch's line: its number, mean step loss and metrics."""
     return "  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
                      for k, v in record.items() if k != "seconds")
+
+
+def _resume_line(args, ck, kept_state: bool) -> str:
+    """What --resume goes on from, said before the first step (Lightning's "Restored all states from
+    the checkpoint"): the checkpoint's epoch and step, the epochs that follow, and the optimizer's
+    step count t, which its schedule and Adam's bias correction read, when its state is kept."""
+    first, last = ck.epoch + 1, ck.epoch + args.epochs
+    follow = (f"epoch {first} follows" if first == last else f"epochs {first} to {last} follow" if args.epochs
+              else "no epoch follows (--epochs 0)")
+    t = ck.state.get("t") if isinstance(ck.state, dict) else None
+    counted = (f"; the optimizer's state and step count go on (t = {int(np.asarray(t).reshape(-1)[0])}, which its "
+               f"learning-rate schedule reads)" if kept_state and t is not None else "")
+    return (f"symgrad train: resuming from {args.resume}, saved after epoch {ck.epoch} (step {ck.step}): "
+            f"{follow}{counted}")
 
 
 def _check_resumed(ck, params, path) -> None:

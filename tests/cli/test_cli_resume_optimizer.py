@@ -29,3 +29,24 @@ def test_resume_under_another_optimizer_starts_its_state_afresh_and_says_so(tmp_
     # the same optimizer again: no note
     assert cli.main(base + ["--epochs", "1", "--resume", str(ck), "--optimizer", "momentum"]) == 0
     assert "another optimizer" not in capsys.readouterr().err
+
+
+def test_resume_says_where_it_goes_on_from(tmp_path, capsys):
+    # it said nothing: a resumed run printed "epoch 2 ..." with no word of the checkpoint, its step
+    # count or the optimizer's t (which a schedule reads)
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)                  # Adam
+    np.savez(tmp_path / "data.npz", **blobs(64, seed=0))
+    ck = tmp_path / "ck.npz"
+    base = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "data.npz"), "--batch-size", "16",
+            "--no-progress", "--checkpoint", str(ck)]
+    assert cli.main(base + ["--epochs", "2"]) == 0
+    assert "resuming" not in capsys.readouterr().err
+    assert cli.main(base + ["--epochs", "3", "--resume", str(ck)]) == 0
+    out, err = capsys.readouterr()
+    assert (f"resuming from {ck}, saved after epoch 2 (step 8): epochs 3 to 5 follow; the optimizer's state "
+            f"and step count go on (t = 8, " in err), err
+    assert out.splitlines()[0].startswith("epoch 3 ")
+    assert load(ck).state["t"] == 20                               # 8 + 3 epochs of 4 steps
+    assert cli.main(base + ["--epochs", "1", "--resume", str(ck), "--optimizer", "momentum"]) == 0
+    err = capsys.readouterr().err
+    assert "saved after epoch 5 (step 20): epoch 6 follows" in err and "t = " not in err, err
