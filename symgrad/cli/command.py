@@ -1,4 +1,4 @@
-"""The ``symgrad`` command: ``symgrad derive | check | compile | train``.
+"""The ``symgrad`` command: ``symgrad derive | check | compile | train | evaluate | predict``.
 
 Each subcommand lives in ``symgrad/cli/<name>.py`` and defines ``register(subparsers)``, which
 adds its parser and sets ``func`` (returning the exit code). The command never shows a traceback:
@@ -21,17 +21,19 @@ import warnings
 
 from ..errors import SymgradError
 
-COMMANDS = ["derive", "check", "compile", "train"]
+COMMANDS = ["derive", "check", "compile", "train", "evaluate", "predict"]
 EPILOG = """examples:
   symgrad derive "sigmoid(w*x + b)" --wrt w
   symgrad check "x**2*y" --wrt x --claimed "2*x*y"
   symgrad compile model.py -o step.py
   symgrad train model.py --data train.csv --validation-split 0.2 --checkpoint ck.npz
+  symgrad evaluate model.py ck.npz --data test.csv
+  symgrad predict model.py ck.npz --data new.csv -o predictions.csv
 
-A model file (MODEL.py, of compile and train) is Python and is run: only pass files you trust.
-Every other argument is data, parsed and never evaluated. An error is one line on stderr with
-exit status 2; Ctrl-C exits 130. Run symgrad COMMAND --help for a command's arguments, its exit
-statuses and more examples."""
+A model file (MODEL.py, of compile, train, evaluate and predict) is Python and is run: only pass
+files you trust. Every other argument is data, parsed and never evaluated. An error is one line on
+stderr with exit status 2; Ctrl-C exits 130. Run symgrad COMMAND --help for a command's arguments,
+its exit statuses and more examples."""
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141            # 128 + SIGPIPE

@@ -66,13 +66,26 @@ class Table(dict):
     lines: list
 
 
-def read_table(path: str, inputs, what: str = "--data") -> Table:
-    """The arrays of the table ``path`` for each input (see the module), with each sample's line."""
+def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
+    """The arrays of the table ``path`` for each input (see the module), with each sample's line.
+    ``without``: inputs the table may leave out (the labels, for ``symgrad predict``): a table with
+    the columns of the other inputs only is read as theirs; one with every input's columns is read
+    whole (a test file, its labels in it)."""
     layout = columns_per_sample(inputs)
     rows, lines = _rows(path, what)
-    want = sum(k for _, _, k, _ in layout)
     got = len(rows[0])
+    short = [c for c, sym in zip(layout, inputs) if sym not in without]
+    if without and got == sum(k for _, _, k, _ in short):
+        layout = short
+    want = sum(k for _, _, k, _ in layout)
     said = ", then ".join(f"{k} for {name!r}" for name, _, k, _ in layout)
+    if without and got != want:
+        shorter = ", then ".join(f"{k} for {name!r}" for name, _, k, _ in short)
+        raise SymgradError(f"{what} {path}: its rows have {got} columns, but the model's inputs take "
+                           f"{sum(k for _, _, k, _ in short)} per sample without "
+                           f"{', '.join(repr(s.name) for s in without)} ({shorter}), or {want} with "
+                           f"{'it' if len(without) == 1 else 'them'} ({said}), in the order of the model "
+                           f"file's inputs")
     if got != want:
         hint = ""
         if got == want + 1:

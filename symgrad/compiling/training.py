@@ -40,13 +40,14 @@ This module holds the loop; what it uses lives beside it, and every public name 
 - `training_metrics`: `batches`, `mean_loss` (and `loss_over_batch`, `BatchReductionWarning`), `predict`, `accuracy`;
 - `training_checkpoint`: `save`, `load_checkpoint` (``sg.load_checkpoint``; `load` for short), `Checkpoint`,
   `CheckpointError`;
+- `training_log`: `EpochLog`, each epoch's record to a .csv or .jsonl file (``on_epoch=EpochLog(path)``);
 - `training_interrupts`: Ctrl-C; `training_arrays`: NumPy arrays and torch tensors alike.
 """
 from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "load_checkpoint", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
-           "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning"]
+           "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog"]
 
 import math
 import os
@@ -68,6 +69,7 @@ from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
 from .options_elsewhere import ELSEWHERE
 from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, loss_over_batch, mean_loss, predict
+from .training_log import EpochLog
 from .training_results import History, TrainingArgumentError, TrainingDiverged
 from .training_schedule import ScheduleEndsWarning, warn_schedules_end  # noqa: F401
 
@@ -138,7 +140,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       ``False``: never, and not the one-line messages of Ctrl-C and early stopping either.
     - ``on_epoch``: called after each epoch (its checkpoint saved) with a copy of its record, the
       dict ``history.epochs`` gets: to print or log it as it comes (``symgrad train`` prints its
-      lines so), or plot it. The progress bar is cleared while it runs and drawn again after, so
+      lines so; ``on_epoch=EpochLog("metrics.csv")`` writes them to a file, as Keras's CSVLogger), or
+      plot it. The progress bar is cleared while it runs and drawn again after, so
       what it prints stands above the bar.
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.

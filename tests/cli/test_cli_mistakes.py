@@ -100,7 +100,7 @@ def test_every_option_has_a_help_line(command):
     (["train", "m.py", "--data", "d.npz", "--validaton", "v.npz"],
      "symgrad train: error: unrecognized arguments: --validaton v.npz (--validaton: did you mean --validation?)"),
     (["train", "m.py", "--data", "d.npz", "--batchsize", "8"], "(--batchsize: did you mean --batch-size?)"),
-    (["trian", "m.py"], "invalid choice: 'trian' (choose from 'derive', 'check', 'compile', 'train'); did you mean 'train'?"),
+    (["trian", "m.py"], "invalid choice: 'trian' (choose from 'derive', 'check', 'compile', 'train', 'evaluate', 'predict'); did you mean 'train'?"),
     (["compile", "m.py", "--optimizer", "adamm"], "did you mean 'adam'?"),
 ])
 def test_a_misspelled_option_or_command_is_named_with_the_nearest(argv, said, capsys):

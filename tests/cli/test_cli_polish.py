@@ -48,7 +48,7 @@ def test_the_old_module_imported_leaves_cli_main_callable(capsys):
     assert capsys.readouterr().out.startswith("equal.")
 
 
-@pytest.mark.parametrize("command", [[], ["derive"], ["check"], ["compile"], ["train"]])
+@pytest.mark.parametrize("command", [[], ["derive"], ["check"], ["compile"], ["train"], ["evaluate"], ["predict"]])
 def test_help_has_no_markup_or_source_paths(command, capsys):
     assert cli.main(command + ["--help"]) == 0
     text = capsys.readouterr().out
