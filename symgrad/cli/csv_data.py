@@ -88,7 +88,10 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
                            f"file's inputs")
     if got != want:
         hint = ""
-        if got == want + 1:
+        other = _other_separator(rows, path) if got == 1 else None
+        if other is not None:
+            hint = other
+        elif got == want + 1:
             hint = (" (one column too many: an index column, as pandas' to_csv writes unless index=False? "
                     "or a target the model file does not list among its inputs)")
         elif any(k > 1 and got == want - k + 1 for _, _, k, _ in layout):
@@ -140,10 +143,32 @@ def _not_a_number(rows, lines, layout, path, what):
         cell = row[j]
         name, integer = owner[j]
         hint = (" (an empty cell: fill it, or drop the row)" if not cell.strip() else
+                " (semicolons between the numbers and commas for their decimal points, as a spreadsheet "
+                "in a European locale writes CSV? a .csv here has '.' in its numbers and commas between "
+                "them)" if ";" in cell else
                 f" (the column of {name!r}, declared integer: class names are not read — write each class "
                 f"as its number 0 … C − 1, as pandas' factorize gives them)" if integer else "")
         raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {cell.strip()!r}, "
                            f"which is not a number{hint}")
+
+
+SEPARATORS = {";": "semicolons", "\t": "tabs", " ": "spaces", "|": "bars"}
+
+
+def _other_separator(rows, path) -> str | None:
+    """The hint for a table read as one column because its cells are separated by something else:
+    np.savetxt's default spaces, a spreadsheet's semicolons, tabs in a file named .csv."""
+    cell = rows[-1][0].strip()
+    sep = next((s for s in SEPARATORS if len(cell.split(s)) > 1 and all(_number(c) for c in cell.split(s) if c)),
+               None)
+    if sep is None:
+        return None
+    own = "tabs" if str(path).lower().endswith(".tsv") else "commas"
+    fix = ("name the file .tsv, or write it with commas" if sep == "\t" else
+           "write it with commas: np.savetxt(..., delimiter=','), which writes spaces without one; "
+           "pandas' to_csv(); a spreadsheet's CSV export with commas")
+    return (f" (each line reads as one column: its numbers are separated by {SEPARATORS[sep]}, where this "
+            f"file's name says {own}; {fix})")
 
 
 def _rows(path: str, what: str):
