@@ -449,11 +449,16 @@ def _resume_line(args, ck, kept_state: bool) -> str:
     first, last = ck.epoch + 1, ck.epoch + args.epochs
     follow = (f"epoch {first} follows" if first == last else f"epochs {first} to {last} follow" if args.epochs
               else "no epoch follows (--epochs 0)")
+    saved = f"saved after epoch {ck.epoch}"
+    if ck.seen:                      # Ctrl-C or SIGTERM part-way through an epoch: its next minibatch on
+        saved = f"saved {ck.seen} samples into epoch {first}"
+        rest = (f" and epoch {first + 1}" if args.epochs == 2 else
+                f" and epochs {first + 1} to {last}" if args.epochs > 2 else "")
+        follow = f"the rest of epoch {first}{rest} follow{'s' if args.epochs == 1 else ''}" if args.epochs else follow
     t = ck.state.get("t") if isinstance(ck.state, dict) else None
     counted = (f"; the optimizer's state and step count go on (t = {int(np.asarray(t).reshape(-1)[0])}, which its "
                f"learning-rate schedule reads)" if kept_state and t is not None else "")
-    return (f"symgrad train: resuming from {args.resume}, saved after epoch {ck.epoch} (step {ck.step}): "
-            f"{follow}{counted}")
+    return f"symgrad train: resuming from {args.resume}, {saved} (step {ck.step}): {follow}{counted}"
 
 
 def _check_resumed(ck, params, path, what="--resume: ") -> None:

@@ -220,13 +220,14 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         _check_data_labels(program, validation, "validation")
     if checkpoint is not None:
         check_checkpoint_path(checkpoint)
-    step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)
+    step = done = seen0 = 0          # steps and epochs taken before, samples into the next (resuming)
     if isinstance(values, History):  # a History from train: go on from where it ended, as from its checkpoint
         values = _history_checkpoint(values)
     resumed = isinstance(values, Checkpoint)
     if resumed:
         ck = values
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
+        seen0 = getattr(ck, "seen", 0)
     if values is None:
         values = {}
     if not isinstance(values, Mapping):
@@ -274,25 +275,31 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     # from the checkpoint of epoch `done` goes on as the uninterrupted run would (same seed and data)
     for _ in range(done if shuffle else 0):
         rng.permutation(n)
+    if not 0 <= seen0 < n:
+        raise TrainingArgumentError(f"values: the checkpoint was saved {seen0} samples into epoch {done + 1}, "
+                                    f"but data holds {n}: resume with the data it was trained on")
     per_epoch = math.ceil(n / batch_size)
+    # a checkpoint saved part-way through an epoch goes on with that epoch's next minibatch
+    total = epochs * per_epoch - (per_epoch - math.ceil((n - seen0) / batch_size) if epochs else 0)
     if epochs:          # a schedule that ends (at 0) before training does: said now, not by flat epoch lines
         taken = _schedule_steps_taken(state, step)
-        warn_schedules_end(program, taken + 1, taken + epochs * per_epoch, per_epoch)
+        warn_schedules_end(program, taken + 1, taken + total, per_epoch)
     history = History(values=values, state=state, step=step)
     if early is not None:            # what the stop compares, as decided (a report need not guess it)
         history.monitor, history.mode = early.monitor, "max" if early.maximize else "min"
     saved = None                     # the step the checkpoint file holds, once this call saved it
     interrupts = _Interrupts()
 
-    def save_now(epochs_done):
+    def save_now(epochs_done, seen=0):
         nonlocal saved
         if checkpoint is not None and saved != history.step:
-            save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done)
+            save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done, seen=seen)
             saved = history.step
 
     drawn = bar_wanted(progress)
-    bar = _progress_bar(epochs * per_epoch, drawn)
+    bar = _progress_bar(total, drawn)
     said = progress is None or bool(progress)    # Ctrl-C's and early stopping's line: also in a log
+    seen = seen0                     # samples of the epoch under way trained on
     try:
         # the guard below reports a non-finite step: NumPy's overflow warnings, pointing into the
         # generated module's cache file, would only add noise (one errstate for the loop: ~5 µs each)
@@ -301,13 +308,15 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                 for epoch in range(done + 1, done + epochs + 1):
                     started, losses = time.perf_counter(), []
                     order = rng.permutation(n) if shuffle else None
+                    if seen:                          # resumed part-way through this epoch
+                        order = (np.arange(n) if order is None else order)[seen:]
                     for batch in batches(data, batch_size, order):
                         if interrupts.count:          # a step boundary: stop here
                             raise _Stop
                         step += 1
                         new_values, new_state, loss = _step(program, values, state, batch, copies)
                         if not (math.isfinite(loss) and all_finite(new_values) and all_finite(new_state)):
-                            save_now(epoch - 1)
+                            save_now(epoch - 1, seen)
                             diverged = _diverged(program, values, state, new_values, batch, step, epoch,
                                                  loss, history, checkpoint)
                             if early is not None and early.best_epoch is not None:
@@ -322,9 +331,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         history.values, history.state, history.step = values, state, step
                         history.loss.append(loss)
                         losses.append(loss)
+                        seen += num_samples(batch)
                         if drawn:                     # a disabled bar still formats the postfix
                             bar.update(1)
                             bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
+                    seen = 0
                     record = {"epoch": epoch, "loss": float(np.mean(losses))}
                     if evaluations:
                         for name, metric in evaluations.items():
@@ -356,8 +367,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                 interrupts.count = 1
             if interrupts.count:
                 history.interrupted = True
-                save_now(done + len(history.epochs))  # a second Ctrl-C here aborts the save whole
-                history.message = _interrupted_message(history, done, per_epoch, checkpoint, interrupts.signum)
+                save_now(done + len(history.epochs), seen)  # a second Ctrl-C here aborts the save whole
+                history.seen = seen
+                history.message = _interrupted_message(history, done, per_epoch, checkpoint, interrupts.signum,
+                                                       math.ceil(seen / batch_size))
     except KeyboardInterrupt as e:
         e.history = history                           # what was trained (the values: last good step)
         raise
@@ -388,7 +401,7 @@ def _history_checkpoint(history: History) -> Checkpoint:
     if history.best_epoch is not None and history.best is not None:
         return history.best
     done = history.epochs[-1]["epoch"] if history.epochs else 0
-    return Checkpoint(history.values, history.state, history.step, done)
+    return Checkpoint(history.values, history.state, history.step, done, history.seen)
 
 
 def _schedule_steps_taken(state, step: int) -> int:

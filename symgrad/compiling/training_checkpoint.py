@@ -28,11 +28,15 @@ class CheckpointError(SymgradError, ValueError):
 
 @dataclass
 class Checkpoint:
-    """What `load_checkpoint` returns; pass it as ``values=`` to `train` to resume (its state and step too)."""
+    """What `load_checkpoint` returns; pass it as ``values=`` to `train` to resume (its state and step too).
+    ``epoch``: the epochs finished; ``seen``: the samples of the next epoch already trained on, when
+    Ctrl-C, SIGTERM or a divergence saved it part-way through that epoch (0 at an epoch's end), so
+    that training resumes with that epoch's next minibatch."""
     values: dict
     state: object = None
     step: int = 0
     epoch: int = 0
+    seen: int = 0
 
     def __repr__(self):
         """One line: what it holds, not every number (the dataclass's repr printed all the arrays,
@@ -41,7 +45,8 @@ class Checkpoint:
             self.values, Mapping) else type(self.values).__name__
         state = ("none" if self.state is None else ", ".join(map(str, self.state))
                  if isinstance(self.state, Mapping) else type(self.state).__name__)
-        return (f"<Checkpoint: epoch {self.epoch}, step {self.step}; values {values}; optimizer state "
+        part = f" (+{self.seen} samples of epoch {self.epoch + 1})" if self.seen else ""
+        return (f"<Checkpoint: epoch {self.epoch}{part}, step {self.step}; values {values}; optimizer state "
                 f"{state}>")
 
 
@@ -77,8 +82,9 @@ def _unpack(desc, arrays):
     return body                      # scalar or None
 
 
-def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0) -> None:
-    """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch.
+def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen: int = 0) -> None:
+    """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch (and
+    ``seen``, the samples of the next epoch trained on, for a save part-way through it).
     The file is replaced atomically, so an interrupted save leaves the old checkpoint whole.
 
     >>> import numpy as np, tempfile, os
@@ -90,6 +96,8 @@ def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0) -> No
     arrays: dict = {}
     index = {"values": _pack(dict(values), arrays), "state": _pack(state, arrays),
              "step": int(step), "epoch": int(epoch), "format": "symgrad-checkpoint-1"}
+    if seen:                         # read as 0 where absent: older checkpoints load as before
+        index["seen"] = int(seen)
     arrays["index"] = np.array(json.dumps(index))
     atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
 
@@ -120,7 +128,7 @@ def load_checkpoint(path) -> Checkpoint:
             index = json.loads(str(z["index"]))
             arrays = {k: z[k] for k in z.files if k != "index"}
         return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
-                          int(index["step"]), int(index["epoch"]))
+                          int(index["step"]), int(index["epoch"]), int(index.get("seen", 0)))
     except CheckpointError:
         raise
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib

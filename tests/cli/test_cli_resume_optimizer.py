@@ -50,3 +50,24 @@ def test_resume_says_where_it_goes_on_from(tmp_path, capsys):
     assert cli.main(base + ["--epochs", "1", "--resume", str(ck), "--optimizer", "momentum"]) == 0
     err = capsys.readouterr().err
     assert "saved after epoch 5 (step 20): epoch 6 follows" in err and "t = " not in err, err
+
+
+def test_resume_part_way_through_an_epoch_says_so_and_takes_its_rest(tmp_path, capsys):
+    # what Ctrl-C or SIGTERM saves 16 samples into epoch 2: the rest of that epoch comes first
+    from symgrad.compiling.training import save
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
+    np.savez(tmp_path / "data.npz", **blobs(64, seed=0))
+    ck = tmp_path / "ck.npz"
+    base = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "data.npz"), "--batch-size", "16",
+            "--no-progress", "--checkpoint", str(ck)]
+    assert cli.main(base + ["--epochs", "1"]) == 0
+    one = load(ck)
+    save(ck, one.values, one.state, step=5, epoch=1, seen=16)
+    capsys.readouterr()
+    assert cli.main(base + ["--epochs", "3", "--resume", str(ck)]) == 0
+    out, err = capsys.readouterr()
+    assert (f"resuming from {ck}, saved 16 samples into epoch 2 (step 5): the rest of epoch 2 and epochs 3 to 4 "
+            f"follow" in err), err
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("epoch")] == ["2", "3", "4"]
+    after = load(ck)
+    assert (after.step, after.epoch, after.seen) == (5 + 3 + 8, 4, 0)     # 48 samples left of epoch 2: 3 steps

@@ -109,3 +109,27 @@ def test_a_history_goes_on_as_training_that_never_stopped():
     stopped = sg.train(prog, data, epochs=6, values=v0, patience=1, monitor="loss", **kw)
     again = sg.train(prog, data, epochs=1, values=stopped, **kw)    # early stopping: on from the best epoch
     assert again.epochs[0]["epoch"] == stopped.best_epoch + 1 and again.step == stopped.best_step + 5
+
+
+def test_resumed_from_a_ctrl_c_inside_an_epoch_goes_on_with_its_next_batch(tmp_path):
+    """A checkpoint saved by Ctrl-C (or SIGTERM: a preempted job) part-way through an epoch resumes
+    with that epoch's next minibatch. Before, the epoch ran again from its first minibatch: the 6 steps
+    taken in it were taken twice, and the run never equalled the one that did not stop."""
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, seed=3, progress=False)
+    straight = sg.train(prog, data, epochs=3, values=v0, **kw)             # 5 steps an epoch
+    h = sg.train(CtrlCInsideStep(prog, at=8), data, epochs=3, values=v0, checkpoint=tmp_path / "ck.npz", **kw)
+    assert h.interrupted and h.step == 7 and "in epoch 2, after 2 of its 5 steps" in h.message
+    ck = load(tmp_path / "ck.npz")
+    assert (ck.step, ck.epoch, ck.seen) == (7, 1, 16)                      # 2 minibatches of 8 into epoch 2
+    resumed = sg.train(prog, data, epochs=2, values=ck, **kw)              # the rest of epoch 2, and epoch 3
+    assert resumed.step == straight.step == 15
+    assert [r["epoch"] for r in resumed.epochs] == [2, 3]
+    np.testing.assert_allclose(resumed.loss, straight.loss[7:], rtol=1e-6)
+    np.testing.assert_allclose(resumed.values["W"], straight.values["W"], rtol=1e-6)
+    # the History of the interrupted run goes on the same way (values=history)
+    again = sg.train(prog, data, epochs=2, values=h, **kw)
+    np.testing.assert_allclose(again.values["W"], straight.values["W"], rtol=1e-6)
+    # a checkpoint at an epoch's end holds seen = 0
+    sg.train(prog, data, epochs=1, values=v0, checkpoint=tmp_path / "one.npz", **kw)
+    assert load(tmp_path / "one.npz").seen == 0
