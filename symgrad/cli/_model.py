@@ -1,4 +1,4 @@
-"""What a model file (MODEL.py) of ``symgrad compile`` and ``symgrad train`` defines.
+"""What a model file (MODEL.py) of ``symgrad compile``, ``train``, ``evaluate`` and ``predict`` defines.
 
 MODEL.py is Python and is run as such: only pass files you trust. (Every other argument is data:
 file names, numbers and choices; nothing else is run or evaluated.)
@@ -9,7 +9,7 @@ A model file is a Python script that defines, at module level:
     params      the parameters: a list of Symbols, MatrixSymbols or tensors  (required)
                 (sg.tensor: per example, or over a batch of symbolic size N)
     inputs      the inputs (features and targets): a list of them            (required)
-    outputs     the network's output(s), for Program.forward and accuracy    (optional)
+    outputs     the network's output(s), for accuracy and symgrad predict    (optional)
     optimizer   a symgrad optimizer, e.g. sg.optim.Adam(lr=1e-3), or the     (optional)
                 name of one with its defaults: sgd, momentum, nesterov,
                 adagrad, rmsprop, adam, adamw
