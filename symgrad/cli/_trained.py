@@ -48,16 +48,21 @@ def restore(args, command: str) -> Trained:
     return Trained(model, ck, program)
 
 
-def checked(program, data: dict, args) -> dict:
+def checked(program, data: dict, args, lines=None) -> dict:
     """``data`` as sg.train checks it before the first step (shapes as declared, labels in range),
-    its errors said with --data's file."""
+    its errors said as symgrad train says them: with --data's file, and a table's line (``lines``:
+    the line of each sample)."""
+    from types import SimpleNamespace
     from ..compiling.training_data import _check_data, _check_data_labels, _check_declared_shapes
-    from ..errors import DataError
     from ..compiling.training_results import TrainingArgumentError
+    from ..errors import DataError
+    from .train import _in_command_words
     try:
         data = _check_data(data)
         _check_declared_shapes(program, data)
         _check_data_labels(program, data)
     except (DataError, TrainingArgumentError) as e:
-        raise SymgradError(f"--data {args.data}: {e}") from None
+        plain = SimpleNamespace(data=args.data, validation=None, validation_split=None, monitor=None)
+        said = _in_command_words(e, plain, None, {"data": lines})
+        raise (SymgradError(f"--data {args.data}: {e}") if said is e else said) from None
     return data

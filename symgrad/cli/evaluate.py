@@ -35,7 +35,8 @@ def run(args) -> int:
     from ..compiling.training_arrays import num_samples
     got = _trained.restore(args, "evaluate")
     model, values = got.model, got.checkpoint.values
-    data = _trained.checked(got.program, load_data(args.data, model.inputs), args)
+    data = load_data(args.data, model.inputs)
+    data = _trained.checked(got.program, data, args, getattr(data, "lines", None))
     record = {"samples": num_samples(data), "loss": T.mean_loss(got.program, values, data, args.batch_size)}
     if model.target is not None and model.outputs:
         record["accuracy"] = T.accuracy(model.target)(got.program, values, data)

@@ -62,7 +62,7 @@ def run(args) -> int:
     unread = [x for x, read in zip(model.inputs, needs) if not read]
     data = load_data(args.data, model.inputs, without=unread)
     data = _trained.checked(program, {x.name: data[x.name] for x, read in zip(model.inputs, needs) if read},
-                            args)
+                            args, getattr(data, "lines", None))
     columns = {}
     for i in range(len(model.outputs)):
         out = predict(program, got.checkpoint.values, data, args.batch_size, output=i)

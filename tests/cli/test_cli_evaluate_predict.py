@@ -118,3 +118,18 @@ def test_mistakes_are_one_line_naming_the_fix(run, capsys, tmp_path):
     (path / "plain.py").write_text(LABELS_MODEL_FILE.replace("outputs = [x @ W + b]\n", ""))
     assert cli.main(["predict", str(path / "plain.py"), str(path / "ck.npz"), "--data", str(path / "new.csv")]) == 2
     assert "defines no outputs: predict computes them" in capsys.readouterr().err
+
+
+def test_bad_data_is_said_as_symgrad_train_says_it(run, capsys):
+    # a label out of range named by its line of the table; a wrong shape as "the array 'x'", not
+    # sg.train's data['x']
+    path = run[0]
+    base = ["evaluate", str(path / "model.py"), str(path / "ck.npz"), "--data"]
+    (path / "l.csv").write_text("1,2,3,4,0\n1,2,3,4,9\n")
+    assert cli.main(base + [str(path / "l.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "entry 1 is 9: past the last one, 2" in err and f"that is line 2 of {path / 'l.csv'}" in err, err
+    np.savez(path / "w.npz", x=np.ones((5, 5)), y=np.zeros(5, int))
+    assert cli.main(base + [str(path / "w.npz")]) == 2
+    assert f"--data {path / 'w.npz'}: the array 'x' has shape (5, 5), but the input 'x' is declared (N, 4)" \
+        in capsys.readouterr().err
