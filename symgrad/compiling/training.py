@@ -317,6 +317,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         new_values, new_state, loss = _step(program, values, state, batch, copies)
                         if not (math.isfinite(loss) and all_finite(new_values) and all_finite(new_state)):
                             save_now(epoch - 1, seen)
+                            history.seen = seen       # values=e.history goes on with this minibatch
                             diverged = _diverged(program, values, state, new_values, batch, step, epoch,
                                                  loss, history, checkpoint)
                             if early is not None and early.best_epoch is not None:

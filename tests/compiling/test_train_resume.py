@@ -1,6 +1,7 @@
 """Resuming from a checkpoint goes on as training that never stopped, shuffled batches included,
 and an interruption inside a step leaves the values of the last finished step (training.py)."""
 import numpy as np
+import pytest
 import sympy as sp
 
 import symgrad as sg
@@ -133,3 +134,27 @@ def test_resumed_from_a_ctrl_c_inside_an_epoch_goes_on_with_its_next_batch(tmp_p
     # a checkpoint at an epoch's end holds seen = 0
     sg.train(prog, data, epochs=1, values=v0, checkpoint=tmp_path / "one.npz", **kw)
     assert load(tmp_path / "one.npz").seen == 0
+
+
+class NaNAtStep(CtrlCInsideStep):
+    """The step at call ``at`` returns NaN values: training diverges there."""
+
+    def step(self, values, state, batch):
+        self.calls += 1
+        new_values, new_state = self.program.step(values, state, batch)[:2]
+        if self.calls == self.at:
+            new_values = {k: np.full_like(v, np.nan) for k, v in new_values.items()}
+        return new_values, new_state
+
+
+def test_a_divergence_inside_an_epoch_saves_where_it_was(tmp_path):
+    # the values from before the failing step 9 (epoch 2's 4th minibatch): 3 minibatches of 8 into epoch 2
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, seed=3, progress=False)
+    with pytest.raises(sg.TrainingDiverged) as e:
+        sg.train(NaNAtStep(prog, at=9), data, epochs=3, values=v0, checkpoint=tmp_path / "ck.npz", **kw)
+    ck = load(tmp_path / "ck.npz")
+    assert (ck.step, ck.epoch, ck.seen) == (8, 1, 24) and e.value.history.seen == 24
+    straight = sg.train(prog, data, epochs=2, values=v0, **kw)
+    resumed = sg.train(prog, data, epochs=1, values=ck, **kw)            # the rest of epoch 2
+    np.testing.assert_allclose(resumed.values["W"], straight.values["W"], rtol=1e-6)
