@@ -17,6 +17,7 @@ Examples:
     symgrad evaluate model.py ck.npz --data test.npz --dtype float64"""
 from __future__ import annotations
 
+from ..errors import SymgradError
 from . import _model, _trained
 from .train import load_data
 
@@ -35,7 +36,15 @@ def run(args) -> int:
     from ..compiling.training_arrays import num_samples
     got = _trained.restore(args, "evaluate")
     model, values = got.model, got.checkpoint.values
-    data = load_data(args.data, model.inputs)
+    # the file may lack what the outputs do not read (the labels): said as such, not as a column count
+    needs = got.program._needs["forward"] if model.outputs else [True] * len(model.inputs)
+    unread = [x for x, read in zip(model.inputs, needs) if not read]
+    data = load_data(args.data, model.inputs, without=unread)
+    missing = [x.name for x in unread if x.name not in data]
+    if missing:
+        raise SymgradError(f"--data {args.data} holds no {' or '.join(map(repr, missing))} (the targets the loss "
+                           f"compares the outputs with): evaluate needs every input of the model file; symgrad "
+                           f"predict takes the features alone")
     data = _trained.checked(got.program, data, args, getattr(data, "lines", None))
     record = {"samples": num_samples(data), "loss": T.mean_loss(got.program, values, data, args.batch_size)}
     if model.target is not None and model.outputs:

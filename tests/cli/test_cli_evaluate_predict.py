@@ -133,3 +133,12 @@ def test_bad_data_is_said_as_symgrad_train_says_it(run, capsys):
     assert cli.main(base + [str(path / "w.npz")]) == 2
     assert f"--data {path / 'w.npz'}: the array 'x' has shape (5, 5), but the input 'x' is declared (N, 4)" \
         in capsys.readouterr().err
+
+
+def test_evaluate_on_a_file_without_the_labels_says_so(run, capsys):
+    # it said "its rows have 4 columns, but the model's inputs take 5 ... does the model file declare
+    # more features than the table has?"
+    path = run[0]
+    assert cli.main(["evaluate", str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "new.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "holds no 'y' (the targets the loss compares the outputs with)" in err and "symgrad predict" in err, err
