@@ -275,6 +275,11 @@ def _train(args, T) -> int:
     model = _model.load_model(args.model)
     if resumed is not None:
         _check_resumed(resumed, model.params, args.resume)
+        if resumed.seed is not None and resumed.seed != args.seed and args.validation_split is not None:
+            # the split is drawn with --seed: another one validates on samples the first run trained on
+            raise SymgradError(f"--resume {args.resume} was saved by a run with --seed {resumed.seed}, whose "
+                               f"--validation-split held out other samples than --seed {args.seed} does: this run "
+                               f"would validate on samples that run trained on; give --seed {resumed.seed}")
     data = load_data(args.data, model.inputs)
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
     opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)

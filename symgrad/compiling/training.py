@@ -47,7 +47,8 @@ from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "load_checkpoint", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
-           "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog"]
+           "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog",
+           "ResumeSeedWarning"]
 
 import math
 import os
@@ -61,7 +62,8 @@ from ..core.values import key_name, lookup
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import keywords
 from .training_arrays import all_finite, copied, num_samples, to_numpy
-from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, load_checkpoint, save
+from .training_checkpoint import (Checkpoint, CheckpointError, ResumeSeedWarning, check_checkpoint_path, load,
+                                  load_checkpoint, save)
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
                             _check_validation, _named_data, nonfinite_entries)
 from .training_early_stop import EarlyStop, direction
@@ -228,6 +230,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         ck = values
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
         seen0 = getattr(ck, "seen", 0)
+        _warn_other_seed(getattr(ck, "seed", None), seed, shuffle)
     if values is None:
         values = {}
     if not isinstance(values, Mapping):
@@ -293,7 +296,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     def save_now(epochs_done, seen=0):
         nonlocal saved
         if checkpoint is not None and saved != history.step:
-            save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done, seen=seen)
+            save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done, seen=seen,
+                 seed=seed)
             saved = history.step
 
     drawn = bar_wanted(progress)
@@ -403,6 +407,19 @@ def _history_checkpoint(history: History) -> Checkpoint:
         return history.best
     done = history.epochs[-1]["epoch"] if history.epochs else 0
     return Checkpoint(history.values, history.state, history.step, done, history.seen)
+
+
+def _warn_other_seed(saved, seed, shuffle) -> None:
+    """A `ResumeSeedWarning` when a checkpoint saved under the integer seed ``saved`` is resumed with
+    another: epoch k is shuffled by the k-th permutation of default_rng(seed), so the resumed run
+    does not go on as the saving run would have (nothing said it)."""
+    plain = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
+    if saved is None or not shuffle or (plain and int(seed) == saved):
+        return
+    import warnings
+    warnings.warn(f"the checkpoint was saved by a run with seed {saved}, and this run's seed is {show_value(seed)}: "
+                  f"its epochs are shuffled otherwise than that run's would have been (give seed {saved} to go on "
+                  f"as if it had not stopped)", ResumeSeedWarning, stacklevel=4)
 
 
 def _schedule_steps_taken(state, step: int) -> int:

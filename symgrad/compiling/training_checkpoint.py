@@ -21,6 +21,11 @@ from .files import atomic_write, unwritable
 from .training_arrays import to_numpy
 
 
+class ResumeSeedWarning(UserWarning):
+    """Training resumed from a checkpoint under another seed than the run that saved it: its epochs are
+    shuffled otherwise, so it does not go on as that run would have."""
+
+
 class CheckpointError(SymgradError, ValueError):
     """A checkpoint path that cannot be written, or a checkpoint file that cannot be read (missing,
     truncated, not written by `save`). Also a ValueError."""
@@ -31,12 +36,15 @@ class Checkpoint:
     """What `load_checkpoint` returns; pass it as ``values=`` to `train` to resume (its state and step too).
     ``epoch``: the epochs finished; ``seen``: the samples of the next epoch already trained on, when
     Ctrl-C, SIGTERM or a divergence saved it part-way through that epoch (0 at an epoch's end), so
-    that training resumes with that epoch's next minibatch."""
+    that training resumes with that epoch's next minibatch. ``seed``: the integer seed of the run that
+    saved it (None when it was not one, or not recorded), which a resumed run is told of when its
+    own differs."""
     values: dict
     state: object = None
     step: int = 0
     epoch: int = 0
     seen: int = 0
+    seed: int | None = None
 
     def __repr__(self):
         """One line: what it holds, not every number (the dataclass's repr printed all the arrays,
@@ -82,7 +90,7 @@ def _unpack(desc, arrays):
     return body                      # scalar or None
 
 
-def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen: int = 0) -> None:
+def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen: int = 0, seed=None) -> None:
     """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch (and
     ``seen``, the samples of the next epoch trained on, for a save part-way through it).
     The file is replaced atomically, so an interrupted save leaves the old checkpoint whole.
@@ -98,6 +106,8 @@ def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen:
              "step": int(step), "epoch": int(epoch), "format": "symgrad-checkpoint-1"}
     if seen:                         # read as 0 where absent: older checkpoints load as before
         index["seen"] = int(seen)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        index["seed"] = int(seed)    # (a Generator or SeedSequence is not recorded)
     arrays["index"] = np.array(json.dumps(index))
     atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
 
@@ -128,7 +138,7 @@ def load_checkpoint(path) -> Checkpoint:
             index = json.loads(str(z["index"]))
             arrays = {k: z[k] for k in z.files if k != "index"}
         return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
-                          int(index["step"]), int(index["epoch"]), int(index.get("seen", 0)))
+                          int(index["step"]), int(index["epoch"]), int(index.get("seen", 0)), index.get("seed"))
     except CheckpointError:
         raise
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib

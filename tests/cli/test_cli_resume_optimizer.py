@@ -71,3 +71,25 @@ def test_resume_part_way_through_an_epoch_says_so_and_takes_its_rest(tmp_path, c
     assert [line.split()[1] for line in out.splitlines() if line.startswith("epoch")] == ["2", "3", "4"]
     after = load(ck)
     assert (after.step, after.epoch, after.seen) == (5 + 3 + 8, 4, 0)     # 48 samples left of epoch 2: 3 steps
+
+
+def test_resume_under_another_seed(tmp_path, capsys):
+    # --validation-split draws the held-out samples with --seed: resumed under another seed, the run
+    # validated on samples the first one trained on, and nothing said so
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
+    np.savez(tmp_path / "data.npz", **blobs(64, seed=0))
+    ck = tmp_path / "ck.npz"
+    base = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "data.npz"), "--batch-size", "16",
+            "--no-progress", "--checkpoint", str(ck), "--epochs", "1"]
+    assert cli.main(base + ["--validation-split", "0.25", "--seed", "3"]) == 0
+    capsys.readouterr()
+    assert cli.main(base + ["--validation-split", "0.25", "--resume", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert (f"--resume {ck} was saved by a run with --seed 3, whose --validation-split held out other samples "
+            f"than --seed 0 does" in err and "give --seed 3" in err), err
+    assert load(ck).step == 3
+    assert cli.main(base + ["--validation-split", "0.25", "--resume", str(ck), "--seed", "3"]) == 0
+    assert "saved by a run with" not in capsys.readouterr().err
+    assert cli.main(base + ["--resume", str(ck)]) == 0          # no split: a warning, one line
+    err = capsys.readouterr().err
+    assert "warning: the checkpoint was saved by a run with seed 3, and this run's seed is 0" in err, err

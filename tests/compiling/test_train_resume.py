@@ -158,3 +158,24 @@ def test_a_divergence_inside_an_epoch_saves_where_it_was(tmp_path):
     straight = sg.train(prog, data, epochs=2, values=v0, **kw)
     resumed = sg.train(prog, data, epochs=1, values=ck, **kw)            # the rest of epoch 2
     np.testing.assert_allclose(resumed.values["W"], straight.values["W"], rtol=1e-6)
+
+
+def test_resuming_under_another_seed_is_said(tmp_path):
+    """The checkpoint records the seed of the run that saved it; a run resumed with another shuffles its
+    epochs otherwise, which nothing said (the run silently differed from the one that did not stop)."""
+    import warnings
+    from symgrad.compiling.training import Checkpoint, ResumeSeedWarning
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, progress=False)
+    sg.train(prog, data, epochs=1, values=v0, seed=3, checkpoint=tmp_path / "ck.npz", **kw)
+    ck = load(tmp_path / "ck.npz")
+    assert ck.seed == 3
+    with pytest.warns(ResumeSeedWarning, match=r"saved by a run with seed 3, and this run's seed is 0: .* \(give "
+                                               r"seed 3 to go on as if it had not stopped"):
+        sg.train(prog, data, epochs=1, values=ck, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResumeSeedWarning)
+        sg.train(prog, data, epochs=1, values=ck, seed=3, **kw)                 # the same seed: no word
+        sg.train(prog, data, epochs=1, values=ck, shuffle=False, **kw)          # no shuffling: no word
+        older = Checkpoint(ck.values, ck.state, ck.step, ck.epoch)           # no seed recorded: no word
+        sg.train(prog, data, epochs=1, values=older, **kw)
