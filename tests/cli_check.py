@@ -1,7 +1,7 @@
 """Running `symgrad check` in-process for the CLI tests: (exit status, stdout, stderr)."""
 from __future__ import annotations
 
-from symgrad.cli.main import main
+from symgrad.cli import main
 
 
 def run(capsys, *argv):

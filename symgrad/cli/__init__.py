@@ -1,8 +1,9 @@
-"""The ``symgrad`` command: ``symgrad derive | check | compile | train``.
+"""The ``symgrad`` command: ``symgrad derive | check | compile | train | evaluate | predict``.
 
-`main` parses the arguments; each subcommand is a module here (`derive`, `check`, `compile`,
-`train`) with ``register(subparsers)``. Comes last in the pipeline: may import all of symgrad.
+`main` (in `command`) parses the arguments; each subcommand is a module here (`derive`, `check`,
+`compile`, `train`, `evaluate`, `predict`) with ``register(subparsers)``.
+Comes last in the pipeline: may import all of symgrad.
 """
-from .main import main
+from .command import main
 
 __all__ = ["main"]

@@ -1,4 +1,4 @@
-"""What a model file (MODEL.py) of ``symgrad compile`` and ``symgrad train`` defines.
+"""What a model file (MODEL.py) of ``symgrad compile``, ``train``, ``evaluate`` and ``predict`` defines.
 
 MODEL.py is Python and is run as such: only pass files you trust. (Every other argument is data:
 file names, numbers and choices; nothing else is run or evaluated.)
@@ -9,7 +9,7 @@ A model file is a Python script that defines, at module level:
     params      the parameters: a list of Symbols, MatrixSymbols or tensors  (required)
                 (sg.tensor: per example, or over a batch of symbolic size N)
     inputs      the inputs (features and targets): a list of them            (required)
-    outputs     the network's output(s), for Program.forward and accuracy    (optional)
+    outputs     the network's output(s), for accuracy and symgrad predict    (optional)
     optimizer   a symgrad optimizer, e.g. sg.optim.Adam(lr=1e-3), or the     (optional)
                 name of one with its defaults: sgd, momentum, nesterov,
                 adagrad, rmsprop, adam, adamw
@@ -231,7 +231,7 @@ def add_target_argument(parser, help: str = "the backend that runs the step: num
 def add_optimizer_arguments(parser):
     parser.add_argument("--optimizer", choices=optim.NAMES, type=str.lower,
                         help="the optimizer (default: the model file's optimizer, else adam)")
-    from .main import finite_at_least
+    from .command import finite_at_least
     parser.add_argument("--lr", type=finite_at_least(0),
                         help="learning rate: replaces the optimizer's; a WarmupCosine schedule keeps its shape with "
                              "LR at its peak, a LinearAnnealing starts at LR, any other schedule becomes the "

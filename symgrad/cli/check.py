@@ -31,7 +31,7 @@ import re
 
 from ..errors import ParseError, SymgradError
 from ..frontend.parse import MAX_DIM, MAX_ENTRIES, parse_expr, parse_name, parse_number
-from .main import int_at_least
+from .command import int_at_least
 
 _SHAPE = re.compile(r"^([0-9]{1,6})x([0-9]{1,6})$")
 # MAX_ENTRIES: entries of one --matrix or --tensor (per value of a named size): its values are drawn

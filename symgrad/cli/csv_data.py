@@ -66,16 +66,32 @@ class Table(dict):
     lines: list
 
 
-def read_table(path: str, inputs, what: str = "--data") -> Table:
-    """The arrays of the table ``path`` for each input (see the module), with each sample's line."""
+def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
+    """The arrays of the table ``path`` for each input (see the module), with each sample's line.
+    ``without``: inputs the table may leave out (the labels, for ``symgrad predict``): a table with
+    the columns of the other inputs only is read as theirs; one with every input's columns is read
+    whole (a test file, its labels in it)."""
     layout = columns_per_sample(inputs)
     rows, lines = _rows(path, what)
-    want = sum(k for _, _, k, _ in layout)
     got = len(rows[0])
+    short = [c for c, sym in zip(layout, inputs) if sym not in without]
+    if without and got == sum(k for _, _, k, _ in short):
+        layout = short
+    want = sum(k for _, _, k, _ in layout)
     said = ", then ".join(f"{k} for {name!r}" for name, _, k, _ in layout)
+    if without and got != want:
+        shorter = ", then ".join(f"{k} for {name!r}" for name, _, k, _ in short)
+        raise SymgradError(f"{what} {path}: its rows have {got} columns, but the model's inputs take "
+                           f"{sum(k for _, _, k, _ in short)} per sample without "
+                           f"{', '.join(repr(s.name) for s in without)} ({shorter}), or {want} with "
+                           f"{'it' if len(without) == 1 else 'them'} ({said}), in the order of the model "
+                           f"file's inputs")
     if got != want:
         hint = ""
-        if got == want + 1:
+        other = _other_separator(rows, path) if got == 1 else None
+        if other is not None:
+            hint = other
+        elif got == want + 1:
             hint = (" (one column too many: an index column, as pandas' to_csv writes unless index=False? "
                     "or a target the model file does not list among its inputs)")
         elif any(k > 1 and got == want - k + 1 for _, _, k, _ in layout):
@@ -121,16 +137,38 @@ def _not_a_number(rows, lines, layout, path, what):
     """Raise the SymgradError naming the first cell of ``rows`` that is no number, by line and column."""
     owner = [(name, integer) for name, _, k, integer in layout for _ in range(k)]     # each column's input
     for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
-            try:
-                float(cell)
-            except ValueError:
-                name, integer = owner[j]
-                hint = (" (an empty cell: fill it, or drop the row)" if not cell.strip() else
-                        f" (the column of {name!r}, declared integer: class names are not read — write each class "
-                        f"as its number 0 … C − 1, as pandas' factorize gives them)" if integer else "")
-                raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {cell.strip()!r}, "
-                                   f"which is not a number{hint}") from None
+        j = next((j for j, cell in enumerate(row) if not _number(cell)), None)
+        if j is None:
+            continue
+        cell = row[j]
+        name, integer = owner[j]
+        hint = (" (an empty cell: fill it, or drop the row)" if not cell.strip() else
+                " (semicolons between the numbers and commas for their decimal points, as a spreadsheet "
+                "in a European locale writes CSV? a .csv here has '.' in its numbers and commas between "
+                "them)" if ";" in cell else
+                f" (the column of {name!r}, declared integer: class names are not read — write each class "
+                f"as its number 0 … C − 1, as pandas' factorize gives them)" if integer else "")
+        raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {cell.strip()!r}, "
+                           f"which is not a number{hint}")
+
+
+SEPARATORS = {";": "semicolons", "\t": "tabs", " ": "spaces", "|": "bars"}
+
+
+def _other_separator(rows, path) -> str | None:
+    """The hint for a table read as one column because its cells are separated by something else:
+    np.savetxt's default spaces, a spreadsheet's semicolons, tabs in a file named .csv."""
+    cell = rows[-1][0].strip()
+    sep = next((s for s in SEPARATORS if len(cell.split(s)) > 1 and all(_number(c) for c in cell.split(s) if c)),
+               None)
+    if sep is None:
+        return None
+    own = "tabs" if str(path).lower().endswith(".tsv") else "commas"
+    fix = ("name the file .tsv, or write it with commas" if sep == "\t" else
+           "write it with commas: np.savetxt(..., delimiter=','), which writes spaces without one; "
+           "pandas' to_csv(); a spreadsheet's CSV export with commas")
+    return (f" (each line reads as one column: its numbers are separated by {SEPARATORS[sep]}, where this "
+            f"file's name says {own}; {fix})")
 
 
 def _rows(path: str, what: str):
@@ -169,6 +207,7 @@ def _header(first: list, second) -> bool:
 
 
 def _number(cell: str) -> bool:
+    """Whether Python reads ``cell`` as a number (the one test of a cell, for the header and the errors)."""
     try:
         float(cell)
         return True

@@ -11,7 +11,9 @@ after the epoch on --validation (``val_loss``, and ``val_accuracy`` when the mod
 progress bar is drawn on stderr when it is a terminal (not in a log or a pipe).
 --checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
 --resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
-(give the same --data and --seed; under another --optimizer, that optimizer's state starts afresh).
+(give the same --data and --seed; under another --optimizer, that optimizer's state starts afresh),
+and says on stderr the epoch and step it goes on from and the optimizer's step count, which a
+learning-rate schedule reads.
 Without --checkpoint (or --best) the trained values are not kept, and the command says so at the
 end. A checkpoint is read back in Python by sg.load_checkpoint("ck.npz") (.values: the trained
 parameters by name).
@@ -40,7 +42,7 @@ import numpy as np
 from ..errors import DataError, SymgradError
 from . import _model
 from .csv_data import is_table, read_table
-from .main import int_at_least
+from .command import int_at_least
 from .sigterm import EXIT_TERMINATED, terminate_as_interrupt
 
 
@@ -80,6 +82,10 @@ def register(subparsers):
                    help="with --patience: whether a smaller (min) or larger (max) --monitor is better; auto "
                         "(default) maximizes names holding acc, f1, auc, precision, recall, iou, dice, r2 "
                         "or score (not loss or err), and minimizes the rest")
+    p.add_argument("--log", metavar="FILE",
+                   help="write each epoch's line (epoch, loss, the metrics, seconds) here as the epoch ends: a "
+                        ".csv or .tsv table with a header row, or a .jsonl file; with --resume, added after "
+                        "the rows it holds")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
                         "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
@@ -87,8 +93,9 @@ def register(subparsers):
     p.set_defaults(func=run)
 
 
-def load_data(path, inputs, what="--data") -> dict:
-    """The arrays of ``path`` for each input, keyed by the input's name."""
+def load_data(path, inputs, what="--data", without=()) -> dict:
+    """The arrays of ``path`` for each input, keyed by the input's name; ``without``: inputs that
+    may be left out (the labels, for ``symgrad predict``), read when they are there."""
     from ..compiling.closest import closest_name
     from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
     if not os.path.isfile(path):
@@ -98,9 +105,9 @@ def load_data(path, inputs, what="--data") -> dict:
                                                               f".npz; give {what} {near})" if near else ""))
     names = [s.name for s in inputs]
     if is_table(path):                   # a CSV: its columns, in the order of the inputs
-        return read_table(path, inputs, what)
+        return read_table(path, inputs, what, without)
     arrays = _npz_arrays(path, names, what)
-    missing = [n for n in names if n not in arrays]
+    missing = [s.name for s in inputs if s.name not in arrays and s not in without]
     if missing:
         raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
                            f"{sorted(arrays)} (one array per input, keyed by the input's name)")
@@ -115,7 +122,7 @@ def load_data(path, inputs, what="--data") -> dict:
                            f"{'is no input' if len(extra) == 1 else 'are no inputs'} of the model: {said}; "
                            f"its inputs are {', '.join(map(repr, names))}. symgrad train refuses an array it "
                            f"would ignore, as sg.train does: write only the inputs' arrays, {how}")
-    out = {n: arrays[n] for n in names}
+    out = {n: arrays[n] for n in names if n in arrays}
     sizes = {n: (a.shape[0] if a.ndim else None) for n, a in out.items()}
     if not same_sample_counts(sizes):
         said = ", ".join(f"{n!r} {'a scalar' if k is None else k}" for n, k in sizes.items())
@@ -236,14 +243,29 @@ def _train(args, T) -> int:
                            "EPOCHS too")
     if args.best is not None:
         T.check_checkpoint_path(args.best, "--best")
+    from .compile import same_file
     if args.checkpoint is not None:
         T.check_checkpoint_path(args.checkpoint, "--checkpoint")
-        from .compile import same_file
         for flag, path in (("the model file", args.model), ("--data", args.data),
                            ("--validation", args.validation)):
             if path and same_file(args.checkpoint, path):
                 raise SymgradError(f"--checkpoint {args.checkpoint}: that is {flag}; saving a "
                                    f"checkpoint there would overwrite it (give another file name)")
+    log = None
+    if args.log is not None:
+        from ..compiling.training_log import EpochLog
+        from .compile import check_output
+        check_output(args.log, "--log")
+        for flag, path in (("the model file", args.model), ("--data", args.data), ("--validation", args.validation),
+                           ("--checkpoint", args.checkpoint), ("--resume", args.resume), ("--best", args.best)):
+            if path and (same_file(args.log, path) or os.path.abspath(args.log) == os.path.abspath(path)):
+                raise SymgradError(f"--log {args.log}: that is {flag}; writing the log there would overwrite it "
+                                   f"(give another file name)")
+        try:
+            log = EpochLog(args.log, append=args.resume is not None)
+        except T.TrainingArgumentError as e:
+            raise SymgradError(f"--log {args.log}: a log is a .csv or .tsv table, or a .jsonl file (one JSON "
+                               f"object per line); give a name with one of those suffixes") from e
     resumed = None
     if args.resume:
         try:
@@ -253,6 +275,11 @@ def _train(args, T) -> int:
     model = _model.load_model(args.model)
     if resumed is not None:
         _check_resumed(resumed, model.params, args.resume)
+        if resumed.seed is not None and resumed.seed != args.seed and args.validation_split is not None:
+            # the split is drawn with --seed: another one validates on samples the first run trained on
+            raise SymgradError(f"--resume {args.resume} was saved by a run with --seed {resumed.seed}, whose "
+                               f"--validation-split held out other samples than --seed {args.seed} does: this run "
+                               f"would validate on samples that run trained on; give --seed {resumed.seed}")
     data = load_data(args.data, model.inputs)
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
     opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)
@@ -282,14 +309,24 @@ def _train(args, T) -> int:
               f"{', '.join(sorted(k for k in resumed.state if k != 't'))}); "
               f"{type(opt).__name__}'s state starts afresh from its values (its slots at their start, its "
               f"step count t, which schedules read, at 0)", file=sys.stderr)
+    if resumed is not None:
+        print(_resume_line(args, resumed, state is None), file=sys.stderr)
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:
         metrics["accuracy"] = T.accuracy(model.target)
     printed = []          # each epoch's line as it ends (train keeps the bar below them)
+    if log is not None:
+        prefix = "val_" if validation is not None else "train_"
+        try:
+            log.check(["epoch", "loss"] + [prefix + name for name in metrics] + ["seconds"])
+        except T.TrainingArgumentError as e:
+            raise SymgradError(f"--log {args.log}: {e}") from None
 
     def line_now(record):
         print(_epoch_line(record), flush=True)
         printed.append(record)
+        if log is not None:
+            log(record)
     bar = _progress_wanted(args)
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
@@ -410,16 +447,35 @@ def _epoch_line(record) -> str:
                      for k, v in record.items() if k != "seconds")
 
 
-def _check_resumed(ck, params, path) -> None:
+def _resume_line(args, ck, kept_state: bool) -> str:
+    """What --resume goes on from, said before the first step (Lightning's "Restored all states from
+    the checkpoint"): the checkpoint's epoch and step, the epochs that follow, and the optimizer's
+    step count t, which its schedule and Adam's bias correction read, when its state is kept."""
+    first, last = ck.epoch + 1, ck.epoch + args.epochs
+    follow = (f"epoch {first} follows" if first == last else f"epochs {first} to {last} follow" if args.epochs
+              else "no epoch follows (--epochs 0)")
+    saved = f"saved after epoch {ck.epoch}"
+    if ck.seen:                      # Ctrl-C or SIGTERM part-way through an epoch: its next minibatch on
+        saved = f"saved {ck.seen} samples into epoch {first}"
+        rest = (f" and epoch {first + 1}" if args.epochs == 2 else
+                f" and epochs {first + 1} to {last}" if args.epochs > 2 else "")
+        follow = f"the rest of epoch {first}{rest} follow{'s' if args.epochs == 1 else ''}" if args.epochs else follow
+    t = ck.state.get("t") if isinstance(ck.state, dict) else None
+    counted = (f"; the optimizer's state and step count go on (t = {int(np.asarray(t).reshape(-1)[0])}, which its "
+               f"learning-rate schedule reads)" if kept_state and t is not None else "")
+    return f"symgrad train: resuming from {args.resume}, {saved} (step {ck.step}): {follow}{counted}"
+
+
+def _check_resumed(ck, params, path, what="--resume: ") -> None:
     """The checkpoint must hold a value of the right shape for each of the model's parameters."""
     want = {p.name: tuple(int(d) for d in getattr(p, "shape", ())) for p in params}
     got = {k: np.shape(v) for k, v in ck.values.items()}
     if set(got) != set(want):
-        raise SymgradError(f"--resume: {path} holds values for {sorted(got)}, but the model's "
+        raise SymgradError(f"{what}{path} holds values for {sorted(got)}, but the model's "
                            f"parameters are {sorted(want)}")
     for name, shape in want.items():
         if got[name] != shape:
-            raise SymgradError(f"--resume: {path} holds {name!r} of shape {got[name]}, but the "
+            raise SymgradError(f"{what}{path} holds {name!r} of shape {got[name]}, but the "
                                f"model declares it {shape}")
 
 

@@ -40,13 +40,15 @@ This module holds the loop; what it uses lives beside it, and every public name 
 - `training_metrics`: `batches`, `mean_loss` (and `loss_over_batch`, `BatchReductionWarning`), `predict`, `accuracy`;
 - `training_checkpoint`: `save`, `load_checkpoint` (``sg.load_checkpoint``; `load` for short), `Checkpoint`,
   `CheckpointError`;
+- `training_log`: `EpochLog`, each epoch's record to a .csv or .jsonl file (``on_epoch=EpochLog(path)``);
 - `training_interrupts`: Ctrl-C; `training_arrays`: NumPy arrays and torch tensors alike.
 """
 from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "load_checkpoint", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
-           "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning"]
+           "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog",
+           "ResumeSeedWarning"]
 
 import math
 import os
@@ -60,7 +62,8 @@ from ..core.values import key_name, lookup
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import keywords
 from .training_arrays import all_finite, copied, num_samples, to_numpy
-from .training_checkpoint import Checkpoint, CheckpointError, check_checkpoint_path, load, load_checkpoint, save
+from .training_checkpoint import (Checkpoint, CheckpointError, ResumeSeedWarning, check_checkpoint_path, load,
+                                  load_checkpoint, save)
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
                             _check_validation, _named_data, nonfinite_entries)
 from .training_early_stop import EarlyStop, direction
@@ -68,6 +71,7 @@ from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
 from .options_elsewhere import ELSEWHERE
 from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, loss_over_batch, mean_loss, predict
+from .training_log import EpochLog
 from .training_results import History, TrainingArgumentError, TrainingDiverged
 from .training_schedule import ScheduleEndsWarning, warn_schedules_end  # noqa: F401
 
@@ -138,7 +142,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       ``False``: never, and not the one-line messages of Ctrl-C and early stopping either.
     - ``on_epoch``: called after each epoch (its checkpoint saved) with a copy of its record, the
       dict ``history.epochs`` gets: to print or log it as it comes (``symgrad train`` prints its
-      lines so), or plot it. The progress bar is cleared while it runs and drawn again after, so
+      lines so; ``on_epoch=EpochLog("metrics.csv")`` writes them to a file, as Keras's CSVLogger), or
+      plot it. The progress bar is cleared while it runs and drawn again after, so
       what it prints stands above the bar.
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.
@@ -217,13 +222,15 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         _check_data_labels(program, validation, "validation")
     if checkpoint is not None:
         check_checkpoint_path(checkpoint)
-    step = done = 0                  # steps and epochs taken before (when resuming a checkpoint)
+    step = done = seen0 = 0          # steps and epochs taken before, samples into the next (resuming)
     if isinstance(values, History):  # a History from train: go on from where it ended, as from its checkpoint
         values = _history_checkpoint(values)
     resumed = isinstance(values, Checkpoint)
     if resumed:
         ck = values
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
+        seen0 = getattr(ck, "seen", 0)
+        _warn_other_seed(getattr(ck, "seed", None), seed, shuffle)
     if values is None:
         values = {}
     if not isinstance(values, Mapping):
@@ -271,25 +278,32 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     # from the checkpoint of epoch `done` goes on as the uninterrupted run would (same seed and data)
     for _ in range(done if shuffle else 0):
         rng.permutation(n)
+    if not 0 <= seen0 < n:
+        raise TrainingArgumentError(f"values: the checkpoint was saved {seen0} samples into epoch {done + 1}, "
+                                    f"but data holds {n}: resume with the data it was trained on")
     per_epoch = math.ceil(n / batch_size)
+    # a checkpoint saved part-way through an epoch goes on with that epoch's next minibatch
+    total = epochs * per_epoch - (per_epoch - math.ceil((n - seen0) / batch_size) if epochs else 0)
     if epochs:          # a schedule that ends (at 0) before training does: said now, not by flat epoch lines
         taken = _schedule_steps_taken(state, step)
-        warn_schedules_end(program, taken + 1, taken + epochs * per_epoch, per_epoch)
+        warn_schedules_end(program, taken + 1, taken + total, per_epoch)
     history = History(values=values, state=state, step=step)
     if early is not None:            # what the stop compares, as decided (a report need not guess it)
         history.monitor, history.mode = early.monitor, "max" if early.maximize else "min"
     saved = None                     # the step the checkpoint file holds, once this call saved it
     interrupts = _Interrupts()
 
-    def save_now(epochs_done):
+    def save_now(epochs_done, seen=0):
         nonlocal saved
         if checkpoint is not None and saved != history.step:
-            save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done)
+            save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done, seen=seen,
+                 seed=seed)
             saved = history.step
 
     drawn = bar_wanted(progress)
-    bar = _progress_bar(epochs * per_epoch, drawn)
+    bar = _progress_bar(total, drawn)
     said = progress is None or bool(progress)    # Ctrl-C's and early stopping's line: also in a log
+    seen = seen0                     # samples of the epoch under way trained on
     try:
         # the guard below reports a non-finite step: NumPy's overflow warnings, pointing into the
         # generated module's cache file, would only add noise (one errstate for the loop: ~5 µs each)
@@ -298,13 +312,16 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                 for epoch in range(done + 1, done + epochs + 1):
                     started, losses = time.perf_counter(), []
                     order = rng.permutation(n) if shuffle else None
+                    if seen:                          # resumed part-way through this epoch
+                        order = (np.arange(n) if order is None else order)[seen:]
                     for batch in batches(data, batch_size, order):
                         if interrupts.count:          # a step boundary: stop here
                             raise _Stop
                         step += 1
                         new_values, new_state, loss = _step(program, values, state, batch, copies)
                         if not (math.isfinite(loss) and all_finite(new_values) and all_finite(new_state)):
-                            save_now(epoch - 1)
+                            save_now(epoch - 1, seen)
+                            history.seen = seen       # values=e.history goes on with this minibatch
                             diverged = _diverged(program, values, state, new_values, batch, step, epoch,
                                                  loss, history, checkpoint)
                             if early is not None and early.best_epoch is not None:
@@ -319,9 +336,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                         history.values, history.state, history.step = values, state, step
                         history.loss.append(loss)
                         losses.append(loss)
+                        seen += num_samples(batch)
                         if drawn:                     # a disabled bar still formats the postfix
                             bar.update(1)
                             bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
+                    seen = 0
                     record = {"epoch": epoch, "loss": float(np.mean(losses))}
                     if evaluations:
                         for name, metric in evaluations.items():
@@ -353,8 +372,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                 interrupts.count = 1
             if interrupts.count:
                 history.interrupted = True
-                save_now(done + len(history.epochs))  # a second Ctrl-C here aborts the save whole
-                history.message = _interrupted_message(history, done, per_epoch, checkpoint, interrupts.signum)
+                save_now(done + len(history.epochs), seen)  # a second Ctrl-C here aborts the save whole
+                history.seen = seen
+                history.message = _interrupted_message(history, done, per_epoch, checkpoint, interrupts.signum,
+                                                       math.ceil(seen / batch_size))
     except KeyboardInterrupt as e:
         e.history = history                           # what was trained (the values: last good step)
         raise
@@ -385,7 +406,20 @@ def _history_checkpoint(history: History) -> Checkpoint:
     if history.best_epoch is not None and history.best is not None:
         return history.best
     done = history.epochs[-1]["epoch"] if history.epochs else 0
-    return Checkpoint(history.values, history.state, history.step, done)
+    return Checkpoint(history.values, history.state, history.step, done, history.seen)
+
+
+def _warn_other_seed(saved, seed, shuffle) -> None:
+    """A `ResumeSeedWarning` when a checkpoint saved under the integer seed ``saved`` is resumed with
+    another: epoch k is shuffled by the k-th permutation of default_rng(seed), so the resumed run
+    does not go on as the saving run would have (nothing said it)."""
+    plain = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
+    if saved is None or not shuffle or (plain and int(seed) == saved):
+        return
+    import warnings
+    warnings.warn(f"the checkpoint was saved by a run with seed {saved}, and this run's seed is {show_value(seed)}: "
+                  f"its epochs are shuffled otherwise than that run's would have been (give seed {saved} to go on "
+                  f"as if it had not stopped)", ResumeSeedWarning, stacklevel=4)
 
 
 def _schedule_steps_taken(state, step: int) -> int:

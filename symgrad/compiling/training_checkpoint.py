@@ -21,6 +21,11 @@ from .files import atomic_write, unwritable
 from .training_arrays import to_numpy
 
 
+class ResumeSeedWarning(UserWarning):
+    """Training resumed from a checkpoint under another seed than the run that saved it: its epochs are
+    shuffled otherwise, so it does not go on as that run would have."""
+
+
 class CheckpointError(SymgradError, ValueError):
     """A checkpoint path that cannot be written, or a checkpoint file that cannot be read (missing,
     truncated, not written by `save`). Also a ValueError."""
@@ -28,11 +33,18 @@ class CheckpointError(SymgradError, ValueError):
 
 @dataclass
 class Checkpoint:
-    """What `load_checkpoint` returns; pass it as ``values=`` to `train` to resume (its state and step too)."""
+    """What `load_checkpoint` returns; pass it as ``values=`` to `train` to resume (its state and step too).
+    ``epoch``: the epochs finished; ``seen``: the samples of the next epoch already trained on, when
+    Ctrl-C, SIGTERM or a divergence saved it part-way through that epoch (0 at an epoch's end), so
+    that training resumes with that epoch's next minibatch. ``seed``: the integer seed of the run that
+    saved it (None when it was not one, or not recorded), which a resumed run is told of when its
+    own differs."""
     values: dict
     state: object = None
     step: int = 0
     epoch: int = 0
+    seen: int = 0
+    seed: int | None = None
 
     def __repr__(self):
         """One line: what it holds, not every number (the dataclass's repr printed all the arrays,
@@ -41,7 +53,8 @@ class Checkpoint:
             self.values, Mapping) else type(self.values).__name__
         state = ("none" if self.state is None else ", ".join(map(str, self.state))
                  if isinstance(self.state, Mapping) else type(self.state).__name__)
-        return (f"<Checkpoint: epoch {self.epoch}, step {self.step}; values {values}; optimizer state "
+        part = f" (+{self.seen} samples of epoch {self.epoch + 1})" if self.seen else ""
+        return (f"<Checkpoint: epoch {self.epoch}{part}, step {self.step}; values {values}; optimizer state "
                 f"{state}>")
 
 
@@ -77,8 +90,9 @@ def _unpack(desc, arrays):
     return body                      # scalar or None
 
 
-def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0) -> None:
-    """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch.
+def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen: int = 0, seed=None) -> None:
+    """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch (and
+    ``seen``, the samples of the next epoch trained on, for a save part-way through it).
     The file is replaced atomically, so an interrupted save leaves the old checkpoint whole.
 
     >>> import numpy as np, tempfile, os
@@ -90,6 +104,10 @@ def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0) -> No
     arrays: dict = {}
     index = {"values": _pack(dict(values), arrays), "state": _pack(state, arrays),
              "step": int(step), "epoch": int(epoch), "format": "symgrad-checkpoint-1"}
+    if seen:                         # read as 0 where absent: older checkpoints load as before
+        index["seen"] = int(seen)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        index["seed"] = int(seed)    # (a Generator or SeedSequence is not recorded)
     arrays["index"] = np.array(json.dumps(index))
     atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
 
@@ -120,7 +138,7 @@ def load_checkpoint(path) -> Checkpoint:
             index = json.loads(str(z["index"]))
             arrays = {k: z[k] for k in z.files if k != "index"}
         return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
-                          int(index["step"]), int(index["epoch"]))
+                          int(index["step"]), int(index["epoch"]), int(index.get("seen", 0)), index.get("seed"))
     except CheckpointError:
         raise
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib

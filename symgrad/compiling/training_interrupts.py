@@ -68,10 +68,11 @@ def signal_said(signum) -> str:
     return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
 
 
-def _interrupted_message(history, done, per_epoch, checkpoint, signum=signal.SIGINT) -> str:
+def _interrupted_message(history, done, per_epoch, checkpoint, signum=signal.SIGINT, within=0) -> str:
+    """Where Ctrl-C (or SIGTERM) stopped training; ``within``: the steps of the unfinished epoch
+    (those before a resume part-way through it included)."""
     taken = history.step
     epochs_done = done + len(history.epochs)
-    within = len(history.loss) - len(history.epochs) * per_epoch     # steps of the unfinished epoch
     where = (f"after epoch {epochs_done}" if within <= 0 else
              f"in epoch {epochs_done + 1}, after {within} of its {per_epoch} steps")
     saved = (f"; saved to {os.fspath(checkpoint)}" if checkpoint is not None else

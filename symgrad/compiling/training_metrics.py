@@ -23,16 +23,16 @@ from .training_results import TrainingArgumentError
 
 
 def batches(data: Mapping, batch_size: int, order=None):
-    """Yield the minibatches of ``data`` (dicts of arrays) in ``order`` (default: as stored); the
-    last one may be smaller.
+    """Yield the minibatches of ``data`` (dicts of arrays) in ``order`` (default: as stored; it may
+    hold part of the samples: the rest of an epoch resumed part-way through); the last one may be
+    smaller.
 
     >>> import numpy as np
     >>> [b["x"].tolist() for b in batches({"x": np.arange(5)}, 2)]
     [[0, 1], [2, 3], [4]]
     """
-    n = num_samples(data)
-    order = np.arange(n) if order is None else order
-    for i in range(0, n, batch_size):
+    order = np.arange(num_samples(data)) if order is None else order
+    for i in range(0, len(order), batch_size):
         idx = order[i:i + batch_size]
         yield {k: v[idx] for k, v in data.items()}
 

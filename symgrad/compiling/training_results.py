@@ -51,6 +51,8 @@ class History:
                                     # step, epoch), also when training was interrupted or diverged
     monitor: str | None = None      # train(patience=...): the epoch record's name it compared
     mode: str | None = None         # ... and how: "min" or "max" (never "auto": resolved by the name)
+    seen: int = 0                   # stopped part-way through an epoch (Ctrl-C, a divergence): its
+                                    # samples trained on, where values=history goes on
 
     # -- display: a summary, never the arrays ------------------------------------------------------
     def _summary(self) -> dict:

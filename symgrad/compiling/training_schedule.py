@@ -48,11 +48,16 @@ def warn_schedule_ends(schedule, first: int, last: int, per_epoch: int, where: s
     if rate != 0 or idle < max(per_epoch, 1):
         return
     epochs = idle / per_epoch
+    # a resumed run goes on counting from the checkpoint's step: the total that ends with this run
+    # is its last step, not its own step count (advised so, 48 where 80 was meant)
+    count = (f"epochs × ceil(samples / batch_size) = {last - first + 1} for this run: give that as its total"
+             if first == 1 else
+             f"and a resumed run goes on counting from the checkpoint's (steps {first} to {last} here): give "
+             f"{last} as its total to end with this run")
     warnings.warn(
         f"the learning rate{where} ({said}) reaches its end rate 0 at step {at}, but training runs to step "
         f"{last}: its last {idle} steps ({epochs:.3g} epoch{'s' if epochs != 1 else ''}) would change nothing. "
-        f"The schedule counts optimizer steps, epochs × ceil(samples / batch_size) = {last - first + 1} for "
-        f"this run: give that as its total (or an end rate above 0, or fewer epochs)",
+        f"The schedule counts optimizer steps, {count} (or an end rate above 0, or fewer epochs)",
         ScheduleEndsWarning, stacklevel=3)
 
 

@@ -3,15 +3,9 @@ a right claim of a convolution's kernel gradient exits 0, a wrong one 1 with the
 hostile kernel size 2 with the limit named (read from the syntax tree, never evaluated)."""
 import pytest
 
-from symgrad.cli.main import main
+from cli_check import run
 
 DECL = ["--tensor", "X:N,1,2,2", "--tensor", "K:1,1,2,2", "--wrt", "K"]
-
-
-def run(capsys, *argv):
-    code = main(["check", *argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_a_kernel_gradient_claim_is_checked(capsys):

@@ -59,6 +59,15 @@ def _error(files, capsys, text, model="model.py"):
     ("x,y\n1,2,3,4,0\n\n1,2,3,4,7\n", "the input 'y' holds labels or indices, integers 0 ... 2 (an axis of 3); "
                                       "entry 1 is 7: past the last one, 2 (entry counted over the whole array); "
                                       "that is line 4 of"),
+    # another separator read as one column (it said only "fewer columns than the inputs take: does the
+    # model file declare more features than the table has?"): np.savetxt's default spaces, a
+    # spreadsheet's semicolons, tabs in a .csv; and a European spreadsheet's decimal commas
+    ("1 2 3 4 0\n4 5 6 7 1\n", "its numbers are separated by spaces, where this file's name says commas; write "
+                               "it with commas: np.savetxt(..., delimiter=','), which writes spaces without one"),
+    ("a;b;c;d;y\n1;2;3;4;0\n", "its numbers are separated by semicolons, where this file's name says commas"),
+    ("1\t2\t3\t4\t0\n1\t2\t3\t4\t1\n", "separated by tabs, where this file's name says commas; name the file .tsv"),
+    ("0,5;1,5;2,5;3,5;0\n0,5;1,5;2,5;3,5;1\n", "holds '5;1', which is not a number (semicolons between the "
+                                              "numbers and commas for their decimal points"),
 ])
 def test_a_bad_table_is_named_by_line_and_column(files, capsys, text, said):
     """Before: "--data bad.csv is not a .npz file ...": a table was not read at all."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from symgrad.cli.main import main
+from symgrad.cli import main
 from teachtools import need
 
 ROOT = Path(__file__).resolve().parents[2]

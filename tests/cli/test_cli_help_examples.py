@@ -28,11 +28,18 @@ def folder(tmp_path, monkeypatch):
     table = np.c_[data["x"], data["t"]]                   # x's 4 columns, then t's 3 (one-hot)
     for name in ("train.csv", "data.csv"):
         np.savetxt(name, table, delimiter=",", header="x1,x2,x3,x4,t1,t2,t3", comments="")
+    test = blobs(30, sample_seed=8)                       # evaluate's and predict's: held-out, new
+    np.savez("test.npz", **test)
+    np.savetxt("test.csv", np.c_[test["x"], test["t"]], delimiter=",")
+    np.savetxt("new.csv", test["x"], delimiter=",")
     return tmp_path
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["compile"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["compile"], ["evaluate"], ["predict"]])
 def test_the_help_examples_run(folder, capsys, command):
+    if command == ["predict"]:                            # its examples read a checkpoint
+        assert cli.main(["train", "model.py", "--data", "train.npz", "--epochs", "1", "--no-progress",
+                         "--checkpoint", "ck.npz"]) == 0
     examples = _examples(command, capsys)
     assert len(examples) >= 3
     for argv in examples:

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.cli.main import main
+from cli_check import run
 from symgrad.frontend.parse import parse_expr
 
 N = sp.Symbol("N", integer=True, positive=True)
@@ -33,12 +33,6 @@ DECL = ["--tensor", "X:N,2,2,3", "--tensor", "D:N,2,4,6", "--wrt", "X"]
 def test_the_text_builds_what_python_builds(text, expected):
     got = parse_expr(text, symbols=[X, S, V])
     assert got.shape == expected.shape and got == expected, (got, expected)
-
-
-def run(capsys, *argv):
-    code = main(["check", *argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_a_nearest_upsampling_checked_against_the_block_sums(capsys):

@@ -10,7 +10,7 @@ import symgrad as sg
 from symgrad.errors import FreeSymbolError
 
 from symgrad import cli
-from symgrad.cli.main import build_parser
+from symgrad.cli.command import build_parser
 from standin_program import SOFTMAX_MODEL_FILE, blobs
 
 
@@ -100,7 +100,7 @@ def test_every_option_has_a_help_line(command):
     (["train", "m.py", "--data", "d.npz", "--validaton", "v.npz"],
      "symgrad train: error: unrecognized arguments: --validaton v.npz (--validaton: did you mean --validation?)"),
     (["train", "m.py", "--data", "d.npz", "--batchsize", "8"], "(--batchsize: did you mean --batch-size?)"),
-    (["trian", "m.py"], "invalid choice: 'trian' (choose from 'derive', 'check', 'compile', 'train'); did you mean 'train'?"),
+    (["trian", "m.py"], "invalid choice: 'trian' (choose from 'derive', 'check', 'compile', 'train', 'evaluate', 'predict'); did you mean 'train'?"),
     (["compile", "m.py", "--optimizer", "adamm"], "did you mean 'adam'?"),
 ])
 def test_a_misspelled_option_or_command_is_named_with_the_nearest(argv, said, capsys):
@@ -113,7 +113,7 @@ def test_a_misspelled_option_or_command_is_named_with_the_nearest(argv, said, ca
 
 def test_the_optimizer_option_takes_any_case_as_sg_compile_does(files, capsys):
     """Before: --optimizer Adam was an invalid choice, where sg.compile(optimizer="Adam") is Adam."""
-    from symgrad.cli.main import build_parser
+    from symgrad.cli.command import build_parser
     args = build_parser().parse_args(["compile", str(files / "model.py"), "--optimizer", "Adam"])
     assert args.optimizer == "adam"
 

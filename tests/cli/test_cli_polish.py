@@ -31,7 +31,24 @@ def test_version():
         assert f'version = "{sg.__version__}"' in f.read()
 
 
-@pytest.mark.parametrize("command", [[], ["derive"], ["check"], ["compile"], ["train"]])
+@pytest.mark.parametrize("module", ["symgrad", "symgrad.cli.main"])
+def test_both_module_spellings_run_without_a_warning(module):
+    # `python -m symgrad.cli.main` printed runpy's RuntimeWarning ("found in sys.modules after import
+    # of package 'symgrad.cli' ... unpredictable behaviour") before the help: the package imported it
+    r = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, env=_env(),
+                       timeout=120)
+    assert (r.returncode, r.stderr) == (0, "") and r.stdout.startswith("usage: symgrad"), (r.stdout, r.stderr)
+
+
+def test_the_old_module_imported_leaves_cli_main_callable(capsys):
+    # importing the submodule sets the package's attribute `main` to it: it must still run the command
+    from symgrad.cli.main import build_parser, main
+    assert cli.main(["check", "x**2", "--wrt", "x", "--claimed", "2*x"]) == 0
+    assert main is cli.command.main and build_parser is cli.command.build_parser
+    assert capsys.readouterr().out.startswith("equal.")
+
+
+@pytest.mark.parametrize("command", [[], ["derive"], ["check"], ["compile"], ["train"], ["evaluate"], ["predict"]])
 def test_help_has_no_markup_or_source_paths(command, capsys):
     assert cli.main(command + ["--help"]) == 0
     text = capsys.readouterr().out

@@ -5,7 +5,7 @@ of --at, the size of --tensor, a claim starting with '-')."""
 import pytest
 from time_limit import time_limit
 
-from symgrad.cli.main import main
+from symgrad.cli import main
 from symgrad.errors import ParseError
 from symgrad.frontend import parse as P
 from symgrad.frontend.parse import parse_number

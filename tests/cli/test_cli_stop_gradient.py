@@ -1,6 +1,6 @@
 """stop_gradient in the command line's text: derived with its zero step, checked, and refused with a
 wrong number of arguments (exit 2)."""
-from symgrad.cli.main import main
+from symgrad.cli import main
 
 
 def test_derive_and_check_a_straight_through_estimator(capsys):

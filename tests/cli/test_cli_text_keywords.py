@@ -5,7 +5,7 @@ rows masked by hand), so the verdict compares two independent spellings; a claim
 the keyword does exits 1, a bad value 2 naming what is allowed."""
 import pytest
 
-from symgrad.cli.main import main
+from cli_check import run
 
 CONV = ["--tensor", "X:N,2,5,5", "--tensor", "K:3,2,3,3", "--tensor", "D:N,3,5,5", "--wrt", "D"]
 CONV1 = ["--tensor", "X:N,2,7", "--tensor", "K:3,2,3", "--tensor", "D:N,3,7", "--wrt", "D"]
@@ -13,12 +13,6 @@ CE = ["--tensor", "S:N,3", "--labels", "y:N", "--wrt", "S"]
 # the rows whose label is 0 (the ignored one) are masked out: clip(y, 0, 1) is 0 there, 1 elsewhere
 MASK = "clip(y, 0, 1).reshape(N, 1)"
 GRAD = "(softmax(S, axis=1) - one_hot(y, 3))"
-
-
-def run(capsys, *argv):
-    code = main(["check", *argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.parametrize("f, decl, right, wrong", [

@@ -3,7 +3,7 @@ prints mean, and the counts (--epochs, --batch-size, --seed) are refused before 
 run, naming the option."""
 import pytest
 
-from symgrad.cli.main import main
+from symgrad.cli import main
 
 NEVER_RUN = "raise RuntimeError('the model file ran')\n"
 

@@ -19,7 +19,7 @@ from time_limit import time_limit
 import sympy as sp
 
 import symgrad as sg
-from symgrad.cli.main import main
+from symgrad.cli import main
 from symgrad.errors import SymgradError
 from symgrad.frontend import parse as P
 

@@ -1,6 +1,7 @@
 """Resuming from a checkpoint goes on as training that never stopped, shuffled batches included,
 and an interruption inside a step leaves the values of the last finished step (training.py)."""
 import numpy as np
+import pytest
 import sympy as sp
 
 import symgrad as sg
@@ -109,3 +110,72 @@ def test_a_history_goes_on_as_training_that_never_stopped():
     stopped = sg.train(prog, data, epochs=6, values=v0, patience=1, monitor="loss", **kw)
     again = sg.train(prog, data, epochs=1, values=stopped, **kw)    # early stopping: on from the best epoch
     assert again.epochs[0]["epoch"] == stopped.best_epoch + 1 and again.step == stopped.best_step + 5
+
+
+def test_resumed_from_a_ctrl_c_inside_an_epoch_goes_on_with_its_next_batch(tmp_path):
+    """A checkpoint saved by Ctrl-C (or SIGTERM: a preempted job) part-way through an epoch resumes
+    with that epoch's next minibatch. Before, the epoch ran again from its first minibatch: the 6 steps
+    taken in it were taken twice, and the run never equalled the one that did not stop."""
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, seed=3, progress=False)
+    straight = sg.train(prog, data, epochs=3, values=v0, **kw)             # 5 steps an epoch
+    h = sg.train(CtrlCInsideStep(prog, at=8), data, epochs=3, values=v0, checkpoint=tmp_path / "ck.npz", **kw)
+    assert h.interrupted and h.step == 7 and "in epoch 2, after 2 of its 5 steps" in h.message
+    ck = load(tmp_path / "ck.npz")
+    assert (ck.step, ck.epoch, ck.seen) == (7, 1, 16)                      # 2 minibatches of 8 into epoch 2
+    resumed = sg.train(prog, data, epochs=2, values=ck, **kw)              # the rest of epoch 2, and epoch 3
+    assert resumed.step == straight.step == 15
+    assert [r["epoch"] for r in resumed.epochs] == [2, 3]
+    np.testing.assert_allclose(resumed.loss, straight.loss[7:], rtol=1e-6)
+    np.testing.assert_allclose(resumed.values["W"], straight.values["W"], rtol=1e-6)
+    # the History of the interrupted run goes on the same way (values=history)
+    again = sg.train(prog, data, epochs=2, values=h, **kw)
+    np.testing.assert_allclose(again.values["W"], straight.values["W"], rtol=1e-6)
+    # a checkpoint at an epoch's end holds seen = 0
+    sg.train(prog, data, epochs=1, values=v0, checkpoint=tmp_path / "one.npz", **kw)
+    assert load(tmp_path / "one.npz").seen == 0
+
+
+class NaNAtStep(CtrlCInsideStep):
+    """The step at call ``at`` returns NaN values: training diverges there."""
+
+    def step(self, values, state, batch):
+        self.calls += 1
+        new_values, new_state = self.program.step(values, state, batch)[:2]
+        if self.calls == self.at:
+            new_values = {k: np.full_like(v, np.nan) for k, v in new_values.items()}
+        return new_values, new_state
+
+
+def test_a_divergence_inside_an_epoch_saves_where_it_was(tmp_path):
+    # the values from before the failing step 9 (epoch 2's 4th minibatch): 3 minibatches of 8 into epoch 2
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, seed=3, progress=False)
+    with pytest.raises(sg.TrainingDiverged) as e:
+        sg.train(NaNAtStep(prog, at=9), data, epochs=3, values=v0, checkpoint=tmp_path / "ck.npz", **kw)
+    ck = load(tmp_path / "ck.npz")
+    assert (ck.step, ck.epoch, ck.seen) == (8, 1, 24) and e.value.history.seen == 24
+    straight = sg.train(prog, data, epochs=2, values=v0, **kw)
+    resumed = sg.train(prog, data, epochs=1, values=ck, **kw)            # the rest of epoch 2
+    np.testing.assert_allclose(resumed.values["W"], straight.values["W"], rtol=1e-6)
+
+
+def test_resuming_under_another_seed_is_said(tmp_path):
+    """The checkpoint records the seed of the run that saved it; a run resumed with another shuffles its
+    epochs otherwise, which nothing said (the run silently differed from the one that did not stop)."""
+    import warnings
+    from symgrad.compiling.training import Checkpoint, ResumeSeedWarning
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, progress=False)
+    sg.train(prog, data, epochs=1, values=v0, seed=3, checkpoint=tmp_path / "ck.npz", **kw)
+    ck = load(tmp_path / "ck.npz")
+    assert ck.seed == 3
+    with pytest.warns(ResumeSeedWarning, match=r"saved by a run with seed 3, and this run's seed is 0: .* \(give "
+                                               r"seed 3 to go on as if it had not stopped"):
+        sg.train(prog, data, epochs=1, values=ck, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResumeSeedWarning)
+        sg.train(prog, data, epochs=1, values=ck, seed=3, **kw)                 # the same seed: no word
+        sg.train(prog, data, epochs=1, values=ck, shuffle=False, **kw)          # no shuffling: no word
+        older = Checkpoint(ck.values, ck.state, ck.step, ck.epoch)           # no seed recorded: no word
+        sg.train(prog, data, epochs=1, values=older, **kw)

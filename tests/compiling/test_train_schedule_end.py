@@ -60,3 +60,7 @@ def test_linear_annealing_to_zero_and_a_resumed_run_count_the_schedules_steps(tm
         sg.train(cosine, {"x": X, "y": Y}, epochs=2, batch_size=10, progress=False, values=load(tmp_path / "ck.npz"))
     said = [w for w in seen if issubclass(w.category, ScheduleEndsWarning)]
     assert len(said) == 1 and "at step 13, but training runs to step 20" in str(said[0].message)
+    # the total it advises is the resumed run's last step (the schedule counts on from the
+    # checkpoint's step 12), not the 8 steps of this run (it said "= 8 for this run: give that")
+    assert "(steps 13 to 20 here): give 20 as its total to end with this run" in str(said[0].message)
+    assert "for this run: give that" not in str(said[0].message)

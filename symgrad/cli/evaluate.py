@@ -1,0 +1,53 @@
+"""``symgrad evaluate MODEL.py CK.npz --data test.csv``: the loss (and, when the model file names its
+``target`` and ``outputs``, the accuracy) of the trained values of a checkpoint on a data file — a
+test set held out of training, as Keras's ``model.evaluate`` and Lightning's ``trainer.test`` give
+them. The data file is as ``symgrad train --data`` reads it (a .npz of one array per input, or a .csv
+table whose columns are the inputs' entries in the order of the model file's inputs).
+
+It prints one line on stdout: ``samples 100  loss 0.186  accuracy 0.94``. The loss is the model's
+loss over all of the data (the mean over the samples, as the epoch lines' val_loss); the accuracy,
+the fraction of samples whose predicted class is the label.
+
+Exit status: 0 evaluated, 2 bad input (one line on stderr saying what and where).
+
+Examples:
+
+    symgrad train model.py --data train.csv --validation-split 0.2 --epochs 30 --checkpoint ck.npz
+    symgrad evaluate model.py ck.npz --data test.csv
+    symgrad evaluate model.py ck.npz --data test.npz --dtype float64"""
+from __future__ import annotations
+
+from ..errors import SymgradError
+from . import _model, _trained
+from .train import load_data
+
+
+def register(subparsers):
+    p = _model.model_parser(subparsers, "evaluate", "the loss and accuracy of a checkpoint on a test file",
+                            __doc__)
+    p.epilog = __doc__.split("\n\n", 1)[1]
+    _trained.add_arguments(p, "the test data, as symgrad train's --data: a .npz with one array per input, "
+                              "or a .csv (.tsv) table, one row per sample")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..compiling import training as T
+    from ..compiling.training_arrays import num_samples
+    got = _trained.restore(args, "evaluate")
+    model, values = got.model, got.checkpoint.values
+    # the file may lack what the outputs do not read (the labels): said as such, not as a column count
+    needs = got.program._needs["forward"] if model.outputs else [True] * len(model.inputs)
+    unread = [x for x, read in zip(model.inputs, needs) if not read]
+    data = load_data(args.data, model.inputs, without=unread)
+    missing = [x.name for x in unread if x.name not in data]
+    if missing:
+        raise SymgradError(f"--data {args.data} holds no {' or '.join(map(repr, missing))} (the targets the loss "
+                           f"compares the outputs with): evaluate needs every input of the model file; symgrad "
+                           f"predict takes the features alone")
+    data = _trained.checked(got.program, data, args, getattr(data, "lines", None))
+    record = {"samples": num_samples(data), "loss": T.mean_loss(got.program, values, data, args.batch_size)}
+    if model.target is not None and model.outputs:
+        record["accuracy"] = T.accuracy(model.target)(got.program, values, data)
+    print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
+    return 0

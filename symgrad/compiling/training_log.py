@@ -1,0 +1,82 @@
+"""Each epoch's record written to a file as the epoch ends — Keras's ``CSVLogger``, Lightning's
+``CSVLogger``: ``train(..., on_epoch=EpochLog("metrics.csv"))``, or ``symgrad train --log FILE``.
+
+A ``.csv`` (``.tsv``) gets a header row (the record's names: epoch, loss, the metrics, seconds) and
+one row per epoch; a ``.jsonl`` one JSON object per line. Each row is written and flushed as its epoch
+ends, so a run stopped by Ctrl-C, SIGTERM or a divergence keeps the rows of the epochs it finished.
+Without ``append``, the first epoch's row replaces what the file held (a run refused before its first
+step leaves it as it was); ``append=True`` goes on after the rows it holds (a resumed run), and a
+table whose header names other columns is then refused, naming both, rather than given rows that do
+not fit it (``check(names)`` refuses it before training).
+
+>>> import os, tempfile
+>>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+>>> log = EpochLog(path)
+>>> log({"epoch": 1, "loss": 0.5, "seconds": 0.25}); log({"epoch": 2, "loss": 0.25, "seconds": 0.25})
+>>> print(open(path).read(), end="")
+epoch,loss,seconds
+1,0.5,0.25
+2,0.25,0.25
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+from .training_results import TrainingArgumentError
+
+SUFFIXES = (".csv", ".tsv", ".jsonl")
+
+
+class EpochLog:
+    """A function of an epoch's record (the dict ``history.epochs`` gets) that adds it to ``path``."""
+
+    def __init__(self, path, append: bool = False):
+        self.path = os.fspath(path)
+        kind = os.path.splitext(self.path)[1].lower()
+        if kind not in SUFFIXES:
+            raise TrainingArgumentError(f"EpochLog({self.path!r}): the log is a .csv or .tsv table, or a .jsonl "
+                                        f"file (one JSON object per line); give a name with one of those suffixes")
+        self.kind = kind
+        self.fresh = not append          # the first epoch replaces what the file holds
+        self.columns = self.header() if append else None      # a table's header, once known
+
+    def header(self):
+        """The names in the first row of an existing table (None for a JSON-lines log, or no table)."""
+        if self.kind == ".jsonl" or not os.path.isfile(self.path):
+            return None
+        with open(self.path, newline="", encoding="utf-8") as f:
+            first = next(csv.reader(f, delimiter=self._delimiter()), None)
+        return first or None
+
+    def check(self, names) -> None:
+        """Refuse, before training, a table to append to whose header is not ``names``."""
+        if self.columns is not None and list(self.columns) != list(names):
+            raise TrainingArgumentError(
+                f"{self.path} holds the columns {', '.join(self.columns)}, but the epochs of this run record "
+                f"{', '.join(names)}: give another log file (or the validation the first run had)")
+
+    def __call__(self, record) -> None:
+        if self.kind == ".jsonl":
+            line = json.dumps(dict(record)) + "\n"
+        else:
+            names = list(record)
+            new = self.columns is None or self.fresh
+            if not new:
+                self.check(names)
+            self.columns = names
+            rows = ([names] if new else []) + [[_cell(record[k]) for k in names]]
+            line = "".join(self._delimiter().join(row) + "\n" for row in rows)
+        with open(self.path, "w" if self.fresh else "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+        self.fresh = False
+
+    def _delimiter(self) -> str:
+        return "\t" if self.kind == ".tsv" else ","
+
+
+def _cell(v) -> str:
+    """A number as the shortest text that reads back the same (repr of a Python float)."""
+    return repr(float(v)) if isinstance(v, float) else str(v)

@@ -1,0 +1,144 @@
+"""`symgrad evaluate` and `symgrad predict`: a checkpoint's values on a test file and on new data,
+from the command line (before, both needed Python: import the model file, compile it, load the
+checkpoint, call forward). The loss, accuracy and outputs are checked against NumPy written here."""
+import numpy as np
+import pytest
+
+from symgrad import cli
+from symgrad.compiling.training import save
+from standin_program import LABELS_MODEL_FILE, SOFTMAX_MODEL_FILE, blobs
+
+
+def _logsoftmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+@pytest.fixture
+def run(tmp_path):
+    """x (N, 4) and integer labels y: a test table with labels and a table of the features only, and
+    a checkpoint of values drawn here (evaluation needs no training)."""
+    (tmp_path / "model.py").write_text(LABELS_MODEL_FILE)
+    rng = np.random.default_rng(3)
+    values = {"W": rng.normal(size=(4, 3)), "b": rng.normal(size=(3,))}
+    save(tmp_path / "ck.npz", values, {"t": 7}, step=7, epoch=1)
+    d = blobs(25, seed=0)
+    x, y = d["x"], d["t"].argmax(1)
+    np.savetxt(tmp_path / "test.csv", np.c_[x, y], delimiter=",", fmt="%.17g", header="a,b,c,d,label",
+               comments="")
+    np.savetxt(tmp_path / "new.csv", x, delimiter=",", fmt="%.17g")
+    return tmp_path, values, x, y
+
+
+def test_evaluate_prints_the_loss_and_accuracy_of_the_checkpoint(run, capsys):
+    path, v, x, y = run
+    assert cli.main(["evaluate", str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "test.csv"),
+                     "--dtype", "float64"]) == 0
+    out, err = capsys.readouterr()
+    words = out.split()
+    got = dict(zip(words[::2], map(float, words[1::2])))
+    z = x @ v["W"] + v["b"]
+    assert got["samples"] == 25
+    assert got["loss"] == pytest.approx(-_logsoftmax(z)[np.arange(25), y].mean(), rel=1e-5)
+    assert got["accuracy"] == pytest.approx(np.mean(z.argmax(1) == y), abs=1e-6)
+    assert "the values of" in err and "saved after epoch 1, step 7" in err
+
+
+def test_evaluate_batches_give_the_same_numbers(run, capsys):
+    path = run[0]
+    lines = []
+    for size in ("1024", "4"):
+        assert cli.main(["evaluate", str(path / "model.py"), str(path / "ck.npz"), "--data",
+                         str(path / "test.csv"), "--batch-size", size, "--dtype", "float64"]) == 0
+        lines.append(capsys.readouterr().out.split())
+    assert lines[0][:2] == lines[1][:2] and float(lines[0][3]) == pytest.approx(float(lines[1][3]), rel=1e-9)
+
+
+@pytest.mark.parametrize("data", ["new.csv", "test.csv"])
+def test_predict_writes_the_outputs_and_classes(run, capsys, data):
+    # a table of the features only, or the test table with its labels (which predict leaves unused)
+    path, v, x, _ = run
+    assert cli.main(["predict", str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / data),
+                     "-o", str(path / "p.csv")]) == 0
+    assert "wrote 25 rows (output_0, output_1, output_2, class)" in capsys.readouterr().err
+    head = (path / "p.csv").read_text().splitlines()[0]
+    assert head == "output_0,output_1,output_2,class"
+    table = np.loadtxt(path / "p.csv", delimiter=",", skiprows=1)
+    z = x @ v["W"] + v["b"]
+    np.testing.assert_allclose(table[:, :3], z, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(table[:, 3], z.argmax(1))
+
+
+def test_predict_to_stdout_and_to_npz(run, capsys):
+    path, v, x, _ = run
+    argv = ["predict", str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "new.csv"),
+            "--dtype", "float64"]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 26 and lines[0].endswith(",class")
+    first = [float(c) for c in lines[1].split(",")[:3]]
+    np.testing.assert_allclose(first, x[0] @ v["W"] + v["b"], rtol=1e-12)      # 17 digits: float64 exactly
+    assert cli.main(argv + ["-o", str(path / "p.npz")]) == 0
+    with np.load(path / "p.npz") as z:
+        np.testing.assert_allclose(np.c_[z["output_0"], z["output_1"], z["output_2"]], x @ v["W"] + v["b"],
+                                   rtol=1e-12)
+        assert z["class"].dtype.kind == "i"
+
+
+def test_predict_with_one_hot_targets_from_an_npz_without_them(tmp_path, capsys):
+    # a per-example MatrixSymbol model: the .npz of new data has x only (t, the labels, left out)
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
+    W, b = np.arange(12.0).reshape(3, 4) / 10, np.array([[0.5], [-1.0], [0.0]])
+    save(tmp_path / "ck.npz", {"W": W, "b": b}, None)
+    x = blobs(6, seed=1)["x"]
+    np.savez(tmp_path / "new.npz", x=x)
+    assert cli.main(["predict", str(tmp_path / "model.py"), str(tmp_path / "ck.npz"), "--data",
+                     str(tmp_path / "new.npz"), "--dtype", "float64"]) == 0
+    rows = np.loadtxt(capsys.readouterr().out.splitlines()[1:], delimiter=",")
+    np.testing.assert_allclose(rows[:, :3], x @ W.T + b[:, 0], rtol=1e-12)
+
+
+def test_mistakes_are_one_line_naming_the_fix(run, capsys, tmp_path):
+    path = run[0]
+    base = [str(path / "model.py"), str(path / "ck.npz")]
+    np.savetxt(path / "three.csv", np.ones((2, 3)), delimiter=",")
+    assert cli.main(["predict", *base, "--data", str(path / "three.csv")]) == 2
+    err = capsys.readouterr().err
+    assert ("its rows have 3 columns, but the model's inputs take 4 per sample without 'y' (4 for 'x'), or 5 "
+            "with it") in err, err
+    assert cli.main(["predict", *base, "--data", str(path / "new.csv"), "-o", str(path / "p.txt")]) == 2
+    assert "a .csv or .tsv table, or a .npz" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(path / "model.py"), str(path / "none.npz"), "--data",
+                     str(path / "test.csv")]) == 2
+    assert "no such checkpoint file" in capsys.readouterr().err
+    save(path / "other.npz", {"W": np.ones((4, 2)), "b": np.ones(2)}, None)
+    assert cli.main(["evaluate", str(path / "model.py"), str(path / "other.npz"), "--data",
+                     str(path / "test.csv")]) == 2
+    assert "the checkpoint " in (err := capsys.readouterr().err) and "holds 'W' of shape (4, 2)" in err, err
+    (path / "plain.py").write_text(LABELS_MODEL_FILE.replace("outputs = [x @ W + b]\n", ""))
+    assert cli.main(["predict", str(path / "plain.py"), str(path / "ck.npz"), "--data", str(path / "new.csv")]) == 2
+    assert "defines no outputs: predict computes them" in capsys.readouterr().err
+
+
+def test_bad_data_is_said_as_symgrad_train_says_it(run, capsys):
+    # a label out of range named by its line of the table; a wrong shape as "the array 'x'", not
+    # sg.train's data['x']
+    path = run[0]
+    base = ["evaluate", str(path / "model.py"), str(path / "ck.npz"), "--data"]
+    (path / "l.csv").write_text("1,2,3,4,0\n1,2,3,4,9\n")
+    assert cli.main(base + [str(path / "l.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "entry 1 is 9: past the last one, 2" in err and f"that is line 2 of {path / 'l.csv'}" in err, err
+    np.savez(path / "w.npz", x=np.ones((5, 5)), y=np.zeros(5, int))
+    assert cli.main(base + [str(path / "w.npz")]) == 2
+    assert f"--data {path / 'w.npz'}: the array 'x' has shape (5, 5), but the input 'x' is declared (N, 4)" \
+        in capsys.readouterr().err
+
+
+def test_evaluate_on_a_file_without_the_labels_says_so(run, capsys):
+    # it said "its rows have 4 columns, but the model's inputs take 5 ... does the model file declare
+    # more features than the table has?"
+    path = run[0]
+    assert cli.main(["evaluate", str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "new.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "holds no 'y' (the targets the loss compares the outputs with)" in err and "symgrad predict" in err, err
