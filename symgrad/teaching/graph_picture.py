@@ -49,7 +49,7 @@ from .transposed_operand import transposes_distributed
 from .uses_note import weight_shared
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
-from .loss_terms import penalty_last
+from .loss_terms import is_split, penalty_last
 from .row_sums import gather, known_row_sums
 from .notation import partial
 from .numbers import clean, number
@@ -703,7 +703,7 @@ class _Picture:
                     if g.producer[vid].out.shape == () and tot.is_polynomial():
                         tot = sp.expand(tot)         # 2 + 5g + 2fg + 2fg², as the seeds write it
                     tot = gather(tot)                # (softmax(z, axis=1) − one_hot(y, 3))/N, as the steps
-                    leaf = d.lowering.exprs.get(vid) if getattr(d, "_penalties_split", False) else None
+                    leaf = d.lowering.exprs.get(vid) if is_split(d) else None
                     if leaf is not None:             # x.T @ δ + 0.1·W, the data term first, as the text
                         tot = penalty_last(tot, leaf)
                     return [text(lhs + show(tot, "unicode"), RED, size=10)]

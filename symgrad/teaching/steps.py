@@ -47,7 +47,7 @@ from .negated_sum import minus_outside, sign_inside
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
-from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
+from .loss_terms import is_split, penalty_last, split_penalties, terms_in_turn, uses_in_turn
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
@@ -164,7 +164,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     ce_full: dict = {}            # a cross-entropy's δ -> its step's form in the user's symbols
     named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
     steps: list[NodeStep] = []
-    penalized = getattr(d, "_penalties_split", False)      # L = L_data + L_reg, split (`loss_terms`)
+    penalized = is_split(d)      # L = L_data + L_reg, split (`loss_terms`)
     for vid in order:
         node, lhs = disp[vid], gsym[vid]
         shape = g.producer[vid].out.shape
