@@ -25,6 +25,8 @@ from .graph_folds import PASS_THROUGH
 from .cross_entropy_steps import folded as _ce_folded
 from . import transposed_operand as _transposed
 from .norm_affine import norm_affine
+from .loss_terms import is_split
+from .sum_order import written_order
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
 
@@ -74,7 +76,7 @@ class Naming:
             v = low.memo.get(ex)
             if v is not None:
                 named_ids[v.id] = str(sym)
-        self.fwd = as_read(g, d.output, low.exprs, named_ids)
+        self.fwd = as_read(g, d.output, low.exprs, named_ids, root_as_is=is_split(d))
         self.consumers: dict[int, list] = defaultdict(list)
         for e in self.fwd:
             for v in e.inputs:
@@ -307,13 +309,15 @@ def _broadcast_like(e) -> bool:
     return _leading_ones_dropped(e.inputs[0].shape) == _leading_ones_dropped(e.out.shape)
 
 
-def as_read(g, out, exprs=None, named=None) -> list:
+def as_read(g, out, exprs=None, named=None, root_as_is=False) -> list:
     """The equations ``out`` depends on in the order a reader meets them: each operand before the
     node that takes it, operands left to right (attention's Q, K, S, A, then V, Y — not the order
     the lowering happened to make them, V, K, Q); a sum's operands in the order its line prints
     them: named ones (``named``: var id -> name) by name, as den = sigx + xpysqr, then the others
-    in the order of the user's sum (``exprs``: var id -> its expression), the sigmoid neuron's
-    w₀·x₀ before w₁·x₁."""
+    in the order of the user's sum as the printers write it (``exprs``: var id -> its expression),
+    the sigmoid neuron's w₀·x₀ before w₁·x₁, and f = z³ + cos(x) − x²·y's u₁ = z³ before
+    u₂ = cos(x) — f's own sum too, unless ``root_as_is`` (a loss `loss_terms` split: L = L_data +
+    L_reg in its own order)."""
     named = named or {}
     order, seen = [], set()
 
@@ -321,9 +325,9 @@ def as_read(g, out, exprs=None, named=None) -> list:
         e = g.producer[i]
         ins = list(e.inputs)
         whole = (exprs or {}).get(i)
-        if i == out.id or not (isinstance(whole, sp.Add) and _is_signed_sum(e)):
+        if (i == out.id and root_as_is) or not (isinstance(whole, sp.Add) and _is_signed_sum(e)):
             return ins      # the loss's own sum as `loss_terms` ordered it: L = L_data + L_reg
-        terms = list(whole.args)
+        terms = written_order(whole)
         # an operand the sum subtracts (w₂ of w₀·x₀ − w₁·x₁ − w₂) is the term −w₂
         place = {v.id: terms.index(exprs[v.id]) if exprs.get(v.id) in terms else
                  terms.index(-exprs[v.id]) if exprs.get(v.id) is not None and -exprs[v.id] in terms else len(terms)

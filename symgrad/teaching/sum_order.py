@@ -137,10 +137,7 @@ def operands_as_written(defn, user, operands: dict):
     user = user.expr if isinstance(user, Ewise) else user
     if not isinstance(inner, sp.Add) or not isinstance(user, sp.Add):
         return defn
-    with affine_sums():
-        terms = as_written_sum(user).args
-    # positive terms first, as the printers write the user's sum: z³ + cos(x) − x²·y reads u₄ + u₁ + u₃
-    terms = sorted(terms, key=lambda t: bool(isinstance(t, sp.Expr) and t.could_extract_minus_sign()))
+    terms = written_order(user)
     names = [t if t.is_number else _operand(t, operands) for t in terms]
     if None in names or len(set(names)) != len(names) or set(names) != set(inner.args):
         return defn
@@ -149,6 +146,14 @@ def operands_as_written(defn, user, operands: dict):
         return defn
     out = sp.Add(*names, evaluate=False)
     return Ewise(out, defn.shape) if isinstance(defn, Ewise) else out
+
+
+def written_order(user) -> list:
+    """The terms of the sum ``user`` in the order the printers write it: nested sums opened, an
+    affine form's bias and a small constant last, and the positive terms first (z³ + cos(x) − x²·y)."""
+    with affine_sums():
+        terms = as_written_sum(user).args
+    return sorted(terms, key=lambda t: bool(isinstance(t, sp.Expr) and t.could_extract_minus_sign()))
 
 
 def _operand(t, operands: dict):
