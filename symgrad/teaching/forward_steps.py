@@ -10,11 +10,12 @@ from ..core.forward import forward as _forward_sweep
 from ..core.forward import sweeps as _sweeps
 from ..core.to_sympy import SympyBuilder
 from .as_written import as_written as _as_written
-from .local_rules import _definition, local_rule
+from .local_rules import _definition, _written_definition, local_rule
 from .node_naming import Naming
 from .notation import Chain, Value, partial
 from .step_record import NodeStep, Rule
 from .names import _fold_products
+from .binary_gates import products_flat
 from .step_record import Steps
 
 
@@ -32,7 +33,7 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
         e = built(v)          # as reverse mode writes them (∂f/∂z = q, not x + y)
         if nm.user_exprs and isinstance(e, sp.Basic):
             e = _fold_products(e.xreplace(nm.user_exprs), nm.user_exprs)
-        return e
+        return products_flat(e)       # x·y·z, not a chain of gates' (x·y)·z
     out_tangent = {}        # w -> the value of ∂f/∂w, the output's tangent at the end of w's sweep
     for k, w in enumerate(d.wrt_vars, 1):
         if w.id not in disp:                            # f does not depend on w: its sweep is the seed
@@ -73,7 +74,10 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     defs = []
     for e in nm.fwd:
         if not e.prim.leaf and e.out.id not in nm.transparent:
-            defs.append((disp[e.out.id], nm.written.get(e.out.id) or _definition(g, e, disp),
+            shown = nm.written.get(e.out.id)
+            if shown is None and e.prim is R.ewise_p:       # u₂ = u₁ + b − y for w·x + b − y, as reverse mode
+                shown = _written_definition(g, e, disp, d.lowering.exprs)[1]
+            defs.append((disp[e.out.id], shown or _definition(g, e, disp),
                          _as_written(nm, e.out.id, fvals.get(e.out.id))))
     grads = [(disp[w.id], expand(gv) if gv is not None else sp.S.Zero, out_tangent.get(w.id))
              for w, gv in zip(d.wrt_vars, d.gradient_vars)]

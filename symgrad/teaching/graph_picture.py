@@ -573,7 +573,8 @@ class _Picture:
         pos = []
         for v in e.inputs:
             shown = disp[v.id]
-            k = next((j for j, r in enumerate(read) if r == shown or r == -shown), None)
+            k = next((j for j, r in enumerate(read) if r == shown or r == -shown
+                      or (isinstance(r, sp.Expr) and r.as_coeff_Mul()[1] == shown)), None)     # 2·u₃
             if k is None:
                 return base
             pos.append(k)

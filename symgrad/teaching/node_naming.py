@@ -327,10 +327,11 @@ def as_read(g, out, exprs=None, named=None, root_as_is=False) -> list:
         whole = (exprs or {}).get(i)
         if (i == out.id and root_as_is) or not (isinstance(whole, sp.Add) and _is_signed_sum(e)):
             return ins      # the loss's own sum as `loss_terms` ordered it: L = L_data + L_reg
-        terms = written_order(whole)
-        # an operand the sum subtracts (w₂ of w₀·x₀ − w₁·x₁ − w₂) is the term −w₂
-        place = {v.id: terms.index(exprs[v.id]) if exprs.get(v.id) in terms else
-                 terms.index(-exprs[v.id]) if exprs.get(v.id) is not None and -exprs[v.id] in terms else len(terms)
+        # an operand the sum subtracts (w₂ of w₀·x₀ − w₁·x₁ − w₂) is the term −w₂, one it scales
+        # (2·u₆ of exp(u₃) + 2·u₆, a product of gates under its coefficient) the term 2·(x·y)·z
+        cores = [t.as_coeff_Mul()[1] for t in written_order(whole)]
+        place = {v.id: cores.index(exprs[v.id].as_coeff_Mul()[1])
+                 if exprs.get(v.id) is not None and exprs[v.id].as_coeff_Mul()[1] in cores else len(cores)
                  for v in ins}
         key = {v.id: (0, sp.Symbol(named[v.id]).sort_key(), 0) if v.id in named else (1, (), place[v.id])
                for v in ins}
@@ -354,12 +355,13 @@ def _is_plain_sum(e) -> bool:
 
 
 def _is_signed_sum(e) -> bool:
-    """A sum of its inputs, each added or subtracted once (a₀ + a₁, a₀ + a₁ − a₂)."""
+    """A sum of its inputs, each added, subtracted or scaled by a number once (a₀ + a₁,
+    a₀ + a₁ − a₂, a₀ + 2·a₁)."""
     if e.prim is not R.ewise_p or len(e.inputs) < 2 or not isinstance(e.params[0], sp.Add):
         return False
     phs = R.placeholders(len(e.inputs))
     terms = e.params[0].args
-    return len(terms) == len(phs) and {t if t in phs else -t for t in terms} == set(phs)
+    return len(terms) == len(phs) and {t.as_coeff_Mul()[1] for t in terms} == set(phs)
 
 
 def _is_activation(e) -> bool:

@@ -158,11 +158,14 @@ def written_order(user) -> list:
 
 def _operand(t, operands: dict):
     """The name of the term ``t``: its operand's, or minus the operand's where the line subtracts it
-    (−w₂ of u₁ + u₂ − w₂, whose operand is w₂); None if neither is an operand."""
+    (−w₂ of u₁ + u₂ − w₂, whose operand is w₂), or a multiple of it; None if none is an operand."""
     if t in operands:
         return operands[t]
     if isinstance(t, sp.Expr) and t.could_extract_minus_sign() and -t in operands:
         return -operands[-t]
+    c, core = t.as_coeff_Mul() if isinstance(t, sp.Expr) else (1, t)
+    if c != 1 and core in operands:           # 2·u₃ of exp(u₆) + 2·u₃, u₃ the last gate of x·y·z
+        return c * operands[core]
     return None
 
 
