@@ -50,7 +50,7 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
             vals = dict(zip(ids, evaluate(g, [tan_of[i] for i in ids], at)))
             out_tangent[w.id] = vals.get(d.output.id, 0.0)
         steps.append(NodeStep(disp[w.id], partial(wname, wname, ()), [sp.S.One],
-                              note=[f"sweep {k}: seed ", partial(wname, wname, ()), " = 1"], value=1.0 if at is not None else None))
+                              note=[f"sweep {k}: seed ", sp.Eq(partial(wname, wname, ()), 1, evaluate=False)], value=1.0 if at is not None else None))
         for e, t in rec:
             node = disp.get(e.out.id, sp.Symbol(f"v{e.out.id}"))
             chain, subst, rules = [], [], []

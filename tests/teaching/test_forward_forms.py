@@ -68,5 +68,5 @@ def test_one_sweep_and_the_seed_note_in_notation():
     text = d.render("unicode")
     assert "Forward accumulation (1 sweep, one per input;" in text
     assert "[sweep 1: seed ∂w₀/∂w₀ = 1]" in text
-    assert r"\stepnote{sweep 1: seed $\frac{\partial w_{0}}{\partial w_{0}}$ = 1}" in d.latex()
+    assert r"\stepnote{sweep 1: seed $\frac{\partial w_{0}}{\partial w_{0}} = 1$}" in d.latex()
     assert "Forward accumulation (2 sweeps" in sg.derive(x * y, [x, y], mode="forward").render("unicode")
