@@ -325,6 +325,14 @@ def as_read(g, out, exprs=None, named=None, root_as_is=False) -> list:
         e = g.producer[i]
         ins = list(e.inputs)
         whole = (exprs or {}).get(i)
+        if isinstance(whole, sp.Mul) and _is_plain_product(e):
+            # a product's factors as its line prints them: a = b·c reads b (and what b needs) first,
+            # the notes' d = f + 3, e = f·g, b = d + e, c = e + 2 (the lowering had made c first)
+            # (a division as printed, numerator first: cs231n's num·invden reads num before den)
+            # (only where each operand is a factor: a cross-entropy's −1 went into its node)
+            factors = sorted(whole.args, key=lambda a: bool(a.is_Pow and a.exp.is_negative))
+            if all(exprs.get(v.id) in factors for v in ins):
+                return sorted(ins, key=lambda v: factors.index(exprs[v.id]))
         if (i == out.id and root_as_is) or not (isinstance(whole, sp.Add) and _is_signed_sum(e)):
             return ins      # the loss's own sum as `loss_terms` ordered it: L = L_data + L_reg
         # an operand the sum subtracts (w₂ of w₀·x₀ − w₁·x₁ − w₂) is the term −w₂, one it scales
@@ -348,6 +356,13 @@ def as_read(g, out, exprs=None, named=None, root_as_is=False) -> list:
         stack.append((i, True))
         stack.extend((v.id, False) for v in reversed(operands(i)) if v.id not in seen)
     return order
+
+
+def _is_plain_product(e) -> bool:
+    """A scalar product of its inputs, each once (a₀·a₁, a₀·a₁·a₂)."""
+    phs = R.placeholders(len(e.inputs))
+    return (e.prim is R.ewise_p and e.out.shape == () and len(e.inputs) > 1
+            and isinstance(e.params[0], sp.Mul) and set(e.params[0].args) == set(phs))
 
 
 def _is_plain_sum(e) -> bool:
