@@ -78,11 +78,8 @@ def _chain(op, operands: list):
 
 
 def _sum_order(node) -> list:
-    """The terms of the sum ``node`` in the order the printers write them (`sum_order.written_order`);
-    one that holds a sum (a part ``names`` regrouped) keeps its terms, the positive ones first."""
+    """The terms of the sum ``node`` in the order the printers write them (`sum_order.written_order`)."""
     from .sum_order import written_order
-    if any(isinstance(a, sp.Add) for a in node.args):
-        return sorted(node.args, key=lambda t: bool(t.could_extract_minus_sign()))
     terms = list(written_order(node))
     return terms if sorted(terms, key=sp.default_sort_key) == sorted(node.args, key=sp.default_sort_key) \
         else list(node.args)

@@ -150,9 +150,14 @@ def operands_as_written(defn, user, operands: dict):
 
 def written_order(user) -> list:
     """The terms of the sum ``user`` in the order the printers write it: nested sums opened, an
-    affine form's bias and a small constant last, and the positive terms first (z³ + cos(x) − x²·y)."""
-    with affine_sums():
-        terms = as_written_sum(user).args
+    affine form's bias and a small constant last, and the positive terms first (z³ + cos(x) − x²·y).
+    A sum that holds a sum (a chain of two-input gates, `binary_gates`, or a part ``names``
+    regrouped) keeps its own terms: its line names the inner sum's node."""
+    if any(isinstance(t, sp.Add) for t in user.args):
+        terms = user.args
+    else:
+        with affine_sums():
+            terms = as_written_sum(user).args
     return sorted(terms, key=lambda t: bool(isinstance(t, sp.Expr) and t.could_extract_minus_sign()))
 
 

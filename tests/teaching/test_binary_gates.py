@@ -144,3 +144,19 @@ def test_an_unknown_gates_value_says_what_is_supported(where):
             sg.derive(x * y * z, [x]).render("unicode", gates="ternary")
         else:
             sg.derive(x * y * z, [x]).graph(gates="ternary")
+
+
+def test_a_long_sum_with_a_function_term_chains_in_the_headers_order():
+    # the header's order, 3 + u + v + w + sin(u·v·w): the chain's gates first, each line naming
+    # the gate before it (until the chain's lines were matched against the flattened sum, the
+    # sin term was numbered first and the last gate read u₃ + u₆ in the names' order)
+    u, v, t = sp.symbols("u v t")
+    at = {u: 1.0, v: 2.0, t: 3.0}
+    f = sp.sin(u * v * t) + u + v + t + 3
+    d = sg.derive(f, [u, v, t], gates="binary", at=at)
+    lines = d.render("unicode").splitlines()
+    assert lines[0] == "f = 3 + t + u + v + sin(t·u·v)"
+    assert lines[2:5] == ["  u₁ = 3 + t = 6", "  u₂ = u₁ + u = 7", "  u₃ = u₂ + v = 9"], lines
+    assert lines[8].startswith("  f = u₃ + u₆ = "), lines
+    for s_, (_, _, value) in zip([u, v, t], d.steps.gradients):
+        assert value == pytest.approx(float(sp.diff(f, s_).subs(at)))
