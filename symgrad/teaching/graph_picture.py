@@ -49,7 +49,8 @@ from .transposed_operand import transposes_distributed
 from .uses_note import weight_shared
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
-from .loss_terms import is_split, penalty_last
+from .split_flag import is_split
+from .loss_terms import penalty_last
 from .row_sums import gather, known_row_sums
 from .notation import partial
 from .numbers import clean, number

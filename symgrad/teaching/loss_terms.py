@@ -26,6 +26,7 @@ import sympy as sp
 from ..core import rules as R
 from ..core.ir import Eqn, Var
 from ..core.reverse import backward
+from .split_flag import is_split, mark_split
 
 
 def _named_terms(d, names) -> set:
@@ -82,11 +83,6 @@ def _factors(d, names=None) -> tuple[dict, list]:
         if v.id in groups or any(n == v.id and sp.nsimplify(c - k) == 0 for n, c in named):
             out[i] = k
     return out, [i for i, v in enumerate(e.inputs) if v.id in groups]
-
-
-def is_split(d) -> bool:
-    """Whether ``d`` is a copy `split_penalties` made (its loss's factors split out already)."""
-    return getattr(d, "_penalties_split", False)
 
 
 def split_penalties(d, names=None):
@@ -146,8 +142,7 @@ def split_penalties(d, names=None):
     from ..core.differentiate import Step
     grads = backward(g, out, d.wrt_vars, on_step=lambda e, gr, cts: steps.append(Step(e, gr, list(cts))))
     split = dataclasses.replace(d, ir=g, output=out, gradient_vars=grads, lowering=low, raw_steps=steps)
-    split._penalties_split = True
-    return split
+    return mark_split(split)
 
 
 def terms_in_turn(d, order: list) -> list:

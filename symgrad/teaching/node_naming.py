@@ -25,7 +25,7 @@ from .graph_folds import PASS_THROUGH
 from .cross_entropy_steps import folded as _ce_folded
 from . import transposed_operand as _transposed
 from .norm_affine import norm_affine
-from .loss_terms import is_split
+from .split_flag import is_split
 from .sum_order import written_order
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)

@@ -47,7 +47,8 @@ from .negated_sum import minus_outside, sign_inside
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
-from .loss_terms import is_split, penalty_last, split_penalties, terms_in_turn, uses_in_turn
+from .split_flag import is_split
+from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps

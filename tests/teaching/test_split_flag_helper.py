@@ -1,18 +1,19 @@
-"""The flag a split copy of a derivation carries (`loss_terms.split_penalties`) is read in one place,
-`loss_terms.is_split`: the steps, the picture and the term ordering used to spell the getattr out."""
+"""The flag a split copy of a derivation carries (`loss_terms.split_penalties`) is read and set in one
+place, `split_flag`: the steps, the picture and the term ordering used to spell the getattr out."""
 from pathlib import Path
 
 import sympy as sp
 
 import symgrad as sg
-from symgrad.teaching.loss_terms import is_split, split_penalties
+from symgrad.teaching.loss_terms import split_penalties
+from symgrad.teaching.split_flag import is_split
 
 TEACHING = Path(sg.__file__).resolve().parent / "teaching"
 
 
 def test_flag_named_in_loss_terms_only():
     users = [p.name for p in TEACHING.glob("*.py") if "_penalties_split" in p.read_text()]
-    assert users == ["loss_terms.py"]
+    assert users == ["split_flag.py"]
 
 
 def test_is_split_says_which_copy_is_split():
