@@ -160,3 +160,11 @@ def test_a_long_sum_with_a_function_term_chains_in_the_headers_order():
     assert lines[8].startswith("  f = u₃ + u₆ = "), lines
     for s_, (_, _, value) in zip([u, v, t], d.steps.gradients):
         assert value == pytest.approx(float(sp.diff(f, s_).subs(at)))
+
+
+def test_any_view_takes_the_option_the_derivation_did_not():
+    d = sg.derive((x + y + z) * x, [x, y, z], names={s: x + y + z})
+    assert d.render("unicode", gates="binary").splitlines()[2:5] == ["  u₁ = x + y", "  s = u₁ + z", "  f = s·x"]
+    assert list(node_names(d.graph(gates="binary").source).values()).count("+") == 2
+    assert d.render("unicode").splitlines()[2] == "  s = x + y + z"          # the default: one gate
+    assert list(node_names(d.graph().source).values()).count("+") == 1
