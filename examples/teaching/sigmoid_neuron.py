@@ -1,8 +1,9 @@
 """The sigmoid neuron circuit f = 1/(1 + exp(−(w0·x0 + w1·x1 + w2))) at w = (2, −3, −3), x = (−1, −2):
 f = 0.73; ∂f/∂w0 = −0.20, ∂f/∂x0 = 0.39, ∂f/∂w1 = −0.39, ∂f/∂x1 = −0.59, ∂f/∂w2 = 0.20.
 
-Built gate by gate as on the slide (evaluate=False keeps the two additions and the ×(−1) gate), and
-again with the sigmoid as one gate, σ' = (1 − σ)σ.
+Typed as the slide writes it and drawn with the slide's gates: gates="binary" splits the sum of three
+into its two + gates (the ×(−1) gate is the minus taken back out of SymPy's exp(−w₀x₀ − w₁x₁ − w₂));
+and again with the sigmoid as one gate, σ' = (1 − σ)σ.
 
     PYTHONPATH=. python examples/teaching/sigmoid_neuron.py
 """
@@ -23,13 +24,14 @@ WRT = [w0, x0, w1, x1, w2]
 
 
 def circuit():
-    """The circuit of the slide: *, *, +, +, *−1, exp, +1, 1/x."""
-    s = sp.Add(sp.Add(w0 * x0, w1 * x1, evaluate=False), w2, evaluate=False)
-    return 1 / (1 + sp.exp(sp.Mul(-1, s, evaluate=False)))
+    """f as the slide writes it; with gates="binary" its gates are the slide's: *, *, +, +, *−1,
+    exp, +1, 1/x (the same as building it gate by gate, sp.Add(sp.Add(w0*x0, w1*x1,
+    evaluate=False), w2, evaluate=False))."""
+    return 1 / (1 + sp.exp(-(w0 * x0 + w1 * x1 + w2)))
 
 
 def build():
-    return sg.derive(circuit(), WRT, at=AT, number_format=".2f")
+    return sg.derive(circuit(), WRT, at=AT, number_format=".2f", gates="binary")
 
 
 def build_sigmoid_gate():

@@ -10,11 +10,11 @@ from ..core.forward import forward as _forward_sweep
 from ..core.forward import sweeps as _sweeps
 from ..core.to_sympy import SympyBuilder
 from .as_written import as_written as _as_written
-from .local_rules import _definition, local_rule
+from .local_rules import _definition, _written_definition, local_rule
 from .node_naming import Naming
 from .notation import Chain, Value, partial
 from .step_record import NodeStep, Rule
-from .names import _fold_products
+from .forward_forms import slide_form
 from .step_record import Steps
 
 
@@ -28,11 +28,11 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     steps = []
     built = SympyBuilder(g, d.lowering.exprs)
 
+    logistic = d.f.has(sp.exp)
+
     def expand(v):            # in the user's symbols, with the nodes names= names by their names,
-        e = built(v)          # as reverse mode writes them (∂f/∂z = q, not x + y)
-        if nm.user_exprs and isinstance(e, sp.Basic):
-            e = _fold_products(e.xreplace(nm.user_exprs), nm.user_exprs)
-        return e
+        # as reverse mode writes them (∂f/∂z = q, not x + y), as the slide writes them (2·(w·x + b − y))
+        return slide_form(built(v), nm.user_exprs, logistic)
     out_tangent = {}        # w -> the value of ∂f/∂w, the output's tangent at the end of w's sweep
     for k, w in enumerate(d.wrt_vars, 1):
         if w.id not in disp:                            # f does not depend on w: its sweep is the seed
@@ -50,7 +50,7 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
             vals = dict(zip(ids, evaluate(g, [tan_of[i] for i in ids], at)))
             out_tangent[w.id] = vals.get(d.output.id, 0.0)
         steps.append(NodeStep(disp[w.id], partial(wname, wname, ()), [sp.S.One],
-                              note=f"sweep {k}: seed ∂{wname}/∂{wname} = 1", value=1.0 if at is not None else None))
+                              note=[f"sweep {k}: seed ", sp.Eq(partial(wname, wname, ()), 1, evaluate=False)], value=1.0 if at is not None else None))
         for e, t in rec:
             node = disp.get(e.out.id, sp.Symbol(f"v{e.out.id}"))
             chain, subst, rules = [], [], []
@@ -73,7 +73,10 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     defs = []
     for e in nm.fwd:
         if not e.prim.leaf and e.out.id not in nm.transparent:
-            defs.append((disp[e.out.id], nm.written.get(e.out.id) or _definition(g, e, disp),
+            shown = nm.written.get(e.out.id)
+            if shown is None and e.prim is R.ewise_p:       # u₂ = u₁ + b − y for w·x + b − y, as reverse mode
+                shown = _written_definition(g, e, disp, d.lowering.exprs)[1]
+            defs.append((disp[e.out.id], shown or _definition(g, e, disp),
                          _as_written(nm, e.out.id, fvals.get(e.out.id))))
     grads = [(disp[w.id], expand(gv) if gv is not None else sp.S.Zero, out_tangent.get(w.id))
              for w, gv in zip(d.wrt_vars, d.gradient_vars)]

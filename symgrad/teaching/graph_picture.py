@@ -49,6 +49,7 @@ from .transposed_operand import transposes_distributed
 from .uses_note import weight_shared
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
+from .split_flag import is_split
 from .loss_terms import penalty_last
 from .row_sums import gather, known_row_sums
 from .notation import partial
@@ -573,7 +574,8 @@ class _Picture:
         pos = []
         for v in e.inputs:
             shown = disp[v.id]
-            k = next((j for j, r in enumerate(read) if r == shown or r == -shown), None)
+            k = next((j for j, r in enumerate(read) if r == shown or r == -shown
+                      or (isinstance(r, sp.Expr) and r.as_coeff_Mul()[1] == shown)), None)     # 2·u₃
             if k is None:
                 return base
             pos.append(k)
@@ -703,7 +705,7 @@ class _Picture:
                     if g.producer[vid].out.shape == () and tot.is_polynomial():
                         tot = sp.expand(tot)         # 2 + 5g + 2fg + 2fg², as the seeds write it
                     tot = gather(tot)                # (softmax(z, axis=1) − one_hot(y, 3))/N, as the steps
-                    leaf = d.lowering.exprs.get(vid) if getattr(d, "_penalties_split", False) else None
+                    leaf = d.lowering.exprs.get(vid) if is_split(d) else None
                     if leaf is not None:             # x.T @ δ + 0.1·W, the data term first, as the text
                         tot = penalty_last(tot, leaf)
                     return [text(lhs + show(tot, "unicode"), RED, size=10)]

@@ -26,6 +26,7 @@ import sympy as sp
 from ..core import rules as R
 from ..core.ir import Eqn, Var
 from ..core.reverse import backward
+from .split_flag import is_split, mark_split
 
 
 def _named_terms(d, names) -> set:
@@ -89,7 +90,7 @@ def split_penalties(d, names=None):
     and each term ``names`` names (L_reg = 0.05·Σ W²), the data loss first (the copy's graph and
     lowering are copies: ``d`` is not changed). A copy is split already:
     the picture of the steps' derivation does not look for its factors again."""
-    if getattr(d, "_penalties_split", False):
+    if is_split(d):
         return d
     ks, data = _factors(d, names) if d.mode == "reverse" else ({}, [])
     if not ks:
@@ -141,8 +142,7 @@ def split_penalties(d, names=None):
     from ..core.differentiate import Step
     grads = backward(g, out, d.wrt_vars, on_step=lambda e, gr, cts: steps.append(Step(e, gr, list(cts))))
     split = dataclasses.replace(d, ir=g, output=out, gradient_vars=grads, lowering=low, raw_steps=steps)
-    split._penalties_split = True
-    return split
+    return mark_split(split)
 
 
 def terms_in_turn(d, order: list) -> list:
@@ -151,7 +151,7 @@ def terms_in_turn(d, order: list) -> list:
     δ = (softmax(z) − one_hot(y))/N, ∇W and ∇b first, then the penalty's steps — not the penalty's
     first because the lowering made its nodes last. A node several terms use goes with the last of
     them (after every node that feeds it a gradient); ``order`` itself where ``d`` is not split."""
-    if not getattr(d, "_penalties_split", False) or len(order) < 2:
+    if not is_split(d) or len(order) < 2:
         return order
     term = _term_of(d)
     return order[:1] + sorted(order[1:], key=lambda v: term.get(v, len(term)))      # stable: reverse mode's within a term
@@ -162,7 +162,7 @@ def uses_in_turn(d, terms: list) -> list:
     loss's sum, as cs231n's code adds them: W's data path first, x.T @ δ + reg·W — not the penalty's
     first, which reverse mode met first because the lowering made its nodes last. ``terms`` itself
     where ``d`` is not split."""
-    if not getattr(d, "_penalties_split", False) or len(terms) < 2:
+    if not is_split(d) or len(terms) < 2:
         return terms
     term = _term_of(d)
     return sorted(terms, key=lambda t: term.get(t[0].out.id, len(term)))         # stable

@@ -25,6 +25,8 @@ from .graph_folds import PASS_THROUGH
 from .cross_entropy_steps import folded as _ce_folded
 from . import transposed_operand as _transposed
 from .norm_affine import norm_affine
+from .split_flag import is_split
+from .sum_order import written_order
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
 
@@ -74,7 +76,7 @@ class Naming:
             v = low.memo.get(ex)
             if v is not None:
                 named_ids[v.id] = str(sym)
-        self.fwd = as_read(g, d.output, low.exprs, named_ids)
+        self.fwd = as_read(g, d.output, low.exprs, named_ids, root_as_is=is_split(d))
         self.consumers: dict[int, list] = defaultdict(list)
         for e in self.fwd:
             for v in e.inputs:
@@ -307,13 +309,15 @@ def _broadcast_like(e) -> bool:
     return _leading_ones_dropped(e.inputs[0].shape) == _leading_ones_dropped(e.out.shape)
 
 
-def as_read(g, out, exprs=None, named=None) -> list:
+def as_read(g, out, exprs=None, named=None, root_as_is=False) -> list:
     """The equations ``out`` depends on in the order a reader meets them: each operand before the
     node that takes it, operands left to right (attention's Q, K, S, A, then V, Y — not the order
     the lowering happened to make them, V, K, Q); a sum's operands in the order its line prints
     them: named ones (``named``: var id -> name) by name, as den = sigx + xpysqr, then the others
-    in the order of the user's sum (``exprs``: var id -> its expression), the sigmoid neuron's
-    w₀·x₀ before w₁·x₁."""
+    in the order of the user's sum as the printers write it (``exprs``: var id -> its expression),
+    the sigmoid neuron's w₀·x₀ before w₁·x₁, and f = z³ + cos(x) − x²·y's u₁ = z³ before
+    u₂ = cos(x) — f's own sum too, unless ``root_as_is`` (a loss `loss_terms` split: L = L_data +
+    L_reg in its own order)."""
     named = named or {}
     order, seen = [], set()
 
@@ -321,12 +325,21 @@ def as_read(g, out, exprs=None, named=None) -> list:
         e = g.producer[i]
         ins = list(e.inputs)
         whole = (exprs or {}).get(i)
-        if i == out.id or not (isinstance(whole, sp.Add) and _is_signed_sum(e)):
+        if isinstance(whole, sp.Mul) and _is_plain_product(e):
+            # a product's factors as its line prints them: a = b·c reads b (and what b needs) first,
+            # the notes' d = f + 3, e = f·g, b = d + e, c = e + 2 (the lowering had made c first)
+            # (a division as printed, numerator first: cs231n's num·invden reads num before den)
+            # (only where each operand is a factor: a cross-entropy's −1 went into its node)
+            factors = sorted(whole.args, key=lambda a: bool(a.is_Pow and a.exp.is_negative))
+            if all(exprs.get(v.id) in factors for v in ins):
+                return sorted(ins, key=lambda v: factors.index(exprs[v.id]))
+        if (i == out.id and root_as_is) or not (isinstance(whole, sp.Add) and _is_signed_sum(e)):
             return ins      # the loss's own sum as `loss_terms` ordered it: L = L_data + L_reg
-        terms = list(whole.args)
-        # an operand the sum subtracts (w₂ of w₀·x₀ − w₁·x₁ − w₂) is the term −w₂
-        place = {v.id: terms.index(exprs[v.id]) if exprs.get(v.id) in terms else
-                 terms.index(-exprs[v.id]) if exprs.get(v.id) is not None and -exprs[v.id] in terms else len(terms)
+        # an operand the sum subtracts (w₂ of w₀·x₀ − w₁·x₁ − w₂) is the term −w₂, one it scales
+        # (2·u₆ of exp(u₃) + 2·u₆, a product of gates under its coefficient) the term 2·(x·y)·z
+        cores = [t.as_coeff_Mul()[1] for t in written_order(whole)]
+        place = {v.id: cores.index(exprs[v.id].as_coeff_Mul()[1])
+                 if exprs.get(v.id) is not None and exprs[v.id].as_coeff_Mul()[1] in cores else len(cores)
                  for v in ins}
         key = {v.id: (0, sp.Symbol(named[v.id]).sort_key(), 0) if v.id in named else (1, (), place[v.id])
                for v in ins}
@@ -345,17 +358,25 @@ def as_read(g, out, exprs=None, named=None) -> list:
     return order
 
 
+def _is_plain_product(e) -> bool:
+    """A scalar product of its inputs, each once (a₀·a₁, a₀·a₁·a₂)."""
+    phs = R.placeholders(len(e.inputs))
+    return (e.prim is R.ewise_p and e.out.shape == () and len(e.inputs) > 1
+            and isinstance(e.params[0], sp.Mul) and set(e.params[0].args) == set(phs))
+
+
 def _is_plain_sum(e) -> bool:
     return e.prim is R.ewise_p and e.params[0] == sp.Add(*R.placeholders(len(e.inputs))) and len(e.inputs) > 1
 
 
 def _is_signed_sum(e) -> bool:
-    """A sum of its inputs, each added or subtracted once (a₀ + a₁, a₀ + a₁ − a₂)."""
+    """A sum of its inputs, each added, subtracted or scaled by a number once (a₀ + a₁,
+    a₀ + a₁ − a₂, a₀ + 2·a₁)."""
     if e.prim is not R.ewise_p or len(e.inputs) < 2 or not isinstance(e.params[0], sp.Add):
         return False
     phs = R.placeholders(len(e.inputs))
     terms = e.params[0].args
-    return len(terms) == len(phs) and {t if t in phs else -t for t in terms} == set(phs)
+    return len(terms) == len(phs) and {t.as_coeff_Mul()[1] for t in terms} == set(phs)
 
 
 def _is_activation(e) -> bool:

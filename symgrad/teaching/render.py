@@ -943,7 +943,7 @@ def _grad_sym(steps, w):
 def _sweep_sentence(steps) -> str:
     sw = steps.sweeps
     if steps.mode == "forward":
-        return (f"Forward accumulation ({sw['forward']} sweeps, one per input; "
+        return (f"Forward accumulation ({sw['forward']} sweep{'' if sw['forward'] == 1 else 's'}, one per input; "
                 f"reverse mode needs {sw['reverse']}, one per output)")
     return (f"Backward pass (reverse accumulation: {sw['reverse']} sweep for the whole gradient; "
             f"forward accumulation would need {sw['forward']}, one per input)")

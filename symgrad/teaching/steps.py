@@ -47,10 +47,12 @@ from .negated_sum import minus_outside, sign_inside
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
+from .split_flag import is_split
 from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
+from .binary_gates import binary_gates, check as check_gates, gated_names, products_flat
 from .names import _fold_products, regroup  # noqa: F401  (_fold_products: graph_picture's import)
 from .node_naming import Naming, _known
 from .local_rules import (_definition, _is_tensor, _softmax_map, _softmax_named, _statistics_definitions,
@@ -67,13 +69,15 @@ MAX_PATHS = 4          # the full chain (every path from the output) is shown up
 # Building the steps.
 
 def build_steps(d, at=None, names=None, given=None, output_name=None, number_format=".4g",
-                convention=None) -> Steps:
+                convention=None, gates=None) -> Steps:
     """The steps of the derivation ``d`` (a `Derivation`), with the numbers at ``at`` if given.
 
     ``names`` maps symbols (or strings) to subexpressions of f, to name intermediate nodes as the
     slide does; ``given`` maps expressions to values assumed when simplifying (``{sg.sum(t): 1}``
     for a one-hot target); ``convention`` ("row" or "column") adds the Jacobian form of the
-    backward pass (`symgrad.teaching.jacobian_view`) to the views.
+    backward pass (`symgrad.teaching.jacobian_view`) to the views; ``gates="binary"`` writes each
+    sum and product of three or more operands as a chain of two-input gates, as cs231n's circuits
+    (`symgrad.teaching.binary_gates`).
 
     >>> import sympy as sp, symgrad as sg
     >>> x, y = sp.symbols('x y')
@@ -85,11 +89,17 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         raise SymgradError(f"convention must be 'row' or 'column', got {convention!r}")
     # x̂, μ, σ² of a batch norm named (unless the user named them), in f as it is once named
     auto, norms = _statistics.plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])
-    d = with_names(d, {**auto, **(names or {})})
+    d = with_names(d, {**auto, **(names or {})}, check_gates(gates))
+    header = None
+    if gates == "binary":     # x + y + z as two + gates: a named sum names its last gate, f reads as typed
+        header = _header_as_typed(d.f)
+        names = gated_names(names, _known(d))
     d = split_penalties(d, names)      # L = cross_entropy(z, y) + 0.05·u₃, not u₁/4 + 0.05·u₃
     if d.mode == "forward":
         from .forward_steps import _forward_steps      # it builds on this module's Steps
-        return _forward_steps(d, at, names, output_name, number_format)
+        out = _forward_steps(d, at, names, output_name, number_format)
+        out.f = header if header is not None else out.f
+        return out
     # a variance the user named is taken as optional: with a number for N, var/4 + ε lowers to one
     # node and σ² has none (its name is then used in the statistics' steps alone)
     variances = [n.var for n in norms]
@@ -164,7 +174,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     ce_full: dict = {}            # a cross-entropy's δ -> its step's form in the user's symbols
     named: dict[int, Any] = {}        # ∂L/∂n in the names of the nodes (b + c)
     steps: list[NodeStep] = []
-    penalized = getattr(d, "_penalties_split", False)      # L = L_data + L_reg, split (`loss_terms`)
+    penalized = is_split(d)      # L = L_data + L_reg, split (`loss_terms`)
     for vid in order:
         node, lhs = disp[vid], gsym[vid]
         shape = g.producer[vid].out.shape
@@ -409,6 +419,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     f = _ce_header(d.f, out_sym, defs, nm.ces)     # cross_entropy(z, y) as written, not its lowering
     if nm.ces:                              # 0.5·(softmax(z) − one_hot(y, 3))/4, not 0.125·(…)
         steps, grads, named_grads = _scales_apart(steps, grads, named_grads, nm, g, disp, given)
+    if header is not None:
+        f = _ce_header(header, out_sym, defs, nm.ces)
     return Steps(f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
 
@@ -570,7 +582,13 @@ def _closed_form(e, adjoints: dict, given: dict):
     return None
 
 
-def with_names(d, names):
+def _header_as_typed(f):
+    """f's header line under ``gates="binary"``: f as the user typed it (x·y·z), its gates' brackets
+    gone (the printers open a sum inside a sum; a product inside a product is opened here)."""
+    return products_flat(f)
+
+
+def with_names(d, names, gates=None):
     """``d``, or ``d`` derived again from f regrouped (`symgrad.teaching.names.regroup`) so that
     each part ``names`` names is a node of its own, as the slide writes it: W₂·y₁ + b₂ inside
     mse(W₂·y₁ + b₂, t), which SymPy flattened into W₂·y₁ + b₂ − t; and with the softmax the slide
@@ -579,6 +597,8 @@ def with_names(d, names):
     known = _known(d)
     exprs = {k: as_expr(v, f"names[{k}]", symbols=known) for k, v in (names or {}).items()}
     f = regroup(minus_outside(recognise(d.f)), exprs)   # exp(−(w₀x₀ + w₁x₁ + w₂)), the slide's ×(−1)
+    if gates == "binary":
+        f = binary_gates(f)                              # regrouped first: names= name the user's sums
     if f is d.f:
         return d
     from ..core.differentiate import differentiate

@@ -137,10 +137,7 @@ def operands_as_written(defn, user, operands: dict):
     user = user.expr if isinstance(user, Ewise) else user
     if not isinstance(inner, sp.Add) or not isinstance(user, sp.Add):
         return defn
-    with affine_sums():
-        terms = as_written_sum(user).args
-    # positive terms first, as the printers write the user's sum: z³ + cos(x) − x²·y reads u₄ + u₁ + u₃
-    terms = sorted(terms, key=lambda t: bool(isinstance(t, sp.Expr) and t.could_extract_minus_sign()))
+    terms = written_order(user)
     names = [t if t.is_number else _operand(t, operands) for t in terms]
     if None in names or len(set(names)) != len(names) or set(names) != set(inner.args):
         return defn
@@ -151,13 +148,29 @@ def operands_as_written(defn, user, operands: dict):
     return Ewise(out, defn.shape) if isinstance(defn, Ewise) else out
 
 
+def written_order(user) -> list:
+    """The terms of the sum ``user`` in the order the printers write it: nested sums opened, an
+    affine form's bias and a small constant last, and the positive terms first (z³ + cos(x) − x²·y).
+    A sum that holds a sum (a chain of two-input gates, `binary_gates`, or a part ``names``
+    regrouped) keeps its own terms: its line names the inner sum's node."""
+    if any(isinstance(t, sp.Add) for t in user.args):
+        terms = user.args
+    else:
+        with affine_sums():
+            terms = as_written_sum(user).args
+    return sorted(terms, key=lambda t: bool(isinstance(t, sp.Expr) and t.could_extract_minus_sign()))
+
+
 def _operand(t, operands: dict):
     """The name of the term ``t``: its operand's, or minus the operand's where the line subtracts it
-    (−w₂ of u₁ + u₂ − w₂, whose operand is w₂); None if neither is an operand."""
+    (−w₂ of u₁ + u₂ − w₂, whose operand is w₂), or a multiple of it; None if none is an operand."""
     if t in operands:
         return operands[t]
     if isinstance(t, sp.Expr) and t.could_extract_minus_sign() and -t in operands:
         return -operands[-t]
+    c, core = t.as_coeff_Mul() if isinstance(t, sp.Expr) else (1, t)
+    if c != 1 and core in operands:           # 2·u₃ of exp(u₆) + 2·u₃, u₃ the last gate of x·y·z
+        return c * operands[core]
     return None
 
 

@@ -47,11 +47,12 @@ def test_a_batch_norms_epsilon_comes_last():
 
 def test_a_forward_sum_lists_its_positive_terms_first_as_the_header_does():
     # the notes' f(x, y, z) = cos(x) + z³ − x²·y: the header prints positive terms first,
-    # z³ + cos(x) − …, and the line of its + gate reads its names in that order (u₄ + u₁ + u₃, not
-    # u₄ + u₃ + u₁: until 2026-11-30, ninth session); the value is the same
+    # z³ + cos(x) − …, and the line of its + gate reads its names in that order (u₁ + u₂ + u₄; until
+    # 2026-11-30, ninth session, u₄ + u₃ + u₁, and until the eleventh u₄ + u₁ + u₃, the terms
+    # numbered in the lowering's order: tests/teaching/test_root_sum_numbering.py); the value is the same
     x, y, z = sp.symbols("x y z")
     d = sg.derive(sp.cos(x) + z ** 3 - x ** 2 * y, [x, y, z], at={x: 0.5, y: 0.5, z: 0.5})
     lines = d.render("unicode").splitlines()
     assert lines[0].startswith("f = z³ + cos(x) − "), lines[0]
     names = {l.split(" = ")[1]: l.split(" = ")[0].strip() for l in lines[2:6]}
-    assert f"  f = {names['z³']} + {names['cos(x)']} + u₃ = 0.8776" in lines, lines[:8]
+    assert f"  f = {names['z³']} + {names['cos(x)']} + u₄ = 0.8776" in lines, lines[:8]

@@ -1,0 +1,61 @@
+"""Forward mode's closed forms as the slides write them (`symgrad.teaching.forward_steps`).
+
+The tangents forward mode pushes are expanded by SymPy, which spreads a number over a sum and a
+minus over a function's argument: ∂f/∂b of (w·x + b − y)² read 2·b + 2·w·x − 2·y, a tangent of the
+sigmoid neuron x₀·exp(−w₀·x₀ − w₁·x₁ − w₂)/(1 + exp(−(w₀·x₀ + w₁·x₁ + w₂)))² — the header's
+exp(−(…)) spelt two ways in one line, where reverse mode's Gradient says x₀·σ(s)·(1 − σ(s)). Here
+each is written as the slide does: a number common to a sum's terms outside it, 2·(w·x + b − y)
+(never a bare −1: −sin(x) − 2·x·y stays), a named sum by its name once the number is out
+(2·q for q = x − y), σ where the logistic function is spelt out (as reverse mode,
+`symgrad.teaching.logistic`), and a function's all-negative argument as −(the sum)
+(`symgrad.teaching.negated_sum`). The value is unchanged.
+
+>>> import sympy as sp
+>>> b, w, x, y = sp.symbols('b w x y')
+>>> numbers_outside(2 * b + 2 * w * x - 2 * y).args
+(2, b + w*x - y)
+>>> numbers_outside(-sp.sin(x) - 2 * x * y) == -sp.sin(x) - 2 * x * y
+True
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from .binary_gates import products_flat
+from .logistic import sigma_form
+from .names import _fold_products
+from .negated_sum import minus_outside
+
+
+def numbers_outside(e):
+    """``e`` with each scalar sum whose terms share a number other than ±1 written c·(the sum):
+    2·b + 2·w·x − 2·y is 2·(b + w·x − y), x/2 − y/2 is (x − y)/2; ``e`` itself when there is none."""
+    if not isinstance(e, sp.Basic) or isinstance(e, sp.MatrixExpr):
+        return e
+
+    def out(a):
+        if not isinstance(a, sp.Add) or a.is_Matrix:
+            return None
+        f = sp.factor_terms(a, sign=False)
+        if not isinstance(f, sp.Mul):
+            return None
+        c, rest = f.as_coeff_Mul()
+        if not c.is_number or abs(c) == 1 or not isinstance(rest, sp.Add):
+            return None
+        return sp.Mul(c, rest, evaluate=False)
+    found = {a: b for a in sp.preorder_traversal(e) if (b := out(a)) is not None}
+    return e.xreplace(found) if found else e
+
+
+def slide_form(e, user_exprs: dict, logistic: bool):
+    """A tangent (or a gradient) of forward mode as the slide writes it (see the module):
+    ``user_exprs`` {the user's expression of a named node: its name}; ``logistic``: f spells out
+    1/(1 + exp(−s)), so σ is written."""
+    if not isinstance(e, sp.Basic) or isinstance(e, sp.MatrixExpr):
+        return e
+    e = numbers_outside(products_flat(e))
+    if user_exprs:
+        e = _fold_products(e.xreplace(user_exprs), user_exprs)
+    if logistic:
+        e = sigma_form(e, {v: k for k, v in user_exprs.items()}, derivative_only=True)
+    return minus_outside(e)
