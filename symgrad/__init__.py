@@ -65,6 +65,8 @@ _LAZY = {
     "compile": "symgrad.compiling.compiler", "Program": "symgrad.compiling.compiler",
     "train": "symgrad.compiling.training", "History": "symgrad.compiling.training",
     "TrainingDiverged": "symgrad.compiling.training", "load_checkpoint": "symgrad.compiling.training",
+    "EpochLog": "symgrad.compiling.training", "ScheduleEndsWarning": "symgrad.compiling.training",
+    "ResumeSeedWarning": "symgrad.compiling.training",
     "check": "symgrad.checking.verdict", "CheckResult": "symgrad.checking.verdict",
     "gradcheck": "symgrad.checking.programcheck",
     "check_backward": "symgrad.checking.backward", "BackwardError": "symgrad.checking.backward",
