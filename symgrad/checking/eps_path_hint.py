@@ -16,7 +16,7 @@ from itertools import product
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _fitted, all_same, differs
+from .hint_case import Case, _fitted, all_same, differs, value_at
 
 _POWER = {1: "1/std written 1/np.sqrt(var)", 2: "1/std² written 1/var",
           3: "std**-3 written var ** -1.5"}
@@ -33,12 +33,10 @@ def _groups(D, wv):
 
 def _ratio(case, v, base, ndim):
     """Per point, r = (var + ε)/var with var's reduced axes restored, so that it broadcasts."""
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
 
     def at(vals):
-        var = np.asarray(numeric(T.as_tensor(v), vals), float)
-        r = np.asarray(numeric(T.as_tensor(base), vals), float) / var
+        var = value_at(v, vals)
+        r = value_at(base, vals) / var
         return [np.expand_dims(r, tuple(v.axes)) if r.ndim < ndim else r]
     return [p.mean(at)[0] for p in case.points]
 

@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 from .hint_case import short_text as _text
 from .layer_outputs import body, f_of, layer_outputs, product_splits
 from .output_path_hint import _ORDINAL
@@ -100,7 +100,6 @@ OPERAND = " — another value of the same shape"
 
 
 def gate_factor_hint(case: Case):
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     w = case.w
@@ -135,7 +134,7 @@ def gate_factor_hint(case: Case):
     def value(e, vals, shape=None):
         key = (e, shape, tuple(id(v) for v in vals.values()))      # the point's arrays, alive meanwhile
         if key not in memo:
-            memo[key] = np.asarray(numeric(T.as_tensor(e, shape) if shape else T.as_tensor(e), vals), float)
+            memo[key] = value_at(e, vals, shape)
         return memo[key]
     leaves = sorted((t for t in case.f.atoms(T.Tensor) if not t.name.startswith("dout")
                      and not getattr(t, "is_integer_tensor", False) and len(t.shape) > 1), key=lambda t: t.name)

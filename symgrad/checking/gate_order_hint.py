@@ -14,7 +14,7 @@ from itertools import combinations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 
 MAX_BLOCKS = 6
 
@@ -39,7 +39,6 @@ def _blocks(f):
 
 
 def gate_order_hint(case: Case):
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
@@ -51,8 +50,8 @@ def gate_order_hint(case: Case):
             Cp, Cq = T.tensor("_Cp", shape), T.tensor("_Cq", shape)
 
             def extra(vals, p=p, q=q, Cp=Cp, Cq=Cq):
-                vp = np.asarray(numeric(T.as_tensor(p), vals), float)
-                vq = np.asarray(numeric(T.as_tensor(q), vals), float)
+                vp = value_at(p, vals)
+                vq = value_at(q, vals)
                 return {Cp.name: vp - vq, Cq.name: vq - vp}
             if _claim_is_gradient_of(case, _rebuilt(case.f, {p: Cp + q, q: Cq + p}), extra):
                 cut = lambda lo, hi: f"a[:, {lo or ''}:{hi}]"          # noqa: E731

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 
 MAX_PRODUCTS = 6
 
@@ -41,7 +41,6 @@ def _gated_products(f, w):
 
 
 def gate_placement_hint(case: Case):
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     w = case.w
@@ -58,7 +57,7 @@ def gate_placement_hint(case: Case):
                                                     ("_G", gshape), ("_C", mshape)))
 
         def extra(vals, g=g, W=W, v=v, gshape=gshape):
-            gv = np.broadcast_to(np.asarray(numeric(T.as_tensor(g, gshape), vals), float), gshape)
+            gv = np.broadcast_to(value_at(g, vals, gshape), gshape)
             Wv, vv = np.asarray(vals[W.name], float), np.asarray(vals[v.name], float)
             return {"_W0": Wv, "_v0": vv, "_G": gv, "_C": -(Wv @ (gv * vv))}
         slipped = C + g * rest.xreplace({mm: W0 @ v0}) + W @ T.as_tensor(G * v, vshape)

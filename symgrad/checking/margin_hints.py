@@ -7,14 +7,12 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _fitted, all_same, same
+from .hint_case import Case, _fitted, all_same, same, value_at
 
 
 def _label_mask(case: Case, node, shape, p):
     """1 at each example's label (the entries take_along_axis picks), per point."""
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
-    idx = p.mean(lambda vals: [np.asarray(numeric(T.as_tensor(node.args[1]), vals), float)])[0]
+    idx = p.mean(lambda vals: [value_at(node.args[1], vals)])[0]
     mask = np.zeros(shape)
     np.put_along_axis(mask, np.rint(idx).astype(int), 1.0, axis=int(node.args[2]))
     return mask > 0

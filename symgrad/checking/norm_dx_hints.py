@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _fitted, _variances, all_same, differs
+from .hint_case import Case, _fitted, _variances, all_same, differs, value_at
 from .spatial_norm import rows_of, spatial_input
 
 
@@ -54,14 +54,12 @@ def _words(v):
 
 
 def var_for_std_hint(case: Case):
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
     if found is None or not differs(Cs, Ts):
         return None
     v, n, base = found
-    stds = [np.sqrt(p.mean(lambda vals: [np.asarray(numeric(T.as_tensor(base), vals), float)])[0])
+    stds = [np.sqrt(p.mean(lambda vals: [value_at(base, vals)])[0])
             for p in case.points]
     size, _ = _words(v)
     if all_same(Cs, [t * s for t, s in zip(Ts, stds)]):
@@ -195,7 +193,6 @@ def _held_constant(case, v, Ts, variance=True):
     """Per point, ∂f/∂w with the norm's mean and variance held constant (dxhat / std, in cs231n's
     terms), broadcast to the gradient's shape; None where it cannot be derived. ``variance=False``:
     the mean alone held (a staged backward's dx1 = dxmu1 + dxmu2), None where f has no such mean."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .hint_case import gradient_graph
     from .layer_hints import _rebuilt
@@ -210,5 +207,5 @@ def _held_constant(case, v, Ts, variance=True):
         return None
 
     def extra(vals):
-        return {k.name: np.asarray(numeric(T.as_tensor(s), vals), float) for s, k in sub.items()}
+        return {k.name: value_at(s, vals) for s, k in sub.items()}
     return [np.broadcast_to(d[0], t.shape) for d, t in zip(case.eval_vars(graph, [g], extra), Ts)]

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .hint_case import Case, _fitted, all_same, differs
+from .hint_case import Case, _fitted, all_same, differs, value_at
 
 _SAID = {1: "(var + eps) ** -0.5 where (var + eps) ** -1.5 belongs (one power of var + eps short)",
          -1: "(var + eps) ** -1.5 where (var + eps) ** -0.5 belongs (one power of var + eps too many)"}
 
 
 def norm_power_hint(case: Case):
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
     from .eps_path_hint import _groups, _words
     from .norm_dx_hints import _norm_of_w
     found = _norm_of_w(case)
@@ -30,7 +28,7 @@ def norm_power_hint(case: Case):
     ndim = Ts[0].ndim
 
     def at(vals):
-        b = np.asarray(numeric(T.as_tensor(base), vals), float)
+        b = value_at(base, vals)
         return [np.expand_dims(b, tuple(v.axes)) if b.ndim < ndim else b]
     bs = [p.mean(at)[0] for p in case.points]
     for group in _groups(D, wv):

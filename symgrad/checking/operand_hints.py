@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs, right_products
+from .hint_case import (Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs,
+                         right_products, value_at)
 from .hint_case import short_text as _text
 
 MAX_CANDIDATES = 12
@@ -110,7 +111,7 @@ def operand_hint(case: Case):
             def extra(vals, n=n, c=c, kind=kind, K=K, C=C):
                 kv = np.asarray(numeric(c, vals), float)
                 wv = np.asarray(vals[w.name], float)
-                nv = np.asarray(numeric(T.as_tensor(n) if kind == "mul" else n, vals), float)
+                nv = value_at(n, vals)
                 wv = wv.T if kind.endswith("T") else wv
                 prod = wv * kv if kind == "mul" else (kv @ wv if kind.startswith("left") else wv @ kv)
                 return {K.name: kv, C.name: nv - prod}
@@ -149,7 +150,6 @@ def relu_mask_hint(case: Case):
     """relu's mask taken from dout: `dx = dout * (dout > 0)` for `dout * (x > 0)`. Where the layer's
     output is relu(z), the claim is the gradient with relu(z) replaced by C + z ⊙ (dout > 0), both
     factors held at the point (the value kept, the mask read off dout)."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from ..frontend.functions import relu
     Cs, Ts = _fitted(case)
@@ -170,7 +170,7 @@ def relu_mask_hint(case: Case):
         K, C = T.tensor("_K", shape), T.tensor("_C", shape)
 
         def extra(vals, z=z, K=K, C=C):
-            zv = np.broadcast_to(np.asarray(numeric(T.as_tensor(z), vals), float), shape)
+            zv = np.broadcast_to(value_at(z, vals), shape)
             kv = (np.asarray(vals[dout.name], float) > 0) * 1.0
             return {K.name: kv, C.name: np.maximum(zv, 0) - zv * kv}
         from .layer_hints import _rebuilt
@@ -186,7 +186,6 @@ def tanh_operand_hint(case: Case):
     """tanh′ made from another input: an RNN step's dtanh = dnext_h * (1 - prev_h**2) for
     1 - next_h**2. tanh(z) is replaced by C + z ⊙ K with K = 1 − a² (a an input of z's shape), both
     held at the point, and the claim compared with that gradient."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     Cs, Ts = _fitted(case)
     if all_same(Cs, Ts):
@@ -208,7 +207,7 @@ def tanh_operand_hint(case: Case):
                 K, C = T.tensor("_K", shape), T.tensor("_C", shape)
 
                 def extra(vals, a=a, K=K, C=C, z=z, squash=squash):
-                    zv = np.asarray(numeric(T.as_tensor(z), vals), float)
+                    zv = value_at(z, vals)
                     av = np.asarray(vals[a.name], float)
                     kv = 1 - (np.tanh(av) if squash else av) ** 2
                     return {K.name: kv, C.name: np.tanh(zv) - zv * kv}
@@ -243,7 +242,6 @@ def relu_output_hint(case: Case):
     `dout * (x > 0)`. Where the layer's output is relu(z), that claim is the gradient with dout taken
     as the layer's output relu(z) (relu(z) ⊙ (z > 0) = relu(z)): evaluate the true gradient with dout's
     value replaced by the output's, and compare."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     D = case.derivation
     g = D.gradient_vars[case.k]
@@ -259,7 +257,7 @@ def relu_output_hint(case: Case):
             continue
 
         def extra(vals, o=o):
-            return {dout.name: np.broadcast_to(np.asarray(numeric(T.as_tensor(o), vals), float),
+            return {dout.name: np.broadcast_to(value_at(o, vals),
                                                np.shape(vals[dout.name]))}
         vals = case.eval_vars(D.ir, [g], extra)
         if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
@@ -285,7 +283,6 @@ def square_factor_everywhere_hint(case: Case):
     Each product u @ P of a square parameter P is replaced by C + u @ K, K holding P.T's value and
     C = u @ P − u @ K (constants at the point), so the gradient reaching u is g @ P — the slip — with
     every value kept; compared for the other variables (P's own gradient changes too)."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
@@ -306,7 +303,7 @@ def square_factor_everywhere_hint(case: Case):
             r = r_of(vals)
             out = {K.name: r.T}
             for n, c in zip(prods, Cn):
-                u = np.asarray(numeric(T.as_tensor(n.args[0]), vals), float)
+                u = value_at(n.args[0], vals)
                 out[c.name] = u @ r - u @ r.T
             return out
         slipped = _rebuilt(case.f, _Nested({n: c for n, c in zip(prods, Cn)}, K))

@@ -20,7 +20,8 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs, right_products
+from .hint_case import (Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs,
+                         right_products, value_at)
 
 MAX_STEPS = 16
 
@@ -88,7 +89,6 @@ def right_operand(chain):
 def late_state_hint(case: Case):
     """The claim for a recurrent weight P is Σ_t h_t.T @ δ_t (each step's output) where
     Σ_t h_{t−1}.T @ δ_t belongs."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     P = case.w
     Cs, Ts = _fitted(case)
@@ -111,7 +111,7 @@ def late_state_hint(case: Case):
             pv = value_of_R(vals)
             out = {Pc.name: pv}
             for K, C, v in zip(Ks, Cn, nexts):
-                kv = np.asarray(numeric(T.as_tensor(v), vals), float)
+                kv = value_at(v, vals)
                 out[K.name], out[C.name] = kv, -(kv @ pv)
             return out
         from .layer_hints import _rebuilt

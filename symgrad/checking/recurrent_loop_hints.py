@@ -14,13 +14,12 @@ import re
 
 import numpy as np
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, differs
+from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, differs, value_at
 from .recurrent_hints import _Late, _chain, right_operand
 
 
 def first_state_hint(case: Case):
     """The claim for a recurrent weight P is Σ_t h0.T @ δ_t where Σ_t h_{t−1}.T @ δ_t belongs."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     P = case.w
@@ -39,7 +38,7 @@ def first_state_hint(case: Case):
 
     def extra(vals):
         pv = value_of_R(vals)
-        kv = np.asarray(numeric(T.as_tensor(u0), vals), float)
+        kv = value_at(u0, vals)
         out = {Pc.name: pv}
         for K, C in zip(Ks, Cn):
             out[K.name], out[C.name] = kv, -(kv @ pv)
