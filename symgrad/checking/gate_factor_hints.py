@@ -158,7 +158,8 @@ def gate_factor_hint(case: Case):
                     why = ("(the value the forward multiplied by, cached by it: an LSTM's df = dc * prev_c, "
                            "not dc * prev_h)" if words.endswith(OPERAND) else
                            "(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on "
-                           "both of its paths; an LSTM's: dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2), "
+                           "both of its paths — in torch's and d2l's rows dH_tilde = dout * (1 - Z), the R of "
+                           "(R * H) @ W_hh on both of its factors' paths; an LSTM's: dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2), "
                            "do = dnext_h * np.tanh(next_c))" if gate else
                            f"(the chain rule through {_text(m, 40)} multiplies by {_text(a, 40)}, "
                            f"as d/dZ σ(β·Z) = β·σ′(β·Z) and d/dβ σ(β·Z) = Z·σ′(β·Z))")

@@ -60,7 +60,7 @@ product_operand_hint.py (an elementwise product's dx = dout * x for dout * w), b
 gram_sides_hint.py (one side of z @ z.T), masked_branch_hint.py (a masked softmax's mask left out of
 its backward), permute_reshape_hint.py (a transpose's gradient read back with a reshape alone),
 cotangent_transpose_hint.py (a square product's gradient passed on transposed), tie_dropped_hint.py
-(at a Max tie, δ sent to no tied argument);
+(at a Max tie, δ sent to no tied argument), direct_path_hint.py (a GRU's dh without d * z, its direct path);
 `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
@@ -91,6 +91,7 @@ def find_hint(case: Case) -> str | None:
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
+    from .direct_path_hint import direct_path_hint
     from .dout_spread_hint import dout_spread_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .gate_order_hint import gate_order_hint
@@ -143,7 +144,7 @@ def find_hint(case: Case) -> str | None:
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
               dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint,
               bce_target_hint, norm_constant_hint, gram_sides_hint, masked_branch_hint, permute_reshape_hint,
-              cotangent_transpose_hint, fanout_hint,
+              cotangent_transpose_hint, direct_path_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,

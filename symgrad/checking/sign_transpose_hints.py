@@ -86,9 +86,12 @@ def transpose_hint(case: Case):
     if Ts[0].ndim == 2 and Ts[0].shape[0] == Ts[0].shape[1] > 1 and not all_same(Ts, [t.T for t in Ts]):
         also = _relation([c.T for c in Cs], Ts)
         if also is not None:
+            from .shape_hints import _transpose_rule
+            rule = _transpose_rule(case)
+            rule = "" if "W·y" in rule else f"; {rule.replace('write it transposed: ', '').split(' — ')[0]}"
             return (f"transpose{also}: the claim is the transpose of the gradient{also} "
                     f"(∂f/∂{case.w.name} has {case.w.name}'s layout: entry (i, j) is "
-                    f"∂f/∂{case.w.name}[i, j]).")
+                    f"∂f/∂{case.w.name}[i, j]{rule}).")
     return None
 
 
