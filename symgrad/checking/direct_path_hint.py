@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
 
 
@@ -59,13 +60,15 @@ def direct_path_hint(case: Case):
         z = _short(gate, 40)
         n = w.name
         if mixed:
-            return (f"fan-out: the claim for {n} leaves out {n}'s direct path to the new state through the "
-                    f"update gate z = {z}: h' = (1 − z) ⊙ n + z ⊙ {n} passes d * z straight back to {n} "
-                    f"(d the gradient reaching h'), besides the paths through the gates and n — "
-                    f"d{n} = d * z + … (11-785's dh = delta * z + …; torch's and d2l's dH = dout * Z + …).")
-        return (f"fan-out: the claim for {n} leaves out {n}'s direct path through the gate {z}: the term "
-                f"gate ⊙ {n} passes d * gate straight back to {n} (d the gradient reaching that sum; an "
-                f"LSTM's dprev_c = dnext_c * f + …), besides the paths through the gates.")
+            return Hint("fan-out",
+                        f"the claim for {n} leaves out {n}'s direct path to the new state through the "
+                        f"update gate z = {z}: h' = (1 − z) ⊙ n + z ⊙ {n} passes d * z straight back to {n} "
+                        f"(d the gradient reaching h'), besides the paths through the gates and n — "
+                        f"d{n} = d * z + … (11-785's dh = delta * z + …; torch's and d2l's dH = dout * Z + …).")
+        return Hint("fan-out",
+                    f"the claim for {n} leaves out {n}'s direct path through the gate {z}: the term "
+                    f"gate ⊙ {n} passes d * gate straight back to {n} (d the gradient reaching that sum; an "
+                    f"LSTM's dprev_c = dnext_c * f + …), besides the paths through the gates.")
     return None
 
 

@@ -16,6 +16,7 @@ from itertools import product
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, all_same, differs, value_at
 
 _POWER = {1: "1/std written 1/np.sqrt(var)", 2: "1/std² written 1/var",
@@ -101,7 +102,8 @@ def _sentence(case, D, group, ks, eps) -> str:
     kept = [_words(D, wv, v, eqn) for k, (v, eqn, _) in zip(ks, group) if not k]
     where = "; ".join(f"{w}, {_POWER[k]}" for k, w in slipped)
     also = (f", while {' and '.join(kept)} {'keeps' if len(kept) == 1 else 'keep'} it" if kept else " (every path's, x̂ itself kept right)")
-    return (f"ε left out on some paths: the claim is the gradient with eps = {eps:g} left out of "
-            f"{where}{also}. The error is small, about eps/var, but it is another function's "
-            f"gradient: compute std = np.sqrt(var + eps) once (as the forward does) and use it in "
-            f"every step of the backward.")
+    return Hint("ε left out on some paths",
+                f"the claim is the gradient with eps = {eps:g} left out of "
+                f"{where}{also}. The error is small, about eps/var, but it is another function's "
+                f"gradient: compute std = np.sqrt(var + eps) once (as the forward does) and use it in "
+                f"every step of the backward.")

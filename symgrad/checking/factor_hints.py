@@ -9,6 +9,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.masks import masks_in
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, _variances, all_same
 from .sign_transpose_hints import _nice, _scale
 from .size_words import _dims, _shape_txt, _size_name, _size_words
@@ -19,15 +20,17 @@ def factor_hint(case: Case):
     k = _scale(Cs, Ts)
     if k is None:
         if all(np.all(c == c) for c in Cs):
-            return "the gradient is 0 here, but the claim is not: f does not depend on it that way."
+            return Hint("the gradient is 0 here, but the claim is not", "f does not depend on it that way.")
         return None
     if all(np.all(c == 0) for c in Cs):
         if case.claim_expr is None:           # a NumPy function, not SymPy's diff
-            return ("the claim is 0 but the gradient is not: the function returns zeros for "
-                    f"∂f/∂{case.w.name} (a gradient initialised with np.zeros_like and never "
-                    f"accumulated into?).")
-        return ("the claim is 0 but the gradient is not (SymPy's diff of a matrix expression can "
-                "silently give 0: symgrad differentiates through the expression instead).")
+            return Hint("the claim is 0 but the gradient is not",
+                        "the function returns zeros for "
+                        f"∂f/∂{case.w.name} (a gradient initialised with np.zeros_like and never "
+                        f"accumulated into?).")
+        return Hint.sentence("the claim is 0 but the gradient is not",
+                             "the claim is 0 but the gradient is not (SymPy's diff of a matrix expression "
+                             "can silently give 0: symgrad differentiates through the expression instead).")
     if not all_same(Cs, Ts, k) or abs(k - 1) < 1e-9 or abs(k) < 1e-12:
         return None
     fr = _nice(k)
@@ -41,7 +44,7 @@ def factor_hint(case: Case):
     why = (_dropout_factor(case.f, a) or _variance_factor(case.f, a)  # first: p = ½ would read as a square's ½
            or pool_factor(case.f, a))
     if why:
-        return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
+        return Hint(f"{sign}constant factor", f"the claim is {ks} times the gradient{why}.")
     also = (f", or {_size_words(case, B)}: the check cannot tell which (call it with a batch size no "
             f"dimension has, batch=…); if B") if B and B in _dims(case) else ""    # B = 3 for a (5, 3) W1
     if B and abs(a - B) < 1e-9:
@@ -60,7 +63,7 @@ def factor_hint(case: Case):
             cs = f"{_root(c)} = {c:g}" if _nice(c) is None and _root(c) else f"{c:g}"
             why = (f" — the constant {cs} of f (a scale, such as dropout's 1/p or attention's 1/sqrt(d_k)) "
                    f"applied twice, or left out of the gradient")
-    return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
+    return Hint(f"{sign}constant factor", f"the claim is {ks} times the gradient{why}.")
 
 
 def _root(k: float) -> str | None:

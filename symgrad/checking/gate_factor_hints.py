@@ -20,6 +20,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 from .hint_case import short_text as _text
 from .layer_outputs import body, f_of, layer_outputs, product_splits
@@ -163,8 +164,9 @@ def gate_factor_hint(case: Case):
                            "do = dnext_h * np.tanh(next_c))" if gate else
                            f"(the chain rule through {_text(m, 40)} multiplies by {_text(a, 40)}, "
                            f"as d/dZ σ(β·Z) = β·σ′(β·Z) and d/dβ σ(β·Z) = Z·σ′(β·Z))")
-                    return (f"{'gate' if gate else 'inner'} factor: the claim for {w.name} passes the "
-                            f"gradient back through the product {_short(shown[0], 40)} ⊙ {_short(shown[1], 40)} {words} — the derivative "
-                            f"of a ⊙ b with respect to b is a, the same factor the forward multiplies by "
-                            f"{why}.")
+                    return Hint(f"{'gate' if gate else 'inner'} factor",
+                                f"the claim for {w.name} passes the "
+                                f"gradient back through the product {_short(shown[0], 40)} ⊙ {_short(shown[1], 40)} {words} — the derivative "
+                                f"of a ⊙ b with respect to b is a, the same factor the forward multiplies by "
+                                f"{why}.")
     return None

@@ -14,6 +14,7 @@ from itertools import combinations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 
 MAX_BLOCKS = 6
@@ -56,9 +57,10 @@ def gate_order_hint(case: Case):
             if _claim_is_gradient_of(case, _rebuilt(case.f, {p: Cp + q, q: Cq + p}), extra):
                 cut = lambda lo, hi: f"a[:, {lo or ''}:{hi}]"          # noqa: E731
                 text = str(base) if len(str(base)) <= 60 else str(base)[:59] + "…"
-                return (f"slices' gradients in another order: the claim is the gradient with the "
-                        f"gradients of {cut(lp, hp)} and {cut(lq, hq)} swapped (a = {text}) — the backward "
-                        f"stacks the gradients of the slices of one product (an LSTM's gates: da = "
-                        f"np.hstack([...])) in another order than the forward slices them; keep the "
-                        f"forward's order (cs231n's LSTM: i, f, o, g).")
+                return Hint("slices' gradients in another order",
+                            f"the claim is the gradient with the "
+                            f"gradients of {cut(lp, hp)} and {cut(lq, hq)} swapped (a = {text}) — the backward "
+                            f"stacks the gradients of the slices of one product (an LSTM's gates: da = "
+                            f"np.hstack([...])) in another order than the forward slices them; keep the "
+                            f"forward's order (cs231n's LSTM: i, f, o, g).")
     return None

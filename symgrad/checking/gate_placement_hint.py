@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, differs, value_at
 
 MAX_PRODUCTS = 6
@@ -154,10 +155,10 @@ def gate_placement_hint(case: Case):
                 else f"(r ⊙ {state.name}) @ …" if side == 0 else f"… @ (r ⊙ {state.name})")
         read = ((f"(r ⊙ {state.name}) @ {W}" if side == 0 else f"{W} @ (r ⊙ {state.name})") if how == "after"
                 else f"r ⊙ ({mm.xreplace({gated: state})})")
-        return (f"gate on the wrong side of the product: the claim for {w.name} passes the gradient back "
-                f"through {said} (r = {gate}) as if it were {read} — d{w.name} with {slip} where {right} "
-                f"belongs (d: the gradient reaching the product's sum — the tanh's input, dn_pre). "
-                + _placement_words(how, side, Wname, state.name))
+        return Hint("gate on the wrong side of the product",
+                    f"the claim for {w.name} passes the gradient back through {said} (r = {gate}) as if it "
+                    f"were {read} — d{w.name} with {slip} where {right} belongs (d: the gradient reaching the "
+                    f"product's sum — the tanh's input, dn_pre). " + _placement_words(how, side, Wname, state.name))
     return None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, TOL, _fitted, differs
 
 
@@ -50,8 +51,10 @@ def label_index_hint(case: Case):
         ys = [np.asarray(p.example(0)[name]).astype(int) for p in case.points]
         if all(len(np.unique(y)) > 1 and _fits(c - t, y) for c, t, y in zip(Cs, Ts, ys)):
             w = case.w.name
-            return (f"labels indexed with [:, {name}]: the claim changes d{w} at every row's entries in the "
-                    f"columns {name} (d{w}[:, {name}] is an N × N block: each example's change lands at every "
-                    f"column that is some example's label) where one entry per example belongs — row i's "
-                    f"label column {name}[i]: d{w}[np.arange(N), {name}] (N = {w}.shape[0]).")
+            return Hint(f"labels indexed with [:, {name}]",
+                        f"the claim changes d{w} at every row's entries in the "
+                        f"columns {name} (d{w}[:, {name}] is an N × N block: each example's change lands at every "
+                        f"column that is some example's label) where one entry per example belongs — row i's "
+                        f"label column {name}[i]: d{w}[np.arange(N), {name}] (N = {w}.shape[0]).")
     return None
+

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import (Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs,
                          right_products, value_at)
 from .hint_case import short_text as _text
@@ -120,10 +121,11 @@ def operand_hint(case: Case):
                 square = u if isinstance(u, T.Tensor) else _transposed_of(u)
                 if what is TRANSPOSED or (square is not None and _transposed_of(u) == c):
                     back = f"d @ {_t_text(u)}" if kind == "right" else f"{_t_text(u)} @ d"
-                    return (f"transposed factor: d{w.name} multiplies by {_t_text(c)} where "
-                            f"{_t_text(u)} belongs — {_text(n)} in the forward gives d{w.name} = {back} "
-                            f"(d the gradient arriving at the product); {square.name} is square, so the "
-                            f"shapes cannot tell.")
+                    return Hint("transposed factor",
+                                f"d{w.name} multiplies by {_t_text(c)} where "
+                                f"{_t_text(u)} belongs — {_text(n)} in the forward gives d{w.name} = {back} "
+                                f"(d the gradient arriving at the product); {square.name} is square, so the "
+                                f"shapes cannot tell.")
                 norm = any(isinstance(a, T.Variance) for a in sp.preorder_traversal(u))
                 right = "x̂, the normalised input," if norm else _text(u)
                 from .activation_hints import _where, activations
@@ -137,12 +139,14 @@ def operand_hint(case: Case):
                 if len(ms) == 1:                   # the name check_backward hands the backward
                     right = right.replace(ms[0].name, "mask")
                 if what == "the layer's output" and "dout" in str(u):   # dx = x * mask returned
-                    return (f"the layer's output where its gradient belongs: d{w.name} is the forward's "
-                            f"value where {right} belongs — the backward multiplies dout by the layer's "
-                            f"local derivative; it does not return the layer's output.")
-                return (f"wrong operand: d{w.name} is built from {what} where {right} belongs — the "
-                        f"value {w.name} multiplies in the forward; use that same value (cached by the "
-                        f"forward) in the backward.")
+                    return Hint("the layer's output where its gradient belongs",
+                                f"d{w.name} is the forward's "
+                                f"value where {right} belongs — the backward multiplies dout by the layer's "
+                                f"local derivative; it does not return the layer's output.")
+                return Hint("wrong operand",
+                            f"d{w.name} is built from {what} where {right} belongs — the "
+                            f"value {w.name} multiplies in the forward; use that same value (cached by the "
+                            f"forward) in the backward.")
     return None
 
 
@@ -177,8 +181,9 @@ def relu_mask_hint(case: Case):
         if _claim_is_gradient_of(case, _rebuilt(case.f, {e: C + z * K}), extra):
             zs = z.name if isinstance(z, T.Tensor) else "z"
             said = "" if isinstance(z, T.Tensor) else f" (z = {_text(z)})"
-            return (f"relu's mask taken from dout: the claim masks with (dout > 0); relu′ is read off "
-                    f"the forward's input{said}, d{zs} = dout * ({zs} > 0).")
+            return Hint("relu's mask taken from dout",
+                        f"the claim masks with (dout > 0); relu′ is read off "
+                        f"the forward's input{said}, d{zs} = dout * ({zs} > 0).")
     return None
 
 
@@ -215,13 +220,15 @@ def tanh_operand_hint(case: Case):
                 if not _claim_is_gradient_of(case, _rebuilt(case.f, {node: C + z * K}), extra):
                     continue
                 if squash:
-                    return (f"tanh'(z) written with {a.name}: the claim uses 1 − tanh({a.name})² where "
-                            f"1 − tanh(next_c)² belongs — tanh of the new cell state the forward computed "
-                            f"(an LSTM's dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2)), not of "
-                            f"the previous one.")
-                return (f"tanh'(z) written with {a.name}: the claim uses 1 − {a.name}² where 1 − h² belongs, "
-                        f"h = tanh(z) the layer's own output (an RNN step's next_h); dz = dout * (1 - h**2) "
-                        f"with the h the forward computed.")
+                    return Hint(f"tanh'(z) written with {a.name}",
+                                f"the claim uses 1 − tanh({a.name})² where "
+                                f"1 − tanh(next_c)² belongs — tanh of the new cell state the forward computed "
+                                f"(an LSTM's dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2)), not of "
+                                f"the previous one.")
+                return Hint(f"tanh'(z) written with {a.name}",
+                            f"the claim uses 1 − {a.name}² where 1 − h² belongs, "
+                            f"h = tanh(z) the layer's own output (an RNN step's next_h); dz = dout * (1 - h**2) "
+                            f"with the h the forward computed.")
     return None
 
 
@@ -263,9 +270,10 @@ def relu_output_hint(case: Case):
         if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
             zs = z.name if isinstance(z, T.Tensor) else "z"
             said = "" if isinstance(z, T.Tensor) else f" (z = {_text(z)})"
-            return (f"the layer's output where its gradient belongs: the backward uses relu({zs}) = "
-                    f"{zs} * ({zs} > 0), the forward's value, where dout * ({zs} > 0) belongs; multiply "
-                    f"dout by relu's mask: d{zs} = dout * ({zs} > 0){said}.")
+            return Hint("the layer's output where its gradient belongs",
+                        f"the backward uses relu({zs}) = "
+                        f"{zs} * ({zs} > 0), the forward's value, where dout * ({zs} > 0) belongs; multiply "
+                        f"dout by relu's mask: d{zs} = dout * ({zs} > 0){said}.")
     return None
 
 
@@ -309,11 +317,12 @@ def square_factor_everywhere_hint(case: Case):
         slipped = _rebuilt(case.f, _Nested({n: c for n, c in zip(prods, Cn)}, K))
         if _claim_is_gradient_of(case, slipped, extra):
             used, right = (f"{P.name}", f"{P.name}.T") if R == P else (f"{P.name}.T", f"{P.name}")
-            return (f"transposed factor at every step: the gradient reaching the input of each "
-                    f"… @ {R} is multiplied by {used} where {right} belongs — h @ {R} in "
-                    f"the forward gives dh = d @ {right} (rnn_backward's dprev_h = dtanh @ "
-                    f"{right}); {P.name} is square, so the shapes cannot tell, and the slip reaches "
-                    f"{case.w.name} through the steps before.")
+            return Hint("transposed factor at every step",
+                        f"the gradient reaching the input of each "
+                        f"… @ {R} is multiplied by {used} where {right} belongs — h @ {R} in "
+                        f"the forward gives dh = d @ {right} (rnn_backward's dprev_h = dtanh @ "
+                        f"{right}); {P.name} is square, so the shapes cannot tell, and the slip reaches "
+                        f"{case.w.name} through the steps before.")
     return None
 
 

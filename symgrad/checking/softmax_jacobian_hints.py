@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, differs, same
 
 
@@ -60,5 +61,6 @@ def softmax_jacobian_hint(case: Case):
         rows = got if rows is None else [w for w in rows if w in got]
         if not rows:
             return None
-    return (f"softmax Jacobian written wrong: the claim is the backward with {rows[0]} — J = diag(s) − s sᵀ "
-            f"along the softmax's axis, so dz = s ⊙ (ds − (s ⊙ ds).sum(axis, keepdims=True)).")
+    return Hint("softmax Jacobian written wrong",
+                f"the claim is the backward with {rows[0]} — J = diag(s) − s sᵀ "
+                f"along the softmax's axis, so dz = s ⊙ (ds − (s ⊙ ds).sum(axis, keepdims=True)).")
