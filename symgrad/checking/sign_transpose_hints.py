@@ -9,6 +9,7 @@ import numpy as np
 
 from .hint_kind import Hint
 from .hint_case import Case, _fitted, all_same
+from .transpose_words import _transpose_rule
 
 
 def sign_hint(case: Case):
@@ -89,7 +90,6 @@ def transpose_hint(case: Case):
     if Ts[0].ndim == 2 and Ts[0].shape[0] == Ts[0].shape[1] > 1 and not all_same(Ts, [t.T for t in Ts]):
         also = _relation([c.T for c in Cs], Ts)
         if also is not None:
-            from .shape_hints import _transpose_rule
             rule = _transpose_rule(case)
             rule = "" if "W·y" in rule else f"; {rule.replace('write it transposed: ', '').split(' — ')[0]}"
             return Hint(f"transpose{also}",
