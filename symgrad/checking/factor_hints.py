@@ -184,11 +184,25 @@ def _averages_over(f, n: int) -> bool:
                     return True
             except (TypeError, ValueError):
                 continue
-        elif isinstance(e, sp.Rational) and e.p == 1 and e.q == n:
-            return True
-        elif isinstance(e, sp.Float) and n > 1 and abs(float(e) * n - 1) < 1e-12:
-            return True
+        elif isinstance(e, sp.Mul) and any(_is_one_over(a, n) for a in e.args) and any(
+                _sums_over(r, n) for a in e.args for r in sp.preorder_traversal(a) if isinstance(r, T.Reduce)):
+            return True                       # sum(...) / n; attention's (Q @ K.T) / 2 is a scale, no mean
     return False
+
+
+def _is_one_over(e, n: int) -> bool:
+    return ((isinstance(e, sp.Rational) and e.p == 1 and e.q == n)
+            or (isinstance(e, sp.Float) and n > 1 and abs(float(e) * n - 1) < 1e-12))
+
+
+def _sums_over(r, n: int) -> bool:
+    """Is the reduction ``r`` a sum over n entries, or over an axis of n (a mean written as sum / n:
+    sum(-Y * log_softmax(A)) / N sums over every entry and divides by the batch)?"""
+    try:
+        sizes = [int(r.x.shape[a]) for a in r.axes]
+        return r.op == "sum" and (int(np.prod(sizes)) == n or n in sizes)
+    except (TypeError, ValueError):
+        return False
 
 
 def _dout_entries_factor(case, a: float) -> str:

@@ -79,8 +79,8 @@ from .sign_transpose_hints import sign_hint, transpose_hint
 from .shape_hints import shape_hint
 from .factor_hints import factor_hint
 from .fanout_hint import fanout_hint
-from .tensor_backward_hints import (assignment_hint, dout_hint, one_example_hint, statistics_hint,
-                                    upstream_hint, variance_hint)
+from .tensor_backward_hints import (assignment_hint, dout_hint, one_example_hint, one_example_in_product_hint,
+                                    statistics_hint, upstream_hint, variance_hint)
 from .derivative_rule_hints import relu_hint, sigmoid_hint, softmax_hint, tanh_hint, tensor_softmax_hint
 from .target_hint import target_hint
 from .first_step_hint import first_step_hint
@@ -140,7 +140,7 @@ def find_hint(case: Case) -> str | None:
     for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, tie_dropped_hint, factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
-              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
+              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, one_example_in_product_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
               dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint,
               bce_target_hint, norm_constant_hint, gram_sides_hint, masked_branch_hint, permute_reshape_hint,

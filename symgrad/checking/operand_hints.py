@@ -184,6 +184,37 @@ def relu_mask_hint(case: Case):
             return Hint("relu's mask taken from dout",
                         f"the claim masks with (dout > 0); relu′ is read off "
                         f"the forward's input{said}, d{zs} = dout * ({zs} > 0).")
+    return _inner_relu_mask_hint(case)
+
+
+def _inner_relu_mask_hint(case: Case):
+    """relu's mask read off the gradient arriving at a relu inside the layer (an MLP's hidden layer:
+    dZ = dA * (dA > 0) for dA * (Z > 0)). As above, with δ — the gradient at relu's output, derived
+    from f with the relu replaced by a fresh tensor — where dout was."""
+    from ..core.evaluate import evaluate, numeric
+    from ..frontend import tensor as T
+    from ..frontend.functions import relu
+    from .layer_hints import _rebuilt
+    from .overwrite_hints import _upstream
+    outs = set(_outputs(case))
+    relus = [n for n in dict.fromkeys(sp.preorder_traversal(case.f))
+             if isinstance(n, T.Ewise) and isinstance(n.args[0], relu) and n not in outs and n.has(case.w)]
+    for node in relus[:3]:
+        z = node.args[0].args[0]
+        shape = tuple(int(d) for d in T.shape_of(node))
+        u, Du = _upstream(case.f, node)
+        K, C = T.tensor("_K", shape), T.tensor("_C", shape)
+
+        def extra(vals, z=z, node=node, u=u, Du=Du, K=K, C=C):
+            zv = np.broadcast_to(value_at(z, vals), shape)
+            d = np.asarray(evaluate(Du.ir, [Du.gradient_vars[0]], {**vals, u.name: numeric(node, vals)})[0], float)
+            kv = (d > 0) * 1.0
+            return {K.name: kv, C.name: np.maximum(zv, 0) - zv * kv}
+        if _claim_is_gradient_of(case, _rebuilt(case.f, {node: C + z * K}), extra):
+            return Hint("relu's mask taken from the gradient",
+                        f"the claim masks relu({_text(z, 40)})'s gradient with (dA > 0), dA the gradient "
+                        f"arriving at relu's output, where relu′ is read off its input: dZ = dA * (Z > 0), "
+                        f"Z = {_text(z, 40)} (cached by the forward).")
     return None
 
 

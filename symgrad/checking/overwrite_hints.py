@@ -129,8 +129,9 @@ def _slips(node, w):
                      "backward keeps only the last one (= instead of +=)")
             fix = ": write dx_pad[n, :, window] += w[f] * dout[n, f, i, j]."
             right = lambda xv, kv, ct: _conv_dx(xv, kv, ct, node, False, add=True)    # noqa: E731
-            yield (Hint(kind, words + ", and of the filters only the last one's share" + fix), 0,
-                   lambda xv, kv, ct: _conv_dx(xv, kv, ct, node, True), right)
+            if int(k.shape[0]) > 1:        # one filter: "the last filter's share" is all of it
+                yield (Hint(kind, words + ", and of the filters only the last one's share" + fix), 0,
+                       lambda xv, kv, ct: _conv_dx(xv, kv, ct, node, True), right)
             yield Hint(kind, words + fix), 0, lambda xv, kv, ct: _conv_dx(xv, kv, ct, node, False), right
         if k.has(w):
             kind = "= instead of += in the weight gradient"

@@ -46,6 +46,35 @@ def one_example_hint(case: Case):
     return None
 
 
+def one_example_in_product_hint(case: Case):
+    """A parameter's gradient from one example's dout alone where the batch sum sits inside a
+    product (a convolution's dw loop with ``dw += x[0, window] * dout[0, f, i, j]``): f is linear in
+    dout, so the claim is the true gradient at dout with every other example's rows zero."""
+    from ..frontend import tensor as T
+    from .hint_case import truth_with
+    douts = [a for a in case.f.atoms(T.Tensor) if a.name.startswith("dout")]
+    w = case.w
+    if len(douts) != 1 or not isinstance(w, T.Tensor) or any(len(p.examples) != 1 for p in case.points):
+        return None
+    dout = douts[0]
+    n = np.shape(case.points[0].example(0)[dout.name])[0] if np.ndim(case.points[0].example(0)[dout.name]) else 0
+    if n < 2 or (len(w.shape) and int(w.shape[0]) == n):      # a batch-first input: its rows are examples
+        return None
+    for which, at in (("first", 0), ("last", -1)):
+        def extra(vals, at=at):
+            d = np.asarray(vals[dout.name], float)
+            one = np.zeros_like(d)
+            one[at] = d[at]
+            return {dout.name: one}
+        if truth_with(case, extra):
+            return Hint("one example instead of the sum over the batch",
+                        f"the claim for {w.name} is the gradient from the {which} example alone "
+                        f"(dout[{at}] and its input's rows [{at}]) where every example contributes: "
+                        f"d{w.name} sums every example's term — a loop over the windows must also run over "
+                        f"the batch (x[:, …] with dout[:, …], summed over axis 0).")
+    return None
+
+
 def assignment_hint(case: Case):
     """dW[idx] = dout for np.add.at(dW, idx, dout): with a repeated index, assignment keeps one
     row where the gradient adds them all (an embedding, a gather of class scores)."""
@@ -144,9 +173,22 @@ def statistics_hint(case: Case):
         return Hint("statistics taken as constants",
                     "the claim has no gradient through the statistics (the "
                     "means and variances over an axis, broadcast back over it), as if they did not depend on "
-                    f"{case.w.name}; they do — batch norm's ∂L/∂x has the terms through μ and σ² as well, "
-                    "(N·dx̂ − Σ dx̂ − x̂·Σ dx̂⊙x̂)/(N·σ).")
+                    f"{case.w.name}; they do — {_norm_dx_words(case)}.")
     return None
+
+
+def _norm_dx_words(case: Case) -> str:
+    """The norm layer's ∂L/∂x with its paths through μ and σ², in the words of its axes: batch norm's
+    over the examples (axis 0, N), a layer norm's over each example's features (the last axes, D)."""
+    vs = _variances(case.f)
+    if vs and 0 not in tuple(vs[0][0].axes):
+        v, n, _ = vs[0]
+        axes = tuple(v.axes)
+        ax = axes[0] if len(axes) == 1 else axes
+        return (f"a layer norm's ∂L/∂x (its statistics per example, over axis {ax}: D = {n} entries) has "
+                f"the terms through μ and σ² as well, (D·dx̂ − Σ dx̂ − x̂·Σ dx̂⊙x̂)/(D·σ) with the sums over "
+                f"axis {ax} (dxhat.sum(axis={ax}, keepdims=True))")
+    return "batch norm's ∂L/∂x has the terms through μ and σ² as well, (N·dx̂ − Σ dx̂ − x̂·Σ dx̂⊙x̂)/(N·σ)"
 
 
 def variance_hint(case: Case):
