@@ -100,6 +100,20 @@ def _slips(a, leaves=(), outputs=(), other=None):
 OPERAND = " — another value of the same shape"
 
 
+def _cell_words(f) -> str:
+    """The backward's lines for the gated cell f is: a GRU's (an interpolation (1 − z) ⊙ … + z ⊙ …,
+    in 11-785's columns and in torch's and d2l's rows), else an LSTM's."""
+    gru = any(isinstance(n, sp.Add) and sp.S.One in n.args and any(_sig(-a) is not None for a in n.args
+                                                                   if a != 1)
+              for n in sp.preorder_traversal(f))
+    if gru:
+        return ("(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on both of its paths; "
+                "in torch's and d2l's rows dH_tilde = dout * (1 - Z), the R of (R * H) @ W_hh on both of its "
+                "factors' paths)")
+    return ("(an LSTM's backward: dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2), "
+            "do = dnext_h * np.tanh(next_c))")
+
+
 def gate_factor_hint(case: Case):
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
@@ -158,10 +172,7 @@ def gate_factor_hint(case: Case):
                     gate = _sig(a) is not None or _sig(b) is not None or "swapped" in words
                     why = ("(the value the forward multiplied by, cached by it: an LSTM's df = dc * prev_c, "
                            "not dc * prev_h)" if words.endswith(OPERAND) else
-                           "(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on "
-                           "both of its paths — in torch's and d2l's rows dH_tilde = dout * (1 - Z), the R of "
-                           "(R * H) @ W_hh on both of its factors' paths; an LSTM's: dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2), "
-                           "do = dnext_h * np.tanh(next_c))" if gate else
+                           _cell_words(case.f) if gate else
                            f"(the chain rule through {_text(m, 40)} multiplies by {_text(a, 40)}, "
                            f"as d/dZ σ(β·Z) = β·σ′(β·Z) and d/dβ σ(β·Z) = Z·σ′(β·Z))")
                     return Hint(f"{'gate' if gate else 'inner'} factor",

@@ -224,3 +224,11 @@ def test_a_square_weight_used_untransposed_is_named_in_torchs_layout():
     out, wrt = rnn_cell()
     wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_cell_backward(*a, **k, slip="dh = d @ W_hh.T")),
           "transposed factor: dh multiplies by W_hh.T where W_hh belongs — h @ W_hh.T in the forward")
+
+
+@pytest.mark.parametrize("model, backward", [(torch_gru, torch_gru_backward), (d2l_gru, d2l_gru_backward)],
+                         ids=["torch", "d2l"])
+def test_a_gru_gate_factor_hint_speaks_of_a_gru_only(model, backward):
+    out, wrt = model()
+    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: backward(*a, **k, slip="z for 1 - z")), "gate factor")
+    assert "in torch's and d2l's rows dH_tilde = dout * (1 - Z)" in r.hint and "LSTM" not in r.hint, r.hint
