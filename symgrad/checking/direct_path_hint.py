@@ -1,8 +1,9 @@
 """Name a gated cell's backward that leaves out the previous state's direct path: a GRU's
 h' = (1 − z) ⊙ n + z ⊙ h passes d ⊙ z straight back to h (d the gradient reaching h'), besides the
-paths through the gates and n — 11-785's dh = delta * z + …, torch's and d2l's dH = dout * Z + … —
-and an LSTM's c' = f ⊙ c + i ⊙ g passes dc' ⊙ f back to c. The fan-out hint saw the term as one
-path of many, printed as SymPy's text; here it is named as the backward writes it.
+paths through the gates and n — 11-785's dh = delta * z + …, torch's and d2l's dH = dout * Z + ….
+The fan-out hint saw the term as one path of many, printed as SymPy's text; here it is named as the
+backward writes it. (An LSTM's c' = f ⊙ c + i ⊙ g: c has no other path, and a dprev_c without
+dnext_c * f is the zero claim factor_hint names.)
 
 f is derived again with the product gate ⊙ w held at w's value (z ⊙ W₀, W₀ holding w's value at the
 point): w's direct path is gone, the gate's own gradient (through z ⊙ h's z) and every other path
@@ -53,22 +54,19 @@ def direct_path_hint(case: Case):
     if not isinstance(w, T.Tensor) or not differs(Cs, Ts) or not case.f.has(sigmoid):
         return None
     for m, gate, mixed in _direct_products(case.f, w):
+        if not mixed:      # a GRU's interpolation only: an LSTM's c reaches f through f ⊙ c alone
+            continue
         W0 = T.tensor("_W0", tuple(w.shape))
         held = _rebuilt(case.f, {m: m.func(*(W0 if a == w else a for a in m.args))})   # the gate keeps its w
         if not _claim_is_gradient_of(case, held, lambda vals: {"_W0": np.asarray(vals[w.name], float)}):
             continue
         z = _short(gate, 40)
         n = w.name
-        if mixed:
-            return Hint("fan-out",
-                        f"the claim for {n} leaves out {n}'s direct path to the new state through the "
-                        f"update gate z = {z}: h' = (1 − z) ⊙ n + z ⊙ {n} passes d * z straight back to {n} "
-                        f"(d the gradient reaching h'), besides the paths through the gates and n — "
-                        f"d{n} = d * z + … (11-785's dh = delta * z + …; torch's and d2l's dH = dout * Z + …).")
         return Hint("fan-out",
-                    f"the claim for {n} leaves out {n}'s direct path through the gate {z}: the term "
-                    f"gate ⊙ {n} passes d * gate straight back to {n} (d the gradient reaching that sum; an "
-                    f"LSTM's dprev_c = dnext_c * f + …), besides the paths through the gates.")
+                    f"the claim for {n} leaves out {n}'s direct path to the new state through the "
+                    f"update gate z = {z}: h' = (1 − z) ⊙ n + z ⊙ {n} passes d * z straight back to {n} "
+                    f"(d the gradient reaching h'), besides the paths through the gates and n — "
+                    f"d{n} = d * z + … (11-785's dh = delta * z + …; torch's and d2l's dH = dout * Z + …).")
     return None
 
 
