@@ -779,8 +779,8 @@ def cmu_entries():
     add("GRUCell: dWnh = outer(dn, r * h)", out, wrt, bw(gru_cell_backward, "dWnh = outer(dn, r * h)"), "wrong",
         "gate on the wrong side of the product: the claim for Wnh")
     add("GRUCell: dh without delta * z", out, wrt, bw(gru_cell_backward, "dh without delta * z"), "wrong",
-        "fan-out: h influences the output along more than one path, and the claim leaves out the term of the "
-        "path h → sigmoid(bzh + bzx + Wzh @ h + Wzx @ x)*h → (1 - sigmoid(…))*tanh(…) + sigmoid(…)*h →")
+        "fan-out: the claim for h leaves out h's direct path to the new state through the update gate z = "
+        "σ(… Wzh @ h …): h' = (1 − z) ⊙ n + z ⊙ h passes d * z straight back to h")
     out, wrt = batchnorm1d_eval()
     add("BatchNorm1d backward, eval", out, wrt, bw(batchnorm1d_eval_backward), "right", options=_RUNNING)
     add("BatchNorm1d eval: the training formula", out, wrt, bw(batchnorm1d_eval_backward, "training formula"),

@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, short_text
 
 MAX_NODES = 6
@@ -140,7 +141,9 @@ def one_activation_hint(case: Case):
                              f"the first step writes it)" if steps > 1 else
                              f" in one place: for {_where(n, acts)}" if len(acts) > 1
                              else f": for {_where(n, acts)}")
-                    return (f"{name}(z) written wrong{where}, the claim's chain rule has {name}(z) = "
-                            f"{label} where {right} belongs (with {how}); the other activations' "
-                            f"derivatives are right.")
+                    kind = f"{name}(z) written wrong" + (" at every step" if steps > 1 else
+                                                         " in one place" if len(acts) > 1 else "")
+                    return Hint.sentence(kind, f"{name}(z) written wrong{where}, the claim's chain rule has "
+                                         f"{name}(z) = {label} where {right} belongs (with {how}); the other "
+                                         f"activations' derivatives are right.")
     return None

@@ -39,6 +39,7 @@ from ..frontend.parse import as_expr
 from .backward_errors import BackwardError, FunctionForwardError
 from . import layer_outputs
 from .claims import _symbols
+from .hint_kind import rewritten
 from .tensors import sizes_of
 
 
@@ -75,8 +76,7 @@ def _renamed(result, names: dict):
         cx = result.counterexample
         cx.point = {names.get(k, k): v for k, v in cx.point.items()}
     result.method = sub(result.method)
-    if result.hint:
-        result.hint = sub(result.hint)
+    result.hint = rewritten(result.hint, sub)
     return result
 
 

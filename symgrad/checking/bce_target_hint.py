@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
 
 MAX_TARGETS = 4
@@ -27,8 +28,9 @@ def bce_target_hint(case: Case):
         sub = {n: T.Full(1 - n.args[0], n.args[1]) for n in group}
         if _claim_is_gradient_of(case, _rebuilt(case.f, sub)):
             said = ", ".join(f"{n} read as {sub[n]}" for n in group)
-            return (f"target flipped: the claim for {case.w.name} is the gradient with the target {said} — binary "
-                    f"cross-entropy with logits has d/ds = (σ(s) − y)/N, so the label decides the sign of "
-                    f"σ(s) − y: a GAN's discriminator labels real logits 1 and fake ones 0; its generator "
-                    f"labels its fakes 1 (generator_loss = bce(logits_fake, ones), the non-saturating loss).")
+            return Hint("target flipped",
+                        f"the claim for {case.w.name} is the gradient with the target {said} — binary "
+                        f"cross-entropy with logits has d/ds = (σ(s) − y)/N, so the label decides the sign of "
+                        f"σ(s) − y: a GAN's discriminator labels real logits 1 and fake ones 0; its generator "
+                        f"labels its fakes 1 (generator_loss = bce(logits_fake, ones), the non-saturating loss).")
     return None

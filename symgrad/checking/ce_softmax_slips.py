@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, all_same
 from .softmax_axis_hint import _lse, _softmax, logsumexp_nodes
 
@@ -66,10 +67,11 @@ def ce_softmax_slip_hint(case: Case):
             return out
         vals = case.eval_vars(graph, [g], extra)
         if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
-            return (f"{title}: the claim is the gradient with {what.format(z=z)} where softmax({z}) "
-                    f"belongs — {how.format(z=z)}; through log(softmax) the softmax's Jacobian "
-                    f"cancels, and the gradient with respect to the logits is s − Y (divided by N for a "
-                    f"mean).")
+            return Hint(f"{title}",
+                        f"the claim is the gradient with {what.format(z=z)} where softmax({z}) "
+                        f"belongs — {how.format(z=z)}; through log(softmax) the softmax's Jacobian "
+                        f"cancels, and the gradient with respect to the logits is s − Y (divided by N for a "
+                        f"mean).")
     return None
 
 

@@ -17,6 +17,7 @@ from itertools import combinations
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, _variances, all_same, differs
 from .spatial_norm import spatial_input
 
@@ -62,8 +63,9 @@ def _sentence(w, mix, back, x) -> str:
     arrays = " and ".join(mix)
     flat = " and ".join(f"{a}.reshape(-1, C)" for a in mix)
     also = (f", and d{w} back with a plain reshape" if back else "")
-    return (f"channels mixed by a reshape: the claim for {w} is computed from {flat}{also} — without "
-            f"moving the channels last first, each row of {arrays} flattened so mixes channels and "
-            f"positions. Spatial batch norm's rows are one position's C channels: "
-            f"{x}.transpose(0, 2, 3, 1).reshape(-1, C) (dout alike), and back with "
-            f"dx.reshape(N, H, W, C).transpose(0, 3, 1, 2).")
+    return Hint("channels mixed by a reshape",
+                f"the claim for {w} is computed from {flat}{also} — without "
+                f"moving the channels last first, each row of {arrays} flattened so mixes channels and "
+                f"positions. Spatial batch norm's rows are one position's C channels: "
+                f"{x}.transpose(0, 2, 3, 1).reshape(-1, C) (dout alike), and back with "
+                f"dx.reshape(N, H, W, C).transpose(0, 3, 1, 2).")

@@ -26,6 +26,7 @@ from ..core import lower as L
 from ..core import rules as R
 from ..core.ir import Primitive
 from ..frontend import conv as C
+from .hint_kind import Hint
 from .claims import _shape, fit_shape, rel_errors
 
 TOL = 1e-6          # as hints.py: a slip fits when it reproduces the claim to 1e-6 at every point
@@ -138,37 +139,39 @@ def _rows(f):
             nd = convs[0].nd
             flipped = ("w reversed along its last axis, w[..., ::-1]" if nd == 1 else
                        f"w rotated 180° in its spatial axes, w[..., {', '.join(['::-1'] * nd)}]")
-            yield ("kernel not flipped: the claim's ∂L/∂x is the full convolution of δ with the kernel "
-                   f"as it is; it must be with the flipped kernel ({flipped}), since out[i] = Σₖ x[i + k]·w[k] meets x[j] with w[j − i]. "
-                   "In cs231n's loop over the windows it is the other way round: there dx[window] += "
-                   "w[f]·δ uses w as it is, and a kernel flipped in that loop is this same slip."), \
+            yield Hint("kernel not flipped",
+                       "the claim's ∂L/∂x is the full convolution of δ with the kernel as it is; it must be "
+                       f"with the flipped kernel ({flipped}), since out[i] = Σₖ x[i + k]·w[k] meets x[j] with "
+                       "w[j − i]. In cs231n's loop over the windows it is the other way round: there "
+                       "dx[window] += w[f]·δ uses w as it is, and a kernel flipped in that loop is this same "
+                       "slip."), \
                 {n: _slip_conv(n, "noflip") for n in convs}
             if nd >= 2:
                 for ax in range(2, 2 + nd):
                     cut = ", ".join("::-1" if a == ax else ":" for a in range(2, 2 + nd))
-                    yield (f"kernel flipped along one axis only: the claim's ∂L/∂x is the full "
-                           f"convolution of δ with w reversed along axis {ax} alone (w[..., {cut}]); "
-                           f"the flipped kernel is reversed along every spatial axis, "
-                           f"{flipped}."), \
+                    yield Hint("kernel flipped along one axis only",
+                               f"the claim's ∂L/∂x is the full convolution of δ with w reversed along axis {ax} alone (w[..., {cut}]); "
+                               f"the flipped kernel is reversed along every spatial axis, "
+                               f"{flipped}."), \
                         {n: _slip_conv(n, f"flip{ax}") for n in convs if n.nd == nd}
         if any(set(n.stride) != {1} for n in convs):
-            yield ("stride ignored in the backward: the claim is what the backward gives with the "
-                   "windows at i, i + 1, … instead of i·stride; the window of output i starts at "
-                   "i·stride in the forward, so δ[i] goes back there (∂L/∂x is the full convolution "
-                   "of δ spread out by the stride, ∂L/∂w correlates x with δ at those positions)."), \
+            yield Hint("stride ignored in the backward", "the claim is what the backward gives with the "
+                       "windows at i, i + 1, … instead of i·stride; the window of output i starts at "
+                       "i·stride in the forward, so δ[i] goes back there (∂L/∂x is the full convolution "
+                       "of δ spread out by the stride, ∂L/∂w correlates x with δ at those positions)."), \
                 {n: _slip_conv(n, "stride") for n in convs}
         pad = max(max(lo for lo, _ in n.padding) for n in convs)
         for s in [s for k in range(1, pad + 1) for s in (k, -k)]:
             first = convs[0].padding[0][0]
-            yield (f"padding cropped wrongly: the claim is ∂L/∂x_pad cut from offset {first + s} "
-                   f"instead of {first}; ∂L/∂x = ∂L/∂x_pad[:, :, pad:pad + H, pad:pad + W] drops "
-                   f"the padding on both sides (pad entries each, pad = {first} here)."), \
+            yield Hint("padding cropped wrongly", f"the claim is ∂L/∂x_pad cut from offset {first + s} "
+                       f"instead of {first}; ∂L/∂x = ∂L/∂x_pad[:, :, pad:pad + H, pad:pad + W] drops "
+                       f"the padding on both sides (pad entries each, pad = {first} here)."), \
                 {n: _slip_conv(n, "crop", tuple(s if lo else 0 for lo, _ in n.padding)) for n in convs}
     if pools:
         for even, how in ((False, "δ to every entry of the window"), (True, "δ/k to each of the k entries")):
-            yield (f"max-pool gradient spread to the whole window: the claim sends {how}; max pooling "
-                   f"routes δ only to the window's arg-max (the first one on ties) — the other entries "
-                   f"did not influence the output, their gradient is 0."), \
+            yield Hint("max-pool gradient spread to the whole window", f"the claim sends {how}; max pooling "
+                       f"routes δ only to the window's arg-max (the first one on ties) — the other entries "
+                       f"did not influence the output, their gradient is 0."), \
                 {n: _SpreadMaxPool(*n.args, sp.true if even else sp.false) for n in pools}
 
 

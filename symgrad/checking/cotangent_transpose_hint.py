@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 from .hint_case import short_text as _text
 
@@ -47,9 +48,10 @@ def cotangent_transpose_hint(case: Case):
                         C.name: mv - uv @ vv - sw(uv @ vv) if side == "right" else mv - sw(uv @ vv) - uv @ vv}
             if _claim_is_gradient_of(case, _rebuilt(case.f, {m: new}), extra):
                 factor, kept = (v, u) if side == "right" else (u, v)
-                return (f"the product's gradient transposed: the claim passes the gradient G at {_text(m)} to "
-                        f"its {side} factor {_text(factor)} as if it were G.T — for m = u @ v the factors' "
-                        f"gradients are G @ v.T and u.T @ G; the shapes agree because m is square "
-                        f"({shape[-2]} × {shape[-1]}), so nothing fails (attention's scores = Q @ K.T: "
-                        f"dK = dscores.transpose(0, 1, 3, 2) @ Q, not dscores @ Q).")
+                return Hint("the product's gradient transposed",
+                            f"the claim passes the gradient G at {_text(m)} to "
+                            f"its {side} factor {_text(factor)} as if it were G.T — for m = u @ v the factors' "
+                            f"gradients are G @ v.T and u.T @ G; the shapes agree because m is square "
+                            f"({shape[-2]} × {shape[-1]}), so nothing fails (attention's scores = Q @ K.T: "
+                            f"dK = dscores.transpose(0, 1, 3, 2) @ Q, not dscores @ Q).")
     return None

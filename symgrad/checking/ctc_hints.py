@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, differs, same
 from .likelihood_hints import _loss_with_log, _values
 
@@ -145,12 +146,14 @@ def ctc_graph_hint(case: Case):
             rule = (f"in the extended target {ext} (blank {blank}) state r may skip the blank before it "
                     f"only when ext[r] != ext[r - 2] (11-785's extend_target_with_blank: skip_connect)")
             if slip == "repeat skip":
-                return (f"CTC skip connection between repeated symbols: the claim is the gradient of −log P "
-                        f"with the blank between two equal symbols of the target {target} made optional — "
-                        f"{rule}; between repeats the blank is required, else the two collapse to one.")
-            return (f"CTC without skip connections: the claim is the gradient of −log P with every blank "
-                    f"between two symbols of the target {target} required — {rule}, so between different "
-                    f"symbols it may be skipped.")
+                return Hint("CTC skip connection between repeated symbols",
+                            f"the claim is the gradient of −log P "
+                            f"with the blank between two equal symbols of the target {target} made optional — "
+                            f"{rule}; between repeats the blank is required, else the two collapse to one.")
+            return Hint("CTC without skip connections",
+                        f"the claim is the gradient of −log P with every blank "
+                        f"between two symbols of the target {target} required — {rule}, so between different "
+                        f"symbols it may be skipped.")
     return None
 
 

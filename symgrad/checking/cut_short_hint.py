@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, same
 
 
@@ -23,8 +24,9 @@ def cut_short_hint(case: Case, want: str) -> str | None:
             return None
     axes = [i for i, (a, b) in enumerate(zip(cs, ts)) if a != b]
     which = ", ".join(f"axis {i}: {cs[i]} of {ts[i]}" for i in axes)
-    return (f"cut short: the claim has shape {tuple(cs)}, but {want}; its entries are the gradient's "
-            f"first ones ({which}), and the gradient's last entries, which no window of the strided "
-            f"forward reaches, are 0 — a downsampling layer's backward gives back the input's own "
-            f"size, stored in the forward (11-785's Downsample1d: np.zeros of A's width, then "
-            f"dLdA[:, :, ::k] = dLdZ), not k·(W_out − 1) + 1.")
+    return Hint("cut short",
+                f"the claim has shape {tuple(cs)}, but {want}; its entries are the gradient's "
+                f"first ones ({which}), and the gradient's last entries, which no window of the strided "
+                f"forward reaches, are 0 — a downsampling layer's backward gives back the input's own "
+                f"size, stored in the forward (11-785's Downsample1d: np.zeros of A's width, then "
+                f"dLdA[:, :, ::k] = dLdZ), not k·(W_out − 1) + 1.")

@@ -6,6 +6,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import LogSoftmax, Map, Softmax, relu, sigmoid
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, right_through
 
 
@@ -29,8 +30,9 @@ def sigmoid_hint(case: Case):
         return None
     for label, cls in _SIGMOID_SLIPS:
         if _claim_is_gradient_of(case, case.f.replace(sigmoid, cls)):
-            return (f"σ'(z) written wrong: the claim is what the chain rule gives with σ'(z) = {label}; "
-                    f"the derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).")
+            return Hint("σ'(z) written wrong",
+                        f"the claim is what the chain rule gives with σ'(z) = {label}; "
+                        f"the derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).")
     return None
 
 
@@ -63,9 +65,10 @@ def tanh_hint(case: Case):
         return None
     for label, cls in _TANH_SLIPS:
         if _claim_is_gradient_of(case, case.f.replace(sp.tanh, cls)):
-            return (f"tanh'(z) written wrong: the claim is what the chain rule gives with tanh'(z) = "
-                    f"{label}; the derivative of tanh is tanh'(z) = 1 − tanh(z)², so with h = tanh(z) "
-                    f"from the forward, dz = dout * (1 − h**2).")
+            return Hint("tanh'(z) written wrong",
+                        f"the claim is what the chain rule gives with tanh'(z) = "
+                        f"{label}; the derivative of tanh is tanh'(z) = 1 − tanh(z)², so with h = tanh(z) "
+                        f"from the forward, dz = dout * (1 − h**2).")
     return None
 
 
@@ -87,18 +90,18 @@ def relu_hint(case: Case):
     Cs, Ts = _fitted(case)
     if all_same(Cs, Ts):
         return None
-    for cls, said in ((_relu_passed_through, "relu′ left out: the claim is what the chain rule gives "
-                       "with relu′(z) = 1, the gradient passed back through relu unchanged"),
-                      (_relu_by_its_value, "relu′ written as relu(z): the claim is what the chain rule "
-                       "gives with relu′(z) = relu(z) = max(0, z), the gradient multiplied by relu's "
-                       "output (dz = dout * h for h = relu(z))"),
-                      (_relu_by_its_input, "relu′ written as z: the claim is what the chain rule gives "
-                       "with relu′(z) = z, the gradient multiplied by relu's input (dz = dout * z)")):
+    for cls, kind, said in ((_relu_passed_through, "relu′ left out", "the claim is what the chain rule gives "
+                             "with relu′(z) = 1, the gradient passed back through relu unchanged"),
+                            (_relu_by_its_value, "relu′ written as relu(z)", "the claim is what the chain rule "
+                             "gives with relu′(z) = relu(z) = max(0, z), the gradient multiplied by relu's "
+                             "output (dz = dout * h for h = relu(z))"),
+                            (_relu_by_its_input, "relu′ written as z", "the claim is what the chain rule gives "
+                             "with relu′(z) = z, the gradient multiplied by relu's input (dz = dout * z)")):
         slipped = case.f.replace(relu, cls).replace(
             is_relu_max, lambda e, c=cls: c(next(a for a in e.args if a != 0)))
         if _claim_is_gradient_of(case, slipped):
-            return (f"{said}; relu′(z) is the step H(z) (1 where z > 0, else 0), so the gradient is "
-                    f"masked: dz = dout ⊙ (z > 0).")
+            return Hint(kind, f"{said}; relu′(z) is the step H(z) (1 where z > 0, else 0), so the gradient "
+                        f"is masked: dz = dout ⊙ (z > 0).")
     return None
 
 
@@ -141,9 +144,10 @@ def softmax_hint(case: Case):
         return out
 
     if _claim_is_gradient_of(case, case.f.xreplace(sub), extra):
-        return ("softmax Jacobian cut to its diagonal: the claim uses ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ) only; the "
-                "softmax couples every output to every input, ∂sᵢ/∂zⱼ = sᵢ(δᵢⱼ − sⱼ), so "
-                "∂f/∂z = s ⊙ (ḡ − sᵀḡ), not s ⊙ (1 − s) ⊙ ḡ.")
+        return Hint("softmax Jacobian cut to its diagonal",
+                    "the claim uses ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ) only; the "
+                    "softmax couples every output to every input, ∂sᵢ/∂zⱼ = sᵢ(δᵢⱼ − sⱼ), so "
+                    "∂f/∂z = s ⊙ (ḡ − sᵀḡ), not s ⊙ (1 − s) ⊙ ḡ.")
     return None
 
 
@@ -174,7 +178,8 @@ def tensor_softmax_hint(case: Case):
         e = np.exp(z - m)
         return m + np.log(np.maximum(e.sum(axis=axis, keepdims=True) - e, 1e-300))
     if variant(lambda n, K: T.as_tensor(sigmoid(n.x - K)), others):
-        return ("softmax Jacobian cut to its diagonal: the claim uses ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ) only; the "
-                "softmax over an axis couples every entry of that axis, ∂sᵢ/∂zⱼ = sᵢ(δᵢⱼ − sⱼ), so "
-                "dz = s ⊙ (ds − (s ⊙ ds).sum(axis, keepdims=True)), not s ⊙ (1 − s) ⊙ ds.")
+        return Hint("softmax Jacobian cut to its diagonal",
+                    "the claim uses ∂sᵢ/∂zᵢ = sᵢ(1 − sᵢ) only; the "
+                    "softmax over an axis couples every entry of that axis, ∂sᵢ/∂zⱼ = sᵢ(δᵢⱼ − sⱼ), so "
+                    "dz = s ⊙ (ds − (s ⊙ ds).sum(axis, keepdims=True)), not s ⊙ (1 − s) ⊙ ds.")
     return None

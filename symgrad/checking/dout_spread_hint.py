@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, middle_dout_axes, truth_with
 
 
@@ -16,9 +17,10 @@ def dout_spread_hint(case: Case):
             v = np.asarray(vals[d], float)
             return {d: np.broadcast_to(v.sum(axis=a, keepdims=True), v.shape).copy()}
         if truth_with(case, extra):
-            return (f"summed over axis {a} first: the claim for {case.w.name} is the gradient with "
-                    f"{d} summed over axis {a} (time, for a sequence) and that sum used at every "
-                    f"index of the axis — each step gets the whole sequence's gradient; a word "
-                    f"embedding's backward adds each step's own row, np.add.at(d{case.w.name}, x, "
-                    f"{d}), not {d}.sum(axis={a}, keepdims=True).")
+            return Hint(f"summed over axis {a} first",
+                        f"the claim for {case.w.name} is the gradient with "
+                        f"{d} summed over axis {a} (time, for a sequence) and that sum used at every "
+                        f"index of the axis — each step gets the whole sequence's gradient; a word "
+                        f"embedding's backward adds each step's own row, np.add.at(d{case.w.name}, x, "
+                        f"{d}), not {d}.sum(axis={a}, keepdims=True).")
     return None

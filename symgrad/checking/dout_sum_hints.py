@@ -14,6 +14,7 @@ from itertools import combinations
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, all_same, differs, middle_dout_axes, truth_with
 
 
@@ -76,9 +77,10 @@ def _sentence(w, d, r, summed, picked, kept, at, true_axes) -> str:
     took = (f"summed over {_ax(summed)}, and then only {entry} of {_ax(picked)} kept"
             if summed else f"only {entry} of {_ax(picked)} taken, nothing summed")
     right = f"{d}.sum(axis={true_axes if len(true_axes) > 1 else true_axes[0]})"
-    return (f"{d} summed over the wrong axes: the claim for {w} is {wrote} — {took}; {w} is broadcast "
-            f"over {_ax(true_axes)} of {d} (every position of every example adds to its gradient), so "
-            f"d{w} = {right}, keeping {_ax(kept)}.")
+    return Hint(f"{d} summed over the wrong axes",
+                f"the claim for {w} is {wrote} — {took}; {w} is broadcast "
+                f"over {_ax(true_axes)} of {d} (every position of every example adds to its gradient), so "
+                f"d{w} = {right}, keeping {_ax(kept)}.")
 
 
 def one_step_hint(case: Case):
@@ -96,10 +98,11 @@ def one_step_hint(case: Case):
             if truth_with(case, extra):
                 which = "the first" if at == 0 else "the last"
                 idx = ", ".join(":" if i != a else str(at) for i in range(a + 1))
-                return (f"one step only: the claim for {case.w.name} is the gradient from {d}[{idx}] "
-                        f"alone ({which} index of axis {a} of {d}, {shape[a]} long); {case.w.name} "
-                        f"is shared by every index of that axis (every time step of a temporal layer, "
-                        f"every position of a convolution), so its gradient sums them — for a temporal "
-                        f"layer flatten the steps into the batch, x.reshape(N * T, -1).T @ "
-                        f"{d}.reshape(N * T, -1), or add every step's term in the loop.")
+                return Hint("one step only",
+                            f"the claim for {case.w.name} is the gradient from {d}[{idx}] "
+                            f"alone ({which} index of axis {a} of {d}, {shape[a]} long); {case.w.name} "
+                            f"is shared by every index of that axis (every time step of a temporal layer, "
+                            f"every position of a convolution), so its gradient sums them — for a temporal "
+                            f"layer flatten the steps into the batch, x.reshape(N * T, -1).T @ "
+                            f"{d}.reshape(N * T, -1), or add every step's term in the loop.")
     return None

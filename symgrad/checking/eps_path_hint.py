@@ -16,7 +16,8 @@ from itertools import product
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _fitted, all_same, differs
+from .hint_kind import Hint
+from .hint_case import Case, _fitted, all_same, differs, value_at
 
 _POWER = {1: "1/std written 1/np.sqrt(var)", 2: "1/std² written 1/var",
           3: "std**-3 written var ** -1.5"}
@@ -33,12 +34,10 @@ def _groups(D, wv):
 
 def _ratio(case, v, base, ndim):
     """Per point, r = (var + ε)/var with var's reduced axes restored, so that it broadcasts."""
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
 
     def at(vals):
-        var = np.asarray(numeric(T.as_tensor(v), vals), float)
-        r = np.asarray(numeric(T.as_tensor(base), vals), float) / var
+        var = value_at(v, vals)
+        r = value_at(base, vals) / var
         return [np.expand_dims(r, tuple(v.axes)) if r.ndim < ndim else r]
     return [p.mean(at)[0] for p in case.points]
 
@@ -103,7 +102,8 @@ def _sentence(case, D, group, ks, eps) -> str:
     kept = [_words(D, wv, v, eqn) for k, (v, eqn, _) in zip(ks, group) if not k]
     where = "; ".join(f"{w}, {_POWER[k]}" for k, w in slipped)
     also = (f", while {' and '.join(kept)} {'keeps' if len(kept) == 1 else 'keep'} it" if kept else " (every path's, x̂ itself kept right)")
-    return (f"ε left out on some paths: the claim is the gradient with eps = {eps:g} left out of "
-            f"{where}{also}. The error is small, about eps/var, but it is another function's "
-            f"gradient: compute std = np.sqrt(var + eps) once (as the forward does) and use it in "
-            f"every step of the backward.")
+    return Hint("ε left out on some paths",
+                f"the claim is the gradient with eps = {eps:g} left out of "
+                f"{where}{also}. The error is small, about eps/var, but it is another function's "
+                f"gradient: compute std = np.sqrt(var + eps) once (as the forward does) and use it in "
+                f"every step of the backward.")

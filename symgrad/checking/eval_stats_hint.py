@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from itertools import permutations
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
 
 
@@ -43,12 +44,13 @@ def eval_stats_hint(case: Case):
         except Exception:   # noqa: BLE001 - a declaration this recogniser does not follow
             continue
         if _claim_is_gradient_of(case, slipped):
-            return (f"training formula in evaluation mode: the claim for {w.name} is the gradient with "
-                    f"{M.name} and {V.name} replaced by the batch's mean and variance of {w.name} — the "
-                    f"training backward, with its paths through the batch statistics (dLdV, dLdM). "
-                    f"Here f normalises with {M.name} and {V.name}, stored constants that do not "
-                    f"depend on {w.name}, so d{w.name} = dout ⊙ gamma / sqrt({V.name} + eps) alone "
-                    f"(11-785's BatchNorm1d.backward at inference).")
+            return Hint("training formula in evaluation mode",
+                        f"the claim for {w.name} is the gradient with "
+                        f"{M.name} and {V.name} replaced by the batch's mean and variance of {w.name} — the "
+                        f"training backward, with its paths through the batch statistics (dLdV, dLdM). "
+                        f"Here f normalises with {M.name} and {V.name}, stored constants that do not "
+                        f"depend on {w.name}, so d{w.name} = dout ⊙ gamma / sqrt({V.name} + eps) alone "
+                        f"(11-785's BatchNorm1d.backward at inference).")
     return None
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.masks import masks_in
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, _variances, all_same
 from .sign_transpose_hints import _nice, _scale
 from .size_words import _dims, _shape_txt, _size_name, _size_words
@@ -19,15 +20,17 @@ def factor_hint(case: Case):
     k = _scale(Cs, Ts)
     if k is None:
         if all(np.all(c == c) for c in Cs):
-            return "the gradient is 0 here, but the claim is not: f does not depend on it that way."
+            return Hint("the gradient is 0 here, but the claim is not", "f does not depend on it that way.")
         return None
     if all(np.all(c == 0) for c in Cs):
         if case.claim_expr is None:           # a NumPy function, not SymPy's diff
-            return ("the claim is 0 but the gradient is not: the function returns zeros for "
-                    f"∂f/∂{case.w.name} (a gradient initialised with np.zeros_like and never "
-                    f"accumulated into?).")
-        return ("the claim is 0 but the gradient is not (SymPy's diff of a matrix expression can "
-                "silently give 0: symgrad differentiates through the expression instead).")
+            return Hint("the claim is 0 but the gradient is not",
+                        "the function returns zeros for "
+                        f"∂f/∂{case.w.name} (a gradient initialised with np.zeros_like and never "
+                        f"accumulated into?).")
+        return Hint.sentence("the claim is 0 but the gradient is not",
+                             "the claim is 0 but the gradient is not (SymPy's diff of a matrix expression "
+                             "can silently give 0: symgrad differentiates through the expression instead).")
     if not all_same(Cs, Ts, k) or abs(k - 1) < 1e-9 or abs(k) < 1e-12:
         return None
     fr = _nice(k)
@@ -41,7 +44,7 @@ def factor_hint(case: Case):
     why = (_dropout_factor(case.f, a) or _variance_factor(case.f, a)  # first: p = ½ would read as a square's ½
            or pool_factor(case.f, a))
     if why:
-        return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
+        return Hint(f"{sign}constant factor", f"the claim is {ks} times the gradient{why}.")
     also = (f", or {_size_words(case, B)}: the check cannot tell which (call it with a batch size no "
             f"dimension has, batch=…); if B") if B and B in _dims(case) else ""    # B = 3 for a (5, 3) W1
     if B and abs(a - B) < 1e-9:
@@ -60,7 +63,7 @@ def factor_hint(case: Case):
             cs = f"{_root(c)} = {c:g}" if _nice(c) is None and _root(c) else f"{c:g}"
             why = (f" — the constant {cs} of f (a scale, such as dropout's 1/p or attention's 1/sqrt(d_k)) "
                    f"applied twice, or left out of the gradient")
-    return f"{sign}constant factor: the claim is {ks} times the gradient{why}."
+    return Hint(f"{sign}constant factor", f"the claim is {ks} times the gradient{why}.")
 
 
 def _root(k: float) -> str | None:
@@ -181,11 +184,25 @@ def _averages_over(f, n: int) -> bool:
                     return True
             except (TypeError, ValueError):
                 continue
-        elif isinstance(e, sp.Rational) and e.p == 1 and e.q == n:
-            return True
-        elif isinstance(e, sp.Float) and n > 1 and abs(float(e) * n - 1) < 1e-12:
-            return True
+        elif isinstance(e, sp.Mul) and any(_is_one_over(a, n) for a in e.args) and any(
+                _sums_over(r, n) for a in e.args for r in sp.preorder_traversal(a) if isinstance(r, T.Reduce)):
+            return True                       # sum(...) / n; attention's (Q @ K.T) / 2 is a scale, no mean
     return False
+
+
+def _is_one_over(e, n: int) -> bool:
+    return ((isinstance(e, sp.Rational) and e.p == 1 and e.q == n)
+            or (isinstance(e, sp.Float) and n > 1 and abs(float(e) * n - 1) < 1e-12))
+
+
+def _sums_over(r, n: int) -> bool:
+    """Is the reduction ``r`` a sum over n entries, or over an axis of n (a mean written as sum / n:
+    sum(-Y * log_softmax(A)) / N sums over every entry and divides by the batch)?"""
+    try:
+        sizes = [int(r.x.shape[a]) for a in r.axes]
+        return r.op == "sum" and (int(np.prod(sizes)) == n or n in sizes)
+    except (TypeError, ValueError):
+        return False
 
 
 def _dout_entries_factor(case, a: float) -> str:

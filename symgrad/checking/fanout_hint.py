@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .factor_hints import _dropout_factor, _has_square, _size_factor
 from .fanout_paths import _label, _path, fanout_terms, first_steps_square
 from .hint_case import Case, _fitted, _variances, all_same, short_text
@@ -36,9 +37,10 @@ def fanout_hint(case: Case):
                        if abs(k - 0.5) < 1e-9 and _has_square(case.f) else "")
                    or (" — the ½ of ½(…)² dropped there, or the 2 of d(u²) = 2u·du counted twice"
                        if abs(k - 2) < 1e-9 and _has_square(case.f) else ""))
-            return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
-                    f"the claim has {fr} times the term of the path {_path(D, case.w.name, v, eqn)} "
-                    f"(that term is {short_text(expr, 160)}){why}; the other paths' terms are right.")
+            return Hint("fan-out",
+                        f"{_label(D, v)} influences the output along more than one path, and "
+                        f"the claim has {fr} times the term of the path {_path(D, case.w.name, v, eqn)} "
+                        f"(that term is {short_text(expr, 160)}){why}; the other paths' terms are right.")
         # softmax loss's dx = (p − onehot(y))/N is written dx = p; dx[range(N), y] -= 1; dx /= N
         hinge = "Heaviside" in str(expr) and case.f.has(sp.Max)
         why = (" — in softmax loss's backward, the 1 at each example's label is subtracted: "
@@ -53,9 +55,10 @@ def fanout_hint(case: Case):
         # the cs231n sentence says what to write; the term's SymPy text (Heaviside, one_hot, 300
         # characters for the SVM's) only where there is no such sentence
         term = "" if why else f" (that term is {short_text(expr, 160)})"
-        return (f"fan-out: {_label(D, v)} influences the output along more than one path, and "
-                f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)}{term}{why}; the "
-                f"derivative sums over all paths of the influence diagram.")
+        return Hint("fan-out",
+                    f"{_label(D, v)} influences the output along more than one path, and "
+                    f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)}{term}{why}; the "
+                    f"derivative sums over all paths of the influence diagram.")
     return None
 
 

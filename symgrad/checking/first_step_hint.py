@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .claims import _eval_claim
 from .fanout_paths import _label
 from .hint_case import Case, same
@@ -48,8 +49,9 @@ def first_step_hint(case: Case):
             continue
         if last_ok is not None and any(sv is not None and np.asarray(sv[0]).shape == np.asarray(target[0]).shape
                                        for sv in sub_vals):
-            return (f"first differing step: the claim agrees with the derivation down to "
-                    f"∂f/∂({_label(D, last_ok.eqn.out)}) = {build(last_ok.cotangent)}, but no part of it "
-                    f"equals the next step, ∂f/∂({_label(D, st.eqn.out)}) = {build(st.cotangent)} "
-                    f"({st.eqn.prim.rule} rule).")
+            return Hint("first differing step",
+                        f"the claim agrees with the derivation down to "
+                        f"∂f/∂({_label(D, last_ok.eqn.out)}) = {build(last_ok.cotangent)}, but no part of it "
+                        f"equals the next step, ∂f/∂({_label(D, st.eqn.out)}) = {build(st.cotangent)} "
+                        f"({st.eqn.prim.rule} rule).")
     return None

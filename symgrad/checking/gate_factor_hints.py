@@ -20,7 +20,8 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_kind import Hint
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 from .hint_case import short_text as _text
 from .layer_outputs import body, f_of, layer_outputs, product_splits
 from .output_path_hint import _ORDINAL
@@ -99,8 +100,21 @@ def _slips(a, leaves=(), outputs=(), other=None):
 OPERAND = " — another value of the same shape"
 
 
+def _cell_words(f) -> str:
+    """The backward's lines for the gated cell f is: a GRU's (an interpolation (1 − z) ⊙ … + z ⊙ …,
+    in 11-785's columns and in torch's and d2l's rows), else an LSTM's."""
+    gru = any(isinstance(n, sp.Add) and sp.S.One in n.args and any(_sig(-a) is not None for a in n.args
+                                                                   if a != 1)
+              for n in sp.preorder_traversal(f))
+    if gru:
+        return ("(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on both of its paths; "
+                "in torch's and d2l's rows dH_tilde = dout * (1 - Z), the R of (R * H) @ W_hh on both of its "
+                "factors' paths)")
+    return ("(an LSTM's backward: dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2), "
+            "do = dnext_h * np.tanh(next_c))")
+
+
 def gate_factor_hint(case: Case):
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     w = case.w
@@ -135,7 +149,7 @@ def gate_factor_hint(case: Case):
     def value(e, vals, shape=None):
         key = (e, shape, tuple(id(v) for v in vals.values()))      # the point's arrays, alive meanwhile
         if key not in memo:
-            memo[key] = np.asarray(numeric(T.as_tensor(e, shape) if shape else T.as_tensor(e), vals), float)
+            memo[key] = value_at(e, vals, shape)
         return memo[key]
     leaves = sorted((t for t in case.f.atoms(T.Tensor) if not t.name.startswith("dout")
                      and not getattr(t, "is_integer_tensor", False) and len(t.shape) > 1), key=lambda t: t.name)
@@ -158,13 +172,12 @@ def gate_factor_hint(case: Case):
                     gate = _sig(a) is not None or _sig(b) is not None or "swapped" in words
                     why = ("(the value the forward multiplied by, cached by it: an LSTM's df = dc * prev_c, "
                            "not dc * prev_h)" if words.endswith(OPERAND) else
-                           "(a GRU's backward: dn = delta * (1 - z), the r of r * (Wnh @ h + bnh) on "
-                           "both of its paths; an LSTM's: dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2), "
-                           "do = dnext_h * np.tanh(next_c))" if gate else
+                           _cell_words(case.f) if gate else
                            f"(the chain rule through {_text(m, 40)} multiplies by {_text(a, 40)}, "
                            f"as d/dZ σ(β·Z) = β·σ′(β·Z) and d/dβ σ(β·Z) = Z·σ′(β·Z))")
-                    return (f"{'gate' if gate else 'inner'} factor: the claim for {w.name} passes the "
-                            f"gradient back through the product {_short(shown[0], 40)} ⊙ {_short(shown[1], 40)} {words} — the derivative "
-                            f"of a ⊙ b with respect to b is a, the same factor the forward multiplies by "
-                            f"{why}.")
+                    return Hint(f"{'gate' if gate else 'inner'} factor",
+                                f"the claim for {w.name} passes the "
+                                f"gradient back through the product {_short(shown[0], 40)} ⊙ {_short(shown[1], 40)} {words} — the derivative "
+                                f"of a ⊙ b with respect to b is a, the same factor the forward multiplies by "
+                                f"{why}.")
     return None

@@ -14,7 +14,8 @@ from itertools import combinations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+from .hint_kind import Hint
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 
 MAX_BLOCKS = 6
 
@@ -39,7 +40,6 @@ def _blocks(f):
 
 
 def gate_order_hint(case: Case):
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
@@ -51,15 +51,16 @@ def gate_order_hint(case: Case):
             Cp, Cq = T.tensor("_Cp", shape), T.tensor("_Cq", shape)
 
             def extra(vals, p=p, q=q, Cp=Cp, Cq=Cq):
-                vp = np.asarray(numeric(T.as_tensor(p), vals), float)
-                vq = np.asarray(numeric(T.as_tensor(q), vals), float)
+                vp = value_at(p, vals)
+                vq = value_at(q, vals)
                 return {Cp.name: vp - vq, Cq.name: vq - vp}
             if _claim_is_gradient_of(case, _rebuilt(case.f, {p: Cp + q, q: Cq + p}), extra):
                 cut = lambda lo, hi: f"a[:, {lo or ''}:{hi}]"          # noqa: E731
                 text = str(base) if len(str(base)) <= 60 else str(base)[:59] + "…"
-                return (f"slices' gradients in another order: the claim is the gradient with the "
-                        f"gradients of {cut(lp, hp)} and {cut(lq, hq)} swapped (a = {text}) — the backward "
-                        f"stacks the gradients of the slices of one product (an LSTM's gates: da = "
-                        f"np.hstack([...])) in another order than the forward slices them; keep the "
-                        f"forward's order (cs231n's LSTM: i, f, o, g).")
+                return Hint("slices' gradients in another order",
+                            f"the claim is the gradient with the "
+                            f"gradients of {cut(lp, hp)} and {cut(lq, hq)} swapped (a = {text}) — the backward "
+                            f"stacks the gradients of the slices of one product (an LSTM's gates: da = "
+                            f"np.hstack([...])) in another order than the forward slices them; keep the "
+                            f"forward's order (cs231n's LSTM: i, f, o, g).")
     return None

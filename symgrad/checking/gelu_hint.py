@@ -10,6 +10,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import gelu, sigmoid, silu
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
 
 _erf = np.vectorize(math.erf, otypes=[float])
@@ -54,6 +55,7 @@ def gelu_hint(case: Case):
             continue
         for label, cls in slips:
             if _claim_is_gradient_of(case, case.f.replace(base, cls)):
-                return (f"{name}(z) written wrong: the claim is what the chain rule gives with "
-                        f"{name}(z) = {label}; the derivative is {name}(z) = {right}.")
+                return Hint(f"{name}(z) written wrong",
+                            f"the claim is what the chain rule gives with "
+                            f"{name}(z) = {label}; the derivative is {name}(z) = {right}.")
     return None

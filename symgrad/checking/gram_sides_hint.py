@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, differs, value_at
 
 
@@ -25,10 +26,11 @@ def gram_sides_hint(case: Case):
             U = T.tensor("_side", tuple(T.shape_of(held)))
             one = left @ U if side == "left" else U @ right
             if _held_side(case, m, one, U, held):
-                return (f"one side of {m}: {w.name} is both factors of the product {m}, so its gradient "
-                        f"sums both sides' terms — with G the gradient at the product, G @ {w.name} from the "
-                        f"left factor and G.T @ {w.name} from the right, (G + G.T) @ {w.name}; the claim has the "
-                        f"{side} factor's term alone.")
+                return Hint(f"one side of {m}",
+                            f"{w.name} is both factors of the product {m}, so its gradient "
+                            f"sums both sides' terms — with G the gradient at the product, G @ {w.name} from the "
+                            f"left factor and G.T @ {w.name} from the right, (G + G.T) @ {w.name}; the claim has the "
+                            f"{side} factor's term alone.")
     return None
 
 

@@ -164,12 +164,13 @@ def gradient_at_fresh(case: Case, f, U, value) -> list | None:
     return [np.asarray(v[0], float) for v in case.eval_vars(graph, [g], lambda vals: {U.name: value(vals)})]
 
 
-def value_at(e, vals) -> np.ndarray:
+def value_at(e, vals, shape=None) -> np.ndarray:
     """The value of the expression ``e`` (a node of f) at a point's values ``vals``, as a float array:
-    what a "held" tensor standing for ``e`` takes there."""
+    what a "held" tensor standing for ``e`` takes there; ``shape``: the tensor shape to read ``e``
+    with where SymPy's expression has none of its own (a gate's σ(…) broadcast to its product's)."""
     from ..core.evaluate import numeric
     from ..frontend import tensor as T
-    return np.asarray(numeric(T.as_tensor(e), vals), float)
+    return np.asarray(numeric(T.as_tensor(e, shape), vals), float)
 
 
 def _transposed_of(e):

@@ -60,7 +60,7 @@ product_operand_hint.py (an elementwise product's dx = dout * x for dout * w), b
 gram_sides_hint.py (one side of z @ z.T), masked_branch_hint.py (a masked softmax's mask left out of
 its backward), permute_reshape_hint.py (a transpose's gradient read back with a reshape alone),
 cotangent_transpose_hint.py (a square product's gradient passed on transposed), tie_dropped_hint.py
-(at a Max tie, δ sent to no tied argument);
+(at a Max tie, δ sent to no tied argument), direct_path_hint.py (a GRU's dh without d * z, its direct path);
 `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
@@ -79,8 +79,8 @@ from .sign_transpose_hints import sign_hint, transpose_hint
 from .shape_hints import shape_hint
 from .factor_hints import factor_hint
 from .fanout_hint import fanout_hint
-from .tensor_backward_hints import (assignment_hint, dout_hint, one_example_hint, statistics_hint,
-                                    upstream_hint, variance_hint)
+from .tensor_backward_hints import (assignment_hint, dout_hint, one_example_hint, one_example_in_product_hint,
+                                    statistics_hint, upstream_hint, variance_hint)
 from .derivative_rule_hints import relu_hint, sigmoid_hint, softmax_hint, tanh_hint, tensor_softmax_hint
 from .target_hint import target_hint
 from .first_step_hint import first_step_hint
@@ -91,6 +91,7 @@ def find_hint(case: Case) -> str | None:
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
+    from .direct_path_hint import direct_path_hint
     from .dout_spread_hint import dout_spread_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .gate_order_hint import gate_order_hint
@@ -139,11 +140,11 @@ def find_hint(case: Case) -> str | None:
     for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, tie_dropped_hint, factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
-              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
+              dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, one_example_in_product_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
               dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint,
               bce_target_hint, norm_constant_hint, gram_sides_hint, masked_branch_hint, permute_reshape_hint,
-              cotangent_transpose_hint, fanout_hint,
+              cotangent_transpose_hint, direct_path_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,

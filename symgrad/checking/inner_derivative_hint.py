@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .claims import _eval_claim
 from .hint_case import Case, _fitted, all_same, differs
 
@@ -38,6 +39,7 @@ def inner_derivative_hint(case: Case):
             continue
         if not all(np.isfinite(ds)) or not all_same([c * d for c, d in zip(Cs, ds)], Ts):
             continue
-        return (f"inner derivative left out: the claim is ∂f/∂u with u = {u}, the chain rule stopped "
-                f"there; ∂f/∂{w} = ∂f/∂u · ∂u/∂{w}, so multiply by the inner derivative ∂u/∂{w} = {du}.")
+        return Hint("inner derivative left out",
+                    f"the claim is ∂f/∂u with u = {u}, the chain rule stopped "
+                    f"there; ∂f/∂{w} = ∂f/∂u · ∂u/∂{w}, so multiply by the inner derivative ∂u/∂{w} = {du}.")
     return None

@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.masks import masks_in
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same, same, differs, short_text
 
 
@@ -46,19 +47,22 @@ def factor_left_out_hint(case: Case):
         if not all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
             continue
         if a.name in masks:
-            return ("dropout mask left out: the claim is the gradient with the mask = 1 everywhere; "
-                    "out = y ⊙ mask, so the backward multiplies by the same mask: dy = dout * mask "
-                    "(the mask as given, its kept entries already 1/(1 − p)).")
+            return Hint("dropout mask left out",
+                        "the claim is the gradient with the mask = 1 everywhere; "
+                        "out = y ⊙ mask, so the backward multiplies by the same mask: dy = dout * mask "
+                        "(the mask as given, its kept entries already 1/(1 − p)).")
         where = next((n for n in sp.preorder_traversal(case.f) if isinstance(n, T.Where) and n.args[0].has(a)), None)
         if where is not None:            # a condition, not a factor: attention's where(mask > 0, scores, -1e9)
-            return (f"mask left out: the claim is the gradient with {a.name} = 1 everywhere, nothing masked — "
-                    f"the forward selects with where({short_text(where.args[0], 40)}, …), and the backward must mask "
-                    f"the same entries (recompute the masked scores as the forward does, or zero their "
-                    f"gradient): a masked entry's softmax probability is 0, and so is its gradient.")
+            return Hint("mask left out",
+                        f"the claim is the gradient with {a.name} = 1 everywhere, nothing masked — "
+                        f"the forward selects with where({short_text(where.args[0], 40)}, …), and the backward must mask "
+                        f"the same entries (recompute the masked scores as the forward does, or zero their "
+                        f"gradient): a masked entry's softmax probability is 0, and so is its gradient.")
         eg = f" (in a norm layer, dxhat = dout * {a.name}, not dout)" if _variances(case.f) else ""
-        return (f"factor left out: the claim is the gradient with {a.name} = 1 everywhere — {a.name} "
-                f"multiplies on the way from {case.w.name} to the output, so the backward multiplies "
-                f"by it too{eg}.")
+        return Hint("factor left out",
+                    f"the claim is the gradient with {a.name} = 1 everywhere — {a.name} "
+                    f"multiplies on the way from {case.w.name} to the output, so the backward multiplies "
+                    f"by it too{eg}.")
     return None
 
 
@@ -90,9 +94,10 @@ def factor_left_out_on_a_path_hint(case: Case):
                 eg = (" — in a masked softmax loss, dx = probs; dx[np.arange(N * T), y] -= 1; and then "
                       f"dx *= {a}, the mask after the label's −1" if "one_hot" in path or "take_along" in path
                       else "")
-                return (f"factor left out on one path: the claim has the term of the path {path} with "
-                        f"{a} = 1; {a} multiplies every path from {case.w.name} to the output, so every "
-                        f"term of the backward is multiplied by it, not only some{eg}.")
+                return Hint("factor left out on one path",
+                            f"the claim has the term of the path {path} with "
+                            f"{a} = 1; {a} multiplies every path from {case.w.name} to the output, so every "
+                            f"term of the backward is multiplied by it, not only some{eg}.")
     return None
 
 
@@ -128,15 +133,17 @@ def norm_axes_hint(case: Case):
         return None
     ax = lambda a: f"axis {a[0]}" if len(a) == 1 else f"axes {a}"   # noqa: E731
     if every:
-        return (f"statistics over every entry: the claim is the gradient of f with its mean and variance "
-                f"taken over all of x's entries (x.mean() and x.var() with no axis=) where f takes them over "
-                f"{ax(has)}; the backward's statistics and sums (x̂, dxhat.sum(...), (dxhat * x̂).sum(...)) "
-                f"run over the forward's axes, {ax(has)}.")
+        return Hint("statistics over every entry",
+                    f"the claim is the gradient of f with its mean and variance "
+                    f"taken over all of x's entries (x.mean() and x.var() with no axis=) where f takes them over "
+                    f"{ax(has)}; the backward's statistics and sums (x̂, dxhat.sum(...), (dxhat * x̂).sum(...)) "
+                    f"run over the forward's axes, {ax(has)}.")
     kind = ("batch norm's, over the batch" if 0 in used else "layer norm's, over each example")
-    return (f"normalisation axes swapped: the claim is the gradient of f with its mean and variance "
-            f"taken over {ax(used)} ({kind}) where f takes them over {ax(has)}; the backward's "
-            f"statistics and sums (x̂, dxhat.sum(...), (dxhat * x̂).sum(...)) run over the forward's "
-            f"axes, {ax(has)} — while dgamma and dbeta still sum over the batch.")
+    return Hint("normalisation axes swapped",
+                f"the claim is the gradient of f with its mean and variance "
+                f"taken over {ax(used)} ({kind}) where f takes them over {ax(has)}; the backward's "
+                f"statistics and sums (x̂, dxhat.sum(...), (dxhat * x̂).sum(...)) run over the forward's "
+                f"axes, {ax(has)} — while dgamma and dbeta still sum over the batch.")
 
 
 def _rebuilt(e, sub: dict, done: dict | None = None):
@@ -179,7 +186,7 @@ def epsilon_hint(case: Case):
                      "error is small, about eps/var, but it is another function's gradient"
                      if _variances(case.f) else ": the backward leaves that small constant out (the "
                      "error is small, but it is another function's gradient)")
-            return f"ε left out: the claim is the gradient of f with its constant {float(e):g} taken as 0{where}."
+            return Hint("ε left out", f"the claim is the gradient of f with its constant {float(e):g} taken as 0{where}.")
     return None
 
 
@@ -201,9 +208,10 @@ def permuted_hint(case: Case):
     eg = (": for spatial batch norm, move the channels last before flattening, "
           "x.transpose(0, 2, 3, 1).reshape(-1, C), and back with dx.reshape(N, H, W, C)"
           ".transpose(0, 3, 1, 2)" if spatial else "")
-    return (f"entries in the wrong places: the claim holds the gradient's numbers, each in another "
-            f"place — a reshape where a transpose is needed (reshape keeps the memory order, it does "
-            f"not move axes){eg}.")
+    return Hint("entries in the wrong places",
+                f"the claim holds the gradient's numbers, each in another "
+                f"place — a reshape where a transpose is needed (reshape keeps the memory order, it does "
+                f"not move axes){eg}.")
 
 
 def _flipped_axes(Cs, Ts):
@@ -229,7 +237,8 @@ def _flipped_sentence(case: Case, axes) -> str:
            f"(a cross-correlation), so d{w}[f] += window * dout[n, f, i, j] with the window as it is: the "
            f"flipped kernel belongs to dx's full convolution, not to d{w}" if kernel else
            f" — an index read backwards (a [::-1], or i where n - 1 - i belongs)")
-    return (f"entries reversed: the claim is the gradient reversed along {ax}, ∂f/∂{w}[{index}]{why}.")
+    return Hint("entries reversed",
+                f"the claim is the gradient reversed along {ax}, ∂f/∂{w}[{index}]{why}.")
 
 
 def other_gradient_hint(case: Case):
@@ -247,10 +256,12 @@ def other_gradient_hint(case: Case):
         if all(same(c, np.reshape(t[j], c.shape)) for c, t in zip(Cs, case.truths)):
             names = ", ".join(q.name for q in case.params)
             if all(same(np.reshape(c[j], np.shape(t[case.k])), t[case.k]) for c, t in zip(case.claims, case.truths)):
-                return (f"gradients swapped: the claim for {case.w.name} is ∂f/∂{p.name} and the claim for "
-                        f"{p.name} is ∂f/∂{case.w.name}; return them in wrt's order ({names}), or as a "
-                        f"dict by name")
-            return (f"another variable's gradient: the claim for {case.w.name} is ∂f/∂{p.name} — a line "
-                    f"copied from {p.name}'s and not changed, or the gradients returned in another order "
-                    f"than wrt's ({names})")
+                return Hint("gradients swapped",
+                            f"the claim for {case.w.name} is ∂f/∂{p.name} and the claim for "
+                            f"{p.name} is ∂f/∂{case.w.name}; return them in wrt's order ({names}), or as a "
+                            f"dict by name")
+            return Hint("another variable's gradient",
+                        f"the claim for {case.w.name} is ∂f/∂{p.name} — a line "
+                        f"copied from {p.name}'s and not changed, or the gradients returned in another order "
+                        f"than wrt's ({names})")
     return None

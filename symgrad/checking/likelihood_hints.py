@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, differs, same
 
 
@@ -40,9 +41,10 @@ def log_factor_hint(case: Case):
         return None
     name = case.w.name
     if all(same(c, t * v) for c, t, v in zip(Cs, Ts, _values(case))):
-        return (f"1/{name} left out: the claim is {name} ⊙ the gradient, the gradient with respect to "
-                f"log {name} (d log {name} = d{name} / {name}): divide it by {name} (11-785's CTCLoss.backward: dY[t, ext[r]] -= "
-                f"gamma[t, r] / logits[t, ext[r]]).")
+        return Hint(f"1/{name} left out",
+                    f"the claim is {name} ⊙ the gradient, the gradient with respect to "
+                    f"log {name} (d log {name} = d{name} / {name}): divide it by {name} (11-785's CTCLoss.backward: dY[t, ext[r]] -= "
+                    f"gamma[t, r] / logits[t, ext[r]]).")
     return None
 
 
@@ -58,11 +60,12 @@ def probability_factor_hint(case: Case):
             return None
         Ps.append(float(np.exp(-v)))
     if all(same(c, P * t) for c, t, P in zip(Cs, Ts, Ps)) and not all(abs(P - 1) < 1e-6 for P in Ps):
-        return (f"not divided by the probability: the claim is P times the gradient, P = exp(−f) "
-                f"({Ps[0]:.4g} at the first point) — −∂P/∂{case.w.name}, the probability's "
-                f"own gradient, where that of −log P belongs, which divides it by P. In 11-785's CTC: "
-                f"gamma = alpha * beta / P, P = (alpha * beta).sum(axis=1), the same at every t "
-                f"(get_posterior_probs normalises each row).")
+        return Hint("not divided by the probability",
+                    f"the claim is P times the gradient, P = exp(−f) "
+                    f"({Ps[0]:.4g} at the first point) — −∂P/∂{case.w.name}, the probability's "
+                    f"own gradient, where that of −log P belongs, which divides it by P. In 11-785's CTC: "
+                    f"gamma = alpha * beta / P, P = (alpha * beta).sum(axis=1), the same at every t "
+                    f"(get_posterior_probs normalises each row).")
     return None
 
 
@@ -76,10 +79,11 @@ def beta_times_y_hint(case: Case):
         if np.any(np.abs(norm) < 1e-12) or not same(c, -gamma / norm):
             return None
     name = case.w.name
-    return (f"β not divided by {name}: the claim is what γ = α·β / Σ_r α·β gives with β still holding "
-            f"{name}[t] — α and β both include {name}[t, ext[r]], so α·β counts it twice and each time "
-            f"step's posteriors are weighted by {name} before they are normalised. In 11-785's CTC: "
-            f"get_backward_probs ends with beta[t, r] /= {name}[t, ext[r]].")
+    return Hint(f"β not divided by {name}",
+                f"the claim is what γ = α·β / Σ_r α·β gives with β still holding "
+                f"{name}[t] — α and β both include {name}[t, ext[r]], so α·β counts it twice and each time "
+                f"step's posteriors are weighted by {name} before they are normalised. In 11-785's CTC: "
+                f"get_backward_probs ends with beta[t, r] /= {name}[t, ext[r]].")
 
 
 __all__ = ["log_factor_hint", "probability_factor_hint", "beta_times_y_hint"]

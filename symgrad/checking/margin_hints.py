@@ -7,14 +7,13 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _fitted, all_same, same
+from .hint_kind import Hint
+from .hint_case import Case, _fitted, all_same, same, value_at
 
 
 def _label_mask(case: Case, node, shape, p):
     """1 at each example's label (the entries take_along_axis picks), per point."""
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
-    idx = p.mean(lambda vals: [np.asarray(numeric(T.as_tensor(node.args[1]), vals), float)])[0]
+    idx = p.mean(lambda vals: [value_at(node.args[1], vals)])[0]
     mask = np.zeros(shape)
     np.put_along_axis(mask, np.rint(idx).astype(int), 1.0, axis=int(node.args[2]))
     return mask > 0
@@ -37,10 +36,11 @@ def svm_correct_class_hint(case: Case):
         if not same(c[lab], np.full(c[lab].shape, -off[0])):
             return None
         shares.add(round(float(off[0]), 12))
-    return ("correct class counted once: at each example's label the claim subtracts one margin's "
-            "share (dx[np.arange(N), y] -= 1); the correct class's score is in every margin of its row, "
-            "so it takes minus the number of positive margins: dx[np.arange(N), y] -= "
-            "(margins > 0).sum(axis=1), before the division by N.")
+    return Hint("correct class counted once",
+                "at each example's label the claim subtracts one margin's "
+                "share (dx[np.arange(N), y] -= 1); the correct class's score is in every margin of its row, "
+                "so it takes minus the number of positive margins: dx[np.arange(N), y] -= "
+                "(margins > 0).sum(axis=1), before the division by N.")
 
 
 def svm_margins_hint(case: Case):
@@ -77,6 +77,7 @@ def svm_margins_hint(case: Case):
                    "binary[margins > 0] = 1)"}[kind]
     more = (" — and the correct class's column, which is in every margin of its row, takes minus the "
             "number of positive margins" if kind == "zero" else "")
-    return (f"margins where their 0/1 indicator belongs: the claim is {said}; a margin's derivative with "
-            f"respect to its score is 1 where the margin is positive and 0 elsewhere — (margins > 0), not "
-            f"the margin's value{more}: {right}.")
+    return Hint("margins where their 0/1 indicator belongs",
+                f"the claim is {said}; a margin's derivative with "
+                f"respect to its score is 1 where the margin is positive and 0 elsewhere — (margins > 0), not "
+                f"the margin's value{more}: {right}.")

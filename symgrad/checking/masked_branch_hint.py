@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
 
 
@@ -30,9 +31,10 @@ def masked_branch_hint(case: Case):
             if _claim_is_gradient_of(case, _rebuilt(case.f, {n: T.as_tensor(kept, tuple(T.shape_of(n)))})):
                 value = f"{float(fill):g}" if fill.is_number else str(fill)
                 mask = str(cond) if len(str(cond)) <= 40 else "mask"
-                return (f"masked entries left in: the claim for {case.w.name} is the gradient with where({mask}, "
-                        f"{value}, {kept}) read as {kept} alone — the backward gives a probability (a gradient) to "
-                        f"the entries the forward sets to {value}; they must stay masked there too (SimCLR's "
-                        f"diagonal, a row's similarity with itself; a causal attention's future): recompute "
-                        f"the softmax with the same mask, or set those entries' gradient to 0.")
+                return Hint("masked entries left in",
+                            f"the claim for {case.w.name} is the gradient with where({mask}, "
+                            f"{value}, {kept}) read as {kept} alone — the backward gives a probability (a gradient) to "
+                            f"the entries the forward sets to {value}; they must stay masked there too (SimCLR's "
+                            f"diagonal, a row's similarity with itself; a causal attention's future): recompute "
+                            f"the softmax with the same mask, or set those entries' gradient to 0.")
     return None

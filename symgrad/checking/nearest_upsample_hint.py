@@ -25,6 +25,7 @@ from itertools import combinations, product
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, all_same, gradient_at_fresh
 
 
@@ -102,16 +103,18 @@ def nearest_upsample_hint(case: Case) -> str | None:
     for offsets in product(*[range(f) for f in factors]):
         if all(all_same([c], [_read(G, factors, (), offsets)]) for c, G in zip(Cs, Gs)):
             read = ", ".join([":", ":"] + [f"{a}::{f}" for a, f in zip(offsets, factors)])
-            return (f"nearest upsampling's backward reads one entry of each block: the claim is "
-                    f"G[{read}], the backward of an upsampling that puts zeros between the entries "
-                    f"(11-785's Upsample{nd}d); {right}.")
+            return Hint("nearest upsampling's backward reads one entry of each block",
+                        f"the claim is "
+                        f"G[{read}], the backward of an upsampling that puts zeros between the entries "
+                        f"(11-785's Upsample{nd}d); {right}.")
     for k in range(1, nd):
         for summed in (set(s) for s in combinations(range(nd), k)):
             for offsets in product(*[range(f) for f in factors]):
                 if all(all_same([c], [_read(G, factors, summed, offsets)]) for c, G in zip(Cs, Gs)):
                     axes = ", ".join(f"spatial axis {j + 1}" for j in sorted(summed))
-                    return (f"nearest upsampling's backward sums each block along {axes} only, reading one "
-                            f"entry along the others; {right}.")
+                    return Hint.sentence("nearest upsampling's backward sums along some axes only",
+                                         f"nearest upsampling's backward sums each block along {axes} only, "
+                                         f"reading one entry along the others; {right}.")
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 
 
@@ -49,9 +50,10 @@ def norm_constant_hint(case: Case):
         if _claim_with_held(case, group):
             names = " and ".join(f"‖{_square_of(n.x)}‖ = sqrt({n})" for n in group)
             w = case.w.name
-            return (f"norm held constant: the claim treats {names} as a constant; "
-                    f"{'they depend' if len(group) > 1 else 'it depends'} on {w} too, ∂‖{w}‖/∂{w} = {w} / ‖{w}‖ — "
-                    f"the path through the norm is a second term: an L2 normalisation y = x / ‖x‖ has dx = "
-                    f"(dout − y * (y * dout).sum(axis, keepdims=True)) / ‖x‖, not dout / ‖x‖; cosine "
-                    f"similarity has d/dl (l·r / (‖l‖‖r‖)) = r / (‖l‖‖r‖) − sim · l / ‖l‖².")
+            return Hint("norm held constant",
+                        f"the claim treats {names} as a constant; "
+                        f"{'they depend' if len(group) > 1 else 'it depends'} on {w} too, ∂‖{w}‖/∂{w} = {w} / ‖{w}‖ — "
+                        f"the path through the norm is a second term: an L2 normalisation y = x / ‖x‖ has dx = "
+                        f"(dout − y * (y * dout).sum(axis, keepdims=True)) / ‖x‖, not dout / ‖x‖; cosine "
+                        f"similarity has d/dl (l·r / (‖l‖‖r‖)) = r / (‖l‖‖r‖) − sim · l / ‖l‖².")
     return None

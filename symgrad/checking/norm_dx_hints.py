@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _fitted, _variances, all_same, differs
+from .hint_kind import Hint
+from .hint_case import Case, _fitted, _variances, all_same, differs, value_at
 from .spatial_norm import rows_of, spatial_input
 
 
@@ -54,24 +55,24 @@ def _words(v):
 
 
 def var_for_std_hint(case: Case):
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
     found = _norm_of_w(case)
     Cs, Ts = _fitted(case)
     if found is None or not differs(Cs, Ts):
         return None
     v, n, base = found
-    stds = [np.sqrt(p.mean(lambda vals: [np.asarray(numeric(T.as_tensor(base), vals), float)])[0])
+    stds = [np.sqrt(p.mean(lambda vals: [value_at(base, vals)])[0])
             for p in case.points]
     size, _ = _words(v)
     if all_same(Cs, [t * s for t, s in zip(Ts, stds)]):
-        return (f"std left out of dx: the claim is the gradient times std = np.sqrt(var + eps) — dx is "
-                f"not divided by std (x̂ = (x - mu) / std puts 1/std on every path from x); write "
-                f"dx = (...) / ({size} * std), or multiply by istd = 1 / np.sqrt(var + eps).")
+        return Hint("std left out of dx",
+                    f"the claim is the gradient times std = np.sqrt(var + eps) — dx is "
+                    f"not divided by std (x̂ = (x - mu) / std puts 1/std on every path from x); write "
+                    f"dx = (...) / ({size} * std), or multiply by istd = 1 / np.sqrt(var + eps).")
     if not all_same(Cs, [t / s for t, s in zip(Ts, stds)]):
         return None
-    return (f"var + eps where the std belongs: dx is divided by var + eps where std = np.sqrt(var + eps) "
-            f"belongs; write dx = (...) / ({size} * std).")
+    return Hint("var + eps where the std belongs",
+                f"dx is divided by var + eps where std = np.sqrt(var + eps) "
+                f"belongs; write dx = (...) / ({size} * std).")
 
 
 def n_left_out_hint(case: Case):
@@ -86,8 +87,9 @@ def n_left_out_hint(case: Case):
     if Ds is None or not all_same(Cs, [t - (1 - 1 / n) * d for t, d in zip(Ts, Ds)]):
         return None
     size, ax = _words(v)
-    return (f"{size} left out of dx's first term: write {size} * dxhat, dx = ({size} * dxhat - "
-            f"dxhat.sum({ax}) - xhat * (dxhat * xhat).sum({ax})) / ({size} * std).")
+    return Hint(f"{size} left out of dx's first term",
+                f"write {size} * dxhat, dx = ({size} * dxhat - "
+                f"dxhat.sum({ax}) - xhat * (dxhat * xhat).sum({ax})) / ({size} * std).")
 
 
 def _count(case: Case):
@@ -159,10 +161,11 @@ def wrong_count_hint(case: Case):
     elif spatial and {(0,), (2, 3)} <= set(readings):
         said = (" — N or H * W (both are " + str(m) + " here) where N * H * W belongs (spatial batch norm: "
                 "each channel's statistics average over the N * H * W entries of its rows)")
-    return (f"wrong count in dx: the claim divides by {m}{_as_axes(case.w, m, readings=readings)} where "
-            f"the mean and variance average over {n} entries{_as_axes(case.w, n, v)}{said}; dx = (n * dxhat - "
-            f"dxhat.sum(…) - xhat * (dxhat * xhat).sum(…)) / (n * std) with n = {n}, the size of the "
-            f"axes the statistics are taken over.")
+    return Hint("wrong count in dx",
+                f"the claim divides by {m}{_as_axes(case.w, m, readings=readings)} where "
+                f"the mean and variance average over {n} entries{_as_axes(case.w, n, v)}{said}; dx = (n * dxhat - "
+                f"dxhat.sum(…) - xhat * (dxhat * xhat).sum(…)) / (n * std) with n = {n}, the size of the "
+                f"axes the statistics are taken over.")
 
 
 def _readings(w, m) -> list:
@@ -195,7 +198,6 @@ def _held_constant(case, v, Ts, variance=True):
     """Per point, ∂f/∂w with the norm's mean and variance held constant (dxhat / std, in cs231n's
     terms), broadcast to the gradient's shape; None where it cannot be derived. ``variance=False``:
     the mean alone held (a staged backward's dx1 = dxmu1 + dxmu2), None where f has no such mean."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .hint_case import gradient_graph
     from .layer_hints import _rebuilt
@@ -210,5 +212,5 @@ def _held_constant(case, v, Ts, variance=True):
         return None
 
     def extra(vals):
-        return {k.name: np.asarray(numeric(T.as_tensor(s), vals), float) for s, k in sub.items()}
+        return {k.name: value_at(s, vals) for s, k in sub.items()}
     return [np.broadcast_to(d[0], t.shape) for d, t in zip(case.eval_vars(graph, [g], extra), Ts)]

@@ -21,6 +21,7 @@ from itertools import combinations
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, same, value_at
 
 
@@ -105,9 +106,10 @@ def norm_x_for_xhat_hint(case: Case):
     outside = sorted(f[0] for f in fits if f[0] is not None and f[1] == what)
     also = (f" (or, with {outside[0]} outside the sums, xhat * {inner.replace(g, 'dout')}.sum({ax}))"
             if gname is None and outside else "")
-    return (f"{what} where xhat belongs in dx's second sum: the claim is dx = {pre}({size} * {g} - "
-            f"{g}.sum({ax}) - xhat * {inner}.sum({ax})) / ({size} * std){also}; the sum is of {g} * xhat, "
-            f"the normalised input (xhat = ({w} - mu) / std): xhat * ({g} * xhat).sum({ax}).")
+    return Hint(f"{what} where xhat belongs in dx's second sum",
+                f"the claim is dx = {pre}({size} * {g} - "
+                f"{g}.sum({ax}) - xhat * {inner}.sum({ax})) / ({size} * std){also}; the sum is of {g} * xhat, "
+                f"the normalised input (xhat = ({w} - mu) / std): xhat * ({g} * xhat).sum({ax}).")
 
 
 def norm_ddof_hint(case: Case):
@@ -127,10 +129,11 @@ def norm_ddof_hint(case: Case):
         return None
     w, ax = case.w.name, _ax(A, len(v.x.shape))
     size = "N" if A == (0,) else "n"
-    return (f"variance over {size} − 1 in the backward: the claim's std and xhat come from "
-            f"{w}.var({ax}, ddof=1) (np.std's ddof=1, torch's unbiased default), where the forward's "
-            f"variance divides by {size} = {n}: std = np.sqrt({w}.var({ax}) + eps), as the forward "
-            f"computed it (take std and xhat from the forward's cache).")
+    return Hint(f"variance over {size} − 1 in the backward",
+                f"the claim's std and xhat come from "
+                f"{w}.var({ax}, ddof=1) (np.std's ddof=1, torch's unbiased default), where the forward's "
+                f"variance divides by {size} = {n}: std = np.sqrt({w}.var({ax}) + eps), as the forward "
+                f"computed it (take std and xhat from the forward's cache).")
 
 
 def dmu_axis_hint(case: Case):
@@ -169,11 +172,12 @@ def dmu_axis_hint(case: Case):
     kk = size if k == n else str(k)
     axb = f"axis={B[0]}" if len(B) == 1 else ("" if len(B) == rank else f"axis={B}")
     axa = f"axis={A[0]}" if len(A) == 1 else f"axis={A}"
-    return (f"dmu summed over the wrong axes: the claim is dx = dx1 + dx2 with dmu = -np.sum(dx1, {axb}"
-            f"{', ' if axb else ''}keepdims=True) and dx2 = dmu / {kk}, dx1 (dxmu1 + dxmu2) being the gradient "
-            f"at {w} with mu held constant; mu = {w}.mean({axa}) broadcasts along {axa.replace('axis=', 'axis ')}, "
-            f"so its gradient is summed there: dmu = -np.sum(dx1, {axa}), dx2 = dmu / {size} "
-            f"({size} = {n}).")
+    return Hint("dmu summed over the wrong axes",
+                f"the claim is dx = dx1 + dx2 with dmu = -np.sum(dx1, {axb}"
+                f"{', ' if axb else ''}keepdims=True) and dx2 = dmu / {kk}, dx1 (dxmu1 + dxmu2) being the gradient "
+                f"at {w} with mu held constant; mu = {w}.mean({axa}) broadcasts along {axa.replace('axis=', 'axis ')}, "
+                f"so its gradient is summed there: dmu = -np.sum(dx1, {axa}), dx2 = dmu / {size} "
+                f"({size} = {n}).")
 
 
 def variance_path_hint(case: Case):
@@ -199,7 +203,8 @@ def variance_path_hint(case: Case):
     if not _claim_is_gradient_of(case, slipped, extra):
         return None
     size = "N" if v.axes == (0,) else "n"
-    return (f"1/({size} − 1) on the variance's path: the claim takes the variance's derivative as "
-            f"2 * (x - mu) / ({size} - 1) (dsq = 1 / ({size} - 1) * np.ones_like(x) * dvar) where the "
-            f"forward's variance divides by {size} = {n}: dsq = 1 / {size} * np.ones_like(x) * dvar; "
-            f"the backward differentiates the forward as it was computed.")
+    return Hint(f"1/({size} − 1) on the variance's path",
+                f"the claim takes the variance's derivative as "
+                f"2 * (x - mu) / ({size} - 1) (dsq = 1 / ({size} - 1) * np.ones_like(x) * dvar) where the "
+                f"forward's variance divides by {size} = {n}: dsq = 1 / {size} * np.ones_like(x) * dvar; "
+                f"the backward differentiates the forward as it was computed.")

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .hint_case import Case, _fitted, all_same, differs
+from .hint_kind import Hint
+from .hint_case import Case, _fitted, all_same, differs, value_at
 
 _SAID = {1: "(var + eps) ** -0.5 where (var + eps) ** -1.5 belongs (one power of var + eps short)",
          -1: "(var + eps) ** -1.5 where (var + eps) ** -0.5 belongs (one power of var + eps too many)"}
 
 
 def norm_power_hint(case: Case):
-    from ..core.evaluate import numeric
-    from ..frontend import tensor as T
     from .eps_path_hint import _groups, _words
     from .norm_dx_hints import _norm_of_w
     found = _norm_of_w(case)
@@ -30,7 +29,7 @@ def norm_power_hint(case: Case):
     ndim = Ts[0].ndim
 
     def at(vals):
-        b = np.asarray(numeric(T.as_tensor(base), vals), float)
+        b = value_at(base, vals)
         return [np.expand_dims(b, tuple(v.axes)) if b.ndim < ndim else b]
     bs = [p.mean(at)[0] for p in case.points]
     for group in _groups(D, wv):
@@ -42,7 +41,8 @@ def norm_power_hint(case: Case):
             for j in (1, -1):
                 cand = [t + (b ** j - 1) * ts[i] for t, b, ts in zip(Ts, bs, terms)]
                 if all_same(Cs, cand):
-                    return (f"power of var + eps off by one: the claim is the gradient with "
-                            f"{_words(D, wv, pv, eqn)} multiplied by (var + eps){'' if j == 1 else ' ** -1'} "
-                            f"— {_SAID[j]}; d/dvar (var + eps) ** -0.5 = -0.5 * (var + eps) ** -1.5.")
+                    return Hint("power of var + eps off by one",
+                                f"the claim is the gradient with "
+                                f"{_words(D, wv, pv, eqn)} multiplied by (var + eps){'' if j == 1 else ' ** -1'} "
+                                f"— {_SAID[j]}; d/dvar (var + eps) ** -0.5 = -0.5 * (var + eps) ** -1.5.")
     return None

@@ -20,6 +20,7 @@ from itertools import combinations
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, differs, same, value_at
 
 
@@ -91,22 +92,25 @@ def norm_sum_axes_hint(case: Case):
     kd = lambda a: "" if len(a) == rank else ", keepdims=True"        # noqa: E731
     of = "" if v.x == case.w else f" of {case.w.name}.reshape{shape}"
     if B == ():
-        return (f"the backward's statistics over every entry: the claim is dx with the mean and variance "
-                f"(and so xhat and std) taken over all of {case.w.name}'s entries — {case.w.name}.mean() and "
-                f"{case.w.name}.var() with no axis= — where the forward takes them over {words(A)}{of}: "
-                f"mu = {case.w.name}.mean({ax(A)}{kd(A)}), var = {case.w.name}.var({ax(A)}{kd(A)}).")
+        return Hint("the backward's statistics over every entry",
+                    f"the claim is dx with the mean and variance "
+                    f"(and so xhat and std) taken over all of {case.w.name}'s entries — {case.w.name}.mean() and "
+                    f"{case.w.name}.var() with no axis= — where the forward takes them over {words(A)}{of}: "
+                    f"mu = {case.w.name}.mean({ax(A)}{kd(A)}), var = {case.w.name}.var({ax(A)}{kd(A)}).")
     g, pre = ("dxhat", "") if gname is None else ("dout", f"{gname} * ")
     if isinstance(B[0], tuple):               # two sums, on different axes
         B1, B2 = B
-        return (f"dx's two sums on different axes: the claim is dx = {pre}(n * {g} - {g}.sum({ax(B1)}) - "
-                f"xhat * ({g} * xhat).sum({ax(B2)})) / (n * std) with n = {k}, where the mean and variance "
-                f"(and xhat, std) are taken over {words(A)}{of}; both sums run over the forward's axes: "
-                f"{g}.sum({ax(A)}{kd(A)}), ({g} * xhat).sum({ax(A)}{kd(A)}), and n = {n}.")
-    return (f"dx's sums over the wrong axes: the claim is dx = {pre}(n * {g} - {g}.sum({ax(B)}) - xhat * "
-            f"({g} * xhat).sum({ax(B)})) / (n * std) with n = {k}, where the mean and variance (and "
-            f"xhat, std) are taken over {words(A)}{of}; dx's sums run over the forward's axes: "
-            f"{g}.sum({ax(A)}{kd(A)}), ({g} * xhat).sum({ax(A)}{kd(A)}), and n = {n}, "
-            f"the entries they average over.")
+        return Hint("dx's two sums on different axes",
+                    f"the claim is dx = {pre}(n * {g} - {g}.sum({ax(B1)}) - "
+                    f"xhat * ({g} * xhat).sum({ax(B2)})) / (n * std) with n = {k}, where the mean and variance "
+                    f"(and xhat, std) are taken over {words(A)}{of}; both sums run over the forward's axes: "
+                    f"{g}.sum({ax(A)}{kd(A)}), ({g} * xhat).sum({ax(A)}{kd(A)}), and n = {n}.")
+    return Hint("dx's sums over the wrong axes",
+                f"the claim is dx = {pre}(n * {g} - {g}.sum({ax(B)}) - xhat * "
+                f"({g} * xhat).sum({ax(B)})) / (n * std) with n = {k}, where the mean and variance (and "
+                f"xhat, std) are taken over {words(A)}{of}; dx's sums run over the forward's axes: "
+                f"{g}.sum({ax(A)}{kd(A)}), ({g} * xhat).sum({ax(A)}{kd(A)}), and n = {n}, "
+                f"the entries they average over.")
 
 
 def _gammas(case, v, shape) -> list:

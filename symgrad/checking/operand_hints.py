@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs, right_products
+from .hint_kind import Hint
+from .hint_case import (Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs,
+                         right_products, value_at)
 from .hint_case import short_text as _text
 
 MAX_CANDIDATES = 12
@@ -110,7 +112,7 @@ def operand_hint(case: Case):
             def extra(vals, n=n, c=c, kind=kind, K=K, C=C):
                 kv = np.asarray(numeric(c, vals), float)
                 wv = np.asarray(vals[w.name], float)
-                nv = np.asarray(numeric(T.as_tensor(n) if kind == "mul" else n, vals), float)
+                nv = value_at(n, vals)
                 wv = wv.T if kind.endswith("T") else wv
                 prod = wv * kv if kind == "mul" else (kv @ wv if kind.startswith("left") else wv @ kv)
                 return {K.name: kv, C.name: nv - prod}
@@ -119,10 +121,11 @@ def operand_hint(case: Case):
                 square = u if isinstance(u, T.Tensor) else _transposed_of(u)
                 if what is TRANSPOSED or (square is not None and _transposed_of(u) == c):
                     back = f"d @ {_t_text(u)}" if kind == "right" else f"{_t_text(u)} @ d"
-                    return (f"transposed factor: d{w.name} multiplies by {_t_text(c)} where "
-                            f"{_t_text(u)} belongs — {_text(n)} in the forward gives d{w.name} = {back} "
-                            f"(d the gradient arriving at the product); {square.name} is square, so the "
-                            f"shapes cannot tell.")
+                    return Hint("transposed factor",
+                                f"d{w.name} multiplies by {_t_text(c)} where "
+                                f"{_t_text(u)} belongs — {_text(n)} in the forward gives d{w.name} = {back} "
+                                f"(d the gradient arriving at the product); {square.name} is square, so the "
+                                f"shapes cannot tell.")
                 norm = any(isinstance(a, T.Variance) for a in sp.preorder_traversal(u))
                 right = "x̂, the normalised input," if norm else _text(u)
                 from .activation_hints import _where, activations
@@ -136,12 +139,14 @@ def operand_hint(case: Case):
                 if len(ms) == 1:                   # the name check_backward hands the backward
                     right = right.replace(ms[0].name, "mask")
                 if what == "the layer's output" and "dout" in str(u):   # dx = x * mask returned
-                    return (f"the layer's output where its gradient belongs: d{w.name} is the forward's "
-                            f"value where {right} belongs — the backward multiplies dout by the layer's "
-                            f"local derivative; it does not return the layer's output.")
-                return (f"wrong operand: d{w.name} is built from {what} where {right} belongs — the "
-                        f"value {w.name} multiplies in the forward; use that same value (cached by the "
-                        f"forward) in the backward.")
+                    return Hint("the layer's output where its gradient belongs",
+                                f"d{w.name} is the forward's "
+                                f"value where {right} belongs — the backward multiplies dout by the layer's "
+                                f"local derivative; it does not return the layer's output.")
+                return Hint("wrong operand",
+                            f"d{w.name} is built from {what} where {right} belongs — the "
+                            f"value {w.name} multiplies in the forward; use that same value (cached by the "
+                            f"forward) in the backward.")
     return None
 
 
@@ -149,7 +154,6 @@ def relu_mask_hint(case: Case):
     """relu's mask taken from dout: `dx = dout * (dout > 0)` for `dout * (x > 0)`. Where the layer's
     output is relu(z), the claim is the gradient with relu(z) replaced by C + z ⊙ (dout > 0), both
     factors held at the point (the value kept, the mask read off dout)."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from ..frontend.functions import relu
     Cs, Ts = _fitted(case)
@@ -170,15 +174,47 @@ def relu_mask_hint(case: Case):
         K, C = T.tensor("_K", shape), T.tensor("_C", shape)
 
         def extra(vals, z=z, K=K, C=C):
-            zv = np.broadcast_to(np.asarray(numeric(T.as_tensor(z), vals), float), shape)
+            zv = np.broadcast_to(value_at(z, vals), shape)
             kv = (np.asarray(vals[dout.name], float) > 0) * 1.0
             return {K.name: kv, C.name: np.maximum(zv, 0) - zv * kv}
         from .layer_hints import _rebuilt
         if _claim_is_gradient_of(case, _rebuilt(case.f, {e: C + z * K}), extra):
             zs = z.name if isinstance(z, T.Tensor) else "z"
             said = "" if isinstance(z, T.Tensor) else f" (z = {_text(z)})"
-            return (f"relu's mask taken from dout: the claim masks with (dout > 0); relu′ is read off "
-                    f"the forward's input{said}, d{zs} = dout * ({zs} > 0).")
+            return Hint("relu's mask taken from dout",
+                        f"the claim masks with (dout > 0); relu′ is read off "
+                        f"the forward's input{said}, d{zs} = dout * ({zs} > 0).")
+    return _inner_relu_mask_hint(case)
+
+
+def _inner_relu_mask_hint(case: Case):
+    """relu's mask read off the gradient arriving at a relu inside the layer (an MLP's hidden layer:
+    dZ = dA * (dA > 0) for dA * (Z > 0)). As above, with δ — the gradient at relu's output, derived
+    from f with the relu replaced by a fresh tensor — where dout was."""
+    from ..core.evaluate import evaluate, numeric
+    from ..frontend import tensor as T
+    from ..frontend.functions import relu
+    from .layer_hints import _rebuilt
+    from .overwrite_hints import _upstream
+    outs = set(_outputs(case))
+    relus = [n for n in dict.fromkeys(sp.preorder_traversal(case.f))
+             if isinstance(n, T.Ewise) and isinstance(n.args[0], relu) and n not in outs and n.has(case.w)]
+    for node in relus[:3]:
+        z = node.args[0].args[0]
+        shape = tuple(int(d) for d in T.shape_of(node))
+        u, Du = _upstream(case.f, node)
+        K, C = T.tensor("_K", shape), T.tensor("_C", shape)
+
+        def extra(vals, z=z, node=node, u=u, Du=Du, K=K, C=C):
+            zv = np.broadcast_to(value_at(z, vals), shape)
+            d = np.asarray(evaluate(Du.ir, [Du.gradient_vars[0]], {**vals, u.name: numeric(node, vals)})[0], float)
+            kv = (d > 0) * 1.0
+            return {K.name: kv, C.name: np.maximum(zv, 0) - zv * kv}
+        if _claim_is_gradient_of(case, _rebuilt(case.f, {node: C + z * K}), extra):
+            return Hint("relu's mask taken from the gradient",
+                        f"the claim masks relu({_text(z, 40)})'s gradient with (dA > 0), dA the gradient "
+                        f"arriving at relu's output, where relu′ is read off its input: dZ = dA * (Z > 0), "
+                        f"Z = {_text(z, 40)} (cached by the forward).")
     return None
 
 
@@ -186,7 +222,6 @@ def tanh_operand_hint(case: Case):
     """tanh′ made from another input: an RNN step's dtanh = dnext_h * (1 - prev_h**2) for
     1 - next_h**2. tanh(z) is replaced by C + z ⊙ K with K = 1 − a² (a an input of z's shape), both
     held at the point, and the claim compared with that gradient."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     Cs, Ts = _fitted(case)
     if all_same(Cs, Ts):
@@ -208,7 +243,7 @@ def tanh_operand_hint(case: Case):
                 K, C = T.tensor("_K", shape), T.tensor("_C", shape)
 
                 def extra(vals, a=a, K=K, C=C, z=z, squash=squash):
-                    zv = np.asarray(numeric(T.as_tensor(z), vals), float)
+                    zv = value_at(z, vals)
                     av = np.asarray(vals[a.name], float)
                     kv = 1 - (np.tanh(av) if squash else av) ** 2
                     return {K.name: kv, C.name: np.tanh(zv) - zv * kv}
@@ -216,13 +251,15 @@ def tanh_operand_hint(case: Case):
                 if not _claim_is_gradient_of(case, _rebuilt(case.f, {node: C + z * K}), extra):
                     continue
                 if squash:
-                    return (f"tanh'(z) written with {a.name}: the claim uses 1 − tanh({a.name})² where "
-                            f"1 − tanh(next_c)² belongs — tanh of the new cell state the forward computed "
-                            f"(an LSTM's dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2)), not of "
-                            f"the previous one.")
-                return (f"tanh'(z) written with {a.name}: the claim uses 1 − {a.name}² where 1 − h² belongs, "
-                        f"h = tanh(z) the layer's own output (an RNN step's next_h); dz = dout * (1 - h**2) "
-                        f"with the h the forward computed.")
+                    return Hint(f"tanh'(z) written with {a.name}",
+                                f"the claim uses 1 − tanh({a.name})² where "
+                                f"1 − tanh(next_c)² belongs — tanh of the new cell state the forward computed "
+                                f"(an LSTM's dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2)), not of "
+                                f"the previous one.")
+                return Hint(f"tanh'(z) written with {a.name}",
+                            f"the claim uses 1 − {a.name}² where 1 − h² belongs, "
+                            f"h = tanh(z) the layer's own output (an RNN step's next_h); dz = dout * (1 - h**2) "
+                            f"with the h the forward computed.")
     return None
 
 
@@ -243,7 +280,6 @@ def relu_output_hint(case: Case):
     `dout * (x > 0)`. Where the layer's output is relu(z), that claim is the gradient with dout taken
     as the layer's output relu(z) (relu(z) ⊙ (z > 0) = relu(z)): evaluate the true gradient with dout's
     value replaced by the output's, and compare."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     D = case.derivation
     g = D.gradient_vars[case.k]
@@ -259,15 +295,16 @@ def relu_output_hint(case: Case):
             continue
 
         def extra(vals, o=o):
-            return {dout.name: np.broadcast_to(np.asarray(numeric(T.as_tensor(o), vals), float),
+            return {dout.name: np.broadcast_to(value_at(o, vals),
                                                np.shape(vals[dout.name]))}
         vals = case.eval_vars(D.ir, [g], extra)
         if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
             zs = z.name if isinstance(z, T.Tensor) else "z"
             said = "" if isinstance(z, T.Tensor) else f" (z = {_text(z)})"
-            return (f"the layer's output where its gradient belongs: the backward uses relu({zs}) = "
-                    f"{zs} * ({zs} > 0), the forward's value, where dout * ({zs} > 0) belongs; multiply "
-                    f"dout by relu's mask: d{zs} = dout * ({zs} > 0){said}.")
+            return Hint("the layer's output where its gradient belongs",
+                        f"the backward uses relu({zs}) = "
+                        f"{zs} * ({zs} > 0), the forward's value, where dout * ({zs} > 0) belongs; multiply "
+                        f"dout by relu's mask: d{zs} = dout * ({zs} > 0){said}.")
     return None
 
 
@@ -285,7 +322,6 @@ def square_factor_everywhere_hint(case: Case):
     Each product u @ P of a square parameter P is replaced by C + u @ K, K holding P.T's value and
     C = u @ P − u @ K (constants at the point), so the gradient reaching u is g @ P — the slip — with
     every value kept; compared for the other variables (P's own gradient changes too)."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
@@ -306,17 +342,18 @@ def square_factor_everywhere_hint(case: Case):
             r = r_of(vals)
             out = {K.name: r.T}
             for n, c in zip(prods, Cn):
-                u = np.asarray(numeric(T.as_tensor(n.args[0]), vals), float)
+                u = value_at(n.args[0], vals)
                 out[c.name] = u @ r - u @ r.T
             return out
         slipped = _rebuilt(case.f, _Nested({n: c for n, c in zip(prods, Cn)}, K))
         if _claim_is_gradient_of(case, slipped, extra):
             used, right = (f"{P.name}", f"{P.name}.T") if R == P else (f"{P.name}.T", f"{P.name}")
-            return (f"transposed factor at every step: the gradient reaching the input of each "
-                    f"… @ {R} is multiplied by {used} where {right} belongs — h @ {R} in "
-                    f"the forward gives dh = d @ {right} (rnn_backward's dprev_h = dtanh @ "
-                    f"{right}); {P.name} is square, so the shapes cannot tell, and the slip reaches "
-                    f"{case.w.name} through the steps before.")
+            return Hint("transposed factor at every step",
+                        f"the gradient reaching the input of each "
+                        f"… @ {R} is multiplied by {used} where {right} belongs — h @ {R} in "
+                        f"the forward gives dh = d @ {right} (rnn_backward's dprev_h = dtanh @ "
+                        f"{right}); {P.name} is square, so the shapes cannot tell, and the slip reaches "
+                        f"{case.w.name} through the steps before.")
     return None
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 from .layer_outputs import body, f_of, layer_outputs
 
@@ -50,8 +51,9 @@ def _sentence(case, i, j, oi, oj) -> str:
             or oi.has(T.Ewise(sp.tanh(oj), T.shape_of(oj))))
     eg = (" — in an LSTM step, dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2), not dnext_c alone"
           if lstm else "")
-    return (f"an output's path through another output left out: the {nth(j)} output of the layer is "
-            f"also used inside the {nth(i)} one, so the gradient reaching it is its own upstream "
-            f"gradient (the backward's {nth(j)} argument) plus what comes back through the {nth(i)} "
-            f"output (the {nth(i)} argument times the {nth(i)} output's derivative with respect to it); "
-            f"the claim for {case.w.name} has the {nth(j)} argument's share alone{eg}.")
+    return Hint("an output's path through another output left out",
+                f"the {nth(j)} output of the layer is "
+                f"also used inside the {nth(i)} one, so the gradient reaching it is its own upstream "
+                f"gradient (the backward's {nth(j)} argument) plus what comes back through the {nth(i)} "
+                f"output (the {nth(i)} argument times the {nth(i)} output's derivative with respect to it); "
+                f"the claim for {case.w.name} has the {nth(j)} argument's share alone{eg}.")

@@ -27,6 +27,7 @@ import sympy as sp
 
 from ..frontend import conv as C
 from ..frontend import tensor as T
+from .hint_kind import Hint
 from .claims import _shape, fit_shape, rel_errors
 
 TOL = 1e-6
@@ -123,35 +124,38 @@ def _slips(node, w):
         x, k = node.args[0], node.args[1]
         kernel = tuple(int(d) for d in k.shape[2:])
         if x.has(w) and _overlaps(kernel, node.stride):
-            words = (f"overlapping windows (stride {_fmt(node.stride)} < kernel {_fmt(kernel)}): the gradient of "
-                     f"an input entry is the sum over every window that covers it; this backward keeps "
-                     f"only the last one (= instead of +=)")
+            kind = f"overlapping windows (stride {_fmt(node.stride)} < kernel {_fmt(kernel)})"
+            words = ("the gradient of an input entry is the sum over every window that covers it; this "
+                     "backward keeps only the last one (= instead of +=)")
             fix = ": write dx_pad[n, :, window] += w[f] * dout[n, f, i, j]."
             right = lambda xv, kv, ct: _conv_dx(xv, kv, ct, node, False, add=True)    # noqa: E731
-            yield (words + ", and of the filters only the last one's share" + fix, 0,
-                   lambda xv, kv, ct: _conv_dx(xv, kv, ct, node, True), right)
-            yield words + fix, 0, lambda xv, kv, ct: _conv_dx(xv, kv, ct, node, False), right
+            if int(k.shape[0]) > 1:        # one filter: "the last filter's share" is all of it
+                yield (Hint(kind, words + ", and of the filters only the last one's share" + fix), 0,
+                       lambda xv, kv, ct: _conv_dx(xv, kv, ct, node, True), right)
+            yield Hint(kind, words + fix), 0, lambda xv, kv, ct: _conv_dx(xv, kv, ct, node, False), right
         if k.has(w):
-            words = ("= instead of += in the weight gradient: dw[f] is the sum over every example and "
-                     "every window of x's window times δ; this backward keeps only the last window")
+            kind = "= instead of += in the weight gradient"
+            words = ("dw[f] is the sum over every example and every window of x's window times δ; this "
+                     "backward keeps only the last window")
             right = lambda xv, kv, ct: _conv_dw(xv, kv, ct, node, False, add=True)    # noqa: E731
-            yield (words + " of the last example: dw[f] += x_pad[n, :, window] * dout[n, f, i, j].", 1,
+            yield (Hint(kind, words + " of the last example: dw[f] += x_pad[n, :, window] * dout[n, f, i, j]."), 1,
                    lambda xv, kv, ct: _conv_dw(xv, kv, ct, node, True), right)
-            yield words + ": dw[f] += ….", 1, lambda xv, kv, ct: _conv_dw(xv, kv, ct, node, False), right
+            yield Hint(kind, words + ": dw[f] += …."), 1, lambda xv, kv, ct: _conv_dw(xv, kv, ct, node, False), right
     elif type(node) is C.MaxPool and node.args[0].has(w) and _overlaps(node.kernel, node.stride):
-        words = (f"overlapping windows (stride {_fmt(node.stride)} < kernel {_fmt(node.kernel)}): the gradient "
-                 f"of an input entry is the sum over every window that covers it (an entry can be the "
-                 f"arg-max of several); this backward keeps only the last one (= instead of +=)")
+        kind = f"overlapping windows (stride {_fmt(node.stride)} < kernel {_fmt(node.kernel)})"
+        words = ("the gradient of an input entry is the sum over every window that covers it (an entry can "
+                 "be the arg-max of several); this backward keeps only the last one (= instead of +=)")
         right = lambda xv, kv, ct: _pool_dx(xv, ct, node, False, add=True)    # noqa: E731
-        yield (words + ": dx[n, c, arg-max] += dout[n, c, i, j].", 0,
+        yield (Hint(kind, words + ": dx[n, c, arg-max] += dout[n, c, i, j]."), 0,
                lambda xv, kv, ct: _pool_dx(xv, ct, node, False), right)
-        yield (words + ", writing the whole window with its mask: dx[n, c, window] += mask * dout[n, c, i, j].", 0,
+        yield (Hint(kind, words + ", writing the whole window with its mask: dx[n, c, window] += mask * "
+                    "dout[n, c, i, j]."), 0,
                lambda xv, kv, ct: _pool_dx(xv, ct, node, True), right)
     elif type(node) is C.AvgPool and node.args[0].has(w) and _overlaps(node.kernel, node.stride):
         k = int(np.prod(node.kernel))
-        yield (f"overlapping windows (stride {_fmt(node.stride)} < kernel {_fmt(node.kernel)}): the gradient "
-               f"of an input entry is the sum over every window that covers it; this backward keeps only "
-               f"the last one (= instead of +=): dx[n, c, window] += dout[n, c, i, j] / {k}.", 0,
+        yield (Hint(f"overlapping windows (stride {_fmt(node.stride)} < kernel {_fmt(node.kernel)})",
+                    f"the gradient of an input entry is the sum over every window that covers it; this backward "
+                    f"keeps only the last one (= instead of +=): dx[n, c, window] += dout[n, c, i, j] / {k}."), 0,
                lambda xv, kv, ct: _avg_dx(xv, ct, node), lambda xv, kv, ct: _avg_dx(xv, ct, node, add=True))
 
 

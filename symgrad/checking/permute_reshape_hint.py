@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, short_text, value_at
 
 MAX_PERMUTES = 6
@@ -34,9 +35,10 @@ def permute_reshape_hint(case: Case):
         if _claim_is_gradient_of(case, _rebuilt(case.f, {p: C + x.reshape(*shape)}), extra):
             inverse = tuple(int(i) for i in np.argsort(p.axes))
             xs = tuple(int(d) for d in x.shape)
-            return (f"a transpose undone by a reshape: the gradient reaching {short_text(x, 50)} through its "
-                    f".transpose{p.axes} is read back with .reshape{xs} alone — the backward of "
-                    f".transpose{p.axes} is .transpose{inverse}, then the reshape; without it the entries "
-                    f"stay in the transposed order (a multi-head attention's heads merged back as "
-                    f"dQh.reshape(N, S, E) where dQh.transpose(0, 2, 1, 3).reshape(N, S, E) belongs).")
+            return Hint("a transpose undone by a reshape",
+                        f"the gradient reaching {short_text(x, 50)} through its "
+                        f".transpose{p.axes} is read back with .reshape{xs} alone — the backward of "
+                        f".transpose{p.axes} is .transpose{inverse}, then the reshape; without it the entries "
+                        f"stay in the transposed order (a multi-head attention's heads merged back as "
+                        f"dQh.reshape(N, S, E) where dQh.transpose(0, 2, 1, 3).reshape(N, S, E) belongs).")
     return None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, all_same, same
 
 
@@ -122,6 +123,7 @@ def _words(routes, kh, kw):
            frozenset({"swapped"}): (f" — to the arg-max's place with its row and column swapped: the flat "
                                     f"index k of np.argmax(window) is (k // {kw}, k % {kw}), "
                                     f"np.unravel_index(k, ({kh}, {kw})), not (k % {kw}, k // {kw})")}
-    return (f"max-pool gradient routed to another entry of the window: each window's δ reaches one "
-            f"entry of its window, but not its arg-max{how.get(frozenset(routes), '')}; max pooling's "
-            f"gradient goes to the entry that gave the maximum (the first on ties).")
+    return Hint("max-pool gradient routed to another entry of the window",
+                f"each window's δ reaches one "
+                f"entry of its window, but not its arg-max{how.get(frozenset(routes), '')}; max pooling's "
+                f"gradient goes to the entry that gave the maximum (the first on ties).")

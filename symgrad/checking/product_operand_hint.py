@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, value_at
 from .layer_outputs import f_of, layer_outputs, product_splits
 
@@ -86,8 +87,9 @@ def product_operand_hint(case: Case):
         same_as = ("" if not (isinstance(b, T.Tensor) and b in case.params and tuple(b.shape) == tuple(w.shape))
                    else f" (these are the numbers of ∂f/∂{b.name} = {d} * {cw}: a line copied from "
                         f"d{b.name}'s and not changed reads the same)")
-        return (f"the variable's own value where the other factor belongs: the claim for {w.name} is "
-                f"{d} * {cw}, {w.name}'s own value where the other factor {bt} of the product "
-                f"{cw} * {bt} belongs — the derivative of a product with respect to one factor is the "
-                f"other factor: d{w.name} = {d} * {cb}{summed}{same_as}.")
+        return Hint("the variable's own value where the other factor belongs",
+                    f"the claim for {w.name} is "
+                    f"{d} * {cw}, {w.name}'s own value where the other factor {bt} of the product "
+                    f"{cw} * {bt} belongs — the derivative of a product with respect to one factor is the "
+                    f"other factor: d{w.name} = {d} * {cb}{summed}{same_as}.")
     return None

@@ -20,7 +20,9 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs, right_products
+from .hint_kind import Hint
+from .hint_case import (Case, _claim_is_gradient_of, _fitted, _transposed_of, all_same, differs,
+                         right_products, value_at)
 
 MAX_STEPS = 16
 
@@ -88,7 +90,6 @@ def right_operand(chain):
 def late_state_hint(case: Case):
     """The claim for a recurrent weight P is Σ_t h_t.T @ δ_t (each step's output) where
     Σ_t h_{t−1}.T @ δ_t belongs."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     P = case.w
     Cs, Ts = _fitted(case)
@@ -111,7 +112,7 @@ def late_state_hint(case: Case):
             pv = value_of_R(vals)
             out = {Pc.name: pv}
             for K, C, v in zip(Ks, Cn, nexts):
-                kv = np.asarray(numeric(T.as_tensor(v), vals), float)
+                kv = value_at(v, vals)
                 out[K.name], out[C.name] = kv, -(kv @ pv)
             return out
         from .layer_hints import _rebuilt
@@ -119,11 +120,12 @@ def late_state_hint(case: Case):
         if _claim_is_gradient_of(case, slipped, extra):
             u0 = chain[0].args[0]
             first = u0.name if isinstance(u0, T.Tensor) else "the initial state"
-            return (f"the hidden state one step late: d{P.name} is built from each step's output h_t "
-                    f"where h_{{t−1}}, the state the step multiplies by {P.name} in the forward, "
-                    f"belongs ({first} at the first step) — {accumulate}, d the gradient "
-                    f"arriving at prev_h @ {R} (an RNN's dtanh, an LSTM's da), with the state "
-                    f"before the step (hs[t - 1], or {first} at t = 0), not hs[t].")
+            return Hint("the hidden state one step late",
+                        f"d{P.name} is built from each step's output h_t "
+                        f"where h_{{t−1}}, the state the step multiplies by {P.name} in the forward, "
+                        f"belongs ({first} at the first step) — {accumulate}, d the gradient "
+                        f"arriving at prev_h @ {R} (an RNN's dtanh, an LSTM's da), with the state "
+                        f"before the step (hs[t - 1], or {first} at t = 0), not hs[t].")
     return None
 
 
@@ -194,6 +196,7 @@ def loop_early_hint(case: Case):
     if len(missing) < 2 or case.w.name not in missing + wrong:
         return None
     also = f"; {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} wrong too" if wrong else ""
-    return (f"the loop stops one step early: the gradients of {', '.join(missing)} each lack the term "
-            f"of their first use, the first time step's{also} — a backward loop such as "
-            f"range(T - 1, 0, -1) never visits t = 0; range(T - 1, -1, -1) (or reversed(range(T))) does.")
+    return Hint("the loop stops one step early",
+                f"the gradients of {', '.join(missing)} each lack the term "
+                f"of their first use, the first time step's{also} — a backward loop such as "
+                f"range(T - 1, 0, -1) never visits t = 0; range(T - 1, -1, -1) (or reversed(range(T))) does.")

@@ -14,13 +14,13 @@ import re
 
 import numpy as np
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, differs
+from .hint_kind import Hint
+from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, differs, value_at
 from .recurrent_hints import _Late, _chain, right_operand
 
 
 def first_state_hint(case: Case):
     """The claim for a recurrent weight P is Σ_t h0.T @ δ_t where Σ_t h_{t−1}.T @ δ_t belongs."""
-    from ..core.evaluate import numeric
     from ..frontend import tensor as T
     from .layer_hints import _rebuilt
     P = case.w
@@ -39,7 +39,7 @@ def first_state_hint(case: Case):
 
     def extra(vals):
         pv = value_of_R(vals)
-        kv = np.asarray(numeric(T.as_tensor(u0), vals), float)
+        kv = value_at(u0, vals)
         out = {Pc.name: pv}
         for K, C in zip(Ks, Cn):
             out[K.name], out[C.name] = kv, -(kv @ pv)
@@ -47,10 +47,11 @@ def first_state_hint(case: Case):
     if not _claim_is_gradient_of(case, _rebuilt(case.f, _Late(chain, R, Pc, Ks, Cn)), extra):
         return None
     first = u0.name if isinstance(u0, T.Tensor) else "the initial state"
-    return (f"the initial state at every step: d{P.name} is built from {first} at each step where "
-            f"h_{{t−1}}, the state that step multiplies by {P.name} in the forward, belongs — "
-            f"{accumulate} with prev_h = hs[t - 1] (and {first} only at t = 0), d the "
-            f"gradient arriving at prev_h @ {R}.")
+    return Hint("the initial state at every step",
+                f"d{P.name} is built from {first} at each step where "
+                f"h_{{t−1}}, the state that step multiplies by {P.name} in the forward, belongs — "
+                f"{accumulate} with prev_h = hs[t - 1] (and {first} only at t = 0), d the "
+                f"gradient arriving at prev_h @ {R}.")
 
 
 def skipped_last_step_hint(case: Case):
@@ -78,8 +79,9 @@ def skipped_last_step_hint(case: Case):
             vals = case.eval_vars(D.ir, [g], extra)
             if all_same(Cs, [np.broadcast_to(v[0], t.shape) for v, t in zip(vals, Ts)]):
                 n = shape[a]
-                return (f"the loop skips the last step: the claim for {case.w.name} is the gradient "
-                        f"without {d}[{', '.join([':'] * a)}, -1], the upstream gradient of the last "
-                        f"step (t = {n - 1}) — a backward loop such as range(T - 2, -1, -1) never "
-                        f"visits t = T − 1; range(T - 1, -1, -1) (or reversed(range(T))) does.")
+                return Hint("the loop skips the last step",
+                            f"the claim for {case.w.name} is the gradient "
+                            f"without {d}[{', '.join([':'] * a)}, -1], the upstream gradient of the last "
+                            f"step (t = {n - 1}) — a backward loop such as range(T - 2, -1, -1) never "
+                            f"visits t = T − 1; range(T - 1, -1, -1) (or reversed(range(T))) does.")
     return None

@@ -10,8 +10,9 @@ The encoding, one rule per kind of value:
                        relative error of a claim of the wrong shape is "inf"
     an array           {"shape": [3, 2], "values": [[...], [...], [...]]} (values: nested lists)
     a hint             {"kind": "flipped sign", "text": "flipped sign: the claim is −1 times ..."}:
-                       the kind is the words before the hint's first ": " (the words the table of
-                       slips in docs/checking.md lists); a hint without such words is {"text": ...}
+                       the kind is the one its recogniser gave it (`hint_kind.Hint`, the words the
+                       table of slips in docs/checking.md lists; for most hints the words its text
+                       begins with), never parsed from the text; a hint without one is {"text": ...}
 
 >>> import sympy as sp, symgrad as sg
 >>> w, x, y = sp.symbols('w x y')
@@ -26,11 +27,7 @@ from typing import Any
 
 import numpy as np
 
-# Words that do not occur in a hint's kind: the words before ": " are a kind only when they are a
-# short name ("σ'(z) written wrong" has parentheses), not part of a sentence (a hint could have a
-# ratio or a formula before its first colon).
-_NOT_IN_KIND = (".", ";", "=", "—", "\n")
-MAX_KIND = 60
+from .hint_kind import kind_of
 
 
 def number(v) -> Any:
@@ -72,15 +69,12 @@ def _nested(a: np.ndarray):
     return [_nested(e) for e in a]
 
 
-def hint(text: str | None) -> dict | None:
-    """{"kind", "text"} when the hint starts with a kind's words and ": "; else {"text"}."""
-    if text is None:
+def hint(h: str | None) -> dict | None:
+    """{"kind", "text"} for a hint its recogniser gave a kind (a `Hint`); else {"text"}."""
+    if h is None:
         return None
-    head, sep, _ = text.partition(": ")
-    head = head.strip()
-    if sep and head and len(head) <= MAX_KIND and not any(c in head for c in _NOT_IN_KIND):
-        return {"kind": head, "text": text}
-    return {"text": text}
+    kind = kind_of(h)
+    return {"kind": kind, "text": str(h)} if kind else {"text": str(h)}
 
 
 def counterexample(c) -> dict | None:

@@ -27,6 +27,7 @@ import re
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, same
 
 
@@ -134,23 +135,26 @@ def _downsample_slip(case, Cs, Ts, Ds, axes, ks, want):
             what = (f"the last entry the forward reads ({name}[{_read(axes, ks, [0] * len(axes), nd)}] reaches "
                     f"index {', '.join(str(ts[a] - 1) for a in axes)}) is dropped, and its gradient with it"
                     if lost else "the extra entries are zeros the input does not have")
-            return (f"downsample backward with the wrong width: {shape}the claim is dLdZ put at every "
-                    f"{_nth(ks)} entry, as it belongs, but in zeros {widths} — {what}. "
-                    f"The width of the input cannot be computed back from dLdZ's "
-                    f"(k·(W_out − 1) + 1 and k·W_out differ from W_in when (W_in − 1) is not a multiple of "
-                    f"k): {right} ({layer}'s backward).")
+            return Hint("downsample backward with the wrong width",
+                        f"{shape}the claim is dLdZ put at every "
+                        f"{_nth(ks)} entry, as it belongs, but in zeros {widths} — {what}. "
+                        f"The width of the input cannot be computed back from dLdZ's "
+                        f"(k·(W_out − 1) + 1 and k·W_out differ from W_in when (W_in − 1) is not a multiple of "
+                        f"k): {right} ({layer}'s backward).")
     if cs != ts:
         return None
     for offs in _offsets(ks):
         if _all(Cs, [_put(ts, axes, ks, d, offs) for d in Ds]):
-            return (f"downsample backward writes the wrong entries: the claim is d{name}[{_read(axes, ks, offs, nd)}] "
-                    f"= dLdZ where the forward read {name}[{_read(axes, ks, [0] * len(axes), nd)}]; only the "
-                    f"entries the forward read take a gradient: {right} ({layer}'s backward).")
+            return Hint("downsample backward writes the wrong entries",
+                        f"the claim is d{name}[{_read(axes, ks, offs, nd)}] "
+                        f"= dLdZ where the forward read {name}[{_read(axes, ks, [0] * len(axes), nd)}]; only the "
+                        f"entries the forward read take a gradient: {right} ({layer}'s backward).")
     for k2 in _other_steps(ks, ts, axes):
         if _all(Cs, [_put(ts, axes, k2, d) for d in Ds]):
-            return (f"downsample backward with another step: the claim writes dLdZ at every "
-                    f"{_nth(k2)} entry, d{name}[{_read(axes, k2, [0] * len(axes), nd)}] = dLdZ, where "
-                    f"the forward's is {_factor(ks)}: {right} ({layer}'s backward).")
+            return Hint("downsample backward with another step",
+                        f"the claim writes dLdZ at every "
+                        f"{_nth(k2)} entry, d{name}[{_read(axes, k2, [0] * len(axes), nd)}] = dLdZ, where "
+                        f"the forward's is {_factor(ks)}: {right} ({layer}'s backward).")
     rep = []
     for d in Ds:
         r = d
@@ -158,11 +162,12 @@ def _downsample_slip(case, Cs, Ts, Ds, axes, ks, want):
             r = np.repeat(r, k, axis=a)
         rep.append(_fit(r, ts))
     if _all(Cs, rep):
-        return (f"downsample backward repeats dLdZ: the claim gives every entry of each block of "
-                f"{' × '.join(map(str, ks))} the block's entry of dLdZ (np.repeat: the backward of a nearest "
-                f"upsampling's forward, or of an average without its 1/k), but the forward read one entry "
-                f"of each block, and only it takes the gradient; the others get 0: {right} "
-                f"({layer}'s backward).")
+        return Hint("downsample backward repeats dLdZ",
+                    f"the claim gives every entry of each block of "
+                    f"{' × '.join(map(str, ks))} the block's entry of dLdZ (np.repeat: the backward of a nearest "
+                    f"upsampling's forward, or of an average without its 1/k), but the forward read one entry "
+                    f"of each block, and only it takes the gradient; the others get 0: {right} "
+                    f"({layer}'s backward).")
     return None
 
 
@@ -180,15 +185,17 @@ def _upsample_slip(case, Cs, Ts, Ds, axes, ks, want):
                 x >= y for x, y in zip(cands[0].shape, cs)) else cands
         if _all(Cs, cands):
             off = " — the dilation off by one" if all(abs(a - b) <= 1 for a, b in zip(k2, ks)) else ""
-            return (f"upsample backward with another step: {shape}the claim is dLdZ[{_read(axes, k2, [0] * len(axes), nd)}]"
-                    f"{' (cut to the input size)' if cands[0].shape != Ds[0][_index(axes, k2, nd=nd)].shape else ''}"
-                    f" where the forward put {_zeros(ks).replace(' along', ' between the entries along') if len(ks) > 1 else _zeros(ks) + ' between the entries'}, "
-                    f"{_factor(ks)}{off}: {right}.")
+            return Hint("upsample backward with another step",
+                        f"{shape}the claim is dLdZ[{_read(axes, k2, [0] * len(axes), nd)}]"
+                        f"{' (cut to the input size)' if cands[0].shape != Ds[0][_index(axes, k2, nd=nd)].shape else ''}"
+                        f" where the forward put {_zeros(ks).replace(' along', ' between the entries along') if len(ks) > 1 else _zeros(ks) + ' between the entries'}, "
+                        f"{_factor(ks)}{off}: {right}.")
     for offs in _offsets(ks):
         cands = [d[_index(axes, ks, offs, nd)] for d in Ds]
         if _all(Cs, cands):
-            return (f"upsample backward reads the wrong entries: {shape}the claim is "
-                    f"dLdZ[{_read(axes, ks, offs, nd)}], the inserted zeros' gradients, where {right}.")
+            return Hint("upsample backward reads the wrong entries",
+                        f"{shape}the claim is "
+                        f"dLdZ[{_read(axes, ks, offs, nd)}], the inserted zeros' gradients, where {right}.")
     return None
 
 

@@ -7,23 +7,12 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .claims import _shape, fit_shape
 from .hint_case import Case, all_same, same
 from .sign_transpose_hints import _relation
+from .transpose_words import _transpose_rule
 from .size_words import _shape_txt
-
-
-def _transpose_rule(case: Case) -> str:
-    """How the gradient of a weight is written, in the layout f uses it: cs231n's z = x @ W (W on
-    the right of a product of tensors) gives dW = x.T @ dz; the slides' z = W·y gives δ·yᵀ."""
-    from ..frontend import tensor as T
-    w = case.w
-    right = any(isinstance(n, T.TensorMatMul) and n.args[1] == w for n in sp.preorder_traversal(case.f))
-    left = any(isinstance(n, T.TensorMatMul) and n.args[0] == w for n in sp.preorder_traversal(case.f))
-    if right and not left:
-        return (f"write it transposed: for z = x @ {w.name}, d{w.name} = x.T @ dz, not dz.T @ x — "
-                f"the gradient has {w.name}'s shape")
-    return "write it transposed: for z = W·y, ∂f/∂W = δ·yᵀ, not y·δᵀ"
 
 
 def shape_hint(case: Case):
@@ -36,81 +25,91 @@ def shape_hint(case: Case):
     if len(shape) == 2 and cs == shape[::-1] and all(c.shape == cs for c in Cs):
         also = _relation([c.T for c in Cs], Ts)
         if also is not None:
-            return (f"transpose{also}: the claim is the transpose of the gradient{also}; {want}, the "
-                    f"claim has {_shape_txt(cs)} ({_transpose_rule(case)}).")
+            return Hint(f"transpose{also}",
+                        f"the claim is the transpose of the gradient{also}; {want}, the "
+                        f"claim has {_shape_txt(cs)} ({_transpose_rule(case)}).")
     B = case.batch
     if B and cs and cs[0] == B:
         for how, red in (("mean", lambda c: c.mean(axis=0)), ("sum", lambda c: c.sum(axis=0))):
             red_c = [fit_shape(red(c), shape) for c in Cs]
             if all(r is not None for r in red_c) and all_same(red_c, Ts):
-                return (f"missing sum over the batch: the claim has one row per example, shape "
-                        f"{_shape_txt(cs)}, but {want}; the gradient of the batch loss sums the "
-                        f"examples' contributions (here their {how} over axis 0 is right).")
+                return Hint("missing sum over the batch",
+                            f"the claim has one row per example, shape "
+                            f"{_shape_txt(cs)}, but {want}; the gradient of the batch loss sums the "
+                            f"examples' contributions (here their {how} over axis 0 is right).")
     # db = dout.sum(axis=0, keepdims=True): the right numbers with an extra axis of length 1. Tried
     # before the sums below, which would read the (1, 5) claim's "sum over axis 0" as a missing sum.
     if cs != tuple(shape) and all(c.shape == cs for c in Cs) and [d for d in cs if d != 1] == \
             [d for d in shape if d != 1] and all_same([c.reshape(shape) for c in Cs], Ts):
         if len(cs) < len(shape):            # cs231n's gamma (1, C, 1, 1): the sum's keepdims left out
-            return (f"axes of length 1 dropped: the claim has the right values but shape "
-                    f"{_shape_txt(cs)}, and {want} (a sum without keepdims=True where the parameter "
-                    f"keeps them: write .sum(axis=…, keepdims=True), or reshape it to "
-                    f"{case.w.name}.shape).")
-        return (f"extra axis: the claim has the right values but shape {_shape_txt(cs)}, and {want} "
-                f"(a keepdims=True, or a [:, None], left in; reshape it — a (1, n) gradient would "
-                f"turn the parameter into a matrix at its update, by broadcasting).")
+            return Hint("axes of length 1 dropped",
+                        f"the claim has the right values but shape "
+                        f"{_shape_txt(cs)}, and {want} (a sum without keepdims=True where the parameter "
+                        f"keeps them: write .sum(axis=…, keepdims=True), or reshape it to "
+                        f"{case.w.name}.shape).")
+        return Hint("extra axis",
+                    f"the claim has the right values but shape {_shape_txt(cs)}, and {want} "
+                    f"(a keepdims=True, or a [:, None], left in; reshape it — a (1, n) gradient would "
+                    f"turn the parameter into a matrix at its update, by broadcasting).")
     for ax in range(len(cs)):
         for how, red in (("sum", np.sum), ("mean", np.mean)):
             red_c = [fit_shape(red(c, axis=ax), shape) for c in Cs]
             if all(r is not None for r in red_c) and all_same(red_c, Ts):
-                return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its {how} "
-                        f"over axis {ax} is right — a sum over the examples (or over a broadcast "
-                        f"dimension) was left out.")
+                return Hint("missing sum",
+                            f"the claim has shape {_shape_txt(cs)}, but {want}; its {how} "
+                            f"over axis {ax} is right — a sum over the examples (or over a broadcast "
+                            f"dimension) was left out.")
     # a conv bias's db = dout.sum(axis=0) where it is dout.sum(axis=(0, 2, 3)): a sum over several axes
     from itertools import combinations
     for n_ax in range(2, min(len(cs), 4) + 1):
         for axes in combinations(range(len(cs)), n_ax):
             red_c = [fit_shape(np.sum(c, axis=axes), shape) for c in Cs]
             if all(r is not None for r in red_c) and all_same(red_c, Ts):
-                return (f"missing sum: the claim has shape {_shape_txt(cs)}, but {want}; its sum over "
-                        f"axes {axes} is right — a sum over those axes, where {w.name} is broadcast, "
-                        f"was left out.")
+                return Hint("missing sum",
+                            f"the claim has shape {_shape_txt(cs)}, but {want}; its sum over "
+                            f"axes {axes} is right — a sum over those axes, where {w.name} is broadcast, "
+                            f"was left out.")
     # a conv weight's dw.transpose(1, 0, 2, 3): the right numbers with two axes swapped
     if len(cs) == len(shape) > 2 and sorted(cs) == sorted(shape) and all(c.shape == cs for c in Cs):
         from itertools import permutations
         for perm in permutations(range(len(cs))):
             if tuple(cs[i] for i in perm) == tuple(shape) and all_same([c.transpose(perm) for c in Cs], Ts):
                 back = tuple(int(i) for i in np.argsort(perm))
-                return (f"axes in another order: the claim has shape {_shape_txt(cs)}, but {want}; its "
-                        f"values are the gradient's with the axes permuted, the gradient.transpose{back} "
-                        f"— claim.transpose{perm} is right (each axis of d{w.name} is the same axis of "
-                        f"{w.name}).")
+                return Hint("axes in another order",
+                            f"the claim has shape {_shape_txt(cs)}, but {want}; its "
+                            f"values are the gradient's with the axes permuted, the gradient.transpose{back} "
+                            f"— claim.transpose{perm} is right (each axis of d{w.name} is the same axis of "
+                            f"{w.name}).")
     # (a claim of 0 is no sum: softmax(z) − t sums to 0, and "0" would read as an extra sum)
     if shape and Ts[0].size > 1 and all(c.size == 1 for c in Cs) and any(np.any(c) for c in Cs) and all(
             same(np.asarray(c).reshape(()), np.sum(t)) for c, t in zip(Cs, Ts)):
         from ..frontend import tensor as T
         axis = (f" (a sum with no axis=, np.sum(...), where only the axes {w.name} is broadcast along are "
                 f"summed: an affine layer's db = dout.sum(axis=0))" if isinstance(w, T.Tensor) else "")
-        return f"extra sum: the claim is a scalar, the sum of the gradient's entries; {want}{axis}."
+        return Hint("extra sum", f"the claim is a scalar, the sum of the gradient's entries; {want}{axis}.")
     # affine_backward's dx = dout @ w.T left flat, (N, D) for an (N, d1, d2, d3) x: right once reshaped
     if len(shape) > 1 and all(c.shape == cs and c.size == int(np.prod(shape)) for c in Cs) and all_same(
             [c.reshape(shape) for c in Cs], Ts):
-        return (f"not reshaped back: the claim has shape {_shape_txt(cs)}, but {want}; reshaped to it, "
-                f"its values are right — the forward flattened {w.name} (x.reshape(N, -1)), so its "
-                f"gradient is reshaped back: d{w.name} = (…).reshape({w.name}.shape).")
+        return Hint("not reshaped back",
+                    f"the claim has shape {_shape_txt(cs)}, but {want}; reshaped to it, "
+                    f"its values are right — the forward flattened {w.name} (x.reshape(N, -1)), so its "
+                    f"gradient is reshaped back: d{w.name} = (…).reshape({w.name}.shape).")
     # dx_pad returned whole: the conv backward's padding not cropped off (its centre is right)
     grow = [c - d for c, d in zip(cs, shape)] if len(cs) == len(shape) else []
     if grow and all(g >= 0 and g % 2 == 0 for g in grow) and any(grow) and all(c.shape == cs for c in Cs):
         cut = tuple(slice(g // 2, g // 2 + d) for g, d in zip(grow, shape))
         if all_same([c[cut] for c in Cs], Ts):
             pads = sorted({g // 2 for g in grow if g})
-            return (f"padding not cropped: the claim has shape {_shape_txt(cs)}, but {want}; its centre "
-                    f"(pad = {', '.join(map(str, pads))} cut from each side) is right — the gradient of "
-                    f"the padded input, returned whole: crop it, dx = dx_pad[:, :, pad:-pad, pad:-pad].")
+            return Hint("padding not cropped",
+                        f"the claim has shape {_shape_txt(cs)}, but {want}; its centre "
+                        f"(pad = {', '.join(map(str, pads))} cut from each side) is right — the gradient of "
+                        f"the padded input, returned whole: crop it, dx = dx_pad[:, :, pad:-pad, pad:-pad].")
     wrong_axes: list = []
     said = _other_gradient(case, cs) or _dout_axes(case, cs, wrong_axes)
     if wrong_axes:                          # cs231n's affine db = dout.sum(axis=1)
-        return (f"summed over the wrong axes: the claim has shape {_shape_txt(cs)}, which cannot be "
-                f"the gradient's: {want}{said}.")
+        return Hint("summed over the wrong axes",
+                    f"the claim has shape {_shape_txt(cs)}, which cannot be "
+                    f"the gradient's: {want}{said}.")
     if "the gradient is" not in said:       # 11-785's b (C1, 1) and db = dZ.sum(axis=1): a reshape
         from .cut_short_hint import cut_short_hint
         from .stride_missing_hint import stride_missing_hint
@@ -123,7 +122,7 @@ def shape_hint(case: Case):
         if axis is not None:
             return axis
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"
-    return f"shape: the claim {has}, which cannot be the gradient's: {want}{said}."
+    return Hint("shape", f"the claim {has}, which cannot be the gradient's: {want}{said}.")
 
 
 def _other_gradient(case, cs) -> str:

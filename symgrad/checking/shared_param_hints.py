@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, all_same, differs
 
 MAX_USES = 16
@@ -45,7 +46,8 @@ def some_uses_hint(case: Case):
     have = [nm for k, nm in zip(kept, names) if k]
     which = (f"the term of one use alone, {have[0]}" if len(have) == 1
              else f"the terms of {len(have)} of them only ({'; '.join(have)})")
-    return (f"{'one use' if len(have) == 1 else 'some uses'} only: {w} is used {n} times (a recurrence "
-            f"or a temporal layer shares it across the time steps), and the claim is {which}; its "
-            f"gradient sums the terms of every use — accumulate over the steps, d{w} += … in the loop "
-            f"(from np.zeros_like({w})), not d{w} = …, and let the loop visit every step.")
+    return Hint(f"{'one use' if len(have) == 1 else 'some uses'} only",
+                f"{w} is used {n} times (a recurrence "
+                f"or a temporal layer shares it across the time steps), and the claim is {which}; its "
+                f"gradient sums the terms of every use — accumulate over the steps, d{w} += … in the loop "
+                f"(from np.zeros_like({w})), not d{w} = …, and let the loop visit every step.")

@@ -7,7 +7,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from .hint_kind import Hint
 from .hint_case import Case, _fitted, all_same
+from .transpose_words import _transpose_rule
 
 
 def sign_hint(case: Case):
@@ -16,8 +18,9 @@ def sign_hint(case: Case):
         gate = _one_gate_flipped(case)
         if gate:
             return gate
-        return ("flipped sign: the claim is −1 times the gradient (a lost inner derivative −1, as in "
-                "d/dw ½(y − w·x)² = −(y − w·x)·x; or the descent step's minus carried into the gradient).")
+        return Hint("flipped sign",
+                    "the claim is −1 times the gradient (a lost inner derivative −1, as in "
+                    "d/dw ½(y − w·x)² = −(y − w·x)·x; or the descent step's minus carried into the gradient).")
     return None
 
 
@@ -53,9 +56,10 @@ def _one_gate_flipped(case: Case) -> str | None:
                       for n in sp.preorder_traversal(case.f))
             why = (" — in a GRU, h' = (1 − z) ⊙ n + z ⊙ h gives dz = delta ⊙ (h − n), not (n − h)"
                    if gru else "")
-            return (f"flipped sign in one gate: the claims for {names} — the parameters of the gate "
-                    f"{_short(g)} alone — are −1 times their gradients: the sign slipped in the gate's own gradient"
-                    f"{why}.")
+            return Hint("flipped sign in one gate",
+                        f"the claims for {names} — the parameters of the gate "
+                        f"{_short(g)} alone — are −1 times their gradients: the sign slipped in the gate's own gradient"
+                        f"{why}.")
     return None
 
 
@@ -86,9 +90,12 @@ def transpose_hint(case: Case):
     if Ts[0].ndim == 2 and Ts[0].shape[0] == Ts[0].shape[1] > 1 and not all_same(Ts, [t.T for t in Ts]):
         also = _relation([c.T for c in Cs], Ts)
         if also is not None:
-            return (f"transpose{also}: the claim is the transpose of the gradient{also} "
-                    f"(∂f/∂{case.w.name} has {case.w.name}'s layout: entry (i, j) is "
-                    f"∂f/∂{case.w.name}[i, j]).")
+            rule = _transpose_rule(case)
+            rule = "" if "W·y" in rule else f"; {rule.replace('write it transposed: ', '').split(' — ')[0]}"
+            return Hint(f"transpose{also}",
+                        f"the claim is the transpose of the gradient{also} "
+                        f"(∂f/∂{case.w.name} has {case.w.name}'s layout: entry (i, j) is "
+                        f"∂f/∂{case.w.name}[i, j]{rule}).")
     return None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same
 
 
@@ -83,9 +84,10 @@ def softmax_axis_hint(case: Case):
             z = n.x.name if isinstance(n.x, T.Tensor) else "scores"
             over = ("over every entry at once (a sum with no axis=, probs.sum())" if b is None else
                     f"over axis {b}")
-            return (f"softmax over the wrong axis: the claim is the gradient with the softmax normalised "
-                    f"{over} where f normalises over axis {a} (the classes) — in the backward, "
-                    f"probs = np.exp({z} - {z}.max(axis={a}, keepdims=True)), then "
-                    f"probs /= probs.sum(axis={a}, keepdims=True): each example's probabilities "
-                    f"sum to 1.")
+            return Hint("softmax over the wrong axis",
+                        f"the claim is the gradient with the softmax normalised "
+                        f"{over} where f normalises over axis {a} (the classes) — in the backward, "
+                        f"probs = np.exp({z} - {z}.max(axis={a}, keepdims=True)), then "
+                        f"probs /= probs.sum(axis={a}, keepdims=True): each example's probabilities "
+                        f"sum to 1.")
     return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..frontend.stop_gradient import has_stop_gradient, stop_gradient, without_stop_gradient
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, differs, _fitted
 
 
@@ -21,6 +22,7 @@ def stop_gradient_hint(case: Case) -> str | None:
         return None
     held = [str(e) for e in dict.fromkeys(sp.preorder_traversal(case.f)) if isinstance(e, stop_gradient)]
     shown = ", ".join(held[:2]) + (f" and {len(held) - 2} more" if len(held) > 2 else "")
-    return (f"through stop_gradient: the claim is the gradient of f with its stop_gradient taken out "
-            f"({shown}); a stop_gradient passes its argument's value forward and no gradient back "
-            f"(torch's .detach()), so the terms that reach {case.w} through it belong to no gradient")
+    return Hint("through stop_gradient",
+                f"the claim is the gradient of f with its stop_gradient taken out "
+                f"({shown}); a stop_gradient passes its argument's value forward and no gradient back "
+                f"(torch's .detach()), so the terms that reach {case.w} through it belong to no gradient")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, same
 
 
@@ -43,11 +44,12 @@ def stride_missing_hint(case: Case, want: str) -> str | None:
     strides = sorted({s for n in convs for s in n.stride if s != 1})
     k = ", ".join(map(str, strides))
     name = case.w.name
-    return (f"stride missing in the backward: the claim has shape {tuple(cs)}, but {want}; it is the "
-            f"stride-1 backward of dout itself — the forward's stride {k} is missing in the backward. "
-            f"Upsample the gradient first (zeros between the entries, at the input's own width: "
-            f"11-785's Downsample1d backward, np.zeros of {name}'s width, then up[:, :, ::{strides[0]}] "
-            f"= dLdZ), then take Conv1d_stride1's backward of it.")
+    return Hint("stride missing in the backward",
+                f"the claim has shape {tuple(cs)}, but {want}; it is the "
+                f"stride-1 backward of dout itself — the forward's stride {k} is missing in the backward. "
+                f"Upsample the gradient first (zeros between the entries, at the input's own width: "
+                f"11-785's Downsample1d backward, np.zeros of {name}'s width, then up[:, :, ::{strides[0]}] "
+                f"= dLdZ), then take Conv1d_stride1's backward of it.")
 
 
 __all__ = ["stride_missing_hint"]

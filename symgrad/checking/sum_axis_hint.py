@@ -21,6 +21,7 @@ import numpy as np
 
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, all_same, gradient_at_fresh
 
 
@@ -129,17 +130,17 @@ def wrong_sum_axis_hint(case: Case, want: str) -> str | None:
             axis = true_axes[0] if len(true_axes) == 1 else true_axes
             reshape = '' if len(shape) == tvals[0].ndim - len(true_axes) else f'.reshape({w}.shape)'
             if t == d:
-                return (f"summed over the wrong axes: the claim for {w} is {d} summed over "
-                        f"{ax(claim_axes)}, keeping {ax(kept)} (shape {tuple(cs)}), but {want}: its gradient "
-                        f"is {d} summed over {ax(true_axes)}, {'the axis' if len(true_axes) == 1 else 'the axes'} "
-                        f"along which {w} is broadcast in the forward — d{w} = {d}.sum(axis={axis}){reshape}"
-                        + ("." if t_is_dout else f", with {tsaid}."))
+                return Hint("summed over the wrong axes", f"the claim for {w} is {d} summed over "
+                            f"{ax(claim_axes)}, keeping {ax(kept)} (shape {tuple(cs)}), but {want}: its gradient "
+                            f"is {d} summed over {ax(true_axes)}, {'the axis' if len(true_axes) == 1 else 'the axes'} "
+                            f"along which {w} is broadcast in the forward — d{w} = {d}.sum(axis={axis}){reshape}"
+                            + ("." if t_is_dout else f", with {tsaid}."))
             if not d_is_dout or t_is_dout:        # a site's sum for dout's, or two sites: no slip named
                 continue
             wrong_axes = claim_axes != true_axes
-            return ((f"summed over the wrong axes, and from {d}: " if wrong_axes else f"summed from {d}: ")
-                    + f"the claim for {w} is {d} summed over {ax(claim_axes)}, keeping {ax(kept)} (shape "
-                    f"{tuple(cs)}), but {want}: its gradient is {t} summed over {ax(true_axes)}, "
-                    f"{'the axis' if len(true_axes) == 1 else 'the axes'} along which {w} is broadcast in "
-                    f"the forward — d{w} = {t}.sum(axis={axis}){reshape}, with {tsaid}; not dout itself.")
+            return Hint(f"summed over the wrong axes, and from {d}" if wrong_axes else f"summed from {d}",
+                        f"the claim for {w} is {d} summed over {ax(claim_axes)}, keeping {ax(kept)} (shape "
+                        f"{tuple(cs)}), but {want}: its gradient is {t} summed over {ax(true_axes)}, "
+                        f"{'the axis' if len(true_axes) == 1 else 'the axes'} along which {w} is broadcast in "
+                        f"the forward — d{w} = {t}.sum(axis={axis}){reshape}, with {tsaid}; not dout itself.")
     return None

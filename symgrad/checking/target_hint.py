@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..frontend.functions import LogSoftmax, Softmax
+from .hint_kind import Hint
 from .hint_case import Case
 
 
@@ -35,10 +36,12 @@ def target_hint(case: Case):
         return None
     t = " and ".join(ts)
     if retry == "distribution":
-        return (f"targets: the claim is right when {t} is a distribution (entries ≥ 0 summing to 1, "
-                f"one-hot included), as the derivation of softmax(z) − t assumes, but not for a "
-                f"general {t} (then the gradient is softmax(z)·Σt − t); targets='distribution', the "
-                f"default, draws {t} so.")
-    return (f"targets: the claim is right when {t} is one-hot, but not for every distribution {t} "
-            f"(soft labels, entries summing to 1); if your targets are one-hot, check it with "
-            f"targets='one-hot'.")
+        return Hint("targets",
+                    f"the claim is right when {t} is a distribution (entries ≥ 0 summing to 1, "
+                    f"one-hot included), as the derivation of softmax(z) − t assumes, but not for a "
+                    f"general {t} (then the gradient is softmax(z)·Σt − t); targets='distribution', the "
+                    f"default, draws {t} so.")
+    return Hint("targets",
+                f"the claim is right when {t} is one-hot, but not for every distribution {t} "
+                f"(soft labels, entries summing to 1); if your targets are one-hot, check it with "
+                f"targets='one-hot'.")

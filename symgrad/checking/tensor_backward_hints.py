@@ -8,6 +8,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import relu
+from .hint_kind import Hint
 from .fanout_paths import _users
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _variances, all_same
 
@@ -37,10 +38,40 @@ def one_example_hint(case: Case):
                             if s.size == t.size else None)
             if all(c is not None for c in cand) and all_same(Cs, cand):
                 n = ", ".join(str(e.inputs[0].shape[a]) for a in axes)
-                return (f"one example instead of the sum over the batch: the claim takes the {which} term "
-                        f"(as dout[{at}]) where ∂f/∂{case.w.name} sums over axis {', '.join(map(str, axes))} "
-                        f"(size {n}): {case.w.name} is broadcast over those axes, so every example "
-                        f"contributes (dout.sum(axis=0), not dout[0]).")
+                return Hint("one example instead of the sum over the batch",
+                            f"the claim takes the {which} term "
+                            f"(as dout[{at}]) where ∂f/∂{case.w.name} sums over axis {', '.join(map(str, axes))} "
+                            f"(size {n}): {case.w.name} is broadcast over those axes, so every example "
+                            f"contributes (dout.sum(axis=0), not dout[0]).")
+    return None
+
+
+def one_example_in_product_hint(case: Case):
+    """A parameter's gradient from one example's dout alone where the batch sum sits inside a
+    product (a convolution's dw loop with ``dw += x[0, window] * dout[0, f, i, j]``): f is linear in
+    dout, so the claim is the true gradient at dout with every other example's rows zero."""
+    from ..frontend import tensor as T
+    from .hint_case import truth_with
+    douts = [a for a in case.f.atoms(T.Tensor) if a.name.startswith("dout")]
+    w = case.w
+    if len(douts) != 1 or not isinstance(w, T.Tensor) or any(len(p.examples) != 1 for p in case.points):
+        return None
+    dout = douts[0]
+    n = np.shape(case.points[0].example(0)[dout.name])[0] if np.ndim(case.points[0].example(0)[dout.name]) else 0
+    if n < 2 or (len(w.shape) and int(w.shape[0]) == n):      # a batch-first input: its rows are examples
+        return None
+    for which, at in (("first", 0), ("last", -1)):
+        def extra(vals, at=at):
+            d = np.asarray(vals[dout.name], float)
+            one = np.zeros_like(d)
+            one[at] = d[at]
+            return {dout.name: one}
+        if truth_with(case, extra):
+            return Hint("one example instead of the sum over the batch",
+                        f"the claim for {w.name} is the gradient from the {which} example alone "
+                        f"(dout[{at}] and its input's rows [{at}]) where every example contributes: "
+                        f"d{w.name} sums every example's term — a loop over the windows must also run over "
+                        f"the batch (x[:, …] with dout[:, …], summed over axis 0).")
     return None
 
 
@@ -68,11 +99,12 @@ def assignment_hint(case: Case):
             c = c - total.reshape(c.shape) + assigned.reshape(c.shape)
         cand.append(c)
     if all_same(Cs, cand) and not all_same(Cs, Ts):
-        return (f"assignment instead of accumulation: the claim writes d{case.w.name}[idx] = dout (or "
-                f"d{case.w.name}[idx] += dout: NumPy's += on a fancy index also writes each repeated "
-                f"index once), so a repeated index keeps only one of its rows; the gradient adds every row "
-                f"that index picked — "
-                f"np.add.at(d{case.w.name}, idx, dout) (a take's adjoint is a scatter-add).")
+        return Hint("assignment instead of accumulation",
+                    f"the claim writes d{case.w.name}[idx] = dout (or "
+                    f"d{case.w.name}[idx] += dout: NumPy's += on a fancy index also writes each repeated "
+                    f"index once), so a repeated index keeps only one of its rows; the gradient adds every row "
+                    f"that index picked — "
+                    f"np.add.at(d{case.w.name}, idx, dout) (a take's adjoint is a scatter-add).")
     return None
 
 
@@ -108,9 +140,10 @@ def upstream_hint(case: Case):
     def drop(v, eqn):
         return v.id in states and eqn.prim.name in ("matmul", "bmatmul")
     if _fits_without(case, drop):
-        return ("missing upstream gradient: each hidden state gets only its own output's gradient "
-                "(dh[:, t]); it also feeds the next step, so the gradient flowing back from that step "
-                "must be added first — dh_t = dh[:, t] + dprev_h — before going through the step.")
+        return Hint("missing upstream gradient",
+                    "each hidden state gets only its own output's gradient "
+                    "(dh[:, t]); it also feeds the next step, so the gradient flowing back from that step "
+                    "must be added first — dh_t = dh[:, t] + dprev_h — before going through the step.")
     return None
 
 
@@ -137,11 +170,25 @@ def statistics_hint(case: Case):
     if len(stats) < 2:                    # one statistic left out is a single path: fanout_hint's
         return None
     if _fits_without(case, lambda v, eqn: id(eqn) in stats):
-        return ("statistics taken as constants: the claim has no gradient through the statistics (the "
-                "means and variances over an axis, broadcast back over it), as if they did not depend on "
-                f"{case.w.name}; they do — batch norm's ∂L/∂x has the terms through μ and σ² as well, "
-                "(N·dx̂ − Σ dx̂ − x̂·Σ dx̂⊙x̂)/(N·σ).")
+        return Hint("statistics taken as constants",
+                    "the claim has no gradient through the statistics (the "
+                    "means and variances over an axis, broadcast back over it), as if they did not depend on "
+                    f"{case.w.name}; they do — {_norm_dx_words(case)}.")
     return None
+
+
+def _norm_dx_words(case: Case) -> str:
+    """The norm layer's ∂L/∂x with its paths through μ and σ², in the words of its axes: batch norm's
+    over the examples (axis 0, N), a layer norm's over each example's features (the last axes, D)."""
+    vs = _variances(case.f)
+    if vs and 0 not in tuple(vs[0][0].axes):
+        v, n, _ = vs[0]
+        axes = tuple(v.axes)
+        ax = axes[0] if len(axes) == 1 else axes
+        return (f"a layer norm's ∂L/∂x (its statistics per example, over axis {ax}: D = {n} entries) has "
+                f"the terms through μ and σ² as well, (D·dx̂ − Σ dx̂ − x̂·Σ dx̂⊙x̂)/(D·σ) with the sums over "
+                f"axis {ax} (dxhat.sum(axis={ax}, keepdims=True))")
+    return "batch norm's ∂L/∂x has the terms through μ and σ² as well, (N·dx̂ − Σ dx̂ − x̂·Σ dx̂⊙x̂)/(N·σ)"
 
 
 def variance_hint(case: Case):
@@ -159,10 +206,11 @@ def variance_hint(case: Case):
         used, has = 1 - vs[0][1], vs[0][1]
         how = ("unbiased, np.var(x, ddof=1) or torch's x.var() default, dividing by N − 1" if used
                else "biased, np.var's default ddof=0, dividing by N")
-        return (f"variance correction: the claim is the gradient of f with a variance of correction={used} "
-                f"({how}) where f has correction={has}; the factor N/(N − 1) between them reaches every "
-                f"term through σ, so use the same variance as the forward pass (x.var(correction="
-                f"{has}) in f).")
+        return Hint("variance correction",
+                    f"the claim is the gradient of f with a variance of correction={used} "
+                    f"({how}) where f has correction={has}; the factor N/(N − 1) between them reaches every "
+                    f"term through σ, so use the same variance as the forward pass (x.var(correction="
+                    f"{has}) in f).")
     return None
 
 
@@ -185,7 +233,8 @@ def dout_hint(case: Case):
         d = " and ".join(douts)
         eg = (": for relu, dx = dout * (x > 0), not (x > 0)" if case.f.has(relu) or case.f.has(sp.Max)
               else f": d{case.w.name} = dout * ∂out/∂{case.w.name} (entry by entry, or summed as the shapes need)")
-        return (f"upstream gradient left out: the claim is the gradient with {d} = 1 everywhere — the "
-                f"local derivative alone, not multiplied by the gradient coming from above; the chain rule "
-                f"multiplies them{eg}.")
+        return Hint("upstream gradient left out",
+                    f"the claim is the gradient with {d} = 1 everywhere — the "
+                    f"local derivative alone, not multiplied by the gradient coming from above; the chain rule "
+                    f"multiplies them{eg}.")
     return None

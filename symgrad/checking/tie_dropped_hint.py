@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, differs, _fitted
 
-HINT = ("max ties: at this tie of {what} the claim gives the gradient to neither tied argument — δ is "
+HINT = ("at this tie of {what} the claim gives the gradient to neither tied argument — δ is "
         "dropped (a strict comparison on both sides, such as (x > y) for x and (y > x) for y); at a tie "
         "it must go to one of them (symgrad's policy: the first argument attaining it; the other, or a "
         "split, is a subgradient too). Random points never tie, so this shows only at a tie such as "
@@ -31,7 +32,7 @@ def tie_dropped_hint(case: Case):
     if not _claim_is_gradient_of(case, none):
         return None
     kinds = sorted({type(n).__name__ for n in nodes})
-    return HINT.format(what=" or ".join(kinds))
+    return Hint("max ties", HINT.format(what=" or ".join(kinds)))
 
 
 __all__ = ["tie_dropped_hint"]

@@ -43,6 +43,7 @@ from ..core import lower as L
 from ..core import rules as R
 from ..frontend import conv as C
 from ..frontend import tensor as T
+from .hint_kind import Hint
 from .claims import _compare, problem_scale
 from .conv_hints import _variant, pool_windows
 
@@ -212,12 +213,12 @@ def matches(claim, grads, params, rtol) -> bool:
     return all(_compare(c, g, w, problem)[0] <= rtol for c, g, w in zip(claim, grads, params))
 
 
-ALL_HINT = ("max ties: the claim routes the gradient to every tied maximum — a mask such as (x == "
-            "x.max(...)) gives each of the k tied entries all of δ, k·δ in all; at a tie it must go to "
-            "one entry (symgrad's policy: the first arg-max, as np.argmax and torch's max_pool2d pick "
-            "it; sending it to another tied entry, or splitting it evenly, are subgradients too). Random "
-            "points never tie, so this shows only at a point with tied maxima, such as this one: pick "
-            "one arg-max per window (np.argmax, np.unravel_index), or divide the mask by its sum.")
+ALL_HINT = Hint("max ties", "the claim routes the gradient to every tied maximum — a mask such as (x == "
+                "x.max(...)) gives each of the k tied entries all of δ, k·δ in all; at a tie it must go to "
+                "one entry (symgrad's policy: the first arg-max, as np.argmax and torch's max_pool2d pick "
+                "it; sending it to another tied entry, or splitting it evenly, are subgradients too). Random "
+                "points never tie, so this shows only at a point with tied maxima, such as this one: pick "
+                "one arg-max per window (np.argmax, np.unravel_index), or divide the mask by its sum.")
 
 KINK = {"last": "sends all of δ to the last arg-max", "even": "splits δ evenly among the tied entries",
         "other": "sends δ to other tied entries than the first (another order inside the window, or a "

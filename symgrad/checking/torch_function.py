@@ -57,6 +57,7 @@ import sympy as sp
 from ..errors import ArgumentError, SymgradError
 from ..frontend import tensor as T
 from .backward_errors import BackwardError, FunctionForwardError
+from .hint_kind import rewritten
 
 TOL = 1e-6            # the forward's relative error tolerated (the check's own tolerance)
 
@@ -324,11 +325,9 @@ class FunctionBackward:
         params = self.input_names
         order = f"{self.name}.forward's inputs ({', '.join(params)})"
         say = f"return one gradient per input of forward, in that order, None for an input without one"
-        if result.hint:
-            h = result.hint
-            h = re.sub(r"return them in wrt'?s? order( \([^)]*\))?, or as a dict by name", say, h)
-            h = re.sub(r"another order than wrt's \([^)]*\)", f"another order than {order}", h)
-            result.hint = h
+        result.hint = rewritten(result.hint, lambda h: re.sub(
+            r"another order than wrt's \([^)]*\)", f"another order than {order}",
+            re.sub(r"return them in wrt'?s? order( \([^)]*\))?, or as a dict by name", say, h)))
         floats = sorted(self._floats)
         as_floats = (f"; {', '.join(floats)} (scalar{'s' if len(floats) > 1 else ''} not in wrt) as Python "
                      f"float{'s' if len(floats) > 1 else ''}" if floats else "")

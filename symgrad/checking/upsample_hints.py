@@ -23,6 +23,7 @@ from itertools import product
 import numpy as np
 import sympy as sp
 
+from .hint_kind import Hint
 from .hint_case import Case, same
 
 
@@ -122,15 +123,17 @@ def upsample_backward_hint(case: Case, want: str | None = None) -> str | None:
     for offs in product(*[range(k) for k in ks]):
         if any(offs) and all(same(c, G[_every(ks, offs)]) for c, G in zip(Cs, Gs)):
             shape = f"the claim has shape {Cs[0].shape}, but {want}; " if want else ""
-            return (f"upsample backward reads the wrong entries: {shape}the claim is dLdZ[{read(offs)}] "
-                    f"(the inserted zeros' gradients) where {right} — the upsampling's backward "
-                    f"(11-785's Upsample{nd}d) downsamples from offset 0.")
+            return Hint("upsample backward reads the wrong entries",
+                        f"{shape}the claim is dLdZ[{read(offs)}] "
+                        f"(the inserted zeros' gradients) where {right} — the upsampling's backward "
+                        f"(11-785's Upsample{nd}d) downsamples from offset 0.")
     if all(same(c, _pair_sums(G, ks, Ws)) for c, G in zip(Cs, Gs)):
         many = f"{ks[0]} neighbouring entries" if nd == 1 else f"its {k_text} block of neighbouring entries"
-        return (f"upsample backward sums neighbours: the claim gives each entry of d{name} the sum of "
-                f"{many} of dLdZ — the backward of repeating each entry "
-                f"(np.repeat, nearest-neighbour upsampling); this forward put {zeros}, "
-                f"and the zeros take no gradient back: {right}.")
+        return Hint("upsample backward sums neighbours",
+                    f"the claim gives each entry of d{name} the sum of "
+                    f"{many} of dLdZ — the backward of repeating each entry "
+                    f"(np.repeat, nearest-neighbour upsampling); this forward put {zeros}, "
+                    f"and the zeros take no gradient back: {right}.")
     return None
 
 

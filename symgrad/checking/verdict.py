@@ -53,6 +53,7 @@ from ..errors import SymgradError
 from ..frontend.keywords import keywords
 from ..frontend.stop_gradient import without_stop_gradient
 from ..core.policy import DEFAULT, Subgradients
+from .hint_kind import Hint
 from .sampling import _given, _Point
 from ..teaching.display import md, short
 
@@ -60,6 +61,7 @@ EQUAL = "equal"
 NOT_EQUAL = "not equal"
 EQUAL_EXCEPT_KINKS = "equal except at points where f is not differentiable"
 LAYOUT = "a gradient has the shape of its variable (∂f/∂W has W's shape)"
+ONE_SIZE = "claim right at one size only"     # the kind of the sizes' hint: a literal where a size belongs
 RTOL = 1e-6            # float64 evaluations of equal formulas agree to ~1e-12; 1e-6 leaves room
 AGAIN_MARGIN = 1e-6    # distance from every kink of a point at the second sizes (`_at_other_sizes`)
 ARRAYS_IN_FULL = "; the arrays in full: r.counterexample.point (in Python)"   # `symgrad check` passes its own
@@ -294,7 +296,8 @@ def _at_other_sizes(first: CheckResult, f, wrt, claimed, *, at, **options) -> Ch
         err = e.error.__cause__ if e.error.__cause__ is not None else e.error   # check_backward's wrapping
         raised = f"{type(err).__name__}: {short(str(err), 160)}"
         second = CheckResult(NOT_EQUAL, first.method + f"; called again at {now}, where it raised {raised}",
-                             hint=f"the function raised {raised}", layout=first.layout)
+                             hint=Hint(f"the function raised {type(err).__name__}", short(str(err), 160)),
+                             layout=first.layout)
     if second:
         return replace(first, method=first.method + f"; decided again at {now}")
     if len(other) == 1:
@@ -314,6 +317,7 @@ def _at_other_sizes(first: CheckResult, f, wrt, claimed, *, at, **options) -> Ch
     hint = f"the claim holds at {was} only, not at {now}: {why}"
     if second.hint:
         hint += f" ({second.hint})"
+    hint = Hint.sentence(ONE_SIZE, hint)
     return replace(second, hint=hint, method=second.method + f" (the sizes {now}; equal at {was})")
 
 
@@ -398,14 +402,14 @@ def _raised_at_first_size(error, f, wrt, claimed, *, at, **options) -> CheckResu
                 if not free or forward is not None:     # the user's size kept, or the forward failed:
                     advice = f"It runs at {name} = {n}: {why}"      # the error, and why
                     continue
-                hint = (f"the claim holds at {name} = {n} only, not at {name} = {n0}, where it raised "
-                        f"{raised}: {why}")
+                hint = Hint.sentence(ONE_SIZE, f"the claim holds at {name} = {n} only, not at {name} = {n0}, "
+                                     f"where it raised {raised}: {why}")
                 method = (f"called at {name} = {n0}, it raised {raised}; tried at {name} = {n}, "
                           f"a number its source writes: {r.method}")
                 if r:
                     return CheckResult(NOT_EQUAL, method, hint=hint, layout=r.layout, errors=r.errors)
-                return replace(r, hint=hint + f" At {name} = {n} it is not equal either "
-                               f"({r.hint or 'no hint'})", method=method)
+                return replace(r, hint=Hint.sentence(ONE_SIZE, hint + f" At {name} = {n} it is not equal "
+                                                     f"either ({r.hint or 'no hint'})"), method=method)
     advice = advice or _literal_advice(err, f, wrt, before)
     if advice and err is not error and isinstance(error, SymgradError):   # check_backward's BackwardError
         raise type(error)(f"{error}. {advice}") from err
@@ -983,10 +987,10 @@ def _off_kink_hint(f, D, params, off: _OffKink, claim, case, policy) -> str:
     else:
         valid = f"the convex combinations of the gradient's {len(V)} limits on the sides of the kink"
         gives = _fmt(c)
-    return (f"outside the subdifferential: at this kink of {off.what} (where {off.u} = 0) f is not "
-            f"differentiable, and the valid values of {of} there are {valid} (subgradients: convex "
-            f"combinations of the gradient's limits on the sides of the kink); the claim gives {gives}, "
-            f"which is none of them.")
+    return Hint("outside the subdifferential",
+                f"at this kink of {off.what} (where {off.u} = 0) f is not differentiable, and the valid "
+                f"values of {of} there are {valid} (subgradients: convex combinations of the gradient's "
+                f"limits on the sides of the kink); the claim gives {gives}, which is none of them.")
 
 
 def convention(what: str, policy: Subgradients) -> str:

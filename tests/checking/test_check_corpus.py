@@ -6,9 +6,18 @@ import pytest
 
 import symgrad as sg
 from check_corpus import ENTRIES
+from symgrad.checking.hint_kind import Hint
 
 VERDICT = {"right": "equal", "wrong": "not equal",
            "kink": "equal except at points where f is not differentiable"}
+
+
+def assert_kind_given(r):
+    """A hint's kind is given by the recogniser that made it (a `Hint`), never read back out of its
+    text: every hint of the corpus has one, and to_dict() reports that one."""
+    if r.hint is not None:
+        assert isinstance(r.hint, Hint) and r.hint.kind, repr(r.hint)
+        assert r.to_dict()["hint"] == {"kind": r.hint.kind, "text": str(r.hint)}
 
 
 def test_corpus_size():
@@ -26,6 +35,7 @@ def test_entry(e):
         assert r.counterexample is not None
         if e.hint is not None:
             assert r.hint is not None and r.hint.startswith(e.hint), str(r)
+        assert_kind_given(r)
     else:
         assert r.counterexample is None
 
@@ -190,3 +200,4 @@ def test_backward_entry(e):
         assert r.counterexample is not None
         if e.hint is not None:
             assert r.hint is not None and r.hint.startswith(e.hint), str(r)
+        assert_kind_given(r)

@@ -145,6 +145,7 @@ def test_a_slip_in_next_hs_product_is_named(slip, named):
     out, wrt = _lstm_step()
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: lstm_step_backward(*a, **k, slip=slip)), "gate factor")
     assert named in r.hint, r.hint
+    assert "GRU" not in r.hint, r.hint          # the cell's own backward lines, not a GRU's too
 
 
 def _lstm_step_dropped_out():

@@ -7,6 +7,8 @@ import numpy as np
 import sympy as sp
 
 import symgrad as sg
+from verdicts import N
+from symgrad.checking.hint_kind import Hint
 from symgrad.checking.report_dict import hint, value
 from symgrad.checking.verdict import EQUAL, EQUAL_EXCEPT_KINKS, NOT_EQUAL
 
@@ -165,9 +167,35 @@ def test_encoding_rules():
     assert value(np.array([[1, 2]])) == {"shape": [1, 2], "values": [[1, 2]]}
     assert value(np.array([np.nan, -np.inf])) == {"shape": [2], "values": ["nan", "-inf"]}
     assert value(np.float64(2.5)) == 2.5 and value(None) is None
-    assert hint("transpose: the claim is …") == {"kind": "transpose", "text": "transpose: the claim is …"}
-    assert hint("the claim is k = 2 times that: no kind") == {"text": "the claim is k = 2 times that: no kind"}
+    assert hint(Hint("transpose", "the claim is …")) == {"kind": "transpose", "text": "transpose: the claim is …"}
+    assert hint(Hint.sentence("claim right at one size only", "the claim holds at N = 5 only: a literal 5")) == {
+        "kind": "claim right at one size only", "text": "the claim holds at N = 5 only: a literal 5"}
+
+
+def test_a_hint_kind_is_never_parsed_from_its_text():
+    # the kind comes with the hint from its recogniser; text alone has none, whatever its words
+    assert hint("transpose: the claim is …") == {"text": "transpose: the claim is …"}
     assert hint("a sentence. Then: no kind") == {"text": "a sentence. Then: no kind"}
+    # a kind whose words hold an '=' (which the parsing refused) is reported as given
+    x, w = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("w", (2, 1, 3, 3))
+
+    def dw_assigned(dout, x, w):
+        xp, dw = x, np.zeros_like(w)
+        for n in range(x.shape[0]):
+            for i in range(2):
+                for j in range(2):
+                    for f in range(2):
+                        dw[f] = xp[n, :, i:i + 3, j:j + 3] * dout[n, f, i, j]      # = where += belongs
+        return dw
+    r = sg.check_backward(sg.conv2d(x, w), w, dw_assigned)
+    assert r.to_dict()["hint"]["kind"] == "= instead of += in the weight gradient", r.hint
+
+
+def test_a_renamed_mask_keeps_the_hint_kind():
+    x = sg.tensor("x", (N, 6))
+    r = sg.check_backward(sg.dropout(x, 0.3), [x], lambda dout, x, mask: dout)
+    # the mask's own name (mask_1, ...) is rewritten to the backward's parameter in the text; the kind stays
+    assert "mask_" not in r.hint and r.to_dict()["hint"]["kind"] == r.hint.kind == "dropout mask left out", r.hint
 
 
 def test_sigmoid_derivative_slip_has_its_kind():

@@ -1,0 +1,73 @@
+"""Name a gated cell's backward that leaves out the previous state's direct path: a GRU's
+h' = (1 − z) ⊙ n + z ⊙ h passes d ⊙ z straight back to h (d the gradient reaching h'), besides the
+paths through the gates and n — 11-785's dh = delta * z + …, torch's and d2l's dH = dout * Z + ….
+The fan-out hint saw the term as one path of many, printed as SymPy's text; here it is named as the
+backward writes it. (An LSTM's c' = f ⊙ c + i ⊙ g: c has no other path, and a dprev_c without
+dnext_c * f is the zero claim factor_hint names.)
+
+f is derived again with the product gate ⊙ w held at w's value (z ⊙ W₀, W₀ holding w's value at the
+point): w's direct path is gone, the gate's own gradient (through z ⊙ h's z) and every other path
+are kept. `hints.find_hint` asks it before the fan-out hint.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ..frontend.functions import sigmoid
+from .hint_kind import Hint
+from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
+
+
+def _gate_of(e):
+    """σ(…) where ``e`` is a sigmoid gate (as written or as the tensor node wrapping it), else None."""
+    from ..frontend import tensor as T
+    inner = e.args[0] if isinstance(e, T.Ewise) else e
+    return inner if isinstance(inner, sigmoid) else None
+
+
+def _direct_products(f, w):
+    """The products gate ⊙ w of f (w itself a factor) that are a term of a sum: a GRU's z ⊙ h, an
+    LSTM's f ⊙ c; with whether the sum also holds (1 − gate) ⊙ … (a GRU's interpolation)."""
+    out = []
+    for s in dict.fromkeys(sp.preorder_traversal(f)):
+        if not isinstance(s, sp.Add):
+            continue
+        for m in s.args:
+            if isinstance(m, sp.Mul) and len(m.args) == 2 and w in m.args:
+                gate = next((a for a in m.args if a != w and _gate_of(a) is not None), None)
+                if gate is not None:
+                    g = _gate_of(gate)
+                    mixed = any(t is not m and t.has(g) and isinstance(t, sp.Mul)
+                                and any(isinstance(a, sp.Add) and sp.S.One in a.args for a in t.args)
+                                for t in s.args)
+                    out.append((m, gate, mixed))
+    return out
+
+
+def direct_path_hint(case: Case):
+    from ..frontend import tensor as T
+    from .gate_factor_hints import _short
+    from .layer_hints import _rebuilt
+    w = case.w
+    Cs, Ts = _fitted(case)
+    if not isinstance(w, T.Tensor) or not differs(Cs, Ts) or not case.f.has(sigmoid):
+        return None
+    for m, gate, mixed in _direct_products(case.f, w):
+        if not mixed:      # a GRU's interpolation only: an LSTM's c reaches f through f ⊙ c alone
+            continue
+        W0 = T.tensor("_W0", tuple(w.shape))
+        held = _rebuilt(case.f, {m: m.func(*(W0 if a == w else a for a in m.args))})   # the gate keeps its w
+        if not _claim_is_gradient_of(case, held, lambda vals: {"_W0": np.asarray(vals[w.name], float)}):
+            continue
+        z = _short(gate, 40)
+        n = w.name
+        return Hint("fan-out",
+                    f"the claim for {n} leaves out {n}'s direct path to the new state through the "
+                    f"update gate z = {z}: h' = (1 − z) ⊙ n + z ⊙ {n} passes d * z straight back to {n} "
+                    f"(d the gradient reaching h'), besides the paths through the gates and n — "
+                    f"d{n} = d * z + … (11-785's dh = delta * z + …; torch's and d2l's dH = dout * Z + …).")
+    return None
+
+
+__all__ = ["direct_path_hint"]
