@@ -725,11 +725,11 @@ class TensorExpr(TorchMethods, Expr):
 
     int = long
 
-    def amax(self, dim=None, keepdim=False):   # torch's; the gradient goes to the first arg-max
-        return BY_LATER_MODULES["max"](self, dim, keepdim)
+    def amax(self, dim=None, keepdim=False):   # torch's; a tie's gradient split evenly, as torch's
+        return BY_LATER_MODULES["amax"](self, dim, keepdim)
 
     def amin(self, dim=None, keepdim=False):
-        return BY_LATER_MODULES["min"](self, dim, keepdim)
+        return BY_LATER_MODULES["amin"](self, dim, keepdim)
 
     def clamp_min(self, min):  # noqa: A002 - torch's names
         return BY_LATER_MODULES["clip"](self, min, None)
