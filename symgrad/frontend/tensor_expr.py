@@ -634,9 +634,9 @@ class TensorExpr(TorchMethods, Expr):
             out = BY_LATER_MODULES["reshape"](out, s)
         return out
 
-    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's names
+    def topk(self, k, dim=DefaultAxis(-1), largest=True, sorted=True, *, axis=None):  # noqa: A002 - torch's names
         """torch's ``x.topk(k, dim)``: ``sg.topk`` (`symgrad.frontend.tensor_topk`), (values, indices)."""
-        return BY_LATER_MODULES["topk"](self, k, dim, largest, sorted)
+        return BY_LATER_MODULES["topk"](self, k, dim, largest, sorted, axis=axis)
 
     # -- torch's activation methods: s.softmax(-1), h.relu(), x.pow(2) (the sg.* functions) ----
     def softmax(self, dim=None, *, axis=None):
