@@ -12,8 +12,11 @@ The hook: one ``__getattr__`` on SymPy's ``Expr``. Python calls it only when the
 failed, so no existing attribute of any SymPy object changes. For the public names of a tensor's
 methods (``mean``, ``sum``, ``T``, ``reshape``, ``shape``, ``softmax`` ...) of an expression with a
 tensor inside, it answers ``getattr(sg.as_tensor(e), name)``; for anything else it raises Python's
-usual ``AttributeError``. Names SymPy's ``Expr`` has itself stay SymPy's: ``transpose()`` (write
-``.T``) and ``expand()`` (write ``sg.broadcast``). Python's operators are looked up on the class,
+usual ``AttributeError``. Two names SymPy's ``Expr`` has itself would be silently wrong on such a
+node — ``sp.tanh(h).transpose()`` was SymPy's transpose of a scalar, the same (N, H) expression, and
+``sp.tanh(v).expand(N, 3)`` SymPy's algebraic expand with ``deep=N, modulus=3`` — so these two are
+wrapped: with a tensor inside (and, for ``expand``, torch's sizes given, no SymPy hints) they are the
+tensor's; otherwise SymPy's, unchanged. Python's operators are looked up on the class,
 never through ``__getattr__``: ``sp.tanh(h) @ W`` works (``W.__rmatmul__``), ``sp.tanh(h)[:, 0]`` does
 not (giving SymPy's ``Expr`` a ``__getitem__`` would make every SymPy expression iterable); index
 ``sg.tanh(h)[:, 0]`` or ``sg.as_tensor(sp.tanh(h))[:, 0]``.
@@ -49,8 +52,32 @@ def _tensor_method(self, name):
             return getattr(as_tensor(self), name)
     elif name[0] == "_":               # SymPy's own probes (_eval_*, _print_*...): no message to format
         raise AttributeError(name)
-    raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    # the lookup again, which raises its own error: Python's "object has no attribute", or the one a
+    # property raised (x.max(axis=1).values explains itself), which Python dropped to call this hook
+    return object.__getattribute__(self, name)
+
+
+_sympy_transpose, _sympy_expand = sp.Expr.transpose, sp.Expr.expand
+
+
+def _of_nodes(self):
+    """True for a SymPy node (not a tensor's or a matrix's own class) with a tensor inside."""
+    return not isinstance(self, (TensorExpr, sp.MatrixExpr)) and is_tensor_expr(self)
+
+
+def _transpose(self, *axes):
+    """``e.transpose(*axes)``: the tensor's (NumPy's and torch's) for a node of tensors, else SymPy's."""
+    return as_tensor(self).transpose(*axes) if _of_nodes(self) else _sympy_transpose(self, *axes)
+
+
+def _expand(self, *sizes, **hints):
+    """``e.expand(N, -1)``: torch's broadcast for a node of tensors; SymPy's algebraic expand for
+    everything else, and for SymPy's own calls (keywords, or its bool ``deep``)."""
+    if sizes and not hints and not any(isinstance(a, bool) for a in sizes) and _of_nodes(self):
+        return as_tensor(self).expand(*sizes)
+    return _sympy_expand(self, *sizes, **hints)
 
 
 if "__getattr__" not in vars(sp.Expr):      # once, however often this module is reloaded
     sp.Expr.__getattr__ = _tensor_method
+    sp.Expr.transpose, sp.Expr.expand = _transpose, _expand

@@ -54,6 +54,21 @@ def test_the_method_is_the_wrapped_tensor_s():
     assert h.softmax(dim=1) == sg.softmax(sg.tanh(x), axis=1)
 
 
+def test_transpose_and_expand_of_a_node_are_the_tensor_s():
+    """Two names SymPy's Expr has: sp.tanh(h).transpose() was SymPy's scalar transpose (the same
+    (N, 3) expression, silently) and sp.tanh(v).expand(4, 3) SymPy's expand(deep=4, modulus=3)."""
+    h = sp.tanh(x)
+    assert h.transpose().shape == (3, N) and h.transpose() == sg.tanh(x).T
+    assert (sp.exp(x) + 1).transpose(1, 0).shape == (3, N)
+    v = sg.tensor("v", (1, 3))
+    assert sp.tanh(v).expand(4, 3).shape == (4, 3) and sp.tanh(v).expand(4, -1) == sg.tanh(v).expand(4, 3)
+    # SymPy's own calls are SymPy's: algebraic expand with hints or none, scalar transpose
+    a, b = sp.symbols("a b")
+    assert (a * (b + 1)).expand() == a * b + a and sp.expand((a + 1) ** 2, deep=False) == a**2 + 2 * a + 1
+    assert sp.tanh(a).transpose() == sp.tanh(a)
+    assert (sp.tanh(x) * (x + 1)).expand().shape == (N, 3)
+
+
 def test_plain_sympy_is_untouched():
     a = sp.Symbol("a")
     for e in (sp.tanh(a), a + 1, sp.MatrixSymbol("W", 2, 2)):
