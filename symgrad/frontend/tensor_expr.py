@@ -934,6 +934,12 @@ def _binary(op, a, b, sym):
                 f"sp.Ne(ids, 0) * x or sp.Eq(ids, 0) * x (a 0/1 mask, as NumPy's), or ids > 0")
     a, b = _mask_of(a), _mask_of(b)
     a, b = as_expr(a), as_expr(b)
+    if any(v.is_number and v.is_extended_real is False for v in (a, b)):
+        # I*x: SymPy's own probe of an argument (floor's eval asks whether (I*x).is_real, to take an
+        # imaginary part apart). An Ewise would answer True (a tensor expression is real), and
+        # sp.floor(x) became floor(0)·I = 0; the plain node answers False. symgrad has no complex
+        # tensors, so the plain product is only ever such a probe.
+        return op(_unwrap(a), _unwrap(b))
     sa, sb = shape_of(a), shape_of(b)
     try:
         shape = broadcast_shapes(sa, sb)
