@@ -1043,7 +1043,10 @@ def matmul(a, b):
     try:
         _matmul_shape(a.shape, b.shape)
     except ShapeError:     # print the operands only now: printing a deep residual network is slow
-        _matmul_shape(a.shape, b.shape, (str(a), str(b)))
+        # operands in parentheses where the product prints them (TensorMatMul._sympystr):
+        # x.T @ (1 - h**2), not x.T @ 1 - h**2
+        _matmul_shape(a.shape, b.shape, (f"({a})" if precedence(a) < PRECEDENCE["Mul"] else str(a),
+                                         f"({b})" if precedence(b) <= PRECEDENCE["Mul"] else str(b)))
     return TensorMatMul(a, b)
 
 

@@ -183,3 +183,13 @@ def test_values_of_each_node_match_numpy():
         loss = (build(xs) * w).sum(axis=1).mean()
         got = sg.compile(loss, [w], [xs], dtype="float64").loss({"w": wv}, {"x": xv})
         assert abs(got - (ref(xv) * wv).sum(axis=1).mean()) < 1e-12
+
+
+def test_a_matmul_shape_error_prints_the_operands_as_the_product_does():
+    """x.T @ (1 - h.T**2) with mismatched sizes printed its operand as 'x.T @ 1 - tanh(x @ W).T**2',
+    another expression than the one written."""
+    W = sg.tensor("W", (3, 2))
+    with pytest.raises(sg.ShapeError, match=r"x\.T @ \(1 - tanh\(x @ W\)\.T\*\*2\): inner dimensions differ"):
+        x.T @ (1 - sp.tanh(x @ W).T ** 2)
+    with pytest.raises(sg.ShapeError, match=r"\(x \+ 1\) @ \(2\*x\): inner"):
+        (x + 1) @ (x * 2)
