@@ -813,6 +813,16 @@ class Tensor(ArraySymbol, TensorExpr):
     def free_symbols(self):
         return {self}
 
+    @property
+    def _diff_wrt(self):
+        # SymPy's sp.diff(f, W) asks this of W first; its answer was False, and its error "Can't
+        # calculate derivative wrt W." named no way out. SymPy asks it only of a variable of
+        # differentiation, so only that is refused.
+        raise ArgumentError(f"sp.diff(f, {self.name}): SymPy differentiates by scalar symbols, and "
+                            f"{self.name} is an sg.tensor of shape {fmt(self.shape)}; write "
+                            f"sg.grad(f, {self.name}) (the gradient of a scalar f, of {self.name}'s shape), "
+                            f"sg.jacobian(F, {self.name}) or sg.derive(f, {self.name}) (the steps)")
+
     def _hashable_content(self):
         return self.args
 

@@ -193,3 +193,13 @@ def test_a_matmul_shape_error_prints_the_operands_as_the_product_does():
         x.T @ (1 - sp.tanh(x @ W).T ** 2)
     with pytest.raises(sg.ShapeError, match=r"\(x \+ 1\) @ \(2\*x\): inner"):
         (x + 1) @ (x * 2)
+
+
+def test_sympy_diff_by_a_tensor_names_sg_grad():
+    """sp.diff(L, W), a SymPy user's first try, was SymPy's "Can't calculate derivative wrt W."."""
+    W = sg.tensor("W", (3, 2))
+    L = sp.tanh(x @ W).sum()
+    for attempt in (lambda: sp.diff(L, W), lambda: L.diff(W)):
+        with pytest.raises(sg.ArgumentError, match=r"sg\.grad\(f, W\)"):
+            attempt()
+    assert sg.grad(L, W) == x.T @ (1 - sg.tanh(x @ W) ** 2)
