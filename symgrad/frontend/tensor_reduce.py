@@ -133,8 +133,8 @@ def amax(x, dim=None, keepdim=False):
     Written with what exists: m + Σ where(x ≥ m, (x − m)/k, 0) over ``dim``, m the max (kept) and k
     the count of tied entries. Its value is m exactly (x − m is 0 at the tied entries; ``where``
     selects, so a −inf elsewhere does not reach the sum); the comparison and k have no derivative,
-    so ∂/∂x = one_hot(first arg-max) + [x = m]/k − one_hot(first arg-max) = [x = m]/k. A row
-    that is −inf throughout gives NaN (torch: −inf)."""
+    so ∂/∂x = one_hot(first arg-max) + [x = m]/k − one_hot(first arg-max) = [x = m]/k. A maximum
+    of ±inf (a row masked to −inf throughout) gives NaN, as ∞ − ∞ (torch: ±inf)."""
     check_flag("amax", "keepdim", keepdim)
     x = _tensor_arg(x, "amax")
     m = max(x, dim, True)
