@@ -9,6 +9,9 @@ deviations, ``min`` = −max(−x), ``take_along_axis`` = Σ x ⊙ one_hot(idx),
 """
 from __future__ import annotations
 
+import functools
+import operator
+
 import sympy as sp
 
 from . import array_rules as A
@@ -209,16 +212,55 @@ def _where(low, e, args):
 _on(T.Where)(_Handler(_where_children, _where))
 
 
+def _is_two_pieces(e) -> bool:
+    """Piecewise((a, comparison), (b, True)): one where, lowered directly."""
+    return len(e.args) == 2 and e.args[1].cond == sp.true and isinstance(e.args[0].cond, sp.core.relational.Relational)
+
+
 def _piecewise_children(low, e):
-    if len(e.args) != 2 or e.args[1].cond != sp.true or not isinstance(e.args[0].cond, sp.core.relational.Relational):
-        raise UnsupportedError(f"Piecewise {e}: symgrad lowers two pieces, (a, comparison), (b, True) "
-                               f"(sg.where(cond, a, b))")
-    (a, c), (b, _) = e.args
-    return (c.lhs, c.rhs, a, b)
+    if _is_two_pieces(e):
+        (a, c), (b, _) = e.args
+        return (c.lhs, c.rhs, a, b)
+    if not T.is_tensor_expr(e):
+        raise UnsupportedError(f"Piecewise {e}: of scalars, symgrad lowers two pieces, (a, comparison), "
+                               f"(b, True) (nest them: Piecewise((a, c1), (Piecewise((b, c2), (d, True)), "
+                               f"True))); of tensors, any number, with And / Or / Not conditions")
+    return (_as_wheres(e),)
 
 
 def _piecewise(low, e, args):
-    return _where(low, T.Where(e.args[0].cond, e.args[0].expr, e.args[1].expr), args)
+    if _is_two_pieces(e):
+        return _where(low, T.Where(e.args[0].cond, e.args[0].expr, e.args[1].expr), args)
+    return args[0]
+
+
+def _as_wheres(e):
+    """Piecewise((a1, c1), (a2, c2), …, (an, True)), as a lecture writes a Huber loss or a spline:
+    nested wheres, where(c1, a1, where(c2, a2, … an)), each condition a comparison or a 0/1 mask of
+    And / Or / Not of comparisons (`_mask`)."""
+    *pieces, (last, otherwise) = e.args
+    if otherwise != sp.true:
+        raise UnsupportedError(f"Piecewise {e}: its last piece must be (b, True), the value where no "
+                               f"condition holds (otherwise the entries there are undefined)")
+    out = last
+    for a, c in reversed(pieces):
+        out = T.where(c if isinstance(c, sp.core.relational.Relational) else _mask(c, e), a, out)
+    return out
+
+
+def _mask(c, e):
+    """A condition of a Piecewise as a 0/1 tensor: a comparison's where(c, 1, 0), And a product, Or
+    1 − Π(1 − ·), Not 1 − ·."""
+    if isinstance(c, sp.core.relational.Relational):
+        return T.where(c, 1, 0)
+    if isinstance(c, sp.And):
+        return functools.reduce(operator.mul, [_mask(a, e) for a in c.args])
+    if isinstance(c, sp.Or):
+        return 1 - functools.reduce(operator.mul, [1 - _mask(a, e) for a in c.args])
+    if isinstance(c, sp.Not):
+        return 1 - _mask(c.args[0], e)
+    raise UnsupportedError(f"Piecewise {e}: the condition {c} must be a comparison (x > 0) or And / Or / "
+                           f"Not of comparisons ((x > -1) & (x < 1))")
 
 
 _on(sp.Piecewise)(_Handler(_piecewise_children, _piecewise))

@@ -6,7 +6,8 @@ first argument that attains the maximum in SymPy's canonical argument order (``s
 is ``(w, z)``: the tie goes to w, whatever order was written; torch's ``maximum`` splits it, ½ each;
 ``w + relu(z - w)`` routes it to z; ``max_ties="split"`` divides it equally among the tied
 arguments, as torch's ``maximum``/``minimum`` do — elementwise Max/Min only: a max over an axis,
-``x.max(axis)`` and max pooling, keeps the first arg-max), and |x|'(0) = 0
+``x.max(axis)`` and max pooling, keeps the first arg-max; torch's ``x.amax(dim)`` splits, whatever
+the policy, as torch's), and |x|'(0) = 0
 (SymPy's ``sign(0) = 0``). Derivatives of step functions (Heaviside, sign) are taken as 0 almost
 everywhere (SymPy would say DiracDelta).
 

@@ -220,7 +220,8 @@ def derivative_body(body: sp.Expr, i: int, policy: Subgradients) -> sp.Expr:
     itself replaced by ``r`` where it reappears (σ' = σ(1 − σ) reuses the forward's σ).
     Two-sided kinks: relu and leaky_relu take ``policy.relu_at_zero``; Max/Min route ties to the
     first argument of SymPy's sorted ``args`` (not the order written), or split them equally among
-    the tied arguments under ``max_ties="split"``; Abs takes ``policy.abs_at_zero``; the derivative of a step (DiracDelta) is 0."""
+    the tied arguments under ``max_ties="split"``; Abs takes ``policy.abs_at_zero``; the derivative of a step (DiracDelta,
+    floor, ceiling) is 0."""
     a = ph(i)
     tie_max, tie_min = (_SplitMax, _SplitMin) if policy.max_ties == "split" else (_RoutedMax, _RoutedMin)
     b = body.replace(sp.Max, tie_max).replace(sp.Min, tie_min)
@@ -228,7 +229,12 @@ def derivative_body(body: sp.Expr, i: int, policy: Subgradients) -> sp.Expr:
         b = b.replace(relu, _Relu0).replace(leaky_relu, _LeakyRelu0).replace(Clip, _Clip0)
     if policy.abs_at_zero != 0:
         b = b.replace(sp.Abs, _AbsAt(policy.abs_at_zero))
+    rounded = [(f, g) for f, g in _ROUNDINGS if b.has(f)]
+    for f, g in rounded:
+        b = b.replace(f, g)
     d = sp.diff(b, a)
+    for f, g in rounded:
+        d = d.replace(g, f)
     d = d.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
     d = d.replace(tie_max, sp.Max).replace(tie_min, sp.Min).replace(_Relu0, relu).replace(
         _LeakyRelu0, leaky_relu).replace(_Clip0, Clip)
@@ -296,6 +302,27 @@ class _Clip0(sp.Function):
 
     def fdiff(self, argindex=1):
         return clip_derivative(*self.args, argindex, 0)
+
+
+class _Floor(sp.Function):
+    """floor (and ceiling, `_Ceiling`) while differentiating: a step, whose derivative is 0 almost
+    everywhere, as a step's is taken here (SymPy has no rule and leaves Derivative(floor(x), x)):
+    the straight-through estimator x + stop_gradient(floor(x) − x) differentiates."""
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
+class _Ceiling(_Floor):
+    pass
+
+
+class _Frac(sp.Function):
+    """frac(x) = x − floor(x) while differentiating: derivative 1 almost everywhere."""
+    def fdiff(self, argindex=1):
+        return sp.S.One
+
+
+_ROUNDINGS = ((sp.floor, _Floor), (sp.ceiling, _Ceiling), (sp.frac, _Frac))
 
 
 class _Relu0(sp.Function):

@@ -34,7 +34,7 @@ from . import rules as R
 from .ewise_rewrites import rewrite_ewise
 from .ir import Graph, Var
 
-__all__ = ["softmax_parts", "log_softmax_rewrite"]
+__all__ = ["softmax_parts", "softmax_by_hand", "log_softmax_rewrite"]
 
 
 def softmax_parts(graph: Graph, v: Var):
@@ -64,8 +64,16 @@ def _rewritten_body(graph: Graph, eqn, ins: list):
     inputs = list(ins)
     swap = {}
     for k, v in enumerate(ins):
+        if not body.has(sp.log(R.ph(k))):
+            continue
+        lse = _sum_of_exp(graph, v)
+        if lse is not None:                          # log Σ exp(z) typed by hand: logsumexp(z)
+            if all(lse.id != w.id for w in inputs):
+                inputs.append(lse)
+            swap[sp.log(R.ph(k))] = R.ph(next(i for i, w in enumerate(inputs) if w.id == lse.id))
+            continue
         parts = softmax_parts(graph, v)
-        if parts is None or not body.has(sp.log(R.ph(k))):
+        if parts is None:
             continue
         for u in parts:
             if all(u.id != w.id for w in inputs):
@@ -77,10 +85,84 @@ def _rewritten_body(graph: Graph, eqn, ins: list):
     return body.xreplace(swap), inputs
 
 
+def _producer(graph: Graph, v: Var, prim):
+    """The equation that made ``v`` when it is of ``prim``, else None."""
+    eqn = graph.producer.get(v.id)
+    return eqn if eqn is not None and eqn.prim is prim else None
+
+
+def _sum_of_exp(graph: Graph, s: Var):
+    """logsumexp(z), of ``s``'s shape, when ``s`` is Σ exp(z) over one axis of a tensor (kept), or over
+    every entry of a vector (C,) or a column (n, 1); else None. ``sp.log(sp.exp(z).sum(axis=1))``
+    typed by hand overflowed to inf above a logit of ~710 (float64), where torch.logsumexp is finite.
+    A Σ without keepdims is the kept one reshaped: so is its logsumexp."""
+    if (shaped := _producer(graph, s, A.reshape_p)) is not None:
+        inner = _sum_of_exp(graph, shaped.inputs[0])
+        return None if inner is None else A.reshape(graph, inner, s.shape)
+    for prim in (A.rsum_p, R.sum_p):
+        r = _producer(graph, s, prim)
+        ex = None if r is None else _producer(graph, r.inputs[0], R.ewise_p)
+        if ex is None or len(ex.inputs) != 1 or ex.params[0] != sp.exp(R.ph(0)):
+            continue
+        z = ex.inputs[0]
+        if prim is A.rsum_p and len(r.params[0]) == 1:
+            return A.lse(graph, z, r.params[0][0])
+        if prim is R.sum_p and r.params[0] is None:
+            if len(z.shape) == 1:
+                return A.reshape(graph, A.lse(graph, z, 0), ())
+            if len(z.shape) == 2 and R.dims_equal(z.shape[1], 1):
+                return R.logsumexp(graph, z)
+    return None
+
+
+def softmax_by_hand(graph: Graph, eqn, ins: list):
+    """The IR's softmax of z when ``eqn`` (its inputs ``ins``) is exp(z) / Σ exp(z), as a lecture
+    types it: ``sp.exp(z) / sp.exp(z).sum(axis=1, keepdims=True)`` of a tensor (Σ over one axis), or
+    ``sp.exp(z) / sp.exp(z).sum()`` of a vector (z of shape (C,)) or a column (n, 1); else None.
+
+    In the IR: e = exp(z), s = Σ e over the axis, then e · expand(1/s) (or e / expand(s)). Written
+    so, exp overflows for a logit above 710 (float64) and the loss is NaN where torch's softmax is
+    finite; the softmax exp(z − lse(z)) is the same values, max-shifted."""
+    if len(ins) != 2:
+        return None
+    body = eqn.params[0]
+    for i, j in ((0, 1), (1, 0)):
+        if body == R.ph(i) * R.ph(j):
+            inverted = True
+        elif body == R.ph(i) / R.ph(j):
+            inverted = False
+        else:
+            continue
+        e, s = ins[i], ins[j]
+        ex = _producer(graph, e, R.ewise_p)
+        if ex is None or len(ex.inputs) != 1 or ex.params[0] != sp.exp(R.ph(0)):
+            continue
+        z = ex.inputs[0]
+        if (grown := _producer(graph, s, A.expand_p)) is not None:
+            s = grown.inputs[0]
+        if inverted:
+            inv = _producer(graph, s, R.ewise_p)
+            if inv is None or len(inv.inputs) != 1 or inv.params[0] != 1 / R.ph(0):
+                continue
+            s = inv.inputs[0]
+        if (r := _producer(graph, s, A.rsum_p)) is not None and r.inputs[0].id == e.id and len(r.params[0]) == 1:
+            return A.softmax(graph, z, r.params[0][0])
+        if (r := _producer(graph, s, R.sum_p)) is not None and r.inputs[0].id == e.id and r.params[0] is None:
+            if len(z.shape) == 1:
+                return A.softmax(graph, z, 0)
+            if len(z.shape) == 2 and R.dims_equal(z.shape[1], 1):
+                return R.softmax(graph, z)
+    return None
+
+
 def log_softmax_rewrite(graph: Graph, outs: Sequence[Var]) -> list[Var]:
     """The outputs of ``graph`` with every log of a softmax read as the log-softmax (the module
-    docstring); the same vars where there is none."""
+    docstring), and a softmax typed by hand, exp(z) / Σ exp(z), read as the softmax first
+    (`softmax_by_hand`); the same vars where there is none."""
     def rewrite(eqn, ins):
+        typed = softmax_by_hand(graph, eqn, ins)
+        if typed is not None:
+            return typed
         r = _rewritten_body(graph, eqn, ins)
         return None if r is None else R.ewise(graph, r[0], *r[1], shape=eqn.params[1])
     return rewrite_ewise(graph, outs, rewrite)

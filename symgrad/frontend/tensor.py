@@ -18,10 +18,9 @@ relu(b + x.reshape(N, 6) @ w).sum(axis=0)
 Elementwise arithmetic is SymPy's own scalar algebra with the tensors as atoms (elementwise + and *
 commute), wrapped in `Ewise` so that the result keeps a shape and the NumPy methods. symgrad's own
 functions (``sg.relu(x)``, ``sg.tanh(x)``, ...) give such a tensor expression too. Any other scalar
-function applies entry by entry: ``sp.tanh(x)``, ``sp.Max(x, 0)`` are plain SymPy applications whose
-argument is a tensor; use them inside other tensor expressions or the ``sg.*`` functions
-(``sg.sum(sp.tanh(h), axis=1)``), or wrap them with `as_tensor` / ``sg.elementwise`` to call
-methods on them.
+function applies entry by entry: ``sp.tanh(x)``, ``sp.Max(x, 0)`` are SymPy's own nodes whose argument
+is a tensor; they answer the tensor methods (``sp.tanh(h).sum(axis=1)``, `sympy_node_methods`), but
+not indexing (``sg.tanh(h)[:, 0]``, or wrap with `as_tensor`).
 
 The two array languages do not mix: a ``MatrixSymbol`` (matrix calculus, ``*`` is the matrix
 product) inside a tensor expression is a `MixedArrayError`; scalar Symbols work in both.
@@ -51,6 +50,7 @@ from .tensor_index import (  # noqa: F401 - the names of the array functions, in
     gather_along, Index, index, MAX_CLASSES, one_hot, OneHot, Pad, ScatterAdd, Take,
     take, take_along_axis, TakeAlong, where, Where)
 from .tensor_index_add import index_add  # noqa: F401,E402 - torch's index_add (graph message passing)
+from . import sympy_node_methods  # noqa: F401,E402 - sp.tanh(h).mean(): the methods on SymPy's nodes
 
 __all__ = ["Tensor", "TensorExpr", "tensor", "as_tensor", "is_tensor_expr", "shape_of",
            "Ewise", "TensorMatMul", "Reduce", "Variance", "Reshape", "Permute", "Index", "Concat",

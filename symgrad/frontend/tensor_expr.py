@@ -634,9 +634,9 @@ class TensorExpr(TorchMethods, Expr):
             out = BY_LATER_MODULES["reshape"](out, s)
         return out
 
-    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's names
+    def topk(self, k, dim=DefaultAxis(-1), largest=True, sorted=True, *, axis=None):  # noqa: A002 - torch's names
         """torch's ``x.topk(k, dim)``: ``sg.topk`` (`symgrad.frontend.tensor_topk`), (values, indices)."""
-        return BY_LATER_MODULES["topk"](self, k, dim, largest, sorted)
+        return BY_LATER_MODULES["topk"](self, k, dim, largest, sorted, axis=axis)
 
     # -- torch's activation methods: s.softmax(-1), h.relu(), x.pow(2) (the sg.* functions) ----
     def softmax(self, dim=None, *, axis=None):
@@ -725,11 +725,11 @@ class TensorExpr(TorchMethods, Expr):
 
     int = long
 
-    def amax(self, dim=None, keepdim=False):   # torch's; the gradient goes to the first arg-max
-        return BY_LATER_MODULES["max"](self, dim, keepdim)
+    def amax(self, dim=None, keepdim=False):   # torch's; a tie's gradient split evenly, as torch's
+        return BY_LATER_MODULES["amax"](self, dim, keepdim)
 
     def amin(self, dim=None, keepdim=False):
-        return BY_LATER_MODULES["min"](self, dim, keepdim)
+        return BY_LATER_MODULES["amin"](self, dim, keepdim)
 
     def clamp_min(self, min):  # noqa: A002 - torch's names
         return BY_LATER_MODULES["clip"](self, min, None)
@@ -812,6 +812,16 @@ class Tensor(ArraySymbol, TensorExpr):
     @property
     def free_symbols(self):
         return {self}
+
+    @property
+    def _diff_wrt(self):
+        # SymPy's sp.diff(f, W) asks this of W first; its answer was False, and its error "Can't
+        # calculate derivative wrt W." named no way out. SymPy asks it only of a variable of
+        # differentiation, so only that is refused.
+        raise ArgumentError(f"sp.diff(f, {self.name}): SymPy differentiates by scalar symbols, and "
+                            f"{self.name} is an sg.tensor of shape {fmt(self.shape)}; write "
+                            f"sg.grad(f, {self.name}) (the gradient of a scalar f, of {self.name}'s shape), "
+                            f"sg.jacobian(F, {self.name}) or sg.derive(f, {self.name}) (the steps)")
 
     def _hashable_content(self):
         return self.args
@@ -934,6 +944,12 @@ def _binary(op, a, b, sym):
                 f"sp.Ne(ids, 0) * x or sp.Eq(ids, 0) * x (a 0/1 mask, as NumPy's), or ids > 0")
     a, b = _mask_of(a), _mask_of(b)
     a, b = as_expr(a), as_expr(b)
+    if any(v.is_number and v.is_extended_real is False for v in (a, b)):
+        # I*x: SymPy's own probe of an argument (floor's eval asks whether (I*x).is_real, to take an
+        # imaginary part apart). An Ewise would answer True (a tensor expression is real), and
+        # sp.floor(x) became floor(0)·I = 0; the plain node answers False. symgrad has no complex
+        # tensors, so the plain product is only ever such a probe.
+        return op(_unwrap(a), _unwrap(b))
     sa, sb = shape_of(a), shape_of(b)
     try:
         shape = broadcast_shapes(sa, sb)
@@ -1037,7 +1053,10 @@ def matmul(a, b):
     try:
         _matmul_shape(a.shape, b.shape)
     except ShapeError:     # print the operands only now: printing a deep residual network is slow
-        _matmul_shape(a.shape, b.shape, (str(a), str(b)))
+        # operands in parentheses where the product prints them (TensorMatMul._sympystr):
+        # x.T @ (1 - h**2), not x.T @ 1 - h**2
+        _matmul_shape(a.shape, b.shape, (f"({a})" if precedence(a) < PRECEDENCE["Mul"] else str(a),
+                                         f"({b})" if precedence(b) <= PRECEDENCE["Mul"] else str(b)))
     return TensorMatMul(a, b)
 
 

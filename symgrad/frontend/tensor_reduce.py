@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 from sympy import Tuple
 
-from .keywords import keywords
+from .keywords import check_flag, keywords
 from ..errors import ArgumentError, AxisError
 from .tensor_expr import (BY_LATER_MODULES, as_expr, as_tensor, _axes, is_tensor_expr, normalize_axis, _paren, reduced_shape,
                           _tensor_arg, TensorExpr, _torch_dim_of_var, torch_reduce_names)
@@ -116,13 +116,36 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
     """The maximum over ``axis``; its gradient goes to the first arg-max (the subgradient policy;
-    ``max_ties="split"`` leaves it so: torch's ``max(x, dim)`` picks one index, its ``amax`` splits)."""
+    ``max_ties="split"`` leaves it so, as torch's ``max(x, dim)`` picks one index; `amax` splits)."""
     return _reduce("max", x, axis, keepdims)
 
 
 def min(x, axis=None, keepdims=False):  # noqa: A001
     """The minimum over ``axis``; its gradient goes to the first arg-min."""
     return _reduce("min", x, axis, keepdims)
+
+
+def amax(x, dim=None, keepdim=False):
+    """torch's ``x.amax(dim, keepdim)``: the maximum over ``dim`` (an int, a tuple, or None for all),
+    with torch's gradient at a tie, ½ to each of two tied entries (1/k to each of k), where
+    ``x.max(axis)`` (torch's ``max(x, dim)`` and max pooling) gives it all to the first arg-max.
+
+    Written with what exists: m + Σ where(x ≥ m, (x − m)/k, 0) over ``dim``, m the max (kept) and k
+    the count of tied entries. Its value is m exactly (x − m is 0 at the tied entries; ``where``
+    selects, so a −inf elsewhere does not reach the sum); the comparison and k have no derivative,
+    so ∂/∂x = one_hot(first arg-max) + [x = m]/k − one_hot(first arg-max) = [x = m]/k. A maximum
+    of ±inf (a row masked to −inf throughout) gives NaN, as ∞ − ∞ (torch: ±inf)."""
+    check_flag("amax", "keepdim", keepdim)
+    x = _tensor_arg(x, "amax")
+    m = max(x, dim, True)
+    tied = x >= m
+    k = sum(BY_LATER_MODULES["where"](tied, 1, 0), dim, True)
+    return max(x, dim, keepdim) + sum(BY_LATER_MODULES["where"](tied, (x - m) / k, 0), dim, keepdim)
+
+
+def amin(x, dim=None, keepdim=False):
+    """torch's ``x.amin(dim, keepdim)``: −amax(−x), a tie's gradient split evenly as torch's."""
+    return -amax(-_tensor_arg(x, "amin"), dim, keepdim)
 
 
 class Variance(TensorExpr):
@@ -210,4 +233,5 @@ def argmax(x, axis=-1):
     return ArgMax(x, sp.Integer(normalize_axis(axis, x.ndim, "argmax", x)))
 
 
-BY_LATER_MODULES.update(sum=sum, mean=mean, max=max, min=min, var=var, std=std, argmax=argmax)   # the methods x.sum(...), ...
+BY_LATER_MODULES.update(sum=sum, mean=mean, max=max, min=min, var=var, std=std, argmax=argmax,
+                        amax=amax, amin=amin)   # the methods x.sum(...), ...

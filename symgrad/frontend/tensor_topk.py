@@ -30,13 +30,13 @@ TopK = namedtuple("topk", ["values", "indices"])
 
 
 @keywords()
-def topk(x, k, dim=-1, largest=True, sorted=True, *, axis=None):  # noqa: A002 - torch's names
+def topk(x, k, dim=T.DefaultAxis(-1), largest=True, sorted=True, *, axis=None):  # noqa: A002 - torch's names
     """``torch.topk(x, k, dim=-1, largest=True, sorted=True)``: a pair ``(values, indices)`` of
-    x's shape with k entries on ``dim`` (``axis=`` is NumPy's name for it), the largest first
-    (``largest=False``: the smallest first). The values are always sorted (torch's sorted=False
-    leaves the order unspecified, so this order is one it allows)."""
+    x's shape with k entries on ``dim`` (``axis=`` is NumPy's name for it; both given is an
+    `ArgumentError`), the largest first (``largest=False``: the smallest first). The values are
+    always sorted (torch's sorted=False leaves the order unspecified, so this order is one it allows)."""
     x = T._tensor_arg(x, "topk")
-    ax = T.normalize_axis(dim if axis is None else axis, x.ndim, "topk", x)
+    ax = T.normalize_axis(_dim_or_axis(dim, axis), x.ndim, "topk", x)
     n = x.shape[ax]
     if not isinstance(n, int):
         raise ShapeError(f"topk: axis {ax} of {x} has the size {n}; topk needs an axis of fixed size "
@@ -55,6 +55,17 @@ def topk(x, k, dim=-1, largest=True, sorted=True, *, axis=None):  # noqa: A002 -
             rest = T.where(T.one_hot(i, n, axis=ax) > 0, float("-inf"), rest)
     v = values[0] if k == 1 else T.concat(values, axis=ax)
     return TopK(v if largest else -v, T.stack(indices, axis=ax))
+
+
+def _dim_or_axis(dim, axis):
+    """topk's axis: torch's ``dim`` (positional, default -1) or NumPy's ``axis=``; both given — even
+    ``dim=-1`` written out, told from the default by `DefaultAxis` — is an error naming both (``axis``
+    silently won)."""
+    if axis is not None:
+        if not isinstance(dim, T.DefaultAxis):
+            raise ArgumentError(f"topk: give dim= or NumPy's axis=, not both (got dim={dim!r} and axis={axis!r})")
+        return axis
+    return dim.value if isinstance(dim, T.DefaultAxis) else dim
 
 
 T.BY_LATER_MODULES["topk"] = topk          # torch's x.topk(k, dim)

@@ -21,7 +21,10 @@ def _both_cases():
             ("stack", lambda: sg.stack([a, b], 0, dim=1), "axis=0", "dim=1"),
             ("normalize", lambda: sg.normalize(a, 2, 1, dim=0), "axis=1", "dim=0"),
             ("cosine_similarity", lambda: sg.cosine_similarity(a, b, axis=1, dim=0), "axis=1", "dim=0"),
-            ("argmax", lambda: a.argmax(-1, dim=0), "axis=-1", "dim=0")]
+            ("argmax", lambda: a.argmax(-1, dim=0), "axis=-1", "dim=0"),
+            # topk's own name is torch's dim (positional); axis= silently won over it (eleventh session)
+            ("topk", lambda: sg.topk(b.T, 2, 0, axis=1), "axis=1", "dim=0"),
+            ("topk", lambda: a.topk(2, dim=-1, axis=0), "axis=0", "dim=-1")]
 
 
 @pytest.mark.parametrize("who, call, axis, dim", _both_cases(), ids=[c[0] for c in _both_cases()])
@@ -42,8 +45,12 @@ def test_either_alone_and_the_default_still_work():
     assert sg.normalize(a) == sg.normalize(a, axis=1)
     assert sg.cosine_similarity(a, b).shape == (N,)
     assert a.argmax().shape == (N,) and a.argmax(dim=0).shape == (3,)
+    c = sg.tensor("c", (4, 3))
+    assert sg.topk(c, 2).values.shape == (4, 2) and c.topk(2, 0).values.shape == (2, 3)
+    assert sg.topk(c, 2, axis=0).values == c.topk(2, dim=0).values == c.topk(2, axis=0).values
 
 
 def test_help_shows_the_default_value():
     assert str(inspect.signature(sg.concat)) == "(xs, axis=0, *, dim=None)"
     assert "axis=1" in str(inspect.signature(sg.normalize))
+    assert "dim=-1" in str(inspect.signature(sg.topk))
