@@ -532,12 +532,10 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
                   if st.defines is not None and sch.names.get(st.defines) == f"v{st.defines}"}
         body = use_workspace(body, shapes, set(dims.values()))
         if any("(ws, " in b for b in body):
-            printer.HELPERS = dict(printer.HELPERS, workspace=WORKSPACE_HELPERS)
-            printer._helper("workspace")
+            printer.use_helper("workspace", WORKSPACE_HELPERS)
     body, phi = fuse_phi(body)      # GELU's Φ in erf's blocks (codegen.numpy_gelu_phi)
     if phi:
-        printer.HELPERS = dict(printer.HELPERS, gelu_phi=PHI_HELPER)
-        printer._helper("gelu_phi")
+        printer.use_helper("gelu_phi", PHI_HELPER)
     return L + [_INDENT + b if b else "" for b in body]
 
 
