@@ -244,8 +244,44 @@ class WholeBatchScheduler(Scheduler):
         if self._masked_fill(st, body, v, i, last) or self._chain(st, body, v, i, last):
             return
         super()._in_place(st, body, v, i, last)
-        if st.code[0].startswith(f"v{v} = ") and self.names[v] == f"v{v}":
+        if st.code[0].startswith(f"v{v} = ") and self.names[v] == f"v{v}" \
+                and not self._in_reshaped(st, body, v, i, last):
             self._split_sum(st, body, v, i, last)
+
+    def _in_reshaped(self, st: Stmt, body, v: int, i: int, last: dict) -> bool:
+        """``z = u.reshape(s) ∘ a`` (∘ + or ·) with u a temporary that dies here, of another shape
+        than z — a transformer's bias add ``z = (x @ W).reshape((N, T, 4D)) + b``, the product made
+        over (N·T, D) rows — as ``z = u.reshape(s); z += a``: the result in u's buffer, seen in z's
+        shape, instead of a new (N, T, 4D) array (in ``step``, a workspace buffer more). z is then
+        a view of u's memory: `codegen.lifetimes.alias_groups` follows ``.reshape``, so the workspace
+        gives u's buffer to another statement only once z is deleted too (`codegen.numpy_workspace`).
+        Were u not contiguous, the reshape would copy, and z would be that copy: the same values."""
+        val = self.value[v]
+        if not (body.is_Add or body.is_Mul) or is_boolean(body):
+            return False
+        for sym in sorted(body.args, key=str):
+            r = self._leaf_of.get(sym) if sym.is_Symbol else None
+            pe = self.g.producer.get(r) if r is not None else None
+            if pe is None or pe.prim is not A.reshape_p or r in self.names or self.value[r] != val:
+                continue
+            u = pe.inputs[0].id
+            name = self.names.get(u)
+            if name is None or u not in self.fresh or last.get(u) != i or not self._floats(u) \
+                    or not re.fullmatch(rf"{name}\.reshape\(\([\w*, ]*\)\)", str(sym)):
+                continue
+            rest = body - sym if body.is_Add else body / sym
+            if sym in rest.free_symbols or read_through_another_name(rest, sp.Symbol(name)):
+                continue        # (the rest reads u's array too: it would see the result so far)
+            z = f"v{v}"
+            if body.is_Add:
+                more = self._add_terms(z, rest, val)
+            else:
+                more = [f"{z} *= {self._printed(rest, val)}"]
+            st.code[0:1] = [f"{z} = {sym}"] + more
+            st.comment.append(f"(computed in the buffer named {name}, seen as {z}'s shape: v{u} is not "
+                              f"needed after this)")
+            return True
+        return False
 
     def _masked_fill(self, st: Stmt, body, v: int, i: int, last: dict) -> bool:
         """``where(c, a, k)`` or ``where(c, k, a)`` with k a number, c over arrays smaller than the
