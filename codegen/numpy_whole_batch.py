@@ -569,7 +569,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
         body = use_workspace(body, shapes, set(dims.values()))
         if any("(ws, " in b for b in body):
             printer.use_helper("workspace", WORKSPACE_HELPERS)
-    body, phi = fuse_phi(body)      # GELU's Φ in erf's blocks (codegen.numpy_gelu_phi)
+    body, phi = fuse_phi(body)      # GELU's Φ in one helper call (codegen.numpy_gelu_phi)
     if phi:
         printer.use_helper("gelu_phi", PHI_HELPER)
     return L + [_INDENT + b if b else "" for b in body]
