@@ -181,7 +181,7 @@ class WholeBatchScheduler(Scheduler):
             return super()._statement(e)
         v = e.out.id
         name, reads = f"v{v}", set()
-        out = self._contraction(e, reads) if e.prim is A.rsum_p else None
+        out = (self._contraction(e, reads) or self._matvec_sum(e, reads)) if e.prim is A.rsum_p else None
         if e.prim is A.lse_p and v in self.softmax_of:     # (the softmax is made here too: one exp)
             sm = self.softmax_of[v]
             c = self._context(name, e, reads)
@@ -229,6 +229,50 @@ class WholeBatchScheduler(Scheduler):
         kept = "".join(x for k, x in enumerate(ij) if k not in axes)
         u, w = (self.view(x, reads) for x in pair)
         return f"{coeff}numpy.einsum('{ij},{ij}->{kept}', {u}, {w}).reshape({self.shape_code(e.out.shape)})"
+
+    def _matvec_sum(self, e, reads: set) -> str | None:
+        """Σ of a product P⊙r or P⊙p read by nothing else, P a product of arrays of the full shape
+        (…, D), as one matrix-vector product of P's rows (BLAS) instead of NumPy's temporary of the
+        whole product and its sums — a layer norm's backward, twice:
+
+        - over every axis but the last, r of shape (…, 1) (1/σ of each row): the γ gradient
+          Σ_rows r·u⊙ḡ, ``(r.reshape((1, -1)) @ (u*ḡ).reshape((-1, D))).reshape((1, 1, D))``;
+        - over the last axis, p of shape (D,) (γ itself): the row sums Σ_k γ·u⊙ḡ,
+          ``((u*ḡ) @ p)[..., None]``.
+
+        The same values to rounding (BLAS adds in its own order). None for any other sum."""
+        (a,) = e.inputs
+        shape, axes, rank = tuple(a.shape), tuple(e.params[0]), len(a.shape)
+        if a.id not in self.inline or rank < 2 or self.g.producer[a.id].prim is not R.ewise_p:
+            return None
+        va = self.value[a.id]
+        mine: set = set()
+        body = self.body_of(a.id, va, mine)
+        if not body.is_Mul or is_boolean(body):
+            return None
+        c, factors = body.as_coeff_mul()
+        full, small = [], []
+        for f in factors:
+            var = self._leaf_of.get(f) if f.is_Symbol else None
+            if var is None or not self._floats(var):
+                return None
+            s = tuple(self.value[var].shape)
+            (full if R.shapes_equal(s, shape) else small).append((f, s))
+        if not full or len(small) != 1:
+            return None
+        (f, s), = small
+        d = self.dim_code(shape[-1])
+        product = self._printed(sp.Mul(c, *(g for g, _ in full)), va)
+        if sorted(axes) == list(range(rank - 1)) and R.shapes_equal(s, shape[:-1] + (1,)):
+            code = f"({_atom(str(f))}.reshape((1, -1)) @ ({product}).reshape((-1, {d})))" \
+                f".reshape({self.shape_code(e.out.shape)})"
+        elif axes == (rank - 1,) and R.shapes_equal(s[-1:], shape[-1:]) and all(k == 1 for k in s[:-1]):
+            vec = str(f) if len(s) == 1 else f"{_atom(str(f))}.reshape(-1)"
+            code = f"(({product}) @ {vec})[..., None]"
+        else:
+            return None
+        reads |= mine
+        return code
 
     def _batch_sum(self, var, shape, fused, reads) -> str:
         """The gradient as declared (no batch sum), in a writable buffer of its own: a fresh
