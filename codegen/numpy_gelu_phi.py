@@ -13,7 +13,7 @@ passes over a (N, T, 4D) array — the scaling by 1/√2, erf (31 passes of its 
 array of fewer than 4096 entries an example is one expression, ``v = (0.5)*erf((0.5)*1.4142135623730951*x)
 + 0.5``.) `fuse_phi` rewrites those lines into one call of the helper ``gelu_phi``.
 
-For a float32 array the helper does not go through erf (2026-11-30, twelfth session; until then it
+For a float32 array the helper does not go through erf (2026-12-01, twelfth session; until then it
 made the four calls above on each of erf's blocks, 34 passes a block). Φ is the logistic function of
 h(x) = log Φ(x) − log Φ(−x), an odd function that is nearly a polynomial, so
 
@@ -28,8 +28,9 @@ where the four calls were within 1.1·2⁻²⁴ — the rounding of 1 + e and of
 it; in the left tail, x ≤ −5, it is below 8e-9 (0.5·erf + 0.5 gives 0 or 3e-8 for Φ(−5.5) = 1.9e-8).
 Past |x| = 6 the clipped x² makes h linear in x: Φ still goes to 0 and 1, within 1e-9 of the true Φ
 (it is 1 from x ≈ 6 and 0 below x ≈ −40). Φ(±0) is 0.5, Φ(−∞) 0, Φ(∞) 1, NaN gives NaN, without
-a floating-point warning (exp2 overflows to ∞ for x far below 0, and 1/∞ is the 0 wanted). Float64 arrays, and any other dtype, make the four calls above
-as they were: SciPy's erf, exact. An ``out`` that is not contiguous gets a copy of the result.
+a floating-point warning (exp2 overflows to ∞ for x far below 0, and 1/∞ is the 0 wanted). Float64
+arrays, and any other dtype, make the four calls above as they were: SciPy's erf, exact. An ``out``
+that is not contiguous gets a copy of the result.
 
 Only the exact forms above are taken: the constant is a product of number literals that Python folds
 to 1/√2 before it meets the array (``0.5*x*1.414…`` would be two roundings: not taken), and ``v`` is
