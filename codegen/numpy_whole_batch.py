@@ -301,8 +301,8 @@ class WholeBatchScheduler(Scheduler):
         gives u's buffer to another statement only once z is deleted too (`codegen.numpy_workspace`).
         Were u not contiguous, the reshape would copy, and z would be that copy: the same values."""
         val = self.value[v]
-        if not (body.is_Add or body.is_Mul) or is_boolean(body):
-            return False
+        if not (body.is_Add or body.is_Mul) or is_boolean(body) or all(sp.sympify(d).is_Integer for d in val.shape):
+            return False    # (only arrays with a batch size: a (D,) vector's new array costs nothing)
         for sym in sorted(body.args, key=str):
             r = self._leaf_of.get(sym) if sym.is_Symbol else None
             pe = self.g.producer.get(r) if r is not None else None

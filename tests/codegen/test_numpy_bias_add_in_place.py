@@ -116,3 +116,15 @@ def test_a_product_read_again_keeps_its_buffer_and_both_equal_torch(read_again):
     for k, v in t.items():
         assert np.abs(ours[k] - vals[k]).max() > 1e-4, k
         np.testing.assert_allclose(ours[k], v.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_a_vector_without_a_batch_size_is_left_as_it_was():
+    """A batch norm's −Σ_N h / N, reshaped from (1, D) to (D,): no batch size, nothing to gain (and
+    ``v *= -1/d0`` would round otherwise than ``-v/d0``): printed as before, as one expression."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, W, g = sg.tensor("x", (N, 6)), sg.tensor("W", (6, 6)), sg.tensor("g", (6,))
+    h = x @ W
+    z = (h - h.mean(axis=0, keepdims=True)) / sp.sqrt(h.var(axis=0, keepdims=True) + 1e-5) * g
+    prog = sg.compile(sg.sum(z ** 3) / N, [W, g], [x], dtype="float64")
+    assert "seen as" not in prog.source
+    assert re.search(r"= -v\d+\.reshape\(\(6,\)\)/d0\n", prog.source)
