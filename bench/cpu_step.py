@@ -29,6 +29,12 @@ the same MLP (compiled there in a subprocess) and this checkout's, both the gene
 ``step`` called directly, timed in the same rounds: a line after the row gives this / baseline, the
 before/after ratio of a change.
 ``--profile-torch-compile`` prints instead, per row, torch.profiler's operators of that step.
+``--cpu-time`` times each method by this thread's CPU time (time.thread_time) instead of the wall clock:
+on a machine shared with other processes a step is taken off the CPU now and then, for far longer
+than it runs (a 3 ms step of the 64-128-10 × 1024 MLP read 1 to 176 ms in a row at a load of 7,
+2026-12-01), which the wall clock counts; the CPU time leaves that out. Every method but jax.jit runs
+on this thread (torch and BLAS with one thread); XLA runs its step on a thread of its own pool, so
+its column is left out then ("skipped (--cpu-time)").
 """
 from __future__ import annotations
 
@@ -57,6 +63,8 @@ import torch_compile_peer  # noqa: E402
 from other_checkout import generated_source  # noqa: E402
 
 LR = 0.01
+CLOCK = time.perf_counter      # time.thread_time with --cpu-time
+JAX_SKIPPED = "skipped (--cpu-time)"
 CASES = [((2, 16, 16, 1), 64), ((2, 16, 16, 2), 64), ((64, 128, 10), 128), ((64, 128, 10), 1024), ((784, 256, 128, 10), 256)]
 
 
@@ -220,10 +228,10 @@ def time_steps(fns: dict, rounds: int, per_round: int, pairs=()) -> tuple:
     for r in range(rounds):
         for k in order[r % len(order):] + order[:r % len(order)]:   # rotate: no method always follows torch
             f = fns[k]
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             for _ in range(per_round):
                 f()
-            samples[k].append((time.perf_counter() - t0) / per_round)
+            samples[k].append((CLOCK() - t0) / per_round)
     med = {k: statistics.median(v) for k, v in samples.items()}
     ratio = {k: statistics.median(g / o for g, o in zip(samples["generated"], v)) for k, v in samples.items()}
     for a, b in pairs:
@@ -293,7 +301,7 @@ def run(quick: bool = False, rounds: int = 31, torch_compile: bool = True, basel
             notes.append(f"{'-'.join(map(str, widths))} x {B}: {compiled.note()}")
             if compiled.step is not None:
                 fns["torch.compile"] = compiled.step
-        j = jax_step_fn(widths, params, X, T)
+        j = jax_step_fn(widths, params, X, T) if CLOCK is time.perf_counter else None
         if j is not None:
             fns["jax"], (jloss, jgrads) = j
             jax_peer.assert_same(f"{widths} x {B}", prog.loss(params, batch), prog.grad(params, batch),
@@ -327,6 +335,7 @@ def _row(widths, B, t, ratio, mg, mh, torch_compile_says: str | None = None):
     """A row of the table; ``torch_compile_says``: the torch.compile cells' text when it did not
     run (skipped, or its failure), else its time from ``t``."""
     j, rj = ((f"{t['jax'] * 1e6:.1f}", f"{ratio['jax']:.2f}") if "jax" in t
+             else (JAX_SKIPPED,) * 2 if CLOCK is not time.perf_counter
              else (jax_peer.NOT_INSTALLED, jax_peer.NOT_INSTALLED))
     c, rc = ((f"{t['torch.compile'] * 1e6:.1f}", f"{ratio['torch.compile']:.2f}") if "torch.compile" in t
              else (torch_compile_says or torch_compile_peer.SKIPPED,) * 2)
@@ -388,12 +397,17 @@ if __name__ == "__main__":
     ap.add_argument("--profile-torch-compile", action="store_true",
                     help="instead: torch.profiler's operators of each row's torch.compile step")
     ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time by this thread's CPU time, not the wall clock (no jax.jit column then)")
     args = ap.parse_args()
+    if args.cpu_time:
+        CLOCK = time.thread_time
     pinned = jax_peer.one_xla_thread()
     import torch
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {jax_peer.cpu_model()}, "
           f"{os.cpu_count()} cores; {pinned}, Python {platform.python_version()}, NumPy {np.__version__}, "
-          f"torch {torch.__version__}, {jax_peer.version()}; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"torch {torch.__version__}, {jax_peer.version()}; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+          + ("; CPU time of this thread" if args.cpu_time else "; wall clock"))
     if args.profile_torch_compile:
         torch._inductor.config.cpp.enable_kernel_profile = True   # its C++ kernels by name in the profile
         for widths, B in CASES:

@@ -1,4 +1,4 @@
-"""GELU's Φ(x) = 0.5·erf(x/√2) + 0.5 in the float32 erf helper's blocks: ``v = gelu_phi(x, out=…)``.
+"""GELU's Φ(x) = 0.5·erf(x/√2) + 0.5 in one helper call: ``v = gelu_phi(x, out=…)``.
 
 The Φ that `codegen.numpy_shared_erf` shares between GELU's forward and backward is printed as four
 passes over a (N, T, 4D) array — the scaling by 1/√2, erf (31 passes of its own, block by block of
@@ -11,13 +11,26 @@ passes over a (N, T, 4D) array — the scaling by 1/√2, erf (31 passes of its 
 
 (``loss``'s, ``grad``'s and ``forward``'s first line is ``v = erf((0.5)*1.4142135623730951*x)``; an
 array of fewer than 4096 entries an example is one expression, ``v = (0.5)*erf((0.5)*1.4142135623730951*x)
-+ 0.5``: the same operations, each into a new array.)
-The three passes around erf read and write 4 MB each from memory (0.42 ms a layer of the transformer
-step's 90, docs/benchmarks.md, speed2). `fuse_phi` rewrites those lines into one call of the helper
-``gelu_phi``, which does the same NumPy operations in the same order on each block of erf's, while
-it is in the cache: the same float32 numbers bit for bit (a product, erf and two exact-order ufuncs
-entry by entry do not depend on how the array is cut). For any other dtype the helper makes the
-four calls above as they were; an ``out`` that is not contiguous gets a copy of the result.
++ 0.5``.) `fuse_phi` rewrites those lines into one call of the helper ``gelu_phi``.
+
+For a float32 array the helper does not go through erf (2026-12-01, twelfth session; until then it
+made the four calls above on each of erf's blocks, 34 passes a block). Φ is the logistic function of
+h(x) = log Φ(x) − log Φ(−x), an odd function that is nearly a polynomial, so
+
+    Φ(x) = 1/(1 + exp2(x·R(min(x², 36))))       R: degree 6 in x², fitted to −log₂(e)·h(x)/x on (0, 6]
+
+— square, clip, Horner's 12 passes, the product by x, exp2, + 1, the quotient: 18 passes a block of
+64K entries, none over the whole array, where erf alone takes 31 (2.3 against 3.5 ms over (32, 64,
+512), bench/gelu_phi.py). The coefficients were fitted for symgrad (bench/fit_gelu_phi_float32.py,
+weighted by Φ(1 − Φ)·x, the error of Φ that an error of R makes). Its error is absolute, as that of
+0.5·erf + 0.5 is: within 2.5·2⁻²⁴ of the true Φ (2⁻²⁴ is the spacing of float32 numbers in [1/2, 1)),
+where the four calls were within 1.1·2⁻²⁴ — the rounding of 1 + e and of the quotient make most of
+it; in the left tail, x ≤ −5, it is below 8e-9 (0.5·erf + 0.5 gives 0 or 3e-8 for Φ(−5.5) = 1.9e-8).
+Past |x| = 6 the clipped x² makes h linear in x: Φ still goes to 0 and 1, within 1e-9 of the true Φ
+(it is 1 from x ≈ 6 and 0 below x ≈ −40). Φ(±0) is 0.5, Φ(−∞) 0, Φ(∞) 1, NaN gives NaN, without
+a floating-point warning (exp2 overflows to ∞ for x far below 0, and 1/∞ is the 0 wanted). Float64
+arrays, and any other dtype, make the four calls above as they were: SciPy's erf, exact. An ``out``
+that is not contiguous gets a copy of the result.
 
 Only the exact forms above are taken: the constant is a product of number literals that Python folds
 to 1/√2 before it meets the array (``0.5*x*1.414…`` would be two roundings: not taken), and ``v`` is
@@ -31,36 +44,67 @@ import math
 from .lifetimes import names_in
 
 INV_SQRT2 = 0.5 * math.sqrt(2)      # 0.7071067811865476, as the printer folds 0.5*1.4142135623730951
+CLIP = 36.0                         # x² is clipped here (|x| = 6): R is fitted on (0, 6]
 
-HELPER_LINES = [
-    "def gelu_phi(x, out=None):",
-    '    """Φ(x) = 0.5·erf(x/√2) + 0.5 of each entry, into out (contiguous, of x\'s shape; x itself may be',
-    "    it) or a new array: the four NumPy calls ``numpy.multiply(0.7071067811865476, x)``, erf, ``*= 0.5``,",
-    "    ``+= 0.5`` in that order, for a float32 array on each of erf's blocks while it is in the cache",
-    '    (codegen/numpy_gelu_phi.py): the same numbers bit for bit."""',
-    "    if out is not None and not out.flags.c_contiguous:      # (erf writes a contiguous out only)",
-    "        numpy.copyto(out, gelu_phi(x))",
-    "        return out",
-    "    if x.dtype != numpy.float32:",
-    f"        out = numpy.multiply({INV_SQRT2!r}, x, out=out)",
-    "        erf(out, out=out)",
-    "        out *= 0.5",
-    "        out += 0.5",
-    "        return out",
-    "    flat = numpy.ascontiguousarray(x).reshape(-1)",
-    "    if out is None:",
-    "        out = numpy.empty(x.shape, dtype=x.dtype)",
-    "    work = _erf_work(min(flat.size, _ERF_BLOCK))      # erf's three temporaries of a block",
-    "    with numpy.errstate(invalid='ignore'):",
-    "        for i in range(0, flat.size, _ERF_BLOCK):",
-    "            block = flat[i:i + _ERF_BLOCK]",
-    "            o = out.reshape(-1)[i:i + _ERF_BLOCK]",
-    f"            s = numpy.multiply({INV_SQRT2!r}, block, out=o)     # x/√2, read by erf before it writes o",
-    "            _erf_block(s, o, *(w[:block.size] for w in work))",
-    "            o *= 0.5",
-    "            o += 0.5",
-    "    return out",
-]
+# R (highest power first), float32 numbers written out exactly; bench/fit_gelu_phi_float32.py
+PHI_R = (-5.0672444018573515e-09, 3.816315654603386e-07, -1.1439837180660106e-05, 0.00015957995492499322,
+         9.404919546796009e-05, -0.10483512282371521, -2.3022093772888184)
+
+
+def helper_lines(coefficients=PHI_R) -> list:
+    """The helper's source with R's ``coefficients`` (highest power first); it uses the float32 erf
+    helper's block size and scratch (`codegen.numpy_erf_float32`), printed with it."""
+    return [
+        "# GELU's Φ of a float32 array: 1/(1 + exp2(x·R(min(x², 36)))), R fitted by symgrad",
+        "# (codegen/numpy_gelu_phi.py, bench/fit_gelu_phi_float32.py): within 2.5·2**-24 of the true Φ",
+        f"_PHI_R = {tuple(coefficients)!r}",
+        "",
+        "",
+        "def gelu_phi(x, out=None):",
+        '    """Φ(x) = 0.5·erf(x/√2) + 0.5 of each entry, into out (contiguous, of x\'s shape; x itself may be',
+        "    it) or a new array. float32: 1/(1 + exp2(x·R(min(x², 36)))) on each block of _ERF_BLOCK entries",
+        "    while it is in the cache, within 2.5·2**-24 of the true Φ; other dtypes: the four NumPy calls",
+        '    ``numpy.multiply(0.7071067811865476, x)``, erf, ``*= 0.5``, ``+= 0.5`` (codegen/numpy_gelu_phi.py)."""',
+        "    if out is not None and not out.flags.c_contiguous:      # (the blocks write a contiguous out only)",
+        "        numpy.copyto(out, gelu_phi(x))",
+        "        return out",
+        "    if x.dtype != numpy.float32:",
+        f"        out = numpy.multiply({INV_SQRT2!r}, x, out=out)",
+        "        erf(out, out=out)",
+        "        out *= 0.5",
+        "        out += 0.5",
+        "        return out",
+        "    flat = numpy.ascontiguousarray(x).reshape(-1)",
+        "    if out is None:",
+        "        out = numpy.empty(x.shape, dtype=x.dtype)",
+        "    s, q = _erf_work(min(flat.size, _ERF_BLOCK))[:2]      # two of erf's temporaries of a block",
+        "    with numpy.errstate(over='ignore'):               # (exp2 of x far below 0: ∞, and Φ 0)",
+        "        for i in range(0, flat.size, _ERF_BLOCK):",
+        "            block = flat[i:i + _ERF_BLOCK]",
+        "            n = block.size",
+        "            _phi_block(block, out.reshape(-1)[i:i + _ERF_BLOCK], s[:n], q[:n])",
+        "    return out",
+        "",
+        "",
+        "def _phi_block(x, out, s, q):",
+        '    """Φ of the float32 entries x into out (x itself may be it: x is read before out is written);',
+        '    s, q scratch arrays of x\'s size."""',
+        "    numpy.square(x, out=s)",
+        f"    numpy.minimum(s, {CLIP!r}, out=s)                  # NaN stays NaN",
+        "    numpy.multiply(s, _PHI_R[0], out=q)",
+        "    for c in _PHI_R[1:-1]:",
+        "        q += c",
+        "        q *= s",
+        "    q += _PHI_R[-1]",
+        "    q *= x                                      # −log2(e)·h(x), h(x) = log Φ(x) − log Φ(−x)",
+        "    numpy.exp2(q, out=q)                        # e^(−h) = (1 − Φ)/Φ",
+        "    q += 1",
+        "    numpy.divide(1, q, out=out)",
+    ]
+
+
+# the helper's source, printed into the generated module after erf's (`codegen.numpy_whole_batch`)
+HELPER_LINES = helper_lines()
 
 
 def _is_inv_sqrt2_times(e, target: str):

@@ -64,6 +64,28 @@ def test_without_jax_every_script_skips_its_column(no_jax):
     assert _script("grad_speed").bn_mlp_jax(1) is None
 
 
+def test_cpu_step_by_cpu_time_times_every_method_on_this_thread_and_says_why_jax_is_left_out():
+    """``bench/cpu_step.py --cpu-time``: the per-round clock is this thread's CPU time, and the jax.jit
+    column (XLA steps on a thread of its own) says "skipped (--cpu-time)", not "not installed"."""
+    import time
+    cpu = _script("cpu_step")
+    assert cpu.CLOCK is time.perf_counter
+    cpu.CLOCK = time.thread_time
+
+    def busy():                     # on the CPU: two ms of both clocks
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 2e-3:
+            pass
+
+    def sleepy():
+        time.sleep(2e-3)            # off the CPU: no CPU time, two ms of the wall clock
+    med, ratio = cpu.time_steps({"generated": busy, "sleepy": sleepy}, rounds=3, per_round=2)
+    assert med["sleepy"] < 0.25 * med["generated"]
+    row = cpu._row((3, 5, 2), 8, {"generated": 1e-4, "hand": 1e-4, "torch": 2e-4}, {"hand": 1.0, "torch": 0.5},
+                   1024, 2048)
+    assert row.count("skipped (--cpu-time)") == 2 and "not installed" not in row
+
+
 def test_without_jax_tensor_step_runs_and_says_so(no_jax):
     out = io.StringIO()
     with redirect_stdout(out):

@@ -138,6 +138,13 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         self.helpers_used = getattr(self, "helpers_used", set()) | {name}
         return name
 
+    def use_helper(self, name: str, lines: list) -> None:
+        """Print the helper ``name``, whose source is ``lines``, into this module: a helper that a
+        pass after printing adds (the step's workspace, GELU's Φ) goes into this printer's own copy
+        of the table, never into the class's, which every module shares."""
+        self.HELPERS = dict(self.HELPERS, **{name: lines})
+        self._helper(name)
+
     def helper_source(self) -> list:
         """The helpers the bodies printed so far call (``import math`` first when one needs it: erf,
         the step's workspace)."""

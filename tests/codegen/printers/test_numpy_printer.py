@@ -59,3 +59,15 @@ def test_symbols_print_verbatim_and_nothing_else_leaks():
     leaf = sp.Symbol("p0.T", real=True)
     assert P.doprint(-leaf + 1) in ("1 - p0.T", "-p0.T + 1")
     assert P.doprint(sigmoid(-leaf)) == "sigmoid(-p0.T)"
+
+
+def test_a_helper_added_after_printing_is_printed_by_that_printer_only():
+    """`NumpyPrinter.use_helper`, the one way the whole-batch writer adds the workspace's and
+    gelu_phi's helpers: printed into that module's helpers, never into the table every printer shares."""
+    mine, other = NumpyPrinter(), NumpyPrinter()
+    mine.use_helper("twice", ["def twice(x):", "    return 2 * x"])
+    ns = {"numpy": np}
+    exec("\n".join(mine.helper_source()), ns)
+    assert ns["twice"](21) == 42
+    assert "twice" not in NumpyPrinter.HELPERS and "twice" not in other.HELPERS
+    assert other.helper_source() == []
