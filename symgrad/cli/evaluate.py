@@ -8,6 +8,9 @@ It prints one line on stdout: ``samples 100  loss 0.186  accuracy 0.94``. The lo
 loss over all of the data (the mean over the samples, as the epoch lines' val_loss); the accuracy,
 the fraction of samples whose predicted class is the label.
 
+It runs on the NumPy target, on the CPU: a checkpoint holds the values alone, so one that symgrad
+train --target triton wrote is read as any other (--target triton is refused, saying so).
+
 Exit status: 0 evaluated, 2 bad input (one line on stderr saying what and where).
 
 Examples:
