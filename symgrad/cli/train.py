@@ -377,7 +377,8 @@ def _train(args, T) -> int:
     if args.checkpoint is None and args.best is None and history.epochs:
         # the README's `symgrad train model.py --data train.npz --epochs 30` trained and kept nothing
         print("symgrad train: the trained values were not saved: pass --checkpoint CK.npz to keep them "
-              "(read them back in Python with sg.load_checkpoint('CK.npz').values)", file=sys.stderr)
+              "(symgrad evaluate and symgrad predict read it; in Python, sg.load_checkpoint('CK.npz').values)",
+              file=sys.stderr)
     return 0
 
 
