@@ -15,8 +15,9 @@ progress bar is drawn on stderr when it is a terminal (not in a log or a pipe).
 and says on stderr the epoch and step it goes on from and the optimizer's step count, which a
 learning-rate schedule reads.
 Without --checkpoint (or --best) the trained values are not kept, and the command says so at the
-end. A checkpoint is read back in Python by sg.load_checkpoint("ck.npz") (.values: the trained
-parameters by name).
+end. A checkpoint is evaluated on a test file by symgrad evaluate, run on new data by symgrad
+predict (both on the NumPy target, whichever --target trained it), and read back in Python by
+sg.load_checkpoint("ck.npz") (.values: the trained parameters by name).
 
 Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf), 2 bad input
 (one line on stderr saying what and where), 130 Ctrl-C, 143 SIGTERM (taken as Ctrl-C: training
