@@ -86,7 +86,7 @@ def register(subparsers):
     p.add_argument("--log", metavar="FILE",
                    help="write each epoch's line (epoch, loss, the metrics, seconds) here as the epoch ends: a "
                         ".csv or .tsv table with a header row, or a .jsonl file; with --resume, added after "
-                        "the rows it holds")
+                        "the rows it holds (those of epochs after the checkpoint's replaced)")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
                         "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
@@ -312,6 +312,11 @@ def _train(args, T) -> int:
               f"step count t, which schedules read, at 0)", file=sys.stderr)
     if resumed is not None:
         print(_resume_line(args, resumed, state is None), file=sys.stderr)
+        later = log.later_rows(resumed.epoch) if log is not None else []
+        if later:           # resumed from --best, or an older copy: its epoch numbers come again
+            span = f"epoch {later[0]}" if len(later) == 1 else f"epochs {min(later)} to {max(later)}"
+            print(f"symgrad train: --log {args.log} holds rows of {span}, after epoch {resumed.epoch} where "
+                  f"{args.resume} goes on: this run's rows replace them", file=sys.stderr)
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:
         metrics["accuracy"] = T.accuracy(model.target)
