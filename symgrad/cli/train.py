@@ -229,6 +229,24 @@ def split_off(data: dict, fraction: float, seed: int):
     return {name: a[~held] for name, a in data.items()}, {name: a[held] for name, a in data.items()}
 
 
+def _check_resumed_samples(args, resumed, n: int) -> None:
+    """A --resume whose run trained on another number of samples than this one will: with
+    --validation-split, another fraction (or other data) holds out samples that run trained on, so
+    refused; without, said (its epochs are shuffled over other samples than that run's were)."""
+    held = int(round(n * args.validation_split)) if args.validation_split is not None else 0
+    if n - held == resumed.samples:
+        return
+    if args.validation_split is not None:
+        raise SymgradError(f"--resume {args.resume} was saved by a run that trained on {resumed.samples} samples, "
+                           f"but --validation-split {args.validation_split:g} of --data {args.data}'s {n} leaves "
+                           f"{n - held}: it would hold out other samples than that run did, some of them ones it "
+                           f"trained on; give that run's --validation-split and --data")
+    print(f"symgrad train: warning: --resume {args.resume} was saved by a run that trained on {resumed.samples} "
+          f"samples, and --data {args.data} holds {n}: this run goes on over other data than that run's (its "
+          f"epochs shuffled otherwise){'; did that run hold out a --validation-split?' if n > resumed.samples else ''}",
+          file=sys.stderr)
+
+
 def _train(args, T) -> int:
     if args.validation_split is not None and args.validation is not None:
         raise SymgradError("--validation-split holds out part of --data as the validation data; --validation "
@@ -283,6 +301,8 @@ def _train(args, T) -> int:
                                f"would validate on samples that run trained on; give --seed {resumed.seed}")
     data = load_data(args.data, model.inputs)
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
+    if resumed is not None and resumed.samples is not None:
+        _check_resumed_samples(args, resumed, len(next(iter(data.values()))))
     opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)
     program = _model.compile_program(model, args.target, opt, args.dtype)
     lines_of = {"data": getattr(data, "lines", None), "validation": getattr(validation, "lines", None)}
