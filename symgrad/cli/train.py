@@ -30,8 +30,9 @@ x=X_val, t=T_val) with held-out samples, and the table np.savetxt("data.csv", np
 Examples:
 
     symgrad train model.py --data train.npz --validation val.npz --epochs 30 --checkpoint ck.npz
-    symgrad train model.py --data data.csv --validation-split 0.2 --patience 5 --best best.npz
-    symgrad train model.py --data data.csv --validation-split 0.2 --resume ck.npz --checkpoint ck.npz"""
+    symgrad train model.py --data train.npz --validation val.npz --epochs 10 --resume ck.npz --checkpoint ck.npz
+    symgrad train model.py --data data.csv --validation-split 0.2 --patience 5 --best best.npz --log log.csv
+    symgrad train model.py --data data.csv --validation-split 0.2 --resume best.npz --log log.csv"""
 from __future__ import annotations
 
 import argparse
