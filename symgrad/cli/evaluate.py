@@ -42,7 +42,7 @@ def run(args) -> int:
     # the file may lack what the outputs do not read (the labels): said as such, not as a column count
     needs = got.program._needs["forward"] if model.outputs else [True] * len(model.inputs)
     unread = [x for x, read in zip(model.inputs, needs) if not read]
-    data = load_data(args.data, model.inputs, without=unread)
+    data = load_data(args.data, model.inputs, without=unread, command="evaluate")
     missing = [x.name for x in unread if x.name not in data]
     if missing:
         raise SymgradError(f"--data {args.data} holds no {' or '.join(map(repr, missing))} (the targets the loss "

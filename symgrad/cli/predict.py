@@ -63,7 +63,7 @@ def run(args) -> int:
                            f"network's output, e.g. the scores before the loss) to the model file")
     needs = program._needs["forward"]
     unread = [x for x, read in zip(model.inputs, needs) if not read]
-    data = load_data(args.data, model.inputs, without=unread)
+    data = load_data(args.data, model.inputs, without=unread, command="predict")
     data = _trained.checked(program, {x.name: data[x.name] for x, read in zip(model.inputs, needs) if read},
                             args, getattr(data, "lines", None))
     columns = {}

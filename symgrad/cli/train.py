@@ -95,9 +95,10 @@ def register(subparsers):
     p.set_defaults(func=run)
 
 
-def load_data(path, inputs, what="--data", without=()) -> dict:
+def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
     """The arrays of ``path`` for each input, keyed by the input's name; ``without``: inputs that
-    may be left out (the labels, for ``symgrad predict``), read when they are there."""
+    may be left out (the labels, for ``symgrad predict``), read when they are there; ``command``:
+    the one whose refusals these are."""
     from ..compiling.closest import closest_name
     from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
     if not os.path.isfile(path):
@@ -122,8 +123,9 @@ def load_data(path, inputs, what="--data", without=()) -> dict:
         how = "np.savez(" + repr(os.path.basename(path)) + "".join(f", {n}=..." for n in names) + ")"
         raise SymgradError(f"{what}: {path} holds {'an array' if len(extra) == 1 else 'arrays'} that "
                            f"{'is no input' if len(extra) == 1 else 'are no inputs'} of the model: {said}; "
-                           f"its inputs are {', '.join(map(repr, names))}. symgrad train refuses an array it "
-                           f"would ignore, as sg.train does: write only the inputs' arrays, {how}")
+                           f"its inputs are {', '.join(map(repr, names))}. symgrad {command} refuses an array it "
+                           f"would ignore{', as sg.train does' if command == 'train' else ''}: write only the "
+                           f"inputs' arrays, {how}")
     out = {n: arrays[n] for n in names if n in arrays}
     sizes = {n: (a.shape[0] if a.ndim else None) for n, a in out.items()}
     if not same_sample_counts(sizes):
