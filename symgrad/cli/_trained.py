@@ -29,6 +29,10 @@ def add_arguments(p, data_help: str) -> None:
                         "on it)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"],
                    help="floating-point type of the compiled program (default float32)")
+    p.add_argument("--target", default="numpy", choices=["numpy", "triton"],
+                   help="numpy only: it runs the compiled NumPy program on the CPU. A checkpoint holds the "
+                        "values alone, the same whichever symgrad train --target wrote it, so one trained "
+                        "with --target triton is read here as it is (triton: refused, saying so)")
 
 
 def restore(args, command: str) -> Trained:
@@ -36,6 +40,10 @@ def restore(args, command: str) -> Trained:
     the one checked against the other, and the program."""
     from ..compiling import training as T
     from .train import _check_resumed
+    if args.target != "numpy":          # taken, so that train's options pasted here are told, not "unrecognized"
+        raise SymgradError(f"--target {args.target}: symgrad {command} runs on the NumPy target (the CPU) only; "
+                           f"a checkpoint holds the values alone, the same whichever --target trained them, so "
+                           f"{args.checkpoint} is read without it: leave --target out")
     try:
         ck = T.load(args.checkpoint)
     except T.CheckpointError as e:

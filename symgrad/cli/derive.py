@@ -6,6 +6,7 @@
     symgrad derive --expr "relu(w*x + b)" --wrt w
     symgrad derive "sum(HadamardPower(W*x - y, 2))" --matrix W:2x3 --matrix x:3x1 --matrix y:2x1 --wrt W
     symgrad derive "cross_entropy(z, t)" --matrix z:3x1 --matrix t:3x1 --wrt z --given "sum(t)=1"
+    symgrad derive "1/(1+exp(-(w0*x0+w1*x1+w2)))" --at w0=2,x0=-1,w1=-3,x1=-2,w2=-3 --gates binary
 
 Text is parsed, never evaluated: the expression, ``--wrt``, ``--at``, ``--name``, ``--matrix`` and
 ``--given`` go through symgrad's whitelisting parser (its grammar is in docs/checking.md). A name is
@@ -61,6 +62,10 @@ def register(subparsers):
     p.add_argument("--format", choices=sorted(FORMATS), default="unicode",
                    help="unicode (default: σ, ∂, ·), text (ASCII), latex (a whole document), "
                         "markdown or md")
+    p.add_argument("--gates", choices=["n-ary", "binary"], default="n-ary",
+                   help="n-ary: one gate per sum or product (default); binary: each sum and product of "
+                        "three or more operands as a chain of two-input gates, as cs231n's circuits "
+                        "draw them (the steps, LaTeX and --graph alike)")
     p.add_argument("--graph", metavar="OUT.svg", help="write the computational graph (.svg, .png, .pdf, .dot)")
     p.set_defaults(func=run)
 
@@ -203,12 +208,14 @@ def run(args) -> int:
     if args.given:
         opts["given"] = {**(opts.get("given") or {}), **_facts(args.given, symbols)}
     if args.style == "calculus":
-        if len(wrt) != 1 or args.graph or args.name:
+        if len(wrt) != 1 or args.graph or args.name or args.gates != "n-ary":
             raise SymgradError("--style calculus narrates one derivative: give one --wrt symbol "
-                               "(and no --graph or --name)")
+                               "(and no --graph, --name or --gates binary, which go with --style steps)")
         c = sg.derive(f, wrt[0], style="calculus", at=opts.get("at"))
         print(c.render(FORMATS[args.format]))
         return 0
+    if args.gates != "n-ary":               # a default of every view: the text and the picture
+        opts["gates"] = args.gates
     d = sg.derive(f, wrt, mode=args.mode, **opts)
     print(d.render(FORMATS[args.format]))
     if args.graph:

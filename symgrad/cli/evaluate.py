@@ -8,6 +8,9 @@ It prints one line on stdout: ``samples 100  loss 0.186  accuracy 0.94``. The lo
 loss over all of the data (the mean over the samples, as the epoch lines' val_loss); the accuracy,
 the fraction of samples whose predicted class is the label.
 
+It runs on the NumPy target, on the CPU: a checkpoint holds the values alone, so one that symgrad
+train --target triton wrote is read as any other (--target triton is refused, saying so).
+
 Exit status: 0 evaluated, 2 bad input (one line on stderr saying what and where).
 
 Examples:
@@ -39,7 +42,7 @@ def run(args) -> int:
     # the file may lack what the outputs do not read (the labels): said as such, not as a column count
     needs = got.program._needs["forward"] if model.outputs else [True] * len(model.inputs)
     unread = [x for x, read in zip(model.inputs, needs) if not read]
-    data = load_data(args.data, model.inputs, without=unread)
+    data = load_data(args.data, model.inputs, without=unread, command="evaluate")
     missing = [x.name for x in unread if x.name not in data]
     if missing:
         raise SymgradError(f"--data {args.data} holds no {' or '.join(map(repr, missing))} (the targets the loss "

@@ -6,7 +6,9 @@ found in sys.modules ... may result in unpredictable behaviour" on every run). I
 works (``from symgrad.cli.main import main, build_parser``), and the module is callable: importing a
 submodule sets the package's attribute of its name, so after ``import symgrad.cli.main`` the name
 ``symgrad.cli.main`` is this module rather than the function, and ``cli.main([...])`` must still run
-the command.
+the command. (Nothing simpler does both: the import system sets that attribute after this module has
+run, so the module cannot put the function back; a package without the submodule loses the old
+spelling. Looked at again 2026-12-01.)
 """
 from __future__ import annotations
 

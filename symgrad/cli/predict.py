@@ -12,6 +12,9 @@ of the scores, or for one score 1 where it is above 0 (a logit) or 0.5 (a probab
 accuracy of symgrad train counts it. They go to -o as a .csv (.tsv) table with a header row, or a
 .npz of arrays by those names; without -o, to stdout as CSV.
 
+It runs on the NumPy target, on the CPU: a checkpoint holds the values alone, so one that symgrad
+train --target triton wrote is read as any other (--target triton is refused, saying so).
+
 Exit status: 0 written, 2 bad input (one line on stderr saying what and where).
 
 Examples:
@@ -60,7 +63,7 @@ def run(args) -> int:
                            f"network's output, e.g. the scores before the loss) to the model file")
     needs = program._needs["forward"]
     unread = [x for x, read in zip(model.inputs, needs) if not read]
-    data = load_data(args.data, model.inputs, without=unread)
+    data = load_data(args.data, model.inputs, without=unread, command="predict")
     data = _trained.checked(program, {x.name: data[x.name] for x, read in zip(model.inputs, needs) if read},
                             args, getattr(data, "lines", None))
     columns = {}

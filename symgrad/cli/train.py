@@ -15,8 +15,9 @@ progress bar is drawn on stderr when it is a terminal (not in a log or a pipe).
 and says on stderr the epoch and step it goes on from and the optimizer's step count, which a
 learning-rate schedule reads.
 Without --checkpoint (or --best) the trained values are not kept, and the command says so at the
-end. A checkpoint is read back in Python by sg.load_checkpoint("ck.npz") (.values: the trained
-parameters by name).
+end. A checkpoint is evaluated on a test file by symgrad evaluate, run on new data by symgrad
+predict (both on the NumPy target, whichever --target trained it), and read back in Python by
+sg.load_checkpoint("ck.npz") (.values: the trained parameters by name).
 
 Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf), 2 bad input
 (one line on stderr saying what and where), 130 Ctrl-C, 143 SIGTERM (taken as Ctrl-C: training
@@ -29,8 +30,9 @@ x=X_val, t=T_val) with held-out samples, and the table np.savetxt("data.csv", np
 Examples:
 
     symgrad train model.py --data train.npz --validation val.npz --epochs 30 --checkpoint ck.npz
-    symgrad train model.py --data data.csv --validation-split 0.2 --patience 5 --best best.npz
-    symgrad train model.py --data data.csv --validation-split 0.2 --resume ck.npz --checkpoint ck.npz"""
+    symgrad train model.py --data train.npz --validation val.npz --epochs 10 --resume ck.npz --checkpoint ck.npz
+    symgrad train model.py --data data.csv --validation-split 0.2 --patience 5 --best best.npz --log log.csv
+    symgrad train model.py --data data.csv --validation-split 0.2 --resume best.npz --log log.csv"""
 from __future__ import annotations
 
 import argparse
@@ -85,7 +87,7 @@ def register(subparsers):
     p.add_argument("--log", metavar="FILE",
                    help="write each epoch's line (epoch, loss, the metrics, seconds) here as the epoch ends: a "
                         ".csv or .tsv table with a header row, or a .jsonl file; with --resume, added after "
-                        "the rows it holds")
+                        "the rows it holds (those of epochs after the checkpoint's replaced)")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
                         "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
@@ -93,9 +95,10 @@ def register(subparsers):
     p.set_defaults(func=run)
 
 
-def load_data(path, inputs, what="--data", without=()) -> dict:
+def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
     """The arrays of ``path`` for each input, keyed by the input's name; ``without``: inputs that
-    may be left out (the labels, for ``symgrad predict``), read when they are there."""
+    may be left out (the labels, for ``symgrad predict``), read when they are there; ``command``:
+    the one whose refusals these are."""
     from ..compiling.closest import closest_name
     from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
     if not os.path.isfile(path):
@@ -120,8 +123,9 @@ def load_data(path, inputs, what="--data", without=()) -> dict:
         how = "np.savez(" + repr(os.path.basename(path)) + "".join(f", {n}=..." for n in names) + ")"
         raise SymgradError(f"{what}: {path} holds {'an array' if len(extra) == 1 else 'arrays'} that "
                            f"{'is no input' if len(extra) == 1 else 'are no inputs'} of the model: {said}; "
-                           f"its inputs are {', '.join(map(repr, names))}. symgrad train refuses an array it "
-                           f"would ignore, as sg.train does: write only the inputs' arrays, {how}")
+                           f"its inputs are {', '.join(map(repr, names))}. symgrad {command} refuses an array it "
+                           f"would ignore{', as sg.train does' if command == 'train' else ''}: write only the "
+                           f"inputs' arrays, {how}")
     out = {n: arrays[n] for n in names if n in arrays}
     sizes = {n: (a.shape[0] if a.ndim else None) for n, a in out.items()}
     if not same_sample_counts(sizes):
@@ -228,6 +232,24 @@ def split_off(data: dict, fraction: float, seed: int):
     return {name: a[~held] for name, a in data.items()}, {name: a[held] for name, a in data.items()}
 
 
+def _check_resumed_samples(args, resumed, n: int) -> None:
+    """A --resume whose run trained on another number of samples than this one will: with
+    --validation-split, another fraction (or other data) holds out samples that run trained on, so
+    refused; without, said (its epochs are shuffled over other samples than that run's were)."""
+    held = int(round(n * args.validation_split)) if args.validation_split is not None else 0
+    if n - held == resumed.samples:
+        return
+    if args.validation_split is not None:
+        raise SymgradError(f"--resume {args.resume} was saved by a run that trained on {resumed.samples} samples, "
+                           f"but --validation-split {args.validation_split:g} of --data {args.data}'s {n} leaves "
+                           f"{n - held}: it would hold out other samples than that run did, some of them ones it "
+                           f"trained on; give that run's --validation-split and --data")
+    print(f"symgrad train: warning: --resume {args.resume} was saved by a run that trained on {resumed.samples} "
+          f"samples, and --data {args.data} holds {n}: this run goes on over other data than that run's (its "
+          f"epochs shuffled otherwise){'; did that run hold out a --validation-split?' if n > resumed.samples else ''}",
+          file=sys.stderr)
+
+
 def _train(args, T) -> int:
     if args.validation_split is not None and args.validation is not None:
         raise SymgradError("--validation-split holds out part of --data as the validation data; --validation "
@@ -282,6 +304,8 @@ def _train(args, T) -> int:
                                f"would validate on samples that run trained on; give --seed {resumed.seed}")
     data = load_data(args.data, model.inputs)
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
+    if resumed is not None and resumed.samples is not None:
+        _check_resumed_samples(args, resumed, len(next(iter(data.values()))))
     opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)
     program = _model.compile_program(model, args.target, opt, args.dtype)
     lines_of = {"data": getattr(data, "lines", None), "validation": getattr(validation, "lines", None)}
@@ -311,6 +335,11 @@ def _train(args, T) -> int:
               f"step count t, which schedules read, at 0)", file=sys.stderr)
     if resumed is not None:
         print(_resume_line(args, resumed, state is None), file=sys.stderr)
+        later = log.later_rows(resumed.epoch) if log is not None else []
+        if later:           # resumed from --best, or an older copy: its epoch numbers come again
+            span = f"epoch {later[0]}" if len(later) == 1 else f"epochs {min(later)} to {max(later)}"
+            print(f"symgrad train: --log {args.log} holds rows of {span}, after epoch {resumed.epoch} where "
+                  f"{args.resume} goes on: this run's rows replace them", file=sys.stderr)
     metrics = {"loss": T.mean_loss}
     if model.target is not None and model.outputs:
         metrics["accuracy"] = T.accuracy(model.target)
@@ -377,7 +406,8 @@ def _train(args, T) -> int:
     if args.checkpoint is None and args.best is None and history.epochs:
         # the README's `symgrad train model.py --data train.npz --epochs 30` trained and kept nothing
         print("symgrad train: the trained values were not saved: pass --checkpoint CK.npz to keep them "
-              "(read them back in Python with sg.load_checkpoint('CK.npz').values)", file=sys.stderr)
+              "(symgrad evaluate and symgrad predict read it; in Python, sg.load_checkpoint('CK.npz').values)",
+              file=sys.stderr)
     return 0
 
 

@@ -282,6 +282,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         raise TrainingArgumentError(f"values: the checkpoint was saved {seen0} samples into epoch {done + 1}, "
                                     f"but data holds {n}: resume with the data it was trained on")
     per_epoch = math.ceil(n / batch_size)
+    if early is not None:            # the best epoch's checkpoint records the run too (--best, history.best)
+        plain = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
+        early.run = {"seed": int(seed) if plain else None, "samples": n}
     # a checkpoint saved part-way through an epoch goes on with that epoch's next minibatch
     total = epochs * per_epoch - (per_epoch - math.ceil((n - seen0) / batch_size) if epochs else 0)
     if epochs:          # a schedule that ends (at 0) before training does: said now, not by flat epoch lines
@@ -297,7 +300,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         nonlocal saved
         if checkpoint is not None and saved != history.step:
             save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done, seen=seen,
-                 seed=seed)
+                 seed=seed, samples=n)
             saved = history.step
 
     drawn = bar_wanted(progress)
@@ -441,7 +444,8 @@ def _keep_best(history, early) -> None:
 
 def _best_checkpoint(early) -> Checkpoint:
     """The best epoch so far as a `Checkpoint`: what ``train(values=...)`` resumes and `save` writes."""
-    return Checkpoint(early.best_values, early.best_state, early.best_step, early.best_epoch)
+    return Checkpoint(early.best_values, early.best_state, early.best_step, early.best_epoch,
+                      **getattr(early, "run", {}))
 
 
 def _step(program, values, state, batch, copies: bool):

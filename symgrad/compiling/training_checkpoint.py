@@ -38,13 +38,15 @@ class Checkpoint:
     Ctrl-C, SIGTERM or a divergence saved it part-way through that epoch (0 at an epoch's end), so
     that training resumes with that epoch's next minibatch. ``seed``: the integer seed of the run that
     saved it (None when it was not one, or not recorded), which a resumed run is told of when its
-    own differs."""
+    own differs. ``samples``: the number of samples that run trained on (None when not recorded:
+    before 2026-12-01), so that a resumed run on other data, or another ``--validation-split``, is told."""
     values: dict
     state: object = None
     step: int = 0
     epoch: int = 0
     seen: int = 0
     seed: int | None = None
+    samples: int | None = None
 
     def __repr__(self):
         """One line: what it holds, not every number (the dataclass's repr printed all the arrays,
@@ -90,9 +92,11 @@ def _unpack(desc, arrays):
     return body                      # scalar or None
 
 
-def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen: int = 0, seed=None) -> None:
+def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen: int = 0, seed=None,
+         samples=None) -> None:
     """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch (and
-    ``seen``, the samples of the next epoch trained on, for a save part-way through it).
+    ``seen``, the samples of the next epoch trained on, for a save part-way through it; ``seed`` and
+    ``samples``, the run's integer seed and number of training samples, when given).
     The file is replaced atomically, so an interrupted save leaves the old checkpoint whole.
 
     >>> import numpy as np, tempfile, os
@@ -108,6 +112,8 @@ def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen:
         index["seen"] = int(seen)
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
         index["seed"] = int(seed)    # (a Generator or SeedSequence is not recorded)
+    if samples is not None:
+        index["samples"] = int(samples)
     arrays["index"] = np.array(json.dumps(index))
     atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
 
@@ -138,7 +144,8 @@ def load_checkpoint(path) -> Checkpoint:
             index = json.loads(str(z["index"]))
             arrays = {k: z[k] for k in z.files if k != "index"}
         return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
-                          int(index["step"]), int(index["epoch"]), int(index.get("seen", 0)), index.get("seed"))
+                          int(index["step"]), int(index["epoch"]), int(index.get("seen", 0)), index.get("seed"),
+                          index.get("samples"))
     except CheckpointError:
         raise
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib

@@ -7,7 +7,10 @@ ends, so a run stopped by Ctrl-C, SIGTERM or a divergence keeps the rows of the 
 Without ``append``, the first epoch's row replaces what the file held (a run refused before its first
 step leaves it as it was); ``append=True`` goes on after the rows it holds (a resumed run), and a
 table whose header names other columns is then refused, naming both, rather than given rows that do
-not fit it (``check(names)`` refuses it before training).
+not fit it (``check(names)`` refuses it before training). A run resumed from an earlier checkpoint
+than the log's last row (a ``--best`` one, or an older copy) would repeat epoch numbers: its first
+row replaces the rows of that epoch and after (the epochs of the values it did not go on from, as
+TensorBoard's ``purge_step`` drops them), and ``later_rows(epoch)`` says which, before training.
 
 >>> import os, tempfile
 >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
@@ -50,6 +53,44 @@ class EpochLog:
             first = next(csv.reader(f, delimiter=self._delimiter()), None)
         return first or None
 
+    def _epochs(self) -> list:
+        """The epoch of each row the file holds (None for a row without one), in order."""
+        if not os.path.isfile(self.path):
+            return []
+        with open(self.path, newline="", encoding="utf-8") as f:
+            if self.kind == ".jsonl":
+                rows = []
+                for line in f:
+                    try:
+                        rows.append(json.loads(line).get("epoch") if line.strip() else None)
+                    except (ValueError, AttributeError):
+                        rows.append(None)
+                return rows
+            table = list(csv.reader(f, delimiter=self._delimiter()))
+        if not table or "epoch" not in table[0]:
+            return [None] * max(len(table) - 1, 0)
+        at = table[0].index("epoch")
+        return [_whole(row[at]) if at < len(row) else None for row in table[1:]]
+
+    def later_rows(self, epoch) -> list:
+        """The epochs of the rows after ``epoch`` that a resumed run's first row replaces (appending)."""
+        if self.fresh:
+            return []
+        return [e for e in self._epochs() if e is not None and e > epoch]
+
+    def _drop_from(self, epoch) -> None:
+        """Keep only the rows of epochs before ``epoch`` (and the header), atomically."""
+        epochs = self._epochs()
+        if not any(e is not None and e >= epoch for e in epochs):
+            return
+        from .files import atomic_write
+        with open(self.path, newline="", encoding="utf-8") as f:
+            lines = f.read().splitlines(keepends=True)
+        head = [] if self.kind == ".jsonl" else lines[:1]
+        body = lines[len(head):len(head) + len(epochs)]
+        kept = [line for line, e in zip(body, epochs) if e is None or e < epoch]
+        atomic_write(self.path, "".join(head + kept), suffix=".log.tmp")
+
     def check(self, names) -> None:
         """Refuse, before training, a table to append to whose header is not ``names``."""
         if self.columns is not None and list(self.columns) != list(names):
@@ -58,6 +99,9 @@ class EpochLog:
                 f"{', '.join(names)}: give another log file (or the validation the first run had)")
 
     def __call__(self, record) -> None:
+        if not self.fresh and not getattr(self, "_pruned", False) and _whole(record.get("epoch")) is not None:
+            self._drop_from(_whole(record["epoch"]))       # a resumed run's epochs replace those it went back on
+        self._pruned = True
         if self.kind == ".jsonl":
             line = json.dumps(dict(record)) + "\n"
         else:
@@ -80,3 +124,12 @@ class EpochLog:
 def _cell(v) -> str:
     """A number as the shortest text that reads back the same (repr of a Python float)."""
     return repr(float(v)) if isinstance(v, float) else str(v)
+
+
+def _whole(v):
+    """An epoch number from a log's cell (text or number), or None."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return int(f) if f == f and f == int(f) else None

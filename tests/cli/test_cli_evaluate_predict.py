@@ -142,3 +142,29 @@ def test_evaluate_on_a_file_without_the_labels_says_so(run, capsys):
     assert cli.main(["evaluate", str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "new.csv")]) == 2
     err = capsys.readouterr().err
     assert "holds no 'y' (the targets the loss compares the outputs with)" in err and "symgrad predict" in err, err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_numpy_only_said_in_help_and_for_target_triton(run, capsys, command):
+    # train's --target pasted here: told that a checkpoint needs no target, not "unrecognized arguments"
+    path, v, x, y = run
+    assert cli.main([command, "--help"]) == 0
+    assert "runs on the NumPy target, on the CPU" in " ".join(capsys.readouterr().out.split())
+    data = path / ("new.csv" if command == "predict" else "test.csv")
+    argv = [command, str(path / "model.py"), str(path / "ck.npz"), "--data", str(data)]
+    assert cli.main(argv + ["--target", "triton"]) == 2
+    err = capsys.readouterr().err
+    assert f"--target triton: symgrad {command} runs on the NumPy target (the CPU) only" in err
+    assert "leave --target out" in err and len(err.strip().splitlines()) == 1
+    assert cli.main(argv + ["--target", "numpy"]) == 0                # the default, spelled out
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_an_array_of_no_input_is_refused_in_the_commands_own_name(run, capsys, command):
+    # it said "symgrad train refuses an array it would ignore" from evaluate and predict
+    path, v, x, y = run
+    np.savez(path / "typo.npz", x=x, Y=y)
+    assert cli.main([command, str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "typo.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "'Y' (did you mean 'y'?)" in err and f"symgrad {command} refuses an array it would ignore:" in err
+    assert "symgrad train" not in err

@@ -266,6 +266,7 @@ def test_train_without_checkpoint_says_the_values_were_not_kept(files, calls, ca
     assert cli.main(argv) == 0
     err = capsys.readouterr().err
     assert "the trained values were not saved: pass --checkpoint CK.npz to keep them" in err
+    assert "symgrad evaluate and symgrad predict read it" in err      # the shell's way on, said too
     assert cli.main(argv + ["--checkpoint", str(files / "ck.npz")]) == 0
     assert "not saved" not in capsys.readouterr().err
 

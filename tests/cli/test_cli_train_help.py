@@ -13,7 +13,8 @@ def test_train_help_says_how_to_make_the_data_and_what_it_prints(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert 'np.savez("data.npz", x=X, t=T)' in out
     for said in ("loss, the mean of its minibatch losses", "val_loss", "train_loss", "train_accuracy",
-                 "for --epochs more epochs"):
+                 "for --epochs more epochs",
+                 "A checkpoint is evaluated on a test file by symgrad evaluate, run on new data by symgrad predict"):
         assert said in out
 
 

@@ -65,3 +65,29 @@ def test_jsonl_and_the_mistakes(tmp_path, capsys):
     assert "holds the columns epoch, loss, val_loss, val_accuracy, seconds, but the epochs of this run record " \
            "epoch, loss, train_loss, train_accuracy, seconds" in err, err
     assert log.read_text() == before
+
+
+def test_resumed_from_an_earlier_checkpoint_the_log_repeats_no_epoch(tmp_path, capsys):
+    # resuming from --best (epoch 1 of a run whose log went on to epoch 3) appended a second row
+    # "2": the log's epochs 2 and 3 were of values this run does not go on from
+    import shutil
+    files = softmax_run_files(tmp_path, 60)
+    log, ck, older = files / "log.csv", files / "ck.npz", files / "older.npz"
+    base = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--validation",
+            str(files / "val.npz"), "--batch-size", "20", "--no-progress", "--log", str(log)]
+    assert cli.main(base + ["--epochs", "1", "--checkpoint", str(ck)]) == 0
+    shutil.copy(ck, older)                                       # the checkpoint after epoch 1
+    assert cli.main(base + ["--epochs", "2", "--checkpoint", str(ck), "--resume", str(ck)]) == 0
+    with open(log, newline="") as f:
+        first = list(csv.DictReader(f))
+    assert [r["epoch"] for r in first] == ["1", "2", "3"]
+    capsys.readouterr()
+    assert cli.main(base + ["--epochs", "1", "--resume", str(older)]) == 0
+    out, err = capsys.readouterr()
+    assert f"--log {log} holds rows of epochs 2 to 3, after epoch 1 where {older} goes on: this run's rows " \
+           f"replace them" in err
+    with open(log, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert rows[0] == first[0]                                   # the kept row as it was
+    assert np.isclose(float(rows[1]["val_loss"]), _printed(out)[0]["val_loss"], rtol=1e-5)

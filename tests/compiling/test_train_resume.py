@@ -179,3 +179,18 @@ def test_resuming_under_another_seed_is_said(tmp_path):
         sg.train(prog, data, epochs=1, values=ck, shuffle=False, **kw)          # no shuffling: no word
         older = Checkpoint(ck.values, ck.state, ck.step, ck.epoch)           # no seed recorded: no word
         sg.train(prog, data, epochs=1, values=older, **kw)
+
+
+def test_checkpoints_record_the_runs_samples_and_the_best_one_its_seed(tmp_path):
+    """A checkpoint records how many samples its run trained on (symgrad train refuses a --resume under
+    another --validation-split by it); the best epoch's (history.best, --best) recorded no seed."""
+    from symgrad.compiling.training import save
+    prog, data, v0 = regression()
+    h = sg.train(prog, data, epochs=3, values=v0, seed=5, batch_size=8, progress=False,
+                 checkpoint=tmp_path / "ck.npz", validation=data, patience=2)
+    assert (load(tmp_path / "ck.npz").samples, load(tmp_path / "ck.npz").seed) == (40, 5)
+    assert (h.best.samples, h.best.seed) == (40, 5)
+    save(tmp_path / "best.npz", **vars(h.best))
+    assert (load(tmp_path / "best.npz").samples, load(tmp_path / "best.npz").seed) == (40, 5)
+    save(tmp_path / "old.npz", v0)                   # as checkpoints before 2026-12-01: not recorded
+    assert (load(tmp_path / "old.npz").samples, load(tmp_path / "old.npz").seed) == (None, None)

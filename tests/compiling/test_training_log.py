@@ -54,3 +54,25 @@ def test_jsonl_and_a_name_of_no_known_kind(tmp_path):
         [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}]
     with pytest.raises(TrainingArgumentError, match="a .csv or .tsv table, or a .jsonl file"):
         EpochLog(tmp_path / "log.json")
+
+
+@pytest.mark.parametrize("name", ["log.csv", "log.jsonl"])
+def test_appending_an_epoch_the_log_holds_replaces_it_and_those_after(tmp_path, name):
+    path = tmp_path / name
+    first = EpochLog(path)
+    for e in (1, 2, 3, 4):
+        first({"epoch": e, "loss": 1.0 / e})
+    again = EpochLog(path, append=True)               # a run resumed from the checkpoint of epoch 2
+    assert again.later_rows(2) == [3, 4] and again.later_rows(4) == []
+    assert EpochLog(path).later_rows(2) == []         # not appending: the file starts afresh anyway
+    before = path.read_text()
+    EpochLog(path, append=True)                       # a run refused before its first epoch
+    assert path.read_text() == before
+    again({"epoch": 3, "loss": 0.125})
+    again({"epoch": 4, "loss": 0.0625})
+    if name.endswith(".csv"):
+        with open(path, newline="") as f:
+            rows = [(int(r["epoch"]), float(r["loss"])) for r in csv.DictReader(f)]
+    else:
+        rows = [(r["epoch"], r["loss"]) for r in map(json.loads, path.read_text().splitlines())]
+    assert rows == [(1, 1.0), (2, 0.5), (3, 0.125), (4, 0.0625)]
