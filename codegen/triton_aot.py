@@ -314,6 +314,17 @@ def digits_lenet(filters=(4, 8), padding: int = 1, size: int = 8, kernels=(3, 3)
     return sg.cross_entropy(h.reshape(N, -1) @ V + c, y), [w1, b1, w2, b2, V, c], [x, y]
 
 
+# the backend's settings a command line may change: flag, `codegen.triton_backend`'s name, what 0 does
+SETTINGS = [
+    ("fuse-rows", "FUSE_ROWS", "0: a rows kernel per product"),
+    ("reload-gap", "RELOAD_GAP", "0: a LeNet's rows kernel keeps its far values in registers"),
+    ("register-k", "REGISTER_K", "0: wide stored operands of a product are read whole from registers, not in "
+                                 "K-steps"),
+    ("selection-slices", "SELECTION_SLICES", "0: a second convolution's backward selects from its window's "
+                                             "gradient"),
+]
+
+
 def main(argv=None):
     import argparse
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -324,36 +335,21 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=1, help="compile in this many processes")
     ap.add_argument("--all-entry-points", action="store_true",
                     help="also the kernels of Program.grad and Program.loss (not only step's)")
-    ap.add_argument("--fuse-rows", type=int, default=None,
-                    help="codegen.triton_backend.FUSE_ROWS (0: a rows kernel per product)")
-    ap.add_argument("--reload-gap", type=int, default=None,
-                    help="codegen.triton_backend.RELOAD_GAP (0: a LeNet's rows kernel keeps its far values in "
-                         "registers)")
-    ap.add_argument("--register-k", type=int, default=None,
-                    help="codegen.triton_backend.REGISTER_K (0: wide stored operands of a product are read "
-                         "whole from registers, not in K-steps)")
-    ap.add_argument("--selection-slices", type=int, default=None,
-                    help="codegen.triton_backend.SELECTION_SLICES (0: a second convolution's backward selects "
-                         "from its window's gradient)")
+    for flag, setting, meaning in SETTINGS:
+        ap.add_argument(f"--{flag}", type=int, default=None, help=f"codegen.triton_backend.{setting} ({meaning})")
     ap.add_argument("--precision", default=None, choices=["ieee", "tf32", "tf32x3", "bf16"],
                     help="the products' precision (sg.compile(..., precision=...))")
     args = ap.parse_args(argv)
     if not args.all_configs:
         os.environ.setdefault("SYMGRAD_TRITON_AUTOTUNE", "0")
     from . import triton_backend
-    if args.fuse_rows is not None:
-        triton_backend.FUSE_ROWS = args.fuse_rows
-    fuse = triton_backend.FUSE_ROWS
-    if args.reload_gap is not None:
-        triton_backend.RELOAD_GAP = args.reload_gap
-    if args.register_k is not None:
-        triton_backend.REGISTER_K = args.register_k
-    if args.selection_slices is not None:
-        triton_backend.SELECTION_SLICES = args.selection_slices
+    for flag, setting, _ in SETTINGS:
+        value = getattr(args, flag.replace("-", "_"))
+        if value is not None:
+            setattr(triton_backend, setting, value)
+    chosen = "".join(f"{setting}={getattr(triton_backend, setting)}, " for _, setting, _ in SETTINGS)
     print(f"# Triton kernels compiled for cuda sm_{args.arch} without a GPU (batch {args.batch}, "
-          f"FUSE_ROWS={fuse}, RELOAD_GAP={triton_backend.RELOAD_GAP}, REGISTER_K={triton_backend.REGISTER_K}, "
-          f"SELECTION_SLICES={triton_backend.SELECTION_SLICES}, "
-          f"precision={args.precision or triton_backend.DOT_PRECISION})")
+          f"{chosen}precision={args.precision or triton_backend.DOT_PRECISION})")
     for name, spec in benchmark_specs():
         if args.only not in name:
             continue
