@@ -224,8 +224,9 @@ def benchmark_mlp(width: int) -> tuple:
 
 def benchmark_specs():
     """The networks of bench/gpu_step.py at widths 32, 64, 128, the 64-64-10 cross-entropy MLP
-    kept in docs/, two digits CNNs (`digits_cnn`: --only cnn) and a LeNet (`digits_lenet`: --only
-    lenet)."""
+    kept in docs/, two digits CNNs (`digits_cnn`: --only cnn), a LeNet (`digits_lenet`: --only
+    lenet), the upsampling networks (`digits_upsampling`) and a segmentation head (`digits_segmentation`:
+    --only segmentation)."""
     import sympy as sp
 
     import symgrad as sg
@@ -252,7 +253,25 @@ def benchmark_specs():
                        dict(small=True))):
         loss, params, inputs = digits_upsampling(**how)
         out.append((name, specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
+    loss, params, inputs = digits_segmentation()
+    out.append(("segmentation 8x8 conv3x3-4 same, conv1x1-3, per-pixel cross-entropy",
+                specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     return out
+
+
+def digits_segmentation(size: int = 8, classes: int = 3) -> tuple:
+    """(loss, params, inputs) of a segmentation head as the Triton target takes it (`kernel_pixels`): a
+    ``size``² image, conv 3×3-4 same, relu, a 1×1 convolution to ``classes`` maps, and the per-pixel
+    cross-entropy at integer labels (N, size, size), torch's F.cross_entropy of a map."""
+    import sympy as sp
+
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 1, size, size)), sg.tensor("y", (N, size, size), integer=True)
+    w1, b1 = sg.tensor("w1", (4, 1, 3, 3)), sg.tensor("b1", (4,))
+    w2, b2 = sg.tensor("w2", (classes, 4, 1, 1)), sg.tensor("b2", (classes,))
+    z = sg.conv2d(sg.relu(sg.conv2d(x, w1, b1, padding=1)), w2, b2)
+    return sg.cross_entropy(z, y, axis=1), [w1, b1, w2, b2], [x, y]
 
 
 def digits_upsampling(mode: str = "bilinear", small: bool = False) -> tuple:

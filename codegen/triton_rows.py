@@ -346,8 +346,9 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
                 # (a select, not z·[n = k]: an entry −inf elsewhere in the row, a masked logit, would
                 # make −inf·0 = NaN)
                 stmts.append((nm, "sum", sp.Piecewise((z, sp.Eq(rb.column_index(), k)), (0, True))))
-                if labels and e.inputs[1].id in labels:
-                    label_checks.append((e.inputs[1].id, int(e.inputs[0].shape[0]), e.inputs[1].id))
+                x = _index_input(sch, e.inputs[1].id)      # the labels' input (a pixel's: an entry of its row)
+                if labels and x in labels:
+                    label_checks.append((_index_of(sch, e.inputs[1].id), int(e.inputs[0].shape[0]), x))
             elif e.prim is R.argmax_entry_p:
                 stmts.append((nm, "argmax", rb.expr(e.inputs[0].id, True)))
             else:
