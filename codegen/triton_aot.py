@@ -341,6 +341,7 @@ SETTINGS = [
                                  "K-steps"),
     ("selection-slices", "SELECTION_SLICES", "0: a second convolution's backward selects from its window's "
                                              "gradient"),
+    ("selection-picks", "SELECTION_PICKS", "1: products with a constant 0/1 matrix pick columns, no tl.dot"),
 ]
 
 

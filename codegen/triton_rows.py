@@ -263,7 +263,17 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
                 (a in plan.stored or plan.stack_of(a) is not None) and a not in rb.acc
             if stepped:
                 body.append(f"{T}tl.debug_barrier()  # {an}, stored by an earlier stage, is read back in K-steps")
-            if a in rb.local and not stepped:      # made by an earlier stage: still in registers, whole rows
+            picks = _picks(sch, P, flip) if a in rb.local and not stepped and settings.SELECTION_PICKS \
+                and sch.width_of(a) is not None else None
+            if picks is not None:       # a 0/1 selection of columns of a tile in registers: picked, no tl.dot
+                ka = f"offs_k{sfx}"
+                body += [f"{T}# -- {acc} = {an} @ {Mt}: {an}'s columns picked (a 0/1 selection; no tl.dot, whose "
+                         f"FMA operands would hold whole K-long rows a thread)",
+                         f"{T}{ka} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",
+                         f"{T}{acc} = tl.zeros((BLOCK_M, BLOCK_N{sfx}), dtype=tl.float32)"]
+                body += [f"{T}{acc} += tl.where(offs_n{sfx}[None, :] == {n}, tl.sum(tl.where({ka}[None, :] == {k}, "
+                         f"{an_tile}, 0.0), axis=1)[:, None], 0.0)" for k, n in picks]
+            elif a in rb.local and not stepped:      # made by an earlier stage: still in registers, whole rows
                 body += [f"{T}# -- {acc} = {an} @ {Mt}: {an} is in registers (whole rows, zero beyond K{sfx})",
                          f"{T}offs_k{sfx} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",
                          f"{T}w{sfx} = tl.load({wn}_ptr + offs_k{sfx}[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
@@ -564,6 +574,18 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
     lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
     host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
     return src, call, [safe_text(c) for c in host], rb
+
+
+def _picks(sch: KernelScheduler, P: int, flip: bool, most: int = 16):
+    """The (k, n) pairs of a product's constant 0/1 matrix M (``a @ M``: Pᵀ, or P when ``flip``) with
+    M[k, n] = 1 — acc[:, n] is the sum of a[:, k] over them — when there are at most ``most``; else None.
+    (`settings.SELECTION_PICKS`.)"""
+    if not _zero_one(sch, P):
+        return None
+    M = sch.g.producer[P].params[0]
+    M = M if flip else M.T
+    pairs = [(k, n) for k in range(M.shape[0]) for n in range(M.shape[1]) if M[k, n] == 1]
+    return pairs if 0 < len(pairs) <= most else None
 
 
 def _read_twice(c, v: int) -> bool:

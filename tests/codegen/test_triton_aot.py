@@ -110,11 +110,12 @@ def test_the_command_lines_setting_flags_set_the_backend_and_are_printed(monkeyp
     (`SETTINGS`) sets its `codegen.triton_backend` name and the header line prints them all; no network
     matches ``--only``, so nothing compiles."""
     from codegen import triton_aot, triton_backend
-    wanted = {"FUSE_ROWS": 0, "RELOAD_GAP": 2, "REGISTER_K": 5, "SELECTION_SLICES": 1}
+    wanted = {"FUSE_ROWS": 0, "RELOAD_GAP": 2, "REGISTER_K": 5, "SELECTION_SLICES": 1, "SELECTION_PICKS": 1}
     for setting in wanted:
         monkeypatch.setattr(triton_backend, setting, getattr(triton_backend, setting))     # (restored after)
     monkeypatch.setattr(triton_aot, "benchmark_specs", lambda: [])
-    triton_aot.main(["--fuse-rows", "0", "--reload-gap", "2", "--register-k", "5", "--selection-slices", "1"])
+    triton_aot.main(["--fuse-rows", "0", "--reload-gap", "2", "--register-k", "5", "--selection-slices", "1",
+                     "--selection-picks", "1"])
     assert {s: getattr(triton_backend, s) for s in wanted} == wanted
     head = capsys.readouterr().out
     assert all(f"{s}={v}" in head for s, v in wanted.items()), head
