@@ -106,3 +106,18 @@ def test_a_sum_over_the_channels_then_a_dense_layer_equals_numpy_and_torch(rng):
     batch = {"x": rng.normal(size=(3, 1, H, W)).astype(np.float32), "y": rng.integers(0, CLASSES, 3)}
     _check(loss, [w, U], [x, y], batch, lambda t, b: F.cross_entropy(
         F.conv2d(b["x"], t["w"], padding=1).sum(1).reshape(3, -1) @ t["U"], b["y"]), rng)
+
+
+def test_a_unet_level_upsampled_concatenated_with_the_skip_then_a_per_pixel_loss_equals_numpy(rng):
+    """A U-Net's top: conv stride 2 down, bilinear upsampling by 2, concatenated with a same-size
+    convolution of the image (the skip), a 1×1 head to 3 classes and the per-pixel cross-entropy."""
+    x, y = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("y", (N, 4, 4), integer=True)
+    w1, b1, w0 = sg.tensor("w1", (2, 1, 3, 3)), sg.tensor("b1", (2,)), sg.tensor("w0", (2, 1, 3, 3))
+    w2, b2 = sg.tensor("w2", (CLASSES, 4, 1, 1)), sg.tensor("b2", (CLASSES,))
+    up = sg.interpolate(sg.relu(sg.conv2d(x, w1, b1, stride=2, padding=1)), scale_factor=2, mode="bilinear")
+    z = sg.conv2d(sg.concat([up, sg.relu(sg.conv2d(x, w0, padding=1))], axis=1), w2, b2)
+    params = [w1, b1, w0, w2, b2]
+    tri, ref = [sg.compile(sg.cross_entropy(z, y, axis=1), params, [x, y], target=t,
+                           optimizer=sg.optim.Adam(lr=0.05)) for t in ("triton", "numpy")]
+    batch = {"x": rng.normal(size=(3, 1, 4, 4)).astype(np.float32), "y": rng.integers(0, CLASSES, (3, 4, 4))}
+    _same_as_numpy(tri, ref, _values(params, rng), batch, steps=2)
