@@ -56,6 +56,9 @@ def of_map(ac, e):
     name = e.prim.name
     if name == "one_hot" and e.inputs[0].id in ac.bags:
         return _labels(ac, e)
+    if name == "reshape" and e.inputs[0].id in ac.bags:     # labels (H, W) read as (1, H, W): the same row
+        ac.bags[e.out.id] = ac.bags[e.inputs[0].id]
+        return ac.env[e.inputs[0].id]
     if name not in ("matmul", "reshape"):
         _lines_as_map(ac, e)
     if any(isinstance(ac.grids.get(u.id), KR.Mixed) for u in e.inputs) and name in ("lse", "rsum", "sum", "ewise"):
@@ -66,6 +69,16 @@ def of_map(ac, e):
             and _over_channels(ac.grids[e.inputs[0].id], e):
         return _channel_reduction(ac, e)
     return KR.of_image(ac, e)
+
+
+def labels_reshaped(ac, e) -> bool:
+    """``e`` is a reshape of an example's labels (H, W) (a matrix per example, `ac.bags`) that only adds
+    or drops unit axes, read by one_hot (a per-example declaration's y.reshape(1, H, W))."""
+    if e.prim.name != "reshape" or e.inputs[0].id not in ac.bags:
+        return False
+    nonunit = lambda shape: [int(d) for d in shape if int(d) != 1]      # noqa: E731
+    return nonunit(e.out.shape) == nonunit(e.inputs[0].shape) and \
+        any(r.prim.name == "one_hot" for r in ac.src.eqns if any(i.id == e.out.id for i in r.inputs))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -88,9 +101,10 @@ def _labels(ac, e):
     row p is [c = y_p], y_p the entry p of the labels' row."""
     (u,) = e.inputs
     n, axis = int(e.params[0]), e.params[1]
-    S = tuple(int(d) for d in u.shape)
+    shape = tuple(int(d) for d in u.shape)
+    S = shape[axis:]            # (the classes' axis at ``axis``: the map's channels, after unit axes only)
     x = ac.env[u.id]
-    if axis != 0 or int(np.prod(S)) > KC.MAX_POSITIONS:
+    if any(d != 1 for d in shape[:axis]) or int(np.prod(S)) > KC.MAX_POSITIONS:
         raise KC.refuse(ac, e, f"one_hot of labels {format_shape(S)} per example with the classes on another axis "
                                f"than the map's channels (axis=1 over the batch), or more than {KC.MAX_POSITIONS} "
                                f"labels per example")
@@ -100,7 +114,7 @@ def _labels(ac, e):
         at[key] = ac._entry(x, p)
         ac.new_notes.setdefault(at[key].id, f"= the label at position {key}")
         rows[key] = R.ewise(ac.g, sp.KroneckerDelta(ph(0), ph(1)), at[key], iota, shape=(n, 1))
-    return KC._stand_in(ac, e, Labels(0, n, S, rows, at))
+    return KC._stand_in(ac, e, Labels(axis, n, S, rows, at))
 
 
 def _image_rows(ac, e, u) -> KC.Grid:

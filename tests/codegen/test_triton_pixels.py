@@ -121,3 +121,14 @@ def test_a_unet_level_upsampled_concatenated_with_the_skip_then_a_per_pixel_loss
                            optimizer=sg.optim.Adam(lr=0.05)) for t in ("triton", "numpy")]
     batch = {"x": rng.normal(size=(3, 1, 4, 4)).astype(np.float32), "y": rng.integers(0, CLASSES, (3, 4, 4))}
     _same_as_numpy(tri, ref, _values(params, rng), batch, steps=2)
+
+
+def test_a_per_example_declaration_of_the_per_pixel_loss_equals_numpy_and_torch(rng):
+    """One example's image (1, 3, 3) and labels (3, 3), reshaped to a batch of one as torch's functions
+    take them: the labels' reshape keeps their row (it was refused as a reshape of a matrix per example)."""
+    x, y = sg.tensor("x", (1, H, W)), sg.tensor("y", (H, W), integer=True)
+    w, b = sg.tensor("w", (CLASSES, 1, 3, 3)), sg.tensor("b", (CLASSES,))
+    loss = sg.cross_entropy(sg.conv2d(x.reshape(1, 1, H, W), w, b, padding=1), y.reshape(1, H, W), axis=1)
+    batch = {"x": rng.normal(size=(2, 1, H, W)).astype(np.float32), "y": rng.integers(0, CLASSES, (2, H, W))}
+    _check(loss, [w, b], [x, y], batch,      # (per example: the mean over the batch of each one's mean)
+           lambda t, bt: F.cross_entropy(F.conv2d(bt["x"], t["w"], t["b"], padding=1), bt["y"]), rng)
