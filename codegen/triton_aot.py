@@ -341,7 +341,8 @@ SETTINGS = [
                                  "K-steps"),
     ("selection-slices", "SELECTION_SLICES", "0: a second convolution's backward selects from its window's "
                                              "gradient"),
-    ("selection-picks", "SELECTION_PICKS", "1: products with a constant 0/1 matrix pick columns, no tl.dot"),
+    ("selection-picks", "SELECTION_PICKS", "0: products with a constant 0/1 matrix run as tl.dot, not as "
+                                           "columns picked"),
 ]
 
 
