@@ -445,6 +445,19 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
             else:
                 body.append(f"{T}{nm} = tl.load({nm}_ptr)")
             defined.add(nm)
+        # -- class labels: the gather below reads nothing out of bounds whatever the label (it compares
+        #    k with the column index); a label out of range is noted for the host and the update, right after
+        #    the loads, so that the raw labels (int64) are not held through the stage's compute
+        if label_checks:
+            body.append(f"{T}# -- class labels in range? (the first bad one is noted; step's update then skips)")
+        for v, n, x in label_checks:
+            if (v, n) in checked:
+                continue
+            checked.add((v, n))
+            arg("labels_ptr", "(n + 1,) int64 in/out: the record of bad class labels (record_bad_labels)", "labels")
+            slot, n_slots = labels[x]
+            body.append(f"{T}record_bad_labels(labels_ptr, {slot}, {n_slots}, {raw.get(v, rb.name(v))}, offs_m, "
+                        f"mask_m, {n})")
         # -- one CSE over every body of the stage (forward and backward together)
         exprs = [x[2] for x in stmts]
         tsym = sp.numbered_symbols(f"t{sfx}_" if many else "t")
@@ -463,18 +476,6 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
             pending.pop(idx)
             body += [T + c for c in _statement(nm, kd, x, printer, sfx)]
             defined.add(nm)
-        # -- class labels: the gather above read nothing out of bounds whatever the label (it compares
-        #    k with the column index); a label out of range is noted for the host and the update
-        if label_checks:
-            body.append(f"{T}# -- class labels in range? (the first bad one is noted; step's update then skips)")
-        for v, n, x in label_checks:
-            if (v, n) in checked:
-                continue
-            checked.add((v, n))
-            arg("labels_ptr", "(n + 1,) int64 in/out: the record of bad class labels (record_bad_labels)", "labels")
-            slot, n_slots = labels[x]
-            body.append(f"{T}record_bad_labels(labels_ptr, {slot}, {n_slots}, {raw.get(v, rb.name(v))}, offs_m, "
-                        f"mask_m, {n})")
         # -- write back what later launches read
         here = [e.out.id for e in st.eqns] + ([mm[0].out.id] if mm else [])
         stored = [v for v in here if v in plan.stored or v in reload]

@@ -13,6 +13,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from tests.codegen.aot import compile_sm90
 from tests.codegen.test_triton_conv import _launches
 from tests.codegen.test_triton_tensors import _same_as_numpy, _values
 
@@ -132,3 +133,25 @@ def test_a_per_example_declaration_of_the_per_pixel_loss_equals_numpy_and_torch(
     batch = {"x": rng.normal(size=(2, 1, H, W)).astype(np.float32), "y": rng.integers(0, CLASSES, (2, H, W))}
     _check(loss, [w, b], [x, y], batch,      # (per example: the mean over the batch of each one's mean)
            lambda t, bt: F.cross_entropy(F.conv2d(bt["x"], t["w"], t["b"], padding=1), bt["y"]), rng)
+
+
+AOT = """
+import json
+from symgrad.compiling.compiler import specify
+from codegen.triton_aot import compile_step, digits_segmentation
+import symgrad as sg
+
+loss, params, inputs = digits_segmentation(size=4)
+spec = specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")
+print(json.dumps([[r.kernel, r.registers, r.spill_bytes, r.shared_bytes] for r in compile_step(spec, 4096)]))
+"""
+
+
+@pytest.mark.slow
+def test_a_segmentation_step_compiles_for_sm90_in_three_kernels_without_spills(tmp_path):
+    """A 4×4 image, conv 3×3-4, relu, 1×1 conv to 3 classes, the per-pixel cross-entropy: its rows kernel
+    spilled 40 bytes a thread while the 16 labels' range checks came after the loss's compute (the raw
+    int64 labels held through it); checked right after their loads, none (2026-11-30, twelfth session)."""
+    kernels = compile_sm90(AOT, tmp_path)
+    assert [k[0] for k in kernels] == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"], kernels
+    assert all(spill == 0 and shared <= 227 * 1024 for _, _, spill, shared in kernels), kernels
