@@ -224,8 +224,9 @@ def benchmark_mlp(width: int) -> tuple:
 
 def benchmark_specs():
     """The networks of bench/gpu_step.py at widths 32, 64, 128, the 64-64-10 cross-entropy MLP
-    kept in docs/, two digits CNNs (`digits_cnn`: --only cnn) and a LeNet (`digits_lenet`: --only
-    lenet)."""
+    kept in docs/, two digits CNNs (`digits_cnn`: --only cnn), a LeNet (`digits_lenet`: --only
+    lenet), the upsampling networks (`digits_upsampling`) and a segmentation head (`digits_segmentation`:
+    --only segmentation)."""
     import sympy as sp
 
     import symgrad as sg
@@ -252,7 +253,25 @@ def benchmark_specs():
                        dict(small=True))):
         loss, params, inputs = digits_upsampling(**how)
         out.append((name, specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
+    loss, params, inputs = digits_segmentation()
+    out.append(("segmentation 8x8 conv3x3-4 same, conv1x1-3, per-pixel cross-entropy",
+                specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     return out
+
+
+def digits_segmentation(size: int = 8, classes: int = 3) -> tuple:
+    """(loss, params, inputs) of a segmentation head as the Triton target takes it (`kernel_pixels`): a
+    ``size``² image, conv 3×3-4 same, relu, a 1×1 convolution to ``classes`` maps, and the per-pixel
+    cross-entropy at integer labels (N, size, size), torch's F.cross_entropy of a map."""
+    import sympy as sp
+
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 1, size, size)), sg.tensor("y", (N, size, size), integer=True)
+    w1, b1 = sg.tensor("w1", (4, 1, 3, 3)), sg.tensor("b1", (4,))
+    w2, b2 = sg.tensor("w2", (classes, 4, 1, 1)), sg.tensor("b2", (classes,))
+    z = sg.conv2d(sg.relu(sg.conv2d(x, w1, b1, padding=1)), w2, b2)
+    return sg.cross_entropy(z, y, axis=1), [w1, b1, w2, b2], [x, y]
 
 
 def digits_upsampling(mode: str = "bilinear", small: bool = False) -> tuple:
@@ -314,6 +333,19 @@ def digits_lenet(filters=(4, 8), padding: int = 1, size: int = 8, kernels=(3, 3)
     return sg.cross_entropy(h.reshape(N, -1) @ V + c, y), [w1, b1, w2, b2, V, c], [x, y]
 
 
+# the backend's settings a command line may change: flag, `codegen.triton_backend`'s name, what 0 does
+SETTINGS = [
+    ("fuse-rows", "FUSE_ROWS", "0: a rows kernel per product"),
+    ("reload-gap", "RELOAD_GAP", "0: a LeNet's rows kernel keeps its far values in registers"),
+    ("register-k", "REGISTER_K", "0: wide stored operands of a product are read whole from registers, not in "
+                                 "K-steps"),
+    ("selection-slices", "SELECTION_SLICES", "0: a second convolution's backward selects from its window's "
+                                             "gradient"),
+    ("selection-picks", "SELECTION_PICKS", "0: products with a constant 0/1 matrix run as tl.dot, not as "
+                                           "columns picked"),
+]
+
+
 def main(argv=None):
     import argparse
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -324,36 +356,21 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=1, help="compile in this many processes")
     ap.add_argument("--all-entry-points", action="store_true",
                     help="also the kernels of Program.grad and Program.loss (not only step's)")
-    ap.add_argument("--fuse-rows", type=int, default=None,
-                    help="codegen.triton_backend.FUSE_ROWS (0: a rows kernel per product)")
-    ap.add_argument("--reload-gap", type=int, default=None,
-                    help="codegen.triton_backend.RELOAD_GAP (0: a LeNet's rows kernel keeps its far values in "
-                         "registers)")
-    ap.add_argument("--register-k", type=int, default=None,
-                    help="codegen.triton_backend.REGISTER_K (0: wide stored operands of a product are read "
-                         "whole from registers, not in K-steps)")
-    ap.add_argument("--selection-slices", type=int, default=None,
-                    help="codegen.triton_backend.SELECTION_SLICES (0: a second convolution's backward selects "
-                         "from its window's gradient)")
+    for flag, setting, meaning in SETTINGS:
+        ap.add_argument(f"--{flag}", type=int, default=None, help=f"codegen.triton_backend.{setting} ({meaning})")
     ap.add_argument("--precision", default=None, choices=["ieee", "tf32", "tf32x3", "bf16"],
                     help="the products' precision (sg.compile(..., precision=...))")
     args = ap.parse_args(argv)
     if not args.all_configs:
         os.environ.setdefault("SYMGRAD_TRITON_AUTOTUNE", "0")
     from . import triton_backend
-    if args.fuse_rows is not None:
-        triton_backend.FUSE_ROWS = args.fuse_rows
-    fuse = triton_backend.FUSE_ROWS
-    if args.reload_gap is not None:
-        triton_backend.RELOAD_GAP = args.reload_gap
-    if args.register_k is not None:
-        triton_backend.REGISTER_K = args.register_k
-    if args.selection_slices is not None:
-        triton_backend.SELECTION_SLICES = args.selection_slices
+    for flag, setting, _ in SETTINGS:
+        value = getattr(args, flag.replace("-", "_"))
+        if value is not None:
+            setattr(triton_backend, setting, value)
+    chosen = "".join(f"{setting}={getattr(triton_backend, setting)}, " for _, setting, _ in SETTINGS)
     print(f"# Triton kernels compiled for cuda sm_{args.arch} without a GPU (batch {args.batch}, "
-          f"FUSE_ROWS={fuse}, RELOAD_GAP={triton_backend.RELOAD_GAP}, REGISTER_K={triton_backend.REGISTER_K}, "
-          f"SELECTION_SLICES={triton_backend.SELECTION_SLICES}, "
-          f"precision={args.precision or triton_backend.DOT_PRECISION})")
+          f"{chosen}precision={args.precision or triton_backend.DOT_PRECISION})")
     for name, spec in benchmark_specs():
         if args.only not in name:
             continue

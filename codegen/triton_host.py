@@ -314,7 +314,7 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
                                    f"alone with torch, which has no function for it") from None
     if e.prim is R.const_p:
         u = R.uniform_value(sch.g, e.out)
-        if u is not None:
+        if u is not None and not (top and e.out.shape != ()):   # (a matrix of ones the kernels read: an array)
             return repr(float(u))
         value = R._const_impl((), e.params)         # a constant array (a mask): made on the parameters' device
         text, shape = _float_list(value), tuple(int(d) for d in e.out.shape)
@@ -339,11 +339,17 @@ def _host_code(sch: KernelScheduler, v: int, names: dict, top: bool = False) -> 
         return f"torch.nn.functional.pad({x}, {tuple(amounts)!r})"
     elif e.prim is R.sum_p:
         axis = e.params[0]
+        if all(int(d) == 1 for d in e.inputs[0].shape):
+            # one entry, which may print as a float (a per-pixel loss's δ: -(1/9)*scale): a tensor first
+            args[0] = f"torch.as_tensor({args[0]}, dtype=torch.float32, device={_device_of(names)})"
         return f"({args[0]}).sum()" if axis is None else f"({args[0]}).sum({axis}, keepdim=True)"
     elif e.prim is R.transpose_p:
         return f"({args[0]}).T"
-    elif e.prim is R.matmul_p:
-        return f"({args[0]} @ {args[1]})"
+    elif e.prim is R.matmul_p:      # (an operand made of numbers alone prints as a float: an array first)
+        a, b = (x if re.fullmatch(r"[a-z]+\d+", x) else
+                f"torch.as_tensor({x}, dtype=torch.float32, device={_device_of(names)})"
+                f".expand{tuple(int(d) for d in u.shape)}" for x, u in zip(args, e.inputs))
+        return f"({a} @ {b})"
     elif e.prim is R.broadcast_p:
         return f"({args[0]}).expand{tuple(e.params[0])}"
     raise UnsupportedError(f"{sch.describe(v)}: a term of the parameters alone that the Triton backend cannot "

@@ -263,7 +263,17 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
                 (a in plan.stored or plan.stack_of(a) is not None) and a not in rb.acc
             if stepped:
                 body.append(f"{T}tl.debug_barrier()  # {an}, stored by an earlier stage, is read back in K-steps")
-            if a in rb.local and not stepped:      # made by an earlier stage: still in registers, whole rows
+            picks = _picks(sch, P, flip) if a in rb.local and not stepped and settings.SELECTION_PICKS \
+                and sch.width_of(a) is not None else None
+            if picks is not None:       # a 0/1 selection of columns of a tile in registers: picked, no tl.dot
+                ka = f"offs_k{sfx}"
+                body += [f"{T}# -- {acc} = {an} @ {Mt}: {an}'s columns picked (a 0/1 selection; no tl.dot, whose "
+                         f"FMA operands would hold whole K-long rows a thread)",
+                         f"{T}{ka} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",
+                         f"{T}{acc} = tl.zeros((BLOCK_M, BLOCK_N{sfx}), dtype=tl.float32)"]
+                body += [f"{T}{acc} += tl.where(offs_n{sfx}[None, :] == {n}, tl.sum(tl.where({ka}[None, :] == {k}, "
+                         f"{an_tile}, 0.0), axis=1)[:, None], 0.0)" for k, n in picks]
+            elif a in rb.local and not stepped:      # made by an earlier stage: still in registers, whole rows
                 body += [f"{T}# -- {acc} = {an} @ {Mt}: {an} is in registers (whole rows, zero beyond K{sfx})",
                          f"{T}offs_k{sfx} = tl.arange(0, BLOCK_N{_stage_of(stages, a, many)})",
                          f"{T}w{sfx} = tl.load({wn}_ptr + offs_k{sfx}[:, None] * {swk} + offs_n{sfx}[None, :] * {swn},",
@@ -346,8 +356,9 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
                 # (a select, not z·[n = k]: an entry −inf elsewhere in the row, a masked logit, would
                 # make −inf·0 = NaN)
                 stmts.append((nm, "sum", sp.Piecewise((z, sp.Eq(rb.column_index(), k)), (0, True))))
-                if labels and e.inputs[1].id in labels:
-                    label_checks.append((e.inputs[1].id, int(e.inputs[0].shape[0]), e.inputs[1].id))
+                x = _index_input(sch, e.inputs[1].id)      # the labels' input (a pixel's: an entry of its row)
+                if labels and x in labels:
+                    label_checks.append((_index_of(sch, e.inputs[1].id), int(e.inputs[0].shape[0]), x))
             elif e.prim is R.argmax_entry_p:
                 stmts.append((nm, "argmax", rb.expr(e.inputs[0].id, True)))
             else:
@@ -434,6 +445,19 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
             else:
                 body.append(f"{T}{nm} = tl.load({nm}_ptr)")
             defined.add(nm)
+        # -- class labels: the gather below reads nothing out of bounds whatever the label (it compares
+        #    k with the column index); a label out of range is noted for the host and the update, right after
+        #    the loads, so that the raw labels (int64) are not held through the stage's compute
+        if label_checks:
+            body.append(f"{T}# -- class labels in range? (the first bad one is noted; step's update then skips)")
+        for v, n, x in label_checks:
+            if (v, n) in checked:
+                continue
+            checked.add((v, n))
+            arg("labels_ptr", "(n + 1,) int64 in/out: the record of bad class labels (record_bad_labels)", "labels")
+            slot, n_slots = labels[x]
+            body.append(f"{T}record_bad_labels(labels_ptr, {slot}, {n_slots}, {raw.get(v, rb.name(v))}, offs_m, "
+                        f"mask_m, {n})")
         # -- one CSE over every body of the stage (forward and backward together)
         exprs = [x[2] for x in stmts]
         tsym = sp.numbered_symbols(f"t{sfx}_" if many else "t")
@@ -452,18 +476,6 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
             pending.pop(idx)
             body += [T + c for c in _statement(nm, kd, x, printer, sfx)]
             defined.add(nm)
-        # -- class labels: the gather above read nothing out of bounds whatever the label (it compares
-        #    k with the column index); a label out of range is noted for the host and the update
-        if label_checks:
-            body.append(f"{T}# -- class labels in range? (the first bad one is noted; step's update then skips)")
-        for v, n, x in label_checks:
-            if (v, n) in checked:
-                continue
-            checked.add((v, n))
-            arg("labels_ptr", "(n + 1,) int64 in/out: the record of bad class labels (record_bad_labels)", "labels")
-            slot, n_slots = labels[x]
-            body.append(f"{T}record_bad_labels(labels_ptr, {slot}, {n_slots}, {raw.get(v, rb.name(v))}, offs_m, "
-                        f"mask_m, {n})")
         # -- write back what later launches read
         here = [e.out.id for e in st.eqns] + ([mm[0].out.id] if mm else [])
         stored = [v for v in here if v in plan.stored or v in reload]
@@ -563,6 +575,18 @@ def _rows_kernel_of(kname: str, k: Kernel, j: int, plan: Plan, sch: KernelSchedu
     lines = [d for d in doc if not d.startswith(("stores", f"{len(stages)} stages"))]
     host = [f"{kname}: " + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")]
     return src, call, [safe_text(c) for c in host], rb
+
+
+def _picks(sch: KernelScheduler, P: int, flip: bool, most: int = 16):
+    """The (k, n) pairs of a product's constant 0/1 matrix M (``a @ M``: Pᵀ, or P when ``flip``) with
+    M[k, n] = 1 — acc[:, n] is the sum of a[:, k] over them — when there are at most ``most``; else None.
+    (`settings.SELECTION_PICKS`.)"""
+    if not _zero_one(sch, P):
+        return None
+    M = sch.g.producer[P].params[0]
+    M = M if flip else M.T
+    pairs = [(k, n) for k in range(M.shape[0]) for n in range(M.shape[1]) if M[k, n] == 1]
+    return pairs if 0 < len(pairs) <= most else None
 
 
 def _read_twice(c, v: int) -> bool:

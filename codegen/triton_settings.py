@@ -39,6 +39,12 @@ REGISTER_K = int(os.environ.get("SYMGRAD_TRITON_REGISTER_K", "32"))
 # sm_90 it spilled more, not less (the upsampling CNN's rows kernel 752 → 960 bytes a thread, its small
 # twin 176 → 408; docs/triton.md). SYMGRAD_TRITON_SELECTION_SLICES overrides it.
 SELECTION_SLICES = int(os.environ.get("SYMGRAD_TRITON_SELECTION_SLICES", "0"))
+# 1: a product with a constant 0/1 matrix (a second convolution's window selections, slices and
+# concatenations of an example's values) of an operand in registers picks its columns (tl.where and
+# tl.sum per 1 of the matrix, at most 16) instead of a tl.dot (`codegen.triton_rows._picks`). On: for
+# sm_90 the upsampling CNN's rows kernel spilled 752 bytes a thread with the dots, 16 with the picks (its
+# small twin 176 → 0; docs/triton.md). SYMGRAD_TRITON_SELECTION_PICKS=0 turns it off.
+SELECTION_PICKS = int(os.environ.get("SYMGRAD_TRITON_SELECTION_PICKS", "1"))
 UPDATE_BLOCK = 1024       # entries per program of the update / finish kernels
 
 

@@ -82,7 +82,7 @@ def _index_inputs(spec) -> tuple[dict, set]:
         ids = {vid: i for i, vid in enumerate(lw.inputs) if vid is not None}
         for e in lw.graph.eqns:
             k = e.inputs[1].id if e.prim is R.gather_p or e.prim is R.take_row_p else None
-            if e.prim is R.take_row_p and k not in ids:     # a bag E[ids]: E[ids_i], Σ of a 1×1 slice of ids
+            if k is not None and k not in ids:      # a bag E[ids], a pixel's label: Σ of a 1×1 slice of the input
                 s = lw.graph.producer[k]
                 s = lw.graph.producer[s.inputs[0].id] if s.prim is R.sum_p and s.inputs else s
                 k = s.inputs[0].id if s.prim.name == "slice" else k

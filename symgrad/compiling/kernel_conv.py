@@ -34,7 +34,9 @@ On such a grid, kept as rows:
                                     (values of the parameters alone: the host's, and their adjoint)
     conv2d(h, w2, b2, …)            a second convolution of the map (`_grid_patch`), and so on
 
-Anything else that reads the grid (a transpose, a reduction over the filters, an output) is an
+    Σ / logsumexp over the filters  a per-pixel loss (`kernel_pixels`): a reduction of each row
+
+Anything else that reads the grid (a transpose, a max over the filters, an output) is an
 `UnsupportedError` in the declaration's words, pointing to target='numpy'.
 """
 from __future__ import annotations
@@ -124,7 +126,8 @@ class Image:
 @dataclass
 class Grid:
     """A value (1, …, F, *S) per example kept as rows: ``rows[s]`` is the column (F, 1) at spatial
-    index s (absent: a window's entry outside the grid, which counts as ``fill``)."""
+    index s (absent: a window's entry outside the grid, which counts as ``fill``). ``lead`` −1: a map
+    of one number per position with no channels' axis, shape S (a per-pixel loss, `kernel_pixels`)."""
     lead: int
     F: int
     S: tuple
@@ -133,7 +136,7 @@ class Grid:
 
     @property
     def shape(self) -> tuple:
-        return (1,) * self.lead + (self.F,) + tuple(self.S)
+        return (1,) * self.lead + (self.F,) + tuple(self.S) if self.lead >= 0 else tuple(self.S)
 
     def keys(self):
         return list(np.ndindex(*self.S)) if self.S else [()]
@@ -153,8 +156,9 @@ def refuse(ac, e, what: str) -> UnsupportedError:
     return UnsupportedError(
         f"{TARGET} cannot run {what}{ac.where(e)}: a convolution's output is kept as its rows (one per output "
         f"position), on which they take elementwise functions with a bias per filter, max_pool2d / avg_pool2d, "
-        f"another conv2d, sg.interpolate (nearest, bilinear), sg.concat along the channels, and a flatten "
-        f"followed by a dense layer (h.reshape(N, -1) @ W); {NUMPY}")
+        f"another conv2d, sg.interpolate (nearest, bilinear), sg.concat along the channels, a flatten "
+        f"followed by a dense layer (h.reshape(N, -1) @ W), and per-pixel losses (a sum or softmax over the "
+        f"channels at each position, a target image); {NUMPY}")
 
 
 def of_image(ac, e) -> Var:
@@ -286,6 +290,8 @@ def _reshape(ac, e) -> Var:
     if _nonunit(out) == [src.F * P] and P > 1:       # (one position: (1, F, 1, 1) is a grid)
         return _stand_in(ac, e, Flat(src))
     j = channel_axis(out, src.F, P)
+    if j is None and src.F == 1 and int(np.prod(out)) == P:     # one channel, its axis dropped (`kernel_pixels`)
+        return _stand_in(ac, e, Grid(-1, 1, out, {n: src.rows[o] for o, n in zip(src.keys(), np.ndindex(*out))}))
     if j is None:
         raise refuse(ac, e, f"a reshape of {format_shape(src.shape)} to {format_shape(out)} that moves the filters' "
                             f"axis")
@@ -315,7 +321,7 @@ def _channel_column(ac, u, grid: Grid):
     if v.id in ac.channel_masks:        # dropout2d's mask: one example's column (F, 1), drawn in the kernels
         col = ac.env[v.id]
         return col if int(col.shape[0]) == grid.F else None
-    if u.id in ac.batched:
+    if u.id in ac.batched or grid.lead < 0:
         return None
     full, shape = grid.shape, tuple(int(d) for d in v.shape)
     if len(shape) > len(full):
@@ -335,8 +341,10 @@ def _channel_column(ac, u, grid: Grid):
     return col if int(col.shape[0]) in (1, grid.F) else None
 
 
-def _ewise(ac, e) -> Var:
-    grids = [ac.grids.get(u.id) for u in e.inputs]
+def _ewise(ac, e, as_grids=None) -> Var:
+    """Row by row; ``as_grids``: operands read as grids in place of ``ac.grids`` (a target image's rows,
+    `kernel_pixels`)."""
+    grids = [(as_grids or {}).get(u.id, ac.grids.get(u.id)) for u in e.inputs]
     if any(isinstance(s, (Image, Flat)) for s in grids):
         raise refuse(ac, e, "an elementwise operation on the input image or on the flattened convolution output")
     grid = next(s for s in grids if s is not None)

@@ -52,7 +52,7 @@ from ..core import array_rules as A
 from ..core import rules as R
 from ..core.ir import Graph, Var, format_shape
 from ..errors import UnsupportedError
-from . import kernel_conv, kernel_resize
+from . import kernel_conv, kernel_pixels, kernel_resize
 from .batch_kind import USER_TERMS
 
 ph = R.ph
@@ -263,8 +263,9 @@ class AsColumns:
                     f"convolution's map, groups=1); here it is also read{self.where(other)}{grouped}; compile it "
                     f"with target='numpy'")
             return g.bind(p, (), (sym, (int(shape[0]), int(sp.Mul(*shape[1:])))))
-        if any(u.id in self.grids for u in e.inputs):
-            return kernel_resize.of_image(self, e)      # (a resize's, else `kernel_conv`'s)
+        if any(u.id in self.grids for u in e.inputs) or p.name == "one_hot" and e.inputs[0].id in self.bags \
+                or kernel_pixels.labels_reshaped(self, e):
+            return kernel_pixels.of_map(self, e)    # (a per-pixel loss's, a resize's, else `kernel_conv`'s)
         if p.name == "reshape" and e.inputs[0].id in self.batched and e.inputs[0].id not in self.bags \
                 and len(e.out.shape) >= 3:
             return kernel_resize.vector_as_map(self, e)     # a vector as a map (C, H, W): its rows

@@ -90,63 +90,6 @@ def refuse_resize_modes(lw, over_batch: bool) -> None:
                     f"compile it with target='numpy'")
 
 
-def refuse_per_position_softmax(lw) -> None:
-    """A softmax over the channels at every position of a map (N, C, H, W): a segmentation loss
-    (sg.cross_entropy(logits, labels (N, H, W), axis=1), torch's F.cross_entropy of a map). The kernels
-    keep a convolution's map as its rows and reduce it only over its positions (pooling, a flatten and
-    a dense layer); said in the user's words, with what runs it, before the refusal of the reduction."""
-    g = lw.graph
-    for e in g.eqns:
-        if e.prim.name != "lse" or len(e.inputs[0].shape) < 4 or e.params[0] != 1:
-            continue
-        if not any(a.prim.name in ("conv", "windows") for a in g.ancestors(list(e.inputs))):
-            continue
-        shape = format_shape(e.inputs[0].shape)
-        raise UnsupportedError(
-            f"a softmax over the channels at every position of a map {shape} (a per-pixel loss: "
-            f"sg.cross_entropy(logits {shape}, labels, axis=1), torch's F.cross_entropy of a segmentation map, "
-            f"or sg.softmax / sg.log_softmax(h, axis=1)) is not supported by the kernel backends (target='triton'): "
-            f"they keep a convolution's map as its rows and take it through pooling, another convolution, or a "
-            f"flatten and a dense layer to a vector per example. Compile it with target='numpy' (the same "
-            f"loss and gradients as torch's), or end the network in a vector per example (pool or flatten, "
-            f"then sg.cross_entropy over classes)")
-
-
-def _image_leaf(g, v):
-    """The input of 4 or more axes (an image, a target map) that ``v`` is, through reshapes only (a
-    nearest upsampling, a broadcast, makes it a map the kernels read); else None."""
-    e = g.producer[v.id]
-    while e.prim.name == "reshape":
-        e = g.producer[e.inputs[0].id]
-    return e if e.prim is R.input_p and len(e.out.shape) >= 4 else None
-
-
-def refuse_per_pixel_target(lw) -> None:
-    """A map made by a convolution combined entry by entry with an input map of its shape (a per-pixel
-    loss against a target image: sg.mean((h - t) ** 2), a denoising or segmentation loss): named as
-    that, before the refusal of "an elementwise operation on the input image"."""
-    g = lw.graph
-    masks = {vid for vid, _, _ in lw.masks}         # (a dropout of the map: its mask is a leaf too)
-    for e in g.eqns:
-        if e.prim is not R.ewise_p or len(e.out.shape) < 4:
-            continue
-        targets = [_image_leaf(g, u) for u in e.inputs]
-        targets = [t if t is not None and t.out.id not in masks else None for t in targets]
-        maps = [u for u, t in zip(e.inputs, targets) if t is None and
-                any(a.prim.name in ("conv", "windows") for a in g.ancestors([u]))]
-        for t in targets:
-            if t is None or not maps:
-                continue
-            name, shape = t.params[0].name, format_shape(t.out.shape)
-            raise UnsupportedError(
-                f"a convolution's map {format_shape(e.out.shape)} combined entry by entry with the input {name!r} "
-                f"{shape} (a per-pixel loss against a target image, as sg.mean((h - {name}) ** 2) in a denoising "
-                f"or segmentation network, or a residual h + {name}) is not supported "
-                f"by the kernel backends (target='triton'): they keep the map as its rows and take it through "
-                f"pooling, another convolution, or a flatten and a dense layer, and read an input image only "
-                f"through a convolution or a resize. Compile it with target='numpy'")
-
-
 class KernelLift:
     """``lift(lowered)``: the per-example `backends.Lowered` in the kernels' form. ``inputs``: one
     example's inputs (the declared ones, or their stand-ins over the batch); ``reduction``: the
@@ -165,8 +108,6 @@ class KernelLift:
         refuse_ignore_index(lw)
         refuse_class_weights(lw)
         refuse_resize_modes(lw, self.unbatch is not None)
-        refuse_per_position_softmax(lw)
-        refuse_per_pixel_target(lw)
         if self.unbatch is None:
             return as_columns(lw)
         lw = self.unbatch(lw)

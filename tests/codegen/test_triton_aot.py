@@ -103,3 +103,20 @@ def test_a_step_with_groups_and_clipping_compiles_for_sm90(tmp_path):
     names = [r["kernel"] for r in reports]
     assert names == ["train_kernel1", "train_weight_grads_kernel", "clip_norm_kernel", "update_kernel"] * 2, names
     assert all(0 < r["registers"] <= 255 and r["spill_bytes"] == 0 for r in reports), reports
+
+
+def test_the_command_lines_setting_flags_set_the_backend_and_are_printed(monkeypatch, capsys):
+    """`python -m codegen.triton_aot --fuse-rows 0 --reload-gap 2 ...`: each flag of the one table
+    (`SETTINGS`) sets its `codegen.triton_backend` name and the header line prints them all; no network
+    matches ``--only``, so nothing compiles."""
+    from codegen import triton_aot, triton_backend
+    wanted = {"FUSE_ROWS": 0, "RELOAD_GAP": 2, "REGISTER_K": 5, "SELECTION_SLICES": 1, "SELECTION_PICKS": 1}
+    for setting in wanted:
+        monkeypatch.setattr(triton_backend, setting, getattr(triton_backend, setting))     # (restored after)
+    monkeypatch.setattr(triton_aot, "benchmark_specs", lambda: [])
+    triton_aot.main(["--fuse-rows", "0", "--reload-gap", "2", "--register-k", "5", "--selection-slices", "1",
+                     "--selection-picks", "1"])
+    assert {s: getattr(triton_backend, s) for s in wanted} == wanted
+    head = capsys.readouterr().out
+    assert all(f"{s}={v}" in head for s, v in wanted.items()), head
+    assert sorted(s for _, s, _ in triton_aot.SETTINGS) == sorted(wanted)
