@@ -43,6 +43,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import _known_functions_math
 
 from ..numpy_erf_float32 import HELPER_LINES
+from ..numpy_special import SPECIAL_HELPERS, polygamma_form, shared_lines
 from .table import FunctionTable, elementary_forms
 
 
@@ -63,6 +64,11 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "expm1": lambda p, x: f"numpy.expm1({p._print(x)})",
         # NumPy has no erf: a helper of the module (SciPy's, or math.erf entry by entry)
         "erf": lambda p, x: p._helper("erf") + f"({p._print(x)})",
+        # nor erfc, log Γ, Γ, ψ, ψ₁: helpers of the module (SciPy's, or NumPy/math fallbacks:
+        # codegen/numpy_special.py); erfc is never 1 − erf, which is 0 in the tail
+        **{name: (lambda name: lambda p, x: p._helper(name) + f"({p._print(x)})")(name)
+           for name in ("erfc", "loggamma", "gamma")},
+        "polygamma": polygamma_form,        # ψ = polygamma(0, ·), ψ₁ = polygamma(1, ·) only
         # x·log y, 0 where x = 0 (log of 1 there: no warning, no 0·(−∞))
         "xlogy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}*numpy.log(numpy.where({p._print(x)} == 0, 1, {p._print(y)})))",
         "xdivy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}/numpy.where({p._print(x)} == 0, 1, {p._print(y)}))",
@@ -132,7 +138,7 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "        return y",
         "    numpy.copyto(out, y)",
         "    return out",
-    ]}
+    ], **SPECIAL_HELPERS}
 
     def _helper(self, name: str) -> str:
         self.helpers_used = getattr(self, "helpers_used", set()) | {name}
@@ -149,7 +155,8 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         """The helpers the bodies printed so far call (``import math`` first when one needs it: erf,
         the step's workspace)."""
         used = sorted(getattr(self, "helpers_used", ()))
-        head = ["import math", ""] if {"erf", "workspace"} & set(used) else [""]
+        head = ["import math", ""] if {"erf", "workspace", *SPECIAL_HELPERS} & set(used) else [""]
+        head += shared_lines(used)      # SciPy's special functions, the series of ψ and ψ₁
         return (head + sum(([*self.HELPERS[n], "", ""] for n in used), [])) if used else []
 
     def __init__(self, settings=None):
@@ -170,6 +177,11 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
                 and expr.is_number and expr.is_extended_real and expr.is_finite:
             return repr(float(expr))
         return super()._print(expr, **kwargs)
+
+    def _print_not_supported(self, expr):
+        # SymPy's strict printer raises its own PrintMethodNotImplementedError for a function it has
+        # no rule for (LambertW, Si, zeta, ...): symgrad's error, naming what is printed, instead
+        self._refused(expr)
 
     def _print_Float(self, expr):
         # 15 significant digits where they read back within a rounding of the double the Float holds
