@@ -178,7 +178,8 @@ def polygamma_form(printer, n, x):
     if n == 1:
         return printer._helper("trigamma") + f"({printer._print(x)})"
     from symgrad.errors import UnsupportedError
-    raise UnsupportedError(f"the {printer.TARGET} printer has no form for polygamma({n}, x) (in "
-                           f"polygamma({n}, {x})): it prints polygamma(0, x) = digamma(x) and "
+    raise UnsupportedError(f"the {printer.TARGET} target has no form for polygamma({n}, x) (in the loss, "
+                           "or in its gradient: digamma's second derivative is polygamma(2, x)): it "
+                           "prints polygamma(0, x) = digamma(x) and "
                            "polygamma(1, x) = trigamma(x), the derivatives of loggamma and digamma, "
                            f"and no higher order; it prints: {', '.join(sorted(printer.FUNCTIONS))}{printer.ALSO}")

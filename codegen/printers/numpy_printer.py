@@ -183,6 +183,15 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         # no rule for (LambertW, Si, zeta, ...): symgrad's error, naming what is printed, instead
         self._refused(expr)
 
+    def _refused(self, expr):
+        # the function by its SymPy name, without its arguments: they are symgrad's temporaries
+        # (x0, v12, the schedule's probe `read_here`), which name nothing the user wrote
+        from symgrad.errors import UnsupportedError
+        raise UnsupportedError(
+            f"the {self.TARGET} target has no form for {type(expr).__name__} (in the loss, or in its "
+            f"gradient); it prints: "
+            f"{', '.join(sorted(self.FUNCTIONS))}{self.ALSO}")
+
     def _print_Float(self, expr):
         # 15 significant digits where they read back within a rounding of the double the Float holds
         # (Adam's 1 - 0.9 prints 0.1, not 0.09999999999999998), else the double in full: 15 digits
@@ -260,7 +269,9 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
 
 # The math functions NumPy lacks (erf, gamma, ...) would print as ``math.erf(v3)``, which takes no
 # arrays (and the module imports no math): an error at compile time instead.
-NumpyPrinter.refuse(set(_known_functions_math) - set(_known_functions_numpy))
+# (NumpyPrinter's own _refused: FunctionTable.refuse installs the table's, which prints the arguments)
+for _name in set(_known_functions_math) - set(_known_functions_numpy) - set(NumpyPrinter.FUNCTIONS):
+    setattr(NumpyPrinter, f"_print_{_name}", NumpyPrinter._refused)
 
 
 def _has_mask_factor(e) -> bool:
