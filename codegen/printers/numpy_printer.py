@@ -43,6 +43,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import _known_functions_math
 
 from ..numpy_erf_float32 import HELPER_LINES
+from ..numpy_special import SPECIAL_HELPERS, polygamma_form, shared_lines
 from .table import FunctionTable, elementary_forms
 
 
@@ -63,6 +64,11 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "expm1": lambda p, x: f"numpy.expm1({p._print(x)})",
         # NumPy has no erf: a helper of the module (SciPy's, or math.erf entry by entry)
         "erf": lambda p, x: p._helper("erf") + f"({p._print(x)})",
+        # nor erfc, log Γ, Γ, ψ, ψ₁: helpers of the module (SciPy's, or NumPy/math fallbacks:
+        # codegen/numpy_special.py); erfc is never 1 − erf, which is 0 in the tail
+        **{name: (lambda name: lambda p, x: p._helper(name) + f"({p._print(x)})")(name)
+           for name in ("erfc", "loggamma", "gamma")},
+        "polygamma": polygamma_form,        # ψ = polygamma(0, ·), ψ₁ = polygamma(1, ·) only
         # x·log y, 0 where x = 0 (log of 1 there: no warning, no 0·(−∞))
         "xlogy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}*numpy.log(numpy.where({p._print(x)} == 0, 1, {p._print(y)})))",
         "xdivy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}/numpy.where({p._print(x)} == 0, 1, {p._print(y)}))",
@@ -132,7 +138,7 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         "        return y",
         "    numpy.copyto(out, y)",
         "    return out",
-    ]}
+    ], **SPECIAL_HELPERS}
 
     def _helper(self, name: str) -> str:
         self.helpers_used = getattr(self, "helpers_used", set()) | {name}
@@ -149,7 +155,8 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         """The helpers the bodies printed so far call (``import math`` first when one needs it: erf,
         the step's workspace)."""
         used = sorted(getattr(self, "helpers_used", ()))
-        head = ["import math", ""] if {"erf", "workspace"} & set(used) else [""]
+        head = ["import math", ""] if {"erf", "workspace", *SPECIAL_HELPERS} & set(used) else [""]
+        head += shared_lines(used)      # SciPy's special functions, the series of ψ and ψ₁
         return (head + sum(([*self.HELPERS[n], "", ""] for n in used), [])) if used else []
 
     def __init__(self, settings=None):
@@ -170,6 +177,20 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
                 and expr.is_number and expr.is_extended_real and expr.is_finite:
             return repr(float(expr))
         return super()._print(expr, **kwargs)
+
+    def _print_not_supported(self, expr):
+        # SymPy's strict printer raises its own PrintMethodNotImplementedError for a function it has
+        # no rule for (LambertW, Si, zeta, ...): symgrad's error, naming what is printed, instead
+        self._refused(expr)
+
+    def _refused(self, expr):
+        # the function by its SymPy name, without its arguments: they are symgrad's temporaries
+        # (x0, v12, the schedule's probe `read_here`), which name nothing the user wrote
+        from symgrad.errors import UnsupportedError
+        raise UnsupportedError(
+            f"the {self.TARGET} target has no form for {type(expr).__name__} (in the loss, or in its "
+            f"gradient); it prints: "
+            f"{', '.join(sorted(self.FUNCTIONS))}{self.ALSO}")
 
     def _print_Float(self, expr):
         # 15 significant digits where they read back within a rounding of the double the Float holds
@@ -248,7 +269,9 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
 
 # The math functions NumPy lacks (erf, gamma, ...) would print as ``math.erf(v3)``, which takes no
 # arrays (and the module imports no math): an error at compile time instead.
-NumpyPrinter.refuse(set(_known_functions_math) - set(_known_functions_numpy))
+# (NumpyPrinter's own _refused: FunctionTable.refuse installs the table's, which prints the arguments)
+for _name in set(_known_functions_math) - set(_known_functions_numpy) - set(NumpyPrinter.FUNCTIONS):
+    setattr(NumpyPrinter, f"_print_{_name}", NumpyPrinter._refused)
 
 
 def _has_mask_factor(e) -> bool:

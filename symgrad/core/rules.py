@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+import mpmath
 import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
@@ -397,7 +398,21 @@ class _ExactFloats(NumPyPrinter):
 def _lambdified(body: sp.Expr, n: int):
     printer = _ExactFloats({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
                             "user_functions": {}})
-    return sp.lambdify(placeholders(n), body, modules="numpy", printer=printer)
+    # mpmath (a dependency) after NumPy: the functions NumPy has no name for (polygamma, LambertW,
+    # zeta, Si: loggamma's and digamma's derivatives) evaluate by mpmath's, entry by entry below;
+    # with NumPy's namespace alone they were a NameError
+    return sp.lambdify(placeholders(n), body, modules=["numpy", "mpmath"], printer=printer)
+
+
+def _at_a_point(f):
+    """f of numbers as a complex (mpmath's may be mpc); nan at a pole, where math and mpmath raise
+    (lgamma(−1), polygamma(1, 0)) and NumPy would give nan or inf."""
+    def at(*a):
+        try:
+            return complex(f(*a))
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return complex(math.nan)
+    return at
 
 
 def _ewise_impl(args, params):
@@ -410,10 +425,15 @@ def _ewise_impl(args, params):
         try:
             out = f(*args)
         except ZeroDivisionError:
-            out = f(*[np.float64(a) if isinstance(a, float) else a for a in args])
+            try:
+                out = f(*[np.float64(a) if isinstance(a, float) else a for a in args])
+            except (ZeroDivisionError, ValueError):   # mpmath's at a pole (polygamma(1, 0))
+                out = _at_a_point(f)(*args)
         except (TypeError, ValueError):       # a function NumPy lacks (erf: math.erf) on arrays, or
                                               # one lambdify writes with `if` (KroneckerDelta)
-            out = np.vectorize(f, otypes=[float])(*args)
+            out = np.vectorize(_at_a_point(f), otypes=[complex])(*args)
+    if isinstance(out, (mpmath.mpf, mpmath.mpc)):   # an mpmath function of numbers
+        out = complex(out)
     if np.iscomplexobj(out):
         out = np.where(np.imag(out) == 0, np.real(out), np.nan)
     return np.broadcast_to(np.asarray(out, dtype=float), tuple(shape)).copy() if shape != () else float(out)
