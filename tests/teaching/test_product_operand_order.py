@@ -28,3 +28,22 @@ def test_a_product_of_two_sums_reads_left_factor_first():
     text = sg.derive((x - y) * (y - z), [x, y, z], at={x: 3, y: 2, z: 1}).render("unicode")
     assert text.splitlines()[0] == "f = (x − y)·(y − z)"
     assert text.splitlines()[2:5] == ["  u₁ = x − y = 1", "  u₂ = y − z = 1", "  f = u₁·u₂ = 1"], text
+
+
+def test_a_product_line_reads_as_its_expression_prints():
+    # the notes' a₂ = w₂·f₁ for w₂·σ(a₁): the line read f₁·w₂ (the names' order) until the twelfth
+    # session; a product holding a sum keeps the names' order, the slide's f = q·z for (x + y)·z
+    w1, w2, x, b1, a1, f1, a2 = sp.symbols("w1 w2 x b1 a1 f1 a2")
+    A1 = w1 * x + b1
+    F1 = sg.sigmoid(A1)
+    at = {w1: 0.3, x: 1.0, b1: 0.1, w2: -0.4}
+    d = sg.derive(w2 * F1, [w1, w2, b1], names={a1: A1, f1: F1, a2: w2 * F1}, output_name="L", at=at)
+    lines = d.render("unicode").splitlines()
+    want = float((w2 / (1 + sp.exp(-(w1 * x + b1)))).subs(at))
+    line = next(l for l in lines if l.startswith("  a₂ = ") or l.startswith("  L = "))
+    assert line.split(" = ")[1] == "w₂·f₁" and abs(float(line.split(" = ")[2].replace("−", "-")) - want) < 1e-3, lines
+    assert "w_{2} f_{1}" in d.render("latex")
+    x, y, z, q = sp.symbols("x y z q")
+    for typed in ((x + y) * z, sp.Mul(x + y, z, evaluate=False)):
+        assert "  f = q·z = −12" in sg.derive(typed, [x, y, z], names={q: x + y},
+                                              at={x: -2, y: 5, z: -4}).render("unicode").splitlines()
