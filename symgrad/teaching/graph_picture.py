@@ -494,7 +494,7 @@ class _Picture:
         if self.transposed_into(e):
             return " · ".join(_SLOTS[i] + ("ᵀ" if v.id in self.nm.transposed else "")
                               for i, v in enumerate(e.inputs))
-        return op_label(e)
+        return self.label_as_read(e) or op_label(e)
 
     def inputs(self, e):
         """(i, the drawn source, the equation it feeds, its index there) for each input of ``e``:
@@ -588,7 +588,37 @@ class _Picture:
 
         def label(names):
             return show(e.params[0].xreplace({ph: sp.Symbol(m) for ph, m in zip(phs, names)}), "unicode")
-        return new if None not in new and label(new) == label(base) else base
+        if None in new or label(new) == label(base):
+            return base if None in new else new
+        return new if self.label_as_read(e, new) is not None else base
+
+    def label_as_read(self, e, new=None):
+        """The label of a slotted operation written as its forward line prints it, with the slots
+        ``new`` (`slots_as_read`): f = 2·u₃ + u₆ draws 2·① + ② with u₃ as ① (SymPy's order of the
+        slots had drawn ① + 2·② with the exp as ①, against the text); None where SymPy's own label
+        already reads in the line's order, or the line is not a sum or product of its inputs."""
+        if new is None:
+            if e.prim is not R.ewise_p or e.out.id in self.pools or not _slotted(e):
+                return None
+            new = self.slots_as_read(e)
+            if new == slots(e):
+                return None
+        line, read = self.line_as_read(e)
+        op = sp.Add if isinstance(line, sp.Add) else sp.Mul if isinstance(line, sp.Mul) else None
+        if op is None or read is None:
+            return None
+        disp = self.nm.disp
+        to_slot = {disp[v.id]: sp.Symbol(k) for v, k in zip(e.inputs, new)}
+        terms = [r.xreplace(to_slot) for r in read]
+        body = e.params[0].xreplace({ph: to_slot[disp[v.id]] for ph, v in zip(R.placeholders(len(e.inputs)), e.inputs)})
+        if sp.expand(op(*terms) - body) != 0:      # the line is this operation, input for input
+            return None
+        drawn = op(*terms, evaluate=False)
+        text_ = show(drawn, "unicode")
+        at = [text_.find(k) for k in new]
+        if -1 in at or [text_.find(str(k)) for k in sorted(new, key=_SLOTS.find)] != sorted(at):
+            return None
+        return text_
 
     def uses(self, vid) -> int:
         """How many drawn edges leave ``vid`` (a softmax's input: one, not its logsumexp's and exp's;

@@ -5,6 +5,7 @@ option: a typed sum was one n-ary gate, and only a tree built with evaluate=Fals
 intermediate gate's value and gradient, in the text and on the picture's edges, is checked against
 sympy.diff of f written in that gate's value and against central finite differences."""
 import math
+import re
 
 import pytest
 import sympy as sp
@@ -168,3 +169,20 @@ def test_any_view_takes_the_option_the_derivation_did_not():
     assert list(node_names(d.graph(gates="binary").source).values()).count("+") == 2
     assert d.render("unicode").splitlines()[2] == "  s = x + y + z"          # the default: one gate
     assert list(node_names(d.graph().source).values()).count("+") == 1
+
+
+def test_the_last_gates_label_reads_in_the_texts_order():
+    # the text's f = 2·u₂ + u₅: the picture drew ① + 2·② with the exp's u₅ as ① (SymPy's order of
+    # the slots) until the twelfth session; now 2·① + ② with u₂ as ①, the edges stacked so
+    at = {x: 1.0, y: 2.0, z: 0.5}
+    f = 2 * x * y * z + sp.exp(x - y - z)
+    d = sg.derive(f, [x, y, z], at=at, gates="binary")
+    assert any(l.startswith("  f = 2·u₂ + u₅ = ") for l in d.render("unicode").splitlines())
+    src = d.graph().source
+    assert "2·① + ②" in node_names(src).values() and "① + 2·②" not in node_names(src).values()
+    into = {name: (fv, gv) for name, fv, gv, dst in edges(src) if node_names(src).get(dst) == "2·① + ②"}
+    u2 = float((x * y * z).subs(at))           # the chain x·y·z; its 2 stays outside it
+    assert _num(into["u₂"][0]) == pytest.approx(u2) and _num(into["u₂"][1]) == pytest.approx(2.0)
+    assert _num(into["u₅"][1]) == pytest.approx(1.0)
+    slot_of = dict(re.findall(r'point-size="10">([①②])</font></td></tr><tr><td><font point-size="11">(u[₂₅])<', src))
+    assert {v: k for k, v in slot_of.items()} == {"u₂": "①", "u₅": "②"}, src
