@@ -130,13 +130,15 @@ def operands_as_written(defn, user, operands: dict):
     user's expression ``user`` prints them: a₁ = u₁ + b₁ for w₁·x + b₁, not SymPy's order of the
     names, b₁ + u₁; a small constant last, u₂ = σ² + 1e−5 (σ² + ε, as the slides write it).
     ``operands``: {the user's expression of an operand: its name}; a tensor's line (an `Ewise`)
-    likewise. ``defn`` itself where the terms do not match one to one. A scalar product too
+    likewise. ``defn`` itself where the terms do not match one to one. A product too
     (`_factors_as_written`): a₂ = w₂·f₁ for w₂·σ(a₁), not the names' order f₁·w₂."""
     from ..frontend.tensor_expr import Ewise
     inner = defn.expr if isinstance(defn, Ewise) else defn
     user = user.expr if isinstance(user, Ewise) else user
-    if isinstance(inner, sp.Mul) and isinstance(user, sp.Mul) and not isinstance(defn, Ewise):
-        return _factors_as_written(inner, user, operands)
+    if isinstance(inner, sp.Mul) and isinstance(user, sp.Mul):
+        out = _factors_as_written(inner, user, operands)
+        return Ewise(out, defn.shape) if isinstance(defn, Ewise) and out is not inner else \
+            (defn if out is inner else out)
     if not isinstance(inner, sp.Add) or not isinstance(user, sp.Add):
         return defn
     terms = written_order(user)
@@ -156,7 +158,8 @@ def _factors_as_written(inner, user, operands: dict):
     order; SymPy's order of the names is f₁·w₂). A product holding a sum keeps the names' order:
     SymPy prints a sum last whatever was typed — (x + y)·z arrives as z·(x + y) — and the slide's
     f = q·z is the names' order (typed sp.Mul(x + y, z, evaluate=False), the header reads (x + y)·z
-    too). ``inner`` itself where the factors do not match one to one."""
+    too). A tensor's elementwise product likewise: b ⊙ c ⊙ (W @ x) is u₄ = b ⊙ c ⊙ u₃. ``inner``
+    itself where the factors do not match one to one."""
     if any(isinstance(t, sp.Add) for t in user.args):
         return inner
     names = [t if t.is_number else operands.get(t) for t in user.args]     # as printed (a gate's typed order)

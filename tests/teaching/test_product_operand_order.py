@@ -47,3 +47,16 @@ def test_a_product_line_reads_as_its_expression_prints():
     for typed in ((x + y) * z, sp.Mul(x + y, z, evaluate=False)):
         assert "  f = q·z = −12" in sg.derive(typed, [x, y, z], names={q: x + y},
                                               at={x: -2, y: 5, z: -4}).render("unicode").splitlines()
+
+
+def test_a_tensor_hadamard_line_reads_as_its_header():
+    # b ⊙ c ⊙ (W @ x): the line read u₃ ⊙ c ⊙ b (the reverse of the header) until the twelfth session
+    import numpy as np
+    W, xt, bt, ct = sg.tensor("W", (2, 3)), sg.tensor("x", (3,)), sg.tensor("b", (2,)), sg.tensor("c", (2,))
+    at = {W: np.array([[0.1, 0.5, 0.2], [-0.3, 0.8, 0.1]]), xt: np.array([0.2, 0.4, 0.5]),
+          bt: np.array([0.1, -0.2]), ct: np.array([0.3, 0.1])}
+    text = sg.derive(sg.sum(bt * ct * (W @ xt)), [W], at=at).render("unicode")
+    lines = text.splitlines()
+    assert lines[0] == "f = (b ⊙ c ⊙ (W @ x)).sum()"
+    want = at[bt] * at[ct] * (at[W] @ at[xt])
+    assert f"  u₄ = b ⊙ c ⊙ u₃ = [{want[0]:.4g}, {want[1]:.4g}]".replace("-", "−") in lines, lines
