@@ -18,8 +18,9 @@ AT = {x: -2, y: 5, z: -4}
 
 
 def build():
-    """The derivation of f = (x + y)·z with the slide's intermediate q = x + y, at the slide's point."""
-    return sg.derive((x + y) * z, [x, y, z], names={q: x + y}, at=AT)
+    """The derivation of f = (x + y)·z with the slide's intermediate q = x + y, at the slide's point.
+    Typed unevaluated: SymPy stores (x + y)*z as z·(x + y), and the header would print that."""
+    return sg.derive(sp.Mul(x + y, z, evaluate=False), [x, y, z], names={q: x + y}, at=AT)
 
 
 def main(argv=None):

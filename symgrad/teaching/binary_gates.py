@@ -7,8 +7,9 @@ product of n > 2 operands becomes n − 1 two-input gates, taken left to right i
 printers write the operands (the user's written order as far as SymPy keeps it: an affine form's
 bias last, positive terms first; a product's factors in SymPy's printing order), so each
 intermediate gate is a node with its value and its gradient. A product's numeric coefficient is no
-operand (2·x·y·z is 2·((x·y)·z)). Matrices and tensors are left as they are. The value of f is
-unchanged: only its tree is.
+operand (2·x·y·z is 2·((x·y)·z)). A tensor declaration's elementwise expressions (`Ewise`)
+are gated likewise, b + c + W @ x as (b + c) + W @ x; a matrix product, a MatrixSymbol expression
+and a reduction are one gate each. The value of f is unchanged: only its tree is.
 
 >>> import sympy as sp
 >>> x, y, z = sp.symbols('x y z')
@@ -45,7 +46,15 @@ def binary_gates(f):
         return f
     from ..frontend.tensor_expr import TensorExpr
 
+    from ..frontend.tensor_expr import Ewise
+
     def walk(node):
+        if isinstance(node, Ewise):        # a tensor's elementwise body: its sums and products too
+            body = walk(node.expr)
+            return node if body is node.expr else Ewise(body, node.shape)
+        if isinstance(node, TensorExpr) and node.args and not isinstance(node, sp.Symbol):
+            new = [walk(a) if isinstance(a, sp.Basic) else a for a in node.args]
+            return node if all(n is a for n, a in zip(new, node.args)) else node.func(*new)
         if not node.args or isinstance(node, (sp.Symbol, sp.MatrixExpr, TensorExpr)) or \
                 getattr(node, "is_Matrix", False):
             return node

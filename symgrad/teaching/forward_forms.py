@@ -8,7 +8,9 @@ each is written as the slide does: a number common to a sum's terms outside it, 
 (never a bare −1: −sin(x) − 2·x·y stays), a named sum by its name once the number is out
 (2·q for q = x − y), σ where the logistic function is spelt out (as reverse mode,
 `symgrad.teaching.logistic`), and a function's all-negative argument as −(the sum)
-(`symgrad.teaching.negated_sum`). The value is unchanged.
+(`symgrad.teaching.negated_sum`). The value is unchanged. Reverse mode writes its scalar steps'
+results and its Gradient section by the same rule (`numbers_outside_in_steps`): ∂f/∂b of
+(w·x + b − y)² is 2·(w·x + b − y) in both modes.
 
 >>> import sympy as sp
 >>> b, w, x, y = sp.symbols('b w x y')
@@ -22,6 +24,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .binary_gates import products_flat
+from .notation import Chain
 from .logistic import sigma_form
 from .names import _fold_products
 from .negated_sum import minus_outside
@@ -45,6 +48,30 @@ def numbers_outside(e):
         return sp.Mul(c, rest, evaluate=False)
     found = {a: b for a in sp.preorder_traversal(e) if (b := out(a)) is not None}
     return e.xreplace(found) if found else e
+
+
+def scalar_numbers_outside(e):
+    """`numbers_outside` of a scalar SymPy expression; any other (a matrix, a tensor expression,
+    whose sums are entries' sums; a Value; None) as it is."""
+    from ..frontend.tensor import TensorExpr
+    if not isinstance(e, sp.Basic) or any(isinstance(a, (sp.MatrixExpr, sp.MatrixBase, TensorExpr))
+                                          for a in sp.preorder_traversal(e)):
+        return e
+    return numbers_outside(e)
+
+
+def numbers_outside_in_steps(steps, named_grads: dict):
+    """Reverse mode's scalar steps and Gradient written as forward mode's (`numbers_outside`): each
+    result, each upstream gradient its chain rule substitutes and each closed form with a number
+    common to a sum outside it. ``steps``: the NodeSteps, changed in place; returns ``named_grads``
+    so changed too. Done once every step is built: SymPy spreads the number again over any
+    expression built from one (2·(…)·1 is 2·… + 2·…), so the steps compute with the spread form."""
+    out = scalar_numbers_outside
+    for s in steps:
+        s.rhs = [Chain([[out(t) for t in term] for term in r.terms]) if isinstance(r, Chain) else out(r)
+                 for r in s.rhs]
+        s.expr, s.result = out(s.expr), out(s.result)
+    return {k: out(v) for k, v in named_grads.items()}
 
 
 def slide_form(e, user_exprs: dict, logistic: bool):

@@ -55,7 +55,7 @@ from .row_sums import gather, known_row_sums
 from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
-from .sum_order import in_affine_order, written_terms
+from .sum_order import affine_sums, in_affine_order, written_terms
 from .as_written import written_shape
 from .local_rules import _softmax_map, _written_definition, _softmax_named
 from .node_naming import Naming, _broadcast_like
@@ -494,7 +494,8 @@ class _Picture:
         if self.transposed_into(e):
             return " · ".join(_SLOTS[i] + ("ᵀ" if v.id in self.nm.transposed else "")
                               for i, v in enumerate(e.inputs))
-        return op_label(e)
+        got = self.label_as_read(e)
+        return got[0] if got is not None and self.slots_as_read(e) == got[1] else op_label(e)
 
     def inputs(self, e):
         """(i, the drawn source, the equation it feeds, its index there) for each input of ``e``:
@@ -588,7 +589,48 @@ class _Picture:
 
         def label(names):
             return show(e.params[0].xreplace({ph: sp.Symbol(m) for ph, m in zip(phs, names)}), "unicode")
-        return new if None not in new and label(new) == label(base) else base
+        if None not in new and label(new) == label(base):
+            return new
+        got = self.label_as_read(e)
+        return got[1] if got is not None else base
+
+    def label_as_read(self, e):
+        """(the label of a slotted sum or product written as its forward line prints it, the slot of
+        each input): the text's f = 2·u₃ + u₆ is drawn 2·① + ② with u₃ as ① (SymPy's order of the
+        slots had drawn ① + 2·② with the exp as ①, against the text). None where the line names
+        an input other than once, is not this operation input for input, or the user's order was
+        not recovered (`_written_definition`: the line is SymPy's, and so is the label)."""
+        if e.prim is not R.ewise_p or e.out.id in self.pools or e.out.shape != () or not _slotted(e):
+            return None                           # a scalar line: a matrix's keeps SymPy's label
+        disp, n = self.nm.disp, len(e.inputs)
+        if len({v.id for v in e.inputs}) != n or not all(v.id in disp for v in e.inputs) \
+                or e.out.id in self.nm.written:          # the text writes that line its own way
+            return None
+        line, written = _written_definition(self.g, e, disp, self.user_exprs)
+        if written is line or not isinstance(written, (sp.Add, sp.Mul)):
+            return None
+        if self.nm.ces and e.out.id == self.d.output.id:     # L = L_data + L_reg, as the text's line
+            from .cross_entropy_header import data_loss_first
+            written = data_loss_first(written, {disp[i] for i in self.nm.ces if i in disp})
+        with affine_sums():                       # as the text prints the line
+            printed = show(written, "unicode")
+        found = [list(re.finditer(r"(?<!\w)" + re.escape(show(disp[v.id], "unicode")) + r"(?!\w)", printed))
+                 for v in e.inputs]
+        if any(len(f) != 1 for f in found):
+            return None
+        at = [f[0].start() for f in found]
+        new = [None] * n
+        for r, i in enumerate(sorted(range(n), key=lambda i: at[i])):
+            new[i] = _slot(r)
+        to_slot = {disp[v.id]: sp.Symbol(k) for v, k in zip(e.inputs, new)}
+        body = e.params[0].xreplace({ph: to_slot[disp[v.id]] for ph, v in zip(R.placeholders(n), e.inputs)})
+        if sp.expand(sp.sympify(written).xreplace(to_slot) - body) != 0:    # this operation, input for input
+            return None
+        drawn = printed
+        for i in sorted(range(n), key=lambda i: -at[i]):         # right to left: the positions hold
+            m = found[i][0]
+            drawn = drawn[:m.start()] + new[i] + drawn[m.end():]
+        return drawn, new
 
     def uses(self, vid) -> int:
         """How many drawn edges leave ``vid`` (a softmax's input: one, not its logsumexp's and exp's;

@@ -43,6 +43,7 @@ from .transposed_operand import transposes_distributed
 from .uses_note import used_times
 from . import statistics as _statistics
 from .logistic import sigma_form
+from .forward_forms import numbers_outside_in_steps, scalar_numbers_outside
 from .negated_sum import minus_outside, sign_inside
 from .recognise import recognise
 from .notation import Chain, Value, decode, partial
@@ -421,6 +422,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         steps, grads, named_grads = _scales_apart(steps, grads, named_grads, nm, g, disp, given)
     if header is not None:
         f = _ce_header(header, out_sym, defs, nm.ces)
+    # 2·(w·x + b − y), not SymPy's 2·b + 2·w·x − 2·y: as forward mode writes it
+    named_grads = numbers_outside_in_steps(steps, named_grads)
+    grads = [(w, scalar_numbers_outside(e), v) for w, e, v in grads]
     return Steps(f, out_sym, defs, steps, grads, "reverse", _sweeps(n_in, 1), given, number_format, at,
                  nm, vals, dict(contribs), d, convention, named_grads)
 

@@ -130,11 +130,15 @@ def operands_as_written(defn, user, operands: dict):
     user's expression ``user`` prints them: a₁ = u₁ + b₁ for w₁·x + b₁, not SymPy's order of the
     names, b₁ + u₁; a small constant last, u₂ = σ² + 1e−5 (σ² + ε, as the slides write it).
     ``operands``: {the user's expression of an operand: its name}; a tensor's line (an `Ewise`)
-    likewise. ``defn`` itself where the terms do not match one to one. (A product keeps SymPy's
-    order: the user's (x + y)·z reaches symgrad as z·(x + y), and the slide's f = q·z is that order.)"""
+    likewise. ``defn`` itself where the terms do not match one to one. A product too
+    (`_factors_as_written`): a₂ = w₂·f₁ for w₂·σ(a₁), not the names' order f₁·w₂."""
     from ..frontend.tensor_expr import Ewise
     inner = defn.expr if isinstance(defn, Ewise) else defn
     user = user.expr if isinstance(user, Ewise) else user
+    if isinstance(inner, sp.Mul) and isinstance(user, sp.Mul):
+        out = _factors_as_written(inner, user, operands)
+        return Ewise(out, defn.shape) if isinstance(defn, Ewise) and out is not inner else \
+            (defn if out is inner else out)
     if not isinstance(inner, sp.Add) or not isinstance(user, sp.Add):
         return defn
     terms = written_order(user)
@@ -146,6 +150,24 @@ def operands_as_written(defn, user, operands: dict):
         return defn
     out = sp.Add(*names, evaluate=False)
     return Ewise(out, defn.shape) if isinstance(defn, Ewise) else out
+
+
+def _factors_as_written(inner, user, operands: dict):
+    """The product line ``inner`` (of the operands' names) with its factors in the order the user's
+    product ``user`` prints them, as its header does: w₂·σ(w₁·x + b₁) is a₂ = w₂·f₁ (the notes'
+    order; SymPy's order of the names is f₁·w₂). A product holding a sum keeps the names' order:
+    SymPy prints a sum last whatever was typed — (x + y)·z arrives as z·(x + y) — and the slide's
+    f = q·z is the names' order (typed sp.Mul(x + y, z, evaluate=False), the header reads (x + y)·z
+    too). A tensor's elementwise product likewise: b ⊙ c ⊙ (W @ x) is u₄ = b ⊙ c ⊙ u₃. ``inner``
+    itself where the factors do not match one to one."""
+    if any(isinstance(t, sp.Add) for t in user.args):
+        return inner
+    names = [t if t.is_number else operands.get(t) for t in user.args]     # as printed (a gate's typed order)
+    if None in names or len(set(names)) != len(names) or set(names) != set(inner.args):
+        return inner
+    if names == list(inner.args):
+        return inner
+    return sp.Mul(*names, evaluate=False)
 
 
 def written_order(user) -> list:

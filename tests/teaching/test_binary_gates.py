@@ -5,6 +5,7 @@ option: a typed sum was one n-ary gate, and only a tree built with evaluate=Fals
 intermediate gate's value and gradient, in the text and on the picture's edges, is checked against
 sympy.diff of f written in that gate's value and against central finite differences."""
 import math
+import re
 
 import pytest
 import sympy as sp
@@ -168,3 +169,65 @@ def test_any_view_takes_the_option_the_derivation_did_not():
     assert list(node_names(d.graph(gates="binary").source).values()).count("+") == 2
     assert d.render("unicode").splitlines()[2] == "  s = x + y + z"          # the default: one gate
     assert list(node_names(d.graph().source).values()).count("+") == 1
+
+
+def test_the_last_gates_label_reads_in_the_texts_order():
+    # the text's f = 2·u₂ + u₅: the picture drew ① + 2·② with the exp's u₅ as ① (SymPy's order of
+    # the slots) until the twelfth session; now 2·① + ② with u₂ as ①, the edges stacked so
+    at = {x: 1.0, y: 2.0, z: 0.5}
+    f = 2 * x * y * z + sp.exp(x - y - z)
+    d = sg.derive(f, [x, y, z], at=at, gates="binary")
+    assert any(l.startswith("  f = 2·u₂ + u₅ = ") for l in d.render("unicode").splitlines())
+    src = d.graph().source
+    assert "2·① + ②" in node_names(src).values() and "① + 2·②" not in node_names(src).values()
+    into = {name: (fv, gv) for name, fv, gv, dst in edges(src) if node_names(src).get(dst) == "2·① + ②"}
+    u2 = float((x * y * z).subs(at))           # the chain x·y·z; its 2 stays outside it
+    assert _num(into["u₂"][0]) == pytest.approx(u2) and _num(into["u₂"][1]) == pytest.approx(2.0)
+    assert _num(into["u₅"][1]) == pytest.approx(1.0)
+    slot_of = dict(re.findall(r'point-size="10">([①②])</font></td></tr><tr><td><font point-size="11">(u[₂₅])<', src))
+    assert {v: k for k, v in slot_of.items()} == {"u₂": "①", "u₅": "②"}, src
+
+
+def _tensor_cases():
+    import numpy as np
+    W, xt, bt, ct = sg.tensor("W", (2, 3)), sg.tensor("x", (3,)), sg.tensor("b", (2,)), sg.tensor("c", (2,))
+    lam, mu, nu = sp.symbols("lam mu nu")
+    Wv, xv, bv, cv = (np.array([[0.1, 0.5, 0.2], [-0.3, 0.8, 0.1]]), np.array([0.2, 0.4, 0.5]),
+                      np.array([0.1, -0.2]), np.array([0.3, 0.1]))
+    at = {W: Wv, xt: xv, bt: bv, ct: cv, lam: 0.5, mu: 2.0, nu: 3.0}
+    return [  # (f, wrt, the same f in NumPy of the wrt's values, a line the gates make)
+        (sg.sum((W @ xt + bt + ct) ** 2), [W, bt], lambda W_, b_: np.sum((W_ @ xv + b_ + cv) ** 2),
+         "  u₁ = b + c = "),
+        (sg.sum(bt * ct * (W @ xt)), [W, ct], lambda W_, c_: np.sum(bv * c_ * (W_ @ xv)), " ⊙ u"),
+        (sg.sum((W @ xt) ** 2) + lam * mu * nu, [W, mu], lambda W_, m_: np.sum((W_ @ xv) ** 2) + 0.5 * m_ * 3.0,
+         "  u₁ = lam·μ = 1"),
+    ], at
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_a_tensor_losss_sums_and_products_are_gated_too(k):
+    # ‖W·x + b + c‖², b ⊙ c ⊙ (W·x) and a scalar product beside a tensor loss were left n-ary
+    # (gates="binary" did nothing inside a tensor expression) until the twelfth session
+    import numpy as np
+    cases, at = _tensor_cases()
+    f, wrt, fn, line = cases[k]
+    text = sg.derive(f, wrt, at=at, gates="binary").render("unicode")
+    fwd = text.split("Backward")[0]
+    assert line in fwd, fwd
+    assert fwd.count("\n  u") > sg.derive(f, wrt, at=at).render("unicode").split("Backward")[0].count("\n  u")
+    d = sg.derive(f, wrt, at=at, gates="binary")
+    vals = [at[w_] for w_ in wrt]
+    for j, (_, _, value) in enumerate(d.steps.gradients):
+        v0 = np.asarray(vals[j], dtype=float)
+        num = np.zeros_like(v0)
+        for idx in np.ndindex(v0.shape or (1,)):
+            h = np.zeros_like(v0)
+            h[idx if v0.shape else ()] = 1e-6
+            args = list(vals)
+            args[j] = v0 + h
+            up = fn(*[np.asarray(a, dtype=float) for a in args])
+            args[j] = v0 - h
+            num[idx if v0.shape else ()] = (up - fn(*[np.asarray(a, dtype=float) for a in args])) / 2e-6
+        assert np.allclose(np.asarray(value, dtype=float).reshape(num.shape), num, atol=1e-6), (j, value, num)
+    d.graph()
+    assert "\\begin{align*}" in d.render("latex")

@@ -70,3 +70,17 @@ def test_one_sweep_and_the_seed_note_in_notation():
     assert "[sweep 1: seed ∂w₀/∂w₀ = 1]" in text
     assert r"\stepnote{sweep 1: seed $\frac{\partial w_{0}}{\partial w_{0}} = 1$}" in d.latex()
     assert "Forward accumulation (2 sweeps" in sg.derive(x * y, [x, y], mode="forward").render("unicode")
+
+
+def test_reverse_mode_puts_the_number_outside_as_forward_mode_does():
+    # until the twelfth session reverse mode read ∂f/∂b = 2·b + 2·w·x − 2·y (SymPy's spread form)
+    f = (w * x + b - y) ** 2
+    rev = sg.derive(f, [w, b], at={w: 2, x: 3, b: 1, y: 4})
+    text = rev.render("unicode")
+    assert _gradient_lines(text) == ["  ∂f/∂w = 2·x·(w·x + b − y) = 18", "  ∂f/∂b = 2·(w·x + b − y) = 6"], text
+    assert "2·b + 2·w·x" not in text
+    assert "  ∂f/∂b = ∂f/∂u₂ · ∂u₂/∂b = 2·(w·x + b − y) · 1 = 2·(w·x + b − y) = 6    [" in text, text
+    assert "2 \\left(w x + b - y\\right)" in rev.render("latex")
+    fwd = sg.derive(f, [w, b], at={w: 2, x: 3, b: 1, y: 4}, mode="forward").render("unicode")
+    assert _gradient_lines(fwd) == _gradient_lines(text)
+    _equal_to_diff(rev, f, [w, b])
