@@ -2,8 +2,8 @@
 h' = (1 − z) ⊙ n + z ⊙ h passes d ⊙ z straight back to h (d the gradient reaching h'), besides the
 paths through the gates and n — 11-785's dh = delta * z + …, torch's and d2l's dH = dout * Z + ….
 The fan-out hint saw the term as one path of many, printed as SymPy's text; here it is named as the
-backward writes it. (An LSTM's c' = f ⊙ c + i ⊙ g: c has no other path, and a dprev_c without
-dnext_c * f is the zero claim factor_hint names.)
+backward writes it. An LSTM's c' = f ⊙ c + i ⊙ g: c has no other path, so a dprev_c without
+dnext_c * f is a zero claim; `forget_gate_zero_hint` names that path for factor_hint.
 
 f is derived again with the product gate ⊙ w held at w's value (z ⊙ W₀, W₀ holding w's value at the
 point): w's direct path is gone, the gate's own gradient (through z ⊙ h's z) and every other path
@@ -70,4 +70,33 @@ def direct_path_hint(case: Case):
     return None
 
 
-__all__ = ["direct_path_hint"]
+def _only_through(f, w, m) -> bool:
+    """Whether every occurrence of ``w`` in ``f`` is inside the product ``m``."""
+    return not f.xreplace({m: sp.Dummy()}).has(w)
+
+
+def forget_gate_zero_hint(case: Case):
+    """A zero claim for a state ``w`` that reaches f only through gate ⊙ w (an LSTM's f ⊙ c): the
+    direct path through the forget gate was left out, and with it everything. None otherwise."""
+    from ..frontend import tensor as T
+    from .gate_factor_hints import _short
+    w = case.w
+    if not isinstance(w, T.Tensor) or not case.f.has(sigmoid):
+        return None
+    for m, gate, mixed in _direct_products(case.f, w):
+        if mixed or not _only_through(case.f, w, m):
+            continue
+        from .activation_hints import _where
+        inner = _gate_of(gate)
+        g, n = (_where(inner, []) if isinstance(inner.args[0], T.Index) else _short(gate, 40)), w.name
+        how = (f"d{n} = dc' * f, dc' the whole gradient reaching c' (cs231n's dprev_c = dnext_c * f, "
+               f"dnext_c with dnext_h's path through tanh(next_c) added)" if case.claim_expr is None else
+               f"∂f/∂{n} = δc' ⊙ f, δc' = ∂f/∂c' the whole gradient reaching c' (through h' = o ⊙ tanh(c') too)")
+        return Hint("the claim is 0 but the gradient is not",
+                    f"the claim for {n} is 0, but {n} reaches the output through the forget gate "
+                    f"f = {g}: c' = f ⊙ {n} + i ⊙ g passes the gradient reaching c' times f straight back "
+                    f"to {n} — its only path: {how}.")
+    return None
+
+
+__all__ = ["direct_path_hint", "forget_gate_zero_hint"]

@@ -174,3 +174,22 @@ def test_a_slip_in_a_dropped_out_next_hs_product_is_named(slip, named):
         return
     wrong(r, "gate factor")
     assert named in r.hint and "mask ⊙ σ(" in r.hint and "dropout_mask" not in r.hint, r.hint
+
+
+def test_dprev_c_left_zero_is_named_by_the_forget_gates_direct_path():
+    """dprev_c = 0 (no dnext_c * f): prev_c reaches the output only through f ⊙ prev_c, so leaving out
+    that direct path leaves nothing. It read only "the claim is 0 but the gradient is not"; now the
+    forget gate's slice and the missing dprev_c = dnext_c * f are named, for a backward and a formula."""
+    out, wrt = _lstm_step()
+
+    def backward(*a, **k):
+        dx, dh, _, dWx, dWh, db = lstm_step_backward(*a, **k)
+        return dx, dh, np.zeros_like(k["prev_c"]), dWx, dWh, db
+
+    r = wrong(sg.check_backward(out, wrt, backward), "the claim is 0 but the gradient is not")
+    assert "forget gate f = σ(a[:, 2:4])" in r.hint and "dprev_c = dnext_c * f" in r.hint
+    next_h, next_c = out
+    formula = wrong(sg.check(sg.sum(next_h) + sg.sum(next_c), wrt[2], 0 * wrt[2]),
+                    "the claim is 0 but the gradient is not")
+    assert "forget gate f = σ(a[:, 2:4])" in formula.hint and "δc' ⊙ f" in formula.hint
+    assert "dnext_c" not in formula.hint and "SymPy's diff" not in formula.hint
