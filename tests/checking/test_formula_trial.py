@@ -31,3 +31,49 @@ def test_a_sigmoid_derivative_written_as_tanhs_names_the_matrix_it_is_applied_to
     r = wrong(sg.check(L, W1, HP(W2.T * d2, sp.OneMatrix(4, 1) - HP(h, h)) * x.T), "σ'(z) written wrong")
     assert "σ(z) applied entrywise to z = W1*x + b1" in r.hint and "1 − σ(z)²" in r.hint
     assert "_d" not in r.hint and "other activations" not in r.hint
+
+
+def test_logistic_regressions_gradient_with_an_extra_sigmoid_derivative_is_named():
+    """∂L/∂w = Xᵀ((σ(Xw) − y) ⊙ σ′(Xw))/N for the binary cross-entropy's Xᵀ(σ(Xw) − y)/N: a squared
+    error's δ carried over, where σ′ cancels. It read a bare "not equal"."""
+    import numpy as np
+    import torch
+    N = sp.Symbol("N", integer=True, positive=True)
+    X, w, y = sg.tensor("X", (N, 3)), sg.tensor("w", (3,)), sg.tensor("y", (N,))
+    s = sg.sigmoid(X @ w)
+    L = -sg.mean(y * sg.log(s) + (1 - y) * sg.log(1 - s))
+    right = X.T @ (s - y) / N
+    assert sg.check(L, w, right).verdict == "equal"
+    rng = np.random.default_rng(0)           # the right formula against torch.autograd, at one point
+    Xv, wv, yv = rng.normal(size=(6, 3)), rng.normal(size=3), rng.uniform(size=6)
+    wt = torch.tensor(wv, requires_grad=True)
+    torch.nn.functional.binary_cross_entropy(torch.sigmoid(torch.tensor(Xv) @ wt), torch.tensor(yv)).backward()
+    sv = 1 / (1 + np.exp(-Xv @ wv))
+    assert np.allclose(Xv.T @ (sv - yv) / 6, wt.grad.numpy())
+    r = wrong(sg.check(L, w, X.T @ ((s - y) * s * (1 - s)) / N), "an extra σ′ factor")
+    assert "z = X @ w" in r.hint and "δ = σ(z) − y with no σ′" in r.hint
+    # a squared error keeps its σ′: there the same claim is right, and leaving σ′ out is another slip
+    mse = sg.mean((s - y) ** 2) / 2
+    assert sg.check(mse, w, X.T @ ((s - y) * s * (1 - s)) / N).verdict == "equal"
+    assert "extra σ′" not in (sg.check(mse, w, right).hint or "")
+
+
+def test_softmax_cross_entropys_delta_times_p_one_minus_p_is_named():
+    """δ = (f − f*) ⊙ f ⊙ (1 − f) for softmax + cross-entropy's δ = f − f*: softmax's Jacobian taken as
+    its diagonal and multiplied in again. It read a bare "not equal"."""
+    import numpy as np
+    import torch
+    N = sp.Symbol("N", integer=True, positive=True)
+    X, W, b, Y = sg.tensor("X", (N, 3)), sg.tensor("W", (3, 4)), sg.tensor("b", (4,)), sg.tensor("Y", (N, 4))
+    L = sg.mean(-sg.sum(Y * sg.log_softmax(X @ W + b, axis=1), axis=1))
+    P = sg.softmax(X @ W + b, axis=1)
+    assert sg.check(L, W, X.T @ (P - Y) / N).verdict == "equal"
+    rng = np.random.default_rng(1)           # the right formula against torch.autograd, at one point
+    Xv, Wv, bv = rng.normal(size=(5, 3)), rng.normal(size=(3, 4)), rng.normal(size=4)
+    Yv = rng.dirichlet(np.ones(4), size=5)
+    Wt = torch.tensor(Wv, requires_grad=True)
+    torch.nn.functional.cross_entropy(torch.tensor(Xv) @ Wt + torch.tensor(bv), torch.tensor(Yv)).backward()
+    Pv = np.exp(Xv @ Wv + bv) / np.exp(Xv @ Wv + bv).sum(axis=1, keepdims=True)
+    assert np.allclose(Xv.T @ (Pv - Yv) / 5, Wt.grad.numpy())
+    r = wrong(sg.check(L, W, X.T @ ((P - Y) * P * (1 - P)) / N), "an extra softmax′ factor")
+    assert "z = b + X @ W" in r.hint and "δ = p − y" in r.hint
