@@ -77,3 +77,20 @@ def test_softmax_cross_entropys_delta_times_p_one_minus_p_is_named():
     assert np.allclose(Xv.T @ (Pv - Yv) / 5, Wt.grad.numpy())
     r = wrong(sg.check(L, W, X.T @ ((P - Y) * P * (1 - P)) / N), "an extra softmax′ factor")
     assert "z = b + X @ W" in r.hint and "δ = p − y" in r.hint
+
+
+def test_a_cookbook_identity_for_a_symmetric_matrix_used_for_any_is_named():
+    """∂ xᵀAx/∂x = 2Ax and ∂ tr(XᵀAX)/∂X = 2AX, right only for A = Aᵀ: they read a bare "not equal"."""
+    A, x, X, B = MS("A", 3, 3), MS("x", 3, 1), MS("X", 3, 3), MS("B", 3, 3)
+    q = (x.T * A * x)[0, 0]
+    entries = sp.Matrix(3, 1, lambda i, _: sp.diff(sp.expand((x.T * A * x).as_explicit()[0, 0]), x[i, 0]))
+    assert sp.expand(entries - ((A + A.T) * x).as_explicit()) == sp.zeros(3, 1)     # sympy.diff, entry by entry
+    assert sg.check(q, x, (A + A.T) * x).verdict == "equal"
+    r = wrong(sg.check(q, x, 2 * A * x), "right only for a symmetric matrix")
+    assert "when A is symmetric (A = Aᵀ)" in r.hint and "2Ax only for a symmetric A" in r.hint
+    wrong(sg.check(sp.Trace(X.T * A * X), X, 2 * A * X), "right only for a symmetric matrix")
+    r = wrong(sg.check(sp.Trace(A * X * B), X, A.T * B), "right only for a symmetric matrix")
+    assert "when B is symmetric" in r.hint
+    assert sg.check(sp.Trace(A * X * B), X, A.T * B.T).verdict == "equal"
+    # a claim wrong for symmetric A too (a factor 2 left out) is not called a symmetry slip
+    assert "symmetric" not in (sg.check(q, x, A * x).hint or "")
