@@ -94,3 +94,16 @@ def test_a_cookbook_identity_for_a_symmetric_matrix_used_for_any_is_named():
     assert sg.check(sp.Trace(A * X * B), X, A.T * B.T).verdict == "equal"
     # a claim wrong for symmetric A too (a factor 2 left out) is not called a symmetry slip
     assert "symmetric" not in (sg.check(q, x, A * x).hint or "")
+
+
+def test_ridge_regressions_slips_name_the_path_as_written_without_symgrads_reshapes():
+    """A ridge loss with a 1-d w: a missing 2 on the data term named its path as
+    w → w.reshape(3, 1) → X @ w.reshape(3, 1) → …, the reshapes symgrad adds to lower X @ w."""
+    N, lam = sp.Symbol("N", integer=True, positive=True), sp.Symbol("lam", positive=True)
+    X, w, y = sg.tensor("X", (N, 3)), sg.tensor("w", (3,)), sg.tensor("y", (N,))
+    L = sg.sum((X @ w - y) ** 2) / N + lam * sg.sum(w ** 2)
+    assert sg.check(L, w, 2 * X.T @ (X @ w - y) / N + 2 * lam * w).verdict == "equal"
+    r = wrong(sg.check(L, w, X.T @ (X @ w - y) / N + 2 * lam * w), "fan-out")
+    assert "w → X @ w → " in r.hint and ".reshape" not in r.hint and "the 2 from differentiating a square" in r.hint
+    r = wrong(sg.check(L, w, 2 * X.T @ (X @ w - y) / N), "fan-out")
+    assert "leaves out the term of the path w → w**2" in r.hint and "2*lam*w" in r.hint
