@@ -107,3 +107,22 @@ def test_ridge_regressions_slips_name_the_path_as_written_without_symgrads_resha
     assert "w → X @ w → " in r.hint and ".reshape" not in r.hint and "the 2 from differentiating a square" in r.hint
     r = wrong(sg.check(L, w, 2 * X.T @ (X @ w - y) / N), "fan-out")
     assert "leaves out the term of the path w → w**2" in r.hint and "2*lam*w" in r.hint
+
+
+def test_a_numerator_layout_claim_is_told_how_to_check_it_and_is_equal_up_to_that_convention():
+    """x.T * (A + A.T) for ∂ xᵀAx/∂x: right in the numerator layout (a row). Without convention='row'
+    the transpose hint now says so; with it the verdict is "equal" and the layout sentence says the
+    claim was read as a row; a column given with convention='row' is told to drop it."""
+    A, x, W, t = MS("A", 3, 3), MS("x", 3, 1), MS("W", 2, 3), MS("t", 2, 1)
+    q = (x.T * A * x)[0, 0]
+    r = wrong(sg.check(q, x, x.T * (A + A.T)), "transpose")
+    assert "a row is the numerator layout" in r.hint and "convention='row'" in r.hint
+    row = sg.check(q, x, x.T * (A + A.T), convention="row")
+    assert row.verdict == "equal" and "read in the row convention" in row.layout
+    assert "row convention" not in sg.check(q, x, (A + A.T) * x).layout
+    col = wrong(sg.check(q, x, (A + A.T) * x, convention="row"), "transpose")
+    assert "check it without convention='row'" in col.hint
+    f = sg.sum(sp.HadamardPower(W * x - t, 2))
+    r = wrong(sg.check(f, W, 2 * x * (W * x - t).T), "transpose")
+    assert "∂f/∂W = δ·yᵀ, not y·δᵀ" in r.hint and "∂f/∂W shaped like Wᵀ" in r.hint
+    assert sg.check(f, W, 2 * x * (W * x - t).T, convention="row").verdict == "equal"
