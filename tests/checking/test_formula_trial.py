@@ -126,3 +126,19 @@ def test_a_numerator_layout_claim_is_told_how_to_check_it_and_is_equal_up_to_tha
     r = wrong(sg.check(f, W, 2 * x * (W * x - t).T), "transpose")
     assert "∂f/∂W = δ·yᵀ, not y·δᵀ" in r.hint and "∂f/∂W shaped like Wᵀ" in r.hint
     assert sg.check(f, W, 2 * x * (W * x - t).T, convention="row").verdict == "equal"
+
+
+def test_an_activation_derivative_taken_at_the_activations_output_is_named():
+    """δ₁ = (δ₂ W₂ᵀ) ⊙ σ′(h) with h = σ(z₁) already the activation: σ′ applied twice over. It read
+    "first differing step" with the derivation's internal nodes."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    X, W1, b1 = sg.tensor("X", (N, 3)), sg.tensor("W1", (3, 5)), sg.tensor("b1", (5,))
+    W2, Y = sg.tensor("W2", (5, 2)), sg.tensor("Y", (N, 2))
+    for act, d, kind in ((sg.sigmoid, lambda u: sg.sigmoid(u) * (1 - sg.sigmoid(u)), "σ'(z) written wrong"),
+                         (sg.tanh, lambda u: 1 - sg.tanh(u) ** 2, "tanh'(z) written wrong")):
+        H = act(X @ W1 + b1)
+        L = sg.mean(-sg.sum(Y * sg.log_softmax(H @ W2, axis=1), axis=1))
+        D2 = (sg.softmax(H @ W2, axis=1) - Y) / N
+        assert sg.check(L, W1, X.T @ ((D2 @ W2.T) * d(X @ W1 + b1))).verdict == "equal"
+        r = wrong(sg.check(L, W1, X.T @ ((D2 @ W2.T) * d(H))), kind)
+        assert "taken at the output h" in r.hint and "where its input z belongs" in r.hint
