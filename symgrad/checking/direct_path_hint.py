@@ -99,4 +99,40 @@ def forget_gate_zero_hint(case: Case):
     return None
 
 
-__all__ = ["direct_path_hint", "forget_gate_zero_hint"]
+def forget_gate_output_hint(case: Case):
+    """A cell whose new state c' = f ⊙ c + i ⊙ g is an output of its own (an LSTM step's next_c, with
+    its dnext_c): a dprev_c with only next_h's path, without dnext_c * f. f is derived again without
+    the term Σ dnext_c ⊙ F₀ ⊙ c (F₀ holding the gate's value): its gradient is the claim."""
+    from ..frontend import tensor as T
+    from .activation_hints import _where
+    from .gate_factor_hints import _short
+    from .hint_case import value_at
+    w = case.w
+    Cs, Ts = _fitted(case)
+    if not isinstance(w, T.Tensor) or not case.outputs or not differs(Cs, Ts) or not case.f.has(sigmoid):
+        return None
+    for m, gate, mixed in _direct_products(case.f, w):
+        if mixed:
+            continue
+        for out, dout in case.outputs:
+            if dout is None or not (out == m or (isinstance(out, T.Ewise) and out.args[0].has(m))):
+                continue
+            F0 = T.tensor("_F0", tuple(w.shape))
+            slipped = case.f - (dout * F0 * w).sum()
+            inner = _gate_of(gate)
+            if not _claim_is_gradient_of(case, slipped,
+                                         lambda vals: {"_F0": value_at(inner, vals, tuple(w.shape))}):
+                continue
+            g = _where(inner, []) if isinstance(inner.args[0], T.Index) else _short(gate, 40)
+            n, d = w.name, dout.name
+            return Hint("an output's own path left out",
+                        f"the claim for {n} leaves out the term {d} * f ({d}: the upstream gradient of the new cell "
+                        f"state, dnext_c) of that state's own output "
+                        f"(f = {g}, the forget gate): c' = f ⊙ {n} + i ⊙ g is returned too, and its upstream "
+                        f"gradient {d} reaches {n} through f ⊙ {n} — d{n} = (dnext_c + dnext_h * o * "
+                        f"(1 - tanh(next_c)**2)) * f, not only next_h's part (cs231n's dprev_c = dnext_c * f "
+                        f"after dnext_c += dnext_h * o * (1 - tanh(next_c)**2)).")
+    return None
+
+
+__all__ = ["direct_path_hint", "forget_gate_zero_hint", "forget_gate_output_hint"]

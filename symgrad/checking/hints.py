@@ -91,7 +91,7 @@ def find_hint(case: Case) -> str | None:
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
-    from .direct_path_hint import direct_path_hint
+    from .direct_path_hint import direct_path_hint, forget_gate_output_hint
     from .cancelled_derivative_hint import extra_sigmoid_derivative_hint
     from .symmetric_hint import symmetric_hint
     from .dout_spread_hint import dout_spread_hint
@@ -146,7 +146,7 @@ def find_hint(case: Case) -> str | None:
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
               dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint,
               bce_target_hint, norm_constant_hint, gram_sides_hint, masked_branch_hint, permute_reshape_hint,
-              cotangent_transpose_hint, direct_path_hint, fanout_hint,
+              cotangent_transpose_hint, direct_path_hint, forget_gate_output_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
