@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ..core.evaluate import evaluate
+from ..core.evaluate import evaluate, numeric
 from ..frontend.functions import sigmoid
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, gradient_graph, short_text, value_at
 from .hint_kind import Hint
@@ -23,6 +23,7 @@ def _arguments(f) -> list:
     """[(z, its activation's value from z's, "σ" or "softmax")] for f's σ(z) and softmax/log_softmax
     of z over an axis, once each, in f's order."""
     from ..frontend import tensor as T
+    from ..frontend.matrix_functions import LogSoftmax, Softmax
     from ..frontend.tensor_softmax import LogSoftmaxT, SoftmaxT
     out, seen = [], set()
     for n in sp.preorder_traversal(f):
@@ -32,6 +33,9 @@ def _arguments(f) -> list:
             z, name = n.x, "softmax"
             fn = (lambda zv, a=n.axis: np.exp(zv - zv.max(axis=a, keepdims=True))
                   / np.exp(zv - zv.max(axis=a, keepdims=True)).sum(axis=a, keepdims=True))
+        elif isinstance(n, (Softmax, LogSoftmax)) and isinstance(n.args[0], sp.MatrixExpr):
+            z, name = n.args[0], "softmax"        # a column vector's softmax (lecture notation)
+            fn = lambda zv: np.exp(zv - zv.max()) / np.exp(zv - zv.max()).sum()  # noqa: E731
         else:
             continue
         if (z, name) not in seen:
@@ -42,32 +46,41 @@ def _arguments(f) -> list:
 
 def extra_sigmoid_derivative_hint(case: Case):
     from ..frontend import tensor as T
+    from ..frontend.functions import sum as sum_of
     from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
-    if not isinstance(case.w, T.Tensor) or not differs(Cs, Ts):
+    if not isinstance(case.w, (T.Tensor, sp.MatrixSymbol)) or not differs(Cs, Ts):
         return None
     zs = _arguments(case.f)
     if not 1 <= len(zs) <= MAX_NODES:
         return None
     policy = case.derivation.ir.policy
     for z, act, name in zs:
-        shape = tuple(T.shape_of(z))
-        Z0, D0 = T.tensor("_Z0", shape), T.tensor("_D0", shape)
-        graph, g = gradient_graph(_rebuilt(case.f, {z: Z0}), [Z0], 0, policy)
+        matrix = isinstance(z, sp.MatrixExpr)
+        if matrix:
+            shape = tuple(int(d) for d in z.shape)
+            Z0, D0 = sp.MatrixSymbol("_Z0", *shape), sp.MatrixSymbol("_D0", *shape)
+            swapped, held = case.f.xreplace({z: Z0}), sum_of(sp.HadamardProduct(D0, z))
+        else:
+            shape = tuple(T.shape_of(z))
+            Z0, D0 = T.tensor("_Z0", shape), T.tensor("_D0", shape)
+            swapped, held = _rebuilt(case.f, {z: Z0}), (D0 * z).sum()
+        graph, g = gradient_graph(swapped, [Z0], 0, policy)
         if g is None:
             continue
 
-        def held_value(vals, z=z, graph=graph, g=g, act=act):
-            zv = value_at(z, vals, shape)
+        def held_value(vals, z=z, graph=graph, g=g, act=act, matrix=matrix, shape=shape):
+            zv = np.asarray(numeric(z, vals), float).reshape(shape) if matrix else value_at(z, vals, shape)
             dz = np.asarray(evaluate(graph, [g], {**vals, "_Z0": zv})[0], float)
             s = act(zv)
             return {"_D0": dz * s * (1 - s)}
-        if not _claim_is_gradient_of(case, (D0 * z).sum(), held_value):
+        if not _claim_is_gradient_of(case, held, held_value):
             continue
         zt = short_text(z, 50)
         if name == "softmax":
+            from ..frontend.matrix_functions import LogSoftmax
             from ..frontend.tensor_softmax import LogSoftmaxT
-            ce = case.f.has(LogSoftmaxT) or case.f.has(sp.log)
+            ce = case.f.has(LogSoftmaxT) or case.f.has(LogSoftmax) or case.f.has(sp.log)
             return Hint("an extra softmax′ factor",
                         f"the claim is the gradient with δ = ∂f/∂z multiplied once more by p ⊙ (1 − p), "
                         f"p = softmax(z), z = {zt} — the diagonal of softmax's Jacobian taken as its "

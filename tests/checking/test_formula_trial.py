@@ -142,3 +142,12 @@ def test_an_activation_derivative_taken_at_the_activations_output_is_named():
         assert sg.check(L, W1, X.T @ ((D2 @ W2.T) * d(X @ W1 + b1))).verdict == "equal"
         r = wrong(sg.check(L, W1, X.T @ ((D2 @ W2.T) * d(H))), kind)
         assert "taken at the output h" in r.hint and "where its input z belongs" in r.hint
+
+
+def test_softmax_cross_entropys_extra_factor_is_named_in_lecture_notation_too():
+    """The same slip with column vectors: ∂L/∂W = ((f − f*) ⊙ f ⊙ (1 − f))·xᵀ for (f − f*)·xᵀ."""
+    W, x, t = MS("W", 3, 4), MS("x", 4, 1), MS("t", 3, 1)
+    L, p = sg.cross_entropy(W * x, t), sg.softmax(W * x)
+    assert sg.check(L, W, (p - t) * x.T).verdict == "equal"
+    r = wrong(sg.check(L, W, HP(HP(p - t, p), sp.OneMatrix(3, 1) - p) * x.T), "an extra softmax′ factor")
+    assert "z = W*x" in r.hint
