@@ -19,7 +19,7 @@ from .hint_kind import Hint
 MAX_NODES = 4
 
 
-def _arguments(f) -> list:
+def _arguments(f, scalar=False) -> list:
     """[(z, its activation's value from z's, "σ" or "softmax")] for f's σ(z) and softmax/log_softmax
     of z over an axis, once each, in f's order."""
     from ..frontend import tensor as T
@@ -27,7 +27,8 @@ def _arguments(f) -> list:
     from ..frontend.tensor_softmax import LogSoftmaxT, SoftmaxT
     out, seen = [], set()
     for n in sp.preorder_traversal(f):
-        if isinstance(n, sigmoid) and isinstance(n.args[0], T.TensorExpr):
+        if isinstance(n, sigmoid) and (isinstance(n.args[0], T.TensorExpr)
+                                       or scalar and not n.args[0].has(sp.Dummy)):
             z, fn, name = n.args[0], (lambda zv: 1 / (1 + np.exp(-zv))), "σ"
         elif isinstance(n, (SoftmaxT, LogSoftmaxT)):
             z, name = n.x, "softmax"
@@ -49,15 +50,20 @@ def extra_sigmoid_derivative_hint(case: Case):
     from ..frontend.functions import sum as sum_of
     from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
-    if not isinstance(case.w, (T.Tensor, sp.MatrixSymbol)) or not differs(Cs, Ts):
+    scalar = isinstance(case.w, sp.Symbol) and not isinstance(case.w, sp.MatrixSymbol)
+    if not (scalar or isinstance(case.w, (T.Tensor, sp.MatrixSymbol))) or not differs(Cs, Ts):
         return None
-    zs = _arguments(case.f)
+    zs = _arguments(case.f, scalar)
     if not 1 <= len(zs) <= MAX_NODES:
         return None
     policy = case.derivation.ir.policy
     for z, act, name in zs:
         matrix = isinstance(z, sp.MatrixExpr)
-        if matrix:
+        if scalar:
+            shape = ()
+            Z0, D0 = sp.Symbol("_Z0", real=True), sp.Symbol("_D0", real=True)
+            swapped, held = case.f.xreplace({z: Z0}), D0 * z
+        elif matrix:
             shape = tuple(int(d) for d in z.shape)
             Z0, D0 = sp.MatrixSymbol("_Z0", *shape), sp.MatrixSymbol("_D0", *shape)
             swapped, held = case.f.xreplace({z: Z0}), sum_of(sp.HadamardProduct(D0, z))
@@ -70,7 +76,8 @@ def extra_sigmoid_derivative_hint(case: Case):
             continue
 
         def held_value(vals, z=z, graph=graph, g=g, act=act, matrix=matrix, shape=shape):
-            zv = np.asarray(numeric(z, vals), float).reshape(shape) if matrix else value_at(z, vals, shape)
+            zv = (np.asarray(numeric(z, vals), float).reshape(shape) if matrix or not shape
+                  else value_at(z, vals, shape))
             dz = np.asarray(evaluate(graph, [g], {**vals, "_Z0": zv})[0], float)
             s = act(zv)
             return {"_D0": dz * s * (1 - s)}

@@ -154,8 +154,8 @@ def find_hint(case: Case) -> str | None:
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
-              probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint, inner_derivative_hint, first_step_hint,
-              extra_sigmoid_derivative_hint, symmetric_hint):
+              probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
+              extra_sigmoid_derivative_hint, symmetric_hint, inner_derivative_hint, first_step_hint):
         msg = try_hint(h, case)
         if msg:
             return msg

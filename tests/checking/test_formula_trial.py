@@ -151,3 +151,17 @@ def test_softmax_cross_entropys_extra_factor_is_named_in_lecture_notation_too():
     assert sg.check(L, W, (p - t) * x.T).verdict == "equal"
     r = wrong(sg.check(L, W, HP(HP(p - t, p), sp.OneMatrix(3, 1) - p) * x.T), "an extra softmax′ factor")
     assert "z = W*x" in r.hint
+
+
+def test_one_sigmoid_neurons_cross_entropy_gradient_with_an_extra_sigmoid_derivative_is_named():
+    """Scalars, as a lecture's single neuron: ∂L/∂w1 = (y − d)·y(1 − y)·x1 for the cross-entropy's
+    (y − d)·x1. It read "first differing step" in the derivation's nodes."""
+    w1, w2, b, x1, x2, d = sp.symbols("w1 w2 b x1 x2 d", real=True)
+    z = w1 * x1 + w2 * x2 + b
+    y = sg.sigmoid(z)
+    L = -(d * sp.log(y) + (1 - d) * sp.log(1 - y))
+    assert sp.simplify(sp.diff(L.rewrite(sp.exp), w1) - ((y - d) * x1).rewrite(sp.exp)) == 0   # sympy.diff
+    assert sg.check(L, w1, (y - d) * x1).verdict == "equal"
+    r = wrong(sg.check(L, w1, (y - d) * y * (1 - y) * x1), "an extra σ′ factor")
+    assert "z = b + w1*x1 + w2*x2" in r.hint
+    assert sg.check((y - d) ** 2 / 2, w1, (y - d) * y * (1 - y) * x1).verdict == "equal"
