@@ -165,3 +165,17 @@ def test_one_sigmoid_neurons_cross_entropy_gradient_with_an_extra_sigmoid_deriva
     r = wrong(sg.check(L, w1, (y - d) * y * (1 - y) * x1), "an extra σ′ factor")
     assert "z = b + w1*x1 + w2*x2" in r.hint
     assert sg.check((y - d) ** 2 / 2, w1, (y - d) * y * (1 - y) * x1).verdict == "equal"
+
+
+def test_another_variables_inner_derivative_is_named():
+    """One neuron, u = w1·x1 + w2·x2 + b: ∂L/∂w1 = δ·x2 (w2's input), ∂L/∂b = δ·x1 (w1's formula
+    copied for the bias). They read "first differing step" in the derivation's nodes."""
+    w1, w2, b, x1, x2, d = sp.symbols("w1 w2 b x1 x2 d", real=True)
+    y = sg.sigmoid(w1 * x1 + w2 * x2 + b)
+    L = (y - d) ** 2 / 2
+    delta = (y - d) * y * (1 - y)
+    assert sg.check(L, w1, delta * x1).verdict == "equal" and sg.check(L, b, delta).verdict == "equal"
+    r = wrong(sg.check(L, w1, delta * x2), "another variable's inner derivative")
+    assert "multiplies by x2, the inner derivative ∂u/∂w2 of w2, where ∂u/∂w1 = x1 belongs" in r.hint
+    r = wrong(sg.check(L, b, delta * x1), "another variable's inner derivative")
+    assert "where ∂u/∂b = 1 belongs" in r.hint and "with no factor" in r.hint
