@@ -62,12 +62,18 @@ def _nodes(f, base):
     return list(dict.fromkeys(n for n in sp.preorder_traversal(f) if isinstance(n, base)))
 
 
-def _where(n, acts) -> str:
+def _where(n, acts, f=None) -> str:
     """The node as a student finds it: a gate sliced from one product as fn(a[:, 4:6]) with a named
-    once; an activation of other activations (an LSTM's tanh(next_c)) said so."""
+    once; an activation of other activations (an LSTM's tanh(next_c)) said so; the body of a
+    ``M.applyfunc(sigmoid)`` (its argument SymPy's lambda variable) by the matrix it is applied to."""
     from ..frontend import tensor as T
     fn = "σ" if isinstance(n, sigmoid) else "tanh"
     z = n.args[0]
+    if isinstance(z, sp.Dummy) and f is not None:
+        from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction as Apply
+        m = next((a for a in sp.preorder_traversal(f) if isinstance(a, Apply) and a.function.expr == n), None)
+        if m is not None:
+            return f"{fn}(z) applied entrywise to z = {short_text(m.expr, 50)}"
     if isinstance(z, T.Index):
         cut = ", ".join(":" if (a, b) == (0, int(d)) else f"{a or ''}:{b if b != int(d) else ''}"
                         for (a, b, _), d in zip(z.args[1], T.shape_of(z.args[0])))
@@ -137,13 +143,15 @@ def one_activation_hint(case: Case):
                     continue                   # a recurrence's slip is made at every step
                 if _claim_is_gradient_of(case, _slipped(case.f, set(group), cls, {})):
                     name, right, how = _RIGHT[base]
-                    where = (f" at every step: for {_where(n, acts)} of each of the {steps} steps (a as "
+                    said = _where(n, acts, case.f)
+                    where = (f" at every step: for {said} of each of the {steps} steps (a as "
                              f"the first step writes it)" if steps > 1 else
-                             f" in one place: for {_where(n, acts)}" if len(acts) > 1
-                             else f": for {_where(n, acts)}")
+                             f" in one place: for {said}" if len(acts) > 1
+                             else f": for {said}")
                     kind = f"{name}(z) written wrong" + (" at every step" if steps > 1 else
                                                          " in one place" if len(acts) > 1 else "")
                     return Hint.sentence(kind, f"{name}(z) written wrong{where}, the claim's chain rule has "
-                                         f"{name}(z) = {label} where {right} belongs (with {how}); the other "
-                                         f"activations' derivatives are right.")
+                                         f"{name}(z) = {label} where {right} belongs (with {how})"
+                                         + ("; the other activations' derivatives are right." if len(acts) > 1
+                                            else "."))
     return None

@@ -22,6 +22,9 @@ _SIGMOID_SLIPS = [
     _sig_variant("z(1 − z)", lambda s, z: z * (1 - z)),
     _sig_variant("σ(z)²", lambda s, z: s ** 2),
     _sig_variant("σ(z)(1 + σ(z))", lambda s, z: s * (1 + s)),
+    _sig_variant("σ(h)(1 − σ(h)), σ′ taken at the output h = σ(z) where its input z belongs "
+                 "(σ′(z) = h(1 − h))",
+                 lambda s, z: sigmoid(s) * (1 - sigmoid(s))),
 ]
 
 
@@ -52,6 +55,9 @@ _TANH_SLIPS = [
     _tanh_variant("(1 − tanh(z))²", lambda t, z: (1 - t) ** 2),       # (1 - h)**2 for 1 - h**2
     _tanh_variant("1 (the tanh' factor left out)", lambda t, z: sp.S.One),
     _tanh_variant("1/cosh(z) = sech(z), where sech²(z) belongs", lambda t, z: sp.sqrt(1 - t ** 2)),
+    _tanh_variant("1 − tanh(h)², tanh′ taken at the output h = tanh(z) where its input z belongs "
+                  "(tanh′(z) = 1 − h²)",
+                  lambda t, z: 1 - sp.tanh(t) ** 2),
 ]
 
 

@@ -2,8 +2,8 @@
 h' = (1 − z) ⊙ n + z ⊙ h passes d ⊙ z straight back to h (d the gradient reaching h'), besides the
 paths through the gates and n — 11-785's dh = delta * z + …, torch's and d2l's dH = dout * Z + ….
 The fan-out hint saw the term as one path of many, printed as SymPy's text; here it is named as the
-backward writes it. (An LSTM's c' = f ⊙ c + i ⊙ g: c has no other path, and a dprev_c without
-dnext_c * f is the zero claim factor_hint names.)
+backward writes it. An LSTM's c' = f ⊙ c + i ⊙ g: c has no other path, so a dprev_c without
+dnext_c * f is a zero claim; `forget_gate_zero_hint` names that path for factor_hint.
 
 f is derived again with the product gate ⊙ w held at w's value (z ⊙ W₀, W₀ holding w's value at the
 point): w's direct path is gone, the gate's own gradient (through z ⊙ h's z) and every other path
@@ -70,4 +70,69 @@ def direct_path_hint(case: Case):
     return None
 
 
-__all__ = ["direct_path_hint"]
+def _only_through(f, w, m) -> bool:
+    """Whether every occurrence of ``w`` in ``f`` is inside the product ``m``."""
+    return not f.xreplace({m: sp.Dummy()}).has(w)
+
+
+def forget_gate_zero_hint(case: Case):
+    """A zero claim for a state ``w`` that reaches f only through gate ⊙ w (an LSTM's f ⊙ c): the
+    direct path through the forget gate was left out, and with it everything. None otherwise."""
+    from ..frontend import tensor as T
+    from .gate_factor_hints import _short
+    w = case.w
+    if not isinstance(w, T.Tensor) or not case.f.has(sigmoid):
+        return None
+    for m, gate, mixed in _direct_products(case.f, w):
+        if mixed or not _only_through(case.f, w, m):
+            continue
+        from .activation_hints import _where
+        inner = _gate_of(gate)
+        g, n = (_where(inner, []) if isinstance(inner.args[0], T.Index) else _short(gate, 40)), w.name
+        how = (f"d{n} = dc' * f, dc' the whole gradient reaching c' (cs231n's dprev_c = dnext_c * f, "
+               f"dnext_c with dnext_h's path through tanh(next_c) added)" if case.claim_expr is None else
+               f"∂f/∂{n} = δc' ⊙ f, δc' = ∂f/∂c' the whole gradient reaching c' (through h' = o ⊙ tanh(c') too)")
+        return Hint("the claim is 0 but the gradient is not",
+                    f"the claim for {n} is 0, but {n} reaches the output through the forget gate "
+                    f"f = {g}: c' = f ⊙ {n} + i ⊙ g passes the gradient reaching c' times f straight back "
+                    f"to {n} — its only path: {how}.")
+    return None
+
+
+def forget_gate_output_hint(case: Case):
+    """A cell whose new state c' = f ⊙ c + i ⊙ g is an output of its own (an LSTM step's next_c, with
+    its dnext_c): a dprev_c with only next_h's path, without dnext_c * f. f is derived again without
+    the term Σ dnext_c ⊙ F₀ ⊙ c (F₀ holding the gate's value): its gradient is the claim."""
+    from ..frontend import tensor as T
+    from .activation_hints import _where
+    from .gate_factor_hints import _short
+    from .hint_case import value_at
+    w = case.w
+    Cs, Ts = _fitted(case)
+    if not isinstance(w, T.Tensor) or not case.outputs or not differs(Cs, Ts) or not case.f.has(sigmoid):
+        return None
+    for m, gate, mixed in _direct_products(case.f, w):
+        if mixed:
+            continue
+        for out, dout in case.outputs:
+            if dout is None or not (out == m or (isinstance(out, T.Ewise) and out.args[0].has(m))):
+                continue
+            F0 = T.tensor("_F0", tuple(w.shape))
+            slipped = case.f - (dout * F0 * w).sum()
+            inner = _gate_of(gate)
+            if not _claim_is_gradient_of(case, slipped,
+                                         lambda vals: {"_F0": value_at(inner, vals, tuple(w.shape))}):
+                continue
+            g = _where(inner, []) if isinstance(inner.args[0], T.Index) else _short(gate, 40)
+            n, d = w.name, dout.name
+            return Hint("an output's own path left out",
+                        f"the claim for {n} leaves out the term {d} * f ({d}: the upstream gradient of the new cell "
+                        f"state, dnext_c) of that state's own output "
+                        f"(f = {g}, the forget gate): c' = f ⊙ {n} + i ⊙ g is returned too, and its upstream "
+                        f"gradient {d} reaches {n} through f ⊙ {n} — d{n} = (dnext_c + dnext_h * o * "
+                        f"(1 - tanh(next_c)**2)) * f, not only next_h's part (cs231n's dprev_c = dnext_c * f "
+                        f"after dnext_c += dnext_h * o * (1 - tanh(next_c)**2)).")
+    return None
+
+
+__all__ = ["direct_path_hint", "forget_gate_zero_hint", "forget_gate_output_hint"]

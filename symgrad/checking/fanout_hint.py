@@ -3,6 +3,8 @@ slipped on it — C = T + s·(one path's term), the terms read from the reverse-
 (fanout_paths.py); a norm layer's path named as the term of its backward."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import sympy as sp
 
@@ -11,6 +13,19 @@ from .factor_hints import _dropout_factor, _has_square, _size_factor
 from .fanout_paths import _label, _path, fanout_terms, first_steps_square
 from .hint_case import Case, _fitted, _variances, all_same, short_text
 from .sign_transpose_hints import _nice
+
+
+_RESHAPE = re.compile(r"\.reshape\([^()]*\)")
+
+
+def _unreshaped(text: str, f) -> str:
+    """``text`` without the reshapes symgrad adds to a 1-d operand of @ (w of X @ w, lowered as
+    X @ w.reshape(3, 1) and back), where f itself has none: the path and term as the user wrote them.
+    A path's steps that become the same are told once."""
+    if ".reshape(" in str(f) or ".reshape(" not in text:
+        return text
+    steps = [_RESHAPE.sub("", t) for t in text.split(" → ")]
+    return " → ".join(t for i, t in enumerate(steps) if i == 0 or t != steps[i - 1])
 
 
 def fanout_hint(case: Case):
@@ -39,8 +54,10 @@ def fanout_hint(case: Case):
                        if abs(k - 2) < 1e-9 and _has_square(case.f) else ""))
             return Hint("fan-out",
                         f"{_label(D, v)} influences the output along more than one path, and "
-                        f"the claim has {fr} times the term of the path {_path(D, case.w.name, v, eqn)} "
-                        f"(that term is {short_text(expr, 160)}){why}; the other paths' terms are right.")
+                        f"the claim has {fr} times the term of the path "
+                        f"{_unreshaped(_path(D, case.w.name, v, eqn), case.f)} "
+                        f"(that term is {_unreshaped(short_text(expr, 160), case.f)}){why}; the other paths' "
+                        f"terms are right.")
         # softmax loss's dx = (p − onehot(y))/N is written dx = p; dx[range(N), y] -= 1; dx /= N
         hinge = "Heaviside" in str(expr) and case.f.has(sp.Max)
         why = (" — in softmax loss's backward, the 1 at each example's label is subtracted: "
@@ -54,10 +71,11 @@ def fanout_hint(case: Case):
             why = _norm_term(case, D, eqn)
         # the cs231n sentence says what to write; the term's SymPy text (Heaviside, one_hot, 300
         # characters for the SVM's) only where there is no such sentence
-        term = "" if why else f" (that term is {short_text(expr, 160)})"
+        term = "" if why else f" (that term is {_unreshaped(short_text(expr, 160), case.f)})"
         return Hint("fan-out",
                     f"{_label(D, v)} influences the output along more than one path, and "
-                    f"the claim {what} the term of the path {_path(D, case.w.name, v, eqn)}{term}{why}; the "
+                    f"the claim {what} the term of the path {_unreshaped(_path(D, case.w.name, v, eqn), case.f)}"
+                    f"{term}{why}; the "
                     f"derivative sums over all paths of the influence diagram.")
     return None
 

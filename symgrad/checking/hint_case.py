@@ -36,6 +36,7 @@ class Case:
     outputs: Any = None         # [(out, dout tensor)]: the outputs check_backward made f of (layer_outputs.py)
     at_sizes: Any = None        # at_sizes({name: n}): the Case at other sizes (None where the claim is
                                 # right there), for a hint that cannot tell two sizes apart at these
+    convention: str = "column"  # sg.check's convention=: "row" when the claim was given as a row and transposed
 
     @property
     def w(self):

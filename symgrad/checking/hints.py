@@ -91,7 +91,10 @@ def find_hint(case: Case) -> str | None:
     from .conv_hints import conv_hint         # convolution and pooling slips (their own module)
     from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
-    from .direct_path_hint import direct_path_hint
+    from .direct_path_hint import direct_path_hint, forget_gate_output_hint
+    from .cancelled_derivative_hint import extra_sigmoid_derivative_hint
+    from .symmetric_hint import symmetric_hint
+    from .inner_factor_swap_hint import inner_factor_swap_hint
     from .dout_spread_hint import dout_spread_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .gate_order_hint import gate_order_hint
@@ -144,7 +147,7 @@ def find_hint(case: Case) -> str | None:
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
               dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint,
               bce_target_hint, norm_constant_hint, gram_sides_hint, masked_branch_hint, permute_reshape_hint,
-              cotangent_transpose_hint, direct_path_hint, fanout_hint,
+              cotangent_transpose_hint, direct_path_hint, forget_gate_output_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
@@ -152,7 +155,9 @@ def find_hint(case: Case) -> str | None:
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
-              probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint, inner_derivative_hint, first_step_hint):
+              probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
+              extra_sigmoid_derivative_hint, symmetric_hint, inner_derivative_hint, inner_factor_swap_hint,
+              first_step_hint):
         msg = try_hint(h, case)
         if msg:
             return msg

@@ -25,9 +25,23 @@ def shape_hint(case: Case):
     if len(shape) == 2 and cs == shape[::-1] and all(c.shape == cs for c in Cs):
         also = _relation([c.T for c in Cs], Ts)
         if also is not None:
+            rule = _transpose_rule(case)
+            if isinstance(w, sp.MatrixSymbol) and case.claim_expr is not None and not also:
+                n = w.name
+                if case.convention == "row":
+                    return Hint("transpose",
+                                f"the claim is the gradient in symgrad's own layout, {n}'s shape "
+                                f"{_shape_txt(shape)}, but convention='row' reads a claim in the numerator "
+                                f"layout (a gradient as a row, ∂f/∂{n} shaped like {n}ᵀ) and transposes it "
+                                f"first: check it without convention='row', or give its transpose.")
+                rule = (                        f"∂f/∂{n} is a column like {n}; a row is the numerator layout (11-785's convention), "
+                        f"in which the claim is right: check it so with convention='row'" if 1 in shape else
+                        f"{rule}; or, if you write gradients in the numerator layout (∂f/∂{n} shaped like "
+                        f"{n}ᵀ, 11-785's convention), the claim is right there: check it so with "
+                        f"convention='row'")
             return Hint(f"transpose{also}",
                         f"the claim is the transpose of the gradient{also}; {want}, the "
-                        f"claim has {_shape_txt(cs)} ({_transpose_rule(case)}).")
+                        f"claim has {_shape_txt(cs)} ({rule}).")
     B = case.batch
     if B and cs and cs[0] == B:
         for how, red in (("mean", lambda c: c.mean(axis=0)), ("sum", lambda c: c.sum(axis=0))):

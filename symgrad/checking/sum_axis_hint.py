@@ -98,14 +98,18 @@ def _upstreams(case: Case) -> list:
             continue
         if any(all_same(vals, v) for _, v, _, _ in out):
             continue                      # the node is the output and w a term: its gradient is dout
+        formula = case.claim_expr is not None        # sg.check's formula, not a backward function
         if added:
-            through = " (through relu's mask: cs231n's da = relu_backward(dout, cache))" if case.f.has(relu) else ""
-            out.append(("da", vals, f"da = ∂f/∂({text}), dout carried back to the sum {w} is added "
-                                    f"into{through}", False))
+            through = ("" if not case.f.has(relu) else " (relu's mask included: relu′ = 1 where the sum is > 0)"
+                       if formula else " (through relu's mask: cs231n's da = relu_backward(dout, cache))")
+            carried = ("the gradient of f with respect to the sum" if formula
+                       else "dout carried back to the sum")
+            out.append(("da", vals, f"da = ∂f/∂({text}), {carried} {w} is added into{through}", False))
         else:
             shape = "(" + ", ".join(map(str, node.shape)) + ("," if len(node.shape) == 1 else "") + ")"
+            example = "γ ⊙ x̂: ∂f/∂y ⊙ x̂" if formula else "gamma * xhat: dout * xhat"
             out.append(("g", vals, f"g = ∂f/∂{w} per entry of {w} broadcast to {shape}, before the sum over "
-                                   f"the broadcast axes (for gamma * xhat: dout * xhat)", False))
+                                   f"the broadcast axes (for {example})", False))
     return out
 
 
@@ -142,5 +146,5 @@ def wrong_sum_axis_hint(case: Case, want: str) -> str | None:
                         f"the claim for {w} is {d} summed over {ax(claim_axes)}, keeping {ax(kept)} (shape "
                         f"{tuple(cs)}), but {want}: its gradient is {t} summed over {ax(true_axes)}, "
                         f"{'the axis' if len(true_axes) == 1 else 'the axes'} along which {w} is broadcast in "
-                        f"the forward — d{w} = {t}.sum(axis={axis}){reshape}, with {tsaid}; not dout itself.")
+                        f"the forward — d{w} = {t}.sum(axis={axis}){reshape}, with {tsaid}; not {d} itself.")
     return None

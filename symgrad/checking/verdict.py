@@ -565,6 +565,12 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
               + ("; float64 disagreements re-evaluated with mpmath at 30 digits" if used_mp else ""))
     layout = "a gradient has the shape of its variable: " + ", ".join(
         f"∂f/∂{w.name} is {shape_text(_shape(w))} like {w.name}" for w in params)
+    rows = [w.name for w in params if convention == "row" and isinstance(w, sp.MatrixSymbol)
+            and tuple(w.shape) != (1, 1)]
+    if rows:
+        layout += (f"; the claim for {', '.join(rows)} was read in the row convention (convention='row', "
+                   f"the numerator layout: a gradient as a row, ∂f/∂W shaped like Wᵀ) and transposed first: "
+                   f"equal means equal up to that convention")
 
     if worst is not None and tensor_case and at and not again and not case_only:
         # a max over an axis or a max pool tied at the point given with at=: the routings of ties.py
@@ -584,7 +590,7 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
                     claims=claim_vals, batch=B, claim_expr=None if is_callable else claims[k],
                     check=check, targets=targets, sizes=sizes, shapes=shapes,
                     outputs=layer_outputs.recorded(claims, sizes) if is_callable else None,
-                    at_sizes=at_sizes if sizes else None)
+                    at_sizes=at_sizes if sizes else None, convention=convention)
         if case_only:
             return case
         if off_kink is not None:

@@ -49,3 +49,19 @@ def test_a_plain_affine_db_over_the_wrong_axis_still_reads_as_dout():
               "summed over the wrong axes")
     assert "dout summed over axis 1" in r.hint and "dout summed over axis 0" in r.hint, r.hint
     assert r.counterexample.param == "b"
+
+
+def test_a_formula_claim_summed_over_the_wrong_axes_is_worded_for_a_formula():
+    """sg.check with a formula, not a backward function: the hint said "dout carried back to the sum"
+    and "cs231n's da = relu_backward(dout, cache)", words of a backward the user never wrote."""
+    x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 5)), sg.tensor("b", (5,))
+    Y = sg.tensor("Y", (N, 5))
+    for f, claim in ((sg.sum(sg.relu(x @ w + b) * Y), "(Y * (x @ w + b > 0)).sum(axis=1)"),
+                     (sg.sum(sg.tanh(x @ w + b) * Y), sg.sum(Y * (1 - sg.tanh(x @ w + b) ** 2), axis=1))):
+        r = wrong(sg.check(f, b, claim), "summed over the wrong axes")
+        assert "db = da.sum(axis=0)" in r.hint and "da = ∂f/∂(" in r.hint
+        assert "dout" not in r.hint and "relu_backward" not in r.hint
+    masked = wrong(sg.check(sg.sum(sg.relu(x @ w + b) * Y), b, "(Y * (x @ w + b > 0)).sum(axis=1)"), "summed")
+    assert "relu's mask included" in masked.hint
+    from_y = wrong(sg.check(sg.sum(sg.relu(x @ w + b) * Y), b, "Y.sum(axis=1)"), "summed over the wrong axes, and from Y")
+    assert from_y.hint.endswith("not Y itself.")

@@ -174,3 +174,39 @@ def test_a_slip_in_a_dropped_out_next_hs_product_is_named(slip, named):
         return
     wrong(r, "gate factor")
     assert named in r.hint and "mask ⊙ σ(" in r.hint and "dropout_mask" not in r.hint, r.hint
+
+
+def test_dprev_c_left_zero_is_named_by_the_forget_gates_direct_path():
+    """dprev_c = 0 (no dnext_c * f): prev_c reaches the output only through f ⊙ prev_c, so leaving out
+    that direct path leaves nothing. It read only "the claim is 0 but the gradient is not"; now the
+    forget gate's slice and the missing dprev_c = dnext_c * f are named, for a backward and a formula."""
+    out, wrt = _lstm_step()
+
+    def backward(*a, **k):
+        dx, dh, _, dWx, dWh, db = lstm_step_backward(*a, **k)
+        return dx, dh, np.zeros_like(k["prev_c"]), dWx, dWh, db
+
+    r = wrong(sg.check_backward(out, wrt, backward), "the claim is 0 but the gradient is not")
+    assert "forget gate f = σ(a[:, 2:4])" in r.hint and "dprev_c = dnext_c * f" in r.hint
+    next_h, next_c = out
+    formula = wrong(sg.check(sg.sum(next_h) + sg.sum(next_c), wrt[2], 0 * wrt[2]),
+                    "the claim is 0 but the gradient is not")
+    assert "forget gate f = σ(a[:, 2:4])" in formula.hint and "δc' ⊙ f" in formula.hint
+    assert "dnext_c" not in formula.hint and "SymPy's diff" not in formula.hint
+
+
+def test_dprev_c_with_only_next_hs_path_is_named_by_the_cell_outputs_own_term():
+    """dprev_c = dnext_h * o * (1 - tanh(next_c)**2) * f, without dnext_c * f: next_c is returned too.
+    It read as a fan-out hint over the cell's whole SymPy text (tanh(…)*sigmoid(…) + …)."""
+    out, wrt = _lstm_step()
+
+    def backward(dout, dout1, x, prev_h, prev_c, Wx, Wh, b):
+        dx, dh, _, dWx, dWh, db = lstm_step_backward(dout, dout1, x, prev_h, prev_c, Wx, Wh, b)
+        a = x @ Wx + prev_h @ Wh + b
+        f, o = _sigmoid(a[:, H:2 * H]), _sigmoid(a[:, 2 * H:3 * H])
+        next_c = f * prev_c + _sigmoid(a[:, :H]) * np.tanh(a[:, 3 * H:])
+        return dx, dh, dout * o * (1 - np.tanh(next_c) ** 2) * f, dWx, dWh, db
+
+    r = wrong(sg.check_backward(out, wrt, backward), "an output's own path left out")
+    assert "leaves out the term dout1 * f" in r.hint and "σ(a[:, 2:4])" in r.hint
+    assert "tanh(…)*sigmoid(…)" not in r.hint
