@@ -88,6 +88,12 @@ def _arrays(rng, names_shapes):
     return {k: rng.normal(size=s) for k, s in names_shapes}
 
 
+def _checked(model, backward, slip=None):
+    """check_backward's verdict on ``backward`` with ``slip`` made, for ``model``'s declaration."""
+    out, wrt = model()
+    return sg.check_backward(out, wrt, lambda *a, **k: backward(*a, **k, slip=slip))
+
+
 def _torch_grads(forward, arrays, dout):
     ts = {k: torch.tensor(v, requires_grad=True) for k, v in arrays.items()}
     forward(**ts).backward(torch.tensor(dout))
@@ -141,13 +147,6 @@ TORCH_SLIPS = [
 ]
 
 
-@pytest.mark.parametrize("slip, starts, names", TORCH_SLIPS, ids=[s[0] for s in TORCH_SLIPS])
-def test_a_torch_layout_gru_slip_is_named_in_that_layout(slip, starts, names):
-    out, wrt = torch_gru()
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: torch_gru_backward(*a, **k, slip=slip)), starts)
-    assert names in r.hint, r.hint
-
-
 D2L_SLIPS = [
     ("dW_hh = H.T @ (dHt * R)", "gate on the wrong side of the product: the claim for W_hh",
      "dW_hh with H.T @ (d * r) where (r * H).T @ d belongs"),
@@ -160,21 +159,23 @@ D2L_SLIPS = [
     ("db_h over axis 1", "summed over the wrong axes: the claim for b_h", "db_h = da.sum(axis=0)"),
 ]
 
+GRU_SLIPS = ([(torch_gru, torch_gru_backward, *s) for s in TORCH_SLIPS]
+             + [(d2l_gru, d2l_gru_backward, *s) for s in D2L_SLIPS])
 
-@pytest.mark.parametrize("slip, starts, names", D2L_SLIPS, ids=[s[0] for s in D2L_SLIPS])
-def test_a_d2l_gru_slip_is_named_in_that_layout(slip, starts, names):
-    out, wrt = d2l_gru()
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: d2l_gru_backward(*a, **k, slip=slip)), starts)
+
+@pytest.mark.parametrize("model, backward, slip, starts, names", GRU_SLIPS,
+                         ids=[f"{m.__name__}: {s}" for m, _, s, *_ in GRU_SLIPS])
+def test_a_gru_slip_is_named_in_its_layout(model, backward, slip, starts, names):
+    r = wrong(_checked(model, backward, slip), starts)
     assert names in r.hint, r.hint
 
 
 def test_the_11785_placement_hint_keeps_its_column_words():
     from check_corpus import gru_cell, gru_cell_backward
-    out, wrt = gru_cell()
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: gru_cell_backward(*a, **k, slip="r * (Wnh.T @ dn)")),
+    r = wrong(_checked(gru_cell, gru_cell_backward, "r * (Wnh.T @ dn)"),
               "gate on the wrong side of the product: the claim for h")
     assert "dh with r * (Wnh.T @ d) where Wnh.T @ (r * d) belongs" in r.hint, r.hint
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: gru_cell_backward(*a, **k, slip="dh without delta * z")),
+    r = wrong(_checked(gru_cell, gru_cell_backward, "dh without delta * z"),
               "fan-out: the claim for h leaves out h's direct path")
     assert "11-785's dh = delta * z" in r.hint
 
@@ -215,20 +216,17 @@ def test_the_right_torch_layout_rnn_cell_backward_is_torchs_and_equal():
     ("dW_hh = h.T @ d", "for z = x @ W_hh.T (torch's layout, rows of x), dW_hh = dz.T @ x, not x.T @ dz"),
 ])
 def test_a_transposed_weight_gradient_is_told_torchs_rule(slip, named):
-    out, wrt = rnn_cell()
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_cell_backward(*a, **k, slip=slip)), "transpose")
+    r = wrong(_checked(rnn_cell, rnn_cell_backward, slip), "transpose")
     assert named in r.hint and "δ·yᵀ" not in r.hint, r.hint
 
 
 def test_a_square_weight_used_untransposed_is_named_in_torchs_layout():
-    out, wrt = rnn_cell()
-    wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_cell_backward(*a, **k, slip="dh = d @ W_hh.T")),
+    wrong(_checked(rnn_cell, rnn_cell_backward, "dh = d @ W_hh.T"),
           "transposed factor: dh multiplies by W_hh.T where W_hh belongs — h @ W_hh.T in the forward")
 
 
 @pytest.mark.parametrize("model, backward", [(torch_gru, torch_gru_backward), (d2l_gru, d2l_gru_backward)],
                          ids=["torch", "d2l"])
 def test_a_gru_gate_factor_hint_speaks_of_a_gru_only(model, backward):
-    out, wrt = model()
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: backward(*a, **k, slip="z for 1 - z")), "gate factor")
+    r = wrong(_checked(model, backward, "z for 1 - z"), "gate factor")
     assert "in torch's and d2l's rows dH_tilde = dout * (1 - Z)" in r.hint and "LSTM" not in r.hint, r.hint
