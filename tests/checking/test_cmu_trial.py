@@ -13,19 +13,7 @@ import torch
 import symgrad as sg
 
 from check_corpus import GRU_BIASES, GRU_WEIGHTS, gru_cell
-from verdicts import N, wrong
-
-
-def torch_grads(forward, arrays: dict, dout, names):
-    """torch.autograd's gradients of Σ forward(**arrays) ⊙ dout with respect to ``names``."""
-    ts = {k: torch.tensor(v, requires_grad=k in names) for k, v in arrays.items()}
-    forward(**ts).backward(torch.tensor(dout))
-    return [ts[k].grad.numpy() for k in names]
-
-
-def assert_torch_agrees(forward, backward, arrays, dout, names):
-    for got, want in zip(backward(dout, **arrays), torch_grads(forward, arrays, dout, names)):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+from verdicts import N, assert_torch_agrees, wrong
 
 
 def _softmax(a):
