@@ -11,9 +11,10 @@ import torch
 
 import symgrad as sg
 
+from check_corpus import rnn_cell
 from verdicts import N, assert_torch_agrees, wrong
 
-D, H = 2, 3
+D, H = 2, 3                                  # check_corpus.rnn_cell's sizes too
 TORCH_W = ["W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn"]
 TORCH_B = ["b_ir", "b_iz", "b_in", "b_hr", "b_hz", "b_hn"]
 D2L_W = ["W_xz", "W_hz", "W_xr", "W_hr", "W_xh", "W_hh"]
@@ -170,14 +171,6 @@ def test_the_11785_placement_hint_keeps_its_column_words():
     r = wrong(_checked(gru_cell, gru_cell_backward, "dh without delta * z"),
               "fan-out: the claim for h leaves out h's direct path")
     assert "11-785's dh = delta * z" in r.hint
-
-
-def rnn_cell():
-    """torch.nn.RNNCell on rows: h' = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)."""
-    x, h = sg.tensor("x", (N, D)), sg.tensor("h", (N, H))
-    W_ih, W_hh = sg.tensor("W_ih", (H, D)), sg.tensor("W_hh", (H, H))
-    b_ih, b_hh = sg.tensor("b_ih", (H,)), sg.tensor("b_hh", (H,))
-    return sg.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh), [x, h, W_ih, W_hh, b_ih, b_hh]
 
 
 def rnn_cell_backward(dout, x, h, W_ih, W_hh, b_ih, b_hh, slip=None):
