@@ -92,7 +92,7 @@ def find_hint(case: Case) -> str | None:
     from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
     from .direct_path_hint import direct_path_hint, forget_gate_output_hint
-    from .cancelled_derivative_hint import extra_sigmoid_derivative_hint
+    from .cancelled_derivative_hint import extra_activation_derivative_hint
     from .symmetric_hint import symmetric_hint
     from .inner_factor_swap_hint import inner_factor_swap_hint
     from .dout_spread_hint import dout_spread_hint
@@ -156,7 +156,7 @@ def find_hint(case: Case) -> str | None:
               pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
-              extra_sigmoid_derivative_hint, symmetric_hint, inner_derivative_hint, inner_factor_swap_hint,
+              extra_activation_derivative_hint, symmetric_hint, inner_derivative_hint, inner_factor_swap_hint,
               first_step_hint):
         msg = try_hint(h, case)
         if msg:
