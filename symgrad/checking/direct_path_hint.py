@@ -60,13 +60,12 @@ def direct_path_hint(case: Case):
         held = _rebuilt(case.f, {m: m.func(*(W0 if a == w else a for a in m.args))})   # the gate keeps its w
         if not _claim_is_gradient_of(case, held, lambda vals: {"_W0": np.asarray(vals[w.name], float)}):
             continue
-        z = _short(gate, 40)
-        n = w.name
+        z, h = _short(gate, 40), w.name          # the update gate's text; the state's name
         return Hint("fan-out",
-                    f"the claim for {n} leaves out {n}'s direct path to the new state through the "
-                    f"update gate z = {z}: h' = (1 − z) ⊙ n + z ⊙ {n} passes d * z straight back to {n} "
+                    f"the claim for {h} leaves out {h}'s direct path to the new state through the "
+                    f"update gate z = {z}: h' = (1 − z) ⊙ n + z ⊙ {h} passes d * z straight back to {h} "
                     f"(d the gradient reaching h'), besides the paths through the gates and n — "
-                    f"d{n} = d * z + … (11-785's dh = delta * z + …; torch's and d2l's dH = dout * Z + …).")
+                    f"d{h} = d * z + … (11-785's dh = delta * z + …; torch's and d2l's dH = dout * Z + …).")
     return None
 
 
@@ -88,14 +87,15 @@ def forget_gate_zero_hint(case: Case):
             continue
         from .activation_hints import _where
         inner = _gate_of(gate)
-        g, n = (_where(inner, []) if isinstance(inner.args[0], T.Index) else _short(gate, 40)), w.name
-        how = (f"d{n} = dc' * f, dc' the whole gradient reaching c' (cs231n's dprev_c = dnext_c * f, "
+        # the forget gate's text (its slice of a stacked gate, a[:, H:2H], when it is one); the state's name
+        f_text, c = (_where(inner, []) if isinstance(inner.args[0], T.Index) else _short(gate, 40)), w.name
+        how = (f"d{c} = dc' * f, dc' the whole gradient reaching c' (cs231n's dprev_c = dnext_c * f, "
                f"dnext_c with dnext_h's path through tanh(next_c) added)" if case.claim_expr is None else
-               f"∂f/∂{n} = δc' ⊙ f, δc' = ∂f/∂c' the whole gradient reaching c' (through h' = o ⊙ tanh(c') too)")
+               f"∂f/∂{c} = δc' ⊙ f, δc' = ∂f/∂c' the whole gradient reaching c' (through h' = o ⊙ tanh(c') too)")
         return Hint("the claim is 0 but the gradient is not",
-                    f"the claim for {n} is 0, but {n} reaches the output through the forget gate "
-                    f"f = {g}: c' = f ⊙ {n} + i ⊙ g passes the gradient reaching c' times f straight back "
-                    f"to {n} — its only path: {how}.")
+                    f"the claim for {c} is 0, but {c} reaches the output through the forget gate "
+                    f"f = {f_text}: c' = f ⊙ {c} + i ⊙ g passes the gradient reaching c' times f straight back "
+                    f"to {c} — its only path: {how}.")
     return None
 
 
@@ -123,13 +123,13 @@ def forget_gate_output_hint(case: Case):
             if not _claim_is_gradient_of(case, slipped,
                                          lambda vals: {"_F0": value_at(inner, vals, tuple(w.shape))}):
                 continue
-            g = _where(inner, []) if isinstance(inner.args[0], T.Index) else _short(gate, 40)
-            n, d = w.name, dout.name
+            f_text = _where(inner, []) if isinstance(inner.args[0], T.Index) else _short(gate, 40)
+            c, d = w.name, dout.name
             return Hint("an output's own path left out",
-                        f"the claim for {n} leaves out the term {d} * f ({d}: the upstream gradient of the new cell "
+                        f"the claim for {c} leaves out the term {d} * f ({d}: the upstream gradient of the new cell "
                         f"state, dnext_c) of that state's own output "
-                        f"(f = {g}, the forget gate): c' = f ⊙ {n} + i ⊙ g is returned too, and its upstream "
-                        f"gradient {d} reaches {n} through f ⊙ {n} — d{n} = (dnext_c + dnext_h * o * "
+                        f"(f = {f_text}, the forget gate): c' = f ⊙ {c} + i ⊙ g is returned too, and its upstream "
+                        f"gradient {d} reaches {c} through f ⊙ {c} — d{c} = (dnext_c + dnext_h * o * "
                         f"(1 - tanh(next_c)**2)) * f, not only next_h's part (cs231n's dprev_c = dnext_c * f "
                         f"after dnext_c += dnext_h * o * (1 - tanh(next_c)**2)).")
     return None
