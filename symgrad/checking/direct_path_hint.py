@@ -3,11 +3,13 @@ h' = (1 − z) ⊙ n + z ⊙ h passes d ⊙ z straight back to h (d the gradient
 paths through the gates and n — 11-785's dh = delta * z + …, torch's and d2l's dH = dout * Z + ….
 The fan-out hint saw the term as one path of many, printed as SymPy's text; here it is named as the
 backward writes it. An LSTM's c' = f ⊙ c + i ⊙ g: c has no other path, so a dprev_c without
-dnext_c * f is a zero claim; `forget_gate_zero_hint` names that path for factor_hint.
+dnext_c * f is a zero claim; `forget_gate_zero_hint` names that path for factor_hint. Where next_c
+is an output of its own (an LSTM step returning it, with its dnext_c), `forget_gate_output_hint`
+names a dprev_c that has next_h's path only.
 
-f is derived again with the product gate ⊙ w held at w's value (z ⊙ W₀, W₀ holding w's value at the
+`direct_path_hint` derives f again with the product gate ⊙ w held at w's value (z ⊙ W₀, W₀ holding w's value at the
 point): w's direct path is gone, the gate's own gradient (through z ⊙ h's z) and every other path
-are kept. `hints.find_hint` asks it before the fan-out hint.
+are kept. `hints.find_hint` asks it (and `forget_gate_output_hint`) before the fan-out hint.
 """
 from __future__ import annotations
 
