@@ -17,15 +17,9 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
+from .gate_factor_hints import _gate_of, _short
 from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, differs
-
-
-def _gate_of(e):
-    """σ(…) where ``e`` is a sigmoid gate (as written or as the tensor node wrapping it), else None."""
-    from ..frontend import tensor as T
-    inner = e.args[0] if isinstance(e, T.Ewise) else e
-    return inner if isinstance(inner, sigmoid) else None
 
 
 def _direct_products(f, w):
@@ -49,7 +43,6 @@ def _direct_products(f, w):
 
 def direct_path_hint(case: Case):
     from ..frontend import tensor as T
-    from .gate_factor_hints import _short
     from .layer_hints import _rebuilt
     w = case.w
     Cs, Ts = _fitted(case)
@@ -80,7 +73,6 @@ def forget_gate_zero_hint(case: Case):
     """A zero claim for a state ``w`` that reaches f only through gate ⊙ w (an LSTM's f ⊙ c): the
     direct path through the forget gate was left out, and with it everything. None otherwise."""
     from ..frontend import tensor as T
-    from .gate_factor_hints import _short
     w = case.w
     if not isinstance(w, T.Tensor) or not case.f.has(sigmoid):
         return None
@@ -107,7 +99,6 @@ def forget_gate_output_hint(case: Case):
     the term Σ dnext_c ⊙ F₀ ⊙ c (F₀ holding the gate's value): its gradient is the claim."""
     from ..frontend import tensor as T
     from .activation_hints import _where
-    from .gate_factor_hints import _short
     from .hint_case import value_at
     w = case.w
     Cs, Ts = _fitted(case)
