@@ -179,3 +179,15 @@ def test_another_variables_inner_derivative_is_named():
     assert "multiplies by x2, the inner derivative ∂u/∂w2 of w2, where ∂u/∂w1 = x1 belongs" in r.hint
     r = wrong(sg.check(L, b, delta * x1), "another variable's inner derivative")
     assert "where ∂u/∂b = 1 belongs" in r.hint and "with no factor" in r.hint
+
+
+def test_a_row_variables_transposed_claim_is_not_told_the_variable_is_a_column():
+    """x a row (1 × 3), the claim (A + Aᵀ)xᵀ a column: the hint said "∂f/∂x is a column like x; a row
+    is the numerator layout", the opposite of both shapes. convention='row' is still named, and right."""
+    A, x = MS("A", 3, 3), MS("x", 1, 3)
+    q = (x * A * x.T)[0, 0]
+    assert sg.check(q, x, x * (A + A.T)).verdict == "equal"
+    r = wrong(sg.check(q, x, (A + A.T) * x.T), "transpose")
+    assert "is a column like x" not in r.hint and "convention='row'" in r.hint, r.hint
+    assert "∂f/∂x shaped like xᵀ" in r.hint, r.hint
+    assert sg.check(q, x, (A + A.T) * x.T, convention="row").verdict == "equal"
