@@ -15,6 +15,14 @@ def wrong(r, named=None):
     return r
 
 
+def check_slip(model, backward, slip=None):
+    """`sg.check_backward`'s result for ``backward`` called with ``slip=slip`` (None: the right one),
+    on the declaration ``model()`` returns as (out, wrt)."""
+    import symgrad as sg
+    out, wrt = model()
+    return sg.check_backward(out, wrt, lambda *a, **k: backward(*a, **k, slip=slip))
+
+
 def torch_grads(forward, arrays: dict, dout, names):
     """torch.autograd's gradients (float64) of Σ forward(**arrays) ⊙ dout with respect to ``names``."""
     import torch

@@ -12,7 +12,7 @@ import torch
 import symgrad as sg
 
 from check_corpus import rnn_cell
-from verdicts import N, assert_torch_agrees, wrong
+from verdicts import N, assert_torch_agrees, check_slip, wrong
 
 D, H = 2, 3                                  # check_corpus.rnn_cell's sizes too
 TORCH_W = ["W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn"]
@@ -89,12 +89,6 @@ def _arrays(rng, names_shapes):
     return {k: rng.normal(size=s) for k, s in names_shapes}
 
 
-def _checked(model, backward, slip=None):
-    """check_backward's verdict on ``backward`` with ``slip`` made, for ``model``'s declaration."""
-    out, wrt = model()
-    return sg.check_backward(out, wrt, lambda *a, **k: backward(*a, **k, slip=slip))
-
-
 def test_the_right_torch_layout_gru_backward_is_torchs_own_cell_and_equal():
     rng = np.random.default_rng(0)
     arrays = _arrays(rng, [("x", (4, D)), ("h", (4, H))] + [(k, (H, D if k[2] == "i" else H)) for k in TORCH_W]
@@ -159,16 +153,16 @@ GRU_SLIPS = ([(torch_gru, torch_gru_backward, *s) for s in TORCH_SLIPS]
 @pytest.mark.parametrize("model, backward, slip, starts, names", GRU_SLIPS,
                          ids=[f"{m.__name__}: {s}" for m, _, s, *_ in GRU_SLIPS])
 def test_a_gru_slip_is_named_in_its_layout(model, backward, slip, starts, names):
-    r = wrong(_checked(model, backward, slip), starts)
+    r = wrong(check_slip(model, backward, slip), starts)
     assert names in r.hint, r.hint
 
 
 def test_the_11785_placement_hint_keeps_its_column_words():
     from check_corpus import gru_cell, gru_cell_backward
-    r = wrong(_checked(gru_cell, gru_cell_backward, "r * (Wnh.T @ dn)"),
+    r = wrong(check_slip(gru_cell, gru_cell_backward, "r * (Wnh.T @ dn)"),
               "gate on the wrong side of the product: the claim for h")
     assert "dh with r * (Wnh.T @ d) where Wnh.T @ (r * d) belongs" in r.hint, r.hint
-    r = wrong(_checked(gru_cell, gru_cell_backward, "dh without delta * z"),
+    r = wrong(check_slip(gru_cell, gru_cell_backward, "dh without delta * z"),
               "fan-out: the claim for h leaves out h's direct path")
     assert "11-785's dh = delta * z" in r.hint
 
@@ -200,17 +194,17 @@ def test_the_right_torch_layout_rnn_cell_backward_is_torchs_and_equal():
     ("dW_hh = h.T @ d", "for z = x @ W_hh.T (torch's layout, rows of x), dW_hh = dz.T @ x, not x.T @ dz"),
 ])
 def test_a_transposed_weight_gradient_is_told_torchs_rule(slip, named):
-    r = wrong(_checked(rnn_cell, rnn_cell_backward, slip), "transpose")
+    r = wrong(check_slip(rnn_cell, rnn_cell_backward, slip), "transpose")
     assert named in r.hint and "δ·yᵀ" not in r.hint, r.hint
 
 
 def test_a_square_weight_used_untransposed_is_named_in_torchs_layout():
-    wrong(_checked(rnn_cell, rnn_cell_backward, "dh = d @ W_hh.T"),
+    wrong(check_slip(rnn_cell, rnn_cell_backward, "dh = d @ W_hh.T"),
           "transposed factor: dh multiplies by W_hh.T where W_hh belongs — h @ W_hh.T in the forward")
 
 
 @pytest.mark.parametrize("model, backward", [(torch_gru, torch_gru_backward), (d2l_gru, d2l_gru_backward)],
                          ids=["torch", "d2l"])
 def test_a_gru_gate_factor_hint_speaks_of_a_gru_only(model, backward):
-    r = wrong(_checked(model, backward, "z for 1 - z"), "gate factor")
+    r = wrong(check_slip(model, backward, "z for 1 - z"), "gate factor")
     assert "in torch's and d2l's rows dH_tilde = dout * (1 - Z)" in r.hint and "LSTM" not in r.hint, r.hint
