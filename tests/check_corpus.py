@@ -636,7 +636,7 @@ def upsample1d_backward(dLdZ, A, slip=None):
     return dLdZ[:, :, 1::_K] if slip == "offset 1" else dLdZ[:, :, ::_K]
 
 
-_GD, _GH = 2, 3                          # the GRU's input and hidden sizes
+_GD, _GH = 2, 3                          # the GRU's and the RNN cell's input and hidden sizes
 GRU_WEIGHTS = ["Wrx", "Wzx", "Wnx", "Wrh", "Wzh", "Wnh"]
 GRU_BIASES = ["brx", "bzx", "bnx", "brh", "bzh", "bnh"]
 
@@ -668,6 +668,15 @@ def gru_cell_backward(delta, x, h, Wrx, Wzx, Wnx, Wrh, Wzh, Wnh, brx, bzx, bnx, 
          "Wrh": np.outer(dr, h), "Wzh": np.outer(dz, h), "Wnh": dWnh,
          "brx": dr, "bzx": dz, "bnx": dn, "brh": dr, "bzh": dz, "bnh": dn * r}
     return tuple(g[k] for k in ["x", "h"] + GRU_WEIGHTS + GRU_BIASES)
+
+
+def rnn_cell(h_name="h", d=_GD, hidden=_GH):
+    """torch.nn.RNNCell (11-785's HW3P1 RNNCell) on rows: h' = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh),
+    the previous state named ``h_name``; tests/checking/test_cmu_trial.py's and test_row_layout_gru_slips.py's."""
+    x, h = sg.tensor("x", (_N, d)), sg.tensor(h_name, (_N, hidden))
+    W_ih, W_hh = sg.tensor("W_ih", (hidden, d)), sg.tensor("W_hh", (hidden, hidden))
+    b_ih, b_hh = sg.tensor("b_ih", (hidden,)), sg.tensor("b_hh", (hidden,))
+    return sg.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh), [x, h, W_ih, W_hh, b_ih, b_hh]
 
 
 _CT, _CC = 5, 3                          # CTC: input length, symbols (0 the blank)

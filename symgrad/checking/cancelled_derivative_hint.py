@@ -1,10 +1,13 @@
 """Name an activation derivative multiplied in where it cancels: logistic regression's
 ∂L/∂w = Xᵀ((σ(Xw) − y) ⊙ σ′(Xw))/N for Xᵀ(σ(Xw) − y)/N — the squared error's δ = (σ(z) − y) ⊙ σ′(z)
-carried over to a cross-entropy, where log σ's derivative 1 − σ cancels σ′ and δ = σ(z) − y.
+carried over to a cross-entropy, where log σ's derivative 1 − σ cancels σ′ and δ = σ(z) − y; and
+a softmax's z whose δ is multiplied by p ⊙ (1 − p), the diagonal of softmax's Jacobian taken as its
+derivative.
 
-For each σ(z) of f, the claim is compared with the gradient whose δ at z (∂f/∂z, z replaced by a
-fresh tensor at its value) is multiplied once more by σ′(z) = σ(z)(1 − σ(z)): f is derived again as
-Σ D ⊙ z with D held at that value, which carries D back from z to w as the chain rule does.
+For each σ(z) and softmax(z) of f, the claim is compared with the gradient whose δ at z (∂f/∂z, z
+replaced by a fresh tensor at its value) is multiplied once more by σ′(z) = σ(z)(1 − σ(z)), or by
+p ⊙ (1 − p) with p = softmax(z): f is derived again as Σ D ⊙ z with D held at that value, which
+carries D back from z to w as the chain rule does.
 """
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ def _arguments(f, scalar=False) -> list:
     return out
 
 
-def extra_sigmoid_derivative_hint(case: Case):
+def extra_activation_derivative_hint(case: Case):
     from ..frontend import tensor as T
     from ..frontend.functions import sum as sum_of
     from .layer_hints import _rebuilt
@@ -104,4 +107,4 @@ def extra_sigmoid_derivative_hint(case: Case):
     return None
 
 
-__all__ = ["extra_sigmoid_derivative_hint"]
+__all__ = ["extra_activation_derivative_hint"]

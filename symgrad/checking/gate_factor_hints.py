@@ -48,6 +48,13 @@ def _short(e, limit=60) -> str:
     return f"({_text(e, limit)})" if isinstance(inner, sp.Add) else _text(e, limit)
 
 
+def _gate_of(e):
+    """σ(…) where ``e`` is a sigmoid gate (as written or as the tensor node wrapping it), else None."""
+    from ..frontend import tensor as T
+    inner = e.args[0] if isinstance(e, T.Ewise) else e
+    return inner if isinstance(inner, sigmoid) else None
+
+
 def _sig(e):
     """The gate σ(…) that ``e`` is, or that is a factor of the product ``e`` (dropout's mask ⊙ o of an
     LSTM's output dropped out); None otherwise."""

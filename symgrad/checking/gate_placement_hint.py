@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..frontend.functions import sigmoid
+from .gate_factor_hints import _gate_of, _short
 from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, _transposed_of, differs, value_at
 
@@ -30,12 +31,6 @@ MAX_PRODUCTS = 6
 def _is_weight(e) -> bool:
     from ..frontend import tensor as T
     return isinstance(e, T.Tensor) or _transposed_of(e) is not None
-
-
-def _is_gate(e) -> bool:
-    """A sigmoid gate σ(…), as written or as the tensor node wrapping it."""
-    from ..frontend import tensor as T
-    return isinstance(e.args[0] if isinstance(e, T.Ewise) else e, sigmoid)
 
 
 def _gated_products(f, w):
@@ -48,7 +43,7 @@ def _gated_products(f, w):
         if isinstance(m, sp.Mul) and len(m.args) == 2:             # g ⊙ (W @ v + b): the gate after
             for i, a in enumerate(m.args):
                 rest = m.args[1 - i]
-                if not _is_gate(a):
+                if _gate_of(a) is None:
                     continue
                 inner = rest.args[0] if isinstance(rest, T.Ewise) else rest
                 for t in (inner.args if isinstance(inner, sp.Add) else (inner,)):
@@ -59,7 +54,7 @@ def _gated_products(f, w):
             for s in (0, 1):
                 a = m.args[s].args[0] if isinstance(m.args[s], T.Ewise) else m.args[s]
                 if isinstance(a, sp.Mul) and len(a.args) == 2 and _is_weight(m.args[1 - s]):
-                    g = next((x for x in a.args if _is_gate(x)), None)
+                    g = next((x for x in a.args if _gate_of(x) is not None), None)
                     u = next((x for x in a.args if x is not g), None)
                     if g is not None and isinstance(u, T.Tensor):
                         out.append((m, g, m, s, "before"))
@@ -105,7 +100,6 @@ def _placement_words(how, side, W, state) -> str:
 
 def gate_placement_hint(case: Case):
     from ..frontend import tensor as T
-    from .gate_factor_hints import _short
     from .layer_hints import _rebuilt
     w = case.w
     Cs, Ts = _fitted(case)

@@ -42,7 +42,8 @@ channel_hints.py (spatial batch norm's x.reshape(-1, C)), dout_sum_hints.py (dou
 wrong axes then indexed; one time step only), shared_param_hints.py (some uses of a shared
 parameter), recurrent_hints.py (an RNN's dWh from the state one step late, a loop that stops before
 t = 0), activation_hints.py (one σ′ or tanh′ of several written wrong), gate_order_hint.py (an
-LSTM's gates' gradients in another order), gate_placement_hint.py (a GRU's r put on h before Wnh),
+LSTM's gates' gradients in another order), gate_placement_hint.py (a GRU's r on the wrong side of its
+product, in 11-785's columns or torch's and d2l's rows),
 likelihood_hints.py (a −log P's backward without 1/y, or with P's gradient: CTC's γ not divided by P,
 or β not divided by y), ctc_hints.py (a CTC backward's skip connections: between repeated symbols, or
 none),
@@ -60,8 +61,11 @@ product_operand_hint.py (an elementwise product's dx = dout * x for dout * w), b
 gram_sides_hint.py (one side of z @ z.T), masked_branch_hint.py (a masked softmax's mask left out of
 its backward), permute_reshape_hint.py (a transpose's gradient read back with a reshape alone),
 cotangent_transpose_hint.py (a square product's gradient passed on transposed), tie_dropped_hint.py
-(at a Max tie, δ sent to no tied argument), direct_path_hint.py (a GRU's dh without d * z, its direct path);
-`find_hint` below gives the order they are tried in.
+(at a Max tie, δ sent to no tied argument), direct_path_hint.py (a GRU's dh without d * z, its direct
+path; an LSTM's dprev_c without dnext_c * f). A formula's slips (sg.check of a hand-derived gradient):
+cancelled_derivative_hint.py (σ′, or softmax's p ⊙ (1 − p), multiplied in where it cancels),
+symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), inner_factor_swap_hint.py
+(another variable's inner derivative). `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
@@ -92,7 +96,7 @@ def find_hint(case: Case) -> str | None:
     from .activation_hints import one_activation_hint
     from .channel_hints import channels_reshape_hint
     from .direct_path_hint import direct_path_hint, forget_gate_output_hint
-    from .cancelled_derivative_hint import extra_sigmoid_derivative_hint
+    from .cancelled_derivative_hint import extra_activation_derivative_hint
     from .symmetric_hint import symmetric_hint
     from .inner_factor_swap_hint import inner_factor_swap_hint
     from .dout_spread_hint import dout_spread_hint
@@ -156,7 +160,7 @@ def find_hint(case: Case) -> str | None:
               pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
-              extra_sigmoid_derivative_hint, symmetric_hint, inner_derivative_hint, inner_factor_swap_hint,
+              extra_activation_derivative_hint, symmetric_hint, inner_derivative_hint, inner_factor_swap_hint,
               first_step_hint):
         msg = try_hint(h, case)
         if msg:

@@ -3,7 +3,6 @@
 claim is compared with ∂f/∂w · (∂u/∂v)/(∂u/∂w) for each other symbol v of u. Scalars only."""
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
 from .hint_case import Case, _fitted, differs, same

@@ -34,8 +34,9 @@ def shape_hint(case: Case):
                                 f"{_shape_txt(shape)}, but convention='row' reads a claim in the numerator "
                                 f"layout (a gradient as a row, ∂f/∂{n} shaped like {n}ᵀ) and transposes it "
                                 f"first: check it without convention='row', or give its transpose.")
-                rule = (                        f"∂f/∂{n} is a column like {n}; a row is the numerator layout (11-785's convention), "
-                        f"in which the claim is right: check it so with convention='row'" if 1 in shape else
+                column = shape[1] == 1          # a row variable's numerator layout is a column: the general words
+                rule = (f"∂f/∂{n} is a column like {n}; a row is the numerator layout (11-785's convention), "
+                        f"in which the claim is right: check it so with convention='row'" if column else
                         f"{rule}; or, if you write gradients in the numerator layout (∂f/∂{n} shaped like "
                         f"{n}ᵀ, 11-785's convention), the claim is right there: check it so with "
                         f"convention='row'")

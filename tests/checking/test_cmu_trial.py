@@ -12,20 +12,8 @@ import torch
 
 import symgrad as sg
 
-from check_corpus import GRU_BIASES, GRU_WEIGHTS, gru_cell
-from verdicts import N, wrong
-
-
-def torch_grads(forward, arrays: dict, dout, names):
-    """torch.autograd's gradients of Σ forward(**arrays) ⊙ dout with respect to ``names``."""
-    ts = {k: torch.tensor(v, requires_grad=k in names) for k, v in arrays.items()}
-    forward(**ts).backward(torch.tensor(dout))
-    return [ts[k].grad.numpy() for k in names]
-
-
-def assert_torch_agrees(forward, backward, arrays, dout, names):
-    for got, want in zip(backward(dout, **arrays), torch_grads(forward, arrays, dout, names)):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+from check_corpus import GRU_BIASES, GRU_WEIGHTS, gru_cell, rnn_cell
+from verdicts import N, assert_torch_agrees, wrong
 
 
 def _softmax(a):
@@ -104,13 +92,6 @@ def test_a_target_tensor_given_with_at_is_kept():
 D, H = 2, 3
 
 
-def _rnn_cell():
-    x, h = sg.tensor("x", (N, D)), sg.tensor("h_prev", (N, H))
-    W_ih, W_hh = sg.tensor("W_ih", (H, D)), sg.tensor("W_hh", (H, H))
-    b_ih, b_hh = sg.tensor("b_ih", (H,)), sg.tensor("b_hh", (H,))
-    return sg.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh), [x, h, W_ih, W_hh, b_ih, b_hh]
-
-
 def rnn_cell_backward(delta, x, h_prev, W_ih, W_hh, b_ih, b_hh, slip=None):
     h_t = np.tanh(x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)
     dz = delta * (1 - h_t ** 2)
@@ -126,18 +107,18 @@ def test_the_right_rnn_cell_backward_is_torchs_and_equal():
     assert_torch_agrees(lambda x, h_prev, W_ih, W_hh, b_ih, b_hh:
                         torch.tanh(x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh),
                         rnn_cell_backward, arrays, rng.normal(size=(5, H)), list(shapes))
-    out, wrt = _rnn_cell()
+    out, wrt = rnn_cell("h_prev", D, H)
     assert sg.check_backward(out, wrt, rnn_cell_backward).verdict == "equal"
 
 
 def test_rnn_cell_dW_hh_from_the_new_state_is_the_wrong_operand():
-    out, wrt = _rnn_cell()
+    out, wrt = rnn_cell("h_prev", D, H)
     wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_cell_backward(*a, **k, slip="dW_hh from h_t")),
               "wrong operand: dW_hh is built from the layer's output where h_prev belongs")
 
 
 def test_rnn_cell_dh_prev_through_W_hh_T_is_a_transposed_factor():
-    out, wrt = _rnn_cell()
+    out, wrt = rnn_cell("h_prev", D, H)
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_cell_backward(*a, **k, slip="dh_prev @ W_hh.T")),
               "transposed factor: dh_prev multiplies by W_hh.T where W_hh belongs")
     assert "dh_prev = d @ W_hh " in r.hint

@@ -14,28 +14,12 @@ import torch
 
 import symgrad as sg
 
-from verdicts import N, wrong
+from verdicts import N, assert_torch_agrees, check_slip, wrong
 
 
 def _softmax(Z, axis=-1):
     E = np.exp(Z - Z.max(axis, keepdims=True))
     return E / E.sum(axis, keepdims=True)
-
-
-def _torch_grads(forward, arrays, dout, names):
-    ts = {k: torch.tensor(v, requires_grad=k in names) for k, v in arrays.items()}
-    forward(**ts).backward(torch.tensor(dout))
-    return [ts[k].grad.numpy() for k in names]
-
-
-def _agrees(backward, forward, arrays, dout, names, **extra):
-    for got, want in zip(backward(dout, **arrays, **extra), _torch_grads(forward, arrays, dout, names)):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
-
-
-def _check(model, backward, slip=None):
-    out, wrt = model()
-    return sg.check_backward(out, wrt, lambda *a, **k: backward(*a, **k, slip=slip))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -63,20 +47,20 @@ def test_the_right_softmax_regression_backward_is_torchs_and_equal():
     rng = np.random.default_rng(0)
     arrays = {"X": rng.normal(size=(5, 4)), "W": rng.normal(size=(4, 3)), "b": rng.normal(size=3)}
     y = np.array([0, 2, 1, 2, 0])
-    _agrees(lambda d, X, W, b: softmax_regression_backward(d, X, W, b, y),
-            lambda X, W, b: torch.nn.functional.cross_entropy(X @ W + b, torch.tensor(y)), arrays, np.array(1.0),
-            ["W", "b"])
-    assert _check(softmax_regression, softmax_regression_backward).verdict == "equal"
+    assert_torch_agrees(lambda X, W, b: torch.nn.functional.cross_entropy(X @ W + b, torch.tensor(y)),
+                        lambda d, X, W, b: softmax_regression_backward(d, X, W, b, y), arrays, np.array(1.0),
+                        ["W", "b"])
+    assert check_slip(softmax_regression, softmax_regression_backward).verdict == "equal"
 
 
 def test_dscores_indexed_with_colon_y_is_named_in_dW():
-    r = wrong(_check(softmax_regression, softmax_regression_backward, "dscores[:, y] -= 1"),
+    r = wrong(check_slip(softmax_regression, softmax_regression_backward, "dscores[:, y] -= 1"),
               "labels indexed with [:, y]: the claim for W")
     assert "dscores[np.arange(N), y]" in r.hint
 
 
 def test_softmax_regression_without_the_mean_is_named():
-    wrong(_check(softmax_regression, softmax_regression_backward, "no 1/n"),
+    wrong(check_slip(softmax_regression, softmax_regression_backward, "no 1/n"),
           "constant factor: the claim is 5 times the gradient — N = 5")
 
 
@@ -105,13 +89,13 @@ def test_the_right_mlp_dropout_backward_is_torchs_and_equal():
     arrays = {"X": rng.normal(size=(5, 4)), "W1": rng.normal(size=(4, 5)), "b1": rng.normal(size=5),
               "W2": rng.normal(size=(5, 3)), "b2": rng.normal(size=3)}
     mask = (rng.random((5, 5)) > P_DROP) / (1 - P_DROP)
-    _agrees(mlp_backward, lambda X, W1, b1, W2, b2: (torch.relu(X @ W1 + b1) * torch.tensor(mask)) @ W2 + b2,
-            arrays, rng.normal(size=(5, 3)), list(arrays), mask=mask)
-    assert _check(mlp, mlp_backward).verdict == "equal"
+    assert_torch_agrees(lambda X, W1, b1, W2, b2: (torch.relu(X @ W1 + b1) * torch.tensor(mask)) @ W2 + b2,
+                        mlp_backward, arrays, rng.normal(size=(5, 3)), mask=mask)
+    assert check_slip(mlp, mlp_backward).verdict == "equal"
 
 
 def test_relu_mask_read_off_the_arriving_gradient_is_named():
-    r = wrong(_check(mlp, mlp_backward, "relu' from dA"), "relu's mask taken from the gradient")
+    r = wrong(check_slip(mlp, mlp_backward, "relu' from dA"), "relu's mask taken from the gradient")
     assert "dZ = dA * (Z > 0)" in r.hint
 
 
@@ -157,14 +141,14 @@ def test_the_right_norm_backwards_are_torchs_and_equal(axis):
     def forward(X, gamma, beta):
         mu = X.mean(axis, keepdim=True)
         return gamma * (X - mu) / torch.sqrt(((X - mu) ** 2).mean(axis, keepdim=True) + EPS) + beta
-    _agrees(_norm_backward(axis), forward, arrays, rng.normal(size=(5, 4)), list(arrays))
-    assert _check(batch_norm if axis == 0 else layer_norm, _norm_backward(axis)).verdict == "equal"
+    assert_torch_agrees(forward, _norm_backward(axis), arrays, rng.normal(size=(5, 4)))
+    assert check_slip(batch_norm if axis == 0 else layer_norm, _norm_backward(axis)).verdict == "equal"
 
 
 def test_statistics_taken_as_constants_name_the_layer_norms_own_sums():
-    r = wrong(_check(layer_norm, _norm_backward(1), "statistics constant"), "statistics taken as constants")
+    r = wrong(check_slip(layer_norm, _norm_backward(1), "statistics constant"), "statistics taken as constants")
     assert "a layer norm's ∂L/∂x" in r.hint and "dxhat.sum(axis=1, keepdims=True)" in r.hint, r.hint
-    r = wrong(_check(batch_norm, _norm_backward(0), "statistics constant"), "statistics taken as constants")
+    r = wrong(check_slip(batch_norm, _norm_backward(0), "statistics constant"), "statistics taken as constants")
     assert "batch norm's ∂L/∂x" in r.hint
 
 
@@ -193,18 +177,19 @@ def conv_backward(dout, X, K, slip=None):
 def test_the_right_conv_loops_are_torchs_and_equal():
     rng = np.random.default_rng(3)
     arrays = {"X": rng.normal(size=(5, 1, 5, 5)), "K": rng.normal(size=(1, 1, 3, 3))}
-    _agrees(conv_backward, lambda X, K: torch.nn.functional.conv2d(X, K), arrays, rng.normal(size=(5, 1, 3, 3)), ["X", "K"])
-    assert _check(conv, conv_backward).verdict == "equal"
+    assert_torch_agrees(lambda X, K: torch.nn.functional.conv2d(X, K), conv_backward, arrays,
+                        rng.normal(size=(5, 1, 3, 3)))
+    assert check_slip(conv, conv_backward).verdict == "equal"
 
 
 def test_dK_from_one_example_is_named():
-    r = wrong(_check(conv, conv_backward, "dK from one example"),
+    r = wrong(check_slip(conv, conv_backward, "dK from one example"),
               "one example instead of the sum over the batch: the claim for K")
     assert "the first example alone" in r.hint
 
 
 def test_dX_assigned_with_one_filter_does_not_speak_of_other_filters():
-    r = wrong(_check(conv, conv_backward, "dX ="), "overlapping windows (stride 1 < kernel 3)")
+    r = wrong(check_slip(conv, conv_backward, "dX ="), "overlapping windows (stride 1 < kernel 3)")
     assert "filters" not in r.hint, r.hint
 
 
@@ -230,17 +215,16 @@ def attention_backward(dout, Q, K, V, slip=None):
 def test_the_right_attention_backward_is_torchs_and_equal():
     rng = np.random.default_rng(4)
     arrays = {"Q": rng.normal(size=(5, 3, DK)), "K": rng.normal(size=(5, 5, DK)), "V": rng.normal(size=(5, 5, 2))}
-    _agrees(attention_backward,
-            lambda Q, K, V: torch.softmax(Q @ K.transpose(1, 2) / DK ** 0.5, dim=-1) @ V,
-            arrays, rng.normal(size=(5, 3, 2)), ["Q", "K", "V"])
-    assert _check(attention, attention_backward).verdict == "equal"
+    assert_torch_agrees(lambda Q, K, V: torch.softmax(Q @ K.transpose(1, 2) / DK ** 0.5, dim=-1) @ V,
+                        attention_backward, arrays, rng.normal(size=(5, 3, 2)))
+    assert check_slip(attention, attention_backward).verdict == "equal"
 
 
 def test_attention_without_its_scale_names_the_scale_not_a_mean():
-    r = wrong(_check(attention, attention_backward, "no 1/sqrt(d)"), "constant factor: the claim is 2 times")
+    r = wrong(check_slip(attention, attention_backward, "no 1/sqrt(d)"), "constant factor: the claim is 2 times")
     assert "attention's 1/sqrt(d_k)" in r.hint and "a sum where there is a mean" not in r.hint, r.hint
 
 
 def test_attention_softmax_backward_summed_over_the_wrong_axis_is_named():
-    r = wrong(_check(attention, attention_backward, "softmax sum over axis 1"), "softmax Jacobian written wrong")
+    r = wrong(check_slip(attention, attention_backward, "softmax sum over axis 1"), "softmax Jacobian written wrong")
     assert "sum over axis 1 where the softmax normalises over axis 2" in r.hint, r.hint

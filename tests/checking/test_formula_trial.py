@@ -55,7 +55,7 @@ def test_logistic_regressions_gradient_with_an_extra_sigmoid_derivative_is_named
     # a squared error keeps its σ′: there the same claim is right, and leaving σ′ out is another slip
     mse = sg.mean((s - y) ** 2) / 2
     assert sg.check(mse, w, X.T @ ((s - y) * s * (1 - s)) / N).verdict == "equal"
-    assert "extra σ′" not in (sg.check(mse, w, right).hint or "")
+    assert "extra σ′" not in (wrong(sg.check(mse, w, right)).hint or "")
 
 
 def test_softmax_cross_entropys_delta_times_p_one_minus_p_is_named():
@@ -93,7 +93,7 @@ def test_a_cookbook_identity_for_a_symmetric_matrix_used_for_any_is_named():
     assert "when B is symmetric" in r.hint
     assert sg.check(sp.Trace(A * X * B), X, A.T * B.T).verdict == "equal"
     # a claim wrong for symmetric A too (a factor 2 left out) is not called a symmetry slip
-    assert "symmetric" not in (sg.check(q, x, A * x).hint or "")
+    assert "symmetric" not in (wrong(sg.check(q, x, A * x)).hint or "")
 
 
 def test_ridge_regressions_slips_name_the_path_as_written_without_symgrads_reshapes():
@@ -179,3 +179,15 @@ def test_another_variables_inner_derivative_is_named():
     assert "multiplies by x2, the inner derivative ∂u/∂w2 of w2, where ∂u/∂w1 = x1 belongs" in r.hint
     r = wrong(sg.check(L, b, delta * x1), "another variable's inner derivative")
     assert "where ∂u/∂b = 1 belongs" in r.hint and "with no factor" in r.hint
+
+
+def test_a_row_variables_transposed_claim_is_not_told_the_variable_is_a_column():
+    """x a row (1 × 3), the claim (A + Aᵀ)xᵀ a column: the hint said "∂f/∂x is a column like x; a row
+    is the numerator layout", the opposite of both shapes. convention='row' is still named, and right."""
+    A, x = MS("A", 3, 3), MS("x", 1, 3)
+    q = (x * A * x.T)[0, 0]
+    assert sg.check(q, x, x * (A + A.T)).verdict == "equal"
+    r = wrong(sg.check(q, x, (A + A.T) * x.T), "transpose")
+    assert "is a column like x" not in r.hint and "convention='row'" in r.hint, r.hint
+    assert "∂f/∂x shaped like xᵀ" in r.hint, r.hint
+    assert sg.check(q, x, (A + A.T) * x.T, convention="row").verdict == "equal"

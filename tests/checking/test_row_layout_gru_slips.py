@@ -11,9 +11,10 @@ import torch
 
 import symgrad as sg
 
-from verdicts import N, wrong
+from check_corpus import rnn_cell
+from verdicts import N, assert_torch_agrees, check_slip, wrong
 
-D, H = 2, 3
+D, H = 2, 3                                  # check_corpus.rnn_cell's sizes too
 TORCH_W = ["W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn"]
 TORCH_B = ["b_ir", "b_iz", "b_in", "b_hr", "b_hz", "b_hn"]
 D2L_W = ["W_xz", "W_hz", "W_xr", "W_hr", "W_xh", "W_hh"]
@@ -88,12 +89,6 @@ def _arrays(rng, names_shapes):
     return {k: rng.normal(size=s) for k, s in names_shapes}
 
 
-def _torch_grads(forward, arrays, dout):
-    ts = {k: torch.tensor(v, requires_grad=True) for k, v in arrays.items()}
-    forward(**ts).backward(torch.tensor(dout))
-    return [ts[k].grad.numpy() for k in arrays]
-
-
 def test_the_right_torch_layout_gru_backward_is_torchs_own_cell_and_equal():
     rng = np.random.default_rng(0)
     arrays = _arrays(rng, [("x", (4, D)), ("h", (4, H))] + [(k, (H, D if k[2] == "i" else H)) for k in TORCH_W]
@@ -105,8 +100,7 @@ def test_the_right_torch_layout_gru_backward_is_torchs_own_cell_and_equal():
              "bias_ih": torch.cat([b_ir, b_iz, b_in]), "bias_hh": torch.cat([b_hr, b_hz, b_hn])}
         return torch.func.functional_call(c, p, (x, h))
     dout = rng.normal(size=(4, H))
-    for got, want in zip(torch_gru_backward(dout, **arrays), _torch_grads(cell, arrays, dout)):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert_torch_agrees(cell, torch_gru_backward, arrays, dout)
     out, wrt = torch_gru()
     assert sg.check_backward(out, wrt, torch_gru_backward).verdict == "equal"
 
@@ -121,8 +115,7 @@ def test_the_right_d2l_gru_backward_is_torch_autograds_and_equal():
         R = torch.sigmoid(X @ W_xr + H @ W_hr + b_r)
         return Z * H + (1 - Z) * torch.tanh(X @ W_xh + (R * H) @ W_hh + b_h)
     dout = rng.normal(size=(4, H))
-    for got, want in zip(d2l_gru_backward(dout, **arrays), _torch_grads(cell, arrays, dout)):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert_torch_agrees(cell, d2l_gru_backward, arrays, dout)
     out, wrt = d2l_gru()
     assert sg.check_backward(out, wrt, d2l_gru_backward).verdict == "equal"
 
@@ -141,13 +134,6 @@ TORCH_SLIPS = [
 ]
 
 
-@pytest.mark.parametrize("slip, starts, names", TORCH_SLIPS, ids=[s[0] for s in TORCH_SLIPS])
-def test_a_torch_layout_gru_slip_is_named_in_that_layout(slip, starts, names):
-    out, wrt = torch_gru()
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: torch_gru_backward(*a, **k, slip=slip)), starts)
-    assert names in r.hint, r.hint
-
-
 D2L_SLIPS = [
     ("dW_hh = H.T @ (dHt * R)", "gate on the wrong side of the product: the claim for W_hh",
      "dW_hh with H.T @ (d * r) where (r * H).T @ d belongs"),
@@ -160,31 +146,25 @@ D2L_SLIPS = [
     ("db_h over axis 1", "summed over the wrong axes: the claim for b_h", "db_h = da.sum(axis=0)"),
 ]
 
+GRU_SLIPS = ([(torch_gru, torch_gru_backward, *s) for s in TORCH_SLIPS]
+             + [(d2l_gru, d2l_gru_backward, *s) for s in D2L_SLIPS])
 
-@pytest.mark.parametrize("slip, starts, names", D2L_SLIPS, ids=[s[0] for s in D2L_SLIPS])
-def test_a_d2l_gru_slip_is_named_in_that_layout(slip, starts, names):
-    out, wrt = d2l_gru()
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: d2l_gru_backward(*a, **k, slip=slip)), starts)
+
+@pytest.mark.parametrize("model, backward, slip, starts, names", GRU_SLIPS,
+                         ids=[f"{m.__name__}: {s}" for m, _, s, *_ in GRU_SLIPS])
+def test_a_gru_slip_is_named_in_its_layout(model, backward, slip, starts, names):
+    r = wrong(check_slip(model, backward, slip), starts)
     assert names in r.hint, r.hint
 
 
 def test_the_11785_placement_hint_keeps_its_column_words():
     from check_corpus import gru_cell, gru_cell_backward
-    out, wrt = gru_cell()
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: gru_cell_backward(*a, **k, slip="r * (Wnh.T @ dn)")),
+    r = wrong(check_slip(gru_cell, gru_cell_backward, "r * (Wnh.T @ dn)"),
               "gate on the wrong side of the product: the claim for h")
     assert "dh with r * (Wnh.T @ d) where Wnh.T @ (r * d) belongs" in r.hint, r.hint
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: gru_cell_backward(*a, **k, slip="dh without delta * z")),
+    r = wrong(check_slip(gru_cell, gru_cell_backward, "dh without delta * z"),
               "fan-out: the claim for h leaves out h's direct path")
     assert "11-785's dh = delta * z" in r.hint
-
-
-def rnn_cell():
-    """torch.nn.RNNCell on rows: h' = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)."""
-    x, h = sg.tensor("x", (N, D)), sg.tensor("h", (N, H))
-    W_ih, W_hh = sg.tensor("W_ih", (H, D)), sg.tensor("W_hh", (H, H))
-    b_ih, b_hh = sg.tensor("b_ih", (H,)), sg.tensor("b_hh", (H,))
-    return sg.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh), [x, h, W_ih, W_hh, b_ih, b_hh]
 
 
 def rnn_cell_backward(dout, x, h, W_ih, W_hh, b_ih, b_hh, slip=None):
@@ -204,8 +184,7 @@ def test_the_right_torch_layout_rnn_cell_backward_is_torchs_and_equal():
         return torch.func.functional_call(c, {"weight_ih": W_ih, "weight_hh": W_hh, "bias_ih": b_ih,
                                               "bias_hh": b_hh}, (x, h))
     dout = rng.normal(size=(4, H))
-    for got, want in zip(rnn_cell_backward(dout, **arrays), _torch_grads(cell, arrays, dout)):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert_torch_agrees(cell, rnn_cell_backward, arrays, dout)
     out, wrt = rnn_cell()
     assert sg.check_backward(out, wrt, rnn_cell_backward).verdict == "equal"
 
@@ -215,20 +194,17 @@ def test_the_right_torch_layout_rnn_cell_backward_is_torchs_and_equal():
     ("dW_hh = h.T @ d", "for z = x @ W_hh.T (torch's layout, rows of x), dW_hh = dz.T @ x, not x.T @ dz"),
 ])
 def test_a_transposed_weight_gradient_is_told_torchs_rule(slip, named):
-    out, wrt = rnn_cell()
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_cell_backward(*a, **k, slip=slip)), "transpose")
+    r = wrong(check_slip(rnn_cell, rnn_cell_backward, slip), "transpose")
     assert named in r.hint and "δ·yᵀ" not in r.hint, r.hint
 
 
 def test_a_square_weight_used_untransposed_is_named_in_torchs_layout():
-    out, wrt = rnn_cell()
-    wrong(sg.check_backward(out, wrt, lambda *a, **k: rnn_cell_backward(*a, **k, slip="dh = d @ W_hh.T")),
+    wrong(check_slip(rnn_cell, rnn_cell_backward, "dh = d @ W_hh.T"),
           "transposed factor: dh multiplies by W_hh.T where W_hh belongs — h @ W_hh.T in the forward")
 
 
 @pytest.mark.parametrize("model, backward", [(torch_gru, torch_gru_backward), (d2l_gru, d2l_gru_backward)],
                          ids=["torch", "d2l"])
 def test_a_gru_gate_factor_hint_speaks_of_a_gru_only(model, backward):
-    out, wrt = model()
-    r = wrong(sg.check_backward(out, wrt, lambda *a, **k: backward(*a, **k, slip="z for 1 - z")), "gate factor")
+    r = wrong(check_slip(model, backward, "z for 1 - z"), "gate factor")
     assert "in torch's and d2l's rows dH_tilde = dout * (1 - Z)" in r.hint and "LSTM" not in r.hint, r.hint
