@@ -173,7 +173,8 @@ def test_any_view_takes_the_option_the_derivation_did_not():
 
 def test_the_last_gates_label_reads_in_the_texts_order():
     # the text's f = 2·u₂ + u₅: the picture drew ① + 2·② with the exp's u₅ as ① (SymPy's order of
-    # the slots) until 2026-11-30, tenth session; now 2·① + ② with u₂ as ①, the edges stacked so
+    # the slots) when gates="binary" was new (2026-11-30, tenth session); now 2·① + ② with u₂ as ①,
+    # the edges stacked so
     at = {x: 1.0, y: 2.0, z: 0.5}
     f = 2 * x * y * z + sp.exp(x - y - z)
     d = sg.derive(f, [x, y, z], at=at, gates="binary")
@@ -208,7 +209,8 @@ def _tensor_cases():
 @pytest.mark.parametrize("k", [0, 1, 2])
 def test_a_tensor_losses_sums_and_products_are_gated_too(k):
     # ‖W·x + b + c‖², b ⊙ c ⊙ (W·x) and a scalar product beside a tensor loss were left n-ary
-    # (gates="binary" did nothing inside a tensor expression) until 2026-11-30, tenth session
+    # (gates="binary" did nothing inside a tensor expression) when the option was new (2026-11-30,
+    # tenth session)
     import numpy as np
     cases, at = _tensor_cases()
     f, wrt, fn, gate_lines = cases[k]
