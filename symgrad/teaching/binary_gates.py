@@ -28,7 +28,7 @@ from ..errors import ArgumentError
 GATES = ("n-ary", "binary")
 
 
-def check(gates) -> str | None:
+def checked_gates(gates) -> str | None:
     """``gates`` itself when it is one the views know (None: as lowered, "n-ary"); a clear error
     otherwise."""
     if gates is not None and gates not in GATES:

@@ -53,7 +53,7 @@ from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_tu
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
-from .binary_gates import binary_gates, check as check_gates, gated_names, products_flat
+from .binary_gates import binary_gates, checked_gates, gated_names, products_flat
 from .names import _fold_products, regroup  # noqa: F401  (_fold_products: graph_picture's import)
 from .node_naming import Naming, _known
 from .local_rules import (_definition, _is_tensor, _softmax_map, _softmax_named, _statistics_definitions,
@@ -90,7 +90,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         raise SymgradError(f"convention must be 'row' or 'column', got {convention!r}")
     # x̂, μ, σ² of a batch norm named (unless the user named them), in f as it is once named
     auto, norms = _statistics.plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])
-    d = with_names(d, {**auto, **(names or {})}, check_gates(gates))
+    d = with_names(d, {**auto, **(names or {})}, checked_gates(gates))
     header = None
     if gates == "binary":     # x + y + z as two + gates: a named sum names its last gate, f reads as typed
         # (x·y·z, not (x·y)·z: the printers open a sum inside a sum, a product's chain is opened here)
