@@ -15,12 +15,15 @@ def test_the_influence_example_reads_as_the_notes():
     C = E + 2
     A = sp.Mul(B, C, evaluate=False)
     at = {f: 4, g: 2}
-    text = sg.derive(A, [f, g], names={d: D, e: E, b: B, c: C, a: A}, at=at).render("unicode")
-    lines = text.splitlines()
+    deriv = sg.derive(A, [f, g], names={d: D, e: E, b: B, c: C, a: A}, at=at)
+    lines = deriv.render("unicode").splitlines()
     assert lines[2:7] == ["  d = 3 + f = 7", "  e = f·g = 8", "  b = d + e = 15", "  c = 2 + e = 10",
                           "  a = b·c = 150"], lines
     whole = (f + 3 + f * g) * (f * g + 2)
     assert int(whole.subs(at)) == 150 and int(sp.diff(whole, f).subs(at)) == 60
+    # the reordered reading changes no number: symgrad's gradient is sympy.diff's
+    for v, (_, _, value) in zip([f, g], deriv.steps.gradients):
+        assert value == float(sp.diff(whole, v).subs(at)), v
 
 
 def test_a_product_of_two_sums_reads_left_factor_first():
