@@ -15,9 +15,9 @@ and a reduction are one gate each. The value of f is unchanged: only its tree is
 >>> x, y, z = sp.symbols('x y z')
 >>> binary_gates(x + y + z).args
 (x + y, z)
->>> two, (xy, z_) = binary_gates(2 * x * y * z).args[0], binary_gates(2 * x * y * z).args[1].args
->>> two, xy.args, z_
-(2, (x, y), z)
+>>> two, chain = binary_gates(2 * x * y * z).args
+>>> two, chain.args, chain.args[0].args
+(2, (x*y, z), (x, y))
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from ..errors import ArgumentError
 GATES = ("n-ary", "binary")
 
 
-def check(gates) -> str | None:
+def checked_gates(gates) -> str | None:
     """``gates`` itself when it is one the views know (None: as lowered, "n-ary"); a clear error
     otherwise."""
     if gates is not None and gates not in GATES:
@@ -44,9 +44,7 @@ def binary_gates(f):
     object) when there is none."""
     if not isinstance(f, sp.Basic):
         return f
-    from ..frontend.tensor_expr import TensorExpr
-
-    from ..frontend.tensor_expr import Ewise
+    from ..frontend.tensor_expr import Ewise, TensorExpr
 
     def walk(node):
         if isinstance(node, Ewise):        # a tensor's elementwise body: its sums and products too

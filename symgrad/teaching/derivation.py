@@ -54,8 +54,8 @@ def derive(f, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT, sty
         return newton_step(f, wrt if isinstance(wrt, (list, tuple)) else [wrt], options["at"])
     if style != "steps":
         raise ArgumentError(f"style must be 'steps', 'calculus' or 'newton', got {style!r}")
-    from .binary_gates import check
-    check(options.get("gates"))
+    from .binary_gates import checked_gates
+    checked_gates(options.get("gates"))
     record = differentiate(f, wrt, mode=mode, policy=policy)
     return Derivation(**{k.name: getattr(record, k.name) for k in fields(Derived)}, options=options)
 
@@ -122,12 +122,12 @@ class Derivation(Derived):
         forward value above each edge and ∂L/∂· below (numbers given ``at``, else symbolic), fan-out
         sums marked; ``layout`` "LR", "TB", "wrapped" or "auto"; ``mode="forward"`` carries the
         tangents from ``seed`` ({x: 1}); options as for `explain`. (The IR itself is ``d.ir``.)"""
-        from .binary_gates import check, gated_names
+        from .binary_gates import checked_gates, gated_names
         from .graph_picture import picture
         from .node_naming import _known
         steps = self._view(kw)                          # names= (or gates=) may have rewritten f: draw that
         opts = {k: v for k, v in self._opts(kw).items() if k != "convention"}
-        if check(opts.pop("gates", None)) == "binary":     # a named sum of three terms: its last gate
+        if checked_gates(opts.pop("gates", None)) == "binary":     # a named sum of three terms: its last gate
             opts["names"] = gated_names(opts.get("names"), _known(self))
         return picture(steps.source or self, layout=layout, mode=mode, seed=seed, **opts)
 

@@ -74,15 +74,15 @@ def numbers_outside_in_steps(steps, named_grads: dict):
     return {k: out(v) for k, v in named_grads.items()}
 
 
-def slide_form(e, user_exprs: dict, logistic: bool):
+def slide_form(e, user_exprs: dict, f_has_exp: bool):
     """A tangent (or a gradient) of forward mode as the slide writes it (see the module):
-    ``user_exprs`` {the user's expression of a named node: its name}; ``logistic``: f spells out
-    1/(1 + exp(−s)), so σ is written."""
+    ``user_exprs`` {the user's expression of a named node: its name}; ``f_has_exp``: f has an exp,
+    so σ is looked for (`sigma_form` writes it where ``e`` spells out 1/(1 + exp(−s)))."""
     if not isinstance(e, sp.Basic) or isinstance(e, sp.MatrixExpr):
         return e
     e = numbers_outside(products_flat(e))
     if user_exprs:
         e = _fold_products(e.xreplace(user_exprs), user_exprs)
-    if logistic:
+    if f_has_exp:
         e = sigma_form(e, {v: k for k, v in user_exprs.items()}, derivative_only=True)
     return minus_outside(e)

@@ -28,11 +28,12 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     steps = []
     built = SympyBuilder(g, d.lowering.exprs)
 
-    logistic = d.f.has(sp.exp)
+    f_has_exp = d.f.has(sp.exp)       # only then can a tangent spell out 1/(1 + exp(−s)), σ
 
-    def expand(v):            # in the user's symbols, with the nodes names= names by their names,
-        # as reverse mode writes them (∂f/∂z = q, not x + y), as the slide writes them (2·(w·x + b − y))
-        return slide_form(built(v), nm.user_exprs, logistic)
+    def expand(v):
+        """``v`` in the user's symbols, the nodes names= names by their names, as reverse mode
+        writes them (∂f/∂z = q, not x + y), and as the slide does (2·(w·x + b − y))."""
+        return slide_form(built(v), nm.user_exprs, f_has_exp)
     out_tangent = {}        # w -> the value of ∂f/∂w, the output's tangent at the end of w's sweep
     for k, w in enumerate(d.wrt_vars, 1):
         if w.id not in disp:                            # f does not depend on w: its sweep is the seed

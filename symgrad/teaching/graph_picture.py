@@ -488,7 +488,9 @@ class _Picture:
 
     def label(self, e) -> str:
         """The operation's label: a folded operation's own, "① · ②ᵀ" for a product that takes a
-        transpose (attention's Q Kᵀ, torch's x Wᵀ), else `op_label`'s."""
+        transpose (attention's Q Kᵀ, torch's x Wᵀ), a scalar sum's or product's as its forward line
+        prints it where the slots agree (`label_as_read`: 2·① + ② for f = 2·u₃ + u₆), else
+        `op_label`'s."""
         if e.out.id in self.pools:
             return self.pools[e.out.id][0]
         if self.transposed_into(e):
@@ -564,7 +566,8 @@ class _Picture:
         """`slots` of ``e``, numbered in the order its forward line prints the inputs where the label
         reads the same so: −w₁·x₁ is −①·② with w₁ as ①, and u₁ + u₂ − w₂ is ① + ② − ③ with u₁ as
         ① — the lowering's order had put x₁ and u₂ first (a sum or product is the same whichever of
-        its added or multiplied inputs comes first)."""
+        its added or multiplied inputs comes first). Where renumbering changes SymPy's label (2·u₃ +
+        u₆ would print ① + 2·②), the slots of `label_as_read`, whose label is then drawn."""
         base = slots(e)
         disp, n = self.nm.disp, len(e.inputs)
         if e.prim is not R.ewise_p or len({v.id for v in e.inputs}) != n or not all(v.id in disp for v in e.inputs):

@@ -317,7 +317,8 @@ def as_read(g, out, exprs=None, named=None, root_as_is=False) -> list:
     in the order of the user's sum as the printers write it (``exprs``: var id -> its expression),
     the sigmoid neuron's w₀·x₀ before w₁·x₁, and f = z³ + cos(x) − x²·y's u₁ = z³ before
     u₂ = cos(x) — f's own sum too, unless ``root_as_is`` (a loss `loss_terms` split: L = L_data +
-    L_reg in its own order)."""
+    L_reg in its own order); a scalar product's factors as its line prints them too, a division's
+    numerator first (the notes' a = b·c reads b and what b needs before c)."""
     named = named or {}
     order, seen = [], set()
 
@@ -333,8 +334,10 @@ def as_read(g, out, exprs=None, named=None, root_as_is=False) -> list:
             factors = sorted(whole.args, key=lambda a: bool(a.is_Pow and a.exp.is_negative))
             if all(exprs.get(v.id) in factors for v in ins):
                 return sorted(ins, key=lambda v: factors.index(exprs[v.id]))
-        if (i == out.id and root_as_is) or not (isinstance(whole, sp.Add) and _is_signed_sum(e)):
+        if i == out.id and root_as_is:
             return ins      # the loss's own sum as `loss_terms` ordered it: L = L_data + L_reg
+        if not (isinstance(whole, sp.Add) and _is_signed_sum(e)):
+            return ins      # not a sum of its inputs: its operands in the equation's order
         # an operand the sum subtracts (w₂ of w₀·x₀ − w₁·x₁ − w₂) is the term −w₂, one it scales
         # (2·u₆ of exp(u₃) + 2·u₆, a product of gates under its coefficient) the term 2·(x·y)·z
         cores = [t.as_coeff_Mul()[1] for t in written_order(whole)]

@@ -922,17 +922,19 @@ def render(steps, fmt: str = "unicode", extra=None) -> str:
                                               for k, v in steps.given.items()), fmt))
     out.append("Gradient:")
     for w, e, v in steps.gradients:
-        segs = [x for x in (_named_grad(steps, w, fmt)[:-3], show(e, fmt)) if x]
-        if v is not None and number(v, fmt, spec) != show(e, fmt):
-            segs.append(number(v, fmt, spec))
-        out += wrap_equation("  " + show(_grad_sym(steps, w), fmt), segs)
+        out += wrap_equation("  " + show(_grad_sym(steps, w), fmt), _gradient_segments(steps, w, e, v, fmt))
     return "\n".join(out)
 
 
-def _named_grad(steps, w, fmt) -> str:
-    """The gradient in adjoint names (δ·xᵀ) and " = ", before its closed form; "" when there is none."""
+def _gradient_segments(steps, w, e, v, fmt) -> list:
+    """The right-hand sides of a Gradient line, in every view: the gradient in adjoint names (δ·xᵀ)
+    if it has them, its closed form ``e``, and its value ``v`` unless the closed form is that number
+    already (∂f/∂z = 1 for x + y + z, not 1 = 1)."""
     named = getattr(steps, "named_gradients", {}).get(w)
-    return "" if named is None else show(named, fmt) + " = "
+    segs = ([show(named, fmt)] if named is not None else []) + [show(e, fmt)]
+    if v is not None and number(v, fmt, steps.number_format) != segs[-1]:
+        segs.append(number(v, fmt, steps.number_format))
+    return segs
 
 
 def _grad_sym(steps, w):
@@ -986,10 +988,7 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -
         rows += [r"%s &= %s" % tuple(line.split(" = ", 1)) for line in extra[1]]
     rows.append(_tex_heading("Gradient", inline=inline))
     for w, e, v in steps.gradients:
-        named = getattr(steps, "named_gradients", {}).get(w)
-        segs = ([show(named, fmt)] if named is not None else []) + [show(e, fmt)] + \
-            ([number(v, fmt, spec)] if v is not None else [])
-        rows += _tex_equation(show(_grad_sym(steps, w), fmt), segs, scale)
+        rows += _tex_equation(show(_grad_sym(steps, w), fmt), _gradient_segments(steps, w, e, v, fmt), scale)
     # \intertext and a step's note (a \noalign) start a row themselves: the row before must end
     # with \\, and they must not end one; the row before a note ends with \\* (no page break there:
     # \allowdisplaybreaks let a note open the next page, away from its equation)
@@ -1021,8 +1020,7 @@ def _markdown(steps, extra=None) -> str:
         out += [f"- ${line}$" for line in extra[1]]
     out += ["", "**Gradient**", ""]
     for w, e, v in steps.gradients:
-        tail = " = " + number(v, fmt, spec) if v is not None else ""
-        out.append(f"- ${show(_grad_sym(steps, w), fmt)} = {_named_grad(steps, w, fmt)}{show(e, fmt)}{tail}$")
+        out.append(f"- ${show(_grad_sym(steps, w), fmt)} = {' = '.join(_gradient_segments(steps, w, e, v, fmt))}$")
     return "\n".join(out)
 
 

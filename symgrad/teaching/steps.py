@@ -53,7 +53,7 @@ from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_tu
 from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
-from .binary_gates import binary_gates, check as check_gates, gated_names, products_flat
+from .binary_gates import binary_gates, checked_gates, gated_names, products_flat
 from .names import _fold_products, regroup  # noqa: F401  (_fold_products: graph_picture's import)
 from .node_naming import Naming, _known
 from .local_rules import (_definition, _is_tensor, _softmax_map, _softmax_named, _statistics_definitions,
@@ -90,10 +90,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         raise SymgradError(f"convention must be 'row' or 'column', got {convention!r}")
     # x̂, μ, σ² of a batch norm named (unless the user named them), in f as it is once named
     auto, norms = _statistics.plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])
-    d = with_names(d, {**auto, **(names or {})}, check_gates(gates))
+    d = with_names(d, {**auto, **(names or {})}, checked_gates(gates))
     header = None
     if gates == "binary":     # x + y + z as two + gates: a named sum names its last gate, f reads as typed
-        header = _header_as_typed(d.f)
+        # (x·y·z, not (x·y)·z: the printers open a sum inside a sum, a product's chain is opened here)
+        header = products_flat(d.f)
         names = gated_names(names, _known(d))
     d = split_penalties(d, names)      # L = cross_entropy(z, y) + 0.05·u₃, not u₁/4 + 0.05·u₃
     if d.mode == "forward":
@@ -417,11 +418,10 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     if nm.ces and defs and defs[-1][0] == out_sym:  # L = L_data + L_reg, the data loss first
         data = {disp[i] for i in nm.ces if i in disp}
         defs[-1] = (out_sym, data_loss_first(defs[-1][1], data), defs[-1][2])
-    f = _ce_header(d.f, out_sym, defs, nm.ces)     # cross_entropy(z, y) as written, not its lowering
+    # cross_entropy(z, y) as written, not its lowering
+    f = _ce_header(d.f if header is None else header, out_sym, defs, nm.ces)
     if nm.ces:                              # 0.5·(softmax(z) − one_hot(y, 3))/4, not 0.125·(…)
         steps, grads, named_grads = _scales_apart(steps, grads, named_grads, nm, g, disp, given)
-    if header is not None:
-        f = _ce_header(header, out_sym, defs, nm.ces)
     # 2·(w·x + b − y), not SymPy's 2·b + 2·w·x − 2·y: as forward mode writes it
     named_grads = numbers_outside_in_steps(steps, named_grads)
     grads = [(w, scalar_numbers_outside(e), v) for w, e, v in grads]
@@ -584,12 +584,6 @@ def _closed_form(e, adjoints: dict, given: dict):
         except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild with it: keep the named one
             return None
     return None
-
-
-def _header_as_typed(f):
-    """f's header line under ``gates="binary"``: f as the user typed it (x·y·z), its gates' brackets
-    gone (the printers open a sum inside a sum; a product inside a product is opened here)."""
-    return products_flat(f)
 
 
 def with_names(d, names, gates=None):

@@ -126,30 +126,38 @@ def _tiny(t) -> bool:
 
 
 def operands_as_written(defn, user, operands: dict):
-    """A forward-pass line ``defn`` (a sum of the operands' names) with its terms in the order the
-    user's expression ``user`` prints them: a₁ = u₁ + b₁ for w₁·x + b₁, not SymPy's order of the
-    names, b₁ + u₁; a small constant last, u₂ = σ² + 1e−5 (σ² + ε, as the slides write it).
-    ``operands``: {the user's expression of an operand: its name}; a tensor's line (an `Ewise`)
-    likewise. ``defn`` itself where the terms do not match one to one. A product too
-    (`_factors_as_written`): a₂ = w₂·f₁ for w₂·σ(a₁), not the names' order f₁·w₂."""
+    """A forward-pass line ``defn`` (a sum or a product of the operands' names) with its operands in
+    the order the user's expression ``user`` prints them: a₁ = u₁ + b₁ for w₁·x + b₁, not SymPy's
+    order of the names, b₁ + u₁; a small constant last, u₂ = σ² + 1e−5 (σ² + ε, as the slides
+    write it); a product's factors likewise (`_factors_as_written`): a₂ = w₂·f₁ for w₂·σ(a₁), not
+    the names' order f₁·w₂. ``operands``: {the user's expression of an operand: its name}; a
+    tensor's line (an `Ewise`) likewise. ``defn`` itself where the operands do not match one to one."""
     from ..frontend.tensor_expr import Ewise
     inner = defn.expr if isinstance(defn, Ewise) else defn
     user = user.expr if isinstance(user, Ewise) else user
     if isinstance(inner, sp.Mul) and isinstance(user, sp.Mul):
         out = _factors_as_written(inner, user, operands)
-        return Ewise(out, defn.shape) if isinstance(defn, Ewise) and out is not inner else \
-            (defn if out is inner else out)
-    if not isinstance(inner, sp.Add) or not isinstance(user, sp.Add):
+    elif isinstance(inner, sp.Add) and isinstance(user, sp.Add):
+        out = _terms_as_written(inner, user, operands)
+    else:
         return defn
+    if out is inner:
+        return defn
+    return Ewise(out, defn.shape) if isinstance(defn, Ewise) else out
+
+
+def _terms_as_written(inner, user, operands: dict):
+    """The sum line ``inner`` (of the operands' names) with its terms in the order the user's sum
+    ``user`` prints them (`written_order`), a small constant last; ``inner`` itself where the terms
+    do not match one to one."""
     terms = written_order(user)
     names = [t if t.is_number else _operand(t, operands) for t in terms]
     if None in names or len(set(names)) != len(names) or set(names) != set(inner.args):
-        return defn
+        return inner
     names = [n for n in names if not _tiny(n)] + [n for n in names if _tiny(n)]
     if list(names) == list(inner.args):
-        return defn
-    out = sp.Add(*names, evaluate=False)
-    return Ewise(out, defn.shape) if isinstance(defn, Ewise) else out
+        return inner
+    return sp.Add(*names, evaluate=False)
 
 
 def _factors_as_written(inner, user, operands: dict):

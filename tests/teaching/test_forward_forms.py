@@ -3,7 +3,7 @@ sum outside it, 2·(w·x + b − y), not SymPy's spread 2·b + 2·w·x − 2·y;
 gradient with σ, x₀·σ(s)·(1 − σ(s)), and its tangents' exp(−(w₀·x₀ + w₁·x₁ + w₂)) as the header
 writes it, not exp(−w₀·x₀ − w₁·x₁ − w₂) beside exp(−(…)); its forward pass in written order
 (u₂ = u₁ + b − y); "1 sweep", and the seed's note in the notation (∂w₀/∂w₀, $\\frac{\\partial
-w_{0}}{\\partial w_{0}}$ in LaTeX, not "$\\partial$w0"). Until 2026-11-30, eleventh session, each
+w_{0}}{\\partial w_{0}}$ in LaTeX, not "$\\partial$w0"). Until 2026-11-30, tenth session, each
 read as SymPy or the lowering left it. Every closed form is checked equal to sympy.diff."""
 import sympy as sp
 
@@ -73,7 +73,7 @@ def test_one_sweep_and_the_seed_note_in_notation():
 
 
 def test_reverse_mode_puts_the_number_outside_as_forward_mode_does():
-    # until the twelfth session reverse mode read ∂f/∂b = 2·b + 2·w·x − 2·y (SymPy's spread form)
+    # until 2026-11-30, tenth session, reverse mode read ∂f/∂b = 2·b + 2·w·x − 2·y (SymPy's spread form)
     f = (w * x + b - y) ** 2
     rev = sg.derive(f, [w, b], at={w: 2, x: 3, b: 1, y: 4})
     text = rev.render("unicode")

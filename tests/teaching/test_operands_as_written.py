@@ -48,7 +48,7 @@ def test_a_batch_norms_epsilon_comes_last():
 def test_a_forward_sum_lists_its_positive_terms_first_as_the_header_does():
     # the notes' f(x, y, z) = cos(x) + z³ − x²·y: the header prints positive terms first,
     # z³ + cos(x) − …, and the line of its + gate reads its names in that order (u₁ + u₂ + u₄; until
-    # 2026-11-30, ninth session, u₄ + u₃ + u₁, and until the eleventh u₄ + u₁ + u₃, the terms
+    # 2026-11-30, ninth session, u₄ + u₃ + u₁, and until the tenth u₄ + u₁ + u₃, the terms
     # numbered in the lowering's order: tests/teaching/test_root_sum_numbering.py); the value is the same
     x, y, z = sp.symbols("x y z")
     d = sg.derive(sp.cos(x) + z ** 3 - x ** 2 * y, [x, y, z], at={x: 0.5, y: 0.5, z: 0.5})

@@ -1,6 +1,6 @@
 """A product's operands are read as its line prints them, as a sum's are: the notes' influence
 example (Figure 6: d = f + 3, e = f·g, b = d + e, c = e + 2, a = b·c) reads its forward pass in
-that order, b and what it needs before c (until 2026-11-30, eleventh session, e, c, d, b: the
+that order, b and what it needs before c (until 2026-11-30, tenth session, e, c, d, b: the
 lowering had made c first). Values: sympy's."""
 import sympy as sp
 
@@ -15,12 +15,15 @@ def test_the_influence_example_reads_as_the_notes():
     C = E + 2
     A = sp.Mul(B, C, evaluate=False)
     at = {f: 4, g: 2}
-    text = sg.derive(A, [f, g], names={d: D, e: E, b: B, c: C, a: A}, at=at).render("unicode")
-    lines = text.splitlines()
+    deriv = sg.derive(A, [f, g], names={d: D, e: E, b: B, c: C, a: A}, at=at)
+    lines = deriv.render("unicode").splitlines()
     assert lines[2:7] == ["  d = 3 + f = 7", "  e = f·g = 8", "  b = d + e = 15", "  c = 2 + e = 10",
                           "  a = b·c = 150"], lines
     whole = (f + 3 + f * g) * (f * g + 2)
     assert int(whole.subs(at)) == 150 and int(sp.diff(whole, f).subs(at)) == 60
+    # the reordered reading changes no number: symgrad's gradient is sympy.diff's
+    for v, (_, _, value) in zip([f, g], deriv.steps.gradients):
+        assert value == float(sp.diff(whole, v).subs(at)), v
 
 
 def test_a_product_of_two_sums_reads_left_factor_first():
@@ -31,8 +34,8 @@ def test_a_product_of_two_sums_reads_left_factor_first():
 
 
 def test_a_product_line_reads_as_its_expression_prints():
-    # the notes' a₂ = w₂·f₁ for w₂·σ(a₁): the line read f₁·w₂ (the names' order) until the twelfth
-    # session; a product holding a sum keeps the names' order, the slide's f = q·z for (x + y)·z
+    # the notes' a₂ = w₂·f₁ for w₂·σ(a₁): the line read f₁·w₂ (the names' order) until 2026-11-30,
+    # tenth session; a product holding a sum keeps the names' order, the slide's f = q·z for (x + y)·z
     w1, w2, x, b1, a1, f1, a2 = sp.symbols("w1 w2 x b1 a1 f1 a2")
     A1 = w1 * x + b1
     F1 = sg.sigmoid(A1)
@@ -50,7 +53,7 @@ def test_a_product_line_reads_as_its_expression_prints():
 
 
 def test_a_tensor_hadamard_line_reads_as_its_header():
-    # b ⊙ c ⊙ (W @ x): the line read u₃ ⊙ c ⊙ b (the reverse of the header) until the twelfth session
+    # b ⊙ c ⊙ (W @ x): the line read u₃ ⊙ c ⊙ b (the reverse of the header) until the tenth session
     import numpy as np
     W, xt, bt, ct = sg.tensor("W", (2, 3)), sg.tensor("x", (3,)), sg.tensor("b", (2,)), sg.tensor("c", (2,))
     at = {W: np.array([[0.1, 0.5, 0.2], [-0.3, 0.8, 0.1]]), xt: np.array([0.2, 0.4, 0.5]),

@@ -1,6 +1,6 @@
 """A sum that is f itself numbers its terms in the order f is written, as a sum inside f always
 did: f = x·y + exp(x) + sin(y) reads u₁ = x·y, u₂ = exp(x), u₃ = sin(y), f = u₁ + u₂ + u₃ (until
-2026-11-30, eleventh session, u₁ = sin(y), u₂ = exp(x), u₃ = x·y and f = u₃ + u₂ + u₁, the
+2026-11-30, tenth session, u₁ = sin(y), u₂ = exp(x), u₃ = x·y and f = u₃ + u₂ + u₁, the
 lowering's order). The values are sympy's."""
 import math
 

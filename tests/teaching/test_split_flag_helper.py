@@ -11,7 +11,7 @@ from symgrad.teaching.split_flag import is_split
 TEACHING = Path(sg.__file__).resolve().parent / "teaching"
 
 
-def test_flag_named_in_loss_terms_only():
+def test_flag_spelt_out_in_split_flag_only():
     users = [p.name for p in TEACHING.glob("*.py") if "_penalties_split" in p.read_text()]
     assert users == ["split_flag.py"]
 

@@ -56,7 +56,7 @@ def test_circuit_xyz(capsys, tmp_path):
     out = run("circuit_xyz", capsys, tmp_path)
     # slide: q = x + y; ∂q/∂x = 1; ∂q/∂y = 1; f = qz; ∂f/∂q = z; ∂f/∂z = q;
     #        chain rule ∂f/∂y = ∂f/∂q ∂q/∂y; ∇f = (−4, −4, 3)
-    assert "f = (x + y)·z" in out.splitlines()      # the slide's header (read z·(x + y) until the twelfth session)
+    assert "f = (x + y)·z" in out.splitlines()      # the slide's header (read z·(x + y) until the tenth session)
     lines_in(out, ["q = x + y = 3", "f = q·z = −12", "∂q/∂x = 1", "∂q/∂y = 1", "∂f/∂q = z", "∂f/∂z = q",
                    "∂f/∂y = ∂f/∂q · ∂q/∂y", "∂f/∂x = ∂f/∂q · ∂q/∂x"])
     assert [grad_line(out, v) for v in ("∂f/∂x", "∂f/∂y", "∂f/∂z")] == ["−4", "−4", "3"]

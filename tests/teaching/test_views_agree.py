@@ -136,3 +136,36 @@ def test_short_markdown_header_stays_one_line():
     p, q, r = sp.symbols("x y z")
     head = sg.derive((p + q) * r, [p, q, r]).markdown().split("\n", 1)[0]
     assert head.startswith("$$f = ") and head.endswith("$$") and "aligned" not in head
+
+
+# -- 4. a constant gradient is written once in every view ----------------------------------------------
+
+def _gradient_rows(text, fmt):
+    """The Gradient section's rows of ``text``, each with its lhs (∂f/∂x, or its LaTeX) removed."""
+    if fmt == "latex":
+        body = text.split(r"\intertext{\textbf{Gradient}}", 1)[1].split(r"\end{align*}", 1)[0]
+        rows = [r.strip() for r in body.split(r"\\") if r.strip()]
+        return [r.split("&= ", 1)[1] for r in rows]
+    if fmt == "markdown":
+        body = text.split("**Gradient**", 1)[1]
+        return [r.strip()[3:-1].split(" = ", 1)[1] for r in body.splitlines() if r.startswith("- $")]
+    body = text.split("Gradient:", 1)[1]
+    return [r.strip().split(" = ", 1)[1] for r in body.splitlines() if r.strip()]
+
+
+def test_a_constant_gradient_is_not_followed_by_its_value_again():
+    # x + y + z: ∂f/∂z = 1, not "1 = 1" (Markdown and LaTeX repeated it; the text did not)
+    p, q, r = sp.symbols("x y z")
+    d = sg.derive(p + q - 2 * r, [p, q, r], at={p: 1, q: 2, r: 3})
+    for fmt in ("unicode", "text", "markdown", "latex"):
+        rows = _gradient_rows(d.render(fmt), fmt)
+        assert len(rows) == 3, (fmt, rows)
+        assert all(" = " not in row for row in rows), (fmt, rows)
+        assert rows[:2] == ["1", "1"], (fmt, rows)
+
+
+def test_a_gradient_in_symbols_still_ends_in_its_value():
+    p, q = sp.symbols("x y")
+    d = sg.derive(p * q, [p, q], at={p: 2, q: 3})
+    for fmt in ("unicode", "text", "markdown", "latex"):
+        assert _gradient_rows(d.render(fmt), fmt) == ["y = 3", "x = 2"], fmt
