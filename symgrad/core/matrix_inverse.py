@@ -92,7 +92,14 @@ def _inverse_jvp(graph, eqn, t):
 
 
 inverse_p.shape = lambda shapes, params: shapes[0]
-inverse_p.impl = lambda args, params: np.linalg.inv(np.asarray(args[0], float))
+def _inverse_impl(args, params):
+    try:
+        return np.linalg.inv(np.asarray(args[0], float))
+    except np.linalg.LinAlgError:      # singular: not finite, like 1/0 (a check draws another point)
+        return np.full(np.shape(args[0]), np.nan)
+
+
+inverse_p.impl = _inverse_impl
 inverse_p.to_sympy = lambda args, params, shape: sp.Inverse(args[0])
 inverse_p.vjp = _inverse_vjp
 inverse_p.jvp = _inverse_jvp

@@ -120,3 +120,10 @@ def test_forward_mode_agrees_with_torch(name):
     (t,) = forward(graph, [out], {x.id: R.const(graph, sp.ImmutableMatrix(V), (3, 3))})
     (g_t,) = torch_grads(lambda x_: tf(x_, *[torch.tensor(at[s]) for s in syms[1:]]), [X], at)
     assert float(evaluate(graph, [t], at)[0]) == pytest.approx(float((g_t * V).sum()), rel=1e-9)
+
+
+def test_singular_matrix_gives_nan_not_a_linalg_error():
+    """The inverse of a singular matrix is not finite (NaN), as 1/0 is: a check then draws another
+    point, instead of stopping on NumPy's LinAlgError."""
+    v = sg.numeric(X.inv(), {X: np.ones((3, 3))})
+    assert v.shape == (3, 3) and np.isnan(v).all()
