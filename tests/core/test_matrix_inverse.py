@@ -127,3 +127,17 @@ def test_singular_matrix_gives_nan_not_a_linalg_error():
     point, instead of stopping on NumPy's LinAlgError."""
     v = sg.numeric(X.inv(), {X: np.ones((3, 3))})
     assert v.shape == (3, 3) and np.isnan(v).all()
+
+
+def test_gradient_and_hessian_of_an_explicit_matrix_equal_sympy_diff():
+    """log det M + Σ M⁻¹ for M = [[x, 1], [1, y]] is log(xy − 1) + Σ M⁻¹ written out: sympy.diff of
+    that is the oracle, to first and (through the VJPs' own inverses) second order."""
+    x, y = sp.symbols("x y", real=True)
+    M = sp.ImmutableMatrix([[x, 1], [1, y]])
+    f = sp.log(sp.Determinant(M)) + sg.sum(sp.Inverse(M))
+    ref = sp.log(x * y - 1) + sum(M.inv())
+    pt = {x: sp.Rational(3, 2), y: sp.Rational(5, 3)}
+    got = [float(sp.N(sp.sympify(e).doit().subs(pt))) for e in sg.grad(f, [x, y])]
+    np.testing.assert_allclose(got, [float(ref.diff(v).subs(pt)) for v in (x, y)], rtol=1e-12)
+    H = np.array(sp.N(sg.hessian(f, [x, y]).subs(pt).doit()), dtype=float)
+    np.testing.assert_allclose(H, np.array(sp.hessian(ref, [x, y]).subs(pt), dtype=float), rtol=1e-12)
