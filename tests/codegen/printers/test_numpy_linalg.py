@@ -69,3 +69,16 @@ def test_log_det_of_a_negative_determinant_is_nan_as_in_the_reference():
 def test_triton_target_refuses_by_name():
     with pytest.raises(UnsupportedError, match="inverse"):
         sg.compile(sp.Trace(W * X.inv()), params=[W], inputs=[X], target="triton")
+
+
+def test_float32_program_keeps_float32_and_agrees_with_float64():
+    rng = np.random.default_rng(2)
+    f = sp.Trace(W * X.inv()) + sp.log(sp.det(X)) + sp.det(X)
+    p32 = sg.compile(f, params=[X], inputs=[W], dtype="float32")
+    p64 = sg.compile(f, params=[X], inputs=[W], dtype="float64")
+    Xv, Wv = _well_conditioned(rng), rng.normal(size=(4, 3, 3))
+    g32 = p32.grad({"X": Xv.astype(np.float32)}, {"W": Wv.astype(np.float32)})["X"]
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, p64.grad({"X": Xv}, {"W": Wv})["X"], rtol=1e-4, atol=1e-5)
+    assert p32.loss({"X": Xv.astype(np.float32)}, {"W": Wv.astype(np.float32)}) == pytest.approx(
+        p64.loss({"X": Xv}, {"W": Wv}), rel=1e-5)
