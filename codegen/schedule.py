@@ -35,6 +35,7 @@ import sympy as sp
 from symgrad.core import rules as R
 from symgrad.core.ir import Graph, Var
 
+from .printers import numpy_linalg
 from .printers.numpy_printer import NumpyPrinter, is_boolean
 
 
@@ -384,6 +385,8 @@ class Scheduler:
             st = Stmt(self._logsumexp(e, name, reads), comment, reads, v)
         elif p is R.gather_p:
             st = Stmt([f"{name} = {self._gather(e, reads)}"], comment, reads, v)
+        elif p.name in numpy_linalg.PRIMITIVES:          # X⁻¹, det X, log det X
+            st = Stmt(numpy_linalg.statement(self, e, name, reads, _atom), comment, reads, v)
         else:
             from symgrad.errors import UnsupportedError
             raise UnsupportedError(f"the NumPy backend has no rule for the primitive {p.name!r}")

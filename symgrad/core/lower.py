@@ -2,7 +2,8 @@
 
 One SymPy node becomes one equation: Add, Mul, Pow and every scalar function become a small
 ``ewise`` body (``a0 + a1``, ``sigmoid(a0)``); MatMul becomes ``matmul``; Transpose ``transpose``;
-MatAdd and HadamardProduct ``ewise``; MatPow A**n repeated ``matmul``; ``applyfunc`` lowers the
+MatAdd and HadamardProduct ``ewise``; MatPow A**n repeated ``matmul`` (A**-n and Inverse of
+``inverse``); Determinant ``det``, and log(det X) ``logdet`` (see `symgrad.core.matrix_inverse`); ``applyfunc`` lowers the
 function's body with its variable bound to the matrix. Hash-consing in `Graph.bind` makes equal
 subexpressions one equation.
 
@@ -17,6 +18,7 @@ from sympy.core.function import AppliedUndef, Application
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from . import matrix_inverse as MI
 from . import rules as R
 from ..errors import ShapeError, UnsupportedError
 from ..frontend.functions import (Gather, LogSoftmax, LogSumExp, Map, Softmax, Total, XLogY, matrix_function_message,
@@ -29,8 +31,8 @@ from .ir import Graph, Var, format_shape
 SUPPORTED = (
     "scalar: Symbol, numbers, Add, Mul, Pow, exp, log, sin, cos, tan, tanh, sinh, cosh, sqrt, Abs, "
     "sign, Max, Min, sigmoid, relu, leaky_relu, softplus (and other SymPy functions with a known "
-    "derivative); matrix: MatrixSymbol, MatMul, MatAdd, Transpose, MatPow (A**n, n a positive "
-    "integer), HadamardProduct, HadamardPower, "
+    "derivative); matrix: MatrixSymbol, MatMul, MatAdd, Transpose, MatPow (A**n, n a nonzero "
+    "integer; A**-1 and A.inv() the inverse), Determinant (det(A), log(det(A)) by slogdet), HadamardProduct, HadamardPower, "
     "applyfunc (ElementwiseApplyFunction), Trace, M[i, j], Identity, ZeroMatrix, OneMatrix, explicit "
     "matrices (Matrix), sg.sum, sg.softmax, sg.log_softmax, sg.logsumexp"
 )
@@ -204,6 +206,9 @@ def _scalar_build(low, e, args):
         return R.const(low.graph, e, ())
     if isinstance(e, sp.Add):
         return _sum(low, args, lambda n: sp.Add(*R.placeholders(n)), None)
+    if isinstance(e, sp.log) and low.graph.producer[args[0].id].prim is MI.det_p:
+        # log(det X) by slogdet: finite where det X under- or overflows; gradient X⁻ᵀ
+        return MI.logdet(low.graph, low.graph.producer[args[0].id].inputs[0])
     body = e.func(*R.placeholders(len(args)))
     return R.ewise(low.graph, body, *args)
 
@@ -283,18 +288,18 @@ MAX_MATRIX_POWER = 1024
 
 
 def _matrix_power_exponent(e) -> int:
-    """The exponent n of A**n when it is a positive integer (2.0 counts as 2) up to
-    ``MAX_MATRIX_POWER``; anything else — A**(-1) (SymPy's Inverse, a MatPow), A**(1/2), A**k with a
-    symbol k — is refused by name."""
+    """The exponent n of A**n when it is a nonzero integer (2.0 counts as 2) of magnitude up to
+    ``MAX_MATRIX_POWER``; a negative one is a power of the inverse (A**-1 is SymPy's Inverse, a
+    MatPow). Anything else — A**0, A**(1/2), A**k with a symbol k — is refused by name."""
     n = e.exp
-    if (n.is_Integer or n.is_Float and n.is_finite) and n >= 1 and float(n) == int(n):
-        if int(n) > MAX_MATRIX_POWER:
-            raise UnsupportedError(f"matrix power {e}: the exponent is above {MAX_MATRIX_POWER}, the "
+    if (n.is_Integer or n.is_Float and n.is_finite) and n != 0 and float(n) == int(n):
+        if abs(int(n)) > MAX_MATRIX_POWER:
+            raise UnsupportedError(f"matrix power {e}: the exponent is above {MAX_MATRIX_POWER} in size, the "
                                    f"largest symgrad differentiates (its gradient has one term per power)")
         return int(n)
-    raise UnsupportedError(f"matrix power {e} (exponent {n}): symgrad supports A**n for a positive "
-                           f"integer n (a repeated matrix product), not inverses, negative, "
-                           f"fractional or symbolic exponents. Supported: {SUPPORTED}")
+    raise UnsupportedError(f"matrix power {e} (exponent {n}): symgrad supports A**n for a nonzero "
+                           f"integer n (a repeated matrix product; a negative n is a power of the "
+                           f"inverse A**-1), not zero, fractional or symbolic exponents. Supported: {SUPPORTED}")
 
 
 def _matpow(low, e, args):
@@ -304,6 +309,8 @@ def _matpow(low, e, args):
     (a,) = args
     if not R.dims_equal(a.shape[0], a.shape[1]):
         raise ShapeError(f"matrix power {e} of a non-square matrix of shape {format_shape(a.shape)}")
+    if n < 0:                           # A**-n = (A⁻¹)ⁿ: one inverse, then products
+        a, n = MI.inverse(low.graph, a), -n
     acc, square = None, a
     while True:
         if n & 1:
@@ -350,6 +357,18 @@ def _trace(low, e, args):
 
 
 _on(sp.Trace)(_Handler(lambda low, e: (e.arg,), _trace))
+
+
+def _determinant(low, e, args):
+    (a,) = args
+    if a.shape == ():
+        raise ShapeError(f"determinant {e} of a scalar: det takes a square matrix")
+    if not R.dims_equal(a.shape[0], a.shape[1]):
+        raise ShapeError(f"determinant of a non-square matrix {e.arg} of shape {format_shape(a.shape)}")
+    return MI.det(low.graph, a)
+
+
+_on(sp.Determinant)(_Handler(lambda low, e: (e.arg,), _determinant))
 
 
 def _element(low, e, args):

@@ -12,6 +12,9 @@
     argmax_entry  the first k with z[k] = max z (an index)   no gradient
     take_row    M[k, :]ᵀ at an integer index k (an embedding)  vjp: e_k·ḡᵀ (ḡ in row k)
 
+The matrix inverse, det and log det rows are in `symgrad.core.matrix_inverse` (registered into
+``PRIMITIVES`` there); the N-d primitives of tensors in `symgrad.core.array_rules`.
+
 ``logsumexp`` is a primitive, a departure from the design's list (which composes it from sum, exp
 and log and stabilises it by a rewrite): as a primitive it is stable by construction in every
 backend, its VJP names softmax(z) so gradients read ``softmax(z) − t`` as on the slides, and the
