@@ -1,4 +1,4 @@
-"""torch's ``x.amax(dim)`` / ``x.amin(dim)`` at a tie (2026-11-30, eleventh session): torch splits the
+"""torch's ``x.amax(dim)`` / ``x.amin(dim)`` at a tie (2026-11-30, tenth session): torch splits the
 gradient evenly among the tied entries, where its ``max(x, dim)`` (and max pooling) gives it all to
 one index. symgrad's ``amax`` was its one max over an axis, the first arg-max taking everything, so a
 torch port's gradient differed at every tie (ReLU outputs tie at 0 all the time). ``x.amax`` /
