@@ -91,6 +91,12 @@ def _producer(graph: Graph, v: Var, prim):
     return eqn if eqn is not None and eqn.prim is prim else None
 
 
+def _exp_argument(graph: Graph, e: Var):
+    """z when ``e`` is the elementwise exp(z), else None."""
+    ex = _producer(graph, e, R.ewise_p)
+    return ex.inputs[0] if ex is not None and len(ex.inputs) == 1 and ex.params[0] == sp.exp(R.ph(0)) else None
+
+
 def _sum_of_exp(graph: Graph, s: Var):
     """logsumexp(z), of ``s``'s shape, when ``s`` is Σ exp(z) over one axis of a tensor (kept), or over
     every entry of a vector (C,) or a column (n, 1); else None. ``sp.log(sp.exp(z).sum(axis=1))``
@@ -101,10 +107,9 @@ def _sum_of_exp(graph: Graph, s: Var):
         return None if inner is None else A.reshape(graph, inner, s.shape)
     for prim in (A.rsum_p, R.sum_p):
         r = _producer(graph, s, prim)
-        ex = None if r is None else _producer(graph, r.inputs[0], R.ewise_p)
-        if ex is None or len(ex.inputs) != 1 or ex.params[0] != sp.exp(R.ph(0)):
+        z = None if r is None else _exp_argument(graph, r.inputs[0])
+        if z is None:
             continue
-        z = ex.inputs[0]
         if prim is A.rsum_p and len(r.params[0]) == 1:
             return A.lse(graph, z, r.params[0][0])
         if prim is R.sum_p and r.params[0] is None:
@@ -134,10 +139,9 @@ def softmax_by_hand(graph: Graph, eqn, ins: list):
         else:
             continue
         e, s = ins[i], ins[j]
-        ex = _producer(graph, e, R.ewise_p)
-        if ex is None or len(ex.inputs) != 1 or ex.params[0] != sp.exp(R.ph(0)):
+        z = _exp_argument(graph, e)
+        if z is None:
             continue
-        z = ex.inputs[0]
         if (grown := _producer(graph, s, A.expand_p)) is not None:
             s = grown.inputs[0]
         if inverted:

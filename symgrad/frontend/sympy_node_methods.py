@@ -8,18 +8,23 @@ SymPy's — it prints, substitutes and differentiates as before, and symgrad low
 (`is_tensor_expr`) — and what it lacked was the methods: ``sp.tanh(h).mean()`` was SymPy's
 ``AttributeError: 'tanh' object has no attribute 'mean'``.
 
-The hook: one ``__getattr__`` on SymPy's ``Expr``. Python calls it only when the ordinary lookup has
-failed, so no existing attribute of any SymPy object changes. For the public names of a tensor's
-methods (``mean``, ``sum``, ``T``, ``reshape``, ``shape``, ``softmax`` ...) of an expression with a
-tensor inside, it answers ``getattr(sg.as_tensor(e), name)``; for anything else it raises Python's
-usual ``AttributeError``. Two names SymPy's ``Expr`` has itself would be silently wrong on such a
-node — ``sp.tanh(h).transpose()`` was SymPy's transpose of a scalar, the same (N, H) expression, and
-``sp.tanh(v).expand(N, 3)`` SymPy's algebraic expand with ``deep=N, modulus=3`` — so these two are
-wrapped: with a tensor inside (and, for ``expand``, torch's sizes given, no SymPy hints) they are the
-tensor's; otherwise SymPy's, unchanged. Python's operators are looked up on the class,
-never through ``__getattr__``: ``sp.tanh(h) @ W`` works (``W.__rmatmul__``), ``sp.tanh(h)[:, 0]`` does
-not (giving SymPy's ``Expr`` a ``__getitem__`` would make every SymPy expression iterable); index
-``sg.tanh(h)[:, 0]`` or ``sg.as_tensor(sp.tanh(h))[:, 0]``.
+The hook: for each public name of a tensor's methods and properties that SymPy's ``Expr`` lacks
+(``mean``, ``sum``, ``T``, ``reshape``, ``shape``, ``softmax`` ...), a descriptor on ``Expr`` that
+answers ``getattr(sg.as_tensor(e), name)`` for a SymPy node with a tensor inside, and for every other
+expression raises Python's own ``AttributeError`` (``hasattr(sp.tanh(a), "shape")`` is False, as
+without symgrad). Any attribute of a SymPy class, and of its subclasses, is found before it, so no
+existing attribute changes; ``dir()`` of an expression without a tensor lists what it listed. (It is
+not a ``__getattr__`` on ``Expr``: SymPy probes missing attributes all the time, ``_argset``,
+``_eval_expand_mul``, ``_sympystr``, and a Python ``__getattr__`` ran on each miss: simplify, series,
+expand and lambdify took 1.1-1.5× their time, `bench/sympy_hook_cost.py`.) Two names SymPy's ``Expr``
+has itself would be silently wrong on such a node — ``sp.tanh(h).transpose()`` was SymPy's transpose
+of a scalar, the same (N, H) expression, and ``sp.tanh(v).expand(N, 3)`` SymPy's algebraic expand
+with ``deep=N, modulus=3`` — so these two are wrapped: with a tensor inside (and, for ``expand``,
+torch's sizes given, no SymPy hints) they are the tensor's; otherwise SymPy's, unchanged (their
+``help()`` and signature are SymPy's). Python's operators are looked up on the class: ``sp.tanh(h) @ W``
+works (``W.__rmatmul__``), ``sp.tanh(h)[:, 0]`` does not (giving SymPy's ``Expr`` a ``__getitem__``
+would make every SymPy expression iterable); index ``sg.tanh(h)[:, 0]`` or
+``sg.as_tensor(sp.tanh(h))[:, 0]``.
 
 >>> import sympy as sp, symgrad as sg
 >>> x = sg.tensor("x", (2, 3))
@@ -27,6 +32,8 @@ not (giving SymPy's ``Expr`` a ``__getitem__`` would make every SymPy expression
 tanh(x).sum(axis=1)
 """
 from __future__ import annotations
+
+import functools
 
 import sympy as sp
 
@@ -42,42 +49,59 @@ def _public_tensor_methods() -> frozenset:
     return frozenset(n for n in names if not hasattr(sp.Expr, n)) - {"precedence"}
 
 
-_TENSOR_METHODS = _public_tensor_methods()
+def _is_node_of_tensors(e) -> bool:
+    """True for a SymPy node (not a tensor's or a matrix's own class) with a tensor inside."""
+    return not isinstance(e, (TensorExpr, sp.MatrixExpr)) and is_tensor_expr(e)
 
 
-def _tensor_method(self, name):
-    """``e.<name>`` of a SymPy expression with a tensor inside: the tensor expression's (see above)."""
-    if name in _TENSOR_METHODS:
-        if not isinstance(self, (TensorExpr, sp.MatrixExpr)) and is_tensor_expr(self):
-            return getattr(as_tensor(self), name)
-    elif name[0] == "_":               # SymPy's own probes (_eval_*, _print_*...): no message to format
-        raise AttributeError(name)
-    # the lookup again, which raises its own error: Python's "object has no attribute", or the one a
-    # property raised (x.max(axis=1).values explains itself), which Python dropped to call this hook
-    return object.__getattribute__(self, name)
+class _TensorMethodOfNode:
+    """``e.<name>`` on SymPy's ``Expr``: the tensor expression's for a node of tensors; for any other
+    expression (and for the class itself) Python's usual ``AttributeError``. Only ``__get__``: an
+    attribute an instance holds itself would win, as without it."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, e, owner=None):
+        if e is not None and _is_node_of_tensors(e):
+            return getattr(as_tensor(e), self.name)
+        if e is None:
+            raise AttributeError(f"type object {owner.__name__!r} has no attribute {self.name!r}",
+                                 name=self.name, obj=owner)
+        raise AttributeError(f"{type(e).__name__!r} object has no attribute {self.name!r}", name=self.name, obj=e)
 
 
 _sympy_transpose, _sympy_expand = sp.Expr.transpose, sp.Expr.expand
 
 
-def _of_nodes(self):
-    """True for a SymPy node (not a tensor's or a matrix's own class) with a tensor inside."""
-    return not isinstance(self, (TensorExpr, sp.MatrixExpr)) and is_tensor_expr(self)
-
-
+@functools.wraps(_sympy_transpose)
 def _transpose(self, *axes):
-    """``e.transpose(*axes)``: the tensor's (NumPy's and torch's) for a node of tensors, else SymPy's."""
-    return as_tensor(self).transpose(*axes) if _of_nodes(self) else _sympy_transpose(self, *axes)
+    if _is_node_of_tensors(self):      # the tensor's (NumPy's and torch's), axes or none
+        return as_tensor(self).transpose(*axes)
+    return _sympy_transpose(self, *axes)
 
 
+@functools.wraps(_sympy_expand)
 def _expand(self, *sizes, **hints):
-    """``e.expand(N, -1)``: torch's broadcast for a node of tensors; SymPy's algebraic expand for
-    everything else, and for SymPy's own calls (keywords, or its bool ``deep``)."""
-    if sizes and not hints and not any(isinstance(a, bool) for a in sizes) and _of_nodes(self):
+    # torch's broadcast e.expand(N, -1) for a node of tensors; SymPy's algebraic expand for everything
+    # else, and for SymPy's own calls (keywords, or its bool deep)
+    if sizes and not hints and not any(isinstance(a, bool) for a in sizes) and _is_node_of_tensors(self):
         return as_tensor(self).expand(*sizes)
     return _sympy_expand(self, *sizes, **hints)
 
 
-if "__getattr__" not in vars(sp.Expr):      # once, however often this module is reloaded
-    sp.Expr.__getattr__ = _tensor_method
-    sp.Expr.transpose, sp.Expr.expand = _transpose, _expand
+def _dir(self):
+    """dir() of an expression: without the tensor names unless it is a node of tensors (they would
+    only raise AttributeError there)."""
+    names = object.__dir__(self)
+    return names if _is_node_of_tensors(self) else [n for n in names if n not in _TENSOR_METHODS]
+
+
+_TENSOR_METHODS = _public_tensor_methods()
+
+if "_symgrad_tensor_methods" not in vars(sp.Expr):      # once, however often this module is reloaded
+    for _name in _TENSOR_METHODS:
+        setattr(sp.Expr, _name, _TensorMethodOfNode(_name))
+    sp.Expr._symgrad_tensor_methods = _TENSOR_METHODS
+    sp.Expr.transpose, sp.Expr.expand, sp.Expr.__dir__ = _transpose, _expand, _dir

@@ -134,7 +134,8 @@ def amax(x, dim=None, keepdim=False):
     the count of tied entries. Its value is m exactly (x − m is 0 at the tied entries; ``where``
     selects, so a −inf elsewhere does not reach the sum); the comparison and k have no derivative,
     so ∂/∂x = one_hot(first arg-max) + [x = m]/k − one_hot(first arg-max) = [x = m]/k. A maximum
-    of ±inf (a row masked to −inf throughout) gives NaN, as ∞ − ∞ (torch: ±inf)."""
+    of ±inf gives NaN, as ∞ − ∞ (torch: ±inf) — amax of a row that is −inf throughout or holds +inf,
+    amin of one that holds −inf — its gradient torch's still; a NaN gives NaN, as torch's."""
     check_flag("amax", "keepdim", keepdim)
     x = _tensor_arg(x, "amax")
     m = max(x, dim, True)

@@ -1,5 +1,5 @@
 """``sp.Piecewise`` of tensors with more than two pieces and with And / Or / Not conditions
-(2026-11-30, eleventh session): a lecture writes the Huber loss, a clipped spline or a soft
+(2026-11-30, tenth session): a lecture writes the Huber loss, a clipped spline or a soft
 threshold as ``sp.Piecewise((q**2/2, sp.Abs(q) <= d), ...)`` or with ``(q >= -1) & (q < 1)``;
 each was "symgrad lowers two pieces" where ``sg.where`` nested by hand worked. Now they lower as
 nested wheres over 0/1 masks (`symgrad/core/lower_tensor.py`), checked against torch.autograd and

@@ -1,5 +1,5 @@
 """A softmax typed by hand, ``sp.exp(z) / sp.exp(z).sum(axis=1, keepdims=True)`` (2026-11-30,
-eleventh session): as a lecture writes it, exp overflows for a logit above ~710 in float64 and the
+tenth session): as a lecture writes it, exp overflows for a logit above ~710 in float64 and the
 loss was NaN where torch's ``F.cross_entropy`` (and symgrad's ``sg.softmax``) are finite. It is now
 read as the IR's softmax exp(z − lse(z)) (`symgrad/core/stable_logs.py`, `softmax_by_hand`), and
 its log then as the log-softmax, in ``sg.compile``, ``sg.grad`` and ``sg.numeric``; compared with

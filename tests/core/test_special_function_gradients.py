@@ -1,6 +1,8 @@
 """sg.grad of the special functions a probabilistic loss uses (erfc, loggamma, gamma, digamma) is
 SymPy's derivative — erfc′ = −2/√π·exp(−x²), loggamma′ = ψ, ψ′ = ψ₁ — and the central finite
 difference of the function in float64 (mpmath evaluates)."""
+import mpmath
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -25,10 +27,6 @@ def test_grad_is_the_derivative(f, expected):
         h = 1e-6
         fd = (float(f.subs(x, x0 + h).evalf(30)) - float(f.subs(x, x0 - h).evalf(30))) / (2 * h)
         assert abs(float(g.subs(x, x0).evalf(30)) - fd) <= 1e-7 * max(1.0, abs(fd))
-
-
-import mpmath  # noqa: E402
-import numpy as np  # noqa: E402
 
 
 @pytest.mark.parametrize("f,ref", [

@@ -1,4 +1,4 @@
-"""torch's ``x.amax(dim)`` / ``x.amin(dim)`` at a tie (2026-11-30, eleventh session): torch splits the
+"""torch's ``x.amax(dim)`` / ``x.amin(dim)`` at a tie (2026-11-30, tenth session): torch splits the
 gradient evenly among the tied entries, where its ``max(x, dim)`` (and max pooling) gives it all to
 one index. symgrad's ``amax`` was its one max over an axis, the first arg-max taking everything, so a
 torch port's gradient differed at every tie (ReLU outputs tie at 0 all the time). ``x.amax`` /
@@ -75,3 +75,37 @@ def test_numpy_max_over_an_axis_keeps_the_first_arg_max(policy):
 def test_amax_keepdim_must_be_a_flag():
     with pytest.raises(sg.ArgumentError, match="keepdim"):
         sg.tensor("x", (2, 3)).amax(1, "yes")
+
+
+def test_several_axes_of_a_3d_tensor_in_any_order():
+    xv = np.arange(24.0).reshape(2, 3, 4) % 3                # ties of 2 to 4 entries in every slice
+    for name in ("amax", "amin"):
+        for dim, keepdim in (((2, 0), True), ((0, 2), False), ((1, -1), False), (-2, True)):
+            x = sg.tensor("x", xv.shape)
+            e = getattr(x, name)(dim, keepdim)
+            want_value, want_grad = _torch_grad(lambda t: getattr(t, name)(dim, keepdim), xv, _weights(e.shape))
+            w = sg.tensor("w", e.shape)
+            at = {x: xv, w: _weights(e.shape)}
+            np.testing.assert_array_equal(np.asarray(sg.numeric(e, at), dtype=float), want_value)
+            np.testing.assert_allclose(np.asarray(sg.numeric(sg.grad((e * w).sum(), x), at), dtype=float),
+                                       want_grad, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["amax", "amin"])
+def test_infinite_and_nan_rows(name):
+    """Rows masked to −inf, holding ±inf, holding NaN: the gradient is torch's; the value is torch's
+    except a maximum (amin: minimum) of ±inf, NaN here (m + Σ (x − m)/k is ∞ − ∞), as documented."""
+    inf = np.inf
+    xv = np.array([[-inf, -inf, -inf], [1.0, -inf, -inf], [inf, inf, 3.0], [1.0, np.nan, 3.0], [2.0, 2.0, 1.0]])
+    x = sg.tensor("x", xv.shape)
+    e = getattr(x, name)(1)
+    want_value, want_grad = _torch_grad(lambda t: getattr(t, name)(1), xv, _weights(e.shape))
+    w = sg.tensor("w", e.shape)
+    at = {x: xv, w: _weights(e.shape)}
+    with np.errstate(invalid="ignore"):
+        got = np.asarray(sg.numeric(e, at), dtype=float)
+        grad = np.asarray(sg.numeric(sg.grad((e * w).sum(), x), at), dtype=float)
+    np.testing.assert_allclose(grad, want_grad, rtol=0, atol=1e-15)          # NaN where torch's is
+    infinite = np.isinf(want_value)
+    assert infinite.sum() == 2 and np.isnan(got[infinite]).all()
+    np.testing.assert_array_equal(got[~infinite], want_value[~infinite])

@@ -22,7 +22,7 @@ def _both_cases():
             ("normalize", lambda: sg.normalize(a, 2, 1, dim=0), "axis=1", "dim=0"),
             ("cosine_similarity", lambda: sg.cosine_similarity(a, b, axis=1, dim=0), "axis=1", "dim=0"),
             ("argmax", lambda: a.argmax(-1, dim=0), "axis=-1", "dim=0"),
-            # topk's own name is torch's dim (positional); axis= silently won over it (eleventh session)
+            # topk's own name is torch's dim (positional); axis= silently won over it (tenth session)
             ("topk", lambda: sg.topk(b.T, 2, 0, axis=1), "axis=1", "dim=0"),
             ("topk", lambda: a.topk(2, dim=-1, axis=0), "axis=0", "dim=-1")]
 

@@ -1,4 +1,4 @@
-"""``sp.floor`` / ``sp.ceiling`` / ``sp.frac`` of a tensor (2026-11-30, eleventh session).
+"""``sp.floor`` / ``sp.ceiling`` / ``sp.frac`` of a tensor (2026-11-30, tenth session).
 ``sp.floor(z)`` of an ``sg.tensor`` was silently 0: SymPy's floor asks whether ``(I*z).is_real`` to
 take an imaginary part apart, and ``I*z`` was an elementwise tensor expression, which says it is
 real — so z counted as imaginary and floor(z) became floor(im z)·I = 0. And once built, floor had no

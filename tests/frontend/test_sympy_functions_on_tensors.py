@@ -1,5 +1,5 @@
 """SymPy's own functions of ``sg.tensor`` expressions, as a researcher writes a model in lecture
-notation (2026-11-30, eleventh session): ``sp.tanh(x @ W + b).mean()``, ``sp.exp(z) /
+notation (2026-11-30, tenth session): ``sp.tanh(x @ W + b).mean()``, ``sp.exp(z) /
 sp.exp(z).sum(axis=1, keepdims=True)``, ``sp.Max(z, 0).sum(axis=1)``. SymPy builds its own nodes
 (``tanh``, ``Max``, ``Pow``, ``Piecewise``), which had none of the tensor methods: each was SymPy's
 ``AttributeError: 'tanh' object has no attribute 'mean'`` where ``sg.tanh(h).mean()`` worked. They
