@@ -40,8 +40,7 @@ def run(args) -> int:
     got = _trained.restore(args, "evaluate")
     model, values = got.model, got.checkpoint.values
     # the file may lack what the outputs do not read (the labels): said as such, not as a column count
-    needs = got.program._needs["forward"] if model.outputs else [True] * len(model.inputs)
-    unread = [x for x, read in zip(model.inputs, needs) if not read]
+    unread = _trained.unread_inputs(model, got.program)
     data = load_data(args.data, model.inputs, without=unread, command="evaluate")
     missing = [x.name for x in unread if x.name not in data]
     if missing:

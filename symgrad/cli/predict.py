@@ -61,11 +61,10 @@ def run(args) -> int:
     if not model.outputs:
         raise SymgradError(f"{args.model} defines no outputs: predict computes them; add outputs = [...] (the "
                            f"network's output, e.g. the scores before the loss) to the model file")
-    needs = program._needs["forward"]
-    unread = [x for x, read in zip(model.inputs, needs) if not read]
+    unread = _trained.unread_inputs(model, program)
     data = load_data(args.data, model.inputs, without=unread, command="predict")
-    data = _trained.checked(program, {x.name: data[x.name] for x, read in zip(model.inputs, needs) if read},
-                            args, getattr(data, "lines", None))
+    features = {x.name: data[x.name] for x in model.inputs if all(x is not u for u in unread)}
+    data = _trained.checked(program, features, args, getattr(data, "lines", None))
     columns = {}
     for i in range(len(model.outputs)):
         out = predict(program, got.checkpoint.values, data, args.batch_size, output=i)
