@@ -46,8 +46,9 @@ class Checkpoint:
     Ctrl-C, SIGTERM or a divergence saved it part-way through that epoch (0 at an epoch's end), so
     that training resumes with that epoch's next minibatch. ``seed``: the integer seed of the run that
     saved it (None when it was not one, or not recorded), which a resumed run is told of when its
-    own differs. ``samples``: the number of samples that run trained on (None when not recorded:
-    before 2026-12-01), so that a resumed run on other data, or another ``--validation-split``, is told."""
+    own differs. ``samples``: the number of samples that run trained on (None when not recorded: a
+    checkpoint written before 2026-11-30, tenth session, or by `save` without it), so that a resumed
+    run on other data, or another ``--validation-split``, is told."""
     values: dict
     state: object = None
     step: int = 0
