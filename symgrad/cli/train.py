@@ -250,6 +250,17 @@ def _check_resumed_samples(args, resumed, n: int) -> None:
           file=sys.stderr)
 
 
+def _not_onto(files, option: str, path: str, writing: str) -> None:
+    """Refuse an output ``path`` (of ``option``) that is one of ``files``, (flag, path) pairs of the
+    command's other files: compared as files (through links and ./) and, for one not written yet (a
+    --checkpoint or --best), by name."""
+    from .compile import same_file
+    for flag, other in files:
+        if other and (same_file(path, other) or os.path.abspath(path) == os.path.abspath(other)):
+            raise SymgradError(f"{option} {path}: that is {flag}; {writing} there would overwrite it (give another "
+                               f"file name)")
+
+
 def _train(args, T) -> int:
     if args.validation_split is not None and args.validation is not None:
         raise SymgradError("--validation-split holds out part of --data as the validation data; --validation "
@@ -265,24 +276,17 @@ def _train(args, T) -> int:
                            "EPOCHS too")
     if args.best is not None:
         T.check_checkpoint_path(args.best, "--best")
-    from .compile import same_file
+    inputs = (("the model file", args.model), ("--data", args.data), ("--validation", args.validation))
     if args.checkpoint is not None:
         T.check_checkpoint_path(args.checkpoint, "--checkpoint")
-        for flag, path in (("the model file", args.model), ("--data", args.data),
-                           ("--validation", args.validation)):
-            if path and same_file(args.checkpoint, path):
-                raise SymgradError(f"--checkpoint {args.checkpoint}: that is {flag}; saving a "
-                                   f"checkpoint there would overwrite it (give another file name)")
+        _not_onto(inputs, "--checkpoint", args.checkpoint, "saving a checkpoint")
     log = None
     if args.log is not None:
         from ..compiling.training_log import EpochLog
         from .compile import check_output
         check_output(args.log, "--log")
-        for flag, path in (("the model file", args.model), ("--data", args.data), ("--validation", args.validation),
-                           ("--checkpoint", args.checkpoint), ("--resume", args.resume), ("--best", args.best)):
-            if path and (same_file(args.log, path) or os.path.abspath(args.log) == os.path.abspath(path)):
-                raise SymgradError(f"--log {args.log}: that is {flag}; writing the log there would overwrite it "
-                                   f"(give another file name)")
+        _not_onto(inputs + (("--checkpoint", args.checkpoint), ("--resume", args.resume), ("--best", args.best)),
+                  "--log", args.log, "writing the log")
         try:
             log = EpochLog(args.log, append=args.resume is not None)
         except T.TrainingArgumentError as e:
