@@ -229,8 +229,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if resumed:
         ck = values
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
-        seen0 = getattr(ck, "seen", 0)
-        _warn_other_seed(getattr(ck, "seed", None), seed, shuffle)
+        seen0 = ck.seen
+        _warn_other_seed(ck.seed, seed, shuffle)
     if values is None:
         values = {}
     if not isinstance(values, Mapping):
@@ -443,7 +443,7 @@ def _keep_best(history, early) -> None:
 def _best_checkpoint(early) -> Checkpoint:
     """The best epoch so far as a `Checkpoint`: what ``train(values=...)`` resumes and `save` writes."""
     return Checkpoint(early.best_values, early.best_state, early.best_step, early.best_epoch,
-                      **getattr(early, "run", {}))
+                      **early.run)
 
 
 def _step(program, values, state, batch, copies: bool):
