@@ -18,7 +18,8 @@ class Trained:
 
 
 def add_arguments(p, data_help: str) -> None:
-    """The checkpoint positional (after MODEL.py), --data, --batch-size and --dtype."""
+    """The checkpoint positional (after MODEL.py), --data, --batch-size, --dtype and --target (numpy
+    only: taken so that train's --target triton is refused in words, see `restore`)."""
     from .command import int_at_least
     p.add_argument("checkpoint", metavar="CK.npz",
                    help="the trained values: a checkpoint of symgrad train --checkpoint (or --best), or of "
