@@ -12,6 +12,8 @@ from . import _model
 
 @dataclass
 class Trained:
+    """What `restore` read: the model file (`_model.load_model`), its checkpoint (values, step,
+    epoch) and the NumPy program compiled from the model file without an optimizer."""
     model: object
     checkpoint: object
     program: object
@@ -80,7 +82,7 @@ def checked(program, data: dict, args, lines=None) -> dict:
         _check_declared_shapes(program, data)
         _check_data_labels(program, data)
     except (DataError, TrainingArgumentError) as e:
-        plain = SimpleNamespace(data=args.data, validation=None, validation_split=None, monitor=None)
-        said = _in_command_words(e, plain, None, {"data": lines})
+        as_train = SimpleNamespace(data=args.data, validation=None, validation_split=None, monitor=None)
+        said = _in_command_words(e, as_train, None, {"data": lines})
         raise (SymgradError(f"--data {args.data}: {e}") if said is e else said) from None
     return data

@@ -56,8 +56,8 @@ def run(args) -> int:
             raise SymgradError(f"-o {args.output}: predictions are written as a .csv or .tsv table, or a .npz; "
                                f"give a file name with one of those suffixes")
         check_output(args.output)
-    got = _trained.restore(args, "predict")
-    model, program = got.model, got.program
+    trained = _trained.restore(args, "predict")
+    model, program = trained.model, trained.program
     if not model.outputs:
         raise SymgradError(f"{args.model} defines no outputs: predict computes them; add outputs = [...] (the "
                            f"network's output, e.g. the scores before the loss) to the model file")
@@ -67,7 +67,7 @@ def run(args) -> int:
     data = _trained.checked(program, features, args, getattr(data, "lines", None))
     columns = {}
     for i in range(len(model.outputs)):
-        out = predict(program, got.checkpoint.values, data, args.batch_size, output=i)
+        out = predict(program, trained.checkpoint.values, data, args.batch_size, output=i)
         stem = "output" if i == 0 else f"output{i}"
         if out.shape[1] == 1:
             columns[stem] = out[:, 0]
