@@ -217,13 +217,19 @@ def _fraction(text):
     return x
 
 
+def held_out(n: int, fraction: float) -> int:
+    """How many of ``n`` samples --validation-split ``fraction`` holds out (before the check that
+    both sides keep one)."""
+    return int(round(n * fraction))
+
+
 def split_off(data: dict, fraction: float, seed: int):
     """(training data, validation data): ``fraction`` of the samples, at least one, drawn at random
     for validation — a stream of its own seeded by ``seed``, so the same --seed holds out the same
     samples, and the shuffling of training (default_rng(seed)) is as without the split. Samples keep
     their order within each part."""
     n = len(next(iter(data.values())))
-    k = int(round(n * fraction))
+    k = held_out(n, fraction)
     if not 1 <= k <= n - 1:
         raise SymgradError(f"--validation-split {fraction:g} of --data's {n} samples holds out {k}: there must "
                            f"be at least one sample on each side")
@@ -236,7 +242,7 @@ def _check_resumed_samples(args, resumed, n: int) -> None:
     """A --resume whose run trained on another number of samples than this one will: with
     --validation-split, another fraction (or other data) holds out samples that run trained on, so
     refused; without, said (its epochs are shuffled over other samples than that run's were)."""
-    held = int(round(n * args.validation_split)) if args.validation_split is not None else 0
+    held = held_out(n, args.validation_split) if args.validation_split is not None else 0
     if n - held == resumed.samples:
         return
     if args.validation_split is not None:
