@@ -25,7 +25,6 @@ Examples:
 from __future__ import annotations
 
 import io
-import os
 import sys
 
 import numpy as np
