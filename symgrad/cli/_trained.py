@@ -12,13 +12,16 @@ from . import _model
 
 @dataclass
 class Trained:
+    """What `restore` read: the model file (`_model.load_model`), its checkpoint (values, step,
+    epoch) and the NumPy program compiled from the model file without an optimizer."""
     model: object
     checkpoint: object
     program: object
 
 
 def add_arguments(p, data_help: str) -> None:
-    """The checkpoint positional (after MODEL.py), --data, --batch-size and --dtype."""
+    """The checkpoint positional (after MODEL.py), --data, --batch-size, --dtype and --target (numpy
+    only: taken so that train's --target triton is refused in words, see `restore`)."""
     from .command import int_at_least
     p.add_argument("checkpoint", metavar="CK.npz",
                    help="the trained values: a checkpoint of symgrad train --checkpoint (or --best), or of "
@@ -56,6 +59,15 @@ def restore(args, command: str) -> Trained:
     return Trained(model, ck, program)
 
 
+def unread_inputs(model, program) -> list:
+    """The model file's inputs that its outputs do not read (the labels, the targets of the loss):
+    what a data file for predict may leave out, and evaluate names when it does. None without
+    outputs (the loss reads every input)."""
+    if not model.outputs:
+        return []
+    return [x for x, read in zip(model.inputs, program._needs["forward"]) if not read]
+
+
 def checked(program, data: dict, args, lines=None) -> dict:
     """``data`` as sg.train checks it before the first step (shapes as declared, labels in range),
     its errors said as symgrad train says them: with --data's file, and a table's line (``lines``:
@@ -70,7 +82,7 @@ def checked(program, data: dict, args, lines=None) -> dict:
         _check_declared_shapes(program, data)
         _check_data_labels(program, data)
     except (DataError, TrainingArgumentError) as e:
-        plain = SimpleNamespace(data=args.data, validation=None, validation_split=None, monitor=None)
-        said = _in_command_words(e, plain, None, {"data": lines})
+        as_train = SimpleNamespace(data=args.data, validation=None, validation_split=None, monitor=None)
+        said = _in_command_words(e, as_train, None, {"data": lines})
         raise (SymgradError(f"--data {args.data}: {e}") if said is e else said) from None
     return data

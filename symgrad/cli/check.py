@@ -23,6 +23,7 @@ input then prints ``{"verdict": null, "ok": false, "error": {"type", "text"}}`` 
 ``--tensor NAME:D,...`` declares an N-d tensor with NumPy's semantics (``X.T @ D``, ``sum(D, axis=0)``,
 ``D.sum(0)``, ``x.reshape(N, -1)``); a size given by name (``N``) is a batch size, drawn, and may be
 read in the claims; ``--labels y:N`` declares integer class labels (``one_hot(y, 4)`` in a claim).
+``--convention row`` reads the claims in the numerator layout (sg.check's ``convention="row"``).
 """
 from __future__ import annotations
 
@@ -65,6 +66,10 @@ def register(subparsers):
     p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed of the test points")
     p.add_argument("--targets", choices=["distribution", "one-hot", "free"], default="distribution",
                    help="how the target t of a softmax cross-entropy is drawn (default: on the simplex)")
+    p.add_argument("--convention", choices=["column", "row"], default="column",
+                   help="the layout the claims are written in: column (default: a gradient has its "
+                        "variable's shape) or row (the numerator layout, ∂f/∂x a row and ∂f/∂W shaped "
+                        "like W.T, as CMU 11-785 writes it: each matrix claim is transposed first)")
     p.add_argument("--json", action="store_true",
                    help="print the result as one JSON object (CheckResult.to_dict(): verdict, ok, "
                         "counterexample, hint {kind, text}, kink, method, layout, errors) instead of "
@@ -253,10 +258,23 @@ def _result(args):
         claims.append(c)
     at = _values(args.at, names)
     try:
-        r = check(f, wrt, claims, at=at, seed=args.seed, targets=args.targets)
+        r = check(f, wrt, claims, at=at, seed=args.seed, targets=args.targets,
+                  convention=args.convention)
     except SymgradError:
         raise
     except Exception as e:  # noqa: BLE001 - the command line shows a message, never a traceback
         raise SymgradError(f"{type(e).__name__}: {e}") from None
-    return r
+    return _flag_named(r)
+
+
+def _flag_named(r):
+    """The result with sg.check's keyword in its hint and layout (convention='row') said as this
+    command's flag (--convention row), in the text and in --json alike."""
+    from dataclasses import replace
+
+    from ..checking.hint_kind import rewritten
+
+    def said(text):
+        return text.replace("convention='row'", "--convention row")
+    return replace(r, hint=rewritten(r.hint, said), layout=said(r.layout))
 

@@ -73,10 +73,10 @@ def _closest_choice(message: str) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _unknown_options(parser, argv) -> tuple:
-    """``parser.parse_known_args(argv)``, and a misspelled option of a command (``--validaton``)
-    refused by that command's parser, naming the closest option; it was "symgrad: error:
-    unrecognized arguments: --validaton val.npz (see symgrad --help)", the top level's words."""
+def _unknown_options(parser, argv) -> argparse.Namespace:
+    """The args of ``parser.parse_known_args(argv)``; an argument left over (a misspelled option,
+    ``--validaton``) is refused by that command's parser, naming the closest option; it was "symgrad:
+    error: unrecognized arguments: --validaton val.npz (see symgrad --help)", the top level's words."""
     args, extra = parser.parse_known_args(argv)
     if not extra:
         return args

@@ -79,16 +79,16 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
         layout = short
     want = sum(k for _, _, k, _ in layout)
     said = ", then ".join(f"{k} for {name!r}" for name, _, k, _ in layout)
+    other = _other_separator(rows, path) if got == 1 and got != want else None   # np.savetxt's spaces
     if without and got != want:
         shorter = ", then ".join(f"{k} for {name!r}" for name, _, k, _ in short)
         raise SymgradError(f"{what} {path}: its rows have {got} columns, but the model's inputs take "
                            f"{sum(k for _, _, k, _ in short)} per sample without "
                            f"{', '.join(repr(s.name) for s in without)} ({shorter}), or {want} with "
                            f"{'it' if len(without) == 1 else 'them'} ({said}), in the order of the model "
-                           f"file's inputs")
+                           f"file's inputs{other or ''}")
     if got != want:
         hint = ""
-        other = _other_separator(rows, path) if got == 1 else None
         if other is not None:
             hint = other
         elif got == want + 1:

@@ -37,20 +37,19 @@ def register(subparsers):
 def run(args) -> int:
     from ..compiling import training as T
     from ..compiling.training_arrays import num_samples
-    got = _trained.restore(args, "evaluate")
-    model, values = got.model, got.checkpoint.values
+    trained = _trained.restore(args, "evaluate")
+    model, values = trained.model, trained.checkpoint.values
     # the file may lack what the outputs do not read (the labels): said as such, not as a column count
-    needs = got.program._needs["forward"] if model.outputs else [True] * len(model.inputs)
-    unread = [x for x, read in zip(model.inputs, needs) if not read]
+    unread = _trained.unread_inputs(model, trained.program)
     data = load_data(args.data, model.inputs, without=unread, command="evaluate")
     missing = [x.name for x in unread if x.name not in data]
     if missing:
         raise SymgradError(f"--data {args.data} holds no {' or '.join(map(repr, missing))} (the targets the loss "
                            f"compares the outputs with): evaluate needs every input of the model file; symgrad "
                            f"predict takes the features alone")
-    data = _trained.checked(got.program, data, args, getattr(data, "lines", None))
-    record = {"samples": num_samples(data), "loss": T.mean_loss(got.program, values, data, args.batch_size)}
+    data = _trained.checked(trained.program, data, args, getattr(data, "lines", None))
+    record = {"samples": num_samples(data), "loss": T.mean_loss(trained.program, values, data, args.batch_size)}
     if model.target is not None and model.outputs:
-        record["accuracy"] = T.accuracy(model.target)(got.program, values, data)
+        record["accuracy"] = T.accuracy(model.target)(trained.program, values, data)
     print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
     return 0

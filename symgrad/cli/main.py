@@ -8,7 +8,7 @@ submodule sets the package's attribute of its name, so after ``import symgrad.cl
 ``symgrad.cli.main`` is this module rather than the function, and ``cli.main([...])`` must still run
 the command. (Nothing simpler does both: the import system sets that attribute after this module has
 run, so the module cannot put the function back; a package without the submodule loses the old
-spelling. Looked at again 2026-12-01.)
+spelling. Looked at again 2026-11-30, tenth session.)
 """
 from __future__ import annotations
 

@@ -25,7 +25,6 @@ Examples:
 from __future__ import annotations
 
 import io
-import os
 import sys
 
 import numpy as np
@@ -56,19 +55,18 @@ def run(args) -> int:
             raise SymgradError(f"-o {args.output}: predictions are written as a .csv or .tsv table, or a .npz; "
                                f"give a file name with one of those suffixes")
         check_output(args.output)
-    got = _trained.restore(args, "predict")
-    model, program = got.model, got.program
+    trained = _trained.restore(args, "predict")
+    model, program = trained.model, trained.program
     if not model.outputs:
         raise SymgradError(f"{args.model} defines no outputs: predict computes them; add outputs = [...] (the "
                            f"network's output, e.g. the scores before the loss) to the model file")
-    needs = program._needs["forward"]
-    unread = [x for x, read in zip(model.inputs, needs) if not read]
+    unread = _trained.unread_inputs(model, program)
     data = load_data(args.data, model.inputs, without=unread, command="predict")
-    data = _trained.checked(program, {x.name: data[x.name] for x, read in zip(model.inputs, needs) if read},
-                            args, getattr(data, "lines", None))
+    features = {x.name: data[x.name] for x in model.inputs if all(x is not u for u in unread)}
+    data = _trained.checked(program, features, args, getattr(data, "lines", None))
     columns = {}
     for i in range(len(model.outputs)):
-        out = predict(program, got.checkpoint.values, data, args.batch_size, output=i)
+        out = predict(program, trained.checkpoint.values, data, args.batch_size, output=i)
         stem = "output" if i == 0 else f"output{i}"
         if out.shape[1] == 1:
             columns[stem] = out[:, 0]

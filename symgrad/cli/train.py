@@ -217,13 +217,19 @@ def _fraction(text):
     return x
 
 
+def held_out(n: int, fraction: float) -> int:
+    """How many of ``n`` samples --validation-split ``fraction`` holds out (before the check that
+    both sides keep one)."""
+    return int(round(n * fraction))
+
+
 def split_off(data: dict, fraction: float, seed: int):
     """(training data, validation data): ``fraction`` of the samples, at least one, drawn at random
     for validation — a stream of its own seeded by ``seed``, so the same --seed holds out the same
     samples, and the shuffling of training (default_rng(seed)) is as without the split. Samples keep
     their order within each part."""
     n = len(next(iter(data.values())))
-    k = int(round(n * fraction))
+    k = held_out(n, fraction)
     if not 1 <= k <= n - 1:
         raise SymgradError(f"--validation-split {fraction:g} of --data's {n} samples holds out {k}: there must "
                            f"be at least one sample on each side")
@@ -236,7 +242,7 @@ def _check_resumed_samples(args, resumed, n: int) -> None:
     """A --resume whose run trained on another number of samples than this one will: with
     --validation-split, another fraction (or other data) holds out samples that run trained on, so
     refused; without, said (its epochs are shuffled over other samples than that run's were)."""
-    held = int(round(n * args.validation_split)) if args.validation_split is not None else 0
+    held = held_out(n, args.validation_split) if args.validation_split is not None else 0
     if n - held == resumed.samples:
         return
     if args.validation_split is not None:
@@ -248,6 +254,17 @@ def _check_resumed_samples(args, resumed, n: int) -> None:
           f"samples, and --data {args.data} holds {n}: this run goes on over other data than that run's (its "
           f"epochs shuffled otherwise){'; did that run hold out a --validation-split?' if n > resumed.samples else ''}",
           file=sys.stderr)
+
+
+def _not_onto(files, option: str, path: str, writing: str) -> None:
+    """Refuse an output ``path`` (of ``option``) that is one of ``files``, (flag, path) pairs of the
+    command's other files: compared as files (through links and ./) and, for one not written yet (a
+    --checkpoint or --best), by name."""
+    from .compile import same_file
+    for flag, other in files:
+        if other and (same_file(path, other) or os.path.abspath(path) == os.path.abspath(other)):
+            raise SymgradError(f"{option} {path}: that is {flag}; {writing} there would overwrite it (give another "
+                               f"file name)")
 
 
 def _train(args, T) -> int:
@@ -265,24 +282,17 @@ def _train(args, T) -> int:
                            "EPOCHS too")
     if args.best is not None:
         T.check_checkpoint_path(args.best, "--best")
-    from .compile import same_file
+    inputs = (("the model file", args.model), ("--data", args.data), ("--validation", args.validation))
     if args.checkpoint is not None:
         T.check_checkpoint_path(args.checkpoint, "--checkpoint")
-        for flag, path in (("the model file", args.model), ("--data", args.data),
-                           ("--validation", args.validation)):
-            if path and same_file(args.checkpoint, path):
-                raise SymgradError(f"--checkpoint {args.checkpoint}: that is {flag}; saving a "
-                                   f"checkpoint there would overwrite it (give another file name)")
+        _not_onto(inputs, "--checkpoint", args.checkpoint, "saving a checkpoint")
     log = None
     if args.log is not None:
         from ..compiling.training_log import EpochLog
         from .compile import check_output
         check_output(args.log, "--log")
-        for flag, path in (("the model file", args.model), ("--data", args.data), ("--validation", args.validation),
-                           ("--checkpoint", args.checkpoint), ("--resume", args.resume), ("--best", args.best)):
-            if path and (same_file(args.log, path) or os.path.abspath(args.log) == os.path.abspath(path)):
-                raise SymgradError(f"--log {args.log}: that is {flag}; writing the log there would overwrite it "
-                                   f"(give another file name)")
+        _not_onto(inputs + (("--checkpoint", args.checkpoint), ("--resume", args.resume), ("--best", args.best)),
+                  "--log", args.log, "writing the log")
         try:
             log = EpochLog(args.log, append=args.resume is not None)
         except T.TrainingArgumentError as e:

@@ -62,8 +62,8 @@ from ..core.values import key_name, lookup
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import keywords
 from .training_arrays import all_finite, copied, num_samples, to_numpy
-from .training_checkpoint import (Checkpoint, CheckpointError, ResumeSeedWarning, check_checkpoint_path, load,
-                                  load_checkpoint, save)
+from .training_checkpoint import (Checkpoint, CheckpointError, ResumeSeedWarning, check_checkpoint_path,
+                                  integer_seed, load, load_checkpoint, save)
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
                             _check_validation, _named_data, nonfinite_entries)
 from .training_early_stop import EarlyStop, direction
@@ -106,8 +106,8 @@ def _check_seed(seed) -> None:
     """``seed`` as numpy.random.default_rng takes it (an integer >= 0, None for a fresh one, or
     NumPy's own SeedSequence or Generator), else a TrainingArgumentError before the first step (it
     was NumPy's TypeError about SeedSequence's entropy, for seed="1")."""
-    plain = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
-    if seed is None or (plain and seed >= 0) or isinstance(seed, (np.random.SeedSequence, np.random.Generator)):
+    if (seed is None or (integer_seed(seed) is not None and seed >= 0)
+            or isinstance(seed, (np.random.SeedSequence, np.random.Generator))):
         return
     raise TrainingArgumentError(f"seed must be an integer >= 0 (it seeds numpy.random.default_rng: the "
                                 f"initial values train draws and each epoch's shuffle), got {show_value(seed)}"
@@ -229,8 +229,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if resumed:
         ck = values
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
-        seen0 = getattr(ck, "seen", 0)
-        _warn_other_seed(getattr(ck, "seed", None), seed, shuffle)
+        seen0 = ck.seen
+        _warn_other_seed(ck.seed, seed, shuffle)
     if values is None:
         values = {}
     if not isinstance(values, Mapping):
@@ -283,8 +283,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                     f"but data holds {n}: resume with the data it was trained on")
     per_epoch = math.ceil(n / batch_size)
     if early is not None:            # the best epoch's checkpoint records the run too (--best, history.best)
-        plain = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
-        early.run = {"seed": int(seed) if plain else None, "samples": n}
+        early.run = {"seed": integer_seed(seed), "samples": n}
     # a checkpoint saved part-way through an epoch goes on with that epoch's next minibatch
     total = epochs * per_epoch - (per_epoch - math.ceil((n - seen0) / batch_size) if epochs else 0)
     if epochs:          # a schedule that ends (at 0) before training does: said now, not by flat epoch lines
@@ -416,8 +415,7 @@ def _warn_other_seed(saved, seed, shuffle) -> None:
     """A `ResumeSeedWarning` when a checkpoint saved under the integer seed ``saved`` is resumed with
     another: epoch k is shuffled by the k-th permutation of default_rng(seed), so the resumed run
     does not go on as the saving run would have (nothing said it)."""
-    plain = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
-    if saved is None or not shuffle or (plain and int(seed) == saved):
+    if saved is None or not shuffle or integer_seed(seed) == saved:
         return
     import warnings
     warnings.warn(f"the checkpoint was saved by a run with seed {saved}, and this run's seed is {show_value(seed)}: "
@@ -445,7 +443,7 @@ def _keep_best(history, early) -> None:
 def _best_checkpoint(early) -> Checkpoint:
     """The best epoch so far as a `Checkpoint`: what ``train(values=...)`` resumes and `save` writes."""
     return Checkpoint(early.best_values, early.best_state, early.best_step, early.best_epoch,
-                      **getattr(early, "run", {}))
+                      **early.run)
 
 
 def _step(program, values, state, batch, copies: bool):

@@ -21,6 +21,14 @@ from .files import atomic_write, unwritable
 from .training_arrays import to_numpy
 
 
+def integer_seed(seed) -> int | None:
+    """``seed`` as a checkpoint records it: a Python int for an integer seed, None for anything else
+    (None, a SeedSequence or Generator, whose run cannot be named by one number; and a bool, no seed)."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        return int(seed)
+    return None
+
+
 class ResumeSeedWarning(UserWarning):
     """Training resumed from a checkpoint under another seed than the run that saved it: its epochs are
     shuffled otherwise, so it does not go on as that run would have."""
@@ -38,8 +46,9 @@ class Checkpoint:
     Ctrl-C, SIGTERM or a divergence saved it part-way through that epoch (0 at an epoch's end), so
     that training resumes with that epoch's next minibatch. ``seed``: the integer seed of the run that
     saved it (None when it was not one, or not recorded), which a resumed run is told of when its
-    own differs. ``samples``: the number of samples that run trained on (None when not recorded:
-    before 2026-12-01), so that a resumed run on other data, or another ``--validation-split``, is told."""
+    own differs. ``samples``: the number of samples that run trained on (None when not recorded: a
+    checkpoint written before 2026-11-30, tenth session, or by `save` without it), so that a resumed
+    run on other data, or another ``--validation-split``, is told."""
     values: dict
     state: object = None
     step: int = 0
@@ -110,8 +119,8 @@ def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen:
              "step": int(step), "epoch": int(epoch), "format": "symgrad-checkpoint-1"}
     if seen:                         # read as 0 where absent: older checkpoints load as before
         index["seen"] = int(seen)
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
-        index["seed"] = int(seed)    # (a Generator or SeedSequence is not recorded)
+    if integer_seed(seed) is not None:     # (a Generator or SeedSequence is not recorded)
+        index["seed"] = integer_seed(seed)
     if samples is not None:
         index["samples"] = int(samples)
     arrays["index"] = np.array(json.dumps(index))

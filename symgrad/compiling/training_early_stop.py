@@ -88,6 +88,7 @@ class EarlyStop:
         self.best_values = self.best_state = None
         self.best_step = None
         self.waited = 0
+        self.run = {}                   # train's seed and samples, recorded in the best epoch's checkpoint
 
     def update(self, record: dict, values, state, step=None) -> bool:
         """Take an epoch's record (and the values, state and step count after it); True when training

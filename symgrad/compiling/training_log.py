@@ -44,6 +44,7 @@ class EpochLog:
         self.kind = kind
         self.fresh = not append          # the first epoch replaces what the file holds
         self.columns = self.header() if append else None      # a table's header, once known
+        self._pruned = False             # appending: the rows from the first record's epoch on dropped
 
     def header(self):
         """The names in the first row of an existing table (None for a JSON-lines log, or no table)."""
@@ -99,7 +100,7 @@ class EpochLog:
                 f"{', '.join(names)}: give another log file (or the validation the first run had)")
 
     def __call__(self, record) -> None:
-        if not self.fresh and not getattr(self, "_pruned", False) and _whole(record.get("epoch")) is not None:
+        if not self.fresh and not self._pruned and _whole(record.get("epoch")) is not None:
             self._drop_from(_whole(record["epoch"]))       # a resumed run's epochs replace those it went back on
         self._pruned = True
         if self.kind == ".jsonl":

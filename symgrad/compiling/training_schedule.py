@@ -49,7 +49,7 @@ def warn_schedule_ends(schedule, first: int, last: int, per_epoch: int, where: s
         return
     epochs = idle / per_epoch
     # a resumed run goes on counting from the checkpoint's step: the total that ends with this run
-    # is its last step, not its own step count (advised so, 48 where 80 was meant)
+    # is its last step, not its own step count (it advised the run's own 48 steps where 80 was needed)
     count = (f"epochs × ceil(samples / batch_size) = {last - first + 1} for this run: give that as its total"
              if first == 1 else
              f"and a resumed run goes on counting from the checkpoint's (steps {first} to {last} here): give "

@@ -168,3 +168,15 @@ def test_an_array_of_no_input_is_refused_in_the_commands_own_name(run, capsys, c
     err = capsys.readouterr().err
     assert "'Y' (did you mean 'y'?)" in err and f"symgrad {command} refuses an array it would ignore:" in err
     assert "symgrad train" not in err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_table_with_spaces_is_said_as_symgrad_train_says_it(run, capsys, command):
+    # np.savetxt's default spaces read as one column: train said so, but evaluate and predict (whose
+    # file may leave the labels out) said only "its rows have 1 columns, but ... take 4 ... or 5"
+    path, v, x, y = run
+    np.savetxt(path / "spaces.csv", x if command == "predict" else np.c_[x, y])
+    assert cli.main([command, str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "spaces.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "its numbers are separated by spaces, where this file's name says commas" in err, err
+    assert "np.savetxt(..., delimiter=',')" in err and len(err.strip().splitlines()) == 2, err

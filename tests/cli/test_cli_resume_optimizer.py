@@ -8,12 +8,18 @@ from symgrad.compiling.training import load
 from standin_program import SOFTMAX_MODEL_FILE, blobs
 
 
-def test_resume_under_another_optimizer_starts_its_state_afresh_and_says_so(tmp_path, capsys):
-    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)                  # Adam
+def _adam_run(tmp_path):
+    """SOFTMAX_MODEL_FILE (Adam) on 64 samples, 4 steps an epoch: the checkpoint's path, and the
+    `symgrad train` arguments that save it there (each test adds --epochs and --resume)."""
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
     np.savez(tmp_path / "data.npz", **blobs(64, seed=0))
     ck = tmp_path / "ck.npz"
-    base = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "data.npz"), "--batch-size", "16",
-            "--no-progress", "--checkpoint", str(ck)]
+    return ck, ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "data.npz"), "--batch-size", "16",
+                "--no-progress", "--checkpoint", str(ck)]
+
+
+def test_resume_under_another_optimizer_starts_its_state_afresh_and_says_so(tmp_path, capsys):
+    ck, base = _adam_run(tmp_path)
     assert cli.main(base + ["--epochs", "1"]) == 0, capsys.readouterr().err
     adam = load(ck)
     assert sorted(k for k in adam.state if k != "t") == ["exp_avg", "exp_avg_sq"]
@@ -34,11 +40,7 @@ def test_resume_under_another_optimizer_starts_its_state_afresh_and_says_so(tmp_
 def test_resume_says_where_it_goes_on_from(tmp_path, capsys):
     # it said nothing: a resumed run printed "epoch 2 ..." with no word of the checkpoint, its step
     # count or the optimizer's t (which a schedule reads)
-    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)                  # Adam
-    np.savez(tmp_path / "data.npz", **blobs(64, seed=0))
-    ck = tmp_path / "ck.npz"
-    base = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "data.npz"), "--batch-size", "16",
-            "--no-progress", "--checkpoint", str(ck)]
+    ck, base = _adam_run(tmp_path)
     assert cli.main(base + ["--epochs", "2"]) == 0
     assert "resuming" not in capsys.readouterr().err
     assert cli.main(base + ["--epochs", "3", "--resume", str(ck)]) == 0
@@ -55,11 +57,7 @@ def test_resume_says_where_it_goes_on_from(tmp_path, capsys):
 def test_resume_part_way_through_an_epoch_says_so_and_takes_its_rest(tmp_path, capsys):
     # what Ctrl-C or SIGTERM saves 16 samples into epoch 2: the rest of that epoch comes first
     from symgrad.compiling.training import save
-    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
-    np.savez(tmp_path / "data.npz", **blobs(64, seed=0))
-    ck = tmp_path / "ck.npz"
-    base = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "data.npz"), "--batch-size", "16",
-            "--no-progress", "--checkpoint", str(ck)]
+    ck, base = _adam_run(tmp_path)
     assert cli.main(base + ["--epochs", "1"]) == 0
     one = load(ck)
     save(ck, one.values, one.state, step=5, epoch=1, seen=16)
@@ -76,11 +74,8 @@ def test_resume_part_way_through_an_epoch_says_so_and_takes_its_rest(tmp_path, c
 def test_resume_under_another_seed(tmp_path, capsys):
     # --validation-split draws the held-out samples with --seed: resumed under another seed, the run
     # validated on samples the first one trained on, and nothing said so
-    (tmp_path / "model.py").write_text(SOFTMAX_MODEL_FILE)
-    np.savez(tmp_path / "data.npz", **blobs(64, seed=0))
-    ck = tmp_path / "ck.npz"
-    base = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "data.npz"), "--batch-size", "16",
-            "--no-progress", "--checkpoint", str(ck), "--epochs", "1"]
+    ck, base = _adam_run(tmp_path)
+    base = base + ["--epochs", "1"]
     assert cli.main(base + ["--validation-split", "0.25", "--seed", "3"]) == 0
     capsys.readouterr()
     assert cli.main(base + ["--validation-split", "0.25", "--resume", str(ck)]) == 2

@@ -78,3 +78,16 @@ def test_a_divergence_carries_its_account_apart_from_what_was_kept(tmp_path):
                  checkpoint=ck, progress=False)
     assert e.value.account.startswith("training diverged at step") and "kept" not in e.value.account
     assert e.value.saved_to == str(ck) and str(e.value).startswith(e.value.account)
+
+
+@pytest.mark.parametrize("flag, name", [("--data", "data.npz"), ("--validation", "range.npz"),
+                                        ("the model file", "model.py")])
+def test_a_checkpoint_onto_another_file_of_the_command_is_refused(files, capsys, flag, name):
+    # the checkpoint, saved after the first epoch, would have replaced that file
+    before = (files / name).read_bytes()
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--validation",
+            str(files / "range.npz"), "--no-progress", "--epochs", "1", "--checkpoint", str(files / name)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"--checkpoint {files / name}: that is {flag}; saving a checkpoint there would overwrite it" in err, err
+    assert (files / name).read_bytes() == before

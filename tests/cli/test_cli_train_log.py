@@ -34,6 +34,7 @@ def test_the_log_holds_the_epoch_lines_and_a_resumed_run_adds_to_it(tmp_path, ca
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["epoch", "loss", "val_loss", "val_accuracy", "seconds"]
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    assert [int(r["epoch"]) for r in first + second] == [1, 2, 3, 4]      # zip below compares every row
     for row, shown in zip(rows, first + second):
         for k, v in shown.items():                   # the line rounds to 6 digits, the file does not
             assert np.isclose(float(row[k]), v, rtol=1e-5), (k, row, shown)

@@ -83,6 +83,7 @@ def test_split_log_ctrl_c_resume_evaluate(tmp_path, monkeypatch, capsys, default
     log, ref_log = _rows(tmp_path / "log.csv"), _rows(tmp_path / "ref.csv")
     assert list(log[0]) == ["epoch", "loss", "val_loss", "val_accuracy", "seconds"]
     assert [r["epoch"] for r in log] == ["1", "2", "3", "4"]         # one header, each epoch once
+    assert [r["epoch"] for r in ref_log] == ["1", "2", "3", "4"]     # so that zip compares every row
     for row, want in zip(log, ref_log):                   # epoch 3's loss: the mean of its resumed part
         for key in ("val_loss", "val_accuracy") + (("loss",) if row["epoch"] != "3" else ()):
             assert float(row[key]) == pytest.approx(float(want[key]), rel=1e-9), (row["epoch"], key)

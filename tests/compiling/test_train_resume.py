@@ -192,5 +192,5 @@ def test_checkpoints_record_the_runs_samples_and_the_best_one_its_seed(tmp_path)
     assert (h.best.samples, h.best.seed) == (40, 5)
     save(tmp_path / "best.npz", **vars(h.best))
     assert (load(tmp_path / "best.npz").samples, load(tmp_path / "best.npz").seed) == (40, 5)
-    save(tmp_path / "old.npz", v0)                   # as checkpoints before 2026-12-01: not recorded
+    save(tmp_path / "old.npz", v0)                   # as checkpoints before the tenth session: not recorded
     assert (load(tmp_path / "old.npz").samples, load(tmp_path / "old.npz").seed) == (None, None)

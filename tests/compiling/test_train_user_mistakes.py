@@ -231,7 +231,7 @@ def test_labels_padded_with_minus_100_are_told_of_ignore_index():
     ({"verbose": 0}, "progress=False"),
     ({"validation_split": 0.2}, "validation= takes the held-out arrays themselves, not a fraction"),
     ({"callbacks": []}, "early stopping is patience="),
-    ({"callbacks": []}, "CSVLogger is on_epoch=EpochLog('log.csv')"),
+    ({"callbacks": []}, "CSVLogger is on_epoch=sg.EpochLog('log.csv')"),
 ])
 def test_options_of_other_training_loops_are_told_where_symgrad_has_them(option, said):
     """Before: "train() got an unknown keyword argument 'lr'. It takes: ..." with no word of where the
