@@ -11,6 +11,7 @@ import sympy as sp
 
 import symgrad as sg
 from symgrad.errors import UnsupportedError
+from tests.codegen.generated_module import load_generated
 
 torch = pytest.importorskip("torch")
 N = sp.Symbol("N", integer=True, positive=True)
@@ -22,14 +23,7 @@ def _program(f):
 
 
 def _load(source, scipy):
-    if scipy:
-        pytest.importorskip("scipy")                # not a dependency of symgrad
-    else:                                   # as on a machine without SciPy
-        source = source.replace("from scipy import special as _scipy_special", "raise ImportError")
-    ns = {}
-    exec(compile(source, "<generated>", "exec"), ns)
-    assert (ns["_scipy_special"] is None) is not scipy
-    return ns
+    return load_generated(source, scipy, "from scipy import special as _scipy_special", "_scipy_special")
 
 
 CASES = [  # SymPy's function, torch's, the range of z·a
