@@ -1,5 +1,5 @@
 """GELU's Φ(x) = 0.5·erf(x/√2) + 0.5 of a float32 (32, 64, 512) array: the generated module's
-``gelu_phi`` (codegen/numpy_gelu_phi.py: since 2026-12-01's twelfth session 1/(1 + exp2(x·R(x²))),
+``gelu_phi`` (codegen/numpy_gelu_phi.py: since 2026-11-30's tenth session 1/(1 + exp2(x·R(x²))),
 18 passes a block; before, erf's 31 and three around it on erf's blocks) against the four statements
 the step printed before that helper (three passes over the whole array around erf), in one process,
 in turns, by this thread's CPU time.

@@ -102,7 +102,7 @@ def test_gelu_phi_in_its_forms_of_call(dtype):
 def test_float32_gelu_phi_makes_18_passes_a_block_and_none_over_the_whole_array():
     """Each NumPy pass of the float32 helper (a call, or an in-place operator) works on one block:
     square, clip, Horner's 12, the product by x, exp2, + 1 and the quotient — 18 a block, where
-    erf's 31 and the three around it were 34 until 2026-12-01's twelfth session."""
+    erf's 31 and the three around it were 34 until 2026-11-30's tenth session."""
     ns = _helpers()
     sizes = []
     real = np

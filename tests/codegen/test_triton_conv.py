@@ -251,7 +251,7 @@ def test_what_the_kernels_do_not_run_on_a_convolution_is_named():
     U = sg.tensor("U", (32, C_OUT))
     assert_refused_for_triton(sg.cross_entropy(sg.dropout(sg.conv2d(x, w1), 0.5).reshape(N, -1) @ U, y), [w1, U],
                               [x, y], [r"dropout", r"convolution's output", r"after the flatten"])
-    # (a sum over the filters' axis, refused here until 2026-11-30, twelfth session: test_triton_pixels.py)
+    # (a sum over the filters' axis, refused here until 2026-11-30, tenth session: test_triton_pixels.py)
 
 
 def test_the_outputs_equal_numpy_and_the_image_gradient_equals_torch(rng, monkeypatch):
@@ -323,7 +323,7 @@ def test_the_digits_cnn_step_compiles_for_sm90(tmp_path):
 def test_a_per_pixel_cross_entropy_on_numpy_equals_torch(rng):
     """A segmentation loss, torch's F.cross_entropy(logits (N, C, H, W), labels (N, H, W)), on the NumPy
     target: equal to torch (the Triton target's is compared with both in test_triton_pixels.py; it was
-    refused there until 2026-11-30, twelfth session)."""
+    refused there until 2026-11-30, tenth session)."""
     x, t = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("t", (N, 3, 3), integer=True)
     w, b = sg.tensor("w", (3, 1, 3, 3)), sg.tensor("b", (3,))
     loss = sg.cross_entropy(sg.conv2d(x, w, b, padding=1), t, axis=1)
