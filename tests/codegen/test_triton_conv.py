@@ -136,7 +136,7 @@ def test_a_step_is_three_launches_each_weight_gradient_one_product_over_the_posi
 def test_a_one_filter_step_is_three_launches_as_two_filters(rng, kernel, pool):
     """One filter: δ_p is a number per example, stored side by side in a (B, P, 1) stack, so w's
     gradient is one product over the B·P rows as with two filters, b's Σ_b Σ_p δ_bp rides along, and
-    V's is one product of the P numbers side by side (until 2026-11-30, tenth session: a term per
+    V's is one product of the P numbers side by side (until 2026-11-30, ninth session: a term per
     position: 9 launches for the digits CNN with one filter, here 9 and 25)."""
     net = _cnn((2, 3, 3), 1, kernel, stride=2 if pool is None else 1, padding=1, pool=pool)
     batch = _images(rng, 4, (2, 3, 3))
