@@ -147,7 +147,7 @@ _ENTRIES = [
 ]
 
 # name -> the helper's source; the first helper a module uses brings _SCIPY (and the shared parts
-# it needs) before it: see `helper_sources`
+# it needs) before it: see `shared_lines` and `NumpyPrinter.helper_source`
 SPECIAL_HELPERS = {
     "erfc": _entry_fallback("erfc", "_erfc_entry", "math.erfc"),
     "loggamma": _entry_fallback("loggamma", "_lgamma_entry", "math.lgamma"),
