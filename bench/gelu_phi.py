@@ -42,14 +42,15 @@ def main(argv=None):
         v *= 0.5
         v += 0.5
 
-    def blocks():
+    def helper():
         phi(x, out=after)
+
     four_statements()
-    blocks()
+    helper()
     assert np.abs(before.astype(np.float64) - after).max() <= 3.5 * 2.0 ** -24
     times = {"four statements": [], "gelu_phi": []}
     for _ in range(args.rounds):
-        for name, f in (("four statements", four_statements), ("gelu_phi", blocks)):
+        for name, f in (("four statements", four_statements), ("gelu_phi", helper)):
             t = time.thread_time()
             f()
             times[name].append(time.thread_time() - t)
