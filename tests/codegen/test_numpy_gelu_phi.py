@@ -12,13 +12,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from scipy import special
 
 import codegen.numpy_whole_batch as wb
 import symgrad as sg
 from codegen.numpy_gelu_phi import HELPER_LINES, fuse_phi
 from codegen.printers.numpy_printer import NumpyPrinter
 from transformer_twins import Config, batch, declare, torch_grads, torch_loss, values
+
+special = pytest.importorskip("scipy.special")     # the true Φ (ndtr); SciPy is no dependency of symgrad
 
 C = Config(T=16, D=32, heads=2, V=11, layers=1)     # the MLP's (N, 16, 128): 2048 entries an example
 WIDE = Config(T=16, D=64, heads=2, V=11, layers=1)  # (N, 16, 256): 4096, an in-place chain in the workspace
