@@ -148,6 +148,11 @@ _ENTRIES = [
 
 # name -> the helper's source; the first helper a module uses brings _SCIPY (and the shared parts
 # it needs) before it: see `shared_lines` and `NumpyPrinter.helper_source`
+# the helpers whose fallbacks call math's functions entry by entry (the module imports math for them),
+# and those whose fallbacks are series in NumPy passes
+MATH_ENTRY_HELPERS = ("erfc", "loggamma", "gamma")
+SERIES_HELPERS = ("digamma", "trigamma")
+
 SPECIAL_HELPERS = {
     "erfc": _entry_fallback("erfc", "_erfc_entry", "math.erfc"),
     "loggamma": _entry_fallback("loggamma", "_lgamma_entry", "math.lgamma"),
@@ -163,9 +168,9 @@ def shared_lines(used) -> list:
     if not used:
         return []
     lines = list(_SCIPY)
-    if used & {"erfc", "loggamma", "gamma"}:
+    if used & set(MATH_ENTRY_HELPERS):
         lines += _ENTRIES
-    if used & {"digamma", "trigamma"}:
+    if used & set(SERIES_HELPERS):
         lines += _SERIES
     return lines
 
