@@ -25,26 +25,17 @@ from scipy import special
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from codegen.numpy_gelu_phi import CLIP, helper_lines  # noqa: E402
 from codegen.printers.numpy_printer import NumpyPrinter  # noqa: E402
+from fit_erf_float32 import lawson  # noqa: E402  (the weighted minimax iteration, as erf's fit)
 
 ULP = 2.0 ** -24
-
-
-def lawson(basis, f, weight, iterations=200):
-    w = np.full(len(f), 1 / len(f))
-    for _ in range(iterations):
-        root = np.sqrt(w) * weight
-        c = np.linalg.lstsq(basis * root[:, None], f * root, rcond=None)[0]
-        err = np.abs(weight * (basis @ c - f))
-        w = w * err
-        w /= w.sum()
-    return c, err.max()
 
 
 def fit(degree: int) -> tuple:
     x = np.linspace(1e-3, math.sqrt(CLIP), 20000)
     h = special.log_ndtr(x) - special.log_ndtr(-x)
     phi = special.ndtr(x)
-    c, err = lawson(np.vander(x * x, degree + 1), -h / x / math.log(2), phi * (1 - phi) * math.log(2) * x)
+    c, err = lawson(np.vander(x * x, degree + 1), -h / x / math.log(2), phi * (1 - phi) * math.log(2) * x,
+                    iterations=200)
     return tuple(float(np.float32(v)) for v in c), err
 
 

@@ -1,5 +1,5 @@
 """GELU's Φ(x) = 0.5·erf(x/√2) + 0.5 of a float32 (32, 64, 512) array: the generated module's
-``gelu_phi`` (codegen/numpy_gelu_phi.py: since 2026-12-01's twelfth session 1/(1 + exp2(x·R(x²))),
+``gelu_phi`` (codegen/numpy_gelu_phi.py: since 2026-11-30's tenth session 1/(1 + exp2(x·R(x²))),
 18 passes a block; before, erf's 31 and three around it on erf's blocks) against the four statements
 the step printed before that helper (three passes over the whole array around erf), in one process,
 in turns, by this thread's CPU time.
@@ -42,14 +42,15 @@ def main(argv=None):
         v *= 0.5
         v += 0.5
 
-    def blocks():
+    def helper():
         phi(x, out=after)
+
     four_statements()
-    blocks()
+    helper()
     assert np.abs(before.astype(np.float64) - after).max() <= 3.5 * 2.0 ** -24
     times = {"four statements": [], "gelu_phi": []}
     for _ in range(args.rounds):
-        for name, f in (("four statements", four_statements), ("gelu_phi", blocks)):
+        for name, f in (("four statements", four_statements), ("gelu_phi", helper)):
             t = time.thread_time()
             f()
             times[name].append(time.thread_time() - t)

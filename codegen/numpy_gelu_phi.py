@@ -13,7 +13,7 @@ passes over a (N, T, 4D) array — the scaling by 1/√2, erf (31 passes of its 
 array of fewer than 4096 entries an example is one expression, ``v = (0.5)*erf((0.5)*1.4142135623730951*x)
 + 0.5``.) `fuse_phi` rewrites those lines into one call of the helper ``gelu_phi``.
 
-For a float32 array the helper does not go through erf (2026-12-01, twelfth session; until then it
+For a float32 array the helper does not go through erf (2026-11-30, tenth session; until then it
 made the four calls above on each of erf's blocks, 34 passes a block). Φ is the logistic function of
 h(x) = log Φ(x) − log Φ(−x), an odd function that is nearly a polynomial, so
 

@@ -15,7 +15,7 @@ SciPy is no dependency of symgrad, so each helper uses ``scipy.special`` when it
                  lifts x to t ≥ 10, where the asymptotic series
                      ψ(t) = ln t − 1/(2t) − Σₖ B₂ₖ / (2k t²ᵏ)      (B₂ₖ the Bernoulli numbers)
                  cut after t⁻¹⁴ is within 1e-16 relative; x < 1/2 by the reflection
-                 ψ(x) = ψ(1 − x) − π / tan(πx); NaN at the poles 0, −1, −2, ...
+                 ψ(x) = ψ(1 − x) − π / tan(πx); ψ(±0) = ∓inf, NaN at the poles −1, −2, ... (as SciPy's)
     trigamma(x)  ψ₁(x) likewise: ψ₁(x) = ψ₁(x + 1) + 1/x², ψ₁(t) = 1/t + 1/(2t²) + Σₖ B₂ₖ / t²ᵏ⁺¹,
                  and the reflection ψ₁(x) = π² / sin²(πx) − ψ₁(1 − x); +inf at the poles
 
@@ -59,7 +59,8 @@ _SERIES = [
     "",
     "def _digamma_series(x):",
     '    """ψ(x) of a float64 array x: ψ(x) = ψ(t) − Σ 1/(x + k) for the lift t = x + n ≥ 10, ψ(t) by',
-    '    ln t − 1/(2t) − Σ B₂ₖ/(2k t²ᵏ) to t⁻¹⁴; x < 1/2 by ψ(x) = ψ(1 − x) − π/tan(πx)."""',
+    '    ln t − 1/(2t) − Σ B₂ₖ/(2k t²ᵏ) to t⁻¹⁴; x < 1/2 by ψ(x) = ψ(1 − x) − π/tan(πx); ψ(±0) = ∓inf',
+    '    (ψ(x) ≈ −1/x there), NaN at −1, −2, ..., as SciPy\'s."""',
     "    with numpy.errstate(divide='ignore', invalid='ignore'):",
     "        t, acc = _lift(x, lambda s: 1.0 / s)",
     "        u = 1.0 / (t * t)",
@@ -67,13 +68,14 @@ _SERIES = [
     "        psi = numpy.log(t) - 0.5 / t - tail - acc",
     "        r = numpy.pi * (x - numpy.round(x))        # tan(πx) = tan(π(x − round x)), x − round x exact",
     "        psi = numpy.where(x < 0.5, psi - numpy.pi / numpy.tan(r), psi)",
-    "        return numpy.where(_pole(x), numpy.nan, psi)",
+    "        psi = numpy.where(_pole(x), numpy.nan, psi)",
+    "        return numpy.where(x == 0, -numpy.copysign(numpy.inf, x), psi)",
     "",
     "",
     "def _trigamma_series(x):",
     '    """ψ₁(x) of a float64 array x: ψ₁(x) = ψ₁(t) + Σ 1/(x + k)² for the lift t ≥ 10, ψ₁(t) by',
     '    1/t + 1/(2t²) + Σ B₂ₖ/t²ᵏ⁺¹ to t⁻¹⁵; x < 1/2 by ψ₁(x) = π²/sin²(πx) − ψ₁(1 − x)."""',
-    "    with numpy.errstate(divide='ignore', invalid='ignore'):",
+    "    with numpy.errstate(divide='ignore', invalid='ignore', over='ignore'):      # (π/sin(πx) of a tiny x: inf)",
     "        t, acc = _lift(x, lambda s: 1.0 / (s * s))",
     "        u = 1.0 / (t * t)",
     "        tail = u * (1 / 6 - u * (1 / 30 - u * (1 / 42 - u * (1 / 30 - u * (5 / 66 - u * (691 / 2730 - u * 7 / 6))))))",
@@ -88,7 +90,6 @@ _SERIES = [
 
 def _entry_fallback(name, entry, math_name):
     """A helper whose fallback calls ``entry`` (``math_name`` wrapped for poles) per entry."""
-    quiet = name == "gamma"          # math.gamma's OverflowError is inf, which NumPy would warn of
     return [
         f"def {name}(x):",
         f'    """{name} of each entry (NumPy has none): SciPy\'s, or {math_name} entry by entry (exact,',
@@ -96,9 +97,8 @@ def _entry_fallback(name, entry, math_name):
         "    x = numpy.asarray(x)",
         "    if _scipy_special is not None:",
         f"        return numpy.asarray({_SCIPY_CALLS[name]}, dtype=_float_dtype(x))",
-        *(["    with numpy.errstate(over='ignore'):      # (an overflow past 171.6 is inf, as SciPy's)",
-           f"        return numpy.asarray({entry}(x), dtype=_float_dtype(x))"] if quiet else
-          [f"    return numpy.asarray({entry}(x), dtype=_float_dtype(x))"]),
+        "    with numpy.errstate(over='ignore'):      # (a value past float32's largest, Γ(x) from x ≈ 35: inf)",
+        f"        return numpy.asarray({entry}(x), dtype=_float_dtype(x))",
     ]
 
 
@@ -147,7 +147,12 @@ _ENTRIES = [
 ]
 
 # name -> the helper's source; the first helper a module uses brings _SCIPY (and the shared parts
-# it needs) before it: see `helper_sources`
+# it needs) before it: see `shared_lines` and `NumpyPrinter.helper_source`
+# the helpers whose fallbacks call math's functions entry by entry (the module imports math for them),
+# and those whose fallbacks are series in NumPy passes
+MATH_ENTRY_HELPERS = ("erfc", "loggamma", "gamma")
+SERIES_HELPERS = ("digamma", "trigamma")
+
 SPECIAL_HELPERS = {
     "erfc": _entry_fallback("erfc", "_erfc_entry", "math.erfc"),
     "loggamma": _entry_fallback("loggamma", "_lgamma_entry", "math.lgamma"),
@@ -163,9 +168,9 @@ def shared_lines(used) -> list:
     if not used:
         return []
     lines = list(_SCIPY)
-    if used & {"erfc", "loggamma", "gamma"}:
+    if used & set(MATH_ENTRY_HELPERS):
         lines += _ENTRIES
-    if used & {"digamma", "trigamma"}:
+    if used & set(SERIES_HELPERS):
         lines += _SERIES
     return lines
 

@@ -43,7 +43,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import _known_functions_math
 
 from ..numpy_erf_float32 import HELPER_LINES
-from ..numpy_special import SPECIAL_HELPERS, polygamma_form, shared_lines
+from ..numpy_special import MATH_ENTRY_HELPERS, SPECIAL_HELPERS, polygamma_form, shared_lines
 from .table import FunctionTable, elementary_forms
 
 
@@ -67,7 +67,7 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
         # nor erfc, log Γ, Γ, ψ, ψ₁: helpers of the module (SciPy's, or NumPy/math fallbacks:
         # codegen/numpy_special.py); erfc is never 1 − erf, which is 0 in the tail
         **{name: (lambda name: lambda p, x: p._helper(name) + f"({p._print(x)})")(name)
-           for name in ("erfc", "loggamma", "gamma")},
+           for name in MATH_ENTRY_HELPERS},
         "polygamma": polygamma_form,        # ψ = polygamma(0, ·), ψ₁ = polygamma(1, ·) only
         # x·log y, 0 where x = 0 (log of 1 there: no warning, no 0·(−∞))
         "xlogy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}*numpy.log(numpy.where({p._print(x)} == 0, 1, {p._print(y)})))",
@@ -153,9 +153,10 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
 
     def helper_source(self) -> list:
         """The helpers the bodies printed so far call (``import math`` first when one needs it: erf,
-        the step's workspace)."""
+        the step's workspace, the fallbacks of erfc, loggamma and gamma; digamma's and trigamma's
+        series do not)."""
         used = sorted(getattr(self, "helpers_used", ()))
-        head = ["import math", ""] if {"erf", "workspace", *SPECIAL_HELPERS} & set(used) else [""]
+        head = ["import math", ""] if {"erf", "workspace", *MATH_ENTRY_HELPERS} & set(used) else [""]
         head += shared_lines(used)      # SciPy's special functions, the series of ψ and ψ₁
         return (head + sum(([*self.HELPERS[n], "", ""] for n in used), [])) if used else []
 

@@ -136,7 +136,9 @@ class Grid:
 
     @property
     def shape(self) -> tuple:
-        return (1,) * self.lead + (self.F,) + tuple(self.S) if self.lead >= 0 else tuple(self.S)
+        if self.lead < 0:           # a map of one number per position, no channels' axis
+            return tuple(self.S)
+        return (1,) * self.lead + (self.F,) + tuple(self.S)
 
     def keys(self):
         return list(np.ndindex(*self.S)) if self.S else [()]

@@ -127,7 +127,7 @@ def _reads_a_target(ac, e) -> bool:
     """``e`` combines a map with an input image (a target), or with per-pixel labels."""
     kinds = [ac.grids.get(u.id) for u in e.inputs]
     maps = [s for s in kinds if isinstance(s, KC.Grid)]
-    return bool(maps) and any(isinstance(s, (KC.Image, Labels)) for s in kinds) or \
+    return (bool(maps) and any(isinstance(s, (KC.Image, Labels)) for s in kinds)) or \
         any(isinstance(s, Picked) for s in maps)
 
 
@@ -149,16 +149,19 @@ def _ewise(ac, e):
 
 
 def _over_channels(grid: KC.Grid, e) -> bool:
+    """Reduction ``e`` of ``grid`` takes in its channels' axis (a map without one: always)."""
     return grid.lead < 0 or grid.lead in _axes(grid, e)
 
 
 def _axes(grid, e) -> set:
+    """The axes of ``grid``'s shape that reduction ``e`` (sum, rsum or lse) takes in."""
     if e.prim.name == "sum":
         return set(range(len(grid.shape))) if e.params[0] is None else {e.params[0]}
     return set(e.params[0]) if e.prim.name == "rsum" else {e.params[0]}
 
 
 def _ones_row(ac, F: int):
+    """The constant (1, F) row of ones, one per F (`ac.selections`), that sums a row's channels."""
     key = ("ones", F)
     if key not in ac.selections:
         ac.selections[key] = R.const(ac.g, sp.ImmutableMatrix(1, F, lambda i, j: 1), (1, F))
@@ -166,7 +169,8 @@ def _ones_row(ac, F: int):
     return ac.selections[key]
 
 
-def _number(ac, v):
+def _as_column(ac, v):
+    """A row's reduction as the (1, 1) column a grid's row is (a logsumexp or a gather is a scalar)."""
     return ac.as_shape(v, (1, 1), None) if tuple(v.shape) == () else v
 
 
@@ -177,7 +181,7 @@ def _channel_reduction(ac, e):
     g, grid = ac.g, ac.grids[e.inputs[0].id]
     if any(r is None for r in grid.rows.values()) or len(grid.rows) != len(grid.keys()):
         raise KC.refuse(ac, e, "a reduction over the channels of a padded pooling's windows")
-    picks = getattr(grid, "picks", None) if e.prim.name != "lse" else None
+    picks = grid.picks if isinstance(grid, Picked) and e.prim.name != "lse" else None
     rows = {}
     for k in grid.keys():
         r = grid.rows[k]
@@ -188,7 +192,7 @@ def _channel_reduction(ac, e):
         else:       # 1ᵀ·row, a product (its VJP 1·ḡ a product too, which a convolution's weight gradient
             #         takes as a δ; a row sum's VJP, ḡ broadcast, it does not)
             v = R.matmul(g, _ones_row(ac, grid.F), r) if grid.F > 1 else r
-        rows[k] = _number(ac, v)
+        rows[k] = _as_column(ac, v)
     axes = _axes(grid, e)
     spatial = {a - grid.lead - 1 for a in axes if a != grid.lead}     # (all of them without a channel axis)
     out_shape = tuple(int(d) for d in e.out.shape)
@@ -208,4 +212,4 @@ def _channel_reduction(ac, e):
     if out_shape == (1,) * (grid.lead + 1) + S:
         return KC._stand_in(ac, e, KC.Grid(grid.lead, 1, S, rows))
     # the channels' axis dropped (keepdims=False): a map of one number per position and no channel axis
-    return KC._stand_in(ac, e, KC.Grid(-1, 1, out_shape, dict(zip(np.ndindex(*out_shape), rows.values()))))
+    return KC._stand_in(ac, e, KC.Grid(-1, 1, out_shape, dict(zip(np.ndindex(*out_shape), rows.values(), strict=True))))

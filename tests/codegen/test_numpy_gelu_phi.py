@@ -12,13 +12,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from scipy import special
 
 import codegen.numpy_whole_batch as wb
 import symgrad as sg
 from codegen.numpy_gelu_phi import HELPER_LINES, fuse_phi
 from codegen.printers.numpy_printer import NumpyPrinter
 from transformer_twins import Config, batch, declare, torch_grads, torch_loss, values
+
+special = pytest.importorskip("scipy.special")     # the true Φ (ndtr); SciPy is no dependency of symgrad
 
 C = Config(T=16, D=32, heads=2, V=11, layers=1)     # the MLP's (N, 16, 128): 2048 entries an example
 WIDE = Config(T=16, D=64, heads=2, V=11, layers=1)  # (N, 16, 256): 4096, an in-place chain in the workspace
@@ -102,7 +103,7 @@ def test_gelu_phi_in_its_forms_of_call(dtype):
 def test_float32_gelu_phi_makes_18_passes_a_block_and_none_over_the_whole_array():
     """Each NumPy pass of the float32 helper (a call, or an in-place operator) works on one block:
     square, clip, Horner's 12, the product by x, exp2, + 1 and the quotient — 18 a block, where
-    erf's 31 and the three around it were 34 until 2026-12-01's twelfth session."""
+    erf's 31 and the three around it were 34 until 2026-11-30's tenth session."""
     ns = _helpers()
     sizes = []
     real = np

@@ -8,6 +8,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from tests.codegen.generated_module import load_generated
 
 torch = pytest.importorskip("torch")
 N = sp.Symbol("N", integer=True, positive=True)
@@ -20,14 +21,7 @@ def _program():
 
 
 def _load(source, scipy):
-    if scipy:
-        pytest.importorskip("scipy")                # scikit-learn of [dev] brings it; a bare machine may not
-    else:                                           # as on a machine without SciPy
-        source = source.replace("from scipy.special import expit as _expit_vectorized", "raise ImportError")
-    ns = {}
-    exec(compile(source, "<generated>", "exec"), ns)
-    assert (ns["_expit_vectorized"] is None) is not scipy
-    return ns
+    return load_generated(source, scipy, "from scipy.special import expit as _expit_vectorized", "_expit_vectorized")
 
 
 @pytest.mark.parametrize("scipy", [True, False], ids=["scipy", "numpy_only"])

@@ -10,7 +10,9 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from codegen import numpy_special
 from symgrad.errors import UnsupportedError
+from tests.codegen.generated_module import load_generated
 
 torch = pytest.importorskip("torch")
 N = sp.Symbol("N", integer=True, positive=True)
@@ -22,14 +24,7 @@ def _program(f):
 
 
 def _load(source, scipy):
-    if scipy:
-        pytest.importorskip("scipy")                # not a dependency of symgrad
-    else:                                   # as on a machine without SciPy
-        source = source.replace("from scipy import special as _scipy_special", "raise ImportError")
-    ns = {}
-    exec(compile(source, "<generated>", "exec"), ns)
-    assert (ns["_scipy_special"] is None) is not scipy
-    return ns
+    return load_generated(source, scipy, "from scipy import special as _scipy_special", "_scipy_special")
 
 
 CASES = [  # SymPy's function, torch's, the range of z·a
@@ -86,8 +81,34 @@ def test_the_fallback_series_of_digamma_and_trigamma_against_mpmath():
     np.testing.assert_allclose(ns["_trigamma_series"](x), psi1, rtol=1e-14)
     with np.errstate(all="ignore"):
         poles = np.array([0.0, -1.0, -7.0])
-        assert np.isnan(ns["_digamma_series"](poles)).all()
+        psi_poles = ns["_digamma_series"](poles)      # ψ(0) = −inf as SciPy's and torch's; NaN at −1, −2, ...
+        assert np.isneginf(psi_poles[0]) and np.isnan(psi_poles[1:]).all()
         assert np.isposinf(ns["_trigamma_series"](poles)).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_fallbacks_equal_scipy_at_poles_and_edges_without_a_warning(dtype):
+    # a module gives the same values with SciPy or without it: at the poles (ψ(±0) = ∓inf as SciPy's
+    # and torch's, NaN at −1, −2, ...), ±inf, NaN, tiny arguments (π/sin(πx) past the largest
+    # double: ψ₁ = inf) and where Γ passes float32's largest (x ≈ 35)
+    special = pytest.importorskip("scipy.special")
+    ns = _load("\n".join(["import math", "import numpy", "DTYPE = numpy.float64"]
+                         + numpy_special.shared_lines(numpy_special.SPECIAL_HELPERS)
+                         + sum(([*h, "", ""] for h in numpy_special.SPECIAL_HELPERS.values()), [])), scipy=False)
+    x = np.array([0.0, -0.0, -1.0, -7.0, 1e-300, -1e-300, 36.0, 200.0, -200.5, np.inf, -np.inf, np.nan, 0.5, -2.5],
+                 dtype=dtype)
+    oracle = {"erfc": special.erfc, "loggamma": special.gammaln, "gamma": special.gamma,
+              "digamma": special.digamma, "trigamma": lambda t: special.polygamma(1, t)}
+    for name, f in oracle.items():
+        with np.errstate(divide="raise", over="raise", invalid="raise"):     # (underflow: NumPy's default)
+            got = ns[name](x)
+        with np.errstate(over="ignore"):                    # (float64 Γ(36) cast to float32: inf)
+            want = f(x.astype(np.float64)).astype(dtype)
+        if name == "loggamma":      # log |Γ(−inf)|: SciPy's −inf, math.lgamma's and torch.lgamma's +inf
+            got, want = got[x != -np.inf], want[x != -np.inf]
+        assert got.dtype == dtype, name
+        np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-13, err_msg=name)
+        assert (np.signbit(got) == np.signbit(want))[np.isinf(want)].all(), name
 
 
 def test_the_fallbacks_of_loggamma_and_gamma_are_math_at_the_poles_too():
@@ -106,6 +127,8 @@ def test_the_gradient_of_digamma_is_trigamma():
     z, a = sg.tensor("z", (N, 3)), sg.tensor("a", (3,))
     prog = sg.compile(sp.digamma(z * a).sum(axis=1).mean(), [a], [z], dtype="float64")
     assert "trigamma(" in prog.source
+    assert "import math" not in prog.source         # (the series need only NumPy; the math-based helpers import it)
+    assert "import math" in _program(sp.erfc).source
 
 
 @pytest.mark.parametrize("f", [sp.LambertW, sp.Si, sp.zeta, lambda x: sp.polygamma(2, x)],

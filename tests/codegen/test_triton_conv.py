@@ -136,7 +136,7 @@ def test_a_step_is_three_launches_each_weight_gradient_one_product_over_the_posi
 def test_a_one_filter_step_is_three_launches_as_two_filters(rng, kernel, pool):
     """One filter: δ_p is a number per example, stored side by side in a (B, P, 1) stack, so w's
     gradient is one product over the B·P rows as with two filters, b's Σ_b Σ_p δ_bp rides along, and
-    V's is one product of the P numbers side by side (until 2026-11-30, tenth session: a term per
+    V's is one product of the P numbers side by side (until 2026-11-30, ninth session: a term per
     position: 9 launches for the digits CNN with one filter, here 9 and 25)."""
     net = _cnn((2, 3, 3), 1, kernel, stride=2 if pool is None else 1, padding=1, pool=pool)
     batch = _images(rng, 4, (2, 3, 3))
@@ -251,7 +251,7 @@ def test_what_the_kernels_do_not_run_on_a_convolution_is_named():
     U = sg.tensor("U", (32, C_OUT))
     assert_refused_for_triton(sg.cross_entropy(sg.dropout(sg.conv2d(x, w1), 0.5).reshape(N, -1) @ U, y), [w1, U],
                               [x, y], [r"dropout", r"convolution's output", r"after the flatten"])
-    # (a sum over the filters' axis, refused here until 2026-11-30, twelfth session: test_triton_pixels.py)
+    # (a sum over the filters' axis, refused here until 2026-11-30, tenth session: test_triton_pixels.py)
 
 
 def test_the_outputs_equal_numpy_and_the_image_gradient_equals_torch(rng, monkeypatch):
@@ -323,7 +323,7 @@ def test_the_digits_cnn_step_compiles_for_sm90(tmp_path):
 def test_a_per_pixel_cross_entropy_on_numpy_equals_torch(rng):
     """A segmentation loss, torch's F.cross_entropy(logits (N, C, H, W), labels (N, H, W)), on the NumPy
     target: equal to torch (the Triton target's is compared with both in test_triton_pixels.py; it was
-    refused there until 2026-11-30, twelfth session)."""
+    refused there until 2026-11-30, tenth session)."""
     x, t = sg.tensor("x", (N, 1, 3, 3)), sg.tensor("t", (N, 3, 3), integer=True)
     w, b = sg.tensor("w", (3, 1, 3, 3)), sg.tensor("b", (3,))
     loss = sg.cross_entropy(sg.conv2d(x, w, b, padding=1), t, axis=1)

@@ -198,7 +198,7 @@ def test_a_one_filter_head_on_a_map_and_a_conv_of_a_one_filter_map_equal_numpy_a
         batch = _batch(rng, 3, image)
         tri, values = _check(_two_convs(image, layers), batch, rng)
         # each weight's gradient one product over its stacked δs (a (B, P, 1) stack for one filter) and
-        # windows: 3 launches as with two filters (until 2026-11-30, tenth session: 29 and 11)
+        # windows: 3 launches as with two filters (until 2026-11-30, ninth session: 29 and 11)
         assert _launches(tri, values, batch) == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"]
 
 

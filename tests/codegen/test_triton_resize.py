@@ -240,7 +240,7 @@ def test_a_decoder_reshapes_a_dense_layer_to_a_map_then_upsamples_and_convolves(
 
 def test_a_linear_resize_over_the_batch_is_refused_naming_the_mode_and_the_workaround():
     """mode='linear' of a signal (N, C, L) was refused quoting its weights' formula
-    (``relu(1 - Abs(-(tril(ones((4, 4)))...``) as "a matrix product" (until 2026-11-30, tenth session)."""
+    (``relu(1 - Abs(-(tril(ones((4, 4)))...``) as "a matrix product" (until 2026-11-30, ninth session)."""
     x, y, V = sg.tensor("x", (N, 2, 4)), sg.tensor("y", (N,), integer=True), sg.tensor("V", (16, 3))
     u = sg.interpolate(x, scale_factor=2, mode="linear")
     with pytest.raises(UnsupportedError, match=r"mode='linear'.*\(N, 2, 4\).*\(N, 2, 1, 4\).*mode='bilinear'") as err:
@@ -282,7 +282,7 @@ def test_the_linear_workaround_equals_torch_linear(per_example):
 def test_a_decoders_flattened_image_is_an_output_of_as_torch_equal_to_torch():
     """A decoder (dense → reshape (N, 2, 3, 3) → nearest upsampling → conv → sigmoid) returning its
     image flattened, h.reshape(N, -1), as the output of an as_torch() module (the map gathered into
-    one column, NumPy's order): refused until 2026-11-30 (tenth session) as "a convolution's output
+    one column, NumPy's order): refused until 2026-11-30 (ninth session) as "a convolution's output
     ... as an output". Its values and every gradient through it equal torch.autograd's."""
     z, t = sg.tensor("z", (N, 4)), sg.tensor("t", (N, 36))
     W, b, w, c = sg.tensor("W", (4, 18)), sg.tensor("b", (18,)), sg.tensor("w", (1, 2, 3, 3)), sg.tensor("c", (1,))

@@ -39,6 +39,6 @@ print(json.dumps([[r.kernel, r.registers, r.spill_bytes, r.shared_bytes] for r i
 @pytest.mark.slow
 def test_the_small_upsampling_cnn_compiles_for_sm90_without_spills(tmp_path):
     """Its rows kernel spilled 176 bytes a thread with the selections as tl.dot (255 registers); with
-    the picks, 149 registers and none (2026-11-30, twelfth session)."""
+    the picks, 149 registers and none (2026-11-30, tenth session)."""
     kernels = compile_sm90(AOT, tmp_path)
     assert all(spill == 0 for _, _, spill, _ in kernels), kernels
