@@ -474,6 +474,11 @@ class _Builder(TensorCalls):
             raise self.refuse(f"the attribute '.shape' is not allowed in {self.seg(node)!r}: write the size's "
                               f"symbol instead (N for a batch declared with N = sp.Symbol('N', integer=True, "
                               f"positive=True), or the number)")
+        if node.attr in ("inv", "I", "det"):  # SymPy's X.inv(), X.I, X.det(): functions in the text
+            inner = self.seg(node.value)
+            instead = f"det({inner})" if node.attr == "det" else f"inv({inner}) (or {inner}**-1)"
+            raise self.refuse(f"the attribute {'.' + node.attr!r} is not allowed in {self.seg(node)!r}: "
+                              f"write {instead}")
         if node.attr != "T":
             raise self.refuse(f"the attribute {'.' + node.attr!r} is not allowed (no attribute is "
                               f"read; the only postfix is .T, the transpose, and a tensor's methods are "

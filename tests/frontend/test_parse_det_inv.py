@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 from cli_check import run
-from symgrad.errors import ParseError
+from symgrad.errors import ParseError, UnsafeInputError
 from symgrad.frontend.parse import parse_expr
 
 X, W = sp.MatrixSymbol("X", 3, 3), sp.MatrixSymbol("W", 3, 2)
@@ -47,3 +47,11 @@ def test_det_and_inv_of_a_non_square_argument_are_refused(text, why):
 def test_other_spellings_point_to_det_and_inv():
     with pytest.raises(ParseError, match="did you mean 'det'"):
         parse_expr("determinant(X)", symbols=[X])
+
+
+@pytest.mark.parametrize("text, instead", [("X.inv().T", "write inv(X) (or X**-1)"),
+                                           ("X.I", "write inv(X) (or X**-1)"),
+                                           ("log(X.det())", "write det(X)")])
+def test_sympys_methods_point_to_the_functions(text, instead):
+    with pytest.raises(UnsafeInputError, match=re.escape(instead)):
+        parse_expr(text, symbols=[X])
