@@ -45,6 +45,7 @@ import sympy as sp
 
 from . import layer_outputs, sampling, sides, size_literals
 from .arguments import check_arguments
+from .matrix_sizes import fix_matrix_sizes
 from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, second_sizes, has_literal
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims, problem_scale,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
@@ -253,6 +254,21 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     >>> sg.check(f, W, 2 * x * x.T * W.T).hint.split(':')[0]
     'transpose'
     """
+    drawn = {}
+    if not (isinstance(f, sp.Basic) and is_tensor_check(f)):   # Y of size n×n: drawn at n = 4
+        f, wrt, claimed, at, drawn = fix_matrix_sizes(f, wrt, claimed, at)
+    result = _check_sized(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,
+                          seed=seed, policy=policy, targets=targets, convention=convention)
+    if drawn:
+        sizes = ", ".join(f"{k} = {n}" for k, n in drawn.items())
+        choose = ", ".join(f"{k!r}: 3" for k in drawn)
+        result = replace(result, method=result.method + f"; the symbolic sizes drawn at {sizes} "
+                         f"(choose them with at={{{choose}}})")
+    return result
+
+
+def _check_sized(f, wrt, claimed, *, at, assumptions, batch, points, seed, policy, targets,
+                 convention) -> CheckResult:
     function = callable(claimed) and not isinstance(claimed, sp.Basic)
     movable = function and isinstance(f, sp.Basic) and is_tensor_check(f)
     raised = None

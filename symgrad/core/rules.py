@@ -308,15 +308,20 @@ class _Clip0(sp.Function):
         return clip_derivative(*self.args, argindex, 0)
 
 
-class _Floor(sp.Function):
-    """floor (and ceiling, `_Ceiling`) while differentiating: a step, whose derivative is 0 almost
-    everywhere, as a step's is taken here (SymPy has no rule and leaves Derivative(floor(x), x)):
-    the straight-through estimator x + stop_gradient(floor(x) − x) differentiates."""
+class _Step(sp.Function):
+    """floor or ceiling while differentiating: a step, whose derivative is 0 almost everywhere,
+    as a step's is taken here (SymPy has no rule and leaves Derivative(floor(x), x)): the
+    straight-through estimator x + stop_gradient(floor(x) − x) differentiates."""
     def fdiff(self, argindex=1):
         return sp.S.Zero
 
 
-class _Ceiling(_Floor):
+# Siblings, not one a subclass of the other: replace(_Floor, floor) would also match a _Ceiling.
+class _Floor(_Step):
+    pass
+
+
+class _Ceiling(_Step):
     pass
 
 

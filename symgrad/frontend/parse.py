@@ -18,6 +18,8 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   (for the conditions of ``Piecewise((expr, cond), ...)``, whose tuples are the only tuples);
 - calls of the functions of `function_names()` by their bare name, positional arguments only, except the
   keywords a function lists (numbers only: ``leaky_relu(x, alpha=0.2)``);
+- ``det(X)`` and ``inv(X)`` of a square matrix (``X**-1`` is inv(X) too; ``log(det(X))`` is
+  computed as slogdet);
 - ``M.T`` (the transpose: the only postfix; no other attribute is read) and ``M[i, j]`` (an entry,
   integer constants);
 - tensors (`sg.tensor`): a declared tensor's name (and its symbolic sizes, N of (N, 3)) means it;
@@ -472,6 +474,11 @@ class _Builder(TensorCalls):
             raise self.refuse(f"the attribute '.shape' is not allowed in {self.seg(node)!r}: write the size's "
                               f"symbol instead (N for a batch declared with N = sp.Symbol('N', integer=True, "
                               f"positive=True), or the number)")
+        if node.attr in ("inv", "I", "det"):  # SymPy's X.inv(), X.I, X.det(): functions in the text
+            inner = self.seg(node.value)
+            instead = f"det({inner})" if node.attr == "det" else f"inv({inner}) (or {inner}**-1)"
+            raise self.refuse(f"the attribute {'.' + node.attr!r} is not allowed in {self.seg(node)!r}: "
+                              f"write {instead}")
         if node.attr != "T":
             raise self.refuse(f"the attribute {'.' + node.attr!r} is not allowed (no attribute is "
                               f"read; the only postfix is .T, the transpose, and a tensor's methods are "
@@ -599,10 +606,22 @@ class _Builder(TensorCalls):
                                   f"OneMatrix(1000, 1000))")
         if fn.kind == "power":
             self.check_power(args[0], args[1], node)
+        if fn.kind == "square":
+            self.check_square(n, args[0], node)
         for a, sub in zip(args, node.args):
             if not isinstance(a, (sp.Basic, tuple)):
                 raise self.refuse(f"the argument {self.seg(sub)!r} is not allowed")
         return fn.build(*args, **kw)
+
+    def check_square(self, n, a, node):
+        """det and inv take a square matrix (of a --matrix declaration, or built of them)."""
+        what = ("a tensor (det and inv are of the matrix language: declare it with --matrix, "
+                "sp.MatrixSymbol)" if _is_tensor(a) else None if _is_matrix(a) else "a scalar")
+        if what is None and _known(a) and a.shape[0] != a.shape[1]:
+            what = f"a {_shape_words(a)} matrix, not square"
+        if what is not None:
+            raise self.fail(f"{n}(...) takes a square matrix; {self.seg(node.args[0])!r} in "
+                            f"{self.seg(node)!r} is {what}")
 
     def piece(self, node):
         if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):

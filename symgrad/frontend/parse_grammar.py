@@ -82,6 +82,8 @@ def _register_sympy():
     register("Heaviside", sp.Heaviside, (1, 2))          # Heaviside(x, H0): H0 its value at 0
     register("abs", sp.Abs)
     register("trace", sp.Trace)
+    register("det", sp.Determinant, kind="square")        # det(X), and log(det(X)) (slogdet)
+    register("inv", sp.Inverse, kind="square")            # inv(X), as X**-1
     register("log", sp.log, (1, 2))
     for name, build in (("Max", sp.Max), ("max", sp.Max), ("Min", sp.Min), ("min", sp.Min)):
         register(name, build, (1, MAX_BRANCHES))
@@ -217,7 +219,9 @@ _OTHER_NAMES = {"ln": ["log"], "arctan": ["atan"], "arcsin": ["asin"], "arccos":
                 "sgn": ["sign"], "fabs": ["abs"], "logistic": ["sigmoid"], "expit": ["sigmoid"],
                 "step": ["Heaviside"], "heaviside": ["Heaviside"], "maximum": ["Max"],
                 "minimum": ["Min"], "eye": ["Identity"], "cross_entropy_loss":
-                ["cross_entropy"], "mse_loss": ["mse"], "tr": ["trace"]}
+                ["cross_entropy"], "mse_loss": ["mse"], "tr": ["trace"],
+                "determinant": ["det"], "Determinant": ["det"], "inverse": ["inv"],
+                "Inverse": ["inv"], "pinv": ["inv"]}
 
 
 def _is_scalar(v) -> bool:

@@ -116,6 +116,8 @@ class TextPrinter(StrPrinter):
         return over if over is not None else super()._print_Mul(sigma_first(_monomial_ordered(expr)))
 
     def _print_Transpose(self, expr):
+        if isinstance(expr.arg, sp.Inverse):               # (X⁻¹)ᵀ = X⁻ᵀ
+            return self._print_Inverse(sp.Inverse(sp.Transpose(expr.arg.arg), evaluate=False))
         return self.parenthesize(expr.arg, 1000, strict=True) + self._T
 
     def _print_HadamardProduct(self, expr):
@@ -167,9 +169,18 @@ class TextPrinter(StrPrinter):
         return "(" + "; else ".join(parts) + ")"
 
     def _print_Inverse(self, expr):
+        if isinstance(expr.arg, sp.Transpose):             # X⁻ᵀ, as the Cookbook writes (X^-T)
+            return self.parenthesize(expr.arg.arg, 1000, strict=True) + self._INV_T
         return self.parenthesize(expr.arg, 1000, strict=True) + self._INV
 
     _INV = "^-1"
+    _INV_T = "^-T"
+
+    def _print_Determinant(self, expr):                    # det(X), not Determinant(X)
+        return f"det({self._print(expr.arg)})"
+
+    def _print_Trace(self, expr):                          # tr(A*X^-1), not Trace(A*X^-1)
+        return f"tr({self._print(expr.arg)})"
 
     def _print_MatrixBase(self, expr):       # an explicit matrix: [[a, b], [c, d]], as NumPy prints
         return "[" + ", ".join("[" + ", ".join(self._print(x) for x in expr.row(i)) + "]"
@@ -281,6 +292,7 @@ class UnicodePrinter(TextPrinter):
     _HAD = " ⊙ "
     _ONES = "𝟙"
     _INV = "⁻¹"
+    _INV_T = "⁻ᵀ"
     _TIMES = "·"
 
     def _name(self, name):
@@ -351,7 +363,21 @@ class UnicodePrinter(TextPrinter):
     def _print_Function(self, expr):
         if expr.func.__name__ == "sigmoid":
             return f"σ({self._print(expr.args[0])})"
+        if expr.func is sp.log and isinstance(expr.args[0], sp.Determinant):   # log det X
+            return "log " + self._print(expr.args[0])
         return super()._print_Function(expr)
+
+    def _print_Determinant(self, expr):                    # det X; det(A·B)
+        a = expr.arg
+        return "det " + self._print(a) if isinstance(a, sp.MatrixSymbol) else f"det({self._print(a)})"
+
+    def parenthesize(self, item, level, strict=False):
+        # det X and log det X stand alone or in a sum; in a product or a power they take their
+        # parentheses (det(X)·tr(A·X⁻¹), 1/det(X), log(det(X))·y: det X·y would read det(X·y))
+        if level >= PRECEDENCE["Mul"] and _bare_det(item):
+            return (f"log(det({self._print(item.args[0].arg)}))" if item.func is sp.log
+                    else f"det({self._print(item.arg)})")
+        return super().parenthesize(item, level, strict)
 
     def _print(self, expr, **kwargs):
         # the sigmoid of a matrix is σ(W·x + b) too, as the slides and the picture's σ node write it
@@ -365,6 +391,13 @@ class UnicodePrinter(TextPrinter):
 
     def doprint(self, expr):
         return super().doprint(expr).replace("-", "−").replace(_STAR, "*")
+
+
+def _bare_det(e) -> bool:
+    """det X or log det X, of a matrix symbol X: what the Unicode text writes without parentheses."""
+    if isinstance(e, sp.log):
+        e = e.args[0]
+    return isinstance(e, sp.Determinant) and isinstance(e.arg, sp.MatrixSymbol)
 
 
 def _hadamard(printer, tensors, odot, over, tex=False) -> str:

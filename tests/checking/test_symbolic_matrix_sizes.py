@@ -1,0 +1,41 @@
+"""`sg.check` of a matrix whose size is a symbol (2026-12-01): ``sp.MatrixSymbol('Y', n, n)`` raised
+a raw ``TypeError: Cannot convert symbols to int`` while drawing Y. Now each symbolic size is drawn
+at a number (4, 5, ... skipping the fixed dimensions, or the one given in ``at=``) and the result's
+method says so. Oracle: the Matrix Cookbook's ∂ tr(Y²)/∂Y = 2Yᵀ and ∂‖Wx‖²/∂W = 2Wxxᵀ, and their
+transposes, which must read "not equal"."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.errors import ArgumentError
+
+n = sp.Symbol("n", integer=True, positive=True)
+m = sp.Symbol("m", integer=True, positive=True)
+Y = sp.MatrixSymbol("Y", n, n)
+
+
+def test_trace_of_a_square_at_a_symbolic_size():
+    r = sg.check(sp.Trace(Y * Y), Y, 2 * Y.T)
+    assert r and "the symbolic sizes drawn at n = 4" in r.method
+    wrong = sg.check(sp.Trace(Y * Y), Y, 2 * Y)
+    assert not wrong and wrong.hint.split(":")[0] == "transpose"
+
+
+def test_two_sizes_drawn_apart_so_a_transposed_claim_cannot_fit():
+    W, x = sp.MatrixSymbol("W", n, m), sp.MatrixSymbol("x", m, 1)
+    f = sg.sum(sp.HadamardPower(W * x, 2))
+    assert sg.check(f, W, "2*W*x*x.T")
+    r = sg.check(f, W, 2 * x * x.T * W.T)
+    assert not r and "m = 4, n = 5" in r.method
+
+
+def test_size_given_in_at_and_a_value_keyed_by_the_symbolic_matrix():
+    r = sg.check(sp.Trace(Y * Y), Y, 2 * Y.T, at={n: 3})
+    assert r and "n = 3" in r.method
+    y = np.arange(9.0).reshape(3, 3) / 7 - 0.5
+    assert sg.check(sp.Trace(Y * Y), Y, 2 * Y.T, at={"n": 3, Y: y})
+    with pytest.raises(ArgumentError, match="at\\['n'\\] fixes the size n"):
+        sg.check(sp.Trace(Y * Y), Y, 2 * Y.T, at={n: 0})
