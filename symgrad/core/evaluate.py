@@ -39,6 +39,11 @@ def _number(sym, v) -> float:
 
 
 def _array(sym, v) -> np.ndarray:
+    if isinstance(v, sp.MatrixBase):            # a SymPy user's at={X: sp.Matrix([[2, 1], [0, 3]])}
+        try:
+            return np.array(v.tolist(), dtype=float)
+        except (TypeError, ValueError):         # a symbol or a complex entry
+            raise ArgumentError(f"the value of {sym} must be a matrix of real numbers, got {v!r}") from None
     a = np.asarray(v)
     if a.dtype.kind not in "biuf":              # None would become NaN, text fail in NumPy
         raise ArgumentError(f"the value of {sym} must be an array of real numbers, got {v!r}")
