@@ -64,3 +64,40 @@ def _torch_rows(loss, dtype, rows):
     out = loss(torch.logsumexp(torch.tensor(rows, dtype=dtype) + w, 1))
     out.backward()
     return out.item(), w.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("which", list(LOSSES))
+def test_matrix_column_logsumexp_of_minus_inf_is_torch_s(which, dtype):
+    """A column declared as a MatrixSymbol (per example, `codegen/schedule.py`'s writer)."""
+    z, b = sp.MatrixSymbol("z", C, 1), sp.MatrixSymbol("b", C, 1)
+    loss = sg.logsumexp(z + b) if which == "mean lse" else sp.exp(sg.logsumexp(z + b))
+    prog = sg.compile(loss, [b], [z], dtype=dtype)
+    want, want_grad = _torch(LOSSES[which][1], getattr(torch, dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = prog.loss({"b": W[:, None]}, {"z": Z})
+        grad = prog.grad({"b": W[:, None]}, {"z": Z})["b"]
+    assert got == pytest.approx(want, rel=1e-13 if dtype == "float64" else 1e-6)
+    assert np.isnan(grad).all() and np.isnan(want_grad).all()
+    g = prog.grad({"b": W[:, None]}, {"z": Z[2:]})["b"]
+    np.testing.assert_allclose(np.ravel(g), _torch_rows(LOSSES[which][1], getattr(torch, dtype), Z[2:])[1],
+                               rtol=1e-12 if dtype == "float64" else 1e-5)
+
+
+@pytest.mark.parametrize("keep_softmax", [False, True])
+def test_logsumexp_of_a_parameter_of_minus_inf_is_minus_inf(keep_softmax):
+    """One z shared by the batch (a parameter's logsumexp, a 0-d max): −inf, as torch's."""
+    b, x = sp.MatrixSymbol("b", C, 1), sp.MatrixSymbol("x", C, 1)
+    lse = sg.logsumexp(b)
+    loss = (sp.exp(lse) if keep_softmax else lse) + sg.sum(x)
+    prog = sg.compile(loss, [b], [x], dtype="float64")
+    assert "_max = p0.max()" in prog.source           # the 0-d max this test is about
+    B = np.full((C, 1), -np.inf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = prog.loss({"b": B}, {"x": np.ones((2, C))})
+    t = torch.logsumexp(torch.tensor(B[:, 0]), 0)
+    want = (torch.exp(t) if keep_softmax else t).item() + C
+    assert want == (C if keep_softmax else -np.inf)
+    assert got == want
