@@ -69,3 +69,20 @@ def test_a_row_with_plus_inf_stays_plus_inf():
         warnings.simplefilter("ignore", RuntimeWarning)
         got = np.ravel(np.asarray(sg.numeric(sg.logsumexp(z, axis=1), {z: np.array([[INF, 0.0]])}), dtype=float))
     assert got.tolist() == torch.logsumexp(torch.tensor([[INF, 0.0]]), 1).tolist() == [INF]
+
+
+@pytest.mark.parametrize("fill", [-INF, INF])
+def test_logsumexp_of_a_column_of_inf_is_torch_s(fill):
+    """A MatrixSymbol column's logsumexp (`rules.logsumexp_p`): −inf throughout gives −inf, a +inf
+    entry +inf, as torch's; both were inf − inf = NaN."""
+    z = sp.MatrixSymbol("z", 3, 1)
+    col = np.array([[fill], [-INF if fill < 0 else 0.0], [-INF if fill < 0 else 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = float(sg.numeric(sg.logsumexp(z), {z: col}))
+        grad = np.ravel(np.asarray(sg.numeric(sg.grad(sg.logsumexp(z), z), {z: col}), dtype=float))
+    t = torch.tensor(col[:, 0], requires_grad=True)
+    want = torch.logsumexp(t, 0)
+    want.backward()
+    assert got == want.item() == fill
+    np.testing.assert_allclose(grad, t.grad.numpy())        # NaN where torch's is (all of it for −inf)
