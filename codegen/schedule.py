@@ -37,6 +37,7 @@ from symgrad.core.ir import Graph, Var
 
 from .printers import numpy_linalg
 from .printers.numpy_printer import NumpyPrinter, is_boolean
+from .printers.numpy_tensor import not_finite_max
 
 
 # -------------------------------------------------------------------------------------------------
@@ -539,17 +540,17 @@ class Scheduler:
         sm = self.softmax_of.get(e.out.id)
         if sm is None:
             if not vz.batched:
-                return [f"{name}_max = {Z}.max()",
+                return [f"{name}_max = {Z}.max()", _scalar_not_finite_max(name),
                         f"{name} = numpy.log(numpy.exp({Z} - {name}_max).sum()) + {name}_max"]
             if vz.layout == "mat":
                 Z = f"{Z}.reshape({Z}.shape[0], -1)"
-            return [f"{name}_max = {Z}.max(1, keepdims=True)",
+            return [f"{name}_max = {Z}.max(1, keepdims=True)", not_finite_max(name),
                     f"{name} = numpy.log(numpy.einsum('bi->b', numpy.exp({Z} - {name}_max)))",
                     f"{name} += {name}_max[:, 0]",
                     f"del {name}_max"]
         S = f"v{sm}"
         if not vz.batched:          # one z: plain reductions, 0-d results
-            return [f"{name}_max = {Z}.max()",
+            return [f"{name}_max = {Z}.max()", _scalar_not_finite_max(name),
                     f"{S} = numpy.exp({Z} - {name}_max)",
                     f"{name}_sum = {S}.sum()",
                     f"{name} = numpy.log({name}_sum) + {name}_max",
@@ -560,7 +561,7 @@ class Scheduler:
             m, ssum, back = f"{Z}.max((1, 2))", f"{S}.sum((1, 2))", "[:, None, None]"
         else:
             m, ssum, back = f"{Z}.max(1)", f"numpy.einsum('bi->b', {S})", "[:, None]"
-        lines = [f"{name}_max = {m}",
+        lines = [f"{name}_max = {m}", not_finite_max(name),
                  f"{S} = numpy.exp({Z} - {name}_max{back})",
                  f"{name}_sum = {ssum}",
                  f"{name} = numpy.log({name}_sum)",
@@ -713,3 +714,8 @@ def __getattr__(name):
         from . import kernel_schedule
         return getattr(kernel_schedule, name)
     raise AttributeError(f"module 'codegen.schedule' has no attribute {name!r}")
+
+
+def _scalar_not_finite_max(name: str) -> str:
+    """`not_finite_max` for a 0-d max (one z shared by the batch): z of −inf only gives −inf, not NaN."""
+    return f"if not numpy.isfinite({name}_max): {name}_max = 0     # z is -inf only: logsumexp -inf, not NaN"

@@ -196,12 +196,21 @@ def _scatter_add(c: Context, e) -> list:
     return [made, f"numpy.add.at({c.name}, {where}, {c.args[0]})"]
 
 
+def not_finite_max(n: str) -> str:
+    """The statement after ``{n}_max`` = the max of each row, an array: a row of −inf only (every
+    entry masked) has max −inf, and −inf − (−inf) is NaN; its shift is 0 instead, so that its
+    logsumexp is log 0 = −inf (torch's) and its softmax 0/0 = NaN (torch's too). One pass over the
+    maxima, not over the rows."""
+    return f"{n}_max[~numpy.isfinite({n}_max)] = 0     # a row of -inf only: logsumexp -inf, not NaN"
+
+
 def _lse(c: Context, e) -> list:
     # log Σ exp(a) = m + log Σ exp(a − m), m = max a along the axis: no exp of a large number
     (axis,) = e.params
     a, n = c.args[0], c.name
     total = _axis_sum(f"numpy.exp({a} - {n}_max)", axis, e.inputs[0].shape)
     return [f"{n}_max = {a}.max({axis}, keepdims=True)",
+            not_finite_max(n),
             f"{n} = numpy.log({total})",
             f"{n} += {n}_max",
             f"del {n}_max"]
@@ -213,13 +222,15 @@ def lse_keeping_softmax(c: Context, e, softmax: str, lse_read: bool) -> list:
     into the softmax, ``softmax`` = exp(a − m) / Σ exp(a − m), as the per-example writer's
     `codegen.schedule.Scheduler._logsumexp` does; the lse itself, m + log Σ, only when
     ``lse_read`` (something besides the softmax reads it). A row of −inf entries but not only
-    them (a causal mask) gives 0 there; a row of −inf only gives NaN, as torch's softmax does.
+    them (a causal mask) gives 0 there; a row of −inf only gives NaN, as torch's softmax does, and
+    its lse −inf (`not_finite_max`), as torch's logsumexp does.
     ``softmax`` may be the name of a itself, a temporary that dies here (an attention's scores):
     then the softmax is worked out in a's buffer (``a -= max``), not in a new array."""
     (axis,) = e.params
     a, n = c.args[0], c.name
     total = _axis_sum(softmax, axis, e.inputs[0].shape)
     lines = [f"{n}_max = {a}.max({axis}, keepdims=True)",
+             not_finite_max(n),
              f"{a} -= {n}_max" if softmax == a else f"{softmax} = numpy.subtract({a}, {n}_max)",
              f"numpy.exp({softmax}, out={softmax})",
              f"{n}_sum = {total}"]

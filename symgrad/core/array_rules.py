@@ -566,6 +566,7 @@ def softmax(g: Graph, x: Var, axis: int) -> Var:
 def _lse_impl(args, params):
     x, ax = np.asarray(args[0], float), params[0]
     m = np.max(x, axis=ax, keepdims=True)
+    m[~np.isfinite(m)] = 0      # a row of −inf only: log 0 = −inf, as torch's (−inf − (−inf) was NaN)
     return m + np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True))
 
 

@@ -648,6 +648,7 @@ def softmax_operands(graph: Graph, eqn):
 def _lse_impl(args, params):
     z = np.asarray(args[0], float)
     m = np.max(z)
+    m = m if np.isfinite(m) else 0.0        # z of −inf only: log 0 = −inf, as torch's, not NaN
     return float(m + np.log(np.sum(np.exp(z - m))))
 
 
