@@ -642,4 +642,6 @@ def _statement(nm: str, kd: str, x, printer: TritonPrinter, sfx: str = "") -> li
     # log Σ exp(z) = m + log Σ exp(z − m), m = max z: no exp of a large number
     return [f"{nm}_z = tl.where(mask_n{sfx}[None, :], {code}, -float(\"inf\"))",
             f"{nm}_max = tl.max({nm}_z, axis=1)",
+            # a row of -inf only (masked throughout): shift by 0, so that it is -inf as torch's, not NaN
+            f"{nm}_max = tl.where(tl.abs({nm}_max) < float(\"inf\"), {nm}_max, 0.0)",
             f"{nm} = {nm}_max + tl.log(tl.sum(tl.exp({nm}_z - {nm}_max[:, None]), axis=1))"]
