@@ -21,7 +21,7 @@ Xi = X.inv()
 # f, the Cookbook's ∂f/∂X, a slip, its hint's kind
 COOKBOOK = {
     "log det X": (sp.log(sp.det(X)), Xi.T, Xi, "transpose"),
-    "det X": (sp.det(X), sp.det(X) * Xi.T, Xi.T, "factor det X left out"),
+    "det X": (sp.det(X), sp.det(X) * Xi.T, Xi.T, "det factor left out"),
     "aT X^-1 b": (sg.sum(a.T * Xi * b), -Xi.T * a * b.T * Xi.T, Xi.T * a * b.T * Xi.T, "flipped sign"),
     "tr(A X^-1 B)": (sp.Trace(A * Xi * B), -(Xi * B * A * Xi).T, -(Xi * B * A * Xi), "transpose"),
 }

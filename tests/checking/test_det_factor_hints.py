@@ -38,7 +38,7 @@ def test_sympy_diff_of_a_2x2_determinant():
 def test_det_without_its_factor_det_x(seed):
     r = sg.check(sp.det(X), X, Xi.T, seed=seed)
     assert r.verdict == "not equal"
-    assert r.hint.kind == "factor det X left out", r.hint
+    assert r.hint.kind == "det factor left out", r.hint
     assert "missing the factor det X" in r.hint
 
 
@@ -46,7 +46,7 @@ def test_det_without_its_factor_det_x(seed):
 def test_log_det_claimed_as_the_derivative_of_det(seed):
     r = sg.check(sp.log(sp.det(X)), X, sp.det(X) * Xi.T, seed=seed)
     assert r.verdict == "not equal"
-    assert r.hint.kind == "derivative of det X for that of log det X", r.hint
+    assert r.hint.kind == "derivative of det for that of log det", r.hint
     assert "∂ log det X/∂X = X⁻ᵀ" in r.hint
 
 
@@ -62,6 +62,21 @@ def test_a_det_factor_in_a_larger_expression():
     right = sp.det(X) * sp.Trace(A * X) * Xi.T + sp.det(X) * A.T
     assert sg.check(f, X, right, seed=0)
     whole = sg.check(f, X, sp.Trace(A * X) * Xi.T + A.T, seed=0)
-    assert whole.hint.kind == "factor det X left out", whole.hint
+    assert whole.hint.kind == "det factor left out", whole.hint
     r = sg.check(f, X, sp.det(X) * sp.Trace(A * X) * Xi.T + A.T, seed=0)
     assert r.verdict == "not equal" and (r.hint is None or "det" not in (r.hint.kind or "")), r.hint
+
+
+def test_det_of_a_product_without_its_factor():
+    """∂ det(AXB)/∂X = det(AXB)·X⁻ᵀ (torch); SymPy writes det(AXB) as det A·det B·det X, so the factor is named so."""
+    A, B = sp.MatrixSymbol("A", 3, 3), sp.MatrixSymbol("B", 3, 3)
+    rng = np.random.default_rng(2)
+    at = {**AT, A: rng.normal(size=(3, 3)), B: rng.normal(size=(3, 3))}
+    a_, b_ = torch.tensor(at[A]), torch.tensor(at[B])
+    (g,) = torch_grads(lambda x_: torch.linalg.det(a_ @ x_ @ b_), [X], at)
+    d = np.linalg.det(at[A] @ at[X] @ at[B])
+    np.testing.assert_allclose(d * np.linalg.inv(at[X]).T, g, rtol=1e-10)
+    f = sp.det(A * X * B)
+    assert sg.check(f, X, f * Xi.T, seed=0)
+    r = sg.check(f, X, Xi.T, seed=0)
+    assert r.hint.kind == "det factor left out" and "missing the factor det A·det B·det X" in r.hint, r.hint
