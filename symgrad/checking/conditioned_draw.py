@@ -76,15 +76,20 @@ def draw_conditioned(n: int, rng: np.random.Generator, positive_det: bool) -> np
     return best
 
 
-def conditioned_words(drawn: dict) -> str:
+def conditioned_words(drawn: dict, sizes: dict) -> str:
     """The method text's part saying how the matrices of ``drawn`` ({name: logged}) were drawn ('' for
-    none)."""
+    none); ``sizes``: {name: n} for an n×n matrix.
+
+    >>> conditioned_words({'X': True, 'Y': False}, {'X': 3, 'Y': 2})
+    'X, Y drawn well conditioned (inverted or under det: N(0, 1) entries, drawn again while the condition number exceeds 30 for X, 20 for Y; det X > 0 for its log)'
+    """
     if not drawn:
         return ""
-    ns = ", ".join(sorted(drawn))
-    logged = sorted(k for k, v in drawn.items() if v)
-    return (f"{ns} drawn well conditioned (inverted or under det: N(0, 1) entries, drawn again while the "
-            f"condition number exceeds {COND_PER_SIZE}·n"
+    names = sorted(drawn)
+    logged = [k for k in names if drawn[k]]
+    bounds = ", ".join(f"{COND_PER_SIZE * sizes[k]} for {k}" for k in names)
+    return (f"{', '.join(names)} drawn well conditioned (inverted or under det: N(0, 1) entries, drawn again "
+            f"while the condition number exceeds {bounds if len(names) > 1 else COND_PER_SIZE * sizes[names[0]]}"
             + (f"; det {', '.join(logged)} > 0 for its log" if logged else "") + ")")
 
 

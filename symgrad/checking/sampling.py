@@ -589,6 +589,10 @@ class Sampler:
             if name in free:
                 self.conditioned[name] = self.conditioned.get(name, False) or logged
 
+    def conditioned_sizes(self) -> dict:
+        """{name: n} of the n×n matrices drawn well conditioned."""
+        return {s.name: int(_shape(s)[0]) for s in self.pfree + self.ifree if s.name in self.conditioned}
+
     # --- drawing -------------------------------------------------------------------------------
 
     def draw_value(self, s, attempt):

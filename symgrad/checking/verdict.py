@@ -570,7 +570,7 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
                 _symbolic(claims, D, params))
     drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()] + [
         f"{m} drawn as a dropout mask (entries 0, or 1/(1 − p) = {1 / (1 - p):.4g} with probability "
-        f"1 − p = {1 - p:g})" for m, p in sampler.masks.items()] + [conditioned_words(sampler.conditioned)]
+        f"1 − p = {1 - p:g})" for m, p in sampler.masks.items()] + [conditioned_words(sampler.conditioned, sampler.conditioned_sizes())]
     # a claim equal to symgrad's convention at a kink given with at= (at_kink None) is on it too
     away = ("on a kink of f, by the values given with at=" if at_kink is not None or given_on_kink
             else "away from its kinks")
