@@ -68,11 +68,12 @@ def _dets(case: Case, d) -> list | None:
 
 
 def _det_uses(f, M) -> tuple:
-    """(how many det M, how many log det M) f has."""
+    """(how many det M, how many log det M or log |det M|) f has."""
     nodes = list(sp.preorder_traversal(f))
-    dets = sum(isinstance(e, sp.Determinant) and e.args[0] == M for e in nodes)
-    logs = sum(isinstance(e, sp.log) and isinstance(e.args[0], sp.Determinant) and e.args[0].args[0] == M
-               for e in nodes)
+    is_det = lambda e: isinstance(e, sp.Determinant) and e.args[0] == M     # noqa: E731
+    dets = sum(map(is_det, nodes))
+    logs = sum(isinstance(e, sp.log) and (is_det(e.args[0]) or isinstance(e.args[0], sp.Abs)
+                                          and is_det(e.args[0].args[0])) for e in nodes)
     return dets, logs
 
 

@@ -80,3 +80,13 @@ def test_det_of_a_product_without_its_factor():
     assert sg.check(f, X, f * Xi.T, seed=0)
     r = sg.check(f, X, Xi.T, seed=0)
     assert r.hint.kind == "det factor left out" and "missing the factor det A·det B·det X" in r.hint, r.hint
+
+
+def test_log_abs_det_claimed_as_the_derivative_of_det():
+    """∂ log|det X|/∂X = X⁻ᵀ too (torch's slogdet's log|det|): det(X)·X⁻ᵀ is det's derivative."""
+    (g,) = torch_grads(lambda x_: torch.linalg.slogdet(x_)[1], [X], AT)
+    np.testing.assert_allclose(sg.numeric(Xi.T, AT), g, rtol=1e-10)
+    f = sp.log(sp.Abs(sp.det(X)))
+    assert sg.check(f, X, Xi.T, seed=1)
+    r = sg.check(f, X, sp.det(X) * Xi.T, seed=1)
+    assert r.hint.kind == "derivative of det for that of log det", r.hint
