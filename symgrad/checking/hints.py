@@ -64,7 +64,8 @@ cotangent_transpose_hint.py (a square product's gradient passed on transposed), 
 (at a Max tie, δ sent to no tied argument), direct_path_hint.py (a GRU's dh without d * z, its direct
 path; an LSTM's dprev_c without dnext_c * f). A formula's slips (sg.check of a hand-derived gradient):
 cancelled_derivative_hint.py (σ′, or softmax's p ⊙ (1 − p), multiplied in where it cancels),
-symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), inner_factor_swap_hint.py
+symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), det_factor_hints.py
+(one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
 (another variable's inner derivative). `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
@@ -98,6 +99,7 @@ def find_hint(case: Case) -> str | None:
     from .direct_path_hint import direct_path_hint, forget_gate_output_hint
     from .cancelled_derivative_hint import extra_activation_derivative_hint
     from .symmetric_hint import symmetric_hint
+    from .det_factor_hints import det_factor_hint
     from .inner_factor_swap_hint import inner_factor_swap_hint
     from .dout_spread_hint import dout_spread_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
@@ -144,7 +146,7 @@ def find_hint(case: Case) -> str | None:
     staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
     if staged is not case.f:
         case = replace(case, f=staged)
-    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, tie_dropped_hint, factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
+    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, tie_dropped_hint, factor_hint, det_factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, one_example_in_product_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,

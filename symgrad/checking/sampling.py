@@ -36,6 +36,7 @@ import numpy as np
 import sympy as sp
 
 from .claims import _shape
+from .conditioned_draw import draw_conditioned, inverted_matrices
 from .soft_targets import draw_tensor_target, tensor_targets
 from ..errors import SymgradError
 from ..core.evaluate import evaluate
@@ -576,6 +577,21 @@ class Sampler:
         self.bounds = {s.name: bounds(s, assumptions) for s in self.pfree + self.ifree}
         self.clip_bounds = clip_bounds(f)
         self.margin = KINK_MARGIN       # how far a test point keeps from every kink (`usable`)
+        self.conditioned = {}           # {name: logged}: square matrices drawn well conditioned
+        self.condition([f])
+
+    def condition(self, exprs) -> None:
+        """Draw the square matrices that ``exprs`` invert or take the determinant of well conditioned
+        (`conditioned_draw`), those drawn freely: not given with at=, no sampling interval."""
+        free = {s.name for s in self.pfree + self.ifree if _assumed(s, self.assumptions) is None
+                and not getattr(s, "is_positive", False) and not getattr(s, "is_negative", False)}
+        for name, logged in inverted_matrices(exprs).items():
+            if name in free:
+                self.conditioned[name] = self.conditioned.get(name, False) or logged
+
+    def conditioned_sizes(self) -> dict:
+        """{name: n} of the n×n matrices drawn well conditioned."""
+        return {s.name: int(_shape(s)[0]) for s in self.pfree + self.ifree if s.name in self.conditioned}
 
     # --- drawing -------------------------------------------------------------------------------
 
@@ -587,6 +603,8 @@ class Sampler:
             return draw_target(_shape(s), self.rng, kind)
         if s.name in self.masks:
             return draw_mask(_shape(s), self.masks[s.name], self.rng)
+        if s.name in self.conditioned:
+            return draw_conditioned(int(_shape(s)[0]), self.rng, self.conditioned[s.name])
         return draw(s, _shape(s), self.rng, interval_of(s, self.assumptions, attempt))
 
     def points(self, n) -> list:

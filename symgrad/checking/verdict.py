@@ -46,6 +46,7 @@ import sympy as sp
 from . import layer_outputs, sampling, sides, size_literals
 from .arguments import check_arguments
 from .matrix_sizes import fix_matrix_sizes
+from .conditioned_draw import conditioned_words
 from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, second_sizes, has_literal
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims, problem_scale,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
@@ -524,6 +525,8 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
         B = sizes.pop() if sizes else B
     rng = np.random.default_rng(seed)
     sampler = sampling.Sampler(f, D, params, inputs, at or {}, assumptions, rng, B, targets)
+    if not is_callable:                         # a matrix the claim alone inverts: drawn as f's are
+        sampler.condition(claims if isinstance(claims, (list, tuple)) else [claims])
     if again:       # off the kinks only (no difference quotient reads this point): a conv layer's
         sampler.margin = AGAIN_MARGIN   # thousands of relu entries put some entry within 0.05 of 0
     pts, coverage = ((sampler.points(points), sides.Coverage()) if again
@@ -567,7 +570,7 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
                 _symbolic(claims, D, params))
     drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()] + [
         f"{m} drawn as a dropout mask (entries 0, or 1/(1 − p) = {1 / (1 - p):.4g} with probability "
-        f"1 − p = {1 - p:g})" for m, p in sampler.masks.items()]
+        f"1 − p = {1 - p:g})" for m, p in sampler.masks.items()] + [conditioned_words(sampler.conditioned, sampler.conditioned_sizes())]
     # a claim equal to symgrad's convention at a kink given with at= (at_kink None) is on it too
     away = ("on a kink of f, by the values given with at=" if at_kink is not None or given_on_kink
             else "away from its kinks")

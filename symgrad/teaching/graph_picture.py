@@ -75,7 +75,8 @@ _PASS_THROUGH = PASS_THROUGH
 _NAMED = {"matmul": "·", "bmatmul": "·", "transpose": "□ᵀ", "sum": "Σ", "logsumexp": "logsumexp",
           "broadcast": "broadcast", "expand": "broadcast", "reshape": "reshape", "slice": "slice",
           "pad": "pad", "concat": "concat", "take": "take", "scatter_add": "scatter-add",
-          "gather": "gather", "argmax": "argmax", "one_hot": "one-hot"}
+          "gather": "gather", "argmax": "argmax", "one_hot": "one-hot",
+          "inverse": "□⁻¹", "det": "det", "logdet": "log det"}     # as a textbook writes X⁻¹, log det X
 _AXIS = {"rsum": "Σ", "rmax": "max", "lse": "logsumexp"}
 
 
