@@ -197,7 +197,8 @@ def draw(sym, shape, rng: np.random.Generator, interval):
     size = None if shape == () else tuple(int(d) for d in shape)
     if interval is not None and interval[0] == "integers":       # labels: 0 … n − 1
         v = rng.integers(0, interval[1], size)
-        return float(v) if size is None else np.asarray(v, dtype=float)
+        # an array of labels stays integer: a claim (a cs231n backward) indexes with it, x[arange(N), y]
+        return float(v) if size is None else np.asarray(v, dtype=np.int64)
     v = rng.standard_normal(size) if interval is None else rng.uniform(*interval, size)
     return float(v) if size is None else np.asarray(v, dtype=float)
 
