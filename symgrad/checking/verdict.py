@@ -51,7 +51,7 @@ from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, 
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims, problem_scale,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
-from ..errors import SymgradError
+from ..errors import ArgumentError, SymgradError
 from ..frontend.keywords import keywords
 from ..frontend.stop_gradient import without_stop_gradient
 from ..core.policy import DEFAULT, Subgradients
@@ -218,9 +218,9 @@ def _column_claim(claimed, wrt, convention):
     if convention == "column":
         return claimed
     if convention != "row":
-        raise SymgradError(f"convention must be 'column' or 'row', got {convention!r}")
+        raise ArgumentError(f"convention must be 'column' or 'row', got {convention!r}")
     if callable(claimed) and not isinstance(claimed, sp.Basic):
-        raise SymgradError("convention='row' takes a SymPy claim, not a function: transpose its result")
+        raise ArgumentError("convention='row' takes a SymPy claim, not a function: transpose its result")
     many = isinstance(wrt, (list, tuple))
     ws, cs = (list(wrt), list(claimed)) if many and isinstance(claimed, (list, tuple)) else ([wrt], [claimed])
     out = [c.T if isinstance(w, sp.MatrixSymbol) and isinstance(c, sp.MatrixExpr) else c for w, c in zip(ws, cs)]

@@ -33,3 +33,12 @@ def test_the_backward_it_accepts_is_torchs():
     W = torch.tensor(v["W"], requires_grad=True)
     torch.nn.functional.cross_entropy(torch.tensor(v["X"]) @ W, torch.tensor(v["y"])).backward()
     np.testing.assert_allclose(_softmax_backward(v), W.grad.numpy(), rtol=1e-12)
+
+
+def test_an_unknown_convention_is_an_argument_error():
+    """An argument symgrad does not accept is an ArgumentError (errors.py); it was a bare SymgradError."""
+    import pytest
+    import sympy as sp
+    x = sp.MatrixSymbol("x", 3, 1)
+    with pytest.raises(sg.ArgumentError, match=r"convention must be 'column' or 'row', got 'rows'"):
+        sg.check((x.T * x)[0, 0], x, 2 * x, convention="rows")
