@@ -567,7 +567,8 @@ def _lse_impl(args, params):
     x, ax = np.asarray(args[0], float), params[0]
     m = np.max(x, axis=ax, keepdims=True)
     m[~np.isfinite(m)] = 0      # a row of −inf only: log 0 = −inf, as torch's (−inf − (−inf) was NaN)
-    return m + np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True))
+    with np.errstate(divide="ignore"):      # that row's log 0 is the documented −inf, not a warning
+        return m + np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True))
 
 
 lse_p.shape = lambda shapes, params: T.reduced_shape(shapes[0], (params[0],), keepdims=True)

@@ -86,3 +86,13 @@ def test_logsumexp_of_a_column_of_inf_is_torch_s(fill):
     want.backward()
     assert got == want.item() == fill
     np.testing.assert_allclose(grad, t.grad.numpy())        # NaN where torch's is (all of it for −inf)
+
+
+def test_a_masked_rows_logsumexp_gives_no_warning():
+    """−inf is the documented value of that row (docs/core.md), so sg.numeric says it without NumPy's
+    "divide by zero encountered in log" (a newcomer's trial, 2026-11-30, tenth session)."""
+    x = sg.tensor("x", (2, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = sg.numeric(x.logsumexp(1), {x: np.array([[-np.inf] * 3, [0.0, 1.0, 2.0]])})
+    assert np.asarray(got).ravel()[0] == -np.inf
