@@ -22,7 +22,7 @@ import sympy as sp
 from ..core.values import key_name
 from ..frontend import tensor as T
 from ..frontend.parse import as_expr
-from .tensors import _size_given
+from .tensors import choose_sizes
 
 
 def _matrices(exprs) -> set:
@@ -53,15 +53,7 @@ def fix_matrix_sizes(f, wrt, claimed, at: Mapping | None):
         return f, wrt, claimed, at, {}
     given = {key_name(k): v for k, v in (at or {}).items()}
     taken = {int(d) for m in mats for d in m.shape if sp.sympify(d).is_Integer}
-    fixed, k = {}, 4
-    for s in sizes:
-        if s.name in given:
-            fixed[s] = sp.Integer(_size_given(s.name, given[s.name]))
-        else:
-            while k in taken:
-                k += 1
-            fixed[s] = sp.Integer(k)
-            k += 1
+    fixed = choose_sizes(sizes, given, taken)
     declared = {}
     for e in (f, *wrts):
         if isinstance(e, sp.Basic):

@@ -79,19 +79,7 @@ def concretize(f, wrt, claimed, at: Mapping):
     wrts = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
     sizes = sizes_of(f, *wrts)
     given = {key_name(k): v for k, v in (at or {}).items()}
-    fixed, k = {}, 4
-    taken = fixed_dims(f, *wrts)
-    from_values = sizes_from_values(sizes, given, f, *wrts)
-    for s in sizes:
-        if s.name in given:
-            fixed[s] = sp.Integer(_size_given(s.name, given[s.name]))
-        elif s in from_values:                  # a value fixed in at= (a mask of shape (4, 3)) says N
-            fixed[s] = sp.Integer(from_values[s])
-        else:
-            while k in taken:
-                k += 1
-            fixed[s] = sp.Integer(k)
-            k += 1
+    fixed = choose_sizes(sizes, given, fixed_dims(f, *wrts), sizes_from_values(sizes, given, f, *wrts))
     # Text (a claim "2*X") is read by the parser, its names meaning f's tensors and symbols; never
     # by sympify, which would evaluate it.
     declared = {}
@@ -203,6 +191,24 @@ def sizes_from_values(sizes, given: Mapping, *exprs) -> dict:
                 if d in sizes and d not in out:
                     out[d] = int(n)
     return out
+
+
+def choose_sizes(sizes, given: Mapping, taken: set, from_values: Mapping | None = None) -> dict:
+    """{size symbol: the Integer it is drawn at}: the value given in at= (by name), else the one a
+    value fixed in at= implies (a mask of shape (4, 3) says N = 4), else 4, 5, ... skipping ``taken``
+    (the fixed dimensions of f's arrays, so that a literal 3 cannot stand for N unnoticed)."""
+    fixed, k = {}, 4
+    for s in sizes:
+        if s.name in given:
+            fixed[s] = sp.Integer(_size_given(s.name, given[s.name]))
+        elif from_values and s in from_values:
+            fixed[s] = sp.Integer(from_values[s])
+        else:
+            while k in taken:
+                k += 1
+            fixed[s] = sp.Integer(k)
+            k += 1
+    return fixed
 
 
 def _size_given(name, v) -> int:
