@@ -632,7 +632,13 @@ def _inline_map(nm, g) -> dict:
 
 
 def _zero(shape):
-    return sp.S.Zero if shape == () else sp.ZeroMatrix(*shape)
+    """∂f/∂w = 0 for a w f does not use: 0, a zero matrix, or a zero tensor of another rank."""
+    if shape == ():
+        return sp.S.Zero
+    if len(shape) == 2:
+        return sp.ZeroMatrix(*shape)
+    from ..frontend.tensor_movement import Full
+    return Full(sp.S.Zero, sp.Tuple(*shape))
 
 
 def _short(e, limit=SHORT_OPS) -> bool:
