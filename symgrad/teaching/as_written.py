@@ -111,5 +111,6 @@ def matvec_views_dropped(e):
             a, s = tuple(shape_of(n.args[0])), tuple(n.shape)
         except Exception:  # noqa: BLE001 - a shape the frontend cannot say: left as it is
             return False
-        return (len(a) == 1 and s == (a[0], 1)) or (len(s) == 1 and a in ((s[0], 1), s))
+        return ((len(a) == 1 and s in ((a[0], 1), (1, a[0])))
+                or (len(s) == 1 and a in ((s[0], 1), (1, s[0]), s)))
     return e.replace(column_view, lambda n: n.args[0])

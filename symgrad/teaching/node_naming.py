@@ -335,10 +335,15 @@ def _matvec_view(e, consumers, producer) -> bool:
     if len(i) == 1 and o == (i[0], 1):                      # x.reshape(n, 1), the product's right operand
         c = consumers[e.out.id][0]
         return c.prim is R.matmul_p and len(c.inputs) == 2 and c.inputs[1].id == e.out.id
-    if len(o) == 1 and i == (o[0], 1):                      # (W @ x).reshape(m), the product's result
+    if len(i) == 1 and o == (1, i[0]):                      # x.reshape(1, n), the product's left operand
+        c = consumers[e.out.id][0]
+        return c.prim is R.matmul_p and len(c.inputs) == 2 and c.inputs[0].id == e.out.id
+    if len(o) == 1 and i in ((o[0], 1), (1, o[0])):         # (W @ x).reshape(m), the product's result
         p = producer.get(e.inputs[0].id)
-        return (p is not None and p.prim is R.matmul_p and len(consumers[p.out.id]) == 1
-                and len(p.inputs[1].shape) == 2 and p.inputs[1].shape[1] == 1)
+        if p is None or p.prim is not R.matmul_p or len(consumers[p.out.id]) != 1:
+            return False
+        vec = p.inputs[1] if i[1] == 1 else p.inputs[0]      # the (n, 1) or (1, n) operand
+        return len(vec.shape) == 2 and 1 in tuple(vec.shape)
     return False
 
 

@@ -80,3 +80,21 @@ def test_values_and_gradients_unchanged():
     assert np.allclose(got["W"], np.outer(delta, xv)) and np.allclose(got["x"], Wv.T @ delta)
     text = d.render()
     assert "u₁ = b + W @ x = [" in text and "reshape" not in text, text
+
+
+def test_a_row_vector_times_a_matrix_reads_as_typed():
+    Wr = sg.tensor("W", (3, 2))
+    text = sg.derive(sg.sum(sg.tanh(x @ Wr + b)), [Wr, x, b]).render()
+    assert _forward(text) == "  z = b + x @ W\n  y = tanh(z)\n  f = y.sum()\n", text
+    assert "∂f/∂W = δ · ∂z/∂W = x.T @ δ" in text and "∂f/∂x = δ · ∂z/∂x = δ @ W.T" in text, text
+    assert "reshape" not in text
+
+
+def test_x_times_w_transposed_derives():
+    # x @ W.T of a vector x raised IndexError (a transpose of the vector x) until 2026-12-01
+    d = sg.derive(sg.sum(x @ W.T), [W, x], at=AT)
+    text = d.render()
+    assert "  u₁ = x @ W.T = [" in text, text
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
+    assert np.allclose(got["W"], np.outer(np.ones(2), AT[x]))
+    assert np.allclose(got["x"], AT[W].T @ np.ones(2))
