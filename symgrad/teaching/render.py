@@ -1099,9 +1099,10 @@ def _markdown_header(lhs: str, rhs: str) -> str:
 
 
 def latex_document(body: str) -> str:
-    """A complete LaTeX document around ``body`` (compiles with pdflatex and amsmath)."""
+    """A complete LaTeX document around ``body`` (compiles with pdflatex, amsmath and amssymb:
+    SymPy writes an identity matrix \\mathbb{I})."""
     return ("\\documentclass{article}\n\\usepackage[margin=1.5cm,landscape]{geometry}\n"
-            "\\usepackage{amsmath}\n\\usepackage{graphicx}\n\\begin{document}\n\\allowdisplaybreaks\n" + body +
+            "\\usepackage{amsmath}\n\\usepackage{amssymb}\n\\usepackage{graphicx}\n\\begin{document}\n\\allowdisplaybreaks\n" + body +
             "\n\\end{document}\n")
 
 

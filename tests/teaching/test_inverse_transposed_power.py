@@ -47,3 +47,14 @@ def test_the_printed_formula_is_the_gradient():
         coef = "−" if k == 1 else f"−{k}·"
         sup = "²³⁴"[k - 1]
         assert f"∂L/∂X = {coef}(X⁻ᵀ){sup}" in d.render()
+
+
+def test_the_latex_document_compiles(tmp_path):
+    # the document lacked amssymb: SymPy's \mathbb{I} of tr(·)'s identity stopped pdflatex (until 2026-12-01)
+    import subprocess
+    from teachtools import need
+    pdflatex = need("pdflatex")
+    (tmp_path / "tr.tex").write_text(sg.derive(sp.Trace(X**-2), [X]).latex(document=True))
+    r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "tr.tex"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, "\n".join(l for l in r.stdout.splitlines() if l.startswith(("!", "l.")))
