@@ -880,7 +880,9 @@ class _Picture:
         forward_sweep(g, [root], tangents, on_step=lambda e, t: tan.__setitem__(e.out.id, t))
         fvals = self.evaluate([e.out for e in nm.fwd])
         tvals = self.evaluate(list(tan.values()))
-        unit = len(seed) == 1 and next(iter(seed.values())) == 1
+        # ∂·/∂x for a seed of 1; an array seed (a direction for a tensor input) is the tangent ẋ
+        first = next(iter(seed.values()))
+        unit = len(seed) == 1 and np.ndim(first) == 0 and bool(first == 1)
         wname = show(next(iter(seed)), "unicode") if unit else None
 
         def tangent_text(vid, shape=None):
