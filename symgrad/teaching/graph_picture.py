@@ -881,7 +881,7 @@ class _Picture:
         fvals = self.evaluate([e.out for e in nm.fwd])
         tvals = self.evaluate(list(tan.values()))
         # ∂·/∂x for a seed of 1; an array seed (a direction for a tensor input) is the tangent ẋ
-        first = next(iter(seed.values()))
+        first = next(iter(seed.values()), None)
         unit = len(seed) == 1 and np.ndim(first) == 0 and bool(first == 1)
         wname = show(next(iter(seed)), "unicode") if unit else None
 
