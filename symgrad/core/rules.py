@@ -82,7 +82,10 @@ def _const_impl(args, params):
     if isinstance(v, sp.Identity) and v.rows.is_Integer:   # as_explicit: n*n SymPy objects (minutes)
         return np.eye(int(v.rows))
     if isinstance(v, (sp.MatrixExpr, sp.MatrixBase)):   # an explicit one is read as it is (fast)
-        return np.array((v if isinstance(v, sp.MatrixBase) else v.as_explicit()).tolist(), dtype=float)
+        a = np.array((v if isinstance(v, sp.MatrixBase) else v.as_explicit()).tolist(), dtype=float)
+        dims = tuple(int(d) for d in shape) if all(getattr(sp.sympify(d), "is_Integer", False) for d in shape) else None
+        # a vector's (or an N-d tensor's) entries held as a SymPy matrix (n, 1): read in its own shape
+        return a.reshape(dims) if dims is not None and a.shape != dims and a.size == int(np.prod(dims)) else a
     return float(v) if shape == () else np.full(tuple(int(d) for d in shape), float(v))
 
 

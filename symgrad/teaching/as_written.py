@@ -40,6 +40,8 @@ def written_shape(nm, vid):
     r = nm.written.get(vid)
     if r is not None:
         return tuple(r.shape)
+    if vid in getattr(nm, "matvec_shape", {}):      # W @ x: (m,), not the lowering's (m, 1)
+        return nm.matvec_shape[vid]
     p = nm.pools.get(vid)
     if p is not None and p.end == vid:
         shape = tuple(nm.graph.producer[vid].out.shape)
@@ -92,3 +94,23 @@ def merge_reshapes(e):
         x = inner.args[0]
         return x if tuple(getattr(x, "shape", ())) == tuple(r.shape) else Reshape(x, r.args[1])
     return e.replace(lambda n: isinstance(n, Reshape) and isinstance(n.args[0], Reshape), one)
+
+
+def matvec_views_dropped(e):
+    """``e`` without the reshapes between (n,) and (n, 1) that symgrad put around a matrix-vector
+    product (W @ x of a vector x is lowered as W @ x.reshape(n, 1), then .reshape(m)): the slide
+    writes ∂L/∂W = δ @ xᵀ and ∂L/∂x = Wᵀ @ δ, as the forward pass writes u = W @ x."""
+    from ..frontend.tensor import Reshape, shape_of
+    if not isinstance(e, sp.Basic):
+        return e
+
+    def column_view(n):
+        if not isinstance(n, Reshape):
+            return False
+        try:
+            a, s = tuple(shape_of(n.args[0])), tuple(n.shape)
+        except Exception:  # noqa: BLE001 - a shape the frontend cannot say: left as it is
+            return False
+        return ((len(a) == 1 and s in ((a[0], 1), (1, a[0])))
+                or (len(s) == 1 and a in ((s[0], 1), (1, s[0]), s)))
+    return e.replace(column_view, lambda n: n.args[0])

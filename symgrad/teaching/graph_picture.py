@@ -56,9 +56,9 @@ from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
 from .sum_order import affine_sums, in_affine_order, written_terms
-from .as_written import written_shape
+from .as_written import matvec_views_dropped, written_shape
 from .local_rules import _softmax_map, _written_definition, _softmax_named
-from .node_naming import Naming, _broadcast_like
+from .node_naming import Naming, _broadcast_like, _matvec_view
 from .steps import LAYER_Z, SHORT_OPS, _fold_products, _tidy, _uses
 
 GREEN, RED, BLUE, PURPLE, GREY = "#1e8449", "#c0392b", "#2e4053", "#7d3c98", "#566573"
@@ -373,7 +373,8 @@ class _Picture:
         # step of the text (u₂ = u₁.reshape(N)), and drawn, so the edges carry the text's names
         self.folded = {e.out.id for e in nm.fwd if e.prim in _PASS_THROUGH and e.out.id != d.output.id
                        and len(nm.consumers.get(e.out.id, ())) == 1
-                       and (not _reshape_drawn(e) or e.out.id in nm.pools)}     # a max pool's window axis dropped
+                       and (not _reshape_drawn(e) or e.out.id in nm.pools      # a max pool's window axis dropped
+                            or _matvec_view(e, nm.consumers, self.g.producer))}   # W @ x of a vector x
         # a pooling layer is one operation of the slide ("max pool 2×2"), not its lowering (windows,
         # then max over the window): the steps inside are folded into the equation that ends it
         self.pools = pooling(self.g, nm.consumers, nm.fwd)
@@ -812,6 +813,8 @@ class _Picture:
         """This edge's share of ∂L/∂(node): in the user's symbols when short (then it is
         `sg.grad`'s), else in the names of the nodes (∂L/∂z₂ ⊙ H(z₂), δ₂·y₁ᵀ), else None."""
         e = None if self.recurrent else self.short_user(c)
+        if e is not None and self.nm.matvec_shape:     # W @ x of a vector x: δ @ xᵀ, as the steps write it
+            e = matvec_views_dropped(e)
         if e is not None:       # (softmax(z, axis=1) − one_hot(y, 3))/4, not softmax(z, axis=1)/4 − one_hot(y, 3)/4
             return gather(e) if self.nm.tensor else e
         nm = self.nm
@@ -836,6 +839,8 @@ class _Picture:
             return None
         if nm.tensor:       # as the steps write it: γ ⊙ dout (no broadcast_to), softmax(u₆, axis=1)
             e = _softmax_named(_tidy(e), _softmax_map(nm))
+        if nm.matvec_shape:     # δ @ xᵀ, as the steps write W @ x of a vector x
+            e = matvec_views_dropped(e)
         if nd and re.search(r"reshape|broadcast|full\(", show(e, "text")):
             return None         # N-d tensors: a form that prints reshapes reads worse than ∂L/∂x̂ alone
         return e if _short(e) else None
@@ -875,7 +880,9 @@ class _Picture:
         forward_sweep(g, [root], tangents, on_step=lambda e, t: tan.__setitem__(e.out.id, t))
         fvals = self.evaluate([e.out for e in nm.fwd])
         tvals = self.evaluate(list(tan.values()))
-        unit = len(seed) == 1 and next(iter(seed.values())) == 1
+        # ∂·/∂x for a seed of 1; an array seed (a direction for a tensor input) is the tangent ẋ
+        first = next(iter(seed.values()), None)
+        unit = len(seed) == 1 and np.ndim(first) == 0 and bool(first == 1)
         wname = show(next(iter(seed)), "unicode") if unit else None
 
         def tangent_text(vid, shape=None):

@@ -132,6 +132,9 @@ class Naming:
         for e in self.fwd:
             if e.prim is R.matmul_p and e.out.id not in disp:
                 cs = self.consumers[e.out.id]
+                if (self.tensor and len(cs) == 1 and _matvec_view(cs[0], self.consumers, g.producer)
+                        and cs[0].out.id not in disp):      # W @ x + b of a vector x: through its reshape
+                    cs = self.consumers[cs[0].out.id]
                 if len(cs) == 1 and _is_plain_sum(cs[0]):
                     self.transparent[e.out.id] = cs[0].out.id
         self._name_layers()
@@ -146,9 +149,15 @@ class Naming:
         # a tensor declaration's reshapes and broadcasts (γ viewed as (1, D), then (N, D)) are no
         # nodes of the slide: shown as their input, with NumPy's broadcasting, and no step of their own
         self.alias: dict[int, int] = {}    # var id -> the var it shows as
+        for e in self.fwd:        # z⁽²⁾ = V @ y⁽¹⁾, not u₂ = V @ y⁽¹⁾ then z⁽²⁾ = u₂.reshape(2)
+            if (self.tensor and e.out.id in disp and e.out.id not in self.user_named
+                    and e.out.id != d.output.id and _matvec_view(e, self.consumers, g.producer)
+                    and len(e.out.shape) == 1 and e.inputs[0].id not in disp):
+                disp[e.inputs[0].id] = _mk(str(disp.pop(e.out.id)), e.out.shape, self.tensor)
         for e in self.fwd:
             if (self.tensor and e.out.id not in disp and e.prim in PASS_THROUGH
-                    and len(self.consumers[e.out.id]) == 1 and _broadcast_like(e)):
+                    and len(self.consumers[e.out.id]) == 1
+                    and (_broadcast_like(e) or _matvec_view(e, self.consumers, g.producer))):
                 src = e.inputs[0].id
                 self.alias[e.out.id] = self.alias.get(src, src)
         # K.T inside a product (attention's Q @ K.T) is no node of the slide either: u = Q @ K.T,
@@ -196,15 +205,19 @@ class Naming:
                 self.hidden |= folded
                 if label == "mean":                  # a loss's mean of every entry: one backward step
                     self.mean_entry.update({i: vid for i in folded})
+        # W @ x of a vector x: the product's (m, 1) lowering is the (m,) vector the slide writes
+        self.matvec_shape = {e.inputs[0].id: tuple(e.out.shape) for e in self.fwd
+                             if e.out.id in self.alias and _matvec_view(e, self.consumers, g.producer)
+                             and len(e.out.shape) == 1}
         for e in sorted(self.fwd, key=lambda e: e.out.id in self.hidden):     # the hidden ones last
             if e.out.id in self.alias:
                 continue
             if e.out.id not in disp and e.out.id not in self.transparent:
                 k += 1
-                disp[e.out.id] = _mk(self._free(f"u{k}"), e.out.shape, self.tensor)
+                disp[e.out.id] = _mk(self._free(f"u{k}"), self.matvec_shape.get(e.out.id, e.out.shape), self.tensor)
                 self.generic.add(e.out.id)
         for e in self.fwd:
-            if e.out.id in self.alias:
+            if e.out.id in self.alias and self.alias[e.out.id] not in self.transparent:
                 disp[e.out.id] = disp[self.alias[e.out.id]]
                 if e.out.id in self.transposed:
                     disp[e.out.id] = disp[self.transposed[e.out.id]].T
@@ -218,6 +231,9 @@ class Naming:
                 disp[t] = disp[a.id] * disp[b.id]
                 continue
             disp[t] = disp[a.id] @ disp[b.id] if self.tensor else sp.MatMul(disp[a.id], disp[b.id])
+        for vid, src in self.alias.items():          # (W @ x).reshape(m) shows as W @ x
+            if src in self.transparent:
+                disp[vid] = disp[src]
 
     def _reshapes_as_written(self, f) -> dict:
         """{var id: the user's x.reshape(...)} for each reshape the lowering merged with NumPy's
@@ -307,6 +323,28 @@ def _broadcast_like(e) -> bool:
     if e.prim is not A.reshape_p:
         return True
     return _leading_ones_dropped(e.inputs[0].shape) == _leading_ones_dropped(e.out.shape)
+
+
+def _matvec_view(e, consumers, producer) -> bool:
+    """A reshape symgrad put around a matrix-vector product: W @ x with x of shape (n,) is lowered
+    as W @ x.reshape(n, 1), then .reshape(m) of the (m, 1) result. The slide writes u = W @ x, one
+    line: neither reshape is a node of its own."""
+    if e.prim is not A.reshape_p:
+        return False
+    i, o = tuple(e.inputs[0].shape), tuple(e.out.shape)
+    if len(i) == 1 and o == (i[0], 1):                      # x.reshape(n, 1), the product's right operand
+        c = consumers[e.out.id][0]
+        return c.prim is R.matmul_p and len(c.inputs) == 2 and c.inputs[1].id == e.out.id
+    if len(i) == 1 and o == (1, i[0]):                      # x.reshape(1, n), the product's left operand
+        c = consumers[e.out.id][0]
+        return c.prim is R.matmul_p and len(c.inputs) == 2 and c.inputs[0].id == e.out.id
+    if len(o) == 1 and i in ((o[0], 1), (1, o[0])):         # (W @ x).reshape(m), the product's result
+        p = producer.get(e.inputs[0].id)
+        if p is None or p.prim is not R.matmul_p or len(consumers[p.out.id]) != 1:
+            return False
+        vec = p.inputs[1] if i[1] == 1 else p.inputs[0]      # the (n, 1) or (1, n) operand
+        return len(vec.shape) == 2 and 1 in tuple(vec.shape)
+    return False
 
 
 def as_read(g, out, exprs=None, named=None, root_as_is=False) -> list:

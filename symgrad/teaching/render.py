@@ -53,6 +53,16 @@ _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _PARTIAL_IN: contextvars.ContextVar = contextvars.ContextVar("partial_in", default=frozenset())
 
 
+def inverse_transposed_power(expr):
+    """(A, k) when expr is (Aᵀ)^−k (k a positive integer): a textbook writes it (A⁻ᵀ)^k; else None."""
+    if not isinstance(expr, sp.MatPow) or not isinstance(expr.base, sp.Transpose):
+        return None
+    n = expr.exp
+    if not (n.is_Integer and n < 0):
+        return None
+    return expr.base.arg, int(-n)
+
+
 class TextPrinter(StrPrinter):
     """ASCII: df/dq, W^T, A .* B, ones."""
 
@@ -175,6 +185,14 @@ class TextPrinter(StrPrinter):
 
     _INV = "^-1"
     _INV_T = "^-T"
+
+    def _print_MatPow(self, expr):           # (X^-T)**2, not X^T**(-2)
+        it = inverse_transposed_power(expr)
+        if it is None:
+            return super()._print_MatPow(expr)
+        a, k = it
+        inv_t = self.parenthesize(a, 1000, strict=True) + self._INV_T
+        return inv_t if k == 1 else f"({inv_t})**{k}"
 
     def _print_Determinant(self, expr):                    # det(X), not Determinant(X)
         return f"det({self._print(expr.arg)})"
@@ -310,8 +328,13 @@ class UnicodePrinter(TextPrinter):
         return self.parenthesize(expr.base, 1000, strict=True) + "∘" + sup
 
     def _print_MatPow(self, expr):             # A² is the matrix product A·A (symgrad's gradients hold it)
+        it = inverse_transposed_power(expr)
+        if it is not None:                     # (X⁻ᵀ)², as a textbook writes it, not (Xᵀ)^−2
+            a, k = it
+            inv_t = self.parenthesize(a, 1000, strict=True) + self._INV_T
+            return inv_t if k == 1 else f"({inv_t})" + str(k).translate(_SUPER)
         n = expr.exp
-        sup = str(n).translate(_SUPER) if n.is_Integer and 0 <= n <= 9 else "^" + self._print(n)
+        sup = str(n).translate(_SUPER) if n.is_Integer and -9 <= n <= 9 else "^" + self._print(n)   # X⁻²
         base = self._print(expr.base)
         return (base if isinstance(expr.base, sp.MatrixSymbol) else f"({base})") + sup    # (Aᵀ)²
 
@@ -649,6 +672,14 @@ class TeachLatexPrinter(LatexPrinter):
             axes = "" if len(expr.axes) == len(expr.x.shape) else r"_{\text{axis}=%s}" % ",".join(map(str, expr.axes))
             return r"\operatorname{%s}%s %s" % (expr.op, axes, x)
         return super()._print(expr, **kwargs)
+
+    def _print_MatPow(self, expr):           # (X^{-T})^{2}, not \left(X^{T}\right)^{-2}
+        it = inverse_transposed_power(expr)
+        if it is None:
+            return super()._print_MatPow(expr)
+        a, k = it
+        inv_t = self.parenthesize_super(self.parenthesize(a, 1000, strict=True)) + "^{-T}"
+        return inv_t if k == 1 else r"\left(%s\right)^{%d}" % (inv_t, k)
 
     def _print_Pow(self, expr):
         from ..frontend.tensor import Tensor, TensorExpr
@@ -1068,9 +1099,10 @@ def _markdown_header(lhs: str, rhs: str) -> str:
 
 
 def latex_document(body: str) -> str:
-    """A complete LaTeX document around ``body`` (compiles with pdflatex and amsmath)."""
+    """A complete LaTeX document around ``body`` (compiles with pdflatex, amsmath and amssymb:
+    SymPy writes an identity matrix \\mathbb{I})."""
     return ("\\documentclass{article}\n\\usepackage[margin=1.5cm,landscape]{geometry}\n"
-            "\\usepackage{amsmath}\n\\usepackage{graphicx}\n\\begin{document}\n\\allowdisplaybreaks\n" + body +
+            "\\usepackage{amsmath}\n\\usepackage{amssymb}\n\\usepackage{graphicx}\n\\begin{document}\n\\allowdisplaybreaks\n" + body +
             "\n\\end{document}\n")
 
 

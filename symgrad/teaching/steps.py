@@ -50,7 +50,7 @@ from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
 from .split_flag import is_split
 from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
-from .as_written import as_written as _as_written, in_shape, merge_reshapes, written_shape
+from .as_written import as_written as _as_written, in_shape, matvec_views_dropped, merge_reshapes, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
 from .binary_gates import binary_gates, checked_gates, gated_names, products_flat
@@ -273,6 +273,10 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             rname, local = local_rule(eqn, i, disp, g)
             if eqn.out.id in nm.alias:
                 rname = _through_alias(nm, eqn, disp, g)
+                if eqn.inputs[0].id in nm.matvec_shape:     # (W @ x) + b: the sum's rule, ∂z/∂u = 1
+                    c_eqn = nm.consumers[eqn.out.id][0]
+                    k = next(j for j, v in enumerate(c_eqn.inputs) if v.id == eqn.out.id)
+                    rname, local = local_rule(c_eqn, k, disp, g)
             chain1.append([partial(out_name, cname, ()), partial(cname, str(node), ())]
                           if shape == () else [gsym[o], partial(cname, str(node), ())])
             rules.append(Rule(rname, partial(cname, str(node), ()), local))
@@ -422,6 +426,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     f = _ce_header(d.f if header is None else header, out_sym, defs, nm.ces)
     if nm.ces:                              # 0.5·(softmax(z) − one_hot(y, 3))/4, not 0.125·(…)
         steps, grads, named_grads = _scales_apart(steps, grads, named_grads, nm, g, disp, given)
+    if nm.matvec_shape:                     # W @ x of a vector x: δ @ xᵀ, not δ.reshape(2, 1) @ x.reshape(3, 1).T
+        steps, grads, named_grads = _fixed(matvec_views_dropped, steps, grads, named_grads)
     # 2·(w·x + b − y), not SymPy's 2·b + 2·w·x − 2·y: as forward mode writes it
     named_grads = numbers_outside_in_steps(steps, named_grads)
     grads = [(w, scalar_numbers_outside(e), v) for w, e, v in grads]
@@ -432,7 +438,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
 def _scales_apart(steps, grads, named_grads, nm, g, disp, given):
     """Every expression the views print with a float scale of a mean cross-entropy's δ kept apart
     from the batch's 1/N (`cross_entropy_steps.scale_apart`)."""
-    fix = _ce_steps.scale_apart(nm.ces, g, disp, given)
+    return _fixed(_ce_steps.scale_apart(nm.ces, g, disp, given), steps, grads, named_grads)
+
+
+def _fixed(fix, steps, grads, named_grads):
+    """Every expression the views print, passed through ``fix``."""
     for st in steps:
         st.rhs = [Chain([[fix(x) for x in t] for t in r.terms]) if isinstance(r, Chain)
                   else r if isinstance(r, Value) else fix(r) for r in st.rhs]
@@ -622,7 +632,13 @@ def _inline_map(nm, g) -> dict:
 
 
 def _zero(shape):
-    return sp.S.Zero if shape == () else sp.ZeroMatrix(*shape)
+    """∂f/∂w = 0 for a w f does not use: 0, a zero matrix, or a zero tensor of another rank."""
+    if shape == ():
+        return sp.S.Zero
+    if len(shape) == 2:
+        return sp.ZeroMatrix(*shape)
+    from ..frontend.tensor_movement import Full
+    return Full(sp.S.Zero, sp.Tuple(*shape))
 
 
 def _short(e, limit=SHORT_OPS) -> bool:

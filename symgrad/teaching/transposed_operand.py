@@ -76,7 +76,7 @@ def transposes_distributed(e):
         inner = n.args[0]
         if _is_transposed(inner):
             return inner.args[0]
-        if isinstance(inner, TensorMatMul) and all(len(a.shape) == 2 for a in inner.args):
+        if isinstance(inner, TensorMatMul) and all(_rank(a) == 2 for a in inner.args):
             a, b = inner.args
             return TensorMatMul(flip(permute(b)) or permute(b), flip(permute(a)) or permute(a))
         return None
@@ -84,3 +84,12 @@ def transposes_distributed(e):
     if not isinstance(e, sp.Basic) or not e.has(Permute):
         return e
     return e.replace(lambda n: flip(n) is not None, flip)
+
+
+def _rank(a):
+    """len(a.shape), or None where the display form has none: x.T of a vector x shown for the
+    lowering's x.reshape(1, 3) (x @ W.T of a vector x) is no 2-D operand to distribute over."""
+    try:
+        return len(a.shape)
+    except (IndexError, AttributeError, TypeError):
+        return None

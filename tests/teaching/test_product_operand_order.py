@@ -62,4 +62,4 @@ def test_a_tensor_hadamard_line_reads_as_its_header():
     lines = text.splitlines()
     assert lines[0] == "f = (b ⊙ c ⊙ (W @ x)).sum()"
     want = at[bt] * at[ct] * (at[W] @ at[xt])
-    assert f"  u₄ = b ⊙ c ⊙ u₃ = [{want[0]:.4g}, {want[1]:.4g}]".replace("-", "−") in lines, lines
+    assert f"  u₂ = b ⊙ c ⊙ u₁ = [{want[0]:.4g}, {want[1]:.4g}]".replace("-", "−") in lines, lines
