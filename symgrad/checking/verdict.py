@@ -81,6 +81,7 @@ class Counterexample:
     rel_error: float
     index: tuple | None = None
     why: str | None = None           # why the claim is not finite there: "sqrt(x) is nan (...)"
+    transposed: bool = False         # the claim was read in the row convention: ``claimed`` is its transpose
 
     def __repr__(self):
         return f"<Counterexample {short(self, 160)}>"
@@ -107,6 +108,8 @@ class Counterexample:
         if not np.isfinite(self.rel_error) and fit_shape(self.claimed, ts) is None:
             # both shapes in words: "is a scalar where W's shape (3, 2) is needed"
             claimed = "is a scalar" if cs == () else f"has shape {shape_text(cs)}"
+            if self.transposed and len(cs) == 2:       # the user wrote its transpose
+                claimed += f" (the transpose of the {shape_text(cs[::-1])} given, as the row convention reads it)"
             needed = (f"a scalar (like {self.param})" if ts == ()
                       else f"{self.param}'s shape {shape_text(ts)}")
             return f"at {where}: the claimed ∂f/∂{self.param} {claimed} where {needed} is needed"
@@ -602,7 +605,8 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
                 return tied
     if worst is not None:
         rel, k, i, idx, cn, t = worst
-        cx = Counterexample(_as_declared(f, pts[i].shown()), params[k].name, cn, t, rel, idx)
+        cx = Counterexample(_as_declared(f, pts[i].shown()), params[k].name, cn, t, rel, idx,
+                            transposed=params[k].name in rows)
         if not is_callable and not np.all(np.isfinite(claim_vals[i][k])) and np.all(np.isfinite(t)):
             cx.why = sampling.not_finite_part([claims[k]], pts[i].example())
         case = Case(f=f, params=params, k=k, derivation=D, points=pts, truths=truths,
