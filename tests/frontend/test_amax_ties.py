@@ -32,19 +32,24 @@ def _weights(shape):
     return np.arange(1.0, 1.0 + int(np.prod(shape))).reshape(shape)     # a distinct weight per output
 
 
-@pytest.mark.parametrize("name", ["amax", "amin"])
-@pytest.mark.parametrize("dim, keepdim", DIMS, ids=[f"{d}-{k}" for d, k in DIMS])
-def test_amax_and_amin_split_a_tie_as_torch(name, dim, keepdim):
-    xv = XV if name == "amax" else -XV
+def _assert_torchs(name, xv, dim, keepdim, torch_dim):
+    """x.amax / x.amin(dim, keepdim): its value equal to torch's, and the gradient of a weighted sum
+    of it (a distinct weight per output) torch's to 1e-15."""
     x = sg.tensor("x", xv.shape)
     e = getattr(x, name)(dim, keepdim)
-    torch_dim = tuple(range(xv.ndim)) if dim is None else dim
     want_value, want_grad = _torch_grad(lambda t: getattr(t, name)(torch_dim, keepdim), xv, _weights(e.shape))
     w = sg.tensor("w", e.shape)
     at = {x: xv, w: _weights(e.shape)}
     np.testing.assert_array_equal(np.asarray(sg.numeric(e, at), dtype=float), want_value)
     np.testing.assert_allclose(np.asarray(sg.numeric(sg.grad((e * w).sum(), x), at), dtype=float),
                                want_grad, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["amax", "amin"])
+@pytest.mark.parametrize("dim, keepdim", DIMS, ids=[f"{d}-{k}" for d, k in DIMS])
+def test_amax_and_amin_split_a_tie_as_torch(name, dim, keepdim):
+    xv = XV if name == "amax" else -XV
+    _assert_torchs(name, xv, dim, keepdim, tuple(range(xv.ndim)) if dim is None else dim)
 
 
 def test_compiled_amax_gradient_is_torch_s():
@@ -81,14 +86,7 @@ def test_several_axes_of_a_3d_tensor_in_any_order():
     xv = np.arange(24.0).reshape(2, 3, 4) % 3                # ties of 2 to 4 entries in every slice
     for name in ("amax", "amin"):
         for dim, keepdim in (((2, 0), True), ((0, 2), False), ((1, -1), False), (-2, True)):
-            x = sg.tensor("x", xv.shape)
-            e = getattr(x, name)(dim, keepdim)
-            want_value, want_grad = _torch_grad(lambda t: getattr(t, name)(dim, keepdim), xv, _weights(e.shape))
-            w = sg.tensor("w", e.shape)
-            at = {x: xv, w: _weights(e.shape)}
-            np.testing.assert_array_equal(np.asarray(sg.numeric(e, at), dtype=float), want_value)
-            np.testing.assert_allclose(np.asarray(sg.numeric(sg.grad((e * w).sum(), x), at), dtype=float),
-                                       want_grad, rtol=0, atol=1e-15)
+            _assert_torchs(name, xv, dim, keepdim, dim)
 
 
 @pytest.mark.parametrize("name", ["amax", "amin"])
