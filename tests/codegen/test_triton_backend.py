@@ -262,7 +262,8 @@ _DDP_SCRIPT = textwrap.dedent("""
         flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
         np.save(os.path.join(out, f"rank{rank}.npy"), flat.numpy())
         np.save(os.path.join(out, f"loss{rank}.npy"), np.array(losses))
-        dist.destroy_process_group()
+        dist.barrier()          # neither closes its gloo pair while the other still uses it: a rank that
+        dist.destroy_process_group()   # tore down first aborted the other ("terminate called ...")
 
     if __name__ == "__main__":
         import socket
