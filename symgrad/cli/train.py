@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -367,6 +368,8 @@ def _train(args, T) -> int:
         if log is not None:
             log(record)
     bar = _progress_wanted(args)
+    # a --resume over another sample count was said above in the command's words (_check_resumed_samples)
+    warnings.filterwarnings("ignore", category=T.ResumeDataWarning)
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=bar,

@@ -34,6 +34,11 @@ class ResumeSeedWarning(UserWarning):
     shuffled otherwise, so it does not go on as that run would have."""
 
 
+class ResumeDataWarning(UserWarning):
+    """Training resumed from a checkpoint over another number of samples than the run that saved it
+    trained on: other data (or another split of it), so it does not go on as that run would have."""
+
+
 class CheckpointError(SymgradError, ValueError):
     """A checkpoint path that cannot be written, or a checkpoint file that cannot be read (missing,
     truncated, not written by `save`). Also a ValueError."""

@@ -181,6 +181,28 @@ def test_resuming_under_another_seed_is_said(tmp_path):
         sg.train(prog, data, epochs=1, values=older, **kw)
 
 
+def test_resuming_over_another_sample_count_is_said(tmp_path):
+    """symgrad train warned of a --resume over other data; sg.train itself went on without a word."""
+    import warnings
+    from symgrad.compiling.training import Checkpoint, ResumeDataWarning
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, progress=False)
+    sg.train(prog, data, epochs=1, values=v0, checkpoint=tmp_path / "ck.npz", **kw)
+    ck = load(tmp_path / "ck.npz")
+    fewer = {k: a[:30] for k, a in data.items()}
+    with pytest.warns(ResumeDataWarning, match=r"saved by a run that trained on 40 samples, and data holds 30: .*"
+                                               r"pass values=checkpoint.values"):
+        sg.train(prog, fewer, epochs=1, values=ck, **kw)
+    more = {k: np.concatenate([a, a[:10]]) for k, a in data.items()}
+    with pytest.warns(ResumeDataWarning, match=r"holds 50: .*did that run hold some out for validation\?"):
+        sg.train(prog, more, epochs=1, values=ck, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResumeDataWarning)
+        sg.train(prog, data, epochs=1, values=ck, **kw)                       # the same data: no word
+        sg.train(prog, fewer, epochs=1, values=ck.values, **kw)               # a fresh run from its values
+        sg.train(prog, fewer, epochs=1, values=Checkpoint(ck.values, ck.state, ck.step, ck.epoch), **kw)
+
+
 def test_checkpoints_record_the_runs_samples_and_the_best_one_its_seed(tmp_path):
     """A checkpoint records how many samples its run trained on (symgrad train refuses a --resume under
     another --validation-split by it); the best epoch's (history.best, --best) recorded no seed."""
