@@ -54,7 +54,8 @@ def register(subparsers):
     p.add_argument("--at", action="append", default=[], metavar="x=1,y=2",
                    help="a point: the steps then show the forward values and gradients there")
     p.add_argument("--matrix", action="append", default=[], metavar="NAME:RxC",
-                   help="declare NAME a matrix of R rows and C columns, e.g. W:3x2 (repeatable)")
+                   help="declare NAME a matrix of R rows and C columns, each a number or a size's name, "
+                        "e.g. W:3x2 or X:nx3 (repeatable)")
     p.add_argument("--given", action="append", default=[], metavar='"sum(t)=1"',
                    help="a fact used to simplify the steps: EXPR=VALUE (repeatable)")
     p.add_argument("--name", action="append", default=[], metavar='q="x + y"',
@@ -112,6 +113,9 @@ def _point(items, symbols) -> dict:
         last = None                                 # one --at per matrix
     for sym, vals in at.items():
         if isinstance(sym, sp.MatrixSymbol):
+            if not all(d.is_Integer for d in sym.shape):
+                raise SymgradError(f"--at: {sym} is {sym.shape[0]}x{sym.shape[1]}, of a named size: --at gives "
+                                   f"the entries of a matrix of numbers (--matrix {sym}:3x2)")
             r, c = (int(d) for d in sym.shape)
             if len(vals) != r * c:
                 raise SymgradError(f"--at: {sym} is {r}x{c}, so it needs {r * c} values (row by row), "
