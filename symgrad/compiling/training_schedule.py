@@ -54,9 +54,12 @@ def warn_schedule_ends(schedule, first: int, last: int, per_epoch: int, where: s
              if first == 1 else
              f"and a resumed run goes on counting from the checkpoint's (steps {first} to {last} here): give "
              f"{last} as its total to end with this run")
+    # 4996.67 epochs as "4997", not "5e+03" (3 significant digits, as below 1000)
+    shown = f"{epochs:.0f}" if epochs >= 1000 else f"{epochs:.3g}"
+    which = f"its last {idle} steps" if at > first else f"every one of its {idle} steps"     # resumed past it
     warnings.warn(
         f"the learning rate{where} ({said}) reaches its end rate 0 at step {at}, but training runs to step "
-        f"{last}: its last {idle} steps ({epochs:.3g} epoch{'s' if epochs != 1 else ''}) would change nothing. "
+        f"{last}: {which} ({shown} epoch{'s' if epochs != 1 else ''}) would change nothing. "
         f"The schedule counts optimizer steps, {count} (or an end rate above 0, or fewer epochs)",
         ScheduleEndsWarning, stacklevel=3)
 
