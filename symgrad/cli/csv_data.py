@@ -115,7 +115,7 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
         count = len({int(r) for r in bad[:, 0]})
         raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {rows[i][j].strip()!r} ({len(bad)} "
                            f"non-finite cell{'s' if len(bad) > 1 else ''} in {count} row{'s' if count > 1 else ''}); "
-                           f"training needs finite numbers: drop or fill those rows")
+                           f"the cells must be finite numbers: drop or fill those rows")
     out, col = Table(), 0
     out.lines = lines
     for name, shape, k, integer in layout:

@@ -151,6 +151,7 @@ def load_checkpoint(path) -> Checkpoint:
     if not os.path.isfile(path):
         raise CheckpointError(f"no such checkpoint file: {path}" if not os.path.exists(path) else
                               f"{path} is not a checkpoint file (it is a directory or a device)")
+    _refuse_other_kinds(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             if "index" not in z.files:
@@ -165,6 +166,30 @@ def load_checkpoint(path) -> Checkpoint:
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib
         raise CheckpointError(f"{path} is not a readable symgrad checkpoint (truncated or corrupt: "
                               f"{type(e).__name__}: {e})") from e
+
+
+def _refuse_other_kinds(path: str) -> None:
+    """A file that is no zip archive at all (a checkpoint is an .npz, a zip) is named for what it is
+    — text such as a data table given in the checkpoint's place, a .npy, an empty file — rather than
+    as NumPy's "This file contains pickled (object) data", which np.load says of any such file."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(b"PK"):
+        return
+    if not head:
+        kind = "empty"
+    elif head.startswith(b"\x93NUMPY"):
+        kind = "one array saved by np.save (.npy)"
+    else:
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        first = text.splitlines()[0][:60] if text and text.strip() else ""
+        kind = (f"text, starting {first!r}: a data table? (symgrad evaluate and predict take it as --data)"
+                if text is not None else "binary, and no zip archive")
+    raise CheckpointError(f"{path} is not a checkpoint: a checkpoint is the .npz (a zip archive) that symgrad train "
+                          f"--checkpoint, sg.train(checkpoint=...) or save writes, and this file is {kind}")
 
 
 # the short name that symgrad.compiling.training has exported (and its docs used) since checkpoints came
