@@ -200,6 +200,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         # progress="no" or "auto" read as True: a bar where it was not wanted
         raise TrainingArgumentError(f"progress must be None (the default: a bar where stderr is a terminal or "
                                     f"in a notebook), True or False; got {show_value(progress)}")
+    if not isinstance(shuffle, (bool, np.bool_, int, np.integer)):
+        # Keras's shuffle="batch" (shuffling in HDF5 chunks), or "False" from a config file, read as True
+        raise TrainingArgumentError(f"shuffle must be True (the default: a fresh permutation of the samples each "
+                                    f"epoch) or False (in order); got {show_value(shuffle)}")
     _check_seed(seed)
     if on_epoch is not None and not callable(on_epoch):
         raise TrainingArgumentError(f"on_epoch must be a function of the epoch's record (a dict), called after "
