@@ -100,6 +100,12 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
                     f"the model file declares one-hot rows, declare {name!r} an integer label instead — "
                     f"sp.Symbol({name!r}, integer=True), or sg.tensor({name!r}, (N,), integer=True) over the "
                     f"batch; sg.cross_entropy takes either)")
+        elif got < want and got in _prefix_sums(layout):
+            # the features alone (a file for symgrad predict given as --validation, the labels left out)
+            kept = _prefix_sums(layout).index(got) + 1
+            missing = ", ".join(repr(name) for name, _, _, _ in layout[kept:])
+            hint = (f" (the columns of {', '.join(repr(name) for name, _, _, _ in layout[:kept])} alone: none for "
+                    f"{missing}, which {what} needs too — a table of the features only, as symgrad predict takes?)")
         elif got < want:
             hint = " (fewer columns than the inputs take: does the model file declare more features than the table has?)"
         raise SymgradError(f"{what} {path}: its rows have {got} columns, but the model's inputs take {want} per "
@@ -153,6 +159,15 @@ def _not_a_number(rows, lines, layout, path, what):
 
 
 SEPARATORS = {";": "semicolons", "\t": "tabs", " ": "spaces", "|": "bars"}
+
+
+def _prefix_sums(layout) -> list:
+    """The columns the first 1, 2, ... inputs of ``layout`` take (all but the last input's)."""
+    sums, total = [], 0
+    for _, _, k, _ in layout[:-1]:
+        total += k
+        sums.append(total)
+    return sums
 
 
 def _other_separator(rows, path) -> str | None:

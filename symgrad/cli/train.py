@@ -113,8 +113,17 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
     arrays = _npz_arrays(path, names, what)
     missing = [s.name for s in inputs if s.name not in arrays and s not in without]
     if missing:
+        # np.savez(path, X=X, ...) for the input 'x': the key that is most likely meant, named
+        spare = [k for k in arrays if k not in names]
+        near = {m: closest_name(m, spare) for m in missing}
+        if len(missing) == 1 and len(spare) == 1:          # labels= for the input y: the one left over
+            near[missing[0]] = spare[0]
+        how = "np.savez(" + repr(os.path.basename(path)) + "".join(f", {n}=..." for n in names) + ")"
+        meant = "; ".join(f"{near[m]!r} for {m!r}?" for m in missing if near[m])
+        meant += f" (the keys are the inputs' names, case and all: {how})" if meant else ""
         raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
-                           f"{sorted(arrays)} (one array per input, keyed by the input's name)")
+                           f"{sorted(arrays)} (one array per input, keyed by the input's name)"
+                           + (f": {meant}" if meant else ""))
     extra = [k for k in arrays if k not in names]
     if extra:
         # sg.train refuses a key of data that is no input (it would be ignored, silently); so does

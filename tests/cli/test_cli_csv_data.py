@@ -50,6 +50,9 @@ def _error(files, capsys, text, model="model.py"):
     ("1,2,3,0\n4,5,6,1\n", "its rows have 4 columns, but the model's inputs take 5 per sample, in the order of "
                            "the model file's inputs: 4 for 'x', then 1 for 'y'"),
     ("0,1,2,3,4,0\n1,1,2,3,4,1\n", "one column too many: an index column"),
+    # the features alone (predict's table given to train): it asked whether the model declares more features
+    ("1,2,3,4\n4,5,6,7\n", "4 for 'x', then 1 for 'y' (the columns of 'x' alone: none for 'y', which --data needs "
+                           "too — a table of the features only, as symgrad predict takes?)"),
     ("x,y\n1,2,3,4,0\n1,2,nan,4,1\n", "line 3, column 3 holds 'nan'"),
     ("1,2,3,4,0\n1,2,3,4,1.5\n", "line 2, column 5 holds '1.5', but the input 'y' is declared integer"),
     ("1,2,3,4,0\n1,,3,4,1\n", "line 2, column 2 holds '', which is not a number (an empty cell"),
