@@ -63,7 +63,7 @@ from ..errors import show_value          # a NumPy scalar in a message as its nu
 from ..frontend.keywords import keywords
 from .training_arrays import all_finite, copied, num_samples, to_numpy
 from .training_checkpoint import (Checkpoint, CheckpointError, ResumeDataWarning, ResumeSeedWarning,
-                                  check_checkpoint_path, integer_seed, load, load_checkpoint, save)
+                                  check_checkpoint_path, fits, integer_seed, load, load_checkpoint, save)
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
                             _check_validation, _named_data, nonfinite_entries)
 from .training_early_stop import EarlyStop, direction
@@ -232,6 +232,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     resumed = isinstance(values, Checkpoint)
     if resumed:
         ck = values
+        wrong = fits(program, ck.values)
+        if wrong:
+            raise TrainingArgumentError(f"values: {wrong} — a checkpoint of another model, or of this one "
+                                        f"before its parameters changed (to start from the values that fit, "
+                                        f"pass a dict of them: values={{name: array, ...}}; the rest are drawn)")
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
         seen0 = ck.seen
         _warn_other_seed(ck.seed, seed, shuffle)

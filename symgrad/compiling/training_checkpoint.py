@@ -168,6 +168,31 @@ def load_checkpoint(path) -> Checkpoint:
                               f"{type(e).__name__}: {e})") from e
 
 
+def fits(program, values: Mapping) -> str | None:
+    """Why a checkpoint's ``values`` are not this program's — a parameter it lacks or holds besides
+    them, or one of another shape, said as such — or None when they fit (or the program lists no
+    parameters). A resumed run whose checkpoint lacked a parameter drew it at random, silently, and
+    one of another shape failed at the first step, after the warnings about the run."""
+    params = getattr(program, "params", None)
+    if params is None:
+        return None
+    want = {key_name(p): tuple(getattr(p, "shape", ())) for p in params}
+    got = {key_name(k): np.shape(to_numpy(v)) for k, v in values.items()}
+    if set(got) != set(want):
+        lacks, more = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+        said = "; ".join(part for part in (
+            f"it has no value for {', '.join(map(repr, lacks))}" if lacks else "",
+            f"it holds {', '.join(map(repr, more))}, no parameter{'s' if len(more) > 1 else ''} of this program"
+            if more else "") if part)
+        return f"the checkpoint holds the values of {', '.join(map(repr, sorted(got)))}: {said}"
+    for name, shape in want.items():
+        if all(isinstance(d, int) or getattr(d, "is_Integer", False) for d in shape) \
+                and tuple(int(d) for d in shape) != got[name]:
+            return (f"the checkpoint holds {name!r} of shape {got[name]}, but this program declares it "
+                    f"{tuple(int(d) for d in shape)}")
+    return None
+
+
 def _refuse_other_kinds(path: str) -> None:
     """A file that is no zip archive at all (a checkpoint is an .npz, a zip) is named for what it is
     — text such as a data table given in the checkpoint's place, a .npy, an empty file — rather than

@@ -79,3 +79,11 @@ def test_a_long_run_counts_its_epochs_in_digits_and_a_resumed_idle_run_says_ever
         sg.train(prog, {"x": X, "y": Y}, epochs=2, batch_size=10, progress=False, values=load(tmp_path / "ck.npz"))
     text = str(said[0].message)
     assert "training runs to step 1208: every one of its 8 steps (2 epochs) would change nothing" in text, text
+
+
+def test_the_warning_points_at_the_line_that_called_train():
+    # it pointed into symgrad/compiling/training.py, at warn_schedules_end's call
+    with pytest.warns(ScheduleEndsWarning) as said:
+        sg.train(_program(sg.optim.WarmupCosine(0.05, warmup=1, total=5)), {"x": X, "y": Y}, epochs=5,
+                 batch_size=10, progress=False, values={"w": np.zeros(3)})
+    assert said[0].filename == __file__
