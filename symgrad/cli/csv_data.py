@@ -20,6 +20,7 @@ separator is a comma (a tab in a ``.tsv``).
 from __future__ import annotations
 
 import csv
+import io
 import math
 
 import numpy as np
@@ -190,12 +191,23 @@ def _rows(path: str, what: str):
     """The rows of numbers of the table (blank lines and a header left out), and the line number of
     each in the file, for the messages."""
     delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
+    with open(path, "rb") as f:
+        raw = f.read()
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [row for row in csv.reader(f, delimiter=delimiter)]
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SymgradError(f"{what} {path} is not a text table (its bytes are not UTF-8 text); a table is rows "
-                           f"of numbers separated by {'tabs' if delimiter == chr(9) else 'commas'}") from None
+        # a header of a Windows spreadsheet's encoding (cp1252: "clé", "°C") over rows of numbers: the
+        # header is skipped, so only the rows need be text (it was "not a text table")
+        head, newline, body = raw.partition(b"\n")
+        try:
+            if raw.startswith(b"PK") or b"\x00" in head or not body.strip():     # a zip, binary: no header
+                raise UnicodeDecodeError("cp1252", head, 0, 1, "no header")
+            text = head.decode("cp1252") + newline.decode() + body.decode("utf-8")
+        except UnicodeDecodeError:
+            kind = " (a zip archive: an Excel workbook, or a .npz, under a table's name?)" if raw.startswith(b"PK") else ""
+            raise SymgradError(f"{what} {path} is not a text table (its bytes are not UTF-8 text){kind}; a table is "
+                               f"rows of numbers separated by {'tabs' if delimiter == chr(9) else 'commas'}") from None
+    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     numbered = [(k + 1, row) for k, row in enumerate(rows) if any(c.strip() for c in row)]
     if numbered and _header(numbered[0][1], numbered[1][1] if len(numbered) > 1 else None):
         numbered = numbered[1:]

@@ -113,3 +113,16 @@ def test_validation_split_on_the_command_line(files, capsys):
     assert "give one of them" in capsys.readouterr().err
     assert _train(files, "--data", str(files / "d.csv"), "--validation-split", "20") == 2
     assert "write 0.2 for 20%" in capsys.readouterr().err
+
+
+def test_a_header_in_a_windows_spreadsheets_encoding_is_skipped_as_any_header(files, capsys):
+    # "clé" in cp1252 over rows of numbers: it was "not a text table (its bytes are not UTF-8 text)"
+    text = (files / "d.csv").read_text().splitlines()
+    (files / "w.csv").write_bytes("a,b,c,d,clé\r\n".encode("cp1252") + "\r\n".join(text[1:]).encode() + b"\r\n")
+    assert _train(files, "--data", str(files / "w.csv"), "--checkpoint", str(files / "a.npz")) == 0
+    assert _train(files, "--data", str(files / "d.npz"), "--checkpoint", str(files / "b.npz")) == 0
+    np.testing.assert_array_equal(load(files / "a.npz").values["W"], load(files / "b.npz").values["W"])
+    capsys.readouterr()
+    (files / "z.csv").write_bytes(b"PK\x03\x04\xff\xfe binary\n\x00\xff more")
+    assert _train(files, "--data", str(files / "z.csv")) == 2
+    assert "not a text table (its bytes are not UTF-8 text) (a zip archive: an Excel workbook" in capsys.readouterr().err
