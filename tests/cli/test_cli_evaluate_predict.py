@@ -207,3 +207,15 @@ def test_a_nan_in_the_table_is_not_said_as_training(run, capsys, command):
     assert cli.main([command, str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "nan.csv")]) == 2
     err = capsys.readouterr().err
     assert "line 2, column 2 holds 'nan'" in err and "the cells must be finite numbers" in err and "training" not in err
+
+
+@pytest.mark.parametrize("onto, said", [("new.csv", "that is --data"), ("ck.npz", "that is the checkpoint")])
+def test_predictions_onto_the_data_or_the_checkpoint_are_refused(run, capsys, onto, said):
+    # -o new.csv replaced the data with the predictions, -o ck.npz the trained values (train refuses as much)
+    path = run[0]
+    before = (path / onto).read_bytes()
+    assert cli.main(["predict", str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "new.csv"),
+                     "-o", str(path / onto)]) == 2
+    err = capsys.readouterr().err
+    assert f"-o {path / onto}: {said}; writing the predictions there would overwrite it" in err, err
+    assert (path / onto).read_bytes() == before
