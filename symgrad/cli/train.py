@@ -339,6 +339,16 @@ def _train(args, T) -> int:
         held, kept = (len(next(iter(part.values()))) for part in (validation, data))
         print(f"symgrad train: training on {kept} samples of {args.data}, validating on the other {held} "
               f"(--validation-split {args.validation_split:g}, drawn with --seed {args.seed})", file=sys.stderr)
+    metrics = {"loss": T.mean_loss}
+    if model.target is not None and model.outputs:
+        metrics["accuracy"] = T.accuracy(model.target)
+    printed = []          # each epoch's line as it ends (train keeps the bar below them)
+    if log is not None:         # refused before the lines that say what the run goes on from
+        prefix = "val_" if validation is not None else "train_"
+        try:
+            log.check(["epoch", "loss"] + [prefix + name for name in metrics] + ["seconds"])
+        except T.TrainingArgumentError as e:
+            raise SymgradError(f"--log {args.log}: {e}") from None
     # the parameters the model file does not give are drawn by train, as sg.train draws them (He
     # for a weight feeding a relu, fans from the graph, biases 0, batch norm's scale 1; --seed)
     values = resumed if resumed is not None else model.values
@@ -360,16 +370,6 @@ def _train(args, T) -> int:
             span = f"epoch {later[0]}" if len(later) == 1 else f"epochs {min(later)} to {max(later)}"
             print(f"symgrad train: --log {args.log} holds rows of {span}, after epoch {resumed.epoch} where "
                   f"{args.resume} goes on: this run's rows replace them", file=sys.stderr)
-    metrics = {"loss": T.mean_loss}
-    if model.target is not None and model.outputs:
-        metrics["accuracy"] = T.accuracy(model.target)
-    printed = []          # each epoch's line as it ends (train keeps the bar below them)
-    if log is not None:
-        prefix = "val_" if validation is not None else "train_"
-        try:
-            log.check(["epoch", "loss"] + [prefix + name for name in metrics] + ["seconds"])
-        except T.TrainingArgumentError as e:
-            raise SymgradError(f"--log {args.log}: {e}") from None
 
     def line_now(record):
         print(_epoch_line(record), flush=True)
