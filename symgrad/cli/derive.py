@@ -174,10 +174,13 @@ def _target(args):
         return m["loss"], list(m["params"]), {k: m[k] for k in ("names", "given", "at")
                                               if m.get(k) is not None}
     text = args.expr if args.expr is not None else args.target
-    f = parse_expr(text, symbols=_matrices(args.matrix), what="the expression")
-    if not isinstance(f, sp.Expr) or not f.free_symbols:
+    sizes = {}                  # n of --matrix X:nx3: read in the expression as that size, no variable
+    matrices = _matrices(args.matrix, sizes)
+    f = parse_expr(text, symbols={**sizes, **matrices}, what="the expression")
+    wrt = sorted(set(getattr(f, "free_symbols", ())) - set(sizes.values()), key=str)
+    if not isinstance(f, sp.Expr) or not wrt:
         raise SymgradError(f"the expression {text!r} has no symbols to differentiate by")
-    return f, sorted(f.free_symbols, key=str), {}
+    return f, wrt, {"sizes": sizes}
 
 
 GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".gv")
@@ -190,10 +193,13 @@ def run(args) -> int:
         raise SymgradError(f"--graph {args.graph}: the picture is written as .svg, .png, .pdf or .dot "
                            f"(the file name's ending says which)")
     f, wrt, opts = _target(args)
+    sizes = opts.pop("sizes", {})
     symbols = {str(s): s for s in sp.sympify(f).free_symbols}
     if args.wrt is not None:                  # --wrt "" is no name, not "every symbol"
         wrt = []
         for w in parse_names(args.wrt, "--wrt"):
+            if w in sizes:
+                raise SymgradError(f"--wrt: {w!r} is a size of a --matrix, not a variable to differentiate by")
             if w not in symbols:
                 raise SymgradError(f"--wrt: {w!r} is not a symbol of the expression "
                                    f"(symbols: {', '.join(sorted(symbols))})")

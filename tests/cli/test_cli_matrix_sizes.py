@@ -66,3 +66,12 @@ def test_derive_takes_a_named_size(capsys):
     assert "∂L/∂w = 2·Xᵀ·X·w" in out
     assert cli.main(["derive", F, "--matrix", "X:nxn", "--matrix", "w:nx1", "--wrt", "w", "--at", "w=1,2"]) == 2
     assert "w is nx1, of a named size" in capsys.readouterr().err
+
+
+def test_derive_reads_a_named_size_in_the_expression_as_that_size(capsys):
+    # n of X:nx3 in "/n" is the size: no ∂L/∂n among the gradients (it was a new scalar variable)
+    assert cli.main(["derive", F + "/n", "--matrix", "X:nx3", "--matrix", "w:3x1"]) == 0
+    out = capsys.readouterr().out
+    assert "∂L/∂w = (2/n)·Xᵀ·X·w" in out and "∂L/∂X" in out and "∂L/∂n" not in out, out
+    assert cli.main(["derive", F + "/n", "--matrix", "X:nx3", "--matrix", "w:3x1", "--wrt", "n"]) == 2
+    assert "'n' is a size of a --matrix, not a variable" in capsys.readouterr().err
