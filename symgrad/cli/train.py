@@ -151,8 +151,9 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
             count, first, rows = found
             raise SymgradError(f"{what} {path}: the array {n!r} has {count} non-finite "
                                f"entr{'y' if count == 1 else 'ies'} in {rows} sample(s), the first "
-                               f"{a[first]} at index {list(first)} (sample {first[0]}); training "
-                               f"needs finite numbers: drop or fill those samples")
+                               f"{a[first]} at index {list(first)} (sample {first[0]}); "
+                               f"{'training' if command == 'train' else 'symgrad ' + command} needs finite "
+                               f"numbers: drop or fill those samples")
     return out
 
 
