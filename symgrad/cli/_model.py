@@ -146,7 +146,13 @@ def load_model(path) -> Model:
                            f"or one of the names {', '.join(optim.NAMES)}; got {opt!r}"
                            + (f" (did you mean {close[0]!r}?)" if close else ""))
     params = _symbols(ns, "params", path)
-    return Model(path, loss, params, _symbols(ns, "inputs", path),
+    inputs = _symbols(ns, "inputs", path)
+    both = [p for p in params if any(p is x or p == x for x in inputs)]
+    if both:        # it was sg.compile's "two parameters/inputs share the name 'x'"
+        raise SymgradError(f"{path}: {', '.join(repr(getattr(p, 'name', str(p))) for p in both)} "
+                           f"{'is' if len(both) == 1 else 'are'} in both params and inputs: a parameter is "
+                           f"trained, an input is read from the data; list each in one of them")
+    return Model(path, loss, params, inputs,
                  list(outputs) if outputs is not None else None, opt,
                  _values(ns.get("values"), params, path), ns.get("target"))
 

@@ -153,3 +153,15 @@ def test_a_syntax_error_in_the_model_file_names_its_line_once(files, capsys):
     assert cli.main(["compile", str(files / "m.py")]) == 2
     err = capsys.readouterr().err
     assert "failed: SyntaxError: invalid syntax (m.py, line 6)" in err and "at line" not in err, err
+
+
+def test_a_symbol_in_both_params_and_inputs_is_named_as_such(files, capsys):
+    # it was sg.compile's "two parameters/inputs share the name 'x'; values are keyed by name ..."
+    text = SOFTMAX_MODEL_FILE.replace("params, inputs, target = [W, b], [x, t], t",
+                                      "params, inputs, target = [W, b, x], [x, t], t")
+    assert text != SOFTMAX_MODEL_FILE
+    (files / "m.py").write_text(text)
+    assert cli.main(["compile", str(files / "m.py")]) == 2
+    err = capsys.readouterr().err
+    assert f"{files / 'm.py'}: 'x' is in both params and inputs: a parameter is trained, an input is read from " \
+           f"the data" in err, err
