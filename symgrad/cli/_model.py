@@ -232,8 +232,17 @@ def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32
     from ..compiling.compiler import compile as sg_compile      # the compiler, loaded on first use
     extra = {} if model.outputs is None else {"outputs": model.outputs}
     with _in_model_file(model):
-        return sg_compile(model.loss, params=model.params, inputs=model.inputs, target=target,
-                          optimizer=optimizer, dtype=dtype, **extra)
+        try:
+            return sg_compile(model.loss, params=model.params, inputs=model.inputs, target=target,
+                              optimizer=optimizer, dtype=dtype, **extra)
+        except SymgradError as e:
+            if "target='triton' needs a CUDA device" not in str(e):
+                raise
+            # said in the command's words (it was sg.compile's target='triton', and no word of the CPU target)
+            raise SymgradError("--target triton needs a CUDA GPU, and this machine has none: leave --target out "
+                               "to train with NumPy on the CPU (the default, --target numpy; a checkpoint is the "
+                               "same either way), or set TRITON_INTERPRET=1 to run the kernels on the CPU (slow: "
+                               "for tests with small shapes)") from None
 
 
 @contextlib.contextmanager

@@ -165,3 +165,18 @@ def test_a_symbol_in_both_params_and_inputs_is_named_as_such(files, capsys):
     err = capsys.readouterr().err
     assert f"{files / 'm.py'}: 'x' is in both params and inputs: a parameter is trained, an input is read from " \
            f"the data" in err, err
+
+
+def test_target_triton_without_a_gpu_is_said_in_the_commands_words(files, capsys, monkeypatch):
+    # it was sg.compile's "target='triton' needs a CUDA device; ... set TRITON_INTERPRET=1", with no word of
+    # the default NumPy target that trains on the CPU
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    np.savez(files / "d.npz", **blobs(8, seed=0))
+    assert cli.main(["train", str(files / "model.py"), "--data", str(files / "d.npz"), "--target", "triton",
+                     "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--target triton needs a CUDA GPU, and this machine has none: leave --target out to train with NumPy " \
+           "on the CPU" in err and "target='triton'" not in err, err
