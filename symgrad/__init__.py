@@ -66,7 +66,7 @@ _LAZY = {
     "train": "symgrad.compiling.training", "History": "symgrad.compiling.training",
     "TrainingDiverged": "symgrad.compiling.training", "load_checkpoint": "symgrad.compiling.training",
     "EpochLog": "symgrad.compiling.training", "ScheduleEndsWarning": "symgrad.compiling.training",
-    "ResumeSeedWarning": "symgrad.compiling.training",
+    "ResumeSeedWarning": "symgrad.compiling.training", "ResumeDataWarning": "symgrad.compiling.training",
     "check": "symgrad.checking.verdict", "CheckResult": "symgrad.checking.verdict",
     "gradcheck": "symgrad.checking.programcheck",
     "check_backward": "symgrad.checking.backward", "BackwardError": "symgrad.checking.backward",

@@ -75,6 +75,43 @@ def _symbols(ns, name, path, required=True):
     return list(xs)
 
 
+def _line_of(e: BaseException, path: str) -> str:
+    """' at line 7' — the model file's line where ``e`` was raised (the last frame in that file: a
+    call into symgrad or SymPy that failed is named by the user's line that made it); '' when no
+    frame is the file's. A SyntaxError names its line itself."""
+    import traceback
+    if isinstance(e, SyntaxError):
+        return ""
+    here = os.path.realpath(path)
+    lines = [f.lineno for f in traceback.extract_tb(e.__traceback__)
+             if os.path.realpath(f.filename) == here]
+    return f" at line {lines[-1]}" if lines else ""
+
+
+def _nearest_name(e: BaseException) -> str:
+    """' (did you mean 'W1'?)' for a NameError or a module's AttributeError (sg.optim.Adamm) whose
+    name is close to one that exists, as Python 3.12's traceback says it ('' when the message
+    already suggests one, or none is close)."""
+    import difflib
+    import types
+    if "did you mean" in str(e).lower():
+        return ""
+    name, known = getattr(e, "name", None), ()
+    if isinstance(e, NameError) and name:
+        tb = e.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            import builtins
+            known = list(tb.tb_frame.f_globals) + list(tb.tb_frame.f_locals) + dir(builtins)
+    elif isinstance(e, AttributeError) and name and isinstance(getattr(e, "obj", None), types.ModuleType):
+        known = [k for k in dir(e.obj) if not k.startswith("_")]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) if name else []
+    if not close and name:           # a case slip: sg.optim.ADAM
+        close = [k for k in known if k.lower() == name.lower()][:1]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def load_model(path) -> Model:
     """Run the model file and collect what it defines (see the module docstring)."""
     path = os.fspath(path)
@@ -88,7 +125,9 @@ def load_model(path) -> Model:
             hint = (" (a SymPy function of a matrix, such as sp.tanh(W*x + b), is not taken entry by "
                     "entry: write sg.tanh(W*x + b); sg.exp, sg.log, sg.sqrt, sg.abs, sg.erf, the "
                     "activations and sg.elementwise(f, M) likewise)")
-        raise SymgradError(f"running {path} failed: {type(e).__name__}: {e}{hint}") from e
+        else:
+            hint = _nearest_name(e)
+        raise SymgradError(f"running {path} failed{_line_of(e, path)}: {type(e).__name__}: {e}{hint}") from e
     loss = ns.get("loss")
     if loss is None:
         _symbols(ns, "loss", path)
@@ -101,10 +140,19 @@ def load_model(path) -> Model:
     if isinstance(opt, str) and opt.lower() in optim.NAMES:      # as sg.compile(optimizer="adam")
         opt = optim.make(opt)
     elif opt is not None and not isinstance(opt, optim.Optimizer):
+        import difflib
+        close = difflib.get_close_matches(opt.lower(), optim.NAMES, n=1, cutoff=0.6) if isinstance(opt, str) else []
         raise SymgradError(f"{path}: 'optimizer' must be a symgrad optimizer (e.g. sg.optim.Adam(lr=1e-3)) "
-                           f"or one of the names {', '.join(optim.NAMES)}; got {opt!r}")
+                           f"or one of the names {', '.join(optim.NAMES)}; got {opt!r}"
+                           + (f" (did you mean {close[0]!r}?)" if close else ""))
     params = _symbols(ns, "params", path)
-    return Model(path, loss, params, _symbols(ns, "inputs", path),
+    inputs = _symbols(ns, "inputs", path)
+    both = [p for p in params if any(p is x or p == x for x in inputs)]
+    if both:        # it was sg.compile's "two parameters/inputs share the name 'x'"
+        raise SymgradError(f"{path}: {', '.join(repr(getattr(p, 'name', str(p))) for p in both)} "
+                           f"{'is' if len(both) == 1 else 'are'} in both params and inputs: a parameter is "
+                           f"trained, an input is read from the data; list each in one of them")
+    return Model(path, loss, params, inputs,
                  list(outputs) if outputs is not None else None, opt,
                  _values(ns.get("values"), params, path), ns.get("target"))
 
@@ -184,8 +232,17 @@ def compile_program(model: Model, target="numpy", optimizer=None, dtype="float32
     from ..compiling.compiler import compile as sg_compile      # the compiler, loaded on first use
     extra = {} if model.outputs is None else {"outputs": model.outputs}
     with _in_model_file(model):
-        return sg_compile(model.loss, params=model.params, inputs=model.inputs, target=target,
-                          optimizer=optimizer, dtype=dtype, **extra)
+        try:
+            return sg_compile(model.loss, params=model.params, inputs=model.inputs, target=target,
+                              optimizer=optimizer, dtype=dtype, **extra)
+        except SymgradError as e:
+            if "target='triton' needs a CUDA device" not in str(e):
+                raise
+            # said in the command's words (it was sg.compile's target='triton', and no word of the CPU target)
+            raise SymgradError("--target triton needs a CUDA GPU, and this machine has none: leave --target out "
+                               "to train with NumPy on the CPU (the default, --target numpy; a checkpoint is the "
+                               "same either way), or set TRITON_INTERPRET=1 to run the kernels on the CPU (slow: "
+                               "for tests with small shapes)") from None
 
 
 @contextlib.contextmanager

@@ -50,7 +50,7 @@ def restore(args, command: str) -> Trained:
     try:
         ck = T.load(args.checkpoint)
     except T.CheckpointError as e:
-        raise SymgradError(f"{args.checkpoint}: {e}") from e
+        raise SymgradError(str(e)) from e          # it names the file ("m.csv: m.csv is not ..." said it twice)
     model = _model.load_model(args.model)
     _check_resumed(ck, model.params, args.checkpoint, "the checkpoint ")
     program = _model.compile_program(model, "numpy", None, args.dtype)

@@ -20,6 +20,8 @@ HadamardProduct, HadamardPower, ...) can be called; ``M.T`` (or ``transpose(M)``
 ``--json`` prints the result as one JSON object (``CheckResult.to_dict()``), for an autograder; bad
 input then prints ``{"verdict": null, "ok": false, "error": {"type", "text"}}`` too (and exits 2).
 ``--at NAME=V,...`` fixes a value (a matrix's entries row by row) instead of drawing it at random.
+A ``--matrix`` side may be a size's name (``X:nx3``, ``A:nxn``, or ``X:n,3``): drawn, or chosen with
+``--at n=3``, and f and the claims may read it (``sum(...)/n``).
 ``--tensor NAME:D,...`` declares an N-d tensor with NumPy's semantics (``X.T @ D``, ``sum(D, axis=0)``,
 ``D.sum(0)``, ``x.reshape(N, -1)``); a size given by name (``N``) is a batch size, drawn, and may be
 read in the claims; ``--labels y:N`` declares integer class labels (``one_hot(y, 4)`` in a claim).
@@ -34,7 +36,6 @@ from ..errors import ParseError, SymgradError
 from ..frontend.parse import MAX_DIM, MAX_ENTRIES, parse_expr, parse_name, parse_number
 from .command import int_at_least
 
-_SHAPE = re.compile(r"^([0-9]{1,6})x([0-9]{1,6})$")
 # MAX_ENTRIES: entries of one --matrix or --tensor (per value of a named size): its values are drawn
 
 
@@ -52,7 +53,8 @@ def register(subparsers):
     p.add_argument("--claimed", action="append", required=True, metavar="EXPR",
                    help="the claimed gradient (repeat, in --wrt order)")
     p.add_argument("--matrix", action="append", default=[], metavar="NAME:RxC",
-                   help="declare NAME a matrix of R rows and C columns, e.g. W:3x2 (repeatable)")
+                   help="declare NAME a matrix of R rows and C columns, each a number or a size's name, "
+                        "e.g. W:3x2 or X:nx3 (n: drawn; repeatable)")
     p.add_argument("--tensor", action="append", default=[], metavar="NAME:D[,D...]",
                    help="declare NAME a tensor (NumPy semantics: @, X.T, sum(X, axis=0), X.sum(0), "
                         "...) of the sizes D, each an integer or a size's name, e.g. X:N,3 (N: a "
@@ -77,36 +79,65 @@ def register(subparsers):
     p.set_defaults(func=run)
 
 
-def _matrices(specs) -> dict:
-    """--matrix NAME:RxC (repeatable) -> {name: MatrixSymbol}."""
+def _matrices(specs, sizes=None) -> dict:
+    """--matrix NAME:RxC (repeatable) -> {name: MatrixSymbol}. R and C are each an integer or a size's
+    name (X:nx3, A:nxn): a positive integer Symbol, shared with every --matrix and --tensor naming it
+    (``sizes`` collects them, by name)."""
     import sympy as sp
+    sizes = {} if sizes is None else sizes
     out = {}
     for spec in specs:
         name, colon, shape = spec.rpartition(":")
-        shape = shape.replace(" ", "")
-        m = _SHAPE.match(shape)
-        if not colon or not m:
-            raise SymgradError(f"--matrix {spec!r}: expected NAME:RxC, e.g. W:3x2")
+        sides = _sides(shape.replace(" ", "")) if colon else []
+        if len(sides) > 1:
+            raise SymgradError(f"--matrix {spec!r}: {shape!r} splits into rows and columns at more than one "
+                               f"'x' ({' or '.join(f'{r} by {c}' for r, c in sides)}): write R,C instead, e.g. "
+                               f"{name}:{sides[0][0]},{sides[0][1]}")
+        if not sides:
+            raise SymgradError(f"--matrix {spec!r}: expected NAME:RxC with R and C each a number or a size's "
+                               f"name, e.g. W:3x2 or X:nx3")
         name = parse_name(name, "--matrix")
-        r, c = int(m.group(1)), int(m.group(2))
-        if not (1 <= r <= MAX_DIM and 1 <= c <= MAX_DIM and r * c <= MAX_ENTRIES):
+        dims = []
+        for d in sides[0]:
+            if d.isdigit():
+                dims.append(int(d))
+            else:
+                d = parse_name(d, "--matrix")
+                dims.append(sizes.setdefault(d, sp.Symbol(d, integer=True, positive=True)))
+        known = [d for d in dims if isinstance(d, int)]
+        if not all(1 <= d <= MAX_DIM for d in known) or (len(known) == 2 and known[0] * known[1] > MAX_ENTRIES):
             raise SymgradError(f"--matrix {spec!r}: the shape must be positive, each side at most "
                                f"{MAX_DIM} and at most {MAX_ENTRIES} entries")
-        out[name] = sp.MatrixSymbol(name, r, c)
+        if name in out:
+            raise SymgradError(f"--matrix {spec!r}: {name} is declared twice")
+        out[name] = sp.MatrixSymbol(name, *dims)
+    clash = sorted(set(sizes) & set(out))
+    if clash:
+        raise SymgradError(f"--matrix: {clash[0]} is both a size and a declared name")
     return out
+
+
+def _sides(shape: str) -> list:
+    """The ways "RxC" (or "R,C"; x, X or ×) splits into two sizes, each an integer or a name: one for
+    3x2 and nxn, two for nxxn (n × xn or nx × n), none for 3 or n-1."""
+    if "," in shape:
+        parts = shape.split(",")
+        return [tuple(parts)] if len(parts) == 2 and all(_SIZE.match(p) for p in parts) else []
+    return [(shape[:i], shape[i + 1:]) for i, ch in enumerate(shape)
+            if ch in "xX×" and _SIZE.match(shape[:i]) and _SIZE.match(shape[i + 1:])]
 
 
 _SIZE = re.compile(r"^(?:[0-9]{1,6}|[A-Za-z][A-Za-z0-9_]{0,30})$")
 MAX_AXES = 8                     # axes of one --tensor
 
 
-def _tensors(specs, taken, labels=()) -> dict:
+def _tensors(specs, taken, labels=(), sizes=None) -> dict:
     """--tensor NAME:D[,D...] (repeatable) -> {name: sg.tensor}; ``labels``: the --labels ones, integer
     tensors. A size named (N) is a positive integer Symbol shared by every tensor that names it."""
     import sympy as sp
 
     from ..frontend.tensor import tensor
-    out, sizes = {}, {}
+    out, sizes = {}, ({} if sizes is None else sizes)
     for spec, option in [(s, "--tensor") for s in specs] + [(s, "--labels") for s in labels]:
         name, colon, shape = spec.rpartition(":")
         dims = [d.strip() for d in shape.split(",")]
@@ -167,19 +198,34 @@ def parse(text: str, symbols: dict, what: str):
     return expr
 
 
-def _values(specs, names) -> dict:
-    """--at NAME=V[,V...] -> {name: float or array of the symbol's shape}."""
+def _values(specs, names, sizes=None) -> dict:
+    """--at NAME=V[,V...] -> {name: float or array of the symbol's shape}; a named size of a --matrix
+    (n of X:nx3) takes a whole number, and then a matrix of that size its entries."""
     import numpy as np
     import sympy as sp
 
     from ..frontend.tensor import Tensor
-    out = {}
+    sizes = sizes or {}
+    out, given = {}, {}
+    for spec in specs:                  # the sizes first: a matrix's --at may come before its size's
+        name, eq, text = spec.partition("=")
+        if not eq or name.strip() not in sizes:
+            continue
+        name = parse_name(name, "--at")
+        v = parse_number(text, f"--at {name}") if "," not in text else None
+        if v is None or v != int(v) or not 1 <= v <= MAX_DIM:
+            raise SymgradError(f"--at {spec!r}: {name} is a size, so it takes a whole number from 1 to {MAX_DIM}")
+        if name in given:
+            raise SymgradError(f"--at {spec!r}: {name} is given twice")
+        given[name] = out[name] = int(v)
     for spec in specs:
         name, eq, text = spec.partition("=")
         name = parse_name(name, "--at") if eq else name
+        if eq and name in given:
+            continue
         if not eq or name not in names:
             raise SymgradError(f"--at {spec!r}: expected NAME=VALUE with NAME one of f's symbols "
-                               f"{sorted(names)}")
+                               f"{sorted(names)}" + (f" or a size {sorted(sizes)}" if sizes else ""))
         try:
             vals = [parse_number(v, f"--at {name}") for v in text.split(",")]
         except ParseError as e:
@@ -192,7 +238,13 @@ def _values(specs, names) -> dict:
                                f"numbers and --matrix values (sg.check(..., at={{{name!r}: array}}) "
                                f"takes a tensor's)")
         if isinstance(sym, sp.MatrixSymbol):
-            r, c = (int(d) for d in sym.shape)
+            shape = [d.xreplace({sizes[k]: sp.Integer(v) for k, v in given.items()}) for d in sym.shape]
+            unsized = sorted({str(x) for d in shape for x in d.free_symbols})
+            if unsized:
+                raise SymgradError(f"--at {spec!r}: {name} is {sym.shape[0]}x{sym.shape[1]}, and its size "
+                                   f"{unsized[0]} is drawn for the check unless given: add --at "
+                                   f"{unsized[0]}=<number> to fix {name}'s entries")
+            r, c = (int(d) for d in shape)
             if len(vals) != r * c:
                 raise SymgradError(f"--at {spec!r}: {name} is {r}x{c}, so it needs {r * c} values, "
                                    f"got {len(vals)}")
@@ -226,13 +278,18 @@ def _result(args):
     import sympy as sp
 
     from ..checking.verdict import check
-    matrices = _matrices(args.matrix)
-    matrices.update(_tensors(args.tensor, matrices, args.labels))
-    f = parse(args.f, matrices, "f")
+    sizes = {}                       # the named sizes of --matrix X:nx3 and --tensor X:N,3, shared
+    matrices = _matrices(args.matrix, sizes)
+    matrices.update(_tensors(args.tensor, matrices, args.labels, sizes))
+    # a --matrix's named size read in f (sum(...) / n) is that size, fixed with it, not a scalar drawn
+    sized = {k: v for k, v in sizes.items()
+             if any(isinstance(m, sp.MatrixSymbol) and v in m.shape for m in matrices.values())}
+    f = parse(args.f, {**sized, **matrices}, "f")
     if isinstance(f, sp.MatrixExpr) and f.shape != (1, 1):
         raise SymgradError(f"f must be a scalar; {args.f!r} has shape {f.shape} (wrap it in sum(...))")
     from ..frontend.tensor import Tensor
-    names = {s.name: s for s in f.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))}
+    names = {s.name: s for s in f.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))
+             and s not in sized.values()}
     wrt = []
     for w in args.wrt:
         w = parse_name(w, "--wrt")
@@ -243,12 +300,10 @@ def _result(args):
         wrt.append(names[w])
     if len(args.claimed) != len(wrt):
         raise SymgradError(f"{len(args.claimed)} --claimed for {len(wrt)} --wrt; give one each, in order")
-    # the tensors' named sizes (N of X:N,3) may be read in a claim: 2 * X.T @ (X @ W - Y) / N
-    sizes = {s.name: s for t in matrices.values() if isinstance(t, Tensor) for d in t.shape
-             for s in getattr(d, "free_symbols", ())}
+    # the named sizes (N of X:N,3, n of X:nx3) may be read in a claim: 2 * X.T @ (X @ W - Y) / N
     claims = []
     for text in args.claimed:
-        c = parse(text, {**matrices, **names}, "--claimed")
+        c = parse(text, {**sized, **matrices, **names}, "--claimed")
         unknown = sorted(s.name for s in c.free_symbols
                          if isinstance(s, (sp.Symbol, sp.MatrixSymbol, Tensor))
                          and s.name not in names and s.name not in sizes)
@@ -256,7 +311,8 @@ def _result(args):
             raise SymgradError(f"unknown symbol(s) {unknown} in --claimed {text!r}: f's symbols are "
                                f"{sorted(names)}")
         claims.append(c)
-    at = _values(args.at, names)
+    # a named size of a --matrix is chosen with --at n=3; a --tensor's is drawn at two values
+    at = _values(args.at, names, sized)
     try:
         r = check(f, wrt, claims, at=at, seed=args.seed, targets=args.targets,
                   convention=args.convention)
@@ -264,17 +320,25 @@ def _result(args):
         raise
     except Exception as e:  # noqa: BLE001 - the command line shows a message, never a traceback
         raise SymgradError(f"{type(e).__name__}: {e}") from None
-    return _flag_named(r)
+    return _flag_named(r, {k for k in at if k in sized})
 
 
-def _flag_named(r):
-    """The result with sg.check's keyword in its hint and layout (convention='row') said as this
-    command's flag (--convention row), in the text and in --json alike."""
+def _flag_named(r, given=()):
+    """The result with sg.check's keywords in its hint, layout and method (convention='row',
+    at={'n': 3}) said as this command's flags (--convention row, --at n=3), in the text and in --json
+    alike; sizes that ``given`` names (by --at) were chosen, not drawn."""
     from dataclasses import replace
 
     from ..checking.hint_kind import rewritten
 
     def said(text):
         return text.replace("convention='row'", "--convention row")
-    return replace(r, hint=rewritten(r.hint, said), layout=said(r.layout))
+
+    def chosen(m):          # at={'n': 3, 'm': 3} -> --at n=3 --at m=3
+        return " ".join(f"--at {k}={v}" for k, v in re.findall(r"'(\w+)': (\d+)", m.group(1)))
+    method = re.sub(r"at=\{([^}]*)\}", chosen, r.method) if isinstance(r.method, str) else r.method
+    drawn = re.search(r"the symbolic sizes drawn at ([^(]*) \(choose them with [^)]*\)", method or "")
+    if drawn and set(re.findall(r"(\w+) = \d+", drawn.group(1))) <= set(given):
+        method = method.replace(drawn.group(0), f"the symbolic sizes at {drawn.group(1)}, as --at gave them")
+    return replace(r, hint=rewritten(r.hint, said), layout=said(r.layout), method=method)
 

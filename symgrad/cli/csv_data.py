@@ -20,6 +20,7 @@ separator is a comma (a tab in a ``.tsv``).
 from __future__ import annotations
 
 import csv
+import io
 import math
 
 import numpy as np
@@ -100,6 +101,12 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
                     f"the model file declares one-hot rows, declare {name!r} an integer label instead — "
                     f"sp.Symbol({name!r}, integer=True), or sg.tensor({name!r}, (N,), integer=True) over the "
                     f"batch; sg.cross_entropy takes either)")
+        elif got < want and got in _prefix_sums(layout):
+            # the features alone (a file for symgrad predict given as --validation, the labels left out)
+            kept = _prefix_sums(layout).index(got) + 1
+            missing = ", ".join(repr(name) for name, _, _, _ in layout[kept:])
+            hint = (f" (the columns of {', '.join(repr(name) for name, _, _, _ in layout[:kept])} alone: none for "
+                    f"{missing}, which {what} needs too — a table of the features only, as symgrad predict takes?)")
         elif got < want:
             hint = " (fewer columns than the inputs take: does the model file declare more features than the table has?)"
         raise SymgradError(f"{what} {path}: its rows have {got} columns, but the model's inputs take {want} per "
@@ -115,7 +122,7 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
         count = len({int(r) for r in bad[:, 0]})
         raise SymgradError(f"{what} {path}: line {lines[i]}, column {j + 1} holds {rows[i][j].strip()!r} ({len(bad)} "
                            f"non-finite cell{'s' if len(bad) > 1 else ''} in {count} row{'s' if count > 1 else ''}); "
-                           f"training needs finite numbers: drop or fill those rows")
+                           f"the cells must be finite numbers: drop or fill those rows")
     out, col = Table(), 0
     out.lines = lines
     for name, shape, k, integer in layout:
@@ -155,6 +162,15 @@ def _not_a_number(rows, lines, layout, path, what):
 SEPARATORS = {";": "semicolons", "\t": "tabs", " ": "spaces", "|": "bars"}
 
 
+def _prefix_sums(layout) -> list:
+    """The columns the first 1, 2, ... inputs of ``layout`` take (all but the last input's)."""
+    sums, total = [], 0
+    for _, _, k, _ in layout[:-1]:
+        total += k
+        sums.append(total)
+    return sums
+
+
 def _other_separator(rows, path) -> str | None:
     """The hint for a table read as one column because its cells are separated by something else:
     np.savetxt's default spaces, a spreadsheet's semicolons, tabs in a file named .csv."""
@@ -175,12 +191,23 @@ def _rows(path: str, what: str):
     """The rows of numbers of the table (blank lines and a header left out), and the line number of
     each in the file, for the messages."""
     delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
+    with open(path, "rb") as f:
+        raw = f.read()
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [row for row in csv.reader(f, delimiter=delimiter)]
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SymgradError(f"{what} {path} is not a text table (its bytes are not UTF-8 text); a table is rows "
-                           f"of numbers separated by {'tabs' if delimiter == chr(9) else 'commas'}") from None
+        # a header of a Windows spreadsheet's encoding (cp1252: "clé", "°C") over rows of numbers: the
+        # header is skipped, so only the rows need be text (it was "not a text table")
+        head, newline, body = raw.partition(b"\n")
+        try:
+            if raw.startswith(b"PK") or b"\x00" in head or not body.strip():     # a zip, binary: no header
+                raise UnicodeDecodeError("cp1252", head, 0, 1, "no header")
+            text = head.decode("cp1252") + newline.decode() + body.decode("utf-8")
+        except UnicodeDecodeError:
+            kind = " (a zip archive: an Excel workbook, or a .npz, under a table's name?)" if raw.startswith(b"PK") else ""
+            raise SymgradError(f"{what} {path} is not a text table (its bytes are not UTF-8 text){kind}; a table is "
+                               f"rows of numbers separated by {'tabs' if delimiter == chr(9) else 'commas'}") from None
+    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     numbered = [(k + 1, row) for k, row in enumerate(rows) if any(c.strip() for c in row)]
     if numbered and _header(numbered[0][1], numbered[1][1] if len(numbered) > 1 else None):
         numbered = numbered[1:]

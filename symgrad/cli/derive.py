@@ -54,7 +54,8 @@ def register(subparsers):
     p.add_argument("--at", action="append", default=[], metavar="x=1,y=2",
                    help="a point: the steps then show the forward values and gradients there")
     p.add_argument("--matrix", action="append", default=[], metavar="NAME:RxC",
-                   help="declare NAME a matrix of R rows and C columns, e.g. W:3x2 (repeatable)")
+                   help="declare NAME a matrix of R rows and C columns, each a number or a size's name, "
+                        "e.g. W:3x2 or X:nx3 (repeatable)")
     p.add_argument("--given", action="append", default=[], metavar='"sum(t)=1"',
                    help="a fact used to simplify the steps: EXPR=VALUE (repeatable)")
     p.add_argument("--name", action="append", default=[], metavar='q="x + y"',
@@ -112,6 +113,9 @@ def _point(items, symbols) -> dict:
         last = None                                 # one --at per matrix
     for sym, vals in at.items():
         if isinstance(sym, sp.MatrixSymbol):
+            if not all(d.is_Integer for d in sym.shape):
+                raise SymgradError(f"--at: {sym} is {sym.shape[0]}x{sym.shape[1]}, of a named size: --at gives "
+                                   f"the entries of a matrix of numbers (--matrix {sym}:3x2)")
             r, c = (int(d) for d in sym.shape)
             if len(vals) != r * c:
                 raise SymgradError(f"--at: {sym} is {r}x{c}, so it needs {r * c} values (row by row), "
@@ -170,10 +174,13 @@ def _target(args):
         return m["loss"], list(m["params"]), {k: m[k] for k in ("names", "given", "at")
                                               if m.get(k) is not None}
     text = args.expr if args.expr is not None else args.target
-    f = parse_expr(text, symbols=_matrices(args.matrix), what="the expression")
-    if not isinstance(f, sp.Expr) or not f.free_symbols:
+    sizes = {}                  # n of --matrix X:nx3: read in the expression as that size, no variable
+    matrices = _matrices(args.matrix, sizes)
+    f = parse_expr(text, symbols={**sizes, **matrices}, what="the expression")
+    wrt = sorted(set(getattr(f, "free_symbols", ())) - set(sizes.values()), key=str)
+    if not isinstance(f, sp.Expr) or not wrt:
         raise SymgradError(f"the expression {text!r} has no symbols to differentiate by")
-    return f, sorted(f.free_symbols, key=str), {}
+    return f, wrt, {"sizes": sizes}
 
 
 GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".gv")
@@ -186,10 +193,13 @@ def run(args) -> int:
         raise SymgradError(f"--graph {args.graph}: the picture is written as .svg, .png, .pdf or .dot "
                            f"(the file name's ending says which)")
     f, wrt, opts = _target(args)
+    sizes = opts.pop("sizes", {})
     symbols = {str(s): s for s in sp.sympify(f).free_symbols}
     if args.wrt is not None:                  # --wrt "" is no name, not "every symbol"
         wrt = []
         for w in parse_names(args.wrt, "--wrt"):
+            if w in sizes:
+                raise SymgradError(f"--wrt: {w!r} is a size of a --matrix, not a variable to differentiate by")
             if w not in symbols:
                 raise SymgradError(f"--wrt: {w!r} is not a symbol of the expression "
                                    f"(symbols: {', '.join(sorted(symbols))})")

@@ -33,7 +33,7 @@ from ..compiling.files import atomic_write
 from ..errors import SymgradError
 from . import _model, _trained
 from .csv_data import is_table
-from .train import load_data
+from .train import _not_onto, load_data
 
 
 def register(subparsers):
@@ -54,6 +54,9 @@ def run(args) -> int:
         if not (is_table(args.output) or args.output.lower().endswith(".npz")):
             raise SymgradError(f"-o {args.output}: predictions are written as a .csv or .tsv table, or a .npz; "
                                f"give a file name with one of those suffixes")
+        # -o onto the data or the checkpoint replaced it with the predictions (symgrad train refuses as much)
+        _not_onto((("--data", args.data), ("the checkpoint", args.checkpoint), ("the model file", args.model)),
+                  "-o", args.output, "writing the predictions")
         check_output(args.output)
     trained = _trained.restore(args, "predict")
     model, program = trained.model, trained.program

@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -112,8 +113,17 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
     arrays = _npz_arrays(path, names, what)
     missing = [s.name for s in inputs if s.name not in arrays and s not in without]
     if missing:
+        # np.savez(path, X=X, ...) for the input 'x': the key that is most likely meant, named
+        spare = [k for k in arrays if k not in names]
+        near = {m: closest_name(m, spare) for m in missing}
+        if len(missing) == 1 and len(spare) == 1:          # labels= for the input y: the one left over
+            near[missing[0]] = spare[0]
+        how = "np.savez(" + repr(os.path.basename(path)) + "".join(f", {n}=..." for n in names) + ")"
+        meant = "; ".join(f"{near[m]!r} for {m!r}?" for m in missing if near[m])
+        meant += f" (the keys are the inputs' names, case and all: {how})" if meant else ""
         raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
-                           f"{sorted(arrays)} (one array per input, keyed by the input's name)")
+                           f"{sorted(arrays)} (one array per input, keyed by the input's name)"
+                           + (f": {meant}" if meant else ""))
     extra = [k for k in arrays if k not in names]
     if extra:
         # sg.train refuses a key of data that is no input (it would be ignored, silently); so does
@@ -141,8 +151,9 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
             count, first, rows = found
             raise SymgradError(f"{what} {path}: the array {n!r} has {count} non-finite "
                                f"entr{'y' if count == 1 else 'ies'} in {rows} sample(s), the first "
-                               f"{a[first]} at index {list(first)} (sample {first[0]}); training "
-                               f"needs finite numbers: drop or fill those samples")
+                               f"{a[first]} at index {list(first)} (sample {first[0]}); "
+                               f"{'training' if command == 'train' else 'symgrad ' + command} needs finite "
+                               f"numbers: drop or fill those samples")
     return out
 
 
@@ -329,6 +340,16 @@ def _train(args, T) -> int:
         held, kept = (len(next(iter(part.values()))) for part in (validation, data))
         print(f"symgrad train: training on {kept} samples of {args.data}, validating on the other {held} "
               f"(--validation-split {args.validation_split:g}, drawn with --seed {args.seed})", file=sys.stderr)
+    metrics = {"loss": T.mean_loss}
+    if model.target is not None and model.outputs:
+        metrics["accuracy"] = T.accuracy(model.target)
+    printed = []          # each epoch's line as it ends (train keeps the bar below them)
+    if log is not None:         # refused before the lines that say what the run goes on from
+        prefix = "val_" if validation is not None else "train_"
+        try:
+            log.check(["epoch", "loss"] + [prefix + name for name in metrics] + ["seconds"])
+        except T.TrainingArgumentError as e:
+            raise SymgradError(f"--log {args.log}: {e}") from None
     # the parameters the model file does not give are drawn by train, as sg.train draws them (He
     # for a weight feeding a relu, fans from the graph, biases 0, batch norm's scale 1; --seed)
     values = resumed if resumed is not None else model.values
@@ -350,16 +371,6 @@ def _train(args, T) -> int:
             span = f"epoch {later[0]}" if len(later) == 1 else f"epochs {min(later)} to {max(later)}"
             print(f"symgrad train: --log {args.log} holds rows of {span}, after epoch {resumed.epoch} where "
                   f"{args.resume} goes on: this run's rows replace them", file=sys.stderr)
-    metrics = {"loss": T.mean_loss}
-    if model.target is not None and model.outputs:
-        metrics["accuracy"] = T.accuracy(model.target)
-    printed = []          # each epoch's line as it ends (train keeps the bar below them)
-    if log is not None:
-        prefix = "val_" if validation is not None else "train_"
-        try:
-            log.check(["epoch", "loss"] + [prefix + name for name in metrics] + ["seconds"])
-        except T.TrainingArgumentError as e:
-            raise SymgradError(f"--log {args.log}: {e}") from None
 
     def line_now(record):
         print(_epoch_line(record), flush=True)
@@ -367,6 +378,8 @@ def _train(args, T) -> int:
         if log is not None:
             log(record)
     bar = _progress_wanted(args)
+    # a --resume over another sample count was said above in the command's words (_check_resumed_samples)
+    warnings.filterwarnings("ignore", category=T.ResumeDataWarning)
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=bar,

@@ -48,7 +48,7 @@ from __future__ import annotations
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "load_checkpoint", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
            "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog",
-           "ResumeSeedWarning"]
+           "ResumeSeedWarning", "ResumeDataWarning"]
 
 import math
 import os
@@ -62,8 +62,8 @@ from ..core.values import key_name, lookup
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import keywords
 from .training_arrays import all_finite, copied, num_samples, to_numpy
-from .training_checkpoint import (Checkpoint, CheckpointError, ResumeSeedWarning, check_checkpoint_path,
-                                  integer_seed, load, load_checkpoint, save)
+from .training_checkpoint import (Checkpoint, CheckpointError, ResumeDataWarning, ResumeSeedWarning,
+                                  check_checkpoint_path, fits, integer_seed, load, load_checkpoint, save)
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
                             _check_validation, _named_data, nonfinite_entries)
 from .training_early_stop import EarlyStop, direction
@@ -200,6 +200,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         # progress="no" or "auto" read as True: a bar where it was not wanted
         raise TrainingArgumentError(f"progress must be None (the default: a bar where stderr is a terminal or "
                                     f"in a notebook), True or False; got {show_value(progress)}")
+    if not isinstance(shuffle, (bool, np.bool_, int, np.integer)):
+        # Keras's shuffle="batch" (shuffling in HDF5 chunks), or "False" from a config file, read as True
+        raise TrainingArgumentError(f"shuffle must be True (the default: a fresh permutation of the samples each "
+                                    f"epoch) or False (in order); got {show_value(shuffle)}")
     _check_seed(seed)
     if on_epoch is not None and not callable(on_epoch):
         raise TrainingArgumentError(f"on_epoch must be a function of the epoch's record (a dict), called after "
@@ -228,6 +232,11 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     resumed = isinstance(values, Checkpoint)
     if resumed:
         ck = values
+        wrong = fits(program, ck.values)
+        if wrong:
+            raise TrainingArgumentError(f"values: {wrong} — a checkpoint of another model, or of this one "
+                                        f"before its parameters changed (to start from the values that fit, "
+                                        f"pass a dict of them: values={{name: array, ...}}; the rest are drawn)")
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
         seen0 = ck.seen
         _warn_other_seed(ck.seed, seed, shuffle)
@@ -281,6 +290,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     if not 0 <= seen0 < n:
         raise TrainingArgumentError(f"values: the checkpoint was saved {seen0} samples into epoch {done + 1}, "
                                     f"but data holds {n}: resume with the data it was trained on")
+    if resumed:
+        _warn_other_samples(ck.samples, n)
     per_epoch = math.ceil(n / batch_size)
     if early is not None:            # the best epoch's checkpoint records the run too (--best, history.best)
         early.run = {"seed": integer_seed(seed), "samples": n}
@@ -421,6 +432,19 @@ def _warn_other_seed(saved, seed, shuffle) -> None:
     warnings.warn(f"the checkpoint was saved by a run with seed {saved}, and this run's seed is {show_value(seed)}: "
                   f"its epochs are shuffled otherwise than that run's would have been (give seed {saved} to go on "
                   f"as if it had not stopped)", ResumeSeedWarning, stacklevel=4)
+
+
+def _warn_other_samples(saved, n: int) -> None:
+    """A `ResumeDataWarning` when a checkpoint whose run trained on ``saved`` samples is resumed over
+    ``n`` others (symgrad train said so; sg.train said nothing)."""
+    if saved is None or saved == n:
+        return
+    import warnings
+    held = "; did that run hold some out for validation?" if n > saved else ""
+    warnings.warn(f"the checkpoint was saved by a run that trained on {saved} samples, and data holds {n}: this run "
+                  f"goes on over other data than that run's (its epochs shuffled otherwise){held} (to start a new "
+                  f"run from its values, as fine-tuning does, pass values=checkpoint.values)",
+                  ResumeDataWarning, stacklevel=4)
 
 
 def _schedule_steps_taken(state, step: int) -> int:

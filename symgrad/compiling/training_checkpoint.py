@@ -34,6 +34,11 @@ class ResumeSeedWarning(UserWarning):
     shuffled otherwise, so it does not go on as that run would have."""
 
 
+class ResumeDataWarning(UserWarning):
+    """Training resumed from a checkpoint over another number of samples than the run that saved it
+    trained on: other data (or another split of it), so it does not go on as that run would have."""
+
+
 class CheckpointError(SymgradError, ValueError):
     """A checkpoint path that cannot be written, or a checkpoint file that cannot be read (missing,
     truncated, not written by `save`). Also a ValueError."""
@@ -146,6 +151,7 @@ def load_checkpoint(path) -> Checkpoint:
     if not os.path.isfile(path):
         raise CheckpointError(f"no such checkpoint file: {path}" if not os.path.exists(path) else
                               f"{path} is not a checkpoint file (it is a directory or a device)")
+    _refuse_other_kinds(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             if "index" not in z.files:
@@ -160,6 +166,55 @@ def load_checkpoint(path) -> Checkpoint:
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib
         raise CheckpointError(f"{path} is not a readable symgrad checkpoint (truncated or corrupt: "
                               f"{type(e).__name__}: {e})") from e
+
+
+def fits(program, values: Mapping) -> str | None:
+    """Why a checkpoint's ``values`` are not this program's — a parameter it lacks or holds besides
+    them, or one of another shape, said as such — or None when they fit (or the program lists no
+    parameters). A resumed run whose checkpoint lacked a parameter drew it at random, silently, and
+    one of another shape failed at the first step, after the warnings about the run."""
+    params = getattr(program, "params", None)
+    if params is None:
+        return None
+    want = {key_name(p): tuple(getattr(p, "shape", ())) for p in params}
+    got = {key_name(k): np.shape(to_numpy(v)) for k, v in values.items()}
+    if set(got) != set(want):
+        lacks, more = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+        said = "; ".join(part for part in (
+            f"it has no value for {', '.join(map(repr, lacks))}" if lacks else "",
+            f"it holds {', '.join(map(repr, more))}, no parameter{'s' if len(more) > 1 else ''} of this program"
+            if more else "") if part)
+        return f"the checkpoint holds the values of {', '.join(map(repr, sorted(got)))}: {said}"
+    for name, shape in want.items():
+        if all(isinstance(d, int) or getattr(d, "is_Integer", False) for d in shape) \
+                and tuple(int(d) for d in shape) != got[name]:
+            return (f"the checkpoint holds {name!r} of shape {got[name]}, but this program declares it "
+                    f"{tuple(int(d) for d in shape)}")
+    return None
+
+
+def _refuse_other_kinds(path: str) -> None:
+    """A file that is no zip archive at all (a checkpoint is an .npz, a zip) is named for what it is
+    — text such as a data table given in the checkpoint's place, a .npy, an empty file — rather than
+    as NumPy's "This file contains pickled (object) data", which np.load says of any such file."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(b"PK"):
+        return
+    if not head:
+        kind = "empty"
+    elif head.startswith(b"\x93NUMPY"):
+        kind = "one array saved by np.save (.npy)"
+    else:
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        first = text.splitlines()[0][:60] if text and text.strip() else ""
+        kind = (f"text, starting {first!r}: a data table? (symgrad evaluate and predict take it as --data)"
+                if text is not None else "binary, and no zip archive")
+    raise CheckpointError(f"{path} is not a checkpoint: a checkpoint is the .npz (a zip archive) that symgrad train "
+                          f"--checkpoint, sg.train(checkpoint=...) or save writes, and this file is {kind}")
 
 
 # the short name that symgrad.compiling.training has exported (and its docs used) since checkpoints came

@@ -60,6 +60,14 @@ def _named_data(program, data, what="data"):
             and hasattr(data, "__getitem__") and hasattr(data, "__len__")
             and any(c.__name__ == "Dataset" for c in type(data).__mro__)):     # torch's map-style Dataset
         raise _dataset_refused(what, f"a {type(data).__name__} (a torch Dataset)")
+    if isinstance(data, tuple) and data and names and all(isinstance(a, (list, tuple)) or hasattr(a, "shape")
+                                                          for a in data):
+        # (X.tolist(), y.tolist()): Python lists as a dict of them is taken (it was "got tuple", the
+        # tuple it had just named as taken); a list of lists stays refused: one per sample or per input?
+        try:
+            data = tuple(a if hasattr(a, "shape") else np.asarray(a) for a in data)
+        except ValueError as e:                 # ragged: rows of different lengths
+            raise TrainingArgumentError(f"{what}: a tuple item is a list that is no rectangular array ({e})") from None
     if isinstance(data, (tuple, list)) and data and names and all(hasattr(a, "shape") for a in data):
         if len(data) != len(names):
             raise TrainingArgumentError(

@@ -37,7 +37,7 @@ def schedule_end(schedule):
     return None
 
 
-def warn_schedule_ends(schedule, first: int, last: int, per_epoch: int, where: str = "") -> None:
+def warn_schedule_ends(schedule, first: int, last: int, per_epoch: int, where: str = "", stacklevel: int = 2) -> None:
     """Warn when ``schedule`` is at a rate of 0 for an epoch (``per_epoch`` steps) or more of the
     steps ``first`` … ``last`` that training will take."""
     end = schedule_end(schedule)
@@ -54,11 +54,14 @@ def warn_schedule_ends(schedule, first: int, last: int, per_epoch: int, where: s
              if first == 1 else
              f"and a resumed run goes on counting from the checkpoint's (steps {first} to {last} here): give "
              f"{last} as its total to end with this run")
+    # 4996.67 epochs as "4997", not "5e+03" (3 significant digits, as below 1000)
+    shown = f"{epochs:.0f}" if epochs >= 1000 else f"{epochs:.3g}"
+    which = f"its last {idle} steps" if at > first else f"every one of its {idle} steps"     # resumed past it
     warnings.warn(
         f"the learning rate{where} ({said}) reaches its end rate 0 at step {at}, but training runs to step "
-        f"{last}: its last {idle} steps ({epochs:.3g} epoch{'s' if epochs != 1 else ''}) would change nothing. "
+        f"{last}: {which} ({shown} epoch{'s' if epochs != 1 else ''}) would change nothing. "
         f"The schedule counts optimizer steps, {count} (or an end rate above 0, or fewer epochs)",
-        ScheduleEndsWarning, stacklevel=3)
+        ScheduleEndsWarning, stacklevel=stacklevel + 1)
 
 
 def warn_schedules_end(program, first: int, last: int, per_epoch: int) -> None:
@@ -66,7 +69,8 @@ def warn_schedules_end(program, first: int, last: int, per_epoch: int) -> None:
     opt = getattr(getattr(program, "spec", None), "optimizer", None)
     if opt is None:
         return
-    warn_schedule_ends(getattr(opt, "lr", None), first, last, per_epoch)
+    # the warning's line is the caller's of sg.train: here, train, its keyword check, the caller
+    warn_schedule_ends(getattr(opt, "lr", None), first, last, per_epoch, stacklevel=4)
     for k, group in enumerate(getattr(opt, "groups", ()) or ()):
         if isinstance(group, dict) and "lr" in group:
-            warn_schedule_ends(group["lr"], first, last, per_epoch, f" of groups[{k}]")
+            warn_schedule_ends(group["lr"], first, last, per_epoch, f" of groups[{k}]", stacklevel=4)

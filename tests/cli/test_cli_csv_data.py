@@ -50,6 +50,9 @@ def _error(files, capsys, text, model="model.py"):
     ("1,2,3,0\n4,5,6,1\n", "its rows have 4 columns, but the model's inputs take 5 per sample, in the order of "
                            "the model file's inputs: 4 for 'x', then 1 for 'y'"),
     ("0,1,2,3,4,0\n1,1,2,3,4,1\n", "one column too many: an index column"),
+    # the features alone (predict's table given to train): it asked whether the model declares more features
+    ("1,2,3,4\n4,5,6,7\n", "4 for 'x', then 1 for 'y' (the columns of 'x' alone: none for 'y', which --data needs "
+                           "too — a table of the features only, as symgrad predict takes?)"),
     ("x,y\n1,2,3,4,0\n1,2,nan,4,1\n", "line 3, column 3 holds 'nan'"),
     ("1,2,3,4,0\n1,2,3,4,1.5\n", "line 2, column 5 holds '1.5', but the input 'y' is declared integer"),
     ("1,2,3,4,0\n1,,3,4,1\n", "line 2, column 2 holds '', which is not a number (an empty cell"),
@@ -110,3 +113,16 @@ def test_validation_split_on_the_command_line(files, capsys):
     assert "give one of them" in capsys.readouterr().err
     assert _train(files, "--data", str(files / "d.csv"), "--validation-split", "20") == 2
     assert "write 0.2 for 20%" in capsys.readouterr().err
+
+
+def test_a_header_in_a_windows_spreadsheets_encoding_is_skipped_as_any_header(files, capsys):
+    # "clé" in cp1252 over rows of numbers: it was "not a text table (its bytes are not UTF-8 text)"
+    text = (files / "d.csv").read_text().splitlines()
+    (files / "w.csv").write_bytes("a,b,c,d,clé\r\n".encode("cp1252") + "\r\n".join(text[1:]).encode() + b"\r\n")
+    assert _train(files, "--data", str(files / "w.csv"), "--checkpoint", str(files / "a.npz")) == 0
+    assert _train(files, "--data", str(files / "d.npz"), "--checkpoint", str(files / "b.npz")) == 0
+    np.testing.assert_array_equal(load(files / "a.npz").values["W"], load(files / "b.npz").values["W"])
+    capsys.readouterr()
+    (files / "z.csv").write_bytes(b"PK\x03\x04\xff\xfe binary\n\x00\xff more")
+    assert _train(files, "--data", str(files / "z.csv")) == 2
+    assert "not a text table (its bytes are not UTF-8 text) (a zip archive: an Excel workbook" in capsys.readouterr().err

@@ -75,6 +75,19 @@ def test_an_array_that_is_no_input_is_named_as_sg_train_names_it(files, capsys):
     assert "its inputs are 'x', 't'" in err and "np.savez('extra.npz', x=..., t=...)" in err
 
 
+@pytest.mark.parametrize("keys, said", [
+    (("X", "t"), "'X' for 'x'?"),                       # a case slip: np.savez(..., X=X, t=T)
+    (("x", "labels"), "'labels' for 't'?"),             # the one array left over for the one input missing
+])
+def test_an_input_missing_from_the_npz_is_matched_with_the_array_meant(files, capsys, keys, said):
+    # it said only "has no array for input(s) ['x']; it has ['X', 't']"
+    data = blobs(10, seed=0)
+    np.savez(files / "k.npz", **dict(zip(keys, (data["x"], data["t"]))))
+    err = _err(files, "k.npz", capsys)
+    assert f"has no array for input(s) ['{'x' if keys[0] == 'X' else 't'}']" in err
+    assert f"{said} (the keys are the inputs' names, case and all: np.savez('k.npz', x=..., t=...))" in err, err
+
+
 def test_arrays_that_are_no_inputs_of_validation_are_named_with_the_closest_input(files, capsys):
     data = blobs(10, seed=0)
     np.savez(files / "d.npz", **data)

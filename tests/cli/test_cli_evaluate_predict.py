@@ -180,3 +180,48 @@ def test_a_table_with_spaces_is_said_as_symgrad_train_says_it(run, capsys, comma
     err = capsys.readouterr().err
     assert "its numbers are separated by spaces, where this file's name says commas" in err, err
     assert "np.savetxt(..., delimiter=',')" in err and len(err.strip().splitlines()) == 2, err
+
+
+def test_a_file_in_the_checkpoints_place_is_named_for_what_it_is(run, capsys):
+    # the data table given as the checkpoint (the two swapped) read "test.csv: test.csv is not a readable
+    # symgrad checkpoint (truncated or corrupt: ValueError: This file contains pickled (object) data. If
+    # you trust the file you can load it unsafely ...)", NumPy's words for any file that is no zip
+    path = run[0]
+    np.save(path / "a.npy", np.ones(3))
+    (path / "empty.npz").write_bytes(b"")
+    for name, kind in [("test.csv", "is text, starting 'a,b,c,d,label': a data table? (symgrad evaluate and "
+                                    "predict take it as --data)"),
+                       ("a.npy", "is one array saved by np.save (.npy)"), ("empty.npz", "is empty")]:
+        assert cli.main(["evaluate", str(path / "model.py"), str(path / name), "--data", str(path / "test.csv")]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"symgrad evaluate: error: {path / name} is not a checkpoint: a checkpoint is the .npz (a zip "
+                       f"archive) that symgrad train --checkpoint, sg.train(checkpoint=...) or save writes, and this "
+                       f"file {kind}\n"), err
+        assert "pickled" not in err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_nan_in_the_table_is_not_said_as_training(run, capsys, command):
+    path = run[0]
+    (path / "nan.csv").write_text("1,2,3,4,0\n1,nan,3,4,1\n")
+    assert cli.main([command, str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "nan.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "line 2, column 2 holds 'nan'" in err and "the cells must be finite numbers" in err and "training" not in err
+    x = np.ones((3, 4))
+    x[1, 2] = np.nan
+    np.savez(path / "nan.npz", x=x)
+    assert cli.main([command, str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "nan.npz")]) == 2
+    err = capsys.readouterr().err
+    assert f"the first nan at index [1, 2] (sample 1); symgrad {command} needs finite numbers" in err, err
+
+
+@pytest.mark.parametrize("onto, said", [("new.csv", "that is --data"), ("ck.npz", "that is the checkpoint")])
+def test_predictions_onto_the_data_or_the_checkpoint_are_refused(run, capsys, onto, said):
+    # -o new.csv replaced the data with the predictions, -o ck.npz the trained values (train refuses as much)
+    path = run[0]
+    before = (path / onto).read_bytes()
+    assert cli.main(["predict", str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "new.csv"),
+                     "-o", str(path / onto)]) == 2
+    err = capsys.readouterr().err
+    assert f"-o {path / onto}: {said}; writing the predictions there would overwrite it" in err, err
+    assert (path / onto).read_bytes() == before

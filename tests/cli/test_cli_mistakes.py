@@ -124,3 +124,59 @@ def test_several_symbols_the_model_file_does_not_declare(files, capsys):
     assert cli.main(["compile", str(files / "m2.py")]) == 2
     err = capsys.readouterr().err
     assert "uses 'c', 'd', which are neither parameters nor inputs; add each to the model file's params" in err, err
+
+
+@pytest.mark.parametrize("old, new, said", [
+    # the file's first line is empty (the text starts with a newline): line 8 is `optimizer = ...`
+    ("sg.optim.Adam(", "sg.optim.Adamm(", "failed at line 8: AttributeError: module 'symgrad.compiling.optim' "
+                                          "has no attribute 'Adamm' (did you mean 'Adam'?)"),
+    ("loss = sg.cross_entropy(outputs[0], t)", "loss = sg.cross_entropy(output[0], t)",
+     "failed at line 6: NameError: name 'output' is not defined (did you mean 'outputs'?)"),
+    ("outputs = [W * x + b]", "outputs = [x * W + b]", "failed at line 5: ShapeError"),
+    ("sg.optim.Adam(lr=0.05)", "'adamm'", "'optimizer' must be a symgrad optimizer (e.g. sg.optim.Adam(lr=1e-3)) "
+                                          "or one of the names sgd, momentum, nesterov, adagrad, rmsprop, adam, "
+                                          "adamw; got 'adamm' (did you mean 'adam'?)"),
+])
+def test_a_mistake_in_the_model_file_is_named_by_its_line_and_the_nearest_name(files, capsys, old, new, said):
+    # "running m.py failed: AttributeError: ... has no attribute 'Adamm'": no line, no suggestion
+    # (Python 3.12's traceback makes one; the command shows no traceback)
+    text = SOFTMAX_MODEL_FILE.replace(old, new)
+    assert text != SOFTMAX_MODEL_FILE
+    (files / "m.py").write_text(text)
+    assert cli.main(["train", str(files / "m.py"), "--data", str(files / "d.npz")]) == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.splitlines()) == 1, err
+
+
+def test_a_syntax_error_in_the_model_file_names_its_line_once(files, capsys):
+    (files / "m.py").write_text(SOFTMAX_MODEL_FILE.replace("loss = ", "loss = = "))
+    assert cli.main(["compile", str(files / "m.py")]) == 2
+    err = capsys.readouterr().err
+    assert "failed: SyntaxError: invalid syntax (m.py, line 6)" in err and "at line" not in err, err
+
+
+def test_a_symbol_in_both_params_and_inputs_is_named_as_such(files, capsys):
+    # it was sg.compile's "two parameters/inputs share the name 'x'; values are keyed by name ..."
+    text = SOFTMAX_MODEL_FILE.replace("params, inputs, target = [W, b], [x, t], t",
+                                      "params, inputs, target = [W, b, x], [x, t], t")
+    assert text != SOFTMAX_MODEL_FILE
+    (files / "m.py").write_text(text)
+    assert cli.main(["compile", str(files / "m.py")]) == 2
+    err = capsys.readouterr().err
+    assert f"{files / 'm.py'}: 'x' is in both params and inputs: a parameter is trained, an input is read from " \
+           f"the data" in err, err
+
+
+def test_target_triton_without_a_gpu_is_said_in_the_commands_words(files, capsys, monkeypatch):
+    # it was sg.compile's "target='triton' needs a CUDA device; ... set TRITON_INTERPRET=1", with no word of
+    # the default NumPy target that trains on the CPU
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    np.savez(files / "d.npz", **blobs(8, seed=0))
+    assert cli.main(["train", str(files / "model.py"), "--data", str(files / "d.npz"), "--target", "triton",
+                     "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--target triton needs a CUDA GPU, and this machine has none: leave --target out to train with NumPy " \
+           "on the CPU" in err and "target='triton'" not in err, err

@@ -65,6 +65,8 @@ def test_jsonl_and_the_mistakes(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "holds the columns epoch, loss, val_loss, val_accuracy, seconds, but the epochs of this run record " \
            "epoch, loss, train_loss, train_accuracy, seconds" in err, err
+    # refused before the lines that tell of the run (it said "resuming from ... epochs 3 to 4 follow" first)
+    assert "resuming from" not in err and len(err.splitlines()) == 1, err
     assert log.read_text() == before
 
 

@@ -181,6 +181,28 @@ def test_resuming_under_another_seed_is_said(tmp_path):
         sg.train(prog, data, epochs=1, values=older, **kw)
 
 
+def test_resuming_over_another_sample_count_is_said(tmp_path):
+    """symgrad train warned of a --resume over other data; sg.train itself went on without a word."""
+    import warnings
+    from symgrad.compiling.training import Checkpoint, ResumeDataWarning
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, progress=False)
+    sg.train(prog, data, epochs=1, values=v0, checkpoint=tmp_path / "ck.npz", **kw)
+    ck = load(tmp_path / "ck.npz")
+    fewer = {k: a[:30] for k, a in data.items()}
+    with pytest.warns(ResumeDataWarning, match=r"saved by a run that trained on 40 samples, and data holds 30: .*"
+                                               r"pass values=checkpoint.values"):
+        sg.train(prog, fewer, epochs=1, values=ck, **kw)
+    more = {k: np.concatenate([a, a[:10]]) for k, a in data.items()}
+    with pytest.warns(ResumeDataWarning, match=r"holds 50: .*did that run hold some out for validation\?"):
+        sg.train(prog, more, epochs=1, values=ck, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResumeDataWarning)
+        sg.train(prog, data, epochs=1, values=ck, **kw)                       # the same data: no word
+        sg.train(prog, fewer, epochs=1, values=ck.values, **kw)               # a fresh run from its values
+        sg.train(prog, fewer, epochs=1, values=Checkpoint(ck.values, ck.state, ck.step, ck.epoch), **kw)
+
+
 def test_checkpoints_record_the_runs_samples_and_the_best_one_its_seed(tmp_path):
     """A checkpoint records how many samples its run trained on (symgrad train refuses a --resume under
     another --validation-split by it); the best epoch's (history.best, --best) recorded no seed."""
@@ -194,3 +216,33 @@ def test_checkpoints_record_the_runs_samples_and_the_best_one_its_seed(tmp_path)
     assert (load(tmp_path / "best.npz").samples, load(tmp_path / "best.npz").seed) == (40, 5)
     save(tmp_path / "old.npz", v0)                   # as checkpoints before the tenth session: not recorded
     assert (load(tmp_path / "old.npz").samples, load(tmp_path / "old.npz").seed) == (None, None)
+
+
+def test_a_checkpoint_of_another_model_is_refused_before_anything_runs(tmp_path):
+    """A checkpoint lacking a parameter had it drawn at random, silently; one of another shape failed at
+    the first step with the step's ShapeError, after warnings about the run."""
+    import warnings
+    from symgrad.compiling.training import Checkpoint, TrainingArgumentError
+    prog, data, v0 = regression()
+    kw = dict(batch_size=8, progress=False)
+    sg.train(prog, data, epochs=1, values=v0, checkpoint=tmp_path / "ck.npz", **kw)
+    ck = load(tmp_path / "ck.npz")
+    x, t, W, b = sp.MatrixSymbol("x", 3, 1), sp.Symbol("t"), sp.MatrixSymbol("W", 1, 3), sp.Symbol("b")
+    with_bias = sg.compile((sg.sum(W * x) + b - t) ** 2, params=[W, b], inputs=[x, t],
+                           optimizer=sg.optim.SGD(lr=0.05))
+    with pytest.raises(TrainingArgumentError, match=r"values: the checkpoint holds the values of 'W': it has no "
+                                                    r"value for 'b' — a checkpoint of another model"):
+        sg.train(with_bias, data, epochs=1, values=ck, **kw)
+    wide = sg.compile((sg.sum(sp.MatrixSymbol("W", 2, 3) * x) - t) ** 2, params=[sp.MatrixSymbol("W", 2, 3)],
+                      inputs=[x, t], optimizer=sg.optim.Adam(lr=0.05))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # refused before any warning about the run (other data here)
+        with pytest.raises(TrainingArgumentError, match=r"holds 'W' of shape \(1, 3\), but this program declares "
+                                                        r"it \(2, 3\)"):
+            sg.train(wide, {k: a[:30] for k, a in data.items()}, epochs=1, values=ck, **kw)
+    extra = Checkpoint({**ck.values, "V": np.ones(2)}, ck.state, ck.step, ck.epoch)
+    with pytest.raises(TrainingArgumentError, match=r"it holds 'V', no parameter of this program"):
+        sg.train(prog, data, epochs=1, values=extra, **kw)
+    # the values that fit, as a dict: the rest drawn, as documented for a dict
+    h = sg.train(with_bias, data, epochs=1, values=dict(ck.values), **kw)
+    assert set(h.values) == {"W", "b"}

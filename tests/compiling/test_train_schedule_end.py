@@ -64,3 +64,26 @@ def test_linear_annealing_to_zero_and_a_resumed_run_count_the_schedules_steps(tm
     # checkpoint's step 12), not the 8 steps of this run (it said "= 8 for this run: give that")
     assert "(steps 13 to 20 here): give 20 as its total to end with this run" in str(said[0].message)
     assert "for this run: give that" not in str(said[0].message)
+
+
+def test_a_long_run_counts_its_epochs_in_digits_and_a_resumed_idle_run_says_every_step(tmp_path):
+    # 1200 epochs of one step after a schedule of 5: "(1.2e+03 epochs)"
+    prog = _program(sg.optim.WarmupCosine(0.05, warmup=1, total=5))
+    with pytest.warns(ScheduleEndsWarning) as said:
+        sg.train(prog, {"x": X, "y": Y}, epochs=1200, batch_size=40, progress=False, values={"w": np.zeros(3)},
+                 checkpoint=tmp_path / "ck.npz")
+    text = str(said[0].message)
+    assert "its last 1195 steps (1195 epochs)" in text and "e+03" not in text, text
+    # resumed after the rate reached 0: "its last 8 steps" were every one of them
+    with pytest.warns(ScheduleEndsWarning) as said:
+        sg.train(prog, {"x": X, "y": Y}, epochs=2, batch_size=10, progress=False, values=load(tmp_path / "ck.npz"))
+    text = str(said[0].message)
+    assert "training runs to step 1208: every one of its 8 steps (2 epochs) would change nothing" in text, text
+
+
+def test_the_warning_points_at_the_line_that_called_train():
+    # it pointed into symgrad/compiling/training.py, at warn_schedules_end's call
+    with pytest.warns(ScheduleEndsWarning) as said:
+        sg.train(_program(sg.optim.WarmupCosine(0.05, warmup=1, total=5)), {"x": X, "y": Y}, epochs=5,
+                 batch_size=10, progress=False, values={"w": np.zeros(3)})
+    assert said[0].filename == __file__

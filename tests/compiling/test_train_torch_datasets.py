@@ -26,6 +26,7 @@ def _arrays():
 
 @pytest.mark.parametrize("wrap", [
     lambda X, y: (X, y),
+    lambda X, y: (X.tolist(), y.tolist()),      # as a dict of lists is: it was "got tuple"
     lambda X, y: [torch.tensor(X), torch.tensor(y)],
     lambda X, y: torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(y)),
 ])

@@ -149,6 +149,13 @@ def test_a_seed_that_is_no_integer_is_refused_before_the_first_step(seed):
     np.testing.assert_array_equal(values["W"], 0)
 
 
+@pytest.mark.parametrize("shuffle", ["batch", "False", None])
+def test_a_shuffle_that_is_no_bool_is_refused(shuffle):
+    """Keras's shuffle="batch" (and "False" from a config) read as True: shuffled, silently."""
+    with pytest.raises(TrainingArgumentError, match=r"shuffle must be True \(the default: a fresh permutation"):
+        sg.train(_regression(), _data(), values={"W": np.zeros((4, 1))}, shuffle=shuffle, progress=False)
+
+
 def test_numpy_seeds_still_work_and_a_generator_too():
     prog = _regression()
     a = sg.train(prog, _data(), values={"W": np.zeros((4, 1))}, seed=np.int64(3), progress=False, batch_size=8)

@@ -12,7 +12,7 @@ def test_epoch_log_is_sg_epoch_log(tmp_path):
 
 
 def test_training_warnings_are_public_and_filterable():
-    for name in ("ScheduleEndsWarning", "ResumeSeedWarning"):
+    for name in ("ScheduleEndsWarning", "ResumeSeedWarning", "ResumeDataWarning"):
         cls = getattr(sg, name)
         assert issubclass(cls, Warning)
         with warnings.catch_warnings():
