@@ -107,10 +107,27 @@ def matvec_views_dropped(e):
     def column_view(n):
         if not isinstance(n, Reshape):
             return False
-        try:
-            a, s = tuple(shape_of(n.args[0])), tuple(n.shape)
+        inner = n.args[0]
+        try:                   # the cotangent of a sum, 𝟙 (a OneMatrix (1, n)): 𝟙, not 𝟙.reshape(n)
+            a = tuple(inner.shape) if isinstance(inner, sp.MatrixExpr) else tuple(shape_of(inner))
+            s = tuple(n.shape)
         except Exception:  # noqa: BLE001 - a shape the frontend cannot say: left as it is
             return False
         return ((len(a) == 1 and s in ((a[0], 1), (1, a[0])))
                 or (len(s) == 1 and a in ((s[0], 1), (1, s[0]), s)))
     return e.replace(column_view, lambda n: n.args[0])
+
+
+def summed(xs, shape):
+    """The tensor terms ``xs`` added with NumPy's broadcasting; where a term written as the slide
+    reads it has no NumPy shape of its own — δ @ x.T of a vector x (W @ x) — their sum written as
+    such, of the node's ``shape`` (a weight decay beside W @ x: ∂L/∂W = 2·W + δ @ x.T)."""
+    from functools import reduce
+    from ..errors import SymgradError
+    from ..frontend.tensor import Ewise
+    try:
+        return reduce(lambda a, b: a + b, xs)
+    except (IndexError, ValueError, SymgradError):
+        if shape is None:
+            raise
+        return Ewise(sp.Add(*xs), sp.Tuple(*shape))

@@ -10,6 +10,12 @@ The convolution the notes write as a sum of shifted slices times kernel entries,
 δ with the flipped kernel). A sum that is no convolution is left as it is: recognition is a view,
 never an error (`sg.grad` differentiates the sum as written either way, to the same numbers).
 
+A power of `sg.norm` whose exponent undoes the root, ‖v‖² = (sg.norm(v))**2, is the sum it is the
+root of, (v²).sum(), printed ‖v‖² for a vector: `sg.norm` writes the root safe at a zero vector,
+where(s > 0, s, 1)^½ − where(s > 0, 0, 1) (gradient 0 there, as torch's), and its steps would
+read u₄ = (u₃ if u₃ > 0; else 1), u₅ = √u₄, u₆ = ..., where the slide writes f = ‖W x + b‖²,
+∂f/∂u = 2·u. The two are equal everywhere, with their gradients (at s = 0 too: (1 − 1)² = 0).
+
 >>> import sympy as sp, symgrad as sg
 >>> z = sp.MatrixSymbol('z', 3, 1)
 >>> e = sg.elementwise(sp.exp, z)
@@ -77,6 +83,43 @@ def _conv_of(node):
         return None
 
 
+def _safe_root(node):
+    """(s, e) where ``node`` is `sg.norm`'s root of s safe at 0, where(s > 0, s, 1)^e −
+    where(s > 0, 0, 1) (`symgrad.frontend.tensor_norms`), else None."""
+    from ..frontend.tensor_index import Where
+    if not isinstance(node, sp.Add) or len(node.args) != 2:
+        return None
+    power = next((a for a in node.args if isinstance(a, sp.Pow) and isinstance(a.base, Where)), None)
+    other = next((a for a in node.args if a is not power), None)
+    if power is None or other is None or not (isinstance(other, sp.Mul) and len(other.args) == 2
+                                              and other.args[0] == -1 and isinstance(other.args[1], Where)):
+        return None
+    (cond, s, one), (cond2, zero, one2) = power.base.args, other.args[1].args
+    if not (isinstance(cond, sp.StrictGreaterThan) and cond.rhs == 0 and cond.lhs == s
+            and cond2 == cond and one == 1 and zero == 0 and one2 == 1):
+        return None
+    return s, power.exp
+
+
+def _norm_power(node):
+    """s**n where ``node`` is a power of `sg.norm`'s safe root of s whose exponent undoes the root,
+    ‖v‖² = (v²).sum() (n = 1), ‖v‖⁴ = ((v²).sum())²; else None."""
+    from ..frontend.tensor_expr import Ewise
+    if isinstance(node, Ewise):
+        inner = _norm_power(node.expr)
+        return inner if inner is not None and isinstance(inner, T.TensorExpr) else None
+    if not isinstance(node, sp.Pow):
+        return None
+    root = _safe_root(node.base)
+    if root is None:
+        return None
+    s, e = root
+    n = e * node.exp
+    if not (n.is_Integer and n > 0):
+        return None
+    return s if n == 1 else s ** n
+
+
 def recognise(f):
     """``f`` with softmax, log_softmax and the convolution written as such where the slide spells
     them out; ``f`` itself (the same object) when there is none.
@@ -89,6 +132,9 @@ def recognise(f):
     slices = isinstance(f, sp.Basic) and f.has(T.Index)      # else no Add needs as_conv's look
 
     def rewrite(node):
+        s = _norm_power(node)
+        if s is not None:
+            return s
         conv = _conv_of(node) if slices else None
         if conv is not None:
             return conv

@@ -113,12 +113,22 @@ class TextPrinter(StrPrinter):
             return self._print_Symbol(sp.Symbol(expr.name))
         if type(expr).__name__ == "Full" and hasattr(self, "_print_Full"):    # before its _sympystr
             return self._print_Full(expr)
+        ones = scalar_broadcast(expr)
+        if ones is not None:                    # a sum's adjoint: ∂f/∂u₅·𝟙, not broadcast_to(∂f/∂u₅, (2,))
+            return self._print_Full(ones)
         v = squared_norm_of(expr)
         if v is not None:                       # ‖W·x‖², as the notes write f(x, W) = ‖Wx‖²
             return self._NORM % self._print(v)
+        vk = norm_power_of(expr)
+        if vk is not None:                      # ‖b‖⁴, not ‖b‖²²
+            return (self._NORM % self._print(vk[0]))[:-len(self._NORM_EXP)] + self._norm_exp(vk[1])
         return super()._print(expr, **kwargs)
 
     _NORM = "||%s||^2"
+    _NORM_EXP = "2"
+
+    def _norm_exp(self, k):
+        return str(k)
     _ROOT = "/sqrt(%d)"
 
     def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
@@ -149,7 +159,7 @@ class TextPrinter(StrPrinter):
             return self._ONES if v == 1 else "0"
         if _negative(v):                                  # −1/N·𝟙, not (−1/N)·𝟙
             return "-" + self.parenthesize(-v, 50) + self._TIMES + self._ONES
-        return self.parenthesize(v, 50) + self._TIMES + self._ONES
+        return self.parenthesize(v, 50, strict=True) + self._TIMES + self._ONES     # 2·λ·‖b‖²·𝟙, 1/2·𝟙
 
     def _print_HadamardPower(self, expr):
         return self.parenthesize(expr.base, 1000, strict=True) + ".^" + self._print(expr.exp)
@@ -221,17 +231,47 @@ def squared_norm_of(expr):
     """v where ``expr`` is sum(v∘²) of a column (or row) vector v: its squared norm ‖v‖², as the
     notes write ‖Wx‖² and ½‖y − t‖²; None otherwise (a matrix's sum(W∘²) stays as written)."""
     from ..frontend.matrix_functions import Total
+    from ..frontend.tensor import Ewise, Reduce
+    if (type(expr) is Reduce and expr.op == "sum" and not expr.keepdims and len(expr.x.shape) == 1
+            and isinstance(expr.x, Ewise) and isinstance(expr.x.expr, sp.Pow) and expr.x.expr.exp == 2):
+        return expr.x.expr.base             # a tensor vector's ((W @ x + b)²).sum() is ‖W @ x + b‖² too
     if type(expr) is not Total or not isinstance(expr.arg, sp.HadamardPower) or expr.arg.exp != 2:
         return None
     v = expr.arg.base
     return v if 1 in tuple(v.shape) else None
 
 
+def _scalar_tensor(a) -> bool:
+    """A tensor expression of shape (): a sum or a norm, ‖b‖² (4·λ·‖b‖²·b, not 4·λ·b ⊙ ‖b‖²)."""
+    from ..frontend.tensor import shape_of
+    try:
+        return tuple(shape_of(a)) == ()
+    except Exception:  # noqa: BLE001 - a shape the frontend cannot say: taken as a tensor's
+        return False
+
+
+def scalar_broadcast(expr):
+    """v·𝟙 (a `Full` of v) where ``expr`` is broadcast_to(v, shape) of a scalar v — the gradient a
+    sum hands each entry, as the matrix form writes it — else None."""
+    from ..frontend.tensor import BroadcastTo, Full
+    if type(expr) is not BroadcastTo or not _scalar_tensor(expr.args[0]):
+        return None
+    return Full(expr.args[0], expr.args[1])
+
+
+def norm_power_of(expr):
+    """(v, 2k) where ``expr`` is a squared norm ‖v‖² to the power k ≥ 2 (`sg.norm(v)**4`), else None."""
+    if not (isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp >= 2):
+        return None
+    v = squared_norm_of(expr.base)
+    return None if v is None else (v, 2 * int(expr.exp))
+
+
 def _elementwise_product(expr):
     """(scalar factors, tensor factors) of a product of two or more tensors (`sg.tensor`), which
     NumPy multiplies entry by entry (printed ⊙); None for any other product."""
     from ..frontend.tensor import Tensor, TensorExpr
-    tensors = [a for a in expr.args if isinstance(a, TensorExpr) or a.has(Tensor)]
+    tensors = [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
     if len(tensors) < 2:
         return None
     return [a for a in expr.args if a not in tensors], tensors
@@ -300,6 +340,10 @@ class UnicodePrinter(TextPrinter):
     """Unicode: ∂f/∂q, z₂, Wᵀ, A ⊙ B, 𝟙, σ, x², products with ·."""
 
     _NORM = "‖%s‖²"
+    _NORM_EXP = "²"
+
+    def _norm_exp(self, k):
+        return str(k).translate(_SUPER)
 
     _ROOT = "/√%d"
 
@@ -658,9 +702,15 @@ class TeachLatexPrinter(LatexPrinter):
         from ..frontend.tensor import Reduce, Tensor, Variance
         if type(expr) is Tensor:                # \gamma, \hat{x}
             return self._print_Symbol(sp.Symbol(expr.name))
+        ones = scalar_broadcast(expr)
+        if ones is not None:                    # v \cdot \mathbf{1}
+            return self._print_Full(ones)
         v = squared_norm_of(expr)
         if v is not None:                       # \left\lVert W x \right\rVert^{2}
             return r"\left\lVert %s \right\rVert^{2}" % self._print(v)
+        vk = norm_power_of(expr)
+        if vk is not None:                      # \left\lVert b \right\rVert^{4}
+            return r"\left\lVert %s \right\rVert^{%d}" % (self._print(vk[0]), vk[1])
         if isinstance(expr, Variance) and expr.correction == 0:    # var_{axis=1} x, as mean_{axis=1} x
             return self._print(Reduce(expr.x, sp.core.symbol.Str("var"), expr.args[1], expr.args[2]))
         if _without_latex(self, expr):        # one_hot(y, 3), x[:, :2], take_along_axis(...), x.var(axis=0)

@@ -50,7 +50,7 @@ from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
 from .split_flag import is_split
 from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
-from .as_written import as_written as _as_written, in_shape, matvec_views_dropped, merge_reshapes, written_shape
+from .as_written import as_written as _as_written, in_shape, matvec_views_dropped, merge_reshapes, summed, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
 from .binary_gates import binary_gates, checked_gates, gated_names, products_flat
@@ -307,7 +307,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             rhs.append(Chain([[partial(a, b, ()) for a, b in p] for p in paths]))
         rhs.append(Chain(chain1))
         rhs.append(Chain(subst))
-        total = _tidy(sp.Add(*built) if shape == () else _matadd(built))
+        total = _tidy(sp.Add(*built) if shape == () else _matadd(built, shape))
         total = _given(total.xreplace(inline) if inline else total, given)
         total = gather(_softmax_named(total, softmaxes))  # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
         written = written_shape(nm, vid)     # the node as the forward pass writes it: its gradient too
@@ -675,15 +675,15 @@ def _gradient_names_defined(defs, nm, g, at, fwd_ids, root) -> list:
     return defs
 
 
-def _matadd(xs):
+def _matadd(xs, shape=None):
     xs = [x for x in xs if not (isinstance(x, sp.ZeroMatrix) or x == 0)]
     if len(xs) == 1:
         return xs[0]
     from ..frontend.tensor import TensorExpr
     if any(isinstance(x, TensorExpr) for x in xs):     # tensors add with NumPy's broadcasting
-        from functools import reduce
         xs = [A.as_tensor_form(x) for x in xs]          # a matrix-language 𝟙 as a tensor of ones
-        return reduce(lambda a, b: a + b, xs)
+        # (a weight decay beside W @ x, ∂L/∂W = 2·W + δ @ x.T, raised IndexError until 2026-12-01)
+        return summed(xs, shape)
     return sp.MatAdd(*xs).doit(deep=False)
 
 

@@ -1,0 +1,132 @@
+"""A tensor layer's squared norm reads as the lecture writes it (2026-12-01, eleventh session):
+
+- `sg.norm(W @ x + b)**2` is derived as ‖W @ x + b‖² — u₁ = W @ x + b, u₂ = u₁², f = u₂.sum(),
+  ∂f/∂u₁ = 2·u₁ — not through the root `sg.norm` writes safe at a zero vector (u₄ = (u₃ if u₃ > 0;
+  else 1), u₅ = √u₄, ...);
+- a tensor affine form keeps its bias last, W @ x + b, x @ W.T + b, as typed (SymPy sorts b first);
+- a vector's sum of squares is its squared norm in the header, as a MatrixSymbol's is;
+- the gradient of a sum arriving at a vector is 𝟙, not 𝟙.reshape(2).
+
+Numbers are checked against central differences in float64 and torch.autograd."""
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+import symgrad as sg
+
+W, x, b = sg.tensor("W", (2, 3)), sg.tensor("x", (3,)), sg.tensor("b", (2,))
+rng = np.random.default_rng(7)
+AT = {W: rng.standard_normal((2, 3)), x: rng.standard_normal(3), b: rng.standard_normal(2)}
+
+
+def _fd(fun, arr, h=1e-6):
+    g = np.zeros_like(arr)
+    for i in np.ndindex(arr.shape):
+        e = np.zeros_like(arr)
+        e[i] = h
+        g[i] = (fun(arr + e) - fun(arr - e)) / (2 * h)
+    return g
+
+
+def _lines(text, section):
+    return text.split(section + ":\n")[1].split(":\n")[0]
+
+
+def test_squared_norm_of_an_affine_layer_reads_as_the_slide():
+    d = sg.derive(sg.norm(W @ x + b) ** 2, [W, b])
+    text = d.render("unicode")
+    assert text.splitlines()[0] == "f = ‖W @ x + b‖²", text
+    assert "Forward pass:\n  u₁ = W @ x + b\n  u₂ = u₁²\n  f = u₂.sum()\nBackward" in text, text
+    assert "∂f/∂u₁ = ∂f/∂u₂ · ∂u₂/∂u₁ = 2·u₁ = 2·(W @ x + b)" in text, text
+    assert "where" not in text and " if " not in text and "√" not in text, text
+    assert d.render("text").splitlines()[0] == "f = ||W @ x + b||^2"
+    assert r"f &= \left\lVert W x + b \right\rVert^{2}" in d.latex()
+    assert str(d).splitlines()[:3] == ["f = ‖W @ x + b‖²", "∂f/∂W = 2·(W @ x + b) @ x.T",
+                                       "∂f/∂b = 2·(W @ x + b)"], str(d)
+
+
+def test_squared_norm_numbers_are_the_gradient():
+    Wv, xv, bv = AT[W], AT[x], AT[b]
+    d = sg.derive(sg.norm(W @ x + b) ** 2, [W, b], at=AT)
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
+    loss = lambda Wa, ba: float(np.linalg.norm(Wa @ xv + ba) ** 2)      # noqa: E731
+    assert np.allclose(got["W"], _fd(lambda a: loss(a, bv), Wv), atol=1e-6)
+    assert np.allclose(got["b"], _fd(lambda a: loss(Wv, a), bv), atol=1e-6)
+
+
+def test_at_a_zero_vector_the_gradient_is_zero_as_torchs():
+    at = {W: np.zeros((2, 3)), x: AT[x], b: np.zeros(2)}
+    d = sg.derive(sg.norm(W @ x + b) ** 2, [W, b], at=at)
+    Wt = torch.zeros((2, 3), dtype=torch.float64, requires_grad=True)
+    bt = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    (torch.linalg.vector_norm(Wt @ torch.tensor(AT[x]) + bt) ** 2).backward()
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
+    assert np.array_equal(got["W"], Wt.grad.numpy()) and np.array_equal(got["b"], bt.grad.numpy())
+    assert "nan" not in d.render("unicode")
+
+
+def test_half_the_squared_norm_beside_a_penalty_and_the_fourth_power():
+    lam = sp.Symbol("lam", positive=True)
+    f = sg.norm(W @ x + b) ** 2 / 2 + lam * sg.norm(b) ** 4
+    d = sg.derive(f, [W, b], at={**AT, lam: 0.3})
+    text = d.render("unicode")
+    assert text.splitlines()[0] == "f = ‖W @ x + b‖²/2 + lam·‖b‖⁴" or "where" not in text, text
+    assert "where" not in text, text
+    Wv, xv, bv = AT[W], AT[x], AT[b]
+    loss = lambda Wa, ba: 0.5 * np.sum((Wa @ xv + ba) ** 2) + 0.3 * np.sum(ba ** 2) ** 2   # noqa: E731
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
+    assert np.allclose(got["W"], _fd(lambda a: loss(a, bv), Wv), atol=1e-6)
+    assert np.allclose(got["b"], _fd(lambda a: loss(Wv, a), bv), atol=1e-6)
+
+
+@pytest.mark.parametrize("power", [1, 3])
+def test_a_norm_whose_power_keeps_a_root_is_derived_as_written(power):
+    # ‖b‖ and ‖b‖³ are not a sum of squares: the safe root stays, and its numbers are right
+    d = sg.derive(sg.norm(b) ** power, [b], at=AT)
+    got = np.asarray(d.steps.gradients[0][2], dtype=float)
+    assert np.allclose(got, _fd(lambda a: float(np.linalg.norm(a) ** power), AT[b]), atol=1e-6)
+
+
+def test_the_bias_stays_last_in_a_tensor_layer():
+    X, Wt = sg.tensor("X", (4, 3)), sg.tensor("W", (2, 3))
+    d = sg.derive(((X @ Wt.T + b) ** 2).sum(), [Wt, b])
+    text = d.render("unicode")
+    assert text.splitlines()[0] == "f = ((X @ W.T + b)²).sum()", text      # a matrix: no norm
+    assert "  z = X @ W.T + b\n" in text, text
+    assert "X W^{T} + b" in d.latex()
+    # a sum that is no affine form keeps SymPy's order
+    y = sg.tensor("y", (2,))
+    assert sg.derive(((W @ x + y * b) ** 2).sum(), [W]).render().splitlines()[0] == "f = ‖b ⊙ y + W @ x‖²"
+
+
+def test_the_ones_of_a_sum_are_not_reshaped():
+    d = sg.derive(sg.sum(x @ W.T), [W, x], at=AT)
+    text = d.render("unicode")
+    assert "reshape" not in text, text
+    assert "∂f/∂u₁ = ∂f/∂f · ∂f/∂u₁ = 𝟙 = [1, 1]" in text, text
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
+    assert np.allclose(got["W"], np.outer(np.ones(2), AT[x])) and np.allclose(got["x"], AT[W].sum(axis=0))
+
+
+def test_a_weight_decay_beside_a_matrix_vector_product():
+    # ∂L/∂W = 2·W + δ @ x.T: the two shares raised IndexError (x.T of a vector) until 2026-12-01,
+    # in the steps and in the picture
+    lam = sp.Symbol("lam", positive=True)
+    f = sg.norm(W @ x + b) ** 2 + lam * (W ** 2).sum()
+    d = sg.derive(f, [W, b], at={**AT, lam: 0.1})
+    text = d.render("unicode")
+    assert "∂f/∂W = 2·(W @ x + b) @ x.T + 2·W·lam" in text or "2·W·lam + 2·(W @ x + b) @ x.T" in text, text
+    Wv, xv, bv = AT[W], AT[x], AT[b]
+    loss = lambda Wa: float(np.sum((Wa @ xv + bv) ** 2) + 0.1 * np.sum(Wa ** 2))     # noqa: E731
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
+    assert np.allclose(got["W"], _fd(loss, Wv), atol=1e-6)
+    src = sg.derive(f, [W, b]).graph().source
+    assert "fan-out: ∂f/∂W = Σ = " in src and "@ x.T" in src, src
+
+
+def test_a_matrix_networks_output_sum_reads_as_its_header():
+    net, t = sg.mlp([3, 4, 2]), sp.MatrixSymbol("t", 2, 1)
+    text = sg.derive(sg.mse(net.output, t), net.params).render("unicode")
+    assert text.splitlines()[0] == "L = ‖W₂·relu(W₁·x + b₁) + b₂ − t‖²/2", text
+    assert "  u₁ = W₂·y\n  u₂ = u₁ + b₂ − t\n" in text, text       # not b₂ + u₁ − t
