@@ -14,7 +14,10 @@ A power of `sg.norm` whose exponent undoes the root, ‖v‖² = (sg.norm(v))**2
 root of, (v²).sum(), printed ‖v‖² for a vector: `sg.norm` writes the root safe at a zero vector,
 where(s > 0, s, 1)^½ − where(s > 0, 0, 1) (gradient 0 there, as torch's), and its steps would
 read u₄ = (u₃ if u₃ > 0; else 1), u₅ = √u₄, u₆ = ..., where the slide writes f = ‖W x + b‖²,
-∂f/∂u = 2·u. The two are equal everywhere, with their gradients (at s = 0 too: (1 − 1)² = 0).
+∂f/∂u = 2·u. The two are equal everywhere, with their gradients (at s = 0 too: (1 − 1)² = 0). Any other
+power of it, ‖v‖ itself or ‖v‖³, is s^½, s^(3/2), printed ‖v‖, ‖v‖³, with the slide's steps
+∂‖v‖/∂s = 1/(2·‖v‖); its gradient there differs only at a zero vector, 0 for `sg.norm` (torch's)
+and 0·∞ for the root: given a point ``at`` where the vector is 0, the root safe at 0 is kept.
 
 >>> import sympy as sp, symgrad as sg
 >>> z = sp.MatrixSymbol('z', 3, 1)
@@ -101,28 +104,45 @@ def _safe_root(node):
     return s, power.exp
 
 
-def _norm_power(node):
+def _norm_power(node, roots: bool):
     """s**n where ``node`` is a power of `sg.norm`'s safe root of s whose exponent undoes the root,
-    ‖v‖² = (v²).sum() (n = 1), ‖v‖⁴ = ((v²).sum())²; else None."""
+    ‖v‖² = (v²).sum() (n = 1), ‖v‖⁴ = ((v²).sum())²; with ``roots``, any power of it, the root
+    itself too, s**e (‖v‖ = s^½, ‖v‖³ = s^(3/2)); else None."""
     from ..frontend.tensor_expr import Ewise
     if isinstance(node, Ewise):
-        inner = _norm_power(node.expr)
+        inner = _norm_power(node.expr, roots)
         return inner if inner is not None and isinstance(inner, T.TensorExpr) else None
-    if not isinstance(node, sp.Pow):
-        return None
-    root = _safe_root(node.base)
+    root, k = (_safe_root(node.base), node.exp) if isinstance(node, sp.Pow) else (_safe_root(node), sp.S.One)
     if root is None:
         return None
     s, e = root
-    n = e * node.exp
-    if not (n.is_Integer and n > 0):
+    n = e * k
+    if not (n.is_Integer and n > 0) and not roots:
         return None
     return s if n == 1 else s ** n
 
 
-def recognise(f):
-    """``f`` with softmax, log_softmax and the convolution written as such where the slide spells
-    them out; ``f`` itself (the same object) when there is none.
+def _zero_somewhere(f, at) -> bool:
+    """Whether a sum of squares under one of f's `sg.norm` roots is 0 at the point ``at`` (or
+    cannot be evaluated there)."""
+    from ..core.evaluate import numeric
+    import numpy as np
+    for node in sp.preorder_traversal(f):
+        root = _safe_root(node)
+        if root is None:
+            continue
+        try:
+            if not np.all(np.asarray(numeric(root[0], at), dtype=float) > 0):
+                return True
+        except Exception:  # noqa: BLE001 - a point that does not evaluate it: keep the safe form
+            return True
+    return False
+
+
+def recognise(f, at=None):
+    """``f`` with softmax, log_softmax, the convolution and `sg.norm` written as such where the
+    slide spells them out; ``f`` itself (the same object) when there is none. ``at``: the point
+    the views will show, where a norm of a zero vector keeps its root safe at 0.
 
     >>> import symgrad as sg
     >>> x, g = sg.tensor("x", (5, 5)), sg.tensor("g", (2, 2))
@@ -130,9 +150,10 @@ def recognise(f):
     conv2d(x.reshape(1, 1, 5, 5), g.reshape(1, 1, 2, 2)).reshape(4, 4)
     """
     slices = isinstance(f, sp.Basic) and f.has(T.Index)      # else no Add needs as_conv's look
+    roots = not (at is not None and isinstance(f, sp.Basic) and f.has(T.Where) and _zero_somewhere(f, at))
 
     def rewrite(node):
-        s = _norm_power(node)
+        s = _norm_power(node, roots)
         if s is not None:
             return s
         conv = _conv_of(node) if slices else None

@@ -120,20 +120,26 @@ class TextPrinter(StrPrinter):
         if v is not None:                       # ‖W·x‖², as the notes write f(x, W) = ‖Wx‖²
             return self._NORM % self._print(v)
         vk = norm_power_of(expr)
-        if vk is not None:                      # ‖b‖⁴, not ‖b‖²²
-            return (self._NORM % self._print(vk[0]))[:-len(self._NORM_EXP)] + self._norm_exp(vk[1])
+        if vk is not None:                      # ‖b‖⁴, not ‖b‖²²; ‖x‖, not √‖x‖²
+            bare, k = (self._NORM % self._print(vk[0]))[:-len(self._NORM_EXP)], vk[1]
+            return bare if k == 1 else "1/" + bare if k == -1 else bare + self._norm_exp(k)
         return super()._print(expr, **kwargs)
 
     _NORM = "||%s||^2"
-    _NORM_EXP = "2"
+    _NORM_EXP = "^2"
 
     def _norm_exp(self, k):
-        return str(k)
+        return f"^{k}" if k > 0 else f"^({k})"
     _ROOT = "/sqrt(%d)"
 
     def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
         over = print_over_root(self, expr, "", self._ROOT)        # u/√2, not u·√2/2
-        return over if over is not None else super()._print_Mul(sigma_first(_monomial_ordered(expr)))
+        if over is not None:
+            return over
+        scaled = _scaled_tensor(expr)
+        if scaled:                               # 2*lam*W, as the unicode view
+            return _scalar_head(self, scaled[0], "*") + self.parenthesize(scaled[1], 50)
+        return super()._print_Mul(sigma_first(_monomial_ordered(expr)))
 
     def _print_Transpose(self, expr):
         if isinstance(expr.arg, sp.Inverse):               # (X⁻¹)ᵀ = X⁻ᵀ
@@ -260,11 +266,12 @@ def scalar_broadcast(expr):
 
 
 def norm_power_of(expr):
-    """(v, 2k) where ``expr`` is a squared norm ‖v‖² to the power k ≥ 2 (`sg.norm(v)**4`), else None."""
-    if not (isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp >= 2):
+    """(v, k) where ``expr`` is a squared norm ‖v‖² to the power k/2 (‖v‖⁴ of `sg.norm(v)**4`, ‖v‖
+    of `sg.norm(v)`, k = 1; k = −1 in x/‖v‖), else None."""
+    if not (isinstance(expr, sp.Pow) and (2 * expr.exp).is_Integer and expr.exp != 1):
         return None
     v = squared_norm_of(expr.base)
-    return None if v is None else (v, 2 * int(expr.exp))
+    return None if v is None else (v, int(2 * expr.exp))
 
 
 def _elementwise_product(expr):
@@ -416,6 +423,10 @@ class UnicodePrinter(TextPrinter):
             scalars, tensors = split
             head = _scalar_head(self, scalars, "·")
             return head.replace("*", "·") + _hadamard(self, tensors, " ⊙ ", lambda n, r: f"{n}/{r}")
+        scaled = _scaled_tensor(expr)
+        if scaled:                               # 2·lam·W, 4·lam·‖b‖²·b: the scalars first, as λ·W
+            scalars, t = scaled
+            return _scalar_head(self, scalars, "·").replace("*", "·") + self.parenthesize(t, 50)
         return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
     def _print_MatMul(self, expr):
@@ -485,6 +496,26 @@ def _hadamard(printer, tensors, odot, over, tex=False) -> str:
         num = printer._print(rest[0]) if tex else printer.parenthesize(rest[0], PRECEDENCE["Mul"], strict=True)
         return odot.join([over(num, root)] + [printer.parenthesize(a, 50) for a in rest[1:]])
     return odot.join(printer.parenthesize(a, 50) for a in flat)
+
+
+def _scaled_tensor(expr):
+    """(scalar factors, the tensor) of a product of one tensor (`sg.tensor`, not of shape ()) and
+    scalars of which one at least is a symbol or a scalar reduction (2·lam·W, not SymPy's 2·W·lam);
+    None for any other product (2·W, u/4, x/N keep their printing)."""
+    from ..frontend.tensor import Tensor, TensorExpr
+    tensors = [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
+    if len(tensors) != 1:
+        return None
+    scalars = [a for a in expr.args if a is not tensors[0]]
+
+    def plain(a):
+        base, e = (a.base, a.exp) if isinstance(a, sp.Pow) else (a, sp.S.One)
+        if a.is_number or e == 1 and isinstance(base, sp.Symbol):
+            return True
+        return (e.is_Integer and e > 0 and isinstance(base, sp.Symbol)) or (_scalar_tensor(base) and e.is_positive)
+    if not all(plain(a) for a in scalars) or all(a.is_number for a in scalars):
+        return None
+    return scalars, tensors[0]
 
 
 def _scalar_head(printer, scalars, dot) -> str:
@@ -635,6 +666,9 @@ class TeachLatexPrinter(LatexPrinter):
             scalars, tensors = split
             head = _scalar_head(self, scalars, r" \cdot ")
             return head + _hadamard(self, tensors, r" \odot ", lambda n, r: r"\frac{%s}{%s}" % (n, r), tex=True)
+        scaled = _scaled_tensor(expr)
+        if scaled:                               # 2 \cdot \mathit{lam} \cdot W
+            return _scalar_head(self, scaled[0], r" \cdot ") + self.parenthesize(scaled[1], 50)
         if (not any(_word(getattr(a.as_base_exp()[0], "name", "")) for a in expr.args)
                 or sum(not a.is_number for a in expr.args) < 2):
             return super()._print_Mul(sigma_first(_monomial_ordered(expr)))
@@ -710,7 +744,8 @@ class TeachLatexPrinter(LatexPrinter):
             return r"\left\lVert %s \right\rVert^{2}" % self._print(v)
         vk = norm_power_of(expr)
         if vk is not None:                      # \left\lVert b \right\rVert^{4}
-            return r"\left\lVert %s \right\rVert^{%d}" % (self._print(vk[0]), vk[1])
+            bare = r"\left\lVert %s \right\rVert" % self._print(vk[0])
+            return bare if vk[1] == 1 else r"\frac{1}{%s}" % bare if vk[1] == -1 else bare + "^{%d}" % vk[1]
         if isinstance(expr, Variance) and expr.correction == 0:    # var_{axis=1} x, as mean_{axis=1} x
             return self._print(Reduce(expr.x, sp.core.symbol.Str("var"), expr.args[1], expr.args[2]))
         if _without_latex(self, expr):        # one_hot(y, 3), x[:, :2], take_along_axis(...), x.var(axis=0)

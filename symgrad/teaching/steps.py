@@ -90,7 +90,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         raise SymgradError(f"convention must be 'row' or 'column', got {convention!r}")
     # x̂, μ, σ² of a batch norm named (unless the user named them), in f as it is once named
     auto, norms = _statistics.plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])
-    d = with_names(d, {**auto, **(names or {})}, checked_gates(gates))
+    d = with_names(d, {**auto, **(names or {})}, checked_gates(gates), at)
     header = None
     if gates == "binary":     # x + y + z as two + gates: a named sum names its last gate, f reads as typed
         # (x·y·z, not (x·y)·z: the printers open a sum inside a sum, a product's chain is opened here)
@@ -596,7 +596,7 @@ def _closed_form(e, adjoints: dict, given: dict):
     return None
 
 
-def with_names(d, names, gates=None):
+def with_names(d, names, gates=None, at=None):
     """``d``, or ``d`` derived again from f regrouped (`symgrad.teaching.names.regroup`) so that
     each part ``names`` names is a node of its own, as the slide writes it: W₂·y₁ + b₂ inside
     mse(W₂·y₁ + b₂, t), which SymPy flattened into W₂·y₁ + b₂ − t; and with the softmax the slide
@@ -604,7 +604,7 @@ def with_names(d, names, gates=None):
     all show the same names."""
     known = _known(d)
     exprs = {k: as_expr(v, f"names[{k}]", symbols=known) for k, v in (names or {}).items()}
-    f = regroup(minus_outside(recognise(d.f)), exprs)   # exp(−(w₀x₀ + w₁x₁ + w₂)), the slide's ×(−1)
+    f = regroup(minus_outside(recognise(d.f, at)), exprs)   # exp(−(w₀x₀ + w₁x₁ + w₂)), the slide's ×(−1)
     if gates == "binary":
         f = binary_gates(f)                              # regrouped first: names= name the user's sums
     if f is d.f:

@@ -71,8 +71,12 @@ def test_half_the_squared_norm_beside_a_penalty_and_the_fourth_power():
     f = sg.norm(W @ x + b) ** 2 / 2 + lam * sg.norm(b) ** 4
     d = sg.derive(f, [W, b], at={**AT, lam: 0.3})
     text = d.render("unicode")
-    assert text.splitlines()[0] == "f = ‖W @ x + b‖²/2 + lam·‖b‖⁴" or "where" not in text, text
-    assert "where" not in text, text
+    assert text.splitlines()[0] == "f = ‖W @ x + b‖²/2 + lam·‖b‖⁴", text        # not ‖b‖²²
+    assert d.render("text").splitlines()[0] == "f = ||W @ x + b||^2/2 + lam*||b||^4"
+    assert r"\mathit{lam} \cdot \left\lVert b \right\rVert^{4}" in d.latex()
+    assert "where" not in text and "broadcast_to" not in text, text
+    assert "∂f/∂u₄ = ∂f/∂u₅ · ∂u₅/∂u₄ = ∂f/∂u₅·𝟙 = " in text, text          # a sum hands v·𝟙 to each entry
+    assert "4·lam·‖b‖²·b" in text and "⊙ ‖b‖²" not in text, text               # ‖b‖² is a number, no ⊙
     Wv, xv, bv = AT[W], AT[x], AT[b]
     loss = lambda Wa, ba: 0.5 * np.sum((Wa @ xv + ba) ** 2) + 0.3 * np.sum(ba ** 2) ** 2   # noqa: E731
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
@@ -80,12 +84,29 @@ def test_half_the_squared_norm_beside_a_penalty_and_the_fourth_power():
     assert np.allclose(got["b"], _fd(lambda a: loss(Wv, a), bv), atol=1e-6)
 
 
-@pytest.mark.parametrize("power", [1, 3])
-def test_a_norm_whose_power_keeps_a_root_is_derived_as_written(power):
-    # ‖b‖ and ‖b‖³ are not a sum of squares: the safe root stays, and its numbers are right
+@pytest.mark.parametrize("power,head,grad", [(1, "f = ‖b‖", "  ∂f/∂b = b/‖b‖ = ["),
+                                              (3, "f = ‖b‖³", "  ∂f/∂b = 3·‖b‖·b = [")])
+def test_a_norm_reads_as_its_root(power, head, grad):
+    # ‖b‖ and ‖b‖³: the root √s of the sum of squares, the slide's ∂‖b‖/∂b = b/‖b‖
     d = sg.derive(sg.norm(b) ** power, [b], at=AT)
+    text = d.render("unicode")
+    assert text.splitlines()[0] == head and grad in text and "where" not in text, text
     got = np.asarray(d.steps.gradients[0][2], dtype=float)
     assert np.allclose(got, _fd(lambda a: float(np.linalg.norm(a) ** power), AT[b]), atol=1e-6)
+
+
+def test_a_norm_at_a_zero_vector_keeps_the_root_safe_at_zero():
+    # at b = 0 the root's gradient b/‖b‖ is 0/0; sg.norm's (and torch's) is 0: the steps keep it
+    d = sg.derive(sg.norm(b), [b], at={b: np.zeros(2)})
+    got = np.asarray(d.steps.gradients[0][2], dtype=float)
+    bt = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    torch.linalg.vector_norm(bt).backward()
+    assert np.array_equal(got, bt.grad.numpy()), got
+    assert "nan" not in d.render("unicode")
+    # without the point, and at another point, the same derivation reads ‖b‖
+    assert d.render("unicode", at={b: np.ones(2)}).splitlines()[0] == "f = ‖b‖"
+    assert sg.derive(sg.norm(b), [b]).render("text").splitlines()[-1] == "  df/db = b/||b||"
+    assert r"\frac{b}{\left\lVert b \right\rVert}" in sg.derive(sg.norm(b), [b]).latex()
 
 
 def test_the_bias_stays_last_in_a_tensor_layer():
@@ -116,7 +137,9 @@ def test_a_weight_decay_beside_a_matrix_vector_product():
     f = sg.norm(W @ x + b) ** 2 + lam * (W ** 2).sum()
     d = sg.derive(f, [W, b], at={**AT, lam: 0.1})
     text = d.render("unicode")
-    assert "∂f/∂W = 2·(W @ x + b) @ x.T + 2·W·lam" in text or "2·W·lam + 2·(W @ x + b) @ x.T" in text, text
+    assert "  ∂f/∂W = 2·lam·W + 2·(W @ x + b) @ x.T\n" in text, text     # the scalars first: not 2·W·lam
+    assert "df/dW = 2*lam*W + 2*(W @ x + b) @ x.T" in d.render("text")
+    assert r"2 \mathit{lam} \cdot W + " in d.latex()
     Wv, xv, bv = AT[W], AT[x], AT[b]
     loss = lambda Wa: float(np.sum((Wa @ xv + bv) ** 2) + 0.1 * np.sum(Wa ** 2))     # noqa: E731
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
