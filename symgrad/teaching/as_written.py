@@ -115,7 +115,23 @@ def matvec_views_dropped(e):
             return False
         return ((len(a) == 1 and s in ((a[0], 1), (1, a[0])))
                 or (len(s) == 1 and a in ((s[0], 1), (1, s[0]), s)))
-    return e.replace(column_view, lambda n: n.args[0])
+    def dropped(x):
+        return x.replace(column_view, lambda n: n.args[0])
+    return _terms_kept_in_order(dropped, e)
+
+
+def _terms_kept_in_order(fix, e):
+    """``fix`` applied to ``e``, the terms of a sum at its top kept in their order (SymPy's replace
+    sorts them again: δ @ x.T + 2·λ·W, the data term first, would be 2·λ·W + δ @ x.T)."""
+    from ..frontend.tensor import Ewise
+    inner = e.expr if isinstance(e, Ewise) else e
+    if not isinstance(inner, sp.Add) or isinstance(inner, sp.MatAdd):
+        return fix(e)
+    terms = [fix(a) for a in inner.args]
+    if all(a is b for a, b in zip(terms, inner.args)):
+        return e
+    body = sp.Add(*terms, evaluate=False)
+    return Ewise(body, e.args[1]) if isinstance(e, Ewise) else body
 
 
 def summed(xs, shape):
