@@ -116,6 +116,9 @@ class TextPrinter(StrPrinter):
         ones = scalar_broadcast(expr)
         if ones is not None:                    # a sum's adjoint: ∂f/∂u₅·𝟙, not broadcast_to(∂f/∂u₅, (2,))
             return self._print_Full(ones)
+        left = hadamard_times_matrix(expr)
+        if left is not None:                    # (y ⊙ (1 − y) ⊙ (y − d)) @ x.T: not read as ... ⊙ ((y − d) @ x.T)
+            return f"({self._print(left)}) @ " + self.parenthesize(expr.args[1], PRECEDENCE["Mul"])
         v = squared_norm_of(expr)
         if v is not None:                       # ‖W·x‖², as the notes write f(x, W) = ‖Wx‖²
             return self._NORM % self._print(v)
@@ -256,6 +259,18 @@ def _scalar_tensor(a) -> bool:
         return False
 
 
+def hadamard_times_matrix(expr):
+    """The left operand of a matrix product ``expr`` (a @ b) when it is an elementwise product of
+    two or more tensors, which NumPy's a * b @ c multiplies first but a page's ⊙ and @ do not say;
+    else None."""
+    from ..frontend.tensor import Ewise, TensorMatMul
+    if type(expr) is not TensorMatMul:
+        return None
+    a = expr.args[0]
+    inner = a.expr if isinstance(a, Ewise) else a
+    return a if isinstance(inner, sp.Mul) and _elementwise_product(inner) else None
+
+
 def scalar_broadcast(expr):
     """v·𝟙 (a `Full` of v) where ``expr`` is broadcast_to(v, shape) of a scalar v — the gradient a
     sum hands each entry, as the matrix form writes it — else None."""
@@ -281,7 +296,24 @@ def _elementwise_product(expr):
     tensors = [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
     if len(tensors) < 2:
         return None
-    return [a for a in expr.args if a not in tensors], tensors
+    return [a for a in expr.args if a not in tensors], _value_before_complement(tensors)
+
+
+def _value_before_complement(tensors: list) -> list:
+    """The factors of an elementwise product with y right before 1 − y, as the slides write σ′ =
+    y ⊙ (1 − y) (SymPy orders them (1 − y) ⊙ y): the tensor `logistic.sigma_first`."""
+    from ..frontend.tensor_expr import Ewise
+    bare = lambda a: a.expr if isinstance(a, Ewise) else a          # noqa: E731
+    out = list(tensors)
+    for a in tensors:
+        if isinstance(bare(a), sp.Add):          # 1 − y itself (1 − (1 − y) would be y)
+            continue
+        ones = [sp.Add(sp.S.One, sp.Mul(sp.S.NegativeOne, v)) for v in {a, bare(a)}]   # a tensor's − is NumPy's
+        comp = next((c for c in out if c is not a and (c in ones or bare(c) in ones)), None)
+        if comp is not None and out.index(a) != out.index(comp) - 1:
+            out.remove(a)
+            out.insert(out.index(comp), a)
+    return out
 
 
 def _scalars_joined(expr):

@@ -154,3 +154,23 @@ def test_a_matrix_networks_output_sum_reads_as_its_header():
     text = sg.derive(sg.mse(net.output, t), net.params).render("unicode")
     assert text.splitlines()[0] == "L = ‖W₂·relu(W₁·x + b₁) + b₂ − t‖²/2", text
     assert "  u₁ = W₂·y\n  u₂ = u₁ + b₂ − t\n" in text, text       # not b₂ + u₁ − t
+
+
+def test_the_divergence_of_a_sigmoid_layer_reads_as_the_slides():
+    # 11-785's Div = ½‖Y − d‖², Y = σ(W x + b): σ′ = y ⊙ (1 − y), as the scalar σ(z)·(1 − σ(z)) (SymPy
+    # orders (1 − y) ⊙ y), and an elementwise product before @ in brackets, as NumPy computes it
+    d = sg.tensor("d", (2,))
+    D = sg.derive(sg.norm(sg.sigmoid(W @ x + b) - d) ** 2 / 2, [W, b], output_name="Div", at={**AT, d: np.array([0.2, 0.9])})
+    text = D.render("unicode")
+    assert text.splitlines()[0] == "Div = ‖σ(W @ x + b) − d‖²/2", text
+    assert "δ = ∂Div/∂z = ∂Div/∂y · ∂y/∂z = ∂Div/∂y ⊙ y ⊙ (1 − y) = [" in text, text
+    assert "∂y/∂z = y ⊙ (1 − y)]" in text, text
+    assert "  ∂Div/∂W = δ @ x.T\n          = (y ⊙ (1 − y) ⊙ (y − d)) @ x.T\n" in text, text
+    assert "  ∂Div/∂b = δ = y ⊙ (1 − y) ⊙ (y − d) = [" in text, text
+    assert str(D).splitlines()[1] == "∂Div/∂W = (σ(W @ x + b) ⊙ (1 − σ(W @ x + b)) ⊙ (σ(W @ x + b) − d)) @ x.T"
+    Wv, xv, bv, dv = AT[W], AT[x], AT[b], np.array([0.2, 0.9])
+    sig = lambda z: 1 / (1 + np.exp(-z))                                     # noqa: E731
+    loss = lambda Wa, ba: 0.5 * float(np.sum((sig(Wa @ xv + ba) - dv) ** 2))   # noqa: E731
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in D.steps.gradients}
+    assert np.allclose(got["W"], _fd(lambda a: loss(a, bv), Wv), atol=1e-6)
+    assert np.allclose(got["b"], _fd(lambda a: loss(Wv, a), bv), atol=1e-6)
