@@ -259,6 +259,20 @@ def _scalar_tensor(a) -> bool:
         return False
 
 
+def _scaled_matmul(expr) -> bool:
+    """A matrix product whose left operand is a number times one tensor, 2·(W @ x + b) @ x.T: in
+    LaTeX the product needs no bracket around it (numbers commute with matrices)."""
+    from ..frontend.tensor import Ewise, TensorMatMul
+    if type(expr) is not TensorMatMul:
+        return False
+    a = expr.args[0]
+    inner = a.expr if isinstance(a, Ewise) else a
+    if not isinstance(inner, sp.Mul):
+        return False
+    numbers = [f for f in inner.args if f.is_number]
+    return len(numbers) == 1 and numbers[0].is_positive and len(inner.args) == 2
+
+
 def hadamard_times_matrix(expr):
     """The left operand of a matrix product ``expr`` (a @ b) when it is an elementwise product of
     two or more tensors, which NumPy's a * b @ c multiplies first but a page's ⊙ and @ do not say;
@@ -771,6 +785,8 @@ class TeachLatexPrinter(LatexPrinter):
         ones = scalar_broadcast(expr)
         if ones is not None:                    # v \cdot \mathbf{1}
             return self._print_Full(ones)
+        if _scaled_matmul(expr):                # 2 \left(W x + b\right) x^{T}, not \left(2 \left(…\right)\right) x^{T}
+            return "%s %s" % (self._print(expr.args[0]), self.parenthesize(expr.args[1], PRECEDENCE["Mul"]))
         v = squared_norm_of(expr)
         if v is not None:                       # \left\lVert W x \right\rVert^{2}
             return r"\left\lVert %s \right\rVert^{2}" % self._print(v)

@@ -42,6 +42,7 @@ def test_squared_norm_of_an_affine_layer_reads_as_the_slide():
     assert "where" not in text and " if " not in text and "√" not in text, text
     assert d.render("text").splitlines()[0] == "f = ||W @ x + b||^2"
     assert r"f &= \left\lVert W x + b \right\rVert^{2}" in d.latex()
+    assert r"\frac{\partial f}{\partial W} &= 2 \left(W x + b\right) x^{T} \\" in d.latex()   # not (2 (W x + b)) xᵀ
     assert str(d).splitlines()[:3] == ["f = ‖W @ x + b‖²", "∂f/∂W = 2·(W @ x + b) @ x.T",
                                        "∂f/∂b = 2·(W @ x + b)"], str(d)
 
