@@ -117,10 +117,10 @@ def matvec_views_dropped(e):
                 or (len(s) == 1 and a in ((s[0], 1), (1, s[0]), s)))
     def dropped(x):
         return x.replace(column_view, lambda n: n.args[0])
-    return _terms_kept_in_order(dropped, e)
+    return terms_kept_in_order(dropped, e)
 
 
-def _terms_kept_in_order(fix, e):
+def terms_kept_in_order(fix, e):
     """``fix`` applied to ``e``, the terms of a sum at its top kept in their order (SymPy's replace
     sorts them again: δ @ x.T + 2·λ·W, the data term first, would be 2·λ·W + δ @ x.T)."""
     from ..frontend.tensor import Ewise

@@ -973,7 +973,10 @@ def show(expr, fmt: str) -> str:
     ('W₂ᵀ·y₁', 'W2^T*y1', 'W_{2}^{T} y_{1}')
     """
     if isinstance(expr, sp.Basic) and expr.has(sp.Heaviside):
-        expr = expr.replace(sp.Heaviside, lambda *a: _step(*a))
+        # a sum's terms kept in their order (X.T @ (H(z) ⊙ …) + 0.1·W, the data term first; SymPy's
+        # replace re-sorted it, 0.1·W first, until 2026-12-01)
+        from .as_written import terms_kept_in_order
+        expr = terms_kept_in_order(lambda e: e.replace(sp.Heaviside, lambda *a: _step(*a)), expr)
     p = _PRINTERS["latex" if fmt in ("latex", "markdown", "latex-inline") else fmt]
     return p(dict(order="none")).doprint(expr)
 
