@@ -89,19 +89,40 @@ def _conv_of(node):
 def _safe_root(node):
     """(s, e) where ``node`` is `sg.norm`'s root of s safe at 0, where(s > 0, s, 1)^e −
     where(s > 0, 0, 1) (`symgrad.frontend.tensor_norms`), else None."""
-    from ..frontend.tensor_index import Where
     if not isinstance(node, sp.Add) or len(node.args) != 2:
         return None
-    power = next((a for a in node.args if isinstance(a, sp.Pow) and isinstance(a.base, Where)), None)
-    other = next((a for a in node.args if a is not power), None)
-    if power is None or other is None or not (isinstance(other, sp.Mul) and len(other.args) == 2
-                                              and other.args[0] == -1 and isinstance(other.args[1], Where)):
+    found = _roots_in_sum(node)
+    return found[0][:2] if found else None
+
+
+def _roots_in_sum(node) -> list:
+    """[(s, e, the two terms)] for each `sg.norm` root safe at 0 among the terms of the sum
+    ``node``: SymPy flattens ‖W @ x + b‖² + ‖b‖ into one sum of three terms."""
+    from ..frontend.tensor_index import Where
+    out = []
+    for power in node.args:
+        if not (isinstance(power, sp.Pow) and isinstance(power.base, Where)):
+            continue
+        cond, s, one = power.base.args
+        if not (isinstance(cond, sp.StrictGreaterThan) and cond.rhs == 0 and cond.lhs == s and one == 1):
+            continue
+        minus = sp.Mul(sp.S.NegativeOne, Where(cond, sp.S.Zero, sp.S.One))
+        other = next((a for a in node.args if a == minus), None)
+        if other is not None:
+            out.append((s, power.exp, (power, other)))
+    return out
+
+
+def _roots_taken_out(node, roots: bool):
+    """The sum ``node`` with each `sg.norm` root among its terms written s^e (‖b‖ of
+    ‖W @ x + b‖² + ‖b‖), when ``roots``; None where there is none."""
+    if not roots or not isinstance(node, sp.Add) or len(node.args) < 3:
         return None
-    (cond, s, one), (cond2, zero, one2) = power.base.args, other.args[1].args
-    if not (isinstance(cond, sp.StrictGreaterThan) and cond.rhs == 0 and cond.lhs == s
-            and cond2 == cond and one == 1 and zero == 0 and one2 == 1):
+    found = _roots_in_sum(node)
+    if not found:
         return None
-    return s, power.exp
+    used = {t for _, _, pair in found for t in pair}
+    return sp.Add(*[a for a in node.args if a not in used], *[s ** e for s, e, _ in found])
 
 
 def _norm_power(node, roots: bool):
@@ -128,14 +149,12 @@ def _zero_somewhere(f, at) -> bool:
     from ..core.evaluate import numeric
     import numpy as np
     for node in sp.preorder_traversal(f):
-        root = _safe_root(node)
-        if root is None:
-            continue
-        try:
-            if not np.all(np.asarray(numeric(root[0], at), dtype=float) > 0):
+        for s, _, _ in (_roots_in_sum(node) if isinstance(node, sp.Add) else ()):
+            try:
+                if not np.all(np.asarray(numeric(s, at), dtype=float) > 0):
+                    return True
+            except Exception:  # noqa: BLE001 - a point that does not evaluate it: keep the safe form
                 return True
-        except Exception:  # noqa: BLE001 - a point that does not evaluate it: keep the safe form
-            return True
     return False
 
 
@@ -156,6 +175,9 @@ def recognise(f, at=None):
         s = _norm_power(node, roots)
         if s is not None:
             return s
+        opened = _roots_taken_out(node, roots)
+        if opened is not None:           # ‖b‖ in a sum of three terms: its two terms, then the rest
+            return walk(opened) or opened
         conv = _conv_of(node) if slices else None
         if conv is not None:
             return conv

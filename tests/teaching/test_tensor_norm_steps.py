@@ -175,3 +175,22 @@ def test_the_divergence_of_a_sigmoid_layer_reads_as_the_slides():
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in D.steps.gradients}
     assert np.allclose(got["W"], _fd(lambda a: loss(a, bv), Wv), atol=1e-6)
     assert np.allclose(got["b"], _fd(lambda a: loss(Wv, a), bv), atol=1e-6)
+
+
+def test_a_norm_in_a_sum_of_three_terms():
+    # SymPy flattens ‖W @ x + b‖² + ‖b‖ into one sum of three terms, the root's two among them:
+    # until 2026-12-01 the steps read u₃ = (u₂ if u₂ > 0; else 1), ...
+    f = sg.norm(W @ x + b) ** 2 + sg.norm(b)
+    d = sg.derive(f, [W, b], at=AT)
+    text = d.render("unicode")
+    assert text.splitlines()[0] == "f = ‖b‖ + ‖W @ x + b‖²", text
+    assert "where" not in text and " if " not in text, text
+    assert "  ∂f/∂b = 2·(W @ x + b) + b/‖b‖ = [" in text, text
+    Wv, xv, bv = AT[W], AT[x], AT[b]
+    loss = lambda ba: float(np.sum((Wv @ xv + ba) ** 2) + np.linalg.norm(ba))      # noqa: E731
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
+    assert np.allclose(got["b"], _fd(loss, bv), atol=1e-6)
+    # at b = 0 the root safe at 0 is kept: ∂‖b‖/∂b is 0 there (torch's), not 0/0
+    zero = sg.derive(f, [W, b], at={**AT, b: np.zeros(2)})
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in zero.steps.gradients}
+    assert np.allclose(got["b"], 2 * (Wv @ xv)), got["b"]
