@@ -449,9 +449,9 @@ class UnicodePrinter(TextPrinter):
         if n.is_Integer and 2 <= n <= 9:
             return self.parenthesize(b, 59) + str(n).translate(_SUPER)
         if n is sp.S.Half:                                   # √v, √(1 − β₂ᵗ)
-            return "√" + self.parenthesize(b, 1000, strict=True).replace("**", _STAR * 2)
+            return "√" + _under_root(self, b).replace("**", _STAR * 2)
         if n == -sp.S.Half:                                  # 1/√(σ² + ε)
-            return "1/√" + self.parenthesize(b, 1000, strict=True).replace("**", _STAR * 2)
+            return "1/√" + _under_root(self, b).replace("**", _STAR * 2)
         if n.is_Symbol and n.name in _SUPER_LETTERS:          # β₁ᵗ
             return self.parenthesize(b, 59) + _SUPER_LETTERS[n.name]
         if n == -1:                       # 1/x (and ** protected from _print_Mul's * -> ·)
@@ -542,6 +542,29 @@ def _hadamard(printer, tensors, odot, over, tex=False) -> str:
         num = printer._print(rest[0]) if tex else printer.parenthesize(rest[0], PRECEDENCE["Mul"], strict=True)
         return odot.join([over(num, root)] + [printer.parenthesize(a, 50) for a in rest[1:]])
     return odot.join(printer.parenthesize(a, 50) for a in flat)
+
+
+def _under_root(printer, b) -> str:
+    """The radicand of √: bracketed when it is no name and its printing does not open and close
+    with one bracket pair — √((X²).sum(axis=1)), not √(X²).sum(axis=1), which reads as a sum of
+    √(X²)."""
+    from ..frontend.tensor import Tensor, TensorExpr
+    s = printer.parenthesize(b, 1000, strict=True)
+    if isinstance(b, TensorExpr) and type(b) is not Tensor and not _enclosed(s):
+        return f"({s})"
+    return s
+
+
+def _enclosed(s: str) -> bool:
+    """Whether ``s`` is one bracketed group, (…), its first bracket closed by its last character."""
+    if not (s.startswith("(") and s.endswith(")")):
+        return False
+    depth = 0
+    for k, c in enumerate(s):
+        depth += (c == "(") - (c == ")")
+        if depth == 0:
+            return k == len(s) - 1
+    return False
 
 
 def _scaled_tensor(expr):

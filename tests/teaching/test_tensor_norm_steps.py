@@ -194,3 +194,12 @@ def test_a_norm_in_a_sum_of_three_terms():
     zero = sg.derive(f, [W, b], at={**AT, b: np.zeros(2)})
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in zero.steps.gradients}
     assert np.allclose(got["b"], 2 * (Wv @ xv)), got["b"]
+
+
+def test_the_root_of_a_reduction_is_bracketed():
+    # F.normalize's ‖X‖ along axis 1: √((X²).sum(axis=1, keepdims=True)); it printed
+    # √(X²).sum(axis=1, keepdims=True), which reads as the sum of √(X²), until 2026-12-01
+    X, T = sg.tensor("X", (2, 3)), sg.tensor("T", (2, 3))
+    text = sg.derive((sg.normalize(X, axis=1) * T).sum(), [X]).render("unicode")
+    assert "max(1e−12, √((X²).sum(axis=1, keepdims=True)))" in text.splitlines()[0], text
+    assert "√(X²).sum" not in text, text
