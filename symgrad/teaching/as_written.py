@@ -107,10 +107,43 @@ def matvec_views_dropped(e):
     def column_view(n):
         if not isinstance(n, Reshape):
             return False
-        try:
-            a, s = tuple(shape_of(n.args[0])), tuple(n.shape)
+        inner = n.args[0]
+        try:                   # the cotangent of a sum, 𝟙 (a OneMatrix (1, n)): 𝟙, not 𝟙.reshape(n)
+            a = tuple(inner.shape) if isinstance(inner, sp.MatrixExpr) else tuple(shape_of(inner))
+            s = tuple(n.shape)
         except Exception:  # noqa: BLE001 - a shape the frontend cannot say: left as it is
             return False
         return ((len(a) == 1 and s in ((a[0], 1), (1, a[0])))
                 or (len(s) == 1 and a in ((s[0], 1), (1, s[0]), s)))
-    return e.replace(column_view, lambda n: n.args[0])
+    def dropped(x):
+        return x.replace(column_view, lambda n: n.args[0])
+    return terms_kept_in_order(dropped, e)
+
+
+def terms_kept_in_order(fix, e):
+    """``fix`` applied to ``e``, the terms of a sum at its top kept in their order (SymPy's replace
+    sorts them again: δ @ x.T + 2·λ·W, the data term first, would be 2·λ·W + δ @ x.T)."""
+    from ..frontend.tensor import Ewise
+    inner = e.expr if isinstance(e, Ewise) else e
+    if not isinstance(inner, sp.Add) or isinstance(inner, sp.MatAdd):
+        return fix(e)
+    terms = [fix(a) for a in inner.args]
+    if all(a is b for a, b in zip(terms, inner.args)):
+        return e
+    body = sp.Add(*terms, evaluate=False)
+    return Ewise(body, e.args[1]) if isinstance(e, Ewise) else body
+
+
+def summed(xs, shape):
+    """The tensor terms ``xs`` added with NumPy's broadcasting; where a term written as the slide
+    reads it has no NumPy shape of its own — δ @ x.T of a vector x (W @ x) — their sum written as
+    such, of the node's ``shape`` (a weight decay beside W @ x: ∂L/∂W = 2·W + δ @ x.T)."""
+    from functools import reduce
+    from ..errors import SymgradError
+    from ..frontend.tensor import Ewise
+    try:
+        return reduce(lambda a, b: a + b, xs)
+    except (IndexError, ValueError, SymgradError):
+        if shape is None:
+            raise
+        return Ewise(sp.Add(*xs), sp.Tuple(*shape))

@@ -56,7 +56,7 @@ from .notation import partial
 from .numbers import clean, number
 from .render import _SUPER, show, tiny, visible
 from .sum_order import affine_sums, in_affine_order, written_terms
-from .as_written import matvec_views_dropped, written_shape
+from .as_written import matvec_views_dropped, summed, written_shape
 from .local_rules import _softmax_map, _written_definition, _softmax_named
 from .node_naming import Naming, _broadcast_like, _matvec_view
 from .steps import LAYER_Z, SHORT_OPS, _fold_products, _tidy, _uses
@@ -748,7 +748,8 @@ class _Picture:
             exprs = [share_expr[(eqn.out.id, i)] for eqn, i, _ in lst]
             if all(x is not None for x in exprs):
                 try:
-                    tot = functools.reduce(operator.add, exprs)
+                    tot = (summed(exprs, g.producer[vid].out.shape) if g.producer[vid].out.shape != ()
+                           else functools.reduce(operator.add, exprs))
                     if g.producer[vid].out.shape == () and tot.is_polynomial():
                         tot = sp.expand(tot)         # 2 + 5g + 2fg + 2fg², as the seeds write it
                     tot = gather(tot)                # (softmax(z, axis=1) − one_hot(y, 3))/N, as the steps

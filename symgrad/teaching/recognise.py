@@ -10,6 +10,15 @@ The convolution the notes write as a sum of shifted slices times kernel entries,
 δ with the flipped kernel). A sum that is no convolution is left as it is: recognition is a view,
 never an error (`sg.grad` differentiates the sum as written either way, to the same numbers).
 
+A power of `sg.norm` whose exponent undoes the root, ‖v‖² = (sg.norm(v))**2, is the sum it is the
+root of, (v²).sum(), printed ‖v‖² for a vector: `sg.norm` writes the root safe at a zero vector,
+where(s > 0, s, 1)^½ − where(s > 0, 0, 1) (gradient 0 there, as torch's), and its steps would
+read u₄ = (u₃ if u₃ > 0; else 1), u₅ = √u₄, u₆ = ..., where the slide writes f = ‖W x + b‖²,
+∂f/∂u = 2·u. The two are equal everywhere, with their gradients (at s = 0 too: (1 − 1)² = 0). Any other
+power of it, ‖v‖ itself or ‖v‖³, is s^½, s^(3/2), printed ‖v‖, ‖v‖³, with the slide's steps
+∂‖v‖/∂s = 1/(2·‖v‖); its gradient there differs only at a zero vector, 0 for `sg.norm` (torch's)
+and 0·∞ for the root: given a point ``at`` where the vector is 0, the root safe at 0 is kept.
+
 >>> import sympy as sp, symgrad as sg
 >>> z = sp.MatrixSymbol('z', 3, 1)
 >>> e = sg.elementwise(sp.exp, z)
@@ -77,9 +86,82 @@ def _conv_of(node):
         return None
 
 
-def recognise(f):
-    """``f`` with softmax, log_softmax and the convolution written as such where the slide spells
-    them out; ``f`` itself (the same object) when there is none.
+def _safe_root(node):
+    """(s, e) where ``node`` is `sg.norm`'s root of s safe at 0, where(s > 0, s, 1)^e −
+    where(s > 0, 0, 1) (`symgrad.frontend.tensor_norms`), else None."""
+    if not isinstance(node, sp.Add) or len(node.args) != 2:
+        return None
+    found = _roots_in_sum(node)
+    return found[0][:2] if found else None
+
+
+def _roots_in_sum(node) -> list:
+    """[(s, e, the two terms)] for each `sg.norm` root safe at 0 among the terms of the sum
+    ``node``: SymPy flattens ‖W @ x + b‖² + ‖b‖ into one sum of three terms."""
+    from ..frontend.tensor_index import Where
+    out = []
+    for power in node.args:
+        if not (isinstance(power, sp.Pow) and isinstance(power.base, Where)):
+            continue
+        cond, s, one = power.base.args
+        if not (isinstance(cond, sp.StrictGreaterThan) and cond.rhs == 0 and cond.lhs == s and one == 1):
+            continue
+        minus = sp.Mul(sp.S.NegativeOne, Where(cond, sp.S.Zero, sp.S.One))
+        other = next((a for a in node.args if a == minus), None)
+        if other is not None:
+            out.append((s, power.exp, (power, other)))
+    return out
+
+
+def _roots_taken_out(node, roots: bool):
+    """The sum ``node`` with each `sg.norm` root among its terms written s^e (‖b‖ of
+    ‖W @ x + b‖² + ‖b‖), when ``roots``; None where there is none."""
+    if not roots or not isinstance(node, sp.Add) or len(node.args) < 3:
+        return None
+    found = _roots_in_sum(node)
+    if not found:
+        return None
+    used = {t for _, _, pair in found for t in pair}
+    return sp.Add(*[a for a in node.args if a not in used], *[s ** e for s, e, _ in found])
+
+
+def _norm_power(node, roots: bool):
+    """s**n where ``node`` is a power of `sg.norm`'s safe root of s whose exponent undoes the root,
+    ‖v‖² = (v²).sum() (n = 1), ‖v‖⁴ = ((v²).sum())²; with ``roots``, any power of it, the root
+    itself too, s**e (‖v‖ = s^½, ‖v‖³ = s^(3/2)); else None."""
+    from ..frontend.tensor_expr import Ewise
+    if isinstance(node, Ewise):
+        inner = _norm_power(node.expr, roots)
+        return inner if inner is not None and isinstance(inner, T.TensorExpr) else None
+    root, k = (_safe_root(node.base), node.exp) if isinstance(node, sp.Pow) else (_safe_root(node), sp.S.One)
+    if root is None:
+        return None
+    s, e = root
+    n = e * k
+    if not (n.is_Integer and n > 0) and not roots:
+        return None
+    return s if n == 1 else s ** n
+
+
+def _zero_somewhere(f, at) -> bool:
+    """Whether a sum of squares under one of f's `sg.norm` roots is 0 at the point ``at`` (or
+    cannot be evaluated there)."""
+    from ..core.evaluate import numeric
+    import numpy as np
+    for node in sp.preorder_traversal(f):
+        for s, _, _ in (_roots_in_sum(node) if isinstance(node, sp.Add) else ()):
+            try:
+                if not np.all(np.asarray(numeric(s, at), dtype=float) > 0):
+                    return True
+            except Exception:  # noqa: BLE001 - a point that does not evaluate it: keep the safe form
+                return True
+    return False
+
+
+def recognise(f, at=None):
+    """``f`` with softmax, log_softmax, the convolution and `sg.norm` written as such where the
+    slide spells them out; ``f`` itself (the same object) when there is none. ``at``: the point
+    the views will show, where a norm of a zero vector keeps its root safe at 0.
 
     >>> import symgrad as sg
     >>> x, g = sg.tensor("x", (5, 5)), sg.tensor("g", (2, 2))
@@ -87,8 +169,15 @@ def recognise(f):
     conv2d(x.reshape(1, 1, 5, 5), g.reshape(1, 1, 2, 2)).reshape(4, 4)
     """
     slices = isinstance(f, sp.Basic) and f.has(T.Index)      # else no Add needs as_conv's look
+    roots = not (at is not None and isinstance(f, sp.Basic) and f.has(T.Where) and _zero_somewhere(f, at))
 
     def rewrite(node):
+        s = _norm_power(node, roots)
+        if s is not None:
+            return s
+        opened = _roots_taken_out(node, roots)
+        if opened is not None:           # ‖b‖ in a sum of three terms: its two terms, then the rest
+            return walk(opened) or opened
         conv = _conv_of(node) if slices else None
         if conv is not None:
             return conv

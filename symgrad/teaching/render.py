@@ -113,17 +113,36 @@ class TextPrinter(StrPrinter):
             return self._print_Symbol(sp.Symbol(expr.name))
         if type(expr).__name__ == "Full" and hasattr(self, "_print_Full"):    # before its _sympystr
             return self._print_Full(expr)
+        ones = scalar_broadcast(expr)
+        if ones is not None:                    # a sum's adjoint: ∂f/∂u₅·𝟙, not broadcast_to(∂f/∂u₅, (2,))
+            return self._print_Full(ones)
+        left = hadamard_times_matrix(expr)
+        if left is not None:                    # (y ⊙ (1 − y) ⊙ (y − d)) @ x.T: not read as ... ⊙ ((y − d) @ x.T)
+            return f"({self._print(left)}) @ " + self.parenthesize(expr.args[1], PRECEDENCE["Mul"])
         v = squared_norm_of(expr)
         if v is not None:                       # ‖W·x‖², as the notes write f(x, W) = ‖Wx‖²
             return self._NORM % self._print(v)
+        vk = norm_power_of(expr)
+        if vk is not None:                      # ‖b‖⁴, not ‖b‖²²; ‖x‖, not √‖x‖²
+            bare, k = (self._NORM % self._print(vk[0]))[:-len(self._NORM_EXP)], vk[1]
+            return bare if k == 1 else "1/" + bare if k == -1 else bare + self._norm_exp(k)
         return super()._print(expr, **kwargs)
 
     _NORM = "||%s||^2"
+    _NORM_EXP = "^2"
+
+    def _norm_exp(self, k):
+        return f"^{k}" if k > 0 else f"^({k})"
     _ROOT = "/sqrt(%d)"
 
     def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
         over = print_over_root(self, expr, "", self._ROOT)        # u/√2, not u·√2/2
-        return over if over is not None else super()._print_Mul(sigma_first(_monomial_ordered(expr)))
+        if over is not None:
+            return over
+        scaled = _scaled_tensor(expr)
+        if scaled:                               # 2*lam*W, as the unicode view
+            return _scalar_head(self, scaled[0], "*") + self.parenthesize(scaled[1], 50)
+        return super()._print_Mul(sigma_first(_monomial_ordered(expr)))
 
     def _print_Transpose(self, expr):
         if isinstance(expr.arg, sp.Inverse):               # (X⁻¹)ᵀ = X⁻ᵀ
@@ -149,7 +168,7 @@ class TextPrinter(StrPrinter):
             return self._ONES if v == 1 else "0"
         if _negative(v):                                  # −1/N·𝟙, not (−1/N)·𝟙
             return "-" + self.parenthesize(-v, 50) + self._TIMES + self._ONES
-        return self.parenthesize(v, 50) + self._TIMES + self._ONES
+        return self.parenthesize(v, 50, strict=True) + self._TIMES + self._ONES     # 2·λ·‖b‖²·𝟙, 1/2·𝟙
 
     def _print_HadamardPower(self, expr):
         return self.parenthesize(expr.base, 1000, strict=True) + ".^" + self._print(expr.exp)
@@ -221,20 +240,94 @@ def squared_norm_of(expr):
     """v where ``expr`` is sum(v∘²) of a column (or row) vector v: its squared norm ‖v‖², as the
     notes write ‖Wx‖² and ½‖y − t‖²; None otherwise (a matrix's sum(W∘²) stays as written)."""
     from ..frontend.matrix_functions import Total
+    from ..frontend.tensor import Ewise, Reduce
+    if (type(expr) is Reduce and expr.op == "sum" and not expr.keepdims and len(expr.x.shape) == 1
+            and isinstance(expr.x, Ewise) and isinstance(expr.x.expr, sp.Pow) and expr.x.expr.exp == 2):
+        return expr.x.expr.base             # a tensor vector's ((W @ x + b)²).sum() is ‖W @ x + b‖² too
     if type(expr) is not Total or not isinstance(expr.arg, sp.HadamardPower) or expr.arg.exp != 2:
         return None
     v = expr.arg.base
     return v if 1 in tuple(v.shape) else None
 
 
+def _scalar_tensor(a) -> bool:
+    """A tensor expression of shape (): a sum or a norm, ‖b‖² (4·λ·‖b‖²·b, not 4·λ·b ⊙ ‖b‖²)."""
+    from ..frontend.tensor import shape_of
+    try:
+        return tuple(shape_of(a)) == ()
+    except Exception:  # noqa: BLE001 - a shape the frontend cannot say: taken as a tensor's
+        return False
+
+
+def _scaled_matmul(expr) -> bool:
+    """A matrix product whose left operand is a number times one tensor, 2·(W @ x + b) @ x.T: in
+    LaTeX the product needs no bracket around it (numbers commute with matrices)."""
+    from ..frontend.tensor import Ewise, TensorMatMul
+    if type(expr) is not TensorMatMul:
+        return False
+    a = expr.args[0]
+    inner = a.expr if isinstance(a, Ewise) else a
+    if not isinstance(inner, sp.Mul):
+        return False
+    numbers = [f for f in inner.args if f.is_number]
+    return len(numbers) == 1 and numbers[0].is_positive and len(inner.args) == 2
+
+
+def hadamard_times_matrix(expr):
+    """The left operand of a matrix product ``expr`` (a @ b) when it is an elementwise product of
+    two or more tensors, which NumPy's a * b @ c multiplies first but a page's ⊙ and @ do not say;
+    else None."""
+    from ..frontend.tensor import Ewise, TensorMatMul
+    if type(expr) is not TensorMatMul:
+        return None
+    a = expr.args[0]
+    inner = a.expr if isinstance(a, Ewise) else a
+    return a if isinstance(inner, sp.Mul) and _elementwise_product(inner) else None
+
+
+def scalar_broadcast(expr):
+    """v·𝟙 (a `Full` of v) where ``expr`` is broadcast_to(v, shape) of a scalar v — the gradient a
+    sum hands each entry, as the matrix form writes it — else None."""
+    from ..frontend.tensor import BroadcastTo, Full
+    if type(expr) is not BroadcastTo or not _scalar_tensor(expr.args[0]):
+        return None
+    return Full(expr.args[0], expr.args[1])
+
+
+def norm_power_of(expr):
+    """(v, k) where ``expr`` is a squared norm ‖v‖² to the power k/2 (‖v‖⁴ of `sg.norm(v)**4`, ‖v‖
+    of `sg.norm(v)`, k = 1; k = −1 in x/‖v‖), else None."""
+    if not (isinstance(expr, sp.Pow) and (2 * expr.exp).is_Integer and expr.exp != 1):
+        return None
+    v = squared_norm_of(expr.base)
+    return None if v is None else (v, int(2 * expr.exp))
+
+
 def _elementwise_product(expr):
     """(scalar factors, tensor factors) of a product of two or more tensors (`sg.tensor`), which
     NumPy multiplies entry by entry (printed ⊙); None for any other product."""
     from ..frontend.tensor import Tensor, TensorExpr
-    tensors = [a for a in expr.args if isinstance(a, TensorExpr) or a.has(Tensor)]
+    tensors = [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
     if len(tensors) < 2:
         return None
-    return [a for a in expr.args if a not in tensors], tensors
+    return [a for a in expr.args if a not in tensors], _value_before_complement(tensors)
+
+
+def _value_before_complement(tensors: list) -> list:
+    """The factors of an elementwise product with y right before 1 − y, as the slides write σ′ =
+    y ⊙ (1 − y) (SymPy orders them (1 − y) ⊙ y): the tensor `logistic.sigma_first`."""
+    from ..frontend.tensor_expr import Ewise
+    bare = lambda a: a.expr if isinstance(a, Ewise) else a          # noqa: E731
+    out = list(tensors)
+    for a in tensors:
+        if isinstance(bare(a), sp.Add):          # 1 − y itself (1 − (1 − y) would be y)
+            continue
+        ones = [sp.Add(sp.S.One, sp.Mul(sp.S.NegativeOne, v)) for v in {a, bare(a)}]   # a tensor's − is NumPy's
+        comp = next((c for c in out if c is not a and (c in ones or bare(c) in ones)), None)
+        if comp is not None and out.index(a) != out.index(comp) - 1:
+            out.remove(a)
+            out.insert(out.index(comp), a)
+    return out
 
 
 def _scalars_joined(expr):
@@ -300,6 +393,10 @@ class UnicodePrinter(TextPrinter):
     """Unicode: ∂f/∂q, z₂, Wᵀ, A ⊙ B, 𝟙, σ, x², products with ·."""
 
     _NORM = "‖%s‖²"
+    _NORM_EXP = "²"
+
+    def _norm_exp(self, k):
+        return str(k).translate(_SUPER)
 
     _ROOT = "/√%d"
 
@@ -352,9 +449,9 @@ class UnicodePrinter(TextPrinter):
         if n.is_Integer and 2 <= n <= 9:
             return self.parenthesize(b, 59) + str(n).translate(_SUPER)
         if n is sp.S.Half:                                   # √v, √(1 − β₂ᵗ)
-            return "√" + self.parenthesize(b, 1000, strict=True).replace("**", _STAR * 2)
+            return "√" + _under_root(self, b).replace("**", _STAR * 2)
         if n == -sp.S.Half:                                  # 1/√(σ² + ε)
-            return "1/√" + self.parenthesize(b, 1000, strict=True).replace("**", _STAR * 2)
+            return "1/√" + _under_root(self, b).replace("**", _STAR * 2)
         if n.is_Symbol and n.name in _SUPER_LETTERS:          # β₁ᵗ
             return self.parenthesize(b, 59) + _SUPER_LETTERS[n.name]
         if n == -1:                       # 1/x (and ** protected from _print_Mul's * -> ·)
@@ -372,6 +469,10 @@ class UnicodePrinter(TextPrinter):
             scalars, tensors = split
             head = _scalar_head(self, scalars, "·")
             return head.replace("*", "·") + _hadamard(self, tensors, " ⊙ ", lambda n, r: f"{n}/{r}")
+        scaled = _scaled_tensor(expr)
+        if scaled:                               # 2·lam·W, 4·lam·‖b‖²·b: the scalars first, as λ·W
+            scalars, t = scaled
+            return _scalar_head(self, scalars, "·").replace("*", "·") + self.parenthesize(t, 50)
         return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
     def _print_MatMul(self, expr):
@@ -441,6 +542,49 @@ def _hadamard(printer, tensors, odot, over, tex=False) -> str:
         num = printer._print(rest[0]) if tex else printer.parenthesize(rest[0], PRECEDENCE["Mul"], strict=True)
         return odot.join([over(num, root)] + [printer.parenthesize(a, 50) for a in rest[1:]])
     return odot.join(printer.parenthesize(a, 50) for a in flat)
+
+
+def _under_root(printer, b) -> str:
+    """The radicand of √: bracketed when it is no name and its printing does not open and close
+    with one bracket pair — √((X²).sum(axis=1)), not √(X²).sum(axis=1), which reads as a sum of
+    √(X²)."""
+    from ..frontend.tensor import Tensor, TensorExpr
+    s = printer.parenthesize(b, 1000, strict=True)
+    if isinstance(b, TensorExpr) and type(b) is not Tensor and not _enclosed(s):
+        return f"({s})"
+    return s
+
+
+def _enclosed(s: str) -> bool:
+    """Whether ``s`` is one bracketed group, (…), its first bracket closed by its last character."""
+    if not (s.startswith("(") and s.endswith(")")):
+        return False
+    depth = 0
+    for k, c in enumerate(s):
+        depth += (c == "(") - (c == ")")
+        if depth == 0:
+            return k == len(s) - 1
+    return False
+
+
+def _scaled_tensor(expr):
+    """(scalar factors, the tensor) of a product of one tensor (`sg.tensor`, not of shape ()) and
+    scalars of which one at least is a symbol or a scalar reduction (2·lam·W, not SymPy's 2·W·lam);
+    None for any other product (2·W, u/4, x/N keep their printing)."""
+    from ..frontend.tensor import Tensor, TensorExpr
+    tensors = [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
+    if len(tensors) != 1:
+        return None
+    scalars = [a for a in expr.args if a is not tensors[0]]
+
+    def plain(a):
+        base, e = (a.base, a.exp) if isinstance(a, sp.Pow) else (a, sp.S.One)
+        if a.is_number or e == 1 and isinstance(base, sp.Symbol):
+            return True
+        return (e.is_Integer and e > 0 and isinstance(base, sp.Symbol)) or (_scalar_tensor(base) and e.is_positive)
+    if not all(plain(a) for a in scalars) or all(a.is_number for a in scalars):
+        return None
+    return scalars, tensors[0]
 
 
 def _scalar_head(printer, scalars, dot) -> str:
@@ -591,6 +735,9 @@ class TeachLatexPrinter(LatexPrinter):
             scalars, tensors = split
             head = _scalar_head(self, scalars, r" \cdot ")
             return head + _hadamard(self, tensors, r" \odot ", lambda n, r: r"\frac{%s}{%s}" % (n, r), tex=True)
+        scaled = _scaled_tensor(expr)
+        if scaled:                               # 2 \cdot \mathit{lam} \cdot W
+            return _scalar_head(self, scaled[0], r" \cdot ") + self.parenthesize(scaled[1], 50)
         if (not any(_word(getattr(a.as_base_exp()[0], "name", "")) for a in expr.args)
                 or sum(not a.is_number for a in expr.args) < 2):
             return super()._print_Mul(sigma_first(_monomial_ordered(expr)))
@@ -658,9 +805,18 @@ class TeachLatexPrinter(LatexPrinter):
         from ..frontend.tensor import Reduce, Tensor, Variance
         if type(expr) is Tensor:                # \gamma, \hat{x}
             return self._print_Symbol(sp.Symbol(expr.name))
+        ones = scalar_broadcast(expr)
+        if ones is not None:                    # v \cdot \mathbf{1}
+            return self._print_Full(ones)
+        if _scaled_matmul(expr):                # 2 \left(W x + b\right) x^{T}, not \left(2 \left(…\right)\right) x^{T}
+            return "%s %s" % (self._print(expr.args[0]), self.parenthesize(expr.args[1], PRECEDENCE["Mul"]))
         v = squared_norm_of(expr)
         if v is not None:                       # \left\lVert W x \right\rVert^{2}
             return r"\left\lVert %s \right\rVert^{2}" % self._print(v)
+        vk = norm_power_of(expr)
+        if vk is not None:                      # \left\lVert b \right\rVert^{4}
+            bare = r"\left\lVert %s \right\rVert" % self._print(vk[0])
+            return bare if vk[1] == 1 else r"\frac{1}{%s}" % bare if vk[1] == -1 else bare + "^{%d}" % vk[1]
         if isinstance(expr, Variance) and expr.correction == 0:    # var_{axis=1} x, as mean_{axis=1} x
             return self._print(Reduce(expr.x, sp.core.symbol.Str("var"), expr.args[1], expr.args[2]))
         if _without_latex(self, expr):        # one_hot(y, 3), x[:, :2], take_along_axis(...), x.var(axis=0)
@@ -840,7 +996,10 @@ def show(expr, fmt: str) -> str:
     ('W₂ᵀ·y₁', 'W2^T*y1', 'W_{2}^{T} y_{1}')
     """
     if isinstance(expr, sp.Basic) and expr.has(sp.Heaviside):
-        expr = expr.replace(sp.Heaviside, lambda *a: _step(*a))
+        # a sum's terms kept in their order (X.T @ (H(z) ⊙ …) + 0.1·W, the data term first; SymPy's
+        # replace re-sorted it, 0.1·W first, until 2026-12-01)
+        from .as_written import terms_kept_in_order
+        expr = terms_kept_in_order(lambda e: e.replace(sp.Heaviside, lambda *a: _step(*a)), expr)
     p = _PRINTERS["latex" if fmt in ("latex", "markdown", "latex-inline") else fmt]
     return p(dict(order="none")).doprint(expr)
 

@@ -50,7 +50,7 @@ from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
 from .split_flag import is_split
 from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
-from .as_written import as_written as _as_written, in_shape, matvec_views_dropped, merge_reshapes, written_shape
+from .as_written import as_written as _as_written, in_shape, matvec_views_dropped, merge_reshapes, summed, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
 from .binary_gates import binary_gates, checked_gates, gated_names, products_flat
@@ -90,7 +90,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         raise SymgradError(f"convention must be 'row' or 'column', got {convention!r}")
     # x̂, μ, σ² of a batch norm named (unless the user named them), in f as it is once named
     auto, norms = _statistics.plan(recognise(d.f)) if d.mode == "reverse" else ({}, [])
-    d = with_names(d, {**auto, **(names or {})}, checked_gates(gates))
+    d = with_names(d, {**auto, **(names or {})}, checked_gates(gates), at)
     header = None
     if gates == "binary":     # x + y + z as two + gates: a named sum names its last gate, f reads as typed
         # (x·y·z, not (x·y)·z: the printers open a sum inside a sum, a product's chain is opened here)
@@ -307,7 +307,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             rhs.append(Chain([[partial(a, b, ()) for a, b in p] for p in paths]))
         rhs.append(Chain(chain1))
         rhs.append(Chain(subst))
-        total = _tidy(sp.Add(*built) if shape == () else _matadd(built))
+        total = _tidy(sp.Add(*built) if shape == () else _matadd(built, shape))
         total = _given(total.xreplace(inline) if inline else total, given)
         total = gather(_softmax_named(total, softmaxes))  # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
         written = written_shape(nm, vid)     # the node as the forward pass writes it: its gradient too
@@ -596,7 +596,7 @@ def _closed_form(e, adjoints: dict, given: dict):
     return None
 
 
-def with_names(d, names, gates=None):
+def with_names(d, names, gates=None, at=None):
     """``d``, or ``d`` derived again from f regrouped (`symgrad.teaching.names.regroup`) so that
     each part ``names`` names is a node of its own, as the slide writes it: W₂·y₁ + b₂ inside
     mse(W₂·y₁ + b₂, t), which SymPy flattened into W₂·y₁ + b₂ − t; and with the softmax the slide
@@ -604,7 +604,7 @@ def with_names(d, names, gates=None):
     all show the same names."""
     known = _known(d)
     exprs = {k: as_expr(v, f"names[{k}]", symbols=known) for k, v in (names or {}).items()}
-    f = regroup(minus_outside(recognise(d.f)), exprs)   # exp(−(w₀x₀ + w₁x₁ + w₂)), the slide's ×(−1)
+    f = regroup(minus_outside(recognise(d.f, at)), exprs)   # exp(−(w₀x₀ + w₁x₁ + w₂)), the slide's ×(−1)
     if gates == "binary":
         f = binary_gates(f)                              # regrouped first: names= name the user's sums
     if f is d.f:
@@ -675,15 +675,15 @@ def _gradient_names_defined(defs, nm, g, at, fwd_ids, root) -> list:
     return defs
 
 
-def _matadd(xs):
+def _matadd(xs, shape=None):
     xs = [x for x in xs if not (isinstance(x, sp.ZeroMatrix) or x == 0)]
     if len(xs) == 1:
         return xs[0]
     from ..frontend.tensor import TensorExpr
     if any(isinstance(x, TensorExpr) for x in xs):     # tensors add with NumPy's broadcasting
-        from functools import reduce
         xs = [A.as_tensor_form(x) for x in xs]          # a matrix-language 𝟙 as a tensor of ones
-        return reduce(lambda a, b: a + b, xs)
+        # (a weight decay beside W @ x, ∂L/∂W = 2·W + δ @ x.T, raised IndexError until 2026-12-01)
+        return summed(xs, shape)
     return sp.MatAdd(*xs).doit(deep=False)
 
 

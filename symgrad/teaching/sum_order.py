@@ -70,8 +70,23 @@ def _unsigned(t):
 
 def _symbol_product(t) -> bool:
     t = _unsigned(t)
+    if _tensor_product(t):
+        return True
     factors = [a for a in t.args if not a.is_number] if isinstance(t, sp.Mul) else []
     return len(factors) >= 2 and all(isinstance(a, sp.Symbol) for a in factors)
+
+
+def _lone(t) -> bool:
+    """A lone symbol of a sum: a symbol, or a tensor's (b of W @ x + b)."""
+    from ..frontend.tensor import Tensor
+    return isinstance(_unsigned(t), (sp.Symbol, Tensor))
+
+
+def _tensor_product(t) -> bool:
+    """A matrix product of tensors: W @ x, x @ W.T, relu(X @ W₁ + b₁) @ W₂ (an affine layer's
+    product, its bias last: W @ x + b, as typed; SymPy sorts b first)."""
+    from ..frontend.tensor import TensorMatMul
+    return isinstance(t, TensorMatMul)
 
 
 _BIAS_NAMES = {"b", "c", "beta", "β", "bias"}
@@ -101,10 +116,10 @@ def _is_bias(sym, products) -> bool:
 
 def _bias_last(terms: list) -> list:
     products = [t for t in terms if _symbol_product(t)]
-    if not products or not all(t.is_number or isinstance(_unsigned(t), sp.Symbol) or t in products for t in terms):
+    if not products or not all(t.is_number or _lone(t) or t in products for t in terms):
         return terms
     inside = set().union(*(p.free_symbols for p in products))
-    moved = [t for t in terms if isinstance(_unsigned(t), sp.Symbol) and _unsigned(t) not in inside]
+    moved = [t for t in terms if _lone(t) and _unsigned(t) not in inside]
     if not any(_is_bias(_unsigned(t), products) for t in moved):
         return terms
     return [t for t in terms if t not in moved] + moved
@@ -137,6 +152,8 @@ def operands_as_written(defn, user, operands: dict):
     user = user.expr if isinstance(user, Ewise) else user
     if isinstance(inner, sp.Mul) and isinstance(user, sp.Mul):
         out = _factors_as_written(inner, user, operands)
+    elif isinstance(inner, sp.MatAdd) and isinstance(user, sp.MatAdd):    # u₂ = u₁ + b₂ − t, as the header
+        out = _terms_as_written(inner, user, operands, sp.MatAdd)
     elif isinstance(inner, sp.Add) and isinstance(user, sp.Add):
         out = _terms_as_written(inner, user, operands)
     else:
@@ -146,7 +163,7 @@ def operands_as_written(defn, user, operands: dict):
     return Ewise(out, defn.shape) if isinstance(defn, Ewise) else out
 
 
-def _terms_as_written(inner, user, operands: dict):
+def _terms_as_written(inner, user, operands: dict, cls=sp.Add):
     """The sum line ``inner`` (of the operands' names) with its terms in the order the user's sum
     ``user`` prints them (`written_order`), a small constant last; ``inner`` itself where the terms
     do not match one to one."""
@@ -157,7 +174,7 @@ def _terms_as_written(inner, user, operands: dict):
     names = [n for n in names if not _tiny(n)] + [n for n in names if _tiny(n)]
     if list(names) == list(inner.args):
         return inner
-    return sp.Add(*names, evaluate=False)
+    return cls(*names, evaluate=False)
 
 
 def _factors_as_written(inner, user, operands: dict):

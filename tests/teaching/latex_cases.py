@@ -88,6 +88,12 @@ def tensor_cases():
     # cs231n's softmax loss: data loss plus a penalty, L = cross_entropy(z, y) + 0.05·u₃
     yield "cross_entropy-penalty", sg.cross_entropy(x @ w, y) + 0.5 * 0.1 * sg.sum(w * w), [w], at
     yield "relu-layer", sg.sum(sg.relu(x @ w)), [w], at
+    # a vector layer's norms: ‖W @ v + c‖², ‖c‖ (its root), ‖c‖⁴, a weight decay, σ′ before @
+    v, Wv, c, t = sg.tensor("v", (4,)), sg.tensor("Wv", (2, 4)), sg.tensor("c", (2,)), sg.tensor("t", (2,))
+    at_v = {**at, v: rng.normal(size=4), Wv: rng.normal(size=(2, 4)), c: rng.normal(size=2), t: rng.normal(size=2)}
+    yield "norm-squared", sg.norm(Wv @ v + c) ** 2 + 0.1 * sg.norm(c) ** 4 + (Wv ** 2).sum(), [Wv, c], at_v
+    yield "norm", sg.norm(c), [c], at_v
+    yield "sigmoid-divergence", sg.norm(sg.sigmoid(Wv @ v + c) - t) ** 2 / 2, [Wv, c, v], at_v
     w2 = sg.tensor("w2", (2, 2))        # two layers: the rule notes name y⁽¹⁾ᵀ and w₂ᵀ
     yield "relu-two-layers", sg.sum(sg.relu(sg.relu(x @ w) @ w2)), [w, w2], {**at, w2: rng.normal(size=(2, 2))}
     # a batch norm layer (ε a number and a declared symbol) and a small CNN with a max pool

@@ -198,7 +198,7 @@ def _tensor_cases():
     at = {W: Wv, xt: xv, bt: bv, ct: cv, lam: 0.5, mu: 2.0, nu: 3.0}
     return [  # (f, wrt, the same f in NumPy of the wrt's values, the two gates' lines, up to their values)
         (sg.sum((W @ xt + bt + ct) ** 2), [W, bt], lambda W_, b_: np.sum((W_ @ xv + b_ + cv) ** 2),
-         ("  u₁ = b + c = ", "  u₂ = u₁ + W @ x = ")),
+         ("  u₁ = W @ x + b = ", "  u₂ = u₁ + c = ")),
         (sg.sum(bt * ct * (W @ xt)), [W, ct], lambda W_, c_: np.sum(bv * c_ * (W_ @ xv)),
          ("  u₂ = b ⊙ c = ", "  u₃ = u₂ ⊙ u₁ = ")),
         (sg.sum((W @ xt) ** 2) + lam * mu * nu, [W, mu], lambda W_, m_: np.sum((W_ @ xv) ** 2) + 0.5 * m_ * 3.0,

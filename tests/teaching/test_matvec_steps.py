@@ -1,4 +1,4 @@
-"""W @ x of a vector x (shape (n,)) reads as typed: one line u₁ = W @ x (or z = b + W @ x), not the
+"""W @ x of a vector x (shape (n,)) reads as typed: one line u₁ = W @ x (or z = W @ x + b, the bias last as typed), not the
 lowering's x.reshape(3, 1), W @ u₁, u₂.reshape(2); its gradients δ @ xᵀ and Wᵀ @ δ without those
 reshapes, in the text, the LaTeX and the picture — and the numbers unchanged (central differences)."""
 import numpy as np
@@ -31,10 +31,10 @@ def test_norm_of_w_x_is_one_line():
 def test_affine_layer_is_one_node_as_in_the_batch_case():
     d = sg.derive(sg.sum(sg.tanh(W @ x + b)), [W, x, b])
     text = d.render()
-    assert _forward(text) == "  z = b + W @ x\n  y = tanh(z)\n  f = y.sum()\n", text
+    assert _forward(text) == "  z = W @ x + b\n  y = tanh(z)\n  f = y.sum()\n", text
     assert "∂f/∂W = δ · ∂z/∂W = δ @ x.T" in text and "∂f/∂x = δ · ∂z/∂x = W.T @ δ" in text, text
     tex = d.latex()
-    assert "reshape" not in tex and "z &= b + W x" in tex, tex
+    assert "reshape" not in tex and "z &= W x + b" in tex, tex
 
 
 def test_a_named_layer_output_takes_the_product():
@@ -44,7 +44,7 @@ def test_a_named_layer_output_takes_the_product():
 
 def test_docs_gate_sentence():
     text = sg.derive(sg.sum((W @ x + b + c) ** 2), [W, x, b, c], gates="binary").render()
-    assert _forward(text).startswith("  u₁ = b + c\n  u₂ = u₁ + W @ x\n"), text
+    assert _forward(text).startswith("  u₁ = W @ x + b\n  u₂ = u₁ + c\n"), text
     assert "reshape" not in text
 
 
@@ -53,7 +53,7 @@ def test_the_picture_draws_no_reshape():
     src = d.graph().source
     assert "reshape" not in src, src
     assert not any("reshape" in n for n in node_names(src).values())
-    assert "∂f/∂W = ∂f/∂u₁ @ x.T" in src and "∂f/∂x = W.T @ (2·(b + W @ x))" in src, src
+    assert "∂f/∂W = ∂f/∂u₁ @ x.T" in src and "∂f/∂x = W.T @ (2·(W @ x + b))" in src, src
 
 
 def _fd(fun, arr, h=1e-6):
@@ -79,13 +79,13 @@ def test_values_and_gradients_unchanged():
     delta = 2 * (Wv @ xv + bv)
     assert np.allclose(got["W"], np.outer(delta, xv)) and np.allclose(got["x"], Wv.T @ delta)
     text = d.render()
-    assert "u₁ = b + W @ x = [" in text and "reshape" not in text, text
+    assert "u₁ = W @ x + b = [" in text and "reshape" not in text, text
 
 
 def test_a_row_vector_times_a_matrix_reads_as_typed():
     Wr = sg.tensor("W", (3, 2))
     text = sg.derive(sg.sum(sg.tanh(x @ Wr + b)), [Wr, x, b]).render()
-    assert _forward(text) == "  z = b + x @ W\n  y = tanh(z)\n  f = y.sum()\n", text
+    assert _forward(text) == "  z = x @ W + b\n  y = tanh(z)\n  f = y.sum()\n", text
     assert "∂f/∂W = δ · ∂z/∂W = x.T @ δ" in text and "∂f/∂x = δ · ∂z/∂x = δ @ W.T" in text, text
     assert "reshape" not in text
 

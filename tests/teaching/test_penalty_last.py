@@ -68,3 +68,29 @@ def test_a_loss_without_a_penalty_is_unchanged():
     y = sg.tensor("y", (N,), integer=True)
     text = sg.derive(sg.cross_entropy(x @ W, y), [W], output_name="L").render("unicode")
     assert "  ∂L/∂W = ∂L/∂u₁ · ∂u₁/∂W = x.T @ ∂L/∂u₁ = " in text
+
+
+def test_the_closed_form_through_a_relu_keeps_the_data_term_first():
+    # cs231n's two-layer net with L2 on both weights: the closed form written out through relu's
+    # H(z⁽¹⁾) read 0.1·W₁ + X.T @ (…) (the step's H, put in for printing, re-sorted the sum) until
+    # 2026-12-01, eleventh session; the named form above it had the data term first
+    X, W1, b1 = sg.tensor("X", (N, 3)), sg.tensor("W1", (3, 5)), sg.tensor("b1", (5,))
+    W2, b2, y = sg.tensor("W2", (5, C)), sg.tensor("b2", (C,)), sg.tensor("y", (N,), integer=True)
+    L = sg.cross_entropy(sg.relu(X @ W1 + b1) @ W2 + b2, y) + 0.5 * REG * (sg.sum(W1 * W1) + sg.sum(W2 * W2))
+    rng = np.random.default_rng(5)
+    at = {X: rng.normal(size=(N, 3)), W1: rng.normal(size=(3, 5)), b1: rng.normal(size=5),
+          W2: rng.normal(size=(5, C)), b2: rng.normal(size=C), y: np.array([0, 2, 1, 2])}
+    d = sg.derive(L, [W1, b1, W2, b2], output_name="L", at=at)
+    grad = d.render("unicode").split("Gradient:\n")[1]
+    assert grad.startswith("  ∂L/∂W₁ = X.T @ δ⁽¹⁾ + 0.1·W₁\n         = X.T @ (H(z⁽¹⁾) ⊙ (") and \
+        grad.splitlines()[1].endswith(")) + 0.1·W₁"), grad
+    assert r"\right)\right) + 0.1 W_{1}" in d.latex().split("Gradient")[1]
+    t = {k: torch.tensor(at[v], dtype=torch.float64, requires_grad=True) for k, v in
+         {"W1": W1, "b1": b1, "W2": W2, "b2": b2}.items()}
+    Xt = torch.tensor(at[X])
+    z = torch.relu(Xt @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"]
+    loss = torch.nn.functional.cross_entropy(z, torch.tensor(at[y])) + 0.5 * REG * ((t["W1"] ** 2).sum() + (t["W2"] ** 2).sum())
+    loss.backward()
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
+    for k in ("W1", "b1", "W2", "b2"):
+        assert np.allclose(got[k], t[k].grad.numpy(), atol=1e-10), k

@@ -209,3 +209,27 @@ def test_attention(capsys, tmp_path):
                    "∂L/∂V = ∂L/∂Y · ∂Y/∂V = A.T @ ∂L/∂Y", "∂L/∂A = ∂L/∂Y · ∂Y/∂A = ∂L/∂Y @ V.T",
                    "(∂L/∂A − (A ⊙ ∂L/∂A).sum(axis=1, keepdims=True)) ⊙ A", "∂L/∂u₁ = ∂L/∂S · ∂S/∂u₁ = (∂L/∂S)/√2",
                    "∂L/∂Q = ∂L/∂u₁ · ∂u₁/∂Q = ∂L/∂u₁ @ K", "∂L/∂K = ∂L/∂u₁ · ∂u₁/∂K = (∂L/∂u₁).T @ Q"])
+
+
+def test_vector_layer(capsys, tmp_path):
+    # 11-785 lecture 5, "scalar functions of affine functions": z = Wy + b, ∇_b Div = ∇_z Div,
+    # ∇_W Div = y ∇_z Div (δ·xᵀ as a column), ∇_y Div = ∇_z Div W (Wᵀ·δ as a column); Div = ½‖Y − d‖²
+    torch = pytest.importorskip("torch")
+    out = run("vector_layer", capsys, tmp_path)
+    assert out.splitlines()[0] == "Div = ‖σ(W @ x + b) − d‖²/2"
+    lines_in(out, ["  z = W @ x + b = [0.4, 1]", "∂Div/∂y = ∂Div/∂u₁ · ∂u₁/∂y = ∂Div/∂u₁ = y − d",
+                   "δ = ∂Div/∂z = ∂Div/∂y · ∂y/∂z = ∂Div/∂y ⊙ y ⊙ (1 − y)", "∂y/∂z = y ⊙ (1 − y)",
+                   "∂Div/∂W = δ · ∂z/∂W = δ @ x.T", "∂Div/∂b = δ · ∂z/∂b = δ",
+                   "∂Div/∂x = δ · ∂z/∂x = W.T @ δ"])
+    assert "where" not in out and "reshape" not in out
+    mod = load("vector_layer")
+    t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in
+         {"W": mod.AT[mod.W], "x": mod.AT[mod.x], "b": mod.AT[mod.b]}.items()}
+    Y = torch.sigmoid(t["W"] @ t["x"] + t["b"])
+    (0.5 * torch.linalg.vector_norm(Y - torch.tensor(mod.AT[mod.d])) ** 2).backward()
+    import numpy as np
+    got = {str(w): np.asarray(v, dtype=float) for w, _, v in mod.build().steps.gradients}
+    for k in ("W", "b", "x"):
+        assert np.allclose(got[k], t[k].grad.numpy(), atol=1e-12), k
+    pic = picture(mod)
+    assert pic["z"] == ("[[0.4, 1]]", "[[−0.09642, 0.1437]]")      # a row of the picture's grid
