@@ -37,7 +37,7 @@ from symgrad.core.ir import Graph, Var
 
 from .printers import numpy_linalg
 from .printers.numpy_printer import NumpyPrinter, is_boolean
-from .printers.numpy_tensor import not_finite_max
+from .printers.numpy_tensor import ROW_MAX_COMMENT, not_finite_max, row_max
 
 
 # -------------------------------------------------------------------------------------------------
@@ -544,7 +544,7 @@ class Scheduler:
                         f"{name} = numpy.log(numpy.exp({Z} - {name}_max).sum()) + {name}_max"]
             if vz.layout == "mat":
                 Z = f"{Z}.reshape({Z}.shape[0], -1)"
-            return [f"{name}_max = {Z}.max(1, keepdims=True)", not_finite_max(name),
+            return [f"{name}_max = {row_max(Z, 1)}" + ROW_MAX_COMMENT, not_finite_max(name),
                     f"{name} = numpy.log(numpy.einsum('bi->b', numpy.exp({Z} - {name}_max)))",
                     f"{name} += {name}_max[:, 0]",
                     f"del {name}_max"]
@@ -558,10 +558,10 @@ class Scheduler:
                     f"{S} /= {name}_sum",
                     f"del {name}_max, {name}_sum"] + self._named(sm, S)
         if vz.layout == "mat":      # per example over a matrix: reduce both of its axes
-            m, ssum, back = f"{Z}.max((1, 2))", f"{S}.sum((1, 2))", "[:, None, None]"
+            m, ssum, back = f"numpy.fmax.reduce({Z}, axis=(1, 2))", f"{S}.sum((1, 2))", "[:, None, None]"
         else:
-            m, ssum, back = f"{Z}.max(1)", f"numpy.einsum('bi->b', {S})", "[:, None]"
-        lines = [f"{name}_max = {m}", not_finite_max(name),
+            m, ssum, back = f"numpy.fmax.reduce({Z}, axis=1)", f"numpy.einsum('bi->b', {S})", "[:, None]"
+        lines = [f"{name}_max = {m}" + ROW_MAX_COMMENT, not_finite_max(name),
                  f"{S} = numpy.exp({Z} - {name}_max{back})",
                  f"{name}_sum = {ssum}",
                  f"{name} = numpy.log({name}_sum)",
