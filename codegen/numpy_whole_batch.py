@@ -282,6 +282,8 @@ class WholeBatchScheduler(Scheduler):
         if var.id in self.fresh and self.names.get(var.id) == code and code not in self._grad_buffers:
             self._grad_buffers.add(code)
             return code
+        if tuple(var.shape) == tuple(shape):        # a copy; nothing to broadcast
+            return f"numpy.array({code}, dtype=DTYPE)"
         return f"numpy.array(numpy.broadcast_to({code}, {self.shape_code(shape)}), dtype=DTYPE)"
 
     def _in_place(self, st: Stmt, body, v: int, i: int, last: dict):

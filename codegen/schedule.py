@@ -26,6 +26,7 @@ The result is a `Block`: statements (code and comment lines) and the names of th
 """
 from __future__ import annotations
 
+import ast
 import itertools
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -683,10 +684,17 @@ def _T(code: str) -> str:
 
 
 def _atom(code: str) -> str:
-    """Parenthesize ``code`` unless it is a name, possibly with attributes and subscripts."""
-    import re
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.T|\[[^\]]*\])*", code) or (
-            code.startswith("(") and code.endswith(")") and _balanced(code[1:-1])):
+    """Parenthesize ``code`` unless it needs none as an operand or before ``.attr``: a name, or
+    one followed by attributes, subscripts and calls (``v7.reshape((d0, 64)).T``: Python's
+    primaries bind tighter than any operator), or already in parentheses. A number is
+    parenthesized (``2.T`` is no Python)."""
+    if code.startswith("(") and code.endswith(")") and _balanced(code[1:-1]):
+        return code
+    try:
+        top = ast.parse(code, mode="eval").body
+    except SyntaxError:
+        return f"({code})"
+    if isinstance(top, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)):
         return code
     return f"({code})"
 

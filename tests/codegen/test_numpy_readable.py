@@ -1,0 +1,80 @@
+"""The generated NumPy code as a person reads it (2026-12-01): no parentheses around a method call or
+a view (`codegen.schedule._atom`: ``((v7.reshape((64*d0, 128))).T) @ (v9.reshape((64*d0, 64)))`` is
+``v7.reshape((64*d0, 128)).T @ v9.reshape((64*d0, 64))``), and a gradient that needs no broadcast
+copied as it is (``numpy.array(v3.reshape((4,)), dtype=DTYPE)``, not through
+``numpy.broadcast_to(v3.reshape((4,)), (4,))``). The values are torch.autograd's."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from codegen.schedule import _atom
+
+torch = pytest.importorskip("torch")
+N = sp.Symbol("N", integer=True, positive=True)
+T, D, C = 5, 4, 3
+
+
+@pytest.mark.parametrize("code, want", [
+    ("v7", "v7"), ("p0.T", "p0.T"), ("v3[:, None]", "v3[:, None]"),
+    ("v7.reshape((d0, 64))", "v7.reshape((d0, 64))"),
+    ("v7.reshape((d0, 64)).T", "v7.reshape((d0, 64)).T"),
+    ("v7.transpose((0, 2, 1)).reshape((64 * d0, 128))", "v7.transpose((0, 2, 1)).reshape((64 * d0, 128))"),
+    ("numpy.exp(v3)", "numpy.exp(v3)"), ("(v3 + v4)", "(v3 + v4)"),
+    ("v3 + v4", "(v3 + v4)"), ("-v3", "(-v3)"), ("v3**2", "(v3**2)"), ("v3 @ v4", "(v3 @ v4)"),
+    ("(v3) + (v4)", "((v3) + (v4))"), ("0.5", "(0.5)"), ("2", "(2)"),
+    ("v3 if c else v4", "(v3 if c else v4)"),
+])
+def test_atom_parenthesizes_only_what_needs_it(code, want):
+    assert _atom(code) == want
+    # and the atom is one operand: ``atom.T`` and ``-atom`` parse with it whole
+    import ast
+    assert isinstance(ast.parse(f"{want}.T", mode="eval").body, ast.Attribute)
+
+
+def _attention_mlp():
+    x, Wq, Wk, W, b = (sg.tensor("x", (N, T, D)), sg.tensor("Wq", (D, D)), sg.tensor("Wk", (D, D)),
+                       sg.tensor("W", (D, C)), sg.tensor("b", (C,)))
+    s = (x @ Wq) @ (x @ Wk).swapaxes(-2, -1) / sp.sqrt(D)
+    h = sg.softmax(s, axis=-1) @ x
+    return sg.mean(sg.tanh(h @ W + b) ** 2), [Wq, Wk, W, b], [x]
+
+
+def _torch(vals, x):
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
+    xt = torch.tensor(x)
+    s = (xt @ t["Wq"]) @ (xt @ t["Wk"]).transpose(-2, -1) / D ** 0.5
+    loss = (torch.tanh((s.softmax(-1) @ xt) @ t["W"] + t["b"]) ** 2).mean()
+    loss.backward()
+    return loss.item(), {k: v.grad.numpy() for k, v in t.items()}
+
+
+def test_generated_code_has_no_parentheses_around_views_and_calls_and_equals_torch():
+    loss, params, inputs = _attention_mlp()
+    prog = sg.compile(loss, params, inputs, dtype="float64", optimizer=sg.optim.SGD(lr=0.1))
+    src = prog.source
+    call = r"v\d+\.(?:reshape|transpose)\((?:[^()]|\([^()]*\))*\)"     # v7.reshape((d0, 5)), one level inside
+    wrapped = re.findall(rf"[^\w.]\({call}\)(?!\w)", src)
+    assert not wrapped, wrapped
+    assert not re.search(r"\(\(" + call, src), src
+    assert re.search(call, src)                 # (there are views to read)
+    # a gradient of its parameter's shape is copied, not broadcast to the shape it has
+    same = re.findall(r"numpy\.broadcast_to\((v\d+\.reshape\((\([^()]*\))\)), \2\)", src)
+    assert not same, same
+    rng = np.random.default_rng(0)
+    vals = {"Wq": rng.normal(size=(D, D)), "Wk": rng.normal(size=(D, D)), "W": rng.normal(size=(D, C)),
+            "b": rng.normal(size=C)}
+    x = rng.normal(size=(3, T, D))
+    want_loss, want = _torch(vals, x)
+    assert prog.loss(vals, {"x": x}) == pytest.approx(want_loss, rel=1e-12)
+    got = prog.grad(vals, {"x": x})
+    for k in vals:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-14, err_msg=k)
+    # the step: its update is SGD's with torch's gradient
+    new, _ = prog.step({k: v.copy() for k, v in vals.items()}, None, {"x": x})
+    for k in vals:
+        np.testing.assert_allclose(new[k], vals[k] - 0.1 * want[k], rtol=1e-10, atol=1e-13, err_msg=k)
