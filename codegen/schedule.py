@@ -316,6 +316,9 @@ class Scheduler:
             reads = set()
             code = self._batch_sum(var, shape, fused, reads)
             note = self.notes.get(var.id)
+            if note and code == self.names.get(var.id) and any(
+                    st.defines == var.id and note in st.comment for st in stmts):
+                note = None     # the statement that made the array says so already
             stmts.append(Stmt([f"{name} = {code}"], [note] if note else [], reads=reads))
         return stmts
 

@@ -205,13 +205,13 @@ def not_finite_max(n: str) -> str:
 
 
 def row_max(a: str, axis) -> str:
-    """The statement's right side for the max of ``a`` along ``axis`` (kept as an axis of 1), the shift
-    of a log-sum-exp or softmax. ``numpy.fmax.reduce`` rather than ``a.max``: the same maxima where
-    a row holds no NaN, in 0.84-0.86 of the time over rows of 64 (an attention's, a transformer's
-    logits) and 0.90-1.03 over rows of 10 or 1000 (NumPy 2.4, float32 and float64; bench/row_max.py):
-    it need not look for NaN. A row holding NaN gets
-    another max (that of its other entries, not NaN), and its softmax and logsumexp are NaN all the
-    same: the NaN entry's exp is NaN, and so is the row's sum."""
+    """The right side of the statement ``{n}_max = …``: the max of ``a`` along ``axis``, kept as an
+    axis of 1, the shift of a log-sum-exp or softmax. ``numpy.fmax.reduce`` rather than ``a.max``:
+    the same maxima where a row holds no NaN, in 0.84-0.86 of the time over rows of 64 (an
+    attention's, a transformer's logits) and 0.90-1.03 over rows of 10 or 1000 (NumPy 2.4, float32
+    and float64; bench/row_max.py), as it need not look for NaN. A row holding NaN gets another max
+    (that of its other entries), and its softmax and logsumexp are NaN all the same: the NaN entry's
+    exp is NaN, and so is the row's sum (tests/codegen/test_numpy_row_max.py: bit for bit)."""
     return f"numpy.fmax.reduce({a}, axis={axis}, keepdims=True)"
 
 

@@ -2,7 +2,9 @@
 a view (`codegen.schedule._atom`: ``((v7.reshape((64*d0, 128))).T) @ (v9.reshape((64*d0, 64)))`` is
 ``v7.reshape((64*d0, 128)).T @ v9.reshape((64*d0, 64))``), and a gradient that needs no broadcast
 copied as it is (``numpy.array(v3.reshape((4,)), dtype=DTYPE)``, not through
-``numpy.broadcast_to(v3.reshape((4,)), (4,))``). The values are torch.autograd's."""
+``numpy.broadcast_to(v3.reshape((4,)), (4,))``), and a gradient's note said once (``# ∂L/∂p2 (p2 is
+the parameter 'W')`` over the statement that makes it, not again over ``g2 = v31``). The values
+are torch.autograd's."""
 from __future__ import annotations
 
 import re
@@ -65,6 +67,12 @@ def test_generated_code_has_no_parentheses_around_views_and_calls_and_equals_tor
     # a gradient of its parameter's shape is copied, not broadcast to the shape it has
     same = re.findall(r"numpy\.broadcast_to\((v\d+\.reshape\((\([^()]*\))\)), \2\)", src)
     assert not same, same
+    # each parameter's note once in each function, over the statement that makes its gradient
+    for fn in ("grad", "step"):
+        code = re.search(rf"^def {fn}\(.*?(?=^def |\Z)", src, re.M | re.S).group(0)
+        for i in range(len(params)):
+            assert code.count(f"# ∂L/∂p{i} (p{i} is the parameter") == 1, (fn, i, code)
+        assert re.search(r"\n    g\d+ = v\d+\n", code)          # (a gradient handed on by name)
     rng = np.random.default_rng(0)
     vals = {"Wq": rng.normal(size=(D, D)), "Wk": rng.normal(size=(D, D)), "W": rng.normal(size=(D, C)),
             "b": rng.normal(size=C)}
