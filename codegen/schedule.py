@@ -380,6 +380,7 @@ class Scheduler:
             # copy of the full shape: never a second name of (or a view into) another array
             if is_boolean(body) or isinstance(body, sp.Symbol) or not any(self._full(u.id, val) for u in e.inputs):
                 code = f"numpy.array(numpy.broadcast_to({code}, {shape_code(val.array_shape())}), dtype=DTYPE)"
+            code = _bare(code)              # v = 0.5*x*(erf(…) + 1), not v = (0.5*x*(erf(…) + 1))
             st = Stmt([f"{name} = {code}"], comment, self._held(reads, body), v)
             st.body = body
         elif p is R.matmul_p:
@@ -510,7 +511,7 @@ class Scheduler:
     def _sum_code(self, A: str, axis, va: Value, dtype: str = "") -> str:
         """``dtype``: "" or ", dtype=DTYPE" (the sum of a mask, in floats)."""
         if not va.batched:
-            return f"numpy.sum({A}{dtype})" if axis is None else f"{A}.sum({axis}, keepdims=True{dtype})"
+            return f"numpy.sum({_bare(A)}{dtype})" if axis is None else f"{A}.sum({axis}, keepdims=True{dtype})"
         lay = va.layout
         if axis is None:
             return f"{A}.sum((1, 2){dtype})" if lay == "mat" else f"{A}.sum(1{dtype})"
@@ -700,6 +701,18 @@ def _atom(code: str) -> str:
     if isinstance(top, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)):
         return code
     return f"({code})"
+
+
+def _bare(code: str) -> str:
+    """``code`` without parentheses around the whole of it (a function's sole argument needs none),
+    unless they make a tuple."""
+    if code.startswith("(") and code.endswith(")") and _balanced(code[1:-1]):
+        try:
+            inner = ast.parse(code[1:-1], mode="eval").body
+        except SyntaxError:
+            return code
+        return code if isinstance(inner, ast.Tuple) else code[1:-1]
+    return code
 
 
 def _balanced(s: str) -> bool:

@@ -2,7 +2,9 @@
 a view (`codegen.schedule._atom`: ``((v7.reshape((64*d0, 128))).T) @ (v9.reshape((64*d0, 64)))`` is
 ``v7.reshape((64*d0, 128)).T @ v9.reshape((64*d0, 64))``), and a gradient that needs no broadcast
 copied as it is (``numpy.array(v3.reshape((4,)), dtype=DTYPE)``, not through
-``numpy.broadcast_to(v3.reshape((4,)), (4,))``), and a gradient's note said once (``# ∂L/∂p2 (p2 is
+``numpy.broadcast_to(v3.reshape((4,)), (4,))``), no parentheses around a statement's whole right
+side or a positive constant (``v9 = 0.5*v8*(erf(…) + 1)``, not ``v9 = ((0.5)*v8*(erf(…) + 1))``),
+and a gradient's note said once (``# ∂L/∂p2 (p2 is
 the parameter 'W')`` over the statement that makes it, not again over ``g2 = v31``). The values
 are torch.autograd's."""
 from __future__ import annotations
@@ -43,14 +45,14 @@ def _attention_mlp():
                        sg.tensor("W", (D, C)), sg.tensor("b", (C,)))
     s = (x @ Wq) @ (x @ Wk).swapaxes(-2, -1) / sp.sqrt(D)
     h = sg.softmax(s, axis=-1) @ x
-    return sg.mean(sg.tanh(h @ W + b) ** 2), [Wq, Wk, W, b], [x]
+    return sg.mean(sg.gelu(h @ W + b) ** 2), [Wq, Wk, W, b], [x]
 
 
 def _torch(vals, x):
     t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
     xt = torch.tensor(x)
     s = (xt @ t["Wq"]) @ (xt @ t["Wk"]).transpose(-2, -1) / D ** 0.5
-    loss = (torch.tanh((s.softmax(-1) @ xt) @ t["W"] + t["b"]) ** 2).mean()
+    loss = (torch.nn.functional.gelu((s.softmax(-1) @ xt) @ t["W"] + t["b"]) ** 2).mean()
     loss.backward()
     return loss.item(), {k: v.grad.numpy() for k, v in t.items()}
 
@@ -64,6 +66,12 @@ def test_generated_code_has_no_parentheses_around_views_and_calls_and_equals_tor
     assert not wrapped, wrapped
     assert not re.search(r"\(\(" + call, src), src
     assert re.search(call, src)                 # (there are views to read)
+    # nor around a whole right side (v9 = (0.5*v8*(erf(0.7071067811865476*v8) + 1))), nor around a
+    # positive constant ((0.5)*v8)
+    whole = [ln for ln in src.splitlines() if re.fullmatch(r"\s+v\d+ = \((.*)\)", ln)
+             and _atom(ln.split(" = ", 1)[1][1:-1]) != ln.split(" = ", 1)[1][1:-1]]
+    assert not whole, whole
+    assert "0.5*" in src and not re.search(r"\(\d+\.\d+\)\*", src), src
     # a gradient of its parameter's shape is copied, not broadcast to the shape it has
     same = re.findall(r"numpy\.broadcast_to\((v\d+\.reshape\((\([^()]*\))\)), \2\)", src)
     assert not same, same
@@ -86,3 +94,27 @@ def test_generated_code_has_no_parentheses_around_views_and_calls_and_equals_tor
     new, _ = prog.step({k: v.copy() for k, v in vals.items()}, None, {"x": x})
     for k in vals:
         np.testing.assert_allclose(new[k], vals[k] - 0.1 * want[k], rtol=1e-10, atol=1e-13, err_msg=k)
+
+
+def test_a_named_elementwise_statement_and_a_total_read_without_outer_parentheses():
+    """GELU read through a reshape gets a statement of its own: ``v5 = 0.5*v4*(erf(…) + 1)`` (it
+    read ``v5 = (0.5*v4*(erf(…) + 1))``), and the total ``numpy.sum(v8.reshape(…)**2)`` (it read
+    ``numpy.sum((v8.reshape(…)**2))``); the gradients are torch's."""
+    x, W, V = sg.tensor("x", (N, 4)), sg.tensor("W", (4, 8)), sg.tensor("V", (4, 3))
+    h = sg.gelu(x @ W).reshape((N, 2, 4))
+    prog = sg.compile(sg.mean((h @ V) ** 2), [W, V], [x], dtype="float64")
+    lines = prog.source.splitlines()
+    gelu = [ln for ln in lines if re.fullmatch(r"\s+v\d+ = .*erf\(.*", ln)]
+    assert gelu and not any(re.fullmatch(r"\s+v\d+ = \(.*\)", ln) for ln in gelu), gelu
+    totals = [ln for ln in lines if "numpy.sum(" in ln]
+    assert totals and not any("numpy.sum((" in ln for ln in totals), totals
+    rng = np.random.default_rng(1)
+    vals, xs = {"W": rng.normal(size=(4, 8)), "V": rng.normal(size=(4, 3))}, rng.normal(size=(5, 4))
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
+    ht = torch.nn.functional.gelu(torch.tensor(xs) @ t["W"]).reshape(5, 2, 4)
+    want = ((ht @ t["V"]) ** 2).mean()
+    want.backward()
+    assert prog.loss(vals, {"x": xs}) == pytest.approx(want.item(), rel=1e-12)
+    got = prog.grad(vals, {"x": xs})
+    for k in vals:
+        np.testing.assert_allclose(got[k], t[k].grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=k)
