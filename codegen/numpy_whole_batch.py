@@ -285,6 +285,14 @@ class WholeBatchScheduler(Scheduler):
         if var.id in self.fresh and self.names.get(var.id) == code and code not in self._grad_buffers:
             self._grad_buffers.add(code)
             return code
+        e = self.g.producer[var.id]
+        if e.prim is A.reshape_p and var.id not in self.names:      # a fresh temporary in the shape declared
+            u = e.inputs[0].id                                      # (v7 = x.sum(0).sum(1): g3 = v7.reshape((D,)))
+            base = self.names.get(u)
+            if u in self.fresh and base and re.fullmatch(r"v\d+", base) and code.startswith(f"{base}.reshape(") \
+                    and base not in self._grad_buffers and tuple(var.shape) == tuple(shape):
+                self._grad_buffers.add(base)
+                return code
         if tuple(var.shape) == tuple(shape):        # a copy; nothing to broadcast
             return f"numpy.array({code}, dtype=DTYPE)"
         return f"numpy.array(numpy.broadcast_to({code}, {self.shape_code(shape)}), dtype=DTYPE)"

@@ -118,3 +118,35 @@ def test_a_named_elementwise_statement_and_a_total_read_without_outer_parenthese
     got = prog.grad(vals, {"x": xs})
     for k in vals:
         np.testing.assert_allclose(got[k], t[k].grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=k)
+
+
+@pytest.mark.parametrize("opt", ["momentum", "adam"])
+def test_a_bias_gradient_is_its_sum_seen_in_the_bias_shape_and_steps_as_torch(opt):
+    """The bias's gradient Σ over (N, T) is the sum's own array seen in b's shape, ``g3 =
+    v9.reshape((3,))`` (it was copied: ``numpy.array(v9.reshape((3,)), dtype=DTYPE)``); an optimizer
+    that works in the gradient's buffer (momentum's ``numpy.multiply(b, lr, out=g)``, Adam's) steps as
+    torch's does, three steps."""
+    loss, params, inputs = _attention_mlp()
+    make = {"momentum": (lambda: sg.optim.SGD(lr=0.1, momentum=0.9),
+                         lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9)),
+            "adam": (lambda: sg.optim.Adam(lr=0.01), lambda ps: torch.optim.Adam(ps, lr=0.01))}[opt]
+    prog = sg.compile(loss, params, inputs, dtype="float64", optimizer=make[0]())
+    step = re.search(r"^def step\(.*?(?=^def |\Z)", prog.source, re.M | re.S).group(0)
+    assert re.search(r"\n    g3 = v\d+\.reshape\(\(3,\)\)\n", step), step
+    assert "numpy.array(v" not in step, step
+    rng = np.random.default_rng(2)
+    vals = {"Wq": rng.normal(size=(D, D)), "Wk": rng.normal(size=(D, D)), "W": rng.normal(size=(D, C)),
+            "b": rng.normal(size=C)}
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
+    topt = make[1](list(t.values()))
+    ours, state = {k: v.copy() for k, v in vals.items()}, None
+    for n in (3, 4, 2):
+        x = rng.normal(size=(n, T, D))
+        ours, state = prog.step(ours, state, {"x": x})
+        topt.zero_grad()
+        xt = torch.tensor(x)
+        s = (xt @ t["Wq"]) @ (xt @ t["Wk"]).transpose(-2, -1) / D ** 0.5
+        (torch.nn.functional.gelu((s.softmax(-1) @ xt) @ t["W"] + t["b"]) ** 2).mean().backward()
+        topt.step()
+    for k in vals:
+        np.testing.assert_allclose(ours[k], t[k].detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
