@@ -353,7 +353,7 @@ class WholeBatchScheduler(Scheduler):
         if found is None:
             return False
         fills, a = found
-        val, p = self.value[v], self.printer.doprint
+        p = self.printer.doprint
         n, code = f"v{v}", None
         for u in sorted(st.reads):
             sym = sp.Symbol(self.names[u], real=True)
