@@ -9,9 +9,10 @@ passes over a (N, T, 4D) array — the scaling by 1/√2, erf (31 passes of its 
     v *= 0.5
     v += 0.5
 
-(``loss``'s, ``grad``'s and ``forward``'s first line is ``v = erf((0.5)*1.4142135623730951*x)``; an
-array of fewer than 4096 entries an example is one expression, ``v = (0.5)*erf((0.5)*1.4142135623730951*x)
-+ 0.5``.) `fuse_phi` rewrites those lines into one call of the helper ``gelu_phi``.
+(``loss``'s, ``grad``'s and ``forward``'s first line is ``v = erf(0.5*1.4142135623730951*x)``; an
+array of fewer than 4096 entries an example is one expression, ``v = 0.5*erf(0.5*1.4142135623730951*x)
++ 0.5``; until 2026-12-01 the printer wrote ``(0.5)*``, the same statement to ``ast``.) `fuse_phi`
+rewrites those lines into one call of the helper ``gelu_phi``.
 
 For a float32 array the helper does not go through erf (2026-11-30, tenth session; until then it
 made the four calls above on each of erf's blocks, 34 passes a block). Φ is the logistic function of
@@ -131,7 +132,7 @@ def _literal_product(e) -> float:
 
 
 def _is_half_erf_plus_half(e) -> bool:
-    """``e`` is ``(0.5)*erf(…) + 0.5``."""
+    """``e`` is ``0.5*erf(…) + 0.5``."""
     half = lambda n: isinstance(n, ast.Constant) and n.value == 0.5 and type(n.value) is float  # noqa: E731
     return isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add) and half(e.right) \
         and isinstance(e.left, ast.BinOp) and isinstance(e.left.op, ast.Mult) and half(e.left.left) \

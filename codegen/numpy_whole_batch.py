@@ -48,6 +48,7 @@ from symgrad.core import rules as R
 from symgrad.core.ir import Graph
 
 from . import numpy_entry_dtypes as entry_dtypes
+from .numpy_causal_mask import causal_fill, causal_rows
 from .numpy_in_place import (CHAIN_MIN_ENTRIES, MIN_PASSES, REFUSED, cheapest, passes, pull_common_factors,
                              read_through_another_name, scratch_ok, unmasked)
 from .numpy_gelu_phi import HELPER_LINES as PHI_HELPER
@@ -178,7 +179,9 @@ class WholeBatchScheduler(Scheduler):
     def _statement(self, e) -> Stmt:
         form = FORMS.get(e.prim.name)
         if form is None:
-            return super()._statement(e)
+            st = super()._statement(e)
+            self._unread_masks(st, e.out.id)
+            return st
         v = e.out.id
         name, reads = f"v{v}", set()
         out = (self._contraction(e, reads) or self._matvec_sum(e, reads)) if e.prim is A.rsum_p else None
@@ -282,6 +285,16 @@ class WholeBatchScheduler(Scheduler):
         if var.id in self.fresh and self.names.get(var.id) == code and code not in self._grad_buffers:
             self._grad_buffers.add(code)
             return code
+        e = self.g.producer[var.id]
+        if e.prim is A.reshape_p and var.id not in self.names:      # a fresh temporary in the shape declared
+            u = e.inputs[0].id                                      # (v7 = x.sum(0).sum(1): g3 = v7.reshape((D,)))
+            base = self.names.get(u)
+            if u in self.fresh and base and re.fullmatch(r"v\d+", base) and code.startswith(f"{base}.reshape(") \
+                    and base not in self._grad_buffers and tuple(var.shape) == tuple(shape):
+                self._grad_buffers.add(base)
+                return code
+        if tuple(var.shape) == tuple(shape):        # a copy; nothing to broadcast
+            return f"numpy.array({code}, dtype=DTYPE)"
         return f"numpy.array(numpy.broadcast_to({code}, {self.shape_code(shape)}), dtype=DTYPE)"
 
     def _in_place(self, st: Stmt, body, v: int, i: int, last: dict):
@@ -336,27 +349,11 @@ class WholeBatchScheduler(Scheduler):
         is a's or k), but numpy.where over the (N, H, T, T) scores took 2.5-4 times as long as the
         masked copy. a is worked out in the buffer of a temporary that dies here when a is that
         temporary or a product of it."""
-        val = self.value[v]
-        if all(sp.sympify(d).is_Integer for d in val.shape):
-            return False        # (only arrays with a batch size)
-        p = self.printer.doprint
-        small = lambda c: all(self._leaf_of.get(s) is not None and self.value[self._leaf_of[s]] != val  # noqa: E731
-                              for s in c.free_symbols)
-        fills = []              # (k, the mask's code), outermost first
-        a = body
-        while isinstance(a, sp.Piecewise) and len(a.args) == 2 and a.args[1].cond == sp.true:
-            (x, c), (y, _) = a.args
-            if y.is_number and not x.is_number and small(c):
-                fills.append((y, f"numpy.logical_not({p(c)})"))
-                a = x
-            elif x.is_number and not y.is_number and small(c):
-                fills.append((x, p(c)))
-                a = y
-            else:
-                break
-        if not fills or not any(self.value.get(self._leaf_of.get(s)) == val and self._floats(self._leaf_of[s])
-                                for s in a.free_symbols):
+        found = self._fills(body, v)
+        if found is None:
             return False
+        fills, a = found
+        p = self.printer.doprint
         n, code = f"v{v}", None
         for u in sorted(st.reads):
             sym = sp.Symbol(self.names[u], real=True)
@@ -368,9 +365,57 @@ class WholeBatchScheduler(Scheduler):
                 break
         if code is None:        # (a bare name of another array, or a view of one: copied)
             code = [f"{n} = numpy.array({p(a)}, dtype=DTYPE)" if a.is_Symbol else f"{n} = {p(a)}"]
-        st.code[0:1] = code + [f"numpy.copyto({n}, {p(k)}, where={c})" for k, c in reversed(fills)]
+        st.code[0:1] = code + [self._fill(n, p(k), c, cond, false, v) for k, c, cond, false in reversed(fills)]
         self.names[v] = n
         return True
+
+    def _fills(self, body, v: int):
+        """(the masks of `_masked_fill` [(k, the mask's code, the mask, whether k goes where it is
+        false)], outermost first, and the array a they fill), or None where it does not apply."""
+        val = self.value[v]
+        if body is None or all(sp.sympify(d).is_Integer for d in val.shape):
+            return None         # (only arrays with a batch size)
+        p = self.printer.doprint
+        small = lambda c: all(self._leaf_of.get(s) is not None and self.value[self._leaf_of[s]] != val  # noqa: E731
+                              for s in c.free_symbols)
+        fills = []
+        a = body
+        while isinstance(a, sp.Piecewise) and len(a.args) == 2 and a.args[1].cond == sp.true:
+            (x, c), (y, _) = a.args
+            if y.is_number and not x.is_number and small(c):
+                fills.append((y, f"numpy.logical_not({p(c)})", c, True))
+                a = x
+            elif x.is_number and not y.is_number and small(c):
+                fills.append((x, p(c), c, False))
+                a = y
+            else:
+                break
+        if not fills or not any(self.value.get(self._leaf_of.get(s)) == val and self._floats(self._leaf_of[s])
+                                for s in a.free_symbols):
+            return None
+        return fills, a
+
+    def _causal(self, cond, where_false: bool, v: int) -> int | None:
+        """T when the mask ``cond`` is a causal (T, T) lower triangle (`codegen.numpy_causal_mask`)."""
+        syms = getattr(cond, "free_symbols", ())
+        m = self._leaf_of.get(next(iter(syms))) if len(syms) == 1 else None
+        return causal_rows(self.g, m, cond, where_false, self.value[v].shape) if m is not None else None
+
+    def _unread_masks(self, st: Stmt, v: int) -> None:
+        """A causal mask that `_masked_fill` writes as rows (`_causal`) is not read by the statement:
+        out of its reads, so that nothing keeps the (T, T) triangle alive for it (``loss`` made it
+        and deleted it unread)."""
+        found = self._fills(getattr(st, "body", None), v)
+        for _, _, cond, false in found[0] if found else ():
+            if self._causal(cond, false, v) is not None:
+                st.reads.discard(self._leaf_of[next(iter(cond.free_symbols))])
+
+    def _fill(self, name: str, k: str, where: str, cond, where_false: bool, v: int) -> str:
+        """The masked copy of k into ``name``, or a causal mask's rows (`codegen.numpy_causal_mask`)."""
+        T = self._causal(cond, where_false, v)
+        if T is not None:
+            return causal_fill(name, T, k)
+        return f"numpy.copyto({name}, {k}, where={where})"
 
     def _chain(self, st: Stmt, body, v: int, i: int, last: dict) -> bool:
         """A statement of several passes over arrays of its full shape worked out in one buffer by

@@ -26,6 +26,7 @@ The result is a `Block`: statements (code and comment lines) and the names of th
 """
 from __future__ import annotations
 
+import ast
 import itertools
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -37,7 +38,7 @@ from symgrad.core.ir import Graph, Var
 
 from .printers import numpy_linalg
 from .printers.numpy_printer import NumpyPrinter, is_boolean
-from .printers.numpy_tensor import not_finite_max
+from .printers.numpy_tensor import ROW_MAX_COMMENT, not_finite_max, row_max
 
 
 # -------------------------------------------------------------------------------------------------
@@ -315,6 +316,9 @@ class Scheduler:
             reads = set()
             code = self._batch_sum(var, shape, fused, reads)
             note = self.notes.get(var.id)
+            if note and code == self.names.get(var.id) and any(
+                    st.defines == var.id and note in st.comment for st in stmts):
+                note = None     # the statement that made the array says so already
             stmts.append(Stmt([f"{name} = {code}"], [note] if note else [], reads=reads))
         return stmts
 
@@ -376,6 +380,7 @@ class Scheduler:
             # copy of the full shape: never a second name of (or a view into) another array
             if is_boolean(body) or isinstance(body, sp.Symbol) or not any(self._full(u.id, val) for u in e.inputs):
                 code = f"numpy.array(numpy.broadcast_to({code}, {shape_code(val.array_shape())}), dtype=DTYPE)"
+            code = _bare(code)              # v = 0.5*x*(erf(…) + 1), not v = (0.5*x*(erf(…) + 1))
             st = Stmt([f"{name} = {code}"], comment, self._held(reads, body), v)
             st.body = body
         elif p is R.matmul_p:
@@ -506,7 +511,7 @@ class Scheduler:
     def _sum_code(self, A: str, axis, va: Value, dtype: str = "") -> str:
         """``dtype``: "" or ", dtype=DTYPE" (the sum of a mask, in floats)."""
         if not va.batched:
-            return f"numpy.sum({A}{dtype})" if axis is None else f"{A}.sum({axis}, keepdims=True{dtype})"
+            return f"numpy.sum({_bare(A)}{dtype})" if axis is None else f"{A}.sum({axis}, keepdims=True{dtype})"
         lay = va.layout
         if axis is None:
             return f"{A}.sum((1, 2){dtype})" if lay == "mat" else f"{A}.sum(1{dtype})"
@@ -544,7 +549,7 @@ class Scheduler:
                         f"{name} = numpy.log(numpy.exp({Z} - {name}_max).sum()) + {name}_max"]
             if vz.layout == "mat":
                 Z = f"{Z}.reshape({Z}.shape[0], -1)"
-            return [f"{name}_max = {Z}.max(1, keepdims=True)", not_finite_max(name),
+            return [f"{name}_max = {row_max(Z, 1)}" + ROW_MAX_COMMENT, not_finite_max(name),
                     f"{name} = numpy.log(numpy.einsum('bi->b', numpy.exp({Z} - {name}_max)))",
                     f"{name} += {name}_max[:, 0]",
                     f"del {name}_max"]
@@ -558,10 +563,10 @@ class Scheduler:
                     f"{S} /= {name}_sum",
                     f"del {name}_max, {name}_sum"] + self._named(sm, S)
         if vz.layout == "mat":      # per example over a matrix: reduce both of its axes
-            m, ssum, back = f"{Z}.max((1, 2))", f"{S}.sum((1, 2))", "[:, None, None]"
+            m, ssum, back = f"numpy.fmax.reduce({Z}, axis=(1, 2))", f"{S}.sum((1, 2))", "[:, None, None]"
         else:
-            m, ssum, back = f"{Z}.max(1)", f"numpy.einsum('bi->b', {S})", "[:, None]"
-        lines = [f"{name}_max = {m}", not_finite_max(name),
+            m, ssum, back = f"numpy.fmax.reduce({Z}, axis=1)", f"numpy.einsum('bi->b', {S})", "[:, None]"
+        lines = [f"{name}_max = {m}" + ROW_MAX_COMMENT, not_finite_max(name),
                  f"{S} = numpy.exp({Z} - {name}_max{back})",
                  f"{name}_sum = {ssum}",
                  f"{name} = numpy.log({name}_sum)",
@@ -683,12 +688,31 @@ def _T(code: str) -> str:
 
 
 def _atom(code: str) -> str:
-    """Parenthesize ``code`` unless it is a name, possibly with attributes and subscripts."""
-    import re
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.T|\[[^\]]*\])*", code) or (
-            code.startswith("(") and code.endswith(")") and _balanced(code[1:-1])):
+    """Parenthesize ``code`` unless it needs none as an operand or before ``.attr``: a name, or
+    one followed by attributes, subscripts and calls (``v7.reshape((d0, 64)).T``: Python's
+    primaries bind tighter than any operator), or already in parentheses. A number is
+    parenthesized (``2.T`` is no Python)."""
+    if code.startswith("(") and code.endswith(")") and _balanced(code[1:-1]):
+        return code
+    try:
+        top = ast.parse(code, mode="eval").body
+    except SyntaxError:
+        return f"({code})"
+    if isinstance(top, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)):
         return code
     return f"({code})"
+
+
+def _bare(code: str) -> str:
+    """``code`` without parentheses around the whole of it (a function's sole argument needs none),
+    unless they make a tuple."""
+    if code.startswith("(") and code.endswith(")") and _balanced(code[1:-1]):
+        try:
+            inner = ast.parse(code[1:-1], mode="eval").body
+        except SyntaxError:
+            return code
+        return code if isinstance(inner, ast.Tuple) else code[1:-1]
+    return code
 
 
 def _balanced(s: str) -> bool:

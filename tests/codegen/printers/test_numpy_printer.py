@@ -71,3 +71,21 @@ def test_a_helper_added_after_printing_is_printed_by_that_printer_only():
     assert ns["twice"](21) == 42
     assert "twice" not in NumpyPrinter.HELPERS and "twice" not in other.HELPERS
     assert other.helper_source() == []
+
+
+@pytest.mark.parametrize("expr, printed", [
+    (sp.Rational(1, 128) * a + sp.Float(1e-5), "0.0078125*a + 1e-05"),
+    (sp.Rational(1, 64) * a / b, "0.015625*a/b"),
+    (-sp.Rational(1, 128) * a / b ** sp.Rational(3, 2), "-0.0078125*a/b**1.5"),
+    (a ** sp.Rational(1, 3), "a**0.3333333333333333"),
+    (a ** sp.Rational(-1, 3), "a**(-0.3333333333333333)"),
+    (sp.Rational(1, 2) * sp.erf(sp.Rational(1, 2) * sp.sqrt(2) * a) + sp.Rational(1, 2),
+     "0.5*erf(0.5*1.4142135623730951*a) + 0.5"),
+])
+def test_positive_rationals_print_as_plain_float_literals(expr, printed):
+    """A positive rational is one float literal, no parentheses around it (2026-12-01: the
+    printer wrote (0.0078125)*a + 1e-05, SymPy's precedence of p/q); the value is SymPy's."""
+    assert P.doprint(expr) == printed
+    import math
+    ns = {"a": 1.7, "b": 0.3, "erf": math.erf, "numpy": np}
+    assert eval(printed, ns) == pytest.approx(float(expr.subs({a: 1.7, b: 0.3})), rel=1e-15)

@@ -1,0 +1,65 @@
+"""An attention's causal mask as the generated NumPy code writes it now, row by row
+(``for row in range(T - 1): s[..., row, row + 1:] = -numpy.inf``, `codegen.numpy_causal_mask`),
+against the masked copy written before 2026-12-01
+(``numpy.copyto(s, -numpy.inf, where=numpy.logical_not(numpy.greater(m, 0)))``, m the (T, T) lower
+triangle of ones), in one process, in turns.
+
+    PYTHONPATH=. python bench/causal_mask.py [--rounds 101] [--wall]
+
+The scores are (N, H, T, T) float32; the shapes are bench/transformer_step.py's (32, 4, 64, 64) and a
+few around it. Printed: each form's median time and the median of the per-round ratios rows / copyto
+(below 1: the rows are quicker). Before timing, the two give the same array bit for bit. Timed by this
+thread's CPU time (time.thread_time) unless ``--wall``: the machine these were measured on is shared.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import statistics
+import time
+
+import numpy as np
+
+SHAPES = [(32, 4, 64, 64), (8, 4, 16, 16), (8, 8, 128, 128), (2, 4, 512, 512)]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=101)
+    ap.add_argument("--wall", action="store_true", help="time by the wall clock, not this thread's CPU time")
+    args = ap.parse_args(argv)
+    clock = time.perf_counter if args.wall else time.thread_time
+    print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+          f"numpy {np.__version__}, {args.rounds} rounds, " + ("wall clock" if args.wall else "CPU time"))
+    rng = np.random.default_rng(0)
+    for shape in SHAPES:
+        T = shape[-1]
+        s = rng.standard_normal(shape).astype(np.float32)
+        m = np.tril(np.full((T, T), 1.0, dtype=np.float32), 0)
+
+        def copyto():
+            np.copyto(s, -np.inf, where=np.logical_not(np.greater(m, 0)))
+
+        def rows():
+            for row in range(T - 1):
+                s[..., row, row + 1:] = -np.inf
+
+        a, b = s.copy(), s.copy()
+        np.copyto(a, -np.inf, where=np.logical_not(np.greater(m, 0)))
+        for row in range(T - 1):
+            b[..., row, row + 1:] = -np.inf
+        assert a.tobytes() == b.tobytes(), shape
+        times = {"copyto": [], "rows": []}
+        for _ in range(args.rounds):
+            for k, f in (("copyto", copyto), ("rows", rows)):
+                t = clock()
+                f()
+                times[k].append(clock() - t)
+        ratio = statistics.median(x / y for x, y in zip(times["rows"], times["copyto"]))
+        print(f"  {str(shape):20} copyto {statistics.median(times['copyto']) * 1e3:7.3f} ms  "
+              f"rows {statistics.median(times['rows']) * 1e3:7.3f} ms  rows / copyto {ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()
