@@ -48,7 +48,7 @@ likelihood_hints.py (a −log P's backward without 1/y, or with P's gradient: CT
 or β not divided by y), ctc_hints.py (a CTC backward's skip connections: between repeated symbols, or
 none),
 eval_stats_hint.py (a batch norm's inference backward written with the training formula), pool_route_hint.py
-(max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
+(max pool's δ to another window entry, or written back without the stride), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s − Y
 for s − Y), stop_gradient_hint.py (a claim through a stop_gradient), upsample_hints.py (an
 upsampling's backward reading the wrong entries), resample_hints.py (11-785's Downsample1d/2d and Upsample1d/2d
@@ -122,7 +122,7 @@ def find_hint(case: Case) -> str | None:
     from .inner_derivative_hint import inner_derivative_hint
     from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
                                  tanh_operand_hint)
-    from .pool_route_hint import pool_route_hint
+    from .pool_route_hint import pool_route_hint, stride_left_out_hint
     from .product_operand_hint import product_operand_hint
     from .recurrent_hints import late_state_hint, loop_early_hint
     from .recurrent_loop_hints import first_state_hint, skipped_last_step_hint
@@ -159,7 +159,7 @@ def find_hint(case: Case) -> str | None:
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
-              pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
+              pool_route_hint, stride_left_out_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
               extra_activation_derivative_hint, symmetric_hint, inner_derivative_hint, inner_factor_swap_hint,
