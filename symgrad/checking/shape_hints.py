@@ -115,6 +115,13 @@ def shape_hint(case: Case):
         cut = tuple(slice(g // 2, g // 2 + d) for g, d in zip(grow, shape))
         if all_same([c[cut] for c in Cs], Ts):
             pads = sorted({g // 2 for g in grow if g})
+            short = _crop_short(case, grow)
+            if short:
+                return Hint("padding cropped by too little",
+                            f"the claim has shape {_shape_txt(cs)}, but {want}; its centre is right — "
+                            f"dx_pad cropped by {short[0]} on each side where the forward pads {short[1]}: "
+                            f"crop the whole padding, dx = dx_pad[:, :, pad:-pad, pad:-pad] with pad = "
+                            f"{short[1]} (the conv's pad, not a number written for another layer).")
             return Hint("padding not cropped",
                         f"the claim has shape {_shape_txt(cs)}, but {want}; its centre "
                         f"(pad = {', '.join(map(str, pads))} cut from each side) is right — the gradient of "
@@ -192,3 +199,21 @@ def _dout_axes(case, cs, wrong_axes: list | None = None) -> str:
         return (f" — it is {d} summed over {ax(claim_axes)}, keeping {ax(kept)}; the gradient is {d} "
                 f"summed over {ax(true_axes)}, keeping {ax(keep)}, {case.w.name}'s")
     return ""
+
+
+def _crop_short(case, grow):
+    """(c, pad) where ``grow`` (the claim's extra entries per axis) is 2·(pad − c) on every spatial
+    axis of the one convolution of the variable, padded by pad on each side, with 0 < c < pad: dx_pad
+    cropped by a number c other than pad (a literal 1 where the layer pads 2); None otherwise."""
+    from ..frontend import conv as C
+    convs = {n for n in sp.preorder_traversal(case.f) if type(n) is C.Conv and n.args[0] == case.w}
+    if len(convs) != 1:
+        return None
+    pads = [lo for lo, hi in next(iter(convs)).padding if lo == hi]
+    spatial = grow[2:]
+    if any(grow[:2]) or len(pads) != len(spatial) or len(set(pads)) != 1:
+        return None
+    pad = pads[0]
+    cut = {pad - g // 2 for g in spatial}
+    return (cut.pop(), pad) if len(cut) == 1 and 0 < min(cut) < pad else None
+
