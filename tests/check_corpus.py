@@ -145,6 +145,19 @@ def matrix_entries():
     tr = sp.Trace(P.T * Wt * Q)                              # tr(AᵀWB): ∂/∂W = A·Bᵀ
     add("trace: AB'", tr, Wt, P * Q.T, "right")
     add("trace: BA'", tr, Wt, Q * P.T, "wrong", "transpose")
+    # The Matrix Cookbook's products as students first write them (square matrices, so every order fits).
+    Xs, As, Bs = (sp.MatrixSymbol(n, 3, 3) for n in "XAB")
+    tr3 = sp.Trace(As * Xs * Bs)                             # ∂ tr(AXB)/∂X = AᵀBᵀ
+    add("tr(AXB): A'B'", tr3, Xs, As.T * Bs.T, "right")
+    add("tr(AXB): (AB)' = B'A'", tr3, Xs, (As * Bs).T, "wrong", "factors in another order")
+    res = sg.sum(sp.HadamardPower(As * Xs - Bs, 2))         # ∂ ‖AX − B‖²/∂X = 2Aᵀ(AX − B)
+    add("|AX-B|^2: 2A'(AX-B)", res, Xs, 2 * As.T * (As * Xs - Bs), "right")
+    add("|AX-B|^2: A' on the right", res, Xs, 2 * (As * Xs - Bs) * As.T, "wrong", "factors in another order")
+    add("|AX-B|^2: A' left out", res, Xs, 2 * (As * Xs - Bs), "wrong",
+        "matrix factor left out: the claim is the gradient once multiplied by A.T on the left")
+    res_r = sg.sum(sp.HadamardPower(Xs * As - Bs, 2))       # ∂ ‖XA − B‖²/∂X = 2(XA − B)Aᵀ
+    add("|XA-B|^2: A' left out", res_r, Xs, 2 * (Xs * As - Bs), "wrong",
+        "matrix factor left out: the claim is the gradient once multiplied by A.T on the right")
     # A layer: Div = ½‖σ(Wx + b) − y‖² (lecture 002).
     Wl, xl, bl, yl = (sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("b", 3, 1),
                       sp.MatrixSymbol("y", 3, 1))

@@ -64,7 +64,8 @@ cotangent_transpose_hint.py (a square product's gradient passed on transposed), 
 (at a Max tie, δ sent to no tied argument), direct_path_hint.py (a GRU's dh without d * z, its direct
 path; an LSTM's dprev_c without dnext_c * f). A formula's slips (sg.check of a hand-derived gradient):
 cancelled_derivative_hint.py (σ′, or softmax's p ⊙ (1 − p), multiplied in where it cancels),
-symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), det_factor_hints.py
+symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), product_order_hint.py (a
+matrix product's factors in another order, or one of f's matrices left out of it), det_factor_hints.py
 (one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
 (another variable's inner derivative). `find_hint` below gives the order they are tried in.
 
@@ -99,6 +100,7 @@ def find_hint(case: Case) -> str | None:
     from .direct_path_hint import direct_path_hint, forget_gate_output_hint
     from .cancelled_derivative_hint import extra_activation_derivative_hint
     from .symmetric_hint import symmetric_hint
+    from .product_order_hint import product_order_hint
     from .det_factor_hints import det_factor_hint
     from .inner_factor_swap_hint import inner_factor_swap_hint
     from .dout_spread_hint import dout_spread_hint
@@ -162,7 +164,7 @@ def find_hint(case: Case) -> str | None:
               pool_route_hint, stride_left_out_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
-              extra_activation_derivative_hint, symmetric_hint, inner_derivative_hint, inner_factor_swap_hint,
+              extra_activation_derivative_hint, symmetric_hint, product_order_hint, inner_derivative_hint, inner_factor_swap_hint,
               first_step_hint):
         msg = try_hint(h, case)
         if msg:
