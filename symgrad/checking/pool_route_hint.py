@@ -10,6 +10,10 @@ as the gradient's window (δ at one entry, zeros elsewhere), and the entries out
 agree. Which entry — the arg-min, or the arg-max's transposed place — is said when every window
 shows it. Where the windows overlap (stride < kernel: 11-785's MaxPool2d_stride1) those two loops
 are redone in NumPy at each point and compared with the claim.
+
+A max or average pool with stride > 1 whose backward writes δ back without the stride (window (i, j)
+taken at (i, j) itself, or at (i, j)·kernel): `stride_left_out_hint`, the slipped loop redone the
+same way.
 """
 from __future__ import annotations
 
@@ -89,7 +93,7 @@ def _overlapping_route_hint(case: Case):
     return None
 
 
-def _stepped_dx(x, ct, kernel, read, write):
+def _stepped_dx(x, ct, kernel, read, write, avg=False):
     """∂L/∂x of a max-pool loop that takes window (i, j)'s arg-max from x[i·read : i·read + k, …]
     and sends δ[i, j] to (i·write + a, j·write + b): the right loop has read = write = stride;
     None where a write falls outside x (the student's loop would have raised)."""
@@ -101,6 +105,13 @@ def _stepped_dx(x, ct, kernel, read, write):
         win = x[(slice(None), slice(None)) + sl]
         if win.shape[2:] != tuple(kernel):
             return None
+        if avg:                       # an average pool: δ/k to every entry of the window at o·write
+            out = tuple(slice(i * write, i * write + k) for i, k in zip(o, kernel))
+            if any(q.stop > n for q, n in zip(out, x.shape[2:])):
+                return None
+            share = ct[(slice(None), slice(None)) + o] / float(np.prod(kernel))
+            dx[(slice(None), slice(None)) + out] += share.reshape(share.shape + (1,) * len(kernel))
+            continue
         at = np.unravel_index(win.reshape(n_, c_, -1).argmax(axis=-1), kernel)
         place = tuple(i * write + a for i, a in zip(o, at))
         if any(int(np.max(q)) >= n for q, n in zip(place, x.shape[2:])):
@@ -117,10 +128,11 @@ def stride_left_out_hint(case: Case):
     max pool of the wrt tensor itself, stride > 1, no padding."""
     import re
     from ..frontend import conv as C
-    pools = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if type(n) is C.MaxPool))
+    pools = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if type(n) in (C.MaxPool, C.AvgPool)))
     if len(pools) != 1 or pools[0].args[0] != case.w or set(pools[0].padding) != {0}:
         return None
     pool = pools[0]
+    avg = type(pool) is C.AvgPool
     stride, kernel = tuple(int(s) for s in pool.stride), tuple(int(k) for k in pool.kernel)
     if len(set(stride)) != 1 or stride[0] == 1:
         return None
@@ -128,7 +140,8 @@ def stride_left_out_hint(case: Case):
     Cs, Ts = _fitted(case)
     if any(c is None for c in Cs) or all_same(Cs, Ts):
         return None
-    loops = [(s, 1, "the arg-max's place"), (1, 1, "the window and the arg-max's place")]
+    loops = ([(s, 1, "the window")] if avg else
+             [(s, 1, "the arg-max's place"), (1, 1, "the window and the arg-max's place")])
     if len(set(kernel)) == 1 and kernel[0] != s:
         loops.append((s, kernel[0], "kernel"))
     for read, write, what in loops:
@@ -137,7 +150,7 @@ def stride_left_out_hint(case: Case):
             d = next((v for k, v in ex.items() if re.fullmatch(r"dout\d*", str(k))), None)
             if d is None or np.shape(d) != tuple(int(v) for v in pool.shape):
                 return None
-            dx = _stepped_dx(np.asarray(ex[case.w.name], float), np.asarray(d, float), kernel, read, write)
+            dx = _stepped_dx(np.asarray(ex[case.w.name], float), np.asarray(d, float), kernel, read, write, avg)
             if dx is None or not same(c, dx):
                 break
         else:
@@ -145,6 +158,16 @@ def stride_left_out_hint(case: Case):
             o, at = ("i", "a") if nd == 1 else ("(i, j)", "(a, b)")
             right = "i*stride + a" if nd == 1 else "i*stride + a, j*stride + b"
             fix = f"dx[n, c, {right}] += dout[n, c, {o.strip('()')}]"
+            if avg:
+                k = int(np.prod(kernel))
+                span = ("i*stride:i*stride + k" if nd == 1
+                        else "i*stride:i*stride + kh, j*stride:j*stride + kw")
+                start = f"{o}·{kernel[0]}" if what == "kernel" else f"{o} itself"
+                return Hint("average-pool gradient written at the kernel's step" if what == "kernel" else
+                            "average-pool gradient written without the stride",
+                            f"the claim spreads window {o}'s δ/{k} over the window starting at {start}, "
+                            f"where it starts at {o}·stride (stride {s}): "
+                            f"dx[n, c, {span}] += dout[n, c, {o.strip('()')}] / {k}.")
             if what == "kernel":
                 return Hint("max-pool gradient written at the kernel's step",
                             f"the claim sends window {o}'s δ to its arg-max {at} counted from {o}·{kernel[0]}, "
