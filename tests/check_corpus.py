@@ -67,6 +67,11 @@ def scalar_entries():
     add("log: domain", sp.log(w * x), w, 1 / w, "right")
     add("sqrt: domain", sp.sqrt(w) * x, w, x / (2 * sp.sqrt(w)), "right")
     add("sqrt: factor", sp.sqrt(w) * x, w, x / sp.sqrt(w), "wrong", "constant factor: the claim is 2 times")
+    # The chain rule's outer derivative left out (d/dw F(u) = F′(u)·u′, written u′ alone).
+    add("log(w^2+1): 2w/(w^2+1)", sp.log(w ** 2 + 1), w, 2 * w / (w ** 2 + 1), "right")
+    add("log(w^2+1): 1/u left out", sp.log(w ** 2 + 1), w, 2 * w, "wrong",
+        "outer derivative left out: the claim is the gradient with the derivative of log left out")
+    add("exp(wx): exp left out", sp.exp(w * x), w, x, "wrong", "outer derivative left out")
     # Kinks (the notes' relu'(0) = 1).
     add("relu: H(z, 1)", sg.relu(z), z, sp.Heaviside(z, 1), "right")
     add("relu: H(z, 0)", sg.relu(z), z, sp.Heaviside(z, 0), "kink")
@@ -156,6 +161,12 @@ def matrix_entries():
     add("|AX-B|^2: A' left out", res, Xs, 2 * (As * Xs - Bs), "wrong",
         "matrix factor left out: the claim is the gradient once multiplied by A.T on the left")
     res_r = sg.sum(sp.HadamardPower(Xs * As - Bs, 2))       # ∂ ‖XA − B‖²/∂X = 2(XA − B)Aᵀ
+    xn = sp.MatrixSymbol("x", 3, 1)                          # d2l: ∂‖x‖/∂x = x/‖x‖
+    norm = sp.sqrt(sg.sum(sp.HadamardPower(xn, 2)))
+    add("|x|: x/|x|", norm, xn, xn / norm, "right")
+    add("|x|: 2x, sqrt' left out", norm, xn, 2 * xn, "wrong",
+        "outer derivative left out: the claim is the gradient with the derivative of sqrt left out")
+    add("|x|: x, the gradient of |x|^2/2", norm, xn, xn, "wrong", "outer derivative left out")
     add("|XA-B|^2: A' left out", res_r, Xs, 2 * (Xs * As - Bs), "wrong",
         "matrix factor left out: the claim is the gradient once multiplied by A.T on the right")
     # A layer: Div = ½‖σ(Wx + b) − y‖² (lecture 002).

@@ -67,7 +67,7 @@ cancelled_derivative_hint.py (σ′, or softmax's p ⊙ (1 − p), multiplied in
 symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), product_order_hint.py (a
 matrix product's factors in another order, or one of f's matrices left out of it), det_factor_hints.py
 (one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
-(another variable's inner derivative). `find_hint` below gives the order they are tried in.
+(another variable's inner derivative), outer_derivative_hint.py (F′(u) of a node F(u) of f left out). `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
@@ -122,6 +122,7 @@ def find_hint(case: Case) -> str | None:
     from .output_path_hint import output_path_hint
     from .label_index_hint import label_index_hint
     from .inner_derivative_hint import inner_derivative_hint
+    from .outer_derivative_hint import outer_derivative_hint
     from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
                                  tanh_operand_hint)
     from .pool_route_hint import pool_route_hint, stride_left_out_hint
@@ -164,7 +165,7 @@ def find_hint(case: Case) -> str | None:
               pool_route_hint, stride_left_out_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
-              extra_activation_derivative_hint, symmetric_hint, product_order_hint, inner_derivative_hint, inner_factor_swap_hint,
+              extra_activation_derivative_hint, symmetric_hint, product_order_hint, inner_derivative_hint, outer_derivative_hint, inner_factor_swap_hint,
               first_step_hint):
         msg = try_hint(h, case)
         if msg:
