@@ -83,3 +83,48 @@ def test_the_right_mean_pool_backward_is_torchs_and_the_stride_left_out_is_named
                                 lambda d, A: mean_pool_backward(d, A, stride_in_backward=False)),
               "average-pool gradient written without the stride")
     assert "dx[n, c, i*stride:i*stride + kh, j*stride:j*stride + kw] += dout[n, c, i, j] / 4" in r.hint
+
+
+def pool_stride1_backward(dLdZ, A, k, mean):
+    """11-785's MaxPool2d_stride1 / MeanPool2d_stride1 backward, for the windows of A at every offset
+    that dLdZ has: its output is (dLdZ's size + k − 1) wide."""
+    n_, c_, ho, wo = dLdZ.shape
+    dA = np.zeros((n_, c_, ho + k - 1, wo + k - 1))
+    for i in range(ho):
+        for j in range(wo):
+            if mean:
+                dA[:, :, i:i + k, j:j + k] += dLdZ[:, :, i:i + 1, j:j + 1] / k ** 2
+                continue
+            flat = A[:, :, i:i + k, j:j + k].reshape(n_, c_, -1).argmax(axis=-1)
+            for n in range(n_):
+                for c in range(c_):
+                    a, b = divmod(flat[n, c], k)
+                    dA[n, c, i + a, j + b] += dLdZ[n, c, i, j]
+    return dA
+
+
+def strided_pool_backward(dLdZ, A, k=3, s=2, mean=False, upsample=True):
+    """MaxPool2d / MeanPool2d (stride s) as 11-785 builds them: Downsample2d's backward (zeros between
+    dLdZ's entries), then the stride-1 pool's backward."""
+    if not upsample:
+        return pool_stride1_backward(dLdZ, A, k, mean)
+    up = np.zeros(dLdZ.shape[:2] + tuple((d - 1) * s + 1 for d in dLdZ.shape[2:]))
+    up[:, :, ::s, ::s] = dLdZ
+    return pool_stride1_backward(up, A, k, mean)
+
+
+@pytest.mark.parametrize("mean", [False, True])
+def test_a_strided_pool_backward_without_the_upsampling_is_named(mean):
+    rng = np.random.default_rng(2)
+    A, dLdZ = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(2, 2, 2, 2))
+    At = torch.tensor(A, requires_grad=True)
+    pool = torch.nn.functional.avg_pool2d if mean else torch.nn.functional.max_pool2d
+    pool(At, 3, stride=2).backward(torch.tensor(dLdZ))
+    np.testing.assert_allclose(strided_pool_backward(dLdZ, A, mean=mean), At.grad.numpy(), rtol=1e-12)
+    x = sg.tensor("A", (N, 2, 5, 5))
+    out = (sg.avg_pool2d if mean else sg.max_pool2d)(x, 3, stride=2)
+    assert sg.check_backward(out, [x], lambda d, A: strided_pool_backward(d, A, mean=mean)).verdict == "equal"
+    r = wrong(sg.check_backward(out, [x], lambda d, A: strided_pool_backward(d, A, mean=mean, upsample=False)),
+              "stride missing in the backward")
+    assert "the forward's stride 2 is missing" in r.hint
+    assert f"{'MeanPool' if mean else 'MaxPool'}2d_stride1's backward" in r.hint
