@@ -172,8 +172,33 @@ def _size_factor(case, a: float) -> str:
         if abs(a - n) < 1e-9 and _averages_over(case.f, n):
             return f" — {_size_words(case, n)}: a sum where there is a mean (1/{_size_name(case, n)} missing)"
         if abs(a - 1 / n) < 1e-9:
-            return f" — 1/{_size_name(case, n)} with {_size_words(case, n)}: a mean where there is a sum"
+            return (f" — 1/{_size_name(case, n)} with {_size_words(case, n)}: a mean where there is a sum"
+                    + _averaged_by_design(case, n))
     return _dout_entries_factor(case, a)
+
+
+def _averaged_by_design(case, n: int) -> str:
+    """A layer's parameter gradient averaged over the batch while an input's gradient (an array
+    with the batch axis, n long) is right: 11-785's RNNCell and GRUCell backwards divide dW and db
+    by batch_size on purpose. What to compare then, as a sentence; "" otherwise."""
+    from .claims import _shape as shape_of_param, fit_shape
+    name = _size_name(case, n)
+    if case.outputs is None or name == str(n):
+        return ""
+    for j, p in enumerate(case.params):
+        shape = (case.shapes or {}).get(p.name, ())
+        if j == case.k or name not in [str(d) for d in shape]:
+            continue
+        try:
+            Cs = [fit_shape(np.asarray(c[j], float), shape_of_param(p)) for c in case.claims]
+        except Exception:   # noqa: BLE001 - a claim that is no array: not known to be right
+            continue
+        if all(c is not None for c in Cs) and all_same(Cs, [np.asarray(t[j], float) for t in case.truths]):
+            return (f". d{p.name} is right, so if your course averages the parameters' gradients over the "
+                    f"batch on purpose (11-785's RNNCell and GRUCell backwards divide dW and db by "
+                    f"batch_size), this is that average: check_backward compares with the gradients of "
+                    f"Σ out ⊙ dout, which sum over the batch — compare {name}·d{case.w.name} instead")
+    return ""
 
 
 def _averages_over(f, n: int) -> bool:

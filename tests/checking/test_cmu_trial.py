@@ -623,3 +623,17 @@ def test_a_conv_transpose1d_upsample_backward_slip_is_named(written, slip, named
     assert sg.check_backward(out, wrt, conv_transpose1d_backward).verdict == "equal"
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: conv_transpose1d_backward(*a, **k, slip=slip)), named)
     assert "dLdA = dLdZ[:, :, ::2]" in r.hint
+
+
+def test_rnn_cell_weights_averaged_over_the_batch_as_11_785_does_says_what_to_compare():
+    """HW3P1's RNNCell backward divides dW_ih, dW_hh, db by batch_size (dx not): against Σ out ⊙ dout
+    that is 1/N, and the hint said only "a mean where there is a sum" — the right dx shows it is the
+    course's average, and N·dW is what to compare."""
+    def averaged(delta, x, h_prev, W_ih, W_hh, b_ih, b_hh):
+        dx, dh, dW_ih, dW_hh, db_ih, db_hh = rnn_cell_backward(delta, x, h_prev, W_ih, W_hh, b_ih, b_hh)
+        n = x.shape[0]
+        return dx, dh, dW_ih / n, dW_hh / n, db_ih / n, db_hh / n
+    out, wrt = rnn_cell("h_prev", D, H)
+    r = wrong(sg.check_backward(out, wrt, averaged), "constant factor: the claim is 1/4 times the gradient — 1/N")
+    assert "dx is right, so if your course averages the parameters' gradients over the batch" in r.hint
+    assert "compare N·dW_ih instead" in r.hint
