@@ -67,7 +67,8 @@ cancelled_derivative_hint.py (σ′, or softmax's p ⊙ (1 − p), multiplied in
 symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), product_order_hint.py (a
 matrix product's factors in another order, or one of f's matrices left out of it), det_factor_hints.py
 (one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
-(another variable's inner derivative), outer_derivative_hint.py (F′(u) of a node F(u) of f left out). `find_hint` below gives the order they are tried in.
+(another variable's inner derivative), outer_derivative_hint.py (F′(u) of a node F(u) of f left out), dropout_mask_hint.py
+(a dropout backward with a mask of its own). `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
@@ -100,6 +101,7 @@ def find_hint(case: Case) -> str | None:
     from .direct_path_hint import direct_path_hint, forget_gate_output_hint
     from .cancelled_derivative_hint import extra_activation_derivative_hint
     from .symmetric_hint import symmetric_hint
+    from .dropout_mask_hint import dropout_mask_hint
     from .product_order_hint import product_order_hint
     from .det_factor_hints import det_factor_hint
     from .inner_factor_swap_hint import inner_factor_swap_hint
@@ -151,7 +153,7 @@ def find_hint(case: Case) -> str | None:
         case = replace(case, f=staged)
     for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, tie_dropped_hint, factor_hint, det_factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
-              dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
+              dout_hint, factor_left_out_hint, dropout_mask_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, one_example_in_product_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
               dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint,
