@@ -161,6 +161,11 @@ def matrix_entries():
     add("|AX-B|^2: A' left out", res, Xs, 2 * (As * Xs - Bs), "wrong",
         "matrix factor left out: the claim is the gradient once multiplied by A.T on the left")
     res_r = sg.sum(sp.HadamardPower(Xs * As - Bs, 2))       # ∂ ‖XA − B‖²/∂X = 2(XA − B)Aᵀ
+    av, bv = sp.MatrixSymbol("a", 3, 1), sp.MatrixSymbol("b", 3, 1)
+    gram = sg.sum(av.T * Xs.T * Xs * bv)                     # ∂ aᵀXᵀXb/∂X = X(abᵀ + baᵀ)
+    add("a'X'Xb: X(ab' + ba')", gram, Xs, Xs * (av * bv.T + bv * av.T), "right")
+    add("a'X'Xb: 2Xab', the two paths merged", gram, Xs, 2 * Xs * av * bv.T, "wrong",
+        "fan-out: X influences the output along two paths, and the claim is twice the term")
     xn = sp.MatrixSymbol("x", 3, 1)                          # d2l: ∂‖x‖/∂x = x/‖x‖
     norm = sp.sqrt(sg.sum(sp.HadamardPower(xn, 2)))
     add("|x|: x/|x|", norm, xn, xn / norm, "right")
