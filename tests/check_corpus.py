@@ -166,6 +166,9 @@ def matrix_entries():
     add("a'X'Xb: X(ab' + ba')", gram, Xs, Xs * (av * bv.T + bv * av.T), "right")
     add("a'X'Xb: 2Xab', the two paths merged", gram, Xs, 2 * Xs * av * bv.T, "wrong",
         "fan-out: X influences the output along two paths, and the claim is twice the term")
+    add("tr(X'X): 2X", sp.Trace(Xs.T * Xs), Xs, 2 * Xs, "right")
+    add("tr(X'X): X", sp.Trace(Xs.T * Xs), Xs, Xs, "wrong",
+        "constant factor: the claim is 1/2 times the gradient — the 2 from differentiating a square")
     xn = sp.MatrixSymbol("x", 3, 1)                          # d2l: ∂‖x‖/∂x = x/‖x‖
     norm = sp.sqrt(sg.sum(sp.HadamardPower(xn, 2)))
     add("|x|: x/|x|", norm, xn, xn / norm, "right")

@@ -147,7 +147,16 @@ def _has_square(f) -> bool:
             return True
         if type(n).__name__.lower().startswith(("mse", "squared")):
             return True
+        if isinstance(n, sp.MatMul) and _gram(n):   # XᵀX, aᵀXᵀXb: tr(XᵀX) = ‖X‖², a square too
+            return True
     return False
+
+
+def _gram(m) -> bool:
+    """Whether the matrix product ``m`` holds a factor next to its own transpose (Xᵀ·X or X·Xᵀ)."""
+    mats = [a for a in m.args if isinstance(a, sp.MatrixExpr)]
+    return any(b == sp.Transpose(a) or a == sp.Transpose(b) or b == a.T or a == b.T
+               for a, b in zip(mats, mats[1:]))
 
 
 def _constant_of(f, a: float):
