@@ -152,6 +152,8 @@ def matrix_entries():
     add("trace: BA'", tr, Wt, Q * P.T, "wrong", "transpose")
     # The Matrix Cookbook's products as students first write them (square matrices, so every order fits).
     Xs, As, Bs = (sp.MatrixSymbol(n, 3, 3) for n in "XAB")
+    w_, x_, y_ = sp.symbols("w x y", real=True)
+    sq_ = (y_ - w_ * x_) ** 2 / 2
     tr3 = sp.Trace(As * Xs * Bs)                             # ∂ tr(AXB)/∂X = AᵀBᵀ
     add("tr(AXB): A'B'", tr3, Xs, As.T * Bs.T, "right")
     add("tr(AXB): (AB)' = B'A'", tr3, Xs, (As * Bs).T, "wrong", "factors in another order")
@@ -169,6 +171,12 @@ def matrix_entries():
     add("tr(X'X): 2X", sp.Trace(Xs.T * Xs), Xs, 2 * Xs, "right")
     add("tr(X'X): X", sp.Trace(Xs.T * Xs), Xs, Xs, "wrong",
         "constant factor: the claim is 1/2 times the gradient — the 2 from differentiating a square")
+    cv = sp.MatrixSymbol("c", 3, 1)                          # ∂ (Xb + c)ᵀA(Xb + c)/∂X = (A + Aᵀ)(Xb + c)bᵀ
+    quad_x = sg.sum((Xs * bv + cv).T * As * (Xs * bv + cv))
+    add("(Xb+c)'A(Xb+c): (A+A')(Xb+c)b'", quad_x, Xs, (As + As.T) * (Xs * bv + cv) * bv.T, "right")
+    add("(Xb+c)'A(Xb+c): c' for b'", quad_x, Xs, (As + As.T) * (Xs * bv + cv) * cv.T, "wrong",
+        "another symbol: the claim has c where b belongs")
+    add("sq: y for the inner derivative x", sq_, w_, -(y_ - w_ * x_) * y_, "wrong", "another symbol: the claim has y where x belongs")
     xn = sp.MatrixSymbol("x", 3, 1)                          # d2l: ∂‖x‖/∂x = x/‖x‖
     norm = sp.sqrt(sg.sum(sp.HadamardPower(xn, 2)))
     add("|x|: x/|x|", norm, xn, xn / norm, "right")

@@ -68,7 +68,7 @@ symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix)
 matrix product's factors in another order, or one of f's matrices left out of it), det_factor_hints.py
 (one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
 (another variable's inner derivative), outer_derivative_hint.py (F′(u) of a node F(u) of f left out), dropout_mask_hint.py
-(a dropout backward with a mask of its own). `find_hint` below gives the order they are tried in.
+(a dropout backward with a mask of its own), symbol_swap_hint.py (a symbol of f where another belongs). `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
@@ -105,6 +105,7 @@ def find_hint(case: Case) -> str | None:
     from .product_order_hint import product_order_hint
     from .det_factor_hints import det_factor_hint
     from .inner_factor_swap_hint import inner_factor_swap_hint
+    from .symbol_swap_hint import symbol_swap_hint
     from .dout_spread_hint import dout_spread_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .gate_order_hint import gate_order_hint
@@ -167,7 +168,7 @@ def find_hint(case: Case) -> str | None:
               pool_route_hint, stride_left_out_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
-              extra_activation_derivative_hint, symmetric_hint, product_order_hint, inner_derivative_hint, outer_derivative_hint, inner_factor_swap_hint,
+              extra_activation_derivative_hint, symmetric_hint, product_order_hint, inner_derivative_hint, outer_derivative_hint, inner_factor_swap_hint, symbol_swap_hint,
               first_step_hint):
         msg = try_hint(h, case)
         if msg:
