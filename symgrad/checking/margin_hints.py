@@ -106,6 +106,10 @@ def svm_margins_hint(case: Case):
     from .hint_case import gradient_graph
     nodes = [n for n in sp.preorder_traversal(case.f) if isinstance(n, T.TakeAlong) and n.args[0] == case.w]
     Cs, Ts = _fitted(case)
+    through = not nodes and any(isinstance(n, T.TakeAlong) and isinstance(n.args[0], T.TensorMatMul)
+                                and n.args[0].args[1] == case.w for n in sp.preorder_traversal(case.f))
+    if through:                               # svm_loss_naive's dW: the slipped f's gradient, compared whole
+        nodes = [None]
     if len(set(nodes)) != 1 or not case.f.has(sp.Max) or all_same(Cs, Ts) or any(c is None for c in Cs):
         return None
     slipped = case.f.replace(lambda e: isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args,
@@ -114,6 +118,14 @@ def svm_margins_hint(case: Case):
     if g is None:
         return None
     Ss = [np.broadcast_to(v[0], t.shape) for v, t in zip(case.eval_vars(graph, [g]), Ts)]
+    if through:
+        if not all_same(Cs, Ss):
+            return None
+        return Hint("margins where their 0/1 indicator belongs",
+                    "the claim adds each positive margin's value where its indicator belongs — dW[:, j] += "
+                    "margin * X[i] (and dW[:, y[i]] -= margin * X[i]) for dW[:, j] += X[i]: a margin's "
+                    "derivative with respect to its score is 1 where the margin is positive and 0 elsewhere, "
+                    "(margins > 0), not the margin's value.")
     kinds = {"all", "kept", "zero"}
     for c, t, s, p in zip(Cs, Ts, Ss, case.points):
         lab = _label_mask(case, nodes[0], t.shape, p)

@@ -118,10 +118,12 @@ def svm_loss_naive_dW(W, X, y, slip=None):
                 continue
             if slip == "outside the if":
                 dW[:, y[i]] -= X[i]
-            if scores[j] - scores[y[i]] + 1 > 0:
-                dW[:, j] += X[i]
+            margin = scores[j] - scores[y[i]] + 1
+            if margin > 0:
+                share = margin if slip == "margin's value" else 1.0
+                dW[:, j] += share * X[i]
                 if slip != "outside the if":
-                    dW[:, y[i]] -= X[i]
+                    dW[:, y[i]] -= share * X[i]
     return dW / n + 2 * REG * W
 
 
@@ -157,3 +159,10 @@ def test_the_vectorized_dx_with_the_label_subtracted_for_every_class_is_named():
         return dx / n
     f, x = _svm()
     wrong(sg.check_backward(f, [x], dx_every), "correct class counted for every class")
+
+
+def test_the_naive_loop_adding_the_margins_value_is_named_for_the_svm_not_for_relu():
+    f, W_ = _svm_naive()
+    r = wrong(sg.check_backward(f, [W_], lambda dout, X, W, y: svm_loss_naive_dW(W, X, y, "margin's value")),
+              "margins where their 0/1 indicator belongs")
+    assert "dW[:, j] += margin * X[i]" in r.hint
