@@ -187,27 +187,41 @@ def _size_factor(case, a: float) -> str:
 
 
 def _averaged_by_design(case, n: int) -> str:
-    """A layer's parameter gradient averaged over the batch while an input's gradient (an array
-    with the batch axis, n long) is right: 11-785's RNNCell and GRUCell backwards divide dW and db
-    by batch_size on purpose. What to compare then, as a sentence; "" otherwise."""
+    """Every parameter gradient of a layer (the wrt arrays without the batch axis) averaged over the
+    batch while an input's gradient (an array with the batch axis, n long) is right: 11-785's RNNCell
+    and GRUCell backwards divide dW and db by batch_size on purpose. What to compare then, as a
+    sentence; "" otherwise (a single dgamma averaged is a slip, not a convention)."""
     from .claims import _shape as shape_of_param, fit_shape
     name = _size_name(case, n)
     if case.outputs is None or name == str(n):
         return ""
+
+    def claims_and_truths(j, p):
+        Cs = [fit_shape(np.asarray(c[j], float), shape_of_param(p)) for c in case.claims]
+        return Cs, [np.asarray(t[j], float) for t in case.truths]
+    right_input, params = None, 0
     for j, p in enumerate(case.params):
-        shape = (case.shapes or {}).get(p.name, ())
-        if j == case.k or name not in [str(d) for d in shape]:
-            continue
+        batched = name in [str(d) for d in (case.shapes or {}).get(p.name, ())]
         try:
-            Cs = [fit_shape(np.asarray(c[j], float), shape_of_param(p)) for c in case.claims]
-        except Exception:   # noqa: BLE001 - a claim that is no array: not known to be right
-            continue
-        if all(c is not None for c in Cs) and all_same(Cs, [np.asarray(t[j], float) for t in case.truths]):
-            return (f". d{p.name} is right, so if your course averages the parameters' gradients over the "
-                    f"batch on purpose (11-785's RNNCell and GRUCell backwards divide dW and db by "
-                    f"batch_size), this is that average: check_backward compares with the gradients of "
-                    f"Σ out ⊙ dout, which sum over the batch — compare {name}·d{case.w.name} instead")
-    return ""
+            Cs, Ts = claims_and_truths(j, p)
+        except Exception:   # noqa: BLE001 - a claim that is no array: no convention to tell
+            return ""
+        if any(c is None for c in Cs):
+            return ""
+        if batched:
+            if right_input is None and all_same(Cs, Ts):
+                right_input = p.name
+        elif all_same(Cs, Ts, 1 / n):
+            params += 1
+        else:
+            return ""
+    if right_input is None or params < 2:
+        return ""
+    return (f". d{right_input} is right and every parameter's gradient is 1/{name} of its sum, so if your "
+            f"course averages the parameters' gradients over the batch on purpose (11-785's RNNCell and "
+            f"GRUCell backwards divide dW and db by batch_size), this is that average: check_backward "
+            f"compares with the gradients of Σ out ⊙ dout, which sum over the batch — compare "
+            f"{name}·d{case.w.name} instead")
 
 
 def _averages_over(f, n: int) -> bool:

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import sympy as sp
 import torch
 
 import symgrad as sg
@@ -635,5 +636,21 @@ def test_rnn_cell_weights_averaged_over_the_batch_as_11_785_does_says_what_to_co
         return dx, dh, dW_ih / n, dW_hh / n, db_ih / n, db_hh / n
     out, wrt = rnn_cell("h_prev", D, H)
     r = wrong(sg.check_backward(out, wrt, averaged), "constant factor: the claim is 1/4 times the gradient — 1/N")
-    assert "dx is right, so if your course averages the parameters' gradients over the batch" in r.hint
+    assert "dx is right and every parameter's gradient is 1/N of its sum, so if your course averages" in r.hint
     assert "compare N·dW_ih instead" in r.hint
+
+
+def test_one_parameter_gradient_averaged_is_a_slip_not_the_courses_convention():
+    """cs231n's batchnorm with dgamma = (dout * xhat).mean(0): dbeta is summed, so this is no course's
+    average, and the hint does not say it might be."""
+    x, gamma, beta = sg.tensor("x", (N, 3)), sg.tensor("gamma", (3,)), sg.tensor("beta", (3,))
+    out = gamma * (x - x.mean(axis=0)) / sp.sqrt(x.var(axis=0) + 1e-5) + beta
+
+    def backward(dout, x, gamma, beta):
+        std = np.sqrt(x.var(axis=0) + 1e-5)
+        xhat = (x - x.mean(axis=0)) / std
+        dxhat, n = dout * gamma, x.shape[0]
+        dx = (n * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (n * std)
+        return dx, (dout * xhat).mean(axis=0), dout.sum(axis=0)
+    r = wrong(sg.check_backward(out, [x, gamma, beta], backward), "constant factor: the claim is 1/4 times")
+    assert "a mean where there is a sum" in r.hint and "your course" not in r.hint
