@@ -157,6 +157,9 @@ def matrix_entries():
     tr3 = sp.Trace(As * Xs * Bs)                             # ∂ tr(AXB)/∂X = AᵀBᵀ
     add("tr(AXB): A'B'", tr3, Xs, As.T * Bs.T, "right")
     add("tr(AXB): (AB)' = B'A'", tr3, Xs, (As * Bs).T, "wrong", "factors in another order")
+    Xi = Xs.inv()                                            # ∂ tr(X⁻¹A)/∂X = −(X⁻¹AX⁻¹)ᵀ
+    add("tr(X^-1 A): -(X^-1 A X^-1)'", sp.Trace(Xi * As), Xs, -(Xi * As * Xi).T, "right")
+    add("tr(X^-1 A): -(X^-1 X^-1 A)'", sp.Trace(Xi * As), Xs, -(Xi * Xi * As).T, "wrong", "factors in another order")
     res = sg.sum(sp.HadamardPower(As * Xs - Bs, 2))         # ∂ ‖AX − B‖²/∂X = 2Aᵀ(AX − B)
     add("|AX-B|^2: 2A'(AX-B)", res, Xs, 2 * As.T * (As * Xs - Bs), "right")
     add("|AX-B|^2: A' on the right", res, Xs, 2 * (As * Xs - Bs) * As.T, "wrong", "factors in another order")

@@ -27,12 +27,21 @@ def _is_matrix(e) -> bool:
     return isinstance(e, sp.MatrixExpr) and not isinstance(e, sp.MatrixBase)
 
 
+def _factors(a) -> list:
+    """A matrix power written out as its factors (X⁻¹X⁻¹ is printed X**(-2): SymPy merges the
+    neighbours, and the order slip −(X⁻¹X⁻¹A)ᵀ for −(X⁻¹AX⁻¹)ᵀ is inside it); anything else itself."""
+    if isinstance(a, sp.MatPow) and a.exp.is_Integer and 2 <= abs(int(a.exp)) <= 4:
+        base = a.base if a.exp > 0 else a.base.inv()
+        return [base] * abs(int(a.exp))
+    return [a]
+
+
 def _reordered(expr):
     """(product as claimed, product reordered, whole claim with it): neighbouring matrix factors of
     each product swapped, then each product's matrix factors reversed."""
     for m in dict.fromkeys(n for n in sp.preorder_traversal(expr) if isinstance(n, sp.MatMul)):
         coeff = [a for a in m.args if not _is_matrix(a)]
-        mats = [a for a in m.args if _is_matrix(a)]
+        mats = [f for a in m.args if _is_matrix(a) for f in _factors(a)]
         orders = [mats[:i] + [mats[i + 1], mats[i]] + mats[i + 2:] for i in range(len(mats) - 1)]
         if len(mats) > 2:
             orders.append(mats[::-1])
