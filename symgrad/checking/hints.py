@@ -68,7 +68,8 @@ symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix)
 matrix product's factors in another order, or one of f's matrices left out of it), det_factor_hints.py
 (one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
 (another variable's inner derivative), outer_derivative_hint.py (F′(u) of a node F(u) of f left out), dropout_mask_hint.py
-(a dropout backward with a mask of its own), symbol_swap_hint.py (a symbol of f where another belongs). `find_hint` below gives the order they are tried in.
+(a dropout backward with a mask of its own), symbol_swap_hint.py (a symbol of f where another belongs),
+relu_mask_term_hint.py (relu's mask without the bias). `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
@@ -102,6 +103,7 @@ def find_hint(case: Case) -> str | None:
     from .cancelled_derivative_hint import extra_activation_derivative_hint
     from .symmetric_hint import symmetric_hint
     from .dropout_mask_hint import dropout_mask_hint
+    from .relu_mask_term_hint import relu_mask_term_hint
     from .product_order_hint import product_order_hint
     from .det_factor_hints import det_factor_hint
     from .inner_factor_swap_hint import inner_factor_swap_hint
@@ -163,7 +165,7 @@ def find_hint(case: Case) -> str | None:
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
-              one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
+              one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_mask_term_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, stride_left_out_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,

@@ -2,7 +2,8 @@
 regularization ½·reg·Σ W²), its whole backward written as `TwoLayerNet.loss` computes it, checked as
 a loss with `sg.check_backward` (dout = 1): the right one is torch's and "equal", each slip named.
 The reason for this file: relu's mask read off the arriving gradient (dh * (dh > 0)) got no hint
-when the checked output was a loss rather than a layer with a dout."""
+when the checked output was a loss rather than a layer with a dout, nor did a mask recomputed from
+X @ W1 without the bias."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,8 @@ def two_layer_net_backward(dout, X, y, W1, b1, W2, b2, slip=None):
         dscores /= n
     dW2 = h.T @ dscores + REG * W2
     dh = dscores @ W2.T
-    dz = dh * ((dh if slip == "mask from dh" else z) > 0)
+    mask_from = {"mask from dh": dh, "mask without b1": X @ W1}.get(slip, z)
+    dz = dh * (mask_from > 0)
     return X.T @ dz + REG * W1, dz.sum(axis=0), dW2, dscores.sum(axis=0)
 
 
@@ -63,3 +65,9 @@ def test_relu_mask_read_off_the_arriving_gradient_of_a_loss_is_named():
 def test_dscores_not_divided_by_N_is_named_as_the_batch_size():
     r = wrong(check_slip(two_layer_net, two_layer_net_backward, "no 1/N"))
     assert "1/N missing" in r.hint, r.hint
+
+
+def test_relu_mask_recomputed_without_the_bias_is_named():
+    r = wrong(check_slip(two_layer_net, two_layer_net_backward, "mask without b1"),
+              "relu's mask without a term of its argument")
+    assert "(X @ W1 > 0), its argument without b1" in r.hint
