@@ -67,6 +67,11 @@ def scalar_entries():
     add("log: domain", sp.log(w * x), w, 1 / w, "right")
     add("sqrt: domain", sp.sqrt(w) * x, w, x / (2 * sp.sqrt(w)), "right")
     add("sqrt: factor", sp.sqrt(w) * x, w, x / sp.sqrt(w), "wrong", "constant factor: the claim is 2 times")
+    # The chain rule's outer derivative left out (d/dw F(u) = F′(u)·u′, written u′ alone).
+    add("log(w^2+1): 2w/(w^2+1)", sp.log(w ** 2 + 1), w, 2 * w / (w ** 2 + 1), "right")
+    add("log(w^2+1): 1/u left out", sp.log(w ** 2 + 1), w, 2 * w, "wrong",
+        "outer derivative left out: the claim is the gradient with the derivative of log left out")
+    add("exp(wx): exp left out", sp.exp(w * x), w, x, "wrong", "outer derivative left out")
     # Kinks (the notes' relu'(0) = 1).
     add("relu: H(z, 1)", sg.relu(z), z, sp.Heaviside(z, 1), "right")
     add("relu: H(z, 0)", sg.relu(z), z, sp.Heaviside(z, 0), "kink")
@@ -145,6 +150,44 @@ def matrix_entries():
     tr = sp.Trace(P.T * Wt * Q)                              # tr(AᵀWB): ∂/∂W = A·Bᵀ
     add("trace: AB'", tr, Wt, P * Q.T, "right")
     add("trace: BA'", tr, Wt, Q * P.T, "wrong", "transpose")
+    # The Matrix Cookbook's products as students first write them (square matrices, so every order fits).
+    Xs, As, Bs = (sp.MatrixSymbol(n, 3, 3) for n in "XAB")
+    w_, x_, y_ = sp.symbols("w x y", real=True)
+    sq_ = (y_ - w_ * x_) ** 2 / 2
+    tr3 = sp.Trace(As * Xs * Bs)                             # ∂ tr(AXB)/∂X = AᵀBᵀ
+    add("tr(AXB): A'B'", tr3, Xs, As.T * Bs.T, "right")
+    add("tr(AXB): (AB)' = B'A'", tr3, Xs, (As * Bs).T, "wrong", "factors in another order")
+    Xi = Xs.inv()                                            # ∂ tr(X⁻¹A)/∂X = −(X⁻¹AX⁻¹)ᵀ
+    add("tr(X^-1 A): -(X^-1 A X^-1)'", sp.Trace(Xi * As), Xs, -(Xi * As * Xi).T, "right")
+    add("tr(X^-1 A): -(X^-1 X^-1 A)'", sp.Trace(Xi * As), Xs, -(Xi * Xi * As).T, "wrong", "factors in another order")
+    res = sg.sum(sp.HadamardPower(As * Xs - Bs, 2))         # ∂ ‖AX − B‖²/∂X = 2Aᵀ(AX − B)
+    add("|AX-B|^2: 2A'(AX-B)", res, Xs, 2 * As.T * (As * Xs - Bs), "right")
+    add("|AX-B|^2: A' on the right", res, Xs, 2 * (As * Xs - Bs) * As.T, "wrong", "factors in another order")
+    add("|AX-B|^2: A' left out", res, Xs, 2 * (As * Xs - Bs), "wrong",
+        "matrix factor left out: the claim is the gradient once multiplied by A.T on the left")
+    res_r = sg.sum(sp.HadamardPower(Xs * As - Bs, 2))       # ∂ ‖XA − B‖²/∂X = 2(XA − B)Aᵀ
+    av, bv = sp.MatrixSymbol("a", 3, 1), sp.MatrixSymbol("b", 3, 1)
+    gram = sg.sum(av.T * Xs.T * Xs * bv)                     # ∂ aᵀXᵀXb/∂X = X(abᵀ + baᵀ)
+    add("a'X'Xb: X(ab' + ba')", gram, Xs, Xs * (av * bv.T + bv * av.T), "right")
+    add("a'X'Xb: 2Xab', the two paths merged", gram, Xs, 2 * Xs * av * bv.T, "wrong",
+        "fan-out: X influences the output along two paths, and the claim is twice the term")
+    add("tr(X'X): 2X", sp.Trace(Xs.T * Xs), Xs, 2 * Xs, "right")
+    add("tr(X'X): X", sp.Trace(Xs.T * Xs), Xs, Xs, "wrong",
+        "constant factor: the claim is 1/2 times the gradient — the 2 from differentiating a square")
+    cv = sp.MatrixSymbol("c", 3, 1)                          # ∂ (Xb + c)ᵀA(Xb + c)/∂X = (A + Aᵀ)(Xb + c)bᵀ
+    quad_x = sg.sum((Xs * bv + cv).T * As * (Xs * bv + cv))
+    add("(Xb+c)'A(Xb+c): (A+A')(Xb+c)b'", quad_x, Xs, (As + As.T) * (Xs * bv + cv) * bv.T, "right")
+    add("(Xb+c)'A(Xb+c): c' for b'", quad_x, Xs, (As + As.T) * (Xs * bv + cv) * cv.T, "wrong",
+        "another symbol: the claim has c where b belongs")
+    add("sq: y for the inner derivative x", sq_, w_, -(y_ - w_ * x_) * y_, "wrong", "another symbol: the claim has y where x belongs")
+    xn = sp.MatrixSymbol("x", 3, 1)                          # d2l: ∂‖x‖/∂x = x/‖x‖
+    norm = sp.sqrt(sg.sum(sp.HadamardPower(xn, 2)))
+    add("|x|: x/|x|", norm, xn, xn / norm, "right")
+    add("|x|: 2x, sqrt' left out", norm, xn, 2 * xn, "wrong",
+        "outer derivative left out: the claim is the gradient with the derivative of sqrt left out")
+    add("|x|: x, the gradient of |x|^2/2", norm, xn, xn, "wrong", "outer derivative left out")
+    add("|XA-B|^2: A' left out", res_r, Xs, 2 * (Xs * As - Bs), "wrong",
+        "matrix factor left out: the claim is the gradient once multiplied by A.T on the right")
     # A layer: Div = ½‖σ(Wx + b) − y‖² (lecture 002).
     Wl, xl, bl, yl = (sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("b", 3, 1),
                       sp.MatrixSymbol("y", 3, 1))

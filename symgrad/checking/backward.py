@@ -336,7 +336,11 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     given = {**{key_name(k) if isinstance(k, T.Tensor) else k: v for k, v in (at or {}).items()}, **fixed}
     inner = {b: a for a, b in masks.items()}       # at={"mask": m}: the mask by backward's name
     given = {inner.get(k, k) if isinstance(k, str) else k: v for k, v in given.items()}
-    result = _renamed(check(f, params, claim, at=given or None, seed=seed, **options), masks)
+    result = check(f, params, claim, at=given or None, seed=seed, **options)
+    if not function:                 # no hint: a backward that draws random numbers is one slip left
+        from .random_backward_hint import random_backward_hint
+        result.hint = random_backward_hint(result, claim, masks) or result.hint
+    result = _renamed(result, masks)
     return backward.explain(result) if function else result
 
 

@@ -167,6 +167,22 @@ def _rows(f):
                        f"instead of {first}; ∂L/∂x = ∂L/∂x_pad[:, :, pad:pad + H, pad:pad + W] drops "
                        f"the padding on both sides (pad entries each, pad = {first} here)."), \
                 {n: _slip_conv(n, "crop", tuple(s if lo else 0 for lo, _ in n.padding)) for n in convs}
+        # one spatial axis cropped at another offset, the others right (dx_pad[:, :, pad:pad + H, :W])
+        padded = [a for a, (lo, _) in enumerate(convs[0].padding) if lo]
+        if len(padded) > 1 and all(n.padding == convs[0].padding for n in convs):
+            names = "HW" if len(convs[0].padding) == 2 else "DHW"
+            right = ", ".join(f"pad:pad + {d}" for d in names)
+            for a in padded:
+                lo = convs[0].padding[a][0]
+                for s in [s for k in range(1, lo + 1) for s in (-k, k)]:
+                    cut = f":{names[a]}" if lo + s == 0 else f"{lo + s}:{lo + s} + {names[a]}"
+                    at = ", ".join(cut if b == a else f"pad:pad + {d}" for b, d in enumerate(names))
+                    yield Hint("padding cropped wrongly", f"the claim is ∂L/∂x_pad cut from offset {lo + s} "
+                               f"instead of {lo} along axis {a + 2} ({names[a]}) only, dx_pad[:, :, {at}]; the "
+                               f"padding is cropped alike on every padded axis, dx = dx_pad[:, :, {right}] "
+                               f"(pad = {lo} here)."), \
+                        {n: _slip_conv(n, "crop", tuple(s if b == a else 0 for b in range(len(n.padding))))
+                         for n in convs}
     if pools:
         for even, how in ((False, "δ to every entry of the window"), (True, "δ/k to each of the k entries")):
             yield Hint("max-pool gradient spread to the whole window", f"the claim sends {how}; max pooling "

@@ -147,7 +147,16 @@ def _has_square(f) -> bool:
             return True
         if type(n).__name__.lower().startswith(("mse", "squared")):
             return True
+        if isinstance(n, sp.MatMul) and _gram(n):   # XᵀX, aᵀXᵀXb: tr(XᵀX) = ‖X‖², a square too
+            return True
     return False
+
+
+def _gram(m) -> bool:
+    """Whether the matrix product ``m`` holds a factor next to its own transpose (Xᵀ·X or X·Xᵀ)."""
+    mats = [a for a in m.args if isinstance(a, sp.MatrixExpr)]
+    return any(b == sp.Transpose(a) or a == sp.Transpose(b) or b == a.T or a == b.T
+               for a, b in zip(mats, mats[1:]))
 
 
 def _constant_of(f, a: float):
@@ -172,8 +181,47 @@ def _size_factor(case, a: float) -> str:
         if abs(a - n) < 1e-9 and _averages_over(case.f, n):
             return f" — {_size_words(case, n)}: a sum where there is a mean (1/{_size_name(case, n)} missing)"
         if abs(a - 1 / n) < 1e-9:
-            return f" — 1/{_size_name(case, n)} with {_size_words(case, n)}: a mean where there is a sum"
+            return (f" — 1/{_size_name(case, n)} with {_size_words(case, n)}: a mean where there is a sum"
+                    + _averaged_by_design(case, n))
     return _dout_entries_factor(case, a)
+
+
+def _averaged_by_design(case, n: int) -> str:
+    """Every parameter gradient of a layer (the wrt arrays without the batch axis) averaged over the
+    batch while an input's gradient (an array with the batch axis, n long) is right: 11-785's RNNCell
+    and GRUCell backwards divide dW and db by batch_size on purpose. What to compare then, as a
+    sentence; "" otherwise (a single dgamma averaged is a slip, not a convention)."""
+    from .claims import _shape as shape_of_param, fit_shape
+    name = _size_name(case, n)
+    if case.outputs is None or name == str(n):
+        return ""
+
+    def claims_and_truths(j, p):
+        Cs = [fit_shape(np.asarray(c[j], float), shape_of_param(p)) for c in case.claims]
+        return Cs, [np.asarray(t[j], float) for t in case.truths]
+    right_input, params = None, 0
+    for j, p in enumerate(case.params):
+        batched = name in [str(d) for d in (case.shapes or {}).get(p.name, ())]
+        try:
+            Cs, Ts = claims_and_truths(j, p)
+        except Exception:   # noqa: BLE001 - a claim that is no array: no convention to tell
+            return ""
+        if any(c is None for c in Cs):
+            return ""
+        if batched:
+            if right_input is None and all_same(Cs, Ts):
+                right_input = p.name
+        elif all_same(Cs, Ts, 1 / n):
+            params += 1
+        else:
+            return ""
+    if right_input is None or params < 2:
+        return ""
+    return (f". d{right_input} is right and every parameter's gradient is 1/{name} of its sum, so if your "
+            f"course averages the parameters' gradients over the batch on purpose (11-785's RNNCell and "
+            f"GRUCell backwards divide dW and db by batch_size), this is that average: check_backward "
+            f"compares with the gradients of Σ out ⊙ dout, which sum over the batch — compare "
+            f"{name}·d{case.w.name} instead")
 
 
 def _averages_over(f, n: int) -> bool:

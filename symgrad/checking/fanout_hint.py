@@ -77,6 +77,36 @@ def fanout_hint(case: Case):
                     f"the claim {what} the term of the path {_unreshaped(_path(D, case.w.name, v, eqn), case.f)}"
                     f"{term}{why}; the "
                     f"derivative sums over all paths of the influence diagram.")
+    return _one_path_doubled(case, D, terms, vals, Cs, Ts)
+
+
+def _one_path_doubled(case, D, terms, vals, Cs, Ts):
+    """A value with two paths to the output whose claim is twice one path's term: the two terms
+    merged as if equal (∂ aᵀXᵀXb/∂X written 2Xabᵀ for X(abᵀ + baᵀ)), where they differ."""
+    from ..core.to_sympy import SympyBuilder
+    by_value: dict = {}
+    for j, (v, eqn, term) in enumerate(terms):
+        by_value.setdefault(v.id, []).append(j)
+    for js in by_value.values():
+        if len(js) != 2:
+            continue
+        for j, other in (js, js[::-1]):
+            m = [np.broadcast_to(vals[i][j], Ts[i].shape) for i in range(len(Ts))]
+            o = [np.broadcast_to(vals[i][other], Ts[i].shape) for i in range(len(Ts))]
+            if all_same(m, o) or not all_same(Cs, m, 2.0):
+                continue
+            from .symmetric_hint import symmetric_hint
+            symmetric = symmetric_hint(case)      # 2Ax for (A + Aᵀ)x: the matrix's symmetry says more
+            if symmetric:
+                return symmetric
+            v, eqn, term = terms[j]
+            build = SympyBuilder(D.ir, D.lowering.exprs)
+            said = lambda t: _unreshaped(short_text(build(t), 160), case.f)   # noqa: E731
+            return Hint("fan-out",
+                        f"{_label(D, v)} influences the output along two paths, and the claim is twice the "
+                        f"term of the path {_unreshaped(_path(D, case.w.name, v, eqn), case.f)} (that term is "
+                        f"{said(term)}), as if the other path's term were the same; it is {said(terms[other][2])}, "
+                        f"which differs: the derivative sums the two.")
     return None
 
 

@@ -48,7 +48,7 @@ likelihood_hints.py (a −log P's backward without 1/y, or with P's gradient: CT
 or β not divided by y), ctc_hints.py (a CTC backward's skip connections: between repeated symbols, or
 none),
 eval_stats_hint.py (a batch norm's inference backward written with the training formula), pool_route_hint.py
-(max pool's δ to another window entry), operand_hints.py, conv_hints.py, margin_hints.py,
+(max pool's δ to another window entry, or written back without the stride), operand_hints.py, conv_hints.py, margin_hints.py,
 softmax_axis_hint.py, ce_softmax_slips.py (s(1 − s) − Y, A − Y or log s − Y
 for s − Y), stop_gradient_hint.py (a claim through a stop_gradient), upsample_hints.py (an
 upsampling's backward reading the wrong entries), resample_hints.py (11-785's Downsample1d/2d and Upsample1d/2d
@@ -64,9 +64,12 @@ cotangent_transpose_hint.py (a square product's gradient passed on transposed), 
 (at a Max tie, δ sent to no tied argument), direct_path_hint.py (a GRU's dh without d * z, its direct
 path; an LSTM's dprev_c without dnext_c * f). A formula's slips (sg.check of a hand-derived gradient):
 cancelled_derivative_hint.py (σ′, or softmax's p ⊙ (1 − p), multiplied in where it cancels),
-symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), det_factor_hints.py
+symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), product_order_hint.py (a
+matrix product's factors in another order, or one of f's matrices left out of it), det_factor_hints.py
 (one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
-(another variable's inner derivative). `find_hint` below gives the order they are tried in.
+(another variable's inner derivative), outer_derivative_hint.py (F′(u) of a node F(u) of f left out), dropout_mask_hint.py
+(a dropout backward with a mask of its own), symbol_swap_hint.py (a symbol of f where another belongs),
+relu_mask_term_hint.py (relu's mask without the bias). `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
@@ -99,8 +102,12 @@ def find_hint(case: Case) -> str | None:
     from .direct_path_hint import direct_path_hint, forget_gate_output_hint
     from .cancelled_derivative_hint import extra_activation_derivative_hint
     from .symmetric_hint import symmetric_hint
+    from .dropout_mask_hint import dropout_mask_hint
+    from .relu_mask_term_hint import relu_mask_term_hint
+    from .product_order_hint import product_order_hint
     from .det_factor_hints import det_factor_hint
     from .inner_factor_swap_hint import inner_factor_swap_hint
+    from .symbol_swap_hint import symbol_swap_hint
     from .dout_spread_hint import dout_spread_hint
     from .dout_sum_hints import dout_wrong_axes_hint, one_step_hint
     from .gate_order_hint import gate_order_hint
@@ -120,9 +127,10 @@ def find_hint(case: Case) -> str | None:
     from .output_path_hint import output_path_hint
     from .label_index_hint import label_index_hint
     from .inner_derivative_hint import inner_derivative_hint
+    from .outer_derivative_hint import outer_derivative_hint
     from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
                                  tanh_operand_hint)
-    from .pool_route_hint import pool_route_hint
+    from .pool_route_hint import pool_route_hint, stride_left_out_hint
     from .product_operand_hint import product_operand_hint
     from .recurrent_hints import late_state_hint, loop_early_hint
     from .recurrent_loop_hints import first_state_hint, skipped_last_step_hint
@@ -148,7 +156,7 @@ def find_hint(case: Case) -> str | None:
         case = replace(case, f=staged)
     for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, tie_dropped_hint, factor_hint, det_factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
-              dout_hint, factor_left_out_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
+              dout_hint, factor_left_out_hint, dropout_mask_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, one_example_in_product_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
               dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint,
@@ -157,12 +165,12 @@ def find_hint(case: Case) -> str | None:
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
-              one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_output_hint, softmax_hint,
+              one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_mask_term_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
-              pool_route_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
+              pool_route_hint, stride_left_out_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
-              extra_activation_derivative_hint, symmetric_hint, inner_derivative_hint, inner_factor_swap_hint,
+              extra_activation_derivative_hint, symmetric_hint, product_order_hint, inner_derivative_hint, outer_derivative_hint, inner_factor_swap_hint, symbol_swap_hint,
               first_step_hint):
         msg = try_hint(h, case)
         if msg:

@@ -204,6 +204,17 @@ def permuted_hint(case: Case):
     flipped = _flipped_axes(Cs, Ts)
     if flipped:
         return _flipped_sentence(case, flipped)
+    perm = _same_shape_permutation(Cs, Ts)
+    if perm:
+        w = case.w.name
+        swapped = [a for a, p in enumerate(perm) if a != p]
+        which = (f"axes {swapped[0]} and {swapped[1]} swapped" if len(swapped) == 2
+                 else f"axes {', '.join(map(str, swapped))} in another order")
+        return Hint("axes in another order",
+                    f"the claim is the gradient with {which}, the gradient.transpose{tuple(perm)} — "
+                    f"both have {w}'s shape {Ts[0].shape}, since those axes have the same length; each "
+                    f"axis of d{w} is the same axis of {w} (an index order mixed up in a loop, or a "
+                    f"transpose that the forward does not have).")
     spatial = any(len(v.x.shape) == 4 and v.axes == (0, 2, 3) for v, _, _ in _variances(case.f))
     eg = (": for spatial batch norm, move the channels last before flattening, "
           "x.transpose(0, 2, 3, 1).reshape(-1, C), and back with dx.reshape(N, H, W, C)"
@@ -212,6 +223,22 @@ def permuted_hint(case: Case):
                 f"the claim holds the gradient's numbers, each in another "
                 f"place — a reshape where a transpose is needed (reshape keeps the memory order, it does "
                 f"not move axes){eg}.")
+
+
+def _same_shape_permutation(Cs, Ts):
+    """A permutation of the axes (not the identity) that keeps the gradient's shape and turns it
+    into the claim at every point (an (N, C, H, W) dx with H and W swapped); None. Arrays of 3 to 5
+    axes (a 2-d square one is transpose_hint's)."""
+    from itertools import permutations
+    shape = Ts[0].shape
+    if not 3 <= len(shape) <= 5:
+        return None
+    for perm in permutations(range(len(shape))):
+        if perm == tuple(range(len(shape))) or tuple(shape[a] for a in perm) != shape:
+            continue
+        if all(same(c, np.transpose(t, perm)) for c, t in zip(Cs, Ts)):
+            return perm
+    return None
 
 
 def _flipped_axes(Cs, Ts):

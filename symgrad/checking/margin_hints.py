@@ -19,13 +19,70 @@ def _label_mask(case: Case, node, shape, p):
     return mask > 0
 
 
+def _words(classes: int, counts: set):
+    if 1 not in counts:
+        return Hint("correct class counted for every class",
+                    f"at each example's label the claim subtracts one margin's share for each of the "
+                    f"{classes - 1} other classes — dW[:, y[i]] -= X[i] outside the `if margin > 0:` of the "
+                    f"loop, or dx[np.arange(N), y] -= {classes - 1}; the correct class's score takes a share "
+                    f"only from the margins that are positive: dx[np.arange(N), y] -= "
+                    f"(margins > 0).sum(axis=1), before the division by N.")
+    return Hint("correct class counted once",
+                "at each example's label the claim subtracts one margin's "
+                "share (dx[np.arange(N), y] -= 1); the correct class's score is in every margin of its row, "
+                "so it takes minus the number of positive margins: dx[np.arange(N), y] -= "
+                "(margins > 0).sum(axis=1), before the division by N.")
+
+
+def _through_weights_hint(case: Case):
+    """The same slips in svm_loss_naive's dW, for scores X @ W: the scores' gradient G is derived
+    (S held as a fresh tensor), its label entries made −k·(one share) — once, or once per other
+    class — and X.T @ G compared with the claim."""
+    from ..frontend import tensor as T
+    from .hint_case import gradient_at_fresh
+    nodes = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if isinstance(n, T.TakeAlong)
+                               and isinstance(n.args[0], T.TensorMatMul) and n.args[0].args[1] == case.w))
+    Cs, Ts = _fitted(case)
+    if len(nodes) != 1 or not case.f.has(sp.Max) or all_same(Cs, Ts) or any(c is None for c in Cs):
+        return None
+    S = nodes[0].args[0]
+    X = S.args[0]
+    if len(T.shape_of(S)) != 2 or int(nodes[0].args[2]) != 1:
+        return None
+    U = T.tensor("_scores", tuple(int(d) for d in T.shape_of(S)))
+    Gs = gradient_at_fresh(case, case.f.xreplace({S: U}), U, lambda vals: value_at(S, vals))
+    if Gs is None:
+        return None
+    classes = int(T.shape_of(S)[1])
+    counts = {1, classes - 1}
+    for c, t, g, p in zip(Cs, Ts, Gs, case.points):
+        lab = _label_mask(case, nodes[0], g.shape, p)
+        off = g[~lab][np.abs(g[~lab]) > 1e-12]
+        if off.size == 0 or not same(off, np.full(off.shape, off[0])):
+            return None
+        x = p.mean(lambda vals: [value_at(X, vals)])[0]
+        keep = set()
+        for k in counts:
+            slipped = g.copy()
+            slipped[lab] = -k * off[0]
+            if same(c, t + x.T @ (slipped - g)):     # the other paths (a regularizer's) kept
+                keep.add(k)
+        counts = keep
+        if not counts:
+            return None
+    return _words(classes, counts)
+
+
 def svm_correct_class_hint(case: Case):
     from ..frontend import tensor as T
     nodes = [n for n in sp.preorder_traversal(case.f) if isinstance(n, T.TakeAlong) and n.args[0] == case.w]
     Cs, Ts = _fitted(case)
+    if not nodes:
+        return _through_weights_hint(case)
     if len(set(nodes)) != 1 or not case.f.has(sp.Max) or all_same(Cs, Ts) or any(c is None for c in Cs):
         return None
-    shares = set()
+    classes = int(Ts[0].shape[int(nodes[0].args[2])])
+    counts = {1, classes - 1}                 # the label's −share subtracted once, or for every other class
     for c, t, p in zip(Cs, Ts, case.points):
         lab = _label_mask(case, nodes[0], t.shape, p)
         if not same(c[~lab], t[~lab]):
@@ -33,14 +90,10 @@ def svm_correct_class_hint(case: Case):
         off = t[~lab][np.abs(t[~lab]) > 1e-12]
         if off.size == 0 or not same(off, np.full(off.shape, off[0])):
             return None                       # one margin's share: the same at every positive margin
-        if not same(c[lab], np.full(c[lab].shape, -off[0])):
+        counts = {k for k in counts if same(c[lab], np.full(c[lab].shape, -k * off[0]))}
+        if not counts:
             return None
-        shares.add(round(float(off[0]), 12))
-    return Hint("correct class counted once",
-                "at each example's label the claim subtracts one margin's "
-                "share (dx[np.arange(N), y] -= 1); the correct class's score is in every margin of its row, "
-                "so it takes minus the number of positive margins: dx[np.arange(N), y] -= "
-                "(margins > 0).sum(axis=1), before the division by N.")
+    return _words(classes, counts)
 
 
 def svm_margins_hint(case: Case):
@@ -53,6 +106,10 @@ def svm_margins_hint(case: Case):
     from .hint_case import gradient_graph
     nodes = [n for n in sp.preorder_traversal(case.f) if isinstance(n, T.TakeAlong) and n.args[0] == case.w]
     Cs, Ts = _fitted(case)
+    through = not nodes and any(isinstance(n, T.TakeAlong) and isinstance(n.args[0], T.TensorMatMul)
+                                and n.args[0].args[1] == case.w for n in sp.preorder_traversal(case.f))
+    if through:                               # svm_loss_naive's dW: the slipped f's gradient, compared whole
+        nodes = [None]
     if len(set(nodes)) != 1 or not case.f.has(sp.Max) or all_same(Cs, Ts) or any(c is None for c in Cs):
         return None
     slipped = case.f.replace(lambda e: isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args,
@@ -61,6 +118,14 @@ def svm_margins_hint(case: Case):
     if g is None:
         return None
     Ss = [np.broadcast_to(v[0], t.shape) for v, t in zip(case.eval_vars(graph, [g]), Ts)]
+    if through:
+        if not all_same(Cs, Ss):
+            return None
+        return Hint("margins where their 0/1 indicator belongs",
+                    "the claim adds each positive margin's value where its indicator belongs — dW[:, j] += "
+                    "margin * X[i] (and dW[:, y[i]] -= margin * X[i]) for dW[:, j] += X[i]: a margin's "
+                    "derivative with respect to its score is 1 where the margin is positive and 0 elsewhere, "
+                    "(margins > 0), not the margin's value.")
     kinds = {"all", "kept", "zero"}
     for c, t, s, p in zip(Cs, Ts, Ss, case.points):
         lab = _label_mask(case, nodes[0], t.shape, p)

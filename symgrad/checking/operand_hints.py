@@ -160,8 +160,8 @@ def relu_mask_hint(case: Case):
     if all_same(Cs, Ts):
         return None
     dout = _the_dout(case)
-    if dout is None:
-        return None
+    if dout is None:        # a loss (dout = 1): no layer output to mask, but a hidden relu may be
+        return _inner_relu_mask_hint(case)
     for o in _outputs(case):
         e = o.args[0] if isinstance(o, T.Ewise) else o
         if isinstance(e, relu):

@@ -115,10 +115,22 @@ def shape_hint(case: Case):
         cut = tuple(slice(g // 2, g // 2 + d) for g, d in zip(grow, shape))
         if all_same([c[cut] for c in Cs], Ts):
             pads = sorted({g // 2 for g in grow if g})
+            short = _crop_short(case, grow)
+            if short:
+                return Hint("padding cropped by too little",
+                            f"the claim has shape {_shape_txt(cs)}, but {want}; its centre is right — "
+                            f"dx_pad cropped by {short[0]} on each side where the forward pads {short[1]}: "
+                            f"crop the whole padding, dx = dx_pad[:, :, pad:-pad, pad:-pad] with pad = "
+                            f"{short[1]} (the conv's pad, not a number written for another layer).")
             return Hint("padding not cropped",
                         f"the claim has shape {_shape_txt(cs)}, but {want}; its centre "
                         f"(pad = {', '.join(map(str, pads))} cut from each side) is right — the gradient of "
                         f"the padded input, returned whole: crop it, dx = dx_pad[:, :, pad:-pad, pad:-pad].")
+    # ∂L/∂x as a correlation of δ padded by too little (11-785's Conv1d: dLdZ not padded by K − 1)
+    full = _full_padding_short(case, Cs, Ts, cs, shape)
+    if full:
+        return Hint("full convolution's padding short", f"the claim has shape {_shape_txt(cs)}, but {want}; "
+                    f"it is the gradient's centre, {full}")
     wrong_axes: list = []
     said = _other_gradient(case, cs) or _dout_axes(case, cs, wrong_axes)
     if wrong_axes:                          # cs231n's affine db = dout.sum(axis=1)
@@ -192,3 +204,53 @@ def _dout_axes(case, cs, wrong_axes: list | None = None) -> str:
         return (f" — it is {d} summed over {ax(claim_axes)}, keeping {ax(kept)}; the gradient is {d} "
                 f"summed over {ax(true_axes)}, keeping {ax(keep)}, {case.w.name}'s")
     return ""
+
+
+def _crop_short(case, grow):
+    """(c, pad) where ``grow`` (the claim's extra entries per axis) is 2·(pad − c) on every spatial
+    axis of the one convolution of the variable, padded by pad on each side, with 0 < c < pad: dx_pad
+    cropped by a number c other than pad (a literal 1 where the layer pads 2); None otherwise."""
+    from ..frontend import conv as C
+    convs = {n for n in sp.preorder_traversal(case.f) if type(n) is C.Conv and n.args[0] == case.w}
+    if len(convs) != 1:
+        return None
+    pads = [lo for lo, hi in next(iter(convs)).padding if lo == hi]
+    spatial = grow[2:]
+    if any(grow[:2]) or len(pads) != len(spatial) or len(set(pads)) != 1:
+        return None
+    pad = pads[0]
+    cut = {pad - g // 2 for g in spatial}
+    return (cut.pop(), pad) if len(cut) == 1 and 0 < min(cut) < pad else None
+
+
+def _full_padding_short(case, Cs, Ts, cs, shape):
+    """The rest of the sentence where the claim is the gradient's centre along the spatial axes of
+    the variable's one stride-1 convolution — ∂L/∂x computed as the correlation of δ with the flipped
+    kernel, δ padded by less than the full convolution's d·(K − 1) − p on each side; None otherwise."""
+    from ..frontend import conv as C
+    convs = {n for n in sp.preorder_traversal(case.f) if type(n) is C.Conv and n.args[0] == case.w}
+    if len(convs) != 1 or len(cs) != len(shape) or any(c.shape != cs for c in Cs):
+        return None
+    conv = next(iter(convs))
+    short = [d - c for c, d in zip(cs, shape)]
+    if set(conv.stride) != {1} or any(short[:2]) or not any(short) or any(g < 0 or g % 2 for g in short):
+        return None
+    cut = tuple(slice(g // 2, d - g // 2) for g, d in zip(short, shape))
+    if not all_same(Cs, [t[cut] for t in Ts]):
+        return None
+    K = [int(k) for k in conv.args[1].shape[2:]]
+    need = [d * (k - 1) - lo for d, k, (lo, _) in zip(conv.dilation, K, conv.padding)]
+    got = [q - g // 2 for q, g in zip(need, short[2:])]
+    if len(set(need)) == 1 and len(set(got)) == 1:
+        need_t, got_t = str(need[0]), str(got[0])
+    else:
+        need_t, got_t = str(tuple(need)), str(tuple(got))
+    plain = set(conv.dilation) == {1} and all(lo == 0 for lo, _ in conv.padding)
+    formula = "K − 1" if plain else "d·(K − 1) − p (dilation d, the forward's padding p)"
+    cuts = sorted({g // 2 for g in short[2:]})
+    entries = "/".join(map(str, cuts)) + (" entry" if cuts == [1] else " entries")
+    example = (" — np.pad(dLdZ, ((0, 0), (0, 0), (K - 1, K - 1))) before correlating with "
+               f"{getattr(conv.args[1], 'name', 'W')}[:, :, ::-1]"
+               if len(K) == 1 and plain else "")
+    return (f"{entries} short on each side: ∂L/∂{case.w.name} is the full convolution of δ with the flipped "
+            f"kernel, δ padded by {formula} = {need_t} on each side, and this one pads it by {got_t}{example}.")

@@ -168,3 +168,18 @@ def test_a_dropout_backward_returning_the_forwards_output_is_named_with_the_mask
     assert not r and r.hint.startswith("the layer's output where its gradient belongs: dx is the forward's "
                                        "value where mask*dout belongs"), r.hint
     assert "dropout_mask" not in r.hint
+
+
+@pytest.mark.parametrize("remade, said", [
+    (lambda dout, x, mask, p: (x != 0) / (1 - p), "the claim keeps every entry, each scaled by 1/(1 − p) = 2.5"),
+    (lambda dout, x, mask, p: (dout != 0) / (1 - p), "its mask is nonzero everywhere"),
+    (lambda dout, x, mask, p: (x > 0) / (1 - p), "the claim masks with (x > 0) / (1 - p), the sign of x"),
+])
+def test_a_mask_made_again_from_another_tensor_is_named(remade, said):
+    """cs231n's dropout_backward with the mask made again in the backward from x or dout, not the
+    forward's: it had no hint."""
+    p = 0.6
+    x = sg.tensor("x", (N, 5))
+    r = sg.check_backward(sg.dropout(x, p), [x], lambda dout, x, mask: dout * remade(dout, x, mask, p))
+    assert r.verdict == "not equal" and r.hint.startswith("another mask than the dropout's"), r.hint
+    assert said in r.hint and "dx = dout * mask" in r.hint

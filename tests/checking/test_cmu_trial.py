@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import sympy as sp
 import torch
 
 import symgrad as sg
@@ -623,3 +624,33 @@ def test_a_conv_transpose1d_upsample_backward_slip_is_named(written, slip, named
     assert sg.check_backward(out, wrt, conv_transpose1d_backward).verdict == "equal"
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: conv_transpose1d_backward(*a, **k, slip=slip)), named)
     assert "dLdA = dLdZ[:, :, ::2]" in r.hint
+
+
+def test_rnn_cell_weights_averaged_over_the_batch_as_11_785_does_says_what_to_compare():
+    """HW3P1's RNNCell backward divides dW_ih, dW_hh, db by batch_size (dx not): against Σ out ⊙ dout
+    that is 1/N, and the hint said only "a mean where there is a sum" — the right dx shows it is the
+    course's average, and N·dW is what to compare."""
+    def averaged(delta, x, h_prev, W_ih, W_hh, b_ih, b_hh):
+        dx, dh, dW_ih, dW_hh, db_ih, db_hh = rnn_cell_backward(delta, x, h_prev, W_ih, W_hh, b_ih, b_hh)
+        n = x.shape[0]
+        return dx, dh, dW_ih / n, dW_hh / n, db_ih / n, db_hh / n
+    out, wrt = rnn_cell("h_prev", D, H)
+    r = wrong(sg.check_backward(out, wrt, averaged), "constant factor: the claim is 1/4 times the gradient — 1/N")
+    assert "dx is right and every parameter's gradient is 1/N of its sum, so if your course averages" in r.hint
+    assert "compare N·dW_ih instead" in r.hint
+
+
+def test_one_parameter_gradient_averaged_is_a_slip_not_the_courses_convention():
+    """cs231n's batchnorm with dgamma = (dout * xhat).mean(0): dbeta is summed, so this is no course's
+    average, and the hint does not say it might be."""
+    x, gamma, beta = sg.tensor("x", (N, 3)), sg.tensor("gamma", (3,)), sg.tensor("beta", (3,))
+    out = gamma * (x - x.mean(axis=0)) / sp.sqrt(x.var(axis=0) + 1e-5) + beta
+
+    def backward(dout, x, gamma, beta):
+        std = np.sqrt(x.var(axis=0) + 1e-5)
+        xhat = (x - x.mean(axis=0)) / std
+        dxhat, n = dout * gamma, x.shape[0]
+        dx = (n * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (n * std)
+        return dx, (dout * xhat).mean(axis=0), dout.sum(axis=0)
+    r = wrong(sg.check_backward(out, [x, gamma, beta], backward), "constant factor: the claim is 1/4 times")
+    assert "a mean where there is a sum" in r.hint and "your course" not in r.hint

@@ -191,3 +191,16 @@ def test_a_row_variables_transposed_claim_is_not_told_the_variable_is_a_column()
     assert "is a column like x" not in r.hint and "convention='row'" in r.hint, r.hint
     assert "∂f/∂x shaped like xᵀ" in r.hint, r.hint
     assert sg.check(q, x, (A + A.T) * x.T, convention="row").verdict == "equal"
+
+
+def test_the_symmetric_matrix_hint_does_not_run_the_check_again(monkeypatch):
+    """It compares the claim with the gradient at the check's own points with A made symmetric; it
+    ran the whole check again once per square matrix of f (twice the time of a claim with no hint)."""
+    import symgrad.checking.verdict as V
+    calls = []
+    inner = V.check
+    monkeypatch.setattr(V, "check", lambda *a, **k: calls.append(a) or inner(*a, **k))
+    X, A, B = (sp.MatrixSymbol(n, 3, 3) for n in "XAB")
+    wrong(inner(sp.Trace(X.T * A * X), X, 2 * A * X), "right only for a symmetric matrix")
+    wrong(inner(sp.Trace(A * X * B * X.T), X, A.T * X * B.T + B * X.T * A))     # no hint: both squares tried
+    assert calls == []

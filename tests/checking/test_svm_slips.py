@@ -99,3 +99,70 @@ def test_the_margins_where_their_indicator_belongs_are_named(slip, said):
     r = wrong(sg.check_backward(loss, x, lambda dout, x, y: dout * svm_dx_margins(x, y, slip)),
               "margins where their 0/1 indicator belongs: the claim is " + said)
     assert "(margins > 0).astype(float)" in r.hint and "relu" not in r.hint
+
+
+# ---------------------------------------------------------------------------------------------------
+# svm_loss_naive (assignment 1): dW by loops over the examples and classes, with L2 regularization. The
+# correct class's column subtracted at every class — outside the `if margin > 0:` — had no hint.
+
+REG = 0.05
+
+
+def svm_loss_naive_dW(W, X, y, slip=None):
+    dW = np.zeros_like(W)
+    n = X.shape[0]
+    for i in range(n):
+        scores = X[i] @ W
+        for j in range(W.shape[1]):
+            if j == y[i]:
+                continue
+            if slip == "outside the if":
+                dW[:, y[i]] -= X[i]
+            margin = scores[j] - scores[y[i]] + 1
+            if margin > 0:
+                share = margin if slip == "margin's value" else 1.0
+                dW[:, j] += share * X[i]
+                if slip != "outside the if":
+                    dW[:, y[i]] -= share * X[i]
+    return dW / n + 2 * REG * W
+
+
+def _svm_naive():
+    X, W, y = sg.tensor("X", (N, 5)), sg.tensor("W", (5, C)), sg.tensor("y", (N,), integer=True)
+    S = X @ W
+    correct = sg.take_along_axis(S, y[:, None], axis=1)
+    return sg.sum(sp.Max(S - correct + 1, 0) * (1 - sg.one_hot(y, C))) / N + REG * (W * W).sum(), W
+
+
+def test_the_naive_loop_is_torchs_and_its_correct_class_at_every_class_is_named():
+    rng = np.random.default_rng(3)
+    X, W, y = rng.normal(size=(6, 5)), rng.normal(size=(5, C)), rng.integers(0, C, 6)
+    Wt = torch.tensor(W, requires_grad=True)
+    S = torch.tensor(X) @ Wt
+    margins = torch.clamp(S - S[torch.arange(6), torch.tensor(y)][:, None] + 1, min=0)
+    ((margins.sum() - 6.0) / 6 + REG * (Wt * Wt).sum()).backward()    # each label's own margin is 1
+    np.testing.assert_allclose(svm_loss_naive_dW(W, X, y), Wt.grad.numpy(), rtol=1e-10)
+    f, W_ = _svm_naive()
+    assert sg.check_backward(f, [W_], lambda dout, X, W, y: svm_loss_naive_dW(W, X, y)).verdict == "equal"
+    r = wrong(sg.check_backward(f, [W_], lambda dout, X, W, y: svm_loss_naive_dW(W, X, y, "outside the if")),
+              "correct class counted for every class")
+    assert "dW[:, y[i]] -= X[i] outside the `if margin > 0:`" in r.hint
+
+
+def test_the_vectorized_dx_with_the_label_subtracted_for_every_class_is_named():
+    def dx_every(dout, x, y):
+        n = x.shape[0]
+        margins = np.maximum(0, x - x[np.arange(n), y][:, None] + 1.0)
+        margins[np.arange(n), y] = 0
+        dx = (margins > 0).astype(float)
+        dx[np.arange(n), y] -= C - 1
+        return dx / n
+    f, x = _svm()
+    wrong(sg.check_backward(f, [x], dx_every), "correct class counted for every class")
+
+
+def test_the_naive_loop_adding_the_margins_value_is_named_for_the_svm_not_for_relu():
+    f, W_ = _svm_naive()
+    r = wrong(sg.check_backward(f, [W_], lambda dout, X, W, y: svm_loss_naive_dW(W, X, y, "margin's value")),
+              "margins where their 0/1 indicator belongs")
+    assert "dW[:, j] += margin * X[i]" in r.hint
