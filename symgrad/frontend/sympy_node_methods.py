@@ -45,7 +45,7 @@ import functools
 import sympy as sp
 
 from ..errors import ArgumentError
-from .tensor_expr import TensorExpr, as_tensor, is_tensor_expr
+from .tensor_expr import BY_LATER_MODULES, TensorExpr, as_tensor, is_tensor_expr
 
 
 def _public_tensor_methods() -> frozenset:
@@ -135,6 +135,22 @@ class _NotIterableProbe:
         raise AttributeError("_iterable")
 
 
+class _MaskOfComparison:
+    """``(x > 0).float()`` / ``.double()`` on SymPy's comparison of tensors: torch's bool tensor made
+    real, the 0/1 mask ``where(x > 0, 1, 0)`` (what ``(x > 0) * x`` multiplies by already). On a
+    comparison without a tensor, Python's ``AttributeError``, as without symgrad."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, c, owner=None):
+        if c is not None and any(is_tensor_expr(a) for a in c.args):
+            return lambda: BY_LATER_MODULES["where"](c, 1.0, 0.0)
+        what = f"type object {owner.__name__!r}" if c is None else f"{type(c).__name__!r} object"
+        raise AttributeError(f"{what} has no attribute {self.name!r}", name=self.name, obj=c)
+
+
 def _dir(self):
     """dir() of an expression: without the tensor names unless it is a node of tensors (they would
     only raise AttributeError there)."""
@@ -150,3 +166,5 @@ if "_symgrad_tensor_methods" not in vars(sp.Expr):      # once, however often th
     sp.Expr._symgrad_tensor_methods = _TENSOR_METHODS
     sp.Expr.transpose, sp.Expr.expand, sp.Expr.__dir__ = _transpose, _expand, _dir
     sp.Expr.__getitem__, sp.Expr._iterable = _getitem, _NotIterableProbe()
+    for _name in ("float", "double"):
+        setattr(sp.core.relational.Relational, _name, _MaskOfComparison(_name))
