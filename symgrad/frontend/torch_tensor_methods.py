@@ -167,14 +167,20 @@ class TorchMethods:
 
     def xlogy(self, other):
         """torch's ``x.xlogy(y)``: x·log y, 0 where x = 0 (broadcast), symgrad's `xlogy` entry by entry."""
-        return self._later("binary")(self._later("xlogy"), self, other, "xlogy")
+        a, b = self._broadcast_pair(other)
+        return self._later("binary")(self._later("xlogy"), a, b, "xlogy")
+
+    def _broadcast_pair(self, other):
+        """self and other broadcast to their common shape, NumPy's rule (a function of two tensors
+        lowers entry by entry of equal shapes)."""
+        o = self._later("as_tensor")(other)
+        shape = self._later("broadcast_shapes")(self.shape, o.shape)
+        return tuple(self._later("broadcast")(v, shape) for v in (self, o))
 
     def logaddexp(self, other):
         """torch's ``x.logaddexp(y)``: log(eˣ + eʸ) entry by entry, broadcast, as a logsumexp over the
         pair (so it is finite where eˣ overflows, and −inf where both are −inf, as torch's)."""
-        o = self._later("as_tensor")(other)
-        shape = self._later("broadcast_shapes")(self.shape, o.shape)
-        pair = [self._later("broadcast")(v, shape).reshape(1, *shape) for v in (self, o)]
+        pair = [v.reshape(1, *v.shape) for v in self._broadcast_pair(other)]
         return self._later("logsumexp")(self._later("concat")(pair, 0), axis=0)
 
     # -- shapes --------------------------------------------------------------------------------------

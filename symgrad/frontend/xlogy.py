@@ -140,7 +140,3 @@ def _sigmoid_argument(M):
         if M.function.expr == sigmoid(var):
             return M.expr
     return None
-
-
-from .tensor_expr import BY_LATER_MODULES  # noqa: E402 - torch's x.xlogy(y) on a tensor
-BY_LATER_MODULES["xlogy"] = xlogy
