@@ -903,7 +903,21 @@ class Ewise(TensorExpr):
 
     @property
     def is_integer_tensor(self):
-        return False
+        """Integer arithmetic of integer tensors is an integer tensor, as NumPy's and torch's:
+        ``sg.arange(N) + N``, ``N - 1 - ids``, ``2 * ids`` (NT-Xent's labels); a division, a float or
+        a real tensor anywhere makes it real. (Until the eleventh session every Ewise was real, and
+        ``sg.cross_entropy(sim, sg.concat([sg.arange(N) + N, sg.arange(N)]))`` took the labels for
+        probabilities.)"""
+        stand_ins, todo = {}, [self.expr]
+        while todo:
+            e = todo.pop()
+            if isinstance(e, TensorExpr):
+                if not _integer_of(e):
+                    return False
+                stand_ins[e] = sp.Dummy(integer=True)
+            else:
+                todo.extend(e.args)
+        return bool(stand_ins) and self.expr.xreplace(stand_ins).is_integer is True
 
     @property
     def precedence(self):
