@@ -943,6 +943,8 @@ def as_tensor(e, shape=None):
     >>> sg.as_tensor(sp.tanh(x)).sum(axis=1)
     tanh(x).sum(axis=1)
     """
+    if isinstance(e, sp.NDimArray):
+        raise numpy_array_refusal(e, "sg.as_tensor")
     e = as_expr(e)
     if isinstance(e, TensorExpr) and (shape is None or tuple(e.shape) == tuple(shape)):
         return e
@@ -969,8 +971,8 @@ class plain_algebra:
 
 
 def _binary(op, a, b, sym):
-    for v in (a, b):                  # s + (1 - mask) * -1e9 with mask a NumPy array
-        if isinstance(v, np.ndarray) and v.ndim:
+    for v in (a, b):                  # s + (1 - mask) * -1e9 with mask a NumPy array (or a SymPy one)
+        if isinstance(v, np.ndarray) and v.ndim or isinstance(v, sp.NDimArray):
             raise numpy_array_refusal(v, f"'{sym}'")
     for v in (a, b):                  # (ids != 0) * x: a tensor's == and != are SymPy's structural ones
         if isinstance(v, (bool, np.bool_, sp.logic.boolalg.BooleanAtom)):

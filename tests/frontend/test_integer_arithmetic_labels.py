@@ -48,3 +48,12 @@ def test_a_real_target_of_the_batch_shape_is_refused_even_where_it_broadcasts():
         sg.cross_entropy(s, t)
     with pytest.raises(sg.IntegerTensorError, match="integer=True"):
         sg.cross_entropy(s, sg.arange(N) / 1.0)
+
+
+@pytest.mark.parametrize("build", [lambda x: x * sp.Array([1, 2, 3]), lambda x: sp.Array([[1, 2, 3]]) + x,
+                                   lambda x: sg.as_tensor(sp.ImmutableDenseNDimArray([1, 2, 3]))])
+def test_a_sympy_array_in_a_declaration_is_refused_as_numpys(build):
+    """x * sp.Array([1, 2, 3]) failed in lowering ("[1, 2, 3] is not an expression", after SymPy's
+    deprecation warning); it is refused as a NumPy array is, naming sg.tensor(name, (3,))."""
+    with pytest.raises(sg.UnsupportedError, match=r"a SymPy array of shape \(1?,? ?3,?\).*sg\.tensor\(name"):
+        build(sg.tensor("x", (2, 3)))
