@@ -137,8 +137,9 @@ class _NotIterableProbe:
 
 class _MaskOfComparison:
     """``(x > 0).float()`` / ``.double()`` on SymPy's comparison of tensors: torch's bool tensor made
-    real, the 0/1 mask ``where(x > 0, 1, 0)`` (what ``(x > 0) * x`` multiplies by already). On a
-    comparison without a tensor, Python's ``AttributeError``, as without symgrad."""
+    real, the 0/1 mask ``where(x > 0, 1, 0)`` (what ``(x > 0) * x`` multiplies by already);
+    ``.bool()`` the comparison itself and ``.logical_not()`` its negation. On a comparison without a
+    tensor, Python's ``AttributeError``, as without symgrad."""
     __slots__ = ("name",)
 
     def __init__(self, name):
@@ -146,6 +147,10 @@ class _MaskOfComparison:
 
     def __get__(self, c, owner=None):
         if c is not None and any(is_tensor_expr(a) for a in c.args):
+            if self.name == "bool":                  # (x > 0).bool(): already the condition
+                return lambda: c
+            if self.name == "logical_not":
+                return lambda: ~c
             return lambda: BY_LATER_MODULES["where"](c, 1.0, 0.0)
         what = f"type object {owner.__name__!r}" if c is None else f"{type(c).__name__!r} object"
         raise AttributeError(f"{what} has no attribute {self.name!r}", name=self.name, obj=c)
@@ -166,5 +171,5 @@ if "_symgrad_tensor_methods" not in vars(sp.Expr):      # once, however often th
     sp.Expr._symgrad_tensor_methods = _TENSOR_METHODS
     sp.Expr.transpose, sp.Expr.expand, sp.Expr.__dir__ = _transpose, _expand, _dir
     sp.Expr.__getitem__, sp.Expr._iterable = _getitem, _NotIterableProbe()
-    for _name in ("float", "double"):
+    for _name in ("float", "double", "bool", "logical_not"):
         setattr(sp.core.relational.Relational, _name, _MaskOfComparison(_name))

@@ -5,6 +5,7 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
 
     x.clone(), x.to(device or float dtype), x.type_as(y)   x itself (no memory, one float dtype)
     x.dim(), x.numel()                                     len(x.shape), the product of the shape
+    m.bool(), m.logical_not()                              the comparisons m ≠ 0, m = 0 (masked_fill's mask)
     x.add(y, alpha=a), x.sub(y, alpha=a), x.mul(y), x.div(y), x.neg(), x.reciprocal()
     x.matmul(y), x.mm(y), x.bmm(y), x.outer(y)             @ (mm: 2-D, bmm: 3-D, as torch checks)
     x.maximum(y), x.minimum(y), x.log1p(), x.expm1(), x.sin(), x.cos(), x.erf(), x.sign()
@@ -48,6 +49,15 @@ class TorchMethods:
     def type_as(self, other):
         """torch's ``x.type_as(y)``: y's dtype — real (``.float()``) or integer (``.long()``)."""
         return self.long() if getattr(other, "is_integer_tensor", False) else self.float()
+
+    def bool(self):
+        """torch's ``mask.bool()``: the comparison ``mask ≠ 0``, entry by entry (a condition for
+        ``masked_fill`` / ``sg.where``; in arithmetic its 0/1 mask)."""
+        return sp.Ne(self, 0)
+
+    def logical_not(self):
+        """torch's ``mask.logical_not()``: the comparison ``mask = 0``, entry by entry."""
+        return sp.Eq(self, 0)
 
     def dim(self):
         return self.ndim

@@ -82,3 +82,19 @@ def test_a_comparison_of_scalars_keeps_sympys_attributes():
     with pytest.raises(AttributeError, match="has no attribute 'float'"):
         (a > 0).float()
     assert not hasattr(a > 0, "double")
+
+
+def test_bool_and_logical_not_masks_are_torchs():
+    """torch's padding masks: ``s.masked_fill(mask.bool(), v)``, ``mask.logical_not()``,
+    ``(s > 3).bool()`` — mask.bool() was an AttributeError."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    s, m = sg.tensor("s", (N, 4)), sg.tensor("m", (N, 4), integer=True)
+    sv, mv = np.arange(8.0).reshape(2, 4), np.array([[1, 0, 1, 0], [0, 0, 1, 1]])
+    st, mt = torch.tensor(sv), torch.tensor(mv)
+    pairs = [(s.masked_fill(m.bool(), -1.0), st.masked_fill(mt.bool(), -1.0)),
+             (s.masked_fill(m.logical_not(), -1.0), st.masked_fill(mt.logical_not(), -1.0)),
+             (s.masked_fill((s > 3).logical_not(), -1.0), st.masked_fill((st > 3).logical_not(), -1.0)),
+             (sg.where((s > 3).bool(), s, 0.0), torch.where((st > 3).bool(), st, 0.0)),
+             (m.bool().float() * s, mt.bool().float() * st)]
+    for ours, theirs in pairs:
+        np.testing.assert_array_equal(np.asarray(sg.numeric(ours, {s: sv, m: mv}), dtype=float), theirs.numpy())
