@@ -82,8 +82,24 @@ def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping, frozen: Mapping
                 env[eqn.out.id] = a
         else:
             params = _substitute(eqn.params, dims) if dims else eqn.params
-            env[eqn.out.id] = eqn.prim.impl([env[u.id] for u in eqn.inputs], params)
+            try:
+                env[eqn.out.id] = eqn.prim.impl([env[u.id] for u in eqn.inputs], params)
+            except TypeError:
+                _refuse_unbound_sizes(eqn, dims)
+                raise
     return [env[v.id] for v in outs]
+
+
+def _refuse_unbound_sizes(eqn, dims) -> None:
+    """A size (N) that no array given fixes, where an equation needs its value — ``sg.arange(N)``,
+    ``sg.ones((N, 3))`` with no tensor of N among the values (``s * 0`` is 0 to SymPy, and takes s's
+    N with it): a ShapeError naming it, where NumPy's int() of a symbol said "Cannot convert symbols
+    to int"."""
+    unbound = sorted({str(f) for d in eqn.out.shape for f in sp.sympify(d).free_symbols} - {str(k) for k in dims})
+    if unbound:
+        names = ", ".join(unbound)
+        raise ShapeError(f"the size {names} (in the shape {format_shape(eqn.out.shape)}) has no value: no array "
+                         f"among the values has it in its shape; give it by value, {{..., {unbound[0]}: 4}}") from None
 
 
 def _as_tuple(shape) -> str:

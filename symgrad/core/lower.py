@@ -299,7 +299,15 @@ def _matrix_power_exponent(e) -> int:
         return int(n)
     raise UnsupportedError(f"matrix power {e} (exponent {n}): symgrad supports A**n for a nonzero "
                            f"integer n (a repeated matrix product; a negative n is a power of the "
-                           f"inverse A**-1), not zero, fractional or symbolic exponents. Supported: {SUPPORTED}")
+                           f"inverse A**-1), not zero, fractional or symbolic exponents{_entrywise_hint(e)}. "
+                           f"Supported: {SUPPORTED}")
+
+
+def _entrywise_hint(e) -> str:
+    # sp.sqrt(A) of a square A is SymPy's matrix square root; the researcher usually meant sg.sqrt(A)
+    if e.exp == sp.S.Half:
+        return f" (for the square root entry by entry write sg.sqrt({e.base}))"
+    return f" (for the power entry by entry write sp.HadamardPower({e.base}, {e.exp}))"
 
 
 def _matpow(low, e, args):

@@ -8,6 +8,7 @@ a NumPy array of shape (4, 4) in sg.where: a declaration is symbolic ... sg.tril
 from __future__ import annotations
 
 import numpy as np
+from sympy import NDimArray
 
 from ..errors import UnsupportedError
 
@@ -16,10 +17,11 @@ __all__ = ["numpy_array_refusal"]
 
 def numpy_array_refusal(arr, where: str) -> UnsupportedError:
     """The error for a NumPy array met in a declaration (``s + (1 - mask) * -1e9``,
-    ``sg.where(mask == 0, ...)`` with ``mask = np.tril(np.ones((T, T)))``)."""
-    shape = np.shape(arr)
+    ``sg.where(mask == 0, ...)`` with ``mask = np.tril(np.ones((T, T)))``), or a SymPy one
+    (``x * sp.Array([1, 2, 3])``, which failed in lowering: "[1, 2, 3] is not an expression")."""
+    kind, shape = ("SymPy", tuple(arr.shape)) if isinstance(arr, NDimArray) else ("NumPy", np.shape(arr))
     return UnsupportedError(
-        f"a NumPy array of shape {shape} in {where}: a declaration is symbolic and takes no constant "
+        f"a {kind} array of shape {shape} in {where}: a declaration is symbolic and takes no constant "
         f"arrays. A causal mask is sg.tril(sg.ones((T, T))) (torch.tril(torch.ones(T, T))), e.g. "
         f"sg.where(sg.tril(sg.ones((T, T))) > 0, scores, float('-inf')); any other array: declare it "
         f"as a tensor (sg.tensor(name, {shape})) and give its value with the other inputs")

@@ -149,6 +149,10 @@ class Flip(T.TensorExpr):
     def shape(self):
         return self.args[0].shape
 
+    @property
+    def is_integer_tensor(self):        # labels reversed are labels: sg.arange(N).flip(0)
+        return bool(getattr(self.args[0], "is_integer_tensor", False))
+
     def _sympystr(self, printer):
         return f"flip({printer._print(self.args[0])}, {self.axes})"
 

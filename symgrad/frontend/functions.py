@@ -31,6 +31,7 @@ from .matrix_functions import (  # noqa: F401
     _explicit, _hadamard, _is_matrix, log_softmax, LogSoftmax, logsumexp, LogSumExp, _matrix_arg, _pair,
     softmax, Softmax, sum, _TEXT_IS_SCALAR, Total, _vector_arg, _VectorFunction)
 from .xlogy import _sigmoid_argument, xdivy, XLogY, xlogy  # noqa: F401
+from . import entrywise_spellings  # noqa: F401 - sp.Abs(W*x), sp.sqrt(W*x): errors naming sg.abs, sg.sqrt
 from .matrix_losses import bce, cross_entropy, Gather, gather, hinge, kl_div, l1, mse, TENSOR_GATHER  # noqa: F401
 
 __all__ = [

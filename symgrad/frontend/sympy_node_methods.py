@@ -22,9 +22,16 @@ of a scalar, the same (N, H) expression, and ``sp.tanh(v).expand(N, 3)`` SymPy's
 with ``deep=N, modulus=3`` — so these two are wrapped: with a tensor inside (and, for ``expand``,
 torch's sizes given, no SymPy hints) they are the tensor's; otherwise SymPy's, unchanged (their
 ``help()`` and signature are SymPy's). Python's operators are looked up on the class: ``sp.tanh(h) @ W``
-works (``W.__rmatmul__``), ``sp.tanh(h)[:, 0]`` does not (giving SymPy's ``Expr`` a ``__getitem__``
-would make every SymPy expression iterable); index ``sg.tanh(h)[:, 0]`` or
-``sg.as_tensor(sp.tanh(h))[:, 0]``.
+works (``W.__rmatmul__``), ``sp.tanh(h)[:, 0]`` does not: it is an `ArgumentError` (a ``TypeError``)
+that names ``sg.tanh(h)[:, 0]`` and ``sg.as_tensor(tanh(h))[:, 0]`` (eleventh session; it was Python's
+bare "'tanh' object is not subscriptable"). So ``Expr`` has a ``__getitem__``, which raises for every
+expression — Python's own message for one without a tensor inside — and which no subclass sees, as every
+subclass that indexes (matrices, ``IndexedBase``, tensors) has its own. Indexing is not made to work:
+Python would then iterate such a node by ``node[0], node[1], …``, endlessly over a symbolic N. With a
+``__getitem__`` Python's ``iter()`` of any expression would succeed (its sequence fallback), so ``Expr``
+also answers SymPy's ``iterable()`` probe ``_iterable`` with False where the ``__getitem__`` is this
+one (elsewhere the attribute is absent, as before, and ``iterable()`` asks ``iter()``); ``len()`` is not
+given a hook (a ``__len__`` would decide ``bool()`` of every expression).
 
 >>> import sympy as sp, symgrad as sg
 >>> x = sg.tensor("x", (2, 3))
@@ -37,7 +44,8 @@ import functools
 
 import sympy as sp
 
-from .tensor_expr import TensorExpr, as_tensor, is_tensor_expr
+from ..errors import ArgumentError
+from .tensor_expr import BY_LATER_MODULES, TensorExpr, as_tensor, is_tensor_expr
 
 
 def _public_tensor_methods() -> frozenset:
@@ -91,6 +99,63 @@ def _expand(self, *sizes, **hints):
     return _sympy_expand(self, *sizes, **hints)
 
 
+def _key_text(key) -> str:
+    """``key`` as it was written between the brackets: ``:, 0``, ``1:3``, ``..., None``."""
+    def one(k):
+        if isinstance(k, slice):
+            text = ":".join("" if v is None else str(v) for v in (k.start, k.stop))
+            return text + (f":{k.step}" if k.step is not None else "")
+        return "..." if k is Ellipsis else str(k)
+    return ", ".join(one(k) for k in key) if isinstance(key, tuple) else one(key)
+
+
+def _getitem(self, key):
+    """``e[key]`` of a SymPy expression that does not index itself: for a node of tensors an
+    `ArgumentError` naming the spelling that indexes; for any other Python's own ``TypeError``."""
+    if not _is_node_of_tensors(self):
+        raise TypeError(f"{type(self).__name__!r} object is not subscriptable")
+    from .activations import _ACTIVATION_NAMES, MATRIX_SPELLINGS
+    name, shown, where = self.func.__name__, ", ".join(str(a) for a in self.args), _key_text(key)
+    fix = MATRIX_SPELLINGS.get(name) or (name if name in _ACTIVATION_NAMES else None)
+    ours = f"sg.{fix}({shown})[{where}] (symgrad's {fix} gives a tensor expression, which indexes), or " \
+        if fix and isinstance(self, sp.Function) else ""
+    raise ArgumentError(f"{self}[{where}]: SymPy's {name} of a tensor is SymPy's own node, which Python "
+                        f"cannot index; write {ours}sg.as_tensor({self})[{where}]")
+
+
+class _NotIterableProbe:
+    """``Expr._iterable`` for SymPy's ``iterable()``: False for an expression whose ``__getitem__`` is
+    `_getitem` (iter() of it would otherwise succeed by Python's sequence fallback); absent — an
+    ``AttributeError`` — for a subclass with its own ``__getitem__`` or ``__iter__``, as before."""
+
+    def __get__(self, e, owner=None):
+        k = owner if e is None else type(e)
+        if getattr(k, "__getitem__", None) is _getitem and getattr(k, "__iter__", None) is None:
+            return False
+        raise AttributeError("_iterable")
+
+
+class _MaskOfComparison:
+    """``(x > 0).float()`` / ``.double()`` on SymPy's comparison of tensors: torch's bool tensor made
+    real, the 0/1 mask ``where(x > 0, 1, 0)`` (what ``(x > 0) * x`` multiplies by already);
+    ``.bool()`` the comparison itself and ``.logical_not()`` its negation. On a comparison without a
+    tensor, Python's ``AttributeError``, as without symgrad."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, c, owner=None):
+        if c is not None and any(is_tensor_expr(a) for a in c.args):
+            if self.name == "bool":                  # (x > 0).bool(): already the condition
+                return lambda: c
+            if self.name == "logical_not":
+                return lambda: ~c
+            return lambda: BY_LATER_MODULES["where"](c, 1.0, 0.0)
+        what = f"type object {owner.__name__!r}" if c is None else f"{type(c).__name__!r} object"
+        raise AttributeError(f"{what} has no attribute {self.name!r}", name=self.name, obj=c)
+
+
 def _dir(self):
     """dir() of an expression: without the tensor names unless it is a node of tensors (they would
     only raise AttributeError there)."""
@@ -105,3 +170,6 @@ if "_symgrad_tensor_methods" not in vars(sp.Expr):      # once, however often th
         setattr(sp.Expr, _name, _TensorMethodOfNode(_name))
     sp.Expr._symgrad_tensor_methods = _TENSOR_METHODS
     sp.Expr.transpose, sp.Expr.expand, sp.Expr.__dir__ = _transpose, _expand, _dir
+    sp.Expr.__getitem__, sp.Expr._iterable = _getitem, _NotIterableProbe()
+    for _name in ("float", "double", "bool", "logical_not"):
+        setattr(sp.core.relational.Relational, _name, _MaskOfComparison(_name))

@@ -20,7 +20,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.tensor.array.expressions import ArraySymbol
 
 from .array_refusal import numpy_array_refusal   # a NumPy array in a declaration
-from .keywords import check_flag, check_keywords, keywords   # x.max(dim=1): an error that names axis=
+from .keywords import TORCH_SPELLINGS, check_flag, check_keywords, keywords   # x.max(dim=1): an error that names axis=
 from .parse import as_expr             # user text is parsed, never evaluated
 from .torch_tensor_methods import TorchMethods   # x.clone(), x.add(y), x.movedim(...): other spellings
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
@@ -242,18 +242,40 @@ def _operator(op, sym):
 
 def _torch_dim_of_var(fn):
     """x.var(dim=1) / x.std(dim=1) is torch's code, whose default is the unbiased estimate
-    (correction=1); renaming dim to axis alone would silently give NumPy's biased one. The error
-    says both spellings."""
+    (correction=1); renaming dim to axis alone would silently give NumPy's biased one. So torch's
+    ``dim=`` / ``keepdim=`` without a correction is an error that says both spellings; with the
+    correction given (``unbiased=``, ``correction=`` or ``ddof=``) nothing is ambiguous, and torch's
+    names are taken: LayerNorm by hand, ``x.var(-1, keepdim=True, unbiased=False)``."""
     @functools.wraps(fn)
     def checked(*args, **kwargs):
-        if "dim" in kwargs and "correction" not in kwargs and "ddof" not in kwargs and "unbiased" not in kwargs:
-            who = fn.__name__
+        torch_names = [k for k in ("dim", "keepdim") if k in kwargs]
+        explicit = any(k in kwargs for k in ("correction", "ddof", "unbiased"))
+        who = fn.__name__
+        if torch_names and not explicit:
+            name = torch_names[0]
+            ours = TORCH_SPELLINGS[name]
+            axis = kwargs.get("dim", args[1] if len(args) > 1 else None)
+            keep = ", keepdims=True" if kwargs.get("keepdim") else ""
             raise ArgumentError(
-                f"{who}() got an unknown keyword argument 'dim'; did you mean 'axis'? (NumPy's name for "
-                f"torch's 'dim') Mind the default: symgrad's {who} has correction=0 (NumPy's, the biased "
+                f"{who}() got an unknown keyword argument {name!r}; did you mean {ours!r}? (NumPy's name for "
+                f"torch's {name!r}) Mind the default: symgrad's {who} has correction=0 (NumPy's, the biased "
                 f"estimate) where torch's {who}(dim=...) has correction=1. For torch's result write "
-                f"{who}(axis={kwargs['dim']!r}, correction=1); for the biased one (batch and layer norm's) "
-                f"{who}(axis={kwargs['dim']!r})")
+                f"{who}(axis={axis!r}{keep}, correction=1); for the biased one (batch and layer norm's) "
+                f"{who}(axis={axis!r}{keep}) — or keep torch's names and say which: unbiased=True / False")
+        if "unbiased" in kwargs:
+            unbiased = kwargs.pop("unbiased")
+            if not isinstance(unbiased, (bool, np.bool_)):
+                raise ArgumentError(f"{who}(unbiased={unbiased!r}): torch's unbiased is True or False "
+                                    f"(correction=1 or 0)")
+            if "correction" in kwargs or "ddof" in kwargs:
+                raise ArgumentError(f"{who}(): unbiased= and correction= (or ddof=) are one setting; give one")
+            kwargs["correction"] = 1 if unbiased else 0
+        for name in torch_names:            # explicit: torch's dim / keepdim mean NumPy's axis / keepdims
+            ours, position = TORCH_SPELLINGS[name], {"dim": 1, "keepdim": 2}[name]
+            if ours in kwargs or len(args) > position:
+                raise ArgumentError(f"{who}(): {name}= and {ours} are one setting (torch's and NumPy's "
+                                    f"names); give one")
+            kwargs[ours] = kwargs.pop(name)
         return fn(*args, **kwargs)
     return checked
 
@@ -881,7 +903,21 @@ class Ewise(TensorExpr):
 
     @property
     def is_integer_tensor(self):
-        return False
+        """Integer arithmetic of integer tensors is an integer tensor, as NumPy's and torch's:
+        ``sg.arange(N) + N``, ``N - 1 - ids``, ``2 * ids`` (NT-Xent's labels); a division, a float or
+        a real tensor anywhere makes it real. (Until the eleventh session every Ewise was real, and
+        ``sg.cross_entropy(sim, sg.concat([sg.arange(N) + N, sg.arange(N)]))`` took the labels for
+        probabilities.)"""
+        stand_ins, todo = {}, [self.expr]
+        while todo:
+            e = todo.pop()
+            if isinstance(e, TensorExpr):
+                if not _integer_of(e):
+                    return False
+                stand_ins[e] = sp.Dummy(integer=True)
+            else:
+                todo.extend(e.args)
+        return bool(stand_ins) and self.expr.xreplace(stand_ins).is_integer is True
 
     @property
     def precedence(self):
@@ -907,6 +943,8 @@ def as_tensor(e, shape=None):
     >>> sg.as_tensor(sp.tanh(x)).sum(axis=1)
     tanh(x).sum(axis=1)
     """
+    if isinstance(e, sp.NDimArray):
+        raise numpy_array_refusal(e, "sg.as_tensor")
     e = as_expr(e)
     if isinstance(e, TensorExpr) and (shape is None or tuple(e.shape) == tuple(shape)):
         return e
@@ -933,8 +971,8 @@ class plain_algebra:
 
 
 def _binary(op, a, b, sym):
-    for v in (a, b):                  # s + (1 - mask) * -1e9 with mask a NumPy array
-        if isinstance(v, np.ndarray) and v.ndim:
+    for v in (a, b):                  # s + (1 - mask) * -1e9 with mask a NumPy array (or a SymPy one)
+        if isinstance(v, np.ndarray) and v.ndim or isinstance(v, sp.NDimArray):
             raise numpy_array_refusal(v, f"'{sym}'")
     for v in (a, b):                  # (ids != 0) * x: a tensor's == and != are SymPy's structural ones
         if isinstance(v, (bool, np.bool_, sp.logic.boolalg.BooleanAtom)):
@@ -1062,4 +1100,4 @@ def matmul(a, b):
 
 # what TorchMethods (torch_tensor_methods.py, which imports no front-end module) calls from here
 BY_LATER_MODULES.update(as_tensor=as_tensor, as_expr=as_expr, elementwise=elementwise, shape_of=shape_of,
-                        normalize_axis=normalize_axis)
+                        normalize_axis=normalize_axis, binary=_binary, broadcast_shapes=broadcast_shapes)

@@ -360,3 +360,5 @@ def nll_loss(logp, y, weight=None, ignore_index=None, reduction="mean", axis=1):
 # nll_loss(log_softmax(s, axis=1), y, ignore_index=0, reduction="sum", weight=w)
 _register_text("nll_loss", nll_loss, (2, 2), rest=("operand",),
                keywords={"weight": "operand", "ignore_index": "label", "reduction": "reduction", "axis": "axis"})
+
+T.BY_LATER_MODULES["xlogy"] = F.xlogy          # torch's x.xlogy(y) on a tensor, entry by entry

@@ -38,9 +38,11 @@ def _p(p, who):
 
 
 @keywords()
-def norm(x, p=2, axis=None, keepdims=False):
+def norm(x, p=2, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """The p-norm over ``axis`` (None: every entry), torch.linalg.vector_norm's: sqrt(Σ x²) for p = 2,
-    Σ |x| for 1, max |x| for inf, (Σ |x|ᵖ)^(1/p) otherwise."""
+    Σ |x| for 1, max |x| for inf, (Σ |x|ᵖ)^(1/p) otherwise. torch's ``torch.norm(x, dim=1,
+    keepdim=True)`` names are taken too (the same meaning)."""
+    axis, keepdims = T.torch_reduce_names("norm", axis, keepdims, dim, keepdim)
     x = T._tensor_arg(x, "norm")
     p = _p(p, "norm")
     if p == 1:

@@ -130,18 +130,29 @@ def amax(x, dim=None, keepdim=False):
     with torch's gradient at a tie, ½ to each of two tied entries (1/k to each of k), where
     ``x.max(axis)`` (torch's ``max(x, dim)`` and max pooling) gives it all to the first arg-max.
 
-    Written with what exists: m + Σ where(x ≥ m, (x − m)/k, 0) over ``dim``, m the max (kept) and k
-    the count of tied entries. Its value is m exactly (x − m is 0 at the tied entries; ``where``
-    selects, so a −inf elsewhere does not reach the sum); the comparison and k have no derivative,
-    so ∂/∂x = one_hot(first arg-max) + [x = m]/k − one_hot(first arg-max) = [x = m]/k. A maximum
-    of ±inf gives NaN, as ∞ − ∞ (torch: ±inf) — amax of a row that is −inf throughout or holds +inf,
-    amin of one that holds −inf — its gradient torch's still; a NaN gives NaN, as torch's."""
+    Written with what exists: c + Σ where(x ≥ m, (x − c)/k, 0) over ``dim``, m the max (kept), k
+    the count of tied entries, and c = m clipped to ±`AMAX_BOUND` (float32's largest finite number).
+    Its value is m: for a finite m within the bound c = m and x − c is 0 at the tied entries (``where``
+    selects, so a −inf elsewhere does not reach the sum); for m = ±inf, x − c is ±inf at the tied
+    entries where x − m would have been ∞ − ∞ = NaN, so the value is ±inf, as torch's (a row masked to
+    −inf throughout). The comparison and k have no derivative, and c enters once with + and k times
+    with −c/k, so ∂/∂x = [x = m]/k whatever c′ is: torch's gradient, at ±inf too. A NaN gives NaN,
+    as torch's."""
     check_flag("amax", "keepdim", keepdim)
     x = _tensor_arg(x, "amax")
+    where = BY_LATER_MODULES["where"]
     m = max(x, dim, True)
     tied = x >= m
-    k = sum(BY_LATER_MODULES["where"](tied, 1, 0), dim, True)
-    return max(x, dim, keepdim) + sum(BY_LATER_MODULES["where"](tied, (x - m) / k, 0), dim, keepdim)
+    k = sum(where(tied, 1, 0), dim, True)
+
+    def bounded(v):      # v clipped to ±AMAX_BOUND: v itself for every finite float32
+        return where(v > AMAX_BOUND, AMAX_BOUND, where(v < -AMAX_BOUND, -AMAX_BOUND, v))
+    return bounded(max(x, dim, keepdim)) + sum(where(tied, (x - bounded(m)) / k, 0), dim, keepdim)
+
+
+# float32's largest finite number (exact in float64 too): amax's shift c stays finite in both dtypes,
+# so x − c at an infinite maximum is ±inf and not ∞ − ∞.
+AMAX_BOUND = sp.Float(3.4028234663852886e38)
 
 
 def amin(x, dim=None, keepdim=False):

@@ -338,10 +338,17 @@ def cross_entropy(logits, target, axis=None, reduction="mean", label_smoothing=0
         raise IntegerTensorError(f"cross_entropy: the target {target} must be a tensor: integer labels "
                                  f"(sg.tensor(name, batch shape, integer=True)) or probabilities")
     t = T.as_tensor(target)
+    # a real target of the batch shape is labels declared without integer=True — also where it would
+    # broadcast against the logits over a symbolic size (square (N, N) logits: NT-Xent's similarities),
+    # where it was taken for one probability row over N classes, silently (torch's probabilities have
+    # the logits' shape). With sizes that are numbers, a (3,) row over (3, 3) logits stays a target.
+    of_batch_shape = len(t.shape) == len(batch) and all(T.dims_equal(a, b) for a, b in zip(t.shape, batch))
     try:
+        if of_batch_shape and not all(isinstance(d, int) for d in batch):
+            raise ShapeError("labels")
         T.broadcast_shapes(t.shape, x.shape, names=lambda: [str(t), str(x)])
     except ShapeError:
-        if len(t.shape) == len(batch) and all(T.dims_equal(a, b) for a, b in zip(t.shape, batch)):
+        if of_batch_shape:
             # y = sg.tensor("y", (N,)) meant as labels: a real tensor of the batch shape is neither
             name = repr(t.name) if isinstance(t, T.Tensor) else "name"
             raise IntegerTensorError(f"cross_entropy: the target {t} has the batch shape {T.fmt(t.shape)} but "

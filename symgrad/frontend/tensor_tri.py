@@ -188,7 +188,7 @@ _register_text("tril", tril, (1, 2), rest=("diagonal",), keywords={})
 _register_text("triu", triu, (1, 2), rest=("diagonal",), keywords={})
 
 
-def cumsum(x, axis=None):
+def cumsum(x, axis=None, *, dim=None):
     """np.cumsum(x, axis) / torch.cumsum(x, dim): running sums along ``axis`` (a fixed size L; None:
     of the flattened x, as NumPy). Written as the product with the upper-triangular ones,
     x @ triu(ones((L, L))) along that axis, so its gradient is ḡ @ tril(ones((L, L))), the running
@@ -198,6 +198,10 @@ def cumsum(x, axis=None):
     >>> sg.cumsum(sg.tensor("x", (2, 3)), axis=1)
     x @ triu(ones((3, 3)))
     """
+    if dim is not None:                 # torch.cumsum(x, dim=1): the same axis
+        if axis is not None:
+            raise ArgumentError(f"cumsum: give axis= or torch's dim=, not both (got axis={axis!r} and dim={dim!r})")
+        axis = dim
     x = T._tensor_arg(x, "cumsum")
     if axis is None:
         x, axis = x.reshape(-1), 0

@@ -57,8 +57,10 @@ def logsigmoid(x):
     return -F.softplus(-_arg(x, "logsigmoid"))
 
 
-def glu(x, axis=-1):
-    """F.glu(x, dim): the first half of x along ``axis`` times the sigmoid of the second."""
+def glu(x, axis=T.DefaultAxis(-1), *, dim=None):
+    """F.glu(x, dim): the first half of x along ``axis`` (torch's ``dim=`` too) times the sigmoid of
+    the second."""
+    axis = T.axis_or_dim("glu", axis, dim)
     x = T._tensor_arg(x, "glu")
     ax = T.normalize_axis(axis, x.ndim, "glu", x)
     n = x.shape[ax]

@@ -5,9 +5,13 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
 
     x.clone(), x.to(device or float dtype), x.type_as(y)   x itself (no memory, one float dtype)
     x.dim(), x.numel()                                     len(x.shape), the product of the shape
+    m.bool(), m.logical_not()                              the comparisons m ≠ 0, m = 0 (masked_fill's mask)
     x.add(y, alpha=a), x.sub(y, alpha=a), x.mul(y), x.div(y), x.neg(), x.reciprocal()
     x.matmul(y), x.mm(y), x.bmm(y), x.outer(y)             @ (mm: 2-D, bmm: 3-D, as torch checks)
     x.maximum(y), x.minimum(y), x.log1p(), x.expm1(), x.sin(), x.cos(), x.erf(), x.sign()
+    x.tan(), x.atan(), x.sinh(), x.cosh(), x.asinh(), x.log2(), x.log10(), x.exp2(), x.logit()
+    x.lgamma(), x.digamma()                                SymPy's loggamma, digamma (probabilistic losses)
+    x.xlogy(y), x.logaddexp(y)                             0·log 0 = 0; log(eˣ + eʸ) stable (a logsumexp)
     x.view_as(y), x.reshape_as(y), x.unflatten(d, sizes), x.movedim(s, d), x.narrow(d, start, n)
     x.flip(dims), x.tril(k), x.triu(k), x.index_select(d, idx), x.argmin(d)
     x.index_add(d, idx, src)                               sg.index_add (x.scatter_add of repeated ids too)
@@ -45,6 +49,15 @@ class TorchMethods:
     def type_as(self, other):
         """torch's ``x.type_as(y)``: y's dtype — real (``.float()``) or integer (``.long()``)."""
         return self.long() if getattr(other, "is_integer_tensor", False) else self.float()
+
+    def bool(self):
+        """torch's ``mask.bool()``: the comparison ``mask ≠ 0``, entry by entry (a condition for
+        ``masked_fill`` / ``sg.where``; in arithmetic its 0/1 mask)."""
+        return sp.Ne(self, 0)
+
+    def logical_not(self):
+        """torch's ``mask.logical_not()``: the comparison ``mask = 0``, entry by entry."""
+        return sp.Eq(self, 0)
 
     def dim(self):
         return self.ndim
@@ -121,6 +134,64 @@ class TorchMethods:
 
     def sign(self):
         return self._map(sp.sign)
+
+    def tan(self):
+        return self._map(sp.tan)
+
+    def atan(self):
+        return self._map(sp.atan)
+
+    arctan = atan
+
+    def sinh(self):
+        return self._map(sp.sinh)
+
+    def cosh(self):
+        return self._map(sp.cosh)
+
+    def asinh(self):
+        return self._map(sp.asinh)
+
+    arcsinh = asinh
+
+    def log2(self):
+        return self._map(lambda a: sp.log(a) / sp.log(2))
+
+    def log10(self):
+        return self._map(lambda a: sp.log(a) / sp.log(10))
+
+    def exp2(self):
+        return self._map(lambda a: 2 ** a)
+
+    def logit(self, eps=None):
+        """torch's ``x.logit()``: log(x / (1 − x)), σ⁻¹; ``eps`` clamps x to [eps, 1 − eps] first."""
+        x = self if eps is None else self._later("clip")(self, eps, 1 - eps)
+        return x._map(lambda a: sp.log(a) - sp.log(1 - a))
+
+    def lgamma(self):
+        """torch's ``x.lgamma()``: log |Γ(x)|, SymPy's ``loggamma`` (its gradient digamma)."""
+        return self._map(sp.loggamma)
+
+    def digamma(self):
+        return self._map(sp.digamma)
+
+    def xlogy(self, other):
+        """torch's ``x.xlogy(y)``: x·log y, 0 where x = 0 (broadcast), symgrad's `xlogy` entry by entry."""
+        a, b = self._broadcast_pair(other)
+        return self._later("binary")(self._later("xlogy"), a, b, "xlogy")
+
+    def _broadcast_pair(self, other):
+        """self and other broadcast to their common shape, NumPy's rule (a function of two tensors
+        lowers entry by entry of equal shapes)."""
+        o = self._later("as_tensor")(other)
+        shape = self._later("broadcast_shapes")(self.shape, o.shape)
+        return tuple(self._later("broadcast")(v, shape) for v in (self, o))
+
+    def logaddexp(self, other):
+        """torch's ``x.logaddexp(y)``: log(eˣ + eʸ) entry by entry, broadcast, as a logsumexp over the
+        pair (so it is finite where eˣ overflows, and −inf where both are −inf, as torch's)."""
+        pair = [v.reshape(1, *v.shape) for v in self._broadcast_pair(other)]
+        return self._later("logsumexp")(self._later("concat")(pair, 0), axis=0)
 
     # -- shapes --------------------------------------------------------------------------------------
     def view_as(self, other):

@@ -91,10 +91,11 @@ def test_several_axes_of_a_3d_tensor_in_any_order():
 
 @pytest.mark.parametrize("name", ["amax", "amin"])
 def test_infinite_and_nan_rows(name):
-    """Rows masked to −inf, holding ±inf, holding NaN: the gradient is torch's; the value is torch's
-    except a maximum (amin: minimum) of ±inf, NaN here (m + Σ (x − m)/k is ∞ − ∞), as documented."""
+    """Rows masked to −inf, holding ±inf, holding NaN, a float64 maximum beyond float32's range: the
+    value and the gradient are torch's (eleventh session: a maximum of ±inf was NaN, ∞ − ∞)."""
     inf = np.inf
-    xv = np.array([[-inf, -inf, -inf], [1.0, -inf, -inf], [inf, inf, 3.0], [1.0, np.nan, 3.0], [2.0, 2.0, 1.0]])
+    xv = np.array([[-inf, -inf, -inf], [1.0, -inf, -inf], [inf, inf, 3.0], [1.0, np.nan, 3.0], [2.0, 2.0, 1.0],
+                   [-1e300, 1e300, 1e300], [inf, -inf, inf]])
     x = sg.tensor("x", xv.shape)
     e = getattr(x, name)(1)
     want_value, want_grad = _torch_grad(lambda t: getattr(t, name)(1), xv, _weights(e.shape))
@@ -104,6 +105,25 @@ def test_infinite_and_nan_rows(name):
         got = np.asarray(sg.numeric(e, at), dtype=float)
         grad = np.asarray(sg.numeric(sg.grad((e * w).sum(), x), at), dtype=float)
     np.testing.assert_allclose(grad, want_grad, rtol=0, atol=1e-15)          # NaN where torch's is
-    infinite = np.isinf(want_value)
-    assert infinite.sum() == 2 and np.isnan(got[infinite]).all()
-    np.testing.assert_array_equal(got[~infinite], want_value[~infinite])
+    assert np.isinf(want_value).sum() == 3
+    np.testing.assert_array_equal(got, want_value)                          # ±inf as torch's, NaN for NaN
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_compiled_amax_of_a_masked_row_is_minus_inf(dtype):
+    """An attention-style row masked to −inf throughout: amax is −inf and exp of it 0, as torch's, in
+    the compiled NumPy program too (it was NaN, and so were the loss and the gradient); amin of a row
+    of +inf likewise."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y, s = sg.tensor("x", (N, 3)), sg.tensor("y", (N, 3)), sg.tensor("s", (3,))
+    prog = sg.compile(sg.exp((x + s).amax(1)).sum() + sg.exp(-(y + s).amin(1)).sum(), [s], [x, y], dtype=dtype)
+    inf, sv = np.inf, np.array([0.1, 0.2, 0.3])
+    xv = np.array([[2.0, 5.0, 5.0], [-inf, -inf, -inf], [-inf, 1.0, 2.0]])
+    yv = np.array([[2.0, 1.0, 1.0], [inf, inf, inf], [inf, -1.0, 2.0]])
+    t = torch.tensor(sv, requires_grad=True)
+    want = (torch.exp((torch.tensor(xv) + t).amax(1)).sum() + torch.exp(-(torch.tensor(yv) + t).amin(1)).sum())
+    want.backward()
+    assert np.isfinite(want.item()) and np.isfinite(t.grad.numpy()).all()
+    tol = 1e-12 if dtype == "float64" else 1e-5
+    assert prog.loss({"s": sv}, {"x": xv, "y": yv}) == pytest.approx(want.item(), rel=tol)
+    np.testing.assert_allclose(prog.grad({"s": sv}, {"x": xv, "y": yv})["s"], t.grad.numpy(), rtol=tol)

@@ -179,5 +179,7 @@ def test_torch_keywords_of_concat_stack_and_var_name_numpys():
     assert sg.stack([x, x], dim=0) == sg.stack([x, x], axis=0)
     with pytest.raises(sg.ArgumentError, match="unknown keyword argument 'dims'"):
         sg.concat([x, x], dims=1)
-    with pytest.raises(sg.ArgumentError, match="unbiased=False is correction=0"):
-        x.var(-1, unbiased=False)
+    # torch's unbiased= names the correction, so it is taken (eleventh session; it was an error naming
+    # correction=), with torch's dim= / keepdim= beside it: LayerNorm by hand as torch code writes it
+    assert x.var(-1, unbiased=False) == x.var(-1) and x.std(0, unbiased=True) == x.std(0, correction=1)
+    assert x.var(-1, keepdim=True, unbiased=False) == x.var(-1, keepdims=True)
