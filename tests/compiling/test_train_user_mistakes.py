@@ -321,3 +321,15 @@ def test_verbose_names_the_default_progress():
     with pytest.raises(ArgumentError, match=r"progress=None \(the default: a tqdm bar on stderr where it is a "
                                              r"terminal or in a notebook, none in a log\)"):
         sg.train(_regression(), _data(), verbose=0)
+
+
+def test_a_symbol_in_both_params_and_inputs_is_named_as_such():
+    """sg.compile said "two parameters/inputs share the name 'x'" for one symbol listed twice (the
+    command line already said "'x' is in both params and inputs"); two symbols sharing a name keep
+    that message."""
+    W, x, t = sp.MatrixSymbol("W", 1, 3), sp.MatrixSymbol("x", 3, 1), sp.Symbol("t")
+    with pytest.raises(sg.SymgradError, match=r"^'x' is in both params and inputs: .*list each in one"):
+        sg.compile((sg.sum(W * x) - t) ** 2, [W, x], [x, t])
+    x_row = sp.MatrixSymbol("x", 1, 3)          # another symbol, the same name
+    with pytest.raises(sg.SymgradError, match="two parameters/inputs share the name 'x'"):
+        sg.compile((sg.sum(W * x) - t) ** 2, [W, x_row], [x, t])
