@@ -32,6 +32,7 @@ Examples:
     symgrad train model.py --data train.npz --validation val.npz --epochs 30 --checkpoint ck.npz
     symgrad train model.py --data train.npz --validation val.npz --epochs 10 --resume ck.npz --checkpoint ck.npz
     symgrad train model.py --data data.csv --validation-split 0.2 --patience 5 --best best.npz --log log.csv
+    symgrad train model.py --data train.npz --validation val.npz --epochs 30 --plot curves.png
     symgrad train model.py --data data.csv --validation-split 0.2 --resume best.npz --log log.csv"""
 from __future__ import annotations
 
@@ -89,6 +90,10 @@ def register(subparsers):
                    help="write each epoch's line (epoch, loss, the metrics, seconds) here as the epoch ends: a "
                         ".csv or .tsv table with a header row, or a .jsonl file; with --resume, added after "
                         "the rows it holds (those of epochs after the checkpoint's replaced)")
+    p.add_argument("--plot", metavar="CURVES.png",
+                   help="draw the training curves here when training ends (each epoch's losses and "
+                        "accuracy, the best epoch marked with --patience; also after Ctrl-C or a "
+                        "divergence): a .png, .pdf or .svg; needs matplotlib")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
                         "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
@@ -309,6 +314,8 @@ def _train(args, T) -> int:
         except T.TrainingArgumentError as e:
             raise SymgradError(f"--log {args.log}: a log is a .csv or .tsv table, or a .jsonl file (one JSON "
                                f"object per line); give a name with one of those suffixes") from e
+    if args.plot is not None:       # refused now, not after the last epoch
+        _check_plot(args, T, inputs)
     resumed = None
     if args.resume:
         try:
@@ -402,6 +409,8 @@ def _train(args, T) -> int:
         if h is not None:
             _print_epochs(h, len(printed))     # the epochs that ran, as a run that ends prints them
         print(f"symgrad train: {msg}", file=sys.stderr)
+        if h is not None:                      # how it went up: the picture a divergence asks for
+            _draw(args, h, f"diverged at step {e.step} (epoch {h.epochs[-1]['epoch'] + 1 if h.epochs else 1})")
         return 1
     _print_epochs(history, len(printed))
     if history.interrupted:
@@ -409,6 +418,7 @@ def _train(args, T) -> int:
             print(f"symgrad train: {history.message}", file=sys.stderr)
         if args.best is not None and history.best is not None:      # --best's promise, Ctrl-C or not
             print(f"symgrad train: {_save_best(T, args.best, history)}", file=sys.stderr)
+        _draw(args, history)
         return 130
     if history.best_epoch is not None:
         stopped = (f"stopped early after epoch {history.epochs[-1]['epoch']}" if history.stopped_early
@@ -426,6 +436,7 @@ def _train(args, T) -> int:
         and history.best_epoch != history.epochs[-1]["epoch"]) else ""
     print(f"final loss (mean over the last epoch{last}): {history.epochs[-1]['loss']:.6g}" if history.epochs
           else "no steps taken")
+    _draw(args, history)
     if args.checkpoint is None and args.best is None and history.epochs:
         # the README's `symgrad train model.py --data train.npz --epochs 30` trained and kept nothing
         print("symgrad train: the trained values were not saved: pass --checkpoint CK.npz to keep them "
@@ -470,6 +481,34 @@ def _in_command_words(e, args, model, lines_of=None) -> Exception:
                     "holding the labels)")
         return SymgradError(f"--monitor {args.monitor}: {said}{hint}")
     return e
+
+
+def _check_plot(args, T, inputs) -> None:
+    """--plot: matplotlib there, a picture suffix, a folder to write in, and none of the command's
+    other files — all before the model file runs."""
+    from ..compiling import training_plot
+    from .compile import check_output
+    try:
+        training_plot.check_plot_path(args.plot, "--plot")
+    except training_plot.PlotDependencyError as e:
+        raise SymgradError(f"--plot {args.plot}: {e}") from None
+    check_output(args.plot, "--plot")
+    _not_onto(inputs + (("--checkpoint", args.checkpoint), ("--resume", args.resume), ("--best", args.best),
+                        ("--log", args.log)), "--plot", args.plot, "drawing the curves")
+
+
+def _draw(args, history, ended: str | None = None) -> None:
+    """Draw --plot (when given) from the epochs that ran, and say where; ``ended``: how training
+    ended, when the history cannot tell (a divergence), for the title."""
+    if args.plot is None:
+        return
+    if not (history.epochs or history.loss):
+        print(f"symgrad train: no step was taken: nothing to draw to --plot {args.plot}", file=sys.stderr)
+        return
+    from ..compiling.training_plot import default_title, plot_history
+    title = default_title(history) + (f", then {ended}" if ended else "")
+    plot_history(history, args.plot, title=title)
+    print(f"training curves drawn to {args.plot}")
 
 
 def _progress_wanted(args) -> bool:

@@ -53,7 +53,8 @@ def check_plot_path(path, what: str = "path") -> None:
     if suffix not in formats:
         said = f"its suffix .{suffix}" if suffix else "it has no suffix"
         raise ArgumentError(f"{what} {os.fspath(path)}: {said} is not a picture format matplotlib writes; "
-                            f"give one of .png, .pdf, .svg (or {', '.join('.' + k for k in sorted(formats))})")
+                            f"give a .png, .pdf or .svg (matplotlib also writes "
+                            f"{', '.join('.' + k for k in sorted(formats) if k not in ('png', 'pdf', 'svg'))})")
 
 
 def _series(history):
@@ -133,14 +134,18 @@ def plot_history(history, path=None, *, title: str | None = None, dpi: int = 100
     if len(xs) == 1:                  # one point: room around it rather than matplotlib's ±0.05 epochs
         for ax in axes:
             ax.set_xlim(xs[0] - 0.5, xs[0] + 0.5)
-    fig.suptitle(title if title is not None else _title(history, x_name, xs))
+    fig.suptitle(title if title is not None else default_title(history))
     fig.tight_layout()
     if path is not None:
-        fig.savefig(os.fspath(path), dpi=dpi)
+        from .files import atomic_write       # never half a picture; missing folders made
+        fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+        atomic_write(os.fspath(path), lambda f: fig.savefig(f, format=fmt, dpi=dpi))
     return fig
 
 
-def _title(history, x_name, xs) -> str:
+def default_title(history) -> str:
+    """``training: 12 epochs, stopped early`` — what the run was, for the picture's title."""
+    x_name, xs, _ = _series(history)
     n = len(xs)
     words = f"{n} epoch{'s' if n != 1 else ''}" if x_name == "epoch" else f"{n} step{'s' if n != 1 else ''} (no epoch ended)"
     if history.stopped_early:

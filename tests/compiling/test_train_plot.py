@@ -110,7 +110,7 @@ def test_a_resumed_run_is_drawn_at_its_own_epoch_numbers():
 
 def test_a_file_name_matplotlib_cannot_write_is_refused_naming_the_formats(tmp_path):
     h = History(loss=[1.0], step=1, epochs=[{"epoch": 1, "loss": 1.0}])
-    with pytest.raises(ArgumentError, match=r"suffix \.txt is not a picture format .*\.png, \.pdf, \.svg"):
+    with pytest.raises(ArgumentError, match=r"suffix \.txt is not a picture format .*a \.png, \.pdf or \.svg"):
         h.plot(tmp_path / "curves.txt")
     with pytest.raises(ArgumentError, match="has no suffix"):
         h.plot(tmp_path / "curves")
