@@ -13,7 +13,7 @@ that stopped inside its first epoch has no epoch records: its step losses are dr
 >>> h = History(loss=[2.0, 1.0, 0.6, 0.4], step=4, epochs=[{"epoch": 1, "loss": 1.5, "val_accuracy": 0.5},
 ...             {"epoch": 2, "loss": 0.5, "val_accuracy": 0.75}])
 >>> fig = h.plot()
->>> [(l.get_label(), list(l.get_ydata())) for ax in fig.axes for l in ax.get_lines()]
+>>> [(l.get_label(), [float(v) for v in l.get_ydata()]) for ax in fig.axes for l in ax.get_lines()]
 [("loss (mean over the epoch's minibatches)", [1.5, 0.5]), ('val_accuracy', [0.5, 0.75])]
 >>> import matplotlib.pyplot as plt; plt.close(fig)
 """
