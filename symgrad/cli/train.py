@@ -126,6 +126,8 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
         how = "np.savez(" + repr(os.path.basename(path)) + "".join(f", {n}=..." for n in names) + ")"
         meant = "; ".join(f"{near[m]!r} for {m!r}?" for m in missing if near[m])
         meant += f" (the keys are the inputs' names, case and all: {how})" if meant else ""
+        if not meant:
+            meant = _splits_hint(path, arrays, names, missing)
         raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
                            f"{sorted(arrays)} (one array per input, keyed by the input's name)"
                            + (f": {meant}" if meant else ""))
@@ -160,6 +162,26 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
                                f"{'training' if command == 'train' else 'symgrad ' + command} needs finite "
                                f"numbers: drop or fill those samples")
     return out
+
+
+def _splits_hint(path, arrays, names, missing) -> str:
+    """For a .npz of splits keyed <input>_<split>, as Keras's datasets keep them (mnist.npz: x_train,
+    y_train, x_test, y_test): how to write one file per split keyed by the inputs' names. "" otherwise."""
+    splits = [part for part in ("train", "val", "valid", "validation", "test")
+              if all(f"{m}_{part}" in arrays for m in missing)]
+    if "train" not in splits:
+        return ""
+    held = next((part for part in splits if part != "train"), None)
+    src = os.path.basename(path)
+
+    def write(split, file):
+        return (f"np.savez({file!r}, " + ", ".join(f"{n}=d[{f'{n}_{split}'!r}]" if n in missing else f"{n}=..."
+                                                  for n in names) + ")")
+    said = f"d = np.load({src!r}); {write('train', 'train.npz')}"
+    if held:
+        said += f"; {write(held, held + '.npz')} — then --data train.npz --validation {held}.npz"
+    return (f"it holds splits keyed <input>_<split>, as Keras's datasets keep them; write each split as a file "
+            f"of arrays keyed by the inputs' names: {said}")
 
 
 def _npz_arrays(path, names, what) -> dict:

@@ -51,3 +51,23 @@ def test_a_table_whose_first_column_is_no_label_gets_no_such_hint(tmp_path, caps
     assert cli.main(["train", str(tmp_path / "xy.py"), "--data", str(tmp_path / "d.csv"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "line 1, column 65 holds '5.000000000000000000e-01'" in err and "list 'y' first" not in err
+
+
+def test_a_npz_of_keras_splits_is_told_how_to_write_one_file_per_split(tmp_path, capsys, monkeypatch):
+    """Keras's mnist.npz keeps x_train, y_train, x_test, y_test: the refusal listed the keys only."""
+    (tmp_path / "xy.py").write_text(textwrap.dedent(CNN.format(inputs="[x, y]")))
+    rng = np.random.default_rng(2)
+    np.savez(tmp_path / "mnist.npz", x_train=rng.random((6, 1, 8, 8)), y_train=rng.integers(0, 3, 6),
+             x_test=rng.random((4, 1, 8, 8)), y_test=rng.integers(0, 3, 4))
+    assert cli.main(["train", str(tmp_path / "xy.py"), "--data", str(tmp_path / "mnist.npz"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    fix = ("d = np.load('mnist.npz'); np.savez('train.npz', x=d['x_train'], y=d['y_train']); "
+           "np.savez('test.npz', x=d['x_test'], y=d['y_test']) — then --data train.npz --validation test.npz")
+    assert "it holds splits keyed <input>_<split>, as Keras's datasets keep them" in err and fix in err
+    # written as it says, the files train
+    monkeypatch.chdir(tmp_path)
+    d = np.load("mnist.npz")
+    np.savez("train.npz", x=d["x_train"], y=d["y_train"])
+    np.savez("test.npz", x=d["x_test"], y=d["y_test"])
+    assert cli.main(["train", "xy.py", "--data", "train.npz", "--validation", "test.npz", "--epochs", "1",
+                     "--no-progress"]) == 0
