@@ -110,7 +110,7 @@ def plot_history(history, path=None, *, title: str | None = None, dpi: int = 100
     size = (6.4 * len(panels), 4.2)
     if path is None:
         import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False)
+        fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False, FigureClass=_curves_figure())
         axes = list(axes[0])
     else:
         from matplotlib.figure import Figure
@@ -147,6 +147,34 @@ def plot_history(history, path=None, *, title: str | None = None, dpi: int = 100
         fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
         atomic_write(os.fspath(path), lambda f: fig.savefig(f, format=fmt, dpi=dpi))
     return fig
+
+
+_CURVES_FIGURE = None
+
+
+def _curves_figure():
+    """A matplotlib Figure that Jupyter shows once. The inline backend displays each pyplot figure
+    at the end of its cell, and a cell ending in ``history.plot()`` also displays the value it
+    returns: the picture came twice. This one, displayed, leaves pyplot (``plt.close``), so the
+    backend's end-of-cell drawing does not show it again; shown by that drawing (``fig =
+    history.plot()``) or later (``fig`` in another cell), it is shown once as well."""
+    global _CURVES_FIGURE
+    if _CURVES_FIGURE is None:
+        from matplotlib.figure import Figure
+
+        class CurvesFigure(Figure):
+            def _ipython_display_(self):
+                import io
+
+                import matplotlib.pyplot as plt
+                from IPython.display import Image, display
+                plt.close(self)                 # no second picture from the backend's drawing
+                buf = io.BytesIO()
+                self.savefig(buf, format="png", bbox_inches="tight")
+                display(Image(data=buf.getvalue(), format="png"))
+
+        _CURVES_FIGURE = CurvesFigure
+    return _CURVES_FIGURE
 
 
 def default_title(history) -> str:
