@@ -528,6 +528,13 @@ def _draw(args, history, ended: str | None = None) -> None:
         print(f"symgrad train: no step was taken: nothing to draw to --plot {args.plot}", file=sys.stderr)
         return
     from ..compiling.training_plot import default_title, plot_history
+    if args.resume is not None and args.log is not None and history.epochs:
+        # a resumed run's --log holds the epochs before it too: the whole curve, not this run's part
+        import dataclasses
+        from ..compiling.training_log import EpochLog
+        logged = EpochLog(args.log, append=True).records()
+        if logged and logged[-1]["epoch"] == history.epochs[-1]["epoch"]:
+            history = dataclasses.replace(history, epochs=logged)
     title = default_title(history) + (f", then {ended}" if ended else "")
     plot_history(history, args.plot, title=title)
     print(f"training curves drawn to {args.plot}")

@@ -142,3 +142,20 @@ def test_without_matplotlib_the_command_says_how_to_install_it_before_training(f
                      "--no-progress", "--plot", str(files / "c.png")])
     out, err = capsys.readouterr()
     assert code == 2 and "pip install matplotlib" in err and "epoch 1" not in out
+
+
+def test_a_resumed_run_with_its_log_draws_the_whole_curve(files, drawn, capsys):
+    base = ["train", str(files / "cnn.py"), "--data", str(files / "train.npz"), "--validation",
+            str(files / "val.npz"), "--batch-size", "10", "--no-progress", "--epochs", "2",
+            "--checkpoint", str(files / "ck.npz"), "--log", str(files / "log.jsonl"), "--plot", str(files / "c.png")]
+    assert cli.main(base) == 0
+    assert cli.main(base + ["--resume", str(files / "ck.npz")]) == 0
+    printed = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert [int(p[1]) for p in printed] == [1, 2, 3, 4]
+    line, = [l for l in drawn[-1].axes[0].get_lines() if l.get_label() == "val_loss"]
+    assert list(line.get_xdata()) == [1, 2, 3, 4]
+    assert np.allclose(line.get_ydata(), [float(p[p.index("val_loss") + 1]) for p in printed], rtol=1e-5)
+    assert drawn[-1].get_suptitle() == "training: 4 epochs"
+    # without --log, the resumed run's own epochs
+    assert cli.main(base[:-4] + ["--plot", str(files / "c.png"), "--resume", str(files / "ck.npz")]) == 0
+    assert [l for l in drawn[-1].axes[0].get_lines() if l.get_label() == "val_loss"][0].get_xdata().tolist() == [5, 6]
