@@ -161,7 +161,24 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
                                f"{a[first]} at index {list(first)} (sample {first[0]}); "
                                f"{'training' if command == 'train' else 'symgrad ' + command} needs finite "
                                f"numbers: drop or fill those samples")
+    if command == "train":
+        _warn_raw_pixels(out, inputs, what, path)
     return out
+
+
+def _warn_raw_pixels(arrays, inputs, what, path) -> None:
+    """Say on stderr when a real-valued input is given 8-bit pixels, 0 … 255 (uint8, as Keras's
+    mnist.npz and image files hold them): a network trains on inputs of about unit scale, and the
+    first epochs of such data are spent on the scale (the loss in the hundreds, not ~2.3)."""
+    for sym in inputs:
+        a = arrays.get(sym.name)
+        if a is None or a.dtype != np.uint8 or not a.size or int(a.max()) <= 1:
+            continue
+        if getattr(sym, "is_integer_tensor", False) or getattr(sym, "is_integer", False):
+            continue                                   # class labels, indices: integers by design
+        print(f"symgrad train: warning: {what} {path}: the array {sym.name!r} holds 8-bit pixels, 0 … "
+              f"{int(a.max())} (uint8), read as they are; networks train on inputs of about unit scale: save "
+              f"{sym.name}={sym.name} / 255, as torchvision's ToTensor scales them", file=sys.stderr)
 
 
 def _splits_hint(path, arrays, names, missing) -> str:
