@@ -131,9 +131,17 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
             bad = np.argwhere(block != np.round(block))
             if len(bad):
                 i, j = (int(v) for v in bad[0])
+                hint = ""
+                first = table[:, :k]
+                if col > 0 and np.all(first == np.round(first)):
+                    # MNIST's CSV files put the label first: the model file lists it last
+                    order = [name] + [c[0] for c in layout if c[0] != name]
+                    hint = (f" (the table's first column{'s hold' if k > 1 else ' holds'} whole numbers on every "
+                            f"row: if {'they are' if k > 1 else 'it is'} {name!r}, as MNIST's CSV files put the "
+                            f"label first, list {name!r} first in the model file: inputs = [{', '.join(order)}])")
                 raise SymgradError(f"{what} {path}: line {lines[i]}, column {col + j + 1} holds {rows[i][col + j].strip()!r}, "
                                    f"but the input {name!r} is declared integer (class labels or indices): whole "
-                                   f"numbers only")
+                                   f"numbers only{hint}")
             block = block.astype(np.int64)
         out[name] = block.reshape((len(rows),) + shape)
         col += k

@@ -9,8 +9,9 @@ The predictions are one row per sample, in the order of the data: each output's 
 for a single number, output_0, output_1, … for several, the second output's columns named output1_0,
 …), and, when the model file names its ``target`` (a classifier), a last column ``class``: the arg-max
 of the scores, or for one score 1 where it is above 0 (a logit) or 0.5 (a probability), as the
-accuracy of symgrad train counts it. They go to -o as a .csv (.tsv) table with a header row, or a
-.npz of arrays by those names; without -o, to stdout as CSV.
+accuracy of symgrad train counts it. They go to -o as a .csv (.tsv) table with a header row (an
+image's entries in row-major order), or a .npz with one array per output in its shape, output
+(samples, 10) for scores, (samples, 1, 8, 8) for images, and class; without -o, to stdout as CSV.
 
 It runs on the NumPy target, on the CPU: a checkpoint holds the values alone, so one that symgrad
 train --target triton wrote is read as any other (--target triton is refused, saying so).
@@ -67,18 +68,25 @@ def run(args) -> int:
     data = load_data(args.data, model.inputs, without=unread, command="predict")
     features = {x.name: data[x.name] for x in model.inputs if all(x is not u for u in unread)}
     data = _trained.checked(program, features, args, getattr(data, "lines", None))
-    columns = {}
+    columns, arrays = {}, {}        # a table's columns; a .npz's arrays, each output in its own shape
     for i in range(len(model.outputs)):
-        out = predict(program, trained.checkpoint.values, data, args.batch_size, output=i)
+        shaped = predict(program, trained.checkpoint.values, data, args.batch_size, output=i, flat=False)
+        out = shaped.reshape(len(shaped), -1)
         stem = "output" if i == 0 else f"output{i}"
+        arrays[stem] = out[:, 0] if out.shape[1] == 1 else shaped
         if out.shape[1] == 1:
             columns[stem] = out[:, 0]
         else:
             columns.update({f"{stem}_{j}": out[:, j] for j in range(out.shape[1])})
         if i == 0 and model.target is not None:
-            columns["class"] = _classes(program, out)
+            columns["class"] = arrays["class"] = _classes(program, out)
     if args.output and args.output.lower().endswith(".npz"):
-        atomic_write(args.output, lambda f: np.savez(f, **columns), suffix=".npz.tmp")
+        # one array per output, (samples, *one sample's shape) as Keras's predict returns it: an
+        # image (n, 1, 8, 8) rather than 64 arrays output_0 … output_63 (until 2026-12-01, eleventh session)
+        atomic_write(args.output, lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
+        print(f"symgrad predict: wrote {', '.join(f'{k} {v.shape}' for k, v in arrays.items())} to {args.output}",
+              file=sys.stderr)
+        return 0
     else:
         text = _table(columns, "\t" if args.output and args.output.lower().endswith(".tsv") else ",",
                       9 if args.dtype == "float32" else 17)
@@ -88,7 +96,9 @@ def run(args) -> int:
             sys.stdout.write(text)
     if args.output:
         n = len(next(iter(columns.values())))
-        print(f"symgrad predict: wrote {n} rows ({', '.join(columns)}) to {args.output}", file=sys.stderr)
+        names = list(columns)
+        said = ", ".join(names) if len(names) <= 12 else f"{len(names)} columns: {names[0]}, {names[1]} … {names[-1]}"
+        print(f"symgrad predict: wrote {n} rows ({said}) to {args.output}", file=sys.stderr)
     return 0
 
 

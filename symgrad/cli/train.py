@@ -32,6 +32,7 @@ Examples:
     symgrad train model.py --data train.npz --validation val.npz --epochs 30 --checkpoint ck.npz
     symgrad train model.py --data train.npz --validation val.npz --epochs 10 --resume ck.npz --checkpoint ck.npz
     symgrad train model.py --data data.csv --validation-split 0.2 --patience 5 --best best.npz --log log.csv
+    symgrad train model.py --data train.npz --validation val.npz --epochs 30 --plot curves.png
     symgrad train model.py --data data.csv --validation-split 0.2 --resume best.npz --log log.csv"""
 from __future__ import annotations
 
@@ -89,6 +90,10 @@ def register(subparsers):
                    help="write each epoch's line (epoch, loss, the metrics, seconds) here as the epoch ends: a "
                         ".csv or .tsv table with a header row, or a .jsonl file; with --resume, added after "
                         "the rows it holds (those of epochs after the checkpoint's replaced)")
+    p.add_argument("--plot", metavar="CURVES.png",
+                   help="draw the training curves here when training ends (each epoch's losses and "
+                        "accuracy, the best epoch marked with --patience; also after Ctrl-C or a "
+                        "divergence): a .png, .pdf or .svg; needs matplotlib")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
                         "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
@@ -121,6 +126,8 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
         how = "np.savez(" + repr(os.path.basename(path)) + "".join(f", {n}=..." for n in names) + ")"
         meant = "; ".join(f"{near[m]!r} for {m!r}?" for m in missing if near[m])
         meant += f" (the keys are the inputs' names, case and all: {how})" if meant else ""
+        if not meant:
+            meant = _splits_hint(path, arrays, names, missing)
         raise SymgradError(f"{what}: {path} has no array for input(s) {missing}; it has "
                            f"{sorted(arrays)} (one array per input, keyed by the input's name)"
                            + (f": {meant}" if meant else ""))
@@ -154,7 +161,44 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
                                f"{a[first]} at index {list(first)} (sample {first[0]}); "
                                f"{'training' if command == 'train' else 'symgrad ' + command} needs finite "
                                f"numbers: drop or fill those samples")
+    if command == "train":
+        _warn_raw_pixels(out, inputs, what, path)
     return out
+
+
+def _warn_raw_pixels(arrays, inputs, what, path) -> None:
+    """Say on stderr when a real-valued input is given 8-bit pixels, 0 … 255 (uint8, as Keras's
+    mnist.npz and image files hold them): a network trains on inputs of about unit scale, and the
+    first epochs of such data are spent on the scale (the loss in the hundreds, not ~2.3)."""
+    for sym in inputs:
+        a = arrays.get(sym.name)
+        if a is None or a.dtype != np.uint8 or not a.size or int(a.max()) <= 1:
+            continue
+        if getattr(sym, "is_integer_tensor", False) or getattr(sym, "is_integer", False):
+            continue                                   # class labels, indices: integers by design
+        print(f"symgrad train: warning: {what} {path}: the array {sym.name!r} holds 8-bit pixels, 0 … "
+              f"{int(a.max())} (uint8), read as they are; networks train on inputs of about unit scale: save "
+              f"{sym.name}={sym.name} / 255, as torchvision's ToTensor scales them", file=sys.stderr)
+
+
+def _splits_hint(path, arrays, names, missing) -> str:
+    """For a .npz of splits keyed <input>_<split>, as Keras's datasets keep them (mnist.npz: x_train,
+    y_train, x_test, y_test): how to write one file per split keyed by the inputs' names. "" otherwise."""
+    splits = [part for part in ("train", "val", "valid", "validation", "test")
+              if all(f"{m}_{part}" in arrays for m in missing)]
+    if "train" not in splits:
+        return ""
+    held = next((part for part in splits if part != "train"), None)
+    src = os.path.basename(path)
+
+    def write(split, file):
+        return (f"np.savez({file!r}, " + ", ".join(f"{n}=d[{f'{n}_{split}'!r}]" if n in missing else f"{n}=..."
+                                                  for n in names) + ")")
+    said = f"d = np.load({src!r}); {write('train', 'train.npz')}"
+    if held:
+        said += f"; {write(held, held + '.npz')} — then --data train.npz --validation {held}.npz"
+    return (f"it holds splits keyed <input>_<split>, as Keras's datasets keep them; write each split as a file "
+            f"of arrays keyed by the inputs' names: {said}")
 
 
 def _npz_arrays(path, names, what) -> dict:
@@ -309,6 +353,8 @@ def _train(args, T) -> int:
         except T.TrainingArgumentError as e:
             raise SymgradError(f"--log {args.log}: a log is a .csv or .tsv table, or a .jsonl file (one JSON "
                                f"object per line); give a name with one of those suffixes") from e
+    if args.plot is not None:       # refused now, not after the last epoch
+        _check_plot(args, T, inputs)
     resumed = None
     if args.resume:
         try:
@@ -402,6 +448,8 @@ def _train(args, T) -> int:
         if h is not None:
             _print_epochs(h, len(printed))     # the epochs that ran, as a run that ends prints them
         print(f"symgrad train: {msg}", file=sys.stderr)
+        if h is not None:                      # how it went up: the picture a divergence asks for
+            _draw(args, h, f"diverged at step {e.step} (epoch {h.epochs[-1]['epoch'] + 1 if h.epochs else 1})")
         return 1
     _print_epochs(history, len(printed))
     if history.interrupted:
@@ -409,6 +457,7 @@ def _train(args, T) -> int:
             print(f"symgrad train: {history.message}", file=sys.stderr)
         if args.best is not None and history.best is not None:      # --best's promise, Ctrl-C or not
             print(f"symgrad train: {_save_best(T, args.best, history)}", file=sys.stderr)
+        _draw(args, history)
         return 130
     if history.best_epoch is not None:
         stopped = (f"stopped early after epoch {history.epochs[-1]['epoch']}" if history.stopped_early
@@ -426,6 +475,7 @@ def _train(args, T) -> int:
         and history.best_epoch != history.epochs[-1]["epoch"]) else ""
     print(f"final loss (mean over the last epoch{last}): {history.epochs[-1]['loss']:.6g}" if history.epochs
           else "no steps taken")
+    _draw(args, history)
     if args.checkpoint is None and args.best is None and history.epochs:
         # the README's `symgrad train model.py --data train.npz --epochs 30` trained and kept nothing
         print("symgrad train: the trained values were not saved: pass --checkpoint CK.npz to keep them "
@@ -470,6 +520,41 @@ def _in_command_words(e, args, model, lines_of=None) -> Exception:
                     "holding the labels)")
         return SymgradError(f"--monitor {args.monitor}: {said}{hint}")
     return e
+
+
+def _check_plot(args, T, inputs) -> None:
+    """--plot: matplotlib there, a picture suffix, a folder to write in, and none of the command's
+    other files — all before the model file runs."""
+    from ..compiling import training_plot
+    from .compile import check_output
+    try:
+        training_plot.check_plot_path(args.plot, "--plot")
+    except training_plot.PlotDependencyError as e:
+        raise SymgradError(f"--plot {args.plot}: {e}") from None
+    check_output(args.plot, "--plot")
+    _not_onto(inputs + (("--checkpoint", args.checkpoint), ("--resume", args.resume), ("--best", args.best),
+                        ("--log", args.log)), "--plot", args.plot, "drawing the curves")
+
+
+def _draw(args, history, ended: str | None = None) -> None:
+    """Draw --plot (when given) from the epochs that ran, and say where; ``ended``: how training
+    ended, when the history cannot tell (a divergence), for the title."""
+    if args.plot is None:
+        return
+    if not (history.epochs or history.loss):
+        print(f"symgrad train: no step was taken: nothing to draw to --plot {args.plot}", file=sys.stderr)
+        return
+    from ..compiling.training_plot import default_title, plot_history
+    if args.resume is not None and args.log is not None and history.epochs:
+        # a resumed run's --log holds the epochs before it too: the whole curve, not this run's part
+        import dataclasses
+        from ..compiling.training_log import EpochLog
+        logged = EpochLog(args.log, append=True).records()
+        if logged and logged[-1]["epoch"] == history.epochs[-1]["epoch"]:
+            history = dataclasses.replace(history, epochs=logged)
+    title = default_title(history) + (f", then {ended}" if ended else "")
+    plot_history(history, args.plot, title=title)
+    print(f"training curves drawn to {args.plot}")
 
 
 def _progress_wanted(args) -> bool:

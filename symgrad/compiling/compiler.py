@@ -204,6 +204,10 @@ def specify(loss, params, inputs=(), *, optimizer=None, dtype: str = "float32", 
     optimizer = _optimizer(optimizer)
     names = [s.name for s in params + inputs]
     dup = sorted({n for n in names if names.count(n) > 1})
+    both = [p.name for p in params if any(p == x for x in inputs)]
+    if both:        # one symbol listed twice, not two sharing a name (as the command line says it)
+        raise SymgradError(f"{both[0]!r} is in both params and inputs: a parameter is trained, an input "
+                           f"is read from the data; list each in one of them")
     if dup:
         raise SymgradError(f"two parameters/inputs share the name {dup[0]!r}; values are keyed by name, "
                            f"so names must be distinct")

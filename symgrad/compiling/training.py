@@ -612,5 +612,20 @@ def bar_wanted(progress) -> bool:
 
 def _progress_bar(total, enabled):
     from tqdm.auto import tqdm
-    return tqdm(total=total, disable=not enabled, unit="step", desc="train", leave=True,
-                dynamic_ncols=True)
+    # a terminal that reports no width (a pty opened without a size: `script` run from a pipe, some
+    # IDE consoles and `docker exec -t`) made tqdm's width 0 and its rows -1: no bar was drawn at all
+    if _reported_columns(sys.stderr) == 0:
+        import shutil
+        width = {"ncols": shutil.get_terminal_size().columns, "nrows": 24}      # $COLUMNS, or 80
+    else:
+        width = {"dynamic_ncols": True}
+    return tqdm(total=total, disable=not enabled, unit="step", desc="train", leave=True, **width)
+
+
+def _reported_columns(stream):
+    """The width the terminal of ``stream`` reports (0 for a pty without a size), or None when it is
+    no terminal or says nothing."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return None

@@ -214,7 +214,27 @@ def _check_declared_shapes(program, data: dict, what: str = "data") -> None:
                     f"(or declare {sym.name!r} of shape ({shape[0]}, 1))")
         else:
             msg += " (the first axis is the samples; the others as declared)"
+        msg += _batch_of_one_hint(spec, sym, a)
         raise about_array(TrainingArgumentError, what, sym.name, msg)
+
+
+def _batch_of_one_hint(spec, sym, a) -> str:
+    """For a per-example declaration whose leading axis is 1 — ``sg.tensor("x", (1, 1, 8, 8))``, one
+    image as torch holds it, a batch of one — and data whose samples are the rest, (n, 1, 8, 8): that
+    the declaration is one sample, and how to declare the input over the batch instead."""
+    declared = getattr(spec, "declared_inputs", None)
+    if not declared:
+        return ""
+    d = next((tuple(getattr(t, "shape", ())) for s, t in zip(spec.inputs, declared) if s.name == sym.name), ())
+    if len(d) < 2 or d[0] != 1 or not all(sp.sympify(k).is_Integer for k in d) \
+            or tuple(a.shape[1:]) != tuple(int(k) for k in d[1:]):
+        return ""
+    rest = ", ".join(str(int(k)) for k in d[1:])
+    return (f"; declared per example, {sym.name!r} of shape {tuple(int(k) for k in d)} is one sample, its first "
+            f"axis 1 a batch of one (as torch holds one image), and the data's first axis the samples before "
+            f"it: to take samples of shape ({rest}), declare {sym.name!r} over the batch, "
+            f"sg.tensor({sym.name!r}, (N, {rest})) with N = sp.Symbol('N', integer=True, positive=True), the "
+            f"loss over N (as sg.cross_entropy of (N, C) logits takes it)")
 
 
 def _check_data_labels(program, data: dict, what: str = "data") -> None:

@@ -73,6 +73,35 @@ class EpochLog:
         at = table[0].index("epoch")
         return [_whole(row[at]) if at < len(row) else None for row in table[1:]]
 
+    def records(self) -> list:
+        """The epoch records the file holds, as dicts of numbers (``epoch`` a whole number), in order;
+        a cell that is no number is left out of its record."""
+        if not os.path.isfile(self.path):
+            return []
+        with open(self.path, newline="", encoding="utf-8") as f:
+            if self.kind == ".jsonl":
+                rows = []
+                for line in f:
+                    try:
+                        rows.append(json.loads(line))
+                    except ValueError:
+                        continue
+            else:
+                rows = list(csv.DictReader(f, delimiter=self._delimiter()))
+        out = []
+        for row in rows:
+            if not isinstance(row, dict) or _whole(row.get("epoch")) is None:
+                continue
+            record = {"epoch": _whole(row["epoch"])}
+            for k, v in row.items():
+                try:
+                    if k != "epoch" and k is not None:
+                        record[k] = float(v)
+                except (TypeError, ValueError):
+                    pass
+            out.append(record)
+        return out
+
     def later_rows(self, epoch) -> list:
         """The epochs of the rows after ``epoch`` that a resumed run's first row replaces (appending)."""
         if self.fresh:

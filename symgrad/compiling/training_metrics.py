@@ -96,9 +96,10 @@ def loss_over_batch(program, values, batch, loss=None) -> str:
     return found
 
 
-def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarray:
+def predict(program, values, data, batch_size: int = 1024, output=0, flat: bool = True) -> np.ndarray:
     """``program.forward`` over all of ``data``, one row per sample. ``output`` picks one output
-    (an index, or a key when forward returns a dict) when there are several."""
+    (an index, or a key when forward returns a dict) when there are several. ``flat=False`` keeps
+    each sample's shape ((n, 1, 8, 8) for images) rather than one row of its entries."""
     rows = []
     for batch in batches(data, batch_size):
         out = program.forward(values, batch)
@@ -107,7 +108,7 @@ def predict(program, values, data, batch_size: int = 1024, output=0) -> np.ndarr
         elif isinstance(out, (list, tuple)):
             out = out[output]
         out = to_numpy(out)
-        rows.append(out.reshape(out.shape[0], -1))
+        rows.append(out.reshape(out.shape[0], -1) if flat else out)
     return np.concatenate(rows)
 
 

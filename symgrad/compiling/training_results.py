@@ -113,6 +113,13 @@ class History:
         return (f"<div><b>History</b><div style='display:flex;gap:1em;align-items:center'>"
                 f"<table>{table}</table>{picture}</div></div>")
 
+    def plot(self, path=None, *, title=None, dpi=100):
+        """The training curves as a matplotlib ``Figure`` — each epoch's losses, the metrics beside
+        them, the best epoch marked after early stopping — saved to ``path`` (``"curves.png"``,
+        ``.pdf``, ``.svg``) when one is given. Needs matplotlib (`symgrad.compiling.training_plot`)."""
+        from .training_plot import plot_history
+        return plot_history(self, path, title=title, dpi=dpi)
+
     def metric(self, name: str) -> list:
         """The per-epoch series of ``name`` (``loss``, ``val_loss``, ``val_accuracy`` ...)."""
         if self.epochs and not any(name in e for e in self.epochs):

@@ -79,9 +79,9 @@ def test_predict_to_stdout_and_to_npz(run, capsys):
     first = [float(c) for c in lines[1].split(",")[:3]]
     np.testing.assert_allclose(first, x[0] @ v["W"] + v["b"], rtol=1e-12)      # 17 digits: float64 exactly
     assert cli.main(argv + ["-o", str(path / "p.npz")]) == 0
-    with np.load(path / "p.npz") as z:
-        np.testing.assert_allclose(np.c_[z["output_0"], z["output_1"], z["output_2"]], x @ v["W"] + v["b"],
-                                   rtol=1e-12)
+    with np.load(path / "p.npz") as z:     # one array per output, (samples, scores) (it was output_0, ...)
+        assert sorted(z.files) == ["class", "output"]
+        np.testing.assert_allclose(z["output"], x @ v["W"] + v["b"], rtol=1e-12)
         assert z["class"].dtype.kind == "i"
 
 

@@ -321,3 +321,35 @@ def test_verbose_names_the_default_progress():
     with pytest.raises(ArgumentError, match=r"progress=None \(the default: a tqdm bar on stderr where it is a "
                                              r"terminal or in a notebook, none in a log\)"):
         sg.train(_regression(), _data(), verbose=0)
+
+
+def test_a_symbol_in_both_params_and_inputs_is_named_as_such():
+    """sg.compile said "two parameters/inputs share the name 'x'" for one symbol listed twice (the
+    command line already said "'x' is in both params and inputs"); two symbols sharing a name keep
+    that message."""
+    W, x, t = sp.MatrixSymbol("W", 1, 3), sp.MatrixSymbol("x", 3, 1), sp.Symbol("t")
+    with pytest.raises(sg.SymgradError, match=r"^'x' is in both params and inputs: .*list each in one"):
+        sg.compile((sg.sum(W * x) - t) ** 2, [W, x], [x, t])
+    x_row = sp.MatrixSymbol("x", 1, 3)          # another symbol, the same name
+    with pytest.raises(sg.SymgradError, match="two parameters/inputs share the name 'x'"):
+        sg.compile((sg.sum(W * x) - t) ** 2, [W, x_row], [x, t])
+
+
+def test_a_per_example_image_declared_as_a_batch_of_one_is_told_to_declare_it_over_the_batch():
+    """x = sg.tensor("x", (1, 1, 8, 8)), one image as torch holds it, trained on images (n, 1, 8, 8):
+    the message said only to reshape the data to (n, 1, 1, 8, 8)."""
+    x, y = sg.tensor("x", (1, 1, 8, 8)), sg.tensor("y", (), integer=True)
+    w, W2 = sg.tensor("w", (2, 1, 3, 3)), sg.tensor("W2", (2 * 6 * 6, 3))
+    logits = sg.relu(sg.conv2d(x, w)).reshape(2 * 6 * 6) @ W2
+    prog = sg.compile(sg.cross_entropy(logits, y), [w, W2], [x, y], optimizer=O.Adam())
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((12, 1, 8, 8)), rng.integers(0, 3, size=12)
+    with pytest.raises(TrainingArgumentError, match=r"declared per example, 'x' of shape \(1, 1, 8, 8\) is one sample"
+                       r".*declare 'x' over the batch, sg.tensor\('x', \(N, 1, 8, 8\)\) with N = sp.Symbol"):
+        sg.train(prog, {"x": images, "y": labels}, progress=False)
+    # the data it asks for trains; a declaration without the leading 1 gets no such advice
+    h = sg.train(prog, {"x": images.reshape(-1, 1, 1, 8, 8), "y": labels}, progress=False)
+    assert len(h.loss) == 1
+    with pytest.raises(TrainingArgumentError) as e:
+        sg.train(prog, {"x": rng.random((12, 2, 8, 8)), "y": labels}, progress=False)
+    assert "declared per example" not in str(e.value)
