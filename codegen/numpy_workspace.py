@@ -40,6 +40,7 @@ from __future__ import annotations
 import ast
 
 from .lifetimes import alias_groups, names_in
+from .numpy_row_major import column_major_operand, with_row_major_operand
 
 # entries an example from which an array goes to the workspace: a batch of 128 makes it 256 KiB in
 # float32, above glibc's first mmap threshold (128 KiB)
@@ -152,6 +153,7 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
     held: dict = {}             # buffer -> (its size, the names that may view it)
     dead: set = set()
     new: dict = {}              # statement index -> its lines
+    in_order: set = set()       # products written into a buffer as it is (`codegen.numpy_row_major`)
     count = 0
     for k, s in enumerate(stmts):
         if isinstance(s, ast.Delete):
@@ -188,6 +190,19 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
         if any(bound.get(m, 0) > 1 for m in names):
             names = names | {"<a name bound twice: the buffer is never given back>"}
         held[buf] = (key, names)
+        if "numpy.matmul(" in code[0]:
+            if perm is None:
+                in_order.add(x)
+            col = column_major_operand(s.value, shapes, in_order)
+            if col is not None:     # its right operand copied row-major first, into a buffer free again after
+                tkey = size_key(col[1])
+                tpool = free.setdefault(tkey, [])
+                if tpool:
+                    tbuf = tpool.pop()
+                else:
+                    tbuf, count = f"w{count}", count + 1
+                tpool.append(tbuf)  # free again once the product is made (its copy deleted)
+                code = with_row_major_operand(x, code, col[0], f"scratch(ws, '{tbuf}', {col[1]})")
         new[k] = code
     if not new and not any("kept(ws, " in ln for ln in lines):
         return body
