@@ -106,6 +106,21 @@ def _unpack(desc, arrays):
     return body                      # scalar or None
 
 
+def _named(index) -> set:
+    """The array keys the JSON index of a checkpoint names (in ``values`` and ``state``)."""
+    keys: set = set()
+    todo = [index.get("values"), index.get("state")]
+    while todo:
+        d = todo.pop()
+        if isinstance(d, dict):
+            if isinstance(d.get("array"), str):
+                keys.add(d["array"])
+            todo.extend(d.values())
+        elif isinstance(d, list):
+            todo.extend(d)
+    return keys
+
+
 def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen: int = 0, seed=None,
          samples=None) -> None:
     """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch (and
@@ -152,12 +167,17 @@ def load_checkpoint(path) -> Checkpoint:
         raise CheckpointError(f"no such checkpoint file: {path}" if not os.path.exists(path) else
                               f"{path} is not a checkpoint file (it is a directory or a device)")
     _refuse_other_kinds(path)
+    from .training_npz import bomb
+    why = bomb(path)
+    if why is not None:
+        raise CheckpointError(f"{path} is not read as a checkpoint: {why}")
     try:
         with np.load(path, allow_pickle=False) as z:
             if "index" not in z.files:
                 raise CheckpointError(f"{path} is not a symgrad checkpoint (no index)")
             index = json.loads(str(z["index"]))
-            arrays = {k: z[k] for k in z.files if k != "index"}
+            # only the arrays the index names: a member it does not name is never decompressed
+            arrays = {k: z[k] for k in _named(index) if k in z.files}
         return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
                           int(index["step"]), int(index["epoch"]), int(index.get("seen", 0)), index.get("seed"),
                           index.get("samples"))
