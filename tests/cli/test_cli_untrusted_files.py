@@ -187,3 +187,21 @@ def test_best_onto_another_file_of_the_command_is_refused(files, capsys, onto, f
     err = capsys.readouterr().err
     assert f"--best {files / onto}: that is {flag}; saving the best epoch there would overwrite it" in err, err
     assert (files / onto).read_bytes() == before
+
+
+def test_a_table_cell_over_the_csv_field_limit_is_bad_input(files, capsys):
+    # Before: "symgrad evaluate: internal error: Error: field larger than field limit (131072) — this
+    # is a bug in symgrad"
+    (files / "big.csv").write_text("x,y\n1," + "9" * 200_000 + "\n2,4\n")
+    code, err = _evaluate(files, files / "ck.npz", capsys, data="big.csv")
+    assert code == 2 and "internal error" not in err, err
+    assert "big.csv: line 2 is not read as a row of numbers (field larger than field limit" in err, err
+
+
+@pytest.mark.parametrize("cell", ["__import__('os').system('touch MARK')", "=cmd|'/C touch MARK'!A0"])
+def test_a_table_cell_is_read_as_a_number_never_evaluated(files, capsys, cell, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (files / "code.csv").write_text(f"x,y\n1,2\n\"{cell}\",4\n")
+    code, err = _evaluate(files, files / "ck.npz", capsys, data="code.csv")
+    assert not (tmp_path / "MARK").exists()
+    assert code == 2 and "line 3, column 1 holds" in err and "which is not a number" in err, err
