@@ -178,9 +178,16 @@ def load_checkpoint(path) -> Checkpoint:
             index = json.loads(str(z["index"]))
             # only the arrays the index names: a member it does not name is never decompressed
             arrays = {k: z[k] for k in _named(index) if k in z.files}
+        counts = {k: index.get(k, 0 if k in ("seen",) else None) for k in ("step", "epoch", "seen", "samples")}
+        for k, v in counts.items():     # a file from elsewhere: numbers as save writes them, or it is refused
+            if not (type(v) is int and v >= 0 or v is None and k == "samples"):
+                raise CheckpointError(f"{path} is not a symgrad checkpoint: its {k!r} is {json.dumps(v)[:40]}, "
+                                      f"not a count (a whole number, 0 or more)")
+        if index.get("seed") is not None and type(index["seed"]) is not int:
+            raise CheckpointError(f"{path} is not a symgrad checkpoint: its 'seed' is {json.dumps(index['seed'])[:40]}, "
+                                  f"not an integer seed")
         return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
-                          int(index["step"]), int(index["epoch"]), int(index.get("seen", 0)), index.get("seed"),
-                          index.get("samples"))
+                          counts["step"], counts["epoch"], counts["seen"], index.get("seed"), counts["samples"])
     except CheckpointError:
         raise
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib

@@ -205,3 +205,21 @@ def test_a_table_cell_is_read_as_a_number_never_evaluated(files, capsys, cell, t
     code, err = _evaluate(files, files / "ck.npz", capsys, data="code.csv")
     assert not (tmp_path / "MARK").exists()
     assert code == 2 and "line 3, column 1 holds" in err and "which is not a number" in err, err
+
+
+@pytest.mark.parametrize("field, value", [("samples", "many"), ("seed", [1, 2]), ("epoch", -1), ("seen", -4),
+                                          ("step", 1.5), ("step", True)])
+def test_an_index_count_that_is_no_count_is_refused(files, capsys, field, value):
+    # Before: 'samples': "many" was "symgrad train: error: '>' not supported between instances of 'int'
+    # and 'str'", and 'seen': -4 was "resuming ..., saved -4 samples into epoch 0"
+    members = _members(files / "ck.npz")
+    with np.load(files / "ck.npz") as z:
+        index = json.loads(str(z["index"]))
+    index[field] = value
+    members["index.npy"] = _npy(np.array(json.dumps(index)))
+    _write(files / "odd.npz", members)
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--no-progress",
+            "--epochs", "3", "--resume", str(files / "odd.npz")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"odd.npz is not a symgrad checkpoint: its {field!r} is {json.dumps(value)}, not " in err, err
