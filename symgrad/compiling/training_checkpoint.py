@@ -103,7 +103,12 @@ def _unpack(desc, arrays):
         return items if kind == "list" else tuple(items)
     if kind == "array":
         return np.array(arrays[body])
-    return body                      # scalar or None
+    if kind == "scalar" and type(body) in (bool, int, float) or kind == "none" and body is None:
+        return body
+    # (any other kind was returned as it stood: a file from elsewhere made values a number, and the
+    # command an internal error)
+    raise ValueError(f"the index holds {json.dumps(desc)[:60]}, none of what save writes (dicts, lists, "
+                     f"tuples, numbers, None, arrays)")
 
 
 def _named(index) -> set:
@@ -186,7 +191,11 @@ def load_checkpoint(path) -> Checkpoint:
         if index.get("seed") is not None and type(index["seed"]) is not int:
             raise CheckpointError(f"{path} is not a symgrad checkpoint: its 'seed' is {json.dumps(index['seed'])[:40]}, "
                                   f"not an integer seed")
-        return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
+        values = _unpack(index["values"], arrays)
+        if not isinstance(values, dict):
+            raise CheckpointError(f"{path} is not a symgrad checkpoint: its values are a {type(values).__name__}, "
+                                  f"not a dict of the parameters' values by name")
+        return Checkpoint(values, _unpack(index["state"], arrays),
                           counts["step"], counts["epoch"], counts["seen"], index.get("seed"), counts["samples"])
     except CheckpointError:
         raise

@@ -223,3 +223,21 @@ def test_an_index_count_that_is_no_count_is_refused(files, capsys, field, value)
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert f"odd.npz is not a symgrad checkpoint: its {field!r} is {json.dumps(value)}, not " in err, err
+
+
+@pytest.mark.parametrize("values, said", [
+    ({"list": [{"array": "a0"}]}, "its values are a list, not a dict of the parameters' values by name"),
+    ({"scalar": "w"}, 'the index holds {"scalar": "w"}, none of what save writes'),
+    ({"evil": 1}, 'the index holds {"evil": 1}, none of what save writes'),
+    ({"dict": [["w", {"scalar": {"nested": 1}}]]}, "none of what save writes")])
+def test_an_index_of_other_kinds_is_refused(files, capsys, values, said):
+    # Before: the first three were "internal error: AttributeError: 'list' object has no attribute
+    # 'items' — this is a bug in symgrad" ('str', 'int' object)
+    members = _members(files / "ck.npz")
+    with np.load(files / "ck.npz") as z:
+        index = json.loads(str(z["index"]))
+    index["values"] = values
+    members["index.npy"] = _npy(np.array(json.dumps(index)))
+    _write(files / "odd.npz", members)
+    code, err = _evaluate(files, files / "odd.npz", capsys)
+    assert code == 2 and "internal error" not in err and said in err, err
