@@ -241,3 +241,20 @@ def test_an_index_of_other_kinds_is_refused(files, capsys, values, said):
     _write(files / "odd.npz", members)
     code, err = _evaluate(files, files / "odd.npz", capsys)
     assert code == 2 and "internal error" not in err and said in err, err
+
+
+@pytest.mark.parametrize("name, content", [
+    ("log.csv", "epoch,loss,train_loss,seconds\n1," + "9" * 200_000 + ",1,1\n"),
+    ("log.csv", b"epoch,loss,train_loss,seconds\n1,2,2,1\n\xff\xfe\n"),
+    ("log.jsonl", b'{"epoch": 1}\n\xff\n')])
+def test_a_log_to_append_to_that_is_no_log_is_bad_input(files, capsys, name, content):
+    # Before: "internal error: Error: field larger than field limit (131072)", and "error: 'utf-8'
+    # codec can't decode byte 0xff in position 15" naming no file
+    log = files / name
+    log.write_bytes(content if isinstance(content, bytes) else content.encode())
+    argv = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--no-progress",
+            "--epochs", "3", "--resume", str(files / "ck.npz"), "--log", str(log)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"error: the log {log} to append to is not read as a log (" in err and "internal error" not in err, err
+    assert log.read_bytes() == (content if isinstance(content, bytes) else content.encode())
