@@ -258,3 +258,14 @@ def test_a_log_to_append_to_that_is_no_log_is_bad_input(files, capsys, name, con
     err = capsys.readouterr().err
     assert f"error: the log {log} to append to is not read as a log (" in err and "internal error" not in err, err
     assert log.read_bytes() == (content if isinstance(content, bytes) else content.encode())
+
+
+def test_a_huge_declared_shape_in_a_data_file_is_bad_input(files, capsys):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10**6, 10**6)})
+    members = _members(files / "data.npz")
+    members["x.npy"] = header.getvalue() + bytes(64)
+    _write(files / "huge.npz", members)
+    code, err = _evaluate(files, files / "ck.npz", capsys, data="huge.npz")
+    assert code == 2 and "--data" in err and "huge.npz is not a readable .npz file" in err, err
