@@ -215,7 +215,13 @@ def _rows(path: str, what: str):
             kind = " (a zip archive: an Excel workbook, or a .npz, under a table's name?)" if raw.startswith(b"PK") else ""
             raise SymgradError(f"{what} {path} is not a text table (its bytes are not UTF-8 text){kind}; a table is "
                                f"rows of numbers separated by {'tabs' if delimiter == chr(9) else 'commas'}") from None
-    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as e:      # a cell over csv's field limit (131072 characters): it was an internal error
+        raise SymgradError(f"{what} {path}: line {reader.line_num} is not read as a row of numbers ({e}); a "
+                           f"table is rows of numbers separated by {'tabs' if delimiter == chr(9) else 'commas'}, "
+                           f"one number a cell") from None
     numbered = [(k + 1, row) for k, row in enumerate(rows) if any(c.strip() for c in row)]
     if numbered and _header(numbered[0][1], numbered[1][1] if len(numbered) > 1 else None):
         numbered = numbered[1:]

@@ -215,6 +215,10 @@ def _npz_arrays(path, names, what) -> dict:
                 if head == b"\x93NUMPY" else "not a .npz file (a zip archive of arrays, as np.savez writes)")
         raise SymgradError(f"{what}: {path} is {kind}; write one array per input with {how} (a table of "
                            f"numbers, one row per sample, is read when its name ends in .csv or .tsv)")
+    from ..compiling.training_npz import bomb
+    why = bomb(path)
+    if why is not None:
+        raise SymgradError(f"{what}: {path}: {why}")
     arrays = {}
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -335,9 +339,12 @@ def _train(args, T) -> int:
     if args.best is not None and args.patience is None:
         raise SymgradError("--best saves the best epoch's values, which --patience finds: give --patience "
                            "EPOCHS too")
+    inputs = (("the model file", args.model), ("--data", args.data), ("--validation", args.validation))
     if args.best is not None:
         T.check_checkpoint_path(args.best, "--best")
-    inputs = (("the model file", args.model), ("--data", args.data), ("--validation", args.validation))
+        # (--best onto --data replaced the training data with a checkpoint when training ended, and
+        # onto --checkpoint replaced the last epoch's values, which --resume goes on from, with the best's)
+        _not_onto(inputs + (("--checkpoint", args.checkpoint),), "--best", args.best, "saving the best epoch")
     if args.checkpoint is not None:
         T.check_checkpoint_path(args.checkpoint, "--checkpoint")
         _not_onto(inputs, "--checkpoint", args.checkpoint, "saving a checkpoint")

@@ -103,7 +103,27 @@ def _unpack(desc, arrays):
         return items if kind == "list" else tuple(items)
     if kind == "array":
         return np.array(arrays[body])
-    return body                      # scalar or None
+    if kind == "scalar" and type(body) in (bool, int, float) or kind == "none" and body is None:
+        return body
+    # (any other kind was returned as it stood: a file from elsewhere made values a number, and the
+    # command an internal error)
+    raise ValueError(f"the index holds {json.dumps(desc)[:60]}, none of what save writes (dicts, lists, "
+                     f"tuples, numbers, None, arrays)")
+
+
+def _named(index) -> set:
+    """The array keys the JSON index of a checkpoint names (in ``values`` and ``state``)."""
+    keys: set = set()
+    todo = [index.get("values"), index.get("state")]
+    while todo:
+        d = todo.pop()
+        if isinstance(d, dict):
+            if isinstance(d.get("array"), str):
+                keys.add(d["array"])
+            todo.extend(d.values())
+        elif isinstance(d, list):
+            todo.extend(d)
+    return keys
 
 
 def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen: int = 0, seed=None,
@@ -152,15 +172,31 @@ def load_checkpoint(path) -> Checkpoint:
         raise CheckpointError(f"no such checkpoint file: {path}" if not os.path.exists(path) else
                               f"{path} is not a checkpoint file (it is a directory or a device)")
     _refuse_other_kinds(path)
+    from .training_npz import bomb
+    why = bomb(path)
+    if why is not None:
+        raise CheckpointError(f"{path} is not read as a checkpoint: {why}")
     try:
         with np.load(path, allow_pickle=False) as z:
             if "index" not in z.files:
                 raise CheckpointError(f"{path} is not a symgrad checkpoint (no index)")
             index = json.loads(str(z["index"]))
-            arrays = {k: z[k] for k in z.files if k != "index"}
-        return Checkpoint(_unpack(index["values"], arrays), _unpack(index["state"], arrays),
-                          int(index["step"]), int(index["epoch"]), int(index.get("seen", 0)), index.get("seed"),
-                          index.get("samples"))
+            # only the arrays the index names: a member it does not name is never decompressed
+            arrays = {k: z[k] for k in _named(index) if k in z.files}
+        counts = {k: index.get(k, 0 if k in ("seen",) else None) for k in ("step", "epoch", "seen", "samples")}
+        for k, v in counts.items():     # a file from elsewhere: numbers as save writes them, or it is refused
+            if not (type(v) is int and v >= 0 or v is None and k == "samples"):
+                raise CheckpointError(f"{path} is not a symgrad checkpoint: its {k!r} is {json.dumps(v)[:40]}, "
+                                      f"not a count (a whole number, 0 or more)")
+        if index.get("seed") is not None and type(index["seed"]) is not int:
+            raise CheckpointError(f"{path} is not a symgrad checkpoint: its 'seed' is {json.dumps(index['seed'])[:40]}, "
+                                  f"not an integer seed")
+        values = _unpack(index["values"], arrays)
+        if not isinstance(values, dict):
+            raise CheckpointError(f"{path} is not a symgrad checkpoint: its values are a {type(values).__name__}, "
+                                  f"not a dict of the parameters' values by name")
+        return Checkpoint(values, _unpack(index["state"], arrays),
+                          counts["step"], counts["epoch"], counts["seen"], index.get("seed"), counts["samples"])
     except CheckpointError:
         raise
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib

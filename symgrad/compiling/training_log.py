@@ -27,6 +27,7 @@ import csv
 import json
 import os
 
+from ..errors import SymgradError
 from .training_results import TrainingArgumentError
 
 SUFFIXES = (".csv", ".tsv", ".jsonl")
@@ -50,15 +51,31 @@ class EpochLog:
         """The names in the first row of an existing table (None for a JSON-lines log, or no table)."""
         if self.kind == ".jsonl" or not os.path.isfile(self.path):
             return None
-        with open(self.path, newline="", encoding="utf-8") as f:
-            first = next(csv.reader(f, delimiter=self._delimiter()), None)
+        with self._reading():
+            with open(self.path, newline="", encoding="utf-8") as f:
+                first = next(csv.reader(f, delimiter=self._delimiter()), None)
         return first or None
+
+    def _reading(self):
+        """Reading the log a resumed run appends to: a file that is no UTF-8 text, or a cell over
+        csv's field limit, is a SymgradError naming the file (they were an internal error, and
+        Python's "'utf-8' codec can't decode byte 0xff" naming none)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def reading():
+            try:
+                yield
+            except (UnicodeDecodeError, csv.Error) as e:
+                raise SymgradError(f"the log {self.path} to append to is not read as a log ({e}); give another "
+                                   f"log file, or move this one away") from None
+        return reading()
 
     def _epochs(self) -> list:
         """The epoch of each row the file holds (None for a row without one), in order."""
         if not os.path.isfile(self.path):
             return []
-        with open(self.path, newline="", encoding="utf-8") as f:
+        with self._reading(), open(self.path, newline="", encoding="utf-8") as f:
             if self.kind == ".jsonl":
                 rows = []
                 for line in f:
@@ -78,7 +95,7 @@ class EpochLog:
         a cell that is no number is left out of its record."""
         if not os.path.isfile(self.path):
             return []
-        with open(self.path, newline="", encoding="utf-8") as f:
+        with self._reading(), open(self.path, newline="", encoding="utf-8") as f:
             if self.kind == ".jsonl":
                 rows = []
                 for line in f:
@@ -114,7 +131,7 @@ class EpochLog:
         if not any(e is not None and e >= epoch for e in epochs):
             return
         from .files import atomic_write
-        with open(self.path, newline="", encoding="utf-8") as f:
+        with self._reading(), open(self.path, newline="", encoding="utf-8") as f:
             lines = f.read().splitlines(keepends=True)
         head = [] if self.kind == ".jsonl" else lines[:1]
         body = lines[len(head):len(head) + len(epochs)]
