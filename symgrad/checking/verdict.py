@@ -51,6 +51,7 @@ from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, 
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims, problem_scale,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
+from ..core.values import key_name as _key_name
 from ..errors import ArgumentError, SymgradError
 from ..frontend.keywords import keywords
 from ..frontend.stop_gradient import without_stop_gradient
@@ -179,7 +180,7 @@ class CheckResult:
         """
         if self.verdict == NOT_EQUAL:
             c = self.counterexample
-            where = (f": ∂f/∂{c.param} differs" + (f", most at [{', '.join(map(str, c.index))}]" if c.index else "")
+            where = ((f": the {c.what} differs" if getattr(c, "what", None) else f": ∂f/∂{c.param} differs") + (f", most at [{', '.join(map(str, c.index))}]" if c.index else "")
                      + f" (relative error {c.rel_error:.2g})") if c is not None else ""
             hint = f"; hint: {short(self.hint, 70)}" if self.hint else ""
             return f"<CheckResult: {self.verdict}{where}{hint}>"
@@ -259,16 +260,36 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     'transpose'
     """
     drawn = {}
+    given_sizes = {_key_name(k) for k in (at or {})} if isinstance(at, Mapping) else set()
     if not (isinstance(f, sp.Basic) and is_tensor_check(f)):   # Y of size n×n: drawn at n = 4
         f, wrt, claimed, at, drawn = fix_matrix_sizes(f, wrt, claimed, at)
-    result = _check_sized(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,
-                          seed=seed, policy=policy, targets=targets, convention=convention)
+    from . import jacobian_claims               # it builds on this module's results
+    second = jacobian_claims.reading(f, wrt, claimed) if convention == "column" else None
+    if second:                                  # a Hessian (n×n for x n×1) or a Jacobian (f a column)
+        result = jacobian_claims.check_matrix_claim(second, f, wrt, claimed, at=at, assumptions=assumptions,
+                                                    points=points, seed=seed)
+    else:
+        result = _check_sized(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,
+                              seed=seed, policy=policy, targets=targets, convention=convention)
     if drawn:
-        sizes = ", ".join(f"{k} = {n}" for k, n in drawn.items())
-        choose = ", ".join(f"{k!r}: 3" for k in drawn)
-        result = replace(result, method=result.method + f"; the symbolic sizes drawn at {sizes} "
-                         f"(choose them with at={{{choose}}})")
+        result = replace(result, method=result.method + "; " + _sizes_words(drawn, given_sizes))
     return result
+
+
+def _sizes_words(fixed: Mapping, given: set) -> str:
+    """The symbolic sizes as the method says them: those the user gave in at= as given, the others
+    as drawn, with how to choose them (a size given is never "drawn")."""
+    mine = {k: n for k, n in fixed.items() if k in given}
+    picked = {k: n for k, n in fixed.items() if k not in given}
+    parts = []
+    if mine:
+        parts.append("the symbolic sizes at " + ", ".join(f"{k} = {n}" for k, n in mine.items())
+                     + ", as at= gave them")
+    if picked:
+        choose = ", ".join(f"{k!r}: 3" for k in picked)
+        parts.append("the symbolic sizes drawn at "
+                     + ", ".join(f"{k} = {n}" for k, n in picked.items()) + f" (choose them with at={{{choose}}})")
+    return "; ".join(parts)
 
 
 def _check_sized(f, wrt, claimed, *, at, assumptions, batch, points, seed, policy, targets,

@@ -39,3 +39,17 @@ def test_size_given_in_at_and_a_value_keyed_by_the_symbolic_matrix():
     assert sg.check(sp.Trace(Y * Y), Y, 2 * Y.T, at={"n": 3, Y: y})
     with pytest.raises(ArgumentError, match="at\\['n'\\] fixes the size n"):
         sg.check(sp.Trace(Y * Y), Y, 2 * Y.T, at={n: 0})
+
+
+def test_sizes_given_in_at_are_not_said_drawn():
+    import sympy as sp
+    import symgrad as sg
+    n = sp.Symbol("n", integer=True, positive=True)
+    m = sp.Symbol("m", integer=True, positive=True)
+    X, w = sp.MatrixSymbol("X", n, 3), sp.MatrixSymbol("w", 3, 1)
+    r = sg.check(sg.sum(sp.HadamardPower(X * w, 2)), w, 2 * X.T * X * w, at={"n": 2})
+    assert r and "the symbolic sizes at n = 2, as at= gave them" in r.method
+    assert "drawn" not in r.method.split("symgrad's gradient")[-1] and "choose them" not in r.method
+    Y = sp.MatrixSymbol("Y", m, 3)                  # one given, one drawn: each said as it is
+    r = sg.check(sg.sum(sp.HadamardPower(X * w, 2)) + sg.sum(Y), w, 2 * X.T * X * w, at={n: 2})
+    assert r and "n = 2, as at= gave them" in r.method and "drawn at m = 4 (choose them with at={'m': 3})" in r.method

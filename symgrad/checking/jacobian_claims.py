@@ -1,0 +1,276 @@
+"""`sg.check` of a second-derivative or Jacobian claim: a Hessian, a Jacobian, ∂(∇f)/∂x.
+
+Two readings, both of a column ``wrt`` x (n×1) and a matrix claim:
+
+- **a Hessian**: f a scalar and the claim n×n (x's gradient would be n×1) — the claim is compared
+  with ``sg.hessian(f, x)``, ∂²f/∂x∂xᵀ (logistic regression's XᵀSX, xᵀAx's A + Aᵀ);
+- **a Jacobian**: f a column m×1 (a gradient ``sg.grad(f, x)``, a softmax, residuals r(x)) and the
+  claim m×n — compared with ``sg.jacobian(f, x)``, one row per output: J[i, j] = ∂fᵢ/∂xⱼ
+  (a softmax's diag(p) − ppᵀ, a Newton step's Hessian written as the Jacobian of the gradient).
+
+The claim is evaluated at random points (standard normal, or the intervals in ``assumptions``;
+``at=`` fixes values) and compared entry by entry; symgrad's own matrix is cross-checked by central
+differences of f's gradient (of f, for a Jacobian). A wrong claim gets a counterexample (the worst
+entry) and, where one fits, the slip's name: the transpose, the symmetrisation left out (A for
+A + Aᵀ) or assumed (2A), a factor 2 or a sign, a weight that depends on x left out (S = σ(1 − σ)
+of XᵀSX), the off-diagonal terms left out (diag(p) for diag(p) − ppᵀ), only the Gauss–Newton part
+JᵀJ of a Hessian. ``sp.DiagMatrix(v)`` in a claim is read as the diagonal matrix of v.
+
+>>> import sympy as sp, symgrad as sg
+>>> A, x = sp.MatrixSymbol('A', 3, 3), sp.MatrixSymbol('x', 3, 1)
+>>> f = (x.T * A * x)[0, 0]
+>>> bool(sg.check(f, x, A + A.T))
+True
+>>> sg.check(f, x, A).hint.kind
+'symmetrisation left out'
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import sympy as sp
+
+from ..core.differentiate import grad, hessian, jacobian
+from ..core.evaluate import numeric
+from ..core.values import key_name
+from ..frontend.matrix_functions import Total
+from ..errors import ShapeError
+from .hint_kind import Hint
+from .verdict import Counterexample, _fmt
+from .sampling import draw, interval_of
+
+RTOL = 1e-6
+CLOSE = 1e-6         # two matrices "are" each other (a slip's form) when this close, relatively
+
+
+def _shape(e):
+    return tuple(int(d) for d in e.shape) if hasattr(e, "shape") else ()
+
+
+def _column(w) -> bool:
+    return isinstance(w, sp.MatrixSymbol) and len(w.shape) == 2 and w.shape[1] == 1 and \
+        sp.sympify(w.shape[0]).is_Integer and int(w.shape[0]) > 1
+
+
+def reading(f, wrt, claimed) -> str | None:
+    """"hessian", "jacobian" or None (an ordinary gradient claim): see the module's words."""
+    if not (_column(wrt) and isinstance(claimed, (sp.MatrixExpr, sp.MatrixBase))):
+        return None
+    if not all(sp.sympify(d).is_Integer for d in claimed.shape):
+        return None
+    n = int(wrt.shape[0])
+    c = _shape(claimed)
+    if isinstance(f, (sp.MatrixExpr, sp.MatrixBase)) and _shape(f)[1:] == (1,) and _shape(f) != (1, 1):
+        return "jacobian"
+    scalar = isinstance(f, sp.Expr) and not isinstance(f, sp.MatrixExpr)
+    if scalar and c == (n, n):
+        return "hessian"
+    return None
+
+
+def _diagonals(e):
+    """The claim with each ``DiagMatrix(v)`` written out as the explicit diagonal matrix of v."""
+    if not isinstance(e, sp.Basic):
+        return e
+    reps = {}
+    for d in e.atoms(sp.DiagMatrix):
+        v = d.args[0]
+        m = int(v.shape[0]) if v.shape[1] == 1 else int(v.shape[1])
+        entries = [v[i, 0] if v.shape[1] == 1 else v[0, i] for i in range(m)]
+        reps[d] = sp.ImmutableMatrix(sp.diag(*entries))
+    return e.xreplace(reps) if reps else e
+
+
+def _symbols(exprs) -> list:
+    out = {}
+    for e in exprs:
+        for a in e.atoms(sp.MatrixSymbol, sp.Symbol):
+            if isinstance(a, sp.Dummy) or (isinstance(a, sp.Symbol) and a.is_integer):
+                continue
+            out.setdefault(a.name, a)
+    return [out[k] for k in sorted(out)]
+
+
+def _close(a, b) -> bool:
+    scale = max(np.max(np.abs(b)), 1e-12)
+    return a.shape == b.shape and np.max(np.abs(a - b)) <= CLOSE * scale
+
+
+def _rel(c, t) -> tuple:
+    err = np.abs(c - t)
+    idx = np.unravel_index(int(np.argmax(err)), err.shape)
+    scale = max(np.max(np.abs(t)), 1.0)
+    return float(err[idx] / scale), tuple(int(i) for i in idx)
+
+
+def check_matrix_claim(kind: str, f, wrt, claimed, *, at: Mapping | None, assumptions: Mapping | None,
+                       points: int, seed: int):
+    """The `CheckResult` of a Hessian or Jacobian claim (``kind`` from `reading`)."""
+    from .verdict import EQUAL, NOT_EQUAL, CheckResult
+    n = int(wrt.shape[0])
+    name = wrt.name
+    if kind == "hessian":
+        truth = hessian(f, wrt)
+        what, sym = "Hessian", f"∂²f/∂{name}∂{name}ᵀ"
+        need = (n, n)
+    else:
+        truth = jacobian(f, wrt)
+        what, sym = "Jacobian", f"∂f/∂{name}ᵀ"
+        need = (int(f.shape[0]), n)
+    c_shape = _shape(claimed)
+    layout = (f"the {what} {sym} is {need[0]}×{need[1]}: row i, column j is "
+              + (f"∂²f/∂{name}ᵢ∂{name}ⱼ" if kind == "hessian" else f"∂fᵢ/∂{name}ⱼ (one row per output)"))
+    if c_shape != need:
+        if c_shape == need[::-1]:
+            hint = Hint("transpose", f"the claim is {c_shape[0]}×{c_shape[1]}, the shape of the {what}'s "
+                        f"transpose: the {what} has one row per output fᵢ and one column per entry of {name}")
+            return CheckResult(NOT_EQUAL, f"shapes: the claim is {c_shape[0]}×{c_shape[1]}", hint=hint,
+                               layout=layout)
+        raise ShapeError(f"the claim is {c_shape} but the {what} {sym} is {need[0]}×{need[1]} "
+                         f"(f is {'a scalar' if kind == 'hessian' else _shape(f)}, {name} is {n}×1)")
+    claim = _diagonals(claimed)
+    syms = _symbols([f, wrt, claim if isinstance(claim, sp.Basic) else sp.S.Zero])
+    given = {key_name(k): v for k, v in (at or {}).items()}
+    rng = np.random.default_rng(seed)
+    first_grad = grad(f, wrt) if kind == "hessian" else f
+    worst, rows, errs = None, [], 0.0
+    for p in range(points):
+        pt = {}
+        for s in syms:
+            if s.name in given:
+                pt[s] = np.asarray(given[s.name], dtype=float) if _shape(s) else float(given[s.name])
+            else:
+                pt[s] = draw(s, _shape(s) if isinstance(s, sp.MatrixSymbol) else (), rng,
+                             interval_of(s, assumptions, 0))
+        t = np.asarray(numeric(truth, pt), dtype=float).reshape(need)
+        c = np.asarray(numeric(claim, pt), dtype=float).reshape(need)
+        rows.append((pt, c, t))
+        rel, idx = _rel(c, t)
+        errs = max(errs, rel)
+        if rel > RTOL and (worst is None or rel > worst[0]):
+            worst = (rel, idx, p)
+    cross = _cross_check(first_grad, wrt, rows[0][0], rows[0][2])
+    method = (f"numeric: the claim against symgrad's {what} ({'sg.hessian' if kind == 'hessian' else 'sg.jacobian'}) "
+              f"in float64 at {points} random point(s); symgrad's {what} cross-checked by central "
+              f"differences of {'∇f' if kind == 'hessian' else 'f'} ({cross})")
+    if worst is None:
+        return CheckResult(EQUAL, method, layout=layout, errors={name: errs})
+    rel, idx, p = worst
+    pt, c, t = rows[p]
+    ce = MatrixCounterexample(point={key_name(k): v for k, v in pt.items()}, param=name, claimed=c, true=t,
+                              rel_error=rel, index=idx)
+    ce.what = what
+    hint = _slip(kind, what, f, wrt, claim, truth, rows)
+    return CheckResult(NOT_EQUAL, method, counterexample=ce, hint=hint, layout=layout, errors={name: errs})
+
+
+class MatrixCounterexample(Counterexample):
+    """A counterexample whose worst entry is one of a Hessian's or a Jacobian's, said so."""
+    what = "Hessian"
+
+    def _text(self):
+        where = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.point.items())
+        i, j = self.index
+        x = self.param
+        entry = f"∂²f/∂{x}{_sub(i)}∂{x}{_sub(j)}" if self.what == "Hessian" else f"∂f{_sub(i)}/∂{x}{_sub(j)}"
+        return (f"at {where}: the worst entry [{i}, {j}] of the {self.what}, {entry}, is "
+                f"{_fmt(self.claimed[i, j])} claimed vs {_fmt(self.true[i, j])} true "
+                f"(relative error {self.rel_error:.2g})")
+
+
+def _sub(i: int) -> str:
+    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def _cross_check(g, wrt, pt, t, h: float = 1e-6) -> str:
+    """symgrad's matrix against central differences of g (the gradient, or f) in each entry of wrt."""
+    x0 = np.asarray(pt[wrt], dtype=float)
+    cols = []
+    for j in range(x0.shape[0]):
+        e = np.zeros_like(x0)
+        e[j, 0] = h
+        up = np.asarray(numeric(g, {**pt, wrt: x0 + e}), dtype=float).reshape(-1)
+        down = np.asarray(numeric(g, {**pt, wrt: x0 - e}), dtype=float).reshape(-1)
+        cols.append((up - down) / (2 * h))
+    fd = np.stack(cols, axis=1)
+    err = np.max(np.abs(fd - t)) / max(np.max(np.abs(t)), 1.0)
+    return f"agree, max relative difference {err:.1g}" if err < 1e-4 else f"DISAGREEMENT {err:.2g}"
+
+
+def _slip(kind, what, f, wrt, claim, truth, rows) -> Hint | None:
+    """The slip the claim's values show at every point, if one of the usual ones does."""
+    def every(test):
+        return all(test(c, t) for _, c, t in rows)
+    square = rows[0][1].shape[0] == rows[0][1].shape[1]
+    if square and every(lambda c, t: _close(c.T, t)) and not every(lambda c, t: _close(t.T, t)):
+        return Hint("transpose", f"the claim is the transpose of the {what}: its row i is ∂fᵢ/∂{wrt.name} "
+                    f"(one row per output), not its column i")
+    if square and every(lambda c, t: _close(c + c.T, t)) and not every(lambda c, t: _close(c, c.T)):
+        return Hint("symmetrisation left out", f"the claim plus its transpose is the {what}: "
+                    f"∂²(xᵀAx)/∂x² is A + Aᵀ, not A — 2A only when A is symmetric")
+    if square and every(lambda c, t: _close((c + c.T) / 2, t)) and not every(lambda c, t: _close(c, c.T)):
+        return Hint("symmetric A assumed", f"the claim's symmetric part (C + Cᵀ)/2 is the {what}, but the claim "
+                    f"is not symmetric: 2A is ∂²(xᵀAx)/∂x² only for a symmetric A; in general it is A + Aᵀ")
+    for k, words in ((2, "a factor 2 too many"), (0.5, "a factor 2 missing"), (-1, "flipped sign"),
+                     (-2, "flipped sign and a factor 2"), (-0.5, "flipped sign and half")):
+        if every(lambda c, t, k=k: _close(c, k * t)):
+            kind_ = "flipped sign" if k < 0 and abs(k) == 1 else "factor"
+            return Hint(kind_, f"the claim is {k:g} times the {what} ({words})")
+    if square and every(lambda c, t: _close(c, np.diag(np.diag(t)))) and not every(lambda c, t: _close(t, np.diag(np.diag(t)))):
+        return Hint("off-diagonal terms left out", f"the claim is the {what}'s diagonal only: a softmax's "
+                    f"Jacobian is diag(p) − ppᵀ, every output depends on every input")
+    if square and every(_rank_one):
+        soft = " (a softmax's Jacobian is diag(p) − ppᵀ: the −ppᵀ term left out?)" if "softmax" in str(f) else ""
+        return Hint("rank-one term left out", f"the claim differs from the {what} by a symmetric rank-one "
+                    f"matrix uuᵀ{soft}")
+    if kind == "hessian" and isinstance(f, sp.Basic):
+        gn = _gauss_newton(f, wrt, rows)
+        if gn:
+            return gn
+    if isinstance(claim, sp.Basic) and wrt not in claim.atoms(sp.MatrixSymbol):
+        pt, _, t = rows[0]
+        moved = np.asarray(numeric(truth, {**pt, wrt: pt[wrt] + 1.0}), dtype=float).reshape(t.shape)
+        if not _close(moved, t):
+            sig = " (logistic regression's XᵀSX needs S = diag(σ ⊙ (1 − σ)) of σ = σ(Xw))" \
+                if "sigmoid" in str(f) or "softplus" in str(f) else ""
+            return Hint("weight left out", f"the claim does not depend on {wrt.name}, but the {what} does: "
+                        f"a factor that varies with {wrt.name} is left out{sig}")
+    return None
+
+
+def _rank_one(c, t) -> bool:
+    d = c - t
+    sv = np.linalg.svd(d, compute_uv=False)
+    return _close(d, d.T) and sv[0] > 0 and (len(sv) < 2 or sv[1] <= CLOSE * sv[0])
+
+
+def _gauss_newton(f, wrt, rows) -> Hint | None:
+    """f = ½‖r‖² (sg.sum of r ⊙ r, halved) with a claim equal to JᵀJ: the Gauss–Newton part only."""
+    body = f
+    coeff = sp.S.One
+    if isinstance(body, sp.Mul):
+        coeff, rest = body.as_coeff_Mul()
+        body = rest
+    args = getattr(body, "args", ())
+    if not args or not isinstance(body, Total):
+        return None
+    inner = args[0]
+    if isinstance(inner, sp.HadamardPower) and inner.args[1] == 2:
+        r = inner.args[0]
+    elif isinstance(inner, sp.HadamardProduct) and len(inner.args) == 2 and inner.args[0] == inner.args[1]:
+        r = inner.args[0]
+    else:
+        return None
+    if not (isinstance(r, sp.MatrixExpr) and r.shape[1] == 1):
+        return None
+    J = jacobian(r, wrt)
+    for pt, c, _ in rows:
+        j = np.asarray(numeric(J, pt), dtype=float).reshape(int(r.shape[0]), -1)
+        if not _close(c, 2 * float(coeff) * j.T @ j):
+            return None
+    return Hint("Gauss–Newton part only", "the claim is JᵀJ (J = ∂r/∂xᵀ) for f = ½‖r‖²: the Hessian is JᵀJ "
+                "+ Σᵢ rᵢ ∇²rᵢ, equal to JᵀJ only where r is linear in x (or r = 0)")
+
+
+__all__ = ["reading", "check_matrix_claim"]
