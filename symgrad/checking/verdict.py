@@ -279,8 +279,9 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
 def _sizes_words(fixed: Mapping, given: set) -> str:
     """The symbolic sizes as the method says them: those the user gave in at= as given, the others
     as drawn, with how to choose them (a size given is never "drawn")."""
+    needed = getattr(fixed, "needed", {})
     mine = {k: n for k, n in fixed.items() if k in given}
-    picked = {k: n for k, n in fixed.items() if k not in given}
+    picked = {k: n for k, n in fixed.items() if k not in given and k not in needed}
     parts = []
     if mine:
         parts.append("the symbolic sizes at " + ", ".join(f"{k} = {n}" for k, n in mine.items())
@@ -289,6 +290,7 @@ def _sizes_words(fixed: Mapping, given: set) -> str:
         choose = ", ".join(f"{k!r}: 3" for k in picked)
         parts.append("the symbolic sizes drawn at "
                      + ", ".join(f"{k} = {n}" for k, n in picked.items()) + f" (choose them with at={{{choose}}})")
+    parts += [f"the symbolic size {k} = {fixed[k]}, as {w} needs it" for k, w in needed.items()]
     return "; ".join(parts)
 
 
