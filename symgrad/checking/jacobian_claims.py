@@ -35,6 +35,7 @@ from ..core.differentiate import grad, hessian, jacobian
 from ..core.evaluate import numeric
 from ..core.values import key_name
 from ..frontend.matrix_functions import Total
+from ..frontend.parse import as_expr
 from ..errors import ShapeError
 from .hint_kind import Hint
 from .verdict import Counterexample, _fmt
@@ -51,6 +52,26 @@ def _shape(e):
 def _column(w) -> bool:
     return isinstance(w, sp.MatrixSymbol) and len(w.shape) == 2 and w.shape[1] == 1 and \
         sp.sympify(w.shape[0]).is_Integer and int(w.shape[0]) > 1
+
+
+def one_claim(f, wrt, claimed):
+    """(f, x, claim) when there is one wrt, a MatrixSymbol, and one claim (``[x]`` and ``[claim]``
+    as the command line passes them; text parsed, never evaluated), else None."""
+    if isinstance(wrt, (list, tuple)) and len(wrt) == 1:
+        wrt = wrt[0]
+        if not (isinstance(claimed, (list, tuple)) and len(claimed) == 1):
+            return None
+        claimed = claimed[0]
+    if not isinstance(wrt, sp.MatrixSymbol) or isinstance(claimed, (list, tuple, Mapping)) \
+            or (callable(claimed) and not isinstance(claimed, (sp.Basic, str))):
+        return None
+    try:
+        f = as_expr(f, "f", symbols=[wrt])
+        if isinstance(claimed, str):
+            claimed = as_expr(claimed, "the claim", symbols=[wrt, *_symbols([f])])
+    except Exception:                       # the gradient path says what is wrong with them
+        return None
+    return f, wrt, claimed
 
 
 def reading(f, wrt, claimed) -> str | None:

@@ -264,9 +264,10 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     if not (isinstance(f, sp.Basic) and is_tensor_check(f)):   # Y of size n×n: drawn at n = 4
         f, wrt, claimed, at, drawn = fix_matrix_sizes(f, wrt, claimed, at)
     from . import jacobian_claims               # it builds on this module's results
-    second = jacobian_claims.reading(f, wrt, claimed) if convention == "column" else None
+    one = jacobian_claims.one_claim(f, wrt, claimed)
+    second = jacobian_claims.reading(*one) if convention == "column" and one else None
     if second:                                  # a Hessian (n×n for x n×1) or a Jacobian (f a column)
-        result = jacobian_claims.check_matrix_claim(second, f, wrt, claimed, at=at, assumptions=assumptions,
+        result = jacobian_claims.check_matrix_claim(second, *one, at=at, assumptions=assumptions,
                                                     points=points, seed=seed)
     else:
         result = _check_sized(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,

@@ -92,3 +92,14 @@ def test_gauss_newton_part_only_named():
 def test_wrong_claim_shape_for_a_hessian_is_a_clear_error():
     with pytest.raises(sg.ShapeError, match="Jacobian"):
         sg.check(sp.HadamardPower(x, 2), x, sp.MatrixSymbol("B", 2, 2))
+
+
+def test_the_command_line_checks_a_hessian(capsys):
+    from symgrad.cli import main
+    code = main(["check", "(x.T*A*x)[0,0]", "--matrix", "A:3x3", "--matrix", "x:3x1", "--wrt", "x",
+                 "--claimed", "A"])
+    out = capsys.readouterr().out
+    assert code == 1 and "symmetrisation left out" in out and "∂²f/∂x" in out
+    code = main(["check", "(x.T*A*x)[0,0]", "--matrix", "A:3x3", "--matrix", "x:3x1", "--wrt", "x",
+                 "--claimed", "A + A.T"])
+    assert code == 0 and capsys.readouterr().out.startswith("equal.")
