@@ -38,7 +38,6 @@ from ..frontend.matrix_functions import Total
 from ..frontend.parse import as_expr
 from ..errors import ShapeError
 from .hint_kind import Hint
-from .verdict import Counterexample, _fmt
 from .sampling import draw, interval_of
 
 RTOL = 1e-6
@@ -127,8 +126,9 @@ def _rel(c, t) -> tuple:
 
 def check_matrix_claim(kind: str, f, wrt, claimed, *, at: Mapping | None, assumptions: Mapping | None,
                        points: int, seed: int):
-    """The `CheckResult` of a Hessian or Jacobian claim (``kind`` from `reading`)."""
-    from .verdict import EQUAL, NOT_EQUAL, CheckResult
+    """A Hessian or Jacobian claim (``kind`` from `reading`) decided, as the parts `sg.check` makes
+    its `CheckResult` of: {right, method, layout, errors, counterexample (the fields of one, or
+    None), hint}."""
     n = int(wrt.shape[0])
     name = wrt.name
     if kind == "hessian":
@@ -146,8 +146,8 @@ def check_matrix_claim(kind: str, f, wrt, claimed, *, at: Mapping | None, assump
         if c_shape == need[::-1]:
             hint = Hint("transpose", f"the claim is {c_shape[0]}×{c_shape[1]}, the shape of the {what}'s "
                         f"transpose: the {what} has one row per output fᵢ and one column per entry of {name}")
-            return CheckResult(NOT_EQUAL, f"shapes: the claim is {c_shape[0]}×{c_shape[1]}", hint=hint,
-                               layout=layout)
+            return dict(right=False, method=f"shapes: the claim is {c_shape[0]}×{c_shape[1]}", hint=hint,
+                        layout=layout, errors={name: float("inf")}, counterexample=None)
         raise ShapeError(f"the claim is {c_shape} but the {what} {sym} is {need[0]}×{need[1]} "
                          f"(f is {'a scalar' if kind == 'hessian' else _shape(f)}, {name} is {n}×1)")
     claim = _diagonals(claimed)
@@ -176,31 +176,18 @@ def check_matrix_claim(kind: str, f, wrt, claimed, *, at: Mapping | None, assump
               f"in float64 at {points} random point(s); symgrad's {what} cross-checked by central "
               f"differences of {'∇f' if kind == 'hessian' else 'f'} ({cross})")
     if worst is None:
-        return CheckResult(EQUAL, method, layout=layout, errors={name: errs})
+        return dict(right=True, method=method, layout=layout, errors={name: errs}, counterexample=None,
+                    hint=None)
     rel, idx, p = worst
     pt, c, t = rows[p]
-    ce = MatrixCounterexample(point={key_name(k): v for k, v in pt.items()}, param=name, claimed=c, true=t,
-                              rel_error=rel, index=idx)
-    ce.what = what
+    ce = dict(point={key_name(k): v for k, v in pt.items()}, param=name, claimed=c, true=t, rel_error=rel,
+              index=idx, what=what)
     hint = _slip(kind, what, f, wrt, claim, truth, rows)
-    return CheckResult(NOT_EQUAL, method, counterexample=ce, hint=hint, layout=layout, errors={name: errs})
+    return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors={name: errs})
 
 
-class MatrixCounterexample(Counterexample):
-    """A counterexample whose worst entry is one of a Hessian's or a Jacobian's, said so."""
-    what = "Hessian"
-
-    def _text(self):
-        where = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.point.items())
-        i, j = self.index
-        x = self.param
-        entry = f"∂²f/∂{x}{_sub(i)}∂{x}{_sub(j)}" if self.what == "Hessian" else f"∂f{_sub(i)}/∂{x}{_sub(j)}"
-        return (f"at {where}: the worst entry [{i}, {j}] of the {self.what}, {entry}, is "
-                f"{_fmt(self.claimed[i, j])} claimed vs {_fmt(self.true[i, j])} true "
-                f"(relative error {self.rel_error:.2g})")
-
-
-def _sub(i: int) -> str:
+def sub(i: int) -> str:
+    """i in subscript digits: x₁₂."""
     return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 

@@ -43,7 +43,7 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 
-from . import layer_outputs, sampling, sides, size_literals
+from . import jacobian_claims, layer_outputs, sampling, sides, size_literals
 from .arguments import check_arguments
 from .matrix_sizes import fix_matrix_sizes
 from .conditioned_draw import conditioned_words
@@ -83,6 +83,7 @@ class Counterexample:
     index: tuple | None = None
     why: str | None = None           # why the claim is not finite there: "sqrt(x) is nan (...)"
     transposed: bool = False         # the claim was read in the row convention: ``claimed`` is its transpose
+    what: str | None = None          # "Hessian" or "Jacobian": index is an entry of that matrix, not of ∂f/∂param
 
     def __repr__(self):
         return f"<Counterexample {short(self, 160)}>"
@@ -117,6 +118,13 @@ class Counterexample:
         if self.why:                 # the claim leaves its real domain where f does not
             return (f"at {where}: the claimed ∂f/∂{self.param} is not finite, {self.why}, where the "
                     f"gradient is {_fmt(self.true)}")
+        if self.what:                # an entry of a Hessian or a Jacobian (`symgrad.checking.jacobian_claims`)
+            (i, j), x = self.index, self.param
+            sub = jacobian_claims.sub
+            entry = f"∂²f/∂{x}{sub(i)}∂{x}{sub(j)}" if self.what == "Hessian" else f"∂f{sub(i)}/∂{x}{sub(j)}"
+            return (f"at {where}: the worst entry [{i}, {j}] of the {self.what}, {entry}, is "
+                    f"{_fmt(self.claimed[i, j])} claimed vs {_fmt(self.true[i, j])} true "
+                    f"(relative error {self.rel_error:.2g})")
         if self.index is None:
             return (f"at {where}: ∂f/∂{self.param} is {_fmt(self.claimed)} claimed vs "
                     f"{_fmt(self.true)} true (relative error {self.rel_error:.2g})")
@@ -263,12 +271,15 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     given_sizes = {_key_name(k) for k in (at or {})} if isinstance(at, Mapping) else set()
     if not (isinstance(f, sp.Basic) and is_tensor_check(f)):   # Y of size n×n: drawn at n = 4
         f, wrt, claimed, at, drawn = fix_matrix_sizes(f, wrt, claimed, at)
-    from . import jacobian_claims               # it builds on this module's results
     one = jacobian_claims.one_claim(f, wrt, claimed)
     second = jacobian_claims.reading(*one) if convention == "column" and one else None
     if second:                                  # a Hessian (n×n for x n×1) or a Jacobian (f a column)
-        result = jacobian_claims.check_matrix_claim(second, *one, at=at, assumptions=assumptions,
-                                                    points=points, seed=seed)
+        parts = jacobian_claims.check_matrix_claim(second, *one, at=at, assumptions=assumptions,
+                                                   points=points, seed=seed)
+        ce = parts["counterexample"]
+        result = CheckResult(EQUAL if parts["right"] else NOT_EQUAL, parts["method"],
+                             counterexample=ce and Counterexample(**ce), hint=parts["hint"],
+                             layout=parts["layout"], errors=parts["errors"])
     else:
         result = _check_sized(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,
                               seed=seed, policy=policy, targets=targets, convention=convention)
