@@ -56,6 +56,23 @@ def _column(w) -> bool:
 def one_claim(f, wrt, claimed):
     """(f, x, claim) when there is one wrt, a MatrixSymbol, and one claim (``[x]`` and ``[claim]``
     as the command line passes them; text parsed, never evaluated), else None."""
+    scalars = _scalar_symbols(wrt)
+    if scalars and isinstance(claimed, (sp.MatrixBase, str)):   # [x, y] and a 2×2 Matrix: Rosenbrock's
+        known = {s.name: s for s in scalars}
+        try:
+            f = (sp.ImmutableMatrix([as_expr(e, "f", symbols=scalars) for e in f])
+                 if isinstance(f, (list, tuple)) else as_expr(f, "f", symbols=scalars))
+            if isinstance(claimed, str):
+                claimed = as_expr(claimed, "the claim", symbols=[*scalars, *_symbols([f])])
+        except Exception:
+            return None
+        if not isinstance(claimed, sp.MatrixBase):
+            return None
+        taken = {a.name for a in f.atoms(sp.Symbol, sp.MatrixSymbol)} | set(known)
+        label = next(c for c in ("v", "u", "xi", "v_wrt") if c not in taken)
+        v = sp.MatrixSymbol(label, len(scalars), 1)
+        to_v = {sc: v[i, 0] for i, sc in enumerate(scalars)}
+        return f.xreplace(to_v), v, claimed.xreplace(to_v), tuple(sc.name for sc in scalars)
     if isinstance(wrt, (list, tuple)) and len(wrt) == 1:
         wrt = wrt[0]
         if not (isinstance(claimed, (list, tuple)) and len(claimed) == 1):
@@ -70,10 +87,33 @@ def one_claim(f, wrt, claimed):
             claimed = as_expr(claimed, "the claim", symbols=[wrt, *_symbols([f])])
     except Exception:                       # the gradient path says what is wrong with them
         return None
-    return f, wrt, claimed
+    return f, wrt, claimed, None
 
 
-def reading(f, wrt, claimed) -> str | None:
+def _as_column(at, names, v):
+    """at= with the scalars' values gathered into the column v that stands for them."""
+    if not at:
+        return at
+    given = {key_name(k): val for k, val in at.items()}
+    if not any(nm in given for nm in names):
+        return at
+    if not all(nm in given for nm in names):
+        return {k: val for k, val in at.items() if key_name(k) not in names}   # drawn: v as a whole
+    return {**{k: val for k, val in at.items() if key_name(k) not in names},
+            v.name: np.array([[float(given[nm])] for nm in names])}
+
+
+def _scalar_symbols(wrt) -> list | None:
+    """The scalar Symbols of a wrt of two or more of them ([x, y], or a Matrix column of them)."""
+    if isinstance(wrt, sp.MatrixBase) and 1 in wrt.shape:
+        wrt = list(wrt)
+    if isinstance(wrt, (list, tuple)) and len(wrt) >= 2 and all(
+            isinstance(w, sp.Symbol) and not isinstance(w, sp.Dummy) for w in wrt):
+        return list(wrt)
+    return None
+
+
+def reading(f, wrt, claimed, names=None) -> str | None:
     """"hessian", "jacobian" or None (an ordinary gradient claim): see the module's words."""
     if not (_column(wrt) and isinstance(claimed, (sp.MatrixExpr, sp.MatrixBase))):
         return None
@@ -124,13 +164,16 @@ def _rel(c, t) -> tuple:
     return float(err[idx] / scale), tuple(int(i) for i in idx)
 
 
-def check_matrix_claim(kind: str, f, wrt, claimed, *, at: Mapping | None, assumptions: Mapping | None,
+def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | None, assumptions: Mapping | None,
                        points: int, seed: int):
     """A Hessian or Jacobian claim (``kind`` from `reading`) decided, as the parts `sg.check` makes
     its `CheckResult` of: {right, method, layout, errors, counterexample (the fields of one, or
     None), hint}."""
     n = int(wrt.shape[0])
-    name = wrt.name
+    name = wrt.name if names is None else "(" + ", ".join(names) + ")"   # the scalars, as given
+    entries = [f"{wrt.name}{sub(i)}" for i in range(n)] if names is None else list(names)
+    if names is not None:                       # their values in at=: v's
+        at = _as_column(at, names, wrt)
     if kind == "hessian":
         truth = hessian(f, wrt)
         what, sym = "Hessian", f"∂²f/∂{name}∂{name}ᵀ"
@@ -180,9 +223,13 @@ def check_matrix_claim(kind: str, f, wrt, claimed, *, at: Mapping | None, assump
                     hint=None)
     rel, idx, p = worst
     pt, c, t = rows[p]
-    ce = dict(point={key_name(k): v for k, v in pt.items()}, param=name, claimed=c, true=t, rel_error=rel,
-              index=idx, what=what)
-    hint = _slip(kind, what, f, wrt, claim, truth, rows)
+    point = {key_name(k): v for k, v in pt.items()}
+    if names is not None:                       # v's entries as the scalars they stand for
+        col = point.pop(wrt.name)
+        point = {**{nm: float(col[i, 0]) for i, nm in enumerate(names)}, **point}
+    ce = dict(point=point, param=name, claimed=c, true=t, rel_error=rel, index=idx, what=what,
+              entries=tuple(entries))
+    hint = _slip(kind, what, f, wrt, claim, truth, rows, name, entries)
     return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors={name: errs})
 
 
@@ -206,13 +253,13 @@ def _cross_check(g, wrt, pt, t, h: float = 1e-6) -> str:
     return f"agree, max relative difference {err:.1g}" if err < 1e-4 else f"DISAGREEMENT {err:.2g}"
 
 
-def _slip(kind, what, f, wrt, claim, truth, rows) -> Hint | None:
+def _slip(kind, what, f, wrt, claim, truth, rows, name, entries) -> Hint | None:
     """The slip the claim's values show at every point, if one of the usual ones does."""
     def every(test):
         return all(test(c, t) for _, c, t in rows)
     square = rows[0][1].shape[0] == rows[0][1].shape[1]
     if square and every(lambda c, t: _close(c.T, t)) and not every(lambda c, t: _close(t.T, t)):
-        return Hint("transpose", f"the claim is the transpose of the {what}: its row i is ∂fᵢ/∂{wrt.name} "
+        return Hint("transpose", f"the claim is the transpose of the {what}: its row i is ∂fᵢ/∂{name} "
                     f"(one row per output), not its column i")
     if square and every(lambda c, t: _close(c + c.T, t)) and not every(lambda c, t: _close(c, c.T)):
         return Hint("symmetrisation left out", f"the claim plus its transpose is the {what}: "
@@ -228,6 +275,17 @@ def _slip(kind, what, f, wrt, claim, truth, rows) -> Hint | None:
     if square and every(lambda c, t: _close(c, np.diag(np.diag(t)))) and not every(lambda c, t: _close(t, np.diag(np.diag(t)))):
         return Hint("off-diagonal terms left out", f"the claim is the {what}'s diagonal only: a softmax's "
                     f"Jacobian is diag(p) − ppᵀ, every output depends on every input")
+    wrong = {frozenset({(i, j), (j, i)}) for _, c, t in rows for i, j in zip(*np.nonzero(
+        np.abs(c - t) > CLOSE * max(np.max(np.abs(t)), 1.0))) for i, j in [(int(i), int(j))]}
+    if len(wrong) == 1:
+        (pair,) = wrong
+        (i, j) = min(pair)
+        e = list(entries)
+        at_ = (f"∂²f/∂{e[i]}∂{e[j]}" if kind == "hessian" else f"∂f{sub(i)}/∂{e[j]}")
+        mirror = f" (and its mirror [{j}, {i}])" if i != j and square and all(
+            abs(c[i, j] - t[i, j]) > 0 and abs(c[j, i] - t[j, i]) > 0 for _, c, t in rows) else ""
+        return Hint("one entry wrong", f"the claim differs from the {what} only in the entry [{i}, {j}], "
+                    f"{at_}{mirror}: re-derive that one")
     if square and every(_rank_one):
         soft = " (a softmax's Jacobian is diag(p) − ppᵀ: the −ppᵀ term left out?)" if "softmax" in str(f) else ""
         return Hint("rank-one term left out", f"the claim differs from the {what} by a symmetric rank-one "
@@ -242,8 +300,8 @@ def _slip(kind, what, f, wrt, claim, truth, rows) -> Hint | None:
         if not _close(moved, t):
             sig = " (logistic regression's XᵀSX needs S = diag(σ ⊙ (1 − σ)) of σ = σ(Xw))" \
                 if "sigmoid" in str(f) or "softplus" in str(f) else ""
-            return Hint("weight left out", f"the claim does not depend on {wrt.name}, but the {what} does: "
-                        f"a factor that varies with {wrt.name} is left out{sig}")
+            return Hint("weight left out", f"the claim does not depend on {name}, but the {what} does: "
+                        f"a factor that varies with {name} is left out{sig}")
     return None
 
 

@@ -84,6 +84,7 @@ class Counterexample:
     why: str | None = None           # why the claim is not finite there: "sqrt(x) is nan (...)"
     transposed: bool = False         # the claim was read in the row convention: ``claimed`` is its transpose
     what: str | None = None          # "Hessian" or "Jacobian": index is an entry of that matrix, not of ∂f/∂param
+    entries: tuple | None = None     # ... and the names of wrt's entries, ("x₀", "x₁") or ("x", "y")
 
     def __repr__(self):
         return f"<Counterexample {short(self, 160)}>"
@@ -120,8 +121,8 @@ class Counterexample:
                     f"gradient is {_fmt(self.true)}")
         if self.what:                # an entry of a Hessian or a Jacobian (`symgrad.checking.jacobian_claims`)
             (i, j), x = self.index, self.param
-            sub = jacobian_claims.sub
-            entry = f"∂²f/∂{x}{sub(i)}∂{x}{sub(j)}" if self.what == "Hessian" else f"∂f{sub(i)}/∂{x}{sub(j)}"
+            sub, e = jacobian_claims.sub, self.entries or tuple(f"{x}{jacobian_claims.sub(k)}" for k in range(j + 1))
+            entry = f"∂²f/∂{e[i]}∂{e[j]}" if self.what == "Hessian" else f"∂f{sub(i)}/∂{e[j]}"
             return (f"at {where}: the worst entry [{i}, {j}] of the {self.what}, {entry}, is "
                     f"{_fmt(self.claimed[i, j])} claimed vs {_fmt(self.true[i, j])} true "
                     f"(relative error {self.rel_error:.2g})")

@@ -103,3 +103,28 @@ def test_the_command_line_checks_a_hessian(capsys):
     code = main(["check", "(x.T*A*x)[0,0]", "--matrix", "A:3x3", "--matrix", "x:3x1", "--wrt", "x",
                  "--claimed", "A + A.T"])
     assert code == 0 and capsys.readouterr().out.startswith("equal.")
+
+
+def test_rosenbrock_hessian_of_scalar_symbols_against_torch():
+    xs, ys = sp.symbols("x y")
+    f = (1 - xs) ** 2 + 100 * (ys - xs ** 2) ** 2
+    H = sp.Matrix([[2 - 400 * (ys - xs ** 2) + 800 * xs ** 2, -400 * xs], [-400 * xs, 200]])
+    point = torch.tensor([0.3, -0.7], dtype=torch.float64)
+    torch_h = torch.autograd.functional.hessian(
+        lambda v: (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2, point).numpy()
+    assert np.allclose(np.array(H.subs({xs: 0.3, ys: -0.7}), dtype=float), torch_h)   # H is torch's
+    assert sg.check(f, [xs, ys], H)
+    assert sg.check(f, sp.Matrix([xs, ys]), H)
+    r = sg.check(f, [xs, ys], H.subs(-400 * xs, -200 * xs))
+    assert not r and r.hint.kind == "one entry wrong" and "∂²f/∂x∂y" in r.hint and "mirror" in r.hint
+    r = sg.check(f, [xs, ys], 2 * H, at={xs: 1, ys: 1})
+    assert not r and r.hint.kind == "factor"
+    assert "at x = 1, y = 1" in str(r.counterexample) and "∂²f/∂x∂x" in str(r.counterexample)
+
+
+def test_jacobian_of_scalar_functions():
+    xs, ys = sp.symbols("x y")
+    F = [xs ** 2 * ys, sp.sin(xs)]
+    assert sg.check(F, [xs, ys], sp.Matrix([[2 * xs * ys, xs ** 2], [sp.cos(xs), 0]]))
+    r = sg.check(F, [xs, ys], sp.Matrix([[2 * xs * ys, sp.cos(xs)], [xs ** 2, 0]]))
+    assert not r and r.hint.kind == "transpose"
