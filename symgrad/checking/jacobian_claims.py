@@ -78,8 +78,7 @@ def one_claim(f, wrt, claimed):
         if not (isinstance(claimed, (list, tuple)) and len(claimed) == 1):
             return None
         claimed = claimed[0]
-    if not isinstance(wrt, sp.MatrixSymbol) or isinstance(claimed, (list, tuple, Mapping)) \
-            or (callable(claimed) and not isinstance(claimed, (sp.Basic, str))):
+    if not isinstance(wrt, sp.MatrixSymbol) or isinstance(claimed, (list, tuple, Mapping)):
         return None
     try:
         f = as_expr(f, "f", symbols=[wrt])
@@ -87,7 +86,41 @@ def one_claim(f, wrt, claimed):
             claimed = as_expr(claimed, "the claim", symbols=[wrt, *_symbols([f])])
     except Exception:                       # the gradient path says what is wrong with them
         return None
+    if callable(claimed) and not isinstance(claimed, sp.Basic):
+        claimed = _probed(claimed, f, wrt)
+        if claimed is None:
+            return None
     return f, wrt, claimed, None
+
+
+class Function:
+    """A claim that is a Python function of the values ({name: array}, at the declared shapes),
+    with the shape it returned when called once (a NumPy Hessian: n×n where a gradient is n×1)."""
+
+    def __init__(self, fn, shape):
+        self.fn, self.shape = fn, shape
+
+    def __call__(self, values):
+        return self.fn(values)
+
+
+def _probed(fn, f, wrt):
+    """fn as a `Function` when, called at a random point with every symbol at its declared shape,
+    it returns a matrix of a Hessian's or a Jacobian's shape (not wrt's); else None (a gradient)."""
+    if not _column(wrt) or not all(sp.sympify(d).is_Integer for m in _symbols([f]) for d in _shape(m)):
+        return None
+    rng = np.random.default_rng(0)
+    values = {s.name: draw(s, _shape(s) if isinstance(s, sp.MatrixSymbol) else (), rng, None)
+              for s in _symbols([f, wrt])}
+    try:
+        out = np.asarray(fn(values), dtype=float)
+    except Exception:                       # the gradient path calls it as it calls a backward
+        return None
+    n = int(wrt.shape[0])
+    column = isinstance(f, (sp.MatrixExpr, sp.MatrixBase)) and _shape(f)[1:] == (1,) and _shape(f) != (1, 1)
+    if out.shape != ((int(f.shape[0]), n) if column else (n, n)):
+        return None
+    return Function(fn, out.shape)
 
 
 def _as_column(at, names, v):
@@ -115,7 +148,7 @@ def _scalar_symbols(wrt) -> list | None:
 
 def reading(f, wrt, claimed, names=None) -> str | None:
     """"hessian", "jacobian" or None (an ordinary gradient claim): see the module's words."""
-    if not (_column(wrt) and isinstance(claimed, (sp.MatrixExpr, sp.MatrixBase))):
+    if not (_column(wrt) and isinstance(claimed, (sp.MatrixExpr, sp.MatrixBase, Function))):
         return None
     if not all(sp.sympify(d).is_Integer for d in claimed.shape):
         return None
@@ -195,6 +228,12 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
                          f"(f is {'a scalar' if kind == 'hessian' else _shape(f)}, {name} is {n}×1)")
     claim = _diagonals(claimed)
     syms = _symbols([f, wrt, claim if isinstance(claim, sp.Basic) else sp.S.Zero])
+    if isinstance(claim, Function):
+        def value(pt):
+            return claim({key_name(k): (np.array(v) if np.ndim(v) else v) for k, v in pt.items()})
+    else:
+        def value(pt):
+            return numeric(claim, pt)
     given = {key_name(k): v for k, v in (at or {}).items()}
     rng = np.random.default_rng(seed)
     first_grad = grad(f, wrt) if kind == "hessian" else f
@@ -208,14 +247,16 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
                 pt[s] = draw(s, _shape(s) if isinstance(s, sp.MatrixSymbol) else (), rng,
                              interval_of(s, assumptions, 0))
         t = np.asarray(numeric(truth, pt), dtype=float).reshape(need)
-        c = np.asarray(numeric(claim, pt), dtype=float).reshape(need)
+        c = np.asarray(value(pt), dtype=float).reshape(need)
         rows.append((pt, c, t))
         rel, idx = _rel(c, t)
         errs = max(errs, rel)
         if rel > RTOL and (worst is None or rel > worst[0]):
             worst = (rel, idx, p)
     cross = _cross_check(first_grad, wrt, rows[0][0], rows[0][2])
-    method = (f"numeric: the claim against symgrad's {what} ({'sg.hessian' if kind == 'hessian' else 'sg.jacobian'}) "
+    called = (f"the function called with the values at their declared shapes, read as a {what} (it "
+              f"returned {need[0]}×{need[1]}); " if isinstance(claim, Function) else "")
+    method = called + (f"numeric: the claim against symgrad's {what} ({'sg.hessian' if kind == 'hessian' else 'sg.jacobian'}) "
               f"in float64 at {points} random point(s); symgrad's {what} cross-checked by central "
               f"differences of {'∇f' if kind == 'hessian' else 'f'} ({cross})")
     if worst is None:
@@ -229,7 +270,7 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
         point = {**{nm: float(col[i, 0]) for i, nm in enumerate(names)}, **point}
     ce = dict(point=point, param=name, claimed=c, true=t, rel_error=rel, index=idx, what=what,
               entries=tuple(entries))
-    hint = _slip(kind, what, f, wrt, claim, truth, rows, name, entries)
+    hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries)
     return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors={name: errs})
 
 
@@ -253,7 +294,7 @@ def _cross_check(g, wrt, pt, t, h: float = 1e-6) -> str:
     return f"agree, max relative difference {err:.1g}" if err < 1e-4 else f"DISAGREEMENT {err:.2g}"
 
 
-def _slip(kind, what, f, wrt, claim, truth, rows, name, entries) -> Hint | None:
+def _slip(kind, what, f, wrt, value, truth, rows, name, entries) -> Hint | None:
     """The slip the claim's values show at every point, if one of the usual ones does."""
     def every(test):
         return all(test(c, t) for _, c, t in rows)
@@ -294,9 +335,10 @@ def _slip(kind, what, f, wrt, claim, truth, rows, name, entries) -> Hint | None:
         gn = _gauss_newton(f, wrt, rows)
         if gn:
             return gn
-    if isinstance(claim, sp.Basic) and wrt not in claim.atoms(sp.MatrixSymbol):
-        pt, _, t = rows[0]
-        moved = np.asarray(numeric(truth, {**pt, wrt: pt[wrt] + 1.0}), dtype=float).reshape(t.shape)
+    pt, c, t = rows[0]
+    there = {**pt, wrt: pt[wrt] + 1.0}          # wrt moved, the rest kept: does the claim follow?
+    if _close(np.asarray(value(there), dtype=float).reshape(t.shape), c):
+        moved = np.asarray(numeric(truth, there), dtype=float).reshape(t.shape)
         if not _close(moved, t):
             sig = " (logistic regression's XᵀSX needs S = diag(σ ⊙ (1 − σ)) of σ = σ(Xw))" \
                 if "sigmoid" in str(f) or "softplus" in str(f) else ""

@@ -128,3 +128,32 @@ def test_jacobian_of_scalar_functions():
     assert sg.check(F, [xs, ys], sp.Matrix([[2 * xs * ys, xs ** 2], [sp.cos(xs), 0]]))
     r = sg.check(F, [xs, ys], sp.Matrix([[2 * xs * ys, sp.cos(xs)], [xs ** 2, 0]]))
     assert not r and r.hint.kind == "transpose"
+
+
+def test_a_numpy_hessian_function_is_checked_as_one():
+    X, w, y = sp.MatrixSymbol("X", 4, 2), sp.MatrixSymbol("w", 2, 1), sp.MatrixSymbol("y", 4, 1)
+    one = sp.OneMatrix(4, 1)
+    L = sg.sum(sp.HadamardProduct(y, sg.softplus(-X * w)) + sp.HadamardProduct(one - y, sg.softplus(X * w)))
+
+    def hess(v):
+        s = 1 / (1 + np.exp(-(v["X"] @ v["w"])[:, 0]))
+        return v["X"].T @ np.diag(s * (1 - s)) @ v["X"]
+
+    def gram(v):
+        return v["X"].T @ v["X"]
+
+    def gradient(v):
+        s = 1 / (1 + np.exp(-v["X"] @ v["w"]))
+        return v["X"].T @ (s - v["y"])
+
+    rng = np.random.default_rng(3)
+    vals = {"X": rng.standard_normal((4, 2)), "w": rng.standard_normal((2, 1)), "y": rng.uniform(size=(4, 1))}
+    tX, ty = torch.tensor(vals["X"]), torch.tensor(vals["y"][:, 0])
+    torch_h = torch.autograd.functional.hessian(
+        lambda t: (ty * torch.nn.functional.softplus(-(tX @ t))
+                   + (1 - ty) * torch.nn.functional.softplus(tX @ t)).sum(), torch.tensor(vals["w"][:, 0]))
+    assert np.allclose(hess(vals), torch_h.numpy())         # the function is torch's Hessian
+    assert sg.check(L, w, hess)
+    r = sg.check(L, w, gram)
+    assert not r and r.hint.kind == "weight left out"
+    assert sg.check(L, w, gradient, batch=None)             # a gradient function: the gradient check, as before
