@@ -205,6 +205,7 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     n = int(wrt.shape[0])
     name = wrt.name if names is None else "(" + ", ".join(names) + ")"   # the scalars, as given
     entries = [f"{wrt.name}{sub(i)}" for i in range(n)] if names is None else list(names)
+    keys = [wrt.name] if names is None else list(names)     # the variables a report names (to_dict's "wrong")
     if names is not None:                       # their values in at=: v's
         at = _as_column(at, names, wrt)
     if kind == "hessian":
@@ -223,7 +224,7 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
             hint = Hint("transpose", f"the claim is {c_shape[0]}×{c_shape[1]}, the shape of the {what}'s "
                         f"transpose: the {what} has one row per output fᵢ and one column per entry of {name}")
             return dict(right=False, method=f"shapes: the claim is {c_shape[0]}×{c_shape[1]}", hint=hint,
-                        layout=layout, errors={name: float("inf")}, counterexample=None)
+                        layout=layout, errors=dict.fromkeys(keys, float("inf")), counterexample=None)
         raise ShapeError(f"the claim is {c_shape} but the {what} {sym} is {need[0]}×{need[1]} "
                          f"(f is {'a scalar' if kind == 'hessian' else _shape(f)}, {name} is {n}×1)")
     claim = _diagonals(claimed)
@@ -260,7 +261,7 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
               f"in float64 at {points} random point(s); symgrad's {what} cross-checked by central "
               f"differences of {'∇f' if kind == 'hessian' else 'f'} ({cross})")
     if worst is None:
-        return dict(right=True, method=method, layout=layout, errors={name: errs}, counterexample=None,
+        return dict(right=True, method=method, layout=layout, errors=dict.fromkeys(keys, errs), counterexample=None,
                     hint=None)
     rel, idx, p = worst
     pt, c, t = rows[p]
@@ -268,10 +269,10 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     if names is not None:                       # v's entries as the scalars they stand for
         col = point.pop(wrt.name)
         point = {**{nm: float(col[i, 0]) for i, nm in enumerate(names)}, **point}
-    ce = dict(point=point, param=name, claimed=c, true=t, rel_error=rel, index=idx, what=what,
-              entries=tuple(entries))
+    ce = dict(point=point, param=name if names is None else names[idx[1]], claimed=c, true=t,
+              rel_error=rel, index=idx, what=what, entries=tuple(entries))
     hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries)
-    return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors={name: errs})
+    return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors=dict.fromkeys(keys, errs))
 
 
 def sub(i: int) -> str:

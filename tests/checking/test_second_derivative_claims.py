@@ -157,3 +157,10 @@ def test_a_numpy_hessian_function_is_checked_as_one():
     r = sg.check(L, w, gram)
     assert not r and r.hint.kind == "weight left out"
     assert sg.check(L, w, gradient, batch=None)             # a gradient function: the gradient check, as before
+
+
+def test_report_names_the_scalar_variables():
+    xs, ys = sp.symbols("x y")
+    d = sg.check(xs ** 2 * ys, [xs, ys], sp.Matrix([[ys, 2 * xs], [2 * xs, 0]])).to_dict()
+    assert d["wrong"] == ["x", "y"] and d["counterexample"]["variable"] == "x"
+    assert d["hint"]["kind"] == "one entry wrong"
