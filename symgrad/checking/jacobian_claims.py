@@ -8,6 +8,11 @@ Two readings, both of a column ``wrt`` x (n×1) and a matrix claim:
   claim m×n — compared with ``sg.jacobian(f, x)``, one row per output: J[i, j] = ∂fᵢ/∂xⱼ
   (a softmax's diag(p) − ppᵀ, a Newton step's Hessian written as the Jacobian of the gradient).
 
+``wrt`` may also be two or more scalar Symbols (``[x, y]``, Rosenbrock's) with an explicit
+``sp.Matrix`` claim: they are gathered into one column for the check, and named in its report.
+A claim that is a Python function is called once at the declared shapes; one that returns a
+Hessian's (a Jacobian's) shape is checked as one, any other as a gradient (`sg.check`'s own path).
+
 The claim is evaluated at random points (standard normal, or the intervals in ``assumptions``;
 ``at=`` fixes values) and compared entry by entry; symgrad's own matrix is cross-checked by central
 differences of f's gradient (of f, for a Jacobian). A wrong claim gets a counterexample (the worst
