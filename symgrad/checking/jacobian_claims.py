@@ -40,6 +40,7 @@ from ..core.differentiate import grad, hessian, jacobian
 from ..core.evaluate import numeric
 from ..core.values import key_name
 from ..frontend.matrix_functions import Total
+from ..frontend import tensor as T
 from ..frontend.parse import as_expr
 from ..errors import ShapeError
 from .hint_kind import Hint
@@ -54,7 +55,8 @@ def _shape(e):
 
 
 def _column(w) -> bool:
-    return isinstance(w, sp.MatrixSymbol) and len(w.shape) == 2 and w.shape[1] == 1 and \
+    """A column MatrixSymbol of a fixed size, 2 or more (not a tensor: sg.tensor's have their own check)."""
+    return isinstance(w, sp.MatrixSymbol) and not isinstance(w, T.Tensor) and len(w.shape) == 2 and w.shape[1] == 1 and \
         sp.sympify(w.shape[0]).is_Integer and int(w.shape[0]) > 1
 
 
