@@ -43,7 +43,7 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 
-from . import layer_outputs, sampling, sides, size_literals
+from . import jacobian_claims, layer_outputs, sampling, sides, size_literals
 from .arguments import check_arguments
 from .matrix_sizes import fix_matrix_sizes
 from .conditioned_draw import conditioned_words
@@ -51,6 +51,7 @@ from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, 
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims, problem_scale,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
+from ..core.values import key_name as _key_name
 from ..errors import ArgumentError, SymgradError
 from ..frontend.keywords import keywords
 from ..frontend.stop_gradient import without_stop_gradient
@@ -82,6 +83,8 @@ class Counterexample:
     index: tuple | None = None
     why: str | None = None           # why the claim is not finite there: "sqrt(x) is nan (...)"
     transposed: bool = False         # the claim was read in the row convention: ``claimed`` is its transpose
+    what: str | None = None          # "Hessian" or "Jacobian": index is an entry of that matrix, not of ∂f/∂param
+    entries: tuple | None = None     # ... and the names of wrt's entries, ("x₀", "x₁") or ("x", "y")
 
     def __repr__(self):
         return f"<Counterexample {short(self, 160)}>"
@@ -116,6 +119,13 @@ class Counterexample:
         if self.why:                 # the claim leaves its real domain where f does not
             return (f"at {where}: the claimed ∂f/∂{self.param} is not finite, {self.why}, where the "
                     f"gradient is {_fmt(self.true)}")
+        if self.what:                # an entry of a Hessian or a Jacobian (`symgrad.checking.jacobian_claims`)
+            (i, j), x = self.index, self.param
+            sub, e = jacobian_claims.sub, self.entries or tuple(f"{x}{jacobian_claims.sub(k)}" for k in range(j + 1))
+            entry = f"∂²f/∂{e[i]}∂{e[j]}" if self.what == "Hessian" else f"∂f{sub(i)}/∂{e[j]}"
+            return (f"at {where}: the worst entry [{i}, {j}] of the {self.what}, {entry}, is "
+                    f"{_fmt(self.claimed[i, j])} claimed vs {_fmt(self.true[i, j])} true "
+                    f"(relative error {self.rel_error:.2g})")
         if self.index is None:
             return (f"at {where}: ∂f/∂{self.param} is {_fmt(self.claimed)} claimed vs "
                     f"{_fmt(self.true)} true (relative error {self.rel_error:.2g})")
@@ -179,7 +189,7 @@ class CheckResult:
         """
         if self.verdict == NOT_EQUAL:
             c = self.counterexample
-            where = (f": ∂f/∂{c.param} differs" + (f", most at [{', '.join(map(str, c.index))}]" if c.index else "")
+            where = ((f": the {c.what} differs" if getattr(c, "what", None) else f": ∂f/∂{c.param} differs") + (f", most at [{', '.join(map(str, c.index))}]" if c.index else "")
                      + f" (relative error {c.rel_error:.2g})") if c is not None else ""
             hint = f"; hint: {short(self.hint, 70)}" if self.hint else ""
             return f"<CheckResult: {self.verdict}{where}{hint}>"
@@ -259,16 +269,42 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     'transpose'
     """
     drawn = {}
+    given_sizes = {_key_name(k) for k in (at or {})} if isinstance(at, Mapping) else set()
     if not (isinstance(f, sp.Basic) and is_tensor_check(f)):   # Y of size n×n: drawn at n = 4
         f, wrt, claimed, at, drawn = fix_matrix_sizes(f, wrt, claimed, at)
-    result = _check_sized(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,
-                          seed=seed, policy=policy, targets=targets, convention=convention)
+    one = jacobian_claims.one_claim(f, wrt, claimed)
+    second = jacobian_claims.reading(*one) if convention == "column" and one else None
+    if second:                                  # a Hessian (n×n for x n×1) or a Jacobian (f a column)
+        parts = jacobian_claims.check_matrix_claim(second, *one, at=at, assumptions=assumptions,
+                                                   points=points, seed=seed)
+        ce = parts["counterexample"]
+        result = CheckResult(EQUAL if parts["right"] else NOT_EQUAL, parts["method"],
+                             counterexample=ce and Counterexample(**ce), hint=parts["hint"],
+                             layout=parts["layout"], errors=parts["errors"])
+    else:
+        result = _check_sized(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,
+                              seed=seed, policy=policy, targets=targets, convention=convention)
     if drawn:
-        sizes = ", ".join(f"{k} = {n}" for k, n in drawn.items())
-        choose = ", ".join(f"{k!r}: 3" for k in drawn)
-        result = replace(result, method=result.method + f"; the symbolic sizes drawn at {sizes} "
-                         f"(choose them with at={{{choose}}})")
+        result = replace(result, method=result.method + "; " + _sizes_words(drawn, given_sizes))
     return result
+
+
+def _sizes_words(fixed: Mapping, given: set) -> str:
+    """The symbolic sizes as the method says them: those the user gave in at= as given, the others
+    as drawn, with how to choose them (a size given is never "drawn")."""
+    needed = getattr(fixed, "needed", {})
+    mine = {k: n for k, n in fixed.items() if k in given}
+    picked = {k: n for k, n in fixed.items() if k not in given and k not in needed}
+    parts = []
+    if mine:
+        parts.append("the symbolic sizes at " + ", ".join(f"{k} = {n}" for k, n in mine.items())
+                     + ", as at= gave them")
+    if picked:
+        choose = ", ".join(f"{k!r}: 3" for k in picked)
+        parts.append("the symbolic sizes drawn at "
+                     + ", ".join(f"{k} = {n}" for k, n in picked.items()) + f" (choose them with at={{{choose}}})")
+    parts += [f"the symbolic size {k} = {fixed[k]}, as {w} needs it" for k, w in needed.items()]
+    return "; ".join(parts)
 
 
 def _check_sized(f, wrt, claimed, *, at, assumptions, batch, points, seed, policy, targets,

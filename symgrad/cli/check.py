@@ -338,6 +338,7 @@ def _flag_named(r, given=()):
         return " ".join(f"--at {k}={v}" for k, v in re.findall(r"'(\w+)': (\d+)", m.group(1)))
     method = re.sub(r"at=\{([^}]*)\}", chosen, r.method) if isinstance(r.method, str) else r.method
     drawn = re.search(r"the symbolic sizes drawn at ([^(]*) \(choose them with [^)]*\)", method or "")
+    method = method.replace(", as at= gave them", ", as --at gave them") if method else method
     if drawn and set(re.findall(r"(\w+) = \d+", drawn.group(1))) <= set(given):
         method = method.replace(drawn.group(0), f"the symbolic sizes at {drawn.group(1)}, as --at gave them")
     return replace(r, hint=rewritten(r.hint, said), layout=said(r.layout), method=method)

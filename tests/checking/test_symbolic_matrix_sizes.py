@@ -39,3 +39,36 @@ def test_size_given_in_at_and_a_value_keyed_by_the_symbolic_matrix():
     assert sg.check(sp.Trace(Y * Y), Y, 2 * Y.T, at={"n": 3, Y: y})
     with pytest.raises(ArgumentError, match="at\\['n'\\] fixes the size n"):
         sg.check(sp.Trace(Y * Y), Y, 2 * Y.T, at={n: 0})
+
+
+def test_sizes_given_in_at_are_not_said_drawn():
+    import sympy as sp
+    import symgrad as sg
+    n = sp.Symbol("n", integer=True, positive=True)
+    m = sp.Symbol("m", integer=True, positive=True)
+    X, w = sp.MatrixSymbol("X", n, 3), sp.MatrixSymbol("w", 3, 1)
+    r = sg.check(sg.sum(sp.HadamardPower(X * w, 2)), w, 2 * X.T * X * w, at={"n": 2})
+    assert r and "the symbolic sizes at n = 2, as at= gave them" in r.method
+    assert "drawn" not in r.method.split("symgrad's gradient")[-1] and "choose them" not in r.method
+    Y = sp.MatrixSymbol("Y", m, 3)                  # one given, one drawn: each said as it is
+    r = sg.check(sg.sum(sp.HadamardPower(X * w, 2)) + sg.sum(Y), w, 2 * X.T * X * w, at={n: 2})
+    assert r and "n = 2, as at= gave them" in r.method and "drawn at m = 4 (choose them with at={'m': 3})" in r.method
+
+
+def test_two_sizes_a_product_joins_are_made_to_fit():
+    import pytest
+    import sympy as sp
+    import symgrad as sg
+    n = sp.Symbol("n", integer=True, positive=True)
+    m = sp.Symbol("m", integer=True, positive=True)
+    X, w = sp.MatrixSymbol("X", n, 3), sp.MatrixSymbol("w", m, 1)
+    f = sg.sum(sp.HadamardPower(X * w, 2))
+    r = sg.check(f, w, 2 * X.T * X * w)             # was SymPy's ShapeError: w drawn 5×1 against X's 3 columns
+    assert r and "the symbolic size m = 3, as X*w needs it" in r.method
+    assert not sg.check(f, w, 2 * X.T * X * w / 2)
+    with pytest.raises(sg.ShapeError, match=r"X\*w .*needs m = 3, but m = 2 as at= gives it"):
+        sg.check(f, w, 2 * X.T * X * w, at={"m": 2})
+    k = sp.Symbol("k", integer=True, positive=True)
+    V = sp.MatrixSymbol("V", n, k)                  # n×k times k'×1 where both are symbols: drawn equal
+    v = sp.MatrixSymbol("v", m, 1)
+    assert sg.check(sg.sum(sp.HadamardPower(V * v, 2)), v, 2 * V.T * V * v)

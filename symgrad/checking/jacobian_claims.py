@@ -1,0 +1,392 @@
+"""`sg.check` of a second-derivative or Jacobian claim: a Hessian, a Jacobian, ∂(∇f)/∂x.
+
+Two readings, both of a column ``wrt`` x (n×1) and a matrix claim:
+
+- **a Hessian**: f a scalar and the claim n×n (x's gradient would be n×1) — the claim is compared
+  with ``sg.hessian(f, x)``, ∂²f/∂x∂xᵀ (logistic regression's XᵀSX, xᵀAx's A + Aᵀ);
+- **a Jacobian**: f a column m×1 (a gradient ``sg.grad(f, x)``, a softmax, residuals r(x)) and the
+  claim m×n — compared with ``sg.jacobian(f, x)``, one row per output: J[i, j] = ∂fᵢ/∂xⱼ
+  (a softmax's diag(p) − ppᵀ, a Newton step's Hessian written as the Jacobian of the gradient).
+
+``wrt`` may also be two or more scalar Symbols (``[x, y]``, Rosenbrock's) with an explicit
+``sp.Matrix`` claim: they are gathered into one column for the check, and named in its report.
+A claim that is a Python function is called once at the declared shapes; one that returns a
+Hessian's (a Jacobian's) shape is checked as one, any other as a gradient (`sg.check`'s own path).
+
+The claim is evaluated at random points (standard normal, or the intervals in ``assumptions``;
+``at=`` fixes values) and compared entry by entry; symgrad's own matrix is cross-checked by central
+differences of f's gradient (of f, for a Jacobian). A wrong claim gets a counterexample (the worst
+entry) and, where one fits, the slip's name: the transpose, the symmetrisation left out (A for
+A + Aᵀ) or assumed (2A), a factor 2 or a sign, a weight that depends on x left out (S = σ(1 − σ)
+of XᵀSX), the off-diagonal terms left out (diag(p) for diag(p) − ppᵀ), only the Gauss–Newton part
+JᵀJ of a Hessian. ``sp.DiagMatrix(v)`` in a claim is read as the diagonal matrix of v.
+
+>>> import sympy as sp, symgrad as sg
+>>> A, x = sp.MatrixSymbol('A', 3, 3), sp.MatrixSymbol('x', 3, 1)
+>>> f = (x.T * A * x)[0, 0]
+>>> bool(sg.check(f, x, A + A.T))
+True
+>>> sg.check(f, x, A).hint.kind
+'symmetrisation left out'
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import sympy as sp
+
+from ..core.differentiate import grad, hessian, jacobian
+from ..core.evaluate import numeric
+from ..core.values import key_name
+from ..frontend.matrix_functions import Total
+from ..frontend import tensor as T
+from ..frontend.parse import as_expr
+from ..errors import ShapeError
+from .hint_kind import Hint
+from .sampling import draw, interval_of
+
+RTOL = 1e-6
+CLOSE = 1e-6         # two matrices "are" each other (a slip's form) when this close, relatively
+
+
+def _shape(e):
+    return tuple(int(d) for d in e.shape) if hasattr(e, "shape") else ()
+
+
+def _column(w) -> bool:
+    """A column MatrixSymbol of a fixed size, 2 or more (not a tensor: sg.tensor's have their own check)."""
+    return isinstance(w, sp.MatrixSymbol) and not isinstance(w, T.Tensor) and len(w.shape) == 2 and w.shape[1] == 1 and \
+        sp.sympify(w.shape[0]).is_Integer and int(w.shape[0]) > 1
+
+
+def one_claim(f, wrt, claimed):
+    """(f, x, claim) when there is one wrt, a MatrixSymbol, and one claim (``[x]`` and ``[claim]``
+    as the command line passes them; text parsed, never evaluated), else None."""
+    scalars = _scalar_symbols(wrt)
+    if scalars and isinstance(claimed, (sp.MatrixBase, str)):   # [x, y] and a 2×2 Matrix: Rosenbrock's
+        known = {s.name: s for s in scalars}
+        try:
+            f = (sp.ImmutableMatrix([as_expr(e, "f", symbols=scalars) for e in f])
+                 if isinstance(f, (list, tuple)) else as_expr(f, "f", symbols=scalars))
+            if isinstance(claimed, str):
+                claimed = as_expr(claimed, "the claim", symbols=[*scalars, *_symbols([f])])
+        except Exception:
+            return None
+        if not isinstance(claimed, sp.MatrixBase):
+            return None
+        taken = {a.name for a in f.atoms(sp.Symbol, sp.MatrixSymbol)} | set(known)
+        label = next(c for c in ("v", "u", "xi", "v_wrt") if c not in taken)
+        v = sp.MatrixSymbol(label, len(scalars), 1)
+        to_v = {sc: v[i, 0] for i, sc in enumerate(scalars)}
+        return f.xreplace(to_v), v, claimed.xreplace(to_v), tuple(sc.name for sc in scalars)
+    if isinstance(wrt, (list, tuple)) and len(wrt) == 1:
+        wrt = wrt[0]
+        if not (isinstance(claimed, (list, tuple)) and len(claimed) == 1):
+            return None
+        claimed = claimed[0]
+    if not isinstance(wrt, sp.MatrixSymbol) or isinstance(claimed, (list, tuple, Mapping)):
+        return None
+    try:
+        f = as_expr(f, "f", symbols=[wrt])
+        if isinstance(claimed, str):
+            claimed = as_expr(claimed, "the claim", symbols=[wrt, *_symbols([f])])
+    except Exception:                       # the gradient path says what is wrong with them
+        return None
+    if callable(claimed) and not isinstance(claimed, sp.Basic):
+        claimed = _probed(claimed, f, wrt)
+        if claimed is None:
+            return None
+    return f, wrt, claimed, None
+
+
+class Function:
+    """A claim that is a Python function of the values ({name: array}, at the declared shapes),
+    with the shape it returned when called once (a NumPy Hessian: n×n where a gradient is n×1)."""
+
+    def __init__(self, fn, shape):
+        self.fn, self.shape = fn, shape
+
+    def __call__(self, values):
+        return self.fn(values)
+
+
+def _probed(fn, f, wrt):
+    """fn as a `Function` when, called at a random point with every symbol at its declared shape,
+    it returns a matrix of a Hessian's or a Jacobian's shape (not wrt's); else None (a gradient)."""
+    if not _column(wrt) or not all(sp.sympify(d).is_Integer for m in _symbols([f]) for d in _shape(m)):
+        return None
+    rng = np.random.default_rng(0)
+    values = {s.name: draw(s, _shape(s) if isinstance(s, sp.MatrixSymbol) else (), rng, None)
+              for s in _symbols([f, wrt])}
+    try:
+        out = np.asarray(fn(values), dtype=float)
+    except Exception:                       # the gradient path calls it as it calls a backward
+        return None
+    n = int(wrt.shape[0])
+    column = isinstance(f, (sp.MatrixExpr, sp.MatrixBase)) and _shape(f)[1:] == (1,) and _shape(f) != (1, 1)
+    if out.shape != ((int(f.shape[0]), n) if column else (n, n)):
+        return None
+    return Function(fn, out.shape)
+
+
+def _as_column(at, names, v):
+    """at= with the scalars' values gathered into the column v that stands for them."""
+    if not at:
+        return at
+    given = {key_name(k): val for k, val in at.items()}
+    if not any(nm in given for nm in names):
+        return at
+    if not all(nm in given for nm in names):
+        return {k: val for k, val in at.items() if key_name(k) not in names}   # drawn: v as a whole
+    return {**{k: val for k, val in at.items() if key_name(k) not in names},
+            v.name: np.array([[float(given[nm])] for nm in names])}
+
+
+def _scalar_symbols(wrt) -> list | None:
+    """The scalar Symbols of a wrt of two or more of them ([x, y], or a Matrix column of them)."""
+    if isinstance(wrt, sp.MatrixBase) and 1 in wrt.shape:
+        wrt = list(wrt)
+    if isinstance(wrt, (list, tuple)) and len(wrt) >= 2 and all(
+            isinstance(w, sp.Symbol) and not isinstance(w, sp.Dummy) for w in wrt):
+        return list(wrt)
+    return None
+
+
+def reading(f, wrt, claimed, names=None) -> str | None:
+    """"hessian", "jacobian" or None (an ordinary gradient claim): see the module's words."""
+    if not (_column(wrt) and isinstance(claimed, (sp.MatrixExpr, sp.MatrixBase, Function))):
+        return None
+    if not all(sp.sympify(d).is_Integer for d in claimed.shape):
+        return None
+    n = int(wrt.shape[0])
+    c = _shape(claimed)
+    if isinstance(f, (sp.MatrixExpr, sp.MatrixBase)) and _shape(f)[1:] == (1,) and _shape(f) != (1, 1):
+        return "jacobian"
+    scalar = isinstance(f, sp.Expr) and not isinstance(f, sp.MatrixExpr)
+    if scalar and c == (n, n):
+        return "hessian"
+    return None
+
+
+def _diagonals(e):
+    """The claim with each ``DiagMatrix(v)`` written out as the explicit diagonal matrix of v."""
+    if not isinstance(e, sp.Basic):
+        return e
+    reps = {}
+    for d in e.atoms(sp.DiagMatrix):
+        v = d.args[0]
+        m = int(v.shape[0]) if v.shape[1] == 1 else int(v.shape[1])
+        entries = [v[i, 0] if v.shape[1] == 1 else v[0, i] for i in range(m)]
+        reps[d] = sp.ImmutableMatrix(sp.diag(*entries))
+    return e.xreplace(reps) if reps else e
+
+
+def _symbols(exprs) -> list:
+    out = {}
+    for e in exprs:
+        for a in e.atoms(sp.MatrixSymbol, sp.Symbol):
+            if isinstance(a, sp.Dummy) or (isinstance(a, sp.Symbol) and a.is_integer):
+                continue
+            out.setdefault(a.name, a)
+    return [out[k] for k in sorted(out)]
+
+
+def _close(a, b) -> bool:
+    scale = max(np.max(np.abs(b)), 1e-12)
+    return a.shape == b.shape and np.max(np.abs(a - b)) <= CLOSE * scale
+
+
+def _rel(c, t) -> tuple:
+    err = np.abs(c - t)
+    idx = np.unravel_index(int(np.argmax(err)), err.shape)
+    scale = max(np.max(np.abs(t)), 1.0)
+    return float(err[idx] / scale), tuple(int(i) for i in idx)
+
+
+def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | None, assumptions: Mapping | None,
+                       points: int, seed: int):
+    """A Hessian or Jacobian claim (``kind`` from `reading`) decided, as the parts `sg.check` makes
+    its `CheckResult` of: {right, method, layout, errors, counterexample (the fields of one, or
+    None), hint}."""
+    n = int(wrt.shape[0])
+    name = wrt.name if names is None else "(" + ", ".join(names) + ")"   # the scalars, as given
+    entries = [f"{wrt.name}{sub(i)}" for i in range(n)] if names is None else list(names)
+    keys = [wrt.name] if names is None else list(names)     # the variables a report names (to_dict's "wrong")
+    if names is not None:                       # their values in at=: v's
+        at = _as_column(at, names, wrt)
+    if kind == "hessian":
+        truth = hessian(f, wrt)
+        what, sym = "Hessian", f"∂²f/∂{name}∂{name}ᵀ"
+        need = (n, n)
+    else:
+        truth = jacobian(f, wrt)
+        what, sym = "Jacobian", f"∂f/∂{name}ᵀ"
+        need = (int(f.shape[0]), n)
+    c_shape = _shape(claimed)
+    layout = (f"the {what} {sym} is {need[0]}×{need[1]}: row i, column j is "
+              + (f"∂²f/∂{name}ᵢ∂{name}ⱼ" if kind == "hessian" else f"∂fᵢ/∂{name}ⱼ (one row per output)"))
+    if c_shape != need:
+        if c_shape == need[::-1]:
+            hint = Hint("transpose", f"the claim is {c_shape[0]}×{c_shape[1]}, the shape of the {what}'s "
+                        f"transpose: the {what} has one row per output fᵢ and one column per entry of {name}")
+            return dict(right=False, method=f"shapes: the claim is {c_shape[0]}×{c_shape[1]}", hint=hint,
+                        layout=layout, errors=dict.fromkeys(keys, float("inf")), counterexample=None)
+        raise ShapeError(f"the claim is {c_shape} but the {what} {sym} is {need[0]}×{need[1]} "
+                         f"(f is {'a scalar' if kind == 'hessian' else _shape(f)}, {name} is {n}×1)")
+    claim = _diagonals(claimed)
+    syms = _symbols([f, wrt, claim if isinstance(claim, sp.Basic) else sp.S.Zero])
+    if isinstance(claim, Function):
+        def value(pt):
+            return claim({key_name(k): (np.array(v) if np.ndim(v) else v) for k, v in pt.items()})
+    else:
+        def value(pt):
+            return numeric(claim, pt)
+    given = {key_name(k): v for k, v in (at or {}).items()}
+    rng = np.random.default_rng(seed)
+    first_grad = grad(f, wrt) if kind == "hessian" else f
+    worst, rows, errs = None, [], 0.0
+    for p in range(points):
+        pt = {}
+        for s in syms:
+            if s.name in given:
+                pt[s] = np.asarray(given[s.name], dtype=float) if _shape(s) else float(given[s.name])
+            else:
+                pt[s] = draw(s, _shape(s) if isinstance(s, sp.MatrixSymbol) else (), rng,
+                             interval_of(s, assumptions, 0))
+        t = np.asarray(numeric(truth, pt), dtype=float).reshape(need)
+        c = np.asarray(value(pt), dtype=float).reshape(need)
+        rows.append((pt, c, t))
+        rel, idx = _rel(c, t)
+        errs = max(errs, rel)
+        if rel > RTOL and (worst is None or rel > worst[0]):
+            worst = (rel, idx, p)
+    cross = _cross_check(first_grad, wrt, rows[0][0], rows[0][2])
+    called = (f"the function called with the values at their declared shapes, read as a {what} (it "
+              f"returned {need[0]}×{need[1]}); " if isinstance(claim, Function) else "")
+    method = called + (f"numeric: the claim against symgrad's {what} ({'sg.hessian' if kind == 'hessian' else 'sg.jacobian'}) "
+              f"in float64 at {points} random point(s); symgrad's {what} cross-checked by central "
+              f"differences of {'∇f' if kind == 'hessian' else 'f'} ({cross})")
+    if worst is None:
+        return dict(right=True, method=method, layout=layout, errors=dict.fromkeys(keys, errs), counterexample=None,
+                    hint=None)
+    rel, idx, p = worst
+    pt, c, t = rows[p]
+    point = {key_name(k): v for k, v in pt.items()}
+    if names is not None:                       # v's entries as the scalars they stand for
+        col = point.pop(wrt.name)
+        point = {**{nm: float(col[i, 0]) for i, nm in enumerate(names)}, **point}
+    ce = dict(point=point, param=name if names is None else names[idx[1]], claimed=c, true=t,
+              rel_error=rel, index=idx, what=what, entries=tuple(entries))
+    hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries)
+    return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors=dict.fromkeys(keys, errs))
+
+
+def sub(i: int) -> str:
+    """i in subscript digits: x₁₂."""
+    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def _cross_check(g, wrt, pt, t, h: float = 1e-6) -> str:
+    """symgrad's matrix against central differences of g (the gradient, or f) in each entry of wrt."""
+    x0 = np.asarray(pt[wrt], dtype=float)
+    cols = []
+    for j in range(x0.shape[0]):
+        e = np.zeros_like(x0)
+        e[j, 0] = h
+        up = np.asarray(numeric(g, {**pt, wrt: x0 + e}), dtype=float).reshape(-1)
+        down = np.asarray(numeric(g, {**pt, wrt: x0 - e}), dtype=float).reshape(-1)
+        cols.append((up - down) / (2 * h))
+    fd = np.stack(cols, axis=1)
+    err = np.max(np.abs(fd - t)) / max(np.max(np.abs(t)), 1.0)
+    return f"agree, max relative difference {err:.1g}" if err < 1e-4 else f"DISAGREEMENT {err:.2g}"
+
+
+def _slip(kind, what, f, wrt, value, truth, rows, name, entries) -> Hint | None:
+    """The slip the claim's values show at every point, if one of the usual ones does."""
+    def every(test):
+        return all(test(c, t) for _, c, t in rows)
+    square = rows[0][1].shape[0] == rows[0][1].shape[1]
+    if square and every(lambda c, t: _close(c.T, t)) and not every(lambda c, t: _close(t.T, t)):
+        return Hint("transpose", f"the claim is the transpose of the {what}: its row i is ∂fᵢ/∂{name} "
+                    f"(one row per output), not its column i")
+    if square and every(lambda c, t: _close(c + c.T, t)) and not every(lambda c, t: _close(c, c.T)):
+        return Hint("symmetrisation left out", f"the claim plus its transpose is the {what}: "
+                    f"∂²(xᵀAx)/∂x² is A + Aᵀ, not A — 2A only when A is symmetric")
+    if square and every(lambda c, t: _close((c + c.T) / 2, t)) and not every(lambda c, t: _close(c, c.T)):
+        return Hint("symmetric A assumed", f"the claim's symmetric part (C + Cᵀ)/2 is the {what}, but the claim "
+                    f"is not symmetric: 2A is ∂²(xᵀAx)/∂x² only for a symmetric A; in general it is A + Aᵀ")
+    for k, words in ((2, "a factor 2 too many"), (0.5, "a factor 2 missing"), (-1, "flipped sign"),
+                     (-2, "flipped sign and a factor 2"), (-0.5, "flipped sign and half")):
+        if every(lambda c, t, k=k: _close(c, k * t)):
+            kind_ = "flipped sign" if k < 0 and abs(k) == 1 else "factor"
+            return Hint(kind_, f"the claim is {k:g} times the {what} ({words})")
+    if square and every(lambda c, t: _close(c, np.diag(np.diag(t)))) and not every(lambda c, t: _close(t, np.diag(np.diag(t)))):
+        return Hint("off-diagonal terms left out", f"the claim is the {what}'s diagonal only: a softmax's "
+                    f"Jacobian is diag(p) − ppᵀ, every output depends on every input")
+    wrong = {frozenset({(i, j), (j, i)}) for _, c, t in rows for i, j in zip(*np.nonzero(
+        np.abs(c - t) > CLOSE * max(np.max(np.abs(t)), 1.0))) for i, j in [(int(i), int(j))]}
+    if len(wrong) == 1:
+        (pair,) = wrong
+        (i, j) = min(pair)
+        e = list(entries)
+        at_ = (f"∂²f/∂{e[i]}∂{e[j]}" if kind == "hessian" else f"∂f{sub(i)}/∂{e[j]}")
+        mirror = f" (and its mirror [{j}, {i}])" if i != j and square and all(
+            abs(c[i, j] - t[i, j]) > 0 and abs(c[j, i] - t[j, i]) > 0 for _, c, t in rows) else ""
+        return Hint("one entry wrong", f"the claim differs from the {what} only in the entry [{i}, {j}], "
+                    f"{at_}{mirror}: re-derive that one")
+    if square and every(_rank_one):
+        soft = " (a softmax's Jacobian is diag(p) − ppᵀ: the −ppᵀ term left out?)" if "softmax" in str(f) else ""
+        return Hint("rank-one term left out", f"the claim differs from the {what} by a symmetric rank-one "
+                    f"matrix uuᵀ{soft}")
+    if kind == "hessian" and isinstance(f, sp.Basic):
+        gn = _gauss_newton(f, wrt, rows)
+        if gn:
+            return gn
+    pt, c, t = rows[0]
+    there = {**pt, wrt: pt[wrt] + 1.0}          # wrt moved, the rest kept: does the claim follow?
+    if _close(np.asarray(value(there), dtype=float).reshape(t.shape), c):
+        moved = np.asarray(numeric(truth, there), dtype=float).reshape(t.shape)
+        if not _close(moved, t):
+            sig = " (logistic regression's XᵀSX needs S = diag(σ ⊙ (1 − σ)) of σ = σ(Xw))" \
+                if "sigmoid" in str(f) or "softplus" in str(f) else ""
+            return Hint("weight left out", f"the claim does not depend on {name}, but the {what} does: "
+                        f"a factor that varies with {name} is left out{sig}")
+    return None
+
+
+def _rank_one(c, t) -> bool:
+    d = c - t
+    sv = np.linalg.svd(d, compute_uv=False)
+    return _close(d, d.T) and sv[0] > 0 and (len(sv) < 2 or sv[1] <= CLOSE * sv[0])
+
+
+def _gauss_newton(f, wrt, rows) -> Hint | None:
+    """f = ½‖r‖² (sg.sum of r ⊙ r, halved) with a claim equal to JᵀJ: the Gauss–Newton part only."""
+    body = f
+    coeff = sp.S.One
+    if isinstance(body, sp.Mul):
+        coeff, rest = body.as_coeff_Mul()
+        body = rest
+    args = getattr(body, "args", ())
+    if not args or not isinstance(body, Total):
+        return None
+    inner = args[0]
+    if isinstance(inner, sp.HadamardPower) and inner.args[1] == 2:
+        r = inner.args[0]
+    elif isinstance(inner, sp.HadamardProduct) and len(inner.args) == 2 and inner.args[0] == inner.args[1]:
+        r = inner.args[0]
+    else:
+        return None
+    if not (isinstance(r, sp.MatrixExpr) and r.shape[1] == 1):
+        return None
+    J = jacobian(r, wrt)
+    for pt, c, _ in rows:
+        j = np.asarray(numeric(J, pt), dtype=float).reshape(int(r.shape[0]), -1)
+        if not _close(c, 2 * float(coeff) * j.T @ j):
+            return None
+    return Hint("Gauss–Newton part only", "the claim is JᵀJ (J = ∂r/∂xᵀ) for f = ½‖r‖²: the Hessian is JᵀJ "
+                "+ Σᵢ rᵢ ∇²rᵢ, equal to JᵀJ only where r is linear in x (or r = 0)")
+
+
+__all__ = ["reading", "check_matrix_claim"]
