@@ -142,12 +142,20 @@ def write_picture(out: Path) -> Path | None:
     return written
 
 
+def build() -> tuple:
+    """The update rules the picture draws, as the notes write them (`Equations`: text, LaTeX,
+    Jupyter): SGD, momentum and Nesterov in the velocity form, AdaGrad, RMSProp, Adam."""
+    return tuple(opt.view(form="notes") for _, opt in QUADRATIC.optimizers)
+
+
 def main(argv=None):
     try:
         from _common import arguments
     except ImportError:  # imported as a module of the package examples.teaching
         from ._common import arguments
     args = arguments(argv, __doc__)
+    for rule in build():
+        print(rule.render(args.format if args.format != "markdown" else "unicode"), end="\n\n")
     for surface in SURFACES:
         print(surface.title)
         for label, pts in paths(surface).items():

@@ -132,3 +132,11 @@ def test_without_matplotlib_the_example_says_how_to_install_it(capsys, tmp_path,
     assert paths_mod.write_picture(tmp_path) is None
     assert "pip install matplotlib" in capsys.readouterr().out
     assert not (tmp_path / "optimizer_paths.png").exists()
+
+
+def test_the_example_prints_the_rules_it_draws(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    text = run("optimizer_paths", capsys, tmp_path)
+    for line in ("v ← μ·v − η·g(p + μ·v)", "s ← s + g²", "v ← α·v + (1 − α)·g²", "p ← p − η·m̂/(√v̂ + ε)"):
+        assert line in text, text
+    assert (tmp_path / "optimizer_paths.png").exists()
