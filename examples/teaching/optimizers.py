@@ -5,7 +5,9 @@ w = 0.5, the slide's first two samples (10, 10.1) and (2, 1.9), g = ∂L/∂w = 
 
     PYTHONPATH=. python examples/teaching/optimizers.py [--format latex] [--out DIR]
 
-writes out/teaching/optimizers.tex (and .pdf where pdflatex is installed).
+writes out/teaching/optimizers.tex (and .pdf where pdflatex is installed), and the picture of the
+optimizers' paths on a 2-D loss surface, out/teaching/optimizer_paths.png (optimizer_paths.py; needs
+matplotlib: pip install matplotlib).
 """
 import shutil
 import subprocess
@@ -19,8 +21,10 @@ from symgrad.teaching.equations import Equations
 from symgrad.teaching.render import latex_document
 
 try:
+    import optimizer_paths
     from _common import arguments
 except ImportError:  # imported as a module of the package examples.teaching
+    from . import optimizer_paths
     from ._common import arguments
 
 SAMPLES = [(10, 10.1), (2, 1.9)]        # the perceptron slide's first two training pairs (x, y)
@@ -97,6 +101,7 @@ def main(argv=None):
         subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", path.name],
                        cwd=args.out, check=True, capture_output=True)
         print(f"LaTeX: {path.with_suffix('.pdf')}")
+    optimizer_paths.write_picture(args.out)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,25 @@ def _factors(d, names=None) -> tuple[dict, list]:
     return out, [i for i, v in enumerate(e.inputs) if v.id in groups]
 
 
+def _data_then_penalties(d, data: list):
+    """The indices of the output sum's terms other than ``data`` (the cross-entropies), the
+    penalties (`penalty_terms.is_penalty`) after the data terms; None where there is no sum, or no
+    penalty beside a data term. (Split even where the lowering made the terms in that order: the
+    steps then read the loss's sum in that order, not SymPy's, which sorts λ·(W²).sum() first.)"""
+    from .penalty_terms import is_penalty, leaf_symbols, penalties_last
+    g = d.ir
+    e = g.producer[d.output.id]
+    if e.prim is not R.ewise_p or len(e.inputs) < 2 or e.out.shape != () or not isinstance(
+            sp.expand(e.params[0]), sp.Add):
+        return None
+    params = param_symbols(d)
+    rest = [i for i in range(len(e.inputs)) if i not in data]
+    flags = [is_penalty(leaf_symbols(g, e.inputs[i]), params) for i in rest]
+    if all(flags) or not any(flags):
+        return None
+    return penalties_last(rest, lambda i: leaf_symbols(g, e.inputs[i]), params)
+
+
 def split_penalties(d, names=None):
     """``d`` itself, or a copy whose output's equation has each cross-entropy's factor split out,
     and each term ``names`` names (L_reg = 0.05·Σ W²), the data loss first (the copy's graph and
@@ -93,7 +112,8 @@ def split_penalties(d, names=None):
     if is_split(d):
         return d
     ks, data = _factors(d, names) if d.mode == "reverse" else ({}, [])
-    if not ks:
+    rest = _data_then_penalties(d, data) if d.mode == "reverse" else None
+    if not ks and rest is None:
         return d
     g = copy.copy(d.ir)
     g.eqns, g.producer, g._memo = list(d.ir.eqns), dict(d.ir.producer), dict(d.ir._memo)
@@ -120,7 +140,8 @@ def split_penalties(d, names=None):
         inputs[i] = part
     # the data loss read first, L = L_data + L_reg, as the slides write it: the forward pass
     # computes the network, then the penalty (`node_naming.as_read` takes the operands in order)
-    perm = data + [i for i in range(len(inputs)) if i not in data]
+    # and a penalty after the data terms, wherever SymPy sorted it (λ·(W²).sum() + ‖W @ x − y‖²)
+    perm = data + (rest if rest is not None else [i for i in range(len(inputs)) if i not in data])
     body = sp.expand(body).xreplace({phs[old]: phs[new] for new, old in enumerate(perm)})
     inputs = [inputs[i] for i in perm]
     out = Var(len(g.eqns), ())
@@ -143,6 +164,20 @@ def split_penalties(d, names=None):
     grads = backward(g, out, d.wrt_vars, on_step=lambda e, gr, cts: steps.append(Step(e, gr, list(cts))))
     split = dataclasses.replace(d, ir=g, output=out, gradient_vars=grads, lowering=low, raw_steps=steps)
     return mark_split(split)
+
+
+def param_symbols(d) -> set:
+    """The symbols of the parameters ``d`` is derived for (W of sg.derive(L, [W]))."""
+    from .penalty_terms import leaf_symbols
+    return set().union(*(leaf_symbols(d.ir, w) for w in d.wrt_vars))
+
+
+def data_terms(d) -> list:
+    """The ids of the loss's sum's terms that are no penalty (`penalty_terms.is_penalty`): the data
+    loss of L = L_data + L_reg, in the sum's order."""
+    from .penalty_terms import is_penalty, leaf_symbols
+    g, params = d.ir, param_symbols(d)
+    return [v.id for v in g.producer[d.output.id].inputs if not is_penalty(leaf_symbols(g, v), params)]
 
 
 def terms_in_turn(d, order: list) -> list:
@@ -192,12 +227,14 @@ def penalty_last(e, w):
     of W alone (the penalty's: reg·W, 2λ·W) goes last; SymPy's order had put it first. ``e`` itself
     where it is no sum or nothing moves."""
     from ..frontend.tensor_expr import Ewise
+    from .penalty_terms import is_penalty
     if isinstance(e, Ewise):
         body = penalty_last(e.expr, w)
         return e if body is e.expr else Ewise(body, e.shape)
     if not isinstance(e, (sp.Add, sp.MatAdd)):
         return e
-    own = lambda a: bool(a.free_symbols) and a.free_symbols <= {w}       # noqa: E731
+    # W alone, or W with scalar hyperparameters (2·λ·W): a share that reads no other array
+    own = lambda a: w in a.free_symbols and is_penalty(a.free_symbols, {w})      # noqa: E731
     args = sorted(e.args, key=own)                                          # stable
     if args == list(e.args):
         return e

@@ -140,8 +140,8 @@ class TextPrinter(StrPrinter):
         if over is not None:
             return over
         scaled = _scaled_tensor(expr)
-        if scaled:                               # 2*lam*W, as the unicode view
-            return _scalar_head(self, scaled[0], "*") + self.parenthesize(scaled[1], 50)
+        if scaled:                               # 2*lam*W, lam*b/||b||, as the unicode view
+            return _over(self, scaled[0], scaled[1], "*")
         return super()._print_Mul(sigma_first(_monomial_ordered(expr)))
 
     def _print_Transpose(self, expr):
@@ -470,9 +470,9 @@ class UnicodePrinter(TextPrinter):
             head = _scalar_head(self, scalars, "·")
             return head.replace("*", "·") + _hadamard(self, tensors, " ⊙ ", lambda n, r: f"{n}/{r}")
         scaled = _scaled_tensor(expr)
-        if scaled:                               # 2·lam·W, 4·lam·‖b‖²·b: the scalars first, as λ·W
+        if scaled:                               # 2·lam·W, 4·lam·‖b‖²·b, λ·b/‖b‖: the scalars first, as λ·W
             scalars, t = scaled
-            return _scalar_head(self, scalars, "·").replace("*", "·") + self.parenthesize(t, 50)
+            return _over(self, scalars, t, "·")
         return super()._print_Mul(sigma_first(expr)).replace("*", "·")
 
     def _print_MatMul(self, expr):
@@ -581,10 +581,31 @@ def _scaled_tensor(expr):
         base, e = (a.base, a.exp) if isinstance(a, sp.Pow) else (a, sp.S.One)
         if a.is_number or e == 1 and isinstance(base, sp.Symbol):
             return True
+        if e.is_Rational and e < 0 and (isinstance(base, sp.Symbol) or _scalar_tensor(base)):
+            return True                  # λ·b/‖b‖: a divisor, written after the tensor (`_over`)
         return (e.is_Integer and e > 0 and isinstance(base, sp.Symbol)) or (_scalar_tensor(base) and e.is_positive)
     if not all(plain(a) for a in scalars) or all(a.is_number for a in scalars):
         return None
+    over = lambda a: isinstance(a, sp.Pow) and a.exp.is_Rational and a.exp < 0        # noqa: E731
+    if any(over(a) for a in scalars) and all(a.is_number for a in scalars if not over(a)):
+        return None                      # 0.5·(…)/N, W/N: as SymPy prints them (a symbol on top only)
     return scalars, tensors[0]
+
+
+def _over(printer, scalars, t, dot, frac=None) -> str:
+    """A scaled tensor as a lecture writes it: its scalar factors in front, the divisors after it,
+    λ·b/‖b‖ and 2·lam·W (not SymPy's b·λ/‖b‖); ``frac`` (LaTeX's "\\frac{%s}{%s}") for a fraction."""
+    den = [a for a in scalars if isinstance(a, sp.Pow) and a.exp.is_Rational and a.exp < 0]
+    num = [a for a in scalars if not any(a is d for d in den)]
+    head = _scalar_head(printer, num, dot)
+    top = (head.replace("*", "·") if dot == "·" else head) + printer.parenthesize(t, 50)
+    if not den:
+        return top
+    below = sp.Mul(*[d.base ** -d.exp for d in den], evaluate=False) if len(den) > 1 else den[0].base ** -den[0].exp
+    if frac is not None:
+        return frac % (top, printer._print(below))
+    shown = printer._print(below)
+    return f"{top}/({shown})" if len(den) > 1 or isinstance(below, (sp.Add, sp.Mul)) else f"{top}/{shown}"
 
 
 def _scalar_head(printer, scalars, dot) -> str:
@@ -736,8 +757,8 @@ class TeachLatexPrinter(LatexPrinter):
             head = _scalar_head(self, scalars, r" \cdot ")
             return head + _hadamard(self, tensors, r" \odot ", lambda n, r: r"\frac{%s}{%s}" % (n, r), tex=True)
         scaled = _scaled_tensor(expr)
-        if scaled:                               # 2 \cdot \mathit{lam} \cdot W
-            return _scalar_head(self, scaled[0], r" \cdot ") + self.parenthesize(scaled[1], 50)
+        if scaled:                               # 2 \cdot \mathit{lam} \cdot W, \frac{\lambda \cdot b}{‖b‖}
+            return _over(self, scaled[0], scaled[1], r" \cdot ", frac=r"\frac{%s}{%s}")
         if (not any(_word(getattr(a.as_base_exp()[0], "name", "")) for a in expr.args)
                 or sum(not a.is_number for a in expr.args) < 2):
             return super()._print_Mul(sigma_first(_monomial_ordered(expr)))

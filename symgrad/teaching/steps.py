@@ -49,7 +49,7 @@ from .recognise import recognise
 from .notation import Chain, Value, decode, partial
 from .row_sums import gather, known_row_sums
 from .split_flag import is_split
-from .loss_terms import penalty_last, split_penalties, terms_in_turn, uses_in_turn
+from .loss_terms import data_terms, param_symbols, penalty_last, split_penalties, terms_in_turn, uses_in_turn
 from .as_written import as_written as _as_written, in_shape, matvec_views_dropped, merge_reshapes, summed, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
@@ -422,8 +422,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     if nm.ces and defs and defs[-1][0] == out_sym:  # L = L_data + L_reg, the data loss first
         data = {disp[i] for i in nm.ces if i in disp}
         defs[-1] = (out_sym, data_loss_first(defs[-1][1], data), defs[-1][2])
-    # cross_entropy(z, y) as written, not its lowering
-    f = _ce_header(d.f if header is None else header, out_sym, defs, nm.ces)
+    elif penalized and defs and defs[-1][0] == out_sym:     # ‖W @ x − y‖² + λ·Σ W²: u₄ + u₇, not u₇ + u₄
+        data = {disp[i] for i in data_terms(d) if i in disp}
+        defs[-1] = (out_sym, data_loss_first(defs[-1][1], data), defs[-1][2])
+    # cross_entropy(z, y) as written, not its lowering; a penalty after the data term
+    f = _ce_header(d.f if header is None else header, out_sym, defs, nm.ces, params=param_symbols(d))
     if nm.ces:                              # 0.5·(softmax(z) − one_hot(y, 3))/4, not 0.125·(…)
         steps, grads, named_grads = _scales_apart(steps, grads, named_grads, nm, g, disp, given)
     if nm.matvec_shape:                     # W @ x of a vector x: δ @ xᵀ, not δ.reshape(2, 1) @ x.reshape(3, 1).T
