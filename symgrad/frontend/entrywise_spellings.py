@@ -69,7 +69,7 @@ def _abs_eval(cls, arg):
 
 
 def _matpow_new(cls, base, exp, evaluate=False, **options):
-    b = sp.sympify(base)
+    b = base       # not sympified here: SymPy's own __new__ does that (a str base is SymPy's business)
     if isinstance(b, sp.MatrixExpr) and b.is_square is False:
         raise MatrixSpellingError(power_message(b, exp))
     return _sympy_matpow_new(cls, base, exp, evaluate=evaluate, **options)

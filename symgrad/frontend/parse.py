@@ -77,6 +77,7 @@ from .parse_grammar import (  # noqa: F401
     _WHAT_NODE)
 from .parse_reading import _CHAIN, _characters, _declared, _links, _python_keywords, _show, _syntax  # noqa: F401
 from .parse_tensor_calls import TensorCalls
+from .parse_sympy_guard import GUARDED  # noqa: F401,E402 - SymPy's eval refused when symgrad's code hands it text
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -186,13 +187,13 @@ def as_expr(obj, what: str = "the expression", symbols: Mapping | Iterable = ())
             f"arrays. A causal mask is sg.tril(sg.ones((T, T))) (torch.tril(torch.ones(T, T))); any other "
             f"array: declare it as a tensor (sg.tensor(name, {shape})) and give its value (t.numpy()) with "
             f"the other inputs")
+    if _holds_text(obj):     # before sympify: SymPy runs a str inside a tuple, dict or set, strict or not
+        raise UnsafeInputError(f"{what}: {type(obj).__name__} holding text; pass each expression "
+                               f"as a str or a SymPy expression")
     try:
         return sp.sympify(obj, strict=True)
     except sp.SympifyError:
         pass
-    if _holds_text(obj):
-        raise UnsafeInputError(f"{what}: {type(obj).__name__} holding text; pass each expression "
-                               f"as a str or a SymPy expression")
     return sp.sympify(obj)
 
 
@@ -224,7 +225,7 @@ def _holds_text(obj, depth=0) -> bool:
     if isinstance(obj, (list, tuple, set, frozenset)):
         return any(_holds_text(v, depth + 1) for v in obj)
     dtype = getattr(obj, "dtype", None)
-    return dtype is not None and getattr(dtype, "kind", "") in "USOV"
+    return getattr(dtype, "kind", None) in ("U", "S", "O", "V")   # NumPy's text/object kinds (torch's dtypes have none)
 
 
 class _Builder(TensorCalls):
