@@ -64,6 +64,29 @@ def _root_of_positive(s, e):
     return T.as_tensor(T.where(positive, s, 1) ** e - T.where(positive, 0, 1))
 
 
+def _power_of_root(base, k):
+    """‖v‖ᵏ as sᵏᐟ² when k·e is a positive integer (norm(W @ x + b)**2 is Σ (W @ x + b)², a
+    polynomial): the safe-at-zero form of `_root_of_positive` is needed only for the root itself —
+    s^(k·e) is equal to it everywhere, 0 included, and so is its gradient (finite, 0 at s = 0). Its
+    gradient then reads 2·(W @ x + b)·xᵀ, not a where/Piecewise over the zero vector. None when
+    ``base`` is not such a root or the power is not such an integer."""
+    from .tensor_index import Where
+    k = sp.sympify(k) if isinstance(k, (int, sp.Integer)) and not isinstance(k, bool) else None
+    base = T._unwrap(base) if isinstance(base, T.TensorExpr) else base
+    if k is None or not isinstance(base, sp.Add) or len(base.args) != 2:
+        return None
+    root = next((a for a in base.args if isinstance(a, sp.Pow) and isinstance(a.base, Where)), None)
+    if root is None:
+        return None
+    cond, s, one = root.base.args
+    e = root.exp
+    if one != 1 or cond != (s > 0) or not (k * e).is_Integer or not k * e > 0:
+        return None
+    if base != T._unwrap(T.where(cond, s, 1) ** e - T.where(cond, 0, 1)):
+        return None
+    return T.as_tensor(T.as_tensor(s) ** (k * e))
+
+
 @keywords()
 def normalize(x, p=2, axis=T.DefaultAxis(1), eps=1e-12, *, dim=None):
     """F.normalize(x, p, dim, eps): x / max(‖x‖ₚ, eps) along ``axis`` (default 1, as torch; torch's
@@ -130,4 +153,5 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         out = out + per_channel(bias, "bias")
     return T.as_tensor(out)
 
+T.BY_LATER_MODULES["power_of_root"] = _power_of_root   # norm(v)**2 → Σ v², see _power_of_root
 T.BY_LATER_MODULES["norm"] = norm              # torch's x.norm(p, dim, keepdim)
