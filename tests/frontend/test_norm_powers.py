@@ -61,3 +61,15 @@ def test_other_powers_keep_the_root_safe_at_zero(k):
         g = np.asarray(sg.numeric(sg.grad(f, x), {"x": np.zeros(3)}), dtype=float)
         want = _torch_grad(lambda x: torch.linalg.vector_norm(x) ** k, x=np.zeros(3))["x"]
         np.testing.assert_array_equal(g, want)
+
+
+@pytest.mark.parametrize("zero", [False, True])
+def test_gradient_of_the_norm_reads_in_numpys_where(zero):
+    """sg.grad(sg.norm(x), x) is x/‖x‖, 0 at the zero vector: printed with NumPy's where like the root
+    beside it, not SymPy's Piecewise((1, …), (0, True)); its values are torch's."""
+    x = sg.tensor("x", (3,))
+    g = sg.grad(sg.norm(x), x)
+    assert not g.has(sp.Piecewise) and g.atoms(Where), g
+    vals = {"x": np.zeros(3) if zero else np.random.default_rng(2).normal(size=3)}
+    want = _torch_grad(lambda x: torch.linalg.vector_norm(x), **vals)["x"]
+    np.testing.assert_allclose(np.asarray(sg.numeric(g, vals), dtype=float), want, rtol=1e-12, atol=0)
