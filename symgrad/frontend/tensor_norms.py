@@ -25,6 +25,7 @@ from . import tensor as T
 from .keywords import keywords
 from .tensor_bounds import maximum
 from ..errors import ArgumentError, ShapeError
+from .parse import register_tensor_function as _register_text
 
 __all__ = ["norm", "normalize", "cosine_similarity", "batch_norm"]
 
@@ -154,4 +155,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     return T.as_tensor(out)
 
 T.BY_LATER_MODULES["power_of_root"] = _power_of_root   # norm(v)**2 → Σ v², see _power_of_root
+# The text's norm(x), norm(x, 1), norm(x, axis=1), torch's norm(x, dim=1, keepdim=True)
+_register_text("norm", norm, (1, 3), rest=("number", "axis"),
+               keywords={"p": "number", "axis": "axis", "keepdims": "bool", "dim": "axis", "keepdim": "bool"})
 T.BY_LATER_MODULES["norm"] = norm              # torch's x.norm(p, dim, keepdim)
