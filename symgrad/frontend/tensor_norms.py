@@ -42,8 +42,13 @@ def _p(p, who):
 def norm(x, p=2, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """The p-norm over ``axis`` (None: every entry), torch.linalg.vector_norm's: sqrt(Σ x²) for p = 2,
     Σ |x| for 1, max |x| for inf, (Σ |x|ᵖ)^(1/p) otherwise. torch's ``torch.norm(x, dim=1,
-    keepdim=True)`` names are taken too (the same meaning)."""
+    keepdim=True)`` names are taken too (the same meaning). Of a matrix expression (MatrixSymbol),
+    the 2-norm of all its entries: sqrt(Trace(zᵀ·z)), so that sg.norm(z)**2 is Trace(zᵀ·z) and its
+    gradient reads 2*(W*x - t)*x.T."""
     axis, keepdims = T.torch_reduce_names("norm", axis, keepdims, dim, keepdim)
+    if isinstance(x, sp.MatrixExpr) and p == 2 and axis is None and not keepdims:
+        from .matrix_functions import text_norm       # a MatrixSymbol's length: sqrt(Trace(zᵀ·z))
+        return text_norm(x)
     x = T._tensor_arg(x, "norm")
     p = _p(p, "norm")
     if p == 1:

@@ -73,3 +73,32 @@ def test_gradient_of_the_norm_reads_in_numpys_where(zero):
     vals = {"x": np.zeros(3) if zero else np.random.default_rng(2).normal(size=3)}
     want = _torch_grad(lambda x: torch.linalg.vector_norm(x), **vals)["x"]
     np.testing.assert_allclose(np.asarray(sg.numeric(g, vals), dtype=float), want, rtol=1e-12, atol=0)
+
+
+def _matrix_lsq():
+    W, x, t = sp.MatrixSymbol("W", 2, 3), sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("t", 2, 1)
+    return W, x, t, W * x - t
+
+
+@pytest.mark.parametrize("spelling", ["norm_squared", "product", "trace"])
+def test_matrix_language_squared_length_keeps_its_structure(spelling):
+    """sg.norm(z)**2, z.T*z and Trace(z.T*z) of a MatrixSymbol residual: the gradient is the matrix
+    formula 2·(W·x − t)·xᵀ (sg.norm(z) was a MixedArrayError), with torch's values."""
+    W, x, t, z = _matrix_lsq()
+    f = {"norm_squared": sg.norm(z) ** 2, "product": z.T * z, "trace": sp.Trace(z.T * z)}[spelling]
+    g = sg.grad(f, W)
+    assert not isinstance(g, sp.MatrixBase), g          # not an explicit matrix of entries
+    assert isinstance(g, sp.MatMul) and g.has(x.T), g
+    rng = np.random.default_rng(3)
+    vals = {"W": rng.normal(size=(2, 3)), "x": rng.normal(size=(3, 1)), "t": rng.normal(size=(2, 1))}
+    want = _torch_grad(lambda W, x, t: ((W @ x - t) ** 2).sum(), **vals)["W"]
+    got = np.asarray(g.subs({W: sp.Matrix(vals["W"]), x: sp.Matrix(vals["x"]), t: sp.Matrix(vals["t"])}).doit(),
+                     dtype=float)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_matrix_norm_reads_as_a_length_and_other_p_say_to_use_tensors():
+    W, x, t, z = _matrix_lsq()
+    assert sg.norm(z) == sp.sqrt(sp.Trace(z.T * z))
+    with pytest.raises(sg.MixedArrayError, match="sg.tensor"):
+        sg.norm(z, p=1)
