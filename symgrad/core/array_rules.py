@@ -108,6 +108,10 @@ def reshape(g: Graph, x: Var, shape) -> Var:
     e = g.producer[x.id]
     if e.prim is reshape_p:                   # reshape(reshape(x)) = reshape(x)
         return reshape(g, e.inputs[0], shape)
+    if e.prim is R.transpose_p and any(d == 1 for d in e.inputs[0].shape):
+        # the transpose of a (n, 1) or (1, n) keeps the entries' order: a reshape, so that
+        # y.reshape(3, 1).T.reshape(3) (∂(x @ y)/∂x) is y
+        return reshape(g, e.inputs[0], shape)
     u = R.uniform_value(g, x)
     if u is not None:
         return R.const(g, u, shape)
@@ -608,12 +612,20 @@ def _shared(prim, tensor_form, scalar_output_is_plain=False):
     matrix_form = prim.to_sympy
 
     def to_sympy(args, params, shape):
-        if scalar_output_is_plain and shape == ():
+        if scalar_output_is_plain and shape == () and not _has_pieces(params):
             return matrix_form(args, params, shape)
         if tensor_language(args, shape):
             return tensor_form(args, params, shape)
         return matrix_form(args, params, shape)
     prim.to_sympy = to_sympy
+
+
+def _has_pieces(params) -> bool:
+    """Whether an ewise body holds a Piecewise: a scalar where(Σ x² > 0, 1, 0) of tensors (the
+    derivative of sg.norm's root safe at 0) then reads as NumPy's where, as the where beside it in
+    sg.grad(sg.norm(x), x) does, not as SymPy's Piecewise((1, …), (0, True)). The search is of the
+    small body only."""
+    return bool(params) and isinstance(params[0], sp.Basic) and params[0].has(sp.Piecewise)
 
 
 def _ewise_tensor(args, params, shape):

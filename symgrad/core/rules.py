@@ -493,6 +493,19 @@ def _matmul_shape(shapes, params):
 
 
 matmul_p.shape = _matmul_shape
+
+
+def _matmul_canonicalize(graph: Graph, inputs, params):
+    """1 · B = B for a (1, 1) constant 1: the reverse pass's seed of a vector dot x @ y (reshaped to
+    (1, 1)) times yᵀ, so that sg.grad(x @ y, x) reads y, not (ones((1, 1)) @ y.reshape(3, 1).T).reshape(3)."""
+    a, b = inputs
+    for one, other in ((a, b), (b, a)):
+        if tuple(one.shape) == (1, 1) and uniform_value(graph, one) == 1:
+            return other
+    return inputs, params
+
+
+matmul_p.canonicalize = _matmul_canonicalize
 matmul_p.impl = lambda args, params: args[0] @ args[1]
 matmul_p.to_sympy = lambda args, params, shape: sp.MatMul(args[0], args[1]).doit(deep=False)
 matmul_p.vjp = lambda graph, eqn, g, want: [

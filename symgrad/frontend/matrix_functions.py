@@ -214,8 +214,20 @@ def _hadamard(a, b):
     return sp.HadamardProduct(a, b)
 
 
+def text_norm(M):
+    """The text's norm(x) of a matrix or a scalar (a tensor's is `sg.norm`, with p= and axis=): the
+    Frobenius norm sqrt(Trace(Mᵀ·M)) — a vector's length, ‖x‖ of a column x —, so that its gradient
+    reads M/‖M‖, 1/sqrt(Trace(x.T*x))*x (not an explicit matrix of entries); |x| of a scalar. Of a
+    matrix as written, 0·∞ at the zero matrix (a tensor's `sg.norm` is torch's 0 there)."""
+    if isinstance(M, MatrixExpr):
+        return sp.sqrt(sp.Trace(M.T * M))
+    if isinstance(M, sp.MatrixBase):
+        return sp.sqrt(sp.Trace(M.T * M).doit())
+    return sp.Abs(M)
+
 
 # The names user text may call (symgrad/frontend/parse.py)
-for _name, _fn in (("softmax", softmax), ("log_softmax", log_softmax), ("logsumexp", logsumexp), ("sum", sum)):
+for _name, _fn in (("softmax", softmax), ("log_softmax", log_softmax), ("logsumexp", logsumexp), ("sum", sum),
+                   ("norm", text_norm)):
     _register_text(_name, _fn)
 del _name, _fn

@@ -26,7 +26,9 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   ``@``, ``X.T``; ``axis=`` and ``keepdims=`` of ``sum mean max min logsumexp softmax log_softmax
   cross_entropy std`` of a tensor (std's ``ddof=``/``correction=``), ``one_hot(y, n)`` of integer
   labels, ``clip(x, lo, hi)`` (``min=``/``max=``, NumPy's ``a_min=``/``a_max=``; torch's
-  ``clamp(x, min, max)``), ``maximum(a, b)``, ``minimum(a, b)``, and the methods ``.sum .mean
+  ``clamp(x, min, max)``), ``maximum(a, b)``, ``minimum(a, b)``, ``where(c, a, b)`` (NumPy's, c a comparison of tensors),
+  ``norm(x, p, axis)`` (`sg.norm`; ``norm(M)`` of a matrix is sqrt(Trace(Mᵀ·M)), of a scalar
+  its Abs), and the methods ``.sum .mean
   .max .min .std .clip .clamp .reshape .transpose .dot`` — their arguments are constants read from the
   syntax tree (integers, tuples of them, True/False, a few string literals compared as written —
   ``reduction="sum"``, ``padding="same"`` —, the declaration's integer sizes; clip's bounds
@@ -548,6 +550,8 @@ class _Builder(TensorCalls):
         if n in _CONSTRUCTORS and (n not in ("eye", "arange")
                                    or any(_is_tensor(v) for v in self.declared.values())):
             return self.constructor_call(node, n)
+        if n == "where" and "where" in _TENSOR_CALLS:
+            return self.where_call(node)
         if n in _CALL_BOUNDS and "clip" in _TENSOR_CALLS:
             return self.clip_call(node, n)
         if n in _TENSOR_CALLS:
@@ -559,6 +563,8 @@ class _Builder(TensorCalls):
             # most often a misspelling (sigmod, Sigmoid, softmx): the nearest known names first
             import difflib
             known = function_names()
+            if any(_is_tensor(v) for v in self.declared.values()):   # maximum, one_hot, where, ones ...
+                known = sorted(set(known) | set(_TENSOR_CALLS) | set(_CALL_BOUNDS) | set(_CONSTRUCTORS))
             lower = {k.lower(): k for k in known}
             near = ([lower[n.lower()]] if n.lower() in lower else _OTHER_NAMES.get(n.lower())
                     or [lower[m] for m in difflib.get_close_matches(n.lower(), list(lower), n=2,

@@ -305,6 +305,22 @@ class TensorCalls:
                             f"{self.seg(args[0])!r} is not one")
         return _TENSOR_CALLS["clip"].build(x, *lo_hi)
 
+    def where_call(self, node):
+        """where(c, a, b), NumPy's (np.where's, torch.where's): a where the comparison of tensors c
+        holds (X > 0), else b, broadcast together; c may be a tensor, nonzero entries true. Built
+        with `sg.where` from what the grammar reads; nothing is evaluated."""
+        args, _ = self.arguments(node, "where", {})
+        if len(args) != 3:
+            raise self.fail(f"where(...) takes three arguments, where(condition, a, b), got {len(args)} "
+                            f"in {self.seg(node)!r}")
+        c, a, b = (self.visit(v) for v in args)
+        sides = c.args if isinstance(c, sp.core.relational.Relational) else (c,)
+        if not any(_is_tensor(v) for v in sides):
+            raise self.fail(f"where(...) in {self.seg(node)!r} is for tensors (sg.tensor): its condition "
+                            f"{self.seg(args[0])!r} compares none (of scalars write "
+                            f"Piecewise((a, condition), (b, True)))")
+        return _TENSOR_CALLS["where"].build(c, a, b)
+
     def tensor_call(self, node, n):
         """sum(x, axis=0), softmax(s, axis=1), cross_entropy(s, y): a function whose first argument
         is a tensor, with NumPy's keywords; None when the first argument is not a tensor."""

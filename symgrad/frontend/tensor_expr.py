@@ -232,6 +232,10 @@ def _operator(op, sym):
     (`_binary`), or the plain SymPy node inside `plain_algebra`."""
 
     def forward(self, o):
+        if op is sp.Pow and not _PLAIN and "power_of_root" in BY_LATER_MODULES:
+            power = BY_LATER_MODULES["power_of_root"](self, o)     # norm(v)**2: Σ v², no root
+            if power is not None:
+                return power
         return op(self, o) if _PLAIN else _binary(op, self, o, sym)
 
     def reflected(self, o):

@@ -16,6 +16,7 @@ from sympy import Tuple
 
 from .array_refusal import numpy_array_refusal
 from .parse import _is_arange
+from .parse import register_tensor_function as _register_text
 from ..errors import ArgumentError, AxisError, IntegerTensorError, ShapeError
 from .tensor_expr import (BY_LATER_MODULES, as_expr, as_tensor, broadcast_shapes, _dim, dims_equal, fmt, _integer_of,
                           is_tensor_expr, normalize_axis, _paren, shape_of, Tensor, _tensor_arg, TensorExpr,
@@ -500,3 +501,6 @@ class ScatterAdd(TensorExpr):
 
 BY_LATER_MODULES.update(index=index, where=where, gather_along=gather_along, take_along_axis=take_along_axis,
                         take=take)   # the methods x.index(...), ...
+
+# The text's where(X > 0, D, 0) (read by symgrad/frontend/parse_tensor_calls.py's where_call)
+_register_text("where", where, (3, 3), rest=("operand", "operand"), keywords={})

@@ -25,6 +25,7 @@ from . import tensor as T
 from .keywords import keywords
 from .tensor_bounds import maximum
 from ..errors import ArgumentError, ShapeError
+from .parse import register_tensor_function as _register_text
 
 __all__ = ["norm", "normalize", "cosine_similarity", "batch_norm"]
 
@@ -41,8 +42,13 @@ def _p(p, who):
 def norm(x, p=2, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """The p-norm over ``axis`` (None: every entry), torch.linalg.vector_norm's: sqrt(Σ x²) for p = 2,
     Σ |x| for 1, max |x| for inf, (Σ |x|ᵖ)^(1/p) otherwise. torch's ``torch.norm(x, dim=1,
-    keepdim=True)`` names are taken too (the same meaning)."""
+    keepdim=True)`` names are taken too (the same meaning). Of a matrix expression (MatrixSymbol),
+    the 2-norm of all its entries: sqrt(Trace(zᵀ·z)), so that sg.norm(z)**2 is Trace(zᵀ·z) and its
+    gradient reads 2*(W*x - t)*x.T."""
     axis, keepdims = T.torch_reduce_names("norm", axis, keepdims, dim, keepdim)
+    if isinstance(x, sp.MatrixExpr) and p == 2 and axis is None and not keepdims:
+        from .matrix_functions import text_norm       # a MatrixSymbol's length: sqrt(Trace(zᵀ·z))
+        return text_norm(x)
     x = T._tensor_arg(x, "norm")
     p = _p(p, "norm")
     if p == 1:
@@ -62,6 +68,29 @@ def _root_of_positive(s, e):
     no printer takes; 1/(1 − 1) is inf at run time, as torch's 1/0.)"""
     positive = s > 0
     return T.as_tensor(T.where(positive, s, 1) ** e - T.where(positive, 0, 1))
+
+
+def _power_of_root(base, k):
+    """‖v‖ᵏ as sᵏᐟ² when k·e is a positive integer (norm(W @ x + b)**2 is Σ (W @ x + b)², a
+    polynomial): the safe-at-zero form of `_root_of_positive` is needed only for the root itself —
+    s^(k·e) is equal to it everywhere, 0 included, and so is its gradient (finite, 0 at s = 0). Its
+    gradient then reads 2·(W @ x + b)·xᵀ, not a where/Piecewise over the zero vector. None when
+    ``base`` is not such a root or the power is not such an integer."""
+    from .tensor_index import Where
+    k = sp.sympify(k) if isinstance(k, (int, sp.Integer)) and not isinstance(k, bool) else None
+    base = T._unwrap(base) if isinstance(base, T.TensorExpr) else base
+    if k is None or not isinstance(base, sp.Add) or len(base.args) != 2:
+        return None
+    root = next((a for a in base.args if isinstance(a, sp.Pow) and isinstance(a.base, Where)), None)
+    if root is None:
+        return None
+    cond, s, one = root.base.args
+    e = root.exp
+    if one != 1 or cond != (s > 0) or not (k * e).is_Integer or not k * e > 0:
+        return None
+    if base != T._unwrap(T.where(cond, s, 1) ** e - T.where(cond, 0, 1)):
+        return None
+    return T.as_tensor(T.as_tensor(s) ** (k * e))
 
 
 @keywords()
@@ -130,4 +159,8 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         out = out + per_channel(bias, "bias")
     return T.as_tensor(out)
 
+T.BY_LATER_MODULES["power_of_root"] = _power_of_root   # norm(v)**2 → Σ v², see _power_of_root
+# The text's norm(x), norm(x, 1), norm(x, axis=1), torch's norm(x, dim=1, keepdim=True)
+_register_text("norm", norm, (1, 3), rest=("number", "axis"),
+               keywords={"p": "number", "axis": "axis", "keepdims": "bool", "dim": "axis", "keepdim": "bool"})
 T.BY_LATER_MODULES["norm"] = norm              # torch's x.norm(p, dim, keepdim)
