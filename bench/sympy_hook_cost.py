@@ -1,44 +1,113 @@
-"""The cost of `symgrad.frontend.sympy_node_methods` (the ``__getattr__``, ``transpose`` and ``expand``
-it installs on SymPy's ``Expr`` when symgrad is imported) on SymPy-heavy work, with and without the
-hook in one process.
+"""The cost of what symgrad installs on SymPy's classes when it is imported (the tensor methods,
+``transpose``, ``expand``, ``__dir__``, ``__getitem__`` and ``_iterable`` of
+`symgrad.frontend.sympy_node_methods` on ``Expr``, its ``.float()``-like masks on ``Relational``,
+`symgrad.frontend.entrywise_spellings`' ``Abs.eval`` and ``MatPow.__new__``) on SymPy-heavy work,
+with and without all of it in one process.
 
     PYTHONPATH=. python bench/sympy_hook_cost.py [--rounds 9]
 
+What is toggled is not a list written here: every SymPy class's attributes are read before
+``import symgrad`` and after it, and each one added, or replaced by a value symgrad made, is a hook
+(`installed_hooks`);
+``hook_off`` puts SymPy's own back (removes what was added), ``hook_on`` symgrad's. An attribute
+made by symgrad on a class of a SymPy module that only symgrad's import loads has no "before": the
+bench refuses to run then, naming it.
+
 Workloads: ``sg.grad`` of a 3-layer tanh MLP's softmax cross-entropy (written with SymPy's own
-``sp.tanh``, ``sp.exp``, ``sp.log`` of tensors: the expression is built once, with the hook), and
+``sp.tanh``, ``sp.exp``, ``sp.log`` of tensors: the expression is built once, with the hooks), and
 plain SymPy with no tensor anywhere: ``simplify`` of trigonometric/rational expressions, ``series``,
-``expand`` and ``lambdify``. Each round runs every workload once with the hook and once without, in
+``expand`` and ``lambdify``, and matrices — ``MatrixSymbol`` powers, products, inverses and a
+derivative, an explicit 3×3 matrix's determinant and powers, and ``Abs`` of scalars and of a
+matrix's entries. Each round runs every workload once with the hooks and once without, in
 turns (which first alternates), SymPy's cache cleared before each run; the time is this thread's CPU
 time (time.thread_time: a loaded machine's descheduling left out). Printed per workload: the medians
-and the median of the per-round ratios with / without. ``--old`` times the hook as first written, a
-``__getattr__`` on ``Expr``, in place of the descriptors.
+and the median of the per-round ratios with / without. ``--old`` times the first hook alone, a
+``__getattr__`` on ``Expr``, against none.
 """
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 
 import sympy as sp
 from sympy.core.cache import clear_cache
 
-import symgrad as sg
-from symgrad.frontend import sympy_node_methods as hook
+_MISSING = object()
 
-_NAMES = sorted(hook._TENSOR_METHODS)
-_INSTALLED = {n: vars(sp.Expr)[n] for n in _NAMES + ["transpose", "expand", "__dir__"]}
+
+def sympy_classes() -> list:
+    """Every class defined in a loaded SymPy module (each once)."""
+    seen = {}
+    for mod_name, mod in list(sys.modules.items()):
+        if mod is None or not (mod_name == "sympy" or mod_name.startswith("sympy.")):
+            continue
+        for v in list(vars(mod).values()):
+            if isinstance(v, type) and str(getattr(v, "__module__", "")).startswith("sympy"):
+                seen[id(v)] = v
+    return list(seen.values())
+
+
+def _attributes(classes) -> dict:
+    return {k: dict(vars(k)) for k in classes}
+
+
+def _made_by_symgrad(v) -> bool:
+    """Whether a class attribute's value is symgrad's: a function, a classmethod/staticmethod of one,
+    or an instance of a class defined in a symgrad module."""
+    f = getattr(v, "__func__", v)
+    # a function's globals name the module it was written in (functools.wraps copies __module__)
+    where = f.__globals__.get("__name__") if hasattr(f, "__globals__") else type(v).__module__
+    return str(where).startswith("symgrad")
+
+
+_BEFORE = _attributes(sympy_classes())
+import symgrad as sg  # noqa: E402  (after SymPy's own attributes are read)
+from symgrad.frontend import sympy_node_methods as hook  # noqa: E402
+
+
+def installed_hooks(before=None) -> dict:
+    """``{(class, name): (sympy's value or _MISSING, symgrad's value)}``: each attribute of a SymPy
+    class that ``import symgrad`` added or replaced."""
+    before = _BEFORE if before is None else before
+    hooks, unknown = {}, []
+    for k in sympy_classes():
+        now = vars(k)
+        if k not in before:
+            unknown += [f"{k.__module__}.{k.__qualname__}.{n}" for n, v in now.items() if _made_by_symgrad(v)]
+            continue
+        old = before[k]
+        for n, v in now.items():
+            theirs = old.get(n, _MISSING)
+            # added, or replaced by symgrad's own (a counter such as Dummy._count that SymPy moved on
+            # while symgrad was imported is SymPy's state, not a hook: putting it back would repeat it)
+            if theirs is _MISSING or (theirs is not v and _made_by_symgrad(v)):
+                hooks[(k, n)] = (theirs, v)
+        for n in old.keys() - now.keys():
+            raise RuntimeError(f"import symgrad removed {k.__qualname__}.{n}: the bench cannot put it back")
+    if unknown:
+        raise RuntimeError("symgrad's attributes on classes of SymPy modules first loaded by symgrad, "
+                           f"with no SymPy original known: {', '.join(sorted(unknown))}; import those "
+                           "modules before symgrad in bench/sympy_hook_cost.py")
+    return hooks
+
+
+_HOOKS = installed_hooks()
 
 
 def hook_on():
-    for n, v in _INSTALLED.items():
-        setattr(sp.Expr, n, v)
+    for (k, n), (_, mine) in _HOOKS.items():
+        setattr(k, n, mine)
 
 
 def hook_off():
-    for n in _NAMES + ["__dir__"]:
-        if n in vars(sp.Expr):
-            delattr(sp.Expr, n)
-    sp.Expr.transpose, sp.Expr.expand = hook._sympy_transpose, hook._sympy_expand
+    for (k, n), (theirs, _) in _HOOKS.items():
+        if theirs is _MISSING:
+            if n in vars(k):
+                delattr(k, n)
+        else:
+            setattr(k, n, theirs)
 
 
 def _old_getattr(self, name):
@@ -54,7 +123,6 @@ def _old_getattr(self, name):
 def old_hook_on():
     hook_off()
     sp.Expr.__getattr__ = _old_getattr
-    sp.Expr.transpose, sp.Expr.expand = _INSTALLED["transpose"], _INSTALLED["expand"]
 
 
 def old_hook_off():
@@ -95,8 +163,25 @@ def workloads():
         e = sp.expand((a + b + c + 1) ** 9)
         sp.lambdify((a, b, c), e, "numpy")(1.0, 2.0, 3.0)
 
+    def matrices():
+        n = sp.Symbol("n", integer=True, positive=True)
+        A, B = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", n, n)
+        v = sp.MatrixSymbol("v", n, 1)
+        for k in range(2, 9):                       # MatPow.__new__, Inverse, transposes
+            ((A * B + B * A) ** k).T
+            sp.Inverse(A**k * B**k).doit()
+            (A**k)[0, 1]
+        (v.T * A**2 * v).diff(v)
+        M = sp.Matrix(3, 3, sp.symbols("m0:9", real=True))
+        M.det()
+        (M**3)[0, 0]
+        M.applyfunc(sp.Abs)
+        sum(sp.Abs(a - i) + sp.Abs(i * b) for i in range(-40, 40))
+        sp.simplify(sp.Abs(M[0, 0] * M[1, 1]) / sp.Abs(M[1, 1]))
+
     return {"sg.grad, 3-layer MLP (6 parameters)": grad_mlp, "sympy simplify": simplify,
-            "sympy series": series, "sympy expand + lambdify": expand_lambdify}
+            "sympy series": series, "sympy expand + lambdify": expand_lambdify,
+            "sympy matrices, MatPow, Abs": matrices}
 
 
 def _run(f):

@@ -25,6 +25,8 @@ function, and the training step keeps them from one call to the next (`_keep`).
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from symgrad.frontend.conv import dilated
@@ -142,9 +144,9 @@ def _conv_im2col(c, e) -> list:
         # numbers, not F alone: the adds run 3-4 times faster than out of one GEMM's (N, *S, *K, F),
         # the stacked GEMMs about 1.5 times slower than that one (the digits CNN's 16 → 32 input
         # gradient: 15 % faster in all)
-        w_kcf = f"{c.args[1]}.transpose({tuple(range(2, 2 + nd)) + (1, 0)}).reshape(({_prod(K)}, {C}, {F}))"
+        w_kcf = f"{_transposed(c.args[1], tuple(range(2, 2 + nd)) + (1, 0))}.reshape(({_prod(K)}, {C}, {F}))"
         lines.append(f"{n}_t = numpy.empty({c.shape((_prod(K), NB * _prod(S), F))}, dtype=DTYPE)")
-        lines.append(f"numpy.matmul({xs}.transpose({to_last}).reshape((-1, {C})), {w_kcf}, out={n}_t)")
+        lines.append(f"numpy.matmul({_transposed(xs, to_last)}.reshape((-1, {C})), {w_kcf}, out={n}_t)")
         lines.append(f"{n}_t = {n}_t.reshape({c.shape(tuple(K) + (NB,) + tuple(S) + (F,))})")
         _keep(c, f"{n}_t")
         lines.append(f"{n} = numpy.zeros({c.shape((NB,) + tuple(O) + (F,))}, dtype=DTYPE)")
@@ -160,7 +162,7 @@ def _conv_im2col(c, e) -> list:
     lines.append(body + f"{cols}[:, {', '.join(os_)}, {', '.join(ks)}, :] = "
                  f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
     kc = c.dim(C * _prod(K))
-    lines.append(f"{n} = ({cols}.reshape((-1, {kc})) @ {c.args[1]}.transpose({w_last}).reshape(({c.dim(F)}, {kc})).T)"
+    lines.append(f"{n} = ({cols}.reshape((-1, {kc})) @ {_transposed(c.args[1], w_last)}.reshape(({c.dim(F)}, {kc})).T)"
                  f".reshape({c.shape((NB,) + tuple(O) + (F,))}).transpose({back})")
     if drop:
         lines.append(f"del {drop[2:]}")
@@ -168,6 +170,23 @@ def _conv_im2col(c, e) -> list:
     # of this convolution reads it again (`_weight_gradient`)
     c.built[_cols_key(e.inputs[0].id, stride, pads, rd, K, O)] = cols
     return lines
+
+
+_LAST_TRANSPOSE = re.compile(r"\.transpose\(\(([\d, ]+)\)\)$")
+
+
+def _transposed(a: str, perm) -> str:
+    """``a.transpose(perm)``, where ``a`` (an operand: a name or a call, a primary) may itself end in
+    a ``.transpose(p)`` (a permute printed as a view): then one ``.transpose`` of the two composed,
+    ``a.transpose(p[perm[i]] …)``, or none where that is the identity — ``v88.transpose((1, 0, 2,
+    3)).transpose((1, 2, 3, 0))`` reads as ``v88.transpose((0, 2, 3, 1))``."""
+    perm = tuple(int(i) for i in perm)
+    m = _LAST_TRANSPOSE.search(a)
+    if m is not None:
+        inner = tuple(int(i) for i in m.group(1).replace(" ", "").split(",") if i)
+        if len(inner) == len(perm):
+            a, perm = a[:m.start()], tuple(inner[i] for i in perm)
+    return a if perm == tuple(range(len(perm))) else f"{a}.transpose({perm})"
 
 
 def _keep(c, name: str) -> None:
@@ -211,7 +230,7 @@ def _weight_gradient(c, e) -> list | None:
     d_last = tuple(range(1, 2 + nd)) + (0,)         # δᵀ (F, N, *O) → (N, *O, F)
     k_c_f = tuple(range(nd + 2))                    # (*K, C, F) → (C, F, *K)
     back = (nd, nd + 1) + k_c_f[:nd]
-    return [f"{c.name} = ({cols}.reshape((-1, {kc})).T @ {c.args[1]}.transpose({d_last}).reshape((-1, {c.dim(F)})))"
+    return [f"{c.name} = ({cols}.reshape((-1, {kc})).T @ {_transposed(c.args[1], d_last)}.reshape((-1, {c.dim(F)})))"
             f".reshape({c.shape(tuple(K_f) + (C, F))}).transpose({back})"]
 
 

@@ -172,3 +172,41 @@ def test_compiled_gemm_first_convolutions_equal_torch():
     g = prog.grad({"w1": w1a, "w2": w2a}, {"x": xa, "D": Da})
     np.testing.assert_allclose(g["w1"], t1.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(g["w2"], t2.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_a_transposed_operand_is_transposed_once():
+    """A conv's operand that is a permute printed as a view (δᵀ in the weight gradient, the flipped
+    weight in the input gradient) gets one ``.transpose`` of the two permutations composed, not two
+    in a row (``v88.transpose((1, 0, 2, 3)).transpose((1, 2, 3, 0))`` in the digits CNN's step);
+    the gradients still equal torch.autograd's."""
+    x, w1, w2 = sg.tensor("x", (N, 2, 6, 6)), sg.tensor("w1", (8, 2, 3, 3)), sg.tensor("w2", (3, 8, 3, 3))
+    h = sg.conv2d(sg.relu(sg.conv2d(x, w1, padding=1)), w2, padding=1)
+    D = sg.tensor("D", sg.as_tensor(h).shape)
+    prog = sg.compile(sg.sum(sg.as_tensor(h) * D) / N, [w1, w2], [x, D], dtype="float64")
+    assert "numpy.flip(" in prog.source and "_cols" in prog.source     # both operands are in this program
+    twice = re.findall(r"[\w.]*\.transpose\(\([\d, ]+\)\)\.transpose\(\([\d, ]+\)\)", prog.source)
+    assert not twice, twice
+    n = 2
+    xa, w1a, w2a = rng.standard_normal((n, 2, 6, 6)), rng.standard_normal((8, 2, 3, 3)), rng.standard_normal((3, 8, 3, 3))
+    t1, t2 = torch.tensor(w1a, requires_grad=True), torch.tensor(w2a, requires_grad=True)
+    th = F.conv2d(F.relu(F.conv2d(torch.tensor(xa), t1, padding=1)), t2, padding=1)
+    Da = rng.standard_normal(tuple(th.shape))
+    ((th * torch.tensor(Da)).sum() / n).backward()
+    g = prog.grad({"w1": w1a, "w2": w2a}, {"x": xa, "D": Da})
+    np.testing.assert_allclose(g["w1"], t1.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(g["w2"], t2.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("operand, perm", [
+    ("a.transpose((1, 0, 2, 3))", (1, 2, 3, 0)), ("numpy.flip(a, (2, 3)).transpose((1, 0, 2, 3))", (2, 3, 1, 0)),
+    ("a.transpose((1, 0, 2, 3))", (1, 0, 2, 3)), ("a", (0, 2, 3, 1)), ("a.transpose((1, 0))", (0, 2, 3, 1))])
+def test_transposed_composes_as_numpy_does(operand, perm):
+    from codegen.printers.numpy_conv import _transposed
+    a = np.arange(2 * 3 * 4 * 5).reshape((2, 3, 4, 5)) if "(1, 0))" not in operand else np.arange(6).reshape(2, 3)
+    if len(perm) != a.ndim:                                  # the last case: lengths differ, left alone
+        assert _transposed(operand, perm) == f"{operand}.transpose({perm})"
+        return
+    ns = {"a": a, "numpy": np}
+    code = _transposed(operand, perm)
+    assert code.count(".transpose(") <= 1
+    np.testing.assert_array_equal(eval(code, ns), eval(operand, ns).transpose(perm))
