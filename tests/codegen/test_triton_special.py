@@ -159,12 +159,27 @@ def _gamma_scaled():
     return loss, [w, a], torch_loss
 
 
-CASES = {"student-t": _student_t, "poisson": _poisson, "probit tail": _probit_tail, "gamma": _gamma_scaled}
+def _negative_binomial():
+    """A negative binomial NLL of counts (scVI's), its dispersion θ and mean μ per example from the
+    network: loggamma(y + θ) − loggamma(θ), digamma of a per-example value in the rows kernel."""
+    w2 = sg.tensor("w2", (3,))
+    th, mu = sg.softplus(x @ w) + 0.1, sp.exp(x @ w2)
+    loss = sg.mean(-(sp.loggamma(y + th) - sp.loggamma(th) - sp.loggamma(y + 1) + th * sp.log(th / (th + mu))
+                     + y * sp.log(mu / (th + mu))))
+
+    def torch_loss(t):
+        th, mu, y_ = torch.nn.functional.softplus(t["x"] @ t["w"]) + 0.1, torch.exp(t["x"] @ t["w2"]), t["y"]
+        return -(torch.lgamma(y_ + th) - torch.lgamma(th) - torch.lgamma(y_ + 1) + th * torch.log(th / (th + mu))
+                 + y_ * torch.log(mu / (th + mu))).mean()
+    return loss, [w, w2], torch_loss
+
+
+CASES = {"negative binomial": _negative_binomial, "student-t": _student_t, "poisson": _poisson, "probit tail": _probit_tail, "gamma": _gamma_scaled}
 
 
 def _batch(case, rng):
     X = rng.normal(size=(6, 3)).astype(np.float32)
-    if case == "poisson":
+    if case in ("poisson", "negative binomial"):
         return {"x": X, "y": rng.poisson(2.0, size=6).astype(np.float32)}
     if case == "probit tail":
         return {"x": X, "y": np.array([-6.0, -5.0, -4.0, 0.0, 1.0, -3.0], dtype=np.float32)}
@@ -176,7 +191,8 @@ def test_a_loss_with_special_functions_equals_numpy_and_torch(case, rng):
     loss, params, torch_loss = CASES[case]()
     tri, ref = [sg.compile(loss, params, [x, y], target=t, optimizer=sg.optim.Adam(lr=0.05))
                 for t in ("triton", "numpy")]
-    values = {"w": (0.5 * rng.normal(size=3)).astype(np.float32), "a": np.float32(0.4)}
+    values = {"w": (0.5 * rng.normal(size=3)).astype(np.float32), "a": np.float32(0.4),
+              "w2": (0.5 * rng.normal(size=3)).astype(np.float32)}
     values = {p.name: values[p.name] for p in params}
     batch = _batch(case, rng)
     _same_as_numpy(tri, ref, values, batch, steps=2)
@@ -205,3 +221,23 @@ def test_a_higher_polygamma_is_refused_naming_it():
     with pytest.raises(UnsupportedError, match=r"no form for polygamma\(2, x\).*polygamma\(0, x\) = digamma"):
         sg.compile(sg.mean(sp.polygamma(1, sp.exp(a) * (x @ w) ** 2 + 1)), [w, a], [x], target="triton")
     sg.compile(sg.mean(sp.digamma(sp.exp(a) * (x @ w) ** 2 + 1)), [w, a], [x], target="triton")
+
+
+def test_a_student_t_head_inside_pytorch_equals_torch():
+    """as_torch(): the Student-t NLL as the loss of a torch encoder's features — the loss, every
+    parameter's gradient and the features' gradient (digamma and the loss's x-derivative in the
+    rows kernel) against torch.lgamma's autograd."""
+    loss, params, torch_loss = _student_t()
+    head = sg.compile(loss, params, [x, y], target="triton").as_torch()
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        head.w.copy_(0.5 * torch.randn(3, generator=gen))
+        head.a.fill_(0.3)
+    feats = torch.randn(7, 3, generator=gen, requires_grad=True)
+    ys = torch.randn(7, generator=gen)
+    got = head.loss(feats, ys)
+    t = {"x": feats, "y": ys, "w": head.w, "a": head.a}
+    want = torch_loss(t)
+    torch.testing.assert_close(got, want, rtol=2e-6, atol=2e-6)
+    for g, r in zip(torch.autograd.grad(got, [feats, head.w, head.a]), torch.autograd.grad(want, [feats, head.w, head.a])):
+        torch.testing.assert_close(g, r, rtol=2e-5, atol=2e-6)
