@@ -37,3 +37,33 @@ def test_a_student_t_step_compiles_for_sm90_as_an_mse_step_does(tmp_path):
         assert 0 < r["registers"] <= 255, r
         assert r["spill_bytes"] == base.get(r["kernel"], {"spill_bytes": 0})["spill_bytes"], (r, base.get(r["kernel"]))
     assert {r["kernel"]: r["spill_bytes"] for r in got["student-t"]}["train_kernel1"] == 0
+
+
+EVERY = textwrap.dedent("""
+    import json
+    import sympy as sp
+    import symgrad as sg
+    from symgrad.compiling.compiler import specify
+    from codegen.triton_aot import compile_step
+    from codegen.triton_backend import build
+
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 32)), sg.tensor("y", (N,))
+    W1, b1, w2, a = sg.tensor("W1", (32, 32)), sg.tensor("b1", (32,)), sg.tensor("w2", (32,)), sg.tensor("a", ())
+    s = sg.tanh(x @ W1 + b1) @ w2
+    loss = sg.mean((sp.gamma(sp.exp(a)) * s - y) ** 2 + sp.digamma(sg.softplus(s) + 1) + sp.erfc(s))
+    spec = specify(loss, [W1, b1, w2, a], [x, y], optimizer=sg.optim.Adam(lr=1e-3), target="triton")
+    src = build(spec).source
+    helpers = sorted(n for n in ("special_gamma", "special_lgamma", "special_digamma", "special_trigamma",
+                                 "special_erfc") if f"def {n}(" in src)
+    print(json.dumps([helpers, [r.__dict__ for r in compile_step(spec, 4096, entry_points=True)]]))
+""")
+
+
+def test_every_helper_compiles_for_sm90_without_spills(tmp_path):
+    """gamma (and the lgamma it calls), digamma, trigamma (digamma's gradient) and erfc in one step."""
+    helpers, reports = compile_sm90(EVERY, tmp_path)
+    assert helpers == ["special_digamma", "special_erfc", "special_gamma", "special_lgamma", "special_trigamma"]
+    assert [r["kernel"] for r in reports][:2] == ["train_kernel1", "train_weight_grads_kernel"]
+    for r in reports:
+        assert 0 < r["registers"] <= 255 and r["spill_bytes"] == 0, r
