@@ -256,11 +256,33 @@ def benchmark_specs():
     loss, params, inputs = digits_segmentation()
     out.append(("segmentation 8x8 conv3x3-4 same, conv1x1-3, per-pixel cross-entropy",
                 specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
+    for k, pad, opad in ((2, 0, 0), (4, 1, 0)):
+        loss, params, inputs = digits_up_conv(k, pad, opad)
+        out.append((f"up-conv 8x8 conv3x3-4 stride 2, conv_transpose{k}x{k}-4 stride 2 padding {pad}, dense 10",
+                    specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     for kind in ("gaussian", "student-t", "poisson", "probit"):
         loss, params, inputs = likelihood_mlp(kind)
         out.append((f"likelihood {kind} mlp 32-64-1",
                     specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     return out
+
+
+def digits_up_conv(kernel: int = 2, padding: int = 0, output_padding: int = 0, filters: int = 4) -> tuple:
+    """(loss, params, inputs) of a decoder's upsampling by a transposed convolution, as the Triton
+    target takes it (`kernel_conv.transposed_kernel`): an 8×8 image, conv 3×3 stride 2 (4×4 map),
+    relu, sg.conv_transpose2d(kernel, stride 2) back to 8×8 (64 positions), relu, a dense layer of 10."""
+    import sympy as sp
+
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 1, 8, 8)), sg.tensor("y", (N,), integer=True)
+    w1, b1 = sg.tensor("w1", (filters, 1, 3, 3)), sg.tensor("b1", (filters,))
+    wt, bt = sg.tensor("wt", (filters, filters, kernel, kernel)), sg.tensor("bt", (filters,))
+    h = sg.relu(sg.conv2d(x, w1, b1, stride=2, padding=1))
+    u = sg.relu(sg.conv_transpose2d(h, wt, bt, stride=2, padding=padding, output_padding=output_padding))
+    D = filters * int(u.shape[2]) * int(u.shape[3])
+    V, c = sg.tensor("V", (D, 10)), sg.tensor("c", (10,))
+    return sg.cross_entropy(u.reshape(N, -1) @ V + c, y), [w1, b1, wt, bt, V, c], [x, y]
 
 
 def likelihood_mlp(kind: str = "student-t", width: int = 64) -> tuple:
