@@ -91,3 +91,33 @@ def test_a_grouped_transposed_convolution_is_still_refused():
     u = sg.conv_transpose2d(sg.relu(sg.conv2d(x, w1, stride=2, padding=1)), wt, stride=2, groups=2)
     with pytest.raises(UnsupportedError, match=r"'wt' \(2, 1, 2, 2\)"):
         sg.compile(sg.cross_entropy(u.reshape(N, -1) @ V, y), [w1, wt, V], [x, y], target="triton")
+
+
+def test_a_unet_level_with_an_up_convolution_equals_numpy_and_torch():
+    """docs/layers.md's U-Net level, small: conv → relu (the skip e) → max-pool → conv_transpose2d
+    (2×2, stride 2) → concat with e → 1×1 conv → per-pixel cross-entropy."""
+    x, y = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("y", (N, 4, 4), integer=True)
+    we, be = sg.tensor("we", (2, 1, 3, 3)), sg.tensor("be", (2,))
+    wu, bu = sg.tensor("wu", (2, 2, 2, 2)), sg.tensor("bu", (2,))
+    wc, bc = sg.tensor("wc", (3, 4, 1, 1)), sg.tensor("bc", (3,))
+    e = sg.relu(sg.conv2d(x, we, be, padding=1))
+    u = sg.conv_transpose2d(sg.max_pool2d(e, 2), wu, bu, stride=2)
+    loss = sg.cross_entropy(sg.conv2d(sg.concat([u, e], axis=1), wc, bc), y, axis=1)
+    params = [we, be, wu, bu, wc, bc]
+    tri, ref = [sg.compile(loss, params, [x, y], target=t, optimizer=sg.optim.Adam(lr=0.01)) for t in ("triton", "numpy")]
+    rng = np.random.default_rng(5)
+    values = {q.name: (0.4 * rng.normal(size=tuple(int(d) for d in q.shape))).astype(np.float32) for q in params}
+    batch = {"x": rng.normal(size=(2, 1, 4, 4)).astype(np.float32), "y": rng.integers(0, 3, (2, 4, 4))}
+    _same_as_numpy(tri, ref, values, batch, steps=2)
+
+    t = {n: torch.tensor(v, dtype=torch.float64, requires_grad=True) for n, v in values.items()}
+    tx = torch.tensor(batch["x"], dtype=torch.float64)
+    te = F.relu(F.conv2d(tx, t["we"], t["be"], padding=1))
+    tu = F.conv_transpose2d(F.max_pool2d(te, 2), t["wu"], t["bu"], stride=2)
+    want = F.cross_entropy(F.conv2d(torch.cat([tu, te], dim=1), t["wc"], t["bc"]), torch.tensor(batch["y"]))
+    want.backward()
+    assert float(tri.loss(values, batch)) == pytest.approx(want.item(), rel=1e-5)
+    got = tri.grad(values, batch)
+    for q in params:
+        np.testing.assert_allclose(got[q.name].cpu().numpy(), t[q.name].grad.numpy(), rtol=1e-4, atol=1e-6,
+                                   err_msg=q.name)
