@@ -196,6 +196,8 @@ class KernelScheduler(Scheduler):
         for i, ts in terms.items():
             if len(ts) > 1:
                 sums |= self._term_sums(dict(grads)[i])
+                for c in {c.out.id: c for _, _, chain in ts for c in chain}.values():   # (a sum beneath the
+                    sums |= self._term_sums(self._linear_operand(c))                   # host's adjoints)
             fused |= {t.id for how, t, _ in ts if how != "value"}
             fused |= {c.out.id for _, _, chain in ts for c in chain}     # on the host, after the sums
             # an embedding's e_k·δᵀ: δ added to row k (scatter_rows), the one-hot e_k never made

@@ -389,7 +389,10 @@ class SymgradModule(torch.nn.Module):
         prog = self.program
         if not prog.spec.eval.outputs:
             return self.loss(*inputs, **named)
-        xs = self._inputs(inputs, named, prog._needs["forward"])
+        xs, lead = _flatten_leading(self._inputs(inputs, named, prog._needs["forward"]), prog)
+        if lead is not None:          # tokens (B, T, D) of a head declared per example: as nn.Linear
+            outs = self.forward(*[x for x in xs if x is not None])
+            return _unflatten(outs, lead)
         params = self._params()
         drop_seed = None
         if self.training and prog.has_dropout and getattr(prog.spec, "train_outputs", None) is not None:
@@ -406,7 +409,7 @@ class SymgradModule(torch.nn.Module):
         """The program's loss of the batch (a 0-d tensor), all inputs positionally or by name; with a
         gradient to compute, the fused path: loss and gradients in one call of the generated code."""
         prog = self.program
-        xs = self._inputs(inputs, named, [True] * len(prog.inputs))
+        xs, _ = _flatten_leading(self._inputs(inputs, named, [True] * len(prog.inputs)), prog)
         params = self._params()
         if not self._needs_grad(xs, params):
             batch = prog._batch_arrays(self._named(xs), "eval")
@@ -660,6 +663,40 @@ class SymgradModule(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"params={self.names}, inputs={[x.name for x in self.program.inputs]}"
+
+
+def _flatten_leading(xs, prog):
+    """(inputs, lead): when every input given has the same leading axes ``lead`` of more than one
+    before its example's shape — a head on the tokens (B, T, D) of a sequence, as ``nn.Linear`` takes
+    them, with labels (B, T) — each flattened to one batch axis (B·T, D) (a view when it can be:
+    autograd reaches the originals); (inputs, None) otherwise, as given (a shape that fits no
+    example is named by the program's check)."""
+    leads = {}
+    for x, spec in zip(xs, prog._ispec):
+        if x is None:
+            continue
+        example = tuple(spec[3])
+        if example and not isinstance(example[0], int):      # declared over the batch: (N, 8)
+            example = example[1:]
+        k = x.dim() - len(example)
+        if k < 1 or not all(isinstance(d, int) for d in example) or tuple(x.shape[k:]) != example:
+            return xs, None
+        leads[spec[0]] = tuple(x.shape[:k])
+    if not leads or all(len(lead) == 1 for lead in leads.values()):
+        return xs, None
+    if len(set(leads.values())) > 1:
+        raise ShapeError("the inputs' leading axes differ: " + ", ".join(f"{n!r} {lead}" for n, lead in leads.items())
+                         + "; every input takes the same ones before its example's shape (B, T, ... for "
+                         "tokens: a label per token is (B, T))")
+    lead = next(iter(leads.values()))
+    return [None if x is None else x.reshape((-1,) + tuple(x.shape[len(lead):])) for x in xs], lead
+
+
+def _unflatten(outs, lead):
+    """The outputs of a flattened batch (B·T, ...) with the leading axes put back: (B, T, ...)."""
+    if isinstance(outs, tuple):
+        return tuple(o.reshape(lead + tuple(o.shape[1:])) for o in outs)
+    return outs.reshape(lead + tuple(outs.shape[1:]))
 
 
 class LossModule(torch.nn.Module):

@@ -256,7 +256,64 @@ def benchmark_specs():
     loss, params, inputs = digits_segmentation()
     out.append(("segmentation 8x8 conv3x3-4 same, conv1x1-3, per-pixel cross-entropy",
                 specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
+    for k, pad, opad in ((2, 0, 0), (4, 1, 0)):
+        loss, params, inputs = digits_up_conv(k, pad, opad)
+        out.append((f"up-conv 8x8 conv3x3-4 stride 2, conv_transpose{k}x{k}-4 stride 2 padding {pad}, dense 10",
+                    specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
+    for kind in ("gaussian", "student-t", "poisson", "probit"):
+        loss, params, inputs = likelihood_mlp(kind)
+        out.append((f"likelihood {kind} mlp 32-64-1",
+                    specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     return out
+
+
+def digits_up_conv(kernel: int = 2, padding: int = 0, output_padding: int = 0, filters: int = 4) -> tuple:
+    """(loss, params, inputs) of a decoder's upsampling by a transposed convolution, as the Triton
+    target takes it (`kernel_conv.transposed_kernel`): an 8×8 image, conv 3×3 stride 2 (4×4 map),
+    relu, sg.conv_transpose2d(kernel, stride 2) back to 8×8 (64 positions), relu, a dense layer of 10."""
+    import sympy as sp
+
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 1, 8, 8)), sg.tensor("y", (N,), integer=True)
+    w1, b1 = sg.tensor("w1", (filters, 1, 3, 3)), sg.tensor("b1", (filters,))
+    wt, bt = sg.tensor("wt", (filters, filters, kernel, kernel)), sg.tensor("bt", (filters,))
+    h = sg.relu(sg.conv2d(x, w1, b1, stride=2, padding=1))
+    u = sg.relu(sg.conv_transpose2d(h, wt, bt, stride=2, padding=padding, output_padding=output_padding))
+    D = filters * int(u.shape[2]) * int(u.shape[3])
+    V, c = sg.tensor("V", (D, 10)), sg.tensor("c", (10,))
+    return sg.cross_entropy(u.reshape(N, -1) @ V + c, y), [w1, b1, wt, bt, V, c], [x, y]
+
+
+def likelihood_mlp(kind: str = "student-t", width: int = 64) -> tuple:
+    """(loss, params, inputs) of a regression MLP 32-width-1 (tanh) under a likelihood with special
+    functions (`codegen/triton_special.py`): "student-t" (a Student-t NLL with a learned log of the
+    degrees of freedom: loggamma, and digamma in the gradient), "poisson" (a Poisson NLL of counts
+    with its exact log y! = loggamma(y + 1)), "probit" (−log Φ(s) = −log(erfc(−s/√2)/2): erfc, whose
+    gradient is exp(−s²/2) over it), and "gaussian" (the mean squared error: none, to compare with)."""
+    import sympy as sp
+
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    x, y = sg.tensor("x", (N, 32)), sg.tensor("y", (N,))
+    W1, b1, w2, c = sg.tensor("W1", (32, width)), sg.tensor("b1", (width,)), sg.tensor("w2", (width,)), sg.tensor("c", ())
+    s = sg.tanh(x @ W1 + b1) @ w2 + c
+    params = [W1, b1, w2, c]
+    if kind == "student-t":
+        a = sg.tensor("a", ())
+        nu, z = sp.exp(a), y - s
+        loss = (-sp.loggamma((nu + 1) / 2) + sp.loggamma(nu / 2) + sp.log(nu * sp.pi) / 2
+                + (nu + 1) / 2 * sp.log(1 + z ** 2 / nu)).sum() / N
+        params.append(a)
+    elif kind == "poisson":
+        loss = (sp.exp(s) - y * s + sp.loggamma(y + 1)).sum() / N
+    elif kind == "gaussian":
+        loss = sg.mean((y - s) ** 2)
+    elif kind == "probit":
+        loss = sg.mean(-sp.log(sp.erfc(-(2 * y - 1) * s / sp.sqrt(2)) / 2))
+    else:
+        raise ValueError(f"likelihood_mlp: kind {kind!r} is not gaussian, student-t, poisson or probit")
+    return loss, params, [x, y]
 
 
 def digits_segmentation(size: int = 8, classes: int = 3) -> tuple:

@@ -9,6 +9,7 @@ from symgrad.compiling.compiler import Spec, safe_text
 from .numpy_backend import _legend as _numpy_legend
 from . import triton_settings as settings
 from .triton_matmul import _weight_grad_source
+from .triton_special import source as special_source
 
 
 # =================================================================================================
@@ -324,6 +325,9 @@ def _module_head(spec: Spec, out: "_Out") -> list:
         src.append(LABELS)
     if out.uses_scatter:
         src.append(SCATTER_ROWS)
+    special = special_source("".join(out.pieces))      # erfc, loggamma, digamma, ... the kernels call
+    if special:
+        src.append(special)
     return src + out.pieces
 
 

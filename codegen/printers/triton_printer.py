@@ -13,6 +13,7 @@ in a form that neither overflows nor takes the log of 0:
     x**y             tl.exp(y·log x), with the sign of (−1)ʸ put back where y is an integer
     Max, Min         tl.maximum, tl.minimum       sign(x)  tl.where(x > 0, 1, where(x < 0, −1, 0))
     erf(x)           tl.erf(x)
+    erfc, loggamma, gamma, polygamma(0 | 1, x)   helpers of the module (``special_lgamma(x)``, codegen/triton_special.py)
     gelu, silu, elu, selu, softsign, hardtanh    their elementary forms (x·σ(x), ...), min(x, 0)
                      inside every exponential
     Piecewise        nested tl.where (NaN outside every condition)   KroneckerDelta(i, k)  tl.where(i == k, 1, 0)
@@ -42,6 +43,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter, _known_functions_math
 
+from ..triton_special import forms as special_forms
 from .table import FunctionTable, elementary_forms
 
 
@@ -66,6 +68,8 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
         "sign": lambda p, x: (f"tl.where({p._print(x)} > 0, 1.0, "
                               f"tl.where({p._print(x)} < 0, -1.0, 0.0))"),
         "erf": lambda p, x: f"tl.erf({p._print(x)})",
+        # erfc, loggamma, gamma, polygamma(0 | 1, ·): @triton.jit helpers of the module (codegen/triton_special.py)
+        **special_forms(),
         "xlogy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}*tl.log(tl.where({p._print(x)} == 0, 1.0, {p._print(y)})))",
         "xdivy": lambda p, x, y: f"({p.parenthesize(x, PRECEDENCE['Mul'])}/tl.where({p._print(x)} == 0, 1.0, {p._print(y)}))",
         **elementary_forms(),

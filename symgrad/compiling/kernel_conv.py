@@ -194,12 +194,15 @@ def _conv(ac, e) -> Var:
             f"({C} channels of {H}×{W}) that is not a convolution's output map (after elementwise functions and "
             f"pooling). They run convolutions of the input image and of the maps earlier convolutions make; "
             f"{NUMPY}")
-    if w.id in ac.batched or ac.src.producer[w.id].prim is not R.param_p:
+    transposed = ac.kernel_views.get(w.id) is not None          # sg.conv_transpose2d's (`transposed_kernel`)
+    if w.id in ac.batched or ac.src.producer[w.id].prim is not R.param_p and not transposed:
         raise refuse(ac, e, "a convolution whose kernel is not a declared parameter (F, C, KH, KW)")
     if len(x.shape) != 4 or int(x.shape[0]) != 1:
         raise refuse(ac, e, f"a convolution over {len(x.shape) - 2} spatial axes (conv1d, conv3d)")
-    if any(int(d) != 1 for d in ldil):
-        raise refuse(ac, e, "a convolution with a dilated input (a transposed convolution)")
+    if any(int(d) != 1 for d in ldil) and not isinstance(img, Grid):
+        raise refuse(ac, e, "a transposed convolution of the input image (sg.conv_transpose2d, a convolution of "
+                            "its input spread out by the stride; they run it on a convolution's map, or write "
+                            "sg.conv2d(sg.interpolate(x, scale_factor=2), w, padding=1))")
     _, C, H, W = (int(d) for d in x.shape)
     F, _, KH, KW = (int(d) for d in w.shape)
     OH, OW = (int(d) for d in e.out.shape[2:])
@@ -224,7 +227,7 @@ def _conv(ac, e) -> Var:
                 ac.new_notes.setdefault(pv.id, f"= the {KH}×{KW} window of {g.producer[img.x.id].params[0].name} "
                                                f"at {origin} (a patch)")
             else:
-                pv = _grid_patch(ac, e, img, (KH, KW), origin, rdil)
+                pv = _grid_patch(ac, e, img, (KH, KW), origin, rdil, tuple(int(d) for d in ldil))
             rows[(oh, ow)] = R.matmul(g, Wm, pv)
     words = (ac.user_words(e) or "`conv2d`").strip("`")
     for (oh, ow), r in rows.items():
@@ -232,7 +235,49 @@ def _conv(ac, e) -> Var:
     return _stand_in(ac, e, Grid(1, F, (OH, OW), rows))
 
 
-def _grid_patch(ac, e, grid: Grid, kernel, origin, dilation) -> Var:
+def transposed_kernel(ac, e):
+    """The kernel w (C_in, C_out, KH, KW) of ``sg.conv_transpose2d`` (groups=1), read ONLY as
+    permute(flip(w, (2, 3)), (1, 0, 2, 3)), the kernel of a convolution of the input dilated by the
+    stride: w is bound as its matrix M (C_in, C_out·KH·KW) (the same numbers in memory, so its
+    gradient is w's), and the convolution's kernel matrix W′ (C_out, C_in·KH·KW) is
+
+        W′ = (Q · (M.reshape(C_in·C_out, KK) · J)).reshape(C_out, C_in·KK),     KK = KH·KW
+
+    with J the KK × KK anti-identity (the flip of both spatial axes) and Q the permutation of the
+    C_in·C_out windows from (c, f) to (f, c): W′[f, c·KK + k] = w[c, f, KK − 1 − k]. A value of the
+    parameter alone, which the host computes before the launches (reshapes and products with
+    constants), and whose adjoints it applies to the weight gradient's sums (each linear, read
+    once: Σ_b L(t_b) = L(Σ_b t_b)). None when w is read otherwise (then refused as before)."""
+    readers = lambda v: [u for u in ac.src.eqns if any(i.id == v.id for i in u.inputs)]   # noqa: E731
+    flips = readers(e.out)
+    if len(e.out.shape) != 4 or len(flips) != 1 or flips[0].prim.name != "flip" or tuple(flips[0].params[0]) != (2, 3):
+        return None
+    perms = readers(flips[0].out)
+    if len(perms) != 1 or perms[0].prim.name != "permute" or tuple(perms[0].params[0]) != (1, 0, 2, 3):
+        return None
+    convs = readers(perms[0].out)
+    if not convs or any(u.prim.name != "conv" or u.inputs[1].id != perms[0].out.id or u.inputs[0].id == perms[0].out.id
+                        for u in convs):
+        return None
+    g = ac.g
+    sym, shape = e.params
+    cin, cout, KH, KW = (int(d) for d in shape)
+    KK = KH * KW
+    M = g.bind(e.prim, (), (sym, (cin, cout * KK)))
+    J = R.const(g, sp.ImmutableMatrix(KK, KK, lambda r, c: 1 if r + c == KK - 1 else 0), (KK, KK))
+    ac.new_notes[J.id] = f"= J: the {KH}×{KW} window's entries reversed (a transposed convolution's flipped kernel)"
+    n = cin * cout          # Q: row c·C_out + f to row f·C_in + c
+    Q = R.const(g, sp.ImmutableMatrix(n, n, lambda r, q: 1 if r == (q % cout) * cin + q // cout else 0), (n, n))
+    ac.new_notes[Q.id] = f"= Q: the rows (c, f) of the kernel's {cin}×{cout} windows in the order (f, c)"
+    Wt = A.reshape(g, R.matmul(g, Q, R.matmul(g, A.reshape(g, M, (n, KK)), J)), (cout, cin * KK))
+    ac.new_notes.setdefault(Wt.id, f"= {sym.name}.flip((2, 3)).permute(1, 0, 2, 3) as the kernel's matrix "
+                                   f"({cout}, {cin * KK})")
+    ac.kernel_views[flips[0].out.id] = None
+    ac.kernel_views[perms[0].out.id] = Wt
+    return M
+
+
+def _grid_patch(ac, e, grid: Grid, kernel, origin, dilation, spread=(1, 1)) -> Var:
     """The window of a map kept as rows (a second convolution's input) at ``origin``, as the column
     (C·KH·KW, 1) in the order of the kernel's matrix, entry (c·KH + i)·KW + j:
 
@@ -241,13 +286,18 @@ def _grid_patch(ac, e, grid: Grid, kernel, origin, dilation) -> Var:
     products with constant 0/1 matrices (`_selection`; exact in any precision, as a slice's); an
     offset in the padding adds nothing (a zero). Reverse mode makes the map's gradient of them: row
     q gets Σ E_kᵀ · ∂L/∂patch_p over the windows p and offsets k that read it — the transposed
-    convolution, as selections of the windows' gradients W_matᵀ·δ_p."""
-    (KH, KW), (r0, c0), (dh, dw) = kernel, origin, dilation
+    convolution, as selections of the windows' gradients W_matᵀ·δ_p.
+
+    ``spread``: the input's dilation (sh, sw) (a transposed convolution's stride): the map spread out
+    with sh − 1 zero rows between its rows, so an offset at (r, c) of the spread map reads row
+    (r/sh, c/sw) where sh and sw divide r and c, and nothing (a zero) elsewhere."""
+    (KH, KW), (r0, c0), (dh, dw), (sh, sw) = kernel, origin, dilation, spread
     C, KK = grid.F, KH * KW
     parts = []
     for i in range(KH):
         for j in range(KW):
-            row = grid.rows.get((r0 + i * dh, c0 + j * dw))
+            r, c = r0 + i * dh, c0 + j * dw
+            row = grid.rows.get((r // sh, c // sw)) if r % sh == 0 and c % sw == 0 else None
             if row is not None and C == 1:      # one channel (an image resized, `kernel_resize`): a number
                 parts.append(ac._place(ac.as_shape(row, (), e), {0: i * KW + j}, KK))     # placed at entry k
             elif row is not None:

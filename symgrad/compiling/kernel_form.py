@@ -137,6 +137,8 @@ class AsColumns:
         #                                  b.reshape(F, 1, 1)): no column form; `kernel_conv` reads them
         self.constant: set = set()       # values of constants alone (sg.interpolate's resize weights)
         self.channel_masks: set = set()  # dropout2d/3d masks (F, 1, 1): a column per example (`kernel_conv`)
+        self.kernel_views: dict = {}     # a transposed convolution's flip and permute of its kernel -> their
+        #                                  value (None, and the kernel's matrix: `kernel_conv.transposed_kernel`)
 
     # what `kernel_conv` (which this module imports) reads of this one, so that it imports nothing back
     @staticmethod
@@ -236,6 +238,8 @@ class AsColumns:
     # -- the rules --------------------------------------------------------------------------------
     def _eqn(self, e) -> Var:
         g, p = self.g, e.prim
+        if e.out.id in self.kernel_views:
+            return self.kernel_views[e.out.id]
         if e.out.id in self.channel_masks:
             # dropout2d/3d of a convolution's maps: its mask (F, 1, 1) drawn as one example's column (F, 1)
             sym, shape = e.params
@@ -252,6 +256,10 @@ class AsColumns:
             # a convolution's kernel (F, C, KH, KW): the matrix W_mat (F, C·KH·KW), the same numbers in memory
             sym, shape = e.params
             other = self._not_as_kernel(e)
+            if other is not None and other.prim.name == "flip":
+                m = kernel_conv.transposed_kernel(self, e)      # sg.conv_transpose2d's kernel, or None
+                if m is not None:
+                    return m
             if other is not None:
                 grouped = " (a grouped convolution reads slices of it)" if other.prim.name == "slice" else \
                     (" (sg.conv_transpose2d reads its kernel flipped: a transposed convolution, which they do not "

@@ -138,16 +138,38 @@ class Unbatch:
             out.append(("rows", c, e.inputs[0]))
         elif e.prim is R.ewise_p and e.out.shape == ():
             body, args = e.params[0], placeholders(len(e.inputs))
+            known = {a: self._closed(u) for a, u in zip(args, e.inputs)}
+            known = {a: k for a, k in known.items() if k is not None}
+            if known:          # the 1/N of `.sum() / N`: a number of the batch size, put in the body
+                body = body.subs(known, simultaneous=True)
+                kept = [(a, u) for a, u in zip(args, e.inputs) if a not in known]
+                args, inputs = [a for a, _ in kept], [u for _, u in kept]
+            else:
+                inputs = e.inputs
             rest = body.subs({a: 0 for a in args})
             if rest != 0:
                 out.append(("const", c * rest, None))
-            for a, u in zip(args, e.inputs):
+            for a, u in zip(args, inputs):
                 d = sp.diff(body, a)
                 if d.free_symbols & set(args):
                     raise self._not_separable(e)
                 self._terms(u, c * d, out)
         else:
             raise self._not_separable(e)
+
+    def _closed(self, v: Var):
+        """A number that reads no example and no parameter, as a SymPy expression of the batch size N
+        (the 1/N of ``l.sum() / N``, written by hand where sg.mean would be), or None."""
+        e = self.src.producer[v.id]
+        if v.id in self.batched or e.out.shape != ():
+            return None
+        if e.prim.name == "input" and e.params and e.params[0] == self.N:
+            return self.N
+        if e.prim is R.ewise_p:
+            args = [self._closed(u) for u in e.inputs]
+            if all(a is not None for a in args):
+                return e.params[0].subs(dict(zip(placeholders(len(e.inputs)), args)), simultaneous=True)
+        return None
 
     def _not_separable(self, e) -> UnsupportedError:
         return UnsupportedError(

@@ -12,12 +12,13 @@ from codegen.printers.triton_printer import TritonPrinter
 x = sp.Symbol("v3")
 
 
-# (erf has a form in both: sg.erf, gelu; NumPy's module has helpers for erfc, gamma, loggamma:
-# codegen/numpy_special.py, tests/codegen/test_numpy_special.py)
-@pytest.mark.parametrize("printer,f", [(TritonPrinter, sp.erfc), (TritonPrinter, sp.gamma),
-                                       (TritonPrinter, sp.loggamma), (NumpyPrinter, sp.factorial),
+# (erf has a form in both: sg.erf, gelu; both modules have helpers for erfc, gamma, loggamma:
+# codegen/numpy_special.py, tests/codegen/test_numpy_special.py; codegen/triton_special.py since
+# 2026-12-01, tests/codegen/test_triton_special.py)
+@pytest.mark.parametrize("printer,f", [(TritonPrinter, sp.factorial), (TritonPrinter, sp.zeta),
+                                       (TritonPrinter, sp.LambertW), (NumpyPrinter, sp.factorial),
                                        (NumpyPrinter, sp.LambertW)],
-                         ids=["triton-erfc", "triton-gamma", "triton-loggamma", "numpy-factorial", "numpy-LambertW"])
+                         ids=["triton-factorial", "triton-zeta", "triton-LambertW", "numpy-factorial", "numpy-LambertW"])
 def test_functions_the_target_lacks_are_errors(printer, f):
     with pytest.raises(sg.UnsupportedError, match=f"no form for {f.__name__}"):
         printer().doprint(f(x))
