@@ -28,7 +28,8 @@ a view of its operand, printed where it is used rather than as a statement of it
 
 >>> from codegen.printers.numpy_tensor import FORMS, Context
 >>> c = Context("v3", ["v1"], lambda shape: "(" + ", ".join(map(str, shape)) + ")", str)
->>> FORMS["rsum"].code(c, type("E", (), {"params": ((0,),)})())
+>>> shaped = type("V", (), {"shape": (4, 3)})()          # an IR variable, as far as the form reads it
+>>> FORMS["rsum"].code(c, type("E", (), {"params": ((0,),), "inputs": (shaped,)})())
 'v1.sum((0,), keepdims=True)'
 """
 from __future__ import annotations

@@ -31,7 +31,7 @@ Symbols print their names verbatim: the scheduler hands the printer only names i
 >>> TritonPrinter().doprint(sigmoid(z) * (1 - sigmoid(z)))
 '(1 - tl.sigmoid(v3))*tl.sigmoid(v3)'
 >>> TritonPrinter().doprint(sp.Heaviside(z, 1) * z**2)
-'v3*v3*tl.where(v3 >= 0, 1.0, 0.0)'
+'(v3*v3)*tl.where(v3 >= 0, 1.0, 0.0)'
 >>> TritonPrinter().doprint(sp.Piecewise((z**2 / 2, sp.Abs(z) <= 1), (sp.Abs(z) - 0.5, True)))
 'tl.where((tl.abs(v3) <= 1), (0.5)*(v3*v3), tl.abs(v3) - 0.5)'
 """
