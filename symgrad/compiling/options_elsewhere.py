@@ -49,11 +49,18 @@ _COMPILED = " given to sg.compile (train runs the program's compiled step)"
 
 ELSEWHERE = {
     "compile": {
+        "backend": "the backend is target= here: target='numpy' (the default) or target='triton' "
+                   "(torch.compile's backend= names its own compilers)",
+        "device": "a compiled program runs where its target does: target='numpy' on the CPU, "
+                  "target='triton' on the GPU (as_torch() for a torch module on a device)",
         **dict.fromkeys(_HYPER, _OPTIMIZER),
         **dict.fromkeys(_CLIPPED, _clipping("")),
         **dict.fromkeys(_GROUPED, _groups("")),
     },
     "train": {
+        **dict.fromkeys(("backend", "device"), "the target is chosen when compiling, before training: "
+                        "sg.compile(..., target='numpy') (the default, on the CPU) or target='triton' "
+                        "(on the GPU)"),
         **dict.fromkeys(_HYPER + ("optimizer",), _STEP),
         **dict.fromkeys(_CLIPPED, _clipping(_COMPILED)),
         **dict.fromkeys(_GROUPED, _groups(_COMPILED)),

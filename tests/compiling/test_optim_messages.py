@@ -1,5 +1,7 @@
 """The messages around the optimizer's groups= and clipping: a step option given to the wrong
 function, a bad value inside a group, a norm type without a norm."""
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -91,3 +93,12 @@ def test_the_divergence_hint_names_a_groups_lr():
     opt = sg.optim.SGD(lr=0.01, groups=[{"params": ["b"], "momentum": 0.5}, {"params": ["w"], "lr": np.float32(5.0)}])
     hint = _growth_hint(SimpleNamespace(spec=SimpleNamespace(optimizer=opt)), SimpleNamespace(loss=[1.0, 50.0]))
     assert "the learning rate (lr=0.01, groups[1]'s lr=5) is likely too large" in hint
+
+
+@pytest.mark.parametrize("name, says", [("backend", "target='triton'"), ("device", "target='numpy' on the CPU")])
+def test_compile_names_target_for_torch_compiles_backend(name, says):
+    # torch.compile(model, backend=...) is the spelling PyTorch users bring; it was a bare
+    # "unknown keyword argument 'backend'" naming nothing to use instead
+    w, x = sp.symbols("w x")
+    with pytest.raises(sg.ArgumentError, match=rf"compile\(\) takes no {name}=: .*{re.escape(says)}"):
+        sg.compile((w * x - 1) ** 2, [w], [x], **{name: "triton"})
