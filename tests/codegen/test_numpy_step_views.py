@@ -193,3 +193,40 @@ def test_the_means_seed_is_one_number_not_an_array_of_n(dtype):
     got, _ = prog.step(got, prog.init_state(got), {"x": x.astype(dtype), "y": y})
     for k in vals:
         np.testing.assert_allclose(got[k], vals[k] - 0.1 * t[k].grad.numpy(), rtol=tol, atol=tol, err_msg=k)
+
+
+def test_a_view_of_memory_another_update_writes_keeps_its_copy():
+    """g1 = v18.T where g0 = v18 is worked in by momentum (``out=g0``): a view would read the
+    momentum step, not the gradient. Read-only updates of both: the view."""
+    from codegen.lifetimes import Unit
+    from codegen.numpy_backend import read_gradient_views
+
+    def units(update0):
+        return [Unit(["g0 = v18"], grad=0), Unit(["g1 = numpy.array(v18.T, dtype=DTYPE)"], grad=1),
+                Unit(update0, update=0), Unit(["p1 -= g1"], update=1)]
+    us = units(["s0_0 += g0", "numpy.multiply(s0_0, 0.1, out=g0)", "p0 -= g0"])
+    read_gradient_views(us)
+    assert us[1].code == ["g1 = numpy.array(v18.T, dtype=DTYPE)"]
+    us = units(["p0 -= g0"])
+    read_gradient_views(us)
+    assert us[1].code == ["g1 = v18.T"]
+
+
+def test_two_parameters_sharing_a_gradient_step_as_torch():
+    """tanh(x @ A + x @ Bᵀ): B's gradient is A's transposed (one array, g1 = v.T)."""
+    x, A, B = sg.tensor("x", (N, 3)), sg.tensor("A", (3, 2)), sg.tensor("B", (2, 3))
+    loss = sg.sum(sg.tanh(x @ A + x @ B.T)) / N
+    prog = sg.compile(loss, [A, B], [x], optimizer=sg.optim.SGD(lr=0.1), dtype="float64")
+    assert re.search(r"g1 = v\d+\.T$", _step_text(prog), re.M)
+    rng = np.random.default_rng(8)
+    vals, xv = {"A": rng.standard_normal((3, 2)), "B": rng.standard_normal((2, 3))}, rng.standard_normal((4, 3))
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
+    opt = torch.optim.SGD(list(t.values()), lr=0.1)
+    got, state = {k: v.copy() for k, v in vals.items()}, None
+    for _ in range(3):
+        opt.zero_grad()
+        (torch.tanh(torch.tensor(xv) @ t["A"] + torch.tensor(xv) @ t["B"].T).sum() / 4).backward()
+        opt.step()
+        got, state = prog.step(got, state, {"x": xv})
+    for k in vals:
+        np.testing.assert_allclose(got[k], t[k].detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=k)
