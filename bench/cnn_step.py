@@ -1,7 +1,7 @@
 """CPU training step of the digits CNN (issue 12): the generated NumPy step against PyTorch eager,
 torch.compile, jax.jit and a hand-written im2col NumPy step, in one process, on the same data.
 
-    PYTHONPATH=. python bench/cnn_step.py [--rounds 15] [--baseline DIR] [--profile] [--no-torch-compile]
+    PYTHONPATH=. python bench/cnn_step.py [--rounds 15] [--baseline DIR] [--profile] [--no-torch-compile] [--cpu-time]
 
 The network is `examples/train_cnn_digits.py`'s: conv 3×3 (1 → 16, padding 1) → relu → max pool 2 →
 conv 3×3 (16 → 32, padding 1) → relu → max pool 2 → dense 128 → 10, softmax cross-entropy with
@@ -24,7 +24,10 @@ tensor level (the convolutions, batch norms and identity paths of its 8 basic bl
 main branch) generates for this network — compiled there in a subprocess, run here on the same data,
 in turns with the others; the ratio of the two is printed. ``--profile`` prints instead where the
 generated step's time goes, per primitive and per statement; ``--profile-torch-compile`` where the
-torch.compile step's goes, per operator (torch.profiler).
+torch.compile step's goes, per operator (torch.profiler). ``--cpu-time`` times each method by this
+thread's CPU time (time.thread_time), not the wall clock, so that the time a loaded machine's other
+processes take is not counted; jax.jit is left out then (XLA may run the step on a thread of its own,
+whose time this thread's clock does not see).
 """
 from __future__ import annotations
 
@@ -59,6 +62,7 @@ import torch_compile_peer  # noqa: E402
 from other_checkout import generated_source  # noqa: E402
 
 LR, B = 0.01, 64
+CLOCK = time.perf_counter       # time.thread_time with --cpu-time
 N = sp.Symbol("N", integer=True, positive=True)
 
 
@@ -226,10 +230,10 @@ def time_steps(fns: dict, rounds: int, per_round: int):
     order = list(fns)
     for r in range(rounds):
         for k in order[r % len(order):] + order[:r % len(order)]:
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             for _ in range(per_round):
                 fns[k]()
-            samples[k].append((time.perf_counter() - t0) / per_round)
+            samples[k].append((CLOCK() - t0) / per_round)
     med = {k: statistics.median(v) for k, v in samples.items()}
     ratio = {k: statistics.median(g / o for g, o in zip(samples["generated"], v)) for k, v in samples.items()}
     mod = [k for k in samples if k.startswith("baseline")]
@@ -357,7 +361,7 @@ def run(rounds: int, want_profile: bool = False, baseline: str | None = None, to
         assert abs(compiled.want[0] - ours) <= 1e-3 * abs(ours), (compiled.want, ours)
         if compiled.step is not None:
             fns["torch.compile"] = compiled.step
-    j = jax_step_fn(values, x, y.astype(np.int32))
+    j = jax_step_fn(values, x, y.astype(np.int32)) if CLOCK is time.perf_counter else None
     if j is not None:
         fns["jax.jit"], first = j
         jax_peer.assert_same("digits CNN", prog.loss(values, batch), prog.grad(values, batch), *first)
@@ -392,7 +396,11 @@ def main(argv=None):
                     help="skip torch.compile (its compilation takes tens of seconds on a busy machine)")
     ap.add_argument("--profile-torch-compile", action="store_true",
                     help="instead: torch.profiler's operators of the torch.compile step")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time by this thread's CPU time, not the wall clock (jax.jit left out)")
     args = ap.parse_args(argv)
+    global CLOCK
+    CLOCK = time.thread_time if args.cpu_time else time.perf_counter
     xla = jax_peer.one_xla_thread()
     import torch
     if args.profile:
@@ -412,13 +420,14 @@ def main(argv=None):
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
           f"{jax_peer.cpu_model()}, numpy {np.__version__}, "
           f"torch {torch.__version__}, {jax_peer.version()}, one thread each ({xla}); digits CNN, batch {B}, "
-          f"float32, SGD step; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"float32, SGD step, {'CPU time of this thread' if args.cpu_time else 'wall clock'}; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print("| method | ms / step | generated / method |")
     print("|---|---|---|")
     for k in med:
         print(f"| {k} | {med[k] * 1e3:.2f} | {ratio[k]:.2f} |")
     if "jax.jit" not in med:
-        print(f"| jax.jit | {jax_peer.NOT_INSTALLED} | {jax_peer.NOT_INSTALLED} |")
+        why = "skipped (--cpu-time)" if args.cpu_time else jax_peer.NOT_INSTALLED
+        print(f"| jax.jit | {why} | {why} |")
     print(torch_compile_lines(compiled))
     if "module / baseline" in ratio:
         print(f"module step of this checkout / of the baseline's: {ratio['module / baseline']:.2f}; "

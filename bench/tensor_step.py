@@ -2,7 +2,7 @@
 NumPy step, torch eager, torch.compile and jax.jit, in one process, on the same data (issue 11).
 
     PYTHONPATH=. python bench/tensor_step.py [--rounds 31] [--layers 10] [--width 512] [--batch 256] [--unfactored]
-        [--plain-printer] [--profile] [--no-torch-compile] [--baseline DIR]
+        [--plain-printer] [--profile] [--no-torch-compile] [--baseline DIR] [--cpu-time]
 
 The network: x (N, width) → ``layers`` times [z = h @ W; batch norm with the batch's statistics, γ ⊙
 (z − mean_N z)/√(var_N z + ε) + β; relu] → logits = h @ W_out + b_out (N, 10) → the mean
@@ -29,7 +29,9 @@ as one ``numpy.einsum``, ``t = c*u; t += a`` for ``a + c*u``) — their effect, 
 network, compiled there in a subprocess, and this checkout's, both called as the generated module's
 own ``step`` and timed in the same rounds: the before/after ratio of a change, in one process.
 ``--profile-torch-compile`` prints instead torch.profiler's operators of the torch.compile step
-(bench/torch_compile_peer.py: profile). ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
+(bench/torch_compile_peer.py: profile). ``--cpu-time`` times each method by this thread's CPU time
+(time.thread_time), not the wall clock (a loaded machine's other processes not counted); jax.jit is
+left out then (XLA may run the step on a thread of its own). ``--profile`` prints instead where the compiled step's time goes: each top-level statement of the
 generated ``step`` timed on its own (matrix products, elementwise statements, sums with the products
 they take, the optimizer's update), and the slowest statements.
 """
@@ -253,6 +255,8 @@ def main(argv=None):
     ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
     ap.add_argument("--profile-torch-compile", action="store_true",
                     help="instead: torch.profiler's operators of the torch.compile step")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time by this thread's CPU time, not the wall clock (jax.jit left out)")
     args = ap.parse_args(argv)
     pinned = jax_peer.one_xla_thread()
     import torch
@@ -296,7 +300,7 @@ def main(argv=None):
         if compiled.step is not None:
             assert abs(compiled.want[0] - first[0]) < 1e-3 * first[0], (compiled.want, first)
             runs["torch.compile"] = compiled.step
-    jax_peer_step = jax_step_fn({k: v.copy() for k, v in start.items()}, args.layers)
+    jax_peer_step = None if args.cpu_time else jax_step_fn({k: v.copy() for k, v in start.items()}, args.layers)
     if jax_peer_step is not None:
         jstep, jfirst = jax_peer_step
         jloss = jfirst(start, X, Y)[0]
@@ -339,12 +343,13 @@ def main(argv=None):
         runs["baseline module step"], theirs = module_step(module_source(args.baseline, args.layers, args.width),
                                                            start, params, batch)
         assert abs(mine - first[0]) < 1e-3 * first[0] and abs(theirs - first[0]) < 1e-3 * first[0], (mine, theirs)
-    times = interleaved_rounds(runs, args.rounds)
+    times = interleaved_rounds(runs, args.rounds, clock=time.thread_time if args.cpu_time else time.perf_counter)
     med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
     r_hand = median_ratio(times, "compiled", "hand-written")
     r_torch = median_ratio(times, "compiled", "torch eager")
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
           f"{jax_peer.cpu_model()}, numpy {np.__version__}, torch {torch.__version__}, {jax_peer.version()}; "
+          f"{'CPU time of this thread' if args.cpu_time else 'wall clock'}; "
           f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"MLP {args.layers} x {args.width} with batch norm over the batch, N = {args.batch}, float32, "
           f"one thread; {pinned}; compile {compile_s:.1f} s; {args.rounds} rounds")
@@ -362,7 +367,7 @@ def main(argv=None):
         r_jax = median_ratio(times, "compiled", "jax.jit")
         print(f"compiled / jax.jit = {r_jax:.2f}")
     else:
-        print(f"jax.jit: {jax_peer.NOT_INSTALLED}")
+        print(f"jax.jit: {'skipped (--cpu-time)' if args.cpu_time else jax_peer.NOT_INSTALLED}")
     if args.baseline:
         print(f"module step of this checkout / of {args.baseline}'s = "
               f"{median_ratio(times, 'module step', 'baseline module step'):.2f}; the baseline's / torch eager = "

@@ -208,6 +208,17 @@ def alias_groups(codes: list) -> dict:
     return _alias_groups(units)
 
 
+def written_names(codes: list) -> set:
+    """The names that the statements ``codes`` (code strings) write into in place (``a += …``,
+    ``a[…] = …``, ``out=a``, ``numpy.copyto(a, …)``: "writes" of the module docstring)."""
+    out: set = set()
+    for c in codes:
+        u = Unit([c])
+        _analyse(u)
+        out |= u.writes
+    return out
+
+
 def _alias_groups(units: list) -> dict:
     """name -> the set of names that may share its memory (connected through view bindings)."""
     group: dict = {}

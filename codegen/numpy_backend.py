@@ -30,7 +30,7 @@ from symgrad.compiling import optim as O
 from symgrad.compiling.compiler import Compiled, Lowered, Spec, register_backend, safe_text
 
 from . import numpy_entry_dtypes as entry_dtypes, runtime
-from .lifetimes import Unit, arrange
+from .lifetimes import Unit, alias_groups, arrange, written_names
 from .numpy_in_place import into as _into, num as _num, scratch_ok as _scratch_ok
 from .printers.numpy_printer import NumpyPrinter
 from .schedule import Scheduler, Value, shape_code
@@ -306,11 +306,41 @@ def tail_lines(kind: str, block, lw: Lowered, spec: Spec, printer: NumpyPrinter,
         else:
             if kind == "step":
                 units += update_units(spec, lw, printer, units)
+                read_gradient_views(units)
             units.append(Unit(["return loss"]))
     out = []
     for u in arrange(units):
         out += ["# " + c for c in u.comment] + u.code
     return out
+
+
+# a gradient copied from a view of a temporary: ``g2 = numpy.array(v80.transpose((1, 0, 2, 3)), dtype=DTYPE)``
+_COPIED_VIEW = re.compile(r"(g\d+) = numpy\.array\((v\d+(?:\.T|\.(?:transpose|reshape)\(\([\w*, ]*\)\))+), dtype=DTYPE\)")
+
+
+def read_gradient_views(units: list) -> None:
+    """In ``step``, a gradient that the scheduler copies out of a view of a temporary (a convolution
+    kernel's ``v80.transpose((1, 0, 2, 3))``: `codegen.numpy_whole_batch`'s ``_batch_sum`` copies, as
+    ``grad`` returns the array to its caller) is read as that view when no unit writes into ``g{i}``
+    — SGD's ``p2 -= g2``, with or without weight decay — instead of a copy made only to be read once
+    (the digits CNN: two copies a step, bench/cnn_step.py). Where the update works in the gradient's
+    buffer (momentum's ``out=g2``, Adam's, clip_grad_value's, clip_grad_norm's ``g2 *= clip_coef``),
+    the copy stays: that buffer would be the backward pass's array. The view's base is a temporary
+    (``v\\d+``) whose last reader is this gradient, so nothing writes where it looks; `codegen.lifetimes`
+    counts ``g2`` as an alias of ``v80`` (the update waits for every name of that memory, and the
+    workspace hands the buffer out only after both are deleted)."""
+    codes = ["\n".join(u.code) for u in units]
+    written, group = written_names(codes), alias_groups(codes)
+    for u in units:
+        if u.grad is None or len(u.code) != 1:
+            continue
+        m = _COPIED_VIEW.fullmatch(u.code[0])
+        base = m.group(2).split(".")[0] if m else None
+        # (nor into the base, through any name of its memory: another parameter's gradient ``g1 =
+        # v80`` that Adam works in, where g2 is v80.T)
+        if m and m.group(1) not in written and not group.get(base, {base}) & written:
+            u.code[0] = f"{m.group(1)} = {m.group(2)}"
+            u.comment.append("(a view: the update below only reads it)")
 
 
 def update_units(spec: Spec, lw: Lowered, printer: NumpyPrinter, units: list) -> list:

@@ -61,6 +61,10 @@ from .printers.numpy_tensor import FORMS, Context, lse_keeping_softmax, short_ro
 from .schedule import Block, Scheduler, Stmt, Value, _atom, _eqn_comment
 
 
+# views that leave one number over a whole shape the same number everywhere
+_UNIFORM_VIEWS = ("reshape", "permute", "expand", "broadcast", "transpose")
+
+
 @dataclass(frozen=True)
 class TensorValue(Value):
     """A value in its declared shape; ``code`` is that shape as code (sizes bound to d0, d1, ...)."""
@@ -139,12 +143,67 @@ class WholeBatchScheduler(Scheduler):
             return k > 0 and all(d == 1 for d in new[:k]) and R.shapes_equal(new[k:], old)
         return False
 
+    # -- values that are one number over their whole shape ---------------------------------------
+    def _uniform_name(self, v: int, reads: set) -> str | None:
+        """The name of the one number (`_one_number_statement`) that var ``v`` is, or is a view of
+        (a reshape, permute, expand or broadcast of it: the same number everywhere), else None."""
+        while True:
+            v = self.alias.get(v, v)
+            if v in self.uniform:
+                reads.add(v)
+                return self.names[v]
+            if v in self.names:
+                return None
+            e = self.g.producer[v]
+            if e.prim.name not in _UNIFORM_VIEWS:
+                return None
+            v = e.inputs[0].id
+
+    def _one_number(self, v: int) -> bool:
+        """Whether var ``v``, as an elementwise body reads it, is one number: a scalar, a uniform
+        constant, a view of a one-number statement, or an inline elementwise expression of such."""
+        if tuple(self.value[v].shape) == () or self._uniform_name(v, set()) is not None:
+            return True
+        if v in self.names:
+            return False
+        e = self.g.producer[v]
+        if e.prim is R.const_p:
+            return R.uniform_value(self.g, e.out) is not None
+        if e.prim.name in _UNIFORM_VIEWS or (e.prim is R.ewise_p and v in self.inline):
+            return all(self._one_number(u.id) for u in e.inputs)
+        return False
+
+    def _one_number_statement(self, e) -> Stmt | None:
+        """An elementwise statement all of whose operands are one number — the mean's seed ``scale/N``
+        broadcast over the N examples, and its negative, in a cross-entropy's backward pass — as
+        that number, of the program's dtype (``v48 = DTYPE(v46)``), not an (N,) array filled with
+        it (``numpy.array(numpy.broadcast_to(v46, (d0,)), dtype=DTYPE)``) only to be multiplied by:
+        NumPy broadcasts it where an elementwise expression reads it (`body_of`); a reader that needs
+        the array (a sum, a product, a gradient) reads a broadcast view of it (`view`). DTYPE, so
+        that ``v36 *= v48`` multiplies in the program's precision, the same bits as by the array of
+        DTYPE. The number is never a buffer to work in (not in ``fresh``)."""
+        if e.prim is not R.ewise_p or tuple(e.out.shape) == () or not all(self._one_number(u.id) for u in e.inputs):
+            return None
+        v, val, reads = e.out.id, self.value[e.out.id], set()
+        body = self.body_of_stmt(e, val, reads)
+        if is_boolean(body) or body.atoms(sp.Function):     # (a mask, a helper written for arrays)
+            return None
+        name = f"v{v}"
+        comment = [_eqn_comment(e)] + ([self.notes[v]] if v in self.notes else []) + \
+            [f"(one number: NumPy broadcasts it to {self.shape_code(e.out.shape)} where it is read)"]
+        self.names[v] = name
+        self.uniform.add(v)
+        return Stmt([f"{name} = DTYPE({self._printed(body, val)})"], comment, self._held(reads, body), v)
+
     # -- references -----------------------------------------------------------------------------
     def _context(self, name: str, e, reads: set) -> Context:
         return Context(name, [_atom(self.view(u.id, reads)) for u in e.inputs], self.shape_code, self.dim_code,
                        lambda var: self.g.producer.get(var.id), self._built)
 
     def view(self, v: int, reads: set) -> str:
+        one = self._uniform_name(v, reads)
+        if one is not None:         # (a reader that needs the array: a read-only view of it)
+            return f"numpy.broadcast_to({one}, {self.shape_code(self.g.producer[v].out.shape)})"
         e = self.g.producer[v]
         if v not in self.names:
             form = FORMS.get(e.prim.name)
@@ -157,6 +216,9 @@ class WholeBatchScheduler(Scheduler):
         return super().view(v, reads)
 
     def body_of(self, v: int, want, reads: set):
+        one = self._uniform_name(v, reads)
+        if one is not None:         # NumPy broadcasts the number itself (no `_leaf_of`: no array)
+            return sp.Symbol(one, real=True)
         e = self.g.producer[v]
         if v not in self.names and self._dissolves(e):
             return self.body_of(e.inputs[0].id, want, reads)
@@ -170,6 +232,8 @@ class WholeBatchScheduler(Scheduler):
         return body.xreplace(self.dim_syms) if self.dim_syms else body
 
     def _full(self, v: int, val) -> bool:
+        if self._uniform_name(v, set()) is not None:
+            return False
         e = self.g.producer[v]
         if v not in self.names and self.value[v] == val and self._dissolves(e):
             return False                # printed as its (smaller) operand
@@ -178,6 +242,9 @@ class WholeBatchScheduler(Scheduler):
     # -- statements -----------------------------------------------------------------------------
     def _statement(self, e) -> Stmt:
         form = FORMS.get(e.prim.name)
+        st = self._one_number_statement(e)
+        if st is not None:
+            return st
         if form is None:
             st = super()._statement(e)
             self._unread_masks(st, e.out.id)
@@ -517,6 +584,7 @@ class WholeBatchScheduler(Scheduler):
         self._grad_buffers = set()          # each pass of `schedule` hands the buffers out afresh
         self._built: dict = {}              # and the buffers the forms leave for later statements
         self._leaf_of: dict = {}
+        self.uniform: set = set()           # the vars printed as one number (`_one_number_statement`)
         return super()._emit(keep, grads, fused, last)
 
 
@@ -655,7 +723,8 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
                        first=mask_units(lw, used, sch.shape_code))
     if kind == "step":      # the step's large arrays kept between calls (codegen.numpy_workspace)
         shapes = {f"v{st.defines}": sch.shape_code(sch.g.producer[st.defines].out.shape) for st in block.stmts
-                  if st.defines is not None and sch.names.get(st.defines) == f"v{st.defines}"}
+                  if st.defines is not None and sch.names.get(st.defines) == f"v{st.defines}"
+                  and st.defines not in sch.uniform}     # (one number is no array of that shape)
         body = use_workspace(body, shapes, set(dims.values()))
         if any("(ws, " in b for b in body):
             printer.use_helper("workspace", WORKSPACE_HELPERS)
