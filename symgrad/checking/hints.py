@@ -176,8 +176,19 @@ def find_hint(case: Case) -> str | None:
               first_step_hint):
         msg = try_hint(h, case)
         if msg:
-            return msg
+            return _in_user_terms(msg)
     return None
+
+
+def _in_user_terms(msg):
+    """The hint with sg.norm's zero-vector guard said as the norm's square sum (norm_guard_words.py)."""
+    from .hint_kind import Hint
+    from .norm_guard_words import guard_words
+    if "where(" not in msg:
+        return msg
+    if isinstance(msg, Hint):
+        return Hint(msg.kind, guard_words(msg.text))
+    return guard_words(msg)
 
 
 def try_hint(h, case: Case) -> str | None:
