@@ -261,6 +261,13 @@ def matrix_entries():
     add("batch: db = R·1", batch, bb2, R * sp.OneMatrix(6, 1), "right")
     add("batch: dW = R X'", batch, Wb, R * Xb.T, "right")
     add("batch: db not summed", batch, bb2, R, "wrong", "missing sum")
+    # Pearlmutter's Hessian-vector product Hv = ∇ₓ(∇f·v) of f = xᵀQx, H = Q + Qᵀ (derived by hand)
+    Q, xq, vq = sp.MatrixSymbol("Q", 3, 3), sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("v", 3, 1)
+    hv = ((Q + Q.T) * xq).T * vq                              # ∇f·v, written out as the student does
+    hv = hv[0, 0]
+    add("Hv of x'Qx: (Q + Q')v", hv, xq, (Q + Q.T) * vq, "right")
+    add("Hv of x'Qx: Qv", hv, xq, Q * vq, "wrong", "symmetrisation left out")
+    add("Hv of x'Qx: 2(Q + Q')v", hv, xq, 2 * (Q + Q.T) * vq, "wrong", "constant factor: the claim is 2 times")
     return E
 
 

@@ -69,7 +69,8 @@ matrix product's factors in another order, or one of f's matrices left out of it
 (one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
 (another variable's inner derivative), outer_derivative_hint.py (F′(u) of a node F(u) of f left out), dropout_mask_hint.py
 (a dropout backward with a mask of its own), symbol_swap_hint.py (a symbol of f where another belongs),
-relu_mask_term_hint.py (relu's mask without the bias). `find_hint` below gives the order they are tried in.
+relu_mask_term_hint.py (relu's mask without the bias), product_claim_hints.py (a Hessian- or Jacobian-vector product's
+Jv for Jᵀv, Av for (A + Aᵀ)v, v left out). `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
 >>> same(np.array([[1., 2.]]), -np.array([[1., 2.]]), -1)
@@ -102,6 +103,7 @@ def find_hint(case: Case) -> str | None:
     from .direct_path_hint import direct_path_hint, forget_gate_output_hint
     from .cancelled_derivative_hint import extra_activation_derivative_hint
     from .symmetric_hint import symmetric_hint
+    from .product_claim_hints import product_claim_hint
     from .dropout_mask_hint import dropout_mask_hint
     from .relu_mask_term_hint import relu_mask_term_hint
     from .product_order_hint import product_order_hint
@@ -154,7 +156,7 @@ def find_hint(case: Case) -> str | None:
     staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
     if staged is not case.f:
         case = replace(case, f=staged)
-    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, tie_dropped_hint, factor_hint, det_factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
+    for h in (shape_hint, stop_gradient_hint, sign_hint, transpose_hint, tie_dropped_hint, factor_hint, product_claim_hint, det_factor_hint, product_operand_hint, other_gradient_hint, conv_hint,
               nearest_upsample_hint,      # before one_example_hint, which reads a block's first entry as dout[0]
               dout_hint, factor_left_out_hint, dropout_mask_hint, norm_axes_hint, channels_reshape_hint, one_example_hint,
               dout_wrong_axes_hint, one_step_hint, dout_spread_hint, assignment_hint, one_example_in_product_hint, upstream_hint, label_index_hint, svm_correct_class_hint, svm_margins_hint,
@@ -174,8 +176,19 @@ def find_hint(case: Case) -> str | None:
               first_step_hint):
         msg = try_hint(h, case)
         if msg:
-            return msg
+            return _in_user_terms(msg)
     return None
+
+
+def _in_user_terms(msg):
+    """The hint with sg.norm's zero-vector guard said as the norm's square sum (norm_guard_words.py)."""
+    from .hint_kind import Hint
+    from .norm_guard_words import guard_words
+    if "where(" not in msg:
+        return msg
+    if isinstance(msg, Hint):
+        return Hint(msg.kind, guard_words(msg.text))
+    return guard_words(msg)
 
 
 def try_hint(h, case: Case) -> str | None:

@@ -22,8 +22,10 @@ the values not given with ``at=`` move (distribution targets stay put).
 
 The guarantee is per entry: each entry of each kink argument is seen on both sides at some point,
 not every combination of sides of several kinks at once (2ⁿ of them for n kinks). A side that no
-search reaches — relu(x² + 1) is never negative; a value given with ``at=`` cannot move — is
-reported in the verdict's method rather than assumed.
+search reaches — relu(x² + x + 1) is never negative; a value given with ``at=`` cannot move — is
+reported in the verdict's method rather than assumed. A side the argument cannot have by
+construction (`kink_signs`: the sum of squares inside sg.norm, the outer argument of relu(relu(u)))
+is neither searched for nor reported, and its site is not counted.
 
 >>> import sympy as sp, symgrad as sg, numpy as np
 >>> from symgrad.checking.sampling import Sampler
@@ -44,6 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .kink_signs import impossible_sides
 from .sampling import KINK_MARGIN
 
 STEPS = (0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 4.0, -4.0, 8.0, -8.0, 16.0, -16.0)
@@ -82,12 +85,15 @@ def cover(sampler, pts: list, budget: int = 400):
     seen = None
     for p in pts:
         seen = _seen(sampler, sampler.site_values(p), seen)
-    cov.entries = sum(pos.size for pos, _ in seen)
+    # a side the argument can never be on (‖x‖'s sum of squares < 0, relu(relu(u)) < 0) is neither
+    # searched for nor reported: no point has it (`kink_signs`)
+    never = [impossible_sides(sampler.D.ir, site) for site in sampler.kinks.sites]
+    cov.entries = sum(pos.size for (pos, _), nv in zip(seen, never) if not nv)
     left, memo = [budget], {}
     for k in range(len(seen)):
         for e in range(seen[k][0].size):
             for j, side in ((0, 1), (1, -1)):
-                if seen[k][j][e]:
+                if seen[k][j][e] or side in never[k]:
                     continue
                 found = _search(sampler, pts, k, e, side, left, memo)
                 if found is None:
