@@ -56,3 +56,18 @@ def test_the_backward_pass_and_the_gradient_read_the_data_term_first():
     assert any(l.startswith("  ∂f/∂W₂ = y⁽¹⁾.T @ ") for l in grad), grad
     for (_, _, value), want in zip(d.steps.gradients, _by_hand(at)):
         assert np.allclose(np.asarray(value, dtype=float), want), (value, want)
+
+
+def test_half_reg_times_two_reads_reg_times_w():
+    # 0.5·reg·Σ W² differentiates to 1.0·reg·W (a float 0.5 times 2): cs231n's dW += reg * W, and
+    # the text read 1.0·reg·W₁ until 2026-12-01, eleventh session
+    loss, wrt, at = _net()
+    d = sg.derive(loss, wrt, at=at)
+    text, tex = d.render("unicode"), d.render("latex")
+    grad = text.split("Gradient:")[1]
+    assert "∂f/∂W₁ = X.T @ δ⁽¹⁾ + reg·W₁" in grad and "1.0·" not in text, grad
+    assert r"+ \mathit{reg} \cdot W_{1}" in tex and r"1.0 \cdot" not in tex, tex
+    a, b, lam = sp.symbols("a b lambda")
+    scalar = sg.derive(0.5 * lam * (a ** 2 + b ** 2), [a, b], at={a: 1, b: 2, lam: 3}).render("unicode")
+    line = scalar.split("Gradient:")[1].splitlines()[1]
+    assert line.startswith("  ∂f/∂a = ") and "1.0" not in line and line.endswith(" = 3"), scalar    # λ·a = 3·1
