@@ -309,6 +309,20 @@ class Naming:
             if expr is not None and v.shape != ():
                 self.layer_exprs[expr] = self.disp[v.id]
 
+    def layers_after_names(self) -> dict:
+        """`layer_exprs` for an expression the user's names were put into already: a layer's
+        expression as those names write it too (z⁽²⁾ for h @ W₂ + b₂ where the user named h =
+        relu(X @ W₁ + b₁); keyed by relu(X @ W₁ + b₁) @ W₂ + b₂ alone, it no longer matched and the
+        logits were written out, softmax(h @ W₂ + b₂))."""
+        if not self.user_exprs:
+            return self.layer_exprs
+        out = dict(self.layer_exprs)
+        for k, v in self.layer_exprs.items():
+            named = k.xreplace(self.user_exprs)
+            if named != k and named not in self.user_exprs:
+                out.setdefault(named, v)
+        return out
+
     def owner(self, vid: int) -> int:
         """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z; a
         reshape or broadcast for the node it feeds)."""

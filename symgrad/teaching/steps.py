@@ -325,7 +325,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if full is not None and nm.user_exprs:
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
         if full is not None and nm.layer_exprs and shape != ():
-            full = _given(full.xreplace(nm.layer_exprs), given)
+            full = _given(full.xreplace(nm.layers_after_names()), given)
         if full is not None and shape == () and logistic and _within(full, CLOSED_NODES):
             full = sigma_form(full, definitions, derivative_only=True)      # x₀·σ(s)·(1 − σ(s)), not exp(−w₂ − …)/(1 + exp(−s))²
         if full is not None and _lowered(full):    # a pool's lowering (windows, fold): no view shows it

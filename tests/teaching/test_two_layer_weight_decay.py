@@ -71,3 +71,21 @@ def test_half_reg_times_two_reads_reg_times_w():
     scalar = sg.derive(0.5 * lam * (a ** 2 + b ** 2), [a, b], at={a: 1, b: 2, lam: 3}).render("unicode")
     line = scalar.split("Gradient:")[1].splitlines()[1]
     assert line.startswith("  ∂f/∂a = ") and "1.0" not in line and line.endswith(" = 3"), scalar    # λ·a = 3·1
+
+
+def test_a_hidden_layer_named_h_keeps_the_logits_named():
+    # cs231n names the hidden layer h: names={h: relu(X @ W1 + b1)} wrote the logits out,
+    # δ⁽²⁾ = (softmax(h @ W₂ + b₂, axis=1) − one_hot(y, 3))/N, though the forward pass defines
+    # z⁽²⁾ = h @ W₂ + b₂ and the unnamed net reads softmax(z⁽²⁾) (until 2026-12-01, eleventh session)
+    loss, wrt, at = _net()
+    X, W1, b1 = next(iter(at)), wrt[0], wrt[1]
+    h = sg.tensor("h", (N, 5))
+    d = sg.derive(loss, wrt, names={h: sg.relu(X @ W1 + b1)}, at=at)
+    text = d.render("unicode")
+    assert "  h = relu(z⁽¹⁾)" in text and "  z⁽²⁾ = h @ W₂ + b₂" in text, text
+    assert "softmax(h @ W₂" not in text, text
+    grad = text.split("Gradient:")[1]
+    assert "∂f/∂W₂ = h.T @ ((softmax(z⁽²⁾, axis=1) − one_hot(y, 3))/N) + reg·W₂" in grad, grad
+    assert r"\operatorname{softmax}_{\text{axis}=1}\left(h W_{2}" not in d.render("latex")
+    for (_, _, value), want in zip(d.steps.gradients, _by_hand(at)):
+        assert np.allclose(np.asarray(value, dtype=float), want), (value, want)
