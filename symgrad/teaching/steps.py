@@ -369,7 +369,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     stats, hidden, var_first = _statistics_definitions(g, nm, disp) if norms else ({}, set(), {})
     for e in nm.fwd:
         if (e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias or e.out.id in hidden
-                or e.out.id in pool_inner):
+                or e.out.id in pool_inner or e.out.id in nm.constants):
             continue
         if e.out.id in nm.ces:                       # L = cross_entropy(z, y), as the user wrote it
             defs.append((disp[e.out.id], _ce_steps.definition(nm.ces[e.out.id], disp), vals.get(e.out.id)))
