@@ -252,8 +252,11 @@ def _written_definition(g, e, disp, exprs):
     the user's expression. The steps' forward line and the picture's order of its inputs."""
     from .sum_order import operands_as_written
     whole = _definition(g, e, disp)
+    constants = {disp[v.id] for v in e.inputs if v.id in disp and v.id in g.producer
+                 and g.producer[v.id].prim.name in ("input", "const")}         # λ of λ·(a² + b²)
     return whole, operands_as_written(whole, exprs.get(e.out.id),
-                                      {exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp})
+                                      {exprs.get(v.id): disp[v.id] for v in e.inputs if v.id in disp},
+                                      constants)
 
 
 def _scalarize(e):

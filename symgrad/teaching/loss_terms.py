@@ -99,8 +99,8 @@ def _data_then_penalties(d, data: list):
     params = param_symbols(d)
     rest = [i for i in range(len(e.inputs)) if i not in data]
     flags = [is_penalty(leaf_symbols(g, e.inputs[i]), params) for i in rest]
-    if all(flags) or not any(flags):
-        return None
+    if not any(flags) or (all(flags) and not data):     # cs231n's L = cross_entropy + 0.5·reg·(Σ W₁² + Σ W₂²):
+        return None                                     # every other term a penalty, after the data loss
     return penalties_last(rest, lambda i: leaf_symbols(g, e.inputs[i]), params)
 
 

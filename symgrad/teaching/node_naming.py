@@ -209,6 +209,16 @@ class Naming:
         self.matvec_shape = {e.inputs[0].id: tuple(e.out.shape) for e in self.fwd
                              if e.out.id in self.alias and _matvec_view(e, self.consumers, g.producer)
                              and len(e.out.shape) == 1}
+        # a scalar of hyperparameters alone (the mean's 1/N of sum(...)/N) is no node of the slide:
+        # written where it is used, f = u₄/N, not u₅ = 1/N then f = u₅·u₄
+        self.constants: set[int] = set()
+        for e in self.fwd:
+            if (self.tensor and e.prim is R.ewise_p and e.out.shape == () and e.out.id not in disp
+                    and e.out.id != d.output.id and e.inputs
+                    and all(g.producer[v.id].prim in (R.input_p, R.const_p) and v.shape == () and v.id in disp
+                            for v in e.inputs)):
+                disp[e.out.id] = e.params[0].xreplace({R.ph(j): disp[v.id] for j, v in enumerate(e.inputs)})
+                self.constants.add(e.out.id)
         for e in sorted(self.fwd, key=lambda e: e.out.id in self.hidden):     # the hidden ones last
             if e.out.id in self.alias:
                 continue
@@ -308,6 +318,20 @@ class Naming:
             expr = self.lowering_exprs.get(v.id)
             if expr is not None and v.shape != ():
                 self.layer_exprs[expr] = self.disp[v.id]
+
+    def layers_after_names(self) -> dict:
+        """`layer_exprs` for an expression the user's names were put into already: a layer's
+        expression as those names write it too (z⁽²⁾ for h @ W₂ + b₂ where the user named h =
+        relu(X @ W₁ + b₁); keyed by relu(X @ W₁ + b₁) @ W₂ + b₂ alone, it no longer matched and the
+        logits were written out, softmax(h @ W₂ + b₂))."""
+        if not self.user_exprs:
+            return self.layer_exprs
+        out = dict(self.layer_exprs)
+        for k, v in self.layer_exprs.items():
+            named = k.xreplace(self.user_exprs)
+            if named != k and named not in self.user_exprs:
+                out.setdefault(named, v)
+        return out
 
     def owner(self, vid: int) -> int:
         """The node that stands for ``vid`` in the steps (a transparent W·y stands for its z; a

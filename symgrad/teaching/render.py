@@ -136,6 +136,9 @@ class TextPrinter(StrPrinter):
     _ROOT = "/sqrt(%d)"
 
     def _print_Mul(self, expr):              # σ(z)·(1 − σ(z)), as the slides write σ′
+        bare = unit_float_dropped(expr)
+        if bare is not None:
+            return self._print(bare)
         over = print_over_root(self, expr, "", self._ROOT)        # u/√2, not u·√2/2
         if over is not None:
             return over
@@ -346,6 +349,19 @@ def _negative(a) -> bool:
     return bool(isinstance(a, sp.Expr) and a.could_extract_minus_sign())
 
 
+def unit_float_dropped(expr):
+    """``expr`` (a product) without a float factor ±1.0, or None where it has none: 0.5·reg·Σ W²
+    differentiates to 1.0·reg·W (0.5 times 2), which a lecture writes reg·W (cs231n's dW += reg * W).
+    The value is the same; −1.0 leaves its sign, −reg·W."""
+    ones = [a for a in expr.args if isinstance(a, sp.Float) and abs(float(a)) == 1.0]
+    if not ones or len(expr.args) < 2:
+        return None
+    rest = [a for a in expr.args if not any(a is o for o in ones)]
+    if sum(float(o) < 0 for o in ones) % 2:
+        rest = [sp.S.NegativeOne] + rest
+    return rest[0] if len(rest) == 1 else sp.Mul(*rest, evaluate=False)
+
+
 def _monomial_ordered(expr):
     """A monomial (numbers, symbols and their integer powers) with its factors in SymPy's printing
     order, x²·y as the notes write x²y; the printers keep a product's stored order (y, x²) otherwise."""
@@ -464,6 +480,9 @@ class UnicodePrinter(TextPrinter):
         return base + "^" + (exp if n.is_Symbol or (n.is_Integer and n > 0) else f"({exp})")
 
     def _print_Mul(self, expr):
+        bare = unit_float_dropped(expr)
+        if bare is not None:
+            return self._print(bare)
         split = _elementwise_product(expr)
         if split:                                # tensors: dout ⊙ γ, 2·u ⊙ v
             scalars, tensors = split
@@ -748,6 +767,9 @@ class TeachLatexPrinter(LatexPrinter):
         return _tiny_tex(expr) or super()._print_Float(expr)
 
     def _print_Mul(self, expr):
+        bare = unit_float_dropped(expr)
+        if bare is not None:
+            return self._print(bare)
         split = over_root(expr)                  # \frac{u}{\sqrt{2}}, not \frac{\sqrt{2} u}{2}
         if split is not None:
             return r"\frac{%s}{\sqrt{%d}}" % (self._print(split[0]), split[1])

@@ -325,7 +325,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if full is not None and nm.user_exprs:
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
         if full is not None and nm.layer_exprs and shape != ():
-            full = _given(full.xreplace(nm.layer_exprs), given)
+            full = _given(full.xreplace(nm.layers_after_names()), given)
         if full is not None and shape == () and logistic and _within(full, CLOSED_NODES):
             full = sigma_form(full, definitions, derivative_only=True)      # x₀·σ(s)·(1 − σ(s)), not exp(−w₂ − …)/(1 + exp(−s))²
         if full is not None and _lowered(full):    # a pool's lowering (windows, fold): no view shows it
@@ -369,7 +369,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
     stats, hidden, var_first = _statistics_definitions(g, nm, disp) if norms else ({}, set(), {})
     for e in nm.fwd:
         if (e.prim.leaf or e.out.id in nm.transparent or e.out.id in nm.alias or e.out.id in hidden
-                or e.out.id in pool_inner):
+                or e.out.id in pool_inner or e.out.id in nm.constants):
             continue
         if e.out.id in nm.ces:                       # L = cross_entropy(z, y), as the user wrote it
             defs.append((disp[e.out.id], _ce_steps.definition(nm.ces[e.out.id], disp), vals.get(e.out.id)))

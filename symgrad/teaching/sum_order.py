@@ -65,6 +65,11 @@ def _flat_terms(expr) -> list:
 
 
 def _unsigned(t):
+    """``t`` without its sign; a tensor's term held as an elementwise node read as its body (the
+    −Y of y @ W₂ + b₂ − Y in a gradient's closed form: the bias was not read as one)."""
+    from ..frontend.tensor_expr import Ewise
+    if isinstance(t, Ewise):
+        t = t.expr
     return -t if t.could_extract_minus_sign() else t
 
 
@@ -140,18 +145,19 @@ def _tiny(t) -> bool:
     return t.is_number and tiny(t) is not None
 
 
-def operands_as_written(defn, user, operands: dict):
+def operands_as_written(defn, user, operands: dict, constants=frozenset()):
     """A forward-pass line ``defn`` (a sum or a product of the operands' names) with its operands in
     the order the user's expression ``user`` prints them: a₁ = u₁ + b₁ for w₁·x + b₁, not SymPy's
     order of the names, b₁ + u₁; a small constant last, u₂ = σ² + 1e−5 (σ² + ε, as the slides
     write it); a product's factors likewise (`_factors_as_written`): a₂ = w₂·f₁ for w₂·σ(a₁), not
     the names' order f₁·w₂. ``operands``: {the user's expression of an operand: its name}; a
-    tensor's line (an `Ewise`) likewise. ``defn`` itself where the operands do not match one to one."""
+    tensor's line (an `Ewise`) likewise; ``constants``: the names of the leaves not differentiated (a
+    hyperparameter λ, reg). ``defn`` itself where the operands do not match one to one."""
     from ..frontend.tensor_expr import Ewise
     inner = defn.expr if isinstance(defn, Ewise) else defn
     user = user.expr if isinstance(user, Ewise) else user
     if isinstance(inner, sp.Mul) and isinstance(user, sp.Mul):
-        out = _factors_as_written(inner, user, operands)
+        out = _factors_as_written(inner, user, operands, constants)
     elif isinstance(inner, sp.MatAdd) and isinstance(user, sp.MatAdd):    # u₂ = u₁ + b₂ − t, as the header
         out = _terms_as_written(inner, user, operands, sp.MatAdd)
     elif isinstance(inner, sp.Add) and isinstance(user, sp.Add):
@@ -177,16 +183,20 @@ def _terms_as_written(inner, user, operands: dict, cls=sp.Add):
     return cls(*names, evaluate=False)
 
 
-def _factors_as_written(inner, user, operands: dict):
+def _factors_as_written(inner, user, operands: dict, constants=frozenset()):
     """The product line ``inner`` (of the operands' names) with its factors in the order the user's
     product ``user`` prints them, as its header does: w₂·σ(w₁·x + b₁) is a₂ = w₂·f₁ (the notes'
     order; SymPy's order of the names is f₁·w₂). A product holding a sum keeps the names' order:
     SymPy prints a sum last whatever was typed — (x + y)·z arrives as z·(x + y) — and the slide's
     f = q·z is the names' order (typed sp.Mul(x + y, z, evaluate=False), the header reads (x + y)·z
-    too). A tensor's elementwise product likewise: b ⊙ c ⊙ (W @ x) is u₄ = b ⊙ c ⊙ u₃. ``inner``
-    itself where the factors do not match one to one."""
+    too). Its numbers and hyperparameters (``constants``, leaves not differentiated) come first
+    still, as a lecture writes them: 0.5·reg·(Σ W₁² + Σ W₂²) is u₆ = 0.5·reg·u₅, not 0.5·u₅·reg.
+    A tensor's elementwise product likewise: b ⊙ c ⊙ (W @ x) is u₄ = b ⊙ c ⊙ u₃. ``inner`` itself
+    where the factors do not match one to one."""
     if any(isinstance(t, sp.Add) for t in user.args):
-        return inner
+        first = [t for t in inner.args if t.is_number or t in constants]
+        names = first + [t for t in inner.args if t not in first]
+        return inner if names == list(inner.args) else sp.Mul(*names, evaluate=False)
     names = [t if t.is_number else operands.get(t) for t in user.args]     # as printed (a gate's typed order)
     if None in names or len(set(names)) != len(names) or set(names) != set(inner.args):
         return inner

@@ -110,3 +110,10 @@ def tensor_cases():
     cnn_at = {xc: rng.normal(size=(1, 1, 6, 6)), wc: rng.normal(size=(2, 1, 3, 3)), bc: rng.normal(size=2),
               tc: rng.normal(size=(1, 2, 2, 2))}
     yield "cnn-max-pool", sg.sum((sg.max_pool2d(sg.relu(sg.conv2d(xc, wc, bc)), 2) - tc) ** 2) / 2, [wc, bc], cnn_at
+    # cs231n's two-layer net with 0.5·reg·(Σ W₁² + Σ W₂²): u₇ = 0.5·reg·u₆, X.T @ δ⁽¹⁾ + reg·W₁
+    b1, w2b, b2, reg = sg.tensor("b1", (2,)), sg.tensor("W2", (2, 3)), sg.tensor("b2", (3,)), sp.Symbol("reg")
+    yc = sg.tensor("yc", (n,), integer=True)
+    yield ("two-layer-weight-decay", sg.cross_entropy(sg.relu(x @ w + b1) @ w2b + b2, yc)
+           + 0.5 * reg * (sg.sum(w * w) + sg.sum(w2b * w2b)), [w, b1, w2b, b2],
+           {**at, b1: rng.normal(size=2), w2b: rng.normal(size=(2, 3)), b2: rng.normal(size=3),
+            yc: np.array([0, 2, 1]), reg: 0.1})
