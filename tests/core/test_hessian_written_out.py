@@ -74,3 +74,12 @@ def test_scalar_hessian_exact_without_simplify(no_simplify):
     H = sg.hessian(f, [x, y])
     assert sp.expand(H - sp.hessian(f, [x, y])) == sp.zeros(2, 2)
 
+
+
+def test_jacobian_of_softmax_layer_without_simplify_against_torch(no_simplify):
+    W, x = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    J = sg.jacobian(sg.softmax(W * x), x)
+    Wv, xv = np.array([[0.2, -0.4], [0.7, 0.1], [-0.3, 0.5]]), np.array([[0.6], [-0.8]])
+    want = torch.autograd.functional.jacobian(lambda t: torch.softmax(torch.tensor(Wv) @ t, 0),
+                                              torch.tensor(xv[:, 0])).numpy()
+    np.testing.assert_allclose(substitute(J, {W: Wv, x: xv}), want, rtol=1e-12, atol=1e-15)
