@@ -21,6 +21,7 @@ from .array_rules import as_tensor_form, tensor_zero
 from .forward import forward as _forward
 from .ir import Graph, Var, format_shape
 from .lower import Lowering, as_maps
+from .matrix_jacobian import jacobian_matrix
 from .ones_matrix import show_ones
 from .policy import DEFAULT, Subgradients, check_policy
 from .reverse import backward
@@ -155,7 +156,7 @@ def _reverse(what: str, f, wrt, mode: str, policy: Subgradients):
     low = Lowering(graph, params=flat)
     f = as_maps(as_expr(f, "f", symbols=flat))   # text is parsed, never evaluated; applyfunc as f(M)
     out = _scalar_output(graph, low(f), f)
-    if what == "grad":          # log(softmax(z)) as log_softmax(z): finite where torch's is (sg.derive
+    if what in ("grad", "hessian"):   # log(softmax(z)) as log_softmax(z): finite where torch's is (sg.derive
         out = log_softmax_rewrite(graph, [out])[0]    # keeps the softmax the user wrote, to teach it)
     wrt_vars = [low.leaf(w) for w in flat]
     steps: list[Step] = []
@@ -273,68 +274,7 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
     low = Lowering(graph, params=flat)
     outs = _outputs(F, low)
     wrt_vars = [low.leaf(w) for w in flat]
-    # Scalar "slots" of the outputs and of wrt: (var, (i, j) or None).
-    out_slots = [(o, ij) for o in outs for ij in _entries(o.shape)]
-    in_slots = [(w, ij) for w in wrt_vars for ij in _entries(w.shape)]
-    build = SympyBuilder(graph, low.exprs)
-    explicit: dict[int, sp.Basic] = {}
-
-    def entry(v, ij):
-        """Entry ij of the variable v's SymPy form, written out once per variable."""
-        if v is None:
-            return sp.S.Zero
-        if v.id not in explicit:
-            e = build(v)
-            if ij is not None and isinstance(e, (sp.MatrixExpr, sp.MatrixBase)):
-                # every matrix symbol written out entry by entry, so that softmax(W·x) and the sums
-                # over it are explicit too (as_explicit alone leaves them, and simplify then raises)
-                sym = {m: m.as_explicit() for m in e.atoms(sp.MatrixSymbol)}
-                e = sp.ImmutableMatrix(e.xreplace(sym).doit()).applyfunc(_simplify_entry)
-            explicit[v.id] = e
-        e = explicit[v.id]
-        return e if ij is None else e[ij]
-
-    rows = [[sp.S.Zero] * len(in_slots) for _ in out_slots]
-    if mode == "reverse":                     # one sweep per output
-        for r, (o, ij) in enumerate(out_slots):
-            adj = dict(zip([w.id for w in wrt_vars],
-                           backward(graph, o, wrt_vars, seed=R.const(graph, _onehot(o.shape, ij), o.shape))))
-            for c, (w, kl) in enumerate(in_slots):
-                rows[r][c] = entry(adj[w.id], kl)
-    else:                                     # one sweep per input
-        for c, (w, kl) in enumerate(in_slots):
-            tan = dict(zip([o.id for o in outs],
-                           _forward(graph, outs, {w.id: R.const(graph, _onehot(w.shape, kl), w.shape)})))
-            for r, (o, ij) in enumerate(out_slots):
-                rows[r][c] = entry(tan[o.id], ij)
-    return sp.ImmutableMatrix(rows)
-
-
-def _simplify_entry(a):
-    """One Jacobian entry simplified, its matrix entries x[i, j] held as plain symbols meanwhile
-    (simplify would raise x, the MatrixSymbol inside x[0, 0], to a power)."""
-    a = a.doit()
-    from sympy.matrices.expressions.matexpr import MatrixElement
-    held = {m: sp.Dummy() for m in a.atoms(MatrixElement)}
-    return sp.simplify(a.xreplace(held)).xreplace({d: m for m, d in held.items()})
-
-
-def _entries(shape):
-    if shape == ():
-        return [None]
-    if len(shape) != 2:
-        raise ShapeError(f"jacobian takes scalars and matrices; a tensor of shape {format_shape(shape)} "
-                         f"is not supported yet: take sg.grad of a reduction (sg.sum(out * dout)) instead")
-    m, n = shape
-    if not (isinstance(m, int) and isinstance(n, int)):
-        raise ShapeError(f"jacobian needs numeric shapes, got {format_shape(shape)}")
-    return [(i, j) for i in range(m) for j in range(n)]
-
-
-def _onehot(shape, ij):
-    if shape == ():
-        return 1
-    return sp.ImmutableMatrix(shape[0], shape[1], lambda i, j: 1 if (i, j) == ij else 0)
+    return jacobian_matrix(graph, low.exprs, outs, wrt_vars, mode)
 
 
 def hessian(f, wrt, *, policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:
@@ -353,7 +293,8 @@ def hessian(f, wrt, *, policy: Subgradients = DEFAULT) -> sp.ImmutableMatrix:
     flat = _check_arguments("hessian", f, wrt, "reverse", policy)
     if is_tensor_case(f, flat):               # tensors: an array shaped w.shape + w.shape
         return tensor_hessian(f, wrt, flat, policy)
-    g = grad(f, flat, policy=policy)
-    if len(flat) == 1 and isinstance(flat[0], sp.MatrixSymbol):
-        return jacobian(g[0], flat[0], policy=policy)
-    return jacobian(g, flat, policy=policy)
+    # reverse over reverse in one graph: the gradient's variables differentiated where they are
+    # (converting the gradient to SymPy and lowering it again, then simplifying every entry, took
+    # seconds for a 4×3 logistic regression)
+    flat, graph, low, f, out, wrt_vars, grads, steps = _reverse("hessian", f, flat, "reverse", policy)
+    return jacobian_matrix(graph, low.exprs, grads, wrt_vars, "reverse")

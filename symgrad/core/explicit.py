@@ -62,8 +62,8 @@ def _ewise(args, params):
     ph = placeholders(len(args))
     if shape == ():
         return body.xreplace(dict(zip(ph, args)))
-    arrays = np.broadcast_arrays(*[_objects(a) for a in args])
-    out = np.empty(tuple(shape), dtype=object)
+    out = np.empty(tuple(shape), dtype=object)      # a scalar operand (b·1 of a column) broadcast too
+    arrays = [np.broadcast_to(_objects(a), out.shape) for a in args]
     for idx in np.ndindex(*out.shape):
         out[idx] = body.xreplace(dict(zip(ph, [a[idx] for a in arrays])))
     return out
@@ -82,6 +82,12 @@ def _lse(args, params):
                                                         axis=ax, keepdims=True))
 
 
+def _logsumexp(args, params):
+    """The matrix language's logsumexp over every entry (softmax(z) of a MatrixSymbol z)."""
+    x = _objects(args[0])
+    return sp.log(sp.Add(*[sp.exp(e) for e in x.ravel()])) if x.ndim else x.item()
+
+
 def _sum(args, params):
     if params[0] is None:
         return sp.Add(*_objects(args[0]).ravel())
@@ -97,6 +103,7 @@ OBJECT_IMPLS = {
     R.broadcast_p: lambda args, params: np.broadcast_to(_objects(args[0]), params[0]).copy(),
     A.pad_p: _pad,
     A.lse_p: _lse,
+    R.logsumexp_p: _logsumexp,
     A.rsum_p: lambda args, params: np.sum(_objects(args[0]), axis=params[0], keepdims=True),
 }
 AS_IMPL = {R.matmul_p, R.transpose_p, A.reshape_p, A.permute_p, A.expand_p, A.slice_p, A.concat_p,

@@ -33,7 +33,7 @@ SUPPORTED = (
     "sign, Max, Min, sigmoid, relu, leaky_relu, softplus (and other SymPy functions with a known "
     "derivative); matrix: MatrixSymbol, MatMul, MatAdd, Transpose, MatPow (A**n, n a nonzero "
     "integer; A**-1 and A.inv() the inverse), Determinant (det(A), log(det(A)) by slogdet), HadamardProduct, HadamardPower, "
-    "applyfunc (ElementwiseApplyFunction), Trace, M[i, j], Identity, ZeroMatrix, OneMatrix, explicit "
+    "applyfunc (ElementwiseApplyFunction), Trace, DiagMatrix(v), DiagonalOf(M), M[i, j], Identity, ZeroMatrix, OneMatrix, explicit "
     "matrices (Matrix), sg.sum, sg.softmax, sg.log_softmax, sg.logsumexp"
 )
 
@@ -365,6 +365,34 @@ def _trace(low, e, args):
 
 
 _on(sp.Trace)(_Handler(lambda low, e: (e.arg,), _trace))
+
+
+def _diag_matrix(low, e, args):
+    """DiagMatrix(v), the n×n diagonal matrix of a column or row v: v repeated along the rows,
+    times the identity entry by entry (diag(v)·M is then each row of M scaled by its vᵢ)."""
+    (a,) = args
+    g = low.graph
+    if a.shape == () or not (R.dims_equal(a.shape[1], 1) or R.dims_equal(a.shape[0], 1)):
+        raise ShapeError(f"DiagMatrix takes a column or a row; {e.args[0]} has shape {format_shape(a.shape)}"
+                         f" (the diagonal of a square matrix M is sp.DiagonalOf(M))")
+    col = a if R.dims_equal(a.shape[1], 1) else R.transpose(g, a)
+    n = col.shape[0]
+    return R.ewise(g, R.ph(0) * R.ph(1), R.broadcast(g, col, (n, n)), R.const(g, sp.Identity(n), (n, n)),
+                   shape=(n, n))
+
+
+def _diagonal_of(low, e, args):
+    """DiagonalOf(M), the diagonal of a square M as a column: M ⊙ I summed along each row."""
+    (a,) = args
+    if a.shape == () or not R.dims_equal(a.shape[0], a.shape[1]):
+        raise ShapeError(f"DiagonalOf takes a square matrix; {e.arg} has shape {format_shape(a.shape)}")
+    masked = R.ewise(low.graph, R.ph(0) * R.ph(1), a, R.const(low.graph, sp.Identity(a.shape[0]), a.shape),
+                     shape=a.shape)
+    return R.reduce_sum(low.graph, masked, 1)
+
+
+_on(sp.DiagMatrix)(_Handler(lambda low, e: (e.args[0],), _diag_matrix))
+_on(sp.DiagonalOf)(_Handler(lambda low, e: (e.arg,), _diagonal_of))
 
 
 def _determinant(low, e, args):

@@ -50,7 +50,21 @@ def eqn_to_sympy(graph: Graph, eqn, args) -> sp.Basic:
     out = eqn.prim.to_sympy(args, eqn.params, eqn.out.shape)
     if eqn.prim is R.ewise_p and eqn.out.shape != () and is_tensor_expr(out):
         out = _implicit_broadcasts(out, {id(a) for a in args})
-    return _fold_numbers(out)
+    return _one_quotient(_fold_numbers(out))
+
+
+def _one_quotient(e):
+    """A matrix product whose scalar factors hold a reciprocal, written with them as one fraction:
+    MatMul keeps each scalar apart and prints ``(-1)*y*1/(1 + exp(u))*exp(u)*x`` (read by a person as
+    y/((1 + exp(u))·exp(u))); as ``(-y*exp(u)/(1 + exp(u)))*x`` it reads as it computes. Only products
+    with such a reciprocal are touched (``2*y*x`` prints as it did)."""
+    if not isinstance(e, sp.MatMul):
+        return e
+    scalars = [a for a in e.args if not isinstance(a, (sp.MatrixExpr, sp.MatrixBase))]
+    if len(scalars) < 2 or not any(isinstance(a, sp.Pow) and a.exp.is_negative for a in scalars):
+        return e
+    mats = [a for a in e.args if isinstance(a, (sp.MatrixExpr, sp.MatrixBase))]
+    return sp.MatMul(sp.Mul(*scalars), *mats, evaluate=False)
 
 
 def _implicit_broadcasts(e, stop):

@@ -19,7 +19,8 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
 - calls of the functions of `function_names()` by their bare name, positional arguments only, except the
   keywords a function lists (numbers only: ``leaky_relu(x, alpha=0.2)``);
 - ``det(X)`` and ``inv(X)`` of a square matrix (``X**-1`` is inv(X) too; ``log(det(X))`` is
-  computed as slogdet);
+  computed as slogdet); ``DiagMatrix(v)`` of a column or row (XᵀSX with S = ``DiagMatrix(s)``),
+  ``DiagonalOf(M)`` of a square matrix, and ``diag`` either, as ``np.diag`` by the argument's shape;
 - ``M.T`` (the transpose: the only postfix; no other attribute is read) and ``M[i, j]`` (an entry,
   integer constants);
 - tensors (`sg.tensor`): a declared tensor's name (and its symbolic sizes, N of (N, 3)) means it;
@@ -72,7 +73,7 @@ from ..errors import ParseError, SymgradError, UnsafeInputError, UnsupportedErro
 # the grammar's tables; the names other modules import from here (register_tensor_function, MAX_DIM, ...)
 from .parse_grammar import (  # noqa: F401
     _ALLOWED, _bits, _CALL_BOUNDS, CLIP_KEYWORDS, _CMP, _CONSTANTS, _CONSTRUCTORS, function_names,
-    _functions, _is_matrix, _is_scalar, _is_tensor, _known, MAX_ARGS, MAX_AXES, MAX_BITS, MAX_BRANCHES,
+    _functions, _is_matrix, _is_scalar, _is_tensor, is_vector, _known, MAX_ARGS, MAX_AXES, MAX_BITS, MAX_BRANCHES,
     MAX_CHARS, MAX_DEPTH, MAX_DIM, MAX_ENTRIES, MAX_EXPONENT, MAX_NODES, MAX_WINDOW, MAX_WINDOW_AXES,
     _METHODS, _MODULES, _OPS, _OTHER_NAMES, REDUCE_KEYWORDS, register, register_tensor_constructor,
     register_tensor_function, register_tensors, shape_message, _shape_words, _TENSOR_CALLS, _transpose,
@@ -615,6 +616,8 @@ class _Builder(TensorCalls):
             self.check_power(args[0], args[1], node)
         if fn.kind == "square":
             self.check_square(n, args[0], node)
+        if fn.kind in ("vector", "diag"):
+            self.check_vector(n, args[0], node, square_too=fn.kind == "diag")
         for a, sub in zip(args, node.args):
             if not isinstance(a, (sp.Basic, tuple)):
                 raise self.refuse(f"the argument {self.seg(sub)!r} is not allowed")
@@ -629,6 +632,18 @@ class _Builder(TensorCalls):
         if what is not None:
             raise self.fail(f"{n}(...) takes a square matrix; {self.seg(node.args[0])!r} in "
                             f"{self.seg(node)!r} is {what}")
+
+    def check_vector(self, n, a, node, square_too=False):
+        """DiagMatrix takes a column or a row; diag (np.diag) a square matrix too."""
+        takes = "a column, a row or a square matrix" if square_too else "a column or a row"
+        what = ("a tensor (DiagMatrix and diag are of the matrix language: declare it with --matrix, "
+                "sp.MatrixSymbol)" if _is_tensor(a) else None if _is_matrix(a) else "a scalar")
+        if what is None and not is_vector(a) and _known(a) and not (square_too and a.shape[0] == a.shape[1]):
+            what = f"a {_shape_words(a)} matrix" + ("" if square_too else " (the diagonal of a square "
+                                                    "matrix M is DiagonalOf(M))")
+        if what is not None:
+            raise self.fail(f"{n}(...) takes {takes}; {self.seg(node.args[0])!r} in {self.seg(node)!r} "
+                            f"is {what}")
 
     def piece(self, node):
         if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):

@@ -61,6 +61,16 @@ def _is_tensor(v) -> bool:
     return test is not None and isinstance(v, sp.Basic) and test(v)
 
 
+def is_vector(m) -> bool:
+    """A column or a row (n×1 or 1×n, n possibly a symbol)."""
+    return any(d == 1 for d in m.shape)
+
+
+def _diag(a):
+    """np.diag: the diagonal matrix of a column or row, the diagonal (a column) of a square matrix."""
+    return sp.DiagMatrix(a) if is_vector(a) else sp.DiagonalOf(a)
+
+
 _TABLE: dict = {}
 
 
@@ -84,6 +94,9 @@ def _register_sympy():
     register("trace", sp.Trace)
     register("det", sp.Determinant, kind="square")        # det(X), and log(det(X)) (slogdet)
     register("inv", sp.Inverse, kind="square")            # inv(X), as X**-1
+    register("DiagMatrix", sp.DiagMatrix, kind="vector")  # the diagonal matrix of a column or row
+    register("DiagonalOf", sp.DiagonalOf, kind="square")  # the diagonal of a square matrix, a column
+    register("diag", _diag, kind="diag")                  # np.diag: either, by the argument's shape
     register("log", sp.log, (1, 2))
     for name, build in (("Max", sp.Max), ("max", sp.Max), ("Min", sp.Min), ("min", sp.Min)):
         register(name, build, (1, MAX_BRANCHES))
