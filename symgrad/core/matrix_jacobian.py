@@ -11,13 +11,7 @@ entry took seconds (13 s for the Hessian of a 4×3 logistic regression, 34 s at 
 hundredths of a second). Only a graph whose entries `explicit` cannot write out (a matrix
 inverse, a max over entries, a symbolic size among the inputs) goes the old way: each variable
 converted to a SymPy matrix expression, its matrix symbols written out, each entry simplified.
-
->>> import sympy as sp, symgrad as sg
->>> x, y = sp.symbols('x y')
->>> sg.hessian(x**2 * y + y**3, [x, y])
-Matrix([
-[2*y, 2*x],
-[2*x, 6*y]])
+(Examples: the docstrings of `sg.jacobian` and `sg.hessian`, symgrad/core/differentiate.py.)
 """
 from __future__ import annotations
 
