@@ -612,7 +612,7 @@ def _shared(prim, tensor_form, scalar_output_is_plain=False):
     matrix_form = prim.to_sympy
 
     def to_sympy(args, params, shape):
-        if scalar_output_is_plain and shape == () and not _has_pieces(params):
+        if scalar_output_is_plain and shape == () and not _body_holds_piecewise(params):
             return matrix_form(args, params, shape)
         if tensor_language(args, shape):
             return tensor_form(args, params, shape)
@@ -620,7 +620,7 @@ def _shared(prim, tensor_form, scalar_output_is_plain=False):
     prim.to_sympy = to_sympy
 
 
-def _has_pieces(params) -> bool:
+def _body_holds_piecewise(params) -> bool:
     """Whether an ewise body holds a Piecewise: a scalar where(Σ x² > 0, 1, 0) of tensors (the
     derivative of sg.norm's root safe at 0) then reads as NumPy's where, as the where beside it in
     sg.grad(sg.norm(x), x) does, not as SymPy's Piecewise((1, …), (0, True)). The search is of the

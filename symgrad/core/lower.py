@@ -209,8 +209,18 @@ def _scalar_build(low, e, args):
     if isinstance(e, sp.log) and low.graph.producer[args[0].id].prim is MI.det_p:
         # log(det X) by slogdet: finite where det X under- or overflows; gradient X⁻ᵀ
         return MI.logdet(low.graph, low.graph.producer[args[0].id].inputs[0])
+    if isinstance(e, sp.log) and _is_factorial(low.graph, args[0]):
+        # log(y!) as loggamma(y + 1) (log |Γ|, torch's lgamma): the Poisson likelihood's log y!,
+        # which both printers print and SymPy differentiates to digamma(y + 1); factorial they refuse
+        return R.ewise(low.graph, sp.loggamma(R.ph(0) + 1), low.graph.producer[args[0].id].inputs[0])
     body = e.func(*R.placeholders(len(args)))
     return R.ewise(low.graph, body, *args)
+
+
+def _is_factorial(graph, v) -> bool:
+    """Whether ``v`` is factorial(u) entry by entry, of one input u."""
+    eqn = graph.producer[v.id]
+    return eqn.prim is R.ewise_p and len(eqn.inputs) == 1 and eqn.params[0] == sp.factorial(R.ph(0))
 
 
 def _sum(low, args, body_of_n, shape):

@@ -9,15 +9,10 @@ where they are, never converted to SymPy and lowered a second time.
 The entries are exact and left as the sweeps make them, not simplified: ``sp.simplify`` of each
 entry took seconds (13 s for the Hessian of a 4×3 logistic regression, 34 s at 8×3; now
 hundredths of a second). Only a graph whose entries `explicit` cannot write out (a matrix
-inverse, a max over entries, a symbolic size among the inputs) goes the old way: each variable
-converted to a SymPy matrix expression, its matrix symbols written out, each entry simplified.
-
->>> import sympy as sp, symgrad as sg
->>> x, y = sp.symbols('x y')
->>> sg.hessian(x**2 * y + y**3, [x, y])
-Matrix([
-[2*y, 2*x],
-[2*x, 6*y]])
+inverse, a max over entries) goes the old way: each variable converted to a SymPy matrix
+expression, its matrix symbols written out, each entry simplified. A matrix of symbolic size inside
+(X of (N, 3)) is written out on neither way: a `ShapeError` naming it.
+(Examples: the docstrings of `sg.jacobian` and `sg.hessian`, symgrad/core/differentiate.py.)
 """
 from __future__ import annotations
 
@@ -103,12 +98,21 @@ def _simplified(graph: Graph, known: dict, cells: dict) -> dict:
             if kl is not None and isinstance(e, (sp.MatrixExpr, sp.MatrixBase)):
                 # every matrix symbol written out entry by entry, so that softmax(W·x) and the sums
                 # over it are explicit too (as_explicit alone leaves them, and simplify then raises)
-                sym = {m: m.as_explicit() for m in e.atoms(sp.MatrixSymbol)}
+                sym = {m: _entries_of(m) for m in e.atoms(sp.MatrixSymbol)}
                 e = sp.ImmutableMatrix(e.xreplace(sym).doit()).applyfunc(_simplify_entry)
             memo[v.id] = e
         e = memo[v.id]
         out[rc] = e if kl is None else e[kl]
     return out
+
+
+def _entries_of(m: sp.MatrixSymbol) -> sp.ImmutableMatrix:
+    """m written out entry by entry; a ShapeError for a symbolic size (SymPy's ValueError named nothing)."""
+    if not all(isinstance(d, (int, sp.Integer)) for d in m.shape):
+        raise ShapeError(f"{m} has the symbolic shape {format_shape(m.shape)}: sg.jacobian and sg.hessian of "
+                         f"matrices write their entries out, which needs concrete sizes; declare {m} with "
+                         f"numbers, or take sg.grad, which keeps the sizes symbolic")
+    return m.as_explicit()
 
 
 def _simplify_entry(a):

@@ -127,12 +127,12 @@ class TensorCalls:
                     v = self.tensor_bound(node)      # an expression of the grammar itself
                     if v is not None:
                         return v
-                raise self.refuse(f"{words}, not {self.seg(node)!r}")
+                raise self.refuse(f"{words}, not {self.seg(node)!r}{_infinity_norm_hint(node, keyword)}")
             v = self.visit(node)
             if kind == "bound" and (_is_scalar_of_symbols(v) or _is_tensor(v)):
                 return v
             if not (isinstance(v, sp.Expr) and v.is_number and v.is_extended_real and v.is_finite):
-                raise self.fail(f"{words}, not {self.seg(node)!r}")
+                raise self.fail(f"{words}, not {self.seg(node)!r}{_infinity_norm_hint(node, keyword)}")
             return v
         if kind in STRING_CHOICES and isinstance(node, ast.Constant) and isinstance(node.value, str):
             # reduction="sum", padding="same": compared with the few literals allowed, never evaluated
@@ -353,6 +353,33 @@ class TensorCalls:
             count = str(lo) if lo == hi else f"{lo} to {hi}"
             raise self.fail(f"{n}(...) of a tensor takes {count} argument(s), got {len(args)} in "
                             f"{self.seg(node)!r}")
-        rest = [self.visit(a) if kind == "operand" else self.static(a, kind)
-                for a, kind in zip(args[1:], fn.rest)]   # cross_entropy's target; one_hot's n; an axis
+        names = _positional_names(fn.build)[1:]     # norm(x, inf): "p= takes ...", not "the argument="
+        rest = [self.visit(a) if kind == "operand"
+                else self.static(a, kind, name if kind == "number" else None)
+                for a, kind, name in zip(args[1:], fn.rest, names + [None] * len(args))]
+        # cross_entropy's target; one_hot's n; an axis
         return fn.build(first, *rest, **kw)
+
+
+def _positional_names(build) -> list:
+    """The names of ``build``'s positional parameters (norm's x, p, axis, keepdims), or [] when it
+    has no signature to read."""
+    import inspect
+    try:
+        params = inspect.signature(build).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [q.name for q in params if q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD)]
+
+
+_INFINITIES = {"inf", "oo", "infinity", "Infinity"}
+
+
+def _infinity_norm_hint(node, keyword) -> str:
+    """norm's p= given ∞ (inf, np.inf, math.inf, float('inf')): the spelling the grammar takes."""
+    spelled = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)} | {
+        n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    if keyword != "p" or not spelled & _INFINITIES:
+        return ""
+    return " (the ∞-norm, the largest |xᵢ|, is written max(abs(x)); max(abs(x), axis=1) along an axis)"

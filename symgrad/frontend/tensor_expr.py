@@ -317,7 +317,7 @@ def torch_reduce_names(who, axis, keepdims, dim, keepdim):
     ``x.max(dim=1)`` is a pair, so ``x.max(dim=1)[0]`` would silently be the first row here)."""
     if dim is not None:
         if axis is not None:
-            raise ArgumentError(f"{who}: give axis= or torch's dim=, not both")
+            raise ArgumentError(f"{who}: give axis= or torch's dim=, not both (got axis={axis!r} and dim={dim!r})")
         axis = dim
     if keepdim is not None:
         if keepdims is not False:

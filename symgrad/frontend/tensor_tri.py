@@ -198,10 +198,7 @@ def cumsum(x, axis=None, *, dim=None):
     >>> sg.cumsum(sg.tensor("x", (2, 3)), axis=1)
     x @ triu(ones((3, 3)))
     """
-    if dim is not None:                 # torch.cumsum(x, dim=1): the same axis
-        if axis is not None:
-            raise ArgumentError(f"cumsum: give axis= or torch's dim=, not both (got axis={axis!r} and dim={dim!r})")
-        axis = dim
+    axis, _ = T.torch_reduce_names("cumsum", axis, False, dim, None)   # torch.cumsum(x, dim=1): the same axis
     x = T._tensor_arg(x, "cumsum")
     if axis is None:
         x, axis = x.reshape(-1), 0

@@ -29,6 +29,15 @@ import sympy as sp
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
 
 
+def _entrywise(name: str, f, meaning: str = ""):
+    """torch's ``x.name()``: ``f`` applied entry by entry (``elementwise``), a method of TorchMethods."""
+    def method(self):
+        return self._map(f)
+    method.__name__, method.__qualname__ = name, f"TorchMethods.{name}"
+    method.__doc__ = f"torch's ``x.{name}()``" + (f": {meaning}." if meaning else ", entry by entry.")
+    return method
+
+
 class TorchMethods:
     """torch's Tensor methods that are other spellings (see the module docstring)."""
 
@@ -117,63 +126,23 @@ class TorchMethods:
     def _map(self, f):
         return self._later("elementwise")(f, self)
 
-    def log1p(self):
-        return self._map(lambda a: sp.log(1 + a))
-
-    def expm1(self):
-        return self._map(lambda a: sp.exp(a) - 1)
-
-    def sin(self):
-        return self._map(sp.sin)
-
-    def cos(self):
-        return self._map(sp.cos)
-
-    def erf(self):
-        return self._map(sp.erf)
-
-    def sign(self):
-        return self._map(sp.sign)
-
-    def tan(self):
-        return self._map(sp.tan)
-
-    def atan(self):
-        return self._map(sp.atan)
-
-    arctan = atan
-
-    def sinh(self):
-        return self._map(sp.sinh)
-
-    def cosh(self):
-        return self._map(sp.cosh)
-
-    def asinh(self):
-        return self._map(sp.asinh)
-
-    arcsinh = asinh
-
-    def log2(self):
-        return self._map(lambda a: sp.log(a) / sp.log(2))
-
-    def log10(self):
-        return self._map(lambda a: sp.log(a) / sp.log(10))
-
-    def exp2(self):
-        return self._map(lambda a: 2 ** a)
+    log1p = _entrywise("log1p", lambda a: sp.log(1 + a))
+    expm1 = _entrywise("expm1", lambda a: sp.exp(a) - 1)
+    sin, cos, tan = _entrywise("sin", sp.sin), _entrywise("cos", sp.cos), _entrywise("tan", sp.tan)
+    atan = arctan = _entrywise("atan", sp.atan)
+    sinh, cosh = _entrywise("sinh", sp.sinh), _entrywise("cosh", sp.cosh)
+    asinh = arcsinh = _entrywise("asinh", sp.asinh)
+    erf, sign = _entrywise("erf", sp.erf), _entrywise("sign", sp.sign)
+    log2 = _entrywise("log2", lambda a: sp.log(a) / sp.log(2))
+    log10 = _entrywise("log10", lambda a: sp.log(a) / sp.log(10))
+    exp2 = _entrywise("exp2", lambda a: 2 ** a)
+    lgamma = _entrywise("lgamma", sp.loggamma, "log |Γ(x)|, SymPy's ``loggamma`` (its gradient digamma)")
+    digamma = _entrywise("digamma", sp.digamma)
 
     def logit(self, eps=None):
         """torch's ``x.logit()``: log(x / (1 − x)), σ⁻¹; ``eps`` clamps x to [eps, 1 − eps] first."""
         x = self if eps is None else self._later("clip")(self, eps, 1 - eps)
         return x._map(lambda a: sp.log(a) - sp.log(1 - a))
-
-    def lgamma(self):
-        """torch's ``x.lgamma()``: log |Γ(x)|, SymPy's ``loggamma`` (its gradient digamma)."""
-        return self._map(sp.loggamma)
-
-    def digamma(self):
-        return self._map(sp.digamma)
 
     def xlogy(self, other):
         """torch's ``x.xlogy(y)``: x·log y, 0 where x = 0 (broadcast), symgrad's `xlogy` entry by entry."""

@@ -83,3 +83,13 @@ def test_jacobian_of_softmax_layer_without_simplify_against_torch(no_simplify):
     want = torch.autograd.functional.jacobian(lambda t: torch.softmax(torch.tensor(Wv) @ t, 0),
                                               torch.tensor(xv[:, 0])).numpy()
     np.testing.assert_allclose(substitute(J, {W: Wv, x: xv}), want, rtol=1e-12, atol=1e-15)
+
+
+def test_symbolic_size_inside_is_a_shape_error_naming_it():
+    """A matrix of symbolic size N inside (X of (N, 3)) cannot be written out entry by entry, on
+    either way: it was SymPy's bare ValueError "Matrix with symbolic shape cannot be represented
+    explicitly", naming nothing."""
+    N = sp.Symbol("N", integer=True, positive=True)
+    X, w = sp.MatrixSymbol("X", N, 3), sp.MatrixSymbol("w", 3, 1)
+    with pytest.raises(sg.ShapeError, match=r"X has the symbolic shape \(N, 3\).*sg\.grad"):
+        sg.hessian(sg.sum(sg.softplus(X * w)), w)

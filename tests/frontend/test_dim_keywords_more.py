@@ -33,3 +33,11 @@ def test_torchs_dim_means_the_axis(ours, theirs):
 def test_axis_and_dim_both_is_an_error(call):
     with pytest.raises(sg.ArgumentError, match="not both"):
         call(sg.tensor("x", X.shape))
+
+
+@pytest.mark.parametrize("call", [lambda x: sg.cumsum(x, 1, dim=0), lambda x: x.sum(axis=1, dim=0),
+                                  lambda x: sg.norm(x, 2, 1, dim=0)])
+def test_axis_and_dim_both_names_the_two_values(call):
+    """One check for cumsum, sum and norm (torch_reduce_names): the message shows what was given."""
+    with pytest.raises(sg.ArgumentError, match=r"not both \(got axis=1 and dim=0\)"):
+        call(sg.tensor("x", X.shape))

@@ -82,3 +82,17 @@ def test_unknown_function_with_tensors_lists_the_tensor_functions():
     known = str(e.value).split("only these are known: ")[1]
     for name in ("maximum", "minimum", "clip", "one_hot", "mean", "where", "norm", "ones"):
         assert f" {name}," in known or f" {name})" in known, name
+
+
+def test_norm_of_inf_names_p_and_suggests_the_max_of_abs():
+    """norm(x, inf): the refusal named "the argument=", a keyword nobody wrote; it names p= now,
+    and the ∞-norm's spelling the grammar takes."""
+    x = sg.tensor("x", (3,))
+    with pytest.raises(ParseError) as err:
+        _parse("norm(x, inf)", x=x)
+    msg = str(err.value)
+    assert "p= takes a number constant, not 'inf'" in msg and "the argument=" not in msg
+    assert "max(abs(x))" in msg
+    v = np.array([1.5, -2.5, 2.0])          # the suggested spelling is the ∞-norm, as torch's
+    got = sg.numeric(_parse("max(abs(x))", x=x), {"x": v})
+    assert float(got) == pytest.approx(float(torch.linalg.vector_norm(torch.tensor(v), ord=float("inf"))))

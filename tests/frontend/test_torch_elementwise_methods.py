@@ -27,6 +27,13 @@ CASES = {
     "sinh": lambda x, y: x.sinh(),
     "cosh": lambda x, y: x.cosh(),
     "asinh": lambda x, y: x.asinh(),
+    "arctan": lambda x, y: x.arctan(),       # torch's aliases, the same method
+    "arcsinh": lambda x, y: x.arcsinh(),
+    "sin": lambda x, y: x.sin(),
+    "cos": lambda x, y: x.cos(),
+    "erf": lambda x, y: x.erf(),
+    "log1p": lambda x, y: x.log1p(),
+    "expm1": lambda x, y: x.expm1(),
     "xlogy": lambda x, y: x.xlogy(y),
     "xlogy broadcast": lambda x, y: x.xlogy(y[0]),
     "logaddexp": lambda x, y: x.logaddexp(y * 300),
