@@ -222,6 +222,12 @@ class TextPrinter(StrPrinter):
     def _print_Trace(self, expr):                          # tr(A*X^-1), not Trace(A*X^-1)
         return f"tr({self._print(expr.arg)})"
 
+    def _print_DiagMatrix(self, expr):       # diag(v), as a lecture writes it, not DiagMatrix(v)
+        return f"diag({self._print(expr.args[0])})"
+
+    def _print_DiagonalOf(self, expr):       # diag(M), np.diag's name for the diagonal of a square M
+        return f"diag({self._print(expr.arg)})"
+
     def _print_MatrixBase(self, expr):       # an explicit matrix: [[a, b], [c, d]], as NumPy prints
         return "[" + ", ".join("[" + ", ".join(self._print(x) for x in expr.row(i)) + "]"
                                for i in range(expr.rows)) + "]"
@@ -758,6 +764,12 @@ class TeachLatexPrinter(LatexPrinter):
         return r"\operatorname{%s}\left(%s%s\right)" % (head.replace("_", r"\_"), inner, tail)
 
     _print_AvgPool = _print_MaxPool
+
+    def _print_DiagMatrix(self, expr):       # \operatorname{diag}(v), as the text's diag(v)
+        return r"\operatorname{diag}\left(%s\right)" % self._print(expr.args[0])
+
+    def _print_DiagonalOf(self, expr):
+        return r"\operatorname{diag}\left(%s\right)" % self._print(expr.arg)
 
     def _print_Reshape(self, expr):          # b.reshape(2, 1, 1), as the text writes it (not Reshape(b, (2, 1, 1)))
         return r"%s.\operatorname{reshape}\left(%s\right)" % (
