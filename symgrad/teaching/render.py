@@ -312,11 +312,17 @@ def norm_power_of(expr):
     return None if v is None else (v, int(2 * expr.exp))
 
 
+def _tensor_factors(expr) -> list:
+    """The factors of the product ``expr`` that are tensors (`sg.tensor`) of a shape, not () — a
+    sum or a norm such as ‖b‖² is a scalar factor (4·λ·‖b‖²·b, not 4·λ·b ⊙ ‖b‖²)."""
+    from ..frontend.tensor import Tensor, TensorExpr
+    return [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
+
+
 def _elementwise_product(expr):
     """(scalar factors, tensor factors) of a product of two or more tensors (`sg.tensor`), which
     NumPy multiplies entry by entry (printed ⊙); None for any other product."""
-    from ..frontend.tensor import Tensor, TensorExpr
-    tensors = [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
+    tensors = _tensor_factors(expr)
     if len(tensors) < 2:
         return None
     return [a for a in expr.args if a not in tensors], _value_before_complement(tensors)
@@ -596,8 +602,7 @@ def _scaled_tensor(expr):
     """(scalar factors, the tensor) of a product of one tensor (`sg.tensor`, not of shape ()) and
     scalars of which one at least is a symbol or a scalar reduction (2·lam·W, not SymPy's 2·W·lam);
     None for any other product (2·W, u/4, x/N keep their printing)."""
-    from ..frontend.tensor import Tensor, TensorExpr
-    tensors = [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
+    tensors = _tensor_factors(expr)
     if len(tensors) != 1:
         return None
     scalars = [a for a in expr.args if a is not tensors[0]]
