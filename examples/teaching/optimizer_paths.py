@@ -40,7 +40,7 @@ class Surface:
     steps: int
 
 
-def _six(sgd, mom, nag, ada, rms, adam) -> tuple:
+def _lecture_optimizers(sgd, mom, nag, ada, rms, adam) -> tuple:
     """The lecture's six optimizers, with learning rates chosen per surface."""
     return (("SGD", optim.SGD(lr=sgd)),
             ("momentum", optim.SGD(lr=mom, momentum=0.9)),
@@ -52,10 +52,10 @@ def _six(sgd, mom, nag, ada, rms, adam) -> tuple:
 
 QUADRATIC = Surface("ill-conditioned quadratic  L = ½(w₁² + 10·w₂²)", (w1 ** 2 + 10 * w2 ** 2) / 2,
                     start=(-4.5, 1.5), minimum=(0.0, 0.0), box=(-5, 1.5, -2.0, 2.0),
-                    optimizers=_six(0.18, 0.02, 0.02, 1.0, 0.1, 0.3), steps=40)
+                    optimizers=_lecture_optimizers(0.18, 0.02, 0.02, 1.0, 0.1, 0.3), steps=40)
 ROSENBROCK = Surface("Rosenbrock  L = (1 − w₁)² + 10·(w₂ − w₁²)²", (1 - w1) ** 2 + 10 * (w2 - w1 ** 2) ** 2,
                      start=(0.0, 2.5), minimum=(1.0, 1.0), box=(-1.0, 2.0, -1.0, 3.0),
-                     optimizers=_six(0.01, 0.001, 0.001, 0.3, 0.02, 0.05), steps=150)
+                     optimizers=_lecture_optimizers(0.01, 0.001, 0.001, 0.3, 0.02, 0.05), steps=150)
 SURFACES = (QUADRATIC, ROSENBROCK)
 
 

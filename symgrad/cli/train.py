@@ -431,7 +431,8 @@ def _train(args, T) -> int:
         if log is not None:
             log(record)
     bar = _progress_wanted(args)
-    # a --resume over another sample count was said above in the command's words (_check_resumed_samples)
+    # a --resume over another sample count was said above in the command's words (_check_resumed_samples);
+    # the filter lasts for this command only (command._warnings_as_lines restores the caller's filters)
     warnings.filterwarnings("ignore", category=T.ResumeDataWarning)
     try:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,

@@ -111,7 +111,7 @@ def _unpack(desc, arrays):
                      f"tuples, numbers, None, arrays)")
 
 
-def _named(index) -> set:
+def _array_keys(index) -> set:
     """The array keys the JSON index of a checkpoint names (in ``values`` and ``state``)."""
     keys: set = set()
     todo = [index.get("values"), index.get("state")]
@@ -182,8 +182,8 @@ def load_checkpoint(path) -> Checkpoint:
                 raise CheckpointError(f"{path} is not a symgrad checkpoint (no index)")
             index = json.loads(str(z["index"]))
             # only the arrays the index names: a member it does not name is never decompressed
-            arrays = {k: z[k] for k in _named(index) if k in z.files}
-        counts = {k: index.get(k, 0 if k in ("seen",) else None) for k in ("step", "epoch", "seen", "samples")}
+            arrays = {k: z[k] for k in _array_keys(index) if k in z.files}
+        counts = {k: index.get(k, 0 if k == "seen" else None) for k in ("step", "epoch", "seen", "samples")}
         for k, v in counts.items():     # a file from elsewhere: numbers as save writes them, or it is refused
             if not (type(v) is int and v >= 0 or v is None and k == "samples"):
                 raise CheckpointError(f"{path} is not a symgrad checkpoint: its {k!r} is {json.dumps(v)[:40]}, "

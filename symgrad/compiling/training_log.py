@@ -77,13 +77,7 @@ class EpochLog:
             return []
         with self._reading(), open(self.path, newline="", encoding="utf-8") as f:
             if self.kind == ".jsonl":
-                rows = []
-                for line in f:
-                    try:
-                        rows.append(json.loads(line).get("epoch") if line.strip() else None)
-                    except (ValueError, AttributeError):
-                        rows.append(None)
-                return rows
+                return [r.get("epoch") if isinstance(r, dict) else None for r in _json_lines(f)]
             table = list(csv.reader(f, delimiter=self._delimiter()))
         if not table or "epoch" not in table[0]:
             return [None] * max(len(table) - 1, 0)
@@ -97,12 +91,7 @@ class EpochLog:
             return []
         with self._reading(), open(self.path, newline="", encoding="utf-8") as f:
             if self.kind == ".jsonl":
-                rows = []
-                for line in f:
-                    try:
-                        rows.append(json.loads(line))
-                    except ValueError:
-                        continue
+                rows = _json_lines(f)
             else:
                 rows = list(csv.DictReader(f, delimiter=self._delimiter()))
         out = []
@@ -166,6 +155,18 @@ class EpochLog:
 
     def _delimiter(self) -> str:
         return "\t" if self.kind == ".tsv" else ","
+
+
+def _json_lines(f) -> list:
+    """Each line of a JSON-lines file parsed, in order; None for a blank line or one that is no JSON
+    (kept, so that a row's place in the list is its line's place in the file)."""
+    rows = []
+    for line in f:
+        try:
+            rows.append(json.loads(line) if line.strip() else None)
+        except ValueError:
+            rows.append(None)
+    return rows
 
 
 def _cell(v) -> str:

@@ -79,7 +79,8 @@ def _series(history):
 
 
 def _is_loss(name: str) -> bool:
-    return name == "loss" or name.endswith("loss")
+    """A loss curve, drawn in the left panel: loss, val_loss, train_loss."""
+    return name.endswith("loss")
 
 
 def _label(name: str, x_name: str) -> str:

@@ -39,16 +39,5 @@ def penalties_last(terms, symbols_of, params) -> list:
 
 def leaf_symbols(g, var) -> set:
     """The symbols of the leaves (parameters and inputs) ``var`` of graph ``g`` is computed from."""
-    out, seen, stack = set(), set(), [var.id]
-    while stack:
-        v = stack.pop()
-        if v in seen:
-            continue
-        seen.add(v)
-        eq = g.producer[v]
-        if eq.prim.leaf:
-            if eq.params and eq.prim.name in ("param", "input"):
-                out.add(eq.params[0])
-            continue
-        stack.extend(u.id for u in eq.inputs)
-    return out
+    return {eq.params[0] for eq in g.ancestors([var])
+            if eq.prim.leaf and eq.params and eq.prim.name in ("param", "input")}

@@ -222,6 +222,12 @@ class TextPrinter(StrPrinter):
     def _print_Trace(self, expr):                          # tr(A*X^-1), not Trace(A*X^-1)
         return f"tr({self._print(expr.arg)})"
 
+    def _print_DiagMatrix(self, expr):       # diag(v), as a lecture writes it, not DiagMatrix(v)
+        return f"diag({self._print(expr.args[0])})"
+
+    def _print_DiagonalOf(self, expr):       # diag(M), np.diag's name for the diagonal of a square M
+        return f"diag({self._print(expr.arg)})"
+
     def _print_MatrixBase(self, expr):       # an explicit matrix: [[a, b], [c, d]], as NumPy prints
         return "[" + ", ".join("[" + ", ".join(self._print(x) for x in expr.row(i)) + "]"
                                for i in range(expr.rows)) + "]"
@@ -306,11 +312,17 @@ def norm_power_of(expr):
     return None if v is None else (v, int(2 * expr.exp))
 
 
+def _tensor_factors(expr) -> list:
+    """The factors of the product ``expr`` that are tensors (`sg.tensor`) of a shape, not () — a
+    sum or a norm such as ‖b‖² is a scalar factor (4·λ·‖b‖²·b, not 4·λ·b ⊙ ‖b‖²)."""
+    from ..frontend.tensor import Tensor, TensorExpr
+    return [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
+
+
 def _elementwise_product(expr):
     """(scalar factors, tensor factors) of a product of two or more tensors (`sg.tensor`), which
     NumPy multiplies entry by entry (printed ⊙); None for any other product."""
-    from ..frontend.tensor import Tensor, TensorExpr
-    tensors = [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
+    tensors = _tensor_factors(expr)
     if len(tensors) < 2:
         return None
     return [a for a in expr.args if a not in tensors], _value_before_complement(tensors)
@@ -590,8 +602,7 @@ def _scaled_tensor(expr):
     """(scalar factors, the tensor) of a product of one tensor (`sg.tensor`, not of shape ()) and
     scalars of which one at least is a symbol or a scalar reduction (2·lam·W, not SymPy's 2·W·lam);
     None for any other product (2·W, u/4, x/N keep their printing)."""
-    from ..frontend.tensor import Tensor, TensorExpr
-    tensors = [a for a in expr.args if (isinstance(a, TensorExpr) or a.has(Tensor)) and not _scalar_tensor(a)]
+    tensors = _tensor_factors(expr)
     if len(tensors) != 1:
         return None
     scalars = [a for a in expr.args if a is not tensors[0]]
@@ -758,6 +769,12 @@ class TeachLatexPrinter(LatexPrinter):
         return r"\operatorname{%s}\left(%s%s\right)" % (head.replace("_", r"\_"), inner, tail)
 
     _print_AvgPool = _print_MaxPool
+
+    def _print_DiagMatrix(self, expr):       # \operatorname{diag}(v), as the text's diag(v)
+        return r"\operatorname{diag}\left(%s\right)" % self._print(expr.args[0])
+
+    def _print_DiagonalOf(self, expr):
+        return r"\operatorname{diag}\left(%s\right)" % self._print(expr.arg)
 
     def _print_Reshape(self, expr):          # b.reshape(2, 1, 1), as the text writes it (not Reshape(b, (2, 1, 1)))
         return r"%s.\operatorname{reshape}\left(%s\right)" % (

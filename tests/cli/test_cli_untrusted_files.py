@@ -56,6 +56,14 @@ def _members(path) -> dict:
         return {n: z.read(n) for n in z.namelist()}
 
 
+def _huge_npy() -> bytes:
+    """A .npy member whose header says (10**6, 10**6) float64 (7 TiB) over 64 bytes of data."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10**6, 10**6)})
+    return header.getvalue() + bytes(64)
+
+
 def _write(path, members: dict, compression=zipfile.ZIP_STORED):
     with zipfile.ZipFile(path, "w", compression) as z:
         for n, b in members.items():
@@ -120,12 +128,8 @@ def test_a_hostile_index_is_a_checkpoint_error(files, capsys):
 
 
 def test_a_huge_declared_shape_is_refused_without_allocating_it(files, capsys):
-    # a .npy header saying (10**6, 10**6) float64 (7 TiB) over 64 bytes of data
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
-                                                  "shape": (10**6, 10**6)})
     members = _members(files / "ck.npz")
-    members["a0.npy"] = header.getvalue() + bytes(64)
+    members["a0.npy"] = _huge_npy()
     _write(files / "huge.npz", members)
     code, err = _evaluate(files, files / "huge.npz", capsys)
     assert code == 2 and "huge.npz is not a readable symgrad checkpoint" in err, err
@@ -261,11 +265,8 @@ def test_a_log_to_append_to_that_is_no_log_is_bad_input(files, capsys, name, con
 
 
 def test_a_huge_declared_shape_in_a_data_file_is_bad_input(files, capsys):
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
-                                                  "shape": (10**6, 10**6)})
     members = _members(files / "data.npz")
-    members["x.npy"] = header.getvalue() + bytes(64)
+    members["x.npy"] = _huge_npy()
     _write(files / "huge.npz", members)
     code, err = _evaluate(files, files / "ck.npz", capsys, data="huge.npz")
     assert code == 2 and "--data" in err and "huge.npz is not a readable .npz file" in err, err

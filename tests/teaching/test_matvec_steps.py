@@ -5,6 +5,7 @@ import numpy as np
 
 import symgrad as sg
 from picture_parse import node_names
+from oracle import central_differences_of
 
 x = sg.tensor("x", (3,))
 W = sg.tensor("W", (2, 3))
@@ -56,23 +57,14 @@ def test_the_picture_draws_no_reshape():
     assert "∂f/∂W = ∂f/∂u₁ @ x.T" in src and "∂f/∂x = W.T @ (2·(W @ x + b))" in src, src
 
 
-def _fd(fun, arr, h=1e-6):
-    g = np.zeros_like(arr)
-    for i in np.ndindex(arr.shape):
-        e = np.zeros_like(arr)
-        e[i] = h
-        g[i] = (fun(arr + e) - fun(arr - e)) / (2 * h)
-    return g
-
-
 def test_values_and_gradients_unchanged():
     Wv, xv, bv = AT[W], AT[x], AT[b]
     d = sg.derive(sg.sum((W @ x + b) ** 2), [W, x, b], at=AT)
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
     loss = lambda Wa, xa, ba: float(np.sum((Wa @ xa + ba) ** 2))      # noqa: E731
-    assert np.allclose(got["W"], _fd(lambda a: loss(a, xv, bv), Wv), atol=1e-6)
-    assert np.allclose(got["x"], _fd(lambda a: loss(Wv, a, bv), xv), atol=1e-6)
-    assert np.allclose(got["b"], _fd(lambda a: loss(Wv, xv, a), bv), atol=1e-6)
+    assert np.allclose(got["W"], central_differences_of(lambda a: loss(a, xv, bv), Wv), atol=1e-6)
+    assert np.allclose(got["x"], central_differences_of(lambda a: loss(Wv, a, bv), xv), atol=1e-6)
+    assert np.allclose(got["b"], central_differences_of(lambda a: loss(Wv, xv, a), bv), atol=1e-6)
     # the forward line's number is W @ x as a vector of 2, and the printed formulas hold
     defs = {str(s): v for s, _, v in d.steps.definitions}
     assert np.shape(defs["u1"]) == (2,) and np.allclose(defs["u1"], Wv @ xv + bv)

@@ -14,19 +14,11 @@ import sympy as sp
 import torch
 
 import symgrad as sg
+from oracle import central_differences_of
 
 W, x, b = sg.tensor("W", (2, 3)), sg.tensor("x", (3,)), sg.tensor("b", (2,))
 rng = np.random.default_rng(7)
 AT = {W: rng.standard_normal((2, 3)), x: rng.standard_normal(3), b: rng.standard_normal(2)}
-
-
-def _fd(fun, arr, h=1e-6):
-    g = np.zeros_like(arr)
-    for i in np.ndindex(arr.shape):
-        e = np.zeros_like(arr)
-        e[i] = h
-        g[i] = (fun(arr + e) - fun(arr - e)) / (2 * h)
-    return g
 
 
 def _lines(text, section):
@@ -52,8 +44,8 @@ def test_squared_norm_numbers_are_the_gradient():
     d = sg.derive(sg.norm(W @ x + b) ** 2, [W, b], at=AT)
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
     loss = lambda Wa, ba: float(np.linalg.norm(Wa @ xv + ba) ** 2)      # noqa: E731
-    assert np.allclose(got["W"], _fd(lambda a: loss(a, bv), Wv), atol=1e-6)
-    assert np.allclose(got["b"], _fd(lambda a: loss(Wv, a), bv), atol=1e-6)
+    assert np.allclose(got["W"], central_differences_of(lambda a: loss(a, bv), Wv), atol=1e-6)
+    assert np.allclose(got["b"], central_differences_of(lambda a: loss(Wv, a), bv), atol=1e-6)
 
 
 def test_at_a_zero_vector_the_gradient_is_zero_as_torchs():
@@ -81,8 +73,8 @@ def test_half_the_squared_norm_beside_a_penalty_and_the_fourth_power():
     Wv, xv, bv = AT[W], AT[x], AT[b]
     loss = lambda Wa, ba: 0.5 * np.sum((Wa @ xv + ba) ** 2) + 0.3 * np.sum(ba ** 2) ** 2   # noqa: E731
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
-    assert np.allclose(got["W"], _fd(lambda a: loss(a, bv), Wv), atol=1e-6)
-    assert np.allclose(got["b"], _fd(lambda a: loss(Wv, a), bv), atol=1e-6)
+    assert np.allclose(got["W"], central_differences_of(lambda a: loss(a, bv), Wv), atol=1e-6)
+    assert np.allclose(got["b"], central_differences_of(lambda a: loss(Wv, a), bv), atol=1e-6)
 
 
 @pytest.mark.parametrize("power,head,grad", [(1, "f = ‖b‖", "  ∂f/∂b = b/‖b‖ = ["),
@@ -93,7 +85,7 @@ def test_a_norm_reads_as_its_root(power, head, grad):
     text = d.render("unicode")
     assert text.splitlines()[0] == head and grad in text and "where" not in text, text
     got = np.asarray(d.steps.gradients[0][2], dtype=float)
-    assert np.allclose(got, _fd(lambda a: float(np.linalg.norm(a) ** power), AT[b]), atol=1e-6)
+    assert np.allclose(got, central_differences_of(lambda a: float(np.linalg.norm(a) ** power), AT[b]), atol=1e-6)
 
 
 def test_a_norm_at_a_zero_vector_keeps_the_root_safe_at_zero():
@@ -147,7 +139,7 @@ def test_a_weight_decay_beside_a_matrix_vector_product():
     Wv, xv, bv = AT[W], AT[x], AT[b]
     loss = lambda Wa: float(np.sum((Wa @ xv + bv) ** 2) + 0.1 * np.sum(Wa ** 2))     # noqa: E731
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
-    assert np.allclose(got["W"], _fd(loss, Wv), atol=1e-6)
+    assert np.allclose(got["W"], central_differences_of(loss, Wv), atol=1e-6)
     src = sg.derive(f, [W, b]).graph().source
     assert "fan-out: ∂f/∂W = Σ = ∂f/∂u₁ @ x.T + 2·lam·W" in src, src
 
@@ -175,8 +167,8 @@ def test_the_divergence_of_a_sigmoid_layer_reads_as_the_slides():
     sig = lambda z: 1 / (1 + np.exp(-z))                                     # noqa: E731
     loss = lambda Wa, ba: 0.5 * float(np.sum((sig(Wa @ xv + ba) - dv) ** 2))   # noqa: E731
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in D.steps.gradients}
-    assert np.allclose(got["W"], _fd(lambda a: loss(a, bv), Wv), atol=1e-6)
-    assert np.allclose(got["b"], _fd(lambda a: loss(Wv, a), bv), atol=1e-6)
+    assert np.allclose(got["W"], central_differences_of(lambda a: loss(a, bv), Wv), atol=1e-6)
+    assert np.allclose(got["b"], central_differences_of(lambda a: loss(Wv, a), bv), atol=1e-6)
 
 
 def test_a_norm_in_a_sum_of_three_terms():
@@ -192,7 +184,7 @@ def test_a_norm_in_a_sum_of_three_terms():
     Wv, xv, bv = AT[W], AT[x], AT[b]
     loss = lambda ba: float(np.sum((Wv @ xv + ba) ** 2) + np.linalg.norm(ba))      # noqa: E731
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in d.steps.gradients}
-    assert np.allclose(got["b"], _fd(loss, bv), atol=1e-6)
+    assert np.allclose(got["b"], central_differences_of(loss, bv), atol=1e-6)
     # at b = 0 the root safe at 0 is kept: ∂‖b‖/∂b is 0 there (torch's), not 0/0
     zero = sg.derive(f, [W, b], at={**AT, b: np.zeros(2)})
     got = {str(w): np.asarray(v, dtype=float) for w, _, v in zero.steps.gradients}
