@@ -37,7 +37,7 @@ import numpy as np
 import sympy as sp
 
 from ..core.differentiate import grad, hessian, jacobian
-from ..core.evaluate import numeric
+from ..core.evaluate import evaluate
 from ..core.values import key_name
 from ..frontend.matrix_functions import Total
 from ..frontend import tensor as T
@@ -182,6 +182,20 @@ def _diagonals(e):
     return e.xreplace(reps) if reps else e
 
 
+class Lowered:
+    """An expression lowered once, evaluated at each point: ``numeric(expr, pt)`` without building
+    the graph again (symgrad's written-out Hessian is large; a check evaluates it at every point)."""
+
+    def __init__(self, expr, symbols=()):
+        from ..core import lower as lowering
+        from ..core.stable_logs import log_softmax_rewrite
+        self.graph, _, out = lowering.lower(as_expr(expr, "expr", symbols=list(symbols)))
+        (self.out,) = log_softmax_rewrite(self.graph, [out])    # log(softmax(z)) finite, as numeric has it
+
+    def __call__(self, values):
+        return evaluate(self.graph, [self.out], values)[0]
+
+
 def _symbols(exprs) -> list:
     out = {}
     for e in exprs:
@@ -240,8 +254,8 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
         def value(pt):
             return claim({key_name(k): (np.array(v) if np.ndim(v) else v) for k, v in pt.items()})
     else:
-        def value(pt):
-            return numeric(claim, pt)
+        value = Lowered(claim, syms)
+    truth = Lowered(truth, syms)
     given = {key_name(k): v for k, v in (at or {}).items()}
     rng = np.random.default_rng(seed)
     first_grad = grad(f, wrt) if kind == "hessian" else f
@@ -254,14 +268,14 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
             else:
                 pt[s] = draw(s, _shape(s) if isinstance(s, sp.MatrixSymbol) else (), rng,
                              interval_of(s, assumptions, 0))
-        t = np.asarray(numeric(truth, pt), dtype=float).reshape(need)
+        t = np.asarray(truth(pt), dtype=float).reshape(need)
         c = np.asarray(value(pt), dtype=float).reshape(need)
         rows.append((pt, c, t))
         rel, idx = _rel(c, t)
         errs = max(errs, rel)
         if rel > RTOL and (worst is None or rel > worst[0]):
             worst = (rel, idx, p)
-    cross = _cross_check(first_grad, wrt, rows[0][0], rows[0][2])
+    cross = _cross_check(Lowered(first_grad, syms), wrt, rows[0][0], rows[0][2])
     called = (f"the function called with the values at their declared shapes, read as a {what} (it "
               f"returned {need[0]}×{need[1]}); " if isinstance(claim, Function) else "")
     method = called + (f"numeric: the claim against symgrad's {what} ({'sg.hessian' if kind == 'hessian' else 'sg.jacobian'}) "
@@ -288,14 +302,14 @@ def sub(i: int) -> str:
 
 
 def _cross_check(g, wrt, pt, t, h: float = 1e-6) -> str:
-    """symgrad's matrix against central differences of g (the gradient, or f) in each entry of wrt."""
+    """symgrad's matrix against central differences of g (the gradient, or f, `Lowered`) in each entry of wrt."""
     x0 = np.asarray(pt[wrt], dtype=float)
     cols = []
     for j in range(x0.shape[0]):
         e = np.zeros_like(x0)
         e[j, 0] = h
-        up = np.asarray(numeric(g, {**pt, wrt: x0 + e}), dtype=float).reshape(-1)
-        down = np.asarray(numeric(g, {**pt, wrt: x0 - e}), dtype=float).reshape(-1)
+        up = np.asarray(g({**pt, wrt: x0 + e}), dtype=float).reshape(-1)
+        down = np.asarray(g({**pt, wrt: x0 - e}), dtype=float).reshape(-1)
         cols.append((up - down) / (2 * h))
     fd = np.stack(cols, axis=1)
     err = np.max(np.abs(fd - t)) / max(np.max(np.abs(t)), 1.0)
@@ -346,7 +360,7 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries) -> Hint | None:
     pt, c, t = rows[0]
     there = {**pt, wrt: pt[wrt] + 1.0}          # wrt moved, the rest kept: does the claim follow?
     if _close(np.asarray(value(there), dtype=float).reshape(t.shape), c):
-        moved = np.asarray(numeric(truth, there), dtype=float).reshape(t.shape)
+        moved = np.asarray(truth(there), dtype=float).reshape(t.shape)
         if not _close(moved, t):
             sig = " (logistic regression's XᵀSX needs S = diag(σ ⊙ (1 − σ)) of σ = σ(Xw))" \
                 if "sigmoid" in str(f) or "softplus" in str(f) else ""
@@ -380,9 +394,9 @@ def _gauss_newton(f, wrt, rows) -> Hint | None:
         return None
     if not (isinstance(r, sp.MatrixExpr) and r.shape[1] == 1):
         return None
-    J = jacobian(r, wrt)
+    J = Lowered(jacobian(r, wrt), [k for k in rows[0][0] if isinstance(k, sp.Basic)])
     for pt, c, _ in rows:
-        j = np.asarray(numeric(J, pt), dtype=float).reshape(int(r.shape[0]), -1)
+        j = np.asarray(J(pt), dtype=float).reshape(int(r.shape[0]), -1)
         if not _close(c, 2 * float(coeff) * j.T @ j):
             return None
     return Hint("Gauss–Newton part only", "the claim is JᵀJ (J = ∂r/∂xᵀ) for f = ½‖r‖²: the Hessian is JᵀJ "
