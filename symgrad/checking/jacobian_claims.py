@@ -169,19 +169,6 @@ def reading(f, wrt, claimed, names=None) -> str | None:
     return None
 
 
-def _diagonals(e):
-    """The claim with each ``DiagMatrix(v)`` written out as the explicit diagonal matrix of v."""
-    if not isinstance(e, sp.Basic):
-        return e
-    reps = {}
-    for d in e.atoms(sp.DiagMatrix):
-        v = d.args[0]
-        m = int(v.shape[0]) if v.shape[1] == 1 else int(v.shape[1])
-        entries = [v[i, 0] if v.shape[1] == 1 else v[0, i] for i in range(m)]
-        reps[d] = sp.ImmutableMatrix(sp.diag(*entries))
-    return e.xreplace(reps) if reps else e
-
-
 class Lowered:
     """An expression lowered once, evaluated at each point: ``numeric(expr, pt)`` without building
     the graph again (symgrad's written-out Hessian is large; a check evaluates it at every point)."""
@@ -248,7 +235,7 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
                         layout=layout, errors=dict.fromkeys(keys, float("inf")), counterexample=None)
         raise ShapeError(f"the claim is {c_shape} but the {what} {sym} is {need[0]}×{need[1]} "
                          f"(f is {'a scalar' if kind == 'hessian' else _shape(f)}, {name} is {n}×1)")
-    claim = _diagonals(claimed)
+    claim = claimed                             # DiagMatrix(v) lowers as it is
     syms = _symbols([f, wrt, claim if isinstance(claim, sp.Basic) else sp.S.Zero])
     if isinstance(claim, Function):
         def value(pt):
