@@ -10,6 +10,9 @@ Two readings, both of a column ``wrt`` x (n×1) and a matrix claim:
 
 ``wrt`` may also be two or more scalar Symbols (``[x, y]``, Rosenbrock's) with an explicit
 ``sp.Matrix`` claim: they are gathered into one column for the check, and named in its report.
+So may columns and scalars together, ``[w, b]``, with one claim of their joint Hessian (an
+``sp.BlockMatrix`` or explicit matrix, blocks in wrt's order, as ``sg.hessian(f, [w, b])`` gives it)
+of at most `MOST_JOINT` entries.
 A claim that is a Python function is called once at the declared shapes; one that returns a
 Hessian's (a Jacobian's) shape is checked as one, any other as a gradient (`sg.check`'s own path).
 
@@ -37,7 +40,7 @@ import numpy as np
 import sympy as sp
 
 from ..core.differentiate import grad, hessian, jacobian
-from ..core.evaluate import numeric
+from ..core.evaluate import evaluate
 from ..core.values import key_name
 from ..frontend.matrix_functions import Total
 from ..frontend import tensor as T
@@ -47,6 +50,7 @@ from .hint_kind import Hint
 from .sampling import draw, interval_of
 
 RTOL = 1e-6
+MOST_JOINT = 40     # the most entries of a joint [w, b] a Hessian claim is checked for (written out)
 CLOSE = 1e-6         # two matrices "are" each other (a slip's form) when this close, relatively
 
 
@@ -79,7 +83,10 @@ def one_claim(f, wrt, claimed):
         label = next(c for c in ("v", "u", "xi", "v_wrt") if c not in taken)
         v = sp.MatrixSymbol(label, len(scalars), 1)
         to_v = {sc: v[i, 0] for i, sc in enumerate(scalars)}
-        return f.xreplace(to_v), v, claimed.xreplace(to_v), tuple(sc.name for sc in scalars)
+        return f.xreplace(to_v), v, claimed.xreplace(to_v), tuple((sc.name, 1) for sc in scalars)
+    joint = _joint(f, wrt, claimed)
+    if joint:
+        return joint
     if isinstance(wrt, (list, tuple)) and len(wrt) == 1:
         wrt = wrt[0]
         if not (isinstance(claimed, (list, tuple)) and len(claimed) == 1):
@@ -98,6 +105,29 @@ def one_claim(f, wrt, claimed):
         if claimed is None:
             return None
     return f, wrt, claimed, None
+
+
+def _joint(f, wrt, claimed):
+    """[w, b] (columns of fixed sizes and scalar Symbols, a column among them) with one matrix claim,
+    a joint Hessian's (``sg.hessian(f, [w, b])``, blocks in wrt's order) or a Jacobian's: gathered
+    into one column v as the scalars are, w's entries and b each an entry of v; else None."""
+    if not (isinstance(wrt, (list, tuple)) and len(wrt) >= 2 and any(_column(w) for w in wrt)
+            and all(_column(w) or (isinstance(w, sp.Symbol) and not isinstance(w, sp.Dummy)) for w in wrt)
+            and len({w.name for w in wrt}) == len(wrt)
+            and isinstance(claimed, (sp.MatrixBase, sp.MatrixExpr)) and isinstance(f, (sp.Expr, sp.MatrixBase))):
+        return None
+    sizes = [int(w.shape[0]) if isinstance(w, sp.MatrixSymbol) else 1 for w in wrt]
+    if sum(sizes) > MOST_JOINT:
+        return None                             # the gradient path says a claim per variable
+    if isinstance(claimed, sp.BlockMatrix):     # [[H_ww, H_wb], [H_bw, H_bb]]: written out (small)
+        claimed = sp.ImmutableMatrix(claimed.as_explicit())
+    taken = {a.name for a in f.atoms(sp.Symbol, sp.MatrixSymbol)} | {w.name for w in wrt}
+    v = sp.MatrixSymbol(next(c for c in ("v", "u", "xi", "v_wrt") if c not in taken), sum(sizes), 1)
+    to_v, o = {}, 0
+    for w, n in zip(wrt, sizes):
+        to_v[w] = sp.ImmutableMatrix([v[o + i, 0] for i in range(n)]) if isinstance(w, sp.MatrixSymbol) else v[o, 0]
+        o += n
+    return f.xreplace(to_v), v, claimed.xreplace(to_v), tuple((w.name, n) for w, n in zip(wrt, sizes))
 
 
 class Function:
@@ -130,17 +160,33 @@ def _probed(fn, f, wrt):
     return Function(fn, out.shape)
 
 
-def _as_column(at, names, v):
-    """at= with the scalars' values gathered into the column v that stands for them."""
+def _as_column(at, blocks, v):
+    """at= with the values of the variables ``blocks`` ((name, size) each: a scalar's size is 1)
+    gathered into the column v that stands for them."""
     if not at:
         return at
+    names = [nm for nm, _ in blocks]
     given = {key_name(k): val for k, val in at.items()}
     if not any(nm in given for nm in names):
         return at
     if not all(nm in given for nm in names):
         return {k: val for k, val in at.items() if key_name(k) not in names}   # drawn: v as a whole
     return {**{k: val for k, val in at.items() if key_name(k) not in names},
-            v.name: np.array([[float(given[nm])] for nm in names])}
+            v.name: np.concatenate([np.asarray(given[nm], dtype=float).reshape(-1, 1) for nm in names])}
+
+
+def _entries(blocks) -> list:
+    """The names of v's entries: a scalar's own, w's as w₀, w₁, …"""
+    return [nm if n == 1 else f"{nm}{sub(i)}" for nm, n in blocks for i in range(n)]
+
+
+def _owner(blocks, j: int) -> str:
+    """The variable whose entry is v's j-th."""
+    for nm, n in blocks:
+        if j < n:
+            return nm
+        j -= n
+    raise IndexError(j)
 
 
 def _scalar_symbols(wrt) -> list | None:
@@ -169,17 +215,18 @@ def reading(f, wrt, claimed, names=None) -> str | None:
     return None
 
 
-def _diagonals(e):
-    """The claim with each ``DiagMatrix(v)`` written out as the explicit diagonal matrix of v."""
-    if not isinstance(e, sp.Basic):
-        return e
-    reps = {}
-    for d in e.atoms(sp.DiagMatrix):
-        v = d.args[0]
-        m = int(v.shape[0]) if v.shape[1] == 1 else int(v.shape[1])
-        entries = [v[i, 0] if v.shape[1] == 1 else v[0, i] for i in range(m)]
-        reps[d] = sp.ImmutableMatrix(sp.diag(*entries))
-    return e.xreplace(reps) if reps else e
+class Lowered:
+    """An expression lowered once, evaluated at each point: ``numeric(expr, pt)`` without building
+    the graph again (symgrad's written-out Hessian is large; a check evaluates it at every point)."""
+
+    def __init__(self, expr, symbols=()):
+        from ..core import lower as lowering
+        from ..core.stable_logs import log_softmax_rewrite
+        self.graph, _, out = lowering.lower(as_expr(expr, "expr", symbols=list(symbols)))
+        (self.out,) = log_softmax_rewrite(self.graph, [out])    # log(softmax(z)) finite, as numeric has it
+
+    def __call__(self, values):
+        return evaluate(self.graph, [self.out], values)[0]
 
 
 def _symbols(exprs) -> list:
@@ -210,11 +257,12 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     its `CheckResult` of: {right, method, layout, errors, counterexample (the fields of one, or
     None), hint}."""
     n = int(wrt.shape[0])
-    name = wrt.name if names is None else "(" + ", ".join(names) + ")"   # the scalars, as given
-    entries = [f"{wrt.name}{sub(i)}" for i in range(n)] if names is None else list(names)
-    keys = [wrt.name] if names is None else list(names)     # the variables a report names (to_dict's "wrong")
+    blocks = names                              # (name, size) of each variable v stands for, or None
+    name = wrt.name if blocks is None else "(" + ", ".join(nm for nm, _ in blocks) + ")"   # as given
+    entries = [f"{wrt.name}{sub(i)}" for i in range(n)] if blocks is None else _entries(blocks)
+    keys = [wrt.name] if blocks is None else [nm for nm, _ in blocks]   # the variables a report names
     if names is not None:                       # their values in at=: v's
-        at = _as_column(at, names, wrt)
+        at = _as_column(at, blocks, wrt)
     if kind == "hessian":
         truth = hessian(f, wrt)
         what, sym = "Hessian", f"∂²f/∂{name}∂{name}ᵀ"
@@ -234,14 +282,14 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
                         layout=layout, errors=dict.fromkeys(keys, float("inf")), counterexample=None)
         raise ShapeError(f"the claim is {c_shape} but the {what} {sym} is {need[0]}×{need[1]} "
                          f"(f is {'a scalar' if kind == 'hessian' else _shape(f)}, {name} is {n}×1)")
-    claim = _diagonals(claimed)
+    claim = claimed                             # DiagMatrix(v) lowers as it is
     syms = _symbols([f, wrt, claim if isinstance(claim, sp.Basic) else sp.S.Zero])
     if isinstance(claim, Function):
         def value(pt):
             return claim({key_name(k): (np.array(v) if np.ndim(v) else v) for k, v in pt.items()})
     else:
-        def value(pt):
-            return numeric(claim, pt)
+        value = Lowered(claim, syms)
+    truth = Lowered(truth, syms)
     given = {key_name(k): v for k, v in (at or {}).items()}
     rng = np.random.default_rng(seed)
     first_grad = grad(f, wrt) if kind == "hessian" else f
@@ -254,14 +302,14 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
             else:
                 pt[s] = draw(s, _shape(s) if isinstance(s, sp.MatrixSymbol) else (), rng,
                              interval_of(s, assumptions, 0))
-        t = np.asarray(numeric(truth, pt), dtype=float).reshape(need)
+        t = np.asarray(truth(pt), dtype=float).reshape(need)
         c = np.asarray(value(pt), dtype=float).reshape(need)
         rows.append((pt, c, t))
         rel, idx = _rel(c, t)
         errs = max(errs, rel)
         if rel > RTOL and (worst is None or rel > worst[0]):
             worst = (rel, idx, p)
-    cross = _cross_check(first_grad, wrt, rows[0][0], rows[0][2])
+    cross = _cross_check(Lowered(first_grad, syms), wrt, rows[0][0], rows[0][2])
     called = (f"the function called with the values at their declared shapes, read as a {what} (it "
               f"returned {need[0]}×{need[1]}); " if isinstance(claim, Function) else "")
     method = called + (f"numeric: the claim against symgrad's {what} ({'sg.hessian' if kind == 'hessian' else 'sg.jacobian'}) "
@@ -273,10 +321,13 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     rel, idx, p = worst
     pt, c, t = rows[p]
     point = {key_name(k): v for k, v in pt.items()}
-    if names is not None:                       # v's entries as the scalars they stand for
-        col = point.pop(wrt.name)
-        point = {**{nm: float(col[i, 0]) for i, nm in enumerate(names)}, **point}
-    ce = dict(point=point, param=name if names is None else names[idx[1]], claimed=c, true=t,
+    if blocks is not None:                      # v's entries as the variables they stand for
+        col, o, mine = point.pop(wrt.name), 0, {}
+        for nm, k in blocks:
+            mine[nm] = float(col[o, 0]) if k == 1 else col[o:o + k]
+            o += k
+        point = {**mine, **point}
+    ce = dict(point=point, param=name if blocks is None else _owner(blocks, idx[1]), claimed=c, true=t,
               rel_error=rel, index=idx, what=what, entries=tuple(entries))
     hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries)
     return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors=dict.fromkeys(keys, errs))
@@ -288,14 +339,14 @@ def sub(i: int) -> str:
 
 
 def _cross_check(g, wrt, pt, t, h: float = 1e-6) -> str:
-    """symgrad's matrix against central differences of g (the gradient, or f) in each entry of wrt."""
+    """symgrad's matrix against central differences of g (the gradient, or f, `Lowered`) in each entry of wrt."""
     x0 = np.asarray(pt[wrt], dtype=float)
     cols = []
     for j in range(x0.shape[0]):
         e = np.zeros_like(x0)
         e[j, 0] = h
-        up = np.asarray(numeric(g, {**pt, wrt: x0 + e}), dtype=float).reshape(-1)
-        down = np.asarray(numeric(g, {**pt, wrt: x0 - e}), dtype=float).reshape(-1)
+        up = np.asarray(g({**pt, wrt: x0 + e}), dtype=float).reshape(-1)
+        down = np.asarray(g({**pt, wrt: x0 - e}), dtype=float).reshape(-1)
         cols.append((up - down) / (2 * h))
     fd = np.stack(cols, axis=1)
     err = np.max(np.abs(fd - t)) / max(np.max(np.abs(t)), 1.0)
@@ -346,7 +397,7 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries) -> Hint | None:
     pt, c, t = rows[0]
     there = {**pt, wrt: pt[wrt] + 1.0}          # wrt moved, the rest kept: does the claim follow?
     if _close(np.asarray(value(there), dtype=float).reshape(t.shape), c):
-        moved = np.asarray(numeric(truth, there), dtype=float).reshape(t.shape)
+        moved = np.asarray(truth(there), dtype=float).reshape(t.shape)
         if not _close(moved, t):
             sig = " (logistic regression's XᵀSX needs S = diag(σ ⊙ (1 − σ)) of σ = σ(Xw))" \
                 if "sigmoid" in str(f) or "softplus" in str(f) else ""
@@ -380,9 +431,9 @@ def _gauss_newton(f, wrt, rows) -> Hint | None:
         return None
     if not (isinstance(r, sp.MatrixExpr) and r.shape[1] == 1):
         return None
-    J = jacobian(r, wrt)
+    J = Lowered(jacobian(r, wrt), [k for k in rows[0][0] if isinstance(k, sp.Basic)])
     for pt, c, _ in rows:
-        j = np.asarray(numeric(J, pt), dtype=float).reshape(int(r.shape[0]), -1)
+        j = np.asarray(J(pt), dtype=float).reshape(int(r.shape[0]), -1)
         if not _close(c, 2 * float(coeff) * j.T @ j):
             return None
     return Hint("Gauss–Newton part only", "the claim is JᵀJ (J = ∂r/∂xᵀ) for f = ½‖r‖²: the Hessian is JᵀJ "

@@ -150,6 +150,23 @@ def operand_hint(case: Case):
     return None
 
 
+def relu_masked_by(case: Case, node, z, shape, mask_of, *, read_shape=None) -> bool:
+    """Is the claim the gradient of f with relu(z) (``node``) masked by ``mask_of(vals)`` where
+    (z > 0) belongs? relu(z) is replaced by C + z ⊙ K, K = the mask and C = relu(z) − z ⊙ K, both
+    held at the point (the value kept, the mask slipped). ``read_shape``: `value_at`'s, for z. The
+    one test of every "relu's mask read off the wrong thing" hint (dout, the arriving gradient, the
+    argument without a term: `relu_mask_term_hint`)."""
+    from ..frontend import tensor as T
+    from .layer_hints import _rebuilt
+    K, C = T.tensor("_K", shape), T.tensor("_C", shape)
+
+    def extra(vals):
+        zv = np.broadcast_to(value_at(z, vals, read_shape), shape)
+        kv = np.asarray(mask_of(vals)) * 1.0
+        return {K.name: kv, C.name: np.maximum(zv, 0) - zv * kv}
+    return _claim_is_gradient_of(case, _rebuilt(case.f, {node: C + z * K}), extra)
+
+
 def relu_mask_hint(case: Case):
     """relu's mask taken from dout: `dx = dout * (dout > 0)` for `dout * (x > 0)`. Where the layer's
     output is relu(z), the claim is the gradient with relu(z) replaced by C + z ⊙ (dout > 0), both
@@ -170,15 +187,7 @@ def relu_mask_hint(case: Case):
             z = next(a for a in e.args if a != 0)
         else:
             continue
-        shape = tuple(T.shape_of(o))
-        K, C = T.tensor("_K", shape), T.tensor("_C", shape)
-
-        def extra(vals, z=z, K=K, C=C):
-            zv = np.broadcast_to(value_at(z, vals), shape)
-            kv = (np.asarray(vals[dout.name], float) > 0) * 1.0
-            return {K.name: kv, C.name: np.maximum(zv, 0) - zv * kv}
-        from .layer_hints import _rebuilt
-        if _claim_is_gradient_of(case, _rebuilt(case.f, {e: C + z * K}), extra):
+        if relu_masked_by(case, e, z, tuple(T.shape_of(o)), lambda vals: np.asarray(vals[dout.name], float) > 0):
             zs = z.name if isinstance(z, T.Tensor) else "z"
             said = "" if isinstance(z, T.Tensor) else f" (z = {_text(z)})"
             return Hint("relu's mask taken from dout",
@@ -194,23 +203,18 @@ def _inner_relu_mask_hint(case: Case):
     from ..core.evaluate import evaluate, numeric
     from ..frontend import tensor as T
     from ..frontend.functions import relu
-    from .layer_hints import _rebuilt
     from .overwrite_hints import _upstream
     outs = set(_outputs(case))
     relus = [n for n in dict.fromkeys(sp.preorder_traversal(case.f))
              if isinstance(n, T.Ewise) and isinstance(n.args[0], relu) and n not in outs and n.has(case.w)]
     for node in relus[:3]:
         z = node.args[0].args[0]
-        shape = tuple(int(d) for d in T.shape_of(node))
         u, Du = _upstream(case.f, node)
-        K, C = T.tensor("_K", shape), T.tensor("_C", shape)
 
-        def extra(vals, z=z, node=node, u=u, Du=Du, K=K, C=C):
-            zv = np.broadcast_to(value_at(z, vals), shape)
-            d = np.asarray(evaluate(Du.ir, [Du.gradient_vars[0]], {**vals, u.name: numeric(node, vals)})[0], float)
-            kv = (d > 0) * 1.0
-            return {K.name: kv, C.name: np.maximum(zv, 0) - zv * kv}
-        if _claim_is_gradient_of(case, _rebuilt(case.f, {node: C + z * K}), extra):
+        def arriving(vals, node=node, u=u, Du=Du):        # δ at relu's output, at the point
+            return np.asarray(evaluate(Du.ir, [Du.gradient_vars[0]], {**vals, u.name: numeric(node, vals)})[0],
+                              float) > 0
+        if relu_masked_by(case, node, z, tuple(int(d) for d in T.shape_of(node)), arriving):
             return Hint("relu's mask taken from the gradient",
                         f"the claim masks relu({_text(z, 40)})'s gradient with (dA > 0), dA the gradient "
                         f"arriving at relu's output, where relu′ is read off its input: dZ = dA * (Z > 0), "

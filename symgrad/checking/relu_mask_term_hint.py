@@ -2,14 +2,15 @@
 takes x @ w + b — the bias forgotten where the mask is recomputed instead of cached. For each relu of
 f (up to 3) whose argument z is a sum, relu(z) is replaced by C + z ⊙ K with K = (z − term > 0) and
 C = relu(z) − z ⊙ K, both held at the point (the value kept, the mask slipped), and the claim
-compared with that gradient — `operand_hints.relu_mask_hint`'s way, for another mask."""
+compared with that gradient — `operand_hints.relu_masked_by`, the test of relu_mask_hint's masks too."""
 from __future__ import annotations
 
 import numpy as np
 import sympy as sp
 
-from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, short_text, value_at
+from .hint_case import Case, _fitted, differs, short_text, value_at
 from .hint_kind import Hint
+from .operand_hints import relu_masked_by
 
 
 def _relus(f, w):
@@ -29,7 +30,6 @@ def _terms(z) -> list:
 
 def relu_mask_term_hint(case: Case):
     from ..frontend import tensor as T
-    from .layer_hints import _rebuilt
     Cs, Ts = _fitted(case)
     if not differs(Cs, Ts):
         return None
@@ -38,16 +38,11 @@ def relu_mask_term_hint(case: Case):
         if not terms:
             continue
         shape = tuple(int(d) for d in T.shape_of(node))
-        K, C = T.tensor("_K", shape), T.tensor("_C", shape)
         inner = z.args[0] if isinstance(z, T.Ewise) else z
         for term in terms[:4]:
             rest = sp.Add(*[t for t in inner.args if t is not term])
-
-            def extra(vals, z=z, rest=rest):
-                zv = np.broadcast_to(value_at(z, vals, shape), shape)
-                kv = (np.broadcast_to(value_at(rest, vals, shape), shape) > 0) * 1.0
-                return {K.name: kv, C.name: np.maximum(zv, 0) - zv * kv}
-            if _claim_is_gradient_of(case, _rebuilt(case.f, {node: C + z * K}), extra):
+            if relu_masked_by(case, node, z, shape, lambda vals, rest=rest: np.broadcast_to(
+                    value_at(rest, vals, shape), shape) > 0, read_shape=shape):
                 return Hint("relu's mask without a term of its argument",
                             f"the claim masks relu's gradient with ({short_text(rest, 40)} > 0), its argument "
                             f"without {short_text(term, 30)}; relu′ is read off the whole argument, "

@@ -8,6 +8,7 @@ import sympy as sp
 from numpy.lib.stride_tricks import sliding_window_view
 
 import symgrad as sg
+from tests.checking.pool_loops import first_argmax, max_pool_backward_loops
 
 N = sp.Symbol("N", integer=True, positive=True)
 
@@ -45,20 +46,9 @@ def conv_backward_full(dout, x, w, b, pad, flip=True):
 
 
 def max_pool_backward_naive(dout, x, k, s, spread=False):
-    """cs231n's loops: δ of each window goes to the window's (first) arg-max."""
-    Nn, C, Ho, Wo = dout.shape
-    dx = np.zeros_like(x)
-    for n in range(Nn):
-        for c in range(C):
-            for i in range(Ho):
-                for j in range(Wo):
-                    win = x[n, c, i * s:i * s + k, j * s:j * s + k]
-                    if spread:
-                        dx[n, c, i * s:i * s + k, j * s:j * s + k] += dout[n, c, i, j]
-                        continue
-                    a, bb = np.unravel_index(np.argmax(win), win.shape)
-                    dx[n, c, i * s + a, j * s + bb] += dout[n, c, i, j]
-    return dx
+    """cs231n's loops: δ of each window goes to the window's (first) arg-max; ``spread``: to every
+    entry of it."""
+    return max_pool_backward_loops(dout, x, k, s, to=np.ones_like if spread else first_argmax)
 
 
 def _layer(stride, pad):

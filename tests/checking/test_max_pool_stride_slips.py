@@ -11,36 +11,21 @@ import torch
 import symgrad as sg
 
 from verdicts import N, wrong
+from tests.checking.pool_loops import max_pool_backward_loops, right_as_torchs
 
 
 def max_pool_backward_naive(dout, x, k, s, read=None, write=None):
     """The window of output (i, j) is read at (i·read, j·read) and its δ written at (i·write + a,
     j·write + b); the right loop has read = write = s."""
-    read, write = s if read is None else read, s if write is None else write
-    dx = np.zeros_like(x)
-    n_, c_, ho, wo = dout.shape
-    for n in range(n_):
-        for c in range(c_):
-            for i in range(ho):
-                for j in range(wo):
-                    win = x[n, c, i * read:i * read + k, j * read:j * read + k]
-                    a, b = np.unravel_index(np.argmax(win), win.shape)
-                    dx[n, c, i * write + a, j * write + b] += dout[n, c, i, j]
-    return dx
+    return max_pool_backward_loops(dout, x, k, s, read=read, write=write)
 
 
 @pytest.mark.parametrize("k, s, H", [(2, 2, 4), (3, 2, 5)])
 def test_the_right_strided_max_pool_backward_is_torchs_and_equal(k, s, H):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(2, 2, H, H))
     ho = (H - k) // s + 1
-    dout = rng.normal(size=(2, 2, ho, ho))
-    xt = torch.tensor(x, requires_grad=True)
-    torch.nn.functional.max_pool2d(xt, k, stride=s).backward(torch.tensor(dout))
-    np.testing.assert_allclose(max_pool_backward_naive(dout, x, k, s), xt.grad.numpy(), rtol=1e-12)
-    xs = sg.tensor("x", (N, 2, H, H))
-    assert sg.check_backward(sg.max_pool2d(xs, k, stride=s), [xs],
-                             lambda dout, x: max_pool_backward_naive(dout, x, k, s)).verdict == "equal"
+    right_as_torchs(lambda dout, x: max_pool_backward_naive(dout, x, k, s),
+                    lambda t: torch.nn.functional.max_pool2d(t, k, stride=s), lambda x: sg.max_pool2d(x, k, stride=s),
+                    (2, 2, H, H), (2, 2, ho, ho), seed=0)
 
 
 @pytest.mark.parametrize("k, s, H", [(2, 2, 4), (3, 2, 5)])

@@ -10,6 +10,7 @@ import sympy as sp
 
 import symgrad as sg
 from numpy.lib.stride_tricks import sliding_window_view
+from tests.checking.pool_loops import first_argmax, max_pool_backward_loops
 
 N = sp.Symbol("N", integer=True, positive=True)
 
@@ -22,25 +23,24 @@ def max_pool_backward_reshape(dout, x):
     return (mask * dout[:, :, :, None, :, None]).reshape(x.shape)
 
 
-def max_pool_backward_loops(dout, x, pick="first"):
+def last_argmax(win):
+    """All of δ to the window's last arg-max."""
+    share, flat = np.zeros_like(win), win.ravel()[::-1]
+    share[np.unravel_index(flat.size - 1 - np.argmax(flat), win.shape)] = 1.0
+    return share
+
+
+def split_evenly(win):
+    """δ split evenly among the window's tied maxima."""
+    m = win == win.max()
+    return m / m.sum()
+
+
+def max_pool_backward_2x2(dout, x, pick="first"):
     """cs231n's loops, 2×2 stride 2: δ of each window to one arg-max (the first, or the last), or
     split evenly among the tied entries."""
-    dx = np.zeros_like(x)
-    n_, c_, ho, wo = dout.shape
-    for n in range(n_):
-        for c in range(c_):
-            for i in range(ho):
-                for j in range(wo):
-                    win = x[n, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
-                    d = dx[n, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
-                    if pick == "even":
-                        m = win == win.max()
-                        d += m * dout[n, c, i, j] / m.sum()
-                        continue
-                    flat = win.ravel() if pick == "first" else win.ravel()[::-1]
-                    a = np.argmax(flat) if pick == "first" else flat.size - 1 - np.argmax(flat)
-                    d[np.unravel_index(a, win.shape)] += dout[n, c, i, j]
-    return dx
+    to = {"first": first_argmax, "last": last_argmax, "even": split_evenly}[pick]
+    return max_pool_backward_loops(dout, x, to=to)
 
 
 def _pool():
@@ -59,7 +59,7 @@ def test_mask_of_every_tied_maximum_is_not_equal_and_named():
 
 def test_first_arg_max_is_equal_and_says_ties_were_tried():
     out, x = _pool()
-    r = sg.check_backward(out, [x], max_pool_backward_loops)
+    r = sg.check_backward(out, [x], max_pool_backward_2x2)
     assert r.verdict == "equal", r
     assert "compared also at a point with tied maxima" in r.method
 
@@ -67,7 +67,7 @@ def test_first_arg_max_is_equal_and_says_ties_were_tried():
 def test_last_arg_max_and_even_split_are_other_subgradients():
     out, x = _pool()
     for pick, words in (("last", "the last arg-max"), ("even", "splits δ evenly")):
-        r = sg.check_backward(out, [x], lambda dout, x: max_pool_backward_loops(dout, x, pick))
+        r = sg.check_backward(out, [x], lambda dout, x: max_pool_backward_2x2(dout, x, pick))
         assert r and r.verdict == "equal except at points where f is not differentiable", (pick, r)
         assert words in r.kink and "first arg-max" in r.kink and "valid choices" in r.kink, r.kink
 
@@ -106,8 +106,8 @@ def test_conv_relu_pool_routings_at_ties():
     chosen at random window by window are other subgradients; δ dropped at ties is wrong."""
     out, wrt = _sandwich()
     check = lambda pool: sg.check_backward(out, wrt, sandwich_backward(pool), dims={N: 2})   # noqa: E731
-    assert check(max_pool_backward_loops).verdict == "equal"
-    for pool in (lambda d, a: max_pool_backward_loops(d, a, "last"), lambda d, a: max_pool_backward_loops(d, a, "even"),
+    assert check(max_pool_backward_2x2).verdict == "equal"
+    for pool in (lambda d, a: max_pool_backward_2x2(d, a, "last"), lambda d, a: max_pool_backward_2x2(d, a, "even"),
                  max_pool_backward_any_tied):
         r = check(pool)
         assert r and r.verdict == "equal except at points where f is not differentiable", r

@@ -7,6 +7,7 @@ import numpy as np
 import sympy as sp
 
 import symgrad as sg
+from tests.checking.pool_loops import max_pool_backward_loops
 
 N = sp.Symbol("N", integer=True, positive=True)
 
@@ -31,22 +32,6 @@ def conv_backward_loops(dout, x, w, b, stride, pad, assign_dx=False, assign_dw=F
                     else:
                         dw[f] += x_pad[win] * dout[n, f, i, j]
     return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
-
-
-def max_pool_backward_loops(dout, x, k, s, assign=False):
-    dx = np.zeros_like(x)
-    n_, c_, ho, wo = dout.shape
-    for n in range(n_):
-        for c in range(c_):
-            for i in range(ho):
-                for j in range(wo):
-                    win = x[n, c, i * s:i * s + k, j * s:j * s + k]
-                    a, bb = np.unravel_index(np.argmax(win), win.shape)
-                    if assign:
-                        dx[n, c, i * s + a, j * s + bb] = dout[n, c, i, j]
-                    else:
-                        dx[n, c, i * s + a, j * s + bb] += dout[n, c, i, j]
-    return dx
 
 
 def _conv(stride):

@@ -10,30 +10,30 @@ import torch
 import symgrad as sg
 
 from verdicts import N, wrong
+from tests.checking.pool_loops import first_argmax, max_pool_backward_loops, right_as_torchs
+
+
+def argmin(win):
+    """All of δ to the window's arg-min."""
+    share = np.zeros_like(win)
+    share[np.unravel_index(np.argmin(win), win.shape)] = 1.0
+    return share
+
+
+def unravel_swapped(win):
+    """All of δ to the flat arg-max k unravelled as (k % 2, k // 2)."""
+    share, k = np.zeros_like(win), np.argmax(win)
+    share[k % 2, k // 2] = 1.0
+    return share
 
 
 def max_pool_backward_naive(dout, x, slip=None):
-    dx = np.zeros_like(x)
-    n, c, ho, wo = dout.shape
-    for i in range(n):
-        for ch in range(c):
-            for r in range(ho):
-                for s in range(wo):
-                    win = x[i, ch, 2 * r:2 * r + 2, 2 * s:2 * s + 2]
-                    k = np.argmin(win) if slip == "argmin" else np.argmax(win)
-                    a, b = (k % 2, k // 2) if slip == "unravel" else np.unravel_index(k, (2, 2))
-                    dx[i, ch, 2 * r + a, 2 * s + b] += dout[i, ch, r, s]
-    return dx
+    return max_pool_backward_loops(dout, x, to={"argmin": argmin, "unravel": unravel_swapped}.get(slip, first_argmax))
 
 
 def test_the_right_pool_backward_is_torchs():
-    rng = np.random.default_rng(10)
-    x, dout = rng.normal(size=(3, 2, 4, 6)), rng.normal(size=(3, 2, 2, 3))
-    tx = torch.tensor(x, requires_grad=True)
-    torch.nn.functional.max_pool2d(tx, 2).backward(torch.tensor(dout))
-    np.testing.assert_allclose(max_pool_backward_naive(dout, x), tx.grad.numpy(), rtol=1e-12)
-    x = sg.tensor("x", (N, 2, 4, 6))
-    assert sg.check_backward(sg.max_pool2d(x, 2), [x], max_pool_backward_naive).verdict == "equal"
+    right_as_torchs(max_pool_backward_naive, lambda t: torch.nn.functional.max_pool2d(t, 2), lambda x: sg.max_pool2d(x, 2),
+                    (3, 2, 4, 6), (3, 2, 2, 3), seed=10)
 
 
 @pytest.mark.parametrize("slip, how", [
