@@ -467,8 +467,20 @@ class _Builder(TensorCalls):
                        ast.In: "in", ast.NotIn: "not in"}.get(type(op), type(op).__name__)
                 raise self.refuse(f"the comparison {sym!r} in {self.seg(node)!r} is not allowed "
                                   f"(conditions use < <= > >=)")
+            for m in (a, b):
+                if _is_matrix(m):    # SymPy's own "Invalid comparison of non-real x" named nothing to do
+                    raise self.fail(self._matrix_compared(node, m))
             conds.append(_CMP[type(op)](a, b))
         return conds[0] if len(conds) == 1 else sp.And(*conds)
+
+    def _matrix_compared(self, node, m) -> str:
+        rows, cols = m.shape
+        name = m.name if isinstance(m, sp.MatrixSymbol) else "M"
+        size, shape = (f"{rows}", f"({rows},)") if cols == 1 else (f"{rows},{cols}", f"({rows}, {cols})")
+        return (f"the comparison {self.seg(node)!r} compares the {rows}×{cols} matrix "
+                f"{name if isinstance(m, sp.MatrixSymbol) else repr(str(m))}: a condition compares scalars, "
+                f"or tensors entry by entry; declare it as a tensor (--tensor {name}:{size} on the command "
+                f"line, sg.tensor({name!r}, {shape}) in Python), where where(...) and relu's masks work")
 
     def visit_Attribute(self, node):
         if node.attr in _METHODS:

@@ -96,3 +96,12 @@ def test_norm_of_inf_names_p_and_suggests_the_max_of_abs():
     v = np.array([1.5, -2.5, 2.0])          # the suggested spelling is the ∞-norm, as torch's
     got = sg.numeric(_parse("max(abs(x))", x=x), {"x": v})
     assert float(got) == pytest.approx(float(torch.linalg.vector_norm(torch.tensor(v), ord=float("inf"))))
+
+
+@pytest.mark.parametrize("text", ["sum(where(x > 0, x, 0.1*x))", "Piecewise((1, x > 0), (0, True))"])
+def test_a_comparison_of_a_matrix_names_tensors(text):
+    # `symgrad check "sum(where(x > 0, ...))" --matrix x:3x1` was SymPy's "TypeError: Invalid
+    # comparison of non-real x": a comparison is of scalars or of tensors, never of a matrix
+    x = sp.MatrixSymbol("x", 3, 1)
+    with pytest.raises(ParseError, match=r"'x > 0' compares the 3×1 matrix x.*--tensor x:3"):
+        _parse(text, x=x)
