@@ -16,6 +16,7 @@ import sympy as sp
 
 import symgrad as sg
 from codegen.numpy_causal_mask import ROW
+from tests.codegen.torch_agreement import assert_equals_torch
 
 torch = pytest.importorskip("torch")
 N = sp.Symbol("N", integer=True, positive=True)
@@ -99,13 +100,7 @@ def test_causal_mask_is_written_by_rows_bit_for_bit_as_the_masked_copy(kind, dty
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), fn
     if dtype == "float64":
         want_loss, want = _torch(kind, vals, x)
-        assert prog.loss(vals, {"x": x}) == pytest.approx(want_loss, rel=1e-12)
-        got = prog.grad(vals, {"x": x})
-        for k in vals:
-            np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-14, err_msg=k)
-        new, _ = prog.step({k: v.copy() for k, v in vals.items()}, None, {"x": x})
-        for k in vals:
-            np.testing.assert_allclose(new[k], vals[k] - 0.1 * want[k], rtol=1e-10, atol=1e-13, err_msg=k)
+        assert_equals_torch(prog, vals, {"x": x}, want_loss, want, lr=0.1)
 
 
 @pytest.mark.parametrize("kind", ["tril k=1", "triu", "fill below"])
@@ -116,7 +111,4 @@ def test_other_triangles_keep_the_masked_copy_and_equal_torch(kind):
     assert not ROWS.search(grad) and "numpy.copyto(" in grad, grad
     vals, x = _data(np.float64)
     want_loss, want = _torch(kind, vals, x)
-    assert prog.loss(vals, {"x": x}) == pytest.approx(want_loss, rel=1e-12)
-    got = prog.grad(vals, {"x": x})
-    for k in vals:
-        np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-14, err_msg=k)
+    assert_equals_torch(prog, vals, {"x": x}, want_loss, want)
