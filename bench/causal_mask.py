@@ -8,18 +8,25 @@ triangle of ones), in one process, in turns.
 
 The scores are (N, H, T, T) float32; the shapes are bench/transformer_step.py's (32, 4, 64, 64) and a
 few around it. Printed: each form's median time and the median of the per-round ratios rows / copyto
-(below 1: the rows are quicker). Before timing, the two give the same array bit for bit. Timed by this
-thread's CPU time (time.thread_time) unless ``--wall``: the machine these were measured on is shared.
+(below 1: the rows are quicker; each round runs the two in a shuffled order,
+`statement_timer.interleaved_rounds`). Before timing, the two give the same array bit for bit. Timed
+by this thread's CPU time (time.thread_time) unless ``--wall``: the machine these were measured on is
+shared.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import statistics
+import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # bench/, also when loaded from its path
+from statement_timer import interleaved_rounds, median_ratio  # noqa: E402
 
 SHAPES = [(32, 4, 64, 64), (8, 4, 16, 16), (8, 8, 128, 128), (2, 4, 512, 512)]
 
@@ -50,13 +57,8 @@ def main(argv=None):
         for row in range(T - 1):
             b[..., row, row + 1:] = -np.inf
         assert a.tobytes() == b.tobytes(), shape
-        times = {"copyto": [], "rows": []}
-        for _ in range(args.rounds):
-            for k, f in (("copyto", copyto), ("rows", rows)):
-                t = clock()
-                f()
-                times[k].append(clock() - t)
-        ratio = statistics.median(x / y for x, y in zip(times["rows"], times["copyto"]))
+        times = interleaved_rounds({"copyto": copyto, "rows": rows}, args.rounds, clock)
+        ratio = median_ratio(times, "rows", "copyto")
         print(f"  {str(shape):20} copyto {statistics.median(times['copyto']) * 1e3:7.3f} ms  "
               f"rows {statistics.median(times['rows']) * 1e3:7.3f} ms  rows / copyto {ratio:.3f}")
 
