@@ -16,6 +16,7 @@ import sympy as sp
 
 import symgrad as sg
 from codegen.numpy_causal_mask import ROW
+from tests.codegen.same_bits import assert_same_bits, run_function
 from tests.codegen.torch_agreement import assert_equals_torch
 
 torch = pytest.importorskip("torch")
@@ -65,16 +66,6 @@ def _as_copyto(source: str) -> str:
     return old
 
 
-def _run(source, fn, params, batch):
-    ns = {}
-    exec(compile(source, "<generated>", "exec"), ns)
-    return ns[fn]([p.copy() for p in params], batch)
-
-
-def _flat(r):
-    return [a for x in r for a in _flat(x)] if isinstance(r, (list, tuple)) else [np.asarray(r)]
-
-
 def _data(dtype):
     rng = np.random.default_rng(0)
     vals = {"Wq": rng.normal(size=(D, D)) * 2, "Wk": rng.normal(size=(D, D)) * 2}
@@ -93,11 +84,8 @@ def test_causal_mask_is_written_by_rows_bit_for_bit_as_the_masked_copy(kind, dty
     assert "numpy.tril(" not in _function(prog.source, "loss")     # made for the mask alone, no more
     vals, x = _data(dtype)
     for fn in ("loss", "grad"):
-        got = _flat(_run(prog.source, fn, list(vals.values()), [x]))
-        old = _flat(_run(_as_copyto(prog.source), fn, list(vals.values()), [x]))
-        assert len(got) == len(old)
-        for a, b in zip(got, old):
-            assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), fn
+        assert_same_bits(run_function(prog.source, fn, list(vals.values()), [x]),
+                         run_function(_as_copyto(prog.source), fn, list(vals.values()), [x]), fn)
     if dtype == "float64":
         want_loss, want = _torch(kind, vals, x)
         assert_equals_torch(prog, vals, {"x": x}, want_loss, want, lr=0.1)
