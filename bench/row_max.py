@@ -14,18 +14,14 @@ measured on is shared; ``--wall`` for the wall clock.
 """
 from __future__ import annotations
 
-import argparse
-import datetime
 import os
-import platform
 import statistics
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # bench/, also when loaded from its path
-from statement_timer import interleaved_rounds, median_ratio  # noqa: E402
+from statement_timer import interleaved_rounds, median_ratio, rounds_and_clock  # noqa: E402
 
 SHAPES = {"attention scores (32, 4, 64, 64), axis 3": ((32, 4, 64, 64), 3),
           "logits (32, 64, 64), axis 2": ((32, 64, 64), 2),
@@ -34,13 +30,7 @@ SHAPES = {"attention scores (32, 4, 64, 64), axis 3": ((32, 4, 64, 64), 3),
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=101)
-    ap.add_argument("--wall", action="store_true", help="time by the wall clock, not this thread's CPU time")
-    args = ap.parse_args(argv)
-    clock = time.perf_counter if args.wall else time.thread_time
-    print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-          f"numpy {np.__version__}, {args.rounds} rounds, " + ("wall clock" if args.wall else "CPU time"))
+    args, clock = rounds_and_clock(__doc__, argv)
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         for label, (shape, axis) in SHAPES.items():
