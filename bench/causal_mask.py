@@ -8,30 +8,27 @@ triangle of ones), in one process, in turns.
 
 The scores are (N, H, T, T) float32; the shapes are bench/transformer_step.py's (32, 4, 64, 64) and a
 few around it. Printed: each form's median time and the median of the per-round ratios rows / copyto
-(below 1: the rows are quicker). Before timing, the two give the same array bit for bit. Timed by this
-thread's CPU time (time.thread_time) unless ``--wall``: the machine these were measured on is shared.
+(below 1: the rows are quicker; each round runs the two in a shuffled order,
+`statement_timer.interleaved_rounds`). Before timing, the two give the same array bit for bit. Timed
+by this thread's CPU time (time.thread_time) unless ``--wall``: the machine these were measured on is
+shared.
 """
 from __future__ import annotations
 
-import argparse
-import datetime
-import platform
+import os
 import statistics
-import time
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # bench/, also when loaded from its path
+from statement_timer import interleaved_rounds, median_ratio, rounds_and_clock  # noqa: E402
 
 SHAPES = [(32, 4, 64, 64), (8, 4, 16, 16), (8, 8, 128, 128), (2, 4, 512, 512)]
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=101)
-    ap.add_argument("--wall", action="store_true", help="time by the wall clock, not this thread's CPU time")
-    args = ap.parse_args(argv)
-    clock = time.perf_counter if args.wall else time.thread_time
-    print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-          f"numpy {np.__version__}, {args.rounds} rounds, " + ("wall clock" if args.wall else "CPU time"))
+    args, clock = rounds_and_clock(__doc__, argv)
     rng = np.random.default_rng(0)
     for shape in SHAPES:
         T = shape[-1]
@@ -50,13 +47,8 @@ def main(argv=None):
         for row in range(T - 1):
             b[..., row, row + 1:] = -np.inf
         assert a.tobytes() == b.tobytes(), shape
-        times = {"copyto": [], "rows": []}
-        for _ in range(args.rounds):
-            for k, f in (("copyto", copyto), ("rows", rows)):
-                t = clock()
-                f()
-                times[k].append(clock() - t)
-        ratio = statistics.median(x / y for x, y in zip(times["rows"], times["copyto"]))
+        times = interleaved_rounds({"copyto": copyto, "rows": rows}, args.rounds, clock)
+        ratio = median_ratio(times, "rows", "copyto")
         print(f"  {str(shape):20} copyto {statistics.median(times['copyto']) * 1e3:7.3f} ms  "
               f"rows {statistics.median(times['rows']) * 1e3:7.3f} ms  rows / copyto {ratio:.3f}")
 

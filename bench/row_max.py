@@ -7,19 +7,21 @@
 The shapes are those of bench/transformer_step.py's step (the attention's scores (32, 4, 64, 64),
 the logits (32, 64, 64)) and of bench/cpu_step.py's MLPs (a batch of 256 rows of 10, 1000 classes),
 with a third of the entries −inf (a causal mask's). Printed: each form's median time and the median of
-the per-round ratios fmax / max (below 1: fmax is quicker). Before timing, the two give the same
-array bit for bit. By default each call is timed by this thread's CPU time (time.thread_time): the
-machine these were measured on is shared; ``--wall`` for the wall clock.
+the per-round ratios fmax / max (below 1: fmax is quicker; each round runs the two in a shuffled order,
+`statement_timer.interleaved_rounds`). Before timing, the two give the same array bit for bit. By
+default each call is timed by this thread's CPU time (time.thread_time): the machine these were
+measured on is shared; ``--wall`` for the wall clock.
 """
 from __future__ import annotations
 
-import argparse
-import datetime
-import platform
+import os
 import statistics
-import time
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # bench/, also when loaded from its path
+from statement_timer import interleaved_rounds, median_ratio, rounds_and_clock  # noqa: E402
 
 SHAPES = {"attention scores (32, 4, 64, 64), axis 3": ((32, 4, 64, 64), 3),
           "logits (32, 64, 64), axis 2": ((32, 64, 64), 2),
@@ -28,13 +30,7 @@ SHAPES = {"attention scores (32, 4, 64, 64), axis 3": ((32, 4, 64, 64), 3),
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=101)
-    ap.add_argument("--wall", action="store_true", help="time by the wall clock, not this thread's CPU time")
-    args = ap.parse_args(argv)
-    clock = time.perf_counter if args.wall else time.thread_time
-    print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-          f"numpy {np.__version__}, {args.rounds} rounds, " + ("wall clock" if args.wall else "CPU time"))
+    args, clock = rounds_and_clock(__doc__, argv)
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         for label, (shape, axis) in SHAPES.items():
@@ -44,13 +40,8 @@ def main(argv=None):
                      "fmax": lambda: np.fmax.reduce(z, axis=axis, keepdims=True)}
             a, b = forms["max"](), forms["fmax"]()
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), label
-            times = {k: [] for k in forms}
-            for _ in range(args.rounds):
-                for k, f in forms.items():
-                    t = clock()
-                    f()
-                    times[k].append(clock() - t)
-            ratio = statistics.median(x / y for x, y in zip(times["fmax"], times["max"]))
+            times = interleaved_rounds(forms, args.rounds, clock)
+            ratio = median_ratio(times, "fmax", "max")
             print(f"  {np.dtype(dtype).name:8} {label:42} max {statistics.median(times['max']) * 1e3:7.3f} ms"
                   f"  fmax {statistics.median(times['fmax']) * 1e3:7.3f} ms  fmax / max {ratio:.3f}")
 

@@ -70,3 +70,21 @@ def interleaved_rounds(runs: dict, rounds: int, clock=time.perf_counter) -> dict
 def median_ratio(times: dict, a: str, b: str) -> float:
     """The median over rounds of a's time / b's time (ratios hold on a noisy machine; times do not)."""
     return statistics.median(x / y for x, y in zip(times[a], times[b]))
+
+
+def rounds_and_clock(doc: str, argv=None):
+    """(args, clock) of a two-forms benchmark's command line, ``--rounds`` (101) and ``--wall`` (the
+    wall clock; else this thread's CPU time, time.thread_time, as the machine is shared), after
+    printing the time, machine, NumPy version and those settings in one line."""
+    import argparse
+    import datetime
+    import platform
+
+    import numpy as np
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=101)
+    ap.add_argument("--wall", action="store_true", help="time by the wall clock, not this thread's CPU time")
+    args = ap.parse_args(argv)
+    print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+          f"numpy {np.__version__}, {args.rounds} rounds, " + ("wall clock" if args.wall else "CPU time"))
+    return args, time.perf_counter if args.wall else time.thread_time

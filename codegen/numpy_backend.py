@@ -325,10 +325,11 @@ def read_gradient_views(units: list) -> None:
     — SGD's ``p2 -= g2``, with or without weight decay — instead of a copy made only to be read once
     (the digits CNN: two copies a step, bench/cnn_step.py). Where the update works in the gradient's
     buffer (momentum's ``out=g2``, Adam's, clip_grad_value's, clip_grad_norm's ``g2 *= clip_coef``),
-    the copy stays: that buffer would be the backward pass's array. The view's base is a temporary
-    (``v\\d+``) whose last reader is this gradient, so nothing writes where it looks; `codegen.lifetimes`
-    counts ``g2`` as an alias of ``v80`` (the update waits for every name of that memory, and the
-    workspace hands the buffer out only after both are deleted)."""
+    the copy stays: that buffer would be the backward pass's array. The view is taken only where no
+    unit writes into ``g{i}`` nor into any name that may share its base's memory (another gradient
+    ``g1 = v80`` that Adam works in: `codegen.lifetimes.alias_groups`), so nothing writes where it
+    looks; `codegen.lifetimes` counts ``g2`` as an alias of ``v80`` (the update waits for every name
+    of that memory, and the workspace hands the buffer out only after both are deleted)."""
     codes = ["\n".join(u.code) for u in units]
     written, group = written_names(codes), alias_groups(codes)
     for u in units:
@@ -336,8 +337,6 @@ def read_gradient_views(units: list) -> None:
             continue
         m = _COPIED_VIEW.fullmatch(u.code[0])
         base = m.group(2).split(".")[0] if m else None
-        # (nor into the base, through any name of its memory: another parameter's gradient ``g1 =
-        # v80`` that Adam works in, where g2 is v80.T)
         if m and m.group(1) not in written and not group.get(base, {base}) & written:
             u.code[0] = f"{m.group(1)} = {m.group(2)}"
             u.comment.append("(a view: the update below only reads it)")

@@ -11,8 +11,9 @@ on machines without a GPU, and has no libdevice) runs what the GPU runs:
     erfc(x)      1 − erf(x) below x = 1 (erfc ≥ 0.16 there), and above it the continued fraction
                  erfc(x) = e^(−x²)/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + …)))) cut after 40 terms
                  (within 3e-7 relative from x = 1 on), e^(−x²) as e^(−h²)·e^(−(x−h)(x+h)) with
-                 h = x rounded down to 1/256 (h² exact in float32 below x = 16, and erfc is 0 above): never 1 − erf in the tail, where it is 0 from
-                 x ≈ 3.9 in float32 and log erfc would be −inf
+                 h = x rounded down to 1/256 (h² exact in float32 below x = 16, and erfc is 0
+                 above): never 1 − erf in the tail, where it is 0 from x ≈ 3.9 in float32 and
+                 log erfc would be −inf
     loggamma(x)  log |Γ(x)| (torch.lgamma's, SciPy's gammaln): x < 4 lifted to t = x + 4 by
                  log Γ(x) = log Γ(t) − log(x(x+1)(x+2)(x+3)), then Stirling's series
                  (t − ½)·log t − t + ½·log 2π + Σₖ B₂ₖ/(2k(2k−1) t²ᵏ⁻¹) to t⁻¹¹; x < 0 by the reflection
@@ -26,8 +27,9 @@ on machines without a GPU, and has no libdevice) runs what the GPU runs:
 
 Errors against float64 (SciPy), on x in (0, 20] and its reflections below 0
 (tests/codegen/test_triton_special.py): loggamma within 2e-6 absolute (relative above 1), digamma
-and trigamma within 1e-6, erfc within 5e-7 relative (x up to 9, erfc down to 4e-37). A few float32 ulps of the values the lifts
-add: torch's float32 lgamma is closer near its zeros 1 and 2 (1e-7 there, ours 1e-6).
+and trigamma within 1e-6, erfc within 5e-7 relative (x up to 9, erfc down to 4e-37). A few float32
+ulps of the values the lifts add: torch's float32 lgamma is closer near its zeros 1 and 2 (1e-7
+there, ours 1e-6).
 
 Branches are ``tl.where`` of both sides (a block of examples takes either), each side kept finite
 where it is not taken (the lift of x = 10⁶ is formed of 1s).
@@ -94,8 +96,9 @@ _LIFT8 = '''
 @triton.jit
 def special_lift8(x):
     """(r, t, u, low) of a ψ or ψ₁ of x, lifted from y = x, or 1 − x below 0 (the reflection):
-    r = x − round(x) below 0 (else ½: no 1/sin 0 in the branch not taken); low: y < 8, where t = y + 8 and u = y (else t = y, and u = 1: the lift's
-    terms, in 1/(u + k), are then finite and not taken)."""
+    r = x − round(x) below 0 (else ½: no 1/sin 0 in the branch not taken); low: y < 8, where
+    t = y + 8 and u = y (else t = y, and u = 1: the lift's terms, in 1/(u + k), are then finite
+    and not taken)."""
     y = tl.where(x < 0.0, 1.0 - x, x)
     low = y < 8.0
     return tl.where(x < 0.0, x - tl.floor(x + 0.5), 0.5), tl.where(low, y + 8.0, y), tl.where(low, y, 1.0), low'''
@@ -157,7 +160,8 @@ SOURCES = {
     "special_lift8": (_LIFT8, ()),
     "special_erfc": (_ERFC, ()),
 }
-_ORDER = ["special_sinpi", "special_lift8", "special_lgamma", "special_gamma", "special_digamma", "special_trigamma", "special_erfc"]
+_ORDER = ["special_sinpi", "special_lift8", "special_lgamma", "special_gamma", "special_digamma", "special_trigamma",
+          "special_erfc"]
 
 
 def forms() -> dict:

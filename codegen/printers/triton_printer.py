@@ -33,7 +33,7 @@ Symbols print their names verbatim: the scheduler hands the printer only names i
 >>> TritonPrinter().doprint(sp.Heaviside(z, 1) * z**2)
 '(v3*v3)*tl.where(v3 >= 0, 1.0, 0.0)'
 >>> TritonPrinter().doprint(sp.Piecewise((z**2 / 2, sp.Abs(z) <= 1), (sp.Abs(z) - 0.5, True)))
-'tl.where((tl.abs(v3) <= 1), (0.5)*(v3*v3), tl.abs(v3) - 0.5)'
+'tl.where((tl.abs(v3) <= 1), 0.5*(v3*v3), tl.abs(v3) - 0.5)'
 """
 from __future__ import annotations
 
@@ -174,6 +174,11 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
         return expr.name
 
     def parenthesize(self, item, level, strict=False):
+        # A positive rational prints as one float literal (``_print_Rational``), an operand as it
+        # stands: 0.0078125*v3, not SymPy's (0.0078125)*v3 (its precedence is that of p/q). The
+        # same rule as the NumPy printer's; the kernel's ``ast`` is unchanged by it.
+        if isinstance(item, sp.Rational) and not item.is_Integer and item > 0:
+            return self._print(item)
         prec = precedence(item)
         if item.is_Pow and item.exp.is_Integer and item.exp < 0:
             prec = PRECEDENCE["Mul"]            # printed as 1.0/(…), a quotient

@@ -195,7 +195,7 @@ def _conv(ac, e) -> Var:
             f"pooling). They run convolutions of the input image and of the maps earlier convolutions make; "
             f"{NUMPY}")
     transposed = ac.kernel_views.get(w.id) is not None          # sg.conv_transpose2d's (`transposed_kernel`)
-    if w.id in ac.batched or ac.src.producer[w.id].prim is not R.param_p and not transposed:
+    if w.id in ac.batched or (ac.src.producer[w.id].prim is not R.param_p and not transposed):
         raise refuse(ac, e, "a convolution whose kernel is not a declared parameter (F, C, KH, KW)")
     if len(x.shape) != 4 or int(x.shape[0]) != 1:
         raise refuse(ac, e, f"a convolution over {len(x.shape) - 2} spatial axes (conv1d, conv3d)")

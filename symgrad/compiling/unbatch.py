@@ -138,8 +138,8 @@ class Unbatch:
             out.append(("rows", c, e.inputs[0]))
         elif e.prim is R.ewise_p and e.out.shape == ():
             body, args = e.params[0], placeholders(len(e.inputs))
-            known = {a: self._closed(u) for a, u in zip(args, e.inputs)}
-            known = {a: k for a, k in known.items() if k is not None}
+            known = {a: self._batch_size_number(u) for a, u in zip(args, e.inputs)}
+            known = {a: n for a, n in known.items() if n is not None}
             if known:          # the 1/N of `.sum() / N`: a number of the batch size, put in the body
                 body = body.subs(known, simultaneous=True)
                 kept = [(a, u) for a, u in zip(args, e.inputs) if a not in known]
@@ -157,7 +157,7 @@ class Unbatch:
         else:
             raise self._not_separable(e)
 
-    def _closed(self, v: Var):
+    def _batch_size_number(self, v: Var):
         """A number that reads no example and no parameter, as a SymPy expression of the batch size N
         (the 1/N of ``l.sum() / N``, written by hand where sg.mean would be), or None."""
         e = self.src.producer[v.id]
@@ -166,7 +166,7 @@ class Unbatch:
         if e.prim.name == "input" and e.params and e.params[0] == self.N:
             return self.N
         if e.prim is R.ewise_p:
-            args = [self._closed(u) for u in e.inputs]
+            args = [self._batch_size_number(u) for u in e.inputs]
             if all(a is not None for a in args):
                 return e.params[0].subs(dict(zip(placeholders(len(e.inputs)), args)), simultaneous=True)
         return None

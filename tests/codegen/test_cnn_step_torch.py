@@ -7,8 +7,6 @@ the next, `codegen.numpy_whole_batch.kept_buffers`)."""
 from __future__ import annotations
 
 import ast
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,24 +14,18 @@ import torch
 import torch.nn.functional as F
 
 import symgrad as sg
+from tests.codegen.lenet_digits import lenet, torch_lenet_loss
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 rng = np.random.default_rng(5)
 
 
 def _lenet(c1=4, c2=6):
-    spec = importlib.util.spec_from_file_location("train_cnn_digits", ROOT / "examples" / "train_cnn_digits.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.lenet(c1, c2)
+    return lenet(c1, c2)
 
 
 def _torch_loss(vals, x, y):
     t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
-    h = F.max_pool2d(F.relu(F.conv2d(torch.tensor(x), t["w1"], t["b1"], padding=1)), 2)
-    h = F.max_pool2d(F.relu(F.conv2d(h, t["w2"], t["b2"], padding=1)), 2)
-    loss = F.cross_entropy(h.reshape(x.shape[0], -1) @ t["W3"] + t["b3"], torch.tensor(y, dtype=torch.int64))
-    return loss, t
+    return torch_lenet_loss(t, x, y), t
 
 
 def _values(params, draw):

@@ -16,6 +16,8 @@ import sympy as sp
 
 import symgrad as sg
 from codegen.numpy_causal_mask import ROW
+from tests.codegen.same_bits import assert_same_bits, run_function
+from tests.codegen.torch_agreement import assert_equals_torch
 
 torch = pytest.importorskip("torch")
 N = sp.Symbol("N", integer=True, positive=True)
@@ -64,16 +66,6 @@ def _as_copyto(source: str) -> str:
     return old
 
 
-def _run(source, fn, params, batch):
-    ns = {}
-    exec(compile(source, "<generated>", "exec"), ns)
-    return ns[fn]([p.copy() for p in params], batch)
-
-
-def _flat(r):
-    return [a for x in r for a in _flat(x)] if isinstance(r, (list, tuple)) else [np.asarray(r)]
-
-
 def _data(dtype):
     rng = np.random.default_rng(0)
     vals = {"Wq": rng.normal(size=(D, D)) * 2, "Wk": rng.normal(size=(D, D)) * 2}
@@ -92,20 +84,11 @@ def test_causal_mask_is_written_by_rows_bit_for_bit_as_the_masked_copy(kind, dty
     assert "numpy.tril(" not in _function(prog.source, "loss")     # made for the mask alone, no more
     vals, x = _data(dtype)
     for fn in ("loss", "grad"):
-        got = _flat(_run(prog.source, fn, list(vals.values()), [x]))
-        old = _flat(_run(_as_copyto(prog.source), fn, list(vals.values()), [x]))
-        assert len(got) == len(old)
-        for a, b in zip(got, old):
-            assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), fn
+        assert_same_bits(run_function(prog.source, fn, list(vals.values()), [x]),
+                         run_function(_as_copyto(prog.source), fn, list(vals.values()), [x]), fn)
     if dtype == "float64":
         want_loss, want = _torch(kind, vals, x)
-        assert prog.loss(vals, {"x": x}) == pytest.approx(want_loss, rel=1e-12)
-        got = prog.grad(vals, {"x": x})
-        for k in vals:
-            np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-14, err_msg=k)
-        new, _ = prog.step({k: v.copy() for k, v in vals.items()}, None, {"x": x})
-        for k in vals:
-            np.testing.assert_allclose(new[k], vals[k] - 0.1 * want[k], rtol=1e-10, atol=1e-13, err_msg=k)
+        assert_equals_torch(prog, vals, {"x": x}, want_loss, want, lr=0.1)
 
 
 @pytest.mark.parametrize("kind", ["tril k=1", "triu", "fill below"])
@@ -116,7 +99,4 @@ def test_other_triangles_keep_the_masked_copy_and_equal_torch(kind):
     assert not ROWS.search(grad) and "numpy.copyto(" in grad, grad
     vals, x = _data(np.float64)
     want_loss, want = _torch(kind, vals, x)
-    assert prog.loss(vals, {"x": x}) == pytest.approx(want_loss, rel=1e-12)
-    got = prog.grad(vals, {"x": x})
-    for k in vals:
-        np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-14, err_msg=k)
+    assert_equals_torch(prog, vals, {"x": x}, want_loss, want)

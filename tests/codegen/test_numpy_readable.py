@@ -17,6 +17,7 @@ import sympy as sp
 
 import symgrad as sg
 from codegen.schedule import _atom
+from tests.codegen.torch_agreement import assert_equals_torch
 
 torch = pytest.importorskip("torch")
 N = sp.Symbol("N", integer=True, positive=True)
@@ -86,14 +87,7 @@ def test_generated_code_has_no_parentheses_around_views_and_calls_and_equals_tor
             "b": rng.normal(size=C)}
     x = rng.normal(size=(3, T, D))
     want_loss, want = _torch(vals, x)
-    assert prog.loss(vals, {"x": x}) == pytest.approx(want_loss, rel=1e-12)
-    got = prog.grad(vals, {"x": x})
-    for k in vals:
-        np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-14, err_msg=k)
-    # the step: its update is SGD's with torch's gradient
-    new, _ = prog.step({k: v.copy() for k, v in vals.items()}, None, {"x": x})
-    for k in vals:
-        np.testing.assert_allclose(new[k], vals[k] - 0.1 * want[k], rtol=1e-10, atol=1e-13, err_msg=k)
+    assert_equals_torch(prog, vals, {"x": x}, want_loss, want, lr=0.1)   # (the step's update: SGD's)
 
 
 def test_a_named_elementwise_statement_and_a_total_read_without_outer_parentheses():

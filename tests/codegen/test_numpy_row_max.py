@@ -8,13 +8,13 @@ float32 and float64 — and torch.autograd's where the rows are finite."""
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pytest
 import sympy as sp
 
 import symgrad as sg
+from tests.codegen.same_bits import assert_same_bits, run_function
 
 torch = pytest.importorskip("torch")
 N = sp.Symbol("N", integer=True, positive=True)
@@ -31,25 +31,7 @@ def _with_max(source: str) -> str:
 
 
 def _run(source: str, fn: str, params: list, batch: list):
-    ns = {}
-    exec(compile(source, "<generated>", "exec"), ns)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)      # NaN, inf and log 0 of the odd rows
-        return ns[fn]([p.copy() for p in params], batch)
-
-
-def _flat(result) -> list:
-    """The arrays and numbers of a generated function's result (nested lists and tuples), in order."""
-    if isinstance(result, (list, tuple)):
-        return [a for r in result for a in _flat(r)]
-    return [np.asarray(result)]
-
-
-def _same_bits(got, old, what):
-    got, old = _flat(got), _flat(old)
-    assert len(got) == len(old), what
-    for k, (a, b) in enumerate(zip(got, old)):
-        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), f"{what}, result {k}"
+    return run_function(source, fn, params, batch, quiet=True)      # (NaN, inf and log 0 of the odd rows)
 
 
 def _attention_and_cross_entropy():
@@ -84,12 +66,12 @@ def test_attention_and_cross_entropy_shift_by_fmax_bit_for_bit_as_by_max(dtype):
     x = rng.normal(size=(4, T, D)).astype(dtype)
     y = rng.integers(0, C, (4, T))
     for fn in ("loss", "grad"):
-        _same_bits(_run(prog.source, fn, vals, [x, y]), _run(_with_max(prog.source), fn, vals, [x, y]), fn)
+        assert_same_bits(_run(prog.source, fn, vals, [x, y]), _run(_with_max(prog.source), fn, vals, [x, y]), fn)
     # example 1 with a NaN, example 2 with +inf: their rows go NaN as they did with .max
     x[1, 2, 0], x[2, 3, 1] = np.nan, np.inf
     for fn in ("loss", "grad"):
-        _same_bits(_run(prog.source, fn, vals, [x, y]), _run(_with_max(prog.source), fn, vals, [x, y]),
-                   f"{fn}, odd rows")
+        assert_same_bits(_run(prog.source, fn, vals, [x, y]), _run(_with_max(prog.source), fn, vals, [x, y]),
+                         f"{fn}, odd rows")
     if dtype == "float64":      # and the finite case is torch's
         x = rng.normal(size=(3, T, D))
         y = rng.integers(0, C, (3, T))
@@ -127,8 +109,8 @@ def test_logsumexp_shifts_by_fmax_bit_for_bit_as_by_max(declared, keep_softmax, 
     assert "_max = numpy.fmax.reduce(" in prog.source and not re.search(r"_max = .*\.max\(", prog.source)
     wv = np.linspace(-0.5, 0.5, C).reshape(w.shape).astype(dtype)
     for fn in ("loss", "grad"):
-        _same_bits(_run(prog.source, fn, [wv], [rows.astype(dtype)]),
-                   _run(_with_max(prog.source), fn, [wv], [rows.astype(dtype)]), fn)
+        assert_same_bits(_run(prog.source, fn, [wv], [rows.astype(dtype)]),
+                         _run(_with_max(prog.source), fn, [wv], [rows.astype(dtype)]), fn)
     # the finite rows: torch's loss and gradient
     finite = rows[[3, 5]].astype(np.float64)
     wt = torch.tensor(wv.astype(np.float64), requires_grad=True)

@@ -13,9 +13,7 @@ Oracles: torch.autograd and torch.optim (float64), and the step printed with the
 (bit for bit: the same operations on the same values)."""
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,23 +22,15 @@ import torch
 import torch.nn.functional as F
 
 import symgrad as sg
+from tests.codegen.lenet_digits import lenet, torch_lenet_loss
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 N = sp.Symbol("N", integer=True, positive=True)
 VIEW_GRAD = re.compile(r"^(\s*)(g\d+) = (v\d+\.transpose\(\([\d, ]+\)\))$", re.M)
 
 
 def _lenet(c1=2, c2=3):
-    spec = importlib.util.spec_from_file_location("train_cnn_digits", ROOT / "examples" / "train_cnn_digits.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.lenet(c1, c2)
+    return lenet(c1, c2)
 
-
-def _torch_loss(t, x, y):
-    h = F.max_pool2d(F.relu(F.conv2d(torch.tensor(x), t["w1"], t["b1"], padding=1)), 2)
-    h = F.max_pool2d(F.relu(F.conv2d(h, t["w2"], t["b2"], padding=1)), 2)
-    return F.cross_entropy(h.reshape(x.shape[0], -1) @ t["W3"] + t["b3"], torch.tensor(y, dtype=torch.int64))
 
 
 def _start(params, seed=3):
@@ -60,7 +50,7 @@ def _torch_steps(vals, x, y, make_opt, steps):
     opt = make_opt(list(t.values()))
     for _ in range(steps):
         opt.zero_grad()
-        _torch_loss(t, x, y).backward()
+        torch_lenet_loss(t, x, y).backward()
         opt.step()
     return {k: v.detach().numpy() for k, v in t.items()}
 
@@ -138,7 +128,7 @@ def test_clip_grad_value_keeps_the_copy():
     got = {k: v.copy() for k, v in vals.items()}
     got, _ = prog.step(got, prog.init_state(got), {"x": x, "y": y})
     t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
-    _torch_loss(t, x, y).backward()
+    torch_lenet_loss(t, x, y).backward()
     torch.nn.utils.clip_grad_value_(list(t.values()), 1e-3)
     for k in vals:
         np.testing.assert_allclose(got[k], vals[k] - 0.1 * t[k].grad.numpy(), rtol=1e-10, atol=1e-13, err_msg=k)

@@ -2,7 +2,7 @@
 Poisson NLL writes it so), is the mean over the batch on the Triton target. Until 2026-12-01
 (eleventh session) the 1/N, a number of the batch size and no example, was taken for a value of the
 batch and the loss refused as "not a mean (or sum) over N of per-example terms"
-(`symgrad/compiling/unbatch.py`, `Unbatch._closed`)."""
+(`symgrad/compiling/unbatch.py`, `Unbatch._batch_size_number`)."""
 import numpy as np
 import pytest
 import sympy as sp
