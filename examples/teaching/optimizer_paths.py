@@ -38,6 +38,7 @@ class Surface:
     box: tuple                  # (w₁ from, w₁ to, w₂ from, w₂ to) shown
     optimizers: tuple           # (label, optimizer) pairs, each from `start`
     steps: int
+    note: str = ""              # said under the panel: what a reader might take for a fault
 
 
 def _lecture_optimizers(sgd, mom, nag, ada, rms, adam) -> tuple:
@@ -55,7 +56,10 @@ QUADRATIC = Surface("ill-conditioned quadratic  L = ½(w₁² + 10·w₂²)", (w
                     optimizers=_lecture_optimizers(0.18, 0.02, 0.02, 1.0, 0.1, 0.3), steps=40)
 ROSENBROCK = Surface("Rosenbrock  L = (1 − w₁)² + 10·(w₂ − w₁²)²", (1 - w1) ** 2 + 10 * (w2 - w1 ** 2) ** 2,
                      start=(0.0, 2.5), minimum=(1.0, 1.0), box=(-1.0, 2.0, -1.0, 3.0),
-                     optimizers=_lecture_optimizers(0.01, 0.001, 0.001, 0.3, 0.02, 0.05), steps=150)
+                     optimizers=_lecture_optimizers(0.01, 0.001, 0.001, 0.3, 0.02, 0.05), steps=150,
+                     note="After 150 steps no path has reached the minimum (1, 1) yet, the adaptive\n"
+                          "AdaGrad, RMSProp and Adam included: expected, the valley's floor is nearly\n"
+                          "flat (its gradient small); more steps bring them there.")
 SURFACES = (QUADRATIC, ROSENBROCK)
 
 
@@ -96,8 +100,10 @@ def _panel(ax, surface: Surface):
     # contour lines spaced evenly in log L: the narrow valley shows as nested ellipses (bananas)
     levels = np.geomspace(max(float(Z.min()), 1e-3), float(Z.max()), 18)
     ax.contour(X, Y, Z, levels=levels, colors="0.65", linewidths=0.8)
-    for label, pts in paths(surface).items():
-        ax.plot(pts[:, 0], pts[:, 1], "-o", color=COLOURS[label], lw=2, ms=3, label=label, alpha=0.9)
+    rates = {label: opt.lr for label, opt in surface.optimizers}
+    for label, pts in paths(surface).items():       # the learning rate decides the path: said with it
+        ax.plot(pts[:, 0], pts[:, 1], "-o", color=COLOURS[label], lw=2, ms=3,
+                label=f"{label} (η = {rates[label]:g})", alpha=0.9)
     ax.plot(*surface.start, "o", color="black", ms=9, zorder=5)
     ax.annotate("start", surface.start, xytext=(8, 8), textcoords="offset points", fontsize=12)
     ax.plot(*surface.minimum, "*", color="gold", mec="black", ms=20, zorder=6, label="minimum")
@@ -106,24 +112,34 @@ def _panel(ax, surface: Surface):
     ax.yaxis.label.set_size(14)
     ax.set_title(f"{surface.title}\n{surface.steps} steps from {surface.start}", fontsize=13)
     ax.set_aspect("equal")
+    # under the panel, off the paths; the note (what a reader might take for a fault) above its entries
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=11, frameon=False,
+              title=surface.note or None, title_fontsize=11)
 
 
-def save(path_out: Path, surfaces=SURFACES) -> Path:
-    """Draw every surface's paths side by side and write the picture (PNG, PDF or SVG by the
-    suffix). Needs matplotlib; without it an ImportError that says ``pip install matplotlib``."""
+def figure(surfaces=SURFACES):
+    """Every surface's paths side by side, each panel with its legend (the learning rates, which
+    differ per surface): a pyplot Figure. Needs matplotlib; without it an ImportError that says
+    ``pip install matplotlib``."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as e:
         raise ImportError(f"the picture of the optimizers' paths needs matplotlib: {INSTALL}") from e
-    fig, axes = plt.subplots(1, len(surfaces), figsize=(7.5 * len(surfaces), 6.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(surfaces), figsize=(7.5 * len(surfaces), 8), squeeze=False)
     for ax, surface in zip(axes[0], surfaces):
         _panel(ax, surface)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=13, frameon=False)
     fig.suptitle("The optimizers' paths (steps by symgrad.compiling.optim, ∇L by sg.grad)", fontsize=15)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.96))
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    return fig
+
+
+def save(path_out: Path, surfaces=SURFACES) -> Path:
+    """Draw every surface's paths side by side and write the picture (PNG, PDF or SVG by the
+    suffix). Needs matplotlib; without it an ImportError that says ``pip install matplotlib``."""
+    fig = figure(surfaces)
+    import matplotlib.pyplot as plt
     path_out = Path(path_out)
     path_out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path_out, dpi=150)

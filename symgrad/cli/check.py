@@ -23,7 +23,8 @@ input then prints ``{"verdict": null, "ok": false, "error": {"type", "text"}}`` 
 A ``--matrix`` side may be a size's name (``X:nx3``, ``A:nxn``, or ``X:n,3``): drawn, or chosen with
 ``--at n=3``, and f and the claims may read it (``sum(...)/n``).
 ``--tensor NAME:D,...`` declares an N-d tensor with NumPy's semantics (``X.T @ D``, ``sum(D, axis=0)``,
-``D.sum(0)``, ``x.reshape(N, -1)``); a size given by name (``N``) is a batch size, drawn, and may be
+``D.sum(0)``, ``x.reshape(N, -1)``); a size given by name (``N``) is a batch size, drawn (or chosen
+with ``--at N=2``), and may be
 read in the claims; ``--labels y:N`` declares integer class labels (``one_hot(y, 4)`` in a claim).
 ``--convention row`` reads the claims in the numerator layout (sg.check's ``convention="row"``).
 """
@@ -58,13 +59,13 @@ def register(subparsers):
     p.add_argument("--tensor", action="append", default=[], metavar="NAME:D[,D...]",
                    help="declare NAME a tensor (NumPy semantics: @, X.T, sum(X, axis=0), X.sum(0), "
                         "...) of the sizes D, each an integer or a size's name, e.g. X:N,3 (N: a "
-                        "batch size, drawn; repeatable)")
+                        "batch size, drawn unless --at N=2 chooses it; repeatable)")
     p.add_argument("--labels", action="append", default=[], metavar="NAME:D[,D...]",
                    help="declare NAME an integer tensor of class labels (drawn in range), e.g. y:N for "
                         "cross_entropy(X @ W, y) (repeatable)")
     p.add_argument("--at", action="append", default=[], metavar="NAME=V[,V...]",
-                   help="fix a value instead of drawing it: a number, or a matrix's entries row by "
-                        "row, e.g. t=0,1,0,0 (repeatable)")
+                   help="fix a value instead of drawing it: a number, a matrix's entries row by "
+                        "row, e.g. t=0,1,0,0, or a named size, e.g. N=2 (repeatable)")
     p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed of the test points")
     p.add_argument("--targets", choices=["distribution", "one-hot", "free"], default="distribution",
                    help="how the target t of a softmax cross-entropy is drawn (default: on the simplex)")
@@ -311,8 +312,8 @@ def _result(args):
             raise SymgradError(f"unknown symbol(s) {unknown} in --claimed {text!r}: f's symbols are "
                                f"{sorted(names)}")
         claims.append(c)
-    # a named size of a --matrix is chosen with --at n=3; a --tensor's is drawn at two values
-    at = _values(args.at, names, sized)
+    # a named size is chosen with --at n=3 (of a --matrix) or --at N=2 (of a --tensor), else drawn
+    at = _values(args.at, names, sizes)
     try:
         r = check(f, wrt, claims, at=at, seed=args.seed, targets=args.targets,
                   convention=args.convention)
@@ -320,7 +321,7 @@ def _result(args):
         raise
     except Exception as e:  # noqa: BLE001 - the command line shows a message, never a traceback
         raise SymgradError(f"{type(e).__name__}: {e}") from None
-    return _flag_named(r, {k for k in at if k in sized})
+    return _flag_named(r, {k for k in at if k in sizes})
 
 
 def _flag_named(r, given=()):
@@ -332,7 +333,7 @@ def _flag_named(r, given=()):
     from ..checking.hint_kind import rewritten
 
     def said(text):
-        return text.replace("convention='row'", "--convention row")
+        return text.replace("convention='row'", "--convention row").replace("as dims= or at= fixed", "as --at fixed")
 
     def chosen(m):          # at={'n': 3, 'm': 3} -> --at n=3 --at m=3
         return " ".join(f"--at {k}={v}" for k, v in re.findall(r"'(\w+)': (\d+)", m.group(1)))

@@ -6,8 +6,10 @@ The left panel holds the losses (the epoch's mean minibatch loss, and ``val_loss
 after the epoch), the right one the other metrics (``val_accuracy`` ...), when there are any. Epochs
 are whole numbers on the x axis; a loss that spans two decades or more is drawn on a log scale (a
 linear one flattens all but its first epochs into the floor); with early stopping the best epoch
-(``history.best_epoch``, by ``history.monitor``) is a dashed line and a ring around its value. A run
-that stopped inside its first epoch has no epoch records: its step losses are drawn instead.
+(``history.best_epoch``, by ``history.monitor``) is a dashed line and a ring around its value. With
+fewer than two epochs (a run of one epoch, one stopped inside its first or diverged in its second)
+a curve of epochs would be one dot: the step losses are drawn instead, on a step axis, and the one
+epoch's numbers are said above them.
 
 >>> from symgrad.compiling.training_results import History
 >>> h = History(loss=[2.0, 1.0, 0.6, 0.4], step=4, epochs=[{"epoch": 1, "loss": 1.5, "val_accuracy": 0.5},
@@ -57,16 +59,17 @@ def check_plot_path(path, what: str = "path") -> None:
     formats = image_formats()
     suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
     if suffix not in formats:
-        said = f"its suffix .{suffix}" if suffix else "it has no suffix"
-        raise ArgumentError(f"{what} {os.fspath(path)}: {said} is not a picture format matplotlib writes; "
-                            f"give a .png, .pdf or .svg (matplotlib also writes "
+        said = (f"its suffix .{suffix} is not a picture format matplotlib writes; give" if suffix
+                else "no suffix; name a picture file:")
+        raise ArgumentError(f"{what} {os.fspath(path)}: {said} a .png, .pdf or .svg (matplotlib also writes "
                             f"{', '.join('.' + k for k in sorted(formats) if k not in ('png', 'pdf', 'svg'))})")
 
 
 def _series(history):
-    """(x label, x values, {name: y values}) of the curves: per epoch, or per step when no epoch ended."""
+    """(x label, x values, {name: y values}) of the curves: per epoch, or per step when fewer than two
+    epochs ended (one epoch is one dot)."""
     records = [r for r in history.epochs if "epoch" in r]
-    if not records:
+    if len(records) < 2 and history.loss:
         return "step", list(range(history.step - len(history.loss) + 1, history.step + 1)), \
             {"loss": [float(v) for v in history.loss]}
     names = []
@@ -87,6 +90,13 @@ def _label(name: str, x_name: str) -> str:
     if name == "loss":
         return "loss (mean over the epoch's minibatches)" if x_name == "epoch" else "loss (minibatch)"
     return name
+
+
+def _epoch_said(record) -> str:
+    """``epoch 1: mean loss 0.52, val_loss 0.61, val_accuracy 0.8``."""
+    said = [f"{'mean loss' if k == 'loss' else k} {v:.4g}" for k, v in record.items()
+            if k not in NOT_CURVES and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return f"epoch {record.get('epoch', 1)}: " + ", ".join(said)
 
 
 def _spans_decades(values) -> bool:
@@ -138,7 +148,9 @@ def plot_history(history, path=None, *, title: str | None = None, dpi: int = 100
                         markerfacecolor="none", markeredgecolor="black")
         ax.grid(True, alpha=0.3)
         ax.legend()
-    if len(xs) == 1:                  # one point: room around it rather than matplotlib's ±0.05 epochs
+    if x_name == "step" and history.epochs:     # the one epoch's numbers, which have no curve here
+        axes[0].set_title(_epoch_said(history.epochs[-1]), fontsize="medium")
+    if len(xs) == 1:                  # one step: room around it rather than matplotlib's ±0.05
         for ax in axes:
             ax.set_xlim(xs[0] - 0.5, xs[0] + 0.5)
     fig.suptitle(title if title is not None else default_title(history))
@@ -182,7 +194,13 @@ def default_title(history) -> str:
     """``training: 12 epochs, stopped early`` — what the run was, for the picture's title."""
     x_name, xs, _ = _series(history)
     n = len(xs)
-    words = f"{n} epoch{'s' if n != 1 else ''}" if x_name == "epoch" else f"{n} step{'s' if n != 1 else ''} (no epoch ended)"
+    ended = len([r for r in history.epochs if "epoch" in r])
+    if x_name == "epoch":
+        words = f"{n} epoch{'s' if n != 1 else ''}"
+    elif ended:
+        words = f"{ended} epoch ({n} step{'s' if n != 1 else ''})"
+    else:
+        words = f"{n} step{'s' if n != 1 else ''} (no epoch ended)"
     if history.stopped_early:
         words += ", stopped early"
     if history.interrupted:

@@ -119,15 +119,27 @@ def _is_bias(sym, products) -> bool:
     return True
 
 
+def _scaled_tensor(t) -> bool:
+    """A tensor times scalars, lam·b of W @ x + b + lam·b (a penalty's gradient): after the bias."""
+    from ..frontend.tensor import Tensor
+    t = _unsigned(t)
+    if not isinstance(t, sp.Mul):
+        return False
+    rest = [a for a in t.args if not a.is_number]
+    return (sum(isinstance(a, Tensor) for a in rest) == 1
+            and all(isinstance(a, (sp.Symbol, Tensor)) for a in rest))
+
+
 def _bias_last(terms: list) -> list:
     products = [t for t in terms if _symbol_product(t)]
-    if not products or not all(t.is_number or _lone(t) or t in products for t in terms):
+    scaled = [t for t in terms if t not in products and _scaled_tensor(t)]
+    if not products or not all(t.is_number or _lone(t) or t in products or t in scaled for t in terms):
         return terms
     inside = set().union(*(p.free_symbols for p in products))
     moved = [t for t in terms if _lone(t) and _unsigned(t) not in inside]
     if not any(_is_bias(_unsigned(t), products) for t in moved):
         return terms
-    return [t for t in terms if t not in moved] + moved
+    return [t for t in terms if t not in moved and t not in scaled] + moved + scaled
 
 
 def as_written_sum(expr):

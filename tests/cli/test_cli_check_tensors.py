@@ -69,3 +69,17 @@ def test_counterexample_arrays_point_to_the_seed_not_python_names(capsys):
                        "--seed", "4")
     assert code == 1 and "drawn with --seed 4" in out, out
     assert "r.counterexample.point (in Python)" not in out, out
+
+
+def test_at_chooses_a_tensors_named_size_as_for_a_matrix(capsys):
+    # --matrix X:nx3 --at n=3 fixed n; --tensor X:N,3 --at N=2 was "expected NAME=VALUE with NAME one
+    # of f's symbols" although sg.check(at={'N': 2}) takes it
+    code, out, err = run(capsys, LSQ, *DECL, "--wrt", "W", "--claimed", "2 * X.T @ (X @ W + b - Y) / N",
+                         "--at", "N=2")
+    assert (code, err) == (0, "") and out.startswith("equal."), out + err
+    sum_for_mean = ("--wrt", "b", "--claimed", "2 * sum(X @ W + b - Y, axis=0)")
+    code, out, _ = run(capsys, LSQ, *DECL, *sum_for_mean, "--at", "N=2")
+    assert code == 1 and "Y = <2×4 array>" in out, out                  # N = 2, as chosen
+    # N = 3 is also W's first axis: the hint says the command's flag fixed it, not Python's keywords
+    code, out, _ = run(capsys, LSQ, *DECL, *sum_for_mean, "--at", "N=3")
+    assert code == 1 and "X = <3×3 array>" in out and "as --at fixed N" in out and "at=" not in out, out

@@ -124,9 +124,25 @@ def test_a_diverged_run_draws_the_epochs_that_ran(tmp_path, drawn, capsys):
     assert int(step[2]) == len(ran) + 1
 
 
+def test_one_epoch_draws_the_step_losses_it_ran(files, drawn, capsys):
+    code = cli.main(["train", str(files / "cnn.py"), "--data", str(files / "train.npz"), "--validation",
+                     str(files / "val.npz"), "--epochs", "1", "--batch-size", "10", "--no-progress",
+                     "--log", str(files / "log.csv"), "--plot", str(files / "one.png")])
+    assert code == 0
+    fig, = drawn
+    ax, = fig.axes
+    assert ax.get_xlabel() == "step"       # 9 steps, not one dot at epoch 1
+    line, = [l for l in ax.get_lines() if l.get_label() == "loss (minibatch)"]
+    assert list(line.get_xdata()) == list(range(1, 10))
+    row, = csv.DictReader(open(files / "log.csv", newline=""))
+    assert np.mean(line.get_ydata()) == pytest.approx(float(row["loss"]), rel=1e-5)
+    assert f"val_accuracy {float(row['val_accuracy']):.4g}" in ax.get_title()
+    assert fig.get_suptitle() == "training: 1 epoch (9 steps)"
+
+
 @pytest.mark.parametrize("plot, said", [
     ("curves.txt", "--plot curves.txt: its suffix .txt is not a picture format matplotlib writes; give a .png"),
-    ("curves", "--plot curves: it has no suffix"),
+    ("curves", "--plot curves: no suffix; name a picture file: a .png, .pdf or .svg"),
     ("val.npz", "--plot val.npz: its suffix .npz is not a picture format"),
 ])
 def test_a_plot_name_matplotlib_cannot_write_is_refused_before_training(files, drawn, capsys, plot, said, monkeypatch):

@@ -112,7 +112,7 @@ def test_a_file_name_matplotlib_cannot_write_is_refused_naming_the_formats(tmp_p
     h = History(loss=[1.0], step=1, epochs=[{"epoch": 1, "loss": 1.0}])
     with pytest.raises(ArgumentError, match=r"suffix \.txt is not a picture format .*a \.png, \.pdf or \.svg"):
         h.plot(tmp_path / "curves.txt")
-    with pytest.raises(ArgumentError, match="has no suffix"):
+    with pytest.raises(ArgumentError, match=r"curves: no suffix; name a picture file: a \.png, \.pdf or \.svg \("):
         h.plot(tmp_path / "curves")
     assert not list(tmp_path.iterdir())
 
@@ -124,3 +124,19 @@ def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch):
         h.plot()
     with pytest.raises(sg.SymgradError):
         training_plot.check_plot_path("curves.png")
+
+
+def test_one_epoch_draws_its_step_losses_on_a_step_axis_not_one_dot_at_epoch_1():
+    # one epoch of 6 steps (a run of --epochs 1, or one that diverged in epoch 2): a lone dot at
+    # epoch 1 with ticks 0.6, 0.8 ... said nothing; the 6 step losses say how the epoch went
+    steps = [2.0, 1.5, 1.2, 1.0, 0.9, 0.85]
+    h = History(loss=steps, step=6, epochs=[{"epoch": 1, "loss": float(np.mean(steps)), "val_loss": 0.8,
+                                               "val_accuracy": 0.75}])
+    fig = h.plot()
+    ax, = fig.axes
+    assert ax.get_xlabel() == "step"
+    assert _lines(ax) == {"loss (minibatch)": ([1, 2, 3, 4, 5, 6], steps)}
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= 6]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
+    assert "val_accuracy 0.75" in ax.get_title() and "epoch 1" in ax.get_title()   # its numbers still said
+    assert fig.get_suptitle() == "training: 1 epoch (6 steps)"

@@ -140,3 +140,23 @@ def test_the_example_prints_the_rules_it_draws(capsys, tmp_path):
     for line in ("v ← μ·v − η·g(p + μ·v)", "s ← s + g²", "v ← α·v + (1 − α)·g²", "p ← p − η·m̂/(√v̂ + ε)"):
         assert line in text, text
     assert (tmp_path / "optimizer_paths.png").exists()
+
+
+def test_the_legends_give_each_learning_rate_and_rosenbrock_says_why_no_path_is_there(tmp_path):
+    # the learning rates decide the paths, and differ per surface: each panel's legend says them
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+    fig = paths_mod.figure()
+    try:
+        for ax, surface in zip(fig.axes, paths_mod.SURFACES):
+            labels = ax.get_legend().get_texts()
+            lr = dict(surface.optimizers)["Adam"].lr
+            assert f"Adam (η = {lr:g})" in [t.get_text() for t in labels]
+        quad_ax, rosen_ax = fig.axes
+        assert "Adam (η = 0.3)" in [t.get_text() for t in quad_ax.get_legend().get_texts()]
+        caption = rosen_ax.get_legend().get_title().get_text()
+        ends = {k: np.linalg.norm(v[-1] - 1) for k, v in paths_mod.paths(paths_mod.ROSENBROCK).items()}
+        assert min(ends.values()) > 0.05                  # the story the caption tells is so
+        assert "150 steps no path has reached the minimum" in caption and "expected" in caption
+    finally:
+        plt.close(fig)

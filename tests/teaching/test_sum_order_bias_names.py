@@ -41,3 +41,14 @@ def test_the_forward_line_follows_the_header():
     d = sg.derive(x + y * z, [x, y, z])
     lines = d.render("unicode").splitlines()
     assert "  u₁ = y·z" in lines and "  f = x + u₁" in lines, lines
+
+
+def test_a_penalised_bias_keeps_the_affine_order_in_the_gradient():
+    # ∂/∂b of ‖W @ x + b‖² + λ‖b‖² printed 2·(b + W @ x + lam·b): the scaled b (the penalty's) held
+    # the affine form back, and SymPy's order put b first
+    W, x, b = sg.tensor("W", (3, 4)), sg.tensor("x", (4,)), sg.tensor("b", (3,))
+    lam = sp.Symbol("lam")
+    d = sg.derive(sg.norm(W @ x + b) ** 2 + lam * sg.norm(b) ** 2, [W, b])
+    grads = dict(line.strip().split(" = ", 1) for line in str(d).split("Gradient:")[1].strip().splitlines())
+    assert grads["∂f/∂b"] == "2·(W @ x + b + lam·b)"
+    assert grads["∂f/∂W"] == "2·(W @ x + b) @ x.T"
