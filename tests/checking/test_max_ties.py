@@ -137,17 +137,12 @@ def max_pool_backward_any_tied(dout, x, seed=1):
     """cs231n's loops with δ sent to one of the window's tied maxima chosen at random: at a tie the
     choice is sometimes the first and sometimes the last — a subgradient all the same."""
     rng = np.random.default_rng(seed)
-    dx = np.zeros_like(x)
-    n_, c_, ho, wo = dout.shape
-    for n in range(n_):
-        for c in range(c_):
-            for i in range(ho):
-                for j in range(wo):
-                    win = x[n, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
-                    a = rng.choice(np.flatnonzero(win.ravel() == win.max()))
-                    a, bb = np.unravel_index(a, win.shape)
-                    dx[n, c, 2 * i + a, 2 * j + bb] += dout[n, c, i, j]
-    return dx
+
+    def one_tied(win):
+        share = np.zeros_like(win)
+        share[np.unravel_index(rng.choice(np.flatnonzero(win.ravel() == win.max())), win.shape)] = 1.0
+        return share
+    return max_pool_backward_loops(dout, x, to=one_tied)
 
 
 def test_another_choice_among_the_tied_entries_is_another_subgradient():
