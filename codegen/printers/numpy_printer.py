@@ -235,13 +235,6 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
             return f"({x} > 0)"
         return f"numpy.heaviside({x}, {self._print(h0)})"
 
-    def parenthesize(self, item, level, strict=False):
-        # A positive rational prints as a float literal (``_print_Rational``), one operand as it
-        # stands: 0.0078125*v26, not SymPy's (0.0078125)*v26 (its precedence is that of p/q)
-        if isinstance(item, sp.Rational) and not item.is_Integer and item > 0:
-            return self._print(item)
-        return super().parenthesize(item, level, strict)
-
     # A mask is a boolean array, and NumPy refuses −mask and mask − mask, reads mask + mask as "or",
     # and makes 1 − mask an int64 array (which turns a float32 gradient into float64). A term of a
     # sum that is a mask, a negated mask, and a number times masks alone (3*mask: int64) are the
