@@ -270,9 +270,8 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
 
 # The math functions NumPy lacks (erf, gamma, ...) would print as ``math.erf(v3)``, which takes no
 # arrays (and the module imports no math): an error at compile time instead.
-# (NumpyPrinter's own _refused: FunctionTable.refuse installs the table's, which prints the arguments)
-for _name in set(_known_functions_math) - set(_known_functions_numpy) - set(NumpyPrinter.FUNCTIONS):
-    setattr(NumpyPrinter, f"_print_{_name}", NumpyPrinter._refused)
+# (NumpyPrinter's own _refused, which names the function without its arguments)
+NumpyPrinter.refuse(set(_known_functions_math) - set(_known_functions_numpy))
 
 
 def _has_mask_factor(e) -> bool:

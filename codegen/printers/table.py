@@ -45,7 +45,7 @@ class FunctionTable:
         printer writes ``math.erf(v3)``, for a scalar): an error at compile time instead."""
         for name in names:
             if name not in cls.FUNCTIONS:
-                setattr(cls, f"_print_{name}", FunctionTable._refused)
+                setattr(cls, f"_print_{name}", cls._refused)    # (the printer's own, where it has one)
 
     def _minmax(self, expr, fn):
         out = self._print(expr.args[0])
