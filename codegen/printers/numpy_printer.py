@@ -235,13 +235,6 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
             return f"({x} > 0)"
         return f"numpy.heaviside({x}, {self._print(h0)})"
 
-    def parenthesize(self, item, level, strict=False):
-        # A positive rational prints as a float literal (``_print_Rational``), one operand as it
-        # stands: 0.0078125*v26, not SymPy's (0.0078125)*v26 (its precedence is that of p/q)
-        if isinstance(item, sp.Rational) and not item.is_Integer and item > 0:
-            return self._print(item)
-        return super().parenthesize(item, level, strict)
-
     # A mask is a boolean array, and NumPy refuses −mask and mask − mask, reads mask + mask as "or",
     # and makes 1 − mask an int64 array (which turns a float32 gradient into float64). A term of a
     # sum that is a mask, a negated mask, and a number times masks alone (3*mask: int64) are the
@@ -277,9 +270,8 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
 
 # The math functions NumPy lacks (erf, gamma, ...) would print as ``math.erf(v3)``, which takes no
 # arrays (and the module imports no math): an error at compile time instead.
-# (NumpyPrinter's own _refused: FunctionTable.refuse installs the table's, which prints the arguments)
-for _name in set(_known_functions_math) - set(_known_functions_numpy) - set(NumpyPrinter.FUNCTIONS):
-    setattr(NumpyPrinter, f"_print_{_name}", NumpyPrinter._refused)
+# (NumpyPrinter's own _refused, which names the function without its arguments)
+NumpyPrinter.refuse(set(_known_functions_math) - set(_known_functions_numpy))
 
 
 def _has_mask_factor(e) -> bool:

@@ -2,6 +2,8 @@
 two-argument ufunc, and rationals as float literals (``0.5*x``, not ``(1/2)*x``)."""
 from __future__ import annotations
 
+import sympy as sp
+
 
 class FunctionTable:
     """Mixin for a SymPy code printer. ``FUNCTIONS`` maps a function's class name to its form,
@@ -43,7 +45,7 @@ class FunctionTable:
         printer writes ``math.erf(v3)``, for a scalar): an error at compile time instead."""
         for name in names:
             if name not in cls.FUNCTIONS:
-                setattr(cls, f"_print_{name}", FunctionTable._refused)
+                setattr(cls, f"_print_{name}", cls._refused)    # (the printer's own, where it has one)
 
     def _minmax(self, expr, fn):
         out = self._print(expr.args[0])
@@ -61,6 +63,13 @@ class FunctionTable:
         return repr(float(expr))
 
     _print_Half = _print_Rational
+
+    def parenthesize(self, item, level, strict=False):
+        # A positive rational prints as one float literal (``_print_Rational``), an operand as it
+        # stands: 0.0078125*v26, not SymPy's (0.0078125)*v26 (its precedence is that of p/q)
+        if isinstance(item, sp.Rational) and not item.is_Integer and item > 0:
+            return self._print(item)
+        return super().parenthesize(item, level, strict)
 
 
 def elementary_forms() -> dict:

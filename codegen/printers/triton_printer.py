@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 
 import sympy as sp
-from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter, _known_functions_math
 
 from ..triton_special import forms as special_forms
@@ -174,17 +174,14 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
         return expr.name
 
     def parenthesize(self, item, level, strict=False):
-        # A positive rational prints as one float literal (``_print_Rational``), an operand as it
-        # stands: 0.0078125*v3, not SymPy's (0.0078125)*v3 (its precedence is that of p/q). The
-        # same rule as the NumPy printer's; the kernel's ``ast`` is unchanged by it.
-        if isinstance(item, sp.Rational) and not item.is_Integer and item > 0:
-            return self._print(item)
-        prec = precedence(item)
+        # x**-n prints as 1.0/(…), a quotient: an operand of the precedence of a product. Anything
+        # else: the table's rule (a positive rational as one float literal), then SymPy's.
         if item.is_Pow and item.exp.is_Integer and item.exp < 0:
-            prec = PRECEDENCE["Mul"]            # printed as 1.0/(…), a quotient
-        if prec < level or (not strict and prec <= level):
-            return f"({self._print(item)})"
-        return self._print(item)
+            prec = PRECEDENCE["Mul"]
+            if prec < level or (not strict and prec <= level):
+                return f"({self._print(item)})"
+            return self._print(item)
+        return super().parenthesize(item, level, strict)
 
 
 def _product_power(pb: str, n: int) -> str:
