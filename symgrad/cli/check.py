@@ -103,8 +103,7 @@ def _matrices(specs, sizes=None) -> dict:
             if d.isdigit():
                 dims.append(int(d))
             else:
-                d = parse_name(d, "--matrix")
-                dims.append(sizes.setdefault(d, sp.Symbol(d, integer=True, positive=True)))
+                dims.append(_named_size(d, "--matrix", sizes))
         known = [d for d in dims if isinstance(d, int)]
         if not all(1 <= d <= MAX_DIM for d in known) or (len(known) == 2 and known[0] * known[1] > MAX_ENTRIES):
             raise SymgradError(f"--matrix {spec!r}: the shape must be positive, each side at most "
@@ -128,6 +127,14 @@ def _sides(shape: str) -> list:
             if ch in "xX×" and _SIZE.match(shape[:i]) and _SIZE.match(shape[i + 1:])]
 
 
+def _named_size(d: str, option: str, sizes: dict):
+    """The size named ``d`` (n of X:nx3, N of X:N,3): a positive integer Symbol, one per name,
+    shared by every --matrix and --tensor naming it (``sizes`` collects them)."""
+    import sympy as sp
+    d = parse_name(d, option)
+    return sizes.setdefault(d, sp.Symbol(d, integer=True, positive=True))
+
+
 _SIZE = re.compile(r"^(?:[0-9]{1,6}|[A-Za-z][A-Za-z0-9_]{0,30})$")
 MAX_AXES = 8                     # axes of one --tensor
 
@@ -135,8 +142,6 @@ MAX_AXES = 8                     # axes of one --tensor
 def _tensors(specs, taken, labels=(), sizes=None) -> dict:
     """--tensor NAME:D[,D...] (repeatable) -> {name: sg.tensor}; ``labels``: the --labels ones, integer
     tensors. A size named (N) is a positive integer Symbol shared by every tensor that names it."""
-    import sympy as sp
-
     from ..frontend.tensor import tensor
     out, sizes = {}, ({} if sizes is None else sizes)
     for spec, option in [(s, "--tensor") for s in specs] + [(s, "--labels") for s in labels]:
@@ -159,8 +164,7 @@ def _tensors(specs, taken, labels=(), sizes=None) -> dict:
                     raise SymgradError(f"{option} {spec!r}: each size must be 1 to {MAX_DIM}")
                 shape_.append(int(d))
             else:
-                d = parse_name(d, option)
-                shape_.append(sizes.setdefault(d, sp.Symbol(d, integer=True, positive=True)))
+                shape_.append(_named_size(d, option, sizes))
         entries = 1
         for d in shape_:
             entries *= d if isinstance(d, int) else 1

@@ -72,16 +72,13 @@ def _sweeps(graph: Graph, outs, wrt_vars, mode: str) -> dict:
 
 
 def _written_out(graph: Graph, cells: dict) -> dict:
-    """Each cell's entry from `explicit` (one memo for all); raises UnsupportedError or ShapeError
-    when a variable's entries cannot be written out."""
-    memo: dict = {}
-    out = {}
-    for rc, (v, kl) in cells.items():
-        if v is None:
-            continue
-        val = explicit(graph, [v], memo)[0]
-        out[rc] = val if kl is None else val[kl]
-    return out
+    """Each cell's entry from `explicit`, one call for all the cells' variables (a call per cell
+    walked the variable's ancestors again for each of its entries); raises UnsupportedError or
+    ShapeError when a variable's entries cannot be written out."""
+    live = {v.id: v for v, _ in cells.values() if v is not None}
+    value = dict(zip(live, explicit(graph, list(live.values()))))
+    return {rc: value[v.id] if kl is None else value[v.id][kl]
+            for rc, (v, kl) in cells.items() if v is not None}
 
 
 def _simplified(graph: Graph, known: dict, cells: dict) -> dict:

@@ -231,6 +231,15 @@ def _holds_text(obj, depth=0) -> bool:
     return getattr(dtype, "kind", None) in ("U", "S", "O", "V")   # NumPy's text/object kinds (torch's dtypes have none)
 
 
+def _outside_matrices(a, functions: str) -> str | None:
+    """What ``a`` is when the matrix language's ``functions`` (det and inv, DiagMatrix and diag)
+    cannot take it — a tensor, a scalar —, or None for a matrix."""
+    if _is_tensor(a):
+        return (f"a tensor ({functions} are of the matrix language: declare it with --matrix, "
+                f"sp.MatrixSymbol)")
+    return None if _is_matrix(a) else "a scalar"
+
+
 class _Builder(TensorCalls):
     def __init__(self, text, what, declared, real, new_symbols):
         self.text, self.what, self.declared = text, what, declared
@@ -637,8 +646,7 @@ class _Builder(TensorCalls):
 
     def check_square(self, n, a, node):
         """det and inv take a square matrix (of a --matrix declaration, or built of them)."""
-        what = ("a tensor (det and inv are of the matrix language: declare it with --matrix, "
-                "sp.MatrixSymbol)" if _is_tensor(a) else None if _is_matrix(a) else "a scalar")
+        what = _outside_matrices(a, "det and inv")
         if what is None and _known(a) and a.shape[0] != a.shape[1]:
             what = f"a {_shape_words(a)} matrix, not square"
         if what is not None:
@@ -648,8 +656,7 @@ class _Builder(TensorCalls):
     def check_vector(self, n, a, node, square_too=False):
         """DiagMatrix takes a column or a row; diag (np.diag) a square matrix too."""
         takes = "a column, a row or a square matrix" if square_too else "a column or a row"
-        what = ("a tensor (DiagMatrix and diag are of the matrix language: declare it with --matrix, "
-                "sp.MatrixSymbol)" if _is_tensor(a) else None if _is_matrix(a) else "a scalar")
+        what = _outside_matrices(a, "DiagMatrix and diag")
         if what is None and not is_vector(a) and _known(a) and not (square_too and a.shape[0] == a.shape[1]):
             what = f"a {_shape_words(a)} matrix" + ("" if square_too else " (the diagonal of a square "
                                                     "matrix M is DiagonalOf(M))")

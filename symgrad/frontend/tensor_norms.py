@@ -88,7 +88,7 @@ def _power_of_root(base, k):
     e = root.exp
     if one != 1 or cond != (s > 0) or not (k * e).is_Integer or not k * e > 0:
         return None
-    if base != T._unwrap(T.where(cond, s, 1) ** e - T.where(cond, 0, 1)):
+    if base != T._unwrap(_root_of_positive(s, e)):
         return None
     return T.as_tensor(T.as_tensor(s) ** (k * e))
 

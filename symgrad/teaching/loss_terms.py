@@ -98,10 +98,11 @@ def _data_then_penalties(d, data: list):
         return None
     params = param_symbols(d)
     rest = [i for i in range(len(e.inputs)) if i not in data]
-    flags = [is_penalty(leaf_symbols(g, e.inputs[i]), params) for i in rest]
+    symbols = {i: leaf_symbols(g, e.inputs[i]) for i in rest}     # one walk of the graph per term
+    flags = [is_penalty(symbols[i], params) for i in rest]
     if not any(flags) or (all(flags) and not data):     # cs231n's L = cross_entropy + 0.5·reg·(Σ W₁² + Σ W₂²):
         return None                                     # every other term a penalty, after the data loss
-    return penalties_last(rest, lambda i: leaf_symbols(g, e.inputs[i]), params)
+    return penalties_last(rest, symbols.__getitem__, params)
 
 
 def split_penalties(d, names=None):
