@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 
 from ..core.evaluate import evaluate
-from .claims import _shape, fit_shape, rel_errors
+from .claims import _eval_claim, _shape, fit_shape, rel_errors
 
 TOL = 1e-6
 
@@ -163,6 +163,12 @@ def gradient_at_fresh(case: Case, f, U, value) -> list | None:
     if g is None:
         return None
     return [np.asarray(v[0], float) for v in case.eval_vars(graph, [g], lambda vals: {U.name: value(vals)})]
+
+
+def claim_at_points(case: Case, e) -> list:
+    """The claimed expression ``e`` (or a variant of it) at each of the check's points, as float
+    arrays: the points of a formula's check have one example each (its callers ask for that)."""
+    return [_eval_claim(e, p.example(0)) for p in case.points]
 
 
 def value_at(e, vals, shape=None) -> np.ndarray:

@@ -79,9 +79,7 @@ def one_claim(f, wrt, claimed):
             return None
         if not isinstance(claimed, sp.MatrixBase):
             return None
-        taken = {a.name for a in f.atoms(sp.Symbol, sp.MatrixSymbol)} | set(known)
-        label = next(c for c in ("v", "u", "xi", "v_wrt") if c not in taken)
-        v = sp.MatrixSymbol(label, len(scalars), 1)
+        v = _gathered(f, known, len(scalars))
         to_v = {sc: v[i, 0] for i, sc in enumerate(scalars)}
         return f.xreplace(to_v), v, claimed.xreplace(to_v), tuple((sc.name, 1) for sc in scalars)
     joint = _joint(f, wrt, claimed)
@@ -121,13 +119,19 @@ def _joint(f, wrt, claimed):
         return None                             # the gradient path says a claim per variable
     if isinstance(claimed, sp.BlockMatrix):     # [[H_ww, H_wb], [H_bw, H_bb]]: written out (small)
         claimed = sp.ImmutableMatrix(claimed.as_explicit())
-    taken = {a.name for a in f.atoms(sp.Symbol, sp.MatrixSymbol)} | {w.name for w in wrt}
-    v = sp.MatrixSymbol(next(c for c in ("v", "u", "xi", "v_wrt") if c not in taken), sum(sizes), 1)
+    v = _gathered(f, {w.name for w in wrt}, sum(sizes))
     to_v, o = {}, 0
     for w, n in zip(wrt, sizes):
         to_v[w] = sp.ImmutableMatrix([v[o + i, 0] for i in range(n)]) if isinstance(w, sp.MatrixSymbol) else v[o, 0]
         o += n
     return f.xreplace(to_v), v, claimed.xreplace(to_v), tuple((w.name, n) for w, n in zip(wrt, sizes))
+
+
+def _gathered(f, names, size: int):
+    """The column (size×1) that stands for the variables ``names`` gathered, named apart from them
+    and from f's symbols."""
+    taken = {a.name for a in f.atoms(sp.Symbol, sp.MatrixSymbol)} | set(names)
+    return sp.MatrixSymbol(next(c for c in ("v", "u", "xi", "v_wrt") if c not in taken), size, 1)
 
 
 class Function:

@@ -32,11 +32,13 @@ _KEEPS_SIGN = {"sum", "rsum", "rmax", "broadcast", "expand", "transpose", "permu
 _SUMS = {"sum", "rsum"}                     # an empty sum is 0: positive entries give a nonnegative sum
 
 
-def impossible_sides(graph, site) -> set:
-    """The sides (1: u > 0, −1: u < 0) that the kink argument u of ``site`` can never be on."""
+def impossible_sides(graph, site, signs=None) -> set:
+    """The sides (1: u > 0, −1: u < 0) that the kink argument u of ``site`` can never be on;
+    ``signs``: a `_Signs` of ``graph`` shared by its sites (`never_sides`), each variable's sign
+    derived once."""
     eqn, _, u, _ = site
     try:
-        signs = _Signs(graph)
+        signs = signs or _Signs(graph)
         body = _as_max(u).xreplace({a: signs.of(v) for a, v in zip(_placeholders(len(eqn.inputs)), eqn.inputs)})
         out = set()
         if body.is_nonnegative:
@@ -46,6 +48,12 @@ def impossible_sides(graph, site) -> set:
         return out
     except Exception:  # noqa: BLE001 - a sign not derived is a side still searched for, never lost
         return set()
+
+
+def never_sides(graph, sites) -> list:
+    """`impossible_sides` of each of ``sites`` (all of ``graph``), the signs derived once for all."""
+    signs = _Signs(graph)
+    return [impossible_sides(graph, site, signs) for site in sites]
 
 
 def _placeholders(n):

@@ -64,7 +64,7 @@ def _joins(exprs) -> list:
     return [(sp.sympify(a), sp.sympify(b), w) for a, b, w in out if sp.sympify(a) != sp.sympify(b)]
 
 
-def _agreeing(sizes, fixed: dict, joins: list, given: Mapping, needed: dict) -> dict:
+def _agreeing(fixed: dict, joins: list, given: Mapping, needed: dict) -> dict:
     """``fixed`` with each size a product or a sum joins to a number (X: n×3 times w: m×1 makes
     m = 3) or to another size set to agree; sizes that cannot agree (two numbers, or a number and
     a size given in at=) are an error naming them and where they meet."""
@@ -110,7 +110,8 @@ def fix_matrix_sizes(f, wrt, claimed, at: Mapping | None):
     """(f, wrt, claimed, at, {size name: n}) with the symbolic sizes of f's, wrt's and the claims'
     matrices replaced by numbers; unchanged (and ``{}``) where every size is a number."""
     wrts = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
-    mats = _matrices([f, *wrts, *_parts(claimed)])
+    exprs = [f, *wrts, *_parts(claimed)]
+    mats = _matrices(exprs)
     sizes = sorted({s for m in mats for d in m.shape for s in sp.sympify(d).free_symbols},
                    key=lambda s: s.name)
     if not sizes:
@@ -118,8 +119,7 @@ def fix_matrix_sizes(f, wrt, claimed, at: Mapping | None):
     given = {key_name(k): v for k, v in (at or {}).items()}
     taken = {int(d) for m in mats for d in m.shape if sp.sympify(d).is_Integer}
     needed = {}                                 # {m: "X*w"}: the sizes a product makes numbers
-    fixed = _agreeing(sizes, choose_sizes(sizes, given, taken),
-                      _joins([f, *wrts, *_parts(claimed)]), given, needed)
+    fixed = _agreeing(choose_sizes(sizes, given, taken), _joins(exprs), given, needed)
     declared = {}
     for e in (f, *wrts):
         if isinstance(e, sp.Basic):

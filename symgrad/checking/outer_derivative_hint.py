@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .claims import _eval_claim
-from .hint_case import Case, _fitted, all_same, differs
+from .hint_case import Case, _fitted, all_same, claim_at_points, differs
 from .hint_kind import Hint
 from .sign_transpose_hints import _nice
 
@@ -60,7 +59,7 @@ def outer_derivative_hint(case: Case):
         if not d.free_symbols or d.has(sp.Derivative, sp.Subs):   # (is_constant() is True of 1/sum(x∘x))
             continue
         try:
-            ds = [float(_eval_claim(d, p.example(0))) for p in case.points]
+            ds = [float(v) for v in claim_at_points(case, d)]
         except Exception:   # noqa: BLE001 - an outer derivative that does not evaluate is no hint
             continue
         if not all(np.isfinite(ds)):

@@ -13,11 +13,9 @@ first that is the gradient at every point names the slip.
 """
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
-from .claims import _eval_claim
-from .hint_case import Case, _fitted, all_same, differs
+from .hint_case import Case, _fitted, all_same, claim_at_points, differs
 from .hint_kind import Hint
 
 _MAX_CANDIDATES = 40
@@ -56,7 +54,7 @@ def _reordered(expr):
 
 def _values(e, case) -> list | None:
     try:
-        return [np.asarray(_eval_claim(e, p.example(0)), float) for p in case.points]
+        return claim_at_points(case, e)
     except Exception:   # noqa: BLE001 - a candidate that does not evaluate is no hint
         return None
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kink_signs import impossible_sides
+from .kink_signs import never_sides
 from .sampling import KINK_MARGIN
 
 STEPS = (0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 4.0, -4.0, 8.0, -8.0, 16.0, -16.0)
@@ -87,7 +87,7 @@ def cover(sampler, pts: list, budget: int = 400):
         seen = _seen(sampler, sampler.site_values(p), seen)
     # a side the argument can never be on (‖x‖'s sum of squares < 0, relu(relu(u)) < 0) is neither
     # searched for nor reported: no point has it (`kink_signs`)
-    never = [impossible_sides(sampler.D.ir, site) for site in sampler.kinks.sites]
+    never = never_sides(sampler.D.ir, sampler.kinks.sites)
     cov.entries = sum(pos.size for (pos, _), nv in zip(seen, never) if not nv)
     left, memo = [budget], {}
     for k in range(len(seen)):

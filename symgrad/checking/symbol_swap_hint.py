@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .claims import _eval_claim, fit_shape
-from .hint_case import Case, _fitted, differs, same
+from .claims import fit_shape
+from .hint_case import Case, _fitted, claim_at_points, differs, same
 from .hint_kind import Hint
 
 _MAX_CANDIDATES = 30
@@ -66,8 +66,7 @@ def symbol_swap_hint(case: Case):
                 if tried > _MAX_CANDIDATES:
                     return None
                 try:
-                    vals = [fit_shape(np.asarray(_eval_claim(swapped, p.example(0)), float), np.shape(tv))
-                            for p, tv in zip(case.points, Ts)]
+                    vals = [fit_shape(v, np.shape(tv)) for v, tv in zip(claim_at_points(case, swapped), Ts)]
                 except Exception:   # noqa: BLE001 - a swap that does not evaluate is no candidate
                     continue
                 if all(v is not None and same(v, tv) for v, tv in zip(vals, Ts)):
