@@ -267,7 +267,7 @@ class WholeBatchScheduler(Scheduler):
         if first is not None:
             # the pooling backward's mask made from the windows themselves: the arg-max statement,
             # read by nothing else now, is left out as dead (`Scheduler._dead`)
-            out = window_first_hit(self._context(name, first, reads), first)
+            out = window_first_hit(self._context(name, first, reads), first, self._windows_die_here(first))
             self.notes.setdefault(v, f"(from the windows' hits directly: {str(first).split(' : ')[0]} is not made)")
         if out is None:
             out = form.code(self._context(name, e, reads), e)
@@ -293,6 +293,17 @@ class WholeBatchScheduler(Scheduler):
             return None
         (axis,) = a.params
         return a if tuple(e.params) == (a.inputs[0].shape[axis], axis) else None
+
+    def _windows_die_here(self, a) -> bool:
+        """Whether the windows that the arg-max ``a`` reads (through reshapes printed as views) are a
+        temporary of the program's floats, made by the windows' form (a copy of its own: never a view
+        of its input), that nothing reads after this statement: the mask may be written into them."""
+        u = a.inputs[0].id
+        while u not in self.names and self.g.producer[u].prim is A.reshape_p:
+            u = self.g.producer[u].inputs[0].id
+        last = self._last
+        return last is not None and u in self.fresh and last.get(u) == self._index and self._floats(u) \
+            and self.g.producer[u].prim.name == "windows" and self.names.get(u) == f"v{u}"
 
     def _contraction(self, e, reads: set) -> str | None:
         """Σ over axes of c·u⊙w (or c·u²), the product read by nothing else: one

@@ -291,7 +291,10 @@ def _windows(c, e) -> str:
     rank = nlead + 2 * nd
     k_first = tuple(range(rank - nd, rank)) + _channel_last(nlead, nd)
     back = tuple(k_first.index(i) for i in range(rank))
-    return f"numpy.ascontiguousarray({_windows_code(x, nlead, kernel, stride, dil)}.transpose({k_first})).transpose({back})"
+    # (.copy(), not numpy.ascontiguousarray: that returns the view itself where it happens to be
+    # contiguous — one window of a single channel — and the windows must be an array of their own,
+    # which max pooling's backward may write its mask into: `window_first_hit`)
+    return f"{_windows_code(x, nlead, kernel, stride, dil)}.transpose({k_first}).copy().transpose({back})"
 
 
 def _fold(c, e) -> list:

@@ -30,7 +30,7 @@ def test_the_step_makes_no_integer_arg_max_for_a_pooling_window():
     src = prog.source
     assert not re.search(r"^\s*# v\d+ = argmax\[", src, re.M), "an arg-max statement is still printed"
     assert "numpy.moveaxis((" not in src          # the one-hot of integer indices along a new axis
-    made = re.findall(r"^\s*(v\d+) = \((v\d+_w) == \2\.max\(4, keepdims=True\)\)\.astype\(DTYPE\)$", src, re.M)
+    made = re.findall(r"^\s*(v\d+) = (?:\((v\d+_w) == \2|numpy\.equal\((v\d+_w), \3)\.max\(4, keepdims=True\)", src, re.M)
     assert made, "the mask is not made from the windows' hits"
 
 
@@ -49,3 +49,26 @@ def test_the_mask_routes_delta_to_the_first_arg_max_as_torch(pool):
     (th * torch.tensor(Da)).sum().backward()
     g = prog.grad({"P": np.zeros((1, C, H, W), np.float32)}, {"x": xa, "D": Da})
     np.testing.assert_array_equal(g["P"] * n, tx.grad.numpy().sum(0, keepdims=True))
+
+
+def test_the_mask_is_written_into_the_windows_only_when_they_are_an_array_of_their_own():
+    """The mask goes into the windows' buffer where they die (no new array). The windows are a copy
+    even where a view of the pooled array would already be contiguous — one 2×2 window of one channel,
+    a batch of 1 — so the mask never lands in z, which the backward of z⊙z⊙E still reads."""
+    prog, _ = _pooled((2,), "float32")
+    assert re.search(r"^\s*v\d+ = numpy\.equal\(v\d+_w, v\d+_w\.max\(4, keepdims=True\), out=v\d+_a\)", prog.source, re.M)
+    x, P = sg.tensor("x", (N, 1, 2, 2)), sg.tensor("P", (1, 1, 2, 2))
+    D, E = sg.tensor("D", (N, 1, 1, 1)), sg.tensor("E", (N, 1, 2, 2))
+    z = x + P
+    loss = (sg.sum(sg.as_tensor(sg.max_pool2d(z, 2)) * D) + sg.sum(z * z * E)) / N
+    prog = sg.compile(loss, [P], [x, D, E], dtype="float64")
+    rng = np.random.default_rng(5)
+    xa, Pa, Da, Ea = rng.standard_normal((1, 1, 2, 2)), rng.standard_normal((1, 1, 2, 2)), \
+        rng.standard_normal((1, 1, 1, 1)), rng.standard_normal((1, 1, 2, 2))
+    tP = torch.tensor(Pa, requires_grad=True)
+    tz = torch.tensor(xa) + tP
+    ((F.max_pool2d(tz, 2) * torch.tensor(Da)).sum() + (tz * tz * torch.tensor(Ea)).sum()).backward()
+    x_before = xa.copy()
+    g = prog.grad({"P": Pa}, {"x": xa, "D": Da, "E": Ea})
+    np.testing.assert_allclose(g["P"], tP.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(xa, x_before)
