@@ -72,3 +72,42 @@ def test_the_mask_is_written_into_the_windows_only_when_they_are_an_array_of_the
     g = prog.grad({"P": Pa}, {"x": xa, "D": Da, "E": Ea})
     np.testing.assert_allclose(g["P"], tP.grad.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(xa, x_before)
+
+
+def _cnn(monkeypatch=None):
+    import codegen.numpy_workspace as nw
+    if monkeypatch is not None:     # the step without a workspace: no array is large enough
+        monkeypatch.setattr(nw, "MIN_ENTRIES", 10 ** 12)
+    x, y = sg.tensor("x", (N, 1, 8, 8)), sg.tensor("y", (N,), integer=True)
+    w, b = sg.tensor("w", (16, 1, 3, 3)), sg.tensor("b", (16,))
+    W = sg.tensor("W", (16 * 4 * 4, 10))
+    h = sg.max_pool2d(sg.relu(sg.conv2d(x, w, b, padding=1)), 2)
+    loss = sg.cross_entropy(sg.as_tensor(h).reshape(N, -1) @ W, y)
+    return sg.compile(loss, [w, b, W], [x, y], optimizer=sg.optim.SGD(lr=0.1), dtype="float32")
+
+
+def test_the_windows_live_in_the_workspace_and_the_steps_equal_those_without_it(monkeypatch):
+    """The pooling windows copied into a workspace buffer laid out kernel-major (``v = scratch(…,
+    (2, 2, d0, 4, 4, 16)).transpose(…)``, then ``v[...] = the window view``), the mask written into
+    it: five steps, the batch size changing, equal bit for bit the steps without a workspace."""
+    prog = _cnn()
+    assert re.search(r"^\s*(v\d+) = scratch\(ws, 'w\d+', \(2, 2, d0, 4, 4, 16\)\)\.transpose\(\(2, 5, 3, 4, 0, 1\)\)\n"
+                     r"\s*\1\[\.\.\.\] = numpy\.lib\.stride_tricks\.sliding_window_view\(", prog.source, re.M)
+    plain = _cnn(monkeypatch)
+    assert "sliding_window_view" in plain.source and "scratch(ws, '" not in plain.source
+    rng = np.random.default_rng(9)
+    start = {"w": rng.standard_normal((16, 1, 3, 3)).astype(np.float32) / 3,
+             "b": np.zeros(16, np.float32), "W": rng.standard_normal((256, 10)).astype(np.float32) / 16}
+    batches = [{"x": rng.standard_normal((n, 1, 8, 8)).astype(np.float32), "y": rng.integers(0, 10, n)}
+               for n in (5, 5, 8, 3, 5)]
+    ends = []
+    for p in (prog, plain):
+        vals, state, losses = {k: v.copy() for k, v in start.items()}, None, []
+        for bt in batches:
+            vals, state = p.step(vals, state, bt)
+            losses.append(p.last_loss)
+        ends.append((vals, losses))
+    (got, got_losses), (want, want_losses) = ends
+    assert got_losses == want_losses
+    for k in want:
+        assert np.array_equal(got[k], want[k]), k
