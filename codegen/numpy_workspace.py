@@ -17,8 +17,8 @@ This pass runs on the lines of ``step`` once `codegen.lifetimes` has ordered the
 - max pooling's windows, ``v = W.transpose(P).copy().transpose(Q)`` (W the window view): the buffer
   laid out in the order P and seen in the declared one, ``v = scratch(ws, 'w0', (2, 2, d0, 4, 4,
   16)).transpose(Q)``, then ``v[...] = W`` — the backward's mask is written into it later
-  (`codegen.printers.numpy_tensor.window_first_hit`), so the digits CNN's step allocates no large
-  array of its own.
+  (`codegen.printers.numpy_tensor.window_first_hit`): the digits CNN's step in a process with NumPy
+  alone made 191 page faults a step before, 1 now (bench/numpy_only_step.py).
 
 A product read later only as ``v.transpose(P)`` (one P) and as an operand of other products (BLAS
 reads any layout) is laid out in the order of P: ``out=scratch(ws, 'w3', (d0, 64, 4, 32)).transpose((0,
