@@ -3,6 +3,7 @@ saved with `Program.save` runs in a NumPy training loop — this checkout's agai
 turns, CPU time), with the minor page faults a step of each.
 
     PYTHONPATH=. python bench/numpy_only_step.py --baseline DIR [--rounds 41] [--per-round 20]
+    PYTHONPATH=. python bench/numpy_only_step.py --alone DIR      # one checkout's step, alone in the process
 
 Both modules are generated in subprocesses (bench/other_checkout.py), so neither symgrad, SymPy nor
 torch is loaded here: what glibc's allocator does with a step's temporaries then depends on the step
@@ -53,13 +54,18 @@ def start():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--baseline", metavar="DIR", required=True, help="the other checkout (e.g. /work/main)")
+    ap.add_argument("--baseline", metavar="DIR", help="the other checkout (e.g. /work/main)")
+    ap.add_argument("--alone", metavar="DIR", help="time only the step of the checkout DIR (no A/B)")
     ap.add_argument("--rounds", type=int, default=41)
     ap.add_argument("--per-round", type=int, default=20)
     args = ap.parse_args(argv)
+    if (args.baseline is None) == (args.alone is None):
+        ap.error("give --baseline DIR or --alone DIR")
     here = os.path.join(HERE, "..")
     steps = {}
-    for what, checkout in (("this checkout", here), (f"baseline {args.baseline}", args.baseline)):
+    pairs = ((f"{args.alone}, alone", args.alone),) if args.alone else \
+        (("this checkout", here), (f"baseline {args.baseline}", args.baseline))
+    for what, checkout in pairs:
         ns: dict = {}
         exec(compile(generated_source(checkout, CODE), f"<{what}>", "exec"), ns)
         steps[what] = ns["step"]
@@ -71,27 +77,29 @@ def main(argv=None):
         p = start()
         losses = [step(p, [], t, batch) for t in (1, 2, 3)]
         ends[what] = (losses, p)
-    (la, pa), (lb, pb) = ends.values()
-    assert la == lb and all(np.array_equal(a, b) for a, b in zip(pa, pb)), "the two steps differ"
+    if len(ends) == 2:
+        (la, pa), (lb, pb) = ends.values()
+        assert la == lb and all(np.array_equal(a, b) for a, b in zip(pa, pb)), "the two steps differ"
     params = {what: start() for what in steps}
     samples = {what: [] for what in steps}
     faults = {what: 0 for what in steps}
     order = list(steps)
     for r in range(args.rounds):
-        for what in order[r % 2:] + order[:r % 2]:
+        for what in order[r % len(order):] + order[:r % len(order)]:
             f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             t0 = time.thread_time()
             for _ in range(args.per_round):
                 steps[what](params[what], [], 1, batch)
             samples[what].append((time.thread_time() - t0) / args.per_round)
             faults[what] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
-    a, b = order
     print(f"digits CNN step, batch {B}, float32, NumPy {np.__version__} only in this process; CPU time; "
           f"{args.rounds} rounds of {args.per_round}; load average {os.getloadavg()[0]:.1f}")
     for what in order:
         print(f"  {what}: {statistics.median(samples[what]) * 1e3:.3f} ms a step, "
               f"{faults[what] / (args.rounds * args.per_round):.0f} minor page faults a step")
-    print(f"  this / baseline: {statistics.median(x / y for x, y in zip(samples[a], samples[b])):.3f}")
+    if len(order) == 2:
+        a, b = order
+        print(f"  this / baseline: {statistics.median(x / y for x, y in zip(samples[a], samples[b])):.3f}")
 
 
 if __name__ == "__main__":
