@@ -268,7 +268,7 @@ class WholeBatchScheduler(Scheduler):
             # the pooling backward's mask made from the windows themselves: the arg-max statement,
             # read by nothing else now, is left out as dead (`Scheduler._dead`)
             out = window_first_hit(self._context(name, first, reads), first, self._windows_die_here(first))
-            self.notes.setdefault(v, f"(from the windows' hits directly: {str(first).split(' : ')[0]} is not made)")
+            self.notes.setdefault(v, f"(made from the entries that reach the max: {str(first).split(' : ')[0]} is not made)")
         if out is None:
             out = form.code(self._context(name, e, reads), e)
             (a,) = e.inputs if e.prim is A.rsum_p else (None,)
