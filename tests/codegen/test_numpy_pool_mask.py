@@ -111,3 +111,20 @@ def test_the_windows_live_in_the_workspace_and_the_steps_equal_those_without_it(
     assert got_losses == want_losses
     for k in want:
         assert np.array_equal(got[k], want[k]), k
+
+
+def test_a_max_over_the_last_axis_of_a_plain_array_routes_ties_as_torch():
+    """The same mask for sg.max over the last axis of a rank-4 array that is no pooling's windows
+    (C-ordered, not kernel-major): δ to the first of tied maxima, as torch's max(dim) backward."""
+    x, P = sg.tensor("x", (N, 2, 3, 4)), sg.tensor("P", (1, 2, 3, 4))
+    h = sg.as_tensor(sg.max(x + P, axis=3))
+    D = sg.tensor("D", h.shape)
+    prog = sg.compile(sg.sum(h * D) / N, [P], [x, D], dtype="float32")
+    assert "argmax(" not in prog.source.split("def step(")[1]
+    rng = np.random.default_rng(4)
+    xa = rng.integers(0, 3, (3, 2, 3, 4)).astype(np.float32)
+    Da = rng.integers(-4, 5, (3, 2, 3)).astype(np.float32)
+    tx = torch.tensor(xa, requires_grad=True)
+    (tx.max(3).values * torch.tensor(Da)).sum().backward()
+    g = prog.grad({"P": np.zeros((1, 2, 3, 4), np.float32)}, {"x": xa, "D": Da})
+    np.testing.assert_array_equal(g["P"] * 3, tx.grad.numpy().sum(0, keepdims=True))
