@@ -306,7 +306,9 @@ def _fold(c, e) -> list:
     O = [int(o) for o in e.inputs[0].shape[nlead:nlead + nd]]
     padded = tuple(shape[:nlead]) + tuple(int(s) + lo + hi for s, (lo, hi) in zip(shape[nlead:], pads))
     ks = [f"k{i}_{c.name}" for i in range(nd)]
-    at = ", ".join(f"{k}*{d}:{k}*{d} + {s * (n - 1) + 1}:{s}" for k, d, s, n in zip(ks, dil, stride, O))
+    first = [k if int(d) == 1 else f"{k}*{d}" for k, d in zip(ks, dil)]     # (no ``k*1``)
+    at = ", ".join(f"{f}:{f} + {s * (n - 1) + 1}" + (f":{s}" if int(s) != 1 else "")
+                   for f, s, n in zip(first, stride, O))
     lead = ":, " * nlead
     # windows that do not overlap (each one's span within its stride) write disjoint positions: one
     # assignment each, not an add; windows that tile the padded input exactly leave nothing to zero

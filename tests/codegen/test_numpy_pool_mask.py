@@ -128,3 +128,13 @@ def test_a_max_over_the_last_axis_of_a_plain_array_routes_ties_as_torch():
     (tx.max(3).values * torch.tensor(Da)).sum().backward()
     g = prog.grad({"P": np.zeros((1, 2, 3, 4), np.float32)}, {"x": xa, "D": Da})
     np.testing.assert_array_equal(g["P"] * 3, tx.grad.numpy().sum(0, keepdims=True))
+
+
+def test_folds_slices_print_no_unit_dilation_nor_unit_step():
+    """Readable slices in the pooling backward's fold: ``k0:k0 + 7:2`` (stride 2), ``k0:k0 + 5``
+    (stride 1), never ``k0*1:k0*1 + 7:2`` nor a ``:1`` step."""
+    for pool, want in (((2,), r"k0_v\d+:k0_v\d+ \+ 5:2, "), ((2, 1), r"k0_v\d+:k0_v\d+ \+ 5, ")):
+        prog, _ = _pooled(pool, "float32")
+        src = prog.source
+        assert re.search(want, src), pool
+        assert not re.search(r"k\d_v\d+\*1\b|:1\]|:1, ", src), pool
