@@ -1,7 +1,7 @@
 """Minor page faults and CPU time of the generated NumPy transformer step run alone in a process (no
 torch step in between, as in a NumPy-only training loop).
 
-    PYTHONPATH=. python bench/step_page_faults.py [--steps 15] [--torch] [--checkout DIR] [--network bn-mlp]
+    PYTHONPATH=. python bench/step_page_faults.py [--steps 15] [--torch] [--checkout DIR] [--network bn-mlp|cnn]
     GLIBC_TUNABLES=glibc.malloc.trim_threshold=4000000000:glibc.malloc.mmap_threshold=4000000000 \\
         PYTHONPATH=. python bench/step_page_faults.py
 
@@ -15,7 +15,9 @@ numbers as indications, run each more than once. ``--torch`` takes torch eager's
 same network, weights and batch, bench/transformer_step.py's twin), alone in its process as a
 torch training loop runs; ``--checkout DIR``: the step that another checkout's symgrad generates;
 ``--network bn-mlp``: bench/tensor_step.py's batch-norm MLP instead of the transformer, with
-``--program`` through `Program.step` of the symgrad on PYTHONPATH (argument handling included).
+``--program`` through `Program.step` of the symgrad on PYTHONPATH (argument handling included);
+``--network cnn``: bench/cnn_step.py's digits CNN (batch 64; without torch in the process, as a NumPy
+training loop runs it, not as cnn_step.py times it).
 Since the step keeps its large arrays in a workspace (codegen/numpy_workspace.py) it has no page
 faults of its own.
 """
@@ -84,18 +86,35 @@ def _bn_mlp_step(args):
     return step, f"NumPy batch-norm MLP step of {os.path.abspath(args.checkout)}"
 
 
+def _cnn_step(args):
+    """bench/cnn_step.py's digits CNN (batch 64, SGD, float32): its step, and what it is."""
+    import cnn_step as cnn
+    _, loss, params, inputs = cnn.lenet()
+    start = cnn.init(params)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (cnn.B, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 10, cnn.B)
+    if args.torch:
+        import torch
+        torch.set_num_threads(1)
+        return cnn.torch_step_fn(start, x, y.astype(np.int64)), "torch eager's digits CNN step"
+    step, _ = first_and_next_step(cnn.module_source(args.checkout), start, params, [x, y.astype(np.float32)])
+    return step, f"NumPy digits CNN step of {os.path.abspath(args.checkout)}"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=15)
     ap.add_argument("--torch", action="store_true", help="torch eager's step instead of the generated one")
     ap.add_argument("--checkout", metavar="DIR", default=os.path.join(HERE, ".."),
                     help="the symgrad checkout whose generated step is taken")
-    ap.add_argument("--network", choices=("transformer", "bn-mlp"), default="transformer",
-                    help="bn-mlp: bench/tensor_step.py's batch-norm MLP (10 x 512, batch 256)")
+    ap.add_argument("--network", choices=("transformer", "bn-mlp", "cnn"), default="transformer",
+                    help="bn-mlp: bench/tensor_step.py's batch-norm MLP (10 x 512, batch 256); "
+                         "cnn: bench/cnn_step.py's digits CNN (batch 64)")
     ap.add_argument("--program", action="store_true",
                     help="(bn-mlp) Program.step of the symgrad this process imports (PYTHONPATH), as a user calls it")
     args = ap.parse_args(argv)
-    step, what = (_bn_mlp_step if args.network == "bn-mlp" else _transformer_step)(args)
+    step, what = {"bn-mlp": _bn_mlp_step, "cnn": _cnn_step, "transformer": _transformer_step}[args.network](args)
     for _ in range(3):
         step()
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -57,7 +57,8 @@ from .numpy_shared_erf import share_erf
 from .numpy_workspace import HELPERS as WORKSPACE_HELPERS
 from .numpy_workspace import use_workspace
 from .printers.numpy_printer import NumpyPrinter, is_boolean
-from .printers.numpy_tensor import FORMS, Context, lse_keeping_softmax, short_rows
+from .printers.numpy_tensor import (FORMS, Context, lse_keeping_softmax, short_rows, window_argmax,
+                                    window_first_hit)
 from .schedule import Block, Scheduler, Stmt, Value, _atom, _eqn_comment
 
 
@@ -262,6 +263,12 @@ class WholeBatchScheduler(Scheduler):
             buf = self.names[z] if dying else f"v{sm}"
             out = lse_keeping_softmax(c, e, buf, self._lse_read(v))
             self._named(sm, buf)
+        first = self._window_argmax_of(e) if e.prim is A.one_hot_p else None
+        if first is not None:
+            # the pooling backward's mask made from the windows themselves: the arg-max statement,
+            # read by nothing else now, is left out as dead (`Scheduler._dead`)
+            out = window_first_hit(self._context(name, first, reads), first, self._windows_die_here(first))
+            self.notes.setdefault(v, f"(made from the entries that reach the max: {str(first).split(' : ')[0]} is not made)")
         if out is None:
             out = form.code(self._context(name, e, reads), e)
             (a,) = e.inputs if e.prim is A.rsum_p else (None,)
@@ -276,6 +283,27 @@ class WholeBatchScheduler(Scheduler):
         self.names[v] = name
         self.fresh.add(v)
         return st
+
+    def _window_argmax_of(self, e):
+        """The arg-max equation a one-hot ``e`` encodes, when it is a pooling window's
+        (`window_argmax`) with the same axis and size, read by that one-hot alone — max pooling's
+        backward mask ḡ·one_hot(argmax(windows)) — else None."""
+        a = self.g.producer.get(e.inputs[0].id)
+        if a is None or a.prim is not A.argmax_p or not window_argmax(a) or self.uses.get(a.out.id) != 1:
+            return None
+        (axis,) = a.params
+        return a if tuple(e.params) == (a.inputs[0].shape[axis], axis) else None
+
+    def _windows_die_here(self, a) -> bool:
+        """Whether the windows that the arg-max ``a`` reads (through reshapes printed as views) are a
+        temporary of the program's floats, made by the windows' form (a copy of its own: never a view
+        of its input), that nothing reads after this statement: the mask may be written into them."""
+        u = a.inputs[0].id
+        while u not in self.names and self.g.producer[u].prim is A.reshape_p:
+            u = self.g.producer[u].inputs[0].id
+        last = self._last
+        return last is not None and u in self.fresh and last.get(u) == self._index and self._floats(u) \
+            and self.g.producer[u].prim.name == "windows" and self.names.get(u) == f"v{u}"
 
     def _contraction(self, e, reads: set) -> str | None:
         """Σ over axes of c·u⊙w (or c·u²), the product read by nothing else: one

@@ -291,7 +291,10 @@ def _windows(c, e) -> str:
     rank = nlead + 2 * nd
     k_first = tuple(range(rank - nd, rank)) + _channel_last(nlead, nd)
     back = tuple(k_first.index(i) for i in range(rank))
-    return f"numpy.ascontiguousarray({_windows_code(x, nlead, kernel, stride, dil)}.transpose({k_first})).transpose({back})"
+    # (.copy(), not numpy.ascontiguousarray: that returns the view itself where it happens to be
+    # contiguous — one window of a single channel — and the windows must be an array of their own,
+    # which max pooling's backward may write its mask into: `window_first_hit`)
+    return f"{_windows_code(x, nlead, kernel, stride, dil)}.transpose({k_first}).copy().transpose({back})"
 
 
 def _fold(c, e) -> list:
@@ -303,7 +306,9 @@ def _fold(c, e) -> list:
     O = [int(o) for o in e.inputs[0].shape[nlead:nlead + nd]]
     padded = tuple(shape[:nlead]) + tuple(int(s) + lo + hi for s, (lo, hi) in zip(shape[nlead:], pads))
     ks = [f"k{i}_{c.name}" for i in range(nd)]
-    at = ", ".join(f"{k}*{d}:{k}*{d} + {s * (n - 1) + 1}:{s}" for k, d, s, n in zip(ks, dil, stride, O))
+    first = [k if int(d) == 1 else f"{k}*{d}" for k, d in zip(ks, dil)]     # (no ``k*1``)
+    at = ", ".join(f"{f}:{f} + {s * (n - 1) + 1}" + (f":{s}" if int(s) != 1 else "")
+                   for f, s, n in zip(first, stride, O))
     lead = ":, " * nlead
     # windows that do not overlap (each one's span within its stride) write disjoint positions: one
     # assignment each, not an add; windows that tile the padded input exactly leave nothing to zero

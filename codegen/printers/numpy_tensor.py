@@ -86,17 +86,21 @@ def _one_hot(c: Context, e) -> str:
     return f"(numpy.expand_dims({c.args[0]}, {axis}) == {ar}).astype(DTYPE)"
 
 
-def _argmax(c: Context, e):
+def window_argmax(e) -> bool:
+    """Whether the arg-max ``e`` is a pooling window's (N, C, *O, k) → (N, C, *O): the last axis, of
+    an array of rank 4 or more, whose k entries the windows keep k slabs apart in memory."""
     (axis,) = e.params
-    a = e.inputs[0]
-    if axis < 3 or axis != len(a.shape) - 1:
-        return f"{c.args[0]}.argmax({axis})"
-    # a pooling window's arg-max (N, C, *O, k), its k entries kept k slabs apart in memory by the
-    # windows (codegen.printers.numpy_conv): numpy's argmax would copy them into rows first, so the
-    # first index j that reaches the max is found slab-wise instead: k − max_j [a_j = max a]·(k − j)
-    # (the first hit weighs most). A NaN counts as reaching it (a ≠ a), as numpy.argmax returns the
-    # first NaN.
-    n, k = c.name, a.shape[axis]
+    return axis >= 3 and axis == len(e.inputs[0].shape) - 1
+
+
+def _window_hits(c: Context, e, keep: bool = False) -> tuple[str, str, list]:
+    """The lines that make ``{name}_w``: at each entry j of a window that reaches the window's max,
+    k − j (the first hit weighs most), else 0 — found slab-wise, as numpy's argmax would copy the
+    windows into rows first. A NaN counts as reaching it (a ≠ a), as numpy.argmax returns the first
+    NaN. Returns (the name of the array of hits, the windows' name in those lines — kept bound when
+    ``keep`` — and the lines)."""
+    (axis,) = e.params
+    n, k = c.name, e.inputs[0].shape[axis]
     small = "numpy.int8" if k < 128 else "numpy.intp"
     x = c.args[0]
     lines = []
@@ -105,9 +109,33 @@ def _argmax(c: Context, e):
         x = f"{n}_a"
     lines += [f"{n}_hit = ({x} == {x}.max({axis}, keepdims=True))",
               f"{n}_hit |= ({x} != {x})",
-              f"{n} = {c.dim(k)} - ({n}_hit * numpy.arange({c.dim(k)}, 0, -1, dtype={small})).max({axis})",
-              f"del {n}_hit" + (f", {x}" if x != c.args[0] else "")]
-    return lines
+              f"{n}_w = {n}_hit * numpy.arange({c.dim(k)}, 0, -1, dtype={small})",
+              f"del {n}_hit" + (f", {x}" if x != c.args[0] and not keep else "")]
+    return f"{n}_w", x, lines
+
+
+def _argmax(c: Context, e):
+    (axis,) = e.params
+    if not window_argmax(e):
+        return f"{c.args[0]}.argmax({axis})"
+    # a pooling window's arg-max: the first index j that reaches the max, k − max_j (k − j)[hit]
+    w, _, lines = _window_hits(c, e)
+    return lines + [f"{c.name} = {c.dim(e.inputs[0].shape[axis])} - {w}.max({axis})", f"del {w}"]
+
+
+def window_first_hit(c: Context, e, in_windows: bool = False) -> list:
+    """one_hot(argmax(a)) of a pooling window's arg-max ``e`` (`window_argmax`), from the window's
+    entries ``c.args[0]`` themselves, into ``c.name``: 1 at the first entry of each window that
+    reaches its max, in the windows' slab layout (`_window_hits`: the hit of largest weight) — no
+    integer arg-max array, nor a compare of it with 0 … k − 1 laid along a new axis. ``in_windows``:
+    the windows' array dies here, and the 0/1 mask is written into it (no new array)."""
+    (axis,) = e.params
+    w, x, lines = _window_hits(c, e, keep=in_windows)
+    top = f"{w}.max({axis}, keepdims=True)"
+    if in_windows:
+        return lines + [f"{c.name} = numpy.equal({w}, {top}, out={x})  # (in the windows' buffer)",
+                        f"del {w}" + (f", {x}" if x != c.args[0] else "")]
+    return lines + [f"{c.name} = ({w} == {top}).astype(DTYPE)", f"del {w}"]
 
 
 def _rsum(c: Context, e) -> str:
