@@ -162,8 +162,10 @@ class AsColumns:
                                        f"positions, {format_shape(shape)} per example) here: they draw one for "
                                        f"a convolution's output (dropout2d / dropout3d of conv2d's maps) only; "
                                        f"else drop out entries with sg.dropout "
-                                       f"(after the flatten: sg.dropout(h.reshape(N, -1), p)), or compile it with "
-                                       f"target='numpy'")
+                                       f"(after the flatten: sg.dropout(h.reshape(N, -1), p)); for sg.dropout1d "
+                                       f"of a conv1d's signal, declare the signal as an image of height 1 "
+                                       f"(N, C, 1, L), convolve it with sg.conv2d and drop its channels with "
+                                       f"sg.dropout2d; or compile it with target='numpy'")
             if vid not in self.channel_masks and (len(shape) >= 3 or len(shape) == 2 and 1 not in shape):
                 raise UnsupportedError(f"{TARGET} draw dropout masks of an example's vector or number; this one is "
                                        f"a matrix per example {tuple(shape)} (sg.dropout of a MatrixSymbol, or of a "
