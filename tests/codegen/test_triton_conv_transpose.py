@@ -121,6 +121,10 @@ def test_a_unet_level_with_an_up_convolution_equals_numpy_and_torch():
     for q in params:
         np.testing.assert_allclose(got[q.name].cpu().numpy(), t[q.name].grad.numpy(), rtol=1e-4, atol=1e-6,
                                    err_msg=q.name)
+    # every weight gradient one stacked product, the up-convolution's too (twelfth session): 3 launches
+    from tests.codegen.test_triton_conv import _launches
+    launched = _launches(tri, values, batch)
+    assert launched == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"], launched
 
 
 @pytest.mark.parametrize("k, s, p, op", [pytest.param(2, 2, 0, 0, id="up-conv 2x2 stride 2"),
