@@ -271,11 +271,12 @@ def cnn_table(args, torch, contestants):
     batches = tuple(2 ** int(b) for b in args.batches.split(",")) if args.batches else CNN_BATCHES
     if args.quick:
         batches = (2 ** 14,)
-    print(f"# GPU training step of the digits {'LeNet' if LENET else 'up-conv' if UPCONV else 'CNN'}, {datetime.date.today().isoformat()}, "
+    what = "LeNet" if LENET else "up-conv" if UPCONV else "CNN"
+    print(f"# GPU training step of the digits {what}, {datetime.date.today().isoformat()}, "
           f"{torch.cuda.get_device_name()}, torch {torch.__version__}, triton {__import__('triton').__version__}")
     net = "conv 3×3 (1 → 4, padding 1, bias) → relu → max pool 2 → conv 3×3 (4 → 8) → relu → max pool 2 → " \
-        "dense 32 → 10" if LENET else "conv 3×3 (1 → 4, stride 2, padding 1, bias) → relu → conv_transpose 2×2 " \
-        "(4 → 4, stride 2, bias) → relu → dense 256 → 10" if UPCONV else \
+        "dense 32 → 10" if LENET else "conv 3×3 (1 → 4, stride 2, padding 1, bias) → relu → " \
+        "conv_transpose 2×2 (4 → 4, stride 2, bias) → relu → dense 256 → 10" if UPCONV else \
         "conv 3×3 (1 → 8, padding 1, bias) → relu → max pool 2 → dense 128 → 10"
     print(f"8×8 images, {net}, cross-entropy, "
           f"Adam, float32 (ours' products: {args.precision or 'ieee'}); median of {args.steps} steps (CUDA events) "

@@ -104,7 +104,8 @@ def refuse_signal_convolutions(lw) -> None:
             raise UnsupportedError(
                 f"sg.conv1d of a signal {format_shape(tuple(x.shape))} (N, C, L): the kernel backends "
                 f"(target='triton') keep 2-D maps (N, C, H, W) as rows and take no 1-D convolution. The same "
-                f"numbers: declare the signal as an image of height 1, sg.tensor('x', (N, {C}, 1, {x.shape[-1]})) (pass "
+                f"numbers: declare the signal as an image of height 1, "
+                f"sg.tensor('x', (N, {C}, 1, {x.shape[-1]})) (pass "
                 f"x[:, :, None, :]), the kernel as ({F}, {C}, 1, {K}) (pass w[:, :, None, :]), and write "
                 f"sg.conv2d(x, w, b, stride=(1, s), padding=(0, p)); sg.dropout2d and sg.max_pool2d(h, (1, k)) "
                 f"of that map stand for sg.dropout1d and max_pool1d. Or compile it with target='numpy'")
