@@ -91,28 +91,23 @@ def refuse_resize_modes(lw, over_batch: bool) -> None:
 
 
 def refuse_signal_convolutions(lw) -> None:
-    """sg.conv1d of a signal (C, L) and a 3-D convolution of a volume, named as the user wrote them
-    before the refusal of the reshapes they lower through (whose words are a bag's). A signal runs
-    as an image of height 1: conv2d with a kernel (F, C, 1, K) gives conv1d's numbers, and
-    dropout2d, max_pool2d((1, k)) of that map dropout1d's and max_pool1d's."""
+    """sg.conv1d of a signal (N, C, L), named as the user wrote it before the refusal of the reshapes
+    it lowers through (whose words are a bag's). A signal runs as an image of height 1: conv2d
+    with a kernel (F, C, 1, K) gives conv1d's numbers, and dropout2d, max_pool2d((1, k)) of that
+    map dropout1d's and max_pool1d's."""
     for e in lw.graph.eqns:
-        if e.prim.name != "conv" or len(e.params[0]) == 2:
+        if e.prim.name != "conv" or len(e.params[0]) != 1:
             continue
         x, w = e.inputs[:2]
-        if len(e.params[0]) == 1:
-            F, C, K = (int(d) for d in w.shape)
-            raise UnsupportedError(
-                f"sg.conv1d of a signal {format_shape(tuple(x.shape))} (N, C, L): the kernel backends "
-                f"(target='triton') keep 2-D maps (N, C, H, W) as rows and take no 1-D convolution. The same "
-                f"numbers: declare the signal as an image of height 1, "
-                f"sg.tensor('x', (N, {C}, 1, {x.shape[-1]})) (pass "
-                f"x[:, :, None, :]), the kernel as ({F}, {C}, 1, {K}) (pass w[:, :, None, :]), and write "
-                f"sg.conv2d(x, w, b, stride=(1, s), padding=(0, p)); sg.dropout2d and sg.max_pool2d(h, (1, k)) "
-                f"of that map stand for sg.dropout1d and max_pool1d. Or compile it with target='numpy'")
+        F, C, K = (int(d) for d in w.shape)
         raise UnsupportedError(
-            f"sg.conv3d of a volume {format_shape(tuple(x.shape))} (N, C, D, H, W): the kernel backends "
-            f"(target='triton') keep 2-D maps (N, C, H, W) as rows and take no 3-D convolution, pooling or "
-            f"channel dropout; compile it with target='numpy'")
+            f"sg.conv1d of a signal {format_shape(tuple(x.shape))} (N, C, L): the kernel backends "
+            f"(target='triton') keep 2-D maps (N, C, H, W) as rows and take no 1-D convolution. The same "
+            f"numbers: declare the signal as an image of height 1, "
+            f"sg.tensor('x', (N, {C}, 1, {x.shape[-1]})) (pass "
+            f"x[:, :, None, :]), the kernel as ({F}, {C}, 1, {K}) (pass w[:, :, None, :]), and write "
+            f"sg.conv2d(x, w, b, stride=(1, s), padding=(0, p)); sg.dropout2d and sg.max_pool2d(h, (1, k)) "
+            f"of that map stand for sg.dropout1d and max_pool1d. Or compile it with target='numpy'")
 
 
 class KernelLift:
