@@ -58,10 +58,11 @@ def refuse_class_weights(lw) -> None:
 _RESIZE_WEIGHTS = ("= relu(1 - Abs(", "tril(ones((")
 
 
-def refuse_resize_modes(lw, over_batch: bool) -> None:
-    """sg.interpolate with mode='trilinear' (a volume (N, C, D, H, W)), or mode='linear' of a signal
-    (N, C, L) over the batch: named as the user wrote them, with what the kernels take instead, before
-    the refusal of the resize's inner product (whose words are its weights' formula)."""
+def refuse_resize_modes(lw) -> None:
+    """sg.interpolate with mode='trilinear' (a volume (N, C, D, H, W)): named as the user wrote it,
+    with what the kernels take instead, before the refusal of the resize's inner product (whose
+    words are its weights' formula). (mode='linear' of a signal (N, C, L) over the batch was refused
+    here too until 2026-12-01, twelfth session: its rows times the weights, `AsColumns._rows_times_constant`.)"""
     g, notes = lw.graph, lw.notes
     weights = {e.out.id for e in g.eqns
                if notes.get(e.out.id, "").startswith(_RESIZE_WEIGHTS[0]) and _RESIZE_WEIGHTS[1] in notes[e.out.id]}
@@ -79,15 +80,6 @@ def refuse_resize_modes(lw, over_batch: bool) -> None:
                     f"the kernel backends (target='triton') keep 2-D maps (N, C, H, W) as rows and take no 3-D "
                     f"resize, convolution or pooling; they take mode='bilinear' and mode='nearest' of 2-D maps. "
                     f"Compile it with target='numpy'")
-            if len(shape) == 3 and over_batch:
-                C, L = shape[1], shape[2]
-                raise UnsupportedError(
-                    f"sg.interpolate(..., mode='linear') of {name!r} {format_shape(shape)}, a signal (N, C, L): the "
-                    f"kernel backends (target='triton') take mode='bilinear' and mode='nearest' of an image or a "
-                    f"map (N, C, H, W). The same numbers as mode='linear': declare the signal as an image of "
-                    f"height 1, {name} = sg.tensor({name!r}, (N, {C}, 1, {L})) (pass x[:, :, None, :]), and write "
-                    f"sg.interpolate({name}, size=(1, L_out), mode='bilinear') (or scale_factor=(1, s)); or "
-                    f"compile it with target='numpy'")
 
 
 def refuse_signal_convolutions(lw) -> None:
@@ -127,7 +119,7 @@ class KernelLift:
     def __call__(self, lw):
         refuse_ignore_index(lw)
         refuse_class_weights(lw)
-        refuse_resize_modes(lw, self.unbatch is not None)
+        refuse_resize_modes(lw)
         refuse_signal_convolutions(lw)
         if self.unbatch is None:
             return as_columns(lw)
