@@ -40,8 +40,10 @@ filters and padding 1 with its bias, relu, 2×2 max pooling, flatten, dense → 
 integer labels, Adam as above), batches 2^14 and 2^16: ours (the generated step, called as above, and
 in a CUDA graph), eager (``F.conv2d``, ``F.max_pool2d``, ``F.cross_entropy``; cuDNN's convolution) and
 torch.compile. ``--cnn --lenet`` times the LeNet (`digits_lenet`: conv 3×3 1 → 4 and 4 → 8 with
-padding 1, each with relu and 2×2 max pooling, dense 32 → 10) the same way. ``--cnn --check`` (with
-or without ``--lenet``) needs no GPU: three steps of ours under TRITON_INTERPRET=1 and of eager on
+padding 1, each with relu and 2×2 max pooling, dense 32 → 10) the same way, and ``--cnn --up-conv`` a
+decoder's up-convolution (`digits_up_conv`: conv 3×3 1 → 4 stride 2, relu, ``F.conv_transpose2d``
+2×2 4 → 4 stride 2, relu, dense 256 → 10). ``--cnn --check`` (with or without ``--lenet`` or
+``--up-conv``) needs no GPU: three steps of ours under TRITON_INTERPRET=1 and of eager on
 the CPU at batch 16, from the same start, and the largest difference of their losses and
 parameters (the script's own code checked before device time is spent on it).
 
@@ -145,12 +147,24 @@ CNN_FANS = {"w": 9, "b": 9, "V": 128, "c": 128}
 LENET_SHAPES = {"w1": (4, 1, 3, 3), "b1": (4,), "w2": (8, 4, 3, 3), "b2": (8,), "V": (32, 10), "c": (10,)}
 LENET_FANS = {"w1": 9, "b1": 9, "w2": 36, "b2": 36, "V": 32, "c": 32}
 LENET = False
+# --up-conv: `codegen.triton_aot.digits_up_conv`, a decoder's up-convolution (conv 3×3 1 → 4 stride 2,
+# relu, conv_transpose2d 2×2 4 → 4 stride 2 back to 8×8, relu, dense 256 → 10); 3 launches a step
+# since 2026-12-01, twelfth session (its weight gradient one stacked product; 26 before)
+UPCONV_SHAPES = {"w1": (4, 1, 3, 3), "b1": (4,), "wt": (4, 4, 2, 2), "bt": (4,), "V": (256, 10), "c": (10,)}
+UPCONV_FANS = {"w1": 9, "b1": 9, "wt": 16, "bt": 16, "V": 256, "c": 256}
+UPCONV = False
 
 
 def use_lenet():
     """The CNN contestants below run the LeNet instead of the one-convolution digits CNN."""
     global LENET, CNN_SHAPES, CNN_FANS
     LENET, CNN_SHAPES, CNN_FANS = True, LENET_SHAPES, LENET_FANS
+
+
+def use_up_conv():
+    """The CNN contestants below run the up-convolution decoder instead of the digits CNN."""
+    global UPCONV, CNN_SHAPES, CNN_FANS
+    UPCONV, CNN_SHAPES, CNN_FANS = True, UPCONV_SHAPES, UPCONV_FANS
 
 
 def cnn_init(torch, device, gen) -> dict:
@@ -169,8 +183,9 @@ def cnn_data(torch, B, device, gen):
 def cnn_program():
     """The digits CNN compiled for target="triton" with Adam (the backend's default schedule)."""
     import symgrad as sg
-    from codegen.triton_aot import digits_cnn, digits_lenet
-    loss, params, inputs = digits_lenet() if LENET else digits_cnn(padding=1, pool=True)
+    from codegen.triton_aot import digits_cnn, digits_lenet, digits_up_conv
+    loss, params, inputs = digits_lenet() if LENET else digits_up_conv() if UPCONV else \
+        digits_cnn(padding=1, pool=True)
     return sg.compile(loss, params, inputs, target="triton", optimizer=sg.optim.Adam(lr=LR, betas=BETAS, eps=EPS),
                       precision=PRECISION), params
 
@@ -204,6 +219,11 @@ def cnn_torch_model(torch, init):
     def loss_fn(X, Y):
         *convs, V, c = params
         h = X
+        if UPCONV:
+            w1, b1, wt, bt = convs
+            h = F.relu(F.conv2d(h, w1, b1, stride=2, padding=1))
+            h = F.relu(F.conv_transpose2d(h, wt, bt, stride=2))
+            return F.cross_entropy(h.reshape(h.shape[0], -1) @ V + c, Y)
         for w, b in zip(convs[::2], convs[1::2]):      # one convolution, or the LeNet's two
             h = F.max_pool2d(F.relu(F.conv2d(h, w, b, padding=1)), 2)
         return F.cross_entropy(h.reshape(h.shape[0], -1) @ V + c, Y)
@@ -251,10 +271,13 @@ def cnn_table(args, torch, contestants):
     batches = tuple(2 ** int(b) for b in args.batches.split(",")) if args.batches else CNN_BATCHES
     if args.quick:
         batches = (2 ** 14,)
-    print(f"# GPU training step of the digits {'LeNet' if LENET else 'CNN'}, {datetime.date.today().isoformat()}, "
+    what = "LeNet" if LENET else "up-conv" if UPCONV else "CNN"
+    print(f"# GPU training step of the digits {what}, {datetime.date.today().isoformat()}, "
           f"{torch.cuda.get_device_name()}, torch {torch.__version__}, triton {__import__('triton').__version__}")
     net = "conv 3×3 (1 → 4, padding 1, bias) → relu → max pool 2 → conv 3×3 (4 → 8) → relu → max pool 2 → " \
-        "dense 32 → 10" if LENET else "conv 3×3 (1 → 8, padding 1, bias) → relu → max pool 2 → dense 128 → 10"
+        "dense 32 → 10" if LENET else "conv 3×3 (1 → 4, stride 2, padding 1, bias) → relu → " \
+        "conv_transpose 2×2 (4 → 4, stride 2, bias) → relu → dense 256 → 10" if UPCONV else \
+        "conv 3×3 (1 → 8, padding 1, bias) → relu → max pool 2 → dense 128 → 10"
     print(f"8×8 images, {net}, cross-entropy, "
           f"Adam, float32 (ours' products: {args.precision or 'ieee'}); median of {args.steps} steps (CUDA events) "
           f"after {args.warmup} warm-up steps\n")
@@ -430,7 +453,8 @@ def precompile(widths, jobs: int, cnn: bool = False):
         tb.FUSE_ROWS = fuse
         for name, spec in benchmark_specs():
             mlp = any(name.startswith(f"{N_IN}-{w}-") for w in widths)
-            if (cnn and ("lenet" if LENET else "maxpool") in name) or (not cnn and mlp):
+            key = "lenet" if LENET else "conv_transpose2x2" if UPCONV else "maxpool"
+            if (cnn and key in name) or (not cnn and mlp):
                 spec.precision = PRECISION
                 n += len(compile_step(spec, 2 ** 14, 10 * major + minor, all_configs=True, jobs=jobs))
     tb.FUSE_ROWS = default
@@ -458,6 +482,8 @@ def main(argv=None):
                     help="ours' products (sg.compile(..., precision=...)); eager and compile stay float32")
     ap.add_argument("--cnn", action="store_true", help="the digits CNN instead of the MLP (batches 14,16 by default)")
     ap.add_argument("--lenet", action="store_true", help="with --cnn, the LeNet (two convolutions) instead")
+    ap.add_argument("--up-conv", action="store_true",
+                    help="with --cnn, a decoder's up-convolution (conv_transpose2d 2×2 stride 2) instead")
     ap.add_argument("--check", action="store_true",
                     help="with --cnn, no GPU needed: 3 steps of ours (interpreted) and eager on the CPU, compared")
     args = ap.parse_args(argv)
@@ -467,6 +493,10 @@ def main(argv=None):
         if not args.cnn:
             sys.exit("--lenet goes with --cnn")
         use_lenet()
+    if args.up_conv:
+        if not args.cnn or args.lenet:
+            sys.exit("--up-conv goes with --cnn, without --lenet")
+        use_up_conv()
     if args.check and not args.cnn:
         sys.exit("--check goes with --cnn (the MLP's is tests/codegen/test_triton_backend.py)")
     if args.check:

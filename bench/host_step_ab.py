@@ -1,7 +1,7 @@
 """The host time of the Triton target's entry points, this tree against another, in one process.
 
     PYTHONPATH=. python bench/host_step_ab.py [OTHER] [--widths 64] [--batch 14] [--rounds 20]
-        [--entries step,grad,loss,module,module.loss] [--labels]
+        [--entries step,grad,loss,module,module.loss] [--labels] [--up-conv]
 
 OTHER: another checkout (a directory), or a commit of this repository (default a10c142, the start
 of the 2026-11-30 third session), exported with ``git archive`` into a temporary directory.
@@ -91,10 +91,37 @@ def checkout(other: str) -> str:
     return path
 
 
-def _calls(tree: Tree, width: int, fuse_rows: int, batch: int, labels: bool = False) -> dict:
-    """{entry: (one call, [launches])} of the benchmark's MLP compiled by ``tree``, kernels stubbed."""
+def _up_conv_calls(tree: Tree, batch: int) -> dict:
+    """{entry: (one call, [launches])} of the decoder's up-convolution (`triton_aot.digits_up_conv`:
+    8×8 image, conv 3×3-4 stride 2, conv_transpose2d 2×2-4 stride 2, dense 10, int64 labels, Adam)
+    compiled by ``tree``, kernels stubbed: step, grad and loss."""
+    import torch
+    sg, aot = tree.sg, tree.aot
+    loss, params, inputs = aot.digits_up_conv()
+    prog = sg.compile(loss, params, inputs, target="triton", optimizer=sg.optim.Adam(lr=aot.LR))
+    launches = stub_kernels(prog)
+    gen = torch.Generator().manual_seed(0)
+    run = {"values": {p.name: torch.rand(tuple(int(d) for d in p.shape), generator=gen) for p in params},
+           "state": prog.init_state(), "data": {"x": torch.rand(batch, 1, 8, 8, generator=gen),
+                                                 "y": torch.randint(0, 10, (batch,), generator=gen)}}
+
+    def step():
+        run["values"], run["state"] = prog.step(run["values"], run["state"], run["data"])
+    calls = {"step": step, "grad": lambda: prog.grad(run["values"], run["data"]),
+             "loss": lambda: prog.loss(run["values"], run["data"])}
+    for f in calls.values():
+        for _ in range(3):
+            f()
+    return {k: (f, launches) for k, f in calls.items()}
+
+
+def _calls(tree: Tree, width: int, fuse_rows: int, batch: int, labels: bool = False, up_conv: bool = False) -> dict:
+    """{entry: (one call, [launches])} of the benchmark's MLP compiled by ``tree``, kernels stubbed
+    (``up_conv``: of `_up_conv_calls`' decoder instead)."""
     import sympy as sp
     import torch
+    if up_conv:
+        return _up_conv_calls(tree, batch)
     sg, aot = tree.sg, tree.aot
     tree.tb.FUSE_ROWS = fuse_rows
     net = sg.mlp([aot.N_IN] + [width] * aot.HIDDEN_LAYERS + [aot.N_OUT], act=sg.relu)
@@ -158,7 +185,12 @@ def main(argv=None):
     ap.add_argument("--entries", default=",".join(ENTRIES), help=f"entry points, of {', '.join(ENTRIES)}")
     ap.add_argument("--labels", action="store_true",
                     help="cross-entropy at int64 class labels (torch.randint) instead of mse")
+    ap.add_argument("--up-conv", action="store_true",
+                    help="the decoder's up-convolution (codegen.triton_aot.digits_up_conv) instead of the MLP: "
+                         "step, grad and loss")
     args = ap.parse_args(argv)
+    if args.up_conv and args.entries == ",".join(ENTRIES):
+        args.entries = "step,grad,loss"
     entries = [e for e in args.entries.split(",") if e]
     unknown = [e for e in entries if e not in ENTRIES]
     if unknown:
@@ -175,11 +207,11 @@ def main(argv=None):
           "| other/this |")
     print("|---|---|---|---|---|---|---|---|")
     for w in (int(x) for x in args.widths.split(",")):
-        for label, fuse in (("fused rows", 128), ("kernel/product", 0)):
+        for label, fuse in ((("up-conv", 0),) if args.up_conv else (("fused rows", 128), ("kernel/product", 0))):
             calls = {}
             for k, tree in trees.items():
                 with tree:
-                    calls[k] = _calls(tree, w, fuse, batch, args.labels)
+                    calls[k] = _calls(tree, w, fuse, batch, args.labels, args.up_conv)
             for entry in entries:
                 best = {k: float("inf") for k in calls}
                 launches = {}

@@ -446,10 +446,12 @@ class KernelScheduler(Scheduler):
     def _stackable(self, terms: dict, grads: dict) -> list:
         """The gradients whose terms one product over stacked operands computes (`Stack`):
 
-        - ("rows", i, ds, ys, bias): a convolution's weight, Σ_p δ_p·patch_pᵀ (one outer product per
-          output position, `kernel_conv`): the δ_p side by side and the windows side by side, read
-          as B·P rows, make Σ_b Σ_p δ_bp·patch_bpᵀ one product; ``bias``: (i_b, its plain sums)
-          when gradient i_b is Σ_p δ_p (the convolution's bias: the same product's column sums);
+        - ("rows", i, ds, ys, (bias, chain)): a convolution's weight, Σ_p δ_p·patch_pᵀ (one outer
+          product per output position, `kernel_conv`): the δ_p side by side and the windows side by
+          side, read as B·P rows, make Σ_b Σ_p δ_bp·patch_bpᵀ one product; ``bias``: (i_b, its plain
+          sums) when gradient i_b is Σ_p δ_p (the convolution's bias: the same product's column
+          sums); ``chain``: the host adjoints every term goes through (a transposed convolution's
+          kernel matrix, `kernel_conv.transposed_kernel`), applied once to the product's sums;
         - ("cols", i, ds, y, (P, F, n)): a dense layer of a flattened map, Σ_p pad_p(h_p·δᵀ) (the
           rows p::P of V per position, `kernel_conv._matmul`): the h_p side by side are one row of
           P·F entries per example, whose product with δ gives V's rows position-major (p·F + f),
@@ -458,40 +460,22 @@ class KernelScheduler(Scheduler):
         Only vars computed by the rows kernel, each in one stack, two terms or more."""
         out, taken = [], set()
         for i, ts in terms.items():
-            rows, cols = [], {}
+            groups, cols = {}, {}
             for how, t, chain in ts:
                 pair = self._outer_pair(how, t) if how in ("outer", "outer_t") else None
                 if pair is None or not all(self._computed(u) for u in pair):
                     continue
                 d, y = pair
-                if not chain and self._window(y):
-                    rows.append(pair)
-                    continue
                 at = self._pad_rows(chain, t)
                 if at is not None:
                     cols.setdefault((y, at[1:]), []).append((at[0], d))
-            rows.sort(key=lambda pair: pair[1])          # the windows in the order they are made
-            ds, ys = [d for d, _ in rows], [y for _, y in rows]
-            if len(rows) > 1 and len(set(ds)) == len(ds) and len(set(ys)) == len(ys) and \
-                    len({self.width_of(d) for d in ds}) == len({self.width_of(y) for y in ys}) == 1 and \
-                    not taken & (set(ds) | set(ys)):
-                taken |= set(ds) | set(ys)
-                bias = None
-                for j, bts in terms.items():
-                    if j == i:
-                        continue
-                    if len(bts) == 1 and bts[0][0] == "value" and not bts[0][2]:
-                        g = bts[0][1]
-                        leaves = self._sum_leaves(g.id)
-                        if leaves is not None and (sorted(self.base(u) for u in leaves) == sorted(ds) or
-                                                   self._same_numbers(leaves, ds)):
-                            bias = (j, self._sum_ids(g.id))
-                            break
-                    elif self._scalar_bias(bts, ds):     # one filter: Σ_p of δ_p's one entry each
-                        g = grads[j]
-                        bias = (j, self._sum_ids(g.id) | {c.out.id for _, _, chain in bts for c in chain})
-                        break
-                out.append(("rows", i, tuple(ds), tuple(ys), bias))
+                elif self._window(y):
+                    # terms behind the same chain of host adjoints (a transposed convolution's kernel
+                    # matrix, a value of its parameter): Σ_p L(δ_p·patch_pᵀ) = L(Σ_p δ_p·patch_pᵀ),
+                    # the chain applied once to the stack's sums
+                    groups.setdefault(tuple(c.out.id for c in chain), (chain, []))[1].append(pair)
+            for chain, rows in groups.values():
+                self._stack_rows(out, taken, i, rows, chain, terms, grads)
             for (y, (P, F, n)), at in cols.items():
                 if len(at) < 2 or sorted(p for p, _ in at) != list(range(P)):
                     continue
@@ -501,6 +485,33 @@ class KernelScheduler(Scheduler):
                 taken |= set(ds)
                 out.append(("cols", i, ds, y, (P, F, n)))
         return out
+
+    def _stack_rows(self, out: list, taken: set, i: int, rows: list, chain: tuple, terms: dict, grads: dict):
+        """Append ("rows", i, ds, ys, (bias, chain)) to ``out`` when the (δ, window) pairs ``rows`` of
+        gradient i, all behind the host adjoints ``chain``, stack (`_stackable`)."""
+        rows.sort(key=lambda pair: pair[1])          # the windows in the order they are made
+        ds, ys = [d for d, _ in rows], [y for _, y in rows]
+        if len(rows) < 2 or len(set(ds)) != len(ds) or len(set(ys)) != len(ys) or \
+                not len({self.width_of(d) for d in ds}) == len({self.width_of(y) for y in ys}) == 1 or \
+                taken & (set(ds) | set(ys)):
+            return
+        taken |= set(ds) | set(ys)
+        bias = None
+        for j, bts in terms.items():
+            if j == i:
+                continue
+            if len(bts) == 1 and bts[0][0] == "value" and not bts[0][2]:
+                g = bts[0][1]
+                leaves = self._sum_leaves(g.id)
+                if leaves is not None and (sorted(self.base(u) for u in leaves) == sorted(ds) or
+                                           self._same_numbers(leaves, ds)):
+                    bias = (j, self._sum_ids(g.id))
+                    break
+            elif self._scalar_bias(bts, ds):     # one filter: Σ_p of δ_p's one entry each
+                g = grads[j]
+                bias = (j, self._sum_ids(g.id) | {c.out.id for _, _, chain in bts for c in chain})
+                break
+        out.append(("rows", i, tuple(ds), tuple(ys), (bias, chain)))
 
     def _scalar_bias(self, bts: list, ds: list) -> bool:
         """Terms ``bts`` are a one-filter convolution's bias gradient Σ_p δ_p: one "value" term per
@@ -609,7 +620,9 @@ class KernelScheduler(Scheduler):
                 sy = Stack(f"stack{other[0]}", other, self.width_of(other[0]) or 1)
                 self._stacks.append(sy)
                 members |= set(other)
-                k = Kernel("weight_grad", grad=i, operands=(ds[0], other[0]), stacks=(sd, sy), rows=len(ds))
+                extra, chain = extra
+                k = Kernel("weight_grad", grad=i, operands=(ds[0], other[0]), stacks=(sd, sy), rows=len(ds),
+                           post=chain)
                 if extra is not None:
                     k.bias = extra[0]
                     terms[extra[0]] = []

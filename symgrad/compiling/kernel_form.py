@@ -162,8 +162,10 @@ class AsColumns:
                                        f"positions, {format_shape(shape)} per example) here: they draw one for "
                                        f"a convolution's output (dropout2d / dropout3d of conv2d's maps) only; "
                                        f"else drop out entries with sg.dropout "
-                                       f"(after the flatten: sg.dropout(h.reshape(N, -1), p)), or compile it with "
-                                       f"target='numpy'")
+                                       f"(after the flatten: sg.dropout(h.reshape(N, -1), p)); for sg.dropout1d "
+                                       f"of a conv1d's signal, declare the signal as an image of height 1 "
+                                       f"(N, C, 1, L), convolve it with sg.conv2d and drop its channels with "
+                                       f"sg.dropout2d; or compile it with target='numpy'")
             if vid not in self.channel_masks and (len(shape) >= 3 or len(shape) == 2 and 1 not in shape):
                 raise UnsupportedError(f"{TARGET} draw dropout masks of an example's vector or number; this one is "
                                        f"a matrix per example {tuple(shape)} (sg.dropout of a MatrixSymbol, or of a "
@@ -284,6 +286,11 @@ class AsColumns:
                                                          or any(u.id in self.deferred for u in e.inputs)):
             self.deferred.add(e.out.id)         # a constant the kernels have no form of (tril): a resize's weights,
             return None                         # which `kernel_resize` evaluates, or refused by its reader
+        if p.name == "matmul" and e.inputs[0].id in self.bags and e.inputs[1].id in self.deferred:
+            rows = self._rows_times_constant(e)         # a signal's linear resize: each channel's row
+            if rows is not None:
+                self.bags[e.out.id] = rows
+                return rows[0]              # (a stand-in: readers go through `_of_bag`)
         if any(u.id in self.deferred for u in e.inputs):
             raise refusal(p.name, self.where(e), self.kind)
         if p is R.input_p and len(e.out.shape) == 2 and 1 not in (int(d) for d in e.out.shape) \
@@ -322,6 +329,22 @@ class AsColumns:
         if out is None:
             raise refusal(p.name, self.where(e), self.kind)
         return out
+
+    def _rows_times_constant(self, e):
+        """The rows of a matrix per example (a bag: a signal's C channels of L entries) times a
+        constant matrix the kernels have no form of (sg.interpolate(mode='linear')'s weights (L,
+        L_out), made with tril): its value, evaluated once, as a constant operand of each row's
+        product; None when it is not one constant matrix."""
+        from .kernel_resize import _constant
+        value = _constant(self, e.inputs[1])
+        if value is None or value.ndim < 2:
+            return None
+        value = value.reshape((-1,) + value.shape[-2:])
+        if (value != value[:1]).any():
+            return None
+        M = value[0]
+        W = R.const(self.g, sp.ImmutableMatrix(M.shape[0], M.shape[1], lambda i, j: sp.Float(M[i, j])), M.shape)
+        return [R.transpose(self.g, R.matmul(self.g, R.transpose(self.g, r), W)) for r in self.bags[e.inputs[0].id]]
 
     def _not_as_kernel(self, e):
         """The first reader of the parameter ``e`` that is not a convolution reading it as its kernel

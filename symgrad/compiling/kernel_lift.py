@@ -58,10 +58,11 @@ def refuse_class_weights(lw) -> None:
 _RESIZE_WEIGHTS = ("= relu(1 - Abs(", "tril(ones((")
 
 
-def refuse_resize_modes(lw, over_batch: bool) -> None:
-    """sg.interpolate with mode='trilinear' (a volume (N, C, D, H, W)), or mode='linear' of a signal
-    (N, C, L) over the batch: named as the user wrote them, with what the kernels take instead, before
-    the refusal of the resize's inner product (whose words are its weights' formula)."""
+def refuse_resize_modes(lw) -> None:
+    """sg.interpolate with mode='trilinear' (a volume (N, C, D, H, W)): named as the user wrote it,
+    with what the kernels take instead, before the refusal of the resize's inner product (whose
+    words are its weights' formula). (mode='linear' of a signal (N, C, L) over the batch was refused
+    here too until 2026-12-01, twelfth session: its rows times the weights, `AsColumns._rows_times_constant`.)"""
     g, notes = lw.graph, lw.notes
     weights = {e.out.id for e in g.eqns
                if notes.get(e.out.id, "").startswith(_RESIZE_WEIGHTS[0]) and _RESIZE_WEIGHTS[1] in notes[e.out.id]}
@@ -79,15 +80,26 @@ def refuse_resize_modes(lw, over_batch: bool) -> None:
                     f"the kernel backends (target='triton') keep 2-D maps (N, C, H, W) as rows and take no 3-D "
                     f"resize, convolution or pooling; they take mode='bilinear' and mode='nearest' of 2-D maps. "
                     f"Compile it with target='numpy'")
-            if len(shape) == 3 and over_batch:
-                C, L = shape[1], shape[2]
-                raise UnsupportedError(
-                    f"sg.interpolate(..., mode='linear') of {name!r} {format_shape(shape)}, a signal (N, C, L): the "
-                    f"kernel backends (target='triton') take mode='bilinear' and mode='nearest' of an image or a "
-                    f"map (N, C, H, W). The same numbers as mode='linear': declare the signal as an image of "
-                    f"height 1, {name} = sg.tensor({name!r}, (N, {C}, 1, {L})) (pass x[:, :, None, :]), and write "
-                    f"sg.interpolate({name}, size=(1, L_out), mode='bilinear') (or scale_factor=(1, s)); or "
-                    f"compile it with target='numpy'")
+
+
+def refuse_signal_convolutions(lw) -> None:
+    """sg.conv1d of a signal (N, C, L), named as the user wrote it before the refusal of the reshapes
+    it lowers through (whose words are a bag's). A signal runs as an image of height 1: conv2d
+    with a kernel (F, C, 1, K) gives conv1d's numbers, and dropout2d, max_pool2d((1, k)) of that
+    map dropout1d's and max_pool1d's."""
+    for e in lw.graph.eqns:
+        if e.prim.name != "conv" or len(e.params[0]) != 1:
+            continue
+        x, w = e.inputs[:2]
+        F, C, K = (int(d) for d in w.shape)
+        raise UnsupportedError(
+            f"sg.conv1d of a signal {format_shape(tuple(x.shape))} (N, C, L): the kernel backends "
+            f"(target='triton') keep 2-D maps (N, C, H, W) as rows and take no 1-D convolution. The same "
+            f"numbers: declare the signal as an image of height 1, "
+            f"sg.tensor('x', (N, {C}, 1, {x.shape[-1]})) (pass "
+            f"x[:, :, None, :]), the kernel as ({F}, {C}, 1, {K}) (pass w[:, :, None, :]), and write "
+            f"sg.conv2d(x, w, b, stride=(1, s), padding=(0, p)); sg.dropout2d and sg.max_pool2d(h, (1, k)) "
+            f"of that map stand for sg.dropout1d and max_pool1d. Or compile it with target='numpy'")
 
 
 class KernelLift:
@@ -107,7 +119,8 @@ class KernelLift:
     def __call__(self, lw):
         refuse_ignore_index(lw)
         refuse_class_weights(lw)
-        refuse_resize_modes(lw, self.unbatch is not None)
+        refuse_resize_modes(lw)
+        refuse_signal_convolutions(lw)
         if self.unbatch is None:
             return as_columns(lw)
         lw = self.unbatch(lw)

@@ -121,3 +121,30 @@ def test_a_unet_level_with_an_up_convolution_equals_numpy_and_torch():
     for q in params:
         np.testing.assert_allclose(got[q.name].cpu().numpy(), t[q.name].grad.numpy(), rtol=1e-4, atol=1e-6,
                                    err_msg=q.name)
+    # every weight gradient one stacked product, the up-convolution's too (twelfth session): 3 launches
+    from tests.codegen.test_triton_conv import _launches
+    launched = _launches(tri, values, batch)
+    assert launched == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"], launched
+
+
+@pytest.mark.parametrize("k, s, p, op", [pytest.param(2, 2, 0, 0, id="up-conv 2x2 stride 2"),
+                                         pytest.param(4, 2, 1, 0, id="4x4 stride 2 padding 1")])
+def test_a_decoder_step_is_three_launches_the_kernels_gradient_one_stacked_product(k, s, p, op):
+    """The transposed convolution's weight gradient Σ_p L(δ_p·patch_pᵀ) — every term behind the same
+    host adjoints L of its kernel matrix — is L(Σ_p δ_p·patch_pᵀ): one product over the stacked δs
+    and windows, its bias riding along, the chain applied once to the sums. (Until 2026-12-01,
+    twelfth session, a term per position, 3 a launch: 12 weight-gradient launches here and a
+    batch_sum for the bias, 16 a step; 22 weight-gradient launches for an 8×8 map.)"""
+    from tests.codegen.test_triton_conv import _launches
+    loss, params, inputs, _ = _decoder(k, s, p, op)
+    tri, ref = [sg.compile(loss, params, inputs, target=t, optimizer=sg.optim.Adam(lr=0.01))
+                for t in ("triton", "numpy")]
+    rng = np.random.default_rng(7)
+    values = {q.name: (0.4 * rng.normal(size=tuple(int(d) for d in q.shape))).astype(np.float32) for q in params}
+    batch = {"x": rng.normal(size=(B, 1, 6, 6)).astype(np.float32), "y": rng.integers(0, 3, B)}
+    assert "∂L/∂p2 = Σ_b Σ_p" in tri.source and "∂L/∂p3 = Σ_b Σ_p" in tri.source
+    got, want = tri.grad(values, batch), ref.grad(values, batch)
+    for q in params:
+        np.testing.assert_allclose(got[q.name].cpu().numpy(), want[q.name], rtol=1e-4, atol=1e-6, err_msg=q.name)
+    launched = _launches(tri, values, batch)
+    assert launched == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"], launched

@@ -167,3 +167,37 @@ def test_dropout2d_of_a_convolutions_maps_equals_numpy_under_the_same_channel_ma
     assert tri.loss(values, batch) == pytest.approx(num.loss(values, batch), rel=1e-5)     # dropout off
     stepped, _ = tri.step({k: v.astype(np.float32) for k, v in values.items()}, None, batch)   # draws its own
     assert np.isfinite(float(tri.last_loss)) and not np.allclose(np.asarray(stepped["K"].cpu()), values["K"])
+
+
+def test_conv1d_is_refused_by_name_with_the_height_one_image_that_runs():
+    """sg.conv1d lowers through reshapes of the signal, whose refusal spoke of bags (E[ids]); it is
+    named, with the image of height 1 that compiles (the test below checks its numbers)."""
+    x, y = sg.tensor("x", (N, 2, 8)), sg.tensor("y", (N,), integer=True)
+    w, V = sg.tensor("w", (3, 2, 3)), sg.tensor("V", (18, 3))
+    h = sg.dropout1d(sg.relu(sg.conv1d(x, w)), 0.5)
+    msg = assert_refused_for_triton(sg.cross_entropy(h.reshape(N, -1) @ V, y), [w, V], [x, y],
+                                    [r"sg\.conv1d of a signal \(N, 2, 8\)", r"sg\.tensor\('x', \(N, 2, 1, 8\)\)",
+                                     r"\(3, 2, 1, 3\)", r"sg\.dropout2d", r"target='numpy'"])
+    assert "E[ids]" not in msg, msg
+
+
+def test_the_height_one_image_for_conv1d_equals_numpys_conv1d(rng):
+    """The way out the refusal above names: conv2d of (N, C, 1, L) with a kernel (F, C, 1, K) on the
+    Triton target has the loss and gradients of conv1d on the NumPy target."""
+    x1, y = sg.tensor("x", (N, 2, 8)), sg.tensor("y", (N,), integer=True)
+    w1, b, V = sg.tensor("w", (3, 2, 3)), sg.tensor("b", (3,)), sg.tensor("V", (24, 3))
+    ref = sg.compile(sg.cross_entropy(sg.relu(sg.conv1d(x1, w1, b, padding=1)).reshape(N, -1) @ V, y),
+                     [w1, b, V], [x1, y], target="numpy")
+    x2, w2 = sg.tensor("x", (N, 2, 1, 8)), sg.tensor("w", (3, 2, 1, 3))
+    tri = sg.compile(sg.cross_entropy(sg.relu(sg.conv2d(x2, w2, b, padding=(0, 1))).reshape(N, -1) @ V, y),
+                     [w2, b, V], [x2, y], target="triton")
+    vals = {"w": rng.normal(size=(3, 2, 3)).astype(np.float32), "b": rng.normal(size=3).astype(np.float32),
+            "V": rng.normal(size=(24, 3)).astype(np.float32)}
+    batch = {"x": rng.normal(size=(3, 2, 8)).astype(np.float32), "y": rng.integers(0, 3, 3)}
+    got = tri.grad({**vals, "w": vals["w"][:, :, None, :]}, {**batch, "x": batch["x"][:, :, None, :]})
+    want = ref.grad(vals, batch)
+    assert float(tri.loss({**vals, "w": vals["w"][:, :, None, :]}, {**batch, "x": batch["x"][:, :, None, :]})) == \
+        pytest.approx(float(ref.loss(vals, batch)), rel=1e-5)
+    np.testing.assert_allclose(got["w"].cpu().numpy()[:, :, 0, :], want["w"], rtol=1e-4, atol=1e-6)
+    for n in ("b", "V"):
+        np.testing.assert_allclose(got[n].cpu().numpy(), want[n], rtol=1e-4, atol=1e-6, err_msg=n)

@@ -244,14 +244,24 @@ def test_a_decoder_reshapes_a_dense_layer_to_a_map_then_upsamples_and_convolves(
     _check(sg.cross_entropy(z.reshape(N, -1) @ V + c, y), [W, b0, w, b, V, c], [x, y], batch, torch_loss)
 
 
-def test_a_linear_resize_over_the_batch_is_refused_naming_the_mode_and_the_workaround():
-    """mode='linear' of a signal (N, C, L) was refused quoting its weights' formula
-    (``relu(1 - Abs(-(tril(ones((4, 4)))...``) as "a matrix product" (until 2026-11-30, ninth session)."""
-    x, y, V = sg.tensor("x", (N, 2, 4)), sg.tensor("y", (N,), integer=True), sg.tensor("V", (16, 3))
-    u = sg.interpolate(x, scale_factor=2, mode="linear")
-    with pytest.raises(UnsupportedError, match=r"mode='linear'.*\(N, 2, 4\).*\(N, 2, 1, 4\).*mode='bilinear'") as err:
-        sg.compile(sg.cross_entropy(u.reshape(N, -1) @ V, y), [V], [x, y], target="triton")
-    assert "tril(" not in str(err.value) and "Abs(" not in str(err.value)
+@pytest.mark.parametrize("how", [dict(scale_factor=2), dict(size=5), dict(scale_factor=2, align_corners=True)],
+                         ids=["x2", "size 5", "x2 align_corners"])
+def test_a_linear_resize_of_a_signal_over_the_batch_equals_numpy_and_torch(how):
+    """mode='linear' of a signal (N, C, L): each channel's row times the resize's weights (L, L_out),
+    a constant evaluated once (`AsColumns._rows_times_constant`), then a bias per resized position,
+    tanh and a dense layer. Refused until 2026-12-01 (twelfth session), naming an image of height
+    1 as the way out; until 2026-11-30 (ninth session) quoting its weights' formula."""
+    x, y = sg.tensor("x", (N, 2, 4)), sg.tensor("y", (N,), integer=True)
+    u = sg.interpolate(sp.tanh(x), mode="linear", **how)
+    L = int(u.shape[2])
+    c, V = sg.tensor("c", (L,)), sg.tensor("V", (2 * L, 3))
+    rng = np.random.default_rng(4)
+    batch = {"x": rng.standard_normal((B, 2, 4)).astype(np.float32), "y": rng.integers(0, 3, B)}
+
+    def torch_loss(p, bb):
+        t = F.interpolate(torch.tanh(bb["x"]), mode="linear", **how) + p["c"]
+        return F.cross_entropy(torch.tanh(t.reshape(B, -1)) @ p["V"], bb["y"])
+    _check(sg.cross_entropy(sp.tanh((u + c).reshape(N, -1)) @ V, y), [c, V], [x, y], batch, torch_loss)
 
 
 def test_a_trilinear_resize_is_refused_naming_the_mode():
