@@ -19,7 +19,8 @@ end. A checkpoint is evaluated on a test file by symgrad evaluate, run on new da
 predict (both on the NumPy target, whichever --target trained it), and read back in Python by
 sg.load_checkpoint("ck.npz") (.values: the trained parameters by name).
 
-Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf), 2 bad input
+Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf, or the
+loss grew past --max-loss-growth times the first step's), 2 bad input
 (one line on stderr saying what and where), 130 Ctrl-C, 143 SIGTERM (taken as Ctrl-C: training
 stops at the next step and --checkpoint is saved).
 
@@ -94,6 +95,10 @@ def register(subparsers):
                    help="draw the training curves here when training ends (each epoch's losses and "
                         "accuracy, the best epoch marked with --patience; also after Ctrl-C or a "
                         "divergence): a .png, .pdf or .svg; needs matplotlib")
+    p.add_argument("--max-loss-growth", type=_growth, default=1e8, metavar="TIMES",
+                   help="stop as diverged when a step's loss grows past this many times the first step's "
+                        "(default 1e8: a learning rate too large; off: only a loss that is not finite), "
+                        "keeping the values of the lowest loss")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
                         "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
@@ -276,6 +281,20 @@ def _fraction(text):
     return x
 
 
+def _growth(text):
+    """An argparse type for --max-loss-growth: a number > 1, or off (None)."""
+    if text.strip().lower() in ("off", "none"):
+        return None
+    try:
+        x = float(text)
+    except ValueError:
+        x = None
+    if x is None or not 1 < x < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 1 (how many times the first step's loss a loss may "
+                                         f"grow to; default 1e8), or off, got {text!r}")
+    return x
+
+
 def held_out(n: int, fraction: float) -> int:
     """How many of ``n`` samples --validation-split ``fraction`` holds out (before the check that
     both sides keep one)."""
@@ -413,8 +432,9 @@ def _train(args, T) -> int:
         # --optimizer (or an edited model file) chose another optimizer than the checkpoint's: the
         # values go on, the optimizer's slots start afresh (sg.train asks for that as state=)
         state = program.init_state(resumed.values)
-        print(f"symgrad train: --resume {args.resume} holds another optimizer's state (slots "
-              f"{', '.join(sorted(k for k in resumed.state if k != 't'))}); "
+        slots = sorted(k for k in resumed.state if k != "t") if isinstance(resumed.state, dict) else []
+        print(f"symgrad train: --resume {args.resume} holds another optimizer's state ("
+              + (f"slots {', '.join(slots)}" if slots else "no slots: plain SGD's") + "); "
               f"{type(opt).__name__}'s state starts afresh from its values (its slots at their start, its "
               f"step count t, which schedules read, at 0)", file=sys.stderr)
     if resumed is not None:
@@ -438,15 +458,21 @@ def _train(args, T) -> int:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=bar,
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
-                          patience=args.patience, monitor=args.monitor, mode=args.mode, on_epoch=line_now)
+                          patience=args.patience, monitor=args.monitor, mode=args.mode, on_epoch=line_now,
+                          max_loss_growth=args.max_loss_growth)
     except (T.TrainingArgumentError, DataError) as e:
         raise _in_command_words(e, args, model, lines_of) from None
     except T.TrainingDiverged as e:
         # train saved the last good values to --checkpoint (saved_to); without one, say how to keep
         # them, rather than claim they are kept: a command has no exception's .values
-        msg = _one_line(e.account) + (f"; the values from before this step are saved to {e.saved_to}"
+        kept = "this step"
+        if getattr(e, "kept_step", None) is not None:      # a finite loss that exploded: an earlier step's
+            kept = f"step {e.kept_step + 1}, whose minibatch loss {e.kept_loss:.4g} was the lowest,"
+        # (sg.train's argument is the command's option here)
+        account = _one_line(e.account).replace("(max_loss_growth)", "(--max-loss-growth)")
+        msg = account + (f"; the values from before {kept} are saved to {e.saved_to}"
                                       if e.saved_to else
-                                      "; pass --checkpoint CK.npz to save the values from before this step")
+                                      f"; pass --checkpoint CK.npz to save the values from before {kept.rstrip(',')}")
         h = e.history
         if args.best is not None and h is not None and h.best is not None:
             # --best promised the best epoch's values: a later divergence does not take them away
