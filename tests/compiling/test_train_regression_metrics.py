@@ -48,3 +48,13 @@ def test_an_output_and_target_of_other_sizes_are_refused_and_named():
         sg.train(no_outputs, {"x": X, "t": T}, epochs=1, progress=False, metrics=["mse"])
     with pytest.raises(TrainingArgumentError, match="kind is 'mae' or 'mse'"):
         regression_error("t", "rmse")
+
+
+def test_keras_acc_is_accuracy():
+    y = sg.tensor("y", (N,), integer=True)
+    W = sg.tensor("W", (4, 2))
+    prog = sg.compile(sg.cross_entropy(x @ W, y), [W], [x, y], outputs=[x @ W], optimizer="adam")
+    labels = (X[:, 0] > 0).astype(int)
+    h = sg.train(prog, {"x": X, "y": labels}, epochs=2, progress=False, metrics=["acc"])
+    right = np.mean((X @ h.values["W"]).argmax(1) == labels)
+    assert h.metric("train_accuracy")[-1] == pytest.approx(right)
