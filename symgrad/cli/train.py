@@ -87,6 +87,9 @@ def register(subparsers):
                    help="with --patience: whether a smaller (min) or larger (max) --monitor is better; auto "
                         "(default) maximizes names holding acc, f1, auc, precision, recall, iou, dice, r2 "
                         "or score (not loss or err), and minimizes the rest")
+    p.add_argument("--metrics", type=_metric_names, metavar="NAMES",
+                   help="the metrics of the epoch lines, separated by commas: loss (always), accuracy, mae, mse (default: "
+                        "loss, and accuracy when the model file names its target; a regression's: loss,mae)")
     p.add_argument("--log", metavar="FILE",
                    help="write each epoch's line (epoch, loss, the metrics, seconds) here as the epoch ends: a "
                         ".csv or .tsv table with a header row, or a .jsonl file; with --resume, added after "
@@ -281,6 +284,42 @@ def _fraction(text):
     return x
 
 
+def _metric_names(text):
+    """An argparse type for --metrics: names from sg.train's metrics, separated by commas."""
+    from ..compiling.training_metrics import METRIC_NAMES, _LONG_NAMES
+    names = []
+    for word in text.split(","):
+        name = _LONG_NAMES.get(word.strip().lower(), word.strip().lower())
+        if name not in METRIC_NAMES:
+            raise argparse.ArgumentTypeError(f"{word.strip()!r} is no metric: give some of {', '.join(METRIC_NAMES)}, "
+                                             f"separated by commas (--metrics loss,mae)")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _metrics(T, args, model, program) -> dict:
+    """The metrics of the epoch lines: the loss, and the accuracy when the model file names its target
+    and outputs; or the loss and those --metrics names, compared with the model file's target (else
+    with the one input its outputs do not read, as sg.train finds it)."""
+    metrics = {"loss": T.mean_loss}
+    if args.metrics is None:
+        if model.target is not None and model.outputs:
+            metrics["accuracy"] = T.accuracy(model.target)
+        return metrics
+    wanted = [m for m in args.metrics if m != "loss"]
+    if wanted and not model.outputs:
+        raise SymgradError(f"--metrics {','.join(args.metrics)}: {wanted[0]} compares the model's predictions with "
+                           f"its targets: define outputs in the model file (the predictions)")
+    for name in wanted:
+        if model.target is None:
+            metrics.update(T._metrics_dict([name], program))
+        else:
+            metrics[name] = T.accuracy(model.target) if name == "accuracy" else \
+                T.regression_error(model.target, name)
+    return metrics
+
+
 def _growth(text):
     """An argparse type for --max-loss-growth: a number > 1, or off (None)."""
     if text.strip().lower() in ("off", "none"):
@@ -412,9 +451,7 @@ def _train(args, T) -> int:
         held, kept = (len(next(iter(part.values()))) for part in (validation, data))
         print(f"symgrad train: training on {kept} samples of {args.data}, validating on the other {held} "
               f"(--validation-split {args.validation_split:g}, drawn with --seed {args.seed})", file=sys.stderr)
-    metrics = {"loss": T.mean_loss}
-    if model.target is not None and model.outputs:
-        metrics["accuracy"] = T.accuracy(model.target)
+    metrics = _metrics(T, args, model, program)
     printed = []          # each epoch's line as it ends (train keeps the bar below them)
     if log is not None:         # refused before the lines that say what the run goes on from
         prefix = "val_" if validation is not None else "train_"
@@ -543,7 +580,7 @@ def _in_command_words(e, args, model, lines_of=None) -> Exception:
         cause = e.__cause__
         if getattr(cause, "argument", None) == "metrics" and getattr(cause, "fix", None):    # accuracy's
             said = (f"{cause.said}: leave target out of the model file (target names the input that holds "
-                    f"class labels, for the accuracy)")
+                    f"class labels, for the accuracy), or give --metrics loss,mae")
         else:
             said = str(cause)
         return SymgradError(f"{flag} {path}: {said}")

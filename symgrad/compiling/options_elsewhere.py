@@ -112,9 +112,6 @@ COMMAND_ELSEWHERE = {
                          "--out"), _SAVE),
         **dict.fromkeys(("--weight-decay", "--weight_decay", "--momentum", "--betas", "--beta1", "--beta2", "--eps"),
                         _HYPERS),
-        **dict.fromkeys(("--metrics", "--metric"),
-                        "the epoch lines give the loss and, when the model file defines outputs and target (the "
-                        "input holding the labels), the accuracy"),
         **dict.fromkeys(("--shuffle", "--no-shuffle"),
                         "every epoch is shuffled, by --seed (the same --seed, the same order)"),
         **dict.fromkeys(("--resume-from-checkpoint", "--resume_from_checkpoint", "--ckpt-path", "--ckpt_path",
