@@ -589,6 +589,9 @@ def _in_command_words(e, args, model, lines_of=None) -> Exception:
         if "acc" in str(args.monitor) and (model.target is None or not model.outputs):
             hint = ("; accuracy is recorded when the model file defines outputs and target (the input "
                     "holding the labels)")
+        named = str(args.monitor).split("_", 1)[-1]
+        if named in ("mae", "mse") and named not in (args.metrics or ()):
+            hint = f"; give --metrics loss,{named} to record it"
         return SymgradError(f"--monitor {args.monitor}: {said}{hint}")
     return e
 

@@ -48,3 +48,14 @@ def test_an_unknown_metric_is_refused_with_the_names(tmp_path, capsys):
     (tmp_path / "model.py").write_text(MODEL)
     assert cli.main(["train", str(tmp_path / "model.py"), "--data", "d.npz", "--metrics", "mae,r2"]) == 2
     assert "'r2' is no metric: give some of loss, accuracy, mae, mse" in capsys.readouterr().err
+
+
+def test_monitor_val_mae_without_metrics_says_to_record_it(tmp_path, capsys):
+    (tmp_path / "model.py").write_text(MODEL.replace(", target = [w, b], [x, y], [pred], y", " = [w, b], [x, y], [pred]"))
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(20, 3)), y=rng.normal(size=20))
+    argv = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "d.npz"), "--epochs", "1", "--no-progress",
+            "--patience", "2", "--monitor", "train_mae"]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.rstrip().endswith("; give --metrics loss,mae to record it")
+    assert cli.main(argv + ["--metrics", "loss,mae"]) == 0
