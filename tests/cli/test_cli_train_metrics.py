@@ -59,3 +59,27 @@ def test_monitor_val_mae_without_metrics_says_to_record_it(tmp_path, capsys):
     assert cli.main(argv) == 2
     assert capsys.readouterr().err.rstrip().endswith("; give --metrics loss,mae to record it")
     assert cli.main(argv + ["--metrics", "loss,mae"]) == 0
+
+
+def test_evaluate_takes_the_same_metrics(tmp_path, capsys):
+    """Before: a regression model file naming its target was refused by evaluate, in sg.train's words
+    (use metrics=['loss'])."""
+    (tmp_path / "model.py").write_text(MODEL)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    Y = np.tanh(X @ np.array([0.5, -1.0, 2.0]))
+    np.savez(tmp_path / "d.npz", x=X, y=Y)
+    ck = tmp_path / "ck.npz"
+    assert cli.main(["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "d.npz"), "--epochs", "1",
+                     "--no-progress", "--metrics", "mae", "--checkpoint", str(ck), "--dtype", "float64"]) == 0
+    capsys.readouterr()
+    argv = ["evaluate", str(tmp_path / "model.py"), str(ck), "--data", str(tmp_path / "d.npz"), "--dtype", "float64"]
+    assert cli.main(argv) == 2
+    assert "a regression's targets have no accuracy: give --metrics loss,mae" in capsys.readouterr().err
+    assert cli.main(argv + ["--metrics", "mae,mse"]) == 0
+    words = capsys.readouterr().out.split()
+    v = load(ck).values
+    d = np.tanh(X @ v["w"]) + v["b"] - Y
+    assert words[0::2] == ["samples", "loss", "mae", "mse"] and words[1] == "40"
+    assert np.isclose(float(words[5]), np.mean(np.abs(d)), rtol=1e-5)
+    assert np.isclose(float(words[7]), np.mean(d ** 2), rtol=1e-5)
