@@ -121,7 +121,7 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
         raise SymgradError(f"{what}: no such file: {path}" + (f" (there is {near}: np.savez adds the "
                                                               f".npz; give {what} {near})" if near else ""))
     names = [s.name for s in inputs]
-    if is_table(path):                   # a CSV: its columns, in the order of the inputs
+    if is_table(path, reading=True):     # a CSV: its columns, in the order of the inputs
         return read_table(path, inputs, what, without)
     arrays = _npz_arrays(path, names, what)
     missing = [s.name for s in inputs if s.name not in arrays and s not in without]
