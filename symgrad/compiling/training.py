@@ -180,6 +180,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     too large, still short of overflowing): its values are then those before the step of the call's
     lowest minibatch loss, saved to ``checkpoint`` with their step count.
 
+    Any other exception raised while training (by ``on_epoch``, a metric, the program) goes on up
+    with the `History` so far as its ``.history`` (its values those after the last step taken; with
+    ``patience``, ``.history.best`` the best epoch's).
+
     Ctrl-C (SIGINT) stops training at the next step boundary: the step under way finishes (or, when
     it is the epoch's last, the epoch's metrics and checkpoint too), the checkpoint is saved, and
     `train` returns the `History` so far with ``interrupted=True`` and a ``message``; its values are
@@ -405,6 +409,15 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                                        math.ceil(seen / batch_size))
     except KeyboardInterrupt as e:
         e.history = history                           # what was trained (the values: last good step)
+        raise
+    except Exception as e:          # an on_epoch or a metric that failed at epoch 30: the 29 epochs kept
+        if not hasattr(e, "history"):                 # (TrainingDiverged has its own)
+            if early is not None and early.best_epoch is not None:
+                history.best = _best_checkpoint(early)   # as after Ctrl-C
+            try:
+                e.history = history
+            except (AttributeError, TypeError):       # an exception class that takes no attributes
+                pass
         raise
     finally:
         bar.close()
