@@ -75,6 +75,10 @@ ELSEWHERE = {
                       "on_epoch=sg.EpochLog('log.csv'), and "
                       "on_epoch=f calls f(record) after each epoch"),
         "early_stopping": "early stopping is patience= (with monitor=, min_delta=, mode=)",
+        **dict.fromkeys(("divergence_threshold", "stopping_threshold", "terminate_on_nan", "check_finite"),
+                        "training always stops as diverged (TrainingDiverged, keeping the last good values) at a "
+                        "loss that is not finite, and at a loss more than max_loss_growth= times the first "
+                        "step's (default 1e8; None: never)"),
         "loss": "the loss was compiled into the program: sg.compile(loss, params, inputs)",
     },
 }

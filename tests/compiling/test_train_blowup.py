@@ -68,3 +68,9 @@ def test_a_healthy_run_is_not_stopped():
 def test_max_loss_growth_must_be_a_number_above_one(bad):
     with pytest.raises(TrainingArgumentError, match="max_loss_growth must be a number > 1"):
         sg.train(_program(0.1), DATA, epochs=1, progress=False, max_loss_growth=bad)
+
+
+@pytest.mark.parametrize("theirs", ["divergence_threshold", "terminate_on_nan"])
+def test_lightnings_and_keras_names_are_told_max_loss_growth(theirs):
+    with pytest.raises(sg.ArgumentError, match="max_loss_growth= times the first step's"):
+        sg.train(_program(0.1), DATA, epochs=1, progress=False, **{theirs: 1e3})
