@@ -130,5 +130,8 @@ COMMAND_ELSEWHERE = {
         **dict.fromkeys(("--steps", "--max-steps", "--max_steps"),
                         "training runs --epochs passes over --data, of ceil(samples / --batch-size) steps each"),
         "--precision": "--dtype float32 (the default) or --dtype float64",
+        **dict.fromkeys(("--divergence-threshold", "--divergence_threshold"),
+                        "--max-loss-growth TIMES: a loss more than TIMES the first step's stops the run as diverged "
+                        "(default 1e8), as a loss that is not finite always does"),
     },
 }
