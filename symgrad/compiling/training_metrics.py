@@ -258,7 +258,8 @@ def _metrics_dict(metrics, program=None) -> dict:
                                             f"({type(m).__name__}): {_METRICS_HELP}")
         return {key_name(name): m for name, m in metrics.items()}
     if isinstance(metrics, str) or not isinstance(metrics, Sequence):
-        raise TrainingArgumentError(f"metrics must be a list or a dict, got {metrics!r}: {_METRICS_HELP}")
+        one = f" (a list of one: metrics=[{metrics!r}])" if isinstance(metrics, str) else ""
+        raise TrainingArgumentError(f"metrics must be a list or a dict, got {metrics!r}{one}: {_METRICS_HELP}")
     out = {}
     for m in metrics:
         if isinstance(m, str) and m.lower() in _LONG_NAMES:

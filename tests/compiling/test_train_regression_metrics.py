@@ -58,3 +58,13 @@ def test_keras_acc_is_accuracy():
     h = sg.train(prog, {"x": X, "y": labels}, epochs=2, progress=False, metrics=["acc"])
     right = np.mean((X @ h.values["W"]).argmax(1) == labels)
     assert h.metric("train_accuracy")[-1] == pytest.approx(right)
+
+
+def test_a_fraction_for_validation_and_one_metric_name_are_told_what_to_give():
+    """Before: "validation must be a non-empty dict of arrays ..., got float" for Keras's
+    validation_split given as validation=0.2, and no list of one for metrics="mae"."""
+    prog = sg.compile(sg.mean((pred - t) ** 2), [W1, b1, w2], [x, t], outputs=[pred])
+    with pytest.raises(TrainingArgumentError, match=r"validation=0.2: .* not a fraction .* k = int\(0.8 \* len\(X\)\)"):
+        sg.train(prog, {"x": X, "t": T}, progress=False, validation=0.2)
+    with pytest.raises(TrainingArgumentError, match=r"\(a list of one: metrics=\['mae'\]\)"):
+        sg.train(prog, {"x": X, "t": T}, progress=False, metrics="mae")
