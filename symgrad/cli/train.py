@@ -503,7 +503,7 @@ def _train(args, T) -> int:
         # train saved the last good values to --checkpoint (saved_to); without one, say how to keep
         # them, rather than claim they are kept: a command has no exception's .values
         kept = "this step"
-        if getattr(e, "kept_step", None) is not None:      # a finite loss that exploded: an earlier step's
+        if e.kept_step is not None:                         # a finite loss that exploded: an earlier step's
             kept = f"step {e.kept_step + 1}, whose minibatch loss {e.kept_loss:.4g} was the lowest,"
         # (sg.train's argument is the command's option here)
         account = _one_line(e.account).replace("(max_loss_growth)", "(--max-loss-growth)")

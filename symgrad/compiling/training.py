@@ -540,11 +540,10 @@ def _blown_up(program, watch, loss, step, epoch, history, early, checkpoint):
         _keep_best(history, early)
         said += (f"; the values of the best epoch by {early.monitor} ({direction(early.maximize)}), epoch "
                  f"{early.best_epoch}, are its .history.values")
-    e = TrainingDiverged(account + said, step=step, param="loss", loss=loss, values=kept.values, state=kept.state,
-                         history=history, account=account,
-                         saved_to=None if checkpoint is None else os.fspath(checkpoint))
-    e.kept_step, e.kept_loss = kept.step, kept.loss
-    return e
+    return TrainingDiverged(account + said, step=step, param="loss", loss=loss, values=kept.values,
+                            state=kept.state, history=history, account=account,
+                            saved_to=None if checkpoint is None else os.fspath(checkpoint),
+                            kept_step=kept.step, kept_loss=kept.loss)
 
 
 def _sudden_hint(program, history, values) -> str:
