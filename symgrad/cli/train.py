@@ -56,7 +56,7 @@ def register(subparsers):
     p.epilog = __doc__.split("\n\n", 1)[1]          # what it prints, what is saved
     p.add_argument("--data", required=True, metavar="DATA",
                    help="training data: a .npz with one array per input, keyed by the input's name, or a .csv "
-                        "(.tsv) table, one row per sample, its columns the inputs' entries in the order of "
+                        "(.tsv; gzipped: .csv.gz) table, one row per sample, its columns the inputs' entries in the order of "
                         "the model file's inputs (a header row is skipped)")
     p.add_argument("--validation", metavar="VAL", help="validation data (.npz or .csv), evaluated each epoch")
     p.add_argument("--validation-split", type=_fraction, metavar="FRACTION",
