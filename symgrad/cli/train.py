@@ -7,7 +7,8 @@ then 3 for t; a header row is skipped).
 
 Each epoch prints one line as it ends: ``loss``, the mean of its minibatch losses, then the metrics
 after the epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file names its
-``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``). A
+``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``);
+``--metrics loss,mae`` gives a regression's mean absolute error instead of the accuracy. A
 progress bar is drawn on stderr when it is a terminal (not in a log or a pipe).
 --checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
 --resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
