@@ -10,8 +10,10 @@ at least 10⁻³ in size: a resumed run near a loss of 0 (a fit to 10⁻¹²) is
 is many times its loss but still small; what a healthy run's minibatches vary by — tens, thousands
 of times a batch of outliers — is far below 10⁸. The values kept are those before the step of the
 lowest minibatch loss of the call: the values just before the stop are those of a loss 10⁸ times
-the start, nothing to go on from. Holding them costs one reference: every step works on copies (or
-a program that does not write in place), so the arrays of an earlier step are never written again.
+the start, nothing to go on from. Holding them costs no copying: every step works on copies (or a
+program that does not write in place), so the arrays of an earlier step are never written again;
+but it keeps one earlier set of values and optimizer state alive (memory: the parameters and the
+optimizer's slots once more), which ``max_loss_growth=None`` does not.
 
 >>> watch = LossWatch(1e8)
 >>> [watch.blew_up(loss, {"w": loss}, None, k, 0, 8 * k) for k, loss in enumerate([2.0, 0.5, 9.0, 3e8])]
