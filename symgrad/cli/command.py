@@ -84,9 +84,13 @@ def _unknown_options(parser, argv) -> argparse.Namespace:
     own = sub.choices.get(getattr(args, "command", None)) if sub is not None else None
     if own is None:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from ..compiling.options_elsewhere import COMMAND_ELSEWHERE
+    elsewhere = COMMAND_ELSEWHERE.get(getattr(args, "command", None), {})
     hints = []
     for word in extra:
-        if word.startswith("--"):
+        if word.split("=", 1)[0] in elsewhere:        # another tool's option: where this command has it
+            hints.append(f"{word.split('=', 1)[0]}: {elsewhere[word.split('=', 1)[0]]}")
+        elif word.startswith("--"):
             close = difflib.get_close_matches(word.split("=", 1)[0], list(own._option_string_actions), n=1,
                                               cutoff=0.6)
             if close:

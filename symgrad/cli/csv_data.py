@@ -10,7 +10,8 @@ reshaped to (1, 8, 8). An integer input (``sg.tensor(..., integer=True)``, ``sp.
 integer=True)``: class labels, indices) is read as integers, and a value that is no whole number in
 its column is refused. A first row of names (text over the numbers of the next, or pandas' default
 0, 1, 2, …) is a header and is skipped. The
-separator is a comma (a tab in a ``.tsv``).
+separator is a comma (a tab in a ``.tsv``). A ``.csv.gz`` (``.tsv.gz``) is read as the table gzip
+compressed, as pandas' ``to_csv("data.csv.gz")`` writes it.
 
 >>> import sympy as sp, symgrad as sg
 >>> N = sp.Symbol("N", integer=True, positive=True)
@@ -30,11 +31,14 @@ from ..errors import SymgradError
 from ..frontend.tensor import Tensor
 
 SUFFIXES = (".csv", ".tsv")
+# read, not written: pandas' to_csv("train.csv.gz") compresses by the name (it was "not a .npz file")
+GZIPPED = (".csv.gz", ".tsv.gz")
+_GZIP_LIMIT = 64 << 20           # a gzipped table expands to at most this, or 100 times its bytes (a bomb)
 
 
-def is_table(path: str) -> bool:
-    """Whether ``path`` names a CSV (or TSV) table rather than a .npz."""
-    return str(path).lower().endswith(SUFFIXES)
+def is_table(path: str, reading: bool = False) -> bool:
+    """Whether ``path`` names a CSV (or TSV) table rather than a .npz; ``reading``: a gzipped one too."""
+    return str(path).lower().endswith(SUFFIXES + (GZIPPED if reading else ()))
 
 
 def columns_per_sample(inputs) -> list:
@@ -198,9 +202,11 @@ def _other_separator(rows, path) -> str | None:
 def _rows(path: str, what: str):
     """The rows of numbers of the table (blank lines and a header left out), and the line number of
     each in the file, for the messages."""
-    delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
+    delimiter = "\t" if str(path).lower().removesuffix(".gz").endswith(".tsv") else ","
     with open(path, "rb") as f:
         raw = f.read()
+    if str(path).lower().endswith(".gz"):
+        raw = _gunzipped(raw, path, what)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -234,6 +240,26 @@ def _rows(path: str, what: str):
             raise SymgradError(f"{what} {path}: line {line} has {len(row)} columns, but line {first} has {n}; every "
                                f"row is one sample with the same columns")
     return [row for _, row in numbered], [line for line, _ in numbered]
+
+
+def _gunzipped(raw: bytes, path, what: str) -> bytes:
+    """The bytes of a gzipped table, refused when they are no gzip stream or would expand more than
+    100-fold to over 64 MiB (a gzip bomb: read until that, never whole), as a .npz member is."""
+    import gzip
+    import zlib
+    limit = max(_GZIP_LIMIT, 100 * len(raw))
+    out = bytearray()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+            while chunk := f.read(1 << 20):
+                out += chunk
+                if len(out) > limit:
+                    raise SymgradError(f"{what} {path}: its table would expand more than 100-fold to over "
+                                       f"{_GZIP_LIMIT >> 20} MiB (a gzip bomb?); decompress it yourself if it is yours")
+    except (OSError, EOFError, zlib.error) as e:
+        raise SymgradError(f"{what} {path} is not a gzipped table ({e}); a name ending in .csv.gz is read as a .csv "
+                           f"compressed with gzip, as pandas' to_csv('data.csv.gz') writes it") from None
+    return bytes(out)
 
 
 def _header(first: list, second) -> bool:

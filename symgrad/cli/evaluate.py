@@ -6,7 +6,8 @@ table whose columns are the inputs' entries in the order of the model file's inp
 
 It prints one line on stdout: ``samples 100  loss 0.186  accuracy 0.94``. The loss is the model's
 loss over all of the data (the mean over the samples, as the epoch lines' val_loss); the accuracy,
-the fraction of samples whose predicted class is the label.
+the fraction of samples whose predicted class is the label. ``--metrics loss,mae`` gives a
+regression's mean absolute error instead (``mse``: the mean squared one), as symgrad train's does.
 
 It runs on the NumPy target, on the CPU: a checkpoint holds the values alone, so one that symgrad
 train --target triton wrote is read as any other (--target triton is refused, saying so).
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from ..errors import SymgradError
 from . import _model, _trained
-from .train import load_data
+from .train import _metric_names, _metrics, load_data
 
 
 def register(subparsers):
@@ -31,6 +32,9 @@ def register(subparsers):
     p.epilog = __doc__.split("\n\n", 1)[1]
     _trained.add_arguments(p, "the test data, as symgrad train's --data: a .npz with one array per input, "
                               "or a .csv (.tsv) table, one row per sample")
+    p.add_argument("--metrics", type=_metric_names, metavar="NAMES",
+                   help="as symgrad train's: loss (always), accuracy, mae, mse, separated by commas (default: loss, "
+                        "and accuracy when the model file names its target; a regression's: loss,mae)")
     p.set_defaults(func=run)
 
 
@@ -49,7 +53,15 @@ def run(args) -> int:
                            f"predict takes the features alone")
     data = _trained.checked(trained.program, data, args, getattr(data, "lines", None))
     record = {"samples": num_samples(data), "loss": T.mean_loss(trained.program, values, data, args.batch_size)}
-    if model.target is not None and model.outputs:
-        record["accuracy"] = T.accuracy(model.target)(trained.program, values, data)
+    for name, metric in _metrics(T, args, model, trained.program).items():
+        if name == "loss":
+            continue
+        try:
+            record[name] = metric(trained.program, values, data)
+        except T.TrainingArgumentError as e:
+            if getattr(e, "argument", None) == "metrics" and getattr(e, "fix", None):     # accuracy's: real targets
+                raise SymgradError(f"--data {args.data}: {e.said}: give --metrics loss,mae (or leave target out of "
+                                   f"the model file)") from None
+            raise
     print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
     return 0

@@ -7,7 +7,8 @@ then 3 for t; a header row is skipped).
 
 Each epoch prints one line as it ends: ``loss``, the mean of its minibatch losses, then the metrics
 after the epoch on --validation (``val_loss``, and ``val_accuracy`` when the model file names its
-``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``). A
+``target``), or without it on the whole training data (``train_loss``, ``train_accuracy``);
+``--metrics loss,mae`` gives a regression's mean absolute error instead of the accuracy. A
 progress bar is drawn on stderr when it is a terminal (not in a log or a pipe).
 --checkpoint is saved after every epoch, and on Ctrl-C (exit 130) or divergence (exit 1);
 --resume CK.npz goes on from it for --epochs more epochs, shuffled as if it had never stopped
@@ -19,7 +20,8 @@ end. A checkpoint is evaluated on a test file by symgrad evaluate, run on new da
 predict (both on the NumPy target, whichever --target trained it), and read back in Python by
 sg.load_checkpoint("ck.npz") (.values: the trained parameters by name).
 
-Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf), 2 bad input
+Exit status: 0 trained to the end, 1 diverged (a loss or gradient went NaN or inf, or the
+loss grew past --max-loss-growth times the first step's), 2 bad input
 (one line on stderr saying what and where), 130 Ctrl-C, 143 SIGTERM (taken as Ctrl-C: training
 stops at the next step and --checkpoint is saved).
 
@@ -55,7 +57,7 @@ def register(subparsers):
     p.epilog = __doc__.split("\n\n", 1)[1]          # what it prints, what is saved
     p.add_argument("--data", required=True, metavar="DATA",
                    help="training data: a .npz with one array per input, keyed by the input's name, or a .csv "
-                        "(.tsv) table, one row per sample, its columns the inputs' entries in the order of "
+                        "(.tsv; gzipped: .csv.gz) table, one row per sample, its columns the inputs' entries in the order of "
                         "the model file's inputs (a header row is skipped)")
     p.add_argument("--validation", metavar="VAL", help="validation data (.npz or .csv), evaluated each epoch")
     p.add_argument("--validation-split", type=_fraction, metavar="FRACTION",
@@ -86,6 +88,9 @@ def register(subparsers):
                    help="with --patience: whether a smaller (min) or larger (max) --monitor is better; auto "
                         "(default) maximizes names holding acc, f1, auc, precision, recall, iou, dice, r2 "
                         "or score (not loss or err), and minimizes the rest")
+    p.add_argument("--metrics", type=_metric_names, metavar="NAMES",
+                   help="the metrics of the epoch lines, separated by commas: loss (always), accuracy, mae, mse (default: "
+                        "loss, and accuracy when the model file names its target; a regression's: loss,mae)")
     p.add_argument("--log", metavar="FILE",
                    help="write each epoch's line (epoch, loss, the metrics, seconds) here as the epoch ends: a "
                         ".csv or .tsv table with a header row, or a .jsonl file; with --resume, added after "
@@ -94,6 +99,10 @@ def register(subparsers):
                    help="draw the training curves here when training ends (each epoch's losses and "
                         "accuracy, the best epoch marked with --patience; also after Ctrl-C or a "
                         "divergence): a .png, .pdf or .svg; needs matplotlib")
+    p.add_argument("--max-loss-growth", type=_growth, default=1e8, metavar="TIMES",
+                   help="stop as diverged when a step's loss grows past this many times the first step's "
+                        "(default 1e8: a learning rate too large; off: only a loss that is not finite), "
+                        "keeping the values of the lowest loss")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
                         "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
@@ -113,7 +122,7 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
         raise SymgradError(f"{what}: no such file: {path}" + (f" (there is {near}: np.savez adds the "
                                                               f".npz; give {what} {near})" if near else ""))
     names = [s.name for s in inputs]
-    if is_table(path):                   # a CSV: its columns, in the order of the inputs
+    if is_table(path, reading=True):     # a CSV: its columns, in the order of the inputs
         return read_table(path, inputs, what, without)
     arrays = _npz_arrays(path, names, what)
     missing = [s.name for s in inputs if s.name not in arrays and s not in without]
@@ -276,6 +285,56 @@ def _fraction(text):
     return x
 
 
+def _metric_names(text):
+    """An argparse type for --metrics: names from sg.train's metrics, separated by commas."""
+    from ..compiling.training_metrics import METRIC_NAMES, _LONG_NAMES
+    names = []
+    for word in text.split(","):
+        name = _LONG_NAMES.get(word.strip().lower(), word.strip().lower())
+        if name not in METRIC_NAMES:
+            raise argparse.ArgumentTypeError(f"{word.strip()!r} is no metric: give some of {', '.join(METRIC_NAMES)}, "
+                                             f"separated by commas (--metrics loss,mae)")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _metrics(T, args, model, program) -> dict:
+    """The metrics of the epoch lines: the loss, and the accuracy when the model file names its target
+    and outputs; or the loss and those --metrics names, compared with the model file's target (else
+    with the one input its outputs do not read, as sg.train finds it)."""
+    metrics = {"loss": T.mean_loss}
+    if args.metrics is None:
+        if model.target is not None and model.outputs:
+            metrics["accuracy"] = T.accuracy(model.target)
+        return metrics
+    wanted = [m for m in args.metrics if m != "loss"]
+    if wanted and not model.outputs:
+        raise SymgradError(f"--metrics {','.join(args.metrics)}: {wanted[0]} compares the model's predictions with "
+                           f"its targets: define outputs in the model file (the predictions)")
+    for name in wanted:
+        if model.target is None:
+            metrics.update(T._metrics_dict([name], program))
+        else:
+            metrics[name] = T.accuracy(model.target) if name == "accuracy" else \
+                T.regression_error(model.target, name)
+    return metrics
+
+
+def _growth(text):
+    """An argparse type for --max-loss-growth: a number > 1, or off (None)."""
+    if text.strip().lower() in ("off", "none"):
+        return None
+    try:
+        x = float(text)
+    except ValueError:
+        x = None
+    if x is None or not 1 < x < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 1 (how many times the first step's loss a loss may "
+                                         f"grow to; default 1e8), or off, got {text!r}")
+    return x
+
+
 def held_out(n: int, fraction: float) -> int:
     """How many of ``n`` samples --validation-split ``fraction`` holds out (before the check that
     both sides keep one)."""
@@ -393,9 +452,7 @@ def _train(args, T) -> int:
         held, kept = (len(next(iter(part.values()))) for part in (validation, data))
         print(f"symgrad train: training on {kept} samples of {args.data}, validating on the other {held} "
               f"(--validation-split {args.validation_split:g}, drawn with --seed {args.seed})", file=sys.stderr)
-    metrics = {"loss": T.mean_loss}
-    if model.target is not None and model.outputs:
-        metrics["accuracy"] = T.accuracy(model.target)
+    metrics = _metrics(T, args, model, program)
     printed = []          # each epoch's line as it ends (train keeps the bar below them)
     if log is not None:         # refused before the lines that say what the run goes on from
         prefix = "val_" if validation is not None else "train_"
@@ -413,8 +470,9 @@ def _train(args, T) -> int:
         # --optimizer (or an edited model file) chose another optimizer than the checkpoint's: the
         # values go on, the optimizer's slots start afresh (sg.train asks for that as state=)
         state = program.init_state(resumed.values)
-        print(f"symgrad train: --resume {args.resume} holds another optimizer's state (slots "
-              f"{', '.join(sorted(k for k in resumed.state if k != 't'))}); "
+        slots = sorted(k for k in resumed.state if k != "t") if isinstance(resumed.state, dict) else []
+        print(f"symgrad train: --resume {args.resume} holds another optimizer's state ("
+              + (f"slots {', '.join(slots)}" if slots else "no slots: plain SGD's") + "); "
               f"{type(opt).__name__}'s state starts afresh from its values (its slots at their start, its "
               f"step count t, which schedules read, at 0)", file=sys.stderr)
     if resumed is not None:
@@ -438,15 +496,21 @@ def _train(args, T) -> int:
         history = T.train(program, data, epochs=args.epochs, batch_size=args.batch_size,
                           seed=args.seed, validation=validation, progress=bar,
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
-                          patience=args.patience, monitor=args.monitor, mode=args.mode, on_epoch=line_now)
+                          patience=args.patience, monitor=args.monitor, mode=args.mode, on_epoch=line_now,
+                          max_loss_growth=args.max_loss_growth)
     except (T.TrainingArgumentError, DataError) as e:
         raise _in_command_words(e, args, model, lines_of) from None
     except T.TrainingDiverged as e:
         # train saved the last good values to --checkpoint (saved_to); without one, say how to keep
         # them, rather than claim they are kept: a command has no exception's .values
-        msg = _one_line(e.account) + (f"; the values from before this step are saved to {e.saved_to}"
+        kept = "this step"
+        if e.kept_step is not None:                         # a finite loss that exploded: an earlier step's
+            kept = f"step {e.kept_step + 1}, whose minibatch loss {e.kept_loss:.4g} was the lowest,"
+        # (sg.train's argument is the command's option here)
+        account = _one_line(e.account).replace("(max_loss_growth)", "(--max-loss-growth)")
+        msg = account + (f"; the values from before {kept} are saved to {e.saved_to}"
                                       if e.saved_to else
-                                      "; pass --checkpoint CK.npz to save the values from before this step")
+                                      f"; pass --checkpoint CK.npz to save the values from before {kept.rstrip(',')}")
         h = e.history
         if args.best is not None and h is not None and h.best is not None:
             # --best promised the best epoch's values: a later divergence does not take them away
@@ -517,7 +581,7 @@ def _in_command_words(e, args, model, lines_of=None) -> Exception:
         cause = e.__cause__
         if getattr(cause, "argument", None) == "metrics" and getattr(cause, "fix", None):    # accuracy's
             said = (f"{cause.said}: leave target out of the model file (target names the input that holds "
-                    f"class labels, for the accuracy)")
+                    f"class labels, for the accuracy), or give --metrics loss,mae")
         else:
             said = str(cause)
         return SymgradError(f"{flag} {path}: {said}")
@@ -526,6 +590,9 @@ def _in_command_words(e, args, model, lines_of=None) -> Exception:
         if "acc" in str(args.monitor) and (model.target is None or not model.outputs):
             hint = ("; accuracy is recorded when the model file defines outputs and target (the input "
                     "holding the labels)")
+        named = str(args.monitor).split("_", 1)[-1]
+        if named in ("mae", "mse") and named not in (args.metrics or ()):
+            hint = f"; give --metrics loss,{named} to record it"
         return SymgradError(f"--monitor {args.monitor}: {said}{hint}")
     return e
 

@@ -75,6 +75,63 @@ ELSEWHERE = {
                       "on_epoch=sg.EpochLog('log.csv'), and "
                       "on_epoch=f calls f(record) after each epoch"),
         "early_stopping": "early stopping is patience= (with monitor=, min_delta=, mode=)",
+        **dict.fromkeys(("divergence_threshold", "stopping_threshold", "terminate_on_nan", "check_finite"),
+                        "training always stops as diverged (TrainingDiverged, keeping the last good values) at a "
+                        "loss that is not finite, and at a loss more than max_loss_growth= times the first "
+                        "step's (default 1e8; None: never)"),
         "loss": "the loss was compiled into the program: sg.compile(loss, params, inputs)",
+    },
+}
+
+
+# `symgrad train`'s options as other command lines (Lightning's, Keras scripts' argparse, Hugging Face's
+# Trainer flags) spell them: an option argparse does not know is told where the command has it, rather
+# than the closest spelling (--schedule read as "did you mean --seed?", --val as --lr, --momentum as
+# --monitor, --resume-from-checkpoint as --checkpoint, --quiet as --best) or nothing at all
+_PATIENCE = "early stopping is --patience EPOCHS (with --monitor NAME and --mode; --best BEST.npz keeps the best epoch's values)"
+_SCHEDULE = ("a learning-rate schedule is the model file's, its optimizer's lr=: optimizer = sg.optim.AdamW(lr="
+             "sg.optim.WarmupCosine(3e-3, warmup=50, total=1000)), in optimizer steps (--lr sets its peak; "
+             "docs/training.md)")
+_QUIET = ("the epoch lines always come on stdout; --no-progress turns the progress bar off (there is none where "
+          "stderr is a log or a pipe)")
+_DEVICE = "--target triton trains on a CUDA GPU (--target numpy, the default, on the CPU)"
+_SAVE = ("the trained values are saved by --checkpoint CK.npz (after every epoch) and --best BEST.npz (the best "
+         "epoch's, with --patience)")
+_HYPERS = ("the optimizer's hyperparameters other than --lr are the model file's: optimizer = sg.optim.AdamW(lr=1e-3, "
+           "weight_decay=0.01) (--optimizer NAME takes that optimizer's defaults)")
+_RESUME = "--resume CK.npz goes on from a checkpoint (its values, optimizer state, epoch and step)"
+_CLIP = "--clip-grad-norm MAX_NORM (torch's clip_grad_norm_), or --clip-grad-value V"
+COMMAND_ELSEWHERE = {
+    "train": {
+        **dict.fromkeys(("--early-stopping", "--early-stop", "--early_stopping", "--earlystopping",
+                         "--restore-best-weights", "--restore_best_weights"), _PATIENCE),
+        **dict.fromkeys(("--lr-schedule", "--lr-scheduler", "--lr_scheduler", "--lr_scheduler_type", "--scheduler",
+                         "--schedule", "--warmup", "--warmup-steps", "--warmup_steps", "--cosine"), _SCHEDULE),
+        **dict.fromkeys(("--max-epochs", "--max_epochs", "--num-epochs", "--num_train_epochs", "--n-epochs"),
+                        "--epochs N: passes over --data (Lightning's max_epochs; with --patience, it may stop sooner)"),
+        **dict.fromkeys(("--learning-rate", "--learning_rate"), "--lr"),
+        **dict.fromkeys(("--verbose", "--quiet", "-v", "-q", "--silent"), _QUIET),
+        **dict.fromkeys(("--device", "--gpus", "--gpu", "--accelerator", "--cuda", "--devices"), _DEVICE),
+        **dict.fromkeys(("--save", "--output", "--output-dir", "--output_dir", "--save-path", "--model-path", "-o",
+                         "--out"), _SAVE),
+        **dict.fromkeys(("--weight-decay", "--weight_decay", "--momentum", "--betas", "--beta1", "--beta2", "--eps"),
+                        _HYPERS),
+        **dict.fromkeys(("--shuffle", "--no-shuffle"),
+                        "every epoch is shuffled, by --seed (the same --seed, the same order)"),
+        **dict.fromkeys(("--resume-from-checkpoint", "--resume_from_checkpoint", "--ckpt-path", "--ckpt_path",
+                         "--ckpt", "--load"), _RESUME),
+        **dict.fromkeys(("--logger", "--csv", "--csv-log", "--csv-logger", "--tensorboard"),
+                        "--log FILE writes each epoch's line to a .csv, .tsv or .jsonl file"),
+        **dict.fromkeys(("--bs", "--batch", "--batch_size", "--per_device_train_batch_size"), "--batch-size N"),
+        **dict.fromkeys(("--clip", "--grad-clip", "--gradient-clip-val", "--gradient_clip_val", "--clip-norm",
+                         "--max-grad-norm", "--max_grad_norm"), _CLIP),
+        **dict.fromkeys(("--test", "--test-data"),
+                        "test data are symgrad evaluate's: symgrad evaluate MODEL.py CK.npz --data test.csv"),
+        **dict.fromkeys(("--steps", "--max-steps", "--max_steps"),
+                        "training runs --epochs passes over --data, of ceil(samples / --batch-size) steps each"),
+        "--precision": "--dtype float32 (the default) or --dtype float64",
+        **dict.fromkeys(("--divergence-threshold", "--divergence_threshold"),
+                        "--max-loss-growth TIMES: a loss more than TIMES the first step's stops the run as diverged "
+                        "(default 1e8), as a loss that is not finite always does"),
     },
 }

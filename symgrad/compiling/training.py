@@ -47,7 +47,7 @@ from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "load_checkpoint", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
-           "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog",
+           "regression_error", "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog",
            "ResumeSeedWarning", "ResumeDataWarning"]
 
 import math
@@ -61,6 +61,7 @@ import numpy as np
 from ..core.values import key_name, lookup
 from ..errors import show_value          # a NumPy scalar in a message as its number
 from ..frontend.keywords import keywords
+from .training_blowup import LossWatch, check_growth
 from .training_arrays import all_finite, copied, num_samples, to_numpy
 from .training_checkpoint import (Checkpoint, CheckpointError, ResumeDataWarning, ResumeSeedWarning,
                                   check_checkpoint_path, fits, integer_seed, load, load_checkpoint, save)
@@ -70,7 +71,7 @@ from .training_early_stop import EarlyStop, direction
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
 from .options_elsewhere import ELSEWHERE
-from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, loss_over_batch, mean_loss, predict
+from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, loss_over_batch, mean_loss, predict, regression_error
 from .training_log import EpochLog
 from .training_results import History, TrainingArgumentError, TrainingDiverged
 from .training_schedule import ScheduleEndsWarning, warn_schedules_end  # noqa: F401
@@ -118,7 +119,8 @@ def _check_seed(seed) -> None:
 def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
           seed: int = 0, validation: Mapping | None = None, progress: bool | None = None,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
-          values=None, patience=None, monitor=None, min_delta=0.0, mode="auto", on_epoch=None) -> History:
+          values=None, patience=None, monitor=None, min_delta=0.0, mode="auto", on_epoch=None,
+          max_loss_growth=1e8) -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
 
     - ``data``, ``validation``: a dict of arrays by input (name or symbol), samples on the first
@@ -173,7 +175,14 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     `TrainingDiverged` (naming the step and the parameter); the values it holds, and the history's,
     are those from before that step — a failed step never overwrites good parameters (each step is
     given copies of the values and state, unless ``program.in_place`` is False). With a
-    ``checkpoint``, those values are saved there before the error is raised.
+    ``checkpoint``, those values are saved there before the error is raised. So does a finite loss
+    more than ``max_loss_growth`` (default 1e8; None: never) times the first step's (a learning rate
+    too large, still short of overflowing): its values are then those before the step of the call's
+    lowest minibatch loss, saved to ``checkpoint`` with their step count.
+
+    Any other exception raised while training (by ``on_epoch``, a metric, the program) goes on up
+    with the `History` so far as its ``.history`` (its values those after the last step taken; with
+    ``patience``, ``.history.best`` the best epoch's).
 
     Ctrl-C (SIGINT) stops training at the next step boundary: the step under way finishes (or, when
     it is the epoch's last, the epoch's metrics and checkpoint too), the checkpoint is saved, and
@@ -205,6 +214,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         raise TrainingArgumentError(f"shuffle must be True (the default: a fresh permutation of the samples each "
                                     f"epoch) or False (in order); got {show_value(shuffle)}")
     _check_seed(seed)
+    max_loss_growth = check_growth(max_loss_growth)
     if on_epoch is not None and not callable(on_epoch):
         raise TrainingArgumentError(f"on_epoch must be a function of the epoch's record (a dict), called after "
                                     f"each epoch; got {type(on_epoch).__name__}")
@@ -301,6 +311,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         taken = _schedule_steps_taken(state, step)
         warn_schedules_end(program, taken + 1, taken + total, per_epoch)
     history = History(values=values, state=state, step=step)
+    watch = LossWatch(max_loss_growth)
     if early is not None:            # what the stop compares, as decided (a report need not guess it)
         history.monitor, history.mode = early.monitor, "max" if early.maximize else "min"
     saved = None                     # the step the checkpoint file holds, once this call saved it
@@ -344,6 +355,13 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                                  f"{early.monitor} ({direction(early.maximize)}), epoch "
                                                  f"{early.best_epoch}, are its .history.values",)
                             raise diverged
+                        if watch.blew_up(loss, values, state, step - 1, epoch - 1, seen):
+                            history.seen = seen
+                            kept = watch.lowest
+                            if checkpoint is not None:    # the values kept, where they go on from
+                                save(checkpoint, kept.values, kept.state, step=kept.step, epoch=kept.epoch,
+                                     seen=kept.seen, seed=seed, samples=n)
+                            raise _blown_up(program, watch, loss, step, epoch, history, early, checkpoint)
                         # the commit: nothing above touched `values`, `state` or `history`
                         values, state = dict(new_values), new_state
                         history.values, history.state, history.step = values, state, step
@@ -391,6 +409,15 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                                                        math.ceil(seen / batch_size))
     except KeyboardInterrupt as e:
         e.history = history                           # what was trained (the values: last good step)
+        raise
+    except Exception as e:          # an on_epoch or a metric that failed at epoch 30: the 29 epochs kept
+        if not hasattr(e, "history"):                 # (TrainingDiverged has its own)
+            if early is not None and early.best_epoch is not None:
+                history.best = _best_checkpoint(early)   # as after Ctrl-C
+            try:
+                e.history = history
+            except (AttributeError, TypeError):       # an exception class that takes no attributes
+                pass
         raise
     finally:
         bar.close()
@@ -497,6 +524,26 @@ def _diverged(program, values, state, new_values, batch, step, epoch, loss, hist
     return TrainingDiverged(account + kept, step=step, param=param, loss=loss, values=values, state=state,
                             history=history, account=account,
                             saved_to=None if checkpoint is None else os.fspath(checkpoint))
+
+
+def _blown_up(program, watch, loss, step, epoch, history, early, checkpoint):
+    """The TrainingDiverged of a finite loss past ``watch.limit``: it holds the values of the lowest
+    minibatch loss (``.kept_step``: the steps done at them), saved to ``checkpoint`` already when
+    there is one; with patience= the history holds the best epoch's, as after a divergence."""
+    kept = watch.lowest
+    account = f"training diverged at step {step} (epoch {epoch}): {watch.account(loss, _lrs_said(program))}"
+    said = (f"; the values from before step {kept.step + 1}, whose minibatch loss {kept.loss:.4g} was the "
+            f"lowest, are kept (the exception's .values)")
+    if checkpoint is not None:
+        said += f" and saved to {os.fspath(checkpoint)}"
+    if early is not None and early.best_epoch is not None:
+        _keep_best(history, early)
+        said += (f"; the values of the best epoch by {early.monitor} ({direction(early.maximize)}), epoch "
+                 f"{early.best_epoch}, are its .history.values")
+    return TrainingDiverged(account + said, step=step, param="loss", loss=loss, values=kept.values,
+                            state=kept.state, history=history, account=account,
+                            saved_to=None if checkpoint is None else os.fspath(checkpoint),
+                            kept_step=kept.step, kept_loss=kept.loss)
 
 
 def _sudden_hint(program, history, values) -> str:

@@ -123,6 +123,12 @@ def _transposed_hint(data: dict, what: str) -> str:
 
 
 def _check_data(data, what="data") -> dict:
+    if what == "validation" and isinstance(data, float) and 0 < data < 1:
+        # Keras's validation_split, given as validation=0.2: "got float" did not say what to do
+        raise TrainingArgumentError(
+            f"validation={data:g}: validation takes the held-out arrays themselves, not a fraction (Keras's "
+            f"validation_split): split them first, k = int({1 - data:g} * len(X)); train(program, {{'x': X[:k], "
+            f"...}}, validation={{'x': X[k:], ...}}) (shuffle X first when it is sorted by class)")
     if not isinstance(data, Mapping) or not data:
         raise TrainingArgumentError(f"{what} must be a non-empty dict of arrays (input name -> array with a "
                          f"leading sample axis; or a tuple of arrays, or a torch TensorDataset, in the order "

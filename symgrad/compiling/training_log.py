@@ -148,6 +148,9 @@ class EpochLog:
             self.columns = names
             rows = ([names] if new else []) + [[_cell(record[k]) for k in names]]
             line = "".join(self._delimiter().join(row) + "\n" for row in rows)
+        # a missing folder is made, as a checkpoint's and a plot's are (`--log runs/3/log.csv` failed
+        # after the first epoch, the others' folders made)
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         with open(self.path, "w" if self.fresh else "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()

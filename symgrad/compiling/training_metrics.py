@@ -169,7 +169,7 @@ def _check_classes(y, classes: int, name: str, threshold) -> None:
                 f"{want}; it holds values from {lo:.4g} to {hi:.4g}"
                 f"{', not whole numbers' if classes > 1 and y.shape[1] == 1 and not np.all(y == np.round(y)) else ''}"
                 f" — a regression's targets have no accuracy")
-        fix = "use metrics=['loss'] (or a metric of your own)"
+        fix = "use metrics=['loss', 'mae'] (or a metric of your own)"
         raise TrainingArgumentError(f"{said}: {fix}", argument="metrics", key="accuracy", said=said, fix=fix)
 
 
@@ -214,9 +214,38 @@ def output_is_logit(program, output=0) -> bool:
     return False
 
 
-_METRICS_HELP = ("give 'loss', 'accuracy', a callable metric(program, values, data) -> float, or a dict "
-                 "name -> callable (see symgrad.compiling.training.accuracy)")
-METRIC_NAMES = ("loss", "accuracy")
+def regression_error(target, kind: str = "mae", output=0) -> Callable:
+    """A metric of a regression (Keras's ``"mae"``, ``"mse"``): the mean absolute (``kind="mae"``)
+    or squared (``"mse"``) difference between ``program.forward``'s output ``output`` and the input
+    ``target``, over every sample and entry. The two must hold as many entries per sample (a column
+    (n, 1) and a vector (n,) are one entry each); anything else is a `TrainingArgumentError`.
+
+    >>> metric = regression_error("y", "mae")      # then: train(..., metrics={"mae": metric})
+    """
+    if kind not in ("mae", "mse"):
+        raise TrainingArgumentError(f"regression_error: kind is 'mae' or 'mse', got {kind!r}")
+
+    def metric(program, values, data):
+        out = predict(program, values, data, output=output)
+        y = np.asarray(lookup(data, target))
+        y = y.reshape(y.shape[0], -1)
+        if y.shape[1] != out.shape[1]:
+            raise TrainingArgumentError(
+                f"{kind} compares the output with the input {key_name(target)!r}, entry by entry, but the output "
+                f"holds {out.shape[1]} entries per sample and {key_name(target)!r} {y.shape[1]}: "
+                f"{'accuracy is the metric of class labels' if y.shape[1] == 1 else 'give a metric of your own'}")
+        d = out.astype(float) - y.astype(float)
+        return float(np.mean(np.abs(d)) if kind == "mae" else np.mean(d * d))
+    metric.__name__ = f"{kind}({key_name(target)})"
+    metric.reads = (key_name(target),)
+    return metric
+
+
+_METRICS_HELP = ("give 'loss', 'accuracy', 'mae', 'mse', a callable metric(program, values, data) -> float, or a "
+                 "dict name -> callable (see symgrad.compiling.training.accuracy)")
+METRIC_NAMES = ("loss", "accuracy", "mae", "mse")
+# Keras's long names for the same metrics, recorded under the short ones Keras records them by
+_LONG_NAMES = {"mean_absolute_error": "mae", "mean_squared_error": "mse", "acc": "accuracy"}
 
 
 def _metrics_dict(metrics, program=None) -> dict:
@@ -229,11 +258,15 @@ def _metrics_dict(metrics, program=None) -> dict:
                                             f"({type(m).__name__}): {_METRICS_HELP}")
         return {key_name(name): m for name, m in metrics.items()}
     if isinstance(metrics, str) or not isinstance(metrics, Sequence):
-        raise TrainingArgumentError(f"metrics must be a list or a dict, got {metrics!r}: {_METRICS_HELP}")
+        one = f" (a list of one: metrics=[{metrics!r}])" if isinstance(metrics, str) else ""
+        raise TrainingArgumentError(f"metrics must be a list or a dict, got {metrics!r}{one}: {_METRICS_HELP}")
     out = {}
     for m in metrics:
+        if isinstance(m, str) and m.lower() in _LONG_NAMES:
+            m = _LONG_NAMES[m.lower()]
         if isinstance(m, str) and m in METRIC_NAMES:
-            out[m] = mean_loss if m == "loss" else accuracy(_label_input(program))
+            out[m] = mean_loss if m == "loss" else accuracy(_label_input(program, m)) if m == "accuracy" \
+                else regression_error(_label_input(program, m), m)
         elif callable(m):
             # by its name, as Keras names them ("<lambda>" read as "lambda"); a name taken already
             # (two lambdas) gets a suffix, _1, _2: the second silently replaced the first
@@ -251,21 +284,26 @@ def _metrics_dict(metrics, program=None) -> dict:
     return out
 
 
-def _label_input(program):
-    """The input holding the labels, for ``metrics=["accuracy"]``: the one input the program's
-    outputs do not read (Keras's "accuracy" knows it from the model's targets)."""
+def _label_input(program, name="accuracy"):
+    """The input holding the labels (or a regression's targets), for ``metrics=["accuracy"]`` (or
+    ``"mae"``, ``"mse"``: ``name``): the one input the program's outputs do not read (Keras's
+    "accuracy" knows it from the model's targets)."""
     spec = getattr(program, "spec", None)
     if spec is None or not getattr(spec.eval, "outputs", None):
         raise TrainingArgumentError(
-            "metrics 'accuracy' compares the program's prediction with the labels: compile with "
-            "outputs=[...] (the scores or probabilities), then give metrics=['accuracy']")
+            f"metrics {name!r} compares the program's prediction with the {'labels' if name == 'accuracy' else 'targets'}: "
+            f"compile with outputs=[...] (the {'scores or probabilities' if name == 'accuracy' else 'predictions'}), "
+            f"then give metrics=[{name!r}]")
     needs = getattr(program, "_needs", {}).get("forward")
     unread = [x for x, read in zip(program.inputs, needs or ()) if not read]
     if len(unread) != 1:
         names = ", ".join(repr(key_name(x)) for x in (unread or program.inputs))
         raise TrainingArgumentError(
-            f"metrics 'accuracy' cannot tell which input holds the labels ({names}); name it: "
-            f"metrics={{'accuracy': accuracy('<input>')}} (symgrad.compiling.training.accuracy)")
+            f"metrics {name!r} cannot tell which input holds the {'labels' if name == 'accuracy' else 'targets'} "
+            f"({names}); name it: "
+            + (f"metrics={{'accuracy': accuracy('<input>')}} (symgrad.compiling.training.accuracy)" if name == "accuracy"
+               else f"metrics={{{name!r}: regression_error('<input>', {name!r})}} "
+                    f"(symgrad.compiling.training.regression_error)"))
     return unread[0]
 
 

@@ -137,14 +137,20 @@ class TrainingDiverged(SymgradError, FloatingPointError):
     and ``state`` are the last finite ones (from before that step); ``history`` is what was
     recorded until then. ``account`` is the message's account of the step and its likely cause,
     without what was kept; ``saved_to``, the checkpoint those values were saved to (or None): a
-    caller that words the rest itself (``symgrad train``) builds on these, not on the message."""
+    caller that words the rest itself (``symgrad train``) builds on these, not on the message.
 
-    def __init__(self, message, *, step, param, loss, values, state, history, account=None, saved_to=None):
+    A finite loss past ``max_loss_growth`` times the first step's is a divergence too (``param`` is
+    ``"loss"``): ``values`` and ``state`` are then those before the step of the run's lowest
+    minibatch loss, ``kept_loss``, with ``kept_step`` steps taken (both None otherwise)."""
+
+    def __init__(self, message, *, step, param, loss, values, state, history, account=None, saved_to=None,
+                 kept_step=None, kept_loss=None):
         super().__init__(message)
         self.step, self.param, self.loss = step, param, loss
         self.values, self.state, self.history = values, state, history
         self.account = message if account is None else account
         self.saved_to = saved_to
+        self.kept_step, self.kept_loss = kept_step, kept_loss
 
 
 class TrainingArgumentError(ArgumentError):

@@ -126,3 +126,24 @@ def test_a_header_in_a_windows_spreadsheets_encoding_is_skipped_as_any_header(fi
     (files / "z.csv").write_bytes(b"PK\x03\x04\xff\xfe binary\n\x00\xff more")
     assert _train(files, "--data", str(files / "z.csv")) == 2
     assert "not a text table (its bytes are not UTF-8 text) (a zip archive: an Excel workbook" in capsys.readouterr().err
+
+
+def test_a_gzipped_table_trains_as_the_table(files, capsys):
+    """pandas' to_csv("d.csv.gz") compresses by the name: it was "not a .npz file", with the advice
+    to write d.csv.npz. A gzip bomb, or bytes that are no gzip stream, are refused by name."""
+    import gzip
+    (files / "d.csv.gz").write_bytes(gzip.compress((files / "d.csv").read_bytes()))
+    (files / "d.tsv.gz").write_bytes(gzip.compress((files / "d.csv").read_bytes().replace(b",", b"\t")))
+    for name, ck in (("d.csv", "a.npz"), ("d.csv.gz", "b.npz"), ("d.tsv.gz", "c.npz")):
+        assert _train(files, "--data", str(files / name), "--checkpoint", str(files / ck)) == 0, capsys.readouterr().err
+    a, b, c = (load(files / ck).values for ck in ("a.npz", "b.npz", "c.npz"))
+    for name in ("W", "b"):
+        np.testing.assert_array_equal(a[name], b[name])
+        np.testing.assert_array_equal(a[name], c[name])
+    (files / "bomb.csv.gz").write_bytes(gzip.compress(b"1,2,3,4,0\n" + b"0" * (80 << 20)))
+    (files / "plain.csv.gz").write_bytes((files / "d.csv").read_bytes())
+    capsys.readouterr()
+    assert _train(files, "--data", str(files / "bomb.csv.gz")) == 2
+    assert "would expand more than 100-fold to over 64 MiB" in capsys.readouterr().err
+    assert _train(files, "--data", str(files / "plain.csv.gz")) == 2
+    assert "plain.csv.gz is not a gzipped table" in capsys.readouterr().err

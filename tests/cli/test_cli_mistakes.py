@@ -180,3 +180,37 @@ def test_target_triton_without_a_gpu_is_said_in_the_commands_words(files, capsys
     err = capsys.readouterr().err
     assert "--target triton needs a CUDA GPU, and this machine has none: leave --target out to train with NumPy " \
            "on the CPU" in err and "target='triton'" not in err, err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--early-stopping", "3"], "(--early-stopping: early stopping is --patience EPOCHS"),
+    (["--schedule", "cosine"], "(--schedule: a learning-rate schedule is the model file's"),   # was: --seed?
+    (["--momentum", "0.9"], "(--momentum: the optimizer's hyperparameters other than --lr"),    # was: --monitor?
+    (["--resume-from-checkpoint", "ck.npz"], "(--resume-from-checkpoint: --resume CK.npz"),     # was: --checkpoint?
+    (["--quiet"], "(--quiet: the epoch lines always come on stdout; --no-progress"),           # was: --best?
+    (["-o", "out.npz"], "(-o: the trained values are saved by --checkpoint CK.npz"),
+    (["--gpus", "1"], "(--gpus: --target triton trains on a CUDA GPU"),
+    (["--max_epochs=5"], "(--max_epochs: --epochs N"),
+])
+def test_another_tools_training_option_is_told_where_train_has_it(argv, said, capsys):
+    """Lightning's, Keras scripts' and Hugging Face's flags: before, nothing (--early-stopping,
+    --gpus) or a wrong nearest spelling (--schedule: "did you mean --seed?")."""
+    assert cli.main(["train", "m.py", "--data", "d.npz"] + argv) == 2
+    err = capsys.readouterr().err
+    assert said in err and "did you mean" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_table_of_other_tools_options_names_only_options_that_exist():
+    """Each piece of advice names options of the command (or of symgrad evaluate), and no entry is
+    an option of the command itself (it would never be reached)."""
+    import argparse
+    import re
+    from symgrad.cli.command import build_parser
+    from symgrad.compiling.options_elsewhere import COMMAND_ELSEWHERE
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for command, table in COMMAND_ELSEWHERE.items():
+        own = set(sub.choices[command]._option_string_actions) | set(sub.choices["evaluate"]._option_string_actions)
+        for name, advice in table.items():
+            assert name not in sub.choices[command]._option_string_actions, name
+            named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", advice))
+            assert named <= own, (name, named - own)

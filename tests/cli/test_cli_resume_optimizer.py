@@ -88,3 +88,13 @@ def test_resume_under_another_seed(tmp_path, capsys):
     assert cli.main(base + ["--resume", str(ck)]) == 0          # no split: a warning, one line
     err = capsys.readouterr().err
     assert "warning: the checkpoint was saved by a run with seed 3, and this run's seed is 0" in err, err
+
+
+def test_a_plain_sgd_checkpoint_resumed_under_adam_says_it_had_no_slots(tmp_path, capsys):
+    """Before: "holds another optimizer's state (slots ); ..." — an empty list of slots."""
+    ck, base = _adam_run(tmp_path)
+    assert cli.main(base + ["--epochs", "1", "--optimizer", "sgd"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert cli.main(base + ["--epochs", "1", "--resume", str(ck)]) == 0
+    err = capsys.readouterr().err
+    assert f"--resume {ck} holds another optimizer's state (no slots: plain SGD's); Adam's state starts afresh" in err

@@ -66,7 +66,7 @@ def test_accuracy_of_real_targets_keeps_its_advice_apart():
                  progress=False)
     cause = e.value.__cause__
     assert (e.value.argument, e.value.key, e.value.dataset) == ("metrics", "accuracy", "data")
-    assert cause.fix.startswith("use metrics=['loss']") and str(cause) == f"{cause.said}: {cause.fix}"
+    assert cause.fix.startswith("use metrics=['loss', 'mae']") and str(cause) == f"{cause.said}: {cause.fix}"
 
 
 def test_a_divergence_carries_its_account_apart_from_what_was_kept(tmp_path):

@@ -94,3 +94,18 @@ def test_resumed_from_an_earlier_checkpoint_the_log_repeats_no_epoch(tmp_path, c
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert rows[0] == first[0]                                   # the kept row as it was
     assert np.isclose(float(rows[1]["val_loss"]), _printed(out)[0]["val_loss"], rtol=1e-5)
+
+
+def test_every_output_goes_into_folders_made_for_it(tmp_path, capsys):
+    """--log in a folder that does not exist yet is made, as --checkpoint's, --best's and --plot's
+    are (it failed after the first epoch: `cannot use .../log.csv: No such file or directory`)."""
+    files = softmax_run_files(tmp_path, 60)
+    out = tmp_path / "runs" / "first"
+    args = ["train", str(files / "model.py"), "--data", str(files / "data.npz"), "--validation",
+            str(files / "val.npz"), "--batch-size", "20", "--no-progress", "--epochs", "2",
+            "--checkpoint", str(out / "ck" / "ck.npz"), "--patience", "3", "--best", str(out / "best" / "best.npz"),
+            "--log", str(out / "log" / "log.csv"), "--plot", str(out / "plot" / "curves.png")]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    assert [r["epoch"] for r in csv.DictReader(open(out / "log" / "log.csv", newline=""))] == ["1", "2"]
+    for made in ("ck/ck.npz", "best/best.npz", "plot/curves.png"):
+        assert (out / made).is_file(), made

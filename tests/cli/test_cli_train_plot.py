@@ -113,7 +113,7 @@ def test_a_diverged_run_draws_the_epochs_that_ran(tmp_path, drawn, capsys):
     assert code == 1
     out, err = capsys.readouterr()
     ran = [line for line in out.splitlines() if line.startswith("epoch ")]
-    assert (tmp_path / "c.png").exists() and len(drawn) == 1 and len(ran) > 2
+    assert (tmp_path / "c.png").exists() and len(drawn) == 1 and len(ran) >= 2     # (stopped at 1e8 times the start)
     ax, = drawn[0].axes
     line, = [l for l in ax.get_lines() if l.get_label().startswith("loss (mean")]
     assert list(line.get_xdata()) == list(range(1, len(ran) + 1))
