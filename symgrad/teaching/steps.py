@@ -43,6 +43,7 @@ from .transposed_operand import transposes_distributed
 from .uses_note import used_times
 from . import statistics as _statistics
 from .logistic import sigma_form
+from .cancelled import cancelled
 from .forward_forms import numbers_outside_in_steps, scalar_numbers_outside
 from .negated_sum import minus_outside, sign_inside
 from .recognise import recognise
@@ -310,6 +311,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         total = _tidy(sp.Add(*built) if shape == () else _matadd(built, shape))
         total = _given(total.xreplace(inline) if inline else total, given)
         total = gather(_softmax_named(total, softmaxes))  # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
+        if shape == ():
+            total = cancelled(total)             # ŷ − y, not (−y/ŷ − (y − 1)/(1 − ŷ))·ŷ·(1 − ŷ)
         written = written_shape(nm, vid)     # the node as the forward pass writes it: its gradient too
         if written is not None:
             total = in_shape(total, written)
@@ -328,6 +331,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = _given(full.xreplace(nm.layers_after_names()), given)
         if full is not None and shape == () and logistic and _within(full, CLOSED_NODES):
             full = sigma_form(full, definitions, derivative_only=True)      # x₀·σ(s)·(1 − σ(s)), not exp(−w₂ − …)/(1 + exp(−s))²
+        if full is not None and shape == ():
+            full = cancelled(full)
         if full is not None and _lowered(full):    # a pool's lowering (windows, fold): no view shows it
             full = None
         if full is not None and written is not None:
@@ -845,7 +850,12 @@ def _paths(vid, contribs, nm, root):
     out = []
     for seq in seqs:
         kept = [u for k, u in enumerate(seq) if k in (0, len(seq) - 1) or u not in nm.generic]
-        out.append([(str(nm.disp[a]), str(nm.disp[b])) for a, b in zip(kept, kept[1:])])
+        path = [(str(nm.disp[a]), str(nm.disp[b])) for a, b in zip(kept, kept[1:])]
+        # paths that differ only in skipped u's are one path of the coarser graph, already summed
+        # in its first factor: logistic regression's ŷ feeds log(ŷ) and 1 − ŷ, and ∂L/∂b is
+        # ∂L/∂ŷ · ∂ŷ/∂z · ∂z/∂b once, not that product written twice (which would double it)
+        if path not in out:
+            out.append(path)
     return out
 
 
