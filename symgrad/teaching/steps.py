@@ -135,13 +135,23 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
 
     # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
     gsym: dict[int, Any] = {}
+    deltas: set[int] = set()
     for vid in order:
         node = disp[vid]
         shape = g.producer[vid].out.shape
         is_z = bool(LAYER_Z.fullmatch(str(node))) and shape != () and vid not in nm.user_named
         gsym[vid] = partial(out_name, str(node), shape, delta=is_z, tensor=nm.tensor)
+        if is_z:
+            deltas.add(vid)
     for t, z in nm.transparent.items():
         gsym[t] = gsym.get(z)
+    # a layer's δ passed on unchanged (the sum rule of a conv's z = conv2d(x, w) + b) is the same
+    # value of the IR: the steps below it read δ⁽¹⁾, conv2d(x.transpose(…), δ⁽¹⁾.transpose(…)), not
+    # ∂L/∂u₁, a second name for it
+    passed_delta: dict[int, Any] = {}
+    for vid in order:
+        if vid in cot and vid in deltas:
+            passed_delta.setdefault(cot[vid].id, gsym[vid])
 
     # numbers
     vals: dict[int, Any] = {}
@@ -218,7 +228,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                     named_too[cot[o].id] = gsym[o]
                 continue
             o = nm.owner(eqn.out.id)
-            known[cot[eqn.out.id].id] = gsym[o]
+            known[cot[eqn.out.id].id] = passed_delta.get(cot[eqn.out.id].id, gsym[o])
         build = SympyBuilder(g, known)
         build_named = SympyBuilder(g, {**known, **named_too}) if named_too else None
         # a gradient that is a forward value itself (∂(y²/2)/∂y = y: one var of the IR) is named
@@ -300,6 +310,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                         e = plain
                 if eqn.out.id in nm.transposed:       # Q @ K.T: ∂L/∂K = (∂L/∂S).T @ Q
                     e = transposes_distributed(e)
+                if passed_delta and g.producer[vid].prim.leaf and o in nm.generic and eqn.prim is A.reshape_p:
+                    e = _through_reshape(e, c, g, known, passed_delta, cot[eqn.out.id].id)
                 subst.append([e])
                 built.append(e)
         rhs: list = []
@@ -521,6 +533,19 @@ def _adjoint_atoms(e) -> set:
     if not isinstance(e, sp.Basic):
         return set()
     return {a for a in sp.preorder_traversal(e) if isinstance(a, (Partial, MatPartial, TensorPartial))}
+
+
+def _through_reshape(e, c, g, known, passed_delta, via):
+    """A parameter that a reshape puts in place (a conv's bias, b.reshape(4, 1, 1)) with its
+    gradient written from the layer's δ, as the slides write ∂L/∂b = Σ δ: δ⁽¹⁾.sum(axis=(0, 2, 3)),
+    not (∂L/∂u₂).reshape(4) of the reshape's own u; ``e`` where that does not name a δ."""
+    through = {k: v for k, v in known.items() if k != via}
+    through.update(passed_delta)
+    try:
+        e2 = merge_reshapes(_tidy(SympyBuilder(g, through)(c)))
+    except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild: the reshape's name stays
+        return e
+    return e2 if _names_delta(e2) and _short(e2) else e
 
 
 def _names_delta(e) -> bool:
