@@ -57,3 +57,12 @@ def test_labels_named_d_keep_the_lectures_y():
     d, _ = _two_layer("d")
     text = d.render("unicode")
     assert "y⁽¹⁾ = relu(z⁽¹⁾)" in text and "h⁽" not in text, text
+
+
+def test_the_relu_note_has_one_bracket_after_its_convention():
+    # "(subgradient convention) (elementwise)" read as two asides in a row (twelfth session)
+    d, _ = _two_layer()
+    text = d.render("unicode")
+    assert ("[the derivative of relu is the step H(u), with relu'(0) = 1 (subgradient convention), "
+            "elementwise: ∂h⁽¹⁾/∂z⁽¹⁾ = H(z⁽¹⁾)]") in text, text
+    assert ") (elementwise)" not in text
