@@ -51,3 +51,14 @@ def test_the_bias_gradient_is_torchs():
     p = F.max_pool2d(F.relu(F.conv2d(t["x"], t["w"], t["b"], padding=1)), 2)
     F.cross_entropy(p.reshape(2, 8) @ t["W"] + t["c"], torch.tensor(AT[y])).backward()
     np.testing.assert_allclose(shown, t["b"].grad.numpy(), rtol=1e-3, atol=1e-5)
+
+
+def test_the_pictures_bias_edge_shows_every_channel():
+    # b.reshape(2, 1, 1) is one number a plane: the edge drew its first plane, [0.1] of [0.1 −0.1]
+    from picture_parse import edges
+    h = sg.max_pool2d(sg.relu(sg.conv2d(x, w, b, padding=1)), 2)
+    d = sg.derive(sg.cross_entropy(h.reshape(N, 8) @ W + c, y), [w, b, W, c], output_name="L")
+    src = d.graph(at=AT).source
+    (u2,) = [(fv, gv) for name, fv, gv, _ in edges(src) if name == "u₂"]
+    assert "0.1" in u2[0] and "−0.1" in u2[0], u2
+    assert "2×1×1" in src and "[0, :, :] of 2×1×1" not in src
