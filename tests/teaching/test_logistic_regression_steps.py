@@ -56,3 +56,12 @@ def test_delta_is_y_hat_minus_y():
 def test_a_fraction_that_stays_is_left_as_the_chain_rule_built_it():
     text = _text()
     assert "∂L/∂ŷ = " in text and "= −y/ŷ − (y − 1)/(1 − ŷ) = " in _line(text, "∂L/∂ŷ ="), text
+
+
+def test_forward_mode_reads_the_same_closed_form():
+    # forward mode's tangents summed to ŷ·(1 − y) − y·(1 − ŷ): its ŷ·y terms cancel, as reverse mode's
+    text = sg.derive(LOSS, [w, b], names={yh: sg.sigmoid(w * x + b)}, output_name="L", at=AT,
+                     mode="forward").render("unicode")
+    grad = text.split("Gradient:")[1]
+    assert "  ∂L/∂w = x·(ŷ − y) = " in grad and "  ∂L/∂b = ŷ − y = " in grad, grad
+    assert abs(_value(_line(grad, "∂L/∂b")) - _oracle(b)) < 1e-3
